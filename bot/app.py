@@ -1,0 +1,102 @@
+"""Assembly: the bot, its dispatcher, the outbox sender and the scheduler, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommand
+
+from bot.core import Core, build_core
+from bot.middlewares import DbSessionMiddleware
+from bot.outbox import OutboxSender
+from bot.settings import Settings
+from flows.clock import Clock
+from handlers import routers
+from scheduler.runner import Scheduler
+
+log = logging.getLogger(__name__)
+
+# A token the sandbox accepts; with the real Telegram a real BOT_TOKEN is required.
+SANDBOX_TOKEN = "123456:SANDBOX-konveyer-demo-token"
+
+
+def build_dispatcher(core: Core) -> Dispatcher:
+    dispatcher = Dispatcher()
+    dispatcher.update.outer_middleware(DbSessionMiddleware(core))
+    for router in routers():
+        dispatcher.include_router(router)
+    return dispatcher
+
+
+def build_bot(settings: Settings) -> Bot:
+    token = settings.bot_token.get_secret_value() if settings.bot_token else SANDBOX_TOKEN
+    if settings.api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base.rstrip("/")))
+        return Bot(token, session=session)
+    return Bot(token)
+
+
+class App:
+    def __init__(self, settings: Settings, clock: Clock | None = None, *, scheduler_interval: float | None = None,
+                 run_scheduler: bool = True) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.scheduler_interval = scheduler_interval
+        self.run_scheduler = run_scheduler
+        self.core: Core | None = None
+        self.bot: Bot | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.sender: OutboxSender | None = None
+        self.scheduler: Scheduler | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.core = core = await build_core(self.settings, self.clock)
+        self.bot = bot = build_bot(self.settings)
+        self.dispatcher = build_dispatcher(core)
+        self.sender = OutboxSender(bot, core.sessionmaker, core.clock, core.files,
+                                   global_rate=self.settings.outbox_global_rate,
+                                   per_chat_rate=self.settings.outbox_per_chat_rate,
+                                   poll_interval=self.settings.outbox_poll_interval)
+        core.on_outbox.append(self.sender.notify)
+        self.scheduler = Scheduler(core, self.scheduler_interval)
+        with contextlib.suppress(Exception):  # commands are a convenience; a refusal must not stop the bot
+            await bot.set_my_commands([
+                BotCommand(command="start", description="Меню / Menu"),
+                BotCommand(command="help", description="Помощь / Help"),
+                BotCommand(command="cancel", description="Отменить ввод / Cancel the form"),
+                BotCommand(command="lang", description="Язык / Language"),
+            ])
+        await bot.delete_webhook(drop_pending_updates=False)
+        self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
+        self._tasks.append(asyncio.create_task(self._poll(), name="polling"))
+        if self.run_scheduler:
+            self.scheduler.start()
+        log.info("bot started (database %s)", self.settings.resolved_database_url().split("@")[-1])
+
+    async def _poll(self) -> None:
+        assert self.dispatcher is not None and self.bot is not None
+        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
+                                            polling_timeout=10)
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.dispatcher is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+        if self.sender is not None:
+            self.sender.stop()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5)
+        self._tasks.clear()
+        if self.bot is not None:
+            await self.bot.session.close()
+        if self.core is not None:
+            await self.core.close()

@@ -1,0 +1,32 @@
+"""Typed callback data. Only short ids travel in buttons; everything is re-checked on the server."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class TaskCb(CallbackData, prefix="t"):
+    action: str  # claim | out (arg = outcome) | open
+    task_id: int
+    arg: str = ""
+
+
+class FormCb(CallbackData, prefix="f"):
+    action: str  # pick | skip | back | files | yes | no | confirm | edit | field | cancel | resume
+    task_id: int
+    arg: str = ""
+    step: int = -1  # how many answers the form had when the button was sent: older buttons are stale
+
+
+class StartCb(CallbackData, prefix="s"):
+    process: str
+
+
+class CaseCb(CallbackData, prefix="c"):
+    action: str  # show | cancel
+    case_id: int
+
+
+class MenuCb(CallbackData, prefix="m"):
+    action: str  # tasks | start | cases
+    page: int = 0

@@ -1,0 +1,379 @@
+"""Case service: loads a case, runs an engine command, writes the result (tasks, timers, outbox, audit)
+in the caller's transaction. Handlers, the scheduler and the admin panel all go through here."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import outbox
+from bot import people as people_repo
+from bot.core import Core
+from bot.files import file_ref, render_docx
+from db.models import AuditEntry, Case, StoredFile, Task, TaskCard, Timer, User
+from flows.context import case_context
+from flows.i18n import _
+from flows.runtime import (
+    START_TASK,
+    CaseClosed,
+    CaseState,
+    Effect,
+    EngineError,
+    Notify,
+    Render,
+    SetTimer,
+    StageEntered,
+    TaskClosed,
+    TaskCreated,
+    TaskState,
+    task_def,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loaded:
+    row: Case
+    state: CaseState
+    task_rows: dict[int, Task]
+
+
+class TaskTaken(EngineError):
+    def __init__(self, who: str) -> None:
+        super().__init__(_("%(who)s has already taken this task."), who=who)
+
+
+def _task_state(row: Task) -> TaskState:
+    return TaskState(key=row.key, stage=row.stage, visit=row.visit, kind=row.kind, role=row.role,
+                     assignee_id=row.assignee_id, status=row.status,  # type: ignore[arg-type]
+                     due_at=row.due_at, created_at=row.created_at, outcome=row.outcome, done_by=row.done_by,
+                     done_at=row.done_at, id=row.id)
+
+
+class CaseService:
+    def __init__(self, core: Core, session: AsyncSession) -> None:
+        self.core = core
+        self.session = session
+        self.now = core.clock.now()
+
+    # --- loading --------------------------------------------------------------------------------------
+
+    async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
+        query = select(Case).where(Case.id == case_id)
+        if lock and not self.core.sqlite:
+            # One command at a time per case; SQLite already serialises writers (BEGIN IMMEDIATE).
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).scalar_one_or_none()
+        if row is None:
+            raise EngineError(_("This case does not exist."))
+        spec = await self.core.registry.spec(self.session, row.definition_id)
+        task_rows = list((await self.session.execute(
+            select(Task).where(Task.case_id == case_id, Task.status == "open").order_by(Task.id)
+        )).scalars())
+        state = CaseState(
+            spec=spec, initiator_id=row.initiator_id, stage=row.stage, status=row.status,  # type: ignore[arg-type]
+            data=copy.deepcopy(row.data), responsible_id=row.responsible_id, visit=row.visit, result=row.result,
+            title=row.title, id=row.id, tasks=[_task_state(t) for t in task_rows],
+        )
+        return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows})
+
+    async def task_row(self, task_id: int) -> Task:
+        row = await self.session.get(Task, task_id)
+        if row is None:
+            raise EngineError(_("This task does not exist."))
+        return row
+
+    # --- commands -------------------------------------------------------------------------------------
+
+    async def start(self, user: User, process: str, data: dict[str, Any] | None = None) -> Loaded:
+        roles = await people_repo.roles_of(self.session, user.id)
+        if process not in self.core.registry.current:
+            raise EngineError(_("There is no such process."))
+        definition_id, spec = self.core.registry.latest(process)
+        if not (user.is_admin or roles & set(spec.start.roles)):
+            raise EngineError(_("Your role cannot start this process."))
+        state, effects = self.core.engine.start(spec, user.id, data)
+        row = Case(definition_id=definition_id, process=spec.process, title=state.title, stage=state.stage,
+                   status=state.status, result=None, visit=state.visit, data={}, initiator_id=user.id,
+                   responsible_id=user.id, created_at=self.now, updated_at=self.now)
+        self.session.add(row)
+        await self.session.flush()
+        state.id = row.id
+        loaded = Loaded(row=row, state=state, task_rows={})
+        await self.save(loaded, effects, user.id, "case.started", {"process": process, "version": definition_id})
+        return loaded
+
+    async def claim(self, user: User, task_id: int) -> Loaded:
+        task_row = await self.task_row(task_id)
+        loaded = await self.load(task_row.case_id)
+        task = self._open_task(loaded, task_id)
+        if task.assignee_id is not None and task.assignee_id != user.id:
+            raise TaskTaken(await self._name(task.assignee_id))
+        if task.assignee_id == user.id:
+            return loaded
+        roles = await people_repo.roles_of(self.session, user.id)
+        effects = self.core.engine.claim(loaded.state, task, user.id, roles)
+        # The guard in WHERE makes the claim atomic even without the case lock: exactly one person wins.
+        won = await self.session.execute(
+            update(Task).where(Task.id == task_id, Task.assignee_id.is_(None), Task.status == "open")
+            .values(assignee_id=user.id, claimed_at=self.now)
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount == 0:  # type: ignore[attr-defined]
+            await self.session.refresh(loaded.task_rows[task_id])
+            raise TaskTaken(await self._name(loaded.task_rows[task_id].assignee_id))
+        loaded.task_rows[task_id].assignee_id = user.id
+        loaded.task_rows[task_id].claimed_at = self.now
+        await self.save(loaded, effects, user.id, "task.claimed", {"task": task.key}, task_id=task_id)
+        await self._refresh_cards(loaded, task)
+        return loaded
+
+    async def submit(self, user: User, task_id: int, outcome: str, values: dict[str, Any]) -> Loaded:
+        task_row = await self.task_row(task_id)
+        loaded = await self.load(task_row.case_id)
+        task = self._open_task(loaded, task_id)
+        effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
+        await self.save(loaded, effects, user.id, "task.done", {"task": task.key, "outcome": outcome,
+                                                                "values": values}, task_id=task_id)
+        return loaded
+
+    async def cancel(self, user: User, case_id: int) -> Loaded:
+        loaded = await self.load(case_id)
+        if not (user.is_admin or loaded.state.initiator_id == user.id):
+            raise EngineError(_("Only the initiator or an admin can cancel this case."))
+        effects = self.core.engine.cancel(loaded.state, user.id)
+        await self.save(loaded, effects, user.id, "case.cancelled", {})
+        return loaded
+
+    async def fire(self, timer: Timer) -> None:
+        if timer.case_id is None:
+            return
+        loaded = await self.load(timer.case_id)
+        task = None
+        if timer.task_id is not None:
+            task = next((t for t in loaded.state.tasks if t.id == timer.task_id), None)
+            if task is None:
+                return  # the task is done: its reminders have nothing to say
+        effects = self.core.engine.fire(loaded.state, timer.kind, task, timer.payload.get("stage"),
+                                        timer.payload.get("visit"))
+        await self.save(loaded, effects, None, f"timer.{timer.kind}", {"timer": timer.id}, task_id=timer.task_id)
+
+    def _open_task(self, loaded: Loaded, task_id: int) -> TaskState:
+        for task in loaded.state.tasks:
+            if task.id == task_id:
+                return task
+        raise EngineError(_("This task is already done or no longer needed."))
+
+    # --- writing the result ---------------------------------------------------------------------------
+
+    async def save(self, loaded: Loaded, effects: list[Effect], actor_id: int | None, action: str,
+                   detail: dict[str, Any], task_id: int | None = None) -> None:
+        await self._sync_tasks(loaded)
+        self.session.add(AuditEntry(case_id=loaded.row.id, task_id=task_id, actor_id=actor_id, action=action,
+                                    data=_jsonable(detail), at=self.now))
+        for effect in effects:
+            await self._apply(loaded, effect, actor_id)
+        await self._sync_tasks(loaded)
+        state, row = loaded.state, loaded.row
+        row.stage, row.status, row.result, row.visit = state.stage, state.status, state.result, state.visit
+        row.title, row.responsible_id = state.title, state.responsible_id
+        row.data = copy.deepcopy(state.data)
+        row.updated_at = self.now
+        if state.status in ("done", "cancelled") and row.closed_at is None:
+            row.closed_at = self.now
+        await self.session.flush()
+
+    async def _sync_tasks(self, loaded: Loaded) -> None:
+        for task in loaded.state.tasks:
+            if task.id is None:
+                trow = Task(case_id=loaded.row.id, key=task.key, stage=task.stage, visit=task.visit, kind=task.kind,
+                            role=task.role, assignee_id=task.assignee_id, status=task.status, outcome=task.outcome,
+                            due_at=task.due_at, created_at=task.created_at or self.now, done_by=task.done_by,
+                            done_at=task.done_at)
+                self.session.add(trow)
+                await self.session.flush()
+                task.id = trow.id
+                loaded.task_rows[trow.id] = trow
+            else:
+                trow = loaded.task_rows[task.id]
+                trow.status, trow.outcome, trow.assignee_id = task.status, task.outcome, task.assignee_id
+                trow.done_by, trow.done_at = task.done_by, task.done_at
+                if task.status != "open":
+                    trow.draft = None
+
+    async def _apply(self, loaded: Loaded, effect: Effect, actor_id: int | None) -> None:
+        if isinstance(effect, TaskCreated):
+            await self._deliver_task(loaded, effect.task)
+        elif isinstance(effect, TaskClosed):
+            await self.session.execute(update(Timer).where(Timer.task_id == effect.task.id, Timer.status == "pending")
+                                       .values(status="cancelled"))
+            await self._refresh_cards(loaded, effect.task)
+        elif isinstance(effect, SetTimer):
+            payload: dict[str, Any] = {}
+            if effect.stage is not None:
+                payload = {"stage": effect.stage, "visit": effect.visit}
+            self.session.add(Timer(case_id=loaded.row.id, task_id=effect.task.id if effect.task else None,
+                                   kind=effect.kind, due_at=effect.due_at, status="pending", payload=payload))
+        elif isinstance(effect, Notify):
+            await self._notify(loaded, effect)
+        elif isinstance(effect, Render):
+            await self._render(loaded, effect, actor_id)
+        elif isinstance(effect, StageEntered):
+            self.session.add(AuditEntry(case_id=loaded.row.id, actor_id=actor_id, action="stage.entered",
+                                        data={"from": effect.previous, "to": effect.stage}, at=self.now))
+        elif isinstance(effect, CaseClosed):
+            self.session.add(AuditEntry(case_id=loaded.row.id, actor_id=actor_id, action="case.closed",
+                                        data={"status": effect.status, "result": effect.result}, at=self.now))
+            if actor_id != loaded.state.initiator_id or effect.status == "done":
+                await self._notify(loaded, Notify(kind="closed", user_ids=(loaded.state.initiator_id,)))
+
+    async def _name(self, user_id: int | None) -> str:
+        if user_id is None:
+            return "?"
+        user = await self.session.get(User, user_id)
+        return user.name if user else "?"
+
+    async def names(self, state: CaseState, extra: list[int | None] = ()) -> dict[int, str]:  # type: ignore[assignment]
+        ids = {state.initiator_id, state.responsible_id or 0, *extra}
+        for task in state.tasks:
+            ids |= {task.assignee_id or 0, task.done_by or 0}
+        users = await people_repo.users_by_ids(self.session, [i for i in ids if i])
+        return {uid: u.name for uid, u in users.items()}
+
+    async def _deliver_task(self, loaded: Loaded, task: TaskState) -> None:
+        if task.key == START_TASK:
+            return  # the initiator is already in the conversation that started the case
+        recipients: list[User]
+        if task.assignee_id is not None:
+            user = await self.session.get(User, task.assignee_id)
+            recipients = [user] if user else []
+        else:
+            assert task.role is not None
+            recipients = await people_repo.members(self.session, task.role)
+            if len(recipients) == 1:
+                # A pool of one needs no «take» step.
+                task.assignee_id = recipients[0].id
+                trow = loaded.task_rows[task.id or 0]
+                trow.assignee_id, trow.claimed_at = task.assignee_id, self.now
+            elif not recipients:
+                await self._tell_admins(loaded, task)
+                return
+        names = await self.names(loaded.state, [u.id for u in recipients])
+        for user in recipients:
+            text, keyboard = self.core.renderer.task_card(loaded.state, task, user.language, names=names,
+                                                          viewer_id=user.id, extra=self._extra(loaded))
+            row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
+            await self.session.flush()
+            self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox_id=row.id))
+
+    async def _tell_admins(self, loaded: Loaded, task: TaskState) -> None:
+        renderer = self.core.renderer
+        for admin in await people_repo.admins(self.session):
+            text = renderer.t("Nobody has the role «%(role)s», so the task «%(task)s» in %(case)s waits. "
+                              "Invite someone with this role.", admin.language, role=task.role,
+                              task=renderer.task_title(loaded.state.spec, task, admin.language),
+                              case=renderer.case_name(loaded.state, admin.language))
+            outbox.message(self.session, admin.tg_id, text, self.now)
+
+    async def _refresh_cards(self, loaded: Loaded, task: TaskState) -> None:
+        cards = list((await self.session.execute(select(TaskCard).where(TaskCard.task_id == task.id))).scalars())
+        if not cards:
+            return
+        users = await people_repo.users_by_ids(self.session, [c.user_id for c in cards])
+        names = await self.names(loaded.state, [task.assignee_id, task.done_by])
+        for card in cards:
+            user = users.get(card.user_id)
+            if user is None:
+                continue
+            text, keyboard = self.core.renderer.task_card(loaded.state, task, user.language, names=names,
+                                                          viewer_id=user.id, extra=self._extra(loaded))
+            payload: dict[str, Any] = {"text": text}
+            if keyboard:
+                payload["reply_markup"] = keyboard
+            outbox.enqueue(self.session, chat_id=user.tg_id, method="editMessageText", payload=payload,
+                           now=self.now, ref_id=card.outbox_id)
+
+    def _extra(self, loaded: Loaded) -> dict[str, Any]:
+        return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
+
+    async def _notify(self, loaded: Loaded, effect: Notify) -> None:
+        users: dict[int, User] = {}
+        for role in effect.roles:
+            for member in await people_repo.members(self.session, role):
+                users[member.id] = member
+        users.update(await people_repo.users_by_ids(self.session, effect.user_ids))
+        renderer = self.core.renderer
+        state = loaded.state
+        names = await self.names(state)
+        for user in users.values():
+            lang = user.language
+            case_name = renderer.case_name(state, lang)
+            if effect.kind == "text":
+                body = renderer.template(effect.text, state.spec, state.data, lang, self._extra(loaded))
+                text = f"🔔 {case_name}\n{body}"
+            elif effect.kind == "closed":
+                text = renderer.t("🏁 Case closed: %(case)s — %(stage)s", lang, case=case_name,
+                                  stage=renderer.stage_title(state.spec, state.stage, lang))
+            else:
+                assert effect.task is not None
+                task = effect.task
+                title = renderer.task_title(state.spec, task, lang)
+                when = renderer.when(task.due_at)
+                if effect.kind == "reminder":
+                    text = renderer.t("⏰ Reminder: «%(task)s» is due %(when)s.\n%(case)s", lang, task=title,
+                                      when=when, case=case_name)
+                elif effect.kind == "overdue":
+                    text = renderer.t("⚠️ Overdue: «%(task)s» was due %(when)s.\n%(case)s", lang, task=title,
+                                      when=when, case=case_name)
+                else:
+                    holder = names.get(task.assignee_id or 0) or renderer.t("role %(r)s", lang, r=task.role)
+                    text = renderer.t("⚠️ Escalation: «%(task)s» is overdue (due %(when)s), it is with "
+                                      "%(who)s.\n%(case)s", lang, task=title, when=when, who=holder, case=case_name)
+            outbox.message(self.session, user.tg_id, text[:4000], self.now)
+            for field_name in effect.attach:
+                for ref in state.data.get(field_name) or []:
+                    method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
+                    label = renderer.local(state.spec.fields[field_name].label, lang)
+                    outbox.enqueue(self.session, chat_id=user.tg_id, method=method, now=self.now,
+                                   payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]})
+
+    async def _render(self, loaded: Loaded, effect: Render, actor_id: int | None) -> None:
+        templates = self.core.templates_dir.resolve()
+        path = (templates / effect.template).resolve()
+        if templates not in path.parents or not path.is_file():
+            raise EngineError(_("The document template %(name)s is missing."), name=effect.template)
+        state = loaded.state
+        context = case_context(state.spec, state.data, self._extra(loaded))
+        content = render_docx(path, context)
+        name = effect.name if effect.name.endswith(".docx") else f"{effect.name}.docx"
+        stored = await self.core.files.add(
+            self.session, content=content, name=name, kind="document", now=self.now, case_id=loaded.row.id,
+            user_id=actor_id,
+            mime_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        state.data[effect.to] = [file_ref(stored)]
+
+    async def stored_file(self, file_id: int) -> StoredFile | None:
+        return await self.session.get(StoredFile, file_id)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def task_title(core: Core, state: CaseState, task: TaskState, lang: str) -> str:
+    return core.renderer.task_title(state.spec, task, lang)
+
+
+__all__ = ["CaseService", "Loaded", "TaskTaken", "task_def"]

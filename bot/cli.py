@@ -1,0 +1,114 @@
+"""`konveyer demo | run | check | bench` — the command line other tools drive."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from flows.loader import check_paths
+
+log = logging.getLogger("konveyer")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    paths = args.paths or [str(Path(__file__).resolve().parent.parent / "flows" / "library")]
+    problems = check_paths(paths)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("all definitions are valid")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import App
+    from bot.settings import Settings
+
+    settings = Settings()
+    if args.database_url:
+        settings.database_url = args.database_url
+    if settings.bot_token is None and not settings.api_base:
+        print("BOT_TOKEN is not set. Set it (and optionally API_BASE), or try `konveyer demo`.", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        app = App(settings)
+        await app.start()
+        try:
+            await _wait_for_signal()
+        finally:
+            await app.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sandbox.demo import run_demo
+
+    return asyncio.run(run_demo(port=args.port, database_url=args.database_url, data_dir=Path(args.data_dir)))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        from bench.run import main as bench_main
+    except ImportError as exc:
+        print(f"the benchmark is not available: {exc}", file=sys.stderr)
+        return 2
+    return int(bench_main(args) or 0)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="konveyer", description="Business processes that run inside Telegram.")
+    root.add_argument("-v", "--verbose", action="store_true")
+    sub = root.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run everything locally with the sandbox (no Telegram token needed)")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--database-url", default=None, help="default: an SQLite file in the data directory")
+    demo.add_argument("--data-dir", default="data")
+    demo.set_defaults(func=cmd_demo)
+    run = sub.add_parser("run", help="run the bot against Telegram (BOT_TOKEN) or API_BASE")
+    run.add_argument("--database-url", default=None)
+    run.set_defaults(func=cmd_run)
+    check = sub.add_parser("check", help="check process definitions; prints file:line: message")
+    check.add_argument("paths", nargs="*")
+    check.set_defaults(func=cmd_check)
+    bench = sub.add_parser("bench", help="measure speed next to reference points")
+    bench.add_argument("--json", dest="json_path", default=None)
+    bench.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    bench.set_defaults(func=cmd_bench)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command != "check":
+        _logging(args.verbose)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

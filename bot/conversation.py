@@ -1,0 +1,309 @@
+"""A person filling a task's form in chat: one question at a time, answers checked, a summary to confirm.
+
+The draft lives on the task row and the person's `active_task_id` points at it, so a restart in the
+middle of a form loses nothing. Every button carries the number of answers given when it was sent;
+a button from an older question is refused instead of answering the wrong field.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import outbox
+from bot import people as people_repo
+from bot.cases import CaseService, Loaded
+from bot.core import Core
+from bot.files import file_ref
+from db.models import Task, User
+from flows import forms
+from flows import values as field_values
+from flows.i18n import _
+from flows.model import FieldDef, local
+from flows.runtime import START_TASK, EngineError, task_def, task_fields
+
+log = logging.getLogger(__name__)
+
+
+class FormError(EngineError):
+    """A problem with the answer; the question is asked again."""
+
+
+@dataclass
+class IncomingFile:
+    kind: str  # photo | document
+    content: bytes
+    name: str
+    mime_type: str | None
+    tg_file_id: str
+    tg_unique_id: str | None
+
+
+def comment_field(required: bool) -> FieldDef:
+    return FieldDef(type="text", label={"ru": "Комментарий", "en": "Comment"}, required=required)
+
+
+class Conversation:
+    def __init__(self, core: Core, session: AsyncSession, user: User) -> None:
+        self.core = core
+        self.session = session
+        self.user = user
+        self.lang = user.language
+        self.cases = CaseService(core, session)
+        self.r = core.renderer
+
+    def say(self, text: str, keyboard: dict[str, Any] | None = None) -> None:
+        outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard)
+
+    # --- the shape of the form ------------------------------------------------------------------------
+
+    async def form_of(self, task: Task, outcome: str | None) -> tuple[Loaded, dict[str, FieldDef], list[str]]:
+        loaded = await self.cases.load(task.case_id)
+        state_task = next((t for t in loaded.state.tasks if t.id == task.id), None)
+        if state_task is None:
+            raise EngineError(_("This task is already done or no longer needed."))
+        spec = loaded.state.spec
+        fields: dict[str, FieldDef] = dict(spec.fields)
+        names = task_fields(spec, state_task, outcome)
+        if outcome is not None and task.key != START_TASK:
+            odef = task_def(spec, task.stage, task.key).outcome_defs().get(outcome)
+            if odef is not None and odef.comment is not None:
+                key = f"{task.key}_comment"
+                fields[key] = comment_field(odef.comment == "required")
+                names.append(key)
+        return loaded, fields, names
+
+    # --- starting and resuming ------------------------------------------------------------------------
+
+    async def begin(self, task: Task, outcome: str) -> bool:
+        """Start (or resume) the form for this outcome. False if the outcome needs no answers."""
+        _loaded, _fields, names = await self.form_of(task, outcome)
+        if not names:
+            return False
+        draft = task.draft if task.draft and task.draft.get("outcome") == outcome else forms.new_draft(outcome)
+        task.draft = copy.deepcopy(draft)
+        self.user.active_task_id = task.id
+        await self.ask(task)
+        return True
+
+    async def active_task(self) -> Task | None:
+        if self.user.active_task_id is None:
+            return None
+        task = await self.session.get(Task, self.user.active_task_id)
+        if task is None or task.status != "open" or task.draft is None or task.assignee_id != self.user.id:
+            self.user.active_task_id = None
+            return None
+        return task
+
+    async def ask(self, task: Task) -> None:
+        assert task.draft is not None
+        loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
+        draft = copy.deepcopy(task.draft)
+        step = forms.next_step(fields, names, draft)
+        task.draft = draft
+        step_no = len(draft["answered"])
+        if step is None:
+            title = self.r.task_title(loaded.state.spec, next(t for t in loaded.state.tasks if t.id == task.id),
+                                      self.lang)
+            text, keyboard = self.r.form_summary(loaded.state.spec, fields, names, draft, task.id, self.lang, title)
+            self.say(text, _with_step(keyboard, step_no))
+            return
+        options = await self.options(loaded, step)
+        text, keyboard = self.r.question(fields, step, task.id, self.lang, options=options,
+                                         collected=len(forms.collected_files(draft, step)),
+                                         can_back=bool(draft["answered"]))
+        self.say(text, _with_step(keyboard, step_no))
+
+    async def options(self, loaded: Loaded, step: forms.Step) -> list[tuple[str, str]]:
+        fdef = step.field
+        if fdef is None:
+            return []
+        spec = loaded.state.spec
+        if fdef.type == "choice" and fdef.options:
+            return [(k, self.r.local(v, self.lang)) for k, v in fdef.options.items()]
+        if fdef.type == "directory" and fdef.directory:
+            return [(e.key, e.name) for e in spec.directories.get(fdef.directory, [])]
+        if fdef.type == "bool":
+            return [("1", self.r.t("Yes", self.lang)), ("0", self.r.t("No", self.lang))]
+        if fdef.type == "user":
+            people = await people_repo.members(self.session, fdef.role) if fdef.role else []
+            return [(str(u.id), u.name) for u in people]
+        return []
+
+    # --- answers --------------------------------------------------------------------------------------
+
+    async def _current(self, task: Task, step_no: int | None) -> tuple[Loaded, dict[str, FieldDef], list[str],
+                                                                      dict[str, Any], forms.Step | None]:
+        assert task.draft is not None
+        if step_no is not None and step_no >= 0 and step_no != len(task.draft["answered"]):
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
+        draft = copy.deepcopy(task.draft)
+        return loaded, fields, names, draft, forms.next_step(fields, names, draft)
+
+    async def answer_text(self, task: Task, text: str) -> None:
+        loaded, _fields, _names, draft, step = await self._current(task, None)
+        if step is None:
+            self.say(self.r.t("The form is complete. Press «Confirm» or correct a field.", self.lang))
+            return
+        if step.is_more:
+            raise FormError(_("Please answer with the buttons: add one more or not."))
+        assert step.field is not None
+        fdef = step.field
+        if step.is_file:
+            raise FormError(_("Please send a photo or a file here, not text."))
+        options = dict(await self.options(loaded, step))
+        kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
+        try:
+            value = field_values.parse_text(
+                kind, text, options=options or None, today=self.core.clock.now().astimezone(
+                    self.core.calendar.tz).date(), minimum=fdef.min, maximum=fdef.max, integer=fdef.integer)
+        except field_values.InvalidAnswer as exc:
+            raise FormError(exc.message, **exc.params) from None
+        forms.answer(draft, step, int(value) if fdef.type == "user" else field_values.to_json(kind, value))
+        task.draft = draft
+        await self.ask(task)
+
+    async def pick(self, task: Task, key: str, step_no: int) -> None:
+        loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or step.field is None:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        options = dict(await self.options(loaded, step))
+        if key not in options:
+            raise EngineError(_("That option is no longer available."))
+        value: Any = key
+        if step.field.type == "bool":
+            value = key == "1"
+        elif step.field.type == "user":
+            value = int(key)
+        forms.answer(draft, step, value)
+        task.draft = draft
+        await self.ask(task)
+
+    async def answer_file(self, task: Task, incoming: IncomingFile) -> None:
+        _loaded, _fields, _names, draft, step = await self._current(task, None)
+        if step is None or step.field is None:
+            raise FormError(_("No file is expected now."))
+        fdef = step.field
+        if not step.is_file:
+            raise FormError(_("Please answer with text here: %(label)s."), label=local(fdef.label, self.lang))
+        if fdef.type == "photo" and incoming.kind != "photo" and not (incoming.mime_type or "").startswith("image/"):
+            raise FormError(_("Please send a photo here."))
+        if fdef.accept:
+            suffix = incoming.name.rsplit(".", 1)[-1].lower() if "." in incoming.name else ""
+            if incoming.kind == "photo" or suffix not in [a.lower().lstrip(".") for a in fdef.accept]:
+                raise FormError(_("This field takes only %(types)s files."), types=", ".join(fdef.accept))
+        stored = await self.core.files.add(
+            self.session, content=incoming.content, name=incoming.name, kind=incoming.kind, now=self.cases.now,
+            case_id=task.case_id, user_id=self.user.id, mime_type=incoming.mime_type,
+            tg_file_id=incoming.tg_file_id, tg_unique_id=incoming.tg_unique_id)
+        forms.add_file(draft, step, file_ref(stored))
+        if not fdef.multiple:
+            forms.answer(draft, step, forms.collected_files(draft, step))
+        task.draft = draft
+        await self.ask(task)
+
+    async def files_done(self, task: Task, step_no: int) -> None:
+        _loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or not step.is_file:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        files = forms.collected_files(draft, step)
+        if not files and step.field is not None and step.field.required:
+            raise EngineError(_("Send at least one file first."))
+        forms.answer(draft, step, files or None)
+        task.draft = draft
+        await self.ask(task)
+
+    async def more(self, task: Task, yes: bool, step_no: int) -> None:
+        _loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or not step.is_more:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        forms.answer(draft, step, yes)
+        task.draft = draft
+        await self.ask(task)
+
+    async def skip(self, task: Task, step_no: int) -> None:
+        _loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or step.field is None:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        if step.field.required:
+            raise EngineError(_("This field is required and cannot be skipped."))
+        forms.answer(draft, step, None)
+        task.draft = draft
+        await self.ask(task)
+
+    async def back(self, task: Task, step_no: int) -> None:
+        await self._current(task, step_no)
+        draft = copy.deepcopy(task.draft or forms.new_draft())
+        if not forms.back(draft):
+            raise EngineError(_("This is the first question."))
+        task.draft = draft
+        await self.ask(task)
+
+    async def edit(self, task: Task, step_no: int) -> None:
+        _loaded, fields, names, _draft, step = await self._current(task, step_no)
+        if step is not None:
+            raise EngineError(_("Finish the form first; then you can correct any field."))
+        top = [n for n in names]
+        self.say(self.r.t("Which field do you want to correct?", self.lang),
+                 _with_step(self.r.field_picker(fields, top, task.id, self.lang), step_no))
+
+    async def edit_field(self, task: Task, name: str, step_no: int) -> None:
+        _loaded, _fields, names, draft, _step = await self._current(task, step_no)
+        if name not in names:
+            raise EngineError(_("That option is no longer available."))
+        forms.reset_field(draft, name)
+        task.draft = draft
+        await self.ask(task)
+
+    async def resume(self, task: Task) -> None:
+        await self.ask(task)
+
+    async def confirm(self, task: Task, step_no: int) -> Loaded:
+        _loaded, _fields, names, draft, step = await self._current(task, step_no)
+        if step is not None:
+            raise EngineError(_("The form is not complete yet."))
+        values = {k: v for k, v in draft["values"].items() if k in names}
+        loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
+        self.user.active_task_id = None
+        if task.key == START_TASK:
+            self.say(self.r.t("✅ Case %(case)s is registered. Stage: %(stage)s.", self.lang,
+                              case=self.r.case_name(loaded.state, self.lang),
+                              stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang)))
+        else:
+            self.say(self.r.t("✅ Done. %(case)s — stage: %(stage)s.", self.lang,
+                              case=self.r.case_name(loaded.state, self.lang),
+                              stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang)))
+        return loaded
+
+    async def cancel(self, task: Task, step_no: int | None = None) -> None:
+        if step_no is not None:
+            await self._current(task, step_no)
+        self.user.active_task_id = None
+        task.draft = None
+        if task.key == START_TASK:
+            await self.cases.cancel(self.user, task.case_id)
+            self.say(self.r.t("The request is cancelled; nothing was registered.", self.lang))
+        else:
+            self.say(self.r.t("Cancelled. The task stays with you; open it from «My tasks» when ready.",
+                              self.lang))
+
+
+def _with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] | None:
+    """Stamp every form button with the step it belongs to."""
+    if not keyboard:
+        return keyboard
+    from bot.callbacks import FormCb
+
+    for row in keyboard.get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data and data.startswith("f:"):
+                parsed = FormCb.unpack(data)
+                button["callback_data"] = FormCb(action=parsed.action, task_id=parsed.task_id, arg=parsed.arg,
+                                                 step=step_no).pack()
+    return keyboard

@@ -1,0 +1,66 @@
+"""Files of cases: Telegram's file_id plus a copy on disk, so documents can be sent again and used in templates."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from docxtpl import DocxTemplate
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import StoredFile
+from flows.templating import _date, _money
+
+
+class FileStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.root = (data_dir / "files").resolve()
+
+    def write(self, content: bytes, name: str) -> str:
+        digest = hashlib.sha256(content).hexdigest()
+        suffix = Path(name).suffix[:10]
+        relative = f"{digest[:2]}/{digest}{suffix}"
+        path = self.root / relative
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_bytes(content)
+            tmp.replace(path)
+        return relative
+
+    def path(self, stored: StoredFile) -> Path:
+        return self.root / stored.path
+
+    async def add(self, session: AsyncSession, *, content: bytes, name: str, kind: str, now: datetime,
+                  case_id: int | None, user_id: int | None, mime_type: str | None = None,
+                  tg_file_id: str | None = None, tg_unique_id: str | None = None) -> StoredFile:
+        stored = StoredFile(
+            case_id=case_id, kind=kind, tg_file_id=tg_file_id, tg_unique_id=tg_unique_id, file_name=name,
+            mime_type=mime_type or mimetypes.guess_type(name)[0], size=len(content),
+            path=self.write(content, name), uploaded_by=user_id, created_at=now,
+        )
+        session.add(stored)
+        await session.flush()
+        return stored
+
+
+def file_ref(stored: StoredFile) -> dict[str, Any]:
+    """How a file is kept in case data: enough to show it without a query."""
+    return {"id": stored.id, "name": stored.file_name, "kind": stored.kind, "mime": stored.mime_type}
+
+
+def render_docx(template: Path, context: dict[str, Any]) -> bytes:
+    document = DocxTemplate(str(template))
+    from jinja2 import Environment
+
+    env = Environment(autoescape=False)
+    env.filters["money"] = _money
+    env.filters["date"] = _date
+    document.render(context, jinja_env=env)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

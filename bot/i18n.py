@@ -1,0 +1,56 @@
+"""Bot texts in Russian (default) and English from gettext catalogs.
+
+The .po files are the source; they are compiled to .mo on start into the data directory, so the
+repository holds no binaries and a fresh `pip install -e .` needs no build step.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiogram.utils.i18n import I18n
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from flows.model import LocalText, local
+
+log = logging.getLogger(__name__)
+
+LOCALES = Path(__file__).resolve().parent / "locales"
+DOMAIN = "messages"
+LANGUAGES = ("ru", "en")
+
+
+def compile_catalogs(target: Path, source: Path = LOCALES) -> Path:
+    for po_path in source.glob(f"*/LC_MESSAGES/{DOMAIN}.po"):
+        locale = po_path.parent.parent.name
+        mo_path = target / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=locale)
+        tmp = mo_path.with_suffix(".tmp")
+        with tmp.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        tmp.replace(mo_path)
+    return target
+
+
+class Translator:
+    def __init__(self, compiled_dir: Path, default: str = "ru") -> None:
+        compile_catalogs(compiled_dir)
+        self.default = default
+        self.i18n = I18n(path=compiled_dir, default_locale=default, domain=DOMAIN)
+
+    def lang(self, language: str | None) -> str:
+        return language if language in LANGUAGES else self.default
+
+    def t(self, message: str, lang: str | None, **params: Any) -> str:
+        text = self.i18n.gettext(message, locale=self.lang(lang))
+        return text % params if params else text
+
+    def local(self, text: LocalText | None, lang: str | None) -> str:
+        return local(text, self.lang(lang))

@@ -1,0 +1,317 @@
+"""The outbox: messages are written to the database in the same transaction as the change that caused
+them, then delivered by `OutboxSender` within Telegram's limits, once.
+
+Delivery guarantees:
+- a row is claimed (pending -> sending, committed) before the request, so two workers never send it twice;
+- a 429 puts it back with `not_before = now + retry_after`; a connection error (nothing reached Telegram)
+  retries with backoff; edits are idempotent and always retried;
+- a timeout after the request left is ambiguous, so a new message is marked `uncertain`, not sent again:
+  sending twice is worse for people than a rare lost message, which the admin panel lists.
+- a row left in `sending` by a crash is marked `uncertain` on start, for the same reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    BufferedInputFile,
+    FSInputFile,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.files import FileStore
+from db.models import Outbox, StoredFile
+from flows.clock import Clock
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+def enqueue(session: AsyncSession, *, chat_id: int, method: str, payload: dict[str, Any], now: datetime,
+            ref_id: int | None = None) -> Outbox:
+    row = Outbox(chat_id=chat_id, method=method, payload=payload, ref_id=ref_id, status="pending", attempts=0,
+                 not_before=now, created_at=now)
+    session.add(row)
+    return row
+
+
+def message(session: AsyncSession, chat_id: int, text: str, now: datetime,
+            reply_markup: dict[str, Any] | None = None) -> Outbox:
+    payload: dict[str, Any] = {"text": text}
+    if reply_markup:
+        payload["reply_markup"] = reply_markup
+    return enqueue(session, chat_id=chat_id, method="sendMessage", payload=payload, now=now)
+
+
+class RateLimiter:
+    """A token bucket for all chats plus one per chat (Telegram: ~30 msg/s in total, ~1 msg/s per chat)."""
+
+    def __init__(self, global_rate: float, per_chat_rate: float, *, burst: float = 1.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.global_rate = global_rate
+        self.per_chat_interval = 1.0 / per_chat_rate if per_chat_rate > 0 else 0.0
+        self.monotonic = monotonic
+        self.tokens = burst
+        self.burst = burst
+        self.updated = monotonic()
+        self.chat_ready: dict[int, float] = {}
+
+    def _refill(self) -> None:
+        now = self.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.global_rate)
+        self.updated = now
+
+    def chat_wait(self, chat_id: int) -> float:
+        return max(0.0, self.chat_ready.get(chat_id, 0.0) - self.monotonic())
+
+    def global_wait(self) -> float:
+        self._refill()
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.global_rate
+
+    def take(self, chat_id: int) -> None:
+        self._refill()
+        self.tokens -= 1
+        self.chat_ready[chat_id] = self.monotonic() + self.per_chat_interval
+
+    def hold_chat(self, chat_id: int, seconds: float) -> None:
+        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), self.monotonic() + seconds)
+
+
+class OutboxSender:
+    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, files: FileStore,
+                 *, global_rate: float = 30.0, per_chat_rate: float = 1.0, poll_interval: float = 0.2,
+                 concurrency: int = 16) -> None:
+        self.bot = bot
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.files = files
+        # Burst of 1 in total keeps the send rate at the limit instead of spiking over it every second.
+        self.limiter = RateLimiter(global_rate, per_chat_rate, burst=max(1.0, global_rate / 10))
+        self.poll_interval = poll_interval
+        self.semaphore = asyncio.Semaphore(concurrency)
+        self.in_flight: set[int] = set()
+        self.wakeup = asyncio.Event()
+        self.stats = {"sent": 0, "retry_after": 0, "network_retries": 0, "failed": 0, "uncertain": 0}
+        self._stopping = False
+
+    def notify(self) -> None:
+        """Called after a transaction that wrote outbox rows, so delivery starts without waiting a poll."""
+        self.wakeup.set()
+
+    async def recover(self) -> None:
+        """After a crash: rows caught mid-send may have been delivered; never send them again."""
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(Outbox).where(Outbox.status == "sending").values(status="uncertain")
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
+
+    async def run(self) -> None:
+        await self.recover()
+        tasks: set[asyncio.Task[None]] = set()
+        while not self._stopping:
+            try:
+                wait = await self.dispatch(tasks)
+            except Exception:  # the sender must outlive a bad row or a database hiccup
+                log.exception("outbox: dispatch failed")
+                wait = 1.0
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wakeup.set()
+
+    async def dispatch(self, tasks: set[asyncio.Task[None]]) -> float:
+        """Start sends that the limits allow now; return how long to sleep before looking again."""
+        now = self.clock.now()
+        async with self.sessionmaker() as session:
+            rows = (await session.execute(
+                select(Outbox.id, Outbox.chat_id, Outbox.not_before)
+                .where(Outbox.status == "pending").order_by(Outbox.id).limit(1000)
+            )).all()
+        if not rows:
+            return self.poll_interval * 5
+        busy_chats = {chat for chat in self.in_flight}
+        seen: set[int] = set()
+        next_wake = self.poll_interval * 5
+        for row_id, chat_id, not_before in rows:
+            if chat_id in seen or chat_id in busy_chats:
+                continue
+            seen.add(chat_id)  # one message at a time per chat keeps their order
+            if not_before > now:
+                next_wake = min(next_wake, (not_before - now).total_seconds())
+                continue
+            chat_wait = self.limiter.chat_wait(chat_id)
+            if chat_wait > 0:
+                next_wake = min(next_wake, chat_wait)
+                continue
+            global_wait = self.limiter.global_wait()
+            if global_wait > 0:
+                return min(next_wake, global_wait)
+            self.limiter.take(chat_id)
+            self.in_flight.add(chat_id)
+            task = asyncio.create_task(self._deliver(row_id, chat_id))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return max(0.005, next_wake)
+
+    async def _deliver(self, row_id: int, chat_id: int) -> None:
+        try:
+            async with self.semaphore:
+                await self._deliver_one(row_id)
+        except Exception:
+            log.exception("outbox: delivering %s failed", row_id)
+        finally:
+            self.in_flight.discard(chat_id)
+            self.wakeup.set()
+
+    async def _deliver_one(self, row_id: int) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            claimed = await session.execute(
+                update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
+                .values(status="sending", attempts=Outbox.attempts + 1)
+            )
+            if claimed.rowcount == 0:  # type: ignore[attr-defined]
+                return  # another worker has it
+            row = await session.get(Outbox, row_id)
+            assert row is not None
+            ref = await session.get(Outbox, row.ref_id) if row.ref_id else None
+            stored = None
+            file_ref = row.payload.get("file_id")
+            if isinstance(file_ref, int):
+                stored = await session.get(StoredFile, file_ref)
+        if ref is not None and ref.status != "sent":
+            await self._finish(row_id, "pending" if ref.status in ("pending", "sending") else "failed",
+                               error=None if ref.status in ("pending", "sending") else "the message to edit was not sent",
+                               delay=0.5)
+            return
+        try:
+            sent = await self._call(row, ref, stored)
+        except TelegramRetryAfter as exc:
+            self.stats["retry_after"] += 1
+            self.limiter.hold_chat(row.chat_id, exc.retry_after)
+            await self._finish(row_id, "pending", delay=exc.retry_after, error=str(exc), attempt_back=True)
+            return
+        except TelegramNetworkError as exc:
+            timeout = "timeout" in str(exc).lower()
+            if timeout and row.method.startswith("send"):
+                self.stats["uncertain"] += 1
+                await self._finish(row_id, "uncertain", error=str(exc))
+                return
+            self.stats["network_retries"] += 1
+            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            await self._finish(row_id, status, delay=min(60.0, 2.0 ** row.attempts), error=str(exc))
+            return
+        except TelegramServerError as exc:
+            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            await self._finish(row_id, status, delay=min(60.0, 2.0 ** row.attempts), error=str(exc))
+            return
+        except TelegramBadRequest as exc:
+            if "message is not modified" in str(exc):
+                await self._finish(row_id, "sent", message_id=ref.message_id if ref else None)
+                return
+            self.stats["failed"] += 1
+            log.warning("outbox: %s to %s refused: %s", row.method, row.chat_id, exc)
+            await self._finish(row_id, "failed", error=str(exc))
+            return
+        except TelegramForbiddenError as exc:
+            self.stats["failed"] += 1
+            await self._finish(row_id, "failed", error=str(exc))
+            return
+        self.stats["sent"] += 1
+        message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
+        tg_file_id = _sent_file_id(sent)
+        await self._finish(row_id, "sent", message_id=message_id, stored=stored, tg_file_id=tg_file_id)
+
+    async def _finish(self, row_id: int, status: str, *, delay: float = 0.0, error: str | None = None,
+                      message_id: int | None = None, stored: StoredFile | None = None,
+                      tg_file_id: str | None = None, attempt_back: bool = False) -> None:
+        now = self.clock.now()
+        values: dict[str, Any] = {"status": status, "error": error}
+        if status == "pending":
+            values["not_before"] = now + timedelta(seconds=delay)
+        if attempt_back:
+            values["attempts"] = Outbox.attempts - 1  # a 429 is not the message's fault
+        if status == "sent":
+            values["sent_at"] = now
+            values["message_id"] = message_id
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
+            if stored is not None and tg_file_id and not stored.tg_file_id:
+                await session.execute(update(StoredFile).where(StoredFile.id == stored.id).values(
+                    tg_file_id=tg_file_id))
+        if status == "pending":
+            self.wakeup.set()
+
+    async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None) -> Any:
+        payload = dict(row.payload)
+        markup = payload.pop("reply_markup", None)
+        keyboard = _markup(markup)
+        if row.method == "sendMessage":
+            return await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard)
+        if row.method == "editMessageText":
+            assert ref is not None and ref.message_id is not None
+            return await self.bot.edit_message_text(text=payload["text"], chat_id=row.chat_id,
+                                                    message_id=ref.message_id, reply_markup=keyboard)
+        if row.method in ("sendDocument", "sendPhoto"):
+            if stored is None:
+                raise TelegramBadRequest(method=None, message="the file is gone")  # type: ignore[arg-type]
+            media: Any
+            if stored.tg_file_id:
+                media = stored.tg_file_id
+            else:
+                path = self.files.path(stored)
+                media = FSInputFile(path, filename=stored.file_name) if path.exists() else BufferedInputFile(
+                    b"", filename=stored.file_name)
+            caption = payload.get("caption")
+            if row.method == "sendPhoto":
+                return await self.bot.send_photo(row.chat_id, media, caption=caption, reply_markup=keyboard)
+            return await self.bot.send_document(row.chat_id, media, caption=caption, reply_markup=keyboard)
+        raise ValueError(f"unknown outbox method {row.method}")
+
+
+def _markup(markup: dict[str, Any] | None) -> Any:
+    if not markup:
+        return None
+    if "inline_keyboard" in markup:
+        return InlineKeyboardMarkup.model_validate(markup)
+    if "keyboard" in markup:
+        return ReplyKeyboardMarkup.model_validate(markup)
+    return ReplyKeyboardRemove.model_validate(markup)
+
+
+def _sent_file_id(sent: Any) -> str | None:
+    if not isinstance(sent, Message):
+        return None
+    if sent.document is not None:
+        return sent.document.file_id
+    if sent.photo:
+        return sent.photo[-1].file_id
+    return None

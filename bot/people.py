@@ -1,0 +1,97 @@
+"""People, their roles and invites."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Invite, User, UserRole
+
+
+class InviteError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+async def user_by_tg(session: AsyncSession, tg_id: int) -> User | None:
+    return (await session.execute(select(User).where(User.tg_id == tg_id))).scalar_one_or_none()
+
+
+async def roles_of(session: AsyncSession, user_id: int) -> set[str]:
+    rows = await session.execute(select(UserRole.role).where(UserRole.user_id == user_id))
+    return set(rows.scalars())
+
+
+async def members(session: AsyncSession, role: str) -> list[User]:
+    rows = await session.execute(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.active.is_(True)).order_by(User.id)
+    )
+    return list(rows.scalars())
+
+
+async def users_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, User]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User).where(User.id.in_(wanted)))
+    return {u.id: u for u in rows.scalars()}
+
+
+async def admins(session: AsyncSession) -> list[User]:
+    rows = await session.execute(select(User).where(User.is_admin.is_(True), User.active.is_(True)))
+    return list(rows.scalars())
+
+
+async def grant(session: AsyncSession, user_id: int, roles: Iterable[str]) -> None:
+    have = await roles_of(session, user_id)
+    for role in roles:
+        if role not in have:
+            session.add(UserRole(user_id=user_id, role=role))
+    await session.flush()
+
+
+async def revoke(session: AsyncSession, user_id: int, roles: Iterable[str]) -> None:
+    await session.execute(delete(UserRole).where(UserRole.user_id == user_id, UserRole.role.in_(list(roles))))
+
+
+async def register(session: AsyncSession, *, tg_id: int, name: str, username: str | None, language: str,
+                   now: datetime, is_admin: bool = False) -> User:
+    user = await user_by_tg(session, tg_id)
+    if user is None:
+        user = User(tg_id=tg_id, name=name, username=username, language=language, is_admin=is_admin,
+                    created_at=now, active=True)
+        session.add(user)
+        await session.flush()
+    elif is_admin and not user.is_admin:
+        user.is_admin = True
+    return user
+
+
+async def create_invite(session: AsyncSession, *, roles: list[str], created_by: int | None, now: datetime,
+                        max_uses: int = 1, make_admin: bool = False) -> Invite:
+    invite = Invite(code=secrets.token_urlsafe(12), roles=roles, created_by=created_by, created_at=now,
+                    max_uses=max_uses, uses=0, make_admin=make_admin)
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def use_invite(session: AsyncSession, code: str, now: datetime) -> Invite:
+    invite = await session.get(Invite, code)
+    if invite is None:
+        raise InviteError("This invite link is not valid. Ask your administrator for a new one.")
+    if invite.expires_at is not None and invite.expires_at < now:
+        raise InviteError("This invite link has expired. Ask your administrator for a new one.")
+    # A conditional update, so two people racing for the last use cannot both get it.
+    result = await session.execute(
+        update(Invite).where(Invite.code == code, Invite.uses < Invite.max_uses).values(uses=Invite.uses + 1)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise InviteError("This invite link has already been used. Ask your administrator for a new one.")
+    return invite

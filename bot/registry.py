@@ -1,0 +1,73 @@
+"""Definition versions in the database. A changed YAML becomes a new version; running cases keep theirs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Definition
+from flows.loader import LoadedDefinition, load_library, parse_definition
+from flows.model import ProcessDef
+
+log = logging.getLogger(__name__)
+
+
+class Registry:
+    def __init__(self, library: dict[str, LoadedDefinition]) -> None:
+        self.library = library
+        self.current: dict[str, int] = {}  # process key -> id of its newest definition row
+        self._specs: dict[int, ProcessDef] = {}
+
+    @classmethod
+    def from_folder(cls, folder: str) -> Registry:
+        return cls(load_library(folder))
+
+    async def sync(self, session: AsyncSession, now: datetime) -> None:
+        """Store every library definition whose text changed as a new version."""
+        for key, loaded in self.library.items():
+            latest = (await session.execute(
+                select(Definition).where(Definition.process == key).order_by(Definition.version.desc()).limit(1)
+            )).scalar_one_or_none()
+            if latest is not None and latest.digest == loaded.digest:
+                row = latest
+            else:
+                version = (latest.version + 1) if latest is not None else 1
+                row = Definition(process=key, version=version, digest=loaded.digest, source=loaded.source,
+                                 path=loaded.path, created_at=now)
+                session.add(row)
+                await session.flush()
+                log.info("process %s: stored version %s", key, version)
+            self.current[key] = row.id
+            self._specs[row.id] = loaded.spec
+
+    async def add(self, session: AsyncSession, loaded: LoadedDefinition, now: datetime) -> int:
+        """Load a definition an admin uploaded; it becomes the version new cases start with."""
+        self.library[loaded.key] = loaded
+        await self.sync(session, now)
+        return self.current[loaded.key]
+
+    async def spec(self, session: AsyncSession, definition_id: int) -> ProcessDef:
+        spec = self._specs.get(definition_id)
+        if spec is None:
+            row = await session.get(Definition, definition_id)
+            if row is None:
+                raise KeyError(definition_id)
+            spec = parse_definition(row.source, row.path).spec
+            self._specs[definition_id] = spec
+        return spec
+
+    def latest(self, process: str) -> tuple[int, ProcessDef]:
+        definition_id = self.current[process]
+        return definition_id, self._specs[definition_id]
+
+    def startable(self, roles: set[str], is_admin: bool = False) -> list[ProcessDef]:
+        specs = [self._specs[i] for i in self.current.values()]
+        return [s for s in specs if is_admin or roles & set(s.start.roles)]
+
+    async def versions(self, session: AsyncSession) -> dict[str, int]:
+        rows = await session.execute(select(Definition.process, func.max(Definition.version)).group_by(
+            Definition.process))
+        return {process: version for process, version in rows.all()}

@@ -1,0 +1,263 @@
+"""Message texts and keyboards built from engine state. Plain text (no parse mode): user data is never markup."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import CaseCb, FormCb, TaskCb
+from bot.i18n import Translator
+from flows import values as field_values
+from flows.context import case_context
+from flows.forms import Step, step_label
+from flows.model import FieldDef, ProcessDef, TaskDef, local
+from flows.runtime import START_TASK, CaseState, TaskState, task_def
+from flows.templating import TemplateError, render
+
+MAX_TEXT = 4000
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any] | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True)
+
+
+class Renderer:
+    def __init__(self, translator: Translator, tz: ZoneInfo) -> None:
+        self.tr = translator
+        self.tz = tz
+
+    def t(self, message: str, lang: str | None, **params: Any) -> str:
+        return self.tr.t(message, lang, **params)
+
+    def when(self, moment: datetime | None) -> str:
+        if moment is None:
+            return "—"
+        return moment.astimezone(self.tz).strftime("%d.%m.%Y %H:%M")
+
+    def template(self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None,
+                 extra: dict[str, Any] | None = None) -> str:
+        source = self.tr.local(text, lang)
+        try:
+            return render(source, case_context(spec, data, extra)).strip()
+        except TemplateError:
+            return source
+
+    def stage_title(self, spec: ProcessDef, stage: str, lang: str | None) -> str:
+        if stage == START_TASK:
+            return self.t("Filling in the request", lang)
+        try:
+            return self.tr.local(spec.stage(stage).title, lang)
+        except KeyError:
+            return stage
+
+    def case_name(self, case: CaseState, lang: str | None) -> str:
+        title = case.title or self.tr.local(case.spec.title, lang)
+        return f"№{case.id} · {title}"
+
+    # --- task cards -----------------------------------------------------------------------------------
+
+    def task_title(self, spec: ProcessDef, task: TaskState, lang: str | None) -> str:
+        if task.key == START_TASK:
+            return self.t("New request: %(process)s", lang, process=self.tr.local(spec.title, lang))
+        return self.tr.local(task_def(spec, task.stage, task.key).title, lang)
+
+    def task_card(self, case: CaseState, task: TaskState, lang: str | None, *, names: dict[int, str],
+                  viewer_id: int, extra: dict[str, Any] | None = None) -> tuple[str, dict[str, Any] | None]:
+        """The card a person sees for a task, and its buttons for that person."""
+        spec = case.spec
+        tdef = task_def(spec, task.stage, task.key)
+        lines = [f"📌 {self.task_title(spec, task, lang)}", self.case_name(case, lang),
+                 self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, task.stage, lang))]
+        if tdef.text:
+            body = self.template(tdef.text, spec, case.data, lang, extra)
+            if body:
+                lines += ["", body]
+        lines.append("")
+        if task.due_at is not None:
+            lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at)))
+        rows: list[list[InlineKeyboardButton]] = []
+        if task.status == "done":
+            outcome = self.outcome_label(tdef, task.outcome, lang)
+            who = names.get(task.done_by or 0, "?")
+            lines.append(self.t("✅ Done: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
+        elif task.status == "cancelled":
+            lines.append(self.t("✖️ No longer needed.", lang))
+        elif task.assignee_id is None:
+            lines.append(self.t("Waiting for someone with the role to take it.", lang))
+            rows.append([InlineKeyboardButton(text=self.t("✋ Take", lang),
+                                              callback_data=TaskCb(action="claim", task_id=task.id or 0).pack())])
+        elif task.assignee_id != viewer_id:
+            lines.append(self.t("Taken by %(who)s.", lang, who=names.get(task.assignee_id, "?")))
+        else:
+            if task.role is not None:
+                lines.append(self.t("You took this task.", lang))
+            for key, outcome_def in tdef.outcome_defs().items():
+                label = self.tr.local(outcome_def.label, lang)
+                rows.append([InlineKeyboardButton(
+                    text=label, callback_data=TaskCb(action="out", task_id=task.id or 0, arg=key).pack())])
+        if task.key != START_TASK and case.id is not None:
+            rows.append([InlineKeyboardButton(text=self.t("📁 Case", lang),
+                                              callback_data=CaseCb(action="show", case_id=case.id).pack())])
+        return clip("\n".join(lines)), markup(rows)
+
+    def outcome_label(self, tdef: TaskDef, outcome: str | None, lang: str | None) -> str:
+        if outcome is None:
+            return ""
+        odef = tdef.outcome_defs().get(outcome)
+        return self.tr.local(odef.label, lang) if odef else outcome
+
+    # --- case card ------------------------------------------------------------------------------------
+
+    def case_card(self, case: CaseState, lang: str | None, *, names: dict[int, str],
+                  open_tasks: list[TaskState], files: dict[int, str] | None = None) -> str:
+        spec = case.spec
+        status = {
+            "draft": self.t("draft", lang), "active": self.t("in progress", lang),
+            "done": self.t("closed", lang), "cancelled": self.t("cancelled", lang),
+        }.get(case.status, case.status)
+        lines = [f"📁 {self.case_name(case, lang)}", self.t("Process: %(p)s", lang, p=self.tr.local(spec.title, lang)),
+                 self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, case.stage, lang)),
+                 self.t("Status: %(s)s", lang, s=status),
+                 self.t("Initiator: %(who)s", lang, who=names.get(case.initiator_id, "?"))]
+        for task in open_tasks:
+            holder = names.get(task.assignee_id, "") if task.assignee_id else self.t("role %(r)s", lang, r=task.role)
+            lines.append(self.t("• %(task)s — %(who)s, due %(when)s", lang, task=self.task_title(spec, task, lang),
+                                who=holder, when=self.when(task.due_at)))
+        lines.append("")
+        for line in self.summary(spec, list(spec.fields), case.data, lang):
+            lines.append(line)
+        return clip("\n".join(lines))
+
+    # --- forms ----------------------------------------------------------------------------------------
+
+    def format_field(self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef,
+                     names: dict[int, str] | None = None) -> str:
+        if value is None or value == "" or value == []:
+            return "—"
+        if fdef.type in ("photo", "document"):
+            files = value if isinstance(value, list) else [value]
+            return ", ".join(str(f.get("name", "file")) for f in files if isinstance(f, dict))
+        if fdef.type == "directory" and fdef.directory:
+            entry = spec.directory_entry(fdef.directory, str(value))
+            return entry.name if entry else str(value)
+        if fdef.type == "user":
+            return (names or {}).get(int(value), str(value)) if isinstance(value, int) else str(value)
+        if fdef.type == "choice" and fdef.options:
+            return self.tr.local(fdef.options.get(str(value), str(value)), lang)
+        if fdef.type == "bool":
+            return self.t("yes", lang) if value else self.t("no", lang)
+        try:
+            return field_values.format_value(fdef.type, value, lang=self.tr.lang(lang))
+        except (ValueError, TypeError, KeyError):
+            return str(value)
+
+    def summary(self, spec: ProcessDef, names: list[str], data: dict[str, Any], lang: str | None,
+                fields: Mapping[str, FieldDef] | None = None) -> list[str]:
+        lines: list[str] = []
+        fields = fields if fields is not None else spec.fields
+        for name in names:
+            fdef = fields[name]
+            value = data.get(name)
+            if fdef.type == "list" and fdef.fields:
+                items = value if isinstance(value, list) else []
+                for index, item in enumerate(items):
+                    parts = [f"{self.tr.local(sub.label, lang)}: {self.format_field(sub, item.get(k), lang, spec)}"
+                             for k, sub in fdef.fields.items()]
+                    lines.append(f"{self.tr.local(fdef.label, lang)} №{index + 1}: " + "; ".join(parts))
+                continue
+            if name not in data:
+                continue
+            lines.append(f"{self.tr.local(fdef.label, lang)}: {self.format_field(fdef, value, lang, spec)}")
+        return lines
+
+    def question(self, fields: Mapping[str, FieldDef], step: Step, task_id: int, lang: str | None, *,
+                 options: list[tuple[str, str]], collected: int, can_back: bool) -> tuple[str, dict[str, Any] | None]:
+        rows: list[list[InlineKeyboardButton]] = []
+        if step.is_more:
+            label = self.tr.local(fields[step.name].label, lang)
+            text = self.t("Add one more «%(label)s»?", lang, label=label)
+            rows.append([
+                InlineKeyboardButton(text=self.t("Yes", lang), callback_data=FormCb(
+                    action="yes", task_id=task_id).pack()),
+                InlineKeyboardButton(text=self.t("No, that's all", lang), callback_data=FormCb(
+                    action="no", task_id=task_id).pack()),
+            ])
+        else:
+            assert step.field is not None
+            fdef = step.field
+            text = f"✏️ {step_label(fields, step, self.tr.lang(lang))}"
+            if fdef.hint:
+                text += f"\n{self.tr.local(fdef.hint, lang)}"
+            hint = self.type_hint(fdef, lang)
+            if hint:
+                text += f"\n{hint}"
+            if step.is_file and collected:
+                text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
+            for key, label in options:
+                rows.append([InlineKeyboardButton(text=label[:60], callback_data=FormCb(
+                    action="pick", task_id=task_id, arg=key).pack())])
+            if step.is_file and (collected or fdef.multiple):
+                rows.append([InlineKeyboardButton(text=self.t("✅ Done", lang), callback_data=FormCb(
+                    action="files", task_id=task_id).pack())])
+            if not fdef.required:
+                rows.append([InlineKeyboardButton(text=self.t("⏭ Skip", lang), callback_data=FormCb(
+                    action="skip", task_id=task_id).pack())])
+        nav = []
+        if can_back:
+            nav.append(InlineKeyboardButton(text=self.t("⬅️ Back", lang), callback_data=FormCb(
+                action="back", task_id=task_id).pack()))
+        nav.append(InlineKeyboardButton(text=self.t("✖️ Cancel", lang), callback_data=FormCb(
+            action="cancel", task_id=task_id).pack()))
+        rows.append(nav)
+        return text, markup(rows)
+
+    def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
+        hints = {
+            "number": "Send a number.",
+            "money": "Send an amount, for example 125 000 or 1250,50.",
+            "date": "Send a date as DD.MM.YYYY, or «today».",
+            "datetime": "Send a date and time as DD.MM.YYYY HH:MM.",
+            "photo": "Send one or more photos.",
+            "document": "Send a file.",
+            "bool": "Choose yes or no.",
+        }
+        message = hints.get(fdef.type)
+        if fdef.type == "document" and fdef.accept:
+            return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
+        return self.t(message, lang) if message else ""
+
+    def form_summary(self, spec: ProcessDef, fields: Mapping[str, FieldDef], names: list[str],
+                     draft: dict[str, Any], task_id: int, lang: str | None, title: str) -> tuple[str, dict[str, Any] | None]:
+        lines = [self.t("Please check:", lang), title, ""]
+        lines += self.summary(spec, names, draft["values"], lang, fields)
+        rows = [[InlineKeyboardButton(text=self.t("✅ Confirm", lang), callback_data=FormCb(
+            action="confirm", task_id=task_id).pack())]]
+        if names:
+            rows.append([InlineKeyboardButton(text=self.t("✏️ Correct a field", lang), callback_data=FormCb(
+                action="edit", task_id=task_id).pack())])
+        rows.append([InlineKeyboardButton(text=self.t("⬅️ Back", lang), callback_data=FormCb(
+            action="back", task_id=task_id).pack()), InlineKeyboardButton(
+            text=self.t("✖️ Cancel", lang), callback_data=FormCb(action="cancel", task_id=task_id).pack())])
+        return clip("\n".join(lines)), markup(rows)
+
+    def field_picker(self, fields: Mapping[str, FieldDef], names: list[str], task_id: int,
+                     lang: str | None) -> dict[str, Any] | None:
+        rows = [[InlineKeyboardButton(text=self.tr.local(fields[n].label, lang)[:60],
+                                      callback_data=FormCb(action="field", task_id=task_id, arg=n).pack())]
+                for n in names]
+        rows.append([InlineKeyboardButton(text=self.t("⬅️ Back", lang), callback_data=FormCb(
+            action="resume", task_id=task_id).pack())])
+        return markup(rows)
+
+    def local(self, text: Any, lang: str | None) -> str:
+        return local(text, self.tr.lang(lang))

@@ -1,0 +1,40 @@
+"""Settings from the environment (and a .env file), loaded once and passed down."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    # A Telegram Bot API server other than Telegram's (the sandbox, or a local telegram-bot-api).
+    api_base: str | None = None
+    database_url: str | None = None
+    data_dir: Path = Path("data")
+    library_dir: Path = LIBRARY
+    # Telegram ids of the first admins; everyone else joins by invite.
+    admin_ids: list[int] = Field(default_factory=list)
+
+    timezone: str = "Europe/Moscow"
+    country: str = "RU"
+    work_start: time = time(9, 0)
+    work_end: time = time(18, 0)
+    default_language: str = "ru"
+
+    scheduler_interval: float = 5.0  # seconds between ticks of the timer clock
+    outbox_global_rate: float = 30.0  # Telegram: about 30 messages a second in total
+    outbox_per_chat_rate: float = 1.0  # and about one a second in one chat
+    outbox_poll_interval: float = 0.2
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'konveyer.sqlite3').resolve()}"

@@ -1,0 +1,83 @@
+"""Database engines and sessions; migrations run through Alembic on both SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine as SyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    if is_sqlite(url):
+        # One writer at a time is SQLite's nature; WAL lets readers go on and busy_timeout waits for the lock.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
+            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+            # Take the write lock at BEGIN: a deferred transaction that reads and then writes can fail with
+            # SQLITE_BUSY when another writer got in between; IMMEDIATE makes it wait its turn instead.
+            dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def _upgrade_sync(connection: SyncEngine, url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration (idempotent; safe for several workers on PostgreSQL)."""
+    url = engine.url.render_as_string(hide_password=False)
+    async with engine.begin() as connection:
+        if not is_sqlite(url):
+            # Two workers starting together must not both create the tables.
+            await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
+        await connection.run_sync(_upgrade_sync, url)
+    log.info("database schema is up to date")
+
+
+def sqlite_path_url(path: str | Path) -> str:
+    return f"sqlite+aiosqlite:///{Path(path).resolve()}"
+
+
+__all__ = ["asyncio", "is_sqlite", "make_engine", "make_sessionmaker", "migrate", "sqlite_path_url"]

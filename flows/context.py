@@ -1,0 +1,36 @@
+"""What templates and conditions see of a case: its fields, with directory entries resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flows.model import ProcessDef
+
+
+class Entry(dict[str, Any]):
+    """A directory entry in templates: `{{ supplier }}` prints its name, `{{ supplier.email }}` its e-mail."""
+
+    def __str__(self) -> str:
+        return str(self.get("name", self.get("key", "")))
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
+def case_context(spec: ProcessDef, data: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[
+        str, Any]:
+    context: dict[str, Any] = dict(data)
+    for name, fdef in spec.fields.items():
+        value = data.get(name)
+        if fdef.type == "directory" and fdef.directory and isinstance(value, str):
+            entry = spec.directory_entry(fdef.directory, value)
+            if entry is not None:
+                context[name] = Entry(entry.model_dump())
+        elif fdef.type == "choice" and fdef.options and isinstance(value, str):
+            # Conditions compare keys; templates print labels through `<field>_label`.
+            label = fdef.options.get(value)
+            context[f"{name}_label"] = label if isinstance(label, str) else (label or {}).get("ru", value)
+    if extra:
+        context.update(extra)
+    return context

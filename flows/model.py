@@ -1,0 +1,225 @@
+"""Typed model of a process definition (the YAML an admin writes).
+
+Spec and instance are different classes: this module is the spec; `flows.runtime` holds the running case.
+Structural checks live here (pydantic); checks that need the whole process (unknown stage, role, field,
+unreachable stage) live in `flows.loader`, which also maps every mistake back to a file and line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LocalText = str | dict[str, str]
+"""A text in the bot's languages: a plain string (Russian, the default) or {"ru": …, "en": …}."""
+
+FieldType = Literal[
+    "text", "number", "money", "date", "datetime", "choice", "directory", "user", "photo", "document", "bool",
+    "list", "company",
+]
+FILE_TYPES = frozenset({"photo", "document"})
+TaskKind = Literal["form", "approve", "choice", "confirm"]
+
+# Who a task or a notification goes to: a role key, or one of these people of the case.
+PERSON_REFS = frozenset({"initiator", "responsible"})
+
+
+def local(text: LocalText | None, lang: str = "ru") -> str:
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    return text.get(lang) or text.get("ru") or next(iter(text.values()), "")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldDef(_Spec):
+    type: FieldType
+    label: LocalText
+    hint: LocalText | None = None
+    required: bool = True
+    options: dict[str, LocalText] | None = None  # choice: key -> label
+    directory: str | None = None  # directory: which directory of the process
+    role: str | None = None  # user: pick among people with this role
+    multiple: bool = False  # photo/document: several files in one answer
+    accept: list[str] | None = None  # document: allowed extensions, e.g. ["pdf"]
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    fields: dict[str, FieldDef] | None = None  # list: the fields of one entry
+    count: str | None = None  # list: a number field that says how many entries
+    min_items: int = 1
+    max_items: int = 50
+
+    @model_validator(mode="after")
+    def _shape(self) -> FieldDef:
+        if self.type == "choice" and not self.options:
+            raise ValueError("a choice field needs 'options'")
+        if self.type == "directory" and not self.directory:
+            raise ValueError("a directory field needs 'directory' (the name of a directory of this process)")
+        if self.type == "list":
+            if not self.fields:
+                raise ValueError("a list field needs 'fields' (the fields of one entry)")
+            if any(sub.type == "list" for sub in self.fields.values()):
+                raise ValueError("a list cannot contain another list")
+        elif self.fields:
+            raise ValueError("only a list field may have 'fields'")
+        return self
+
+
+class OutcomeDef(_Spec):
+    label: LocalText
+    fields: list[str] = Field(default_factory=list)  # asked after the button is pressed
+    comment: Literal["required", "optional"] | None = None
+
+
+class TaskDef(_Spec):
+    key: str
+    kind: TaskKind = "form"
+    title: LocalText
+    text: LocalText | None = None  # jinja template shown on the task card
+    assignee: str  # role key, "initiator", "responsible", or "field:<user field>"
+    fields: list[str] = Field(default_factory=list)
+    outcomes: dict[str, OutcomeDef] | None = None
+    due: str | None = None
+    remind: list[str] = Field(default_factory=list)
+    escalate_to: list[str] = Field(default_factory=list)
+    when: str | None = None  # create the task only if this condition holds
+
+    @model_validator(mode="after")
+    def _outcomes(self) -> TaskDef:
+        if self.kind == "choice" and not self.outcomes:
+            raise ValueError("a choice task needs 'outcomes'")
+        if self.kind in ("form", "confirm") and self.outcomes:
+            raise ValueError(f"a {self.kind} task has one outcome; remove 'outcomes' or use kind: choice")
+        return self
+
+    def outcome_defs(self) -> dict[str, OutcomeDef]:
+        if self.outcomes:
+            if self.kind == "approve":
+                merged = dict(DEFAULT_OUTCOMES["approve"])
+                merged.update(self.outcomes)
+                return merged
+            return dict(self.outcomes)
+        return dict(DEFAULT_OUTCOMES[self.kind])
+
+
+DEFAULT_OUTCOMES: dict[str, dict[str, OutcomeDef]] = {
+    "form": {"submit": OutcomeDef(label={"ru": "Отправить", "en": "Submit"})},
+    "confirm": {"done": OutcomeDef(label={"ru": "Готово", "en": "Done"})},
+    "approve": {
+        "approve": OutcomeDef(label={"ru": "Согласовать", "en": "Approve"}),
+        "reject": OutcomeDef(label={"ru": "Отклонить", "en": "Reject"}, comment="required"),
+    },
+    "choice": {},
+}
+
+
+class RenderDef(_Spec):
+    template: str  # jinja expression giving the template file name, e.g. "{{ supplier.template }}"
+    to: str  # document field the result is stored in
+    name: LocalText | None = None  # jinja: the file name shown to people
+
+
+class ActionDef(_Spec):
+    """One thing done when a stage is entered. Exactly one of notify / render / set."""
+
+    notify: list[str] | None = None
+    text: LocalText | None = None
+    attach: list[str] = Field(default_factory=list)
+    render: RenderDef | None = None
+    set: dict[str, Any] | None = None
+    when: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ActionDef:
+        chosen = [name for name in ("notify", "render", "set") if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise ValueError("an action is exactly one of 'notify', 'render' or 'set'")
+        if self.notify is not None and self.text is None:
+            raise ValueError("'notify' needs 'text'")
+        return self
+
+
+class TransitionDef(_Spec):
+    to: str
+    when: str | None = None
+
+
+class StageDef(_Spec):
+    key: str
+    title: LocalText
+    on_enter: list[ActionDef] = Field(default_factory=list)
+    tasks: list[TaskDef] = Field(default_factory=list)
+    next: list[TransitionDef] = Field(default_factory=list)
+    wait: str | None = None  # deadline expression: the stage holds until then, then follows `next`
+    final: bool = False
+    result: Literal["success", "failure"] | None = None
+
+    @field_validator("next", mode="before")
+    @classmethod
+    def _next_shorthand(cls, value: Any) -> Any:
+        # `next: stage_key` is the common case; spell it out as one unconditional transition.
+        if isinstance(value, str):
+            return [{"to": value}]
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> StageDef:
+        if self.final and (self.tasks or self.next or self.wait):
+            raise ValueError("a final stage has no tasks, 'next' or 'wait'")
+        if not self.final and not self.next:
+            raise ValueError("a stage that is not final needs 'next'")
+        return self
+
+
+class DirectoryEntry(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    key: str
+    name: str
+
+
+class StartDef(_Spec):
+    roles: list[str]
+    form: list[str] = Field(default_factory=list)
+    title: LocalText | None = None  # jinja: the case's title, e.g. "{{ brand }} от {{ supplier.name }}"
+
+
+class ProcessDef(_Spec):
+    process: str
+    title: LocalText
+    description: LocalText | None = None
+    roles: list[str]
+    start: StartDef
+    fields: dict[str, FieldDef] = Field(default_factory=dict)
+    directories: dict[str, list[DirectoryEntry]] = Field(default_factory=dict)
+    stages: list[StageDef]
+
+    @field_validator("stages")
+    @classmethod
+    def _some_stages(cls, value: list[StageDef]) -> list[StageDef]:
+        if not value:
+            raise ValueError("a process needs at least one stage")
+        return value
+
+    def stage(self, key: str) -> StageDef:
+        for stage in self.stages:
+            if stage.key == key:
+                return stage
+        raise KeyError(key)
+
+    def task(self, stage_key: str, task_key: str) -> TaskDef:
+        for task in self.stage(stage_key).tasks:
+            if task.key == task_key:
+                return task
+        raise KeyError(task_key)
+
+    def directory_entry(self, directory: str, key: str) -> DirectoryEntry | None:
+        for entry in self.directories.get(directory, []):
+            if entry.key == key:
+                return entry
+        return None

@@ -1,0 +1,394 @@
+"""The process engine: commands in, state changes and effects out.
+
+The engine works on an in-memory `CaseState` (loaded by the caller from wherever it lives), changes it,
+and returns `Effects`: notifications to send, documents to render, timers to set, tasks created and closed.
+It runs automatic steps (notifications, renders, stages without human work) until it reaches a human step,
+as SpiffWorkflow's `run_all(halt_on_manual=True)` does. It knows nothing of Telegram or of the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from flows.calendar import WorkCalendar
+from flows.clock import Clock
+from flows.context import case_context
+from flows.deadlines import parse_deadline, parse_offset
+from flows.expressions import evaluate
+from flows.i18n import _
+from flows.model import FILE_TYPES, PERSON_REFS, LocalText, ProcessDef, StageDef, TaskDef, local
+from flows.templating import render
+
+log = logging.getLogger(__name__)
+
+START_TASK = "__start__"
+MAX_AUTOMATIC_STEPS = 100
+
+CaseStatus = Literal["draft", "active", "done", "cancelled"]
+TaskStatus = Literal["open", "done", "cancelled"]
+
+
+class EngineError(Exception):
+    """A command the engine refuses; `message` is a msgid the bot translates for the person."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+@dataclass
+class TaskState:
+    key: str
+    stage: str
+    visit: int
+    kind: str
+    role: str | None = None  # a pool: anyone with the role may claim
+    assignee_id: int | None = None  # a person; for a pool, set by the claim
+    status: TaskStatus = "open"
+    due_at: datetime | None = None
+    created_at: datetime | None = None
+    outcome: str | None = None
+    done_by: int | None = None
+    done_at: datetime | None = None
+    id: int | None = None
+
+    @property
+    def claimed(self) -> bool:
+        return self.assignee_id is not None
+
+
+@dataclass
+class CaseState:
+    spec: ProcessDef
+    initiator_id: int
+    stage: str
+    status: CaseStatus = "draft"
+    data: dict[str, Any] = field(default_factory=dict)
+    responsible_id: int | None = None
+    visit: int = 0
+    result: str | None = None
+    title: str = ""
+    id: int | None = None
+    tasks: list[TaskState] = field(default_factory=list)  # the open tasks (and any the engine just closed)
+
+    def open_tasks(self) -> list[TaskState]:
+        return [t for t in self.tasks if t.status == "open"]
+
+    def task(self, task_id: int) -> TaskState:
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise EngineError(_("This task is no longer active."))
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Tell people something. `kind` selects a built-in text; `text` is the definition's own template."""
+
+    kind: Literal["text", "reminder", "overdue", "escalation", "closed"]
+    roles: tuple[str, ...] = ()
+    user_ids: tuple[int, ...] = ()
+    text: LocalText | None = None
+    attach: tuple[str, ...] = ()
+    task: TaskState | None = None
+
+
+@dataclass(frozen=True)
+class Render:
+    template: str  # file name of the template, already rendered from the definition's expression
+    to: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    kind: Literal["remind", "overdue", "wait"]
+    due_at: datetime
+    task: TaskState | None = None
+    stage: str | None = None
+    visit: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskCreated:
+    task: TaskState
+
+
+@dataclass(frozen=True)
+class TaskClosed:
+    task: TaskState
+    by: int | None
+
+
+@dataclass(frozen=True)
+class StageEntered:
+    previous: str | None
+    stage: str
+
+
+@dataclass(frozen=True)
+class CaseClosed:
+    status: CaseStatus
+    result: str | None
+
+
+Effect = Notify | Render | SetTimer | TaskCreated | TaskClosed | StageEntered | CaseClosed
+
+
+def start_task_def(spec: ProcessDef) -> TaskDef:
+    return TaskDef(
+        key=START_TASK, kind="form", title=spec.title, assignee="initiator", fields=list(spec.start.form),
+    )
+
+
+def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
+    if key == START_TASK:
+        return start_task_def(spec)
+    return spec.task(stage, key)
+
+
+def task_fields(spec: ProcessDef, task: TaskState, outcome: str | None) -> list[str]:
+    """The fields a person fills to finish `task` with `outcome`, in the order they are asked."""
+    tdef = task_def(spec, task.stage, task.key)
+    names = list(tdef.fields)
+    if outcome is not None:
+        odef = tdef.outcome_defs().get(outcome)
+        if odef is not None:
+            names.extend(n for n in odef.fields if n not in names)
+    return names
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+class Engine:
+    def __init__(self, calendar: WorkCalendar, clock: Clock) -> None:
+        self.calendar = calendar
+        self.clock = clock
+
+    # --- commands -------------------------------------------------------------------------------------
+
+    def start(self, spec: ProcessDef, initiator_id: int, data: dict[str, Any] | None = None) -> tuple[
+            CaseState, list[Effect]]:
+        """A new case. With a start form it waits in «draft» for the initiator to fill it."""
+        case = CaseState(spec=spec, initiator_id=initiator_id, responsible_id=initiator_id,
+                         stage=spec.stages[0].key, data=dict(data or {}))
+        effects: list[Effect] = []
+        missing = [n for n in spec.start.form if is_empty(case.data.get(n))]
+        if missing:
+            task = TaskState(key=START_TASK, stage=START_TASK, visit=0, kind="form", assignee_id=initiator_id,
+                             created_at=self.clock.now())
+            case.stage = START_TASK
+            case.tasks.append(task)
+            effects.append(TaskCreated(task))
+        else:
+            self._activate(case, effects)
+        return case, effects
+
+    def claim(self, case: CaseState, task: TaskState, user_id: int, user_roles: set[str]) -> list[Effect]:
+        self._check_open(case, task)
+        if task.claimed:
+            raise EngineError(_("This task is already taken."))
+        if task.role is None or task.role not in user_roles:
+            raise EngineError(_("This task is for another role."))
+        task.assignee_id = user_id
+        log.info("case %s task %s claimed by %s", case.id, task.id, user_id)
+        return []
+
+    def submit(self, case: CaseState, task: TaskState, outcome: str, values: dict[str, Any],
+               actor_id: int) -> list[Effect]:
+        """Finish a task with an outcome and the answers of its form; move the case on when the stage is done."""
+        self._check_open(case, task)
+        if task.assignee_id != actor_id:
+            raise EngineError(_("This task is assigned to someone else."))
+        tdef = task_def(case.spec, task.stage, task.key)
+        outcomes = tdef.outcome_defs()
+        if outcome not in outcomes:
+            raise EngineError(_("Unknown answer to this task."))
+        missing = [n for n in task_fields(case.spec, task, outcome)
+                   if self._required(case.spec, n) and is_empty(values.get(n))]
+        if missing:
+            labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
+            raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
+        comment_key = f"{task.key}_comment"
+        if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
+            raise EngineError(_("A comment is required for this answer."))
+        case.data.update(values)
+        if task.key != START_TASK:
+            case.data[task.key] = outcome
+        now = self.clock.now()
+        task.status, task.outcome, task.done_by, task.done_at = "done", outcome, actor_id, now
+        effects: list[Effect] = [TaskClosed(task, actor_id)]
+        log.info("case %s task %s done by %s: %s", case.id, task.id, actor_id, outcome)
+        if task.key == START_TASK:
+            self._activate(case, effects)
+        elif not any(t.stage == case.stage and t.visit == case.visit for t in case.open_tasks()):
+            self._advance(case, effects, depth=0)
+        return effects
+
+    def fire(self, case: CaseState, kind: str, task: TaskState | None, stage: str | None,
+             visit: int | None) -> list[Effect]:
+        """A timer came due. Timers of tasks already done or stages already left do nothing."""
+        effects: list[Effect] = []
+        if case.status != "active":
+            return effects
+        if kind == "wait":
+            if case.stage == stage and case.visit == visit:
+                self._advance(case, effects, depth=0)
+            return effects
+        if task is None or task.status != "open":
+            return effects
+        tdef = task_def(case.spec, task.stage, task.key)
+        owners = self._task_people(task)
+        if kind == "remind":
+            effects.append(Notify(kind="reminder", task=task, **owners))
+        elif kind == "overdue":
+            effects.append(Notify(kind="overdue", task=task, **owners))
+            roles, users = self._resolve_people(case, tdef.escalate_to)
+            if roles or users:
+                effects.append(Notify(kind="escalation", task=task, roles=roles, user_ids=users))
+        return effects
+
+    def cancel(self, case: CaseState, actor_id: int) -> list[Effect]:
+        if case.status in ("done", "cancelled"):
+            raise EngineError(_("This case is already closed."))
+        effects: list[Effect] = []
+        self._close_open_tasks(case, effects, actor_id)
+        case.status = "cancelled"
+        effects.append(CaseClosed("cancelled", None))
+        log.info("case %s cancelled by %s", case.id, actor_id)
+        return effects
+
+    # --- internals ------------------------------------------------------------------------------------
+
+    def _check_open(self, case: CaseState, task: TaskState) -> None:
+        if case.status in ("done", "cancelled"):
+            raise EngineError(_("This case is already closed."))
+        if task.status != "open":
+            raise EngineError(_("This task is already done."))
+
+    @staticmethod
+    def _required(spec: ProcessDef, name: str) -> bool:
+        fdef = spec.fields.get(name)
+        return fdef is not None and fdef.required
+
+    def _activate(self, case: CaseState, effects: list[Effect]) -> None:
+        case.status = "active"
+        if case.spec.start.title:
+            case.title = render(local(case.spec.start.title), case_context(case.spec, case.data))
+        self._enter(case, case.spec.stages[0], effects, depth=0)
+
+    def _advance(self, case: CaseState, effects: list[Effect], depth: int) -> None:
+        stage = case.spec.stage(case.stage)
+        context = case_context(case.spec, case.data)
+        for transition in stage.next:
+            if transition.when is None or evaluate(transition.when, context | case.data):
+                self._enter(case, case.spec.stage(transition.to), effects, depth + 1)
+                return
+        raise EngineError(_("No way forward from stage %(stage)s."), stage=stage.key)
+
+    def _enter(self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int) -> None:
+        if depth > MAX_AUTOMATIC_STEPS:
+            raise EngineError(_("The process loops without any human step; check the definition."))
+        previous = case.stage if case.stage != START_TASK else None
+        case.stage = stage.key
+        case.visit += 1
+        effects.append(StageEntered(previous, stage.key))
+        log.info("case %s stage %s -> %s (visit %s)", case.id, previous, stage.key, case.visit)
+        now = self.clock.now()
+        for action in stage.on_enter:
+            context = case_context(case.spec, case.data)
+            if action.when is not None and not evaluate(action.when, context | case.data):
+                continue
+            if action.notify is not None:
+                roles, users = self._resolve_people(case, action.notify)
+                effects.append(Notify(kind="text", roles=roles, user_ids=users, text=action.text,
+                                      attach=tuple(action.attach)))
+            elif action.render is not None:
+                template = render(action.render.template, context).strip()
+                name = render(local(action.render.name), context).strip() if action.render.name else template
+                effects.append(Render(template=template, to=action.render.to, name=name))
+            elif action.set is not None:
+                case.data.update(action.set)
+        if stage.final:
+            self._close_open_tasks(case, effects, None)
+            case.status, case.result = "done", stage.result
+            effects.append(CaseClosed("done", stage.result))
+            log.info("case %s closed at %s (%s)", case.id, stage.key, stage.result)
+            return
+        created = 0
+        for tdef in stage.tasks:
+            context = case_context(case.spec, case.data)
+            if tdef.when is not None and not evaluate(tdef.when, context | case.data):
+                continue
+            task = self._new_task(case, stage, tdef, now)
+            created += 1
+            effects.append(TaskCreated(task))
+            if task.due_at is not None:
+                for reminder in tdef.remind:
+                    at = parse_offset(reminder).apply(task.due_at, self.calendar)
+                    if at > now:
+                        effects.append(SetTimer("remind", at, task=task))
+                effects.append(SetTimer("overdue", task.due_at, task=task))
+        if stage.wait is not None:
+            until = parse_deadline(stage.wait).resolve(now, case.data, self.calendar)
+            if until is not None and until > now:
+                effects.append(SetTimer("wait", until, stage=stage.key, visit=case.visit))
+                return
+            # A date already past (or not given) does not hold the case up.
+            self._advance(case, effects, depth + 1)
+            return
+        if created == 0:
+            self._advance(case, effects, depth + 1)
+
+    def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime) -> TaskState:
+        due_at = None
+        if tdef.due is not None:
+            due_at = parse_deadline(tdef.due).resolve(now, case.data, self.calendar)
+        task = TaskState(key=tdef.key, stage=stage.key, visit=case.visit, kind=tdef.kind, due_at=due_at,
+                         created_at=now)
+        roles, users = self._resolve_people(case, [tdef.assignee])
+        if users:
+            task.assignee_id = users[0]
+        elif roles:
+            task.role = roles[0]
+        else:
+            raise EngineError(_("Nobody to give the task %(task)s to."), task=tdef.key)
+        case.tasks.append(task)
+        return task
+
+    def _resolve_people(self, case: CaseState, refs: list[str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        roles: list[str] = []
+        users: list[int] = []
+        for ref in refs:
+            person: Any = None
+            if ref in PERSON_REFS:
+                person = case.initiator_id if ref == "initiator" else (case.responsible_id or case.initiator_id)
+            elif ref.startswith("field:"):
+                person = case.data.get(ref.removeprefix("field:"))
+            else:
+                roles.append(ref)
+                continue
+            if isinstance(person, int) and person not in users:
+                users.append(person)
+        return tuple(roles), tuple(users)
+
+    @staticmethod
+    def _task_people(task: TaskState) -> dict[str, Any]:
+        if task.assignee_id is not None:
+            return {"user_ids": (task.assignee_id,)}
+        return {"roles": (task.role,) if task.role else ()}
+
+    def _close_open_tasks(self, case: CaseState, effects: list[Effect], actor_id: int | None) -> None:
+        for task in case.open_tasks():
+            task.status = "cancelled"
+            effects.append(TaskClosed(task, actor_id))
+
+
+def file_fields(spec: ProcessDef) -> set[str]:
+    return {name for name, f in spec.fields.items() if f.type in FILE_TYPES}

@@ -1,0 +1,427 @@
+"""Turning what a person types in chat into typed values, and back into text and JSON.
+
+Kinds and their Python types:
+
+=========  ======================  ==========================================
+kind       parsed value            JSON form
+=========  ======================  ==========================================
+text       ``str``                 string
+number     ``int`` or ``float``    number
+money      ``Decimal`` (2 places)  string ``"1234.50"`` (floats lose cents)
+date       ``date``                ISO string ``"2026-12-25"``
+datetime   naive ``datetime``      ISO string ``"2026-12-25T14:30:00"``
+bool       ``bool``                true/false
+choice     ``str`` (option key)    string
+=========  ======================  ==========================================
+
+A ``datetime`` answer is naive on purpose: it is the wall-clock time the person meant, in the
+organisation's timezone; the deadline code attaches the calendar's zone when it uses it.
+
+Numbers: a comma is the decimal separator (Russian habit), spaces group thousands. When both
+a comma and a dot appear the rightmost one is the decimal separator ("1,234.50" and
+"1.234,50" both mean 1234.5).
+
+Errors are :class:`InvalidAnswer` with an English msgid in ``message`` and its placeholders in
+``params``; the bot layer translates and formats them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from babel.core import UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from flows.i18n import _
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "KINDS",
+    "MAX_TEXT_LENGTH",
+    "InvalidAnswer",
+    "JsonValue",
+    "format_value",
+    "from_json",
+    "parse_text",
+    "to_json",
+]
+
+KINDS = frozenset({"text", "number", "money", "date", "datetime", "bool", "choice"})
+MAX_TEXT_LENGTH = 4000
+# Longer digit strings are certainly a paste accident, and would overflow floats.
+_MAX_DIGITS = 20
+_CENT = Decimal("0.01")
+
+JsonValue = str | int | float | bool | None
+
+
+class InvalidAnswer(Exception):
+    """What the person typed is not a valid answer; ``message`` is a msgid, ``params`` fill it."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        self.message = message
+        self.params: dict[str, Any] = params
+        super().__init__(message % params if params else message)
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+# Spaces people and keyboards use to group thousands: plain, no-break, narrow no-break, thin.
+_GROUP_SPACES_RE = re.compile(r"[ \u00a0\u202f\u2009'’]")
+_NUMBER_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_MINUS_SIGNS = str.maketrans({"−": "-", "–": "-", "—": "-"})
+# Currency marks that may surround a money amount; longest first so "руб." wins over "р".
+_CURRENCY_RE = re.compile(
+    r"^(?:₽|руб(?:лей|ля|ль)?\.?|р\.?|rub\.?|rur\.?)\s*|\s*(?:₽|руб(?:лей|ля|ль)?\.?|р\.?|rub\.?|rur\.?)$",
+    re.IGNORECASE,
+)
+
+
+def _normalize_number(text: str) -> str | None:
+    """Canonical "-1234.5" form of a typed number, or None if it is not one."""
+    raw = _GROUP_SPACES_RE.sub("", text.strip().translate(_MINUS_SIGNS))
+    if "," in raw and "." in raw:
+        # Both separators: the rightmost is the decimal one, the other groups thousands.
+        decimal_sep = "," if raw.rfind(",") > raw.rfind(".") else "."
+        group_sep = "." if decimal_sep == "," else ","
+        raw = raw.replace(group_sep, "")
+        if raw.count(decimal_sep) != 1:
+            return None
+        raw = raw.replace(decimal_sep, ".")
+    else:
+        raw = raw.replace(",", ".")
+    if not _NUMBER_RE.match(raw):
+        return None
+    if sum(ch.isdigit() for ch in raw) > _MAX_DIGITS:
+        return None
+    return raw
+
+
+def _plain(number: float | Decimal) -> str:
+    """A limit for a message: 12 rather than 12.0."""
+    if isinstance(number, float) and number.is_integer():
+        return str(int(number))
+    return str(number)
+
+
+def _check_range(value: float | Decimal, minimum: float | None, maximum: float | None) -> None:
+    low = Decimal(str(minimum)) if minimum is not None else None
+    high = Decimal(str(maximum)) if maximum is not None else None
+    exact = Decimal(str(value))
+    if (low is not None and exact < low) or (high is not None and exact > high):
+        if low is not None and high is not None:
+            raise InvalidAnswer(
+                _("Enter a number from %(minimum)s to %(maximum)s"),
+                minimum=_plain(minimum or 0),
+                maximum=_plain(maximum or 0),
+            )
+        if low is not None:
+            raise InvalidAnswer(_("The number must be at least %(minimum)s"), minimum=_plain(minimum or 0))
+        raise InvalidAnswer(_("The number must be at most %(maximum)s"), maximum=_plain(maximum or 0))
+
+
+def _parse_number(text: str, *, minimum: float | None, maximum: float | None, integer: bool) -> int | float:
+    raw = _normalize_number(text)
+    if raw is None:
+        if integer:
+            raise InvalidAnswer(_("Enter a whole number, for example 12"))
+        raise InvalidAnswer(_("Enter a number, for example 12 or 12.5"))
+    exact = Decimal(raw)
+    value: int | float
+    if exact == exact.to_integral_value():
+        # "12.0" is still twelve; keep ints as ints so JSON and summaries show 12, not 12.0.
+        value = int(exact)
+    elif integer:
+        raise InvalidAnswer(_("Enter a whole number, for example 12"))
+    else:
+        value = float(exact)
+    _check_range(exact, minimum, maximum)
+    return value
+
+
+def _parse_money(text: str, *, minimum: float | None, maximum: float | None) -> Decimal:
+    stripped = text.strip()
+    # Strip a currency mark on either side, at most one of each.
+    for _round in range(2):
+        stripped = _CURRENCY_RE.sub("", stripped).strip()
+    raw = _normalize_number(stripped) if stripped else None
+    if raw is None:
+        raise InvalidAnswer(_("Enter an amount, for example 1234.50 or 1 234,50"))
+    exact = Decimal(raw)
+    if exact != exact.quantize(_CENT, rounding=ROUND_HALF_UP):
+        raise InvalidAnswer(_("An amount has at most 2 digits after the decimal point, for example 1234.50"))
+    _check_range(exact, minimum, maximum)
+    return exact.quantize(_CENT)
+
+
+# -- dates ----------------------------------------------------------------------------------
+
+_RELATIVE_DAYS: dict[str, int] = {
+    **dict.fromkeys(("сегодня", "today"), 0),
+    **dict.fromkeys(("вчера", "yesterday"), -1),
+    **dict.fromkeys(("завтра", "tomorrow"), 1),
+    "позавчера": -2,
+    "послезавтра": 2,
+}
+_DMY_RE = re.compile(r"^(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?$")
+_ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+_ISO_T_RE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})T")
+_DATE_EXAMPLE = "25.12.2026"
+
+
+def _parse_date(text: str, today: date | None) -> date:
+    raw = text.strip().casefold().rstrip(".")
+    base = today or date.today()
+    if raw in _RELATIVE_DAYS:
+        return base + timedelta(days=_RELATIVE_DAYS[raw])
+    match = _ISO_RE.match(raw)
+    if match:
+        year, month, day = int(match[1]), int(match[2]), int(match[3])
+    else:
+        match = _DMY_RE.match(raw)
+        if not match:
+            raise InvalidAnswer(
+                _("Enter a date, for example %(example)s, 25.12 or today"), example=_DATE_EXAMPLE
+            )
+        day, month = int(match[1]), int(match[2])
+        year_text = match[3]
+        if year_text is None:
+            year = base.year
+        elif len(year_text) == 2:
+            # Two-digit years in chat are this century; nobody schedules work for 1926.
+            year = 2000 + int(year_text)
+        else:
+            year = int(year_text)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise InvalidAnswer(
+            _("There is no such date: %(text)s. Enter a real date, for example %(example)s"),
+            text=text.strip(),
+            example=_DATE_EXAMPLE,
+        ) from None
+
+
+def _parse_time(text: str) -> time:
+    match = _TIME_RE.match(text.strip())
+    if not match:
+        raise InvalidAnswer(_("Enter a time as HH:MM, for example 14:30"))
+    hour, minute = int(match[1]), int(match[2])
+    if hour > 23 or minute > 59:
+        raise InvalidAnswer(_("There is no such time: %(text)s. Enter a time like 14:30"), text=text.strip())
+    return time(hour, minute)
+
+
+def _parse_datetime(text: str, today: date | None) -> datetime:
+    # ISO "2026-12-25T14:30" (what to_json writes) is accepted as well as "2026-12-25 14:30".
+    raw = _ISO_T_RE.sub(r"\1 ", " ".join(text.split()))
+    date_part, sep, time_part = raw.rpartition(" ")
+    if not sep:
+        raise InvalidAnswer(
+            _("Enter a date and time, for example %(example)s 14:30 or tomorrow 10:00"), example=_DATE_EXAMPLE
+        )
+    return datetime.combine(_parse_date(date_part, today), _parse_time(time_part))
+
+
+# -- bool and choice ------------------------------------------------------------------------
+
+_YES = frozenset({"да", "д", "yes", "y", "+", "true", "ага", "ок", "ok", "1"})
+_NO = frozenset({"нет", "н", "no", "n", "-", "false", "0"})
+
+
+def _parse_bool(text: str) -> bool:
+    raw = text.strip().casefold().rstrip(".!")
+    if raw in _YES:
+        return True
+    if raw in _NO:
+        return False
+    raise InvalidAnswer(_("Answer yes or no"))
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold().replace("ё", "е")
+
+
+def _parse_choice(text: str, options: Mapping[str, str] | None) -> str:
+    if not options:
+        raise ValueError("a choice question needs options")
+    wanted = _fold(text)
+    for key, label in options.items():
+        if wanted in (_fold(key), _fold(label)):
+            return key
+    raise InvalidAnswer(_("Choose one of: %(options)s"), options=", ".join(options.values()))
+
+
+# -- public API -----------------------------------------------------------------------------
+
+
+def parse_text(
+    kind: str,
+    text: str,
+    *,
+    options: Mapping[str, str] | None = None,
+    today: date | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    integer: bool = False,
+) -> Any:
+    """Parse an answer typed in chat into the value for ``kind``.
+
+    ``options`` (key -> label) is required for "choice"; the key is returned. ``today`` anchors
+    "today"/"yesterday" and day.month without a year; pass the organisation's local date (the
+    default, ``date.today()``, is the server's). ``minimum``/``maximum`` bound "number" and
+    "money"; ``integer`` makes "number" refuse fractions.
+
+    Raises :class:`InvalidAnswer` when the person should try again, ``ValueError`` for an
+    unknown ``kind`` or a choice without options (bugs in the definition, not in the answer).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown value kind {kind!r}; expected one of {sorted(KINDS)}")
+    if kind == "text":
+        value = text.strip()
+        if not value:
+            raise InvalidAnswer(_("Please type some text"))
+        if len(value) > MAX_TEXT_LENGTH:
+            raise InvalidAnswer(
+                _("That is too long (%(length)s characters). Please keep it under %(limit)s"),
+                length=len(value),
+                limit=MAX_TEXT_LENGTH,
+            )
+        return value
+    if kind == "number":
+        return _parse_number(text, minimum=minimum, maximum=maximum, integer=integer)
+    if kind == "money":
+        return _parse_money(text, minimum=minimum, maximum=maximum)
+    if kind == "date":
+        return _parse_date(text, today)
+    if kind == "datetime":
+        return _parse_datetime(text, today)
+    if kind == "bool":
+        return _parse_bool(text)
+    return _parse_choice(text, options)
+
+
+_BOOL_WORDS: dict[str, tuple[str, str]] = {"ru": ("да", "нет"), "en": ("yes", "no")}
+_DATE_PATTERNS: dict[str, str] = {"ru": "dd.MM.yyyy"}
+_CURRENCY_SIGN = "\u00a0₽"
+
+
+@lru_cache(maxsize=32)
+def _locale(lang: str) -> str:
+    # Babel knows far more locales than the bot translates; fall back rather than crash a summary.
+    try:
+        format_decimal(0, locale=lang)
+    except (UnknownLocaleError, ValueError):
+        return "en"
+    return lang
+
+
+def format_value(kind: str, value: Any, *, options: Mapping[str, str] | None = None, lang: str = "ru") -> str:
+    """Human-readable text of a stored value for summaries ("—" for an empty value).
+
+    ``value`` may be the parsed Python value or its JSON form.
+    """
+    if value is None or value == "":
+        return "—"
+    if kind not in KINDS:
+        raise ValueError(f"unknown value kind {kind!r}; expected one of {sorted(KINDS)}")
+    locale = _locale(lang)
+    if kind == "text":
+        return str(value)
+    if kind == "number":
+        number = from_json(kind, value)
+        return format_decimal(number, format="#,##0.##########", locale=locale)
+    if kind == "money":
+        amount = from_json(kind, value)
+        return format_decimal(amount, format="#,##0.00", locale=locale) + _CURRENCY_SIGN
+    if kind == "date":
+        day = from_json(kind, value)
+        return _format_date(day, locale)
+    if kind == "datetime":
+        moment = from_json(kind, value)
+        return f"{_format_date(moment.date(), locale)} {moment:%H:%M}"
+    if kind == "bool":
+        yes, no = _BOOL_WORDS.get(locale, _BOOL_WORDS["en"])
+        return yes if value else no
+    return (options or {}).get(str(value), str(value))
+
+
+def _format_date(day: date, locale: str) -> str:
+    return format_date(day, _DATE_PATTERNS.get(locale, "medium"), locale=locale)
+
+
+def to_json(kind: str, value: Any) -> JsonValue:
+    """The JSON-storable form of a parsed value (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if kind in ("text", "choice"):
+        return str(value)
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise TypeError(f"a number value must be int or float, got {type(value).__name__}")
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        return value
+    if kind == "money":
+        return str(Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_UP))
+    if kind == "date":
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise TypeError(f"a date value must be a date, got {type(value).__name__}")
+        return value.isoformat()
+    if kind == "datetime":
+        if not isinstance(value, datetime):
+            raise TypeError(f"a datetime value must be a datetime, got {type(value).__name__}")
+        return value.isoformat()
+    if kind == "bool":
+        return bool(value)
+    raise ValueError(f"unknown value kind {kind!r}; expected one of {sorted(KINDS)}")
+
+
+def from_json(kind: str, raw: Any) -> Any:
+    """The Python value of a stored JSON value (the inverse of :func:`to_json`).
+
+    Already-converted values pass through, so callers need not know which form they hold.
+    """
+    if raw is None:
+        return None
+    try:
+        if kind in ("text", "choice"):
+            return str(raw)
+        if kind == "number":
+            if isinstance(raw, bool):
+                raise TypeError("a number value cannot be a bool")
+            if isinstance(raw, int | float):
+                return raw
+            exact = Decimal(str(raw))
+            return int(exact) if exact == exact.to_integral_value() else float(exact)
+        if kind == "money":
+            if isinstance(raw, bool):
+                raise TypeError("a money value cannot be a bool")
+            # Through str so that a float 0.1 becomes 0.10, not 0.1000000000000000055...
+            return Decimal(str(raw)).quantize(_CENT, rounding=ROUND_HALF_UP)
+        if kind == "date":
+            if isinstance(raw, datetime):
+                return raw.date()
+            if isinstance(raw, date):
+                return raw
+            return date.fromisoformat(str(raw))
+        if kind == "datetime":
+            if isinstance(raw, datetime):
+                return raw
+            return datetime.fromisoformat(str(raw))
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            raise TypeError(f"a bool value must be true or false, got {raw!r}")
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(f"stored {kind} value {raw!r} is corrupt: {exc}") from exc
+    raise ValueError(f"unknown value kind {kind!r}; expected one of {sorted(KINDS)}")

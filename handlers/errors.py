@@ -1,0 +1,34 @@
+"""Errors people understand: an engine refusal carries its own text; anything else is logged once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from aiogram import Bot, Router
+from aiogram.types import ErrorEvent
+
+from bot.core import Core
+from bot.middlewares import update_lang
+from flows.runtime import EngineError
+
+log = logging.getLogger(__name__)
+router: Final[Router] = Router(name=__name__)
+
+
+@router.errors()
+async def on_error(event: ErrorEvent, bot: Bot, core: Core | None = None, **data: object) -> None:
+    update = event.update
+    lang = update_lang(update, dict(data))
+    exception = event.exception
+    if isinstance(exception, EngineError):
+        text = core.translator.t(exception.message, lang, **exception.params) if core else str(exception)
+    else:
+        log.error("update %s failed", update.update_id, exc_info=exception)
+        text = (core.translator.t("Something went wrong on our side. Nothing you entered is lost; "
+                                  "please try again.", lang) if core else "Error")
+    # The transaction was rolled back, so this reply goes straight to Telegram, not through the outbox.
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    elif update.message is not None:
+        await bot.send_message(update.message.chat.id, text)

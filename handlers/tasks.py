@@ -1,0 +1,49 @@
+"""Task card buttons: take a task from a role pool, answer it with an outcome."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from aiogram import Router
+from aiogram.types import CallbackQuery
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import TaskCb
+from bot.cases import CaseService
+from bot.conversation import Conversation
+from bot.core import Core
+from db.models import Task, User
+from flows.runtime import EngineError
+from handlers.common import Registered
+
+log = logging.getLogger(__name__)
+router: Final[Router] = Router(name=__name__)
+router.callback_query.filter(Registered())
+
+
+@router.callback_query(TaskCb.filter())
+async def on_task_button(query: CallbackQuery, callback_data: TaskCb, session: AsyncSession, core: Core,
+                         user: User) -> None:
+    t = core.translator.t
+    service = CaseService(core, session)
+    task = await session.get(Task, callback_data.task_id)
+    if task is None:
+        raise EngineError("This task does not exist.")
+    if callback_data.action == "claim":
+        await service.claim(user, task.id)
+        await query.answer(t("The task is yours.", user.language))
+        return
+    if callback_data.action == "out":
+        if task.status != "open":
+            raise EngineError("This task is already done or no longer needed.")
+        if task.assignee_id != user.id:
+            raise EngineError("This task is assigned to someone else.")
+        conversation = Conversation(core, session, user)
+        if await conversation.begin(task, callback_data.arg):
+            await query.answer()
+            return
+        await conversation.cases.submit(user, task.id, callback_data.arg, {})
+        await query.answer(t("Done ✅", user.language))
+        return
+    await query.answer()

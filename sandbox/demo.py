@@ -1,0 +1,85 @@
+"""`konveyer demo`: the sandbox, the bot, the scheduler and an SQLite file in one process.
+
+Seeds one sandbox person per role of every process in the library (their label is the role) plus an
+admin, registers them with the bot, and keeps everything between runs (the database and the sandbox's
+chat history live in the data directory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import zlib
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot import people
+from bot.app import App
+from bot.core import Core
+from bot.settings import Settings
+from db.models import User
+from sandbox.server import SandboxServer
+
+log = logging.getLogger(__name__)
+
+ADMIN_TG_ID = 100
+
+
+def demo_user_id(role: str) -> int:
+    """Stable across runs, so the same sandbox person keeps the same chat and bot account."""
+    return 200_000 + zlib.crc32(role.encode()) % 700_000
+
+
+def demo_roles(core: Core) -> list[str]:
+    return sorted({role for loaded in core.registry.library.values() for role in loaded.spec.roles})
+
+
+async def seed(core: Core, sandbox: SandboxServer) -> list[tuple[int, str, str]]:
+    """Create the demo people in the sandbox and in the bot's database; returns (id, name, label)."""
+    people_list: list[tuple[int, str, str]] = [(ADMIN_TG_ID, "Админ", "admin")]
+    people_list += [(demo_user_id(role), role.replace("_", " ").title(), role) for role in demo_roles(core)]
+    now = core.clock.now()
+    async with core.sessionmaker() as session, session.begin():
+        for tg_id, name, label in people_list:
+            sandbox.state.upsert_user(user_id=tg_id, first_name=name, username=label, language_code="ru",
+                                      label=label)
+            user = (await session.execute(select(User).where(User.tg_id == tg_id))).scalar_one_or_none()
+            if user is None:
+                user = await people.register(session, tg_id=tg_id, name=name, username=label, language="ru",
+                                             now=now, is_admin=label == "admin")
+            if label != "admin":
+                await people.grant(session, user.id, [label])
+    return people_list
+
+
+async def run_demo(*, port: int = 8080, database_url: str | None = None, data_dir: Path = Path("data"),
+                   stop: asyncio.Event | None = None) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sandbox = SandboxServer(state_path=data_dir / "sandbox" / "state.json")
+    base = await sandbox.start(port=port)
+    settings = Settings(api_base=base, data_dir=data_dir, database_url=database_url, admin_ids=[ADMIN_TG_ID],
+                        scheduler_interval=5.0)
+    app = App(settings)
+    await app.start()
+    assert app.core is not None
+    people_list = await seed(app.core, sandbox)
+    print(f"\nKonveyer demo is running: open {base}/ in a browser and pick a person.\n")
+    print(f"Database: {settings.resolved_database_url()}")
+    print("People (sandbox id, name, role):")
+    for tg_id, name, label in people_list:
+        print(f"  {tg_id:>7}  {name:<24} {label}")
+    print("\nStop with Ctrl+C.")
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
+        await sandbox.stop()
+    return 0

@@ -1,0 +1,39 @@
+"""APScheduler is only the metronome: every few seconds it runs `tick`; all state is in our tables."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.core import Core
+from scheduler.timers import tick
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, core: Core, interval: float | None = None) -> None:
+        self.core = core
+        self.interval = interval if interval is not None else core.settings.scheduler_interval
+        self.lock = asyncio.Lock()
+        self.aps = AsyncIOScheduler(timezone=core.settings.timezone)
+        self.aps.add_job(self.run_once, "interval", seconds=self.interval, id="timers", max_instances=1,
+                         coalesce=True)
+
+    async def run_once(self) -> int:
+        # One tick at a time in this process; other processes are kept apart by row locks.
+        async with self.lock:
+            try:
+                return await tick(self.core)
+            except Exception:
+                log.exception("scheduler tick failed")
+                return 0
+
+    def start(self) -> None:
+        self.aps.start()
+
+    def stop(self) -> None:
+        if self.aps.running:
+            self.aps.shutdown(wait=False)

@@ -1,0 +1,66 @@
+"""The clock: wake the engine for due timers (deadlines, reminders, escalations, waits).
+
+Timers are rows. Each due timer is handled in its own transaction that first locks its case (the same
+order handlers use, so no deadlock), then takes the timer row with SKIP LOCKED and marks it fired in that
+same transaction. A crash before commit leaves it pending; a second worker skips it or sees it fired.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.cases import CaseService
+from bot.core import Core
+from db.models import Case, Timer
+
+log = logging.getLogger(__name__)
+
+
+async def due_timer_ids(core: Core, now: datetime, limit: int = 200) -> list[int]:
+    async with core.sessionmaker() as session:
+        rows = await session.execute(
+            select(Timer.id).where(Timer.status == "pending", Timer.due_at <= now)
+            .order_by(Timer.due_at, Timer.id).limit(limit)
+        )
+        return list(rows.scalars())
+
+
+async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
+    """Fire one timer; False if another worker already did (or is doing) it."""
+    async with core.sessionmaker() as session, session.begin():
+        case_id = (await session.execute(select(Timer.case_id).where(Timer.id == timer_id))).scalar_one_or_none()
+        if case_id is not None and not core.sqlite:
+            await session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+        query = select(Timer).where(Timer.id == timer_id, Timer.status == "pending")
+        if not core.sqlite:
+            query = query.with_for_update(skip_locked=True)
+        timer = (await session.execute(query)).scalar_one_or_none()
+        if timer is None:
+            return False
+        try:
+            async with session.begin_nested():
+                await CaseService(core, session).fire(timer)
+        except Exception:
+            # A broken definition must not block every other timer; the failure is kept on the row.
+            log.exception("timer %s (%s, case %s) failed", timer.id, timer.kind, timer.case_id)
+            timer.status = "failed"
+        else:
+            timer.status = "fired"
+        timer.fired_at = now
+    core.outbox_written()
+    return True
+
+
+async def tick(core: Core) -> int:
+    """Fire everything due now; returns how many timers fired."""
+    now = core.clock.now()
+    fired = 0
+    for timer_id in await due_timer_ids(core, now):
+        if await fire_timer(core, timer_id, now):
+            fired += 1
+    if fired:
+        log.info("fired %s timer(s)", fired)
+    return fired

@@ -1,0 +1,140 @@
+"""Drive people through the sandbox's user API over real HTTP, so tests read like a conversation."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class ChatError(AssertionError):
+    pass
+
+
+@dataclass
+class Person:
+    http: aiohttp.ClientSession
+    base: str
+    id: int
+    name: str
+    seen: int = 0  # messages up to this id were already looked at by `expect`
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def api(self) -> str:
+        return f"{self.base}/sandbox/api/users/{self.id}"
+
+    async def send(self, text: str) -> dict[str, Any]:
+        async with self.http.post(f"{self.api}/messages", json={"text": text}) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise ChatError(f"{self.name} could not send {text!r}: {body}")
+            self.seen = max(self.seen, body["message_id"])
+            return dict(body)
+
+    async def send_file(self, kind: str, content: bytes, filename: str, caption: str | None = None) -> dict[str, Any]:
+        form = aiohttp.FormData()
+        form.add_field(kind, content, filename=filename)
+        if caption:
+            form.add_field("caption", caption)
+        async with self.http.post(f"{self.api}/messages", data=form) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise ChatError(f"{self.name} could not send a {kind}: {body}")
+            self.seen = max(self.seen, body["message_id"])
+            return dict(body)
+
+    async def photo(self, content: bytes = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, filename: str = "defect.png") -> None:
+        await self.send_file("photo", content, filename)
+
+    async def document(self, content: bytes, filename: str) -> None:
+        await self.send_file("document", content, filename)
+
+    async def chat(self) -> list[dict[str, Any]]:
+        async with self.http.get(f"{self.api}/messages", params={"after": "0"}) as response:
+            body = await response.json()
+            return list(body["messages"])
+
+    async def bot_messages(self) -> list[dict[str, Any]]:
+        return [m for m in await self.chat() if m["from_bot"] and not m.get("deleted")]
+
+    async def expect(self, *fragments: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """Wait for a new bot message (after the last one expected) containing every fragment."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for message in await self.bot_messages():
+                if message["message_id"] <= self.seen:
+                    continue
+                text = message.get("text") or ""
+                if all(f in text for f in fragments):
+                    self.seen = message["message_id"]
+                    return message
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                texts = [(m["message_id"], (m.get("text") or "")[:300]) for m in (await self.bot_messages())[-8:]]
+                raise ChatError(f"{self.name} did not get a message with {fragments}; last messages: {texts}")
+            async with self.http.get(f"{self.api}/messages",
+                                     params={"after": str(self.seen), "wait": str(min(remaining, 1.0))}):
+                pass
+
+    async def find(self, *fragments: str) -> dict[str, Any] | None:
+        """The newest bot message (edited or not) that contains every fragment."""
+        for message in reversed(await self.bot_messages()):
+            if all(f in (message.get("text") or "") for f in fragments):
+                return message
+        return None
+
+    async def wait_for(self, *fragments: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """Like `find`, but waits: also sees edits of older messages (task cards)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = await self.find(*fragments)
+            if found is not None:
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                texts = [(m["message_id"], (m.get("text") or "")[:300]) for m in (await self.bot_messages())[-8:]]
+                raise ChatError(f"{self.name} never saw {fragments}; last messages: {texts}")
+            await asyncio.sleep(0.05)
+
+    async def press(self, button: str, message: dict[str, Any] | None = None, *,
+                    in_message: str | None = None) -> str | None:
+        """Press the inline button whose text contains `button` on the given (or newest matching) message."""
+        candidates = [message] if message is not None else list(reversed(await self.bot_messages()))
+        for candidate in candidates:
+            if in_message and in_message not in (candidate.get("text") or ""):
+                continue
+            for row in candidate.get("inline_keyboard") or []:
+                for key in row:
+                    if button in key["text"] and key.get("callback_data"):
+                        return await self.press_data(candidate["message_id"], key["callback_data"])
+        raise ChatError(f"{self.name} has no button {button!r}" + (f" in {in_message!r}" if in_message else ""))
+
+    async def press_data(self, message_id: int, data: str) -> str | None:
+        async with self.http.post(f"{self.api}/callbacks", json={"message_id": message_id, "data": data}) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise ChatError(f"{self.name} could not press: {body}")
+            return body.get("text")
+
+    async def buttons(self, message: dict[str, Any]) -> list[str]:
+        return [key["text"] for row in message.get("inline_keyboard") or [] for key in row]
+
+    async def documents(self) -> list[dict[str, Any]]:
+        return [m["document"] for m in await self.bot_messages() if m.get("document")]
+
+    async def download(self, url: str) -> bytes:
+        async with self.http.get(url) as response:
+            return await response.read()
+
+
+async def create_person(http: aiohttp.ClientSession, base: str, user_id: int, name: str, language: str = "ru",
+                        label: str | None = None) -> Person:
+    payload = {"id": user_id, "first_name": name, "username": f"u{user_id}", "language_code": language,
+               "label": label or name}
+    async with http.post(f"{base}/sandbox/api/users", json=payload) as response:
+        assert response.status == 200, await response.text()
+    return Person(http=http, base=base, id=user_id, name=name)

@@ -1,0 +1,139 @@
+"""Fixtures: a real database (PostgreSQL when DATABASE_URL says so, else an SQLite file), the sandbox on a
+free port, and the bot, its outbox sender and its scheduler running in-process against them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.app import App
+from bot.settings import Settings
+from db.models import Outbox
+from flows.clock import FrozenClock
+from sandbox.server import SandboxServer
+from tests.chat import Person, create_person
+
+ADMIN_ID = 1
+# Monday 21 December 2026, 10:00 in Moscow.
+START = datetime(2026, 12, 21, 7, 0, tzinfo=UTC)
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        await connection.exec_driver_sql("CREATE SCHEMA public")
+    await engine.dispose()
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        await _reset_postgres(url)
+        return url
+    return f"sqlite+aiosqlite:///{tmp_path / 'konveyer.sqlite3'}"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@dataclass
+class Harness:
+    sandbox: SandboxServer
+    base: str
+    settings: Settings
+    clock: FrozenClock
+    http: aiohttp.ClientSession
+    app: App
+    admin: Person
+    people: dict[str, Person] = field(default_factory=dict)
+    _next_id: int = 1000
+
+    @property
+    def core(self):  # type: ignore[no-untyped-def]
+        assert self.app.core is not None
+        return self.app.core
+
+    async def start_app(self) -> None:
+        self.app = App(self.settings, self.clock, scheduler_interval=3600)
+        await self.app.start()
+
+    async def restart(self) -> None:
+        """Stop the bot as a crash or a deploy would, and start a fresh process on the same database."""
+        await self.app.stop()
+        await self.start_app()
+
+    async def person(self, name: str, *roles: str, language: str = "ru") -> Person:
+        """A new employee joins the way people do: the admin makes an invite, the person opens it."""
+        self._next_id += 1
+        person = await create_person(self.http, self.base, self._next_id, name, language, label=",".join(roles))
+        await self.admin.send("/invite " + " ".join(roles))
+        invite = await self.admin.expect("start=")
+        code = re.search(r"start=(\S+)", invite["text"])
+        assert code is not None
+        await person.send(f"/start {code.group(1)}")
+        await person.expect(name)
+        self.people[name] = person
+        return person
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every queued message has been delivered."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with self.core.sessionmaker() as session:
+                pending = (await session.execute(select(func.count()).select_from(Outbox).where(
+                    Outbox.status.in_(("pending", "sending"))))).scalar_one()
+            if not pending:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{pending} message(s) still in the outbox")
+            await asyncio.sleep(0.02)
+
+    async def tick(self) -> int:
+        await self.settle()
+        fired = await self.app.scheduler.run_once()  # type: ignore[union-attr]
+        await self.settle()
+        return fired
+
+    async def advance(self, **delta: float) -> int:
+        self.clock.advance(**delta)
+        return await self.tick()
+
+    async def move_to(self, moment: datetime) -> int:
+        self.clock.set(moment)
+        return await self.tick()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, database_url: str, clock: FrozenClock) -> AsyncIterator[Harness]:
+    sandbox = SandboxServer()
+    base = await sandbox.start()
+    settings = Settings(api_base=base, data_dir=tmp_path / "data", database_url=database_url, admin_ids=[ADMIN_ID],
+                        outbox_per_chat_rate=1000, outbox_global_rate=1000, outbox_poll_interval=0.05,
+                        bot_token=None)
+    async with aiohttp.ClientSession() as http:
+        admin = await create_person(http, base, ADMIN_ID, "Админ", label="admin")
+        app = App(settings, clock, scheduler_interval=3600)
+        await app.start()
+        harness = Harness(sandbox=sandbox, base=base, settings=settings, clock=clock, http=http, app=app,
+                          admin=admin)
+        try:
+            await admin.send("/start")
+            await admin.expect("Админ")
+            yield harness
+        finally:
+            await harness.app.stop()
+            await sandbox.stop()

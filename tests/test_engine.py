@@ -1,0 +1,170 @@
+"""The engine alone (no database, no Telegram): seed 1 moves through its stages as the business expects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.calendar import WorkCalendar
+from flows.clock import FrozenClock
+from flows.loader import load_file
+from flows.runtime import (
+    START_TASK,
+    CaseClosed,
+    CaseState,
+    Engine,
+    EngineError,
+    Notify,
+    Render,
+    SetTimer,
+    TaskCreated,
+    TaskState,
+)
+
+LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
+SPEC = load_file(LIBRARY / "defect_return.yaml").spec
+MANAGER, SERVICE, HEAD = 1, 2, 3
+
+START_FORM: dict[str, Any] = {
+    "supplier": "alpha", "quantity": 1, "purchase_sum": "125000.00", "brand": "Longines", "incoming_doc": "ВХ-42",
+    "employee_name": "Иванова Марина", "arrival_date": "2026-12-25",
+    "units": [{"model": "L2", "serial": "SN1", "defect": "Отстают", "photos": [{"id": 1, "name": "a.jpg"}]}],
+}
+
+
+@pytest.fixture
+def engine() -> Engine:
+    # Monday 21 December 2026, 10:00 Moscow
+    return Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+
+
+def open_task(case: CaseState, key: str) -> TaskState:
+    return next(t for t in case.open_tasks() if t.key == key)
+
+
+def do(engine: Engine, case: CaseState, key: str, outcome: str, values: dict[str, Any] | None = None,
+       user: int = SERVICE) -> list[Any]:
+    task = open_task(case, key)
+    if task.assignee_id is None:
+        engine.claim(case, task, user, {task.role or ""})
+    task.id = task.id or id(task)
+    return engine.submit(case, task, outcome, values or {}, task.assignee_id or user)
+
+
+def started(engine: Engine) -> CaseState:
+    case, effects = engine.start(SPEC, MANAGER)
+    assert case.status == "draft" and case.stage == START_TASK
+    assert [type(e) for e in effects] == [TaskCreated]
+    effects = do(engine, case, START_TASK, "submit", dict(START_FORM), user=MANAGER)
+    assert case.status == "active" and case.stage == "registered"
+    notes = [e for e in effects if isinstance(e, Notify)]
+    assert notes and set(notes[0].roles) == {"shop_admin", "director"}
+    return case
+
+
+def test_required_fields_cannot_be_skipped(engine: Engine) -> None:
+    case, _ = engine.start(SPEC, MANAGER)
+    task = open_task(case, START_TASK)
+    task.id = 1
+    with pytest.raises(EngineError) as caught:
+        engine.submit(case, task, "submit", {k: v for k, v in START_FORM.items() if k != "brand"}, MANAGER)
+    assert "Марка" in str(caught.value)
+
+
+def test_title_is_rendered_from_the_form(engine: Engine) -> None:
+    case = started(engine)
+    assert case.title == "Longines, 1 шт. — ООО «Альфа Тайм»"
+
+
+def test_no_defect_ends_the_case(engine: Engine) -> None:
+    case = started(engine)
+    do(engine, case, "move_to_service", "done")
+    with pytest.raises(EngineError):  # a reject needs a comment
+        do(engine, case, "confirm_defect", "reject", {}, user=HEAD)
+    effects = do(engine, case, "confirm_defect", "reject", {"confirm_defect_comment": "Идут точно"}, user=HEAD)
+    assert case.status == "done" and case.result == "failure" and case.stage == "back_to_shop"
+    assert any(isinstance(e, CaseClosed) for e in effects)
+
+
+def test_confirmed_defect_gives_five_working_days_from_arrival(engine: Engine) -> None:
+    case = started(engine)
+    do(engine, case, "move_to_service", "done")
+    effects = do(engine, case, "confirm_defect", "approve", {}, user=HEAD)
+    task = open_task(case, "supplier_notified")
+    # 25.12.2026 (Fri) arrival: 28, 29, 30 Dec are working; 31 Dec and 1–10 Jan are holidays; 11, 12 Jan.
+    assert task.due_at == datetime(2027, 1, 12, 15, 0, tzinfo=UTC)  # 18:00 in Moscow
+    timers = {e.kind: e.due_at for e in effects if isinstance(e, SetTimer) and e.task is task}
+    assert timers["overdue"] == task.due_at
+    assert timers["remind"] == datetime(2027, 1, 11, 15, 0, tzinfo=UTC)  # one working day before
+
+
+def test_offset_return_notifies_the_accountant_with_the_document(engine: Engine) -> None:
+    case = started(engine)
+    do(engine, case, "move_to_service", "done")
+    do(engine, case, "confirm_defect", "approve", {}, user=HEAD)
+    do(engine, case, "supplier_notified", "done")
+    effects = do(engine, case, "ship_to", "office", {"ship_address": "Москва"})
+    renders = [e for e in effects if isinstance(e, Render)]
+    assert renders and renders[0].template == "supplier_alpha.docx" and renders[0].to == "accompanying_doc"
+    do(engine, case, "prepare_documents", "done")
+    with pytest.raises(EngineError):  # all documents must be attached before shipping
+        do(engine, case, "pack_and_ship", "done", {"shipping_date": "2026-12-28", "waybill": "CDEK-1"})
+    do(engine, case, "pack_and_ship", "done", {"shipping_date": "2026-12-28", "waybill": "CDEK-1",
+                                                "shipping_docs": [{"id": 5, "name": "act.pdf"}]})
+    effects = do(engine, case, "verdict", "offset", {"verdict_doc": [{"id": 6}], "return_doc": [{"id": 7}]})
+    assert case.stage == "offset_closed" and case.status == "done"
+    accountant = [e for e in effects if isinstance(e, Notify) and "accountant" in e.roles]
+    assert accountant and accountant[0].attach == ("return_doc",)
+
+
+def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
+    case = started(engine)
+    do(engine, case, "move_to_service", "done")
+    do(engine, case, "confirm_defect", "approve", {}, user=HEAD)
+    for round_no in (1, 2):
+        do(engine, case, "supplier_notified", "done")
+        do(engine, case, "ship_to", "service_centre", {"ship_address": "СЦ"})
+        do(engine, case, "prepare_documents", "done")
+        do(engine, case, "pack_and_ship", "done", {"shipping_date": "2026-12-28", "waybill": f"W{round_no}",
+                                                    "shipping_docs": [{"id": 5}]})
+        do(engine, case, "verdict", "repair", {"verdict_doc": [{"id": 6}]})
+        do(engine, case, "goods_back", "done", {"return_ship_date": "2027-01-20"})
+        if round_no == 1:
+            do(engine, case, "defect_fixed", "reject", {"defect_fixed_comment": "Всё ещё отстают",
+                                                        "arrival_date": "2027-01-22"})
+            assert case.stage == "notify_supplier"
+            # the new cycle counts its 5 working days from the new arrival
+            assert open_task(case, "supplier_notified").due_at == datetime(2027, 1, 29, 15, 0, tzinfo=UTC)
+    do(engine, case, "defect_fixed", "approve")
+    assert {t.key for t in case.open_tasks()} == {"moved_in_1c", "shop_received"}
+    do(engine, case, "moved_in_1c", "done")
+    assert case.stage == "back_in_shop"  # waits for both parallel tasks
+    effects = do(engine, case, "shop_received", "done", user=MANAGER)
+    assert case.stage == "done" and case.result == "success"
+    assert any(isinstance(e, Notify) and set(e.roles) == {"shop_admin", "director"} for e in effects)
+
+
+def test_timers_of_finished_tasks_do_nothing(engine: Engine) -> None:
+    case = started(engine)
+    task = open_task(case, "move_to_service")
+    do(engine, case, "move_to_service", "done")
+    assert engine.fire(case, "remind", task, None, None) == []
+    inspection = open_task(case, "confirm_defect")
+    effects = engine.fire(case, "overdue", inspection, None, None)
+    assert [e.kind for e in effects if isinstance(e, Notify)] == ["overdue", "escalation"]
+
+
+def test_only_the_role_may_claim_and_only_once(engine: Engine) -> None:
+    case = started(engine)
+    task = open_task(case, "move_to_service")
+    task.id = 10
+    with pytest.raises(EngineError):
+        engine.claim(case, task, 99, {"accountant"})
+    engine.claim(case, task, SERVICE, {"service_manager"})
+    with pytest.raises(EngineError):
+        engine.claim(case, task, 98, {"service_manager"})
+    with pytest.raises(EngineError):
+        engine.submit(case, task, "done", {}, 98)

@@ -1,0 +1,274 @@
+"""Parsing chat answers into typed values, formatting them and storing them as JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from flows.values import InvalidAnswer, format_value, from_json, parse_text, to_json
+
+TODAY = date(2026, 5, 14)
+SIZES = {"s": "Small", "m": "Medium", "xl": "Extra large"}
+
+
+def invalid(kind: str, text: str, **kwargs: Any) -> InvalidAnswer:
+    with pytest.raises(InvalidAnswer) as info:
+        parse_text(kind, text, **kwargs)
+    return info.value
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def test_text() -> None:
+    assert parse_text("text", "  hello world \n") == "hello world"
+    assert invalid("text", "   \n").message == "Please type some text"
+    error = invalid("text", "x" * 4001)
+    assert error.params == {"length": 4001, "limit": 4000}
+    assert "4001" in str(error)
+    assert parse_text("text", "x" * 4000) == "x" * 4000
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12", 12),
+        ("12,5", 12.5),
+        ("12.5", 12.5),
+        ("1 234", 1234),
+        ("1\u00a0234,5", 1234.5),
+        ("-7", -7),
+        ("−7,25", -7.25),
+        ("+3", 3),
+        ("12.0", 12),
+        ("1,234.50", 1234.5),
+        ("1.234,50", 1234.5),
+        (" 0 ", 0),
+    ],
+)
+def test_number(text: str, expected: float) -> None:
+    value = parse_text("number", text)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "12a", "1,2,3", "1.2.3", "--1", "12..5", "1e5", "nan", "9" * 25])
+def test_number_errors(text: str) -> None:
+    error = invalid("number", text)
+    assert error.message == "Enter a number, for example 12 or 12.5"
+
+
+def test_integer_numbers() -> None:
+    assert parse_text("number", "12", integer=True) == 12
+    assert parse_text("number", "12,0", integer=True) == 12
+    assert invalid("number", "12,5", integer=True).message == "Enter a whole number, for example 12"
+    assert invalid("number", "twelve", integer=True).message == "Enter a whole number, for example 12"
+
+
+def test_number_limits() -> None:
+    assert parse_text("number", "5", minimum=1, maximum=10) == 5
+    assert parse_text("number", "10", minimum=1, maximum=10) == 10
+    error = invalid("number", "11", minimum=1, maximum=10)
+    assert error.params == {"minimum": "1", "maximum": "10"}
+    assert str(error) == "Enter a number from 1 to 10"
+    assert str(invalid("number", "0,5", minimum=1)) == "The number must be at least 1"
+    assert str(invalid("number", "100.5", maximum=99.5)) == "The number must be at most 99.5"
+
+
+# -- money ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 234,50", "1234.50"),
+        ("1234.5 руб", "1234.50"),
+        ("1234.5 руб.", "1234.50"),
+        ("₽ 1234", "1234.00"),
+        ("1234₽", "1234.00"),
+        ("1234 р.", "1234.00"),
+        ("1234 р", "1234.00"),
+        ("1 000 000 рублей", "1000000.00"),
+        ("0,99", "0.99"),
+        ("1234 RUB", "1234.00"),
+    ],
+)
+def test_money(text: str, expected: str) -> None:
+    value = parse_text("money", text)
+    assert value == Decimal(expected)
+    assert isinstance(value, Decimal)
+    assert str(value) == expected
+
+
+@pytest.mark.parametrize("text", ["", "руб", "much", "12,345", "1234.555", "$$ 12"])
+def test_money_errors(text: str) -> None:
+    error = invalid("money", text)
+    assert "for example" in error.message
+
+
+def test_money_limits() -> None:
+    assert invalid("money", "-5", minimum=0).message == "The number must be at least %(minimum)s"
+    assert parse_text("money", "5", minimum=0) == Decimal("5.00")
+
+
+def test_money_cents() -> None:
+    # "12,345" is 12.345: a comma is decimal, and money has only two places.
+    assert "2 digits" in invalid("money", "12,345").message
+
+
+# -- dates ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("25.12.2026", date(2026, 12, 25)),
+        ("25.12.26", date(2026, 12, 25)),
+        ("25.12", date(2026, 12, 25)),
+        ("5.1", date(2026, 1, 5)),
+        ("25/12/2026", date(2026, 12, 25)),
+        ("2026-12-25", date(2026, 12, 25)),
+        ("сегодня", TODAY),
+        ("Today", TODAY),
+        ("вчера", date(2026, 5, 13)),
+        ("yesterday", date(2026, 5, 13)),
+        ("завтра", date(2026, 5, 15)),
+        ("tomorrow", date(2026, 5, 15)),
+        ("29.02.2028", date(2028, 2, 29)),
+    ],
+)
+def test_date(text: str, expected: date) -> None:
+    assert parse_text("date", text, today=TODAY) == expected
+
+
+def test_date_errors() -> None:
+    error = invalid("date", "31.02.2026", today=TODAY)
+    assert error.message.startswith("There is no such date")
+    assert error.params["text"] == "31.02.2026"
+    assert invalid("date", "29.02.2026", today=TODAY).message.startswith("There is no such date")
+    assert invalid("date", "2026-13-01", today=TODAY).message.startswith("There is no such date")
+    assert invalid("date", "next week", today=TODAY).message.startswith("Enter a date")
+    assert invalid("date", "", today=TODAY).message.startswith("Enter a date")
+
+
+def test_datetime() -> None:
+    assert parse_text("datetime", "25.12.2026 14:30", today=TODAY) == datetime(2026, 12, 25, 14, 30)
+    assert parse_text("datetime", "завтра 9:05", today=TODAY) == datetime(2026, 5, 15, 9, 5)
+    assert parse_text("datetime", "2026-12-25T14:30", today=TODAY) == datetime(2026, 12, 25, 14, 30)
+    assert parse_text("datetime", " 25.12   14:30 ", today=TODAY) == datetime(2026, 12, 25, 14, 30)
+    assert invalid("datetime", "25.12.2026", today=TODAY).message.startswith("Enter a date and time")
+    assert invalid("datetime", "25.12.2026 25:00", today=TODAY).message.startswith("There is no such time")
+    assert invalid("datetime", "25.12.2026 noon", today=TODAY).message.startswith("Enter a time")
+    assert invalid("datetime", "31.02 10:00", today=TODAY).message.startswith("There is no such date")
+
+
+# -- bool and choice ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["да", "Да", "yes", "Y", "+", "да!"])
+def test_bool_yes(text: str) -> None:
+    assert parse_text("bool", text) is True
+
+
+@pytest.mark.parametrize("text", ["нет", "НЕТ", "no", "n", "-"])
+def test_bool_no(text: str) -> None:
+    assert parse_text("bool", text) is False
+
+
+def test_bool_error() -> None:
+    assert invalid("bool", "maybe").message == "Answer yes or no"
+
+
+def test_choice() -> None:
+    assert parse_text("choice", "xl", options=SIZES) == "xl"
+    assert parse_text("choice", "XL", options=SIZES) == "xl"
+    assert parse_text("choice", "extra   LARGE", options=SIZES) == "xl"
+    assert parse_text("choice", " medium ", options=SIZES) == "m"
+    error = invalid("choice", "huge", options=SIZES)
+    assert error.params == {"options": "Small, Medium, Extra large"}
+    assert str(error) == "Choose one of: Small, Medium, Extra large"
+
+
+def test_programming_errors_are_not_invalid_answers() -> None:
+    with pytest.raises(ValueError, match="options"):
+        parse_text("choice", "xl")
+    with pytest.raises(ValueError, match="unknown value kind"):
+        parse_text("colour", "red")
+
+
+# -- formatting and JSON --------------------------------------------------------------------
+
+
+def test_format_value_ru_and_en() -> None:
+    nbsp = "\u00a0"
+    assert format_value("number", 1234.5) == f"1{nbsp}234,5"
+    assert format_value("number", 1234.5, lang="en") == "1,234.5"
+    assert format_value("number", 12) == "12"
+    assert format_value("money", Decimal("1234.5")) == f"1{nbsp}234,50{nbsp}₽"
+    assert format_value("money", "1234.50", lang="en") == f"1,234.50{nbsp}₽"
+    assert format_value("date", date(2026, 12, 25)) == "25.12.2026"
+    assert format_value("date", "2026-12-25", lang="en") == "Dec 25, 2026"
+    assert format_value("datetime", datetime(2026, 12, 25, 9, 5)) == "25.12.2026 09:05"
+    assert format_value("bool", True) == "да"
+    assert format_value("bool", False, lang="en") == "no"
+    assert format_value("choice", "xl", options=SIZES) == "Extra large"
+    assert format_value("choice", "gone", options=SIZES) == "gone"
+    assert format_value("text", "hi") == "hi"
+    assert format_value("text", None) == "—"
+    # An unknown UI language falls back instead of breaking the summary.
+    assert format_value("number", 1234.5, lang="xx-nope") == "1,234.5"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "stored"),
+    [
+        ("text", "hello", "hello"),
+        ("number", 12, 12),
+        ("number", 12.5, 12.5),
+        ("money", Decimal("1234.50"), "1234.50"),
+        ("date", date(2026, 12, 25), "2026-12-25"),
+        ("datetime", datetime(2026, 12, 25, 14, 30), "2026-12-25T14:30:00"),
+        ("bool", True, True),
+        ("choice", "xl", "xl"),
+        ("date", None, None),
+    ],
+)
+def test_json_round_trip(kind: str, value: Any, stored: Any) -> None:
+    raw = to_json(kind, value)
+    assert raw == stored
+    assert json.loads(json.dumps(raw)) == stored
+    assert from_json(kind, raw) == value
+
+
+def test_from_json_is_lenient_about_forms() -> None:
+    assert from_json("money", 0.1) == Decimal("0.10")
+    assert from_json("money", 5) == Decimal("5.00")
+    assert from_json("number", "12") == 12
+    assert from_json("date", date(2026, 1, 1)) == date(2026, 1, 1)
+    assert to_json("money", Decimal("0.5")) == "0.50"
+    with pytest.raises(ValueError, match="corrupt"):
+        from_json("date", "31.02.2026")
+    with pytest.raises(TypeError):
+        to_json("date", "2026-12-25")
+
+
+def test_parse_then_store_every_kind() -> None:
+    answers = {
+        "text": "Ivan",
+        "number": "1 234,5",
+        "money": "1234.5 руб",
+        "date": "25.12",
+        "datetime": "завтра 10:00",
+        "bool": "да",
+        "choice": "Small",
+    }
+    for kind, text in answers.items():
+        value = parse_text(kind, text, options=SIZES, today=TODAY)
+        assert from_json(kind, json.loads(json.dumps(to_json(kind, value)))) == value
