@@ -59,7 +59,7 @@ class App:
         self.core = core = await build_core(self.settings, self.clock)
         self.bot = bot = build_bot(self.settings)
         self.dispatcher = build_dispatcher(core)
-        self.sender = OutboxSender(bot, core.sessionmaker, core.clock, core.files,
+        self.sender = OutboxSender(bot, core.sessionmaker, core.files,
                                    global_rate=self.settings.outbox_global_rate,
                                    per_chat_rate=self.settings.outbox_per_chat_rate,
                                    poll_interval=self.settings.outbox_poll_interval)

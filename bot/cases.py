@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -265,12 +266,14 @@ class CaseService:
                 await self._tell_admins(loaded, task)
                 return
         names = await self.names(loaded.state, [u.id for u in recipients])
+        attach = task_def(loaded.state.spec, task.stage, task.key).attach
         for user in recipients:
             text, keyboard = self.core.renderer.task_card(loaded.state, task, user.language, names=names,
                                                           viewer_id=user.id, extra=self._extra(loaded))
             row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
             await self.session.flush()
             self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox_id=row.id))
+            self._send_files(loaded, user, attach)
 
     async def _tell_admins(self, loaded: Loaded, task: TaskState) -> None:
         renderer = self.core.renderer
@@ -336,12 +339,17 @@ class CaseService:
                     text = renderer.t("⚠️ Escalation: «%(task)s» is overdue (due %(when)s), it is with "
                                       "%(who)s.\n%(case)s", lang, task=title, when=when, who=holder, case=case_name)
             outbox.message(self.session, user.tg_id, text[:4000], self.now)
-            for field_name in effect.attach:
-                for ref in state.data.get(field_name) or []:
-                    method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
-                    label = renderer.local(state.spec.fields[field_name].label, lang)
-                    outbox.enqueue(self.session, chat_id=user.tg_id, method=method, now=self.now,
-                                   payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]})
+            self._send_files(loaded, user, effect.attach)
+
+    def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
+        state = loaded.state
+        case_name = self.core.renderer.case_name(state, user.language)
+        for field_name in field_names:
+            label = self.core.renderer.local(state.spec.fields[field_name].label, user.language)
+            for ref in state.data.get(field_name) or []:
+                method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
+                outbox.enqueue(self.session, chat_id=user.tg_id, method=method, now=self.now,
+                               payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]})
 
     async def _render(self, loaded: Loaded, effect: Render, actor_id: int | None) -> None:
         templates = self.core.templates_dir.resolve()

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.files import FileStore
 from db.models import Outbox, StoredFile
-from flows.clock import Clock
+from flows.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ MAX_ATTEMPTS = 8
 def enqueue(session: AsyncSession, *, chat_id: int, method: str, payload: dict[str, Any], now: datetime,
             ref_id: int | None = None) -> Outbox:
     row = Outbox(chat_id=chat_id, method=method, payload=payload, ref_id=ref_id, status="pending", attempts=0,
-                 not_before=now, created_at=now)
+                 not_before=None, created_at=now)
     session.add(row)
     return row
 
@@ -98,12 +98,12 @@ class RateLimiter:
 
 
 class OutboxSender:
-    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, files: FileStore,
+    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], files: FileStore,
                  *, global_rate: float = 30.0, per_chat_rate: float = 1.0, poll_interval: float = 0.2,
                  concurrency: int = 16) -> None:
         self.bot = bot
         self.sessionmaker = sessionmaker
-        self.clock = clock
+        self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
         self.files = files
         # Burst of 1 in total keeps the send rate at the limit instead of spiking over it every second.
         self.limiter = RateLimiter(global_rate, per_chat_rate, burst=max(1.0, global_rate / 10))
@@ -165,7 +165,7 @@ class OutboxSender:
             if chat_id in seen or chat_id in busy_chats:
                 continue
             seen.add(chat_id)  # one message at a time per chat keeps their order
-            if not_before > now:
+            if not_before is not None and not_before > now:
                 next_wake = min(next_wake, (not_before - now).total_seconds())
                 continue
             chat_wait = self.limiter.chat_wait(chat_id)
@@ -189,6 +189,9 @@ class OutboxSender:
         except Exception:
             log.exception("outbox: delivering %s failed", row_id)
         finally:
+            # Count the per-chat gap from the answer, not from the request: the request reached Telegram
+            # somewhere in between, and the next one must not arrive less than the interval after it.
+            self.limiter.hold_chat(chat_id, self.limiter.per_chat_interval)
             self.in_flight.discard(chat_id)
             self.wakeup.set()
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Invite, User, UserRole
+from flows.i18n import _
 
 
 class InviteError(Exception):
@@ -18,8 +19,11 @@ class InviteError(Exception):
         self.message = message
 
 
-async def user_by_tg(session: AsyncSession, tg_id: int) -> User | None:
-    return (await session.execute(select(User).where(User.tg_id == tg_id))).scalar_one_or_none()
+async def user_by_tg(session: AsyncSession, tg_id: int, *, lock: bool = False) -> User | None:
+    query = select(User).where(User.tg_id == tg_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def roles_of(session: AsyncSession, user_id: int) -> set[str]:
@@ -85,13 +89,13 @@ async def create_invite(session: AsyncSession, *, roles: list[str], created_by: 
 async def use_invite(session: AsyncSession, code: str, now: datetime) -> Invite:
     invite = await session.get(Invite, code)
     if invite is None:
-        raise InviteError("This invite link is not valid. Ask your administrator for a new one.")
+        raise InviteError(_("This invite link is not valid. Ask your administrator for a new one."))
     if invite.expires_at is not None and invite.expires_at < now:
-        raise InviteError("This invite link has expired. Ask your administrator for a new one.")
+        raise InviteError(_("This invite link has expired. Ask your administrator for a new one."))
     # A conditional update, so two people racing for the last use cannot both get it.
     result = await session.execute(
         update(Invite).where(Invite.code == code, Invite.uses < Invite.max_uses).values(uses=Invite.uses + 1)
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise InviteError("This invite link has already been used. Ask your administrator for a new one.")
+        raise InviteError(_("This invite link has already been used. Ask your administrator for a new one."))
     return invite

@@ -187,7 +187,9 @@ class Outbox(Base):
     ref_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))  # for edits: the message to edit
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[datetime]
+    # Wall-clock time before which a retry must not go out; None means «now». Deliberately not the
+    # business clock: Telegram's retry_after runs in real seconds even when tests move case time.
+    not_before: Mapped[datetime | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -303,6 +303,9 @@ def _check_task(spec: ProcessDef, c: _Checker, path: Path_, task: TaskDef, roles
                 fields: dict[str, FieldDef], names: set[str]) -> None:
     _check_person(c, (*path, "assignee"), task.assignee, roles, fields)
     _check_field_list(c, (*path, "fields"), task.fields, fields)
+    for index, attached in enumerate(task.attach):
+        if attached not in fields or fields[attached].type not in FILE_TYPES:
+            c.add((*path, "attach", index), f"'{attached}' is not a photo or document field")
     for key, outcome in task.outcome_defs().items():
         _check_field_list(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
     if task.kind == "confirm" and not task.fields:

@@ -84,6 +84,7 @@ class TaskDef(_Spec):
     text: LocalText | None = None  # jinja template shown on the task card
     assignee: str  # role key, "initiator", "responsible", or "field:<user field>"
     fields: list[str] = Field(default_factory=list)
+    attach: list[str] = Field(default_factory=list)  # files of the case sent along with the task card
     outcomes: dict[str, OutcomeDef] | None = None
     due: str | None = None
     remind: list[str] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from bot.callbacks import CaseCb
 from bot.cases import CaseService, Loaded
 from bot.core import Core
 from db.models import Task, User
+from flows.i18n import _
 from flows.runtime import EngineError
 from handlers.common import Registered, say
 
@@ -36,7 +37,7 @@ async def on_case(query: CallbackQuery, callback_data: CaseCb, session: AsyncSes
     service = CaseService(core, session)
     loaded = await service.load(callback_data.case_id, lock=False)
     if not await may_see(session, loaded, user, roles):
-        raise EngineError("You cannot see this case.")
+        raise EngineError(_("You cannot see this case."))
     if callback_data.action == "cancel":
         await service.cancel(user, loaded.row.id)
         await query.answer(core.translator.t("The case is cancelled.", user.language))

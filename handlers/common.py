@@ -9,10 +9,11 @@ from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
 
 from bot.core import Core
 from bot.i18n import LANGUAGES
+from flows.i18n import _
 
-MY_TASKS = "📋 My tasks"
-NEW_CASE = "▶️ Start a process"
-MY_CASES = "📁 My cases"
+MY_TASKS = _("📋 My tasks")
+NEW_CASE = _("▶️ Start a process")
+MY_CASES = _("📁 My cases")
 
 
 def menu_keyboard(core: Core, lang: str) -> ReplyKeyboardMarkup:

@@ -14,6 +14,7 @@ from bot.callbacks import FormCb
 from bot.conversation import Conversation, FormError, IncomingFile
 from bot.core import Core
 from db.models import Task, User
+from flows.i18n import _
 from flows.runtime import EngineError
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, MenuButton, Registered, say
 
@@ -31,7 +32,7 @@ class FillingForm(BaseFilter):
 async def _active(conversation: Conversation) -> Task:
     task = await conversation.active_task()
     if task is None:
-        raise EngineError("There is no form open now. Use the menu.")
+        raise EngineError(_("There is no form open now. Use the menu."))
     return task
 
 
@@ -57,7 +58,7 @@ async def on_answer(message: Message, bot: Bot, session: AsyncSession, core: Cor
         elif message.text is not None:
             await conversation.answer_text(task, message.text)
         else:
-            raise FormError("Please answer with text, a photo or a file.")
+            raise FormError(_("Please answer with text, a photo or a file."))
     except FormError as exc:
         # A wrong answer loses nothing: say what is wrong and ask the same question again.
         say(core, session, message.chat.id, "⚠️ " + core.translator.t(exc.message, user.language, **exc.params))
@@ -87,7 +88,7 @@ async def on_form_button(query: CallbackQuery, callback_data: FormCb, session: A
     conversation = Conversation(core, session, user)
     task = await conversation.active_task()
     if task is None or task.id != callback_data.task_id:
-        raise EngineError("This form is no longer open.")
+        raise EngineError(_("This form is no longer open."))
     action, step = callback_data.action, callback_data.step
     if action == "pick":
         await conversation.pick(task, callback_data.arg, step)

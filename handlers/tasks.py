@@ -14,6 +14,7 @@ from bot.cases import CaseService
 from bot.conversation import Conversation
 from bot.core import Core
 from db.models import Task, User
+from flows.i18n import _
 from flows.runtime import EngineError
 from handlers.common import Registered
 
@@ -29,16 +30,16 @@ async def on_task_button(query: CallbackQuery, callback_data: TaskCb, session: A
     service = CaseService(core, session)
     task = await session.get(Task, callback_data.task_id)
     if task is None:
-        raise EngineError("This task does not exist.")
+        raise EngineError(_("This task does not exist."))
     if callback_data.action == "claim":
         await service.claim(user, task.id)
         await query.answer(t("The task is yours.", user.language))
         return
     if callback_data.action == "out":
         if task.status != "open":
-            raise EngineError("This task is already done or no longer needed.")
+            raise EngineError(_("This task is already done or no longer needed."))
         if task.assignee_id != user.id:
-            raise EngineError("This task is assigned to someone else.")
+            raise EngineError(_("This task is assigned to someone else."))
         conversation = Conversation(core, session, user)
         if await conversation.begin(task, callback_data.arg):
             await query.answer()

@@ -120,7 +120,7 @@ class Person:
                 raise ChatError(f"{self.name} could not press: {body}")
             return body.get("text")
 
-    async def buttons(self, message: dict[str, Any]) -> list[str]:
+    def buttons(self, message: dict[str, Any]) -> list[str]:
         return [key["text"] for row in message.get("inline_keyboard") or [] for key in row]
 
     async def documents(self) -> list[dict[str, Any]]:

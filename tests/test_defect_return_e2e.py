@@ -48,7 +48,7 @@ async def register_defect(manager: Person, *, supplier: str = "Альфа", arri
     await manager.expect("Описание дефекта")
     await manager.send("Отстают на 30 секунд в сутки")
     question = await manager.expect("Фото дефекта")
-    assert "⏭" not in " ".join(await manager.buttons(question)), "photos are required: no skip button"
+    assert "⏭" not in " ".join(manager.buttons(question)), "photos are required: no skip button"
     await manager.send("вот фото")  # text where a photo is expected
     await manager.expect("⚠️")
     await manager.photo()
@@ -85,4 +85,110 @@ async def test_defect_not_confirmed_goes_back_to_the_shop(shop: Harness) -> None
     for person in (manager, admin, director):
         note = await person.expect("Брак не подтверждён")
         assert "Часы идут точно" in note["text"]
+    await manager.expect("Дело закрыто")
+
+
+async def confirm_defect_and_ship(shop: Harness, *, first_round: bool = True) -> None:
+    """From «defect confirmed» to «goods with the supplier»: the service manager's steps with their documents."""
+    service, head = shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    if first_round:
+        await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+        await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+        await head.photo()
+        await head.press("Готово", await head.expect("Фото с осмотра", "1"))
+        await head.press("Подтвердить", await head.expect("Проверьте"))
+    card = await service.expect("Уведомите поставщика о браке")
+    assert "12.01.2027 18:00" in card["text"], card["text"]  # 5 working days after 25.12, past the New Year
+    await service.press("Готово", card)
+    await service.press("В сервисный центр", await service.expect("Куда поставщик просит отправить часы"))
+    await service.expect("Адрес отправки")
+    await service.send("Москва, Петровка, 10")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    card = await service.expect("Проверьте и подпишите сопроводительный документ")
+    await service.press("Готово", card)
+    card = await service.expect("Упакуйте товар и передайте перевозчику")
+    await service.press("Готово", card)
+    await service.send("28.12.2026")
+    await service.expect("Номер накладной")
+    await service.send("СДЭК 1234567")
+    await service.expect("Документы на отправку")
+    await service.document(b"%PDF-1.4 signed act", "act.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "1"))
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    note = await shop.people["Директор Пётр"].expect("отправлен поставщику")
+    assert "28.12.2026" in note["text"] and "СДЭК 1234567" in note["text"]
+
+
+async def test_return_by_offset_notifies_the_accountant(shop: Harness) -> None:
+    manager, service, accountant = shop.people["Марина"], shop.people["Сергей"], shop.people["Анна"]
+    await register_defect(manager, supplier="Альфа")
+    await confirm_defect_and_ship(shop)
+
+    # The accompanying document was made from the supplier's own template and kept with the case.
+    documents = await service.documents()
+    assert any("Альфа" in (d["file_name"] or "") and d["file_name"].endswith(".docx") for d in documents)
+
+    card = await service.expect("Поставщик получил товар")
+    await service.press("взаимозачётом", card)
+    await service.expect("Заключение поставщика")
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.expect("Документ о возврате")
+    await service.document(b"%PDF return", "return.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+
+    note = await accountant.expect("Возврат по взаимозачёту")
+    assert "Longines" in note["text"]
+    await shop.settle()
+    assert any(d["file_name"] == "return.pdf" for d in await accountant.documents())
+    await manager.expect("Дело закрыто")
+
+
+async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: Harness) -> None:
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    admin, director = shop.people["Ольга"], shop.people["Директор Пётр"]
+    await register_defect(manager, supplier="Helvetia")
+    await confirm_defect_and_ship(shop)
+    documents = await service.documents()
+    assert any("Helvetia" in (d["file_name"] or "") for d in documents)
+
+    for round_no in (1, 2):
+        card = await service.expect("Поставщик получил товар")
+        await service.press("Ремонт", card)
+        await service.document(b"%PDF verdict", f"verdict{round_no}.pdf")
+        await service.press("Подтвердить", await service.expect("Проверьте"))
+        card = await service.expect("Проконтролируйте готовность")
+        await service.press("Готово", card)
+        await service.send("20.01.2027")
+        await service.press("Подтвердить", await service.expect("Проверьте"))
+        card = await service.expect("Дефект устранён?")
+        if round_no == 1:
+            await service.press("Не устранён", card)
+            await service.expect("Дата поступления")
+            await service.send("22.01.2027")
+            await service.expect("Комментарий")
+            await service.send("Всё ещё отстают")
+            await service.press("Подтвердить", await service.expect("Проверьте"))
+            # The whole cycle repeats, with the deadline counted from the new arrival.
+            card = await service.expect("Уведомите поставщика о браке")
+            assert "29.01.2027 18:00" in card["text"], card["text"]
+            await service.press("Готово", card)
+            await service.press("В офис поставщика", await service.expect("Куда поставщик"))
+            await service.send("Москва, ул. Часовая, 1")
+            await service.press("Подтвердить", await service.expect("Проверьте"))
+            await service.press("Готово", await service.expect("Проверьте и подпишите"))
+            await service.press("Готово", await service.expect("Упакуйте товар"))
+            await service.send("25.01.2027")
+            await service.send("СДЭК 7654321")
+            await service.document(b"%PDF act 2", "act2.pdf")
+            await service.press("Готово", await service.expect("Документы на отправку", "1"))
+            await service.press("Подтвердить", await service.expect("Проверьте"))
+        else:
+            await service.press("Дефект устранён", card)
+
+    # Two things happen in parallel: 1C move by the service manager and receipt by the shop manager.
+    await service.press("Готово", await service.expect("Переместите товар в магазин в 1С"))
+    card = await manager.expect("Подтвердите получение товара магазином")
+    await manager.press("Готово", card)
+    for person in (admin, director):
+        await person.expect("получен магазином")
     await manager.expect("Дело закрыто")

@@ -2,16 +2,16 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 10:35:00.728770
+Create Date: 2026-11-22 10:41:46.016129
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Text  # noqa: F401 - autogenerate writes JSONB(astext_type=Text())
 
-import db.models
+import db.models  # noqa: F401 - custom column types
+from sqlalchemy.dialects import postgresql
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.Column('ref_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('not_before', db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('not_before', db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', db.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('message_id', sa.BigInteger(), nullable=True),

@@ -1,0 +1,18 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/data
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot bot
+COPY handlers handlers
+COPY flows flows
+COPY db db
+COPY scheduler scheduler
+COPY sandbox sandbox
+COPY admin admin
+COPY bench bench
+RUN pip install --no-cache-dir .
+VOLUME /data
+EXPOSE 8080
+# BOT_TOKEN and DATABASE_URL come from the environment; migrations run on start.
+CMD ["konveyer", "run"]

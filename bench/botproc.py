@@ -1,0 +1,109 @@
+"""The bot under test in its own process, so its CPU and memory are its own.
+
+    python -m bench.botproc konveyer --api-base URL --database-url URL --data-dir DIR
+    python -m bench.botproc echo --api-base URL
+
+Prints READY when it polls, stops when its standard input closes (or after --max-seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+from aiogram import Bot, Dispatcher, F
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+log = logging.getLogger(__name__)
+
+ECHO_BUTTON = "➡️ Дальше"
+TOKEN = "123456:SANDBOX-konveyer-bench-token"
+
+
+def echo_dispatcher() -> Dispatcher:
+    """A bare aiogram bot: answers every message and every button press at once (the ceiling)."""
+    dispatcher = Dispatcher()
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=ECHO_BUTTON, callback_data="next")]])
+
+    @dispatcher.message(F.photo)
+    async def photo(message: Message) -> None:
+        await message.answer("photo", reply_markup=keyboard)
+
+    @dispatcher.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "?", reply_markup=keyboard)
+
+    @dispatcher.callback_query()
+    async def pressed(query: CallbackQuery) -> None:
+        await query.answer()
+        if query.message is not None:
+            await query.message.answer("pressed", reply_markup=keyboard)
+
+    return dispatcher
+
+
+async def _stdin_closed() -> None:
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)
+
+
+async def _run_echo(api_base: str, max_seconds: float) -> None:
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base.rstrip("/"))))
+    dispatcher = echo_dispatcher()
+    await bot.delete_webhook(drop_pending_updates=True)
+    polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False,
+                                                           polling_timeout=10))
+    print("READY", flush=True)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_stdin_closed(), timeout=max_seconds)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await dispatcher.stop_polling()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(polling, timeout=5)
+        await bot.session.close()
+
+
+async def _run_konveyer(api_base: str, database_url: str, data_dir: Path, rate: float, max_seconds: float) -> None:
+    from bot.app import App
+    from bot.settings import Settings
+
+    settings = Settings(api_base=api_base, database_url=database_url, data_dir=data_dir, bot_token=None,
+                        admin_ids=[], outbox_global_rate=rate, outbox_per_chat_rate=rate)
+    app = App(settings, run_scheduler=False)
+    await app.start()
+    print("READY", flush=True)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_stdin_closed(), timeout=max_seconds)
+    finally:
+        await app.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.botproc")
+    parser.add_argument("kind", choices=("konveyer", "echo"))
+    parser.add_argument("--api-base", required=True)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--outbox-rate", type=float, default=1000.0)
+    parser.add_argument("--max-seconds", type=float, default=1800.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.kind == "echo":
+        asyncio.run(_run_echo(args.api_base, args.max_seconds))
+    else:
+        asyncio.run(_run_konveyer(args.api_base, args.database_url, Path(args.data_dir), args.outbox_rate,
+                                  args.max_seconds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Simulated people: they act in the sandbox over HTTP and time how long the bot takes to answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+class NoAnswer(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: Literal["text", "photo", "press"]
+    value: str  # the text to send, or (part of) the label of the button to press
+    expect: str  # a fragment of the bot's answer
+
+
+# Seed 1's start form, filled in chat the way a shop manager does it (form answers and button presses).
+REGISTER_DEFECT: tuple[Action, ...] = (
+    Action("text", "▶️ Начать процесс", "Какой процесс"),
+    Action("press", "Возврат бракованных часов", "Поставщик"),
+    Action("press", "Альфа", "Количество"),
+    Action("text", "1", "Сумма закупки"),
+    Action("text", "125 000", "Марка"),
+    Action("text", "Longines", "Входящий номер"),
+    Action("text", "ВХ-42", "ФИО сотрудника"),
+    Action("text", "Иванова Марина", "Дата поступления"),
+    Action("text", "25.12.2026", "Модель"),
+    Action("text", "L2.793.4", "Серийный номер"),
+    Action("text", "SN-123456", "Описание дефекта"),
+    Action("text", "Отстают на 30 секунд в сутки", "Фото дефекта"),
+    Action("photo", "defect.png", "Фото дефекта"),
+    Action("press", "Готово", "Проверьте"),
+    Action("press", "Подтвердить", "зарегистрировано"),
+)
+
+
+def echo_script(script: tuple[Action, ...], button: str) -> tuple[Action, ...]:
+    """The same actions (kinds and texts) against the echo bot, which answers each with a message."""
+    out: list[Action] = []
+    for action in script:
+        if action.kind == "text":
+            out.append(Action("text", action.value, action.value))
+        elif action.kind == "photo":
+            out.append(Action("photo", action.value, "photo"))
+        else:
+            out.append(Action("press", button, "pressed"))
+    # the echo bot's first answer carries the button; a script must not start with a press
+    return tuple(out)
+
+
+@dataclass
+class SimPerson:
+    http: aiohttp.ClientSession
+    base: str
+    id: int
+    timeout: float = 30.0
+    seen: int = 0
+    last: dict[str, Any] | None = None  # the bot message the last action was answered with
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def api(self) -> str:
+        return f"{self.base}/sandbox/api/users/{self.id}"
+
+    async def create(self, name: str, language: str = "ru") -> None:
+        payload = {"id": self.id, "first_name": name, "username": f"u{self.id}", "language_code": language,
+                   "label": name}
+        async with self.http.post(f"{self.base}/sandbox/api/users", json=payload) as response:
+            if response.status != 200:
+                raise RuntimeError(f"sandbox refused user {self.id}: {await response.text()}")
+
+    async def act(self, action: Action) -> float:
+        """Do one action and wait for the answer; returns the seconds from the action to the answer."""
+        began = time.perf_counter()
+        if action.kind == "text":
+            async with self.http.post(f"{self.api}/messages", json={"text": action.value}) as response:
+                body = await response.json()
+                if response.status != 200:
+                    raise NoAnswer(f"user {self.id} could not send {action.value!r}: {body}")
+                self.seen = max(self.seen, int(body["message_id"]))
+        elif action.kind == "photo":
+            form = aiohttp.FormData()
+            form.add_field("photo", PHOTO, filename=action.value)
+            async with self.http.post(f"{self.api}/messages", data=form) as response:
+                body = await response.json()
+                if response.status != 200:
+                    raise NoAnswer(f"user {self.id} could not send a photo: {body}")
+                self.seen = max(self.seen, int(body["message_id"]))
+        else:
+            message_id, data = self._button(action.value)
+            async with self.http.post(f"{self.api}/callbacks",
+                                      json={"message_id": message_id, "data": data}) as response:
+                if response.status != 200:
+                    raise NoAnswer(f"user {self.id} could not press {action.value!r}: {await response.text()}")
+                await response.read()
+        await self._wait_for(action.expect, began)
+        elapsed = time.perf_counter() - began
+        self.latencies.append(elapsed)
+        return elapsed
+
+    def _button(self, label: str) -> tuple[int, str]:
+        if self.last is None:
+            raise NoAnswer(f"user {self.id}: no message with a button {label!r}")
+        for row in self.last.get("inline_keyboard") or []:
+            for key in row:
+                if label in key["text"] and key.get("callback_data"):
+                    return int(self.last["message_id"]), str(key["callback_data"])
+        raise NoAnswer(f"user {self.id}: no button {label!r} in {str(self.last.get('text'))[:200]!r}")
+
+    async def _wait_for(self, fragment: str, began: float) -> None:
+        deadline = began + self.timeout
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise NoAnswer(f"user {self.id} got no answer with {fragment!r} in {self.timeout:.0f} s")
+            params = {"after": str(self.seen), "wait": f"{min(remaining, 5.0):.3f}"}
+            async with self.http.get(f"{self.api}/messages", params=params) as response:
+                body = await response.json()
+            for message in body["messages"]:
+                if not message.get("from_bot") or message["message_id"] <= self.seen:
+                    continue
+                self.seen = int(message["message_id"])
+                if fragment in (message.get("text") or message.get("caption") or ""):
+                    self.last = message
+                    return
+
+    async def run(self, script: tuple[Action, ...], rounds: int) -> int:
+        done = 0
+        for _ in range(rounds):
+            for action in script:
+                await self.act(action)
+                done += 1
+        return done
+
+
+async def run_people(people: list[SimPerson], script: tuple[Action, ...], rounds: int) -> tuple[int, float]:
+    """Everyone works at once; returns (actions answered, seconds)."""
+    began = time.perf_counter()
+    counts = await asyncio.gather(*(p.run(script, rounds) for p in people))
+    return sum(counts), time.perf_counter() - began

@@ -1,0 +1,120 @@
+"""Delivery: every message goes out once, in order per chat, within Telegram's limits, through 429s."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import select
+
+from bot import outbox
+from bot.core import Core, build_core
+from bot.outbox import OutboxSender, RateLimiter
+from bot.settings import Settings
+from db.models import Outbox
+from sandbox.server import SandboxServer
+from tests.chat import create_person
+
+TOKEN = "42:outbox-test"
+
+
+def test_rate_limiter_keeps_to_the_total_and_per_chat_limits() -> None:
+    now = [0.0]
+    limiter = RateLimiter(30.0, 1.0, burst=1.0, monotonic=lambda: now[0])
+    assert limiter.global_wait() == 0
+    limiter.take(1)
+    assert limiter.global_wait() == pytest.approx(1 / 30)
+    assert limiter.chat_wait(1) == pytest.approx(1.0)
+    assert limiter.chat_wait(2) == 0
+    now[0] += 1 / 30
+    assert limiter.global_wait() == pytest.approx(0)
+    limiter.hold_chat(2, 5)
+    assert limiter.chat_wait(2) == pytest.approx(5)
+
+
+@pytest.fixture
+async def delivery(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Core, SandboxServer, Bot]]:
+    # The sandbox enforces Telegram's limits: 30/s in total, 1/s per chat, 429 with retry_after beyond.
+    sandbox = SandboxServer(enforce_limits=True, global_rate=30, per_chat_rate=1.0, per_chat_burst=1.0)
+    base = await sandbox.start()
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    try:
+        yield core, sandbox, bot
+    finally:
+        await bot.session.close()
+        await core.close()
+        await sandbox.stop()
+
+
+async def _people(sandbox: SandboxServer, count: int) -> list[int]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        return [(await create_person(http, sandbox.base_url, 5000 + i, f"P{i}")).id for i in range(count)]
+
+
+async def _run_until_sent(sender: OutboxSender, core: Core, expected: int, timeout: float = 20.0) -> None:
+    task = asyncio.create_task(sender.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with core.sessionmaker() as session:
+                statuses = list((await session.execute(select(Outbox.status))).scalars())
+            if statuses.count("sent") == expected:
+                return
+            assert asyncio.get_running_loop().time() < deadline, statuses
+            await asyncio.sleep(0.05)
+    finally:
+        sender.stop()
+        await task
+
+
+async def test_each_message_once_and_in_order_within_the_limits(delivery: tuple[Core, SandboxServer, Bot]) -> None:
+    core, sandbox, bot = delivery
+    chats = await _people(sandbox, 25)
+    async with core.sessionmaker() as session, session.begin():
+        for chat in chats:
+            outbox.message(session, chat, f"Уведомление для {chat}", core.clock.now())
+        for n in range(3):  # three in a row to one person must keep their order
+            outbox.message(session, chats[0], f"Сообщение {n}", core.clock.now())
+    sender = OutboxSender(bot, core.sessionmaker, core.files, global_rate=30, per_chat_rate=1.0)
+    await _run_until_sent(sender, core, expected=len(chats) + 3)
+    assert sandbox.stats.rate_limited == 0  # the sender kept under the limits by itself
+    assert all(sandbox.stats.messages_per_chat[c] == (4 if c == chats[0] else 1) for c in chats)
+    texts = sandbox.stats.texts_per_chat[chats[0]]
+    assert texts == [f"Уведомление для {chats[0]}", "Сообщение 0", "Сообщение 1", "Сообщение 2"]
+
+
+async def test_retry_after_is_respected_and_nothing_is_sent_twice(delivery: tuple[Core, SandboxServer, Bot]) -> None:
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    async with core.sessionmaker() as session, session.begin():
+        for n in range(3):
+            outbox.message(session, chat, f"Сообщение {n}", core.clock.now())
+    # A sender that ignores the per-chat limit meets 429s and must wait them out.
+    sender = OutboxSender(bot, core.sessionmaker, core.files, global_rate=1000, per_chat_rate=1000)
+    await _run_until_sent(sender, core, expected=3)
+    assert sender.stats["retry_after"] >= 1 and sandbox.stats.rate_limited >= 1
+    assert sandbox.stats.texts_per_chat[chat] == ["Сообщение 0", "Сообщение 1", "Сообщение 2"]
+
+
+async def test_a_message_caught_mid_send_by_a_crash_is_not_sent_again(
+        delivery: tuple[Core, SandboxServer, Bot]) -> None:
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    async with core.sessionmaker() as session, session.begin():
+        row = outbox.message(session, chat, "Может быть, уже доставлено", core.clock.now())
+        row.status = "sending"  # as a crash between the request and its commit leaves it
+        outbox.message(session, chat, "Следующее", core.clock.now())
+    sender = OutboxSender(bot, core.sessionmaker, core.files)
+    await _run_until_sent(sender, core, expected=1)
+    async with core.sessionmaker() as session:
+        statuses = sorted((await session.execute(select(Outbox.status))).scalars())
+    assert statuses == ["sent", "uncertain"]
+    assert sandbox.stats.texts_per_chat[chat] == ["Следующее"]

@@ -1,0 +1,47 @@
+"""Joining: the admin invites with a role, strangers and used links are refused, each in their language."""
+
+from __future__ import annotations
+
+import re
+
+from tests.chat import create_person
+from tests.conftest import Harness
+
+
+async def test_stranger_and_bad_links_are_refused_politely(harness: Harness) -> None:
+    stranger = await create_person(harness.http, harness.base, 777, "Незнакомец")
+    await stranger.send("/start")
+    await stranger.expect("по приглашению")
+    await stranger.send("покажи задачи")
+    await stranger.expect("администратор")
+    await stranger.send("/start not-a-real-code")
+    await stranger.expect("недействительна")
+
+
+async def test_an_invite_is_used_once_and_gives_its_role(harness: Harness) -> None:
+    await harness.admin.send("/invite shop_manager")
+    link = await harness.admin.expect("start=")
+    code = re.search(r"start=(\S+)", link["text"])
+    assert code is not None
+    first = await create_person(harness.http, harness.base, 801, "Марина")
+    await first.send(f"/start {code.group(1)}")
+    welcome = await first.expect("Марина")
+    assert "shop_manager" in welcome["text"]
+    assert welcome.get("reply_keyboard"), "the menu comes with the welcome"
+    second = await create_person(harness.http, harness.base, 802, "Ещё кто-то")
+    await second.send(f"/start {code.group(1)}")
+    await second.expect("уже использована")
+
+
+async def test_unknown_role_in_an_invite_is_explained(harness: Harness) -> None:
+    await harness.admin.send("/invite shop_managr")
+    answer = await harness.admin.expect("shop_managr")
+    assert "shop_manager" in answer["text"]  # the list of real roles helps to fix the typo
+
+
+async def test_english_speaker_gets_english(harness: Harness) -> None:
+    john = await harness.person("John", "shop_manager", language="en")
+    await john.send("▶️ Start a process")
+    await john.press("Return of defective", await john.expect("Which process"))
+    question = await john.expect("Supplier")
+    assert "Cancel" in " ".join(john.buttons(question))
