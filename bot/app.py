@@ -42,8 +42,14 @@ def build_bot(settings: Settings) -> Bot:
 
 
 class App:
-    def __init__(self, settings: Settings, clock: Clock | None = None, *, scheduler_interval: float | None = None,
-                 run_scheduler: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        scheduler_interval: float | None = None,
+        run_scheduler: bool = True,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.scheduler_interval = scheduler_interval
@@ -59,19 +65,25 @@ class App:
         self.core = core = await build_core(self.settings, self.clock)
         self.bot = bot = build_bot(self.settings)
         self.dispatcher = build_dispatcher(core)
-        self.sender = OutboxSender(bot, core.sessionmaker, core.files,
-                                   global_rate=self.settings.outbox_global_rate,
-                                   per_chat_rate=self.settings.outbox_per_chat_rate,
-                                   poll_interval=self.settings.outbox_poll_interval)
+        self.sender = OutboxSender(
+            bot,
+            core.sessionmaker,
+            core.files,
+            global_rate=self.settings.outbox_global_rate,
+            per_chat_rate=self.settings.outbox_per_chat_rate,
+            poll_interval=self.settings.outbox_poll_interval,
+        )
         core.on_outbox.append(self.sender.notify)
         self.scheduler = Scheduler(core, self.scheduler_interval)
         with contextlib.suppress(Exception):  # commands are a convenience; a refusal must not stop the bot
-            await bot.set_my_commands([
-                BotCommand(command="start", description="Меню / Menu"),
-                BotCommand(command="help", description="Помощь / Help"),
-                BotCommand(command="cancel", description="Отменить ввод / Cancel the form"),
-                BotCommand(command="lang", description="Язык / Language"),
-            ])
+            await bot.set_my_commands(
+                [
+                    BotCommand(command="start", description="Меню / Menu"),
+                    BotCommand(command="help", description="Помощь / Help"),
+                    BotCommand(command="cancel", description="Отменить ввод / Cancel the form"),
+                    BotCommand(command="lang", description="Язык / Language"),
+                ]
+            )
         await bot.delete_webhook(drop_pending_updates=False)
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._poll(), name="polling"))
@@ -81,8 +93,7 @@ class App:
 
     async def _poll(self) -> None:
         assert self.dispatcher is not None and self.bot is not None
-        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
-                                            polling_timeout=10)
+        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
 
     async def stop(self) -> None:
         if self.scheduler is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -51,10 +51,21 @@ class TaskTaken(EngineError):
 
 
 def _task_state(row: Task) -> TaskState:
-    return TaskState(key=row.key, stage=row.stage, visit=row.visit, kind=row.kind, role=row.role,
-                     assignee_id=row.assignee_id, status=row.status,  # type: ignore[arg-type]
-                     due_at=row.due_at, created_at=row.created_at, outcome=row.outcome, done_by=row.done_by,
-                     done_at=row.done_at, id=row.id)
+    return TaskState(
+        key=row.key,
+        stage=row.stage,
+        visit=row.visit,
+        kind=row.kind,
+        role=row.role,
+        assignee_id=row.assignee_id,
+        status=row.status,  # type: ignore[arg-type]
+        due_at=row.due_at,
+        created_at=row.created_at,
+        outcome=row.outcome,
+        done_by=row.done_by,
+        done_at=row.done_at,
+        id=row.id,
+    )
 
 
 class CaseService:
@@ -74,13 +85,25 @@ class CaseService:
         if row is None:
             raise EngineError(_("This case does not exist."))
         spec = await self.core.registry.spec(self.session, row.definition_id)
-        task_rows = list((await self.session.execute(
-            select(Task).where(Task.case_id == case_id, Task.status == "open").order_by(Task.id)
-        )).scalars())
+        task_rows = list(
+            (
+                await self.session.execute(
+                    select(Task).where(Task.case_id == case_id, Task.status == "open").order_by(Task.id)
+                )
+            ).scalars()
+        )
         state = CaseState(
-            spec=spec, initiator_id=row.initiator_id, stage=row.stage, status=row.status,  # type: ignore[arg-type]
-            data=copy.deepcopy(row.data), responsible_id=row.responsible_id, visit=row.visit, result=row.result,
-            title=row.title, id=row.id, tasks=[_task_state(t) for t in task_rows],
+            spec=spec,
+            initiator_id=row.initiator_id,
+            stage=row.stage,
+            status=row.status,  # type: ignore[arg-type]
+            data=copy.deepcopy(row.data),
+            responsible_id=row.responsible_id,
+            visit=row.visit,
+            result=row.result,
+            title=row.title,
+            id=row.id,
+            tasks=[_task_state(t) for t in task_rows],
         )
         return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows})
 
@@ -100,9 +123,20 @@ class CaseService:
         if not (user.is_admin or roles & set(spec.start.roles)):
             raise EngineError(_("Your role cannot start this process."))
         state, effects = self.core.engine.start(spec, user.id, data)
-        row = Case(definition_id=definition_id, process=spec.process, title=state.title, stage=state.stage,
-                   status=state.status, result=None, visit=state.visit, data={}, initiator_id=user.id,
-                   responsible_id=user.id, created_at=self.now, updated_at=self.now)
+        row = Case(
+            definition_id=definition_id,
+            process=spec.process,
+            title=state.title,
+            stage=state.stage,
+            status=state.status,
+            result=None,
+            visit=state.visit,
+            data={},
+            initiator_id=user.id,
+            responsible_id=user.id,
+            created_at=self.now,
+            updated_at=self.now,
+        )
         self.session.add(row)
         await self.session.flush()
         state.id = row.id
@@ -122,7 +156,8 @@ class CaseService:
         effects = self.core.engine.claim(loaded.state, task, user.id, roles)
         # The guard in WHERE makes the claim atomic even without the case lock: exactly one person wins.
         won = await self.session.execute(
-            update(Task).where(Task.id == task_id, Task.assignee_id.is_(None), Task.status == "open")
+            update(Task)
+            .where(Task.id == task_id, Task.assignee_id.is_(None), Task.status == "open")
             .values(assignee_id=user.id, claimed_at=self.now)
             .execution_options(synchronize_session=False)
         )
@@ -140,8 +175,14 @@ class CaseService:
         loaded = await self.load(task_row.case_id)
         task = self._open_task(loaded, task_id)
         effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
-        await self.save(loaded, effects, user.id, "task.done", {"task": task.key, "outcome": outcome,
-                                                                "values": values}, task_id=task_id)
+        await self.save(
+            loaded,
+            effects,
+            user.id,
+            "task.done",
+            {"task": task.key, "outcome": outcome, "values": values},
+            task_id=task_id,
+        )
         return loaded
 
     async def cancel(self, user: User, case_id: int) -> Loaded:
@@ -161,8 +202,9 @@ class CaseService:
             task = next((t for t in loaded.state.tasks if t.id == timer.task_id), None)
             if task is None:
                 return  # the task is done: its reminders have nothing to say
-        effects = self.core.engine.fire(loaded.state, timer.kind, task, timer.payload.get("stage"),
-                                        timer.payload.get("visit"))
+        effects = self.core.engine.fire(
+            loaded.state, timer.kind, task, timer.payload.get("stage"), timer.payload.get("visit")
+        )
         await self.save(loaded, effects, None, f"timer.{timer.kind}", {"timer": timer.id}, task_id=timer.task_id)
 
     def _open_task(self, loaded: Loaded, task_id: int) -> TaskState:
@@ -173,11 +215,26 @@ class CaseService:
 
     # --- writing the result ---------------------------------------------------------------------------
 
-    async def save(self, loaded: Loaded, effects: list[Effect], actor_id: int | None, action: str,
-                   detail: dict[str, Any], task_id: int | None = None) -> None:
+    async def save(
+        self,
+        loaded: Loaded,
+        effects: list[Effect],
+        actor_id: int | None,
+        action: str,
+        detail: dict[str, Any],
+        task_id: int | None = None,
+    ) -> None:
         await self._sync_tasks(loaded)
-        self.session.add(AuditEntry(case_id=loaded.row.id, task_id=task_id, actor_id=actor_id, action=action,
-                                    data=_jsonable(detail), at=self.now))
+        self.session.add(
+            AuditEntry(
+                case_id=loaded.row.id,
+                task_id=task_id,
+                actor_id=actor_id,
+                action=action,
+                data=_jsonable(detail),
+                at=self.now,
+            )
+        )
         for effect in effects:
             await self._apply(loaded, effect, actor_id)
         await self._sync_tasks(loaded)
@@ -193,10 +250,21 @@ class CaseService:
     async def _sync_tasks(self, loaded: Loaded) -> None:
         for task in loaded.state.tasks:
             if task.id is None:
-                trow = Task(case_id=loaded.row.id, key=task.key, stage=task.stage, visit=task.visit, kind=task.kind,
-                            role=task.role, assignee_id=task.assignee_id, status=task.status, outcome=task.outcome,
-                            due_at=task.due_at, created_at=task.created_at or self.now, done_by=task.done_by,
-                            done_at=task.done_at)
+                trow = Task(
+                    case_id=loaded.row.id,
+                    key=task.key,
+                    stage=task.stage,
+                    visit=task.visit,
+                    kind=task.kind,
+                    role=task.role,
+                    assignee_id=task.assignee_id,
+                    status=task.status,
+                    outcome=task.outcome,
+                    due_at=task.due_at,
+                    created_at=task.created_at or self.now,
+                    done_by=task.done_by,
+                    done_at=task.done_at,
+                )
                 self.session.add(trow)
                 await self.session.flush()
                 task.id = trow.id
@@ -212,25 +280,50 @@ class CaseService:
         if isinstance(effect, TaskCreated):
             await self._deliver_task(loaded, effect.task)
         elif isinstance(effect, TaskClosed):
-            await self.session.execute(update(Timer).where(Timer.task_id == effect.task.id, Timer.status == "pending")
-                                       .values(status="cancelled"))
+            await self.session.execute(
+                update(Timer)
+                .where(Timer.task_id == effect.task.id, Timer.status == "pending")
+                .values(status="cancelled")
+            )
             await self._refresh_cards(loaded, effect.task)
         elif isinstance(effect, SetTimer):
             payload: dict[str, Any] = {}
             if effect.stage is not None:
                 payload = {"stage": effect.stage, "visit": effect.visit}
-            self.session.add(Timer(case_id=loaded.row.id, task_id=effect.task.id if effect.task else None,
-                                   kind=effect.kind, due_at=effect.due_at, status="pending", payload=payload))
+            self.session.add(
+                Timer(
+                    case_id=loaded.row.id,
+                    task_id=effect.task.id if effect.task else None,
+                    kind=effect.kind,
+                    due_at=effect.due_at,
+                    status="pending",
+                    payload=payload,
+                )
+            )
         elif isinstance(effect, Notify):
             await self._notify(loaded, effect)
         elif isinstance(effect, Render):
             await self._render(loaded, effect, actor_id)
         elif isinstance(effect, StageEntered):
-            self.session.add(AuditEntry(case_id=loaded.row.id, actor_id=actor_id, action="stage.entered",
-                                        data={"from": effect.previous, "to": effect.stage}, at=self.now))
+            self.session.add(
+                AuditEntry(
+                    case_id=loaded.row.id,
+                    actor_id=actor_id,
+                    action="stage.entered",
+                    data={"from": effect.previous, "to": effect.stage},
+                    at=self.now,
+                )
+            )
         elif isinstance(effect, CaseClosed):
-            self.session.add(AuditEntry(case_id=loaded.row.id, actor_id=actor_id, action="case.closed",
-                                        data={"status": effect.status, "result": effect.result}, at=self.now))
+            self.session.add(
+                AuditEntry(
+                    case_id=loaded.row.id,
+                    actor_id=actor_id,
+                    action="case.closed",
+                    data={"status": effect.status, "result": effect.result},
+                    at=self.now,
+                )
+            )
             if actor_id != loaded.state.initiator_id or effect.status == "done":
                 await self._notify(loaded, Notify(kind="closed", user_ids=(loaded.state.initiator_id,)))
 
@@ -268,8 +361,9 @@ class CaseService:
         names = await self.names(loaded.state, [u.id for u in recipients])
         attach = task_def(loaded.state.spec, task.stage, task.key).attach
         for user in recipients:
-            text, keyboard = self.core.renderer.task_card(loaded.state, task, user.language, names=names,
-                                                          viewer_id=user.id, extra=self._extra(loaded))
+            text, keyboard = self.core.renderer.task_card(
+                loaded.state, task, user.language, names=names, viewer_id=user.id, extra=self._extra(loaded)
+            )
             row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
             await self.session.flush()
             self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox_id=row.id))
@@ -278,10 +372,14 @@ class CaseService:
     async def _tell_admins(self, loaded: Loaded, task: TaskState) -> None:
         renderer = self.core.renderer
         for admin in await people_repo.admins(self.session):
-            text = renderer.t("Nobody has the role «%(role)s», so the task «%(task)s» in %(case)s waits. "
-                              "Invite someone with this role.", admin.language, role=task.role,
-                              task=renderer.task_title(loaded.state.spec, task, admin.language),
-                              case=renderer.case_name(loaded.state, admin.language))
+            text = renderer.t(
+                "Nobody has the role «%(role)s», so the task «%(task)s» in %(case)s waits. "
+                "Invite someone with this role.",
+                admin.language,
+                role=task.role,
+                task=renderer.task_title(loaded.state.spec, task, admin.language),
+                case=renderer.case_name(loaded.state, admin.language),
+            )
             outbox.message(self.session, admin.tg_id, text, self.now)
 
     async def _refresh_cards(self, loaded: Loaded, task: TaskState) -> None:
@@ -294,13 +392,20 @@ class CaseService:
             user = users.get(card.user_id)
             if user is None:
                 continue
-            text, keyboard = self.core.renderer.task_card(loaded.state, task, user.language, names=names,
-                                                          viewer_id=user.id, extra=self._extra(loaded))
+            text, keyboard = self.core.renderer.task_card(
+                loaded.state, task, user.language, names=names, viewer_id=user.id, extra=self._extra(loaded)
+            )
             payload: dict[str, Any] = {"text": text}
             if keyboard:
                 payload["reply_markup"] = keyboard
-            outbox.enqueue(self.session, chat_id=user.tg_id, method="editMessageText", payload=payload,
-                           now=self.now, ref_id=card.outbox_id)
+            outbox.enqueue(
+                self.session,
+                chat_id=user.tg_id,
+                method="editMessageText",
+                payload=payload,
+                now=self.now,
+                ref_id=card.outbox_id,
+            )
 
     def _extra(self, loaded: Loaded) -> dict[str, Any]:
         return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
@@ -321,23 +426,39 @@ class CaseService:
                 body = renderer.template(effect.text, state.spec, state.data, lang, self._extra(loaded))
                 text = f"🔔 {case_name}\n{body}"
             elif effect.kind == "closed":
-                text = renderer.t("🏁 Case closed: %(case)s — %(stage)s", lang, case=case_name,
-                                  stage=renderer.stage_title(state.spec, state.stage, lang))
+                text = renderer.t(
+                    "🏁 Case closed: %(case)s — %(stage)s",
+                    lang,
+                    case=case_name,
+                    stage=renderer.stage_title(state.spec, state.stage, lang),
+                )
             else:
                 assert effect.task is not None
                 task = effect.task
                 title = renderer.task_title(state.spec, task, lang)
                 when = renderer.when(task.due_at)
                 if effect.kind == "reminder":
-                    text = renderer.t("⏰ Reminder: «%(task)s» is due %(when)s.\n%(case)s", lang, task=title,
-                                      when=when, case=case_name)
+                    text = renderer.t(
+                        "⏰ Reminder: «%(task)s» is due %(when)s.\n%(case)s",
+                        lang,
+                        task=title,
+                        when=when,
+                        case=case_name,
+                    )
                 elif effect.kind == "overdue":
-                    text = renderer.t("⚠️ Overdue: «%(task)s» was due %(when)s.\n%(case)s", lang, task=title,
-                                      when=when, case=case_name)
+                    text = renderer.t(
+                        "⚠️ Overdue: «%(task)s» was due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
+                    )
                 else:
                     holder = names.get(task.assignee_id or 0) or renderer.t("role %(r)s", lang, r=task.role)
-                    text = renderer.t("⚠️ Escalation: «%(task)s» is overdue (due %(when)s), it is with "
-                                      "%(who)s.\n%(case)s", lang, task=title, when=when, who=holder, case=case_name)
+                    text = renderer.t(
+                        "⚠️ Escalation: «%(task)s» is overdue (due %(when)s), it is with %(who)s.\n%(case)s",
+                        lang,
+                        task=title,
+                        when=when,
+                        who=holder,
+                        case=case_name,
+                    )
             outbox.message(self.session, user.tg_id, text[:4000], self.now)
             self._send_files(loaded, user, effect.attach)
 
@@ -348,8 +469,13 @@ class CaseService:
             label = self.core.renderer.local(state.spec.fields[field_name].label, user.language)
             for ref in state.data.get(field_name) or []:
                 method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
-                outbox.enqueue(self.session, chat_id=user.tg_id, method=method, now=self.now,
-                               payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]})
+                outbox.enqueue(
+                    self.session,
+                    chat_id=user.tg_id,
+                    method=method,
+                    now=self.now,
+                    payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]},
+                )
 
     async def _render(self, loaded: Loaded, effect: Render, actor_id: int | None) -> None:
         templates = self.core.templates_dir.resolve()
@@ -361,9 +487,15 @@ class CaseService:
         content = render_docx(path, context)
         name = effect.name if effect.name.endswith(".docx") else f"{effect.name}.docx"
         stored = await self.core.files.add(
-            self.session, content=content, name=name, kind="document", now=self.now, case_id=loaded.row.id,
+            self.session,
+            content=content,
+            name=name,
+            kind="document",
+            now=self.now,
+            case_id=loaded.row.id,
             user_id=actor_id,
-            mime_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+            mime_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        )
         state.data[effect.to] = [file_ref(stored)]
 
     async def stored_file(self, file_id: int) -> StoredFile | None:

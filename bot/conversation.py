@@ -107,15 +107,22 @@ class Conversation:
         task.draft = draft
         step_no = len(draft["answered"])
         if step is None:
-            title = self.r.task_title(loaded.state.spec, next(t for t in loaded.state.tasks if t.id == task.id),
-                                      self.lang)
+            title = self.r.task_title(
+                loaded.state.spec, next(t for t in loaded.state.tasks if t.id == task.id), self.lang
+            )
             text, keyboard = self.r.form_summary(loaded.state.spec, fields, names, draft, task.id, self.lang, title)
             self.say(text, _with_step(keyboard, step_no))
             return
         options = await self.options(loaded, step)
-        text, keyboard = self.r.question(fields, step, task.id, self.lang, options=options,
-                                         collected=len(forms.collected_files(draft, step)),
-                                         can_back=bool(draft["answered"]))
+        text, keyboard = self.r.question(
+            fields,
+            step,
+            task.id,
+            self.lang,
+            options=options,
+            collected=len(forms.collected_files(draft, step)),
+            can_back=bool(draft["answered"]),
+        )
         self.say(text, _with_step(keyboard, step_no))
 
     async def options(self, loaded: Loaded, step: forms.Step) -> list[tuple[str, str]]:
@@ -136,8 +143,9 @@ class Conversation:
 
     # --- answers --------------------------------------------------------------------------------------
 
-    async def _current(self, task: Task, step_no: int | None) -> tuple[Loaded, dict[str, FieldDef], list[str],
-                                                                      dict[str, Any], forms.Step | None]:
+    async def _current(
+        self, task: Task, step_no: int | None
+    ) -> tuple[Loaded, dict[str, FieldDef], list[str], dict[str, Any], forms.Step | None]:
         assert task.draft is not None
         if step_no is not None and step_no >= 0 and step_no != len(task.draft["answered"]):
             raise EngineError(_("That question was already answered; please use the latest message."))
@@ -160,8 +168,14 @@ class Conversation:
         kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
         try:
             value = field_values.parse_text(
-                kind, text, options=options or None, today=self.core.clock.now().astimezone(
-                    self.core.calendar.tz).date(), minimum=fdef.min, maximum=fdef.max, integer=fdef.integer)
+                kind,
+                text,
+                options=options or None,
+                today=self.core.clock.now().astimezone(self.core.calendar.tz).date(),
+                minimum=fdef.min,
+                maximum=fdef.max,
+                integer=fdef.integer,
+            )
         except field_values.InvalidAnswer as exc:
             raise FormError(exc.message, **exc.params) from None
         forms.answer(draft, step, int(value) if fdef.type == "user" else field_values.to_json(kind, value))
@@ -198,9 +212,17 @@ class Conversation:
             if incoming.kind == "photo" or suffix not in [a.lower().lstrip(".") for a in fdef.accept]:
                 raise FormError(_("This field takes only %(types)s files."), types=", ".join(fdef.accept))
         stored = await self.core.files.add(
-            self.session, content=incoming.content, name=incoming.name, kind=incoming.kind, now=self.cases.now,
-            case_id=task.case_id, user_id=self.user.id, mime_type=incoming.mime_type,
-            tg_file_id=incoming.tg_file_id, tg_unique_id=incoming.tg_unique_id)
+            self.session,
+            content=incoming.content,
+            name=incoming.name,
+            kind=incoming.kind,
+            now=self.cases.now,
+            case_id=task.case_id,
+            user_id=self.user.id,
+            mime_type=incoming.mime_type,
+            tg_file_id=incoming.tg_file_id,
+            tg_unique_id=incoming.tg_unique_id,
+        )
         forms.add_file(draft, step, file_ref(stored))
         if not fdef.multiple:
             forms.answer(draft, step, forms.collected_files(draft, step))
@@ -249,8 +271,10 @@ class Conversation:
         if step is not None:
             raise EngineError(_("Finish the form first; then you can correct any field."))
         top = [n for n in names]
-        self.say(self.r.t("Which field do you want to correct?", self.lang),
-                 _with_step(self.r.field_picker(fields, top, task.id, self.lang), step_no))
+        self.say(
+            self.r.t("Which field do you want to correct?", self.lang),
+            _with_step(self.r.field_picker(fields, top, task.id, self.lang), step_no),
+        )
 
     async def edit_field(self, task: Task, name: str, step_no: int) -> None:
         _loaded, _fields, names, draft, _step = await self._current(task, step_no)
@@ -271,13 +295,23 @@ class Conversation:
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
         if task.key == START_TASK:
-            self.say(self.r.t("✅ Case %(case)s is registered. Stage: %(stage)s.", self.lang,
-                              case=self.r.case_name(loaded.state, self.lang),
-                              stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang)))
+            self.say(
+                self.r.t(
+                    "✅ Case %(case)s is registered. Stage: %(stage)s.",
+                    self.lang,
+                    case=self.r.case_name(loaded.state, self.lang),
+                    stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
+                )
+            )
         else:
-            self.say(self.r.t("✅ Done. %(case)s — stage: %(stage)s.", self.lang,
-                              case=self.r.case_name(loaded.state, self.lang),
-                              stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang)))
+            self.say(
+                self.r.t(
+                    "✅ Done. %(case)s — stage: %(stage)s.",
+                    self.lang,
+                    case=self.r.case_name(loaded.state, self.lang),
+                    stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
+                )
+            )
         return loaded
 
     async def cancel(self, task: Task, step_no: int | None = None) -> None:
@@ -289,8 +323,7 @@ class Conversation:
             await self.cases.cancel(self.user, task.case_id)
             self.say(self.r.t("The request is cancelled; nothing was registered.", self.lang))
         else:
-            self.say(self.r.t("Cancelled. The task stays with you; open it from «My tasks» when ready.",
-                              self.lang))
+            self.say(self.r.t("Cancelled. The task stays with you; open it from «My tasks» when ready.", self.lang))
 
 
 def _with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] | None:
@@ -304,6 +337,7 @@ def _with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] 
             data = button.get("callback_data")
             if data and data.startswith("f:"):
                 parsed = FormCb.unpack(data)
-                button["callback_data"] = FormCb(action=parsed.action, task_id=parsed.task_id, arg=parsed.arg,
-                                                 step=step_no).pack()
+                button["callback_data"] = FormCb(
+                    action=parsed.action, task_id=parsed.task_id, arg=parsed.arg, step=step_no
+                ).pack()
     return keyboard

@@ -59,11 +59,19 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
     registry = Registry.from_folder(str(settings.library_dir))
     async with sessionmaker() as session, session.begin():
         await registry.sync(session, clock.now())
-    calendar = WorkCalendar(country=settings.country, tz=settings.timezone,
-                            hours=WorkingHours(settings.work_start, settings.work_end))
+    calendar = WorkCalendar(
+        country=settings.country, tz=settings.timezone, hours=WorkingHours(settings.work_start, settings.work_end)
+    )
     translator = Translator(settings.data_dir / "locales", default=settings.default_language)
     return Core(
-        settings=settings, clock=clock, db=db, sessionmaker=sessionmaker, registry=registry, calendar=calendar,
-        engine=Engine(calendar, clock), translator=translator, renderer=Renderer(translator, calendar.tz),
+        settings=settings,
+        clock=clock,
+        db=db,
+        sessionmaker=sessionmaker,
+        registry=registry,
+        calendar=calendar,
+        engine=Engine(calendar, clock),
+        translator=translator,
+        renderer=Renderer(translator, calendar.tz),
         files=FileStore(settings.data_dir),
     )

@@ -35,13 +35,31 @@ class FileStore:
     def path(self, stored: StoredFile) -> Path:
         return self.root / stored.path
 
-    async def add(self, session: AsyncSession, *, content: bytes, name: str, kind: str, now: datetime,
-                  case_id: int | None, user_id: int | None, mime_type: str | None = None,
-                  tg_file_id: str | None = None, tg_unique_id: str | None = None) -> StoredFile:
+    async def add(
+        self,
+        session: AsyncSession,
+        *,
+        content: bytes,
+        name: str,
+        kind: str,
+        now: datetime,
+        case_id: int | None,
+        user_id: int | None,
+        mime_type: str | None = None,
+        tg_file_id: str | None = None,
+        tg_unique_id: str | None = None,
+    ) -> StoredFile:
         stored = StoredFile(
-            case_id=case_id, kind=kind, tg_file_id=tg_file_id, tg_unique_id=tg_unique_id, file_name=name,
-            mime_type=mime_type or mimetypes.guess_type(name)[0], size=len(content),
-            path=self.write(content, name), uploaded_by=user_id, created_at=now,
+            case_id=case_id,
+            kind=kind,
+            tg_file_id=tg_file_id,
+            tg_unique_id=tg_unique_id,
+            file_name=name,
+            mime_type=mime_type or mimetypes.guess_type(name)[0],
+            size=len(content),
+            path=self.write(content, name),
+            uploaded_by=user_id,
+            created_at=now,
         )
         session.add(stored)
         await session.flush()

@@ -47,16 +47,32 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
-def enqueue(session: AsyncSession, *, chat_id: int, method: str, payload: dict[str, Any], now: datetime,
-            ref_id: int | None = None) -> Outbox:
-    row = Outbox(chat_id=chat_id, method=method, payload=payload, ref_id=ref_id, status="pending", attempts=0,
-                 not_before=None, created_at=now)
+def enqueue(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ref_id: int | None = None,
+) -> Outbox:
+    row = Outbox(
+        chat_id=chat_id,
+        method=method,
+        payload=payload,
+        ref_id=ref_id,
+        status="pending",
+        attempts=0,
+        not_before=None,
+        created_at=now,
+    )
     session.add(row)
     return row
 
 
-def message(session: AsyncSession, chat_id: int, text: str, now: datetime,
-            reply_markup: dict[str, Any] | None = None) -> Outbox:
+def message(
+    session: AsyncSession, chat_id: int, text: str, now: datetime, reply_markup: dict[str, Any] | None = None
+) -> Outbox:
     payload: dict[str, Any] = {"text": text}
     if reply_markup:
         payload["reply_markup"] = reply_markup
@@ -66,8 +82,14 @@ def message(session: AsyncSession, chat_id: int, text: str, now: datetime,
 class RateLimiter:
     """A token bucket for all chats plus one per chat (Telegram: ~30 msg/s in total, ~1 msg/s per chat)."""
 
-    def __init__(self, global_rate: float, per_chat_rate: float, *, burst: float = 1.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        global_rate: float,
+        per_chat_rate: float,
+        *,
+        burst: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.global_rate = global_rate
         self.per_chat_interval = 1.0 / per_chat_rate if per_chat_rate > 0 else 0.0
         self.monotonic = monotonic
@@ -98,9 +120,17 @@ class RateLimiter:
 
 
 class OutboxSender:
-    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], files: FileStore,
-                 *, global_rate: float = 30.0, per_chat_rate: float = 1.0, poll_interval: float = 0.2,
-                 concurrency: int = 16) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        files: FileStore,
+        *,
+        global_rate: float = 30.0,
+        per_chat_rate: float = 1.0,
+        poll_interval: float = 0.2,
+        concurrency: int = 16,
+    ) -> None:
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
@@ -121,9 +151,7 @@ class OutboxSender:
     async def recover(self) -> None:
         """After a crash: rows caught mid-send may have been delivered; never send them again."""
         async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(Outbox).where(Outbox.status == "sending").values(status="uncertain")
-            )
+            result = await session.execute(update(Outbox).where(Outbox.status == "sending").values(status="uncertain"))
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
 
@@ -152,10 +180,14 @@ class OutboxSender:
         """Start sends that the limits allow now; return how long to sleep before looking again."""
         now = self.clock.now()
         async with self.sessionmaker() as session:
-            rows = (await session.execute(
-                select(Outbox.id, Outbox.chat_id, Outbox.not_before)
-                .where(Outbox.status == "pending").order_by(Outbox.id).limit(1000)
-            )).all()
+            rows = (
+                await session.execute(
+                    select(Outbox.id, Outbox.chat_id, Outbox.not_before)
+                    .where(Outbox.status == "pending")
+                    .order_by(Outbox.id)
+                    .limit(1000)
+                )
+            ).all()
         if not rows:
             return self.poll_interval * 5
         busy_chats = {chat for chat in self.in_flight}
@@ -198,7 +230,8 @@ class OutboxSender:
     async def _deliver_one(self, row_id: int) -> None:
         async with self.sessionmaker() as session, session.begin():
             claimed = await session.execute(
-                update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
+                update(Outbox)
+                .where(Outbox.id == row_id, Outbox.status == "pending")
                 .values(status="sending", attempts=Outbox.attempts + 1)
             )
             if claimed.rowcount == 0:  # type: ignore[attr-defined]
@@ -211,9 +244,12 @@ class OutboxSender:
             if isinstance(file_ref, int):
                 stored = await session.get(StoredFile, file_ref)
         if ref is not None and ref.status != "sent":
-            await self._finish(row_id, "pending" if ref.status in ("pending", "sending") else "failed",
-                               error=None if ref.status in ("pending", "sending") else "the message to edit was not sent",
-                               delay=0.5)
+            await self._finish(
+                row_id,
+                "pending" if ref.status in ("pending", "sending") else "failed",
+                error=None if ref.status in ("pending", "sending") else "the message to edit was not sent",
+                delay=0.5,
+            )
             return
         try:
             sent = await self._call(row, ref, stored)
@@ -230,11 +266,11 @@ class OutboxSender:
                 return
             self.stats["network_retries"] += 1
             status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
-            await self._finish(row_id, status, delay=min(60.0, 2.0 ** row.attempts), error=str(exc))
+            await self._finish(row_id, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
             return
         except TelegramServerError as exc:
             status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
-            await self._finish(row_id, status, delay=min(60.0, 2.0 ** row.attempts), error=str(exc))
+            await self._finish(row_id, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
             return
         except TelegramBadRequest as exc:
             if "message is not modified" in str(exc):
@@ -253,9 +289,18 @@ class OutboxSender:
         tg_file_id = _sent_file_id(sent)
         await self._finish(row_id, "sent", message_id=message_id, stored=stored, tg_file_id=tg_file_id)
 
-    async def _finish(self, row_id: int, status: str, *, delay: float = 0.0, error: str | None = None,
-                      message_id: int | None = None, stored: StoredFile | None = None,
-                      tg_file_id: str | None = None, attempt_back: bool = False) -> None:
+    async def _finish(
+        self,
+        row_id: int,
+        status: str,
+        *,
+        delay: float = 0.0,
+        error: str | None = None,
+        message_id: int | None = None,
+        stored: StoredFile | None = None,
+        tg_file_id: str | None = None,
+        attempt_back: bool = False,
+    ) -> None:
         now = self.clock.now()
         values: dict[str, Any] = {"status": status, "error": error}
         if status == "pending":
@@ -268,8 +313,9 @@ class OutboxSender:
         async with self.sessionmaker() as session, session.begin():
             await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
             if stored is not None and tg_file_id and not stored.tg_file_id:
-                await session.execute(update(StoredFile).where(StoredFile.id == stored.id).values(
-                    tg_file_id=tg_file_id))
+                await session.execute(
+                    update(StoredFile).where(StoredFile.id == stored.id).values(tg_file_id=tg_file_id)
+                )
         if status == "pending":
             self.wakeup.set()
 
@@ -281,8 +327,9 @@ class OutboxSender:
             return await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard)
         if row.method == "editMessageText":
             assert ref is not None and ref.message_id is not None
-            return await self.bot.edit_message_text(text=payload["text"], chat_id=row.chat_id,
-                                                    message_id=ref.message_id, reply_markup=keyboard)
+            return await self.bot.edit_message_text(
+                text=payload["text"], chat_id=row.chat_id, message_id=ref.message_id, reply_markup=keyboard
+            )
         if row.method in ("sendDocument", "sendPhoto"):
             if stored is None:
                 raise TelegramBadRequest(method=None, message="the file is gone")  # type: ignore[arg-type]
@@ -291,8 +338,11 @@ class OutboxSender:
                 media = stored.tg_file_id
             else:
                 path = self.files.path(stored)
-                media = FSInputFile(path, filename=stored.file_name) if path.exists() else BufferedInputFile(
-                    b"", filename=stored.file_name)
+                media = (
+                    FSInputFile(path, filename=stored.file_name)
+                    if path.exists()
+                    else BufferedInputFile(b"", filename=stored.file_name)
+                )
             caption = payload.get("caption")
             if row.method == "sendPhoto":
                 return await self.bot.send_photo(row.chat_id, media, caption=caption, reply_markup=keyboard)

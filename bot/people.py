@@ -33,8 +33,10 @@ async def roles_of(session: AsyncSession, user_id: int) -> set[str]:
 
 async def members(session: AsyncSession, role: str) -> list[User]:
     rows = await session.execute(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == role, User.active.is_(True)).order_by(User.id)
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.active.is_(True))
+        .order_by(User.id)
     )
     return list(rows.scalars())
 
@@ -64,12 +66,21 @@ async def revoke(session: AsyncSession, user_id: int, roles: Iterable[str]) -> N
     await session.execute(delete(UserRole).where(UserRole.user_id == user_id, UserRole.role.in_(list(roles))))
 
 
-async def register(session: AsyncSession, *, tg_id: int, name: str, username: str | None, language: str,
-                   now: datetime, is_admin: bool = False) -> User:
+async def register(
+    session: AsyncSession,
+    *,
+    tg_id: int,
+    name: str,
+    username: str | None,
+    language: str,
+    now: datetime,
+    is_admin: bool = False,
+) -> User:
     user = await user_by_tg(session, tg_id)
     if user is None:
-        user = User(tg_id=tg_id, name=name, username=username, language=language, is_admin=is_admin,
-                    created_at=now, active=True)
+        user = User(
+            tg_id=tg_id, name=name, username=username, language=language, is_admin=is_admin, created_at=now, active=True
+        )
         session.add(user)
         await session.flush()
     elif is_admin and not user.is_admin:
@@ -77,10 +88,24 @@ async def register(session: AsyncSession, *, tg_id: int, name: str, username: st
     return user
 
 
-async def create_invite(session: AsyncSession, *, roles: list[str], created_by: int | None, now: datetime,
-                        max_uses: int = 1, make_admin: bool = False) -> Invite:
-    invite = Invite(code=secrets.token_urlsafe(12), roles=roles, created_by=created_by, created_at=now,
-                    max_uses=max_uses, uses=0, make_admin=make_admin)
+async def create_invite(
+    session: AsyncSession,
+    *,
+    roles: list[str],
+    created_by: int | None,
+    now: datetime,
+    max_uses: int = 1,
+    make_admin: bool = False,
+) -> Invite:
+    invite = Invite(
+        code=secrets.token_urlsafe(12),
+        roles=roles,
+        created_by=created_by,
+        created_at=now,
+        max_uses=max_uses,
+        uses=0,
+        make_admin=make_admin,
+    )
     session.add(invite)
     await session.flush()
     return invite

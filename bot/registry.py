@@ -28,15 +28,23 @@ class Registry:
     async def sync(self, session: AsyncSession, now: datetime) -> None:
         """Store every library definition whose text changed as a new version."""
         for key, loaded in self.library.items():
-            latest = (await session.execute(
-                select(Definition).where(Definition.process == key).order_by(Definition.version.desc()).limit(1)
-            )).scalar_one_or_none()
+            latest = (
+                await session.execute(
+                    select(Definition).where(Definition.process == key).order_by(Definition.version.desc()).limit(1)
+                )
+            ).scalar_one_or_none()
             if latest is not None and latest.digest == loaded.digest:
                 row = latest
             else:
                 version = (latest.version + 1) if latest is not None else 1
-                row = Definition(process=key, version=version, digest=loaded.digest, source=loaded.source,
-                                 path=loaded.path, created_at=now)
+                row = Definition(
+                    process=key,
+                    version=version,
+                    digest=loaded.digest,
+                    source=loaded.source,
+                    path=loaded.path,
+                    created_at=now,
+                )
                 session.add(row)
                 await session.flush()
                 log.info("process %s: stored version %s", key, version)
@@ -68,6 +76,7 @@ class Registry:
         return [s for s in specs if is_admin or roles & set(s.start.roles)]
 
     async def versions(self, session: AsyncSession) -> dict[str, int]:
-        rows = await session.execute(select(Definition.process, func.max(Definition.version)).group_by(
-            Definition.process))
+        rows = await session.execute(
+            select(Definition.process, func.max(Definition.version)).group_by(Definition.process)
+        )
         return {process: version for process, version in rows.all()}

@@ -44,8 +44,9 @@ class Renderer:
             return "—"
         return moment.astimezone(self.tz).strftime("%d.%m.%Y %H:%M")
 
-    def template(self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None,
-                 extra: dict[str, Any] | None = None) -> str:
+    def template(
+        self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None, extra: dict[str, Any] | None = None
+    ) -> str:
         source = self.tr.local(text, lang)
         try:
             return render(source, case_context(spec, data, extra)).strip()
@@ -71,13 +72,24 @@ class Renderer:
             return self.t("New request: %(process)s", lang, process=self.tr.local(spec.title, lang))
         return self.tr.local(task_def(spec, task.stage, task.key).title, lang)
 
-    def task_card(self, case: CaseState, task: TaskState, lang: str | None, *, names: dict[int, str],
-                  viewer_id: int, extra: dict[str, Any] | None = None) -> tuple[str, dict[str, Any] | None]:
+    def task_card(
+        self,
+        case: CaseState,
+        task: TaskState,
+        lang: str | None,
+        *,
+        names: dict[int, str],
+        viewer_id: int,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any] | None]:
         """The card a person sees for a task, and its buttons for that person."""
         spec = case.spec
         tdef = task_def(spec, task.stage, task.key)
-        lines = [f"📌 {self.task_title(spec, task, lang)}", self.case_name(case, lang),
-                 self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, task.stage, lang))]
+        lines = [
+            f"📌 {self.task_title(spec, task, lang)}",
+            self.case_name(case, lang),
+            self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, task.stage, lang)),
+        ]
         if tdef.text:
             body = self.template(tdef.text, spec, case.data, lang, extra)
             if body:
@@ -94,8 +106,13 @@ class Renderer:
             lines.append(self.t("✖️ No longer needed.", lang))
         elif task.assignee_id is None:
             lines.append(self.t("Waiting for someone with the role to take it.", lang))
-            rows.append([InlineKeyboardButton(text=self.t("✋ Take", lang),
-                                              callback_data=TaskCb(action="claim", task_id=task.id or 0).pack())])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("✋ Take", lang), callback_data=TaskCb(action="claim", task_id=task.id or 0).pack()
+                    )
+                ]
+            )
         elif task.assignee_id != viewer_id:
             lines.append(self.t("Taken by %(who)s.", lang, who=names.get(task.assignee_id, "?")))
         else:
@@ -103,11 +120,21 @@ class Renderer:
                 lines.append(self.t("You took this task.", lang))
             for key, outcome_def in tdef.outcome_defs().items():
                 label = self.tr.local(outcome_def.label, lang)
-                rows.append([InlineKeyboardButton(
-                    text=label, callback_data=TaskCb(action="out", task_id=task.id or 0, arg=key).pack())])
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=label, callback_data=TaskCb(action="out", task_id=task.id or 0, arg=key).pack()
+                        )
+                    ]
+                )
         if task.key != START_TASK and case.id is not None:
-            rows.append([InlineKeyboardButton(text=self.t("📁 Case", lang),
-                                              callback_data=CaseCb(action="show", case_id=case.id).pack())])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case.id).pack()
+                    )
+                ]
+            )
         return clip("\n".join(lines)), markup(rows)
 
     def outcome_label(self, tdef: TaskDef, outcome: str | None, lang: str | None) -> str:
@@ -118,21 +145,40 @@ class Renderer:
 
     # --- case card ------------------------------------------------------------------------------------
 
-    def case_card(self, case: CaseState, lang: str | None, *, names: dict[int, str],
-                  open_tasks: list[TaskState], files: dict[int, str] | None = None) -> str:
+    def case_card(
+        self,
+        case: CaseState,
+        lang: str | None,
+        *,
+        names: dict[int, str],
+        open_tasks: list[TaskState],
+        files: dict[int, str] | None = None,
+    ) -> str:
         spec = case.spec
         status = {
-            "draft": self.t("draft", lang), "active": self.t("in progress", lang),
-            "done": self.t("closed", lang), "cancelled": self.t("cancelled", lang),
+            "draft": self.t("draft", lang),
+            "active": self.t("in progress", lang),
+            "done": self.t("closed", lang),
+            "cancelled": self.t("cancelled", lang),
         }.get(case.status, case.status)
-        lines = [f"📁 {self.case_name(case, lang)}", self.t("Process: %(p)s", lang, p=self.tr.local(spec.title, lang)),
-                 self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, case.stage, lang)),
-                 self.t("Status: %(s)s", lang, s=status),
-                 self.t("Initiator: %(who)s", lang, who=names.get(case.initiator_id, "?"))]
+        lines = [
+            f"📁 {self.case_name(case, lang)}",
+            self.t("Process: %(p)s", lang, p=self.tr.local(spec.title, lang)),
+            self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, case.stage, lang)),
+            self.t("Status: %(s)s", lang, s=status),
+            self.t("Initiator: %(who)s", lang, who=names.get(case.initiator_id, "?")),
+        ]
         for task in open_tasks:
             holder = names.get(task.assignee_id, "") if task.assignee_id else self.t("role %(r)s", lang, r=task.role)
-            lines.append(self.t("• %(task)s — %(who)s, due %(when)s", lang, task=self.task_title(spec, task, lang),
-                                who=holder, when=self.when(task.due_at)))
+            lines.append(
+                self.t(
+                    "• %(task)s — %(who)s, due %(when)s",
+                    lang,
+                    task=self.task_title(spec, task, lang),
+                    who=holder,
+                    when=self.when(task.due_at),
+                )
+            )
         lines.append("")
         for line in self.summary(spec, list(spec.fields), case.data, lang):
             lines.append(line)
@@ -140,8 +186,9 @@ class Renderer:
 
     # --- forms ----------------------------------------------------------------------------------------
 
-    def format_field(self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef,
-                     names: dict[int, str] | None = None) -> str:
+    def format_field(
+        self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef, names: dict[int, str] | None = None
+    ) -> str:
         if value is None or value == "" or value == []:
             return "—"
         if fdef.type in ("photo", "document"):
@@ -161,8 +208,14 @@ class Renderer:
         except (ValueError, TypeError, KeyError):
             return str(value)
 
-    def summary(self, spec: ProcessDef, names: list[str], data: dict[str, Any], lang: str | None,
-                fields: Mapping[str, FieldDef] | None = None) -> list[str]:
+    def summary(
+        self,
+        spec: ProcessDef,
+        names: list[str],
+        data: dict[str, Any],
+        lang: str | None,
+        fields: Mapping[str, FieldDef] | None = None,
+    ) -> list[str]:
         lines: list[str] = []
         fields = fields if fields is not None else spec.fields
         for name in names:
@@ -171,8 +224,10 @@ class Renderer:
             if fdef.type == "list" and fdef.fields:
                 items = value if isinstance(value, list) else []
                 for index, item in enumerate(items):
-                    parts = [f"{self.tr.local(sub.label, lang)}: {self.format_field(sub, item.get(k), lang, spec)}"
-                             for k, sub in fdef.fields.items()]
+                    parts = [
+                        f"{self.tr.local(sub.label, lang)}: {self.format_field(sub, item.get(k), lang, spec)}"
+                        for k, sub in fdef.fields.items()
+                    ]
                     lines.append(f"{self.tr.local(fdef.label, lang)} №{index + 1}: " + "; ".join(parts))
                 continue
             if name not in data:
@@ -180,18 +235,31 @@ class Renderer:
             lines.append(f"{self.tr.local(fdef.label, lang)}: {self.format_field(fdef, value, lang, spec)}")
         return lines
 
-    def question(self, fields: Mapping[str, FieldDef], step: Step, task_id: int, lang: str | None, *,
-                 options: list[tuple[str, str]], collected: int, can_back: bool) -> tuple[str, dict[str, Any] | None]:
+    def question(
+        self,
+        fields: Mapping[str, FieldDef],
+        step: Step,
+        task_id: int,
+        lang: str | None,
+        *,
+        options: list[tuple[str, str]],
+        collected: int,
+        can_back: bool,
+    ) -> tuple[str, dict[str, Any] | None]:
         rows: list[list[InlineKeyboardButton]] = []
         if step.is_more:
             label = self.tr.local(fields[step.name].label, lang)
             text = self.t("Add one more «%(label)s»?", lang, label=label)
-            rows.append([
-                InlineKeyboardButton(text=self.t("Yes", lang), callback_data=FormCb(
-                    action="yes", task_id=task_id).pack()),
-                InlineKeyboardButton(text=self.t("No, that's all", lang), callback_data=FormCb(
-                    action="no", task_id=task_id).pack()),
-            ])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("Yes", lang), callback_data=FormCb(action="yes", task_id=task_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("No, that's all", lang), callback_data=FormCb(action="no", task_id=task_id).pack()
+                    ),
+                ]
+            )
         else:
             assert step.field is not None
             fdef = step.field
@@ -204,20 +272,41 @@ class Renderer:
             if step.is_file and collected:
                 text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
             for key, label in options:
-                rows.append([InlineKeyboardButton(text=label[:60], callback_data=FormCb(
-                    action="pick", task_id=task_id, arg=key).pack())])
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=label[:60], callback_data=FormCb(action="pick", task_id=task_id, arg=key).pack()
+                        )
+                    ]
+                )
             if step.is_file and (collected or fdef.multiple):
-                rows.append([InlineKeyboardButton(text=self.t("✅ Done", lang), callback_data=FormCb(
-                    action="files", task_id=task_id).pack())])
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=self.t("✅ Done", lang), callback_data=FormCb(action="files", task_id=task_id).pack()
+                        )
+                    ]
+                )
             if not fdef.required:
-                rows.append([InlineKeyboardButton(text=self.t("⏭ Skip", lang), callback_data=FormCb(
-                    action="skip", task_id=task_id).pack())])
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=self.t("⏭ Skip", lang), callback_data=FormCb(action="skip", task_id=task_id).pack()
+                        )
+                    ]
+                )
         nav = []
         if can_back:
-            nav.append(InlineKeyboardButton(text=self.t("⬅️ Back", lang), callback_data=FormCb(
-                action="back", task_id=task_id).pack()))
-        nav.append(InlineKeyboardButton(text=self.t("✖️ Cancel", lang), callback_data=FormCb(
-            action="cancel", task_id=task_id).pack()))
+            nav.append(
+                InlineKeyboardButton(
+                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
+                )
+            )
+        nav.append(
+            InlineKeyboardButton(
+                text=self.t("✖️ Cancel", lang), callback_data=FormCb(action="cancel", task_id=task_id).pack()
+            )
+        )
         rows.append(nav)
         return text, markup(rows)
 
@@ -236,27 +325,65 @@ class Renderer:
             return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
         return self.t(message, lang) if message else ""
 
-    def form_summary(self, spec: ProcessDef, fields: Mapping[str, FieldDef], names: list[str],
-                     draft: dict[str, Any], task_id: int, lang: str | None, title: str) -> tuple[str, dict[str, Any] | None]:
+    def form_summary(
+        self,
+        spec: ProcessDef,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+        title: str,
+    ) -> tuple[str, dict[str, Any] | None]:
         lines = [self.t("Please check:", lang), title, ""]
         lines += self.summary(spec, names, draft["values"], lang, fields)
-        rows = [[InlineKeyboardButton(text=self.t("✅ Confirm", lang), callback_data=FormCb(
-            action="confirm", task_id=task_id).pack())]]
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.t("✅ Confirm", lang), callback_data=FormCb(action="confirm", task_id=task_id).pack()
+                )
+            ]
+        ]
         if names:
-            rows.append([InlineKeyboardButton(text=self.t("✏️ Correct a field", lang), callback_data=FormCb(
-                action="edit", task_id=task_id).pack())])
-        rows.append([InlineKeyboardButton(text=self.t("⬅️ Back", lang), callback_data=FormCb(
-            action="back", task_id=task_id).pack()), InlineKeyboardButton(
-            text=self.t("✖️ Cancel", lang), callback_data=FormCb(action="cancel", task_id=task_id).pack())])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("✏️ Correct a field", lang),
+                        callback_data=FormCb(action="edit", task_id=task_id).pack(),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
+                ),
+                InlineKeyboardButton(
+                    text=self.t("✖️ Cancel", lang), callback_data=FormCb(action="cancel", task_id=task_id).pack()
+                ),
+            ]
+        )
         return clip("\n".join(lines)), markup(rows)
 
-    def field_picker(self, fields: Mapping[str, FieldDef], names: list[str], task_id: int,
-                     lang: str | None) -> dict[str, Any] | None:
-        rows = [[InlineKeyboardButton(text=self.tr.local(fields[n].label, lang)[:60],
-                                      callback_data=FormCb(action="field", task_id=task_id, arg=n).pack())]
-                for n in names]
-        rows.append([InlineKeyboardButton(text=self.t("⬅️ Back", lang), callback_data=FormCb(
-            action="resume", task_id=task_id).pack())])
+    def field_picker(
+        self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None
+    ) -> dict[str, Any] | None:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.tr.local(fields[n].label, lang)[:60],
+                    callback_data=FormCb(action="field", task_id=task_id, arg=n).pack(),
+                )
+            ]
+            for n in names
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
+                )
+            ]
+        )
         return markup(rows)
 
     def local(self, text: Any, lang: str | None) -> str:

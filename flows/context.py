@@ -18,8 +18,7 @@ class Entry(dict[str, Any]):
         return self.get(name)
 
 
-def case_context(spec: ProcessDef, data: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[
-        str, Any]:
+def case_context(spec: ProcessDef, data: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     context: dict[str, Any] = dict(data)
     for name, fdef in spec.fields.items():
         value = data.get(name)

@@ -414,10 +414,7 @@ def _expect_field(tokens: _Tokens, after: str) -> str:
     name = tokens.take() if not tokens.done() else ""
     if not _IDENT_RE.match(name):
         raise DeadlineError(
-            _(
-                'Expected a field name after "%(word)s" in "%(text)s", '
-                'for example "5 working days from arrival_date".'
-            ),
+            _('Expected a field name after "%(word)s" in "%(text)s", for example "5 working days from arrival_date".'),
             word=after,
             text=tokens.text,
         )
@@ -430,9 +427,7 @@ def parse_deadline(text: str) -> Deadline:
     Raises :class:`DeadlineError` naming the bad text and listing valid forms.
     """
     if not isinstance(text, str) or not text.strip():
-        raise DeadlineError(
-            _('The deadline is empty. Write it like "2 hours", "5 working days" or "friday 18:00".')
-        )
+        raise DeadlineError(_('The deadline is empty. Write it like "2 hours", "5 working days" or "friday 18:00".'))
     source = " ".join(text.split())
     tokens = _Tokens(source, _tokenize(source))
 
@@ -539,10 +534,7 @@ def parse_offset(text: str) -> Offset:
         sign = word_sign
     if sign is None:
         raise DeadlineError(
-            _(
-                'Say whether the reminder "%(text)s" comes before or after the deadline, '
-                'for example "%(text)s before".'
-            ),
+            _('Say whether the reminder "%(text)s" comes before or after the deadline, for example "%(text)s before".'),
             text=source,
         )
     if not tokens.done():

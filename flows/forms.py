@@ -8,10 +8,9 @@ question whether to add another entry to a list without a fixed count ("units.mo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from collections.abc import Mapping
 
 from flows.model import FILE_TYPES, FieldDef, local
 

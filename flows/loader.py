@@ -196,11 +196,15 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         stage_keys[stage.key] = index
         for t_index, task in enumerate(stage.tasks):
             if task.key in task_keys:
-                c.add(("stages", index, "tasks", t_index, "key"),
-                      f"task '{task.key}' is also defined in stage '{task_keys[task.key]}'; task keys must be unique")
+                c.add(
+                    ("stages", index, "tasks", t_index, "key"),
+                    f"task '{task.key}' is also defined in stage '{task_keys[task.key]}'; task keys must be unique",
+                )
             if task.key in fields:
-                c.add(("stages", index, "tasks", t_index, "key"),
-                      f"task '{task.key}' has the name of a field; the task's outcome is stored under its key")
+                c.add(
+                    ("stages", index, "tasks", t_index, "key"),
+                    f"task '{task.key}' has the name of a field; the task's outcome is stored under its key",
+                )
             task_keys[task.key] = stage.key
     names = set(fields) | set(task_keys) | {f"{k}_comment" for k in task_keys} | _CONTEXT_NAMES
 
@@ -238,8 +242,9 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
             _check_task(spec, c, (*base, "tasks", t_index), task, roles, fields, names)
         for n_index, transition in enumerate(stage.next):
             if transition.to not in stage_keys:
-                c.add((*base, "next", n_index, "to"),
-                      f"unknown stage '{transition.to}' (stages: {', '.join(stage_keys)})")
+                c.add(
+                    (*base, "next", n_index, "to"), f"unknown stage '{transition.to}' (stages: {', '.join(stage_keys)})"
+                )
             _check_condition(c, (*base, "next", n_index, "when"), transition.when, names)
         if stage.wait is not None:
             _check_deadline(c, (*base, "wait"), stage.wait, fields)
@@ -299,8 +304,15 @@ def _check_person(c: _Checker, path: Path_, who: str, roles: set[str], fields: d
     c.add(path, f"unknown role '{who}' (roles: {', '.join(sorted(roles))}; or initiator, responsible, field:<name>)")
 
 
-def _check_task(spec: ProcessDef, c: _Checker, path: Path_, task: TaskDef, roles: set[str],
-                fields: dict[str, FieldDef], names: set[str]) -> None:
+def _check_task(
+    spec: ProcessDef,
+    c: _Checker,
+    path: Path_,
+    task: TaskDef,
+    roles: set[str],
+    fields: dict[str, FieldDef],
+    names: set[str],
+) -> None:
     _check_person(c, (*path, "assignee"), task.assignee, roles, fields)
     _check_field_list(c, (*path, "fields"), task.fields, fields)
     for index, attached in enumerate(task.attach):

@@ -15,8 +15,19 @@ LocalText = str | dict[str, str]
 """A text in the bot's languages: a plain string (Russian, the default) or {"ru": …, "en": …}."""
 
 FieldType = Literal[
-    "text", "number", "money", "date", "datetime", "choice", "directory", "user", "photo", "document", "bool",
-    "list", "company",
+    "text",
+    "number",
+    "money",
+    "date",
+    "datetime",
+    "choice",
+    "directory",
+    "user",
+    "photo",
+    "document",
+    "bool",
+    "list",
+    "company",
 ]
 FILE_TYPES = frozenset({"photo", "document"})
 TaskKind = Literal["form", "approve", "choice", "confirm"]

@@ -141,7 +141,11 @@ Effect = Notify | Render | SetTimer | TaskCreated | TaskClosed | StageEntered | 
 
 def start_task_def(spec: ProcessDef) -> TaskDef:
     return TaskDef(
-        key=START_TASK, kind="form", title=spec.title, assignee="initiator", fields=list(spec.start.form),
+        key=START_TASK,
+        kind="form",
+        title=spec.title,
+        assignee="initiator",
+        fields=list(spec.start.form),
     )
 
 
@@ -173,16 +177,28 @@ class Engine:
 
     # --- commands -------------------------------------------------------------------------------------
 
-    def start(self, spec: ProcessDef, initiator_id: int, data: dict[str, Any] | None = None) -> tuple[
-            CaseState, list[Effect]]:
+    def start(
+        self, spec: ProcessDef, initiator_id: int, data: dict[str, Any] | None = None
+    ) -> tuple[CaseState, list[Effect]]:
         """A new case. With a start form it waits in «draft» for the initiator to fill it."""
-        case = CaseState(spec=spec, initiator_id=initiator_id, responsible_id=initiator_id,
-                         stage=spec.stages[0].key, data=dict(data or {}))
+        case = CaseState(
+            spec=spec,
+            initiator_id=initiator_id,
+            responsible_id=initiator_id,
+            stage=spec.stages[0].key,
+            data=dict(data or {}),
+        )
         effects: list[Effect] = []
         missing = [n for n in spec.start.form if is_empty(case.data.get(n))]
         if missing:
-            task = TaskState(key=START_TASK, stage=START_TASK, visit=0, kind="form", assignee_id=initiator_id,
-                             created_at=self.clock.now())
+            task = TaskState(
+                key=START_TASK,
+                stage=START_TASK,
+                visit=0,
+                kind="form",
+                assignee_id=initiator_id,
+                created_at=self.clock.now(),
+            )
             case.stage = START_TASK
             case.tasks.append(task)
             effects.append(TaskCreated(task))
@@ -200,8 +216,9 @@ class Engine:
         log.info("case %s task %s claimed by %s", case.id, task.id, user_id)
         return []
 
-    def submit(self, case: CaseState, task: TaskState, outcome: str, values: dict[str, Any],
-               actor_id: int) -> list[Effect]:
+    def submit(
+        self, case: CaseState, task: TaskState, outcome: str, values: dict[str, Any], actor_id: int
+    ) -> list[Effect]:
         """Finish a task with an outcome and the answers of its form; move the case on when the stage is done."""
         self._check_open(case, task)
         if task.assignee_id != actor_id:
@@ -210,8 +227,9 @@ class Engine:
         outcomes = tdef.outcome_defs()
         if outcome not in outcomes:
             raise EngineError(_("Unknown answer to this task."))
-        missing = [n for n in task_fields(case.spec, task, outcome)
-                   if self._required(case.spec, n) and is_empty(values.get(n))]
+        missing = [
+            n for n in task_fields(case.spec, task, outcome) if self._required(case.spec, n) and is_empty(values.get(n))
+        ]
         if missing:
             labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
@@ -231,8 +249,9 @@ class Engine:
             self._advance(case, effects, depth=0)
         return effects
 
-    def fire(self, case: CaseState, kind: str, task: TaskState | None, stage: str | None,
-             visit: int | None) -> list[Effect]:
+    def fire(
+        self, case: CaseState, kind: str, task: TaskState | None, stage: str | None, visit: int | None
+    ) -> list[Effect]:
         """A timer came due. Timers of tasks already done or stages already left do nothing."""
         effects: list[Effect] = []
         if case.status != "active":
@@ -307,8 +326,9 @@ class Engine:
                 continue
             if action.notify is not None:
                 roles, users = self._resolve_people(case, action.notify)
-                effects.append(Notify(kind="text", roles=roles, user_ids=users, text=action.text,
-                                      attach=tuple(action.attach)))
+                effects.append(
+                    Notify(kind="text", roles=roles, user_ids=users, text=action.text, attach=tuple(action.attach))
+                )
             elif action.render is not None:
                 template = render(action.render.template, context).strip()
                 name = render(local(action.render.name), context).strip() if action.render.name else template
@@ -350,8 +370,7 @@ class Engine:
         due_at = None
         if tdef.due is not None:
             due_at = parse_deadline(tdef.due).resolve(now, case.data, self.calendar)
-        task = TaskState(key=tdef.key, stage=stage.key, visit=case.visit, kind=tdef.kind, due_at=due_at,
-                         created_at=now)
+        task = TaskState(key=tdef.key, stage=stage.key, visit=case.visit, kind=tdef.kind, due_at=due_at, created_at=now)
         roles, users = self._resolve_people(case, [tdef.assignee])
         if users:
             task.assignee_id = users[0]

@@ -189,9 +189,7 @@ def _parse_date(text: str, today: date | None) -> date:
     else:
         match = _DMY_RE.match(raw)
         if not match:
-            raise InvalidAnswer(
-                _("Enter a date, for example %(example)s, 25.12 or today"), example=_DATE_EXAMPLE
-            )
+            raise InvalidAnswer(_("Enter a date, for example %(example)s, 25.12 or today"), example=_DATE_EXAMPLE)
         day, month = int(match[1]), int(match[2])
         year_text = match[3]
         if year_text is None:

@@ -8,8 +8,16 @@ from handlers import admin, cases, errors, forms, menu, start, tasks
 
 
 def routers() -> list[Router]:
-    chain = [errors.router, start.router, admin.router, forms.router, menu.router, tasks.router, cases.router,
-             start.fallback]
+    chain = [
+        errors.router,
+        start.router,
+        admin.router,
+        forms.router,
+        menu.router,
+        tasks.router,
+        cases.router,
+        start.fallback,
+    ]
     for router in chain:
         # Routers are module singletons (aiogram's own style); a restart inside one process (tests, the
         # demo) builds a new dispatcher, so let go of the old one first.

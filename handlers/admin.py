@@ -27,8 +27,9 @@ def known_roles(core: Core) -> set[str]:
 
 
 @router.message(Command("invite"))
-async def invite(message: Message, command: CommandObject, bot: Bot, session: AsyncSession, core: Core,
-                 user: User) -> None:
+async def invite(
+    message: Message, command: CommandObject, bot: Bot, session: AsyncSession, core: Core, user: User
+) -> None:
     t = core.translator.t
     words = (command.args or "").split()
     uses = 1
@@ -42,17 +43,36 @@ async def invite(message: Message, command: CommandObject, bot: Bot, session: As
     roles = [r for r in roles if r != "admin"]
     unknown = sorted(set(roles) - known_roles(core))
     if (not roles and not make_admin) or unknown:
-        say(core, session, message.chat.id, t(
-            "Usage: /invite role1 role2 [x5 for five people]. Unknown roles: %(unknown)s. Roles: %(roles)s",
-            user.language, unknown=", ".join(unknown) or "—", roles=", ".join(sorted(known_roles(core)))))
+        say(
+            core,
+            session,
+            message.chat.id,
+            t(
+                "Usage: /invite role1 role2 [x5 for five people]. Unknown roles: %(unknown)s. Roles: %(roles)s",
+                user.language,
+                unknown=", ".join(unknown) or "—",
+                roles=", ".join(sorted(known_roles(core))),
+            ),
+        )
         return
-    created = await people.create_invite(session, roles=roles, created_by=user.id, now=core.clock.now(),
-                                         max_uses=uses, make_admin=make_admin)
+    created = await people.create_invite(
+        session, roles=roles, created_by=user.id, now=core.clock.now(), max_uses=uses, make_admin=make_admin
+    )
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={created.code}"
-    say(core, session, message.chat.id, t("Invite for %(roles)s (%(uses)s use(s)):\n%(link)s\nCode: %(code)s",
-                                          user.language, roles=", ".join(roles + (["admin"] if make_admin else [])),
-                                          uses=uses, link=link, code=created.code))
+    say(
+        core,
+        session,
+        message.chat.id,
+        t(
+            "Invite for %(roles)s (%(uses)s use(s)):\n%(link)s\nCode: %(code)s",
+            user.language,
+            roles=", ".join(roles + (["admin"] if make_admin else [])),
+            uses=uses,
+            link=link,
+            code=created.code,
+        ),
+    )
 
 
 @router.message(Command("users"))
@@ -75,32 +95,47 @@ async def _target(session: AsyncSession, ref: str) -> User | None:
 
 
 @router.message(Command("grant", "revoke"))
-async def grant_or_revoke(message: Message, command: CommandObject, session: AsyncSession, core: Core,
-                          user: User) -> None:
+async def grant_or_revoke(
+    message: Message, command: CommandObject, session: AsyncSession, core: Core, user: User
+) -> None:
     t = core.translator.t
     words = (command.args or "").split()
     target = await _target(session, words[0]) if words else None
     roles = words[1:]
     unknown = sorted(set(roles) - known_roles(core))
     if target is None or not roles or unknown:
-        say(core, session, message.chat.id, t("Usage: /%(cmd)s <user id or @username> role1 role2. Unknown: "
-                                              "%(unknown)s", user.language, cmd=command.command,
-                                              unknown=", ".join(unknown) or "—"))
+        say(
+            core,
+            session,
+            message.chat.id,
+            t(
+                "Usage: /%(cmd)s <user id or @username> role1 role2. Unknown: %(unknown)s",
+                user.language,
+                cmd=command.command,
+                unknown=", ".join(unknown) or "—",
+            ),
+        )
         return
     if command.command == "grant":
         await people.grant(session, target.id, roles)
     else:
         await people.revoke(session, target.id, roles)
     now_roles = sorted(await people.roles_of(session, target.id))
-    say(core, session, message.chat.id, t("%(name)s now has: %(roles)s", user.language, name=target.name,
-                                          roles=", ".join(now_roles) or "—"))
+    say(
+        core,
+        session,
+        message.chat.id,
+        t("%(name)s now has: %(roles)s", user.language, name=target.name, roles=", ".join(now_roles) or "—"),
+    )
 
 
 @router.message(Command("processes"))
 async def processes(message: Message, session: AsyncSession, core: Core, user: User) -> None:
     versions = await core.registry.versions(session)
-    lines = [f"{key} v{versions.get(key, '?')}: {core.translator.local(loaded.spec.title, user.language)}"
-             for key, loaded in sorted(core.registry.library.items())]
+    lines = [
+        f"{key} v{versions.get(key, '?')}: {core.translator.local(loaded.spec.title, user.language)}"
+        for key, loaded in sorted(core.registry.library.items())
+    ]
     say(core, session, message.chat.id, "\n".join(lines) or "—")
 
 
@@ -115,15 +150,35 @@ async def definition_file(message: Message, bot: Bot, session: AsyncSession, cor
     try:
         loaded = parse_definition(content.read().decode("utf-8", errors="replace"), name)
     except DefinitionError as exc:
-        say(core, session, message.chat.id, t("The definition has mistakes:\n%(problems)s", user.language,
-                                              problems="\n".join(str(p) for p in exc.problems[:30]))[:4000])
+        say(
+            core,
+            session,
+            message.chat.id,
+            t(
+                "The definition has mistakes:\n%(problems)s",
+                user.language,
+                problems="\n".join(str(p) for p in exc.problems[:30]),
+            )[:4000],
+        )
         return
     if (message.caption or "").strip() == "/load":
         await core.registry.add(session, loaded, core.clock.now())
         versions = await core.registry.versions(session)
-        say(core, session, message.chat.id, t("Loaded %(key)s, version %(version)s. New cases start with it; "
-                                              "running cases keep their version.", user.language, key=loaded.key,
-                                              version=versions.get(loaded.key)))
+        say(
+            core,
+            session,
+            message.chat.id,
+            t(
+                "Loaded %(key)s, version %(version)s. New cases start with it; running cases keep their version.",
+                user.language,
+                key=loaded.key,
+                version=versions.get(loaded.key),
+            ),
+        )
     else:
-        say(core, session, message.chat.id, t("%(key)s is valid. Send it again with the caption /load to use it.",
-                                              user.language, key=loaded.key))
+        say(
+            core,
+            session,
+            message.chat.id,
+            t("%(key)s is valid. Send it again with the caption /load to use it.", user.language, key=loaded.key),
+        )

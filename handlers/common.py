@@ -19,9 +19,12 @@ MY_CASES = _("📁 My cases")
 def menu_keyboard(core: Core, lang: str) -> ReplyKeyboardMarkup:
     t = core.translator.t
     return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=t(MY_TASKS, lang)), KeyboardButton(text=t(NEW_CASE, lang))],
-                  [KeyboardButton(text=t(MY_CASES, lang))]],
-        resize_keyboard=True, is_persistent=True,
+        keyboard=[
+            [KeyboardButton(text=t(MY_TASKS, lang)), KeyboardButton(text=t(NEW_CASE, lang))],
+            [KeyboardButton(text=t(MY_CASES, lang))],
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
     )
 
 

@@ -25,8 +25,11 @@ async def on_error(event: ErrorEvent, bot: Bot, core: Core | None = None, **data
         text = core.translator.t(exception.message, lang, **exception.params) if core else str(exception)
     else:
         log.error("update %s failed", update.update_id, exc_info=exception)
-        text = (core.translator.t("Something went wrong on our side. Nothing you entered is lost; "
-                                  "please try again.", lang) if core else "Error")
+        text = (
+            core.translator.t("Something went wrong on our side. Nothing you entered is lost; please try again.", lang)
+            if core
+            else "Error"
+        )
     # The transaction was rolled back, so this reply goes straight to Telegram, not through the outbox.
     if update.callback_query is not None:
         await update.callback_query.answer(text[:200], show_alert=True)

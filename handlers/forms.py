@@ -42,14 +42,16 @@ async def cancel_command(message: Message, session: AsyncSession, core: Core, us
     await conversation.cancel(await _active(conversation))
 
 
-@router.message(FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES),
-                ~F.text.startswith("/"))
+@router.message(
+    FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES), ~F.text.startswith("/")
+)
 async def on_answer(message: Message, bot: Bot, session: AsyncSession, core: Core, user: User) -> None:
     conversation = Conversation(core, session, user)
     task = await conversation.active_task()
     if task is None:
-        say(core, session, message.chat.id, core.translator.t("There is no form open now. Use the menu.",
-                                                                user.language))
+        say(
+            core, session, message.chat.id, core.translator.t("There is no form open now. Use the menu.", user.language)
+        )
         return
     try:
         incoming = await _incoming_file(message, bot)
@@ -70,21 +72,33 @@ async def _incoming_file(message: Message, bot: Bot) -> IncomingFile | None:
         photo = message.photo[-1]
         content = await bot.download(photo.file_id)
         assert content is not None
-        return IncomingFile(kind="photo", content=content.read(), name=f"photo_{photo.file_unique_id}.jpg",
-                            mime_type="image/jpeg", tg_file_id=photo.file_id, tg_unique_id=photo.file_unique_id)
+        return IncomingFile(
+            kind="photo",
+            content=content.read(),
+            name=f"photo_{photo.file_unique_id}.jpg",
+            mime_type="image/jpeg",
+            tg_file_id=photo.file_id,
+            tg_unique_id=photo.file_unique_id,
+        )
     if message.document:
         document = message.document
         content = await bot.download(document.file_id)
         assert content is not None
-        return IncomingFile(kind="document", content=content.read(), name=document.file_name or "file",
-                            mime_type=document.mime_type, tg_file_id=document.file_id,
-                            tg_unique_id=document.file_unique_id)
+        return IncomingFile(
+            kind="document",
+            content=content.read(),
+            name=document.file_name or "file",
+            mime_type=document.mime_type,
+            tg_file_id=document.file_id,
+            tg_unique_id=document.file_unique_id,
+        )
     return None
 
 
 @router.callback_query(FormCb.filter())
-async def on_form_button(query: CallbackQuery, callback_data: FormCb, session: AsyncSession, core: Core,
-                         user: User) -> None:
+async def on_form_button(
+    query: CallbackQuery, callback_data: FormCb, session: AsyncSession, core: Core, user: User
+) -> None:
     conversation = Conversation(core, session, user)
     task = await conversation.active_task()
     if task is None or task.id != callback_data.task_id:

@@ -32,22 +32,38 @@ async def my_tasks(message: Message, session: AsyncSession, core: Core, user: Us
     conditions = [Task.assignee_id == user.id]
     if roles:
         conditions.append((Task.assignee_id.is_(None)) & (Task.role.in_(roles)))
-    rows = list((await session.execute(
-        select(Task).where(Task.status == "open", Task.key != START_TASK, or_(*conditions))
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(PAGE + 1)
-    )).scalars())
+    rows = list(
+        (
+            await session.execute(
+                select(Task)
+                .where(Task.status == "open", Task.key != START_TASK, or_(*conditions))
+                .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+                .limit(PAGE + 1)
+            )
+        ).scalars()
+    )
     if not rows:
         say(core, session, message.chat.id, t("You have no open tasks. 🎉", user.language))
         return
-    say(core, session, message.chat.id, t("Your open tasks: %(n)s", user.language,
-                                          n=len(rows) if len(rows) <= PAGE else f"{PAGE}+"))
+    say(
+        core,
+        session,
+        message.chat.id,
+        t("Your open tasks: %(n)s", user.language, n=len(rows) if len(rows) <= PAGE else f"{PAGE}+"),
+    )
     service = CaseService(core, session)
     for task_row in rows[:PAGE]:
         loaded = await service.load(task_row.case_id, lock=False)
         task = next(x for x in loaded.state.tasks if x.id == task_row.id)
         names = await service.names(loaded.state)
-        text, keyboard = core.renderer.task_card(loaded.state, task, user.language, names=names, viewer_id=user.id,
-                                                 extra={"case": {"id": loaded.row.id, "title": loaded.state.title}})
+        text, keyboard = core.renderer.task_card(
+            loaded.state,
+            task,
+            user.language,
+            names=names,
+            viewer_id=user.id,
+            extra={"case": {"id": loaded.row.id, "title": loaded.state.title}},
+        )
         from bot import outbox
 
         row = outbox.message(session, message.chat.id, text, service.now, keyboard)
@@ -62,15 +78,24 @@ async def choose_process(message: Message, session: AsyncSession, core: Core, us
     if not specs:
         say(core, session, message.chat.id, t("None of your roles can start a process.", user.language))
         return
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=core.translator.local(s.title, user.language)[:60],
-                              callback_data=StartCb(process=s.process).pack())] for s in specs])
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=core.translator.local(s.title, user.language)[:60],
+                    callback_data=StartCb(process=s.process).pack(),
+                )
+            ]
+            for s in specs
+        ]
+    )
     say(core, session, message.chat.id, t("Which process do you want to start?", user.language), keyboard)
 
 
 @router.callback_query(StartCb.filter())
-async def start_process(query: CallbackQuery, callback_data: StartCb, session: AsyncSession, core: Core,
-                        user: User) -> None:
+async def start_process(
+    query: CallbackQuery, callback_data: StartCb, session: AsyncSession, core: Core, user: User
+) -> None:
     service = CaseService(core, session)
     loaded = await service.start(user, callback_data.process)
     start_task = next((x for x in loaded.state.tasks if x.key == START_TASK and x.status == "open"), None)
@@ -79,8 +104,13 @@ async def start_process(query: CallbackQuery, callback_data: StartCb, session: A
         task_row = loaded.task_rows[start_task.id]
         await conversation.begin(task_row, "submit")
     else:
-        conversation.say(core.translator.t("✅ Case %(case)s is registered.", user.language,
-                                           case=core.renderer.case_name(loaded.state, user.language)))
+        conversation.say(
+            core.translator.t(
+                "✅ Case %(case)s is registered.",
+                user.language,
+                case=core.renderer.case_name(loaded.state, user.language),
+            )
+        )
     await query.answer()
 
 
@@ -88,10 +118,16 @@ async def start_process(query: CallbackQuery, callback_data: StartCb, session: A
 async def my_cases(message: Message, session: AsyncSession, core: Core, user: User) -> None:
     t = core.translator.t
     involved = select(Task.case_id).where(or_(Task.assignee_id == user.id, Task.done_by == user.id))
-    rows = list((await session.execute(
-        select(Case).where(or_(Case.initiator_id == user.id, Case.id.in_(involved)), Case.status != "cancelled")
-        .order_by(Case.updated_at.desc()).limit(PAGE)
-    )).scalars())
+    rows = list(
+        (
+            await session.execute(
+                select(Case)
+                .where(or_(Case.initiator_id == user.id, Case.id.in_(involved)), Case.status != "cancelled")
+                .order_by(Case.updated_at.desc())
+                .limit(PAGE)
+            )
+        ).scalars()
+    )
     if not rows:
         say(core, session, message.chat.id, t("You have no cases yet.", user.language))
         return
@@ -100,5 +136,7 @@ async def my_cases(message: Message, session: AsyncSession, core: Core, user: Us
         spec = await core.registry.spec(session, case.definition_id)
         stage = core.renderer.stage_title(spec, case.stage, user.language)
         label = f"№{case.id} {case.title or core.translator.local(spec.title, user.language)} — {stage}"
-        buttons.append([InlineKeyboardButton(text=label[:64], callback_data=CaseCb(action="show", case_id=case.id).pack())])
+        buttons.append(
+            [InlineKeyboardButton(text=label[:64], callback_data=CaseCb(action="show", case_id=case.id).pack())]
+        )
     say(core, session, message.chat.id, t("Your cases:", user.language), InlineKeyboardMarkup(inline_keyboard=buttons))

@@ -26,8 +26,9 @@ def _lang(message: Message) -> str:
 
 
 @router.message(CommandStart())
-async def start(message: Message, command: CommandObject, session: AsyncSession, core: Core,
-                user: User | None, roles: set[str]) -> None:
+async def start(
+    message: Message, command: CommandObject, session: AsyncSession, core: Core, user: User | None, roles: set[str]
+) -> None:
     t = core.translator.t
     assert message.from_user is not None
     tg = message.from_user
@@ -42,42 +43,82 @@ async def start(message: Message, command: CommandObject, session: AsyncSession,
             if invite is not None:
                 await people.grant(session, user.id, invite.roles)
                 roles = roles | set(invite.roles)
-        say(core, session, message.chat.id, t("Welcome back, %(name)s! Your roles: %(roles)s.", user.language, name=user.name,
-                               roles=", ".join(sorted(roles)) or "—"),
-                             menu_keyboard(core, user.language))
+        say(
+            core,
+            session,
+            message.chat.id,
+            t(
+                "Welcome back, %(name)s! Your roles: %(roles)s.",
+                user.language,
+                name=user.name,
+                roles=", ".join(sorted(roles)) or "—",
+            ),
+            menu_keyboard(core, user.language),
+        )
         return
     name = tg.full_name or tg.username or str(tg.id)
     lang = _lang(message)
     if tg.id in core.settings.admin_ids:
-        user = await people.register(session, tg_id=tg.id, name=name, username=tg.username, language=lang, now=now,
-                                     is_admin=True)
-        say(core, session, message.chat.id, t("Welcome, %(name)s! You are an administrator. Invite people with "
-                               "/invite role1 role2.", lang, name=name), menu_keyboard(core, lang))
+        user = await people.register(
+            session, tg_id=tg.id, name=name, username=tg.username, language=lang, now=now, is_admin=True
+        )
+        say(
+            core,
+            session,
+            message.chat.id,
+            t("Welcome, %(name)s! You are an administrator. Invite people with /invite role1 role2.", lang, name=name),
+            menu_keyboard(core, lang),
+        )
         return
     if not code:
-        say(core, session, message.chat.id, t("Hello! This is a company bot; it works by invitation only. "
-                               "Ask your administrator for an invite link.", lang))
+        say(
+            core,
+            session,
+            message.chat.id,
+            t(
+                "Hello! This is a company bot; it works by invitation only. Ask your administrator for an invite link.",
+                lang,
+            ),
+        )
         return
     try:
         invite = await people.use_invite(session, code, now)
     except people.InviteError as exc:
         say(core, session, message.chat.id, t(exc.message, lang))
         return
-    user = await people.register(session, tg_id=tg.id, name=name, username=tg.username, language=lang, now=now,
-                                 is_admin=invite.make_admin)
+    user = await people.register(
+        session, tg_id=tg.id, name=name, username=tg.username, language=lang, now=now, is_admin=invite.make_admin
+    )
     await people.grant(session, user.id, invite.roles)
     log.info("user %s joined with roles %s", user.id, invite.roles)
-    say(core, session, message.chat.id, t("Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.", lang, name=name,
-                           roles=", ".join(invite.roles)), menu_keyboard(core, lang))
+    say(
+        core,
+        session,
+        message.chat.id,
+        t(
+            "Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.",
+            lang,
+            name=name,
+            roles=", ".join(invite.roles),
+        ),
+        menu_keyboard(core, lang),
+    )
 
 
 @router.message(Command("help"))
 async def help_command(message: Message, core: Core, session: AsyncSession, user: User | None) -> None:
     lang = user.language if user else _lang(message)
-    say(core, session, message.chat.id, core.translator.t(
-        "I run your company's processes. «My tasks» — what waits for you; «Start a process» — register a new "
-        "case; «My cases» — where your cases stand. /lang switches the language. Admins: /invite, /users, "
-        "/grant, /revoke, /processes; send a YAML file to check a process definition.", lang))
+    say(
+        core,
+        session,
+        message.chat.id,
+        core.translator.t(
+            "I run your company's processes. «My tasks» — what waits for you; «Start a process» — register a new "
+            "case; «My cases» — where your cases stand. /lang switches the language. Admins: /invite, /users, "
+            "/grant, /revoke, /processes; send a YAML file to check a process definition.",
+            lang,
+        ),
+    )
 
 
 @router.message(Command("lang"))
@@ -85,23 +126,38 @@ async def lang_command(message: Message, core: Core, session: AsyncSession, user
     if user is None:
         return await refuse(message, core, session)
     user.language = "en" if user.language == "ru" else "ru"
-    say(core, session, message.chat.id, core.translator.t("Language: English.", user.language)
-                         if user.language == "en" else core.translator.t("Language: Russian.", user.language),
-                         menu_keyboard(core, user.language))
+    say(
+        core,
+        session,
+        message.chat.id,
+        core.translator.t("Language: English.", user.language)
+        if user.language == "en"
+        else core.translator.t("Language: Russian.", user.language),
+        menu_keyboard(core, user.language),
+    )
     return None
 
 
 async def refuse(message: Message, core: Core, session: AsyncSession) -> None:
-    say(core, session, message.chat.id, core.translator.t("Sorry, I don't know you yet. Ask your administrator for an invite "
-                                           "link.", _lang(message)))
+    say(
+        core,
+        session,
+        message.chat.id,
+        core.translator.t("Sorry, I don't know you yet. Ask your administrator for an invite link.", _lang(message)),
+    )
 
 
 @fallback.message(F.func(lambda _m: True))
 async def unknown_message(message: Message, core: Core, session: AsyncSession, user: User | None, **_: Any) -> None:
     if user is None:
         return await refuse(message, core, session)
-    say(core, session, message.chat.id, core.translator.t("I did not understand that. Use the menu below, or /help.",
-                                           user.language), menu_keyboard(core, user.language))
+    say(
+        core,
+        session,
+        message.chat.id,
+        core.translator.t("I did not understand that. Use the menu below, or /help.", user.language),
+        menu_keyboard(core, user.language),
+    )
     return None
 
 

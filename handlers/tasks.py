@@ -24,8 +24,9 @@ router.callback_query.filter(Registered())
 
 
 @router.callback_query(TaskCb.filter())
-async def on_task_button(query: CallbackQuery, callback_data: TaskCb, session: AsyncSession, core: Core,
-                         user: User) -> None:
+async def on_task_button(
+    query: CallbackQuery, callback_data: TaskCb, session: AsyncSession, core: Core, user: User
+) -> None:
     t = core.translator.t
     service = CaseService(core, session)
     task = await session.get(Task, callback_data.task_id)

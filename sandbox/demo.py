@@ -44,24 +44,30 @@ async def seed(core: Core, sandbox: SandboxServer) -> list[tuple[int, str, str]]
     now = core.clock.now()
     async with core.sessionmaker() as session, session.begin():
         for tg_id, name, label in people_list:
-            sandbox.state.upsert_user(user_id=tg_id, first_name=name, username=label, language_code="ru",
-                                      label=label)
+            sandbox.state.upsert_user(user_id=tg_id, first_name=name, username=label, language_code="ru", label=label)
             user = (await session.execute(select(User).where(User.tg_id == tg_id))).scalar_one_or_none()
             if user is None:
-                user = await people.register(session, tg_id=tg_id, name=name, username=label, language="ru",
-                                             now=now, is_admin=label == "admin")
+                user = await people.register(
+                    session, tg_id=tg_id, name=name, username=label, language="ru", now=now, is_admin=label == "admin"
+                )
             if label != "admin":
                 await people.grant(session, user.id, [label])
     return people_list
 
 
-async def run_demo(*, port: int = 8080, database_url: str | None = None, data_dir: Path = Path("data"),
-                   stop: asyncio.Event | None = None) -> int:
-    data_dir.mkdir(parents=True, exist_ok=True)
+async def run_demo(
+    *,
+    port: int = 8080,
+    database_url: str | None = None,
+    data_dir: Path = Path("data"),
+    stop: asyncio.Event | None = None,
+) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     sandbox = SandboxServer(state_path=data_dir / "sandbox" / "state.json")
     base = await sandbox.start(port=port)
-    settings = Settings(api_base=base, data_dir=data_dir, database_url=database_url, admin_ids=[ADMIN_TG_ID],
-                        scheduler_interval=5.0)
+    settings = Settings(
+        api_base=base, data_dir=data_dir, database_url=database_url, admin_ids=[ADMIN_TG_ID], scheduler_interval=5.0
+    )
     app = App(settings)
     await app.start()
     assert app.core is not None

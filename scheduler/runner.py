@@ -19,8 +19,7 @@ class Scheduler:
         self.interval = interval if interval is not None else core.settings.scheduler_interval
         self.lock = asyncio.Lock()
         self.aps = AsyncIOScheduler(timezone=core.settings.timezone)
-        self.aps.add_job(self.run_once, "interval", seconds=self.interval, id="timers", max_instances=1,
-                         coalesce=True)
+        self.aps.add_job(self.run_once, "interval", seconds=self.interval, id="timers", max_instances=1, coalesce=True)
 
     async def run_once(self) -> int:
         # One tick at a time in this process; other processes are kept apart by row locks.

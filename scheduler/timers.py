@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 async def due_timer_ids(core: Core, now: datetime, limit: int = 200) -> list[int]:
     async with core.sessionmaker() as session:
         rows = await session.execute(
-            select(Timer.id).where(Timer.status == "pending", Timer.due_at <= now)
-            .order_by(Timer.due_at, Timer.id).limit(limit)
+            select(Timer.id)
+            .where(Timer.status == "pending", Timer.due_at <= now)
+            .order_by(Timer.due_at, Timer.id)
+            .limit(limit)
         )
         return list(rows.scalars())
 

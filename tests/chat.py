@@ -77,8 +77,9 @@ class Person:
             if remaining <= 0:
                 texts = [(m["message_id"], (m.get("text") or "")[:300]) for m in (await self.bot_messages())[-8:]]
                 raise ChatError(f"{self.name} did not get a message with {fragments}; last messages: {texts}")
-            async with self.http.get(f"{self.api}/messages",
-                                     params={"after": str(self.seen), "wait": str(min(remaining, 1.0))}):
+            async with self.http.get(
+                f"{self.api}/messages", params={"after": str(self.seen), "wait": str(min(remaining, 1.0))}
+            ):
                 pass
 
     async def find(self, *fragments: str) -> dict[str, Any] | None:
@@ -100,8 +101,9 @@ class Person:
                 raise ChatError(f"{self.name} never saw {fragments}; last messages: {texts}")
             await asyncio.sleep(0.05)
 
-    async def press(self, button: str, message: dict[str, Any] | None = None, *,
-                    in_message: str | None = None) -> str | None:
+    async def press(
+        self, button: str, message: dict[str, Any] | None = None, *, in_message: str | None = None
+    ) -> str | None:
         """Press the inline button whose text contains `button` on the given (or newest matching) message."""
         candidates = [message] if message is not None else list(reversed(await self.bot_messages()))
         for candidate in candidates:
@@ -131,10 +133,16 @@ class Person:
             return await response.read()
 
 
-async def create_person(http: aiohttp.ClientSession, base: str, user_id: int, name: str, language: str = "ru",
-                        label: str | None = None) -> Person:
-    payload = {"id": user_id, "first_name": name, "username": f"u{user_id}", "language_code": language,
-               "label": label or name}
+async def create_person(
+    http: aiohttp.ClientSession, base: str, user_id: int, name: str, language: str = "ru", label: str | None = None
+) -> Person:
+    payload = {
+        "id": user_id,
+        "first_name": name,
+        "username": f"u{user_id}",
+        "language_code": language,
+        "label": label or name,
+    }
     async with http.post(f"{base}/sandbox/api/users", json=payload) as response:
         assert response.status == 200, await response.text()
     return Person(http=http, base=base, id=user_id, name=name)

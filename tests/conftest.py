@@ -94,8 +94,11 @@ class Harness:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             async with self.core.sessionmaker() as session:
-                pending = (await session.execute(select(func.count()).select_from(Outbox).where(
-                    Outbox.status.in_(("pending", "sending"))))).scalar_one()
+                pending = (
+                    await session.execute(
+                        select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))
+                    )
+                ).scalar_one()
             if not pending:
                 return
             if asyncio.get_running_loop().time() > deadline:
@@ -121,15 +124,21 @@ class Harness:
 async def harness(tmp_path: Path, database_url: str, clock: FrozenClock) -> AsyncIterator[Harness]:
     sandbox = SandboxServer()
     base = await sandbox.start()
-    settings = Settings(api_base=base, data_dir=tmp_path / "data", database_url=database_url, admin_ids=[ADMIN_ID],
-                        outbox_per_chat_rate=1000, outbox_global_rate=1000, outbox_poll_interval=0.05,
-                        bot_token=None)
+    settings = Settings(
+        api_base=base,
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        admin_ids=[ADMIN_ID],
+        outbox_per_chat_rate=1000,
+        outbox_global_rate=1000,
+        outbox_poll_interval=0.05,
+        bot_token=None,
+    )
     async with aiohttp.ClientSession() as http:
         admin = await create_person(http, base, ADMIN_ID, "Админ", label="admin")
         app = App(settings, clock, scheduler_interval=3600)
         await app.start()
-        harness = Harness(sandbox=sandbox, base=base, settings=settings, clock=clock, http=http, app=app,
-                          admin=admin)
+        harness = Harness(sandbox=sandbox, base=base, settings=settings, clock=clock, http=http, app=app, admin=admin)
         try:
             await admin.send("/start")
             await admin.expect("Админ")

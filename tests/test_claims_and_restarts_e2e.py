@@ -102,6 +102,7 @@ async def test_two_workers_ticking_together_fire_each_timer_once(harness: Harnes
     assert sum("Напоминание" in t for t in texts) == 1
     assert sum("Просрочено" in t for t in texts) == 1
     async with harness.core.sessionmaker() as session:
-        pending = (await session.execute(select(func.count()).select_from(Timer).where(
-            Timer.status == "pending"))).scalar_one()
+        pending = (
+            await session.execute(select(func.count()).select_from(Timer).where(Timer.status == "pending"))
+        ).scalar_one()
     assert pending == 0

@@ -97,15 +97,11 @@ def test_field_anchored_offsets() -> None:
     assert resolve("1 day before shipping_date", data) == msk(2026, 12, 20, 18, 0)
     assert resolve("2 hours before shipping_date", data) == msk(2026, 12, 21, 16, 0)
     assert resolve("1 working day before shipping_date", data) == msk(2026, 12, 18, 18, 0)
-    assert resolve("1 working day before shipping_date", {"shipping_date": "2027-01-11"}) == msk(
-        2026, 12, 30, 18, 0
-    )
+    assert resolve("1 working day before shipping_date", {"shipping_date": "2027-01-11"}) == msk(2026, 12, 30, 18, 0)
     assert resolve("2 working hours after shipping_date", data) == msk(2026, 12, 22, 11, 0)
     assert resolve("3 дня до shipping_date", data) == msk(2026, 12, 18, 18, 0)
     # A datetime value keeps its time for calendar units.
-    assert resolve("1 day before shipping_date", {"shipping_date": "2026-12-21 10:30"}) == msk(
-        2026, 12, 20, 10, 30
-    )
+    assert resolve("1 day before shipping_date", {"shipping_date": "2026-12-21 10:30"}) == msk(2026, 12, 20, 10, 30)
 
 
 def test_at_a_field() -> None:
@@ -256,12 +252,8 @@ def test_offsets(text: str, expected: datetime, cal: WorkCalendar) -> None:
 
 def test_offset_before_a_weekend_deadline(cal: WorkCalendar) -> None:
     # A deadline on Monday 10:00 with "2 working hours before" lands on Friday 17:00.
-    assert parse_offset("2 working hours before").apply(msk(2026, 12, 21, 10, 0), cal) == msk(
-        2026, 12, 18, 17, 0
-    )
-    assert parse_offset("1 working day before").apply(msk(2026, 12, 21, 10, 0), cal) == msk(
-        2026, 12, 18, 10, 0
-    )
+    assert parse_offset("2 working hours before").apply(msk(2026, 12, 21, 10, 0), cal) == msk(2026, 12, 18, 17, 0)
+    assert parse_offset("1 working day before").apply(msk(2026, 12, 21, 10, 0), cal) == msk(2026, 12, 18, 10, 0)
 
 
 @pytest.mark.parametrize(
@@ -282,9 +274,7 @@ def test_bad_offsets(text: str, hint: str) -> None:
 
 
 def test_offset_and_deadline_together(cal: WorkCalendar) -> None:
-    due = parse_deadline("5 working days from arrival_date").resolve(
-        FRIDAY, {"arrival_date": "2026-12-25"}, cal
-    )
+    due = parse_deadline("5 working days from arrival_date").resolve(FRIDAY, {"arrival_date": "2026-12-25"}, cal)
     assert due is not None
     remind = parse_offset("1 working day before").apply(due, cal)
     assert remind == msk(2027, 1, 11, 18, 0)

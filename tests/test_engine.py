@@ -29,8 +29,13 @@ SPEC = load_file(LIBRARY / "defect_return.yaml").spec
 MANAGER, SERVICE, HEAD = 1, 2, 3
 
 START_FORM: dict[str, Any] = {
-    "supplier": "alpha", "quantity": 1, "purchase_sum": "125000.00", "brand": "Longines", "incoming_doc": "ВХ-42",
-    "employee_name": "Иванова Марина", "arrival_date": "2026-12-25",
+    "supplier": "alpha",
+    "quantity": 1,
+    "purchase_sum": "125000.00",
+    "brand": "Longines",
+    "incoming_doc": "ВХ-42",
+    "employee_name": "Иванова Марина",
+    "arrival_date": "2026-12-25",
     "units": [{"model": "L2", "serial": "SN1", "defect": "Отстают", "photos": [{"id": 1, "name": "a.jpg"}]}],
 }
 
@@ -45,8 +50,9 @@ def open_task(case: CaseState, key: str) -> TaskState:
     return next(t for t in case.open_tasks() if t.key == key)
 
 
-def do(engine: Engine, case: CaseState, key: str, outcome: str, values: dict[str, Any] | None = None,
-       user: int = SERVICE) -> list[Any]:
+def do(
+    engine: Engine, case: CaseState, key: str, outcome: str, values: dict[str, Any] | None = None, user: int = SERVICE
+) -> list[Any]:
     task = open_task(case, key)
     if task.assignee_id is None:
         engine.claim(case, task, user, {task.role or ""})
@@ -112,8 +118,13 @@ def test_offset_return_notifies_the_accountant_with_the_document(engine: Engine)
     do(engine, case, "prepare_documents", "done")
     with pytest.raises(EngineError):  # all documents must be attached before shipping
         do(engine, case, "pack_and_ship", "done", {"shipping_date": "2026-12-28", "waybill": "CDEK-1"})
-    do(engine, case, "pack_and_ship", "done", {"shipping_date": "2026-12-28", "waybill": "CDEK-1",
-                                                "shipping_docs": [{"id": 5, "name": "act.pdf"}]})
+    do(
+        engine,
+        case,
+        "pack_and_ship",
+        "done",
+        {"shipping_date": "2026-12-28", "waybill": "CDEK-1", "shipping_docs": [{"id": 5, "name": "act.pdf"}]},
+    )
     effects = do(engine, case, "verdict", "offset", {"verdict_doc": [{"id": 6}], "return_doc": [{"id": 7}]})
     assert case.stage == "offset_closed" and case.status == "done"
     accountant = [e for e in effects if isinstance(e, Notify) and "accountant" in e.roles]
@@ -128,13 +139,23 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
         do(engine, case, "supplier_notified", "done")
         do(engine, case, "ship_to", "service_centre", {"ship_address": "СЦ"})
         do(engine, case, "prepare_documents", "done")
-        do(engine, case, "pack_and_ship", "done", {"shipping_date": "2026-12-28", "waybill": f"W{round_no}",
-                                                    "shipping_docs": [{"id": 5}]})
+        do(
+            engine,
+            case,
+            "pack_and_ship",
+            "done",
+            {"shipping_date": "2026-12-28", "waybill": f"W{round_no}", "shipping_docs": [{"id": 5}]},
+        )
         do(engine, case, "verdict", "repair", {"verdict_doc": [{"id": 6}]})
         do(engine, case, "goods_back", "done", {"return_ship_date": "2027-01-20"})
         if round_no == 1:
-            do(engine, case, "defect_fixed", "reject", {"defect_fixed_comment": "Всё ещё отстают",
-                                                        "arrival_date": "2027-01-22"})
+            do(
+                engine,
+                case,
+                "defect_fixed",
+                "reject",
+                {"defect_fixed_comment": "Всё ещё отстают", "arrival_date": "2027-01-22"},
+            )
             assert case.stage == "notify_supplier"
             # the new cycle counts its 5 working days from the new arrival
             assert open_task(case, "supplier_notified").due_at == datetime(2027, 1, 29, 15, 0, tzinfo=UTC)

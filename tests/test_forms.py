@@ -8,10 +8,15 @@ from flows.model import FieldDef
 FIELDS = {
     "quantity": FieldDef(type="number", label="Количество"),
     "note": FieldDef(type="text", label="Примечание", required=False),
-    "units": FieldDef(type="list", label="Часы", count="quantity", fields={
-        "model": FieldDef(type="text", label="Модель"),
-        "photos": FieldDef(type="photo", label="Фото", multiple=True),
-    }),
+    "units": FieldDef(
+        type="list",
+        label="Часы",
+        count="quantity",
+        fields={
+            "model": FieldDef(type="text", label="Модель"),
+            "photos": FieldDef(type="photo", label="Фото", multiple=True),
+        },
+    ),
     "extras": FieldDef(type="list", label="Доп.", fields={"name": FieldDef(type="text", label="Имя")}),
 }
 

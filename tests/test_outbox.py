@@ -105,7 +105,8 @@ async def test_retry_after_is_respected_and_nothing_is_sent_twice(delivery: tupl
 
 
 async def test_a_message_caught_mid_send_by_a_crash_is_not_sent_again(
-        delivery: tuple[Core, SandboxServer, Bot]) -> None:
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
     core, sandbox, bot = delivery
     (chat,) = await _people(sandbox, 1)
     async with core.sessionmaker() as session, session.begin():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -59,14 +59,16 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self.locks.hold(tg_user.id):
             return await self._handle(handler, event, data, tg_user)
 
-    async def _handle(self, handler: Handler, event: TelegramObject, data: dict[str, Any],
-                      tg_user: TgUser | None) -> Any:
+    async def _handle(
+        self, handler: Handler, event: TelegramObject, data: dict[str, Any], tg_user: TgUser | None
+    ) -> Any:
         async with self.core.sessionmaker() as session:
             async with session.begin():
                 data["session"] = session
                 data["core"] = self.core
-                data["user"] = (await people.user_by_tg(session, tg_user.id, lock=not self.core.sqlite)
-                                if tg_user else None)
+                data["user"] = (
+                    await people.user_by_tg(session, tg_user.id, lock=not self.core.sqlite) if tg_user else None
+                )
                 if data["user"] is not None:
                     data["roles"] = await people.roles_of(session, data["user"].id)
                     # Kept apart from the row: after a rollback the row is expired, and errors still need it.
