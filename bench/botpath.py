@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.chat import REGISTER_DEFECT, SimPerson, echo_script, run_people
+from bench.chat import REGISTER_DEFECT, NoAnswer, SimPerson, echo_script, run_people
 from bench.procs import BotProcess
 from bench.report import latency_summary
 from bench.scenario import ROLES
@@ -66,6 +66,14 @@ async def prepare_database(database_url: str, data_dir: Path, people: int) -> No
 
 async def _measure(kind: str, persons: list[SimPerson], script: Any, rounds: int, warmup: int,
                    sandbox: SandboxServer, proc: BotProcess) -> PathResult:
+    try:
+        return await _measure_once(kind, persons, script, rounds, warmup, sandbox, proc)
+    except NoAnswer as exc:
+        raise RuntimeError(f"{kind}: {exc}; the bot's log ends with: {proc.log_tail(1500)}") from exc
+
+
+async def _measure_once(kind: str, persons: list[SimPerson], script: Any, rounds: int, warmup: int,
+                        sandbox: SandboxServer, proc: BotProcess) -> PathResult:
     if warmup:
         await run_people(persons[:warmup], script, 1)
     for person in persons:

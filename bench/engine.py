@@ -181,3 +181,45 @@ def spiff_state_size() -> int:
 
 def _kind(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgresql"
+
+
+# --- without the database (where the time goes) -------------------------------------------------------------
+
+def konveyer_in_memory(cases: int) -> float:
+    """Cases per second of the bare engine (no database, no rendering): the engine's own share."""
+    from flows.calendar import WorkCalendar
+    from flows.clock import SystemClock
+    from flows.loader import load_file
+    from flows.runtime import Engine
+
+    spec = load_file(Path(__file__).resolve().parent.parent / "flows" / "library" / "defect_return.yaml").spec
+    engine = Engine(WorkCalendar(), SystemClock())
+    began = time.perf_counter()
+    for _ in range(cases):
+        case, _effects = engine.start(spec, 1)
+        number = 0
+        for step in HAPPY_PATH:
+            task = next(t for t in case.open_tasks() if t.key == step.task)
+            number += 1
+            task.id = number
+            if task.assignee_id is None:
+                engine.claim(case, task, 2, {task.role or ""})
+            engine.submit(case, task, step.outcome, dict(step.values), task.assignee_id or 2)
+        if case.status != "done":
+            raise RuntimeError("the in-memory case did not finish")
+    return cases / (time.perf_counter() - began)
+
+
+def spiff_in_memory(cases: int, serialize: bool) -> float:
+    """Cases per second of SpiffWorkflow alone, with or without serialising after every step."""
+    runner = SpiffRunner()
+    began = time.perf_counter()
+    for _ in range(cases):
+        workflow = runner.new()
+        if serialize:
+            runner.dump(workflow)
+        for step in HAPPY_PATH:
+            runner.step(workflow, step.task, step.outcome, dict(step.values))
+            if serialize:
+                runner.dump(workflow)
+    return cases / (time.perf_counter() - began)

@@ -57,10 +57,10 @@ class BotProcess:
         spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
         if not folder or spy is None or self.proc is None:
             return
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        out = Path(folder) / f"{self.args[0]}-{self.proc.pid}.txt"
+        os.makedirs(folder, exist_ok=True)
+        out = os.path.join(folder, f"{self.args[0]}-{self.proc.pid}.txt")
         self._spy = await asyncio.create_subprocess_exec(
-            spy, "record", "-p", str(self.proc.pid), "-r", "250", "-f", "raw", "-o", str(out), "--nonblocking",
+            spy, "record", "-p", str(self.proc.pid), "-r", "250", "-f", "raw", "-o", out, "--nonblocking",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         log.info("py-spy records the %s bot into %s", self.args[0], out)
 

@@ -16,7 +16,7 @@ from bot import outbox
 from bot import people as people_repo
 from bot.core import Core
 from bot.files import file_ref, render_docx
-from db.models import AuditEntry, Case, StoredFile, Task, TaskCard, Timer, User
+from db.models import AuditEntry, Case, Company, StoredFile, Task, TaskCard, Timer, User, WorkPeriod
 from flows.context import case_context
 from flows.i18n import _
 from flows.runtime import (
@@ -29,11 +29,14 @@ from flows.runtime import (
     Render,
     SetTimer,
     StageEntered,
+    StartCase,
     TaskClosed,
     TaskCreated,
     TaskState,
+    UpdateCompany,
     task_def,
 )
+from flows.model import ProcessDef
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ class Loaded:
     row: Case
     state: CaseState
     task_rows: dict[int, Task]
+    # Started by a person in chat right now: the start form is asked in that conversation, not as a card.
+    interactive: bool = False
 
 
 class TaskTaken(EngineError):
@@ -104,8 +109,36 @@ class CaseService:
             title=row.title,
             id=row.id,
             tasks=[_task_state(t) for t in task_rows],
+            refs=await self._refs(spec, row.data),
         )
+        await self._load_work(state)
         return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows})
+
+    async def _refs(self, spec: ProcessDef, data: dict[str, Any]) -> dict[str, Any]:
+        """Companies the case points at, so conditions and texts can read their fields."""
+        refs: dict[str, Any] = {}
+        for name, fdef in spec.fields.items():
+            value = data.get(name)
+            if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
+                company = await self.session.get(Company, value["id"])
+                if company is not None:
+                    refs[name] = {**company.data, "id": company.id, "name": company.name}
+        return refs
+
+    async def _load_work(self, state: CaseState) -> None:
+        timed = [t for t in state.tasks if t.id is not None and task_def(state.spec, t.stage, t.key).timing]
+        if not timed:
+            return
+        periods = (
+            await self.session.execute(select(WorkPeriod).where(WorkPeriod.task_id.in_([t.id for t in timed])))
+        ).scalars()
+        by_task = {t.id: t for t in timed}
+        for period in periods:
+            task = by_task[period.task_id]
+            if period.ended_at is None:
+                task.work_started_at = period.started_at
+            else:
+                task.worked_seconds += (period.ended_at - period.started_at).total_seconds()
 
     async def task_row(self, task_id: int) -> Task:
         row = await self.session.get(Task, task_id)
@@ -115,14 +148,19 @@ class CaseService:
 
     # --- commands -------------------------------------------------------------------------------------
 
-    async def start(self, user: User, process: str, data: dict[str, Any] | None = None) -> Loaded:
-        roles = await people_repo.roles_of(self.session, user.id)
+    async def start(
+        self, user: User, process: str, data: dict[str, Any] | None = None, *, parent: Loaded | None = None
+    ) -> Loaded:
         if process not in self.core.registry.current:
             raise EngineError(_("There is no such process."))
         definition_id, spec = self.core.registry.latest(process)
-        if not (user.is_admin or roles & set(spec.start.roles)):
-            raise EngineError(_("Your role cannot start this process."))
-        state, effects = self.core.engine.start(spec, user.id, data)
+        if parent is None:
+            roles = await people_repo.roles_of(self.session, user.id)
+            if not (user.is_admin or roles & set(spec.start.roles)):
+                raise EngineError(_("Your role cannot start this process."))
+        # A hand-off carries fields by name: keep those the new process has.
+        data = {k: v for k, v in (data or {}).items() if k in spec.fields}
+        state, effects = self.core.engine.start(spec, user.id, data, await self._refs(spec, data))
         row = Case(
             definition_id=definition_id,
             process=spec.process,
@@ -134,14 +172,18 @@ class CaseService:
             data={},
             initiator_id=user.id,
             responsible_id=user.id,
+            parent_id=parent.row.id if parent else None,
             created_at=self.now,
             updated_at=self.now,
         )
         self.session.add(row)
         await self.session.flush()
         state.id = row.id
-        loaded = Loaded(row=row, state=state, task_rows={})
-        await self.save(loaded, effects, user.id, "case.started", {"process": process, "version": definition_id})
+        loaded = Loaded(row=row, state=state, task_rows={}, interactive=parent is None)
+        detail: dict[str, Any] = {"process": process, "version": definition_id}
+        if parent is not None:
+            detail["from_case"] = parent.row.id
+        await self.save(loaded, effects, user.id, "case.started", detail)
         return loaded
 
     async def claim(self, user: User, task_id: int) -> Loaded:
@@ -174,7 +216,9 @@ class CaseService:
         task_row = await self.task_row(task_id)
         loaded = await self.load(task_row.case_id)
         task = self._open_task(loaded, task_id)
+        loaded.state.refs = await self._refs(loaded.state.spec, {**loaded.state.data, **values})
         effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
+        await self._close_work(task_id)
         await self.save(
             loaded,
             effects,
@@ -192,6 +236,70 @@ class CaseService:
         effects = self.core.engine.cancel(loaded.state, user.id)
         await self.save(loaded, effects, user.id, "case.cancelled", {})
         return loaded
+
+    async def allowed_moves(self, user: User, loaded: Loaded) -> list[str]:
+        roles = await people_repo.roles_of(self.session, user.id)
+        return self.core.engine.allowed_moves(loaded.state, user.id, roles, user.is_admin)
+
+    async def move(self, user: User, case_id: int, to: str) -> Loaded:
+        loaded = await self.load(case_id)
+        roles = await people_repo.roles_of(self.session, user.id)
+        effects = self.core.engine.move(loaded.state, to, user.id, roles, user.is_admin)
+        await self.save(loaded, effects, user.id, "case.move", {"to": to})
+        return loaded
+
+    async def start_work(self, user: User, task_id: int) -> Loaded:
+        """Start or resume the timer of a timed task; only the person who holds the task may."""
+        task_row = await self.task_row(task_id)
+        loaded = await self.load(task_row.case_id)
+        task = self._open_task(loaded, task_id)
+        if not task_def(loaded.state.spec, task.stage, task.key).timing:
+            raise EngineError(_("This task has no timer."))
+        if task.assignee_id != user.id:
+            raise EngineError(_("Take the task first; then you can start its timer."))
+        if task.work_started_at is None:
+            self.session.add(
+                WorkPeriod(task_id=task_id, case_id=loaded.row.id, user_id=user.id, started_at=self.now, ended_at=None)
+            )
+            task.work_started_at = self.now
+            self.session.add(
+                AuditEntry(
+                    case_id=loaded.row.id,
+                    task_id=task_id,
+                    actor_id=user.id,
+                    action="work.started",
+                    data={},
+                    at=self.now,
+                )
+            )
+            await self.session.flush()
+            await self._refresh_cards(loaded, task)
+        return loaded
+
+    async def pause_work(self, user: User, task_id: int) -> Loaded:
+        task_row = await self.task_row(task_id)
+        loaded = await self.load(task_row.case_id)
+        task = self._open_task(loaded, task_id)
+        if task.assignee_id != user.id:
+            raise EngineError(_("This task is assigned to someone else."))
+        if task.work_started_at is not None:
+            await self._close_work(task_id)
+            task.worked_seconds += (self.now - task.work_started_at).total_seconds()
+            task.work_started_at = None
+            self.session.add(
+                AuditEntry(
+                    case_id=loaded.row.id, task_id=task_id, actor_id=user.id, action="work.paused", data={}, at=self.now
+                )
+            )
+            await self._refresh_cards(loaded, task)
+        return loaded
+
+    async def _close_work(self, task_id: int) -> None:
+        await self.session.execute(
+            update(WorkPeriod)
+            .where(WorkPeriod.task_id == task_id, WorkPeriod.ended_at.is_(None))
+            .values(ended_at=self.now)
+        )
 
     async def fire(self, timer: Timer) -> None:
         if timer.case_id is None:
@@ -239,6 +347,12 @@ class CaseService:
             await self._apply(loaded, effect, actor_id)
         await self._sync_tasks(loaded)
         state, row = loaded.state, loaded.row
+        if row.company_id is None:
+            for name, fdef in state.spec.fields.items():
+                value = state.data.get(name)
+                if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
+                    row.company_id = value["id"]
+                    break
         row.stage, row.status, row.result, row.visit = state.stage, state.status, state.result, state.visit
         row.title, row.responsible_id = state.title, state.responsible_id
         row.data = copy.deepcopy(state.data)
@@ -314,6 +428,24 @@ class CaseService:
                     at=self.now,
                 )
             )
+        elif isinstance(effect, StartCase):
+            initiator = await self.session.get(User, effect.initiator_id)
+            if initiator is not None:
+                child = await self.start(initiator, effect.process, effect.data, parent=loaded)
+                self.session.add(
+                    AuditEntry(
+                        case_id=loaded.row.id,
+                        actor_id=actor_id,
+                        action="case.handoff",
+                        data={"process": effect.process, "case": child.row.id},
+                        at=self.now,
+                    )
+                )
+        elif isinstance(effect, UpdateCompany):
+            company = await self.session.get(Company, effect.company_id)
+            if company is not None:
+                company.data = {**company.data, **effect.values}
+                company.updated_at = self.now
         elif isinstance(effect, CaseClosed):
             self.session.add(
                 AuditEntry(
@@ -341,7 +473,7 @@ class CaseService:
         return {uid: u.name for uid, u in users.items()}
 
     async def _deliver_task(self, loaded: Loaded, task: TaskState) -> None:
-        if task.key == START_TASK:
+        if task.key == START_TASK and loaded.interactive:
             return  # the initiator is already in the conversation that started the case
         recipients: list[User]
         if task.assignee_id is not None:

@@ -107,6 +107,18 @@ class Definition(Base):
     created_at: Mapped[datetime]
 
 
+class Company(Base):
+    """A client company. Its own fields live in `data` (e.g. contract_signed) and are seen by definitions."""
+
+    __tablename__ = "companies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    data: Mapped[dict[str, Any]]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_process_stage", "process", "stage"),)
@@ -121,7 +133,8 @@ class Case(Base):
     data: Mapped[dict[str, Any]]
     initiator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
@@ -149,6 +162,18 @@ class Task(Base):
     claimed_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class WorkPeriod(Base):
+    """A stretch of timed work on a task by one person (start → pause, resume → done)."""
+
+    __tablename__ = "work_periods"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class TaskCard(Base):

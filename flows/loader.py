@@ -158,6 +158,7 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
         else:
             problems.append(Problem(str(path), 1, "no such file or folder"))
     seen: dict[str, str] = {}
+    good: dict[str, LoadedDefinition] = {}
     for file in files:
         try:
             loaded = load_file(file)
@@ -167,6 +168,30 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
         if loaded.key in seen:
             problems.append(Problem(str(file), 1, f"process '{loaded.key}' is also defined in {seen[loaded.key]}"))
         seen[loaded.key] = str(file)
+        good[loaded.key] = loaded
+    problems.extend(cross_check(good, complete=bool(files) and all(Path(p).is_dir() for p in paths)))
+    return problems
+
+
+def cross_check(library: dict[str, LoadedDefinition], *, complete: bool = True) -> list[Problem]:
+    """Checks between processes: a hand-off must name a process that exists and fields it has."""
+    problems: list[Problem] = []
+    for loaded in library.values():
+        checker = _Checker(file=loaded.path, root=yaml.compose(loaded.source))
+        for index, stage in enumerate(loaded.spec.stages):
+            for a_index, action in enumerate(stage.on_enter):
+                if action.start is None:
+                    continue
+                path: Path_ = ("stages", index, "on_enter", a_index, "start")
+                target = library.get(action.start.process)
+                if target is None:
+                    if complete:
+                        checker.add((*path, "process"), f"unknown process '{action.start.process}'")
+                    continue
+                for new_field in action.start.map:
+                    if new_field not in target.spec.fields:
+                        checker.add((*path, "map"), f"process '{target.key}' has no field '{new_field}'")
+        problems.extend(checker.problems)
     return problems
 
 
@@ -237,6 +262,16 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 for key in action.set:
                     if key not in fields:
                         c.add((*apath, "set"), f"unknown field '{key}'")
+            if action.start is not None and isinstance(action.start.carry, list):
+                _check_field_list(c, (*apath, "start", "carry"), action.start.carry, fields)
+            if action.start is not None:
+                for source_field in action.start.map.values():
+                    if source_field not in fields:
+                        c.add((*apath, "start", "map"), f"unknown field '{source_field}'")
+            if action.company is not None:
+                company_field = fields.get(action.company.field)
+                if company_field is None or company_field.type != "company":
+                    c.add((*apath, "company", "field"), f"'{action.company.field}' is not a company field")
             _check_condition(c, (*apath, "when"), action.when, names)
         for t_index, task in enumerate(stage.tasks):
             _check_task(spec, c, (*base, "tasks", t_index), task, roles, fields, names)
@@ -246,6 +281,12 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                     (*base, "next", n_index, "to"), f"unknown stage '{transition.to}' (stages: {', '.join(stage_keys)})"
                 )
             _check_condition(c, (*base, "next", n_index, "when"), transition.when, names)
+        for m_index, move in enumerate(stage.moves):
+            if move.to not in stage_keys:
+                c.add((*base, "moves", m_index, "to"), f"unknown stage '{move.to}' (stages: {', '.join(stage_keys)})")
+            for who in move.roles:
+                _check_person(c, (*base, "moves", m_index, "roles"), who, roles, fields)
+        _check_field_list(c, (*base, "requires"), stage.requires, fields)
         if stage.wait is not None:
             _check_deadline(c, (*base, "wait"), stage.wait, fields)
         if stage.next and stage.next[-1].when is not None:
@@ -270,6 +311,7 @@ def _reachable(spec: ProcessDef) -> set[str]:
             continue
         seen.add(key)
         todo.extend(t.to for t in by_key[key].next)
+        todo.extend(m.to for m in by_key[key].moves)
     return seen
 
 

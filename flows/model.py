@@ -101,6 +101,7 @@ class TaskDef(_Spec):
     remind: list[str] = Field(default_factory=list)
     escalate_to: list[str] = Field(default_factory=list)
     when: str | None = None  # create the task only if this condition holds
+    timing: bool = False  # the worker starts, pauses and resumes a timer; time spent is kept per person
 
     @model_validator(mode="after")
     def _outcomes(self) -> TaskDef:
@@ -137,21 +138,39 @@ class RenderDef(_Spec):
     name: LocalText | None = None  # jinja: the file name shown to people
 
 
+class StartCaseDef(_Spec):
+    """Hand the work on to another process: a new case, linked back to this one, with fields carried over."""
+
+    process: str
+    carry: Literal["all"] | list[str] = "all"
+    map: dict[str, str] = Field(default_factory=dict)  # field of the new case -> field of this one
+
+
+class CompanyUpdateDef(_Spec):
+    field: str  # the company field of this case
+    set: dict[str, Any]
+
+
+ACTION_KINDS = ("notify", "render", "set", "start", "company")
+
+
 class ActionDef(_Spec):
-    """One thing done when a stage is entered. Exactly one of notify / render / set."""
+    """One thing done when a stage is entered. Exactly one of notify / render / set / start / company."""
 
     notify: list[str] | None = None
     text: LocalText | None = None
     attach: list[str] = Field(default_factory=list)
     render: RenderDef | None = None
     set: dict[str, Any] | None = None
+    start: StartCaseDef | None = None
+    company: CompanyUpdateDef | None = None
     when: str | None = None
 
     @model_validator(mode="after")
     def _one(self) -> ActionDef:
-        chosen = [name for name in ("notify", "render", "set") if getattr(self, name) is not None]
+        chosen = [name for name in ACTION_KINDS if getattr(self, name) is not None]
         if len(chosen) != 1:
-            raise ValueError("an action is exactly one of 'notify', 'render' or 'set'")
+            raise ValueError(f"an action is exactly one of {', '.join(ACTION_KINDS)}")
         if self.notify is not None and self.text is None:
             raise ValueError("'notify' needs 'text'")
         return self
@@ -162,12 +181,22 @@ class TransitionDef(_Spec):
     when: str | None = None
 
 
+class MoveDef(_Spec):
+    """A stage a person may move the case to by hand (a pipeline's «move to stage» button)."""
+
+    to: str
+    roles: list[str] = Field(default_factory=list)  # who may; empty: the case's responsible (and admins)
+    label: LocalText | None = None
+
+
 class StageDef(_Spec):
     key: str
     title: LocalText
     on_enter: list[ActionDef] = Field(default_factory=list)
     tasks: list[TaskDef] = Field(default_factory=list)
     next: list[TransitionDef] = Field(default_factory=list)
+    moves: list[MoveDef] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=list)  # fields that must be filled before the case enters
     wait: str | None = None  # deadline expression: the stage holds until then, then follows `next`
     final: bool = False
     result: Literal["success", "failure"] | None = None
@@ -182,10 +211,12 @@ class StageDef(_Spec):
 
     @model_validator(mode="after")
     def _shape(self) -> StageDef:
-        if self.final and (self.tasks or self.next or self.wait):
-            raise ValueError("a final stage has no tasks, 'next' or 'wait'")
-        if not self.final and not self.next:
-            raise ValueError("a stage that is not final needs 'next'")
+        if self.final and (self.tasks or self.next or self.wait or self.moves):
+            raise ValueError("a final stage has no tasks, 'next', 'moves' or 'wait'")
+        if not self.final and not self.next and not self.moves:
+            raise ValueError("a stage that is not final needs 'next' or 'moves'")
+        if self.tasks and not self.next:
+            raise ValueError("a stage with tasks needs 'next' (where to go when they are done)")
         return self
 
 

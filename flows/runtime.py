@@ -25,6 +25,7 @@ from flows.templating import render
 log = logging.getLogger(__name__)
 
 START_TASK = "__start__"
+MOVE_TASK = "__move__"  # «fill the fields this stage requires», given to whoever moves the case there
 MAX_AUTOMATIC_STEPS = 100
 
 CaseStatus = Literal["draft", "active", "done", "cancelled"]
@@ -55,6 +56,9 @@ class TaskState:
     done_by: int | None = None
     done_at: datetime | None = None
     id: int | None = None
+    # Time tracking, for display only (kept by the service): when the running period started, seconds so far.
+    work_started_at: datetime | None = None
+    worked_seconds: float = 0.0
 
     @property
     def claimed(self) -> bool:
@@ -74,6 +78,10 @@ class CaseState:
     title: str = ""
     id: int | None = None
     tasks: list[TaskState] = field(default_factory=list)  # the open tasks (and any the engine just closed)
+    refs: dict[str, Any] = field(default_factory=dict)  # records the case points at (companies), by field
+
+    def context(self) -> dict[str, Any]:
+        return case_context(self.spec, self.data, refs=self.refs)
 
     def open_tasks(self) -> list[TaskState]:
         return [t for t in self.tasks if t.status == "open"]
@@ -136,7 +144,22 @@ class CaseClosed:
     result: str | None
 
 
-Effect = Notify | Render | SetTimer | TaskCreated | TaskClosed | StageEntered | CaseClosed
+@dataclass(frozen=True)
+class StartCase:
+    """Start another process with this data; the new case links back to this one."""
+
+    process: str
+    data: dict[str, Any]
+    initiator_id: int
+
+
+@dataclass(frozen=True)
+class UpdateCompany:
+    company_id: int
+    values: dict[str, Any]
+
+
+Effect = Notify | Render | SetTimer | TaskCreated | TaskClosed | StageEntered | CaseClosed | StartCase | UpdateCompany
 
 
 def start_task_def(spec: ProcessDef) -> TaskDef:
@@ -149,9 +172,19 @@ def start_task_def(spec: ProcessDef) -> TaskDef:
     )
 
 
+def move_task_def(spec: ProcessDef, stage: str) -> TaskDef:
+    target = spec.stage(stage)
+    title: dict[str, str] = {
+        lang: f"{prefix} «{local(target.title, lang)}»" for lang, prefix in (("ru", "Этап"), ("en", "Stage"))
+    }
+    return TaskDef(key=MOVE_TASK, kind="form", title=title, assignee="responsible", fields=list(target.requires))
+
+
 def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
     if key == START_TASK:
         return start_task_def(spec)
+    if key == MOVE_TASK:
+        return move_task_def(spec, stage)
     return spec.task(stage, key)
 
 
@@ -178,7 +211,11 @@ class Engine:
     # --- commands -------------------------------------------------------------------------------------
 
     def start(
-        self, spec: ProcessDef, initiator_id: int, data: dict[str, Any] | None = None
+        self,
+        spec: ProcessDef,
+        initiator_id: int,
+        data: dict[str, Any] | None = None,
+        refs: dict[str, Any] | None = None,
     ) -> tuple[CaseState, list[Effect]]:
         """A new case. With a start form it waits in «draft» for the initiator to fill it."""
         case = CaseState(
@@ -187,6 +224,7 @@ class Engine:
             responsible_id=initiator_id,
             stage=spec.stages[0].key,
             data=dict(data or {}),
+            refs=dict(refs or {}),
         )
         effects: list[Effect] = []
         missing = [n for n in spec.start.form if is_empty(case.data.get(n))]
@@ -237,7 +275,7 @@ class Engine:
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
         case.data.update(values)
-        if task.key != START_TASK:
+        if task.key not in (START_TASK, MOVE_TASK):
             case.data[task.key] = outcome
         now = self.clock.now()
         task.status, task.outcome, task.done_by, task.done_at = "done", outcome, actor_id, now
@@ -245,8 +283,42 @@ class Engine:
         log.info("case %s task %s done by %s: %s", case.id, task.id, actor_id, outcome)
         if task.key == START_TASK:
             self._activate(case, effects)
-        elif not any(t.stage == case.stage and t.visit == case.visit for t in case.open_tasks()):
+        elif task.key == MOVE_TASK:
+            self._close_open_tasks(case, effects, actor_id)
+            self._enter(case, case.spec.stage(task.stage), effects, depth=0, mover=actor_id)
+        elif not any(t.stage == case.stage and t.visit == case.visit and t.key != MOVE_TASK for t in case.open_tasks()):
             self._advance(case, effects, depth=0)
+        return effects
+
+    def allowed_moves(self, case: CaseState, actor_id: int, actor_roles: set[str], is_admin: bool = False) -> list[str]:
+        """Stages this person may move the case to by hand, from where it stands."""
+        if case.status != "active" or case.stage == START_TASK:
+            return []
+        result: list[str] = []
+        for move in case.spec.stage(case.stage).moves:
+            if not move.roles:
+                allowed = is_admin or actor_id in (case.responsible_id, case.initiator_id)
+            else:
+                roles, users = self._resolve_people(case, move.roles)
+                allowed = is_admin or bool(actor_roles & set(roles)) or actor_id in users
+            if allowed:
+                result.append(move.to)
+        return result
+
+    def move(
+        self, case: CaseState, to: str, actor_id: int, actor_roles: set[str], is_admin: bool = False
+    ) -> list[Effect]:
+        """Move the case by hand. If the stage requires fields still empty, the mover gets a form for them
+        and the move completes when it is submitted."""
+        if to not in self.allowed_moves(case, actor_id, actor_roles, is_admin):
+            raise EngineError(_("The case cannot be moved to that stage from here, or not by you."))
+        effects: list[Effect] = []
+        target = case.spec.stage(to)
+        if self._missing(case, target):
+            self._enter(case, target, effects, depth=0, mover=actor_id)
+            return effects
+        self._close_open_tasks(case, effects, actor_id)
+        self._enter(case, target, effects, depth=0, mover=actor_id)
         return effects
 
     def fire(
@@ -299,21 +371,45 @@ class Engine:
     def _activate(self, case: CaseState, effects: list[Effect]) -> None:
         case.status = "active"
         if case.spec.start.title:
-            case.title = render(local(case.spec.start.title), case_context(case.spec, case.data))
+            case.title = render(local(case.spec.start.title), case.context())
         self._enter(case, case.spec.stages[0], effects, depth=0)
+
+    @staticmethod
+    def _missing(case: CaseState, stage: StageDef) -> list[str]:
+        return [n for n in stage.requires if is_empty(case.data.get(n))]
 
     def _advance(self, case: CaseState, effects: list[Effect], depth: int) -> None:
         stage = case.spec.stage(case.stage)
-        context = case_context(case.spec, case.data)
+        context = case.context()
         for transition in stage.next:
-            if transition.when is None or evaluate(transition.when, context | case.data):
+            if transition.when is None or evaluate(transition.when, context):
                 self._enter(case, case.spec.stage(transition.to), effects, depth + 1)
                 return
         raise EngineError(_("No way forward from stage %(stage)s."), stage=stage.key)
 
-    def _enter(self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int) -> None:
+    def _enter(
+        self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int, mover: int | None = None
+    ) -> None:
         if depth > MAX_AUTOMATIC_STEPS:
             raise EngineError(_("The process loops without any human step; check the definition."))
+        if self._missing(case, stage):
+            # Not in yet: whoever moves it (or the responsible, for an automatic step) fills what is missing.
+            if not any(t.key == MOVE_TASK and t.stage == stage.key for t in case.open_tasks()):
+                task = TaskState(
+                    key=MOVE_TASK,
+                    stage=stage.key,
+                    visit=case.visit,
+                    kind="form",
+                    assignee_id=mover or case.responsible_id or case.initiator_id,
+                    created_at=self.clock.now(),
+                )
+                case.tasks.append(task)
+                effects.append(TaskCreated(task))
+            return
+        for pending in case.open_tasks():
+            if pending.key == MOVE_TASK:
+                pending.status = "cancelled"
+                effects.append(TaskClosed(pending, mover))
         previous = case.stage if case.stage != START_TASK else None
         case.stage = stage.key
         case.visit += 1
@@ -321,8 +417,8 @@ class Engine:
         log.info("case %s stage %s -> %s (visit %s)", case.id, previous, stage.key, case.visit)
         now = self.clock.now()
         for action in stage.on_enter:
-            context = case_context(case.spec, case.data)
-            if action.when is not None and not evaluate(action.when, context | case.data):
+            context = case.context()
+            if action.when is not None and not evaluate(action.when, context):
                 continue
             if action.notify is not None:
                 roles, users = self._resolve_people(case, action.notify)
@@ -335,6 +431,22 @@ class Engine:
                 effects.append(Render(template=template, to=action.render.to, name=name))
             elif action.set is not None:
                 case.data.update(action.set)
+            elif action.start is not None:
+                carried = (
+                    dict(case.data)
+                    if action.start.carry == "all"
+                    else {k: case.data[k] for k in action.start.carry if k in case.data}
+                )
+                for new_name, old_name in action.start.map.items():
+                    carried[new_name] = case.data.get(old_name)
+                effects.append(StartCase(action.start.process, carried, case.responsible_id or case.initiator_id))
+            elif action.company is not None:
+                company_id = case.data.get(action.company.field)
+                if isinstance(company_id, int):
+                    effects.append(UpdateCompany(company_id, dict(action.company.set)))
+                    record = case.refs.get(action.company.field)
+                    if isinstance(record, dict):
+                        record.update(action.company.set)
         if stage.final:
             self._close_open_tasks(case, effects, None)
             case.status, case.result = "done", stage.result
@@ -343,8 +455,8 @@ class Engine:
             return
         created = 0
         for tdef in stage.tasks:
-            context = case_context(case.spec, case.data)
-            if tdef.when is not None and not evaluate(tdef.when, context | case.data):
+            context = case.context()
+            if tdef.when is not None and not evaluate(tdef.when, context):
                 continue
             task = self._new_task(case, stage, tdef, now)
             created += 1
@@ -363,7 +475,7 @@ class Engine:
             # A date already past (or not given) does not hold the case up.
             self._advance(case, effects, depth + 1)
             return
-        if created == 0:
+        if created == 0 and stage.next:
             self._advance(case, effects, depth + 1)
 
     def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime) -> TaskState:

@@ -1,0 +1,233 @@
+"""`konveyer bench`: every figure next to its reference, measured in one run on this machine.
+
+Prints a table (metric | konveyer | reference | ratio | target | met?) and, with --json FILE, writes the
+figures and their details. PostgreSQL parts run when DATABASE_URL points at PostgreSQL; they use a
+scratch database (`konveyer_bench`) created and dropped by the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import botpath, delivery, engine, scale
+from bench.pgdb import DEFAULT_NAME, postgres_url, scratch_database
+from bench.report import Report, Row, machine_info, table
+
+log = logging.getLogger(__name__)
+
+RSS_LIMIT_MB = 300.0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    engine_cases: int
+    engine_warmup: int
+    people: int
+    rounds: int
+    recipients: int
+    scale_cases: int
+    scale_samples: int
+    fire_samples: int
+    presses: int
+
+    @classmethod
+    def full(cls) -> Sizes:
+        return cls(engine_cases=50, engine_warmup=3, people=200, rounds=1, recipients=1000, scale_cases=100_000,
+                   scale_samples=200, fire_samples=100, presses=20)
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(engine_cases=10, engine_warmup=1, people=20, rounds=1, recipients=50, scale_cases=2_000,
+                   scale_samples=30, fire_samples=10, presses=3)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0 or not math.isfinite(a) or not math.isfinite(b):
+        return None
+    return a / b
+
+
+async def bench_engine(report: Report, sizes: Sizes, workdir: Path, pg: str | None, db_name: str) -> None:
+    targets: list[tuple[str, Callable[[], Any]]] = [
+        ("SQLite", lambda: _nullcontext(f"sqlite+aiosqlite:///{workdir / 'engine.sqlite3'}",
+                                        f"sqlite+aiosqlite:///{workdir / 'engine-spiff.sqlite3'}"))]
+    if pg:
+        targets.append(("PostgreSQL", lambda: _pg_pair(pg, db_name)))
+    else:
+        report.skipped["engine on PostgreSQL"] = "DATABASE_URL does not point at PostgreSQL"
+    details: dict[str, Any] = {}
+    for label, make in targets:
+        async with make() as (url, spiff_url):
+            ours = await engine.run_konveyer(url, workdir / f"engine-data-{label}", sizes.engine_cases,
+                                             sizes.engine_warmup)
+            theirs = await engine.run_spiff(spiff_url, sizes.engine_cases, sizes.engine_warmup)
+        ratio = _ratio(ours.cases_per_second, theirs.cases_per_second)
+        report.add(Row("engine", f"cases/s, state saved every step ({label})", ours.cases_per_second, "",
+                       theirs.cases_per_second, ratio, "≥ 10×", ratio is not None and ratio >= 10,
+                       "reference: SpiffWorkflow 3 + serialize_json + write"))
+        details[label] = {"konveyer": ours.as_dict(), "spiff": theirs.as_dict()}
+    cases = max(50, sizes.engine_cases * 5)
+    memory = engine.konveyer_in_memory(cases)
+    spiff_run = engine.spiff_in_memory(cases, serialize=False)
+    spiff_ser = engine.spiff_in_memory(cases, serialize=True)
+    report.add(Row("engine", "cases/s in memory (no database)", memory, "", spiff_run, _ratio(memory, spiff_run),
+                   note="where the time goes; reference: SpiffWorkflow without serialising"))
+    details["in_memory"] = {"konveyer_cases_per_second": memory, "spiff_cases_per_second": spiff_run,
+                            "spiff_with_serialize_cases_per_second": spiff_ser,
+                            "spiff_final_state_bytes": engine.spiff_state_size()}
+    report.details["engine"] = details
+
+
+async def bench_bot_path(report: Report, sizes: Sizes, workdir: Path, pg: str | None, db_name: str) -> int:
+    if pg:
+        context: Any = scratch_database(pg, db_name)
+    else:
+        context = _single(f"sqlite+aiosqlite:///{workdir / 'bot.sqlite3'}")
+    async with context as url:
+        ours, echo = await botpath.run_bot_path(url, workdir, sizes.people, sizes.rounds)
+    db = "PostgreSQL" if pg else "SQLite"
+    ratio = _ratio(ours.updates_per_second, echo.updates_per_second)
+    report.add(Row("bot path", f"updates/s, {sizes.people} people ({db})", ours.updates_per_second, "",
+                   echo.updates_per_second, ratio, "≥ 0.5×", ratio is not None and ratio >= 0.5,
+                   "reference: bare aiogram echo bot"))
+    o, e = ours.as_dict()["latency"], echo.as_dict()["latency"]
+    for q in ("p50", "p95"):
+        report.add(Row("bot path", f"{q} action → answer", o[f"{q}_ms"], "ms", e[f"{q}_ms"],
+                       _ratio(o[f"{q}_ms"], e[f"{q}_ms"])))
+    report.add(Row("bot path", "p99 action → answer", o["p99_ms"], "ms", e["p99_ms"], _ratio(o["p99_ms"], e["p99_ms"]),
+                   "< 100 ms", o["p99_ms"] < 100))
+    report.details["bot_path"] = {"konveyer": ours.as_dict(), "echo": echo.as_dict(), "database": db}
+    return ours.peak_rss
+
+
+async def bench_delivery(report: Report, sizes: Sizes, workdir: Path, pg: str | None, db_name: str) -> None:
+    if pg:
+        context: Any = scratch_database(pg, db_name)
+    else:
+        context = _single(f"sqlite+aiosqlite:///{workdir / 'delivery.sqlite3'}")
+    async with context as url:
+        result = await delivery.run_delivery(url, workdir, sizes.recipients)
+    report.add(Row("delivery", f"messages/s to {sizes.recipients} people", result.per_second, "",
+                   result.limit, result.share / 100, "≥ 0.95× of 30/s", result.share >= 95,
+                   "reference: Telegram's limit, enforced by the sandbox"))
+    report.add(Row("delivery", "429 received", float(result.rate_limited), "", target="0",
+                   met=result.rate_limited == 0))
+    report.add(Row("delivery", "messages lost", float(result.lost), "", target="0", met=result.lost == 0))
+    report.add(Row("delivery", "messages sent twice", float(result.twice), "", target="0", met=result.twice == 0))
+    report.details["delivery"] = result.as_dict()
+
+
+async def bench_scale(report: Report, sizes: Sizes, workdir: Path, pg: str | None, db_name: str) -> int:
+    if not pg:
+        report.skipped["scale"] = "needs PostgreSQL (set DATABASE_URL=postgresql+asyncpg://...)"
+        return 0
+    async with scratch_database(pg, db_name) as url:
+        result = await scale.run_scale(url, workdir, sizes.scale_cases, samples=sizes.scale_samples,
+                                       fire_samples=sizes.fire_samples, presses=sizes.presses)
+    t = result.timings
+    size = f"{result.cases:,} cases".replace(",", " ")
+    for name, label, target in (("my_tasks_handler", "«my tasks», whole handler", 20.0),
+                                ("my_tasks_query", "«my tasks», its query", 20.0),
+                                ("due_timer_ids", "claim due timers (due_timer_ids)", 20.0),
+                                ("fire_timer", "fire one due timer", None),
+                                ("digest", "director's digest query", None)):
+        for q in ("p50", "p95"):
+            value = t[name][f"{q}_ms"]
+            report.add(Row("scale", f"{label} {q}, {size}", value, "ms",
+                           target=f"< {target:.0f} ms" if target and q == "p95" else "",
+                           met=(value < target) if target and q == "p95" else None))
+    report.details["scale"] = result.as_dict()
+    return result.bot_peak_rss
+
+
+class _nullcontext:
+    def __init__(self, *values: str) -> None:
+        self.values = values
+
+    async def __aenter__(self) -> tuple[str, ...]:
+        return self.values
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _single(_nullcontext):
+    async def __aenter__(self) -> str:  # type: ignore[override]
+        return self.values[0]
+
+
+class _pg_pair:
+    """One scratch PostgreSQL database for both engines (separate tables)."""
+
+    def __init__(self, base: str, name: str) -> None:
+        self.context = scratch_database(base, name)
+
+    async def __aenter__(self) -> tuple[str, str]:
+        url = await self.context.__aenter__()
+        return url, url
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.context.__aexit__(*exc)
+
+
+async def run(sizes: Sizes, quick: bool, workdir: Path, pg: str | None = None, db_name: str = DEFAULT_NAME,
+              sections: tuple[str, ...] = ("engine", "bot", "delivery", "scale")) -> Report:
+    report = Report(quick=quick, machine=machine_info())
+    report.details["sizes"] = sizes.__dict__
+    report.details["errors"] = {}
+    rss: dict[str, int] = {}
+    steps: dict[str, Callable[[], Awaitable[Any]]] = {
+        "engine": lambda: bench_engine(report, sizes, workdir, pg, db_name),
+        "bot": lambda: bench_bot_path(report, sizes, workdir, pg, db_name),
+        "delivery": lambda: bench_delivery(report, sizes, workdir, pg, db_name),
+        "scale": lambda: bench_scale(report, sizes, workdir, pg, db_name),
+    }
+    for name in sections:
+        began = time.perf_counter()
+        log.info("bench: %s ...", name)
+        try:
+            value = await steps[name]()
+        except Exception as exc:
+            log.exception("bench: %s failed", name)
+            report.details["errors"][name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if isinstance(value, int) and value:
+            rss[name] = value
+        report.details.setdefault("seconds", {})[name] = round(time.perf_counter() - began, 1)
+    if rss:
+        peak = max(rss.values()) / 2**20
+        where = ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in rss.items())
+        report.add(Row("scale", "peak RSS of the bot process", peak, "MB", target=f"< {RSS_LIMIT_MB:.0f} MB",
+                       met=peak < RSS_LIMIT_MB, note=where))
+        report.details["bot_peak_rss_mb"] = {k: round(v / 2**20, 1) for k, v in rss.items()}
+    return report
+
+
+def main(args: argparse.Namespace) -> int:
+    quick = bool(getattr(args, "quick", False))
+    sizes = Sizes.quick() if quick else Sizes.full()
+    workdir = Path(tempfile.mkdtemp(prefix="konveyer-bench-"))
+    for noisy in ("aiogram", "bot", "flows", "handlers", "scheduler", "sandbox", "db", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        report = asyncio.run(run(sizes, quick, workdir, postgres_url()))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(table(report))
+    for section, error in report.details["errors"].items():
+        print(f"FAILED {section}: {error}")
+    json_path = getattr(args, "json_path", None)
+    if json_path:
+        report.write_json(json_path)
+        print(f"figures written to {json_path}")
+    return 1 if report.details["errors"] else 0
