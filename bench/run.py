@@ -217,7 +217,7 @@ def main(args: argparse.Namespace) -> int:
     quick = bool(getattr(args, "quick", False))
     sizes = Sizes.quick() if quick else Sizes.full()
     workdir = Path(tempfile.mkdtemp(prefix="konveyer-bench-"))
-    for noisy in ("aiogram", "bot", "flows", "handlers", "scheduler", "sandbox", "db", "alembic"):
+    for noisy in ("aiogram", "bot", "flows", "handlers", "scheduler", "sandbox", "db", "alembic", "spiff"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         report = asyncio.run(run(sizes, quick, workdir, postgres_url()))

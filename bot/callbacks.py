@@ -23,8 +23,9 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    action: str  # show | cancel
+    action: str  # show | cancel | move (arg = stage)
     case_id: int
+    arg: str = ""
 
 
 class MenuCb(CallbackData, prefix="m"):

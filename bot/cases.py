@@ -19,6 +19,7 @@ from bot.files import file_ref, render_docx
 from db.models import AuditEntry, Case, Company, StoredFile, Task, TaskCard, Timer, User, WorkPeriod
 from flows.context import case_context
 from flows.i18n import _
+from flows.model import ProcessDef
 from flows.runtime import (
     START_TASK,
     CaseClosed,
@@ -36,7 +37,6 @@ from flows.runtime import (
     UpdateCompany,
     task_def,
 )
-from flows.model import ProcessDef
 
 log = logging.getLogger(__name__)
 
@@ -554,9 +554,11 @@ class CaseService:
         for user in users.values():
             lang = user.language
             case_name = renderer.case_name(state, lang)
+            keyboard = None
             if effect.kind == "text":
                 body = renderer.template(effect.text, state.spec, state.data, lang, self._extra(loaded))
                 text = f"🔔 {case_name}\n{body}"
+                keyboard = renderer.case_button(loaded.row.id, lang)
             elif effect.kind == "closed":
                 text = renderer.t(
                     "🏁 Case closed: %(case)s — %(stage)s",
@@ -591,7 +593,7 @@ class CaseService:
                         who=holder,
                         case=case_name,
                     )
-            outbox.message(self.session, user.tg_id, text[:4000], self.now)
+            outbox.message(self.session, user.tg_id, text[:4000], self.now, keyboard)
             self._send_files(loaded, user, effect.attach)
 
     def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:

@@ -12,10 +12,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
+from bot import companies, outbox
 from bot import people as people_repo
+from bot.callbacks import FormCb
 from bot.cases import CaseService, Loaded
 from bot.core import Core
 from bot.files import file_ref
@@ -24,7 +26,7 @@ from flows import forms
 from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef, local
-from flows.runtime import START_TASK, EngineError, task_def, task_fields
+from flows.runtime import MOVE_TASK, START_TASK, EngineError, task_def, task_fields
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +83,16 @@ class Conversation:
 
     async def begin(self, task: Task, outcome: str) -> bool:
         """Start (or resume) the form for this outcome. False if the outcome needs no answers."""
-        _loaded, _fields, names = await self.form_of(task, outcome)
+        loaded, fields, names = await self.form_of(task, outcome)
         if not names:
             return False
-        draft = task.draft if task.draft and task.draft.get("outcome") == outcome else forms.new_draft(outcome)
+        if task.draft and task.draft.get("outcome") == outcome:
+            draft = task.draft
+        else:
+            draft = forms.new_draft(outcome)
+            if task.key in (START_TASK, MOVE_TASK):
+                # What the case already has (carried over by a hand-off) is not asked again.
+                forms.prefill(fields, names, draft, loaded.state.data)
         task.draft = copy.deepcopy(draft)
         self.user.active_task_id = task.id
         await self.ask(task)
@@ -164,6 +172,9 @@ class Conversation:
         fdef = step.field
         if step.is_file:
             raise FormError(_("Please send a photo or a file here, not text."))
+        if fdef.type == "company":
+            await self._find_company(task, draft, step, text)
+            return
         options = dict(await self.options(loaded, step))
         kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
         try:
@@ -186,6 +197,11 @@ class Conversation:
         loaded, _fields, _names, draft, step = await self._current(task, step_no)
         if step is None or step.field is None:
             raise EngineError(_("That question was already answered; please use the latest message."))
+        if step.field.type == "company":
+            forms.answer(draft, step, await self._company_value(draft, key))
+            task.draft = draft
+            await self.ask(task)
+            return
         options = dict(await self.options(loaded, step))
         if key not in options:
             raise EngineError(_("That option is no longer available."))
@@ -197,6 +213,59 @@ class Conversation:
         forms.answer(draft, step, value)
         task.draft = draft
         await self.ask(task)
+
+    async def _find_company(self, task: Task, draft: dict[str, Any], step: forms.Step, text: str) -> None:
+        name = " ".join(text.split())
+        if len(name) < 2:
+            raise FormError(_("Type at least two letters of the company's name."))
+        found = await companies.search(self.session, name)
+        exact = [c for c in found if c.name.casefold() == name.casefold()]
+        if len(exact) == 1:
+            forms.answer(draft, step, {"id": exact[0].id, "name": exact[0].name})
+            task.draft = draft
+            await self.ask(task)
+            return
+        draft["company_query"] = name
+        task.draft = draft
+        step_no = len(draft["answered"])
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=c.name[:60],
+                    callback_data=FormCb(action="pick", task_id=task.id, arg=f"c{c.id}", step=step_no).pack(),
+                )
+            ]
+            for c in found[:8]
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.r.t("➕ Create «%(name)s»", self.lang, name=name[:40]),
+                    callback_data=FormCb(action="pick", task_id=task.id, arg="new", step=step_no).pack(),
+                )
+            ]
+        )
+        text_out = (
+            self.r.t("«%(name)s»: is it one of these? Or create a new company.", self.lang, name=name)
+            if found
+            else self.r.t("There is no company «%(name)s» yet. Create it?", self.lang, name=name)
+        )
+        self.say(text_out, InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True))
+
+    async def _company_value(self, draft: dict[str, Any], key: str) -> dict[str, Any]:
+        if key == "new":
+            name = draft.pop("company_query", None)
+            if not name:
+                raise EngineError(_("Type the company's name first."))
+            company = await companies.create(self.session, name, self.user.id, self.cases.now)
+        elif key.startswith("c") and key[1:].isdigit():
+            found = await companies.get(self.session, int(key[1:]))
+            if found is None:
+                raise EngineError(_("That option is no longer available."))
+            company = found
+        else:
+            raise EngineError(_("That option is no longer available."))
+        return {"id": company.id, "name": company.name}
 
     async def answer_file(self, task: Task, incoming: IncomingFile) -> None:
         _loaded, _fields, _names, draft, step = await self._current(task, None)
@@ -294,6 +363,13 @@ class Conversation:
         values = {k: v for k, v in draft["values"].items() if k in names}
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
+        if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == "active":
+            if await self.cases.allowed_moves(self.user, loaded):
+                # A pipeline moved by hand: show where the case stands and where it can go next.
+                from bot.case_view import case_view
+
+                self.say(*(await case_view(self.cases, self.user, loaded)))
+                return loaded
         if task.key == START_TASK:
             self.say(
                 self.r.t(

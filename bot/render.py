@@ -14,6 +14,7 @@ from bot.i18n import Translator
 from flows import values as field_values
 from flows.context import case_context
 from flows.forms import Step, step_label
+from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, TaskDef, local
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.templating import TemplateError, render
@@ -118,6 +119,8 @@ class Renderer:
         else:
             if task.role is not None:
                 lines.append(self.t("You took this task.", lang))
+            if tdef.timing:
+                rows.append(self._timing_row(task, lang, lines))
             for key, outcome_def in tdef.outcome_defs().items():
                 label = self.tr.local(outcome_def.label, lang)
                 rows.append(
@@ -137,11 +140,52 @@ class Renderer:
             )
         return clip("\n".join(lines)), markup(rows)
 
+    def duration(self, seconds: float, lang: str | None) -> str:
+        minutes = round(seconds / 60)
+        return self.t("%(h)s h %(m)02d min", lang, h=minutes // 60, m=minutes % 60)
+
+    def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[InlineKeyboardButton]:
+        worked = task.worked_seconds
+        if task.work_started_at is not None:
+            lines.append(
+                self.t(
+                    "⏱ Working since %(when)s; done before: %(spent)s",
+                    lang,
+                    when=self.when(task.work_started_at),
+                    spent=self.duration(worked, lang),
+                )
+            )
+            return [
+                InlineKeyboardButton(
+                    text=self.t("⏸ Pause", lang),
+                    callback_data=TaskCb(action="work", task_id=task.id or 0, arg="pause").pack(),
+                )
+            ]
+        if worked:
+            lines.append(self.t("⏱ Time spent: %(spent)s (paused)", lang, spent=self.duration(worked, lang)))
+        label = self.t("▶️ Resume", lang) if worked else self.t("▶️ Start work", lang)
+        return [
+            InlineKeyboardButton(
+                text=label, callback_data=TaskCb(action="work", task_id=task.id or 0, arg="start").pack()
+            )
+        ]
+
     def outcome_label(self, tdef: TaskDef, outcome: str | None, lang: str | None) -> str:
         if outcome is None:
             return ""
         odef = tdef.outcome_defs().get(outcome)
         return self.tr.local(odef.label, lang) if odef else outcome
+
+    def case_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        return markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
+                    )
+                ]
+            ]
+        )
 
     # --- case card ------------------------------------------------------------------------------------
 
@@ -197,6 +241,8 @@ class Renderer:
         if fdef.type == "directory" and fdef.directory:
             entry = spec.directory_entry(fdef.directory, str(value))
             return entry.name if entry else str(value)
+        if fdef.type == "company":
+            return str(value.get("name", "?")) if isinstance(value, dict) else str(value)
         if fdef.type == "user":
             return (names or {}).get(int(value), str(value)) if isinstance(value, int) else str(value)
         if fdef.type == "choice" and fdef.options:
@@ -312,13 +358,14 @@ class Renderer:
 
     def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
         hints = {
-            "number": "Send a number.",
-            "money": "Send an amount, for example 125 000 or 1250,50.",
-            "date": "Send a date as DD.MM.YYYY, or «today».",
-            "datetime": "Send a date and time as DD.MM.YYYY HH:MM.",
-            "photo": "Send one or more photos.",
-            "document": "Send a file.",
-            "bool": "Choose yes or no.",
+            "number": _("Send a number."),
+            "money": _("Send an amount, for example 125 000 or 1250,50."),
+            "date": _("Send a date as DD.MM.YYYY, or «today»."),
+            "datetime": _("Send a date and time as DD.MM.YYYY HH:MM."),
+            "photo": _("Send one or more photos."),
+            "document": _("Send a file."),
+            "bool": _("Choose yes or no."),
+            "company": _("Type the company's name: I will find it or create it."),
         }
         message = hints.get(fdef.type)
         if fdef.type == "document" and fdef.accept:

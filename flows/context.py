@@ -26,7 +26,7 @@ class Entry(dict[str, Any]):
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 def case_context(
@@ -42,7 +42,9 @@ def case_context(
             context[name] = Entry(record)
     for name, fdef in spec.fields.items():
         value = data.get(name)
-        if fdef.type == "directory" and fdef.directory and isinstance(value, str):
+        if fdef.type == "company" and isinstance(value, Mapping) and name not in (refs or {}):
+            context[name] = Entry(value)
+        elif fdef.type == "directory" and fdef.directory and isinstance(value, str):
             entry = spec.directory_entry(fdef.directory, value)
             if entry is not None:
                 context[name] = Entry(entry.model_dump())

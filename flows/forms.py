@@ -156,3 +156,29 @@ def step_label(fields: Mapping[str, FieldDef], step: Step, lang: str) -> str:
         parent = local(fields[step.name].label, lang)
         return f"{parent} №{step.index + 1}: {label}"
     return label
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def prefill(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], data: Mapping[str, Any]) -> None:
+    """Take what the case already knows (a hand-off carried it over) as answered; the summary still shows it."""
+    values: dict[str, Any] = draft["values"]
+    for name in names:
+        value = data.get(name)
+        if _empty(value):
+            continue
+        fdef = fields[name]
+        if fdef.type == "list" and fdef.fields and isinstance(value, list):
+            items = [dict(item) for item in value if isinstance(item, dict)]
+            values[name] = items
+            for index, item in enumerate(items):
+                draft["answered"] += [f"{name}.{index}.{sub}" for sub in fdef.fields if sub in item]
+            if fdef.count is None:
+                more = f"{name}.more.{len(items)}"
+                draft.setdefault("more", {})[more] = False
+                draft["answered"].append(more)
+        else:
+            values[name] = value
+            draft["answered"].append(name)

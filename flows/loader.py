@@ -98,7 +98,21 @@ def _duplicate_keys(node: yaml.Node | None, checker: _Checker) -> None:
             _duplicate_keys(item, checker)
 
 
+_UNION_BRANCHES = ("str", "dict[str,str]", "list[str]")
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """pydantic names the branches of a union (`label.str`, `label.dict[str,str].x`); people need the key."""
+    for index, part in enumerate(loc):
+        if str(part) in _UNION_BRANCHES or str(part).startswith(("function-", "literal[")):
+            return tuple(loc[:index])
+    return tuple(loc)
+
+
 def _pydantic_message(error: Any) -> str:
+    if _clean_loc(tuple(error["loc"])) != tuple(error["loc"]):
+        name = ".".join(str(p) for p in _clean_loc(tuple(error["loc"])))
+        return f"{name}: must be a text, or a text per language like {{ru: …, en: …}} (quote texts with commas)"
     loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -126,8 +140,14 @@ def parse_definition(source: str, file: str = "<string>") -> LoadedDefinition:
     try:
         spec = ProcessDef.model_validate(raw)
     except ValidationError as exc:
+        seen: set[tuple[int, str]] = set()
         for error in exc.errors():
-            checker.add(tuple(error["loc"]), _pydantic_message(error))
+            path = _clean_loc(tuple(error["loc"]))
+            message = _pydantic_message(error)
+            key = (checker.line_of(path), message)
+            if key not in seen:
+                seen.add(key)
+                checker.add(path, message)
         raise DefinitionError(checker.problems) from None
     _check_process(spec, checker)
     if checker.problems:

@@ -441,7 +441,8 @@ class Engine:
                     carried[new_name] = case.data.get(old_name)
                 effects.append(StartCase(action.start.process, carried, case.responsible_id or case.initiator_id))
             elif action.company is not None:
-                company_id = case.data.get(action.company.field)
+                value = case.data.get(action.company.field)
+                company_id = value.get("id") if isinstance(value, dict) else value
                 if isinstance(company_id, int):
                     effects.append(UpdateCompany(company_id, dict(action.company.set)))
                     record = case.refs.get(action.company.field)

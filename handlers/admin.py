@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Final
 
 from aiogram import Bot, F, Router
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import people
 from bot.core import Core
-from db.models import User
+from db.models import Case, User, WorkPeriod
 from flows.loader import DefinitionError, parse_definition
 from handlers.common import Admin, say
 
@@ -182,3 +183,48 @@ async def definition_file(message: Message, bot: Bot, session: AsyncSession, cor
             message.chat.id,
             t("%(key)s is valid. Send it again with the caption /load to use it.", user.language, key=loaded.key),
         )
+
+
+@router.message(Command("worktime"))
+async def worktime(message: Message, command: CommandObject, session: AsyncSession, core: Core, user: User) -> None:
+    """Time spent on timed tasks per person over the last N days (30 by default)."""
+    t = core.translator.t
+    days = int(command.args) if command.args and command.args.strip().isdigit() else 30
+    now = core.clock.now()
+    since = now - timedelta(days=days)
+    rows = (
+        await session.execute(
+            select(User.name, Case.process, WorkPeriod.started_at, WorkPeriod.ended_at)
+            .join(User, User.id == WorkPeriod.user_id)
+            .join(Case, Case.id == WorkPeriod.case_id)
+            .where(WorkPeriod.started_at >= since)
+        )
+    ).all()
+    totals: dict[tuple[str, str], float] = {}
+    for name, process, started, ended in rows:
+        totals[(name, process)] = totals.get((name, process), 0.0) + ((ended or now) - started).total_seconds()
+    if not totals:
+        say(core, session, message.chat.id, t("No timed work in the last %(days)s days.", user.language, days=days))
+        return
+    lines = [t("Time spent in the last %(days)s days:", user.language, days=days)]
+    for (name, process), seconds in sorted(totals.items()):
+        title = (
+            core.translator.local(core.registry.library[process].spec.title, user.language)
+            if process in core.registry.library
+            else process
+        )
+        lines.append(f"{name} — {title}: {core.renderer.duration(seconds, user.language)}")
+    by_person: dict[str, float] = {}
+    for (name, _process), seconds in totals.items():
+        by_person[name] = by_person.get(name, 0.0) + seconds
+    lines.append("")
+    lines += [
+        t(
+            "%(name)s in total: %(spent)s",
+            user.language,
+            name=name,
+            spent=core.renderer.duration(seconds, user.language),
+        )
+        for name, seconds in sorted(by_person.items())
+    ]
+    say(core, session, message.chat.id, "\n".join(lines)[:4000])

@@ -6,16 +6,18 @@ import logging
 from typing import Final
 
 from aiogram import Router
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CaseCb
+from bot.case_view import case_view
 from bot.cases import CaseService, Loaded
+from bot.conversation import Conversation
 from bot.core import Core
 from db.models import Task, User
 from flows.i18n import _
-from flows.runtime import EngineError
+from flows.runtime import MOVE_TASK, EngineError
 from handlers.common import Registered, say
 
 log = logging.getLogger(__name__)
@@ -46,19 +48,26 @@ async def on_case(
         await service.cancel(user, loaded.row.id)
         await query.answer(core.translator.t("The case is cancelled.", user.language))
         return
-    names = await service.names(loaded.state)
-    text = core.renderer.case_card(loaded.state, user.language, names=names, open_tasks=loaded.state.open_tasks())
-    keyboard = None
-    if loaded.state.status == "active" and (user.is_admin or loaded.state.initiator_id == user.id):
-        keyboard = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=core.translator.t("✖️ Cancel the case", user.language),
-                        callback_data=CaseCb(action="cancel", case_id=loaded.row.id).pack(),
-                    )
-                ]
-            ]
+    if callback_data.action == "move":
+        loaded = await service.move(user, loaded.row.id, callback_data.arg)
+        move_task = next(
+            (
+                t
+                for t in loaded.state.open_tasks()
+                if t.key == MOVE_TASK and t.assignee_id == user.id and t.stage == callback_data.arg
+            ),
+            None,
         )
-    say(core, session, user.tg_id, text, keyboard)
+        if move_task is not None and move_task.id is not None:
+            # The stage needs fields that are still empty: ask for them here, then the move completes.
+            await Conversation(core, session, user).begin(loaded.task_rows[move_task.id], "submit")
+            await query.answer()
+            return
+        stage = core.renderer.stage_title(loaded.state.spec, loaded.state.stage, user.language)
+        await query.answer(core.translator.t("Moved: %(stage)s", user.language, stage=stage))
+        loaded = await service.load(loaded.row.id, lock=False)
+        say(core, session, user.tg_id, *(await case_view(service, user, loaded)))
+        return
+    text, markup = await case_view(service, user, loaded)
+    say(core, session, user.tg_id, text, markup)
     await query.answer()

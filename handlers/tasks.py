@@ -48,4 +48,12 @@ async def on_task_button(
         await conversation.cases.submit(user, task.id, callback_data.arg, {})
         await query.answer(t("Done ✅", user.language))
         return
+    if callback_data.action == "work":
+        if callback_data.arg == "start":
+            await service.start_work(user, task.id)
+            await query.answer(t("⏱ The timer is running.", user.language))
+        else:
+            await service.pause_work(user, task.id)
+            await query.answer(t("⏸ Paused.", user.language))
+        return
     await query.answer()

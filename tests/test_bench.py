@@ -1,0 +1,54 @@
+"""A smoke run of `konveyer bench` at tiny sizes, so the benchmark cannot rot.
+
+Figures are not asserted (they depend on the machine); the run must finish, measure every part and
+render its table and JSON. The scale part runs only when DATABASE_URL points at PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.pgdb import postgres_url
+from bench.report import Report, Row, percentile, table
+from bench.run import Sizes, run
+
+TINY = Sizes(engine_cases=3, engine_warmup=0, people=4, rounds=1, recipients=8, scale_cases=300,
+             scale_samples=3, fire_samples=2, presses=1)
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([0.0, 10.0], 95) == pytest.approx(9.5)
+    assert percentile([5.0], 99) == 5.0
+
+
+def test_table_shows_ratio_target_and_verdict() -> None:
+    report = Report(quick=True)
+    report.add(Row("engine", "cases/s", 120.0, "", 10.0, 12.0, "≥ 10×", True))
+    report.skipped["scale"] = "needs PostgreSQL"
+    text = table(report)
+    assert "engine: cases/s" in text and "12.0×" in text and "yes" in text
+    assert "skipped scale: needs PostgreSQL" in text
+
+
+async def test_bench_smoke(tmp_path: Path) -> None:
+    pg = postgres_url()
+    report = await run(TINY, True, tmp_path, pg, db_name="konveyer_bench_smoke")
+    assert report.details["errors"] == {}
+    sections = {row.section for row in report.rows}
+    assert {"engine", "bot path", "delivery"} <= sections
+    if pg:
+        assert any(row.section == "scale" and "my tasks" in row.metric for row in report.rows)
+    else:
+        assert "scale" in report.skipped
+    engine = next(r for r in report.rows if r.section == "engine")
+    assert engine.konveyer and engine.reference and engine.ratio
+    assert report.details["delivery"]["sent"] >= TINY.recipients
+    out = tmp_path / "bench.json"
+    report.write_json(out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["rows"] and data["quick"] is True
+    assert "met?" in table(report)

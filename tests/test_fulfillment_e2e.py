@@ -1,0 +1,199 @@
+"""Seed 3, fulfillment: pipelines moved by hand, stages that require fields, the director's approval,
+hand-offs between pipelines with every field carried over, and timed warehouse work."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot import companies
+from db.models import Case, Company
+from tests.chat import Person
+from tests.conftest import Harness
+
+
+@pytest.fixture
+async def fulfillment(harness: Harness) -> Harness:
+    await harness.person("Алина", "account_manager")
+    await harness.person("Генеральный Олег", "general_director")
+    await harness.person("Юрист Вера", "lawyer")
+    await harness.person("Кладовщик Тимур", "warehouse_worker")
+    await harness.person("Кладовщик Рустам", "warehouse_worker")
+    return harness
+
+
+async def new_quote(manager: Person, company: str, *, create: bool) -> None:
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка на просчёт заказа", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент (компания)")
+    await manager.send(company)
+    if create:
+        await manager.press("Создать", await manager.expect(company, "Создать"))
+    await manager.expect("Контактное лицо")
+    await manager.send("Иван Петров, +7 900 000-00-00")
+    await manager.expect("Товар")
+    await manager.send("Детские игрушки")
+    await manager.expect("Объём")
+    await manager.send("1200")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+
+async def through_the_director(shop: Harness, manager: Person) -> None:
+    """Offer prepared, returned once with remarks, approved; then agreed with the client."""
+    director = shop.people["Генеральный Олег"]
+    card = await manager.expect("Этап: Новая заявка на просчёт")
+    await manager.press("Сформировать КП", card)
+    card = await manager.wait_for("Этап: Сформировать КП")
+    # The director's stage requires the offer file: the move is held and the bot asks for it right here.
+    await manager.press("На согласование ГД", card)
+    await manager.expect("Файл КП")
+    await manager.document(b"%PDF offer v1", "offer_v1.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    task = await director.expect("Согласуйте коммерческое предложение")
+    await director.press("Вернуть с замечаниями", task)
+    await director.expect("Комментарий")
+    await director.send("Цена хранения завышена, пересчитайте")
+    await director.press("Подтвердить", await director.expect("Проверьте"))
+    remark = await manager.expect("Директор вернул КП")
+    assert "Цена хранения завышена" in remark["text"]
+    await manager.press("Дело", remark)
+    card = await manager.expect("Этап: Сформировать КП")
+    await manager.press("На согласование ГД", card)  # the file is there now: no question, straight on
+    task = await director.expect("Согласуйте коммерческое предложение")
+    await director.press("Согласовать", task)
+    note = await manager.expect("КП согласовано директором")
+    await manager.press("Дело", note)
+    await manager.press("Клиент согласовал", await manager.expect("Этап: Согласовать КП с клиентом"))
+
+
+async def warehouse_work(shop: Harness, worker: Person, *, minutes: list[int], comment: str) -> None:
+    """The worker takes the task, starts the timer, pauses and resumes, then finishes with the recount."""
+    card = await worker.wait_for("Примите товар и сделайте пересчёт", "Ждёт исполнителя")
+    await worker.press("Взять", card)
+    for index, spent in enumerate(minutes):
+        card = await worker.wait_for("Примите товар", "Вы взяли" if index == 0 else "на паузе")
+        await worker.press("Начать работу" if index == 0 else "Продолжить", card)
+        running = await worker.wait_for("Примите товар", "В работе с")
+        shop.clock.advance(minutes=spent)
+        if index < len(minutes) - 1:
+            await worker.press("Пауза", running)
+            shop.clock.advance(minutes=15)  # a break does not count
+    await worker.press("Готово", running)
+    await worker.expect("Файл пересчёта")
+    await worker.document(b"sku;qty\nA;600\nB;600\n", "recount.csv")
+    await worker.expect("Комментарий склада")
+    await worker.send(comment)
+    await worker.press("Подтвердить", await worker.expect("Проверьте"))
+
+
+async def test_new_client_from_first_request_to_paid_receiving(fulfillment: Harness) -> None:
+    shop = fulfillment
+    manager, lawyer = shop.people["Алина"], shop.people["Юрист Вера"]
+    timur, rustam = shop.people["Кладовщик Тимур"], shop.people["Кладовщик Рустам"]
+    await new_quote(manager, "ООО Ромашка", create=True)
+    await through_the_director(shop, manager)
+
+    # A new client: the contract pipeline starts by itself.
+    task = await lawyer.expect("Подготовьте договор с клиентом")
+    assert "ООО Ромашка" in task["text"] and "Детские игрушки" in task["text"]
+    await lawyer.press("Готово", task)
+    await lawyer.document(b"%PDF contract", "contract.pdf")
+    await lawyer.press("Подтвердить", await lawyer.expect("Проверьте"))
+    task = await manager.expect("Подпишите договор с клиентом")
+    await manager.press("Готово", task)
+    await manager.document(b"%PDF signed", "signed.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    # The company is marked; the receiving request starts with every field carried over.
+    async with shop.core.sessionmaker() as session:
+        company = (await session.execute(select(Company).where(Company.name == "ООО Ромашка"))).scalar_one()
+        assert company.data == {"contract_signed": True}
+        receiving = (await session.execute(select(Case).where(Case.process == "fulfillment_receiving"))).scalar_one()
+        contract = (await session.execute(select(Case).where(Case.process == "new_client_contract"))).scalar_one()
+        quote = (await session.execute(select(Case).where(Case.process == "fulfillment_quote"))).scalar_one()
+    assert receiving.parent_id == contract.id and contract.parent_id == quote.id
+    assert receiving.data["client"]["name"] == "ООО Ромашка"
+    for name in ("contact_name", "goods_description", "monthly_volume", "offer_file"):
+        assert receiving.data[name] == quote.data[name], name
+
+    note = await manager.expect("Заявка создана: заявка на приёмку товара")
+    await manager.press("Дело", note)
+    card = await manager.expect("Этап: Новая заявка")
+    assert "Детские игрушки" in card["text"] and "1200" in card["text"].replace("\u00a0", "").replace(" ", "")
+    # Sending to the warehouse needs the units and the date: asked here, then the move completes.
+    await manager.press("Направить заявку на склад", card)
+    await manager.expect("Количество единиц")
+    await manager.send("1200")
+    await manager.expect("Дата работ на складе")
+    await manager.send("23.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    # Only the worker who took the task may run its timer: a forged «start» from someone else is refused.
+    card = await rustam.wait_for("Примите товар и сделайте пересчёт", "Ждёт исполнителя")
+    task_id = card["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+    answer = await rustam.press_data(card["message_id"], f"t:work:{task_id}:start")
+    assert answer and "Сначала возьмите задачу" in answer, answer
+    await warehouse_work(shop, timur, minutes=[45, 20], comment="Пересчитано, расхождений нет")
+
+    # The client asks for corrections: back to the warehouse with the remarks.
+    task = await manager.expect("Согласуйте с клиентом результат склада")
+    await manager.press("Есть правки", task)
+    await manager.expect("Правки клиента")
+    await manager.send("Пересчитайте коробку B")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await timur.wait_for("Правки клиента: Пересчитайте коробку B", "Ждёт исполнителя")
+    await warehouse_work(shop, timur, minutes=[10], comment="Коробка B: 600, верно")
+    await manager.press("Клиент согласовал", await manager.expect("Согласуйте с клиентом результат склада"))
+    await manager.press("Готово", await manager.expect("Выставьте и отправьте клиенту счёт"))
+    await manager.document(b"%PDF invoice", "invoice.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Оплачено", await manager.expect("Отметьте оплату счёта"))
+    await manager.expect("Оплата получена")
+
+    # Time is kept per person and task: 45 + 20 + 10 minutes, breaks excluded.
+    await manager.send("📁 Мои дела")
+    cases = await manager.expect("Ваши дела")
+    await manager.press("Детские игрушки — Оплачено", cases)
+    card = await manager.expect("Время работы")
+    assert "Кладовщик Тимур" in card["text"] and "1 ч 15 мин" in card["text"], card["text"]
+    await shop.admin.send("/worktime")
+    report = await shop.admin.expect("Кладовщик Тимур")
+    assert "1 ч 15 мин" in report["text"], report["text"]
+
+
+async def test_existing_client_goes_straight_to_receiving(fulfillment: Harness) -> None:
+    shop = fulfillment
+    manager = shop.people["Алина"]
+    async with shop.core.sessionmaker() as session, session.begin():
+        await companies.create(session, "ООО Старый клиент", None, shop.clock.now(), {"contract_signed": True})
+    await new_quote(manager, "ООО Старый клиент", create=False)
+    await through_the_director(shop, manager)
+    await manager.expect("Заявка создана: заявка на приёмку товара")
+    async with shop.core.sessionmaker() as session:
+        processes = sorted((await session.execute(select(Case.process))).scalars())
+    assert processes == ["fulfillment_quote", "fulfillment_receiving"]  # no contract pipeline
+
+
+async def test_refusal_needs_a_reason(fulfillment: Harness) -> None:
+    shop = fulfillment
+    manager = shop.people["Алина"]
+    await new_quote(manager, "ООО Ромашка", create=True)
+    card = await manager.expect("Этап: Новая заявка на просчёт")
+    await manager.press("Отказ", card)
+    question = await manager.expect("Причина отказа")
+    assert "Пропустить" not in " ".join(manager.buttons(question))
+    await manager.press("Отмена", question)  # no reason, no refusal: the deal stays where it was
+    await manager.expect("Отменено")
+    async with shop.core.sessionmaker() as session:
+        quote = (await session.execute(select(Case))).scalar_one()
+    assert quote.status == "active" and quote.stage == "new"
+
+    await manager.press("Отказ", await manager.find("Этап: Новая заявка на просчёт"))
+    await manager.expect("Причина отказа")
+    await manager.send("Клиент выбрал другой склад")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("Дело закрыто")
+    async with shop.core.sessionmaker() as session:
+        quote = (await session.execute(select(Case))).scalar_one()
+    assert quote.status == "done" and quote.result == "failure"
+    assert quote.data["refusal_reason"] == "Клиент выбрал другой склад"
