@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from flows.deadlines import DeadlineError, parse_deadline, parse_offset
 from flows.expressions import ExpressionError, compile_expression
-from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, LocalText, ProcessDef, StageDef, TaskDef
+from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, LocalText, ProcessDef, ReportDef, StageDef, TaskDef
 from flows.templating import TemplateError, check_syntax
 
 log = logging.getLogger(__name__)
@@ -200,6 +200,25 @@ def cross_check(library: dict[str, LoadedDefinition], *, complete: bool = True) 
         checker = _Checker(file=loaded.path, root=yaml.compose(loaded.source))
         for index, stage in enumerate(loaded.spec.stages):
             for a_index, action in enumerate(stage.on_enter):
+                for kind, other in (("report", action.report), ("notify_cases", action.notify_cases)):
+                    if other is None:
+                        continue
+                    opath: Path_ = ("stages", index, "on_enter", a_index, kind)
+                    seen_process = library.get(other.process)
+                    if seen_process is None:
+                        if complete:
+                            checker.add((*opath, "process"), f"unknown process '{other.process}'")
+                        continue
+                    stage_keys = {s.key for s in seen_process.spec.stages}
+                    if other.stage is not None and other.stage not in stage_keys:
+                        checker.add((*opath, "stage"), f"process '{other.process}' has no stage '{other.stage}'")
+                    if isinstance(other, ReportDef):
+                        known = set(seen_process.spec.fields) | {"id", "title", "stage", "responsible"}
+                        for column in other.columns:
+                            if column.field not in known:
+                                checker.add(
+                                    (*opath, "columns"), f"process '{other.process}' has no field '{column.field}'"
+                                )
                 if action.start is None:
                     continue
                 path: Path_ = ("stages", index, "on_enter", a_index, "start")
@@ -259,6 +278,15 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         if role not in roles:
             c.add(("start", "roles"), f"unknown role '{role}' (roles of this process: {', '.join(spec.roles)})")
     _check_field_list(c, ("start", "form"), spec.start.form, fields)
+    for s_index, schedule in enumerate(spec.schedule):
+        if schedule.initiator not in roles:
+            c.add(("schedule", s_index, "initiator"), f"unknown role '{schedule.initiator}'")
+        if len(schedule.cron.split()) != 5:
+            c.add(
+                ("schedule", s_index, "cron"),
+                f"'{schedule.cron}' is not a cron line of five fields "
+                "(minute hour day month weekday), e.g. '0 9 * * thu'",
+            )
     _check_template(c, ("start", "title"), spec.start.title)
 
     for index, stage in enumerate(spec.stages):
@@ -288,6 +316,14 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 for source_field in action.start.map.values():
                     if source_field not in fields:
                         c.add((*apath, "start", "map"), f"unknown field '{source_field}'")
+            if action.report is not None:
+                target_doc = fields.get(action.report.to)
+                if target_doc is None or target_doc.type != "document":
+                    c.add((*apath, "report", "to"), f"'{action.report.to}' is not a document field")
+                if action.report.summary is not None and action.report.summary not in fields:
+                    c.add((*apath, "report", "summary"), f"unknown field '{action.report.summary}'")
+            if action.notify_cases is not None:
+                _check_template(c, (*apath, "notify_cases", "text"), action.notify_cases.text)
             if action.company is not None:
                 company_field = fields.get(action.company.field)
                 if company_field is None or company_field.type != "company":
@@ -307,6 +343,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
             for who in move.roles:
                 _check_person(c, (*base, "moves", m_index, "roles"), who, roles, fields)
         _check_field_list(c, (*base, "requires"), stage.requires, fields)
+        _check_field_list(c, (*base, "editable"), stage.editable, fields)
         if stage.wait is not None:
             _check_deadline(c, (*base, "wait"), stage.wait, fields)
         if stage.next and stage.next[-1].when is not None:

@@ -151,7 +151,32 @@ class CompanyUpdateDef(_Spec):
     set: dict[str, Any]
 
 
-ACTION_KINDS = ("notify", "render", "set", "start", "company")
+class ReportColumn(_Spec):
+    field: str  # a field of the cases reported on, or: id, title, stage, responsible
+    label: LocalText
+
+
+class ReportDef(_Spec):
+    """A report over other cases, made when the stage is entered: an Excel file and a text summary."""
+
+    process: str
+    stage: str | None = None  # only cases at this stage (any stage if not given)
+    columns: list[ReportColumn]
+    totals: list[str] = Field(default_factory=list)  # number/money fields summed in the summary
+    to: str  # document field of this case the Excel file goes to
+    summary: str | None = None  # text field of this case the summary goes to
+    title: LocalText
+
+
+class NotifyCasesDef(_Spec):
+    """Tell each responsible of the cases at a stage which of their cases need them, in one message."""
+
+    process: str
+    stage: str | None = None
+    text: LocalText  # jinja; sees `cases`: [{id, title, stage}]
+
+
+ACTION_KINDS = ("notify", "render", "set", "start", "company", "report", "notify_cases")
 
 
 class ActionDef(_Spec):
@@ -164,6 +189,8 @@ class ActionDef(_Spec):
     set: dict[str, Any] | None = None
     start: StartCaseDef | None = None
     company: CompanyUpdateDef | None = None
+    report: ReportDef | None = None
+    notify_cases: NotifyCasesDef | None = None
     when: str | None = None
 
     @model_validator(mode="after")
@@ -197,7 +224,10 @@ class StageDef(_Spec):
     next: list[TransitionDef] = Field(default_factory=list)
     moves: list[MoveDef] = Field(default_factory=list)
     requires: list[str] = Field(default_factory=list)  # fields that must be filled before the case enters
-    wait: str | None = None  # deadline expression: the stage holds until then, then follows `next`
+    editable: list[str] = Field(default_factory=list)  # fields the responsible may change at this stage
+    # Deadline expression: the stage holds until then; then its tasks are given (or, without tasks, it
+    # follows `next`). Changing a field it reads (see `editable`) moves the wait; a past date does not wait.
+    wait: str | None = None
     final: bool = False
     result: Literal["success", "failure"] | None = None
 
@@ -232,6 +262,11 @@ class StartDef(_Spec):
     title: LocalText | None = None  # jinja: the case's title, e.g. "{{ brand }} от {{ supplier.name }}"
 
 
+class ScheduleDef(_Spec):
+    cron: str  # five fields, in the company's time zone: "0 9 * * thu" — Thursdays at 9:00
+    initiator: str  # a role: its first member starts the case
+
+
 class ProcessDef(_Spec):
     process: str
     title: LocalText
@@ -240,6 +275,7 @@ class ProcessDef(_Spec):
     start: StartDef
     fields: dict[str, FieldDef] = Field(default_factory=dict)
     directories: dict[str, list[DirectoryEntry]] = Field(default_factory=dict)
+    schedule: list[ScheduleDef] = Field(default_factory=list)
     stages: list[StageDef]
 
     @field_validator("stages")

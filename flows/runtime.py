@@ -19,13 +19,31 @@ from flows.context import case_context
 from flows.deadlines import parse_deadline, parse_offset
 from flows.expressions import evaluate
 from flows.i18n import _
-from flows.model import FILE_TYPES, PERSON_REFS, LocalText, ProcessDef, StageDef, TaskDef, local
+from flows.model import (
+    FILE_TYPES,
+    PERSON_REFS,
+    LocalText,
+    NotifyCasesDef,
+    ProcessDef,
+    ReportDef,
+    StageDef,
+    TaskDef,
+    local,
+)
 from flows.templating import render
 
 log = logging.getLogger(__name__)
 
 START_TASK = "__start__"
 MOVE_TASK = "__move__"  # «fill the fields this stage requires», given to whoever moves the case there
+EDIT_PREFIX = "__edit__:"  # «change this field», given to whoever asked to change it
+
+
+def is_service_task(key: str) -> bool:
+    """Tasks the engine makes for itself (start form, move form, edit form), not the definition's."""
+    return key.startswith("__")
+
+
 MAX_AUTOMATIC_STEPS = 100
 
 CaseStatus = Literal["draft", "active", "done", "cancelled"]
@@ -154,12 +172,40 @@ class StartCase:
 
 
 @dataclass(frozen=True)
+class CancelWait:
+    """Drop the case's pending wait timer (its date changed)."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    report: ReportDef
+
+
+@dataclass(frozen=True)
+class NotifyCases:
+    notify: NotifyCasesDef
+
+
+@dataclass(frozen=True)
 class UpdateCompany:
     company_id: int
     values: dict[str, Any]
 
 
-Effect = Notify | Render | SetTimer | TaskCreated | TaskClosed | StageEntered | CaseClosed | StartCase | UpdateCompany
+Effect = (
+    Notify
+    | Render
+    | SetTimer
+    | TaskCreated
+    | TaskClosed
+    | StageEntered
+    | CaseClosed
+    | StartCase
+    | UpdateCompany
+    | CancelWait
+    | BuildReport
+    | NotifyCases
+)
 
 
 def start_task_def(spec: ProcessDef) -> TaskDef:
@@ -183,6 +229,11 @@ def move_task_def(spec: ProcessDef, stage: str) -> TaskDef:
 def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
     if key == START_TASK:
         return start_task_def(spec)
+    if key.startswith(EDIT_PREFIX):
+        name = key.removeprefix(EDIT_PREFIX)
+        label = spec.fields[name].label
+        title = {lang: f"{prefix}: {local(label, lang)}" for lang, prefix in (("ru", "Изменить"), ("en", "Change"))}
+        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[name])
     if key == MOVE_TASK:
         return move_task_def(spec, stage)
     return spec.task(stage, key)
@@ -275,7 +326,7 @@ class Engine:
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
         case.data.update(values)
-        if task.key not in (START_TASK, MOVE_TASK):
+        if not is_service_task(task.key):
             case.data[task.key] = outcome
         now = self.clock.now()
         task.status, task.outcome, task.done_by, task.done_at = "done", outcome, actor_id, now
@@ -283,12 +334,50 @@ class Engine:
         log.info("case %s task %s done by %s: %s", case.id, task.id, actor_id, outcome)
         if task.key == START_TASK:
             self._activate(case, effects)
+        elif task.key.startswith(EDIT_PREFIX):
+            self._rewait(case, set(values), effects)
         elif task.key == MOVE_TASK:
             self._close_open_tasks(case, effects, actor_id)
             self._enter(case, case.spec.stage(task.stage), effects, depth=0, mover=actor_id)
-        elif not any(t.stage == case.stage and t.visit == case.visit and t.key != MOVE_TASK for t in case.open_tasks()):
+        elif not any(
+            t.stage == case.stage and t.visit == case.visit and not is_service_task(t.key) for t in case.open_tasks()
+        ):
             self._advance(case, effects, depth=0)
         return effects
+
+    def request_edit(self, case: CaseState, name: str, actor_id: int, is_admin: bool = False) -> list[Effect]:
+        """Ask the person for a new value of an editable field (the answer comes back through `submit`)."""
+        if case.status != "active" or case.stage == START_TASK:
+            raise EngineError(_("This case cannot be changed now."))
+        if name not in case.spec.stage(case.stage).editable:
+            raise EngineError(_("This field cannot be changed at this stage."))
+        if not (is_admin or actor_id in (case.responsible_id, case.initiator_id)):
+            raise EngineError(_("Only the case's responsible can change it."))
+        key = EDIT_PREFIX + name
+        for task in case.open_tasks():
+            if task.key == key:
+                task.assignee_id = actor_id
+                return []
+        task = TaskState(
+            key=key, stage=case.stage, visit=case.visit, kind="form", assignee_id=actor_id, created_at=self.clock.now()
+        )
+        case.tasks.append(task)
+        return [TaskCreated(task)]
+
+    def _rewait(self, case: CaseState, changed: set[str], effects: list[Effect]) -> None:
+        """A field the stage's wait reads has changed: wait for the new moment (or stop waiting)."""
+        stage = case.spec.stage(case.stage)
+        if stage.wait is None or not (parse_deadline(stage.wait).field_refs & changed):
+            return
+        if any(t.stage == stage.key and t.visit == case.visit and not is_service_task(t.key) for t in case.tasks):
+            return  # the wait is over and its tasks are given
+        effects.append(CancelWait())
+        now = self.clock.now()
+        until = parse_deadline(stage.wait).resolve(now, case.data, self.calendar)
+        if until is not None and until > now:
+            effects.append(SetTimer("wait", until, stage=stage.key, visit=case.visit))
+        else:
+            self._give_tasks(case, stage, effects, depth=0)
 
     def allowed_moves(self, case: CaseState, actor_id: int, actor_roles: set[str], is_admin: bool = False) -> list[str]:
         """Stages this person may move the case to by hand, from where it stands."""
@@ -330,7 +419,7 @@ class Engine:
             return effects
         if kind == "wait":
             if case.stage == stage and case.visit == visit:
-                self._advance(case, effects, depth=0)
+                self._give_tasks(case, case.spec.stage(case.stage), effects, depth=0)
             return effects
         if task is None or task.status != "open":
             return effects
@@ -440,6 +529,10 @@ class Engine:
                 for new_name, old_name in action.start.map.items():
                     carried[new_name] = case.data.get(old_name)
                 effects.append(StartCase(action.start.process, carried, case.responsible_id or case.initiator_id))
+            elif action.report is not None:
+                effects.append(BuildReport(action.report))
+            elif action.notify_cases is not None:
+                effects.append(NotifyCases(action.notify_cases))
             elif action.company is not None:
                 value = case.data.get(action.company.field)
                 company_id = value.get("id") if isinstance(value, dict) else value
@@ -454,6 +547,17 @@ class Engine:
             effects.append(CaseClosed("done", stage.result))
             log.info("case %s closed at %s (%s)", case.id, stage.key, stage.result)
             return
+        if stage.wait is not None:
+            until = parse_deadline(stage.wait).resolve(now, case.data, self.calendar)
+            if until is not None and until > now:
+                effects.append(SetTimer("wait", until, stage=stage.key, visit=case.visit))
+                return
+            # A date already past (or not given) does not hold the case up.
+        self._give_tasks(case, stage, effects, depth)
+
+    def _give_tasks(self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int) -> None:
+        """Create the stage's tasks; a stage with no task to give moves on (or holds for a manual move)."""
+        now = self.clock.now()
         created = 0
         for tdef in stage.tasks:
             context = case.context()
@@ -468,15 +572,10 @@ class Engine:
                     if at > now:
                         effects.append(SetTimer("remind", at, task=task))
                 effects.append(SetTimer("overdue", task.due_at, task=task))
-        if stage.wait is not None:
-            until = parse_deadline(stage.wait).resolve(now, case.data, self.calendar)
-            if until is not None and until > now:
-                effects.append(SetTimer("wait", until, stage=stage.key, visit=case.visit))
-                return
-            # A date already past (or not given) does not hold the case up.
-            self._advance(case, effects, depth + 1)
-            return
-        if created == 0 and stage.next:
+        # Every task skipped at a stage that can also be moved by hand: the case holds for that move
+        # (a postpaid deal stays at «Проверено СБ» while prepaid ones get the accountant's check).
+        holds = bool(stage.moves and stage.tasks)
+        if created == 0 and stage.next and not holds:
             self._advance(case, effects, depth + 1)
 
     def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime) -> TaskState:
