@@ -28,6 +28,7 @@ from bench.report import latency_summary
 from bench.scenario import START_FORM
 from bot import people as people_repo
 from bot.core import Core, build_core
+from bot.queries import open_tasks_page
 from bot.settings import Settings
 from db.models import Task, User
 from flows.runtime import START_TASK
@@ -166,12 +167,16 @@ async def _sample(samples: int, func: Callable[[], Awaitable[Any]]) -> list[floa
 
 
 def _my_tasks_query(user: User, roles: set[str]) -> Any:
-    """The query of handlers/menu.py `my_tasks` (kept in step with it; the handler itself is measured too)."""
+    """The query of handlers/menu.py `my_tasks` (the same function; the handler itself is measured too)."""
+    return open_tasks_page(user.id, roles, 11)
+
+
+def _my_open_tasks(user: User, roles: set[str]) -> Any:
+    """All the open tasks «my tasks» pages through (to report how many there are)."""
     conditions = [Task.assignee_id == user.id]
     if roles:
         conditions.append((Task.assignee_id.is_(None)) & (Task.role.in_(roles)))
-    return (select(Task).where(Task.status == "open", Task.key != START_TASK, or_(*conditions))
-            .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(11))
+    return select(Task.id).where(Task.status == "open", Task.key != START_TASK, or_(*conditions))
 
 
 async def _explain(session: AsyncSession, statement: Any, params: dict[str, Any] | None = None) -> str:
@@ -190,8 +195,7 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
         busy = await people_repo.user_by_tg(session, BUSY_TG)
         assert busy is not None
         roles = await people_repo.roles_of(session, busy.id)
-        open_count = len((await session.execute(
-            _my_tasks_query(busy, roles).limit(None).with_only_columns(Task.id))).all())
+        open_count = len((await session.execute(_my_open_tasks(busy, roles))).all())
     chat = Chat(id=BUSY_TG, type="private")
     message = Message(message_id=1, date=datetime.now(UTC), chat=chat)
     timings: dict[str, dict[str, float]] = {}

@@ -12,21 +12,24 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
+from bot import outbox, reports
 from bot import people as people_repo
 from bot.core import Core
 from bot.files import file_ref, render_docx
 from db.models import AuditEntry, Case, Company, StoredFile, Task, TaskCard, Timer, User, WorkPeriod
 from flows.context import case_context
 from flows.i18n import _
-from flows.model import ProcessDef
+from flows.model import NotifyCasesDef, ProcessDef, ReportDef
 from flows.runtime import (
     START_TASK,
+    BuildReport,
+    CancelWait,
     CaseClosed,
     CaseState,
     Effect,
     EngineError,
     Notify,
+    NotifyCases,
     Render,
     SetTimer,
     StageEntered,
@@ -149,12 +152,18 @@ class CaseService:
     # --- commands -------------------------------------------------------------------------------------
 
     async def start(
-        self, user: User, process: str, data: dict[str, Any] | None = None, *, parent: Loaded | None = None
+        self,
+        user: User,
+        process: str,
+        data: dict[str, Any] | None = None,
+        *,
+        parent: Loaded | None = None,
+        scheduled: bool = False,
     ) -> Loaded:
         if process not in self.core.registry.current:
             raise EngineError(_("There is no such process."))
         definition_id, spec = self.core.registry.latest(process)
-        if parent is None:
+        if parent is None and not scheduled:
             roles = await people_repo.roles_of(self.session, user.id)
             if not (user.is_admin or roles & set(spec.start.roles)):
                 raise EngineError(_("Your role cannot start this process."))
@@ -179,7 +188,7 @@ class CaseService:
         self.session.add(row)
         await self.session.flush()
         state.id = row.id
-        loaded = Loaded(row=row, state=state, task_rows={}, interactive=parent is None)
+        loaded = Loaded(row=row, state=state, task_rows={}, interactive=parent is None and not scheduled)
         detail: dict[str, Any] = {"process": process, "version": definition_id}
         if parent is not None:
             detail["from_case"] = parent.row.id
@@ -441,6 +450,16 @@ class CaseService:
                         at=self.now,
                     )
                 )
+        elif isinstance(effect, BuildReport):
+            await self._build_report(loaded, effect.report, actor_id)
+        elif isinstance(effect, NotifyCases):
+            await self._notify_cases(loaded, effect.notify)
+        elif isinstance(effect, CancelWait):
+            await self.session.execute(
+                update(Timer)
+                .where(Timer.case_id == loaded.row.id, Timer.kind == "wait", Timer.status == "pending")
+                .values(status="cancelled")
+            )
         elif isinstance(effect, UpdateCompany):
             company = await self.session.get(Company, effect.company_id)
             if company is not None:
@@ -631,6 +650,77 @@ class CaseService:
             mime_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         )
         state.data[effect.to] = [file_ref(stored)]
+
+    async def _build_report(self, loaded: Loaded, report: ReportDef, actor_id: int | None) -> None:
+        lang = self.core.settings.default_language
+        rows = await reports.build_rows(self.core, self.session, report, lang)
+        title = self.core.translator.local(report.title, lang)
+        headers = [self.core.translator.local(c.label, lang) for c in report.columns]
+        totals: dict[str, float] = {}
+        for name in report.totals:
+            totals[name] = sum(r.numbers.get(name, 0.0) for r in rows)
+        # Totals are fields of the cases reported on, so they are labelled from that process.
+        reported = (
+            self.core.registry.latest(report.process)[1]
+            if report.process in self.core.registry.current
+            else loaded.state.spec
+        )
+        labelled = {
+            (self.core.translator.local(reported.fields[n].label, lang) if n in reported.fields else n): v
+            for n, v in totals.items()
+        }
+        content = reports.to_xlsx(title, headers, rows, labelled, self.core.translator.t("Total", lang))
+        stamp = self.now.astimezone(self.core.calendar.tz).strftime("%d.%m.%Y %H-%M")
+        stored = await self.core.files.add(
+            self.session,
+            content=content,
+            name=f"{title} {stamp}.xlsx",
+            kind="document",
+            now=self.now,
+            case_id=loaded.row.id,
+            user_id=actor_id,
+            mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        loaded.state.data[report.to] = [file_ref(stored)]
+        if report.summary is not None:
+            lines = [self.core.translator.t("%(title)s: %(n)s", lang, title=title, n=len(rows))]
+            lines += [f"{k}: {v:,.2f}".replace(",", " ").replace(".00", "") for k, v in labelled.items()]
+            for row in rows[:30]:
+                lines.append("• " + " · ".join(cell for cell in row.cells if cell))
+            if len(rows) > 30:
+                lines.append(self.core.translator.t("…and %(n)s more in the file.", lang, n=len(rows) - 30))
+            loaded.state.data[report.summary] = "\n".join(lines)
+
+    async def _notify_cases(self, loaded: Loaded, notify: NotifyCasesDef) -> None:
+        cases = await reports.cases_at(self.session, notify.process, notify.stage)
+        by_person: dict[int, list[Case]] = {}
+        for case in cases:
+            by_person.setdefault(case.responsible_id or case.initiator_id, []).append(case)
+        people = await people_repo.users_by_ids(self.session, by_person)
+        for user_id, own in by_person.items():
+            user = people.get(user_id)
+            if user is None:
+                continue
+            listed = []
+            for case in own:
+                spec = await self.core.registry.spec(self.session, case.definition_id)
+                listed.append(
+                    {
+                        "id": case.id,
+                        "title": case.title,
+                        "stage": self.core.renderer.stage_title(spec, case.stage, user.language),
+                    }
+                )
+            text = self.core.renderer.template(
+                notify.text, loaded.state.spec, loaded.state.data, user.language, {"cases": listed}
+            )
+            outbox.message(self.session, user.tg_id, text[:4000], self.now)
+
+    async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
+        loaded = await self.load(case_id)
+        effects = self.core.engine.request_edit(loaded.state, name, user.id, user.is_admin)
+        await self.save(loaded, effects, user.id, "case.edit_requested", {"field": name})
+        return loaded
 
     async def stored_file(self, file_id: int) -> StoredFile | None:
         return await self.session.get(StoredFile, file_id)

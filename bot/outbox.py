@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,7 +120,36 @@ class RateLimiter:
         self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), self.monotonic() + seconds)
 
 
+@dataclass
+class _Claimed:
+    """A row this sender has claimed (committed as `sending`), with what its request needs."""
+
+    row: Outbox
+    ref: Outbox | None
+    stored: StoredFile | None
+
+
+@dataclass
+class _Outcome:
+    """What became of one claimed row; written with the other outcomes in the sender's next transaction."""
+
+    row_id: int
+    chat_id: int
+    values: dict[str, Any]
+    stored_id: int | None = None
+    tg_file_id: str | None = None
+
+
 class OutboxSender:
+    """Delivers outbox rows with a couple of statements per batch, not two transactions per message.
+
+    Each pass of `dispatch` is one transaction: it writes the outcomes of the requests answered since the
+    last pass, reads the pending rows, picks those the limits allow now, and claims them with one
+    UPDATE ... RETURNING. The requests go out only after that commit (claimed before the request, so never
+    sent twice). A chat stays busy until its outcome is written, so the next pass sees the chat's rows as
+    they really are (a 429'd row back in `pending` before the one after it; an edit's message `sent`).
+    """
+
     def __init__(
         self,
         bot: Bot,
@@ -139,7 +169,9 @@ class OutboxSender:
         self.limiter = RateLimiter(global_rate, per_chat_rate, burst=max(1.0, global_rate / 10))
         self.poll_interval = poll_interval
         self.semaphore = asyncio.Semaphore(concurrency)
+        # Chats with a claimed row whose outcome is not written yet: one message at a time per chat.
         self.in_flight: set[int] = set()
+        self.outcomes: list[_Outcome] = []  # answered, not yet written
         self.wakeup = asyncio.Event()
         self.stats = {"sent": 0, "retry_after": 0, "network_retries": 0, "failed": 0, "uncertain": 0}
         self._stopping = False
@@ -159,40 +191,87 @@ class OutboxSender:
         await self.recover()
         tasks: set[asyncio.Task[None]] = set()
         while not self._stopping:
+            # Cleared before the pass, not after: a wakeup that arrives during it (an answer, a new row)
+            # must start the next pass at once instead of being lost until the poll.
+            self.wakeup.clear()
             try:
                 wait = await self.dispatch(tasks)
             except Exception:  # the sender must outlive a bad row or a database hiccup
                 log.exception("outbox: dispatch failed")
                 wait = 1.0
-            self.wakeup.clear()
             try:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
             except TimeoutError:
                 pass
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        # The answers of the last requests must reach the database, or the next start marks them uncertain.
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("outbox: writing the last outcomes failed")
 
     def stop(self) -> None:
         self._stopping = True
         self.wakeup.set()
 
+    async def flush(self) -> None:
+        """Write the outcomes answered so far (the sender's passes do it on their own)."""
+        outcomes, self.outcomes = self.outcomes, []
+        if not outcomes:
+            return
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await self._write_outcomes(session, outcomes)
+        except BaseException:
+            self.outcomes[:0] = outcomes
+            raise
+        for outcome in outcomes:
+            self.in_flight.discard(outcome.chat_id)
+
     async def dispatch(self, tasks: set[asyncio.Task[None]]) -> float:
-        """Start sends that the limits allow now; return how long to sleep before looking again."""
+        """One pass: write outcomes, claim the rows the limits allow now, start their requests.
+
+        Returns how long to sleep before looking again.
+        """
         now = self.clock.now()
-        async with self.sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(Outbox.id, Outbox.chat_id, Outbox.not_before)
-                    .where(Outbox.status == "pending")
-                    .order_by(Outbox.id)
-                    .limit(1000)
-                )
-            ).all()
-        if not rows:
-            return self.poll_interval * 5
-        busy_chats = {chat for chat in self.in_flight}
-        seen: set[int] = set()
+        outcomes, self.outcomes = self.outcomes, []
         next_wake = self.poll_interval * 5
+        claimed: list[_Claimed] = []
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await self._write_outcomes(session, outcomes)
+                rows = (
+                    await session.execute(
+                        select(Outbox.id, Outbox.chat_id, Outbox.not_before)
+                        .where(Outbox.status == "pending")
+                        .order_by(Outbox.id)
+                        .limit(1000)
+                    )
+                ).all()
+                # The chats whose outcomes are written above are free again; the rest are still in flight.
+                busy_chats = self.in_flight - {o.chat_id for o in outcomes}
+                chosen, next_wake = self._choose(rows, busy_chats, now, next_wake)
+                if chosen:
+                    claimed = await self._claim(session, chosen)
+        except BaseException:
+            self.outcomes[:0] = outcomes  # not written: keep them (and their chats busy) for the next pass
+            raise
+        for outcome in outcomes:
+            self.in_flight.discard(outcome.chat_id)
+        for item in claimed:
+            self.in_flight.add(item.row.chat_id)
+            task = asyncio.create_task(self._deliver(item))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return max(0.005, next_wake)
+
+    def _choose(
+        self, rows: Sequence[Any], busy_chats: set[int], now: datetime, next_wake: float
+    ) -> tuple[list[int], float]:
+        """The pending rows to send now within the limits (the first pending row of each free chat)."""
+        seen: set[int] = set()
+        chosen: list[int] = []
         for row_id, chat_id, not_before in rows:
             if chat_id in seen or chat_id in busy_chats:
                 continue
@@ -206,92 +285,80 @@ class OutboxSender:
                 continue
             global_wait = self.limiter.global_wait()
             if global_wait > 0:
-                return min(next_wake, global_wait)
+                return chosen, min(next_wake, global_wait)
             self.limiter.take(chat_id)
-            self.in_flight.add(chat_id)
-            task = asyncio.create_task(self._deliver(row_id, chat_id))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        return max(0.005, next_wake)
+            chosen.append(row_id)
+        return chosen, next_wake
 
-    async def _deliver(self, row_id: int, chat_id: int) -> None:
+    async def _claim(self, session: AsyncSession, ids: list[int]) -> list[_Claimed]:
+        """pending -> sending for `ids` in one statement; a row another worker took first is not returned."""
+        statement = (
+            update(Outbox)
+            .where(Outbox.id.in_(ids), Outbox.status == "pending")
+            .values(status="sending", attempts=Outbox.attempts + 1)
+            .returning(Outbox)
+            .execution_options(synchronize_session=False)
+        )
+        rows = {row.id: row for row in (await session.scalars(statement)).all()}
+        ref_ids = {row.ref_id for row in rows.values() if row.ref_id}
+        refs = (
+            {r.id: r for r in (await session.scalars(select(Outbox).where(Outbox.id.in_(ref_ids)))).all()}
+            if ref_ids
+            else {}
+        )
+        file_ids = {row.payload.get("file_id") for row in rows.values()}
+        file_ids = {f for f in file_ids if isinstance(f, int)}
+        files = (
+            {f.id: f for f in (await session.scalars(select(StoredFile).where(StoredFile.id.in_(file_ids)))).all()}
+            if file_ids
+            else {}
+        )
+        claimed = []
+        for row_id in ids:  # in the outbox's order
+            row = rows.get(row_id)
+            if row is None:
+                continue
+            file_ref = row.payload.get("file_id")
+            claimed.append(
+                _Claimed(
+                    row,
+                    refs.get(row.ref_id) if row.ref_id else None,
+                    files.get(file_ref) if isinstance(file_ref, int) else None,
+                )
+            )
+        return claimed
+
+    async def _write_outcomes(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
+        if not outcomes:
+            return
+        # One executemany (bulk UPDATE by primary key); every row carries the same columns.
+        await session.execute(update(Outbox), [{"id": o.row_id, **o.values} for o in outcomes])
+        for o in outcomes:
+            if o.stored_id is not None and o.tg_file_id:
+                await session.execute(
+                    update(StoredFile)
+                    .where(StoredFile.id == o.stored_id, StoredFile.tg_file_id.is_(None))
+                    .values(tg_file_id=o.tg_file_id)
+                )
+
+    async def _deliver(self, item: _Claimed) -> None:
+        row = item.row
         try:
             async with self.semaphore:
-                await self._deliver_one(row_id)
-        except Exception:
-            log.exception("outbox: delivering %s failed", row_id)
-        finally:
-            # Count the per-chat gap from the answer, not from the request: the request reached Telegram
-            # somewhere in between, and the next one must not arrive less than the interval after it.
-            self.limiter.hold_chat(chat_id, self.limiter.per_chat_interval)
-            self.in_flight.discard(chat_id)
-            self.wakeup.set()
+                outcome = await self._deliver_one(item)
+        except Exception as exc:
+            # Whether it reached Telegram is unknown: never send it again, let the admin panel show it.
+            log.exception("outbox: delivering %s failed", row.id)
+            outcome = self._outcome(row, "uncertain", error=f"{type(exc).__name__}: {exc}")
+        # Count the per-chat gap from the answer, not from the request: the request reached Telegram
+        # somewhere in between, and the next one must not arrive less than the interval after it.
+        self.limiter.hold_chat(row.chat_id, self.limiter.per_chat_interval)
+        self.outcomes.append(outcome)
+        self.wakeup.set()
 
-    async def _deliver_one(self, row_id: int) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            claimed = await session.execute(
-                update(Outbox)
-                .where(Outbox.id == row_id, Outbox.status == "pending")
-                .values(status="sending", attempts=Outbox.attempts + 1)
-            )
-            if claimed.rowcount == 0:  # type: ignore[attr-defined]
-                return  # another worker has it
-            row = await session.get(Outbox, row_id)
-            assert row is not None
-            ref = await session.get(Outbox, row.ref_id) if row.ref_id else None
-            stored = None
-            file_ref = row.payload.get("file_id")
-            if isinstance(file_ref, int):
-                stored = await session.get(StoredFile, file_ref)
-        if ref is not None and ref.status != "sent":
-            await self._finish(
-                row_id,
-                "pending" if ref.status in ("pending", "sending") else "failed",
-                error=None if ref.status in ("pending", "sending") else "the message to edit was not sent",
-                delay=0.5,
-            )
-            return
-        try:
-            sent = await self._call(row, ref, stored)
-        except TelegramRetryAfter as exc:
-            self.stats["retry_after"] += 1
-            self.limiter.hold_chat(row.chat_id, exc.retry_after)
-            await self._finish(row_id, "pending", delay=exc.retry_after, error=str(exc), attempt_back=True)
-            return
-        except TelegramNetworkError as exc:
-            timeout = "timeout" in str(exc).lower()
-            if timeout and row.method.startswith("send"):
-                self.stats["uncertain"] += 1
-                await self._finish(row_id, "uncertain", error=str(exc))
-                return
-            self.stats["network_retries"] += 1
-            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
-            await self._finish(row_id, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
-            return
-        except TelegramServerError as exc:
-            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
-            await self._finish(row_id, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
-            return
-        except TelegramBadRequest as exc:
-            if "message is not modified" in str(exc):
-                await self._finish(row_id, "sent", message_id=ref.message_id if ref else None)
-                return
-            self.stats["failed"] += 1
-            log.warning("outbox: %s to %s refused: %s", row.method, row.chat_id, exc)
-            await self._finish(row_id, "failed", error=str(exc))
-            return
-        except TelegramForbiddenError as exc:
-            self.stats["failed"] += 1
-            await self._finish(row_id, "failed", error=str(exc))
-            return
-        self.stats["sent"] += 1
-        message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
-        tg_file_id = _sent_file_id(sent)
-        await self._finish(row_id, "sent", message_id=message_id, stored=stored, tg_file_id=tg_file_id)
-
-    async def _finish(
+    def _outcome(
         self,
-        row_id: int,
+        row: Outbox,
         status: str,
         *,
         delay: float = 0.0,
@@ -300,24 +367,60 @@ class OutboxSender:
         stored: StoredFile | None = None,
         tg_file_id: str | None = None,
         attempt_back: bool = False,
-    ) -> None:
+    ) -> _Outcome:
+        """The row's new values, from the claimed row (nobody else changes a row while it is `sending`)."""
         now = self.clock.now()
-        values: dict[str, Any] = {"status": status, "error": error}
-        if status == "pending":
-            values["not_before"] = now + timedelta(seconds=delay)
-        if attempt_back:
-            values["attempts"] = Outbox.attempts - 1  # a 429 is not the message's fault
-        if status == "sent":
-            values["sent_at"] = now
-            values["message_id"] = message_id
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
-            if stored is not None and tg_file_id and not stored.tg_file_id:
-                await session.execute(
-                    update(StoredFile).where(StoredFile.id == stored.id).values(tg_file_id=tg_file_id)
-                )
-        if status == "pending":
-            self.wakeup.set()
+        sent = status == "sent"
+        values: dict[str, Any] = {
+            "status": status,
+            "error": error,
+            "not_before": now + timedelta(seconds=delay) if status == "pending" else row.not_before,
+            # a 429 is not the message's fault
+            "attempts": row.attempts - 1 if attempt_back else row.attempts,
+            "sent_at": now if sent else row.sent_at,
+            "message_id": message_id if sent else row.message_id,
+        }
+        return _Outcome(row.id, row.chat_id, values, stored.id if stored is not None else None, tg_file_id)
+
+    async def _deliver_one(self, item: _Claimed) -> _Outcome:
+        row, ref, stored = item.row, item.ref, item.stored
+        if ref is not None and ref.status != "sent":
+            waiting = ref.status in ("pending", "sending")
+            return self._outcome(
+                row,
+                "pending" if waiting else "failed",
+                error=None if waiting else "the message to edit was not sent",
+                delay=0.5,
+            )
+        try:
+            sent = await self._call(row, ref, stored)
+        except TelegramRetryAfter as exc:
+            self.stats["retry_after"] += 1
+            self.limiter.hold_chat(row.chat_id, exc.retry_after)
+            return self._outcome(row, "pending", delay=exc.retry_after, error=str(exc), attempt_back=True)
+        except TelegramNetworkError as exc:
+            timeout = "timeout" in str(exc).lower()
+            if timeout and row.method.startswith("send"):
+                self.stats["uncertain"] += 1
+                return self._outcome(row, "uncertain", error=str(exc))
+            self.stats["network_retries"] += 1
+            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            return self._outcome(row, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
+        except TelegramServerError as exc:
+            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            return self._outcome(row, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
+        except TelegramBadRequest as exc:
+            if "message is not modified" in str(exc):
+                return self._outcome(row, "sent", message_id=ref.message_id if ref else None)
+            self.stats["failed"] += 1
+            log.warning("outbox: %s to %s refused: %s", row.method, row.chat_id, exc)
+            return self._outcome(row, "failed", error=str(exc))
+        except TelegramForbiddenError as exc:
+            self.stats["failed"] += 1
+            return self._outcome(row, "failed", error=str(exc))
+        self.stats["sent"] += 1
+        message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
+        return self._outcome(row, "sent", message_id=message_id, stored=stored, tg_file_id=_sent_file_id(sent))
 
     async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None) -> Any:
         payload = dict(row.payload)

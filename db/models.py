@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -145,6 +146,25 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_open_role", "status", "role"),
         Index("ix_tasks_open_assignee", "assignee_id", "status"),
+        # «My tasks» reads a page of open tasks in due order per person and per role's pool
+        # (bot/queries.py): these hold only open tasks, already in that order, so a page is a short range
+        # scan however many tasks wait. Queries must spell `status = 'open'` as a constant to match.
+        Index(
+            "ix_tasks_open_assignee_due",
+            "assignee_id",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        Index(
+            "ix_tasks_open_pool_due",
+            "role",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
+            sqlite_where=text("status = 'open' AND assignee_id IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

@@ -246,7 +246,7 @@ def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:
 
 # --- whole-process checks -------------------------------------------------------------------------------
 
-_CONTEXT_NAMES = frozenset({"case", "now", "today", "initiator", "responsible"})
+_CONTEXT_NAMES = frozenset({"case", "now", "today", "initiator", "responsible", "started_on"})
 
 
 def _check_process(spec: ProcessDef, c: _Checker) -> None:

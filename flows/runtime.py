@@ -328,6 +328,8 @@ class Engine:
         case.data.update(values)
         if not is_service_task(task.key):
             case.data[task.key] = outcome
+        if values and case.status == "active" and case.title:
+            self._retitle(case)
         now = self.clock.now()
         task.status, task.outcome, task.done_by, task.done_at = "done", outcome, actor_id, now
         effects: list[Effect] = [TaskClosed(task, actor_id)]
@@ -459,13 +461,20 @@ class Engine:
 
     def _activate(self, case: CaseState, effects: list[Effect]) -> None:
         case.status = "active"
+        # Kept, not recomputed: a weekly cycle is named after the day it started.
+        case.data.setdefault("started_on", self.clock.now().astimezone(self.calendar.tz).date().isoformat())
         if case.spec.start.title:
-            case.title = render(local(case.spec.start.title), case.context())
+            self._retitle(case)
         self._enter(case, case.spec.stages[0], effects, depth=0)
 
     @staticmethod
     def _missing(case: CaseState, stage: StageDef) -> list[str]:
         return [n for n in stage.requires if is_empty(case.data.get(n))]
+
+    def _retitle(self, case: CaseState) -> None:
+        """The title follows the data it is made of (a moved shipping date shows in the deal's name)."""
+        if case.spec.start.title:
+            case.title = render(local(case.spec.start.title), case.context())
 
     def _advance(self, case: CaseState, effects: list[Effect], depth: int) -> None:
         stage = case.spec.stage(case.stage)

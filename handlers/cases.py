@@ -17,7 +17,7 @@ from bot.conversation import Conversation
 from bot.core import Core
 from db.models import Task, User
 from flows.i18n import _
-from flows.runtime import MOVE_TASK, EngineError
+from flows.runtime import EDIT_PREFIX, MOVE_TASK, EngineError
 from handlers.common import Registered, say
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,15 @@ async def on_case(
     if callback_data.action == "cancel":
         await service.cancel(user, loaded.row.id)
         await query.answer(core.translator.t("The case is cancelled.", user.language))
+        return
+    if callback_data.action == "edit":
+        loaded = await service.request_edit(user, loaded.row.id, callback_data.arg)
+        edit_task = next((t for t in loaded.state.open_tasks()
+                          if t.key == EDIT_PREFIX + callback_data.arg and t.assignee_id == user.id), None)
+        if edit_task is None or edit_task.id is None:
+            raise EngineError(_("This field cannot be changed at this stage."))
+        await Conversation(core, session, user).begin(loaded.task_rows[edit_task.id], "submit")
+        await query.answer()
         return
     if callback_data.action == "move":
         loaded = await service.move(user, loaded.row.id, callback_data.arg)

@@ -10,10 +10,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import outbox
+from bot import people as people_repo
 from bot.callbacks import CaseCb, StartCb
 from bot.cases import CaseService
 from bot.conversation import Conversation
 from bot.core import Core
+from bot.queries import case_states, open_tasks_page
 from db.models import Case, Task, TaskCard, User
 from flows.runtime import START_TASK
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, MenuButton, Registered, say
@@ -29,19 +32,7 @@ PAGE = 10
 @router.message(MenuButton(MY_TASKS))
 async def my_tasks(message: Message, session: AsyncSession, core: Core, user: User, roles: set[str]) -> None:
     t = core.translator.t
-    conditions = [Task.assignee_id == user.id]
-    if roles:
-        conditions.append((Task.assignee_id.is_(None)) & (Task.role.in_(roles)))
-    rows = list(
-        (
-            await session.execute(
-                select(Task)
-                .where(Task.status == "open", Task.key != START_TASK, or_(*conditions))
-                .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-                .limit(PAGE + 1)
-            )
-        ).scalars()
-    )
+    rows = list((await session.execute(open_tasks_page(user.id, roles, PAGE + 1))).scalars())
     if not rows:
         say(core, session, message.chat.id, t("You have no open tasks. 🎉", user.language))
         return
@@ -51,24 +42,30 @@ async def my_tasks(message: Message, session: AsyncSession, core: Core, user: Us
         message.chat.id,
         t("Your open tasks: %(n)s", user.language, n=len(rows) if len(rows) <= PAGE else f"{PAGE}+"),
     )
-    service = CaseService(core, session)
-    for task_row in rows[:PAGE]:
-        loaded = await service.load(task_row.case_id, lock=False)
-        task = next(x for x in loaded.state.tasks if x.id == task_row.id)
-        names = await service.names(loaded.state)
+    rows = rows[:PAGE]
+    # The page's cases, and everyone their cards name, in a few statements for the whole page.
+    states = await case_states(core, session, (r.case_id for r in rows))
+    people: set[int] = set()
+    for state in states.values():
+        people |= {state.initiator_id, state.responsible_id or 0}
+        people |= {i for task in state.tasks for i in (task.assignee_id or 0, task.done_by or 0)}
+    names = {uid: u.name for uid, u in (await people_repo.users_by_ids(session, people - {0})).items()}
+    now = core.clock.now()
+    cards = []
+    for task_row in rows:
+        state = states[task_row.case_id]
+        task = next(x for x in state.tasks if x.id == task_row.id)
         text, keyboard = core.renderer.task_card(
-            loaded.state,
+            state,
             task,
             user.language,
             names=names,
             viewer_id=user.id,
-            extra={"case": {"id": loaded.row.id, "title": loaded.state.title}},
+            extra={"case": {"id": state.id, "title": state.title}},
         )
-        from bot import outbox
-
-        row = outbox.message(session, message.chat.id, text, service.now, keyboard)
-        await session.flush()
-        session.add(TaskCard(task_id=task_row.id, user_id=user.id, outbox_id=row.id))
+        cards.append((task_row.id, outbox.message(session, message.chat.id, text, now, keyboard)))
+    await session.flush()  # one INSERT for the page's messages; the cards need their ids
+    session.add_all(TaskCard(task_id=task_id, user_id=user.id, outbox_id=row.id) for task_id, row in cards)
 
 
 @router.message(MenuButton(NEW_CASE))

@@ -8,6 +8,7 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core import Core
+from scheduler.cron import ensure_schedules
 from scheduler.timers import tick
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ class Scheduler:
 
     def start(self) -> None:
         self.aps.start()
+
+    async def prepare(self) -> None:
+        """Before the first tick: every scheduled process has its next start on the books."""
+        await ensure_schedules(self.core)
 
     def stop(self) -> None:
         if self.aps.running:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.cases import CaseService
 from bot.core import Core
 from db.models import Case, Timer
+from scheduler.cron import fire_schedule
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,10 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
             return False
         try:
             async with session.begin_nested():
-                await CaseService(core, session).fire(timer)
+                if timer.kind == "cron":
+                    await fire_schedule(core, session, timer)
+                else:
+                    await CaseService(core, session).fire(timer)
         except Exception:
             # A broken definition must not block every other timer; the failure is kept on the row.
             log.exception("timer %s (%s, case %s) failed", timer.id, timer.kind, timer.case_id)

@@ -101,6 +101,23 @@ class Person:
                 raise ChatError(f"{self.name} never saw {fragments}; last messages: {texts}")
             await asyncio.sleep(0.05)
 
+    async def card(
+        self, *fragments: str, button: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> dict[str, Any]:
+        """The newest message with these fragments that still has buttons (a task card, not a reminder)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for message in reversed(await self.bot_messages()):
+                text = message.get("text") or ""
+                keys = [k["text"] for row in message.get("inline_keyboard") or [] for k in row]
+                if all(f in text for f in fragments) and keys and (button is None or any(button in k for k in keys)):
+                    self.seen = max(self.seen, message["message_id"])
+                    return message
+            if asyncio.get_running_loop().time() > deadline:
+                texts = [(m["message_id"], (m.get("text") or "")[:200]) for m in (await self.bot_messages())[-6:]]
+                raise ChatError(f"{self.name} has no card with {fragments}; last messages: {texts}")
+            await asyncio.sleep(0.05)
+
     async def press(
         self, button: str, message: dict[str, Any] | None = None, *, in_message: str | None = None
     ) -> str | None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 10:49:51.116191
+Create Date: 2026-11-22 11:05:27.721904
 """
 
 from collections.abc import Sequence
@@ -214,6 +214,20 @@ def upgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tasks_case_id"), ["case_id"], unique=False)
         batch_op.create_index("ix_tasks_open_assignee", ["assignee_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_tasks_open_assignee_due",
+            ["assignee_id", "due_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'open'"),
+            sqlite_where=sa.text("status = 'open'"),
+        )
+        batch_op.create_index(
+            "ix_tasks_open_pool_due",
+            ["role", "due_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"),
+            sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"),
+        )
         batch_op.create_index("ix_tasks_open_role", ["status", "role"], unique=False)
 
     op.create_table(
@@ -296,6 +310,16 @@ def downgrade() -> None:
     op.drop_table("task_cards")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_open_role")
+        batch_op.drop_index(
+            "ix_tasks_open_pool_due",
+            postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"),
+            sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_tasks_open_assignee_due",
+            postgresql_where=sa.text("status = 'open'"),
+            sqlite_where=sa.text("status = 'open'"),
+        )
         batch_op.drop_index("ix_tasks_open_assignee")
         batch_op.drop_index(batch_op.f("ix_tasks_case_id"))
 

@@ -1,0 +1,248 @@
+"""Seed 2, Turmyasovo: one full week of the pre-order cycle over three deals, and the deal pipeline after it.
+
+Monday: managers register three deals. Thursday 09:00 the cycle starts by itself — the bot was down that
+morning, so it starts once when it is back. Every block of the cycle is worked in chat; on the general
+director's confirmation each manager is told which deals to move. The prepaid deal goes all the way to
+«Сделка закрыта», the postpaid one stays at «Проверено СБ», the third is dropped.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from db.models import Case
+from tests.chat import Person
+from tests.conftest import Harness
+
+MSK = 3  # hours ahead of UTC
+
+
+def msk(day: int, hour: int, minute: int = 0, month: int = 12, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour - MSK, minute, tzinfo=UTC)
+
+
+@pytest.fixture
+async def plant(harness: Harness) -> Harness:
+    for name, role in [
+        ("Антон", "sales_manager"),
+        ("Белла", "sales_manager"),
+        ("Кирилл", "commercial_director"),
+        ("Пётр", "production_head_1"),
+        ("Павел", "production_head_2"),
+        ("Лев", "logistics_head"),
+        ("Маргарита", "production_manager"),
+        ("Григорий", "general_director"),
+        ("Фаина", "finance_director"),
+        ("Бэлла", "accountant"),
+        ("Юлия", "lawyer"),
+        ("Семён", "security_head"),
+        ("Олег", "operator"),
+    ]:
+        await harness.person(name, role)
+    return harness
+
+
+async def new_deal(
+    manager: Person, client: str, p1: str, p2: str, amount: str, ship: str, terms: str, receivables: str | None
+) -> None:
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Сделка", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент")
+    await manager.send(client)
+    await manager.press("Создать", await manager.expect(client, "Создать"))
+    for answer in (p1, p2, amount, ship):
+        await manager.expect("✏️")
+        await manager.send(answer)
+    await manager.press(terms, await manager.expect("Условия оплаты"))
+    question = await manager.expect("Дебиторская задолженность")
+    if receivables is None:
+        await manager.press("Пропустить", question)
+    else:
+        await manager.send(receivables)
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("Предварительная заявка")
+
+
+async def done(person: Person, title: str, *answers: str) -> None:
+    """Press «Готово» on a task card and give the answers it asks for, then confirm."""
+    await person.press("Готово", await person.card(title, button="Готово"))
+    if answers:
+        for answer in answers:
+            await person.expect("✏️")
+            await person.send(answer)
+        await person.press("Подтвердить", await person.expect("Проверьте"))
+
+
+async def upload(person: Person, title: str, content: bytes, filename: str) -> None:
+    await person.press("Готово", await person.card(title, button="Готово"))
+    await person.expect("✏️")
+    await person.document(content, filename)
+    await person.press("Подтвердить", await person.expect("Проверьте"))
+
+
+async def open_deal(person: Person, fragment: str) -> dict:
+    await person.send("📁 Мои дела")
+    await person.press(fragment, await person.expect("Ваши дела"))
+    return await person.expect("📁")
+
+
+async def test_a_full_week(plant: Harness) -> None:
+    h = plant
+    p = h.people
+    anton, bella, kirill, general = p["Антон"], p["Белла"], p["Кирилл"], p["Григорий"]
+
+    # Monday: three deals at «Предварительная заявка».
+    await new_deal(anton, "ООО Вкусный двор", "500", "300", "420 000", "29.12.2026", "Предоплата", "15 000")
+    await new_deal(bella, "ИП Смирнов", "200", "0", "150 000", "30.12.2026", "Отсрочка", None)
+    await new_deal(anton, "ООО Закрылись", "100", "100", "90 000", "30.12.2026", "Предоплата", None)
+
+    # Wednesday evening the bot goes down; it is back on Thursday at 13:00, after the 09:00 start.
+    await h.app.stop()
+    h.clock.set(msk(24, 13))
+    await h.start_app()
+    assert await h.tick() >= 1
+    assert await h.tick() == 0
+    async with h.core.sessionmaker() as session:
+        cycles = (
+            await session.execute(select(func.count()).select_from(Case).where(Case.process == "weekly_orders"))
+        ).scalar_one()
+    assert cycles == 1  # once, not never and not twice
+
+    # Thursday: the commercial director reviews a report made right now, due Thursday 18:00.
+    card = await kirill.expect("Рассмотрите предварительные заявки")
+    assert "24.12.2026 18:00" in card["text"]
+    for client in ("ООО Вкусный двор", "ИП Смирнов", "ООО Закрылись"):
+        assert client in card["text"], client
+    await h.settle()
+    (report,) = [d for d in await kirill.documents() if d["file_name"].endswith(".xlsx")]
+    sheet = load_workbook(io.BytesIO(await kirill.download(report["url"]))).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][:2] == ["№", "Клиент"] and len(rows) == 5  # header, three deals, totals
+    assert {r[1] for r in rows[1:4]} == {"ООО Вкусный двор", "ИП Смирнов", "ООО Закрылись"}
+
+    # It reminds two hours before and escalates to the general director after 18:00.
+    await h.move_to(msk(24, 16, 30))
+    await kirill.expect("Напоминание", "Рассмотрите предварительные заявки")
+    await h.move_to(msk(24, 18, 5))
+    await kirill.expect("Просрочено")
+    escalation = await general.expect("Эскалация")
+    assert "Кирилл" in escalation["text"]
+    await done(kirill, "Рассмотрите предварительные заявки")
+
+    # Two productions confirm in parallel; the case waits for both, then logistics confirms both.
+    await done(p["Пётр"], "Подтвердите возможность производства — производство 1")
+    assert not await p["Лев"].find("Подтвердите доставку")
+    await done(p["Павел"], "Подтвердите возможность производства — производство 2")
+    await done(p["Лев"], "Подтвердите доставку — производство 1")
+    await done(p["Лев"], "Подтвердите доставку — производство 2")
+
+    # Friday: purchase, price list; the commercial director must attach the price list as PDF.
+    h.clock.set(msk(25, 10))
+    await upload(p["Маргарита"], "Сделайте расчёт закупки", b"calc", "purchase.xlsx")
+    await done(general, "Утвердите прайс-лист")
+    await kirill.press("Готово", await kirill.expect("приложите новый прайс в PDF"))
+    await kirill.expect("Новый прайс-лист (PDF)")
+    await kirill.document(b"PK docx", "price.docx")
+    refused = await kirill.expect("⚠️")
+    assert "pdf" in refused["text"]
+    await kirill.document(b"%PDF-1.4 price", "price.pdf")
+    await kirill.press("Подтвердить", await kirill.expect("Проверьте"))
+    await p["Бэлла"].expect("Обновите цены в 1С")
+    await h.settle()
+    assert any(d["file_name"] == "price.pdf" for d in await p["Бэлла"].documents())  # sent on with the task
+    await done(p["Бэлла"], "Обновите цены в 1С")
+
+    # Re-approval: corrections per production, revised and confirmed plans, logistics again.
+    for n in (1, 2):
+        await kirill.press(
+            "Отправить", await kirill.card(f"производство {n}", "Соберите корректировки", button="Отправить")
+        )
+        await kirill.expect("Корректировки менеджеров")
+        await kirill.send(f"Пр. {n}: +50 кг у Вкусного двора")
+        await kirill.press("Подтвердить", await kirill.expect("Проверьте"))
+    await done(p["Пётр"], "Пересмотрите план закупки — производство 1")
+    await done(p["Павел"], "Пересмотрите план закупки — производство 2")
+    await done(p["Пётр"], "Подтвердите обновлённый план — производство 1")
+    await done(p["Павел"], "Подтвердите обновлённый план — производство 2")
+    await done(p["Лев"], "Подтвердите доставку по обновлённому плану — производство 1")
+    await done(p["Лев"], "Подтвердите доставку по обновлённому плану — производство 2")
+
+    # The general director confirms with every report of the cycle at hand, receivables included.
+    card = await general.expect("Подтвердите закупки и отгрузки недели")
+    assert "Дебиторская задолженность клиента: 15 000" in card["text"], card["text"]
+    await h.settle()
+    names = {d["file_name"] for d in await general.documents()}
+    assert "purchase.xlsx" in names and "price.pdf" in names
+    assert any(n.startswith("Итог недели") for n in names)
+    await general.press("Готово", card)
+
+    # Each manager hears which of their deals to move on.
+    note = await anton.expect("Переведите в «Заявка подтверждена»")
+    assert "ООО Вкусный двор" in note["text"] and "ООО Закрылись" in note["text"]
+    assert "ИП Смирнов" not in note["text"]
+    note = await bella.expect("Переведите в «Заявка подтверждена»")
+    assert "ИП Смирнов" in note["text"]
+
+    # The finance director's weekly report closes the cycle.
+    await p["Фаина"].press("Отправить", await p["Фаина"].card("Отчёт о доходах и расходах", button="Отправить"))
+    await p["Фаина"].send("3 200 000")
+    await p["Фаина"].send("2 750 000")
+    await p["Фаина"].press("Подтвердить", await p["Фаина"].expect("Проверьте"))
+    await kirill.expect("Дело закрыто", "Сбор заявок")
+
+    # The third deal is dropped, with a reason.
+    card = await open_deal(anton, "ООО Закрылись")
+    await anton.press("Отменить сделку", card)
+    await anton.expect("Причина отмены")
+    await anton.send("Клиент закрылся")
+    await anton.press("Подтвердить", await anton.expect("Проверьте"))
+
+    # The prepaid deal through the pipeline.
+    await anton.press("Заявка подтверждена", await open_deal(anton, "ООО Вкусный двор"))
+    await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract", "contract.pdf")
+    await done(anton, "Отправьте договор клиенту")
+    await done(anton, "Выставьте счёт на предоплату в 1С", "СЧ-777")
+    await done(p["Семён"], "Проверьте клиента")
+    await p["Бэлла"].press("Оплата поступила", await p["Бэлла"].card("Проверьте оплату", button="Оплата"))
+    card = await open_deal(anton, "ООО Вкусный двор")
+    assert "Проверено бухгалтером" in card["text"]
+
+    # The postpaid deal: no invoice, no payment check; it stays at «Проверено СБ».
+    await bella.press("Заявка подтверждена", await open_deal(bella, "ИП Смирнов"))
+    await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract 2", "contract2.pdf")
+    await done(bella, "Отправьте договор клиенту")
+    await done(p["Семён"], "Проверьте клиента (отсрочка платежа)")
+    await h.settle()
+    assert not await bella.find("Выставьте счёт")
+    assert len([m for m in await p["Бэлла"].bot_messages() if "Проверьте оплату" in (m["text"] or "")]) == 1
+
+    # The shipping date moves from 29.12 to 30.12: the wait moves with it.
+    card = await open_deal(anton, "ООО Вкусный двор")
+    await anton.press("Плановая дата отгрузки", card)
+    await anton.expect("Плановая дата отгрузки")
+    await anton.send("30.12.2026")
+    await anton.press("Подтвердить", await anton.expect("Проверьте"))
+    await h.move_to(msk(29, 9))
+    assert not await p["Олег"].find("Отгрузите продукцию")  # not before the planned date
+    await h.move_to(msk(30, 8, 1))
+    await done(p["Олег"], "Отгрузите продукцию производства 1", "ТН-1")
+    await done(p["Олег"], "Отгрузите продукцию производства 2", "ТН-2")
+    await anton.press("Готово", await anton.expect("Соберите закрывающие документы"))
+    await anton.document(b"%PDF upd", "upd.pdf")
+    await anton.document(b"%PDF ttn", "ttn.pdf")
+    await anton.press("Готово", await anton.expect("Закрывающие документы", "2"))
+    await anton.press("Подтвердить", await anton.expect("Проверьте"))
+    await anton.expect("Дело закрыто", "ООО Вкусный двор")
+
+    async with h.core.sessionmaker() as session:
+        stages = dict((await session.execute(select(Case.title, Case.stage).where(Case.process == "meat_deal"))).all())
+    assert stages == {
+        "ООО Вкусный двор, отгрузка 30.12.2026": "closed",
+        "ИП Смирнов, отгрузка 30.12.2026": "sb_checked",
+        "ООО Закрылись, отгрузка 30.12.2026": "dropped",
+    }
