@@ -67,12 +67,20 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
             ]
         )
     state = loaded.state
-    if state.status == "active" and state.stage in {st.key for st in state.spec.stages} and (
-            user.is_admin or user.id in (state.responsible_id, state.initiator_id)):
+    if (
+        state.status == "active"
+        and state.stage in {st.key for st in state.spec.stages}
+        and (user.is_admin or user.id in (state.responsible_id, state.initiator_id))
+    ):
         for name in state.spec.stage(state.stage).editable:
             label = "✏️ " + core.translator.local(state.spec.fields[name].label, lang)
-            rows.append([InlineKeyboardButton(text=label[:60], callback_data=CaseCb(
-                action="edit", case_id=loaded.row.id, arg=name).pack())])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=label[:60], callback_data=CaseCb(action="edit", case_id=loaded.row.id, arg=name).pack()
+                    )
+                ]
+            )
     if loaded.state.status == "active" and (user.is_admin or loaded.state.initiator_id == user.id):
         rows.append(
             [

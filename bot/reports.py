@@ -25,8 +25,12 @@ class ReportRow:
     numbers: dict[str, float]
 
 
-async def cases_at(session: AsyncSession, process: str, stage: str | None) -> list[Case]:
-    query = select(Case).where(Case.process == process, Case.status == "active")
+async def cases_at(
+    session: AsyncSession, process: str, stage: str | None, *, include_closed: bool = False
+) -> list[Case]:
+    query = select(Case).where(Case.process == process)
+    if not include_closed:
+        query = query.where(Case.status == "active")
     if stage is not None:
         query = query.where(Case.stage == stage)
     return list((await session.execute(query.order_by(Case.id))).scalars())
@@ -39,8 +43,10 @@ def _number(value: Any) -> float | None:
         return None
 
 
-async def build_rows(core: Core, session: AsyncSession, report: ReportDef, lang: str) -> list[ReportRow]:
-    cases = await cases_at(session, report.process, report.stage)
+async def build_rows(
+    core: Core, session: AsyncSession, report: ReportDef, lang: str, *, include_closed: bool = False
+) -> list[ReportRow]:
+    cases = await cases_at(session, report.process, report.stage, include_closed=include_closed)
     names = {
         u.id: u.name
         for u in (

@@ -12,10 +12,11 @@ from aiogram.types import Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import people
+from bot import outbox, people, reports
 from bot.core import Core
 from db.models import Case, User, WorkPeriod
 from flows.loader import DefinitionError, parse_definition
+from flows.model import ReportColumn, ReportDef
 from handlers.common import Admin, say
 
 log = logging.getLogger(__name__)
@@ -228,3 +229,54 @@ async def worktime(message: Message, command: CommandObject, session: AsyncSessi
         for name, seconds in sorted(by_person.items())
     ]
     say(core, session, message.chat.id, "\n".join(lines)[:4000])
+
+
+@router.message(Command("export"))
+async def export(message: Message, command: CommandObject, session: AsyncSession, core: Core, user: User) -> None:
+    """`/export fulfillment_quote`: every case of a process with all its fields, as Excel (e.g. refusal reasons)."""
+    t = core.translator.t
+    process = (command.args or "").strip()
+    if process not in core.registry.library:
+        say(
+            core,
+            session,
+            message.chat.id,
+            t(
+                "Usage: /export <process>. Processes: %(list)s",
+                user.language,
+                list=", ".join(sorted(core.registry.library)),
+            ),
+        )
+        return
+    spec = core.registry.library[process].spec
+    columns = [
+        ReportColumn(field="id", label="№"),
+        ReportColumn(field="title", label=t("Case", user.language)),
+        ReportColumn(field="stage", label=t("Stage", user.language)),
+        ReportColumn(field="responsible", label=t("Responsible", user.language)),
+    ]
+    columns += [
+        ReportColumn(field=name, label=fdef.label) for name, fdef in spec.fields.items() if fdef.type not in ("list",)
+    ]
+    report = ReportDef(process=process, columns=columns, to="-", title=spec.title)
+    rows = await reports.build_rows(core, session, report, user.language, include_closed=True)
+    headers = [core.translator.local(c.label, user.language) for c in columns]
+    title = core.translator.local(spec.title, user.language)
+    content = reports.to_xlsx(title, headers, rows, {}, "")
+    stored = await core.files.add(
+        session,
+        content=content,
+        name=f"{title}.xlsx",
+        kind="document",
+        now=core.clock.now(),
+        case_id=None,
+        user_id=user.id,
+        mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    outbox.enqueue(
+        session,
+        chat_id=message.chat.id,
+        method="sendDocument",
+        now=core.clock.now(),
+        payload={"file_id": stored.id, "caption": t("%(title)s: %(n)s", user.language, title=title, n=len(rows))},
+    )

@@ -6,7 +6,8 @@ import logging
 from typing import Final
 
 from aiogram import Router
-from aiogram.types import CallbackQuery
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,22 @@ from handlers.common import Registered, say
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
 router.callback_query.filter(Registered())
+router.message.filter(Registered())
+
+
+@router.message(Command("case"))
+async def case_by_number(
+    message: Message, command: CommandObject, session: AsyncSession, core: Core, user: User, roles: set[str]
+) -> None:
+    """`/case 12`: where any case one may see stands — stage, who holds its tasks, until when."""
+    number = (command.args or "").strip().lstrip("№#")
+    if not number.isdigit():
+        raise EngineError(_("Send the case number, for example: /case 12"))
+    service = CaseService(core, session)
+    loaded = await service.load(int(number), lock=False)
+    if not await may_see(session, loaded, user, roles):
+        raise EngineError(_("You cannot see this case."))
+    say(core, session, message.chat.id, *(await case_view(service, user, loaded)))
 
 
 async def may_see(session: AsyncSession, loaded: Loaded, user: User, roles: set[str]) -> bool:
@@ -50,8 +67,14 @@ async def on_case(
         return
     if callback_data.action == "edit":
         loaded = await service.request_edit(user, loaded.row.id, callback_data.arg)
-        edit_task = next((t for t in loaded.state.open_tasks()
-                          if t.key == EDIT_PREFIX + callback_data.arg and t.assignee_id == user.id), None)
+        edit_task = next(
+            (
+                t
+                for t in loaded.state.open_tasks()
+                if t.key == EDIT_PREFIX + callback_data.arg and t.assignee_id == user.id
+            ),
+            None,
+        )
         if edit_task is None or edit_task.id is None:
             raise EngineError(_("This field cannot be changed at this stage."))
         await Conversation(core, session, user).begin(loaded.task_rows[edit_task.id], "submit")

@@ -3,7 +3,10 @@ hand-offs between pipelines with every field carried over, and timed warehouse w
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot import companies
@@ -197,3 +200,24 @@ async def test_refusal_needs_a_reason(fulfillment: Harness) -> None:
         quote = (await session.execute(select(Case))).scalar_one()
     assert quote.status == "done" and quote.result == "failure"
     assert quote.data["refusal_reason"] == "Клиент выбрал другой склад"
+
+
+async def test_refusal_reasons_are_reportable_and_any_case_can_be_looked_up(fulfillment: Harness) -> None:
+    shop = fulfillment
+    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
+    await new_quote(manager, "ООО Ромашка", create=True)
+    await manager.press("Отказ", await manager.expect("Этап: Новая заявка на просчёт"))
+    await manager.send("Дорого")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("Дело закрыто")
+
+    await director.send("/case 1")
+    card = await director.expect("№1")
+    assert "Отказ КП" in card["text"] and "Дорого" in card["text"]
+
+    await shop.admin.send("/export fulfillment_quote")
+    export = (await shop.admin.expect("Заявка на просчёт заказа: 1"))["document"]
+    sheet = load_workbook(io.BytesIO(await shop.admin.download(export["url"]))).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    reason_column = rows[0].index("Причина отказа")
+    assert rows[1][reason_column] == "Дорого" and rows[1][2] == "Отказ КП"
