@@ -81,6 +81,11 @@ class CaseService:
         self.core = core
         self.session = session
         self.now = core.clock.now()
+        # One command touches the same few people and roles many times (cards, names, notifications).
+        self._members: dict[str, list[User]] = {}
+        self._users: dict[int, User] = {}
+        self._created: set[int] = set()  # tasks inserted by this command
+        self._carded: set[int] = set()  # …of which these got cards
 
     # --- loading --------------------------------------------------------------------------------------
 
@@ -391,6 +396,7 @@ class CaseService:
                 self.session.add(trow)
                 await self.session.flush()
                 task.id = trow.id
+                self._created.add(trow.id)
                 loaded.task_rows[trow.id] = trow
             else:
                 trow = loaded.task_rows[task.id]
@@ -484,11 +490,23 @@ class CaseService:
         user = await self.session.get(User, user_id)
         return user.name if user else "?"
 
+    async def members(self, role: str) -> list[User]:
+        if role not in self._members:
+            self._members[role] = await people_repo.members(self.session, role)
+            self._users.update({u.id: u for u in self._members[role]})
+        return self._members[role]
+
+    async def users(self, ids: Iterable[int]) -> dict[int, User]:
+        missing = {i for i in ids if i and i not in self._users}
+        if missing:
+            self._users.update(await people_repo.users_by_ids(self.session, missing))
+        return {i: self._users[i] for i in ids if i in self._users}
+
     async def names(self, state: CaseState, extra: list[int | None] = ()) -> dict[int, str]:  # type: ignore[assignment]
         ids = {state.initiator_id, state.responsible_id or 0, *extra}
         for task in state.tasks:
             ids |= {task.assignee_id or 0, task.done_by or 0}
-        users = await people_repo.users_by_ids(self.session, [i for i in ids if i])
+        users = await self.users([i for i in ids if i])
         return {uid: u.name for uid, u in users.items()}
 
     async def _deliver_task(self, loaded: Loaded, task: TaskState) -> None:
@@ -500,7 +518,7 @@ class CaseService:
             recipients = [user] if user else []
         else:
             assert task.role is not None
-            recipients = await people_repo.members(self.session, task.role)
+            recipients = await self.members(task.role)
             if len(recipients) == 1:
                 # A pool of one needs no «take» step.
                 task.assignee_id = recipients[0].id
@@ -518,6 +536,7 @@ class CaseService:
             row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
             await self.session.flush()
             self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox_id=row.id))
+            self._carded.add(task.id or 0)
             self._send_files(loaded, user, attach)
 
     async def _tell_admins(self, loaded: Loaded, task: TaskState) -> None:
@@ -534,10 +553,12 @@ class CaseService:
             outbox.message(self.session, admin.tg_id, text, self.now)
 
     async def _refresh_cards(self, loaded: Loaded, task: TaskState) -> None:
+        if task.id is None or (task.id in self._created and task.id not in self._carded):
+            return  # created in this very command and never shown: nothing to edit
         cards = list((await self.session.execute(select(TaskCard).where(TaskCard.task_id == task.id))).scalars())
         if not cards:
             return
-        users = await people_repo.users_by_ids(self.session, [c.user_id for c in cards])
+        users = await self.users([c.user_id for c in cards])
         names = await self.names(loaded.state, [task.assignee_id, task.done_by])
         for card in cards:
             user = users.get(card.user_id)
@@ -564,9 +585,9 @@ class CaseService:
     async def _notify(self, loaded: Loaded, effect: Notify) -> None:
         users: dict[int, User] = {}
         for role in effect.roles:
-            for member in await people_repo.members(self.session, role):
+            for member in await self.members(role):
                 users[member.id] = member
-        users.update(await people_repo.users_by_ids(self.session, effect.user_ids))
+        users.update(await self.users(effect.user_ids))
         renderer = self.core.renderer
         state = loaded.state
         names = await self.names(state)
