@@ -27,6 +27,30 @@ log = logging.getLogger(__name__)
 
 ADMIN_TG_ID = 100
 
+# Demo people get a name that says who they are; roles not listed here show their key.
+ROLE_NAMES = {
+    "shop_manager": "Марина, менеджер магазина",
+    "shop_admin": "Ольга, администратор магазина",
+    "director": "Пётр, директор",
+    "service_manager": "Сергей, сервис-менеджер",
+    "warehouse_head": "Иван, начальник склада",
+    "accountant": "Анна, бухгалтер",
+    "sales_manager": "Антон, менеджер по продажам",
+    "commercial_director": "Кирилл, коммерческий директор",
+    "deputy_director": "Дмитрий, заместитель директора",
+    "production_head_1": "Павел, начальник производства 1",
+    "production_head_2": "Роман, начальник производства 2",
+    "logistics_head": "Лев, начальник логистики",
+    "production_manager": "Маргарита, менеджер производства",
+    "general_director": "Григорий, генеральный директор",
+    "finance_director": "Фаина, финансовый директор",
+    "lawyer": "Юлия, юрист",
+    "security_head": "Семён, начальник СБ",
+    "operator": "Олег, оператор",
+    "account_manager": "Алина, аккаунт-менеджер",
+    "warehouse_worker": "Тимур, кладовщик",
+}
+
 
 def demo_user_id(role: str) -> int:
     """Stable across runs, so the same sandbox person keeps the same chat and bot account."""
@@ -40,7 +64,7 @@ def demo_roles(core: Core) -> list[str]:
 async def seed(core: Core, sandbox: SandboxServer) -> list[tuple[int, str, str]]:
     """Create the demo people in the sandbox and in the bot's database; returns (id, name, label)."""
     people_list: list[tuple[int, str, str]] = [(ADMIN_TG_ID, "Админ", "admin")]
-    people_list += [(demo_user_id(role), role.replace("_", " ").title(), role) for role in demo_roles(core)]
+    people_list += [(demo_user_id(role), ROLE_NAMES.get(role, role), role) for role in demo_roles(core)]
     now = core.clock.now()
     async with core.sessionmaker() as session, session.begin():
         for tg_id, name, label in people_list:
@@ -74,9 +98,9 @@ async def run_demo(
     people_list = await seed(app.core, sandbox)
     print(f"\nKonveyer demo is running: open {base}/ in a browser and pick a person.\n")
     print(f"Database: {settings.resolved_database_url()}")
-    print("People (sandbox id, name, role):")
+    print("People (sandbox id, name, role) — open a person's chat directly with ?user=ID:")
     for tg_id, name, label in people_list:
-        print(f"  {tg_id:>7}  {name:<24} {label}")
+        print(f"  {tg_id:>7}  {name:<36} {label}")
     print("\nStop with Ctrl+C.")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,0 +1,39 @@
+"""An admin checks and loads a process definition in chat; running cases keep the version they started with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from db.models import Case, Definition
+from tests.conftest import Harness
+
+LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
+
+
+async def test_a_broken_definition_is_explained_and_a_good_one_becomes_a_new_version(harness: Harness) -> None:
+    admin = harness.admin
+    manager = await harness.person("Марина", "shop_manager")
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.expect("Поставщик")  # a case in «draft» on version 1
+
+    source = (LIBRARY / "defect_return.yaml").read_text(encoding="utf-8")
+    broken = source.replace("next: inspection", "next: inspektion")
+    await admin.send_file("document", broken.encode(), "defect_return.yaml")
+    answer = await admin.expect("ошибки")
+    assert "defect_return.yaml:" in answer["text"] and "inspektion" in answer["text"]
+
+    changed = source.replace("Возврат бракованных часов поставщику", "Возврат брака поставщику (v2)")
+    await admin.send_file("document", changed.encode(), "defect_return.yaml", caption="/load")
+    await admin.expect("версия 2")
+
+    await manager.press("Отмена", await manager.card("Поставщик", button="Отмена"))
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат брака поставщику (v2)", await manager.expect("Какой процесс"))
+    await manager.expect("Поставщик")
+    async with harness.core.sessionmaker() as session:
+        versions = dict((await session.execute(select(Definition.id, Definition.version))).all())
+        cases = list((await session.execute(select(Case).order_by(Case.id))).scalars())
+    assert [versions[c.definition_id] for c in cases] == [1, 2]
