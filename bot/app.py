@@ -12,7 +12,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import BotCommand
+from aiohttp import web
 
+from admin.panel import AdminPanel
 from bot.core import Core, build_core
 from bot.middlewares import DbSessionMiddleware
 from bot.outbox import OutboxSender
@@ -81,6 +83,7 @@ class App:
         self.sender: OutboxSender | None = None
         self.scheduler: Scheduler | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._panel: web.AppRunner | None = None
 
     async def start(self) -> None:
         self.core = core = await build_core(self.settings, self.clock)
@@ -111,6 +114,9 @@ class App:
         self._tasks.append(asyncio.create_task(self._poll(), name="polling"))
         if self.run_scheduler:
             self.scheduler.start()
+        if self.settings.admin_token and self.settings.admin_port:
+            panel = AdminPanel(core, self.settings.admin_token.get_secret_value())
+            self._panel = await panel.serve(self.settings.admin_host, self.settings.admin_port)
         log.info("bot started (database %s)", self.settings.resolved_database_url().split("@")[-1])
 
     async def _poll(self) -> None:
@@ -118,6 +124,9 @@ class App:
         await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
 
     async def stop(self) -> None:
+        if self._panel is not None:
+            await self._panel.cleanup()
+            self._panel = None
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.dispatcher is not None:

@@ -26,6 +26,17 @@ async def user_by_tg(session: AsyncSession, tg_id: int, *, lock: bool = False) -
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def user_and_roles(session: AsyncSession, tg_id: int, *, lock: bool = False) -> tuple[User | None, set[str]]:
+    """The person and their roles in one round trip (every update needs both)."""
+    query = select(User, UserRole.role).outerjoin(UserRole, UserRole.user_id == User.id).where(User.tg_id == tg_id)
+    if lock:
+        query = query.with_for_update(of=User)  # the person's row only; roles are read, not locked
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return None, set()
+    return rows[0][0], {role for _user, role in rows if role is not None}
+
+
 async def roles_of(session: AsyncSession, user_id: int) -> set[str]:
     rows = await session.execute(select(UserRole.role).where(UserRole.user_id == user_id))
     return set(rows.scalars())

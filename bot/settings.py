@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("data")
     library_dir: Path = LIBRARY
+    # The web panel (/admin/) is served when both are set; open it once with ?token=….
+    admin_token: SecretStr | None = None
+    admin_port: int | None = None
+    admin_host: str = "127.0.0.1"
     # Telegram ids of the first admins; everyone else joins by invite.
     admin_ids: list[int] = Field(default_factory=list)
 

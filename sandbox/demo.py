@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import zlib
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot import people
@@ -57,6 +59,14 @@ def demo_user_id(role: str) -> int:
     return 200_000 + zlib.crc32(role.encode()) % 700_000
 
 
+def panel_token(data_dir: Path) -> str:
+    """The demo's admin-panel token, made once and kept with the demo's data."""
+    path = data_dir / "admin_token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(18), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
 def demo_roles(core: Core) -> list[str]:
     return sorted({role for loaded in core.registry.library.values() for role in loaded.spec.roles})
 
@@ -90,13 +100,20 @@ async def run_demo(
     sandbox = SandboxServer(state_path=data_dir / "sandbox" / "state.json")
     base = await sandbox.start(port=port)
     settings = Settings(
-        api_base=base, data_dir=data_dir, database_url=database_url, admin_ids=[ADMIN_TG_ID], scheduler_interval=5.0
+        api_base=base,
+        data_dir=data_dir,
+        database_url=database_url,
+        admin_ids=[ADMIN_TG_ID],
+        scheduler_interval=5.0,
+        admin_port=port + 1,
+        admin_token=SecretStr(panel_token(data_dir)),
     )
     app = App(settings)
     await app.start()
     assert app.core is not None
     people_list = await seed(app.core, sandbox)
     print(f"\nKonveyer demo is running: open {base}/ in a browser and pick a person.\n")
+    print(f"Admin panel: http://127.0.0.1:{port + 1}/admin/?token={panel_token(data_dir)}")
     print(f"Database: {settings.resolved_database_url()}")
     print("People (sandbox id, name, role) — open a person's chat directly with ?user=ID:")
     for tg_id, name, label in people_list:

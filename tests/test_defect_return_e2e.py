@@ -190,3 +190,37 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
     for person in (admin, director):
         await person.expect("получен магазином")
     await manager.expect("Дело закрыто")
+
+
+async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness) -> None:
+    manager = shop.people["Марина"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    await manager.send("1")
+    await manager.expect("Сумма закупки")
+    await manager.send("10 000")
+    await manager.press("Назад", await manager.expect("Марка"))  # the sum was wrong: back one question
+    await manager.expect("Сумма закупки")
+    await manager.send("12 500")
+    for answer in ("Longines", "ВХ-1", "Иванова", "25.12.2026", "L2", "SN-9", "Царапина"):
+        await manager.expect("✏️")
+        await manager.send(answer)
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    summary = await manager.expect("Проверьте")
+    assert "12" in summary["text"] and "500" in summary["text"] and "10 000" not in summary["text"]
+    # Correct one field from the summary: only that one is asked again, then the summary comes back.
+    await manager.press("Исправить", summary)
+    await manager.press("Марка", await manager.expect("Какое поле"))
+    await manager.expect("Марка")
+    await manager.send("Tissot")
+    summary = await manager.expect("Проверьте")
+    assert "Tissot" in summary["text"] and "Longines" not in summary["text"] and "SN-9" in summary["text"]
+    # A button from an older question is refused and changes nothing.
+    old = await manager.find("✏️ Марка")
+    assert old is not None
+    stale = await manager.press("Отмена", old)
+    assert stale and "последнее сообщение" in stale
+    await manager.press("Подтвердить", summary)
+    await manager.expect("зарегистрировано")

@@ -189,3 +189,29 @@ def test_only_the_role_may_claim_and_only_once(engine: Engine) -> None:
         engine.claim(case, task, 98, {"service_manager"})
     with pytest.raises(EngineError):
         engine.submit(case, task, "done", {}, 98)
+
+
+def test_a_hand_off_carries_fields_by_name_and_by_mapping(engine: Engine) -> None:
+    from flows.loader import parse_definition
+    from flows.runtime import StartCase
+
+    source = """
+process: sender
+title: S
+roles: [clerk]
+start: {roles: [clerk], form: [client, note]}
+fields:
+  client: {type: text, label: C}
+  note: {type: text, label: N}
+stages:
+  - key: done
+    title: Done
+    final: true
+    on_enter:
+      - start: {process: receiver, carry: [client], map: {comment: note}}
+"""
+    spec = parse_definition(source).spec
+    _case, effects = engine.start(spec, 7, {"client": "ООО Ромашка", "note": "срочно"})
+    (hand_off,) = [e for e in effects if isinstance(e, StartCase)]
+    assert hand_off.process == "receiver" and hand_off.initiator_id == 7
+    assert hand_off.data == {"client": "ООО Ромашка", "comment": "срочно"}

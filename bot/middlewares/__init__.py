@@ -66,15 +66,15 @@ class DbSessionMiddleware(BaseMiddleware):
             async with session.begin():
                 data["session"] = session
                 data["core"] = self.core
-                data["user"] = (
-                    await people.user_by_tg(session, tg_user.id, lock=not self.core.sqlite) if tg_user else None
+                user, roles = (
+                    await people.user_and_roles(session, tg_user.id, lock=not self.core.sqlite)
+                    if tg_user
+                    else (None, set())
                 )
-                if data["user"] is not None:
-                    data["roles"] = await people.roles_of(session, data["user"].id)
+                data["user"], data["roles"] = user, roles
+                if user is not None:
                     # Kept apart from the row: after a rollback the row is expired, and errors still need it.
-                    data["lang"] = data["user"].language
-                else:
-                    data["roles"] = set()
+                    data["lang"] = user.language
                 result = await handler(event, data)
             self.core.outbox_written()
             return result
