@@ -50,6 +50,7 @@ OPEN_STEPS = (
     ("supplier_answer", "ship_to", "choice", "service_manager"),
     ("documents", "prepare_documents", "confirm", "service_manager"),
     ("shipping", "pack_and_ship", "confirm", "service_manager"),
+    ("in_transit", "inform_supplier", "confirm", "service_manager"),
     ("in_transit", "verdict", "choice", "service_manager"),
     ("repair_control", "goods_back", "confirm", "service_manager"),
     ("fix_check", "defect_fixed", "approve", "service_manager"),

@@ -39,6 +39,7 @@ HAPPY_PATH: tuple[Step, ...] = (
     Step("prepare_documents", "done", "service_manager"),
     Step("pack_and_ship", "done", "service_manager",
          {"shipping_date": "2026-12-28", "waybill": "CDEK-1", "shipping_docs": [{"id": 5, "name": "act.pdf"}]}),
+    Step("inform_supplier", "done", "service_manager"),
     Step("verdict", "repair", "service_manager", {"verdict_doc": [{"id": 6, "name": "verdict.pdf"}]}),
     Step("goods_back", "done", "service_manager", {"return_ship_date": "2027-01-20"}),
     Step("defect_fixed", "approve", "service_manager"),

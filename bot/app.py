@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import logging
 from typing import Any, Final
+from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher, methods
+from aiogram import Bot, Dispatcher, F, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ChatType
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from admin.panel import AdminPanel
@@ -50,6 +53,10 @@ RESPONSE_MODELS: Final = _response_models()
 
 def build_dispatcher(core: Core) -> Dispatcher:
     dispatcher = Dispatcher()
+    # Work happens in private chats: in a group a case card would be shown to everyone there, and
+    # people's group messages would be taken for form answers.
+    dispatcher.message.filter(F.chat.type == ChatType.PRIVATE)
+    dispatcher.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     dispatcher.update.outer_middleware(DbSessionMiddleware(core))
     for router in routers():
         dispatcher.include_router(router)
@@ -84,6 +91,7 @@ class App:
         self.scheduler: Scheduler | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._panel: web.AppRunner | None = None
+        self._webhook: web.AppRunner | None = None
 
     async def start(self) -> None:
         self.core = core = await build_core(self.settings, self.clock)
@@ -109,15 +117,33 @@ class App:
                     BotCommand(command="lang", description="Язык / Language"),
                 ]
             )
-        await bot.delete_webhook(drop_pending_updates=False)
+        if not self.settings.webhook_url:
+            await bot.delete_webhook(drop_pending_updates=False)
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
-        self._tasks.append(asyncio.create_task(self._poll(), name="polling"))
+        if self.settings.webhook_url:
+            await self._serve_webhook()
+        else:
+            self._tasks.append(asyncio.create_task(self._poll(), name="polling"))
         if self.run_scheduler:
             self.scheduler.start()
         if self.settings.admin_token and self.settings.admin_port:
             panel = AdminPanel(core, self.settings.admin_token.get_secret_value())
             self._panel = await panel.serve(self.settings.admin_host, self.settings.admin_port)
         log.info("bot started (database %s)", self.settings.resolved_database_url().split("@")[-1])
+
+    async def _serve_webhook(self) -> None:
+        """Updates arrive over HTTP; any number of such workers can share one database."""
+        assert self.dispatcher is not None and self.bot is not None and self.settings.webhook_url
+        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+        app = web.Application()
+        path = urlsplit(self.settings.webhook_url).path or "/"
+        SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot, secret_token=secret).register(app, path=path)
+        setup_application(app, self.dispatcher, bot=self.bot)
+        self._webhook = web.AppRunner(app)
+        await self._webhook.setup()
+        await web.TCPSite(self._webhook, self.settings.webhook_host, self.settings.webhook_port).start()
+        await self.bot.set_webhook(self.settings.webhook_url, secret_token=secret, drop_pending_updates=False)
+        log.info("webhook mode: listening on %s:%s%s", self.settings.webhook_host, self.settings.webhook_port, path)
 
     async def _poll(self) -> None:
         assert self.dispatcher is not None and self.bot is not None
@@ -127,6 +153,9 @@ class App:
         if self._panel is not None:
             await self._panel.cleanup()
             self._panel = None
+        if self._webhook is not None:
+            await self._webhook.cleanup()  # the other workers keep serving; the webhook stays set
+            self._webhook = None
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.dispatcher is not None:

@@ -90,7 +90,8 @@ class CaseService:
     # --- loading --------------------------------------------------------------------------------------
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
-        query = select(Case).where(Case.id == case_id)
+        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
+        query = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
         if lock and not self.core.sqlite:
             # One command at a time per case; SQLite already serialises writers (BEGIN IMMEDIATE).
             query = query.with_for_update()
@@ -101,7 +102,10 @@ class CaseService:
         task_rows = list(
             (
                 await self.session.execute(
-                    select(Task).where(Task.case_id == case_id, Task.status == "open").order_by(Task.id)
+                    select(Task)
+                    .where(Task.case_id == case_id, Task.status == "open")
+                    .order_by(Task.id)
+                    .execution_options(populate_existing=True)
                 )
             ).scalars()
         )

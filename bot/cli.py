@@ -51,6 +51,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.database_url:
         settings.database_url = args.database_url
+    if args.webhook_url:
+        settings.webhook_url = args.webhook_url
+        settings.webhook_port = args.webhook_port
     if settings.bot_token is None and not settings.api_base:
         print("BOT_TOKEN is not set. Set it (and optionally API_BASE), or try `konveyer demo`.", file=sys.stderr)
         return 2
@@ -93,6 +96,10 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     run = sub.add_parser("run", help="run the bot against Telegram (BOT_TOKEN) or API_BASE")
     run.add_argument("--database-url", default=None)
+    run.add_argument(
+        "--webhook-url", default=None, help="serve updates by webhook (several workers) instead of polling"
+    )
+    run.add_argument("--webhook-port", type=int, default=8443)
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check", help="check process definitions; prints file:line: message")
     check.add_argument("paths", nargs="*")

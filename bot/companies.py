@@ -30,7 +30,9 @@ async def get(session: AsyncSession, company_id: int) -> Company | None:
 async def create(
     session: AsyncSession, name: str, user_id: int | None, now: datetime, data: dict[str, object] | None = None
 ) -> Company:
-    company = Company(name=name, data=dict(data or {}), created_by=user_id, created_at=now, updated_at=now)
+    company = Company(
+        name=" ".join(name.split())[:300], data=dict(data or {}), created_by=user_id, created_at=now, updated_at=now
+    )
     session.add(company)
     await session.flush()
     return company

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,7 +114,7 @@ class Conversation:
         draft = copy.deepcopy(task.draft)
         step = forms.next_step(fields, names, draft)
         task.draft = draft
-        step_no = len(draft["answered"])
+        step_no = step_stamp(step)
         if step is None:
             title = self.r.task_title(
                 loaded.state.spec, next(t for t in loaded.state.tasks if t.id == task.id), self.lang
@@ -155,11 +156,12 @@ class Conversation:
         self, task: Task, step_no: int | None
     ) -> tuple[Loaded, dict[str, FieldDef], list[str], dict[str, Any], forms.Step | None]:
         assert task.draft is not None
-        if step_no is not None and step_no >= 0 and step_no != len(task.draft["answered"]):
-            raise EngineError(_("That question was already answered; please use the latest message."))
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
         draft = copy.deepcopy(task.draft)
-        return loaded, fields, names, draft, forms.next_step(fields, names, draft)
+        step = forms.next_step(fields, names, draft)
+        if step_no is not None and step_no >= 0 and step_no != step_stamp(step):
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        return loaded, fields, names, draft, step
 
     async def answer_text(self, task: Task, text: str) -> None:
         loaded, _fields, _names, draft, step = await self._current(task, None)
@@ -227,7 +229,7 @@ class Conversation:
             return
         draft["company_query"] = name
         task.draft = draft
-        step_no = len(draft["answered"])
+        step_no = step_stamp(step)
         rows = [
             [
                 InlineKeyboardButton(
@@ -400,6 +402,13 @@ class Conversation:
             self.say(self.r.t("The request is cancelled; nothing was registered.", self.lang))
         else:
             self.say(self.r.t("Cancelled. The task stays with you; open it from «My tasks» when ready.", self.lang))
+
+
+def step_stamp(step: forms.Step | None) -> int:
+    """Which question a button belongs to: the question's path (a number, to fit in callback data).
+
+    A counter of answers would repeat after «correct a field» and let an old button answer another field."""
+    return zlib.crc32((step.path if step is not None else "#summary").encode()) % 1_000_000_000
 
 
 def _with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from docxtpl import DocxTemplate
+from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import StoredFile
@@ -72,13 +73,13 @@ def file_ref(stored: StoredFile) -> dict[str, Any]:
 
 
 def render_docx(template: Path, context: dict[str, Any]) -> bytes:
+    """Fill a DOCX template. User text is XML-escaped (a brand «A&B» must stay «A&B» in the letter to the
+    supplier, not break the document) and the template runs sandboxed like every definition text."""
     document = DocxTemplate(str(template))
-    from jinja2 import Environment
-
-    env = Environment(autoescape=False)
+    env = SandboxedEnvironment(autoescape=True)
     env.filters["money"] = _money
     env.filters["date"] = _date
-    document.render(context, jinja_env=env)
+    document.render(context, jinja_env=env, autoescape=True)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -74,7 +74,8 @@ def enqueue(
 def message(
     session: AsyncSession, chat_id: int, text: str, now: datetime, reply_markup: dict[str, Any] | None = None
 ) -> Outbox:
-    payload: dict[str, Any] = {"text": text}
+    # Telegram refuses more than 4096 characters; a long title or answer must not cost the whole reply.
+    payload: dict[str, Any] = {"text": text if len(text) <= 4096 else text[:4095] + "…"}
     if reply_markup:
         payload["reply_markup"] = reply_markup
     return enqueue(session, chat_id=chat_id, method="sendMessage", payload=payload, now=now)
@@ -234,6 +235,11 @@ class OutboxSender:
 
         Returns how long to sleep before looking again.
         """
+        global_wait = self.limiter.global_wait()
+        if global_wait > 0:
+            # Nothing may go out yet: do not read the queue only to find that out. At the limit every answer
+            # wakes the sender, which would double the passes; the outcomes wait for the next pass.
+            return global_wait
         now = self.clock.now()
         outcomes, self.outcomes = self.outcomes, []
         next_wake = self.poll_interval * 5

@@ -26,17 +26,19 @@ class Registry:
         return cls(load_library(folder))
 
     async def sync(self, session: AsyncSession, now: datetime) -> None:
-        """Store every library definition whose text changed as a new version."""
-        for key, loaded in self.library.items():
-            latest = (
-                await session.execute(
-                    select(Definition).where(Definition.process == key).order_by(Definition.version.desc()).limit(1)
-                )
-            ).scalar_one_or_none()
-            if latest is not None and latest.digest == loaded.digest:
-                row = latest
-            else:
-                version = (latest.version + 1) if latest is not None else 1
+        """Store a library file as a new version only when its text was never stored; the newest stored version
+        is the current one. So a definition an admin loaded in chat stays current after a restart, and a
+        changed file in the library becomes a new version once."""
+        for key, loaded in list(self.library.items()):
+            rows = list(
+                (
+                    await session.execute(
+                        select(Definition).where(Definition.process == key).order_by(Definition.version.desc())
+                    )
+                ).scalars()
+            )
+            if not any(row.digest == loaded.digest for row in rows):
+                version = (rows[0].version + 1) if rows else 1
                 row = Definition(
                     process=key,
                     version=version,
@@ -47,9 +49,30 @@ class Registry:
                 )
                 session.add(row)
                 await session.flush()
+                rows.insert(0, row)
                 log.info("process %s: stored version %s", key, version)
-            self.current[key] = row.id
-            self._specs[row.id] = loaded.spec
+            self._use(rows[0], loaded)
+
+    def _use(self, row: Definition, loaded: LoadedDefinition | None = None) -> None:
+        if loaded is None or loaded.digest != row.digest:
+            loaded = parse_definition(row.source, row.path)
+        self.library[row.process] = loaded
+        self.current[row.process] = row.id
+        self._specs[row.id] = loaded.spec
+
+    async def refresh(self, session: AsyncSession) -> None:
+        """Pick up versions another worker stored (an admin's upload reaches every worker)."""
+        newest = dict(
+            (
+                await session.execute(select(Definition.process, func.max(Definition.id)).group_by(Definition.process))
+            ).all()
+        )
+        for process, definition_id in newest.items():
+            if self.current.get(process) != definition_id:
+                row = await session.get(Definition, definition_id)
+                if row is not None:
+                    self._use(row)
+                    log.info("process %s: now on version %s", process, row.version)
 
     async def add(self, session: AsyncSession, loaded: LoadedDefinition, now: datetime) -> int:
         """Load a definition an admin uploaded; it becomes the version new cases start with."""

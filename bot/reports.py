@@ -21,8 +21,14 @@ from flows.model import ProcessDef, ReportDef
 class ReportRow:
     case: Case
     spec: ProcessDef
-    cells: list[str]
+    cells: list[str]  # as people read them (the chat summary)
+    values: list[Any]  # as Excel should hold them: numbers as numbers, so columns can be summed
     numbers: dict[str, float]
+
+
+def _safe(text: str) -> str:
+    """A cell that starts like a formula stays text: a company named «=HYPERLINK(…)» must not run."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 async def cases_at(
@@ -56,10 +62,13 @@ async def build_rows(
     rows = []
     for case in cases:
         spec = await core.registry.spec(session, case.definition_id)
-        cells = []
+        cells: list[str] = []
+        values: list[Any] = []
         for column in report.columns:
             if column.field == "id":
                 cells.append(str(case.id))
+                values.append(case.id)
+                continue
             elif column.field == "title":
                 cells.append(case.title)
             elif column.field == "stage":
@@ -67,13 +76,16 @@ async def build_rows(
             elif column.field == "responsible":
                 cells.append(names.get(case.responsible_id or case.initiator_id, ""))
             elif column.field in spec.fields:
-                cells.append(
-                    core.renderer.format_field(spec.fields[column.field], case.data.get(column.field), lang, spec)
-                )
+                fdef = spec.fields[column.field]
+                cells.append(core.renderer.format_field(fdef, case.data.get(column.field), lang, spec))
+                if fdef.type in ("number", "money") and _number(case.data.get(column.field)) is not None:
+                    values.append(_number(case.data.get(column.field)))
+                    continue
             else:
                 cells.append("")
+            values.append(_safe(cells[-1]))
         numbers = {name: n for name in report.totals if (n := _number(case.data.get(name))) is not None}
-        rows.append(ReportRow(case=case, spec=spec, cells=cells, numbers=numbers))
+        rows.append(ReportRow(case=case, spec=spec, cells=cells, values=values, numbers=numbers))
     return rows
 
 
@@ -86,9 +98,15 @@ def to_xlsx(title: str, headers: list[str], rows: list[ReportRow], totals: dict[
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row.cells)
+        sheet.append(row.values)
+    for number_cell in (c for r in sheet.iter_rows(min_row=2) for c in r if isinstance(c.value, float | int)):
+        number_cell.number_format = "# ##0.##"
     if totals:
-        sheet.append([total_label, *[f"{k}: {v:g}" for k, v in totals.items()]])
+        sheet.append([])
+        for label, value in totals.items():
+            sheet.append([_safe(f"{total_label}: {label}"), value])
+            sheet.cell(row=sheet.max_row, column=2).number_format = "# ##0.00"
+            sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
     for index, header in enumerate(headers, start=1):
         width = max([len(header)] + [len(r.cells[index - 1]) for r in rows]) + 2
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(width, 60)

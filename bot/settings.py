@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("data")
     library_dir: Path = LIBRARY
+    # Webhook mode (several workers behind a load balancer): Telegram posts updates to WEBHOOK_URL, this
+    # process listens on WEBHOOK_HOST:WEBHOOK_PORT at the URL's path. Without it the bot polls.
+    webhook_url: str | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
     # The web panel (/admin/) is served when both are set; open it once with ?token=….
     admin_token: SecretStr | None = None
     admin_port: int | None = None

@@ -60,7 +60,11 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
         items: list[dict[str, Any]] = values.setdefault(name, [])
         count = _list_count(fdef, values)
         if count is not None and len(items) > count:
+            # Fewer units now: forget those entries entirely, or raising the count again would
+            # bring them back as «answered» but empty.
             del items[count:]
+            draft["answered"] = [p for p in draft["answered"] if not _entry_index_at_least(p, name, count)]
+            answered = set(draft["answered"])
         index = 0
         while True:
             if index < len(items) or (count is not None and index < count):
@@ -84,6 +88,11 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
                     continue
             break
     return None
+
+
+def _entry_index_at_least(path: str, name: str, index: int) -> bool:
+    parts = path.split(".")
+    return len(parts) == 3 and parts[0] == name and parts[1].isdigit() and int(parts[1]) >= index
 
 
 def answer(draft: dict[str, Any], step: Step, value: Any) -> None:

@@ -249,7 +249,32 @@ def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:
 _CONTEXT_NAMES = frozenset({"case", "now", "today", "initiator", "responsible", "started_on"})
 
 
+# Keys travel in Telegram button data (64 bytes in all, ids and prefixes included).
+MAX_KEY = 32
+
+
+def _check_key_lengths(spec: ProcessDef, c: _Checker) -> None:
+    def check(path: Path_, key: str) -> None:
+        if len(key.encode()) > MAX_KEY:
+            c.add(path, f"'{key}' is too long for a button ({MAX_KEY} bytes at most); use a shorter key")
+
+    check(("process",), spec.process)
+    for name, fdef in spec.fields.items():
+        check(("fields", name), name)
+        for option in fdef.options or {}:
+            check(("fields", name, "options", option), option)
+    for directory, entries in spec.directories.items():
+        for index, entry in enumerate(entries):
+            check(("directories", directory, index, "key"), entry.key)
+    for index, stage in enumerate(spec.stages):
+        check(("stages", index, "key"), stage.key)
+        for t_index, task in enumerate(stage.tasks):
+            for outcome in task.outcomes or {}:
+                check(("stages", index, "tasks", t_index, "outcomes", outcome), outcome)
+
+
 def _check_process(spec: ProcessDef, c: _Checker) -> None:
+    _check_key_lengths(spec, c)
     roles = set(spec.roles)
     fields = spec.fields
     stage_keys: dict[str, int] = {}

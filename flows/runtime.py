@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 from flows.calendar import WorkCalendar
@@ -325,6 +325,10 @@ class Engine:
         comment_key = f"{task.key}_comment"
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
+        if task.key.startswith(EDIT_PREFIX) and (
+            task.stage != case.stage or task.key.removeprefix(EDIT_PREFIX) not in case.spec.stage(case.stage).editable
+        ):
+            raise EngineError(_("This field cannot be changed at this stage."))
         case.data.update(values)
         if not is_service_task(task.key):
             case.data[task.key] = outcome
@@ -474,7 +478,8 @@ class Engine:
     def _retitle(self, case: CaseState) -> None:
         """The title follows the data it is made of (a moved shipping date shows in the deal's name)."""
         if case.spec.start.title:
-            case.title = render(local(case.spec.start.title), case.context())
+            # The title column holds 300 characters; a long answer must not make a case impossible to save.
+            case.title = " ".join(render(local(case.spec.start.title), case.context()).split())[:300]
 
     def _advance(self, case: CaseState, effects: list[Effect], depth: int) -> None:
         stage = case.spec.stage(case.stage)
@@ -505,7 +510,7 @@ class Engine:
                 effects.append(TaskCreated(task))
             return
         for pending in case.open_tasks():
-            if pending.key == MOVE_TASK:
+            if pending.key == MOVE_TASK or pending.key.startswith(EDIT_PREFIX):
                 pending.status = "cancelled"
                 effects.append(TaskClosed(pending, mover))
         previous = case.stage if case.stage != START_TASK else None
@@ -590,7 +595,14 @@ class Engine:
     def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime) -> TaskState:
         due_at = None
         if tdef.due is not None:
-            due_at = parse_deadline(tdef.due).resolve(now, case.data, self.calendar)
+            deadline = parse_deadline(tdef.due)
+            base = now
+            if deadline.kind == "weekly" and case.data.get("started_on"):
+                # «Thursday 18:00» means the Thursday of the case's own week (the weekly cycle's), even when
+                # the step before was late: then the task is simply overdue, not due a week later.
+                started = date.fromisoformat(str(case.data["started_on"]))
+                base = self.calendar.local_moment(started, time(0, 0))
+            due_at = deadline.resolve(base, case.data, self.calendar)
         task = TaskState(key=tdef.key, stage=stage.key, visit=case.visit, kind=tdef.kind, due_at=due_at, created_at=now)
         roles, users = self._resolve_people(case, [tdef.assignee])
         if users:

@@ -26,6 +26,9 @@ class Scheduler:
         # One tick at a time in this process; other processes are kept apart by row locks.
         async with self.lock:
             try:
+                async with self.core.sessionmaker() as session:
+                    await self.core.registry.refresh(session)
+                await ensure_schedules(self.core)  # a loaded definition may have a new schedule
                 return await tick(self.core)
             except Exception:
                 log.exception("scheduler tick failed")

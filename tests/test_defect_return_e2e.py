@@ -117,6 +117,13 @@ async def confirm_defect_and_ship(shop: Harness, *, first_round: bool = True) ->
     assert "28.12.2026" in note["text"] and "СДЭК 1234567" in note["text"]
 
 
+async def inform_supplier(service: Person) -> None:
+    """Step 8: the supplier's contact gets the shipment data, with the signed documents at hand."""
+    card = await service.card("Отправьте поставщику данные об отправке", button="Готово")
+    assert "service@" in card["text"] or "returns@" in card["text"]  # the supplier's e-mail from the directory
+    await service.press("Готово", card)
+
+
 async def test_return_by_offset_notifies_the_accountant(shop: Harness) -> None:
     manager, service, accountant = shop.people["Марина"], shop.people["Сергей"], shop.people["Анна"]
     await register_defect(manager, supplier="Альфа")
@@ -126,6 +133,7 @@ async def test_return_by_offset_notifies_the_accountant(shop: Harness) -> None:
     documents = await service.documents()
     assert any("Альфа" in (d["file_name"] or "") and d["file_name"].endswith(".docx") for d in documents)
 
+    await inform_supplier(service)
     card = await service.expect("Поставщик получил товар")
     await service.press("взаимозачётом", card)
     await service.expect("Заключение поставщика")
@@ -150,6 +158,7 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
     assert any("Helvetia" in (d["file_name"] or "") for d in documents)
 
     for round_no in (1, 2):
+        await inform_supplier(service)
         card = await service.expect("Поставщик получил товар")
         await service.press("Ремонт", card)
         await service.document(b"%PDF verdict", f"verdict{round_no}.pdf")

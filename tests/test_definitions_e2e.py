@@ -37,3 +37,10 @@ async def test_a_broken_definition_is_explained_and_a_good_one_becomes_a_new_ver
         versions = dict((await session.execute(select(Definition.id, Definition.version))).all())
         cases = list((await session.execute(select(Case).order_by(Case.id))).scalars())
     assert [versions[c.definition_id] for c in cases] == [1, 2]
+
+    # The loaded version stays current after a restart (the library file does not take over again).
+    await harness.restart()
+    await manager.send("/cancel")
+    await manager.send("▶️ Начать процесс")
+    menu = await manager.expect("Какой процесс")
+    assert "Возврат брака поставщику (v2)" in " ".join(manager.buttons(menu))

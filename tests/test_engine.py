@@ -125,6 +125,7 @@ def test_offset_return_notifies_the_accountant_with_the_document(engine: Engine)
         "done",
         {"shipping_date": "2026-12-28", "waybill": "CDEK-1", "shipping_docs": [{"id": 5, "name": "act.pdf"}]},
     )
+    do(engine, case, "inform_supplier", "done")
     effects = do(engine, case, "verdict", "offset", {"verdict_doc": [{"id": 6}], "return_doc": [{"id": 7}]})
     assert case.stage == "offset_closed" and case.status == "done"
     accountant = [e for e in effects if isinstance(e, Notify) and "accountant" in e.roles]
@@ -146,6 +147,7 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
             "done",
             {"shipping_date": "2026-12-28", "waybill": f"W{round_no}", "shipping_docs": [{"id": 5}]},
         )
+        do(engine, case, "inform_supplier", "done")
         do(engine, case, "verdict", "repair", {"verdict_doc": [{"id": 6}]})
         do(engine, case, "goods_back", "done", {"return_ship_date": "2027-01-20"})
         if round_no == 1:

@@ -143,6 +143,8 @@ async def test_new_client_from_first_request_to_paid_receiving(fulfillment: Harn
     await manager.press("Есть правки", task)
     await manager.expect("Правки клиента")
     await manager.send("Пересчитайте коробку B")
+    await manager.expect("Дата работ на складе")  # the rework gets its own date, so it is not overdue at once
+    await manager.send("24.12.2026")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     await timur.wait_for("Правки клиента: Пересчитайте коробку B", "Ждёт исполнителя")
     await warehouse_work(shop, timur, minutes=[10], comment="Коробка B: 600, верно")

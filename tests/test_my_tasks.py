@@ -26,16 +26,42 @@ async def test_the_page_is_in_due_order_over_own_tasks_and_pools(tmp_path: Path,
             me = await people_repo.register(session, tg_id=1, name="Я", username=None, language="ru", now=now)
             other = await people_repo.register(session, tg_id=2, name="Другой", username=None, language="ru", now=now)
             definition_id, spec = core.registry.latest("defect_return")
-            case = Case(definition_id=definition_id, process="defect_return", title="", stage="registered",
-                        status="active", visit=1, data={}, initiator_id=other.id, created_at=now, updated_at=now)
+            case = Case(
+                definition_id=definition_id,
+                process="defect_return",
+                title="",
+                stage="registered",
+                status="active",
+                visit=1,
+                data={},
+                initiator_id=other.id,
+                created_at=now,
+                updated_at=now,
+            )
             session.add(case)
             await session.flush()
 
-            def task(key: str, hours: float | None, *, role: str | None = None, assignee: int | None = None,
-                     status: str = "open") -> Task:
-                row = Task(case_id=case.id, key=key, stage="registered", visit=1, kind="confirm", role=role,
-                           assignee_id=assignee, status=status, due_at=None if hours is None else now + timedelta(
-                               hours=hours), created_at=now)
+            def task(
+                name: str,
+                hours: float | None,
+                *,
+                role: str | None = None,
+                assignee: int | None = None,
+                status: str = "open",
+                key: str = "move_to_service",
+            ) -> Task:
+                row = Task(
+                    case_id=case.id,
+                    key=key,
+                    stage="registered",
+                    visit=1,
+                    kind="confirm",
+                    role=role,
+                    assignee_id=assignee,
+                    status=status,
+                    due_at=None if hours is None else now + timedelta(hours=hours),
+                    created_at=now,
+                )
                 session.add(row)
                 return row
 
@@ -48,11 +74,11 @@ async def test_the_page_is_in_due_order_over_own_tasks_and_pools(tmp_path: Path,
                 task("pool_a_no_due", None, role="a"),
             ]
             # Not on the page: someone else's, a pool not mine, taken from my pool, done, the start form.
-            task("theirs", -10, assignee=other.id)
+            theirs = task("theirs", -10, assignee=other.id)
             task("pool_c", -10, role="c")
-            task("taken_from_pool", -10, role="a", assignee=other.id)
+            taken = task("taken_from_pool", -10, role="a", assignee=other.id)
             task("mine_done", -10, assignee=me.id, status="done")
-            task(START_TASK, -10, assignee=me.id)
+            task("the_start_form", -10, assignee=me.id, key=START_TASK)
             await session.flush()
             ids = [t.id for t in expected]
 
@@ -62,10 +88,10 @@ async def test_the_page_is_in_due_order_over_own_tasks_and_pools(tmp_path: Path,
             page = list((await session.execute(open_tasks_page(me.id, {"b", "a"}, 3))).scalars())
             assert [t.id for t in page] == ids[:3]
             page = list((await session.execute(open_tasks_page(other.id, set(), 11))).scalars())
-            assert [t.key for t in page] == ["theirs", "taken_from_pool"]
+            assert [t.id for t in page] == [theirs.id, taken.id]
             states = await case_states(core, session, [case.id, case.id])
             assert list(states) == [case.id] and states[case.id].spec is spec
-            assert {t.id for t in states[case.id].tasks} >= set(ids)
+            assert {t.id for t in states[case.id].tasks} >= {*ids, theirs.id, taken.id}
     finally:
         await core.close()
 
