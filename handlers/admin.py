@@ -142,15 +142,16 @@ async def processes(message: Message, session: AsyncSession, core: Core, user: U
 
 
 @router.message(F.document.file_name.endswith((".yaml", ".yml")))
-async def definition_file(message: Message, bot: Bot, session: AsyncSession, core: Core, user: User) -> None:
+async def definition_file(
+    message: Message, session: AsyncSession, core: Core, user: User, downloads: dict[str, bytes]
+) -> None:
     """Check an uploaded definition; with the caption /load, make it the version new cases start with."""
     t = core.translator.t
     assert message.document is not None
-    content = await bot.download(message.document.file_id)
-    assert content is not None
+    content = downloads.get(message.document.file_id, b"")
     name = message.document.file_name or "definition.yaml"
     try:
-        loaded = parse_definition(content.read().decode("utf-8", errors="replace"), name)
+        loaded = parse_definition(content.decode("utf-8", errors="replace"), name)
     except DefinitionError as exc:
         say(
             core,

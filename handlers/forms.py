@@ -45,7 +45,9 @@ async def cancel_command(message: Message, session: AsyncSession, core: Core, us
 @router.message(
     FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES), ~F.text.startswith("/")
 )
-async def on_answer(message: Message, bot: Bot, session: AsyncSession, core: Core, user: User) -> None:
+async def on_answer(
+    message: Message, bot: Bot, session: AsyncSession, core: Core, user: User, downloads: dict[str, bytes]
+) -> None:
     conversation = Conversation(core, session, user)
     task = await conversation.active_task()
     if task is None:
@@ -54,7 +56,7 @@ async def on_answer(message: Message, bot: Bot, session: AsyncSession, core: Cor
         )
         return
     try:
-        incoming = await _incoming_file(message, bot)
+        incoming = _incoming_file(message, downloads)
         if incoming is not None:
             await conversation.answer_file(task, incoming)
         elif message.text is not None:
@@ -67,14 +69,13 @@ async def on_answer(message: Message, bot: Bot, session: AsyncSession, core: Cor
         await conversation.ask(task)
 
 
-async def _incoming_file(message: Message, bot: Bot) -> IncomingFile | None:
+def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFile | None:
+    """The file of this message, already downloaded by the middleware (outside the transaction)."""
     if message.photo:
         photo = message.photo[-1]
-        content = await bot.download(photo.file_id)
-        assert content is not None
         return IncomingFile(
             kind="photo",
-            content=content.read(),
+            content=downloads.get(photo.file_id, b""),
             name=f"photo_{photo.file_unique_id}.jpg",
             mime_type="image/jpeg",
             tg_file_id=photo.file_id,
@@ -82,11 +83,9 @@ async def _incoming_file(message: Message, bot: Bot) -> IncomingFile | None:
         )
     if message.document:
         document = message.document
-        content = await bot.download(document.file_id)
-        assert content is not None
         return IncomingFile(
             kind="document",
-            content=content.read(),
+            content=downloads.get(document.file_id, b""),
             name=document.file_name or "file",
             mime_type=document.mime_type,
             tg_file_id=document.file_id,

@@ -62,6 +62,9 @@ class DbSessionMiddleware(BaseMiddleware):
     async def _handle(
         self, handler: Handler, event: TelegramObject, data: dict[str, Any], tg_user: TgUser | None
     ) -> Any:
+        # Files are fetched before the transaction opens: on SQLite a transaction holds the one write lock,
+        # and a slow 20 MB upload must not stall everybody else's updates.
+        data["downloads"] = await _download_files(event, data.get("bot"))
         async with self.core.sessionmaker() as session:
             async with session.begin():
                 data["session"] = session
@@ -85,3 +88,18 @@ def update_lang(update: Update, data: dict[str, Any]) -> str:
         return str(data["lang"])
     tg_user: TgUser | None = data.get("event_from_user")
     return "en" if tg_user and (tg_user.language_code or "").startswith("en") else "ru"
+
+
+async def _download_files(event: TelegramObject, bot: Any) -> dict[str, bytes]:
+    message = event.message if isinstance(event, Update) else None
+    if message is None or bot is None or message.chat.type != "private":
+        return {}
+    file_ids = [message.photo[-1].file_id] if message.photo else []
+    if message.document is not None:
+        file_ids.append(message.document.file_id)
+    downloads: dict[str, bytes] = {}
+    for file_id in file_ids:
+        content = await bot.download(file_id)
+        if content is not None:
+            downloads[file_id] = content.read()
+    return downloads
