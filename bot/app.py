@@ -8,10 +8,9 @@ import logging
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher, F, methods
+from aiogram import Bot, Dispatcher, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ChatType
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -24,6 +23,7 @@ from bot.outbox import OutboxSender
 from bot.settings import Settings
 from flows.clock import Clock
 from handlers import routers
+from handlers.common import PrivateChat
 from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ def build_dispatcher(core: Core) -> Dispatcher:
     dispatcher = Dispatcher()
     # Work happens in private chats: in a group a case card would be shown to everyone there, and
     # people's group messages would be taken for form answers.
-    dispatcher.message.filter(F.chat.type == ChatType.PRIVATE)
-    dispatcher.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    dispatcher.message.filter(PrivateChat())
+    dispatcher.callback_query.filter(PrivateChat())
     dispatcher.update.outer_middleware(DbSessionMiddleware(core))
     for router in routers():
         dispatcher.include_router(router)

@@ -7,12 +7,15 @@ Delivery guarantees:
   retries with backoff; edits are idempotent and always retried;
 - a timeout after the request left is ambiguous, so a new message is marked `uncertain`, not sent again:
   sending twice is worse for people than a rare lost message, which the admin panel lists.
-- a row left in `sending` by a crash is marked `uncertain` on start, for the same reason.
+- a row left in `sending` by a crashed worker (claimed longer ago than the lease) is marked `uncertain`,
+  for the same reason; other workers' live rows are left alone.
+- per chat, one message at a time across all workers: a chat with a row `sending` anywhere is busy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +49,9 @@ from flows.clock import Clock, SystemClock
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# Longer than any request may take (aiogram's default timeout is 60 s): a `sending` row older than this
+# belongs to a worker that died mid-request.
+SENDING_LEASE = timedelta(minutes=3)
 
 
 def enqueue(
@@ -182,16 +188,28 @@ class OutboxSender:
         self.wakeup.set()
 
     async def recover(self) -> None:
-        """After a crash: rows caught mid-send may have been delivered; never send them again."""
+        """After a crash: rows caught mid-send may have been delivered; never send them again. Only rows
+        claimed longer ago than the lease: a fresh `sending` row may be another worker's request in flight."""
+        stale = self.clock.now() - SENDING_LEASE
         async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(update(Outbox).where(Outbox.status == "sending").values(status="uncertain"))
+            result = await session.execute(
+                update(Outbox)
+                .where(Outbox.status == "sending", (Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale))
+                .values(status="uncertain")
+            )
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
 
     async def run(self) -> None:
         await self.recover()
+        swept = time.monotonic()
         tasks: set[asyncio.Task[None]] = set()
         while not self._stopping:
+            if time.monotonic() - swept > 60:
+                # A worker that died mid-request leaves its chats busy until its rows are swept.
+                swept = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await self.recover()
             # Cleared before the pass, not after: a wakeup that arrives during it (an answer, a new row)
             # must start the next pass at once instead of being lost until the poll.
             self.wakeup.clear()
@@ -255,8 +273,14 @@ class OutboxSender:
                         .limit(1000)
                     )
                 ).all()
-                # The chats whose outcomes are written above are free again; the rest are still in flight.
-                busy_chats = self.in_flight - {o.chat_id for o in outcomes}
+                # The chats whose outcomes are written above are free again; the rest are still in flight,
+                # here or in another worker.
+                elsewhere = set(
+                    (await session.execute(select(Outbox.chat_id).where(Outbox.status == "sending").distinct()))
+                    .scalars()
+                    .all()
+                )
+                busy_chats = (self.in_flight - {o.chat_id for o in outcomes}) | elsewhere
                 chosen, next_wake = self._choose(rows, busy_chats, now, next_wake)
                 if chosen:
                     claimed = await self._claim(session, chosen)
@@ -301,7 +325,7 @@ class OutboxSender:
         statement = (
             update(Outbox)
             .where(Outbox.id.in_(ids), Outbox.status == "pending")
-            .values(status="sending", attempts=Outbox.attempts + 1)
+            .values(status="sending", attempts=Outbox.attempts + 1, claimed_at=self.clock.now())
             .returning(Outbox)
             .execution_options(synchronize_session=False)
         )

@@ -236,6 +236,7 @@ class Outbox(Base):
     # business clock: Telegram's retry_after runs in real seconds even when tests move case time.
     not_before: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]  # wall clock; a row `sending` for too long belongs to a dead worker
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)

@@ -17,6 +17,8 @@ _strict_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 
 
 def _money(value: Any) -> str:
+    if isinstance(value, Undefined):
+        return ""  # a field not filled yet prints as nothing, not as an error in someone's message
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -25,6 +27,8 @@ def _money(value: Any) -> str:
 
 
 def _date(value: Any) -> str:
+    if isinstance(value, Undefined):
+        return ""
     if hasattr(value, "strftime"):
         return str(value.strftime("%d.%m.%Y"))
     if isinstance(value, str) and len(value) >= 10 and value[4] == "-":

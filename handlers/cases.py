@@ -19,7 +19,7 @@ from bot.core import Core
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, EngineError
-from handlers.common import Registered, say
+from handlers.common import AfterCommit, Registered, answer, say
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -55,7 +55,13 @@ async def may_see(session: AsyncSession, loaded: Loaded, user: User, roles: set[
 
 @router.callback_query(CaseCb.filter())
 async def on_case(
-    query: CallbackQuery, callback_data: CaseCb, session: AsyncSession, core: Core, user: User, roles: set[str]
+    query: CallbackQuery,
+    callback_data: CaseCb,
+    session: AsyncSession,
+    core: Core,
+    user: User,
+    roles: set[str],
+    after_commit: AfterCommit,
 ) -> None:
     service = CaseService(core, session)
     loaded = await service.load(callback_data.case_id, lock=False)
@@ -63,7 +69,7 @@ async def on_case(
         raise EngineError(_("You cannot see this case."))
     if callback_data.action == "cancel":
         await service.cancel(user, loaded.row.id)
-        await query.answer(core.translator.t("The case is cancelled.", user.language))
+        answer(after_commit, query, core.translator.t("The case is cancelled.", user.language))
         return
     if callback_data.action == "edit":
         loaded = await service.request_edit(user, loaded.row.id, callback_data.arg)
@@ -78,7 +84,7 @@ async def on_case(
         if edit_task is None or edit_task.id is None:
             raise EngineError(_("This field cannot be changed at this stage."))
         await Conversation(core, session, user).begin(loaded.task_rows[edit_task.id], "submit")
-        await query.answer()
+        answer(after_commit, query)
         return
     if callback_data.action == "move":
         loaded = await service.move(user, loaded.row.id, callback_data.arg)
@@ -93,13 +99,13 @@ async def on_case(
         if move_task is not None and move_task.id is not None:
             # The stage needs fields that are still empty: ask for them here, then the move completes.
             await Conversation(core, session, user).begin(loaded.task_rows[move_task.id], "submit")
-            await query.answer()
+            answer(after_commit, query)
             return
         stage = core.renderer.stage_title(loaded.state.spec, loaded.state.stage, user.language)
-        await query.answer(core.translator.t("Moved: %(stage)s", user.language, stage=stage))
+        answer(after_commit, query, core.translator.t("Moved: %(stage)s", user.language, stage=stage))
         loaded = await service.load(loaded.row.id, lock=False)
         say(core, session, user.tg_id, *(await case_view(service, user, loaded)))
         return
     text, markup = await case_view(service, user, loaded)
     say(core, session, user.tg_id, text, markup)
-    await query.answer()
+    answer(after_commit, query)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram.filters import BaseFilter
-from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
 
 from bot.core import Core
 from bot.i18n import LANGUAGES
@@ -54,3 +55,24 @@ def say(core: Core, session: Any, chat_id: int, text: str, keyboard: Any = None)
 
     markup = keyboard.model_dump(exclude_none=True) if hasattr(keyboard, "model_dump") else keyboard
     outbox.message(session, chat_id, text, core.clock.now(), markup)
+
+
+class PrivateChat(BaseFilter):
+    """Only private chats. A plain async filter: aiogram runs magic filters (F.…) in a thread, a hop per update."""
+
+    async def __call__(self, event: Any, **_: Any) -> bool:
+        chat = getattr(event, "chat", None) or getattr(getattr(event, "message", None), "chat", None)
+        return chat is not None and chat.type == "private"
+
+
+class NotACommand(BaseFilter):
+    async def __call__(self, message: Message, **_: Any) -> bool:
+        return not (message.text or "").startswith("/")
+
+
+AfterCommit = list[Callable[[], Awaitable[Any]]]
+
+
+def answer(after_commit: AfterCommit, query: CallbackQuery, text: str | None = None, show_alert: bool = False) -> None:
+    """Answer a button after the update's transaction commits: «the task is yours» only once it is saved."""
+    after_commit.append(lambda: query.answer(text, show_alert=show_alert))

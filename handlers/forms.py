@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from bot.core import Core
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
-from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, MenuButton, Registered, say
+from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, NotACommand, Registered, answer, say
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -42,9 +42,7 @@ async def cancel_command(message: Message, session: AsyncSession, core: Core, us
     await conversation.cancel(await _active(conversation))
 
 
-@router.message(
-    FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES), ~F.text.startswith("/")
-)
+@router.message(FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES), NotACommand())
 async def on_answer(
     message: Message, bot: Bot, session: AsyncSession, core: Core, user: User, downloads: dict[str, bytes]
 ) -> None:
@@ -96,7 +94,12 @@ def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFil
 
 @router.callback_query(FormCb.filter())
 async def on_form_button(
-    query: CallbackQuery, callback_data: FormCb, session: AsyncSession, core: Core, user: User
+    query: CallbackQuery,
+    callback_data: FormCb,
+    session: AsyncSession,
+    core: Core,
+    user: User,
+    after_commit: AfterCommit,
 ) -> None:
     conversation = Conversation(core, session, user)
     task = await conversation.active_task()
@@ -123,4 +126,4 @@ async def on_form_button(
         await conversation.confirm(task, step)
     elif action == "cancel":
         await conversation.cancel(task, step)
-    await query.answer()
+    answer(after_commit, query)

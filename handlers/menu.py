@@ -19,7 +19,7 @@ from bot.core import Core
 from bot.queries import case_states, open_tasks_page
 from db.models import Case, Task, TaskCard, User
 from flows.runtime import START_TASK
-from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, MenuButton, Registered, say
+from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, Registered, answer, say
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -91,7 +91,12 @@ async def choose_process(message: Message, session: AsyncSession, core: Core, us
 
 @router.callback_query(StartCb.filter())
 async def start_process(
-    query: CallbackQuery, callback_data: StartCb, session: AsyncSession, core: Core, user: User
+    query: CallbackQuery,
+    callback_data: StartCb,
+    session: AsyncSession,
+    core: Core,
+    user: User,
+    after_commit: AfterCommit,
 ) -> None:
     service = CaseService(core, session)
     loaded = await service.start(user, callback_data.process)
@@ -108,7 +113,7 @@ async def start_process(
                 case=core.renderer.case_name(loaded.state, user.language),
             )
         )
-    await query.answer()
+    answer(after_commit, query)
 
 
 @router.message(MenuButton(MY_CASES))

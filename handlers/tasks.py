@@ -16,7 +16,7 @@ from bot.core import Core
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
-from handlers.common import Registered
+from handlers.common import AfterCommit, Registered, answer
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -25,7 +25,12 @@ router.callback_query.filter(Registered())
 
 @router.callback_query(TaskCb.filter())
 async def on_task_button(
-    query: CallbackQuery, callback_data: TaskCb, session: AsyncSession, core: Core, user: User
+    query: CallbackQuery,
+    callback_data: TaskCb,
+    session: AsyncSession,
+    core: Core,
+    user: User,
+    after_commit: AfterCommit,
 ) -> None:
     t = core.translator.t
     service = CaseService(core, session)
@@ -34,7 +39,7 @@ async def on_task_button(
         raise EngineError(_("This task does not exist."))
     if callback_data.action == "claim":
         await service.claim(user, task.id)
-        await query.answer(t("The task is yours.", user.language))
+        answer(after_commit, query, t("The task is yours.", user.language))
         return
     if callback_data.action == "out":
         if task.status != "open":
@@ -43,17 +48,17 @@ async def on_task_button(
             raise EngineError(_("This task is assigned to someone else."))
         conversation = Conversation(core, session, user)
         if await conversation.begin(task, callback_data.arg):
-            await query.answer()
+            answer(after_commit, query)
             return
         await conversation.cases.submit(user, task.id, callback_data.arg, {})
-        await query.answer(t("Done ✅", user.language))
+        answer(after_commit, query, t("Done ✅", user.language))
         return
     if callback_data.action == "work":
         if callback_data.arg == "start":
             await service.start_work(user, task.id)
-            await query.answer(t("⏱ The timer is running.", user.language))
+            answer(after_commit, query, t("⏱ The timer is running.", user.language))
         else:
             await service.pause_work(user, task.id)
-            await query.answer(t("⏸ Paused.", user.language))
+            answer(after_commit, query, t("⏸ Paused.", user.language))
         return
-    await query.answer()
+    answer(after_commit, query)

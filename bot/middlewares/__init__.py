@@ -66,6 +66,7 @@ class DbSessionMiddleware(BaseMiddleware):
         # and a slow 20 MB upload must not stall everybody else's updates.
         data["downloads"] = await _download_files(event, data.get("bot"))
         async with self.core.sessionmaker() as session:
+            data["after_commit"] = []
             async with session.begin():
                 data["session"] = session
                 data["core"] = self.core
@@ -80,6 +81,9 @@ class DbSessionMiddleware(BaseMiddleware):
                     data["lang"] = user.language
                 result = await handler(event, data)
             self.core.outbox_written()
+            for deferred in data.get("after_commit", []):
+                with contextlib.suppress(Exception):  # an expired button answer is not worth an error
+                    await deferred()
             return result
 
 

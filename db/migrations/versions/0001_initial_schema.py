@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 11:05:27.721904
+Create Date: 2026-11-22 11:47:14.876575
 """
 
 from collections.abc import Sequence
@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("not_before", db.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_at", db.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sent_at", db.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("message_id", sa.BigInteger(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
