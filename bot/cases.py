@@ -58,7 +58,7 @@ class TaskTaken(EngineError):
         super().__init__(_("%(who)s has already taken this task."), who=who)
 
 
-def _task_state(row: Task) -> TaskState:
+def task_state(row: Task) -> TaskState:
     return TaskState(
         key=row.key,
         stage=row.stage,
@@ -120,7 +120,7 @@ class CaseService:
             result=row.result,
             title=row.title,
             id=row.id,
-            tasks=[_task_state(t) for t in task_rows],
+            tasks=[task_state(t) for t in task_rows],
             refs=await self._refs(spec, row.data),
         )
         await self._load_work(state)

@@ -19,17 +19,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import companies, outbox
 from bot import people as people_repo
 from bot.callbacks import FormCb
-from bot.cases import CaseService, Loaded
+from bot.cases import CaseService, Loaded, task_state
 from bot.core import Core
 from bot.files import file_ref
-from db.models import Task, User
+from db.models import Case, Task, User
 from flows import forms
 from flows import values as field_values
 from flows.i18n import _
-from flows.model import FieldDef, local
-from flows.runtime import MOVE_TASK, START_TASK, EngineError, task_def, task_fields
+from flows.model import FieldDef, ProcessDef, local
+from flows.runtime import MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class FormCase:
+    """What a form step needs of its case."""
+
+    spec: ProcessDef
+    data: dict[str, Any]
+    task: TaskState
 
 
 class FormError(EngineError):
@@ -64,12 +73,17 @@ class Conversation:
 
     # --- the shape of the form ------------------------------------------------------------------------
 
-    async def form_of(self, task: Task, outcome: str | None) -> tuple[Loaded, dict[str, FieldDef], list[str]]:
-        loaded = await self.cases.load(task.case_id)
-        state_task = next((t for t in loaded.state.tasks if t.id == task.id), None)
-        if state_task is None:
+    async def form_of(self, task: Task, outcome: str | None) -> tuple[FormCase, dict[str, FieldDef], list[str]]:
+        # A form step needs the definition, the task and the case's data — not the whole case under a lock:
+        # every answer comes through here, and other people may be working on the same case.
+        if task.status != "open":
             raise EngineError(_("This task is already done or no longer needed."))
-        spec = loaded.state.spec
+        case = await self.session.get(Case, task.case_id)
+        if case is None:
+            raise EngineError(_("This case does not exist."))
+        spec = await self.core.registry.spec(self.session, case.definition_id)
+        state_task = task_state(task)
+        loaded = FormCase(spec=spec, data=case.data, task=state_task)
         fields: dict[str, FieldDef] = dict(spec.fields)
         names = task_fields(spec, state_task, outcome)
         if outcome is not None and task.key != START_TASK:
@@ -93,7 +107,7 @@ class Conversation:
             draft = forms.new_draft(outcome)
             if task.key in (START_TASK, MOVE_TASK):
                 # What the case already has (carried over by a hand-off) is not asked again.
-                forms.prefill(fields, names, draft, loaded.state.data)
+                forms.prefill(fields, names, draft, loaded.data)
         task.draft = copy.deepcopy(draft)
         self.user.active_task_id = task.id
         await self.ask(task)
@@ -116,10 +130,8 @@ class Conversation:
         task.draft = draft
         step_no = step_stamp(step)
         if step is None:
-            title = self.r.task_title(
-                loaded.state.spec, next(t for t in loaded.state.tasks if t.id == task.id), self.lang
-            )
-            text, keyboard = self.r.form_summary(loaded.state.spec, fields, names, draft, task.id, self.lang, title)
+            title = self.r.task_title(loaded.spec, loaded.task, self.lang)
+            text, keyboard = self.r.form_summary(loaded.spec, fields, names, draft, task.id, self.lang, title)
             self.say(text, _with_step(keyboard, step_no))
             return
         options = await self.options(loaded, step)
@@ -134,11 +146,11 @@ class Conversation:
         )
         self.say(text, _with_step(keyboard, step_no))
 
-    async def options(self, loaded: Loaded, step: forms.Step) -> list[tuple[str, str]]:
+    async def options(self, loaded: FormCase, step: forms.Step) -> list[tuple[str, str]]:
         fdef = step.field
         if fdef is None:
             return []
-        spec = loaded.state.spec
+        spec = loaded.spec
         if fdef.type == "choice" and fdef.options:
             return [(k, self.r.local(v, self.lang)) for k, v in fdef.options.items()]
         if fdef.type == "directory" and fdef.directory:
@@ -154,7 +166,7 @@ class Conversation:
 
     async def _current(
         self, task: Task, step_no: int | None
-    ) -> tuple[Loaded, dict[str, FieldDef], list[str], dict[str, Any], forms.Step | None]:
+    ) -> tuple[FormCase, dict[str, FieldDef], list[str], dict[str, Any], forms.Step | None]:
         assert task.draft is not None
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
         draft = copy.deepcopy(task.draft)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases import _task_state
+from bot.cases import task_state
 from bot.core import Core
 from db.models import Case, Company, Task, WorkPeriod
 from flows.runtime import START_TASK, CaseState, task_def
@@ -83,7 +83,7 @@ async def case_states(core: Core, session: AsyncSession, case_ids: Iterable[int]
             result=row.result,
             title=row.title,
             id=row.id,
-            tasks=[_task_state(t) for t in tasks.get(row.id, [])],
+            tasks=[task_state(t) for t in tasks.get(row.id, [])],
         )
     await _load_refs(session, list(states.values()))
     await _load_work(session, list(states.values()))
