@@ -76,6 +76,41 @@ def task_state(row: Task) -> TaskState:
     )
 
 
+def case_state(row: Case, spec: ProcessDef, task_rows: Iterable[Task], data: dict[str, Any]) -> CaseState:
+    """The engine's view of a case row and its open task rows."""
+    return CaseState(
+        spec=spec,
+        initiator_id=row.initiator_id,
+        stage=row.stage,
+        status=row.status,  # type: ignore[arg-type]
+        data=data,
+        responsible_id=row.responsible_id,
+        visit=row.visit,
+        result=row.result,
+        title=row.title,
+        id=row.id,
+        tasks=[task_state(t) for t in task_rows],
+    )
+
+
+async def load_work(session: AsyncSession, states: list[CaseState]) -> None:
+    """Time worked on the open timed tasks of these cases, in one statement (shown on cards)."""
+    timed = {
+        t.id: t
+        for state in states
+        for t in state.tasks
+        if t.id is not None and task_def(state.spec, t.stage, t.key).timing
+    }
+    if not timed:
+        return
+    for period in (await session.execute(select(WorkPeriod).where(WorkPeriod.task_id.in_(timed)))).scalars():
+        task = timed[period.task_id]
+        if period.ended_at is None:
+            task.work_started_at = period.started_at
+        else:
+            task.worked_seconds += (period.ended_at - period.started_at).total_seconds()
+
+
 class CaseService:
     def __init__(self, core: Core, session: AsyncSession) -> None:
         self.core = core
@@ -109,21 +144,9 @@ class CaseService:
                 )
             ).scalars()
         )
-        state = CaseState(
-            spec=spec,
-            initiator_id=row.initiator_id,
-            stage=row.stage,
-            status=row.status,  # type: ignore[arg-type]
-            data=copy.deepcopy(row.data),
-            responsible_id=row.responsible_id,
-            visit=row.visit,
-            result=row.result,
-            title=row.title,
-            id=row.id,
-            tasks=[task_state(t) for t in task_rows],
-            refs=await self._refs(spec, row.data),
-        )
-        await self._load_work(state)
+        state = case_state(row, spec, task_rows, data=copy.deepcopy(row.data))
+        state.refs = await self._refs(spec, row.data)
+        await load_work(self.session, [state])
         return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows})
 
     async def _refs(self, spec: ProcessDef, data: dict[str, Any]) -> dict[str, Any]:
@@ -136,21 +159,6 @@ class CaseService:
                 if company is not None:
                     refs[name] = {**company.data, "id": company.id, "name": company.name}
         return refs
-
-    async def _load_work(self, state: CaseState) -> None:
-        timed = [t for t in state.tasks if t.id is not None and task_def(state.spec, t.stage, t.key).timing]
-        if not timed:
-            return
-        periods = (
-            await self.session.execute(select(WorkPeriod).where(WorkPeriod.task_id.in_([t.id for t in timed])))
-        ).scalars()
-        by_task = {t.id: t for t in timed}
-        for period in periods:
-            task = by_task[period.task_id]
-            if period.ended_at is None:
-                task.work_started_at = period.started_at
-            else:
-                task.worked_seconds += (period.ended_at - period.started_at).total_seconds()
 
     async def task_row(self, task_id: int) -> Task:
         row = await self.session.get(Task, task_id)

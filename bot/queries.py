@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases import task_state
+from bot.cases import case_state, load_work
 from bot.core import Core
-from db.models import Case, Company, Task, WorkPeriod
-from flows.runtime import START_TASK, CaseState, task_def
+from db.models import Case, Company, Task
+from flows.runtime import START_TASK, CaseState
 
 # `status = 'open'` written out, not bound: the partial indexes are `WHERE status = 'open'`, and a planner
 # can use one only when it sees that very constant (a bound parameter hides it from PostgreSQL's generic
@@ -72,21 +72,9 @@ async def case_states(core: Core, session: AsyncSession, case_ids: Iterable[int]
     states: dict[int, CaseState] = {}
     for row in rows:
         spec = await core.registry.spec(session, row.definition_id)
-        states[row.id] = CaseState(
-            spec=spec,
-            initiator_id=row.initiator_id,
-            stage=row.stage,
-            status=row.status,  # type: ignore[arg-type]
-            data=row.data,
-            responsible_id=row.responsible_id,
-            visit=row.visit,
-            result=row.result,
-            title=row.title,
-            id=row.id,
-            tasks=[task_state(t) for t in tasks.get(row.id, [])],
-        )
+        states[row.id] = case_state(row, spec, tasks.get(row.id, []), data=row.data)
     await _load_refs(session, list(states.values()))
-    await _load_work(session, list(states.values()))
+    await load_work(session, list(states.values()))
     return states
 
 
@@ -108,21 +96,3 @@ async def _load_refs(session: AsyncSession, states: list[CaseState]) -> None:
         company = companies.get(company_id)
         if company is not None:
             state.refs[name] = {**company.data, "id": company.id, "name": company.name}
-
-
-async def _load_work(session: AsyncSession, states: list[CaseState]) -> None:
-    """Time worked on timed tasks (as CaseService._load_work), in one statement."""
-    timed = {
-        t.id: t
-        for state in states
-        for t in state.tasks
-        if t.id is not None and task_def(state.spec, t.stage, t.key).timing
-    }
-    if not timed:
-        return
-    for period in (await session.execute(select(WorkPeriod).where(WorkPeriod.task_id.in_(timed)))).scalars():
-        task = timed[period.task_id]
-        if period.ended_at is None:
-            task.work_started_at = period.started_at
-        else:
-            task.worked_seconds += (period.ended_at - period.started_at).total_seconds()
