@@ -56,7 +56,7 @@ class AdminPanel:
     async def serve(self, host: str, port: int) -> web.AppRunner:
         root = web.Application()
         root.add_subapp("/admin", self.app())
-        runner = web.AppRunner(root)
+        runner = web.AppRunner(root, access_log=None)  # the first request carries the token in its URL
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         log.info("admin panel on http://%s:%s/admin/", host, port)
@@ -67,10 +67,14 @@ class AdminPanel:
         given = request.query.get("token") or request.cookies.get(COOKIE) or ""
         if not hmac.compare_digest(given.encode(), self.token.encode()):
             return web.Response(status=401, text="Откройте ссылку с токеном администратора / admin token required")
-        response: web.StreamResponse = await handler(request)
         if "token" in request.query:
-            response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict")
-        return response
+            # Keep the token out of browser history and logs: set the cookie, then the same page without it.
+            query = {k: v for k, v in request.query.items() if k != "token"}
+            redirect = web.HTTPSeeOther(request.rel_url.with_query(query))
+            redirect.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict")
+            raise redirect
+        answer: web.StreamResponse = await handler(request)
+        return answer
 
     async def cases(self, request: web.Request) -> web.Response:
         process = request.query.get("process") or None

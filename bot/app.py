@@ -134,7 +134,10 @@ class App:
     async def _serve_webhook(self) -> None:
         """Updates arrive over HTTP; any number of such workers can share one database."""
         assert self.dispatcher is not None and self.bot is not None and self.settings.webhook_url
-        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+        if not self.settings.webhook_secret:
+            # Without it anyone who can reach the URL could post updates as anyone (press an approver's buttons).
+            raise RuntimeError("webhook mode needs WEBHOOK_SECRET (a random string Telegram sends back to us)")
+        secret = self.settings.webhook_secret.get_secret_value()
         app = web.Application()
         path = urlsplit(self.settings.webhook_url).path or "/"
         SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot, secret_token=secret).register(app, path=path)

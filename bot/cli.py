@@ -45,6 +45,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pydantic import SecretStr
+
     from bot.app import App
     from bot.settings import Settings
 
@@ -53,7 +55,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings.database_url = args.database_url
     if args.webhook_url:
         settings.webhook_url = args.webhook_url
+    if args.webhook_port is not None:
         settings.webhook_port = args.webhook_port
+    if args.webhook_secret:
+        settings.webhook_secret = SecretStr(args.webhook_secret)
+    if settings.webhook_url and not settings.webhook_secret:
+        print("Webhook mode needs a secret: set WEBHOOK_SECRET or --webhook-secret.", file=sys.stderr)
+        return 2
     if settings.bot_token is None and not settings.api_base:
         print("BOT_TOKEN is not set. Set it (and optionally API_BASE), or try `konveyer demo`.", file=sys.stderr)
         return 2
@@ -99,7 +107,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--webhook-url", default=None, help="serve updates by webhook (several workers) instead of polling"
     )
-    run.add_argument("--webhook-port", type=int, default=8443)
+    run.add_argument("--webhook-port", type=int, default=None, help="default: WEBHOOK_PORT or 8443")
+    run.add_argument("--webhook-secret", default=None, help="default: WEBHOOK_SECRET")
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check", help="check process definitions; prints file:line: message")
     check.add_argument("paths", nargs="*")

@@ -8,6 +8,7 @@ a button from an older question is refused instead of answering the wrong field.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import zlib
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ class Conversation:
         draft = copy.deepcopy(task.draft)
         step = forms.next_step(fields, names, draft)
         task.draft = draft
-        step_no = step_stamp(step)
+        step_no = step_stamp(step, draft)
         if step is None:
             title = self.r.task_title(loaded.spec, loaded.task, self.lang)
             text, keyboard = self.r.form_summary(loaded.spec, fields, names, draft, task.id, self.lang, title)
@@ -171,7 +172,7 @@ class Conversation:
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
         draft = copy.deepcopy(task.draft)
         step = forms.next_step(fields, names, draft)
-        if step_no is not None and step_no >= 0 and step_no != step_stamp(step):
+        if step_no is not None and step_no >= 0 and step_no != step_stamp(step, draft):
             raise EngineError(_("That question was already answered; please use the latest message."))
         return loaded, fields, names, draft, step
 
@@ -241,7 +242,7 @@ class Conversation:
             return
         draft["company_query"] = name
         task.draft = draft
-        step_no = step_stamp(step)
+        step_no = step_stamp(step, draft)
         rows = [
             [
                 InlineKeyboardButton(
@@ -416,11 +417,15 @@ class Conversation:
             self.say(self.r.t("Cancelled. The task stays with you; open it from «My tasks» when ready.", self.lang))
 
 
-def step_stamp(step: forms.Step | None) -> int:
-    """Which question a button belongs to: the question's path (a number, to fit in callback data).
-
-    A counter of answers would repeat after «correct a field» and let an old button answer another field."""
-    return zlib.crc32((step.path if step is not None else "#summary").encode()) % 1_000_000_000
+def step_stamp(step: forms.Step | None, draft: dict[str, Any]) -> int:
+    """Which question a button belongs to, as a number that fits in callback data: the outcome and the
+    question's path; for the summary, the outcome and every answer — an old summary must not confirm
+    answers it did not show. (A counter of answers would repeat after «correct a field».)"""
+    if step is not None:
+        key = f"{draft.get('outcome')}|{step.path}"
+    else:
+        key = f"{draft.get('outcome')}|#summary|" + json.dumps(draft["values"], sort_keys=True, default=str)
+    return zlib.crc32(key.encode()) % 1_000_000_000
 
 
 def _with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] | None:

@@ -39,7 +39,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.files import FileStore
@@ -192,11 +192,11 @@ class OutboxSender:
         claimed longer ago than the lease: a fresh `sending` row may be another worker's request in flight."""
         stale = self.clock.now() - SENDING_LEASE
         async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(Outbox)
-                .where(Outbox.status == "sending", (Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale))
-                .values(status="uncertain")
-            )
+            condition = Outbox.status == "sending"
+            if (await session.connection()).dialect.name == "postgresql":
+                # Other workers may be sending right now; on SQLite this process is the only one.
+                condition = condition & ((Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale))
+            result = await session.execute(update(Outbox).where(condition).values(status="uncertain"))
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
 
@@ -241,6 +241,10 @@ class OutboxSender:
             return
         try:
             async with self.sessionmaker() as session, session.begin():
+                if (await session.connection()).dialect.name == "postgresql":
+                    # One pass at a time across workers: reading what is pending and what is being sent, then
+                    # claiming, must be one consistent step or two workers could send one chat's rows out of order.
+                    await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
                 await self._write_outcomes(session, outcomes)
         except BaseException:
             self.outcomes[:0] = outcomes
@@ -264,6 +268,10 @@ class OutboxSender:
         claimed: list[_Claimed] = []
         try:
             async with self.sessionmaker() as session, session.begin():
+                if (await session.connection()).dialect.name == "postgresql":
+                    # One pass at a time across workers: reading what is pending and what is being sent, then
+                    # claiming, must be one consistent step or two workers could send one chat's rows out of order.
+                    await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
                 await self._write_outcomes(session, outcomes)
                 rows = (
                     await session.execute(

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Definition
-from flows.loader import LoadedDefinition, load_library, parse_definition
+from flows.loader import DefinitionError, LoadedDefinition, load_library, parse_definition
 from flows.model import ProcessDef
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ class Registry:
         self.library = library
         self.current: dict[str, int] = {}  # process key -> id of its newest definition row
         self._specs: dict[int, ProcessDef] = {}
+        self._broken: set[int] = set()
 
     @classmethod
     def from_folder(cls, folder: str) -> Registry:
@@ -37,7 +38,10 @@ class Registry:
                     )
                 ).scalars()
             )
-            if not any(row.digest == loaded.digest for row in rows):
+            # The file's text is new if no version from this file has it: a reverted file comes back as a new
+            # version; a version an admin loaded in chat (another path) stays current until the file changes.
+            from_file = [row for row in rows if row.path == loaded.path]
+            if not any(row.digest == loaded.digest for row in from_file):
                 version = (rows[0].version + 1) if rows else 1
                 row = Definition(
                     process=key,
@@ -68,17 +72,44 @@ class Registry:
             ).all()
         )
         for process, definition_id in newest.items():
-            if self.current.get(process) != definition_id:
-                row = await session.get(Definition, definition_id)
-                if row is not None:
-                    self._use(row)
-                    log.info("process %s: now on version %s", process, row.version)
+            if self.current.get(process) == definition_id or definition_id in self._broken:
+                continue
+            row = await session.get(Definition, definition_id)
+            if row is None:
+                continue
+            try:
+                self._use(row)
+            except DefinitionError:
+                # Stored by a newer worker with keys this one does not know: keep serving the old version.
+                self._broken.add(definition_id)
+                log.error("process %s: version %s cannot be read here; staying on the previous", process, row.version)
+                continue
+            log.info("process %s: now on version %s", process, row.version)
 
     async def add(self, session: AsyncSession, loaded: LoadedDefinition, now: datetime) -> int:
-        """Load a definition an admin uploaded; it becomes the version new cases start with."""
-        self.library[loaded.key] = loaded
-        await self.sync(session, now)
-        return self.current[loaded.key]
+        """Load a definition an admin uploaded; it becomes the version new cases start with (re-sending an
+        older text makes it current again, as a new version)."""
+        newest = (
+            await session.execute(
+                select(Definition).where(Definition.process == loaded.key).order_by(Definition.version.desc()).limit(1)
+            )
+        ).scalar_one_or_none()
+        if newest is not None and newest.digest == loaded.digest:
+            self._use(newest, loaded)
+            return newest.id
+        row = Definition(
+            process=loaded.key,
+            version=(newest.version + 1) if newest else 1,
+            digest=loaded.digest,
+            source=loaded.source,
+            path=f"upload:{loaded.path}",
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        self._use(row, loaded)
+        log.info("process %s: version %s loaded by an admin", loaded.key, row.version)
+        return row.id
 
     async def spec(self, session: AsyncSession, definition_id: int) -> ProcessDef:
         spec = self._specs.get(definition_id)

@@ -10,6 +10,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +250,22 @@ def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:
 _CONTEXT_NAMES = frozenset({"case", "now", "today", "initiator", "responsible", "started_on"})
 
 
+def cron_problem(cron: str) -> str | None:
+    """Why a cron line cannot drive a schedule, or None. Checked for real: «0 25 * * thu» has five fields
+    but no hour 25, and «0 9 30 2 *» never comes."""
+    if len(cron.split()) != 5:
+        return f"'{cron}' is not a cron line of five fields (minute hour day month weekday), e.g. '0 9 * * thu'"
+    try:
+        from apscheduler.triggers.cron import CronTrigger  # only the check needs it; the engine does not
+
+        trigger = CronTrigger.from_crontab(cron, timezone="UTC")
+        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+            return f"'{cron}' never comes"
+    except ValueError as exc:
+        return f"'{cron}' is not a valid cron line: {exc}"
+    return None
+
+
 # Keys travel in Telegram button data (64 bytes in all, ids and prefixes included).
 MAX_KEY = 32
 
@@ -306,12 +323,9 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
     for s_index, schedule in enumerate(spec.schedule):
         if schedule.initiator not in roles:
             c.add(("schedule", s_index, "initiator"), f"unknown role '{schedule.initiator}'")
-        if len(schedule.cron.split()) != 5:
-            c.add(
-                ("schedule", s_index, "cron"),
-                f"'{schedule.cron}' is not a cron line of five fields "
-                "(minute hour day month weekday), e.g. '0 9 * * thu'",
-            )
+        problem = cron_problem(schedule.cron)
+        if problem:
+            c.add(("schedule", s_index, "cron"), problem)
     _check_template(c, ("start", "title"), spec.start.title)
 
     for index, stage in enumerate(spec.stages):

@@ -536,7 +536,7 @@ class Engine:
                 case.data.update(action.set)
             elif action.start is not None:
                 carried = (
-                    dict(case.data)
+                    {k: v for k, v in case.data.items() if k != "started_on"}  # the new case has its own
                     if action.start.carry == "all"
                     else {k: case.data[k] for k in action.start.carry if k in case.data}
                 )
@@ -597,9 +597,9 @@ class Engine:
         if tdef.due is not None:
             deadline = parse_deadline(tdef.due)
             base = now
-            if deadline.kind == "weekly" and case.data.get("started_on"):
-                # «Thursday 18:00» means the Thursday of the case's own week (the weekly cycle's), even when
-                # the step before was late: then the task is simply overdue, not due a week later.
+            if deadline.kind == "weekly" and case.spec.schedule and case.data.get("started_on"):
+                # In a scheduled (weekly) process «Thursday 18:00» is the Thursday of the cycle's own week, even
+                # when the step before was late: then the task is simply overdue, not due a week later.
                 started = date.fromisoformat(str(case.data["started_on"]))
                 base = self.calendar.local_moment(started, time(0, 0))
             due_at = deadline.resolve(base, case.data, self.calendar)

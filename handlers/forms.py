@@ -69,6 +69,9 @@ async def on_answer(
 
 def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFile | None:
     """The file of this message, already downloaded by the middleware (outside the transaction)."""
+    for item in ([message.photo[-1]] if message.photo else []) + ([message.document] if message.document else []):
+        if item.file_id not in downloads:
+            raise FormError(_("This file is too large; please send one under 20 MB."))
     if message.photo:
         photo = message.photo[-1]
         return IncomingFile(

@@ -50,7 +50,11 @@ async def ensure_schedules(core: Core) -> None:
                 token = schedule_token(key, index, schedule.cron)
                 if token in have:
                     continue
-                due = next_start(schedule.cron, core.settings.timezone, now)
+                try:
+                    due = next_start(schedule.cron, core.settings.timezone, now)
+                except (ValueError, AssertionError):
+                    log.error("process %s: schedule %r cannot be used; skipped", key, schedule.cron)
+                    continue
                 session.add(
                     Timer(
                         case_id=None,

@@ -23,12 +23,19 @@ class Scheduler:
         self.aps.add_job(self.run_once, "interval", seconds=self.interval, id="timers", max_instances=1, coalesce=True)
 
     async def run_once(self) -> int:
-        # One tick at a time in this process; other processes are kept apart by row locks.
+        # One tick at a time in this process; other processes are kept apart by row locks. Each part has its
+        # own guard: a definition that cannot be read must not stop the deadlines of every other case.
         async with self.lock:
             try:
                 async with self.core.sessionmaker() as session:
                     await self.core.registry.refresh(session)
+            except Exception:
+                log.exception("refreshing definitions failed")
+            try:
                 await ensure_schedules(self.core)  # a loaded definition may have a new schedule
+            except Exception:
+                log.exception("scheduling failed")
+            try:
                 return await tick(self.core)
             except Exception:
                 log.exception("scheduler tick failed")

@@ -30,6 +30,7 @@ async def test_the_panel_needs_the_token_and_shows_cases_people_and_history(harn
             async with http.get(f"{base}/?token={TOKEN}") as response:
                 page = await response.text()
                 assert response.status == 200
+                assert "token" not in str(response.url)  # redirected: the token stays out of history and logs
                 assert "Longines" in page and "Брак зарегистрирован" in page
             # The cookie keeps the session; the case page shows its tasks and its history.
             async with http.get(f"{base}/cases/1") as response:

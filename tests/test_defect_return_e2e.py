@@ -224,8 +224,12 @@ async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness
     await manager.press("Марка", await manager.expect("Какое поле"))
     await manager.expect("Марка")
     await manager.send("Tissot")
+    old_summary = summary
     summary = await manager.expect("Проверьте")
     assert "Tissot" in summary["text"] and "Longines" not in summary["text"] and "SN-9" in summary["text"]
+    # «Confirm» under the summary that still showed Longines confirms nothing.
+    refused = await manager.press("Подтвердить", old_summary)
+    assert refused and "последнее сообщение" in refused
     # A button from an older question is refused and changes nothing.
     old = await manager.find("✏️ Марка")
     assert old is not None

@@ -44,3 +44,11 @@ async def test_a_broken_definition_is_explained_and_a_good_one_becomes_a_new_ver
     await manager.send("▶️ Начать процесс")
     menu = await manager.expect("Какой процесс")
     assert "Возврат брака поставщику (v2)" in " ".join(manager.buttons(menu))
+
+    # Sending the original text again makes it current again, as a new version (a rollback).
+    await admin.send_file("document", source.encode(), "defect_return.yaml", caption="/load")
+    await admin.expect("версия 3")
+    await manager.send("/cancel")
+    await manager.send("▶️ Начать процесс")
+    menu = await manager.expect("Какой процесс")
+    assert "Возврат бракованных часов поставщику" in " ".join(manager.buttons(menu))

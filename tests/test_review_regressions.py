@@ -116,3 +116,18 @@ def test_keys_too_long_for_a_button_are_refused() -> None:
             "q.yaml",
         )
     assert any("too long for a button" in str(p) for p in caught.value.problems)
+
+
+@pytest.mark.parametrize("cron", ["0 25 * * thu", "0 9 30 2 *", "every thursday"])
+def test_a_schedule_that_cannot_run_is_refused_when_loaded(cron: str) -> None:
+    source = (LIBRARY / "weekly_orders.yaml").read_text(encoding="utf-8").replace("0 9 * * thu", cron)
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(source, "weekly.yaml")
+    assert any("cron" in str(p) or cron in str(p) for p in caught.value.problems)
+
+
+def test_webhook_mode_without_a_secret_does_not_start(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main as cli
+
+    assert cli(["run", "--webhook-url", "https://bot.example/telegram"]) == 2
+    assert "WEBHOOK_SECRET" in capsys.readouterr().err

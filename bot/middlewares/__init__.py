@@ -45,6 +45,9 @@ class PersonLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+MAX_FILE_BYTES = 20 * 1024 * 1024  # Telegram's own limit for bots; a local Bot API server has none
+
+
 class DbSessionMiddleware(BaseMiddleware):
     """One update is one transaction: all it changes, and every message it queues, commit together."""
 
@@ -59,12 +62,36 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self.locks.hold(tg_user.id):
             return await self._handle(handler, event, data, tg_user)
 
+    async def _download_files(self, event: TelegramObject, bot: Any, tg_user: TgUser | None) -> dict[str, bytes]:
+        """Fetch the message's file if someone will use it: a person filling a form, or an admin (a definition).
+        A stranger's files are not downloaded at all."""
+        message = event.message if isinstance(event, Update) else None
+        if message is None or bot is None or tg_user is None or message.chat.type != "private":
+            return {}
+        wanted = [message.photo[-1]] if message.photo else []
+        if message.document is not None:
+            wanted.append(message.document)  # type: ignore[arg-type]
+        if not wanted:
+            return {}
+        async with self.core.sessionmaker() as session:
+            user = await people.user_by_tg(session, tg_user.id)
+        if user is None or not (user.active_task_id or user.is_admin):
+            return {}
+        downloads: dict[str, bytes] = {}
+        for item in wanted:
+            if (item.file_size or 0) > MAX_FILE_BYTES:
+                continue  # the form says the file is missing and asks again
+            content = await bot.download(item.file_id)
+            if content is not None:
+                downloads[item.file_id] = content.read()
+        return downloads
+
     async def _handle(
         self, handler: Handler, event: TelegramObject, data: dict[str, Any], tg_user: TgUser | None
     ) -> Any:
         # Files are fetched before the transaction opens: on SQLite a transaction holds the one write lock,
         # and a slow 20 MB upload must not stall everybody else's updates.
-        data["downloads"] = await _download_files(event, data.get("bot"))
+        data["downloads"] = await self._download_files(event, data.get("bot"), tg_user)
         async with self.core.sessionmaker() as session:
             data["after_commit"] = []
             async with session.begin():
@@ -92,18 +119,3 @@ def update_lang(update: Update, data: dict[str, Any]) -> str:
         return str(data["lang"])
     tg_user: TgUser | None = data.get("event_from_user")
     return "en" if tg_user and (tg_user.language_code or "").startswith("en") else "ru"
-
-
-async def _download_files(event: TelegramObject, bot: Any) -> dict[str, bytes]:
-    message = event.message if isinstance(event, Update) else None
-    if message is None or bot is None or message.chat.type != "private":
-        return {}
-    file_ids = [message.photo[-1].file_id] if message.photo else []
-    if message.document is not None:
-        file_ids.append(message.document.file_id)
-    downloads: dict[str, bytes] = {}
-    for file_id in file_ids:
-        content = await bot.download(file_id)
-        if content is not None:
-            downloads[file_id] = content.read()
-    return downloads
