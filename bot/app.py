@@ -18,6 +18,7 @@ from aiohttp import web
 
 from admin.panel import AdminPanel
 from bot.core import Core, build_core
+from bot.mail import Mailer
 from bot.middlewares import DbSessionMiddleware
 from bot.outbox import OutboxSender
 from bot.settings import Settings
@@ -101,6 +102,7 @@ class App:
             bot,
             core.sessionmaker,
             core.files,
+            mailer=Mailer(self.settings),  # e-mail goes through the same outbox
             global_rate=self.settings.outbox_global_rate,
             per_chat_rate=self.settings.outbox_per_chat_rate,
             poll_interval=self.settings.outbox_poll_interval,

@@ -31,6 +31,7 @@ from flows.runtime import (
     Notify,
     NotifyCases,
     Render,
+    SendEmail,
     SetTimer,
     StageEntered,
     StartCase,
@@ -472,6 +473,25 @@ class CaseService:
             await self._build_report(loaded, effect.report, actor_id)
         elif isinstance(effect, NotifyCases):
             await self._notify_cases(loaded, effect.notify)
+        elif isinstance(effect, SendEmail):
+            files = [ref["id"] for name in effect.attach for ref in (loaded.state.data.get(name) or [])]
+            row = outbox.enqueue(
+                self.session,
+                chat_id=0,
+                method="email",
+                now=self.now,
+                payload={"to": effect.to, "subject": effect.subject, "body": effect.body, "file_ids": files},
+            )
+            row.channel = "email"
+            self.session.add(
+                AuditEntry(
+                    case_id=loaded.row.id,
+                    actor_id=actor_id,
+                    action="email.queued",
+                    data={"to": effect.to, "subject": effect.subject},
+                    at=self.now,
+                )
+            )
         elif isinstance(effect, CancelWait):
             await self.session.execute(
                 update(Timer)

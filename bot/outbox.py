@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiosmtplib
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -43,6 +44,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.files import FileStore
+from bot.mail import Attachment, Mailer
 from db.models import Outbox, StoredFile
 from flows.clock import Clock, SystemClock
 
@@ -167,7 +169,9 @@ class OutboxSender:
         per_chat_rate: float = 1.0,
         poll_interval: float = 0.2,
         concurrency: int = 16,
+        mailer: Mailer | None = None,
     ) -> None:
+        self.mailer = mailer
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
@@ -420,8 +424,38 @@ class OutboxSender:
         }
         return _Outcome(row.id, row.chat_id, values, stored.id if stored is not None else None, tg_file_id)
 
+    async def _deliver_email(self, row: Outbox) -> _Outcome:
+        payload = row.payload
+        if self.mailer is None or not self.mailer.configured:
+            return self._outcome(row, "failed", error="SMTP is not configured (SMTP_HOST, SMTP_FROM)")
+        if "@" not in str(payload.get("to", "")):
+            return self._outcome(row, "failed", error=f"no e-mail address: {payload.get('to')!r}")
+        attachments = []
+        ids = [i for i in payload.get("file_ids", []) if isinstance(i, int)]
+        if ids:
+            async with self.sessionmaker() as session:
+                for stored in (await session.scalars(select(StoredFile).where(StoredFile.id.in_(ids)))).all():
+                    path = self.files.path(stored)
+                    if path.exists():
+                        attachments.append(Attachment(stored.file_name, path.read_bytes(), stored.mime_type))
+        try:
+            await self.mailer.send(
+                str(payload["to"]), str(payload.get("subject", "")), str(payload.get("body", "")), attachments
+            )
+        except aiosmtplib.SMTPTimeoutError as exc:
+            return self._outcome(row, "uncertain", error=str(exc))  # it may have been accepted
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, OSError) as exc:
+            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            return self._outcome(row, status, delay=min(300.0, 5.0 * 2.0**row.attempts), error=str(exc))
+        except aiosmtplib.SMTPException as exc:
+            return self._outcome(row, "failed", error=str(exc))
+        self.stats["sent"] += 1
+        return self._outcome(row, "sent")
+
     async def _deliver_one(self, item: _Claimed) -> _Outcome:
         row, ref, stored = item.row, item.ref, item.stored
+        if row.channel == "email":
+            return await self._deliver_email(row)
         if ref is not None and ref.status != "sent":
             waiting = ref.status in ("pending", "sending")
             return self._outcome(

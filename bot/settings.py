@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
+    # E-mail (to people outside Telegram, e.g. a supplier's contact): delivered through the outbox.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
     # The web panel (/admin/) is served when both are set; open it once with ?token=….
     admin_token: SecretStr | None = None
     admin_port: int | None = None

@@ -361,6 +361,12 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                     c.add((*apath, "report", "to"), f"'{action.report.to}' is not a document field")
                 if action.report.summary is not None and action.report.summary not in fields:
                     c.add((*apath, "report", "summary"), f"unknown field '{action.report.summary}'")
+            if action.email is not None:
+                for key in ("to", "subject", "text"):
+                    _check_template(c, (*apath, "email", key), getattr(action.email, key))
+                for attached in action.email.attach:
+                    if attached not in fields or fields[attached].type not in FILE_TYPES:
+                        c.add((*apath, "email", "attach"), f"'{attached}' is not a photo or document field")
             if action.notify_cases is not None:
                 _check_template(c, (*apath, "notify_cases", "text"), action.notify_cases.text)
             if action.company is not None:

@@ -176,7 +176,16 @@ class NotifyCasesDef(_Spec):
     text: LocalText  # jinja; sees `cases`: [{id, title, stage}]
 
 
-ACTION_KINDS = ("notify", "render", "set", "start", "company", "report", "notify_cases")
+class EmailDef(_Spec):
+    """An e-mail to someone outside Telegram (a supplier's contact), sent through the outbox."""
+
+    to: str  # jinja, e.g. "{{ supplier.email }}"
+    subject: LocalText
+    text: LocalText
+    attach: list[str] = Field(default_factory=list)
+
+
+ACTION_KINDS = ("notify", "render", "set", "start", "company", "report", "notify_cases", "email")
 
 
 class ActionDef(_Spec):
@@ -191,6 +200,7 @@ class ActionDef(_Spec):
     company: CompanyUpdateDef | None = None
     report: ReportDef | None = None
     notify_cases: NotifyCasesDef | None = None
+    email: EmailDef | None = None
     when: str | None = None
 
     @model_validator(mode="after")

@@ -172,6 +172,14 @@ class StartCase:
 
 
 @dataclass(frozen=True)
+class SendEmail:
+    to: str
+    subject: str
+    body: str
+    attach: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CancelWait:
     """Drop the case's pending wait timer (its date changed)."""
 
@@ -205,6 +213,7 @@ Effect = (
     | CancelWait
     | BuildReport
     | NotifyCases
+    | SendEmail
 )
 
 
@@ -547,6 +556,16 @@ class Engine:
                 effects.append(BuildReport(action.report))
             elif action.notify_cases is not None:
                 effects.append(NotifyCases(action.notify_cases))
+            elif action.email is not None:
+                # People outside Telegram read the company's language (Russian by default).
+                effects.append(
+                    SendEmail(
+                        to=render(action.email.to, context).strip(),
+                        subject=" ".join(render(local(action.email.subject), context).split())[:200],
+                        body=render(local(action.email.text), context),
+                        attach=tuple(action.email.attach),
+                    )
+                )
             elif action.company is not None:
                 value = case.data.get(action.company.field)
                 company_id = value.get("id") if isinstance(value, dict) else value

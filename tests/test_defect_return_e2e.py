@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+from email import message_from_bytes, policy
+from typing import Any
+
 import pytest
 
 from tests.chat import Person
@@ -237,3 +241,37 @@ async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness
     assert stale and "последнее сообщение" in stale
     await manager.press("Подтвердить", summary)
     await manager.expect("зарегистрировано")
+
+
+async def test_the_supplier_gets_the_shipment_data_by_e_mail(shop: Harness) -> None:
+    """Step 8: the supplier's contact is not in Telegram; the e-mail goes through the same outbox."""
+    from aiosmtpd.controller import Controller
+
+    received: list[Any] = []
+
+    class Inbox:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it so
+            received.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        shop.settings.smtp_host, shop.settings.smtp_port = "127.0.0.1", port
+        shop.settings.smtp_from, shop.settings.smtp_starttls = "returns@swisstime.example", False
+        await register_defect(shop.people["Марина"], supplier="Альфа")
+        await confirm_defect_and_ship(shop)
+        await shop.settle()
+        assert len(received) == 1
+        mail = message_from_bytes(received[0].content, policy=policy.default)
+        assert received[0].rcpt_tos == ["service@alpha-time.example"]
+        assert "CDEK" in mail["Subject"] or "СДЭК" in mail["Subject"]
+        body = mail.get_body(preferencelist=("plain",)).get_content()
+        assert "SN-123456" in body and "Петровка" in body
+        names = {part.get_filename() for part in mail.iter_attachments()}
+        assert "act.pdf" in names and any(n and n.endswith(".docx") for n in names)
+    finally:
+        controller.stop()
