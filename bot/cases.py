@@ -289,16 +289,7 @@ class CaseService:
                 WorkPeriod(task_id=task_id, case_id=loaded.row.id, user_id=user.id, started_at=self.now, ended_at=None)
             )
             task.work_started_at = self.now
-            self.session.add(
-                AuditEntry(
-                    case_id=loaded.row.id,
-                    task_id=task_id,
-                    actor_id=user.id,
-                    action="work.started",
-                    data={},
-                    at=self.now,
-                )
-            )
+            self._audit(loaded, user.id, "work.started", {}, task_id=task_id)
             await self.session.flush()
             await self._refresh_cards(loaded, task)
         return loaded
@@ -313,11 +304,7 @@ class CaseService:
             await self._close_work(task_id)
             task.worked_seconds += (self.now - task.work_started_at).total_seconds()
             task.work_started_at = None
-            self.session.add(
-                AuditEntry(
-                    case_id=loaded.row.id, task_id=task_id, actor_id=user.id, action="work.paused", data={}, at=self.now
-                )
-            )
+            self._audit(loaded, user.id, "work.paused", {}, task_id=task_id)
             await self._refresh_cards(loaded, task)
         return loaded
 
@@ -360,16 +347,7 @@ class CaseService:
         task_id: int | None = None,
     ) -> None:
         await self._sync_tasks(loaded)
-        self.session.add(
-            AuditEntry(
-                case_id=loaded.row.id,
-                task_id=task_id,
-                actor_id=actor_id,
-                action=action,
-                data=_jsonable(detail),
-                at=self.now,
-            )
-        )
+        self._audit(loaded, actor_id, action, detail, task_id=task_id)
         for effect in effects:
             await self._apply(loaded, effect, actor_id)
         await self._sync_tasks(loaded)
@@ -447,28 +425,12 @@ class CaseService:
         elif isinstance(effect, Render):
             await self._render(loaded, effect, actor_id)
         elif isinstance(effect, StageEntered):
-            self.session.add(
-                AuditEntry(
-                    case_id=loaded.row.id,
-                    actor_id=actor_id,
-                    action="stage.entered",
-                    data={"from": effect.previous, "to": effect.stage},
-                    at=self.now,
-                )
-            )
+            self._audit(loaded, actor_id, "stage.entered", {"from": effect.previous, "to": effect.stage})
         elif isinstance(effect, StartCase):
             initiator = await self.session.get(User, effect.initiator_id)
             if initiator is not None:
                 child = await self.start(initiator, effect.process, effect.data, parent=loaded)
-                self.session.add(
-                    AuditEntry(
-                        case_id=loaded.row.id,
-                        actor_id=actor_id,
-                        action="case.handoff",
-                        data={"process": effect.process, "case": child.row.id},
-                        at=self.now,
-                    )
-                )
+                self._audit(loaded, actor_id, "case.handoff", {"process": effect.process, "case": child.row.id})
         elif isinstance(effect, BuildReport):
             await self._build_report(loaded, effect.report, actor_id)
         elif isinstance(effect, NotifyCases):
@@ -483,15 +445,7 @@ class CaseService:
                 payload={"to": effect.to, "subject": effect.subject, "body": effect.body, "file_ids": files},
             )
             row.channel = "email"
-            self.session.add(
-                AuditEntry(
-                    case_id=loaded.row.id,
-                    actor_id=actor_id,
-                    action="email.queued",
-                    data={"to": effect.to, "subject": effect.subject},
-                    at=self.now,
-                )
-            )
+            self._audit(loaded, actor_id, "email.queued", {"to": effect.to, "subject": effect.subject})
         elif isinstance(effect, CancelWait):
             await self.session.execute(
                 update(Timer)
@@ -504,17 +458,24 @@ class CaseService:
                 company.data = {**company.data, **effect.values}
                 company.updated_at = self.now
         elif isinstance(effect, CaseClosed):
-            self.session.add(
-                AuditEntry(
-                    case_id=loaded.row.id,
-                    actor_id=actor_id,
-                    action="case.closed",
-                    data={"status": effect.status, "result": effect.result},
-                    at=self.now,
-                )
-            )
+            self._audit(loaded, actor_id, "case.closed", {"status": effect.status, "result": effect.result})
             if actor_id != loaded.state.initiator_id or effect.status == "done":
                 await self._notify(loaded, Notify(kind="closed", user_ids=(loaded.state.initiator_id,)))
+
+    def _audit(
+        self, loaded: Loaded, actor_id: int | None, action: str, data: dict[str, Any], task_id: int | None = None
+    ) -> None:
+        """Who did what to the case, when, with what data."""
+        self.session.add(
+            AuditEntry(
+                case_id=loaded.row.id,
+                task_id=task_id,
+                actor_id=actor_id,
+                action=action,
+                data=_jsonable(data),
+                at=self.now,
+            )
+        )
 
     async def _name(self, user_id: int | None) -> str:
         if user_id is None:
