@@ -16,8 +16,8 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.core import Core
 from db.models import AuditEntry, Case, Outbox, Task, User, UserRole
+from services.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class AdminPanel:
     async def cases(self, request: web.Request) -> web.Response:
         process = request.query.get("process") or None
         status = request.query.get("status") or None
-        lang = self.core.settings.default_language
+        lang = self.core.config.default_language
         async with self.core.sessionmaker() as session:
             query = select(Case).order_by(Case.updated_at.desc()).limit(PAGE)
             if process:
@@ -128,7 +128,7 @@ class AdminPanel:
 
     async def case(self, request: web.Request) -> web.Response:
         case_id = int(request.match_info["case_id"])
-        lang = self.core.settings.default_language
+        lang = self.core.config.default_language
         async with self.core.sessionmaker() as session:
             case = await session.get(Case, case_id)
             if case is None:
@@ -188,7 +188,7 @@ class AdminPanel:
                     ).all()
                 }
             )
-        lang = self.core.settings.default_language
+        lang = self.core.config.default_language
         items = [
             {
                 "key": key,

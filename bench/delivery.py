@@ -20,13 +20,13 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
+from app.application import App
+from app.settings import Settings
 from bench.scenario import PROCESS, START_FORM
-from bot import people as people_repo
-from bot.app import App
-from bot.cases import CaseService
-from bot.settings import Settings
 from db.models import Outbox
 from sandbox.server import SandboxServer
+from services import people as people_repo
+from services.cases import CaseService
 
 log = logging.getLogger(__name__)
 

@@ -23,12 +23,13 @@ from typing import Any
 from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.container import build_core
+from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, START, staff
-from bot.cases import CaseService, Loaded
-from bot.core import Core, build_core
-from bot.settings import Settings
 from db.engine import make_engine
 from db.models import User
+from services.cases import CaseService, Loaded
+from services.core import Core
 
 log = logging.getLogger(__name__)
 

@@ -147,7 +147,7 @@ class Task(Base):
         Index("ix_tasks_open_role", "status", "role"),
         Index("ix_tasks_open_assignee", "assignee_id", "status"),
         # «My tasks» reads a page of open tasks in due order per person and per role's pool
-        # (bot/queries.py): these hold only open tasks, already in that order, so a page is a short range
+        # (services/queries.py): these hold only open tasks, already in that order, so a page is a short range
         # scan however many tasks wait. Queries must spell `status = 'open'` as a constant to match.
         Index(
             "ix_tasks_open_assignee_due",

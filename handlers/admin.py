@@ -12,12 +12,12 @@ from aiogram.types import Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox, people, reports
-from bot.core import Core
 from db.models import Case, User, WorkPeriod
 from flows.loader import DefinitionError, parse_definition
 from flows.model import ReportColumn, ReportDef
 from handlers.common import Admin, say
+from services import outbox, people, reports
+from services.core import Core
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)

@@ -11,15 +11,15 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CaseCb
-from bot.case_view import case_view
-from bot.cases import CaseService, Loaded
-from bot.conversation import Conversation
-from bot.core import Core
+from chat.callbacks import CaseCb
+from chat.case_view import case_view
+from chat.conversation import Conversation
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, EngineError
 from handlers.common import AfterCommit, Registered, answer, say
+from services.cases import CaseService, Loaded
+from services.core import Core
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)

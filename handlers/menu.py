@@ -10,16 +10,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
-from bot import people as people_repo
-from bot.callbacks import CaseCb, StartCb
-from bot.cases import CaseService
-from bot.conversation import Conversation
-from bot.core import Core
-from bot.queries import case_states, open_tasks_page
+from chat.callbacks import CaseCb, StartCb
+from chat.conversation import Conversation
 from db.models import Case, Task, TaskCard, User
 from flows.runtime import START_TASK
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, Registered, answer, say
+from services import outbox
+from services import people as people_repo
+from services.cases import CaseService
+from services.core import Core
+from services.queries import case_states, open_tasks_page
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)

@@ -14,10 +14,10 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import people
-from bot.cases import CaseService
-from bot.core import Core
 from db.models import Timer
+from services import people
+from services.cases import CaseService
+from services.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ async def ensure_schedules(core: Core) -> None:
                 if token in have:
                     continue
                 try:
-                    due = next_start(schedule.cron, core.settings.timezone, now)
+                    due = next_start(schedule.cron, core.config.timezone, now)
                 except (ValueError, AssertionError):
                     log.error("process %s: schedule %r cannot be used; skipped", key, schedule.cron)
                     continue
@@ -91,7 +91,7 @@ async def fire_schedule(core: Core, session: AsyncSession, timer: Timer) -> None
             case_id=None,
             task_id=None,
             kind="cron",
-            due_at=next_start(schedule.cron, core.settings.timezone, now),
+            due_at=next_start(schedule.cron, core.config.timezone, now),
             status="pending",
             payload=dict(timer.payload),
         )

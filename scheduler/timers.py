@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.cases import CaseService
-from bot.core import Core
 from db.models import Case, Timer
 from scheduler.cron import fire_schedule
+from services.cases import CaseService
+from services.core import Core
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox, reports
-from bot import people as people_repo
-from bot.core import Core
-from bot.files import file_ref, render_docx
 from db.models import AuditEntry, Case, Company, StoredFile, Task, TaskCard, Timer, User, WorkPeriod
 from flows.context import case_context
 from flows.i18n import _
@@ -41,6 +37,10 @@ from flows.runtime import (
     UpdateCompany,
     task_def,
 )
+from services import outbox, reports
+from services import people as people_repo
+from services.core import Core
+from services.files import file_ref, render_docx
 
 log = logging.getLogger(__name__)
 
@@ -666,7 +666,7 @@ class CaseService:
         state.data[effect.to] = [file_ref(stored)]
 
     async def _build_report(self, loaded: Loaded, report: ReportDef, actor_id: int | None) -> None:
-        lang = self.core.settings.default_language
+        lang = self.core.config.default_language
         rows = await reports.build_rows(self.core, self.session, report, lang)
         title = self.core.translator.local(report.title, lang)
         headers = [self.core.translator.local(c.label, lang) for c in report.columns]

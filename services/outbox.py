@@ -43,10 +43,10 @@ from aiogram.types import (
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.files import FileStore
-from bot.mail import Attachment, Mailer
 from db.models import Outbox, StoredFile
 from flows.clock import Clock, SystemClock
+from integrations.email import Attachment, Mailer
+from services.files import FileStore
 
 log = logging.getLogger(__name__)
 

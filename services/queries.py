@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases import case_state, load_work
-from bot.core import Core
 from db.models import Case, Company, Task
 from flows.runtime import START_TASK, CaseState
+from services.cases import case_state, load_work
+from services.core import Core
 
 # `status = 'open'` written out, not bound: the partial indexes are `WHERE status = 'open'`, and a planner
 # can use one only when it sees that very constant (a bound parameter hides it from PostgreSQL's generic

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import CaseCb, FormCb, TaskCb
-from bot.i18n import Translator
+from chat.callbacks import CaseCb, FormCb, TaskCb
 from flows import values as field_values
 from flows.context import case_context
 from flows.forms import Step, step_label
@@ -18,6 +17,7 @@ from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, TaskDef, local
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.templating import TemplateError, render
+from services.i18n import Translator
 
 MAX_TEXT = 4000
 

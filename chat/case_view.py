@@ -8,9 +8,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CaseCb
-from bot.cases import CaseService, Loaded
+from chat.callbacks import CaseCb
 from db.models import Task, User, WorkPeriod
+from services.cases import CaseService, Loaded
 
 
 async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[str]:

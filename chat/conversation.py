@@ -17,18 +17,18 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import companies, outbox
-from bot import people as people_repo
-from bot.callbacks import FormCb
-from bot.cases import CaseService, Loaded, task_state
-from bot.core import Core
-from bot.files import file_ref
+from chat.callbacks import FormCb
 from db.models import Case, Task, User
 from flows import forms
 from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, local
 from flows.runtime import MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
+from services import companies, outbox
+from services import people as people_repo
+from services.cases import CaseService, Loaded, task_state
+from services.core import Core
+from services.files import file_ref
 
 log = logging.getLogger(__name__)
 
@@ -381,7 +381,7 @@ class Conversation:
         if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == "active":
             if await self.cases.allowed_moves(self.user, loaded):
                 # A pipeline moved by hand: show where the case stands and where it can go next.
-                from bot.case_view import case_view
+                from chat.case_view import case_view
 
                 self.say(*(await case_view(self.cases, self.user, loaded)))
                 return loaded
@@ -432,7 +432,7 @@ def _with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] 
     """Stamp every form button with the step it belongs to."""
     if not keyboard:
         return keyboard
-    from bot.callbacks import FormCb
+    from chat.callbacks import FormCb
 
     for row in keyboard.get("inline_keyboard", []):
         for button in row:

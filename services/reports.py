@@ -12,9 +12,9 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Core
 from db.models import Case, User
 from flows.model import ProcessDef, ReportDef
+from services.core import Core
 
 
 @dataclass
