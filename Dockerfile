@@ -5,7 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY app app
 COPY services services
-COPY chat chat
+COPY tgbot tgbot
 COPY integrations integrations
 COPY handlers handlers
 COPY flows flows

@@ -116,14 +116,14 @@ class AdminPanel:
                     {
                         "case": case,
                         "process": self.core.translator.local(spec.title, lang),
-                        "stage": self.core.renderer.stage_title(spec, case.stage, lang),
+                        "stage": self.core.wording.stage_title(spec, case.stage, lang),
                         "open": open_tasks.get(case.id, 0),
                         "overdue": overdue.get(case.id, 0),
                     }
                 )
         processes = sorted(self.core.registry.library)
         return _render(
-            "cases.html", items=items, processes=processes, process=process, status=status, when=self.core.renderer.when
+            "cases.html", items=items, processes=processes, process=process, status=status, when=self.core.wording.when
         )
 
     async def case(self, request: web.Request) -> web.Response:
@@ -145,7 +145,7 @@ class AdminPanel:
                 ).scalars()
             )
             people = {u.id: u.name for u in (await session.execute(select(User))).scalars()}
-        renderer = self.core.renderer
+        renderer = self.core.wording
         fields = renderer.summary(spec, list(spec.fields), case.data, lang)
         task_rows = [
             {
@@ -215,7 +215,7 @@ class AdminPanel:
                     )
                 ).scalars()
             )
-        return _render("outbox.html", by_status=by_status, problems=problems, when=self.core.renderer.when)
+        return _render("outbox.html", by_status=by_status, problems=problems, when=self.core.wording.when)
 
 
 def _task_title(core: Core, spec: Any, task: Task, lang: str) -> str:

@@ -19,7 +19,6 @@ from aiohttp import web
 from admin.panel import AdminPanel
 from app.container import build_core, smtp_config
 from app.settings import Settings
-from chat.middlewares import DbSessionMiddleware
 from flows.clock import Clock
 from handlers import routers
 from handlers.common import PrivateChat
@@ -27,6 +26,7 @@ from integrations.email import Mailer
 from scheduler.runner import Scheduler
 from services.core import Core
 from services.outbox import OutboxSender
+from tgbot.middlewares import DbSessionMiddleware
 
 log = logging.getLogger(__name__)
 

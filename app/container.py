@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from app.settings import Settings
-from chat.render import Renderer
 from db.engine import is_sqlite, make_engine, make_sessionmaker, migrate
 from flows.calendar import WorkCalendar, WorkingHours
 from flows.clock import Clock, SystemClock
@@ -13,6 +12,8 @@ from services.core import Core, ServiceConfig
 from services.definitions import Registry
 from services.files import FileStore
 from services.i18n import Translator
+from tgbot.notifier import OutboxNotifier
+from tgbot.render import Renderer
 
 
 def service_config(settings: Settings) -> ServiceConfig:
@@ -51,6 +52,7 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         country=settings.country, tz=settings.timezone, hours=WorkingHours(settings.work_start, settings.work_end)
     )
     translator = Translator(settings.data_dir / "locales", default=settings.default_language)
+    renderer = Renderer(translator, calendar.tz)
     return Core(
         config=service_config(settings),
         clock=clock,
@@ -60,6 +62,7 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         calendar=calendar,
         engine=Engine(calendar, clock),
         translator=translator,
-        renderer=Renderer(translator, calendar.tz),
+        wording=renderer,
+        notifier_factory=lambda session, people, now: OutboxNotifier(renderer, session, people, now),
         files=FileStore(settings.data_dir),
     )

@@ -215,7 +215,7 @@ async def worktime(message: Message, command: CommandObject, session: AsyncSessi
             if process in core.registry.library
             else process
         )
-        lines.append(f"{name} — {title}: {core.renderer.duration(seconds, user.language)}")
+        lines.append(f"{name} — {title}: {core.wording.duration(seconds, user.language)}")
     by_person: dict[str, float] = {}
     for (name, _process), seconds in totals.items():
         by_person[name] = by_person.get(name, 0.0) + seconds
@@ -225,7 +225,7 @@ async def worktime(message: Message, command: CommandObject, session: AsyncSessi
             "%(name)s in total: %(spent)s",
             user.language,
             name=name,
-            spent=core.renderer.duration(seconds, user.language),
+            spent=core.wording.duration(seconds, user.language),
         )
         for name, seconds in sorted(by_person.items())
     ]

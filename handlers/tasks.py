@@ -9,14 +9,14 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.callbacks import TaskCb
-from chat.conversation import Conversation
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
 from handlers.common import AfterCommit, Registered, answer
 from services.cases import CaseService
 from services.core import Core
+from tgbot.callbacks import TaskCb
+from tgbot.conversation import Conversation
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)

@@ -6,16 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from chat.render import Renderer
 from flows.calendar import WorkCalendar
 from flows.clock import Clock
 from flows.runtime import Engine
 from services.definitions import Registry
 from services.files import FileStore
 from services.i18n import Translator
+from services.wording import Wording
+
+if TYPE_CHECKING:
+    from services.notifier import NotifierFactory
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,10 @@ class Core:
     calendar: WorkCalendar
     engine: Engine
     translator: Translator
-    renderer: Renderer
+    wording: Wording
     files: FileStore
+    # How the services tell people things (the chat's outbox notifier, set by the composition root).
+    notifier_factory: NotifierFactory
     # Called after a transaction that wrote outbox rows (wakes the sender at once instead of at its next poll).
     on_outbox: list[Callable[[], None]] = field(default_factory=list)
 

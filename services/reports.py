@@ -72,12 +72,12 @@ async def build_rows(
             elif column.field == "title":
                 cells.append(case.title)
             elif column.field == "stage":
-                cells.append(core.renderer.stage_title(spec, case.stage, lang))
+                cells.append(core.wording.stage_title(spec, case.stage, lang))
             elif column.field == "responsible":
                 cells.append(names.get(case.responsible_id or case.initiator_id, ""))
             elif column.field in spec.fields:
                 fdef = spec.fields[column.field]
-                cells.append(core.renderer.format_field(fdef, case.data.get(column.field), lang, spec))
+                cells.append(core.wording.format_field(fdef, case.data.get(column.field), lang, spec))
                 if fdef.type in ("number", "money") and _number(case.data.get(column.field)) is not None:
                     values.append(_number(case.data.get(column.field)))
                     continue

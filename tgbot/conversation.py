@@ -17,7 +17,6 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.callbacks import FormCb
 from db.models import Case, Task, User
 from flows import forms
 from flows import values as field_values
@@ -29,6 +28,8 @@ from services import people as people_repo
 from services.cases import CaseService, Loaded, task_state
 from services.core import Core
 from services.files import file_ref
+from tgbot.callbacks import FormCb
+from tgbot.render import renderer_for
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class Conversation:
         self.user = user
         self.lang = user.language
         self.cases = CaseService(core, session)
-        self.r = core.renderer
+        self.r = renderer_for(core)
 
     def say(self, text: str, keyboard: dict[str, Any] | None = None) -> None:
         outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard)
@@ -381,7 +382,7 @@ class Conversation:
         if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == "active":
             if await self.cases.allowed_moves(self.user, loaded):
                 # A pipeline moved by hand: show where the case stands and where it can go next.
-                from chat.case_view import case_view
+                from tgbot.case_view import case_view
 
                 self.say(*(await case_view(self.cases, self.user, loaded)))
                 return loaded
@@ -432,7 +433,7 @@ def _with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] 
     """Stamp every form button with the step it belongs to."""
     if not keyboard:
         return keyboard
-    from chat.callbacks import FormCb
+    from tgbot.callbacks import FormCb
 
     for row in keyboard.get("inline_keyboard", []):
         for button in row:

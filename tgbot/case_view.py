@@ -8,9 +8,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.callbacks import CaseCb
 from db.models import Task, User, WorkPeriod
 from services.cases import CaseService, Loaded
+from tgbot.callbacks import CaseCb
+from tgbot.render import renderer_for
 
 
 async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[str]:
@@ -35,7 +36,7 @@ async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[st
     names = {
         u.id: u.name for u in (await session.execute(select(User).where(User.id.in_({k[0] for k in totals})))).scalars()
     }
-    renderer = service.core.renderer
+    renderer = service.core.wording
     lines = [renderer.t("⏱ Time spent:", lang)]
     for (user_id, key, stage), seconds in totals.items():
         task_title = renderer.tr.local(loaded.state.spec.task(stage, key).title, lang)
@@ -47,7 +48,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     core = service.core
     lang = user.language
     names = await service.names(loaded.state)
-    text = core.renderer.case_card(loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks())
+    text = renderer_for(core).case_card(loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks())
     extra = await work_lines(service, loaded, lang)
     if extra:
         text = text + "\n\n" + "\n".join(extra)
@@ -57,7 +58,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         label = (
             core.translator.local(move.label, lang)
             if move.label
-            else "➡️ " + core.renderer.stage_title(loaded.state.spec, target, lang)
+            else "➡️ " + core.wording.stage_title(loaded.state.spec, target, lang)
         )
         rows.append(
             [
