@@ -10,6 +10,9 @@ The rules today:
 - a task is acted on by its holder, or, while nobody holds it, by anyone with its role — and only by
   someone still registered and active;
 - moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules).
+
+Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
+report a definition builds into a case covers the process it names (the definition decides who gets it).
 """
 
 from __future__ import annotations
@@ -55,8 +58,12 @@ def is_active(user: User | None) -> bool:
     return user is not None and bool(user.active)
 
 
+def roles_may_start(roles: Iterable[str], is_admin: bool, spec: ProcessDef) -> bool:
+    return is_admin or bool(set(roles) & set(spec.start.roles))
+
+
 def can_start(user: User, roles: Iterable[str], spec: ProcessDef) -> bool:
-    return is_active(user) and (user.is_admin or bool(set(roles) & set(spec.start.roles)))
+    return is_active(user) and roles_may_start(roles, bool(user.is_admin), spec)
 
 
 def startable(viewer: Viewer, specs: Iterable[ProcessDef]) -> list[ProcessDef]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, User
@@ -32,9 +32,17 @@ def _safe(text: str) -> str:
 
 
 async def cases_at(
-    session: AsyncSession, process: str, stage: str | None, *, include_closed: bool = False
+    session: AsyncSession,
+    process: str,
+    stage: str | None,
+    *,
+    include_closed: bool = False,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[Case]:
+    """Cases of a process (at a stage); `scope` narrows them to what one person may see (`services.access`)."""
     query = select(Case).where(Case.process == process)
+    if scope is not None:
+        query = query.where(scope)
     if not include_closed:
         query = query.where(Case.status == "active")
     if stage is not None:
@@ -50,9 +58,15 @@ def _number(value: Any) -> float | None:
 
 
 async def build_rows(
-    core: Core, session: AsyncSession, report: ReportDef, lang: str, *, include_closed: bool = False
+    core: Core,
+    session: AsyncSession,
+    report: ReportDef,
+    lang: str,
+    *,
+    include_closed: bool = False,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[ReportRow]:
-    cases = await cases_at(session, report.process, report.stage, include_closed=include_closed)
+    cases = await cases_at(session, report.process, report.stage, include_closed=include_closed, scope=scope)
     names = {
         u.id: u.name
         for u in (

@@ -22,7 +22,8 @@ from flows.runtime import (
     TaskCreated,
     UpdateCompany,
 )
-from services import reports
+from services import access, reports
+from services import people as people_repo
 from services.cases.state import Loaded
 
 if TYPE_CHECKING:
@@ -125,27 +126,31 @@ async def start_case(service: CaseService, loaded: Loaded, effect: StartCase, ac
 
 @handles(NotifyCases)
 async def notify_cases(service: CaseService, loaded: Loaded, effect: NotifyCases, actor_id: int | None) -> None:
-    """Each person responsible for cases at a stage gets the list of their own."""
-    cases = await reports.cases_at(service.session, effect.notify.process, effect.notify.stage)
+    """Each person responsible for cases at a stage gets the list of their own (only those they may see)."""
+    notice = effect.notify
+    cases = await reports.cases_at(service.session, notice.process, notice.stage)
     by_person: dict[int, list[Any]] = {}
     for case in cases:
         by_person.setdefault(case.responsible_id or case.initiator_id, []).append(case)
     people = await service.people.users(by_person)
+    specs = service.core.registry.current_specs()
     for user_id, own in by_person.items():
         user = people.get(user_id)
         if user is None:
             continue
+        viewer = access.Viewer.of(user, await people_repo.roles_of(service.session, user.id))
+        scope = access.visible_cases(viewer, specs)
+        visible = await reports.cases_at(service.session, notice.process, notice.stage, scope=scope)
+        allowed = {c.id for c in visible}
         listed = []
         for case in own:
+            if case.id not in allowed:
+                continue
             spec = await service.core.registry.spec(service.session, case.definition_id)
-            listed.append(
-                {
-                    "id": case.id,
-                    "title": case.title,
-                    "stage": service.core.wording.stage_title(spec, case.stage, user.language),
-                }
-            )
-        await service.notifier.cases_listed(loaded, effect.notify.text, user, listed)
+            stage = service.core.wording.stage_title(spec, case.stage, user.language)
+            listed.append({"id": case.id, "title": case.title, "stage": stage})
+        if listed:
+            await service.notifier.cases_listed(loaded, notice.text, user, listed)
 
 
 @handles(SendEmail)
