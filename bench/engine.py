@@ -29,6 +29,7 @@ from bot.core import Core, build_core
 from bot.settings import Settings
 from db.engine import make_engine
 from db.models import User
+from flows.status import CaseStatus
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ async def konveyer_case(core: Core, users: dict[str, User]) -> Loaded:
             if task.assignee_id is None:
                 await service.claim(actor, task.id)
             loaded = await service.submit(actor, task.id, step.outcome, dict(step.values))
-    if loaded.state.status != "done" or loaded.state.stage != "done":
+    if loaded.state.status != CaseStatus.DONE or loaded.state.stage != "done":
         raise RuntimeError(f"the case ended at {loaded.state.stage} ({loaded.state.status})")
     return loaded
 
@@ -205,7 +206,7 @@ def konveyer_in_memory(cases: int) -> float:
             if task.assignee_id is None:
                 engine.claim(case, task, 2, {task.role or ""})
             engine.submit(case, task, step.outcome, dict(step.values), task.assignee_id or 2)
-        if case.status != "done":
+        if case.status != CaseStatus.DONE:
             raise RuntimeError("the in-memory case did not finish")
     return cases / (time.perf_counter() - began)
 

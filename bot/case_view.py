@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import CaseCb
 from bot.cases import CaseService, Loaded
 from db.models import Task, User, WorkPeriod
+from flows.status import CaseStatus
 
 
 async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[str]:
@@ -68,7 +69,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         )
     state = loaded.state
     if (
-        state.status == "active"
+        state.status == CaseStatus.ACTIVE
         and state.stage in {st.key for st in state.spec.stages}
         and (user.is_admin or user.id in (state.responsible_id, state.initiator_id))
     ):
@@ -81,7 +82,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
                     )
                 ]
             )
-    if loaded.state.status == "active" and (user.is_admin or loaded.state.initiator_id == user.id):
+    if loaded.state.status == CaseStatus.ACTIVE and (user.is_admin or loaded.state.initiator_id == user.id):
         rows.append(
             [
                 InlineKeyboardButton(

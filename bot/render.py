@@ -17,6 +17,7 @@ from flows.forms import Step, step_label
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, TaskDef, local
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
+from flows.status import CaseStatus, TaskStatus
 from flows.templating import TemplateError, render
 
 MAX_TEXT = 4000
@@ -99,11 +100,11 @@ class Renderer:
         if task.due_at is not None:
             lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at)))
         rows: list[list[InlineKeyboardButton]] = []
-        if task.status == "done":
+        if task.status == TaskStatus.DONE:
             outcome = self.outcome_label(tdef, task.outcome, lang)
             who = names.get(task.done_by or 0, "?")
             lines.append(self.t("✅ Done: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
-        elif task.status == "cancelled":
+        elif task.status == TaskStatus.CANCELLED:
             lines.append(self.t("✖️ No longer needed.", lang))
         elif task.assignee_id is None:
             lines.append(self.t("Waiting for someone with the role to take it.", lang))
@@ -200,10 +201,10 @@ class Renderer:
     ) -> str:
         spec = case.spec
         status = {
-            "draft": self.t("draft", lang),
-            "active": self.t("in progress", lang),
-            "done": self.t("closed", lang),
-            "cancelled": self.t("cancelled", lang),
+            CaseStatus.DRAFT: self.t("draft", lang),
+            CaseStatus.ACTIVE: self.t("in progress", lang),
+            CaseStatus.DONE: self.t("closed", lang),
+            CaseStatus.CANCELLED: self.t("cancelled", lang),
         }.get(case.status, case.status)
         lines = [
             f"📁 {self.case_name(case, lang)}",

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Core
 from db.models import Case, User
 from flows.model import ProcessDef, ReportDef
+from flows.status import CaseStatus
 
 
 @dataclass
@@ -36,7 +37,7 @@ async def cases_at(
 ) -> list[Case]:
     query = select(Case).where(Case.process == process)
     if not include_closed:
-        query = query.where(Case.status == "active")
+        query = query.where(Case.status == CaseStatus.ACTIVE)
     if stage is not None:
         query = query.where(Case.stage == stage)
     return list((await session.execute(query.order_by(Case.id))).scalars())
