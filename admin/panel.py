@@ -14,9 +14,10 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 
 from db.models import AuditEntry, Case, Outbox, Task, User, UserRole
+from flows.status import CaseStatus, OutboxStatus, TaskStatus
 from services.core import Core
 
 log = logging.getLogger(__name__)
@@ -85,13 +86,14 @@ class AdminPanel:
             if process:
                 query = query.where(Case.process == process)
             if status:
-                query = query.where(Case.status == status)
+                # Only a status can match (the column holds nothing else); any other filter shows no case.
+                query = query.where(Case.status == status if status in set(CaseStatus) else false())
             rows = list((await session.execute(query)).scalars())
             open_tasks = dict(
                 (
                     await session.execute(
                         select(Task.case_id, func.count())
-                        .where(Task.status == "open", Task.case_id.in_([c.id for c in rows]))
+                        .where(Task.status == TaskStatus.OPEN, Task.case_id.in_([c.id for c in rows]))
                         .group_by(Task.case_id)
                     )
                 ).all()
@@ -101,7 +103,7 @@ class AdminPanel:
                     await session.execute(
                         select(Task.case_id, func.count())
                         .where(
-                            Task.status == "open",
+                            Task.status == TaskStatus.OPEN,
                             Task.due_at < self.core.clock.now(),
                             Task.case_id.in_([c.id for c in rows]),
                         )
@@ -123,7 +125,13 @@ class AdminPanel:
                 )
         processes = sorted(self.core.registry.library)
         return _render(
-            "cases.html", items=items, processes=processes, process=process, status=status, when=self.core.wording.when
+            "cases.html",
+            items=items,
+            processes=processes,
+            process=process,
+            statuses=list(CaseStatus),
+            status=status,
+            when=self.core.wording.when,
         )
 
     async def case(self, request: web.Request) -> web.Response:
@@ -194,8 +202,8 @@ class AdminPanel:
                 "key": key,
                 "title": self.core.translator.local(loaded.spec.title, lang),
                 "version": versions.get(key),
-                "active": counts[(key, "active")],
-                "done": counts[(key, "done")],
+                "active": counts[(key, CaseStatus.ACTIVE)],
+                "done": counts[(key, CaseStatus.DONE)],
                 "path": loaded.path,
             }
             for key, loaded in sorted(self.core.registry.library.items())
@@ -209,7 +217,7 @@ class AdminPanel:
                 (
                     await session.execute(
                         select(Outbox)
-                        .where(Outbox.status.in_(("failed", "uncertain")))
+                        .where(Outbox.status.in_((OutboxStatus.FAILED, OutboxStatus.UNCERTAIN)))
                         .order_by(Outbox.id.desc())
                         .limit(PAGE)
                     )

@@ -30,6 +30,7 @@ from bench.report import latency_summary
 from bench.scenario import START_FORM
 from db.models import Task, User
 from flows.runtime import START_TASK
+from flows.status import TaskStatus
 from sandbox.server import SandboxServer
 from scheduler.timers import due_timer_ids, fire_timer
 from services import people as people_repo
@@ -178,7 +179,7 @@ def _my_open_tasks(user: User, roles: set[str]) -> Any:
     conditions = [Task.assignee_id == user.id]
     if roles:
         conditions.append((Task.assignee_id.is_(None)) & (Task.role.in_(roles)))
-    return select(Task.id).where(Task.status == "open", Task.key != START_TASK, or_(*conditions))
+    return select(Task.id).where(Task.status == TaskStatus.OPEN, Task.key != START_TASK, or_(*conditions))
 
 
 async def _explain(session: AsyncSession, statement: Any, params: dict[str, Any] | None = None) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Task, TaskCard, User
 from flows.runtime import START_TASK
+from flows.status import CaseStatus, TaskStatus
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, Registered, answer, say
 from services import outbox
 from services import people as people_repo
@@ -101,7 +102,7 @@ async def start_process(
 ) -> None:
     service = CaseService(core, session)
     loaded = await service.start(user, callback_data.process)
-    start_task = next((x for x in loaded.state.tasks if x.key == START_TASK and x.status == "open"), None)
+    start_task = next((x for x in loaded.state.tasks if x.key == START_TASK and x.status == TaskStatus.OPEN), None)
     conversation = Conversation(core, session, user)
     if start_task is not None and start_task.id is not None:
         task_row = loaded.task_rows[start_task.id]
@@ -125,7 +126,7 @@ async def my_cases(message: Message, session: AsyncSession, core: Core, user: Us
         (
             await session.execute(
                 select(Case)
-                .where(or_(Case.initiator_id == user.id, Case.id.in_(involved)), Case.status != "cancelled")
+                .where(or_(Case.initiator_id == user.id, Case.id.in_(involved)), Case.status != CaseStatus.CANCELLED)
                 .order_by(Case.updated_at.desc())
                 .limit(PAGE)
             )

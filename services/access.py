@@ -27,6 +27,7 @@ from db.models import Case, Task, User
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import CaseState, EngineError, TaskState
+from flows.status import TaskStatus
 
 
 class AccessDenied(EngineError):
@@ -80,7 +81,7 @@ def can_edit(user: User, state: CaseState) -> bool:
 
 
 def can_act_on_task(user: User | None, roles: Iterable[str], task: TaskState) -> bool:
-    if user is None or not is_active(user) or task.status != "open":
+    if user is None or not is_active(user) or task.status != TaskStatus.OPEN:
         return False
     if task.assignee_id is not None:
         return task.assignee_id == user.id

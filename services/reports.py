@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, User
 from flows.model import ProcessDef, ReportDef
+from flows.status import CaseStatus
 from services.core import Core
 
 
@@ -44,7 +45,7 @@ async def cases_at(
     if scope is not None:
         query = query.where(scope)
     if not include_closed:
-        query = query.where(Case.status == "active")
+        query = query.where(Case.status == CaseStatus.ACTIVE)
     if stage is not None:
         query = query.where(Case.stage == stage)
     return list((await session.execute(query.order_by(Case.id))).scalars())

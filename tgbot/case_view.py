@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Task, User, WorkPeriod
+from flows.status import CaseStatus
 from services.cases import CaseService, Loaded
 from tgbot.callbacks import CaseCb
 from tgbot.render import renderer_for
@@ -69,7 +70,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         )
     state = loaded.state
     if (
-        state.status == "active"
+        state.status == CaseStatus.ACTIVE
         and state.stage in {st.key for st in state.spec.stages}
         and (user.is_admin or user.id in (state.responsible_id, state.initiator_id))
     ):
@@ -82,7 +83,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
                     )
                 ]
             )
-    if loaded.state.status == "active" and (user.is_admin or loaded.state.initiator_id == user.id):
+    if loaded.state.status == CaseStatus.ACTIVE and (user.is_admin or loaded.state.initiator_id == user.id):
         rows.append(
             [
                 InlineKeyboardButton(

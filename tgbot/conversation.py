@@ -23,6 +23,7 @@ from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, local
 from flows.runtime import MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
+from flows.status import CaseStatus, TaskStatus
 from services import companies, outbox
 from services import people as people_repo
 from services.cases import CaseService, Loaded, task_state
@@ -78,7 +79,7 @@ class Conversation:
     async def form_of(self, task: Task, outcome: str | None) -> tuple[FormCase, dict[str, FieldDef], list[str]]:
         # A form step needs the definition, the task and the case's data — not the whole case under a lock:
         # every answer comes through here, and other people may be working on the same case.
-        if task.status != "open":
+        if task.status != TaskStatus.OPEN:
             raise EngineError(_("This task is already done or no longer needed."))
         case = await self.session.get(Case, task.case_id)
         if case is None:
@@ -119,7 +120,7 @@ class Conversation:
         if self.user.active_task_id is None:
             return None
         task = await self.session.get(Task, self.user.active_task_id)
-        if task is None or task.status != "open" or task.draft is None or task.assignee_id != self.user.id:
+        if task is None or task.status != TaskStatus.OPEN or task.draft is None or task.assignee_id != self.user.id:
             self.user.active_task_id = None
             return None
         return task
@@ -379,7 +380,7 @@ class Conversation:
         values = {k: v for k, v in draft["values"].items() if k in names}
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
-        if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == "active":
+        if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == CaseStatus.ACTIVE:
             if await self.cases.allowed_moves(self.user, loaded):
                 # A pipeline moved by hand: show where the case stands and where it can go next.
                 from tgbot.case_view import case_view

@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from flows.forms import Step, step_label
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
+from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.wording import Wording
 from tgbot.callbacks import CaseCb, FormCb, TaskCb
@@ -63,11 +64,11 @@ class Renderer(Wording):
         if task.due_at is not None:
             lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at)))
         rows: list[list[InlineKeyboardButton]] = []
-        if task.status == "done":
+        if task.status == TaskStatus.DONE:
             outcome = self.outcome_label(tdef, task.outcome, lang)
             who = names.get(task.done_by or 0, "?")
             lines.append(self.t("✅ Done: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
-        elif task.status == "cancelled":
+        elif task.status == TaskStatus.CANCELLED:
             lines.append(self.t("✖️ No longer needed.", lang))
         elif task.assignee_id is None:
             lines.append(self.t("Waiting for someone with the role to take it.", lang))
@@ -154,10 +155,10 @@ class Renderer(Wording):
     ) -> str:
         spec = case.spec
         status = {
-            "draft": self.t("draft", lang),
-            "active": self.t("in progress", lang),
-            "done": self.t("closed", lang),
-            "cancelled": self.t("cancelled", lang),
+            CaseStatus.DRAFT: self.t("draft", lang),
+            CaseStatus.ACTIVE: self.t("in progress", lang),
+            CaseStatus.DONE: self.t("closed", lang),
+            CaseStatus.CANCELLED: self.t("cancelled", lang),
         }.get(case.status, case.status)
         lines = [
             f"📁 {self.case_name(case, lang)}",

@@ -22,6 +22,7 @@ from flows.runtime import (
     TaskCreated,
     UpdateCompany,
 )
+from flows.status import CaseStatus, TimerStatus
 from services import access, reports
 from services import people as people_repo
 from services.cases.state import Loaded
@@ -90,7 +91,7 @@ async def set_timer(service: CaseService, loaded: Loaded, effect: SetTimer, acto
             task_id=effect.task.id if effect.task else None,
             kind=effect.kind,
             due_at=effect.due_at,
-            status="pending",
+            status=TimerStatus.PENDING,
             payload=payload,
         )
     )
@@ -171,7 +172,7 @@ async def update_company(service: CaseService, loaded: Loaded, effect: UpdateCom
 @handles(CaseClosed)
 async def case_closed(service: CaseService, loaded: Loaded, effect: CaseClosed, actor_id: int | None) -> None:
     service.store.audit(loaded, actor_id, "case.closed", {"status": effect.status, "result": effect.result})
-    if actor_id != loaded.state.initiator_id or effect.status == "done":
+    if actor_id != loaded.state.initiator_id or effect.status == CaseStatus.DONE:
         initiator = await service.people.user(loaded.state.initiator_id)
         if initiator is not None:
             await service.notifier.notify(loaded, Notify(kind="closed", user_ids=(initiator.id,)), [initiator])

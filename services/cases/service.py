@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Case, Task, Timer, User
 from flows.i18n import _
 from flows.runtime import CaseState, Effect, EngineError, TaskState, task_def
+from flows.status import TaskStatus, TimerStatus, transition
 from services import access
 from services import people as people_repo
 from services.cases.effects import apply_effect
@@ -112,7 +113,7 @@ class CaseService:
         # The guard in WHERE makes the claim atomic even without the case lock: exactly one person wins.
         won = await self.session.execute(
             update(Task)
-            .where(Task.id == task_id, Task.assignee_id.is_(None), Task.status == "open")
+            .where(Task.id == task_id, Task.assignee_id.is_(None), Task.status == TaskStatus.OPEN)
             .values(assignee_id=user.id, claimed_at=self.now)
             .execution_options(synchronize_session=False)
         )
@@ -144,9 +145,7 @@ class CaseService:
 
     async def cancel(self, user: User, case_id: int) -> Loaded:
         loaded = await self.load(case_id)
-        access.require(
-            access.can_cancel(user, loaded.row), _("Only the initiator or an admin can cancel this case.")
-        )
+        access.require(access.can_cancel(user, loaded.row), _("Only the initiator or an admin can cancel this case."))
         effects = self.core.engine.cancel(loaded.state, user.id)
         await self.save(loaded, effects, user.id, "case.cancelled", {})
         return loaded
@@ -241,5 +240,7 @@ class CaseService:
 
     async def cancel_timers(self, *conditions: Any) -> None:
         await self.session.execute(
-            update(Timer).where(Timer.status == "pending", *conditions).values(status="cancelled")
+            update(Timer)
+            .where(Timer.status == TimerStatus.PENDING, *conditions)
+            .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED))
         )

@@ -17,6 +17,7 @@ from db.models import AuditEntry, Case, Company, Task, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
+from flows.status import CASE_CLOSED, TaskStatus
 from services.cases.state import Loaded, case_state, load_work
 from services.definitions import Registry
 
@@ -43,7 +44,7 @@ class CaseStore:
             (
                 await self.session.execute(
                     select(Task)
-                    .where(Task.case_id == case_id, Task.status == "open")
+                    .where(Task.case_id == case_id, Task.status == TaskStatus.OPEN)
                     .order_by(Task.id)
                     .execution_options(populate_existing=True)
                 )
@@ -103,7 +104,7 @@ class CaseStore:
                 trow = loaded.task_rows[task.id]
                 trow.status, trow.outcome, trow.assignee_id = task.status, task.outcome, task.assignee_id
                 trow.done_by, trow.done_at = task.done_by, task.done_at
-                if task.status != "open":
+                if task.status != TaskStatus.OPEN:
                     trow.draft = None
 
     async def write_case(self, loaded: Loaded) -> None:
@@ -119,7 +120,7 @@ class CaseStore:
         row.title, row.responsible_id = state.title, state.responsible_id
         row.data = copy.deepcopy(state.data)
         row.updated_at = self.now
-        if state.status in ("done", "cancelled") and row.closed_at is None:
+        if state.status in CASE_CLOSED and row.closed_at is None:
             row.closed_at = self.now
         await self.session.flush()
 
