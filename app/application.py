@@ -13,12 +13,11 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import BotCommand
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from admin.panel import AdminPanel
 from app.container import build_core, smtp_config
-from app.settings import Settings
+from app.settings import SANDBOX_TOKEN, Settings
 from flows.clock import Clock
 from handlers import routers
 from handlers.common import PrivateChat
@@ -26,12 +25,10 @@ from integrations.email import Mailer
 from scheduler.runner import Scheduler
 from services.core import Core
 from services.outbox import OutboxSender
+from tgbot.inbox import InboxProcessor, Poller, webhook_handler
 from tgbot.middlewares import DbSessionMiddleware
 
 log = logging.getLogger(__name__)
-
-# A token the sandbox accepts; with the real Telegram a real BOT_TOKEN is required.
-SANDBOX_TOKEN = "123456:SANDBOX-konveyer-demo-token"
 
 
 def _response_models() -> list[type[Response[Any]]]:
@@ -81,16 +78,20 @@ class App:
         *,
         scheduler_interval: float | None = None,
         run_scheduler: bool = True,
+        handle_updates: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.scheduler_interval = scheduler_interval
         self.run_scheduler = run_scheduler
+        self.handle_updates = handle_updates
         self.core: Core | None = None
         self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
         self.sender: OutboxSender | None = None
         self.scheduler: Scheduler | None = None
+        self.inbox: InboxProcessor | None = None
+        self.poller: Poller | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._panel: web.AppRunner | None = None
         self._webhook: web.AppRunner | None = None
@@ -123,6 +124,8 @@ class App:
         if not self.settings.webhook_url:
             await bot.delete_webhook(drop_pending_updates=False)
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
+        self.inbox = InboxProcessor(core, bot, self.dispatcher, handling=self.handle_updates)
+        self._tasks.append(asyncio.create_task(self.inbox.run(), name="inbox"))
         if self.settings.webhook_url:
             await self._serve_webhook()
         else:
@@ -143,8 +146,9 @@ class App:
         secret = self.settings.webhook_secret.get_secret_value()
         app = web.Application()
         path = urlsplit(self.settings.webhook_url).path or "/"
-        SimpleRequestHandler(dispatcher=self.dispatcher, bot=self.bot, secret_token=secret).register(app, path=path)
-        setup_application(app, self.dispatcher, bot=self.bot)
+        assert self.inbox is not None
+        # Telegram gets its 200 only once the update is stored (tgbot.inbox), never before.
+        app.router.add_post(path, webhook_handler(self.inbox, secret))
         self._webhook = web.AppRunner(app)
         await self._webhook.setup()
         await web.TCPSite(self._webhook, self.settings.webhook_host, self.settings.webhook_port).start()
@@ -152,8 +156,13 @@ class App:
         log.info("webhook mode: listening on %s:%s%s", self.settings.webhook_host, self.settings.webhook_port, path)
 
     async def _poll(self) -> None:
-        assert self.dispatcher is not None and self.bot is not None
-        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
+        assert self.inbox is not None and self.bot is not None
+        self.poller = Poller(self.bot, self.inbox, timeout=10, allowed=self.dispatcher_updates())
+        await self.poller.run()
+
+    def dispatcher_updates(self) -> list[str]:
+        assert self.dispatcher is not None
+        return self.dispatcher.resolve_used_update_types()
 
     async def stop(self) -> None:
         if self._panel is not None:
@@ -164,9 +173,10 @@ class App:
             self._webhook = None
         if self.scheduler is not None:
             self.scheduler.stop()
-        if self.dispatcher is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dispatcher.stop_polling()
+        if self.poller is not None:
+            self.poller.stop()
+        if self.inbox is not None:
+            await self.inbox.stop()
         if self.sender is not None:
             self.sender.stop()
         for task in self._tasks:

@@ -1,4 +1,4 @@
-"""`konveyer demo | run | check | bench` — the command line other tools drive."""
+"""`konveyer demo | run | check | sandbox | drill | bench` — the command line other tools drive."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from app.settings import SANDBOX_TOKEN
 from flows.loader import check_paths
 
 log = logging.getLogger("konveyer")
@@ -84,6 +85,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(port=args.port, database_url=args.database_url, data_dir=Path(args.data_dir)))
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """«Telegram» as a process of its own: the bot can be killed and restarted while it keeps running."""
+    from sandbox.server import SandboxServer
+
+    state = Path(args.state).resolve()
+    state.parent.mkdir(parents=True, exist_ok=True)
+
+    async def main() -> None:
+        server = SandboxServer(token=args.token, state_path=state, enforce_limits=not args.no_limits)
+        base = await server.start(host=args.host, port=args.port)
+        print(f"Sandbox Bot API: {base}  (API_BASE={base})", flush=True)
+        print(f"Web chat: {base}/   state: {state}", flush=True)
+        try:
+            await _wait_for_signal()
+        finally:
+            await server.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_drill(args: argparse.Namespace) -> int:
+    from bench.drill import main as drill_main
+
+    return drill_main(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     try:
         from bench.run import main as bench_main
@@ -113,6 +141,22 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check process definitions; prints file:line: message")
     check.add_argument("paths", nargs="*")
     check.set_defaults(func=cmd_check)
+    sandbox = sub.add_parser("sandbox", help="run the sandbox Telegram Bot API alone (connect `run` with API_BASE)")
+    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--state", default="data/sandbox.json", help="where its users and messages are kept")
+    sandbox.add_argument("--token", default=SANDBOX_TOKEN, help="the one bot token it accepts (as Telegram would)")
+    sandbox.add_argument(
+        "--no-limits", action="store_true", help="no flood limits (for load tests that say so; Telegram has them)"
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
+    drill = sub.add_parser("drill", help="kill the bot at random moments while people work; count what was lost")
+    drill.add_argument("--kills", type=int, default=50)
+    drill.add_argument("--people", type=int, default=3, help="shop managers registering defects at once")
+    drill.add_argument("--database-url", default=None, help="PostgreSQL to make a scratch database next to")
+    drill.add_argument("--seed", type=int, default=None)
+    drill.add_argument("--json", dest="json_path", default=None)
+    drill.set_defaults(func=cmd_drill)
     bench = sub.add_parser("bench", help="measure speed next to reference points")
     bench.add_argument("--json", dest="json_path", default=None)
     bench.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")

@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
+# The bot token the sandbox accepts (the demo, `konveyer sandbox`, the drill); Telegram needs a real BOT_TOKEN.
+SANDBOX_TOKEN = "123456:SANDBOX-konveyer-demo-token"
 
 
 class Settings(BaseSettings):

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flows.status import CaseStatus, OutboxStatus, TaskStatus, TimerStatus
+from flows.status import CaseStatus, InboxStatus, OutboxStatus, TaskStatus, TimerStatus
 
 # Stable constraint names, so Alembic's batch mode can alter SQLite tables.
 NAMING = {
@@ -93,6 +93,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The task whose form this person is filling in chat right now (one conversation at a time).
     active_task_id: Mapped[int | None] = mapped_column(Integer)
+    # Wall clock: a form question to this person may not have arrived (its send was uncertain or failed);
+    # the question is asked again before their next message is taken as an answer.
+    question_lost_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -159,6 +162,8 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # A step of this case failed at run time: what went wrong, until a retry succeeds (the panel lists these).
+    attention: Mapped[str | None] = mapped_column(Text)
 
 
 class Task(Base):
@@ -250,6 +255,7 @@ class Outbox(Base):
     method: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
     ref_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))  # for edits: the message to edit
+    case_id: Mapped[int | None] = mapped_column(Integer)  # what it is about (the panel lists failures by case)
     status: Mapped[str] = mapped_column(status_type(OutboxStatus), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Wall-clock time before which a retry must not go out; None means «now». Deliberately not the
@@ -294,3 +300,24 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[dict[str, Any]]
+
+
+class InboxUpdate(Base):
+    """Every update from Telegram, stored before it is acknowledged and marked done in the same transaction
+    as its effects: a repeated `update_id` has no effect, a crash means it is handled after restart, once."""
+
+    __tablename__ = "inbox"
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Whose update it is (the Telegram user, else the chat): one person's updates are handled in order.
+    person_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(status_type(InboxStatus), default=InboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime]
+    not_before: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    # The case the failed step was about, when known (the panel lists such cases as needing attention).
+    case_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_inbox_pending", "status", "person_id", "update_id"),)

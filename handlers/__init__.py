@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, cases, errors, forms, menu, start, tasks
+from handlers import admin, attention, cases, errors, forms, menu, start, tasks
 
 
 def routers() -> list[Router]:
@@ -18,6 +18,8 @@ def routers() -> list[Router]:
         cases.router,
         start.fallback,
     ]
+    # Built fresh for each dispatcher (no module singletons to detach); the rest follow this way.
+    chain.insert(len(chain) - 1, attention.router())
     for router in chain:
         # Routers are module singletons (aiogram's own style); a restart inside one process (tests, the
         # demo) builds a new dispatcher, so let go of the old one first.

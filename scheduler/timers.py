@@ -15,6 +15,7 @@ from sqlalchemy import select
 from db.models import Case, Timer
 from flows.status import TimerStatus, transition
 from scheduler.cron import fire_schedule
+from services import attention
 from services.cases import CaseService
 from services.core import Core
 
@@ -44,20 +45,28 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
         timer = (await session.execute(query)).scalar_one_or_none()
         if timer is None:
             return False
+        failure: str | None = None
         try:
             async with session.begin_nested():
                 if timer.kind == "cron":
                     await fire_schedule(core, session, timer)
                 else:
                     await CaseService(core, session).fire(timer)
-        except Exception:
-            # A broken definition must not block every other timer; the failure is kept on the row.
+        except Exception as error:
+            # A broken definition must not block every other timer; the failure is kept on the row, the case
+            # is marked as needing attention and the admins are told (an admin retries it once fixed).
             log.exception("timer %s (%s, case %s) failed", timer.id, timer.kind, timer.case_id)
+            failure = attention.describe(error)
             # The row was taken `pending` above (the WHERE of the query).
             timer.status = transition(TimerStatus.PENDING, TimerStatus.FAILED)
         else:
             timer.status = transition(TimerStatus.PENDING, TimerStatus.FIRED)
         timer.fired_at = now
+        kind, failed_case = timer.kind, timer.case_id
+    if failure is not None:
+        await attention.step_failed(
+            core, case_id=failed_case, step=f"timer: {kind}", error=failure, person=None, now=now
+        )
     core.outbox_written()
     return True
 

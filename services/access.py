@@ -138,3 +138,8 @@ async def require_see(session: AsyncSession, viewer: Viewer, case: Case, spec: P
 def can_export(viewer: Viewer) -> bool:
     """Whole-process exports hold every case's data: admins only, for now."""
     return is_active(viewer.user) and viewer.is_admin
+
+
+def can_retry(viewer: Viewer) -> bool:
+    """Retrying a failed step re-runs it as its author: admins only."""
+    return is_active(viewer.user) and viewer.is_admin

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import User
+from db.models import Case, User
 from flows.runtime import Notify, TaskState
 from services.cases.state import Loaded
 from services.people import PeopleCache
@@ -31,6 +31,9 @@ class Notifier(Protocol):
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         """One person's own cases, listed under a definition's text (`notify_cases`)."""
+
+    async def step_failed(self, case: Case | None, step: str, error: str, person: User | None) -> None:
+        """A step failed at run time: the person is told in words, each admin once with the error."""
 
     def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
         """An e-mail to someone outside Telegram."""

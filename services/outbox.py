@@ -26,6 +26,7 @@ from typing import Any
 import aiosmtplib
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -43,7 +44,7 @@ from aiogram.types import (
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Outbox, StoredFile
+from db.models import Outbox, StoredFile, TaskCard, User
 from flows.clock import Clock, SystemClock
 from flows.status import OutboxStatus, transition
 from integrations.email import Attachment, Mailer
@@ -57,6 +58,17 @@ MAX_ATTEMPTS = 8
 SENDING_LEASE = timedelta(minutes=3)
 
 
+async def repeat_pending(session: AsyncSession, chat_id: int, text: str) -> bool:
+    """The same text already waits for this chat: a burst of fifty «I did not understand» collapses into one,
+    and the answer to the person's next real message does not queue behind the others."""
+    rows = await session.execute(
+        select(Outbox.payload).where(
+            Outbox.chat_id == chat_id, Outbox.status == OutboxStatus.PENDING, Outbox.method == "sendMessage"
+        )
+    )
+    return any(payload.get("text") == text for payload in rows.scalars())
+
+
 def enqueue(
     session: AsyncSession,
     *,
@@ -65,12 +77,14 @@ def enqueue(
     payload: dict[str, Any],
     now: datetime,
     ref_id: int | None = None,
+    case_id: int | None = None,
 ) -> Outbox:
     row = Outbox(
         chat_id=chat_id,
         method=method,
         payload=payload,
         ref_id=ref_id,
+        case_id=case_id,
         status=OutboxStatus.PENDING,
         attempts=0,
         not_before=None,
@@ -80,14 +94,26 @@ def enqueue(
     return row
 
 
+QUESTION = "question"  # a form's question: if it may not have arrived, it is asked again (`question_lost_at`)
+
+
 def message(
-    session: AsyncSession, chat_id: int, text: str, now: datetime, reply_markup: dict[str, Any] | None = None
+    session: AsyncSession,
+    chat_id: int,
+    text: str,
+    now: datetime,
+    reply_markup: dict[str, Any] | None = None,
+    *,
+    case_id: int | None = None,
+    purpose: str | None = None,
 ) -> Outbox:
     # Telegram refuses more than 4096 characters; a long title or answer must not cost the whole reply.
     payload: dict[str, Any] = {"text": text if len(text) <= 4096 else text[:4095] + "…"}
     if reply_markup:
         payload["reply_markup"] = reply_markup
-    return enqueue(session, chat_id=chat_id, method="sendMessage", payload=payload, now=now)
+    if purpose:
+        payload["purpose"] = purpose
+    return enqueue(session, chat_id=chat_id, method="sendMessage", payload=payload, now=now, case_id=case_id)
 
 
 class RateLimiter:
@@ -148,6 +174,8 @@ class _Outcome:
     values: dict[str, Any]
     stored_id: int | None = None
     tg_file_id: str | None = None
+    question_lost: bool = False  # a form question that may not have arrived: ask it again
+    replaces: int | None = None  # a fresh card sent instead of editing this (lost) message
 
 
 class OutboxSender:
@@ -380,7 +408,17 @@ class OutboxSender:
         # One executemany (bulk UPDATE by primary key); every row carries the same columns. Each status came
         # through transition() from `sending`, the status of the row this sender claimed.
         await session.execute(update(Outbox), [{"id": o.row_id, **o.values} for o in outcomes])
+        lost = {o.chat_id for o in outcomes if o.question_lost}
+        if lost:
+            await session.execute(
+                update(User).where(User.tg_id.in_(lost)).values(question_lost_at=self.clock.now())
+            )
         for o in outcomes:
+            if o.replaces is not None:
+                # Later edits of the card go to the fresh message.
+                await session.execute(
+                    update(TaskCard).where(TaskCard.outbox_id == o.replaces).values(outbox_id=o.row_id)
+                )
             if o.stored_id is not None and o.tg_file_id:
                 await session.execute(
                     update(StoredFile)
@@ -427,7 +465,10 @@ class OutboxSender:
             "sent_at": now if sent else row.sent_at,
             "message_id": message_id if sent else row.message_id,
         }
-        return _Outcome(row.id, row.chat_id, values, stored.id if stored is not None else None, tg_file_id)
+        lost = status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED) and row.payload.get("purpose") == QUESTION
+        return _Outcome(
+            row.id, row.chat_id, values, stored.id if stored is not None else None, tg_file_id, question_lost=lost
+        )
 
     async def _deliver_email(self, row: Outbox) -> _Outcome:
         payload = row.payload
@@ -461,6 +502,9 @@ class OutboxSender:
         row, ref, stored = item.row, item.ref, item.stored
         if row.channel == "email":
             return await self._deliver_email(row)
+        if ref is not None and ref.status != OutboxStatus.SENT and row.method == "editMessageText":
+            if ref.status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED):
+                return await self._fresh_card(row, ref)
         if ref is not None and ref.status != OutboxStatus.SENT:
             waiting = ref.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
             return self._outcome(
@@ -500,6 +544,25 @@ class OutboxSender:
         return self._outcome(
             row, OutboxStatus.SENT, message_id=message_id, stored=stored, tg_file_id=_sent_file_id(sent)
         )
+
+    async def _fresh_card(self, row: Outbox, ref: Outbox) -> _Outcome:
+        """The message to edit may never have arrived: send the card afresh instead of failing for good (a live
+        button under a finished task would stay otherwise). Later edits go to the fresh message."""
+        payload = dict(row.payload)
+        keyboard = _markup(payload.pop("reply_markup", None))
+        try:
+            sent = await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard)
+        except TelegramRetryAfter as exc:
+            self.limiter.hold_chat(row.chat_id, exc.retry_after)
+            return self._outcome(row, OutboxStatus.PENDING, delay=exc.retry_after, error=str(exc), attempt_back=True)
+        except TelegramNetworkError as exc:
+            return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))
+        except TelegramAPIError as exc:
+            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+        self.stats["sent"] += 1
+        outcome = self._outcome(row, OutboxStatus.SENT, message_id=sent.message_id)
+        outcome.replaces = ref.id
+        return outcome
 
     async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None) -> Any:
         payload = dict(row.payload)

@@ -37,6 +37,13 @@ async def user_and_roles(session: AsyncSession, tg_id: int, *, lock: bool = Fals
     return rows[0][0], {role for _user, role in rows if role is not None}
 
 
+async def user_for_update(session: AsyncSession, user_id: int, *, lock: bool = False) -> User | None:
+    query = select(User).where(User.id == user_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def roles_of(session: AsyncSession, user_id: int) -> set[str]:
     rows = await session.execute(select(UserRole.role).where(UserRole.user_id == user_id))
     return set(rows.scalars())

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.application import App
 from app.settings import Settings
-from db.models import Outbox
+from db.models import InboxUpdate, Outbox
 from flows.clock import FrozenClock
 from sandbox.server import SandboxServer
 from tests.chat import Person, create_person
@@ -99,6 +100,11 @@ class Harness:
                         select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))
                     )
                 ).scalar_one()
+                pending += (
+                    await session.execute(
+                        select(func.count()).select_from(InboxUpdate).where(InboxUpdate.status == "pending")
+                    )
+                ).scalar_one()
             if not pending:
                 return
             if asyncio.get_running_loop().time() > deadline:
@@ -121,28 +127,46 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path, database_url: str, clock: FrozenClock) -> AsyncIterator[Harness]:
-    sandbox = SandboxServer()
-    base = await sandbox.start()
-    settings = Settings(
-        api_base=base,
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        admin_ids=[ADMIN_ID],
-        outbox_per_chat_rate=1000,
-        outbox_global_rate=1000,
-        outbox_poll_interval=0.05,
-        bot_token=None,
-    )
+async def harness_factory(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
+    """Builds the sandbox, the bot and the admin; keyword arguments change the bot's settings."""
+    made: list[Harness] = []
     async with aiohttp.ClientSession() as http:
-        admin = await create_person(http, base, ADMIN_ID, "Админ", label="admin")
-        app = App(settings, clock, scheduler_interval=3600)
-        await app.start()
-        harness = Harness(sandbox=sandbox, base=base, settings=settings, clock=clock, http=http, app=app, admin=admin)
-        try:
+
+        async def make(**overrides: Any) -> Harness:
+            sandbox = SandboxServer()
+            base = await sandbox.start()
+            values: dict[str, Any] = {
+                "api_base": base,
+                "data_dir": tmp_path / "data",
+                "database_url": database_url,
+                "admin_ids": [ADMIN_ID],
+                "outbox_per_chat_rate": 1000,
+                "outbox_global_rate": 1000,
+                "outbox_poll_interval": 0.05,
+                "bot_token": None,
+            }
+            settings = Settings(**{**values, **overrides})
+            admin = await create_person(http, base, ADMIN_ID, "Админ", label="admin")
+            app = App(settings, clock, scheduler_interval=3600)
+            await app.start()
+            harness = Harness(
+                sandbox=sandbox, base=base, settings=settings, clock=clock, http=http, app=app, admin=admin
+            )
+            made.append(harness)
             await admin.send("/start")
             await admin.expect("Админ")
-            yield harness
+            return harness
+
+        try:
+            yield make
         finally:
-            await harness.app.stop()
-            await sandbox.stop()
+            for harness in made:
+                await harness.app.stop()
+                await harness.sandbox.stop()
+
+
+@pytest.fixture
+async def harness(harness_factory: Callable[..., Awaitable[Harness]]) -> Harness:
+    return await harness_factory()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,8 +35,9 @@ async def _fill(engine: AsyncEngine) -> None:
         session.add(Definition(id=1, process="p", version=1, digest="d", source="", path="p.yaml", created_at=NOW))
         await session.flush()
         for status in CaseStatus:
-            session.add(
-                Case(
+            # Only the columns revision 0001 has: later revisions add more to the model.
+            await session.execute(
+                insert(Case.__table__).values(
                     definition_id=1, process="p", title="", stage="s", status=status, visit=1, data={},
                     initiator_id=1, created_at=NOW, updated_at=NOW,
                 )

@@ -31,3 +31,8 @@ class CaseCb(CallbackData, prefix="c"):
 class MenuCb(CallbackData, prefix="m"):
     action: str  # tasks | start | cases
     page: int = 0
+
+
+class AttentionCb(CallbackData, prefix="a"):
+    action: str  # retry
+    case_id: int

@@ -71,8 +71,8 @@ class Conversation:
         self.cases = CaseService(core, session)
         self.r = renderer_for(core)
 
-    def say(self, text: str, keyboard: dict[str, Any] | None = None) -> None:
-        outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard)
+    def say(self, text: str, keyboard: dict[str, Any] | None = None, *, purpose: str | None = None) -> None:
+        outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=purpose)
 
     # --- the shape of the form ------------------------------------------------------------------------
 
@@ -127,6 +127,7 @@ class Conversation:
 
     async def ask(self, task: Task) -> None:
         assert task.draft is not None
+        self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
         draft = copy.deepcopy(task.draft)
         step = forms.next_step(fields, names, draft)
@@ -135,7 +136,7 @@ class Conversation:
         if step is None:
             title = self.r.task_title(loaded.spec, loaded.task, self.lang)
             text, keyboard = self.r.form_summary(loaded.spec, fields, names, draft, task.id, self.lang, title)
-            self.say(text, _with_step(keyboard, step_no))
+            self.say(text, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
             return
         options = await self.options(loaded, step)
         text, keyboard = self.r.question(
@@ -147,7 +148,7 @@ class Conversation:
             collected=len(forms.collected_files(draft, step)),
             can_back=bool(draft["answered"]),
         )
-        self.say(text, _with_step(keyboard, step_no))
+        self.say(text, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
 
     async def options(self, loaded: FormCase, step: forms.Step) -> list[tuple[str, str]]:
         fdef = step.field
@@ -178,7 +179,18 @@ class Conversation:
             raise EngineError(_("That question was already answered; please use the latest message."))
         return loaded, fields, names, draft, step
 
+    async def reasked(self, task: Task) -> bool:
+        """The last question may not have reached the person (its send was uncertain or failed): ask it again
+        rather than take this message for its answer."""
+        if self.user.question_lost_at is None:
+            return False
+        self.say(self.r.t("I am not sure my last question reached you, so here it is again.", self.lang))
+        await self.ask(task)
+        return True
+
     async def answer_text(self, task: Task, text: str) -> None:
+        if await self.reasked(task):
+            return
         loaded, _fields, _names, draft, step = await self._current(task, None)
         if step is None:
             self.say(self.r.t("The form is complete. Press «Confirm» or correct a field.", self.lang))
@@ -285,6 +297,8 @@ class Conversation:
         return {"id": company.id, "name": company.name}
 
     async def answer_file(self, task: Task, incoming: IncomingFile) -> None:
+        if await self.reasked(task):
+            return
         _loaded, _fields, _names, draft, step = await self._current(task, None)
         if step is None or step.field is None:
             raise FormError(_("No file is expected now."))

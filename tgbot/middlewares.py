@@ -12,7 +12,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
 
-from services import people
+from flows.runtime import EngineError
+from services import attention, inbox, outbox, people
 from services.core import Core
 
 log = logging.getLogger(__name__)
@@ -92,29 +93,110 @@ class DbSessionMiddleware(BaseMiddleware):
         # Files are fetched before the transaction opens: on SQLite a transaction holds the one write lock,
         # and a slow 20 MB upload must not stall everybody else's updates.
         data["downloads"] = await self._download_files(event, data.get("bot"), tg_user)
+        inbox_id: int | None = data.get("inbox_update_id")
+        attention.current_step.set(attention.StepRecord())
         async with self.core.sessionmaker() as session:
             data["after_commit"] = []
-            async with session.begin():
-                data["session"] = session
-                data["core"] = self.core
-                user, roles = (
-                    await people.user_and_roles(session, tg_user.id, lock=not self.core.sqlite)
-                    if tg_user
-                    else (None, set())
-                )
-                data["user"], data["roles"] = user, roles
-                if user is not None:
-                    # Kept apart from the row: after a rollback the row is expired, and errors still need it.
-                    data["lang"] = user.language
-                result = await handler(event, data)
+            try:
+                async with session.begin():
+                    # The update from the inbox is taken in its own transaction: done together with its effects.
+                    if inbox_id is not None and not await inbox.take(session, inbox_id, self.core.clock.now()):
+                        return None  # handled already (a redelivery), or an older update of this person is first
+                    data["session"] = session
+                    data["core"] = self.core
+                    user, roles = (
+                        await people.user_and_roles(session, tg_user.id, lock=not self.core.sqlite)
+                        if tg_user
+                        else (None, set())
+                    )
+                    data["user"], data["roles"] = user, roles
+                    if user is not None:
+                        # Kept apart from the row: after a rollback the row is expired, and errors still need it.
+                        data["lang"] = user.language
+                    result = await handler(event, data)
+            except EngineError as refusal:
+                if inbox_id is None:
+                    raise
+                await self._refused(inbox_id, refusal, event, data)
+                return None
+            except Exception as error:
+                if inbox_id is None:
+                    raise
+                await self._failed(inbox_id, error, event, data)
+                return None
             self.core.outbox_written()
             for deferred in data.get("after_commit", []):
                 with contextlib.suppress(Exception):  # an expired button answer is not worth an error
                     await deferred()
             return result
 
+    async def _refused(self, inbox_id: int, refusal: EngineError, event: TelegramObject, data: dict[str, Any]) -> None:
+        """A refusal is the update's outcome: marked done with its reply, in one transaction."""
+        text = self.core.translator.t(refusal.message, update_lang(event, data), **refusal.params)
+        query = event.callback_query if isinstance(event, Update) else None
+        chat_id = _chat_id(event)
+        async with self.core.sessionmaker() as session, session.begin():
+            if not await inbox.take(session, inbox_id, self.core.clock.now()):
+                return
+            if query is None and chat_id is not None:
+                outbox.message(session, chat_id, text, self.core.clock.now())
+        self.core.outbox_written()
+        if query is not None:
+            with contextlib.suppress(Exception):
+                await query.answer(text[:200], show_alert=True)
 
-def update_lang(update: Update, data: dict[str, Any]) -> str:
+    async def _failed(self, inbox_id: int, error: Exception, event: TelegramObject, data: dict[str, Any]) -> None:
+        """Rolled back; tried again shortly, and after the last try the case needs attention (`services.attention`)."""
+        log.exception("update %s failed", inbox_id, exc_info=error)
+        record = attention.current_step.get() or attention.StepRecord()
+        case_id, step = record.case_id, record.step or _step_of(event)
+        now = self.core.clock.now()
+        async with self.core.sessionmaker() as session, session.begin():
+            parked = await inbox.failed_attempt(session, inbox_id, attention.describe(error), now, case_id)
+            person = await people.user_by_tg(session, _person_id(event)) if parked else None
+        if parked:
+            await attention.step_failed(
+                self.core, case_id=case_id, step=step, error=attention.describe(error), person=person, now=now
+            )
+        else:
+            self.core.outbox_written()
+
+
+def _chat_id(event: TelegramObject) -> int | None:
+    if not isinstance(event, Update):
+        return None
+    if event.message is not None:
+        return event.message.chat.id
+    if event.callback_query is not None and event.callback_query.message is not None:
+        return event.callback_query.message.chat.id
+    return None
+
+
+def _person_id(event: TelegramObject) -> int:
+    if isinstance(event, Update):
+        if event.message is not None and event.message.from_user is not None:
+            return event.message.from_user.id
+        if event.callback_query is not None:
+            return event.callback_query.from_user.id
+    return 0
+
+
+def _step_of(event: TelegramObject) -> str:
+    """The person's action in their own words: the label of the button they pressed, or what they wrote."""
+    if isinstance(event, Update) and event.callback_query is not None:
+        query = event.callback_query
+        markup = getattr(query.message, "reply_markup", None)
+        for row in getattr(markup, "inline_keyboard", None) or []:
+            for button in row:
+                if button.callback_data == query.data:
+                    return f"«{button.text}»"
+        return "«…»"
+    if isinstance(event, Update) and event.message is not None:
+        return f"message «{(event.message.text or event.message.caption or '')[:60]}»"
+    return "update"
+
+
+def update_lang(update: TelegramObject, data: dict[str, Any]) -> str:
     if data.get("lang"):
         return str(data["lang"])
     tg_user: TgUser | None = data.get("event_from_user")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import TaskCard, User
+from db.models import Case, TaskCard, User
 from flows.runtime import Notify, TaskState, task_def
 from services import outbox
 from services import people as people_repo
@@ -139,6 +139,29 @@ class OutboxNotifier:
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
         outbox.message(self.session, user.tg_id, body[:4000], self.now)
+
+    async def step_failed(self, case: Case | None, step: str, error: str, person: User | None) -> None:
+        t = self.renderer.t
+        if person is not None:
+            text = t(
+                "This step could not be completed because of an error on our side. Nothing you entered is lost; "
+                "the admins have been told and will let you know when you can go on.",
+                person.language,
+            )
+            outbox.message(self.session, person.tg_id, text, self.now)
+        for admin in await people_repo.admins(self.session):
+            lang = admin.language
+            where = t("case №%(id)s", lang, id=case.id) if case is not None else t("no case", lang)
+            text = t(
+                "⚠️ A step failed and needs attention: %(where)s, step «%(step)s».\nError: %(error)s\n"
+                "Fix the data or load a corrected definition, then press «Retry».",
+                lang,
+                where=where,
+                step=step,
+                error=error,
+            )
+            keyboard = self.renderer.retry_button(case.id, lang) if case is not None else None
+            outbox.message(self.session, admin.tg_id, text, self.now, keyboard)
 
     def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
         row = outbox.enqueue(

@@ -13,7 +13,7 @@ from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.wording import Wording
-from tgbot.callbacks import CaseCb, FormCb, TaskCb
+from tgbot.callbacks import AttentionCb, CaseCb, FormCb, TaskCb
 
 MAX_TEXT = 4000
 
@@ -130,6 +130,20 @@ class Renderer(Wording):
                 text=label, callback_data=TaskCb(action="work", task_id=task.id or 0, arg="start").pack()
             )
         ]
+
+    def retry_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        return markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("🔁 Retry", lang), callback_data=AttentionCb(action="retry", case_id=case_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
+                    ),
+                ]
+            ]
+        )
 
     def case_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         return markup(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flows.context import case_context
-from flows.i18n import _
-from flows.runtime import BuildReport, EngineError, Render
+from flows.runtime import BuildReport, Render
 from services import reports
 from services.cases.effects import handles
 from services.cases.state import Loaded
@@ -14,6 +13,10 @@ from services.files import file_ref, render_docx
 
 if TYPE_CHECKING:
     from services.cases.service import CaseService
+
+class TemplateMissing(RuntimeError):
+    pass
+
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -24,7 +27,8 @@ async def render_document(service: CaseService, loaded: Loaded, effect: Render, 
     templates = service.core.templates_dir.resolve()
     path = (templates / effect.template).resolve()
     if templates not in path.parents or not path.is_file():
-        raise EngineError(_("The document template %(name)s is missing."), name=effect.template)
+        # Not the person's mistake: the step fails, the case needs attention, an admin fixes and retries.
+        raise TemplateMissing(f"the document template {effect.template} is missing")
     state = loaded.state
     content = render_docx(path, case_context(state.spec, state.data, service.extra(loaded)))
     name = effect.name if effect.name.endswith(".docx") else f"{effect.name}.docx"

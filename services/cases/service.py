@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Task, Timer, User
 from flows.i18n import _
-from flows.runtime import CaseState, Effect, EngineError, TaskState, task_def
+from flows.runtime import CaseState, Effect, EngineError, TaskCreated, TaskState, task_def
 from flows.status import TaskStatus, TimerStatus, transition
-from services import access
+from services import access, attention
 from services import people as people_repo
 from services.cases.effects import apply_effect
 from services.cases.state import Loaded
@@ -207,9 +207,45 @@ class CaseService:
         )
         await self.save(loaded, effects, None, f"timer.{timer.kind}", {"timer": timer.id}, task_id=timer.task_id)
 
+    async def release_tasks(self, user: User, roles: set[str] | None, actor_id: int | None) -> int:
+        """Someone lost roles (`roles`), or left altogether (`None`): their open tasks of those roles go back
+        to the role's pool (the others get the card, the old holder's card says so); a personal task of a
+        person who left goes to the admins. Returns how many tasks moved."""
+        rows = await self.session.execute(
+            select(Task.case_id).where(Task.assignee_id == user.id, Task.status == TaskStatus.OPEN).distinct()
+        )
+        moved = 0
+        for case_id in sorted(rows.scalars()):
+            loaded = await self.load(case_id)
+            effects: list[Effect] = []
+            for task in loaded.state.tasks:
+                if task.assignee_id != user.id or task.status != TaskStatus.OPEN:
+                    continue
+                if task.role is not None and (roles is None or task.role in roles):
+                    task.assignee_id = None
+                elif task.role is None and roles is None:
+                    admins = await people_repo.admins(self.session)
+                    heir = next((a for a in admins if a.id != user.id), None)
+                    if heir is None:
+                        continue
+                    task.assignee_id = heir.id
+                else:
+                    continue
+                row = loaded.task_rows[task.id or 0]
+                row.assignee_id, row.claimed_at = task.assignee_id, None
+                self.store.audit(loaded, actor_id, "task.released", {"task": task.key, "from": user.id}, task.id)
+                await self.task_changed(loaded, task)  # the old card no longer offers the task to its holder
+                effects.append(TaskCreated(task))  # and the task is offered anew
+                moved += 1
+            if effects:
+                await self.save(loaded, effects, actor_id, "case.tasks_released", {"user": user.id})
+        return moved
+
     def _open_task(self, loaded: Loaded, task_id: int) -> TaskState:
         for task in loaded.state.tasks:
             if task.id == task_id:
+                lang = self.core.config.default_language
+                attention.note(step=self.core.wording.task_title(loaded.state.spec, task, lang))
                 return task
         raise EngineError(_("This task is already done or no longer needed."))
 

@@ -18,6 +18,7 @@ from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
 from flows.status import CASE_CLOSED, TaskStatus
+from services import attention
 from services.cases.state import Loaded, case_state, load_work
 from services.definitions import Registry
 
@@ -31,6 +32,7 @@ class CaseStore:
         self.created: set[int] = set()  # tasks inserted by this unit of work
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
+        attention.note(case_id=case_id)
         # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
         query = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
         if lock and not self.sqlite:

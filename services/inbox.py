@@ -1,0 +1,185 @@
+"""The durable inbox: updates are rows before they are acknowledged, handled from the table once, in
+per-person order, and marked done in the same transaction as everything they changed.
+
+- `store` is idempotent: Telegram redelivers (a slow reply, a dead worker) and the same `update_id` is
+  then simply not stored again.
+- `take` is the claim inside the handling transaction: it moves the row from pending to done only if it
+  is still pending and no older update of the same person is; on PostgreSQL the row stays locked until
+  the transaction ends, so a second worker waits and then finds it done. If the handling fails, the
+  transaction rolls back and the row is pending again.
+- failures are counted (`failed_attempt`); a step that keeps failing is parked as `failed` with its error
+  and case, for the admins to see and retry (`retry`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from db.models import InboxUpdate
+from flows.status import InboxStatus, transition
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # a passing fault (a deadlock, a dropped connection) gets two more tries; a bug does not
+# Retries wait on the wall clock (an operational pause, not business time, which tests move by hand).
+RETRY_DELAY = timedelta(seconds=0.5)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    update_id: int
+    person_id: int
+    payload: dict[str, Any]
+
+
+async def store(session: AsyncSession, updates: list[Incoming], now: datetime, *, sqlite: bool) -> int:
+    """Insert the updates not seen before; returns how many were new."""
+    if not updates:
+        return 0
+    rows = [
+        {
+            "update_id": u.update_id,
+            "person_id": u.person_id,
+            "payload": u.payload,
+            "status": InboxStatus.PENDING,
+            "attempts": 0,
+            "received_at": now,
+        }
+        for u in updates
+    ]
+    insert = sqlite_insert if sqlite else pg_insert
+    statement = insert(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+    result = await session.execute(statement)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def pending(session: AsyncSession, limit: int = 200) -> list[tuple[int, int]]:
+    """(person, update) pairs waiting, oldest first; at most the oldest update of each person."""
+    now = wall_clock()
+    older = aliased(InboxUpdate)
+    waiting_before = exists().where(
+        older.person_id == InboxUpdate.person_id,
+        older.update_id < InboxUpdate.update_id,
+        older.status == InboxStatus.PENDING,
+    )
+    rows = await session.execute(
+        select(InboxUpdate.person_id, InboxUpdate.update_id)
+        .where(
+            InboxUpdate.status == InboxStatus.PENDING,
+            (InboxUpdate.not_before.is_(None)) | (InboxUpdate.not_before <= now),
+            ~waiting_before,
+        )
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+    )
+    return [(int(p), int(u)) for p, u in rows.all()]
+
+
+async def payload_of(session: AsyncSession, update_id: int) -> dict[str, Any] | None:
+    return (
+        await session.execute(select(InboxUpdate.payload).where(InboxUpdate.update_id == update_id))
+    ).scalar_one_or_none()
+
+
+async def take(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Claim the update for this transaction: True if it was pending and it is this person's turn."""
+    older = aliased(InboxUpdate)
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.update_id == update_id,
+            InboxUpdate.status == InboxStatus.PENDING,
+            ~exists().where(
+                and_(
+                    older.person_id == InboxUpdate.person_id,
+                    older.update_id < update_id,
+                    older.status == InboxStatus.PENDING,
+                )
+            ),
+        )
+        .values(status=transition(InboxStatus.PENDING, InboxStatus.DONE), handled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def failed_attempt(
+    session: AsyncSession, update_id: int, error: str, now: datetime, case_id: int | None = None
+) -> bool:
+    """Count a failed try (the handling transaction was rolled back). True when the update is now parked as
+    failed: it will not be tried again until an admin retries it."""
+    row = await session.get(InboxUpdate, update_id, with_for_update=True)
+    if row is None or row.status != InboxStatus.PENDING:
+        return False
+    row.attempts += 1
+    row.error = error[:2000]
+    row.case_id = case_id or row.case_id
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = transition(row.status, InboxStatus.FAILED)
+        row.handled_at = now
+        return True
+    row.not_before = wall_clock() + RETRY_DELAY * row.attempts
+    return False
+
+
+async def give_up(session: AsyncSession, update_id: int, error: str, now: datetime) -> None:
+    """An update that can never be handled (it cannot even be read): parked as failed at once."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.status == InboxStatus.PENDING)
+        .values(
+            status=transition(InboxStatus.PENDING, InboxStatus.FAILED),
+            error=error[:2000],
+            handled_at=now,
+            attempts=InboxUpdate.attempts + 1,
+        )
+    )
+
+
+async def retry(session: AsyncSession, update_id: int) -> bool:
+    """An admin fixed the data or the definition: try the parked update again."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.status == InboxStatus.FAILED)
+        .values(
+            status=transition(InboxStatus.FAILED, InboxStatus.PENDING), attempts=0, not_before=None, handled_at=None
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def failed(session: AsyncSession, limit: int = 100) -> list[InboxUpdate]:
+    rows = await session.execute(
+        select(InboxUpdate)
+        .where(InboxUpdate.status == InboxStatus.FAILED)
+        .order_by(InboxUpdate.update_id.desc())
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(InboxUpdate.status, func.count()).group_by(InboxUpdate.status))
+    return {str(status): int(n) for status, n in rows.all()}
+
+
+async def prune(session: AsyncSession, before: datetime) -> None:
+    """Done updates are kept a while (to recognise redeliveries), then dropped."""
+    await session.execute(
+        InboxUpdate.__table__.delete().where(  # type: ignore[attr-defined]
+            InboxUpdate.status == InboxStatus.DONE, InboxUpdate.handled_at < before
+        )
+    )

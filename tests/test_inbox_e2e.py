@@ -1,0 +1,156 @@
+"""Exactly once: every update is stored before it is acknowledged and handled from the inbox once.
+
+- Telegram posts the same update twice (a slow reply, a worker that died after commit): one effect.
+- The bot dies between receiving an update and handling it: after the restart it is handled, once.
+- A step fails at run time: nothing half-done, the person is told, the admins get the error with a
+  «Retry» button, the case is marked as needing attention; after the fix the retry completes it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import aiohttp
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from app.application import App
+from app.settings import LIBRARY, Settings
+from db.models import Case, InboxUpdate
+from flows.clock import FrozenClock
+from sandbox.server import SandboxServer
+from tests.chat import create_person
+from tests.conftest import ADMIN_ID, Harness
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _inbox_rows(app: App) -> list[InboxUpdate]:
+    assert app.core is not None
+    async with app.core.sessionmaker() as session:
+        return list((await session.execute(select(InboxUpdate).order_by(InboxUpdate.update_id))).scalars())
+
+
+async def test_the_same_update_posted_twice_has_one_effect(tmp_path: Path, database_url: str, clock: FrozenClock):
+    sandbox = SandboxServer()
+    base = await sandbox.start()
+    port = _free_port()
+    settings = Settings(api_base=base, data_dir=tmp_path, database_url=database_url, admin_ids=[ADMIN_ID],
+                        webhook_url=f"http://127.0.0.1:{port}/telegram", webhook_host="127.0.0.1",
+                        webhook_port=port, webhook_secret=SecretStr("s3cret-token"),
+                        outbox_per_chat_rate=1000, outbox_global_rate=1000)
+    app = App(settings, clock, scheduler_interval=3600)
+    await app.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            admin = await create_person(http, base, ADMIN_ID, "Админ")
+            await admin.send("/start")
+            await admin.expect("администратор")
+            # Telegram redelivers an update it is not sure we got: the very same update_id, twice.
+            update = {
+                "update_id": 900001,
+                "message": {
+                    "message_id": 999, "date": 1798182000, "text": "/invite shop_manager",
+                    "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"},
+                    "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"},
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+                },
+            }
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+            for _ in range(2):
+                async with http.post(f"http://127.0.0.1:{port}/telegram", json=update, headers=headers) as response:
+                    assert response.status == 200
+            await admin.expect("start=")
+            # Whatever else happens, the second delivery changes nothing: one invite, one stored update.
+            await admin.send("/users")
+            await admin.expect("Админ")
+            invites = [m for m in await admin.bot_messages() if "start=" in (m.get("text") or "")]
+            assert len(invites) == 1
+            rows = [r for r in await _inbox_rows(app) if r.update_id == 900001]
+            assert len(rows) == 1 and rows[0].status == "done"
+    finally:
+        await app.stop()
+        await sandbox.stop()
+
+
+async def test_a_kill_between_receiving_and_handling_loses_nothing(harness: Harness) -> None:
+    """Polling: the offset moves past an update only once it is stored, so a crash right after loses nothing."""
+    admin = harness.admin
+    await harness.app.stop()
+    # A bot that receives and stores but dies before handling anything.
+    harness.app = App(harness.settings, harness.clock, scheduler_interval=3600, handle_updates=False)
+    await harness.app.start()
+    await admin.send("/invite accountant")
+    for _ in range(200):
+        rows = [r for r in await _inbox_rows(harness.app) if r.status == "pending"]
+        if rows:
+            break
+        await admin.find("start=")  # a short pause that also proves nothing was answered yet
+    assert rows, "the update was never stored"
+    assert await admin.find("start=") is None
+    await harness.app.stop()  # the crash: stored, acknowledged to Telegram, not handled
+    assert harness.sandbox.state.updates == [] or all(
+        u["update_id"] < rows[0].update_id for u in harness.sandbox.state.updates
+    ), "Telegram still holds the update: the offset moved before it was stored"
+    await harness.start_app()
+    await admin.expect("start=")
+    await harness.settle()
+    invites = [m for m in await admin.bot_messages() if "start=" in (m.get("text") or "")]
+    assert len(invites) == 1
+    assert {r.status for r in await _inbox_rows(harness.app)} == {"done"}
+
+
+async def test_a_failing_step_needs_attention_and_a_retry_completes_it(
+    tmp_path: Path, database_url: str, clock: FrozenClock, harness_factory
+) -> None:
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    shop: Harness = await harness_factory(library_dir=library)
+    from tests.test_defect_return_e2e import register_defect
+
+    manager = await shop.person("Марина", "shop_manager")
+    service = await shop.person("Сергей", "service_manager")
+    head = await shop.person("Кладовщик Иван", "warehouse_head")
+    await shop.person("Директор Пётр", "director")
+    await register_defect(manager, supplier="Альфа")
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+    await head.photo()
+    await head.press("Готово", await head.expect("Фото с осмотра", "1"))
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Уведомите поставщика о браке"))
+    await service.press("В сервисный центр", await service.expect("Куда поставщик просит отправить часы"))
+    await service.expect("Адрес отправки")
+    await service.send("Москва, Петровка, 10")
+    template = library / "templates" / "supplier_alpha.docx"
+    kept = template.read_bytes()
+    template.unlink()  # the admin's mistake: the supplier's template is gone when the letter is due
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+
+    told = await service.expect("не удалось выполнить")
+    assert "администраторы" in told["text"]
+    alert = await shop.admin.expect("нужно вмешательство")
+    assert "supplier_alpha.docx" in alert["text"] and "Повторить" in " ".join(shop.admin.buttons(alert))
+    async with shop.core.sessionmaker() as session:
+        case = (await session.execute(select(Case).order_by(Case.id.desc()))).scalars().first()
+        assert case is not None and case.attention and "supplier_alpha.docx" in case.attention
+        assert case.stage != "documents"  # nothing half-done: the step's transaction was rolled back
+        failed = (
+            await session.execute(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.status == "failed"))
+        ).scalar_one()
+        assert failed == 1
+    assert [m for m in await shop.admin.bot_messages() if "нужно вмешательство" in (m.get("text") or "")] == [alert]
+
+    template.write_bytes(kept)  # fixed
+    await shop.admin.press("Повторить", alert)
+    card = await service.expect("Проверьте и подпишите сопроводительный документ")
+    assert "Сопроводительное" in card["text"] or card
+    async with shop.core.sessionmaker() as session:
+        case = await session.get(Case, case.id)
+        assert case is not None and case.attention is None and case.stage == "documents"

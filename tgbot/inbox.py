@@ -1,0 +1,233 @@
+"""Updates in and out of the durable inbox (`services.inbox`).
+
+Receiving: in polling mode the offset moves past an update only once it is stored (Telegram forgets
+updates below the offset we ask for next); in webhook mode Telegram gets 200 only after the row is
+committed. Handling: a processor takes pending rows in per-person order and feeds each to the
+dispatcher; the update's own transaction marks it done (see `DbSessionMiddleware`), so a crash at any
+point means it is handled after restart, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+from aiohttp import web
+from sqlalchemy import select
+
+from db.models import User
+from services import inbox, people
+from services.core import Core
+from tgbot.conversation import Conversation
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+REASK_SWEEP = 5.0  # seconds between looks for lost form questions
+REASK_AFTER = timedelta(seconds=20)  # a person who has not written by then gets the question again
+
+
+def person_of(payload: dict[str, Any]) -> int:
+    """Whose update this is: the user behind it, else its chat; 0 for updates with neither."""
+    for key, value in payload.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        sender = value.get("from") or value.get("user")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return int(chat["id"])
+    return 0
+
+
+def incoming(payloads: Sequence[dict[str, Any]]) -> list[inbox.Incoming]:
+    return [
+        inbox.Incoming(update_id=int(p["update_id"]), person_id=person_of(p), payload=p)
+        for p in payloads
+        if isinstance(p.get("update_id"), int)
+    ]
+
+
+class InboxProcessor:
+    """Feeds pending updates to the dispatcher: people in parallel, each person's updates in order."""
+
+    def __init__(
+        self, core: Core, bot: Bot, dispatcher: Dispatcher, *, poll_interval: float = 0.5, handling: bool = True
+    ) -> None:
+        self.core = core
+        # Off: updates are stored but not handled (a crash drill stops here between receiving and handling).
+        self.handling = handling
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._busy: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def store(self, payloads: Sequence[dict[str, Any]]) -> int:
+        rows = incoming(payloads)
+        async with self.core.sessionmaker() as session, session.begin():
+            new = await inbox.store(session, rows, self.core.clock.now(), sqlite=self.core.sqlite)
+        if new:
+            self.notify()
+        return new
+
+    async def run(self) -> None:
+        swept = time.monotonic()
+        while not self._stopping:
+            try:
+                await self.drain()
+                if time.monotonic() - swept > REASK_SWEEP:
+                    swept = time.monotonic()
+                    await self.reask_lost_questions()
+            except Exception:  # the database may be away for a moment; the rows wait for us
+                log.exception("inbox pass failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            self._wake.clear()
+
+    async def drain(self) -> None:
+        """Start a worker for every person with a pending update and no worker yet."""
+        if not self.handling:
+            return
+        async with self.core.sessionmaker() as session:
+            waiting = await inbox.pending(session)
+        for person_id, _update_id in waiting:
+            if person_id in self._busy:
+                continue
+            self._busy[person_id] = asyncio.create_task(self._person(person_id), name=f"inbox:{person_id}")
+
+    async def _person(self, person_id: int) -> None:
+        try:
+            while not self._stopping:
+                async with self.core.sessionmaker() as session:
+                    waiting = [u for p, u in await inbox.pending(session) if p == person_id]
+                if not waiting:
+                    return
+                await self.handle(waiting[0])
+        finally:
+            self._busy.pop(person_id, None)
+            self._wake.set()  # others of this person may have arrived meanwhile
+
+    async def handle(self, update_id: int) -> None:
+        async with self.core.sessionmaker() as session:
+            payload = await inbox.payload_of(session, update_id)
+        if payload is None:
+            return
+        try:
+            update = Update.model_validate(payload, context={"bot": self.bot})
+        except Exception as error:  # not an update we can read: parking it beats retrying it for ever
+            log.error("update %s cannot be read: %s", update_id, error)
+            async with self.core.sessionmaker() as session, session.begin():
+                await inbox.give_up(session, update_id, f"unreadable update: {error}", self.core.clock.now())
+            return
+        await self.dispatcher.feed_update(self.bot, update, inbox_update_id=update_id)
+
+    async def reask_lost_questions(self, older_than: timedelta = REASK_AFTER) -> int:
+        """A form question that may not have arrived, and the person has not written since: ask it again."""
+        if not self.handling:
+            return 0
+        cutoff = datetime.now(UTC) - older_than
+        async with self.core.sessionmaker() as session:
+            ids = list(
+                (
+                    await session.execute(
+                        select(User.id).where(User.question_lost_at < cutoff, User.active_task_id.is_not(None))
+                    )
+                ).scalars()
+            )
+        for user_id in ids:
+            async with self.core.sessionmaker() as session, session.begin():
+                user = await people.user_for_update(session, user_id, lock=not self.core.sqlite)
+                if user is None or user.question_lost_at is None or user.question_lost_at >= cutoff:
+                    continue  # answered or re-asked meanwhile
+                conversation = Conversation(self.core, session, user)
+                task = await conversation.active_task()
+                if task is None:
+                    user.question_lost_at = None
+                    continue
+                await conversation.reasked(task)
+            self.core.outbox_written()
+        return len(ids)
+
+    async def wait_idle(self) -> None:
+        while self._busy:
+            await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in list(self._busy.values()):
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), timeout=5)
+
+
+class Poller:
+    """getUpdates with the offset moved only past stored updates."""
+
+    def __init__(self, bot: Bot, processor: InboxProcessor, *, timeout: int = 10, allowed: list[str] | None = None):
+        self.bot = bot
+        self.processor = processor
+        self.timeout = timeout
+        self.allowed = allowed
+        self.offset: int | None = None
+        self._stopping = False
+
+    async def run(self) -> None:
+        backoff = 1.0
+        while not self._stopping:
+            try:
+                updates = await self.bot(
+                    GetUpdates(offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed),
+                    request_timeout=self.timeout + 10,
+                )
+            except TelegramRetryAfter as error:
+                await asyncio.sleep(error.retry_after)
+                continue
+            except (TelegramNetworkError, TelegramAPIError) as error:
+                log.warning("getUpdates failed (%s); again in %.0f s", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 1.0
+            if not updates:
+                continue
+            payloads = [u.model_dump(mode="json", exclude_none=True, by_alias=True) for u in updates]
+            await self.processor.store(payloads)  # raises on a database error: the offset stays put
+            self.offset = max(u.update_id for u in updates) + 1
+
+    def stop(self) -> None:
+        self._stopping = True
+
+
+def webhook_handler(processor: InboxProcessor, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Telegram's POST: 200 only once the update is committed; a repeated update_id is stored once."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+            return web.Response(status=401)
+        try:
+            payload = json.loads(await request.read())
+        except ValueError:
+            return web.Response(status=400)
+        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+            return web.Response(status=400)
+        await processor.store([payload])
+        return web.Response()
+
+    return handle
