@@ -1,4 +1,6 @@
-"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), menu, tasks, cases."""
+"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), menu, tasks, cases,
+and last the fallback for whatever no one took. Each module builds fresh routers on every call, so every
+dispatcher (a restart inside one process: the tests, the demo) gets its own."""
 
 from __future__ import annotations
 
@@ -8,18 +10,13 @@ from handlers import admin, cases, errors, forms, menu, start, tasks
 
 
 def routers() -> list[Router]:
-    chain = [
-        errors.router,
-        start.router,
-        admin.router,
-        forms.router,
-        menu.router,
-        tasks.router,
-        cases.router,
-        start.fallback,
+    return [
+        errors.router(),
+        start.router(),
+        admin.router(),
+        forms.router(),
+        menu.router(),
+        tasks.router(),
+        cases.router(),
+        start.fallback(),
     ]
-    for router in chain:
-        # Routers are module singletons (aiogram's own style); a restart inside one process (tests, the
-        # demo) builds a new dispatcher, so let go of the old one first.
-        router._parent_router = None
-    return chain

@@ -8,7 +8,7 @@ The rules today:
   names one of their roles;
 - a process is started by its start roles; a case is cancelled by its initiator;
 - a task is acted on by its holder, or, while nobody holds it, by anyone with its role — and only by
-  someone still registered and active;
+  someone still registered and active; its outcome is chosen only by its holder;
 - moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules).
 """
 
@@ -78,6 +78,12 @@ def can_act_on_task(user: User | None, roles: Iterable[str], task: TaskState) ->
     if task.assignee_id is not None:
         return task.assignee_id == user.id
     return task.role is not None and task.role in set(roles)
+
+
+def require_holder(user: User, task: Task | TaskState) -> None:
+    """A task's outcome is chosen by the person holding it: a pool task is taken first."""
+    require(task.status == "open", _("This task is already done or no longer needed."))
+    require(task.assignee_id == user.id, _("This task is assigned to someone else."))
 
 
 def _processes_of(roles: Iterable[str], specs: Iterable[ProcessDef]) -> set[str]:

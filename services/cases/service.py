@@ -42,6 +42,12 @@ class CaseService:
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         return await self.store.load(case_id, lock=lock)
 
+    async def visible(self, viewer: access.Viewer, case_id: int) -> Loaded:
+        """The case, without a lock, if this person may see it."""
+        loaded = await self.load(case_id, lock=False)
+        await access.require_see(self.session, viewer, loaded.row, loaded.state.spec)
+        return loaded
+
     async def task_row(self, task_id: int) -> Task:
         return await self.store.task_row(task_id)
 
