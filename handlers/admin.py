@@ -66,7 +66,7 @@ async def invite(
     replies.say(message.chat.id, t(text, user.language, roles=shown, uses=uses, link=link, code=created.code))
 
 
-async def list_users(message: Message, replies: Replies, renderer: Renderer, team: Team) -> None:
+async def list_users(message: Message, replies: Replies, team: Team) -> None:
     replies.say(message.chat.id, views.roster(await team.roster()))
 
 

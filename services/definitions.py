@@ -125,9 +125,9 @@ class Registry:
         definition_id = self.current[process]
         return definition_id, self._specs[definition_id]
 
-    def startable(self, roles: set[str], is_admin: bool = False) -> list[ProcessDef]:
-        specs = [self._specs[i] for i in self.current.values()]
-        return [s for s in specs if is_admin or roles & set(s.start.roles)]
+    def current_specs(self) -> list[ProcessDef]:
+        """The version of every process that new cases start with (who may start one: `access.startable`)."""
+        return [self._specs[i] for i in self.current.values()]
 
     async def versions(self, session: AsyncSession) -> dict[str, int]:
         rows = await session.execute(

@@ -54,8 +54,7 @@ class Menu:
         return TaskPage(entries=entries, names={uid: u.name for uid, u in users.items()}, more=more)
 
     def startable(self, viewer: Viewer) -> list[ProcessDef]:
-        registry = self.core.registry
-        return access.startable(viewer, (registry.latest(process)[1] for process in registry.current))
+        return access.startable(viewer, self.core.registry.current_specs())
 
     async def my_cases(self, viewer: Viewer, page: int = PAGE) -> list[tuple[Case, ProcessDef]]:
         """The person's own cases (started or taken part in), not cancelled, the latest changed first."""
