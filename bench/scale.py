@@ -170,7 +170,7 @@ async def _sample(samples: int, func: Callable[[], Awaitable[Any]]) -> list[floa
 
 
 def _my_tasks_query(user: User, roles: set[str]) -> Any:
-    """The query of handlers/menu.py `my_tasks` (the same function; the handler itself is measured too)."""
+    """The query behind «my tasks» (services/menu.py; the same function; the handler itself is measured too)."""
     return open_tasks_page(user.id, roles, 11)
 
 
@@ -193,12 +193,17 @@ async def _explain(session: AsyncSession, statement: Any, params: dict[str, Any]
 async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str, dict[str, float]],
                                                                        dict[str, str], int, int]:
     from handlers.menu import my_tasks
+    from services.access import Viewer
+    from services.menu import Menu
+    from tgbot.render import renderer_for
+    from tgbot.replies import Replies
 
     async with core.sessionmaker() as session:
         busy = await people_repo.user_by_tg(session, BUSY_TG)
         assert busy is not None
         roles = await people_repo.roles_of(session, busy.id)
         open_count = len((await session.execute(_my_open_tasks(busy, roles))).all())
+    viewer, renderer = Viewer.of(busy, roles), renderer_for(core)
     chat = Chat(id=BUSY_TG, type="private")
     message = Message(message_id=1, date=datetime.now(UTC), chat=chat)
     timings: dict[str, dict[str, float]] = {}
@@ -207,7 +212,8 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
     async def handler() -> None:
         async with core.sessionmaker() as session:
             async with session.begin():
-                await my_tasks(message, session, core, busy, roles)
+                replies = Replies(session, core.clock, renderer)
+                await my_tasks(message, replies, viewer, Menu(core, session))
                 await session.flush()
                 await session.rollback()
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.types import CallbackQuery
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import User
 from handlers.common import AfterCommit, Registered, answer
-from services import access, attention
-from services.core import Core
+from services.access import Viewer
+from services.cases import CaseService
 from tgbot.callbacks import AttentionCb
+from tgbot.render import Renderer
 
 
 def router() -> Router:
@@ -23,17 +22,15 @@ def router() -> Router:
 async def on_retry(
     query: CallbackQuery,
     callback_data: AttentionCb,
-    session: AsyncSession,
-    core: Core,
-    user: User,
-    roles: set[str],
+    cases: CaseService,
+    viewer: Viewer,
+    renderer: Renderer,
     after_commit: AfterCommit,
 ) -> None:
-    t = core.translator.t
-    access.require(access.can_retry(access.Viewer.of(user, roles)), t("Only an admin can retry a step.", user.language))
-    count = await attention.retry(session, callback_data.case_id)
+    count = await cases.retry_failed(viewer, callback_data.case_id)
+    lang = viewer.user.language
     if count:
-        text = t("The failed step is queued again: %(n)s.", user.language, n=count)
+        text = renderer.t("The failed step is queued again: %(n)s.", lang, n=count)
     else:
-        text = t("Nothing to retry in this case.", user.language)
+        text = renderer.t("Nothing to retry in this case.", lang)
     answer(after_commit, query, text, show_alert=True)

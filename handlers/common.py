@@ -11,14 +11,15 @@ from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardM
 from flows.i18n import _
 from services.core import Core
 from services.i18n import LANGUAGES
+from tgbot.render import Renderer
 
 MY_TASKS = _("📋 My tasks")
 NEW_CASE = _("▶️ Start a process")
 MY_CASES = _("📁 My cases")
 
 
-def menu_keyboard(core: Core, lang: str) -> ReplyKeyboardMarkup:
-    t = core.translator.t
+def menu_keyboard(renderer: Renderer, lang: str) -> ReplyKeyboardMarkup:
+    t = renderer.t
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=t(MY_TASKS, lang)), KeyboardButton(text=t(NEW_CASE, lang))],
@@ -47,14 +48,6 @@ class Registered(BaseFilter):
 class Admin(BaseFilter):
     async def __call__(self, _event: Any, user: Any = None, **__: Any) -> bool:
         return user is not None and bool(user.is_admin)
-
-
-def say(core: Core, session: Any, chat_id: int, text: str, keyboard: Any = None) -> None:
-    """Reply through the outbox, in the update's transaction: it goes out once, after the change commits."""
-    from services import outbox
-
-    markup = keyboard.model_dump(exclude_none=True) if hasattr(keyboard, "model_dump") else keyboard
-    outbox.message(session, chat_id, text, core.clock.now(), markup)
 
 
 class PrivateChat(BaseFilter):

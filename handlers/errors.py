@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Final
 
 from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
@@ -13,10 +12,14 @@ from services.core import Core
 from tgbot.middlewares import update_lang
 
 log = logging.getLogger(__name__)
-router: Final[Router] = Router(name=__name__)
 
 
-@router.errors()
+def router() -> Router:
+    errors = Router(name=__name__)
+    errors.errors.register(on_error)
+    return errors
+
+
 async def on_error(event: ErrorEvent, bot: Bot, core: Core | None = None, **data: object) -> None:
     update = event.update
     lang = update_lang(update, dict(data))

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
-from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, NotACommand, Registered, answer, say
-from services.core import Core
+from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, NotACommand, Registered, answer
 from tgbot.callbacks import FormCb
 from tgbot.conversation import Conversation, FormError, IncomingFile
+from tgbot.render import Renderer
+from tgbot.replies import Replies
 
 log = logging.getLogger(__name__)
-router: Final[Router] = Router(name=__name__)
-router.message.filter(Registered())
-router.callback_query.filter(Registered())
+
+
+def router() -> Router:
+    forms = Router(name=__name__)
+    forms.message.filter(Registered())
+    forms.callback_query.filter(Registered())
+    forms.message.register(cancel_command, Command("cancel"), FillingForm())
+    forms.message.register(
+        on_answer, FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES), NotACommand()
+    )
+    forms.callback_query.register(on_form_button, FormCb.filter())
+    return forms
 
 
 class FillingForm(BaseFilter):
@@ -36,22 +45,21 @@ async def _active(conversation: Conversation) -> Task:
     return task
 
 
-@router.message(Command("cancel"), FillingForm())
-async def cancel_command(message: Message, session: AsyncSession, core: Core, user: User) -> None:
-    conversation = Conversation(core, session, user)
+async def cancel_command(message: Message, conversation: Conversation) -> None:
     await conversation.cancel(await _active(conversation))
 
 
-@router.message(FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES), NotACommand())
 async def on_answer(
-    message: Message, bot: Bot, session: AsyncSession, core: Core, user: User, downloads: dict[str, bytes]
+    message: Message,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    downloads: dict[str, bytes],
+    conversation: Conversation,
 ) -> None:
-    conversation = Conversation(core, session, user)
     task = await conversation.active_task()
     if task is None:
-        say(
-            core, session, message.chat.id, core.translator.t("There is no form open now. Use the menu.", user.language)
-        )
+        replies.say(message.chat.id, renderer.t("There is no form open now. Use the menu.", user.language))
         return
     try:
         incoming = _incoming_file(message, downloads)
@@ -63,7 +71,7 @@ async def on_answer(
             raise FormError(_("Please answer with text, a photo or a file."))
     except FormError as exc:
         # A wrong answer loses nothing: say what is wrong and ask the same question again.
-        say(core, session, message.chat.id, "⚠️ " + core.translator.t(exc.message, user.language, **exc.params))
+        replies.say(message.chat.id, "⚠️ " + renderer.t(exc.message, user.language, **exc.params))
         await conversation.ask(task)
 
 
@@ -95,38 +103,8 @@ def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFil
     return None
 
 
-@router.callback_query(FormCb.filter())
 async def on_form_button(
-    query: CallbackQuery,
-    callback_data: FormCb,
-    session: AsyncSession,
-    core: Core,
-    user: User,
-    after_commit: AfterCommit,
+    query: CallbackQuery, callback_data: FormCb, conversation: Conversation, after_commit: AfterCommit
 ) -> None:
-    conversation = Conversation(core, session, user)
-    task = await conversation.active_task()
-    if task is None or task.id != callback_data.task_id:
-        raise EngineError(_("This form is no longer open."))
-    action, step = callback_data.action, callback_data.step
-    if action == "pick":
-        await conversation.pick(task, callback_data.arg, step)
-    elif action == "files":
-        await conversation.files_done(task, step)
-    elif action in ("yes", "no"):
-        await conversation.more(task, action == "yes", step)
-    elif action == "skip":
-        await conversation.skip(task, step)
-    elif action == "back":
-        await conversation.back(task, step)
-    elif action == "edit":
-        await conversation.edit(task, step)
-    elif action == "field":
-        await conversation.edit_field(task, callback_data.arg, step)
-    elif action == "resume":
-        await conversation.resume(task)
-    elif action == "confirm":
-        await conversation.confirm(task, step)
-    elif action == "cancel":
-        await conversation.cancel(task, step)
+    await conversation.press(callback_data)
     answer(after_commit, query)

@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
-from handlers.common import menu_keyboard, say
-from services import people
-from services.core import Core
+from handlers.common import menu_keyboard
+from services.team import Newcomer, Team, Welcome
+from tgbot import views
+from tgbot.render import Renderer
+from tgbot.replies import Replies
 
 log = logging.getLogger(__name__)
-router: Final[Router] = Router(name=__name__)
-fallback: Final[Router] = Router(name=f"{__name__}.fallback")
+
+# After these a person is in: they get the menu keyboard.
+WITH_MENU = (Welcome.BACK, Welcome.FIRST_ADMIN, Welcome.JOINED)
+
+
+def router() -> Router:
+    start_router = Router(name=__name__)
+    start_router.message.register(start, CommandStart())
+    start_router.message.register(help_command, Command("help"))
+    start_router.message.register(lang_command, Command("lang"))
+    return start_router
+
+
+def fallback() -> Router:
+    """Last in the chain: whatever no other router took."""
+    last = Router(name=f"{__name__}.fallback")
+    last.message.register(unknown_message, F.func(lambda _m: True))
+    last.callback_query.register(unknown_callback)
+    return last
 
 
 def _lang(message: Message) -> str:
@@ -25,94 +43,29 @@ def _lang(message: Message) -> str:
     return "en" if code.startswith("en") else "ru"
 
 
-@router.message(CommandStart())
 async def start(
-    message: Message, command: CommandObject, session: AsyncSession, core: Core, user: User | None, roles: set[str]
+    message: Message,
+    command: CommandObject,
+    replies: Replies,
+    renderer: Renderer,
+    user: User | None,
+    roles: set[str],
+    team: Team,
 ) -> None:
-    t = core.translator.t
+    """/start: a known person, the first admin, a stranger, or a newcomer with an invite."""
     assert message.from_user is not None
     tg = message.from_user
-    now = core.clock.now()
-    code = (command.args or "").strip()
-    if user is not None:
-        if code:
-            try:
-                invite = await people.use_invite(session, code, now)
-            except people.InviteError:
-                invite = None
-            if invite is not None:
-                await people.grant(session, user.id, invite.roles)
-                roles = roles | set(invite.roles)
-        say(
-            core,
-            session,
-            message.chat.id,
-            t(
-                "Welcome back, %(name)s! Your roles: %(roles)s.",
-                user.language,
-                name=user.name,
-                roles=", ".join(sorted(roles)) or "—",
-            ),
-            menu_keyboard(core, user.language),
-        )
-        return
-    name = tg.full_name or tg.username or str(tg.id)
-    lang = _lang(message)
-    if tg.id in core.config.admin_ids:
-        user = await people.register(
-            session, tg_id=tg.id, name=name, username=tg.username, language=lang, now=now, is_admin=True
-        )
-        say(
-            core,
-            session,
-            message.chat.id,
-            t("Welcome, %(name)s! You are an administrator. Invite people with /invite role1 role2.", lang, name=name),
-            menu_keyboard(core, lang),
-        )
-        return
-    if not code:
-        say(
-            core,
-            session,
-            message.chat.id,
-            t(
-                "Hello! This is a company bot; it works by invitation only. Ask your administrator for an invite link.",
-                lang,
-            ),
-        )
-        return
-    try:
-        invite = await people.use_invite(session, code, now)
-    except people.InviteError as exc:
-        say(core, session, message.chat.id, t(exc.message, lang))
-        return
-    user = await people.register(
-        session, tg_id=tg.id, name=name, username=tg.username, language=lang, now=now, is_admin=invite.make_admin
-    )
-    await people.grant(session, user.id, invite.roles)
-    log.info("user %s joined with roles %s", user.id, invite.roles)
-    say(
-        core,
-        session,
-        message.chat.id,
-        t(
-            "Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.",
-            lang,
-            name=name,
-            roles=", ".join(invite.roles),
-        ),
-        menu_keyboard(core, lang),
-    )
+    newcomer = Newcomer(tg.id, tg.full_name or tg.username or str(tg.id), tg.username, _lang(message))
+    joined = await team.join(newcomer, user, roles, (command.args or "").strip())
+    keyboard = menu_keyboard(renderer, joined.language) if joined.outcome in WITH_MENU else None
+    replies.say(message.chat.id, views.welcome(renderer, joined), keyboard)
 
 
-@router.message(Command("help"))
-async def help_command(message: Message, core: Core, session: AsyncSession, user: User | None) -> None:
+async def help_command(message: Message, replies: Replies, renderer: Renderer, user: User | None) -> None:
     lang = user.language if user else _lang(message)
-    say(
-        core,
-        session,
+    replies.say(
         message.chat.id,
-        core.translator.t(
+        renderer.t(
             "I run your company's processes. «My tasks» — what waits for you; «Start a process» — register a new "
             "case; «My cases» — where your cases stand. /lang switches the language. Admins: /invite, /users, "
             "/grant, /revoke, /processes; send a YAML file to check a process definition.",
@@ -121,47 +74,38 @@ async def help_command(message: Message, core: Core, session: AsyncSession, user
     )
 
 
-@router.message(Command("lang"))
-async def lang_command(message: Message, core: Core, session: AsyncSession, user: User | None) -> None:
+async def lang_command(message: Message, replies: Replies, renderer: Renderer, user: User | None, team: Team) -> None:
     if user is None:
-        return await refuse(message, core, session)
-    user.language = "en" if user.language == "ru" else "ru"
-    say(
-        core,
-        session,
+        return await refuse(message, replies, renderer)
+    team.switch_language(user)
+    replies.say(
         message.chat.id,
-        core.translator.t("Language: English.", user.language)
+        renderer.t("Language: English.", user.language)
         if user.language == "en"
-        else core.translator.t("Language: Russian.", user.language),
-        menu_keyboard(core, user.language),
+        else renderer.t("Language: Russian.", user.language),
+        menu_keyboard(renderer, user.language),
     )
     return None
 
 
-async def refuse(message: Message, core: Core, session: AsyncSession) -> None:
-    say(
-        core,
-        session,
+async def refuse(message: Message, replies: Replies, renderer: Renderer) -> None:
+    replies.say(
         message.chat.id,
-        core.translator.t("Sorry, I don't know you yet. Ask your administrator for an invite link.", _lang(message)),
+        renderer.t("Sorry, I don't know you yet. Ask your administrator for an invite link.", _lang(message)),
     )
 
 
-@fallback.message(F.func(lambda _m: True))
-async def unknown_message(message: Message, core: Core, session: AsyncSession, user: User | None, **_: Any) -> None:
+async def unknown_message(message: Message, replies: Replies, renderer: Renderer, user: User | None, **_: Any) -> None:
     if user is None:
-        return await refuse(message, core, session)
-    say(
-        core,
-        session,
+        return await refuse(message, replies, renderer)
+    await replies.say_once(
         message.chat.id,
-        core.translator.t("I did not understand that. Use the menu below, or /help.", user.language),
-        menu_keyboard(core, user.language),
+        renderer.t("I did not understand that. Use the menu below, or /help.", user.language),
+        menu_keyboard(renderer, user.language),
     )
     return None
 
 
-@fallback.callback_query()
-async def unknown_callback(query: CallbackQuery, core: Core, user: User | None, **_: Any) -> None:
+async def unknown_callback(query: CallbackQuery, renderer: Renderer, user: User | None, **_: Any) -> None:
     lang = user.language if user else "ru"
-    await query.answer(core.translator.t("This button is no longer valid.", lang), show_alert=True)
+    await query.answer(renderer.t("This button is no longer valid.", lang), show_alert=True)

@@ -8,7 +8,7 @@ The rules today:
   names one of their roles;
 - a process is started by its start roles; a case is cancelled by its initiator;
 - a task is acted on by its holder, or, while nobody holds it, by anyone with its role — and only by
-  someone still registered and active;
+  someone still registered and active; its outcome is chosen only by its holder;
 - moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules).
 
 Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
@@ -81,11 +81,19 @@ def can_edit(user: User, state: CaseState) -> bool:
 
 
 def can_act_on_task(user: User | None, roles: Iterable[str], task: TaskState) -> bool:
+    """Checked at the moment of action, with the person's roles as they are now: a task of a role is done by
+    someone who still has the role (a revoked holder's old button is refused), a personal task by its holder."""
     if user is None or not is_active(user) or task.status != TaskStatus.OPEN:
         return False
-    if task.assignee_id is not None:
-        return task.assignee_id == user.id
-    return task.role is not None and task.role in set(roles)
+    if task.role is not None and task.role not in set(roles):
+        return False
+    return task.assignee_id is None or task.assignee_id == user.id
+
+
+def require_holder(user: User, task: Task | TaskState) -> None:
+    """A task's outcome is chosen by the person holding it: a pool task is taken first."""
+    require(task.status == "open", _("This task is already done or no longer needed."))
+    require(task.assignee_id == user.id, _("This task is assigned to someone else."))
 
 
 def _processes_of(roles: Iterable[str], specs: Iterable[ProcessDef]) -> set[str]:

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Definition
 from flows.loader import DefinitionError, LoadedDefinition, load_library, parse_definition
 from flows.model import ProcessDef
-from services import access
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +126,8 @@ class Registry:
         return definition_id, self._specs[definition_id]
 
     def current_specs(self) -> list[ProcessDef]:
-        """The newest version of every process."""
+        """The version of every process that new cases start with (who may start one: `access.startable`)."""
         return [self._specs[i] for i in self.current.values()]
-
-    def startable(self, roles: set[str], is_admin: bool = False) -> list[ProcessDef]:
-        return [s for s in self.current_specs() if access.roles_may_start(roles, is_admin, s)]
 
     async def versions(self, session: AsyncSession) -> dict[str, int]:
         rows = await session.execute(

@@ -5,43 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Task, User, WorkPeriod
+from db.models import User
 from flows.status import CaseStatus
+from services import access
 from services.cases import CaseService, Loaded
+from services.worktime import WorkTime
 from tgbot.callbacks import CaseCb
 from tgbot.render import renderer_for
 
 
 async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[str]:
     """Time spent on the case's timed tasks, per person and task."""
-    session: AsyncSession = service.session
-    rows = (
-        await session.execute(
-            select(WorkPeriod.user_id, Task.key, Task.stage, WorkPeriod.started_at, WorkPeriod.ended_at)
-            .join(Task, Task.id == WorkPeriod.task_id)
-            .where(WorkPeriod.case_id == loaded.row.id)
-            .order_by(WorkPeriod.started_at)
-        )
-    ).all()
-    if not rows:
+    totals = await WorkTime(service.core, service.session).case_totals(loaded.row.id)
+    if not totals:
         return []
-    now = service.now
-    totals: dict[tuple[int, str, str], float] = {}
-    for user_id, key, stage, started, ended in rows:
-        totals[(user_id, key, stage)] = (
-            totals.get((user_id, key, stage), 0.0) + ((ended or now) - started).total_seconds()
-        )
-    names = {
-        u.id: u.name for u in (await session.execute(select(User).where(User.id.in_({k[0] for k in totals})))).scalars()
-    }
     renderer = service.core.wording
     lines = [renderer.t("⏱ Time spent:", lang)]
-    for (user_id, key, stage), seconds in totals.items():
+    for name, stage, key, seconds in totals:
         task_title = renderer.tr.local(loaded.state.spec.task(stage, key).title, lang)
-        lines.append(f"  {names.get(user_id, '?')} — {task_title}: {renderer.duration(seconds, lang)}")
+        lines.append(f"  {name} — {task_title}: {renderer.duration(seconds, lang)}")
     return lines
 
 
@@ -72,7 +55,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     if (
         state.status == CaseStatus.ACTIVE
         and state.stage in {st.key for st in state.spec.stages}
-        and (user.is_admin or user.id in (state.responsible_id, state.initiator_id))
+        and access.can_edit(user, state)
     ):
         for name in state.spec.stage(state.stage).editable:
             label = "✏️ " + core.translator.local(state.spec.fields[name].label, lang)
@@ -83,7 +66,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
                     )
                 ]
             )
-    if loaded.state.status == CaseStatus.ACTIVE and (user.is_admin or loaded.state.initiator_id == user.id):
+    if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row):
         rows.append(
             [
                 InlineKeyboardButton(

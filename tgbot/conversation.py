@@ -30,7 +30,7 @@ from services.cases import CaseService, Loaded, task_state
 from services.core import Core
 from services.files import file_ref
 from tgbot.callbacks import FormCb
-from tgbot.render import renderer_for
+from tgbot.render import Renderer, renderer_for
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,20 @@ def comment_field(required: bool) -> FieldDef:
 
 
 class Conversation:
-    def __init__(self, core: Core, session: AsyncSession, user: User) -> None:
+    def __init__(
+        self,
+        core: Core,
+        session: AsyncSession,
+        user: User,
+        cases: CaseService | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
         self.core = core
         self.session = session
         self.user = user
         self.lang = user.language
-        self.cases = CaseService(core, session)
-        self.r = renderer_for(core)
+        self.cases = cases or CaseService(core, session)
+        self.r = renderer or renderer_for(core)
 
     def say(self, text: str, keyboard: dict[str, Any] | None = None, *, purpose: str | None = None) -> None:
         outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=purpose)
@@ -383,6 +390,33 @@ class Conversation:
         forms.reset_field(draft, name)
         task.draft = draft
         await self.ask(task)
+
+    async def press(self, button: FormCb) -> None:
+        """A button of the open form: the form's task must still be the one the button belongs to."""
+        task = await self.active_task()
+        if task is None or task.id != button.task_id:
+            raise EngineError(_("This form is no longer open."))
+        action, step = button.action, button.step
+        if action == "pick":
+            await self.pick(task, button.arg, step)
+        elif action == "files":
+            await self.files_done(task, step)
+        elif action in ("yes", "no"):
+            await self.more(task, action == "yes", step)
+        elif action == "skip":
+            await self.skip(task, step)
+        elif action == "back":
+            await self.back(task, step)
+        elif action == "edit":
+            await self.edit(task, step)
+        elif action == "field":
+            await self.edit_field(task, button.arg, step)
+        elif action == "resume":
+            await self.resume(task)
+        elif action == "confirm":
+            await self.confirm(task, step)
+        elif action == "cancel":
+            await self.cancel(task, step)
 
     async def resume(self, task: Task) -> None:
         await self.ask(task)

@@ -11,10 +11,23 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.models import User
 from flows.runtime import EngineError
 from services import attention, inbox, outbox, people
+from services.access import Viewer
+from services.cases import CaseService
 from services.core import Core
+from services.exports import Exports
+from services.library import ProcessLibrary
+from services.menu import Menu
+from services.team import Team
+from services.worktime import WorkTime
+from tgbot.buttons import CardButtons
+from tgbot.conversation import Conversation
+from tgbot.render import renderer_for
+from tgbot.replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +68,32 @@ class DbSessionMiddleware(BaseMiddleware):
     def __init__(self, core: Core) -> None:
         self.core = core
         self.locks = PersonLocks()
+        self.renderer = renderer_for(core)
+
+    def services(self, session: AsyncSession, user: User | None, roles: set[str]) -> dict[str, Any]:
+        """The update's services, by the names handlers ask for. Each is a few attributes over the session;
+        a stranger (no user yet) gets none of those that act for a person."""
+        core, renderer = self.core, self.renderer
+        cases = CaseService(core, session)
+        scoped: dict[str, Any] = {
+            "renderer": renderer,
+            "replies": Replies(session, core.clock, renderer),
+            "cases": cases,
+            "team": Team(core, session),
+            "menu": Menu(core, session),
+            "library": ProcessLibrary(core, session),
+            "worktime": WorkTime(core, session),
+            "exports": Exports(core, session),
+            "viewer": None,
+            "conversation": None,
+            "buttons": None,
+        }
+        if user is not None:
+            conversation = Conversation(core, session, user, cases, renderer)
+            scoped["viewer"] = Viewer.of(user, roles)
+            scoped["conversation"] = conversation
+            scoped["buttons"] = CardButtons(cases, conversation, renderer)
+        return scoped
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
@@ -113,6 +152,7 @@ class DbSessionMiddleware(BaseMiddleware):
                     if user is not None:
                         # Kept apart from the row: after a rollback the row is expired, and errors still need it.
                         data["lang"] = user.language
+                    data.update(self.services(session, user, roles))
                     result = await handler(event, data)
             except EngineError as refusal:
                 if inbox_id is None:

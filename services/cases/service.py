@@ -43,6 +43,12 @@ class CaseService:
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         return await self.store.load(case_id, lock=lock)
 
+    async def visible(self, viewer: access.Viewer, case_id: int) -> Loaded:
+        """The case, without a lock, if this person may see it."""
+        loaded = await self.load(case_id, lock=False)
+        await access.require_see(self.session, viewer, loaded.row, loaded.state.spec)
+        return loaded
+
     async def task_row(self, task_id: int) -> Task:
         return await self.store.task_row(task_id)
 
@@ -130,6 +136,11 @@ class CaseService:
         task_row = await self.task_row(task_id)
         loaded = await self.load(task_row.case_id)
         task = self._open_task(loaded, task_id)
+        roles = await people_repo.roles_of(self.session, user.id)
+        access.require(
+            task.assignee_id == user.id and access.can_act_on_task(user, roles, task),
+            _("This task is no longer yours: your roles have changed."),
+        )
         loaded.state.refs = await self.store.refs(loaded.state.spec, {**loaded.state.data, **values})
         effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
         await self.store.close_work(task_id)
@@ -240,6 +251,11 @@ class CaseService:
             if effects:
                 await self.save(loaded, effects, actor_id, "case.tasks_released", {"user": user.id})
         return moved
+
+    async def retry_failed(self, viewer: access.Viewer, case_id: int) -> int:
+        """An admin puts a case's failed steps back in line (after fixing its data or definition)."""
+        access.require(access.can_retry(viewer), _("Only an admin can retry a step."))
+        return await attention.retry(self.session, case_id)
 
     def _open_task(self, loaded: Loaded, task_id: int) -> TaskState:
         for task in loaded.state.tasks:

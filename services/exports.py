@@ -1,0 +1,65 @@
+"""Exports: every case of a process with all its fields, as an Excel file (e.g. to count refusal reasons)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.i18n import _
+from flows.model import ReportColumn, ReportDef
+from services import access, reports
+from services.core import Core
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class UnknownProcess(Exception):
+    """No loaded process has this key: the admin is shown the usage and the processes there are."""
+
+
+@dataclass
+class Export:
+    file_id: int
+    title: str
+    cases: int
+
+
+class Exports:
+    def __init__(self, core: Core, session: AsyncSession) -> None:
+        self.core = core
+        self.session = session
+
+    def processes(self) -> list[str]:
+        return sorted(self.core.registry.library)
+
+    async def process_cases(self, viewer: access.Viewer, process: str) -> Export:
+        """The process's cases (closed ones too) as an Excel file stored for this person."""
+        if process not in self.core.registry.library:
+            raise UnknownProcess(process)
+        access.require(access.can_export(viewer), _("Only an administrator can export a process's cases."))
+        lang = viewer.user.language
+        t, local = self.core.translator.t, self.core.translator.local
+        spec = self.core.registry.library[process].spec
+        columns = [
+            ReportColumn(field="id", label="№"),
+            ReportColumn(field="title", label=t("Case", lang)),
+            ReportColumn(field="stage", label=t("Stage", lang)),
+            ReportColumn(field="responsible", label=t("Responsible", lang)),
+        ]
+        columns += [ReportColumn(field=name, label=f.label) for name, f in spec.fields.items() if f.type != "list"]
+        report = ReportDef(process=process, columns=columns, to="-", title=spec.title)
+        rows = await reports.build_rows(self.core, self.session, report, lang, include_closed=True)
+        title = local(spec.title, lang)
+        content = reports.to_xlsx(title, [local(c.label, lang) for c in columns], rows, {}, "")
+        stored = await self.core.files.add(
+            self.session,
+            content=content,
+            name=f"{title}.xlsx",
+            kind="document",
+            now=self.core.clock.now(),
+            case_id=None,
+            user_id=viewer.user.id,
+            mime_type=XLSX,
+        )
+        return Export(file_id=stored.id, title=title, cases=len(rows))

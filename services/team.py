@@ -1,0 +1,159 @@
+"""The team as an admin and a newcomer see it: invites, joining by one, granting and revoking roles, the roster.
+
+Request-scoped: built per update with the update's session (`tgbot.middlewares`). The low-level reads and
+writes of people, roles and invite rows stay in `services.people`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Invite, User, UserRole
+from services import people
+from services.cases import CaseService
+from services.core import Core
+
+log = logging.getLogger(__name__)
+
+
+class UnknownRoles(Exception):
+    """Roles no loaded process names (or none at all): the admin is shown the usage and the known roles."""
+
+    def __init__(self, unknown: Iterable[str]) -> None:
+        self.unknown = sorted(unknown)
+        super().__init__(", ".join(self.unknown))
+
+
+class Welcome(StrEnum):
+    """How a /start ended."""
+
+    BACK = "back"  # a known person (an invite they bring adds its roles)
+    FIRST_ADMIN = "first_admin"  # one of ADMIN_IDS, registered as an administrator
+    STRANGER = "stranger"  # no invite: the bot works by invitation only
+    REFUSED = "refused"  # an invite that is not valid, expired or used up
+    JOINED = "joined"  # registered with the invite's roles
+
+
+@dataclass
+class Newcomer:
+    """The person behind a /start, as Telegram describes them."""
+
+    tg_id: int
+    name: str
+    username: str | None
+    language: str
+
+
+@dataclass
+class Joined:
+    outcome: Welcome
+    name: str
+    language: str
+    roles: list[str] = field(default_factory=list)
+    problem: str = ""  # the msgid of a refused invite
+
+
+class Team:
+    def __init__(self, core: Core, session: AsyncSession) -> None:
+        self.core = core
+        self.session = session
+
+    def known_roles(self) -> set[str]:
+        return {role for loaded in self.core.registry.library.values() for role in loaded.spec.roles}
+
+    def check_roles(self, roles: Iterable[str], *, allow_none: bool = False) -> None:
+        wanted = list(roles)
+        unknown = set(wanted) - self.known_roles()
+        if unknown or not (wanted or allow_none):
+            raise UnknownRoles(unknown)
+
+    async def invite(self, by: User, roles: list[str], uses: int, make_admin: bool) -> Invite:
+        """An invite for `uses` people with these roles (and admin rights if `make_admin`)."""
+        self.check_roles(roles, allow_none=make_admin)
+        return await people.create_invite(
+            self.session, roles=roles, created_by=by.id, now=self.core.clock.now(), max_uses=uses, make_admin=make_admin
+        )
+
+    async def find(self, ref: str) -> User | None:
+        """A person by `@username` or by their number in /users."""
+        if ref.startswith("@"):
+            query = select(User).where(User.username == ref[1:])
+            return (await self.session.execute(query)).scalar_one_or_none()
+        if ref.isdigit():
+            return await self.session.get(User, int(ref))
+        return None
+
+    async def change_roles(self, ref: str | None, roles: list[str], *, grant: bool) -> tuple[User, list[str]]:
+        """/grant or /revoke: the person (by `ref`) and their roles after the change."""
+        person = await self.find(ref) if ref else None
+        unknown = set(roles) - self.known_roles()
+        if person is None or not roles or unknown:
+            raise UnknownRoles(unknown)
+        if grant:
+            await people.grant(self.session, person.id, roles)
+        else:
+            await people.revoke(self.session, person.id, roles)
+            # Their tasks of those roles go back to the pool at once (and their old buttons are refused).
+            await CaseService(self.core, self.session).release_tasks(person, set(roles), actor_id=None)
+        return person, sorted(await people.roles_of(self.session, person.id))
+
+    def switch_language(self, person: User) -> str:
+        """/lang: Russian ↔ English."""
+        person.language = "en" if person.language == "ru" else "ru"
+        return person.language
+
+    async def roster(self) -> list[tuple[User, list[str]]]:
+        """Everyone with their roles, in the order they joined."""
+        users = list((await self.session.execute(select(User).order_by(User.id))).scalars())
+        rows = await self.session.execute(select(UserRole.user_id, UserRole.role))
+        roles: dict[int, list[str]] = {}
+        for user_id, role in rows.all():
+            roles.setdefault(user_id, []).append(role)
+        return [(user, sorted(roles.get(user.id, []))) for user in users]
+
+    async def join(self, newcomer: Newcomer, user: User | None, roles: set[str], code: str) -> Joined:
+        """/start: welcome a known person back (adding an invite's roles), register the first admin, or
+        register a newcomer by their invite."""
+        now = self.core.clock.now()
+        if user is not None:
+            return await self._welcome_back(user, roles, code)
+        if newcomer.tg_id in self.core.config.admin_ids:
+            await self._register(newcomer, is_admin=True)
+            return Joined(Welcome.FIRST_ADMIN, newcomer.name, newcomer.language)
+        if not code:
+            return Joined(Welcome.STRANGER, newcomer.name, newcomer.language)
+        try:
+            invite = await people.use_invite(self.session, code, now)
+        except people.InviteError as exc:
+            return Joined(Welcome.REFUSED, newcomer.name, newcomer.language, problem=exc.message)
+        user = await self._register(newcomer, is_admin=invite.make_admin)
+        await people.grant(self.session, user.id, invite.roles)
+        log.info("user %s joined with roles %s", user.id, invite.roles)
+        return Joined(Welcome.JOINED, newcomer.name, newcomer.language, roles=list(invite.roles))
+
+    async def _welcome_back(self, user: User, roles: set[str], code: str) -> Joined:
+        if code:
+            try:
+                invite: Invite | None = await people.use_invite(self.session, code, self.core.clock.now())
+            except people.InviteError:
+                invite = None
+            if invite is not None:
+                await people.grant(self.session, user.id, invite.roles)
+                roles = roles | set(invite.roles)
+        return Joined(Welcome.BACK, user.name, user.language, roles=sorted(roles))
+
+    async def _register(self, newcomer: Newcomer, *, is_admin: bool) -> User:
+        return await people.register(
+            self.session,
+            tg_id=newcomer.tg_id,
+            name=newcomer.name,
+            username=newcomer.username,
+            language=newcomer.language,
+            now=self.core.clock.now(),
+            is_admin=is_admin,
+        )

@@ -1,0 +1,53 @@
+"""What an update answers in chat, written to the outbox in the update's transaction: it goes out once, after
+the change commits (and not at all if the update fails)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import TaskCard, User
+from flows.clock import Clock
+from services import outbox
+from services.menu import PAGE, TaskPage
+from tgbot.render import Renderer
+
+
+class Replies:
+    def __init__(self, session: AsyncSession, clock: Clock, renderer: Renderer) -> None:
+        self.session = session
+        self.clock = clock
+        self.r = renderer
+
+    def say(self, chat_id: int, text: str, keyboard: Any = None) -> None:
+        markup = keyboard.model_dump(exclude_none=True) if hasattr(keyboard, "model_dump") else keyboard
+        outbox.message(self.session, chat_id, text, self.clock.now(), markup)
+
+    async def say_once(self, chat_id: int, text: str, keyboard: Any = None) -> None:
+        """A reply that repeats itself (fifty «I did not understand» for a burst of fifty messages) is written
+        only while the same one is not already waiting: the burst gets one, and the person's next real answer
+        does not queue behind the rest."""
+        if not await outbox.repeat_pending(self.session, chat_id, text):
+            self.say(chat_id, text, keyboard)
+
+    def document(self, chat_id: int, file_id: int, caption: str) -> None:
+        """A stored file (an export, a report)."""
+        payload = {"file_id": file_id, "caption": caption}
+        outbox.enqueue(self.session, chat_id=chat_id, method="sendDocument", now=self.clock.now(), payload=payload)
+
+    async def task_page(self, chat_id: int, user: User, page: TaskPage) -> None:
+        """«My tasks»: a heading and one card per task, remembered (`TaskCard`) so the cards follow the task."""
+        lang, now = user.language, self.clock.now()
+        if not page.entries:
+            outbox.message(self.session, chat_id, self.r.t("You have no open tasks. 🎉", lang), now)
+            return
+        count = f"{PAGE}+" if page.more else len(page.entries)
+        outbox.message(self.session, chat_id, self.r.t("Your open tasks: %(n)s", lang, n=count), now)
+        cards = []
+        for state, task in page.entries:
+            extra = {"case": {"id": state.id, "title": state.title}}
+            text, keyboard = self.r.task_card(state, task, lang, names=page.names, viewer_id=user.id, extra=extra)
+            cards.append((task.id, outbox.message(self.session, chat_id, text, now, keyboard)))
+        await self.session.flush()  # one INSERT for the page's messages; the cards need their ids
+        self.session.add_all(TaskCard(task_id=task_id, user_id=user.id, outbox_id=row.id) for task_id, row in cards)
