@@ -447,7 +447,7 @@ class Engine:
                 effects.append(Notify(kind="escalation", task=task, roles=roles, user_ids=users))
         return effects
 
-    def cancel(self, case: CaseState, actor_id: int) -> list[Effect]:
+    def cancel(self, case: CaseState, actor_id: int | None) -> list[Effect]:
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
         effects: list[Effect] = []

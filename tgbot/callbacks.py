@@ -6,7 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class TaskCb(CallbackData, prefix="t"):
-    action: str  # claim | out (arg = outcome) | open
+    action: str  # claim | out (arg = outcome) | work | resume (a draft) | discard (a draft)
     task_id: int
     arg: str = ""
 
@@ -20,6 +20,7 @@ class FormCb(CallbackData, prefix="f"):
 
 class StartCb(CallbackData, prefix="s"):
     process: str
+    fresh: int = 0  # 1: drop the unfinished request of this process and start anew
 
 
 class CaseCb(CallbackData, prefix="c"):

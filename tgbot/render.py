@@ -13,7 +13,7 @@ from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.wording import Wording
-from tgbot.callbacks import AttentionCb, CaseCb, FormCb, TaskCb
+from tgbot.callbacks import AttentionCb, CaseCb, FormCb, StartCb, TaskCb
 
 MAX_TEXT = 4000
 
@@ -130,6 +130,54 @@ class Renderer(Wording):
                 text=label, callback_data=TaskCb(action="work", task_id=task.id or 0, arg="start").pack()
             )
         ]
+
+    def draft_card(self, case: CaseState, task: TaskState, lang: str | None) -> tuple[str, dict[str, Any] | None]:
+        """An unfinished request: continue it where it stopped, or drop it."""
+        text = self.t(
+            "📝 Unfinished request: %(process)s (started %(when)s).",
+            lang,
+            process=self.local(case.spec.title, lang),
+            when=self.when(task.created_at),
+        )
+        keyboard = markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("▶️ Continue", lang),
+                        callback_data=TaskCb(action="resume", task_id=task.id or 0).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("🗑 Discard", lang),
+                        callback_data=TaskCb(action="discard", task_id=task.id or 0).pack(),
+                    ),
+                ]
+            ]
+        )
+        return text, keyboard
+
+    def draft_or_fresh(self, case: CaseState, task: TaskState, lang: str | None) -> tuple[str, dict[str, Any] | None]:
+        """Starting a process again while a request of it is unfinished: continue that one, or start anew."""
+        text = self.t(
+            "You have an unfinished request: %(process)s (started %(when)s). Continue it or start a new one?",
+            lang,
+            process=self.local(case.spec.title, lang),
+            when=self.when(task.created_at),
+        )
+        keyboard = markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("▶️ Continue", lang),
+                        callback_data=TaskCb(action="resume", task_id=task.id or 0).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("🆕 Start anew", lang),
+                        callback_data=StartCb(process=case.spec.process, fresh=1).pack(),
+                    ),
+                ]
+            ]
+        )
+        return text, keyboard
 
     def retry_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         return markup(
