@@ -258,3 +258,69 @@ async def test_delivery_problems_show_case_recipient_and_channel(panel: Panel) -
 def test_a_short_token_is_refused(harness: Harness) -> None:
     with pytest.raises(ValueError):
         AdminPanel(harness.core, "short")
+
+
+async def test_the_panel_speaks_english_through_the_catalogs(harness: Harness) -> None:
+    manager = await harness.person("Marina", "shop_manager")
+    await harness.person("Sergey", "service_manager")
+    await register_defect(manager)
+    runner = await AdminPanel(harness.core, TOKEN, language="en").serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/") as response:
+                assert "Admin token" in await response.text()
+            async with http.get(f"{base}/?token={TOKEN}") as response:
+                page = await response.text()
+            assert "Current step" in page and "Held by" in page and "Текущий шаг" not in page
+            async with http.get(f"{base}/cases/1") as response:
+                page = await response.text()
+            assert "Marina: case started" in page and "In progress" in page
+            async with http.get(f"{base}/people") as response:
+                assert "Shop manager" in await response.text()
+    finally:
+        await runner.cleanup()
+
+
+def test_history_sentences_and_labels_never_show_keys(harness: Harness) -> None:
+    from datetime import UTC, datetime
+
+    from admin.words import Words
+    from db.models import AuditEntry, Task
+
+    spec = harness.core.registry.library["defect_return"].spec
+    stage = next(s for s in spec.stages if s.tasks)
+    tdef = stage.tasks[0]
+    outcome = next(iter(tdef.outcome_defs()))
+    task = Task(
+        id=7,
+        case_id=1,
+        key=tdef.key,
+        stage=stage.key,
+        visit=1,
+        kind=tdef.kind,
+        role="warehouse_head",
+        assignee_id=None,
+        status="done",
+        outcome=outcome,
+    )
+    words = Words(harness.core, "ru")
+    at = datetime(2027, 1, 12, 7, 4, tzinfo=UTC)
+    done = AuditEntry(
+        case_id=1,
+        task_id=7,
+        actor_id=5,
+        action="task.done",
+        data={"task": tdef.key, "outcome": outcome, "values": {}},
+        at=at,
+    )
+    title = harness.core.translator.local(tdef.title, "ru")
+    label = harness.core.wording.outcome_label(tdef, outcome, "ru")
+    assert words.history(done, spec, {7: task}, {5: "Анна"}) == f"Анна: задача «{title}» — выполнено ({label})"
+    assert words.when_short(at) == "12.01 10:04"
+    closed = AuditEntry(case_id=1, action="case.closed", data={"status": "done", "result": "success"}, at=at)
+    assert words.history(closed, spec, {}, {}) == "Дело закрыто: завершено успешно"
+    odd = AuditEntry(case_id=1, action="sms.some_new_thing", data={}, at=at)
+    assert words.history(odd, spec, {}, {}) == "Sms some new thing"  # unknown: words, not a dotted key
+    assert words.holder(task, {}) == "Заведующий складом"
+    assert words.case_status("cancelled") == "Отменено" and words.task_status("open") == "Открыта"
