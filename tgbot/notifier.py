@@ -166,8 +166,8 @@ class OutboxNotifier:
     async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
         lang = author.language
         text = self.renderer.t(
-            "📝 Your request «%(process)s» was started more than %(days)s days ago and never finished, so it is closed. "
-            "Start it again from the menu when you need it.",
+            "📝 Your request «%(process)s» was started more than %(days)s days ago and never finished, "
+            "so it is closed. Start it again from the menu when you need it.",
             lang,
             process=self.renderer.local(loaded.state.spec.title, lang),
             days=days,
