@@ -321,3 +321,23 @@ class InboxUpdate(Base):
     case_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_inbox_pending", "status", "person_id", "update_id"),)
+
+
+# The web panel's sessions and wrong-token throttle (services/panel_sessions.py), shared by every worker.
+class PanelSession(Base):
+    __tablename__ = "panel_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's value
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # hard end, whatever the activity
+
+
+class PanelLoginFailure(Base):
+    """Wrong tokens from one client address: how many in a row, and until when it must wait."""
+
+    __tablename__ = "panel_login_failures"
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
