@@ -19,7 +19,16 @@ from pydantic import ValidationError
 
 from flows.deadlines import DeadlineError, parse_deadline, parse_offset
 from flows.expressions import ExpressionError, compile_expression
-from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, LocalText, ProcessDef, ReportDef, StageDef, TaskDef
+from flows.model import (
+    ACTION_TAG,
+    FILE_TYPES,
+    PERSON_REFS,
+    FieldDef,
+    LocalText,
+    ProcessDef,
+    StageDef,
+    TaskDef,
+)
 from flows.templating import TemplateError, check_syntax
 
 log = logging.getLogger(__name__)
@@ -84,6 +93,45 @@ class _Checker:
         self.problems.append(Problem(self.file, self.line_of(path), message))
 
 
+@dataclass
+class _ActionChecker:
+    """One action's view of the checker (`flows.model.ActionCheck` and `ProcessCheck`): paths relative to it."""
+
+    checker: _Checker
+    base: Path_
+    spec: ProcessDef
+
+    @property
+    def fields(self) -> dict[str, FieldDef]:
+        return self.spec.fields
+
+    def add(self, path: Path_, message: str, **params: Any) -> None:
+        self.checker.add((*self.base, *path), message % params if params else message)
+
+    def template(self, path: Path_, text: LocalText | None) -> None:
+        _check_template(self.checker, (*self.base, *path), text)
+
+    def person(self, path: Path_, who: str) -> None:
+        _check_person(self.checker, (*self.base, *path), who, set(self.spec.roles), self.spec.fields)
+
+    def field_list(self, path: Path_, names: list[str]) -> None:
+        _check_field_list(self.checker, (*self.base, *path), names, self.spec.fields)
+
+    def files(self, path: Path_, names: list[str]) -> None:
+        for index, name in enumerate(names):
+            fdef = self.spec.fields.get(name)
+            if fdef is None or fdef.type not in FILE_TYPES:
+                self.add((*path, index), "'%(name)s' is not a photo or document field", name=name)
+
+    def field_of_type(self, path: Path_, name: str, types: frozenset[str]) -> None:
+        fdef = self.spec.fields.get(name)
+        if fdef is None or fdef.type not in types:
+            self.add(path, "'%(name)s' is not a %(types)s field", name=name, types=" or ".join(sorted(types)))
+
+    def hand_off(self, path: Path_, target: ProcessDef, values: dict[str, str]) -> None:
+        """Types of carried fields are compared by the type checker (later); here nothing more to check."""
+
+
 def _duplicate_keys(node: yaml.Node | None, checker: _Checker) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -104,6 +152,7 @@ _UNION_BRANCHES = ("str", "dict[str,str]", "list[str]")
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """pydantic names the branches of a union (`label.str`, `label.dict[str,str].x`); people need the key."""
+    loc = tuple(part for part in loc if not str(part).startswith(ACTION_TAG))  # `action:notify`: the kind's tag
     for index, part in enumerate(loc):
         if str(part) in _UNION_BRANCHES or str(part).startswith(("function-", "literal[")):
             return tuple(loc[:index])
@@ -111,10 +160,10 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _pydantic_message(error: Any) -> str:
-    if _clean_loc(tuple(error["loc"])) != tuple(error["loc"]):
+    if _clean_loc(tuple(error["loc"])) != tuple(p for p in error["loc"] if not str(p).startswith(ACTION_TAG)):
         name = ".".join(str(p) for p in _clean_loc(tuple(error["loc"])))
         return f"{name}: must be a text, or a text per language like {{ru: …, en: …}} (quote texts with commas)"
-    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+    loc = ".".join(str(part) for part in _clean_loc(tuple(error["loc"])) if not str(part).startswith("function-"))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         return f"unknown key '{error['loc'][-1]}'"
@@ -195,42 +244,23 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
 
 
 def cross_check(library: dict[str, LoadedDefinition], *, complete: bool = True) -> list[Problem]:
-    """Checks between processes: a hand-off must name a process that exists and fields it has."""
+    """Checks between processes: a hand-off, report or notice must name a process that exists, and its
+    stages and fields. `complete`: the library is all there is, so a name not in it is a mistake."""
     problems: list[Problem] = []
     for loaded in library.values():
         checker = _Checker(file=loaded.path, root=yaml.compose(loaded.source))
         for index, stage in enumerate(loaded.spec.stages):
             for a_index, action in enumerate(stage.on_enter):
-                for kind, other in (("report", action.report), ("notify_cases", action.notify_cases)):
-                    if other is None:
-                        continue
-                    opath: Path_ = ("stages", index, "on_enter", a_index, kind)
-                    seen_process = library.get(other.process)
-                    if seen_process is None:
-                        if complete:
-                            checker.add((*opath, "process"), f"unknown process '{other.process}'")
-                        continue
-                    stage_keys = {s.key for s in seen_process.spec.stages}
-                    if other.stage is not None and other.stage not in stage_keys:
-                        checker.add((*opath, "stage"), f"process '{other.process}' has no stage '{other.stage}'")
-                    if isinstance(other, ReportDef):
-                        known = set(seen_process.spec.fields) | {"id", "title", "stage", "responsible"}
-                        for column in other.columns:
-                            if column.field not in known:
-                                checker.add(
-                                    (*opath, "columns"), f"process '{other.process}' has no field '{column.field}'"
-                                )
-                if action.start is None:
+                name = action.other_process()
+                if name is None:
                     continue
-                path: Path_ = ("stages", index, "on_enter", a_index, "start")
-                target = library.get(action.start.process)
+                apath: Path_ = ("stages", index, "on_enter", a_index)
+                target = library.get(name)
                 if target is None:
                     if complete:
-                        checker.add((*path, "process"), f"unknown process '{action.start.process}'")
+                        checker.add((*apath, action.kind, "process"), f"unknown process '{name}'")
                     continue
-                for new_field in action.start.map:
-                    if new_field not in target.spec.fields:
-                        checker.add((*path, "map"), f"process '{target.key}' has no field '{new_field}'")
+                action.check_other(_ActionChecker(checker, apath, loaded.spec), target.spec)
         problems.extend(checker.problems)
     return problems
 
@@ -333,46 +363,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         _check_template(c, (*base, "title"), stage.title)
         for a_index, action in enumerate(stage.on_enter):
             apath: Path_ = (*base, "on_enter", a_index)
-            if action.notify is not None:
-                for who in action.notify:
-                    _check_person(c, (*apath, "notify"), who, roles, fields)
-                _check_template(c, (*apath, "text"), action.text)
-            for attached in action.attach:
-                if attached not in fields or fields[attached].type not in FILE_TYPES:
-                    c.add((*apath, "attach"), f"'{attached}' is not a photo or document field")
-            if action.render is not None:
-                _check_template(c, (*apath, "render", "template"), action.render.template)
-                target = fields.get(action.render.to)
-                if target is None or target.type != "document":
-                    c.add((*apath, "render", "to"), f"'{action.render.to}' is not a document field")
-            if action.set is not None:
-                for key in action.set:
-                    if key not in fields:
-                        c.add((*apath, "set"), f"unknown field '{key}'")
-            if action.start is not None and isinstance(action.start.carry, list):
-                _check_field_list(c, (*apath, "start", "carry"), action.start.carry, fields)
-            if action.start is not None:
-                for source_field in action.start.map.values():
-                    if source_field not in fields:
-                        c.add((*apath, "start", "map"), f"unknown field '{source_field}'")
-            if action.report is not None:
-                target_doc = fields.get(action.report.to)
-                if target_doc is None or target_doc.type != "document":
-                    c.add((*apath, "report", "to"), f"'{action.report.to}' is not a document field")
-                if action.report.summary is not None and action.report.summary not in fields:
-                    c.add((*apath, "report", "summary"), f"unknown field '{action.report.summary}'")
-            if action.email is not None:
-                for key in ("to", "subject", "text"):
-                    _check_template(c, (*apath, "email", key), getattr(action.email, key))
-                for attached in action.email.attach:
-                    if attached not in fields or fields[attached].type not in FILE_TYPES:
-                        c.add((*apath, "email", "attach"), f"'{attached}' is not a photo or document field")
-            if action.notify_cases is not None:
-                _check_template(c, (*apath, "notify_cases", "text"), action.notify_cases.text)
-            if action.company is not None:
-                company_field = fields.get(action.company.field)
-                if company_field is None or company_field.type != "company":
-                    c.add((*apath, "company", "field"), f"'{action.company.field}' is not a company field")
+            action.check(_ActionChecker(c, apath, spec))
             _check_condition(c, (*apath, "when"), action.when, names)
         for t_index, task in enumerate(stage.tasks):
             _check_task(spec, c, (*base, "tasks", t_index), task, roles, fields, names)
