@@ -64,6 +64,7 @@ class FieldDef(_Spec):
     min: float | None = None
     max: float | None = None
     integer: bool = False
+    negative: bool = False  # money: may be below zero (a refund, a correction); refused otherwise
     fields: dict[str, FieldDef] | None = None  # list: the fields of one entry
     count: str | None = None  # list: a number field that says how many entries
     min_items: int = 1

@@ -179,7 +179,7 @@ class _ActionView:
         return self.case.responsible_id or self.case.initiator_id
 
     def template_context(self) -> dict[str, Any]:
-        return self.case.context()
+        return self.engine.context(self.case)
 
     def people(self, refs: list[str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
         return self.engine._resolve_people(self.case, refs)
@@ -381,6 +381,12 @@ class Engine:
         log.info("case %s cancelled by %s", case.id, actor_id)
         return effects
 
+    def context(self, case: CaseState) -> dict[str, Any]:
+        """What conditions and templates of the case see: its typed fields, and `today`/`now` in company time.
+        `now` is naive wall-clock time, as datetime fields are, so that the two compare."""
+        local_now = self.clock.now().astimezone(self.calendar.tz).replace(tzinfo=None)
+        return case_context(case.spec, case.data, {"today": local_now.date(), "now": local_now}, case.refs)
+
     # --- internals ------------------------------------------------------------------------------------
 
     def _check_open(self, case: CaseState, task: TaskState) -> None:
@@ -414,7 +420,7 @@ class Engine:
 
     def _advance(self, case: CaseState, effects: list[Effect], depth: int) -> None:
         stage = case.spec.stage(case.stage)
-        context = case.context()
+        context = self.context(case)
         for transition in stage.next:
             if transition.when is None or evaluate(transition.when, context):
                 self._enter(case, case.spec.stage(transition.to), effects, depth + 1)
@@ -452,7 +458,7 @@ class Engine:
         now = self.clock.now()
         view = _ActionView(self, case)
         for action in stage.on_enter:
-            if action.when is not None and not evaluate(action.when, case.context()):
+            if action.when is not None and not evaluate(action.when, self.context(case)):
                 continue
             effects.extend(action.effects(view))
         if stage.final:
@@ -474,7 +480,7 @@ class Engine:
         now = self.clock.now()
         created = 0
         for tdef in stage.tasks:
-            context = case.context()
+            context = self.context(case)
             if tdef.when is not None and not evaluate(tdef.when, context):
                 continue
             task = self._new_task(case, stage, tdef, now)
