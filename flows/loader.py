@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from flows import typecheck
 from flows.deadlines import DeadlineError, parse_deadline, parse_offset
-from flows.expressions import ExpressionError, compile_expression
+from flows.i18n import _
 from flows.model import (
     ACTION_TAG,
     FILE_TYPES,
@@ -29,7 +30,7 @@ from flows.model import (
     StageDef,
     TaskDef,
 )
-from flows.templating import TemplateError, check_syntax
+from flows.typecheck import TRANSLATED
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,31 @@ Path_ = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Problem:
+    """One mistake: where, and what (in English in `message`; `msgid` and `params` to translate it)."""
+
     file: str
     line: int
     message: str
+    msgid: str = ""
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """`file:line: message` in the admin's language; `gettext` translates one msgid (the bot's catalog)."""
+        if not self.msgid:
+            return str(self)
+        params = {k: gettext(v) if k in TRANSLATED and isinstance(v, str) else v for k, v in self.params.items()}
+        try:
+            text = gettext(self.msgid) % params if params else gettext(self.msgid)
+        except (KeyError, ValueError, TypeError):  # a translation with broken placeholders: say it in English
+            text = self.message
+        return f"{self.file}:{self.line}: {text}"
+
+
+def problem(file: str, line: int, msgid: str, **params: Any) -> Problem:
+    return Problem(file, line, msgid % params if params else msgid, msgid, params)
 
 
 class DefinitionError(Exception):
@@ -69,6 +89,18 @@ class _Checker:
     file: str
     root: yaml.Node | None
     problems: list[Problem] = field(default_factory=list)
+    env: dict[str, typecheck.Type] = field(default_factory=dict)  # names expressions may read, with types
+
+    def node_at(self, path: Path_) -> yaml.Node | None:
+        node = self.root
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+            else:
+                return None
+        return node
 
     def line_of(self, path: Path_) -> int:
         node = self.root
@@ -89,8 +121,12 @@ class _Checker:
             node = child
         return best
 
-    def add(self, path: Path_, message: str) -> None:
-        self.problems.append(Problem(self.file, self.line_of(path), message))
+    def add(self, path: Path_, message: str, **params: Any) -> None:
+        """A problem at `path`; `message` is a msgid, `params` fill it."""
+        self.problems.append(problem(self.file, self.line_of(path), message, **params))
+
+    def reporter(self, path: Path_) -> Callable[..., None]:
+        return lambda message, **params: self.add(path, message, **params)
 
 
 @dataclass
@@ -106,10 +142,10 @@ class _ActionChecker:
         return self.spec.fields
 
     def add(self, path: Path_, message: str, **params: Any) -> None:
-        self.checker.add((*self.base, *path), message % params if params else message)
+        self.checker.add((*self.base, *path), message, **params)
 
-    def template(self, path: Path_, text: LocalText | None) -> None:
-        _check_template(self.checker, (*self.base, *path), text)
+    def template(self, path: Path_, text: LocalText | None, extra: tuple[str, ...] = ()) -> None:
+        _check_template(self.checker, (*self.base, *path), text, extra)
 
     def person(self, path: Path_, who: str) -> None:
         _check_person(self.checker, (*self.base, *path), who, set(self.spec.roles), self.spec.fields)
@@ -121,15 +157,24 @@ class _ActionChecker:
         for index, name in enumerate(names):
             fdef = self.spec.fields.get(name)
             if fdef is None or fdef.type not in FILE_TYPES:
-                self.add((*path, index), "'%(name)s' is not a photo or document field", name=name)
+                self.add((*path, index), _("'%(name)s' is not a photo or document field"), name=name)
 
     def field_of_type(self, path: Path_, name: str, types: frozenset[str]) -> None:
         fdef = self.spec.fields.get(name)
         if fdef is None or fdef.type not in types:
-            self.add(path, "'%(name)s' is not a %(types)s field", name=name, types=" or ".join(sorted(types)))
+            self.add(path, _("'%(name)s' is not a %(types)s field"), name=name, types=" or ".join(sorted(types)))
 
     def hand_off(self, path: Path_, target: ProcessDef, values: dict[str, str]) -> None:
-        """Types of carried fields are compared by the type checker (later); here nothing more to check."""
+        for name, source in values.items():
+            found = typecheck.hand_off_problem(self.spec, source, target, name)
+            if found is not None:
+                where = ("map", name) if name in self._mapped(path) else ()
+                self.add((*path, *where), found[0], **found[1])
+
+    def _mapped(self, path: Path_) -> set[str]:
+        """Fields the action at `path` names in its `map` (to point at that line rather than the action)."""
+        node = self.checker.node_at((*self.base, *path, "map"))
+        return {k.value for k, _v in node.value} if isinstance(node, yaml.MappingNode) else set()
 
 
 def _duplicate_keys(node: yaml.Node | None, checker: _Checker) -> None:
@@ -138,7 +183,12 @@ def _duplicate_keys(node: yaml.Node | None, checker: _Checker) -> None:
         for key_node, value_node in node.value:
             if key_node.value in seen:
                 checker.problems.append(
-                    Problem(checker.file, key_node.start_mark.line + 1, f"the key '{key_node.value}' appears twice")
+                    problem(
+                        checker.file,
+                        key_node.start_mark.line + 1,
+                        _("the key '%(key)s' appears twice"),
+                        key=key_node.value,
+                    )
                 )
             seen.add(key_node.value)
             _duplicate_keys(value_node, checker)
@@ -159,33 +209,76 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(loc)
 
 
-def _pydantic_message(error: Any) -> str:
+def _pydantic_message(error: Any) -> tuple[str, dict[str, Any]]:
+    """The msgid and parameters of a pydantic error, as an admin reads it."""
     if _clean_loc(tuple(error["loc"])) != tuple(p for p in error["loc"] if not str(p).startswith(ACTION_TAG)):
         name = ".".join(str(p) for p in _clean_loc(tuple(error["loc"])))
-        return f"{name}: must be a text, or a text per language like {{ru: …, en: …}} (quote texts with commas)"
+        return _("%(where)s: must be a text, or a text per language like {ru: …, en: …} (quote texts with commas)"), {
+            "where": name
+        }
     loc = ".".join(str(part) for part in _clean_loc(tuple(error["loc"])) if not str(part).startswith("function-"))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"unknown key '{error['loc'][-1]}'"
+        return _("unknown key '%(key)s'"), {"key": error["loc"][-1]}
     if error["type"] == "missing":
-        return f"'{error['loc'][-1]}' is required here"
-    if error["type"] == "literal_error":
-        return f"{loc}: {message}"
-    return f"{loc}: {message}" if loc else message
+        return _("'%(key)s' is required here"), {"key": error["loc"][-1]}
+    if loc:
+        return "%(where)s: %(error)s", {"where": loc, "error": message}
+    return "%(error)s", {"error": message}
 
 
-def parse_definition(source: str, file: str = "<string>") -> LoadedDefinition:
-    """Parse and check one definition; raise DefinitionError with every problem found."""
+# What PyYAML says, and what it means for someone writing a definition by hand.
+_YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("mapping values are not allowed", _("a ':' where it cannot be; put texts that contain ': ' in quotes")),
+    ("could not find expected ':'", _("a line here is not 'key: value'; check the ':' and the indentation")),
+    ("cannot start any token", _("tabs or a special character (@, `, %) begin a value; use spaces, quote the text")),
+    ("expected <block end>", _("the indentation does not line up with the lines above")),
+    ("did not find expected key", _("the indentation does not line up with the lines above")),
+    ("did not find expected '-'", _("the indentation of this list does not line up")),
+    (
+        "expected ',' or '}', but got ':'",
+        _("inside { … } a ',' or '}' was expected: close every '{', and put texts that contain ': ' in quotes"),
+    ),
+    ("expected ',' or ']'", _("a list in [ … ] is not closed, or a comma is missing")),
+    ("expected ',' or '}'", _("a mapping in { … } is not closed, or a comma is missing")),
+    ("found unexpected end of stream", _("a quote or a bracket is opened and never closed")),
+    ("unknown escape character", _("a backslash in a text in double quotes; use single quotes")),
+    ("found undefined alias", _("'*' begins a value; put the text in quotes")),
+    ("found duplicate anchor", _("'&' begins a value; put the text in quotes")),
+    ("expected alphabetic or numeric character", _("'*' or '&' begins a value; put the text in quotes")),
+    ("found unexpected ':'", _("a ':' where it cannot be; put texts that contain ': ' in quotes")),
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    """A YAML syntax error in plain words, at the line of the mistake."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    said = str(getattr(exc, "problem", "") or exc)
+    for clue, meaning in _YAML_PROBLEMS:
+        if clue in said:
+            return problem(file, line, _("not valid YAML: %(meaning)s"), meaning=meaning)
+    return problem(file, line, _("not valid YAML: %(meaning)s"), meaning=said)
+
+
+def parse_definition(
+    source: str, file: str = "<string>", known: Mapping[str, ProcessDef | None] | None = None
+) -> LoadedDefinition:
+    """Parse and check one definition; raise DefinitionError with every problem found.
+
+    `known`: the other processes there are (by key; a ProcessDef to check hand-offs against its fields, or None
+    when only the name is known). Given, a hand-off, report or notice naming any other process is a mistake.
+    """
     checker = _Checker(file=file, root=None)
     try:
         checker.root = yaml.compose(source)
         raw = yaml.safe_load(source)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise DefinitionError([Problem(file, line, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raise DefinitionError([_yaml_problem(exc, file)]) from None
+    except (RecursionError, ValueError) as exc:  # nesting deeper than the parser goes; a NUL in the text
+        raise DefinitionError([problem(file, 1, _("not valid YAML: %(meaning)s"), meaning=str(exc)[:200])]) from None
     if not isinstance(raw, dict):
-        raise DefinitionError([Problem(file, 1, "a definition is a mapping with 'process', 'roles', 'stages', …")])
+        raise DefinitionError([problem(file, 1, _("a definition is a mapping with 'process', 'roles', 'stages', …"))])
     _duplicate_keys(checker.root, checker)
     try:
         spec = ProcessDef.model_validate(raw)
@@ -193,17 +286,22 @@ def parse_definition(source: str, file: str = "<string>") -> LoadedDefinition:
         seen: set[tuple[int, str]] = set()
         for error in exc.errors():
             path = _clean_loc(tuple(error["loc"]))
-            message = _pydantic_message(error)
-            key = (checker.line_of(path), message)
+            msgid, params = _pydantic_message(error)
+            key = (checker.line_of(path), msgid % params)
             if key not in seen:
                 seen.add(key)
-                checker.add(path, message)
+                checker.add(path, msgid, **params)
         raise DefinitionError(checker.problems) from None
     _check_process(spec, checker)
     if checker.problems:
         raise DefinitionError(checker.problems)
     digest = hashlib.sha256(source.encode()).hexdigest()
-    return LoadedDefinition(spec=spec, source=source, digest=digest, path=file)
+    loaded = LoadedDefinition(spec=spec, source=source, digest=digest, path=file)
+    if known is not None:
+        problems = cross_check({loaded.key: loaded}, known=known)
+        if problems:
+            raise DefinitionError(problems)
+    return loaded
 
 
 def load_file(path: str | Path) -> LoadedDefinition:
@@ -211,12 +309,14 @@ def load_file(path: str | Path) -> LoadedDefinition:
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Problem(str(path), 1, f"cannot read the file: {exc}")]) from None
+        raise DefinitionError([problem(str(path), 1, _("cannot read the file: %(error)s"), error=str(exc))]) from None
     return parse_definition(source, str(path))
 
 
-def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
-    """Every problem in the given files and folders (folders: their *.yaml files)."""
+def check_paths(paths: Iterable[str | Path], known: Mapping[str, ProcessDef | None] | None = None) -> list[Problem]:
+    """Every problem in the given files and folders (folders: their *.yaml files). `known`: other processes
+    there are (already loaded), as for `parse_definition`; given, the files are checked as a complete set."""
+    paths = list(paths)
     problems: list[Problem] = []
     files: list[Path] = []
     for raw in paths:
@@ -226,7 +326,7 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
         elif path.exists():
             files.append(path)
         else:
-            problems.append(Problem(str(path), 1, "no such file or folder"))
+            problems.append(problem(str(path), 1, _("no such file or folder")))
     seen: dict[str, str] = {}
     good: dict[str, LoadedDefinition] = {}
     for file in files:
@@ -236,17 +336,35 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
             problems.extend(exc.problems)
             continue
         if loaded.key in seen:
-            problems.append(Problem(str(file), 1, f"process '{loaded.key}' is also defined in {seen[loaded.key]}"))
+            problems.append(
+                problem(
+                    str(file),
+                    1,
+                    _("process '%(process)s' is also defined in %(other)s"),
+                    process=loaded.key,
+                    other=seen[loaded.key],
+                )
+            )
         seen[loaded.key] = str(file)
         good[loaded.key] = loaded
-    problems.extend(cross_check(good, complete=bool(files) and all(Path(p).is_dir() for p in paths)))
+    complete = bool(files) and all(Path(p).is_dir() for p in paths)
+    problems.extend(cross_check(good, complete=complete, known=known))
     return problems
 
 
-def cross_check(library: dict[str, LoadedDefinition], *, complete: bool = True) -> list[Problem]:
+def cross_check(
+    library: dict[str, LoadedDefinition],
+    *,
+    complete: bool = True,
+    known: Mapping[str, ProcessDef | None] | None = None,
+) -> list[Problem]:
     """Checks between processes: a hand-off, report or notice must name a process that exists, and its
-    stages and fields. `complete`: the library is all there is, so a name not in it is a mistake."""
+    stages and fields. `complete`: the library is all there is, so a name not in it is a mistake. `known`:
+    other processes there are (None for one known by name only); given, the check is complete too."""
     problems: list[Problem] = []
+    others: dict[str, ProcessDef | None] = dict(known or {})
+    others.update({key: loaded.spec for key, loaded in library.items()})
+    complete = complete or known is not None
     for loaded in library.values():
         checker = _Checker(file=loaded.path, root=yaml.compose(loaded.source))
         for index, stage in enumerate(loaded.spec.stages):
@@ -255,12 +373,18 @@ def cross_check(library: dict[str, LoadedDefinition], *, complete: bool = True) 
                 if name is None:
                     continue
                 apath: Path_ = ("stages", index, "on_enter", a_index)
-                target = library.get(name)
-                if target is None:
+                if name not in others:
                     if complete:
-                        checker.add((*apath, action.kind, "process"), f"unknown process '{name}'")
+                        checker.add(
+                            (*apath, action.kind, "process"),
+                            _("unknown process '%(process)s' (processes: %(known)s)"),
+                            process=name,
+                            known=", ".join(sorted(others)),
+                        )
                     continue
-                action.check_other(_ActionChecker(checker, apath, loaded.spec), target.spec)
+                target = others[name]
+                if target is not None:
+                    action.check_other(_ActionChecker(checker, apath, loaded.spec), target)
         problems.extend(checker.problems)
     return problems
 
@@ -277,22 +401,27 @@ def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:
 
 # --- whole-process checks -------------------------------------------------------------------------------
 
-_CONTEXT_NAMES = frozenset({"case", "now", "today", "initiator", "responsible", "started_on"})
-
 
 def cron_problem(cron: str) -> str | None:
     """Why a cron line cannot drive a schedule, or None. Checked for real: «0 25 * * thu» has five fields
     but no hour 25, and «0 9 30 2 *» never comes."""
+    found = _cron_problem(cron)
+    return found[0] % found[1] if found else None
+
+
+def _cron_problem(cron: str) -> tuple[str, dict[str, Any]] | None:
     if len(cron.split()) != 5:
-        return f"'{cron}' is not a cron line of five fields (minute hour day month weekday), e.g. '0 9 * * thu'"
+        return _("'%(cron)s' is not a cron line of five fields (minute hour day month weekday), e.g. '0 9 * * thu'"), {
+            "cron": cron
+        }
     try:
         from apscheduler.triggers.cron import CronTrigger  # only the check needs it; the engine does not
 
         trigger = CronTrigger.from_crontab(cron, timezone="UTC")
         if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
-            return f"'{cron}' never comes"
-    except ValueError as exc:
-        return f"'{cron}' is not a valid cron line: {exc}"
+            return _("'%(cron)s' never comes"), {"cron": cron}
+    except (ValueError, OverflowError) as exc:
+        return _("'%(cron)s' is not a valid cron line: %(error)s"), {"cron": cron, "error": str(exc)}
     return None
 
 
@@ -303,7 +432,12 @@ MAX_KEY = 32
 def _check_key_lengths(spec: ProcessDef, c: _Checker) -> None:
     def check(path: Path_, key: str) -> None:
         if len(key.encode()) > MAX_KEY:
-            c.add(path, f"'{key}' is too long for a button ({MAX_KEY} bytes at most); use a shorter key")
+            c.add(
+                path,
+                _("'%(key)s' is too long for a button (%(max)s bytes at most); use a shorter key"),
+                key=key,
+                max=MAX_KEY,
+            )
 
     check(("process",), spec.process)
     for name, fdef in spec.fields.items():
@@ -328,34 +462,42 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
     task_keys: dict[str, str] = {}
     for index, stage in enumerate(spec.stages):
         if stage.key in stage_keys:
-            c.add(("stages", index, "key"), f"stage '{stage.key}' is defined twice")
+            c.add(("stages", index, "key"), _("stage '%(stage)s' is defined twice"), stage=stage.key)
         stage_keys[stage.key] = index
         for t_index, task in enumerate(stage.tasks):
             if task.key in task_keys:
                 c.add(
                     ("stages", index, "tasks", t_index, "key"),
-                    f"task '{task.key}' is also defined in stage '{task_keys[task.key]}'; task keys must be unique",
+                    _("task '%(task)s' is also defined in stage '%(stage)s'; task keys must be unique"),
+                    task=task.key,
+                    stage=task_keys[task.key],
                 )
             if task.key in fields:
                 c.add(
                     ("stages", index, "tasks", t_index, "key"),
-                    f"task '{task.key}' has the name of a field; the task's outcome is stored under its key",
+                    _("task '%(task)s' has the name of a field; the task's outcome is stored under its key"),
+                    task=task.key,
                 )
             task_keys[task.key] = stage.key
-    names = set(fields) | set(task_keys) | {f"{k}_comment" for k in task_keys} | _CONTEXT_NAMES
+    c.env = typecheck.environment_of(spec)
 
     for name, fdef in fields.items():
         _check_field(spec, c, ("fields", name), fdef)
     for role in spec.start.roles:
         if role not in roles:
-            c.add(("start", "roles"), f"unknown role '{role}' (roles of this process: {', '.join(spec.roles)})")
+            c.add(
+                ("start", "roles"),
+                _("unknown role '%(role)s' (roles of this process: %(roles)s)"),
+                role=role,
+                roles=", ".join(spec.roles),
+            )
     _check_field_list(c, ("start", "form"), spec.start.form, fields)
     for s_index, schedule in enumerate(spec.schedule):
         if schedule.initiator not in roles:
-            c.add(("schedule", s_index, "initiator"), f"unknown role '{schedule.initiator}'")
-        problem = cron_problem(schedule.cron)
-        if problem:
-            c.add(("schedule", s_index, "cron"), problem)
+            c.add(("schedule", s_index, "initiator"), _("unknown role '%(role)s'"), role=schedule.initiator)
+        cron = _cron_problem(schedule.cron)
+        if cron:
+            c.add(("schedule", s_index, "cron"), cron[0], **cron[1])
     _check_template(c, ("start", "title"), spec.start.title)
 
     for index, stage in enumerate(spec.stages):
@@ -364,18 +506,26 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         for a_index, action in enumerate(stage.on_enter):
             apath: Path_ = (*base, "on_enter", a_index)
             action.check(_ActionChecker(c, apath, spec))
-            _check_condition(c, (*apath, "when"), action.when, names)
+            _check_condition(c, (*apath, "when"), action.when)
         for t_index, task in enumerate(stage.tasks):
-            _check_task(spec, c, (*base, "tasks", t_index), task, roles, fields, names)
+            _check_task(c, (*base, "tasks", t_index), task, roles, fields)
         for n_index, transition in enumerate(stage.next):
             if transition.to not in stage_keys:
                 c.add(
-                    (*base, "next", n_index, "to"), f"unknown stage '{transition.to}' (stages: {', '.join(stage_keys)})"
+                    (*base, "next", n_index, "to"),
+                    _("unknown stage '%(stage)s' (stages: %(stages)s)"),
+                    stage=transition.to,
+                    stages=", ".join(stage_keys),
                 )
-            _check_condition(c, (*base, "next", n_index, "when"), transition.when, names)
+            _check_condition(c, (*base, "next", n_index, "when"), transition.when)
         for m_index, move in enumerate(stage.moves):
             if move.to not in stage_keys:
-                c.add((*base, "moves", m_index, "to"), f"unknown stage '{move.to}' (stages: {', '.join(stage_keys)})")
+                c.add(
+                    (*base, "moves", m_index, "to"),
+                    _("unknown stage '%(stage)s' (stages: %(stages)s)"),
+                    stage=move.to,
+                    stages=", ".join(stage_keys),
+                )
             for who in move.roles:
                 _check_person(c, (*base, "moves", m_index, "roles"), who, roles, fields)
         _check_field_list(c, (*base, "requires"), stage.requires, fields)
@@ -384,14 +534,27 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
             _check_deadline(c, (*base, "wait"), stage.wait, fields)
         if stage.next and stage.next[-1].when is not None:
             # Without a fallback a case could stop at a stage with nowhere to go.
-            c.add((*base, "next"), "the last transition must have no 'when' (it is the fallback)")
+            c.add((*base, "next"), _("the last transition must have no 'when' (it is the fallback)"))
 
     reachable = _reachable(spec)
     for index, stage in enumerate(spec.stages):
         if stage.key not in reachable:
-            c.add(("stages", index, "key"), f"stage '{stage.key}' cannot be reached from '{spec.stages[0].key}'")
+            c.add(
+                ("stages", index, "key"),
+                _("stage '%(stage)s' cannot be reached from '%(first)s'"),
+                stage=stage.key,
+                first=spec.stages[0].key,
+            )
     if not any(s.final for s in spec.stages):
-        c.add(("stages",), "the process has no final stage, so no case could ever end")
+        c.add(("stages",), _("the process has no final stage, so no case could ever end"))
+    else:
+        for stage in typecheck.stuck_stages(spec):
+            if stage.key in reachable:
+                c.add(
+                    ("stages", stage_keys.get(stage.key, 0), "key"),
+                    _("from stage '%(stage)s' no way leads to a final stage, so a case there could never end"),
+                    stage=stage.key,
+                )
 
 
 def _reachable(spec: ProcessDef) -> set[str]:
@@ -410,14 +573,14 @@ def _reachable(spec: ProcessDef) -> set[str]:
 
 def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> None:
     if fdef.type == "directory" and fdef.directory not in spec.directories:
-        c.add((*path, "directory"), f"unknown directory '{fdef.directory}'")
+        c.add((*path, "directory"), _("unknown directory '%(directory)s'"), directory=fdef.directory)
     if fdef.type == "user" and fdef.role is not None and fdef.role not in spec.roles:
-        c.add((*path, "role"), f"unknown role '{fdef.role}'")
+        c.add((*path, "role"), _("unknown role '%(role)s'"), role=fdef.role)
     if fdef.type == "list" and fdef.fields:
         if fdef.count is not None:
             counter = spec.fields.get(fdef.count)
             if counter is None or counter.type != "number":
-                c.add((*path, "count"), f"'{fdef.count}' is not a number field")
+                c.add((*path, "count"), _("'%(name)s' is not a number field"), name=fdef.count)
         for sub_name, sub in fdef.fields.items():
             _check_field(spec, c, (*path, "fields", sub_name), sub)
 
@@ -425,7 +588,9 @@ def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> 
 def _check_field_list(c: _Checker, path: Path_, names: list[str], fields: dict[str, FieldDef]) -> None:
     for index, name in enumerate(names):
         if name not in fields:
-            c.add((*path, index), f"unknown field '{name}' (fields: {', '.join(fields)})")
+            c.add(
+                (*path, index), _("unknown field '%(name)s' (fields: %(fields)s)"), name=name, fields=", ".join(fields)
+            )
 
 
 def _check_person(c: _Checker, path: Path_, who: str, roles: set[str], fields: dict[str, FieldDef]) -> None:
@@ -434,25 +599,22 @@ def _check_person(c: _Checker, path: Path_, who: str, roles: set[str], fields: d
     if who.startswith("field:"):
         fdef = fields.get(who.removeprefix("field:"))
         if fdef is None or fdef.type != "user":
-            c.add(path, f"'{who}' does not name a person field")
+            c.add(path, _("'%(who)s' does not name a person field"), who=who)
         return
-    c.add(path, f"unknown role '{who}' (roles: {', '.join(sorted(roles))}; or initiator, responsible, field:<name>)")
+    c.add(
+        path,
+        _("unknown role '%(role)s' (roles: %(roles)s; or initiator, responsible, field:<name>)"),
+        role=who,
+        roles=", ".join(sorted(roles)),
+    )
 
 
-def _check_task(
-    spec: ProcessDef,
-    c: _Checker,
-    path: Path_,
-    task: TaskDef,
-    roles: set[str],
-    fields: dict[str, FieldDef],
-    names: set[str],
-) -> None:
+def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields: dict[str, FieldDef]) -> None:
     _check_person(c, (*path, "assignee"), task.assignee, roles, fields)
     _check_field_list(c, (*path, "fields"), task.fields, fields)
     for index, attached in enumerate(task.attach):
         if attached not in fields or fields[attached].type not in FILE_TYPES:
-            c.add((*path, "attach", index), f"'{attached}' is not a photo or document field")
+            c.add((*path, "attach", index), _("'%(name)s' is not a photo or document field"), name=attached)
     for key, outcome in task.outcome_defs().items():
         _check_field_list(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
     if task.kind == "confirm" and not task.fields:
@@ -462,13 +624,13 @@ def _check_task(
     if task.due is not None:
         _check_deadline(c, (*path, "due"), task.due, fields)
     elif task.remind or task.escalate_to:
-        c.add((*path, "due"), "'remind' and 'escalate_to' need a 'due'")
+        c.add((*path, "due"), _("'remind' and 'escalate_to' need a 'due'"))
     for r_index, reminder in enumerate(task.remind):
         try:
             parse_offset(reminder)
         except DeadlineError as exc:
-            c.add((*path, "remind", r_index), str(exc))
-    _check_condition(c, (*path, "when"), task.when, names)
+            c.add((*path, "remind", r_index), exc.message, **exc.params)
+    _check_condition(c, (*path, "when"), task.when)
     _check_template(c, (*path, "title"), task.title)
     _check_template(c, (*path, "text"), task.text)
 
@@ -477,32 +639,23 @@ def _check_deadline(c: _Checker, path: Path_, text: str, fields: dict[str, Field
     try:
         deadline = parse_deadline(text)
     except DeadlineError as exc:
-        c.add(path, str(exc))
+        c.add(path, exc.message, **exc.params)
         return
     for name in deadline.field_refs:
         fdef = fields.get(name)
         if fdef is None or fdef.type not in ("date", "datetime"):
-            c.add(path, f"the deadline '{text}' refers to '{name}', which is not a date field")
+            c.add(
+                path, _("the deadline '%(text)s' refers to '%(name)s', which is not a date field"), text=text, name=name
+            )
 
 
-def _check_condition(c: _Checker, path: Path_, source: str | None, names: set[str]) -> None:
-    if source is None:
-        return
-    try:
-        expression = compile_expression(source)
-    except ExpressionError as exc:
-        c.add(path, str(exc))
-        return
-    unknown = sorted(expression.names - names)
-    if unknown:
-        c.add(path, f"the condition '{source}' uses unknown name(s): {', '.join(unknown)}")
+def _check_condition(c: _Checker, path: Path_, source: str | None) -> None:
+    if source is not None:
+        typecheck.check_condition(source, c.env, c.reporter(path))
 
 
-def _check_template(c: _Checker, path: Path_, text: LocalText | None) -> None:
+def _check_template(c: _Checker, path: Path_, text: LocalText | None, extra: Iterable[str] = ()) -> None:
     if text is None:
         return
     for value in [text] if isinstance(text, str) else list(text.values()):
-        try:
-            check_syntax(value)
-        except TemplateError as exc:
-            c.add(path, str(exc))
+        typecheck.check_template(value, c.env, c.reporter(path), extra)

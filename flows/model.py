@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from flows.effects import BuildReport, Effect, Notify, NotifyCases, Render, SendEmail, StartCase, UpdateCompany
+from flows.i18n import _
 from flows.templating import render
 
 LocalText = str | dict[str, str]
@@ -171,7 +172,9 @@ class ActionCheck(Protocol):
 
     def add(self, path: tuple[str | int, ...], message: str, **params: Any) -> None: ...
 
-    def template(self, path: tuple[str | int, ...], text: LocalText | None) -> None: ...
+    def template(self, path: tuple[str | int, ...], text: LocalText | None, extra: tuple[str, ...] = ()) -> None:
+        """Check a Jinja text; `extra`: names this place adds to the case's (e.g. `cases`)."""
+        ...
 
     def person(self, path: tuple[str | int, ...], who: str) -> None: ...
 
@@ -275,7 +278,7 @@ class _Action(_Spec):
 
 def _check_stage_of(ck: ProcessCheck, key: str, other: ProcessDef, stage: str | None) -> None:
     if stage is not None and stage not in {s.key for s in other.stages}:
-        ck.add((key, "stage"), "process '%(process)s' has no stage '%(stage)s'", process=other.process, stage=stage)
+        ck.add((key, "stage"), _("process '%(process)s' has no stage '%(stage)s'"), process=other.process, stage=stage)
 
 
 class NotifyAction(_Action):
@@ -322,7 +325,7 @@ class SetAction(_Action):
     def check(self, ck: ActionCheck) -> None:
         for key in self.set:
             if key not in ck.fields:
-                ck.add(("set", key), "unknown field '%(name)s'", name=key)
+                ck.add(("set", key), _("unknown field '%(name)s'"), name=key)
 
 
 class StartAction(_Action):
@@ -345,7 +348,7 @@ class StartAction(_Action):
             ck.field_list(("start", "carry"), self.start.carry)
         for new_name, source in self.start.map.items():
             if source not in ck.fields:
-                ck.add(("start", "map", new_name), "unknown field '%(name)s'", name=source)
+                ck.add(("start", "map", new_name), _("unknown field '%(name)s'"), name=source)
 
     def other_process(self) -> str | None:
         return self.start.process
@@ -355,7 +358,7 @@ class StartAction(_Action):
             if new_name not in other.fields:
                 ck.add(
                     ("start", "map", new_name),
-                    "process '%(process)s' has no field '%(name)s'",
+                    _("process '%(process)s' has no field '%(name)s'"),
                     process=other.process,
                     name=new_name,
                 )
@@ -394,7 +397,7 @@ class ReportAction(_Action):
     def check(self, ck: ActionCheck) -> None:
         ck.field_of_type(("report", "to"), self.report.to, frozenset({"document"}))
         if self.report.summary is not None and self.report.summary not in ck.fields:
-            ck.add(("report", "summary"), "unknown field '%(name)s'", name=self.report.summary)
+            ck.add(("report", "summary"), _("unknown field '%(name)s'"), name=self.report.summary)
         ck.template(("report", "title"), self.report.title)
 
     def other_process(self) -> str | None:
@@ -407,7 +410,7 @@ class ReportAction(_Action):
             if column.field not in known:
                 ck.add(
                     ("report", "columns", index, "field"),
-                    "process '%(process)s' has no field '%(name)s'",
+                    _("process '%(process)s' has no field '%(name)s'"),
                     process=other.process,
                     name=column.field,
                 )
@@ -416,7 +419,7 @@ class ReportAction(_Action):
             if fdef is None or fdef.type not in ("number", "money"):
                 ck.add(
                     ("report", "totals", index),
-                    "'%(name)s' is not a number or money field of process '%(process)s'",
+                    _("'%(name)s' is not a number or money field of process '%(process)s'"),
                     process=other.process,
                     name=total,
                 )
@@ -430,7 +433,7 @@ class NotifyCasesAction(_Action):
         return [NotifyCases(self.notify_cases)]
 
     def check(self, ck: ActionCheck) -> None:
-        ck.template(("notify_cases", "text"), self.notify_cases.text)
+        ck.template(("notify_cases", "text"), self.notify_cases.text, ("cases",))
 
     def other_process(self) -> str | None:
         return self.notify_cases.process
