@@ -247,8 +247,13 @@ class Engine:
         outcomes = tdef.outcome_defs()
         if outcome not in outcomes:
             raise EngineError(_("Unknown answer to this task."))
+        # An empty answer never erases what the case has (a skipped question of a returned request keeps its
+        # value), and a required field the case already has is not missing.
+        values = {k: v for k, v in values.items() if not (is_empty(v) and not is_empty(case.data.get(k)))}
         missing = [
-            n for n in task_fields(case.spec, task, outcome) if self._required(case.spec, n) and is_empty(values.get(n))
+            n
+            for n in task_fields(case.spec, task, outcome)
+            if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
         ]
         if missing:
             labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
