@@ -7,6 +7,7 @@ unreachable stage) live in `flows.loader`, which also maps every mistake back to
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
@@ -73,17 +74,20 @@ class FieldDef(_Spec):
 
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:
+        for limit in (self.min, self.max):
+            if limit is not None and not math.isfinite(limit):
+                raise ValueError(_("'min' and 'max' must be numbers (not .inf or .nan)"))
         if self.type == "choice" and not self.options:
-            raise ValueError("a choice field needs 'options'")
+            raise ValueError(_("a choice field needs 'options'"))
         if self.type == "directory" and not self.directory:
-            raise ValueError("a directory field needs 'directory' (the name of a directory of this process)")
+            raise ValueError(_("a directory field needs 'directory' (the name of a directory of this process)"))
         if self.type == "list":
             if not self.fields:
-                raise ValueError("a list field needs 'fields' (the fields of one entry)")
+                raise ValueError(_("a list field needs 'fields' (the fields of one entry)"))
             if any(sub.type == "list" for sub in self.fields.values()):
-                raise ValueError("a list cannot contain another list")
+                raise ValueError(_("a list cannot contain another list"))
         elif self.fields:
-            raise ValueError("only a list field may have 'fields'")
+            raise ValueError(_("only a list field may have 'fields'"))
         return self
 
 
@@ -111,9 +115,9 @@ class TaskDef(_Spec):
     @model_validator(mode="after")
     def _outcomes(self) -> TaskDef:
         if self.kind == "choice" and not self.outcomes:
-            raise ValueError("a choice task needs 'outcomes'")
+            raise ValueError(_("a choice task needs 'outcomes'"))
         if self.kind in ("form", "confirm") and self.outcomes:
-            raise ValueError(f"a {self.kind} task has one outcome; remove 'outcomes' or use kind: choice")
+            raise ValueError(_("a form or confirm task has one outcome; remove 'outcomes' or use kind: choice"))
         return self
 
     def outcome_defs(self) -> dict[str, OutcomeDef]:
@@ -546,11 +550,11 @@ class StageDef(_Spec):
     @model_validator(mode="after")
     def _shape(self) -> StageDef:
         if self.final and (self.tasks or self.next or self.wait or self.moves):
-            raise ValueError("a final stage has no tasks, 'next', 'moves' or 'wait'")
+            raise ValueError(_("a final stage has no tasks, 'next', 'moves' or 'wait'"))
         if not self.final and not self.next and not self.moves:
-            raise ValueError("a stage that is not final needs 'next' or 'moves'")
+            raise ValueError(_("a stage that is not final needs 'next' or 'moves'"))
         if self.tasks and not self.next:
-            raise ValueError("a stage with tasks needs 'next' (where to go when they are done)")
+            raise ValueError(_("a stage with tasks needs 'next' (where to go when they are done)"))
         return self
 
 
@@ -586,7 +590,7 @@ class ProcessDef(_Spec):
     @classmethod
     def _some_stages(cls, value: list[StageDef]) -> list[StageDef]:
         if not value:
-            raise ValueError("a process needs at least one stage")
+            raise ValueError(_("a process needs at least one stage"))
         return value
 
     def stage(self, key: str) -> StageDef:

@@ -30,7 +30,7 @@ Report = Callable[..., None]
 """`report(msgid, **params)`: one problem found at the place being checked."""
 
 # Parameters whose values are msgids themselves (type names), translated along with the message.
-TRANSLATED = frozenset({"left", "right", "type", "source_type", "target_type"})
+TRANSLATED = frozenset({"left", "right", "type", "source_type", "target_type", "meaning", "error"})
 
 
 @dataclass(frozen=True)

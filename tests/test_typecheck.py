@@ -157,7 +157,7 @@ def test_unknown_names_in_conditions_and_templates() -> None:
     source = PURCHASE.replace("amount > 100000", "amout > 100000")
     assert_one(problems_of(source), "flow.yaml", line_of(source, "amout"), "'amout'", "did you mean 'amount'")
     source = PURCHASE.replace("Согласовано: {{ item }}", "Согласовано: {{ itme }}")
-    assert_one(problems_of(source), "flow.yaml", line_of(source, "text: \"Согласовано"), "'itme'")
+    assert_one(problems_of(source), "flow.yaml", line_of(source, 'text: "Согласовано'), "'itme'")
     source = PURCHASE.replace("{{ it.price|money }}", "{{ it.cost|money }}")
     assert_one(problems_of(source), "flow.yaml", line_of(source, "it.cost"), "no 'cost'", "name, price")
     source = PURCHASE.replace("{{ urgency.label }}", "{{ urgency.title }}")
@@ -249,9 +249,7 @@ def test_report_columns_and_totals_are_checked_against_the_other_process(tmp_pat
 def test_yaml_syntax_errors_point_at_the_line_in_plain_words(broken: str, words: str) -> None:
     original = broken.splitlines()[-1].strip().split(":")[0]
     target = next(line for line in PURCHASE.splitlines() if line.strip().startswith(original + ":"))
-    source = PURCHASE.replace(
-        target if "\n" not in broken else "    title: Руководитель\n    tasks:", broken, 1
-    )
+    source = PURCHASE.replace(target if "\n" not in broken else "    title: Руководитель\n    tasks:", broken, 1)
     (problem,) = problems_of(source)
     assert problem.message.startswith("not valid YAML: ") and words in problem.message
     # the line of the mistake, or the one just after it where the parser noticed
@@ -274,6 +272,10 @@ def test_messages_are_in_the_admins_language() -> None:
     assert any("дата" in t and "число" in t for t in texts), texts  # type names are translated too
     assert all(t.startswith("flow.yaml:") for t in texts)
     assert [p.translated(lambda m: m) for p in problems_of(source)] == [str(p) for p in problems_of(source)]
+    (yaml_problem,) = problems_of(PURCHASE.replace("label: Что купить}", "label: Что: купить}"))
+    assert "ошибка в YAML: внутри { … } ожидалась запятая" in yaml_problem.translated(russian)
+    (shape,) = problems_of(PURCHASE.replace("options: {low: Низкая, high: Высокая}", "label2: x"))
+    assert "неизвестный ключ «label2»" in shape.translated(russian)
 
 
 def test_every_checker_message_has_a_russian_translation() -> None:
@@ -288,3 +290,11 @@ def test_every_checker_message_has_a_russian_translation() -> None:
             if message is None or not message.string:
                 missing.append(f"{module}: {msgid}")
     assert missing == []
+
+
+@pytest.mark.parametrize("limit", [".inf", "-.inf", ".nan"])
+def test_number_limits_are_finite(limit: str) -> None:
+    source = PURCHASE.replace(
+        "  amount: {type: money, label: Сумма}", f"  amount: {{type: money, label: Сумма, max: {limit}}}"
+    )
+    assert_one(problems_of(source), "flow.yaml", line_of(source, "max: "), "must be numbers")
