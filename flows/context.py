@@ -62,12 +62,10 @@ def case_context(
 ) -> dict[str, Any]:
     """`refs` are records the case points at, loaded by the caller (companies, by their field's name)."""
     context: dict[str, Any] = dict(data)
-    for stage in spec.stages:
-        for task in stage.tasks:
-            outcome = data.get(task.key)
-            if isinstance(outcome, str):
-                odef = task.outcome_defs().get(outcome)
-                context[task.key] = Choice(outcome, odef.label if odef is not None else None)
+    for task_key, labels in _outcome_labels(spec).items():
+        outcome = data.get(task_key)
+        if isinstance(outcome, str):
+            context[task_key] = Choice(outcome, labels.get(outcome))
     for name, record in (refs or {}).items():
         if isinstance(record, Mapping):
             context[name] = Entry(record)
@@ -97,6 +95,26 @@ def case_context(
     if extra:
         context.update(extra)
     return context
+
+
+# Outcome labels per task, per spec: a context is built for every condition and text, and specs live long.
+# Keyed by id with the spec kept alongside, so that an id reused after a spec is gone never matches.
+_OUTCOMES: dict[int, tuple[ProcessDef, dict[str, dict[str, LocalText]]]] = {}
+
+
+def _outcome_labels(spec: ProcessDef) -> dict[str, dict[str, LocalText]]:
+    hit = _OUTCOMES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    labels = {
+        task.key: {key: odef.label for key, odef in task.outcome_defs().items()}
+        for stage in spec.stages
+        for task in stage.tasks
+    }
+    if len(_OUTCOMES) >= 256:
+        _OUTCOMES.clear()
+    _OUTCOMES[id(spec)] = (spec, labels)
+    return labels
 
 
 def typed(fdef: FieldDef, value: Any) -> Any:
