@@ -62,7 +62,7 @@ class Problem:
         return f"{self.file}:{self.line}: {text}"
 
 
-def problem(file: str, line: int, msgid: str, **params: Any) -> Problem:
+def problem(file: str, line: int, msgid: str, /, **params: Any) -> Problem:
     return Problem(file, line, msgid % params if params else msgid, msgid, params)
 
 
@@ -121,12 +121,15 @@ class _Checker:
             node = child
         return best
 
-    def add(self, path: Path_, message: str, **params: Any) -> None:
+    def add(self, path: Path_, message: str, /, **params: Any) -> None:
         """A problem at `path`; `message` is a msgid, `params` fill it."""
         self.problems.append(problem(self.file, self.line_of(path), message, **params))
 
     def reporter(self, path: Path_) -> Callable[..., None]:
-        return lambda message, **params: self.add(path, message, **params)
+        def report(message: str, /, **params: Any) -> None:  # positional: a parameter may be called `line`
+            self.add(path, message, **params)
+
+        return report
 
 
 @dataclass
@@ -141,7 +144,7 @@ class _ActionChecker:
     def fields(self) -> dict[str, FieldDef]:
         return self.spec.fields
 
-    def add(self, path: Path_, message: str, **params: Any) -> None:
+    def add(self, path: Path_, message: str, /, **params: Any) -> None:
         self.checker.add((*self.base, *path), message, **params)
 
     def template(self, path: Path_, text: LocalText | None, extra: tuple[str, ...] = ()) -> None:

@@ -174,7 +174,7 @@ class ActionCheck(Protocol):
     @property
     def fields(self) -> dict[str, FieldDef]: ...
 
-    def add(self, path: tuple[str | int, ...], message: str, **params: Any) -> None: ...
+    def add(self, path: tuple[str | int, ...], message: str, /, **params: Any) -> None: ...
 
     def template(self, path: tuple[str | int, ...], text: LocalText | None, extra: tuple[str, ...] = ()) -> None:
         """Check a Jinja text; `extra`: names this place adds to the case's (e.g. `cases`)."""
@@ -194,7 +194,7 @@ class ActionCheck(Protocol):
 class ProcessCheck(Protocol):
     """Checking what an action says about another process of the library (already known to exist)."""
 
-    def add(self, path: tuple[str | int, ...], message: str, **params: Any) -> None: ...
+    def add(self, path: tuple[str | int, ...], message: str, /, **params: Any) -> None: ...
 
     def hand_off(self, path: tuple[str | int, ...], target: ProcessDef, values: dict[str, str]) -> None:
         """`values` maps fields of `target` to fields of this process whose values it receives."""

@@ -298,3 +298,9 @@ def test_number_limits_are_finite(limit: str) -> None:
         "  amount: {type: money, label: Сумма}", f"  amount: {{type: money, label: Сумма, max: {limit}}}"
     )
     assert_one(problems_of(source), "flow.yaml", line_of(source, "max: "), "must be numbers")
+
+
+def test_a_template_that_cannot_be_read() -> None:
+    source = PURCHASE.replace('"{{ item }} — {{ amount|money }}"', '"{{ item }} — {% for x in %}"')
+    problem = assert_one(problems_of(source), "flow.yaml", line_of(source, "{% for x in %}"), "cannot be read")
+    assert "line 1 of the text" in problem.message
