@@ -3,7 +3,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/data
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY bot bot
+COPY app app
+COPY services services
+COPY tgbot tgbot
+COPY integrations integrations
 COPY handlers handlers
 COPY flows flows
 COPY db db

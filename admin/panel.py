@@ -14,10 +14,11 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 
-from bot.core import Core
 from db.models import AuditEntry, Case, Outbox, Task, User, UserRole
+from flows.status import CaseStatus, OutboxStatus, TaskStatus
+from services.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +80,20 @@ class AdminPanel:
     async def cases(self, request: web.Request) -> web.Response:
         process = request.query.get("process") or None
         status = request.query.get("status") or None
-        lang = self.core.settings.default_language
+        lang = self.core.config.default_language
         async with self.core.sessionmaker() as session:
             query = select(Case).order_by(Case.updated_at.desc()).limit(PAGE)
             if process:
                 query = query.where(Case.process == process)
             if status:
-                query = query.where(Case.status == status)
+                # Only a status can match (the column holds nothing else); any other filter shows no case.
+                query = query.where(Case.status == status if status in set(CaseStatus) else false())
             rows = list((await session.execute(query)).scalars())
             open_tasks = dict(
                 (
                     await session.execute(
                         select(Task.case_id, func.count())
-                        .where(Task.status == "open", Task.case_id.in_([c.id for c in rows]))
+                        .where(Task.status == TaskStatus.OPEN, Task.case_id.in_([c.id for c in rows]))
                         .group_by(Task.case_id)
                     )
                 ).all()
@@ -101,7 +103,7 @@ class AdminPanel:
                     await session.execute(
                         select(Task.case_id, func.count())
                         .where(
-                            Task.status == "open",
+                            Task.status == TaskStatus.OPEN,
                             Task.due_at < self.core.clock.now(),
                             Task.case_id.in_([c.id for c in rows]),
                         )
@@ -116,19 +118,25 @@ class AdminPanel:
                     {
                         "case": case,
                         "process": self.core.translator.local(spec.title, lang),
-                        "stage": self.core.renderer.stage_title(spec, case.stage, lang),
+                        "stage": self.core.wording.stage_title(spec, case.stage, lang),
                         "open": open_tasks.get(case.id, 0),
                         "overdue": overdue.get(case.id, 0),
                     }
                 )
         processes = sorted(self.core.registry.library)
         return _render(
-            "cases.html", items=items, processes=processes, process=process, status=status, when=self.core.renderer.when
+            "cases.html",
+            items=items,
+            processes=processes,
+            process=process,
+            statuses=list(CaseStatus),
+            status=status,
+            when=self.core.wording.when,
         )
 
     async def case(self, request: web.Request) -> web.Response:
         case_id = int(request.match_info["case_id"])
-        lang = self.core.settings.default_language
+        lang = self.core.config.default_language
         async with self.core.sessionmaker() as session:
             case = await session.get(Case, case_id)
             if case is None:
@@ -145,7 +153,7 @@ class AdminPanel:
                 ).scalars()
             )
             people = {u.id: u.name for u in (await session.execute(select(User))).scalars()}
-        renderer = self.core.renderer
+        renderer = self.core.wording
         fields = renderer.summary(spec, list(spec.fields), case.data, lang)
         task_rows = [
             {
@@ -188,14 +196,14 @@ class AdminPanel:
                     ).all()
                 }
             )
-        lang = self.core.settings.default_language
+        lang = self.core.config.default_language
         items = [
             {
                 "key": key,
                 "title": self.core.translator.local(loaded.spec.title, lang),
                 "version": versions.get(key),
-                "active": counts[(key, "active")],
-                "done": counts[(key, "done")],
+                "active": counts[(key, CaseStatus.ACTIVE)],
+                "done": counts[(key, CaseStatus.DONE)],
                 "path": loaded.path,
             }
             for key, loaded in sorted(self.core.registry.library.items())
@@ -209,13 +217,13 @@ class AdminPanel:
                 (
                     await session.execute(
                         select(Outbox)
-                        .where(Outbox.status.in_(("failed", "uncertain")))
+                        .where(Outbox.status.in_((OutboxStatus.FAILED, OutboxStatus.UNCERTAIN)))
                         .order_by(Outbox.id.desc())
                         .limit(PAGE)
                     )
                 ).scalars()
             )
-        return _render("outbox.html", by_status=by_status, problems=problems, when=self.core.renderer.when)
+        return _render("outbox.html", by_status=by_status, problems=problems, when=self.core.wording.when)
 
 
 def _task_title(core: Core, spec: Any, task: Task, lang: str) -> str:

@@ -10,14 +10,14 @@ from typing import Any
 
 import aiohttp
 
+from app.container import build_core
+from app.settings import Settings
 from bench.chat import REGISTER_DEFECT, NoAnswer, SimPerson, echo_script, run_people
 from bench.procs import BotProcess
 from bench.report import latency_summary
 from bench.scenario import ROLES
-from bot import people as people_repo
-from bot.core import build_core
-from bot.settings import Settings
 from sandbox.server import SandboxServer
+from services import people as people_repo
 
 log = logging.getLogger(__name__)
 

@@ -72,8 +72,8 @@ async def _run_echo(api_base: str, max_seconds: float) -> None:
 
 
 async def _run_konveyer(api_base: str, database_url: str, data_dir: Path, rate: float, max_seconds: float) -> None:
-    from bot.app import App
-    from bot.settings import Settings
+    from app.application import App
+    from app.settings import Settings
 
     settings = Settings(api_base=api_base, database_url=database_url, data_dir=data_dir, bot_token=None,
                         admin_ids=[], outbox_global_rate=rate, outbox_per_chat_rate=rate)

@@ -20,13 +20,14 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
+from app.application import App
+from app.settings import Settings
 from bench.scenario import PROCESS, START_FORM
-from bot import people as people_repo
-from bot.app import App
-from bot.cases import CaseService
-from bot.settings import Settings
 from db.models import Outbox
+from flows.status import OutboxStatus
 from sandbox.server import SandboxServer
+from services import people as people_repo
+from services.cases import CaseService
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ async def run_delivery(database_url: str, workdir: Path, recipients: int,
             async with core.sessionmaker() as session:
                 rows = (await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all()
                 statuses = {str(s): int(n) for s, n in rows}
-            if not statuses.get("pending") and not statuses.get("sending"):
+            if not statuses.get(OutboxStatus.PENDING) and not statuses.get(OutboxStatus.SENDING):
                 break
             await asyncio.sleep(0.1)
         async with core.sessionmaker() as session:

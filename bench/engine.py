@@ -23,12 +23,14 @@ from typing import Any
 from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.container import build_core
+from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, START, staff
-from bot.cases import CaseService, Loaded
-from bot.core import Core, build_core
-from bot.settings import Settings
 from db.engine import make_engine
 from db.models import User
+from flows.status import CaseStatus
+from services.cases import CaseService, Loaded
+from services.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ async def konveyer_case(core: Core, users: dict[str, User]) -> Loaded:
             if task.assignee_id is None:
                 await service.claim(actor, task.id)
             loaded = await service.submit(actor, task.id, step.outcome, dict(step.values))
-    if loaded.state.status != "done" or loaded.state.stage != "done":
+    if loaded.state.status != CaseStatus.DONE or loaded.state.stage != "done":
         raise RuntimeError(f"the case ended at {loaded.state.stage} ({loaded.state.status})")
     return loaded
 
@@ -205,7 +207,7 @@ def konveyer_in_memory(cases: int) -> float:
             if task.assignee_id is None:
                 engine.claim(case, task, 2, {task.role or ""})
             engine.submit(case, task, step.outcome, dict(step.values), task.assignee_id or 2)
-        if case.status != "done":
+        if case.status != CaseStatus.DONE:
             raise RuntimeError("the in-memory case did not finish")
     return cases / (time.perf_counter() - began)
 

@@ -22,18 +22,20 @@ from aiogram.types import Chat, Message
 from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.container import build_core
+from app.settings import Settings
 from bench.chat import Action, SimPerson
 from bench.procs import BotProcess
 from bench.report import latency_summary
 from bench.scenario import START_FORM
-from bot import people as people_repo
-from bot.core import Core, build_core
-from bot.queries import open_tasks_page
-from bot.settings import Settings
 from db.models import Task, User
 from flows.runtime import START_TASK
+from flows.status import TaskStatus
 from sandbox.server import SandboxServer
 from scheduler.timers import due_timer_ids, fire_timer
+from services import people as people_repo
+from services.core import Core
+from services.queries import open_tasks_page
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +179,7 @@ def _my_open_tasks(user: User, roles: set[str]) -> Any:
     conditions = [Task.assignee_id == user.id]
     if roles:
         conditions.append((Task.assignee_id.is_(None)) & (Task.role.in_(roles)))
-    return select(Task.id).where(Task.status == "open", Task.key != START_TASK, or_(*conditions))
+    return select(Task.id).where(Task.status == TaskStatus.OPEN, Task.key != START_TASK, or_(*conditions))
 
 
 async def _explain(session: AsyncSession, statement: Any, params: dict[str, Any] | None = None) -> str:

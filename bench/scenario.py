@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import people
 from db.models import User
+from services import people
 
 PROCESS = "defect_return"
 START = "__start__"

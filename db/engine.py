@@ -8,9 +8,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
@@ -63,20 +64,43 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _upgrade_sync(connection: Connection, url: str, /) -> None:
+def _upgrade_sync(connection: Connection, url: str, revision: str, /) -> None:
     config = alembic_config(url)
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    before = MigrationContext.configure(connection).get_current_revision()
+    command.upgrade(config, revision)
+    if is_sqlite(url) and MigrationContext.configure(connection).get_current_revision() != before:
+        # The tables rebuilt with foreign keys off must still agree with each other before this commits.
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"migration left rows pointing at nothing: {broken[:10]}")
 
 
-async def migrate(engine: AsyncEngine) -> None:
+async def _sqlite_foreign_keys(connection: AsyncConnection, on: bool) -> None:
+    """Outside any transaction (SQLite ignores the pragma inside one), on the driver's connection."""
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")  # type: ignore[union-attr]
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to the newest migration (idempotent; safe for several workers on PostgreSQL)."""
     url = engine.url.render_as_string(hide_password=False)
-    async with engine.begin() as connection:
-        if not is_sqlite(url):
-            # Two workers starting together must not both create the tables.
-            await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
-        await connection.run_sync(_upgrade_sync, url)
+    sqlite = is_sqlite(url)
+    async with engine.connect() as connection:
+        if sqlite:
+            # Batch mode rebuilds a table to change its constraints: a copy is made and the old table dropped.
+            # With foreign keys on, that DROP would first delete every row, cascading to the rows that point
+            # at them (a case's tasks, timers, audit). They are off for the migration, checked, and on again.
+            await _sqlite_foreign_keys(connection, on=False)
+        try:
+            async with connection.begin():
+                if not sqlite:
+                    # Two workers starting together must not both create the tables.
+                    await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
+                await connection.run_sync(_upgrade_sync, url, revision)
+        finally:
+            if sqlite:
+                await _sqlite_foreign_keys(connection, on=True)
     log.info("database schema is up to date")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -10,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from flows.status import CaseStatus, OutboxStatus, TaskStatus, TimerStatus
 
 # Stable constraint names, so Alembic's batch mode can alter SQLite tables.
 NAMING = {
@@ -55,6 +59,22 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def status_type(kind: type[StrEnum]) -> Enum:
+    """A status column: VARCHAR(16) holding the enum's values, with a CHECK constraint named
+    `ck_<table>_status` that refuses any other; read back as the enum's members (which equal the strings).
+    The attributes stay annotated `str` (a member is one) while the case service still converts them with
+    `type: ignore`; once it is split they can be `Mapped[CaseStatus]` and so on."""
+    return Enum(
+        kind,
+        name="status",
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=16,
+        values_callable=lambda k: [m.value for m in k],
+    )
 
 
 class Base(DeclarativeBase):
@@ -128,7 +148,7 @@ class Case(Base):
     process: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300), default="")
     stage: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(status_type(CaseStatus), index=True)
     result: Mapped[str | None] = mapped_column(String(16))
     visit: Mapped[int] = mapped_column(Integer, default=0)
     data: Mapped[dict[str, Any]]
@@ -147,7 +167,7 @@ class Task(Base):
         Index("ix_tasks_open_role", "status", "role"),
         Index("ix_tasks_open_assignee", "assignee_id", "status"),
         # «My tasks» reads a page of open tasks in due order per person and per role's pool
-        # (bot/queries.py): these hold only open tasks, already in that order, so a page is a short range
+        # (services/queries.py): these hold only open tasks, already in that order, so a page is a short range
         # scan however many tasks wait. Queries must spell `status = 'open'` as a constant to match.
         Index(
             "ix_tasks_open_assignee_due",
@@ -174,7 +194,7 @@ class Task(Base):
     kind: Mapped[str] = mapped_column(String(16))
     role: Mapped[str | None] = mapped_column(String(64))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(status_type(TaskStatus))
     outcome: Mapped[str | None] = mapped_column(String(64))
     draft: Mapped[dict[str, Any] | None] = mapped_column(Json)
     due_at: Mapped[datetime | None]
@@ -214,7 +234,7 @@ class Timer(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(status_type(TimerStatus), default=TimerStatus.PENDING)
     payload: Mapped[dict[str, Any]]
     fired_at: Mapped[datetime | None]
 
@@ -230,7 +250,7 @@ class Outbox(Base):
     method: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
     ref_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))  # for edits: the message to edit
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(status_type(OutboxStatus), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Wall-clock time before which a retry must not go out; None means «now». Deliberately not the
     # business clock: Telegram's retry_after runs in real seconds even when tests move case time.

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from flows.status import CaseStatus, TaskStatus
+
 if TYPE_CHECKING:  # the model imports this module; these are for annotations only
     from flows.model import LocalText, NotifyCasesDef, ReportDef
 
-CaseStatus = Literal["draft", "active", "done", "cancelled"]
-TaskStatus = Literal["open", "done", "cancelled"]
 
 
 @dataclass
@@ -25,7 +25,7 @@ class TaskState:
     kind: str
     role: str | None = None  # a pool: anyone with the role may claim
     assignee_id: int | None = None  # a person; for a pool, set by the claim
-    status: TaskStatus = "open"
+    status: TaskStatus = TaskStatus.OPEN
     due_at: datetime | None = None
     created_at: datetime | None = None
     outcome: str | None = None

@@ -39,6 +39,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
 from flows.expressions import evaluate
 from flows.i18n import _
 from flows.model import FILE_TYPES, PERSON_REFS, ProcessDef, StageDef, TaskDef, local
+from flows.status import CASE_CLOSED, transition
 from flows.templating import render
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class CaseState:
     spec: ProcessDef
     initiator_id: int
     stage: str
-    status: CaseStatus = "draft"
+    status: CaseStatus = CaseStatus.DRAFT
     data: dict[str, Any] = field(default_factory=dict)
     responsible_id: int | None = None
     visit: int = 0
@@ -104,7 +105,7 @@ class CaseState:
         return case_context(self.spec, self.data, refs=self.refs)
 
     def open_tasks(self) -> list[TaskState]:
-        return [t for t in self.tasks if t.status == "open"]
+        return [t for t in self.tasks if t.status == TaskStatus.OPEN]
 
     def task(self, task_id: int) -> TaskState:
         for task in self.tasks:
@@ -268,10 +269,11 @@ class Engine:
         case.data.update(values)
         if not is_service_task(task.key):
             case.data[task.key] = outcome
-        if values and case.status == "active" and case.title:
+        if values and case.status == CaseStatus.ACTIVE and case.title:
             self._retitle(case)
         now = self.clock.now()
-        task.status, task.outcome, task.done_by, task.done_at = "done", outcome, actor_id, now
+        task.status = transition(task.status, TaskStatus.DONE)
+        task.outcome, task.done_by, task.done_at = outcome, actor_id, now
         effects: list[Effect] = [TaskClosed(task, actor_id)]
         log.info("case %s task %s done by %s: %s", case.id, task.id, actor_id, outcome)
         if task.key == START_TASK:
@@ -289,7 +291,7 @@ class Engine:
 
     def request_edit(self, case: CaseState, name: str, actor_id: int, is_admin: bool = False) -> list[Effect]:
         """Ask the person for a new value of an editable field (the answer comes back through `submit`)."""
-        if case.status != "active" or case.stage == START_TASK:
+        if case.status != CaseStatus.ACTIVE or case.stage == START_TASK:
             raise EngineError(_("This case cannot be changed now."))
         if name not in case.spec.stage(case.stage).editable:
             raise EngineError(_("This field cannot be changed at this stage."))
@@ -323,7 +325,7 @@ class Engine:
 
     def allowed_moves(self, case: CaseState, actor_id: int, actor_roles: set[str], is_admin: bool = False) -> list[str]:
         """Stages this person may move the case to by hand, from where it stands."""
-        if case.status != "active" or case.stage == START_TASK:
+        if case.status != CaseStatus.ACTIVE or case.stage == START_TASK:
             return []
         result: list[str] = []
         for move in case.spec.stage(case.stage).moves:
@@ -357,13 +359,13 @@ class Engine:
     ) -> list[Effect]:
         """A timer came due. Timers of tasks already done or stages already left do nothing."""
         effects: list[Effect] = []
-        if case.status != "active":
+        if case.status != CaseStatus.ACTIVE:
             return effects
         if kind == "wait":
             if case.stage == stage and case.visit == visit:
                 self._give_tasks(case, case.spec.stage(case.stage), effects, depth=0)
             return effects
-        if task is None or task.status != "open":
+        if task is None or task.status != TaskStatus.OPEN:
             return effects
         tdef = task_def(case.spec, task.stage, task.key)
         owners = self._task_people(task)
@@ -377,12 +379,12 @@ class Engine:
         return effects
 
     def cancel(self, case: CaseState, actor_id: int) -> list[Effect]:
-        if case.status in ("done", "cancelled"):
+        if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
         effects: list[Effect] = []
         self._close_open_tasks(case, effects, actor_id)
-        case.status = "cancelled"
-        effects.append(CaseClosed("cancelled", None))
+        case.status = transition(case.status, CaseStatus.CANCELLED)
+        effects.append(CaseClosed(case.status, None))
         log.info("case %s cancelled by %s", case.id, actor_id)
         return effects
 
@@ -395,9 +397,9 @@ class Engine:
     # --- internals ------------------------------------------------------------------------------------
 
     def _check_open(self, case: CaseState, task: TaskState) -> None:
-        if case.status in ("done", "cancelled"):
+        if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
-        if task.status != "open":
+        if task.status != TaskStatus.OPEN:
             raise EngineError(_("This task is already done."))
 
     @staticmethod
@@ -406,7 +408,7 @@ class Engine:
         return fdef is not None and fdef.required
 
     def _activate(self, case: CaseState, effects: list[Effect]) -> None:
-        case.status = "active"
+        case.status = transition(case.status, CaseStatus.ACTIVE)
         # Kept, not recomputed: a weekly cycle is named after the day it started.
         case.data.setdefault("started_on", self.clock.now().astimezone(self.calendar.tz).date().isoformat())
         if case.spec.start.title:
@@ -426,9 +428,9 @@ class Engine:
     def _advance(self, case: CaseState, effects: list[Effect], depth: int) -> None:
         stage = case.spec.stage(case.stage)
         context = self.context(case)
-        for transition in stage.next:
-            if transition.when is None or evaluate(transition.when, context):
-                self._enter(case, case.spec.stage(transition.to), effects, depth + 1)
+        for way in stage.next:
+            if way.when is None or evaluate(way.when, context):
+                self._enter(case, case.spec.stage(way.to), effects, depth + 1)
                 return
         raise EngineError(_("No way forward from stage %(stage)s."), stage=stage.key)
 
@@ -453,7 +455,7 @@ class Engine:
             return
         for pending in case.open_tasks():
             if pending.key == MOVE_TASK or pending.key.startswith(EDIT_PREFIX):
-                pending.status = "cancelled"
+                pending.status = transition(pending.status, TaskStatus.CANCELLED)
                 effects.append(TaskClosed(pending, mover))
         previous = case.stage if case.stage != START_TASK else None
         case.stage = stage.key
@@ -468,8 +470,8 @@ class Engine:
             effects.extend(action.effects(view))
         if stage.final:
             self._close_open_tasks(case, effects, None)
-            case.status, case.result = "done", stage.result
-            effects.append(CaseClosed("done", stage.result))
+            case.status, case.result = transition(case.status, CaseStatus.DONE), stage.result
+            effects.append(CaseClosed(case.status, stage.result))
             log.info("case %s closed at %s (%s)", case.id, stage.key, stage.result)
             return
         if stage.wait is not None:
@@ -549,7 +551,7 @@ class Engine:
 
     def _close_open_tasks(self, case: CaseState, effects: list[Effect], actor_id: int | None) -> None:
         for task in case.open_tasks():
-            task.status = "cancelled"
+            task.status = transition(task.status, TaskStatus.CANCELLED)
             effects.append(TaskClosed(task, actor_id))
 
 

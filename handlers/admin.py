@@ -12,12 +12,12 @@ from aiogram.types import Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox, people, reports
-from bot.core import Core
 from db.models import Case, User, WorkPeriod
 from flows.loader import DefinitionError, parse_definition
 from flows.model import ReportColumn, ReportDef
 from handlers.common import Admin, say
+from services import outbox, people, reports
+from services.core import Core
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -215,7 +215,7 @@ async def worktime(message: Message, command: CommandObject, session: AsyncSessi
             if process in core.registry.library
             else process
         )
-        lines.append(f"{name} — {title}: {core.renderer.duration(seconds, user.language)}")
+        lines.append(f"{name} — {title}: {core.wording.duration(seconds, user.language)}")
     by_person: dict[str, float] = {}
     for (name, _process), seconds in totals.items():
         by_person[name] = by_person.get(name, 0.0) + seconds
@@ -225,7 +225,7 @@ async def worktime(message: Message, command: CommandObject, session: AsyncSessi
             "%(name)s in total: %(spent)s",
             user.language,
             name=name,
-            spent=core.renderer.duration(seconds, user.language),
+            spent=core.wording.duration(seconds, user.language),
         )
         for name, seconds in sorted(by_person.items())
     ]

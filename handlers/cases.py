@@ -11,15 +11,15 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CaseCb
-from bot.case_view import case_view
-from bot.cases import CaseService, Loaded
-from bot.conversation import Conversation
-from bot.core import Core
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, EngineError
 from handlers.common import AfterCommit, Registered, answer, say
+from services.cases import CaseService, Loaded
+from services.core import Core
+from tgbot.callbacks import CaseCb
+from tgbot.case_view import case_view
+from tgbot.conversation import Conversation
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -101,7 +101,7 @@ async def on_case(
             await Conversation(core, session, user).begin(loaded.task_rows[move_task.id], "submit")
             answer(after_commit, query)
             return
-        stage = core.renderer.stage_title(loaded.state.spec, loaded.state.stage, user.language)
+        stage = core.wording.stage_title(loaded.state.spec, loaded.state.stage, user.language)
         answer(after_commit, query, core.translator.t("Moved: %(stage)s", user.language, stage=stage))
         loaded = await service.load(loaded.row.id, lock=False)
         say(core, session, user.tg_id, *(await case_view(service, user, loaded)))

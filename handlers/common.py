@@ -8,9 +8,9 @@ from typing import Any
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
 
-from bot.core import Core
-from bot.i18n import LANGUAGES
 from flows.i18n import _
+from services.core import Core
+from services.i18n import LANGUAGES
 
 MY_TASKS = _("📋 My tasks")
 NEW_CASE = _("▶️ Start a process")
@@ -51,7 +51,7 @@ class Admin(BaseFilter):
 
 def say(core: Core, session: Any, chat_id: int, text: str, keyboard: Any = None) -> None:
     """Reply through the outbox, in the update's transaction: it goes out once, after the change commits."""
-    from bot import outbox
+    from services import outbox
 
     markup = keyboard.model_dump(exclude_none=True) if hasattr(keyboard, "model_dump") else keyboard
     outbox.message(session, chat_id, text, core.clock.now(), markup)

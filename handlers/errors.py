@@ -8,9 +8,9 @@ from typing import Final
 from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 
-from bot.core import Core
-from bot.middlewares import update_lang
 from flows.runtime import EngineError
+from services.core import Core
+from tgbot.middlewares import update_lang
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)

@@ -10,13 +10,13 @@ from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import FormCb
-from bot.conversation import Conversation, FormError, IncomingFile
-from bot.core import Core
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, NotACommand, Registered, answer, say
+from services.core import Core
+from tgbot.callbacks import FormCb
+from tgbot.conversation import Conversation, FormError, IncomingFile
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)

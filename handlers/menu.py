@@ -10,16 +10,18 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
-from bot import people as people_repo
-from bot.callbacks import CaseCb, StartCb
-from bot.cases import CaseService
-from bot.conversation import Conversation
-from bot.core import Core
-from bot.queries import case_states, open_tasks_page
 from db.models import Case, Task, TaskCard, User
 from flows.runtime import START_TASK
+from flows.status import CaseStatus, TaskStatus
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, Registered, answer, say
+from services import outbox
+from services import people as people_repo
+from services.cases import CaseService
+from services.core import Core
+from services.queries import case_states, open_tasks_page
+from tgbot.callbacks import CaseCb, StartCb
+from tgbot.conversation import Conversation
+from tgbot.render import renderer_for
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -55,7 +57,7 @@ async def my_tasks(message: Message, session: AsyncSession, core: Core, user: Us
     for task_row in rows:
         state = states[task_row.case_id]
         task = next(x for x in state.tasks if x.id == task_row.id)
-        text, keyboard = core.renderer.task_card(
+        text, keyboard = renderer_for(core).task_card(
             state,
             task,
             user.language,
@@ -100,7 +102,7 @@ async def start_process(
 ) -> None:
     service = CaseService(core, session)
     loaded = await service.start(user, callback_data.process)
-    start_task = next((x for x in loaded.state.tasks if x.key == START_TASK and x.status == "open"), None)
+    start_task = next((x for x in loaded.state.tasks if x.key == START_TASK and x.status == TaskStatus.OPEN), None)
     conversation = Conversation(core, session, user)
     if start_task is not None and start_task.id is not None:
         task_row = loaded.task_rows[start_task.id]
@@ -110,7 +112,7 @@ async def start_process(
             core.translator.t(
                 "✅ Case %(case)s is registered.",
                 user.language,
-                case=core.renderer.case_name(loaded.state, user.language),
+                case=core.wording.case_name(loaded.state, user.language),
             )
         )
     answer(after_commit, query)
@@ -124,7 +126,7 @@ async def my_cases(message: Message, session: AsyncSession, core: Core, user: Us
         (
             await session.execute(
                 select(Case)
-                .where(or_(Case.initiator_id == user.id, Case.id.in_(involved)), Case.status != "cancelled")
+                .where(or_(Case.initiator_id == user.id, Case.id.in_(involved)), Case.status != CaseStatus.CANCELLED)
                 .order_by(Case.updated_at.desc())
                 .limit(PAGE)
             )
@@ -136,7 +138,7 @@ async def my_cases(message: Message, session: AsyncSession, core: Core, user: Us
     buttons = []
     for case in rows:
         spec = await core.registry.spec(session, case.definition_id)
-        stage = core.renderer.stage_title(spec, case.stage, user.language)
+        stage = core.wording.stage_title(spec, case.stage, user.language)
         label = f"№{case.id} {case.title or core.translator.local(spec.title, user.language)} — {stage}"
         buttons.append(
             [InlineKeyboardButton(text=label[:64], callback_data=CaseCb(action="show", case_id=case.id).pack())]

@@ -10,10 +10,10 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import people
-from bot.core import Core
 from db.models import User
 from handlers.common import menu_keyboard, say
+from services import people
+from services.core import Core
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -58,7 +58,7 @@ async def start(
         return
     name = tg.full_name or tg.username or str(tg.id)
     lang = _lang(message)
-    if tg.id in core.settings.admin_ids:
+    if tg.id in core.config.admin_ids:
         user = await people.register(
             session, tg_id=tg.id, name=name, username=tg.username, language=lang, now=now, is_admin=True
         )

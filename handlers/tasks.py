@@ -9,14 +9,15 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import TaskCb
-from bot.cases import CaseService
-from bot.conversation import Conversation
-from bot.core import Core
 from db.models import Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
+from flows.status import TaskStatus
 from handlers.common import AfterCommit, Registered, answer
+from services.cases import CaseService
+from services.core import Core
+from tgbot.callbacks import TaskCb
+from tgbot.conversation import Conversation
 
 log = logging.getLogger(__name__)
 router: Final[Router] = Router(name=__name__)
@@ -42,7 +43,7 @@ async def on_task_button(
         answer(after_commit, query, t("The task is yours.", user.language))
         return
     if callback_data.action == "out":
-        if task.status != "open":
+        if task.status != TaskStatus.OPEN:
             raise EngineError(_("This task is already done or no longer needed."))
         if task.assignee_id != user.id:
             raise EngineError(_("This task is assigned to someone else."))

@@ -18,12 +18,12 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot import people
-from bot.app import App
-from bot.core import Core
-from bot.settings import Settings
+from app.application import App
+from app.settings import Settings
 from db.models import User
 from sandbox.server import SandboxServer
+from services import people
+from services.core import Core
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,11 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import people
-from bot.cases import CaseService
-from bot.core import Core
 from db.models import Timer
+from flows.status import TimerStatus
+from services import people
+from services.cases import CaseService
+from services.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ async def ensure_schedules(core: Core) -> None:
             # Two workers starting together must not both add the timer.
             await session.execute(text("SELECT pg_advisory_xact_lock(727002)"))
         pending = (
-            await session.execute(select(Timer).where(Timer.kind == "cron", Timer.status == "pending"))
+            await session.execute(select(Timer).where(Timer.kind == "cron", Timer.status == TimerStatus.PENDING))
         ).scalars()
         have = {t.payload.get("schedule") for t in pending}
         for key, loaded in core.registry.library.items():
@@ -51,7 +52,7 @@ async def ensure_schedules(core: Core) -> None:
                 if token in have:
                     continue
                 try:
-                    due = next_start(schedule.cron, core.settings.timezone, now)
+                    due = next_start(schedule.cron, core.config.timezone, now)
                 except (ValueError, AssertionError):
                     log.error("process %s: schedule %r cannot be used; skipped", key, schedule.cron)
                     continue
@@ -61,7 +62,7 @@ async def ensure_schedules(core: Core) -> None:
                         task_id=None,
                         kind="cron",
                         due_at=due,
-                        status="pending",
+                        status=TimerStatus.PENDING,
                         payload={"schedule": token, "process": key, "index": index},
                     )
                 )
@@ -91,8 +92,8 @@ async def fire_schedule(core: Core, session: AsyncSession, timer: Timer) -> None
             case_id=None,
             task_id=None,
             kind="cron",
-            due_at=next_start(schedule.cron, core.settings.timezone, now),
-            status="pending",
+            due_at=next_start(schedule.cron, core.config.timezone, now),
+            status=TimerStatus.PENDING,
             payload=dict(timer.payload),
         )
     )

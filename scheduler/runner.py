@@ -7,9 +7,9 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core import Core
 from scheduler.cron import ensure_schedules
 from scheduler.timers import tick
+from services.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 class Scheduler:
     def __init__(self, core: Core, interval: float | None = None) -> None:
         self.core = core
-        self.interval = interval if interval is not None else core.settings.scheduler_interval
+        self.interval = interval if interval is not None else core.config.scheduler_interval
         self.lock = asyncio.Lock()
-        self.aps = AsyncIOScheduler(timezone=core.settings.timezone)
+        self.aps = AsyncIOScheduler(timezone=core.config.timezone)
         self.aps.add_job(self.run_once, "interval", seconds=self.interval, id="timers", max_instances=1, coalesce=True)
 
     async def run_once(self) -> int:

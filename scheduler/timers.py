@@ -12,10 +12,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.cases import CaseService
-from bot.core import Core
 from db.models import Case, Timer
+from flows.status import TimerStatus, transition
 from scheduler.cron import fire_schedule
+from services.cases import CaseService
+from services.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ async def due_timer_ids(core: Core, now: datetime, limit: int = 200) -> list[int
     async with core.sessionmaker() as session:
         rows = await session.execute(
             select(Timer.id)
-            .where(Timer.status == "pending", Timer.due_at <= now)
+            .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
             .order_by(Timer.due_at, Timer.id)
             .limit(limit)
         )
@@ -37,7 +38,7 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
         case_id = (await session.execute(select(Timer.case_id).where(Timer.id == timer_id))).scalar_one_or_none()
         if case_id is not None and not core.sqlite:
             await session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
-        query = select(Timer).where(Timer.id == timer_id, Timer.status == "pending")
+        query = select(Timer).where(Timer.id == timer_id, Timer.status == TimerStatus.PENDING)
         if not core.sqlite:
             query = query.with_for_update(skip_locked=True)
         timer = (await session.execute(query)).scalar_one_or_none()
@@ -52,9 +53,10 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
         except Exception:
             # A broken definition must not block every other timer; the failure is kept on the row.
             log.exception("timer %s (%s, case %s) failed", timer.id, timer.kind, timer.case_id)
-            timer.status = "failed"
+            # The row was taken `pending` above (the WHERE of the query).
+            timer.status = transition(TimerStatus.PENDING, TimerStatus.FAILED)
         else:
-            timer.status = "fired"
+            timer.status = transition(TimerStatus.PENDING, TimerStatus.FIRED)
         timer.fired_at = now
     core.outbox_written()
     return True

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import App
-from bot.settings import Settings
+from app.application import App
+from app.settings import Settings
 from db.models import Outbox
 from flows.clock import FrozenClock
 from sandbox.server import SandboxServer

@@ -32,6 +32,12 @@ async def test_the_panel_needs_the_token_and_shows_cases_people_and_history(harn
                 assert response.status == 200
                 assert "token" not in str(response.url)  # redirected: the token stays out of history and logs
                 assert "Longines" in page and "Брак зарегистрирован" in page
+            async with http.get(f"{base}/?status=active") as response:
+                page = await response.text()
+                assert "Longines" in page and "<option selected>active</option>" in page
+            for status in ("done", "bogus"):  # a filter that is no status shows nothing, as one nobody has
+                async with http.get(f"{base}/?status={status}") as response:
+                    assert response.status == 200 and "Longines" not in await response.text()
             # The cookie keeps the session; the case page shows its tasks and its history.
             async with http.get(f"{base}/cases/1") as response:
                 page = await response.text()

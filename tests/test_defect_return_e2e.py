@@ -262,6 +262,7 @@ async def test_the_supplier_gets_the_shipment_data_by_e_mail(shop: Harness) -> N
     try:
         shop.settings.smtp_host, shop.settings.smtp_port = "127.0.0.1", port
         shop.settings.smtp_from, shop.settings.smtp_starttls = "returns@swisstime.example", False
+        await shop.restart()  # settings are read once, at start
         await register_defect(shop.people["Марина"], supplier="Альфа")
         await confirm_defect_and_ship(shop)
         await shop.settle()

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot import companies
 from db.models import Case, Company
+from services import companies
 from tests.chat import Person
 from tests.conftest import Harness
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main as cli
+from app.cli import main as cli
 from flows.loader import DefinitionError, check_paths, parse_definition
 
 LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import people as people_repo
-from bot.core import build_core
-from bot.queries import case_states, open_tasks_page
-from bot.settings import Settings
+from app.container import build_core
+from app.settings import Settings
 from db.models import Case, Task, TaskCard
 from flows.runtime import START_TASK
+from services import people as people_repo
+from services.queries import case_states, open_tasks_page
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
 

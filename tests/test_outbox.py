@@ -12,12 +12,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 
-from bot import outbox
-from bot.core import Core, build_core
-from bot.outbox import OutboxSender, RateLimiter
-from bot.settings import Settings
+from app.container import build_core
+from app.settings import Settings
 from db.models import Outbox
 from sandbox.server import SandboxServer
+from services import outbox
+from services.core import Core
+from services.outbox import OutboxSender, RateLimiter
 from tests.chat import create_person
 
 TOKEN = "42:outbox-test"

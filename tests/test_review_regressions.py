@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from bot.files import render_docx
 from flows import forms
 from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
 from flows.loader import DefinitionError, load_file, parse_definition
 from flows.model import FieldDef
 from flows.runtime import EDIT_PREFIX, Engine, EngineError
+from services.files import render_docx
 
 LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
 
@@ -127,7 +127,7 @@ def test_a_schedule_that_cannot_run_is_refused_when_loaded(cron: str) -> None:
 
 
 def test_webhook_mode_without_a_secret_does_not_start(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main as cli
+    from app.cli import main as cli
 
     assert cli(["run", "--webhook-url", "https://bot.example/telegram"]) == 2
     assert "WEBHOOK_SECRET" in capsys.readouterr().err

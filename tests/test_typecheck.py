@@ -257,7 +257,7 @@ def test_yaml_syntax_errors_point_at_the_line_in_plain_words(broken: str, words:
 
 
 def test_messages_are_in_the_admins_language() -> None:
-    with (ROOT / "bot" / "locales" / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+    with (ROOT / "services" / "locales" / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po, locale="ru")
 
     def russian(msgid: str) -> str:
@@ -279,7 +279,7 @@ def test_messages_are_in_the_admins_language() -> None:
 
 
 def test_every_checker_message_has_a_russian_translation() -> None:
-    with (ROOT / "bot" / "locales" / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+    with (ROOT / "services" / "locales" / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as po:
         catalog = read_po(po, locale="ru")
     missing: list[str] = []
     for module in ("typecheck.py", "loader.py", "model.py", "values.py", "forms.py"):

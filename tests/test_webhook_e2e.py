@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 from pydantic import SecretStr
 
-from bot.app import App
-from bot.settings import Settings
+from app.application import App
+from app.settings import Settings
 from flows.clock import FrozenClock
 from sandbox.server import SandboxServer
 from tests.chat import create_person

@@ -9,8 +9,6 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from bot.settings import Settings
-
 log = logging.getLogger(__name__)
 
 
@@ -25,19 +23,29 @@ class Attachment:
     mime_type: str | None
 
 
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str | None
+    port: int = 587
+    user: str | None = None
+    password: str | None = None
+    sender: str | None = None
+    starttls: bool = True
+
+
 class Mailer:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
 
     @property
     def configured(self) -> bool:
-        return bool(self.settings.smtp_host and self.settings.smtp_from)
+        return bool(self.config.host and self.config.sender)
 
     async def send(self, to: str, subject: str, body: str, attachments: list[Attachment]) -> None:
         if not self.configured:
             raise MailNotConfigured("SMTP is not configured (SMTP_HOST, SMTP_FROM)")
         message = EmailMessage()
-        message["From"] = self.settings.smtp_from
+        message["From"] = self.config.sender
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)
@@ -47,14 +55,13 @@ class Mailer:
             message.add_attachment(
                 item.content, maintype=maintype, subtype=subtype or "octet-stream", filename=item.name
             )
-        password = self.settings.smtp_password.get_secret_value() if self.settings.smtp_password else None
         await aiosmtplib.send(
             message,
-            hostname=self.settings.smtp_host,
-            port=self.settings.smtp_port,
-            username=self.settings.smtp_user,
-            password=password,
-            start_tls=self.settings.smtp_starttls or None,
+            hostname=self.config.host,
+            port=self.config.port,
+            username=self.config.user,
+            password=self.config.password,
+            start_tls=self.config.starttls or None,
             timeout=30,
         )
         log.info("e-mail sent to %s: %s", to, subject)

@@ -13,15 +13,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cases import case_state, load_work
-from bot.core import Core
 from db.models import Case, Company, Task
 from flows.runtime import START_TASK, CaseState
+from flows.status import TaskStatus
+from services.cases import case_state, load_work
+from services.core import Core
 
 # `status = 'open'` written out, not bound: the partial indexes are `WHERE status = 'open'`, and a planner
 # can use one only when it sees that very constant (a bound parameter hides it from PostgreSQL's generic
 # plans, which asyncpg's prepared statements get after a few runs, and from SQLite always).
-OPEN: ColumnElement[bool] = Task.status == literal_column("'open'")
+OPEN: ColumnElement[bool] = Task.status == literal_column(f"'{TaskStatus.OPEN}'")
 
 
 def open_tasks_page(user_id: int, roles: Iterable[str], limit: int) -> Select[Task]:

@@ -17,15 +17,16 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from admin.panel import AdminPanel
-from bot.core import Core, build_core
-from bot.mail import Mailer
-from bot.middlewares import DbSessionMiddleware
-from bot.outbox import OutboxSender
-from bot.settings import Settings
+from app.container import build_core, smtp_config
+from app.settings import Settings
 from flows.clock import Clock
 from handlers import routers
 from handlers.common import PrivateChat
+from integrations.email import Mailer
 from scheduler.runner import Scheduler
+from services.core import Core
+from services.outbox import OutboxSender
+from tgbot.middlewares import DbSessionMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class App:
             bot,
             core.sessionmaker,
             core.files,
-            mailer=Mailer(self.settings),  # e-mail goes through the same outbox
+            mailer=Mailer(smtp_config(self.settings)),  # e-mail goes through the same outbox
             global_rate=self.settings.outbox_global_rate,
             per_chat_rate=self.settings.outbox_per_chat_rate,
             poll_interval=self.settings.outbox_poll_interval,

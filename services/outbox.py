@@ -43,10 +43,11 @@ from aiogram.types import (
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.files import FileStore
-from bot.mail import Attachment, Mailer
 from db.models import Outbox, StoredFile
 from flows.clock import Clock, SystemClock
+from flows.status import OutboxStatus, transition
+from integrations.email import Attachment, Mailer
+from services.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def enqueue(
         method=method,
         payload=payload,
         ref_id=ref_id,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         not_before=None,
         created_at=now,
@@ -196,11 +197,13 @@ class OutboxSender:
         claimed longer ago than the lease: a fresh `sending` row may be another worker's request in flight."""
         stale = self.clock.now() - SENDING_LEASE
         async with self.sessionmaker() as session, session.begin():
-            condition = Outbox.status == "sending"
+            condition = Outbox.status == OutboxStatus.SENDING
             if (await session.connection()).dialect.name == "postgresql":
                 # Other workers may be sending right now; on SQLite this process is the only one.
                 condition = condition & ((Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale))
-            result = await session.execute(update(Outbox).where(condition).values(status="uncertain"))
+            result = await session.execute(
+                update(Outbox).where(condition).values(status=transition(OutboxStatus.SENDING, OutboxStatus.UNCERTAIN))
+            )
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
 
@@ -280,18 +283,15 @@ class OutboxSender:
                 rows = (
                     await session.execute(
                         select(Outbox.id, Outbox.chat_id, Outbox.not_before)
-                        .where(Outbox.status == "pending")
+                        .where(Outbox.status == OutboxStatus.PENDING)
                         .order_by(Outbox.id)
                         .limit(1000)
                     )
                 ).all()
                 # The chats whose outcomes are written above are free again; the rest are still in flight,
                 # here or in another worker.
-                elsewhere = set(
-                    (await session.execute(select(Outbox.chat_id).where(Outbox.status == "sending").distinct()))
-                    .scalars()
-                    .all()
-                )
+                sending = select(Outbox.chat_id).where(Outbox.status == OutboxStatus.SENDING).distinct()
+                elsewhere = set((await session.execute(sending)).scalars().all())
                 busy_chats = (self.in_flight - {o.chat_id for o in outcomes}) | elsewhere
                 chosen, next_wake = self._choose(rows, busy_chats, now, next_wake)
                 if chosen:
@@ -336,8 +336,12 @@ class OutboxSender:
         """pending -> sending for `ids` in one statement; a row another worker took first is not returned."""
         statement = (
             update(Outbox)
-            .where(Outbox.id.in_(ids), Outbox.status == "pending")
-            .values(status="sending", attempts=Outbox.attempts + 1, claimed_at=self.clock.now())
+            .where(Outbox.id.in_(ids), Outbox.status == OutboxStatus.PENDING)
+            .values(
+                status=transition(OutboxStatus.PENDING, OutboxStatus.SENDING),
+                attempts=Outbox.attempts + 1,
+                claimed_at=self.clock.now(),
+            )
             .returning(Outbox)
             .execution_options(synchronize_session=False)
         )
@@ -373,7 +377,8 @@ class OutboxSender:
     async def _write_outcomes(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
         if not outcomes:
             return
-        # One executemany (bulk UPDATE by primary key); every row carries the same columns.
+        # One executemany (bulk UPDATE by primary key); every row carries the same columns. Each status came
+        # through transition() from `sending`, the status of the row this sender claimed.
         await session.execute(update(Outbox), [{"id": o.row_id, **o.values} for o in outcomes])
         for o in outcomes:
             if o.stored_id is not None and o.tg_file_id:
@@ -391,7 +396,7 @@ class OutboxSender:
         except Exception as exc:
             # Whether it reached Telegram is unknown: never send it again, let the admin panel show it.
             log.exception("outbox: delivering %s failed", row.id)
-            outcome = self._outcome(row, "uncertain", error=f"{type(exc).__name__}: {exc}")
+            outcome = self._outcome(row, OutboxStatus.UNCERTAIN, error=f"{type(exc).__name__}: {exc}")
         # Count the per-chat gap from the answer, not from the request: the request reached Telegram
         # somewhere in between, and the next one must not arrive less than the interval after it.
         self.limiter.hold_chat(row.chat_id, self.limiter.per_chat_interval)
@@ -401,7 +406,7 @@ class OutboxSender:
     def _outcome(
         self,
         row: Outbox,
-        status: str,
+        status: OutboxStatus,
         *,
         delay: float = 0.0,
         error: str | None = None,
@@ -412,11 +417,11 @@ class OutboxSender:
     ) -> _Outcome:
         """The row's new values, from the claimed row (nobody else changes a row while it is `sending`)."""
         now = self.clock.now()
-        sent = status == "sent"
+        sent = status == OutboxStatus.SENT
         values: dict[str, Any] = {
-            "status": status,
+            "status": transition(OutboxStatus.SENDING, status),
             "error": error,
-            "not_before": now + timedelta(seconds=delay) if status == "pending" else row.not_before,
+            "not_before": now + timedelta(seconds=delay) if status == OutboxStatus.PENDING else row.not_before,
             # a 429 is not the message's fault
             "attempts": row.attempts - 1 if attempt_back else row.attempts,
             "sent_at": now if sent else row.sent_at,
@@ -427,9 +432,9 @@ class OutboxSender:
     async def _deliver_email(self, row: Outbox) -> _Outcome:
         payload = row.payload
         if self.mailer is None or not self.mailer.configured:
-            return self._outcome(row, "failed", error="SMTP is not configured (SMTP_HOST, SMTP_FROM)")
+            return self._outcome(row, OutboxStatus.FAILED, error="SMTP is not configured (SMTP_HOST, SMTP_FROM)")
         if "@" not in str(payload.get("to", "")):
-            return self._outcome(row, "failed", error=f"no e-mail address: {payload.get('to')!r}")
+            return self._outcome(row, OutboxStatus.FAILED, error=f"no e-mail address: {payload.get('to')!r}")
         attachments = []
         ids = [i for i in payload.get("file_ids", []) if isinstance(i, int)]
         if ids:
@@ -443,24 +448,24 @@ class OutboxSender:
                 str(payload["to"]), str(payload.get("subject", "")), str(payload.get("body", "")), attachments
             )
         except aiosmtplib.SMTPTimeoutError as exc:
-            return self._outcome(row, "uncertain", error=str(exc))  # it may have been accepted
+            return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))  # it may have been accepted
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, OSError) as exc:
-            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            status = OutboxStatus.PENDING if row.attempts < MAX_ATTEMPTS else OutboxStatus.FAILED
             return self._outcome(row, status, delay=min(300.0, 5.0 * 2.0**row.attempts), error=str(exc))
         except aiosmtplib.SMTPException as exc:
-            return self._outcome(row, "failed", error=str(exc))
+            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
         self.stats["sent"] += 1
-        return self._outcome(row, "sent")
+        return self._outcome(row, OutboxStatus.SENT)
 
     async def _deliver_one(self, item: _Claimed) -> _Outcome:
         row, ref, stored = item.row, item.ref, item.stored
         if row.channel == "email":
             return await self._deliver_email(row)
-        if ref is not None and ref.status != "sent":
-            waiting = ref.status in ("pending", "sending")
+        if ref is not None and ref.status != OutboxStatus.SENT:
+            waiting = ref.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
             return self._outcome(
                 row,
-                "pending" if waiting else "failed",
+                OutboxStatus.PENDING if waiting else OutboxStatus.FAILED,
                 error=None if waiting else "the message to edit was not sent",
                 delay=0.5,
             )
@@ -469,30 +474,32 @@ class OutboxSender:
         except TelegramRetryAfter as exc:
             self.stats["retry_after"] += 1
             self.limiter.hold_chat(row.chat_id, exc.retry_after)
-            return self._outcome(row, "pending", delay=exc.retry_after, error=str(exc), attempt_back=True)
+            return self._outcome(row, OutboxStatus.PENDING, delay=exc.retry_after, error=str(exc), attempt_back=True)
         except TelegramNetworkError as exc:
             timeout = "timeout" in str(exc).lower()
             if timeout and row.method.startswith("send"):
                 self.stats["uncertain"] += 1
-                return self._outcome(row, "uncertain", error=str(exc))
+                return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))
             self.stats["network_retries"] += 1
-            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            status = OutboxStatus.PENDING if row.attempts < MAX_ATTEMPTS else OutboxStatus.FAILED
             return self._outcome(row, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
         except TelegramServerError as exc:
-            status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            status = OutboxStatus.PENDING if row.attempts < MAX_ATTEMPTS else OutboxStatus.FAILED
             return self._outcome(row, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
         except TelegramBadRequest as exc:
             if "message is not modified" in str(exc):
-                return self._outcome(row, "sent", message_id=ref.message_id if ref else None)
+                return self._outcome(row, OutboxStatus.SENT, message_id=ref.message_id if ref else None)
             self.stats["failed"] += 1
             log.warning("outbox: %s to %s refused: %s", row.method, row.chat_id, exc)
-            return self._outcome(row, "failed", error=str(exc))
+            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
         except TelegramForbiddenError as exc:
             self.stats["failed"] += 1
-            return self._outcome(row, "failed", error=str(exc))
+            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
         self.stats["sent"] += 1
         message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
-        return self._outcome(row, "sent", message_id=message_id, stored=stored, tg_file_id=_sent_file_id(sent))
+        return self._outcome(
+            row, OutboxStatus.SENT, message_id=message_id, stored=stored, tg_file_id=_sent_file_id(sent)
+        )
 
     async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None) -> Any:
         payload = dict(row.payload)

@@ -135,3 +135,38 @@ async def use_invite(session: AsyncSession, code: str, now: datetime) -> Invite:
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise InviteError(_("This invite link has already been used. Ask your administrator for a new one."))
     return invite
+
+
+class PeopleCache:
+    """People and role members as one unit of work sees them: a command touches the same few people many
+    times (cards, names, notifications), so each is read once."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._members: dict[str, list[User]] = {}
+        self._users: dict[int, User] = {}
+
+    async def members(self, role: str) -> list[User]:
+        if role not in self._members:
+            self._members[role] = await members(self.session, role)
+            self._users.update({u.id: u for u in self._members[role]})
+        return self._members[role]
+
+    async def users(self, ids: Iterable[int]) -> dict[int, User]:
+        missing = {i for i in ids if i and i not in self._users}
+        if missing:
+            self._users.update(await users_by_ids(self.session, missing))
+        return {i: self._users[i] for i in ids if i in self._users}
+
+    async def user(self, user_id: int | None) -> User | None:
+        if not user_id:
+            return None
+        return (await self.users([user_id])).get(user_id)
+
+    async def name(self, user_id: int | None) -> str:
+        user = await self.user(user_id)
+        return user.name if user else "?"
+
+    async def names(self, user_ids: Iterable[int | None]) -> dict[int, str]:
+        users = await self.users([i for i in user_ids if i])
+        return {uid: u.name for uid, u in users.items()}

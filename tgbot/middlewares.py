@@ -12,8 +12,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
 
-from bot import people
-from bot.core import Core
+from services import people
+from services.core import Core
 
 log = logging.getLogger(__name__)
 

@@ -47,8 +47,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pydantic import SecretStr
 
-    from bot.app import App
-    from bot.settings import Settings
+    from app.application import App
+    from app.settings import Settings
 
     settings = Settings()
     if args.database_url:

@@ -9,12 +9,13 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Core
 from db.models import Case, User
 from flows.model import ProcessDef, ReportDef
+from flows.status import CaseStatus
+from services.core import Core
 
 
 @dataclass
@@ -32,11 +33,19 @@ def _safe(text: str) -> str:
 
 
 async def cases_at(
-    session: AsyncSession, process: str, stage: str | None, *, include_closed: bool = False
+    session: AsyncSession,
+    process: str,
+    stage: str | None,
+    *,
+    include_closed: bool = False,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[Case]:
+    """Cases of a process (at a stage); `scope` narrows them to what one person may see (`services.access`)."""
     query = select(Case).where(Case.process == process)
+    if scope is not None:
+        query = query.where(scope)
     if not include_closed:
-        query = query.where(Case.status == "active")
+        query = query.where(Case.status == CaseStatus.ACTIVE)
     if stage is not None:
         query = query.where(Case.stage == stage)
     return list((await session.execute(query.order_by(Case.id))).scalars())
@@ -50,9 +59,15 @@ def _number(value: Any) -> float | None:
 
 
 async def build_rows(
-    core: Core, session: AsyncSession, report: ReportDef, lang: str, *, include_closed: bool = False
+    core: Core,
+    session: AsyncSession,
+    report: ReportDef,
+    lang: str,
+    *,
+    include_closed: bool = False,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[ReportRow]:
-    cases = await cases_at(session, report.process, report.stage, include_closed=include_closed)
+    cases = await cases_at(session, report.process, report.stage, include_closed=include_closed, scope=scope)
     names = {
         u.id: u.name
         for u in (
@@ -72,12 +87,12 @@ async def build_rows(
             elif column.field == "title":
                 cells.append(case.title)
             elif column.field == "stage":
-                cells.append(core.renderer.stage_title(spec, case.stage, lang))
+                cells.append(core.wording.stage_title(spec, case.stage, lang))
             elif column.field == "responsible":
                 cells.append(names.get(case.responsible_id or case.initiator_id, ""))
             elif column.field in spec.fields:
                 fdef = spec.fields[column.field]
-                cells.append(core.renderer.format_field(fdef, case.data.get(column.field), lang, spec))
+                cells.append(core.wording.format_field(fdef, case.data.get(column.field), lang, spec))
                 if fdef.type in ("number", "money") and _number(case.data.get(column.field)) is not None:
                     values.append(_number(case.data.get(column.field)))
                     continue

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Definition
 from flows.loader import DefinitionError, LoadedDefinition, load_library, parse_definition
 from flows.model import ProcessDef
+from services import access
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,12 @@ class Registry:
         definition_id = self.current[process]
         return definition_id, self._specs[definition_id]
 
+    def current_specs(self) -> list[ProcessDef]:
+        """The newest version of every process."""
+        return [self._specs[i] for i in self.current.values()]
+
     def startable(self, roles: set[str], is_admin: bool = False) -> list[ProcessDef]:
-        specs = [self._specs[i] for i in self.current.values()]
-        return [s for s in specs if is_admin or roles & set(s.start.roles)]
+        return [s for s in self.current_specs() if access.roles_may_start(roles, is_admin, s)]
 
     async def versions(self, session: AsyncSession) -> dict[str, int]:
         rows = await session.execute(

@@ -8,9 +8,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CaseCb
-from bot.cases import CaseService, Loaded
 from db.models import Task, User, WorkPeriod
+from flows.status import CaseStatus
+from services.cases import CaseService, Loaded
+from tgbot.callbacks import CaseCb
+from tgbot.render import renderer_for
 
 
 async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[str]:
@@ -35,7 +37,7 @@ async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[st
     names = {
         u.id: u.name for u in (await session.execute(select(User).where(User.id.in_({k[0] for k in totals})))).scalars()
     }
-    renderer = service.core.renderer
+    renderer = service.core.wording
     lines = [renderer.t("⏱ Time spent:", lang)]
     for (user_id, key, stage), seconds in totals.items():
         task_title = renderer.tr.local(loaded.state.spec.task(stage, key).title, lang)
@@ -47,7 +49,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     core = service.core
     lang = user.language
     names = await service.names(loaded.state)
-    text = core.renderer.case_card(loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks())
+    text = renderer_for(core).case_card(loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks())
     extra = await work_lines(service, loaded, lang)
     if extra:
         text = text + "\n\n" + "\n".join(extra)
@@ -57,7 +59,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         label = (
             core.translator.local(move.label, lang)
             if move.label
-            else "➡️ " + core.renderer.stage_title(loaded.state.spec, target, lang)
+            else "➡️ " + core.wording.stage_title(loaded.state.spec, target, lang)
         )
         rows.append(
             [
@@ -68,7 +70,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         )
     state = loaded.state
     if (
-        state.status == "active"
+        state.status == CaseStatus.ACTIVE
         and state.stage in {st.key for st in state.spec.stages}
         and (user.is_admin or user.id in (state.responsible_id, state.initiator_id))
     ):
@@ -81,7 +83,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
                     )
                 ]
             )
-    if loaded.state.status == "active" and (user.is_admin or loaded.state.initiator_id == user.id):
+    if loaded.state.status == CaseStatus.ACTIVE and (user.is_admin or loaded.state.initiator_id == user.id):
         rows.append(
             [
                 InlineKeyboardButton(

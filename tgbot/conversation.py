@@ -17,18 +17,20 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import companies, outbox
-from bot import people as people_repo
-from bot.callbacks import FormCb
-from bot.cases import CaseService, Loaded, task_state
-from bot.core import Core
-from bot.files import file_ref
 from db.models import Case, Task, User
 from flows import forms
 from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, local
 from flows.runtime import MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
+from flows.status import CaseStatus, TaskStatus
+from services import companies, outbox
+from services import people as people_repo
+from services.cases import CaseService, Loaded, task_state
+from services.core import Core
+from services.files import file_ref
+from tgbot.callbacks import FormCb
+from tgbot.render import renderer_for
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class Conversation:
         self.user = user
         self.lang = user.language
         self.cases = CaseService(core, session)
-        self.r = core.renderer
+        self.r = renderer_for(core)
 
     def say(self, text: str, keyboard: dict[str, Any] | None = None) -> None:
         outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard)
@@ -77,7 +79,7 @@ class Conversation:
     async def form_of(self, task: Task, outcome: str | None) -> tuple[FormCase, dict[str, FieldDef], list[str]]:
         # A form step needs the definition, the task and the case's data — not the whole case under a lock:
         # every answer comes through here, and other people may be working on the same case.
-        if task.status != "open":
+        if task.status != TaskStatus.OPEN:
             raise EngineError(_("This task is already done or no longer needed."))
         case = await self.session.get(Case, task.case_id)
         if case is None:
@@ -118,7 +120,7 @@ class Conversation:
         if self.user.active_task_id is None:
             return None
         task = await self.session.get(Task, self.user.active_task_id)
-        if task is None or task.status != "open" or task.draft is None or task.assignee_id != self.user.id:
+        if task is None or task.status != TaskStatus.OPEN or task.draft is None or task.assignee_id != self.user.id:
             self.user.active_task_id = None
             return None
         return task
@@ -378,10 +380,10 @@ class Conversation:
         values = {k: v for k, v in draft["values"].items() if k in names}
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
-        if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == "active":
+        if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == CaseStatus.ACTIVE:
             if await self.cases.allowed_moves(self.user, loaded):
                 # A pipeline moved by hand: show where the case stands and where it can go next.
-                from bot.case_view import case_view
+                from tgbot.case_view import case_view
 
                 self.say(*(await case_view(self.cases, self.user, loaded)))
                 return loaded
@@ -432,7 +434,7 @@ def _with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] 
     """Stamp every form button with the step it belongs to."""
     if not keyboard:
         return keyboard
-    from bot.callbacks import FormCb
+    from tgbot.callbacks import FormCb
 
     for row in keyboard.get("inline_keyboard", []):
         for button in row:

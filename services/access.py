@@ -1,0 +1,140 @@
+"""Who may see or do what: the one module every path asks (chat, `/case`, «my cases», exports, reports,
+`notify_cases`, the panel). A new rule about visibility (a dealer sees only their organisation's cases)
+goes here and nowhere else.
+
+The rules today:
+- an admin sees and may do everything;
+- a person sees a case they started, took part in (held or did one of its tasks), or whose process
+  names one of their roles;
+- a process is started by its start roles; a case is cancelled by its initiator;
+- a task is acted on by its holder, or, while nobody holds it, by anyone with its role — and only by
+  someone still registered and active;
+- moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules).
+
+Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
+report a definition builds into a case covers the process it names (the definition decides who gets it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Case, Task, User
+from flows.i18n import _
+from flows.model import ProcessDef
+from flows.runtime import CaseState, EngineError, TaskState
+from flows.status import TaskStatus
+
+
+class AccessDenied(EngineError):
+    """A refusal the person is told about in words."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A person as the rules see them: the user row and their current roles."""
+
+    user: User
+    roles: frozenset[str]
+
+    @classmethod
+    def of(cls, user: User, roles: Iterable[str]) -> Viewer:
+        return cls(user, frozenset(roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user.is_admin)
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise AccessDenied(message)
+
+
+def is_active(user: User | None) -> bool:
+    return user is not None and bool(user.active)
+
+
+def roles_may_start(roles: Iterable[str], is_admin: bool, spec: ProcessDef) -> bool:
+    return is_admin or bool(set(roles) & set(spec.start.roles))
+
+
+def can_start(user: User, roles: Iterable[str], spec: ProcessDef) -> bool:
+    return is_active(user) and roles_may_start(roles, bool(user.is_admin), spec)
+
+
+def startable(viewer: Viewer, specs: Iterable[ProcessDef]) -> list[ProcessDef]:
+    return [s for s in specs if can_start(viewer.user, viewer.roles, s)]
+
+
+def can_cancel(user: User, case: Case) -> bool:
+    return is_active(user) and (user.is_admin or case.initiator_id == user.id)
+
+
+def can_edit(user: User, state: CaseState) -> bool:
+    """Fields of a case are changed by its responsible or initiator (the definition says which fields)."""
+    return is_active(user) and (user.is_admin or user.id in (state.responsible_id, state.initiator_id))
+
+
+def can_act_on_task(user: User | None, roles: Iterable[str], task: TaskState) -> bool:
+    if user is None or not is_active(user) or task.status != TaskStatus.OPEN:
+        return False
+    if task.assignee_id is not None:
+        return task.assignee_id == user.id
+    return task.role is not None and task.role in set(roles)
+
+
+def _processes_of(roles: Iterable[str], specs: Iterable[ProcessDef]) -> set[str]:
+    wanted = set(roles)
+    return {s.process for s in specs if wanted & set(s.roles)}
+
+
+def visible_cases(viewer: Viewer, specs: Iterable[ProcessDef]) -> ColumnElement[bool]:
+    """A filter for `select(Case)`: the cases this person may see (`specs`: every loaded definition)."""
+    user = viewer.user
+    if not is_active(user):
+        return false()
+    if viewer.is_admin:
+        return true()
+    involved = select(Task.case_id).where(or_(Task.assignee_id == user.id, Task.done_by == user.id))
+    processes = _processes_of(viewer.roles, specs)
+    conditions: list[ColumnElement[bool]] = [Case.initiator_id == user.id, Case.id.in_(involved)]
+    if processes:
+        conditions.append(Case.process.in_(processes))
+    return or_(*conditions)
+
+
+def own_cases(viewer: Viewer) -> ColumnElement[bool]:
+    """«My cases»: started by this person or with their part in it (a subset of the visible ones)."""
+    user = viewer.user
+    if not is_active(user):
+        return false()
+    involved = select(Task.case_id).where(or_(Task.assignee_id == user.id, Task.done_by == user.id))
+    return or_(Case.initiator_id == user.id, Case.id.in_(involved))
+
+
+async def can_see(session: AsyncSession, viewer: Viewer, case: Case, spec: ProcessDef) -> bool:
+    user = viewer.user
+    if not is_active(user):
+        return False
+    if viewer.is_admin or case.initiator_id == user.id or viewer.roles & set(spec.roles):
+        return True
+    involved = await session.execute(
+        select(Task.id)
+        .where(Task.case_id == case.id, (Task.assignee_id == user.id) | (Task.done_by == user.id))
+        .limit(1)
+    )
+    return involved.first() is not None
+
+
+async def require_see(session: AsyncSession, viewer: Viewer, case: Case, spec: ProcessDef) -> None:
+    require(await can_see(session, viewer, case, spec), _("You cannot see this case."))
+
+
+def can_export(viewer: Viewer) -> bool:
+    """Whole-process exports hold every case's data: admins only, for now."""
+    return is_active(viewer.user) and viewer.is_admin

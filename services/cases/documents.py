@@ -1,0 +1,80 @@
+"""Documents and reports as effect handlers: a DOCX from a template, an Excel report over other cases."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flows.context import case_context
+from flows.i18n import _
+from flows.runtime import BuildReport, EngineError, Render
+from services import reports
+from services.cases.effects import handles
+from services.cases.state import Loaded
+from services.files import file_ref, render_docx
+
+if TYPE_CHECKING:
+    from services.cases.service import CaseService
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@handles(Render)
+async def render_document(service: CaseService, loaded: Loaded, effect: Render, actor_id: int | None) -> None:
+    templates = service.core.templates_dir.resolve()
+    path = (templates / effect.template).resolve()
+    if templates not in path.parents or not path.is_file():
+        raise EngineError(_("The document template %(name)s is missing."), name=effect.template)
+    state = loaded.state
+    content = render_docx(path, case_context(state.spec, state.data, service.extra(loaded)))
+    name = effect.name if effect.name.endswith(".docx") else f"{effect.name}.docx"
+    stored = await service.core.files.add(
+        service.session,
+        content=content,
+        name=name,
+        kind="document",
+        now=service.now,
+        case_id=loaded.row.id,
+        user_id=actor_id,
+        mime_type=DOCX,
+    )
+    state.data[effect.to] = [file_ref(stored)]
+
+
+@handles(BuildReport)
+async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport, actor_id: int | None) -> None:
+    core, report = service.core, effect.report
+    lang = core.config.default_language
+    rows = await reports.build_rows(core, service.session, report, lang)
+    title = core.translator.local(report.title, lang)
+    headers = [core.translator.local(c.label, lang) for c in report.columns]
+    totals: dict[str, float] = {}
+    for name in report.totals:
+        totals[name] = sum(r.numbers.get(name, 0.0) for r in rows)
+    # Totals are fields of the cases reported on, so they are labelled from that process.
+    reported = core.registry.latest(report.process)[1] if report.process in core.registry.current else loaded.state.spec
+    labelled = {
+        (core.translator.local(reported.fields[n].label, lang) if n in reported.fields else n): v
+        for n, v in totals.items()
+    }
+    content = reports.to_xlsx(title, headers, rows, labelled, core.translator.t("Total", lang))
+    stamp = service.now.astimezone(core.calendar.tz).strftime("%d.%m.%Y %H-%M")
+    stored = await core.files.add(
+        service.session,
+        content=content,
+        name=f"{title} {stamp}.xlsx",
+        kind="document",
+        now=service.now,
+        case_id=loaded.row.id,
+        user_id=actor_id,
+        mime_type=XLSX,
+    )
+    loaded.state.data[report.to] = [file_ref(stored)]
+    if report.summary is not None:
+        lines = [core.translator.t("%(title)s: %(n)s", lang, title=title, n=len(rows))]
+        lines += [f"{k}: {v:,.2f}".replace(",", " ").replace(".00", "") for k, v in labelled.items()]
+        for row in rows[:30]:
+            lines.append("• " + " · ".join(cell for cell in row.cells if cell))
+        if len(rows) > 30:
+            lines.append(core.translator.t("…and %(n)s more in the file.", lang, n=len(rows) - 30))
+        loaded.state.data[report.summary] = "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Effect handlers: one per kind of effect the engine returns, found through a registry. A new kind of
+effect is a new function decorated with `@handles(Kind)`; nothing else changes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from db.models import Company, Timer
+from flows.runtime import (
+    START_TASK,
+    CancelWait,
+    CaseClosed,
+    Effect,
+    Notify,
+    NotifyCases,
+    SendEmail,
+    SetTimer,
+    StageEntered,
+    StartCase,
+    TaskClosed,
+    TaskCreated,
+    UpdateCompany,
+)
+from flows.status import CaseStatus, TimerStatus
+from services import access, reports
+from services import people as people_repo
+from services.cases.state import Loaded
+
+if TYPE_CHECKING:
+    from services.cases.service import CaseService
+
+E = TypeVar("E")
+EffectHandler = Callable[["CaseService", Loaded, Any, "int | None"], Awaitable[None]]
+HANDLERS: dict[type, EffectHandler] = {}
+
+
+def handles(kind: type[E]) -> Callable[[EffectHandler], EffectHandler]:
+    def register(handler: EffectHandler) -> EffectHandler:
+        if kind in HANDLERS:
+            raise RuntimeError(f"two handlers for {kind.__name__}")
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+async def apply_effect(service: CaseService, loaded: Loaded, effect: Effect, actor_id: int | None) -> None:
+    handler = HANDLERS.get(type(effect))
+    if handler is None:
+        raise RuntimeError(f"no handler for the effect {type(effect).__name__}")
+    await handler(service, loaded, effect, actor_id)
+
+
+@handles(TaskCreated)
+async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated, actor_id: int | None) -> None:
+    task = effect.task
+    if task.key == START_TASK and loaded.interactive:
+        return  # the initiator is already in the conversation that started the case
+    if task.assignee_id is not None:
+        assignee = await service.people.user(task.assignee_id)
+        recipients = [assignee] if assignee else []
+    else:
+        assert task.role is not None
+        recipients = await service.people.members(task.role)
+        if len(recipients) == 1:
+            # A pool of one needs no «take» step.
+            task.assignee_id = recipients[0].id
+            trow = loaded.task_rows[task.id or 0]
+            trow.assignee_id, trow.claimed_at = task.assignee_id, service.now
+        elif not recipients:
+            await service.notifier.nobody_has_role(loaded, task)
+            return
+    await service.notifier.task_given(loaded, task, recipients)
+
+
+@handles(TaskClosed)
+async def task_closed(service: CaseService, loaded: Loaded, effect: TaskClosed, actor_id: int | None) -> None:
+    await service.cancel_timers(Timer.task_id == effect.task.id)
+    await service.task_changed(loaded, effect.task)
+
+
+@handles(SetTimer)
+async def set_timer(service: CaseService, loaded: Loaded, effect: SetTimer, actor_id: int | None) -> None:
+    payload: dict[str, Any] = {}
+    if effect.stage is not None:
+        payload = {"stage": effect.stage, "visit": effect.visit}
+    service.session.add(
+        Timer(
+            case_id=loaded.row.id,
+            task_id=effect.task.id if effect.task else None,
+            kind=effect.kind,
+            due_at=effect.due_at,
+            status=TimerStatus.PENDING,
+            payload=payload,
+        )
+    )
+
+
+@handles(CancelWait)
+async def cancel_wait(service: CaseService, loaded: Loaded, effect: CancelWait, actor_id: int | None) -> None:
+    await service.cancel_timers(Timer.case_id == loaded.row.id, Timer.kind == "wait")
+
+
+@handles(Notify)
+async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id: int | None) -> None:
+    users = {}
+    for role in effect.roles:
+        for member in await service.people.members(role):
+            users[member.id] = member
+    users.update(await service.people.users(effect.user_ids))
+    await service.notifier.notify(loaded, effect, list(users.values()))
+
+
+@handles(StageEntered)
+async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEntered, actor_id: int | None) -> None:
+    service.store.audit(loaded, actor_id, "stage.entered", {"from": effect.previous, "to": effect.stage})
+
+
+@handles(StartCase)
+async def start_case(service: CaseService, loaded: Loaded, effect: StartCase, actor_id: int | None) -> None:
+    initiator = await service.people.user(effect.initiator_id)
+    if initiator is not None:
+        child = await service.start(initiator, effect.process, effect.data, parent=loaded)
+        service.store.audit(loaded, actor_id, "case.handoff", {"process": effect.process, "case": child.row.id})
+
+
+@handles(NotifyCases)
+async def notify_cases(service: CaseService, loaded: Loaded, effect: NotifyCases, actor_id: int | None) -> None:
+    """Each person responsible for cases at a stage gets the list of their own (only those they may see)."""
+    notice = effect.notify
+    cases = await reports.cases_at(service.session, notice.process, notice.stage)
+    by_person: dict[int, list[Any]] = {}
+    for case in cases:
+        by_person.setdefault(case.responsible_id or case.initiator_id, []).append(case)
+    people = await service.people.users(by_person)
+    specs = service.core.registry.current_specs()
+    for user_id, own in by_person.items():
+        user = people.get(user_id)
+        if user is None:
+            continue
+        viewer = access.Viewer.of(user, await people_repo.roles_of(service.session, user.id))
+        scope = access.visible_cases(viewer, specs)
+        visible = await reports.cases_at(service.session, notice.process, notice.stage, scope=scope)
+        allowed = {c.id for c in visible}
+        listed = []
+        for case in own:
+            if case.id not in allowed:
+                continue
+            spec = await service.core.registry.spec(service.session, case.definition_id)
+            stage = service.core.wording.stage_title(spec, case.stage, user.language)
+            listed.append({"id": case.id, "title": case.title, "stage": stage})
+        if listed:
+            await service.notifier.cases_listed(loaded, notice.text, user, listed)
+
+
+@handles(SendEmail)
+async def send_email(service: CaseService, loaded: Loaded, effect: SendEmail, actor_id: int | None) -> None:
+    files = [ref["id"] for name in effect.attach for ref in (loaded.state.data.get(name) or [])]
+    service.notifier.email(effect.to, effect.subject, effect.body, files)
+    service.store.audit(loaded, actor_id, "email.queued", {"to": effect.to, "subject": effect.subject})
+
+
+@handles(UpdateCompany)
+async def update_company(service: CaseService, loaded: Loaded, effect: UpdateCompany, actor_id: int | None) -> None:
+    company = await service.session.get(Company, effect.company_id)
+    if company is not None:
+        company.data = {**company.data, **effect.values}
+        company.updated_at = service.now
+
+
+@handles(CaseClosed)
+async def case_closed(service: CaseService, loaded: Loaded, effect: CaseClosed, actor_id: int | None) -> None:
+    service.store.audit(loaded, actor_id, "case.closed", {"status": effect.status, "result": effect.result})
+    if actor_id != loaded.state.initiator_id or effect.status == CaseStatus.DONE:
+        initiator = await service.people.user(loaded.state.initiator_id)
+        if initiator is not None:
+            await service.notifier.notify(loaded, Notify(kind="closed", user_ids=(initiator.id,)), [initiator])

@@ -1,0 +1,246 @@
+"""Case commands: load the case, check who may, run the engine, apply its effects, save. One unit of work
+per command, in the caller's transaction. Handlers, the scheduler and the panel all go through here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Case, Task, Timer, User
+from flows.i18n import _
+from flows.runtime import CaseState, Effect, EngineError, TaskState, task_def
+from flows.status import TaskStatus, TimerStatus, transition
+from services import access
+from services import people as people_repo
+from services.cases.effects import apply_effect
+from services.cases.state import Loaded
+from services.cases.store import CaseStore
+from services.core import Core
+from services.people import PeopleCache
+
+log = logging.getLogger(__name__)
+
+
+class TaskTaken(EngineError):
+    def __init__(self, who: str) -> None:
+        super().__init__(_("%(who)s has already taken this task."), who=who)
+
+
+class CaseService:
+    def __init__(self, core: Core, session: AsyncSession) -> None:
+        self.core = core
+        self.session = session
+        self.now = core.clock.now()
+        self.store = CaseStore(session, core.registry, sqlite=core.sqlite, now=self.now)
+        self.people = PeopleCache(session)
+        self.notifier = core.notifier_factory(session, self.people, self.now)
+
+    # --- reading --------------------------------------------------------------------------------------
+
+    async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
+        return await self.store.load(case_id, lock=lock)
+
+    async def task_row(self, task_id: int) -> Task:
+        return await self.store.task_row(task_id)
+
+    async def names(self, state: CaseState, extra: list[int | None] | None = None) -> dict[int, str]:
+        ids: set[int | None] = {state.initiator_id, state.responsible_id, *(extra or [])}
+        for task in state.tasks:
+            ids |= {task.assignee_id, task.done_by}
+        return await self.people.names(ids)
+
+    async def allowed_moves(self, user: User, loaded: Loaded) -> list[str]:
+        roles = await people_repo.roles_of(self.session, user.id)
+        return self.core.engine.allowed_moves(loaded.state, user.id, roles, user.is_admin)
+
+    # --- commands -------------------------------------------------------------------------------------
+
+    async def start(
+        self,
+        user: User,
+        process: str,
+        data: dict[str, Any] | None = None,
+        *,
+        parent: Loaded | None = None,
+        scheduled: bool = False,
+    ) -> Loaded:
+        if process not in self.core.registry.current:
+            raise EngineError(_("There is no such process."))
+        definition_id, spec = self.core.registry.latest(process)
+        if parent is None and not scheduled:
+            roles = await people_repo.roles_of(self.session, user.id)
+            access.require(access.can_start(user, roles, spec), _("Your role cannot start this process."))
+        # A hand-off carries fields by name: keep those the new process has.
+        data = {k: v for k, v in (data or {}).items() if k in spec.fields}
+        state, effects = self.core.engine.start(spec, user.id, data, await self.store.refs(spec, data))
+        row = Case(
+            definition_id=definition_id,
+            process=spec.process,
+            title=state.title,
+            stage=state.stage,
+            status=state.status,
+            result=None,
+            visit=state.visit,
+            data={},
+            initiator_id=user.id,
+            responsible_id=user.id,
+            parent_id=parent.row.id if parent else None,
+            created_at=self.now,
+            updated_at=self.now,
+        )
+        await self.store.insert(row)
+        state.id = row.id
+        loaded = Loaded(row=row, state=state, task_rows={}, interactive=parent is None and not scheduled)
+        detail: dict[str, Any] = {"process": process, "version": definition_id}
+        if parent is not None:
+            detail["from_case"] = parent.row.id
+        await self.save(loaded, effects, user.id, "case.started", detail)
+        return loaded
+
+    async def claim(self, user: User, task_id: int) -> Loaded:
+        task_row = await self.task_row(task_id)
+        loaded = await self.load(task_row.case_id)
+        task = self._open_task(loaded, task_id)
+        if task.assignee_id is not None and task.assignee_id != user.id:
+            raise TaskTaken(await self.people.name(task.assignee_id))
+        if task.assignee_id == user.id:
+            return loaded
+        roles = await people_repo.roles_of(self.session, user.id)
+        effects = self.core.engine.claim(loaded.state, task, user.id, roles)
+        # The guard in WHERE makes the claim atomic even without the case lock: exactly one person wins.
+        won = await self.session.execute(
+            update(Task)
+            .where(Task.id == task_id, Task.assignee_id.is_(None), Task.status == TaskStatus.OPEN)
+            .values(assignee_id=user.id, claimed_at=self.now)
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount == 0:  # type: ignore[attr-defined]
+            await self.session.refresh(loaded.task_rows[task_id])
+            raise TaskTaken(await self.people.name(loaded.task_rows[task_id].assignee_id))
+        loaded.task_rows[task_id].assignee_id = user.id
+        loaded.task_rows[task_id].claimed_at = self.now
+        await self.save(loaded, effects, user.id, "task.claimed", {"task": task.key}, task_id=task_id)
+        await self.task_changed(loaded, task)
+        return loaded
+
+    async def submit(self, user: User, task_id: int, outcome: str, values: dict[str, Any]) -> Loaded:
+        task_row = await self.task_row(task_id)
+        loaded = await self.load(task_row.case_id)
+        task = self._open_task(loaded, task_id)
+        loaded.state.refs = await self.store.refs(loaded.state.spec, {**loaded.state.data, **values})
+        effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
+        await self.store.close_work(task_id)
+        await self.save(
+            loaded,
+            effects,
+            user.id,
+            "task.done",
+            {"task": task.key, "outcome": outcome, "values": values},
+            task_id=task_id,
+        )
+        return loaded
+
+    async def cancel(self, user: User, case_id: int) -> Loaded:
+        loaded = await self.load(case_id)
+        access.require(access.can_cancel(user, loaded.row), _("Only the initiator or an admin can cancel this case."))
+        effects = self.core.engine.cancel(loaded.state, user.id)
+        await self.save(loaded, effects, user.id, "case.cancelled", {})
+        return loaded
+
+    async def move(self, user: User, case_id: int, to: str) -> Loaded:
+        loaded = await self.load(case_id)
+        roles = await people_repo.roles_of(self.session, user.id)
+        effects = self.core.engine.move(loaded.state, to, user.id, roles, user.is_admin)
+        await self.save(loaded, effects, user.id, "case.move", {"to": to})
+        return loaded
+
+    async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
+        loaded = await self.load(case_id)
+        effects = self.core.engine.request_edit(loaded.state, name, user.id, user.is_admin)
+        await self.save(loaded, effects, user.id, "case.edit_requested", {"field": name})
+        return loaded
+
+    async def start_work(self, user: User, task_id: int) -> Loaded:
+        """Start or resume the timer of a timed task; only the person who holds the task may."""
+        task_row = await self.task_row(task_id)
+        loaded = await self.load(task_row.case_id)
+        task = self._open_task(loaded, task_id)
+        if not task_def(loaded.state.spec, task.stage, task.key).timing:
+            raise EngineError(_("This task has no timer."))
+        if task.assignee_id != user.id:
+            raise EngineError(_("Take the task first; then you can start its timer."))
+        if task.work_started_at is None:
+            await self.store.start_work(loaded, task_id, user.id)
+            task.work_started_at = self.now
+            self.store.audit(loaded, user.id, "work.started", {}, task_id=task_id)
+            await self.task_changed(loaded, task)
+        return loaded
+
+    async def pause_work(self, user: User, task_id: int) -> Loaded:
+        task_row = await self.task_row(task_id)
+        loaded = await self.load(task_row.case_id)
+        task = self._open_task(loaded, task_id)
+        if task.assignee_id != user.id:
+            raise EngineError(_("This task is assigned to someone else."))
+        if task.work_started_at is not None:
+            await self.store.close_work(task_id)
+            task.worked_seconds += (self.now - task.work_started_at).total_seconds()
+            task.work_started_at = None
+            self.store.audit(loaded, user.id, "work.paused", {}, task_id=task_id)
+            await self.task_changed(loaded, task)
+        return loaded
+
+    async def fire(self, timer: Timer) -> None:
+        if timer.case_id is None:
+            return
+        loaded = await self.load(timer.case_id)
+        task = None
+        if timer.task_id is not None:
+            task = next((t for t in loaded.state.tasks if t.id == timer.task_id), None)
+            if task is None:
+                return  # the task is done: its reminders have nothing to say
+        effects = self.core.engine.fire(
+            loaded.state, timer.kind, task, timer.payload.get("stage"), timer.payload.get("visit")
+        )
+        await self.save(loaded, effects, None, f"timer.{timer.kind}", {"timer": timer.id}, task_id=timer.task_id)
+
+    def _open_task(self, loaded: Loaded, task_id: int) -> TaskState:
+        for task in loaded.state.tasks:
+            if task.id == task_id:
+                return task
+        raise EngineError(_("This task is already done or no longer needed."))
+
+    # --- writing the result ---------------------------------------------------------------------------
+
+    async def save(
+        self,
+        loaded: Loaded,
+        effects: list[Effect],
+        actor_id: int | None,
+        action: str,
+        detail: dict[str, Any],
+        task_id: int | None = None,
+    ) -> None:
+        await self.store.sync_tasks(loaded)
+        self.store.audit(loaded, actor_id, action, detail, task_id=task_id)
+        for effect in effects:
+            await apply_effect(self, loaded, effect, actor_id)
+        await self.store.sync_tasks(loaded)
+        await self.store.write_case(loaded)
+
+    async def task_changed(self, loaded: Loaded, task: TaskState) -> None:
+        await self.notifier.task_changed(loaded, task, fresh=task.id in self.store.created)
+
+    def extra(self, loaded: Loaded) -> dict[str, Any]:
+        """What templates may read besides the case's fields."""
+        return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
+
+    async def cancel_timers(self, *conditions: Any) -> None:
+        await self.session.execute(
+            update(Timer)
+            .where(Timer.status == TimerStatus.PENDING, *conditions)
+            .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED))
+        )

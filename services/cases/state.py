@@ -1,0 +1,78 @@
+"""The engine's view of case and task rows (and back): one mapping, shared by the store and the batch views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Case, Task, WorkPeriod
+from flows.model import ProcessDef
+from flows.runtime import CaseState, TaskState, task_def
+
+
+@dataclass
+class Loaded:
+    """A case as one command works on it: its row, the engine state, and the rows of its open tasks."""
+
+    row: Case
+    state: CaseState
+    task_rows: dict[int, Task]
+    # Started by a person in chat right now: the start form is asked in that conversation, not as a card.
+    interactive: bool = False
+
+
+def task_state(row: Task) -> TaskState:
+    return TaskState(
+        key=row.key,
+        stage=row.stage,
+        visit=row.visit,
+        kind=row.kind,
+        role=row.role,
+        assignee_id=row.assignee_id,
+        status=row.status,  # type: ignore[arg-type]
+        due_at=row.due_at,
+        created_at=row.created_at,
+        outcome=row.outcome,
+        done_by=row.done_by,
+        done_at=row.done_at,
+        id=row.id,
+    )
+
+
+def case_state(row: Case, spec: ProcessDef, task_rows: Iterable[Task], data: dict[str, Any]) -> CaseState:
+    """The engine's view of a case row and its open task rows."""
+    return CaseState(
+        spec=spec,
+        initiator_id=row.initiator_id,
+        stage=row.stage,
+        status=row.status,  # type: ignore[arg-type]
+        data=data,
+        responsible_id=row.responsible_id,
+        visit=row.visit,
+        result=row.result,
+        title=row.title,
+        id=row.id,
+        tasks=[task_state(t) for t in task_rows],
+    )
+
+
+async def load_work(session: AsyncSession, states: list[CaseState]) -> None:
+    """Time worked on the open timed tasks of these cases, in one statement (shown on cards)."""
+    timed = {
+        t.id: t
+        for state in states
+        for t in state.tasks
+        if t.id is not None and task_def(state.spec, t.stage, t.key).timing
+    }
+    if not timed:
+        return
+    for period in (await session.execute(select(WorkPeriod).where(WorkPeriod.task_id.in_(timed)))).scalars():
+        task = timed[period.task_id]
+        if period.ended_at is None:
+            task.work_started_at = period.started_at
+        else:
+            task.worked_seconds += (period.ended_at - period.started_at).total_seconds()

@@ -1,0 +1,163 @@
+"""Persistence of a case: load it under a lock, write back its row, its tasks and its audit entries.
+
+The one place that knows how a case is stored, so the storage can change (a single versioned state row,
+multi-row writes) without touching the commands or the effect handlers.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AuditEntry, Case, Company, Task, WorkPeriod
+from flows.i18n import _
+from flows.model import ProcessDef
+from flows.runtime import EngineError
+from flows.status import CASE_CLOSED, TaskStatus
+from services.cases.state import Loaded, case_state, load_work
+from services.definitions import Registry
+
+
+class CaseStore:
+    def __init__(self, session: AsyncSession, registry: Registry, *, sqlite: bool, now: datetime) -> None:
+        self.session = session
+        self.registry = registry
+        self.sqlite = sqlite
+        self.now = now
+        self.created: set[int] = set()  # tasks inserted by this unit of work
+
+    async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
+        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
+        query = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+        if lock and not self.sqlite:
+            # One command at a time per case; SQLite already serialises writers (BEGIN IMMEDIATE).
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).scalar_one_or_none()
+        if row is None:
+            raise EngineError(_("This case does not exist."))
+        spec = await self.registry.spec(self.session, row.definition_id)
+        task_rows = list(
+            (
+                await self.session.execute(
+                    select(Task)
+                    .where(Task.case_id == case_id, Task.status == TaskStatus.OPEN)
+                    .order_by(Task.id)
+                    .execution_options(populate_existing=True)
+                )
+            ).scalars()
+        )
+        state = case_state(row, spec, task_rows, data=copy.deepcopy(row.data))
+        state.refs = await self.refs(spec, row.data)
+        await load_work(self.session, [state])
+        return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows})
+
+    async def refs(self, spec: ProcessDef, data: dict[str, Any]) -> dict[str, Any]:
+        """Companies the case points at, so conditions and texts can read their fields."""
+        refs: dict[str, Any] = {}
+        for name, fdef in spec.fields.items():
+            value = data.get(name)
+            if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
+                company = await self.session.get(Company, value["id"])
+                if company is not None:
+                    refs[name] = {**company.data, "id": company.id, "name": company.name}
+        return refs
+
+    async def task_row(self, task_id: int) -> Task:
+        row = await self.session.get(Task, task_id)
+        if row is None:
+            raise EngineError(_("This task does not exist."))
+        return row
+
+    async def insert(self, row: Case) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def sync_tasks(self, loaded: Loaded) -> None:
+        """Engine tasks → task rows: new tasks get rows (and ids), changed ones are copied over."""
+        for task in loaded.state.tasks:
+            if task.id is None:
+                trow = Task(
+                    case_id=loaded.row.id,
+                    key=task.key,
+                    stage=task.stage,
+                    visit=task.visit,
+                    kind=task.kind,
+                    role=task.role,
+                    assignee_id=task.assignee_id,
+                    status=task.status,
+                    outcome=task.outcome,
+                    due_at=task.due_at,
+                    created_at=task.created_at or self.now,
+                    done_by=task.done_by,
+                    done_at=task.done_at,
+                )
+                self.session.add(trow)
+                await self.session.flush()
+                task.id = trow.id
+                self.created.add(trow.id)
+                loaded.task_rows[trow.id] = trow
+            else:
+                trow = loaded.task_rows[task.id]
+                trow.status, trow.outcome, trow.assignee_id = task.status, task.outcome, task.assignee_id
+                trow.done_by, trow.done_at = task.done_by, task.done_at
+                if task.status != TaskStatus.OPEN:
+                    trow.draft = None
+
+    async def write_case(self, loaded: Loaded) -> None:
+        """The engine's case state → the case row."""
+        state, row = loaded.state, loaded.row
+        if row.company_id is None:
+            for name, fdef in state.spec.fields.items():
+                value = state.data.get(name)
+                if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
+                    row.company_id = value["id"]
+                    break
+        row.stage, row.status, row.result, row.visit = state.stage, state.status, state.result, state.visit
+        row.title, row.responsible_id = state.title, state.responsible_id
+        row.data = copy.deepcopy(state.data)
+        row.updated_at = self.now
+        if state.status in CASE_CLOSED and row.closed_at is None:
+            row.closed_at = self.now
+        await self.session.flush()
+
+    def audit(
+        self, loaded: Loaded, actor_id: int | None, action: str, data: dict[str, Any], task_id: int | None = None
+    ) -> None:
+        """Who did what to the case, when, with what data."""
+        self.session.add(
+            AuditEntry(
+                case_id=loaded.row.id,
+                task_id=task_id,
+                actor_id=actor_id,
+                action=action,
+                data=_jsonable(data),
+                at=self.now,
+            )
+        )
+
+    async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
+        self.session.add(
+            WorkPeriod(task_id=task_id, case_id=loaded.row.id, user_id=user_id, started_at=self.now, ended_at=None)
+        )
+        await self.session.flush()
+
+    async def close_work(self, task_id: int) -> None:
+        await self.session.execute(
+            update(WorkPeriod)
+            .where(WorkPeriod.task_id == task_id, WorkPeriod.ended_at.is_(None))
+            .values(ended_at=self.now)
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,72 @@
+"""What the application services share for the life of the process: the database, the clock, the engine,
+the definitions, texts and files. Built once by the composition root (`app.container.build_core`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from flows.calendar import WorkCalendar
+from flows.clock import Clock
+from flows.runtime import Engine
+from services.definitions import Registry
+from services.files import FileStore
+from services.i18n import Translator
+from services.wording import Wording
+
+if TYPE_CHECKING:
+    from services.notifier import NotifierFactory
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The part of the settings the services read (the composition root maps `Settings` onto it)."""
+
+    sqlite: bool
+    library_dir: Path
+    data_dir: Path
+    timezone: str
+    default_language: str
+    admin_ids: tuple[int, ...] = ()
+    scheduler_interval: float = 5.0
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.library_dir / "templates"
+
+
+@dataclass
+class Core:
+    config: ServiceConfig
+    clock: Clock
+    db: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    registry: Registry
+    calendar: WorkCalendar
+    engine: Engine
+    translator: Translator
+    wording: Wording
+    files: FileStore
+    # How the services tell people things (the chat's outbox notifier, set by the composition root).
+    notifier_factory: NotifierFactory
+    # Called after a transaction that wrote outbox rows (wakes the sender at once instead of at its next poll).
+    on_outbox: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def sqlite(self) -> bool:
+        return self.config.sqlite
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.config.templates_dir
+
+    def outbox_written(self) -> None:
+        for callback in self.on_outbox:
+            callback()
+
+    async def close(self) -> None:
+        await self.db.dispose()

@@ -1,0 +1,39 @@
+"""The notifier port: how the application tells people things. Services say *what* happened; an
+implementation words it for each person and sends it (the chat's is `tgbot.notifier.OutboxNotifier`,
+which writes outbox rows in the same transaction as the change)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import User
+from flows.runtime import Notify, TaskState
+from services.cases.state import Loaded
+from services.people import PeopleCache
+
+
+class Notifier(Protocol):
+    async def task_given(self, loaded: Loaded, task: TaskState, recipients: Sequence[User]) -> None:
+        """A task's card to each person who may do it (with the files the task brings)."""
+
+    async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:
+        """The cards already shown for a task follow its new state (`fresh`: created in this very step)."""
+
+    async def nobody_has_role(self, loaded: Loaded, task: TaskState) -> None:
+        """A task waits for a role nobody has: the admins must know."""
+
+    async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
+        """A definition's notification, a reminder, an overdue warning, an escalation, a closed case."""
+
+    async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
+        """One person's own cases, listed under a definition's text (`notify_cases`)."""
+
+    def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
+        """An e-mail to someone outside Telegram."""
+
+
+NotifierFactory = Callable[[AsyncSession, PeopleCache, datetime], Notifier]

@@ -1,0 +1,137 @@
+"""Words for people, from engine state: labels in the reader's language, dates in the company's time zone,
+field values and summaries. Neutral to the channel: the chat, the panel, reports and e-mail all use it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flows import values as field_values
+from flows.context import case_context
+from flows.i18n import _
+from flows.model import FieldDef, ProcessDef, TaskDef, local
+from flows.runtime import START_TASK, CaseState, TaskState, task_def
+from flows.templating import TemplateError, render
+from services.i18n import Translator
+
+
+class Wording:
+    def __init__(self, translator: Translator, tz: ZoneInfo) -> None:
+        self.tr = translator
+        self.tz = tz
+
+    def t(self, message: str, lang: str | None, **params: Any) -> str:
+        return self.tr.t(message, lang, **params)
+
+    def when(self, moment: datetime | None) -> str:
+        if moment is None:
+            return "—"
+        return moment.astimezone(self.tz).strftime("%d.%m.%Y %H:%M")
+
+    def template(
+        self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None, extra: dict[str, Any] | None = None
+    ) -> str:
+        source = self.tr.local(text, lang)
+        try:
+            return render(source, case_context(spec, data, extra)).strip()
+        except TemplateError:
+            return source
+
+    def stage_title(self, spec: ProcessDef, stage: str, lang: str | None) -> str:
+        if stage == START_TASK:
+            return self.t("Filling in the request", lang)
+        try:
+            return self.tr.local(spec.stage(stage).title, lang)
+        except KeyError:
+            return stage
+
+    def case_name(self, case: CaseState, lang: str | None) -> str:
+        title = case.title or self.tr.local(case.spec.title, lang)
+        return f"№{case.id} · {title}"
+
+    def task_title(self, spec: ProcessDef, task: TaskState, lang: str | None) -> str:
+        if task.key == START_TASK:
+            return self.t("New request: %(process)s", lang, process=self.tr.local(spec.title, lang))
+        return self.tr.local(task_def(spec, task.stage, task.key).title, lang)
+
+    def duration(self, seconds: float, lang: str | None) -> str:
+        minutes = round(seconds / 60)
+        return self.t("%(h)s h %(m)02d min", lang, h=minutes // 60, m=minutes % 60)
+
+    def outcome_label(self, tdef: TaskDef, outcome: str | None, lang: str | None) -> str:
+        if outcome is None:
+            return ""
+        odef = tdef.outcome_defs().get(outcome)
+        return self.tr.local(odef.label, lang) if odef else outcome
+
+    def format_field(
+        self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef, names: dict[int, str] | None = None
+    ) -> str:
+        if value is None or value == "" or value == []:
+            return "—"
+        if fdef.type in ("photo", "document"):
+            files = value if isinstance(value, list) else [value]
+            return ", ".join(str(f.get("name", "file")) for f in files if isinstance(f, dict))
+        if fdef.type == "directory" and fdef.directory:
+            entry = spec.directory_entry(fdef.directory, str(value))
+            return entry.name if entry else str(value)
+        if fdef.type == "company":
+            return str(value.get("name", "?")) if isinstance(value, dict) else str(value)
+        if fdef.type == "user":
+            return (names or {}).get(int(value), str(value)) if isinstance(value, int) else str(value)
+        if fdef.type == "choice" and fdef.options:
+            return self.tr.local(fdef.options.get(str(value), str(value)), lang)
+        if fdef.type == "bool":
+            return self.t("yes", lang) if value else self.t("no", lang)
+        try:
+            return field_values.format_value(fdef.type, value, lang=self.tr.lang(lang))
+        except (ValueError, TypeError, KeyError):
+            return str(value)
+
+    def summary(
+        self,
+        spec: ProcessDef,
+        names: list[str],
+        data: dict[str, Any],
+        lang: str | None,
+        fields: Mapping[str, FieldDef] | None = None,
+    ) -> list[str]:
+        lines: list[str] = []
+        fields = fields if fields is not None else spec.fields
+        for name in names:
+            fdef = fields[name]
+            value = data.get(name)
+            if fdef.type == "list" and fdef.fields:
+                items = value if isinstance(value, list) else []
+                for index, item in enumerate(items):
+                    parts = [
+                        f"{self.tr.local(sub.label, lang)}: {self.format_field(sub, item.get(k), lang, spec)}"
+                        for k, sub in fdef.fields.items()
+                    ]
+                    lines.append(f"{self.tr.local(fdef.label, lang)} №{index + 1}: " + "; ".join(parts))
+                continue
+            if name not in data:
+                continue
+            lines.append(f"{self.tr.local(fdef.label, lang)}: {self.format_field(fdef, value, lang, spec)}")
+        return lines
+
+    def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
+        hints = {
+            "number": _("Send a number."),
+            "money": _("Send an amount, for example 125 000 or 1250,50."),
+            "date": _("Send a date as DD.MM.YYYY, or «today»."),
+            "datetime": _("Send a date and time as DD.MM.YYYY HH:MM."),
+            "photo": _("Send one or more photos."),
+            "document": _("Send a file."),
+            "bool": _("Choose yes or no."),
+            "company": _("Type the company's name: I will find it or create it."),
+        }
+        message = hints.get(fdef.type)
+        if fdef.type == "document" and fdef.accept:
+            return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
+        return self.t(message, lang) if message else ""
+
+    def local(self, text: Any, lang: str | None) -> str:
+        return local(text, self.tr.lang(lang))

@@ -1,0 +1,166 @@
+"""The chat's notifier: words each message in the reader's language and writes it to the outbox, in the
+same transaction as the change that caused it. Task cards are remembered (`TaskCard`) so they can be
+edited when the task changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import TaskCard, User
+from flows.runtime import Notify, TaskState, task_def
+from services import outbox
+from services import people as people_repo
+from services.cases.state import Loaded
+from services.people import PeopleCache
+from tgbot.render import Renderer
+
+
+class OutboxNotifier:
+    def __init__(self, renderer: Renderer, session: AsyncSession, people: PeopleCache, now: datetime) -> None:
+        self.renderer = renderer
+        self.session = session
+        self.people = people
+        self.now = now
+        self._carded: set[int] = set()  # tasks given a card in this unit of work
+
+    async def _names(self, loaded: Loaded, extra: Iterable[int | None] = ()) -> dict[int, str]:
+        state = loaded.state
+        ids: set[int | None] = {state.initiator_id, state.responsible_id, *extra}
+        for task in state.tasks:
+            ids |= {task.assignee_id, task.done_by}
+        return await self.people.names(ids)
+
+    def _extra(self, loaded: Loaded) -> dict[str, Any]:
+        return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
+
+    async def task_given(self, loaded: Loaded, task: TaskState, recipients: Sequence[User]) -> None:
+        names = await self._names(loaded, [u.id for u in recipients])
+        attach = task_def(loaded.state.spec, task.stage, task.key).attach
+        for user in recipients:
+            text, keyboard = self.renderer.task_card(
+                loaded.state, task, user.language, names=names, viewer_id=user.id, extra=self._extra(loaded)
+            )
+            row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
+            await self.session.flush()
+            self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox_id=row.id))
+            self._carded.add(task.id or 0)
+            self._send_files(loaded, user, attach)
+
+    async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:
+        if task.id is None or (fresh and task.id not in self._carded):
+            return  # created in this very step and never shown: nothing to edit
+        cards = list((await self.session.execute(select(TaskCard).where(TaskCard.task_id == task.id))).scalars())
+        if not cards:
+            return
+        users = await self.people.users([c.user_id for c in cards])
+        names = await self._names(loaded, [task.assignee_id, task.done_by])
+        for card in cards:
+            user = users.get(card.user_id)
+            if user is None:
+                continue
+            text, keyboard = self.renderer.task_card(
+                loaded.state, task, user.language, names=names, viewer_id=user.id, extra=self._extra(loaded)
+            )
+            payload: dict[str, Any] = {"text": text}
+            if keyboard:
+                payload["reply_markup"] = keyboard
+            outbox.enqueue(
+                self.session,
+                chat_id=user.tg_id,
+                method="editMessageText",
+                payload=payload,
+                now=self.now,
+                ref_id=card.outbox_id,
+            )
+
+    async def nobody_has_role(self, loaded: Loaded, task: TaskState) -> None:
+        renderer = self.renderer
+        for admin in await people_repo.admins(self.session):
+            text = renderer.t(
+                "Nobody has the role «%(role)s», so the task «%(task)s» in %(case)s waits. "
+                "Invite someone with this role.",
+                admin.language,
+                role=task.role,
+                task=renderer.task_title(loaded.state.spec, task, admin.language),
+                case=renderer.case_name(loaded.state, admin.language),
+            )
+            outbox.message(self.session, admin.tg_id, text, self.now)
+
+    async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
+        names = await self._names(loaded)
+        for user in recipients:
+            text, keyboard = self._notice(loaded, effect, user.language, names)
+            outbox.message(self.session, user.tg_id, text[:4000], self.now, keyboard)
+            self._send_files(loaded, user, effect.attach)
+
+    def _notice(
+        self, loaded: Loaded, effect: Notify, lang: str, names: dict[int, str]
+    ) -> tuple[str, dict[str, Any] | None]:
+        renderer, state = self.renderer, loaded.state
+        case_name = renderer.case_name(state, lang)
+        if effect.kind == "text":
+            body = renderer.template(effect.text, state.spec, state.data, lang, self._extra(loaded))
+            return f"🔔 {case_name}\n{body}", renderer.case_button(loaded.row.id, lang)
+        if effect.kind == "closed":
+            stage = renderer.stage_title(state.spec, state.stage, lang)
+            return renderer.t("🏁 Case closed: %(case)s — %(stage)s", lang, case=case_name, stage=stage), None
+        assert effect.task is not None
+        task = effect.task
+        title = renderer.task_title(state.spec, task, lang)
+        when = renderer.when(task.due_at)
+        if effect.kind == "reminder":
+            reminder = renderer.t(
+                "⏰ Reminder: «%(task)s» is due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
+            )
+            return reminder, None
+        if effect.kind == "overdue":
+            overdue = renderer.t(
+                "⚠️ Overdue: «%(task)s» was due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
+            )
+            return overdue, None
+        holder = names.get(task.assignee_id or 0) or renderer.t("role %(r)s", lang, r=task.role)
+        return (
+            renderer.t(
+                "⚠️ Escalation: «%(task)s» is overdue (due %(when)s), it is with %(who)s.\n%(case)s",
+                lang,
+                task=title,
+                when=when,
+                who=holder,
+                case=case_name,
+            ),
+            None,
+        )
+
+    async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
+        body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
+        outbox.message(self.session, user.tg_id, body[:4000], self.now)
+
+    def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
+        row = outbox.enqueue(
+            self.session,
+            chat_id=0,
+            method="email",
+            now=self.now,
+            payload={"to": to, "subject": subject, "body": body, "file_ids": file_ids},
+        )
+        row.channel = "email"
+
+    def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
+        state = loaded.state
+        case_name = self.renderer.case_name(state, user.language)
+        for field_name in field_names:
+            label = self.renderer.local(state.spec.fields[field_name].label, user.language)
+            for ref in state.data.get(field_name) or []:
+                method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
+                outbox.enqueue(
+                    self.session,
+                    chat_id=user.tg_id,
+                    method=method,
+                    now=self.now,
+                    payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]},
+                )
