@@ -249,8 +249,12 @@ class Engine:
         if outcome not in outcomes:
             raise EngineError(_("Unknown answer to this task."))
         # An empty answer never erases what the case has (a skipped question of a returned request keeps its
-        # value), and a required field the case already has is not missing.
-        values = {k: v for k, v in values.items() if not (is_empty(v) and not is_empty(case.data.get(k)))}
+        # value), and a required field the case already has is not missing. A comment belongs to its answer:
+        # an answer without one clears the comment of the previous round.
+        comment_key = f"{task.key}_comment"
+        values = {
+            k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
+        }
         missing = [
             n
             for n in task_fields(case.spec, task, outcome)
@@ -259,7 +263,6 @@ class Engine:
         if missing:
             labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
-        comment_key = f"{task.key}_comment"
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
         if task.key.startswith(EDIT_PREFIX) and (

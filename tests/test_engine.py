@@ -257,3 +257,6 @@ stages:
     do(engine, case, "decide", "reject", {"decide_comment": "ещё раз"}, user=8)
     do(engine, case, "correct", "submit", {"item": "стул", "note": ""}, user=7)
     assert case.data["item"] == "стул" and case.data["note"] == "срочно"
+    # a comment belongs to its answer: approving without one does not keep the rejection's comment
+    do(engine, case, "decide", "approve", {"decide_comment": ""}, user=8)
+    assert case.stage == "done" and case.data["decide"] == "approve" and not case.data["decide_comment"]
