@@ -12,7 +12,7 @@ class TaskCb(CallbackData, prefix="t"):
 
 
 class FormCb(CallbackData, prefix="f"):
-    action: str  # pick | skip | back | files | yes | no | confirm | edit | field | cancel | resume
+    action: str  # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | resume
     task_id: int
     arg: str = ""
     step: int = -1  # how many answers the form had when the button was sent: older buttons are stale

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from flows.forms import Step, step_label
+from flows.forms import Step, describe_current, step_label
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.status import CaseStatus, TaskStatus
@@ -283,6 +283,18 @@ class Renderer(Wording):
                 text += f"\n{hint}"
             if step.is_file and collected:
                 text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
+            if step.can_keep:
+                # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
+                now = describe_current(step, self.tr.lang(lang), dict(options))
+                text += "\n" + self.t("Now: %(value)s", lang, value=now)
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=self.t("✅ Keep as it is", lang),
+                            callback_data=FormCb(action="keep", task_id=task_id).pack(),
+                        )
+                    ]
+                )
             for key, label in options:
                 rows.append(
                     [
