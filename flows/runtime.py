@@ -41,6 +41,7 @@ from flows.i18n import _
 from flows.model import FILE_TYPES, PERSON_REFS, ProcessDef, StageDef, TaskDef, local
 from flows.status import CASE_CLOSED, transition
 from flows.templating import render
+from flows.values import convert
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,8 @@ class Engine:
             initiator_id=initiator_id,
             responsible_id=initiator_id,
             stage=spec.stages[0].key,
-            data=dict(data or {}),
+            # Handed over from another process: each value in the stored form of this process's field type.
+            data={k: convert(spec.fields[k].type, v) if k in spec.fields else v for k, v in (data or {}).items()},
             refs=dict(refs or {}),
         )
         effects: list[Effect] = []

@@ -472,3 +472,21 @@ def from_json(kind: str, raw: Any) -> Any:
     except (InvalidOperation, ValueError) as exc:
         raise ValueError(f"stored {kind} value {raw!r} is corrupt: {exc}") from exc
     raise ValueError(f"unknown value kind {kind!r}; expected one of {sorted(KINDS)}")
+
+
+def convert(kind: str, value: Any) -> Any:
+    """A stored value of one type as another's stored form, where the checker allows the move (money ↔ number,
+    anything → text); a hand-off's `map` copies an amount into a number field this way. Anything else, or a
+    value that does not read as its new type, is kept as it was."""
+    if value is None or kind not in ("number", "money", "text"):
+        return value
+    try:
+        if kind == "number" and isinstance(value, str):
+            return to_json("number", Decimal(value))
+        if kind == "money" and isinstance(value, int | float) and not isinstance(value, bool):
+            return to_json("money", value)
+        if kind == "text" and not isinstance(value, str | dict | list):
+            return str(value)
+    except (ArithmeticError, ValueError, TypeError):
+        return value
+    return value
