@@ -139,21 +139,10 @@ class Renderer(Wording):
             process=self.local(case.spec.title, lang),
             when=self.when(task.created_at),
         )
-        keyboard = markup(
-            [
-                [
-                    InlineKeyboardButton(
-                        text=self.t("▶️ Continue", lang),
-                        callback_data=TaskCb(action="resume", task_id=task.id or 0).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        text=self.t("🗑 Discard", lang),
-                        callback_data=TaskCb(action="discard", task_id=task.id or 0).pack(),
-                    ),
-                ]
-            ]
+        discard = InlineKeyboardButton(
+            text=self.t("🗑 Discard", lang), callback_data=TaskCb(action="discard", task_id=task.id or 0).pack()
         )
-        return text, keyboard
+        return text, self._continue_or(task, discard, lang)
 
     def draft_or_fresh(self, case: CaseState, task: TaskState, lang: str | None) -> tuple[str, dict[str, Any] | None]:
         """Starting a process again while a request of it is unfinished: continue that one, or start anew."""
@@ -163,21 +152,16 @@ class Renderer(Wording):
             process=self.local(case.spec.title, lang),
             when=self.when(task.created_at),
         )
-        keyboard = markup(
-            [
-                [
-                    InlineKeyboardButton(
-                        text=self.t("▶️ Continue", lang),
-                        callback_data=TaskCb(action="resume", task_id=task.id or 0).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        text=self.t("🆕 Start anew", lang),
-                        callback_data=StartCb(process=case.spec.process, fresh=1).pack(),
-                    ),
-                ]
-            ]
+        fresh = InlineKeyboardButton(
+            text=self.t("🆕 Start anew", lang), callback_data=StartCb(process=case.spec.process, fresh=1).pack()
         )
-        return text, keyboard
+        return text, self._continue_or(task, fresh, lang)
+
+    def _continue_or(self, task: TaskState, other: InlineKeyboardButton, lang: str | None) -> dict[str, Any] | None:
+        resume = InlineKeyboardButton(
+            text=self.t("▶️ Continue", lang), callback_data=TaskCb(action="resume", task_id=task.id or 0).pack()
+        )
+        return markup([[resume, other]])
 
     def retry_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         return markup(
