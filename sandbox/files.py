@@ -34,6 +34,8 @@ def store_input(state: SandboxState, value: Upload | str, kind: str) -> StoredFi
         ):
             raise bad_request("IMAGE_PROCESS_FAILED")
         mime = value.content_type if value.content_type != "application/octet-stream" else None
+        if kind == "photo":
+            return add_photo(state, value.data, file_name=value.filename, mime_type=mime)
         return state.add_file(value.data, kind=kind, file_name=value.filename, mime_type=mime)
     if re.match(r"^https?://", value):
         raise bad_request("failed to get HTTP URL content")
@@ -45,15 +47,43 @@ def store_input(state: SandboxState, value: Upload | str, kind: str) -> StoredFi
     return stored
 
 
-def photo_sizes(stored: StoredFile) -> list[JsonDict]:
+THUMBNAIL_SIDES = (90, 320, 800)
+"""Telegram stores a photo in several sizes (types s/m/x: longest side 90, 320, 800) below the largest one, which
+is at most 1280 (y) or 2560 (w) px, and returns them all, smallest first."""
+MAX_PHOTO_SIDE = 2560
+
+
+def add_photo(state: SandboxState, data: bytes, *, file_name: str | None, mime_type: str | None) -> StoredFile:
+    """Stores a photo with its smaller sizes; returns the largest. The sandbox has no image library, so a smaller
+    size carries the original bytes under its own file_id and the dimensions Telegram would give it."""
+    largest = state.add_file(data, kind="photo", file_name=file_name, mime_type=mime_type)
+    width, height = largest.width or 320, largest.height or 320
+    scale = min(1.0, MAX_PHOTO_SIDE / max(width, height))
+    largest.width, largest.height = max(1, round(width * scale)), max(1, round(height * scale))
+    for side in THUMBNAIL_SIDES:
+        if max(largest.width, largest.height) <= side:
+            break
+        ratio = side / max(largest.width, largest.height)
+        small = state.add_file(data, kind="photo", file_name=file_name, mime_type=mime_type)
+        small.width, small.height = max(1, round(largest.width * ratio)), max(1, round(largest.height * ratio))
+        small.sizes_of = largest.file_id
+    return largest
+
+
+def photo_sizes(state: SandboxState, stored: StoredFile) -> list[JsonDict]:
+    """Every size of the photo `stored` belongs to, smallest first, as the `photo` field of a Message."""
+    root = stored.sizes_of or stored.file_id
+    members = [f for f in state.files.values() if f.file_id == root or f.sizes_of == root]
+    members.sort(key=lambda f: (f.width or 0) * (f.height or 0))
     return [
         {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": stored.file_size,
-            "width": stored.width or 320,
-            "height": stored.height or 320,
+            "file_id": f.file_id,
+            "file_unique_id": f.file_unique_id,
+            "file_size": f.file_size,
+            "width": f.width or 320,
+            "height": f.height or 320,
         }
+        for f in members
     ]
 
 
@@ -68,6 +98,20 @@ def document(stored: StoredFile) -> JsonDict:
     if stored.mime_type:
         doc["mime_type"] = stored.mime_type
     return doc
+
+
+def voice_of(state: SandboxState, part: web.FileField, duration: object) -> JsonDict:
+    """The `Voice` object of a voice message a person records (OGG/Opus in real clients)."""
+    data = part.file.read()
+    stored = state.add_file(data, kind="voice", file_name=None, mime_type=part.content_type or "audio/ogg")
+    seconds = int(duration) if isinstance(duration, str) and duration.isdigit() else max(1, len(data) // 2000)
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "duration": seconds,
+        "mime_type": stored.mime_type,
+        "file_size": stored.file_size,
+    }
 
 
 def user_file_url(request: web.Request, file_id: str) -> str:

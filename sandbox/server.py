@@ -8,7 +8,7 @@ This module assembles the parts and owns start/stop:
 - `sandbox.botapi` — ``/bot<token>/<method>``: token check, flood limits (`sandbox.limits`), the methods;
 - `sandbox.webhook` — delivery of updates to a webhook URL;
 - `sandbox.files` — stored files and the download routes;
-- `sandbox.user_api` — the people's side; `sandbox.web` — the chat page;
+- `sandbox.user_api` — the people's side (`sandbox.people`: block, edit, forward); `sandbox.web` — the page;
 - `sandbox.hub` — what they share (state, counters, the change signal).
 """
 
@@ -25,9 +25,10 @@ from aiohttp import web
 from .botapi import BotApi
 from .errors import ApiError, UserApiError, bad_request
 from .files import FileRoutes
-from .hub import Hub
+from .hub import DEFAULT_TOKEN, Hub
 from .limits import FloodControl, TokenBucket
 from .params import Params, Upload
+from .people import People
 from .state import JsonDict, SandboxState
 from .stats import SandboxStats
 from .user_api import UserApi
@@ -37,6 +38,7 @@ from .webhook import WebhookDelivery
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_TOKEN",
     "ApiError",
     "Params",
     "SandboxServer",
@@ -57,16 +59,22 @@ class SandboxServer:
     def __init__(
         self,
         *,
-        token: str | None = None,
+        token: str = DEFAULT_TOKEN,
+        any_token: bool = False,
         state_path: str | Path | None = None,
-        enforce_limits: bool = False,
+        enforce_limits: bool = True,
         global_rate: float = 30.0,
         per_chat_rate: float = 1.0,
-        per_chat_burst: float = 2.0,
+        per_chat_burst: float = 3.0,
+        group_per_minute: float = 20.0,
         save_interval: float = 0.5,
         callback_timeout: float = 10.0,
+        callback_answer_ttl: float = 15.0,
     ) -> None:
+        """As Telegram by default: only `token` is accepted (``any_token=True`` accepts any well-formed token,
+        for tools running several bots) and flood limits apply (``enforce_limits=False`` turns them off)."""
         self.token = token
+        self.any_token = any_token
         self.enforce_limits = enforce_limits
         self.global_rate = global_rate
         self.per_chat_rate = per_chat_rate
@@ -75,15 +83,23 @@ class SandboxServer:
         self.callback_timeout = callback_timeout
         self.state = SandboxState(state_path)
         self.state.load()
-        self.hub = Hub(self.state, token=token, callback_timeout=callback_timeout)
+        self.hub = Hub(
+            self.state,
+            token=token,
+            any_token=any_token,
+            callback_timeout=callback_timeout,
+            callback_answer_ttl=callback_answer_ttl,
+        )
         self.stats: SandboxStats = self.hub.stats
         self.base_url = ""
-        flood = FloodControl(global_rate, per_chat_rate, per_chat_burst) if enforce_limits else None
-        self.bot_api = BotApi(self.hub, flood)
+        if enforce_limits:
+            self.hub.flood = FloodControl(global_rate, per_chat_rate, per_chat_burst, group_per_minute)
+        self.bot_api = BotApi(self.hub)
         self.webhook = WebhookDelivery(self.hub, self.bot_api)
         self.hub.kick_webhook = self.webhook.ensure_running
         self.files = FileRoutes(self.hub)
         self.user_api = UserApi(self.hub)
+        self.people = People(self.hub, self.user_api)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.app = self.make_app()
@@ -93,6 +109,8 @@ class SandboxServer:
         app.router.add_route("*", r"/bot{token}/{method:[A-Za-z0-9_]*}", self.bot_api.handle)
         app.router.add_get(r"/file/bot{token}/{path:.+}", self.files.bot_download)
         self.user_api.add_routes(app)
+        self.people.add_routes(app)
+        self.hub.faults.add_routes(app)
         app.router.add_get("/sandbox/api/files/{file_id}", self.files.user_download)
         add_web_routes(app)
         return app

@@ -4,14 +4,20 @@ Errors are ``{"error": "..."}`` with an HTTP status. Endpoints (all under ``/san
 
 - ``GET /users``, ``POST /users`` {id?, first_name, username?, last_name?, language_code?, label?},
   ``GET /users/{id}``;
+- ``POST /users`` also takes ``started: false``: a person who never pressed Start (the bot gets 403 writing first);
 - ``POST /users/{id}/messages``: JSON {text | contact | location, reply_to_message_id?} or a multipart form
-  with a ``photo`` or ``document`` file part (and ``caption``), or ``text``;
+  with a ``photo``, ``voice`` (and ``duration``) or ``document`` file part (and ``caption``), or ``text``;
+  a person who blocked the bot gets 409 (unblock first);
 - ``GET /users/{id}/messages?after=&version=&wait=``: the chat as the person sees it, long-polling up to
   `wait` seconds for something from the bot;
-- ``POST /users/{id}/callbacks`` {message_id, data, wait?}: press an inline button; answers with the bot's
-  answerCallbackQuery (``answered: false`` when the bot did not answer within `wait`);
+- ``POST /users/{id}/callbacks`` {message_id, data, wait?, unchecked?}: press an inline button that is on that
+  message now (else 400); answers with the bot's answerCallbackQuery (``answered: false`` when the bot did not
+  answer within `wait`). ``unchecked: true`` sends a press no up-to-date client could (a button removed a moment
+  ago, the press crossing the edit, or data a modified client made up), for tests of how the bot refuses those;
 - ``POST /users/{id}/inline_queries`` {query, offset?, wait?};
 - ``GET /files/{file_id}``, ``GET /stats``, ``GET /bot``.
+
+What else people do (block, edit, forward) is in `sandbox.people`; faults on demand in `sandbox.faults`.
 """
 
 from __future__ import annotations
@@ -28,80 +34,14 @@ from aiohttp import web
 from .botapi.common import MAX_TEXT
 from .botapi.updates import get_webhook_info
 from .errors import ApiError, UserApiError
-from .files import document, photo_sizes, user_file_url
+from .files import add_photo, document, photo_sizes, voice_of
 from .formatting import auto_entities, utf16_len
 from .hub import Hub
 from .params import Params
-from .state import JsonDict, SandboxUser, StoredMessage
+from .state import JsonDict, SandboxUser
+from .views import api_error, read_json, view_message
 
 API = "/sandbox/api"
-
-
-def api_error(status: int, error: str) -> web.Response:
-    return web.json_response({"error": error}, status=status)
-
-
-async def read_json(request: web.Request) -> JsonDict:
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise UserApiError(400, "malformed JSON body") from exc
-    if not isinstance(data, dict):
-        raise UserApiError(400, "JSON body must be an object")
-    return data
-
-
-def view_message(msg: StoredMessage, request: web.Request) -> JsonDict:
-    """A message as the person's client shows it (a flat JSON shape of the user API, not Telegram's)."""
-    tg = msg.tg
-    inline = None
-    markup = tg.get("reply_markup")
-    if isinstance(markup, dict) and "inline_keyboard" in markup:
-        inline = [
-            [{k: v for k, v in b.items() if k in ("text", "callback_data", "url")} for b in row]
-            for row in markup["inline_keyboard"]
-        ]
-    photos = []
-    if tg.get("photo"):
-        best = max(tg["photo"], key=lambda p: p.get("width", 0) * p.get("height", 0))
-        photos.append(
-            {
-                "file_id": best["file_id"],
-                "url": user_file_url(request, best["file_id"]),
-                "width": best.get("width"),
-                "height": best.get("height"),
-            }
-        )
-    doc_view = None
-    if tg.get("document"):
-        doc = tg["document"]
-        doc_view = {
-            "file_id": doc["file_id"],
-            "file_name": doc.get("file_name"),
-            "mime_type": doc.get("mime_type"),
-            "file_size": doc.get("file_size"),
-            "url": user_file_url(request, doc["file_id"]),
-        }
-    view: JsonDict = {
-        "message_id": msg.message_id,
-        "from_bot": msg.from_bot,
-        "text": tg.get("text", tg.get("caption")),
-        "entities": tg.get("entities", tg.get("caption_entities")) or [],
-        "edited": msg.edited,
-        "deleted": msg.deleted,
-        "date": tg["date"],
-        "version": msg.version,
-        "inline_keyboard": inline,
-        "reply_keyboard": [[b["text"] for b in row] for row in msg.reply_keyboard] if msg.reply_keyboard else None,
-        "photos": photos,
-        "document": doc_view,
-    }
-    if "reply_to_message" in tg:
-        view["reply_to_message_id"] = tg["reply_to_message"]["message_id"]
-    for key in ("contact", "location", "media_group_id"):
-        if key in tg:
-            view[key] = tg[key]
-    return view
 
 
 class UserApi:
@@ -171,6 +111,9 @@ class UserApi:
             username = data.get("username")
             if isinstance(username, str):
                 username = username.lstrip("@") or None
+            started = data.get("started", True)
+            if not isinstance(started, bool):
+                raise UserApiError(400, "started must be a boolean")
             user = state.upsert_user(
                 user_id=user_id,
                 first_name=first_name,
@@ -179,6 +122,8 @@ class UserApi:
                 language_code=data.get("language_code", "ru" if user_id not in state.users else None),
                 label=data.get("label"),
             )
+            if "started" in data:
+                user.started = started  # False: a person who never pressed Start; the bot cannot write first
             await self.hub.notify()
             return user.as_api()
 
@@ -189,6 +134,8 @@ class UserApi:
         async def run() -> Any:
             state = self.hub.state
             user = self.user(request)
+            if user.blocked:
+                raise UserApiError(409, f"user {user.id} has blocked the bot: POST /users/{user.id}/unblock first")
             content: JsonDict = {}
             if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
                 post = await request.post()
@@ -200,8 +147,10 @@ class UserApi:
                     data = photo.file.read()
                     if not data:
                         raise UserApiError(400, "empty photo")
-                    stored = state.add_file(data, kind="photo", file_name=photo.filename, mime_type=photo.content_type)
-                    content["photo"] = photo_sizes(stored)
+                    stored = add_photo(state, data, file_name=photo.filename, mime_type=photo.content_type)
+                    content["photo"] = photo_sizes(state, stored)
+                elif isinstance(voice := post.get("voice"), web.FileField):
+                    content["voice"] = voice_of(state, voice, post.get("duration"))
                 elif isinstance(doc, web.FileField):
                     data = doc.file.read()
                     stored = state.add_file(data, kind="document", file_name=doc.filename, mime_type=doc.content_type)
@@ -209,7 +158,7 @@ class UserApi:
                 elif isinstance(text, str) and text.strip():
                     content["text"] = text
                 else:
-                    raise UserApiError(400, "multipart body needs a 'photo' or 'document' file part or 'text'")
+                    raise UserApiError(400, "multipart body needs a 'photo', 'voice' or 'document' file part or 'text'")
                 if isinstance(caption, str) and caption and "text" not in content:
                     content["caption"] = caption
                 reply_raw = post.get("reply_to_message_id")
@@ -257,6 +206,7 @@ class UserApi:
                 texts = {b["text"] for row in chat.reply_keyboard for b in row}
                 if content["text"] in texts:
                     chat.reply_keyboard, chat.one_time_keyboard = None, False
+            user.started = True  # whoever writes to the bot has started it
             msg = state.add_message(user.id, from_bot=False, sender=user.as_telegram(), content=content)
             self.hub.push_update("message", copy.deepcopy(msg.tg))
             await self.hub.notify()
@@ -319,11 +269,20 @@ class UserApi:
             msg = hub.state.get_message(user.id, message_id)
             if msg is None or not msg.from_bot:
                 raise UserApiError(400, f"bot message {message_id} not found in the chat with user {user.id}")
+            # A real client can only press a button that is on the message now: a made-up callback_data, a button
+            # the bot has since removed, or a deleted message is refused.
+            keyboard = (msg.tg.get("reply_markup") or {}).get("inline_keyboard") or []
+            unchecked = data.get("unchecked") is True  # see the module docstring: a test's explicit exception
+            if not unchecked and not any(b.get("callback_data") == cb_data for row in keyboard for b in row):
+                raise UserApiError(400, f"message {message_id} has no button with callback_data {cb_data!r}")
+            now = time.monotonic()
+            for stale in [q for q, at in hub.open_callbacks.items() if now - at > hub.callback_answer_ttl]:
+                del hub.open_callbacks[stale]
             wait = self._wait_seconds(data)
             query_id = str(secrets.randbelow(2**63))
             fut: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
             hub.callback_waiters[query_id] = fut
-            hub.open_callbacks.add(query_id)
+            hub.open_callbacks[query_id] = time.monotonic()
             hub.push_update(
                 "callback_query",
                 {

@@ -56,7 +56,14 @@ class WebhookDelivery:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = webhook.secret_token
             if self._http is None:
                 self._http = aiohttp.ClientSession()
+            # A `duplicate` fault: the update goes out twice (as Telegram does after a webhook timeout).
+            copies = 2 if self.hub.faults.duplicate_next() else 1
             try:
+                for _ in range(copies - 1):
+                    async with self._http.post(
+                        webhook.url, data=json.dumps(update), headers=headers, timeout=aiohttp.ClientTimeout(total=60)
+                    ) as resp:
+                        await resp.read()
                 async with self._http.post(
                     webhook.url,
                     data=json.dumps(update),

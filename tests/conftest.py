@@ -120,15 +120,27 @@ class Harness:
         return await self.tick()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "without_flood_limits: the test's sandbox does not enforce Telegram's flood limits"
+    )
+    config.addinivalue_line("markers", "sandbox(**kwargs): keyword arguments for the test's SandboxServer")
+
+
 @pytest.fixture
 async def harness(tmp_path: Path, database_url: str, clock: FrozenClock) -> AsyncIterator[Harness]:
-    sandbox = SandboxServer()
+    # Telegram's flood limits are on, as in production: a person gets about one message a second, so these
+    # conversations take as long as Telegram would need to deliver them. SANDBOX_FLOOD_LIMITS=off turns them off
+    # for a quick local run (the token is checked either way).
+    sandbox = SandboxServer(enforce_limits=os.environ.get("SANDBOX_FLOOD_LIMITS", "on") != "off")
     base = await sandbox.start()
     settings = Settings(
         api_base=base,
         data_dir=tmp_path / "data",
         database_url=database_url,
         admin_ids=[ADMIN_ID],
+        # The bot sends as fast as it can and relies on its 429 handling: the sandbox enforces Telegram's limits
+        # (about 1 message a second per chat after a burst of 3), so these tests prove the bot copes with them.
         outbox_per_chat_rate=1000,
         outbox_global_rate=1000,
         outbox_poll_interval=0.05,

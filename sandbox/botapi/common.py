@@ -7,8 +7,15 @@ import copy
 import re
 from typing import Any
 
-from ..errors import bad_request
-from ..formatting import EntityParseError, parse_formatted, utf16_len
+from ..errors import ApiError, bad_request
+from ..formatting import (
+    EntityParseError,
+    UnsupportedParseMode,
+    parse_formatted,
+    trim,
+    utf16_len,
+    with_auto_entities,
+)
 from ..hub import Hub
 from ..params import Params
 from ..state import JsonDict, SandboxUser, StoredMessage
@@ -16,6 +23,8 @@ from ..state import JsonDict, SandboxUser, StoredMessage
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+MAX_INLINE_BUTTONS = 100
+"""Telegram refuses bigger inline keyboards with «reply markup is too long» (REPLY_MARKUP_TOO_LONG)."""
 INLINE_BUTTON_ACTIONS = (
     "web_app",
     "login_url",
@@ -32,33 +41,79 @@ def resolve_chat(hub: Hub, params: Params) -> SandboxUser:
     raw = params.values.get("chat_id")
     if raw is None or raw == "":
         raise bad_request("chat_id is empty")
-    ref: int | str = raw if isinstance(raw, int) and not isinstance(raw, bool) else str(raw)
-    user = hub.state.find_user(ref)
+    ref: int | str = raw if isinstance(raw, int) and not isinstance(raw, bool) else str(raw).strip()
+    # "@username" names public chats and channels only; a private user is never found by it (Bot API: chat_id is
+    # "unique identifier for the target chat or username of the target channel").
+    user = None if isinstance(ref, str) and ref.startswith("@") else hub.state.find_user(ref)
     if user is None:
         raise bad_request("chat not found")
+    return user
+
+
+def resolve_recipient(hub: Hub, params: Params) -> SandboxUser:
+    """The chat a new message goes to: a person who blocked the bot or never started it cannot receive one."""
+    user = resolve_chat(hub, params)
+    if user.blocked:
+        raise ApiError(403, "Forbidden: bot was blocked by the user")
+    if not user.started:
+        raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
     return user
 
 
 def formatted(
     params: Params, text_key: str, entities_key: str, limit: int, *, required: bool
 ) -> tuple[str | None, list[JsonDict]]:
+    """Text and entities as Telegram stores them: parsed (or explicit entities, checked), trimmed, with the
+    automatic url/mention/hashtag/bot_command/email entities added."""
     raw = params.get_str(text_key)
     if raw is None or raw.strip() == "":
         if required:
             raise bad_request("message text is empty")
         return None, []
+    explicit = params.get_json(entities_key)
+    parse_mode = params.get_str("parse_mode")
     try:
-        text, entities = parse_formatted(raw, params.get_str("parse_mode"))
+        # The official server parses with parse_mode when one is given (and not "none"); only otherwise does it
+        # take the explicit entities.
+        if isinstance(explicit, list) and (parse_mode or "").lower() in ("", "none"):
+            text, entities = raw, checked_entities(raw, explicit)
+        else:
+            text, entities = parse_formatted(raw, parse_mode)
+    except UnsupportedParseMode as exc:
+        raise bad_request("unsupported parse_mode") from exc
     except EntityParseError as exc:
         raise bad_request(f"can't parse entities: {exc}") from exc
-    explicit = params.get_json(entities_key)
-    if isinstance(explicit, list) and not params.get_str("parse_mode"):
-        entities = [e for e in explicit if isinstance(e, dict)]
-    if required and not text.strip():
-        raise bad_request("message text is empty")
+    text, entities = trim(text, entities)
+    if not text:
+        if required:
+            raise bad_request("message text is empty")
+        return None, []
     if utf16_len(text) > limit:
         raise bad_request("message is too long" if text_key == "text" else "message caption is too long")
-    return text, entities
+    return text, with_auto_entities(text, entities)
+
+
+def checked_entities(text: str, raw: list[Any]) -> list[JsonDict]:
+    """Explicit entities must lie inside the text (UTF-16 offsets), as the official server checks them."""
+    size = utf16_len(text)
+    result: list[JsonDict] = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise EntityParseError("Entity must be an Object with a type")
+        offset, length = item.get("offset"), item.get("length")
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 1_000_000:
+            raise EntityParseError(f"Receive an entity with incorrect offset {offset}")
+        if not isinstance(length, int) or isinstance(length, bool) or not 0 <= length <= 1_000_000:
+            raise EntityParseError(f"Receive an entity with incorrect length {length}")
+        if length == 0:
+            continue
+        if offset + length > size:
+            raise EntityParseError(
+                f"Entity beginning at UTF-16 offset {offset} ends after the end of the text at UTF-16 offset "
+                f"{offset + length}"
+            )
+        result.append(dict(item))
+    return sorted(result, key=lambda e: (e["offset"], -e["length"]))
 
 
 def caption_content(params: Params) -> JsonDict:
@@ -80,7 +135,10 @@ def markup(params: Params, *, inline_only: bool = False) -> tuple[str, Any]:
     if not isinstance(raw, dict):
         raise bad_request("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in raw:
-        return "inline", {"inline_keyboard": inline_keyboard(raw["inline_keyboard"])}
+        keyboard = inline_keyboard(raw["inline_keyboard"])
+        if sum(len(row) for row in keyboard) > MAX_INLINE_BUTTONS:
+            raise bad_request("reply markup is too long")
+        return "inline", {"inline_keyboard": keyboard}
     if inline_only:
         raise bad_request("inline keyboard expected")
     if "keyboard" in raw:
@@ -131,6 +189,14 @@ def inline_keyboard(rows: Any) -> list[list[JsonDict]]:
                     raise bad_request(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
                 btn["url"] = url
                 actions += 1
+            if "web_app" in button:
+                web_app = button["web_app"]
+                url = web_app.get("url") if isinstance(web_app, dict) else None
+                if not isinstance(url, str) or not url.startswith("https://"):
+                    # Bot API (WebAppInfo): «An HTTPS URL of a Web App to be opened»
+                    raise bad_request(
+                        f"inline keyboard button Web App URL '{url}' is invalid: Only HTTPS links are allowed"
+                    )
             for key in INLINE_BUTTON_ACTIONS:
                 if key in button:
                     btn[key] = button[key]
@@ -170,10 +236,14 @@ async def bot_message(
     content: JsonDict,
     *,
     keyboard: tuple[str, Any] | None = None,
+    counted: bool = False,
 ) -> StoredMessage:
-    """Stores a message from the bot in the chat with `user`, applying its keyboard and reply."""
+    """Stores a message from the bot in the chat with `user`, applying its keyboard and reply; spends flood
+    control unless the caller already did (`counted`, for albums)."""
     kind, value = keyboard if keyboard is not None else markup(params)
     reply = reply_to(hub, user.id, params)
+    if not counted:
+        hub.spend(user.id)
     if reply is not None:
         content["reply_to_message"] = reply
     reply_keyboard: list[list[JsonDict]] | None = None

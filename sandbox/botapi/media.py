@@ -10,21 +10,21 @@ from ..files import document, file_input, photo_sizes, store_input
 from ..hub import Hub
 from ..params import Params
 from ..state import JsonDict, StoredFile
-from .common import bot_message, caption_content, markup, resolve_chat
+from .common import bot_message, caption_content, markup, resolve_recipient
 
 
 async def send_photo(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_chat(hub, params)
+    user = resolve_recipient(hub, params)
     content = caption_content(params)
     keyboard = markup(params)
     stored = file_input(hub.state, params, "photo", "photo")
-    content["photo"] = photo_sizes(stored)
+    content["photo"] = photo_sizes(hub.state, stored)
     msg = await bot_message(hub, bot, user, params, content, keyboard=keyboard)
     return msg.tg
 
 
 async def send_document(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_chat(hub, params)
+    user = resolve_recipient(hub, params)
     content = caption_content(params)
     keyboard = markup(params)
     stored = file_input(hub.state, params, "document", "document")
@@ -34,11 +34,12 @@ async def send_document(hub: Hub, bot: JsonDict, params: Params) -> Any:
 
 
 async def send_media_group(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_chat(hub, params)
+    user = resolve_recipient(hub, params)
     media = params.get_json("media")
     if not isinstance(media, list) or not media:
         raise bad_request('parameter "media" is required')
-    if not 2 <= len(media) <= 10:
+    # The documentation says 2-10 items, but the official server sends a one-item album as a single message.
+    if not 1 <= len(media) <= 10:
         raise bad_request("wrong number of media in the album: must include 2-10 items")
     kinds = {item.get("type") if isinstance(item, dict) else None for item in media}
     if None in kinds or not kinds <= {"photo", "document"}:
@@ -54,16 +55,17 @@ async def send_media_group(hub: Hub, bot: JsonDict, params: Params) -> Any:
         stored = store_input(hub.state, params.attached(value), kind)
         sub = Params({k: v for k, v in item.items() if k in ("caption", "parse_mode", "caption_entities")})
         prepared.append((kind, stored, caption_content(sub)))
+    hub.spend(user.id, len(prepared))  # all or nothing: an album is not cut in half by flood control
     group_id = str(secrets.randbelow(10**18))
     result: list[JsonDict] = []
     for index, (kind, stored, content) in enumerate(prepared):
         content["media_group_id"] = group_id
         if kind == "photo":
-            content["photo"] = photo_sizes(stored)
+            content["photo"] = photo_sizes(hub.state, stored)
         else:
             content["document"] = document(stored)
         item_params = params if index == 0 else Params({"chat_id": user.id})
-        msg = await bot_message(hub, bot, user, item_params, content, keyboard=("none", None))
+        msg = await bot_message(hub, bot, user, item_params, content, keyboard=("none", None), counted=True)
         result.append(msg.tg)
     return result
 

@@ -9,11 +9,23 @@ from ..errors import bad_request
 from ..hub import Hub
 from ..params import Params
 from ..state import JsonDict, StoredMessage
-from .common import MAX_TEXT, bot_message, caption_content, formatted, markup, resolve_chat, target_message
+from .common import (
+    MAX_TEXT,
+    bot_message,
+    caption_content,
+    formatted,
+    markup,
+    resolve_chat,
+    resolve_recipient,
+    target_message,
+)
+
+MAX_DELETE = 100
+"""deleteMessages: «A JSON-serialized list of 1-100 identifiers of messages to delete»."""
 
 
 async def send_message(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_chat(hub, params)
+    user = resolve_recipient(hub, params)
     text, entities = formatted(params, "text", "entities", MAX_TEXT, required=True)
     content: JsonDict = {"text": text}
     if entities:
@@ -66,8 +78,9 @@ async def apply_edit(hub: Hub, msg: StoredMessage, new: JsonDict) -> Any:
     if all(msg.tg.get(key) == value for key, value in new.items()):
         raise bad_request(
             "message is not modified: specified new message content and reply markup are exactly "
-            "the same as a previous content and reply markup of the message"
+            "the same as a current content and reply markup of the message"
         )
+    hub.spend(msg.chat_id)  # edits count against the chat's limits as new messages do
     for key, value in new.items():
         if value is None:
             msg.tg.pop(key, None)
@@ -93,6 +106,8 @@ async def delete_messages(hub: Hub, bot: JsonDict, params: Params) -> Any:
     ids = params.get_json("message_ids")
     if not isinstance(ids, list) or not ids:
         raise bad_request("message identifiers are not specified")
+    if len(ids) > MAX_DELETE:
+        raise bad_request("too many message identifiers specified")
     for message_id in ids:
         msg = hub.state.get_message(user.id, int(message_id))
         if msg is not None:

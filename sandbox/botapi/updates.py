@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ..errors import ApiError, bad_request
-from ..hub import Hub
+from ..hub import UPDATE_TYPES, Hub
 from ..params import Params
 from ..state import JsonDict
 
@@ -34,11 +34,11 @@ async def get_updates(hub: Hub, bot: JsonDict, params: Params) -> Any:
             "Conflict: can't use getUpdates method while webhook is active; "
             "use deleteWebhook to delete the webhook first",
         )
-    offset = params.get_int("offset")
-    limit = params.get_int("limit") or 100
-    limit = min(max(limit, 1), 100)
+    offset = lenient_int(params, "offset", 0)
+    limit = min(max(lenient_int(params, "limit", 100), 1), 100)
     timeout = min(max(params.get_float("timeout") or 0.0, 0.0), 50.0)
-    if offset is not None and offset != 0:
+    set_allowed_updates(hub, params)
+    if offset != 0:
         state.confirm_updates(offset)
     hub.poll_generation += 1
     generation = hub.poll_generation
@@ -56,7 +56,36 @@ async def get_updates(hub: Hub, bot: JsonDict, params: Params) -> Any:
         if remaining <= 0:
             break
         await hub.wait_change(remaining)
-    return [copy.deepcopy(u) for u in state.updates[:limit]]
+    result: list[JsonDict] = []
+    for update in state.updates[:limit]:
+        result.append(copy.deepcopy(update))
+        if hub.faults.duplicate_next():  # a fault asked for: the same update_id delivered twice
+            result.append(copy.deepcopy(update))
+    return result
+
+
+def lenient_int(params: Params, name: str, default: int) -> int:
+    """getUpdates reads its numbers as the official server does: a missing or empty value is the default, and
+    text that is not a number counts as 0 (td::to_integer), which `limit` then raises to its minimum of 1."""
+    value = params.values.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = re.match(r"^\s*([+-]?\d+)", str(value))
+    return int(match.group(1)) if match else 0
+
+
+def set_allowed_updates(hub: Hub, params: Params) -> None:
+    """`allowed_updates` (getUpdates and setWebhook): a JSON list of update types; omitted keeps the previous
+    setting; an empty list means the default set. Updates already queued are not filtered (as documented)."""
+    if not params.has("allowed_updates"):
+        return
+    allowed = params.get_json("allowed_updates")
+    if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+        raise bad_request("can't parse allowed_updates JSON object")
+    hub.state.webhook.allowed_updates = [a for a in allowed if a in UPDATE_TYPES] or None
+    hub.state.dirty = True
 
 
 async def set_webhook(hub: Hub, bot: JsonDict, params: Params) -> Any:
@@ -73,8 +102,7 @@ async def set_webhook(hub: Hub, bot: JsonDict, params: Params) -> Any:
     webhook.url = url
     webhook.secret_token = secret or None
     webhook.max_connections = params.get_int("max_connections") or 40
-    allowed = params.get_json("allowed_updates")
-    webhook.allowed_updates = allowed if isinstance(allowed, list) else None
+    set_allowed_updates(hub, params)
     webhook.last_error_date = None
     webhook.last_error_message = None
     state.dirty = True
