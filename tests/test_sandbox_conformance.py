@@ -115,12 +115,15 @@ def test_default_token_is_the_bots_sandbox_token() -> None:
 async def test_burst_to_one_chat_gets_429_with_retry_after(client: Client) -> None:
     """Bots FAQ («My bot is hitting limits»): more than about one message per second to one chat gets
     429 «Too Many Requests: retry after N» with `parameters.retry_after` (short bursts are tolerated)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     statuses = []
     for i in range(40):
         status, body = await client.bot("sendMessage", chat_id=ANNA, text=f"m{i}")
         statuses.append(status)
+    elapsed = loop.time() - started
     assert statuses[0] == 200 and 429 in statuses
-    assert statuses.count(200) <= 4  # a burst of three, plus what refilled meanwhile
+    assert statuses.count(200) <= 3 + int(elapsed) + 1  # a burst of three, plus one a second meanwhile
     status, body = await client.bot("sendMessage", chat_id=ANNA, text="again")
     assert status == 429
     assert body["description"] == f"Too Many Requests: retry after {body['parameters']['retry_after']}"
@@ -129,11 +132,17 @@ async def test_burst_to_one_chat_gets_429_with_retry_after(client: Client) -> No
 
 async def test_about_30_messages_per_second_overall(client: Client) -> None:
     """Bots FAQ: no more than about 30 messages per second in total, across chats."""
-    for user_id in range(6000, 6040):
-        await client.person(user_id)
-    results = [await client.bot("sendMessage", chat_id=user_id, text="hi") for user_id in range(6000, 6040)]
+    people = range(6000, 6120)
+    for user_id in people:
+        client.server.state.upsert_user(user_id=user_id, first_name="P")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await asyncio.gather(*(client.bot("sendMessage", chat_id=user_id, text="hi") for user_id in people))
+    elapsed = loop.time() - started
     sent = sum(1 for status, _ in results if status == 200)
-    assert 30 <= sent < 40 and any(status == 429 for status, _ in results)
+    # 30 at once, then 30 a second: all 120 only if the machine took three seconds for them
+    assert 30 <= sent <= 30 + 30 * elapsed + 1, (sent, elapsed)
+    assert elapsed > 3 or any(status == 429 for status, _ in results)
 
 
 def test_groups_get_20_messages_a_minute() -> None:
@@ -192,15 +201,15 @@ async def test_username_does_not_resolve_a_private_user(client: Client) -> None:
 
 
 # ====================================================================== callback queries
-@pytest.mark.sandbox(callback_answer_ttl=0.3)
+@pytest.mark.sandbox(callback_answer_ttl=1.0)
 async def test_callback_query_expires_and_answers_once(client: Client) -> None:
     """Official server: QUERY_ID_INVALID -> «Bad Request: query is too old and response timeout expired or query ID
     is invalid» for a query answered too late (Telegram waits only seconds; the TTL here is shortened) or twice."""
     keyboard = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
     msg = await client.ok("sendMessage", chat_id=ANNA, text="press", reply_markup=keyboard)
     too_old = (400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
-    for answer_after in (0.0, 0.5):
-        body = {"message_id": msg["message_id"], "data": "go", "wait": 1}
+    for answer_after in (0.0, 1.2):
+        body = {"message_id": msg["message_id"], "data": "go", "wait": 2}
         press = asyncio.create_task(client.user("POST", f"/users/{ANNA}/callbacks", json=body))
         await asyncio.sleep(0.1)
         [update] = [u for u in await client.updates() if "callback_query" in u]
