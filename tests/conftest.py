@@ -126,6 +126,13 @@ class Harness:
         return await self.tick()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "without_flood_limits: the test's sandbox does not enforce Telegram's flood limits"
+    )
+    config.addinivalue_line("markers", "sandbox(**kwargs): keyword arguments for the test's SandboxServer")
+
+
 @pytest.fixture
 async def harness_factory(
     tmp_path: Path, database_url: str, clock: FrozenClock
@@ -135,7 +142,9 @@ async def harness_factory(
     async with aiohttp.ClientSession() as http:
 
         async def make(**overrides: Any) -> Harness:
-            sandbox = SandboxServer()
+            # Telegram's flood limits and token check are on, as in production. SANDBOX_FLOOD_LIMITS=off turns
+            # the limits off for a quick local run (the token is checked either way).
+            sandbox = SandboxServer(enforce_limits=os.environ.get("SANDBOX_FLOOD_LIMITS", "on") != "off")
             base = await sandbox.start()
             values: dict[str, Any] = {
                 "api_base": base,

@@ -21,7 +21,7 @@ from services.core import Core
 from services.outbox import OutboxSender, RateLimiter
 from tests.chat import create_person
 
-TOKEN = "42:outbox-test"
+TOKEN = "42:outbox-test"  # the sandbox below is told to accept exactly this one
 
 
 def test_rate_limiter_keeps_to_the_total_and_per_chat_limits() -> None:
@@ -41,7 +41,7 @@ def test_rate_limiter_keeps_to_the_total_and_per_chat_limits() -> None:
 @pytest.fixture
 async def delivery(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Core, SandboxServer, Bot]]:
     # The sandbox enforces Telegram's limits: 30/s in total, 1/s per chat, 429 with retry_after beyond.
-    sandbox = SandboxServer(enforce_limits=True, global_rate=30, per_chat_rate=1.0, per_chat_burst=1.0)
+    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=1.0)
     base = await sandbox.start()
     core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
