@@ -263,6 +263,9 @@ class Outbox(Base):
     not_before: Mapped[datetime | None]
     created_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]  # wall clock; a row `sending` for too long belongs to a dead worker
+    # The sender that claimed it: while that sender lives it holds an advisory lock on this key (PostgreSQL), so
+    # after a crash its rows are recognised at once instead of after the lease.
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
