@@ -199,6 +199,9 @@ class Drill:
         finally:
             await self.bot.stop()
             await self.sandbox.stop()
+            # Whatever happened above (a restart racing the end), no child outlives the drill.
+            self.bot.kill()
+            self.sandbox.kill()
         self.report.seconds = time.monotonic() - began
         return self.report
 

@@ -49,9 +49,12 @@ async def test_a_revoked_holder_loses_the_task_and_his_old_button(harness: Harne
         pavel_id = (await session.execute(select(User.id).where(User.name == "Павел"))).scalar_one()
         task = (await session.execute(select(Task).where(Task.key == "confirm_defect"))).scalars().first()
         assert task is not None and task.assignee_id == pavel_id and task.status == "open"
-    # Ivan's old «Брак подтверждён» is refused; the task stays open and Pavel's.
+    # Ivan's card no longer offers the task; a press that raced the card's edit (the button still on his screen
+    # a moment ago) is refused, and the task stays open and Pavel's.
+    edited = await ivan.find("Подтвердите наличие дефекта")
+    assert edited is not None and "Брак подтверждён" not in " ".join(ivan.buttons(edited))
     button = next(b for row in taken["inline_keyboard"] for b in row if "Брак подтверждён" in b["text"])
-    refusal = await ivan.press_data(taken["message_id"], button["callback_data"])
+    refusal = await ivan.press_data(taken["message_id"], button["callback_data"], unchecked=True)
     await harness.settle()
     assert refusal, "the old button must be answered with a refusal"
     async with harness.core.sessionmaker() as session:
