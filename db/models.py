@@ -96,6 +96,8 @@ class User(Base):
     # Wall clock: a form question to this person may not have arrived (its send was uncertain or failed);
     # the question is asked again before their next message is taken as an answer.
     question_lost_at: Mapped[datetime | None]
+    # The person blocked the bot (Telegram answers 403 to every message): nothing reaches them until they unblock.
+    unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

@@ -190,6 +190,7 @@ class _Outcome:
     stored_id: int | None = None
     tg_file_id: str | None = None
     question_lost: bool = False  # a form question that may not have arrived: ask it again
+    blocked: bool = False  # the person blocked the bot
     replaces: int | None = None  # a fresh card sent instead of editing this (lost) message
 
 
@@ -502,6 +503,15 @@ class OutboxSender:
         # One executemany (bulk UPDATE by primary key); every row carries the same columns. Each status came
         # through transition() from `sending`, the status of the row this sender claimed.
         await session.execute(update(Outbox), [{"id": o.row_id, **o.values} for o in outcomes])
+        blocked = {o.chat_id for o in outcomes if o.blocked}
+        if blocked:
+            # Telegram: 403 «bot was blocked by the user». Marked for the admins (the update about it, when it
+            # comes, also returns the person's pool tasks).
+            await session.execute(
+                update(User)
+                .where(User.tg_id.in_(blocked), User.unreachable_at.is_(None))
+                .values(unreachable_at=self.clock.now())
+            )
         lost = {o.chat_id for o in outcomes if o.question_lost}
         if lost:
             await session.execute(
@@ -630,7 +640,9 @@ class OutboxSender:
             return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
         except TelegramForbiddenError as exc:
             self.stats["failed"] += 1
-            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+            outcome = self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+            outcome.blocked = "blocked" in str(exc).lower()
+            return outcome
         self.stats["sent"] += 1
         message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
         return self._outcome(

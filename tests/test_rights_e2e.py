@@ -60,3 +60,35 @@ async def test_a_revoked_holder_loses_the_task_and_his_old_button(harness: Harne
     async with harness.core.sessionmaker() as session:
         task = await session.get(Task, task.id)
         assert task is not None and task.status == "open" and task.assignee_id == pavel_id
+
+
+async def test_a_person_who_blocks_the_bot_is_unreachable_and_their_pool_task_goes_back(harness: Harness) -> None:
+    manager = await harness.person("Марина", "shop_manager")
+    service = await harness.person("Сергей", "service_manager")
+    ivan = await harness.person("Иван", "warehouse_head")
+    pavel = await harness.person("Павел", "warehouse_head")
+    await register_defect(manager)
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await ivan.press("Взять", await ivan.expect("Подтвердите наличие дефекта"))
+    await pavel.expect("Подтвердите наличие дефекта")
+    await harness.settle()
+
+    async with harness.http.post(f"{ivan.api}/block") as response:  # Ivan blocks the bot
+        assert response.status == 200
+    for _ in range(200):  # Telegram tells the bot by an update of its own
+        async with harness.core.sessionmaker() as session:
+            ivan_row = (await session.execute(select(User).where(User.name == "Иван"))).scalar_one()
+        if ivan_row.unreachable_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    await harness.settle()
+    async with harness.core.sessionmaker() as session:
+        pavel_id = (await session.execute(select(User.id).where(User.name == "Павел"))).scalar_one()
+        task = (await session.execute(select(Task).where(Task.key == "confirm_defect"))).scalars().one()
+    assert ivan_row.unreachable_at is not None
+    assert task.assignee_id is None or task.assignee_id == pavel_id  # back in the pool (or straight to Pavel)
+    offered = await pavel.wait_for("Подтвердите наличие дефекта")
+    assert any(label in " ".join(pavel.buttons(offered)) for label in ("Взять", "Брак подтверждён"))
+    await harness.admin.send("/users")
+    roster = await harness.admin.expect("Иван")
+    assert "Иван 🚫" in roster["text"]
