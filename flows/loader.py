@@ -705,7 +705,7 @@ def _check_for_each(
     c.env = typecheck.entry_environment(spec, saved, task.for_each)
     try:
         _check_task(c, path, task, roles, spec.fields)
-        if not isinstance(task.join, str) and task.join.any is not None:
+        if task.join is not None and task.join.any is not None:
             _check_condition(c, (*path, "join", "any"), task.join.any)
     finally:
         c.env = saved

@@ -125,11 +125,17 @@ class TaskDef(_Spec):
     when: str | None = None  # create the task only if this condition holds
     timing: bool = False  # the worker starts, pauses and resumes a timer; time spent is kept per person
     for_each: str | None = None  # a list field: one task per entry, in parallel (the card sees it as `item`)
-    join: Literal["all"] | JoinDef = "all"  # for_each: when the entries' tasks are enough to move on
+    join: JoinDef | None = None  # for_each: when the entries' tasks are enough to move on (None: all of them)
+
+    @field_validator("join", mode="before")
+    @classmethod
+    def _join_all(cls, value: Any) -> Any:
+        # `join: all` is the default spelled out; a mapping is a completion rule.
+        return None if value == "all" else value
 
     @model_validator(mode="after")
     def _outcomes(self) -> TaskDef:
-        if self.join != "all" and self.for_each is None:
+        if self.join is not None and self.for_each is None:
             raise ValueError(_("'join' belongs to a task with 'for_each'"))
         if self.kind == "choice" and not self.outcomes:
             raise ValueError(_("a choice task needs 'outcomes'"))

@@ -345,8 +345,8 @@ class Engine:
 
     def _join(self, case: CaseState, task: TaskState, tdef: TaskDef, effects: list[Effect], actor_id: int) -> None:
         """One entry's task is done: if the join's rule is met, the other entries' tasks are no longer needed."""
-        if tdef.join == "all":
-            return
+        if tdef.join is None:
+            return  # all: the stage moves on when none is left open
         siblings = [
             t
             for t in case.open_tasks()
