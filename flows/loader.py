@@ -31,6 +31,7 @@ from flows.model import (
     StageDef,
     TaskDef,
 )
+from flows.runtime import ITEM_PREFIX
 from flows.typecheck import TRANSLATED
 
 log = logging.getLogger(__name__)
@@ -686,7 +687,8 @@ def _check_for_each(
 ) -> None:
     """A task run once per entry of a list: its texts and join see `item`; the list stays as it is meanwhile."""
     assert task.for_each is not None
-    fdef = spec.fields.get(task.for_each)
+    fdef_name = task.for_each
+    fdef = spec.fields.get(fdef_name)
     if fdef is None or fdef.type != "list":
         c.add((*path, "for_each"), _("'%(name)s' is not a list field"), name=task.for_each)
     if task.fields or any(o.fields for o in task.outcome_defs().values()):
@@ -701,8 +703,19 @@ def _check_for_each(
             name=task.for_each,
             stage=stage.key,
         )
+    if task.assignee.startswith(ITEM_PREFIX):
+        name = task.assignee.removeprefix(ITEM_PREFIX)
+        sub = (fdef.fields or {}).get(name) if fdef is not None else None
+        if sub is None or not (sub.type == "user" or (sub.type == "choice" and set(sub.options or {}) <= roles)):
+            c.add(
+                (*path, "assignee"),
+                _("'%(who)s': the entry's '%(name)s' must be a person field or a choice of this process's roles"),
+                who=task.assignee,
+                name=name,
+            )
+        task = task.model_copy(update={"assignee": "initiator"})  # checked above; the rest as any task
     saved = c.env
-    c.env = typecheck.entry_environment(spec, saved, task.for_each)
+    c.env = typecheck.entry_environment(spec, saved, fdef_name)
     try:
         _check_task(c, path, task, roles, spec.fields)
         if task.join is not None and task.join.any is not None:

@@ -77,6 +77,7 @@ EDIT_PREFIX = "__edit__:"  # «change this field», given to whoever asked to ch
 # A called child's data names its parent ({case, stage, visit}); the parent's names its child per stage.
 CALLED_BY = "__called_by__"
 CALLS = "__calls__"
+ITEM_PREFIX = "item:"  # a for_each task's assignee named by its entry (`item:head`)
 ENTRY_SEP = "#"  # a for_each task's key is `<task>#<entry index>`: which entry it is for, without a column
 
 
@@ -631,7 +632,15 @@ class Engine:
                 base = self.calendar.local_moment(started, time(0, 0))
             due_at = deadline.resolve(base, case.data, self.calendar)
         task = TaskState(key=key, stage=stage.key, visit=case.visit, kind=tdef.kind, due_at=due_at, created_at=now)
-        roles, users = self._resolve_people(case, [tdef.assignee])
+        assignee = tdef.assignee
+        if assignee.startswith(ITEM_PREFIX):
+            # A for_each task for whoever the entry names: a role (a choice of role keys) or a person.
+            found = task_entry(case.spec, case.data, task)
+            value = found[1].get(assignee.removeprefix(ITEM_PREFIX)) if found else None
+            roles: tuple[str, ...] = (value,) if isinstance(value, str) else ()
+            users: tuple[int, ...] = (value,) if isinstance(value, int) else ()
+        else:
+            roles, users = self._resolve_people(case, [assignee])
         if users:
             task.assignee_id = users[0]
         elif roles:

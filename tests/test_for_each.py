@@ -167,3 +167,31 @@ def test_an_entrys_card_shows_its_fields_and_its_text_sees_item(engine: Engine, 
         case, task, "ru", names={}, viewer_id=INSPECTOR
     )
     assert "Серийный номер: B2" in text and "Изделие B2, вес 5" in text and "A1" not in text
+
+
+def test_an_entry_may_name_who_gets_its_task() -> None:
+    source = SOURCE.replace(
+        "      weight: {type: number, label: Вес}\n",
+        "      weight: {type: number, label: Вес}\n"
+        "      who: {type: choice, label: Кто, options: {inspector: Контролёр, manager: Менеджер}}\n",
+    ).replace(
+        "        for_each: units\n        assignee: inspector", "        for_each: units\n        assignee: item:who"
+    )
+    spec = parse_definition(source).spec
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    case, _ = engine.start(
+        spec, MANAGER, {"units": [{"serial": "A1", "who": "manager"}, {"serial": "B2", "who": "inspector"}]}
+    )
+    assert [t.role for t in case.open_tasks()] == ["manager", "inspector"]
+    found = problems_of(source.replace("inspector: Контролёр", "boss: Начальник"))
+    assert any(
+        "'item:who': the entry's 'who' must be a person field or a choice of this process's roles" in p for p in found
+    )
+    assert any("'item:weight'" in p for p in problems_of(source.replace("assignee: item:who", "assignee: item:weight")))
+
+
+def test_the_weekly_cycle_runs_its_per_production_blocks_per_entry() -> None:
+    spec = load_file(Path(__file__).parent.parent / "flows" / "library" / "weekly_orders.yaml").spec
+    keys = [t.key for s in spec.stages for t in s.tasks]
+    per_production = [t for s in spec.stages for t in s.tasks if t.for_each == "productions"]
+    assert len(per_production) == 5 and not [k for k in keys if k.endswith("_p1") and not k.startswith("collect_")]
