@@ -112,3 +112,24 @@ async def test_cancelling_the_order_cancels_the_check_and_tells_the_lawyer(
     await lawyer.wait_for("Проверьте клиента", "✖️")  # the card says it is no longer needed
     cases = await _cases(harness)
     assert cases["client_order"].status == "cancelled" and cases["client_check"].status == "cancelled"
+
+
+async def test_a_check_left_as_an_unfinished_request_is_closed_and_the_order_goes_on(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    # The order gives the check no limit: the check waits for its start form, which nobody finishes.
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    shutil.copy(DATA / "client_check.yaml", library / "client_check.yaml")
+    source = (DATA / "client_order.yaml").read_text(encoding="utf-8")
+    (library / "client_order.yaml").write_text(source.replace(", limit: amount}", "}"), encoding="utf-8")
+    harness = await harness_factory(library_dir=library)
+    await harness.person("Менеджер Ольга", "manager")
+    await harness.person("Юрист Игорь", "lawyer")
+    await _order(harness, "ООО Вектор")
+    assert await harness.people["Менеджер Ольга"].find("Новая заявка: Проверка клиента")  # its start form, a card
+    assert (await _cases(harness))["client_check"].status == "draft"
+    await harness.advance(days=8)
+    cases = await _cases(harness)
+    assert cases["client_check"].status == "cancelled"
+    assert cases["client_order"].stage == "declined" and cases["client_order"].data["qualification"] == "cancelled"

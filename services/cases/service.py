@@ -26,6 +26,7 @@ from flows.runtime import (
 from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
 from services import access, attention
 from services import people as people_repo
+from services.cases.calls import return_to_parent
 from services.cases.effects import apply_effect
 from services.cases.state import Loaded
 from services.cases.store import CaseStore
@@ -308,6 +309,8 @@ class CaseService:
                 e for e in self.core.engine.cancel(loaded.state, None) if not isinstance(e, CaseClosed)
             ]
             await self.save(loaded, effects, None, "case.draft_expired", {"days": older_than.days})
+            # Without its «closed» notice, a sub-process still owes its waiting parent the news.
+            await return_to_parent(self, loaded, CaseClosed(loaded.state.status, None), None)
             if author is not None:
                 if author.active_task_id is not None and author.active_task_id in loaded.task_rows:
                     author.active_task_id = None
