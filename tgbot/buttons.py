@@ -11,9 +11,11 @@ from flows.i18n import _
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState
 from services import access
 from services.cases import CaseService, Loaded
+from services.wording import file_fields
 from tgbot.callbacks import CaseCb, TaskCb
 from tgbot.case_view import case_view
 from tgbot.conversation import Conversation
+from tgbot.notifier import send_files
 from tgbot.render import Renderer
 
 
@@ -77,6 +79,11 @@ class CardButtons:
             return Reply()
         if button.action == "move":
             return await self._move(loaded.row.id, button.arg)
+        if button.action == "files":
+            state = loaded.state
+            files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)
+            send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang))
+            return Reply(self.r.t("Files of the case: %(n)s", self.lang, n=len(files)))
         return Reply(card=await case_view(self.cases, self.user, loaded))
 
     async def _edit(self, case_id: int, name: str) -> None:

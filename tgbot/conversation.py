@@ -22,7 +22,7 @@ from flows import forms
 from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, local
-from flows.runtime import MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
+from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
 from flows.status import CaseStatus, TaskStatus
 from services import companies, outbox
 from services import people as people_repo
@@ -30,7 +30,7 @@ from services.cases import CaseService, Loaded, task_state
 from services.core import Core
 from services.files import file_ref
 from tgbot.callbacks import FormCb
-from tgbot.render import Renderer, renderer_for
+from tgbot.render import Renderer, pieces, renderer_for
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,14 @@ class Conversation:
         step_no = step_stamp(step, draft)
         if step is None:
             title = self.r.task_title(loaded.spec, loaded.task, self.lang)
-            text, keyboard = self.r.form_summary(loaded.spec, fields, names, draft, task.id, self.lang, title)
-            self.say(text, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
+            decision = self._decision(loaded, draft.get("outcome"))
+            text, keyboard = self.r.form_summary(
+                loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision
+            )
+            *head, last = pieces(text)
+            for piece in head:
+                self.say(piece)
+            self.say(last, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
             return
         options = await self.options(loaded, step)
         text, keyboard = self.r.question(
@@ -160,6 +166,17 @@ class Conversation:
             can_back=bool(draft["answered"]),
         )
         self.say(text, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
+
+    def _decision(self, loaded: FormCase, outcome: str | None) -> str | None:
+        """The label of the answer chosen, for tasks that ask for a decision (approve, choice); a form's or a
+        confirmation's single outcome («Submit», «Done») decides nothing worth repeating."""
+        task = loaded.task
+        if outcome is None or task.key in (START_TASK, MOVE_TASK) or task.key.startswith(EDIT_PREFIX):
+            return None
+        tdef = task_def(loaded.spec, task.stage, task.key)
+        if tdef.kind not in ("approve", "choice"):
+            return None
+        return self.r.outcome_label(tdef, outcome, self.lang)
 
     async def options(self, loaded: FormCase, step: forms.Step) -> list[tuple[str, str]]:
         fdef = step.field

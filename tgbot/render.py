@@ -12,7 +12,7 @@ from flows.model import FieldDef, ProcessDef
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
-from services.wording import Wording
+from services.wording import Wording, file_fields
 from tgbot.callbacks import AttentionCb, CaseCb, FormCb, StartCb, TaskCb
 
 MAX_TEXT = 4000
@@ -20,6 +20,29 @@ MAX_TEXT = 4000
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def pieces(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """A long text as several messages, cut between lines (a line longer than a message between words), so
+    that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    chunks.append(current)
+    return [chunk for chunk in chunks if chunk.strip()] or [""]
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any] | None:
@@ -96,13 +119,21 @@ class Renderer(Wording):
                     ]
                 )
         if task.key != START_TASK and case.id is not None:
-            rows.append(
-                [
+            row = [
+                InlineKeyboardButton(
+                    text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case.id).pack()
+                )
+            ]
+            count = len(self.files(spec, case.data, file_fields(spec), lang))
+            if count:
+                # The files come with the card once; this brings them back when the chat has scrolled away.
+                row.append(
                     InlineKeyboardButton(
-                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case.id).pack()
+                        text=self.t("📎 Files (%(n)s)", lang, n=count),
+                        callback_data=CaseCb(action="files", case_id=case.id).pack(),
                     )
-                ]
-            )
+                )
+            rows.append(row)
         return clip("\n".join(lines)), markup(rows)
 
     def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[InlineKeyboardButton]:
@@ -214,7 +245,11 @@ class Renderer(Wording):
             self.t("Initiator: %(who)s", lang, who=names.get(case.initiator_id, "?")),
         ]
         for task in open_tasks:
-            holder = names.get(task.assignee_id, "") if task.assignee_id else self.t("role %(r)s", lang, r=task.role)
+            holder = (
+                names.get(task.assignee_id, "")
+                if task.assignee_id
+                else self.t("role %(r)s", lang, r=self.role(task.role, lang))
+            )
             lines.append(
                 self.t(
                     "• %(task)s — %(who)s, due %(when)s",
@@ -327,8 +362,13 @@ class Renderer(Wording):
         task_id: int,
         lang: str | None,
         title: str,
+        decision: str | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
+        """The answers to confirm, the decision first (what «Confirm» will do), in full: the caller sends a
+        long one as several messages (`pieces`)."""
         lines = [self.t("Please check:", lang), title, ""]
+        if decision:
+            lines += [self.t("Decision: %(decision)s", lang, decision=decision), ""]
         lines += self.summary(spec, names, draft["values"], lang, fields)
         rows = [
             [
@@ -356,7 +396,7 @@ class Renderer(Wording):
                 ),
             ]
         )
-        return clip("\n".join(lines)), markup(rows)
+        return "\n".join(lines), markup(rows)
 
     def field_picker(
         self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None
@@ -378,4 +418,3 @@ class Renderer(Wording):
             ]
         )
         return markup(rows)
-
