@@ -28,6 +28,14 @@ async def test_the_warehouse_head_gets_the_defect_photos_with_his_task(shop: Har
     await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
 
     card = await head.expect("Подтвердите наличие дефекта")
+    # He is the only head of warehouse: the task is given to him, he did not take it.
+    assert "Эта задача — ваша." in card["text"] and "Вы взяли" not in card["text"], card["text"]
+    due = re.search(r"Срок: (\S+ \S+)", card["text"])
+    assert due is not None
+    # The initiator follows her case: one line when it changes stage, with the next step's deadline.
+    line = await manager.expect("📍")
+    assert "теперь «Проверка брака на складе»" in line["text"], line["text"]
+    assert f"«Подтвердите наличие дефекта» — до {due.group(1)}" in line["text"], line["text"]
     await shop.settle()
     photos = photos_after(await head.bot_messages(), card["message_id"] - 1)
     assert len(photos) == 1, "the photo the manager took comes with the card that asks to judge it"

@@ -70,12 +70,22 @@ class OutboxNotifier:
     def _extra(self, loaded: Loaded) -> dict[str, Any]:
         return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
 
+    def _taken(self, loaded: Loaded, task: TaskState) -> bool:
+        row = loaded.task_rows.get(task.id or 0)
+        return row is not None and row.claimed_at is not None
+
     async def task_given(self, loaded: Loaded, task: TaskState, recipients: Sequence[User]) -> None:
         names = await self._names(loaded, [u.id for u in recipients])
         evidence = evidence_fields(loaded.state.spec, task_def(loaded.state.spec, task.stage, task.key))
         for user in recipients:
             text, keyboard = self.renderer.task_card(
-                loaded.state, task, user.language, names=names, viewer_id=user.id, extra=self._extra(loaded)
+                loaded.state,
+                task,
+                user.language,
+                names=names,
+                viewer_id=user.id,
+                extra=self._extra(loaded),
+                taken=self._taken(loaded, task),
             )
             row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
             await self.session.flush()
@@ -96,7 +106,13 @@ class OutboxNotifier:
             if user is None:
                 continue
             text, keyboard = self.renderer.task_card(
-                loaded.state, task, user.language, names=names, viewer_id=user.id, extra=self._extra(loaded)
+                loaded.state,
+                task,
+                user.language,
+                names=names,
+                viewer_id=user.id,
+                extra=self._extra(loaded),
+                taken=self._taken(loaded, task),
             )
             payload: dict[str, Any] = {"text": text}
             if keyboard:
@@ -166,6 +182,26 @@ class OutboxNotifier:
                 case=case_name,
             ),
             None,
+        )
+
+    async def stage_changed(self, loaded: Loaded, user: User) -> None:
+        state, r, lang = loaded.state, self.renderer, user.language
+        steps = [
+            r.t("«%(task)s» — due %(when)s", lang, task=r.task_title(state.spec, t, lang), when=r.when(t.due_at))
+            if t.due_at is not None
+            else f"«{r.task_title(state.spec, t, lang)}»"
+            for t in state.open_tasks()
+        ]
+        text = r.t(
+            "📍 %(case)s: now «%(stage)s».",
+            lang,
+            case=r.case_name(state, lang),
+            stage=r.stage_title(state.spec, state.stage, lang),
+        )
+        if steps:
+            text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
+        outbox.message(
+            self.session, user.tg_id, text, self.now, r.case_button(loaded.row.id, lang), case_id=loaded.row.id
         )
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:

@@ -70,8 +70,10 @@ class Renderer(Wording):
         names: dict[int, str],
         viewer_id: int,
         extra: dict[str, Any] | None = None,
+        taken: bool = False,
     ) -> tuple[str, dict[str, Any] | None]:
-        """The card a person sees for a task, and its buttons for that person."""
+        """The card a person sees for a task, and its buttons for that person. `taken`: the holder pressed
+        «Take» (a pool of one is given its task without anyone taking it, and the card must not say so)."""
         spec = case.spec
         tdef = task_def(spec, task.stage, task.key)
         lines = [
@@ -106,7 +108,7 @@ class Renderer(Wording):
             lines.append(self.t("Taken by %(who)s.", lang, who=names.get(task.assignee_id, "?")))
         else:
             if task.role is not None:
-                lines.append(self.t("You took this task.", lang))
+                lines.append(self.t("You took this task.", lang) if taken else self.t("This task is yours.", lang))
             if tdef.timing:
                 rows.append(self._timing_row(task, lang, lines))
             for key, outcome_def in tdef.outcome_defs().items():
