@@ -140,3 +140,33 @@ def test_the_leak_scan_catches_what_it_must() -> None:
     assert leaks("Ваши роли: shop_manager.", keys) == {"shop_manager"}
     assert leaks("done: service_centre", keys) == {"done"}
     assert not leaks("returns@helvetia.example, verdict_repair.pdf, Helvetia Watch Service", keys)
+
+
+async def test_start_or_the_menu_during_a_form_names_it_and_saves_nothing_unseen(shop: Harness) -> None:
+    manager = shop.people["Марина"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    await manager.expect("Количество")
+
+    await manager.send("/start")
+    await manager.expect("С возвращением")
+    aside = await manager.expect("отложена")
+    assert "«Новая заявка: Возврат бракованных часов поставщику»" in aside["text"], aside["text"]
+    # The form is closed for answers: the next message is not taken as the quantity.
+    await manager.send("2")
+    await manager.expect("Не удалось понять")
+    await manager.press("Продолжить", aside)
+    question = await manager.expect("Количество")
+    assert "Сейчас" not in question["text"]  # still unanswered: «2» went nowhere
+    await manager.send("1")
+    await manager.expect("Сумма закупки")
+
+    # A menu button does its work and says which form it put aside.
+    await manager.send("📋 Мои задачи")
+    aside = await manager.expect("отложена")
+    await manager.expect("Незаконченная заявка")  # «My tasks» lists the unfinished request
+    await manager.press("Продолжить", aside)
+    await manager.expect("Сумма закупки")
+    await manager.send("125 000")
+    await manager.expect("Марка")

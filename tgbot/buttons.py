@@ -56,9 +56,10 @@ class CardButtons:
         if button.action == "work":
             await self.cases.pause_work(self.user, task.id)
             return self.r.t("⏸ Paused.", self.lang)
-        if button.action == "resume" and task.key == START_TASK:
+        if button.action == "resume" and (task.key == START_TASK or task.draft):
             access.require_holder(self.user, task)
-            await self.conversation.begin(task, "submit")  # the draft is kept: it goes on where it stopped
+            # The draft is kept: the form goes on where it stopped (a request's, or a task's put aside).
+            await self.conversation.begin(task, (task.draft or {}).get("outcome") or "submit")
             return None
         if button.action == "discard" and task.key == START_TASK:
             access.require_holder(self.user, task)

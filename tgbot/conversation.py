@@ -29,7 +29,7 @@ from services import people as people_repo
 from services.cases import CaseService, Loaded, task_state
 from services.core import Core
 from services.files import file_ref
-from tgbot.callbacks import FormCb
+from tgbot.callbacks import FormCb, TaskCb
 from tgbot.render import Renderer, pieces, renderer_for
 
 log = logging.getLogger(__name__)
@@ -449,6 +449,28 @@ class Conversation:
             raise FormError(_("There is nothing to keep here; please answer the question."))
         task.draft = draft
         await self.ask(task)
+
+    async def put_aside(self) -> bool:
+        """The person turned to something else (/start, the menu) with a form open: say which form it is and
+        close it for answers, keeping the draft — the next message must not be saved as a field unseen.
+        «Continue» opens it again where it stopped. False if no form was open."""
+        task = await self.active_task()
+        if task is None:
+            return False
+        loaded, _fields, _names = await self.form_of(task, (task.draft or {}).get("outcome"))
+        self.user.active_task_id = None
+        text = self.r.t(
+            "📝 The form «%(task)s» (case №%(case)s) is put aside; your answers are kept. Continue it now or later "
+            "from «My tasks».",
+            self.lang,
+            task=self.r.task_title(loaded.spec, loaded.task, self.lang),
+            case=task.case_id,
+        )
+        resume = InlineKeyboardButton(
+            text=self.r.t("▶️ Continue", self.lang), callback_data=TaskCb(action="resume", task_id=task.id).pack()
+        )
+        self.say(text, InlineKeyboardMarkup(inline_keyboard=[[resume]]).model_dump(exclude_none=True))
+        return True
 
     async def resume(self, task: Task) -> None:
         await self.ask(task)
