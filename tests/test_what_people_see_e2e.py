@@ -170,3 +170,23 @@ async def test_start_or_the_menu_during_a_form_names_it_and_saves_nothing_unseen
     await manager.expect("Сумма закупки")
     await manager.send("125 000")
     await manager.expect("Марка")
+
+
+async def test_a_finished_summary_loses_its_buttons(shop: Harness) -> None:
+    manager, service, head = shop.people["Марина"], shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    await register_defect(manager)
+    await shop.settle()
+    summary = await manager.find("Проверьте")
+    assert summary is not None and not summary.get("inline_keyboard"), summary  # confirmed: nothing to press
+
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await head.press("Брака нет", await head.expect("Подтвердите наличие дефекта"))
+    await head.press("Пропустить", await head.expect("Фото с осмотра"))
+    await head.send("Брака нет")
+    summary = await head.expect("Проверьте")
+    assert "Решение: Брака нет" in summary["text"]
+    await head.press("Отмена", summary)
+    await head.expect("Задача остаётся за вами")
+    await shop.settle()
+    cancelled = await head.find("Проверьте")
+    assert cancelled is not None and not cancelled.get("inline_keyboard"), cancelled

@@ -58,6 +58,9 @@ class IncomingFile:
     tg_unique_id: str | None
 
 
+SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last shown
+
+
 def comment_field(required: bool) -> FieldDef:
     return FieldDef(type="text", label={"ru": "Комментарий", "en": "Comment"}, required=required)
 
@@ -153,7 +156,17 @@ class Conversation:
             *head, last = pieces(text)
             for piece in head:
                 self.say(piece)
-            self.say(last, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
+            row = outbox.message(
+                self.session,
+                self.user.tg_id,
+                last,
+                self.cases.now,
+                _with_step(keyboard, step_no),
+                purpose=outbox.QUESTION,
+            )
+            await self.session.flush()
+            # Remembered so that its buttons can be taken away once the form is confirmed or cancelled.
+            task.draft = {**draft, SUMMARY_ROW: row.id}
             return
         options = await self.options(loaded, step)
         text, keyboard = self.r.question(
@@ -482,6 +495,7 @@ class Conversation:
         values = {k: v for k, v in draft["values"].items() if k in names}
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
+        self._finished(draft)
         if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == CaseStatus.ACTIVE:
             if await self.cases.allowed_moves(self.user, loaded):
                 # A pipeline moved by hand: show where the case stands and where it can go next.
@@ -509,10 +523,25 @@ class Conversation:
             )
         return loaded
 
+    def _finished(self, draft: dict[str, Any] | None) -> None:
+        """The form is over: its summary's «Confirm / Correct / Back / Cancel» come off, so that an old summary
+        does not look like something still waiting for an answer."""
+        row_id = (draft or {}).get(SUMMARY_ROW)
+        if isinstance(row_id, int):
+            outbox.enqueue(
+                self.session,
+                chat_id=self.user.tg_id,
+                method="editMessageReplyMarkup",
+                payload={},
+                now=self.cases.now,
+                ref_id=row_id,
+            )
+
     async def cancel(self, task: Task, step_no: int | None = None) -> None:
         if step_no is not None:
             await self._current(task, step_no)
         self.user.active_task_id = None
+        self._finished(task.draft)
         task.draft = None
         if task.key == START_TASK:
             await self.cases.cancel(self.user, task.case_id)
