@@ -124,8 +124,9 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
         or actor_id == state.initiator_id  # they moved it themselves and were just told where it stands
     ):
         return
-    if any(t.assignee_id == state.initiator_id for t in state.open_tasks()):
-        return  # their own task card in the new stage says it all
+    roles = await people_repo.roles_of(service.session, state.initiator_id)
+    if any(t.assignee_id == state.initiator_id or t.role in roles for t in state.open_tasks()):
+        return  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
     initiator = await service.people.user(state.initiator_id)
     if initiator is not None:
         await service.notifier.stage_changed(loaded, initiator)
