@@ -11,6 +11,7 @@ from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from services.core import Core
+from services.wording import ROLES
 
 CASE_STATUS = {"draft": _("Draft"), "active": _("In progress"), "done": _("Finished"), "cancelled": _("Cancelled")}
 TASK_STATUS = {"open": _("Open"), "done": _("Done"), "cancelled": _("Not needed any more")}
@@ -23,26 +24,6 @@ OUTBOX_STATUS = {
 }
 CHANNEL = {"telegram": _("Telegram"), "email": _("E-mail"), "sms": _("SMS")}
 RESULT = {"success": _("successfully"), "failure": _("without success")}
-# Roles are keys in the definitions, which give them no titles yet; the library's roles are named here.
-ROLES = {
-    "admin": _("Administrator"),
-    "shop_manager": _("Shop manager"),
-    "shop_admin": _("Shop administrator"),
-    "director": _("Director"),
-    "service_manager": _("Service centre manager"),
-    "warehouse_head": _("Head of warehouse"),
-    "accountant": _("Accountant"),
-    "account_manager": _("Account manager"),
-    "general_director": _("General director"),
-    "warehouse_worker": _("Warehouse worker"),
-    "lawyer": _("Lawyer"),
-    "sales_manager": _("Sales manager"),
-    "commercial_director": _("Commercial director"),
-    "deputy_director": _("Deputy director"),
-    "production_head_1": _("Head of production 1"),
-    "production_head_2": _("Head of production 2"),
-    "security": _("Security"),
-}
 
 
 class Words:

@@ -23,9 +23,9 @@ class Choice(str):
 
     label: str
 
-    def __new__(cls, key: str, label: LocalText | None = None) -> Choice:
+    def __new__(cls, key: str, label: LocalText | None = None, lang: str = "ru") -> Choice:
         choice = super().__new__(cls, key)
-        choice.label = local(label) or key
+        choice.label = local(label, lang) or key
         return choice
 
     @property
@@ -59,13 +59,15 @@ def case_context(
     data: Mapping[str, Any],
     extra: Mapping[str, Any] | None = None,
     refs: Mapping[str, Any] | None = None,
+    lang: str = "ru",
 ) -> dict[str, Any]:
-    """`refs` are records the case points at, loaded by the caller (companies, by their field's name)."""
+    """`refs` are records the case points at, loaded by the caller (companies, by their field's name);
+    `lang` is the reader's language, for the labels of choices and outcomes."""
     context: dict[str, Any] = dict(data)
     for task_key, labels in _outcome_labels(spec).items():
         outcome = data.get(task_key)
         if isinstance(outcome, str):
-            context[task_key] = Choice(outcome, labels.get(outcome))
+            context[task_key] = Choice(outcome, labels.get(outcome), lang)
     for name, record in (refs or {}).items():
         if isinstance(record, Mapping):
             context[name] = Entry(record)
@@ -80,7 +82,7 @@ def case_context(
         elif fdef.type == "choice" and fdef.options and isinstance(value, str):
             # Conditions compare keys; templates print labels through `.label` (or the older `<field>_label`).
             label = fdef.options.get(value)
-            context[name] = Choice(value, label)
+            context[name] = Choice(value, label, lang)
             context[f"{name}_label"] = context[name].label
         elif fdef.type in _TYPED:
             context[name] = typed(fdef, value)

@@ -12,8 +12,19 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
-_env = SandboxedEnvironment(autoescape=False, undefined=Undefined, trim_blocks=True, lstrip_blocks=True)
-_strict_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+def shown(value: Any) -> Any:
+    """What `{{ x }}` prints: a choice or an outcome (a str that carries a `.label`, flows.context.Choice)
+    by its label — «Решение поставщика: Ремонт», never the key «repair», which only conditions compare."""
+    if isinstance(value, str) and type(value) is not str:
+        label = getattr(value, "label", None)
+        if isinstance(label, str):
+            return label
+    return value
+
+
+_env = SandboxedEnvironment(autoescape=False, undefined=Undefined, trim_blocks=True, lstrip_blocks=True, finalize=shown)
+_strict_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, finalize=shown)
 
 
 def _money(value: Any) -> str:

@@ -204,6 +204,77 @@ _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$", re.ASCII)
 _ISO_T_RE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})T", re.ASCII)
 _DATE_EXAMPLE = "25.12.2026"
 
+# Dates as people type them: «1 декабря», «1 дек 2026», «December 1», «пн», «в пятницу», «last friday».
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        ("январь", "января", "янв", "january", "jan"),
+        ("февраль", "февраля", "фев", "february", "feb"),
+        ("март", "марта", "мар", "march", "mar"),
+        ("апрель", "апреля", "апр", "april", "apr"),
+        ("май", "мая", "may"),
+        ("июнь", "июня", "июн", "june", "jun"),
+        ("июль", "июля", "июл", "july", "jul"),
+        ("август", "августа", "авг", "august", "aug"),
+        ("сентябрь", "сентября", "сен", "сент", "september", "sep", "sept"),
+        ("октябрь", "октября", "окт", "october", "oct"),
+        ("ноябрь", "ноября", "ноя", "нояб", "november", "nov"),
+        ("декабрь", "декабря", "дек", "december", "dec"),
+    ),
+    start=1,
+):
+    _MONTHS.update(dict.fromkeys(_names, _number))
+_WEEKDAYS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        ("пн", "пон", "понедельник", "mon", "monday"),
+        ("вт", "вторник", "tue", "tuesday"),
+        ("ср", "среда", "среду", "wed", "wednesday"),
+        ("чт", "четверг", "thu", "thursday"),
+        ("пт", "пятница", "пятницу", "fri", "friday"),
+        ("сб", "суббота", "субботу", "sat", "saturday"),
+        ("вс", "воскресенье", "sun", "sunday"),
+    )
+):
+    _WEEKDAYS.update(dict.fromkeys(_names, _number))
+_DAY_MONTH_RE = re.compile(r"^([0-9]{1,2})\s+([a-zа-яё]+)\.?(?:\s+([0-9]{4}))?(?:\s*г)?$")
+_MONTH_DAY_RE = re.compile(r"^([a-z]+)\.?\s+([0-9]{1,2})(?:,?\s+([0-9]{4}))?$")
+_WEEKDAY_RE = re.compile(
+    r"^(?:(?:во?|on)\s+)?(?:(прошл(?:ый|ая|ое|ую)|last|next|следующ(?:ий|ая|ее|ую))\s+)?([a-zа-яё]+)$"
+)
+
+
+def _natural_date(raw: str, base: date) -> date | None:
+    """A date in words, or None if the text is not one. A weekday is the coming one (today counts) — the
+    way «сдать в пятницу» is meant; «прошлый пн» / «last monday» is the one before today."""
+    match = _DAY_MONTH_RE.match(raw)
+    if match and match[2] in _MONTHS:
+        return _real_date(int(match[3]) if match[3] else base.year, _MONTHS[match[2]], int(match[1]), raw)
+    match = _MONTH_DAY_RE.match(raw)
+    if match and match[1] in _MONTHS:
+        return _real_date(int(match[3]) if match[3] else base.year, _MONTHS[match[1]], int(match[2]), raw)
+    match = _WEEKDAY_RE.match(raw)
+    if match and match[2] in _WEEKDAYS:
+        ahead = (_WEEKDAYS[match[2]] - base.weekday()) % 7
+        word = match[1] or ""
+        if word == "last" or word.startswith("прошл"):
+            return base - timedelta(days=(7 - ahead) if ahead else 7)
+        if word == "next" or word.startswith("следующ"):
+            return base + timedelta(days=ahead or 7)
+        return base + timedelta(days=ahead)
+    return None
+
+
+def _real_date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise InvalidAnswer(
+            _("There is no such date: %(text)s. Enter a real date, for example %(example)s"),
+            text=text,
+            example=_DATE_EXAMPLE,
+        ) from None
+
 
 def _parse_date(text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE) -> date:
     _refuse_foreign_digits(text)
@@ -215,13 +286,21 @@ def _parse_date(text: str, today: date | None, date_range: tuple[date, date] = D
         except OverflowError:
             relative = date.max  # «tomorrow» of the last day there is: out of any range, refused below
         return _in_range(relative, date_range)
+    try:
+        natural = _natural_date(" ".join(raw.split()), base)
+    except OverflowError:
+        natural = date.max  # a weekday past the last day there is: out of any range, refused below
+    if natural is not None:
+        return _in_range(natural, date_range)
     match = _ISO_RE.match(raw)
     if match:
         year, month, day = int(match[1]), int(match[2]), int(match[3])
     else:
         match = _DMY_RE.match(raw)
         if not match:
-            raise InvalidAnswer(_("Enter a date, for example %(example)s, 25.12 or today"), example=_DATE_EXAMPLE)
+            raise InvalidAnswer(
+                _("Enter a date, for example %(example)s, 25.12, 1 December, Friday or today"), example=_DATE_EXAMPLE
+            )
         day, month = int(match[1]), int(match[2])
         year_text = match[3]
         if year_text is None:

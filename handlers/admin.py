@@ -61,13 +61,13 @@ async def invite(
         replies.say(message.chat.id, t(usage, user.language, unknown=", ".join(exc.unknown) or "—", roles=known))
         return
     link = f"https://t.me/{(await bot.me()).username}?start={created.code}"
-    shown = ", ".join(roles + (["admin"] if make_admin else []))
+    shown = renderer.roles(roles + (["admin"] if make_admin else []), user.language)
     text = _("Invite for %(roles)s (%(uses)s use(s)):\n%(link)s\nCode: %(code)s")
     replies.say(message.chat.id, t(text, user.language, roles=shown, uses=uses, link=link, code=created.code))
 
 
-async def list_users(message: Message, replies: Replies, team: Team) -> None:
-    replies.say(message.chat.id, views.roster(await team.roster()))
+async def list_users(message: Message, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:
+    replies.say(message.chat.id, views.roster(renderer, await team.roster(), user.language))
 
 
 async def grant_or_revoke(

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from aiogram import Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, Message
 
@@ -26,6 +27,8 @@ def router() -> Router:
     forms.message.filter(Registered())
     forms.callback_query.filter(Registered())
     forms.message.register(cancel_command, Command("cancel"), FillingForm())
+    for button in (MY_TASKS, NEW_CASE, MY_CASES):
+        forms.message.register(put_aside, FillingForm(), MenuButton(button))
     forms.message.register(
         on_answer, FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES), NotACommand()
     )
@@ -43,6 +46,12 @@ async def _active(conversation: Conversation) -> Task:
     if task is None:
         raise EngineError(_("There is no form open now. Use the menu."))
     return task
+
+
+async def put_aside(message: Message, conversation: Conversation) -> None:
+    """A menu button with a form open: the form is put aside (and said so), then the menu does its work."""
+    await conversation.put_aside()
+    raise SkipHandler
 
 
 async def cancel_command(message: Message, conversation: Conversation) -> None:

@@ -13,6 +13,7 @@ from db.models import User
 from handlers.common import menu_keyboard
 from services.team import Newcomer, Team, Welcome
 from tgbot import views
+from tgbot.conversation import Conversation
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -51,6 +52,7 @@ async def start(
     user: User | None,
     roles: set[str],
     team: Team,
+    conversation: Conversation | None = None,
 ) -> None:
     """/start: a known person, the first admin, a stranger, or a newcomer with an invite."""
     assert message.from_user is not None
@@ -59,6 +61,8 @@ async def start(
     joined = await team.join(newcomer, user, roles, (command.args or "").strip())
     keyboard = menu_keyboard(renderer, joined.language) if joined.outcome in WITH_MENU else None
     replies.say(message.chat.id, views.welcome(renderer, joined), keyboard)
+    if conversation is not None:
+        await conversation.put_aside()  # a form left open is named, not hidden behind the greeting
 
 
 async def help_command(message: Message, replies: Replies, renderer: Renderer, user: User | None) -> None:

@@ -624,6 +624,12 @@ class OutboxSender:
             return await self.bot.edit_message_text(
                 text=payload["text"], chat_id=row.chat_id, message_id=ref.message_id, reply_markup=keyboard
             )
+        if row.method == "editMessageReplyMarkup":
+            # Buttons taken away (no markup) or replaced under a message already sent.
+            assert ref is not None and ref.message_id is not None
+            return await self.bot.edit_message_reply_markup(
+                chat_id=row.chat_id, message_id=ref.message_id, reply_markup=keyboard
+            )
         if row.method in ("sendDocument", "sendPhoto"):
             if stored is None:
                 raise TelegramBadRequest(method=None, message="the file is gone")  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import StoredFile
-from flows.templating import _date, _money
+from flows.templating import _date, _money, shown
 
 
 class FileStore:
@@ -76,7 +76,7 @@ def render_docx(template: Path, context: dict[str, Any]) -> bytes:
     """Fill a DOCX template. User text is XML-escaped (a brand «A&B» must stay «A&B» in the letter to the
     supplier, not break the document) and the template runs sandboxed like every definition text."""
     document = DocxTemplate(str(template))
-    env = SandboxedEnvironment(autoescape=True)
+    env = SandboxedEnvironment(autoescape=True, finalize=shown)  # choices by their labels, as in chat
     env.filters["money"] = _money
     env.filters["date"] = _date
     document.render(context, jinja_env=env, autoescape=True)

@@ -29,6 +29,10 @@ class Notifier(Protocol):
     async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
         """A definition's notification, a reminder, an overdue warning, an escalation, a closed case."""
 
+    async def stage_changed(self, loaded: Loaded, user: User) -> None:
+        """The case moved to another stage: one short line for someone following it (its initiator), with
+        what happens next and until when."""
+
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         """One person's own cases, listed under a definition's text (`notify_cases`)."""
 

@@ -16,6 +16,45 @@ from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.templating import TemplateError, render
 from services.i18n import Translator
 
+FILE_TYPES = frozenset({"photo", "document"})
+
+# Roles are keys in the definitions, which give them no titles yet; the library's roles are named here, for
+# the chat and the panel alike (a person must never read «shop_manager»).
+ROLES = {
+    "admin": _("Administrator"),
+    "shop_manager": _("Shop manager"),
+    "shop_admin": _("Shop administrator"),
+    "director": _("Director"),
+    "service_manager": _("Service centre manager"),
+    "warehouse_head": _("Head of warehouse"),
+    "accountant": _("Accountant"),
+    "account_manager": _("Account manager"),
+    "general_director": _("General director"),
+    "warehouse_worker": _("Warehouse worker"),
+    "lawyer": _("Lawyer"),
+    "sales_manager": _("Sales manager"),
+    "commercial_director": _("Commercial director"),
+    "deputy_director": _("Deputy director"),
+    "production_head_1": _("Head of production 1"),
+    "production_head_2": _("Head of production 2"),
+    "security": _("Security"),
+}
+
+
+def words_of_key(key: str) -> str:
+    """A key nobody has named yet, shown as words rather than as «some_key»."""
+    return key.replace("_", " ").replace(".", " ").strip().capitalize()
+
+
+def file_fields(spec: ProcessDef) -> list[str]:
+    """The case's fields that hold files, lists whose entries hold files included."""
+    return [
+        name
+        for name, fdef in spec.fields.items()
+        if fdef.type in FILE_TYPES
+        or (fdef.type == "list" and any(sub.type in FILE_TYPES for sub in (fdef.fields or {}).values()))
+    ]
+
 
 class Wording:
     def __init__(self, translator: Translator, tz: ZoneInfo) -> None:
@@ -35,9 +74,42 @@ class Wording:
     ) -> str:
         source = self.tr.local(text, lang)
         try:
-            return render(source, case_context(spec, data, extra)).strip()
+            return render(source, case_context(spec, data, extra, lang=self.tr.lang(lang))).strip()
         except TemplateError:
             return source
+
+    def role(self, role: str | None, lang: str | None) -> str:
+        if not role:
+            return ""
+        return self.t(ROLES[role], lang) if role in ROLES else words_of_key(role)
+
+    def roles(self, roles: Any, lang: str | None) -> str:
+        return ", ".join(self.role(r, lang) for r in sorted(roles)) or "—"
+
+    def files(
+        self, spec: ProcessDef, data: Mapping[str, Any], names: list[str], lang: str | None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The files stored in these fields, each with the words that say what it is («Фото дефекта · Часы №2»);
+        files inside list entries included — that is where the per-unit photos live."""
+        found: list[tuple[str, dict[str, Any]]] = []
+        for name in names:
+            fdef = spec.fields.get(name)
+            if fdef is None:
+                continue
+            if fdef.type in FILE_TYPES:
+                label = self.local(fdef.label, lang)
+                found += [(label, ref) for ref in _refs(data.get(name))]
+            elif fdef.type == "list" and fdef.fields:
+                entries = data.get(name)
+                for index, item in enumerate(entries if isinstance(entries, list) else []):
+                    if not isinstance(item, Mapping):
+                        continue
+                    entry = f"{self.local(fdef.label, lang)} №{index + 1}"
+                    for key, sub in fdef.fields.items():
+                        if sub.type in FILE_TYPES:
+                            label = f"{self.local(sub.label, lang)} · {entry}"
+                            found += [(label, ref) for ref in _refs(item.get(key))]
+        return found
 
     def stage_title(self, spec: ProcessDef, stage: str, lang: str | None) -> str:
         if stage == START_TASK:
@@ -98,6 +170,8 @@ class Wording:
         lang: str | None,
         fields: Mapping[str, FieldDef] | None = None,
     ) -> list[str]:
+        """One line per field, one block per list entry (its title, then its fields indented), files counted
+        rather than named by their meaningless file names — to be read on a phone."""
         lines: list[str] = []
         fields = fields if fields is not None else spec.fields
         for name in names:
@@ -106,16 +180,32 @@ class Wording:
             if fdef.type == "list" and fdef.fields:
                 items = value if isinstance(value, list) else []
                 for index, item in enumerate(items):
-                    parts = [
-                        f"{self.tr.local(sub.label, lang)}: {self.format_field(sub, item.get(k), lang, spec)}"
-                        for k, sub in fdef.fields.items()
-                    ]
-                    lines.append(f"{self.tr.local(fdef.label, lang)} №{index + 1}: " + "; ".join(parts))
+                    if lines and lines[-1] != "":
+                        lines.append("")  # a blank line sets each entry apart
+                    lines.append(f"{self.tr.local(fdef.label, lang)} №{index + 1}:")
+                    for k, sub in fdef.fields.items():
+                        shown = self.summary_value(sub, item.get(k) if isinstance(item, dict) else None, lang, spec)
+                        lines.append(f"   {self.tr.local(sub.label, lang)}: {shown}")
+                if items:
+                    lines.append("")
                 continue
             if name not in data:
                 continue
-            lines.append(f"{self.tr.local(fdef.label, lang)}: {self.format_field(fdef, value, lang, spec)}")
+            lines.append(f"{self.tr.local(fdef.label, lang)}: {self.summary_value(fdef, value, lang, spec)}")
+        while lines and lines[-1] == "":
+            lines.pop()
         return lines
+
+    def summary_value(self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef) -> str:
+        if fdef.type == "photo":
+            count = len(_refs(value))
+            return self.t("%(n)s photo(s)", lang, n=count) if count else "—"
+        if fdef.type == "document":
+            refs = _refs(value)
+            if len(refs) > 1:
+                named = ", ".join(str(ref.get("name", "")) for ref in refs)
+                return self.t("%(n)s files: %(names)s", lang, n=len(refs), names=named)
+        return self.format_field(fdef, value, lang, spec)
 
     def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
         hints = {
@@ -135,3 +225,8 @@ class Wording:
 
     def local(self, text: Any, lang: str | None) -> str:
         return local(text, self.tr.lang(lang))
+
+
+def _refs(value: Any) -> list[dict[str, Any]]:
+    files = value if isinstance(value, list) else [value]
+    return [f for f in files if isinstance(f, dict) and f.get("id") is not None]

@@ -199,6 +199,8 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
     # Two things happen in parallel: 1C move by the service manager and receipt by the shop manager.
     await service.press("Готово", await service.expect("Переместите товар в магазин в 1С"))
     card = await manager.expect("Подтвердите получение товара магазином")
+    # The task that closes the case says which watches come back and what the supplier did.
+    assert "L2.793.4 (SN-123456)" in card["text"] and "решение поставщика: Ремонт" in card["text"], card["text"]
     await manager.press("Готово", card)
     for person in (admin, director):
         await person.expect("получен магазином")

@@ -124,11 +124,12 @@ def test_choice_and_outcome_values_expose_labels_in_templates() -> None:
     context = case_context(SPEC, data)
     assert isinstance(context["winner"], Choice) and context["winner"] == "a"
     text = render(
-        "{{ winner }}: {{ winner.label }}; {{ head_approval.label }}; {{ amount + 1 }}; {{ amount|money }}; "
-        "{{ needed_by|date }}",
+        "{{ winner }} ({{ winner.key }}): {{ winner.label }}; {{ head_approval }}; {{ amount + 1 }}; "
+        "{{ amount|money }}; {{ needed_by|date }}",
         context,
     )
-    assert text == "a: Альфа; Отклонить; 1501.50; 1 500,50; 25.12.2026"
+    # Printed, a choice or an outcome is its label (people read it); `.key` is there for whoever needs it.
+    assert text == "Альфа (a): Альфа; Отклонить; 1501.50; 1 500,50; 25.12.2026"
     assert evaluate("head_approval == 'reject' and winner in ['a', 'b']", context) is True
 
 

@@ -142,6 +142,18 @@ def test_money_cents() -> None:
         ("завтра", date(2026, 5, 15)),
         ("tomorrow", date(2026, 5, 15)),
         ("29.02.2028", date(2028, 2, 29)),
+        # In words (TODAY is Thursday 14 May 2026): a month's name, a weekday (the coming one, today counts).
+        ("1 декабря", date(2026, 12, 1)),
+        ("1 Декабря 2027", date(2027, 12, 1)),
+        ("3 янв.", date(2026, 1, 3)),
+        ("December 1", date(2026, 12, 1)),
+        ("dec 1, 2027", date(2027, 12, 1)),
+        ("пн", date(2026, 5, 18)),
+        ("в пятницу", date(2026, 5, 15)),
+        ("четверг", date(2026, 5, 14)),
+        ("прошлый пн", date(2026, 5, 11)),
+        ("last thursday", date(2026, 5, 7)),
+        ("next thursday", date(2026, 5, 21)),
     ],
 )
 def test_date(text: str, expected: date) -> None:
@@ -155,6 +167,9 @@ def test_date_errors() -> None:
     assert invalid("date", "29.02.2026", today=TODAY).message.startswith("There is no such date")
     assert invalid("date", "2026-13-01", today=TODAY).message.startswith("There is no such date")
     assert invalid("date", "next week", today=TODAY).message.startswith("Enter a date")
+    assert invalid("date", "31 ноября", today=TODAY).message.startswith("There is no such date")
+    assert invalid("date", "1 брюмера", today=TODAY).message.startswith("Enter a date")
+    assert invalid("date", "в пятницу 13", today=TODAY).message.startswith("Enter a date")
     assert invalid("date", "", today=TODAY).message.startswith("Enter a date")
 
 

@@ -11,9 +11,11 @@ from flows.i18n import _
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState
 from services import access
 from services.cases import CaseService, Loaded
+from services.wording import file_fields
 from tgbot.callbacks import CaseCb, TaskCb
 from tgbot.case_view import case_view
 from tgbot.conversation import Conversation
+from tgbot.notifier import send_files
 from tgbot.render import Renderer
 
 
@@ -54,9 +56,10 @@ class CardButtons:
         if button.action == "work":
             await self.cases.pause_work(self.user, task.id)
             return self.r.t("⏸ Paused.", self.lang)
-        if button.action == "resume" and task.key == START_TASK:
+        if button.action == "resume" and (task.key == START_TASK or task.draft):
             access.require_holder(self.user, task)
-            await self.conversation.begin(task, "submit")  # the draft is kept: it goes on where it stopped
+            # The draft is kept: the form goes on where it stopped (a request's, or a task's put aside).
+            await self.conversation.begin(task, (task.draft or {}).get("outcome") or "submit")
             return None
         if button.action == "discard" and task.key == START_TASK:
             access.require_holder(self.user, task)
@@ -77,6 +80,11 @@ class CardButtons:
             return Reply()
         if button.action == "move":
             return await self._move(loaded.row.id, button.arg)
+        if button.action == "files":
+            state = loaded.state
+            files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)
+            send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang))
+            return Reply(self.r.t("Files of the case: %(n)s", self.lang, n=len(files)))
         return Reply(card=await case_view(self.cases, self.user, loaded))
 
     async def _edit(self, case_id: int, name: str) -> None:

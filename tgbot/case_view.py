@@ -11,6 +11,7 @@ from flows.runtime import task_def
 from flows.status import CaseStatus
 from services import access
 from services.cases import CaseService, Loaded
+from services.wording import file_fields
 from services.worktime import WorkTime
 from tgbot.callbacks import CaseCb
 from tgbot.render import renderer_for
@@ -67,6 +68,13 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
                     )
                 ]
             )
+    files = core.wording.files(state.spec, state.data, file_fields(state.spec), lang)
+    if files:
+        # The evidence of the case in one press: the card itself shows only how many files there are.
+        label = core.translator.t("📎 Files (%(n)s)", lang, n=len(files))
+        rows.append(
+            [InlineKeyboardButton(text=label, callback_data=CaseCb(action="files", case_id=loaded.row.id).pack())]
+        )
     if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row):
         rows.append(
             [

@@ -22,15 +22,15 @@ from flows import forms
 from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, local
-from flows.runtime import MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
+from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
 from flows.status import CaseStatus, TaskStatus
 from services import companies, outbox
 from services import people as people_repo
 from services.cases import CaseService, Loaded, task_state
 from services.core import Core
 from services.files import file_ref
-from tgbot.callbacks import FormCb
-from tgbot.render import Renderer, renderer_for
+from tgbot.callbacks import FormCb, TaskCb
+from tgbot.render import Renderer, pieces, renderer_for
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,9 @@ class IncomingFile:
     mime_type: str | None
     tg_file_id: str
     tg_unique_id: str | None
+
+
+SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last shown
 
 
 def comment_field(required: bool) -> FieldDef:
@@ -146,8 +149,24 @@ class Conversation:
         step_no = step_stamp(step, draft)
         if step is None:
             title = self.r.task_title(loaded.spec, loaded.task, self.lang)
-            text, keyboard = self.r.form_summary(loaded.spec, fields, names, draft, task.id, self.lang, title)
-            self.say(text, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
+            decision = self._decision(loaded, draft.get("outcome"))
+            text, keyboard = self.r.form_summary(
+                loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision
+            )
+            *head, last = pieces(text)
+            for piece in head:
+                self.say(piece)
+            row = outbox.message(
+                self.session,
+                self.user.tg_id,
+                last,
+                self.cases.now,
+                _with_step(keyboard, step_no),
+                purpose=outbox.QUESTION,
+            )
+            await self.session.flush()
+            # Remembered so that its buttons can be taken away once the form is confirmed or cancelled.
+            task.draft = {**draft, SUMMARY_ROW: row.id}
             return
         options = await self.options(loaded, step)
         text, keyboard = self.r.question(
@@ -160,6 +179,17 @@ class Conversation:
             can_back=bool(draft["answered"]),
         )
         self.say(text, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
+
+    def _decision(self, loaded: FormCase, outcome: str | None) -> str | None:
+        """The label of the answer chosen, for tasks that ask for a decision (approve, choice); a form's or a
+        confirmation's single outcome («Submit», «Done») decides nothing worth repeating."""
+        task = loaded.task
+        if outcome is None or task.key in (START_TASK, MOVE_TASK) or task.key.startswith(EDIT_PREFIX):
+            return None
+        tdef = task_def(loaded.spec, task.stage, task.key)
+        if tdef.kind not in ("approve", "choice"):
+            return None
+        return self.r.outcome_label(tdef, outcome, self.lang)
 
     async def options(self, loaded: FormCase, step: forms.Step) -> list[tuple[str, str]]:
         fdef = step.field
@@ -433,6 +463,28 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
+    async def put_aside(self) -> bool:
+        """The person turned to something else (/start, the menu) with a form open: say which form it is and
+        close it for answers, keeping the draft — the next message must not be saved as a field unseen.
+        «Continue» opens it again where it stopped. False if no form was open."""
+        task = await self.active_task()
+        if task is None:
+            return False
+        loaded, _fields, _names = await self.form_of(task, (task.draft or {}).get("outcome"))
+        self.user.active_task_id = None
+        text = self.r.t(
+            "📝 The form «%(task)s» (case №%(case)s) is put aside; your answers are kept. Continue it now or later "
+            "from «My tasks».",
+            self.lang,
+            task=self.r.task_title(loaded.spec, loaded.task, self.lang),
+            case=task.case_id,
+        )
+        resume = InlineKeyboardButton(
+            text=self.r.t("▶️ Continue", self.lang), callback_data=TaskCb(action="resume", task_id=task.id).pack()
+        )
+        self.say(text, InlineKeyboardMarkup(inline_keyboard=[[resume]]).model_dump(exclude_none=True))
+        return True
+
     async def resume(self, task: Task) -> None:
         await self.ask(task)
 
@@ -443,6 +495,7 @@ class Conversation:
         values = {k: v for k, v in draft["values"].items() if k in names}
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
+        self._finished(draft)
         if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == CaseStatus.ACTIVE:
             if await self.cases.allowed_moves(self.user, loaded):
                 # A pipeline moved by hand: show where the case stands and where it can go next.
@@ -470,10 +523,25 @@ class Conversation:
             )
         return loaded
 
+    def _finished(self, draft: dict[str, Any] | None) -> None:
+        """The form is over: its summary's «Confirm / Correct / Back / Cancel» come off, so that an old summary
+        does not look like something still waiting for an answer."""
+        row_id = (draft or {}).get(SUMMARY_ROW)
+        if isinstance(row_id, int):
+            outbox.enqueue(
+                self.session,
+                chat_id=self.user.tg_id,
+                method="editMessageReplyMarkup",
+                payload={},
+                now=self.cases.now,
+                ref_id=row_id,
+            )
+
     async def cancel(self, task: Task, step_no: int | None = None) -> None:
         if step_no is not None:
             await self._current(task, step_no)
         self.user.active_task_id = None
+        self._finished(task.draft)
         task.draft = None
         if task.key == START_TASK:
             await self.cases.cancel(self.user, task.case_id)

@@ -4,6 +4,7 @@ edited when the task changes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,12 +13,43 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, TaskCard, User
+from flows.model import ProcessDef, TaskDef
 from flows.runtime import Notify, TaskState, task_def
 from services import outbox
 from services import people as people_repo
 from services.cases.state import Loaded
 from services.people import PeopleCache
+from services.wording import file_fields
 from tgbot.render import Renderer
+
+
+def evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
+    """The fields whose files a task's card brings: those it attaches, those its text speaks of (a card that
+    lists the watches shows their photos), and, for a task that asks someone to judge (approve), every file
+    of the case — a verdict on evidence one cannot see is a guess."""
+    names = list(tdef.attach)
+    text = tdef.text
+    sources = list(text.values()) if isinstance(text, dict) else [text or ""]
+    for name in file_fields(spec):
+        mentioned = any(re.search(rf"\b{re.escape(name)}\b", source) for source in sources)
+        if name not in names and (mentioned or tdef.kind == "approve"):
+            names.append(name)
+    return names
+
+
+def send_files(
+    session: AsyncSession, chat_id: int, now: datetime, files: list[tuple[str, dict[str, Any]]], case_name: str
+) -> None:
+    """Each file as a photo or a document, captioned with what it is and whose case it belongs to."""
+    for label, ref in files:
+        method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
+        outbox.enqueue(
+            session,
+            chat_id=chat_id,
+            method=method,
+            now=now,
+            payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]},
+        )
 
 
 class OutboxNotifier:
@@ -38,18 +70,28 @@ class OutboxNotifier:
     def _extra(self, loaded: Loaded) -> dict[str, Any]:
         return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
 
+    def _taken(self, loaded: Loaded, task: TaskState) -> bool:
+        row = loaded.task_rows.get(task.id or 0)
+        return row is not None and row.claimed_at is not None
+
     async def task_given(self, loaded: Loaded, task: TaskState, recipients: Sequence[User]) -> None:
         names = await self._names(loaded, [u.id for u in recipients])
-        attach = task_def(loaded.state.spec, task.stage, task.key).attach
+        evidence = evidence_fields(loaded.state.spec, task_def(loaded.state.spec, task.stage, task.key))
         for user in recipients:
             text, keyboard = self.renderer.task_card(
-                loaded.state, task, user.language, names=names, viewer_id=user.id, extra=self._extra(loaded)
+                loaded.state,
+                task,
+                user.language,
+                names=names,
+                viewer_id=user.id,
+                extra=self._extra(loaded),
+                taken=self._taken(loaded, task),
             )
             row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
             await self.session.flush()
             self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox_id=row.id))
             self._carded.add(task.id or 0)
-            self._send_files(loaded, user, attach)
+            self._send_files(loaded, user, evidence)
 
     async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:
         if task.id is None or (fresh and task.id not in self._carded):
@@ -64,7 +106,13 @@ class OutboxNotifier:
             if user is None:
                 continue
             text, keyboard = self.renderer.task_card(
-                loaded.state, task, user.language, names=names, viewer_id=user.id, extra=self._extra(loaded)
+                loaded.state,
+                task,
+                user.language,
+                names=names,
+                viewer_id=user.id,
+                extra=self._extra(loaded),
+                taken=self._taken(loaded, task),
             )
             payload: dict[str, Any] = {"text": text}
             if keyboard:
@@ -85,7 +133,7 @@ class OutboxNotifier:
                 "Nobody has the role «%(role)s», so the task «%(task)s» in %(case)s waits. "
                 "Invite someone with this role.",
                 admin.language,
-                role=task.role,
+                role=renderer.role(task.role, admin.language),
                 task=renderer.task_title(loaded.state.spec, task, admin.language),
                 case=renderer.case_name(loaded.state, admin.language),
             )
@@ -123,7 +171,7 @@ class OutboxNotifier:
                 "⚠️ Overdue: «%(task)s» was due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
             )
             return overdue, None
-        holder = names.get(task.assignee_id or 0) or renderer.t("role %(r)s", lang, r=task.role)
+        holder = names.get(task.assignee_id or 0) or renderer.t("role %(r)s", lang, r=renderer.role(task.role, lang))
         return (
             renderer.t(
                 "⚠️ Escalation: «%(task)s» is overdue (due %(when)s), it is with %(who)s.\n%(case)s",
@@ -134,6 +182,26 @@ class OutboxNotifier:
                 case=case_name,
             ),
             None,
+        )
+
+    async def stage_changed(self, loaded: Loaded, user: User) -> None:
+        state, r, lang = loaded.state, self.renderer, user.language
+        steps = [
+            r.t("«%(task)s» — due %(when)s", lang, task=r.task_title(state.spec, t, lang), when=r.when(t.due_at))
+            if t.due_at is not None
+            else f"«{r.task_title(state.spec, t, lang)}»"
+            for t in state.open_tasks()
+        ]
+        text = r.t(
+            "📍 %(case)s: now «%(stage)s».",
+            lang,
+            case=r.case_name(state, lang),
+            stage=r.stage_title(state.spec, state.stage, lang),
+        )
+        if steps:
+            text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
+        outbox.message(
+            self.session, user.tg_id, text, self.now, r.case_button(loaded.row.id, lang), case_id=loaded.row.id
         )
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
@@ -186,15 +254,5 @@ class OutboxNotifier:
 
     def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
         state = loaded.state
-        case_name = self.renderer.case_name(state, user.language)
-        for field_name in field_names:
-            label = self.renderer.local(state.spec.fields[field_name].label, user.language)
-            for ref in state.data.get(field_name) or []:
-                method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
-                outbox.enqueue(
-                    self.session,
-                    chat_id=user.tg_id,
-                    method=method,
-                    now=self.now,
-                    payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]},
-                )
+        files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
+        send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language))

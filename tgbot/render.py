@@ -12,7 +12,7 @@ from flows.model import FieldDef, ProcessDef
 from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
-from services.wording import Wording
+from services.wording import Wording, file_fields
 from tgbot.callbacks import AttentionCb, CaseCb, FormCb, StartCb, TaskCb
 
 MAX_TEXT = 4000
@@ -20,6 +20,29 @@ MAX_TEXT = 4000
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def pieces(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """A long text as several messages, cut between lines (a line longer than a message between words), so
+    that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    chunks.append(current)
+    return [chunk for chunk in chunks if chunk.strip()] or [""]
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any] | None:
@@ -47,8 +70,10 @@ class Renderer(Wording):
         names: dict[int, str],
         viewer_id: int,
         extra: dict[str, Any] | None = None,
+        taken: bool = False,
     ) -> tuple[str, dict[str, Any] | None]:
-        """The card a person sees for a task, and its buttons for that person."""
+        """The card a person sees for a task, and its buttons for that person. `taken`: the holder pressed
+        «Take» (a pool of one is given its task without anyone taking it, and the card must not say so)."""
         spec = case.spec
         tdef = task_def(spec, task.stage, task.key)
         lines = [
@@ -87,7 +112,7 @@ class Renderer(Wording):
             lines.append(self.t("Taken by %(who)s.", lang, who=names.get(task.assignee_id, "?")))
         else:
             if task.role is not None:
-                lines.append(self.t("You took this task.", lang))
+                lines.append(self.t("You took this task.", lang) if taken else self.t("This task is yours.", lang))
             if tdef.timing:
                 rows.append(self._timing_row(task, lang, lines))
             for key, outcome_def in tdef.outcome_defs().items():
@@ -100,13 +125,21 @@ class Renderer(Wording):
                     ]
                 )
         if task.key != START_TASK and case.id is not None:
-            rows.append(
-                [
+            row = [
+                InlineKeyboardButton(
+                    text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case.id).pack()
+                )
+            ]
+            count = len(self.files(spec, case.data, file_fields(spec), lang))
+            if count:
+                # The files come with the card once; this brings them back when the chat has scrolled away.
+                row.append(
                     InlineKeyboardButton(
-                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case.id).pack()
+                        text=self.t("📎 Files (%(n)s)", lang, n=count),
+                        callback_data=CaseCb(action="files", case_id=case.id).pack(),
                     )
-                ]
-            )
+                )
+            rows.append(row)
         return clip("\n".join(lines)), markup(rows)
 
     def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[InlineKeyboardButton]:
@@ -223,7 +256,11 @@ class Renderer(Wording):
         if child is not None:
             lines.append(self.t("↘️ Waiting for case №%(case)s (/case %(case)s)", lang, case=child))
         for task in open_tasks:
-            holder = names.get(task.assignee_id, "") if task.assignee_id else self.t("role %(r)s", lang, r=task.role)
+            holder = (
+                names.get(task.assignee_id, "")
+                if task.assignee_id
+                else self.t("role %(r)s", lang, r=self.role(task.role, lang))
+            )
             lines.append(
                 self.t(
                     "• %(task)s — %(who)s, due %(when)s",
@@ -336,8 +373,13 @@ class Renderer(Wording):
         task_id: int,
         lang: str | None,
         title: str,
+        decision: str | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
+        """The answers to confirm, the decision first (what «Confirm» will do), in full: the caller sends a
+        long one as several messages (`pieces`)."""
         lines = [self.t("Please check:", lang), title, ""]
+        if decision:
+            lines += [self.t("Decision: %(decision)s", lang, decision=decision), ""]
         lines += self.summary(spec, names, draft["values"], lang, fields)
         rows = [
             [
@@ -365,7 +407,7 @@ class Renderer(Wording):
                 ),
             ]
         )
-        return clip("\n".join(lines)), markup(rows)
+        return "\n".join(lines), markup(rows)
 
     def field_picker(
         self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None
@@ -387,4 +429,3 @@ class Renderer(Wording):
             ]
         )
         return markup(rows)
-

@@ -39,7 +39,7 @@ def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lan
 def welcome(renderer: Renderer, joined: Joined) -> str:
     t, lang, name = renderer.t, joined.language, joined.name
     if joined.outcome is Welcome.BACK:
-        roles = ", ".join(joined.roles) or "—"
+        roles = renderer.roles(joined.roles, lang)
         return t("Welcome back, %(name)s! Your roles: %(roles)s.", lang, name=name, roles=roles)
     if joined.outcome is Welcome.FIRST_ADMIN:
         return t(
@@ -52,19 +52,20 @@ def welcome(renderer: Renderer, joined: Joined) -> str:
         )
     if joined.outcome is Welcome.REFUSED:
         return t(joined.problem, lang)
-    roles = ", ".join(joined.roles)
+    roles = renderer.roles(joined.roles, lang)
     return t("Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.", lang, name=name, roles=roles)
 
 
 # --- admin commands -------------------------------------------------------------------------------------
 
 
-def roster(people: list[tuple[User, list[str]]]) -> str:
+def roster(renderer: Renderer, people: list[tuple[User, list[str]]], lang: str) -> str:
     lines = []
     for person, roles in people:
         admin = " ⭐" if person.is_admin else ""
         blocked = " 🚫" if person.unreachable_at is not None else ""  # blocked the bot: nothing reaches them
-        lines.append(f"{person.id}. {person.name}{admin}{blocked} @{person.username or '—'}: {', '.join(roles) or '—'}")
+        handle = f"@{person.username or '—'}"
+        lines.append(f"{person.id}. {person.name}{admin}{blocked} {handle}: {renderer.roles(roles, lang)}")
     return "\n".join(lines)[:4000]
 
 

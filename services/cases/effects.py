@@ -64,10 +64,11 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
         assert task.role is not None
         recipients = await service.people.members(task.role)
         if len(recipients) == 1:
-            # A pool of one needs no «take» step.
+            # A pool of one needs no «take» step. Given, not taken: `claimed_at` stays empty, so that the card
+            # does not tell the person they took a task they never touched.
             task.assignee_id = recipients[0].id
             trow = loaded.task_rows[task.id or 0]
-            trow.assignee_id, trow.claimed_at = task.assignee_id, service.now
+            trow.assignee_id, trow.claimed_at = task.assignee_id, None
         elif not recipients:
             await service.notifier.nobody_has_role(loaded, task)
             return
@@ -115,6 +116,20 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
 @handles(StageEntered)
 async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEntered, actor_id: int | None) -> None:
     service.store.audit(loaded, actor_id, "stage.entered", {"from": effect.previous, "to": effect.stage})
+    state = loaded.state
+    if (
+        effect.previous is None
+        or effect.stage != state.stage  # passed through on the way: only where the step left the case is news
+        or state.status != CaseStatus.ACTIVE  # a closed case is told as closed
+        or actor_id == state.initiator_id  # they moved it themselves and were just told where it stands
+    ):
+        return
+    roles = await people_repo.roles_of(service.session, state.initiator_id)
+    if any(t.assignee_id == state.initiator_id or t.role in roles for t in state.open_tasks()):
+        return  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
+    initiator = await service.people.user(state.initiator_id)
+    if initiator is not None:
+        await service.notifier.stage_changed(loaded, initiator)
 
 
 @handles(StartCase)
