@@ -269,8 +269,8 @@ class _Infer:
             return Type("money", attrs={}) if "money" in (left.kind, right.kind) and op != "/" else NUMBER
         if op == "+" and left.kind == right.kind and left.kind in ("text", "list"):
             return left
-        if op == "*" and {left.kind, right.kind} in ({"text", "number"}, {"list", "number"}):
-            return left if left.kind != "number" else right
+        # No `text * number`: a number here may be a fraction (money / money), and repeating texts is no business
+        # rule; refusing it at check time is what keeps «passes the check» meaning «runs».
         self.report(
             _("'%(source)s': %(left)s and %(right)s cannot be combined with '%(op)s'"),
             source=self.source,
