@@ -28,6 +28,7 @@ from bench.report import Report, Row, machine_info, table
 log = logging.getLogger(__name__)
 
 RSS_LIMIT_MB = 300.0
+SECTIONS = ("engine", "bot", "workers", "delivery", "scale")
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class _pg_pair:
 
 
 async def run(sizes: Sizes, quick: bool, workdir: Path, pg: str | None = None, db_name: str = DEFAULT_PREFIX,
-              sections: tuple[str, ...] = ("engine", "bot", "workers", "delivery", "scale")) -> Report:
+              sections: tuple[str, ...] = SECTIONS) -> Report:
     report = Report(quick=quick, machine=machine_info())
     report.details["sizes"] = sizes.__dict__
     report.details["errors"] = {}
@@ -266,7 +267,12 @@ def main(args: argparse.Namespace) -> int:
     for noisy in ("aiogram", "bot", "flows", "handlers", "scheduler", "sandbox", "db", "alembic", "spiff"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        report = asyncio.run(run(sizes, quick, workdir, postgres_url()))
+        only = tuple(part.strip() for part in (getattr(args, "only", "") or "").split(",") if part.strip())
+        unknown = set(only) - set(SECTIONS)
+        if unknown:
+            print(f"unknown parts: {', '.join(sorted(unknown))} (known: {', '.join(SECTIONS)})")
+            return 2
+        report = asyncio.run(run(sizes, quick, workdir, postgres_url(), sections=only or SECTIONS))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(table(report))
