@@ -66,7 +66,7 @@ class SimPerson:
     http: aiohttp.ClientSession
     base: str
     id: int
-    timeout: float = 30.0
+    timeout: float = 180.0  # generous: on a loaded 2-core machine a backlog of 200 people takes a while
     seen: int = 0
     last: dict[str, Any] | None = None  # the bot message the last action was answered with
     latencies: list[float] = field(default_factory=list)

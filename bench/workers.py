@@ -199,7 +199,8 @@ async def run_workers(database_url: str, workdir: Path, people: int, workers: in
         return WorkersResult(workers, people, sum(counts), seconds, used,
                              [balancer.delivered[p] for p in balancer.targets], checks)
     finally:
+        # The sandbox first: it would keep posting the backlog to workers that are going away.
+        await sandbox.stop()
+        await balancer.stop()
         for proc in procs:
             await proc.stop()
-        await balancer.stop()
-        await sandbox.stop()
