@@ -1,52 +1,75 @@
-"""A small web panel for admins: every case with its history, people and roles, process versions, and the
-outbox's health. The same services as the bot (other front end); read-only, so it cannot bypass the engine.
+"""A small web panel for admins: every case with its current step, deadline and holder, its data with the
+photos and documents, its history in sentences; people and roles, process versions, and delivery problems.
+The same services as the bot (another front end); read-only so far, so it cannot bypass the engine.
 
-Access needs the admin token (ADMIN_TOKEN): open `/admin/?token=…` once, a cookie keeps the session.
+Access: log in with the admin token (ADMIN_TOKEN) on the login page or by opening `/admin/?token=…` once;
+a server-side session follows (admin/auth.py). The panel speaks the settings' default language.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
+import mimetypes
 from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
-from sqlalchemy import false, func, select
+from sqlalchemy import func, select
 
-from db.models import AuditEntry, Case, Outbox, Task, User, UserRole
-from flows.status import CaseStatus, OutboxStatus, TaskStatus
+from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
+from admin.words import CASE_STATUS, Words
+from db.models import AuditEntry, Case, Outbox, StoredFile, User, UserRole
+from flows.model import FieldDef, ProcessDef
+from flows.status import CaseStatus
+from services import attention, panel_queries
 from services.core import Core
+from services.panel_sessions import SessionPolicy
 
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
-COOKIE = "konveyer_admin"
 PAGE = 50
+# Shown inline (and served `inline`) only for raster formats a browser cannot run code from; SVG and
+# everything else is a download, so a file someone sent the bot cannot script the panel.
+INLINE_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)  # user text is escaped
 
 
-def _render(name: str, **context: Any) -> web.Response:
-    return web.Response(text=_env.get_template(name).render(**context), content_type="text/html")
-
-
 class AdminPanel:
-    def __init__(self, core: Core, token: str) -> None:
+    def __init__(
+        self,
+        core: Core,
+        token: str,
+        *,
+        policy: SessionPolicy | None = None,
+        behind_proxy: bool = False,
+        language: str | None = None,
+        now: Callable[[], datetime] = wall_clock,
+    ) -> None:
         if len(token) < 12:
             raise ValueError("ADMIN_TOKEN must be at least 12 characters")
         self.core = core
-        self.token = token
+        self.lang = core.translator.lang(language or core.config.default_language)
+        self.words = Words(core, self.lang)
+        config = AuthConfig(token=token, policy=policy or SessionPolicy(), behind_proxy=behind_proxy, now=now)
+        self.auth = Auth(core.sessionmaker, config, self.render)
 
     def app(self) -> web.Application:
         """The panel as a sub-application; mount it at /admin (pages link relative to <base href="/admin/">)."""
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=self.auth.middlewares())
         app.add_routes(
             [
+                *self.auth.routes(),
                 web.get("/", self.cases),
                 web.get("/cases/{case_id:\\d+}", self.case),
+                web.post("/cases/{case_id:\\d+}/retry", self.retry),
+                web.get("/files/{file_id:\\d+}", self.file),
                 web.get("/people", self.people),
                 web.get("/processes", self.processes),
                 web.get("/outbox", self.outbox),
@@ -57,122 +80,172 @@ class AdminPanel:
     async def serve(self, host: str, port: int) -> web.AppRunner:
         root = web.Application()
         root.add_subapp("/admin", self.app())
-        runner = web.AppRunner(root, access_log=None)  # the first request carries the token in its URL
+        # No access log: a first request may carry the token in its URL (it is redirected away at once).
+        runner = web.AppRunner(root, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         log.info("admin panel on http://%s:%s/admin/", host, port)
         return runner
 
-    @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        given = request.query.get("token") or request.cookies.get(COOKIE) or ""
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return web.Response(status=401, text="Откройте ссылку с токеном администратора / admin token required")
-        if "token" in request.query:
-            # Keep the token out of browser history and logs: set the cookie, then the same page without it.
-            query = {k: v for k, v in request.query.items() if k != "token"}
-            redirect = web.HTTPSeeOther(request.rel_url.with_query(query))
-            redirect.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict")
-            raise redirect
-        answer: web.StreamResponse = await handler(request)
-        return answer
+    def render(self, request: web.Request, name: str, code: int = 200, **context: Any) -> web.Response:
+        text = _env.get_template(name).render(
+            _=lambda message, **params: self.core.translator.t(message, self.lang, **params),
+            lang=self.lang,
+            csrf=request.get(CSRF_KEY),
+            logged_in=CSRF_KEY in request,
+            w=self.words,
+            when=self.core.wording.when,
+            **context,
+        )
+        return web.Response(text=text, status=code, content_type="text/html")
 
     async def cases(self, request: web.Request) -> web.Response:
         process = request.query.get("process") or None
         status = request.query.get("status") or None
-        lang = self.core.config.default_language
+        text = request.query.get("q", "").strip()[:200] or None
+        now = self.core.clock.now()
         async with self.core.sessionmaker() as session:
-            query = select(Case).order_by(Case.updated_at.desc()).limit(PAGE)
-            if process:
-                query = query.where(Case.process == process)
-            if status:
-                # Only a status can match (the column holds nothing else); any other filter shows no case.
-                query = query.where(Case.status == status if status in set(CaseStatus) else false())
-            rows = list((await session.execute(query)).scalars())
-            open_tasks = dict(
-                (
-                    await session.execute(
-                        select(Task.case_id, func.count())
-                        .where(Task.status == TaskStatus.OPEN, Task.case_id.in_([c.id for c in rows]))
-                        .group_by(Task.case_id)
-                    )
-                ).all()
+            page = await panel_queries.find_cases(
+                self.core, session, process=process, status=status, text=text, lang=self.lang, limit=PAGE
             )
-            overdue = dict(
-                (
-                    await session.execute(
-                        select(Task.case_id, func.count())
-                        .where(
-                            Task.status == TaskStatus.OPEN,
-                            Task.due_at < self.core.clock.now(),
-                            Task.case_id.in_([c.id for c in rows]),
-                        )
-                        .group_by(Task.case_id)
-                    )
-                ).all()
+        items = []
+        for case in page.cases:
+            spec = page.specs[case.definition_id]
+            work = page.work[case.id]
+            holders = list(dict.fromkeys(self.words.holder(t, page.names) for t in work.tasks))
+            deadline = work.deadline
+            items.append(
+                {
+                    "case": case,
+                    "process": self.core.translator.local(spec.title, self.lang),
+                    "stage": self.words.stage(spec, case.stage),
+                    "status": self.words.case_status(case.status),
+                    "active": case.status == "active",
+                    "deadline": deadline,
+                    "overdue": deadline is not None and deadline < now,
+                    "holders": holders,
+                    "attention": case.attention,
+                }
             )
-            items = []
-            for case in rows:
-                spec = await self.core.registry.spec(session, case.definition_id)
-                items.append(
-                    {
-                        "case": case,
-                        "process": self.core.translator.local(spec.title, lang),
-                        "stage": self.core.wording.stage_title(spec, case.stage, lang),
-                        "open": open_tasks.get(case.id, 0),
-                        "overdue": overdue.get(case.id, 0),
-                    }
-                )
-        processes = sorted(self.core.registry.library)
-        return _render(
+        processes = [
+            (key, self.core.translator.local(loaded.spec.title, self.lang))
+            for key, loaded in sorted(self.core.registry.library.items())
+        ]
+        statuses = [(key, self.words.case_status(key)) for key in CASE_STATUS]
+        statuses.append((panel_queries.ATTENTION, self.core.translator.t("⚠️ Needs attention", self.lang)))
+        return self.render(
+            request,
             "cases.html",
             items=items,
             processes=processes,
+            statuses=statuses,
             process=process,
-            statuses=list(CaseStatus),
             status=status,
-            when=self.core.wording.when,
+            q=text or "",
+            scanned_all=page.scanned_all,
+            scan_limit=panel_queries.SEARCH_SCAN,
         )
 
     async def case(self, request: web.Request) -> web.Response:
         case_id = int(request.match_info["case_id"])
-        lang = self.core.config.default_language
+        now = self.core.clock.now()
         async with self.core.sessionmaker() as session:
-            case = await session.get(Case, case_id)
-            if case is None:
-                raise web.HTTPNotFound(text="no such case")
-            spec = await self.core.registry.spec(session, case.definition_id)
-            tasks = list(
-                (await session.execute(select(Task).where(Task.case_id == case_id).order_by(Task.id))).scalars()
-            )
-            audit = list(
-                (
-                    await session.execute(
-                        select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.id)
-                    )
-                ).scalars()
-            )
-            people = {u.id: u.name for u in (await session.execute(select(User))).scalars()}
-        renderer = self.core.wording
-        fields = renderer.summary(spec, list(spec.fields), case.data, lang)
-        task_rows = [
+            detail = await panel_queries.case_detail(self.core, session, case_id)
+        if detail is None:
+            raise web.HTTPNotFound(text="no such case")
+        case, spec, names = detail.case, detail.spec, detail.names
+        by_id = {t.id: t for t in detail.tasks}
+        tasks = [
             {
-                "task": t,
-                "stage": renderer.stage_title(spec, t.stage, lang),
-                "title": _task_title(self.core, spec, t, lang),
+                "title": self.words.task_title(spec, t.stage, t.key),
+                "stage": self.words.stage(spec, t.stage),
+                "holder": self.words.holder(t, names),
+                "due": t.due_at,
+                "overdue": t.status == "open" and t.due_at is not None and t.due_at < now,
+                "status": self.words.task_status(t.status),
+                "outcome": self.words.outcome(spec, t.stage, t.key, t.outcome),
             }
-            for t in tasks
+            for t in detail.tasks
         ]
-        return _render(
+        history = [{"at": a.at, "text": self.words.history(a, spec, by_id, names)} for a in detail.audit]
+        return self.render(
+            request,
             "case.html",
             case=case,
-            spec_title=self.core.translator.local(spec.title, lang),
-            stage=renderer.stage_title(spec, case.stage, lang),
-            fields=fields,
-            tasks=task_rows,
-            audit=audit,
-            people=people,
-            when=renderer.when,
+            spec_title=self.core.translator.local(spec.title, self.lang),
+            stage=self.words.stage(spec, case.stage),
+            status=self.words.case_status(case.status),
+            initiator=names.get(case.initiator_id, "?"),
+            fields=self._fields(spec, case.data, names),
+            tasks=tasks,
+            history=history,
+            files=[_file_view(f.id, f.file_name, f.mime_type) | {"size": f.size} for f in detail.files],
+        )
+
+    async def retry(self, request: web.Request) -> web.Response:
+        """A failed step of the case goes back in line (the admin fixed its data or its definition)."""
+        case_id = int(request.match_info["case_id"])
+        async with self.core.sessionmaker() as session, session.begin():
+            await attention.retry(session, case_id)
+            session.add(
+                AuditEntry(case_id=case_id, actor_id=None, action="case.retried", data={"by": "panel"}, at=wall_clock())
+            )
+        raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
+
+    def _fields(self, spec: ProcessDef, data: dict[str, Any], names: dict[int, str]) -> list[dict[str, Any]]:
+        """The case's data, one row per field and one block per list entry; files as links and images."""
+        rows: list[dict[str, Any]] = []
+        for name, fdef in spec.fields.items():
+            value = data.get(name)
+            if name not in data:
+                continue
+            label = self.core.translator.local(fdef.label, self.lang)
+            if fdef.type == "list" and fdef.fields:
+                entries = []
+                for item in value if isinstance(value, list) else []:
+                    if isinstance(item, dict):
+                        entries.append(
+                            [self._value(sub, item.get(key), spec, names) for key, sub in fdef.fields.items()]
+                        )
+                rows.append({"label": label, "entries": entries})
+            else:
+                rows.append(self._value(fdef, value, spec, names))
+        return rows
+
+    def _value(self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str]) -> dict[str, Any]:
+        label = self.core.translator.local(fdef.label, self.lang)
+        if fdef.type in ("photo", "document") and value:
+            refs = value if isinstance(value, list) else [value]
+            files = [
+                _file_view(ref["id"], str(ref.get("name", "file")), ref.get("mime"))
+                for ref in refs
+                if isinstance(ref, dict) and isinstance(ref.get("id"), int)
+            ]
+            return {"label": label, "files": files}
+        return {"label": label, "text": self.core.wording.format_field(fdef, value, self.lang, spec, names)}
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        """A stored file of a case, only inside a session (the auth middleware has checked it)."""
+        file_id = int(request.match_info["file_id"])
+        async with self.core.sessionmaker() as session:
+            stored = await session.get(StoredFile, file_id)
+        if stored is None:
+            raise web.HTTPNotFound(text="no such file")
+        root = self.core.files.root
+        path = self.core.files.path(stored).resolve()
+        if not path.is_relative_to(root) or not path.is_file():  # a path in the table never leaves the store
+            raise web.HTTPNotFound(text="file is missing from the store")
+        view = _file_view(stored.id, stored.file_name, stored.mime_type)
+        disposition = "inline" if view["image"] else "attachment"
+        return web.FileResponse(
+            path,
+            headers={
+                "Content-Type": view["mime"] if view["image"] else (stored.mime_type or "application/octet-stream"),
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.file_name)}",
+                # Even opened directly, a file is a sandboxed document: no scripts, no access to the panel.
+                "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
+                "Cache-Control": "private, max-age=3600",
+            },
         )
 
     async def people(self, request: web.Request) -> web.Response:
@@ -180,8 +253,8 @@ class AdminPanel:
             users = list((await session.execute(select(User).order_by(User.id))).scalars())
             roles: dict[int, list[str]] = {}
             for user_id, role in (await session.execute(select(UserRole.user_id, UserRole.role))).all():
-                roles.setdefault(user_id, []).append(role)
-        return _render("people.html", users=users, roles=roles)
+                roles.setdefault(user_id, []).append(self.words.role(role))
+        return self.render(request, "people.html", users=users, roles=roles)
 
     async def processes(self, request: web.Request) -> web.Response:
         async with self.core.sessionmaker() as session:
@@ -196,11 +269,10 @@ class AdminPanel:
                     ).all()
                 }
             )
-        lang = self.core.config.default_language
         items = [
             {
                 "key": key,
-                "title": self.core.translator.local(loaded.spec.title, lang),
+                "title": self.core.translator.local(loaded.spec.title, self.lang),
                 "version": versions.get(key),
                 "active": counts[(key, CaseStatus.ACTIVE)],
                 "done": counts[(key, CaseStatus.DONE)],
@@ -208,28 +280,20 @@ class AdminPanel:
             }
             for key, loaded in sorted(self.core.registry.library.items())
         ]
-        return _render("processes.html", items=items)
+        return self.render(request, "processes.html", items=items)
 
     async def outbox(self, request: web.Request) -> web.Response:
         async with self.core.sessionmaker() as session:
             by_status = dict((await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all())
-            problems = list(
-                (
-                    await session.execute(
-                        select(Outbox)
-                        .where(Outbox.status.in_((OutboxStatus.FAILED, OutboxStatus.UNCERTAIN)))
-                        .order_by(Outbox.id.desc())
-                        .limit(PAGE)
-                    )
-                ).scalars()
-            )
-        return _render("outbox.html", by_status=by_status, problems=problems, when=self.core.wording.when)
+            problems = await panel_queries.delivery_problems(session, PAGE)
+        return self.render(
+            request,
+            "outbox.html",
+            by_status=[(self.words.outbox_status(s), n) for s, n in sorted(by_status.items())],
+            problems=problems,
+        )
 
 
-def _task_title(core: Core, spec: Any, task: Task, lang: str) -> str:
-    from flows.runtime import task_def
-
-    try:
-        return core.translator.local(task_def(spec, task.stage, task.key).title, lang)
-    except KeyError:
-        return task.key
+def _file_view(file_id: int, name: str, mime: str | None) -> dict[str, Any]:
+    mime = mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return {"id": file_id, "name": name, "mime": mime, "image": mime in INLINE_IMAGES}

@@ -107,6 +107,7 @@ class App:
             mailer=Mailer(smtp_config(self.settings)),  # e-mail goes through the same outbox
             global_rate=self.settings.outbox_global_rate,
             per_chat_rate=self.settings.outbox_per_chat_rate,
+            per_chat_burst=self.settings.outbox_per_chat_burst,
             poll_interval=self.settings.outbox_poll_interval,
         )
         core.on_outbox.append(self.sender.notify)

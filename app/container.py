@@ -25,6 +25,7 @@ def service_config(settings: Settings) -> ServiceConfig:
         default_language=settings.default_language,
         admin_ids=tuple(settings.admin_ids),
         scheduler_interval=settings.scheduler_interval,
+        draft_ttl_days=settings.draft_ttl_days,
     )
 
 

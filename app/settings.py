@@ -48,9 +48,12 @@ class Settings(BaseSettings):
     work_end: time = time(18, 0)
     default_language: str = "ru"
 
+    draft_ttl_days: int = 7  # a request started this long ago and never finished is closed (its author is told)
     scheduler_interval: float = 5.0  # seconds between ticks of the timer clock
     outbox_global_rate: float = 30.0  # Telegram: about 30 messages a second in total
     outbox_per_chat_rate: float = 1.0  # and about one a second in one chat
+    # Telegram tolerates short bursts in a chat (the sandbox allows 3); one less leaves room for network jitter.
+    outbox_per_chat_burst: int = 2
     outbox_poll_interval: float = 0.2
 
     def resolved_database_url(self) -> str:

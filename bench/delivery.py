@@ -78,7 +78,7 @@ async def _create_users(http: aiohttp.ClientSession, base: str, ids: list[int]) 
 
 async def run_delivery(database_url: str, workdir: Path, recipients: int,
                        timeout: float | None = None) -> DeliveryResult:
-    sandbox = SandboxServer(enforce_limits=True, global_rate=LIMIT, per_chat_rate=1.0)
+    sandbox = SandboxServer(global_rate=LIMIT, per_chat_rate=1.0)
     base = await sandbox.start()
     settings = Settings(api_base=base, database_url=database_url, data_dir=workdir / "delivery-data",
                         bot_token=None, admin_ids=[])

@@ -199,6 +199,9 @@ class Drill:
         finally:
             await self.bot.stop()
             await self.sandbox.stop()
+            # Whatever happened above (a restart racing the end), no child outlives the drill.
+            self.bot.kill()
+            self.sandbox.kill()
         self.report.seconds = time.monotonic() - began
         return self.report
 
@@ -344,28 +347,18 @@ class Drill:
                     )
                 ).scalar_one()
                 report.answers_applied_twice = sum(n - 1 for k, n in keys.items() if k and n > 1) + int(done_twice)
-                doubled_tasks = (
-                    await c.execute(
-                        select(func.count()).select_from(
-                            select(Task.case_id)
-                            .where(Task.status == TaskStatus.OPEN)
-                            .group_by(Task.case_id, Task.stage, Task.key, Task.visit)
-                            .having(func.count() > 1)
-                            .subquery()
-                        )
-                    )
-                ).scalar_one()
-                doubled_timers = (
-                    await c.execute(
-                        select(func.count()).select_from(
-                            select(Timer.case_id)
-                            .where(Timer.status == TimerStatus.PENDING)
-                            .group_by(Timer.case_id, Timer.task_id, Timer.kind, Timer.due_at)
-                            .having(func.count() > 1)
-                            .subquery()
-                        )
-                    )
-                ).scalar_one()
+                doubled_tasks = await _groups_over_one(
+                    c,
+                    select(Task.case_id)
+                    .where(Task.status == TaskStatus.OPEN)
+                    .group_by(Task.case_id, Task.stage, Task.key, Task.visit),
+                )
+                doubled_timers = await _groups_over_one(
+                    c,
+                    select(Timer.case_id)
+                    .where(Timer.status == TimerStatus.PENDING)
+                    .group_by(Timer.case_id, Timer.task_id, Timer.kind, Timer.due_at),
+                )
                 report.tasks_doubled, report.timers_doubled = int(doubled_tasks), int(doubled_timers)
                 active = (
                     await c.execute(select(Case.id, Case.attention).where(Case.status == CaseStatus.ACTIVE))
@@ -409,6 +402,12 @@ class Drill:
                 f"person {person.id}: {uncertain} message(s) of unknown fate (a kill mid-request); "
                 f"{max(0, delivered - sent)} of them arrived"
             )
+
+
+async def _groups_over_one(connection: Any, grouped: Any) -> int:
+    """How many groups of a GROUP BY hold more than one row (a task or timer that exists twice)."""
+    query = select(func.count()).select_from(grouped.having(func.count() > 1).subquery())
+    return int((await connection.execute(query)).scalar_one())
 
 
 def _update_key(payload: dict[str, Any]) -> str:

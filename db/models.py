@@ -96,6 +96,8 @@ class User(Base):
     # Wall clock: a form question to this person may not have arrived (its send was uncertain or failed);
     # the question is asked again before their next message is taken as an answer.
     question_lost_at: Mapped[datetime | None]
+    # The person blocked the bot (Telegram answers 403 to every message): nothing reaches them until they unblock.
+    unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -266,6 +268,9 @@ class Outbox(Base):
     not_before: Mapped[datetime | None]
     created_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]  # wall clock; a row `sending` for too long belongs to a dead worker
+    # The sender that claimed it: while that sender lives it holds an advisory lock on this key (PostgreSQL), so
+    # after a crash its rows are recognised at once instead of after the lease.
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
@@ -324,3 +329,23 @@ class InboxUpdate(Base):
     case_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_inbox_pending", "status", "person_id", "update_id"),)
+
+
+# The web panel's sessions and wrong-token throttle (services/panel_sessions.py), shared by every worker.
+class PanelSession(Base):
+    __tablename__ = "panel_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's value
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # hard end, whatever the activity
+
+
+class PanelLoginFailure(Base):
+    """Wrong tokens from one client address: how many in a row, and until when it must wait."""
+
+    __tablename__ = "panel_login_failures"
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]

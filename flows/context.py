@@ -1,11 +1,36 @@
-"""What templates and conditions see of a case: its fields, with directory entries resolved."""
+"""What templates and conditions see of a case: its fields as values of their types.
+
+Stored data is JSON (money "125000.00", dates "2026-12-25"); here each field becomes what its type means,
+so that `amount > 100000` compares numbers, `ship_date < today` compares dates, and `{{ winner.label }}`
+prints the label of a choice or an outcome.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from flows.model import ProcessDef
+from flows import values
+from flows.model import FieldDef, LocalText, ProcessDef, local
+
+# Field types whose stored JSON becomes another Python type here.
+_TYPED = frozenset({"number", "money", "date", "datetime"})
+
+
+class Choice(str):
+    """A choice or a task's outcome: compares and prints as its key (`cfo_approval == 'reject'`), and
+    `.label` is its label (`{{ winner.label }}`); `.key` is the key itself."""
+
+    label: str
+
+    def __new__(cls, key: str, label: LocalText | None = None) -> Choice:
+        choice = super().__new__(cls, key)
+        choice.label = local(label) or key
+        return choice
+
+    @property
+    def key(self) -> str:
+        return str.__str__(self)
 
 
 class Entry(dict[str, Any]):
@@ -37,6 +62,10 @@ def case_context(
 ) -> dict[str, Any]:
     """`refs` are records the case points at, loaded by the caller (companies, by their field's name)."""
     context: dict[str, Any] = dict(data)
+    for task_key, labels in _outcome_labels(spec).items():
+        outcome = data.get(task_key)
+        if isinstance(outcome, str):
+            context[task_key] = Choice(outcome, labels.get(outcome))
     for name, record in (refs or {}).items():
         if isinstance(record, Mapping):
             context[name] = Entry(record)
@@ -49,9 +78,51 @@ def case_context(
             if entry is not None:
                 context[name] = Entry(entry.model_dump())
         elif fdef.type == "choice" and fdef.options and isinstance(value, str):
-            # Conditions compare keys; templates print labels through `<field>_label`.
+            # Conditions compare keys; templates print labels through `.label` (or the older `<field>_label`).
             label = fdef.options.get(value)
-            context[f"{name}_label"] = label if isinstance(label, str) else (label or {}).get("ru", value)
+            context[name] = Choice(value, label)
+            context[f"{name}_label"] = context[name].label
+        elif fdef.type in _TYPED:
+            context[name] = typed(fdef, value)
+        elif fdef.type == "list" and fdef.fields and isinstance(value, list):
+            sub_fields = fdef.fields
+            context[name] = [
+                {k: typed(sub_fields[k], v) if k in sub_fields else v for k, v in item.items()}
+                if isinstance(item, Mapping)
+                else item
+                for item in value
+            ]
     if extra:
         context.update(extra)
     return context
+
+
+# Outcome labels per task, per spec: a context is built for every condition and text, and specs live long.
+# Keyed by id with the spec kept alongside, so that an id reused after a spec is gone never matches.
+_OUTCOMES: dict[int, tuple[ProcessDef, dict[str, dict[str, LocalText]]]] = {}
+
+
+def _outcome_labels(spec: ProcessDef) -> dict[str, dict[str, LocalText]]:
+    hit = _OUTCOMES.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    labels = {
+        task.key: {key: odef.label for key, odef in task.outcome_defs().items()}
+        for stage in spec.stages
+        for task in stage.tasks
+    }
+    if len(_OUTCOMES) >= 256:
+        _OUTCOMES.clear()
+    _OUTCOMES[id(spec)] = (spec, labels)
+    return labels
+
+
+def typed(fdef: FieldDef, value: Any) -> Any:
+    """The stored value of a field as a value of its type; a value that does not read as one is left as
+    it is (a corrupt row must still show, and the type checker keeps definitions from producing them)."""
+    if value is None or value == "" or fdef.type not in _TYPED:
+        return value
+    try:
+        return values.from_json(fdef.type, value)
+    except (TypeError, ValueError):
+        return value

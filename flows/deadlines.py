@@ -220,7 +220,16 @@ class Deadline:
         """
         if base.tzinfo is None or base.utcoffset() is None:
             raise ValueError(f"base must be timezone-aware, got naive {base.isoformat()}")
-        result = self._resolve(base, data, calendar)
+        try:
+            result = self._resolve(base, data, calendar)
+        except OverflowError:
+            # A date near the ends of the calendar (31.12.9999 kept from before input was bounded, or carried
+            # in by a hand-off): no real deadline exists, so there is none, as for an empty field; the case
+            # goes on instead of failing on every step.
+            logger.warning(
+                "deadline %r from %s is beyond the calendar (field %s)", self.text, base.isoformat(), self.field
+            )
+            return None
         if result is not None:
             logger.debug("deadline %r from %s resolved to %s", self.text, base.isoformat(), result)
         return result
@@ -283,9 +292,14 @@ class Offset:
         """
         if due.tzinfo is None or due.utcoffset() is None:
             raise ValueError(f"due must be timezone-aware, got naive {due.isoformat()}")
-        if self.sign < 0:
-            return self.span.backward(due, calendar)
-        return self.span.forward(due, calendar, deadline=False)
+        try:
+            if self.sign < 0:
+                return self.span.backward(due, calendar)
+            return self.span.forward(due, calendar, deadline=False)
+        except OverflowError:
+            # A due moment at the end of the calendar (a stored 31.12.9999): remind at the due moment itself.
+            logger.warning("reminder %r of %s is beyond the calendar", self.text, due.isoformat())
+            return due.astimezone(UTC)
 
 
 @dataclass

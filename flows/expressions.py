@@ -2,18 +2,109 @@
 
 Only names of case fields, literals, comparisons, `and/or/not`, `in`, attribute/index access on case data
 and a few pure functions are allowed, so a definition cannot run arbitrary code.
+
+Bounded in size and so in time: there are no loops, calls are to a few pure functions, the source and its
+tree are limited (`MAX_SOURCE`, `MAX_NODES`), and `+`/`*` refuse to build texts or lists longer than
+`MAX_SEQUENCE`, so one evaluation does a bounded amount of work. Values behave as their types: money
+(Decimal) compares and adds with numbers, a date compares with a datetime (as its midnight).
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
+
+MAX_SOURCE = 1000  # characters of one condition
+MAX_NODES = 300  # nodes of its syntax tree
+MAX_SEQUENCE = 10_000  # items (characters) of a text or list an expression may build
 
 
 class ExpressionError(ValueError):
     pass
+
+
+def _together(a: Any, b: Any) -> tuple[Any, Any]:
+    """Two operands made comparable where their types mean the same kind of thing."""
+    if isinstance(a, Decimal) and isinstance(b, float) and not isinstance(b, bool):
+        return a, Decimal(repr(b))
+    if isinstance(b, Decimal) and isinstance(a, float) and not isinstance(a, bool):
+        return Decimal(repr(a)), b
+    if isinstance(a, datetime) != isinstance(b, datetime) and isinstance(a, date) and isinstance(b, date):
+        # A date is its midnight when set against a moment of that day.
+        a = a if isinstance(a, datetime) else datetime.combine(a, time())
+        b = b if isinstance(b, datetime) else datetime.combine(b, time())
+    if isinstance(a, datetime) and isinstance(b, datetime) and (a.tzinfo is None) != (b.tzinfo is None):
+        # Naive values are the company's wall-clock time; compare the aware one as wall-clock time too.
+        a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
+    return a, b
+
+
+def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def compare(a: Any, b: Any) -> bool:
+        if a is None or b is None:
+            return False  # an empty field is neither more nor less than anything
+        a, b = _together(a, b)
+        try:
+            return op(a, b)
+        except TypeError:
+            raise ExpressionError(f"cannot compare {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}") from None
+
+    return compare
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, Decimal):
+        return "money"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, datetime):
+        return "date and time"
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "list"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str | list | tuple) and len(value) > MAX_SEQUENCE:
+        raise ExpressionError(f"the condition builds a value longer than {MAX_SEQUENCE}")
+    return value
+
+
+def _arithmetic(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def apply(a: Any, b: Any) -> Any:
+        a, b = _together(a, b)
+        # Check the size before building: `'x' * 10**9` must not be computed to be refused.
+        for seq, times in ((a, b), (b, a)):
+            if isinstance(seq, str | list | tuple) and isinstance(times, int) and op is _MUL:
+                if len(seq) * max(times, 0) > MAX_SEQUENCE:
+                    raise ExpressionError(f"the condition builds a value longer than {MAX_SEQUENCE}")
+        try:
+            return _bounded(op(a, b))
+        except ZeroDivisionError:
+            raise ExpressionError("the condition divides by zero") from None
+        except (TypeError, InvalidOperation, OverflowError):
+            raise ExpressionError(f"cannot combine {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}") from None
+
+    return apply
+
+
+def _MUL(a: Any, b: Any) -> Any:  # named like the operator: `_arithmetic` checks sizes for it
+    return a * b
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {"len": len, "any": any, "all": all, "sum": sum, "bool": bool}
@@ -74,12 +165,25 @@ def evaluate(source: str, data: Mapping[str, Any]) -> Any:
     return compile_expression(source).evaluate(data)
 
 
+_CONSTANT_TYPES = (str, int, float, bool, type(None))
+
+
 def _parse(source: str) -> ast.Expression:
+    if len(source) > MAX_SOURCE:
+        raise ExpressionError(f"the condition is longer than {MAX_SOURCE} characters")
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"cannot read the condition {source!r}: {exc.msg}") from None
-    for node in ast.walk(tree):
+    except (RecursionError, MemoryError, ValueError):
+        # Nesting too deep for the parser, or a NUL character: not a condition anyone meant.
+        raise ExpressionError(f"cannot read the condition {source!r}") from None
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
+        raise ExpressionError(f"the condition {source!r} is too complex; split it")
+    for node in nodes:
+        if isinstance(node, ast.Constant) and not isinstance(node.value, _CONSTANT_TYPES):
+            raise ExpressionError(f"the condition {source!r} has a value of a kind conditions do not use")
         if not isinstance(node, _ALLOWED):
             raise ExpressionError(f"the condition {source!r} uses {type(node).__name__}, which is not allowed")
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
@@ -92,21 +196,39 @@ def _parse(source: str) -> ast.Expression:
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: lambda a, b: a == b,
     ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a is not None and b is not None and a < b,
-    ast.LtE: lambda a, b: a is not None and b is not None and a <= b,
-    ast.Gt: lambda a, b: a is not None and b is not None and a > b,
-    ast.GtE: lambda a, b: a is not None and b is not None and a >= b,
-    ast.In: lambda a, b: b is not None and a in b,
-    ast.NotIn: lambda a, b: b is None or a not in b,
+    ast.Lt: _ordered(lambda a, b: a < b),
+    ast.LtE: _ordered(lambda a, b: a <= b),
+    ast.Gt: _ordered(lambda a, b: a > b),
+    ast.GtE: _ordered(lambda a, b: a >= b),
+    ast.In: lambda a, b: _contains(b, a),
+    ast.NotIn: lambda a, b: not _contains(b, a),
     ast.Is: lambda a, b: a is b,
     ast.IsNot: lambda a, b: a is not b,
 }
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
+    ast.Add: _arithmetic(lambda a, b: a + b),
+    ast.Sub: _arithmetic(lambda a, b: a - b),
+    ast.Mult: _arithmetic(_MUL),
+    ast.Div: _arithmetic(lambda a, b: a / b),
 }
+
+
+def _contains(container: Any, item: Any) -> bool:
+    if container is None:
+        return False
+    if isinstance(container, str) and not isinstance(item, str):
+        return False  # `5 in 'abc'` would raise; it is simply not there
+    try:
+        return item in container
+    except TypeError:
+        raise ExpressionError(f"cannot look for {_kind(item)} {_show(item)} in {_kind(container)}") from None
+
+
+def _call(name: str, args: list[Any]) -> Any:
+    try:
+        return _bounded(_FUNCTIONS[name](*args))
+    except (TypeError, ValueError, InvalidOperation):
+        raise ExpressionError(f"{name}() cannot take {', '.join(_kind(a) for a in args) or 'nothing'}") from None
 
 
 def _eval(node: ast.expr, data: Mapping[str, Any]) -> Any:
@@ -133,7 +255,11 @@ def _eval(node: ast.expr, data: Mapping[str, Any]) -> Any:
         return result
     if isinstance(node, ast.UnaryOp):
         operand = _eval(node.operand, data)
-        return (not operand) if isinstance(node.op, ast.Not) else -operand
+        if isinstance(node.op, ast.Not):
+            return not operand
+        if isinstance(operand, bool) or not isinstance(operand, int | float | Decimal):
+            raise ExpressionError(f"cannot negate {_kind(operand)} {_show(operand)}")
+        return -operand
     if isinstance(node, ast.Compare):
         left = _eval(node.left, data)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
@@ -156,7 +282,9 @@ def _eval(node: ast.expr, data: Mapping[str, Any]) -> Any:
         return [_eval(item, data) for item in node.elts]
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
-        return _FUNCTIONS[node.func.id](*[_eval(arg, data) for arg in node.args])
+        if node.keywords:
+            raise ExpressionError(f"{node.func.id}() takes no named arguments")
+        return _call(node.func.id, [_eval(arg, data) for arg in node.args])
     if isinstance(node, ast.BinOp):
         return _BINARY[type(node.op)](_eval(node.left, data), _eval(node.right, data))
     if isinstance(node, ast.IfExp):

@@ -1,7 +1,10 @@
 """Filling a form one field at a time, as a chat does it.
 
 A draft is plain JSON (kept on the task row, so a half-filled form survives a restart):
-    {"outcome": str | None, "values": {...}, "answered": [path, ...], "files": {path: [file, ...]}}
+    {"outcome": str | None, "values": {...}, "answered": [path, ...], "files": {path: [file, ...]},
+     "current": {name: value}}
+"current" holds the values the case already has for the form's fields (a returned request, a correction):
+the question shows it and offers to keep it (`Step.current`, `keep`), and skipping never erases it.
 A path is a top-level field ("supplier"), a field of one entry of a list ("units.0.serial"), or the
 question whether to add another entry to a list without a fixed count ("units.more.2").
 """
@@ -12,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flows import values as field_values
 from flows.model import FILE_TYPES, FieldDef, local
 
 
@@ -22,6 +26,13 @@ class Step:
     field: FieldDef | None  # None for «add another entry?»
     index: int | None = None  # entry of a list
     sub: str | None = None  # field of that entry
+    # The value the case already has for this question's field (None: nothing yet). For a list it is offered
+    # at its first question and stands for the whole list. The bot shows it and a «keep as it is» button.
+    current: Any = None
+
+    @property
+    def can_keep(self) -> bool:
+        return self.current is not None
 
     @property
     def is_more(self) -> bool:
@@ -32,8 +43,27 @@ class Step:
         return self.field is not None and self.field.type in FILE_TYPES
 
 
-def new_draft(outcome: str | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"outcome": outcome, "values": dict(values or {}), "answered": [], "files": {}}
+def new_draft(
+    outcome: str | None = None, values: dict[str, Any] | None = None, current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A fresh form. `current`: what the case has now for the form's fields (see `remember_current`)."""
+    draft: dict[str, Any] = {"outcome": outcome, "values": dict(values or {}), "answered": [], "files": {}}
+    if current:
+        draft["current"] = {name: value for name, value in current.items() if not _empty(value)}
+    return draft
+
+
+def remember_current(names: list[str], draft: dict[str, Any], data: Mapping[str, Any]) -> None:
+    """Note the values the case already has for these fields: asked again, each question shows its value
+    and offers to keep it, and «skip» keeps it rather than erasing it."""
+    current = {name: data[name] for name in names if not _empty(data.get(name))}
+    if current:
+        draft["current"] = current
+
+
+def _current_of(draft: dict[str, Any], name: str) -> Any:
+    value = draft.get("current", {}).get(name)
+    return None if _empty(value) else value
 
 
 def _list_count(fdef: FieldDef, values: dict[str, Any]) -> int | None:
@@ -54,7 +84,7 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
         fdef = fields[name]
         if fdef.type != "list":
             if name not in answered:
-                return Step(path=name, name=name, field=fdef)
+                return Step(path=name, name=name, field=fdef, current=_current_of(draft, name))
             continue
         assert fdef.fields is not None
         items: list[dict[str, Any]] = values.setdefault(name, [])
@@ -73,7 +103,10 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
                 for sub_name, sub in fdef.fields.items():
                     path = f"{name}.{index}.{sub_name}"
                     if path not in answered:
-                        return Step(path=path, name=name, field=sub, index=index, sub=sub_name)
+                        # Before any of the list is answered, the list the case has may be kept as a whole.
+                        first = not any(p.split(".")[0] == name for p in answered)
+                        current = _current_of(draft, name) if first else None
+                        return Step(path=path, name=name, field=sub, index=index, sub=sub_name, current=current)
                 index += 1
                 continue
             if count is None and index < fdef.max_items:
@@ -96,7 +129,11 @@ def _entry_index_at_least(path: str, name: str, index: int) -> bool:
 
 
 def answer(draft: dict[str, Any], step: Step, value: Any) -> None:
+    """Record the answer to `step`. An empty answer (skip, no files) to a question whose field already has a
+    value keeps that value: skipping never erases what the case has."""
     values: dict[str, Any] = draft["values"]
+    if _empty(value) and step.current is not None and step.index is None:
+        value = step.current
     if step.is_more:
         draft.setdefault("more", {})[step.path] = bool(value)
     elif step.index is not None and step.sub is not None:
@@ -106,6 +143,53 @@ def answer(draft: dict[str, Any], step: Step, value: Any) -> None:
     draft["files"].pop(step.path, None)
     if step.path not in draft["answered"]:
         draft["answered"].append(step.path)
+
+
+def keep(fields: Mapping[str, FieldDef], draft: dict[str, Any], step: Step) -> bool:
+    """«Keep as it is»: the question's field keeps the value the case has. False if it has none."""
+    if step.current is None:
+        return False
+    fdef = fields[step.name]
+    if fdef.type == "list":
+        prefill(fields, [step.name], draft, {step.name: step.current})
+    else:
+        answer(draft, step, step.current)
+    return True
+
+
+def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = None) -> str:
+    """The current value of a question's field, as the question shows it («now: …»). `options`: labels of
+    choice, directory and person keys (the ones the question offers as buttons)."""
+    value = step.current
+    if value is None or step.field is None:
+        return ""
+    if step.index is not None:  # a list kept as a whole: its entries, one line each
+        entries = value if isinstance(value, list) else []
+        lines = [
+            f"{number}. " + ", ".join(_plain_values(entry))
+            for number, entry in enumerate(entries, start=1)
+            if isinstance(entry, Mapping)
+        ]
+        return "\n".join(lines)
+    kind = step.field.type
+    if kind in FILE_TYPES:
+        files = value if isinstance(value, list) else [value]
+        return ", ".join(str(f.get("name", "📎")) if isinstance(f, Mapping) else "📎" for f in files)
+    if isinstance(value, Mapping):  # a company: its name
+        return str(value.get("name", ""))
+    if options and str(value) in options:
+        return options[str(value)]
+    if kind in field_values.KINDS:
+        try:
+            return field_values.format_value(kind, value, options=options, lang=lang)
+        except (TypeError, ValueError):
+            return str(value)  # a stored value of another shape still shows as it is
+    return str(value)
+
+
+def _plain_values(entry: Mapping[str, Any]) -> list[str]:
+    """The answers of one list entry that read as text (files and nested values left out)."""
+    return [str(v) for v in entry.values() if not _empty(v) and not isinstance(v, list | dict)]
 
 
 def back(draft: dict[str, Any]) -> bool:

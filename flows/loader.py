@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +17,20 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from flows import typecheck
 from flows.deadlines import DeadlineError, parse_deadline, parse_offset
-from flows.expressions import ExpressionError, compile_expression
-from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, LocalText, ProcessDef, ReportDef, StageDef, TaskDef
-from flows.templating import TemplateError, check_syntax
+from flows.i18n import _
+from flows.model import (
+    ACTION_TAG,
+    FILE_TYPES,
+    PERSON_REFS,
+    FieldDef,
+    LocalText,
+    ProcessDef,
+    StageDef,
+    TaskDef,
+)
+from flows.typecheck import TRANSLATED
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +39,31 @@ Path_ = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Problem:
+    """One mistake: where, and what (in English in `message`; `msgid` and `params` to translate it)."""
+
     file: str
     line: int
     message: str
+    msgid: str = ""
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """`file:line: message` in the admin's language; `gettext` translates one msgid (the bot's catalog)."""
+        if not self.msgid:
+            return str(self)
+        params = {k: gettext(v) if k in TRANSLATED and isinstance(v, str) else v for k, v in self.params.items()}
+        try:
+            text = gettext(self.msgid) % params if params else gettext(self.msgid)
+        except (KeyError, ValueError, TypeError):  # a translation with broken placeholders: say it in English
+            text = self.message
+        return f"{self.file}:{self.line}: {text}"
+
+
+def problem(file: str, line: int, msgid: str, /, **params: Any) -> Problem:
+    return Problem(file, line, msgid % params if params else msgid, msgid, params)
 
 
 class DefinitionError(Exception):
@@ -60,6 +89,18 @@ class _Checker:
     file: str
     root: yaml.Node | None
     problems: list[Problem] = field(default_factory=list)
+    env: dict[str, typecheck.Type] = field(default_factory=dict)  # names expressions may read, with types
+
+    def node_at(self, path: Path_) -> yaml.Node | None:
+        node = self.root
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+            else:
+                return None
+        return node
 
     def line_of(self, path: Path_) -> int:
         node = self.root
@@ -80,8 +121,63 @@ class _Checker:
             node = child
         return best
 
-    def add(self, path: Path_, message: str) -> None:
-        self.problems.append(Problem(self.file, self.line_of(path), message))
+    def add(self, path: Path_, message: str, /, **params: Any) -> None:
+        """A problem at `path`; `message` is a msgid, `params` fill it."""
+        self.problems.append(problem(self.file, self.line_of(path), message, **params))
+
+    def reporter(self, path: Path_) -> Callable[..., None]:
+        def report(message: str, /, **params: Any) -> None:  # positional: a parameter may be called `line`
+            self.add(path, message, **params)
+
+        return report
+
+
+@dataclass
+class _ActionChecker:
+    """One action's view of the checker (`flows.model.ActionCheck` and `ProcessCheck`): paths relative to it."""
+
+    checker: _Checker
+    base: Path_
+    spec: ProcessDef
+
+    @property
+    def fields(self) -> dict[str, FieldDef]:
+        return self.spec.fields
+
+    def add(self, path: Path_, message: str, /, **params: Any) -> None:
+        self.checker.add((*self.base, *path), message, **params)
+
+    def template(self, path: Path_, text: LocalText | None, extra: tuple[str, ...] = ()) -> None:
+        _check_template(self.checker, (*self.base, *path), text, extra)
+
+    def person(self, path: Path_, who: str) -> None:
+        _check_person(self.checker, (*self.base, *path), who, set(self.spec.roles), self.spec.fields)
+
+    def field_list(self, path: Path_, names: list[str]) -> None:
+        _check_field_list(self.checker, (*self.base, *path), names, self.spec.fields)
+
+    def files(self, path: Path_, names: list[str]) -> None:
+        for index, name in enumerate(names):
+            fdef = self.spec.fields.get(name)
+            if fdef is None or fdef.type not in FILE_TYPES:
+                self.add((*path, index), _("'%(name)s' is not a photo or document field"), name=name)
+
+    def field_of_type(self, path: Path_, name: str, types: frozenset[str]) -> None:
+        fdef = self.spec.fields.get(name)
+        if fdef is None or fdef.type not in types:
+            self.add(path, _("'%(name)s' is not a %(types)s field"), name=name, types=" or ".join(sorted(types)))
+
+    def hand_off(self, path: Path_, target: ProcessDef, values: dict[str, str]) -> None:
+        for name, source in values.items():
+            found = typecheck.hand_off_problem(self.spec, source, target, name)
+            if found is not None:
+                where = ("map", name) if name in self._mapped(path) else ()
+                self.add((*path, *where), found[0], **found[1])
+
+    def _mapped(self, path: Path_) -> set[str]:
+        """Fields the action at `path` names in its `map` (to point at that line rather than the action)."""
+        node = self.checker.node_at((*self.base, *path, "map"))
+        return {k.value for k, _v in node.value} if isinstance(node, yaml.MappingNode) else set()
 
 
 def _duplicate_keys(node: yaml.Node | None, checker: _Checker) -> None:
@@ -90,7 +186,12 @@ def _duplicate_keys(node: yaml.Node | None, checker: _Checker) -> None:
         for key_node, value_node in node.value:
             if key_node.value in seen:
                 checker.problems.append(
-                    Problem(checker.file, key_node.start_mark.line + 1, f"the key '{key_node.value}' appears twice")
+                    problem(
+                        checker.file,
+                        key_node.start_mark.line + 1,
+                        _("the key '%(key)s' appears twice"),
+                        key=key_node.value,
+                    )
                 )
             seen.add(key_node.value)
             _duplicate_keys(value_node, checker)
@@ -104,39 +205,83 @@ _UNION_BRANCHES = ("str", "dict[str,str]", "list[str]")
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """pydantic names the branches of a union (`label.str`, `label.dict[str,str].x`); people need the key."""
+    loc = tuple(part for part in loc if not str(part).startswith(ACTION_TAG))  # `action:notify`: the kind's tag
     for index, part in enumerate(loc):
         if str(part) in _UNION_BRANCHES or str(part).startswith(("function-", "literal[")):
             return tuple(loc[:index])
     return tuple(loc)
 
 
-def _pydantic_message(error: Any) -> str:
-    if _clean_loc(tuple(error["loc"])) != tuple(error["loc"]):
+def _pydantic_message(error: Any) -> tuple[str, dict[str, Any]]:
+    """The msgid and parameters of a pydantic error, as an admin reads it."""
+    if _clean_loc(tuple(error["loc"])) != tuple(p for p in error["loc"] if not str(p).startswith(ACTION_TAG)):
         name = ".".join(str(p) for p in _clean_loc(tuple(error["loc"])))
-        return f"{name}: must be a text, or a text per language like {{ru: …, en: …}} (quote texts with commas)"
-    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+        return _("%(where)s: must be a text, or a text per language like {ru: …, en: …} (quote texts with commas)"), {
+            "where": name
+        }
+    loc = ".".join(str(part) for part in _clean_loc(tuple(error["loc"])) if not str(part).startswith("function-"))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"unknown key '{error['loc'][-1]}'"
+        return _("unknown key '%(key)s'"), {"key": error["loc"][-1]}
     if error["type"] == "missing":
-        return f"'{error['loc'][-1]}' is required here"
-    if error["type"] == "literal_error":
-        return f"{loc}: {message}"
-    return f"{loc}: {message}" if loc else message
+        return _("'%(key)s' is required here"), {"key": error["loc"][-1]}
+    if loc:
+        return "%(where)s: %(error)s", {"where": loc, "error": message}
+    return "%(error)s", {"error": message}
 
 
-def parse_definition(source: str, file: str = "<string>") -> LoadedDefinition:
-    """Parse and check one definition; raise DefinitionError with every problem found."""
+# What PyYAML says, and what it means for someone writing a definition by hand.
+_YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("mapping values are not allowed", _("a ':' where it cannot be; put texts that contain ': ' in quotes")),
+    ("could not find expected ':'", _("a line here is not 'key: value'; check the ':' and the indentation")),
+    ("cannot start any token", _("tabs or a special character (@, `, %) begin a value; use spaces, quote the text")),
+    ("expected <block end>", _("the indentation does not line up with the lines above")),
+    ("did not find expected key", _("the indentation does not line up with the lines above")),
+    ("did not find expected '-'", _("the indentation of this list does not line up")),
+    (
+        "expected ',' or '}', but got ':'",
+        _("inside { … } a ',' or '}' was expected: close every '{', and put texts that contain ': ' in quotes"),
+    ),
+    ("expected ',' or ']'", _("a list in [ … ] is not closed, or a comma is missing")),
+    ("expected ',' or '}'", _("a mapping in { … } is not closed, or a comma is missing")),
+    ("found unexpected end of stream", _("a quote or a bracket is opened and never closed")),
+    ("unknown escape character", _("a backslash in a text in double quotes; use single quotes")),
+    ("found undefined alias", _("'*' begins a value; put the text in quotes")),
+    ("found duplicate anchor", _("'&' begins a value; put the text in quotes")),
+    ("expected alphabetic or numeric character", _("'*' or '&' begins a value; put the text in quotes")),
+    ("found unexpected ':'", _("a ':' where it cannot be; put texts that contain ': ' in quotes")),
+)
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    """A YAML syntax error in plain words, at the line of the mistake."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    said = str(getattr(exc, "problem", "") or exc)
+    for clue, meaning in _YAML_PROBLEMS:
+        if clue in said:
+            return problem(file, line, _("not valid YAML: %(meaning)s"), meaning=meaning)
+    return problem(file, line, _("not valid YAML: %(meaning)s"), meaning=said)
+
+
+def parse_definition(
+    source: str, file: str = "<string>", known: Mapping[str, ProcessDef | None] | None = None
+) -> LoadedDefinition:
+    """Parse and check one definition; raise DefinitionError with every problem found.
+
+    `known`: the other processes there are (by key; a ProcessDef to check hand-offs against its fields, or None
+    when only the name is known). Given, a hand-off, report or notice naming any other process is a mistake.
+    """
     checker = _Checker(file=file, root=None)
     try:
         checker.root = yaml.compose(source)
         raw = yaml.safe_load(source)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise DefinitionError([Problem(file, line, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raise DefinitionError([_yaml_problem(exc, file)]) from None
+    except (RecursionError, ValueError) as exc:  # nesting deeper than the parser goes; a NUL in the text
+        raise DefinitionError([problem(file, 1, _("not valid YAML: %(meaning)s"), meaning=str(exc)[:200])]) from None
     if not isinstance(raw, dict):
-        raise DefinitionError([Problem(file, 1, "a definition is a mapping with 'process', 'roles', 'stages', …")])
+        raise DefinitionError([problem(file, 1, _("a definition is a mapping with 'process', 'roles', 'stages', …"))])
     _duplicate_keys(checker.root, checker)
     try:
         spec = ProcessDef.model_validate(raw)
@@ -144,17 +289,22 @@ def parse_definition(source: str, file: str = "<string>") -> LoadedDefinition:
         seen: set[tuple[int, str]] = set()
         for error in exc.errors():
             path = _clean_loc(tuple(error["loc"]))
-            message = _pydantic_message(error)
-            key = (checker.line_of(path), message)
+            msgid, params = _pydantic_message(error)
+            key = (checker.line_of(path), msgid % params)
             if key not in seen:
                 seen.add(key)
-                checker.add(path, message)
+                checker.add(path, msgid, **params)
         raise DefinitionError(checker.problems) from None
     _check_process(spec, checker)
     if checker.problems:
         raise DefinitionError(checker.problems)
     digest = hashlib.sha256(source.encode()).hexdigest()
-    return LoadedDefinition(spec=spec, source=source, digest=digest, path=file)
+    loaded = LoadedDefinition(spec=spec, source=source, digest=digest, path=file)
+    if known is not None:
+        problems = cross_check({loaded.key: loaded}, known=known)
+        if problems:
+            raise DefinitionError(problems)
+    return loaded
 
 
 def load_file(path: str | Path) -> LoadedDefinition:
@@ -162,12 +312,14 @@ def load_file(path: str | Path) -> LoadedDefinition:
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Problem(str(path), 1, f"cannot read the file: {exc}")]) from None
+        raise DefinitionError([problem(str(path), 1, _("cannot read the file: %(error)s"), error=str(exc))]) from None
     return parse_definition(source, str(path))
 
 
-def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
-    """Every problem in the given files and folders (folders: their *.yaml files)."""
+def check_paths(paths: Iterable[str | Path], known: Mapping[str, ProcessDef | None] | None = None) -> list[Problem]:
+    """Every problem in the given files and folders (folders: their *.yaml files). `known`: other processes
+    there are (already loaded), as for `parse_definition`; given, the files are checked as a complete set."""
+    paths = list(paths)
     problems: list[Problem] = []
     files: list[Path] = []
     for raw in paths:
@@ -177,7 +329,7 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
         elif path.exists():
             files.append(path)
         else:
-            problems.append(Problem(str(path), 1, "no such file or folder"))
+            problems.append(problem(str(path), 1, _("no such file or folder")))
     seen: dict[str, str] = {}
     good: dict[str, LoadedDefinition] = {}
     for file in files:
@@ -187,50 +339,55 @@ def check_paths(paths: Iterable[str | Path]) -> list[Problem]:
             problems.extend(exc.problems)
             continue
         if loaded.key in seen:
-            problems.append(Problem(str(file), 1, f"process '{loaded.key}' is also defined in {seen[loaded.key]}"))
+            problems.append(
+                problem(
+                    str(file),
+                    1,
+                    _("process '%(process)s' is also defined in %(other)s"),
+                    process=loaded.key,
+                    other=seen[loaded.key],
+                )
+            )
         seen[loaded.key] = str(file)
         good[loaded.key] = loaded
-    problems.extend(cross_check(good, complete=bool(files) and all(Path(p).is_dir() for p in paths)))
+    complete = bool(files) and all(Path(p).is_dir() for p in paths)
+    problems.extend(cross_check(good, complete=complete, known=known))
     return problems
 
 
-def cross_check(library: dict[str, LoadedDefinition], *, complete: bool = True) -> list[Problem]:
-    """Checks between processes: a hand-off must name a process that exists and fields it has."""
+def cross_check(
+    library: dict[str, LoadedDefinition],
+    *,
+    complete: bool = True,
+    known: Mapping[str, ProcessDef | None] | None = None,
+) -> list[Problem]:
+    """Checks between processes: a hand-off, report or notice must name a process that exists, and its
+    stages and fields. `complete`: the library is all there is, so a name not in it is a mistake. `known`:
+    other processes there are (None for one known by name only); given, the check is complete too."""
     problems: list[Problem] = []
+    others: dict[str, ProcessDef | None] = dict(known or {})
+    others.update({key: loaded.spec for key, loaded in library.items()})
+    complete = complete or known is not None
     for loaded in library.values():
         checker = _Checker(file=loaded.path, root=yaml.compose(loaded.source))
         for index, stage in enumerate(loaded.spec.stages):
             for a_index, action in enumerate(stage.on_enter):
-                for kind, other in (("report", action.report), ("notify_cases", action.notify_cases)):
-                    if other is None:
-                        continue
-                    opath: Path_ = ("stages", index, "on_enter", a_index, kind)
-                    seen_process = library.get(other.process)
-                    if seen_process is None:
-                        if complete:
-                            checker.add((*opath, "process"), f"unknown process '{other.process}'")
-                        continue
-                    stage_keys = {s.key for s in seen_process.spec.stages}
-                    if other.stage is not None and other.stage not in stage_keys:
-                        checker.add((*opath, "stage"), f"process '{other.process}' has no stage '{other.stage}'")
-                    if isinstance(other, ReportDef):
-                        known = set(seen_process.spec.fields) | {"id", "title", "stage", "responsible"}
-                        for column in other.columns:
-                            if column.field not in known:
-                                checker.add(
-                                    (*opath, "columns"), f"process '{other.process}' has no field '{column.field}'"
-                                )
-                if action.start is None:
+                name = action.other_process()
+                if name is None:
                     continue
-                path: Path_ = ("stages", index, "on_enter", a_index, "start")
-                target = library.get(action.start.process)
-                if target is None:
+                apath: Path_ = ("stages", index, "on_enter", a_index)
+                if name not in others:
                     if complete:
-                        checker.add((*path, "process"), f"unknown process '{action.start.process}'")
+                        checker.add(
+                            (*apath, action.kind, "process"),
+                            _("unknown process '%(process)s' (processes: %(known)s)"),
+                            process=name,
+                            known=", ".join(sorted(others)),
+                        )
                     continue
-                for new_field in action.start.map:
-                    if new_field not in target.spec.fields:
-                        checker.add((*path, "map"), f"process '{target.key}' has no field '{new_field}'")
+                target = others[name]
+                if target is not None:
+                    action.check_other(_ActionChecker(checker, apath, loaded.spec), target)
         problems.extend(checker.problems)
     return problems
 
@@ -247,22 +404,27 @@ def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:
 
 # --- whole-process checks -------------------------------------------------------------------------------
 
-_CONTEXT_NAMES = frozenset({"case", "now", "today", "initiator", "responsible", "started_on"})
-
 
 def cron_problem(cron: str) -> str | None:
     """Why a cron line cannot drive a schedule, or None. Checked for real: «0 25 * * thu» has five fields
     but no hour 25, and «0 9 30 2 *» never comes."""
+    found = _cron_problem(cron)
+    return found[0] % found[1] if found else None
+
+
+def _cron_problem(cron: str) -> tuple[str, dict[str, Any]] | None:
     if len(cron.split()) != 5:
-        return f"'{cron}' is not a cron line of five fields (minute hour day month weekday), e.g. '0 9 * * thu'"
+        return _("'%(cron)s' is not a cron line of five fields (minute hour day month weekday), e.g. '0 9 * * thu'"), {
+            "cron": cron
+        }
     try:
         from apscheduler.triggers.cron import CronTrigger  # only the check needs it; the engine does not
 
         trigger = CronTrigger.from_crontab(cron, timezone="UTC")
         if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
-            return f"'{cron}' never comes"
-    except ValueError as exc:
-        return f"'{cron}' is not a valid cron line: {exc}"
+            return _("'%(cron)s' never comes"), {"cron": cron}
+    except (ValueError, OverflowError) as exc:
+        return _("'%(cron)s' is not a valid cron line: %(error)s"), {"cron": cron, "error": str(exc)}
     return None
 
 
@@ -273,7 +435,12 @@ MAX_KEY = 32
 def _check_key_lengths(spec: ProcessDef, c: _Checker) -> None:
     def check(path: Path_, key: str) -> None:
         if len(key.encode()) > MAX_KEY:
-            c.add(path, f"'{key}' is too long for a button ({MAX_KEY} bytes at most); use a shorter key")
+            c.add(
+                path,
+                _("'%(key)s' is too long for a button (%(max)s bytes at most); use a shorter key"),
+                key=key,
+                max=MAX_KEY,
+            )
 
     check(("process",), spec.process)
     for name, fdef in spec.fields.items():
@@ -298,34 +465,42 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
     task_keys: dict[str, str] = {}
     for index, stage in enumerate(spec.stages):
         if stage.key in stage_keys:
-            c.add(("stages", index, "key"), f"stage '{stage.key}' is defined twice")
+            c.add(("stages", index, "key"), _("stage '%(stage)s' is defined twice"), stage=stage.key)
         stage_keys[stage.key] = index
         for t_index, task in enumerate(stage.tasks):
             if task.key in task_keys:
                 c.add(
                     ("stages", index, "tasks", t_index, "key"),
-                    f"task '{task.key}' is also defined in stage '{task_keys[task.key]}'; task keys must be unique",
+                    _("task '%(task)s' is also defined in stage '%(stage)s'; task keys must be unique"),
+                    task=task.key,
+                    stage=task_keys[task.key],
                 )
             if task.key in fields:
                 c.add(
                     ("stages", index, "tasks", t_index, "key"),
-                    f"task '{task.key}' has the name of a field; the task's outcome is stored under its key",
+                    _("task '%(task)s' has the name of a field; the task's outcome is stored under its key"),
+                    task=task.key,
                 )
             task_keys[task.key] = stage.key
-    names = set(fields) | set(task_keys) | {f"{k}_comment" for k in task_keys} | _CONTEXT_NAMES
+    c.env = typecheck.environment_of(spec)
 
     for name, fdef in fields.items():
         _check_field(spec, c, ("fields", name), fdef)
     for role in spec.start.roles:
         if role not in roles:
-            c.add(("start", "roles"), f"unknown role '{role}' (roles of this process: {', '.join(spec.roles)})")
+            c.add(
+                ("start", "roles"),
+                _("unknown role '%(role)s' (roles of this process: %(roles)s)"),
+                role=role,
+                roles=", ".join(spec.roles),
+            )
     _check_field_list(c, ("start", "form"), spec.start.form, fields)
     for s_index, schedule in enumerate(spec.schedule):
         if schedule.initiator not in roles:
-            c.add(("schedule", s_index, "initiator"), f"unknown role '{schedule.initiator}'")
-        problem = cron_problem(schedule.cron)
-        if problem:
-            c.add(("schedule", s_index, "cron"), problem)
+            c.add(("schedule", s_index, "initiator"), _("unknown role '%(role)s'"), role=schedule.initiator)
+        cron = _cron_problem(schedule.cron)
+        if cron:
+            c.add(("schedule", s_index, "cron"), cron[0], **cron[1])
     _check_template(c, ("start", "title"), spec.start.title)
 
     for index, stage in enumerate(spec.stages):
@@ -333,58 +508,27 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         _check_template(c, (*base, "title"), stage.title)
         for a_index, action in enumerate(stage.on_enter):
             apath: Path_ = (*base, "on_enter", a_index)
-            if action.notify is not None:
-                for who in action.notify:
-                    _check_person(c, (*apath, "notify"), who, roles, fields)
-                _check_template(c, (*apath, "text"), action.text)
-            for attached in action.attach:
-                if attached not in fields or fields[attached].type not in FILE_TYPES:
-                    c.add((*apath, "attach"), f"'{attached}' is not a photo or document field")
-            if action.render is not None:
-                _check_template(c, (*apath, "render", "template"), action.render.template)
-                target = fields.get(action.render.to)
-                if target is None or target.type != "document":
-                    c.add((*apath, "render", "to"), f"'{action.render.to}' is not a document field")
-            if action.set is not None:
-                for key in action.set:
-                    if key not in fields:
-                        c.add((*apath, "set"), f"unknown field '{key}'")
-            if action.start is not None and isinstance(action.start.carry, list):
-                _check_field_list(c, (*apath, "start", "carry"), action.start.carry, fields)
-            if action.start is not None:
-                for source_field in action.start.map.values():
-                    if source_field not in fields:
-                        c.add((*apath, "start", "map"), f"unknown field '{source_field}'")
-            if action.report is not None:
-                target_doc = fields.get(action.report.to)
-                if target_doc is None or target_doc.type != "document":
-                    c.add((*apath, "report", "to"), f"'{action.report.to}' is not a document field")
-                if action.report.summary is not None and action.report.summary not in fields:
-                    c.add((*apath, "report", "summary"), f"unknown field '{action.report.summary}'")
-            if action.email is not None:
-                for key in ("to", "subject", "text"):
-                    _check_template(c, (*apath, "email", key), getattr(action.email, key))
-                for attached in action.email.attach:
-                    if attached not in fields or fields[attached].type not in FILE_TYPES:
-                        c.add((*apath, "email", "attach"), f"'{attached}' is not a photo or document field")
-            if action.notify_cases is not None:
-                _check_template(c, (*apath, "notify_cases", "text"), action.notify_cases.text)
-            if action.company is not None:
-                company_field = fields.get(action.company.field)
-                if company_field is None or company_field.type != "company":
-                    c.add((*apath, "company", "field"), f"'{action.company.field}' is not a company field")
-            _check_condition(c, (*apath, "when"), action.when, names)
+            action.check(_ActionChecker(c, apath, spec))
+            _check_condition(c, (*apath, "when"), action.when)
         for t_index, task in enumerate(stage.tasks):
-            _check_task(spec, c, (*base, "tasks", t_index), task, roles, fields, names)
+            _check_task(c, (*base, "tasks", t_index), task, roles, fields)
         for n_index, transition in enumerate(stage.next):
             if transition.to not in stage_keys:
                 c.add(
-                    (*base, "next", n_index, "to"), f"unknown stage '{transition.to}' (stages: {', '.join(stage_keys)})"
+                    (*base, "next", n_index, "to"),
+                    _("unknown stage '%(stage)s' (stages: %(stages)s)"),
+                    stage=transition.to,
+                    stages=", ".join(stage_keys),
                 )
-            _check_condition(c, (*base, "next", n_index, "when"), transition.when, names)
+            _check_condition(c, (*base, "next", n_index, "when"), transition.when)
         for m_index, move in enumerate(stage.moves):
             if move.to not in stage_keys:
-                c.add((*base, "moves", m_index, "to"), f"unknown stage '{move.to}' (stages: {', '.join(stage_keys)})")
+                c.add(
+                    (*base, "moves", m_index, "to"),
+                    _("unknown stage '%(stage)s' (stages: %(stages)s)"),
+                    stage=move.to,
+                    stages=", ".join(stage_keys),
+                )
             for who in move.roles:
                 _check_person(c, (*base, "moves", m_index, "roles"), who, roles, fields)
         _check_field_list(c, (*base, "requires"), stage.requires, fields)
@@ -393,14 +537,27 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
             _check_deadline(c, (*base, "wait"), stage.wait, fields)
         if stage.next and stage.next[-1].when is not None:
             # Without a fallback a case could stop at a stage with nowhere to go.
-            c.add((*base, "next"), "the last transition must have no 'when' (it is the fallback)")
+            c.add((*base, "next"), _("the last transition must have no 'when' (it is the fallback)"))
 
     reachable = _reachable(spec)
     for index, stage in enumerate(spec.stages):
         if stage.key not in reachable:
-            c.add(("stages", index, "key"), f"stage '{stage.key}' cannot be reached from '{spec.stages[0].key}'")
+            c.add(
+                ("stages", index, "key"),
+                _("stage '%(stage)s' cannot be reached from '%(first)s'"),
+                stage=stage.key,
+                first=spec.stages[0].key,
+            )
     if not any(s.final for s in spec.stages):
-        c.add(("stages",), "the process has no final stage, so no case could ever end")
+        c.add(("stages",), _("the process has no final stage, so no case could ever end"))
+    else:
+        for stage in typecheck.stuck_stages(spec):
+            if stage.key in reachable:
+                c.add(
+                    ("stages", stage_keys.get(stage.key, 0), "key"),
+                    _("from stage '%(stage)s' no way leads to a final stage, so a case there could never end"),
+                    stage=stage.key,
+                )
 
 
 def _reachable(spec: ProcessDef) -> set[str]:
@@ -419,14 +576,14 @@ def _reachable(spec: ProcessDef) -> set[str]:
 
 def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> None:
     if fdef.type == "directory" and fdef.directory not in spec.directories:
-        c.add((*path, "directory"), f"unknown directory '{fdef.directory}'")
+        c.add((*path, "directory"), _("unknown directory '%(directory)s'"), directory=fdef.directory)
     if fdef.type == "user" and fdef.role is not None and fdef.role not in spec.roles:
-        c.add((*path, "role"), f"unknown role '{fdef.role}'")
+        c.add((*path, "role"), _("unknown role '%(role)s'"), role=fdef.role)
     if fdef.type == "list" and fdef.fields:
         if fdef.count is not None:
             counter = spec.fields.get(fdef.count)
             if counter is None or counter.type != "number":
-                c.add((*path, "count"), f"'{fdef.count}' is not a number field")
+                c.add((*path, "count"), _("'%(name)s' is not a number field"), name=fdef.count)
         for sub_name, sub in fdef.fields.items():
             _check_field(spec, c, (*path, "fields", sub_name), sub)
 
@@ -434,7 +591,9 @@ def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> 
 def _check_field_list(c: _Checker, path: Path_, names: list[str], fields: dict[str, FieldDef]) -> None:
     for index, name in enumerate(names):
         if name not in fields:
-            c.add((*path, index), f"unknown field '{name}' (fields: {', '.join(fields)})")
+            c.add(
+                (*path, index), _("unknown field '%(name)s' (fields: %(fields)s)"), name=name, fields=", ".join(fields)
+            )
 
 
 def _check_person(c: _Checker, path: Path_, who: str, roles: set[str], fields: dict[str, FieldDef]) -> None:
@@ -443,25 +602,22 @@ def _check_person(c: _Checker, path: Path_, who: str, roles: set[str], fields: d
     if who.startswith("field:"):
         fdef = fields.get(who.removeprefix("field:"))
         if fdef is None or fdef.type != "user":
-            c.add(path, f"'{who}' does not name a person field")
+            c.add(path, _("'%(who)s' does not name a person field"), who=who)
         return
-    c.add(path, f"unknown role '{who}' (roles: {', '.join(sorted(roles))}; or initiator, responsible, field:<name>)")
+    c.add(
+        path,
+        _("unknown role '%(role)s' (roles: %(roles)s; or initiator, responsible, field:<name>)"),
+        role=who,
+        roles=", ".join(sorted(roles)),
+    )
 
 
-def _check_task(
-    spec: ProcessDef,
-    c: _Checker,
-    path: Path_,
-    task: TaskDef,
-    roles: set[str],
-    fields: dict[str, FieldDef],
-    names: set[str],
-) -> None:
+def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields: dict[str, FieldDef]) -> None:
     _check_person(c, (*path, "assignee"), task.assignee, roles, fields)
     _check_field_list(c, (*path, "fields"), task.fields, fields)
     for index, attached in enumerate(task.attach):
         if attached not in fields or fields[attached].type not in FILE_TYPES:
-            c.add((*path, "attach", index), f"'{attached}' is not a photo or document field")
+            c.add((*path, "attach", index), _("'%(name)s' is not a photo or document field"), name=attached)
     for key, outcome in task.outcome_defs().items():
         _check_field_list(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
     if task.kind == "confirm" and not task.fields:
@@ -471,13 +627,13 @@ def _check_task(
     if task.due is not None:
         _check_deadline(c, (*path, "due"), task.due, fields)
     elif task.remind or task.escalate_to:
-        c.add((*path, "due"), "'remind' and 'escalate_to' need a 'due'")
+        c.add((*path, "due"), _("'remind' and 'escalate_to' need a 'due'"))
     for r_index, reminder in enumerate(task.remind):
         try:
             parse_offset(reminder)
         except DeadlineError as exc:
-            c.add((*path, "remind", r_index), str(exc))
-    _check_condition(c, (*path, "when"), task.when, names)
+            c.add((*path, "remind", r_index), exc.message, **exc.params)
+    _check_condition(c, (*path, "when"), task.when)
     _check_template(c, (*path, "title"), task.title)
     _check_template(c, (*path, "text"), task.text)
 
@@ -486,32 +642,23 @@ def _check_deadline(c: _Checker, path: Path_, text: str, fields: dict[str, Field
     try:
         deadline = parse_deadline(text)
     except DeadlineError as exc:
-        c.add(path, str(exc))
+        c.add(path, exc.message, **exc.params)
         return
     for name in deadline.field_refs:
         fdef = fields.get(name)
         if fdef is None or fdef.type not in ("date", "datetime"):
-            c.add(path, f"the deadline '{text}' refers to '{name}', which is not a date field")
+            c.add(
+                path, _("the deadline '%(text)s' refers to '%(name)s', which is not a date field"), text=text, name=name
+            )
 
 
-def _check_condition(c: _Checker, path: Path_, source: str | None, names: set[str]) -> None:
-    if source is None:
-        return
-    try:
-        expression = compile_expression(source)
-    except ExpressionError as exc:
-        c.add(path, str(exc))
-        return
-    unknown = sorted(expression.names - names)
-    if unknown:
-        c.add(path, f"the condition '{source}' uses unknown name(s): {', '.join(unknown)}")
+def _check_condition(c: _Checker, path: Path_, source: str | None) -> None:
+    if source is not None:
+        typecheck.check_condition(source, c.env, c.reporter(path))
 
 
-def _check_template(c: _Checker, path: Path_, text: LocalText | None) -> None:
+def _check_template(c: _Checker, path: Path_, text: LocalText | None, extra: Iterable[str] = ()) -> None:
     if text is None:
         return
     for value in [text] if isinstance(text, str) else list(text.values()):
-        try:
-            check_syntax(value)
-        except TemplateError as exc:
-            c.add(path, str(exc))
+        typecheck.check_template(value, c.env, c.reporter(path), extra)

@@ -7,9 +7,14 @@ unreachable stage) live in `flows.loader`, which also maps every mistake back to
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from flows.effects import BuildReport, Effect, Notify, NotifyCases, Render, SendEmail, StartCase, UpdateCompany
+from flows.i18n import _
+from flows.templating import render
 
 LocalText = str | dict[str, str]
 """A text in the bot's languages: a plain string (Russian, the default) or {"ru": …, "en": …}."""
@@ -61,6 +66,7 @@ class FieldDef(_Spec):
     min: float | None = None
     max: float | None = None
     integer: bool = False
+    negative: bool = False  # money: may be below zero (a refund, a correction); refused otherwise
     fields: dict[str, FieldDef] | None = None  # list: the fields of one entry
     count: str | None = None  # list: a number field that says how many entries
     min_items: int = 1
@@ -68,17 +74,20 @@ class FieldDef(_Spec):
 
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:
+        for limit in (self.min, self.max):
+            if limit is not None and not math.isfinite(limit):
+                raise ValueError(_("'min' and 'max' must be numbers (not .inf or .nan)"))
         if self.type == "choice" and not self.options:
-            raise ValueError("a choice field needs 'options'")
+            raise ValueError(_("a choice field needs 'options'"))
         if self.type == "directory" and not self.directory:
-            raise ValueError("a directory field needs 'directory' (the name of a directory of this process)")
+            raise ValueError(_("a directory field needs 'directory' (the name of a directory of this process)"))
         if self.type == "list":
             if not self.fields:
-                raise ValueError("a list field needs 'fields' (the fields of one entry)")
+                raise ValueError(_("a list field needs 'fields' (the fields of one entry)"))
             if any(sub.type == "list" for sub in self.fields.values()):
-                raise ValueError("a list cannot contain another list")
+                raise ValueError(_("a list cannot contain another list"))
         elif self.fields:
-            raise ValueError("only a list field may have 'fields'")
+            raise ValueError(_("only a list field may have 'fields'"))
         return self
 
 
@@ -106,9 +115,9 @@ class TaskDef(_Spec):
     @model_validator(mode="after")
     def _outcomes(self) -> TaskDef:
         if self.kind == "choice" and not self.outcomes:
-            raise ValueError("a choice task needs 'outcomes'")
+            raise ValueError(_("a choice task needs 'outcomes'"))
         if self.kind in ("form", "confirm") and self.outcomes:
-            raise ValueError(f"a {self.kind} task has one outcome; remove 'outcomes' or use kind: choice")
+            raise ValueError(_("a form or confirm task has one outcome; remove 'outcomes' or use kind: choice"))
         return self
 
     def outcome_defs(self) -> dict[str, OutcomeDef]:
@@ -130,6 +139,66 @@ DEFAULT_OUTCOMES: dict[str, dict[str, OutcomeDef]] = {
     },
     "choice": {},
 }
+
+
+class ActionContext(Protocol):
+    """What an action sees of the case whose stage it runs in (the engine builds it)."""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The case's fields, live: an action that sets fields changes them here."""
+        ...
+
+    @property
+    def refs(self) -> dict[str, Any]:
+        """Records the case points at (companies), by field."""
+        ...
+
+    @property
+    def starter_id(self) -> int:
+        """Who starts a hand-off: the case's responsible, else its initiator."""
+        ...
+
+    def template_context(self) -> dict[str, Any]:
+        """What templates see now (fields, resolved directory entries, labels)."""
+        ...
+
+    def people(self, refs: list[str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Roles and user ids meant by `refs` (role keys, initiator, responsible, field:<user>)."""
+        ...
+
+
+class ActionCheck(Protocol):
+    """The loader's side of checking one action; paths are relative to the action, messages are msgids."""
+
+    @property
+    def fields(self) -> dict[str, FieldDef]: ...
+
+    def add(self, path: tuple[str | int, ...], message: str, /, **params: Any) -> None: ...
+
+    def template(self, path: tuple[str | int, ...], text: LocalText | None, extra: tuple[str, ...] = ()) -> None:
+        """Check a Jinja text; `extra`: names this place adds to the case's (e.g. `cases`)."""
+        ...
+
+    def person(self, path: tuple[str | int, ...], who: str) -> None: ...
+
+    def field_list(self, path: tuple[str | int, ...], names: list[str]) -> None: ...
+
+    def files(self, path: tuple[str | int, ...], names: list[str]) -> None:
+        """Each name is a photo or document field."""
+        ...
+
+    def field_of_type(self, path: tuple[str | int, ...], name: str, types: frozenset[str]) -> None: ...
+
+
+class ProcessCheck(Protocol):
+    """Checking what an action says about another process of the library (already known to exist)."""
+
+    def add(self, path: tuple[str | int, ...], message: str, /, **params: Any) -> None: ...
+
+    def hand_off(self, path: tuple[str | int, ...], target: ProcessDef, values: dict[str, str]) -> None:
+        """`values` maps fields of `target` to fields of this process whose values it receives."""
+        ...
 
 
 class RenderDef(_Spec):
@@ -154,6 +223,9 @@ class CompanyUpdateDef(_Spec):
 class ReportColumn(_Spec):
     field: str  # a field of the cases reported on, or: id, title, stage, responsible
     label: LocalText
+
+
+REPORT_BUILTINS = frozenset({"id", "title", "stage", "responsible"})
 
 
 class ReportDef(_Spec):
@@ -185,32 +257,258 @@ class EmailDef(_Spec):
     attach: list[str] = Field(default_factory=list)
 
 
-ACTION_KINDS = ("notify", "render", "set", "start", "company", "report", "notify_cases", "email")
+# --- actions: one thing done when a stage is entered --------------------------------------------------------
+# Each kind is its own class, recognised in YAML by the one key that names it (`notify:`, `render:`, …), and
+# knows its own effects and its own checks. A new kind is a new class added to `Action` below.
 
 
-class ActionDef(_Spec):
-    """One thing done when a stage is entered. Exactly one of notify / render / set / start / company."""
+class _Action(_Spec):
+    kind: ClassVar[str]
+    when: str | None = None  # do it only if this condition holds
 
-    notify: list[str] | None = None
-    text: LocalText | None = None
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        raise NotImplementedError
+
+    def check(self, ck: ActionCheck) -> None:
+        """Checks within this process (fields, people, templates); `when` is checked by the loader."""
+
+    def other_process(self) -> str | None:
+        """The process this action names, which must exist in the library."""
+        return None
+
+    def check_other(self, ck: ProcessCheck, other: ProcessDef) -> None:
+        """Checks against the named process, once it is known to exist."""
+
+
+def _check_stage_of(ck: ProcessCheck, key: str, other: ProcessDef, stage: str | None) -> None:
+    if stage is not None and stage not in {s.key for s in other.stages}:
+        ck.add((key, "stage"), _("process '%(process)s' has no stage '%(stage)s'"), process=other.process, stage=stage)
+
+
+class NotifyAction(_Action):
+    kind: ClassVar[str] = "notify"
+    notify: list[str]  # roles, initiator, responsible, field:<user>
+    text: LocalText
     attach: list[str] = Field(default_factory=list)
-    render: RenderDef | None = None
-    set: dict[str, Any] | None = None
-    start: StartCaseDef | None = None
-    company: CompanyUpdateDef | None = None
-    report: ReportDef | None = None
-    notify_cases: NotifyCasesDef | None = None
-    email: EmailDef | None = None
-    when: str | None = None
 
-    @model_validator(mode="after")
-    def _one(self) -> ActionDef:
-        chosen = [name for name in ACTION_KINDS if getattr(self, name) is not None]
-        if len(chosen) != 1:
-            raise ValueError(f"an action is exactly one of {', '.join(ACTION_KINDS)}")
-        if self.notify is not None and self.text is None:
-            raise ValueError("'notify' needs 'text'")
-        return self
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        roles, users = ctx.people(self.notify)
+        return [Notify(kind="text", roles=roles, user_ids=users, text=self.text, attach=tuple(self.attach))]
+
+    def check(self, ck: ActionCheck) -> None:
+        for who in self.notify:
+            ck.person(("notify",), who)
+        ck.template(("text",), self.text)
+        ck.files(("attach",), self.attach)
+
+
+class RenderAction(_Action):
+    kind: ClassVar[str] = "render"
+    render: RenderDef
+
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        context = ctx.template_context()
+        template = render(self.render.template, context).strip()
+        name = render(local(self.render.name), context).strip() if self.render.name else template
+        return [Render(template=template, to=self.render.to, name=name)]
+
+    def check(self, ck: ActionCheck) -> None:
+        ck.template(("render", "template"), self.render.template)
+        ck.template(("render", "name"), self.render.name)
+        ck.field_of_type(("render", "to"), self.render.to, frozenset({"document"}))
+
+
+class SetAction(_Action):
+    kind: ClassVar[str] = "set"
+    set: dict[str, Any]
+
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        ctx.data.update(self.set)
+        return []
+
+    def check(self, ck: ActionCheck) -> None:
+        for key in self.set:
+            if key not in ck.fields:
+                ck.add(("set", key), _("unknown field '%(name)s'"), name=key)
+
+
+class StartAction(_Action):
+    kind: ClassVar[str] = "start"
+    start: StartCaseDef
+
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        data = ctx.data
+        carried = (
+            {k: v for k, v in data.items() if k != "started_on"}  # the new case has its own
+            if self.start.carry == "all"
+            else {k: data[k] for k in self.start.carry if k in data}
+        )
+        for new_name, old_name in self.start.map.items():
+            carried[new_name] = data.get(old_name)
+        return [StartCase(self.start.process, carried, ctx.starter_id)]
+
+    def check(self, ck: ActionCheck) -> None:
+        if isinstance(self.start.carry, list):
+            ck.field_list(("start", "carry"), self.start.carry)
+        for new_name, source in self.start.map.items():
+            if source not in ck.fields:
+                ck.add(("start", "map", new_name), _("unknown field '%(name)s'"), name=source)
+
+    def other_process(self) -> str | None:
+        return self.start.process
+
+    def check_other(self, ck: ProcessCheck, other: ProcessDef) -> None:
+        for new_name in self.start.map:
+            if new_name not in other.fields:
+                ck.add(
+                    ("start", "map", new_name),
+                    _("process '%(process)s' has no field '%(name)s'"),
+                    process=other.process,
+                    name=new_name,
+                )
+        values = dict(self.start.map)
+        carried = [n for n in other.fields] if self.start.carry == "all" else list(self.start.carry)
+        for name in carried:
+            values.setdefault(name, name)
+        ck.hand_off(("start",), other, {k: v for k, v in values.items() if k in other.fields})
+
+
+class CompanyAction(_Action):
+    kind: ClassVar[str] = "company"
+    company: CompanyUpdateDef
+
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        value = ctx.data.get(self.company.field)
+        company_id = value.get("id") if isinstance(value, dict) else value
+        if not isinstance(company_id, int):
+            return []  # no company chosen yet: nothing to update
+        record = ctx.refs.get(self.company.field)
+        if isinstance(record, dict):
+            record.update(self.company.set)  # later actions and templates of this step see the new values
+        return [UpdateCompany(company_id, dict(self.company.set))]
+
+    def check(self, ck: ActionCheck) -> None:
+        ck.field_of_type(("company", "field"), self.company.field, frozenset({"company"}))
+
+
+class ReportAction(_Action):
+    kind: ClassVar[str] = "report"
+    report: ReportDef
+
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        return [BuildReport(self.report)]
+
+    def check(self, ck: ActionCheck) -> None:
+        ck.field_of_type(("report", "to"), self.report.to, frozenset({"document"}))
+        if self.report.summary is not None and self.report.summary not in ck.fields:
+            ck.add(("report", "summary"), _("unknown field '%(name)s'"), name=self.report.summary)
+        ck.template(("report", "title"), self.report.title)
+
+    def other_process(self) -> str | None:
+        return self.report.process
+
+    def check_other(self, ck: ProcessCheck, other: ProcessDef) -> None:
+        _check_stage_of(ck, "report", other, self.report.stage)
+        known = set(other.fields) | REPORT_BUILTINS
+        for index, column in enumerate(self.report.columns):
+            if column.field not in known:
+                ck.add(
+                    ("report", "columns", index, "field"),
+                    _("process '%(process)s' has no field '%(name)s'"),
+                    process=other.process,
+                    name=column.field,
+                )
+        for index, total in enumerate(self.report.totals):
+            fdef = other.fields.get(total)
+            if fdef is None or fdef.type not in ("number", "money"):
+                ck.add(
+                    ("report", "totals", index),
+                    _("'%(name)s' is not a number or money field of process '%(process)s'"),
+                    process=other.process,
+                    name=total,
+                )
+
+
+class NotifyCasesAction(_Action):
+    kind: ClassVar[str] = "notify_cases"
+    notify_cases: NotifyCasesDef
+
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        return [NotifyCases(self.notify_cases)]
+
+    def check(self, ck: ActionCheck) -> None:
+        ck.template(("notify_cases", "text"), self.notify_cases.text, ("cases",))
+
+    def other_process(self) -> str | None:
+        return self.notify_cases.process
+
+    def check_other(self, ck: ProcessCheck, other: ProcessDef) -> None:
+        _check_stage_of(ck, "notify_cases", other, self.notify_cases.stage)
+
+
+class EmailAction(_Action):
+    kind: ClassVar[str] = "email"
+    email: EmailDef
+
+    def effects(self, ctx: ActionContext) -> list[Effect]:
+        context = ctx.template_context()
+        # People outside Telegram read the company's language (Russian by default).
+        return [
+            SendEmail(
+                to=render(self.email.to, context).strip(),
+                subject=" ".join(render(local(self.email.subject), context).split())[:200],
+                body=render(local(self.email.text), context),
+                attach=tuple(self.email.attach),
+            )
+        ]
+
+    def check(self, ck: ActionCheck) -> None:
+        for key in ("to", "subject", "text"):
+            ck.template(("email", key), getattr(self.email, key))
+        ck.files(("email", "attach"), self.email.attach)
+
+
+ACTION_CLASSES: tuple[type[_Action], ...] = (
+    NotifyAction,
+    RenderAction,
+    SetAction,
+    StartAction,
+    CompanyAction,
+    ReportAction,
+    NotifyCasesAction,
+    EmailAction,
+)
+ACTION_KINDS = tuple(cls.kind for cls in ACTION_CLASSES)
+ACTION_TAG = "action:"  # pydantic puts the tag in error locations; the loader strips it
+
+
+def _action_kind(value: Any) -> str | None:
+    """The tag of an action: its class's, or in YAML the one key naming a kind (None: zero or several)."""
+    if isinstance(value, _Action):
+        return ACTION_TAG + value.kind
+    if isinstance(value, dict):
+        present = [kind for kind in ACTION_KINDS if kind in value]
+        if len(present) == 1:
+            return ACTION_TAG + present[0]
+    return None
+
+
+Action = Annotated[
+    Annotated[NotifyAction, Tag(ACTION_TAG + "notify")]
+    | Annotated[RenderAction, Tag(ACTION_TAG + "render")]
+    | Annotated[SetAction, Tag(ACTION_TAG + "set")]
+    | Annotated[StartAction, Tag(ACTION_TAG + "start")]
+    | Annotated[CompanyAction, Tag(ACTION_TAG + "company")]
+    | Annotated[ReportAction, Tag(ACTION_TAG + "report")]
+    | Annotated[NotifyCasesAction, Tag(ACTION_TAG + "notify_cases")]
+    | Annotated[EmailAction, Tag(ACTION_TAG + "email")],
+    Discriminator(
+        _action_kind,
+        custom_error_type="action_kind",
+        custom_error_message=f"an action is exactly one of {', '.join(ACTION_KINDS)}",
+    ),
+]
+"""One action of `on_enter`, e.g. `{notify: [director], text: …}` or `{start: {process: …}}`."""
 
 
 class TransitionDef(_Spec):
@@ -229,7 +527,7 @@ class MoveDef(_Spec):
 class StageDef(_Spec):
     key: str
     title: LocalText
-    on_enter: list[ActionDef] = Field(default_factory=list)
+    on_enter: list[Action] = Field(default_factory=list)
     tasks: list[TaskDef] = Field(default_factory=list)
     next: list[TransitionDef] = Field(default_factory=list)
     moves: list[MoveDef] = Field(default_factory=list)
@@ -252,11 +550,11 @@ class StageDef(_Spec):
     @model_validator(mode="after")
     def _shape(self) -> StageDef:
         if self.final and (self.tasks or self.next or self.wait or self.moves):
-            raise ValueError("a final stage has no tasks, 'next', 'moves' or 'wait'")
+            raise ValueError(_("a final stage has no tasks, 'next', 'moves' or 'wait'"))
         if not self.final and not self.next and not self.moves:
-            raise ValueError("a stage that is not final needs 'next' or 'moves'")
+            raise ValueError(_("a stage that is not final needs 'next' or 'moves'"))
         if self.tasks and not self.next:
-            raise ValueError("a stage with tasks needs 'next' (where to go when they are done)")
+            raise ValueError(_("a stage with tasks needs 'next' (where to go when they are done)"))
         return self
 
 
@@ -292,7 +590,7 @@ class ProcessDef(_Spec):
     @classmethod
     def _some_stages(cls, value: list[StageDef]) -> list[StageDef]:
         if not value:
-            raise ValueError("a process needs at least one stage")
+            raise ValueError(_("a process needs at least one stage"))
         return value
 
     def stage(self, key: str) -> StageDef:

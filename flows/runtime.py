@@ -11,29 +11,59 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Any
 
 from flows.calendar import WorkCalendar
 from flows.clock import Clock
 from flows.context import case_context
 from flows.deadlines import parse_deadline, parse_offset
+from flows.effects import (  # re-exported: the bot imports the effects from here
+    BuildReport,
+    CancelWait,
+    CaseClosed,
+    CaseStatus,
+    Effect,
+    Notify,
+    NotifyCases,
+    Render,
+    SendEmail,
+    SetTimer,
+    StageEntered,
+    StartCase,
+    TaskClosed,
+    TaskCreated,
+    TaskState,
+    TaskStatus,
+    UpdateCompany,
+)
 from flows.expressions import evaluate
 from flows.i18n import _
-from flows.model import (
-    FILE_TYPES,
-    PERSON_REFS,
-    LocalText,
-    NotifyCasesDef,
-    ProcessDef,
-    ReportDef,
-    StageDef,
-    TaskDef,
-    local,
-)
-from flows.status import CASE_CLOSED, CaseStatus, TaskStatus, transition
+from flows.model import FILE_TYPES, PERSON_REFS, ProcessDef, StageDef, TaskDef, local
+from flows.status import CASE_CLOSED, transition
 from flows.templating import render
+from flows.values import convert
 
 log = logging.getLogger(__name__)
+
+__all__ = [  # the effects and task state live in flows.effects; callers keep importing them from here
+    "BuildReport",
+    "CancelWait",
+    "CaseClosed",
+    "CaseStatus",
+    "Effect",
+    "Notify",
+    "NotifyCases",
+    "Render",
+    "SendEmail",
+    "SetTimer",
+    "StageEntered",
+    "StartCase",
+    "TaskClosed",
+    "TaskCreated",
+    "TaskState",
+    "TaskStatus",
+    "UpdateCompany",
+]
 
 START_TASK = "__start__"
 MOVE_TASK = "__move__"  # «fill the fields this stage requires», given to whoever moves the case there
@@ -47,6 +77,7 @@ def is_service_task(key: str) -> bool:
 
 MAX_AUTOMATIC_STEPS = 100
 
+
 class EngineError(Exception):
     """A command the engine refuses; `message` is a msgid the bot translates for the person."""
 
@@ -54,30 +85,6 @@ class EngineError(Exception):
         super().__init__(message % params if params else message)
         self.message = message
         self.params = params
-
-
-@dataclass
-class TaskState:
-    key: str
-    stage: str
-    visit: int
-    kind: str
-    role: str | None = None  # a pool: anyone with the role may claim
-    assignee_id: int | None = None  # a person; for a pool, set by the claim
-    status: TaskStatus = TaskStatus.OPEN
-    due_at: datetime | None = None
-    created_at: datetime | None = None
-    outcome: str | None = None
-    done_by: int | None = None
-    done_at: datetime | None = None
-    id: int | None = None
-    # Time tracking, for display only (kept by the service): when the running period started, seconds so far.
-    work_started_at: datetime | None = None
-    worked_seconds: float = 0.0
-
-    @property
-    def claimed(self) -> bool:
-        return self.assignee_id is not None
 
 
 @dataclass
@@ -106,112 +113,6 @@ class CaseState:
             if task.id == task_id:
                 return task
         raise EngineError(_("This task is no longer active."))
-
-
-@dataclass(frozen=True)
-class Notify:
-    """Tell people something. `kind` selects a built-in text; `text` is the definition's own template."""
-
-    kind: Literal["text", "reminder", "overdue", "escalation", "closed"]
-    roles: tuple[str, ...] = ()
-    user_ids: tuple[int, ...] = ()
-    text: LocalText | None = None
-    attach: tuple[str, ...] = ()
-    task: TaskState | None = None
-
-
-@dataclass(frozen=True)
-class Render:
-    template: str  # file name of the template, already rendered from the definition's expression
-    to: str
-    name: str
-
-
-@dataclass(frozen=True)
-class SetTimer:
-    kind: Literal["remind", "overdue", "wait"]
-    due_at: datetime
-    task: TaskState | None = None
-    stage: str | None = None
-    visit: int | None = None
-
-
-@dataclass(frozen=True)
-class TaskCreated:
-    task: TaskState
-
-
-@dataclass(frozen=True)
-class TaskClosed:
-    task: TaskState
-    by: int | None
-
-
-@dataclass(frozen=True)
-class StageEntered:
-    previous: str | None
-    stage: str
-
-
-@dataclass(frozen=True)
-class CaseClosed:
-    status: CaseStatus
-    result: str | None
-
-
-@dataclass(frozen=True)
-class StartCase:
-    """Start another process with this data; the new case links back to this one."""
-
-    process: str
-    data: dict[str, Any]
-    initiator_id: int
-
-
-@dataclass(frozen=True)
-class SendEmail:
-    to: str
-    subject: str
-    body: str
-    attach: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CancelWait:
-    """Drop the case's pending wait timer (its date changed)."""
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    report: ReportDef
-
-
-@dataclass(frozen=True)
-class NotifyCases:
-    notify: NotifyCasesDef
-
-
-@dataclass(frozen=True)
-class UpdateCompany:
-    company_id: int
-    values: dict[str, Any]
-
-
-Effect = (
-    Notify
-    | Render
-    | SetTimer
-    | TaskCreated
-    | TaskClosed
-    | StageEntered
-    | CaseClosed
-    | StartCase
-    | UpdateCompany
-    | CancelWait
-    | BuildReport
-    | NotifyCases
-    | SendEmail
-)
 
 
 def start_task_def(spec: ProcessDef) -> TaskDef:
@@ -260,6 +161,32 @@ def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+@dataclass(frozen=True)
+class _ActionView:
+    """A case as its stage's actions see it (`flows.model.ActionContext`)."""
+
+    engine: Engine
+    case: CaseState
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.case.data
+
+    @property
+    def refs(self) -> dict[str, Any]:
+        return self.case.refs
+
+    @property
+    def starter_id(self) -> int:
+        return self.case.responsible_id or self.case.initiator_id
+
+    def template_context(self) -> dict[str, Any]:
+        return self.engine.context(self.case)
+
+    def people(self, refs: list[str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        return self.engine._resolve_people(self.case, refs)
+
+
 class Engine:
     def __init__(self, calendar: WorkCalendar, clock: Clock) -> None:
         self.calendar = calendar
@@ -280,7 +207,8 @@ class Engine:
             initiator_id=initiator_id,
             responsible_id=initiator_id,
             stage=spec.stages[0].key,
-            data=dict(data or {}),
+            # Handed over from another process: each value in the stored form of this process's field type.
+            data={k: convert(spec.fields[k].type, v) if k in spec.fields else v for k, v in (data or {}).items()},
             refs=dict(refs or {}),
         )
         effects: list[Effect] = []
@@ -322,13 +250,21 @@ class Engine:
         outcomes = tdef.outcome_defs()
         if outcome not in outcomes:
             raise EngineError(_("Unknown answer to this task."))
+        # An empty answer never erases what the case has (a skipped question of a returned request keeps its
+        # value), and a required field the case already has is not missing. A comment belongs to its answer:
+        # an answer without one clears the comment of the previous round.
+        comment_key = f"{task.key}_comment"
+        values = {
+            k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
+        }
         missing = [
-            n for n in task_fields(case.spec, task, outcome) if self._required(case.spec, n) and is_empty(values.get(n))
+            n
+            for n in task_fields(case.spec, task, outcome)
+            if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
         ]
         if missing:
             labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
-        comment_key = f"{task.key}_comment"
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
         if task.key.startswith(EDIT_PREFIX) and (
@@ -447,7 +383,7 @@ class Engine:
                 effects.append(Notify(kind="escalation", task=task, roles=roles, user_ids=users))
         return effects
 
-    def cancel(self, case: CaseState, actor_id: int) -> list[Effect]:
+    def cancel(self, case: CaseState, actor_id: int | None) -> list[Effect]:
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
         effects: list[Effect] = []
@@ -456,6 +392,12 @@ class Engine:
         effects.append(CaseClosed(case.status, None))
         log.info("case %s cancelled by %s", case.id, actor_id)
         return effects
+
+    def context(self, case: CaseState) -> dict[str, Any]:
+        """What conditions and templates of the case see: its typed fields, and `today`/`now` in company time.
+        `now` is naive wall-clock time, as datetime fields are, so that the two compare."""
+        local_now = self.clock.now().astimezone(self.calendar.tz).replace(tzinfo=None)
+        return case_context(case.spec, case.data, {"today": local_now.date(), "now": local_now}, case.refs)
 
     # --- internals ------------------------------------------------------------------------------------
 
@@ -490,7 +432,7 @@ class Engine:
 
     def _advance(self, case: CaseState, effects: list[Effect], depth: int) -> None:
         stage = case.spec.stage(case.stage)
-        context = case.context()
+        context = self.context(case)
         for way in stage.next:
             if way.when is None or evaluate(way.when, context):
                 self._enter(case, case.spec.stage(way.to), effects, depth + 1)
@@ -526,52 +468,11 @@ class Engine:
         effects.append(StageEntered(previous, stage.key))
         log.info("case %s stage %s -> %s (visit %s)", case.id, previous, stage.key, case.visit)
         now = self.clock.now()
+        view = _ActionView(self, case)
         for action in stage.on_enter:
-            context = case.context()
-            if action.when is not None and not evaluate(action.when, context):
+            if action.when is not None and not evaluate(action.when, self.context(case)):
                 continue
-            if action.notify is not None:
-                roles, users = self._resolve_people(case, action.notify)
-                effects.append(
-                    Notify(kind="text", roles=roles, user_ids=users, text=action.text, attach=tuple(action.attach))
-                )
-            elif action.render is not None:
-                template = render(action.render.template, context).strip()
-                name = render(local(action.render.name), context).strip() if action.render.name else template
-                effects.append(Render(template=template, to=action.render.to, name=name))
-            elif action.set is not None:
-                case.data.update(action.set)
-            elif action.start is not None:
-                carried = (
-                    {k: v for k, v in case.data.items() if k != "started_on"}  # the new case has its own
-                    if action.start.carry == "all"
-                    else {k: case.data[k] for k in action.start.carry if k in case.data}
-                )
-                for new_name, old_name in action.start.map.items():
-                    carried[new_name] = case.data.get(old_name)
-                effects.append(StartCase(action.start.process, carried, case.responsible_id or case.initiator_id))
-            elif action.report is not None:
-                effects.append(BuildReport(action.report))
-            elif action.notify_cases is not None:
-                effects.append(NotifyCases(action.notify_cases))
-            elif action.email is not None:
-                # People outside Telegram read the company's language (Russian by default).
-                effects.append(
-                    SendEmail(
-                        to=render(action.email.to, context).strip(),
-                        subject=" ".join(render(local(action.email.subject), context).split())[:200],
-                        body=render(local(action.email.text), context),
-                        attach=tuple(action.email.attach),
-                    )
-                )
-            elif action.company is not None:
-                value = case.data.get(action.company.field)
-                company_id = value.get("id") if isinstance(value, dict) else value
-                if isinstance(company_id, int):
-                    effects.append(UpdateCompany(company_id, dict(action.company.set)))
-                    record = case.refs.get(action.company.field)
-                    if isinstance(record, dict):
-                        record.update(action.company.set)
+            effects.extend(action.effects(view))
         if stage.final:
             self._close_open_tasks(case, effects, None)
             case.status, case.result = transition(case.status, CaseStatus.DONE), stage.result
@@ -591,7 +492,7 @@ class Engine:
         now = self.clock.now()
         created = 0
         for tdef in stage.tasks:
-            context = case.context()
+            context = self.context(case)
             if tdef.when is not None and not evaluate(tdef.when, context):
                 continue
             task = self._new_task(case, stage, tdef, now)

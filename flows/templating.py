@@ -41,6 +41,11 @@ for _environment in (_env, _strict_env):
     _environment.filters["date"] = _date
 
 
+def environment() -> SandboxedEnvironment:
+    """The environment texts are rendered in (its filters, tests and globals are what a text may use)."""
+    return _env
+
+
 class TemplateError(ValueError):
     pass
 

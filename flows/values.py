@@ -44,6 +44,7 @@ from flows.i18n import _
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DATE_RANGE",
     "KINDS",
     "MAX_TEXT_LENGTH",
     "InvalidAnswer",
@@ -52,10 +53,16 @@ __all__ = [
     "from_json",
     "parse_text",
     "to_json",
+    "utf16_length",
 ]
 
 KINDS = frozenset({"text", "number", "money", "date", "datetime", "bool", "choice"})
+# Counted as Telegram counts (UTF-16 code units, see `utf16_length`), below its 4096 per message so that
+# the answer still fits in a message together with its label.
 MAX_TEXT_LENGTH = 4000
+# Dates a business means: a form answer outside this range is a typo (31.12.9999, 01.01.0001), and such a
+# date would make deadline arithmetic overflow later. Callers may pass their own range.
+DATE_RANGE: tuple[date, date] = (date(1900, 1, 1), date(2100, 12, 31))
 # Longer digit strings are certainly a paste accident, and would overflow floats.
 _MAX_DIGITS = 20
 _CENT = Decimal("0.01")
@@ -72,11 +79,26 @@ class InvalidAnswer(Exception):
         super().__init__(message % params if params else message)
 
 
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts two)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+# Python's \d and int() accept every script's digits ("١٢", "１２"); a person who typed them most likely
+# did not mean the number we would read, so they are refused with a word rather than silently converted.
+_FOREIGN_DIGIT_RE = re.compile(r"[^\x00-\x7f]")
+
+
+def _refuse_foreign_digits(text: str) -> None:
+    if any(ch.isdigit() or ch.isnumeric() for ch in _FOREIGN_DIGIT_RE.findall(text)):
+        raise InvalidAnswer(_("Please type the digits 0-9"))
+
+
 # -- numbers --------------------------------------------------------------------------------
 
 # Spaces people and keyboards use to group thousands: plain, no-break, narrow no-break, thin.
 _GROUP_SPACES_RE = re.compile(r"[ \u00a0\u202f\u2009'’]")
-_NUMBER_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_NUMBER_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?$", re.ASCII)
 _MINUS_SIGNS = str.maketrans({"−": "-", "–": "-", "—": "-"})
 # Currency marks that may surround a money amount; longest first so "руб." wins over "р".
 _CURRENCY_RE = re.compile(
@@ -129,6 +151,7 @@ def _check_range(value: float | Decimal, minimum: float | None, maximum: float |
 
 
 def _parse_number(text: str, *, minimum: float | None, maximum: float | None, integer: bool) -> int | float:
+    _refuse_foreign_digits(text)
     raw = _normalize_number(text)
     if raw is None:
         if integer:
@@ -147,7 +170,8 @@ def _parse_number(text: str, *, minimum: float | None, maximum: float | None, in
     return value
 
 
-def _parse_money(text: str, *, minimum: float | None, maximum: float | None) -> Decimal:
+def _parse_money(text: str, *, minimum: float | None, maximum: float | None, negative: bool) -> Decimal:
+    _refuse_foreign_digits(text)
     stripped = text.strip()
     # Strip a currency mark on either side, at most one of each.
     for _round in range(2):
@@ -159,6 +183,9 @@ def _parse_money(text: str, *, minimum: float | None, maximum: float | None) -> 
     if exact != exact.quantize(_CENT, rounding=ROUND_HALF_UP):
         raise InvalidAnswer(_("An amount has at most 2 digits after the decimal point, for example 1234.50"))
     _check_range(exact, minimum, maximum)
+    # A negative `min` says as much as `negative: true`: the field allows amounts below zero.
+    if exact < 0 and not negative and (minimum is None or minimum >= 0):
+        raise InvalidAnswer(_("An amount cannot be negative here"))
     return exact.quantize(_CENT)
 
 
@@ -171,18 +198,23 @@ _RELATIVE_DAYS: dict[str, int] = {
     "позавчера": -2,
     "послезавтра": 2,
 }
-_DMY_RE = re.compile(r"^(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?$")
-_ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
-_ISO_T_RE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})T")
+_DMY_RE = re.compile(r"^(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?$", re.ASCII)
+_ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$", re.ASCII)
+_ISO_T_RE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})T", re.ASCII)
 _DATE_EXAMPLE = "25.12.2026"
 
 
-def _parse_date(text: str, today: date | None) -> date:
+def _parse_date(text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE) -> date:
+    _refuse_foreign_digits(text)
     raw = text.strip().casefold().rstrip(".")
     base = today or date.today()
     if raw in _RELATIVE_DAYS:
-        return base + timedelta(days=_RELATIVE_DAYS[raw])
+        try:
+            relative = base + timedelta(days=_RELATIVE_DAYS[raw])
+        except OverflowError:
+            relative = date.max  # «tomorrow» of the last day there is: out of any range, refused below
+        return _in_range(relative, date_range)
     match = _ISO_RE.match(raw)
     if match:
         year, month, day = int(match[1]), int(match[2]), int(match[3])
@@ -200,16 +232,29 @@ def _parse_date(text: str, today: date | None) -> date:
         else:
             year = int(year_text)
     try:
-        return date(year, month, day)
+        result = date(year, month, day)
     except ValueError:
         raise InvalidAnswer(
             _("There is no such date: %(text)s. Enter a real date, for example %(example)s"),
             text=text.strip(),
             example=_DATE_EXAMPLE,
         ) from None
+    return _in_range(result, date_range)
+
+
+def _in_range(day: date, date_range: tuple[date, date]) -> date:
+    earliest, latest = date_range
+    if not earliest <= day <= latest:
+        raise InvalidAnswer(
+            _("Enter a date between %(earliest)s and %(latest)s"),
+            earliest=earliest.strftime("%d.%m.%Y"),
+            latest=latest.strftime("%d.%m.%Y"),
+        )
+    return day
 
 
 def _parse_time(text: str) -> time:
+    _refuse_foreign_digits(text)
     match = _TIME_RE.match(text.strip())
     if not match:
         raise InvalidAnswer(_("Enter a time as HH:MM, for example 14:30"))
@@ -219,7 +264,7 @@ def _parse_time(text: str) -> time:
     return time(hour, minute)
 
 
-def _parse_datetime(text: str, today: date | None) -> datetime:
+def _parse_datetime(text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE) -> datetime:
     # ISO "2026-12-25T14:30" (what to_json writes) is accepted as well as "2026-12-25 14:30".
     raw = _ISO_T_RE.sub(r"\1 ", " ".join(text.split()))
     date_part, sep, time_part = raw.rpartition(" ")
@@ -227,7 +272,7 @@ def _parse_datetime(text: str, today: date | None) -> datetime:
         raise InvalidAnswer(
             _("Enter a date and time, for example %(example)s 14:30 or tomorrow 10:00"), example=_DATE_EXAMPLE
         )
-    return datetime.combine(_parse_date(date_part, today), _parse_time(time_part))
+    return datetime.combine(_parse_date(date_part, today, date_range), _parse_time(time_part))
 
 
 # -- bool and choice ------------------------------------------------------------------------
@@ -271,13 +316,17 @@ def parse_text(
     minimum: float | None = None,
     maximum: float | None = None,
     integer: bool = False,
+    negative: bool = False,
+    date_range: tuple[date, date] = DATE_RANGE,
 ) -> Any:
     """Parse an answer typed in chat into the value for ``kind``.
 
     ``options`` (key -> label) is required for "choice"; the key is returned. ``today`` anchors
     "today"/"yesterday" and day.month without a year; pass the organisation's local date (the
     default, ``date.today()``, is the server's). ``minimum``/``maximum`` bound "number" and
-    "money"; ``integer`` makes "number" refuse fractions.
+    "money"; ``integer`` makes "number" refuse fractions; ``negative`` lets "money" be below zero (a
+    refund, a correction). ``date_range`` bounds "date" and "datetime" (default :data:`DATE_RANGE`).
+    Digits other than ASCII 0-9 are refused; text is limited in UTF-16 code units, as Telegram counts.
 
     Raises :class:`InvalidAnswer` when the person should try again, ``ValueError`` for an
     unknown ``kind`` or a choice without options (bugs in the definition, not in the answer).
@@ -288,21 +337,21 @@ def parse_text(
         value = text.strip()
         if not value:
             raise InvalidAnswer(_("Please type some text"))
-        if len(value) > MAX_TEXT_LENGTH:
+        if utf16_length(value) > MAX_TEXT_LENGTH:
             raise InvalidAnswer(
                 _("That is too long (%(length)s characters). Please keep it under %(limit)s"),
-                length=len(value),
+                length=utf16_length(value),
                 limit=MAX_TEXT_LENGTH,
             )
         return value
     if kind == "number":
         return _parse_number(text, minimum=minimum, maximum=maximum, integer=integer)
     if kind == "money":
-        return _parse_money(text, minimum=minimum, maximum=maximum)
+        return _parse_money(text, minimum=minimum, maximum=maximum, negative=negative)
     if kind == "date":
-        return _parse_date(text, today)
+        return _parse_date(text, today, date_range)
     if kind == "datetime":
-        return _parse_datetime(text, today)
+        return _parse_datetime(text, today, date_range)
     if kind == "bool":
         return _parse_bool(text)
     return _parse_choice(text, options)
@@ -423,3 +472,21 @@ def from_json(kind: str, raw: Any) -> Any:
     except (InvalidOperation, ValueError) as exc:
         raise ValueError(f"stored {kind} value {raw!r} is corrupt: {exc}") from exc
     raise ValueError(f"unknown value kind {kind!r}; expected one of {sorted(KINDS)}")
+
+
+def convert(kind: str, value: Any) -> Any:
+    """A stored value of one type as another's stored form, where the checker allows the move (money ↔ number,
+    anything → text); a hand-off's `map` copies an amount into a number field this way. Anything else, or a
+    value that does not read as its new type, is kept as it was."""
+    if value is None or kind not in ("number", "money", "text"):
+        return value
+    try:
+        if kind == "number" and isinstance(value, str):
+            return to_json("number", Decimal(value))
+        if kind == "money" and isinstance(value, int | float) and not isinstance(value, bool):
+            return to_json("money", value)
+        if kind == "text" and not isinstance(value, str | dict | list):
+            return str(value)
+    except (ArithmeticError, ValueError, TypeError):
+        return value
+    return value

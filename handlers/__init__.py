@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, attention, cases, errors, forms, menu, start, tasks
+from handlers import admin, attention, cases, errors, forms, membership, menu, start, tasks
 
 
 def routers() -> list[Router]:
@@ -20,5 +20,6 @@ def routers() -> list[Router]:
         tasks.router(),
         cases.router(),
         attention.router(),
+        membership.router(),
         start.fallback(),
     ]

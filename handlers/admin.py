@@ -107,7 +107,7 @@ async def definition_file(
     try:
         upload = await library.upload(content, name, load=load)
     except DefinitionError as exc:
-        problems = "\n".join(str(p) for p in exc.problems[:30])
+        problems = library.problems(exc, lang)
         text = t("The definition has mistakes:\n%(problems)s", lang, problems=problems)
         replies.say(message.chat.id, text[:4000])
         return

@@ -48,7 +48,7 @@ async def choose_process(message: Message, replies: Replies, renderer: Renderer,
 async def start_process(
     query: CallbackQuery, callback_data: StartCb, buttons: CardButtons, after_commit: AfterCommit
 ) -> None:
-    await buttons.start(callback_data.process)
+    await buttons.start(callback_data.process, fresh=bool(callback_data.fresh))
     answer(after_commit, query)
 
 

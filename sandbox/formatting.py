@@ -34,6 +34,7 @@ _HTML_TAGS: dict[str, str] = {
 _TAG_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9-]*)\s*(.*)$", re.S)
 _ATTR_RE = re.compile(r"""([a-zA-Z-]+)\s*(?:=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 _ENTITY_RE = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_HTML_NAMED = {"lt", "gt", "amp", "quot"}
 
 
 def utf16_len(text: str) -> int:
@@ -71,7 +72,12 @@ def parse_html(text: str) -> tuple[str, list[JsonDict]]:
                     )
                 length = out_len - start
                 if length > 0:
-                    entities.append(_html_entity(open_name, start, length, attrs, stack))
+                    entity = _html_entity(open_name, start, length, attrs, stack)
+                    # <pre><code class="language-x">…</code></pre> is one `pre` entity with a language: the inner
+                    # code already produced it (or nothing, without a class), so the outer pre adds nothing.
+                    same = [e for e in entities if e["offset"] == start and e["length"] == length]
+                    if entity is not None and not (open_name == "pre" and any(e["type"] == "pre" for e in same)):
+                        entities.append(entity)
             else:
                 match = _TAG_RE.match(inner)
                 name = match.group(1).lower() if match else ""
@@ -92,7 +98,8 @@ def parse_html(text: str) -> tuple[str, list[JsonDict]]:
             continue
         if ch == "&":
             match = _ENTITY_RE.match(text, i)
-            if match:
+            # Telegram decodes only &lt; &gt; &amp; &quot; and numeric references; "&nbsp;" stays as typed.
+            if match and (match.group(1).startswith("#") or match.group(1) in _HTML_NAMED):
                 decoded = html.unescape(match.group(0))
                 if decoded != match.group(0):
                     out.append(decoded)
@@ -110,7 +117,7 @@ def parse_html(text: str) -> tuple[str, list[JsonDict]]:
 
 def _html_entity(
     name: str, offset: int, length: int, attrs: dict[str, str], stack: list[tuple[str, int, dict[str, str]]]
-) -> JsonDict:
+) -> JsonDict | None:
     kind = _HTML_TAGS[name]
     entity: JsonDict = {"type": kind, "offset": offset, "length": length}
     if name == "a":
@@ -122,10 +129,11 @@ def _html_entity(
         entity["type"] = "expandable_blockquote"
     elif name == "tg-emoji":
         entity["custom_emoji_id"] = attrs.get("emoji-id", "")
-    elif name == "code" and stack and stack[-1][0] == "pre":
+    elif name == "code" and stack and stack[-1][0] == "pre" and stack[-1][1] == offset:
         lang = attrs.get("class", "")
-        if lang.startswith("language-"):
-            entity = {"type": "pre", "offset": offset, "length": length, "language": lang[9:]}
+        if not lang.startswith("language-"):
+            return None  # code directly inside pre is the pre itself
+        entity = {"type": "pre", "offset": offset, "length": length, "language": lang[9:]}
     return entity
 
 
@@ -147,8 +155,39 @@ def parse_markdown_v2(text: str) -> tuple[str, list[JsonDict]]:
         out.append(s)
         out_len += utf16_len(s)
 
+    quote: tuple[str, int] | None = None  # (entity type, offset) of the blockquote being read
+
+    def close_quote() -> None:
+        nonlocal quote
+        if quote is None:
+            return
+        kind, start = quote
+        end = out_len - (1 if out and out[-1].endswith("\n") else 0)
+        if end > start:
+            entities.append({"type": kind, "offset": start, "length": end - start})
+        quote = None
+
     while i < n:
         ch = text[i]
+        if i == 0 or text[i - 1] == "\n":
+            # Lines starting with ">" form a blockquote; "**>" starts an expandable one (Bot API, MarkdownV2 style).
+            if text.startswith("**>", i):
+                close_quote()
+                quote = ("expandable_blockquote", out_len)
+                i += 3
+                continue
+            if ch == ">":
+                if quote is None:
+                    quote = ("blockquote", out_len)
+                i += 1
+                continue
+            if quote is not None and quote[0] == "blockquote":
+                close_quote()
+        if quote is not None and quote[0] == "expandable_blockquote" and text.startswith("||", i):
+            if i + 2 == n or text[i + 2] == "\n":
+                i += 2
+                close_quote()
+                continue
         if ch == "\\":
             if i + 1 < n and 1 <= ord(text[i + 1]) <= 126:
                 emit(text[i + 1])
@@ -201,7 +240,10 @@ def parse_markdown_v2(text: str) -> tuple[str, list[JsonDict]]:
             continue
         if ch == "]" and stack and stack[-1][0] == "[":
             if not text.startswith("(", i + 1):
-                raise EntityParseError("Character ']' is reserved and must be escaped with the preceding '\\'")
+                # "[text]" without a URL: Telegram keeps the text and makes no link (the URL is empty).
+                stack.pop()
+                i += 1
+                continue
             close = text.find(")", i + 2)
             if close == -1:
                 raise EntityParseError("Can't find end of a URL")
@@ -215,6 +257,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[JsonDict]]:
             raise EntityParseError(f"Character '{ch}' is reserved and must be escaped with the preceding '\\'")
         emit(ch)
         i += 1
+    close_quote()
     if stack:
         kind, _ = stack[-1]
         raise EntityParseError(f"Can't find end of {_md2_name(kind)} entity at byte offset {len(text.encode())}")
@@ -279,6 +322,10 @@ def parse_markdown(text: str) -> tuple[str, list[JsonDict]]:
     return "".join(out), entities
 
 
+class UnsupportedParseMode(ValueError):
+    """Telegram: «Bad Request: unsupported parse_mode»."""
+
+
 def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[JsonDict]]:
     mode = (parse_mode or "").lower()
     if mode == "html":
@@ -287,19 +334,58 @@ def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[JsonDi
         return parse_markdown_v2(text)
     if mode == "markdown":
         return parse_markdown(text)
-    if mode:
-        raise EntityParseError(f"Unsupported parse_mode {parse_mode}")
+    if mode and mode != "none":  # the official server treats "" and "none" alike: no formatting
+        raise UnsupportedParseMode(parse_mode)
     return text, []
 
 
-_AUTO_RE = re.compile(r"(?<![\w/])(/[a-zA-Z0-9_]{1,32}(?:@[a-zA-Z0-9_]+)?)|(https?://\S+)|(@[a-zA-Z0-9_]{5,32})")
+_AUTO_RE = re.compile(
+    r"(?<![\w/])(?P<bot_command>/[a-zA-Z0-9_]{1,32}(?:@[a-zA-Z0-9_]+)?)"
+    r"|(?P<url>https?://[^\s<>\"]+[^\s<>\".,;:!?)\]'])"
+    r"|(?<![\w@.])(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,})"
+    r"|(?<![\w@])(?P<mention>@[a-zA-Z0-9_]{5,32})(?![\w@])"
+    r"|(?<![\w#])(?P<hashtag>#\w*[^\W\d]\w*)"
+)
 
 
 def auto_entities(text: str) -> list[JsonDict]:
-    """Entities Telegram detects in user-typed text (bot commands, URLs, mentions)."""
+    """Entities Telegram detects by itself in any message text: bot commands, URLs, e-mails, mentions, hashtags."""
     entities: list[JsonDict] = []
     for match in _AUTO_RE.finditer(text):
-        kind = "bot_command" if match.group(1) else "url" if match.group(2) else "mention"
+        kind = match.lastgroup or "url"
         offset = utf16_len(text[: match.start()])
         entities.append({"type": kind, "offset": offset, "length": utf16_len(match.group(0))})
     return entities
+
+
+# Entities inside which Telegram finds nothing more (code is verbatim; a link already is one).
+_OPAQUE = {"code", "pre", "text_link", "text_mention", "url", "email", "mention", "bot_command", "custom_emoji"}
+
+
+def with_auto_entities(text: str, entities: list[JsonDict]) -> list[JsonDict]:
+    """`entities` plus the automatic ones that do not overlap an opaque entity, sorted as Telegram sorts them."""
+    blocked = [(e["offset"], e["offset"] + e["length"]) for e in entities if e.get("type") in _OPAQUE]
+    found = [
+        a
+        for a in auto_entities(text)
+        if all(a["offset"] + a["length"] <= lo or a["offset"] >= hi for lo, hi in blocked)
+    ]
+    return sorted([*entities, *found], key=lambda e: (e["offset"], -e["length"]))
+
+
+_TRIM = " \t\r\n\u00a0\u2028\u2029\u200b"
+
+
+def trim(text: str, entities: list[JsonDict]) -> tuple[str, list[JsonDict]]:
+    """Telegram strips leading and trailing whitespace from message texts and captions (entities move with it)."""
+    stripped_left = text.lstrip(_TRIM)
+    shift = utf16_len(text) - utf16_len(stripped_left)
+    result = stripped_left.rstrip(_TRIM)
+    end = utf16_len(result)
+    fixed: list[JsonDict] = []
+    for entity in entities:
+        lo = max(entity["offset"] - shift, 0)
+        hi = min(entity["offset"] + entity["length"] - shift, end)
+        if hi > lo:
+            fixed.append({**entity, "offset": lo, "length": hi - lo})
+    return result, fixed

@@ -28,6 +28,10 @@ class SandboxUser:
     last_name: str | None = None
     language_code: str | None = "ru"
     label: str | None = None
+    started: bool = True
+    """Pressed Start (or wrote to the bot); until then the bot cannot write first."""
+    blocked: bool = False
+    """Blocked the bot: every message to them is refused with 403."""
 
     def as_telegram(self) -> JsonDict:
         """The `User` object Telegram sends to bots."""
@@ -83,12 +87,14 @@ class StoredFile:
     file_id: str
     file_unique_id: str
     file_path: str
-    kind: str  # "photo" | "document"
+    kind: str  # "photo" | "document" | "voice" | "video" | "audio"
     file_size: int
     mime_type: str | None = None
     file_name: str | None = None
     width: int | None = None
     height: int | None = None
+    sizes_of: str | None = None
+    """For a smaller size of a photo: the file_id of the full-size one (Telegram returns every size)."""
 
 
 @dataclass
@@ -292,7 +298,8 @@ class SandboxState:
             folder = "photos"
         else:
             ext = Path(file_name).suffix if file_name else ""
-            folder = "documents"
+            # Telegram's file_path folders per kind (voice/, videos/, music/, documents/)
+            folder = {"voice": "voice", "video": "videos", "audio": "music"}.get(kind, "documents")
         if mime_type in (None, "", "application/octet-stream") and file_name:
             mime_type = mimetypes.guess_type(file_name)[0] or mime_type
         if kind == "photo" and not mime_type:

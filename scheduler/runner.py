@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.cron import ensure_schedules
 from scheduler.timers import tick
+from services.cases import CaseService
 from services.core import Core
 
 log = logging.getLogger(__name__)
+
+
+async def close_stale_drafts(core: Core) -> int:
+    """Unfinished requests untouched for `draft_ttl_days` (business days on the clock) are closed."""
+    async with core.sessionmaker() as session, session.begin():
+        closed = await CaseService(core, session).close_stale_drafts(timedelta(days=core.config.draft_ttl_days))
+    if closed:
+        core.outbox_written()
+        log.info("closed %s stale draft(s)", closed)
+    return closed
 
 
 class Scheduler:
@@ -35,6 +47,10 @@ class Scheduler:
                 await ensure_schedules(self.core)  # a loaded definition may have a new schedule
             except Exception:
                 log.exception("scheduling failed")
+            try:
+                await close_stale_drafts(self.core)
+            except Exception:
+                log.exception("closing stale drafts failed")
             try:
                 return await tick(self.core)
             except Exception:

@@ -33,6 +33,7 @@ class ServiceConfig:
     default_language: str
     admin_ids: tuple[int, ...] = ()
     scheduler_interval: float = 5.0
+    draft_ttl_days: int = 7
 
     @property
     def templates_dir(self) -> Path:

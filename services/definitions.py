@@ -125,6 +125,10 @@ class Registry:
         definition_id = self.current[process]
         return definition_id, self._specs[definition_id]
 
+    def known(self) -> dict[str, ProcessDef]:
+        """Every process new cases can start, by key (a definition being checked may hand off to these)."""
+        return {key: self._specs[i] for key, i in self.current.items()}
+
     def current_specs(self) -> list[ProcessDef]:
         """The version of every process that new cases start with (who may start one: `access.startable`)."""
         return [self._specs[i] for i in self.current.values()]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.loader import parse_definition
+from flows.loader import DefinitionError, parse_definition
 from services.core import Core
 
 
@@ -30,9 +30,16 @@ class ProcessLibrary:
             for key, loaded in sorted(self.core.registry.library.items())
         ]
 
+    def problems(self, error: DefinitionError, lang: str | None, limit: int = 30) -> str:
+        """The checker's findings as `file:line: message`, in the admin's language."""
+        locale = self.core.translator.lang(lang)
+        gettext = lambda message: self.core.translator.i18n.gettext(message, locale=locale)  # noqa: E731
+        return "\n".join(p.translated(gettext) for p in error.problems[:limit])
+
     async def upload(self, content: bytes, name: str, *, load: bool) -> Upload:
         """Check a definition (raises `flows.loader.DefinitionError` with every problem); `load` makes it current."""
-        loaded = parse_definition(content.decode("utf-8", errors="replace"), name)
+        # Checked against the processes already loaded too: a hand-off to a process that does not exist is refused.
+        loaded = parse_definition(content.decode("utf-8", errors="replace"), name, known=self.core.registry.known())
         if not load:
             return Upload(loaded.key, None)
         registry = self.core.registry

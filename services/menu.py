@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Task
 from flows.model import ProcessDef
-from flows.runtime import CaseState, TaskState
+from flows.runtime import START_TASK, CaseState, TaskState
+from flows.status import TaskStatus
 from services import access
 from services import people as people_repo
 from services.access import Viewer
@@ -28,6 +29,7 @@ class TaskPage:
     entries: list[tuple[CaseState, TaskState]] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
     more: bool = False  # there are more than a page of them
+    drafts: list[tuple[CaseState, TaskState]] = field(default_factory=list)  # unfinished start forms
 
 
 class Menu:
@@ -51,7 +53,19 @@ class Menu:
         for row in rows:
             state = states[row.case_id]
             entries.append((state, next(x for x in state.tasks if x.id == row.id)))
-        return TaskPage(entries=entries, names={uid: u.name for uid, u in users.items()}, more=more)
+        names = {uid: u.name for uid, u in users.items()}
+        return TaskPage(entries=entries, names=names, more=more, drafts=await self.drafts(viewer))
+
+    async def drafts(self, viewer: Viewer, process: str | None = None) -> list[tuple[CaseState, TaskState]]:
+        """The person's unfinished requests (start forms still open), the oldest first."""
+        query = select(Task).where(
+            Task.assignee_id == viewer.user.id, Task.key == START_TASK, Task.status == TaskStatus.OPEN
+        )
+        if process is not None:
+            query = query.join(Case, Case.id == Task.case_id).where(Case.process == process)
+        rows = list((await self.session.execute(query.order_by(Task.id))).scalars())
+        states = await case_states(self.core, self.session, (r.case_id for r in rows))
+        return [(states[r.case_id], next(x for x in states[r.case_id].tasks if x.id == r.id)) for r in rows]
 
     def startable(self, viewer: Viewer) -> list[ProcessDef]:
         return access.startable(viewer, self.core.registry.current_specs())

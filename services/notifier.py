@@ -35,6 +35,9 @@ class Notifier(Protocol):
     async def step_failed(self, case: Case | None, step: str, error: str, person: User | None) -> None:
         """A step failed at run time: the person is told in words, each admin once with the error."""
 
+    async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
+        """An unfinished request was closed after `days` untouched: its author is told."""
+
     def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
         """An e-mail to someone outside Telegram."""
 

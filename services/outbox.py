@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ MAX_ATTEMPTS = 8
 # Longer than any request may take (aiogram's default timeout is 60 s): a `sending` row older than this
 # belongs to a worker that died mid-request.
 SENDING_LEASE = timedelta(minutes=3)
+LIVENESS = 727004  # advisory lock space of the senders' liveness locks (the key is the sender's)
 
 
 async def repeat_pending(session: AsyncSession, chat_id: int, text: str) -> bool:
@@ -117,7 +119,9 @@ def message(
 
 
 class RateLimiter:
-    """A token bucket for all chats plus one per chat (Telegram: ~30 msg/s in total, ~1 msg/s per chat)."""
+    """A token bucket for all chats plus one per chat (Telegram: ~30 msg/s in total, ~1 msg/s per chat, short
+    bursts tolerated). Per chat it is a GCRA: `chat_burst` messages may go at once, then one per interval, so a
+    reply and the next question do not wait a second between them."""
 
     def __init__(
         self,
@@ -125,15 +129,17 @@ class RateLimiter:
         per_chat_rate: float,
         *,
         burst: float = 1.0,
+        chat_burst: int = 1,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.global_rate = global_rate
         self.per_chat_interval = 1.0 / per_chat_rate if per_chat_rate > 0 else 0.0
+        self.chat_slack = max(0, chat_burst - 1) * self.per_chat_interval
         self.monotonic = monotonic
         self.tokens = burst
         self.burst = burst
         self.updated = monotonic()
-        self.chat_ready: dict[int, float] = {}
+        self.chat_ready: dict[int, float] = {}  # per chat: the theoretical time of its next message
 
     def _refill(self) -> None:
         now = self.monotonic()
@@ -141,7 +147,7 @@ class RateLimiter:
         self.updated = now
 
     def chat_wait(self, chat_id: int) -> float:
-        return max(0.0, self.chat_ready.get(chat_id, 0.0) - self.monotonic())
+        return max(0.0, self.chat_ready.get(chat_id, 0.0) - self.chat_slack - self.monotonic())
 
     def global_wait(self) -> float:
         self._refill()
@@ -150,10 +156,19 @@ class RateLimiter:
     def take(self, chat_id: int) -> None:
         self._refill()
         self.tokens -= 1
-        self.chat_ready[chat_id] = self.monotonic() + self.per_chat_interval
+        now = self.monotonic()
+        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), now) + self.per_chat_interval
+
+    def answered(self, chat_id: int) -> None:
+        """The request reached Telegram somewhere between the claim and the answer: count this message's spacing
+        from the answer, so network jitter cannot squeeze two messages closer than the limit allows."""
+        now = self.monotonic()
+        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), now + self.per_chat_interval)
 
     def hold_chat(self, chat_id: int, seconds: float) -> None:
-        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), self.monotonic() + seconds)
+        """Nothing to this chat for `seconds` (Telegram's retry_after), whatever the burst allows."""
+        until = self.monotonic() + seconds + self.chat_slack
+        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), until)
 
 
 @dataclass
@@ -175,6 +190,7 @@ class _Outcome:
     stored_id: int | None = None
     tg_file_id: str | None = None
     question_lost: bool = False  # a form question that may not have arrived: ask it again
+    blocked: bool = False  # the person blocked the bot
     replaces: int | None = None  # a fresh card sent instead of editing this (lost) message
 
 
@@ -196,6 +212,7 @@ class OutboxSender:
         *,
         global_rate: float = 30.0,
         per_chat_rate: float = 1.0,
+        per_chat_burst: int = 2,
         poll_interval: float = 0.2,
         concurrency: int = 16,
         mailer: Mailer | None = None,
@@ -206,7 +223,9 @@ class OutboxSender:
         self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
         self.files = files
         # Burst of 1 in total keeps the send rate at the limit instead of spiking over it every second.
-        self.limiter = RateLimiter(global_rate, per_chat_rate, burst=max(1.0, global_rate / 10))
+        self.limiter = RateLimiter(
+            global_rate, per_chat_rate, burst=max(1.0, global_rate / 10), chat_burst=max(1, per_chat_burst)
+        )
         self.poll_interval = poll_interval
         self.semaphore = asyncio.Semaphore(concurrency)
         # Chats with a claimed row whose outcome is not written yet: one message at a time per chat.
@@ -215,27 +234,99 @@ class OutboxSender:
         self.wakeup = asyncio.Event()
         self.stats = {"sent": 0, "retry_after": 0, "network_retries": 0, "failed": 0, "uncertain": 0}
         self._stopping = False
+        self.key = secrets.randbits(31)  # this sender, for the liveness lock and `claimed_by`
+        self._liveness: AsyncSession | None = None
 
     def notify(self) -> None:
         """Called after a transaction that wrote outbox rows, so delivery starts without waiting a poll."""
         self.wakeup.set()
 
+    async def _hold_liveness(self) -> None:
+        """PostgreSQL: hold a session advisory lock on this sender's key for the life of the process. A crashed
+        sender's connection dies with it and the lock is gone, which is how `recover` knows its rows are orphans."""
+        if self._liveness is not None:
+            return
+        session = self.sessionmaker()
+        connection = await session.connection()
+        if connection.dialect.name != "postgresql":
+            await session.close()
+            return
+        await connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), {"space": LIVENESS, "key": self.key})
+        await session.commit()  # the lock is the session's, not the transaction's: it stays
+        self._liveness = session
+
+    async def _dead_senders(self, session: AsyncSession) -> list[int]:
+        """Keys of senders with rows in flight whose liveness lock nobody holds any more."""
+        keys = (
+            await session.execute(
+                select(Outbox.claimed_by)
+                .where(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by.is_not(None))
+                .distinct()
+            )
+        ).scalars()
+        dead = []
+        for key in keys:
+            if key is None or key == self.key:
+                continue
+            probe = {"space": LIVENESS, "key": key}
+            if (await session.execute(text("SELECT pg_try_advisory_xact_lock(:space, :key)"), probe)).scalar():
+                dead.append(int(key))
+        return dead
+
     async def recover(self) -> None:
-        """After a crash: rows caught mid-send may have been delivered; never send them again. Only rows
-        claimed longer ago than the lease: a fresh `sending` row may be another worker's request in flight."""
+        """After a crash: rows caught mid-send may have been delivered; never send them again. On PostgreSQL
+        only the rows of senders that are gone (their liveness lock is free), or claimed longer ago than the
+        lease: a fresh `sending` row may be another worker's request in flight."""
         stale = self.clock.now() - SENDING_LEASE
         async with self.sessionmaker() as session, session.begin():
             condition = Outbox.status == OutboxStatus.SENDING
             if (await session.connection()).dialect.name == "postgresql":
                 # Other workers may be sending right now; on SQLite this process is the only one.
-                condition = condition & ((Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale))
+                orphans = (Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale)
+                dead = await self._dead_senders(session)
+                if dead:
+                    orphans = orphans | Outbox.claimed_by.in_(dead)
+                condition = condition & orphans & ((Outbox.claimed_by.is_(None)) | (Outbox.claimed_by != self.key))
+            lost_cards = await self._cards_of(session, condition)
+            lost_questions = await self._question_chats(session, condition)
             result = await session.execute(
                 update(Outbox).where(condition).values(status=transition(OutboxStatus.SENDING, OutboxStatus.UNCERTAIN))
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
+            await self._resend_cards(session, lost_cards)
+            if lost_questions:
+                # Their people are asked again before their next message counts as an answer.
+                await session.execute(
+                    update(User).where(User.tg_id.in_(lost_questions)).values(question_lost_at=self.clock.now())
+                )
+
+    async def _cards_of(self, session: AsyncSession, condition: Any) -> list[Outbox]:
+        """The task cards among the rows about to become uncertain."""
+        rows = await session.execute(
+            select(Outbox).join(TaskCard, TaskCard.outbox_id == Outbox.id).where(condition).distinct()
+        )
+        return list(rows.scalars())
+
+    async def _resend_cards(self, session: AsyncSession, rows: list[Outbox]) -> None:
+        """A task card whose send is uncertain may never have arrived, and a task nobody sees waits in silence:
+        it is sent afresh (a second copy of a card is harmless — its buttons are checked — a missing one is not),
+        and the card's later edits go to the new message."""
+        for row in rows:
+            fresh = enqueue(
+                session, chat_id=row.chat_id, method=row.method, payload=dict(row.payload), now=self.clock.now(),
+                case_id=row.case_id,
+            )  # fmt: skip
+            await session.flush()
+            await session.execute(update(TaskCard).where(TaskCard.outbox_id == row.id).values(outbox_id=fresh.id))
+
+    async def _question_chats(self, session: AsyncSession, condition: Any) -> set[int]:
+        """The chats of form questions among the rows about to become uncertain."""
+        rows = await session.execute(select(Outbox.chat_id, Outbox.payload).where(condition))
+        return {chat for chat, payload in rows.all() if payload.get("purpose") == QUESTION}
 
     async def run(self) -> None:
+        await self._hold_liveness()
         await self.recover()
         swept = time.monotonic()
         tasks: set[asyncio.Task[None]] = set()
@@ -264,6 +355,9 @@ class OutboxSender:
             await self.flush()
         except Exception:
             log.exception("outbox: writing the last outcomes failed")
+        if self._liveness is not None:
+            await self._liveness.close()
+            self._liveness = None
 
     def stop(self) -> None:
         self._stopping = True
@@ -369,6 +463,7 @@ class OutboxSender:
                 status=transition(OutboxStatus.PENDING, OutboxStatus.SENDING),
                 attempts=Outbox.attempts + 1,
                 claimed_at=self.clock.now(),
+                claimed_by=self.key,
             )
             .returning(Outbox)
             .execution_options(synchronize_session=False)
@@ -408,6 +503,15 @@ class OutboxSender:
         # One executemany (bulk UPDATE by primary key); every row carries the same columns. Each status came
         # through transition() from `sending`, the status of the row this sender claimed.
         await session.execute(update(Outbox), [{"id": o.row_id, **o.values} for o in outcomes])
+        blocked = {o.chat_id for o in outcomes if o.blocked}
+        if blocked:
+            # Telegram: 403 «bot was blocked by the user». Marked for the admins (the update about it, when it
+            # comes, also returns the person's pool tasks).
+            await session.execute(
+                update(User)
+                .where(User.tg_id.in_(blocked), User.unreachable_at.is_(None))
+                .values(unreachable_at=self.clock.now())
+            )
         lost = {o.chat_id for o in outcomes if o.question_lost}
         if lost:
             await session.execute(
@@ -435,9 +539,7 @@ class OutboxSender:
             # Whether it reached Telegram is unknown: never send it again, let the admin panel show it.
             log.exception("outbox: delivering %s failed", row.id)
             outcome = self._outcome(row, OutboxStatus.UNCERTAIN, error=f"{type(exc).__name__}: {exc}")
-        # Count the per-chat gap from the answer, not from the request: the request reached Telegram
-        # somewhere in between, and the next one must not arrive less than the interval after it.
-        self.limiter.hold_chat(row.chat_id, self.limiter.per_chat_interval)
+        self.limiter.answered(row.chat_id)
         self.outcomes.append(outcome)
         self.wakeup.set()
 
@@ -538,7 +640,9 @@ class OutboxSender:
             return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
         except TelegramForbiddenError as exc:
             self.stats["failed"] += 1
-            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+            outcome = self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+            outcome.blocked = "blocked" in str(exc).lower()
+            return outcome
         self.stats["sent"] += 1
         message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
         return self._outcome(

@@ -107,6 +107,17 @@ class Team:
         person.language = "en" if person.language == "ru" else "ru"
         return person.language
 
+    async def reachable(self, person: User, reachable: bool) -> None:
+        """The person blocked the bot (or unblocked it). Blocked: marked unreachable for the admins, and their
+        pool tasks go back to the pool so that someone who can be reached takes them."""
+        if not reachable:
+            if person.unreachable_at is None:
+                person.unreachable_at = self.core.clock.now()
+                roles = await people.roles_of(self.session, person.id)
+                await CaseService(self.core, self.session).release_tasks(person, roles, actor_id=None)
+            return
+        person.unreachable_at = None
+
     async def roster(self) -> list[tuple[User, list[str]]]:
         """Everyone with their roles, in the order they joined."""
         users = list((await self.session.execute(select(User).order_by(User.id))).scalars())

@@ -132,8 +132,11 @@ class Person:
                         return await self.press_data(candidate["message_id"], key["callback_data"])
         raise ChatError(f"{self.name} has no button {button!r}" + (f" in {in_message!r}" if in_message else ""))
 
-    async def press_data(self, message_id: int, data: str) -> str | None:
-        async with self.http.post(f"{self.api}/callbacks", json={"message_id": message_id, "data": data}) as response:
+    async def press_data(self, message_id: int, data: str, *, unchecked: bool = False) -> str | None:
+        """Press by callback data. `unchecked`: a press no up-to-date client could send (a button the bot removed a
+        moment ago, or data a modified client made up); the sandbox refuses those unless told."""
+        payload = {"message_id": message_id, "data": data, "unchecked": unchecked}
+        async with self.http.post(f"{self.api}/callbacks", json=payload) as response:
             body = await response.json()
             if response.status != 200:
                 raise ChatError(f"{self.name} could not press: {body}")

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.application import App
@@ -37,10 +38,30 @@ async def _reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
+async def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker wipes a database of its own (`test_gw0`, …) next to the one named, so
+    parallel workers never drop each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            exists = await connection.exec_driver_sql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+            if exists.first() is None:
+                await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture
 async def database_url(tmp_path: Path) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
+        url = await _worker_database(url)
         await _reset_postgres(url)
         return url
     return f"sqlite+aiosqlite:///{tmp_path / 'konveyer.sqlite3'}"
@@ -126,6 +147,13 @@ class Harness:
         return await self.tick()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "without_flood_limits: the test's sandbox does not enforce Telegram's flood limits"
+    )
+    config.addinivalue_line("markers", "sandbox(**kwargs): keyword arguments for the test's SandboxServer")
+
+
 @pytest.fixture
 async def harness_factory(
     tmp_path: Path, database_url: str, clock: FrozenClock
@@ -135,15 +163,19 @@ async def harness_factory(
     async with aiohttp.ClientSession() as http:
 
         async def make(**overrides: Any) -> Harness:
-            sandbox = SandboxServer()
+            # Telegram's flood limits and token check are on, as in production. SANDBOX_FLOOD_LIMITS=off turns
+            # the limits off for a quick local run (the token is checked either way).
+            sandbox = SandboxServer(enforce_limits=os.environ.get("SANDBOX_FLOOD_LIMITS", "on") != "off")
             base = await sandbox.start()
             values: dict[str, Any] = {
                 "api_base": base,
                 "data_dir": tmp_path / "data",
                 "database_url": database_url,
                 "admin_ids": [ADMIN_ID],
-                "outbox_per_chat_rate": 1000,
-                "outbox_global_rate": 1000,
+                # The bot paces itself as in production (about one message a second per chat after a short
+                # burst), so the sandbox, which enforces Telegram's limits, rarely has to answer 429.
+                "outbox_per_chat_rate": 1.0,
+                "outbox_global_rate": 30.0,
                 "outbox_poll_interval": 0.05,
                 "bot_token": None,
             }

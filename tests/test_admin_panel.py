@@ -1,59 +1,326 @@
-"""The admin panel shows every case with its history, people and roles, processes, and delivery problems."""
+"""The admin panel: sessions (login, expiry, logout, throttle, CSRF), the case list with step, deadline and
+holder, search, the case page with labels instead of keys and readable history, files behind the session,
+and delivery problems with case and recipient. Over real HTTP against the running app (aiohttp client)."""
 
 from __future__ import annotations
 
+import re
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
 import aiohttp
 import pytest
+from sqlalchemy import func, select
 
 from admin.panel import AdminPanel
+from db.models import Outbox, StoredFile
+from services.panel_sessions import PanelSession, SessionPolicy
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
 
 TOKEN = "panel-token-for-tests"
 
 
-async def test_the_panel_needs_the_token_and_shows_cases_people_and_history(harness: Harness) -> None:
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A real (decodable) PNG, so a browser's <img> gets a natural size."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\xd0\x30\x30" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+class WallClock:
+    """The panel's wall clock, moved by the test to reach a session's idle timeout without sleeping."""
+
+    def __init__(self) -> None:
+        self.moment = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@dataclass
+class Panel:
+    base: str
+    clock: WallClock
+    harness: Harness
+
+    def client(self) -> aiohttp.ClientSession:
+        # unsafe=True: aiohttp keeps no cookies for bare IP hosts otherwise (browsers do).
+        return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def login(self, http: aiohttp.ClientSession) -> str:
+        async with http.get(f"{self.base}/?token={TOKEN}") as response:
+            assert response.status == 200
+            assert "token" not in str(response.url)
+            page = await response.text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        return csrf.group(1)
+
+
+@pytest.fixture
+async def panel(harness: Harness) -> AsyncIterator[Panel]:
+    clock = WallClock()
+    policy = SessionPolicy(idle=timedelta(hours=12), tries_before_wait=3, first_wait=timedelta(seconds=30))
+    runner = await AdminPanel(harness.core, TOKEN, policy=policy, now=clock).serve("127.0.0.1", 0)
+    port = runner.addresses[0][1]
+    try:
+        yield Panel(f"http://127.0.0.1:{port}/admin", clock, harness)
+    finally:
+        await runner.cleanup()
+
+
+async def test_login_makes_a_server_side_session_and_the_token_never_becomes_the_cookie(panel: Panel) -> None:
+    async with panel.client() as http:
+        async with http.get(f"{panel.base}/") as response:
+            assert response.status == 401  # the login page
+            assert 'name="token"' in await response.text()
+        async with http.get(f"{panel.base}/?token={TOKEN}", allow_redirects=False) as response:
+            assert response.status == 303
+            assert response.headers["Location"] == "/admin/"  # the token is dropped from the URL
+            cookie = response.headers["Set-Cookie"]
+            assert TOKEN not in cookie
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/admin" in cookie
+            assert "Secure" not in cookie  # plain http here; see the proxy test below
+        async with http.get(f"{panel.base}/people") as response:
+            assert response.status == 200
+        # The login form works as well, and goes back to where the admin was going.
+    async with panel.client() as http:
+        async with http.post(f"{panel.base}/login", data={"token": TOKEN, "next": "/admin/people"}) as response:
+            assert response.status == 200 and str(response.url).endswith("/admin/people")
+        # A redirect target outside the panel is not followed (no open redirect).
+        async with http.post(
+            f"{panel.base}/login", data={"token": TOKEN, "next": "https://evil.example/"}, allow_redirects=False
+        ) as response:
+            assert response.headers["Location"] == "/admin/"
+    async with panel.harness.core.sessionmaker() as session:
+        stored = list((await session.execute(select(PanelSession))).scalars())
+    assert stored and all(TOKEN not in str(s.data) and len(s.id_hash) == 64 for s in stored)
+
+
+async def test_secure_cookie_behind_a_proxy_that_says_https(harness: Harness) -> None:
+    runner = await AdminPanel(harness.core, TOKEN, behind_proxy=True).serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(
+                f"{base}/?token={TOKEN}", headers={"X-Forwarded-Proto": "https"}, allow_redirects=False
+            ) as response:
+                assert response.status == 303
+                assert "Secure" in response.headers["Set-Cookie"]
+    finally:
+        await runner.cleanup()
+
+
+async def test_sessions_expire_when_idle_and_end_at_logout(panel: Panel) -> None:
+    async with panel.client() as http:
+        csrf = await panel.login(http)
+        panel.clock.moment += timedelta(hours=11)
+        async with http.get(f"{panel.base}/people") as response:
+            assert response.status == 200  # still in use: the idle time starts again
+        panel.clock.moment += timedelta(hours=11)
+        async with http.get(f"{panel.base}/people") as response:
+            assert response.status == 200
+        panel.clock.moment += timedelta(hours=12, minutes=1)
+        async with http.get(f"{panel.base}/people") as response:
+            assert response.status == 401  # idle too long
+
+        csrf = await panel.login(http)
+        cookie = next(c for c in http.cookie_jar if c.key == "konveyer_panel").value
+        async with http.post(f"{panel.base}/logout", data={"csrf": csrf}) as response:
+            assert response.status == 200 and str(response.url).endswith("/admin/login")
+        async with http.get(f"{panel.base}/people") as response:
+            assert response.status == 401
+    # The old cookie is dead on the server too, not just forgotten by this browser.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as thief:
+        thief.cookie_jar.update_cookies({"konveyer_panel": cookie})
+        async with thief.get(f"{panel.base}/people") as response:
+            assert response.status == 401
+
+
+async def test_wrong_tokens_are_throttled_per_address(panel: Panel) -> None:
+    async with panel.client() as http:
+        for _ in range(2):
+            async with http.get(f"{panel.base}/?token=wrong-token-guess") as response:
+                assert response.status == 401
+                assert "Неверный токен" in await response.text()
+        async with http.post(f"{panel.base}/login", data={"token": "another-guess"}) as response:
+            assert response.status == 429  # the third wrong token earns a wait
+            assert response.headers["Retry-After"] == "30"
+            assert "Повторите через 30" in await response.text()
+        # While waiting, even the right token is not tried: guessing gains nothing.
+        async with http.get(f"{panel.base}/?token={TOKEN}") as response:
+            assert response.status == 429
+        panel.clock.moment += timedelta(seconds=31)
+        async with http.get(f"{panel.base}/?token=wrong-again") as response:
+            assert response.status == 429
+            assert response.headers["Retry-After"] == "60"  # the wait doubles
+        panel.clock.moment += timedelta(seconds=61)
+        async with http.get(f"{panel.base}/?token={TOKEN}") as response:
+            assert response.status == 200  # and the right token works once the wait is over
+
+
+async def test_a_post_needs_the_sessions_csrf_token(panel: Panel) -> None:
+    async with panel.client() as http:
+        csrf = await panel.login(http)
+        async with http.post(f"{panel.base}/logout", data={"csrf": "forged"}) as response:
+            assert response.status == 403
+        async with http.post(f"{panel.base}/logout", data={}) as response:
+            assert response.status == 403
+        async with http.get(f"{panel.base}/people") as response:
+            assert response.status == 200  # the forged logouts did nothing
+        async with http.post(f"{panel.base}/logout", headers={"X-CSRF-Token": csrf}) as response:
+            assert response.status == 200
+        async with http.get(f"{panel.base}/people") as response:
+            assert response.status == 401
+
+
+async def test_case_list_page_files_and_delivery_speak_in_labels(panel: Panel) -> None:
+    harness = panel.harness
     manager = await harness.person("Марина", "shop_manager")
     await harness.person("Сергей", "service_manager")
     await register_defect(manager)
+    await harness.settle()
+    async with harness.core.sessionmaker() as session:
+        photo = (await session.execute(select(StoredFile).where(StoredFile.kind == "photo"))).scalars().first()
+        failed = (await session.execute(select(func.count()).select_from(Outbox))).scalar_one()
+    assert photo is not None and failed
 
-    runner = await AdminPanel(harness.core, TOKEN).serve("127.0.0.1", 0)
-    port = runner.addresses[0][1]
-    base = f"http://127.0.0.1:{port}/admin"
-    try:
-        # unsafe=True: aiohttp keeps no cookies for bare IP hosts otherwise (browsers do).
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            async with http.get(f"{base}/") as response:
-                assert response.status == 401
-            async with http.get(f"{base}/?token=wrong") as response:
-                assert response.status == 401
-            async with http.get(f"{base}/?token={TOKEN}") as response:
-                page = await response.text()
-                assert response.status == 200
-                assert "token" not in str(response.url)  # redirected: the token stays out of history and logs
-                assert "Longines" in page and "Брак зарегистрирован" in page
-            async with http.get(f"{base}/?status=active") as response:
-                page = await response.text()
-                assert "Longines" in page and "<option selected>active</option>" in page
-            for status in ("done", "bogus"):  # a filter that is no status shows nothing, as one nobody has
-                async with http.get(f"{base}/?status={status}") as response:
-                    assert response.status == 200 and "Longines" not in await response.text()
-            # The cookie keeps the session; the case page shows its tasks and its history.
-            async with http.get(f"{base}/cases/1") as response:
-                page = await response.text()
-                assert "Переместите товар на склад сервиса в 1С" in page
-                assert "case.started" in page and "stage.entered" in page
-            async with http.get(f"{base}/people") as response:
-                page = await response.text()
-                assert "Марина" in page and "shop_manager" in page
-            async with http.get(f"{base}/processes") as response:
-                assert "defect_return" in await response.text()
-            async with http.get(f"{base}/outbox") as response:
-                assert "sent" in await response.text()
-    finally:
-        await runner.cleanup()
+    async with panel.client() as http:
+        async with http.get(f"{panel.base}/files/{photo.id}") as response:
+            assert response.status == 401  # files only inside a session
+        await panel.login(http)
+        async with http.get(f"{panel.base}/") as response:
+            page = await response.text()
+        row = page[page.index('data-case="1"') :]
+        row = row[: row.index("</tr>")]
+        assert "Longines" in row and "Брак зарегистрирован" in row  # the current step by its title
+        assert "Сергей" in row  # the holder: the one service manager the task went to
+        assert re.search(r'class="deadline"><span >\d\d\.\d\d\.\d{4} \d\d:\d\d', row)
+        for query, found in (("SN-123456", True), ("longines", True), ("Альфа", True), ("Breguet", False)):
+            async with http.get(f"{panel.base}/", params={"q": query}) as response:
+                assert ('data-case="1"' in await response.text()) is found, query
+        async with http.get(f"{panel.base}/", params={"status": "done"}) as response:
+            assert 'data-case="1"' not in await response.text()
+
+        async with http.get(f"{panel.base}/cases/1") as response:
+            page = await response.text()
+        assert f'<img src="files/{photo.id}"' in page
+        assert "Марина: дело начато" in page
+        assert "этап «Регистрация брака»" in page or "этап «" in page
+        for raw in ("case.started", "stage.entered", "{'", "service_manager", ">active<", ">open<"):
+            assert raw not in page, raw
+        async with http.get(f"{panel.base}/files/{photo.id}") as response:
+            assert response.status == 200
+            assert response.headers["Content-Disposition"].startswith("inline")
+            assert "sandbox" in response.headers["Content-Security-Policy"]
+        async with http.get(f"{panel.base}/people") as response:
+            assert "Менеджер магазина" in await response.text()
+
+
+async def test_delivery_problems_show_case_recipient_and_channel(panel: Panel) -> None:
+    harness = panel.harness
+    manager = await harness.person("Марина", "shop_manager")
+    await register_defect(manager)
+    await harness.settle()
+    async with harness.core.sessionmaker() as session:
+        user_row = (await session.execute(select(Outbox).where(Outbox.chat_id == manager.id))).scalars().first()
+        assert user_row is not None
+        user_row.status, user_row.error = "failed", "Forbidden: bot was blocked by the user"
+        session.add(
+            Outbox(
+                channel="email",
+                chat_id=0,
+                method="email",
+                payload={"to": "supplier@example.com", "subject": "Отгрузка", "case_id": 1},
+                status="failed",
+                error="SMTP is not configured",
+                created_at=harness.clock.now(),
+            )
+        )
+        await session.commit()
+    async with panel.client() as http:
+        await panel.login(http)
+        async with http.get(f"{panel.base}/outbox") as response:
+            page = await response.text()
+    assert "Марина" in page and "Forbidden: bot was blocked" in page
+    assert "supplier@example.com" in page and "Эл. почта" in page and 'href="cases/1"' in page
+    assert "Не доставлено" in page and ">failed<" not in page
 
 
 def test_a_short_token_is_refused(harness: Harness) -> None:
     with pytest.raises(ValueError):
         AdminPanel(harness.core, "short")
+
+
+async def test_the_panel_speaks_english_through_the_catalogs(harness: Harness) -> None:
+    manager = await harness.person("Marina", "shop_manager")
+    await harness.person("Sergey", "service_manager")
+    await register_defect(manager)
+    runner = await AdminPanel(harness.core, TOKEN, language="en").serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/") as response:
+                assert "Admin token" in await response.text()
+            async with http.get(f"{base}/?token={TOKEN}") as response:
+                page = await response.text()
+            assert "Current step" in page and "Held by" in page and "Текущий шаг" not in page
+            async with http.get(f"{base}/cases/1") as response:
+                page = await response.text()
+            assert "Marina: case started" in page and "In progress" in page
+            async with http.get(f"{base}/people") as response:
+                assert "Shop manager" in await response.text()
+    finally:
+        await runner.cleanup()
+
+
+def test_history_sentences_and_labels_never_show_keys(harness: Harness) -> None:
+    from datetime import UTC, datetime
+
+    from admin.words import Words
+    from db.models import AuditEntry, Task
+
+    spec = harness.core.registry.library["defect_return"].spec
+    stage = next(s for s in spec.stages if s.tasks)
+    tdef = stage.tasks[0]
+    outcome = next(iter(tdef.outcome_defs()))
+    task = Task(
+        id=7,
+        case_id=1,
+        key=tdef.key,
+        stage=stage.key,
+        visit=1,
+        kind=tdef.kind,
+        role="warehouse_head",
+        assignee_id=None,
+        status="done",
+        outcome=outcome,
+    )
+    words = Words(harness.core, "ru")
+    at = datetime(2027, 1, 12, 7, 4, tzinfo=UTC)
+    done = AuditEntry(
+        case_id=1,
+        task_id=7,
+        actor_id=5,
+        action="task.done",
+        data={"task": tdef.key, "outcome": outcome, "values": {}},
+        at=at,
+    )
+    title = harness.core.translator.local(tdef.title, "ru")
+    label = harness.core.wording.outcome_label(tdef, outcome, "ru")
+    assert words.history(done, spec, {7: task}, {5: "Анна"}) == f"Анна: задача «{title}» — выполнено ({label})"
+    assert words.when_short(at) == "12.01 10:04"
+    closed = AuditEntry(case_id=1, action="case.closed", data={"status": "done", "result": "success"}, at=at)
+    assert words.history(closed, spec, {}, {}) == "Дело закрыто: завершено успешно"
+    odd = AuditEntry(case_id=1, action="sms.some_new_thing", data={}, at=at)
+    assert words.history(odd, spec, {}, {}) == "Sms some new thing"  # unknown: words, not a dotted key
+    assert words.holder(task, {}) == "Заведующий складом"
+    assert words.case_status("cancelled") == "Отменено" and words.task_status("open") == "Открыта"

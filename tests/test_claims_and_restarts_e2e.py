@@ -36,9 +36,10 @@ async def test_two_warehouse_heads_press_take_at_once(harness: Harness) -> None:
     card = await loser.find("Подтвердите наличие дефекта")
     assert card is not None and winner.name in card["text"]
     assert not any("Брак" in b or "Взять" in b for b in loser.buttons(card))
-    # A press on the loser's stale «take» is refused and changes nothing.
+    # A press on the loser's stale «take» (sent before their client got the edit) is refused and changes nothing.
     old_card = cards[1] if loser is pavel else cards[0]
-    stale = await loser.press_data(old_card["message_id"], old_card["inline_keyboard"][0][0]["callback_data"])
+    data = old_card["inline_keyboard"][0][0]["callback_data"]
+    stale = await loser.press_data(old_card["message_id"], data, unchecked=True)
     assert stale and winner.name in stale
 
 

@@ -279,3 +279,24 @@ def test_offset_and_deadline_together(cal: WorkCalendar) -> None:
     remind = parse_offset("1 working day before").apply(due, cal)
     assert remind == msk(2027, 1, 11, 18, 0)
     assert due - remind == timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("5 working days from arrival", "9999-12-31"),
+        ("5 working days from arrival", date(9999, 12, 28)),
+        ("2 days before arrival", "0001-01-01"),
+        ("3 working hours after arrival", "9999-12-31T23:00:00"),
+        ("2 hours after arrival", datetime(9999, 12, 31, 23, 30)),
+    ],
+)
+def test_a_date_at_the_end_of_the_calendar_gives_no_deadline_instead_of_overflowing(text: str, value: Any) -> None:
+    assert resolve(text, {"arrival": value}) is None
+
+
+def test_a_reminder_of_a_deadline_at_the_end_of_the_calendar_does_not_overflow(cal: WorkCalendar) -> None:
+    end = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    assert parse_offset("2 hours after").apply(end, cal) == end
+    start = datetime(1, 1, 1, 1, 0, tzinfo=UTC)
+    assert parse_offset("1 working day before").apply(start, cal) == start

@@ -9,7 +9,7 @@ from bench.drill import run_drill
 
 
 async def test_ten_kills_lose_nothing_and_do_nothing_twice() -> None:
-    report = await run_drill(kills=10, people=2, database_url=os.environ.get("DATABASE_URL"), seed=7)
+    report = await run_drill(kills=10, people=1, database_url=os.environ.get("DATABASE_URL"), seed=7)
     print("\n".join(report.lines()))
     assert report.kills >= 10
     assert report.answered > 20, report.lines()

@@ -217,3 +217,46 @@ stages:
     (hand_off,) = [e for e in effects if isinstance(e, StartCase)]
     assert hand_off.process == "receiver" and hand_off.initiator_id == 7
     assert hand_off.data == {"client": "ООО Ромашка", "comment": "срочно"}
+
+
+def test_an_empty_answer_never_erases_what_the_case_has(engine: Engine) -> None:
+    from flows.loader import parse_definition
+
+    spec = parse_definition(
+        """
+process: request
+title: R
+roles: [clerk, head]
+start: {roles: [clerk], form: [item, note]}
+fields:
+  item: {type: text, label: Item}
+  note: {type: text, label: Note, required: false}
+stages:
+  - key: review
+    title: Review
+    tasks:
+      - {key: decide, kind: approve, assignee: head, title: Decide}
+    next:
+      - {to: fix, when: "decide == 'reject'"}
+      - {to: done}
+  - key: fix
+    title: Fix
+    tasks:
+      - {key: correct, kind: form, assignee: initiator, title: Correct, fields: [item, note]}
+    next: review
+  - {key: done, title: Done, final: true}
+"""
+    ).spec
+    case, _effects = engine.start(spec, 7, {"item": "стол", "note": "срочно"})
+    do(engine, case, "decide", "reject", {"decide_comment": "уточните"}, user=8)
+    assert case.stage == "fix"
+    # The returned request asks again; the person keeps «item» and skips «note»: both stay as they were.
+    do(engine, case, "correct", "submit", {"item": None, "note": None}, user=7)
+    assert case.stage == "review"
+    assert case.data["item"] == "стол" and case.data["note"] == "срочно"
+    do(engine, case, "decide", "reject", {"decide_comment": "ещё раз"}, user=8)
+    do(engine, case, "correct", "submit", {"item": "стул", "note": ""}, user=7)
+    assert case.data["item"] == "стул" and case.data["note"] == "срочно"
+    # a comment belongs to its answer: approving without one does not keep the rejection's comment
+    do(engine, case, "decide", "approve", {"decide_comment": ""}, user=8)
+    assert case.stage == "done" and case.data["decide"] == "approve" and not case.data["decide_comment"]

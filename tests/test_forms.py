@@ -68,3 +68,95 @@ def test_list_without_count_asks_whether_to_add_more() -> None:
     forms.answer(draft, step, False)
     assert forms.next_step(FIELDS, names, draft) is None
     assert draft["values"]["extras"] == [{"name": "a"}, {"name": "b"}]
+
+
+# -- asked again: the current value is shown and may be kept (issue 9, item 5) ----------------------------------
+
+CASE_DATA = {
+    "quantity": 2,
+    "note": "хрупкое",
+    "units": [{"model": "L1", "photos": [{"id": 1, "name": "a.jpg"}]}, {"model": "L2", "photos": []}],
+}
+
+
+def test_a_question_asked_again_carries_the_current_value_and_can_keep_it() -> None:
+    draft = forms.new_draft("submit")
+    forms.remember_current(["quantity", "note"], draft, CASE_DATA)
+    step = forms.next_step(FIELDS, ["quantity", "note"], draft)
+    assert step is not None and step.path == "quantity" and step.can_keep and step.current == 2
+    assert forms.describe_current(step, "ru") == "2"
+    assert forms.keep(FIELDS, draft, step) is True
+    step = forms.next_step(FIELDS, ["quantity", "note"], draft)
+    assert step is not None and step.path == "note" and step.current == "хрупкое"
+    forms.answer(draft, step, "стекло")  # a new answer replaces the value
+    assert forms.next_step(FIELDS, ["quantity", "note"], draft) is None
+    assert draft["values"] == {"quantity": 2, "note": "стекло"}
+
+
+def test_skipping_a_question_never_erases_the_current_value() -> None:
+    draft = forms.new_draft("submit", current={"note": "хрупкое", "quantity": None})
+    step = forms.next_step(FIELDS, ["note"], draft)
+    assert step is not None and step.current == "хрупкое"
+    forms.answer(draft, step, None)  # what «⏭ Skip» does
+    assert draft["values"] == {"note": "хрупкое"}
+    # without a current value, skipping leaves the field empty, as before
+    draft = forms.new_draft("submit")
+    step = forms.next_step(FIELDS, ["note"], draft)
+    assert step is not None and not step.can_keep
+    forms.answer(draft, step, None)
+    assert draft["values"] == {"note": None}
+
+
+def test_a_list_asked_again_may_be_kept_whole_at_its_first_question() -> None:
+    draft = forms.new_draft("submit")
+    forms.remember_current(["quantity", "units"], draft, CASE_DATA)
+    names = ["quantity", "units"]
+    forms.keep(FIELDS, draft, forms.next_step(FIELDS, names, draft))
+    step = forms.next_step(FIELDS, names, draft)
+    assert step is not None and step.path == "units.0.model" and step.current == CASE_DATA["units"]
+    assert forms.describe_current(step, "ru") == "1. L1\n2. L2"
+    assert forms.keep(FIELDS, draft, step)
+    assert forms.next_step(FIELDS, names, draft) is None
+    assert draft["values"]["units"] == CASE_DATA["units"]
+
+
+def test_a_list_answered_anew_offers_keep_only_before_its_first_answer() -> None:
+    draft = forms.new_draft("submit", current=CASE_DATA)
+    names = ["units"]
+    draft["values"]["quantity"] = 1
+    step = forms.next_step(FIELDS, names, draft)
+    assert step is not None and step.can_keep
+    forms.answer(draft, step, "L9")
+    step = forms.next_step(FIELDS, names, draft)
+    assert step is not None and step.path == "units.0.photos" and not step.can_keep
+    assert forms.keep(FIELDS, draft, step) is False
+
+
+def test_the_current_value_is_described_in_the_persons_language() -> None:
+    fields = {
+        "sum": FieldDef(type="money", label="Сумма"),
+        "day": FieldDef(type="date", label="День"),
+        "size": FieldDef(type="choice", label="Размер", options={"s": "Малый"}),
+        "scan": FieldDef(type="document", label="Скан"),
+        "client": FieldDef(type="company", label="Клиент"),
+    }
+    data = {
+        "sum": "1234.50",
+        "day": "2026-12-25",
+        "size": "s",
+        "scan": [{"id": 1, "name": "scan.pdf"}],
+        "client": {"id": 3, "name": "ООО Ромашка"},
+    }
+    draft = forms.new_draft("submit", current=data)
+    described = {}
+    for name in fields:
+        step = forms.next_step(fields, [name], draft)
+        assert step is not None
+        described[name] = forms.describe_current(step, "ru", {"s": "Малый"} if name == "size" else None)
+    assert described == {
+        "sum": "1\u00a0234,50\u00a0₽",
+        "day": "25.12.2026",
+        "size": "Малый",
+        "scan": "scan.pdf",
+        "client": "ООО Ромашка",
+    }

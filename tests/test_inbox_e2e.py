@@ -9,26 +9,18 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import aiohttp
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from app.application import App
-from app.settings import LIBRARY, Settings
+from app.settings import LIBRARY
 from db.models import Case, InboxUpdate
 from flows.clock import FrozenClock
-from sandbox.server import SandboxServer
 from tests.chat import create_person
 from tests.conftest import ADMIN_ID, Harness
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.test_webhook_e2e import webhook_bot
 
 
 async def _inbox_rows(app: App) -> list[InboxUpdate]:
@@ -38,45 +30,32 @@ async def _inbox_rows(app: App) -> list[InboxUpdate]:
 
 
 async def test_the_same_update_posted_twice_has_one_effect(tmp_path: Path, database_url: str, clock: FrozenClock):
-    sandbox = SandboxServer()
-    base = await sandbox.start()
-    port = _free_port()
-    settings = Settings(api_base=base, data_dir=tmp_path, database_url=database_url, admin_ids=[ADMIN_ID],
-                        webhook_url=f"http://127.0.0.1:{port}/telegram", webhook_host="127.0.0.1",
-                        webhook_port=port, webhook_secret=SecretStr("s3cret-token"),
-                        outbox_per_chat_rate=1000, outbox_global_rate=1000)
-    app = App(settings, clock, scheduler_interval=3600)
-    await app.start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            admin = await create_person(http, base, ADMIN_ID, "Админ")
-            await admin.send("/start")
-            await admin.expect("администратор")
-            # Telegram redelivers an update it is not sure we got: the very same update_id, twice.
-            update = {
-                "update_id": 900001,
-                "message": {
-                    "message_id": 999, "date": 1798182000, "text": "/invite shop_manager",
-                    "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"},
-                    "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"},
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
-                },
-            }
-            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
-            for _ in range(2):
-                async with http.post(f"http://127.0.0.1:{port}/telegram", json=update, headers=headers) as response:
-                    assert response.status == 200
-            await admin.expect("start=")
-            # Whatever else happens, the second delivery changes nothing: one invite, one stored update.
-            await admin.send("/users")
-            await admin.expect("Админ")
-            invites = [m for m in await admin.bot_messages() if "start=" in (m.get("text") or "")]
-            assert len(invites) == 1
-            rows = [r for r in await _inbox_rows(app) if r.update_id == 900001]
-            assert len(rows) == 1 and rows[0].status == "done"
-    finally:
-        await app.stop()
-        await sandbox.stop()
+    async with webhook_bot(tmp_path, database_url, clock) as (base, app, port), aiohttp.ClientSession() as http:
+        admin = await create_person(http, base, ADMIN_ID, "Админ")
+        await admin.send("/start")
+        await admin.expect("администратор")
+        # Telegram redelivers an update it is not sure we got: the very same update_id, twice.
+        update = {
+            "update_id": 900001,
+            "message": {
+                "message_id": 999, "date": 1798182000, "text": "/invite shop_manager",
+                "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"},
+                "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+            },
+        }
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+        for _ in range(2):
+            async with http.post(f"http://127.0.0.1:{port}/telegram", json=update, headers=headers) as response:
+                assert response.status == 200
+        await admin.expect("start=")
+        # Whatever else happens, the second delivery changes nothing: one invite, one stored update.
+        await admin.send("/users")
+        await admin.expect("Админ")
+        invites = [m for m in await admin.bot_messages() if "start=" in (m.get("text") or "")]
+        assert len(invites) == 1
+        rows = [r for r in await _inbox_rows(app) if r.update_id == 900001]
+        assert len(rows) == 1 and rows[0].status == "done"
 
 
 async def test_a_kill_between_receiving_and_handling_loses_nothing(harness: Harness) -> None:

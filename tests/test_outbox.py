@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,14 @@ from sqlalchemy import select
 
 from app.container import build_core
 from app.settings import Settings
-from db.models import Outbox
+from db.models import Case, Definition, Outbox, Task, TaskCard, User
 from sandbox.server import SandboxServer
 from services import outbox
 from services.core import Core
 from services.outbox import OutboxSender, RateLimiter
 from tests.chat import create_person
 
-TOKEN = "42:outbox-test"
+TOKEN = "42:outbox-test"  # the sandbox below is told to accept exactly this one
 
 
 def test_rate_limiter_keeps_to_the_total_and_per_chat_limits() -> None:
@@ -38,10 +39,25 @@ def test_rate_limiter_keeps_to_the_total_and_per_chat_limits() -> None:
     assert limiter.chat_wait(2) == pytest.approx(5)
 
 
+def test_a_chat_may_get_a_short_burst_then_one_a_second() -> None:
+    now = [0.0]
+    limiter = RateLimiter(1000.0, 1.0, burst=1000.0, chat_burst=2, monotonic=lambda: now[0])
+    limiter.take(7)
+    assert limiter.chat_wait(7) == 0  # a reply and the next question go together
+    limiter.take(7)
+    assert limiter.chat_wait(7) == pytest.approx(1.0)  # then one a second
+    now[0] += 1.0
+    assert limiter.chat_wait(7) == 0
+    limiter.take(7)
+    assert limiter.chat_wait(7) == pytest.approx(1.0)
+    limiter.hold_chat(7, 5)  # a 429 holds the chat whatever the burst
+    assert limiter.chat_wait(7) == pytest.approx(5)
+
+
 @pytest.fixture
 async def delivery(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Core, SandboxServer, Bot]]:
     # The sandbox enforces Telegram's limits: 30/s in total, 1/s per chat, 429 with retry_after beyond.
-    sandbox = SandboxServer(enforce_limits=True, global_rate=30, per_chat_rate=1.0, per_chat_burst=1.0)
+    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=1.0)
     base = await sandbox.start()
     core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
@@ -84,7 +100,8 @@ async def test_each_message_once_and_in_order_within_the_limits(delivery: tuple[
             outbox.message(session, chat, f"Уведомление для {chat}", core.clock.now())
         for n in range(3):  # three in a row to one person must keep their order
             outbox.message(session, chats[0], f"Сообщение {n}", core.clock.now())
-    sender = OutboxSender(bot, core.sessionmaker, core.files, global_rate=30, per_chat_rate=1.0)
+    # This sandbox allows no burst in a chat, so neither does the sender.
+    sender = OutboxSender(bot, core.sessionmaker, core.files, global_rate=30, per_chat_rate=1.0, per_chat_burst=1)
     await _run_until_sent(sender, core, expected=len(chats) + 3)
     assert sandbox.stats.rate_limited == 0  # the sender kept under the limits by itself
     assert all(sandbox.stats.messages_per_chat[c] == (4 if c == chats[0] else 1) for c in chats)
@@ -120,3 +137,44 @@ async def test_a_message_caught_mid_send_by_a_crash_is_not_sent_again(
         statuses = sorted((await session.execute(select(Outbox.status))).scalars())
     assert statuses == ["sent", "uncertain"]
     assert sandbox.stats.texts_per_chat[chat] == ["Следующее"]
+
+
+async def test_a_dead_senders_card_and_question_are_not_left_hanging(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """A sender killed mid-request: its rows are never sent again as they were, but the task card goes out afresh
+    (a task nobody sees would wait in silence) and the person's form question will be asked again."""
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    now = core.clock.now()
+    async with core.sessionmaker() as session, session.begin():
+        person = User(tg_id=chat, name="P", language="ru", is_admin=False, active=True, created_at=now)
+        session.add(person)
+        session.add(Definition(process="p", version=1, digest="d", source="", path="p.yaml", created_at=now))
+        await session.flush()
+        case = Case(definition_id=1, process="p", title="t", stage="s", status="active", visit=1, data={},
+                    initiator_id=person.id, created_at=now, updated_at=now)  # fmt: skip
+        session.add(case)
+        await session.flush()
+        task = Task(case_id=case.id, key="k", stage="s", visit=1, kind="confirm", status="open", created_at=now)
+        session.add(task)
+        # Both were being sent by a sender that died: claimed long ago, by a sender whose lock nobody holds.
+        long_ago = datetime.now(UTC) - timedelta(minutes=10)
+        card = Outbox(chat_id=chat, method="sendMessage", payload={"text": "📌 Карточка задачи"}, status="sending",
+                      attempts=1, created_at=now, claimed_at=long_ago, claimed_by=12345, case_id=case.id)  # fmt: skip
+        question = Outbox(chat_id=chat, method="sendMessage", payload={"text": "✏️ Вопрос", "purpose": "question"},
+                          status="sending", attempts=1, created_at=now, claimed_at=long_ago,
+                          claimed_by=12345)  # fmt: skip
+        session.add_all([card, question])
+        await session.flush()
+        session.add(TaskCard(task_id=task.id, user_id=person.id, outbox_id=card.id))
+    sender = OutboxSender(bot, core.sessionmaker, core.files, global_rate=30, per_chat_rate=1.0, per_chat_burst=1)
+    await _run_until_sent(sender, core, expected=1)
+    async with core.sessionmaker() as session:
+        rows = {r.id: r for r in (await session.execute(select(Outbox))).scalars()}
+        shown = (await session.execute(select(TaskCard))).scalars().one()
+        person = (await session.execute(select(User))).scalars().one()
+    assert rows[card.id].status == "uncertain" and rows[question.id].status == "uncertain"  # never resent as such
+    assert shown.outbox_id not in (card.id, question.id) and rows[shown.outbox_id].status == "sent"
+    assert sandbox.stats.texts_per_chat[chat] == ["📌 Карточка задачи"]  # the card, afresh; the question waits
+    assert person.question_lost_at is not None  # for the person's next message (or the sweep) to ask it again

@@ -56,8 +56,10 @@ def make_bot(server: SandboxServer, token: str = TOKEN, **kwargs: Any) -> Bot:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[SandboxServer]:
-    srv = SandboxServer()
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[SandboxServer]:
+    # As Telegram unless a test says otherwise: tests that fire many calls at one chat to probe each method's
+    # answers (not pacing, which has its own tests) carry @pytest.mark.without_flood_limits.
+    srv = SandboxServer(token=TOKEN, enforce_limits=request.node.get_closest_marker("without_flood_limits") is None)
     await srv.start()
     yield srv
     await srv.stop()
@@ -137,6 +139,7 @@ async def test_unknown_method_is_404(server: SandboxServer, http: aiohttp.Client
         assert (await resp.json())["description"] == "Unauthorized"
 
 
+@pytest.mark.without_flood_limits
 async def test_bad_requests(bot: Bot, user: dict[str, Any]) -> None:
     with pytest.raises(TelegramBadRequest, match="message text is empty"):
         await bot.send_message(USER_ID, "")
@@ -253,6 +256,7 @@ async def test_inline_keyboard_and_callback(bot: Bot, http: aiohttp.ClientSessio
         assert "not found" in (await resp.json())["error"]
 
 
+@pytest.mark.without_flood_limits
 async def test_edit_and_delete(bot: Bot, http: aiohttp.ClientSession, user: dict[str, Any]) -> None:
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Go", callback_data="go")]])
     sent = await bot.send_message(USER_ID, "Step 1", reply_markup=markup)
@@ -440,7 +444,7 @@ async def test_commands_and_chat_action(bot: Bot, user: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------- limits
 async def test_rate_limit_429() -> None:
-    srv = SandboxServer(enforce_limits=True, per_chat_rate=1.0, per_chat_burst=1.0)
+    srv = SandboxServer(token=TOKEN, per_chat_rate=1.0, per_chat_burst=1.0)
     await srv.start()
     b = make_bot(srv)
     try:
@@ -519,7 +523,7 @@ async def test_webhook_delivery(server: SandboxServer, http: aiohttp.ClientSessi
 
 async def test_state_persists(tmp_path: Path) -> None:
     path = tmp_path / "sandbox.json"
-    srv = SandboxServer(state_path=path)
+    srv = SandboxServer(token=TOKEN, state_path=path)
     await srv.start()
     b = make_bot(srv)
     try:
@@ -530,7 +534,7 @@ async def test_state_persists(tmp_path: Path) -> None:
         await srv.stop()
     assert json.loads(path.read_text())["users"][0]["label"] == "HR"
 
-    srv2 = SandboxServer(state_path=path)
+    srv2 = SandboxServer(token=TOKEN, state_path=path)
     await srv2.start()
     try:
         async with aiohttp.ClientSession(base_url=srv2.base_url) as http:

@@ -272,3 +272,60 @@ def test_parse_then_store_every_kind() -> None:
     for kind, text in answers.items():
         value = parse_text(kind, text, options=SIZES, today=TODAY)
         assert from_json(kind, json.loads(json.dumps(to_json(kind, value)))) == value
+
+
+# -- sane bounds ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["31.12.9999", "01.01.1899", "9999-12-31", "31.12.2101", "0001-01-01"])
+def test_dates_outside_the_business_range_are_refused(text: str) -> None:
+    error = invalid("date", text, today=TODAY)
+    assert error.params == {"earliest": "01.01.1900", "latest": "31.12.2100"}
+    assert invalid("datetime", f"{text} 10:00", today=TODAY).message == error.message
+
+
+def test_the_date_range_is_configurable() -> None:
+    narrow = (date(2020, 1, 1), date(2030, 12, 31))
+    assert parse_text("date", "01.01.2020", date_range=narrow) == date(2020, 1, 1)
+    assert invalid("date", "31.12.2019", date_range=narrow).params["earliest"] == "01.01.2020"
+    assert invalid("date", "today", today=date(2031, 1, 1), date_range=narrow).params["latest"] == "31.12.2030"
+    # «tomorrow» of the last day there is does not overflow: it is simply out of range.
+    assert "between" in str(invalid("date", "tomorrow", today=date.max))
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("number", "١٢"),  # Arabic-Indic twelve
+        ("number", "１２"),  # full-width
+        ("money", "٥٠٠ ₽"),
+        ("date", "２５.１２.2026"),
+        ("datetime", "25.12.2026 １٠:00"),
+        ("number", "12²"),
+    ],
+)
+def test_digits_other_than_ascii_are_refused_in_words(kind: str, text: str) -> None:
+    assert invalid(kind, text, today=TODAY).message == "Please type the digits 0-9"
+
+
+def test_money_is_not_negative_unless_the_field_allows_it() -> None:
+    assert invalid("money", "-5").message == "An amount cannot be negative here"
+    assert invalid("money", "−1 000,50 ₽").message == "An amount cannot be negative here"
+    assert parse_text("money", "-5", negative=True) == Decimal("-5.00")
+    assert parse_text("money", "-5", minimum=-10) == Decimal("-5.00")  # a negative minimum allows it too
+    assert parse_text("money", "0") == Decimal("0.00")
+
+
+@pytest.mark.parametrize("text", ["inf", "nan", "-Infinity", "1e400", "1" * 21])
+def test_numbers_are_finite(text: str) -> None:
+    invalid("number", text)
+    invalid("money", text)
+
+
+def test_text_is_limited_in_utf16_units_as_telegram_counts() -> None:
+    from flows.values import utf16_length
+
+    assert utf16_length("я😀") == 3  # the emoji is outside the BMP: two code units
+    assert parse_text("text", "😀" * 2000) == "😀" * 2000  # 4000 units: the limit exactly
+    error = invalid("text", "😀" * 2000 + "x")
+    assert error.params == {"length": 4001, "limit": 4000}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -22,7 +24,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_a_person_talks_to_a_bot_in_webhook_mode(tmp_path: Path, database_url: str, clock: FrozenClock) -> None:
+@asynccontextmanager
+async def webhook_bot(tmp_path: Path, database_url: str, clock: FrozenClock) -> AsyncIterator[tuple[str, App, int]]:
+    """The sandbox, and the bot in webhook mode behind it: (the sandbox's base URL, the bot, the webhook port)."""
     sandbox = SandboxServer()
     base = await sandbox.start()
     port = _free_port()
@@ -33,19 +37,23 @@ async def test_a_person_talks_to_a_bot_in_webhook_mode(tmp_path: Path, database_
     app = App(settings, clock, scheduler_interval=3600)
     await app.start()
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{base}/bot{app.bot.token}/getWebhookInfo") as response:  # type: ignore[union-attr]
-                info = (await response.json())["result"]
-            assert info["url"] == f"http://127.0.0.1:{port}/telegram"
-            admin = await create_person(http, base, ADMIN_ID, "Админ")
-            await admin.send("/start")
-            await admin.expect("администратор")
-            await admin.send("/invite shop_manager")
-            invite = await admin.expect("start=")
-            assert "shop_manager" in invite["text"]
-            # A request without the secret is not an update from Telegram.
-            async with http.post(f"http://127.0.0.1:{port}/telegram", json={"update_id": 1}) as response:
-                assert response.status == 401
+        yield base, app, port
     finally:
         await app.stop()
         await sandbox.stop()
+
+
+async def test_a_person_talks_to_a_bot_in_webhook_mode(tmp_path: Path, database_url: str, clock: FrozenClock) -> None:
+    async with webhook_bot(tmp_path, database_url, clock) as (base, app, port), aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/bot{app.bot.token}/getWebhookInfo") as response:  # type: ignore[union-attr]
+            info = (await response.json())["result"]
+        assert info["url"] == f"http://127.0.0.1:{port}/telegram"
+        admin = await create_person(http, base, ADMIN_ID, "Админ")
+        await admin.send("/start")
+        await admin.expect("администратор")
+        await admin.send("/invite shop_manager")
+        invite = await admin.expect("start=")
+        assert "shop_manager" in invite["text"]
+        # A request without the secret is not an update from Telegram.
+        async with http.post(f"http://127.0.0.1:{port}/telegram", json={"update_id": 1}) as response:
+            assert response.status == 401

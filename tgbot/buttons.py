@@ -54,6 +54,14 @@ class CardButtons:
         if button.action == "work":
             await self.cases.pause_work(self.user, task.id)
             return self.r.t("⏸ Paused.", self.lang)
+        if button.action == "resume" and task.key == START_TASK:
+            access.require_holder(self.user, task)
+            await self.conversation.begin(task, "submit")  # the draft is kept: it goes on where it stopped
+            return None
+        if button.action == "discard" and task.key == START_TASK:
+            access.require_holder(self.user, task)
+            await self.conversation.cancel(task)
+            return None
         return None
 
     # --- case cards -----------------------------------------------------------------------------------
@@ -99,8 +107,15 @@ class CardButtons:
 
     # --- the start menu -------------------------------------------------------------------------------
 
-    async def start(self, process: str) -> None:
-        """Start a case; its start form opens at once, or, with nothing to ask, the case is registered."""
+    async def start(self, process: str, *, fresh: bool = False) -> None:
+        """Start a case; its start form opens at once, or, with nothing to ask, the case is registered. With a
+        request of this process still unfinished, the person chooses: continue it, or drop it and start anew."""
+        drafts = await self.cases.drafts(self.user, process)
+        if drafts and not fresh:
+            self.conversation.say(*self.r.draft_or_fresh(*drafts[0], self.lang))
+            return
+        for state, _task in drafts:
+            await self.cases.cancel(self.user, state.id or 0)
         loaded = await self.cases.start(self.user, process)
         task = next((x for x in loaded.state.tasks if x.key == START_TASK and x.status == "open"), None)
         if task is not None and task.id is not None:

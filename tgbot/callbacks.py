@@ -6,13 +6,13 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class TaskCb(CallbackData, prefix="t"):
-    action: str  # claim | out (arg = outcome) | open
+    action: str  # claim | out (arg = outcome) | work | resume (a draft) | discard (a draft)
     task_id: int
     arg: str = ""
 
 
 class FormCb(CallbackData, prefix="f"):
-    action: str  # pick | skip | back | files | yes | no | confirm | edit | field | cancel | resume
+    action: str  # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | resume
     task_id: int
     arg: str = ""
     step: int = -1  # how many answers the form had when the button was sent: older buttons are stale
@@ -20,6 +20,7 @@ class FormCb(CallbackData, prefix="f"):
 
 class StartCb(CallbackData, prefix="s"):
     process: str
+    fresh: int = 0  # 1: drop the unfinished request of this process and start anew
 
 
 class CaseCb(CallbackData, prefix="c"):

@@ -118,6 +118,10 @@ class Conversation:
             if task.key in (START_TASK, MOVE_TASK):
                 # What the case already has (carried over by a hand-off) is not asked again.
                 forms.prefill(fields, names, draft, loaded.data)
+            else:
+                # Asked again (a returned request, a correction): each question shows the value the case has
+                # and offers to keep it; skipping never erases it.
+                forms.remember_current(names, draft, loaded.data)
         task.draft = copy.deepcopy(draft)
         self.user.active_task_id = task.id
         await self.ask(task)
@@ -222,6 +226,7 @@ class Conversation:
                 minimum=fdef.min,
                 maximum=fdef.max,
                 integer=fdef.integer,
+                negative=fdef.negative,
             )
         except field_values.InvalidAnswer as exc:
             raise FormError(exc.message, **exc.params) from None
@@ -405,6 +410,8 @@ class Conversation:
             await self.more(task, action == "yes", step)
         elif action == "skip":
             await self.skip(task, step)
+        elif action == "keep":
+            await self.keep(task, step)
         elif action == "back":
             await self.back(task, step)
         elif action == "edit":
@@ -417,6 +424,14 @@ class Conversation:
             await self.confirm(task, step)
         elif action == "cancel":
             await self.cancel(task, step)
+
+    async def keep(self, task: Task, step_no: int) -> None:
+        """«Keep as it is»: the field keeps the value the case has; on to the next question."""
+        _loaded, fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or not forms.keep(fields, draft, step):
+            raise FormError(_("There is nothing to keep here; please answer the question."))
+        task.draft = draft
+        await self.ask(task)
 
     async def resume(self, task: Task) -> None:
         await self.ask(task)

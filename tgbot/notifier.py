@@ -170,6 +170,17 @@ class OutboxNotifier:
             keyboard = self.renderer.retry_button(case.id, lang) if case is not None else None
             outbox.message(self.session, admin.tg_id, text, self.now, keyboard)
 
+    async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
+        lang = author.language
+        text = self.renderer.t(
+            "📝 Your request «%(process)s» was started more than %(days)s days ago and never finished, "
+            "so it is closed. Start it again from the menu when you need it.",
+            lang,
+            process=self.renderer.local(loaded.state.spec.title, lang),
+            days=days,
+        )
+        outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
+
     def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
         row = outbox.enqueue(
             self.session,

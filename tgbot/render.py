@@ -7,13 +7,13 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from flows.forms import Step, step_label
+from flows.forms import Step, describe_current, step_label
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.wording import Wording
-from tgbot.callbacks import AttentionCb, CaseCb, FormCb, TaskCb
+from tgbot.callbacks import AttentionCb, CaseCb, FormCb, StartCb, TaskCb
 
 MAX_TEXT = 4000
 
@@ -131,6 +131,38 @@ class Renderer(Wording):
             )
         ]
 
+    def draft_card(self, case: CaseState, task: TaskState, lang: str | None) -> tuple[str, dict[str, Any] | None]:
+        """An unfinished request: continue it where it stopped, or drop it."""
+        text = self.t(
+            "📝 Unfinished request: %(process)s (started %(when)s).",
+            lang,
+            process=self.local(case.spec.title, lang),
+            when=self.when(task.created_at),
+        )
+        discard = InlineKeyboardButton(
+            text=self.t("🗑 Discard", lang), callback_data=TaskCb(action="discard", task_id=task.id or 0).pack()
+        )
+        return text, self._continue_or(task, discard, lang)
+
+    def draft_or_fresh(self, case: CaseState, task: TaskState, lang: str | None) -> tuple[str, dict[str, Any] | None]:
+        """Starting a process again while a request of it is unfinished: continue that one, or start anew."""
+        text = self.t(
+            "You have an unfinished request: %(process)s (started %(when)s). Continue it or start a new one?",
+            lang,
+            process=self.local(case.spec.title, lang),
+            when=self.when(task.created_at),
+        )
+        fresh = InlineKeyboardButton(
+            text=self.t("🆕 Start anew", lang), callback_data=StartCb(process=case.spec.process, fresh=1).pack()
+        )
+        return text, self._continue_or(task, fresh, lang)
+
+    def _continue_or(self, task: TaskState, other: InlineKeyboardButton, lang: str | None) -> dict[str, Any] | None:
+        resume = InlineKeyboardButton(
+            text=self.t("▶️ Continue", lang), callback_data=TaskCb(action="resume", task_id=task.id or 0).pack()
+        )
+        return markup([[resume, other]])
+
     def retry_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         return markup(
             [
@@ -235,6 +267,18 @@ class Renderer(Wording):
                 text += f"\n{hint}"
             if step.is_file and collected:
                 text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
+            if step.can_keep:
+                # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
+                now = describe_current(step, self.tr.lang(lang), dict(options))
+                text += "\n" + self.t("Now: %(value)s", lang, value=now)
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=self.t("✅ Keep as it is", lang),
+                            callback_data=FormCb(action="keep", task_id=task_id).pack(),
+                        )
+                    ]
+                )
             for key, label in options:
                 rows.append(
                     [

@@ -39,6 +39,11 @@ class Replies:
     async def task_page(self, chat_id: int, user: User, page: TaskPage) -> None:
         """«My tasks»: a heading and one card per task, remembered (`TaskCard`) so the cards follow the task."""
         lang, now = user.language, self.clock.now()
+        for state, task in page.drafts:
+            text, keyboard = self.r.draft_card(state, task, lang)
+            outbox.message(self.session, chat_id, text, now, keyboard)
+        if not page.entries and page.drafts:
+            return
         if not page.entries:
             outbox.message(self.session, chat_id, self.r.t("You have no open tasks. 🎉", lang), now)
             return

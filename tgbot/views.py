@@ -63,7 +63,8 @@ def roster(people: list[tuple[User, list[str]]]) -> str:
     lines = []
     for person, roles in people:
         admin = " ⭐" if person.is_admin else ""
-        lines.append(f"{person.id}. {person.name}{admin} @{person.username or '—'}: {', '.join(roles) or '—'}")
+        blocked = " 🚫" if person.unreachable_at is not None else ""  # blocked the bot: nothing reaches them
+        lines.append(f"{person.id}. {person.name}{admin}{blocked} @{person.username or '—'}: {', '.join(roles) or '—'}")
     return "\n".join(lines)[:4000]
 
 

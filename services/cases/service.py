@@ -4,6 +4,7 @@ per command, in the caller's transaction. Handlers, the scheduler and the panel 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -11,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Task, Timer, User
 from flows.i18n import _
-from flows.runtime import CaseState, Effect, EngineError, TaskCreated, TaskState, task_def
-from flows.status import TaskStatus
+from flows.runtime import START_TASK, CaseClosed, CaseState, Effect, EngineError, TaskCreated, TaskState, task_def
+from flows.status import CASE_CLOSED, TaskStatus
 from services import access, attention
 from services import people as people_repo
 from services.cases.effects import apply_effect
@@ -250,6 +251,53 @@ class CaseService:
             if effects:
                 await self.save(loaded, effects, actor_id, "case.tasks_released", {"user": user.id})
         return moved
+
+    async def drafts(self, user: User, process: str) -> list[tuple[CaseState, TaskState]]:
+        """The person's unfinished requests of a process (start forms still open)."""
+        rows = await self.session.execute(
+            select(Task.case_id)
+            .join(Case, Case.id == Task.case_id)
+            .where(
+                Task.assignee_id == user.id,
+                Task.key == START_TASK,
+                Task.status == TaskStatus.OPEN,
+                Case.process == process,
+            )
+            .order_by(Task.id)
+        )
+        found = []
+        for case_id in rows.scalars():
+            loaded = await self.load(case_id, lock=False)
+            task = next((t for t in loaded.state.tasks if t.key == START_TASK), None)
+            if task is not None:
+                found.append((loaded.state, task))
+        return found
+
+    async def close_stale_drafts(self, older_than: timedelta) -> int:
+        """Requests left unfinished longer than `older_than` are closed, with a note to their author."""
+        cutoff = self.now - older_than
+        rows = await self.session.execute(
+            select(Task.case_id).where(
+                Task.key == START_TASK, Task.status == TaskStatus.OPEN, Task.created_at < cutoff
+            )
+        )
+        closed = 0
+        for case_id in rows.scalars().all():
+            loaded = await self.load(case_id)
+            if loaded.state.status in CASE_CLOSED:
+                continue
+            author = await self.people.user(loaded.state.initiator_id)
+            # Not the «case closed» notice: the author gets a word about their unfinished request instead.
+            effects: list[Effect] = [
+                e for e in self.core.engine.cancel(loaded.state, None) if not isinstance(e, CaseClosed)
+            ]
+            await self.save(loaded, effects, None, "case.draft_expired", {"days": older_than.days})
+            if author is not None:
+                if author.active_task_id is not None and author.active_task_id in loaded.task_rows:
+                    author.active_task_id = None
+                await self.notifier.draft_expired(loaded, author, older_than.days)
+            closed += 1
+        return closed
 
     async def retry_failed(self, viewer: access.Viewer, case_id: int) -> int:
         """An admin puts a case's failed steps back in line (after fixing its data or definition)."""

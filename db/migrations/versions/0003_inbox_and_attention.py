@@ -41,14 +41,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("attention", sa.Text(), nullable=True))
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("question_lost_at", db.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("unreachable_at", db.models.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("case_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("claimed_by", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("claimed_by")
         batch_op.drop_column("case_id")
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("unreachable_at")
         batch_op.drop_column("question_lost_at")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_column("attention")

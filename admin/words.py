@@ -1,0 +1,181 @@
+"""What the panel says instead of internal keys: labels of statuses, roles and channels, and each history
+entry as a sentence. Every text is an English msgid translated by the gettext catalogs (services/locales),
+like the bot's texts; the panel speaks the settings' default language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.models import AuditEntry, Task
+from flows.i18n import _
+from flows.model import ProcessDef
+from flows.runtime import START_TASK, task_def
+from services.core import Core
+
+CASE_STATUS = {"draft": _("Draft"), "active": _("In progress"), "done": _("Finished"), "cancelled": _("Cancelled")}
+TASK_STATUS = {"open": _("Open"), "done": _("Done"), "cancelled": _("Not needed any more")}
+OUTBOX_STATUS = {
+    "pending": _("Waiting"),
+    "sending": _("Sending"),
+    "sent": _("Sent"),
+    "failed": _("Failed"),
+    "uncertain": _("Unknown whether delivered"),
+}
+CHANNEL = {"telegram": _("Telegram"), "email": _("E-mail"), "sms": _("SMS")}
+RESULT = {"success": _("successfully"), "failure": _("without success")}
+# Roles are keys in the definitions, which give them no titles yet; the library's roles are named here.
+ROLES = {
+    "admin": _("Administrator"),
+    "shop_manager": _("Shop manager"),
+    "shop_admin": _("Shop administrator"),
+    "director": _("Director"),
+    "service_manager": _("Service centre manager"),
+    "warehouse_head": _("Head of warehouse"),
+    "accountant": _("Accountant"),
+    "account_manager": _("Account manager"),
+    "general_director": _("General director"),
+    "warehouse_worker": _("Warehouse worker"),
+    "lawyer": _("Lawyer"),
+    "sales_manager": _("Sales manager"),
+    "commercial_director": _("Commercial director"),
+    "deputy_director": _("Deputy director"),
+    "production_head_1": _("Head of production 1"),
+    "production_head_2": _("Head of production 2"),
+    "security": _("Security"),
+}
+
+
+class Words:
+    def __init__(self, core: Core, lang: str) -> None:
+        self.core = core
+        self.lang = lang
+
+    def t(self, message: str, **params: Any) -> str:
+        return self.core.translator.t(message, self.lang, **params)
+
+    def _label(self, labels: dict[str, str], key: str | None) -> str:
+        if key is None:
+            return ""
+        if key in labels:
+            return self.t(labels[key])
+        # A key nobody has named yet: shown as words, never as «some_key».
+        return key.replace("_", " ").replace(".", " ").strip().capitalize()
+
+    def case_status(self, status: str) -> str:
+        return self._label(CASE_STATUS, status)
+
+    def task_status(self, status: str) -> str:
+        return self._label(TASK_STATUS, status)
+
+    def outbox_status(self, status: str) -> str:
+        return self._label(OUTBOX_STATUS, status)
+
+    def channel(self, channel: str) -> str:
+        return self._label(CHANNEL, channel)
+
+    def role(self, role: str | None) -> str:
+        return self._label(ROLES, role)
+
+    def when_short(self, moment: Any) -> str:
+        if moment is None:
+            return "—"
+        return str(moment.astimezone(self.core.wording.tz).strftime("%d.%m %H:%M"))
+
+    def task_title(self, spec: ProcessDef, stage: str, key: str) -> str:
+        if key == START_TASK:
+            return self.t("New request: %(process)s", process=self.core.translator.local(spec.title, self.lang))
+        try:
+            return self.core.translator.local(task_def(spec, stage, key).title, self.lang)
+        except KeyError:
+            return self._label({}, key)
+
+    def outcome(self, spec: ProcessDef, stage: str, key: str, outcome: str | None) -> str:
+        if not outcome:
+            return ""
+        try:
+            return self.core.wording.outcome_label(task_def(spec, stage, key), outcome, self.lang)
+        except KeyError:
+            return self._label({}, outcome)
+
+    def stage(self, spec: ProcessDef, stage: str | None) -> str:
+        return self.core.wording.stage_title(spec, stage, self.lang) if stage else "—"
+
+    def holder(self, task: Task, names: dict[int, str]) -> str:
+        if task.assignee_id is not None:
+            return names.get(task.assignee_id) or "?"
+        return self.role(task.role) if task.role else self.t("the case's responsible")
+
+    def field_label(self, spec: ProcessDef, name: str) -> str:
+        fdef = spec.fields.get(name)
+        return self.core.translator.local(fdef.label, self.lang) if fdef else self._label({}, name)
+
+    def history(self, entry: AuditEntry, spec: ProcessDef, tasks: dict[int, Task], names: dict[int, str]) -> str:
+        """One history entry as a sentence: «Анна: задача «Подтвердить дефект» — выполнено (Подтвердить)»."""
+        data = entry.data or {}
+        task = tasks.get(entry.task_id) if entry.task_id is not None else None
+        title = ""
+        if task is not None:
+            title = self.task_title(spec, task.stage, task.key)
+        elif isinstance(data.get("task"), str):
+            title = self._label({}, data["task"])
+        action = entry.action
+        if action == "case.started":
+            text = self.t("case started")
+            if data.get("from_case"):
+                text += " " + self.t("(from case №%(case)s)", case=data["from_case"])
+        elif action == "task.claimed":
+            text = self.t("task «%(task)s» — taken", task=title)
+        elif action == "task.done":
+            outcome = self.outcome(spec, task.stage, task.key, data.get("outcome")) if task else ""
+            text = self.t("task «%(task)s» — done", task=title)
+            if outcome:
+                text += f" ({outcome})"
+            filled = [self.field_label(spec, n) for n in (data.get("values") or {}) if n in spec.fields]
+            if filled:
+                text += "; " + self.t("filled in: %(fields)s", fields=", ".join(filled))
+        elif action == "stage.entered":
+            text = self.t("stage «%(to)s»", to=self.stage(spec, data.get("to")))
+            if data.get("from"):
+                text = self.t(
+                    "stage «%(from)s» → «%(to)s»",
+                    to=self.stage(spec, data.get("to")),
+                    **{"from": self.stage(spec, data.get("from"))},
+                )
+        elif action == "case.handoff":
+            text = self.t("handed over to case №%(case)s", case=data.get("case", "?"))
+        elif action == "email.queued":
+            text = self.t(
+                "e-mail to %(to)s queued: «%(subject)s»", to=data.get("to", "?"), subject=data.get("subject", "")
+            )
+        elif action == "case.closed":
+            text = self.t("case closed: %(status)s", status=self.case_status(str(data.get("status"))).lower())
+            if data.get("result"):
+                text += " " + self._label(RESULT, data["result"])
+        elif action == "case.cancelled":
+            text = self.t("case cancelled")
+        elif action == "case.move":
+            text = self.t("moved the case to stage «%(to)s»", to=self.stage(spec, data.get("to")))
+        elif action == "case.edit_requested":
+            text = self.t("asked to change «%(field)s»", field=self.field_label(spec, str(data.get("field"))))
+        elif action == "work.started":
+            text = self.t("work on task «%(task)s» started", task=title)
+        elif action == "work.paused":
+            text = self.t("work on task «%(task)s» paused", task=title)
+        elif action == "timer.remind":
+            text = self.t("reminder about task «%(task)s»", task=title)
+        elif action == "timer.overdue":
+            text = self.t("task «%(task)s» is overdue", task=title)
+        elif action == "timer.wait":
+            text = self.t("waiting time is over")
+        elif action == "task.released":
+            text = self.t("task «%(task)s» went back to its role (its holder lost the role)", task=title)
+        elif action == "case.tasks_released":
+            text = self.t("tasks handed on to those who may do them")
+        elif action == "case.draft_expired":
+            text = self.t("the unfinished request was closed after %(days)s days", days=data.get("days", "?"))
+        elif action == "case.retried":
+            text = self.t("an admin retried the failed step")
+        else:
+            text = self._label({}, action)
+        who = names.get(entry.actor_id) if entry.actor_id is not None else None
+        return f"{who}: {text}" if who else text[:1].upper() + text[1:]

@@ -1,0 +1,147 @@
+"""What the engine hands back to its caller: the tasks it keeps, and the effects of a command.
+
+Kept apart from `flows.runtime` so that the action specs of `flows.model` can yield effects themselves
+without the model importing the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from flows.status import CaseStatus, TaskStatus
+
+if TYPE_CHECKING:  # the model imports this module; these are for annotations only
+    from flows.model import LocalText, NotifyCasesDef, ReportDef
+
+
+
+@dataclass
+class TaskState:
+    key: str
+    stage: str
+    visit: int
+    kind: str
+    role: str | None = None  # a pool: anyone with the role may claim
+    assignee_id: int | None = None  # a person; for a pool, set by the claim
+    status: TaskStatus = TaskStatus.OPEN
+    due_at: datetime | None = None
+    created_at: datetime | None = None
+    outcome: str | None = None
+    done_by: int | None = None
+    done_at: datetime | None = None
+    id: int | None = None
+    # Time tracking, for display only (kept by the service): when the running period started, seconds so far.
+    work_started_at: datetime | None = None
+    worked_seconds: float = 0.0
+
+    @property
+    def claimed(self) -> bool:
+        return self.assignee_id is not None
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Tell people something. `kind` selects a built-in text; `text` is the definition's own template."""
+
+    kind: Literal["text", "reminder", "overdue", "escalation", "closed"]
+    roles: tuple[str, ...] = ()
+    user_ids: tuple[int, ...] = ()
+    text: LocalText | None = None
+    attach: tuple[str, ...] = ()
+    task: TaskState | None = None
+
+
+@dataclass(frozen=True)
+class Render:
+    template: str  # file name of the template, already rendered from the definition's expression
+    to: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    kind: Literal["remind", "overdue", "wait"]
+    due_at: datetime
+    task: TaskState | None = None
+    stage: str | None = None
+    visit: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskCreated:
+    task: TaskState
+
+
+@dataclass(frozen=True)
+class TaskClosed:
+    task: TaskState
+    by: int | None
+
+
+@dataclass(frozen=True)
+class StageEntered:
+    previous: str | None
+    stage: str
+
+
+@dataclass(frozen=True)
+class CaseClosed:
+    status: CaseStatus
+    result: str | None
+
+
+@dataclass(frozen=True)
+class StartCase:
+    """Start another process with this data; the new case links back to this one."""
+
+    process: str
+    data: dict[str, Any]
+    initiator_id: int
+
+
+@dataclass(frozen=True)
+class SendEmail:
+    to: str
+    subject: str
+    body: str
+    attach: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CancelWait:
+    """Drop the case's pending wait timer (its date changed)."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    report: ReportDef
+
+
+@dataclass(frozen=True)
+class NotifyCases:
+    notify: NotifyCasesDef
+
+
+@dataclass(frozen=True)
+class UpdateCompany:
+    company_id: int
+    values: dict[str, Any]
+
+
+Effect = (
+    Notify
+    | Render
+    | SetTimer
+    | TaskCreated
+    | TaskClosed
+    | StageEntered
+    | CaseClosed
+    | StartCase
+    | UpdateCompany
+    | CancelWait
+    | BuildReport
+    | NotifyCases
+    | SendEmail
+)

@@ -1,0 +1,144 @@
+"""What every part of the sandbox shares: the state, the counters, the bot's identity and the "something changed"
+signal that long polls (getUpdates, the user API's `wait`) and webhook delivery sleep on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import secrets
+from collections.abc import Callable
+
+from .faults import Faults
+from .limits import FloodControl
+from .state import JsonDict, SandboxState
+from .stats import SandboxStats
+
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+DEFAULT_TOKEN = "123456:SANDBOX-konveyer-demo-token"
+"""The token the sandbox accepts unless told otherwise; the bot uses the same one when it has no BOT_TOKEN
+(`app.settings.SANDBOX_TOKEN`; a test checks they agree), so the demo, tests and bench need no setup."""
+
+UPDATE_TYPES = {
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_connection",
+    "business_message",
+    "edited_business_message",
+    "deleted_business_messages",
+    "message_reaction",
+    "message_reaction_count",
+    "inline_query",
+    "chosen_inline_result",
+    "callback_query",
+    "shipping_query",
+    "pre_checkout_query",
+    "purchased_paid_media",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "chat_boost",
+    "removed_chat_boost",
+}
+NOT_BY_DEFAULT = {"chat_member", "message_reaction", "message_reaction_count"}
+"""Bot API, getUpdates: an empty list (or none ever given) means every type except these, which must be asked for."""
+
+
+def update_allowed(kind: str, allowed: list[str] | None) -> bool:
+    if not allowed:
+        return kind not in NOT_BY_DEFAULT
+    return kind in allowed
+
+
+class Hub:
+    BOT_FIRST_NAME = "Konveyer"
+    BOT_USERNAME = "konveyer_bot"
+
+    def __init__(
+        self,
+        state: SandboxState,
+        *,
+        token: str,
+        any_token: bool,
+        callback_timeout: float,
+        callback_answer_ttl: float = 15.0,
+    ) -> None:
+        self.state = state
+        self.stats = SandboxStats()
+        self.token = token
+        self.any_token = any_token
+        self.callback_timeout = callback_timeout
+        self.default_bot_token = token
+        """The token of the last authorised call: the bot identity for webhook replies and the user API."""
+        self.closing = False
+        self.poll_generation = 0
+        self.callback_waiters: dict[str, asyncio.Future[JsonDict]] = {}
+        self.open_callbacks: dict[str, float] = {}
+        """Callback queries the bot may still answer: id -> monotonic time the person pressed the button."""
+        self.callback_answer_ttl = callback_answer_ttl
+        self.inline_waiters: dict[str, asyncio.Future[JsonDict]] = {}
+        self.flood: FloodControl | None = None
+        """Telegram's flood limits (None: off); spent by every new or edited message (`spend`)."""
+        self.pinned: dict[int, int] = {}
+        """Pinned message per chat (pinChatMessage)."""
+        self.menu_buttons: dict[int, JsonDict] = {}
+        """setChatMenuButton per chat; 0 is the bot's default."""
+        self.faults = Faults()
+        """Faults switched on through the user API (`sandbox.faults`)."""
+        self.kick_webhook: Callable[[], None] = lambda: None
+        """Set by the server: starts webhook delivery when setWebhook gives a URL."""
+        self._changed = asyncio.Condition()
+
+    # ------------------------------------------------------------ bot identity
+    def bot_user(self, token: str) -> JsonDict:
+        return {
+            "id": int(token.split(":", 1)[0]),
+            "is_bot": True,
+            "first_name": self.BOT_FIRST_NAME,
+            "username": self.BOT_USERNAME,
+        }
+
+    def token_ok(self, token: str) -> bool:
+        """Telegram answers 401 «Unauthorized» to any token but the bot's own; `any_token` is the explicit
+        leniency for tools that run several bots against one sandbox (any well-formed token is then a bot)."""
+        if self.any_token:
+            return bool(TOKEN_RE.match(token))
+        return secrets.compare_digest(token.encode(), self.token.encode())
+
+    # ------------------------------------------------------------ change signal
+    async def notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_change(self, seconds: float) -> None:
+        """Wait for the next notification (or timeout)."""
+        if seconds <= 0:
+            return
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), seconds)
+
+    def spend(self, chat_id: int, messages: int = 1) -> None:
+        if self.flood is not None:
+            self.flood.spend(chat_id, messages)
+
+    def push_update(self, kind: str, payload: JsonDict) -> bool:
+        """Queues an update unless the bot's `allowed_updates` excludes its type; True when queued."""
+        if not update_allowed(kind, self.state.webhook.allowed_updates):
+            return False
+        self.state.push_update(kind, payload)
+        self.stats.updates_created += 1
+        return True
+
+    def release_waiters(self) -> None:
+        """On stop: whoever waits for a callback or inline answer gets "not answered" now."""
+        for fut in self.callback_waiters.values():
+            if not fut.done():
+                fut.set_result({"text": None, "show_alert": False, "answered": False})
+        for fut in self.inline_waiters.values():
+            if not fut.done():
+                fut.set_result({"results": None, "answered": False})

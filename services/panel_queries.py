@@ -1,0 +1,256 @@
+"""Read-only queries behind the web panel: the case list with each case's current step, deadline and
+holder, search over what the admin sees, one case with its files, and the delivery problems with the case
+and the person they were for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AuditEntry, Case, Outbox, StoredFile, Task, TaskCard, User
+from flows.model import FieldDef, ProcessDef
+from services.core import Core
+
+# How many cases a text search reads at most, newest first. The text is matched against the words the panel
+# shows (choice labels, formatted money and dates, people's names), which SQL cannot see in the JSON, so the
+# match runs here; the cap keeps one search bounded on a big database and the page says when it was reached.
+SEARCH_SCAN = 5000
+BATCH = 500
+
+
+@dataclass
+class OpenWork:
+    """A case's open tasks, soonest due first: the current step's deadline and who holds it."""
+
+    tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def deadline(self) -> datetime | None:
+        dues = [t.due_at for t in self.tasks if t.due_at is not None]
+        return min(dues) if dues else None
+
+
+@dataclass
+class CasePage:
+    cases: list[Case]
+    work: dict[int, OpenWork]
+    names: dict[int, str]
+    specs: dict[int, ProcessDef]
+    scanned_all: bool = True  # False when a search stopped at SEARCH_SCAN cases
+
+
+async def specs_of(core: Core, session: AsyncSession, cases: Iterable[Case]) -> dict[int, ProcessDef]:
+    specs: dict[int, ProcessDef] = {}
+    for case in cases:
+        if case.definition_id not in specs:
+            specs[case.definition_id] = await core.registry.spec(session, case.definition_id)
+    return specs
+
+
+async def names_of(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))).all())
+
+
+def _field_words(
+    core: Core, spec: ProcessDef, fdef: FieldDef, value: Any, lang: str, names: dict[int, str]
+) -> list[str]:
+    """The raw value and the words the panel shows for it, for matching a search text."""
+    if value is None:
+        return []
+    if fdef.type == "list" and fdef.fields:
+        words: list[str] = []
+        for item in value if isinstance(value, list) else []:
+            if isinstance(item, dict):
+                for key, sub in fdef.fields.items():
+                    words += _field_words(core, spec, sub, item.get(key), lang, names)
+        return words
+    return [str(value), core.wording.format_field(fdef, value, lang, spec, names)]
+
+
+def case_words(core: Core, case: Case, spec: ProcessDef, lang: str, names: dict[int, str]) -> str:
+    words = [str(case.id), f"№{case.id}", case.title, core.translator.local(spec.title, lang)]
+    words.append(core.wording.stage_title(spec, case.stage, lang))
+    for name, fdef in spec.fields.items():
+        words += _field_words(core, spec, fdef, case.data.get(name), lang, names)
+    return "\n".join(words).casefold()
+
+
+def _user_ids(spec: ProcessDef, data: dict[str, Any]) -> set[int]:
+    ids = set()
+    for name, fdef in spec.fields.items():
+        if fdef.type == "user" and isinstance(data.get(name), int):
+            ids.add(data[name])
+    return ids
+
+
+ATTENTION = "attention"  # the list's filter for cases a failed step left needing an admin
+
+
+async def find_cases(
+    core: Core,
+    session: AsyncSession,
+    *,
+    process: str | None,
+    status: str | None,
+    text: str | None,
+    lang: str,
+    limit: int,
+) -> CasePage:
+    query = select(Case).order_by(Case.updated_at.desc(), Case.id.desc())
+    if process:
+        query = query.where(Case.process == process)
+    if status == ATTENTION:
+        query = query.where(Case.attention.is_not(None))
+    elif status:
+        query = query.where(Case.status == status)
+    needle = (text or "").strip().casefold()
+    scanned_all = True
+    if not needle:
+        cases = list((await session.execute(query.limit(limit))).scalars())
+    else:
+        cases = []
+        offset = 0
+        while len(cases) < limit:
+            batch = list((await session.execute(query.offset(offset).limit(BATCH))).scalars())
+            specs = await specs_of(core, session, batch)
+            names = await names_of(session, [i for c in batch for i in _user_ids(specs[c.definition_id], c.data)])
+            for case in batch:
+                if needle in case_words(core, case, specs[case.definition_id], lang, names):
+                    cases.append(case)
+                    if len(cases) == limit:
+                        break
+            offset += BATCH
+            if len(batch) < BATCH:
+                break
+            if offset >= SEARCH_SCAN:
+                scanned_all = False
+                break
+    work = await open_work(session, [c.id for c in cases])
+    names = await names_of(session, [t.assignee_id for w in work.values() for t in w.tasks])
+    return CasePage(cases, work, names, await specs_of(core, session, cases), scanned_all)
+
+
+async def open_work(session: AsyncSession, case_ids: list[int]) -> dict[int, OpenWork]:
+    work: dict[int, OpenWork] = {case_id: OpenWork() for case_id in case_ids}
+    if not case_ids:
+        return work
+    rows = (
+        await session.execute(
+            select(Task)
+            .where(Task.case_id.in_(case_ids), Task.status == "open")
+            .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+        )
+    ).scalars()
+    for task in rows:
+        work[task.case_id].tasks.append(task)
+    return work
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    spec: ProcessDef
+    tasks: list[Task]
+    audit: list[AuditEntry]
+    files: list[StoredFile]
+    names: dict[int, str]
+
+
+async def case_detail(core: Core, session: AsyncSession, case_id: int) -> CaseDetail | None:
+    case = await session.get(Case, case_id)
+    if case is None:
+        return None
+    spec = await core.registry.spec(session, case.definition_id)
+    tasks = list((await session.execute(select(Task).where(Task.case_id == case_id).order_by(Task.id))).scalars())
+    audit = list(
+        (
+            await session.execute(select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.id))
+        ).scalars()
+    )
+    files = list(
+        (
+            await session.execute(select(StoredFile).where(StoredFile.case_id == case_id).order_by(StoredFile.id))
+        ).scalars()
+    )
+    people: set[int | None] = {case.initiator_id, case.responsible_id}
+    people |= {t.assignee_id for t in tasks} | {t.done_by for t in tasks} | {a.actor_id for a in audit}
+    people |= {f.uploaded_by for f in files} | _user_ids(spec, case.data)
+    return CaseDetail(case, spec, tasks, audit, files, await names_of(session, people))
+
+
+@dataclass
+class Problem:
+    row: Outbox
+    case_id: int | None
+    recipient: str  # a person's name, an e-mail address, or the bare chat id when nobody has it
+
+
+async def delivery_problems(session: AsyncSession, limit: int) -> list[Problem]:
+    rows = list(
+        (
+            await session.execute(
+                select(Outbox).where(Outbox.status.in_(("failed", "uncertain"))).order_by(Outbox.id.desc()).limit(limit)
+            )
+        ).scalars()
+    )
+    if not rows:
+        return []
+    chats = {r.chat_id for r in rows if r.channel != "email"}
+    people = dict((await session.execute(select(User.tg_id, User.name).where(User.tg_id.in_(chats)))).all())
+    # Which case a message was about. Outbox rows have no case column; the links that exist are a task card
+    # (a message showing a task), the files an e-mail carries, and the «e-mail queued» history entry.
+    by_card = dict(
+        (
+            await session.execute(
+                select(TaskCard.outbox_id, Task.case_id)
+                .join(Task, Task.id == TaskCard.task_id)
+                .where(TaskCard.outbox_id.in_([r.id for r in rows]))
+            )
+        ).all()
+    )
+    file_ids = {i for r in rows for i in r.payload.get("file_ids", []) if isinstance(i, int)}
+    by_file = (
+        dict(
+            (await session.execute(select(StoredFile.id, StoredFile.case_id).where(StoredFile.id.in_(file_ids)))).all()
+        )
+        if file_ids
+        else {}
+    )
+    problems = []
+    for row in rows:
+        in_payload = row.payload.get("case_id")
+        case_id = row.case_id or (in_payload if isinstance(in_payload, int) else None) or by_card.get(row.id)
+        if case_id is None:
+            case_id = next((by_file[i] for i in row.payload.get("file_ids", []) if by_file.get(i)), None)
+        if row.channel == "email":
+            recipient = str(row.payload.get("to") or "—")
+            if case_id is None:
+                case_id = await _emailed_case(session, row)
+        else:
+            recipient = people.get(row.chat_id) or str(row.chat_id)
+        problems.append(Problem(row, case_id, recipient))
+    return problems
+
+
+async def _emailed_case(session: AsyncSession, row: Outbox) -> int | None:
+    """The case whose history says this e-mail (same address and subject) was queued, latest first."""
+    entries = (
+        await session.execute(
+            select(AuditEntry.case_id, AuditEntry.data)
+            .where(AuditEntry.action == "email.queued")
+            .order_by(AuditEntry.id.desc())
+            .limit(200)
+        )
+    ).all()
+    for case_id, data in entries:
+        if data.get("to") == row.payload.get("to") and data.get("subject") == row.payload.get("subject"):
+            return case_id
+    return None

@@ -1,0 +1,172 @@
+"""The admin panel in a real browser at a phone's size: Playwright drives Debian's chromium (/usr/bin/chromium,
+installed by .ci/run) against the app started with ADMIN_TOKEN/ADMIN_PORT, as `konveyer run` serves it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+from pydantic import SecretStr
+
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_admin_panel import png
+
+CHROMIUM = Path("/usr/bin/chromium")
+TOKEN = "browser-test-admin-token"
+PHONE = {"width": 390, "height": 844}
+
+if not CHROMIUM.exists() and not os.environ.get("CI"):
+    # Only off CI: there .ci/run installs the browser, and a missing one must fail, not skip.
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install chromium) and CI is unset: browser tests skipped",
+        allow_module_level=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def register_with_photo(manager: Person) -> None:
+    """Seed 1's request as the shop manager fills it, with a real photo of the defect."""
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    for question, answer in (
+        ("Количество", "1"),
+        ("Сумма закупки", "125 000"),
+        ("Марка", "Longines"),
+        ("Входящий номер", "ВХ-42"),
+        ("ФИО сотрудника", "Иванова Марина"),
+        ("Дата поступления", "25.12.2026"),
+        ("Часы №1: Модель", "L2.793.4"),
+        ("Серийный номер", "SN-777001"),
+        ("Описание дефекта", "Отстают на 30 секунд в сутки"),
+    ):
+        await manager.expect(question)
+        await manager.send(answer)
+    await manager.expect("Фото дефекта")
+    await manager.send_file("photo", png(40, 30), "defect.png")
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+
+
+@pytest.fixture
+async def served(harness: Harness) -> AsyncIterator[str]:
+    """The app restarted with the panel switched on through its settings, as an operator would."""
+    port = free_port()
+    harness.settings = harness.settings.model_copy(update={"admin_token": SecretStr(TOKEN), "admin_port": port})
+    await harness.restart()
+    yield f"http://127.0.0.1:{port}/admin"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def phone(browser: Browser) -> Page:
+    context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    return await context.new_page()
+
+
+async def log_in(page: Page, base: str, token: str = TOKEN) -> int:
+    await page.goto(f"{base}/")
+    await page.fill("input[name=token]", token)
+    async with page.expect_navigation() as navigation:
+        await page.click("form[action=login] button")
+    response = await navigation.value
+    assert response is not None
+    return response.status
+
+
+async def no_sideways_scroll(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px screen"
+
+
+async def test_on_a_phone_the_admin_finds_the_case_and_sees_the_photo(
+    harness: Harness, served: str, browser: Browser
+) -> None:
+    manager = await harness.person("Марина", "shop_manager")
+    await harness.person("Сергей", "service_manager")
+    await register_with_photo(manager)
+    await harness.settle()
+
+    page = await phone(browser)
+    assert await log_in(page, served) == 200
+    assert "token" not in page.url
+    row = page.locator("tr.case[data-case='1']")
+    await row.wait_for()
+    assert "Брак зарегистрирован" in await row.locator(".stage").inner_text()
+    assert "2026" in await row.locator(".deadline").inner_text()  # the open task's due date
+    assert "Сергей" in await row.locator(".holder").inner_text()
+    await no_sideways_scroll(page)
+    # On a phone a row is a card: its cells stack, each with its label.
+    assert await row.evaluate("r => getComputedStyle(r).display") == "block"
+
+    await page.fill("input[name=q]", "SN-777001")  # a serial number, deep inside the list of watches
+    await page.press("input[name=q]", "Enter")
+    await page.wait_for_url("**q=SN-777001**")
+    assert await page.locator("tr.case").count() == 1
+    await page.fill("input[name=q]", "Breguet")
+    await page.press("input[name=q]", "Enter")
+    await page.wait_for_url("**q=Breguet**")
+    assert await page.locator("tr.case").count() == 0
+
+    await page.goto(f"{served}/cases/1")
+    image = page.locator("#fields img").first
+    await image.wait_for()
+    await page.wait_for_function("img => img.complete", arg=await image.element_handle())
+    assert await image.evaluate("img => img.naturalWidth") == 40  # loaded through the session, decoded
+    history = await page.locator("#history").inner_text()
+    assert "Марина: дело начато" in history and "case.started" not in history
+    await no_sideways_scroll(page)
+
+
+async def test_wrong_tokens_are_refused_then_throttled(served: str, browser: Browser) -> None:
+    page = await phone(browser)
+    for _ in range(4):
+        assert await log_in(page, served, "a-wrong-guess-of-the-token") == 401
+        assert "Неверный токен" in await page.locator("#error").inner_text()
+    assert await log_in(page, served, "a-wrong-guess-of-the-token") == 429
+    assert "Повторите через" in await page.locator("#throttled").inner_text()
+    # The right token does not get through while the address waits.
+    response = await page.goto(f"{served}/?token={TOKEN}")
+    assert response is not None and response.status == 429
+
+
+async def test_logout_ends_the_session_and_a_forged_csrf_token_is_refused(served: str, browser: Browser) -> None:
+    page = await phone(browser)
+    assert await log_in(page, served) == 200
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "konveyer_panel")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["value"] != TOKEN
+
+    # A write from the page with a forged token: refused, and the session is untouched.
+    status = await page.evaluate(
+        """async () => (await fetch('logout', {method: 'POST',
+             headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'csrf=forged'})).status"""
+    )
+    assert status == 403
+    response = await page.goto(f"{served}/people")
+    assert response is not None and response.status == 200
+
+    async with page.expect_navigation():
+        await page.click("#logout")
+    assert page.url.endswith("/admin/login")
+    response = await page.goto(f"{served}/people")
+    assert response is not None and response.status == 401
+    assert await page.locator("input[name=token]").count() == 1

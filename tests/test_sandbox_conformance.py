@@ -1,0 +1,636 @@
+"""Conformance of the sandbox to Telegram, one behaviour per test.
+
+Each test says what Telegram does and where that comes from: the Bot API documentation
+(core.telegram.org/bots/api, section named), the Bots FAQ, or the error text of the official Bot API server
+(tdlib/telegram-bot-api, `Client.cpp`: `fail_query_with_error` maps the server's codes to these texts). Calls
+go over raw HTTP, so the exact status and description are checked, not a client library's reading of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sandbox.server import DEFAULT_TOKEN, SandboxServer
+
+TOKEN = "777:conformance-token"
+ANNA = 5001
+
+
+def png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\x10\x20\x30" * width for _ in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+class Client:
+    """Raw Bot API and user API calls against one sandbox."""
+
+    def __init__(self, server: SandboxServer, http: aiohttp.ClientSession) -> None:
+        self.server = server
+        self.http = http
+
+    async def bot(self, method: str, token: str = TOKEN, **params: Any) -> tuple[int, dict[str, Any]]:
+        async with self.http.post(f"/bot{token}/{method}", json=params) as resp:
+            return resp.status, await resp.json()
+
+    async def ok(self, method: str, **params: Any) -> Any:
+        status, body = await self.bot(method, **params)
+        assert status == 200 and body["ok"], body
+        return body["result"]
+
+    async def error(self, method: str, **params: Any) -> tuple[int, str]:
+        status, body = await self.bot(method, **params)
+        assert not body["ok"] and body["error_code"] == status, body
+        return status, body["description"]
+
+    async def user(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with self.http.request(method, f"/sandbox/api{path}", **kwargs) as resp:
+            return resp.status, await resp.json()
+
+    async def person(self, user_id: int = ANNA, **extra: Any) -> None:
+        status, body = await self.user("POST", "/users", json={"id": user_id, "first_name": "Anna", **extra})
+        assert status == 200, body
+
+    async def says(self, text: str, user_id: int = ANNA) -> dict[str, Any]:
+        status, body = await self.user("POST", f"/users/{user_id}/messages", json={"text": text})
+        assert status == 200, body
+        return dict(body)
+
+    async def updates(self, **params: Any) -> list[dict[str, Any]]:
+        result = await self.ok("getUpdates", timeout=0, **params)
+        return list(result)
+
+
+@pytest.fixture
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    marker = request.node.get_closest_marker("sandbox")
+    srv = SandboxServer(token=TOKEN, **(marker.kwargs if marker else {}))
+    await srv.start()
+    async with aiohttp.ClientSession(base_url=srv.base_url) as http:
+        c = Client(srv, http)
+        await c.person()
+        yield c
+    await srv.stop()
+
+
+# ====================================================================== token
+async def test_wrong_token_is_401_for_calls_polling_webhook_and_files(client: Client) -> None:
+    """Telegram answers 401 «Unauthorized» to a token that is not a bot's, whatever the call — getUpdates,
+    setWebhook, or a file download from /file/bot<token>/ (official server: the token is checked first)."""
+    wrong = "777:not-the-token"
+    for method, params in (("getMe", {}), ("getUpdates", {}), ("setWebhook", {"url": "https://example.com/h"})):
+        status, body = await client.bot(method, token=wrong, **params)
+        assert (status, body["description"]) == (401, "Unauthorized")
+    form = aiohttp.FormData()
+    form.add_field("chat_id", str(ANNA))
+    form.add_field("document", b"hello", filename="a.txt")
+    async with client.http.post(f"/bot{TOKEN}/sendDocument", data=form) as resp:
+        file_id = (await resp.json())["result"]["document"]["file_id"]
+    path = (await client.ok("getFile", file_id=file_id))["file_path"]
+    async with client.http.get(f"/file/bot{TOKEN}/{path}") as resp:
+        assert resp.status == 200 and await resp.read() == b"hello"
+    async with client.http.get(f"/file/bot{wrong}/{path}") as resp:
+        assert resp.status == 401 and (await resp.json())["description"] == "Unauthorized"
+
+
+def test_default_token_is_the_bots_sandbox_token() -> None:
+    """The demo/tests/bench bot without BOT_TOKEN uses the token the sandbox accepts by default."""
+    from app.settings import SANDBOX_TOKEN
+
+    assert SANDBOX_TOKEN == DEFAULT_TOKEN
+
+
+# ====================================================================== flood limits
+async def test_burst_to_one_chat_gets_429_with_retry_after(client: Client) -> None:
+    """Bots FAQ («My bot is hitting limits»): more than about one message per second to one chat gets
+    429 «Too Many Requests: retry after N» with `parameters.retry_after` (short bursts are tolerated)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    statuses = []
+    for i in range(40):
+        status, body = await client.bot("sendMessage", chat_id=ANNA, text=f"m{i}")
+        statuses.append(status)
+    elapsed = loop.time() - started
+    assert statuses[0] == 200 and 429 in statuses
+    assert statuses.count(200) <= 3 + int(elapsed) + 1  # a burst of three, plus one a second meanwhile
+    status, body = await client.bot("sendMessage", chat_id=ANNA, text="again")
+    assert status == 429
+    assert body["description"] == f"Too Many Requests: retry after {body['parameters']['retry_after']}"
+    assert body["parameters"]["retry_after"] >= 1
+
+
+async def test_about_30_messages_per_second_overall(client: Client) -> None:
+    """Bots FAQ: no more than about 30 messages per second in total, across chats."""
+    people = range(6000, 6120)
+    for user_id in people:
+        client.server.state.upsert_user(user_id=user_id, first_name="P")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await asyncio.gather(*(client.bot("sendMessage", chat_id=user_id, text="hi") for user_id in people))
+    elapsed = loop.time() - started
+    sent = sum(1 for status, _ in results if status == 200)
+    # 30 at once, then 30 a second: all 120 only if the machine took three seconds for them
+    assert 30 <= sent <= 30 + 30 * elapsed + 1, (sent, elapsed)
+    assert elapsed > 3 or any(status == 429 for status, _ in results)
+
+
+def test_groups_get_20_messages_a_minute() -> None:
+    """Bots FAQ: no more than 20 messages per minute in one group (groups have negative chat ids)."""
+    from sandbox.errors import ApiError
+    from sandbox.limits import FloodControl
+
+    flood = FloodControl(1000, 1.0, 3.0)
+    for _ in range(20):
+        flood.spend(-100123)
+    with pytest.raises(ApiError) as info:
+        flood.spend(-100123)
+    assert info.value.code == 429 and info.value.retry_after == 3  # one more token in 60/20 s
+
+
+# ====================================================================== people who block or never started
+async def test_blocked_user_gives_403_and_my_chat_member(client: Client) -> None:
+    """Official server: USER_IS_BLOCKED -> 403 «Forbidden: bot was blocked by the user». Bot API (Update): the bot
+    receives `my_chat_member` when its status in a private chat changes — blocked is «kicked», unblocked «member»."""
+    await client.says("hi")
+    status, body = await client.user("POST", f"/users/{ANNA}/block")
+    assert status == 200 and body["blocked"] is True
+    assert await client.error("sendMessage", chat_id=ANNA, text="x") == (
+        403,
+        "Forbidden: bot was blocked by the user",
+    )
+    status, body = await client.user("POST", f"/users/{ANNA}/messages", json={"text": "hello?"})
+    assert status == 409  # a client shows «Unblock» instead of the input field
+    await client.user("POST", f"/users/{ANNA}/unblock")
+    kinds = [next(k for k in u if k != "update_id") for u in await client.updates()]
+    assert kinds == ["message", "my_chat_member", "my_chat_member"]
+    changes = [u["my_chat_member"] for u in await client.updates() if "my_chat_member" in u]
+    assert [(c["old_chat_member"]["status"], c["new_chat_member"]["status"]) for c in changes] == [
+        ("member", "kicked"),
+        ("kicked", "member"),
+    ]
+    await client.ok("sendMessage", chat_id=ANNA, text="welcome back")
+
+
+async def test_bot_cannot_write_first_to_someone_who_never_started_it(client: Client) -> None:
+    """Official server: 403 «Forbidden: bot can't initiate conversation with a user» until the person starts the
+    bot (writes to it); also for sendChatAction."""
+    await client.person(7001, started=False)
+    expected = (403, "Forbidden: bot can't initiate conversation with a user")
+    assert await client.error("sendMessage", chat_id=7001, text="hello") == expected
+    assert await client.error("sendChatAction", chat_id=7001, action="typing") == expected
+    await client.says("/start", user_id=7001)
+    await client.ok("sendMessage", chat_id=7001, text="hello")
+
+
+async def test_username_does_not_resolve_a_private_user(client: Client) -> None:
+    """Bot API (sendMessage, chat_id): «Unique identifier for the target chat or username of the target channel
+    (in the format @channelusername)» — a person's @username gives «Bad Request: chat not found»."""
+    await client.person(7002, username="petya_private")
+    assert await client.error("sendMessage", chat_id="@petya_private", text="x") == (400, "Bad Request: chat not found")
+
+
+# ====================================================================== callback queries
+@pytest.mark.sandbox(callback_answer_ttl=1.0)
+async def test_callback_query_expires_and_answers_once(client: Client) -> None:
+    """Official server: QUERY_ID_INVALID -> «Bad Request: query is too old and response timeout expired or query ID
+    is invalid» for a query answered too late (Telegram waits only seconds; the TTL here is shortened) or twice."""
+    keyboard = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="press", reply_markup=keyboard)
+    too_old = (400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+    for answer_after in (0.0, 1.2):
+        body = {"message_id": msg["message_id"], "data": "go", "wait": 2}
+        press = asyncio.create_task(client.user("POST", f"/users/{ANNA}/callbacks", json=body))
+        await asyncio.sleep(0.1)
+        [update] = [u for u in await client.updates() if "callback_query" in u]
+        await client.updates(offset=update["update_id"] + 1)
+        query_id = update["callback_query"]["id"]
+        await asyncio.sleep(answer_after)
+        if answer_after == 0.0:
+            assert await client.ok("answerCallbackQuery", callback_query_id=query_id) is True
+            assert await client.error("answerCallbackQuery", callback_query_id=query_id) == too_old
+        else:
+            assert await client.error("answerCallbackQuery", callback_query_id=query_id) == too_old
+        await press
+
+
+async def test_only_a_button_on_the_message_can_be_pressed(client: Client) -> None:
+    """A Telegram client sends only callback_data of a button shown on the message (Bot API, CallbackQuery): a
+    made-up one, a button the bot removed, or a deleted message cannot be pressed."""
+    keyboard = {"inline_keyboard": [[{"text": "Yes", "callback_data": "yes"}]]}
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="ok?", reply_markup=keyboard)
+    press = {"message_id": msg["message_id"], "data": "admin:delete_all", "wait": 0}
+    assert (await client.user("POST", f"/users/{ANNA}/callbacks", json=press))[0] == 400
+    press["data"] = "yes"
+    assert (await client.user("POST", f"/users/{ANNA}/callbacks", json=press))[0] == 200
+    await client.ok("editMessageReplyMarkup", chat_id=ANNA, message_id=msg["message_id"])
+    assert (await client.user("POST", f"/users/{ANNA}/callbacks", json=press))[0] == 400
+    # ...unless a test says it plays a press that crossed the edit (or a modified client): `unchecked`
+    assert (await client.user("POST", f"/users/{ANNA}/callbacks", json={**press, "unchecked": True}))[0] == 200
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="ok?", reply_markup=keyboard)
+    await client.ok("deleteMessage", chat_id=ANNA, message_id=msg["message_id"])
+    press["message_id"] = msg["message_id"]
+    assert (await client.user("POST", f"/users/{ANNA}/callbacks", json=press))[0] == 400
+
+
+# ====================================================================== updates
+async def test_allowed_updates_in_get_updates_and_set_webhook(client: Client) -> None:
+    """Bot API (getUpdates, setWebhook: allowed_updates): only the listed types are delivered; omitted keeps the
+    previous setting; an empty list restores the default (all but chat_member and reactions); the setting shows in
+    getWebhookInfo."""
+    assert await client.updates(allowed_updates=["callback_query"]) == []
+    await client.says("not wanted")
+    assert await client.updates() == []  # omitted: the previous setting stays
+    await client.updates(allowed_updates=[])
+    await client.says("wanted")
+    assert [u["message"]["text"] for u in await client.updates()] == ["wanted"]
+    await client.ok("setWebhook", url="https://example.com/hook", allowed_updates=["message"])
+    info = await client.ok("getWebhookInfo")
+    assert info["allowed_updates"] == ["message"]
+    await client.ok("deleteWebhook")
+
+
+async def test_non_numeric_limit_reads_as_telegram_reads_it(client: Client) -> None:
+    """Official server: getUpdates reads `limit` with td::to_integer (text that is not a number is 0) and clamps it
+    to 1-100, so «abc» returns one update instead of an error."""
+    await client.says("one")
+    await client.says("two")
+    status, body = await client.bot("getUpdates", limit="abc")
+    assert status == 200 and len(body["result"]) == 1
+
+
+# ====================================================================== text and entities
+async def test_whitespace_only_edit_is_not_modified(client: Client) -> None:
+    """Telegram trims leading and trailing whitespace of a text, so an edit that only adds some changes nothing:
+    official server MESSAGE_NOT_MODIFIED -> this exact text."""
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="  Hello  \n")
+    assert msg["text"] == "Hello"
+    assert await client.error("editMessageText", chat_id=ANNA, message_id=msg["message_id"], text="Hello \n\n") == (
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same "
+        "as a current content and reply markup of the message",
+    )
+
+
+async def test_inline_keyboard_of_more_than_100_buttons(client: Client) -> None:
+    """Official server: REPLY_MARKUP_TOO_LONG -> «Bad Request: reply markup is too long» (100 buttons at most)."""
+    rows = [[{"text": f"{r}.{c}", "callback_data": f"{r}.{c}"} for c in range(8)] for r in range(13)]
+    assert await client.error("sendMessage", chat_id=ANNA, text="x", reply_markup={"inline_keyboard": rows}) == (
+        400,
+        "Bad Request: reply markup is too long",
+    )
+    await client.ok("sendMessage", chat_id=ANNA, text="x", reply_markup={"inline_keyboard": rows[:12]})
+
+
+async def test_delete_messages_takes_at_most_100(client: Client) -> None:
+    """Bot API (deleteMessages): «A JSON-serialized list of 1-100 identifiers»; more: «Bad Request: too many message
+    identifiers specified»."""
+    assert await client.error("deleteMessages", chat_id=ANNA, message_ids=list(range(1, 102))) == (
+        400,
+        "Bad Request: too many message identifiers specified",
+    )
+
+
+async def test_send_chat_action_checks_the_action(client: Client) -> None:
+    """Bot API (sendChatAction) lists the actions; anything else: «Bad Request: wrong parameter action in request»."""
+    assert await client.ok("sendChatAction", chat_id=ANNA, action="upload_document") is True
+    assert await client.error("sendChatAction", chat_id=ANNA, action="dancing") == (
+        400,
+        "Bad Request: wrong parameter action in request",
+    )
+
+
+async def test_only_four_named_html_entities(client: Client) -> None:
+    """Bot API (HTML style): «All numerical HTML entities are supported. The API currently supports only the
+    following named HTML entities: &lt;, &gt;, &amp; and &quot;» — &nbsp; stays as typed."""
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="a&nbsp;b &lt;&#65;&gt;", parse_mode="HTML")
+    assert msg["text"] == "a&nbsp;b <A>"
+
+
+async def test_explicit_entities_must_be_inside_the_text(client: Client) -> None:
+    """Official server checks explicit entities: a negative offset is «Receive an entity with incorrect offset», one
+    past the end of the text is refused; inside the text they are kept as given."""
+    status, text = await client.error(
+        "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", "offset": 1, "length": 5}]
+    )
+    assert status == 400 and text.startswith("Bad Request: can't parse entities: ")
+    status, text = await client.error(
+        "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", "offset": -1, "length": 1}]
+    )
+    assert text == "Bad Request: can't parse entities: Receive an entity with incorrect offset -1"
+    inside = [{"type": "bold", "offset": 1, "length": 2}]
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="abc", entities=inside)
+    assert msg["entities"] == [{"type": "bold", "offset": 1, "length": 2}]
+    # with a parse_mode as well, the official server parses the text and ignores the entities
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="<i>abc</i>", parse_mode="HTML", entities=inside)
+    assert msg["entities"] == [{"type": "italic", "offset": 0, "length": 3}]
+
+
+async def test_pre_code_language_is_one_pre_entity(client: Client) -> None:
+    """Bot API (HTML style): <pre><code class="language-python">…</code></pre> is a pre-formatted block with a
+    language: one `pre` entity with `language`."""
+    msg = await client.ok(
+        "sendMessage", chat_id=ANNA, text='<pre><code class="language-python">x = 1</code></pre>', parse_mode="HTML"
+    )
+    assert msg["entities"] == [{"type": "pre", "offset": 0, "length": 5, "language": "python"}]
+
+
+async def test_automatic_entities_in_the_bots_text(client: Client) -> None:
+    """Telegram finds urls, mentions, hashtags, bot commands and e-mails in any message text and returns them as
+    entities (Bot API, MessageEntity types) — in the bot's own messages too, but not inside code."""
+    text = "See https://example.com/a, ask @support_bot #urgent /help <code>@nobody1</code>"
+    msg = await client.ok("sendMessage", chat_id=ANNA, text=text, parse_mode="HTML")
+    kinds = [(e["type"], msg["text"][e["offset"] : e["offset"] + e["length"]]) for e in msg["entities"]]
+    assert kinds == [
+        ("url", "https://example.com/a"),
+        ("mention", "@support_bot"),
+        ("hashtag", "#urgent"),
+        ("bot_command", "/help"),
+        ("code", "@nobody1"),
+    ]
+
+
+async def test_parse_mode_none_and_empty_mean_plain_text(client: Client) -> None:
+    """Official server: an empty parse_mode or «none» is no formatting; an unknown one is «Bad Request: unsupported
+    parse_mode»."""
+    for mode in ("", "none", "None"):
+        assert (await client.ok("sendMessage", chat_id=ANNA, text="*a*", parse_mode=mode))["text"] == "*a*"
+    assert await client.error("sendMessage", chat_id=ANNA, text="a", parse_mode="bbcode") == (
+        400,
+        "Bad Request: unsupported parse_mode",
+    )
+
+
+async def test_markdown_v2_quotes_and_bracket_without_url(client: Client) -> None:
+    """Bot API (MarkdownV2 style): lines starting with «>» are a block quotation, «**>» starts an expandable one
+    ending with «||»; «[text]» without «(url)» leaves the text without a link."""
+    msg = await client.ok("sendMessage", chat_id=ANNA, text=">first\n>second\nafter [plain]", parse_mode="MarkdownV2")
+    assert msg["text"] == "first\nsecond\nafter plain"
+    assert msg["entities"] == [{"type": "blockquote", "offset": 0, "length": 12}]
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="**>hidden\n>more||", parse_mode="MarkdownV2")
+    assert msg["entities"] == [{"type": "expandable_blockquote", "offset": 0, "length": 11}]
+
+
+# ====================================================================== methods and media
+async def test_unknown_method_404_and_missing_method_501(client: Client) -> None:
+    """Official server: a name that is no Bot API method -> 404 «Not Found». A real method the sandbox lacks must
+    not look like that (clients read 404 as a wrong token): 501 «method not supported by the sandbox»."""
+    assert await client.error("sendTelepathy", chat_id=ANNA) == (404, "Not Found")
+    status, text = await client.error("sendDice", chat_id=ANNA)
+    assert status == 501 and "not supported by the sandbox" in text
+
+
+async def test_photo_comes_in_several_sizes(client: Client) -> None:
+    """Bot API (Message.photo): «Available sizes of the photo» — Telegram stores several (90/320/800 px … up to
+    2560), smallest first, each with its own file_id."""
+    form = aiohttp.FormData()
+    form.add_field("chat_id", str(ANNA))
+    form.add_field("photo", png(1000, 500), filename="p.png", content_type="image/png")
+    async with client.http.post(f"/bot{TOKEN}/sendPhoto", data=form) as resp:
+        sizes = (await resp.json())["result"]["photo"]
+    assert [(s["width"], s["height"]) for s in sizes] == [(90, 45), (320, 160), (800, 400), (1000, 500)]
+    assert len({s["file_id"] for s in sizes}) == 4
+    again = await client.ok("sendPhoto", chat_id=ANNA, photo=sizes[-1]["file_id"])
+    assert [s["file_id"] for s in again["photo"]] == [s["file_id"] for s in sizes]
+
+
+async def test_one_item_media_group_is_accepted(client: Client) -> None:
+    """The official server sends a one-item album as a single message (the docs say 2-10 items)."""
+    form = aiohttp.FormData()
+    form.add_field("chat_id", str(ANNA))
+    form.add_field("media", json.dumps([{"type": "photo", "media": "attach://p"}]))
+    form.add_field("p", png(10, 10), filename="p.png", content_type="image/png")
+    async with client.http.post(f"/bot{TOKEN}/sendMediaGroup", data=form) as resp:
+        body = await resp.json()
+    assert body["ok"] and len(body["result"]) == 1
+
+
+# ====================================================================== people
+async def test_person_edits_forwards_and_sends_contact_location_voice(client: Client) -> None:
+    """Bot API (Update): an edit of a person's message arrives as `edited_message`; a forward as a `message` with
+    `forward_origin`; contacts, locations and voice messages as `message.contact/location/voice`."""
+    mine = await client.says("pay 100")
+    status, view = await client.user("PATCH", f"/users/{ANNA}/messages/{mine['message_id']}", json={"text": "pay 200"})
+    assert status == 200 and view["edited"]
+    note = await client.ok("sendMessage", chat_id=ANNA, text="Invoice #7")
+    status, _ = await client.user("POST", f"/users/{ANNA}/forwards", json={"message_id": note["message_id"]})
+    assert status == 200
+    await client.user("POST", f"/users/{ANNA}/messages", json={"contact": {"phone_number": "+79990000000"}})
+    await client.user("POST", f"/users/{ANNA}/messages", json={"location": {"latitude": 55.75, "longitude": 37.6}})
+    form = aiohttp.FormData()
+    form.add_field("voice", b"OggS" + b"\x00" * 4000, filename="v.ogg", content_type="audio/ogg")
+    form.add_field("duration", "3")
+    assert (await client.user("POST", f"/users/{ANNA}/messages", data=form))[0] == 200
+    updates = await client.updates()
+    assert updates[1]["edited_message"]["text"] == "pay 200"
+    forwarded = updates[2]["message"]
+    assert forwarded["text"] == "Invoice #7" and forwarded["forward_origin"]["sender_user"]["is_bot"] is True
+    assert updates[3]["message"]["contact"]["phone_number"] == "+79990000000"
+    assert updates[4]["message"]["location"]["latitude"] == 55.75
+    voice = updates[5]["message"]["voice"]
+    assert voice["duration"] == 3 and voice["mime_type"] == "audio/ogg"
+    assert (await client.ok("getFile", file_id=voice["file_id"]))["file_path"].startswith("voice/")
+
+
+# ====================================================================== faults
+async def test_faults_5xx_429_drop_and_clear(client: Client) -> None:
+    """Faults on demand: Telegram sometimes answers 5xx (Bad Gateway), 429 with retry_after, or drops the
+    connection; `POST /sandbox/api/faults` makes the sandbox do so for a number of calls, `DELETE` stops it."""
+    bad_gateway = {"kind": "error", "status": 502, "method": "sendMessage", "count": 1}
+    status, fault = await client.user("POST", "/faults", json=bad_gateway)
+    assert status == 200 and fault["count"] == 1
+    assert await client.error("sendMessage", chat_id=ANNA, text="x") == (502, "Bad Gateway")
+    await client.ok("sendMessage", chat_id=ANNA, text="x")  # count used up
+    await client.user("POST", "/faults", json={"kind": "retry_after", "retry_after": 7})
+    status, body = await client.bot("getMe")
+    assert status == 429 and body["parameters"] == {"retry_after": 7}
+    assert (await client.user("DELETE", "/faults"))[1] == {"cleared": 1}
+    await client.ok("getMe")
+    await client.user("POST", "/faults", json={"kind": "drop", "count": 1})
+    with pytest.raises(aiohttp.ClientError):
+        await client.bot("getMe")
+    await client.ok("getMe")
+
+
+async def test_faults_drop_after_hang_and_duplicate(client: Client) -> None:
+    """`drop_after` carries the call out and loses the answer (a timeout after the request left); `hang` delays
+    the answer; `duplicate` delivers an update twice (the same update_id), as Telegram may."""
+    await client.user("POST", "/faults", json={"kind": "drop_after", "method": "sendMessage", "count": 1})
+    with pytest.raises(aiohttp.ClientError):
+        await client.bot("sendMessage", chat_id=ANNA, text="lost answer")
+    assert client.server.stats.texts_per_chat[ANNA] == ["lost answer"]
+    await client.user("POST", "/faults", json={"kind": "hang", "seconds": 0.5, "count": 1})
+    started = asyncio.get_running_loop().time()
+    await client.ok("getMe")
+    assert asyncio.get_running_loop().time() - started >= 0.5
+    await client.says("twice")
+    await client.user("POST", "/faults", json={"kind": "duplicate", "count": 1})
+    ids = [u["update_id"] for u in await client.updates()]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    status, _ = await client.user("POST", "/faults", json={"kind": "meteor"})
+    assert status == 400
+
+
+# ====================================================================== more methods
+async def test_forward_and_copy_message(client: Client) -> None:
+    """Bot API (forwardMessage): returns the sent Message, with `forward_origin` naming the original sender.
+    (copyMessage): returns a MessageId; the copy has no link to the original and may get a new caption."""
+    await client.person(5002)
+    note = await client.ok("sendMessage", chat_id=ANNA, text="Invoice #7")
+    forwarded = await client.ok("forwardMessage", chat_id=5002, from_chat_id=ANNA, message_id=note["message_id"])
+    assert forwarded["text"] == "Invoice #7" and forwarded["forward_origin"]["type"] == "user"
+    copied = await client.ok("copyMessage", chat_id=5002, from_chat_id=ANNA, message_id=note["message_id"])
+    assert list(copied) == ["message_id"] and copied["message_id"] == forwarded["message_id"] + 1
+    assert await client.error("copyMessage", chat_id=5002, from_chat_id=ANNA, message_id=999) == (
+        400,
+        "Bad Request: message to copy not found",
+    )
+
+
+async def test_video_voice_audio_location_contact_poll(client: Client) -> None:
+    """Bot API (sendVideo/sendVoice/sendAudio/sendLocation/sendContact/sendPoll): the Message carries a Video, Voice,
+    Audio, Location, Contact or Poll; a poll needs 2-12 options."""
+    results = {}
+    for method, field in (("sendVideo", "video"), ("sendVoice", "voice"), ("sendAudio", "audio")):
+        form = aiohttp.FormData()
+        form.add_field("chat_id", str(ANNA))
+        form.add_field("duration", "4")
+        form.add_field(field, b"\x00" * 64, filename=f"f.{field}", content_type="application/octet-stream")
+        async with client.http.post(f"/bot{TOKEN}/{method}", data=form) as resp:
+            results[field] = (await resp.json())["result"][field]
+        await asyncio.sleep(1.0)  # one message a second to one chat
+    assert results["video"]["duration"] == 4 and "width" in results["video"]
+    assert "file_name" not in results["voice"]
+    location = await client.ok("sendLocation", chat_id=ANNA, latitude=55.75, longitude=37.61)
+    assert location["location"] == {"latitude": 55.75, "longitude": 37.61}
+    assert await client.error("sendLocation", chat_id=ANNA, latitude=95, longitude=0) == (
+        400,
+        "Bad Request: wrong location specified",
+    )
+    contact = await client.ok("sendContact", chat_id=ANNA, phone_number="+7999", first_name="Ivan")
+    assert contact["contact"] == {"phone_number": "+7999", "first_name": "Ivan"}
+    await asyncio.sleep(1.0)
+    poll = await client.ok("sendPoll", chat_id=ANNA, question="Lunch?", options=["Yes", {"text": "No"}])
+    assert [o["text"] for o in poll["poll"]["options"]] == ["Yes", "No"] and poll["poll"]["is_anonymous"] is True
+    assert await client.error("sendPoll", chat_id=ANNA, question="Lunch?", options=["Yes"]) == (
+        400,
+        "Bad Request: poll must have at least 2 option",
+    )
+
+
+async def test_edit_message_media(client: Client) -> None:
+    """Bot API (editMessageMedia): replaces the media of a message; a text message has none to replace."""
+    form = aiohttp.FormData()
+    form.add_field("chat_id", str(ANNA))
+    form.add_field("document", b"v1", filename="v1.txt")
+    async with client.http.post(f"/bot{TOKEN}/sendDocument", data=form) as resp:
+        sent = (await resp.json())["result"]
+    form = aiohttp.FormData()
+    form.add_field("chat_id", str(ANNA))
+    form.add_field("message_id", str(sent["message_id"]))
+    form.add_field("media", json.dumps({"type": "photo", "media": "attach://p", "caption": "now a photo"}))
+    form.add_field("p", png(10, 10), filename="p.png", content_type="image/png")
+    async with client.http.post(f"/bot{TOKEN}/editMessageMedia", data=form) as resp:
+        edited = (await resp.json())["result"]
+    assert "document" not in edited and edited["photo"] and edited["caption"] == "now a photo"
+    text = await client.ok("sendMessage", chat_id=ANNA, text="plain")
+    media = {"type": "photo", "media": edited["photo"][-1]["file_id"]}
+    assert await client.error("editMessageMedia", chat_id=ANNA, message_id=text["message_id"], media=media) == (
+        400,
+        "Bad Request: there is no media in the message to edit",
+    )
+
+
+async def test_pin_get_chat_member_and_menu_button(client: Client) -> None:
+    """Bot API: pinChatMessage pins (getChat shows `pinned_message`); getChatMember in a private chat knows the person
+    and the bot (kicked once blocked); setChatMenuButton takes commands/web_app/default, a Web App only over HTTPS."""
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="pin me")
+    assert await client.ok("pinChatMessage", chat_id=ANNA, message_id=msg["message_id"]) is True
+    assert (await client.ok("getChat", chat_id=ANNA))["pinned_message"]["text"] == "pin me"
+    assert (await client.ok("getChatMember", chat_id=ANNA, user_id=ANNA))["status"] == "member"
+    await client.user("POST", f"/users/{ANNA}/block")
+    assert (await client.ok("getChatMember", chat_id=ANNA, user_id=777))["status"] == "kicked"
+    app_button = {"type": "web_app", "text": "Open", "web_app": {"url": "https://example.com/app"}}
+    assert await client.ok("setChatMenuButton", menu_button=app_button) is True
+    assert await client.ok("getChatMenuButton", chat_id=ANNA) == app_button
+    app_button["web_app"] = {"url": "http://example.com/app"}
+    status, text = await client.error("setChatMenuButton", menu_button=app_button)
+    assert status == 400 and "Only HTTPS links are allowed" in text
+
+
+async def test_commands_per_scope_and_language(client: Client) -> None:
+    """Bot API (setMyCommands/getMyCommands): commands are kept per BotCommandScope (a chat scope per chat) and per
+    two-letter language code; getMyCommands returns exactly what was set for that pair."""
+    general = [{"command": "start", "description": "Start"}]
+    for_anna = [{"command": "tasks", "description": "Мои задачи"}]
+    await client.ok("setMyCommands", commands=general)
+    await client.ok("setMyCommands", commands=for_anna, scope={"type": "chat", "chat_id": ANNA}, language_code="ru")
+    assert await client.ok("getMyCommands") == general
+    assert await client.ok("getMyCommands", scope={"type": "chat", "chat_id": ANNA}, language_code="ru") == for_anna
+    assert await client.ok("getMyCommands", scope={"type": "chat", "chat_id": ANNA}) == []
+    assert await client.ok("getMyCommands", scope={"type": "chat", "chat_id": 1}, language_code="ru") == []
+    status, _ = await client.error("setMyCommands", commands=general, scope={"type": "chat"})
+    assert status == 400
+
+
+async def test_answer_inline_query_limits(client: Client) -> None:
+    """Bot API (answerInlineQuery): at most 50 results, next_offset at most 64 bytes; `is_personal` is passed on.
+    The official server answers Telegram's codes: RESULTS_TOO_MUCH, NEXT_OFFSET_INVALID."""
+
+    def article(n: int) -> dict[str, Any]:
+        content = {"message_text": str(n)}
+        return {"type": "article", "id": str(n), "title": str(n), "input_message_content": content}
+
+    async def ask() -> tuple[asyncio.Task[Any], str]:
+        task = asyncio.create_task(client.user("POST", f"/users/{ANNA}/inline_queries", json={"query": "q", "wait": 2}))
+        for _ in range(50):
+            found = [u for u in await client.updates() if "inline_query" in u]
+            if found:
+                await client.updates(offset=found[-1]["update_id"] + 1)
+                return task, found[-1]["inline_query"]["id"]
+            await asyncio.sleep(0.02)
+        raise AssertionError("no inline query")
+
+    task, query_id = await ask()
+    results = [article(n) for n in range(51)]
+    assert await client.error("answerInlineQuery", inline_query_id=query_id, results=results) == (
+        400,
+        "Bad Request: RESULTS_TOO_MUCH",
+    )
+    assert await client.error(
+        "answerInlineQuery", inline_query_id=query_id, results=results[:50], next_offset="x" * 65
+    ) == (400, "Bad Request: NEXT_OFFSET_INVALID")
+    await client.ok("answerInlineQuery", inline_query_id=query_id, results=results[:50], is_personal=True)
+    status, answer = await task
+    assert status == 200 and answer["is_personal"] is True and len(answer["results"]) == 50
+
+
+async def test_web_app_button_gives_init_data_signed_as_telegram_signs_it(client: Client) -> None:
+    """Bot API («Validating data received via the Mini App»): hash = HMAC-SHA256(data-check-string) with the key
+    HMAC-SHA256("WebAppData", bot token); aiogram's independent check of that signature must accept it. A web_app
+    button needs an HTTPS URL (WebAppInfo)."""
+    from aiogram.utils.web_app import safe_parse_webapp_init_data
+
+    keyboard = {"inline_keyboard": [[{"text": "Form", "web_app": {"url": "https://example.com/form"}}]]}
+    msg = await client.ok("sendMessage", chat_id=ANNA, text="open", reply_markup=keyboard)
+    status, opened = await client.user(
+        "POST", f"/users/{ANNA}/web_app", json={"message_id": msg["message_id"], "text": "Form"}
+    )
+    assert status == 200 and opened["url"] == "https://example.com/form"
+    data = safe_parse_webapp_init_data(TOKEN, opened["init_data"])
+    assert data.user is not None and data.user.id == ANNA
+    with pytest.raises(ValueError):
+        safe_parse_webapp_init_data("777:another-bot", opened["init_data"])
+    keyboard["inline_keyboard"][0][0]["web_app"] = {"url": "http://example.com/form"}
+    status, text = await client.error("sendMessage", chat_id=ANNA, text="open", reply_markup=keyboard)
+    assert status == 400 and text.endswith("is invalid: Only HTTPS links are allowed")
