@@ -24,7 +24,7 @@ from handlers.common import PrivateChat
 from integrations.email import Mailer
 from scheduler.runner import Scheduler
 from services.core import Core
-from services.outbox import OutboxSender
+from services.delivery import OutboxSender
 from tgbot.inbox import InboxProcessor, Poller, webhook_handler
 from tgbot.middlewares import DbSessionMiddleware
 

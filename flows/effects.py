@@ -102,6 +102,23 @@ class StartCase:
 
 
 @dataclass(frozen=True)
+class CallProcess:
+    """Start a child case of `process` with this data; this case waits at `stage` (visit `visit`) until it
+    ends, and then the engine's `child_ended` moves it on."""
+
+    process: str
+    data: dict[str, Any]
+    initiator_id: int
+    stage: str
+    visit: int
+
+
+@dataclass(frozen=True)
+class CancelCalls:
+    """The case is cancelled: cancel the child cases it is waiting for (their people are told)."""
+
+
+@dataclass(frozen=True)
 class SendEmail:
     to: str
     subject: str
@@ -139,6 +156,8 @@ Effect = (
     | StageEntered
     | CaseClosed
     | StartCase
+    | CallProcess
+    | CancelCalls
     | UpdateCompany
     | CancelWait
     | BuildReport

@@ -24,12 +24,14 @@ from flows.model import (
     ACTION_TAG,
     FILE_TYPES,
     PERSON_REFS,
+    CallDef,
     FieldDef,
     LocalText,
     ProcessDef,
     StageDef,
     TaskDef,
 )
+from flows.runtime import ITEM_PREFIX
 from flows.typecheck import TRANSLATED
 
 log = logging.getLogger(__name__)
@@ -371,6 +373,8 @@ def cross_check(
     for loaded in library.values():
         checker = _Checker(file=loaded.path, root=yaml.compose(loaded.source))
         for index, stage in enumerate(loaded.spec.stages):
+            if stage.call is not None:
+                _cross_check_call(checker, loaded.spec, index, stage.call, others, complete)
             for a_index, action in enumerate(stage.on_enter):
                 name = action.other_process()
                 if name is None:
@@ -390,6 +394,50 @@ def cross_check(
                     action.check_other(_ActionChecker(checker, apath, loaded.spec), target)
         problems.extend(checker.problems)
     return problems
+
+
+def _cross_check_call(
+    checker: _Checker,
+    spec: ProcessDef,
+    index: int,
+    call: CallDef,
+    others: Mapping[str, ProcessDef | None],
+    complete: bool,
+) -> None:
+    base: Path_ = ("stages", index)
+    if call.process not in others:
+        if complete:
+            checker.add(
+                (*base, "call", "process"),
+                _("unknown process '%(process)s' (processes: %(known)s)"),
+                process=call.process,
+                known=", ".join(sorted(others)),
+            )
+        return
+    target = others[call.process]
+    if target is None:
+        return  # known by name only (a file sent to the bot): its fields are not known here
+    for child_field in call.map:
+        if child_field not in target.fields:
+            checker.add(
+                (*base, "call", "map", child_field),
+                _("process '%(process)s' has no field '%(name)s'"),
+                process=target.process,
+                name=child_field,
+            )
+    _ActionChecker(checker, base, spec).hand_off(("call",), target, dict(call.map))
+    for mine, child_field in call.back.items():
+        if child_field not in target.fields:
+            checker.add(
+                (*base, "call", "back", mine),
+                _("process '%(process)s' has no field '%(name)s'"),
+                process=target.process,
+                name=child_field,
+            )
+            continue
+        found = typecheck.hand_off_problem(target, child_field, spec, mine)
+        if found is not None:
+            checker.add((*base, "call", "back", mine), found[0], **found[1])
 
 
 def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:
@@ -511,7 +559,12 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
             action.check(_ActionChecker(c, apath, spec))
             _check_condition(c, (*apath, "when"), action.when)
         for t_index, task in enumerate(stage.tasks):
-            _check_task(c, (*base, "tasks", t_index), task, roles, fields)
+            if task.for_each is None:
+                _check_task(c, (*base, "tasks", t_index), task, roles, fields)
+            else:
+                _check_for_each(c, spec, stage, (*base, "tasks", t_index), task, roles)
+        if stage.call is not None:
+            _check_call(c, spec, stage, base, set(task_keys))
         for n_index, transition in enumerate(stage.next):
             if transition.to not in stage_keys:
                 c.add(
@@ -610,6 +663,65 @@ def _check_person(c: _Checker, path: Path_, who: str, roles: set[str], fields: d
         role=who,
         roles=", ".join(sorted(roles)),
     )
+
+
+def _check_call(c: _Checker, spec: ProcessDef, stage: StageDef, base: Path_, task_keys: set[str]) -> None:
+    """This side of a `call`; the called process and the types of what passes between are `cross_check`'s."""
+    assert stage.call is not None
+    if stage.key in spec.fields or stage.key in task_keys:
+        c.add(
+            (*base, "key"),
+            _("stage '%(stage)s' calls a process: its key holds the child's result, so it cannot be a field or task"),
+            stage=stage.key,
+        )
+    for child_field, mine in stage.call.map.items():
+        if mine not in spec.fields:
+            c.add((*base, "call", "map", child_field), _("unknown field '%(name)s'"), name=mine)
+    for mine in stage.call.back:
+        if mine not in spec.fields:
+            c.add((*base, "call", "back", mine), _("unknown field '%(name)s'"), name=mine)
+
+
+def _check_for_each(
+    c: _Checker, spec: ProcessDef, stage: StageDef, path: Path_, task: TaskDef, roles: set[str]
+) -> None:
+    """A task run once per entry of a list: its texts and join see `item`; the list stays as it is meanwhile."""
+    assert task.for_each is not None
+    fdef_name = task.for_each
+    fdef = spec.fields.get(fdef_name)
+    if fdef is None or fdef.type != "list":
+        c.add((*path, "for_each"), _("'%(name)s' is not a list field"), name=task.for_each)
+    if task.fields or any(o.fields for o in task.outcome_defs().values()):
+        # Parallel answers into the case's own fields would overwrite each other.
+        c.add((*path, "fields"), _("a task with 'for_each' is answered with its outcome and comment only"))
+    changers = {n for t in stage.tasks for n in t.fields} | set(stage.editable)
+    if task.for_each in changers:
+        # One task per entry present when the stage is entered: the list must not change under them.
+        c.add(
+            (*path, "for_each"),
+            _("'%(name)s' can be changed at stage '%(stage)s', where a task runs for each of its entries"),
+            name=task.for_each,
+            stage=stage.key,
+        )
+    if task.assignee.startswith(ITEM_PREFIX):
+        name = task.assignee.removeprefix(ITEM_PREFIX)
+        sub = (fdef.fields or {}).get(name) if fdef is not None else None
+        if sub is None or not (sub.type == "user" or (sub.type == "choice" and set(sub.options or {}) <= roles)):
+            c.add(
+                (*path, "assignee"),
+                _("'%(who)s': the entry's '%(name)s' must be a person field or a choice of this process's roles"),
+                who=task.assignee,
+                name=name,
+            )
+        task = task.model_copy(update={"assignee": "initiator"})  # checked above; the rest as any task
+    saved = c.env
+    c.env = typecheck.entry_environment(spec, saved, fdef_name)
+    try:
+        _check_task(c, path, task, roles, spec.fields)
+        if task.join is not None and task.join.any is not None:
+            _check_condition(c, (*path, "join", "any"), task.join.any)
+    finally:
+        c.env = saved
 
 
 def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields: dict[str, FieldDef]) -> None:

@@ -97,6 +97,19 @@ class OutcomeDef(_Spec):
     comment: Literal["required", "optional"] | None = None
 
 
+class JoinDef(_Spec):
+    """When the tasks of a `for_each` are enough: the first entry whose answer meets `any`, or `at_least` done."""
+
+    any: str | None = None  # a condition over the case and the entry's answer (`check == 'reject'`)
+    at_least: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> JoinDef:
+        if (self.any is None) == (self.at_least is None):
+            raise ValueError(_("a join is 'all', or exactly one of 'any' and 'at_least'"))
+        return self
+
+
 class TaskDef(_Spec):
     key: str
     kind: TaskKind = "form"
@@ -111,9 +124,19 @@ class TaskDef(_Spec):
     escalate_to: list[str] = Field(default_factory=list)
     when: str | None = None  # create the task only if this condition holds
     timing: bool = False  # the worker starts, pauses and resumes a timer; time spent is kept per person
+    for_each: str | None = None  # a list field: one task per entry, in parallel (the card sees it as `item`)
+    join: JoinDef | None = None  # for_each: when the entries' tasks are enough to move on (None: all of them)
+
+    @field_validator("join", mode="before")
+    @classmethod
+    def _join_all(cls, value: Any) -> Any:
+        # `join: all` is the default spelled out; a mapping is a completion rule.
+        return None if value == "all" else value
 
     @model_validator(mode="after")
     def _outcomes(self) -> TaskDef:
+        if self.join is not None and self.for_each is None:
+            raise ValueError(_("'join' belongs to a task with 'for_each'"))
         if self.kind == "choice" and not self.outcomes:
             raise ValueError(_("a choice task needs 'outcomes'"))
         if self.kind in ("form", "confirm") and self.outcomes:
@@ -524,6 +547,18 @@ class MoveDef(_Spec):
     label: LocalText | None = None
 
 
+CALL_RESULTS = ("success", "failure", "cancelled")
+"""What a called stage's key holds once its child case has ended (its final stage's `result`, or cancelled)."""
+
+
+class CallDef(_Spec):
+    """Run another process as a sub-process and wait for it: the stage holds until the child case ends."""
+
+    process: str
+    map: dict[str, str] = Field(default_factory=dict)  # field of the child -> field of this case (given to it)
+    back: dict[str, str] = Field(default_factory=dict)  # field of this case -> field of the child (taken back)
+
+
 class StageDef(_Spec):
     key: str
     title: LocalText
@@ -536,6 +571,7 @@ class StageDef(_Spec):
     # Deadline expression: the stage holds until then; then its tasks are given (or, without tasks, it
     # follows `next`). Changing a field it reads (see `editable`) moves the wait; a past date does not wait.
     wait: str | None = None
+    call: CallDef | None = None  # the stage waits for a child case; its key then holds the child's result
     final: bool = False
     result: Literal["success", "failure"] | None = None
 
@@ -555,6 +591,9 @@ class StageDef(_Spec):
             raise ValueError(_("a stage that is not final needs 'next' or 'moves'"))
         if self.tasks and not self.next:
             raise ValueError(_("a stage with tasks needs 'next' (where to go when they are done)"))
+        if self.call is not None and (self.tasks or self.wait or self.moves or not self.next):
+            # One thing to wait for at a time: the child's end is what moves the stage on.
+            raise ValueError(_("a stage with 'call' has 'next' and no tasks, 'moves' or 'wait'"))
         return self
 
 

@@ -19,6 +19,8 @@ from flows.context import case_context
 from flows.deadlines import parse_deadline, parse_offset
 from flows.effects import (  # re-exported: the bot imports the effects from here
     BuildReport,
+    CallProcess,
+    CancelCalls,
     CancelWait,
     CaseClosed,
     CaseStatus,
@@ -38,7 +40,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
 )
 from flows.expressions import evaluate
 from flows.i18n import _
-from flows.model import FILE_TYPES, PERSON_REFS, ProcessDef, StageDef, TaskDef, local
+from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, ProcessDef, StageDef, TaskDef, local
 from flows.status import CASE_CLOSED, transition
 from flows.templating import render
 from flows.values import convert
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [  # the effects and task state live in flows.effects; callers keep importing them from here
     "BuildReport",
+    "CallProcess",
+    "CancelCalls",
     "CancelWait",
     "CaseClosed",
     "CaseStatus",
@@ -68,6 +72,23 @@ __all__ = [  # the effects and task state live in flows.effects; callers keep im
 START_TASK = "__start__"
 MOVE_TASK = "__move__"  # «fill the fields this stage requires», given to whoever moves the case there
 EDIT_PREFIX = "__edit__:"  # «change this field», given to whoever asked to change it
+
+
+# A called child's data names its parent ({case, stage, visit}); the parent's names its child per stage.
+CALLED_BY = "__called_by__"
+CALLS = "__calls__"
+ITEM_PREFIX = "item:"  # a for_each task's assignee named by its entry (`item:head`)
+ENTRY_SEP = "#"  # a for_each task's key is `<task>#<entry index>`: which entry it is for, without a column
+
+
+def base_key(key: str) -> str:
+    """The definition's task key of a task (a for_each task's key without its entry index)."""
+    return key.partition(ENTRY_SEP)[0]
+
+
+def entry_index(key: str) -> int | None:
+    _head, sep, tail = key.partition(ENTRY_SEP)
+    return int(tail) if sep and tail.isdigit() else None
 
 
 def is_service_task(key: str) -> bool:
@@ -143,7 +164,29 @@ def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
         return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[name])
     if key == MOVE_TASK:
         return move_task_def(spec, stage)
-    return spec.task(stage, key)
+    return spec.task(stage, base_key(key))
+
+
+def call_links(case: CaseState) -> tuple[int | None, int | None]:
+    """The case that called this one, and the child this one waits for now (None, None for neither)."""
+    called = case.data.get(CALLED_BY)
+    parent = called.get("case") if isinstance(called, dict) else None
+    calls = case.data.get(CALLS)
+    child = calls.get(case.stage) if isinstance(calls, dict) and case.status == CaseStatus.ACTIVE else None
+    return (parent if isinstance(parent, int) else None), (child if isinstance(child, int) else None)
+
+
+def task_entry(spec: ProcessDef, data: dict[str, Any], task: TaskState) -> tuple[FieldDef, dict[str, Any]] | None:
+    """The list entry a for_each task is about (the list's definition and the entry), or None."""
+    index = entry_index(task.key)
+    if index is None or is_service_task(task.key):
+        return None
+    tdef = task_def(spec, task.stage, task.key)
+    fdef = spec.fields.get(tdef.for_each or "")
+    entries = data.get(tdef.for_each or "")
+    if fdef is None or not isinstance(entries, list) or index >= len(entries) or not isinstance(entries[index], dict):
+        return None
+    return fdef, entries[index]
 
 
 def task_fields(spec: ProcessDef, task: TaskState, outcome: str | None) -> list[str]:
@@ -273,7 +316,11 @@ class Engine:
             raise EngineError(_("This field cannot be changed at this stage."))
         case.data.update(values)
         if not is_service_task(task.key):
-            case.data[task.key] = outcome
+            # A for_each task's answer is also the task's: the last one given (`next` reads it after the join).
+            case.data[base_key(task.key)] = outcome
+            if comment_key in values and entry_index(task.key) is not None:
+                # Each entry keeps its own comment; the task's comment is the last one, as its answer is.
+                case.data[f"{base_key(task.key)}_comment"] = values[comment_key]
         if values and case.status == CaseStatus.ACTIVE and case.title:
             self._retitle(case)
         now = self.clock.now()
@@ -288,10 +335,59 @@ class Engine:
         elif task.key == MOVE_TASK:
             self._close_open_tasks(case, effects, actor_id)
             self._enter(case, case.spec.stage(task.stage), effects, depth=0, mover=actor_id)
-        elif not any(
+            return effects
+        if entry_index(task.key) is not None:
+            self._join(case, task, tdef, effects, actor_id)
+        if not is_service_task(task.key) and not any(
             t.stage == case.stage and t.visit == case.visit and not is_service_task(t.key) for t in case.open_tasks()
         ):
             self._advance(case, effects, depth=0)
+        return effects
+
+    def _join(self, case: CaseState, task: TaskState, tdef: TaskDef, effects: list[Effect], actor_id: int) -> None:
+        """One entry's task is done: if the join's rule is met, the other entries' tasks are no longer needed."""
+        if tdef.join is None:
+            return  # all: the stage moves on when none is left open
+        siblings = [
+            t
+            for t in case.open_tasks()
+            if t.stage == task.stage and t.visit == task.visit and base_key(t.key) == tdef.key
+        ]
+        if not siblings:
+            return
+        if tdef.join.any is not None:
+            found = task_entry(case.spec, case.data, task)
+            context = {**self.context(case), "item": found[1] if found else {}}
+            met = bool(evaluate(tdef.join.any, context))
+        else:
+            # The list is fixed while the stage runs (the checker sees to it), so done = entries - still open.
+            entries = case.data.get(tdef.for_each or "") or []
+            met = len(entries) - len(siblings) >= (tdef.join.at_least or 0)
+        if met:
+            for sibling in siblings:
+                sibling.status = transition(sibling.status, TaskStatus.CANCELLED)
+                effects.append(TaskClosed(sibling, actor_id))
+
+    def child_ended(
+        self, case: CaseState, stage: str, visit: int, result: str, child_data: dict[str, Any]
+    ) -> list[Effect]:
+        """A child case this case called has ended with `result`: take its fields back and move on. A child
+        of a stage the case has since left (moved by hand, cancelled) changes nothing."""
+        effects: list[Effect] = []
+        if case.status != CaseStatus.ACTIVE or case.stage != stage or case.visit != visit:
+            return effects
+        call = case.spec.stage(stage).call
+        if call is None:
+            return effects
+        case.data[stage] = result
+        for mine, theirs in call.back.items():
+            value = child_data.get(theirs)
+            if not is_empty(value) and mine in case.spec.fields:
+                case.data[mine] = convert(case.spec.fields[mine].type, value)
+        if case.title:
+            self._retitle(case)
+        log.info("case %s: the child called at %s ended (%s)", case.id, stage, result)
+        self._advance(case, effects, depth=0)
         return effects
 
     def request_edit(self, case: CaseState, name: str, actor_id: int, is_admin: bool = False) -> list[Effect]:
@@ -389,6 +485,8 @@ class Engine:
         effects: list[Effect] = []
         self._close_open_tasks(case, effects, actor_id)
         case.status = transition(case.status, CaseStatus.CANCELLED)
+        if case.stage != START_TASK and case.spec.stage(case.stage).call is not None:
+            effects.append(CancelCalls())
         effects.append(CaseClosed(case.status, None))
         log.info("case %s cancelled by %s", case.id, actor_id)
         return effects
@@ -485,6 +583,11 @@ class Engine:
                 effects.append(SetTimer("wait", until, stage=stage.key, visit=case.visit))
                 return
             # A date already past (or not given) does not hold the case up.
+        if stage.call is not None:
+            data = {name: case.data.get(source) for name, source in stage.call.map.items()}
+            starter = case.responsible_id or case.initiator_id
+            effects.append(CallProcess(stage.call.process, data, starter, stage.key, case.visit))
+            return
         self._give_tasks(case, stage, effects, depth)
 
     def _give_tasks(self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int) -> None:
@@ -495,22 +598,29 @@ class Engine:
             context = self.context(case)
             if tdef.when is not None and not evaluate(tdef.when, context):
                 continue
-            task = self._new_task(case, stage, tdef, now)
-            created += 1
-            effects.append(TaskCreated(task))
-            if task.due_at is not None:
-                for reminder in tdef.remind:
-                    at = parse_offset(reminder).apply(task.due_at, self.calendar)
-                    if at > now:
-                        effects.append(SetTimer("remind", at, task=task))
-                effects.append(SetTimer("overdue", task.due_at, task=task))
+            if tdef.for_each is not None:
+                # One task per entry present now; an empty list gives none (nothing to wait for).
+                entries = case.data.get(tdef.for_each) or []
+                keys = [f"{tdef.key}{ENTRY_SEP}{index}" for index in range(len(entries))]
+            else:
+                keys = [tdef.key]
+            for key in keys:
+                task = self._new_task(case, stage, tdef, now, key)
+                created += 1
+                effects.append(TaskCreated(task))
+                if task.due_at is not None:
+                    for reminder in tdef.remind:
+                        at = parse_offset(reminder).apply(task.due_at, self.calendar)
+                        if at > now:
+                            effects.append(SetTimer("remind", at, task=task))
+                    effects.append(SetTimer("overdue", task.due_at, task=task))
         # Every task skipped at a stage that can also be moved by hand: the case holds for that move
         # (a postpaid deal stays at «Проверено СБ» while prepaid ones get the accountant's check).
         holds = bool(stage.moves and stage.tasks)
         if created == 0 and stage.next and not holds:
             self._advance(case, effects, depth + 1)
 
-    def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime) -> TaskState:
+    def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime, key: str) -> TaskState:
         due_at = None
         if tdef.due is not None:
             deadline = parse_deadline(tdef.due)
@@ -521,8 +631,16 @@ class Engine:
                 started = date.fromisoformat(str(case.data["started_on"]))
                 base = self.calendar.local_moment(started, time(0, 0))
             due_at = deadline.resolve(base, case.data, self.calendar)
-        task = TaskState(key=tdef.key, stage=stage.key, visit=case.visit, kind=tdef.kind, due_at=due_at, created_at=now)
-        roles, users = self._resolve_people(case, [tdef.assignee])
+        task = TaskState(key=key, stage=stage.key, visit=case.visit, kind=tdef.kind, due_at=due_at, created_at=now)
+        assignee = tdef.assignee
+        if assignee.startswith(ITEM_PREFIX):
+            # A for_each task for whoever the entry names: a role (a choice of role keys) or a person.
+            found = task_entry(case.spec, case.data, task)
+            value = found[1].get(assignee.removeprefix(ITEM_PREFIX)) if found else None
+            roles: tuple[str, ...] = (value,) if isinstance(value, str) else ()
+            users: tuple[int, ...] = (value,) if isinstance(value, int) else ()
+        else:
+            roles, users = self._resolve_people(case, [assignee])
         if users:
             task.assignee_id = users[0]
         elif roles:

@@ -23,7 +23,7 @@ from jinja2 import TemplateSyntaxError, nodes
 
 from flows.expressions import ExpressionError, compile_expression
 from flows.i18n import _
-from flows.model import FILE_TYPES, FieldDef, ProcessDef, StageDef
+from flows.model import CALL_RESULTS, FILE_TYPES, FieldDef, ProcessDef, StageDef
 from flows.templating import environment
 
 Report = Callable[..., None]
@@ -120,6 +120,9 @@ def environment_of(spec: ProcessDef) -> dict[str, Type]:
         "responsible": ANY,
     }
     for stage in spec.stages:
+        if stage.call is not None:
+            # A called stage's key holds how its child ended (`qualification == 'success'`).
+            env[stage.key] = Type("outcome", frozenset(CALL_RESULTS), _LABELLED_ATTRS)
         for task in stage.tasks:
             env[task.key] = Type("outcome", frozenset(task.outcome_defs()), _LABELLED_ATTRS)
             env[f"{task.key}_comment"] = TEXT
@@ -551,3 +554,11 @@ def stuck_stages(spec: ProcessDef) -> list[StageDef]:
                 ending.add(before)
                 todo.append(before)
     return [s for s in spec.stages if s.key not in ending]
+
+
+def entry_environment(spec: ProcessDef, env: Mapping[str, Type], list_field: str) -> dict[str, Type]:
+    """What a for_each task's texts and join condition see: the case's names and `item`, one entry of the list."""
+    scoped = dict(env)
+    listed = env.get(list_field)
+    scoped["item"] = listed.item if listed is not None and listed.item is not None else ANY
+    return scoped

@@ -22,6 +22,11 @@ def router() -> Router:
 
 async def on_error(event: ErrorEvent, bot: Bot, core: Core | None = None, **data: object) -> None:
     update = event.update
+    if data.get("inbox_update_id") is not None:
+        # From the inbox: the middleware has answered it (a refusal) or counted it for a retry; a reply sent
+        # here, outside any transaction, would go out again on every retry.
+        log.error("update %s failed outside its transaction", update.update_id, exc_info=event.exception)
+        return
     lang = update_lang(update, dict(data))
     exception = event.exception
     if isinstance(exception, EngineError):

@@ -19,7 +19,7 @@ from db.models import Case, Definition, Outbox, Task, TaskCard, User
 from sandbox.server import SandboxServer
 from services import outbox
 from services.core import Core
-from services.outbox import OutboxSender, RateLimiter
+from services.delivery import OutboxSender, RateLimiter
 from tests.chat import create_person
 
 TOKEN = "42:outbox-test"  # the sandbox below is told to accept exactly this one

@@ -7,6 +7,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.models import User
+from flows.runtime import task_def
 from flows.status import CaseStatus
 from services import access
 from services.cases import CaseService, Loaded
@@ -23,7 +24,7 @@ async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[st
     renderer = service.core.wording
     lines = [renderer.t("⏱ Time spent:", lang)]
     for name, stage, key, seconds in totals:
-        task_title = renderer.tr.local(loaded.state.spec.task(stage, key).title, lang)
+        task_title = renderer.tr.local(task_def(loaded.state.spec, stage, key).title, lang)  # for_each keys too
         lines.append(f"  {name} — {task_title}: {renderer.duration(seconds, lang)}")
     return lines
 

@@ -129,10 +129,16 @@ class DbSessionMiddleware(BaseMiddleware):
     async def _handle(
         self, handler: Handler, event: TelegramObject, data: dict[str, Any], tg_user: TgUser | None
     ) -> Any:
+        inbox_id: int | None = data.get("inbox_update_id")
         # Files are fetched before the transaction opens: on SQLite a transaction holds the one write lock,
         # and a slow 20 MB upload must not stall everybody else's updates.
-        data["downloads"] = await self._download_files(event, data.get("bot"), tg_user)
-        inbox_id: int | None = data.get("inbox_update_id")
+        try:
+            data["downloads"] = await self._download_files(event, data.get("bot"), tg_user)
+        except Exception as error:
+            if inbox_id is None:
+                raise
+            await self._failed(inbox_id, error, event, data)  # counted like any failure: retried, then parked
+            return None
         attention.current_step.set(attention.StepRecord())
         async with self.core.sessionmaker() as session:
             data["after_commit"] = []

@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from flows.forms import Step, describe_current, step_label
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import START_TASK, CaseState, TaskState, task_def
+from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.wording import Wording
@@ -56,6 +56,10 @@ class Renderer(Wording):
             self.case_name(case, lang),
             self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, task.stage, lang)),
         ]
+        entry = task_entry(spec, case.data, task)
+        if entry is not None:  # a for_each task: its entry's fields, and `item` for its text
+            extra = {**(extra or {}), "item": entry[1]}
+            lines += self.summary(spec, list(entry[0].fields or {}), entry[1], lang, fields=entry[0].fields)
         if tdef.text:
             body = self.template(tdef.text, spec, case.data, lang, extra)
             if body:
@@ -213,6 +217,11 @@ class Renderer(Wording):
             self.t("Status: %(s)s", lang, s=status),
             self.t("Initiator: %(who)s", lang, who=names.get(case.initiator_id, "?")),
         ]
+        parent, child = call_links(case)
+        if parent is not None:
+            lines.append(self.t("↖️ Called by case №%(case)s (/case %(case)s)", lang, case=parent))
+        if child is not None:
+            lines.append(self.t("↘️ Waiting for case №%(case)s (/case %(case)s)", lang, case=child))
         for task in open_tasks:
             holder = names.get(task.assignee_id, "") if task.assignee_id else self.t("role %(r)s", lang, r=task.role)
             lines.append(

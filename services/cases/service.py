@@ -12,10 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Task, Timer, User
 from flows.i18n import _
-from flows.runtime import START_TASK, CaseClosed, CaseState, Effect, EngineError, TaskCreated, TaskState, task_def
+from flows.runtime import (
+    CALLED_BY,
+    START_TASK,
+    CaseClosed,
+    CaseState,
+    Effect,
+    EngineError,
+    TaskCreated,
+    TaskState,
+    task_def,
+)
 from flows.status import CASE_CLOSED, TaskStatus
 from services import access, attention
 from services import people as people_repo
+from services.cases.calls import return_to_parent
 from services.cases.effects import apply_effect
 from services.cases.state import Loaded
 from services.cases.store import CaseStore
@@ -38,6 +49,8 @@ class CaseService:
         self.store = CaseStore(session, core.registry, sqlite=core.sqlite, now=self.now)
         self.people = PeopleCache(session)
         self.notifier = core.notifier_factory(session, self.people, self.now)
+        # Parents whose step is being applied in memory right now: a child ending meanwhile leaves them be.
+        self.calling: set[int] = set()
 
     # --- reading --------------------------------------------------------------------------------------
 
@@ -73,6 +86,7 @@ class CaseService:
         *,
         parent: Loaded | None = None,
         scheduled: bool = False,
+        called_by: dict[str, Any] | None = None,
     ) -> Loaded:
         if process not in self.core.registry.current:
             raise EngineError(_("There is no such process."))
@@ -82,6 +96,8 @@ class CaseService:
             access.require(access.can_start(user, roles, spec), _("Your role cannot start this process."))
         # A hand-off carries fields by name: keep those the new process has.
         data = {k: v for k, v in (data or {}).items() if k in spec.fields}
+        if called_by is not None:
+            data[CALLED_BY] = called_by  # before the engine runs: a child may end in its very first step
         state, effects = self.core.engine.start(spec, user.id, data, await self.store.refs(spec, data))
         row = Case(
             definition_id=definition_id,
@@ -292,6 +308,8 @@ class CaseService:
                 e for e in self.core.engine.cancel(loaded.state, None) if not isinstance(e, CaseClosed)
             ]
             await self.save(loaded, effects, None, "case.draft_expired", {"days": older_than.days})
+            # Without its «closed» notice, a sub-process still owes its waiting parent the news.
+            await return_to_parent(self, loaded, CaseClosed(loaded.state.status, None), None)
             if author is not None:
                 if author.active_task_id is not None and author.active_task_id in loaded.task_rows:
                     author.active_task_id = None

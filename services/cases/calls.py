@@ -1,0 +1,96 @@
+"""Sub-processes a stage calls and waits for (`call:` in a definition): starting the child, taking its result
+back to the parent when it ends, and cancelling the children of a cancelled parent.
+
+Which child a parent waits for is kept in the two cases' data (no column): the child's `CALLED_BY` names the
+parent, its stage and that stage's visit; the parent's `CALLS` names the child per stage, for its card.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from db.models import Case
+from flows.runtime import CALLED_BY, CALLS, CallProcess, CancelCalls, CaseClosed, Effect, Notify, TaskClosed
+from flows.status import CASE_CLOSED, CaseStatus
+from services.cases.effects import apply_effect, handles
+from services.cases.state import Loaded
+
+if TYPE_CHECKING:
+    from services.cases.service import CaseService
+
+
+def _result(effect: CaseClosed) -> str:
+    if effect.status == CaseStatus.CANCELLED:
+        return "cancelled"
+    return effect.result or "success"  # a final stage without a result counts as done
+
+
+@handles(CallProcess)
+async def call_process(service: CaseService, loaded: Loaded, effect: CallProcess, actor_id: int | None) -> None:
+    initiator = await service.people.user(effect.initiator_id)
+    if initiator is None:
+        raise RuntimeError(f"case {loaded.row.id}: nobody to start the sub-process {effect.process}")
+    called = {"case": loaded.row.id, "stage": effect.stage, "visit": effect.visit}
+    parent_id = loaded.row.id
+    # While the child starts, this parent is the one in memory: a child that ends at once (no human step)
+    # must not reload it from the database, which does not have this step yet; its result is applied below.
+    service.calling.add(parent_id)
+    try:
+        child = await service.start(initiator, effect.process, effect.data, parent=loaded, called_by=called)
+    finally:
+        service.calling.discard(parent_id)
+    loaded.state.data.setdefault(CALLS, {})[effect.stage] = child.row.id
+    service.store.audit(loaded, actor_id, "case.called", {"process": effect.process, "case": child.row.id})
+    if child.state.status in CASE_CLOSED:
+        result = "cancelled" if child.state.status == CaseStatus.CANCELLED else (child.state.result or "success")
+        effects = service.core.engine.child_ended(loaded.state, effect.stage, effect.visit, result, child.state.data)
+        for follow in effects:
+            await apply_effect(service, loaded, follow, actor_id)
+
+
+async def return_to_parent(service: CaseService, loaded: Loaded, effect: CaseClosed, actor_id: int | None) -> None:
+    """A case that was called has ended: its parent takes the result and the fields back and moves on."""
+    called = loaded.state.data.get(CALLED_BY)
+    if not isinstance(called, dict) or loaded.row.parent_id is None or loaded.row.parent_id in service.calling:
+        return
+    parent = await service.load(loaded.row.parent_id)
+    effects = service.core.engine.child_ended(
+        parent.state, str(called.get("stage")), int(called.get("visit") or 0), _result(effect), loaded.state.data
+    )
+    if effects:
+        await service.save(parent, effects, actor_id, "case.call_returned", {"case": loaded.row.id})
+
+
+@handles(CancelCalls)
+async def cancel_calls(service: CaseService, loaded: Loaded, effect: CancelCalls, actor_id: int | None) -> None:
+    rows = await service.session.execute(
+        select(Case.id)
+        .where(Case.parent_id == loaded.row.id, Case.status.not_in([s.value for s in CASE_CLOSED]))
+        .order_by(Case.id)
+    )
+    parent_id = loaded.row.id
+    service.calling.add(parent_id)  # the children's end must not move this parent: it is being cancelled
+    try:
+        for child_id in rows.scalars().all():
+            child = await service.load(child_id)
+            called = child.state.data.get(CALLED_BY)
+            if not isinstance(called, dict) or called.get("case") != parent_id:
+                continue  # a hand-off (`start:`) lives on by itself
+            effects: list[Effect] = service.core.engine.cancel(child.state, actor_id)
+            # Everyone who held work in the child learns why it went (its initiator hears of the closing anyway).
+            holders = {
+                e.task.assignee_id
+                for e in effects
+                if isinstance(e, TaskClosed) and e.task.assignee_id not in (None, child.state.initiator_id)
+            }
+            if holders:
+                text = {
+                    "ru": f"Дело отменено: его вызвало дело №{parent_id}, и то отменено.",
+                    "en": f"Case cancelled: case №{parent_id}, which called it, was cancelled.",
+                }
+                effects.append(Notify(kind="text", user_ids=tuple(sorted(h for h in holders if h)), text=text))
+            await service.save(child, effects, actor_id, "case.cancelled", {"with_parent": parent_id})
+    finally:
+        service.calling.discard(parent_id)

@@ -1,0 +1,664 @@
+"""Delivery of the outbox (`services.outbox`): rows written in the same transaction as the change that caused
+them are delivered by `OutboxSender` within Telegram's limits, once.
+
+Delivery guarantees:
+- a row is claimed (pending -> sending, committed) before the request, so two workers never send it twice;
+- a 429 puts it back with `not_before = now + retry_after`; a connection error (nothing reached Telegram)
+  retries with backoff; edits are idempotent and always retried;
+- a timeout after the request left is ambiguous, so a new message is marked `uncertain`, not sent again:
+  sending twice is worse for people than a rare lost message, which the admin panel lists.
+- a row left in `sending` by a crashed worker (its liveness lock is free on PostgreSQL, or it was claimed
+  longer ago than the lease) is marked `uncertain`, for the same reason; other workers' live rows are left
+  alone. A task card among them is sent afresh and a form question is asked again: work must not wait in
+  silence behind a message whose fate is unknown.
+- per chat, one message at a time across all workers: a chat with a row `sending` anywhere is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosmtplib
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    BufferedInputFile,
+    FSInputFile,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Outbox, StoredFile, TaskCard, User
+from flows.clock import Clock, SystemClock
+from flows.status import OutboxStatus, transition
+from integrations.email import Attachment, Mailer
+from services.files import FileStore
+from services.outbox import QUESTION, enqueue
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# Longer than any request may take (aiogram's default timeout is 60 s): a `sending` row older than this
+# belongs to a worker that died mid-request.
+SENDING_LEASE = timedelta(minutes=3)
+LIVENESS = 727004  # advisory lock space of the senders' liveness locks (the key is the sender's)
+
+
+class RateLimiter:
+    """A token bucket for all chats plus one per chat (Telegram: ~30 msg/s in total, ~1 msg/s per chat, short
+    bursts tolerated). Per chat it is a GCRA: `chat_burst` messages may go at once, then one per interval, so a
+    reply and the next question do not wait a second between them."""
+
+    def __init__(
+        self,
+        global_rate: float,
+        per_chat_rate: float,
+        *,
+        burst: float = 1.0,
+        chat_burst: int = 1,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.global_rate = global_rate
+        self.per_chat_interval = 1.0 / per_chat_rate if per_chat_rate > 0 else 0.0
+        self.chat_slack = max(0, chat_burst - 1) * self.per_chat_interval
+        self.monotonic = monotonic
+        self.tokens = burst
+        self.burst = burst
+        self.updated = monotonic()
+        self.chat_ready: dict[int, float] = {}  # per chat: the theoretical time of its next message
+
+    def _refill(self) -> None:
+        now = self.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.global_rate)
+        self.updated = now
+
+    def chat_wait(self, chat_id: int) -> float:
+        return max(0.0, self.chat_ready.get(chat_id, 0.0) - self.chat_slack - self.monotonic())
+
+    def global_wait(self) -> float:
+        self._refill()
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.global_rate
+
+    def take(self, chat_id: int) -> None:
+        self._refill()
+        self.tokens -= 1
+        now = self.monotonic()
+        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), now) + self.per_chat_interval
+
+    def answered(self, chat_id: int) -> None:
+        """The request reached Telegram somewhere between the claim and the answer: count this message's spacing
+        from the answer, so network jitter cannot squeeze two messages closer than the limit allows."""
+        now = self.monotonic()
+        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), now + self.per_chat_interval)
+
+    def hold_chat(self, chat_id: int, seconds: float) -> None:
+        """Nothing to this chat for `seconds` (Telegram's retry_after), whatever the burst allows."""
+        until = self.monotonic() + seconds + self.chat_slack
+        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), until)
+
+
+@dataclass
+class _Claimed:
+    """A row this sender has claimed (committed as `sending`), with what its request needs."""
+
+    row: Outbox
+    ref: Outbox | None
+    stored: StoredFile | None
+
+
+@dataclass
+class _Outcome:
+    """What became of one claimed row; written with the other outcomes in the sender's next transaction."""
+
+    row_id: int
+    chat_id: int
+    values: dict[str, Any]
+    stored_id: int | None = None
+    tg_file_id: str | None = None
+    question_lost: bool = False  # a form question that may not have arrived: ask it again
+    blocked: bool = False  # the person blocked the bot
+    replaces: int | None = None  # a fresh card sent instead of editing this (lost) message
+
+
+class OutboxSender:
+    """Delivers outbox rows with a couple of statements per batch, not two transactions per message.
+
+    Each pass of `dispatch` is one transaction: it writes the outcomes of the requests answered since the
+    last pass, reads the pending rows, picks those the limits allow now, and claims them with one
+    UPDATE ... RETURNING. The requests go out only after that commit (claimed before the request, so never
+    sent twice). A chat stays busy until its outcome is written, so the next pass sees the chat's rows as
+    they really are (a 429'd row back in `pending` before the one after it; an edit's message `sent`).
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        files: FileStore,
+        *,
+        global_rate: float = 30.0,
+        per_chat_rate: float = 1.0,
+        per_chat_burst: int = 2,
+        poll_interval: float = 0.2,
+        concurrency: int = 16,
+        mailer: Mailer | None = None,
+    ) -> None:
+        self.mailer = mailer
+        self.bot = bot
+        self.sessionmaker = sessionmaker
+        self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
+        self.files = files
+        # Burst of 1 in total keeps the send rate at the limit instead of spiking over it every second.
+        self.limiter = RateLimiter(
+            global_rate, per_chat_rate, burst=max(1.0, global_rate / 10), chat_burst=max(1, per_chat_burst)
+        )
+        self.poll_interval = poll_interval
+        self.semaphore = asyncio.Semaphore(concurrency)
+        # Chats with a claimed row whose outcome is not written yet: one message at a time per chat.
+        self.in_flight: set[int] = set()
+        self.outcomes: list[_Outcome] = []  # answered, not yet written
+        self.wakeup = asyncio.Event()
+        self.stats = {"sent": 0, "retry_after": 0, "network_retries": 0, "failed": 0, "uncertain": 0}
+        self._stopping = False
+        self.key = secrets.randbits(31)  # this sender, for the liveness lock and `claimed_by`
+        self._liveness: AsyncSession | None = None
+
+    def notify(self) -> None:
+        """Called after a transaction that wrote outbox rows, so delivery starts without waiting a poll."""
+        self.wakeup.set()
+
+    async def _hold_liveness(self) -> None:
+        """PostgreSQL: hold a session advisory lock on this sender's key for the life of the process. A crashed
+        sender's connection dies with it and the lock is gone, which is how `recover` knows its rows are orphans."""
+        if self._liveness is not None:
+            return
+        session = self.sessionmaker()
+        connection = await session.connection()
+        if connection.dialect.name != "postgresql":
+            await session.close()
+            return
+        await connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), {"space": LIVENESS, "key": self.key})
+        await session.commit()  # the lock is the session's, not the transaction's: it stays
+        self._liveness = session
+
+    async def _dead_senders(self, session: AsyncSession) -> list[int]:
+        """Keys of senders with rows in flight whose liveness lock nobody holds any more."""
+        keys = (
+            await session.execute(
+                select(Outbox.claimed_by)
+                .where(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by.is_not(None))
+                .distinct()
+            )
+        ).scalars()
+        dead = []
+        for key in keys:
+            if key is None or key == self.key:
+                continue
+            probe = {"space": LIVENESS, "key": key}
+            if (await session.execute(text("SELECT pg_try_advisory_xact_lock(:space, :key)"), probe)).scalar():
+                dead.append(int(key))
+        return dead
+
+    async def recover(self) -> None:
+        """After a crash: rows caught mid-send may have been delivered; never send them again. On PostgreSQL
+        only the rows of senders that are gone (their liveness lock is free), or claimed longer ago than the
+        lease: a fresh `sending` row may be another worker's request in flight."""
+        stale = self.clock.now() - SENDING_LEASE
+        async with self.sessionmaker() as session, session.begin():
+            condition = Outbox.status == OutboxStatus.SENDING
+            if (await session.connection()).dialect.name == "postgresql":
+                # Other workers may be sending right now; on SQLite this process is the only one.
+                orphans = (Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale)
+                dead = await self._dead_senders(session)
+                if dead:
+                    orphans = orphans | Outbox.claimed_by.in_(dead)
+                condition = condition & orphans & ((Outbox.claimed_by.is_(None)) | (Outbox.claimed_by != self.key))
+            lost_cards = await self._cards_of(session, condition)
+            lost_questions = await self._question_chats(session, condition)
+            result = await session.execute(
+                update(Outbox).where(condition).values(status=transition(OutboxStatus.SENDING, OutboxStatus.UNCERTAIN))
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
+            await self._resend_cards(session, lost_cards)
+            if lost_questions:
+                # Their people are asked again before their next message counts as an answer.
+                await session.execute(
+                    update(User).where(User.tg_id.in_(lost_questions)).values(question_lost_at=self.clock.now())
+                )
+
+    async def _cards_of(self, session: AsyncSession, condition: Any) -> list[Outbox]:
+        """The task cards among the rows about to become uncertain."""
+        rows = await session.execute(
+            select(Outbox).join(TaskCard, TaskCard.outbox_id == Outbox.id).where(condition).distinct()
+        )
+        return list(rows.scalars())
+
+    async def _resend_cards(self, session: AsyncSession, rows: list[Outbox]) -> None:
+        """A task card whose send is uncertain may never have arrived, and a task nobody sees waits in silence:
+        it is sent afresh (a second copy of a card is harmless — its buttons are checked — a missing one is not),
+        and the card's later edits go to the new message."""
+        for row in rows:
+            fresh = enqueue(
+                session, chat_id=row.chat_id, method=row.method, payload=dict(row.payload), now=self.clock.now(),
+                case_id=row.case_id,
+            )  # fmt: skip
+            await session.flush()
+            await session.execute(update(TaskCard).where(TaskCard.outbox_id == row.id).values(outbox_id=fresh.id))
+
+    async def _question_chats(self, session: AsyncSession, condition: Any) -> set[int]:
+        """The chats of form questions among the rows about to become uncertain."""
+        rows = await session.execute(select(Outbox.chat_id, Outbox.payload).where(condition))
+        return {chat for chat, payload in rows.all() if payload.get("purpose") == QUESTION}
+
+    async def run(self) -> None:
+        await self._hold_liveness()
+        await self.recover()
+        swept = time.monotonic()
+        tasks: set[asyncio.Task[None]] = set()
+        while not self._stopping:
+            if time.monotonic() - swept > 60:
+                # A worker that died mid-request leaves its chats busy until its rows are swept.
+                swept = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await self.recover()
+            # Cleared before the pass, not after: a wakeup that arrives during it (an answer, a new row)
+            # must start the next pass at once instead of being lost until the poll.
+            self.wakeup.clear()
+            try:
+                wait = await self.dispatch(tasks)
+            except Exception:  # the sender must outlive a bad row or a database hiccup
+                log.exception("outbox: dispatch failed")
+                wait = 1.0
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        # The answers of the last requests must reach the database, or the next start marks them uncertain.
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("outbox: writing the last outcomes failed")
+        if self._liveness is not None:
+            await self._liveness.close()
+            self._liveness = None
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wakeup.set()
+
+    async def flush(self) -> None:
+        """Write the outcomes answered so far (the sender's passes do it on their own)."""
+        outcomes, self.outcomes = self.outcomes, []
+        if not outcomes:
+            return
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                if (await session.connection()).dialect.name == "postgresql":
+                    # One pass at a time across workers: reading what is pending and what is being sent, then
+                    # claiming, must be one consistent step or two workers could send one chat's rows out of order.
+                    await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
+                await self._write_outcomes(session, outcomes)
+        except BaseException:
+            self.outcomes[:0] = outcomes
+            raise
+        for outcome in outcomes:
+            self.in_flight.discard(outcome.chat_id)
+
+    async def dispatch(self, tasks: set[asyncio.Task[None]]) -> float:
+        """One pass: write outcomes, claim the rows the limits allow now, start their requests.
+
+        Returns how long to sleep before looking again.
+        """
+        global_wait = self.limiter.global_wait()
+        if global_wait > 0:
+            # Nothing may go out yet: do not read the queue only to find that out. At the limit every answer
+            # wakes the sender, which would double the passes; the outcomes wait for the next pass.
+            return global_wait
+        now = self.clock.now()
+        outcomes, self.outcomes = self.outcomes, []
+        next_wake = self.poll_interval * 5
+        claimed: list[_Claimed] = []
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                if (await session.connection()).dialect.name == "postgresql":
+                    # One pass at a time across workers: reading what is pending and what is being sent, then
+                    # claiming, must be one consistent step or two workers could send one chat's rows out of order.
+                    await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
+                await self._write_outcomes(session, outcomes)
+                rows = (
+                    await session.execute(
+                        select(Outbox.id, Outbox.chat_id, Outbox.not_before)
+                        .where(Outbox.status == OutboxStatus.PENDING)
+                        .order_by(Outbox.id)
+                        .limit(1000)
+                    )
+                ).all()
+                # The chats whose outcomes are written above are free again; the rest are still in flight,
+                # here or in another worker.
+                sending = select(Outbox.chat_id).where(Outbox.status == OutboxStatus.SENDING).distinct()
+                elsewhere = set((await session.execute(sending)).scalars().all())
+                busy_chats = (self.in_flight - {o.chat_id for o in outcomes}) | elsewhere
+                chosen, next_wake = self._choose(rows, busy_chats, now, next_wake)
+                if chosen:
+                    claimed = await self._claim(session, chosen)
+        except BaseException:
+            self.outcomes[:0] = outcomes  # not written: keep them (and their chats busy) for the next pass
+            raise
+        for outcome in outcomes:
+            self.in_flight.discard(outcome.chat_id)
+        for item in claimed:
+            self.in_flight.add(item.row.chat_id)
+            task = asyncio.create_task(self._deliver(item))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return max(0.005, next_wake)
+
+    def _choose(
+        self, rows: Sequence[Any], busy_chats: set[int], now: datetime, next_wake: float
+    ) -> tuple[list[int], float]:
+        """The pending rows to send now within the limits (the first pending row of each free chat)."""
+        seen: set[int] = set()
+        chosen: list[int] = []
+        for row_id, chat_id, not_before in rows:
+            if chat_id in seen or chat_id in busy_chats:
+                continue
+            seen.add(chat_id)  # one message at a time per chat keeps their order
+            if not_before is not None and not_before > now:
+                next_wake = min(next_wake, (not_before - now).total_seconds())
+                continue
+            chat_wait = self.limiter.chat_wait(chat_id)
+            if chat_wait > 0:
+                next_wake = min(next_wake, chat_wait)
+                continue
+            global_wait = self.limiter.global_wait()
+            if global_wait > 0:
+                return chosen, min(next_wake, global_wait)
+            self.limiter.take(chat_id)
+            chosen.append(row_id)
+        return chosen, next_wake
+
+    async def _claim(self, session: AsyncSession, ids: list[int]) -> list[_Claimed]:
+        """pending -> sending for `ids` in one statement; a row another worker took first is not returned."""
+        statement = (
+            update(Outbox)
+            .where(Outbox.id.in_(ids), Outbox.status == OutboxStatus.PENDING)
+            .values(
+                status=transition(OutboxStatus.PENDING, OutboxStatus.SENDING),
+                attempts=Outbox.attempts + 1,
+                claimed_at=self.clock.now(),
+                claimed_by=self.key,
+            )
+            .returning(Outbox)
+            .execution_options(synchronize_session=False)
+        )
+        rows = {row.id: row for row in (await session.scalars(statement)).all()}
+        ref_ids = {row.ref_id for row in rows.values() if row.ref_id}
+        refs = (
+            {r.id: r for r in (await session.scalars(select(Outbox).where(Outbox.id.in_(ref_ids)))).all()}
+            if ref_ids
+            else {}
+        )
+        file_ids = {row.payload.get("file_id") for row in rows.values()}
+        file_ids = {f for f in file_ids if isinstance(f, int)}
+        files = (
+            {f.id: f for f in (await session.scalars(select(StoredFile).where(StoredFile.id.in_(file_ids)))).all()}
+            if file_ids
+            else {}
+        )
+        claimed = []
+        for row_id in ids:  # in the outbox's order
+            row = rows.get(row_id)
+            if row is None:
+                continue
+            file_ref = row.payload.get("file_id")
+            claimed.append(
+                _Claimed(
+                    row,
+                    refs.get(row.ref_id) if row.ref_id else None,
+                    files.get(file_ref) if isinstance(file_ref, int) else None,
+                )
+            )
+        return claimed
+
+    async def _write_outcomes(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
+        if not outcomes:
+            return
+        # One executemany (bulk UPDATE by primary key); every row carries the same columns. Each status came
+        # through transition() from `sending`, the status of the row this sender claimed.
+        await session.execute(update(Outbox), [{"id": o.row_id, **o.values} for o in outcomes])
+        blocked = {o.chat_id for o in outcomes if o.blocked}
+        if blocked:
+            # Telegram: 403 «bot was blocked by the user». Marked for the admins (the update about it, when it
+            # comes, also returns the person's pool tasks).
+            await session.execute(
+                update(User)
+                .where(User.tg_id.in_(blocked), User.unreachable_at.is_(None))
+                .values(unreachable_at=self.clock.now())
+            )
+        lost = {o.chat_id for o in outcomes if o.question_lost}
+        if lost:
+            await session.execute(
+                update(User).where(User.tg_id.in_(lost)).values(question_lost_at=self.clock.now())
+            )
+        for o in outcomes:
+            if o.replaces is not None:
+                # Later edits of the card go to the fresh message.
+                await session.execute(
+                    update(TaskCard).where(TaskCard.outbox_id == o.replaces).values(outbox_id=o.row_id)
+                )
+            if o.stored_id is not None and o.tg_file_id:
+                await session.execute(
+                    update(StoredFile)
+                    .where(StoredFile.id == o.stored_id, StoredFile.tg_file_id.is_(None))
+                    .values(tg_file_id=o.tg_file_id)
+                )
+
+    async def _deliver(self, item: _Claimed) -> None:
+        row = item.row
+        try:
+            async with self.semaphore:
+                outcome = await self._deliver_one(item)
+        except Exception as exc:
+            # Whether it reached Telegram is unknown: never send it again, let the admin panel show it.
+            log.exception("outbox: delivering %s failed", row.id)
+            outcome = self._outcome(row, OutboxStatus.UNCERTAIN, error=f"{type(exc).__name__}: {exc}")
+        self.limiter.answered(row.chat_id)
+        self.outcomes.append(outcome)
+        self.wakeup.set()
+
+    def _outcome(
+        self,
+        row: Outbox,
+        status: OutboxStatus,
+        *,
+        delay: float = 0.0,
+        error: str | None = None,
+        message_id: int | None = None,
+        stored: StoredFile | None = None,
+        tg_file_id: str | None = None,
+        attempt_back: bool = False,
+    ) -> _Outcome:
+        """The row's new values, from the claimed row (nobody else changes a row while it is `sending`)."""
+        now = self.clock.now()
+        sent = status == OutboxStatus.SENT
+        values: dict[str, Any] = {
+            "status": transition(OutboxStatus.SENDING, status),
+            "error": error,
+            "not_before": now + timedelta(seconds=delay) if status == OutboxStatus.PENDING else row.not_before,
+            # a 429 is not the message's fault
+            "attempts": row.attempts - 1 if attempt_back else row.attempts,
+            "sent_at": now if sent else row.sent_at,
+            "message_id": message_id if sent else row.message_id,
+        }
+        lost = status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED) and row.payload.get("purpose") == QUESTION
+        return _Outcome(
+            row.id, row.chat_id, values, stored.id if stored is not None else None, tg_file_id, question_lost=lost
+        )
+
+    async def _deliver_email(self, row: Outbox) -> _Outcome:
+        payload = row.payload
+        if self.mailer is None or not self.mailer.configured:
+            return self._outcome(row, OutboxStatus.FAILED, error="SMTP is not configured (SMTP_HOST, SMTP_FROM)")
+        if "@" not in str(payload.get("to", "")):
+            return self._outcome(row, OutboxStatus.FAILED, error=f"no e-mail address: {payload.get('to')!r}")
+        attachments = []
+        ids = [i for i in payload.get("file_ids", []) if isinstance(i, int)]
+        if ids:
+            async with self.sessionmaker() as session:
+                for stored in (await session.scalars(select(StoredFile).where(StoredFile.id.in_(ids)))).all():
+                    path = self.files.path(stored)
+                    if path.exists():
+                        attachments.append(Attachment(stored.file_name, path.read_bytes(), stored.mime_type))
+        try:
+            await self.mailer.send(
+                str(payload["to"]), str(payload.get("subject", "")), str(payload.get("body", "")), attachments
+            )
+        except aiosmtplib.SMTPTimeoutError as exc:
+            return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))  # it may have been accepted
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, OSError) as exc:
+            status = OutboxStatus.PENDING if row.attempts < MAX_ATTEMPTS else OutboxStatus.FAILED
+            return self._outcome(row, status, delay=min(300.0, 5.0 * 2.0**row.attempts), error=str(exc))
+        except aiosmtplib.SMTPException as exc:
+            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+        self.stats["sent"] += 1
+        return self._outcome(row, OutboxStatus.SENT)
+
+    async def _deliver_one(self, item: _Claimed) -> _Outcome:
+        row, ref, stored = item.row, item.ref, item.stored
+        if row.channel == "email":
+            return await self._deliver_email(row)
+        if ref is not None and ref.status != OutboxStatus.SENT and row.method == "editMessageText":
+            if ref.status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED):
+                return await self._fresh_card(row, ref)
+        if ref is not None and ref.status != OutboxStatus.SENT:
+            waiting = ref.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
+            return self._outcome(
+                row,
+                OutboxStatus.PENDING if waiting else OutboxStatus.FAILED,
+                error=None if waiting else "the message to edit was not sent",
+                delay=0.5,
+            )
+        try:
+            sent = await self._call(row, ref, stored)
+        except TelegramRetryAfter as exc:
+            self.stats["retry_after"] += 1
+            self.limiter.hold_chat(row.chat_id, exc.retry_after)
+            return self._outcome(row, OutboxStatus.PENDING, delay=exc.retry_after, error=str(exc), attempt_back=True)
+        except TelegramNetworkError as exc:
+            timeout = "timeout" in str(exc).lower()
+            if timeout and row.method.startswith("send"):
+                self.stats["uncertain"] += 1
+                return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))
+            self.stats["network_retries"] += 1
+            status = OutboxStatus.PENDING if row.attempts < MAX_ATTEMPTS else OutboxStatus.FAILED
+            return self._outcome(row, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
+        except TelegramServerError as exc:
+            status = OutboxStatus.PENDING if row.attempts < MAX_ATTEMPTS else OutboxStatus.FAILED
+            return self._outcome(row, status, delay=min(60.0, 2.0**row.attempts), error=str(exc))
+        except TelegramBadRequest as exc:
+            if "message is not modified" in str(exc):
+                return self._outcome(row, OutboxStatus.SENT, message_id=ref.message_id if ref else None)
+            self.stats["failed"] += 1
+            log.warning("outbox: %s to %s refused: %s", row.method, row.chat_id, exc)
+            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+        except TelegramForbiddenError as exc:
+            self.stats["failed"] += 1
+            outcome = self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+            outcome.blocked = "blocked" in str(exc).lower()
+            return outcome
+        self.stats["sent"] += 1
+        message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
+        return self._outcome(
+            row, OutboxStatus.SENT, message_id=message_id, stored=stored, tg_file_id=_sent_file_id(sent)
+        )
+
+    async def _fresh_card(self, row: Outbox, ref: Outbox) -> _Outcome:
+        """The message to edit may never have arrived: send the card afresh instead of failing for good (a live
+        button under a finished task would stay otherwise). Later edits go to the fresh message."""
+        payload = dict(row.payload)
+        keyboard = _markup(payload.pop("reply_markup", None))
+        try:
+            sent = await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard)
+        except TelegramRetryAfter as exc:
+            self.limiter.hold_chat(row.chat_id, exc.retry_after)
+            return self._outcome(row, OutboxStatus.PENDING, delay=exc.retry_after, error=str(exc), attempt_back=True)
+        except TelegramNetworkError as exc:
+            return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))
+        except TelegramAPIError as exc:
+            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+        self.stats["sent"] += 1
+        outcome = self._outcome(row, OutboxStatus.SENT, message_id=sent.message_id)
+        outcome.replaces = ref.id
+        return outcome
+
+    async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None) -> Any:
+        payload = dict(row.payload)
+        markup = payload.pop("reply_markup", None)
+        keyboard = _markup(markup)
+        if row.method == "sendMessage":
+            return await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard)
+        if row.method == "editMessageText":
+            assert ref is not None and ref.message_id is not None
+            return await self.bot.edit_message_text(
+                text=payload["text"], chat_id=row.chat_id, message_id=ref.message_id, reply_markup=keyboard
+            )
+        if row.method in ("sendDocument", "sendPhoto"):
+            if stored is None:
+                raise TelegramBadRequest(method=None, message="the file is gone")  # type: ignore[arg-type]
+            media: Any
+            if stored.tg_file_id:
+                media = stored.tg_file_id
+            else:
+                path = self.files.path(stored)
+                media = (
+                    FSInputFile(path, filename=stored.file_name)
+                    if path.exists()
+                    else BufferedInputFile(b"", filename=stored.file_name)
+                )
+            caption = payload.get("caption")
+            if row.method == "sendPhoto":
+                return await self.bot.send_photo(row.chat_id, media, caption=caption, reply_markup=keyboard)
+            return await self.bot.send_document(row.chat_id, media, caption=caption, reply_markup=keyboard)
+        raise ValueError(f"unknown outbox method {row.method}")
+
+
+def _markup(markup: dict[str, Any] | None) -> Any:
+    if not markup:
+        return None
+    if "inline_keyboard" in markup:
+        return InlineKeyboardMarkup.model_validate(markup)
+    if "keyboard" in markup:
+        return ReplyKeyboardMarkup.model_validate(markup)
+    return ReplyKeyboardRemove.model_validate(markup)
+
+
+def _sent_file_id(sent: Any) -> str | None:
+    if not isinstance(sent, Message):
+        return None
+    if sent.document is not None:
+        return sent.document.file_id
+    if sent.photo:
+        return sent.photo[-1].file_id
+    return None

@@ -1,0 +1,135 @@
+"""A call that returns, in chat: an order waits at «Проверка клиента» while a lawyer checks the client in a case
+of its own; the lawyer's answer decides where the order goes, and the lawyer's note comes back into it. And a
+cancelled order takes its waiting check with it, telling the lawyer."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.settings import LIBRARY
+from db.models import Case
+from flows.runtime import CALLED_BY
+from tests.conftest import Harness
+
+DATA = Path(__file__).parent / "data"
+
+
+async def _shop(harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path) -> Harness:
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    for name in ("client_order.yaml", "client_check.yaml"):
+        shutil.copy(DATA / name, library / name)
+    harness = await harness_factory(library_dir=library)
+    await harness.person("Менеджер Ольга", "manager")
+    await harness.person("Юрист Игорь", "lawyer")
+    return harness
+
+
+async def _order(harness: Harness, client: str) -> None:
+    manager = harness.people["Менеджер Ольга"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заказ клиента", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент")
+    await manager.send(client)
+    await manager.expect("Сумма заказа")
+    await manager.send("250 000")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+
+
+async def _cases(harness: Harness) -> dict[str, Case]:
+    async with harness.core.sessionmaker() as session:
+        return {c.process: c for c in (await session.execute(select(Case))).scalars()}
+
+
+async def test_the_order_waits_for_the_client_check_and_takes_its_answer_back(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await _shop(harness_factory, tmp_path)
+    manager, lawyer = harness.people["Менеджер Ольга"], harness.people["Юрист Игорь"]
+    await _order(harness, "ООО Вектор")
+    card = await lawyer.expect("Проверьте клиента")
+    assert "Клиент: ООО Вектор, лимит 250000" in card["text"]  # the mapped fields, money became a number
+
+    cases = await _cases(harness)
+    order, check = cases["client_order"], cases["client_check"]
+    assert order.stage == "qualification" and order.status == "active"  # the parent waits
+    assert check.parent_id == order.id and check.data[CALLED_BY]["case"] == order.id
+
+    # Each card links to the other.
+    await manager.send(f"/case {check.id}")
+    await manager.expect(f"Вызвано из дела №{order.id}")
+    await manager.send(f"/case {order.id}")
+    await manager.expect(f"Ждёт дело №{check.id}")
+
+    await lawyer.press("Согласовать", card)
+    await lawyer.expect("Заключение")
+    await lawyer.send("Долгов нет")
+    await lawyer.press("Подтвердить", await lawyer.expect("Проверьте"))
+    note = await manager.expect("Клиент ООО Вектор одобрен")
+    assert "Долгов нет" in note["text"]  # `back` brought the child's field into the parent
+
+    cases = await _cases(harness)
+    assert cases["client_check"].status == "done" and cases["client_check"].result == "success"
+    order = cases["client_order"]
+    assert order.stage == "approved" and order.result == "success" and order.attention is None
+    assert order.data["qualification"] == "success" and order.data["risk_note"] == "Долгов нет"
+
+
+async def test_a_rejected_check_declines_the_order(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await _shop(harness_factory, tmp_path)
+    lawyer = harness.people["Юрист Игорь"]
+    await _order(harness, "ИП Должник")
+    await lawyer.press("Отклонить", await lawyer.expect("Проверьте клиента"))
+    await lawyer.expect("Заключение")
+    await lawyer.send("Три суда")
+    await lawyer.expect("Комментарий")
+    await lawyer.send("Не работаем")
+    await lawyer.press("Подтвердить", await lawyer.expect("Проверьте"))
+    await harness.people["Менеджер Ольга"].expect("Дело закрыто")
+    await harness.settle()
+    order = (await _cases(harness))["client_order"]
+    assert order.stage == "declined" and order.result == "failure" and order.data["qualification"] == "failure"
+
+
+async def test_cancelling_the_order_cancels_the_check_and_tells_the_lawyer(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await _shop(harness_factory, tmp_path)
+    manager, lawyer = harness.people["Менеджер Ольга"], harness.people["Юрист Игорь"]
+    await _order(harness, "ООО Вектор")
+    await lawyer.expect("Проверьте клиента")
+    order_id = (await _cases(harness))["client_order"].id
+    await manager.send(f"/case {order_id}")
+    await manager.press("Отменить дело", await manager.expect(f"№{order_id}", "Ждёт дело"))
+    await lawyer.expect(f"его вызвало дело №{order_id}")
+    await lawyer.wait_for("Проверьте клиента", "✖️")  # the card says it is no longer needed
+    cases = await _cases(harness)
+    assert cases["client_order"].status == "cancelled" and cases["client_check"].status == "cancelled"
+
+
+async def test_a_check_left_as_an_unfinished_request_is_closed_and_the_order_goes_on(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    # The order gives the check no limit: the check waits for its start form, which nobody finishes.
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    shutil.copy(DATA / "client_check.yaml", library / "client_check.yaml")
+    source = (DATA / "client_order.yaml").read_text(encoding="utf-8")
+    (library / "client_order.yaml").write_text(source.replace(", limit: amount}", "}"), encoding="utf-8")
+    harness = await harness_factory(library_dir=library)
+    await harness.person("Менеджер Ольга", "manager")
+    await harness.person("Юрист Игорь", "lawyer")
+    await _order(harness, "ООО Вектор")
+    assert await harness.people["Менеджер Ольга"].find("Новая заявка: Проверка клиента")  # its start form, a card
+    assert (await _cases(harness))["client_check"].status == "draft"
+    await harness.advance(days=8)
+    cases = await _cases(harness)
+    assert cases["client_check"].status == "cancelled"
+    assert cases["client_order"].stage == "declined" and cases["client_order"].data["qualification"] == "cancelled"
