@@ -1,9 +1,18 @@
 """2. The bot path: N people work at once through the sandbox over HTTP; the same people against a bare
-aiogram echo bot on the same sandbox are the ceiling. Each bot runs in its own process."""
+aiogram echo bot are the ceiling. Each bot runs in its own process with its own sandbox, both alive for the
+whole run, and the rounds alternate (echo, Konveyer, Konveyer, echo, …), so the machine's noise falls on
+both; the ratio is the median of the pairs. CPU per update is the bot process's own CPU time (psutil).
+
+Two load models, reported apart:
+- throughput: closed loop, everyone acts as soon as the previous answer arrives (what one process can do);
+- latency: open loop, each person acts every 5–10 s on their own schedule (how a shop's day feels).
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +21,7 @@ import aiohttp
 
 from app.container import build_core
 from app.settings import Settings
-from bench.chat import REGISTER_DEFECT, NoAnswer, SimPerson, echo_script, run_people
+from bench.chat import REGISTER_DEFECT, Action, NoAnswer, SimPerson, echo_script, run_open_loop, run_people
 from bench.procs import BotProcess
 from bench.report import latency_summary
 from bench.scenario import ROLES
@@ -23,6 +32,7 @@ log = logging.getLogger(__name__)
 
 FIRST_PERSON = 100_000
 STAFF_IDS = {role: 90_000 + n for n, role in enumerate(ROLES)}
+ECHO_SCRIPT = echo_script(REGISTER_DEFECT, "Дальше")
 
 
 @dataclass
@@ -34,16 +44,50 @@ class PathResult:
     latencies: list[float] = field(default_factory=list)
     peak_rss: int = 0
     sandbox: dict[str, Any] = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # the bot process's CPU over the run
 
     @property
     def updates_per_second(self) -> float:
         return self.actions / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def cpu_ms_per_update(self) -> float:
+        return self.cpu_seconds * 1000 / self.actions if self.actions else math.nan
+
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "people": self.people, "actions": self.actions,
                 "seconds": round(self.seconds, 3), "updates_per_second": round(self.updates_per_second, 2),
+                "cpu_ms_per_update": round(self.cpu_ms_per_update, 3),
                 "latency": latency_summary(self.latencies), "peak_rss_mb": round(self.peak_rss / 2**20, 1),
                 "sandbox": self.sandbox}
+
+
+@dataclass
+class BotPath:
+    konveyer: list[PathResult]  # throughput rounds, paired with `echo` by index
+    echo: list[PathResult]
+    konveyer_open: PathResult
+    echo_open: PathResult
+    peak_rss: int = 0
+
+    @property
+    def ratio(self) -> float:
+        ratios = [k.updates_per_second / e.updates_per_second
+                  for k, e in zip(self.konveyer, self.echo, strict=True) if e.updates_per_second > 0]
+        return statistics.median(ratios) if ratios else math.nan
+
+    @staticmethod
+    def total(rounds: list[PathResult]) -> PathResult:
+        first = rounds[0]
+        return PathResult(first.kind, first.people, sum(r.actions for r in rounds), sum(r.seconds for r in rounds),
+                          [x for r in rounds for x in r.latencies], max(r.peak_rss for r in rounds), first.sandbox,
+                          sum(r.cpu_seconds for r in rounds))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"throughput": {"konveyer": [r.as_dict() for r in self.konveyer],
+                               "echo": [r.as_dict() for r in self.echo],
+                               "median_pair_ratio": round(self.ratio, 3)},
+                "open_loop": {"konveyer": self.konveyer_open.as_dict(), "echo": self.echo_open.as_dict()}}
 
 
 async def prepare_database(database_url: str, data_dir: Path, people: int) -> None:
@@ -64,55 +108,84 @@ async def prepare_database(database_url: str, data_dir: Path, people: int) -> No
         await core.close()
 
 
-async def _measure(kind: str, persons: list[SimPerson], script: Any, rounds: int, warmup: int,
-                   sandbox: SandboxServer, proc: BotProcess) -> PathResult:
-    try:
-        return await _measure_once(kind, persons, script, rounds, warmup, sandbox, proc)
-    except NoAnswer as exc:
-        raise RuntimeError(f"{kind}: {exc}; the bot's log ends with: {proc.log_tail(1500)}") from exc
-
-
-async def _measure_once(kind: str, persons: list[SimPerson], script: Any, rounds: int, warmup: int,
-                        sandbox: SandboxServer, proc: BotProcess) -> PathResult:
-    if warmup:
-        await run_people(persons[:warmup], script, 1)
+async def make_people(http: aiohttp.ClientSession, base: str, people: int) -> list[SimPerson]:
+    for role, tg_id in STAFF_IDS.items():
+        await SimPerson(http, base, tg_id).create(f"bench {role}")
+    persons = [SimPerson(http, base, FIRST_PERSON + n) for n in range(people)]
     for person in persons:
-        person.latencies.clear()
-    sandbox.stats.reset()
-    actions, seconds = await run_people(persons, script, rounds)
-    latencies = [x for p in persons for x in p.latencies]
-    stats = sandbox.stats.as_dict()
-    stats.pop("messages_per_chat", None)
-    return PathResult(kind, len(persons), actions, seconds, latencies, proc.peak_rss, stats)
+        await person.create(f"Менеджер {person.id - FIRST_PERSON}")
+    return persons
 
 
-async def run_bot_path(database_url: str, workdir: Path, people: int, rounds: int = 1,
-                       warmup: int = 5) -> tuple[PathResult, PathResult]:
-    """(konveyer, echo) for `people` people doing `rounds` times seed 1's start form in chat."""
+@dataclass
+class Side:
+    """One bot under test: its sandbox, its process and its people."""
+
+    kind: str
+    sandbox: SandboxServer
+    proc: BotProcess
+    persons: list[SimPerson]
+    script: tuple[Action, ...]
+
+    async def measure(self, run: Any) -> PathResult:
+        for person in self.persons:
+            person.latencies.clear()
+        self.sandbox.stats.reset()
+        cpu = self.proc.cpu_seconds()
+        try:
+            actions, seconds = await run()
+        except NoAnswer as exc:
+            raise RuntimeError(f"{self.kind}: {exc}; the bot's log ends with: {self.proc.log_tail(1500)}") from exc
+        used = self.proc.cpu_seconds() - cpu
+        stats = self.sandbox.stats.as_dict()
+        stats.pop("messages_per_chat", None)
+        latencies = [x for p in self.persons for x in p.latencies]
+        return PathResult(self.kind, len(self.persons), actions, seconds, latencies, self.proc.peak_rss, stats, used)
+
+    async def closed(self, rounds: int = 1) -> PathResult:
+        return await self.measure(lambda: run_people(self.persons, self.script, rounds))
+
+    async def open(self, think: tuple[float, float], actions: int) -> PathResult:
+        return await self.measure(lambda: run_open_loop(self.persons, self.script, think, actions))
+
+
+async def run_bot_path(database_url: str, workdir: Path, people: int, pairs: int = 3, warmup: int = 5,
+                       think: tuple[float, float] = (5.0, 10.0), open_actions: int = 8) -> BotPath:
+    """Konveyer and the echo bot, `pairs` alternating closed-loop rounds of seed 1's start form in chat, then
+    the open-loop latency run of each (`open_actions` actions per person, one every `think` seconds)."""
     data_dir = workdir / "bot-data"
     await prepare_database(database_url, data_dir, people)
-    # Measures how fast the bot itself serves people, next to an echo bot with its own token: Telegram's flood
-    # limits would cap both at 30 msg/s and measure Telegram instead (bench/delivery.py measures those).
-    sandbox = SandboxServer(callback_timeout=30.0, any_token=True, enforce_limits=False)
-    base = await sandbox.start()
+    # How fast the bots themselves serve people: Telegram's flood limits would cap both at 30 msg/s and measure
+    # Telegram instead (bench/delivery.py measures those). Each bot has its own sandbox and token.
+    echo_box = SandboxServer(callback_timeout=30.0, any_token=True, enforce_limits=False)
+    our_box = SandboxServer(callback_timeout=30.0, any_token=True, enforce_limits=False)
+    echo_base, our_base = await echo_box.start(), await our_box.start()
     try:
         connector = aiohttp.TCPConnector(limit=0, force_close=False)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
-            for role, tg_id in STAFF_IDS.items():
-                await SimPerson(http, base, tg_id).create(f"bench {role}")
-            persons = [SimPerson(http, base, FIRST_PERSON + n) for n in range(people)]
-            for person in persons:
-                await person.create(f"Менеджер {person.id - FIRST_PERSON}")
-            async with BotProcess("echo", "--api-base", base, log_path=workdir / "echo.log") as proc:
-                echo = await _measure("echo", persons, echo_script(REGISTER_DEFECT, "Дальше"), rounds,
-                                      warmup, sandbox, proc)
-            echo.peak_rss = proc.peak_rss
-            async with BotProcess("konveyer", "--api-base", base, "--database-url", database_url,
-                                  "--data-dir", str(data_dir), log_path=workdir / "konveyer.log") as proc:
-                for person in persons:
-                    person.last = None
-                konveyer = await _measure("konveyer", persons, REGISTER_DEFECT, rounds, warmup, sandbox, proc)
-            konveyer.peak_rss = proc.peak_rss
+            echo_people = await make_people(http, echo_base, people)
+            our_people = await make_people(http, our_base, people)
+            async with BotProcess("echo", "--api-base", echo_base, log_path=workdir / "echo.log") as echo_proc, \
+                    BotProcess("konveyer", "--api-base", our_base, "--database-url", database_url,
+                               "--data-dir", str(data_dir), log_path=workdir / "konveyer.log") as our_proc:
+                echo = Side("echo", echo_box, echo_proc, echo_people, ECHO_SCRIPT)
+                ours = Side("konveyer", our_box, our_proc, our_people, REGISTER_DEFECT)
+                for side in (echo, ours):  # warm both up (imports, caches, connections) before measuring
+                    if warmup:
+                        await run_people(side.persons[:warmup], side.script, 1)
+                ours_rounds: list[PathResult] = []
+                echo_rounds: list[PathResult] = []
+                for number in range(pairs):
+                    if number % 2 == 0:
+                        echo_rounds.append(await echo.closed())
+                        ours_rounds.append(await ours.closed())
+                    else:
+                        ours_rounds.append(await ours.closed())
+                        echo_rounds.append(await echo.closed())
+                ours_open = await ours.open(think, open_actions)
+                echo_open = await echo.open(think, open_actions)
+            result = BotPath(ours_rounds, echo_rounds, ours_open, echo_open, our_proc.peak_rss)
     finally:
-        await sandbox.stop()
-    return konveyer, echo
+        await echo_box.stop()
+        await our_box.stop()
+    return result

@@ -2,6 +2,7 @@
 
     python -m bench.botproc konveyer --api-base URL --database-url URL --data-dir DIR
     python -m bench.botproc echo --api-base URL
+    python -m bench.botproc konveyer ... --webhook-url URL --webhook-port PORT --webhook-secret S   (a worker)
 
 Prints READY when it polls, stops when its standard input closes (or after --max-seconds).
 """
@@ -71,12 +72,19 @@ async def _run_echo(api_base: str, max_seconds: float) -> None:
         await bot.session.close()
 
 
-async def _run_konveyer(api_base: str, database_url: str, data_dir: Path, rate: float, max_seconds: float) -> None:
+async def _run_konveyer(api_base: str, database_url: str, data_dir: Path, rate: float, max_seconds: float,
+                        webhook: tuple[str, int, str] | None = None) -> None:
+    from pydantic import SecretStr
+
     from app.application import App
     from app.settings import Settings
 
     settings = Settings(api_base=api_base, database_url=database_url, data_dir=data_dir, bot_token=None,
                         admin_ids=[], outbox_global_rate=rate, outbox_per_chat_rate=rate)
+    if webhook is not None:
+        url, port, secret = webhook
+        settings.webhook_url, settings.webhook_host, settings.webhook_port = url, "127.0.0.1", port
+        settings.webhook_secret = SecretStr(secret)
     app = App(settings, run_scheduler=False)
     await app.start()
     print("READY", flush=True)
@@ -95,13 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--outbox-rate", type=float, default=1000.0)
     parser.add_argument("--max-seconds", type=float, default=1800.0)
+    parser.add_argument("--webhook-url", default="", help="webhook mode: the URL the sandbox posts to")
+    parser.add_argument("--webhook-port", type=int, default=0, help="webhook mode: this worker's port")
+    parser.add_argument("--webhook-secret", default="")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.kind == "echo":
         asyncio.run(_run_echo(args.api_base, args.max_seconds))
     else:
+        webhook = (args.webhook_url, args.webhook_port, args.webhook_secret) if args.webhook_url else None
         asyncio.run(_run_konveyer(args.api_base, args.database_url, Path(args.data_dir), args.outbox_rate,
-                                  args.max_seconds))
+                                  args.max_seconds, webhook))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -65,7 +66,7 @@ class SimPerson:
     http: aiohttp.ClientSession
     base: str
     id: int
-    timeout: float = 30.0
+    timeout: float = 180.0  # generous: on a loaded 2-core machine a backlog of 200 people takes a while
     seen: int = 0
     last: dict[str, Any] | None = None  # the bot message the last action was answered with
     latencies: list[float] = field(default_factory=list)
@@ -81,8 +82,11 @@ class SimPerson:
             if response.status != 200:
                 raise RuntimeError(f"sandbox refused user {self.id}: {await response.text()}")
 
-    async def act(self, action: Action) -> float:
-        """Do one action and wait for the answer; returns the seconds from the action to the answer."""
+    async def act(self, action: Action, scheduled: float | None = None) -> float:
+        """Do one action and wait for the answer; returns the seconds from the action to the answer.
+
+        `scheduled`: when the action was due (open loop); if the person is still waiting for the previous
+        answer by then, that wait counts too, so a slow bot cannot hide its backlog (coordinated omission)."""
         began = time.perf_counter()
         if action.kind == "text":
             async with self.http.post(f"{self.api}/messages", json={"text": action.value}) as response:
@@ -106,7 +110,7 @@ class SimPerson:
                     raise NoAnswer(f"user {self.id} could not press {action.value!r}: {await response.text()}")
                 await response.read()
         await self._wait_for(action.expect, began)
-        elapsed = time.perf_counter() - began
+        elapsed = time.perf_counter() - (began if scheduled is None else min(began, scheduled))
         self.latencies.append(elapsed)
         return elapsed
 
@@ -136,6 +140,18 @@ class SimPerson:
                     self.last = message
                     return
 
+    async def burst(self, texts: tuple[str, ...], expect: str) -> None:
+        """Several messages at once, without waiting for answers (then wait for `expect`): the bot must take
+        them in the order they were sent, or the answers land in the wrong fields."""
+        began = time.perf_counter()
+        for value in texts:
+            async with self.http.post(f"{self.api}/messages", json={"text": value}) as response:
+                body = await response.json()
+                if response.status != 200:
+                    raise NoAnswer(f"user {self.id} could not send {value!r}: {body}")
+                self.seen = max(self.seen, int(body["message_id"]))
+        await self._wait_for(expect, began)
+
     async def run(self, script: tuple[Action, ...], rounds: int) -> int:
         done = 0
         for _ in range(rounds):
@@ -149,4 +165,29 @@ async def run_people(people: list[SimPerson], script: tuple[Action, ...], rounds
     """Everyone works at once; returns (actions answered, seconds)."""
     began = time.perf_counter()
     counts = await asyncio.gather(*(p.run(script, rounds) for p in people))
+    return sum(counts), time.perf_counter() - began
+
+
+async def run_open_loop(people: list[SimPerson], script: tuple[Action, ...], think: tuple[float, float],
+                        actions: int, seed: int = 1) -> tuple[int, float]:
+    """A realistic load: each person acts every `think` seconds (uniform) on their own schedule, started at
+    a random moment of the first interval; arrivals do not wait for the bot (open loop). Returns
+    (actions answered, seconds)."""
+    rng = random.Random(seed)
+    began = time.perf_counter()
+    plans = [[rng.uniform(0, think[1])] for _ in people]
+    for plan in plans:
+        for _ in range(actions - 1):
+            plan.append(plan[-1] + rng.uniform(*think))
+
+    async def one(person: SimPerson, plan: list[float]) -> int:
+        for action, at in zip(script[:actions], plan, strict=False):
+            due = began + at
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await person.act(action, scheduled=due)
+        return min(actions, len(script))
+
+    counts = await asyncio.gather(*(one(p, plan) for p, plan in zip(people, plans, strict=True)))
     return sum(counts), time.perf_counter() - began

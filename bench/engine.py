@@ -15,12 +15,15 @@ the database at every step, as a stateless bot worker must.
 from __future__ import annotations
 
 import logging
+import math
+import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, update
+from sqlalchemy import Column, Integer, MetaData, Table, Text, event, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.container import build_core
@@ -46,21 +49,106 @@ spiff_state = Table(
 )
 
 
+class StatementCounter:
+    """Counts the statements an engine sends to the database (SQLAlchemy `before_cursor_execute`)."""
+
+    def __init__(self, db: AsyncEngine) -> None:
+        self.count = 0
+        self.by_verb: dict[str, int] = {}
+        self._target = db.sync_engine
+        event.listen(self._target, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        self.count += 1
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+        self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
+
+    def close(self) -> None:
+        event.remove(self._target, "before_cursor_execute", self._seen)
+
+
+@dataclass
+class CaseSample:
+    wall: float  # seconds, perf_counter
+    cpu: float  # seconds of this process's CPU (process_time: the event loop, the ORM, the driver)
+    statements: int
+
+
 @dataclass
 class EngineResult:
     database: str
-    cases: int
-    seconds: float
     steps_per_case: int
+    samples: list[CaseSample] = field(default_factory=list)
+    by_verb: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def cases(self) -> int:
+        return len(self.samples)
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.wall for s in self.samples)
 
     @property
     def cases_per_second(self) -> float:
         return self.cases / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def cpu_ms_per_step(self) -> float:
+        steps = self.cases * self.steps_per_case
+        return sum(s.cpu for s in self.samples) * 1000 / steps if steps else math.nan
+
+    @property
+    def statements_per_step(self) -> float:
+        steps = self.cases * self.steps_per_case
+        return sum(s.statements for s in self.samples) / steps if steps else math.nan
+
     def as_dict(self) -> dict[str, Any]:
+        steps = max(1, self.cases * self.steps_per_case)
         return {"database": self.database, "cases": self.cases, "seconds": round(self.seconds, 4),
                 "steps_per_case": self.steps_per_case, "cases_per_second": round(self.cases_per_second, 3),
-                "ms_per_step": round(self.seconds * 1000 / max(1, self.cases * self.steps_per_case), 3)}
+                "ms_per_step": round(self.seconds * 1000 / steps, 3),
+                "cpu_ms_per_step": round(self.cpu_ms_per_step, 3),
+                "statements_per_step": round(self.statements_per_step, 2),
+                "statements_by_verb_per_case": {k: round(v / max(1, self.cases), 1)
+                                                for k, v in sorted(self.by_verb.items()) if v}}
+
+
+@dataclass
+class Interleaved:
+    """Both engines case by case, A B B A A B …: the machine's noise lands on both sides of every pair."""
+
+    konveyer: EngineResult
+    spiff: EngineResult
+
+    @property
+    def pair_ratios(self) -> list[float]:
+        """Konveyer's speed over Spiff's for each pair (Spiff's seconds per case ÷ Konveyer's)."""
+        return [s.wall / k.wall for k, s in zip(self.konveyer.samples, self.spiff.samples, strict=True)
+                if k.wall > 0]
+
+    @property
+    def ratio(self) -> float:
+        ratios = self.pair_ratios
+        return statistics.median(ratios) if ratios else math.nan
+
+    @property
+    def cpu_ratio(self) -> float:
+        """The same by CPU time, which a busy neighbour disturbs less than wall time."""
+        ratios = [s.cpu / k.cpu for k, s in zip(self.konveyer.samples, self.spiff.samples, strict=True) if k.cpu > 0]
+        return statistics.median(ratios) if ratios else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"konveyer": self.konveyer.as_dict(), "spiff": self.spiff.as_dict(),
+                "median_pair_ratio": round(self.ratio, 3), "median_pair_cpu_ratio": round(self.cpu_ratio, 3),
+                "pair_ratios": [round(r, 3) for r in self.pair_ratios]}
+
+
+async def _sample(counter: StatementCounter, run: Callable[[], Awaitable[Any]]) -> CaseSample:
+    before = counter.count
+    cpu, wall = time.process_time(), time.perf_counter()
+    await run()
+    return CaseSample(time.perf_counter() - wall, time.process_time() - cpu, counter.count - before)
 
 
 # --- Konveyer ---------------------------------------------------------------------------------------------
@@ -82,23 +170,6 @@ async def konveyer_case(core: Core, users: dict[str, User]) -> Loaded:
     if loaded.state.status != CaseStatus.DONE or loaded.state.stage != "done":
         raise RuntimeError(f"the case ended at {loaded.state.stage} ({loaded.state.status})")
     return loaded
-
-
-async def run_konveyer(database_url: str, data_dir: Path, cases: int, warmup: int = 2) -> EngineResult:
-    settings = Settings(database_url=database_url, data_dir=data_dir, bot_token=None, api_base=None)
-    core = await build_core(settings)
-    try:
-        async with core.sessionmaker() as session, session.begin():
-            users = await staff(session, core.clock.now())
-        for _ in range(warmup):
-            await konveyer_case(core, users)
-        began = time.perf_counter()
-        for _ in range(cases):
-            await konveyer_case(core, users)
-        elapsed = time.perf_counter() - began
-    finally:
-        await core.close()
-    return EngineResult(_kind(database_url), cases, elapsed, len(HAPPY_PATH) + 1)
 
 
 # --- SpiffWorkflow ----------------------------------------------------------------------------------------
@@ -155,21 +226,47 @@ async def spiff_case(runner: SpiffRunner, db: AsyncEngine) -> Any:
     return workflow
 
 
-async def run_spiff(database_url: str, cases: int, warmup: int = 2) -> EngineResult:
+async def run_interleaved(konveyer_url: str, spiff_url: str, data_dir: Path, cases: int,
+                          warmup: int = 2) -> Interleaved:
+    """Konveyer and SpiffWorkflow in one run, case by case in alternating order, each on its own database
+    connection pool; per case: wall time, CPU time of this process and statements sent."""
+    settings = Settings(database_url=konveyer_url, data_dir=data_dir, bot_token=None, api_base=None)
+    core = await build_core(settings)
     runner = SpiffRunner()
-    db = make_engine(database_url)
+    spiff_db = make_engine(spiff_url)
+    ours, theirs = StatementCounter(core.db), StatementCounter(spiff_db)
     try:
-        async with db.begin() as connection:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+        async with spiff_db.begin() as connection:
             await connection.run_sync(spiff_meta.create_all)
         for _ in range(warmup):
-            await spiff_case(runner, db)
-        began = time.perf_counter()
-        for _ in range(cases):
-            await spiff_case(runner, db)
-        elapsed = time.perf_counter() - began
+            await konveyer_case(core, users)
+            await spiff_case(runner, spiff_db)
+        verbs_k, verbs_s = dict(ours.by_verb), dict(theirs.by_verb)
+        result = Interleaved(EngineResult(_kind(konveyer_url), len(HAPPY_PATH) + 1),
+                             EngineResult(_kind(spiff_url), len(HAPPY_PATH) + 1))
+        for number in range(cases):
+            async def k() -> CaseSample:
+                return await _sample(ours, lambda: konveyer_case(core, users))
+
+            async def s() -> CaseSample:
+                return await _sample(theirs, lambda: spiff_case(runner, spiff_db))
+
+            if number % 2 == 0:
+                result.konveyer.samples.append(await k())
+                result.spiff.samples.append(await s())
+            else:
+                result.spiff.samples.append(await s())
+                result.konveyer.samples.append(await k())
+        result.konveyer.by_verb = {v: n - verbs_k.get(v, 0) for v, n in ours.by_verb.items()}
+        result.spiff.by_verb = {v: n - verbs_s.get(v, 0) for v, n in theirs.by_verb.items()}
     finally:
-        await db.dispose()
-    return EngineResult(_kind(database_url), cases, elapsed, len(HAPPY_PATH) + 1)
+        ours.close()
+        theirs.close()
+        await spiff_db.dispose()
+        await core.close()
+    return result
 
 
 def spiff_state_size() -> int:

@@ -1,9 +1,13 @@
-"""A throw-away PostgreSQL database for the benchmark, next to (never inside) the one DATABASE_URL names."""
+"""Throw-away PostgreSQL databases for the benchmark, next to (never inside) the one DATABASE_URL names.
+
+Each scratch database gets a random suffix, so two runs at once (or a run after a crashed one) never meet,
+and the run drops only what it created itself; the database the user named is never touched."""
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,13 +16,20 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 log = logging.getLogger(__name__)
 
-DEFAULT_NAME = "konveyer_bench"
+DEFAULT_PREFIX = "konveyer_bench"
+
 
 
 def postgres_url(explicit: str | None = None) -> str | None:
     """The PostgreSQL URL to start from: the argument, else DATABASE_URL when it points at PostgreSQL."""
     url = explicit or os.environ.get("DATABASE_URL", "")
     return url if url.startswith("postgresql") else None
+
+
+def scratch_name(prefix: str = DEFAULT_PREFIX) -> str:
+    if not prefix.replace("_", "").isalnum() or len(prefix) > 40:
+        raise ValueError(f"unsafe database name prefix {prefix!r}")
+    return f"{prefix}_{secrets.token_hex(5)}".lower()
 
 
 async def _admin(url: str, statement: str) -> None:
@@ -31,17 +42,18 @@ async def _admin(url: str, statement: str) -> None:
 
 
 @asynccontextmanager
-async def scratch_database(base_url: str, name: str = DEFAULT_NAME) -> AsyncIterator[str]:
-    """Create database `name` on the server of `base_url`, yield its URL, drop it at the end."""
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"unsafe database name {name!r}")
+async def scratch_database(base_url: str, prefix: str = DEFAULT_PREFIX) -> AsyncIterator[str]:
+    """Create a fresh database `<prefix>_<random>` on the server of `base_url`, yield its URL, drop it at the end."""
     base = make_url(base_url)
-    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    await _admin(base_url, drop)
+    name = scratch_name(prefix)
+    if name == base.database:
+        raise ValueError(f"refusing to use the named database {name!r} as a scratch database")
+    # CREATE, not DROP-then-CREATE: if the random name were somehow taken, fail rather than wipe someone's data.
     await _admin(base_url, f'CREATE DATABASE "{name}"')
     log.info("created database %s", name)
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        await _admin(base_url, drop)
+        # FORCE only for the database this run created: our own bot processes may still hold connections.
+        await _admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         log.info("dropped database %s", name)

@@ -1,4 +1,4 @@
-"""Start the bot under test as a child process and watch its memory."""
+"""Start the bot under test as a child process and watch its memory and CPU."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class BotProcess:
     """`python -m bench.botproc ...` in a child; samples its RSS until it stops."""
 
-    def __init__(self, *args: str, log_path: Path, ready_timeout: float = 60.0, sample_every: float = 0.05) -> None:
+    def __init__(self, *args: str, log_path: Path, ready_timeout: float = 240.0, sample_every: float = 0.05) -> None:
         self.args = args
         self.log_path = log_path
         self.ready_timeout = ready_timeout
@@ -75,6 +75,16 @@ class BotProcess:
             return int(psutil.Process(self.proc.pid).memory_info().rss)
         except psutil.Error:
             return 0
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the bot process has used so far (its own work, whatever the machine's load)."""
+        if self.proc is None or self.proc.returncode is not None:
+            return 0.0
+        try:
+            times = psutil.Process(self.proc.pid).cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(times.user + times.system)
 
     async def _sample(self) -> None:
         while self.proc is not None and self.proc.returncode is None:

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from flows.status import CaseStatus, InboxStatus, OutboxStatus, TaskStatus, TimerStatus
 
@@ -231,6 +231,9 @@ class TaskCard(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    # Only so a card can be added with its (not yet inserted) message: the unit of work inserts the messages
+    # first, all in one multi-row INSERT, then the cards, instead of a flush per card. Never read (lazy="raise").
+    outbox: Mapped[Outbox] = relationship(lazy="raise")
 
 
 class Timer(Base):

@@ -159,6 +159,10 @@ class PeopleCache:
             self._users.update({u.id: u for u in self._members[role]})
         return self._members[role]
 
+    def remember(self, users: Iterable[User]) -> None:
+        """People read by another query of this unit of work (with their cards, say): no need to read them again."""
+        self._users.update({u.id: u for u in users})
+
     async def users(self, ids: Iterable[int]) -> dict[int, User]:
         missing = {i for i in ids if i and i not in self._users}
         if missing:

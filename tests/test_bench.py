@@ -16,7 +16,7 @@ from bench.report import Report, Row, percentile, table
 from bench.run import Sizes, run
 
 TINY = Sizes(engine_cases=3, engine_warmup=0, people=4, rounds=1, recipients=8, scale_cases=300,
-             scale_samples=3, fire_samples=2, presses=1)
+             scale_samples=3, fire_samples=2, presses=1, pairs=2, think=(0.2, 0.4), open_actions=2, worker_people=3)
 
 
 def test_percentile_interpolates() -> None:
@@ -46,6 +46,19 @@ async def test_bench_smoke(tmp_path: Path) -> None:
         assert "scale" in report.skipped
     engine = next(r for r in report.rows if r.section == "engine")
     assert engine.konveyer and engine.reference and engine.ratio
+    # The statement counter and CPU clock saw the work: a persisted step sends statements and takes CPU.
+    metrics = {r.metric.split(" (")[0]: r for r in report.rows if r.section == "engine"}
+    assert metrics["statements per step"].konveyer and metrics["statements per step"].konveyer >= 1
+    assert metrics["CPU per step"].konveyer and metrics["CPU per step"].konveyer > 0
+    pairs = report.details["bot_path"]["throughput"]
+    assert len(pairs["konveyer"]) == len(pairs["echo"]) == TINY.pairs
+    assert all(r["cpu_ms_per_update"] > 0 for r in pairs["konveyer"])
+    assert report.details["bot_path"]["open_loop"]["konveyer"]["actions"] == TINY.people * TINY.open_actions
+    if pg:
+        for result in report.details["workers"]:
+            assert all(v == 0 for k, v in result["checks"].items() if k.endswith("_wrong")), result["checks"]
+    else:
+        assert "webhook workers" in report.skipped
     assert report.details["delivery"]["sent"] >= TINY.recipients
     out = tmp_path / "bench.json"
     report.write_json(out)

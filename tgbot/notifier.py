@@ -88,18 +88,25 @@ class OutboxNotifier:
                 taken=self._taken(loaded, task),
             )
             row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
-            await self.session.flush()
-            self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox_id=row.id))
+            # No flush per card: the message and its card are inserted with the step's other rows.
+            self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox=row))
             self._carded.add(task.id or 0)
             self._send_files(loaded, user, evidence)
 
     async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:
         if task.id is None or (fresh and task.id not in self._carded):
             return  # created in this very step and never shown: nothing to edit
-        cards = list((await self.session.execute(select(TaskCard).where(TaskCard.task_id == task.id))).scalars())
-        if not cards:
+        if task.id in self._carded:
+            await self.session.flush()  # its cards of this very step are still pending: they must be found
+        # The cards and their holders in one query (not the cards, then the people).
+        rows = (await self.session.execute(
+            select(TaskCard, User).join(User, User.id == TaskCard.user_id).where(TaskCard.task_id == task.id)
+        )).all()
+        if not rows:
             return
-        users = await self.people.users([c.user_id for c in cards])
+        cards = [card for card, _user in rows]
+        users = {user.id: user for _card, user in rows}
+        self.people.remember(users.values())
         names = await self._names(loaded, [task.assignee_id, task.done_by])
         for card in cards:
             user = users.get(card.user_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from db.models import Company, Timer
+from db.models import Company
 from flows.runtime import (
     START_TASK,
     CancelWait,
@@ -22,7 +22,7 @@ from flows.runtime import (
     TaskCreated,
     UpdateCompany,
 )
-from flows.status import CaseStatus, TimerStatus
+from flows.status import CaseStatus
 from services import access, reports
 from services import people as people_repo
 from services.cases.state import Loaded
@@ -77,7 +77,10 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
 
 @handles(TaskClosed)
 async def task_closed(service: CaseService, loaded: Loaded, effect: TaskClosed, actor_id: int | None) -> None:
-    await service.cancel_timers(Timer.task_id == effect.task.id)
+    # The engine sets a task's timers (reminders, overdue) only when it has a deadline; without one there is
+    # nothing to cancel, and a stray timer of a closed task would find it done and do nothing anyway.
+    if effect.task.due_at is not None:
+        await service.store.cancel_timers(task_id=effect.task.id)
     await service.task_changed(loaded, effect.task)
 
 
@@ -86,21 +89,13 @@ async def set_timer(service: CaseService, loaded: Loaded, effect: SetTimer, acto
     payload: dict[str, Any] = {}
     if effect.stage is not None:
         payload = {"stage": effect.stage, "visit": effect.visit}
-    service.session.add(
-        Timer(
-            case_id=loaded.row.id,
-            task_id=effect.task.id if effect.task else None,
-            kind=effect.kind,
-            due_at=effect.due_at,
-            status=TimerStatus.PENDING,
-            payload=payload,
-        )
-    )
+    service.store.set_timer(loaded.row.id, effect.task.id if effect.task else None, effect.kind, effect.due_at,
+                            payload)
 
 
 @handles(CancelWait)
 async def cancel_wait(service: CaseService, loaded: Loaded, effect: CancelWait, actor_id: int | None) -> None:
-    await service.cancel_timers(Timer.case_id == loaded.row.id, Timer.kind == "wait")
+    await service.store.cancel_timers(case_id=loaded.row.id, kind="wait")
 
 
 @handles(Notify)

@@ -23,7 +23,7 @@ from flows.runtime import (
     TaskState,
     task_def,
 )
-from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
+from flows.status import CASE_CLOSED, TaskStatus
 from services import access, attention
 from services import people as people_repo
 from services.cases.calls import return_to_parent
@@ -124,8 +124,7 @@ class CaseService:
         return loaded
 
     async def claim(self, user: User, task_id: int) -> Loaded:
-        task_row = await self.task_row(task_id)
-        loaded = await self.load(task_row.case_id)
+        loaded = await self.store.load_by_task(task_id)
         task = self._open_task(loaded, task_id)
         if task.assignee_id is not None and task.assignee_id != user.id:
             raise TaskTaken(await self.people.name(task.assignee_id))
@@ -150,8 +149,7 @@ class CaseService:
         return loaded
 
     async def submit(self, user: User, task_id: int, outcome: str, values: dict[str, Any]) -> Loaded:
-        task_row = await self.task_row(task_id)
-        loaded = await self.load(task_row.case_id)
+        loaded = await self.store.load_by_task(task_id)
         task = self._open_task(loaded, task_id)
         roles = await people_repo.roles_of(self.session, user.id)
         access.require(
@@ -160,7 +158,8 @@ class CaseService:
         )
         loaded.state.refs = await self.store.refs(loaded.state.spec, {**loaded.state.data, **values})
         effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
-        await self.store.close_work(task_id)
+        if task_def(loaded.state.spec, task.stage, task.key).timing:
+            await self.store.close_work(task_id)  # only timed tasks have work periods
         await self.save(
             loaded,
             effects,
@@ -193,8 +192,7 @@ class CaseService:
 
     async def start_work(self, user: User, task_id: int) -> Loaded:
         """Start or resume the timer of a timed task; only the person who holds the task may."""
-        task_row = await self.task_row(task_id)
-        loaded = await self.load(task_row.case_id)
+        loaded = await self.store.load_by_task(task_id)
         task = self._open_task(loaded, task_id)
         if not task_def(loaded.state.spec, task.stage, task.key).timing:
             raise EngineError(_("This task has no timer."))
@@ -204,12 +202,12 @@ class CaseService:
             await self.store.start_work(loaded, task_id, user.id)
             task.work_started_at = self.now
             self.store.audit(loaded, user.id, "work.started", {}, task_id=task_id)
+            await self.store.write_rows()
             await self.task_changed(loaded, task)
         return loaded
 
     async def pause_work(self, user: User, task_id: int) -> Loaded:
-        task_row = await self.task_row(task_id)
-        loaded = await self.load(task_row.case_id)
+        loaded = await self.store.load_by_task(task_id)
         task = self._open_task(loaded, task_id)
         if task.assignee_id != user.id:
             raise EngineError(_("This task is assigned to someone else."))
@@ -218,6 +216,7 @@ class CaseService:
             task.worked_seconds += (self.now - task.work_started_at).total_seconds()
             task.work_started_at = None
             self.store.audit(loaded, user.id, "work.paused", {}, task_id=task_id)
+            await self.store.write_rows()
             await self.task_changed(loaded, task)
         return loaded
 
@@ -344,8 +343,12 @@ class CaseService:
     ) -> None:
         await self.store.sync_tasks(loaded)
         self.store.audit(loaded, actor_id, action, detail, task_id=task_id)
-        for effect in effects:
-            await apply_effect(self, loaded, effect, actor_id)
+        # The effects add audit entries, timers, messages and cards; without autoflush each lookup in between
+        # (people, roles) would write them one row at a time. They are written together by write_case, as
+        # one multi-row INSERT per table; a handler that reads rows of this step flushes first.
+        with self.session.no_autoflush:
+            for effect in effects:
+                await apply_effect(self, loaded, effect, actor_id)
         await self.store.sync_tasks(loaded)
         await self.store.write_case(loaded)
 
@@ -355,10 +358,3 @@ class CaseService:
     def extra(self, loaded: Loaded) -> dict[str, Any]:
         """What templates may read besides the case's fields."""
         return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
-
-    async def cancel_timers(self, *conditions: Any) -> None:
-        await self.session.execute(
-            update(Timer)
-            .where(Timer.status == TimerStatus.PENDING, *conditions)
-            .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED))
-        )

@@ -10,14 +10,14 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Case, Company, Task, WorkPeriod
+from db.models import AuditEntry, Case, Company, Task, Timer, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
-from flows.status import CASE_CLOSED, TaskStatus
+from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
 from services import attention
 from services.cases.state import Loaded, case_state, load_work
 from services.definitions import Registry
@@ -30,17 +30,37 @@ class CaseStore:
         self.sqlite = sqlite
         self.now = now
         self.created: set[int] = set()  # tasks inserted by this unit of work
+        # Rows nobody reads back within the step (audit entries, timers) wait here and are written by
+        # `write_rows` as one multi-row INSERT per table: no primary key to fetch, so also on SQLite
+        # (where the ORM would insert them one by one to learn each id).
+        self._audit: list[dict[str, Any]] = []
+        self._timers: list[dict[str, Any]] = []
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
+        row = await self._case_row(Case.id == case_id, lock)
+        if row is None:
+            raise EngineError(_("This case does not exist."))
+        return await self._load(row)
+
+    async def load_by_task(self, task_id: int, *, lock: bool = True) -> Loaded:
+        """The case a task belongs to, found and locked in one statement (not the task row, then the case)."""
+        row = await self._case_row(Case.id == select(Task.case_id).where(Task.id == task_id).scalar_subquery(), lock)
+        if row is None:
+            raise EngineError(_("This task does not exist."))
+        attention.note(case_id=row.id)
+        return await self._load(row)
+
+    async def _case_row(self, condition: Any, lock: bool) -> Case | None:
         # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
-        query = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+        query = select(Case).where(condition).execution_options(populate_existing=True)
         if lock and not self.sqlite:
             # One command at a time per case; SQLite already serialises writers (BEGIN IMMEDIATE).
             query = query.with_for_update()
-        row = (await self.session.execute(query)).scalar_one_or_none()
-        if row is None:
-            raise EngineError(_("This case does not exist."))
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def _load(self, row: Case) -> Loaded:
+        case_id = row.id
         spec = await self.registry.spec(self.session, row.definition_id)
         task_rows = list(
             (
@@ -79,7 +99,9 @@ class CaseStore:
         await self.session.flush()
 
     async def sync_tasks(self, loaded: Loaded) -> None:
-        """Engine tasks → task rows: new tasks get rows (and ids), changed ones are copied over."""
+        """Engine tasks → task rows: new tasks get rows (and ids), changed ones are copied over. The new rows
+        are flushed together: one multi-row INSERT … RETURNING for the step, not one per task."""
+        new: list[tuple[Any, Task]] = []
         for task in loaded.state.tasks:
             if task.id is None:
                 trow = Task(
@@ -98,16 +120,19 @@ class CaseStore:
                     done_at=task.done_at,
                 )
                 self.session.add(trow)
-                await self.session.flush()
-                task.id = trow.id
-                self.created.add(trow.id)
-                loaded.task_rows[trow.id] = trow
+                new.append((task, trow))
             else:
                 trow = loaded.task_rows[task.id]
                 trow.status, trow.outcome, trow.assignee_id = task.status, task.outcome, task.assignee_id
                 trow.done_by, trow.done_at = task.done_by, task.done_at
                 if task.status != TaskStatus.OPEN:
                     trow.draft = None
+        if new:
+            await self.session.flush()
+            for task, trow in new:
+                task.id = trow.id
+                self.created.add(trow.id)
+                loaded.task_rows[trow.id] = trow
 
     async def write_case(self, loaded: Loaded) -> None:
         """The engine's case state → the case row."""
@@ -125,21 +150,51 @@ class CaseStore:
         if state.status in CASE_CLOSED and row.closed_at is None:
             row.closed_at = self.now
         await self.session.flush()
+        await self.write_rows()
 
     def audit(
         self, loaded: Loaded, actor_id: int | None, action: str, data: dict[str, Any], task_id: int | None = None
     ) -> None:
-        """Who did what to the case, when, with what data."""
-        self.session.add(
-            AuditEntry(
-                case_id=loaded.row.id,
-                task_id=task_id,
-                actor_id=actor_id,
-                action=action,
-                data=_jsonable(data),
-                at=self.now,
-            )
+        """Who did what to the case, when, with what data (written by `write_rows`)."""
+        self._audit.append(
+            {"case_id": loaded.row.id, "task_id": task_id, "actor_id": actor_id, "action": action,
+             "data": _jsonable(data), "at": self.now}
         )
+
+    def set_timer(self, case_id: int, task_id: int | None, kind: str, due_at: datetime,
+                  payload: dict[str, Any]) -> None:
+        """A timer of this step (written by `write_rows`)."""
+        self._timers.append({"case_id": case_id, "task_id": task_id, "kind": kind, "due_at": due_at,
+                             "status": TimerStatus.PENDING, "payload": payload, "fired_at": None})
+
+    async def cancel_timers(self, *, task_id: int | None = None, case_id: int | None = None,
+                            kind: str | None = None) -> None:
+        """Pending timers of a task, or of a case of one kind, are cancelled: those set earlier in this step
+        as well as those in the table."""
+        conditions: list[Any] = [Timer.status == TimerStatus.PENDING]
+        if task_id is not None:
+            conditions.append(Timer.task_id == task_id)
+        if case_id is not None:
+            conditions.append(Timer.case_id == case_id)
+        if kind is not None:
+            conditions.append(Timer.kind == kind)
+        for timer in self._timers:
+            if (timer["status"] == TimerStatus.PENDING and task_id in (None, timer["task_id"])
+                    and case_id in (None, timer["case_id"]) and kind in (None, timer["kind"])):
+                timer["status"] = transition(TimerStatus.PENDING, TimerStatus.CANCELLED)
+        await self.session.execute(
+            update(Timer).where(*conditions).values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED))
+        )
+
+    async def write_rows(self) -> None:
+        """The step's audit entries and timers, one statement per table (executemany / multi-row VALUES)."""
+        if self._audit:
+            rows, self._audit = self._audit, []
+            # render_nulls: rows with and without a task_id stay one batch (the ORM would split them).
+            await self.session.execute(insert(AuditEntry).execution_options(render_nulls=True), rows)
+        if self._timers:
+            rows, self._timers = self._timers, []
+            await self.session.execute(insert(Timer).execution_options(render_nulls=True), rows)
 
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(

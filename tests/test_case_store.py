@@ -1,0 +1,79 @@
+"""How a case step is written: the step's rows in a few multi-row statements, and nothing lost on the way
+(rows the step buffers are written, a timer set and cancelled in the same step ends cancelled)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+
+from app.container import build_core
+from app.settings import Settings
+from bench.scenario import HAPPY_PATH, PROCESS, staff
+from db.models import AuditEntry, Case, Task, TaskCard, Timer
+from flows.status import TimerStatus
+from services.cases import CaseService
+from services.cases.store import CaseStore
+
+
+async def test_a_step_writes_its_audit_and_timers_in_one_statement_each(tmp_path: Path, database_url: str) -> None:
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    inserts: Counter[str] = Counter()
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        words = statement.split()
+        if words[:2] == ["INSERT", "INTO"]:
+            inserts[words[2]] += 1
+
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+        event.listen(core.db.sync_engine, "before_cursor_execute", seen)
+        async with core.sessionmaker() as session, session.begin():
+            loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+        first = HAPPY_PATH[0]
+        task = next(t for t in loaded.state.open_tasks() if t.key == first.task)
+        assert task.id is not None
+        async with core.sessionmaker() as session, session.begin():
+            await CaseService(core, session).submit(users["initiator"], task.id, first.outcome, dict(first.values))
+        event.remove(core.db.sync_engine, "before_cursor_execute", seen)
+        async with core.sessionmaker() as session:
+            audit = list((await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars())
+            timers = list((await session.execute(select(Timer))).scalars())
+            cards = list((await session.execute(select(TaskCard))).scalars())
+            tasks = list((await session.execute(select(Task))).scalars())
+    finally:
+        await core.close()
+    # Two steps (start, submit): at most one audit INSERT and one timer INSERT each, whatever the row count.
+    assert inserts["audit"] <= 2 and len(audit) > 2
+    actions = [a.action for a in audit]
+    assert actions[0] == "case.started" and "task.done" in actions  # in the order they happened
+    assert inserts["timers"] <= 2 and timers, "the submitted start form sets the next task's deadline timers"
+    # Every card points at its own message (inserted in the same flush).
+    assert cards and all(c.outbox_id for c in cards)
+    assert {c.task_id for c in cards} <= {t.id for t in tasks}
+
+
+async def test_a_timer_set_and_cancelled_in_one_step_is_stored_cancelled(tmp_path: Path, database_url: str) -> None:
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+        now = core.clock.now()
+        async with core.sessionmaker() as session, session.begin():
+            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
+            store.set_timer(loaded.row.id, None, "wait", now, {"stage": "x", "visit": 1})
+            store.set_timer(loaded.row.id, None, "remind", now, {})
+            await store.cancel_timers(case_id=loaded.row.id, kind="wait")
+            await store.write_rows()
+        async with core.sessionmaker() as session:
+            rows = (await session.execute(select(Timer.kind, Timer.status).where(Timer.case_id == loaded.row.id)
+                                          .where(Timer.kind.in_(["wait", "remind"])).where(Timer.task_id.is_(None))))
+            stored = dict(rows.all())
+            assert (await session.get(Case, loaded.row.id)) is not None
+    finally:
+        await core.close()
+    assert stored == {"wait": TimerStatus.CANCELLED, "remind": TimerStatus.PENDING}
