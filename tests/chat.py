@@ -8,7 +8,9 @@ from typing import Any
 
 import aiohttp
 
-DEFAULT_TIMEOUT = 10.0
+# Telegram delivers about one message a second per chat (the sandbox enforces it), and a card may bring its files
+# first: on a loaded two-core machine an answer can trail by many seconds without anything being wrong.
+DEFAULT_TIMEOUT = 30.0
 
 
 class ChatError(AssertionError):

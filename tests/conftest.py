@@ -111,7 +111,7 @@ class Harness:
         self.people[name] = person
         return person
 
-    async def settle(self, timeout: float = 10.0) -> None:
+    async def settle(self, timeout: float = 30.0) -> None:
         """Wait until every queued message has been delivered."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
