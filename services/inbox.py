@@ -88,6 +88,21 @@ async def pending(session: AsyncSession, limit: int = 200) -> list[tuple[int, in
     return [(int(p), int(u)) for p, u in rows.all()]
 
 
+async def next_of(session: AsyncSession, person_id: int) -> int | None:
+    """The oldest waiting update of one person, if it is due (one waiting for a retry holds the rest back)."""
+    row = (
+        await session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.not_before)
+            .where(InboxUpdate.person_id == person_id, InboxUpdate.status == InboxStatus.PENDING)
+            .order_by(InboxUpdate.update_id)
+            .limit(1)
+        )
+    ).first()
+    if row is None or (row.not_before is not None and row.not_before > wall_clock()):
+        return None
+    return int(row.update_id)
+
+
 async def payload_of(session: AsyncSession, update_id: int) -> dict[str, Any] | None:
     return (
         await session.execute(select(InboxUpdate.payload).where(InboxUpdate.update_id == update_id))

@@ -116,10 +116,10 @@ class InboxProcessor:
         try:
             while not self._stopping:
                 async with self.core.sessionmaker() as session:
-                    waiting = [u for p, u in await inbox.pending(session) if p == person_id]
-                if not waiting:
+                    update_id = await inbox.next_of(session, person_id)  # this person's only: an index range
+                if update_id is None:
                     return
-                await self.handle(waiting[0])
+                await self.handle(update_id)
         finally:
             self._busy.pop(person_id, None)
             self._wake.set()  # others of this person may have arrived meanwhile
