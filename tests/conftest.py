@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.application import App
-from app.settings import Settings
+from app.settings import LIBRARY, Settings
 from db.models import InboxUpdate, Outbox
 from flows.clock import FrozenClock
 from sandbox.server import SandboxServer
@@ -202,3 +203,12 @@ async def harness_factory(
 @pytest.fixture
 async def harness(harness_factory: Callable[..., Awaitable[Harness]]) -> Harness:
     return await harness_factory()
+
+
+def library_with(tmp_path: Path, *names: str) -> Path:
+    """The shipped library plus test definitions from tests/data, in a folder of the test's own."""
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    for name in names:
+        shutil.copy(Path(__file__).parent / "data" / name, library / name)
+    return library

@@ -13,17 +13,13 @@ from sqlalchemy import select
 from app.settings import LIBRARY
 from db.models import Case
 from flows.runtime import CALLED_BY
-from tests.conftest import Harness
+from tests.conftest import Harness, library_with
 
 DATA = Path(__file__).parent / "data"
 
 
 async def _shop(harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path) -> Harness:
-    library = tmp_path / "library"
-    shutil.copytree(LIBRARY, library)
-    for name in ("client_order.yaml", "client_check.yaml"):
-        shutil.copy(DATA / name, library / name)
-    harness = await harness_factory(library_dir=library)
+    harness = await harness_factory(library_dir=library_with(tmp_path, "client_order.yaml", "client_check.yaml"))
     await harness.person("Менеджер Ольга", "manager")
     await harness.person("Юрист Игорь", "lawyer")
     return harness

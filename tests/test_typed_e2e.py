@@ -4,25 +4,17 @@ hand-off that maps the money amount into a number field of the budget line."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import select
 
-from app.settings import LIBRARY
 from db.models import Case
-from tests.conftest import Harness
-
-DATA = Path(__file__).parent / "data"
+from tests.conftest import Harness, library_with
 
 
 async def _purchase(harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path) -> Harness:
-    library = tmp_path / "library"
-    shutil.copytree(LIBRARY, library)
-    for name in ("purchase_request.yaml", "budget_entry.yaml"):
-        shutil.copy(DATA / name, library / name)
-    harness = await harness_factory(library_dir=library)
+    harness = await harness_factory(library_dir=library_with(tmp_path, "purchase_request.yaml", "budget_entry.yaml"))
     await harness.person("Ольга", "employee")
     await harness.person("Руководитель Игорь", "department_head")
     await harness.person("Финдиректор Вера", "cfo")
