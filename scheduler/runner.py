@@ -10,10 +10,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.cron import ensure_schedules
 from scheduler.timers import tick
+from services import inbox
 from services.cases import CaseService
 from services.core import Core
 
 log = logging.getLogger(__name__)
+
+INBOX_KEPT = timedelta(days=7)
 
 
 async def close_stale_drafts(core: Core) -> int:
@@ -51,6 +54,12 @@ class Scheduler:
                 await close_stale_drafts(self.core)
             except Exception:
                 log.exception("closing stale drafts failed")
+            try:
+                async with self.core.sessionmaker() as session, session.begin():
+                    # Handled updates are kept a week to recognise Telegram's redeliveries, then dropped.
+                    await inbox.prune(session, self.core.clock.now() - INBOX_KEPT)
+            except Exception:
+                log.exception("pruning the inbox failed")
             try:
                 return await tick(self.core)
             except Exception:

@@ -63,14 +63,6 @@ async def step_failed(
     log.error("case %s needs attention: %s: %s", case_id, step, error)
 
 
-async def needing_attention(core: Core, limit: int = 100) -> list[Case]:
-    async with core.sessionmaker() as session:
-        rows = await session.execute(
-            select(Case).where(Case.attention.is_not(None)).order_by(Case.updated_at.desc()).limit(limit)
-        )
-        return list(rows.scalars())
-
-
 async def retry(session: AsyncSession, case_id: int) -> int:
     """Put the failed steps of a case back in line (updates and timers); returns how many. The attention
     mark is cleared now and set again if the step fails again. In the caller's transaction."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -174,21 +174,6 @@ async def retry(session: AsyncSession, update_id: int) -> bool:
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def failed(session: AsyncSession, limit: int = 100) -> list[InboxUpdate]:
-    rows = await session.execute(
-        select(InboxUpdate)
-        .where(InboxUpdate.status == InboxStatus.FAILED)
-        .order_by(InboxUpdate.update_id.desc())
-        .limit(limit)
-    )
-    return list(rows.scalars())
-
-
-async def counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(InboxUpdate.status, func.count()).group_by(InboxUpdate.status))
-    return {str(status): int(n) for status, n in rows.all()}
 
 
 async def prune(session: AsyncSession, before: datetime) -> None:

@@ -133,3 +133,23 @@ async def test_a_failing_step_needs_attention_and_a_retry_completes_it(
     async with shop.core.sessionmaker() as session:
         case = await session.get(Case, case.id)
         assert case is not None and case.attention is None and case.stage == "documents"
+
+
+async def test_handled_updates_are_pruned_after_a_while_and_waiting_ones_never(harness: Harness) -> None:
+    from datetime import timedelta
+
+    from services import inbox
+
+    await harness.admin.send("/users")
+    await harness.admin.expect("Админ")
+    await harness.settle()
+    async with harness.core.sessionmaker() as session, session.begin():
+        await inbox.store(
+            session, [inbox.Incoming(update_id=987654, person_id=42, payload={"update_id": 987654})],
+            harness.clock.now(), sqlite=harness.core.sqlite,
+        )  # fmt: skip
+        await inbox.prune(session, harness.clock.now() - timedelta(days=7))  # a week: nothing that old yet
+    assert {r.status for r in await _inbox_rows(harness.app)} == {"done", "pending"}
+    async with harness.core.sessionmaker() as session, session.begin():
+        await inbox.prune(session, harness.clock.now() + timedelta(seconds=1))
+    assert [(r.update_id, r.status) for r in await _inbox_rows(harness.app)] == [(987654, "pending")]

@@ -165,10 +165,6 @@ class InboxProcessor:
             self.core.outbox_written()
         return len(ids)
 
-    async def wait_idle(self) -> None:
-        while self._busy:
-            await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
-
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
