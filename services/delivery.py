@@ -21,7 +21,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,8 +51,8 @@ from db.models import Outbox, StoredFile, TaskCard, User
 from flows.clock import Clock, SystemClock
 from flows.status import OutboxStatus, transition
 from integrations.email import Attachment, Mailer
-from services.files import FileStore
-from services.outbox import QUESTION, enqueue
+from services.files import NOT_RENDERED, RENDER_FAILED_SIZE, FileStore, render_failed, rendered
+from services.outbox import QUESTION, RENDER, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ MAX_ATTEMPTS = 8
 # belongs to a worker that died mid-request.
 SENDING_LEASE = timedelta(minutes=3)
 LIVENESS = 727004  # advisory lock space of the senders' liveness locks (the key is the sender's)
+# Runs a render job's payload (`services.cases.documents.DocumentJobs.render`): the document's bytes.
+DocumentRenderer = Callable[[dict[str, Any]], Awaitable[bytes]]
 
 
 class RateLimiter:
@@ -137,6 +139,7 @@ class _Outcome:
     question_lost: bool = False  # a form question that may not have arrived: ask it again
     blocked: bool = False  # the person blocked the bot
     replaces: int | None = None  # a fresh card sent instead of editing this (lost) message
+    rendered: tuple[int, str, int] | None = None  # a render job's file: (id, path, size); a failed one: size -1
 
 
 class OutboxSender:
@@ -161,8 +164,10 @@ class OutboxSender:
         poll_interval: float = 0.2,
         concurrency: int = 16,
         mailer: Mailer | None = None,
+        documents: DocumentRenderer | None = None,
     ) -> None:
         self.mailer = mailer
+        self.documents = documents
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
@@ -232,6 +237,12 @@ class OutboxSender:
                 if dead:
                     orphans = orphans | Outbox.claimed_by.in_(dead)
                 condition = condition & orphans & ((Outbox.claimed_by.is_(None)) | (Outbox.claimed_by != self.key))
+            # A render job caught mid-run has shown nothing to anyone: it simply runs again.
+            await session.execute(
+                update(Outbox)
+                .where(condition, Outbox.channel == RENDER)
+                .values(status=transition(OutboxStatus.SENDING, OutboxStatus.PENDING), claimed_by=None)
+            )
             lost_cards = await self._cards_of(session, condition)
             lost_questions = await self._question_chats(session, condition)
             result = await session.execute(
@@ -349,7 +360,7 @@ class OutboxSender:
                 await self._write_outcomes(session, outcomes)
                 rows = (
                     await session.execute(
-                        select(Outbox.id, Outbox.chat_id, Outbox.not_before)
+                        select(Outbox.id, Outbox.chat_id, Outbox.not_before, Outbox.channel)
                         .where(Outbox.status == OutboxStatus.PENDING)
                         .order_by(Outbox.id)
                         .limit(1000)
@@ -381,12 +392,15 @@ class OutboxSender:
         """The pending rows to send now within the limits (the first pending row of each free chat)."""
         seen: set[int] = set()
         chosen: list[int] = []
-        for row_id, chat_id, not_before in rows:
+        for row_id, chat_id, not_before, channel in rows:
             if chat_id in seen or chat_id in busy_chats:
                 continue
             seen.add(chat_id)  # one message at a time per chat keeps their order
             if not_before is not None and not_before > now:
                 next_wake = min(next_wake, (not_before - now).total_seconds())
+                continue
+            if channel == RENDER:
+                chosen.append(row_id)  # no message to anyone: Telegram's limits do not apply
                 continue
             chat_wait = self.limiter.chat_wait(chat_id)
             if chat_wait > 0:
@@ -468,6 +482,13 @@ class OutboxSender:
                 await session.execute(
                     update(TaskCard).where(TaskCard.outbox_id == o.replaces).values(outbox_id=o.row_id)
                 )
+            if o.rendered is not None:
+                file_id, path, size = o.rendered
+                await session.execute(
+                    update(StoredFile)
+                    .where(StoredFile.id == file_id, StoredFile.path == NOT_RENDERED)
+                    .values(path=path, size=size)
+                )
             if o.stored_id is not None and o.tg_file_id:
                 await session.execute(
                     update(StoredFile)
@@ -517,6 +538,27 @@ class OutboxSender:
             row.id, row.chat_id, values, stored.id if stored is not None else None, tg_file_id, question_lost=lost
         )
 
+    async def _render(self, row: Outbox) -> _Outcome:
+        """A render job: the document is written to the file store (in a worker thread) and its file row
+        completed with the outcome; a failure is for the admins (the row fails with the error, its messages
+        too), as a missing template was when documents were rendered inside the step."""
+        file_id = int(row.payload["file_id"])
+        if self.documents is None:
+            return self._outcome(row, OutboxStatus.PENDING, delay=5.0, attempt_back=True,
+                                 error="no document renderer in this process")  # fmt: skip
+        try:
+            content = await self.documents(row.payload)
+            name = str(row.payload.get("template", "document.docx"))
+            path = await asyncio.to_thread(self.files.write, content, name)
+        except Exception as exc:
+            log.exception("outbox: render job %s failed", row.id)
+            outcome = self._outcome(row, OutboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+            outcome.rendered = (file_id, NOT_RENDERED, RENDER_FAILED_SIZE)
+            return outcome
+        outcome = self._outcome(row, OutboxStatus.SENT)
+        outcome.rendered = (file_id, path, len(content))
+        return outcome
+
     async def _deliver_email(self, row: Outbox) -> _Outcome:
         payload = row.payload
         if self.mailer is None or not self.mailer.configured:
@@ -528,6 +570,8 @@ class OutboxSender:
         if ids:
             async with self.sessionmaker() as session:
                 for stored in (await session.scalars(select(StoredFile).where(StoredFile.id.in_(ids)))).all():
+                    if not rendered(stored) and not render_failed(stored):
+                        return self._outcome(row, OutboxStatus.PENDING, delay=1.0, attempt_back=True)
                     path = self.files.path(stored)
                     if path.exists():
                         attachments.append(Attachment(stored.file_name, path.read_bytes(), stored.mime_type))
@@ -547,8 +591,15 @@ class OutboxSender:
 
     async def _deliver_one(self, item: _Claimed) -> _Outcome:
         row, ref, stored = item.row, item.ref, item.stored
+        if row.channel == RENDER:
+            return await self._render(row)
         if row.channel == "email":
             return await self._deliver_email(row)
+        if stored is not None and not rendered(stored):
+            if render_failed(stored):
+                return self._outcome(row, OutboxStatus.FAILED, error="the document could not be rendered")
+            # Its render job has not run yet: the chat waits (its later messages stay behind this one).
+            return self._outcome(row, OutboxStatus.PENDING, delay=0.5, attempt_back=True)
         if ref is not None and ref.status != OutboxStatus.SENT and row.method == "editMessageText":
             if ref.status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED):
                 return await self._fresh_card(row, ref)

@@ -66,6 +66,42 @@ class FileStore:
         await session.flush()
         return stored
 
+    async def reserve(
+        self,
+        session: AsyncSession,
+        *,
+        name: str,
+        kind: str,
+        now: datetime,
+        case_id: int | None,
+        user_id: int | None,
+        mime_type: str | None = None,
+    ) -> StoredFile:
+        """A file whose content a render job writes after the step's commit: the case can point at it (and
+        messages can name it) at once; it is sent only once `rendered`."""
+        stored = StoredFile(
+            case_id=case_id, kind=kind, tg_file_id=None, tg_unique_id=None, file_name=name,
+            mime_type=mime_type or mimetypes.guess_type(name)[0], size=0, path=NOT_RENDERED, uploaded_by=user_id,
+            created_at=now,
+        )  # fmt: skip
+        session.add(stored)
+        await session.flush()
+        return stored
+
+
+# A reserved file's path until its render job has written it; a render that failed for good leaves this path
+# and a negative size (its messages fail instead of waiting for ever).
+NOT_RENDERED = ""
+RENDER_FAILED_SIZE = -1
+
+
+def rendered(stored: StoredFile) -> bool:
+    return stored.path != NOT_RENDERED
+
+
+def render_failed(stored: StoredFile) -> bool:
+    return stored.path == NOT_RENDERED and stored.size == RENDER_FAILED_SIZE
+
 
 def file_ref(stored: StoredFile) -> dict[str, Any]:
     """How a file is kept in case data: enough to show it without a query."""

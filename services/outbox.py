@@ -69,3 +69,14 @@ def message(
     if purpose:
         payload["purpose"] = purpose
     return enqueue(session, chat_id=chat_id, method="sendMessage", payload=payload, now=now, case_id=case_id)
+
+
+RENDER = "render"  # the channel of render jobs: documents made after the step's commit, off the event loop
+
+
+def render_job(session: AsyncSession, *, payload: dict[str, Any], now: datetime, case_id: int | None) -> Outbox:
+    """A document to render, claimed and run by the sender like any other row: durable (a crash re-runs it)
+    and ordered before the e-mails that attach it (jobs and e-mails share chat 0, one at a time)."""
+    row = enqueue(session, chat_id=0, method="renderDocument", payload=payload, now=now, case_id=case_id)
+    row.channel = RENDER
+    return row

@@ -11,13 +11,15 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from docx import Document
 from sqlalchemy import select
 
 from app.container import build_core
 from app.settings import Settings
-from db.models import Case, Definition, Outbox, Task, TaskCard, User
+from db.models import Case, Definition, Outbox, StoredFile, Task, TaskCard, User
 from sandbox.server import SandboxServer
 from services import outbox
+from services.cases.documents import DocumentJobs
 from services.core import Core
 from services.delivery import OutboxSender, RateLimiter
 from tests.chat import create_person
@@ -178,3 +180,68 @@ async def test_a_dead_senders_card_and_question_are_not_left_hanging(
     assert shown.outbox_id not in (card.id, question.id) and rows[shown.outbox_id].status == "sent"
     assert sandbox.stats.texts_per_chat[chat] == ["📌 Карточка задачи"]  # the card, afresh; the question waits
     assert person.question_lost_at is not None  # for the person's next message (or the sweep) to ask it again
+
+
+async def _render_with_document(core: Core, chat: int, template: str) -> tuple[int, int]:
+    """What a step that renders a document leaves behind: the reserved file, its render job, and the
+    message that carries the file to a person (ids of the file and of the job)."""
+    definition_id, _spec = core.registry.latest("defect_return")
+    now = core.clock.now()
+    async with core.sessionmaker() as session, session.begin():
+        stored = await core.files.reserve(session, name="Письмо.docx", kind="document", now=now, case_id=None,
+                                          user_id=None)  # fmt: skip
+        job = outbox.render_job(
+            session,
+            payload={"file_id": stored.id, "template": template, "definition_id": definition_id,
+                     "data": {"brand": "Longines", "supplier": "alpha"}, "case": {"id": 1, "title": "Брак"},
+                     "today": "2026-12-25"},
+            now=now,
+            case_id=None,
+        )
+        outbox.enqueue(session, chat_id=chat, method="sendDocument", now=now,
+                       payload={"file_id": stored.id, "caption": "Сопроводительное письмо"})  # fmt: skip
+        await session.flush()
+        return stored.id, job.id
+
+
+async def test_a_render_job_caught_by_a_crash_runs_again_and_its_document_goes_out_once(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    file_id, job_id = await _render_with_document(core, chat, "supplier_alpha.docx")
+    async with core.sessionmaker() as session, session.begin():
+        job = await session.get(Outbox, job_id)
+        assert job is not None
+        job.status = "sending"  # a worker died while rendering: nobody saw anything yet
+    sender = OutboxSender(bot, core.sessionmaker, core.files, documents=DocumentJobs(core).render)
+    await _run_until_sent(sender, core, expected=2)  # the job, then the document
+    async with core.sessionmaker() as session:
+        stored = await session.get(StoredFile, file_id)
+        assert stored is not None and stored.size > 0
+        assert Document(str(core.files.path(stored))).paragraphs  # a real .docx, rendered after the restart
+    assert sandbox.stats.messages_per_chat[chat] == 1
+
+
+async def test_a_document_that_cannot_be_rendered_fails_instead_of_waiting_for_ever(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    await _render_with_document(core, chat, "no_such_template.docx")
+    sender = OutboxSender(bot, core.sessionmaker, core.files, documents=DocumentJobs(core).render)
+    task = asyncio.create_task(sender.run())
+    try:
+        for _ in range(400):
+            async with core.sessionmaker() as session:
+                rows = (await session.execute(select(Outbox.method, Outbox.status, Outbox.error))).all()
+            if all(status == "failed" for _method, status, _error in rows):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        sender.stop()
+        await task
+    assert {method: status for method, status, _error in rows} == {"renderDocument": "failed",
+                                                                  "sendDocument": "failed"}
+    assert any("no_such_template.docx" in (error or "") for _method, _status, error in rows)
+    assert sandbox.stats.messages_per_chat.get(chat, 0) == 0

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import copy
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from flows.context import case_context
 from flows.runtime import BuildReport, Render
-from services import reports
+from services import outbox, reports
 from services.cases.effects import handles
 from services.cases.state import Loaded
 from services.files import file_ref, render_docx
 
 if TYPE_CHECKING:
     from services.cases.service import CaseService
+    from services.core import Core
 
 class TemplateMissing(RuntimeError):
     pass
@@ -30,19 +34,41 @@ async def render_document(service: CaseService, loaded: Loaded, effect: Render, 
         # Not the person's mistake: the step fails, the case needs attention, an admin fixes and retries.
         raise TemplateMissing(f"the document template {effect.template} is missing")
     state = loaded.state
-    content = render_docx(path, case_context(state.spec, state.data, service.extra(loaded)))
     name = effect.name if effect.name.endswith(".docx") else f"{effect.name}.docx"
-    stored = await service.core.files.add(
+    # The file is reserved now and rendered after the commit (`DocumentJobs`): the step does not wait for
+    # python-docx, and the messages that carry the file go out once it is written.
+    stored = await service.core.files.reserve(
+        service.session, name=name, kind="document", now=service.now, case_id=loaded.row.id, user_id=actor_id,
+        mime_type=DOCX,
+    )  # fmt: skip
+    extra = service.extra(loaded)
+    outbox.render_job(
         service.session,
-        content=content,
-        name=name,
-        kind="document",
+        payload={"file_id": stored.id, "template": effect.template, "definition_id": loaded.row.definition_id,
+                 "data": copy.deepcopy(state.data), "case": extra["case"], "today": extra["today"].isoformat()},
         now=service.now,
         case_id=loaded.row.id,
-        user_id=actor_id,
-        mime_type=DOCX,
     )
     state.data[effect.to] = [file_ref(stored)]
+
+
+class DocumentJobs:
+    """Runs render jobs (`services.outbox.render_job`) for the outbox sender: the case's data as it was at
+    the step, the template as it is now, python-docx in a worker thread so the event loop keeps serving."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def render(self, payload: dict[str, Any]) -> bytes:
+        templates = self.core.templates_dir.resolve()
+        path = (templates / str(payload["template"])).resolve()
+        if templates not in path.parents or not path.is_file():
+            raise TemplateMissing(f"the document template {payload['template']} is missing")
+        async with self.core.sessionmaker() as session:
+            spec = await self.core.registry.spec(session, int(payload["definition_id"]))
+        extra = {"case": payload["case"], "today": date.fromisoformat(payload["today"])}
+        context = case_context(spec, payload["data"], extra)
+        return await asyncio.to_thread(render_docx, path, context)
 
 
 @handles(BuildReport)
