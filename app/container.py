@@ -12,6 +12,7 @@ from services.core import Core, ServiceConfig
 from services.definitions import Registry
 from services.files import FileStore
 from services.i18n import Translator
+from services.people import DIRECTORY, PeopleDirectory
 from tgbot.notifier import OutboxNotifier
 from tgbot.render import Renderer
 
@@ -45,7 +46,11 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = make_engine(settings.resolved_database_url())
     await migrate(db)
-    sessionmaker = make_sessionmaker(db)
+    # Roles and role members cached per process; on PostgreSQL only while LISTENing for other workers' changes.
+    directory = PeopleDirectory(live=is_sqlite(settings.resolved_database_url()))
+    if not directory.live:
+        await directory.listen(db)
+    sessionmaker = make_sessionmaker(db, info={DIRECTORY: directory})
     registry = Registry.from_folder(str(settings.library_dir))
     async with sessionmaker() as session, session.begin():
         await registry.sync(session, clock.now())
@@ -66,4 +71,5 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         wording=renderer,
         notifier_factory=lambda session, people, now: OutboxNotifier(renderer, session, people, now),
         files=FileStore(settings.data_dir),
+        people=directory,
     )

@@ -16,6 +16,7 @@ from flows.runtime import Engine
 from services.definitions import Registry
 from services.files import FileStore
 from services.i18n import Translator
+from services.people import PeopleDirectory
 from services.wording import Wording
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class Core:
     notifier_factory: NotifierFactory
     # Called after a transaction that wrote outbox rows (wakes the sender at once instead of at its next poll).
     on_outbox: list[Callable[[], None]] = field(default_factory=list)
+    # Roles and role members cached for the process (its LISTEN connection is closed with the core).
+    people: PeopleDirectory | None = None
 
     @property
     def sqlite(self) -> bool:
@@ -70,4 +73,6 @@ class Core:
             callback()
 
     async def close(self) -> None:
+        if self.people is not None:
+            await self.people.close()
         await self.db.dispose()

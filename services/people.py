@@ -2,15 +2,134 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, event, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from db.models import Invite, User, UserRole
 from flows.i18n import _
+
+log = logging.getLogger(__name__)
+
+DIRECTORY = "people_directory"  # the key of the process's `PeopleDirectory` in every session's `info`
+CHANGED = "people_changed"  # set in a session's `info` once its transaction changed people or roles
+CHANNEL = "konveyer_people"  # PostgreSQL NOTIFY channel: some worker changed people or roles
+
+
+class PeopleDirectory:
+    """Roles per person and the active members of each role, cached for the whole process: every step asks
+    who may do what, and these change only when an admin grants, revokes or someone registers.
+
+    Invalidation: a transaction that touches users or roles (ORM flush or Core statement, seen by session
+    events below) bypasses the cache for itself, clears it in this process when it commits and, on
+    PostgreSQL, sends NOTIFY within the transaction so every other worker's directory clears at that commit
+    too (`listen`). Without a live LISTEN connection, a PostgreSQL process reads the database every time: a
+    stale role must never decide who may act.
+    """
+
+    def __init__(self, *, live: bool) -> None:
+        self.live = live
+        self.generation = 0  # a read that raced an invalidation must not store what it read
+        self.roles: dict[int, frozenset[str]] = {}
+        self.members: dict[str, tuple[int, ...]] = {}
+        self._connection: AsyncConnection | None = None
+        self._driver: Any = None
+        # This process's NOTIFY payload: its own commits have cleared its cache already (`after_commit`).
+        self.token = secrets.token_hex(8)
+
+    def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload != self.token:
+            self.invalidate()
+
+    def invalidate(self, *_args: Any) -> None:
+        self.generation += 1
+        self.roles.clear()
+        self.members.clear()
+
+    async def listen(self, db: AsyncEngine) -> None:
+        """PostgreSQL: one connection LISTENs for other workers' changes for the life of the process."""
+        connection = await db.connect()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.add_listener(CHANNEL, self._notified)
+        driver.add_termination_listener(self._lost)
+        self._connection, self._driver = connection, driver
+        self.invalidate()
+        self.live = True
+
+    def _lost(self, *_args: Any) -> None:
+        log.warning("people: the LISTEN connection is gone; roles are read from the database from now on")
+        self.live = False
+        self.invalidate()
+
+    async def close(self) -> None:
+        self.live = False
+        if self._connection is not None:
+            self._driver.remove_termination_listener(self._lost)
+            await self._connection.close()
+            self._connection = self._driver = None
+
+
+def _directory(session: AsyncSession) -> PeopleDirectory | None:
+    directory = session.info.get(DIRECTORY)
+    if not isinstance(directory, PeopleDirectory) or not directory.live or session.info.get(CHANGED):
+        return None  # no cache, or this transaction changed people: it must see its own changes
+    return directory
+
+
+_PEOPLE_TABLES = frozenset({"users", "user_roles"})
+
+
+@event.listens_for(Session, "before_flush")
+def _people_flushed(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    if CHANGED in session.info:
+        return
+    for obj in (*session.new, *session.deleted):
+        if isinstance(obj, User | UserRole):
+            session.info[CHANGED] = True
+            return
+    for obj in session.dirty:
+        if isinstance(obj, UserRole) or (isinstance(obj, User) and session.is_modified(obj)):
+            # Any column of a person: cheap to over-invalidate (people change rarely next to steps).
+            session.info[CHANGED] = True
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _people_statement(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and CHANGED not in state.session.info:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in _PEOPLE_TABLES:
+            state.session.info[CHANGED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _people_notify(session: Session) -> None:
+    directory = session.info.get(DIRECTORY)
+    if session.info.get(CHANGED) and isinstance(directory, PeopleDirectory):
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            # Delivered to every listener at this commit, not before.
+            connection.exec_driver_sql(f"NOTIFY {CHANNEL}, '{directory.token}'")
+
+
+@event.listens_for(Session, "after_commit")
+def _people_committed(session: Session) -> None:
+    if session.info.pop(CHANGED, None):
+        directory = session.info.get(DIRECTORY)
+        if isinstance(directory, PeopleDirectory):
+            directory.invalidate()
+
+
+@event.listens_for(Session, "after_rollback")
+def _people_rolled_back(session: Session) -> None:
+    session.info.pop(CHANGED, None)
 
 
 class InviteError(Exception):
@@ -45,8 +164,37 @@ async def user_for_update(session: AsyncSession, user_id: int, *, lock: bool = F
 
 
 async def roles_of(session: AsyncSession, user_id: int) -> set[str]:
+    directory = _directory(session)
+    if directory is not None:
+        cached = directory.roles.get(user_id)
+        if cached is not None:
+            return set(cached)
+        generation = directory.generation
     rows = await session.execute(select(UserRole.role).where(UserRole.user_id == user_id))
-    return set(rows.scalars())
+    roles = set(rows.scalars())
+    if directory is not None and directory.generation == generation:
+        directory.roles[user_id] = frozenset(roles)
+    return roles
+
+
+async def member_ids(session: AsyncSession, role: str) -> tuple[int, ...]:
+    """The active people of a role, by id in id order (cached like `roles_of`)."""
+    directory = _directory(session)
+    if directory is not None:
+        cached = directory.members.get(role)
+        if cached is not None:
+            return cached
+        generation = directory.generation
+    rows = await session.execute(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.active.is_(True))
+        .order_by(User.id)
+    )
+    ids = tuple(rows.scalars())
+    if directory is not None and directory.generation == generation:
+        directory.members[role] = ids
+    return ids
 
 
 async def members(session: AsyncSession, role: str) -> list[User]:
@@ -152,11 +300,18 @@ class PeopleCache:
         self.session = session
         self._members: dict[str, list[User]] = {}
         self._users: dict[int, User] = {}
+        self._hinted: set[int] = set()
+
+    def hint(self, ids: Iterable[int | None]) -> None:
+        """People this unit of work will most likely need (a case's initiator, holders of its tasks): read
+        together with the first people it does need, in one query, not one query each."""
+        self._hinted.update(i for i in ids if i)
 
     async def members(self, role: str) -> list[User]:
         if role not in self._members:
-            self._members[role] = await members(self.session, role)
-            self._users.update({u.id: u for u in self._members[role]})
+            ids = await member_ids(self.session, role)
+            found = await self.users(ids)
+            self._members[role] = [found[i] for i in ids if i in found and found[i].active]
         return self._members[role]
 
     def remember(self, users: Iterable[User]) -> None:
@@ -164,8 +319,11 @@ class PeopleCache:
         self._users.update({u.id: u for u in users})
 
     async def users(self, ids: Iterable[int]) -> dict[int, User]:
+        ids = list(ids)
         missing = {i for i in ids if i and i not in self._users}
         if missing:
+            missing |= self._hinted - self._users.keys()
+            self._hinted.clear()
             self._users.update(await users_by_ids(self.session, missing))
         return {i: self._users[i] for i in ids if i in self._users}
 

@@ -19,6 +19,7 @@ from flows.runtime import (
     CaseState,
     Effect,
     EngineError,
+    Notify,
     TaskCreated,
     TaskState,
     task_def,
@@ -55,7 +56,13 @@ class CaseService:
     # --- reading --------------------------------------------------------------------------------------
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
-        return await self.store.load(case_id, lock=lock)
+        return self._hint(await self.store.load(case_id, lock=lock))
+
+    def _hint(self, loaded: Loaded) -> Loaded:
+        """The case's people are read with the first person the step needs (one query for the step)."""
+        state = loaded.state
+        self.people.hint([state.initiator_id, state.responsible_id, *(t.assignee_id for t in state.tasks)])
+        return loaded
 
     async def visible(self, viewer: access.Viewer, case_id: int) -> Loaded:
         """The case, without a lock, if this person may see it."""
@@ -124,7 +131,8 @@ class CaseService:
         return loaded
 
     async def claim(self, user: User, task_id: int) -> Loaded:
-        loaded = await self.store.load_by_task(task_id)
+        self.people.hint([user.id])  # the step's cards name who did it
+        loaded = self._hint(await self.store.load_by_task(task_id))
         task = self._open_task(loaded, task_id)
         if task.assignee_id is not None and task.assignee_id != user.id:
             raise TaskTaken(await self.people.name(task.assignee_id))
@@ -149,7 +157,8 @@ class CaseService:
         return loaded
 
     async def submit(self, user: User, task_id: int, outcome: str, values: dict[str, Any]) -> Loaded:
-        loaded = await self.store.load_by_task(task_id)
+        self.people.hint([user.id])
+        loaded = self._hint(await self.store.load_by_task(task_id))
         task = self._open_task(loaded, task_id)
         roles = await people_repo.roles_of(self.session, user.id)
         access.require(
@@ -192,7 +201,7 @@ class CaseService:
 
     async def start_work(self, user: User, task_id: int) -> Loaded:
         """Start or resume the timer of a timed task; only the person who holds the task may."""
-        loaded = await self.store.load_by_task(task_id)
+        loaded = self._hint(await self.store.load_by_task(task_id))
         task = self._open_task(loaded, task_id)
         if not task_def(loaded.state.spec, task.stage, task.key).timing:
             raise EngineError(_("This task has no timer."))
@@ -207,7 +216,7 @@ class CaseService:
         return loaded
 
     async def pause_work(self, user: User, task_id: int) -> Loaded:
-        loaded = await self.store.load_by_task(task_id)
+        loaded = self._hint(await self.store.load_by_task(task_id))
         task = self._open_task(loaded, task_id)
         if task.assignee_id != user.id:
             raise EngineError(_("This task is assigned to someone else."))
@@ -343,6 +352,7 @@ class CaseService:
     ) -> None:
         await self.store.sync_tasks(loaded)
         self.store.audit(loaded, actor_id, action, detail, task_id=task_id)
+        await self._hint_recipients(effects)
         # The effects add audit entries, timers, messages and cards; without autoflush each lookup in between
         # (people, roles) would write them one row at a time. They are written together by write_case, as
         # one multi-row INSERT per table; a handler that reads rows of this step flushes first.
@@ -351,6 +361,19 @@ class CaseService:
                 await apply_effect(self, loaded, effect, actor_id)
         await self.store.sync_tasks(loaded)
         await self.store.write_case(loaded)
+
+    async def _hint_recipients(self, effects: list[Effect]) -> None:
+        """The people the effects will write to (members of the roles of new tasks and notices; cached per
+        process) join the step's one query for people."""
+        roles: set[str] = set()
+        for effect in effects:
+            if isinstance(effect, TaskCreated) and effect.task.role and effect.task.assignee_id is None:
+                roles.add(effect.task.role)
+            elif isinstance(effect, Notify):
+                roles.update(effect.roles)
+                self.people.hint(effect.user_ids)
+        for role in sorted(roles):
+            self.people.hint(await people_repo.member_ids(self.session, role))
 
     async def task_changed(self, loaded: Loaded, task: TaskState) -> None:
         await self.notifier.task_changed(loaded, task, fresh=task.id in self.store.created)
