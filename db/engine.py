@@ -10,9 +10,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,34 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     # firewalls and poolers typically cut idle ones. The pool covers aiogram's concurrent updates plus the
     # outbox sender and the scheduler, so connections are not opened and closed under load.
     return create_async_engine(url, echo=echo, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=1800)
+
+
+# Tables a step writes several rows of at once, whose ids the step needs (a card points at its message).
+_NUMBERED_HERE = frozenset({"outbox", "task_cards"})
+
+
+@event.listens_for(Session, "before_flush")
+def _sqlite_ids(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    """SQLite cannot return the ids of a multi-row INSERT in a guaranteed order, so the ORM inserts such rows
+    one statement each. Its writers are serialised (BEGIN IMMEDIATE holds the write lock), so the ids can be
+    taken here instead — one read of the current maxima — and the rows go in as one executemany."""
+    pending: dict[Any, list[Any]] = {}
+    for obj in session.new:
+        table = getattr(obj, "__table__", None)
+        if table is not None and table.name in _NUMBERED_HERE and getattr(obj, "id", 0) is None:
+            pending.setdefault(table, []).append(obj)
+    pending = {table: objs for table, objs in pending.items() if len(objs) > 1}
+    if not pending:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    tables = list(pending)
+    tops = connection.execute(select(*(select(func.max(t.c.id)).scalar_subquery() for t in tables))).one()
+    for table, top in zip(tables, tops, strict=True):
+        # In the order they were added: the outbox delivers a chat's messages in id order.
+        for number, obj in enumerate(sorted(pending[table], key=lambda o: inspect(o).insert_order), start=1):
+            obj.id = (top or 0) + number
 
 
 def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:

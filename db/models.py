@@ -166,6 +166,11 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     # A step of this case failed at run time: what went wrong, until a retry succeeds (the panel lists these).
     attention: Mapped[str | None] = mapped_column(Text)
+    # Grows with every write of the row, which checks it (optimistic concurrency on top of the step's lock):
+    # a writer that read an older state fails instead of overwriting a newer one.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Task(Base):

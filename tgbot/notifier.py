@@ -96,12 +96,19 @@ class OutboxNotifier:
     async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:
         if task.id is None or (fresh and task.id not in self._carded):
             return  # created in this very step and never shown: nothing to edit
-        if task.id in self._carded:
-            await self.session.flush()  # its cards of this very step are still pending: they must be found
-        # The cards and their holders in one query (not the cards, then the people).
-        rows = (await self.session.execute(
-            select(TaskCard, User).join(User, User.id == TaskCard.user_id).where(TaskCard.task_id == task.id)
-        )).all()
+        rows: Sequence[tuple[TaskCard, User]]
+        if task.id in loaded.cards and task.id not in self._carded:
+            # Read with the case; their holders come with the step's one query for people.
+            preloaded = loaded.cards[task.id]
+            holders = await self.people.users([card.user_id for card in preloaded])
+            rows = [(card, holders[card.user_id]) for card in preloaded if card.user_id in holders]
+        else:
+            if task.id in self._carded:
+                await self.session.flush()  # its cards of this very step are still pending: they must be found
+            # The cards and their holders in one query (not the cards, then the people).
+            rows = [(card, user) for card, user in (await self.session.execute(
+                select(TaskCard, User).join(User, User.id == TaskCard.user_id).where(TaskCard.task_id == task.id)
+            )).tuples()]
         if not rows:
             return
         cards = [card for card, _user in rows]

@@ -62,6 +62,7 @@ class CaseService:
         """The case's people are read with the first person the step needs (one query for the step)."""
         state = loaded.state
         self.people.hint([state.initiator_id, state.responsible_id, *(t.assignee_id for t in state.tasks)])
+        self.people.hint(card.user_id for cards in loaded.cards.values() for card in cards)
         return loaded
 
     async def visible(self, viewer: access.Viewer, case_id: int) -> Loaded:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Task, WorkPeriod
+from db.models import Case, Task, TaskCard, WorkPeriod
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState, task_def
 
@@ -23,6 +23,9 @@ class Loaded:
     task_rows: dict[int, Task]
     # Started by a person in chat right now: the start form is asked in that conversation, not as a card.
     interactive: bool = False
+    # The cards of the open tasks as loaded with the case (by task id): a task that changes has its cards
+    # edited without another query. Cards given within the step are not here (the notifier reads them).
+    cards: dict[int, list[TaskCard]] = field(default_factory=dict)
 
 
 def task_state(row: Task) -> TaskState:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Case, Company, Task, Timer, WorkPeriod
+from db.models import AuditEntry, Case, Company, Task, TaskCard, Timer, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
@@ -38,44 +38,58 @@ class CaseStore:
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
-        row = await self._case_row(Case.id == case_id, lock)
-        if row is None:
+        found = await self._case_rows(Case.id == case_id, lock)
+        if found is None:
             raise EngineError(_("This case does not exist."))
-        return await self._load(row)
+        return await self._load(*found)
 
     async def load_by_task(self, task_id: int, *, lock: bool = True) -> Loaded:
         """The case a task belongs to, found and locked in one statement (not the task row, then the case)."""
-        row = await self._case_row(Case.id == select(Task.case_id).where(Task.id == task_id).scalar_subquery(), lock)
-        if row is None:
-            raise EngineError(_("This task does not exist."))
-        attention.note(case_id=row.id)
-        return await self._load(row)
-
-    async def _case_row(self, condition: Any, lock: bool) -> Case | None:
-        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
-        query = select(Case).where(condition).execution_options(populate_existing=True)
-        if lock and not self.sqlite:
-            # One command at a time per case; SQLite already serialises writers (BEGIN IMMEDIATE).
-            query = query.with_for_update()
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def _load(self, row: Case) -> Loaded:
-        case_id = row.id
-        spec = await self.registry.spec(self.session, row.definition_id)
-        task_rows = list(
-            (
-                await self.session.execute(
-                    select(Task)
-                    .where(Task.case_id == case_id, Task.status == TaskStatus.OPEN)
-                    .order_by(Task.id)
-                    .execution_options(populate_existing=True)
-                )
-            ).scalars()
+        found = await self._case_rows(
+            Case.id == select(Task.case_id).where(Task.id == task_id).scalar_subquery(), lock
         )
+        if found is None:
+            raise EngineError(_("This task does not exist."))
+        attention.note(case_id=found[0].id)
+        return await self._load(*found)
+
+    async def _case_rows(
+        self, condition: Any, lock: bool
+    ) -> tuple[Case, list[Task], dict[int, list[TaskCard]]] | None:
+        """The case row, its open tasks and their cards in one round trip."""
+        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
+        query = (
+            select(Case, Task, TaskCard)
+            .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
+            .outerjoin(TaskCard, TaskCard.task_id == Task.id)
+            .where(condition)
+            .order_by(Task.id, TaskCard.id)
+            .execution_options(populate_existing=True)
+        )
+        if lock and not self.sqlite:
+            # One command at a time per case (the case row only: its tasks follow it); SQLite already
+            # serialises writers (BEGIN IMMEDIATE).
+            query = query.with_for_update(of=Case)
+        rows = (await self.session.execute(query)).all()
+        if not rows:
+            return None
+        tasks: dict[int, Task] = {}
+        cards: dict[int, list[TaskCard]] = {}
+        for _case, task, card in rows:
+            if task is None:
+                continue
+            tasks[task.id] = task
+            cards.setdefault(task.id, [])
+            if card is not None:
+                cards[task.id].append(card)
+        return rows[0][0], list(tasks.values()), cards
+
+    async def _load(self, row: Case, task_rows: list[Task], cards: dict[int, list[TaskCard]]) -> Loaded:
+        spec = await self.registry.spec(self.session, row.definition_id)
         state = case_state(row, spec, task_rows, data=copy.deepcopy(row.data))
         state.refs = await self.refs(spec, row.data)
         await load_work(self.session, [state])
-        return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows})
+        return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows}, cards=cards)
 
     async def refs(self, spec: ProcessDef, data: dict[str, Any]) -> dict[str, Any]:
         """Companies the case points at, so conditions and texts can read their fields."""
