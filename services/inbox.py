@@ -88,11 +88,12 @@ async def pending(session: AsyncSession, limit: int = 200) -> list[tuple[int, in
     return [(int(p), int(u)) for p, u in rows.all()]
 
 
-async def next_of(session: AsyncSession, person_id: int) -> int | None:
-    """The oldest waiting update of one person, if it is due (one waiting for a retry holds the rest back)."""
+async def next_of(session: AsyncSession, person_id: int) -> tuple[int, dict[str, Any]] | None:
+    """The oldest waiting update of one person and its payload, if it is due (one waiting for a retry holds
+    the rest back): found and read in one statement."""
     row = (
         await session.execute(
-            select(InboxUpdate.update_id, InboxUpdate.not_before)
+            select(InboxUpdate.update_id, InboxUpdate.not_before, InboxUpdate.payload)
             .where(InboxUpdate.person_id == person_id, InboxUpdate.status == InboxStatus.PENDING)
             .order_by(InboxUpdate.update_id)
             .limit(1)
@@ -100,13 +101,7 @@ async def next_of(session: AsyncSession, person_id: int) -> int | None:
     ).first()
     if row is None or (row.not_before is not None and row.not_before > wall_clock()):
         return None
-    return int(row.update_id)
-
-
-async def payload_of(session: AsyncSession, update_id: int) -> dict[str, Any] | None:
-    return (
-        await session.execute(select(InboxUpdate.payload).where(InboxUpdate.update_id == update_id))
-    ).scalar_one_or_none()
+    return int(row.update_id), row.payload
 
 
 async def take(session: AsyncSession, update_id: int, now: datetime) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from db.models import Invite, User, UserRole
+from db.models import Case, Invite, Task, User, UserRole
 from flows.i18n import _
 
 log = logging.getLogger(__name__)
@@ -145,15 +145,26 @@ async def user_by_tg(session: AsyncSession, tg_id: int, *, lock: bool = False) -
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def user_and_roles(session: AsyncSession, tg_id: int, *, lock: bool = False) -> tuple[User | None, set[str]]:
-    """The person and their roles in one round trip (every update needs both)."""
-    query = select(User, UserRole.role).outerjoin(UserRole, UserRole.user_id == User.id).where(User.tg_id == tg_id)
+async def user_and_roles(
+    session: AsyncSession, tg_id: int, *, lock: bool = False
+) -> tuple[User | None, set[str], list[Any]]:
+    """The person, their roles, and the task of the form they are filling with its case: what every update
+    needs, in one round trip. The third item holds the form's task and case rows; while it is kept, reading
+    them again in this session (`session.get`) costs no statement."""
+    query = (
+        select(User, UserRole.role, Task, Case)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .outerjoin(Task, Task.id == User.active_task_id)
+        .outerjoin(Case, Case.id == Task.case_id)
+        .where(User.tg_id == tg_id)
+    )
     if lock:
-        query = query.with_for_update(of=User)  # the person's row only; roles are read, not locked
+        query = query.with_for_update(of=User)  # the person's row only; roles and the form are read, not locked
     rows = (await session.execute(query)).all()
     if not rows:
-        return None, set()
-    return rows[0][0], {role for _user, role in rows if role is not None}
+        return None, set(), []
+    user, _role, task, case = rows[0]
+    return user, {row[1] for row in rows if row[1] is not None}, [obj for obj in (task, case) if obj is not None]
 
 
 async def user_for_update(session: AsyncSession, user_id: int, *, lock: bool = False) -> User | None:

@@ -78,6 +78,7 @@ class Conversation:
         self.session = session
         self.user = user
         self.lang = user.language
+        self._held: dict[int, Case] = {}
         self.cases = cases or CaseService(core, session)
         self.r = renderer or renderer_for(core)
 
@@ -94,6 +95,7 @@ class Conversation:
         case = await self.session.get(Case, task.case_id)
         if case is None:
             raise EngineError(_("This case does not exist."))
+        self._held[case.id] = case  # the session only keeps rows someone holds: an answer reads this twice
         spec = await self.core.registry.spec(self.session, case.definition_id)
         state_task = task_state(task)
         loaded = FormCase(spec=spec, data=case.data, task=state_task)

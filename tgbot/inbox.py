@@ -116,19 +116,15 @@ class InboxProcessor:
         try:
             while not self._stopping:
                 async with self.core.sessionmaker() as session:
-                    update_id = await inbox.next_of(session, person_id)  # this person's only: an index range
-                if update_id is None:
+                    found = await inbox.next_of(session, person_id)  # this person's only: an index range
+                if found is None:
                     return
-                await self.handle(update_id)
+                await self.handle(*found)
         finally:
             self._busy.pop(person_id, None)
             self._wake.set()  # others of this person may have arrived meanwhile
 
-    async def handle(self, update_id: int) -> None:
-        async with self.core.sessionmaker() as session:
-            payload = await inbox.payload_of(session, update_id)
-        if payload is None:
-            return
+    async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
         try:
             update = Update.model_validate(payload, context={"bot": self.bot})
         except Exception as error:  # not an update we can read: parking it beats retrying it for ever

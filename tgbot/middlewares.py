@@ -149,12 +149,13 @@ class DbSessionMiddleware(BaseMiddleware):
                         return None  # handled already (a redelivery), or an older update of this person is first
                     data["session"] = session
                     data["core"] = self.core
-                    user, roles = (
+                    user, roles, form = (
                         await people.user_and_roles(session, tg_user.id, lock=not self.core.sqlite)
                         if tg_user
-                        else (None, set())
+                        else (None, set(), [])
                     )
                     data["user"], data["roles"] = user, roles
+                    data["form_rows"] = form  # kept for the update: the form's task and case are read once
                     if user is not None:
                         # Kept apart from the row: after a rollback the row is expired, and errors still need it.
                         data["lang"] = user.language

@@ -1,0 +1,43 @@
+"""What one answer in a form costs the database: the person, their roles, their form's task and its case
+are read in one statement; nothing is read twice, and the update's writes are few."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.conftest import Harness
+
+
+async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harness) -> None:
+    manager = await harness.person("Марина", "shop_manager")
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    await manager.expect("Количество")
+    await harness.settle()
+
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        seen.append(" ".join(text.split()))
+
+    engine = harness.core.db.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        await manager.send("2")
+        await manager.expect("Сумма закупки")  # the answer was taken and the next question asked
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+
+    def reads(table: str) -> list[str]:
+        return [s for s in seen if s.startswith("SELECT") and f" FROM {table} " in f"{s} "]
+
+    person = [s for s in reads("users") if "JOIN user_roles" in s and "JOIN tasks" in s and "JOIN cases" in s]
+    assert len(person) == 1, reads("users")  # who, their roles, their form and its case: one statement
+    assert reads("cases") == [] and reads("tasks") == []  # and not read again by the form
+    # The update is found and its payload read in one statement (not found, then read).
+    of_person = [s for s in reads("inbox") if "WHERE inbox.person_id = " in s]
+    assert of_person and all("inbox.payload" in s for s in of_person)
+    assert not [s for s in reads("inbox") if s.startswith("SELECT inbox.payload")]
