@@ -168,7 +168,8 @@ class Case(Base):
     attention: Mapped[str | None] = mapped_column(Text)
     # Grows with every write of the row, which checks it (optimistic concurrency on top of the step's lock):
     # a writer that read an older state fails instead of overwriting a newer one.
-    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # No Python default: rows written by Core (older revisions' tests, bulk tools) take the server's.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -83,7 +83,9 @@ def _directory(session: AsyncSession) -> PeopleDirectory | None:
     return directory
 
 
-_PEOPLE_TABLES = frozenset({"users", "user_roles"})
+# What the directory holds depends on these: role rows, and whether a person is active (members). An
+# admin flag is read with the person's row, never from the directory.
+_WATCHED_COLUMNS = frozenset({"active"})
 
 
 @event.listens_for(Session, "before_flush")
@@ -95,18 +97,31 @@ def _people_flushed(session: Session, _context: UOWTransaction, _instances: obje
             session.info[CHANGED] = True
             return
     for obj in session.dirty:
-        if isinstance(obj, UserRole) or (isinstance(obj, User) and session.is_modified(obj)):
-            # Any column of a person: cheap to over-invalidate (people change rarely next to steps).
+        if isinstance(obj, UserRole) or (
+            isinstance(obj, User) and any(inspect(obj).attrs[c].history.has_changes() for c in _WATCHED_COLUMNS)
+        ):
+            # Not a form's progress (active_task_id) or a delivery mark: those change all day long.
             session.info[CHANGED] = True
             return
 
 
+def _sets_watched(state: ORMExecuteState) -> bool:
+    names: set[str] = set()
+    values = getattr(state.statement, "_values", None) or {}
+    names.update(str(getattr(key, "key", key)) for key in values)
+    params = state.parameters
+    for row in [params] if isinstance(params, dict) else list(params or []):
+        names.update(str(key) for key in row)
+    return bool(names & _WATCHED_COLUMNS)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _people_statement(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete or state.is_insert) and CHANGED not in state.session.info:
-        table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in _PEOPLE_TABLES:
-            state.session.info[CHANGED] = True
+    if CHANGED in state.session.info or not (state.is_update or state.is_delete or state.is_insert):
+        return
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    if name == "user_roles" or (name == "users" and (not state.is_update or _sets_watched(state))):
+        state.session.info[CHANGED] = True
 
 
 @event.listens_for(Session, "before_commit")

@@ -52,6 +52,15 @@ async def test_roles_are_read_once_and_a_change_is_seen_at_its_commit(tmp_path: 
             assert await _roles(core, boris.id) == {"service_manager"}
             assert await _members(core, "service_manager") == (boris.id,)
         assert statements["count"] == before  # every step asks; the database is asked once
+        # A person's everyday changes (the form they are filling, their language) leave the roles cached.
+        async with core.sessionmaker() as session, session.begin():
+            row = await people.user_for_update(session, boris.id)
+            assert row is not None
+            row.language = "en"
+            await session.flush()
+        before = statements["count"]
+        assert await _roles(core, boris.id) == {"service_manager"}
+        assert statements["count"] == before
         async with core.sessionmaker() as session, session.begin():
             await people.revoke(session, boris.id, ["service_manager"])
             await people.grant(session, boris.id, ["director"])
