@@ -548,7 +548,7 @@ class OutboxSender:
                                  error="no document renderer in this process")  # fmt: skip
         try:
             content = await self.documents(row.payload)
-            name = str(row.payload.get("template", "document.docx"))
+            name = str(row.payload.get("name") or row.payload.get("template") or "document")
             path = await asyncio.to_thread(self.files.write, content, name)
         except Exception as exc:
             log.exception("outbox: render job %s failed", row.id)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.i18n import _
 from flows.model import ReportColumn, ReportDef
-from services import access, reports
+from services import access, outbox, reports
 from services.core import Core
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -51,15 +51,18 @@ class Exports:
         report = ReportDef(process=process, columns=columns, to="-", title=spec.title)
         rows = await reports.build_rows(self.core, self.session, report, lang, include_closed=True)
         title = local(spec.title, lang)
-        content = reports.to_xlsx(title, [local(c.label, lang) for c in columns], rows, {}, "")
-        stored = await self.core.files.add(
+        # The rows are read in this transaction; the workbook is built after its commit by a render job, and
+        # the message carrying the file waits for it.
+        stored = await self.core.files.reserve(
+            self.session, name=f"{title}.xlsx", kind="document", now=self.core.clock.now(), case_id=None,
+            user_id=viewer.user.id, mime_type=XLSX,
+        )  # fmt: skip
+        headers = [local(c.label, lang) for c in columns]
+        outbox.render_job(
             self.session,
-            content=content,
-            name=f"{title}.xlsx",
-            kind="document",
+            payload={"file_id": stored.id, "name": stored.file_name,
+                     **reports.sheet_job(title, headers, rows, {}, "")},
             now=self.core.clock.now(),
             case_id=None,
-            user_id=viewer.user.id,
-            mime_type=XLSX,
         )
         return Export(file_id=stored.id, title=title, cases=len(rows))

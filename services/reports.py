@@ -4,8 +4,9 @@ stage is entered (the weekly cycle's «all deals at Предварительна
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -104,7 +105,40 @@ async def build_rows(
     return rows
 
 
-def to_xlsx(title: str, headers: list[str], rows: list[ReportRow], totals: dict[str, float], total_label: str) -> bytes:
+class SheetRow(Protocol):
+    """What a sheet needs of a row: the cells as people read them, the values as Excel should hold them."""
+
+    @property
+    def cells(self) -> list[str]: ...
+
+    @property
+    def values(self) -> list[Any]: ...
+
+
+@dataclass
+class PlainRow:
+    """A row as a render job carries it (JSON in the outbox), without the case it came from."""
+
+    cells: list[str]
+    values: list[Any]
+
+
+def sheet_job(title: str, headers: list[str], rows: Sequence[SheetRow], totals: dict[str, float],
+              total_label: str) -> dict[str, Any]:
+    """`to_xlsx`'s arguments as a render job's payload: the rows are read in the step, the workbook is built
+    after its commit (`services.cases.documents.DocumentJobs`)."""
+    return {"kind": "xlsx", "title": title, "headers": headers, "totals": totals, "total_label": total_label,
+            "rows": [{"cells": list(r.cells), "values": list(r.values)} for r in rows]}
+
+
+def sheet_from_job(payload: dict[str, Any]) -> bytes:
+    rows = [PlainRow(cells=list(r["cells"]), values=list(r["values"])) for r in payload["rows"]]
+    return to_xlsx(payload["title"], list(payload["headers"]), rows, dict(payload["totals"]),
+                   payload["total_label"])
+
+
+def to_xlsx(title: str, headers: list[str], rows: Sequence[SheetRow], totals: dict[str, float],
+            total_label: str) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -60,6 +60,8 @@ class DocumentJobs:
         self.core = core
 
     async def render(self, payload: dict[str, Any]) -> bytes:
+        if payload.get("kind") == "xlsx":
+            return await asyncio.to_thread(reports.sheet_from_job, payload)
         templates = self.core.templates_dir.resolve()
         path = (templates / str(payload["template"])).resolve()
         if templates not in path.parents or not path.is_file():
@@ -87,17 +89,18 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
         (core.translator.local(reported.fields[n].label, lang) if n in reported.fields else n): v
         for n, v in totals.items()
     }
-    content = reports.to_xlsx(title, headers, rows, labelled, core.translator.t("Total", lang))
     stamp = service.now.astimezone(core.calendar.tz).strftime("%d.%m.%Y %H-%M")
-    stored = await core.files.add(
+    # The rows are read now (they are this moment's cases); the workbook is built after the commit.
+    stored = await core.files.reserve(
+        service.session, name=f"{title} {stamp}.xlsx", kind="document", now=service.now, case_id=loaded.row.id,
+        user_id=actor_id, mime_type=XLSX,
+    )  # fmt: skip
+    outbox.render_job(
         service.session,
-        content=content,
-        name=f"{title} {stamp}.xlsx",
-        kind="document",
+        payload={"file_id": stored.id, "name": stored.file_name,
+                 **reports.sheet_job(title, headers, rows, labelled, core.translator.t("Total", lang))},
         now=service.now,
         case_id=loaded.row.id,
-        user_id=actor_id,
-        mime_type=XLSX,
     )
     loaded.state.data[report.to] = [file_ref(stored)]
     if report.summary is not None:
