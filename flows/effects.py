@@ -62,11 +62,31 @@ class Render:
 
 @dataclass(frozen=True)
 class SetTimer:
-    kind: Literal["remind", "overdue", "wait"]
+    kind: Literal["remind", "overdue", "wait", "item"]
     due_at: datetime
     task: TaskState | None = None
-    stage: str | None = None
+    stage: str | None = None  # a wait: the case's stage; an item's reminder: the item's stage
     visit: int | None = None
+    item: tuple[str, int] | None = None  # an item's reminder: its list and index
+
+
+@dataclass(frozen=True)
+class ItemMoved:
+    """An item of a list with a track entered a stage (`previous` None: its track has just begun)."""
+
+    list: str
+    index: int
+    previous: str | None
+    stage: str
+    by: int | None
+
+
+@dataclass(frozen=True)
+class ItemReminder:
+    """An item has stayed at its stage as long as the stage's `remind` says: its people are told."""
+
+    list: str
+    index: int
 
 
 @dataclass(frozen=True)
@@ -163,4 +183,6 @@ Effect = (
     | BuildReport
     | NotifyCases
     | SendEmail
+    | ItemMoved
+    | ItemReminder
 )
