@@ -42,6 +42,19 @@ class Notifier(Protocol):
     async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
         """An unfinished request was closed after `days` untouched: its author is told."""
 
+    async def item_shown(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> dict[int, int]:
+        """An item's card (where it stands, its fields, buttons for its moves) to each person who moves it;
+        returns which message is whose card, by user id, so that the card can be edited when the item moves."""
+
+    async def item_changed(self, loaded: Loaded, name: str, index: int, cards: dict[str, Any]) -> None:
+        """An item moved: its cards (`cards`: user id -> message) are edited in place."""
+
+    async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
+        """An item has stayed at its stage as long as the stage's `remind` says."""
+
+    async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
+        """The item's history (each stage it entered, when and by whom) to one person who asked."""
+
     def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
         """An e-mail to someone outside Telegram."""
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from db.models import User
 from flows.i18n import _
+from flows.items import item_state, item_task_key
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState
 from services import access
 from services.cases import CaseService, Loaded
 from services.wording import file_fields
-from tgbot.callbacks import CaseCb, TaskCb
+from tgbot.callbacks import CaseCb, ItemCb, TaskCb
 from tgbot.case_view import case_view
 from tgbot.conversation import Conversation
 from tgbot.notifier import send_files
@@ -106,6 +107,30 @@ class CardButtons:
         return Reply(
             self.r.t("Moved: %(stage)s", self.lang, stage=stage), await case_view(self.cases, self.user, loaded)
         )
+
+    # --- item cards -----------------------------------------------------------------------------------
+
+    async def item(self, viewer: access.Viewer, button: ItemCb) -> Reply:
+        """Move an item of a case one may see (its form opens if the new stage asks for fields), show its
+        history, or send its card here."""
+        loaded = await self.cases.visible(viewer, button.case_id)
+        name, index = button.list, button.index
+        if name not in loaded.state.spec.tracks() or item_state(loaded.state.data, name, index) is None:
+            raise EngineError(_("This item does not exist."))
+        if button.action == "history":
+            await self.cases.notifier.item_history(loaded, name, index, self.user)
+            return Reply()
+        if button.action == "card":
+            await self.cases.show_item(self.user, loaded.row.id, name, index)
+            return Reply()
+        loaded = await self.cases.move_item(self.user, loaded.row.id, name, index, button.arg)
+        task = self._my_open_task(loaded, lambda t: t.key == item_task_key(name, index, button.arg))
+        if task is not None:
+            # The item's new stage needs fields its entry lacks: ask for them here, then the move completes.
+            await self.conversation.begin(loaded.task_rows[task.id or 0], "submit")
+            return Reply()
+        stage = self.r.item_stage_title(loaded.state, name, button.arg, self.lang)
+        return Reply(self.r.t("Moved: %(stage)s", self.lang, stage=stage))
 
     def _my_open_task(self, loaded: Loaded, wanted: Any) -> TaskState | None:
         return next(

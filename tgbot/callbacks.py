@@ -37,3 +37,11 @@ class MenuCb(CallbackData, prefix="m"):
 class AttentionCb(CallbackData, prefix="a"):
     action: str  # retry
     case_id: int
+
+
+class ItemCb(CallbackData, prefix="i"):
+    action: str  # move (arg = the item's stage) | history | card (send the item's card here)
+    case_id: int
+    list: str
+    index: int
+    arg: str = ""

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from db.models import Company
+from flows.items import parse_item_task
 from flows.runtime import (
     START_TASK,
     CancelWait,
@@ -57,6 +58,8 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
     task = effect.task
     if task.key == START_TASK and loaded.interactive:
         return  # the initiator is already in the conversation that started the case
+    if parse_item_task(task.key) is not None:
+        return  # the form of an item's move: asked in the conversation of the person who pressed the button
     if task.assignee_id is not None:
         assignee = await service.people.user(task.assignee_id)
         recipients = [assignee] if assignee else []
@@ -89,6 +92,8 @@ async def set_timer(service: CaseService, loaded: Loaded, effect: SetTimer, acto
     payload: dict[str, Any] = {}
     if effect.stage is not None:
         payload = {"stage": effect.stage, "visit": effect.visit}
+    if effect.item is not None:
+        payload.update({"list": effect.item[0], "index": effect.item[1]})
     service.store.set_timer(loaded.row.id, effect.task.id if effect.task else None, effect.kind, effect.due_at,
                             payload)
 
