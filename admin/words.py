@@ -8,6 +8,7 @@ from typing import Any
 
 from db.models import AuditEntry, Task
 from flows.i18n import _
+from flows.items import track_of
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from services.core import Core
@@ -90,6 +91,27 @@ class Words:
         fdef = spec.fields.get(name)
         return self.core.translator.local(fdef.label, self.lang) if fdef else self._label({}, name)
 
+    def _item(self, spec: ProcessDef, action: str, data: dict[str, Any]) -> str:
+        """An item's step in the case's history: «Позиции №2: «Отправлен» → «На таможне»»."""
+        name, index = str(data.get("list", "")), data.get("index")
+        fdef = spec.fields.get(name)
+        item = f"{self.core.translator.local(fdef.label, self.lang) if fdef else name} №{(index or 0) + 1}"
+
+        def stage(key: Any) -> str:
+            try:
+                return self.core.translator.local(track_of(spec, name).stage(str(key)).title, self.lang)
+            except KeyError:
+                return self._label({}, str(key)) if key else "—"
+
+        if action == "item.started":
+            return self.t("«%(item)s»: stage «%(to)s»", item=item, to=stage(data.get("to")))
+        if action == "item.moved":
+            moved = {"item": item, "from": stage(data.get("from")), "to": stage(data.get("to"))}
+            return self.t("«%(item)s»: «%(from)s» → «%(to)s»", **moved)
+        if action == "item.move":
+            return self.t("asked to move «%(item)s» to «%(to)s»", item=item, to=stage(data.get("to")))
+        return self.t("reminder about «%(item)s»", item=item)
+
     def history(self, entry: AuditEntry, spec: ProcessDef, tasks: dict[int, Task], names: dict[int, str]) -> str:
         """One history entry as a sentence: «Анна: задача «Подтвердить дефект» — выполнено (Подтвердить)»."""
         data = entry.data or {}
@@ -156,6 +178,8 @@ class Words:
             text = self.t("the unfinished request was closed after %(days)s days", days=data.get("days", "?"))
         elif action == "case.retried":
             text = self.t("an admin retried the failed step")
+        elif action in ("item.started", "item.moved", "item.move", "timer.item"):
+            text = self._item(spec, action, data)
         else:
             text = self._label({}, action)
         who = names.get(entry.actor_id) if entry.actor_id is not None else None

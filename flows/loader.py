@@ -591,6 +591,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         _check_field_list(c, (*base, "editable"), stage.editable, fields)
         if stage.follows is not None:
             _check_follows(spec, c, base, stage, followed)
+        _check_tracked_lists_stay(spec, c, base, stage)
         if stage.wait is not None:
             _check_deadline(c, (*base, "wait"), stage.wait, fields)
         if stage.next and stage.next[-1].when is not None:
@@ -689,6 +690,25 @@ def _check_track(
                 _check_deadline(c, (*base, "remind", r_index), reminder, spec.fields)
     finally:
         c.env = saved
+
+
+def _check_tracked_lists_stay(spec: ProcessDef, c: _Checker, base: Path_, stage: StageDef) -> None:
+    """Each item's state is kept beside its entry, by position: once items have begun, their list must not be
+    answered anew (an entry removed in the middle would hand its stage to the next one)."""
+    tracked = set(spec.tracks())
+    places: list[tuple[Path_, list[str]]] = [((*base, "editable"), stage.editable)]
+    for t_index, task in enumerate(stage.tasks):
+        places.append(((*base, "tasks", t_index, "fields"), task.fields))
+        for key, outcome in (task.outcomes or {}).items():
+            places.append(((*base, "tasks", t_index, "outcomes", key, "fields"), outcome.fields))
+    for path, names in places:
+        for index, name in enumerate(names):
+            if name in tracked:
+                c.add(
+                    (*path, index),
+                    _("the items of '%(name)s' move along a track, so the list is filled once, in the start form"),
+                    name=name,
+                )
 
 
 def _check_follows(

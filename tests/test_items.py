@@ -220,3 +220,15 @@ def test_the_shipped_definitions_still_pass() -> None:
     assert SPEC.tracks()["items"].role == "logistician"
     assert [s.key for s in SPEC.followers("items")] == ["processing", "in_transit", "at_customs", "in_stock",
                                                         "delivered"]
+
+
+def test_the_checker_keeps_a_tracked_list_from_being_answered_anew() -> None:
+    source = SOURCE.replace(
+        "    follows: {list: items, at_least: sent}\n",
+        "    follows: {list: items, at_least: sent}\n    editable: [items]\n",
+    )
+    found = problems_of(source)
+    assert found == [
+        f"order.yaml:{line_of('follows: {list: items, at_least: sent}') + 1}: the items of 'items' move along a "
+        "track, so the list is filled once, in the start form"
+    ]

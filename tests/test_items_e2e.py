@@ -136,11 +136,11 @@ async def test_three_items_at_their_own_pace_and_the_order_following_the_slowest
     assert sum(1 for m in moves if m["index"] == 1) == 4  # the item's history is in the case's audit too
 
 
-async def test_an_item_left_too_long_at_a_stage_reminds_the_logistician(
+async def test_an_item_left_too_long_at_a_stage_reminds_the_logistician_and_a_cancelled_order_stops_its_items(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
     harness = await harness_factory(library_dir=library_with(tmp_path, "equipment_order.yaml"))
-    await harness.person("Менеджер Ольга", "manager")
+    manager = await harness.person("Менеджер Ольга", "manager")
     logistician = await harness.person("Логист Пётр", "logistician")
     await _order(harness)
     await _move(logistician, "Кардиомонитор", "Отправлен", "RU1", label="Трек-номер")
@@ -152,3 +152,11 @@ async def test_an_item_left_too_long_at_a_stage_reminds_the_logistician(
     await logistician.press("Позиция", reminder)
     card = await logistician.card("📦 Кардиомонитор", "Этап: Отправлен", button="На таможне")
     assert "Трек-номер: RU1" in card["text"]
+
+    # The order's card says where each item stands; cancelling the order takes the items' buttons away.
+    order = await _order_row(harness)
+    await manager.send(f"/case {order.id}")
+    view = await manager.expect(f"№{order.id}", "📦 Кардиомонитор: Отправлен", "📦 Аппарат УЗИ: Оформление")
+    await manager.press("Отменить дело", view)
+    closed = await logistician.wait_for("📦 Кардиомонитор", "Дело закрыто.")
+    assert logistician.buttons(closed) == ["📜 История", "📁 Дело"]

@@ -187,10 +187,12 @@ async def update_company(service: CaseService, loaded: Loaded, effect: UpdateCom
 @handles(CaseClosed)
 async def case_closed(service: CaseService, loaded: Loaded, effect: CaseClosed, actor_id: int | None) -> None:
     from services.cases.calls import return_to_parent  # calls.py registers handlers here: import it late
+    from services.cases.items import refresh_item_cards  # so does items.py
 
     service.store.audit(loaded, actor_id, "case.closed", {"status": effect.status, "result": effect.result})
     if actor_id != loaded.state.initiator_id or effect.status == CaseStatus.DONE:
         initiator = await service.people.user(loaded.state.initiator_id)
         if initiator is not None:
             await service.notifier.notify(loaded, Notify(kind="closed", user_ids=(initiator.id,)), [initiator])
+    await refresh_item_cards(service, loaded)
     await return_to_parent(service, loaded, effect, actor_id)

@@ -55,6 +55,17 @@ async def item_moved(service: CaseService, loaded: Loaded, effect: ItemMoved, ac
     cards.update({str(user_id): outbox_id for user_id, outbox_id in shown.items()})
 
 
+async def refresh_item_cards(service: CaseService, loaded: Loaded) -> None:
+    """The case has closed: every item card shows it, and its move buttons come off."""
+    cards = loaded.state.data.get(ITEM_CARDS)
+    if not isinstance(cards, dict):
+        return
+    for key, holders in cards.items():
+        name, _sep, index = str(key).rpartition("#")
+        if holders and index.isdigit() and name in loaded.state.spec.tracks():
+            await service.notifier.item_changed(loaded, name, int(index), holders)
+
+
 @handles(ItemReminder)
 async def item_reminder(service: CaseService, loaded: Loaded, effect: ItemReminder, actor_id: int | None) -> None:
     recipients = await item_people(service, loaded, effect.list)
