@@ -478,6 +478,8 @@ def _cron_problem(cron: str) -> tuple[str, dict[str, Any]] | None:
 
 # Keys travel in Telegram button data (64 bytes in all, ids and prefixes included).
 MAX_KEY = 32
+MAX_CALLBACK = 64  # Telegram's limit on a button's data
+MAX_ITEMS = 999  # the widest entry number a move button may carry
 
 
 def _check_key_lengths(spec: ProcessDef, c: _Checker) -> None:
@@ -644,12 +646,13 @@ def _check_track(
         if stage.key in keys:
             c.add((*path, "stages", index, "key"), _("item stage '%(stage)s' is defined twice"), stage=stage.key)
         keys.append(stage.key)
-        if len(stage.key.encode()) > MAX_KEY:
+        # The move button carries the case, the list, the entry and the stage in Telegram's 64 bytes.
+        if len(f"i:move:{10**10}:{name}:{MAX_ITEMS}:{stage.key}".encode()) > MAX_CALLBACK:
             c.add(
                 (*path, "stages", index, "key"),
-                _("'%(key)s' is too long for a button (%(max)s bytes at most); use a shorter key"),
+                _("'%(key)s' and the list's name '%(name)s' are too long together for a button; use shorter keys"),
                 key=stage.key,
-                max=MAX_KEY,
+                name=name,
             )
     if track.role is not None and track.role not in spec.roles:
         c.add((*path, "role"), _("unknown role '%(role)s'"), role=track.role)

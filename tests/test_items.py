@@ -232,3 +232,17 @@ def test_the_checker_keeps_a_tracked_list_from_being_answered_anew() -> None:
         f"order.yaml:{line_of('follows: {list: items, at_least: sent}') + 1}: the items of 'items' move along a "
         "track, so the list is filled once, in the start form"
     ]
+
+
+def test_the_checker_refuses_item_keys_too_long_for_a_move_button() -> None:
+    long_stage = "customs_clearance_in_progress_2"  # a stage key may be this long, but not with a long list name
+    source = SOURCE
+    for old, new in [("key: customs\n", f"key: {long_stage}\n"), ("[customs,", f"[{long_stage},"),
+                     ("at_least: customs}", f"at_least: {long_stage}}}")]:
+        source = source.replace(old, new)
+    assert parse_definition(source, "order.yaml").spec  # with the list called `items` it fits
+    found = problems_of(source.replace("items", "equipment_items"))
+    assert found == [
+        f"order.yaml:{line_of('key: customs')}: '{long_stage}' and the list's name 'equipment_items' are too long "
+        "together for a button; use shorter keys"
+    ]

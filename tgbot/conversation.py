@@ -160,7 +160,7 @@ class Conversation:
         task.draft = draft
         step_no = step_stamp(step, draft)
         if step is None:
-            title = self.r.task_title(loaded.spec, loaded.task, self.lang)
+            title = self.r.form_title(loaded.spec, loaded.task, loaded.data, self.lang)
             decision = self._decision(loaded, draft.get("outcome"))
             text, keyboard = self.r.form_summary(
                 loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision

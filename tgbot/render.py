@@ -9,7 +9,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from flows.forms import Step, describe_current, step_label
-from flows.items import entry_of, item_state, track_of
+from flows.items import entry_of, item_state, parse_item_task, track_of
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
@@ -237,6 +237,19 @@ class Renderer(Wording):
             return fallback
         entry = entry_of(case.data, name, index) or {}
         return self.template(track.title, case.spec, case.data, lang, {"item": entry}) or fallback
+
+    def form_title(self, spec: ProcessDef, task: TaskState, data: dict[str, Any], lang: str | None) -> str:
+        """A form's title; an item's form is named after the item (`data` is its entry) and its new stage."""
+        item = parse_item_task(task.key)
+        track = spec.fields[item[0]].track if item is not None and item[0] in spec.fields else None
+        if item is None or track is None or track.title is None:
+            return self.task_title(spec, task, lang)
+        name = self.template(track.title, spec, {}, lang, {"item": data})
+        try:
+            stage = self.local(track.stage(item[2]).title, lang)
+        except KeyError:
+            return self.task_title(spec, task, lang)
+        return f"{name} → {stage}" if name else self.task_title(spec, task, lang)
 
     def item_stage_title(self, case: CaseState, name: str, stage: str | None, lang: str | None) -> str:
         try:
