@@ -246,3 +246,38 @@ def test_the_checker_refuses_item_keys_too_long_for_a_move_button() -> None:
         f"order.yaml:{line_of('key: customs')}: '{long_stage}' and the list's name 'equipment_items' are too long "
         "together for a button; use shorter keys"
     ]
+
+
+RETURNS = """
+process: returns
+title: Возврат
+roles: [clerk]
+start: {roles: [clerk], form: [units]}
+fields:
+  units:
+    type: list
+    label: Изделия
+    fields:
+      serial: {type: text, label: Серийный номер}
+    track:
+      stages:
+        - {key: received, title: Принято, moves: [checked]}
+        - {key: checked, title: Проверено}
+stages:
+  - key: work
+    title: В работе
+    moves: [{to: done}]
+  - key: done
+    title: Готово
+    final: true
+"""
+
+
+def test_without_a_following_stage_items_begin_with_the_case_and_its_responsible_moves_them(engine: Engine) -> None:
+    spec = parse_definition(RETURNS).spec
+    case, effects = engine.start(spec, MANAGER, {"units": [{"serial": "A1"}, {"serial": "B2"}]})
+    assert [(e.index, e.stage) for e in effects if isinstance(e, ItemMoved)] == [(0, "received"), (1, "received")]
+    assert engine.item_moves(case, "units", 1, LOGISTICIAN, set()) == []  # not the case's responsible
+    engine.move_item(case, "units", 1, "checked", MANAGER, set())
+    assert [s["stage"] for s in item_states(case.data, "units")] == ["received", "checked"]
+    assert case.stage == "work"  # nothing follows the items here: the case moves by hand
