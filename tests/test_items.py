@@ -281,3 +281,22 @@ def test_without_a_following_stage_items_begin_with_the_case_and_its_responsible
     engine.move_item(case, "units", 1, "checked", MANAGER, set())
     assert [s["stage"] for s in item_states(case.data, "units")] == ["received", "checked"]
     assert case.stage == "work"  # nothing follows the items here: the case moves by hand
+
+
+def test_work_of_a_following_stage_is_no_longer_needed_once_the_items_take_the_case_on(engine: Engine) -> None:
+    source = SOURCE.replace(
+        "    follows: {list: items, at_least: sent}\n",
+        "    follows: {list: items, at_least: sent}\n"
+        "    tasks:\n"
+        "      - {key: book_broker, kind: confirm, title: Заказать таможенного брокера, assignee: manager}\n"
+        "    next: at_customs\n",
+    )
+    spec = parse_definition(source).spec
+    case, _ = engine.start(spec, MANAGER, {"client": "Клиника", "items": [dict(i) for i in ITEMS[:2]]})
+    move(engine, case, 0, "sent", tracking="RU1")
+    effects = move(engine, case, 1, "sent", tracking="RU2")
+    broker = next(e.task for e in effects if isinstance(e, TaskCreated) and e.task.key == "book_broker")
+    assert case.stage == "in_transit" and broker.role == "manager"
+    move(engine, case, 0, "customs", declaration="D1")
+    move(engine, case, 1, "customs", declaration="D2")
+    assert case.stage == "at_customs" and broker.status == "cancelled"
