@@ -1,5 +1,5 @@
 """aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), menu, tasks, cases,
-attention (an admin retries a failed step), and last the fallback for whatever no one took. Each module builds
+diagrams, attention (an admin retries a failed step), and last the fallback for whatever no one took. Each module builds
 fresh routers on every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its
 own."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, attention, cases, errors, forms, membership, menu, start, tasks
+from handlers import admin, attention, cases, diagrams, errors, forms, membership, menu, start, tasks
 
 
 def routers() -> list[Router]:
@@ -19,6 +19,7 @@ def routers() -> list[Router]:
         menu.router(),
         tasks.router(),
         cases.router(),
+        diagrams.router(),
         attention.router(),
         membership.router(),
         start.fallback(),

@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Definition
+from flows.i18n import _
 from flows.model import LocalText, ProcessDef, StageDef, StartAction, TaskDef
-from flows.runtime import START_TASK
+from flows.runtime import START_TASK, EngineError
 from flows.status import CaseStatus
 from services import access
 from services.cases import CaseService
@@ -208,8 +209,14 @@ async def render_async(graph: graphviz.Digraph, fmt: str) -> bytes:
 # --- use cases -----------------------------------------------------------------------------------------------
 
 
-class UnknownProcess(Exception):
-    """No loaded process has this key (or no such version)."""
+NO_SUCH_PROCESS = _("There is no such process among those you take part in.")
+
+
+class UnknownProcess(EngineError):
+    """No loaded process has this key (or no such version), or it is not this person's to see."""
+
+    def __init__(self) -> None:
+        super().__init__(NO_SUCH_PROCESS)
 
 
 @dataclass
@@ -223,50 +230,55 @@ class Diagrams:
         self.core = core
         self.session = session
 
-    def processes(self, lang: str | None) -> list[tuple[str, str]]:
-        """(key, title) of every loaded process, by title: the buttons of `/diagram`."""
-        specs = self.core.registry.known()
-        titles = [(key, self.core.translator.local(spec.title, lang)) for key, spec in specs.items()]
-        return sorted(titles, key=lambda pair: pair[1])
+    def processes(self, viewer: access.Viewer) -> list[tuple[str, str]]:
+        """(key, title) of the processes this person may see drawn, by title: the buttons of `/diagram`."""
+        lang = viewer.user.language
+        specs = [s for s in self.core.registry.known().values() if access.can_see_process(viewer, s)]
+        return sorted(((s.process, self.core.translator.local(s.title, lang)) for s in specs), key=lambda p: p[1])
 
-    def find(self, words: str, lang: str | None) -> str | None:
-        """A process by its key or its title (what an admin may type after `/diagram`)."""
-        wanted = words.strip().casefold()
-        for key, title in self.processes(lang):
+    def find(self, viewer: access.Viewer, words: str) -> str | None:
+        """A process by its key or its title (what may follow `/diagram`)."""
+        wanted = " ".join(words.split()).casefold()
+        for key, title in self.processes(viewer):
             if wanted in (key.casefold(), title.casefold()):
                 return key
         return None
 
     async def process_picture(self, viewer: access.Viewer, process: str) -> Picture:
-        if process not in self.core.registry.known():
-            raise UnknownProcess(process)
+        """The process new cases start with, drawn for this person (in their language)."""
+        spec = self.core.registry.known().get(process)
+        if spec is None or not access.can_see_process(viewer, spec):
+            raise UnknownProcess()
         lang = viewer.user.language
-        spec = self.core.registry.known()[process]
         png = await render_async(process_graph(self.core, spec, lang), "png")
         title = self.core.translator.local(spec.title, lang)
-        return Picture(await self._store(viewer, png, title, None), title)
+        return Picture(await self._store(viewer, png), title)
 
-    async def case_picture(self, viewer: access.Viewer, case_id: int) -> Picture:
-        """The case's process (the version it runs on) with its current stage highlighted."""
+    async def case_graph(self, viewer: access.Viewer, case_id: int) -> tuple[graphviz.Digraph, str]:
+        """The case's process (the version it runs on) with its current stage highlighted, and the caption."""
         loaded = await CaseService(self.core, self.session).visible(viewer, case_id)
         state, lang = loaded.state, viewer.user.language
         # A request still being filled in stands at the start; a cancelled case stands nowhere.
         current = {CaseStatus.DRAFT: START_TASK, CaseStatus.CANCELLED: None}.get(state.status, state.stage)
-        png = await render_async(process_graph(self.core, state.spec, lang, current=current), "png")
-        stage = self.core.wording.stage_title(state.spec, state.stage, lang)
-        caption = self.core.translator.t(
-            "%(case)s — now: %(stage)s", lang, case=self.core.wording.case_name(state, lang), stage=stage
-        )
-        return Picture(await self._store(viewer, png, caption, case_id), caption)
+        graph = process_graph(self.core, state.spec, lang, current=current)
+        stage = self.core.wording.stage_title(state.spec, START_TASK if current == START_TASK else state.stage, lang)
+        case = self.core.wording.case_name(state, lang)
+        return graph, self.core.translator.t("%(case)s — now: %(stage)s", lang, case=case, stage=stage)
 
-    async def _store(self, viewer: access.Viewer, png: bytes, title: str, case_id: int | None) -> int:
+    async def case_picture(self, viewer: access.Viewer, case_id: int) -> Picture:
+        graph, caption = await self.case_graph(viewer, case_id)
+        png = await render_async(graph, "png")
+        return Picture(await self._store(viewer, png), caption)
+
+    async def _store(self, viewer: access.Viewer, png: bytes) -> int:
+        # Not the case's file: a drawing of its process, made for this person (the outbox sends stored files).
         stored = await self.core.files.add(
             self.session,
             content=png,
-            name=f"{title[:60]}.png",
+            name="diagram.png",
             kind="photo",
             now=self.core.clock.now(),
-            case_id=case_id,
+            case_id=None,
             user_id=viewer.user.id,
             mime_type="image/png",
         )
@@ -280,6 +292,6 @@ class Diagrams:
             )
         ).scalar_one_or_none()
         if row is None:
-            raise UnknownProcess(process)
+            raise UnknownProcess()
         spec = await self.core.registry.spec(self.session, row)
         return await render_async(process_graph(self.core, spec, lang), "svg")

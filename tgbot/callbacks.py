@@ -24,7 +24,7 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    action: str  # show | cancel | move (arg = stage) | files (send every file of the case)
+    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | diagram
     case_id: int
     arg: str = ""
 
@@ -37,3 +37,7 @@ class MenuCb(CallbackData, prefix="m"):
 class AttentionCb(CallbackData, prefix="a"):
     action: str  # retry
     case_id: int
+
+
+class DiagramCb(CallbackData, prefix="d"):
+    process: str  # `/diagram`: the process to draw
