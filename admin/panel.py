@@ -28,6 +28,7 @@ from flows.model import FieldDef, ProcessDef
 from flows.status import CaseStatus
 from services import attention, panel_queries
 from services.core import Core
+from services.diagrams import Diagrams, UnknownProcess
 from services.panel_sessions import SessionPolicy
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class AdminPanel:
                 web.get("/files/{file_id:\\d+}", self.file),
                 web.get("/people", self.people),
                 web.get("/processes", self.processes),
+                web.get("/processes/{process}", self.process),
+                web.get("/processes/{process}/{version:\\d+}.svg", self.diagram),
                 web.get("/outbox", self.outbox),
             ]
         )
@@ -281,6 +284,31 @@ class AdminPanel:
             for key, loaded in sorted(self.core.registry.library.items())
         ]
         return self.render(request, "processes.html", items=items)
+
+    async def process(self, request: web.Request) -> web.Response:
+        """A process's versions, each with its diagram (the newest shown unless another is asked for)."""
+        process = request.match_info["process"]
+        async with self.core.sessionmaker() as session:
+            versions = await panel_queries.process_versions(session, process)
+        if not versions:
+            raise web.HTTPNotFound(text="no such process")
+        shown = request.query.get("version", "")
+        shown_version = int(shown) if shown.isdigit() and int(shown) in {v for v, _, _ in versions} else versions[0][0]
+        loaded = self.core.registry.library.get(process)
+        title = self.core.translator.local(loaded.spec.title, self.lang) if loaded else process
+        items = [{"version": v, "at": at, "path": path} for v, at, path in versions]
+        return self.render(request, "process.html", key=process, title=title, versions=items, shown=shown_version)
+
+    async def diagram(self, request: web.Request) -> web.Response:
+        """One version of a process drawn as SVG (made here from the definition; no one's upload)."""
+        process, version = request.match_info["process"], int(request.match_info["version"])
+        async with self.core.sessionmaker() as session:
+            try:
+                svg = await Diagrams(self.core, session).version_svg(process, version, self.lang)
+            except UnknownProcess:
+                raise web.HTTPNotFound(text="no such version") from None
+        headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+        return web.Response(body=svg, content_type="image/svg+xml", headers=headers)
 
     async def outbox(self, request: web.Request) -> web.Response:
         async with self.core.sessionmaker() as session:
