@@ -194,6 +194,12 @@ def process_graph(
     return ProcessDiagram(words).graph(current)
 
 
+def current_stage(status: str, stage: str) -> str | None:
+    """What to highlight for a case: a request still being filled in stands at the start; a cancelled case
+    stands nowhere."""
+    return {CaseStatus.DRAFT: START_TASK, CaseStatus.CANCELLED: None}.get(CaseStatus(status), stage)
+
+
 def render(graph: graphviz.Digraph, fmt: str) -> bytes:
     """Run `dot` (blocking: call `render_async` from the event loop)."""
     if fmt == "png":
@@ -258,8 +264,7 @@ class Diagrams:
         """The case's process (the version it runs on) with its current stage highlighted, and the caption."""
         loaded = await CaseService(self.core, self.session).visible(viewer, case_id)
         state, lang = loaded.state, viewer.user.language
-        # A request still being filled in stands at the start; a cancelled case stands nowhere.
-        current = {CaseStatus.DRAFT: START_TASK, CaseStatus.CANCELLED: None}.get(state.status, state.stage)
+        current = current_stage(state.status, state.stage)
         graph = process_graph(self.core, state.spec, lang, current=current)
         stage = self.core.wording.stage_title(state.spec, START_TASK if current == START_TASK else state.stage, lang)
         case = self.core.wording.case_name(state, lang)

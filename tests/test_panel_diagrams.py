@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from lxml import etree
+from sqlalchemy import select
 
+from db.models import Case
 from flows.model import local
+from services.diagrams import CURRENT, stage_node
 from tests.test_admin_panel import Panel
 from tests.test_admin_panel import panel as panel  # the fixture: the panel served over HTTP
+from tests.test_defect_return_e2e import register_defect
 
 LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -57,3 +61,35 @@ async def test_each_version_of_a_process_is_served_as_svg(panel: Panel) -> None:
             assert response.status == 404
         async with http.get(f"{panel.base}/processes/no_such_process") as response:
             assert response.status == 404
+
+
+def stroked_nodes(svg: bytes, width: str) -> list[str]:
+    """The Graphviz node ids (`<title>`) drawn with this stroke width."""
+    root = etree.fromstring(svg)
+    found = []
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") != "node":
+            continue
+        if any(shape.get("stroke-width") == width for shape in group.iter(f"{SVG}path", f"{SVG}polygon")):
+            found.append(group.findtext(f"{SVG}title") or "")
+    return found
+
+
+async def test_a_case_page_links_its_diagram_with_the_current_stage_highlighted(panel: Panel) -> None:
+    harness = panel.harness
+    manager = await harness.person("Марина", "shop_manager")
+    await register_defect(manager)
+    async with harness.core.sessionmaker() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+    spec = harness.core.registry.known()["defect_return"]
+    index = [s.key for s in spec.stages].index(case.stage)
+
+    async with panel.client() as http:
+        await panel.login(http)
+        async with http.get(f"{panel.base}/cases/{case.id}") as response:
+            assert f'href="cases/{case.id}/diagram.svg"' in await response.text()
+        async with http.get(f"{panel.base}/cases/{case.id}/diagram.svg") as response:
+            assert response.status == 200 and response.headers["Content-Type"].startswith("image/svg+xml")
+            svg = await response.read()
+    assert stroked_nodes(svg, CURRENT["penwidth"]) == [stage_node(index)]
+    assert local(spec.stages[index].title) in drawn_text(svg)
