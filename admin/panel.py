@@ -28,6 +28,7 @@ from flows.model import FieldDef, ProcessDef
 from flows.status import CaseStatus
 from services import attention, panel_queries
 from services.core import Core
+from services.diagrams import Diagrams, UnknownProcess, current_stage, process_graph, render_async
 from services.panel_sessions import SessionPolicy
 
 log = logging.getLogger(__name__)
@@ -68,10 +69,13 @@ class AdminPanel:
                 *self.auth.routes(),
                 web.get("/", self.cases),
                 web.get("/cases/{case_id:\\d+}", self.case),
+                web.get("/cases/{case_id:\\d+}/diagram.svg", self.case_diagram),
                 web.post("/cases/{case_id:\\d+}/retry", self.retry),
                 web.get("/files/{file_id:\\d+}", self.file),
                 web.get("/people", self.people),
                 web.get("/processes", self.processes),
+                web.get("/processes/{process}", self.process),
+                web.get("/processes/{process}/{version:\\d+}.svg", self.diagram),
                 web.get("/outbox", self.outbox),
             ]
         )
@@ -182,6 +186,17 @@ class AdminPanel:
             files=[_file_view(f.id, f.file_name, f.mime_type) | {"size": f.size} for f in detail.files],
         )
 
+    async def case_diagram(self, request: web.Request) -> web.Response:
+        """The case's process (its version) drawn with the stage the case stands at highlighted."""
+        case_id = int(request.match_info["case_id"])
+        async with self.core.sessionmaker() as session:
+            detail = await panel_queries.case_detail(self.core, session, case_id)
+        if detail is None:
+            raise web.HTTPNotFound(text="no such case")
+        current = current_stage(detail.case.status, detail.case.stage)
+        svg = await render_async(process_graph(self.core, detail.spec, self.lang, current=current), "svg")
+        return _svg(svg)
+
     async def retry(self, request: web.Request) -> web.Response:
         """A failed step of the case goes back in line (the admin fixed its data or its definition)."""
         case_id = int(request.match_info["case_id"])
@@ -282,6 +297,30 @@ class AdminPanel:
         ]
         return self.render(request, "processes.html", items=items)
 
+    async def process(self, request: web.Request) -> web.Response:
+        """A process's versions, each with its diagram (the newest shown unless another is asked for)."""
+        process = request.match_info["process"]
+        async with self.core.sessionmaker() as session:
+            versions = await panel_queries.process_versions(session, process)
+        if not versions:
+            raise web.HTTPNotFound(text="no such process")
+        shown = request.query.get("version", "")
+        shown_version = int(shown) if shown.isdigit() and int(shown) in {v for v, _, _ in versions} else versions[0][0]
+        loaded = self.core.registry.library.get(process)
+        title = self.core.translator.local(loaded.spec.title, self.lang) if loaded else process
+        items = [{"version": v, "at": at, "path": path} for v, at, path in versions]
+        return self.render(request, "process.html", key=process, title=title, versions=items, shown=shown_version)
+
+    async def diagram(self, request: web.Request) -> web.Response:
+        """One version of a process drawn as SVG (made here from the definition; no one's upload)."""
+        process, version = request.match_info["process"], int(request.match_info["version"])
+        async with self.core.sessionmaker() as session:
+            try:
+                svg = await Diagrams(self.core, session).version_svg(process, version, self.lang)
+            except UnknownProcess:
+                raise web.HTTPNotFound(text="no such version") from None
+        return _svg(svg)
+
     async def outbox(self, request: web.Request) -> web.Response:
         async with self.core.sessionmaker() as session:
             by_status = dict((await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all())
@@ -292,6 +331,12 @@ class AdminPanel:
             by_status=[(self.words.outbox_status(s), n) for s, n in sorted(by_status.items())],
             problems=problems,
         )
+
+
+def _svg(svg: bytes) -> web.Response:
+    # Drawn here from a definition, but served as a document of its own: nothing in it may run.
+    headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    return web.Response(body=svg, content_type="image/svg+xml", headers=headers)
 
 
 def _file_view(file_id: int, name: str, mime: str | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`konveyer demo | run | check | sandbox | drill | bench` — the command line other tools drive."""
+"""`konveyer demo | run | check | export-bpmn | sandbox | drill | bench` — the command line other tools drive."""
 
 from __future__ import annotations
 
@@ -42,6 +42,29 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s)", file=sys.stderr)
         return 1
     print("all definitions are valid")
+    return 0
+
+
+def cmd_export_bpmn(args: argparse.Namespace) -> int:
+    """A process as BPMN 2.0 XML with its diagram (opens in bpmn.io and Camunda Modeler)."""
+    from services.bpmn import export_from_folder
+
+    folder = Path(args.library) if args.library else Path(__file__).resolve().parent.parent / "flows" / "library"
+    problems = check_paths([str(folder)])
+    if problems:
+        print("\n".join(str(p) for p in problems), file=sys.stderr)
+        return 1
+    try:
+        xml = export_from_folder(folder, args.process, lang=args.lang)
+    except KeyError:
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+        print(f"no process '{args.process}' in {folder}; the files there: {known}", file=sys.stderr)
+        return 2
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(xml)
+    else:
+        Path(args.output).write_bytes(xml)
+        print(f"{args.process}: BPMN written to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -141,6 +164,12 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check process definitions; prints file:line: message")
     check.add_argument("paths", nargs="*")
     check.set_defaults(func=cmd_check)
+    bpmn = sub.add_parser("export-bpmn", help="write a process as BPMN 2.0 XML with its diagram (bpmn.io, Camunda)")
+    bpmn.add_argument("process", help="the process key, e.g. defect_return")
+    bpmn.add_argument("-o", "--output", default=None, help="the file to write (default: standard output)")
+    bpmn.add_argument("--library", default=None, help="a folder of definitions (default: the shipped library)")
+    bpmn.add_argument("--lang", default="ru", choices=["ru", "en"], help="the language of names and notes")
+    bpmn.set_defaults(func=cmd_export_bpmn)
     sandbox = sub.add_parser("sandbox", help="run the sandbox Telegram Bot API alone (connect `run` with API_BASE)")
     sandbox.add_argument("--port", type=int, default=8081)
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -167,7 +196,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command != "check":
+    if args.command not in ("check", "export-bpmn"):
         _logging(args.verbose)
     return int(args.func(args))
 

@@ -1,13 +1,13 @@
 """aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), menu, tasks, cases,
-items (an item's card), attention (an admin retries a failed step), and last the fallback for whatever no one
-took. Each module builds fresh routers on every call, so every dispatcher (a restart inside one process: the
-tests, the demo) gets its own."""
+items (an item's card), diagrams, attention (an admin retries a failed step), and last the fallback for whatever
+no one took. Each module builds fresh routers on every call, so every dispatcher (a restart inside one process:
+the tests, the demo) gets its own."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, attention, cases, errors, forms, items, membership, menu, start, tasks
+from handlers import admin, attention, cases, diagrams, errors, forms, items, membership, menu, start, tasks
 
 
 def routers() -> list[Router]:
@@ -20,6 +20,7 @@ def routers() -> list[Router]:
         tasks.router(),
         cases.router(),
         items.router(),
+        diagrams.router(),
         attention.router(),
         membership.router(),
         start.fallback(),

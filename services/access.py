@@ -143,6 +143,11 @@ async def require_see(session: AsyncSession, viewer: Viewer, case: Case, spec: P
     require(await can_see(session, viewer, case, spec), _("You cannot see this case."))
 
 
+def can_see_process(viewer: Viewer, spec: ProcessDef) -> bool:
+    """A process's diagram: admins, and the people who have a role in it (the diagram holds no case's data)."""
+    return is_active(viewer.user) and (viewer.is_admin or bool(viewer.roles & set(spec.roles)))
+
+
 def can_export(viewer: Viewer) -> bool:
     """Whole-process exports hold every case's data: admins only, for now."""
     return is_active(viewer.user) and viewer.is_admin

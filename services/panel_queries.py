@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Case, Outbox, StoredFile, Task, TaskCard, User
+from db.models import AuditEntry, Case, Definition, Outbox, StoredFile, Task, TaskCard, User
 from flows.model import FieldDef, ProcessDef
 from services.core import Core
 
@@ -254,3 +254,13 @@ async def _emailed_case(session: AsyncSession, row: Outbox) -> int | None:
         if data.get("to") == row.payload.get("to") and data.get("subject") == row.payload.get("subject"):
             return case_id
     return None
+
+
+async def process_versions(session: AsyncSession, process: str) -> list[tuple[int, datetime, str]]:
+    """Every stored version of a process, newest first: (version, when stored, where from)."""
+    rows = await session.execute(
+        select(Definition.version, Definition.created_at, Definition.path)
+        .where(Definition.process == process)
+        .order_by(Definition.version.desc())
+    )
+    return [(version, created_at, path) for version, created_at, path in rows.all()]

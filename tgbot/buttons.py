@@ -10,8 +10,9 @@ from db.models import User
 from flows.i18n import _
 from flows.items import item_state, item_task_key
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState
-from services import access
+from services import access, outbox
 from services.cases import CaseService, Loaded
+from services.diagrams import Diagrams
 from services.wording import file_fields
 from tgbot.callbacks import CaseCb, ItemCb, TaskCb
 from tgbot.case_view import case_view
@@ -86,6 +87,13 @@ class CardButtons:
             files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)
             send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang))
             return Reply(self.r.t("Files of the case: %(n)s", self.lang, n=len(files)))
+        if button.action == "diagram":
+            picture = await Diagrams(self.cases.core, self.cases.session).case_picture(viewer, loaded.row.id)
+            payload = {"file_id": picture.file_id, "caption": picture.caption[:1000]}
+            outbox.enqueue(
+                self.cases.session, chat_id=self.user.tg_id, method="sendPhoto", payload=payload, now=self.cases.now
+            )
+            return Reply()
         return Reply(card=await case_view(self.cases, self.user, loaded))
 
     async def _edit(self, case_id: int, name: str) -> None:

@@ -24,7 +24,7 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    action: str  # show | cancel | move (arg = stage) | files (send every file of the case)
+    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | diagram
     case_id: int
     arg: str = ""
 
@@ -45,3 +45,7 @@ class ItemCb(CallbackData, prefix="i"):
     list: str
     index: int
     arg: str = ""
+
+
+class DiagramCb(CallbackData, prefix="d"):
+    process: str  # `/diagram`: the process to draw

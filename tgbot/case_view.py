@@ -95,6 +95,11 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         rows.append(
             [InlineKeyboardButton(text=label, callback_data=CaseCb(action="files", case_id=loaded.row.id).pack())]
         )
+    # Where the case stands in its process, drawn: the current stage highlighted (`services.diagrams`).
+    diagram = core.translator.t("🗺 Diagram", lang)
+    rows.append(
+        [InlineKeyboardButton(text=diagram, callback_data=CaseCb(action="diagram", case_id=loaded.row.id).pack())]
+    )
     if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row):
         rows.append(
             [

@@ -19,6 +19,7 @@ from services import attention, inbox, outbox, people
 from services.access import Viewer
 from services.cases import CaseService
 from services.core import Core
+from services.diagrams import Diagrams
 from services.exports import Exports
 from services.library import ProcessLibrary
 from services.menu import Menu
@@ -84,6 +85,7 @@ class DbSessionMiddleware(BaseMiddleware):
             "library": ProcessLibrary(core, session),
             "worktime": WorkTime(core, session),
             "exports": Exports(core, session),
+            "diagrams": Diagrams(core, session),
             "viewer": None,
             "conversation": None,
             "buttons": None,
