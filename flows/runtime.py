@@ -24,6 +24,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     CancelWait,
     CaseClosed,
     CaseStatus,
+    DeadlineMoved,
     Effect,
     Notify,
     NotifyCases,
@@ -54,6 +55,7 @@ __all__ = [  # the effects and task state live in flows.effects; callers keep im
     "CancelWait",
     "CaseClosed",
     "CaseStatus",
+    "DeadlineMoved",
     "Effect",
     "Notify",
     "NotifyCases",
@@ -479,6 +481,31 @@ class Engine:
                 effects.append(Notify(kind="escalation", task=task, roles=roles, user_ids=users))
         return effects
 
+    def hand_over(self, case: CaseState, task: TaskState, user_id: int, *, keep_role: bool) -> list[Effect]:
+        """An escalated task goes to another person: reassigned to another member of its role, or taken over by
+        the person it was escalated to (`keep_role=False` when they lack the role: the task becomes theirs
+        personally, since nobody else of the role is to hold it now). The new holder gets its card."""
+        self._check_open(case, task)
+        if task.assignee_id == user_id:
+            raise EngineError(_("The task is already with this person."))
+        log.info("case %s task %s handed from %s to %s", case.id, task.id, task.assignee_id, user_id)
+        task.assignee_id = user_id
+        if not keep_role:
+            task.role = None
+        return [TaskCreated(task)]
+
+    def extend(self, case: CaseState, task: TaskState, due_at: datetime) -> list[Effect]:
+        """Move a task's deadline: its reminders and its overdue timer (and so its escalation) follow."""
+        self._check_open(case, task)
+        now = self.clock.now()
+        if due_at <= now:
+            raise EngineError(_("The new deadline must be later than now."))
+        previous, task.due_at = task.due_at, due_at
+        log.info("case %s task %s due %s -> %s", case.id, task.id, previous, due_at)
+        effects: list[Effect] = [DeadlineMoved(task, previous)]
+        effects.extend(self._task_timers(task, task_def(case.spec, task.stage, task.key), now))
+        return effects
+
     def cancel(self, case: CaseState, actor_id: int | None) -> list[Effect]:
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
@@ -608,17 +635,24 @@ class Engine:
                 task = self._new_task(case, stage, tdef, now, key)
                 created += 1
                 effects.append(TaskCreated(task))
-                if task.due_at is not None:
-                    for reminder in tdef.remind:
-                        at = parse_offset(reminder).apply(task.due_at, self.calendar)
-                        if at > now:
-                            effects.append(SetTimer("remind", at, task=task))
-                    effects.append(SetTimer("overdue", task.due_at, task=task))
+                effects.extend(self._task_timers(task, tdef, now))
         # Every task skipped at a stage that can also be moved by hand: the case holds for that move
         # (a postpaid deal stays at «Проверено СБ» while prepaid ones get the accountant's check).
         holds = bool(stage.moves and stage.tasks)
         if created == 0 and stage.next and not holds:
             self._advance(case, effects, depth + 1)
+
+    def _task_timers(self, task: TaskState, tdef: TaskDef, now: datetime) -> list[Effect]:
+        """The reminders still ahead of a task's deadline, and the deadline itself (which escalates)."""
+        if task.due_at is None:
+            return []
+        timers: list[Effect] = []
+        for reminder in tdef.remind:
+            at = parse_offset(reminder).apply(task.due_at, self.calendar)
+            if at > now:
+                timers.append(SetTimer("remind", at, task=task))
+        timers.append(SetTimer("overdue", task.due_at, task=task))
+        return timers
 
     def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime, key: str) -> TaskState:
         due_at = None

@@ -15,6 +15,7 @@ from flows.runtime import (
     START_TASK,
     CaseClosed,
     CaseState,
+    DeadlineMoved,
     Engine,
     EngineError,
     Notify,
@@ -260,3 +261,29 @@ stages:
     # a comment belongs to its answer: approving without one does not keep the rejection's comment
     do(engine, case, "decide", "approve", {"decide_comment": ""}, user=8)
     assert case.stage == "done" and case.data["decide"] == "approve" and not case.data["decide_comment"]
+
+
+def test_an_escalated_task_is_handed_over_and_its_deadline_moved(engine: Engine) -> None:
+    case = started(engine)
+    do(engine, case, "move_to_service", "done")
+    inspection = open_task(case, "confirm_defect")
+    engine.claim(case, inspection, HEAD, {"warehouse_head"})
+    # Another warehouse head gets it, keeping the role; the card goes to them.
+    assert engine.hand_over(case, inspection, 7, keep_role=True) == [TaskCreated(inspection)]
+    assert inspection.assignee_id == 7 and inspection.role == "warehouse_head"
+    with pytest.raises(EngineError):
+        engine.hand_over(case, inspection, 7, keep_role=True)
+    # The director takes it over without the role: the task is theirs personally.
+    engine.hand_over(case, inspection, 9, keep_role=False)
+    assert inspection.assignee_id == 9 and inspection.role is None
+
+    old_due = inspection.due_at
+    assert old_due is not None
+    with pytest.raises(EngineError):
+        engine.extend(case, inspection, engine.clock.now())  # not later than now
+    new_due = datetime(2026, 12, 28, 15, 0, tzinfo=UTC)
+    effects = engine.extend(case, inspection, new_due)
+    assert effects[0] == DeadlineMoved(inspection, old_due)
+    timers = {e.kind: e.due_at for e in effects if isinstance(e, SetTimer)}
+    assert timers == {"remind": datetime(2026, 12, 28, 11, 0, tzinfo=UTC), "overdue": new_due}  # 4 hours before
+    assert inspection.due_at == new_due

@@ -37,3 +37,10 @@ class MenuCb(CallbackData, prefix="m"):
 class AttentionCb(CallbackData, prefix="a"):
     action: str  # retry
     case_id: int
+
+
+class EscalationCb(CallbackData, prefix="e"):
+    action: str  # reassign | to (arg = user id) | extend | days (arg = working days) | take
+    task_id: int
+    holder: int = 0  # who held the task when the button was sent (0: the role's pool): later, it is stale
+    arg: int = 0

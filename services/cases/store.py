@@ -124,6 +124,7 @@ class CaseStore:
             else:
                 trow = loaded.task_rows[task.id]
                 trow.status, trow.outcome, trow.assignee_id = task.status, task.outcome, task.assignee_id
+                trow.role, trow.due_at = task.role, task.due_at  # handed over, or its deadline moved
                 trow.done_by, trow.done_at = task.done_by, task.done_at
                 if task.status != TaskStatus.OPEN:
                     trow.draft = None
