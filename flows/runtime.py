@@ -506,6 +506,60 @@ class Engine:
         effects.extend(self._task_timers(task, task_def(case.spec, task.stage, task.key), now))
         return effects
 
+    def migrate(self, case: CaseState, spec: ProcessDef, to: str) -> list[Effect]:
+        """Move a running case onto another version of its process, at stage `to` of that version.
+
+        Open tasks the new stage also has (same key and kind) are kept with their holders and deadlines; the
+        others are closed and the new stage's other tasks are given. If the new stage requires fields the case
+        lacks, every open task is closed and the responsible is asked for them; the stage then starts as after
+        any move. The stage's on-enter actions do not run again: the case entered its stage already."""
+        if case.status != CaseStatus.ACTIVE:
+            raise EngineError(_("Only a case in progress can move to another version."))
+        try:
+            target = spec.stage(to)
+        except KeyError:
+            raise EngineError(_("The new version has no such stage.")) from None
+        if target.final:
+            raise EngineError(_("A case cannot be moved onto a final stage."))
+        if target.call is not None:
+            raise EngineError(_("A stage that calls a sub-process cannot take a moved case."))
+        if call_links(case)[1] is not None:
+            raise EngineError(_("The case waits for a sub-process it called; move it when that one ends."))
+        effects: list[Effect] = [CancelWait()]
+        missing = [n for n in target.requires if is_empty(case.data.get(n))]
+        wanted = {t.key: t for t in target.tasks}
+        keep: set[str] = set()
+        for task in case.open_tasks():
+            tdef = wanted.get(base_key(task.key))
+            if not missing and tdef is not None and tdef.kind == task.kind and not is_service_task(task.key):
+                task.stage = to
+                keep.add(tdef.key)
+            else:
+                task.status = transition(task.status, TaskStatus.CANCELLED)
+                effects.append(TaskClosed(task, None))
+        log.info("case %s moved onto another version of %s: stage %s -> %s", case.id, spec.process, case.stage, to)
+        case.spec, case.stage = spec, to
+        now = self.clock.now()
+        if missing:
+            task = TaskState(
+                key=MOVE_TASK,
+                stage=to,
+                visit=case.visit,
+                kind="form",
+                assignee_id=case.responsible_id or case.initiator_id,
+                created_at=now,
+            )
+            case.tasks.append(task)
+            effects.append(TaskCreated(task))
+            return effects
+        if target.wait is not None and not keep:
+            until = parse_deadline(target.wait).resolve(now, case.data, self.calendar)
+            if until is not None and until > now:
+                effects.append(SetTimer("wait", until, stage=to, visit=case.visit))
+                return effects
+        self._give_tasks(case, target, effects, depth=0, keep=frozenset(keep))
+        return effects
+
     def cancel(self, case: CaseState, actor_id: int | None) -> list[Effect]:
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
@@ -617,11 +671,17 @@ class Engine:
             return
         self._give_tasks(case, stage, effects, depth)
 
-    def _give_tasks(self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int) -> None:
-        """Create the stage's tasks; a stage with no task to give moves on (or holds for a manual move)."""
+    def _give_tasks(
+        self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int, keep: frozenset[str] = frozenset()
+    ) -> None:
+        """Create the stage's tasks (except those in `keep`, already open); a stage with no task to give moves on
+        (or holds for a manual move)."""
         now = self.clock.now()
         created = 0
         for tdef in stage.tasks:
+            if tdef.key in keep:
+                created += 1
+                continue
             context = self.context(case)
             if tdef.when is not None and not evaluate(tdef.when, context):
                 continue
