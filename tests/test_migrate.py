@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from sqlalchemy import select
 
+from admin.panel import AdminPanel
 from app.container import build_core
 from app.settings import Settings
 from db.models import AuditEntry, Case, Definition, Task
@@ -25,6 +28,7 @@ from tests.conftest import START, library_with
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
+PANEL_TOKEN = "panel-token-for-tests"
 
 
 @dataclass
@@ -159,3 +163,54 @@ async def test_cases_move_onto_the_new_version_after_a_report(tmp_path: Path, da
     assert f"№{office.chairs} «Стулья»: «Отложено» → «Проверка поставщика»; запрашиваются: Поставщик" in out
     assert (await _cases(office))[office.chairs] == (2, "supplier_check", "active")
     assert await _open_tasks(office, office.chairs) == [(MOVE_TASK, "supplier_check")]
+
+
+def _selected(page: str, name: str) -> str:
+    """The value selected in the page's <select name=…> ("" for none)."""
+    found = re.search(rf'<select name="{re.escape(name)}"[^>]*>(.*?)</select>', page, re.S)
+    assert found is not None, name
+    chosen = re.search(r'<option value="([^"]*)" selected>', found.group(1))
+    return chosen.group(1) if chosen else ""
+
+
+async def test_the_panel_checks_then_moves_a_versions_cases(tmp_path: Path, database_url: str) -> None:
+    office = await _office_on_version_1(tmp_path, database_url)
+    shutil.copy(DATA / "supply_request_v2.yaml", office.library / "supply_request.yaml")
+    core = await build_core(office.settings, FrozenClock(START))  # stores version 2, as a restarted bot would
+    runner = await AdminPanel(core, PANEL_TOKEN).serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/processes?token={PANEL_TOKEN}") as response:
+                assert 'href="processes/supply_request/versions/2"' in await response.text()
+            page_url = f"{base}/processes/supply_request/versions/1"
+            async with http.get(page_url) as response:
+                page = await response.text()
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf is not None
+            # Version 1's stages with the running cases at each; each maps to the same stage of version 2 if
+            # it has one, else to nothing yet.
+            assert "Рассмотрение" in page and "Отложено" in page and "Согласование" in page
+            assert (_selected(page, "map:ordering"), _selected(page, "map:review")) == ("ordering", "")
+
+            form = {"to": "2", "map:review": "approval", "map:ordering": "ordering", "action": "check"}
+            async with http.post(f"{page_url}/migrate", data=form) as response:
+                assert response.status == 403  # no CSRF token: refused like every other form of the panel
+            async with http.post(f"{page_url}/migrate", data={**form, "csrf": csrf.group(1)}) as response:
+                report = await response.text()
+            assert "Можно перенести: 2, нельзя: 1." in report
+            assert "нельзя перенести: этапу «Отложено» нет места в версии 2" in report
+            assert "Проверьте бюджет" in report and "Согласуйте дату поставки" in report
+            assert (await _cases(office))[office.paper] == (1, "review", "active")  # a check changes nothing
+
+            applied = {**form, "action": "apply", "csrf": csrf.group(1)}
+            async with http.post(f"{page_url}/migrate", data=applied) as response:
+                report = await response.text()
+            assert "Перенесено: 2, не перенесено: 1." in report
+    finally:
+        await runner.cleanup()
+        await core.close()
+    after = await _cases(office)
+    assert after[office.paper] == (2, "approval", "active")
+    assert after[office.cartridges] == (2, "ordering", "active")
+    assert after[office.chairs] == (1, "on_hold", "active")
