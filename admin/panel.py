@@ -1,6 +1,7 @@
 """A small web panel for admins: every case with its current step, deadline and holder, its data with the
 photos and documents, its history in sentences; people and roles, process versions, and delivery problems.
-The same services as the bot (another front end); read-only so far, so it cannot bypass the engine.
+The same services as the bot (another front end). What it changes goes through them, so it cannot bypass the
+engine: a failed step retried, and a version's running cases moved onto another version (`services.migration`).
 
 Access: log in with the admin token (ADMIN_TOKEN) on the login page or by opening `/admin/?token=…` once;
 a server-side session follows (admin/auth.py). The panel speaks the settings' default language.

@@ -170,7 +170,15 @@ class EscalationButtons:
         return self.r.t("Please write the reason in words.", self.lang)
 
     async def reason(self, text: str) -> str:
-        """The reason for the picked deadline came: the deadline moves. The person's confirmation."""
-        found, due_at = await self.escalations.extend(text)
+        """The reason for the picked deadline came: the deadline moves. What the person is told. A refusal (the
+        task was done meanwhile) is said, not raised: raised, it would roll back and leave the question open,
+        so the person's every next message would be taken for a reason again."""
+        if not text.strip():
+            return self.ask_in_words()
+        try:
+            found, due_at = await self.escalations.extend(text)
+        except EngineError as refusal:
+            self.escalations.drop_reason()
+            return "⚠️ " + self.r.t(refusal.message, self.lang, **refusal.params)
         title = self.r.task_title(found.loaded.state.spec, found.task, self.lang)
         return self.r.t("🗓 «%(task)s» is now due %(when)s.", self.lang, task=title, when=self.r.when(due_at))
