@@ -506,11 +506,15 @@ class Engine:
         effects.extend(self._task_timers(task, task_def(case.spec, task.stage, task.key), now))
         return effects
 
-    def migrate(self, case: CaseState, spec: ProcessDef, to: str) -> list[Effect]:
+    def migrate(
+        self, case: CaseState, spec: ProcessDef, to: str, done: frozenset[str] = frozenset()
+    ) -> list[Effect]:
         """Move a running case onto another version of its process, at stage `to` of that version.
 
         Open tasks the new stage also has (same key and kind) are kept with their holders and deadlines; the
-        others are closed and the new stage's other tasks are given. If the new stage requires fields the case
+        others are closed and the new stage's other tasks are given, except those already answered at the stage
+        the case stands at (`done`: their keys) — work done is not asked again; a stage whose tasks are all
+        answered moves on, as it would have. If the new stage requires fields the case
         lacks, every open task is closed and the responsible is asked for them; the stage then starts as after
         any move. The stage's on-enter actions do not run again: the case entered its stage already."""
         if case.status != CaseStatus.ACTIVE:
@@ -557,7 +561,7 @@ class Engine:
             if until is not None and until > now:
                 effects.append(SetTimer("wait", until, stage=to, visit=case.visit))
                 return effects
-        self._give_tasks(case, target, effects, depth=0, keep=frozenset(keep))
+        self._give_tasks(case, target, effects, depth=0, keep=frozenset(keep), done=done)
         return effects
 
     def cancel(self, case: CaseState, actor_id: int | None) -> list[Effect]:
@@ -672,15 +676,23 @@ class Engine:
         self._give_tasks(case, stage, effects, depth)
 
     def _give_tasks(
-        self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int, keep: frozenset[str] = frozenset()
+        self,
+        case: CaseState,
+        stage: StageDef,
+        effects: list[Effect],
+        depth: int,
+        keep: frozenset[str] = frozenset(),
+        done: frozenset[str] = frozenset(),
     ) -> None:
-        """Create the stage's tasks (except those in `keep`, already open); a stage with no task to give moves on
-        (or holds for a manual move)."""
+        """Create the stage's tasks (except those in `keep`, already open, and in `done`, already answered); a
+        stage with no task to give moves on (or holds for a manual move)."""
         now = self.clock.now()
         created = 0
         for tdef in stage.tasks:
             if tdef.key in keep:
                 created += 1
+                continue
+            if tdef.key in done:
                 continue
             context = self.context(case)
             if tdef.when is not None and not evaluate(tdef.when, context):

@@ -16,11 +16,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Definition
+from db.models import Case, Definition, Task
 from flows.i18n import _
 from flows.model import ProcessDef
-from flows.runtime import CaseState, Effect, EngineError, TaskClosed, TaskCreated, TaskState, is_empty, is_service_task
-from flows.status import CaseStatus
+from flows.runtime import (
+    CaseState,
+    Effect,
+    EngineError,
+    TaskClosed,
+    TaskCreated,
+    TaskState,
+    base_key,
+    is_empty,
+    is_service_task,
+)
+from flows.status import CaseStatus, TaskStatus
 from services.cases import CaseService, Loaded
 from services.core import Core
 
@@ -110,7 +120,8 @@ class Migration:
             service = CaseService(self.core, session)
             for case_id in list(ids):
                 loaded = await service.load(case_id, lock=False)
-                report.cases.append(self._try(loaded.state, versions, mapping))
+                done = await _answered(session, loaded.state)
+                report.cases.append(self._try(loaded.state, versions, mapping, done))
         return report
 
     async def apply(
@@ -133,7 +144,8 @@ class Migration:
                         raise EngineError(_("The case changed since the check; check again."))
                     old_view = Loaded(loaded.row, replace(loaded.state), loaded.task_rows)  # the old version's eyes
                     effects: list[Effect] = []
-                    checked = self._try(loaded.state, versions, mapping, effects)
+                    done = await _answered(session, loaded.state)
+                    checked = self._try(loaded.state, versions, mapping, done, effects)
                     if checked.problem is not None:
                         raise EngineError(checked.problem)
                     # A closed task belongs to a stage only the old version knows: its cards are worded by that
@@ -220,7 +232,12 @@ class Migration:
         return report, _Versions(rows[from_version].id, old, rows[to_version].id, new, to_version)
 
     def _try(
-        self, state: CaseState, versions: _Versions, mapping: dict[str, str], effects: list[Effect] | None = None
+        self,
+        state: CaseState,
+        versions: _Versions,
+        mapping: dict[str, str],
+        done: frozenset[str],
+        effects: list[Effect] | None = None,
     ) -> CaseMove:
         """Run the move on the case in memory (the caller saves it, or drops it for a dry run)."""
         wording, lang = self.core.wording, self.lang
@@ -237,7 +254,7 @@ class Migration:
         before = {t.id: t.key for t in state.open_tasks()}
         old_titles = {t.id: wording.task_title(versions.old, t, lang) for t in state.open_tasks()}
         try:
-            result = self.core.engine.migrate(state, versions.new, target)
+            result = self.core.engine.migrate(state, versions.new, target, done)
         except EngineError as refusal:
             move.problem = self.t(refusal.message, **refusal.params)
             return move
@@ -256,3 +273,16 @@ class Migration:
         if effects is not None:
             effects.extend(result)
         return move
+
+
+async def _answered(session: AsyncSession, state: CaseState) -> frozenset[str]:
+    """The tasks already answered at the stage the case stands at, this time round (their definition keys)."""
+    rows = await session.execute(
+        select(Task.key).where(
+            Task.case_id == state.id,
+            Task.stage == state.stage,
+            Task.visit == state.visit,
+            Task.status == TaskStatus.DONE,
+        )
+    )
+    return frozenset(base_key(key) for key in rows.scalars())
