@@ -29,7 +29,6 @@ class Escalated:
 
     loaded: Loaded
     task: TaskState
-    holder: str  # who holds it now (a person's name, or empty for the role's pool)
 
 
 class Escalations:
@@ -47,10 +46,13 @@ class Escalations:
         task = next((t for t in loaded.state.open_tasks() if t.id == task_id), None)
         if task is None:
             raise EngineError(_("This task is already done or no longer needed."))
-        name = await self.cases.people.name(task.assignee_id) if task.assignee_id else ""
         if holder is not None and (task.assignee_id or 0) != holder:
-            raise EngineError(_("This task has already been handed to %(who)s."), who=name or "—")
-        return Escalated(loaded, task, name)
+            if task.assignee_id is None:
+                raise EngineError(_("This task has gone back to its role since this message; nobody holds it now."))
+            raise EngineError(
+                _("This task has already been handed to %(who)s."), who=await self.cases.people.name(task.assignee_id)
+            )
+        return Escalated(loaded, task)
 
     async def candidates(self, task_id: int, holder: int) -> tuple[Escalated, list[User]]:
         """Whom the task may be reassigned to: the other active members of its role."""

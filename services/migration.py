@@ -159,6 +159,10 @@ class Migration:
                     detail = {"from_version": from_version, "to_version": to_version, "from": previous,
                               "to": loaded.state.stage}
                     await service.save(loaded, effects, None, MIGRATED, detail)
+                # What was done under the lock is what the report says (the case may have moved since the check).
+                move.to, move.kept, move.closed, move.given, move.ask = (
+                    checked.to, checked.kept, checked.closed, checked.given, checked.ask
+                )
                 move.moved = True
             except EngineError as refusal:
                 move.problem = self.t(refusal.message, **refusal.params)
