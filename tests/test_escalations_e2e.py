@@ -151,3 +151,25 @@ async def test_the_chief_moves_the_deadline_with_a_reason_and_later_takes_the_ta
     async with harness.core.sessionmaker() as session:
         case = (await session.execute(select(Case))).scalar_one()
     assert case.stage == "paid" and case.status == "done"
+
+
+async def test_turning_to_the_menu_instead_of_a_reason_leaves_the_deadline_as_it_was(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await _office(harness_factory, tmp_path)
+    chief = harness.people["Вера"]
+    await _invoice_taken_by_anna(harness)
+    escalation = await _escalation(harness)
+    await chief.press("Продлить срок", escalation)
+    await chief.press("+1 раб. дн.", await chief.card("Новый срок", "Оплатите счёт"))
+    await chief.expect("Почему переносится срок")
+
+    await chief.send("📋 Мои задачи")  # she turns to something else: the menu answers, the question is dropped
+    await harness.settle()
+    await chief.send("Ждём акт сверки")
+    await harness.settle()
+    assert await chief.find("Новый срок задачи") is None
+    assert await _audit(harness, "task.deadline_moved") == []
+    async with harness.core.sessionmaker() as session:
+        task = (await session.execute(select(Task).where(Task.key == "pay"))).scalar_one()
+    assert task.due_at == datetime(2026, 12, 22, 15, 0, tzinfo=UTC)
