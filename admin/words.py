@@ -4,6 +4,7 @@ like the bot's texts; the panel speaks the settings' default language."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from db.models import AuditEntry, Task
@@ -180,7 +181,28 @@ class Words:
             text = self.t("an admin retried the failed step")
         elif action in ("item.started", "item.moved", "item.move", "timer.item"):
             text = self._item(spec, action, data)
+        elif action == "task.escalated":
+            recipients = ", ".join(names.get(i, "?") for i in data.get("to") or [])
+            text = self.t("task «%(task)s» escalated to %(who)s", task=title, who=recipients or "—")
+        elif action == "task.reassigned":
+            holder = names.get(int(data.get("to") or 0), "?")
+            text = self.t("task «%(task)s» reassigned to %(who)s", task=title, who=holder)
+        elif action == "task.taken_over":
+            text = self.t("took over task «%(task)s»", task=title)
+        elif action == "task.deadline_moved":
+            when = self.core.wording.when(_moment(data.get("to")))
+            text = self.t("moved the deadline of «%(task)s» to %(when)s: %(reason)s", task=title, when=when,
+                          reason=data.get("reason", ""))
+        elif action == "case.migrated":
+            text = self.t("moved to version %(version)s", version=data.get("to_version", "?"))
         else:
             text = self._label({}, action)
         who = names.get(entry.actor_id) if entry.actor_id is not None else None
         return f"{who}: {text}" if who else text[:1].upper() + text[1:]
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None

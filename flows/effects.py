@@ -107,6 +107,14 @@ class StageEntered:
 
 
 @dataclass(frozen=True)
+class DeadlineMoved:
+    """A task's deadline was moved (`previous` is the one it had): its pending timers go, the new ones follow."""
+
+    task: TaskState
+    previous: datetime | None
+
+
+@dataclass(frozen=True)
 class CaseClosed:
     status: CaseStatus
     result: str | None
@@ -173,6 +181,7 @@ Effect = (
     | SetTimer
     | TaskCreated
     | TaskClosed
+    | DeadlineMoved
     | StageEntered
     | CaseClosed
     | StartCase

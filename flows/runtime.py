@@ -24,6 +24,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     CancelWait,
     CaseClosed,
     CaseStatus,
+    DeadlineMoved,
     Effect,
     ItemMoved,
     ItemReminder,
@@ -68,6 +69,7 @@ __all__ = [  # the effects and task state live in flows.effects; callers keep im
     "CancelWait",
     "CaseClosed",
     "CaseStatus",
+    "DeadlineMoved",
     "Effect",
     "ItemMoved",
     "ItemReminder",
@@ -528,6 +530,89 @@ class Engine:
                 effects.append(Notify(kind="escalation", task=task, roles=roles, user_ids=users))
         return effects
 
+    def hand_over(self, case: CaseState, task: TaskState, user_id: int, *, keep_role: bool) -> list[Effect]:
+        """An escalated task goes to another person: reassigned to another member of its role, or taken over by
+        the person it was escalated to (`keep_role=False` when they lack the role: the task becomes theirs
+        personally, since nobody else of the role is to hold it now). The new holder gets its card."""
+        self._check_open(case, task)
+        if task.assignee_id == user_id:
+            raise EngineError(_("The task is already with this person."))
+        log.info("case %s task %s handed from %s to %s", case.id, task.id, task.assignee_id, user_id)
+        task.assignee_id = user_id
+        if not keep_role:
+            task.role = None
+        return [TaskCreated(task)]
+
+    def extend(self, case: CaseState, task: TaskState, due_at: datetime) -> list[Effect]:
+        """Move a task's deadline: its reminders and its overdue timer (and so its escalation) follow."""
+        self._check_open(case, task)
+        now = self.clock.now()
+        if due_at <= now:
+            raise EngineError(_("The new deadline must be later than now."))
+        previous, task.due_at = task.due_at, due_at
+        log.info("case %s task %s due %s -> %s", case.id, task.id, previous, due_at)
+        effects: list[Effect] = [DeadlineMoved(task, previous)]
+        effects.extend(self._task_timers(task, task_def(case.spec, task.stage, task.key), now))
+        return effects
+
+    def migrate(
+        self, case: CaseState, spec: ProcessDef, to: str, done: frozenset[str] = frozenset()
+    ) -> list[Effect]:
+        """Move a running case onto another version of its process, at stage `to` of that version.
+
+        Open tasks the new stage also has (same key and kind) are kept with their holders and deadlines; the
+        others are closed and the new stage's other tasks are given, except those already answered at the stage
+        the case stands at (`done`: their keys) — work done is not asked again; a stage whose tasks are all
+        answered moves on, as it would have. If the new stage requires fields the case
+        lacks, every open task is closed and the responsible is asked for them; the stage then starts as after
+        any move. The stage's on-enter actions do not run again: the case entered its stage already."""
+        if case.status != CaseStatus.ACTIVE:
+            raise EngineError(_("Only a case in progress can move to another version."))
+        try:
+            target = spec.stage(to)
+        except KeyError:
+            raise EngineError(_("The new version has no such stage.")) from None
+        if target.final:
+            raise EngineError(_("A case cannot be moved onto a final stage."))
+        if target.call is not None:
+            raise EngineError(_("A stage that calls a sub-process cannot take a moved case."))
+        if call_links(case)[1] is not None:
+            raise EngineError(_("The case waits for a sub-process it called; move it when that one ends."))
+        effects: list[Effect] = [CancelWait()]
+        missing = [n for n in target.requires if is_empty(case.data.get(n))]
+        wanted = {t.key: t for t in target.tasks}
+        keep: set[str] = set()
+        for task in case.open_tasks():
+            tdef = wanted.get(base_key(task.key))
+            if not missing and tdef is not None and tdef.kind == task.kind and not is_service_task(task.key):
+                task.stage = to
+                keep.add(tdef.key)
+            else:
+                task.status = transition(task.status, TaskStatus.CANCELLED)
+                effects.append(TaskClosed(task, None))
+        log.info("case %s moved onto another version of %s: stage %s -> %s", case.id, spec.process, case.stage, to)
+        case.spec, case.stage = spec, to
+        now = self.clock.now()
+        if missing:
+            task = TaskState(
+                key=MOVE_TASK,
+                stage=to,
+                visit=case.visit,
+                kind="form",
+                assignee_id=case.responsible_id or case.initiator_id,
+                created_at=now,
+            )
+            case.tasks.append(task)
+            effects.append(TaskCreated(task))
+            return effects
+        if target.wait is not None and not keep:
+            until = parse_deadline(target.wait).resolve(now, case.data, self.calendar)
+            if until is not None and until > now:
+                effects.append(SetTimer("wait", until, stage=to, visit=case.visit))
+                return effects
+        self._give_tasks(case, target, effects, depth=0, keep=frozenset(keep), done=done)
+        return effects
+
     def cancel(self, case: CaseState, actor_id: int | None) -> list[Effect]:
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
@@ -805,11 +890,25 @@ class Engine:
             return
         self._give_tasks(case, stage, effects, depth)
 
-    def _give_tasks(self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int) -> None:
-        """Create the stage's tasks; a stage with no task to give moves on (or holds for a manual move)."""
+    def _give_tasks(
+        self,
+        case: CaseState,
+        stage: StageDef,
+        effects: list[Effect],
+        depth: int,
+        keep: frozenset[str] = frozenset(),
+        done: frozenset[str] = frozenset(),
+    ) -> None:
+        """Create the stage's tasks (except those in `keep`, already open, and in `done`, already answered); a
+        stage with no task to give moves on (or holds for a manual move)."""
         now = self.clock.now()
         created = 0
         for tdef in stage.tasks:
+            if tdef.key in keep:
+                created += 1
+                continue
+            if tdef.key in done:
+                continue
             context = self.context(case)
             if tdef.when is not None and not evaluate(tdef.when, context):
                 continue
@@ -823,17 +922,24 @@ class Engine:
                 task = self._new_task(case, stage, tdef, now, key)
                 created += 1
                 effects.append(TaskCreated(task))
-                if task.due_at is not None:
-                    for reminder in tdef.remind:
-                        at = parse_offset(reminder).apply(task.due_at, self.calendar)
-                        if at > now:
-                            effects.append(SetTimer("remind", at, task=task))
-                    effects.append(SetTimer("overdue", task.due_at, task=task))
+                effects.extend(self._task_timers(task, tdef, now))
         # Every task skipped at a stage that can also be moved by hand: the case holds for that move
         # (a postpaid deal stays at «Проверено СБ» while prepaid ones get the accountant's check).
         holds = bool(stage.moves and stage.tasks)
         if created == 0 and stage.next and not holds:
             self._advance(case, effects, depth + 1)
+
+    def _task_timers(self, task: TaskState, tdef: TaskDef, now: datetime) -> list[Effect]:
+        """The reminders still ahead of a task's deadline, and the deadline itself (which escalates)."""
+        if task.due_at is None:
+            return []
+        timers: list[Effect] = []
+        for reminder in tdef.remind:
+            at = parse_offset(reminder).apply(task.due_at, self.calendar)
+            if at > now:
+                timers.append(SetTimer("remind", at, task=task))
+        timers.append(SetTimer("overdue", task.due_at, task=task))
+        return timers
 
     def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime, key: str) -> TaskState:
         due_at = None

@@ -29,6 +29,13 @@ class Notifier(Protocol):
     async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
         """A definition's notification, a reminder, an overdue warning, an escalation, a closed case."""
 
+    async def task_handed_over(self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User) -> None:
+        """An escalated task was taken from `previous` (reassigned to `holder`, or taken over by `by`): they are
+        told (the new holder gets the task's card by itself)."""
+
+    async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
+        """An escalated task's deadline was moved by `by` for `reason`: its holder is told the new one."""
+
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         """The case moved to another stage: one short line for someone following it (its initiator), with
         what happens next and until when."""

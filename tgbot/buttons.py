@@ -13,8 +13,9 @@ from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskS
 from services import access, outbox
 from services.cases import CaseService, Loaded
 from services.diagrams import Diagrams
+from services.escalations import Escalations
 from services.wording import file_fields
-from tgbot.callbacks import CaseCb, ItemCb, TaskCb
+from tgbot.callbacks import CaseCb, EscalationCb, ItemCb, TaskCb
 from tgbot.case_view import case_view
 from tgbot.conversation import Conversation
 from tgbot.notifier import send_files
@@ -164,3 +165,53 @@ class CardButtons:
             return
         case = self.r.case_name(loaded.state, self.lang)
         self.conversation.say(self.r.t("✅ Case %(case)s is registered.", self.lang, case=case))
+
+
+class EscalationButtons:
+    """The buttons of an escalation message: pick whom to reassign to, pick a new deadline (then its reason is
+    asked as text), or take the task over. Returns what the chat shows; the handlers only send it."""
+
+    def __init__(self, escalations: Escalations, conversation: Conversation, renderer: Renderer) -> None:
+        self.escalations = escalations
+        self.conversation = conversation
+        self.r = renderer
+        self.lang = conversation.lang
+
+    async def press(self, button: EscalationCb) -> Reply:
+        esc, r, lang = self.escalations, self.r, self.lang
+        if button.action == "reassign":
+            found, people = await esc.candidates(button.task_id, button.holder)
+            choices = [(p.id, p.name) for p in people]
+            return Reply(card=r.reassign_picker(found.loaded.state.spec, found.task, button.holder, choices, lang))
+        if button.action == "to":
+            found, target = await esc.reassign(button.task_id, button.holder, button.arg)
+            title = r.task_title(found.loaded.state.spec, found.task, lang)
+            return Reply(r.t("«%(task)s» is now with %(who)s.", lang, task=title, who=target.name))
+        if button.action == "take":
+            await esc.take_over(button.task_id, button.holder)
+            return Reply(r.t("The task is yours now.", lang))
+        if button.action == "extend":
+            found, deadlines = await esc.deadlines(button.task_id)
+            return Reply(card=r.deadline_picker(found.loaded.state.spec, found.task, deadlines, lang))
+        if button.action == "days":
+            await self.conversation.put_aside()  # the reason must not be taken as an answer of an open form
+            await esc.ask_reason(button.task_id, button.arg)
+            return Reply(card=(r.t("Why is the deadline moved? Write the reason in one message.", lang), None))
+        return Reply()
+
+    def ask_in_words(self) -> str:
+        return self.r.t("Please write the reason in words.", self.lang)
+
+    async def reason(self, text: str) -> str:
+        """The reason for the picked deadline came: the deadline moves. What the person is told. A refusal (the
+        task was done meanwhile) is said, not raised: raised, it would roll back and leave the question open,
+        so the person's every next message would be taken for a reason again."""
+        if not text.strip():
+            return self.ask_in_words()
+        try:
+            found, due_at = await self.escalations.extend(text)
+        except EngineError as refusal:
+            self.escalations.drop_reason()
+            return "⚠️ " + self.r.t(refusal.message, self.lang, **refusal.params)
+        title = self.r.task_title(found.loaded.state.spec, found.task, self.lang)
+        return self.r.t("🗓 «%(task)s» is now due %(when)s.", self.lang, task=title, when=self.r.when(due_at))

@@ -49,3 +49,8 @@ class ItemCb(CallbackData, prefix="i"):
 
 class DiagramCb(CallbackData, prefix="d"):
     process: str  # `/diagram`: the process to draw
+class EscalationCb(CallbackData, prefix="e"):
+    action: str  # reassign | to (arg = user id) | extend | days (arg = working days) | take
+    task_id: int
+    holder: int = 0  # who held the task when the button was sent (0: the role's pool): later, it is stale
+    arg: int = 0

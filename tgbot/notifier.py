@@ -190,8 +190,37 @@ class OutboxNotifier:
                 who=holder,
                 case=case_name,
             ),
-            None,
+            renderer.escalation_buttons(task, loaded.row.id, lang),
         )
+
+    async def task_handed_over(self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User) -> None:
+        r, lang = self.renderer, previous.language
+        title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
+        if holder.id == by.id:
+            text = r.t("↪️ %(by)s took over «%(task)s» from you.\n%(case)s", lang, by=by.name, task=title, case=case)
+        else:
+            text = r.t(
+                "↪️ %(by)s handed «%(task)s» over to %(who)s; it is no longer yours.\n%(case)s",
+                lang,
+                by=by.name,
+                task=title,
+                who=holder.name,
+                case=case,
+            )
+        outbox.message(self.session, previous.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
+        r, lang = self.renderer, holder.language
+        text = r.t(
+            "🗓 %(by)s moved the deadline of «%(task)s» to %(when)s. Reason: %(reason)s\n%(case)s",
+            lang,
+            by=by.name,
+            task=r.task_title(loaded.state.spec, task, lang),
+            when=r.when(task.due_at),
+            reason=reason,
+            case=r.case_name(loaded.state, lang),
+        )
+        outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
 
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         state, r, lang = loaded.state, self.renderer, user.language

@@ -15,7 +15,7 @@ from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.wording import Wording, file_fields
-from tgbot.callbacks import AttentionCb, CaseCb, FormCb, ItemCb, StartCb, TaskCb
+from tgbot.callbacks import AttentionCb, CaseCb, EscalationCb, FormCb, ItemCb, StartCb, TaskCb
 
 MAX_TEXT = 4000
 
@@ -215,6 +215,55 @@ class Renderer(Wording):
                 ]
             ]
         )
+
+    # --- escalations ----------------------------------------------------------------------------------
+
+    def escalation_buttons(self, task: TaskState, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        """What the person a late task escalated to can do about it. Each button names who held the task then,
+        so a press after it changed hands is refused as stale."""
+        task_id, holder = task.id or 0, task.assignee_id or 0
+
+        def button(text: str, action: str) -> InlineKeyboardButton:
+            data = EscalationCb(action=action, task_id=task_id, holder=holder).pack()
+            return InlineKeyboardButton(text=self.t(text, lang), callback_data=data)
+
+        rows = [[button("🗓 Extend the deadline", "extend"), button("🙋 Take over", "take")]]
+        if task.role is not None:
+            rows.insert(0, [button("👥 Reassign", "reassign")])
+        show = CaseCb(action="show", case_id=case_id).pack()
+        rows.append([InlineKeyboardButton(text=self.t("📁 Case", lang), callback_data=show)])
+        return markup(rows)
+
+    def reassign_picker(
+        self, spec: ProcessDef, task: TaskState, holder: int, people: list[tuple[int, str]], lang: str | None
+    ) -> tuple[str, dict[str, Any] | None]:
+        text = self.t("Whom to give «%(task)s» to?", lang, task=self.task_title(spec, task, lang))
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=name,
+                    callback_data=EscalationCb(action="to", task_id=task.id or 0, holder=holder, arg=user_id).pack(),
+                )
+            ]
+            for user_id, name in people
+        ]
+        return text, markup(rows)
+
+    def deadline_picker(
+        self, spec: ProcessDef, task: TaskState, choices: list[tuple[int, Any]], lang: str | None
+    ) -> tuple[str, dict[str, Any] | None]:
+        title = self.task_title(spec, task, lang)
+        text = self.t("«%(task)s» is due %(when)s. New deadline:", lang, task=title, when=self.when(task.due_at))
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.t("+%(n)s working days — %(when)s", lang, n=days, when=self.when(due_at)),
+                    callback_data=EscalationCb(action="days", task_id=task.id or 0, arg=days).pack(),
+                )
+            ]
+            for days, due_at in choices
+        ]
+        return text, markup(rows)
 
     def case_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         return markup(

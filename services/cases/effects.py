@@ -12,6 +12,7 @@ from flows.runtime import (
     START_TASK,
     CancelWait,
     CaseClosed,
+    DeadlineMoved,
     Effect,
     Notify,
     NotifyCases,
@@ -87,6 +88,13 @@ async def task_closed(service: CaseService, loaded: Loaded, effect: TaskClosed, 
     await service.task_changed(loaded, effect.task)
 
 
+@handles(DeadlineMoved)
+async def deadline_moved(service: CaseService, loaded: Loaded, effect: DeadlineMoved, actor_id: int | None) -> None:
+    # The old reminders and the overdue timer go; the engine's SetTimer effects that follow set the new ones.
+    await service.store.cancel_timers(task_id=effect.task.id)
+    await service.task_changed(loaded, effect.task)  # the cards show the new deadline
+
+
 @handles(SetTimer)
 async def set_timer(service: CaseService, loaded: Loaded, effect: SetTimer, actor_id: int | None) -> None:
     payload: dict[str, Any] = {}
@@ -110,6 +118,11 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
         for member in await service.people.members(role):
             users[member.id] = member
     users.update(await service.people.users(effect.user_ids))
+    if effect.kind == "escalation" and effect.task is not None:
+        # Who it went to is who may act on its buttons (`access.may_act_on_escalation`).
+        service.store.audit(
+            loaded, None, access.ESCALATED, {"task": effect.task.key, "to": sorted(users)}, task_id=effect.task.id
+        )
     await service.notifier.notify(loaded, effect, list(users.values()))
 
 
