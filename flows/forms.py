@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from flows import values as field_values
-from flows.model import FILE_TYPES, FieldDef, local
+from flows.i18n import _
+from flows.model import DATE_RULES, FILE_TYPES, FieldDef, local
 
 
 @dataclass(frozen=True)
@@ -275,3 +277,111 @@ def prefill(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, A
         else:
             values[name] = value
             draft["answered"].append(name)
+
+
+# --- date rules between fields ---------------------------------------------------------------------------
+
+_RULE_MESSAGES = {
+    "after": _("The date must be later than «%(label)s» (%(value)s)."),
+    "not_before": _("The date cannot be earlier than «%(label)s» (%(value)s)."),
+    "before": _("The date must be earlier than «%(label)s» (%(value)s)."),
+    "not_after": _("The date cannot be later than «%(label)s» (%(value)s)."),
+}
+_TODAY_MESSAGES = {
+    "after": _("The date must be later than today (%(value)s)."),
+    "not_before": _("The date cannot be earlier than today (%(value)s)."),
+    "before": _("The date must be earlier than today (%(value)s)."),
+    "not_after": _("The date cannot be later than today (%(value)s)."),
+}
+_HOLDS = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
+def _moment(kind: str, value: Any) -> date | None:
+    if kind not in ("date", "datetime") or value is None or value == "":
+        return None
+    try:
+        moment: date | None = field_values.from_json(kind, value)
+    except (TypeError, ValueError):
+        return None
+    return moment
+
+
+def date_rule_problem(
+    fdef: FieldDef,
+    value: Any,
+    fields: Mapping[str, FieldDef],
+    known: Mapping[str, Any],
+    today: date,
+    lang: str = "ru",
+) -> tuple[str, dict[str, Any]] | None:
+    """Why `value` breaks one of the field's date rules (a msgid and its parameters: the other field's label and
+    value, in `lang`), or None. `fields`/`known`: the other fields and their values now (the form's answers over
+    the case's; for a list entry, its own fields first). A rule whose other date is empty is not checked."""
+    mine = _moment(fdef.type, value)
+    if mine is None:
+        return None
+    for rule, other in fdef.date_rules():
+        if other == "today":
+            theirs: date | None = today
+            message, label = _TODAY_MESSAGES[rule], ""
+            shown = field_values.format_value("date", today, lang=lang)
+        else:
+            odef = fields.get(other)
+            theirs = _moment(odef.type, known.get(other)) if odef is not None else None
+            if odef is None or theirs is None:
+                continue
+            message, label = _RULE_MESSAGES[rule], local(odef.label, lang)
+            shown = field_values.format_value(odef.type, known.get(other), lang=lang)
+        a, b = mine, theirs
+        if isinstance(a, datetime) != isinstance(b, datetime):
+            # A date against a date and time: the days are compared.
+            a = a.date() if isinstance(a, datetime) else a
+            b = b.date() if isinstance(b, datetime) else b
+        if not _HOLDS[DATE_RULES[rule]](a, b):
+            return message, {"label": label, "value": shown}
+    return None
+
+
+def form_rule_problem(
+    fields: Mapping[str, FieldDef],
+    values: Mapping[str, Any],
+    data: Mapping[str, Any],
+    today: date,
+    lang: str = "ru",
+) -> tuple[str, dict[str, Any]] | None:
+    """The first date rule a form's answers break (the entries of its lists included), or None. `fields`: the
+    form's fields as it asks them; `data`: what the case has (the answers win over it)."""
+    known = {**data, **values}
+    for name, value in values.items():
+        fdef = fields.get(name)
+        if fdef is None:
+            continue
+        if fdef.type == "list" and fdef.fields and isinstance(value, list):
+            for entry in value:
+                if not isinstance(entry, Mapping):
+                    continue
+                for sub_name, sub in fdef.fields.items():
+                    found = date_rule_problem(
+                        sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang
+                    )
+                    if found is not None:
+                        return found
+            continue
+        found = date_rule_problem(fdef, value, fields, known, today, lang)
+        if found is not None:
+            return found
+    return None
+
+
+def date_preference(fdef: FieldDef) -> str | None:
+    """Which way a date in words leans for this field: «пн» for a date that cannot be later than today is the
+    last Monday, and «28 декабря» typed in January is last December's; for one that must come later, the next."""
+    for rule, other in fdef.date_rules():
+        if other == "today":
+            return "past" if rule in ("before", "not_after") else "future"
+    return None

@@ -12,6 +12,7 @@ import json
 import logging
 import zlib
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -22,7 +23,16 @@ from flows import forms
 from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, local
-from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
+from flows.runtime import (
+    EDIT_PREFIX,
+    MOVE_TASK,
+    START_TASK,
+    EngineError,
+    TaskState,
+    task_def,
+    task_field_defs,
+    task_fields,
+)
 from flows.status import CaseStatus, TaskStatus
 from services import companies, outbox
 from services import people as people_repo
@@ -97,7 +107,8 @@ class Conversation:
         spec = await self.core.registry.spec(self.session, case.definition_id)
         state_task = task_state(task)
         loaded = FormCase(spec=spec, data=case.data, task=state_task)
-        fields: dict[str, FieldDef] = dict(spec.fields)
+        # The fields as this task asks them: a loop's own wording of a field, its date rules.
+        fields: dict[str, FieldDef] = {**spec.fields, **task_field_defs(spec, state_task, outcome)}
         names = task_fields(spec, state_task, outcome)
         if outcome is not None and task.key != START_TASK:
             odef = task_def(spec, task.stage, task.key).outcome_defs().get(outcome)
@@ -232,7 +243,7 @@ class Conversation:
     async def answer_text(self, task: Task, text: str) -> None:
         if await self.reasked(task):
             return
-        loaded, _fields, _names, draft, step = await self._current(task, None)
+        loaded, fields, _names, draft, step = await self._current(task, None)
         if step is None:
             self.say(self.r.t("The form is complete. Press «Confirm» or correct a field.", self.lang))
             return
@@ -247,22 +258,47 @@ class Conversation:
             return
         options = dict(await self.options(loaded, step))
         kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
+        today = self.today()
         try:
             value = field_values.parse_text(
                 kind,
                 text,
                 options=options or None,
-                today=self.core.clock.now().astimezone(self.core.calendar.tz).date(),
+                today=today,
                 minimum=fdef.min,
                 maximum=fdef.max,
                 integer=fdef.integer,
                 negative=fdef.negative,
+                prefer=forms.date_preference(fdef),
             )
         except field_values.InvalidAnswer as exc:
             raise FormError(exc.message, **exc.params) from None
-        forms.answer(draft, step, int(value) if fdef.type == "user" else field_values.to_json(kind, value))
+        stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
+        broken = forms.date_rule_problem(
+            fdef, stored, *self._around(loaded, fields, draft, step), today, self.r.tr.lang(self.lang)
+        )
+        if broken is not None:
+            raise FormError(broken[0], **broken[1])
+        forms.answer(draft, step, stored)
         task.draft = draft
         await self.ask(task)
+
+    def today(self) -> date:
+        return self.core.clock.now().astimezone(self.core.calendar.tz).date()
+
+    @staticmethod
+    def _around(
+        loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
+    ) -> tuple[dict[str, FieldDef], dict[str, Any]]:
+        """The other fields a question's date rules may name, and their values now: the form's answers over the
+        case's, and for a list entry its own fields first."""
+        known = {**loaded.data, **draft["values"]}
+        if step.index is None:
+            return fields, known
+        entry_fields = fields[step.name].fields or {}
+        entries = draft["values"].get(step.name) or []
+        entry = entries[step.index] if step.index < len(entries) else {}
+        return {**fields, **entry_fields}, {**known, **entry}
 
     async def pick(self, task: Task, key: str, step_no: int) -> None:
         loaded, _fields, _names, draft, step = await self._current(task, step_no)
@@ -489,10 +525,15 @@ class Conversation:
         await self.ask(task)
 
     async def confirm(self, task: Task, step_no: int) -> Loaded:
-        _loaded, _fields, names, draft, step = await self._current(task, step_no)
+        form, fields, names, draft, step = await self._current(task, step_no)
         if step is not None:
             raise EngineError(_("The form is not complete yet."))
         values = {k: v for k, v in draft["values"].items() if k in names}
+        # Said here in the person's language (the engine checks it again, for every other way in): a date
+        # corrected from the summary may no longer fit another.
+        broken = forms.form_rule_problem(fields, values, form.data, self.today(), self.r.tr.lang(self.lang))
+        if broken is not None:
+            raise EngineError(broken[0], **broken[1])
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
         self._finished(draft)

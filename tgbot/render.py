@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from flows.forms import Step, describe_current, step_label
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def, task_entry
+from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.wording import Wording, file_fields
@@ -271,7 +271,7 @@ class Renderer(Wording):
                 )
             )
         lines.append("")
-        for line in self.summary(spec, list(spec.fields), case.data, lang):
+        for line in self.summary(spec, list(spec.fields), case.data, lang, earlier=case.data.get(EARLIER)):
             lines.append(line)
         return clip("\n".join(lines))
 
