@@ -11,6 +11,7 @@ question whether to add another entry to a list without a fixed count ("units.mo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,8 +30,10 @@ class Step:
     index: int | None = None  # entry of a list
     sub: str | None = None  # field of that entry
     # The value the case already has for this question's field (None: nothing yet). For a list it is offered
-    # at its first question and stands for the whole list. The bot shows it and a «keep as it is» button.
+    # at its first question and stands for the whole list (`whole`); an entry's field corrected alone offers its
+    # own. The bot shows it and a «keep as it is» button.
     current: Any = None
+    whole: bool = False
 
     @property
     def can_keep(self) -> bool:
@@ -107,8 +110,11 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
                     if path not in answered:
                         # Before any of the list is answered, the list the case has may be kept as a whole.
                         first = not any(p.split(".")[0] == name for p in answered)
-                        current = _current_of(draft, name) if first else None
-                        return Step(path=path, name=name, field=sub, index=index, sub=sub_name, current=current)
+                        whole = _current_of(draft, name) if first else None
+                        if whole is not None:
+                            return Step(path, name, sub, index, sub_name, current=whole, whole=True)
+                        # One entry's field corrected alone: the value it had.
+                        return Step(path, name, sub, index, sub_name, current=_current_of(draft, path))
                 index += 1
                 continue
             if count is None and index < fdef.max_items:
@@ -134,7 +140,7 @@ def answer(draft: dict[str, Any], step: Step, value: Any) -> None:
     """Record the answer to `step`. An empty answer (skip, no files) to a question whose field already has a
     value keeps that value: skipping never erases what the case has."""
     values: dict[str, Any] = draft["values"]
-    if _empty(value) and step.current is not None and step.index is None:
+    if _empty(value) and step.current is not None and not step.whole:
         value = step.current
     if step.is_more:
         draft.setdefault("more", {})[step.path] = bool(value)
@@ -151,8 +157,7 @@ def keep(fields: Mapping[str, FieldDef], draft: dict[str, Any], step: Step) -> b
     """«Keep as it is»: the question's field keeps the value the case has. False if it has none."""
     if step.current is None:
         return False
-    fdef = fields[step.name]
-    if fdef.type == "list":
+    if step.whole:
         prefill(fields, [step.name], draft, {step.name: step.current})
     else:
         answer(draft, step, step.current)
@@ -165,7 +170,7 @@ def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = 
     value = step.current
     if value is None or step.field is None:
         return ""
-    if step.index is not None:  # a list kept as a whole: its entries, one line each
+    if step.whole:  # a list kept as a whole: its entries, one line each
         entries = value if isinstance(value, list) else []
         lines = [
             f"{number}. " + ", ".join(_plain_values(entry))
@@ -187,6 +192,12 @@ def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = 
         except (TypeError, ValueError):
             return str(value)  # a stored value of another shape still shows as it is
     return str(value)
+
+
+def entry_title(entry: Mapping[str, Any], limit: int = 50) -> str:
+    """An entry in a few words, for a button: its first answers that read as text («L2.793.4, SN-123456»)."""
+    text = ", ".join(_plain_values(entry))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _plain_values(entry: Mapping[str, Any]) -> list[str]:
@@ -230,6 +241,115 @@ def reset_field(draft: dict[str, Any], name: str) -> None:
     for key in [k for k in more if k.startswith(f"{name}.")]:
         del more[key]
     draft["files"] = {}
+
+
+# --- one entry of a list corrected, added or removed from the summary -----------------------------------
+
+
+def reset_entry(fields: Mapping[str, FieldDef], draft: dict[str, Any], name: str, index: int, sub: str | None) -> None:
+    """Ask one field of one entry again (or, `sub` None, all of that entry's fields), each showing the value it
+    had and offering to keep it: the other entries stay as they are."""
+    fdef = fields[name]
+    items = draft["values"].get(name) or []
+    if fdef.fields is None or not 0 <= index < len(items):
+        raise field_values.InvalidAnswer(_("That option is no longer available."))
+    subs = [sub] if sub is not None else list(fdef.fields)
+    current: dict[str, Any] = draft.setdefault("current", {})
+    for key in subs:
+        path = f"{name}.{index}.{key}"
+        value = items[index].pop(key, None)
+        if not _empty(value):
+            current[path] = value
+        if path in draft["answered"]:
+            draft["answered"].remove(path)
+    draft["files"] = {}
+
+
+def entry_limits(fields: Mapping[str, FieldDef], names: list[str], name: str) -> tuple[int, int] | None:
+    """How few and how many entries a list may have in this form, or None when its length cannot change here:
+    a counted list whose count the form does not ask (the two would disagree)."""
+    fdef = fields[name]
+    least, most = fdef.min_items, fdef.max_items
+    if fdef.count is not None:
+        if fdef.count not in names:
+            return None
+        counter = fields[fdef.count]
+        if counter.min is not None and counter.min > least:
+            least = math.ceil(counter.min)
+        if counter.max is not None and counter.max < most:
+            most = math.floor(counter.max)
+    return least, most
+
+
+def can_add_entry(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], name: str) -> bool:
+    limits = entry_limits(fields, names, name)
+    return limits is not None and len(draft["values"].get(name) or []) < limits[1]
+
+
+def can_remove_entry(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], name: str) -> bool:
+    limits = entry_limits(fields, names, name)
+    return limits is not None and len(draft["values"].get(name) or []) > limits[0]
+
+
+def add_entry(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], name: str) -> None:
+    """One more entry at the end, asked next; a counted list's count goes up with it."""
+    if not can_add_entry(fields, names, draft, name):
+        raise field_values.InvalidAnswer(_("That option is no longer available."))
+    fdef = fields[name]
+    items = draft["values"].setdefault(name, [])
+    if fdef.count is not None:
+        draft["values"][fdef.count] = len(items) + 1
+        if fdef.count not in draft["answered"]:
+            draft["answered"].append(fdef.count)
+    else:
+        _settle_more(fdef, draft, name, len(items), another=True)
+
+
+def remove_entry(
+    fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], name: str, index: int
+) -> None:
+    """Take one entry out; the later ones move up, keeping their answers; a counted list's count goes down."""
+    items = draft["values"].get(name) or []
+    if not 0 <= index < len(items) or not can_remove_entry(fields, names, draft, name):
+        raise field_values.InvalidAnswer(_("That option is no longer available."))
+    fdef = fields[name]
+    items.pop(index)
+    draft["answered"] = [moved for p in draft["answered"] if (moved := _moved_up(p, name, index)) is not None]
+    if "current" in draft:
+        draft["current"] = {
+            moved: value for p, value in draft["current"].items() if (moved := _moved_up(p, name, index)) is not None
+        }
+    draft["files"] = {}
+    if fdef.count is not None:
+        draft["values"][fdef.count] = len(items)
+    else:
+        _settle_more(fdef, draft, name, len(items), another=False)
+
+
+def _moved_up(path: str, name: str, removed: int) -> str | None:
+    """A path after entry `removed` of list `name` is taken out: gone if it was that entry's, one up if later."""
+    parts = path.split(".")
+    if len(parts) != 3 or parts[0] != name or not parts[1].isdigit():
+        return path
+    index = int(parts[1])
+    if index == removed:
+        return None
+    return f"{name}.{index - 1 if index > removed else index}.{parts[2]}"
+
+
+def _settle_more(fdef: FieldDef, draft: dict[str, Any], name: str, length: int, *, another: bool) -> None:
+    """The «add one more?» answers of a list without a count, as if it had been filled to `length` entries:
+    «yes» for each entry past the minimum, then `another` for the next («no»: the list is complete)."""
+    more: dict[str, bool] = draft.setdefault("more", {})
+    prefix = f"{name}.more."
+    for key in [k for k in more if k.startswith(prefix)]:
+        del more[key]
+    draft["answered"] = [p for p in draft["answered"] if not p.startswith(prefix)]
+    for index in range(fdef.min_items, length + 1):
+        if index >= fdef.max_items:
+            break
+        more[f"{prefix}{index}"] = index < length or another
+        draft["answered"].append(f"{prefix}{index}")
 
 
 def add_file(draft: dict[str, Any], step: Step, file: dict[str, Any]) -> int:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from admin.words import Words
 from db.models import AuditEntry, Task
+from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import confirm_defect_and_ship, inform_supplier, register_defect
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
@@ -67,3 +68,67 @@ async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first
     case_id = int(case_card["text"].split("№", 1)[1].split(" ", 1)[0])
     history = await history_of(shop, case_id)
     assert any("«Дата поступления товара» изменено с 25.12.2026 на 22.01.2027" in line for line in history), history
+
+
+async def questions_since(person: Person, message_id: int) -> list[str]:
+    return [m["text"] for m in await person.bot_messages() if m["message_id"] > message_id and "✏️" in m["text"]]
+
+
+async def test_one_watch_is_corrected_added_or_removed_without_asking_the_others_again(shop: Harness) -> None:
+    manager, admin = shop.people["Марина"], shop.people["Ольга"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    for answer in ("2", "90 000", "Longines", "ВХ-7", "Иванова Марина", "25.12.2026"):
+        await manager.expect("✏️")
+        await manager.send(answer)
+    for model, serial in (("L1", "SN-1"), ("L2", "SN-2")):
+        for answer in (model, serial, "Отстают"):
+            await manager.expect("✏️")
+            await manager.send(answer)
+        await manager.photo()
+        await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    summary = await manager.expect("Проверьте")
+
+    # The second watch's serial was mistyped: only that one question is asked again, showing the old answer.
+    await manager.press("Исправить", summary)
+    await manager.press("Часы", await manager.expect("Какое поле"))
+    entries = await manager.expect("Какую запись «Часы» исправить?")
+    assert manager.buttons(entries)[:2] == ["Часы №1: L1, SN-1, Отстают", "Часы №2: L2, SN-2, Отстают"]
+    await manager.press("Часы №2", entries)
+    await manager.press("Серийный номер", await manager.expect("Часы №2: что исправить?"))
+    question = await manager.expect("Часы №2: Серийный номер")
+    assert "SN-2" in question["text"] and "Оставить как есть" in " ".join(manager.buttons(question))
+    await manager.send("SN-22")
+    summary = await manager.expect("Проверьте")
+    assert "SN-22" in summary["text"] and "SN-1" in summary["text"] and "Количество: 2" in summary["text"]
+    assert len(await questions_since(manager, question["message_id"] - 1)) == 1, "nothing else was asked again"
+
+    # A third watch turned up in the box: one more entry, and the quantity follows.
+    await manager.press("Исправить", summary)
+    await manager.press("Часы", await manager.expect("Какое поле"))
+    await manager.press("Добавить запись", await manager.expect("Какую запись «Часы» исправить?"))
+    await manager.expect("Часы №3: Модель")
+    for answer in ("L3", "SN-3", "Царапина"):
+        await manager.send(answer)
+        await manager.expect("✏️")
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    summary = await manager.expect("Проверьте")
+    assert "Количество: 3" in summary["text"] and "Часы №3:" in summary["text"] and "SN-3" in summary["text"]
+
+    # The first one is fine after all: it goes, the others move up.
+    await manager.press("Исправить", summary)
+    await manager.press("Часы", await manager.expect("Какое поле"))
+    await manager.press("Часы №1", await manager.expect("Какую запись «Часы» исправить?"))
+    await manager.press("Удалить эту запись", await manager.expect("Часы №1: что исправить?"))
+    note = await manager.expect("Убрано из списка: Часы №1.")
+    assert "«Количество» теперь: 2." in note["text"], note["text"]
+    summary = await manager.expect("Проверьте")
+    assert "Количество: 2" in summary["text"] and "SN-1\n" not in summary["text"] + "\n", summary["text"]
+    assert summary["text"].index("SN-22") < summary["text"].index("SN-3") and "Часы №3" not in summary["text"]
+    await manager.press("Подтвердить", summary)
+    await manager.expect("зарегистрировано")
+    registered = await admin.expect("Новый возврат брака")
+    assert "2 шт." in registered["text"] and "L2 (SN-22)" in registered["text"] and "L3 (SN-3)" in registered["text"]
+    assert "SN-1)" not in registered["text"]

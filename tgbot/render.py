@@ -7,7 +7,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from flows.forms import Step, describe_current, step_label
+from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
@@ -408,6 +408,98 @@ class Renderer(Wording):
             ]
         )
         return "\n".join(lines), markup(rows)
+
+    def entry_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The entries of a list, to correct one; add one, or enter the whole list again. Buttons carry numbers
+        (list, entry), not names: two field keys would not fit in a button's 64 bytes."""
+        top = names.index(name)
+        label = self.tr.local(fields[name].label, lang)
+        items = draft["values"].get(name) or []
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=f"{label} №{index + 1}: {entry_title(item)}"[:60],
+                    callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+            for index, item in enumerate(items)
+        ]
+        if can_add_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("➕ Add an entry", lang),
+                        callback_data=FormCb(action="add", task_id=task_id, arg=str(top)).pack(),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 Enter the whole list again", lang),
+                    callback_data=FormCb(action="all", task_id=task_id, arg=str(top)).pack(),
+                )
+            ]
+        )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def entry_field_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        index: int,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The fields of one entry, to correct one of them or all; or take the entry out."""
+        top = names.index(name)
+        sub_fields = fields[name].fields or {}
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.tr.local(sub.label, lang)[:60],
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}.{number}").pack(),
+                )
+            ]
+            for number, sub in enumerate(sub_fields.values())
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 The whole entry", lang),
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+        )
+        if can_remove_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("🗑 Remove this entry", lang),
+                        callback_data=FormCb(action="drop", task_id=task_id, arg=f"{top}.{index}").pack(),
+                    )
+                ]
+            )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def _back_to_summary(self, task_id: int, lang: str | None) -> list[InlineKeyboardButton]:
+        return [
+            InlineKeyboardButton(
+                text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
+            )
+        ]
 
     def field_picker(
         self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None
