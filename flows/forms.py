@@ -194,9 +194,10 @@ def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = 
     return str(value)
 
 
-def entry_title(entry: Mapping[str, Any], limit: int = 50) -> str:
-    """An entry in a few words, for a button: its first answers that read as text («L2.793.4, SN-123456»)."""
-    text = ", ".join(_plain_values(entry))
+def entry_title(entry: Mapping[str, Any], order: Mapping[str, Any], limit: int = 50) -> str:
+    """An entry in a few words, for a button: its answers that read as text, in the order of the entry's fields
+    (`order`; a stored entry's keys may come back in any order) — «L2.793.4, SN-123456»."""
+    text = ", ".join(_plain_values({key: entry[key] for key in order if key in entry}))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -426,7 +426,7 @@ class Renderer(Wording):
         rows = [
             [
                 InlineKeyboardButton(
-                    text=f"{label} №{index + 1}: {entry_title(item)}"[:60],
+                    text=f"{label} №{index + 1}: {entry_title(item, fields[name].fields or {})}"[:60],
                     callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
                 )
             ]
