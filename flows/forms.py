@@ -164,16 +164,19 @@ def keep(fields: Mapping[str, FieldDef], draft: dict[str, Any], step: Step) -> b
     return True
 
 
-def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = None) -> str:
+def describe_current(
+    step: Step, lang: str, options: Mapping[str, str] | None = None, order: Mapping[str, Any] | None = None
+) -> str:
     """The current value of a question's field, as the question shows it («now: …»). `options`: labels of
-    choice, directory and person keys (the ones the question offers as buttons)."""
+    choice, directory and person keys (the ones the question offers as buttons); `order`: a list's fields, in
+    whose order its entries' answers are told (stored entries may come back with their keys in any order)."""
     value = step.current
     if value is None or step.field is None:
         return ""
     if step.whole:  # a list kept as a whole: its entries, one line each
         entries = value if isinstance(value, list) else []
         lines = [
-            f"{number}. " + ", ".join(_plain_values(entry))
+            f"{number}. " + ", ".join(_plain_values({k: entry[k] for k in order if k in entry} if order else entry))
             for number, entry in enumerate(entries, start=1)
             if isinstance(entry, Mapping)
         ]

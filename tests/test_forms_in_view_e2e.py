@@ -104,6 +104,17 @@ async def test_one_watch_is_corrected_added_or_removed_without_asking_the_others
     assert "SN-22" in summary["text"] and "SN-1" in summary["text"] and "Количество: 2" in summary["text"]
     assert len(await questions_since(manager, question["message_id"] - 1)) == 1, "nothing else was asked again"
 
+    # Opened the first watch's photo by mistake: it shows the photo it has (counted, not a file name) and keeps it.
+    await manager.press("Исправить", summary)
+    await manager.press("Часы", await manager.expect("Какое поле"))
+    await manager.press("Часы №1", await manager.expect("Какую запись «Часы» исправить?"))
+    await manager.press("Фото дефекта", await manager.expect("Часы №1: что исправить?"))
+    question = await manager.expect("Часы №1: Фото дефекта")
+    assert "Сейчас: 1 фото" in question["text"] and ".png" not in question["text"], question["text"]
+    await manager.press("Оставить как есть", question)
+    summary = await manager.expect("Проверьте")
+    assert summary["text"].count("Фото дефекта: 1 фото") == 2, summary["text"]
+
     # A third watch turned up in the box: one more entry, and the quantity follows.
     await manager.press("Исправить", summary)
     await manager.press("Часы", await manager.expect("Какое поле"))

@@ -315,7 +315,11 @@ class Renderer(Wording):
                 text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
             if step.can_keep:
                 # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
-                now = describe_current(step, self.tr.lang(lang), dict(options))
+                order = fields[step.name].fields if step.whole else None
+                now = describe_current(step, self.tr.lang(lang), dict(options), order=order)
+                if fdef.type == "photo" and not step.whole:  # photos counted: their file names mean nothing
+                    count = len(step.current) if isinstance(step.current, list) else 1
+                    now = self.t("%(n)s photo(s)", lang, n=count)
                 text += "\n" + self.t("Now: %(value)s", lang, value=now)
                 rows.append(
                     [
