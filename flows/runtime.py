@@ -334,17 +334,16 @@ class Engine:
         values = {
             k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
         }
+        asks = task_asks(case.spec, task, outcome)
         missing = [
-            n
-            for n in task_fields(case.spec, task, outcome)
-            if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
+            n for n in asks if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
         ]
         if missing:
-            labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
+            # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label.
+            labels = ", ".join(local(asks[n].label or case.spec.fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
-        asks = task_asks(case.spec, task, outcome)
         broken = form_rule_problem(
             {**case.spec.fields, **{name: ref.apply(case.spec.fields[name]) for name, ref in asks.items()}},
             values,
