@@ -484,14 +484,15 @@ class Conversation:
         """A button's «list.entry.field» (numbers, to fit in the button): the list's name, the entry, the field."""
         try:
             numbers = [int(part) for part in arg.split(".")]
+            if any(number < 0 for number in numbers):
+                raise IndexError(arg)  # never sent by the bot: a made-up button
             name = names[numbers[0]]
-            fdef = fields[name]
-            assert fdef.type == "list" and fdef.fields is not None
+            subs = list(fields[name].fields or {})
             index = numbers[1] if len(numbers) > 1 else None
-            sub = list(fdef.fields)[numbers[2]] if len(numbers) > 2 else None
-            if index is not None and not 0 <= index < len(draft["values"].get(name) or []):
-                raise IndexError(index)
-        except (ValueError, IndexError, AssertionError):
+            sub = subs[numbers[2]] if len(numbers) > 2 else None
+            if not subs or (index is not None and not 0 <= index < len(draft["values"].get(name) or [])):
+                raise IndexError(index)  # not a list, or an entry no longer there
+        except (ValueError, IndexError):
             raise EngineError(_("That option is no longer available.")) from None
         return name, index, sub
 
