@@ -3,27 +3,17 @@ beside the first arrival, and dates that must follow one another refused with th
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from admin.words import Words
-from db.models import AuditEntry, Task
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.test_admin_panel import Panel
+from tests.test_admin_panel import panel as panel  # the fixture: the web panel on the same bot
 from tests.test_defect_return_e2e import confirm_defect_and_ship, inform_supplier, register_defect
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 
 
-async def history_of(shop: Harness, case_id: int) -> list[str]:
-    """The case's history as the panel words it."""
-    async with shop.core.sessionmaker() as session:
-        entries = (await session.execute(select(AuditEntry).where(AuditEntry.case_id == case_id))).scalars().all()
-        tasks = {t.id: t for t in (await session.execute(select(Task).where(Task.case_id == case_id))).scalars()}
-    spec = shop.core.registry.library["defect_return"].spec
-    words = Words(shop.core, "ru")
-    return [words.history(entry, spec, tasks, {}) for entry in entries]
-
-
-async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first_arrival(shop: Harness) -> None:
+async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first_arrival(
+    shop: Harness, panel: Panel
+) -> None:
     manager, service = shop.people["Марина"], shop.people["Сергей"]
     await register_defect(manager, supplier="Helvetia")  # arrived 25.12.2026
     await confirm_defect_and_ship(shop)  # shipped 28.12.2026
@@ -66,8 +56,14 @@ async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first
     case_card = await service.expect("📁 №")
     assert "Дата поступления товара: 22.01.2027 (Дата возврата из ремонта)\n   ранее: 25.12.2026" in case_card["text"]
     case_id = int(case_card["text"].split("№", 1)[1].split(" ", 1)[0])
-    history = await history_of(shop, case_id)
-    assert any("«Дата поступления товара» изменено с 25.12.2026 на 22.01.2027" in line for line in history), history
+
+    # The panel's case page keeps it as well: beside the field, and as a sentence in the history.
+    async with panel.client() as http:
+        await panel.login(http)
+        async with http.get(f"{panel.base}/cases/{case_id}") as response:
+            page = await response.text()
+    assert "22.01.2027 · ранее: 25.12.2026" in page
+    assert "«Дата поступления товара» изменено с 25.12.2026 на 22.01.2027" in page
 
 
 async def questions_since(person: Person, message_id: int) -> list[str]:
