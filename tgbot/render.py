@@ -8,10 +8,10 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from flows.forms import Step, describe_current, step_label
+from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
 from flows.items import entry_of, item_state, parse_item_task, track_of
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def, task_entry
+from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.wording import Wording, file_fields
@@ -423,7 +423,7 @@ class Renderer(Wording):
         if items:
             lines += ["", *items]
         lines.append("")
-        for line in self.summary(spec, list(spec.fields), case.data, lang):
+        for line in self.summary(spec, list(spec.fields), case.data, lang, earlier=case.data.get(EARLIER)):
             lines.append(line)
         return clip("\n".join(lines))
 
@@ -467,7 +467,11 @@ class Renderer(Wording):
                 text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
             if step.can_keep:
                 # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
-                now = describe_current(step, self.tr.lang(lang), dict(options))
+                order = fields[step.name].fields if step.whole else None
+                now = describe_current(step, self.tr.lang(lang), dict(options), order=order)
+                if fdef.type == "photo" and not step.whole:  # photos counted: their file names mean nothing
+                    count = len(step.current) if isinstance(step.current, list) else 1
+                    now = self.t("%(n)s photo(s)", lang, n=count)
                 text += "\n" + self.t("Now: %(value)s", lang, value=now)
                 rows.append(
                     [
@@ -560,6 +564,98 @@ class Renderer(Wording):
             ]
         )
         return "\n".join(lines), markup(rows)
+
+    def entry_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The entries of a list, to correct one; add one, or enter the whole list again. Buttons carry numbers
+        (list, entry), not names: two field keys would not fit in a button's 64 bytes."""
+        top = names.index(name)
+        label = self.tr.local(fields[name].label, lang)
+        items = draft["values"].get(name) or []
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=f"{label} №{index + 1}: {entry_title(item, fields[name].fields or {})}"[:60],
+                    callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+            for index, item in enumerate(items)
+        ]
+        if can_add_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("➕ Add an entry", lang),
+                        callback_data=FormCb(action="add", task_id=task_id, arg=str(top)).pack(),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 Enter the whole list again", lang),
+                    callback_data=FormCb(action="all", task_id=task_id, arg=str(top)).pack(),
+                )
+            ]
+        )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def entry_field_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        index: int,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The fields of one entry, to correct one of them or all; or take the entry out."""
+        top = names.index(name)
+        sub_fields = fields[name].fields or {}
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.tr.local(sub.label, lang)[:60],
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}.{number}").pack(),
+                )
+            ]
+            for number, sub in enumerate(sub_fields.values())
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 The whole entry", lang),
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+        )
+        if can_remove_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("🗑 Remove this entry", lang),
+                        callback_data=FormCb(action="drop", task_id=task_id, arg=f"{top}.{index}").pack(),
+                    )
+                ]
+            )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def _back_to_summary(self, task_id: int, lang: str | None) -> list[InlineKeyboardButton]:
+        return [
+            InlineKeyboardButton(
+                text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
+            )
+        ]
 
     def field_picker(
         self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None

@@ -21,6 +21,7 @@ from flows.runtime import (
     EngineError,
     TaskCreated,
     TaskState,
+    replaced_values,
     task_def,
 )
 from flows.status import CASE_CLOSED, TaskStatus
@@ -157,6 +158,8 @@ class CaseService:
             _("This task is no longer yours: your roles have changed."),
         )
         loaded.state.refs = await self.store.refs(loaded.state.spec, {**loaded.state.data, **values})
+        # What the answers replace goes into the history as «from X to Y» (the card keeps it too, as EARLIER).
+        replaced = replaced_values(loaded.state.spec, loaded.state.data, values)
         effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
         if task_def(loaded.state.spec, task.stage, task.key).timing:
             await self.store.close_work(task_id)  # only timed tasks have work periods
@@ -165,7 +168,7 @@ class CaseService:
             effects,
             user.id,
             "task.done",
-            {"task": task.key, "outcome": outcome, "values": values},
+            {"task": task.key, "outcome": outcome, "values": values, **({"before": replaced} if replaced else {})},
             task_id=task_id,
         )
         return loaded
