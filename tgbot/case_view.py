@@ -85,4 +85,4 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
             ]
         )
     markup = InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True) if rows else None
-    return text[:4000], markup
+    return text, markup

@@ -40,16 +40,10 @@ def evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
 def send_files(
     session: AsyncSession, chat_id: int, now: datetime, files: list[tuple[str, dict[str, Any]]], case_name: str
 ) -> None:
-    """Each file as a photo or a document, captioned with what it is and whose case it belongs to."""
-    for label, ref in files:
-        method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
-        outbox.enqueue(
-            session,
-            chat_id=chat_id,
-            method=method,
-            now=now,
-            payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]},
-        )
+    """The files as albums (photos together, documents together), each captioned with what it is and whose
+    case it belongs to."""
+    items = [(ref["id"], ref.get("kind") or "document", f"{label} · {case_name}") for label, ref in files]
+    outbox.files(session, chat_id, now, items)
 
 
 class OutboxNotifier:
@@ -121,7 +115,8 @@ class OutboxNotifier:
                 extra=self._extra(loaded),
                 taken=self._taken(loaded, task),
             )
-            payload: dict[str, Any] = {"text": text}
+            # A card too long for one message was sent in pieces, its buttons on the last: that one is edited.
+            payload: dict[str, Any] = {"text": outbox.split_text(text)[-1]}
             if keyboard:
                 payload["reply_markup"] = keyboard
             outbox.enqueue(
@@ -150,7 +145,7 @@ class OutboxNotifier:
         names = await self._names(loaded)
         for user in recipients:
             text, keyboard = self._notice(loaded, effect, user.language, names)
-            outbox.message(self.session, user.tg_id, text[:4000], self.now, keyboard)
+            outbox.message(self.session, user.tg_id, text, self.now, keyboard)
             self._send_files(loaded, user, effect.attach)
 
     def _notice(
@@ -213,7 +208,7 @@ class OutboxNotifier:
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
-        outbox.message(self.session, user.tg_id, body[:4000], self.now)
+        outbox.message(self.session, user.tg_id, body, self.now)
 
     async def step_failed(self, case: Case | None, step: str, error: str, person: User | None) -> None:
         t = self.renderer.t

@@ -12,37 +12,13 @@ from flows.model import FieldDef, ProcessDef
 from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
+from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
+from services.outbox import split_text
 from services.wording import Wording, file_fields
 from tgbot.callbacks import AttentionCb, CaseCb, FormCb, StartCb, TaskCb
 
-MAX_TEXT = 4000
-
-
-def clip(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def pieces(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """A long text as several messages, cut between lines (a line longer than a message between words), so
-    that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    chunks.append(current)
-    return [chunk for chunk in chunks if chunk.strip()] or [""]
+# Long texts are cut between lines by the outbox (`services.outbox.split_text`), never clipped with «…».
+pieces = split_text
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any] | None:
@@ -140,7 +116,7 @@ class Renderer(Wording):
                     )
                 )
             rows.append(row)
-        return clip("\n".join(lines)), markup(rows)
+        return "\n".join(lines), markup(rows)
 
     def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[InlineKeyboardButton]:
         worked = task.worked_seconds
@@ -273,7 +249,7 @@ class Renderer(Wording):
         lines.append("")
         for line in self.summary(spec, list(spec.fields), case.data, lang):
             lines.append(line)
-        return clip("\n".join(lines))
+        return "\n".join(lines)
 
     # --- forms ----------------------------------------------------------------------------------------
 

@@ -1,0 +1,96 @@
+"""Issue 12, seed 1 from each person's side: the evidence travels as albums, a case can be muted, long texts
+are split rather than cut, and a failed e-mail is told to the person who caused it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from db.models import Outbox
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_admin_panel import png
+from tests.test_defect_return_e2e import confirm_defect_and_ship
+from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
+
+
+async def register_with_photos(manager: Person, photos: int, *, description: str = "Отстают на 30 секунд") -> None:
+    """Seed 1's request with several photos of the defect, as a shop manager takes them on a phone."""
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    for question, answer in (
+        ("Количество", "1"),
+        ("Сумма закупки", "125 000"),
+        ("Марка", "Longines"),
+        ("Входящий номер", "ВХ-42"),
+        ("ФИО сотрудника", "Иванова Марина"),
+        ("Дата поступления", "25.12.2026"),
+        ("Часы №1: Модель", "L2.793.4"),
+        ("Серийный номер", "SN-123456"),
+        ("Описание дефекта", description),
+    ):
+        await manager.expect(question)
+        await manager.send(answer)
+    await manager.expect("Фото дефекта")
+    for n in range(photos):
+        await manager.send_file("photo", png(40 + n, 30), f"defect{n}.png")
+    await manager.press("Готово", await manager.expect("Фото дефекта", str(photos)))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+
+
+def after(messages: list[dict[str, Any]], message_id: int) -> list[dict[str, Any]]:
+    return [m for m in messages if m["message_id"] > message_id]
+
+
+async def fault(shop: Harness, **spec: Any) -> None:
+    async with shop.http.post(f"{shop.base}/sandbox/api/faults", json=spec) as response:
+        assert response.status == 200, await response.text()
+
+
+async def test_the_photos_to_judge_come_as_one_album_once_even_when_the_answer_is_lost(shop: Harness) -> None:
+    manager, service, head = shop.people["Марина"], shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    await register_with_photos(manager, 3)
+    await shop.settle()
+    # Telegram carries the album out but its answer never reaches the bot: it must not be sent a second time.
+    # (Two: flood control may refuse the first try before the fault has its say.)
+    await fault(shop, kind="drop_after", method="sendMediaGroup", count=2)
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+
+    card = await head.expect("Подтвердите наличие дефекта")
+    await shop.settle()
+    async with shop.http.delete(f"{shop.base}/sandbox/api/faults"):
+        pass
+    shown = [m for m in after(await head.bot_messages(), card["message_id"]) if m.get("photos")]
+    assert len(shown) == 3, [(m["text"], m.get("media_group_id")) for m in shown]  # three photos, once each
+    assert len({m.get("media_group_id") for m in shown}) == 1 and shown[0].get("media_group_id")
+    assert all("Фото дефекта" in (m["text"] or "") and "№1" in (m["text"] or "") for m in shown)
+    async with shop.core.sessionmaker() as session:
+        albums = (await session.execute(select(Outbox).where(Outbox.method == "sendMediaGroup"))).scalars().all()
+    # Its fate unknown to the bot: listed for the admins, never resent.
+    assert [a.status for a in albums] == ["uncertain"], [(a.attempts, a.error) for a in albums]
+
+    # The head judges with the album in view and adds his own photo; he can have all the case's files again.
+    await head.press("Брак подтверждён", card)
+    await head.send_file("photo", png(20, 20), "inspection.png")
+    await head.press("Готово", await head.expect("Фото с осмотра", "1"))
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    await confirm_defect_and_ship(shop, first_round=False)
+    await shop.settle()
+
+    await service.send("/case 1")
+    case_card = await service.expect("📁 №1")
+    last = (await service.bot_messages())[-1]["message_id"]
+    notice = await service.press("Файлы", case_card)
+    assert notice and "6" in notice, notice  # 3 + 1 photos, the accompanying document, the signed act
+    await shop.settle()
+    files = after(await service.bot_messages(), last)
+    photos = [m for m in files if m.get("photos")]
+    documents = [m for m in files if m.get("document")]
+    assert len(photos) == 4 and len({m.get("media_group_id") for m in photos}) == 1
+    assert sum("Фото с осмотра" in (m["text"] or "") for m in photos) == 1
+    names = sorted(m["document"]["file_name"] for m in documents)
+    assert len(documents) == 2 and "act.pdf" in names and any(n.endswith(".docx") for n in names), names
+    assert len({m.get("media_group_id") for m in documents}) == 1 and documents[0].get("media_group_id")
