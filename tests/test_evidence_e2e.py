@@ -94,3 +94,29 @@ async def test_the_photos_to_judge_come_as_one_album_once_even_when_the_answer_i
     names = sorted(m["document"]["file_name"] for m in documents)
     assert len(documents) == 2 and "act.pdf" in names and any(n.endswith(".docx") for n in names), names
     assert len({m.get("media_group_id") for m in documents}) == 1 and documents[0].get("media_group_id")
+
+
+async def test_a_muted_case_sends_its_initiator_no_stage_lines_until_unmuted(shop: Harness) -> None:
+    manager, service, head = shop.people["Марина"], shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    await register_with_photos(manager, 1)
+    await manager.send("/case 1")
+    card = await manager.expect("📁 №1")
+    notice = await manager.press("Не присылать новости", card)
+    assert notice and "ваши задачи по-прежнему придут" in notice, notice
+    card = await manager.expect("📁 №1")
+    assert any("Снова получать" in b for b in manager.buttons(card)), manager.buttons(card)
+
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    judge = await head.expect("Подтвердите наличие дефекта")
+    await shop.settle()
+    assert not [m for m in after(await manager.bot_messages(), card["message_id"]) if "📍" in (m["text"] or "")]
+
+    await manager.press("Снова получать", card)
+    card = await manager.expect("📁 №1")
+    assert any("Не присылать" in b for b in manager.buttons(card))
+    await head.press("Брак подтверждён", judge)
+    await head.send_file("photo", png(20, 20), "inspection.png")
+    await head.press("Готово", await head.expect("Фото с осмотра", "1"))
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    line = await manager.expect("📍")
+    assert "№1" in line["text"] and "Уведомите поставщика о браке" in line["text"], line["text"]

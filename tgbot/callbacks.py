@@ -24,7 +24,7 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    action: str  # show | cancel | move (arg = stage) | files (send every file of the case)
+    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | mute | unmute
     case_id: int
     arg: str = ""
 

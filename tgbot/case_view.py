@@ -75,6 +75,13 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         rows.append(
             [InlineKeyboardButton(text=label, callback_data=CaseCb(action="files", case_id=loaded.row.id).pack())]
         )
+    if state.status == CaseStatus.ACTIVE:
+        muted = await service.muted(user, loaded.row.id)
+        t = core.translator.t
+        label, action = (t("🔔 Unmute the case", lang), "unmute") if muted else (t("🔕 Mute the case", lang), "mute")
+        rows.append(
+            [InlineKeyboardButton(text=label, callback_data=CaseCb(action=action, case_id=loaded.row.id).pack())]
+        )
     if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row):
         rows.append(
             [

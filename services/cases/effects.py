@@ -23,7 +23,7 @@ from flows.runtime import (
     UpdateCompany,
 )
 from flows.status import CaseStatus
-from services import access, reports
+from services import access, following, reports
 from services import people as people_repo
 from services.cases.state import Loaded
 
@@ -122,6 +122,8 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
     roles = await people_repo.roles_of(service.session, state.initiator_id)
     if any(t.assignee_id == state.initiator_id or t.role in roles for t in state.open_tasks()):
         return  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
+    if await following.is_muted(service.session, loaded.row.id, state.initiator_id):
+        return  # they asked for quiet on this case
     initiator = await service.people.user(state.initiator_id)
     if initiator is not None:
         await service.notifier.stage_changed(loaded, initiator)
