@@ -15,8 +15,11 @@ from tests.test_defect_return_e2e import confirm_defect_and_ship
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 
 
-async def register_with_photos(manager: Person, photos: int, *, description: str = "Отстают на 30 секунд") -> None:
-    """Seed 1's request with several photos of the defect, as a shop manager takes them on a phone."""
+async def register_with_photos(
+    manager: Person, photos: int, *, description: str = "Отстают на 30 секунд"
+) -> list[str]:
+    """Seed 1's request with several photos of the defect, as a shop manager takes them on a phone. Returns the
+    summary she confirmed, as the messages it came in."""
     await manager.send("▶️ Начать процесс")
     await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
     await manager.press("Альфа", await manager.expect("Поставщик"))
@@ -37,8 +40,12 @@ async def register_with_photos(manager: Person, photos: int, *, description: str
     for n in range(photos):
         await manager.send_file("photo", png(40 + n, 30), f"defect{n}.png")
     await manager.press("Готово", await manager.expect("Фото дефекта", str(photos)))
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    summary = await manager.expect("Проверьте")
+    confirm = await manager.card(button="Подтвердить")  # a long summary's buttons are under its last piece
+    shown = pieces_from(await manager.bot_messages(), summary, confirm)
+    await manager.press("Подтвердить", confirm)
     await manager.expect("зарегистрировано")
+    return shown
 
 
 def after(messages: list[dict[str, Any]], message_id: int) -> list[dict[str, Any]]:
@@ -120,3 +127,39 @@ async def test_a_muted_case_sends_its_initiator_no_stage_lines_until_unmuted(sho
     await head.press("Подтвердить", await head.expect("Проверьте"))
     line = await manager.expect("📍")
     assert "№1" in line["text"] and "Уведомите поставщика о браке" in line["text"], line["text"]
+
+
+def pieces_from(messages: list[dict[str, Any]], first: dict[str, Any], last: dict[str, Any]) -> list[str]:
+    return [m["text"] or "" for m in messages if first["message_id"] <= m["message_id"] <= last["message_id"]]
+
+
+def whole(parts: list[str], *fragments: str) -> None:
+    """A text that came in several messages: every part within Telegram's limit, none cut with «…», and
+    together they hold everything."""
+    assert len(parts) >= 2, [p[:80] for p in parts]
+    assert all(len(p) <= 4096 and not p.rstrip().endswith("…") for p in parts)
+    joined = "\n".join(parts)
+    assert all(f in joined for f in fragments), [f for f in fragments if f not in joined]
+
+
+async def test_long_texts_come_in_pieces_cut_between_lines_never_clipped(shop: Harness) -> None:
+    manager, director, head = shop.people["Марина"], shop.people["Директор Пётр"], shop.people["Кладовщик Иван"]
+    service = shop.people["Сергей"]
+    # A defect told at length: the summary, the notices, the cards all outgrow one message.
+    description = "Отстают на 30 секунд в сутки " * 136 + "КОНЕЦ ОПИСАНИЯ"
+    summary = await register_with_photos(manager, 1, description=description)
+    whole(summary, "Проверьте", "Longines", "SN-123456", "КОНЕЦ ОПИСАНИЯ", "Фото дефекта")
+
+    note = await director.expect("Новый возврат брака")
+    end = await director.expect("Оформил(а)")
+    whole(pieces_from(await director.bot_messages(), note, end), "КОНЕЦ ОПИСАНИЯ", "Иванова Марина")
+
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    title = await head.expect("Подтвердите наличие дефекта")
+    card = await head.card(button="Брак подтверждён")
+    whole(pieces_from(await head.bot_messages(), title, card), "КОНЕЦ ОПИСАНИЯ", "Срок:")
+
+    await head.send("/case 1")
+    top = await head.expect("📁 №1")
+    case_card = await head.card("Фото дефекта", button="Файлы")
+    whole(pieces_from(await head.bot_messages(), top, case_card), "Этап:", "КОНЕЦ ОПИСАНИЯ", "Фото дефекта: 1 фото")
