@@ -15,9 +15,7 @@ from tests.test_defect_return_e2e import confirm_defect_and_ship
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 
 
-async def register_with_photos(
-    manager: Person, photos: int, *, description: str = "Отстают на 30 секунд"
-) -> list[str]:
+async def register_with_photos(manager: Person, photos: int, *, description: str = "Отстают на 30 секунд") -> list[str]:
     """Seed 1's request with several photos of the defect, as a shop manager takes them on a phone. Returns the
     summary she confirmed, as the messages it came in."""
     await manager.send("▶️ Начать процесс")
