@@ -22,7 +22,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -146,6 +146,7 @@ class _Outcome:
     question_lost: bool = False  # a form question that may not have arrived: ask it again
     blocked: bool = False  # the person blocked the bot
     replaces: int | None = None  # a fresh card sent instead of editing this (lost) message
+    undelivered: Outbox | None = None  # an e-mail or SMS that failed for good: its person must be told
 
 
 class OutboxSender:
@@ -170,8 +171,12 @@ class OutboxSender:
         poll_interval: float = 0.2,
         concurrency: int = 16,
         mailer: Mailer | None = None,
+        on_failed: Callable[[AsyncSession, list[Outbox]], Awaitable[None]] | None = None,
     ) -> None:
         self.mailer = mailer
+        # Told, in the transaction that records it, of each e-mail or SMS that failed for good: someone must send
+        # it by hand, and only a person can.
+        self.on_failed = on_failed
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
@@ -472,6 +477,9 @@ class OutboxSender:
             await session.execute(
                 update(User).where(User.tg_id.in_(lost)).values(question_lost_at=self.clock.now())
             )
+        undelivered = [o.undelivered for o in outcomes if o.undelivered is not None]
+        if undelivered and self.on_failed is not None:
+            await self.on_failed(session, undelivered)
         for o in outcomes:
             if o.replaces is not None:
                 # Later edits of the card go to the fresh message.
@@ -522,7 +530,11 @@ class OutboxSender:
             "message_id": message_id if sent else row.message_id,
         }
         lost = status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED) and row.payload.get("purpose") == QUESTION
-        return _Outcome(row.id, row.chat_id, values, learned or [], question_lost=lost)
+        outcome = _Outcome(row.id, row.chat_id, values, learned or [], question_lost=lost)
+        if status == OutboxStatus.FAILED and row.channel != "telegram":
+            row.error = error
+            outcome.undelivered = row
+        return outcome
 
     async def _deliver_email(self, row: Outbox) -> _Outcome:
         payload = row.payload

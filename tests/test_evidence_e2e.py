@@ -10,7 +10,8 @@ from sqlalchemy import select
 from db.models import Outbox
 from tests.chat import Person
 from tests.conftest import Harness
-from tests.test_admin_panel import png
+from tests.test_admin_panel import Panel, png
+from tests.test_admin_panel import panel as panel  # the fixture: the web panel over the same app
 from tests.test_defect_return_e2e import confirm_defect_and_ship
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 
@@ -161,3 +162,28 @@ async def test_long_texts_come_in_pieces_cut_between_lines_never_clipped(shop: H
     top = await head.expect("📁 №1")
     case_card = await head.card("Фото дефекта", button="Файлы")
     whole(pieces_from(await head.bot_messages(), top, case_card), "Этап:", "КОНЕЦ ОПИСАНИЯ", "Фото дефекта: 1 фото")
+
+
+async def test_a_failed_e_mail_is_told_at_once_to_whoever_sent_it_with_what_to_send_by_hand(
+    shop: Harness, panel: Panel
+) -> None:
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    await register_with_photos(manager, 1)
+    await confirm_defect_and_ship(shop)  # his last step sends the shipment data to the supplier by e-mail
+
+    # This shop has no mail server configured: the e-mail fails, and he is the one who must send it himself.
+    told = await service.expect("Не удалось отправить письмо")
+    text = told["text"]
+    assert "service@alpha-time.example" in text and "дело №1" in text and "SMTP" in text, text
+    assert "Кому: service@alpha-time.example" in text and "Тема: Возврат брака Longines" in text, text
+    assert "накладная СДЭК 1234567" in text and "Адрес доставки: Москва, Петровка, 10" in text, text
+    assert "Приложите файлы дела (2)" in text and any("Дело" in b for b in service.buttons(told)), text
+    await shop.settle()
+    assert not [m for m in await manager.bot_messages() if "Не удалось отправить" in (m["text"] or "")]
+
+    async with panel.client() as http:
+        await panel.login(http)
+        async with http.get(f"{panel.base}/outbox") as response:
+            page = await response.text()
+    row = page[page.index("service@alpha-time.example") - 400 : page.index("service@alpha-time.example") + 400]
+    assert 'href="cases/1"' in row and "Эл. почта" in row and "SMTP is not configured" in row, row

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, TaskCard, User
+from db.models import Case, Outbox, TaskCard, User
 from flows.model import ProcessDef, TaskDef
 from flows.runtime import Notify, TaskState, task_def
 from services import outbox
@@ -244,15 +244,46 @@ class OutboxNotifier:
         )
         outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
 
-    def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
-        row = outbox.enqueue(
-            self.session,
-            chat_id=0,
-            method="email",
-            now=self.now,
-            payload={"to": to, "subject": subject, "body": body, "file_ids": file_ids},
-        )
+    def email(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        file_ids: list[int],
+        *,
+        case_id: int | None = None,
+        responsible_id: int | None = None,
+    ) -> None:
+        payload: dict[str, Any] = {"to": to, "subject": subject, "body": body, "file_ids": file_ids}
+        if responsible_id is not None:
+            payload["responsible_id"] = responsible_id
+        row = outbox.enqueue(self.session, chat_id=0, method="email", now=self.now, payload=payload, case_id=case_id)
         row.channel = "email"
+
+    async def delivery_failed(self, row: Outbox, person: User) -> None:
+        r, lang, payload = self.renderer, person.language, row.payload
+        channel = r.t("SMS", lang) if row.channel == "sms" else r.t("e-mail", lang)
+        where = r.t("case №%(id)s", lang, id=row.case_id) if row.case_id else r.t("no case", lang)
+        lines = [
+            r.t(
+                "⚠️ The %(channel)s to %(to)s (%(case)s) could not be sent: %(error)s",
+                lang,
+                channel=channel,
+                to=payload.get("to") or "—",
+                case=where,
+                error=row.error or "?",
+            ),
+            r.t("Please send it yourself, by hand:", lang),
+            r.t("To: %(to)s", lang, to=payload.get("to") or "—"),
+        ]
+        if payload.get("subject"):
+            lines.append(r.t("Subject: %(subject)s", lang, subject=payload["subject"]))
+        lines += ["", str(payload.get("body") or "")]
+        count = len([i for i in payload.get("file_ids", []) if isinstance(i, int)])
+        if count:
+            lines += ["", r.t("Attach the case's files (%(n)s): «📎 Files» on the case card.", lang, n=count)]
+        keyboard = r.case_button(row.case_id, lang) if row.case_id else None
+        outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, keyboard, case_id=row.case_id)
 
     def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
         state = loaded.state

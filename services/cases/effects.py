@@ -169,7 +169,11 @@ async def notify_cases(service: CaseService, loaded: Loaded, effect: NotifyCases
 @handles(SendEmail)
 async def send_email(service: CaseService, loaded: Loaded, effect: SendEmail, actor_id: int | None) -> None:
     files = [ref["id"] for name in effect.attach for ref in (loaded.state.data.get(name) or [])]
-    service.notifier.email(effect.to, effect.subject, effect.body, files)
+    # If it cannot be sent, the person whose step sent it (else the case's initiator) must do it by hand.
+    responsible = actor_id if actor_id is not None else loaded.state.initiator_id
+    service.notifier.email(
+        effect.to, effect.subject, effect.body, files, case_id=loaded.row.id, responsible_id=responsible
+    )
     service.store.audit(loaded, actor_id, "email.queued", {"to": effect.to, "subject": effect.subject})
 
 
