@@ -665,7 +665,6 @@ class OutboxSender:
             return await self.bot.send_document(row.chat_id, media, caption=caption, reply_markup=keyboard)
         raise ValueError(f"unknown outbox method {row.method}")
 
-
     def _media(self, stored: StoredFile) -> Any:
         """Telegram's own id of a file it has seen, else the file from disk."""
         if stored.tg_file_id:

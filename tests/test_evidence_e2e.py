@@ -74,7 +74,8 @@ async def test_the_photos_to_judge_come_as_one_album_once_even_when_the_answer_i
     assert len({m.get("media_group_id") for m in shown}) == 1 and shown[0].get("media_group_id")
     assert all("Фото дефекта" in (m["text"] or "") and "№1" in (m["text"] or "") for m in shown)
     async with shop.core.sessionmaker() as session:
-        albums = (await session.execute(select(Outbox).where(Outbox.method == "sendMediaGroup"))).scalars().all()
+        to_head = (Outbox.method == "sendMediaGroup") & (Outbox.chat_id == head.id)
+        albums = (await session.execute(select(Outbox).where(to_head))).scalars().all()
     # Its fate unknown to the bot: listed for the admins, never resent.
     assert [a.status for a in albums] == ["uncertain"], [(a.attempts, a.error) for a in albums]
 
