@@ -3,13 +3,15 @@ are split rather than cut, and a failed e-mail is told to the person who caused 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from db.models import Outbox
 from tests.chat import Person
-from tests.conftest import Harness
+from tests.conftest import Harness, library_with
 from tests.test_admin_panel import Panel, png
 from tests.test_admin_panel import panel as panel  # the fixture: the web panel over the same app
 from tests.test_defect_return_e2e import confirm_defect_and_ship
@@ -188,3 +190,32 @@ async def test_a_failed_e_mail_is_told_at_once_to_whoever_sent_it_with_what_to_s
             page = await response.text()
     row = page[page.index("service@alpha-time.example") - 400 : page.index("service@alpha-time.example") + 400]
     assert 'href="cases/1"' in row and "Эл. почта" in row and "SMTP is not configured" in row, row
+
+
+async def test_muted_her_own_task_still_comes_only_the_stage_lines_stop(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory(library_dir=library_with(tmp_path, "leave_request.yaml"))
+    olga = await harness.person("Ольга", "employee")
+    head = await harness.person("Руководитель Игорь", "department_head")
+    hr = await harness.person("Кадровик Нина", "hr")
+    await olga.send("▶️ Начать процесс")
+    await olga.press("Заявление на отпуск", await olga.expect("Какой процесс"))
+    await olga.expect("Сколько дней")
+    await olga.send("14")
+    await olga.press("Подтвердить", await olga.expect("Проверьте"))
+    await olga.expect("зарегистрировано")
+
+    await head.press("Готово", await head.expect("Согласуйте отпуск"))
+    line = await olga.expect("📍")  # followed: she hears the case moved on
+    assert "Оформление в отделе кадров" in line["text"], line["text"]
+    await olga.press("Не присылать новости", line)
+    await hr.press("Готово", await hr.expect("Оформите приказ об отпуске"))  # on to the timesheet: no line
+    await hr.press("Готово", await hr.expect("Отметьте отпуск в табеле"))
+    card = await olga.expect("Подпишите приказ об отпуске")  # hers to do: muting does not hide it
+    await harness.settle()
+    assert not [
+        m for m in await olga.bot_messages() if "📍" in (m["text"] or "") and m["message_id"] > line["message_id"]
+    ]
+    await olga.press("Готово", card)
+    await olga.expect("Дело закрыто")

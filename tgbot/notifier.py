@@ -203,7 +203,7 @@ class OutboxNotifier:
         if steps:
             text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
         outbox.message(
-            self.session, user.tg_id, text, self.now, r.case_button(loaded.row.id, lang), case_id=loaded.row.id
+            self.session, user.tg_id, text, self.now, r.stage_line_buttons(loaded.row.id, lang), case_id=loaded.row.id
         )
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:

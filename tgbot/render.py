@@ -201,6 +201,22 @@ class Renderer(Wording):
             ]
         )
 
+    def stage_line_buttons(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        """Under a stage line: the case, and quiet for those who need no more of these lines."""
+        return markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("🔕 Mute the case", lang),
+                        callback_data=CaseCb(action="mute", case_id=case_id).pack(),
+                    ),
+                ]
+            ]
+        )
+
     # --- case card ------------------------------------------------------------------------------------
 
     def case_card(
