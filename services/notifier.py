@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, User
+from db.models import Case, Outbox, User
 from flows.runtime import Notify, TaskState
 from services.cases.state import Loaded
 from services.people import PeopleCache
@@ -62,8 +62,21 @@ class Notifier(Protocol):
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         """The item's history (each stage it entered, when and by whom) to one person who asked."""
 
-    def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
-        """An e-mail to someone outside Telegram."""
+    def email(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        file_ids: list[int],
+        *,
+        case_id: int | None = None,
+        responsible_id: int | None = None,
+    ) -> None:
+        """An e-mail to someone outside Telegram, about a case; `responsible_id`: who is told if it fails."""
+
+    async def delivery_failed(self, row: Outbox, person: User) -> None:
+        """An e-mail (or SMS) could not be sent: the person responsible learns it at once, with what to send
+        by hand and to whom."""
 
 
 NotifierFactory = Callable[[AsyncSession, PeopleCache, datetime], Notifier]

@@ -415,6 +415,38 @@ async def test_one_item_media_group_is_accepted(client: Client) -> None:
     assert body["ok"] and len(body["result"]) == 1
 
 
+@pytest.mark.sandbox(enforce_limits=False)  # four albums in a row: flood control is another test's
+async def test_an_album_holds_at_most_ten_files_of_one_family_and_carries_no_buttons(client: Client) -> None:
+    """Bot API (sendMediaGroup): 2-10 items (one passes, as the official server sends it alone); documents
+    cannot be mixed with photos; each item keeps its caption; the messages share one media_group_id."""
+
+    async def album(items: list[tuple[str, str]], **extra: str) -> tuple[int, Any]:
+        form = aiohttp.FormData()
+        form.add_field("chat_id", str(ANNA))
+        media = [
+            {"type": kind, "media": f"attach://f{n}", "caption": caption} for n, (kind, caption) in enumerate(items)
+        ]
+        form.add_field("media", json.dumps(media))
+        for key, value in extra.items():
+            form.add_field(key, value)
+        for n, (kind, _caption) in enumerate(items):
+            name, content = ("p.png", png(8 + n, 8)) if kind == "photo" else (f"d{n}.pdf", b"%PDF-1.4")
+            form.add_field(f"f{n}", content, filename=name)
+        async with client.http.post(f"/bot{TOKEN}/sendMediaGroup", data=form) as resp:
+            return resp.status, await resp.json()
+
+    status, body = await album([("photo", f"Фото {n}") for n in range(11)])
+    assert status == 400 and "2-10" in body["description"]
+    status, body = await album([("photo", "Фото"), ("document", "Акт")])
+    assert status == 400 and "mixed" in body["description"]
+    status, body = await album([("document", "Акт"), ("document", "Накладная")])
+    assert status == 200 and [m["caption"] for m in body["result"]] == ["Акт", "Накладная"]
+    assert len({m["media_group_id"] for m in body["result"]}) == 1
+    keyboard = json.dumps({"inline_keyboard": [[{"text": "x", "callback_data": "x"}]]})
+    status, body = await album([("photo", "a"), ("photo", "b")], reply_markup=keyboard)
+    assert status == 200 and all("reply_markup" not in m for m in body["result"])
+
+
 # ====================================================================== people
 async def test_person_edits_forwards_and_sends_contact_location_voice(client: Client) -> None:
     """Bot API (Update): an edit of a person's message arrives as `edited_message`; a forward as a `message` with

@@ -26,7 +26,7 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | diagram
+    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | diagram | mute | unmute
     case_id: int
     arg: str = ""
 

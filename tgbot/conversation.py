@@ -167,6 +167,11 @@ class Conversation:
             text, keyboard = self.r.form_summary(
                 loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision
             )
+            attached = self.r.files(loaded.spec, draft["values"], names, self.lang)
+            if attached:
+                # The files are part of what «Confirm» confirms: seen as albums right above the summary.
+                items = [(ref["id"], ref.get("kind") or "document", label) for label, ref in attached]
+                outbox.files(self.session, self.user.tg_id, self.cases.now, items)
             *head, last = pieces(text)
             for piece in head:
                 self.say(piece)

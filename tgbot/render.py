@@ -14,37 +14,13 @@ from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
+from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
+from services.outbox import split_text
 from services.wording import Wording, file_fields
 from tgbot.callbacks import AttentionCb, CaseCb, EscalationCb, FormCb, ItemCb, StartCb, TaskCb
 
-MAX_TEXT = 4000
-
-
-def clip(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def pieces(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """A long text as several messages, cut between lines (a line longer than a message between words), so
-    that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    chunks.append(current)
-    return [chunk for chunk in chunks if chunk.strip()] or [""]
+# Long texts are cut between lines by the outbox (`services.outbox.split_text`), never clipped with «…».
+pieces = split_text
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any] | None:
@@ -142,7 +118,7 @@ class Renderer(Wording):
                     )
                 )
             rows.append(row)
-        return clip("\n".join(lines)), markup(rows)
+        return "\n".join(lines), markup(rows)
 
     def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[InlineKeyboardButton]:
         worked = task.worked_seconds
@@ -342,7 +318,7 @@ class Renderer(Wording):
                     ),
                 ]
             )
-        return clip("\n".join(lines)), markup(rows)
+        return "\n".join(lines), markup(rows)
 
     def item_history(
         self, case: CaseState, name: str, index: int, lang: str | None, names: dict[int, str]
@@ -359,7 +335,7 @@ class Renderer(Wording):
             if isinstance(by, int):
                 line += f" · {names.get(by, '?')}"
             lines.append(line)
-        return clip("\n".join(lines))
+        return "\n".join(lines)
 
     def item_lines(self, case: CaseState, lang: str | None) -> list[str]:
         """Where each item of the case stands, one line each (for the case's card)."""
@@ -373,6 +349,22 @@ class Renderer(Wording):
                 stage = self.item_stage_title(case, name, state.get("stage"), lang)
                 lines.append(f"📦 {self.item_title(case, name, index, lang)}: {stage}")
         return lines
+
+    def stage_line_buttons(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        """Under a stage line: the case, and quiet for those who need no more of these lines."""
+        return markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("🔕 Mute the case", lang),
+                        callback_data=CaseCb(action="mute", case_id=case_id).pack(),
+                    ),
+                ]
+            ]
+        )
 
     # --- case card ------------------------------------------------------------------------------------
 
@@ -425,7 +417,7 @@ class Renderer(Wording):
         lines.append("")
         for line in self.summary(spec, list(spec.fields), case.data, lang, earlier=case.data.get(EARLIER)):
             lines.append(line)
-        return clip("\n".join(lines))
+        return "\n".join(lines)
 
     # --- forms ----------------------------------------------------------------------------------------
 

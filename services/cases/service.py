@@ -25,7 +25,7 @@ from flows.runtime import (
     task_def,
 )
 from flows.status import CASE_CLOSED, TaskStatus
-from services import access, attention
+from services import access, attention, following
 from services import people as people_repo
 from services.cases.calls import return_to_parent
 from services.cases.effects import apply_effect
@@ -63,6 +63,15 @@ class CaseService:
         loaded = await self.load(case_id, lock=False)
         await access.require_see(self.session, viewer, loaded.row, loaded.state.spec)
         return loaded
+
+    async def mute(self, viewer: access.Viewer, case_id: int, muted: bool) -> Loaded:
+        """A person who may see the case asks for no more stage lines about it (or for them again)."""
+        loaded = await self.visible(viewer, case_id)
+        await following.set_muted(self.session, loaded.row.id, viewer.user.id, muted, self.now)
+        return loaded
+
+    async def muted(self, user: User, case_id: int) -> bool:
+        return await following.is_muted(self.session, case_id, user.id)
 
     async def task_row(self, task_id: int) -> Task:
         return await self.store.task_row(task_id)
