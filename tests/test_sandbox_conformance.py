@@ -318,16 +318,27 @@ async def test_only_four_named_html_entities(client: Client) -> None:
 
 
 async def test_explicit_entities_must_be_inside_the_text(client: Client) -> None:
-    """Official server checks explicit entities: a negative offset is «Receive an entity with incorrect offset», one
-    past the end of the text is refused; inside the text they are kept as given."""
-    status, text = await client.error(
-        "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", "offset": 1, "length": 5}]
-    )
-    assert status == 400 and text.startswith("Bad Request: can't parse entities: ")
-    status, text = await client.error(
-        "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", "offset": -1, "length": 1}]
-    )
-    assert text == "Bad Request: can't parse entities: Receive an entity with incorrect offset -1"
+    """TDLib checks explicit entities (td/telegram/MessageEntity.cpp, `fix_formatted_text`: «Receive an entity with
+    incorrect offset», «Entity begins after the end of the text», «Entity beginning at UTF-16 offset … ends after
+    the end of the text at UTF-16 offset …»); the official server passes the text on as «Bad Request: » with the
+    first letter lower-cased (telegram-bot-api, Client.cpp, `fail_query_with_error`). Inside the text they are kept
+    as given."""
+    cases = [
+        ({"offset": 1, "length": 5}, "entity beginning at UTF-16 offset 1 ends after the end of the text at UTF-16 "
+         "offset 6"),
+        ({"offset": 4, "length": 1}, "entity begins after the end of the text at UTF-16 offset 4"),
+        ({"offset": -1, "length": 1}, "receive an entity with incorrect offset -1"),
+        ({"offset": 0, "length": -2}, "receive an entity with incorrect length -2"),
+    ]
+    for entity, text in cases:
+        assert await client.error(
+            "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", **entity}]
+        ) == (400, f"Bad Request: {text}")
+    # UTF-16: an emoji counts twice, so «a😀» is three units long
+    await client.ok("sendMessage", chat_id=ANNA, text="a😀", entities=[{"type": "bold", "offset": 1, "length": 2}])
+    assert await client.error(
+        "sendMessage", chat_id=ANNA, text="a😀", entities=[{"type": "bold", "offset": 1, "length": 3}]
+    ) == (400, "Bad Request: entity beginning at UTF-16 offset 1 ends after the end of the text at UTF-16 offset 4")
     inside = [{"type": "bold", "offset": 1, "length": 2}]
     msg = await client.ok("sendMessage", chat_id=ANNA, text="abc", entities=inside)
     assert msg["entities"] == [{"type": "bold", "offset": 1, "length": 2}]
@@ -513,19 +524,11 @@ async def test_video_voice_audio_location_contact_poll(client: Client) -> None:
     assert "file_name" not in results["voice"]
     location = await client.ok("sendLocation", chat_id=ANNA, latitude=55.75, longitude=37.61)
     assert location["location"] == {"latitude": 55.75, "longitude": 37.61}
-    assert await client.error("sendLocation", chat_id=ANNA, latitude=95, longitude=0) == (
-        400,
-        "Bad Request: wrong location specified",
-    )
     contact = await client.ok("sendContact", chat_id=ANNA, phone_number="+7999", first_name="Ivan")
     assert contact["contact"] == {"phone_number": "+7999", "first_name": "Ivan"}
     await asyncio.sleep(1.0)
     poll = await client.ok("sendPoll", chat_id=ANNA, question="Lunch?", options=["Yes", {"text": "No"}])
     assert [o["text"] for o in poll["poll"]["options"]] == ["Yes", "No"] and poll["poll"]["is_anonymous"] is True
-    assert await client.error("sendPoll", chat_id=ANNA, question="Lunch?", options=["Yes"]) == (
-        400,
-        "Bad Request: poll must have at least 2 option",
-    )
 
 
 async def test_edit_message_media(client: Client) -> None:
@@ -634,3 +637,38 @@ async def test_web_app_button_gives_init_data_signed_as_telegram_signs_it(client
     keyboard["inline_keyboard"][0][0]["web_app"] = {"url": "http://example.com/form"}
     status, text = await client.error("sendMessage", chat_id=ANNA, text="open", reply_markup=keyboard)
     assert status == 400 and text.endswith("is invalid: Only HTTPS links are allowed")
+
+
+async def test_bad_poll_is_refused_with_telegrams_texts(client: Client) -> None:
+    """TDLib checks a poll (td/telegram/PollOption.cpp `get_poll_options`: «Poll must have at least one answer
+    option», «Poll can't have more than 12 options»; `get_poll_option`: «Poll options length must not exceed 100»;
+    an empty question or option fails in `get_formatted_text`: «Text must be non-empty»; the question:
+    «Poll question length must not exceed 300»), the official server lower-cases the first letter. One option passes
+    TDLib; Telegram's server refuses it (Bot API, sendPoll: «2-12 answer options») as POLL_ANSWERS_INVALID, which
+    the official server passes on as it is (its second letter is a capital: Client.cpp, `fail_query_with_error`)."""
+    refusals = [
+        ({"question": "Lunch?", "options": ["Yes"]}, "POLL_ANSWERS_INVALID"),
+        ({"question": "Lunch?", "options": []}, "poll must have at least one answer option"),
+        ({"question": "Lunch?", "options": [str(n) for n in range(13)]}, "poll can't have more than 12 options"),
+        ({"question": "Lunch?", "options": ["Yes", "x" * 101]}, "poll options length must not exceed 100"),
+        ({"question": "Lunch?", "options": ["Yes", " "]}, "text must be non-empty"),
+        ({"question": "  ", "options": ["Yes", "No"]}, "text must be non-empty"),
+        ({"question": "?" * 301, "options": ["Yes", "No"]}, "poll question length must not exceed 300"),
+    ]
+    for params, text in refusals:
+        assert await client.error("sendPoll", chat_id=ANNA, **params) == (400, f"Bad Request: {text}"), params
+    poll = await client.ok("sendPoll", chat_id=ANNA, question="?" * 300, options=[str(n) for n in range(12)])
+    assert len(poll["poll"]["options"]) == 12
+
+
+async def test_location_out_of_range_is_refused(client: Client) -> None:
+    """TDLib (td/telegram/Location.cpp): a location is empty unless |latitude| <= 90 and |longitude| <= 180, and
+    `process_input_message_location` refuses an empty one: «Wrong location specified» -> «Bad Request: wrong location
+    specified» from the official server."""
+    for latitude, longitude in ((95, 0), (-90.5, 10), (0, 180.01), (0, -181)):
+        assert await client.error("sendLocation", chat_id=ANNA, latitude=latitude, longitude=longitude) == (
+            400,
+            "Bad Request: wrong location specified",
+        )
+    edge = await client.ok("sendLocation", chat_id=ANNA, latitude=-90, longitude=180)
+    assert edge["location"] == {"latitude": -90, "longitude": 180}

@@ -94,22 +94,27 @@ def formatted(
 
 
 def checked_entities(text: str, raw: list[Any]) -> list[JsonDict]:
-    """Explicit entities must lie inside the text (UTF-16 offsets), as the official server checks them."""
+    """Explicit entities must lie inside the text (UTF-16 offsets). The texts are TDLib's (`fix_formatted_text`,
+    td/telegram/MessageEntity.cpp) as the official server passes them on: «Bad Request: » and the first letter
+    lower-cased (telegram-bot-api, Client.cpp, `fail_query_with_error`); no «can't parse entities» prefix, which
+    belongs to parse_mode errors."""
     size = utf16_len(text)
     result: list[JsonDict] = []
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise EntityParseError("Entity must be an Object with a type")
+            raise bad_request("can't parse MessageEntity: Entity must be an Object with a type")
         offset, length = item.get("offset"), item.get("length")
         if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 1_000_000:
-            raise EntityParseError(f"Receive an entity with incorrect offset {offset}")
+            raise bad_request(f"receive an entity with incorrect offset {offset}")
         if not isinstance(length, int) or isinstance(length, bool) or not 0 <= length <= 1_000_000:
-            raise EntityParseError(f"Receive an entity with incorrect length {length}")
+            raise bad_request(f"receive an entity with incorrect length {length}")
         if length == 0:
             continue
+        if offset > size:
+            raise bad_request(f"entity begins after the end of the text at UTF-16 offset {offset}")
         if offset + length > size:
-            raise EntityParseError(
-                f"Entity beginning at UTF-16 offset {offset} ends after the end of the text at UTF-16 offset "
+            raise bad_request(
+                f"entity beginning at UTF-16 offset {offset} ends after the end of the text at UTF-16 offset "
                 f"{offset + length}"
             )
         result.append(dict(item))
