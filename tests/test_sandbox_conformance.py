@@ -854,3 +854,25 @@ async def test_supergroup_and_a_button_pressed_in_a_group(client: Client) -> Non
     assert status == 400
     await client.user("DELETE", f"/groups/{gid}/members/5002?by={ANNA}")
     assert (await client.ok("getChatMember", chat_id=gid, user_id=5002))["status"] == "kicked"
+
+
+async def test_required_parameters_are_named_as_the_official_server_names_them(client: Client) -> None:
+    """Official server (telegram-bot-api, Client.cpp): `get_required_string_arg` answers «Parameter "…" is required»
+    (first letter lower-cased), `get_location` «Bad Request: latitude is empty» / «longitude is empty», an empty text
+    «Message text is empty»; these come before the chat is looked at, so even a blocked person's chat gets them."""
+    await client.person(7003, first_name="Gleb")
+    await client.user("POST", "/users/7003/block")
+    cases = [
+        ("sendLocation", {"longitude": 37.6}, "latitude is empty"),
+        ("sendLocation", {"latitude": 55.7}, "longitude is empty"),
+        ("sendContact", {"first_name": "Ivan"}, 'parameter "phone_number" is required'),
+        ("sendContact", {"phone_number": "+7999"}, 'parameter "first_name" is required'),
+        ("copyMessage", {"message_id": 1}, 'parameter "from_chat_id" is required'),
+        ("sendMessage", {"text": ""}, "message text is empty"),
+    ]
+    for method, params, text in cases:
+        assert await client.error(method, chat_id=7003, **params) == (400, f"Bad Request: {text}"), method
+    assert await client.error("sendLocation", chat_id=7003, latitude=1, longitude=1) == (
+        403,
+        "Forbidden: bot was blocked by the user",
+    )

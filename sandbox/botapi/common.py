@@ -112,8 +112,10 @@ def checked_entities(text: str, raw: list[Any]) -> list[JsonDict]:
     size = utf16_len(text)
     result: list[JsonDict] = []
     for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise bad_request("can't parse MessageEntity: Entity must be an Object with a type")
+        if not isinstance(item, dict):
+            raise bad_request("can't parse MessageEntity: expected an Object")  # Client.cpp, `get_text_entity`
+        if not isinstance(item.get("type"), str):
+            raise bad_request("can't parse MessageEntity: Unsupported type specified")
         offset, length = item.get("offset"), item.get("length")
         if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 1_000_000:
             raise bad_request(f"receive an entity with incorrect offset {offset}")

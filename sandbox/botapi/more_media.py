@@ -59,12 +59,14 @@ async def send_audio(hub: Hub, bot: JsonDict, params: Params) -> Any:
 
 
 async def send_location(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_recipient(hub, params)
+    # Official server (Client.cpp, `get_location`), before it looks at the chat: «latitude is empty», «longitude is
+    # empty»; the range is TDLib's (Location.cpp).
     latitude, longitude = params.get_float("latitude"), params.get_float("longitude")
     if latitude is None:
-        raise bad_request('parameter "latitude" is required')
+        raise bad_request("latitude is empty")
     if longitude is None:
-        raise bad_request('parameter "longitude" is required')
+        raise bad_request("longitude is empty")
+    user = resolve_recipient(hub, params)
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise bad_request("wrong location specified")
     location: JsonDict = {"latitude": latitude, "longitude": longitude}
@@ -75,12 +77,13 @@ async def send_location(hub: Hub, bot: JsonDict, params: Params) -> Any:
 
 
 async def send_contact(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_recipient(hub, params)
+    # Official server (`get_required_string_arg`, before it looks at the chat): «Parameter "…" is required».
     phone, first_name = params.get_str("phone_number"), params.get_str("first_name")
     if not phone:
         raise bad_request('parameter "phone_number" is required')
     if not first_name:
         raise bad_request('parameter "first_name" is required')
+    user = resolve_recipient(hub, params)
     contact: JsonDict = {"phone_number": phone, "first_name": first_name}
     for key in ("last_name", "vcard"):
         if params.get_str(key):
