@@ -876,3 +876,75 @@ async def test_required_parameters_are_named_as_the_official_server_names_them(c
         403,
         "Forbidden: bot was blocked by the user",
     )
+
+
+# ====================================================================== defaults and the rest of the user API
+async def test_by_default_the_sandbox_checks_the_token_and_keeps_the_limits(tmp_path: Any) -> None:
+    """Fidelity by default: the sandbox as the demo builds it (`sandbox/demo.py`: only a state file), and as the
+    tests and the bench build it, accepts only its bot's token (Telegram: 401 «Unauthorized» for any other) and
+    enforces the flood limits; only an explicit argument turns the limits off."""
+    server = SandboxServer(state_path=tmp_path / "state.json")
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(base_url=server.base_url) as http:
+            async with http.get("/bot777:some-other-bot/getMe") as resp:
+                assert (resp.status, (await resp.json())["description"]) == (401, "Unauthorized")
+            async with http.get(f"/bot{DEFAULT_TOKEN}/getMe") as resp:
+                assert resp.status == 200
+            await http.post("/sandbox/api/users", json={"id": ANNA, "first_name": "Anna"})
+            statuses = []
+            for n in range(6):
+                async with http.post(f"/bot{DEFAULT_TOKEN}/sendMessage", json={"chat_id": ANNA, "text": str(n)}) as r:
+                    statuses.append(r.status)
+            assert 429 in statuses
+    finally:
+        await server.stop()
+    assert SandboxServer(enforce_limits=False).hub.flood is None
+
+
+async def test_a_person_deletes_their_message_and_the_bot_is_not_told(client: Client) -> None:
+    """Bot API: there is no update for a message deleted in a private chat; the person's chat shows it deleted, and
+    it can no longer be replied to."""
+    mine = await client.says("oops")
+    status, body = await client.user("DELETE", f"/users/{ANNA}/messages/{mine['message_id']}")
+    assert (status, body) == (200, {"deleted": True})
+    assert kinds(await client.updates()) == ["message"]  # only the message itself, nothing about its deletion
+    assert await client.error("sendMessage", chat_id=ANNA, text="re", reply_to_message_id=mine["message_id"]) == (
+        400,
+        "Bad Request: message to be replied not found",
+    )
+
+
+async def test_a_fault_for_a_time_ends_by_itself(client: Client) -> None:
+    """Faults on demand «for a time»: `duration` seconds, then the calls succeed again without clearing it."""
+    status, fault = await client.user("POST", "/faults", json={"kind": "error", "status": 503, "duration": 0.5})
+    assert status == 200 and fault["expires_in"] > 0
+    assert await client.error("getMe") == (503, "Service Unavailable")
+    assert await client.error("getMe") == (503, "Service Unavailable")
+    await asyncio.sleep(0.6)
+    await client.ok("getMe")
+
+
+async def test_edit_message_caption_and_caption_limits(client: Client) -> None:
+    """Bot API (editMessageCaption): a new caption, 0-1024 characters after entities parsing, for a message with
+    media; TDLib's texts via the official server: «there is no caption in the message to edit» for a text message,
+    «message caption is too long»; a missing file is «there is no photo in the request»."""
+    form = aiohttp.FormData()
+    form.add_field("chat_id", str(ANNA))
+    form.add_field("caption", "before")
+    form.add_field("photo", png(40, 20), filename="p.png", content_type="image/png")
+    async with client.http.post(f"/bot{TOKEN}/sendPhoto", data=form) as resp:
+        photo = (await resp.json())["result"]
+    edited = await client.ok(
+        "editMessageCaption", chat_id=ANNA, message_id=photo["message_id"], caption="<b>after</b>", parse_mode="HTML"
+    )
+    assert edited["caption"] == "after" and edited["caption_entities"] == [{"type": "bold", "offset": 0, "length": 5}]
+    too_long = {"chat_id": ANNA, "message_id": photo["message_id"], "caption": "x" * 1025}
+    assert await client.error("editMessageCaption", **too_long) == (400, "Bad Request: message caption is too long")
+    await asyncio.sleep(1.0)
+    text = await client.ok("sendMessage", chat_id=ANNA, text="plain")
+    assert await client.error("editMessageCaption", chat_id=ANNA, message_id=text["message_id"], caption="c") == (
+        400,
+        "Bad Request: there is no caption in the message to edit",
+    )
+    assert await client.error("sendPhoto", chat_id=ANNA) == (400, "Bad Request: there is no photo in the request")
