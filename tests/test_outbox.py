@@ -206,3 +206,38 @@ async def test_telegram_errors_and_lost_connections_are_retried_and_each_message
     assert sandbox.stats.errors[502] == 1 and sandbox.stats.errors[429] >= 1
     assert sender.stats["network_retries"] >= 1 and sender.stats["retry_after"] >= 1
     assert sandbox.stats.texts_per_chat[chat] == ["Сообщение 0", "Сообщение 1"]
+
+
+async def test_a_person_who_blocked_the_bot_is_marked_unreachable_by_the_refusal(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """Telegram refuses a message to someone who blocked the bot (403 «Forbidden: bot was blocked by the user»):
+    the row fails for good (no retries against a wall) and the person is marked unreachable for the admins, even
+    before the bot reads the update about the block."""
+    import aiohttp
+
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    now = core.clock.now()
+    async with core.sessionmaker() as session, session.begin():
+        session.add(User(tg_id=chat, name="P", language="ru", is_admin=False, active=True, created_at=now))
+        outbox.message(session, chat, "Новая задача", now)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{sandbox.base_url}/sandbox/api/users/{chat}/block") as response:
+            assert response.status == 200
+    sender = OutboxSender(bot, core.sessionmaker, core.files)
+    task = asyncio.create_task(sender.run())
+    try:
+        for _ in range(200):
+            async with core.sessionmaker() as session:
+                row = (await session.execute(select(Outbox))).scalars().one()
+                person = (await session.execute(select(User))).scalars().one()
+            if row.status != "pending" and row.status != "sending":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        sender.stop()
+        await task
+    assert row.status == "failed" and row.error is not None and "bot was blocked by the user" in row.error
+    assert row.attempts == 1 and person.unreachable_at is not None
+    assert sandbox.stats.texts_per_chat.get(chat, []) == []

@@ -112,7 +112,7 @@ async def test_get_me(bot: Bot) -> None:
     assert me.is_bot
     assert me.username == "konveyer_bot"
     assert me.first_name == "Konveyer"
-    assert me.can_join_groups is False
+    assert me.can_join_groups is True and me.can_read_all_group_messages is False  # BotFather's defaults
 
 
 async def test_wrong_token_is_401() -> None:

@@ -69,8 +69,14 @@ class Client:
         return dict(body)
 
     async def updates(self, **params: Any) -> list[dict[str, Any]]:
-        result = await self.ok("getUpdates", timeout=0, **params)
-        return list(result)
+        """getUpdates; every update must also be one a client library accepts (aiogram's models of the Bot API
+        types: a missing required field, such as ChatMemberBanned's until_date, fails here)."""
+        from aiogram.types import Update
+
+        result = list(await self.ok("getUpdates", timeout=0, **params))
+        for update in result:
+            Update.model_validate(update)
+        return result
 
 
 @pytest.fixture

@@ -144,9 +144,31 @@ def member(status: str, user: JsonDict) -> JsonDict:
     data: JsonDict = {"status": status, "user": user}
     if status == "kicked":
         data["until_date"] = 0
-    if status == "administrator":
-        data.update(can_be_edited=False, is_anonymous=False, can_manage_chat=True, can_delete_messages=True)
+    if status == "creator":
+        data["is_anonymous"] = False
+    if status == "administrator":  # ChatMemberAdministrator: the rights a group's creator gives by default
+        data.update(can_be_edited=False, is_anonymous=False)
+        for right in ADMIN_RIGHTS:
+            data[right] = right not in ("can_promote_members", "can_manage_topics")
     return data
+
+
+ADMIN_RIGHTS = (
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",
+    "can_pin_messages",
+    "can_manage_topics",
+)
+"""ChatMemberAdministrator's rights (Bot API 9.x): all but the last two are required fields."""
 
 
 async def get_chat_member(hub: Hub, bot: JsonDict, params: Params) -> Any:
