@@ -530,6 +530,8 @@ async def test_state_persists(tmp_path: Path) -> None:
     try:
         srv.state.upsert_user(user_id=USER_ID, first_name="Anna", label="HR")
         sent = await b.send_document(USER_ID, BufferedInputFile(b"keep me", filename="k.txt"))
+        group = srv.state.add_group(title="Склад", kind="supergroup", creator_id=USER_ID)
+        group.bot_status = "administrator"
     finally:
         await b.session.close()
         await srv.stop()
@@ -547,6 +549,9 @@ async def test_state_persists(tmp_path: Path) -> None:
         b2 = make_bot(srv2)
         again = await b2.send_message(USER_ID, "next")
         assert again.message_id == sent.message_id + 1
+        kept = srv2.state.groups[group.id]  # a group keeps its members and the bot's place in it
+        assert (kept.title, kept.members, kept.bot_status) == ("Склад", {USER_ID: "creator"}, "administrator")
+        assert (await b2.send_message(group.id, "всем")).chat.type == "supergroup"
         await b2.session.close()
     finally:
         await srv2.stop()
