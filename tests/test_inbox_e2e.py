@@ -180,3 +180,16 @@ async def test_an_update_telegram_delivers_twice_is_answered_once(harness: Harne
             "message_id": r.payload.get("message", {}).get("message_id")} == mine
     ]  # fmt: skip
     assert len(rows) == 1 and rows[0].status == "done"
+
+
+async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(harness: Harness) -> None:
+    """Telegram may answer getUpdates itself with 429 «retry after N» (the sandbox's `retry_after` fault): polling
+    goes on after it (tgbot/inbox.py waits the N seconds) and nothing the person sent meanwhile is lost."""
+    fault = {"kind": "retry_after", "retry_after": 1, "method": "getUpdates", "count": 2}
+    async with harness.http.post(f"{harness.base}/sandbox/api/faults", json=fault) as response:
+        assert response.status == 200
+    await harness.admin.send("/users")
+    await harness.admin.expect("Админ")
+    await harness.admin.send("/processes")
+    await harness.admin.expect("Возврат бракованных часов")
+    assert harness.sandbox.stats.errors[429] >= 2  # both 429s were given, and the bot went on polling after them
