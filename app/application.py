@@ -120,6 +120,7 @@ class App:
                     BotCommand(command="help", description="Помощь / Help"),
                     BotCommand(command="cancel", description="Отменить ввод / Cancel the form"),
                     BotCommand(command="lang", description="Язык / Language"),
+                    BotCommand(command="diagram", description="Схема процесса / Process diagram"),
                 ]
             )
         if not self.settings.webhook_url:

@@ -38,6 +38,11 @@ ROLES = {
     "production_head_1": _("Head of production 1"),
     "production_head_2": _("Head of production 2"),
     "security": _("Security"),
+    "finance_director": _("Finance director"),
+    "logistics_head": _("Head of logistics"),
+    "operator": _("Operator"),
+    "production_manager": _("Production manager"),
+    "security_head": _("Head of security"),
 }
 
 

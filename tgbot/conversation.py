@@ -21,8 +21,19 @@ from db.models import Case, Task, User
 from flows import forms
 from flows import values as field_values
 from flows.i18n import _
+from flows.items import item_state, parse_item_task
 from flows.model import FieldDef, ProcessDef, local
-from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState, task_def, task_fields
+from flows.runtime import (
+    EDIT_PREFIX,
+    MOVE_TASK,
+    START_TASK,
+    EngineError,
+    TaskState,
+    form_data,
+    form_fields,
+    task_def,
+    task_fields,
+)
 from flows.status import CaseStatus, TaskStatus
 from services import companies, outbox
 from services import people as people_repo
@@ -96,8 +107,9 @@ class Conversation:
             raise EngineError(_("This case does not exist."))
         spec = await self.core.registry.spec(self.session, case.definition_id)
         state_task = task_state(task)
-        loaded = FormCase(spec=spec, data=case.data, task=state_task)
-        fields: dict[str, FieldDef] = dict(spec.fields)
+        # An item's form asks the fields of its entry, and shows what the entry already has.
+        loaded = FormCase(spec=spec, data=form_data(case.data, state_task), task=state_task)
+        fields: dict[str, FieldDef] = form_fields(spec, state_task)
         names = task_fields(spec, state_task, outcome)
         if outcome is not None and task.key != START_TASK:
             odef = task_def(spec, task.stage, task.key).outcome_defs().get(outcome)
@@ -118,7 +130,7 @@ class Conversation:
             draft = task.draft
         else:
             draft = forms.new_draft(outcome)
-            if task.key in (START_TASK, MOVE_TASK):
+            if task.key in (START_TASK, MOVE_TASK) or parse_item_task(task.key) is not None:
                 # What the case already has (carried over by a hand-off) is not asked again.
                 forms.prefill(fields, names, draft, loaded.data)
             else:
@@ -148,7 +160,7 @@ class Conversation:
         task.draft = draft
         step_no = step_stamp(step, draft)
         if step is None:
-            title = self.r.task_title(loaded.spec, loaded.task, self.lang)
+            title = self.r.form_title(loaded.spec, loaded.task, loaded.data, self.lang)
             decision = self._decision(loaded, draft.get("outcome"))
             text, keyboard = self.r.form_summary(
                 loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision
@@ -496,6 +508,21 @@ class Conversation:
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
         self._finished(draft)
+        item = parse_item_task(task.key)
+        if item is not None:
+            name, index, _to = item
+            found = item_state(loaded.state.data, name, index) or {}
+            self.say(
+                self.r.t(
+                    "✅ «%(item)s» — now «%(stage)s». %(case)s — stage: %(case_stage)s.",
+                    self.lang,
+                    item=self.r.item_title(loaded.state, name, index, self.lang),
+                    stage=self.r.item_stage_title(loaded.state, name, found.get("stage"), self.lang),
+                    case=self.r.case_name(loaded.state, self.lang),
+                    case_stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
+                )
+            )
+            return loaded
         if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == CaseStatus.ACTIVE:
             if await self.cases.allowed_moves(self.user, loaded):
                 # A pipeline moved by hand: show where the case stands and where it can go next.

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, TaskCard, User
+from flows.items import item_state
 from flows.model import ProcessDef, TaskDef
 from flows.runtime import Notify, TaskState, task_def
 from services import outbox
@@ -20,6 +21,7 @@ from services import people as people_repo
 from services.cases.state import Loaded
 from services.people import PeopleCache
 from services.wording import file_fields
+from tgbot.callbacks import ItemCb
 from tgbot.render import Renderer
 
 
@@ -188,8 +190,37 @@ class OutboxNotifier:
                 who=holder,
                 case=case_name,
             ),
-            None,
+            renderer.escalation_buttons(task, loaded.row.id, lang),
         )
+
+    async def task_handed_over(self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User) -> None:
+        r, lang = self.renderer, previous.language
+        title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
+        if holder.id == by.id:
+            text = r.t("↪️ %(by)s took over «%(task)s» from you.\n%(case)s", lang, by=by.name, task=title, case=case)
+        else:
+            text = r.t(
+                "↪️ %(by)s handed «%(task)s» over to %(who)s; it is no longer yours.\n%(case)s",
+                lang,
+                by=by.name,
+                task=title,
+                who=holder.name,
+                case=case,
+            )
+        outbox.message(self.session, previous.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
+        r, lang = self.renderer, holder.language
+        text = r.t(
+            "🗓 %(by)s moved the deadline of «%(task)s» to %(when)s. Reason: %(reason)s\n%(case)s",
+            lang,
+            by=by.name,
+            task=r.task_title(loaded.state.spec, task, lang),
+            when=r.when(task.due_at),
+            reason=reason,
+            case=r.case_name(loaded.state, lang),
+        )
+        outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
 
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         state, r, lang = loaded.state, self.renderer, user.language
@@ -249,6 +280,57 @@ class OutboxNotifier:
         )
         outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
 
+    async def item_shown(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> dict[int, int]:
+        rows = {}
+        for user in recipients:
+            text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
+            rows[user.id] = outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=loaded.row.id)
+        if rows:
+            await self.session.flush()  # the cards' ids are kept with the case, to edit them when the item moves
+        return {user_id: row.id for user_id, row in rows.items()}
+
+    async def item_changed(self, loaded: Loaded, name: str, index: int, cards: dict[str, Any]) -> None:
+        people = await self.people.users([int(user_id) for user_id in cards])
+        for user_id, outbox_id in cards.items():
+            user = people.get(int(user_id))
+            if user is None or not isinstance(outbox_id, int):
+                continue
+            text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
+            payload: dict[str, Any] = {"text": text}
+            if keyboard:
+                payload["reply_markup"] = keyboard
+            outbox.enqueue(
+                self.session,
+                chat_id=user.tg_id,
+                method="editMessageText",
+                payload=payload,
+                now=self.now,
+                ref_id=outbox_id,
+                case_id=loaded.row.id,
+            )
+
+    async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
+        state = loaded.state
+        for user in recipients:
+            lang = user.language
+            text = self.renderer.t(
+                "⏰ «%(item)s» is still at «%(stage)s».\n%(case)s",
+                lang,
+                item=self.renderer.item_title(state, name, index, lang),
+                stage=self.renderer.item_stage_title(state, name, _item_stage(state.data, name, index), lang),
+                case=self.renderer.case_name(state, lang),
+            )
+            card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+            button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
+            outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+
+    async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
+        state = loaded.state
+        by = [h.get("by") for h in (item_state(state.data, name, index) or {}).get("history") or []]
+        names = await self._names(loaded, [b for b in by if isinstance(b, int)])
+        text = self.renderer.item_history(state, name, index, user.language, names)
+        outbox.message(self.session, user.tg_id, text, self.now, case_id=loaded.row.id)
+
     def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
         row = outbox.enqueue(
             self.session,
@@ -263,3 +345,9 @@ class OutboxNotifier:
         state = loaded.state
         files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
         send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language))
+
+
+def _item_stage(data: dict[str, Any], name: str, index: int) -> str | None:
+    state = item_state(data, name, index)
+    stage = state.get("stage") if state else None
+    return stage if isinstance(stage, str) else None

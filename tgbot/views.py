@@ -9,7 +9,7 @@ from db.models import Case, User
 from flows.model import ProcessDef
 from services.team import Joined, Welcome
 from services.worktime import WorkReport
-from tgbot.callbacks import CaseCb, StartCb
+from tgbot.callbacks import CaseCb, DiagramCb, StartCb
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
@@ -23,6 +23,14 @@ def startable_keyboard(renderer: Renderer, specs: list[ProcessDef], lang: str) -
         for s in specs
     ]
     return InlineKeyboardMarkup(inline_keyboard=[[button] for button in buttons])
+
+
+def diagram_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """`/diagram`: one button per process, by its title."""
+    rows = [
+        [InlineKeyboardButton(text=title[:60], callback_data=DiagramCb(process=key).pack())] for key, title in processes
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lang: str) -> InlineKeyboardMarkup:

@@ -184,6 +184,31 @@ class CaseService:
         await self.save(loaded, effects, user.id, "case.move", {"to": to})
         return loaded
 
+    async def item_moves(self, user: User, loaded: Loaded, name: str, index: int) -> list[str]:
+        roles = await people_repo.roles_of(self.session, user.id)
+        return self.core.engine.item_moves(loaded.state, name, index, user.id, roles, user.is_admin)
+
+    async def move_item(self, user: User, case_id: int, name: str, index: int, to: str) -> Loaded:
+        """Move an item of the case along its track (or give the mover the form its new stage asks for); the
+        case's stage follows its items in the same step."""
+        loaded = await self.load(case_id)
+        if name not in loaded.state.spec.tracks():
+            raise EngineError(_("This case has no such items."))
+        roles = await people_repo.roles_of(self.session, user.id)
+        effects = self.core.engine.move_item(loaded.state, name, index, to, user.id, roles, user.is_admin)
+        await self.save(loaded, effects, user.id, "item.move", {"list": name, "index": index, "to": to})
+        return loaded
+
+    async def show_item(self, user: User, case_id: int, name: str, index: int) -> None:
+        """A fresh card of an item for this person (theirs went up the chat, or they were not among its people
+        when its track began); it is edited with the others from now on."""
+        from services.cases.items import item_cards  # items.py registers handlers with effects.py: import it late
+
+        loaded = await self.load(case_id)
+        shown = await self.notifier.item_shown(loaded, name, index, [user])
+        item_cards(loaded, name, index).update({str(k): v for k, v in shown.items()})
+        await self.store.write_case(loaded)
+
     async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
         loaded = await self.load(case_id)
         effects = self.core.engine.request_edit(loaded.state, name, user.id, user.is_admin)
@@ -229,9 +254,10 @@ class CaseService:
             task = next((t for t in loaded.state.tasks if t.id == timer.task_id), None)
             if task is None:
                 return  # the task is done: its reminders have nothing to say
-        effects = self.core.engine.fire(
-            loaded.state, timer.kind, task, timer.payload.get("stage"), timer.payload.get("visit")
-        )
+        payload = timer.payload
+        item = (str(payload["list"]), int(payload["index"])) if "list" in payload and "index" in payload else None
+        stage, visit = payload.get("stage"), payload.get("visit")
+        effects = self.core.engine.fire(loaded.state, timer.kind, task, stage, visit, item)
         await self.save(loaded, effects, None, f"timer.{timer.kind}", {"timer": timer.id}, task_id=timer.task_id)
 
     async def release_tasks(self, user: User, roles: set[str] | None, actor_id: int | None) -> int:
