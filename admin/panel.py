@@ -1,6 +1,7 @@
 """A small web panel for admins: every case with its current step, deadline and holder, its data with the
 photos and documents, its history in sentences; people and roles, process versions, and delivery problems.
-The same services as the bot (another front end); read-only so far, so it cannot bypass the engine.
+The same services as the bot (another front end). What it changes goes through them, so it cannot bypass the
+engine: a failed step retried, and a version's running cases moved onto another version (`services.migration`).
 
 Access: log in with the admin token (ADMIN_TOKEN) on the login page or by opening `/admin/?token=…` once;
 a server-side session follows (admin/auth.py). The panel speaks the settings' default language.
@@ -25,9 +26,12 @@ from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
 from admin.words import CASE_STATUS, Words
 from db.models import AuditEntry, Case, Outbox, StoredFile, User, UserRole
 from flows.model import FieldDef, ProcessDef
+from flows.runtime import EARLIER
 from flows.status import CaseStatus
 from services import attention, panel_queries
 from services.core import Core
+from services.diagrams import Diagrams, UnknownProcess, current_stage, process_graph, render_async
+from services.migration import Migration, MigrationReport
 from services.panel_sessions import SessionPolicy
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,14 @@ PAGE = 50
 # Shown inline (and served `inline`) only for raster formats a browser cannot run code from; SVG and
 # everything else is a download, so a file someone sent the bot cannot script the panel.
 INLINE_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+REPORT_MAPPING = web.RequestKey("panel_migration_mapping", dict)
+
+
+def report_mapping(request: web.Request) -> dict[str, str]:
+    """The mapping the admin posted, so the form shows what was checked."""
+    return dict(request.get(REPORT_MAPPING) or {})
+
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)  # user text is escaped
 
@@ -68,10 +80,15 @@ class AdminPanel:
                 *self.auth.routes(),
                 web.get("/", self.cases),
                 web.get("/cases/{case_id:\\d+}", self.case),
+                web.get("/cases/{case_id:\\d+}/diagram.svg", self.case_diagram),
                 web.post("/cases/{case_id:\\d+}/retry", self.retry),
                 web.get("/files/{file_id:\\d+}", self.file),
                 web.get("/people", self.people),
                 web.get("/processes", self.processes),
+                web.get("/processes/{process}", self.process),
+                web.get("/processes/{process}/{version:\\d+}.svg", self.diagram),
+                web.get("/processes/{process}/versions/{version:\\d+}", self.version),
+                web.post("/processes/{process}/versions/{version:\\d+}/migrate", self.migrate),
                 web.get("/outbox", self.outbox),
             ]
         )
@@ -182,6 +199,17 @@ class AdminPanel:
             files=[_file_view(f.id, f.file_name, f.mime_type) | {"size": f.size} for f in detail.files],
         )
 
+    async def case_diagram(self, request: web.Request) -> web.Response:
+        """The case's process (its version) drawn with the stage the case stands at highlighted."""
+        case_id = int(request.match_info["case_id"])
+        async with self.core.sessionmaker() as session:
+            detail = await panel_queries.case_detail(self.core, session, case_id)
+        if detail is None:
+            raise web.HTTPNotFound(text="no such case")
+        current = current_stage(detail.case.status, detail.case.stage)
+        svg = await render_async(process_graph(self.core, detail.spec, self.lang, current=current), "svg")
+        return _svg(svg)
+
     async def retry(self, request: web.Request) -> web.Response:
         """A failed step of the case goes back in line (the admin fixed its data or its definition)."""
         case_id = int(request.match_info["case_id"])
@@ -209,7 +237,15 @@ class AdminPanel:
                         )
                 rows.append({"label": label, "entries": entries})
             else:
-                rows.append(self._value(fdef, value, spec, names))
+                row = self._value(fdef, value, spec, names)
+                notes = [n for n in (data.get(EARLIER) or {}).get(name) or [] if isinstance(n, dict)]
+                if notes and "text" in row:  # a value a later answer replaced stays in view
+                    wording = self.core.wording
+                    before = ", ".join(
+                        wording.summary_value(fdef, n.get("value"), self.lang, spec) for n in notes[::-1]
+                    )
+                    row["text"] += " · " + wording.t("earlier: %(values)s", self.lang, values=before)
+                rows.append(row)
         return rows
 
     def _value(self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str]) -> dict[str, Any]:
@@ -282,6 +318,96 @@ class AdminPanel:
         ]
         return self.render(request, "processes.html", items=items)
 
+    async def process(self, request: web.Request) -> web.Response:
+        """A process's versions, each with its diagram (the newest shown unless another is asked for)."""
+        process = request.match_info["process"]
+        async with self.core.sessionmaker() as session:
+            versions = await panel_queries.process_versions(session, process)
+        if not versions:
+            raise web.HTTPNotFound(text="no such process")
+        shown = request.query.get("version", "")
+        numbers = {v.version for v in versions}
+        shown_version = int(shown) if shown.isdigit() and int(shown) in numbers else versions[0].version
+        loaded = self.core.registry.library.get(process)
+        title = self.core.translator.local(loaded.spec.title, self.lang) if loaded else process
+        items = [{"version": v.version, "at": v.created_at, "path": v.path, "running": v.running} for v in versions]
+        return self.render(request, "process.html", key=process, title=title, versions=items, shown=shown_version)
+
+    async def diagram(self, request: web.Request) -> web.Response:
+        """One version of a process drawn as SVG (made here from the definition; no one's upload)."""
+        process, version = request.match_info["process"], int(request.match_info["version"])
+        async with self.core.sessionmaker() as session:
+            try:
+                svg = await Diagrams(self.core, session).version_svg(process, version, self.lang)
+            except UnknownProcess:
+                raise web.HTTPNotFound(text="no such version") from None
+        return _svg(svg)
+
+    async def version(self, request: web.Request, report: MigrationReport | None = None) -> web.Response:
+        """One version of a process: its stages with the running cases at each, the other versions, and the
+        form that moves its running cases onto another version (checked first, then applied)."""
+        process, number = request.match_info["process"], int(request.match_info["version"])
+        async with self.core.sessionmaker() as session:
+            versions = await panel_queries.process_versions(session, process)
+            by_number = {v.version: v for v in versions}
+            if number not in by_number:
+                raise web.HTTPNotFound(text="no such version")
+            this = by_number[number]
+            spec = await self.core.registry.spec(session, this.definition_id)
+            in_use = await panel_queries.stages_in_use(session, this.definition_id)
+            targets = {v.version: await self.core.registry.spec(session, v.definition_id) for v in versions
+                       if v.version != number}
+        wording = self.core.wording
+        to = int(request.query.get("to") or (report.to_version if report else 0) or max(targets, default=0) or 0)
+        target = targets.get(to)
+        target_keys = {s.key for s in target.stages} if target else set()
+        chosen = report_mapping(request) if report else {}
+        stages = [
+            {
+                "key": st.key,
+                "title": wording.stage_title(spec, st.key, self.lang),
+                "running": in_use.get(st.key, 0),
+                "to": chosen.get(st.key, st.key if st.key in target_keys else ""),
+            }
+            for st in spec.stages
+        ]
+        # A running case moves onto a stage that still has work; final stages are not offered.
+        options: list[tuple[str, str]] = []
+        if target is not None:
+            options = [(s.key, wording.stage_title(target, s.key, self.lang)) for s in target.stages if not s.final]
+        return self.render(
+            request,
+            "version.html",
+            process=process,
+            title=self.core.translator.local(spec.title, self.lang),
+            version=this,
+            versions=versions,
+            stages=stages,
+            to=to,
+            targets=sorted(targets, reverse=True),
+            options=options,
+            report=report,
+        )
+
+    async def migrate(self, request: web.Request) -> web.Response:
+        """Check (or, with «apply», do) moving this version's running cases onto another version."""
+        process, number = request.match_info["process"], int(request.match_info["version"])
+        form = await request.post()
+        try:
+            to = int(str(form.get("to", "")))
+        except ValueError:
+            raise web.HTTPBadRequest(text="no version to move to") from None
+        mapping = {
+            str(key).removeprefix("map:"): str(value)
+            for key, value in form.items()
+            if str(key).startswith("map:") and str(value)
+        }
+        migration = Migration(self.core, self.lang)
+        run = migration.apply if form.get("action") == "apply" else migration.check
+        report = await run(process, number, to, mapping)
+        request[REPORT_MAPPING] = mapping
+        return await self.version(request, report)
+
     async def outbox(self, request: web.Request) -> web.Response:
         async with self.core.sessionmaker() as session:
             by_status = dict((await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all())
@@ -292,6 +418,12 @@ class AdminPanel:
             by_status=[(self.words.outbox_status(s), n) for s, n in sorted(by_status.items())],
             problems=problems,
         )
+
+
+def _svg(svg: bytes) -> web.Response:
+    # Drawn here from a definition, but served as a document of its own: nothing in it may run.
+    headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    return web.Response(body=svg, content_type="image/svg+xml", headers=headers)
 
 
 def _file_view(file_id: int, name: str, mime: str | None) -> dict[str, Any]:

@@ -4,10 +4,12 @@ like the bot's texts; the panel speaks the settings' default language."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from db.models import AuditEntry, Task
 from flows.i18n import _
+from flows.items import track_of
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from services.core import Core
@@ -90,6 +92,49 @@ class Words:
         fdef = spec.fields.get(name)
         return self.core.translator.local(fdef.label, self.lang) if fdef else self._label({}, name)
 
+    def _item(self, spec: ProcessDef, action: str, data: dict[str, Any]) -> str:
+        """An item's step in the case's history: «Позиции №2: «Отправлен» → «На таможне»»."""
+        name, index = str(data.get("list", "")), data.get("index")
+        fdef = spec.fields.get(name)
+        item = f"{self.core.translator.local(fdef.label, self.lang) if fdef else name} №{(index or 0) + 1}"
+
+        def stage(key: Any) -> str:
+            try:
+                return self.core.translator.local(track_of(spec, name).stage(str(key)).title, self.lang)
+            except KeyError:
+                return self._label({}, str(key)) if key else "—"
+
+        if action == "item.started":
+            return self.t("«%(item)s»: stage «%(to)s»", item=item, to=stage(data.get("to")))
+        if action == "item.moved":
+            moved = {"item": item, "from": stage(data.get("from")), "to": stage(data.get("to"))}
+            return self.t("«%(item)s»: «%(from)s» → «%(to)s»", **moved)
+        if action == "item.move":
+            return self.t("asked to move «%(item)s» to «%(to)s»", item=item, to=stage(data.get("to")))
+        return self.t("reminder about «%(item)s»", item=item)
+
+    def _changes(self, spec: ProcessDef, data: dict[str, Any]) -> str:
+        """«; «Дата поступления товара» changed from 25.12.2026 to 22.01.2027» for each value an answer replaced."""
+        before = data.get("before")
+        values = data.get("values") or {}
+        if not isinstance(before, dict):
+            return ""
+        said = []
+        for name, old in before.items():
+            fdef = spec.fields.get(name)
+            if fdef is None:
+                continue
+            wording = self.core.wording
+            said.append(
+                self.t(
+                    "«%(field)s» changed from %(old)s to %(new)s",
+                    field=self.field_label(spec, name),
+                    old=wording.summary_value(fdef, old, self.lang, spec),
+                    new=wording.summary_value(fdef, values.get(name), self.lang, spec),
+                )
+            )
+        return "".join("; " + line for line in said)
+
     def history(self, entry: AuditEntry, spec: ProcessDef, tasks: dict[int, Task], names: dict[int, str]) -> str:
         """One history entry as a sentence: «Анна: задача «Подтвердить дефект» — выполнено (Подтвердить)»."""
         data = entry.data or {}
@@ -114,6 +159,7 @@ class Words:
             filled = [self.field_label(spec, n) for n in (data.get("values") or {}) if n in spec.fields]
             if filled:
                 text += "; " + self.t("filled in: %(fields)s", fields=", ".join(filled))
+            text += self._changes(spec, data)
         elif action == "stage.entered":
             text = self.t("stage «%(to)s»", to=self.stage(spec, data.get("to")))
             if data.get("from"):
@@ -156,7 +202,30 @@ class Words:
             text = self.t("the unfinished request was closed after %(days)s days", days=data.get("days", "?"))
         elif action == "case.retried":
             text = self.t("an admin retried the failed step")
+        elif action in ("item.started", "item.moved", "item.move", "timer.item"):
+            text = self._item(spec, action, data)
+        elif action == "task.escalated":
+            recipients = ", ".join(names.get(i, "?") for i in data.get("to") or [])
+            text = self.t("task «%(task)s» escalated to %(who)s", task=title, who=recipients or "—")
+        elif action == "task.reassigned":
+            holder = names.get(int(data.get("to") or 0), "?")
+            text = self.t("task «%(task)s» reassigned to %(who)s", task=title, who=holder)
+        elif action == "task.taken_over":
+            text = self.t("took over task «%(task)s»", task=title)
+        elif action == "task.deadline_moved":
+            when = self.core.wording.when(_moment(data.get("to")))
+            text = self.t("moved the deadline of «%(task)s» to %(when)s: %(reason)s", task=title, when=when,
+                          reason=data.get("reason", ""))
+        elif action == "case.migrated":
+            text = self.t("moved to version %(version)s", version=data.get("to_version", "?"))
         else:
             text = self._label({}, action)
         who = names.get(entry.actor_id) if entry.actor_id is not None else None
         return f"{who}: {text}" if who else text[:1].upper() + text[1:]
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None

@@ -23,6 +23,7 @@ from handlers import routers
 from handlers.common import PrivateChat
 from integrations.email import Mailer
 from scheduler.runner import Scheduler
+from services import attention
 from services.cases.documents import DocumentJobs
 from services.core import Core
 from services.delivery import OutboxSender
@@ -107,6 +108,7 @@ class App:
             core.files,
             mailer=Mailer(smtp_config(self.settings)),  # e-mail goes through the same outbox
             documents=DocumentJobs(core).render,  # and so do documents rendered after a step's commit
+            on_failed=lambda session, rows: attention.undelivered(core, session, rows),
             global_rate=self.settings.outbox_global_rate,
             per_chat_rate=self.settings.outbox_per_chat_rate,
             per_chat_burst=self.settings.outbox_per_chat_burst,
@@ -122,6 +124,7 @@ class App:
                     BotCommand(command="help", description="Помощь / Help"),
                     BotCommand(command="cancel", description="Отменить ввод / Cancel the form"),
                     BotCommand(command="lang", description="Язык / Language"),
+                    BotCommand(command="diagram", description="Схема процесса / Process diagram"),
                 ]
             )
         if not self.settings.webhook_url:

@@ -1,4 +1,5 @@
-"""`konveyer demo | run | check | sandbox | drill | bench` — the command line other tools drive."""
+"""`konveyer demo | run | check | migrate | export-bpmn | sandbox | drill | bench`: the command line other
+tools drive."""
 
 from __future__ import annotations
 
@@ -45,6 +46,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_bpmn(args: argparse.Namespace) -> int:
+    """A process as BPMN 2.0 XML with its diagram (opens in bpmn.io and Camunda Modeler)."""
+    from services.bpmn import export_from_folder
+
+    folder = Path(args.library) if args.library else Path(__file__).resolve().parent.parent / "flows" / "library"
+    problems = check_paths([str(folder)])
+    if problems:
+        print("\n".join(str(p) for p in problems), file=sys.stderr)
+        return 1
+    try:
+        xml = export_from_folder(folder, args.process, lang=args.lang)
+    except KeyError:
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+        print(f"no process '{args.process}' in {folder}; the files there: {known}", file=sys.stderr)
+        return 2
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(xml)
+    else:
+        Path(args.output).write_bytes(xml)
+        print(f"{args.process}: BPMN written to {args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pydantic import SecretStr
 
@@ -77,6 +101,39 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Move running cases of a process onto another version: a report first (nothing changes), `--apply` to do it.
+    Exit 0 when every case moved (or can move), 1 when some cannot, 2 when the request itself is wrong."""
+    from app.container import build_core
+    from app.settings import Settings
+    from services.migration import MappingError, Migration, parse_mapping
+
+    settings = Settings()
+    if args.database_url:
+        settings.database_url = args.database_url
+    try:
+        mapping = parse_mapping(args.map)
+    except MappingError as wrong:
+        print(f"--map {wrong}: expected old_stage:new_stage", file=sys.stderr)
+        return 2
+
+    async def main() -> int:
+        core = await build_core(settings)
+        try:
+            migration = Migration(core)
+            run = migration.apply if args.apply else migration.check
+            report = await run(args.process, args.from_version, args.to_version, mapping)
+            for line in migration.report_lines(report):
+                print(line)
+        finally:
+            await core.close()
+        if report.problems:
+            return 2
+        return 1 if report.refused else 0
+
+    return asyncio.run(main())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -141,6 +198,31 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check process definitions; prints file:line: message")
     check.add_argument("paths", nargs="*")
     check.set_defaults(func=cmd_check)
+    bpmn = sub.add_parser("export-bpmn", help="write a process as BPMN 2.0 XML with its diagram (bpmn.io, Camunda)")
+    bpmn.add_argument("process", help="the process key, e.g. defect_return")
+    bpmn.add_argument("-o", "--output", default=None, help="the file to write (default: standard output)")
+    bpmn.add_argument("--library", default=None, help="a folder of definitions (default: the shipped library)")
+    bpmn.add_argument("--lang", default="ru", choices=["ru", "en"], help="the language of names and notes")
+    bpmn.set_defaults(func=cmd_export_bpmn)
+    migrate = sub.add_parser("migrate", help="move running cases onto another version of their process")
+    migrate_what = migrate.add_subparsers(dest="what", required=True)
+    process = migrate_what.add_parser(
+        "process", help="checked and reported first; --apply moves each case in a transaction of its own"
+    )
+    process.add_argument("process", help="the process key, e.g. defect_return")
+    process.add_argument("--from", dest="from_version", type=int, required=True, help="the version cases are on")
+    process.add_argument("--to", dest="to_version", type=int, required=True, help="the version to move them to")
+    process.add_argument(
+        "--map",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="OLD:NEW",
+        help="where cases at a stage of the old version go (a stage of the same key maps to itself)",
+    )
+    process.add_argument("--apply", action="store_true", help="do it (without it: only the report)")
+    process.add_argument("--database-url", default=None)
+    process.set_defaults(func=cmd_migrate)
     sandbox = sub.add_parser("sandbox", help="run the sandbox Telegram Bot API alone (connect `run` with API_BASE)")
     sandbox.add_argument("--port", type=int, default=8081)
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -167,7 +249,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command != "check":
+    if args.command not in ("check", "export-bpmn"):
         _logging(args.verbose)
     return int(args.func(args))
 

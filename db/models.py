@@ -93,6 +93,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The task whose form this person is filling in chat right now (one conversation at a time).
     active_task_id: Mapped[int | None] = mapped_column(Integer)
+    # A question asked outside any form whose answer is the person's next text (the reason for moving an
+    # escalated task's deadline): {"kind": …, and what the answer completes}.
+    prompt: Mapped[dict[str, Any] | None] = mapped_column(Json)
     # Wall clock: a form question to this person may not have arrived (its send was uncertain or failed);
     # the question is asked again before their next message is taken as an answer.
     question_lost_at: Mapped[datetime | None]

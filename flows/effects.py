@@ -62,11 +62,31 @@ class Render:
 
 @dataclass(frozen=True)
 class SetTimer:
-    kind: Literal["remind", "overdue", "wait"]
+    kind: Literal["remind", "overdue", "wait", "item"]
     due_at: datetime
     task: TaskState | None = None
-    stage: str | None = None
+    stage: str | None = None  # a wait: the case's stage; an item's reminder: the item's stage
     visit: int | None = None
+    item: tuple[str, int] | None = None  # an item's reminder: its list and index
+
+
+@dataclass(frozen=True)
+class ItemMoved:
+    """An item of a list with a track entered a stage (`previous` None: its track has just begun)."""
+
+    list: str
+    index: int
+    previous: str | None
+    stage: str
+    by: int | None
+
+
+@dataclass(frozen=True)
+class ItemReminder:
+    """An item has stayed at its stage as long as the stage's `remind` says: its people are told."""
+
+    list: str
+    index: int
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,14 @@ class TaskClosed:
 class StageEntered:
     previous: str | None
     stage: str
+
+
+@dataclass(frozen=True)
+class DeadlineMoved:
+    """A task's deadline was moved (`previous` is the one it had): its pending timers go, the new ones follow."""
+
+    task: TaskState
+    previous: datetime | None
 
 
 @dataclass(frozen=True)
@@ -153,6 +181,7 @@ Effect = (
     | SetTimer
     | TaskCreated
     | TaskClosed
+    | DeadlineMoved
     | StageEntered
     | CaseClosed
     | StartCase
@@ -163,4 +192,6 @@ Effect = (
     | BuildReport
     | NotifyCases
     | SendEmail
+    | ItemMoved
+    | ItemReminder
 )

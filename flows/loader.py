@@ -22,14 +22,18 @@ from flows.deadlines import DeadlineError, parse_deadline, parse_offset
 from flows.i18n import _
 from flows.model import (
     ACTION_TAG,
+    DATE_RULE_WORDS,
     FILE_TYPES,
     PERSON_REFS,
     CallDef,
+    DateRules,
     FieldDef,
+    FieldRef,
     LocalText,
     ProcessDef,
     StageDef,
     TaskDef,
+    ref_names,
 )
 from flows.runtime import ITEM_PREFIX
 from flows.typecheck import TRANSLATED
@@ -478,6 +482,8 @@ def _cron_problem(cron: str) -> tuple[str, dict[str, Any]] | None:
 
 # Keys travel in Telegram button data (64 bytes in all, ids and prefixes included).
 MAX_KEY = 32
+MAX_CALLBACK = 64  # Telegram's limit on a button's data
+MAX_ITEMS = 999  # the widest entry number a move button may carry
 
 
 def _check_key_lengths(spec: ProcessDef, c: _Checker) -> None:
@@ -511,6 +517,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
     fields = spec.fields
     stage_keys: dict[str, int] = {}
     task_keys: dict[str, str] = {}
+    followed: dict[tuple[str, str], str] = {}  # (list, item stage) -> the case's stage that follows it
     for index, stage in enumerate(spec.stages):
         if stage.key in stage_keys:
             c.add(("stages", index, "key"), _("stage '%(stage)s' is defined twice"), stage=stage.key)
@@ -533,7 +540,9 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
     c.env = typecheck.environment_of(spec)
 
     for name, fdef in fields.items():
-        _check_field(spec, c, ("fields", name), fdef)
+        _check_field(spec, c, ("fields", name), fdef, name)
+        if fdef.track is not None:
+            _check_track(spec, c, ("fields", name, "track"), name, fdef, stage_keys)
     for role in spec.start.roles:
         if role not in roles:
             c.add(
@@ -586,6 +595,9 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 _check_person(c, (*base, "moves", m_index, "roles"), who, roles, fields)
         _check_field_list(c, (*base, "requires"), stage.requires, fields)
         _check_field_list(c, (*base, "editable"), stage.editable, fields)
+        if stage.follows is not None:
+            _check_follows(spec, c, base, stage, followed)
+        _check_tracked_lists_stay(spec, c, base, stage)
         if stage.wait is not None:
             _check_deadline(c, (*base, "wait"), stage.wait, fields)
         if stage.next and stage.next[-1].when is not None:
@@ -622,12 +634,139 @@ def _reachable(spec: ProcessDef) -> set[str]:
         if key in seen or key not in by_key:
             continue
         seen.add(key)
-        todo.extend(t.to for t in by_key[key].next)
-        todo.extend(m.to for m in by_key[key].moves)
+        todo.extend(typecheck.ways_on(spec, by_key[key]))
     return seen
 
 
-def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> None:
+def _check_track(
+    spec: ProcessDef, c: _Checker, path: Path_, name: str, fdef: FieldDef, stage_keys: Mapping[str, int]
+) -> None:
+    """An item track: its moves name its own stages, its required fields are the entry's, its rules read `item`."""
+    track = fdef.track
+    assert track is not None
+    entry_fields = fdef.fields or {}
+    keys: list[str] = []
+    for index, stage in enumerate(track.stages):
+        if stage.key in keys:
+            c.add((*path, "stages", index, "key"), _("item stage '%(stage)s' is defined twice"), stage=stage.key)
+        keys.append(stage.key)
+        # The move button carries the case, the list, the entry and the stage in Telegram's 64 bytes.
+        if len(f"i:move:{10**10}:{name}:{MAX_ITEMS}:{stage.key}".encode()) > MAX_CALLBACK:
+            c.add(
+                (*path, "stages", index, "key"),
+                _("'%(key)s' and the list's name '%(name)s' are too long together for a button; use shorter keys"),
+                key=stage.key,
+                name=name,
+            )
+    if track.role is not None and track.role not in spec.roles:
+        c.add((*path, "role"), _("unknown role '%(role)s'"), role=track.role)
+    if track.start is not None and track.start not in stage_keys:
+        c.add(
+            (*path, "start"),
+            _("unknown stage '%(stage)s' (stages: %(stages)s)"),
+            stage=track.start,
+            stages=", ".join(stage_keys),
+        )
+    saved = c.env
+    c.env = typecheck.entry_environment(spec, saved, name)
+    try:
+        _check_template(c, (*path, "title"), track.title)
+        for index, stage in enumerate(track.stages):
+            base: Path_ = (*path, "stages", index)
+            _check_template(c, (*base, "title"), stage.title)
+            for m_index, move in enumerate(stage.moves):
+                if move.to not in keys:
+                    c.add(
+                        (*base, "moves", m_index),
+                        _("unknown item stage '%(stage)s' (stages of the track: %(stages)s)"),
+                        stage=move.to,
+                        stages=", ".join(keys),
+                    )
+            for r_index, required in enumerate(stage.requires):
+                if required not in entry_fields:
+                    c.add(
+                        (*base, "requires", r_index),
+                        _("'%(name)s' is not a field of an entry of '%(list)s' (its fields: %(fields)s)"),
+                        name=required,
+                        list=name,
+                        fields=", ".join(entry_fields),
+                    )
+            for k_index, check in enumerate(stage.checks):
+                _check_condition(c, (*base, "checks", k_index, "rule"), check.rule)
+            for r_index, reminder in enumerate(stage.remind):
+                _check_deadline(c, (*base, "remind", r_index), reminder, spec.fields)
+    finally:
+        c.env = saved
+
+
+def _check_tracked_lists_stay(spec: ProcessDef, c: _Checker, base: Path_, stage: StageDef) -> None:
+    """Each item's state is kept beside its entry, by position: once items have begun, their list must not be
+    answered anew (an entry removed in the middle would hand its stage to the next one)."""
+    tracked = set(spec.tracks())
+    places: list[tuple[Path_, list[str]]] = [((*base, "editable"), stage.editable)]
+    for t_index, task in enumerate(stage.tasks):
+        places.append(((*base, "tasks", t_index, "fields"), ref_names(task.fields)))
+        for key, outcome in (task.outcomes or {}).items():
+            places.append(((*base, "tasks", t_index, "outcomes", key, "fields"), ref_names(outcome.fields)))
+    for path, names in places:
+        for index, name in enumerate(names):
+            if name in tracked:
+                c.add(
+                    (*path, index),
+                    _("the items of '%(name)s' move along a track, so the list is filled once, in the start form"),
+                    name=name,
+                )
+
+
+def _check_follows(
+    spec: ProcessDef, c: _Checker, base: Path_, stage: StageDef, followed: dict[tuple[str, str], str]
+) -> None:
+    """A stage derived from the items: it names a list with a track, and one of that track's stages."""
+    follows = stage.follows
+    assert follows is not None
+    fdef = spec.fields.get(follows.list)
+    if fdef is None or fdef.track is None:
+        c.add(
+            (*base, "follows", "list"),
+            _("'%(name)s' is not a list field with a 'track'"),
+            name=follows.list,
+        )
+        return
+    keys = [s.key for s in fdef.track.stages]
+    if follows.at_least not in keys:
+        c.add(
+            (*base, "follows", "at_least"),
+            _("unknown item stage '%(stage)s' (stages of the track: %(stages)s)"),
+            stage=follows.at_least,
+            stages=", ".join(keys),
+        )
+        return
+    if fdef.track.stage(follows.at_least).cancelled:
+        c.add(
+            (*base, "follows", "at_least"),
+            _("item stage '%(stage)s' is a cancelled one: its items do not count for the case"),
+            stage=follows.at_least,
+        )
+    seen = followed.get((follows.list, follows.at_least))
+    if seen is not None:
+        c.add(
+            (*base, "follows", "at_least"),
+            _("stage '%(stage)s' already follows item stage '%(item)s'"),
+            stage=seen,
+            item=follows.at_least,
+        )
+    followed[(follows.list, follows.at_least)] = stage.key
+
+
+def _check_field(
+    spec: ProcessDef,
+    c: _Checker,
+    path: Path_,
+    fdef: FieldDef,
+    name: str,
+    siblings: Mapping[str, FieldDef] | None = None,
+) -> None:
+    _check_date_rules(c, path, name, fdef, {**spec.fields, **(siblings or {})})
     if fdef.type == "directory" and fdef.directory not in spec.directories:
         c.add((*path, "directory"), _("unknown directory '%(directory)s'"), directory=fdef.directory)
     if fdef.type == "user" and fdef.role is not None and fdef.role not in spec.roles:
@@ -638,7 +777,39 @@ def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> 
             if counter is None or counter.type != "number":
                 c.add((*path, "count"), _("'%(name)s' is not a number field"), name=fdef.count)
         for sub_name, sub in fdef.fields.items():
-            _check_field(spec, c, (*path, "fields", sub_name), sub)
+            _check_field(spec, c, (*path, "fields", sub_name), sub, sub_name, fdef.fields)
+
+
+def _check_refs(c: _Checker, path: Path_, refs: list[FieldRef], fields: dict[str, FieldDef]) -> None:
+    """A task's fields: each names a field; one asked in its own words may add date rules to a date field."""
+    _check_field_list(c, path, ref_names(refs), fields)
+    for index, ref in enumerate(refs):
+        fdef = fields.get(ref.field)
+        if fdef is None or not ref.date_rules():
+            continue
+        if fdef.type not in ("date", "datetime"):
+            c.add((*path, index), _("'%(name)s' is not a date field: it cannot have date rules"), name=ref.field)
+            continue
+        _check_date_rules(c, (*path, index), ref.field, ref, fields)
+
+
+def _check_date_rules(c: _Checker, path: Path_, name: str, rules: DateRules, fields: Mapping[str, FieldDef]) -> None:
+    """Each rule names `today` or another date (or date and time) field: of the process, or of the same entry."""
+    for rule, other in rules.date_rules():
+        if other in DATE_RULE_WORDS:
+            continue
+        odef = fields.get(other)
+        if other == name:
+            c.add((*path, rule), _("'%(rule)s: %(name)s' compares the field with itself"), rule=rule, name=other)
+        elif odef is None:
+            c.add(
+                (*path, rule),
+                _("'%(rule)s' names an unknown field '%(name)s' (a date field, or today)"),
+                rule=rule,
+                name=other,
+            )
+        elif odef.type not in ("date", "datetime"):
+            c.add((*path, rule), _("'%(rule)s' names '%(name)s', which is not a date field"), rule=rule, name=other)
 
 
 def _check_field_list(c: _Checker, path: Path_, names: list[str], fields: dict[str, FieldDef]) -> None:
@@ -694,7 +865,7 @@ def _check_for_each(
     if task.fields or any(o.fields for o in task.outcome_defs().values()):
         # Parallel answers into the case's own fields would overwrite each other.
         c.add((*path, "fields"), _("a task with 'for_each' is answered with its outcome and comment only"))
-    changers = {n for t in stage.tasks for n in t.fields} | set(stage.editable)
+    changers = {ref.field for t in stage.tasks for ref in t.fields} | set(stage.editable)
     if task.for_each in changers:
         # One task per entry present when the stage is entered: the list must not change under them.
         c.add(
@@ -726,12 +897,12 @@ def _check_for_each(
 
 def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields: dict[str, FieldDef]) -> None:
     _check_person(c, (*path, "assignee"), task.assignee, roles, fields)
-    _check_field_list(c, (*path, "fields"), task.fields, fields)
+    _check_refs(c, (*path, "fields"), task.fields, fields)
     for index, attached in enumerate(task.attach):
         if attached not in fields or fields[attached].type not in FILE_TYPES:
             c.add((*path, "attach", index), _("'%(name)s' is not a photo or document field"), name=attached)
     for key, outcome in task.outcome_defs().items():
-        _check_field_list(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
+        _check_refs(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
     if task.kind == "confirm" and not task.fields:
         log.debug("confirm task %s has no required attachments", task.key)
     for who in task.escalate_to:

@@ -53,7 +53,26 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FieldDef(_Spec):
+DATE_RULES: dict[str, str] = {"after": ">", "not_before": ">=", "before": "<", "not_after": "<="}
+"""Rules between dates: `after: ship_date` — this date must be later than that field's (or `today`)."""
+DATE_RULE_WORDS = frozenset({"today"})
+
+
+class DateRules(_Spec):
+    """Date rules a date or datetime field keeps: each names another date field (or `today`). A rule whose other
+    date is still empty is not checked; it is checked when this field is answered."""
+
+    after: str | None = None
+    not_before: str | None = None
+    before: str | None = None
+    not_after: str | None = None
+
+    def date_rules(self) -> list[tuple[str, str]]:
+        """(rule, other field) pairs, in the order of DATE_RULES."""
+        return [(rule, other) for rule in DATE_RULES if (other := getattr(self, rule)) is not None]
+
+
+class FieldDef(DateRules):
     type: FieldType
     label: LocalText
     hint: LocalText | None = None
@@ -71,12 +90,15 @@ class FieldDef(_Spec):
     count: str | None = None  # list: a number field that says how many entries
     min_items: int = 1
     max_items: int = 50
+    track: TrackDef | None = None  # list: each entry moves along its own stages (an order's items)
 
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:
         for limit in (self.min, self.max):
             if limit is not None and not math.isfinite(limit):
                 raise ValueError(_("'min' and 'max' must be numbers (not .inf or .nan)"))
+        if self.date_rules() and self.type not in ("date", "datetime"):
+            raise ValueError(_("'after', 'not_before', 'before' and 'not_after' belong to a date or datetime field"))
         if self.type == "choice" and not self.options:
             raise ValueError(_("a choice field needs 'options'"))
         if self.type == "directory" and not self.directory:
@@ -88,12 +110,111 @@ class FieldDef(_Spec):
                 raise ValueError(_("a list cannot contain another list"))
         elif self.fields:
             raise ValueError(_("only a list field may have 'fields'"))
+        if self.track is not None and self.type != "list":
+            raise ValueError(_("only a list field may have a 'track'"))
         return self
+
+
+# --- item tracks: a list entry's own stages ----------------------------------------------------------------
+
+
+class ItemMoveDef(_Spec):
+    """A stage an item may be moved to from where it stands, by a button on the item's card."""
+
+    to: str
+    label: LocalText | None = None  # the button's text (the target stage's title if not given)
+
+
+class ItemCheckDef(_Spec):
+    """A condition over the case and the `item` that must hold for the item to enter the stage."""
+
+    rule: str
+    message: LocalText  # what the person is told when the rule does not hold
+
+
+class ItemStageDef(_Spec):
+    key: str
+    title: LocalText
+    moves: list[ItemMoveDef] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=list)  # fields of the entry filled before the item enters
+    checks: list[ItemCheckDef] = Field(default_factory=list)
+    remind: list[str] = Field(default_factory=list)  # e.g. "3 рабочих дня": the item's people are reminded then
+    cancelled: bool = False  # an item here no longer counts for the case's stage (`follows`)
+
+    @field_validator("moves", mode="before")
+    @classmethod
+    def _moves_shorthand(cls, value: Any) -> Any:
+        # `moves: [sent, cancelled]` is the common case: a stage key per move.
+        if isinstance(value, list):
+            return [{"to": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("remind", mode="before")
+    @classmethod
+    def _remind_shorthand(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class TrackDef(_Spec):
+    """The stages each entry of a list goes through, moved by hand on the entry's own card."""
+
+    title: LocalText | None = None  # jinja over `item` (and the case): how an item is named on its card
+    role: str | None = None  # who moves the items; not given: the case's responsible
+    start: str | None = None  # the case's stage at which items begin (default: the first that follows them)
+    stages: list[ItemStageDef]
+
+    @field_validator("stages")
+    @classmethod
+    def _some_stages(cls, value: list[ItemStageDef]) -> list[ItemStageDef]:
+        if not value:
+            raise ValueError(_("a track needs at least one stage"))
+        return value
+
+    def stage(self, key: str) -> ItemStageDef:
+        for stage in self.stages:
+            if stage.key == key:
+                return stage
+        raise KeyError(key)
+
+    def rank(self, key: str) -> int:
+        """How far along the track a stage is (its place in the declared order)."""
+        return [s.key for s in self.stages].index(key)
+
+
+FieldDef.model_rebuild()  # its `track` is declared above it
+
+
+class FieldRef(DateRules):
+    """One field a task asks for: its name, or `{field: name, label: …, hint: …, after: …}` — how it is asked
+    this time. A field asked again in a loop says what it means there («Дата возврата из ремонта» for the
+    arrival date) and may add date rules; the field, its value and its history stay the same."""
+
+    field: str
+    label: LocalText | None = None
+    hint: LocalText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return {"field": value} if isinstance(value, str) else value
+
+    def apply(self, fdef: FieldDef) -> FieldDef:
+        """The field as this reference asks it: its own wording, its rules added to the field's."""
+        update: dict[str, Any] = {rule: other for rule, other in self.date_rules()}
+        if self.label is not None:
+            update["label"] = self.label
+        if self.hint is not None:
+            update["hint"] = self.hint
+        return fdef.model_copy(update=update) if update else fdef
+
+
+def ref_names(refs: list[FieldRef]) -> list[str]:
+    return [ref.field for ref in refs]
 
 
 class OutcomeDef(_Spec):
     label: LocalText
-    fields: list[str] = Field(default_factory=list)  # asked after the button is pressed
+    fields: list[FieldRef] = Field(default_factory=list)  # asked after the button is pressed
     comment: Literal["required", "optional"] | None = None
 
 
@@ -116,7 +237,7 @@ class TaskDef(_Spec):
     title: LocalText
     text: LocalText | None = None  # jinja template shown on the task card
     assignee: str  # role key, "initiator", "responsible", or "field:<user field>"
-    fields: list[str] = Field(default_factory=list)
+    fields: list[FieldRef] = Field(default_factory=list)  # names, or {field: name, label: …} (see FieldRef)
     attach: list[str] = Field(default_factory=list)  # files of the case sent along with the task card
     outcomes: dict[str, OutcomeDef] | None = None
     due: str | None = None
@@ -559,6 +680,13 @@ class CallDef(_Spec):
     back: dict[str, str] = Field(default_factory=dict)  # field of this case -> field of the child (taken back)
 
 
+class FollowDef(_Spec):
+    """The case is at this stage while every item of `list` that counts is at least at item stage `at_least`."""
+
+    list: str
+    at_least: str
+
+
 class StageDef(_Spec):
     key: str
     title: LocalText
@@ -572,6 +700,7 @@ class StageDef(_Spec):
     # follows `next`). Changing a field it reads (see `editable`) moves the wait; a past date does not wait.
     wait: str | None = None
     call: CallDef | None = None  # the stage waits for a child case; its key then holds the child's result
+    follows: FollowDef | None = None  # the case's stage is derived from its items' stages
     final: bool = False
     result: Literal["success", "failure"] | None = None
 
@@ -587,13 +716,15 @@ class StageDef(_Spec):
     def _shape(self) -> StageDef:
         if self.final and (self.tasks or self.next or self.wait or self.moves):
             raise ValueError(_("a final stage has no tasks, 'next', 'moves' or 'wait'"))
-        if not self.final and not self.next and not self.moves:
-            raise ValueError(_("a stage that is not final needs 'next' or 'moves'"))
+        if not self.final and not self.next and not self.moves and self.follows is None:
+            raise ValueError(_("a stage that is not final needs 'next', 'moves' or 'follows'"))
         if self.tasks and not self.next:
             raise ValueError(_("a stage with tasks needs 'next' (where to go when they are done)"))
         if self.call is not None and (self.tasks or self.wait or self.moves or not self.next):
             # One thing to wait for at a time: the child's end is what moves the stage on.
             raise ValueError(_("a stage with 'call' has 'next' and no tasks, 'moves' or 'wait'"))
+        if self.follows is not None and (self.call is not None or self.wait is not None):
+            raise ValueError(_("a stage that follows its items has no 'call' or 'wait'"))
         return self
 
 
@@ -631,6 +762,21 @@ class ProcessDef(_Spec):
         if not value:
             raise ValueError(_("a process needs at least one stage"))
         return value
+
+    def tracks(self) -> dict[str, TrackDef]:
+        """The list fields whose entries have a stage track, and their tracks."""
+        return {name: f.track for name, f in self.fields.items() if f.track is not None}
+
+    def followers(self, list_name: str) -> list[StageDef]:
+        """The case's stages that follow the items of `list_name`, from the lowest item stage up."""
+        track = self.fields[list_name].track
+        assert track is not None
+        found = [s for s in self.stages if s.follows is not None and s.follows.list == list_name]
+        known = {s.key for s in track.stages}
+        return sorted(
+            (s for s in found if s.follows is not None and s.follows.at_least in known),
+            key=lambda s: track.rank(s.follows.at_least) if s.follows is not None else 0,
+        )
 
     def stage(self, key: str) -> StageDef:
         for stage in self.stages:

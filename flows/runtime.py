@@ -24,7 +24,10 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     CancelWait,
     CaseClosed,
     CaseStatus,
+    DeadlineMoved,
     Effect,
+    ItemMoved,
+    ItemReminder,
     Notify,
     NotifyCases,
     Render,
@@ -39,8 +42,21 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     UpdateCompany,
 )
 from flows.expressions import evaluate
+from flows.forms import form_rule_problem
 from flows.i18n import _
-from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, ProcessDef, StageDef, TaskDef, local
+from flows.items import (
+    ITEMS,
+    counted_floor,
+    entry_fields,
+    entry_of,
+    item_state,
+    item_states,
+    item_task_key,
+    item_task_title,
+    parse_item_task,
+    track_of,
+)
+from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, FieldRef, ItemStageDef, ProcessDef, StageDef, TaskDef, local
 from flows.status import CASE_CLOSED, transition
 from flows.templating import render
 from flows.values import convert
@@ -54,7 +70,10 @@ __all__ = [  # the effects and task state live in flows.effects; callers keep im
     "CancelWait",
     "CaseClosed",
     "CaseStatus",
+    "DeadlineMoved",
     "Effect",
+    "ItemMoved",
+    "ItemReminder",
     "Notify",
     "NotifyCases",
     "Render",
@@ -77,6 +96,8 @@ EDIT_PREFIX = "__edit__:"  # «change this field», given to whoever asked to ch
 # A called child's data names its parent ({case, stage, visit}); the parent's names its child per stage.
 CALLED_BY = "__called_by__"
 CALLS = "__calls__"
+# Values a later answer replaced, per field: [{value, at, task, as}] — the history the card shows («ранее: …»).
+EARLIER = "__earlier__"
 ITEM_PREFIX = "item:"  # a for_each task's assignee named by its entry (`item:head`)
 ENTRY_SEP = "#"  # a for_each task's key is `<task>#<entry index>`: which entry it is for, without a column
 
@@ -142,7 +163,7 @@ def start_task_def(spec: ProcessDef) -> TaskDef:
         kind="form",
         title=spec.title,
         assignee="initiator",
-        fields=list(spec.start.form),
+        fields=[FieldRef(field=name) for name in spec.start.form],
     )
 
 
@@ -151,7 +172,13 @@ def move_task_def(spec: ProcessDef, stage: str) -> TaskDef:
     title: dict[str, str] = {
         lang: f"{prefix} «{local(target.title, lang)}»" for lang, prefix in (("ru", "Этап"), ("en", "Stage"))
     }
-    return TaskDef(key=MOVE_TASK, kind="form", title=title, assignee="responsible", fields=list(target.requires))
+    return TaskDef(
+        key=MOVE_TASK,
+        kind="form",
+        title=title,
+        assignee="responsible",
+        fields=[FieldRef(field=name) for name in target.requires],
+    )
 
 
 def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
@@ -161,10 +188,33 @@ def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
         name = key.removeprefix(EDIT_PREFIX)
         label = spec.fields[name].label
         title = {lang: f"{prefix}: {local(label, lang)}" for lang, prefix in (("ru", "Изменить"), ("en", "Change"))}
-        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[name])
+        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[FieldRef(field=name)])
     if key == MOVE_TASK:
         return move_task_def(spec, stage)
+    item = parse_item_task(key)
+    if item is not None:
+        name, index, to = item
+        fields = [FieldRef(field=f) for f in track_of(spec, name).stage(to).requires]
+        title = item_task_title(spec, name, index, to)
+        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=fields)
     return spec.task(stage, base_key(key))
+
+
+def form_fields(spec: ProcessDef, task: TaskState, outcome: str | None = None) -> dict[str, FieldDef]:
+    """The fields a task's form asks by name: an item's form asks its entry's fields, any other the case's, as
+    this task asks them (a loop's own wording of a field, its date rules)."""
+    item = parse_item_task(task.key)
+    if item is not None:
+        return entry_fields(spec, item[0])
+    return {**spec.fields, **task_field_defs(spec, task, outcome)}
+
+
+def form_data(data: dict[str, Any], task: TaskState) -> dict[str, Any]:
+    """What a task's form already has: an item's form, its entry; any other, the case's data."""
+    item = parse_item_task(task.key)
+    if item is None:
+        return data
+    return entry_of(data, item[0], item[1]) or {}
 
 
 def call_links(case: CaseState) -> tuple[int | None, int | None]:
@@ -191,17 +241,42 @@ def task_entry(spec: ProcessDef, data: dict[str, Any], task: TaskState) -> tuple
 
 def task_fields(spec: ProcessDef, task: TaskState, outcome: str | None) -> list[str]:
     """The fields a person fills to finish `task` with `outcome`, in the order they are asked."""
+    return list(task_asks(spec, task, outcome))
+
+
+def task_asks(spec: ProcessDef, task: TaskState, outcome: str | None) -> dict[str, FieldRef]:
+    """The fields a person fills to finish `task` with `outcome`, in order, each with how it is asked there
+    (an outcome's wording of a field wins over the task's)."""
     tdef = task_def(spec, task.stage, task.key)
-    names = list(tdef.fields)
+    asks = {ref.field: ref for ref in tdef.fields}
     if outcome is not None:
         odef = tdef.outcome_defs().get(outcome)
         if odef is not None:
-            names.extend(n for n in odef.fields if n not in names)
-    return names
+            for ref in odef.fields:
+                asks[ref.field] = ref
+    return asks
+
+
+def task_field_defs(spec: ProcessDef, task: TaskState, outcome: str | None) -> dict[str, FieldDef]:
+    """The case's fields as this task asks them: its wording and date rules on top of the field's."""
+    return {name: ref.apply(spec.fields[name]) for name, ref in task_asks(spec, task, outcome).items()}
 
 
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
+
+
+def replaced_values(spec: ProcessDef, data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The values an answer replaces: fields (not lists) that had a value and get another one."""
+    return {
+        name: data[name]
+        for name, value in values.items()
+        if name in spec.fields
+        and spec.fields[name].type != "list"
+        and not is_empty(value)
+        and not is_empty(data.get(name))
+        and data[name] != value
+    }
 
 
 @dataclass(frozen=True)
@@ -293,6 +368,8 @@ class Engine:
         outcomes = tdef.outcome_defs()
         if outcome not in outcomes:
             raise EngineError(_("Unknown answer to this task."))
+        if parse_item_task(task.key) is not None:
+            return self._submit_item(case, task, outcome, values, actor_id)
         # An empty answer never erases what the case has (a skipped question of a returned request keeps its
         # value), and a required field the case already has is not missing. A comment belongs to its answer:
         # an answer without one clears the comment of the previous round.
@@ -300,20 +377,29 @@ class Engine:
         values = {
             k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
         }
+        asks = task_asks(case.spec, task, outcome)
         missing = [
-            n
-            for n in task_fields(case.spec, task, outcome)
-            if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
+            n for n in asks if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
         ]
         if missing:
-            labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
+            # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label.
+            labels = ", ".join(local(asks[n].label or case.spec.fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
+        broken = form_rule_problem(
+            {**case.spec.fields, **{name: ref.apply(case.spec.fields[name]) for name, ref in asks.items()}},
+            values,
+            case.data,
+            self.clock.now().astimezone(self.calendar.tz).date(),
+        )
+        if broken is not None:
+            raise EngineError(broken[0], **broken[1])
         if task.key.startswith(EDIT_PREFIX) and (
             task.stage != case.stage or task.key.removeprefix(EDIT_PREFIX) not in case.spec.stage(case.stage).editable
         ):
             raise EngineError(_("This field cannot be changed at this stage."))
+        self._keep_earlier(case, task, values, asks)
         case.data.update(values)
         if not is_service_task(task.key):
             # A for_each task's answer is also the task's: the last one given (`next` reads it after the join).
@@ -343,6 +429,23 @@ class Engine:
         ):
             self._advance(case, effects, depth=0)
         return effects
+
+    def _keep_earlier(
+        self, case: CaseState, task: TaskState, values: dict[str, Any], asks: dict[str, FieldRef]
+    ) -> None:
+        """A new value does not silently replace the old one: the old one is kept under EARLIER, with when,
+        by which task, and how the new one was asked (a loop's «Дата возврата из ремонта»)."""
+        replaced = replaced_values(case.spec, case.data, values)
+        if not replaced:
+            return
+        earlier = case.data.setdefault(EARLIER, {})
+        for name, old in replaced.items():
+            note: dict[str, Any] = {"value": old, "at": self.clock.now().isoformat(), "task": task.key}
+            ref = asks.get(name)
+            if ref is not None and ref.label is not None:
+                note["as"] = ref.label
+            earlier.setdefault(name, []).append(note)
+            log.info("case %s field %s replaced by task %s", case.id, name, task.id)
 
     def _join(self, case: CaseState, task: TaskState, tdef: TaskDef, effects: list[Effect], actor_id: int) -> None:
         """One entry's task is done: if the join's rule is met, the other entries' tasks are no longer needed."""
@@ -456,11 +559,22 @@ class Engine:
         return effects
 
     def fire(
-        self, case: CaseState, kind: str, task: TaskState | None, stage: str | None, visit: int | None
+        self,
+        case: CaseState,
+        kind: str,
+        task: TaskState | None,
+        stage: str | None,
+        visit: int | None,
+        item: tuple[str, int] | None = None,
     ) -> list[Effect]:
         """A timer came due. Timers of tasks already done or stages already left do nothing."""
         effects: list[Effect] = []
         if case.status != CaseStatus.ACTIVE:
+            return effects
+        if kind == "item":
+            state = item_state(case.data, item[0], item[1]) if item is not None else None
+            if item is not None and state is not None and state.get("stage") == stage and state.get("visit") == visit:
+                effects.append(ItemReminder(item[0], item[1]))
             return effects
         if kind == "wait":
             if case.stage == stage and case.visit == visit:
@@ -479,6 +593,89 @@ class Engine:
                 effects.append(Notify(kind="escalation", task=task, roles=roles, user_ids=users))
         return effects
 
+    def hand_over(self, case: CaseState, task: TaskState, user_id: int, *, keep_role: bool) -> list[Effect]:
+        """An escalated task goes to another person: reassigned to another member of its role, or taken over by
+        the person it was escalated to (`keep_role=False` when they lack the role: the task becomes theirs
+        personally, since nobody else of the role is to hold it now). The new holder gets its card."""
+        self._check_open(case, task)
+        if task.assignee_id == user_id:
+            raise EngineError(_("The task is already with this person."))
+        log.info("case %s task %s handed from %s to %s", case.id, task.id, task.assignee_id, user_id)
+        task.assignee_id = user_id
+        if not keep_role:
+            task.role = None
+        return [TaskCreated(task)]
+
+    def extend(self, case: CaseState, task: TaskState, due_at: datetime) -> list[Effect]:
+        """Move a task's deadline: its reminders and its overdue timer (and so its escalation) follow."""
+        self._check_open(case, task)
+        now = self.clock.now()
+        if due_at <= now:
+            raise EngineError(_("The new deadline must be later than now."))
+        previous, task.due_at = task.due_at, due_at
+        log.info("case %s task %s due %s -> %s", case.id, task.id, previous, due_at)
+        effects: list[Effect] = [DeadlineMoved(task, previous)]
+        effects.extend(self._task_timers(task, task_def(case.spec, task.stage, task.key), now))
+        return effects
+
+    def migrate(
+        self, case: CaseState, spec: ProcessDef, to: str, done: frozenset[str] = frozenset()
+    ) -> list[Effect]:
+        """Move a running case onto another version of its process, at stage `to` of that version.
+
+        Open tasks the new stage also has (same key and kind) are kept with their holders and deadlines; the
+        others are closed and the new stage's other tasks are given, except those already answered at the stage
+        the case stands at (`done`: their keys) — work done is not asked again; a stage whose tasks are all
+        answered moves on, as it would have. If the new stage requires fields the case
+        lacks, every open task is closed and the responsible is asked for them; the stage then starts as after
+        any move. The stage's on-enter actions do not run again: the case entered its stage already."""
+        if case.status != CaseStatus.ACTIVE:
+            raise EngineError(_("Only a case in progress can move to another version."))
+        try:
+            target = spec.stage(to)
+        except KeyError:
+            raise EngineError(_("The new version has no such stage.")) from None
+        if target.final:
+            raise EngineError(_("A case cannot be moved onto a final stage."))
+        if target.call is not None:
+            raise EngineError(_("A stage that calls a sub-process cannot take a moved case."))
+        if call_links(case)[1] is not None:
+            raise EngineError(_("The case waits for a sub-process it called; move it when that one ends."))
+        effects: list[Effect] = [CancelWait()]
+        missing = [n for n in target.requires if is_empty(case.data.get(n))]
+        wanted = {t.key: t for t in target.tasks}
+        keep: set[str] = set()
+        for task in case.open_tasks():
+            tdef = wanted.get(base_key(task.key))
+            if not missing and tdef is not None and tdef.kind == task.kind and not is_service_task(task.key):
+                task.stage = to
+                keep.add(tdef.key)
+            else:
+                task.status = transition(task.status, TaskStatus.CANCELLED)
+                effects.append(TaskClosed(task, None))
+        log.info("case %s moved onto another version of %s: stage %s -> %s", case.id, spec.process, case.stage, to)
+        case.spec, case.stage = spec, to
+        now = self.clock.now()
+        if missing:
+            task = TaskState(
+                key=MOVE_TASK,
+                stage=to,
+                visit=case.visit,
+                kind="form",
+                assignee_id=case.responsible_id or case.initiator_id,
+                created_at=now,
+            )
+            case.tasks.append(task)
+            effects.append(TaskCreated(task))
+            return effects
+        if target.wait is not None and not keep:
+            until = parse_deadline(target.wait).resolve(now, case.data, self.calendar)
+            if until is not None and until > now:
+                effects.append(SetTimer("wait", until, stage=to, visit=case.visit))
+                return effects
+        self._give_tasks(case, target, effects, depth=0, keep=frozenset(keep), done=done)
+        return effects
+
     def cancel(self, case: CaseState, actor_id: int | None) -> list[Effect]:
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
@@ -490,6 +687,166 @@ class Engine:
         effects.append(CaseClosed(case.status, None))
         log.info("case %s cancelled by %s", case.id, actor_id)
         return effects
+
+    # --- item tracks --------------------------------------------------------------------------------------
+
+    def may_move_items(
+        self, case: CaseState, name: str, actor_id: int, actor_roles: set[str], is_admin: bool = False
+    ) -> bool:
+        """The track's role moves its items; a track without one is moved by the case's responsible."""
+        track = track_of(case.spec, name)
+        if is_admin:
+            return True
+        if track.role is not None:
+            return track.role in actor_roles
+        return actor_id in (case.responsible_id or case.initiator_id, case.initiator_id)
+
+    def item_moves(
+        self, case: CaseState, name: str, index: int, actor_id: int, actor_roles: set[str], is_admin: bool = False
+    ) -> list[str]:
+        """Item stages this person may move the item to from where it stands."""
+        state = item_state(case.data, name, index)
+        if case.status != CaseStatus.ACTIVE or state is None:
+            return []
+        if not self.may_move_items(case, name, actor_id, actor_roles, is_admin):
+            return []
+        return [m.to for m in track_of(case.spec, name).stage(str(state.get("stage"))).moves]
+
+    def move_item(
+        self,
+        case: CaseState,
+        name: str,
+        index: int,
+        to: str,
+        actor_id: int,
+        actor_roles: set[str],
+        is_admin: bool = False,
+    ) -> list[Effect]:
+        """Move one item by hand. Fields its new stage requires that the entry lacks are asked first: the mover
+        gets a form for them, and the move completes when it is submitted."""
+        if to not in self.item_moves(case, name, index, actor_id, actor_roles, is_admin):
+            raise EngineError(_("The item cannot be moved to that stage from here, or not by you."))
+        target = track_of(case.spec, name).stage(to)
+        entry = entry_of(case.data, name, index) or {}
+        effects: list[Effect] = []
+        if any(is_empty(entry.get(n)) for n in target.requires):
+            key = item_task_key(name, index, to)
+            for task in case.open_tasks():
+                if task.key == key:
+                    task.assignee_id = actor_id
+                    return [TaskCreated(task)]
+            task = TaskState(
+                key=key, stage=case.stage, visit=case.visit, kind="form", assignee_id=actor_id,
+                created_at=self.clock.now(),
+            )
+            case.tasks.append(task)
+            return [TaskCreated(task)]
+        self._check_item(case, name, index, target)
+        self._put_item(case, name, index, target, effects, actor_id)
+        self._follow(case, name, effects, 0, actor_id)
+        return effects
+
+    def _submit_item(
+        self, case: CaseState, task: TaskState, outcome: str, values: dict[str, Any], actor_id: int
+    ) -> list[Effect]:
+        """The form of an item's move is filled: the answers go into the entry, and the item moves."""
+        item = parse_item_task(task.key)
+        assert item is not None
+        name, index, to = item
+        state = item_state(case.data, name, index)
+        entry = entry_of(case.data, name, index)
+        track = track_of(case.spec, name)
+        now = self.clock.now()
+        effects: list[Effect] = []
+        if state is None or entry is None or to not in [m.to for m in track.stage(str(state["stage"])).moves]:
+            # Someone else moved the item meanwhile: this form no longer leads anywhere.
+            task.status = transition(task.status, TaskStatus.CANCELLED)
+            return [TaskClosed(task, actor_id)]
+        target = track.stage(to)
+        fields = entry_fields(case.spec, name)
+        values = {k: v for k, v in values.items() if k in fields and not (is_empty(v) and not is_empty(entry.get(k)))}
+        missing = [n for n in target.requires if is_empty(values.get(n)) and is_empty(entry.get(n))]
+        if missing:
+            labels = ", ".join(local(fields[n].label) for n in missing)
+            raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
+        entry.update(values)
+        self._check_item(case, name, index, target)
+        task.status = transition(task.status, TaskStatus.DONE)
+        task.outcome, task.done_by, task.done_at = outcome, actor_id, now
+        effects.append(TaskClosed(task, actor_id))
+        self._put_item(case, name, index, target, effects, actor_id)
+        self._follow(case, name, effects, 0, actor_id)
+        return effects
+
+    def _check_item(self, case: CaseState, name: str, index: int, target: ItemStageDef) -> None:
+        """The target stage's rules over the case and the item: the first that does not hold refuses the move."""
+        if not target.checks:
+            return
+        context = self.context(case)
+        entries = context.get(name)
+        context["item"] = entries[index] if isinstance(entries, list) and index < len(entries) else {}
+        for check in target.checks:
+            if not evaluate(check.rule, context):
+                raise EngineError(
+                    _("The item cannot go to «%(stage)s»: %(reason)s"), stage=target.title, reason=check.message
+                )
+
+    def _begin_items(self, case: CaseState, stage: StageDef, effects: list[Effect]) -> None:
+        """Items of a list begin their track when the case enters the track's `start` stage (by default the
+        first stage that follows them; without such stages, the case's first stage)."""
+        for name, track in case.spec.tracks().items():
+            begins = track.start
+            if begins is None:
+                followers = case.spec.followers(name)
+                begins = followers[0].key if followers else case.spec.stages[0].key
+            if begins != stage.key:
+                continue
+            states = case.data.setdefault(ITEMS, {}).setdefault(name, [])
+            entries = case.data.get(name)
+            for index in range(len(states), len(entries) if isinstance(entries, list) else 0):
+                states.append({"stage": None, "visit": 0, "history": []})
+                self._put_item(case, name, index, track.stages[0], effects, None)
+
+    def _put_item(
+        self, case: CaseState, name: str, index: int, target: ItemStageDef, effects: list[Effect], by: int | None
+    ) -> None:
+        state = item_states(case.data, name)[index]
+        now = self.clock.now()
+        previous = state.get("stage")
+        state["stage"], state["visit"], state["since"] = target.key, int(state.get("visit") or 0) + 1, now.isoformat()
+        state.setdefault("history", []).append({"from": previous, "to": target.key, "at": now.isoformat(), "by": by})
+        effects.append(ItemMoved(name, index, previous, target.key, by))
+        log.info("case %s item %s#%s: %s -> %s", case.id, name, index, previous, target.key)
+        for reminder in target.remind:
+            at = parse_deadline(reminder).resolve(now, case.data, self.calendar)
+            if at is not None and at > now:
+                effects.append(SetTimer("item", at, stage=target.key, visit=state["visit"], item=(name, index)))
+
+    def _follow(self, case: CaseState, name: str, effects: list[Effect], depth: int, mover: int | None) -> None:
+        """The parent rule: at a stage that follows the items of `name`, the case goes to the furthest such stage
+        that every item that counts has reached (the lowest item stage decides), with that stage's on-enter."""
+        if case.status != CaseStatus.ACTIVE or case.stage == START_TASK:
+            return
+        here = case.spec.stage(case.stage)
+        if here.follows is None or here.follows.list != name:
+            return
+        track = track_of(case.spec, name)
+        floor = counted_floor(track, item_states(case.data, name))
+        if floor is None:
+            return  # no item counts (all cancelled): nothing to follow
+        target = None
+        for stage in case.spec.followers(name):
+            assert stage.follows is not None
+            if track.rank(stage.follows.at_least) <= floor:
+                target = stage
+        if target is None or target.key == case.stage:
+            return
+        log.info("case %s follows its items of %s: %s -> %s", case.id, name, case.stage, target.key)
+        for task in case.open_tasks():
+            if parse_item_task(task.key) is None:  # forms of other items' moves stay; the stage's own work goes
+                task.status = transition(task.status, TaskStatus.CANCELLED)
+                effects.append(TaskClosed(task, mover))
+        self._enter(case, target, effects, depth + 1, mover)
 
     def context(self, case: CaseState) -> dict[str, Any]:
         """What conditions and templates of the case see: its typed fields, and `today`/`now` in company time.
@@ -571,6 +928,12 @@ class Engine:
             if action.when is not None and not evaluate(action.when, self.context(case)):
                 continue
             effects.extend(action.effects(view))
+        self._begin_items(case, stage, effects)
+        if stage.follows is not None and not stage.final:
+            visit = case.visit
+            self._follow(case, stage.follows.list, effects, depth, mover)
+            if case.visit != visit:
+                return  # the items were further on already: the case went with them
         if stage.final:
             self._close_open_tasks(case, effects, None)
             case.status, case.result = transition(case.status, CaseStatus.DONE), stage.result
@@ -590,11 +953,25 @@ class Engine:
             return
         self._give_tasks(case, stage, effects, depth)
 
-    def _give_tasks(self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int) -> None:
-        """Create the stage's tasks; a stage with no task to give moves on (or holds for a manual move)."""
+    def _give_tasks(
+        self,
+        case: CaseState,
+        stage: StageDef,
+        effects: list[Effect],
+        depth: int,
+        keep: frozenset[str] = frozenset(),
+        done: frozenset[str] = frozenset(),
+    ) -> None:
+        """Create the stage's tasks (except those in `keep`, already open, and in `done`, already answered); a
+        stage with no task to give moves on (or holds for a manual move)."""
         now = self.clock.now()
         created = 0
         for tdef in stage.tasks:
+            if tdef.key in keep:
+                created += 1
+                continue
+            if tdef.key in done:
+                continue
             context = self.context(case)
             if tdef.when is not None and not evaluate(tdef.when, context):
                 continue
@@ -608,17 +985,24 @@ class Engine:
                 task = self._new_task(case, stage, tdef, now, key)
                 created += 1
                 effects.append(TaskCreated(task))
-                if task.due_at is not None:
-                    for reminder in tdef.remind:
-                        at = parse_offset(reminder).apply(task.due_at, self.calendar)
-                        if at > now:
-                            effects.append(SetTimer("remind", at, task=task))
-                    effects.append(SetTimer("overdue", task.due_at, task=task))
+                effects.extend(self._task_timers(task, tdef, now))
         # Every task skipped at a stage that can also be moved by hand: the case holds for that move
         # (a postpaid deal stays at «Проверено СБ» while prepaid ones get the accountant's check).
         holds = bool(stage.moves and stage.tasks)
         if created == 0 and stage.next and not holds:
             self._advance(case, effects, depth + 1)
+
+    def _task_timers(self, task: TaskState, tdef: TaskDef, now: datetime) -> list[Effect]:
+        """The reminders still ahead of a task's deadline, and the deadline itself (which escalates)."""
+        if task.due_at is None:
+            return []
+        timers: list[Effect] = []
+        for reminder in tdef.remind:
+            at = parse_offset(reminder).apply(task.due_at, self.calendar)
+            if at > now:
+                timers.append(SetTimer("remind", at, task=task))
+        timers.append(SetTimer("overdue", task.due_at, task=task))
+        return timers
 
     def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime, key: str) -> TaskState:
         due_at = None

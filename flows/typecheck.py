@@ -539,11 +539,21 @@ def _extra_values(spec: ProcessDef, src: FieldDef, target: ProcessDef, dst: Fiel
 # --- stages -----------------------------------------------------------------------------------------------
 
 
+def ways_on(spec: ProcessDef, stage: StageDef) -> list[str]:
+    """The stages a case can go to from `stage`: its `next` and `moves`, and, for a stage that follows its
+    items, the other stages following the same items (the items move the case between them)."""
+    ways = [t.to for t in stage.next] + [m.to for m in stage.moves]
+    if stage.follows is not None:
+        name = stage.follows.list
+        ways += [s.key for s in spec.stages if s.follows is not None and s.follows.list == name and s is not stage]
+    return ways
+
+
 def stuck_stages(spec: ProcessDef) -> list[StageDef]:
     """Stages from which no way (`next` or `moves`) leads to a final stage: a case there never ends."""
     leads_to: dict[str, set[str]] = {s.key: set() for s in spec.stages}
     for stage in spec.stages:
-        for target in [t.to for t in stage.next] + [m.to for m in stage.moves]:
+        for target in ways_on(spec, stage):
             if target in leads_to:
                 leads_to[target].add(stage.key)
     ending = {s.key for s in spec.stages if s.final}

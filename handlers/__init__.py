@@ -1,13 +1,26 @@
-"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), menu, tasks, cases,
-attention (an admin retries a failed step), and last the fallback for whatever no one took. Each module builds
-fresh routers on every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its
-own."""
+"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), escalations (their
+buttons, and the reason for a new deadline), menu, tasks, cases, items (an item's card), diagrams, attention (an
+admin retries a failed step), and last the fallback for whatever no one took. Each module builds fresh routers
+on every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its own."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, attention, cases, errors, forms, membership, menu, start, tasks
+from handlers import (
+    admin,
+    attention,
+    cases,
+    diagrams,
+    errors,
+    escalations,
+    forms,
+    items,
+    membership,
+    menu,
+    start,
+    tasks,
+)
 
 
 def routers() -> list[Router]:
@@ -16,9 +29,12 @@ def routers() -> list[Router]:
         start.router(),
         admin.router(),
         forms.router(),
+        escalations.router(),
         menu.router(),
         tasks.router(),
         cases.router(),
+        items.router(),
+        diagrams.router(),
         attention.router(),
         membership.router(),
         start.fallback(),

@@ -9,7 +9,10 @@ The rules today:
 - a process is started by its start roles; a case is cancelled by its initiator;
 - a task is acted on by its holder, or, while nobody holds it, by anyone with its role — and only by
   someone still registered and active; its outcome is chosen only by its holder;
-- moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules).
+- moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules);
+- an escalation's buttons (reassign, extend the deadline, take over) are pressed only by the people it
+  went to (as the audit log recorded them when it was sent) and by admins; a task is reassigned only to an
+  active member of its role.
 
 Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
 report a definition builds into a case covers the process it names (the definition decides who gets it).
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Task, User
+from db.models import AuditEntry, Case, Task, User
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import CaseState, EngineError, TaskState
@@ -143,6 +146,11 @@ async def require_see(session: AsyncSession, viewer: Viewer, case: Case, spec: P
     require(await can_see(session, viewer, case, spec), _("You cannot see this case."))
 
 
+def can_see_process(viewer: Viewer, spec: ProcessDef) -> bool:
+    """A process's diagram: admins, and the people who have a role in it (the diagram holds no case's data)."""
+    return is_active(viewer.user) and (viewer.is_admin or bool(viewer.roles & set(spec.roles)))
+
+
 def can_export(viewer: Viewer) -> bool:
     """Whole-process exports hold every case's data: admins only, for now."""
     return is_active(viewer.user) and viewer.is_admin
@@ -151,3 +159,29 @@ def can_export(viewer: Viewer) -> bool:
 def can_retry(viewer: Viewer) -> bool:
     """Retrying a failed step re-runs it as its author: admins only."""
     return is_active(viewer.user) and viewer.is_admin
+
+
+ESCALATED = "task.escalated"  # the audit entry written when a task's escalation is sent (with whom it went to)
+
+
+async def escalated_to(session: AsyncSession, case_id: int, task_id: int) -> set[int]:
+    """Everyone an escalation of this task went to (it may have escalated more than once)."""
+    rows = await session.execute(
+        select(AuditEntry.data).where(
+            AuditEntry.case_id == case_id, AuditEntry.task_id == task_id, AuditEntry.action == ESCALATED
+        )
+    )
+    return {int(i) for data in rows.scalars() for i in (data or {}).get("to", []) if isinstance(i, int)}
+
+
+async def may_act_on_escalation(session: AsyncSession, user: User, case_id: int, task_id: int) -> bool:
+    if not is_active(user):
+        return False
+    return bool(user.is_admin) or user.id in await escalated_to(session, case_id, task_id)
+
+
+def may_hold(user: User | None, roles: Iterable[str], task: TaskState) -> bool:
+    """Someone a task of a role may be reassigned to: active, with the role, and not already holding it."""
+    if user is None or not is_active(user):
+        return False
+    return task.role is not None and task.role in set(roles) and task.assignee_id != user.id

@@ -50,6 +50,8 @@ class Translator:
 
     def t(self, message: str, lang: str | None, **params: Any) -> str:
         text = self.i18n.gettext(message, locale=self.lang(lang))
+        # A definition's own words (a stage's title, a check's message) come as {"ru": …, "en": …}: the reader's.
+        params = {k: local(v, self.lang(lang)) if isinstance(v, dict) else v for k, v in params.items()}
         return text % params if params else text
 
     def local(self, text: LocalText | None, lang: str | None) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, User
+from db.models import Case, Outbox, User
 from flows.runtime import Notify, TaskState
 from services.cases.state import Loaded
 from services.people import PeopleCache
@@ -29,6 +29,13 @@ class Notifier(Protocol):
     async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
         """A definition's notification, a reminder, an overdue warning, an escalation, a closed case."""
 
+    async def task_handed_over(self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User) -> None:
+        """An escalated task was taken from `previous` (reassigned to `holder`, or taken over by `by`): they are
+        told (the new holder gets the task's card by itself)."""
+
+    async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
+        """An escalated task's deadline was moved by `by` for `reason`: its holder is told the new one."""
+
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         """The case moved to another stage: one short line for someone following it (its initiator), with
         what happens next and until when."""
@@ -42,8 +49,34 @@ class Notifier(Protocol):
     async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
         """An unfinished request was closed after `days` untouched: its author is told."""
 
-    def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
-        """An e-mail to someone outside Telegram."""
+    async def item_shown(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> dict[int, int]:
+        """An item's card (where it stands, its fields, buttons for its moves) to each person who moves it;
+        returns which message is whose card, by user id, so that the card can be edited when the item moves."""
+
+    async def item_changed(self, loaded: Loaded, name: str, index: int, cards: dict[str, Any]) -> None:
+        """An item moved: its cards (`cards`: user id -> message) are edited in place."""
+
+    async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
+        """An item has stayed at its stage as long as the stage's `remind` says."""
+
+    async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
+        """The item's history (each stage it entered, when and by whom) to one person who asked."""
+
+    def email(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        file_ids: list[int],
+        *,
+        case_id: int | None = None,
+        responsible_id: int | None = None,
+    ) -> None:
+        """An e-mail to someone outside Telegram, about a case; `responsible_id`: who is told if it fails."""
+
+    async def delivery_failed(self, row: Outbox, person: User) -> None:
+        """An e-mail (or SMS) could not be sent: the person responsible learns it at once, with what to send
+        by hand and to whom."""
 
 
 NotifierFactory = Callable[[AsyncSession, PeopleCache, datetime], Notifier]

@@ -1,6 +1,6 @@
 """Read-only queries behind the web panel: the case list with each case's current step, deadline and
-holder, search over what the admin sees, one case with its files, and the delivery problems with the case
-and the person they were for."""
+holder, search over what the admin sees, one case with its files, the delivery problems with the case
+and the person they were for, and a process's versions with their running cases."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Case, Outbox, StoredFile, Task, TaskCard, User
+from db.models import AuditEntry, Case, Definition, Outbox, StoredFile, Task, TaskCard, User
 from flows.model import FieldDef, ProcessDef
+from flows.status import CaseStatus
 from services.core import Core
 
 # How many cases a text search reads at most, newest first. The text is matched against the words the panel
@@ -183,6 +184,9 @@ async def case_detail(core: Core, session: AsyncSession, case_id: int) -> CaseDe
     people: set[int | None] = {case.initiator_id, case.responsible_id}
     people |= {t.assignee_id for t in tasks} | {t.done_by for t in tasks} | {a.actor_id for a in audit}
     people |= {f.uploaded_by for f in files} | _user_ids(spec, case.data)
+    for entry in audit:  # whom a task was escalated or handed to
+        to = (entry.data or {}).get("to") if entry.action.startswith("task.") else None
+        people |= {i for i in (to if isinstance(to, list) else [to]) if isinstance(i, int)}
     return CaseDetail(case, spec, tasks, audit, files, await names_of(session, people))
 
 
@@ -254,3 +258,40 @@ async def _emailed_case(session: AsyncSession, row: Outbox) -> int | None:
         if data.get("to") == row.payload.get("to") and data.get("subject") == row.payload.get("subject"):
             return case_id
     return None
+
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    definition_id: int
+    created_at: datetime
+    running: int  # cases in progress (or still being filled in) on this version
+    path: str  # where the definition was loaded from
+
+
+async def process_versions(session: AsyncSession, process: str) -> list[VersionRow]:
+    """Every stored version of a process, newest first, with how many running cases each has."""
+    running = (
+        select(Case.definition_id, func.count().label("n"))
+        .where(Case.process == process, Case.status.in_((CaseStatus.ACTIVE, CaseStatus.DRAFT)))
+        .group_by(Case.definition_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Definition.version, Definition.id, Definition.created_at, func.coalesce(running.c.n, 0), Definition.path)
+        .outerjoin(running, running.c.definition_id == Definition.id)
+        .where(Definition.process == process)
+        .order_by(Definition.version.desc())
+    )
+    return [VersionRow(v, i, at, int(n), path) for v, i, at, n, path in rows.all()]
+
+
+async def stages_in_use(session: AsyncSession, definition_id: int) -> dict[str, int]:
+    """Running cases of one version, by the stage they stand at."""
+    rows = await session.execute(
+        select(Case.stage, func.count())
+        .where(Case.definition_id == definition_id, Case.status.in_((CaseStatus.ACTIVE, CaseStatus.DRAFT)))
+        .group_by(Case.stage)
+    )
+    return {stage: int(n) for stage, n in rows.all()}

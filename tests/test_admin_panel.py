@@ -324,3 +324,23 @@ def test_history_sentences_and_labels_never_show_keys(harness: Harness) -> None:
     assert words.history(odd, spec, {}, {}) == "Sms some new thing"  # unknown: words, not a dotted key
     assert words.holder(task, {}) == "Заведующий складом"
     assert words.case_status("cancelled") == "Отменено" and words.task_status("open") == "Открыта"
+
+
+def test_escalations_and_version_moves_read_as_sentences(harness: Harness) -> None:
+    from admin.words import Words
+    from db.models import AuditEntry
+
+    spec = harness.core.registry.library["defect_return"].spec
+    words = Words(harness.core, "ru")
+    at = datetime(2027, 1, 12, 7, 4, tzinfo=UTC)
+    names = {5: "Вера", 6: "Анна", 7: "Борис"}
+
+    def said(action: str, data: dict, actor: int | None = 5) -> str:  # type: ignore[type-arg]
+        return words.history(AuditEntry(case_id=1, actor_id=actor, action=action, data=data, at=at), spec, {}, names)
+
+    escalated = said("task.escalated", {"task": "confirm_defect", "to": [5]}, actor=None)
+    assert escalated == "Задача «Confirm defect» эскалирована: Вера"
+    assert said("task.reassigned", {"task": "confirm_defect", "from": 6, "to": 7}).endswith("передана: Борис")
+    moved = said("task.deadline_moved", {"task": "x", "to": "2027-01-14T15:00:00+00:00", "reason": "Ждём акт"})
+    assert moved == "Вера: перенес(ла) срок задачи «X» на 14.01.2027 18:00: Ждём акт"
+    assert said("case.migrated", {"to_version": 4}, actor=None) == "Перенесено на версию 4"

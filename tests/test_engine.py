@@ -12,14 +12,17 @@ from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
 from flows.loader import load_file
 from flows.runtime import (
+    MOVE_TASK,
     START_TASK,
     CaseClosed,
     CaseState,
+    DeadlineMoved,
     Engine,
     EngineError,
     Notify,
     Render,
     SetTimer,
+    TaskClosed,
     TaskCreated,
     TaskState,
 )
@@ -136,7 +139,10 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
     case = started(engine)
     do(engine, case, "move_to_service", "done")
     do(engine, case, "confirm_defect", "approve", {}, user=HEAD)
+    # Each round's dates follow one another: shipped after the goods came, back after they were shipped.
+    dates = {1: ("2026-12-28", "2027-01-20"), 2: ("2027-01-25", "2027-02-05")}
     for round_no in (1, 2):
+        shipped, back = dates[round_no]
         do(engine, case, "supplier_notified", "done")
         do(engine, case, "ship_to", "service_centre", {"ship_address": "СЦ"})
         do(engine, case, "prepare_documents", "done")
@@ -145,11 +151,11 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
             case,
             "pack_and_ship",
             "done",
-            {"shipping_date": "2026-12-28", "waybill": f"W{round_no}", "shipping_docs": [{"id": 5}]},
+            {"shipping_date": shipped, "waybill": f"W{round_no}", "shipping_docs": [{"id": 5}]},
         )
         do(engine, case, "inform_supplier", "done")
         do(engine, case, "verdict", "repair", {"verdict_doc": [{"id": 6}]})
-        do(engine, case, "goods_back", "done", {"return_ship_date": "2027-01-20"})
+        do(engine, case, "goods_back", "done", {"return_ship_date": back})
         if round_no == 1:
             do(
                 engine,
@@ -260,3 +266,60 @@ stages:
     # a comment belongs to its answer: approving without one does not keep the rejection's comment
     do(engine, case, "decide", "approve", {"decide_comment": ""}, user=8)
     assert case.stage == "done" and case.data["decide"] == "approve" and not case.data["decide_comment"]
+
+
+def test_an_escalated_task_is_handed_over_and_its_deadline_moved(engine: Engine) -> None:
+    case = started(engine)
+    do(engine, case, "move_to_service", "done")
+    inspection = open_task(case, "confirm_defect")
+    engine.claim(case, inspection, HEAD, {"warehouse_head"})
+    # Another warehouse head gets it, keeping the role; the card goes to them.
+    assert engine.hand_over(case, inspection, 7, keep_role=True) == [TaskCreated(inspection)]
+    assert inspection.assignee_id == 7 and inspection.role == "warehouse_head"
+    with pytest.raises(EngineError):
+        engine.hand_over(case, inspection, 7, keep_role=True)
+    # The director takes it over without the role: the task is theirs personally.
+    engine.hand_over(case, inspection, 9, keep_role=False)
+    assert inspection.assignee_id == 9 and inspection.role is None
+
+    old_due = inspection.due_at
+    assert old_due is not None
+    with pytest.raises(EngineError):
+        engine.extend(case, inspection, engine.clock.now())  # not later than now
+    new_due = datetime(2026, 12, 28, 15, 0, tzinfo=UTC)
+    effects = engine.extend(case, inspection, new_due)
+    assert effects[0] == DeadlineMoved(inspection, old_due)
+    timers = {e.kind: e.due_at for e in effects if isinstance(e, SetTimer)}
+    assert timers == {"remind": datetime(2026, 12, 28, 11, 0, tzinfo=UTC), "overdue": new_due}  # 4 hours before
+    assert inspection.due_at == new_due
+
+
+def test_a_case_moves_onto_a_new_version_keeping_the_work_already_done(engine: Engine) -> None:
+    data = Path(__file__).parent / "data"
+    v1, v2 = (load_file(data / name).spec for name in ("supply_request.yaml", "supply_request_v2.yaml"))
+    case, _ = engine.start(v1, MANAGER, {"item": "Картриджи"})
+    review = open_task(case, "approve_request")
+    review.id = 1
+    engine.claim(case, review, HEAD, {"head"})
+    engine.submit(case, review, "approve", {}, HEAD)
+    assert case.stage == "ordering"
+    order, budget = open_task(case, "place_order"), open_task(case, "check_budget")
+    order.id, budget.id = 2, 3
+    engine.claim(case, order, SERVICE, {"buyer"})
+    engine.submit(case, order, "done", {}, SERVICE)
+
+    # The order is placed already: v2's ordering does not ask for it again; the budget check is closed.
+    effects = engine.migrate(case, v2, "ordering", done=frozenset({"place_order"}))
+    assert case.spec is v2 and case.stage == "ordering"
+    assert [e.task.key for e in effects if isinstance(e, TaskClosed)] == ["check_budget"]
+    assert [e.task.key for e in effects if isinstance(e, TaskCreated)] == ["agree_delivery"]
+
+    # Every task of the target stage answered: it moves on as it would have (and asks for what comes next needs).
+    other, _ = engine.start(v1, MANAGER, {"item": "Бумага"})
+    other.data["approve_request"] = "approve"  # answered (its task row is done, so not among the open ones)
+    other.tasks.clear()
+    effects = engine.migrate(other, v2, "approval", done=frozenset({"approve_request"}))
+    created = [e.task for e in effects if isinstance(e, TaskCreated)]
+    assert [(t.key, t.stage) for t in created] == [(MOVE_TASK, "supplier_check")]  # the supplier is required there
+    with pytest.raises(EngineError):
+        engine.migrate(other, v2, "delivered")  # a final stage takes no moved case

@@ -8,11 +8,14 @@ from typing import Any
 
 from db.models import User
 from flows.i18n import _
+from flows.items import item_state, item_task_key
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState
-from services import access
+from services import access, outbox
 from services.cases import CaseService, Loaded
+from services.diagrams import Diagrams
+from services.escalations import Escalations
 from services.wording import file_fields
-from tgbot.callbacks import CaseCb, TaskCb
+from tgbot.callbacks import CaseCb, EscalationCb, ItemCb, TaskCb
 from tgbot.case_view import case_view
 from tgbot.conversation import Conversation
 from tgbot.notifier import send_files
@@ -80,11 +83,27 @@ class CardButtons:
             return Reply()
         if button.action == "move":
             return await self._move(loaded.row.id, button.arg)
+        if button.action in ("mute", "unmute"):
+            muted = button.action == "mute"
+            loaded = await self.cases.mute(viewer, loaded.row.id, muted)
+            notice = (
+                self.r.t("🔕 No more stage updates about this case; your own tasks still come.", self.lang)
+                if muted
+                else self.r.t("🔔 You will be told again when this case moves on.", self.lang)
+            )
+            return Reply(notice, await case_view(self.cases, self.user, loaded))
         if button.action == "files":
             state = loaded.state
             files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)
             send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang))
             return Reply(self.r.t("Files of the case: %(n)s", self.lang, n=len(files)))
+        if button.action == "diagram":
+            picture = await Diagrams(self.cases.core, self.cases.session).case_picture(viewer, loaded.row.id)
+            payload = {"file_id": picture.file_id, "caption": picture.caption[:1000]}
+            outbox.enqueue(
+                self.cases.session, chat_id=self.user.tg_id, method="sendPhoto", payload=payload, now=self.cases.now
+            )
+            return Reply()
         return Reply(card=await case_view(self.cases, self.user, loaded))
 
     async def _edit(self, case_id: int, name: str) -> None:
@@ -106,6 +125,30 @@ class CardButtons:
         return Reply(
             self.r.t("Moved: %(stage)s", self.lang, stage=stage), await case_view(self.cases, self.user, loaded)
         )
+
+    # --- item cards -----------------------------------------------------------------------------------
+
+    async def item(self, viewer: access.Viewer, button: ItemCb) -> Reply:
+        """Move an item of a case one may see (its form opens if the new stage asks for fields), show its
+        history, or send its card here."""
+        loaded = await self.cases.visible(viewer, button.case_id)
+        name, index = button.list, button.index
+        if name not in loaded.state.spec.tracks() or item_state(loaded.state.data, name, index) is None:
+            raise EngineError(_("This item does not exist."))
+        if button.action == "history":
+            await self.cases.notifier.item_history(loaded, name, index, self.user)
+            return Reply()
+        if button.action == "card":
+            await self.cases.show_item(self.user, loaded.row.id, name, index)
+            return Reply()
+        loaded = await self.cases.move_item(self.user, loaded.row.id, name, index, button.arg)
+        task = self._my_open_task(loaded, lambda t: t.key == item_task_key(name, index, button.arg))
+        if task is not None:
+            # The item's new stage needs fields its entry lacks: ask for them here, then the move completes.
+            await self.conversation.begin(loaded.task_rows[task.id or 0], "submit")
+            return Reply()
+        stage = self.r.item_stage_title(loaded.state, name, button.arg, self.lang)
+        return Reply(self.r.t("Moved: %(stage)s", self.lang, stage=stage))
 
     def _my_open_task(self, loaded: Loaded, wanted: Any) -> TaskState | None:
         return next(
@@ -131,3 +174,53 @@ class CardButtons:
             return
         case = self.r.case_name(loaded.state, self.lang)
         self.conversation.say(self.r.t("✅ Case %(case)s is registered.", self.lang, case=case))
+
+
+class EscalationButtons:
+    """The buttons of an escalation message: pick whom to reassign to, pick a new deadline (then its reason is
+    asked as text), or take the task over. Returns what the chat shows; the handlers only send it."""
+
+    def __init__(self, escalations: Escalations, conversation: Conversation, renderer: Renderer) -> None:
+        self.escalations = escalations
+        self.conversation = conversation
+        self.r = renderer
+        self.lang = conversation.lang
+
+    async def press(self, button: EscalationCb) -> Reply:
+        esc, r, lang = self.escalations, self.r, self.lang
+        if button.action == "reassign":
+            found, people = await esc.candidates(button.task_id, button.holder)
+            choices = [(p.id, p.name) for p in people]
+            return Reply(card=r.reassign_picker(found.loaded.state.spec, found.task, button.holder, choices, lang))
+        if button.action == "to":
+            found, target = await esc.reassign(button.task_id, button.holder, button.arg)
+            title = r.task_title(found.loaded.state.spec, found.task, lang)
+            return Reply(r.t("«%(task)s» is now with %(who)s.", lang, task=title, who=target.name))
+        if button.action == "take":
+            await esc.take_over(button.task_id, button.holder)
+            return Reply(r.t("The task is yours now.", lang))
+        if button.action == "extend":
+            found, deadlines = await esc.deadlines(button.task_id)
+            return Reply(card=r.deadline_picker(found.loaded.state.spec, found.task, deadlines, lang))
+        if button.action == "days":
+            await self.conversation.put_aside()  # the reason must not be taken as an answer of an open form
+            await esc.ask_reason(button.task_id, button.arg)
+            return Reply(card=(r.t("Why is the deadline moved? Write the reason in one message.", lang), None))
+        return Reply()
+
+    def ask_in_words(self) -> str:
+        return self.r.t("Please write the reason in words.", self.lang)
+
+    async def reason(self, text: str) -> str:
+        """The reason for the picked deadline came: the deadline moves. What the person is told. A refusal (the
+        task was done meanwhile) is said, not raised: raised, it would roll back and leave the question open,
+        so the person's every next message would be taken for a reason again."""
+        if not text.strip():
+            return self.ask_in_words()
+        try:
+            found, due_at = await self.escalations.extend(text)
+        except EngineError as refusal:
+            self.escalations.drop_reason()
+            return "⚠️ " + self.r.t(refusal.message, self.lang, **refusal.params)
+        title = self.r.task_title(found.loaded.state.spec, found.task, self.lang)
+        return self.r.t("🗓 «%(task)s» is now due %(when)s.", self.lang, task=title, when=self.r.when(due_at))

@@ -12,7 +12,9 @@ class TaskCb(CallbackData, prefix="t"):
 
 
 class FormCb(CallbackData, prefix="f"):
-    action: str  # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | resume
+    # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | resume; a list's entries:
+    # entry (pick one) | sub (correct its field, or all of it) | add | drop | all (the whole list again)
+    action: str
     task_id: int
     arg: str = ""
     step: int = -1  # how many answers the form had when the button was sent: older buttons are stale
@@ -24,7 +26,7 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    action: str  # show | cancel | move (arg = stage) | files (send every file of the case)
+    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | diagram | mute | unmute
     case_id: int
     arg: str = ""
 
@@ -37,3 +39,20 @@ class MenuCb(CallbackData, prefix="m"):
 class AttentionCb(CallbackData, prefix="a"):
     action: str  # retry
     case_id: int
+
+
+class ItemCb(CallbackData, prefix="i"):
+    action: str  # move (arg = the item's stage) | history | card (send the item's card here)
+    case_id: int
+    list: str
+    index: int
+    arg: str = ""
+
+
+class DiagramCb(CallbackData, prefix="d"):
+    process: str  # `/diagram`: the process to draw
+class EscalationCb(CallbackData, prefix="e"):
+    action: str  # reassign | to (arg = user id) | extend | days (arg = working days) | take
+    task_id: int
+    holder: int = 0  # who held the task when the button was sent (0: the role's pool): later, it is stale
+    arg: int = 0

@@ -7,13 +7,15 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.models import User
+from flows.items import item_states
 from flows.runtime import task_def
 from flows.status import CaseStatus
 from services import access
+from services import people as people_repo
 from services.cases import CaseService, Loaded
 from services.wording import file_fields
 from services.worktime import WorkTime
-from tgbot.callbacks import CaseCb
+from tgbot.callbacks import CaseCb, ItemCb
 from tgbot.render import renderer_for
 
 
@@ -28,6 +30,23 @@ async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[st
         task_title = renderer.tr.local(task_def(loaded.state.spec, stage, key).title, lang)  # for_each keys too
         lines.append(f"  {name} — {task_title}: {renderer.duration(seconds, lang)}")
     return lines
+
+
+async def item_rows(service: CaseService, user: User, loaded: Loaded) -> list[list[InlineKeyboardButton]]:
+    """A button per item the person moves: it brings the item's card (with its moves) into this chat."""
+    state, rows = loaded.state, []
+    if state.status != CaseStatus.ACTIVE or not state.spec.tracks():
+        return []
+    roles = await people_repo.roles_of(service.session, user.id)
+    renderer = renderer_for(service.core)
+    for name in state.spec.tracks():
+        if not service.core.engine.may_move_items(state, name, user.id, roles, user.is_admin):
+            continue
+        for index in range(len(item_states(state.data, name))):
+            label = "📦 " + renderer.item_title(state, name, index, user.language)
+            data = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+            rows.append([InlineKeyboardButton(text=label[:60], callback_data=data)])
+    return rows
 
 
 async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[str, dict[str, Any] | None]:
@@ -54,6 +73,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
             ]
         )
     state = loaded.state
+    rows += await item_rows(service, user, loaded)
     if (
         state.status == CaseStatus.ACTIVE
         and state.stage in {st.key for st in state.spec.stages}
@@ -75,6 +95,18 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         rows.append(
             [InlineKeyboardButton(text=label, callback_data=CaseCb(action="files", case_id=loaded.row.id).pack())]
         )
+    # Where the case stands in its process, drawn: the current stage highlighted (`services.diagrams`).
+    diagram = core.translator.t("🗺 Diagram", lang)
+    rows.append(
+        [InlineKeyboardButton(text=diagram, callback_data=CaseCb(action="diagram", case_id=loaded.row.id).pack())]
+    )
+    if state.status == CaseStatus.ACTIVE:
+        muted = await service.muted(user, loaded.row.id)
+        t = core.translator.t
+        label, action = (t("🔔 Unmute the case", lang), "unmute") if muted else (t("🔕 Mute the case", lang), "mute")
+        rows.append(
+            [InlineKeyboardButton(text=label, callback_data=CaseCb(action=action, case_id=loaded.row.id).pack())]
+        )
     if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row):
         rows.append(
             [
@@ -85,4 +117,4 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
             ]
         )
     markup = InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True) if rows else None
-    return text[:4000], markup
+    return text, markup

@@ -19,12 +19,14 @@ from services import attention, inbox, outbox, people
 from services.access import Viewer
 from services.cases import CaseService
 from services.core import Core
+from services.diagrams import Diagrams
+from services.escalations import Escalations
 from services.exports import Exports
 from services.library import ProcessLibrary
 from services.menu import Menu
 from services.team import Team
 from services.worktime import WorkTime
-from tgbot.buttons import CardButtons
+from tgbot.buttons import CardButtons, EscalationButtons
 from tgbot.conversation import Conversation
 from tgbot.render import renderer_for
 from tgbot.replies import Replies
@@ -84,15 +86,18 @@ class DbSessionMiddleware(BaseMiddleware):
             "library": ProcessLibrary(core, session),
             "worktime": WorkTime(core, session),
             "exports": Exports(core, session),
+            "diagrams": Diagrams(core, session),
             "viewer": None,
             "conversation": None,
             "buttons": None,
+            "escalation_buttons": None,
         }
         if user is not None:
             conversation = Conversation(core, session, user, cases, renderer)
             scoped["viewer"] = Viewer.of(user, roles)
             scoped["conversation"] = conversation
             scoped["buttons"] = CardButtons(cases, conversation, renderer)
+            scoped["escalation_buttons"] = EscalationButtons(Escalations(cases, user), conversation, renderer)
         return scoped
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:

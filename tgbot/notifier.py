@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, TaskCard, User
+from db.models import Case, Outbox, TaskCard, User
+from flows.items import item_state
 from flows.model import ProcessDef, TaskDef
 from flows.runtime import Notify, TaskState, task_def
 from services import outbox
@@ -20,6 +21,7 @@ from services import people as people_repo
 from services.cases.state import Loaded
 from services.people import PeopleCache
 from services.wording import file_fields
+from tgbot.callbacks import ItemCb
 from tgbot.render import Renderer
 
 
@@ -40,16 +42,10 @@ def evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
 def send_files(
     session: AsyncSession, chat_id: int, now: datetime, files: list[tuple[str, dict[str, Any]]], case_name: str
 ) -> None:
-    """Each file as a photo or a document, captioned with what it is and whose case it belongs to."""
-    for label, ref in files:
-        method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
-        outbox.enqueue(
-            session,
-            chat_id=chat_id,
-            method=method,
-            now=now,
-            payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]},
-        )
+    """The files as albums (photos together, documents together), each captioned with what it is and whose
+    case it belongs to."""
+    items = [(ref["id"], ref.get("kind") or "document", f"{label} · {case_name}") for label, ref in files]
+    outbox.files(session, chat_id, now, items)
 
 
 class OutboxNotifier:
@@ -128,7 +124,8 @@ class OutboxNotifier:
                 extra=self._extra(loaded),
                 taken=self._taken(loaded, task),
             )
-            payload: dict[str, Any] = {"text": text}
+            # A card too long for one message was sent in pieces, its buttons on the last: that one is edited.
+            payload: dict[str, Any] = {"text": outbox.split_text(text)[-1]}
             if keyboard:
                 payload["reply_markup"] = keyboard
             outbox.enqueue(
@@ -157,7 +154,7 @@ class OutboxNotifier:
         names = await self._names(loaded)
         for user in recipients:
             text, keyboard = self._notice(loaded, effect, user.language, names)
-            outbox.message(self.session, user.tg_id, text[:4000], self.now, keyboard)
+            outbox.message(self.session, user.tg_id, text, self.now, keyboard)
             self._send_files(loaded, user, effect.attach)
 
     def _notice(
@@ -195,8 +192,37 @@ class OutboxNotifier:
                 who=holder,
                 case=case_name,
             ),
-            None,
+            renderer.escalation_buttons(task, loaded.row.id, lang),
         )
+
+    async def task_handed_over(self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User) -> None:
+        r, lang = self.renderer, previous.language
+        title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
+        if holder.id == by.id:
+            text = r.t("↪️ %(by)s took over «%(task)s» from you.\n%(case)s", lang, by=by.name, task=title, case=case)
+        else:
+            text = r.t(
+                "↪️ %(by)s handed «%(task)s» over to %(who)s; it is no longer yours.\n%(case)s",
+                lang,
+                by=by.name,
+                task=title,
+                who=holder.name,
+                case=case,
+            )
+        outbox.message(self.session, previous.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
+        r, lang = self.renderer, holder.language
+        text = r.t(
+            "🗓 %(by)s moved the deadline of «%(task)s» to %(when)s. Reason: %(reason)s\n%(case)s",
+            lang,
+            by=by.name,
+            task=r.task_title(loaded.state.spec, task, lang),
+            when=r.when(task.due_at),
+            reason=reason,
+            case=r.case_name(loaded.state, lang),
+        )
+        outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
 
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         state, r, lang = loaded.state, self.renderer, user.language
@@ -215,12 +241,12 @@ class OutboxNotifier:
         if steps:
             text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
         outbox.message(
-            self.session, user.tg_id, text, self.now, r.case_button(loaded.row.id, lang), case_id=loaded.row.id
+            self.session, user.tg_id, text, self.now, r.stage_line_buttons(loaded.row.id, lang), case_id=loaded.row.id
         )
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
-        outbox.message(self.session, user.tg_id, body[:4000], self.now)
+        outbox.message(self.session, user.tg_id, body, self.now)
 
     async def step_failed(self, case: Case | None, step: str, error: str, person: User | None) -> None:
         t = self.renderer.t
@@ -256,17 +282,105 @@ class OutboxNotifier:
         )
         outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
 
-    def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
-        row = outbox.enqueue(
-            self.session,
-            chat_id=0,
-            method="email",
-            now=self.now,
-            payload={"to": to, "subject": subject, "body": body, "file_ids": file_ids},
-        )
+    async def item_shown(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> dict[int, int]:
+        rows = {}
+        for user in recipients:
+            text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
+            rows[user.id] = outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=loaded.row.id)
+        if rows:
+            await self.session.flush()  # the cards' ids are kept with the case, to edit them when the item moves
+        return {user_id: row.id for user_id, row in rows.items()}
+
+    async def item_changed(self, loaded: Loaded, name: str, index: int, cards: dict[str, Any]) -> None:
+        people = await self.people.users([int(user_id) for user_id in cards])
+        for user_id, outbox_id in cards.items():
+            user = people.get(int(user_id))
+            if user is None or not isinstance(outbox_id, int):
+                continue
+            text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
+            payload: dict[str, Any] = {"text": text}
+            if keyboard:
+                payload["reply_markup"] = keyboard
+            outbox.enqueue(
+                self.session,
+                chat_id=user.tg_id,
+                method="editMessageText",
+                payload=payload,
+                now=self.now,
+                ref_id=outbox_id,
+                case_id=loaded.row.id,
+            )
+
+    async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
+        state = loaded.state
+        for user in recipients:
+            lang = user.language
+            text = self.renderer.t(
+                "⏰ «%(item)s» is still at «%(stage)s».\n%(case)s",
+                lang,
+                item=self.renderer.item_title(state, name, index, lang),
+                stage=self.renderer.item_stage_title(state, name, _item_stage(state.data, name, index), lang),
+                case=self.renderer.case_name(state, lang),
+            )
+            card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+            button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
+            outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+
+    async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
+        state = loaded.state
+        by = [h.get("by") for h in (item_state(state.data, name, index) or {}).get("history") or []]
+        names = await self._names(loaded, [b for b in by if isinstance(b, int)])
+        text = self.renderer.item_history(state, name, index, user.language, names)
+        outbox.message(self.session, user.tg_id, text, self.now, case_id=loaded.row.id)
+
+    def email(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        file_ids: list[int],
+        *,
+        case_id: int | None = None,
+        responsible_id: int | None = None,
+    ) -> None:
+        payload: dict[str, Any] = {"to": to, "subject": subject, "body": body, "file_ids": file_ids}
+        if responsible_id is not None:
+            payload["responsible_id"] = responsible_id
+        row = outbox.enqueue(self.session, chat_id=0, method="email", now=self.now, payload=payload, case_id=case_id)
         row.channel = "email"
+
+    async def delivery_failed(self, row: Outbox, person: User) -> None:
+        r, lang, payload = self.renderer, person.language, row.payload
+        channel = r.t("SMS", lang) if row.channel == "sms" else r.t("e-mail", lang)
+        where = r.t("case №%(id)s", lang, id=row.case_id) if row.case_id else r.t("no case", lang)
+        lines = [
+            r.t(
+                "⚠️ The %(channel)s to %(to)s (%(case)s) could not be sent: %(error)s",
+                lang,
+                channel=channel,
+                to=payload.get("to") or "—",
+                case=where,
+                error=row.error or "?",
+            ),
+            r.t("Please send it yourself, by hand:", lang),
+            r.t("To: %(to)s", lang, to=payload.get("to") or "—"),
+        ]
+        if payload.get("subject"):
+            lines.append(r.t("Subject: %(subject)s", lang, subject=payload["subject"]))
+        lines += ["", str(payload.get("body") or "")]
+        count = len([i for i in payload.get("file_ids", []) if isinstance(i, int)])
+        if count:
+            lines += ["", r.t("Attach the case's files (%(n)s): «📎 Files» on the case card.", lang, n=count)]
+        keyboard = r.case_button(row.case_id, lang) if row.case_id else None
+        outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, keyboard, case_id=row.case_id)
 
     def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
         state = loaded.state
         files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
         send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language))
+
+
+def _item_stage(data: dict[str, Any], name: str, index: int) -> str | None:
+    state = item_state(data, name, index)
+    stage = state.get("stage") if state else None
+    return stage if isinstance(stage, str) else None

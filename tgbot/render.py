@@ -3,46 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from flows.forms import Step, describe_current, step_label
+from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
+from flows.items import entry_of, item_state, parse_item_task, track_of
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def, task_entry
+from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
+from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
+from services.outbox import split_text
 from services.wording import Wording, file_fields
-from tgbot.callbacks import AttentionCb, CaseCb, FormCb, StartCb, TaskCb
+from tgbot.callbacks import AttentionCb, CaseCb, EscalationCb, FormCb, ItemCb, StartCb, TaskCb
 
-MAX_TEXT = 4000
-
-
-def clip(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def pieces(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """A long text as several messages, cut between lines (a line longer than a message between words), so
-    that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    chunks.append(current)
-    return [chunk for chunk in chunks if chunk.strip()] or [""]
+# Long texts are cut between lines by the outbox (`services.outbox.split_text`), never clipped with «…».
+pieces = split_text
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any] | None:
@@ -140,7 +118,7 @@ class Renderer(Wording):
                     )
                 )
             rows.append(row)
-        return clip("\n".join(lines)), markup(rows)
+        return "\n".join(lines), markup(rows)
 
     def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[InlineKeyboardButton]:
         worked = task.worked_seconds
@@ -214,6 +192,55 @@ class Renderer(Wording):
             ]
         )
 
+    # --- escalations ----------------------------------------------------------------------------------
+
+    def escalation_buttons(self, task: TaskState, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        """What the person a late task escalated to can do about it. Each button names who held the task then,
+        so a press after it changed hands is refused as stale."""
+        task_id, holder = task.id or 0, task.assignee_id or 0
+
+        def button(text: str, action: str) -> InlineKeyboardButton:
+            data = EscalationCb(action=action, task_id=task_id, holder=holder).pack()
+            return InlineKeyboardButton(text=self.t(text, lang), callback_data=data)
+
+        rows = [[button("🗓 Extend the deadline", "extend"), button("🙋 Take over", "take")]]
+        if task.role is not None:
+            rows.insert(0, [button("👥 Reassign", "reassign")])
+        show = CaseCb(action="show", case_id=case_id).pack()
+        rows.append([InlineKeyboardButton(text=self.t("📁 Case", lang), callback_data=show)])
+        return markup(rows)
+
+    def reassign_picker(
+        self, spec: ProcessDef, task: TaskState, holder: int, people: list[tuple[int, str]], lang: str | None
+    ) -> tuple[str, dict[str, Any] | None]:
+        text = self.t("Whom to give «%(task)s» to?", lang, task=self.task_title(spec, task, lang))
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=name,
+                    callback_data=EscalationCb(action="to", task_id=task.id or 0, holder=holder, arg=user_id).pack(),
+                )
+            ]
+            for user_id, name in people
+        ]
+        return text, markup(rows)
+
+    def deadline_picker(
+        self, spec: ProcessDef, task: TaskState, choices: list[tuple[int, Any]], lang: str | None
+    ) -> tuple[str, dict[str, Any] | None]:
+        title = self.task_title(spec, task, lang)
+        text = self.t("«%(task)s» is due %(when)s. New deadline:", lang, task=title, when=self.when(task.due_at))
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.t("+%(n)s working days — %(when)s", lang, n=days, when=self.when(due_at)),
+                    callback_data=EscalationCb(action="days", task_id=task.id or 0, arg=days).pack(),
+                )
+            ]
+            for days, due_at in choices
+        ]
+        return text, markup(rows)
+
     def case_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         return markup(
             [
@@ -221,6 +248,120 @@ class Renderer(Wording):
                     InlineKeyboardButton(
                         text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
                     )
+                ]
+            ]
+        )
+
+    # --- item cards -----------------------------------------------------------------------------------
+
+    def item_title(self, case: CaseState, name: str, index: int, lang: str | None) -> str:
+        """How an item is named: its track's `title` over the entry, else «Items №2»."""
+        track = track_of(case.spec, name)
+        fallback = f"{self.local(case.spec.fields[name].label, lang)} №{index + 1}"
+        if track.title is None:
+            return fallback
+        entry = entry_of(case.data, name, index) or {}
+        return self.template(track.title, case.spec, case.data, lang, {"item": entry}) or fallback
+
+    def form_title(self, spec: ProcessDef, task: TaskState, data: dict[str, Any], lang: str | None) -> str:
+        """A form's title; an item's form is named after the item (`data` is its entry) and its new stage."""
+        item = parse_item_task(task.key)
+        track = spec.fields[item[0]].track if item is not None and item[0] in spec.fields else None
+        if item is None or track is None or track.title is None:
+            return self.task_title(spec, task, lang)
+        name = self.template(track.title, spec, {}, lang, {"item": data})
+        try:
+            stage = self.local(track.stage(item[2]).title, lang)
+        except KeyError:
+            return self.task_title(spec, task, lang)
+        return f"{name} → {stage}" if name else self.task_title(spec, task, lang)
+
+    def item_stage_title(self, case: CaseState, name: str, stage: str | None, lang: str | None) -> str:
+        try:
+            return self.local(track_of(case.spec, name).stage(stage or "").title, lang)
+        except KeyError:
+            return "—"
+
+    def item_card(self, case: CaseState, name: str, index: int, lang: str | None) -> tuple[str, dict[str, Any] | None]:
+        """An item's card: where it stands and since when, its fields, a button per move its stage allows (the
+        engine re-checks who presses), its history and its case."""
+        spec, track = case.spec, track_of(case.spec, name)
+        state = item_state(case.data, name, index) or {}
+        stage = str(state.get("stage") or "")
+        since = state.get("since")
+        lines = [f"📦 {self.item_title(case, name, index, lang)}", self.case_name(case, lang)]
+        where = self.t("Stage: %(stage)s", lang, stage=self.item_stage_title(case, name, stage, lang))
+        if isinstance(since, str):
+            where += " " + self.t("(since %(when)s)", lang, when=self.when(datetime.fromisoformat(since)))
+        lines.append(where)
+        fields = spec.fields[name].fields or {}
+        lines += self.summary(spec, list(fields), entry_of(case.data, name, index) or {}, lang, fields=fields)
+        rows: list[list[InlineKeyboardButton]] = []
+        if case.status == CaseStatus.ACTIVE and case.id is not None and stage:
+            for move in track.stage(stage).moves:
+                label = self.local(move.label, lang) if move.label else "➡️ " + self.item_stage_title(
+                    case, name, move.to, lang
+                )
+                data = ItemCb(action="move", case_id=case.id, list=name, index=index, arg=move.to).pack()
+                rows.append([InlineKeyboardButton(text=label[:60], callback_data=data)])
+        elif case.status != CaseStatus.ACTIVE:
+            lines += ["", self.t("The case is closed.", lang)]
+        if case.id is not None:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("📜 History", lang),
+                        callback_data=ItemCb(action="history", case_id=case.id, list=name, index=index).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case.id).pack()
+                    ),
+                ]
+            )
+        return "\n".join(lines), markup(rows)
+
+    def item_history(
+        self, case: CaseState, name: str, index: int, lang: str | None, names: dict[int, str]
+    ) -> str:
+        """Each stage the item entered: when, and who moved it there."""
+        state = item_state(case.data, name, index) or {}
+        lines = [self.t("📜 History of «%(item)s», %(case)s", lang, item=self.item_title(case, name, index, lang),
+                        case=self.case_name(case, lang))]
+        for step in state.get("history") or []:
+            at = step.get("at")
+            when = self.when(datetime.fromisoformat(at)) if isinstance(at, str) else "—"
+            line = f"{when} — {self.item_stage_title(case, name, step.get('to'), lang)}"
+            by = step.get("by")
+            if isinstance(by, int):
+                line += f" · {names.get(by, '?')}"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def item_lines(self, case: CaseState, lang: str | None) -> list[str]:
+        """Where each item of the case stands, one line each (for the case's card)."""
+        lines: list[str] = []
+        for name in case.spec.tracks():
+            entries = case.data.get(name)
+            for index in range(len(entries) if isinstance(entries, list) else 0):
+                state = item_state(case.data, name, index)
+                if state is None:
+                    continue
+                stage = self.item_stage_title(case, name, state.get("stage"), lang)
+                lines.append(f"📦 {self.item_title(case, name, index, lang)}: {stage}")
+        return lines
+
+    def stage_line_buttons(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        """Under a stage line: the case, and quiet for those who need no more of these lines."""
+        return markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("🔕 Mute the case", lang),
+                        callback_data=CaseCb(action="mute", case_id=case_id).pack(),
+                    ),
                 ]
             ]
         )
@@ -270,10 +411,13 @@ class Renderer(Wording):
                     when=self.when(task.due_at),
                 )
             )
+        items = self.item_lines(case, lang)
+        if items:
+            lines += ["", *items]
         lines.append("")
-        for line in self.summary(spec, list(spec.fields), case.data, lang):
+        for line in self.summary(spec, list(spec.fields), case.data, lang, earlier=case.data.get(EARLIER)):
             lines.append(line)
-        return clip("\n".join(lines))
+        return "\n".join(lines)
 
     # --- forms ----------------------------------------------------------------------------------------
 
@@ -315,7 +459,11 @@ class Renderer(Wording):
                 text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
             if step.can_keep:
                 # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
-                now = describe_current(step, self.tr.lang(lang), dict(options))
+                order = fields[step.name].fields if step.whole else None
+                now = describe_current(step, self.tr.lang(lang), dict(options), order=order)
+                if fdef.type == "photo" and not step.whole:  # photos counted: their file names mean nothing
+                    count = len(step.current) if isinstance(step.current, list) else 1
+                    now = self.t("%(n)s photo(s)", lang, n=count)
                 text += "\n" + self.t("Now: %(value)s", lang, value=now)
                 rows.append(
                     [
@@ -408,6 +556,98 @@ class Renderer(Wording):
             ]
         )
         return "\n".join(lines), markup(rows)
+
+    def entry_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The entries of a list, to correct one; add one, or enter the whole list again. Buttons carry numbers
+        (list, entry), not names: two field keys would not fit in a button's 64 bytes."""
+        top = names.index(name)
+        label = self.tr.local(fields[name].label, lang)
+        items = draft["values"].get(name) or []
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=f"{label} №{index + 1}: {entry_title(item, fields[name].fields or {})}"[:60],
+                    callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+            for index, item in enumerate(items)
+        ]
+        if can_add_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("➕ Add an entry", lang),
+                        callback_data=FormCb(action="add", task_id=task_id, arg=str(top)).pack(),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 Enter the whole list again", lang),
+                    callback_data=FormCb(action="all", task_id=task_id, arg=str(top)).pack(),
+                )
+            ]
+        )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def entry_field_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        index: int,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The fields of one entry, to correct one of them or all; or take the entry out."""
+        top = names.index(name)
+        sub_fields = fields[name].fields or {}
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.tr.local(sub.label, lang)[:60],
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}.{number}").pack(),
+                )
+            ]
+            for number, sub in enumerate(sub_fields.values())
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 The whole entry", lang),
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+        )
+        if can_remove_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("🗑 Remove this entry", lang),
+                        callback_data=FormCb(action="drop", task_id=task_id, arg=f"{top}.{index}").pack(),
+                    )
+                ]
+            )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def _back_to_summary(self, task_id: int, lang: str | None) -> list[InlineKeyboardButton]:
+        return [
+            InlineKeyboardButton(
+                text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
+            )
+        ]
 
     def field_picker(
         self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None

@@ -36,6 +36,11 @@ class Replies:
         payload = {"file_id": file_id, "caption": caption}
         outbox.enqueue(self.session, chat_id=chat_id, method="sendDocument", now=self.clock.now(), payload=payload)
 
+    def photo(self, chat_id: int, file_id: int, caption: str) -> None:
+        """A stored picture (a process diagram)."""
+        payload = {"file_id": file_id, "caption": caption[:1000]}
+        outbox.enqueue(self.session, chat_id=chat_id, method="sendPhoto", now=self.clock.now(), payload=payload)
+
     async def task_page(self, chat_id: int, user: User, page: TaskPage) -> None:
         """«My tasks»: a heading and one card per task, remembered (`TaskCard`) so the cards follow the task."""
         lang, now = user.language, self.clock.now()

@@ -9,7 +9,7 @@ from db.models import Case, User
 from flows.model import ProcessDef
 from services.team import Joined, Welcome
 from services.worktime import WorkReport
-from tgbot.callbacks import CaseCb, StartCb
+from tgbot.callbacks import CaseCb, DiagramCb, StartCb
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
@@ -23,6 +23,14 @@ def startable_keyboard(renderer: Renderer, specs: list[ProcessDef], lang: str) -
         for s in specs
     ]
     return InlineKeyboardMarkup(inline_keyboard=[[button] for button in buttons])
+
+
+def diagram_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """`/diagram`: one button per process, by its title."""
+    rows = [
+        [InlineKeyboardButton(text=title[:60], callback_data=DiagramCb(process=key).pack())] for key, title in processes
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lang: str) -> InlineKeyboardMarkup:
@@ -66,7 +74,7 @@ def roster(renderer: Renderer, people: list[tuple[User, list[str]]], lang: str) 
         blocked = " 🚫" if person.unreachable_at is not None else ""  # blocked the bot: nothing reaches them
         handle = f"@{person.username or '—'}"
         lines.append(f"{person.id}. {person.name}{admin}{blocked} {handle}: {renderer.roles(roles, lang)}")
-    return "\n".join(lines)[:4000]
+    return "\n".join(lines)
 
 
 def processes(listed: list[tuple[str, int | None, str]]) -> str:
@@ -84,4 +92,4 @@ def worktime(renderer: Renderer, report: WorkReport, lang: str) -> str:
         t("%(name)s in total: %(spent)s", lang, name=name, spent=renderer.duration(seconds, lang))
         for name, seconds in report.by_person
     ]
-    return "\n".join(lines)[:4000]
+    return "\n".join(lines)

@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from db.models import Company
+from flows.items import parse_item_task
 from flows.runtime import (
     START_TASK,
     CancelWait,
     CaseClosed,
+    DeadlineMoved,
     Effect,
     Notify,
     NotifyCases,
@@ -23,7 +25,7 @@ from flows.runtime import (
     UpdateCompany,
 )
 from flows.status import CaseStatus
-from services import access, reports
+from services import access, following, reports
 from services import people as people_repo
 from services.cases.state import Loaded
 
@@ -57,6 +59,8 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
     task = effect.task
     if task.key == START_TASK and loaded.interactive:
         return  # the initiator is already in the conversation that started the case
+    if parse_item_task(task.key) is not None:
+        return  # the form of an item's move: asked in the conversation of the person who pressed the button
     if task.assignee_id is not None:
         assignee = await service.people.user(task.assignee_id)
         recipients = [assignee] if assignee else []
@@ -84,11 +88,20 @@ async def task_closed(service: CaseService, loaded: Loaded, effect: TaskClosed, 
     await service.task_changed(loaded, effect.task)
 
 
+@handles(DeadlineMoved)
+async def deadline_moved(service: CaseService, loaded: Loaded, effect: DeadlineMoved, actor_id: int | None) -> None:
+    # The old reminders and the overdue timer go; the engine's SetTimer effects that follow set the new ones.
+    await service.store.cancel_timers(task_id=effect.task.id)
+    await service.task_changed(loaded, effect.task)  # the cards show the new deadline
+
+
 @handles(SetTimer)
 async def set_timer(service: CaseService, loaded: Loaded, effect: SetTimer, actor_id: int | None) -> None:
     payload: dict[str, Any] = {}
     if effect.stage is not None:
         payload = {"stage": effect.stage, "visit": effect.visit}
+    if effect.item is not None:
+        payload.update({"list": effect.item[0], "index": effect.item[1]})
     service.store.set_timer(loaded.row.id, effect.task.id if effect.task else None, effect.kind, effect.due_at,
                             payload)
 
@@ -105,6 +118,11 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
         for member in await service.people.members(role):
             users[member.id] = member
     users.update(await service.people.users(effect.user_ids))
+    if effect.kind == "escalation" and effect.task is not None:
+        # Who it went to is who may act on its buttons (`access.may_act_on_escalation`).
+        service.store.audit(
+            loaded, None, access.ESCALATED, {"task": effect.task.key, "to": sorted(users)}, task_id=effect.task.id
+        )
     await service.notifier.notify(loaded, effect, list(users.values()))
 
 
@@ -122,6 +140,8 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
     roles = await people_repo.roles_of(service.session, state.initiator_id)
     if any(t.assignee_id == state.initiator_id or t.role in roles for t in state.open_tasks()):
         return  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
+    if await following.is_muted(service.session, loaded.row.id, state.initiator_id):
+        return  # they asked for quiet on this case
     initiator = await service.people.user(state.initiator_id)
     if initiator is not None:
         await service.notifier.stage_changed(loaded, initiator)
@@ -167,7 +187,11 @@ async def notify_cases(service: CaseService, loaded: Loaded, effect: NotifyCases
 @handles(SendEmail)
 async def send_email(service: CaseService, loaded: Loaded, effect: SendEmail, actor_id: int | None) -> None:
     files = [ref["id"] for name in effect.attach for ref in (loaded.state.data.get(name) or [])]
-    service.notifier.email(effect.to, effect.subject, effect.body, files)
+    # If it cannot be sent, the person whose step sent it (else the case's initiator) must do it by hand.
+    responsible = actor_id if actor_id is not None else loaded.state.initiator_id
+    service.notifier.email(
+        effect.to, effect.subject, effect.body, files, case_id=loaded.row.id, responsible_id=responsible
+    )
     service.store.audit(loaded, actor_id, "email.queued", {"to": effect.to, "subject": effect.subject})
 
 
@@ -182,10 +206,12 @@ async def update_company(service: CaseService, loaded: Loaded, effect: UpdateCom
 @handles(CaseClosed)
 async def case_closed(service: CaseService, loaded: Loaded, effect: CaseClosed, actor_id: int | None) -> None:
     from services.cases.calls import return_to_parent  # calls.py registers handlers here: import it late
+    from services.cases.items import refresh_item_cards  # so does items.py
 
     service.store.audit(loaded, actor_id, "case.closed", {"status": effect.status, "result": effect.result})
     if actor_id != loaded.state.initiator_id or effect.status == CaseStatus.DONE:
         initiator = await service.people.user(loaded.state.initiator_id)
         if initiator is not None:
             await service.notifier.notify(loaded, Notify(kind="closed", user_ids=(initiator.id,)), [initiator])
+    await refresh_item_cards(service, loaded)
     await return_to_parent(service, loaded, effect, actor_id)

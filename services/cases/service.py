@@ -22,10 +22,11 @@ from flows.runtime import (
     Notify,
     TaskCreated,
     TaskState,
+    replaced_values,
     task_def,
 )
 from flows.status import CASE_CLOSED, TaskStatus
-from services import access, attention
+from services import access, attention, following
 from services import people as people_repo
 from services.cases.calls import return_to_parent
 from services.cases.effects import apply_effect
@@ -70,6 +71,15 @@ class CaseService:
         loaded = await self.load(case_id, lock=False)
         await access.require_see(self.session, viewer, loaded.row, loaded.state.spec)
         return loaded
+
+    async def mute(self, viewer: access.Viewer, case_id: int, muted: bool) -> Loaded:
+        """A person who may see the case asks for no more stage lines about it (or for them again)."""
+        loaded = await self.visible(viewer, case_id)
+        await following.set_muted(self.session, loaded.row.id, viewer.user.id, muted, self.now)
+        return loaded
+
+    async def muted(self, user: User, case_id: int) -> bool:
+        return await following.is_muted(self.session, case_id, user.id)
 
     async def task_row(self, task_id: int) -> Task:
         return await self.store.task_row(task_id)
@@ -167,6 +177,8 @@ class CaseService:
             _("This task is no longer yours: your roles have changed."),
         )
         loaded.state.refs = await self.store.refs(loaded.state.spec, {**loaded.state.data, **values})
+        # What the answers replace goes into the history as «from X to Y» (the card keeps it too, as EARLIER).
+        replaced = replaced_values(loaded.state.spec, loaded.state.data, values)
         effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
         if task_def(loaded.state.spec, task.stage, task.key).timing:
             await self.store.close_work(task_id)  # only timed tasks have work periods
@@ -175,7 +187,7 @@ class CaseService:
             effects,
             user.id,
             "task.done",
-            {"task": task.key, "outcome": outcome, "values": values},
+            {"task": task.key, "outcome": outcome, "values": values, **({"before": replaced} if replaced else {})},
             task_id=task_id,
         )
         return loaded
@@ -193,6 +205,31 @@ class CaseService:
         effects = self.core.engine.move(loaded.state, to, user.id, roles, user.is_admin)
         await self.save(loaded, effects, user.id, "case.move", {"to": to})
         return loaded
+
+    async def item_moves(self, user: User, loaded: Loaded, name: str, index: int) -> list[str]:
+        roles = await people_repo.roles_of(self.session, user.id)
+        return self.core.engine.item_moves(loaded.state, name, index, user.id, roles, user.is_admin)
+
+    async def move_item(self, user: User, case_id: int, name: str, index: int, to: str) -> Loaded:
+        """Move an item of the case along its track (or give the mover the form its new stage asks for); the
+        case's stage follows its items in the same step."""
+        loaded = await self.load(case_id)
+        if name not in loaded.state.spec.tracks():
+            raise EngineError(_("This case has no such items."))
+        roles = await people_repo.roles_of(self.session, user.id)
+        effects = self.core.engine.move_item(loaded.state, name, index, to, user.id, roles, user.is_admin)
+        await self.save(loaded, effects, user.id, "item.move", {"list": name, "index": index, "to": to})
+        return loaded
+
+    async def show_item(self, user: User, case_id: int, name: str, index: int) -> None:
+        """A fresh card of an item for this person (theirs went up the chat, or they were not among its people
+        when its track began); it is edited with the others from now on."""
+        from services.cases.items import item_cards  # items.py registers handlers with effects.py: import it late
+
+        loaded = await self.load(case_id)
+        shown = await self.notifier.item_shown(loaded, name, index, [user])
+        item_cards(loaded, name, index).update({str(k): v for k, v in shown.items()})
+        await self.store.write_case(loaded)
 
     async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
         loaded = await self.load(case_id)
@@ -239,9 +276,10 @@ class CaseService:
             task = next((t for t in loaded.state.tasks if t.id == timer.task_id), None)
             if task is None:
                 return  # the task is done: its reminders have nothing to say
-        effects = self.core.engine.fire(
-            loaded.state, timer.kind, task, timer.payload.get("stage"), timer.payload.get("visit")
-        )
+        payload = timer.payload
+        item = (str(payload["list"]), int(payload["index"])) if "list" in payload and "index" in payload else None
+        stage, visit = payload.get("stage"), payload.get("visit")
+        effects = self.core.engine.fire(loaded.state, timer.kind, task, stage, visit, item)
         await self.save(loaded, effects, None, f"timer.{timer.kind}", {"timer": timer.id}, task_id=timer.task_id)
 
     async def release_tasks(self, user: User, roles: set[str] | None, actor_id: int | None) -> int:

@@ -138,6 +138,8 @@ class CaseStore:
             else:
                 trow = loaded.task_rows[task.id]
                 trow.status, trow.outcome, trow.assignee_id = task.status, task.outcome, task.assignee_id
+                # Handed over, its deadline moved, or carried onto a new version's stage.
+                trow.role, trow.due_at, trow.stage = task.role, task.due_at, task.stage
                 trow.done_by, trow.done_at = task.done_by, task.done_at
                 if task.status != TaskStatus.OPEN:
                     trow.draft = None

@@ -1,7 +1,7 @@
 """the case row's version
 
-Revision ID: 0005_perf
-Revises: 0004
+Revision ID: 0006_perf
+Revises: 0005_escalate
 Create Date: 2026-11-30 13:30:00
 
 A case's state is its row, written once per step; `version` grows with every write and the write checks it
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_perf"
-down_revision: str | None = "0004"
+revision: str = "0006_perf"
+down_revision: str | None = "0005_escalate"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

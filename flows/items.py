@@ -1,0 +1,73 @@
+"""Item tracks: each entry of a list field moves along its own stages (an order's items), kept with the case.
+
+An item's state lives in the case's data, beside the list, under `ITEMS`: per list, one record per entry (same
+index) with its stage, the visit of that stage, when it got there and its history. The case stays one row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows.model import FieldDef, ItemStageDef, ProcessDef, TrackDef, local
+
+ITEMS = "__items__"
+ITEM_TASK = "__item__:"  # «fill what the item's next stage requires»: `__item__:<list>#<index>><stage>`
+
+
+def track_of(spec: ProcessDef, name: str) -> TrackDef:
+    fdef = spec.fields.get(name)
+    if fdef is None or fdef.track is None:
+        raise KeyError(name)
+    return fdef.track
+
+
+def item_states(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The states of a list's items (empty until the track has begun)."""
+    items = data.get(ITEMS)
+    states = items.get(name) if isinstance(items, dict) else None
+    return states if isinstance(states, list) else []
+
+
+def item_state(data: dict[str, Any], name: str, index: int) -> dict[str, Any] | None:
+    states = item_states(data, name)
+    return states[index] if 0 <= index < len(states) and isinstance(states[index], dict) else None
+
+
+def entry_of(data: dict[str, Any], name: str, index: int) -> dict[str, Any] | None:
+    entries = data.get(name)
+    if isinstance(entries, list) and 0 <= index < len(entries) and isinstance(entries[index], dict):
+        return entries[index]
+    return None
+
+
+def item_task_key(name: str, index: int, to: str) -> str:
+    return f"{ITEM_TASK}{name}#{index}>{to}"
+
+
+def parse_item_task(key: str) -> tuple[str, int, str] | None:
+    """The list, entry and target stage of an item's form task, or None for any other task."""
+    if not key.startswith(ITEM_TASK):
+        return None
+    head, _sep, to = key.removeprefix(ITEM_TASK).partition(">")
+    name, _sep, index = head.partition("#")
+    return (name, int(index), to) if index.isdigit() and to else None
+
+
+def item_task_title(spec: ProcessDef, name: str, index: int, to: str) -> dict[str, str]:
+    label = spec.fields[name].label
+    stage = track_of(spec, name).stage(to).title
+    return {lang: f"{local(label, lang)} №{index + 1} → {local(stage, lang)}" for lang in ("ru", "en")}
+
+
+def entry_fields(spec: ProcessDef, name: str) -> dict[str, FieldDef]:
+    return dict(spec.fields[name].fields or {})
+
+
+def counted_floor(track: TrackDef, states: list[dict[str, Any]]) -> int | None:
+    """The lowest stage (its rank) among the items that count (not at a cancelled stage); None if none counts."""
+    ranks = []
+    for state in states:
+        stage: ItemStageDef | None = next((s for s in track.stages if s.key == state.get("stage")), None)
+        if stage is not None and not stage.cancelled:
+            ranks.append(track.rank(stage.key))
+    return min(ranks) if ranks else None

@@ -1,0 +1,61 @@
+"""The buttons of an escalation message (reassign, extend the deadline, take over), and the reason for a new
+deadline, which the person writes as their next message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import BaseFilter, Command
+from aiogram.types import CallbackQuery, Message
+
+from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, NotACommand, Registered, answer
+from tgbot.buttons import EscalationButtons
+from tgbot.callbacks import EscalationCb
+from tgbot.replies import Replies
+
+
+def router() -> Router:
+    built = Router(name=__name__)
+    built.message.filter(Registered())
+    built.callback_query.filter(Registered())
+    built.callback_query.register(on_escalation_button, EscalationCb.filter())
+    built.message.register(drop_reason, WritingReason(), Command("cancel"))
+    for button in (MY_TASKS, NEW_CASE, MY_CASES):
+        built.message.register(drop_reason, WritingReason(), MenuButton(button))
+    built.message.register(on_reason, WritingReason(), NotACommand())
+    return built
+
+
+class WritingReason(BaseFilter):
+    """The bot asked this person why a deadline moves, and their next text is the answer."""
+
+    async def __call__(self, _event: Any, escalation_buttons: EscalationButtons | None = None, **_: Any) -> bool:
+        return escalation_buttons is not None and escalation_buttons.escalations.reason_pending()
+
+
+async def on_escalation_button(
+    query: CallbackQuery,
+    callback_data: EscalationCb,
+    escalation_buttons: EscalationButtons,
+    replies: Replies,
+    after_commit: AfterCommit,
+) -> None:
+    reply = await escalation_buttons.press(callback_data)
+    if reply.card is not None:
+        replies.say(query.from_user.id, *reply.card)
+    answer(after_commit, query, reply.notice)
+
+
+async def on_reason(message: Message, escalation_buttons: EscalationButtons, replies: Replies) -> None:
+    if message.text is None:
+        replies.say(message.chat.id, escalation_buttons.ask_in_words())
+        return
+    replies.say(message.chat.id, await escalation_buttons.reason(message.text))
+
+
+async def drop_reason(message: Message, escalation_buttons: EscalationButtons) -> None:
+    """The person turned to something else: the deadline stays as it was, and the menu does its work."""
+    escalation_buttons.escalations.drop_reason()
+    raise SkipHandler

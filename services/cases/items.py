@@ -1,0 +1,72 @@
+"""Items of a case that move along their own tracks (`track:` of a list field): what their effects do.
+
+Each item has its own card, sent to the item's people when its track begins and edited in place whenever it
+moves. Which messages are an item's cards is kept in the case's data (`ITEM_CARDS`), beside the items' states:
+the case stays one row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from db.models import User
+from flows.items import track_of
+from flows.runtime import ItemMoved, ItemReminder
+from services.cases.effects import handles
+from services.cases.state import Loaded
+
+if TYPE_CHECKING:
+    from services.cases.service import CaseService
+
+ITEM_CARDS = "__item_cards__"  # {"<list>#<index>": {"<user id>": outbox id of the card}}
+
+
+def card_key(name: str, index: int) -> str:
+    return f"{name}#{index}"
+
+
+def item_cards(loaded: Loaded, name: str, index: int) -> dict[str, Any]:
+    cards = loaded.state.data.setdefault(ITEM_CARDS, {})
+    found: dict[str, Any] = cards.setdefault(card_key(name, index), {})
+    return found
+
+
+async def item_people(service: CaseService, loaded: Loaded, name: str) -> list[User]:
+    """Who moves the items of a list: the track's role, or the case's responsible."""
+    track = track_of(loaded.state.spec, name)
+    if track.role is not None:
+        return list(await service.people.members(track.role))
+    state = loaded.state
+    person = await service.people.user(state.responsible_id or state.initiator_id)
+    return [person] if person is not None else []
+
+
+@handles(ItemMoved)
+async def item_moved(service: CaseService, loaded: Loaded, effect: ItemMoved, actor_id: int | None) -> None:
+    action = "item.started" if effect.previous is None else "item.moved"
+    detail = {"list": effect.list, "index": effect.index, "from": effect.previous, "to": effect.stage}
+    service.store.audit(loaded, actor_id, action, detail)
+    cards = item_cards(loaded, effect.list, effect.index)
+    if cards:
+        await service.notifier.item_changed(loaded, effect.list, effect.index, cards)
+        return
+    recipients = await item_people(service, loaded, effect.list)
+    shown = await service.notifier.item_shown(loaded, effect.list, effect.index, recipients)
+    cards.update({str(user_id): outbox_id for user_id, outbox_id in shown.items()})
+
+
+async def refresh_item_cards(service: CaseService, loaded: Loaded) -> None:
+    """The case has closed: every item card shows it, and its move buttons come off."""
+    cards = loaded.state.data.get(ITEM_CARDS)
+    if not isinstance(cards, dict):
+        return
+    for key, holders in cards.items():
+        name, _sep, index = str(key).rpartition("#")
+        if holders and index.isdigit() and name in loaded.state.spec.tracks():
+            await service.notifier.item_changed(loaded, name, int(index), holders)
+
+
+@handles(ItemReminder)
+async def item_reminder(service: CaseService, loaded: Loaded, effect: ItemReminder, actor_id: int | None) -> None:
+    recipients = await item_people(service, loaded, effect.list)
+    await service.notifier.item_reminder(loaded, effect.list, effect.index, recipients)

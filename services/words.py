@@ -1,0 +1,229 @@
+"""A definition's own parts in words for people: who does a task, when it is due, what a condition asks.
+Used by the diagrams and the BPMN export, so an admin reads «Срок: 5 раб. дн. после «Дата поступления»»
+and «Подтвердите дефект = Отклонить», never `arrival_date` or `confirm_defect == 'reject'`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+
+from babel.dates import get_day_names
+
+from flows.deadlines import Deadline, DeadlineError, Span, parse_deadline
+from flows.i18n import _
+from flows.model import CALL_RESULTS, FieldDef, LocalText, ProcessDef, TaskDef
+from services.wording import Wording, words_of_key
+
+_SPANS = {
+    ("minutes", False): _("%(n)s min"),
+    ("hours", False): _("%(n)s h"),
+    ("hours", True): _("%(n)s working h"),
+    ("days", False): _("%(n)s day(s)"),
+    ("days", True): _("%(n)s working day(s)"),
+    ("weeks", False): _("%(n)s week(s)"),
+}
+_COMPARE = {ast.Eq: "=", ast.NotEq: "≠", ast.Lt: "<", ast.LtE: "≤", ast.Gt: ">", ast.GtE: "≥"}
+_ARITHMETIC = {ast.Add: "+", ast.Sub: "−", ast.Mult: "×", ast.Div: "/"}
+_CALLS = {"len": _("number of %(what)s"), "sum": _("sum of %(what)s"), "any": _("any of %(what)s")}
+_RESULTS = {"success": _("success"), "failure": _("failure"), "cancelled": _("cancelled")}
+assert set(_RESULTS) == set(CALL_RESULTS)
+
+
+class DefinitionWords:
+    """Labels of one process's parts in one language."""
+
+    def __init__(self, wording: Wording, spec: ProcessDef, lang: str, titles: Mapping[str, LocalText]) -> None:
+        self.w = wording
+        self.spec = spec
+        self.lang = wording.tr.lang(lang)
+        self.titles = titles  # other processes' titles (calls and hand-offs name them)
+        self.tasks: dict[str, TaskDef] = {t.key: t for s in spec.stages for t in s.tasks}
+        self.called = {s.key: s for s in spec.stages if s.call is not None}
+
+    def t(self, message: str, **params: object) -> str:
+        return self.w.t(message, self.lang, **params)
+
+    def local(self, text: LocalText | None) -> str:
+        return self.w.tr.local(text, self.lang)
+
+    def field(self, name: str, fields: Mapping[str, FieldDef] | None = None) -> str:
+        fdef = (fields if fields is not None else self.spec.fields).get(name)
+        return self.local(fdef.label) if fdef else words_of_key(name)
+
+    def process(self, key: str) -> str:
+        return self.local(self.titles[key]) if key in self.titles else words_of_key(key)
+
+    def stage(self, key: str) -> str:
+        return self.w.stage_title(self.spec, key, self.lang)
+
+    def role(self, who: str, for_each: str | None = None) -> str:
+        """A role, a person of the case (initiator, responsible, a user field), or the entry's person."""
+        if who == "initiator":
+            return self.t("Initiator")
+        if who == "responsible":
+            return self.t("Responsible")
+        if who.startswith("field:"):
+            return self.field(who.removeprefix("field:"))
+        if who.startswith("item:"):
+            entry = self._entry_fields(for_each)
+            return self.t("the entry's «%(field)s»", field=self.field(who.removeprefix("item:"), entry))
+        return self.w.role(who, self.lang)
+
+    def roles(self, roles: list[str]) -> str:
+        return ", ".join(self.role(r) for r in roles)
+
+    def _entry_fields(self, list_field: str | None) -> Mapping[str, FieldDef]:
+        fdef = self.spec.fields.get(list_field or "")
+        return (fdef.fields or {}) if fdef else {}
+
+    # --- deadlines ------------------------------------------------------------------------------------------
+
+    def span(self, span: Span) -> str:
+        amount = int(span.amount) if float(span.amount).is_integer() else span.amount
+        return self.t(_SPANS.get((span.unit, span.working), _SPANS[(span.unit, False)]), n=amount)
+
+    def deadline(self, text: str) -> str:
+        """`5 working days from arrival_date` → «5 раб. дн. после «Дата поступления»»."""
+        try:
+            parsed = parse_deadline(text)
+        except DeadlineError:
+            return text  # the loader refuses such a definition; never reached for a loaded one
+        return self._deadline(parsed)
+
+    def _deadline(self, d: Deadline) -> str:
+        at = d.at.strftime("%H:%M") if d.at else ""
+        if d.kind == "relative" and d.span is not None:
+            span = self.span(d.span)
+            if d.field is None:
+                return self.t("within %(span)s", span=span)
+            message = _("%(span)s after «%(field)s»") if d.sign > 0 else _("%(span)s before «%(field)s»")
+            return self.t(message, span=span, field=self.field(d.field))
+        if d.kind == "field" and d.field is not None:
+            name = self.field(d.field)
+            return self.t("«%(field)s», %(time)s", field=name, time=at) if at else f"«{name}»"
+        if d.kind == "weekly" and d.weekday is not None:
+            day = str(get_day_names("wide", locale=self.lang)[d.weekday])
+            day = self.t("next week's %(day)s", day=day) if d.next_week else day
+            return f"{day}, {at}" if at else day
+        if d.kind == "absolute" and d.day is not None:
+            return f"{d.day:%d.%m.%Y} {at}".strip()
+        return d.text
+
+    # --- conditions -----------------------------------------------------------------------------------------
+
+    def condition(self, source: str, for_each: str | None = None) -> str:
+        """`payment_terms == 'prepaid'` → «Условия оплаты = Предоплата»; `item.x` reads the entry's fields."""
+        try:
+            tree = ast.parse(source.strip(), mode="eval")
+        except SyntaxError:
+            return source  # the loader refuses it; never reached for a loaded definition
+        return _Phrase(self, self._entry_fields(for_each)).say(tree.body)
+
+
+class _Phrase:
+    """One condition's syntax tree said in labels."""
+
+    def __init__(self, words: DefinitionWords, entry: Mapping[str, FieldDef]) -> None:
+        self.words = words
+        self.entry = entry
+
+    def say(self, node: ast.expr) -> str:
+        w = self.words
+        if isinstance(node, ast.BoolOp):
+            joiner = w.t("and") if isinstance(node.op, ast.And) else w.t("or")
+            return f" {joiner} ".join(self._part(v) for v in node.values)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return w.t("not %(what)s", what=self._part(node.operand))
+            return "−" + self._part(node.operand)
+        if isinstance(node, ast.Compare):
+            return self._compare(node)
+        if isinstance(node, ast.BinOp):
+            sign = _ARITHMETIC.get(type(node.op), "?")
+            return f"{self._part(node.left)} {sign} {self._part(node.right)}"
+        if isinstance(node, ast.IfExp):
+            parts = {"a": self.say(node.body), "c": self.say(node.test), "b": self.say(node.orelse)}
+            return w.t("%(a)s if %(c)s, else %(b)s", **parts)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            what = ", ".join(self.say(a) for a in node.args)
+            message = _CALLS.get(node.func.id)
+            return w.t(message, what=what) if message else w.t("all of %(what)s", what=what)
+        if isinstance(node, ast.Name):
+            return self._name(node.id)
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id == "item":
+                return f"«{w.field(node.attr, self.entry)}»"
+            return f"{self.say(node.value)} · {words_of_key(node.attr).lower()}"
+        if isinstance(node, ast.Subscript):
+            return f"{self.say(node.value)} №{self.say(node.slice)}"
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return ", ".join(self.say(e) for e in node.elts)
+        if isinstance(node, ast.Constant):
+            return self._constant(node.value, None)
+        return "…"
+
+    def _part(self, node: ast.expr) -> str:
+        text = self.say(node)
+        return f"({text})" if isinstance(node, (ast.BoolOp, ast.IfExp)) else text
+
+    def _name(self, name: str) -> str:
+        w = self.words
+        if name in w.spec.fields:
+            return f"«{w.field(name)}»"
+        if name in w.tasks:
+            return f"«{w.local(w.tasks[name].title)}»"
+        if name in w.called:
+            return f"«{w.local(w.called[name].title)}»"
+        if name.endswith("_comment") and name.removesuffix("_comment") in w.tasks:
+            return w.t("the comment on «%(task)s»", task=w.local(w.tasks[name.removesuffix("_comment")].title))
+        known = {"today": _("today"), "now": _("now"), "started_on": _("the start date"), "item": _("the entry")}
+        return w.t(known[name]) if name in known else words_of_key(name)
+
+    def _compare(self, node: ast.Compare) -> str:
+        w = self.words
+        parts, left = [self.say(node.left)], node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            subject = left.id if isinstance(left, ast.Name) else None
+            value = self._value(right, subject)
+            if isinstance(op, (ast.In, ast.NotIn)):
+                message = _("is one of: %(values)s") if isinstance(op, ast.In) else _("is none of: %(values)s")
+                parts.append(w.t(message, values=value))
+            elif isinstance(op, (ast.Is, ast.IsNot)):
+                parts.append("=" if isinstance(op, ast.Is) else "≠")
+                parts.append(value)
+            else:
+                parts += [_COMPARE.get(type(op), "?"), value]
+            left = right
+        return " ".join(parts)
+
+    def _value(self, node: ast.expr, subject: str | None) -> str:
+        """A literal read in the terms of what it is compared with: an outcome's or an option's label."""
+        if isinstance(node, ast.Constant):
+            return self._constant(node.value, subject)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return ", ".join(self._value(e, subject) for e in node.elts)
+        return self.say(node)
+
+    def _constant(self, value: object, subject: str | None) -> str:
+        w = self.words
+        if value is None:
+            return w.t("empty")
+        if isinstance(value, bool):
+            return w.t("yes") if value else w.t("no")
+        if isinstance(value, str) and subject is not None:
+            if subject in w.tasks:
+                outcome = w.tasks[subject].outcome_defs().get(value)
+                if outcome is not None:
+                    return f"«{w.local(outcome.label)}»"
+            if subject in w.called and value in _RESULTS:
+                return f"«{w.t(_RESULTS[value])}»"
+            fdef = w.spec.fields.get(subject)
+            if fdef is not None and fdef.options and value in fdef.options:
+                return f"«{w.local(fdef.options[value])}»"
+            if fdef is not None and fdef.directory:
+                entry = w.spec.directory_entry(fdef.directory, value)
+                if entry is not None:
+                    return f"«{entry.name}»"
+        if isinstance(value, str):
+            return f"«{value}»"
+        return str(value)

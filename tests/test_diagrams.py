@@ -1,0 +1,127 @@
+"""Process diagrams say everything in words: every stage and every role by its label, conditions on the arrows
+in labels, and no key of the definition anywhere a person could read it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from lxml import etree
+
+from flows.loader import load_library
+from flows.model import ProcessDef, local
+from services.diagrams import CURRENT, START_NODE, ProcessDiagram, render, stage_node
+from services.i18n import Translator
+from services.wording import Wording
+from services.words import DefinitionWords
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = load_library(str(ROOT / "flows" / "library"))
+TITLES = {key: loaded.spec.title for key, loaded in LIBRARY.items()}
+
+
+@pytest.fixture(scope="module")
+def wording(tmp_path_factory: pytest.TempPathFactory) -> Wording:
+    return Wording(Translator(tmp_path_factory.mktemp("mo")), ZoneInfo("Europe/Moscow"))
+
+
+def words_of(wording: Wording, spec: ProcessDef, lang: str = "ru") -> DefinitionWords:
+    return DefinitionWords(wording, spec, lang, TITLES)
+
+
+def svg_text(svg: bytes) -> str:
+    """What a person reads in the drawing: the text of every <text> element, in one line."""
+    root = etree.fromstring(svg)
+    texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    return " ".join(" ".join(texts).split())
+
+
+def keys_of(spec: ProcessDef) -> Iterator[str]:
+    yield spec.process
+    yield from spec.roles
+    yield from spec.start.roles
+    for name, fdef in spec.fields.items():
+        yield name
+        yield from (fdef.options or {})
+        yield from (fdef.fields or {})
+    for stage in spec.stages:
+        yield stage.key
+        for task in stage.tasks:
+            yield task.key
+            yield task.assignee.split(":")[-1]
+            yield from task.escalate_to
+            yield from task.outcome_defs()
+        for move in stage.moves:
+            yield from move.roles
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("process", sorted(LIBRARY))
+def test_every_stage_and_role_is_drawn_by_its_label_and_no_key_shows(wording: Wording, process: str) -> None:
+    spec = LIBRARY[process].spec
+    words = words_of(wording, spec)
+    text = svg_text(render(ProcessDiagram(words).graph(), "svg"))
+
+    for stage in spec.stages:
+        assert one_line(local(stage.title)) in text, f"stage {stage.key} is not drawn"
+        for task in stage.tasks:
+            assert one_line(local(task.title)) in text
+            role = words.role(task.assignee, task.for_each)
+            assert role and role != task.assignee and role in text, f"{task.assignee} is not named in words"
+            for escalated in task.escalate_to:
+                assert words.role(escalated) in text
+    for starter in spec.start.roles:
+        assert words.role(starter) in text
+    for key in set(keys_of(spec)):
+        # A key shows as a whole word only where a person would read a raw key («shop_manager», «reject»).
+        assert not re.search(rf"(?<![\w]){re.escape(key)}(?![\w])", text), f"the key {key!r} shows in the drawing"
+
+
+def test_conditions_waits_deadlines_and_parallel_blocks_are_in_words(wording: Wording) -> None:
+    deal = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["meat_deal"].spec)).graph(), "svg"))
+    assert "«Условия оплаты» = «Предоплата»" in deal  # the arrow to «Ждём оплату»
+    assert "иначе" in deal  # and the other one
+    assert "Ждёт до: «Плановая дата отгрузки», 08:00" in deal
+    assert "срок: в течение 1 раб. дн." in deal
+    assert "Параллельно; дальше, когда готовы все:" in deal
+
+    weekly = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["weekly_orders"].spec)).graph(), "svg"))
+    assert "по одной на каждую запись «Производства», параллельно" in weekly
+    assert "«Начальник производства» записи" in weekly  # `assignee: item:head` — the entry's person
+    assert "срок: пятница, 10:00" in weekly
+
+    english = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["meat_deal"].spec, "en")).graph(), "svg"))
+    assert "«Payment terms» = «Prepaid»" in english and "otherwise" in english
+
+
+def test_a_sub_process_call_is_drawn_with_the_called_process_by_its_title(wording: Wording) -> None:
+    library = load_library(str(ROOT / "tests" / "data"))
+    titles = {key: loaded.spec.title for key, loaded in library.items()}
+    spec = library["client_order"].spec
+    dot = ProcessDiagram(DefinitionWords(wording, spec, "ru", titles)).graph()
+    text = svg_text(render(dot, "svg"))
+    called = local(library["client_check"].spec.title)
+    assert f"Подпроцесс «{called}»" in text and "вызывает и ждёт" in text
+    assert "client_check" not in text
+
+
+def node_attributes(source: str, node: str) -> str:
+    match = re.search(rf"^\s*{node} \[(.*?)\]$", source, re.MULTILINE | re.DOTALL)
+    assert match, f"no node {node} in the DOT"
+    return match.group(1)
+
+
+def test_the_current_stage_is_the_one_highlighted(wording: Wording) -> None:
+    spec = LIBRARY["defect_return"].spec
+    index = 2
+    source = ProcessDiagram(words_of(wording, spec)).graph(current=spec.stages[index].key).source
+    highlight = f"penwidth={CURRENT['penwidth']}"
+    assert highlight in node_attributes(source, stage_node(index))
+    others = [stage_node(i) for i in range(len(spec.stages)) if i != index] + [START_NODE]
+    assert all(highlight not in node_attributes(source, node) for node in others)

@@ -1,0 +1,302 @@
+"""Item tracks and a parent that follows its items: an order of medical equipment whose items each move along
+their own stages, in the engine alone and in the checker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.calendar import WorkCalendar
+from flows.clock import FrozenClock
+from flows.items import item_state, item_states, parse_item_task
+from flows.loader import DefinitionError, load_file, parse_definition
+from flows.runtime import (
+    CaseState,
+    Engine,
+    EngineError,
+    ItemMoved,
+    ItemReminder,
+    Notify,
+    SetTimer,
+    StageEntered,
+    TaskCreated,
+    TaskState,
+    form_data,
+    form_fields,
+)
+
+DATA = Path(__file__).parent / "data"
+SOURCE = (DATA / "equipment_order.yaml").read_text(encoding="utf-8")
+SPEC = load_file(DATA / "equipment_order.yaml").spec
+MANAGER, LOGISTICIAN = 1, 2
+ITEMS = [
+    {"name": "Аппарат УЗИ", "payment": "prepaid"},
+    {"name": "Кардиомонитор", "payment": "credit"},
+    {"name": "Дефибриллятор", "payment": "prepaid"},
+]
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def engine(clock: FrozenClock) -> Engine:
+    return Engine(WorkCalendar(), clock)
+
+
+def ordered(engine: Engine) -> tuple[CaseState, list[Any]]:
+    case, effects = engine.start(SPEC, MANAGER, {"client": "Клиника «Здоровье»", "items": [dict(i) for i in ITEMS]})
+    return case, effects
+
+
+def move(engine: Engine, case: CaseState, index: int, to: str, **entry: Any) -> list[Any]:
+    """The logistician presses the item's button; a form for what the stage requires is answered at once."""
+    effects = engine.move_item(case, "items", index, to, LOGISTICIAN, {"logistician"})
+    forms = [e.task for e in effects if isinstance(e, TaskCreated)]
+    if not forms:
+        return effects
+    task = forms[0]
+    task.id = task.id or len(case.tasks)
+    return engine.submit(case, task, "submit", entry, LOGISTICIAN)
+
+
+def stage_of(case: CaseState, index: int) -> str:
+    state = item_state(case.data, "items", index)
+    assert state is not None
+    return str(state["stage"])
+
+
+def test_each_item_begins_its_track_when_the_order_starts(engine: Engine) -> None:
+    case, effects = ordered(engine)
+    assert case.stage == "processing"
+    begun = [e for e in effects if isinstance(e, ItemMoved)]
+    assert [(e.index, e.previous, e.stage) for e in begun] == [(0, None, "ordering"), (1, None, "ordering"),
+                                                                (2, None, "ordering")]
+    assert [stage_of(case, i) for i in range(3)] == ["ordering"] * 3
+
+
+def test_a_stage_that_requires_a_field_asks_for_it_before_the_item_moves(engine: Engine) -> None:
+    case, _ = ordered(engine)
+    effects = engine.move_item(case, "items", 0, "sent", LOGISTICIAN, {"logistician"})
+    form = next(e.task for e in effects if isinstance(e, TaskCreated))
+    assert parse_item_task(form.key) == ("items", 0, "sent") and form.assignee_id == LOGISTICIAN
+    assert stage_of(case, 0) == "ordering"  # not before the tracking number is given
+    assert list(form_fields(SPEC, form)) == ["name", "payment", "tracking", "declaration", "cleared"]
+    assert form_data(case.data, form) == ITEMS[0]
+    form.id = 7
+    with pytest.raises(EngineError, match="Please fill in"):
+        engine.submit(case, form, "submit", {}, LOGISTICIAN)
+    engine.submit(case, form, "submit", {"tracking": "RU123"}, LOGISTICIAN)
+    assert stage_of(case, 0) == "sent"
+    assert case.data["items"][0]["tracking"] == "RU123"
+
+
+def test_a_move_the_stage_does_not_allow_is_refused(engine: Engine) -> None:
+    case, _ = ordered(engine)
+    with pytest.raises(EngineError, match="cannot be moved"):
+        engine.move_item(case, "items", 0, "warehouse", LOGISTICIAN, {"logistician"})
+    with pytest.raises(EngineError, match="cannot be moved"):  # the manager is not the track's role
+        engine.move_item(case, "items", 0, "cancelled", MANAGER, {"manager"})
+    assert engine.item_moves(case, "items", 0, LOGISTICIAN, {"logistician"}) == ["sent", "cancelled"]
+
+
+def test_a_check_of_the_stage_refuses_an_item_that_does_not_pass(engine: Engine) -> None:
+    case, _ = ordered(engine)
+    move(engine, case, 0, "sent", tracking="RU1")
+    move(engine, case, 0, "customs", declaration="10702010/211226/0001")
+    with pytest.raises(EngineError) as refused:
+        move(engine, case, 0, "warehouse", cleared=False)
+    reason = refused.value.params["reason"]
+    assert reason == {"ru": "Позиция не прошла таможню", "en": "The item has not cleared customs"}
+    assert stage_of(case, 0) == "customs"
+
+
+def test_the_order_follows_its_slowest_item_and_ends_when_all_are_shipped(engine: Engine) -> None:
+    case, _ = ordered(engine)
+    move(engine, case, 0, "sent", tracking="RU1")
+    move(engine, case, 1, "sent", tracking="RU2")
+    assert case.stage == "processing"  # the third item is still being ordered
+    effects = move(engine, case, 2, "sent", tracking="RU3")
+    assert case.stage == "in_transit"
+    assert StageEntered("processing", "in_transit") in effects
+    for index in range(3):
+        move(engine, case, index, "customs", declaration=f"D{index}")
+    assert case.stage == "at_customs"
+    move(engine, case, 0, "warehouse", cleared=True)
+    move(engine, case, 1, "warehouse", cleared=True)
+    assert case.stage == "at_customs"
+    effects = move(engine, case, 2, "warehouse", cleared=True)
+    assert case.stage == "in_stock"
+    # The stage the order moved to runs its on-enter actions in the same step.
+    notes = [e for e in effects if isinstance(e, Notify) and e.kind == "text"]
+    assert notes and notes[0].roles == ("manager",)
+    move(engine, case, 1, "shipped")
+    move(engine, case, 0, "shipped")
+    assert case.stage == "in_stock" and case.status == "active"
+    move(engine, case, 2, "shipped")
+    assert case.stage == "delivered" and case.status == "done" and case.result == "success"
+
+
+def test_a_cancelled_item_no_longer_holds_the_order_back(engine: Engine) -> None:
+    case, _ = ordered(engine)
+    move(engine, case, 0, "sent", tracking="RU1")
+    move(engine, case, 1, "sent", tracking="RU2")
+    move(engine, case, 2, "cancelled")
+    assert case.stage == "in_transit"
+
+
+def test_an_item_history_is_kept_like_a_case_history(engine: Engine, clock: FrozenClock) -> None:
+    case, _ = ordered(engine)
+    clock.advance(timedelta(hours=2))
+    move(engine, case, 1, "sent", tracking="RU2")
+    state = item_states(case.data, "items")[1]
+    assert [(h["from"], h["to"], h["by"]) for h in state["history"]] == [
+        (None, "ordering", None),
+        ("ordering", "sent", LOGISTICIAN),
+    ]
+    assert state["history"][1]["at"] == "2026-12-21T09:00:00+00:00"
+
+
+def test_an_item_stuck_at_a_stage_reminds_its_people_once_its_time_is_up(engine: Engine) -> None:
+    case, _ = ordered(engine)
+    effects = move(engine, case, 0, "sent", tracking="RU1")
+    timer = next(e for e in effects if isinstance(e, SetTimer) and e.kind == "item")
+    assert timer.item == ("items", 0) and timer.stage == "sent"
+    assert timer.due_at > datetime(2026, 12, 23, tzinfo=UTC)  # three working days on
+    fired = engine.fire(case, "item", None, timer.stage, timer.visit, timer.item)
+    assert fired == [ItemReminder("items", 0)]
+    move(engine, case, 0, "customs", declaration="D")
+    assert engine.fire(case, "item", None, timer.stage, timer.visit, timer.item) == []  # it moved on meanwhile
+
+
+def test_a_form_left_open_after_someone_else_moved_the_item_leads_nowhere(engine: Engine) -> None:
+    case, _ = ordered(engine)
+    effects = engine.move_item(case, "items", 0, "sent", LOGISTICIAN, {"logistician"})
+    form: TaskState = next(e.task for e in effects if isinstance(e, TaskCreated))
+    form.id = 9
+    move(engine, case, 0, "cancelled")
+    engine.submit(case, form, "submit", {"tracking": "RU1"}, LOGISTICIAN)
+    assert stage_of(case, 0) == "cancelled" and form.status == "cancelled"
+
+
+def problems_of(source: str) -> list[str]:
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(source, "order.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def line_of(text: str) -> int:
+    return SOURCE.splitlines().index(next(line for line in SOURCE.splitlines() if text in line)) + 1
+
+
+def test_the_checker_points_at_a_move_to_an_undeclared_item_stage() -> None:
+    found = problems_of(SOURCE.replace("moves: [customs, cancelled]", "moves: [custom, cancelled]"))
+    assert f"order.yaml:{line_of('moves: [customs, cancelled]')}: unknown item stage 'custom'" in found[0]
+
+
+def test_the_checker_refuses_a_required_field_the_entry_does_not_have() -> None:
+    found = problems_of(SOURCE.replace("requires: [declaration]", "requires: [declaraton]"))
+    assert found[0].startswith(f"order.yaml:{line_of('requires: [declaration]')}: 'declaraton' is not a field of an")
+
+
+def test_the_checker_refuses_a_parent_rule_on_an_unknown_item_stage() -> None:
+    found = problems_of(SOURCE.replace("at_least: customs}", "at_least: custom}"))
+    assert found[0].startswith(f"order.yaml:{line_of('at_least: customs}')}: unknown item stage 'custom'")
+    found = problems_of(SOURCE.replace("{list: items, at_least: sent}", "{list: client, at_least: sent}"))
+    assert "'client' is not a list field with a 'track'" in found[0]
+
+
+def test_the_checker_reads_the_rules_of_a_stage_with_the_item() -> None:
+    found = problems_of(SOURCE.replace('rule: "item.cleared"', 'rule: "item.clered"'))
+    assert found and "clered" in found[0] and f"order.yaml:{line_of('rule: ')}" in found[0]
+
+
+def test_the_shipped_definitions_still_pass() -> None:
+    assert SPEC.tracks()["items"].role == "logistician"
+    assert [s.key for s in SPEC.followers("items")] == ["processing", "in_transit", "at_customs", "in_stock",
+                                                        "delivered"]
+
+
+def test_the_checker_keeps_a_tracked_list_from_being_answered_anew() -> None:
+    source = SOURCE.replace(
+        "    follows: {list: items, at_least: sent}\n",
+        "    follows: {list: items, at_least: sent}\n    editable: [items]\n",
+    )
+    found = problems_of(source)
+    assert found == [
+        f"order.yaml:{line_of('follows: {list: items, at_least: sent}') + 1}: the items of 'items' move along a "
+        "track, so the list is filled once, in the start form"
+    ]
+
+
+def test_the_checker_refuses_item_keys_too_long_for_a_move_button() -> None:
+    long_stage = "customs_clearance_in_progress_2"  # a stage key may be this long, but not with a long list name
+    source = SOURCE
+    for old, new in [("key: customs\n", f"key: {long_stage}\n"), ("[customs,", f"[{long_stage},"),
+                     ("at_least: customs}", f"at_least: {long_stage}}}")]:
+        source = source.replace(old, new)
+    assert parse_definition(source, "order.yaml").spec  # with the list called `items` it fits
+    found = problems_of(source.replace("items", "equipment_items"))
+    assert found == [
+        f"order.yaml:{line_of('key: customs')}: '{long_stage}' and the list's name 'equipment_items' are too long "
+        "together for a button; use shorter keys"
+    ]
+
+
+RETURNS = """
+process: returns
+title: Возврат
+roles: [clerk]
+start: {roles: [clerk], form: [units]}
+fields:
+  units:
+    type: list
+    label: Изделия
+    fields:
+      serial: {type: text, label: Серийный номер}
+    track:
+      stages:
+        - {key: received, title: Принято, moves: [checked]}
+        - {key: checked, title: Проверено}
+stages:
+  - key: work
+    title: В работе
+    moves: [{to: done}]
+  - key: done
+    title: Готово
+    final: true
+"""
+
+
+def test_without_a_following_stage_items_begin_with_the_case_and_its_responsible_moves_them(engine: Engine) -> None:
+    spec = parse_definition(RETURNS).spec
+    case, effects = engine.start(spec, MANAGER, {"units": [{"serial": "A1"}, {"serial": "B2"}]})
+    assert [(e.index, e.stage) for e in effects if isinstance(e, ItemMoved)] == [(0, "received"), (1, "received")]
+    assert engine.item_moves(case, "units", 1, LOGISTICIAN, set()) == []  # not the case's responsible
+    engine.move_item(case, "units", 1, "checked", MANAGER, set())
+    assert [s["stage"] for s in item_states(case.data, "units")] == ["received", "checked"]
+    assert case.stage == "work"  # nothing follows the items here: the case moves by hand
+
+
+def test_work_of_a_following_stage_is_no_longer_needed_once_the_items_take_the_case_on(engine: Engine) -> None:
+    source = SOURCE.replace(
+        "    follows: {list: items, at_least: sent}\n",
+        "    follows: {list: items, at_least: sent}\n"
+        "    tasks:\n"
+        "      - {key: book_broker, kind: confirm, title: Заказать таможенного брокера, assignee: manager}\n"
+        "    next: at_customs\n",
+    )
+    spec = parse_definition(source).spec
+    case, _ = engine.start(spec, MANAGER, {"client": "Клиника", "items": [dict(i) for i in ITEMS[:2]]})
+    move(engine, case, 0, "sent", tracking="RU1")
+    effects = move(engine, case, 1, "sent", tracking="RU2")
+    broker = next(e.task for e in effects if isinstance(e, TaskCreated) and e.task.key == "book_broker")
+    assert case.stage == "in_transit" and broker.role == "manager"
+    move(engine, case, 0, "customs", declaration="D1")
+    move(engine, case, 1, "customs", declaration="D2")
+    assert case.stage == "at_customs" and broker.status == "cancelled"

@@ -1,0 +1,216 @@
+"""Moving running cases onto a new version of their process, from the command line: `konveyer migrate process`
+reports first and changes nothing; with `--apply` each case that can move moves in a transaction of its own
+(audited), one whose stage has no place in the new version stays as it was and is listed with the reason; a
+stage that now requires a missing field makes the case ask its responsible for it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import select
+
+from admin.panel import AdminPanel
+from app.container import build_core
+from app.settings import Settings
+from db.models import AuditEntry, Case, Definition, Task
+from flows.clock import FrozenClock
+from flows.runtime import MOVE_TASK
+from services import people as people_repo
+from services.cases import CaseService
+from tests.conftest import START, library_with
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+PANEL_TOKEN = "panel-token-for-tests"
+
+
+@dataclass
+class Office:
+    settings: Settings
+    library: Path
+    paper: int  # waits for the head's review
+    cartridges: int  # approved: ordered by the buyer, budget checked by the accountant
+    chairs: int  # put on hold by the head
+
+
+async def _office_on_version_1(tmp_path: Path, database_url: str) -> Office:
+    library = library_with(tmp_path, "supply_request.yaml")
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, library_dir=library, bot_token=None)
+    core = await build_core(settings, FrozenClock(START))
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            people = {}
+            for tg_id, (name, role) in enumerate(
+                [("Ирина", "employee"), ("Глеб", "head"), ("Борис", "buyer"), ("Анна", "accountant")], start=11
+            ):
+                person = await people_repo.register(
+                    session, tg_id=tg_id, name=name, username=None, language="ru", now=START
+                )
+                await people_repo.grant(session, person.id, [role])
+                people[role] = person
+            cases = CaseService(core, session)
+            paper = await cases.start(people["employee"], "supply_request", {"item": "Бумага"})
+            cartridges = await cases.start(people["employee"], "supply_request", {"item": "Картриджи"})
+            review = cartridges.state.open_tasks()[0]
+            await cases.submit(people["head"], review.id or 0, "approve", {})
+            chairs = await cases.start(people["employee"], "supply_request", {"item": "Стулья"})
+            await cases.move(people["head"], chairs.row.id, "on_hold")
+            return Office(settings, library, paper.row.id, cartridges.row.id, chairs.row.id)
+    finally:
+        await core.close()
+
+
+async def konveyer(office: Office, *args: str) -> tuple[int, str]:
+    """The command as an admin runs it, in a process of its own."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(office.settings.database_url),
+        "DATA_DIR": str(office.settings.data_dir),
+        "LIBRARY_DIR": str(office.library),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", *args, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, _log = await process.communicate()  # the report on stdout; the log on stderr
+    return process.returncode or 0, out.decode()
+
+
+async def _cases(office: Office) -> dict[int, tuple[int, str, str]]:
+    """Each case: its version, stage and status."""
+    core = await build_core(office.settings, FrozenClock(START))
+    try:
+        async with core.sessionmaker() as session:
+            rows = await session.execute(
+                select(Case.id, Definition.version, Case.stage, Case.status).join(
+                    Definition, Definition.id == Case.definition_id
+                )
+            )
+            return {case_id: (version, stage, status) for case_id, version, stage, status in rows.all()}
+    finally:
+        await core.close()
+
+
+async def _open_tasks(office: Office, case_id: int) -> list[tuple[str, str]]:
+    core = await build_core(office.settings, FrozenClock(START))
+    try:
+        async with core.sessionmaker() as session:
+            rows = await session.execute(
+                select(Task.key, Task.stage).where(Task.case_id == case_id, Task.status == "open").order_by(Task.id)
+            )
+            return [(key, stage) for key, stage in rows.all()]
+    finally:
+        await core.close()
+
+
+async def test_cases_move_onto_the_new_version_after_a_report(tmp_path: Path, database_url: str) -> None:
+    office = await _office_on_version_1(tmp_path, database_url)
+    shutil.copy(DATA / "supply_request_v2.yaml", office.library / "supply_request.yaml")  # version 2 is loaded
+    migrate = ["migrate", "process", "supply_request", "--from", "1", "--to", "2"]
+
+    # A mapping that names a stage the old version does not have: the request is refused as a whole.
+    code, out = await konveyer(office, *migrate, "--map", "reviewing:approval")
+    assert code == 2 and "В версии 1 нет этапа «reviewing»" in out, out
+
+    # The report: what would happen to each case; nothing changes.
+    before = await _cases(office)
+    code, out = await konveyer(office, *migrate, "--map", "review:approval")
+    assert code == 1, out
+    assert "только проверка, ничего не изменено" in out, out
+    assert f"№{office.paper} «Бумага»: «Рассмотрение» → «Согласование»; остаются: Согласуйте заявку" in out
+    assert (
+        f"№{office.cartridges} «Картриджи»: «Заказ» → «Заказ»; остаются: Закажите у поставщика; "
+        "закрываются: Проверьте бюджет; новые: Согласуйте дату поставки"
+    ) in out
+    assert f"№{office.chairs} «Стулья»: нельзя перенести — этапу «Отложено» нет места в версии 2" in out
+    assert "Можно перенести: 2, нельзя: 1." in out
+    assert await _cases(office) == before
+
+    # Applied: the two that can move do, each audited; the one on hold stays on version 1, untouched.
+    code, out = await konveyer(office, *migrate, "--map", "review:approval", "--apply")
+    assert code == 1 and "Перенесено: 2, не перенесено: 1." in out, out
+    after = await _cases(office)
+    assert after[office.paper] == (2, "approval", "active")
+    assert after[office.cartridges] == (2, "ordering", "active")
+    assert after[office.chairs] == before[office.chairs] == (1, "on_hold", "active")
+    # The head's review is kept (now at «approval»); the budget check is closed, the delivery date is asked.
+    assert await _open_tasks(office, office.paper) == [("approve_request", "approval")]
+    assert await _open_tasks(office, office.cartridges) == [
+        ("place_order", "ordering"),
+        ("agree_delivery", "ordering"),
+    ]
+    core = await build_core(office.settings, FrozenClock(START))
+    try:
+        async with core.sessionmaker() as session:
+            audit = list(
+                (await session.execute(select(AuditEntry).where(AuditEntry.action == "case.migrated"))).scalars()
+            )
+    finally:
+        await core.close()
+    assert sorted(a.case_id for a in audit) == [office.paper, office.cartridges]
+    assert all(a.data["to_version"] == 2 for a in audit)
+
+    # The case on hold goes to the supplier check, which requires a supplier it lacks: it will ask for one.
+    code, out = await konveyer(office, *migrate, "--map", "on_hold:supplier_check", "--apply")
+    assert code == 0, out
+    assert f"№{office.chairs} «Стулья»: «Отложено» → «Проверка поставщика»; запрашиваются: Поставщик" in out
+    assert (await _cases(office))[office.chairs] == (2, "supplier_check", "active")
+    assert await _open_tasks(office, office.chairs) == [(MOVE_TASK, "supplier_check")]
+
+
+def _selected(page: str, name: str) -> str:
+    """The value selected in the page's <select name=…> ("" for none)."""
+    found = re.search(rf'<select name="{re.escape(name)}"[^>]*>(.*?)</select>', page, re.S)
+    assert found is not None, name
+    chosen = re.search(r'<option value="([^"]*)" selected>', found.group(1))
+    return chosen.group(1) if chosen else ""
+
+
+async def test_the_panel_checks_then_moves_a_versions_cases(tmp_path: Path, database_url: str) -> None:
+    office = await _office_on_version_1(tmp_path, database_url)
+    shutil.copy(DATA / "supply_request_v2.yaml", office.library / "supply_request.yaml")
+    core = await build_core(office.settings, FrozenClock(START))  # stores version 2, as a restarted bot would
+    runner = await AdminPanel(core, PANEL_TOKEN).serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/processes?token={PANEL_TOKEN}") as response:
+                assert 'href="processes/supply_request/versions/2"' in await response.text()
+            page_url = f"{base}/processes/supply_request/versions/1"
+            async with http.get(page_url) as response:
+                page = await response.text()
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf is not None
+            # Version 1's stages with the running cases at each; each maps to the same stage of version 2 if
+            # it has one, else to nothing yet.
+            assert "Рассмотрение" in page and "Отложено" in page and "Согласование" in page
+            assert (_selected(page, "map:ordering"), _selected(page, "map:review")) == ("ordering", "")
+
+            form = {"to": "2", "map:review": "approval", "map:ordering": "ordering", "action": "check"}
+            async with http.post(f"{page_url}/migrate", data=form) as response:
+                assert response.status == 403  # no CSRF token: refused like every other form of the panel
+            async with http.post(f"{page_url}/migrate", data={**form, "csrf": csrf.group(1)}) as response:
+                report = await response.text()
+            assert "Можно перенести: 2, нельзя: 1." in report
+            assert "нельзя перенести: этапу «Отложено» нет места в версии 2" in report
+            assert "Проверьте бюджет" in report and "Согласуйте дату поставки" in report
+            assert (await _cases(office))[office.paper] == (1, "review", "active")  # a check changes nothing
+
+            applied = {**form, "action": "apply", "csrf": csrf.group(1)}
+            async with http.post(f"{page_url}/migrate", data=applied) as response:
+                report = await response.text()
+            assert "Перенесено: 2, не перенесено: 1." in report
+    finally:
+        await runner.cleanup()
+        await core.close()
+    after = await _cases(office)
+    assert after[office.paper] == (2, "approval", "active")
+    assert after[office.cartridges] == (2, "ordering", "active")
+    assert after[office.chairs] == (1, "on_hold", "active")
