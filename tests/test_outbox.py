@@ -190,11 +190,12 @@ async def _fault(sandbox: SandboxServer, **fault: object) -> None:
             assert response.status == 200, await response.text()
 
 
-async def test_telegram_errors_and_lost_connections_are_retried_and_each_message_goes_once(
+async def test_telegram_errors_are_retried_and_a_lost_connection_is_never_sent_twice(
     delivery: tuple[Core, SandboxServer, Bot],
 ) -> None:
-    """Telegram answers 502 now and then, drops a connection before it takes the request, or says 429 for reasons
-    of its own (the sandbox's faults): the sender tries again later and each message arrives once, in order."""
+    """Telegram answers 502 now and then, or says 429 for reasons of its own: the sender tries again later. A
+    connection dropped after the request left is different — whether Telegram took the message is unknown, so the
+    row is marked uncertain (the panel lists it) and never sent again: nobody gets a message twice."""
     core, sandbox, bot = delivery
     (chat,) = await _people(sandbox, 1)
     await _fault(sandbox, kind="error", status=502, method="sendMessage", count=1)
@@ -204,10 +205,13 @@ async def test_telegram_errors_and_lost_connections_are_retried_and_each_message
         for n in range(2):
             outbox.message(session, chat, f"Сообщение {n}", core.clock.now())
     sender = OutboxSender(bot, core.sessionmaker, core.files, global_rate=30, per_chat_rate=1.0, per_chat_burst=1)
-    await _run_until_sent(sender, core, expected=2, timeout=30.0)
+    await _run_until_sent(sender, core, expected=1, timeout=30.0)
     assert sandbox.stats.errors[502] == 1 and sandbox.stats.errors[429] >= 1
-    assert sender.stats["network_retries"] >= 1 and sender.stats["retry_after"] >= 1
-    assert sandbox.stats.texts_per_chat[chat] == ["Сообщение 0", "Сообщение 1"]
+    assert sender.stats["retry_after"] >= 1 and sender.stats["uncertain"] == 1
+    async with core.sessionmaker() as session:
+        rows = {r.payload["text"]: r.status for r in (await session.execute(select(Outbox))).scalars()}
+    assert rows == {"Сообщение 0": "uncertain", "Сообщение 1": "sent"}
+    assert sandbox.stats.texts_per_chat[chat] == ["Сообщение 1"]
 
 
 async def test_a_person_who_blocked_the_bot_is_marked_unreachable_by_the_refusal(
