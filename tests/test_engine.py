@@ -296,7 +296,7 @@ def test_an_escalated_task_is_handed_over_and_its_deadline_moved(engine: Engine)
 
 def test_a_case_moves_onto_a_new_version_keeping_the_work_already_done(engine: Engine) -> None:
     data = Path(__file__).parent / "data"
-    v1, v2 = (load_file(data / name).spec for name in ("supply_request.yaml", "supply_request_v2.yaml"))
+    v1, v2 = (load_file(data / name).spec for name in ("supply_request.yaml", "next_versions/supply_request.yaml"))
     case, _ = engine.start(v1, MANAGER, {"item": "Картриджи"})
     review = open_task(case, "approve_request")
     review.id = 1

@@ -112,7 +112,7 @@ async def _open_tasks(office: Office, case_id: int) -> list[tuple[str, str]]:
 
 async def test_cases_move_onto_the_new_version_after_a_report(tmp_path: Path, database_url: str) -> None:
     office = await _office_on_version_1(tmp_path, database_url)
-    shutil.copy(DATA / "supply_request_v2.yaml", office.library / "supply_request.yaml")  # version 2 is loaded
+    shutil.copy(DATA / "next_versions" / "supply_request.yaml", office.library / "supply_request.yaml")  # version 2 is loaded
     migrate = ["migrate", "process", "supply_request", "--from", "1", "--to", "2"]
 
     # A mapping that names a stage the old version does not have: the request is refused as a whole.
@@ -175,7 +175,7 @@ def _selected(page: str, name: str) -> str:
 
 async def test_the_panel_checks_then_moves_a_versions_cases(tmp_path: Path, database_url: str) -> None:
     office = await _office_on_version_1(tmp_path, database_url)
-    shutil.copy(DATA / "supply_request_v2.yaml", office.library / "supply_request.yaml")
+    shutil.copy(DATA / "next_versions" / "supply_request.yaml", office.library / "supply_request.yaml")
     core = await build_core(office.settings, FrozenClock(START))  # stores version 2, as a restarted bot would
     runner = await AdminPanel(core, PANEL_TOKEN).serve("127.0.0.1", 0)
     base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"

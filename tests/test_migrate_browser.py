@@ -22,7 +22,7 @@ async def test_on_a_phone_the_admin_maps_stages_checks_and_moves_the_cases(
     tmp_path: Path, database_url: str, browser: Browser  # noqa: F811
 ) -> None:
     office = await _office_on_version_1(tmp_path, database_url)
-    shutil.copy(DATA / "supply_request_v2.yaml", office.library / "supply_request.yaml")
+    shutil.copy(DATA / "next_versions" / "supply_request.yaml", office.library / "supply_request.yaml")
     core = await build_core(office.settings, FrozenClock(START))
     runner = await AdminPanel(core, TOKEN).serve("127.0.0.1", 0)
     served = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
