@@ -112,7 +112,8 @@ async def _open_tasks(office: Office, case_id: int) -> list[tuple[str, str]]:
 
 async def test_cases_move_onto_the_new_version_after_a_report(tmp_path: Path, database_url: str) -> None:
     office = await _office_on_version_1(tmp_path, database_url)
-    shutil.copy(DATA / "next_versions" / "supply_request.yaml", office.library / "supply_request.yaml")  # version 2 is loaded
+    # version 2 is loaded
+    shutil.copy(DATA / "next_versions" / "supply_request.yaml", office.library / "supply_request.yaml")
     migrate = ["migrate", "process", "supply_request", "--from", "1", "--to", "2"]
 
     # A mapping that names a stage the old version does not have: the request is refused as a whole.
