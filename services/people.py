@@ -114,8 +114,12 @@ async def create_invite(
     now: datetime,
     max_uses: int = 1,
     make_admin: bool = False,
+    organisation_id: int | None = None,
+    hold: bool = False,
 ) -> Invite:
     invite = Invite(
+        organisation_id=organisation_id,
+        hold=hold,
         code=secrets.token_urlsafe(12),
         roles=roles,
         created_by=created_by,

@@ -63,6 +63,12 @@ class CaseService:
         await access.require_see(self.session, viewer, loaded.row, loaded.state.spec)
         return loaded
 
+    async def in_scope(self, user: User, loaded: Loaded) -> Loaded:
+        """Refuse a person acting on another organisation's case (a guessed case number or task id)."""
+        allowed = await access.in_organisation_scope(self.session, user, loaded.row.company_id)
+        access.require(allowed, _("You cannot see this case."))
+        return loaded
+
     async def task_row(self, task_id: int) -> Task:
         return await self.store.task_row(task_id)
 
@@ -111,6 +117,8 @@ class CaseService:
             initiator_id=user.id,
             responsible_id=user.id,
             parent_id=parent.row.id if parent else None,
+            # A dealer's case is their organisation's (a hand-off keeps the parent's).
+            company_id=parent.row.company_id if parent else user.organisation_id,
             created_at=self.now,
             updated_at=self.now,
         )
@@ -124,7 +132,7 @@ class CaseService:
         return loaded
 
     async def claim(self, user: User, task_id: int) -> Loaded:
-        loaded = await self.store.load_by_task(task_id)
+        loaded = await self.in_scope(user, await self.store.load_by_task(task_id))
         task = self._open_task(loaded, task_id)
         if task.assignee_id is not None and task.assignee_id != user.id:
             raise TaskTaken(await self.people.name(task.assignee_id))
@@ -149,7 +157,7 @@ class CaseService:
         return loaded
 
     async def submit(self, user: User, task_id: int, outcome: str, values: dict[str, Any]) -> Loaded:
-        loaded = await self.store.load_by_task(task_id)
+        loaded = await self.in_scope(user, await self.store.load_by_task(task_id))
         task = self._open_task(loaded, task_id)
         roles = await people_repo.roles_of(self.session, user.id)
         access.require(
@@ -178,7 +186,7 @@ class CaseService:
         return loaded
 
     async def move(self, user: User, case_id: int, to: str) -> Loaded:
-        loaded = await self.load(case_id)
+        loaded = await self.in_scope(user, await self.load(case_id))
         roles = await people_repo.roles_of(self.session, user.id)
         effects = self.core.engine.move(loaded.state, to, user.id, roles, user.is_admin)
         await self.save(loaded, effects, user.id, "case.move", {"to": to})
@@ -191,7 +199,7 @@ class CaseService:
     async def move_item(self, user: User, case_id: int, name: str, index: int, to: str) -> Loaded:
         """Move an item of the case along its track (or give the mover the form its new stage asks for); the
         case's stage follows its items in the same step."""
-        loaded = await self.load(case_id)
+        loaded = await self.in_scope(user, await self.load(case_id))
         if name not in loaded.state.spec.tracks():
             raise EngineError(_("This case has no such items."))
         roles = await people_repo.roles_of(self.session, user.id)
@@ -204,13 +212,13 @@ class CaseService:
         when its track began); it is edited with the others from now on."""
         from services.cases.items import item_cards  # items.py registers handlers with effects.py: import it late
 
-        loaded = await self.load(case_id)
+        loaded = await self.in_scope(user, await self.load(case_id))
         shown = await self.notifier.item_shown(loaded, name, index, [user])
         item_cards(loaded, name, index).update({str(k): v for k, v in shown.items()})
         await self.store.write_case(loaded)
 
     async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
-        loaded = await self.load(case_id)
+        loaded = await self.in_scope(user, await self.load(case_id))
         effects = self.core.engine.request_edit(loaded.state, name, user.id, user.is_admin)
         await self.save(loaded, effects, user.id, "case.edit_requested", {"field": name})
         return loaded
