@@ -4,13 +4,13 @@ dealer link whose newcomers wait for an admin's «Approve / Reject» card."""
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from flows.i18n import _
-from handlers.common import Admin, AfterCommit, answer
+from handlers.common import Admin, AfterCommit, answer, menu_keyboard
 from services.access import EXTERNAL_ROLES
 from services.companies import BadDetails, Organisations
 from services.team import Team, UnknownRoles
@@ -29,7 +29,9 @@ def router() -> Router:
     built.message.register(edit_organisation, Command("org_set"))
     built.message.register(dealer_link, Command("dealer_link"))
     built.callback_query.register(organisation_button, OrgCb.filter())
-    built.callback_query.register(approval_button, ApprovalCb.filter())
+    built.callback_query.register(approval_reject, ApprovalCb.filter(F.action == "reject"))
+    built.callback_query.register(approval_organisation, ApprovalCb.filter(F.action == "org"))
+    built.callback_query.register(approval_role, ApprovalCb.filter(F.action == "role"))
     return built
 
 
@@ -85,7 +87,7 @@ async def _show(
     if org is None:
         replies.say(chat_id, renderer.t("There is no such organisation.", user.language))
         return
-    rep = await organisations.session.get(User, org.regional_rep_id) if org.regional_rep_id else None
+    rep = await organisations.person(org.regional_rep_id)
     text, keyboard = views.organisation_card(renderer, org, await organisations.people(org.id), rep, user.language)
     replies.say(chat_id, text, keyboard)
 
@@ -134,7 +136,37 @@ async def organisation_button(
     await _show(user.tg_id, callback_data.org_id, replies, renderer, user, organisations)
 
 
-async def approval_button(
+async def approval_reject(
+    query: CallbackQuery,
+    callback_data: ApprovalCb,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+    after_commit: AfterCommit,
+) -> None:
+    person = await team.reject(callback_data.person_id)
+    text = _("Rejected.") if person is not None else _("Already decided.")
+    answer(after_commit, query, renderer.t(text, user.language), show_alert=person is None)
+
+
+async def approval_organisation(
+    query: CallbackQuery,
+    callback_data: ApprovalCb,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    organisations: Organisations,
+    after_commit: AfterCommit,
+) -> None:
+    """«Approve» for a dealer: the role comes next."""
+    org = await organisations.get(callback_data.org_id)
+    person = await organisations.person(callback_data.person_id)
+    answer(after_commit, query)
+    if org is not None and person is not None:
+        replies.say(user.tg_id, *views.approval_roles(renderer, person, org, user.language))
+
+
+async def approval_role(
     query: CallbackQuery,
     callback_data: ApprovalCb,
     replies: Replies,
@@ -144,33 +176,14 @@ async def approval_button(
     organisations: Organisations,
     after_commit: AfterCommit,
 ) -> None:
-    lang, data = user.language, callback_data
-    org = await organisations.get(data.org_id)
-    if data.action == "reject":
-        person = await team.reject(data.person_id)
-        answer(after_commit, query, renderer.t("Rejected.", lang) if person else renderer.t("Already decided.", lang))
-        return
-    if org is None:
-        answer(after_commit, query, renderer.t("There is no such organisation.", lang), show_alert=True)
-        return
-    if data.action == "org":
-        person = await organisations.session.get(User, data.person_id)
-        answer(after_commit, query)
-        if person is not None:
-            replies.say(user.tg_id, *views.approval_roles(renderer, person, org, lang))
-        return
+    org = await organisations.get(callback_data.org_id)
     try:
-        person = await team.approve(data.person_id, org.id, data.role)
+        person = await team.approve(callback_data.person_id, org.id if org else 0, callback_data.role)
     except UnknownRoles:
-        answer(after_commit, query, renderer.t("Already decided.", lang), show_alert=True)
+        answer(after_commit, query, renderer.t("Already decided.", user.language), show_alert=True)
         return
-    answer(after_commit, query, renderer.t("Approved.", lang))
-    replies.say(
-        person.tg_id,
-        renderer.t(
-            "You are in: %(org)s, %(role)s. Use the menu below.",
-            person.language,
-            org=org.name,
-            role=renderer.role(data.role, person.language),
-        ),
-    )
+    assert org is not None
+    answer(after_commit, query, renderer.t("Approved.", user.language))
+    role = renderer.role(callback_data.role, person.language)
+    text = renderer.t("You are in: %(org)s, %(role)s. Use the menu below.", person.language, org=org.name, role=role)
+    replies.say(person.tg_id, text, menu_keyboard(renderer, person.language))

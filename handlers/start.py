@@ -73,7 +73,7 @@ async def ask_admins(
     person_id: int, replies: Replies, renderer: Renderer, team: Team, organisations: Organisations
 ) -> None:
     """Someone joined by a general dealer link: every admin gets the «Approve / Reject» card."""
-    person = await organisations.session.get(User, person_id)
+    person = await organisations.person(person_id)
     dealers = await organisations.listed("dealer")
     for admin in await team.admins():
         if person is not None:

@@ -128,6 +128,9 @@ class Organisations:
         await update_details(self.session, company, details, self.core.clock.now())
         return company
 
+    async def person(self, user_id: int | None) -> User | None:
+        return await self.session.get(User, user_id) if user_id else None
+
     async def people(self, org_id: int) -> list[User]:
         rows = await self.session.execute(select(User).where(User.organisation_id == org_id).order_by(User.id))
         return list(rows.scalars())

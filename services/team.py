@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Invite, User, UserRole
+from db.models import Company, Invite, User, UserRole
 from services import access, people
 from services.cases import CaseService
 from services.core import Core
@@ -102,7 +102,8 @@ class Team:
     async def approve(self, person_id: int, organisation_id: int, role: str) -> User:
         """An admin lets in someone held by a general dealer link, bound to an organisation with an external role."""
         person = await self.session.get(User, person_id)
-        if person is None or not person.awaiting_approval or role not in access.EXTERNAL_ROLES:
+        organisation = await self.session.get(Company, organisation_id)
+        if person is None or organisation is None or not person.awaiting_approval or role not in access.EXTERNAL_ROLES:
             raise UnknownRoles([role])
         person.organisation_id, person.awaiting_approval, person.active = organisation_id, False, True
         await people.grant(self.session, person.id, [role])
