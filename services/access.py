@@ -22,7 +22,8 @@ Organisations (seed 4) narrow all of the above, as an AND:
 - someone waiting for an admin's approval is inactive: they see nothing.
 
 Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
-report a definition builds into a case covers the process it names (the definition decides who gets it).
+report a definition builds into a case covers the process it names (the definition decides who gets it) —
+narrowed to the organisation when the case is a dealer's (`report_scope`).
 """
 
 from __future__ import annotations
@@ -163,6 +164,15 @@ def visible_cases(viewer: Viewer, specs: Iterable[ProcessDef]) -> ColumnElement[
         conditions.append(Case.process.in_(processes))
     scope = organisation_scope(user)
     return or_(*conditions) if scope is None else and_(scope, or_(*conditions))
+
+
+async def report_scope(session: AsyncSession, case: Case) -> ColumnElement[bool] | None:
+    """A report a definition builds into a dealer's case (one its external initiator raised) is read by that
+    dealer's staff: it covers their organisation's cases only. Elsewhere it covers the process it names."""
+    initiator = await session.get(User, case.initiator_id)
+    if initiator is not None and is_external(initiator) and case.company_id == initiator.organisation_id:
+        return Case.company_id == case.company_id
+    return None
 
 
 def visible_tasks(viewer: Viewer) -> ColumnElement[bool] | None:

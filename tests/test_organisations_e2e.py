@@ -9,8 +9,10 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 from sqlalchemy import select
 
+from admin.panel import AdminPanel
 from db.models import Case, Company, StoredFile, Task, User
 from tests.chat import Person, create_person
 from tests.conftest import Harness, library_with
@@ -173,3 +175,17 @@ async def test_a_general_dealer_link_holds_the_newcomer_until_an_admin_approves(
         garden = (await session.execute(select(Company.id).where(Company.name == "ООО Сад"))).scalar_one()
         approved = await session.get(User, held.id, populate_existing=True)
         assert approved is not None and approved.active and approved.organisation_id == garden
+
+    # The panel lists the organisation with its details and people (the panel is the admins' alone).
+    runner = await AdminPanel(harness.core, "organisations-panel-token").serve("127.0.0.1", 0)
+    try:
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/organisations") as response:
+                assert response.status == 401, "no token, no organisations"
+            async with http.get(f"{base}/organisations?token=organisations-panel-token") as response:
+                page = await response.text()
+        row = page[page.index("ООО Сад") :].split("</tr>")[0]
+        assert "Дилер" in row and "Москва" in row and "Анна" in row and "Денис" in row
+    finally:
+        await runner.cleanup()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from flows.context import case_context
 from flows.runtime import BuildReport, Render
-from services import reports
+from services import access, reports
 from services.cases.effects import handles
 from services.cases.state import Loaded
 from services.files import file_ref, render_docx
@@ -49,7 +49,8 @@ async def render_document(service: CaseService, loaded: Loaded, effect: Render, 
 async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport, actor_id: int | None) -> None:
     core, report = service.core, effect.report
     lang = core.config.default_language
-    rows = await reports.build_rows(core, service.session, report, lang)
+    scope = await access.report_scope(service.session, loaded.row)
+    rows = await reports.build_rows(core, service.session, report, lang, scope=scope)
     title = core.translator.local(report.title, lang)
     headers = [core.translator.local(c.label, lang) for c in report.columns]
     totals: dict[str, float] = {}
