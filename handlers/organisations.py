@@ -28,6 +28,7 @@ def router() -> Router:
     built.message.register(new_organisation, Command("org_new"))
     built.message.register(edit_organisation, Command("org_set"))
     built.message.register(dealer_link, Command("dealer_link"))
+    built.message.register(set_region, Command("region"))
     built.callback_query.register(organisation_button, OrgCb.filter())
     built.callback_query.register(approval_reject, ApprovalCb.filter(F.action == "reject"))
     built.callback_query.register(approval_organisation, ApprovalCb.filter(F.action == "org"))
@@ -104,6 +105,19 @@ async def dealer_link(
         user.language,
         link=await _link(bot, created.code),
     )
+    replies.say(message.chat.id, text)
+
+
+async def set_region(message: Message, command: CommandObject, replies: Replies, renderer: Renderer, user: User,
+                     team: Team) -> None:
+    """`/region 12 Москва`: a regional representative sees the cases of the organisations in that region."""
+    words = (command.args or "").split(maxsplit=1)
+    person = await team.find(words[0]) if words else None
+    if person is None:
+        replies.say(message.chat.id, renderer.t("Usage: /region <user number or @username> <region>", user.language))
+        return
+    person.region = words[1].strip() if len(words) > 1 else None
+    text = renderer.t("%(name)s: region %(region)s", user.language, name=person.name, region=person.region or "—")
     replies.say(message.chat.id, text)
 
 

@@ -73,6 +73,11 @@ async def test_two_dealers_see_only_their_own_cases_by_every_path(
     alla = await dealer_person(harness, "Алла", "ООО Сад", "Менеджер дилера")
     boris = await dealer_person(harness, "Борис", "ООО Инструмент", "Менеджер дилера")
     rita = await harness.person("Рита", "representative")
+    regina = await harness.person("Регина", "regional_rep")
+    async with harness.core.sessionmaker() as session:
+        regina_id = (await session.execute(select(User.id).where(User.name == "Регина"))).scalar_one()
+    await harness.admin.send(f"/region {regina_id} Москва")
+    await harness.admin.expect("Регина", "Москва")
 
     mowers = await raise_request(anna, "Газонокосилки Сада")
     saws = await raise_request(boris, "Пилы Инструмента")
@@ -81,6 +86,14 @@ async def test_two_dealers_see_only_their_own_cases_by_every_path(
         owners = dict((await session.execute(select(Case.id, Case.company_id))).all())
         photos = dict((await session.execute(select(StoredFile.case_id, StoredFile.id))).all())
     assert owners == {mowers: garden, saws: tools}, "a case belongs to its initiator's organisation"
+
+    # The regional representative for Moscow is told of Garden's request (a Moscow dealer) and sees it;
+    # Kazan's is not hers.
+    await regina.expect("Новое обращение дилера", "Газонокосилки Сада")
+    await regina.send(f"/case {mowers}")
+    await regina.expect("Газонокосилки Сада", "Рассмотрение")
+    await regina.send(f"/case {saws}")
+    await regina.expect(REFUSED)
 
     # The representative office sees both; she confirms both reviews.
     for subject in ("Газонокосилки Сада", "Пилы Инструмента"):
@@ -137,6 +150,7 @@ async def test_two_dealers_see_only_their_own_cases_by_every_path(
     assert not any(d.get("file_name", "").startswith("Газонокосилки") for d in await boris.documents())
     assert not [m for m in await boris.bot_messages() if m.get("photo")], "Garden's photo reached Boris"
     assert photos[mowers] != photos[saws]
+    assert "Пилы" not in await texts(regina), "a Kazan dealer's case reached Moscow's regional representative"
 
 
 async def test_a_general_dealer_link_holds_the_newcomer_until_an_admin_approves(
