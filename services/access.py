@@ -81,6 +81,12 @@ def organisation_scope(user: User) -> ColumnElement[bool] | None:
     return None
 
 
+def may_name_company(user: User, company: Company) -> bool:
+    """A form's company field: a dealer's staff find and name only their own organisation or companies they
+    added themselves (another dealer's name and details are not theirs to see)."""
+    return not is_external(user) or company.id == user.organisation_id or company.created_by == user.id
+
+
 async def in_organisation_scope(session: AsyncSession, user: User, company_id: int | None) -> bool:
     """The same rule for one case (by its organisation): may this person see or be told of it at all?"""
     if user.is_admin:
