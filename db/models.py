@@ -107,7 +107,8 @@ class User(Base):
     # A regional representative's region: they see the cases of the organisations in it.
     region: Mapped[str | None] = mapped_column(String(100))
     # Joined by a general dealer link and not yet approved by an admin (inactive meanwhile: sees nothing).
-    awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # No Python-side default: rows written as revision 0001 knew them (tests/test_status_columns.py) stay valid.
+    awaiting_approval: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class UserRole(Base):

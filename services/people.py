@@ -97,7 +97,14 @@ async def register(
     user = await user_by_tg(session, tg_id)
     if user is None:
         user = User(
-            tg_id=tg_id, name=name, username=username, language=language, is_admin=is_admin, created_at=now, active=True
+            tg_id=tg_id,
+            name=name,
+            username=username,
+            language=language,
+            is_admin=is_admin,
+            created_at=now,
+            active=True,
+            awaiting_approval=False,
         )
         session.add(user)
         await session.flush()
