@@ -28,11 +28,12 @@ from db.models import AuditEntry, Case, Outbox, StoredFile, User, UserRole
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER
 from flows.status import CaseStatus
-from services import attention, panel_queries
+from services import attention, companies, panel_queries
 from services.core import Core
 from services.diagrams import Diagrams, UnknownProcess, current_stage, process_graph, render_async
 from services.migration import Migration, MigrationReport
 from services.panel_sessions import SessionPolicy
+from services.wording import ORGANISATION_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class AdminPanel:
                 web.post("/cases/{case_id:\\d+}/retry", self.retry),
                 web.get("/files/{file_id:\\d+}", self.file),
                 web.get("/people", self.people),
+                web.get("/organisations", self.organisations),
                 web.get("/processes", self.processes),
                 web.get("/processes/{process}", self.process),
                 web.get("/processes/{process}/{version:\\d+}.svg", self.diagram),
@@ -291,6 +293,19 @@ class AdminPanel:
             for user_id, role in (await session.execute(select(UserRole.user_id, UserRole.role))).all():
                 roles.setdefault(user_id, []).append(self.words.role(role))
         return self.render(request, "people.html", users=users, roles=roles)
+
+    async def organisations(self, request: web.Request) -> web.Response:
+        """Dealers, suppliers and clients with their details and people (kept in chat: /org_new, /org_set)."""
+        async with self.core.sessionmaker() as session:
+            orgs = await companies.listed(session)
+            users = {u.id: u for u in (await session.execute(select(User))).scalars()}
+        members: dict[int, list[str]] = {}
+        for user in users.values():
+            if user.organisation_id is not None:
+                members.setdefault(user.organisation_id, []).append(user.name)
+        reps = {o.id: users[o.regional_rep_id].name for o in orgs if o.regional_rep_id in users}
+        kinds = {k: self.core.translator.t(v, self.lang) for k, v in ORGANISATION_KINDS.items()}
+        return self.render(request, "organisations.html", orgs=orgs, members=members, reps=reps, kinds=kinds)
 
     async def processes(self, request: web.Request) -> web.Response:
         async with self.core.sessionmaker() as session:

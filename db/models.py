@@ -102,6 +102,13 @@ class User(Base):
     # The person blocked the bot (Telegram answers 403 to every message): nothing reaches them until they unblock.
     unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # An external person (a dealer's staff) belongs to exactly one organisation and sees only its cases.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
+    # A regional representative's region: they see the cases of the organisations in it.
+    region: Mapped[str | None] = mapped_column(String(100))
+    # Joined by a general dealer link and not yet approved by an admin (inactive meanwhile: sees nothing).
+    # No Python-side default: rows written as revision 0001 knew them (tests/test_status_columns.py) stay valid.
+    awaiting_approval: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class UserRole(Base):
@@ -120,6 +127,10 @@ class Invite(Base):
     max_uses: Mapped[int] = mapped_column(Integer, default=1)
     uses: Mapped[int] = mapped_column(Integer, default=0)
     make_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An invite for one organisation: who joins by it is bound to it with the invite's roles.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
+    # A general dealer link: who joins by it waits until an admin approves them and picks organisation and role.
+    hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Definition(Base):
@@ -137,12 +148,21 @@ class Definition(Base):
 
 
 class Company(Base):
-    """A client company. Its own fields live in `data` (e.g. contract_signed) and are seen by definitions."""
+    """An organisation: a dealer, a supplier or a client company. A case belongs to one (`cases.company_id`);
+    external people are bound to one (`users.organisation_id`). Fields a definition reads live in `data`
+    (e.g. contract_signed); the organisation's details have columns of their own."""
 
     __tablename__ = "companies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
     data: Mapped[dict[str, Any]]
+    kind: Mapped[str] = mapped_column(String(16), default="client", server_default="client")  # dealer|supplier|client
+    inn: Mapped[str | None] = mapped_column(String(12))
+    kpp: Mapped[str | None] = mapped_column(String(9))
+    region: Mapped[str | None] = mapped_column(String(100), index=True)
+    price_type: Mapped[str | None] = mapped_column(String(64))
+    contacts: Mapped[str | None] = mapped_column(Text)
+    regional_rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -18,6 +18,7 @@ from handlers import (
     items,
     membership,
     menu,
+    organisations,
     start,
     tasks,
 )
@@ -28,6 +29,7 @@ def routers() -> list[Router]:
         errors.router(),
         start.router(),
         admin.router(),
+        organisations.router(),
         forms.router(),
         escalations.router(),
         menu.router(),

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from handlers.common import menu_keyboard
+from services.companies import Organisations
 from services.team import Newcomer, Team, Welcome
 from tgbot import views
 from tgbot.conversation import Conversation
@@ -52,6 +53,7 @@ async def start(
     user: User | None,
     roles: set[str],
     team: Team,
+    organisations: Organisations,
     conversation: Conversation | None = None,
 ) -> None:
     """/start: a known person, the first admin, a stranger, or a newcomer with an invite."""
@@ -61,8 +63,21 @@ async def start(
     joined = await team.join(newcomer, user, roles, (command.args or "").strip())
     keyboard = menu_keyboard(renderer, joined.language) if joined.outcome in WITH_MENU else None
     replies.say(message.chat.id, views.welcome(renderer, joined), keyboard)
+    if joined.outcome is Welcome.HELD and joined.person_id is not None:
+        await ask_admins(joined.person_id, replies, renderer, team, organisations)
     if conversation is not None:
         await conversation.put_aside()  # a form left open is named, not hidden behind the greeting
+
+
+async def ask_admins(
+    person_id: int, replies: Replies, renderer: Renderer, team: Team, organisations: Organisations
+) -> None:
+    """Someone joined by a general dealer link: every admin gets the «Approve / Reject» card."""
+    person = await organisations.person(person_id)
+    dealers = await organisations.listed("dealer")
+    for admin in await team.admins():
+        if person is not None:
+            replies.say(admin.tg_id, *views.approval_card(renderer, person, dealers, admin.language))
 
 
 async def help_command(message: Message, replies: Replies, renderer: Renderer, user: User | None) -> None:

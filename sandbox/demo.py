@@ -13,16 +13,19 @@ import logging
 import secrets
 import signal
 import zlib
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.application import App
 from app.settings import Settings
 from db.models import User
 from sandbox.server import SandboxServer
-from services import people
+from services import companies, people
 from services.core import Core
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,39 @@ ROLE_NAMES = {
     "account_manager": "Алина, аккаунт-менеджер",
     "warehouse_worker": "Тимур, кладовщик",
 }
+
+
+# Seed 4: two dealers with their people, and the representative office that works with them.
+@dataclass(frozen=True)
+class DemoDealer:
+    name: str
+    details: dict[str, str]  # as `/org_new` takes them
+    people: list[tuple[str, str]]  # (role, name)
+
+
+DEALERS = [
+    DemoDealer(
+        "ООО «Сад и Парк»",
+        {
+            "region": "Москва",
+            "inn": "7701234567",
+            "kpp": "770101001",
+            "price": "Дилерская",
+            "contacts": "+7 495 000-00-01",
+        },
+        [("dealer_manager", "Дина, менеджер дилера «Сад и Парк»"), ("dealer_staff", "Дамир, сотрудник «Сад и Парк»")],
+    ),
+    DemoDealer(
+        "ИП Инструментов",
+        {"region": "Казань", "inn": "165500000000", "price": "Оптовая", "contacts": "+7 843 000-00-02"},
+        [("dealer_manager", "Игорь, менеджер дилера «Инструментов»"), ("dealer_service", "Ильдар, сервисник дилера")],
+    ),
+]
+REPRESENTATIVES = [
+    ("representative", "Роза, представитель", None),
+    ("rep_service", "Рустам, сервисник представителя", None),
+    ("regional_rep", "Регина, региональный представитель (Москва)", "Москва"),
+]
 
 
 def demo_user_id(role: str) -> int:
@@ -86,7 +122,36 @@ async def seed(core: Core, sandbox: SandboxServer) -> list[tuple[int, str, str]]
                 )
             if label != "admin":
                 await people.grant(session, user.id, [label])
+        people_list += await seed_dealers(session, sandbox, now)
     return people_list
+
+
+async def seed_dealers(session: AsyncSession, sandbox: SandboxServer, now: datetime) -> list[tuple[int, str, str]]:
+    """Seed 4: two dealer organisations with their people bound to them, and the representative office."""
+    seeded: list[tuple[int, str, str]] = []
+
+    async def person(key: str, name: str, role: str) -> User:
+        tg_id = demo_user_id(key)
+        sandbox.state.upsert_user(user_id=tg_id, first_name=name, username=key, language_code="ru", label=role)
+        user = (await session.execute(select(User).where(User.tg_id == tg_id))).scalar_one_or_none()
+        if user is None:
+            user = await people.register(session, tg_id=tg_id, name=name, username=key, language="ru", now=now)
+        await people.grant(session, user.id, [role])
+        seeded.append((tg_id, name, role))
+        return user
+
+    for role, name, region in REPRESENTATIVES:
+        (await person(f"office_{role}", name, role)).region = region
+    for number, dealer in enumerate(DEALERS, 1):
+        found = [c for c in await companies.listed(session, "dealer") if c.name == dealer.name]
+        org = (
+            found[0]
+            if found
+            else await companies.create_organisation(session, "dealer", dealer.name, None, now, dealer.details)
+        )
+        for role, name in dealer.people:
+            (await person(f"dealer{number}_{role}", name, role)).organisation_id = org.id
+    return seeded
 
 
 async def run_demo(

@@ -14,8 +14,16 @@ The rules today:
   went to (as the audit log recorded them when it was sent) and by admins; a task is reassigned only to an
   active member of its role.
 
+Organisations (seed 4) narrow all of the above, as an AND:
+- an external person (a dealer's staff, bound to one organisation) sees and acts on the cases of their own
+  organisation only; a task of their role in another dealer's case is not theirs to see, take or be told of;
+- a regional representative (a person with a region) sees the cases of organisations in their region, and
+  the internal cases (no organisation) by the rules above;
+- someone waiting for an admin's approval is inactive: they see nothing.
+
 Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
-report a definition builds into a case covers the process it names (the definition decides who gets it).
+report a definition builds into a case covers the process it names (the definition decides who gets it) —
+narrowed to the organisation when the case is a dealer's (`report_scope`).
 """
 
 from __future__ import annotations
@@ -23,10 +31,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Case, Task, User
+from db.models import AuditEntry, Case, Company, Task, User
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import CaseState, EngineError, TaskState
@@ -51,6 +59,50 @@ class Viewer:
     @property
     def is_admin(self) -> bool:
         return bool(self.user.is_admin)
+
+
+INTERNAL_ROLES = ("representative", "rep_service", "regional_rep")  # and `admin`, which is a flag, not a role
+EXTERNAL_ROLES = ("dealer_manager", "dealer_service", "dealer_staff")  # always bound to one organisation
+
+
+def is_external(user: User) -> bool:
+    return user.organisation_id is not None and not user.is_admin
+
+
+def organisation_scope(user: User) -> ColumnElement[bool] | None:
+    """The organisations' narrowing of `select(Case)` for this person (None: no narrowing)."""
+    if user.is_admin:
+        return None
+    if user.organisation_id is not None:
+        return Case.company_id == user.organisation_id
+    if user.region:
+        in_region = select(Company.id).where(Company.region == user.region)
+        return or_(Case.company_id.is_(None), Case.company_id.in_(in_region))
+    return None
+
+
+def may_name_company(user: User, company: Company) -> bool:
+    """A form's company field: a dealer's staff find and name only their own organisation or companies they
+    added themselves (another dealer's name and details are not theirs to see)."""
+    return not is_external(user) or company.id == user.organisation_id or company.created_by == user.id
+
+
+async def in_organisation_scope(session: AsyncSession, user: User, company_id: int | None) -> bool:
+    """The same rule for one case (by its organisation): may this person see or be told of it at all?"""
+    if user.is_admin:
+        return True
+    if user.organisation_id is not None:
+        return company_id == user.organisation_id
+    if user.region and company_id is not None:
+        company = await session.get(Company, company_id)
+        return company is not None and company.region == user.region
+    return True
+
+
+async def reachable(session: AsyncSession, people: Iterable[User], company_id: int | None) -> list[User]:
+    """Those of `people` whom a case of this organisation may be shown to (a role's members, a notice's
+    addressees): another dealer's staff are not told of it."""
+    return [p for p in people if await in_organisation_scope(session, p, company_id)]
 
 
 def require(allowed: bool, message: str) -> None:
@@ -116,7 +168,23 @@ def visible_cases(viewer: Viewer, specs: Iterable[ProcessDef]) -> ColumnElement[
     conditions: list[ColumnElement[bool]] = [Case.initiator_id == user.id, Case.id.in_(involved)]
     if processes:
         conditions.append(Case.process.in_(processes))
-    return or_(*conditions)
+    scope = organisation_scope(user)
+    return or_(*conditions) if scope is None else and_(scope, or_(*conditions))
+
+
+async def report_scope(session: AsyncSession, case: Case) -> ColumnElement[bool] | None:
+    """A report a definition builds into a dealer's case (one its external initiator raised) is read by that
+    dealer's staff: it covers their organisation's cases only. Elsewhere it covers the process it names."""
+    initiator = await session.get(User, case.initiator_id)
+    if initiator is not None and is_external(initiator) and case.company_id == initiator.organisation_id:
+        return Case.company_id == case.company_id
+    return None
+
+
+def visible_tasks(viewer: Viewer) -> ColumnElement[bool] | None:
+    """A filter for `select(Task)` lists (a role's pool): only tasks of cases in the person's organisations."""
+    scope = organisation_scope(viewer.user)
+    return None if scope is None else Task.case_id.in_(select(Case.id).where(scope))
 
 
 def own_cases(viewer: Viewer) -> ColumnElement[bool]:
@@ -125,12 +193,14 @@ def own_cases(viewer: Viewer) -> ColumnElement[bool]:
     if not is_active(user):
         return false()
     involved = select(Task.case_id).where(or_(Task.assignee_id == user.id, Task.done_by == user.id))
-    return or_(Case.initiator_id == user.id, Case.id.in_(involved))
+    scope = organisation_scope(user)
+    mine = or_(Case.initiator_id == user.id, Case.id.in_(involved))
+    return mine if scope is None else and_(scope, mine)
 
 
 async def can_see(session: AsyncSession, viewer: Viewer, case: Case, spec: ProcessDef) -> bool:
     user = viewer.user
-    if not is_active(user):
+    if not is_active(user) or not await in_organisation_scope(session, user, case.company_id):
         return False
     if viewer.is_admin or case.initiator_id == user.id or viewer.roles & set(spec.roles):
         return True

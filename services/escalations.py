@@ -62,6 +62,7 @@ class Escalations:
             raise EngineError(_("This task is not a role's task: it can be taken over, not reassigned."))
         members = [m for m in await people_repo.members(self.session, task.role) if m.id != task.assignee_id]
         people = [m for m in members if access.may_hold(m, {task.role}, task)]
+        people = await access.reachable(self.session, people, found.loaded.row.company_id)
         if not people:
             raise EngineError(_("Nobody else has this task's role."))
         return found, people
@@ -72,6 +73,8 @@ class Escalations:
         roles = await people_repo.roles_of(self.session, to_id) if target is not None else set()
         access.require(access.may_hold(target, roles, found.task), _("This person cannot take this task."))
         assert target is not None
+        reachable = await access.in_organisation_scope(self.session, target, found.loaded.row.company_id)
+        access.require(reachable, _("This person cannot take this task."))
         await self._hand_over(found, target, keep_role=True, action="task.reassigned", taken=False)
         return found, target
 

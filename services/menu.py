@@ -39,7 +39,7 @@ class Menu:
 
     async def my_tasks(self, viewer: Viewer, page: int = PAGE) -> TaskPage:
         """Tasks held by the person or waiting in one of their roles' pools, the soonest due first."""
-        query = open_tasks_page(viewer.user.id, viewer.roles, page + 1)
+        query = open_tasks_page(viewer.user.id, viewer.roles, page + 1, access.visible_tasks(viewer))
         rows: list[Task] = list((await self.session.execute(query)).scalars())
         rows, more = rows[:page], len(rows) > page
         # The page's cases, and everyone their cards name, in a few statements for the whole page.

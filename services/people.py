@@ -271,7 +271,14 @@ async def register(
     user = await user_by_tg(session, tg_id)
     if user is None:
         user = User(
-            tg_id=tg_id, name=name, username=username, language=language, is_admin=is_admin, created_at=now, active=True
+            tg_id=tg_id,
+            name=name,
+            username=username,
+            language=language,
+            is_admin=is_admin,
+            created_at=now,
+            active=True,
+            awaiting_approval=False,
         )
         session.add(user)
         await session.flush()
@@ -288,8 +295,12 @@ async def create_invite(
     now: datetime,
     max_uses: int = 1,
     make_admin: bool = False,
+    organisation_id: int | None = None,
+    hold: bool = False,
 ) -> Invite:
     invite = Invite(
+        organisation_id=organisation_id,
+        hold=hold,
         code=secrets.token_urlsafe(12),
         roles=roles,
         created_by=created_by,

@@ -25,7 +25,9 @@ from services.core import Core
 OPEN: ColumnElement[bool] = Task.status == literal_column(f"'{TaskStatus.OPEN}'")
 
 
-def open_tasks_page(user_id: int, roles: Iterable[str], limit: int) -> Select[Task]:
+def open_tasks_page(
+    user_id: int, roles: Iterable[str], limit: int, scope: ColumnElement[bool] | None = None
+) -> Select[Task]:
     """Open tasks a person can act on, the soonest due first and those without a due date last: the ones
     assigned to them and the ones waiting in the pool of any of their roles.
 
@@ -34,6 +36,10 @@ def open_tasks_page(user_id: int, roles: Iterable[str], limit: int) -> Select[Ta
     page costs the same with 50 or 50,000 tasks waiting. One query with OR, or with `role IN (...)`, has to
     read every matching task and sort them (55 ms for 52,000 in the bench).
     """
+    if scope is not None:
+        # A person narrowed to organisations (`access.visible_tasks`): each branch keeps only their tasks,
+        # so another dealer's pool does not crowd theirs out of the page. Not cached: the scope is theirs.
+        return _build_page(tuple(sorted(set(roles))), limit, scope).params(user_id=user_id)
     return _open_tasks_page(tuple(sorted(set(roles))), limit).params(user_id=user_id)
 
 
@@ -41,11 +47,16 @@ def open_tasks_page(user_id: int, roles: Iterable[str], limit: int) -> Select[Ta
 def _open_tasks_page(roles: tuple[str, ...], limit: int) -> Select[Task]:
     # Built once per set of roles (a handful in a company): building this statement costs more than
     # running it. The person is a bound parameter, so the statement is shared.
+    return _build_page(roles, limit, None)
+
+
+def _build_page(roles: tuple[str, ...], limit: int, scope: ColumnElement[bool] | None) -> Select[Task]:
+    narrowed = () if scope is None else (scope,)
 
     def branch(*conditions: ColumnElement[bool]) -> Select[Any]:
         inner = (
             select(Task.id, Task.due_at)
-            .where(OPEN, Task.key != START_TASK, *conditions)
+            .where(OPEN, Task.key != START_TASK, *conditions, *narrowed)
             .order_by(Task.due_at.asc().nulls_last(), Task.id)
             .limit(limit)
             .subquery()  # SQLite allows LIMIT in a UNION's parts only inside a subquery

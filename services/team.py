@@ -13,8 +13,8 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Invite, User, UserRole
-from services import people
+from db.models import Company, Invite, User, UserRole
+from services import access, people
 from services.cases import CaseService
 from services.core import Core
 
@@ -37,6 +37,7 @@ class Welcome(StrEnum):
     STRANGER = "stranger"  # no invite: the bot works by invitation only
     REFUSED = "refused"  # an invite that is not valid, expired or used up
     JOINED = "joined"  # registered with the invite's roles
+    HELD = "held"  # joined by a general dealer link: waits for an admin to approve and bind them
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Joined:
     language: str
     roles: list[str] = field(default_factory=list)
     problem: str = ""  # the msgid of a refused invite
+    person_id: int | None = None  # who waits for approval (HELD): the admins' card names them
 
 
 class Team:
@@ -64,7 +66,8 @@ class Team:
         self.session = session
 
     def known_roles(self) -> set[str]:
-        return {role for loaded in self.core.registry.library.values() for role in loaded.spec.roles}
+        named = {role for loaded in self.core.registry.library.values() for role in loaded.spec.roles}
+        return named | set(access.INTERNAL_ROLES) | set(access.EXTERNAL_ROLES)
 
     def check_roles(self, roles: Iterable[str], *, allow_none: bool = False) -> None:
         wanted = list(roles)
@@ -72,12 +75,50 @@ class Team:
         if unknown or not (wanted or allow_none):
             raise UnknownRoles(unknown)
 
-    async def invite(self, by: User, roles: list[str], uses: int, make_admin: bool) -> Invite:
-        """An invite for `uses` people with these roles (and admin rights if `make_admin`)."""
-        self.check_roles(roles, allow_none=make_admin)
+    async def invite(
+        self,
+        by: User,
+        roles: list[str],
+        uses: int,
+        make_admin: bool,
+        *,
+        organisation_id: int | None = None,
+        hold: bool = False,
+    ) -> Invite:
+        """An invite for `uses` people with these roles (and admin rights if `make_admin`); for one organisation
+        (its people are bound to it); or a general dealer link (`hold`: no roles, an admin approves each)."""
+        self.check_roles(roles, allow_none=make_admin or hold)
         return await people.create_invite(
-            self.session, roles=roles, created_by=by.id, now=self.core.clock.now(), max_uses=uses, make_admin=make_admin
+            self.session,
+            roles=[] if hold else roles,
+            created_by=by.id,
+            now=self.core.clock.now(),
+            max_uses=uses,
+            make_admin=make_admin and not hold and organisation_id is None,
+            organisation_id=None if hold else organisation_id,
+            hold=hold,
         )
+
+    async def approve(self, person_id: int, organisation_id: int, role: str) -> User:
+        """An admin lets in someone held by a general dealer link, bound to an organisation with an external role."""
+        person = await self.session.get(User, person_id)
+        organisation = await self.session.get(Company, organisation_id)
+        if person is None or organisation is None or not person.awaiting_approval or role not in access.EXTERNAL_ROLES:
+            raise UnknownRoles([role])
+        person.organisation_id, person.awaiting_approval, person.active = organisation_id, False, True
+        await people.grant(self.session, person.id, [role])
+        return person
+
+    async def reject(self, person_id: int) -> User | None:
+        """An admin turns away someone held by a general dealer link: they stay inactive and see nothing."""
+        person = await self.session.get(User, person_id)
+        if person is None or not person.awaiting_approval:
+            return None
+        person.awaiting_approval = False
+        return person
+
+    async def admins(self) -> list[User]:
+        return await people.admins(self.session)
 
     async def find(self, ref: str) -> User | None:
         """A person by `@username` or by their number in /users."""
@@ -143,17 +184,26 @@ class Team:
         except people.InviteError as exc:
             return Joined(Welcome.REFUSED, newcomer.name, newcomer.language, problem=exc.message)
         user = await self._register(newcomer, is_admin=invite.make_admin)
+        if invite.hold:
+            # Inactive until approved: every rule in services.access sees an inactive person as seeing nothing.
+            user.active, user.awaiting_approval = False, True
+            log.info("user %s joined by a general dealer link and waits for approval", user.id)
+            return Joined(Welcome.HELD, newcomer.name, newcomer.language, person_id=user.id)
+        user.organisation_id = invite.organisation_id
         await people.grant(self.session, user.id, invite.roles)
         log.info("user %s joined with roles %s", user.id, invite.roles)
         return Joined(Welcome.JOINED, newcomer.name, newcomer.language, roles=list(invite.roles))
 
     async def _welcome_back(self, user: User, roles: set[str], code: str) -> Joined:
+        if user.awaiting_approval:
+            return Joined(Welcome.HELD, user.name, user.language)
         if code:
             try:
                 invite: Invite | None = await people.use_invite(self.session, code, self.core.clock.now())
             except people.InviteError:
                 invite = None
-            if invite is not None:
+            # An invite for another organisation does not move a bound person across (an admin does that).
+            if invite is not None and invite.organisation_id in (None, user.organisation_id) and not invite.hold:
                 await people.grant(self.session, user.id, invite.roles)
                 roles = roles | set(invite.roles)
         return Joined(Welcome.BACK, user.name, user.language, roles=sorted(roles))

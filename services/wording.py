@@ -20,8 +20,16 @@ FILE_TYPES = frozenset({"photo", "document"})
 
 # Roles are keys in the definitions, which give them no titles yet; the library's roles are named here, for
 # the chat and the panel alike (a person must never read «shop_manager»).
+ORGANISATION_KINDS = {"dealer": _("Dealer"), "supplier": _("Supplier"), "client": _("Client")}
+
 ROLES = {
     "admin": _("Administrator"),
+    "representative": _("Representative"),
+    "rep_service": _("Representative's service engineer"),
+    "regional_rep": _("Regional representative"),
+    "dealer_manager": _("Dealer's manager"),
+    "dealer_service": _("Dealer's service engineer"),
+    "dealer_staff": _("Dealer's employee"),
     "shop_manager": _("Shop manager"),
     "shop_admin": _("Shop administrator"),
     "director": _("Director"),

@@ -56,3 +56,16 @@ class EscalationCb(CallbackData, prefix="e"):
     task_id: int
     holder: int = 0  # who held the task when the button was sent (0: the role's pool): later, it is stale
     arg: int = 0
+
+
+class OrgCb(CallbackData, prefix="o"):
+    action: str  # show | invite (arg = an external role: a link for this organisation)
+    org_id: int
+    arg: str = ""
+
+
+class ApprovalCb(CallbackData, prefix="p"):
+    action: str  # org (choose the organisation) | role (approve with it) | reject
+    person_id: int
+    org_id: int = 0
+    role: str = ""

@@ -36,7 +36,7 @@ from flows.runtime import (
     task_fields,
 )
 from flows.status import CaseStatus, TaskStatus
-from services import companies, outbox
+from services import access, companies, outbox
 from services import people as people_repo
 from services.cases import CaseService, Loaded, task_state
 from services.core import Core
@@ -54,6 +54,7 @@ class FormCase:
     spec: ProcessDef
     data: dict[str, Any]
     task: TaskState
+    company_id: int | None = None  # the case's organisation: whom a «person» field may name
 
 
 class FormError(EngineError):
@@ -112,7 +113,7 @@ class Conversation:
         state_task = task_state(task)
         # An item's form asks the fields of its entry, and shows what the entry already has; any other form the
         # case's fields as this task asks them (a loop's own wording of a field, its date rules).
-        loaded = FormCase(spec=spec, data=form_data(case.data, state_task), task=state_task)
+        loaded = FormCase(spec=spec, data=form_data(case.data, state_task), task=state_task, company_id=case.company_id)
         fields: dict[str, FieldDef] = form_fields(spec, state_task, outcome)
         names = task_fields(spec, state_task, outcome)
         if outcome is not None and task.key != START_TASK:
@@ -225,6 +226,8 @@ class Conversation:
             return [("1", self.r.t("Yes", self.lang)), ("0", self.r.t("No", self.lang))]
         if fdef.type == "user":
             people = await people_repo.members(self.session, fdef.role) if fdef.role else []
+            # Another dealer's staff are neither offered nor named on this organisation's case.
+            people = await access.reachable(self.session, people, loaded.company_id)
             return [(str(u.id), u.name) for u in people]
         return []
 
@@ -335,7 +338,7 @@ class Conversation:
         name = " ".join(text.split())
         if len(name) < 2:
             raise FormError(_("Type at least two letters of the company's name."))
-        found = await companies.search(self.session, name)
+        found = [c for c in await companies.search(self.session, name) if access.may_name_company(self.user, c)]
         exact = [c for c in found if c.name.casefold() == name.casefold()]
         if len(exact) == 1:
             forms.answer(draft, step, {"id": exact[0].id, "name": exact[0].name})
@@ -377,7 +380,7 @@ class Conversation:
             company = await companies.create(self.session, name, self.user.id, self.cases.now)
         elif key.startswith("c") and key[1:].isdigit():
             found = await companies.get(self.session, int(key[1:]))
-            if found is None:
+            if found is None or not access.may_name_company(self.user, found):
                 raise EngineError(_("That option is no longer available."))
             company = found
         else:

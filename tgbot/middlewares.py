@@ -18,6 +18,7 @@ from flows.runtime import EngineError
 from services import attention, inbox, outbox, people
 from services.access import Viewer
 from services.cases import CaseService
+from services.companies import Organisations
 from services.core import Core
 from services.diagrams import Diagrams
 from services.escalations import Escalations
@@ -82,6 +83,7 @@ class DbSessionMiddleware(BaseMiddleware):
             "replies": Replies(session, core.clock, renderer),
             "cases": cases,
             "team": Team(core, session),
+            "organisations": Organisations(core, session),
             "menu": Menu(core, session),
             "library": ProcessLibrary(core, session),
             "worktime": WorkTime(core, session),

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from db.models import Case, User
+from db.models import Case, Company, User
 from flows.model import ProcessDef
+from services.access import EXTERNAL_ROLES
 from services.team import Joined, Welcome
+from services.wording import ORGANISATION_KINDS
 from services.worktime import WorkReport
-from tgbot.callbacks import CaseCb, DiagramCb, StartCb
+from tgbot.callbacks import ApprovalCb, CaseCb, DiagramCb, OrgCb, StartCb
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
@@ -60,6 +62,8 @@ def welcome(renderer: Renderer, joined: Joined) -> str:
         )
     if joined.outcome is Welcome.REFUSED:
         return t(joined.problem, lang)
+    if joined.outcome is Welcome.HELD:
+        return t("Thank you, %(name)s! An administrator will check your request and let you in.", lang, name=name)
     roles = renderer.roles(joined.roles, lang)
     return t("Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.", lang, name=name, roles=roles)
 
@@ -93,3 +97,84 @@ def worktime(renderer: Renderer, report: WorkReport, lang: str) -> str:
         for name, seconds in report.by_person
     ]
     return "\n".join(lines)
+
+
+# --- organisations and approvals ----------------------------------------------------------------------------
+
+
+def organisations(renderer: Renderer, orgs: list[Company], lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`/orgs`: every organisation, a button each to open its card."""
+    if not orgs:
+        return renderer.t("No organisations yet. Add one: /org_new dealer Name region=… inn=…", lang), None
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=f"{org.name} · {renderer.t(ORGANISATION_KINDS.get(org.kind, org.kind), lang)}"[:60],
+                callback_data=OrgCb(action="show", org_id=org.id).pack(),
+            )
+        ]
+        for org in orgs[:50]
+    ]
+    return renderer.t("Organisations: %(n)s", lang, n=len(orgs)), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def organisation_card(
+    renderer: Renderer, org: Company, members: list[User], rep: User | None, lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    t = renderer.t
+    lines = [
+        f"№{org.id} {org.name} · {t(ORGANISATION_KINDS.get(org.kind, org.kind), lang)}",
+        t("INN/KPP: %(inn)s / %(kpp)s", lang, inn=org.inn or "—", kpp=org.kpp or "—"),
+        t("Region: %(region)s", lang, region=org.region or "—"),
+        t("Price type: %(price)s", lang, price=org.price_type or "—"),
+        t("Contacts: %(contacts)s", lang, contacts=org.contacts or "—"),
+        t("Regional representative: %(name)s", lang, name=rep.name if rep else "—"),
+        t("People: %(names)s", lang, names=", ".join(m.name for m in members) or "—"),
+        t("Change: /org_set %(id)s region=… inn=… kpp=… price=… contacts=… rep=<user number>", lang, id=org.id),
+    ]
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t("Invite link: %(role)s", lang, role=renderer.role(role, lang))[:60],
+                callback_data=OrgCb(action="invite", org_id=org.id, arg=role).pack(),
+            )
+        ]
+        for role in EXTERNAL_ROLES
+    ]
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def approval_card(
+    renderer: Renderer, person: User, dealers: list[Company], lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """To each admin: someone joined by a general dealer link. «Approve» for an organisation, then a role."""
+    t = renderer.t
+    handle = f" @{person.username}" if person.username else ""
+    text = t("%(name)s%(handle)s asks to join as a dealer's employee. Approve for which dealer?", lang,
+             name=person.name, handle=handle)
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t("Approve: %(org)s", lang, org=org.name)[:60],
+                callback_data=ApprovalCb(action="org", person_id=person.id, org_id=org.id).pack(),
+            )
+        ]
+        for org in dealers[:30]
+    ]
+    reject = ApprovalCb(action="reject", person_id=person.id).pack()
+    rows.append([InlineKeyboardButton(text=t("Reject", lang), callback_data=reject)])
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def approval_roles(renderer: Renderer, person: User, org: Company, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=renderer.role(role, lang)[:60],
+                callback_data=ApprovalCb(action="role", person_id=person.id, org_id=org.id, role=role).pack(),
+            )
+        ]
+        for role in EXTERNAL_ROLES
+    ]
+    text = renderer.t("%(name)s at %(org)s: which role?", lang, name=person.name, org=org.name)
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)

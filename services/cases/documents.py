@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from flows.context import case_context
 from flows.runtime import BuildReport, Render
-from services import outbox, reports
+from services import access, outbox, reports
 from services.cases.effects import handles
 from services.cases.state import Loaded
 from services.files import file_ref, render_docx
@@ -77,7 +77,8 @@ class DocumentJobs:
 async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport, actor_id: int | None) -> None:
     core, report = service.core, effect.report
     lang = core.config.default_language
-    rows = await reports.build_rows(core, service.session, report, lang)
+    scope = await access.report_scope(service.session, loaded.row)
+    rows = await reports.build_rows(core, service.session, report, lang, scope=scope)
     title = core.translator.local(report.title, lang)
     headers = [core.translator.local(c.label, lang) for c in report.columns]
     totals: dict[str, float] = {}

@@ -66,7 +66,9 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
         recipients = [assignee] if assignee else []
     else:
         assert task.role is not None
-        recipients = await service.people.members(task.role)
+        members = await service.people.members(task.role)
+        # Another dealer's staff with the same role are not told of (nor given) this organisation's task.
+        recipients = await access.reachable(service.session, members, loaded.row.company_id)
         if len(recipients) == 1:
             # A pool of one needs no «take» step. Given, not taken: `claimed_at` stays empty, so that the card
             # does not tell the person they took a task they never touched.
@@ -118,6 +120,8 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
         for member in await service.people.members(role):
             users[member.id] = member
     users.update(await service.people.users(effect.user_ids))
+    allowed = await access.reachable(service.session, users.values(), loaded.row.company_id)
+    users = {u.id: u for u in allowed}
     if effect.kind == "escalation" and effect.task is not None:
         # Who it went to is who may act on its buttons (`access.may_act_on_escalation`).
         service.store.audit(

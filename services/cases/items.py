@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from db.models import User
 from flows.items import track_of
 from flows.runtime import ItemMoved, ItemReminder
+from services import access
 from services.cases.effects import handles
 from services.cases.state import Loaded
 
@@ -35,7 +36,8 @@ async def item_people(service: CaseService, loaded: Loaded, name: str) -> list[U
     """Who moves the items of a list: the track's role, or the case's responsible."""
     track = track_of(loaded.state.spec, name)
     if track.role is not None:
-        return list(await service.people.members(track.role))
+        members = await service.people.members(track.role)
+        return await access.reachable(service.session, members, loaded.row.company_id)
     state = loaded.state
     person = await service.people.user(state.responsible_id or state.initiator_id)
     return [person] if person is not None else []

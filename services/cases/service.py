@@ -81,6 +81,12 @@ class CaseService:
     async def muted(self, user: User, case_id: int) -> bool:
         return await following.is_muted(self.session, case_id, user.id)
 
+    async def in_scope(self, user: User, loaded: Loaded) -> Loaded:
+        """Refuse a person acting on another organisation's case (a guessed case number or task id)."""
+        allowed = await access.in_organisation_scope(self.session, user, loaded.row.company_id)
+        access.require(allowed, _("You cannot see this case."))
+        return loaded
+
     async def task_row(self, task_id: int) -> Task:
         return await self.store.task_row(task_id)
 
@@ -129,6 +135,8 @@ class CaseService:
             initiator_id=user.id,
             responsible_id=user.id,
             parent_id=parent.row.id if parent else None,
+            # A dealer's case is their organisation's (a hand-off keeps the parent's).
+            company_id=parent.row.company_id if parent else user.organisation_id,
             created_at=self.now,
             updated_at=self.now,
         )
@@ -143,7 +151,7 @@ class CaseService:
 
     async def claim(self, user: User, task_id: int) -> Loaded:
         self.people.hint([user.id])  # the step's cards name who did it
-        loaded = self._hint(await self.store.load_by_task(task_id))
+        loaded = await self.in_scope(user, self._hint(await self.store.load_by_task(task_id)))
         task = self._open_task(loaded, task_id)
         if task.assignee_id is not None and task.assignee_id != user.id:
             raise TaskTaken(await self.people.name(task.assignee_id))
@@ -169,7 +177,7 @@ class CaseService:
 
     async def submit(self, user: User, task_id: int, outcome: str, values: dict[str, Any]) -> Loaded:
         self.people.hint([user.id])
-        loaded = self._hint(await self.store.load_by_task(task_id))
+        loaded = await self.in_scope(user, self._hint(await self.store.load_by_task(task_id)))
         task = self._open_task(loaded, task_id)
         roles = await people_repo.roles_of(self.session, user.id)
         access.require(
@@ -200,7 +208,7 @@ class CaseService:
         return loaded
 
     async def move(self, user: User, case_id: int, to: str) -> Loaded:
-        loaded = await self.load(case_id)
+        loaded = await self.in_scope(user, await self.load(case_id))
         roles = await people_repo.roles_of(self.session, user.id)
         effects = self.core.engine.move(loaded.state, to, user.id, roles, user.is_admin)
         await self.save(loaded, effects, user.id, "case.move", {"to": to})
@@ -213,7 +221,7 @@ class CaseService:
     async def move_item(self, user: User, case_id: int, name: str, index: int, to: str) -> Loaded:
         """Move an item of the case along its track (or give the mover the form its new stage asks for); the
         case's stage follows its items in the same step."""
-        loaded = await self.load(case_id)
+        loaded = await self.in_scope(user, await self.load(case_id))
         if name not in loaded.state.spec.tracks():
             raise EngineError(_("This case has no such items."))
         roles = await people_repo.roles_of(self.session, user.id)
@@ -226,13 +234,13 @@ class CaseService:
         when its track began); it is edited with the others from now on."""
         from services.cases.items import item_cards  # items.py registers handlers with effects.py: import it late
 
-        loaded = await self.load(case_id)
+        loaded = await self.in_scope(user, await self.load(case_id))
         shown = await self.notifier.item_shown(loaded, name, index, [user])
         item_cards(loaded, name, index).update({str(k): v for k, v in shown.items()})
         await self.store.write_case(loaded)
 
     async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
-        loaded = await self.load(case_id)
+        loaded = await self.in_scope(user, await self.load(case_id))
         effects = self.core.engine.request_edit(loaded.state, name, user.id, user.is_admin)
         await self.save(loaded, effects, user.id, "case.edit_requested", {"field": name})
         return loaded

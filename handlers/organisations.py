@@ -1,0 +1,203 @@
+"""Organisations in chat (admins): `/orgs` lists them with buttons, `/org_new` and `/org_set` keep their
+details, a card's buttons make invite links for one organisation and a role; `/dealer_link` makes a general
+dealer link whose newcomers wait for an admin's «Approve / Reject» card."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+
+from db.models import User
+from flows.i18n import _
+from handlers.common import Admin, AfterCommit, answer, menu_keyboard
+from services.access import EXTERNAL_ROLES
+from services.companies import BadDetails, Organisations
+from services.team import Team, UnknownRoles
+from tgbot import views
+from tgbot.callbacks import ApprovalCb, OrgCb
+from tgbot.render import Renderer
+from tgbot.replies import Replies
+
+
+def router() -> Router:
+    built = Router(name=__name__)
+    built.message.filter(Admin())
+    built.callback_query.filter(Admin())
+    built.message.register(list_organisations, Command("orgs"))
+    built.message.register(new_organisation, Command("org_new"))
+    built.message.register(edit_organisation, Command("org_set"))
+    built.message.register(dealer_link, Command("dealer_link"))
+    built.message.register(set_region, Command("region"))
+    built.callback_query.register(organisation_button, OrgCb.filter())
+    built.callback_query.register(approval_reject, ApprovalCb.filter(F.action == "reject"))
+    built.callback_query.register(approval_organisation, ApprovalCb.filter(F.action == "org"))
+    built.callback_query.register(approval_role, ApprovalCb.filter(F.action == "role"))
+    return built
+
+
+async def _link(bot: Bot, code: str) -> str:
+    return f"https://t.me/{(await bot.me()).username}?start={code}"
+
+
+async def list_organisations(
+    message: Message, replies: Replies, renderer: Renderer, user: User, organisations: Organisations
+) -> None:
+    text, keyboard = views.organisations(renderer, await organisations.listed(), user.language)
+    replies.say(message.chat.id, text, keyboard)
+
+
+async def new_organisation(
+    message: Message,
+    command: CommandObject,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    organisations: Organisations,
+) -> None:
+    try:
+        org = await organisations.create(user, (command.args or "").split())
+    except BadDetails:
+        usage = _("Usage: /org_new dealer|supplier|client Name region=… inn=… kpp=… price=… contacts=… rep=<number>")
+        replies.say(message.chat.id, renderer.t(usage, user.language))
+        return
+    await _show(message.chat.id, org.id, replies, renderer, user, organisations)
+
+
+async def edit_organisation(
+    message: Message,
+    command: CommandObject,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    organisations: Organisations,
+) -> None:
+    try:
+        org = await organisations.edit((command.args or "").split())
+    except BadDetails:
+        usage = _("Usage: /org_set <number> region=… inn=… kpp=… price=… contacts=… rep=<user number> name=…")
+        replies.say(message.chat.id, renderer.t(usage, user.language))
+        return
+    await _show(message.chat.id, org.id, replies, renderer, user, organisations)
+
+
+async def _show(
+    chat_id: int, org_id: int, replies: Replies, renderer: Renderer, user: User, organisations: Organisations
+) -> None:
+    org = await organisations.get(org_id)
+    if org is None:
+        replies.say(chat_id, renderer.t("There is no such organisation.", user.language))
+        return
+    rep = await organisations.person(org.regional_rep_id)
+    text, keyboard = views.organisation_card(renderer, org, await organisations.people(org.id), rep, user.language)
+    replies.say(chat_id, text, keyboard)
+
+
+async def dealer_link(
+    message: Message, command: CommandObject, bot: Bot, replies: Replies, renderer: Renderer, user: User, team: Team
+) -> None:
+    """A link for many dealers' staff at once: each newcomer waits until an admin binds them."""
+    words = (command.args or "").split()
+    uses = int(words[0][1:]) if words and words[0][:1] == "x" and words[0][1:].isdigit() else 100
+    created = await team.invite(user, [], max(1, min(uses, 1000)), False, hold=True)
+    text = renderer.t(
+        "A general dealer link (an admin approves each newcomer):\n%(link)s",
+        user.language,
+        link=await _link(bot, created.code),
+    )
+    replies.say(message.chat.id, text)
+
+
+async def set_region(message: Message, command: CommandObject, replies: Replies, renderer: Renderer, user: User,
+                     team: Team) -> None:
+    """`/region 12 Москва`: a regional representative sees the cases of the organisations in that region."""
+    words = (command.args or "").split(maxsplit=1)
+    person = await team.find(words[0]) if words else None
+    if person is None:
+        replies.say(message.chat.id, renderer.t("Usage: /region <user number or @username> <region>", user.language))
+        return
+    person.region = words[1].strip() if len(words) > 1 else None
+    text = renderer.t("%(name)s: region %(region)s", user.language, name=person.name, region=person.region or "—")
+    replies.say(message.chat.id, text)
+
+
+async def organisation_button(
+    query: CallbackQuery,
+    callback_data: OrgCb,
+    bot: Bot,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+    organisations: Organisations,
+    after_commit: AfterCommit,
+) -> None:
+    answer(after_commit, query)
+    if callback_data.action == "invite":
+        org = await organisations.get(callback_data.org_id)
+        if org is None or callback_data.arg not in EXTERNAL_ROLES:
+            return
+        created = await team.invite(user, [callback_data.arg], 1, False, organisation_id=org.id)
+        text = renderer.t(
+            "Invite for %(org)s, %(role)s:\n%(link)s",
+            user.language,
+            org=org.name,
+            role=renderer.role(callback_data.arg, user.language),
+            link=await _link(bot, created.code),
+        )
+        replies.say(user.tg_id, text)
+        return
+    await _show(user.tg_id, callback_data.org_id, replies, renderer, user, organisations)
+
+
+async def approval_reject(
+    query: CallbackQuery,
+    callback_data: ApprovalCb,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+    after_commit: AfterCommit,
+) -> None:
+    person = await team.reject(callback_data.person_id)
+    text = _("Rejected.") if person is not None else _("Already decided.")
+    answer(after_commit, query, renderer.t(text, user.language), show_alert=person is None)
+
+
+async def approval_organisation(
+    query: CallbackQuery,
+    callback_data: ApprovalCb,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    organisations: Organisations,
+    after_commit: AfterCommit,
+) -> None:
+    """«Approve» for a dealer: the role comes next."""
+    org = await organisations.get(callback_data.org_id)
+    person = await organisations.person(callback_data.person_id)
+    answer(after_commit, query)
+    if org is not None and person is not None:
+        replies.say(user.tg_id, *views.approval_roles(renderer, person, org, user.language))
+
+
+async def approval_role(
+    query: CallbackQuery,
+    callback_data: ApprovalCb,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+    organisations: Organisations,
+    after_commit: AfterCommit,
+) -> None:
+    org = await organisations.get(callback_data.org_id)
+    try:
+        person = await team.approve(callback_data.person_id, org.id if org else 0, callback_data.role)
+    except UnknownRoles:
+        answer(after_commit, query, renderer.t("Already decided.", user.language), show_alert=True)
+        return
+    assert org is not None
+    answer(after_commit, query, renderer.t("Approved.", user.language))
+    role = renderer.role(callback_data.role, person.language)
+    text = renderer.t("You are in: %(org)s, %(role)s. Use the menu below.", person.language, org=org.name, role=role)
+    replies.say(person.tg_id, text, menu_keyboard(renderer, person.language))
