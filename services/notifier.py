@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, User
 from flows.runtime import Notify, TaskState
 from services.cases.state import Loaded
+
+if TYPE_CHECKING:
+    from services.digests import Digest
 from services.people import PeopleCache
 
 
@@ -61,6 +64,9 @@ class Notifier(Protocol):
 
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         """The item's history (each stage it entered, when and by whom) to one person who asked."""
+
+    async def digest(self, user: User, digest: Digest, chart_file_id: int | None) -> None:
+        """A person's digest (`services.digests`): its chart (a stored PNG) and its text with the groups' buttons."""
 
     def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
         """An e-mail to someone outside Telegram."""

@@ -54,3 +54,8 @@ class EscalationCb(CallbackData, prefix="e"):
     task_id: int
     holder: int = 0  # who held the task when the button was sent (0: the role's pool): later, it is stale
     arg: int = 0
+
+
+class DigestCb(CallbackData, prefix="g"):
+    action: str  # now | on | off | at (arg = HH:MM) | list (arg = group) | xlsx (arg = group)
+    arg: str = ""

@@ -20,6 +20,7 @@ from services.access import Viewer
 from services.cases import CaseService
 from services.core import Core
 from services.diagrams import Diagrams
+from services.digests import Digests
 from services.escalations import Escalations
 from services.exports import Exports
 from services.library import ProcessLibrary
@@ -87,6 +88,7 @@ class DbSessionMiddleware(BaseMiddleware):
             "worktime": WorkTime(core, session),
             "exports": Exports(core, session),
             "diagrams": Diagrams(core, session),
+            "digests": Digests(core, session),
             "viewer": None,
             "conversation": None,
             "buttons": None,
