@@ -411,7 +411,7 @@ class Digests:
         digest = await self.build(viewer, sub.last if sub is not None else None)
         chart_id: int | None = None
         if not digest.empty:
-            png = await chart_async(digest, self.t("Overdue", user.language), self.t("Open", user.language))
+            png = await chart_async(digest, self.t("Overdue", user.language), self.t("Open tasks", user.language))
             stored = await self.core.files.add(
                 self.session,
                 content=png,

@@ -31,7 +31,7 @@ def digest_text(r: Renderer, digest: Digest, lang: str) -> str:
     if digest.load:
         parts.append("\n👥 " + t("Open tasks per person", lang) + ":")
         parts += [
-            "• " + t("%(who)s: %(open)s open, %(late)s overdue", lang, who=x.holder, open=x.open, late=x.overdue)
+            "• " + t("%(who)s: open %(open)s, overdue %(late)s", lang, who=x.holder, open=x.open, late=x.overdue)
             for x in digest.load
         ]
     if digest.processes:
@@ -39,7 +39,7 @@ def digest_text(r: Renderer, digest: Digest, lang: str) -> str:
         parts += [
             "• "
             + t(
-                "%(process)s: %(cases)s cases, %(open)s open tasks, %(late)s overdue",
+                "%(process)s: cases %(cases)s, open tasks %(open)s, overdue %(late)s",
                 lang,
                 process=x.process,
                 cases=x.cases,
