@@ -329,15 +329,13 @@ class Digests:
         core, now = self.core, self.core.clock.now()
         if not cases:
             return []
-        entered = dict(
-            (
-                await self.session.execute(
-                    select(AuditEntry.case_id, func.max(AuditEntry.at))
-                    .where(AuditEntry.action == "stage.entered", AuditEntry.case_id.in_([c.id for c in cases]))
-                    .group_by(AuditEntry.case_id)
-                )
-            ).tuples()
+        rows = await self.session.execute(
+            select(AuditEntry.case_id, func.max(AuditEntry.at))
+            .where(AuditEntry.action == "stage.entered", AuditEntry.case_id.in_([c.id for c in cases]))
+            .group_by(AuditEntry.case_id)
         )
+        # (not dict(rows): a Result has `keys()`, so dict() would take it for a mapping)
+        entered: dict[int | None, datetime] = {case_id: at for case_id, at in rows.all()}
         deadlines: dict[tuple[int, str, int], datetime] = {}
         for task in tasks:
             if task.due_at is not None:
@@ -368,7 +366,7 @@ class Digests:
             .order_by(AuditEntry.at, AuditEntry.id)
         )
         moved = []
-        for entry, case in rows.tuples():
+        for entry, case in rows.all():
             spec = await core.registry.spec(self.session, case.definition_id)
             source, target = (entry.data or {}).get("from"), (entry.data or {}).get("to")
             if not source or not target:

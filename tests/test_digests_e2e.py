@@ -56,7 +56,7 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     director, manager, service = shop.people["Директор Пётр"], shop.people["Марина"], shop.people["Сергей"]
     # Monday 21 December: two defects are registered; the service manager must move each within a working day.
     await register_defect(manager)
-    await register_defect(manager, supplier="Хельвеция")
+    await register_defect(manager, supplier="Helvetia")
     await shop.tick()  # the director, by his role, is subscribed at 09:00
 
     # Tuesday 09:00: both moves are due today (18:00); nothing is late yet.
@@ -69,7 +69,8 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     assert "Возврат бракованных часов поставщику: дел 2, открытых задач 2, просрочено 0" in text
     assert "defect_return" not in text and "move_to_service" not in text and "service_manager" not in text
 
-    # Sergey moves the first case's goods on Tuesday; the second he forgets.
+    # Sergey moves one case's goods on Tuesday morning; the other he forgets.
+    await shop.advance(hours=2)
     await service.press("Готово", await service.card(MOVE_TO_SERVICE, button="Готово"))
 
     # Wednesday 09:00: the forgotten move is 15 hours late; the first case moved on to the inspection.
@@ -81,10 +82,15 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     assert f"«{MOVE_TO_SERVICE}», Сергей, опоздание 15 ч 0 мин" in text
     assert "🔄 Сдвинулись с прошлой сводки: 1" in text
     assert "Брак зарегистрирован → Проверка брака на складе" in text
+    # The forgotten case is stuck at its first stage: past the deadline the stage gave its task.
+    assert "🐢 Застряли на стадии: 1" in text and "«Брак зарегистрирован» с 21.12.2026" in text
+    assert "(норма: до 22.12.2026 18:00)" in text
     assert "Сергей: открыто 1, просрочено 1" in text and "Кладовщик Иван: открыто 1, просрочено 0" in text
     assert f"дел 2, открытых задач {len(tasks)}, просрочено {len(overdue)}" in text
     assert director.buttons(await director.find(HEADING, "23.12.2026")) == [
         "📋 Просрочено (1)",
+        "📊 Excel",
+        "📋 Застряли на стадии (1)",
         "📊 Excel",
         "📋 Сдвинулись с прошлой сводки (1)",
         "📊 Excel",
