@@ -49,7 +49,7 @@ async def on_setting(
     if callback_data.action == "now":
         await digests.send(user)
     else:
-        hour = next((h for h in HOURS if h.strftime("%H:%M") == callback_data.arg), None)
+        hour = next((h for h in HOURS if h.strftime("%H%M") == callback_data.arg), None)
         on = {"on": True, "off": False}.get(callback_data.action)
         sub = await digests.change(user, on=on, at=hour if callback_data.action == "at" else None)
         keyboard = digest_view.settings_keyboard(renderer, sub, lang)

@@ -49,6 +49,8 @@ class ItemCb(CallbackData, prefix="i"):
 
 class DiagramCb(CallbackData, prefix="d"):
     process: str  # `/diagram`: the process to draw
+
+
 class EscalationCb(CallbackData, prefix="e"):
     action: str  # reassign | to (arg = user id) | extend | days (arg = working days) | take
     task_id: int
@@ -57,5 +59,5 @@ class EscalationCb(CallbackData, prefix="e"):
 
 
 class DigestCb(CallbackData, prefix="g"):
-    action: str  # now | on | off | at (arg = HH:MM) | list (arg = group) | xlsx (arg = group)
+    action: str  # now | on | off | at (arg = HHMM: no colon, the separator) | list (arg = group) | xlsx (arg = group)
     arg: str = ""

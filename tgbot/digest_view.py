@@ -123,6 +123,10 @@ def settings_keyboard(r: Renderer, sub: Subscription | None, lang: str) -> Inlin
     for hour in HOURS:
         label = hour.strftime("%H:%M")
         mark = "✓ " if on and sub is not None and sub.at == hour else ""
-        hours.append(InlineKeyboardButton(text=mark + label, callback_data=DigestCb(action="at", arg=label).pack()))
+        hours.append(
+            InlineKeyboardButton(
+                text=mark + label, callback_data=DigestCb(action="at", arg=hour.strftime("%H%M")).pack()
+            )
+        )
     now = InlineKeyboardButton(text=r.t("📨 Send now", lang), callback_data=DigestCb(action="now").pack())
     return InlineKeyboardMarkup(inline_keyboard=[[now, toggle], hours[:3], hours[3:]])
