@@ -6,18 +6,19 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from flows.i18n import _
 from flows.loader import DefinitionError
-from handlers.common import Admin
+from handlers.common import Admin, AfterCommit, answer
 from services.access import Viewer
 from services.exports import Exports, UnknownProcess
 from services.library import ProcessLibrary
 from services.team import Team, UnknownRoles
 from services.worktime import WorkTime
 from tgbot import views
+from tgbot.callbacks import ExportCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -34,6 +35,8 @@ def router() -> Router:
     admin.message.register(definition_file, F.document.file_name.endswith((".yaml", ".yml")))
     admin.message.register(time_spent, Command("worktime"))
     admin.message.register(export, Command("export"))
+    admin.callback_query.filter(Admin())
+    admin.callback_query.register(on_export, ExportCb.filter())
     return admin
 
 
@@ -136,13 +139,33 @@ async def time_spent(
 async def export(
     message: Message, command: CommandObject, replies: Replies, renderer: Renderer, viewer: Viewer, exports: Exports
 ) -> None:
-    """`/export fulfillment_quote`: every case of a process with all its fields, as Excel (e.g. refusal reasons)."""
+    """`/export fulfillment_quote`: every case of a process with all its fields, as Excel (e.g. refusal reasons);
+    without a process (or with one there is not) the processes are offered as buttons."""
     t, lang = renderer.t, viewer.user.language
     try:
         done = await exports.process_cases(viewer, (command.args or "").strip())
     except UnknownProcess:
-        usage = t("Usage: /export <process>. Processes: %(list)s", lang, list=", ".join(exports.processes()))
-        replies.say(message.chat.id, usage)
+        keyboard = views.export_keyboard(exports.titled(lang))
+        replies.say(message.chat.id, t("Which process's cases to export to Excel?", lang), keyboard)
         return
     caption = t("%(title)s: %(n)s", lang, title=done.title, n=done.cases)
     replies.document(message.chat.id, done.file_id, caption)
+
+
+async def on_export(
+    query: CallbackQuery,
+    callback_data: ExportCb,
+    replies: Replies,
+    renderer: Renderer,
+    viewer: Viewer,
+    exports: Exports,
+    after_commit: AfterCommit,
+) -> None:
+    try:
+        done = await exports.process_cases(viewer, callback_data.process)
+    except UnknownProcess:  # unloaded since the button was sent
+        answer(after_commit, query, renderer.t("There is no such process any more.", viewer.user.language), True)
+        return
+    caption = renderer.t("%(title)s: %(n)s", viewer.user.language, title=done.title, n=done.cases)
+    replies.document(viewer.user.tg_id, done.file_id, caption)
+    answer(after_commit, query)

@@ -61,3 +61,7 @@ class EscalationCb(CallbackData, prefix="e"):
 class DigestCb(CallbackData, prefix="g"):
     action: str  # now | on | off | at (arg = HHMM: no colon, the separator) | list (arg = group) | xlsx (arg = group)
     arg: str = ""
+
+
+class ExportCb(CallbackData, prefix="x"):
+    process: str  # `/export`: the process whose cases to export (admins only; re-checked by the service)

@@ -9,7 +9,7 @@ from db.models import Case, User
 from flows.model import ProcessDef
 from services.team import Joined, Welcome
 from services.worktime import WorkReport
-from tgbot.callbacks import CaseCb, DiagramCb, StartCb
+from tgbot.callbacks import CaseCb, DiagramCb, ExportCb, StartCb
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
@@ -29,6 +29,14 @@ def diagram_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     """`/diagram`: one button per process, by its title."""
     rows = [
         [InlineKeyboardButton(text=title[:60], callback_data=DiagramCb(process=key).pack())] for key, title in processes
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def export_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """`/export`: one button per process, by its title (an admin picks, never types a key)."""
+    rows = [
+        [InlineKeyboardButton(text=title[:60], callback_data=ExportCb(process=key).pack())] for key, title in processes
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
