@@ -18,7 +18,7 @@ from services.library import ProcessLibrary
 from services.team import Team, UnknownRoles
 from services.worktime import WorkTime
 from tgbot import views
-from tgbot.callbacks import ExportCb
+from tgbot.callbacks import ExportCb, RoleCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -37,6 +37,7 @@ def router() -> Router:
     admin.message.register(export, Command("export"))
     admin.callback_query.filter(Admin())
     admin.callback_query.register(on_export, ExportCb.filter())
+    admin.callback_query.register(on_roles, RoleCb.filter())
     return admin
 
 
@@ -70,7 +71,31 @@ async def invite(
 
 
 async def list_users(message: Message, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:
-    replies.say(message.chat.id, views.roster(renderer, await team.roster(), user.language))
+    roster = await team.roster()
+    replies.say(message.chat.id, views.roster(renderer, roster, user.language), views.roster_keyboard(roster))
+
+
+async def on_roles(
+    query: CallbackQuery,
+    callback_data: RoleCb,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+    after_commit: AfterCommit,
+) -> None:
+    """A person's button in /users shows their roles as buttons; a role's button grants or revokes it."""
+    if callback_data.action == "t":
+        person, roles = await team.toggle_role(callback_data.user_id, callback_data.arg)
+    else:
+        found, roles = await team.person_roles(callback_data.user_id)
+        if found is None:
+            answer(after_commit, query)
+            return
+        person = found
+    text, keyboard = views.person_roles(renderer, person, roles, team.known_roles(), user.language)
+    replies.say(user.tg_id, text, keyboard)
+    answer(after_commit, query)
 
 
 async def grant_or_revoke(
@@ -86,7 +111,8 @@ async def grant_or_revoke(
         unknown = ", ".join(exc.unknown) or "—"
         replies.say(message.chat.id, t(usage, user.language, cmd=command.command, unknown=unknown))
         return
-    text = t("%(name)s now has: %(roles)s", user.language, name=person.name, roles=", ".join(roles) or "—")
+    shown = renderer.roles(roles, user.language)  # labels, not the roles' keys
+    text = t("%(name)s now has: %(roles)s", user.language, name=person.name, roles=shown)
     replies.say(message.chat.id, text)
 
 

@@ -65,3 +65,9 @@ class DigestCb(CallbackData, prefix="g"):
 
 class ExportCb(CallbackData, prefix="x"):
     process: str  # `/export`: the process whose cases to export (admins only; re-checked by the service)
+
+
+class RoleCb(CallbackData, prefix="r"):
+    action: str  # p (show the person's roles) | t (toggle arg = role)
+    user_id: int
+    arg: str = ""
