@@ -26,6 +26,7 @@ from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
 from admin.words import CASE_STATUS, Words
 from db.models import AuditEntry, Case, Outbox, StoredFile, User, UserRole
 from flows.model import FieldDef, ProcessDef
+from flows.runtime import EARLIER
 from flows.status import CaseStatus
 from services import attention, panel_queries
 from services.core import Core
@@ -236,7 +237,15 @@ class AdminPanel:
                         )
                 rows.append({"label": label, "entries": entries})
             else:
-                rows.append(self._value(fdef, value, spec, names))
+                row = self._value(fdef, value, spec, names)
+                notes = [n for n in (data.get(EARLIER) or {}).get(name) or [] if isinstance(n, dict)]
+                if notes and "text" in row:  # a value a later answer replaced stays in view
+                    wording = self.core.wording
+                    before = ", ".join(
+                        wording.summary_value(fdef, n.get("value"), self.lang, spec) for n in notes[::-1]
+                    )
+                    row["text"] += " · " + wording.t("earlier: %(values)s", self.lang, values=before)
+                rows.append(row)
         return rows
 
     def _value(self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str]) -> dict[str, Any]:

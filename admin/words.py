@@ -113,6 +113,28 @@ class Words:
             return self.t("asked to move «%(item)s» to «%(to)s»", item=item, to=stage(data.get("to")))
         return self.t("reminder about «%(item)s»", item=item)
 
+    def _changes(self, spec: ProcessDef, data: dict[str, Any]) -> str:
+        """«; «Дата поступления товара» changed from 25.12.2026 to 22.01.2027» for each value an answer replaced."""
+        before = data.get("before")
+        values = data.get("values") or {}
+        if not isinstance(before, dict):
+            return ""
+        said = []
+        for name, old in before.items():
+            fdef = spec.fields.get(name)
+            if fdef is None:
+                continue
+            wording = self.core.wording
+            said.append(
+                self.t(
+                    "«%(field)s» changed from %(old)s to %(new)s",
+                    field=self.field_label(spec, name),
+                    old=wording.summary_value(fdef, old, self.lang, spec),
+                    new=wording.summary_value(fdef, values.get(name), self.lang, spec),
+                )
+            )
+        return "".join("; " + line for line in said)
+
     def history(self, entry: AuditEntry, spec: ProcessDef, tasks: dict[int, Task], names: dict[int, str]) -> str:
         """One history entry as a sentence: «Анна: задача «Подтвердить дефект» — выполнено (Подтвердить)»."""
         data = entry.data or {}
@@ -137,6 +159,7 @@ class Words:
             filled = [self.field_label(spec, n) for n in (data.get("values") or {}) if n in spec.fields]
             if filled:
                 text += "; " + self.t("filled in: %(fields)s", fields=", ".join(filled))
+            text += self._changes(spec, data)
         elif action == "stage.entered":
             text = self.t("stage «%(to)s»", to=self.stage(spec, data.get("to")))
             if data.get("from"):

@@ -23,6 +23,7 @@ from handlers import routers
 from handlers.common import PrivateChat
 from integrations.email import Mailer
 from scheduler.runner import Scheduler
+from services import attention
 from services.core import Core
 from services.delivery import OutboxSender
 from tgbot.inbox import InboxProcessor, Poller, webhook_handler
@@ -105,6 +106,7 @@ class App:
             core.sessionmaker,
             core.files,
             mailer=Mailer(smtp_config(self.settings)),  # e-mail goes through the same outbox
+            on_failed=lambda session, rows: attention.undelivered(core, session, rows),
             global_rate=self.settings.outbox_global_rate,
             per_chat_rate=self.settings.outbox_per_chat_rate,
             per_chat_burst=self.settings.outbox_per_chat_burst,

@@ -21,6 +21,7 @@ import aiohttp
 
 from app.container import build_core
 from app.settings import Settings
+from bench.botproc import TOKEN as ECHO_TOKEN
 from bench.chat import REGISTER_DEFECT, Action, NoAnswer, SimPerson, echo_script, run_open_loop, run_people
 from bench.procs import BotProcess
 from bench.report import latency_summary
@@ -156,9 +157,10 @@ async def run_bot_path(database_url: str, workdir: Path, people: int, pairs: int
     data_dir = workdir / "bot-data"
     await prepare_database(database_url, data_dir, people)
     # How fast the bots themselves serve people: Telegram's flood limits would cap both at 30 msg/s and measure
-    # Telegram instead (bench/delivery.py measures those). Each bot has its own sandbox and token.
-    echo_box = SandboxServer(callback_timeout=30.0, any_token=True, enforce_limits=False)
-    our_box = SandboxServer(callback_timeout=30.0, any_token=True, enforce_limits=False)
+    # Telegram instead (bench/delivery.py measures those). Each bot has its own sandbox, which checks its token as
+    # Telegram does (the echo bot's own; Konveyer without BOT_TOKEN uses the sandbox's default).
+    echo_box = SandboxServer(token=ECHO_TOKEN, callback_timeout=30.0, enforce_limits=False)
+    our_box = SandboxServer(callback_timeout=30.0, enforce_limits=False)
     echo_base, our_base = await echo_box.start(), await our_box.start()
     try:
         connector = aiohttp.TCPConnector(limit=0, force_close=False)

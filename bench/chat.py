@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import random
 import time
@@ -10,10 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import aiohttp
+from PIL import Image
 
 log = logging.getLogger(__name__)
 
-PHOTO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _picture() -> bytes:
+    """A small real PNG: the sandbox decodes photos as Telegram does."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (180, 40, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PHOTO = _picture()
 
 
 class NoAnswer(Exception):

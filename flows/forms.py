@@ -11,12 +11,15 @@ question whether to add another entry to a list without a fixed count ("units.mo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from flows import values as field_values
-from flows.model import FILE_TYPES, FieldDef, local
+from flows.i18n import _
+from flows.model import DATE_RULES, FILE_TYPES, FieldDef, local
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,10 @@ class Step:
     index: int | None = None  # entry of a list
     sub: str | None = None  # field of that entry
     # The value the case already has for this question's field (None: nothing yet). For a list it is offered
-    # at its first question and stands for the whole list. The bot shows it and a «keep as it is» button.
+    # at its first question and stands for the whole list (`whole`); an entry's field corrected alone offers its
+    # own. The bot shows it and a «keep as it is» button.
     current: Any = None
+    whole: bool = False
 
     @property
     def can_keep(self) -> bool:
@@ -105,8 +110,11 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
                     if path not in answered:
                         # Before any of the list is answered, the list the case has may be kept as a whole.
                         first = not any(p.split(".")[0] == name for p in answered)
-                        current = _current_of(draft, name) if first else None
-                        return Step(path=path, name=name, field=sub, index=index, sub=sub_name, current=current)
+                        whole = _current_of(draft, name) if first else None
+                        if whole is not None:
+                            return Step(path, name, sub, index, sub_name, current=whole, whole=True)
+                        # One entry's field corrected alone: the value it had.
+                        return Step(path, name, sub, index, sub_name, current=_current_of(draft, path))
                 index += 1
                 continue
             if count is None and index < fdef.max_items:
@@ -132,7 +140,7 @@ def answer(draft: dict[str, Any], step: Step, value: Any) -> None:
     """Record the answer to `step`. An empty answer (skip, no files) to a question whose field already has a
     value keeps that value: skipping never erases what the case has."""
     values: dict[str, Any] = draft["values"]
-    if _empty(value) and step.current is not None and step.index is None:
+    if _empty(value) and step.current is not None and not step.whole:
         value = step.current
     if step.is_more:
         draft.setdefault("more", {})[step.path] = bool(value)
@@ -149,24 +157,26 @@ def keep(fields: Mapping[str, FieldDef], draft: dict[str, Any], step: Step) -> b
     """«Keep as it is»: the question's field keeps the value the case has. False if it has none."""
     if step.current is None:
         return False
-    fdef = fields[step.name]
-    if fdef.type == "list":
+    if step.whole:
         prefill(fields, [step.name], draft, {step.name: step.current})
     else:
         answer(draft, step, step.current)
     return True
 
 
-def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = None) -> str:
+def describe_current(
+    step: Step, lang: str, options: Mapping[str, str] | None = None, order: Mapping[str, Any] | None = None
+) -> str:
     """The current value of a question's field, as the question shows it («now: …»). `options`: labels of
-    choice, directory and person keys (the ones the question offers as buttons)."""
+    choice, directory and person keys (the ones the question offers as buttons); `order`: a list's fields, in
+    whose order its entries' answers are told (stored entries may come back with their keys in any order)."""
     value = step.current
     if value is None or step.field is None:
         return ""
-    if step.index is not None:  # a list kept as a whole: its entries, one line each
+    if step.whole:  # a list kept as a whole: its entries, one line each
         entries = value if isinstance(value, list) else []
         lines = [
-            f"{number}. " + ", ".join(_plain_values(entry))
+            f"{number}. " + ", ".join(_plain_values({k: entry[k] for k in order if k in entry} if order else entry))
             for number, entry in enumerate(entries, start=1)
             if isinstance(entry, Mapping)
         ]
@@ -185,6 +195,13 @@ def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = 
         except (TypeError, ValueError):
             return str(value)  # a stored value of another shape still shows as it is
     return str(value)
+
+
+def entry_title(entry: Mapping[str, Any], order: Mapping[str, Any], limit: int = 50) -> str:
+    """An entry in a few words, for a button: its answers that read as text, in the order of the entry's fields
+    (`order`; a stored entry's keys may come back in any order) — «L2.793.4, SN-123456»."""
+    text = ", ".join(_plain_values({key: entry[key] for key in order if key in entry}))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _plain_values(entry: Mapping[str, Any]) -> list[str]:
@@ -228,6 +245,115 @@ def reset_field(draft: dict[str, Any], name: str) -> None:
     for key in [k for k in more if k.startswith(f"{name}.")]:
         del more[key]
     draft["files"] = {}
+
+
+# --- one entry of a list corrected, added or removed from the summary -----------------------------------
+
+
+def reset_entry(fields: Mapping[str, FieldDef], draft: dict[str, Any], name: str, index: int, sub: str | None) -> None:
+    """Ask one field of one entry again (or, `sub` None, all of that entry's fields), each showing the value it
+    had and offering to keep it: the other entries stay as they are."""
+    fdef = fields[name]
+    items = draft["values"].get(name) or []
+    if fdef.fields is None or not 0 <= index < len(items):
+        raise field_values.InvalidAnswer(_("That option is no longer available."))
+    subs = [sub] if sub is not None else list(fdef.fields)
+    current: dict[str, Any] = draft.setdefault("current", {})
+    for key in subs:
+        path = f"{name}.{index}.{key}"
+        value = items[index].pop(key, None)
+        if not _empty(value):
+            current[path] = value
+        if path in draft["answered"]:
+            draft["answered"].remove(path)
+    draft["files"] = {}
+
+
+def entry_limits(fields: Mapping[str, FieldDef], names: list[str], name: str) -> tuple[int, int] | None:
+    """How few and how many entries a list may have in this form, or None when its length cannot change here:
+    a counted list whose count the form does not ask (the two would disagree)."""
+    fdef = fields[name]
+    least, most = fdef.min_items, fdef.max_items
+    if fdef.count is not None:
+        if fdef.count not in names:
+            return None
+        counter = fields[fdef.count]
+        if counter.min is not None and counter.min > least:
+            least = math.ceil(counter.min)
+        if counter.max is not None and counter.max < most:
+            most = math.floor(counter.max)
+    return least, most
+
+
+def can_add_entry(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], name: str) -> bool:
+    limits = entry_limits(fields, names, name)
+    return limits is not None and len(draft["values"].get(name) or []) < limits[1]
+
+
+def can_remove_entry(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], name: str) -> bool:
+    limits = entry_limits(fields, names, name)
+    return limits is not None and len(draft["values"].get(name) or []) > limits[0]
+
+
+def add_entry(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], name: str) -> None:
+    """One more entry at the end, asked next; a counted list's count goes up with it."""
+    if not can_add_entry(fields, names, draft, name):
+        raise field_values.InvalidAnswer(_("That option is no longer available."))
+    fdef = fields[name]
+    items = draft["values"].setdefault(name, [])
+    if fdef.count is not None:
+        draft["values"][fdef.count] = len(items) + 1
+        if fdef.count not in draft["answered"]:
+            draft["answered"].append(fdef.count)
+    else:
+        _settle_more(fdef, draft, name, len(items), another=True)
+
+
+def remove_entry(
+    fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any], name: str, index: int
+) -> None:
+    """Take one entry out; the later ones move up, keeping their answers; a counted list's count goes down."""
+    items = draft["values"].get(name) or []
+    if not 0 <= index < len(items) or not can_remove_entry(fields, names, draft, name):
+        raise field_values.InvalidAnswer(_("That option is no longer available."))
+    fdef = fields[name]
+    items.pop(index)
+    draft["answered"] = [moved for p in draft["answered"] if (moved := _moved_up(p, name, index)) is not None]
+    if "current" in draft:
+        draft["current"] = {
+            moved: value for p, value in draft["current"].items() if (moved := _moved_up(p, name, index)) is not None
+        }
+    draft["files"] = {}
+    if fdef.count is not None:
+        draft["values"][fdef.count] = len(items)
+    else:
+        _settle_more(fdef, draft, name, len(items), another=False)
+
+
+def _moved_up(path: str, name: str, removed: int) -> str | None:
+    """A path after entry `removed` of list `name` is taken out: gone if it was that entry's, one up if later."""
+    parts = path.split(".")
+    if len(parts) != 3 or parts[0] != name or not parts[1].isdigit():
+        return path
+    index = int(parts[1])
+    if index == removed:
+        return None
+    return f"{name}.{index - 1 if index > removed else index}.{parts[2]}"
+
+
+def _settle_more(fdef: FieldDef, draft: dict[str, Any], name: str, length: int, *, another: bool) -> None:
+    """The «add one more?» answers of a list without a count, as if it had been filled to `length` entries:
+    «yes» for each entry past the minimum, then `another` for the next («no»: the list is complete)."""
+    more: dict[str, bool] = draft.setdefault("more", {})
+    prefix = f"{name}.more."
+    for key in [k for k in more if k.startswith(prefix)]:
+        del more[key]
+    draft["answered"] = [p for p in draft["answered"] if not p.startswith(prefix)]
+    for index in range(fdef.min_items, length + 1):
+        if index >= fdef.max_items:
+            break
+        more[f"{prefix}{index}"] = index < length or another
+        draft["answered"].append(f"{prefix}{index}")
 
 
 def add_file(draft: dict[str, Any], step: Step, file: dict[str, Any]) -> int:
@@ -275,3 +401,111 @@ def prefill(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, A
         else:
             values[name] = value
             draft["answered"].append(name)
+
+
+# --- date rules between fields ---------------------------------------------------------------------------
+
+_RULE_MESSAGES = {
+    "after": _("The date must be later than «%(label)s» (%(value)s)."),
+    "not_before": _("The date cannot be earlier than «%(label)s» (%(value)s)."),
+    "before": _("The date must be earlier than «%(label)s» (%(value)s)."),
+    "not_after": _("The date cannot be later than «%(label)s» (%(value)s)."),
+}
+_TODAY_MESSAGES = {
+    "after": _("The date must be later than today (%(value)s)."),
+    "not_before": _("The date cannot be earlier than today (%(value)s)."),
+    "before": _("The date must be earlier than today (%(value)s)."),
+    "not_after": _("The date cannot be later than today (%(value)s)."),
+}
+_HOLDS = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
+def _moment(kind: str, value: Any) -> date | None:
+    if kind not in ("date", "datetime") or value is None or value == "":
+        return None
+    try:
+        moment: date | None = field_values.from_json(kind, value)
+    except (TypeError, ValueError):
+        return None
+    return moment
+
+
+def date_rule_problem(
+    fdef: FieldDef,
+    value: Any,
+    fields: Mapping[str, FieldDef],
+    known: Mapping[str, Any],
+    today: date,
+    lang: str = "ru",
+) -> tuple[str, dict[str, Any]] | None:
+    """Why `value` breaks one of the field's date rules (a msgid and its parameters: the other field's label and
+    value, in `lang`), or None. `fields`/`known`: the other fields and their values now (the form's answers over
+    the case's; for a list entry, its own fields first). A rule whose other date is empty is not checked."""
+    mine = _moment(fdef.type, value)
+    if mine is None:
+        return None
+    for rule, other in fdef.date_rules():
+        if other == "today":
+            theirs: date | None = today
+            message, label = _TODAY_MESSAGES[rule], ""
+            shown = field_values.format_value("date", today, lang=lang)
+        else:
+            odef = fields.get(other)
+            theirs = _moment(odef.type, known.get(other)) if odef is not None else None
+            if odef is None or theirs is None:
+                continue
+            message, label = _RULE_MESSAGES[rule], local(odef.label, lang)
+            shown = field_values.format_value(odef.type, known.get(other), lang=lang)
+        a, b = mine, theirs
+        if isinstance(a, datetime) != isinstance(b, datetime):
+            # A date against a date and time: the days are compared.
+            a = a.date() if isinstance(a, datetime) else a
+            b = b.date() if isinstance(b, datetime) else b
+        if not _HOLDS[DATE_RULES[rule]](a, b):
+            return message, {"label": label, "value": shown}
+    return None
+
+
+def form_rule_problem(
+    fields: Mapping[str, FieldDef],
+    values: Mapping[str, Any],
+    data: Mapping[str, Any],
+    today: date,
+    lang: str = "ru",
+) -> tuple[str, dict[str, Any]] | None:
+    """The first date rule a form's answers break (the entries of its lists included), or None. `fields`: the
+    form's fields as it asks them; `data`: what the case has (the answers win over it)."""
+    known = {**data, **values}
+    for name, value in values.items():
+        fdef = fields.get(name)
+        if fdef is None:
+            continue
+        if fdef.type == "list" and fdef.fields and isinstance(value, list):
+            for entry in value:
+                if not isinstance(entry, Mapping):
+                    continue
+                for sub_name, sub in fdef.fields.items():
+                    found = date_rule_problem(
+                        sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang
+                    )
+                    if found is not None:
+                        return found
+            continue
+        found = date_rule_problem(fdef, value, fields, known, today, lang)
+        if found is not None:
+            return found
+    return None
+
+
+def date_preference(fdef: FieldDef) -> str | None:
+    """Which way a date in words leans for this field: «пн» for a date that cannot be later than today is the
+    last Monday, and «28 декабря» typed in January is last December's; for one that must come later, the next."""
+    for rule, other in fdef.date_rules():
+        if other == "today":
+            return "past" if rule in ("before", "not_after") else "future"
+    return None

@@ -22,14 +22,18 @@ from flows.deadlines import DeadlineError, parse_deadline, parse_offset
 from flows.i18n import _
 from flows.model import (
     ACTION_TAG,
+    DATE_RULE_WORDS,
     FILE_TYPES,
     PERSON_REFS,
     CallDef,
+    DateRules,
     FieldDef,
+    FieldRef,
     LocalText,
     ProcessDef,
     StageDef,
     TaskDef,
+    ref_names,
 )
 from flows.runtime import ITEM_PREFIX
 from flows.typecheck import TRANSLATED
@@ -536,7 +540,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
     c.env = typecheck.environment_of(spec)
 
     for name, fdef in fields.items():
-        _check_field(spec, c, ("fields", name), fdef)
+        _check_field(spec, c, ("fields", name), fdef, name)
         if fdef.track is not None:
             _check_track(spec, c, ("fields", name, "track"), name, fdef, stage_keys)
     for role in spec.start.roles:
@@ -701,9 +705,9 @@ def _check_tracked_lists_stay(spec: ProcessDef, c: _Checker, base: Path_, stage:
     tracked = set(spec.tracks())
     places: list[tuple[Path_, list[str]]] = [((*base, "editable"), stage.editable)]
     for t_index, task in enumerate(stage.tasks):
-        places.append(((*base, "tasks", t_index, "fields"), task.fields))
+        places.append(((*base, "tasks", t_index, "fields"), ref_names(task.fields)))
         for key, outcome in (task.outcomes or {}).items():
-            places.append(((*base, "tasks", t_index, "outcomes", key, "fields"), outcome.fields))
+            places.append(((*base, "tasks", t_index, "outcomes", key, "fields"), ref_names(outcome.fields)))
     for path, names in places:
         for index, name in enumerate(names):
             if name in tracked:
@@ -754,7 +758,15 @@ def _check_follows(
     followed[(follows.list, follows.at_least)] = stage.key
 
 
-def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> None:
+def _check_field(
+    spec: ProcessDef,
+    c: _Checker,
+    path: Path_,
+    fdef: FieldDef,
+    name: str,
+    siblings: Mapping[str, FieldDef] | None = None,
+) -> None:
+    _check_date_rules(c, path, name, fdef, {**spec.fields, **(siblings or {})})
     if fdef.type == "directory" and fdef.directory not in spec.directories:
         c.add((*path, "directory"), _("unknown directory '%(directory)s'"), directory=fdef.directory)
     if fdef.type == "user" and fdef.role is not None and fdef.role not in spec.roles:
@@ -765,7 +777,39 @@ def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> 
             if counter is None or counter.type != "number":
                 c.add((*path, "count"), _("'%(name)s' is not a number field"), name=fdef.count)
         for sub_name, sub in fdef.fields.items():
-            _check_field(spec, c, (*path, "fields", sub_name), sub)
+            _check_field(spec, c, (*path, "fields", sub_name), sub, sub_name, fdef.fields)
+
+
+def _check_refs(c: _Checker, path: Path_, refs: list[FieldRef], fields: dict[str, FieldDef]) -> None:
+    """A task's fields: each names a field; one asked in its own words may add date rules to a date field."""
+    _check_field_list(c, path, ref_names(refs), fields)
+    for index, ref in enumerate(refs):
+        fdef = fields.get(ref.field)
+        if fdef is None or not ref.date_rules():
+            continue
+        if fdef.type not in ("date", "datetime"):
+            c.add((*path, index), _("'%(name)s' is not a date field: it cannot have date rules"), name=ref.field)
+            continue
+        _check_date_rules(c, (*path, index), ref.field, ref, fields)
+
+
+def _check_date_rules(c: _Checker, path: Path_, name: str, rules: DateRules, fields: Mapping[str, FieldDef]) -> None:
+    """Each rule names `today` or another date (or date and time) field: of the process, or of the same entry."""
+    for rule, other in rules.date_rules():
+        if other in DATE_RULE_WORDS:
+            continue
+        odef = fields.get(other)
+        if other == name:
+            c.add((*path, rule), _("'%(rule)s: %(name)s' compares the field with itself"), rule=rule, name=other)
+        elif odef is None:
+            c.add(
+                (*path, rule),
+                _("'%(rule)s' names an unknown field '%(name)s' (a date field, or today)"),
+                rule=rule,
+                name=other,
+            )
+        elif odef.type not in ("date", "datetime"):
+            c.add((*path, rule), _("'%(rule)s' names '%(name)s', which is not a date field"), rule=rule, name=other)
 
 
 def _check_field_list(c: _Checker, path: Path_, names: list[str], fields: dict[str, FieldDef]) -> None:
@@ -821,7 +865,7 @@ def _check_for_each(
     if task.fields or any(o.fields for o in task.outcome_defs().values()):
         # Parallel answers into the case's own fields would overwrite each other.
         c.add((*path, "fields"), _("a task with 'for_each' is answered with its outcome and comment only"))
-    changers = {n for t in stage.tasks for n in t.fields} | set(stage.editable)
+    changers = {ref.field for t in stage.tasks for ref in t.fields} | set(stage.editable)
     if task.for_each in changers:
         # One task per entry present when the stage is entered: the list must not change under them.
         c.add(
@@ -853,12 +897,12 @@ def _check_for_each(
 
 def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields: dict[str, FieldDef]) -> None:
     _check_person(c, (*path, "assignee"), task.assignee, roles, fields)
-    _check_field_list(c, (*path, "fields"), task.fields, fields)
+    _check_refs(c, (*path, "fields"), task.fields, fields)
     for index, attached in enumerate(task.attach):
         if attached not in fields or fields[attached].type not in FILE_TYPES:
             c.add((*path, "attach", index), _("'%(name)s' is not a photo or document field"), name=attached)
     for key, outcome in task.outcome_defs().items():
-        _check_field_list(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
+        _check_refs(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
     if task.kind == "confirm" and not task.fields:
         log.debug("confirm task %s has no required attachments", task.key)
     for who in task.escalate_to:

@@ -53,7 +53,26 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FieldDef(_Spec):
+DATE_RULES: dict[str, str] = {"after": ">", "not_before": ">=", "before": "<", "not_after": "<="}
+"""Rules between dates: `after: ship_date` — this date must be later than that field's (or `today`)."""
+DATE_RULE_WORDS = frozenset({"today"})
+
+
+class DateRules(_Spec):
+    """Date rules a date or datetime field keeps: each names another date field (or `today`). A rule whose other
+    date is still empty is not checked; it is checked when this field is answered."""
+
+    after: str | None = None
+    not_before: str | None = None
+    before: str | None = None
+    not_after: str | None = None
+
+    def date_rules(self) -> list[tuple[str, str]]:
+        """(rule, other field) pairs, in the order of DATE_RULES."""
+        return [(rule, other) for rule in DATE_RULES if (other := getattr(self, rule)) is not None]
+
+
+class FieldDef(DateRules):
     type: FieldType
     label: LocalText
     hint: LocalText | None = None
@@ -78,6 +97,8 @@ class FieldDef(_Spec):
         for limit in (self.min, self.max):
             if limit is not None and not math.isfinite(limit):
                 raise ValueError(_("'min' and 'max' must be numbers (not .inf or .nan)"))
+        if self.date_rules() and self.type not in ("date", "datetime"):
+            raise ValueError(_("'after', 'not_before', 'before' and 'not_after' belong to a date or datetime field"))
         if self.type == "choice" and not self.options:
             raise ValueError(_("a choice field needs 'options'"))
         if self.type == "directory" and not self.directory:
@@ -163,9 +184,37 @@ class TrackDef(_Spec):
 FieldDef.model_rebuild()  # its `track` is declared above it
 
 
+class FieldRef(DateRules):
+    """One field a task asks for: its name, or `{field: name, label: …, hint: …, after: …}` — how it is asked
+    this time. A field asked again in a loop says what it means there («Дата возврата из ремонта» for the
+    arrival date) and may add date rules; the field, its value and its history stay the same."""
+
+    field: str
+    label: LocalText | None = None
+    hint: LocalText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return {"field": value} if isinstance(value, str) else value
+
+    def apply(self, fdef: FieldDef) -> FieldDef:
+        """The field as this reference asks it: its own wording, its rules added to the field's."""
+        update: dict[str, Any] = {rule: other for rule, other in self.date_rules()}
+        if self.label is not None:
+            update["label"] = self.label
+        if self.hint is not None:
+            update["hint"] = self.hint
+        return fdef.model_copy(update=update) if update else fdef
+
+
+def ref_names(refs: list[FieldRef]) -> list[str]:
+    return [ref.field for ref in refs]
+
+
 class OutcomeDef(_Spec):
     label: LocalText
-    fields: list[str] = Field(default_factory=list)  # asked after the button is pressed
+    fields: list[FieldRef] = Field(default_factory=list)  # asked after the button is pressed
     comment: Literal["required", "optional"] | None = None
 
 
@@ -188,7 +237,7 @@ class TaskDef(_Spec):
     title: LocalText
     text: LocalText | None = None  # jinja template shown on the task card
     assignee: str  # role key, "initiator", "responsible", or "field:<user field>"
-    fields: list[str] = Field(default_factory=list)
+    fields: list[FieldRef] = Field(default_factory=list)  # names, or {field: name, label: …} (see FieldRef)
     attach: list[str] = Field(default_factory=list)  # files of the case sent along with the task card
     outcomes: dict[str, OutcomeDef] | None = None
     due: str | None = None

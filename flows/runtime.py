@@ -42,6 +42,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     UpdateCompany,
 )
 from flows.expressions import evaluate
+from flows.forms import form_rule_problem
 from flows.i18n import _
 from flows.items import (
     ITEMS,
@@ -55,7 +56,7 @@ from flows.items import (
     parse_item_task,
     track_of,
 )
-from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, ItemStageDef, ProcessDef, StageDef, TaskDef, local
+from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, FieldRef, ItemStageDef, ProcessDef, StageDef, TaskDef, local
 from flows.status import CASE_CLOSED, transition
 from flows.templating import render
 from flows.values import convert
@@ -95,6 +96,8 @@ EDIT_PREFIX = "__edit__:"  # «change this field», given to whoever asked to ch
 # A called child's data names its parent ({case, stage, visit}); the parent's names its child per stage.
 CALLED_BY = "__called_by__"
 CALLS = "__calls__"
+# Values a later answer replaced, per field: [{value, at, task, as}] — the history the card shows («ранее: …»).
+EARLIER = "__earlier__"
 ITEM_PREFIX = "item:"  # a for_each task's assignee named by its entry (`item:head`)
 ENTRY_SEP = "#"  # a for_each task's key is `<task>#<entry index>`: which entry it is for, without a column
 
@@ -160,7 +163,7 @@ def start_task_def(spec: ProcessDef) -> TaskDef:
         kind="form",
         title=spec.title,
         assignee="initiator",
-        fields=list(spec.start.form),
+        fields=[FieldRef(field=name) for name in spec.start.form],
     )
 
 
@@ -169,7 +172,13 @@ def move_task_def(spec: ProcessDef, stage: str) -> TaskDef:
     title: dict[str, str] = {
         lang: f"{prefix} «{local(target.title, lang)}»" for lang, prefix in (("ru", "Этап"), ("en", "Stage"))
     }
-    return TaskDef(key=MOVE_TASK, kind="form", title=title, assignee="responsible", fields=list(target.requires))
+    return TaskDef(
+        key=MOVE_TASK,
+        kind="form",
+        title=title,
+        assignee="responsible",
+        fields=[FieldRef(field=name) for name in target.requires],
+    )
 
 
 def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
@@ -179,22 +188,25 @@ def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
         name = key.removeprefix(EDIT_PREFIX)
         label = spec.fields[name].label
         title = {lang: f"{prefix}: {local(label, lang)}" for lang, prefix in (("ru", "Изменить"), ("en", "Change"))}
-        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[name])
+        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[FieldRef(field=name)])
     if key == MOVE_TASK:
         return move_task_def(spec, stage)
     item = parse_item_task(key)
     if item is not None:
         name, index, to = item
-        fields = list(track_of(spec, name).stage(to).requires)
+        fields = [FieldRef(field=f) for f in track_of(spec, name).stage(to).requires]
         title = item_task_title(spec, name, index, to)
         return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=fields)
     return spec.task(stage, base_key(key))
 
 
-def form_fields(spec: ProcessDef, task: TaskState) -> dict[str, FieldDef]:
-    """The fields a task's form asks by name: an item's form asks its entry's fields, any other the case's."""
+def form_fields(spec: ProcessDef, task: TaskState, outcome: str | None = None) -> dict[str, FieldDef]:
+    """The fields a task's form asks by name: an item's form asks its entry's fields, any other the case's, as
+    this task asks them (a loop's own wording of a field, its date rules)."""
     item = parse_item_task(task.key)
-    return entry_fields(spec, item[0]) if item is not None else dict(spec.fields)
+    if item is not None:
+        return entry_fields(spec, item[0])
+    return {**spec.fields, **task_field_defs(spec, task, outcome)}
 
 
 def form_data(data: dict[str, Any], task: TaskState) -> dict[str, Any]:
@@ -229,17 +241,42 @@ def task_entry(spec: ProcessDef, data: dict[str, Any], task: TaskState) -> tuple
 
 def task_fields(spec: ProcessDef, task: TaskState, outcome: str | None) -> list[str]:
     """The fields a person fills to finish `task` with `outcome`, in the order they are asked."""
+    return list(task_asks(spec, task, outcome))
+
+
+def task_asks(spec: ProcessDef, task: TaskState, outcome: str | None) -> dict[str, FieldRef]:
+    """The fields a person fills to finish `task` with `outcome`, in order, each with how it is asked there
+    (an outcome's wording of a field wins over the task's)."""
     tdef = task_def(spec, task.stage, task.key)
-    names = list(tdef.fields)
+    asks = {ref.field: ref for ref in tdef.fields}
     if outcome is not None:
         odef = tdef.outcome_defs().get(outcome)
         if odef is not None:
-            names.extend(n for n in odef.fields if n not in names)
-    return names
+            for ref in odef.fields:
+                asks[ref.field] = ref
+    return asks
+
+
+def task_field_defs(spec: ProcessDef, task: TaskState, outcome: str | None) -> dict[str, FieldDef]:
+    """The case's fields as this task asks them: its wording and date rules on top of the field's."""
+    return {name: ref.apply(spec.fields[name]) for name, ref in task_asks(spec, task, outcome).items()}
 
 
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
+
+
+def replaced_values(spec: ProcessDef, data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The values an answer replaces: fields (not lists) that had a value and get another one."""
+    return {
+        name: data[name]
+        for name, value in values.items()
+        if name in spec.fields
+        and spec.fields[name].type != "list"
+        and not is_empty(value)
+        and not is_empty(data.get(name))
+        and data[name] != value
+    }
 
 
 @dataclass(frozen=True)
@@ -340,20 +377,29 @@ class Engine:
         values = {
             k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
         }
+        asks = task_asks(case.spec, task, outcome)
         missing = [
-            n
-            for n in task_fields(case.spec, task, outcome)
-            if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
+            n for n in asks if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
         ]
         if missing:
-            labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
+            # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label.
+            labels = ", ".join(local(asks[n].label or case.spec.fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
+        broken = form_rule_problem(
+            {**case.spec.fields, **{name: ref.apply(case.spec.fields[name]) for name, ref in asks.items()}},
+            values,
+            case.data,
+            self.clock.now().astimezone(self.calendar.tz).date(),
+        )
+        if broken is not None:
+            raise EngineError(broken[0], **broken[1])
         if task.key.startswith(EDIT_PREFIX) and (
             task.stage != case.stage or task.key.removeprefix(EDIT_PREFIX) not in case.spec.stage(case.stage).editable
         ):
             raise EngineError(_("This field cannot be changed at this stage."))
+        self._keep_earlier(case, task, values, asks)
         case.data.update(values)
         if not is_service_task(task.key):
             # A for_each task's answer is also the task's: the last one given (`next` reads it after the join).
@@ -383,6 +429,23 @@ class Engine:
         ):
             self._advance(case, effects, depth=0)
         return effects
+
+    def _keep_earlier(
+        self, case: CaseState, task: TaskState, values: dict[str, Any], asks: dict[str, FieldRef]
+    ) -> None:
+        """A new value does not silently replace the old one: the old one is kept under EARLIER, with when,
+        by which task, and how the new one was asked (a loop's «Дата возврата из ремонта»)."""
+        replaced = replaced_values(case.spec, case.data, values)
+        if not replaced:
+            return
+        earlier = case.data.setdefault(EARLIER, {})
+        for name, old in replaced.items():
+            note: dict[str, Any] = {"value": old, "at": self.clock.now().isoformat(), "task": task.key}
+            ref = asks.get(name)
+            if ref is not None and ref.label is not None:
+                note["as"] = ref.label
+            earlier.setdefault(name, []).append(note)
+            log.info("case %s field %s replaced by task %s", case.id, name, task.id)
 
     def _join(self, case: CaseState, task: TaskState, tdef: TaskDef, effects: list[Effect], actor_id: int) -> None:
         """One entry's task is done: if the join's rule is met, the other entries' tasks are no longer needed."""

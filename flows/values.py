@@ -237,22 +237,35 @@ for _number, _names in enumerate(
     )
 ):
     _WEEKDAYS.update(dict.fromkeys(_names, _number))
-_DAY_MONTH_RE = re.compile(r"^([0-9]{1,2})\s+([a-zа-яё]+)\.?(?:\s+([0-9]{4}))?(?:\s*г)?$")
-_MONTH_DAY_RE = re.compile(r"^([a-z]+)\.?\s+([0-9]{1,2})(?:,?\s+([0-9]{4}))?$")
+# «1-го», «1-е», «1st»: the day's ending is read past; «2026 г.», «2026 года»: so is the year's word.
+_DAY = r"([0-9]{1,2})(?:-?(?:го|е|ое|st|nd|rd|th))?"
+_YEAR_WORD = r"(?:\s*(?:г|года|год))?"
+_DAY_MONTH_RE = re.compile(rf"^{_DAY}\s+([a-zа-яё]+)\.?(?:\s+([0-9]{{4}}){_YEAR_WORD})?$")
+_MONTH_DAY_RE = re.compile(rf"^([a-zа-яё]+)\.?\s+{_DAY}(?:,?\s+([0-9]{{4}}){_YEAR_WORD})?$")
+# «через 3 дня», «2 дня назад», «in 3 days», «2 days ago».
+_DAYS_FROM_NOW_RE = re.compile(r"^(?:через|in)\s+([0-9]{1,3})\s+(?:дн(?:я|ей)|день|days?)$")
+_DAYS_AGO_RE = re.compile(r"^([0-9]{1,3})\s+(?:дн(?:я|ей)|день|days?)\s+(?:назад|ago)$")
 _WEEKDAY_RE = re.compile(
     r"^(?:(?:во?|on)\s+)?(?:(прошл(?:ый|ая|ое|ую)|last|next|следующ(?:ий|ая|ее|ую))\s+)?([a-zа-яё]+)$"
 )
 
 
-def _natural_date(raw: str, base: date) -> date | None:
+def _natural_date(raw: str, base: date, prefer: str | None = None) -> date | None:
     """A date in words, or None if the text is not one. A weekday is the coming one (today counts) — the
-    way «сдать в пятницу» is meant; «прошлый пн» / «last monday» is the one before today."""
+    way «сдать в пятницу» is meant; «прошлый пн» / «last monday» is the one before today. `prefer="past"`
+    (a date that cannot be in the future: an arrival) makes a bare weekday the last one, today counting."""
     match = _DAY_MONTH_RE.match(raw)
     if match and match[2] in _MONTHS:
-        return _real_date(int(match[3]) if match[3] else base.year, _MONTHS[match[2]], int(match[1]), raw)
+        return _in_year(match[3], _MONTHS[match[2]], int(match[1]), raw, base, prefer)
     match = _MONTH_DAY_RE.match(raw)
     if match and match[1] in _MONTHS:
-        return _real_date(int(match[3]) if match[3] else base.year, _MONTHS[match[1]], int(match[2]), raw)
+        return _in_year(match[3], _MONTHS[match[1]], int(match[2]), raw, base, prefer)
+    match = _DAYS_FROM_NOW_RE.match(raw)
+    if match:
+        return base + timedelta(days=int(match[1]))
+    match = _DAYS_AGO_RE.match(raw)
+    if match:
+        return base - timedelta(days=int(match[1]))
     match = _WEEKDAY_RE.match(raw)
     if match and match[2] in _WEEKDAYS:
         ahead = (_WEEKDAYS[match[2]] - base.weekday()) % 7
@@ -261,8 +274,23 @@ def _natural_date(raw: str, base: date) -> date | None:
             return base - timedelta(days=(7 - ahead) if ahead else 7)
         if word == "next" or word.startswith("следующ"):
             return base + timedelta(days=ahead or 7)
+        if prefer == "past":
+            return base - timedelta(days=(7 - ahead) % 7)
         return base + timedelta(days=ahead)
     return None
+
+
+def _in_year(year: str | None, month: int, day: int, text: str, base: date, prefer: str | None) -> date:
+    """A day and month, in the year given — or, without one, this year; a date that must be past (or future)
+    and would not be is last (next) year's: «28 декабря» typed on 10 January for an arrival."""
+    if year:
+        return _real_date(int(year), month, day, text)
+    found = _real_date(base.year, month, day, text)
+    if prefer == "past" and found > base:
+        return _real_date(base.year - 1, month, day, text)
+    if prefer == "future" and found < base:
+        return _real_date(base.year + 1, month, day, text)
+    return found
 
 
 def _real_date(year: int, month: int, day: int, text: str) -> date:
@@ -276,7 +304,9 @@ def _real_date(year: int, month: int, day: int, text: str) -> date:
         ) from None
 
 
-def _parse_date(text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE) -> date:
+def _parse_date(
+    text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE, prefer: str | None = None
+) -> date:
     _refuse_foreign_digits(text)
     raw = text.strip().casefold().rstrip(".")
     base = today or date.today()
@@ -287,7 +317,7 @@ def _parse_date(text: str, today: date | None, date_range: tuple[date, date] = D
             relative = date.max  # «tomorrow» of the last day there is: out of any range, refused below
         return _in_range(relative, date_range)
     try:
-        natural = _natural_date(" ".join(raw.split()), base)
+        natural = _natural_date(" ".join(raw.split()), base, prefer)
     except OverflowError:
         natural = date.max  # a weekday past the last day there is: out of any range, refused below
     if natural is not None:
@@ -304,7 +334,7 @@ def _parse_date(text: str, today: date | None, date_range: tuple[date, date] = D
         day, month = int(match[1]), int(match[2])
         year_text = match[3]
         if year_text is None:
-            year = base.year
+            return _in_range(_in_year(None, month, day, text.strip(), base, prefer), date_range)
         elif len(year_text) == 2:
             # Two-digit years in chat are this century; nobody schedules work for 1926.
             year = 2000 + int(year_text)
@@ -343,7 +373,9 @@ def _parse_time(text: str) -> time:
     return time(hour, minute)
 
 
-def _parse_datetime(text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE) -> datetime:
+def _parse_datetime(
+    text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE, prefer: str | None = None
+) -> datetime:
     # ISO "2026-12-25T14:30" (what to_json writes) is accepted as well as "2026-12-25 14:30".
     raw = _ISO_T_RE.sub(r"\1 ", " ".join(text.split()))
     date_part, sep, time_part = raw.rpartition(" ")
@@ -351,7 +383,7 @@ def _parse_datetime(text: str, today: date | None, date_range: tuple[date, date]
         raise InvalidAnswer(
             _("Enter a date and time, for example %(example)s 14:30 or tomorrow 10:00"), example=_DATE_EXAMPLE
         )
-    return datetime.combine(_parse_date(date_part, today, date_range), _parse_time(time_part))
+    return datetime.combine(_parse_date(date_part, today, date_range, prefer), _parse_time(time_part))
 
 
 # -- bool and choice ------------------------------------------------------------------------
@@ -397,6 +429,7 @@ def parse_text(
     integer: bool = False,
     negative: bool = False,
     date_range: tuple[date, date] = DATE_RANGE,
+    prefer: str | None = None,
 ) -> Any:
     """Parse an answer typed in chat into the value for ``kind``.
 
@@ -405,6 +438,7 @@ def parse_text(
     default, ``date.today()``, is the server's). ``minimum``/``maximum`` bound "number" and
     "money"; ``integer`` makes "number" refuse fractions; ``negative`` lets "money" be below zero (a
     refund, a correction). ``date_range`` bounds "date" and "datetime" (default :data:`DATE_RANGE`).
+    ``prefer`` ("past" or "future") says which way a date without a year, or a bare weekday, leans.
     Digits other than ASCII 0-9 are refused; text is limited in UTF-16 code units, as Telegram counts.
 
     Raises :class:`InvalidAnswer` when the person should try again, ``ValueError`` for an
@@ -428,9 +462,9 @@ def parse_text(
     if kind == "money":
         return _parse_money(text, minimum=minimum, maximum=maximum, negative=negative)
     if kind == "date":
-        return _parse_date(text, today, date_range)
+        return _parse_date(text, today, date_range, prefer)
     if kind == "datetime":
-        return _parse_datetime(text, today, date_range)
+        return _parse_datetime(text, today, date_range, prefer)
     if kind == "bool":
         return _parse_bool(text)
     return _parse_choice(text, options)

@@ -138,7 +138,7 @@ async def definition_file(
     except DefinitionError as exc:
         problems = library.problems(exc, lang)
         text = t("The definition has mistakes:\n%(problems)s", lang, problems=problems)
-        replies.say(message.chat.id, text[:4000])
+        replies.say(message.chat.id, text)
         return
     if upload.version is None:
         text = t("%(key)s is valid. Send it again with the caption /load to use it.", lang, key=upload.key)

@@ -3,10 +3,12 @@ returns, and the two download routes (the bot's ``/file/bot<token>/<path>``, the
 
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import quote
 
 from aiohttp import web
+from PIL import Image, ImageOps
 
 from .errors import ApiError, bad_request
 from .hub import Hub
@@ -26,16 +28,13 @@ def store_input(state: SandboxState, value: Upload | str, kind: str) -> StoredFi
     if isinstance(value, Upload):
         if not value.data:
             raise bad_request("file must be non-empty")
-        if kind == "photo" and not (
-            value.data[:4] == b"\x89PNG"
-            or value.data[:2] == b"\xff\xd8"
-            or value.data[:3] == b"GIF"
-            or value.data[:4] == b"RIFF"
-        ):
-            raise bad_request("IMAGE_PROCESS_FAILED")
         mime = value.content_type if value.content_type != "application/octet-stream" else None
         if kind == "photo":
-            return add_photo(state, value.data, file_name=value.filename, mime_type=mime)
+            try:
+                return add_photo(state, value.data, file_name=value.filename, mime_type=mime)
+            except ImageUnreadable as exc:  # Telegram's errors for an upload that is no usable photo
+                dimensions = str(exc) == "PHOTO_INVALID_DIMENSIONS"
+                raise bad_request("PHOTO_INVALID_DIMENSIONS" if dimensions else "IMAGE_PROCESS_FAILED") from exc
         return state.add_file(value.data, kind=kind, file_name=value.filename, mime_type=mime)
     if re.match(r"^https?://", value):
         raise bad_request("failed to get HTTP URL content")
@@ -47,27 +46,55 @@ def store_input(state: SandboxState, value: Upload | str, kind: str) -> StoredFi
     return stored
 
 
-THUMBNAIL_SIDES = (90, 320, 800)
-"""Telegram stores a photo in several sizes (types s/m/x: longest side 90, 320, 800) below the largest one, which
-is at most 1280 (y) or 2560 (w) px, and returns them all, smallest first."""
-MAX_PHOTO_SIDE = 2560
+PHOTO_SIDES = (90, 320, 800, 1280)
+"""Telegram keeps a photo in several sizes, each re-encoded as JPEG and fitted into a square of this side (types
+s/m/x/y), smallest first; the largest is at most 1280 px, and no size is larger than the original."""
+JPEG_QUALITY = 87
+
+
+class ImageUnreadable(ValueError):
+    """The bytes are not an image Telegram would take as a photo."""
+
+
+def _decoded(data: bytes) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageUnreadable(str(exc)) from exc
+    width, height = image.size
+    # Bot API (sendPhoto): «The photo's width and height must not exceed 10000 in total. Width and height ratio must
+    # be at most 20.»
+    if width + height > 10000 or max(width, height) > 20 * min(width, height):
+        raise ImageUnreadable("PHOTO_INVALID_DIMENSIONS")
+    if image.mode in ("RGBA", "LA", "P"):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))  # JPEG has no transparency: Telegram shows it on white
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
 
 
 def add_photo(state: SandboxState, data: bytes, *, file_name: str | None, mime_type: str | None) -> StoredFile:
-    """Stores a photo with its smaller sizes; returns the largest. The sandbox has no image library, so a smaller
-    size carries the original bytes under its own file_id and the dimensions Telegram would give it."""
-    largest = state.add_file(data, kind="photo", file_name=file_name, mime_type=mime_type)
-    width, height = largest.width or 320, largest.height or 320
-    scale = min(1.0, MAX_PHOTO_SIDE / max(width, height))
-    largest.width, largest.height = max(1, round(width * scale)), max(1, round(height * scale))
-    for side in THUMBNAIL_SIDES:
-        if max(largest.width, largest.height) <= side:
-            break
-        ratio = side / max(largest.width, largest.height)
-        small = state.add_file(data, kind="photo", file_name=file_name, mime_type=mime_type)
-        small.width, small.height = max(1, round(largest.width * ratio)), max(1, round(largest.height * ratio))
-        small.sizes_of = largest.file_id
-    return largest
+    """Stores a photo as Telegram does: decoded (ImageUnreadable if it is not an image), re-encoded as JPEG in
+    each of `PHOTO_SIDES` below the original's size plus the largest one, each size a file of its own with its own
+    file_id, file_unique_id, dimensions and byte size. Returns the largest; the others name it in `sizes_of`."""
+    image = _decoded(data)
+    longest = max(image.size)
+    sides = {*(side for side in PHOTO_SIDES[:-1] if side < longest), min(longest, PHOTO_SIDES[-1])}
+    stored: list[StoredFile] = []
+    for side in sorted(sides, reverse=True):
+        size = image.copy()
+        size.thumbnail((side, side), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        size.save(out, format="JPEG", quality=JPEG_QUALITY)
+        item = state.add_file(out.getvalue(), kind="photo", file_name=None, mime_type="image/jpeg")
+        item.width, item.height = size.size
+        if stored:
+            item.sizes_of = stored[0].file_id
+        stored.append(item)
+    return stored[0]
 
 
 def photo_sizes(state: SandboxState, stored: StoredFile) -> list[JsonDict]:

@@ -66,8 +66,12 @@ class Hub:
         any_token: bool,
         callback_timeout: float,
         callback_answer_ttl: float = 15.0,
+        group_privacy: bool = True,
     ) -> None:
         self.state = state
+        self.group_privacy = group_privacy
+        """The bot's privacy mode (BotFather's /setprivacy, on by default): in groups it gets only what is meant
+        for it (`sandbox.groups`)."""
         self.stats = SandboxStats()
         self.token = token
         self.any_token = any_token

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .botapi.chat import member
 from .errors import UserApiError
 from .formatting import auto_entities, utf16_len
 from .hub import Hub
@@ -57,17 +58,16 @@ class People:
                 self.hub.state.dirty = True
                 old, new = ("member", "kicked") if blocked else ("kicked", "member")
                 bot = self._bot()
-                new_member: JsonDict = {"status": new, "user": bot}
-                if blocked:
-                    new_member["until_date"] = 0
+                # ChatMemberBanned always carries until_date, also as the old status of an unblock (a client
+                # library refuses the update without it).
                 self.hub.push_update(
                     "my_chat_member",
                     {
                         "chat": user.as_chat(),
                         "from": user.as_telegram(),
                         "date": int(time.time()),
-                        "old_chat_member": {"status": old, "user": bot},
-                        "new_chat_member": new_member,
+                        "old_chat_member": member(old, bot),
+                        "new_chat_member": member(new, bot),
                     },
                 )
                 if not blocked:

@@ -8,7 +8,8 @@ This module assembles the parts and owns start/stop:
 - `sandbox.botapi` — ``/bot<token>/<method>``: token check, flood limits (`sandbox.limits`), the methods;
 - `sandbox.webhook` — delivery of updates to a webhook URL;
 - `sandbox.files` — stored files and the download routes;
-- `sandbox.user_api` — the people's side (`sandbox.people`: block, edit, forward); `sandbox.web` — the page;
+- `sandbox.user_api` — the people's side (`sandbox.people`: block, edit, forward; `sandbox.groups`: group chats);
+  `sandbox.web` — the page;
 - `sandbox.hub` — what they share (state, counters, the change signal).
 """
 
@@ -25,6 +26,7 @@ from aiohttp import web
 from .botapi import BotApi
 from .errors import ApiError, UserApiError, bad_request
 from .files import FileRoutes
+from .groups import Groups
 from .hub import DEFAULT_TOKEN, Hub
 from .limits import FloodControl, TokenBucket
 from .params import Params, Upload
@@ -70,6 +72,7 @@ class SandboxServer:
         save_interval: float = 0.5,
         callback_timeout: float = 10.0,
         callback_answer_ttl: float = 15.0,
+        group_privacy: bool = True,
     ) -> None:
         """As Telegram by default: only `token` is accepted (``any_token=True`` accepts any well-formed token,
         for tools running several bots) and flood limits apply (``enforce_limits=False`` turns them off)."""
@@ -89,6 +92,7 @@ class SandboxServer:
             any_token=any_token,
             callback_timeout=callback_timeout,
             callback_answer_ttl=callback_answer_ttl,
+            group_privacy=group_privacy,
         )
         self.stats: SandboxStats = self.hub.stats
         self.base_url = ""
@@ -100,6 +104,7 @@ class SandboxServer:
         self.files = FileRoutes(self.hub)
         self.user_api = UserApi(self.hub)
         self.people = People(self.hub, self.user_api)
+        self.groups = Groups(self.hub, self.user_api)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.app = self.make_app()
@@ -110,6 +115,7 @@ class SandboxServer:
         app.router.add_get(r"/file/bot{token}/{path:.+}", self.files.bot_download)
         self.user_api.add_routes(app)
         self.people.add_routes(app)
+        self.groups.add_routes(app)
         self.hub.faults.add_routes(app)
         app.router.add_get("/sandbox/api/files/{file_id}", self.files.user_download)
         add_web_routes(app)

@@ -57,6 +57,39 @@ class SandboxUser:
         return asdict(self)
 
 
+MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+PRESENT = ("creator", "administrator", "member", "restricted")
+"""ChatMember statuses (Bot API, ChatMember) of someone who is in the group."""
+
+
+@dataclass
+class SandboxGroup:
+    """A group or supergroup people made; the bot is in it only once someone adds it (Bot API, Chat)."""
+
+    id: int
+    """Negative, as Telegram's: -N for a basic group, -100N for a supergroup."""
+    title: str
+    type: str  # "group" | "supergroup"
+    creator_id: int
+    members: dict[int, str] = field(default_factory=dict)
+    """Person id -> ChatMember status (creator, administrator, member, left, kicked)."""
+    bot_status: str = "left"
+
+    def as_chat(self) -> JsonDict:
+        """The `Chat` object Telegram sends for this group."""
+        return {"id": self.id, "title": self.title, "type": self.type}
+
+    def present(self, user_id: int) -> bool:
+        return self.members.get(user_id) in PRESENT
+
+    def as_api(self) -> JsonDict:
+        return {**asdict(self), "members": {str(k): v for k, v in self.members.items()}}
+
+
+Peer = SandboxUser | SandboxGroup
+"""Whom a chat is with: a person (private chat) or a group."""
+
+
 @dataclass
 class StoredMessage:
     chat_id: int
@@ -139,6 +172,7 @@ class SandboxState:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path: Path | None = Path(path) if path is not None else None
         self.users: dict[int, SandboxUser] = {}
+        self.groups: dict[int, SandboxGroup] = {}
         self.chats: dict[int, ChatState] = {}
         self.updates: list[JsonDict] = []
         self.next_update_id: int = 1
@@ -206,6 +240,16 @@ class SandboxState:
         except ValueError:
             return None
 
+    def add_group(self, *, title: str, kind: str, creator_id: int) -> SandboxGroup:
+        """A new group with its creator; ids as Telegram's (-N for a group, -100N for a supergroup)."""
+        number = len(self.groups) + 4001
+        group_id = -(1_000_000_000_000 + number) if kind == "supergroup" else -number
+        group = SandboxGroup(group_id, title, kind, creator_id, members={creator_id: "creator"})
+        self.groups[group_id] = group
+        self.chat(group_id)
+        self.dirty = True
+        return group
+
     def chat(self, chat_id: int) -> ChatState:
         chat = self.chats.get(chat_id)
         if chat is None:
@@ -224,14 +268,14 @@ class SandboxState:
         reply_keyboard: list[list[JsonDict]] | None = None,
     ) -> StoredMessage:
         chat = self.chat(chat_id)
-        user = self.users.get(chat_id)
+        owner = self.users.get(chat_id) or self.groups.get(chat_id)
         message_id = chat.next_message_id
         chat.next_message_id += 1
         chat.version += 1
         tg: JsonDict = {
             "message_id": message_id,
             "from": sender,
-            "chat": user.as_chat() if user else {"id": chat_id, "type": "private"},
+            "chat": owner.as_chat() if owner else {"id": chat_id, "type": "private"},
             "date": int(time.time()),
         }
         tg.update(content)
@@ -350,6 +394,7 @@ class SandboxState:
         return {
             "format": STATE_FORMAT_VERSION,
             "users": [asdict(u) for u in self.users.values()],
+            "groups": [g.as_api() for g in self.groups.values()],
             "chats": [
                 {
                     "chat_id": c.chat_id,
@@ -370,6 +415,11 @@ class SandboxState:
 
     def load_json(self, data: JsonDict) -> None:
         self.users = {u["id"]: SandboxUser(**u) for u in data.get("users", [])}
+        self.groups = {}
+        for raw_group in data.get("groups", []):
+            members = {int(k): v for k, v in raw_group.get("members", {}).items()}
+            group = SandboxGroup(**{**raw_group, "members": members})
+            self.groups[group.id] = group
         self.chats = {}
         for raw in data.get("chats", []):
             chat = ChatState(

@@ -17,7 +17,8 @@ Errors are ``{"error": "..."}`` with an HTTP status. Endpoints (all under ``/san
 - ``POST /users/{id}/inline_queries`` {query, offset?, wait?};
 - ``GET /files/{file_id}``, ``GET /stats``, ``GET /bot``.
 
-What else people do (block, edit, forward) is in `sandbox.people`; faults on demand in `sandbox.faults`.
+What else people do (block, edit, forward) is in `sandbox.people`; group chats with the bot in `sandbox.groups`;
+faults on demand in `sandbox.faults`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from aiohttp import web
 from .botapi.common import MAX_TEXT
 from .botapi.updates import get_webhook_info
 from .errors import ApiError, UserApiError
-from .files import add_photo, document, photo_sizes, voice_of
+from .files import ImageUnreadable, add_photo, document, photo_sizes, voice_of
 from .formatting import auto_entities, utf16_len
 from .hub import Hub
 from .params import Params
@@ -147,7 +148,10 @@ class UserApi:
                     data = photo.file.read()
                     if not data:
                         raise UserApiError(400, "empty photo")
-                    stored = add_photo(state, data, file_name=photo.filename, mime_type=photo.content_type)
+                    try:
+                        stored = add_photo(state, data, file_name=photo.filename, mime_type=photo.content_type)
+                    except ImageUnreadable as exc:  # a Telegram client sends only pictures it could show as photos
+                        raise UserApiError(400, f"the photo is not an image a client could send: {exc}") from exc
                     content["photo"] = photo_sizes(state, stored)
                 elif isinstance(voice := post.get("voice"), web.FileField):
                     content["voice"] = voice_of(state, voice, post.get("duration"))
@@ -216,39 +220,43 @@ class UserApi:
 
     async def get_messages(self, request: web.Request) -> web.Response:
         async def run() -> Any:
-            hub = self.hub
-            user = self.user(request)
-            try:
-                after = int(request.query.get("after", "0") or 0)
-                wait = min(max(float(request.query.get("wait", "0") or 0), 0.0), 60.0)
-                version_raw = request.query.get("version")
-                since: int | None = int(version_raw) if version_raw not in (None, "") else None
-            except ValueError as exc:
-                raise UserApiError(400, "after, wait and version must be numbers") from exc
-            chat = hub.state.chat(user.id)
-            if since is None and wait > 0:
-                since = chat.version
-            deadline = time.monotonic() + wait
-            while True:
-                selected = [
-                    m
-                    for m in chat.messages.values()
-                    if m.message_id > after or (since is not None and m.version > since)
-                ]
-                interesting = any(m.from_bot or m.edited or m.deleted for m in selected)
-                remaining = deadline - time.monotonic()
-                if interesting or remaining <= 0 or hub.closing:
-                    break
-                await hub.wait_change(remaining)
-            return {
-                "messages": [view_message(m, request) for m in sorted(selected, key=lambda m: m.message_id)],
-                "version": chat.version,
-                "reply_keyboard": [[b["text"] for b in row] for row in chat.reply_keyboard]
-                if chat.reply_keyboard
-                else None,
-            }
+            return await self.read_chat(request, self.user(request).id)
 
         return await self.run(run)
+
+    async def read_chat(self, request: web.Request, chat_id: int) -> JsonDict:
+        """A chat as its members see it (``after``, ``version``, ``wait`` from the query), waiting up to `wait`
+        seconds for something from the bot."""
+        hub = self.hub
+        try:
+            after = int(request.query.get("after", "0") or 0)
+            wait = min(max(float(request.query.get("wait", "0") or 0), 0.0), 60.0)
+            version_raw = request.query.get("version")
+            since: int | None = int(version_raw) if version_raw not in (None, "") else None
+        except ValueError as exc:
+            raise UserApiError(400, "after, wait and version must be numbers") from exc
+        chat = hub.state.chat(chat_id)
+        if since is None and wait > 0:
+            since = chat.version
+        deadline = time.monotonic() + wait
+        while True:
+            selected = [
+                m
+                for m in chat.messages.values()
+                if m.message_id > after or (since is not None and m.version > since)
+            ]
+            interesting = any(m.from_bot or m.edited or m.deleted for m in selected)
+            remaining = deadline - time.monotonic()
+            if interesting or remaining <= 0 or hub.closing:
+                break
+            await hub.wait_change(remaining)
+        return {
+            "messages": [view_message(m, request) for m in sorted(selected, key=lambda m: m.message_id)],
+            "version": chat.version,
+            "reply_keyboard": [[b["text"] for b in row] for row in chat.reply_keyboard]
+            if chat.reply_keyboard
+            else None,
+        }
 
     # ---------------------------------------------------------------- buttons and inline mode
     def _wait_seconds(self, data: JsonDict) -> float:
@@ -257,52 +265,55 @@ class UserApi:
 
     async def press_button(self, request: web.Request) -> web.Response:
         async def run() -> Any:
-            hub = self.hub
             user = self.user(request)
-            data = await read_json(request)
-            message_id = data.get("message_id")
-            cb_data = data.get("data")
-            if not isinstance(message_id, int) or isinstance(message_id, bool):
-                raise UserApiError(400, "message_id (integer) is required")
-            if not isinstance(cb_data, str) or not cb_data:
-                raise UserApiError(400, "data (non-empty string) is required")
-            msg = hub.state.get_message(user.id, message_id)
-            if msg is None or not msg.from_bot:
-                raise UserApiError(400, f"bot message {message_id} not found in the chat with user {user.id}")
-            # A real client can only press a button that is on the message now: a made-up callback_data, a button
-            # the bot has since removed, or a deleted message is refused.
-            keyboard = (msg.tg.get("reply_markup") or {}).get("inline_keyboard") or []
-            unchecked = data.get("unchecked") is True  # see the module docstring: a test's explicit exception
-            if not unchecked and not any(b.get("callback_data") == cb_data for row in keyboard for b in row):
-                raise UserApiError(400, f"message {message_id} has no button with callback_data {cb_data!r}")
-            now = time.monotonic()
-            for stale in [q for q, at in hub.open_callbacks.items() if now - at > hub.callback_answer_ttl]:
-                del hub.open_callbacks[stale]
-            wait = self._wait_seconds(data)
-            query_id = str(secrets.randbelow(2**63))
-            fut: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
-            hub.callback_waiters[query_id] = fut
-            hub.open_callbacks[query_id] = time.monotonic()
-            hub.push_update(
-                "callback_query",
-                {
-                    "id": query_id,
-                    "from": user.as_telegram(),
-                    "message": copy.deepcopy(msg.tg),
-                    "chat_instance": str((user.id * 2654435761 + 97) % 10**18),
-                    "data": cb_data,
-                },
-            )
-            await hub.notify()
-            try:
-                answer = await asyncio.wait_for(asyncio.shield(fut), timeout=max(wait, 0.0))
-                return {"answered": True, **answer}
-            except TimeoutError:
-                return {"text": None, "show_alert": False, "answered": False}
-            finally:
-                hub.callback_waiters.pop(query_id, None)
+            return await self.press(user, user.id, await read_json(request))
 
         return await self.run(run)
+
+    async def press(self, user: SandboxUser, chat_id: int, data: JsonDict) -> JsonDict:
+        """`user` presses a button of a bot message in the chat `chat_id` (theirs with the bot, or a group's)."""
+        hub = self.hub
+        message_id = data.get("message_id")
+        cb_data = data.get("data")
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise UserApiError(400, "message_id (integer) is required")
+        if not isinstance(cb_data, str) or not cb_data:
+            raise UserApiError(400, "data (non-empty string) is required")
+        msg = hub.state.get_message(chat_id, message_id)
+        if msg is None or not msg.from_bot:
+            raise UserApiError(400, f"bot message {message_id} not found in chat {chat_id}")
+        # A real client can only press a button that is on the message now: a made-up callback_data, a button
+        # the bot has since removed, or a deleted message is refused.
+        keyboard = (msg.tg.get("reply_markup") or {}).get("inline_keyboard") or []
+        unchecked = data.get("unchecked") is True  # see the module docstring: a test's explicit exception
+        if not unchecked and not any(b.get("callback_data") == cb_data for row in keyboard for b in row):
+            raise UserApiError(400, f"message {message_id} has no button with callback_data {cb_data!r}")
+        now = time.monotonic()
+        for stale in [q for q, at in hub.open_callbacks.items() if now - at > hub.callback_answer_ttl]:
+            del hub.open_callbacks[stale]
+        wait = self._wait_seconds(data)
+        query_id = str(secrets.randbelow(2**63))
+        fut: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
+        hub.callback_waiters[query_id] = fut
+        hub.open_callbacks[query_id] = time.monotonic()
+        hub.push_update(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": user.as_telegram(),
+                "message": copy.deepcopy(msg.tg),
+                "chat_instance": str((chat_id * 2654435761 + 97) % 10**18),
+                "data": cb_data,
+            },
+        )
+        await hub.notify()
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(fut), timeout=max(wait, 0.0))
+            return {"answered": True, **answer}
+        except TimeoutError:
+            return {"text": None, "show_alert": False, "answered": False}
+        finally:
+            hub.callback_waiters.pop(query_id, None)
 
     async def inline_query(self, request: web.Request) -> web.Response:
         async def run() -> Any:

@@ -68,9 +68,11 @@ def view_message(msg: StoredMessage, request: web.Request) -> JsonDict:
         "photos": photos,
         "document": doc_view,
     }
+    if tg["chat"].get("type") != "private":
+        view["from"] = tg["from"]  # in a group, who wrote it
     if "reply_to_message" in tg:
         view["reply_to_message_id"] = tg["reply_to_message"]["message_id"]
-    for key in ("contact", "location", "media_group_id"):
+    for key in ("contact", "location", "media_group_id", "new_chat_members", "left_chat_member", "group_chat_created"):
         if key in tg:
             view[key] = tg[key]
     return view

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, InboxUpdate, Timer, User
+from db.models import Case, InboxUpdate, Outbox, Timer, User
 from flows.status import InboxStatus, TimerStatus, transition
 from services import inbox
 from services import people as people_repo
@@ -87,3 +87,17 @@ async def retry(session: AsyncSession, case_id: int) -> int:
     count += int(timers.rowcount or 0)  # type: ignore[attr-defined]
     await session.execute(update(Case).where(Case.id == case_id).values(attention=None))
     return count
+
+
+async def undelivered(core: Core, session: AsyncSession, rows: list[Outbox]) -> None:
+    """E-mails or SMS that failed for good: each one's responsible person (whose step sent it, else the case's
+    initiator; with neither, the admins) is told at once what to send by hand and to whom."""
+    notifier = core.notifier_factory(session, people_repo.PeopleCache(session), core.clock.now())
+    for row in rows:
+        person_id = row.payload.get("responsible_id")
+        person = await session.get(User, person_id) if isinstance(person_id, int) else None
+        if person is None and row.case_id is not None:
+            case = await session.get(Case, row.case_id)
+            person = await session.get(User, case.initiator_id) if case is not None else None
+        for someone in [person] if person is not None else await people_repo.admins(session):
+            await notifier.delivery_failed(row, someone)

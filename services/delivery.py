@@ -3,9 +3,10 @@ them are delivered by `OutboxSender` within Telegram's limits, once.
 
 Delivery guarantees:
 - a row is claimed (pending -> sending, committed) before the request, so two workers never send it twice;
-- a 429 puts it back with `not_before = now + retry_after`; a connection error (nothing reached Telegram)
+- a 429 puts it back with `not_before = now + retry_after`; a refused connection (nothing reached Telegram)
   retries with backoff; edits are idempotent and always retried;
-- a timeout after the request left is ambiguous, so a new message is marked `uncertain`, not sent again:
+- a timeout or a connection lost after the request left is ambiguous, so a new message is marked `uncertain`,
+  not sent again:
   sending twice is worse for people than a rare lost message, which the admin panel lists.
 - a row left in `sending` by a crashed worker (its liveness lock is free on PostgreSQL, or it was claimed
   longer ago than the lease) is marked `uncertain`, for the same reason; other workers' live rows are left
@@ -21,8 +22,8 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,8 @@ from aiogram.types import (
     BufferedInputFile,
     FSInputFile,
     InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -110,6 +113,11 @@ class RateLimiter:
         now = self.monotonic()
         self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), now + self.per_chat_interval)
 
+    def spent(self, chat_id: int, messages: int) -> None:
+        """`messages` more went to this chat in one request (an album counts each of its messages)."""
+        if messages > 0:
+            self.chat_ready[chat_id] = self.chat_ready.get(chat_id, 0.0) + messages * self.per_chat_interval
+
     def hold_chat(self, chat_id: int, seconds: float) -> None:
         """Nothing to this chat for `seconds` (Telegram's retry_after), whatever the burst allows."""
         until = self.monotonic() + seconds + self.chat_slack
@@ -123,6 +131,7 @@ class _Claimed:
     row: Outbox
     ref: Outbox | None
     stored: StoredFile | None
+    album: list[StoredFile] = field(default_factory=list)  # sendMediaGroup: its files, in the album's order
 
 
 @dataclass
@@ -132,11 +141,12 @@ class _Outcome:
     row_id: int
     chat_id: int
     values: dict[str, Any]
-    stored_id: int | None = None
-    tg_file_id: str | None = None
+    # Telegram's file_id of each stored file this message carried: the next send reuses it instead of uploading.
+    learned: list[tuple[int, str]] = field(default_factory=list)
     question_lost: bool = False  # a form question that may not have arrived: ask it again
     blocked: bool = False  # the person blocked the bot
     replaces: int | None = None  # a fresh card sent instead of editing this (lost) message
+    undelivered: Outbox | None = None  # an e-mail or SMS that failed for good: its person must be told
 
 
 class OutboxSender:
@@ -161,8 +171,12 @@ class OutboxSender:
         poll_interval: float = 0.2,
         concurrency: int = 16,
         mailer: Mailer | None = None,
+        on_failed: Callable[[AsyncSession, list[Outbox]], Awaitable[None]] | None = None,
     ) -> None:
         self.mailer = mailer
+        # Told, in the transaction that records it, of each e-mail or SMS that failed for good: someone must send
+        # it by hand, and only a person can.
+        self.on_failed = on_failed
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
@@ -420,8 +434,7 @@ class OutboxSender:
             if ref_ids
             else {}
         )
-        file_ids = {row.payload.get("file_id") for row in rows.values()}
-        file_ids = {f for f in file_ids if isinstance(f, int)}
+        file_ids = {f for row in rows.values() for f in _file_ids(row.payload) if isinstance(f, int)}
         files = (
             {f.id: f for f in (await session.scalars(select(StoredFile).where(StoredFile.id.in_(file_ids)))).all()}
             if file_ids
@@ -433,11 +446,13 @@ class OutboxSender:
             if row is None:
                 continue
             file_ref = row.payload.get("file_id")
+            album = [files[f] for f in _file_ids(row.payload) if f in files] if row.method == "sendMediaGroup" else []
             claimed.append(
                 _Claimed(
                     row,
                     refs.get(row.ref_id) if row.ref_id else None,
                     files.get(file_ref) if isinstance(file_ref, int) else None,
+                    album,
                 )
             )
         return claimed
@@ -462,17 +477,20 @@ class OutboxSender:
             await session.execute(
                 update(User).where(User.tg_id.in_(lost)).values(question_lost_at=self.clock.now())
             )
+        undelivered = [o.undelivered for o in outcomes if o.undelivered is not None]
+        if undelivered and self.on_failed is not None:
+            await self.on_failed(session, undelivered)
         for o in outcomes:
             if o.replaces is not None:
                 # Later edits of the card go to the fresh message.
                 await session.execute(
                     update(TaskCard).where(TaskCard.outbox_id == o.replaces).values(outbox_id=o.row_id)
                 )
-            if o.stored_id is not None and o.tg_file_id:
+            for stored_id, tg_file_id in o.learned:
                 await session.execute(
                     update(StoredFile)
-                    .where(StoredFile.id == o.stored_id, StoredFile.tg_file_id.is_(None))
-                    .values(tg_file_id=o.tg_file_id)
+                    .where(StoredFile.id == stored_id, StoredFile.tg_file_id.is_(None))
+                    .values(tg_file_id=tg_file_id)
                 )
 
     async def _deliver(self, item: _Claimed) -> None:
@@ -496,8 +514,7 @@ class OutboxSender:
         delay: float = 0.0,
         error: str | None = None,
         message_id: int | None = None,
-        stored: StoredFile | None = None,
-        tg_file_id: str | None = None,
+        learned: list[tuple[int, str]] | None = None,
         attempt_back: bool = False,
     ) -> _Outcome:
         """The row's new values, from the claimed row (nobody else changes a row while it is `sending`)."""
@@ -513,9 +530,11 @@ class OutboxSender:
             "message_id": message_id if sent else row.message_id,
         }
         lost = status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED) and row.payload.get("purpose") == QUESTION
-        return _Outcome(
-            row.id, row.chat_id, values, stored.id if stored is not None else None, tg_file_id, question_lost=lost
-        )
+        outcome = _Outcome(row.id, row.chat_id, values, learned or [], question_lost=lost)
+        if status == OutboxStatus.FAILED and row.channel != "telegram":
+            row.error = error
+            outcome.undelivered = row
+        return outcome
 
     async def _deliver_email(self, row: Outbox) -> _Outcome:
         payload = row.payload
@@ -561,14 +580,13 @@ class OutboxSender:
                 delay=0.5,
             )
         try:
-            sent = await self._call(row, ref, stored)
+            sent = await self._call(row, ref, stored, item.album)
         except TelegramRetryAfter as exc:
             self.stats["retry_after"] += 1
             self.limiter.hold_chat(row.chat_id, exc.retry_after)
             return self._outcome(row, OutboxStatus.PENDING, delay=exc.retry_after, error=str(exc), attempt_back=True)
         except TelegramNetworkError as exc:
-            timeout = "timeout" in str(exc).lower()
-            if timeout and row.method.startswith("send"):
+            if row.method.startswith("send") and _may_have_arrived(exc):
                 self.stats["uncertain"] += 1
                 return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))
             self.stats["network_retries"] += 1
@@ -589,10 +607,15 @@ class OutboxSender:
             outcome.blocked = "blocked" in str(exc).lower()
             return outcome
         self.stats["sent"] += 1
+        if isinstance(sent, list):  # an album: one message per file, the first stands for the row
+            self.limiter.spent(row.chat_id, len(sent) - 1)
+            learned = [(f.id, tg) for f, m in zip(item.album, sent, strict=False) if (tg := _sent_file_id(m))]
+            first = sent[0].message_id if sent else None
+            return self._outcome(row, OutboxStatus.SENT, message_id=first, learned=learned)
         message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
-        return self._outcome(
-            row, OutboxStatus.SENT, message_id=message_id, stored=stored, tg_file_id=_sent_file_id(sent)
-        )
+        tg_file_id = _sent_file_id(sent)
+        learned = [(stored.id, tg_file_id)] if stored is not None and tg_file_id else []
+        return self._outcome(row, OutboxStatus.SENT, message_id=message_id, learned=learned)
 
     async def _fresh_card(self, row: Outbox, ref: Outbox) -> _Outcome:
         """The message to edit may never have arrived: send the card afresh instead of failing for good (a live
@@ -613,7 +636,7 @@ class OutboxSender:
         outcome.replaces = ref.id
         return outcome
 
-    async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None) -> Any:
+    async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None, album: list[StoredFile]) -> Any:
         payload = dict(row.payload)
         markup = payload.pop("reply_markup", None)
         keyboard = _markup(markup)
@@ -630,24 +653,47 @@ class OutboxSender:
             return await self.bot.edit_message_reply_markup(
                 chat_id=row.chat_id, message_id=ref.message_id, reply_markup=keyboard
             )
+        if row.method == "sendMediaGroup":
+            return await self._album(row, album)
         if row.method in ("sendDocument", "sendPhoto"):
             if stored is None:
                 raise TelegramBadRequest(method=None, message="the file is gone")  # type: ignore[arg-type]
-            media: Any
-            if stored.tg_file_id:
-                media = stored.tg_file_id
-            else:
-                path = self.files.path(stored)
-                media = (
-                    FSInputFile(path, filename=stored.file_name)
-                    if path.exists()
-                    else BufferedInputFile(b"", filename=stored.file_name)
-                )
+            media = self._media(stored)
             caption = payload.get("caption")
             if row.method == "sendPhoto":
                 return await self.bot.send_photo(row.chat_id, media, caption=caption, reply_markup=keyboard)
             return await self.bot.send_document(row.chat_id, media, caption=caption, reply_markup=keyboard)
         raise ValueError(f"unknown outbox method {row.method}")
+
+    def _media(self, stored: StoredFile) -> Any:
+        """Telegram's own id of a file it has seen, else the file from disk."""
+        if stored.tg_file_id:
+            return stored.tg_file_id
+        path = self.files.path(stored)
+        if path.exists():
+            return FSInputFile(path, filename=stored.file_name)
+        return BufferedInputFile(b"", filename=stored.file_name)
+
+    async def _album(self, row: Outbox, album: list[StoredFile]) -> Any:
+        """Photos (or documents) in one album, each with its caption; a file gone from storage is left out."""
+        if not album:
+            raise TelegramBadRequest(method=None, message="the files are gone")  # type: ignore[arg-type]
+        captions = {item.get("file_id"): item.get("caption") for item in row.payload.get("media", [])}
+        kind = InputMediaPhoto if row.payload.get("kind") == "photo" else InputMediaDocument
+        media = [kind(media=self._media(stored), caption=captions.get(stored.id)) for stored in album]
+        return await self.bot.send_media_group(row.chat_id, media)  # type: ignore[arg-type]
+
+
+def _may_have_arrived(exc: TelegramNetworkError) -> bool:
+    """Only a refused connection proves the request never left; a timeout or a connection closed before the
+    answer (Telegram may have carried the call out) is ambiguous, and a new message is not sent again."""
+    said = str(exc)
+    return not any(sign in said for sign in ("ClientConnectorError", "Cannot connect to host"))
+
+
+def _file_ids(payload: dict[str, Any]) -> list[Any]:
+    """The stored files a row sends: one (`file_id`) or an album's (`media`)."""
+    return [payload.get("file_id"), *(item.get("file_id") for item in payload.get("media", []))]
 
 
 def _markup(markup: dict[str, Any] | None) -> Any:

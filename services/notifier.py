@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, User
+from db.models import Case, Outbox, User
 from flows.runtime import Notify, TaskState
 from services.cases.state import Loaded
+from services.people import PeopleCache
 
 if TYPE_CHECKING:
     from services.digests import Digest
-from services.people import PeopleCache
 
 
 class Notifier(Protocol):
@@ -68,8 +68,21 @@ class Notifier(Protocol):
     async def digest(self, user: User, digest: Digest, chart_file_id: int | None) -> None:
         """A person's digest (`services.digests`): its chart (a stored PNG) and its text with the groups' buttons."""
 
-    def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
-        """An e-mail to someone outside Telegram."""
+    def email(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        file_ids: list[int],
+        *,
+        case_id: int | None = None,
+        responsible_id: int | None = None,
+    ) -> None:
+        """An e-mail to someone outside Telegram, about a case; `responsible_id`: who is told if it fails."""
+
+    async def delivery_failed(self, row: Outbox, person: User) -> None:
+        """An e-mail (or SMS) could not be sent: the person responsible learns it at once, with what to send
+        by hand and to whom."""
 
 
 NotifierFactory = Callable[[AsyncSession, PeopleCache, datetime], Notifier]

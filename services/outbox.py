@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Outbox
 from flows.status import OutboxStatus
+from flows.values import utf16_length
 
 
 async def repeat_pending(session: AsyncSession, chat_id: int, text: str) -> bool:
@@ -52,6 +53,70 @@ def enqueue(
 QUESTION = "question"  # a form's question: if it may not have arrived, it is asked again (`question_lost_at`)
 
 
+MAX_TEXT = 4000  # Telegram refuses more than 4096 characters; the margin is for what counts double
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """A long text as several messages, cut between lines (a line longer than a message between words), so
+    that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while utf16_length(line) > limit:
+            fits = _fitting(line, limit)
+            cut = line.rfind(" ", 0, fits)
+            cut = cut if cut > 0 else fits
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if utf16_length(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    chunks.append(current)
+    return [chunk for chunk in chunks if chunk.strip()] or [""]
+
+
+def _fitting(line: str, limit: int) -> int:
+    """How many characters of `line` fit in `limit` as Telegram counts them (UTF-16 code units)."""
+    size = 0
+    for index, char in enumerate(line):
+        size += 2 if ord(char) > 0xFFFF else 1
+        if size > limit:
+            return index
+    return len(line)
+
+
+ALBUM = 10  # Telegram's most files in one sendMediaGroup
+
+
+def files(
+    session: AsyncSession,
+    chat_id: int,
+    now: datetime,
+    items: list[tuple[int, str, str]],
+    *,
+    case_id: int | None = None,
+) -> None:
+    """Files (stored file id, kind, caption) as Telegram shows them best: photos in albums of up to ten,
+    documents grouped the same way (an album cannot mix the two). A lone file goes as itself."""
+    for kind in ("photo", "document"):
+        own = [(file_id, caption) for file_id, k, caption in items if (k == "photo") == (kind == "photo")]
+        for start in range(0, len(own), ALBUM):
+            group = own[start : start + ALBUM]
+            if len(group) == 1:
+                file_id, caption = group[0]
+                method = "sendPhoto" if kind == "photo" else "sendDocument"
+                payload: dict[str, Any] = {"file_id": file_id, "caption": caption[:1000]}
+            else:
+                method = "sendMediaGroup"
+                payload = {"kind": kind, "media": [{"file_id": f, "caption": c[:1000]} for f, c in group]}
+            enqueue(session, chat_id=chat_id, method=method, payload=payload, now=now, case_id=case_id)
+
+
 def message(
     session: AsyncSession,
     chat_id: int,
@@ -62,8 +127,12 @@ def message(
     case_id: int | None = None,
     purpose: str | None = None,
 ) -> Outbox:
-    # Telegram refuses more than 4096 characters; a long title or answer must not cost the whole reply.
-    payload: dict[str, Any] = {"text": text if len(text) <= 4096 else text[:4095] + "…"}
+    """A text message; a text longer than Telegram takes goes as several, cut between lines, the buttons (and the
+    purpose) on the last one, which is the row returned (a card's later edits go to it)."""
+    *head, last = split_text(text)
+    for piece in head:
+        enqueue(session, chat_id=chat_id, method="sendMessage", payload={"text": piece}, now=now, case_id=case_id)
+    payload: dict[str, Any] = {"text": last}
     if reply_markup:
         payload["reply_markup"] = reply_markup
     if purpose:

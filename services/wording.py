@@ -174,9 +174,11 @@ class Wording:
         data: dict[str, Any],
         lang: str | None,
         fields: Mapping[str, FieldDef] | None = None,
+        earlier: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """One line per field, one block per list entry (its title, then its fields indented), files counted
-        rather than named by their meaningless file names — to be read on a phone."""
+        rather than named by their meaningless file names — to be read on a phone. `earlier`: the values later
+        answers replaced (the case's EARLIER), shown under the field's line («ранее: …»)."""
         lines: list[str] = []
         fields = fields if fields is not None else spec.fields
         for name in names:
@@ -196,7 +198,14 @@ class Wording:
                 continue
             if name not in data:
                 continue
-            lines.append(f"{self.tr.local(fdef.label, lang)}: {self.summary_value(fdef, value, lang, spec)}")
+            line = f"{self.tr.local(fdef.label, lang)}: {self.summary_value(fdef, value, lang, spec)}"
+            notes = [n for n in ((earlier or {}).get(name) or []) if isinstance(n, Mapping)]
+            if notes:
+                if notes[-1].get("as"):  # the value now was asked in other words («Дата возврата из ремонта»)
+                    line += f" ({self.tr.local(notes[-1]['as'], lang)})"
+                before = ", ".join(self.summary_value(fdef, n.get("value"), lang, spec) for n in reversed(notes))
+                line += "\n   " + self.t("earlier: %(values)s", lang, values=before)
+            lines.append(line)
         while lines and lines[-1] == "":
             lines.pop()
         return lines

@@ -169,12 +169,13 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
         await service.press("Подтвердить", await service.expect("Проверьте"))
         card = await service.expect("Проконтролируйте готовность")
         await service.press("Готово", card)
-        await service.send("20.01.2027")
+        # Back from repair after it was shipped: 28.12.2026 in the first round, 25.01.2027 in the second.
+        await service.send("20.01.2027" if round_no == 1 else "05.02.2027")
         await service.press("Подтвердить", await service.expect("Проверьте"))
         card = await service.expect("Дефект устранён?")
         if round_no == 1:
             await service.press("Не устранён", card)
-            await service.expect("Дата поступления")
+            await service.expect("Дата возврата из ремонта")  # the arrival date, asked as what it is now
             await service.send("22.01.2027")
             await service.expect("Комментарий")
             await service.send("Всё ещё отстают")

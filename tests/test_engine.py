@@ -139,7 +139,10 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
     case = started(engine)
     do(engine, case, "move_to_service", "done")
     do(engine, case, "confirm_defect", "approve", {}, user=HEAD)
+    # Each round's dates follow one another: shipped after the goods came, back after they were shipped.
+    dates = {1: ("2026-12-28", "2027-01-20"), 2: ("2027-01-25", "2027-02-05")}
     for round_no in (1, 2):
+        shipped, back = dates[round_no]
         do(engine, case, "supplier_notified", "done")
         do(engine, case, "ship_to", "service_centre", {"ship_address": "СЦ"})
         do(engine, case, "prepare_documents", "done")
@@ -148,11 +151,11 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
             case,
             "pack_and_ship",
             "done",
-            {"shipping_date": "2026-12-28", "waybill": f"W{round_no}", "shipping_docs": [{"id": 5}]},
+            {"shipping_date": shipped, "waybill": f"W{round_no}", "shipping_docs": [{"id": 5}]},
         )
         do(engine, case, "inform_supplier", "done")
         do(engine, case, "verdict", "repair", {"verdict_doc": [{"id": 6}]})
-        do(engine, case, "goods_back", "done", {"return_ship_date": "2027-01-20"})
+        do(engine, case, "goods_back", "done", {"return_ship_date": back})
         if round_no == 1:
             do(
                 engine,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from flows import forms
 from flows.model import FieldDef
+from flows.values import InvalidAnswer
 
 FIELDS = {
     "quantity": FieldDef(type="number", label="Количество"),
@@ -160,3 +163,79 @@ def test_the_current_value_is_described_in_the_persons_language() -> None:
         "scan": "scan.pdf",
         "client": "ООО Ромашка",
     }
+
+
+# -- one entry of a list corrected, added or removed from the summary (issue 12, point 6) ----------------------
+
+
+def filled(names: list[str], models: list[str]) -> dict:
+    """A form at its summary: the quantity, then one entry per model with one photo each."""
+    draft = forms.new_draft("submit")
+    if "quantity" in names:
+        forms.answer(draft, forms.next_step(FIELDS, names, draft), len(models))
+    answers = iter(models)
+    while (step := forms.next_step(FIELDS, names, draft)) is not None:
+        if step.is_more:
+            forms.answer(draft, step, step.index is not None and step.index < len(models))
+        elif step.is_file:
+            forms.answer(draft, step, [{"id": step.index, "name": f"p{step.index}.jpg"}])
+        else:
+            forms.answer(draft, step, next(answers))
+    return draft
+
+
+def test_one_field_of_one_entry_is_asked_alone_showing_what_it_was() -> None:
+    names = ["quantity", "units"]
+    draft = filled(names, ["L1", "L2", "L3"])
+    forms.reset_entry(FIELDS, draft, "units", 1, "photos")
+    step = forms.next_step(FIELDS, names, draft)
+    assert step is not None and step.path == "units.1.photos" and not step.whole
+    assert step.current == [{"id": 1, "name": "p1.jpg"}]
+    forms.answer(draft, step, None)  # no new photo sent: the entry keeps its photo
+    assert forms.next_step(FIELDS, names, draft) is None
+    assert draft["values"]["units"][1] == {"model": "L2", "photos": [{"id": 1, "name": "p1.jpg"}]}
+    # The whole entry: both its questions, the others untouched.
+    forms.reset_entry(FIELDS, draft, "units", 2, None)
+    step = forms.next_step(FIELDS, names, draft)
+    assert step is not None and step.path == "units.2.model" and step.current == "L3"
+    assert forms.keep(FIELDS, draft, step)
+    step = forms.next_step(FIELDS, names, draft)
+    assert step is not None and step.path == "units.2.photos"
+    forms.answer(draft, step, [{"id": 9, "name": "new.jpg"}])
+    assert forms.next_step(FIELDS, names, draft) is None
+    assert [u["model"] for u in draft["values"]["units"]] == ["L1", "L2", "L3"]
+    assert draft["values"]["units"][2]["photos"] == [{"id": 9, "name": "new.jpg"}]
+
+
+def test_a_counted_list_grows_and_shrinks_with_its_count() -> None:
+    names = ["quantity", "units"]
+    draft = filled(names, ["L1", "L2", "L3"])
+    forms.remove_entry(FIELDS, names, draft, "units", 0)
+    assert draft["values"]["quantity"] == 2 and [u["model"] for u in draft["values"]["units"]] == ["L2", "L3"]
+    assert forms.next_step(FIELDS, names, draft) is None  # nothing to ask: the later entries moved up, answered
+    forms.add_entry(FIELDS, names, draft, "units")
+    assert draft["values"]["quantity"] == 3
+    assert paths(draft, names) == ["units.2.model"]
+    # Without its count in the form, a counted list keeps its length: the two would disagree.
+    assert not forms.can_add_entry(FIELDS, ["units"], draft, "units")
+    assert not forms.can_remove_entry(FIELDS, ["units"], draft, "units")
+
+
+def test_a_list_without_count_keeps_its_last_entry_and_asks_for_more_after_an_added_one() -> None:
+    names = ["extras"]
+    draft = filled(names, ["a", "b"])
+    assert draft["values"]["extras"] == [{"name": "a"}, {"name": "b"}]
+    forms.remove_entry(FIELDS, names, draft, "extras", 1)
+    assert forms.next_step(FIELDS, names, draft) is None and draft["values"]["extras"] == [{"name": "a"}]
+    assert not forms.can_remove_entry(FIELDS, names, draft, "extras")  # at least one (min_items)
+    with pytest.raises(InvalidAnswer):
+        forms.remove_entry(FIELDS, names, draft, "extras", 0)
+    forms.add_entry(FIELDS, names, draft, "extras")
+    step = forms.next_step(FIELDS, names, draft)
+    assert step is not None and step.path == "extras.1.name"
+    forms.answer(draft, step, "c")
+    step = forms.next_step(FIELDS, names, draft)
+    assert step is not None and step.is_more  # one more after that?
+    forms.answer(draft, step, False)
+    assert forms.next_step(FIELDS, names, draft) is None
+    assert draft["values"]["extras"] == [{"name": "a"}, {"name": "c"}]

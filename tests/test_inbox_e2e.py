@@ -153,3 +153,43 @@ async def test_handled_updates_are_pruned_after_a_while_and_waiting_ones_never(h
     async with harness.core.sessionmaker() as session, session.begin():
         await inbox.prune(session, harness.clock.now() + timedelta(seconds=1))
     assert [(r.update_id, r.status) for r in await _inbox_rows(harness.app)] == [(987654, "pending")]
+
+
+async def test_an_update_telegram_delivers_twice_is_answered_once(harness: Harness) -> None:
+    """The sandbox's `duplicate` fault: getUpdates gives the next update twice, with the same update_id, as
+    Telegram may. The copy must change nothing: above all it must not be taken for the answer to the next question."""
+    manager = await harness.person("Марина", "shop_manager")
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    await manager.expect("Количество")
+    async with harness.http.post(f"{harness.base}/sandbox/api/faults", json={"kind": "duplicate", "count": 1}) as r:
+        assert r.status == 200
+    answer = await manager.send("1")
+    await manager.expect("Сумма закупки")
+    await harness.settle()
+    async with harness.http.get(f"{harness.base}/sandbox/api/faults") as response:
+        assert await response.json() == [], "the update was not delivered twice"
+    texts = [m.get("text") or "" for m in await manager.bot_messages()]
+    assert sum("Сумма закупки" in t for t in texts) == 1 and not any("Марка" in t for t in texts)
+    mine = {"chat": manager.id, "message_id": answer["message_id"]}
+    rows = [
+        r
+        for r in await _inbox_rows(harness.app)
+        if {"chat": r.payload.get("message", {}).get("chat", {}).get("id"),
+            "message_id": r.payload.get("message", {}).get("message_id")} == mine
+    ]  # fmt: skip
+    assert len(rows) == 1 and rows[0].status == "done"
+
+
+async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(harness: Harness) -> None:
+    """Telegram may answer getUpdates itself with 429 «retry after N» (the sandbox's `retry_after` fault): polling
+    goes on after it (tgbot/inbox.py waits the N seconds) and nothing the person sent meanwhile is lost."""
+    fault = {"kind": "retry_after", "retry_after": 1, "method": "getUpdates", "count": 2}
+    async with harness.http.post(f"{harness.base}/sandbox/api/faults", json=fault) as response:
+        assert response.status == 200
+    await harness.admin.send("/users")
+    await harness.admin.expect("Админ")
+    await harness.admin.send("/processes")
+    await harness.admin.expect("Возврат бракованных часов")
+    assert harness.sandbox.stats.errors[429] >= 2  # both 429s were given, and the bot went on polling after them

@@ -178,3 +178,70 @@ async def test_a_dead_senders_card_and_question_are_not_left_hanging(
     assert shown.outbox_id not in (card.id, question.id) and rows[shown.outbox_id].status == "sent"
     assert sandbox.stats.texts_per_chat[chat] == ["📌 Карточка задачи"]  # the card, afresh; the question waits
     assert person.question_lost_at is not None  # for the person's next message (or the sweep) to ask it again
+
+
+async def _fault(sandbox: SandboxServer, **fault: object) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{sandbox.base_url}/sandbox/api/faults", json=fault) as response:
+            assert response.status == 200, await response.text()
+
+
+async def test_telegram_errors_are_retried_and_a_lost_connection_is_never_sent_twice(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """Telegram answers 502 now and then, or says 429 for reasons of its own: the sender tries again later. A
+    connection dropped after the request left is different — whether Telegram took the message is unknown, so the
+    row is marked uncertain (the panel lists it) and never sent again: nobody gets a message twice."""
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    await _fault(sandbox, kind="error", status=502, method="sendMessage", count=1)
+    await _fault(sandbox, kind="drop", method="sendMessage", count=1)
+    await _fault(sandbox, kind="retry_after", retry_after=1, method="sendMessage", count=1)
+    async with core.sessionmaker() as session, session.begin():
+        for n in range(2):
+            outbox.message(session, chat, f"Сообщение {n}", core.clock.now())
+    sender = OutboxSender(bot, core.sessionmaker, core.files, global_rate=30, per_chat_rate=1.0, per_chat_burst=1)
+    await _run_until_sent(sender, core, expected=1, timeout=30.0)
+    assert sandbox.stats.errors[502] == 1 and sandbox.stats.errors[429] >= 1
+    assert sender.stats["retry_after"] >= 1 and sender.stats["uncertain"] == 1
+    async with core.sessionmaker() as session:
+        rows = {r.payload["text"]: r.status for r in (await session.execute(select(Outbox))).scalars()}
+    assert rows == {"Сообщение 0": "uncertain", "Сообщение 1": "sent"}
+    assert sandbox.stats.texts_per_chat[chat] == ["Сообщение 1"]
+
+
+async def test_a_person_who_blocked_the_bot_is_marked_unreachable_by_the_refusal(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """Telegram refuses a message to someone who blocked the bot (403 «Forbidden: bot was blocked by the user»):
+    the row fails for good (no retries against a wall) and the person is marked unreachable for the admins, even
+    before the bot reads the update about the block."""
+    import aiohttp
+
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    now = core.clock.now()
+    async with core.sessionmaker() as session, session.begin():
+        session.add(User(tg_id=chat, name="P", language="ru", is_admin=False, active=True, created_at=now))
+        outbox.message(session, chat, "Новая задача", now)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{sandbox.base_url}/sandbox/api/users/{chat}/block") as response:
+            assert response.status == 200
+    sender = OutboxSender(bot, core.sessionmaker, core.files)
+    task = asyncio.create_task(sender.run())
+    try:
+        for _ in range(200):
+            async with core.sessionmaker() as session:
+                row = (await session.execute(select(Outbox))).scalars().one()
+                person = (await session.execute(select(User))).scalars().one()
+            if row.status != "pending" and row.status != "sending":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        sender.stop()
+        await task
+    assert row.status == "failed" and row.error is not None and "bot was blocked by the user" in row.error
+    assert row.attempts == 1 and person.unreachable_at is not None
+    assert sandbox.stats.texts_per_chat.get(chat, []) == []

@@ -92,3 +92,17 @@ async def test_a_person_who_blocks_the_bot_is_unreachable_and_their_pool_task_go
     await harness.admin.send("/users")
     roster = await harness.admin.expect("Иван")
     assert "Иван 🚫" in roster["text"]
+
+    # Ivan unblocks the bot (Telegram: my_chat_member back to «member»): reachable again, no mark for the admins.
+    async with harness.http.post(f"{ivan.api}/unblock") as response:
+        assert response.status == 200
+    for _ in range(200):
+        async with harness.core.sessionmaker() as session:
+            ivan_row = (await session.execute(select(User).where(User.name == "Иван"))).scalar_one()
+        if ivan_row.unreachable_at is None:
+            break
+        await asyncio.sleep(0.05)
+    assert ivan_row.unreachable_at is None
+    await harness.admin.send("/users")
+    roster = await harness.admin.expect("Иван")
+    assert "Иван 🚫" not in roster["text"] and "Иван" in roster["text"]

@@ -112,7 +112,7 @@ async def test_get_me(bot: Bot) -> None:
     assert me.is_bot
     assert me.username == "konveyer_bot"
     assert me.first_name == "Konveyer"
-    assert me.can_join_groups is False
+    assert me.can_join_groups is True and me.can_read_all_group_messages is False  # BotFather's defaults
 
 
 async def test_wrong_token_is_401() -> None:
@@ -344,7 +344,8 @@ async def test_user_photo_bot_downloads(bot: Bot, http: aiohttp.ClientSession, u
     file = await bot.get_file(size.file_id)
     assert file.file_path
     data = await bot.download_file(file.file_path)
-    assert data is not None and data.read() == png
+    # Telegram keeps a photo re-encoded as JPEG, not the bytes sent
+    assert data is not None and image_size(jpeg := data.read()) == (3, 2) and jpeg[:2] == b"\xff\xd8"
 
     with pytest.raises(TelegramBadRequest, match="invalid file_id"):
         await bot.get_file("nope")
@@ -371,8 +372,8 @@ async def test_user_document_and_bot_photo_group(bot: Bot, http: aiohttp.ClientS
     photos = [m["photos"][0] for m in seen["messages"] if m["photos"]]
     assert len(photos) == 2
     async with http.get(photos[1]["url"]) as resp:
-        assert resp.headers["Content-Type"] == "image/png"
-        assert await resp.read() == tiny_png(5, 5)
+        assert resp.headers["Content-Type"] == "image/jpeg"
+        assert image_size(await resp.read()) == (5, 5)
 
 
 # ---------------------------------------------------------------- user API contract
@@ -529,6 +530,8 @@ async def test_state_persists(tmp_path: Path) -> None:
     try:
         srv.state.upsert_user(user_id=USER_ID, first_name="Anna", label="HR")
         sent = await b.send_document(USER_ID, BufferedInputFile(b"keep me", filename="k.txt"))
+        group = srv.state.add_group(title="Склад", kind="supergroup", creator_id=USER_ID)
+        group.bot_status = "administrator"
     finally:
         await b.session.close()
         await srv.stop()
@@ -546,6 +549,9 @@ async def test_state_persists(tmp_path: Path) -> None:
         b2 = make_bot(srv2)
         again = await b2.send_message(USER_ID, "next")
         assert again.message_id == sent.message_id + 1
+        kept = srv2.state.groups[group.id]  # a group keeps its members and the bot's place in it
+        assert (kept.title, kept.members, kept.bot_status) == ("Склад", {USER_ID: "creator"}, "administrator")
+        assert (await b2.send_message(group.id, "всем")).chat.type == "supergroup"
         await b2.session.close()
     finally:
         await srv2.stop()

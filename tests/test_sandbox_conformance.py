@@ -9,6 +9,7 @@ go over raw HTTP, so the exact status and description are checked, not a client 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import struct
 import zlib
@@ -68,8 +69,14 @@ class Client:
         return dict(body)
 
     async def updates(self, **params: Any) -> list[dict[str, Any]]:
-        result = await self.ok("getUpdates", timeout=0, **params)
-        return list(result)
+        """getUpdates; every update must also be one a client library accepts (aiogram's models of the Bot API
+        types: a missing required field, such as ChatMemberBanned's until_date, fails here)."""
+        from aiogram.types import Update
+
+        result = list(await self.ok("getUpdates", timeout=0, **params))
+        for update in result:
+            Update.model_validate(update)
+        return result
 
 
 @pytest.fixture
@@ -318,16 +325,27 @@ async def test_only_four_named_html_entities(client: Client) -> None:
 
 
 async def test_explicit_entities_must_be_inside_the_text(client: Client) -> None:
-    """Official server checks explicit entities: a negative offset is «Receive an entity with incorrect offset», one
-    past the end of the text is refused; inside the text they are kept as given."""
-    status, text = await client.error(
-        "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", "offset": 1, "length": 5}]
-    )
-    assert status == 400 and text.startswith("Bad Request: can't parse entities: ")
-    status, text = await client.error(
-        "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", "offset": -1, "length": 1}]
-    )
-    assert text == "Bad Request: can't parse entities: Receive an entity with incorrect offset -1"
+    """TDLib checks explicit entities (td/telegram/MessageEntity.cpp, `fix_formatted_text`: «Receive an entity with
+    incorrect offset», «Entity begins after the end of the text», «Entity beginning at UTF-16 offset … ends after
+    the end of the text at UTF-16 offset …»); the official server passes the text on as «Bad Request: » with the
+    first letter lower-cased (telegram-bot-api, Client.cpp, `fail_query_with_error`). Inside the text they are kept
+    as given."""
+    cases = [
+        ({"offset": 1, "length": 5}, "entity beginning at UTF-16 offset 1 ends after the end of the text at UTF-16 "
+         "offset 6"),
+        ({"offset": 4, "length": 1}, "entity begins after the end of the text at UTF-16 offset 4"),
+        ({"offset": -1, "length": 1}, "receive an entity with incorrect offset -1"),
+        ({"offset": 0, "length": -2}, "receive an entity with incorrect length -2"),
+    ]
+    for entity, text in cases:
+        assert await client.error(
+            "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", **entity}]
+        ) == (400, f"Bad Request: {text}")
+    # UTF-16: an emoji counts twice, so «a😀» is three units long
+    await client.ok("sendMessage", chat_id=ANNA, text="a😀", entities=[{"type": "bold", "offset": 1, "length": 2}])
+    assert await client.error(
+        "sendMessage", chat_id=ANNA, text="a😀", entities=[{"type": "bold", "offset": 1, "length": 3}]
+    ) == (400, "Bad Request: entity beginning at UTF-16 offset 1 ends after the end of the text at UTF-16 offset 4")
     inside = [{"type": "bold", "offset": 1, "length": 2}]
     msg = await client.ok("sendMessage", chat_id=ANNA, text="abc", entities=inside)
     assert msg["entities"] == [{"type": "bold", "offset": 1, "length": 2}]
@@ -390,18 +408,69 @@ async def test_unknown_method_404_and_missing_method_501(client: Client) -> None
     assert status == 501 and "not supported by the sandbox" in text
 
 
-async def test_photo_comes_in_several_sizes(client: Client) -> None:
-    """Bot API (Message.photo): «Available sizes of the photo» — Telegram stores several (90/320/800 px … up to
-    2560), smallest first, each with its own file_id."""
+async def download(client: Client, file_id: str) -> bytes:
+    path = (await client.ok("getFile", file_id=file_id))["file_path"]
+    async with client.http.get(f"/file/bot{TOKEN}/{path}") as resp:
+        assert resp.status == 200
+        return await resp.read()
+
+
+async def test_photo_comes_in_telegrams_sizes_each_a_jpeg_of_its_own(client: Client) -> None:
+    """Bot API (Message.photo): «Available sizes of the photo». Telegram re-encodes a photo as JPEG in sizes that fit
+    90, 320, 800 and 1280 px (never larger than the original), smallest first, each with its own file_id,
+    file_unique_id, width, height and file_size, and getFile gives each one; a file_id of any size sends the same
+    photo again."""
+    from PIL import Image
+
     form = aiohttp.FormData()
     form.add_field("chat_id", str(ANNA))
-    form.add_field("photo", png(1000, 500), filename="p.png", content_type="image/png")
+    form.add_field("photo", png(2000, 1000), filename="p.png", content_type="image/png")
     async with client.http.post(f"/bot{TOKEN}/sendPhoto", data=form) as resp:
         sizes = (await resp.json())["result"]["photo"]
-    assert [(s["width"], s["height"]) for s in sizes] == [(90, 45), (320, 160), (800, 400), (1000, 500)]
-    assert len({s["file_id"] for s in sizes}) == 4
-    again = await client.ok("sendPhoto", chat_id=ANNA, photo=sizes[-1]["file_id"])
+    assert [(s["width"], s["height"]) for s in sizes] == [(90, 45), (320, 160), (800, 400), (1280, 640)]
+    assert len({s["file_id"] for s in sizes}) == len({s["file_unique_id"] for s in sizes}) == 4
+    for size in sizes:
+        data = await download(client, size["file_id"])
+        assert data[:2] == b"\xff\xd8" and len(data) == size["file_size"]  # JPEG, whatever was uploaded
+        with Image.open(io.BytesIO(data)) as image:
+            assert image.format == "JPEG" and image.size == (size["width"], size["height"])
+        assert (await client.ok("getFile", file_id=size["file_id"]))["file_path"].endswith(".jpg")
+    assert sizes[0]["file_size"] < sizes[-1]["file_size"]
+    await asyncio.sleep(1.0)  # one message a second to one chat
+    again = await client.ok("sendPhoto", chat_id=ANNA, photo=sizes[0]["file_id"])
     assert [s["file_id"] for s in again["photo"]] == [s["file_id"] for s in sizes]
+
+
+async def test_small_photo_is_not_enlarged_and_a_persons_photo_has_sizes_too(client: Client) -> None:
+    """A photo smaller than 1280 px keeps its size as the largest one (Telegram never enlarges); a person's photo
+    arrives to the bot with the same set of sizes."""
+    form = aiohttp.FormData()
+    form.add_field("photo", png(500, 300), filename="shelf.png", content_type="image/png")
+    status, _ = await client.user("POST", f"/users/{ANNA}/messages", data=form)
+    assert status == 200
+    [update] = await client.updates()
+    sizes = update["message"]["photo"]
+    assert [(s["width"], s["height"]) for s in sizes] == [(90, 54), (320, 192), (500, 300)]
+    for size in sizes:
+        assert (await download(client, size["file_id"]))[:2] == b"\xff\xd8"
+
+
+async def test_bytes_that_are_no_picture_are_no_photo(client: Client) -> None:
+    """Official server: an upload Telegram cannot decode as a picture is «Bad Request: IMAGE_PROCESS_FAILED»; Bot API
+    (sendPhoto): «width and height must not exceed 10000 in total. Width and height ratio must be at most 20»
+    (PHOTO_INVALID_DIMENSIONS). A person's client cannot send such a photo either (the user API refuses it)."""
+    for data, error in (
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "IMAGE_PROCESS_FAILED"),
+        (png(2100, 100), "PHOTO_INVALID_DIMENSIONS"),
+    ):
+        form = aiohttp.FormData()
+        form.add_field("chat_id", str(ANNA))
+        form.add_field("photo", data, filename="p.png", content_type="image/png")
+        async with client.http.post(f"/bot{TOKEN}/sendPhoto", data=form) as resp:
+            assert (resp.status, (await resp.json())["description"]) == (400, f"Bad Request: {error}")
+    form = aiohttp.FormData()
+    form.add_field("photo", b"not a picture", filename="p.png", content_type="image/png")
+    assert (await client.user("POST", f"/users/{ANNA}/messages", data=form))[0] == 400
 
 
 async def test_one_item_media_group_is_accepted(client: Client) -> None:
@@ -413,6 +482,38 @@ async def test_one_item_media_group_is_accepted(client: Client) -> None:
     async with client.http.post(f"/bot{TOKEN}/sendMediaGroup", data=form) as resp:
         body = await resp.json()
     assert body["ok"] and len(body["result"]) == 1
+
+
+@pytest.mark.sandbox(enforce_limits=False)  # four albums in a row: flood control is another test's
+async def test_an_album_holds_at_most_ten_files_of_one_family_and_carries_no_buttons(client: Client) -> None:
+    """Bot API (sendMediaGroup): 2-10 items (one passes, as the official server sends it alone); documents
+    cannot be mixed with photos; each item keeps its caption; the messages share one media_group_id."""
+
+    async def album(items: list[tuple[str, str]], **extra: str) -> tuple[int, Any]:
+        form = aiohttp.FormData()
+        form.add_field("chat_id", str(ANNA))
+        media = [
+            {"type": kind, "media": f"attach://f{n}", "caption": caption} for n, (kind, caption) in enumerate(items)
+        ]
+        form.add_field("media", json.dumps(media))
+        for key, value in extra.items():
+            form.add_field(key, value)
+        for n, (kind, _caption) in enumerate(items):
+            name, content = ("p.png", png(8 + n, 8)) if kind == "photo" else (f"d{n}.pdf", b"%PDF-1.4")
+            form.add_field(f"f{n}", content, filename=name)
+        async with client.http.post(f"/bot{TOKEN}/sendMediaGroup", data=form) as resp:
+            return resp.status, await resp.json()
+
+    status, body = await album([("photo", f"Фото {n}") for n in range(11)])
+    assert status == 400 and "2-10" in body["description"]
+    status, body = await album([("photo", "Фото"), ("document", "Акт")])
+    assert status == 400 and "mixed" in body["description"]
+    status, body = await album([("document", "Акт"), ("document", "Накладная")])
+    assert status == 200 and [m["caption"] for m in body["result"]] == ["Акт", "Накладная"]
+    assert len({m["media_group_id"] for m in body["result"]}) == 1
+    keyboard = json.dumps({"inline_keyboard": [[{"text": "x", "callback_data": "x"}]]})
+    status, body = await album([("photo", "a"), ("photo", "b")], reply_markup=keyboard)
+    assert status == 200 and all("reply_markup" not in m for m in body["result"])
 
 
 # ====================================================================== people
@@ -513,19 +614,11 @@ async def test_video_voice_audio_location_contact_poll(client: Client) -> None:
     assert "file_name" not in results["voice"]
     location = await client.ok("sendLocation", chat_id=ANNA, latitude=55.75, longitude=37.61)
     assert location["location"] == {"latitude": 55.75, "longitude": 37.61}
-    assert await client.error("sendLocation", chat_id=ANNA, latitude=95, longitude=0) == (
-        400,
-        "Bad Request: wrong location specified",
-    )
     contact = await client.ok("sendContact", chat_id=ANNA, phone_number="+7999", first_name="Ivan")
     assert contact["contact"] == {"phone_number": "+7999", "first_name": "Ivan"}
     await asyncio.sleep(1.0)
     poll = await client.ok("sendPoll", chat_id=ANNA, question="Lunch?", options=["Yes", {"text": "No"}])
     assert [o["text"] for o in poll["poll"]["options"]] == ["Yes", "No"] and poll["poll"]["is_anonymous"] is True
-    assert await client.error("sendPoll", chat_id=ANNA, question="Lunch?", options=["Yes"]) == (
-        400,
-        "Bad Request: poll must have at least 2 option",
-    )
 
 
 async def test_edit_message_media(client: Client) -> None:
@@ -634,3 +727,262 @@ async def test_web_app_button_gives_init_data_signed_as_telegram_signs_it(client
     keyboard["inline_keyboard"][0][0]["web_app"] = {"url": "http://example.com/form"}
     status, text = await client.error("sendMessage", chat_id=ANNA, text="open", reply_markup=keyboard)
     assert status == 400 and text.endswith("is invalid: Only HTTPS links are allowed")
+
+
+async def test_bad_poll_is_refused_with_telegrams_texts(client: Client) -> None:
+    """TDLib checks a poll (td/telegram/PollOption.cpp `get_poll_options`: «Poll must have at least one answer
+    option», «Poll can't have more than 12 options»; `get_poll_option`: «Poll options length must not exceed 100»;
+    an empty question or option fails in `get_formatted_text`: «Text must be non-empty»; the question:
+    «Poll question length must not exceed 300»), the official server lower-cases the first letter. One option passes
+    TDLib; Telegram's server refuses it (Bot API, sendPoll: «2-12 answer options») as POLL_ANSWERS_INVALID, which
+    the official server passes on as it is (its second letter is a capital: Client.cpp, `fail_query_with_error`)."""
+    refusals = [
+        ({"question": "Lunch?", "options": ["Yes"]}, "POLL_ANSWERS_INVALID"),
+        ({"question": "Lunch?", "options": []}, "poll must have at least one answer option"),
+        ({"question": "Lunch?", "options": [str(n) for n in range(13)]}, "poll can't have more than 12 options"),
+        ({"question": "Lunch?", "options": ["Yes", "x" * 101]}, "poll options length must not exceed 100"),
+        ({"question": "Lunch?", "options": ["Yes", " "]}, "text must be non-empty"),
+        ({"question": "  ", "options": ["Yes", "No"]}, "text must be non-empty"),
+        ({"question": "?" * 301, "options": ["Yes", "No"]}, "poll question length must not exceed 300"),
+    ]
+    for params, text in refusals:
+        assert await client.error("sendPoll", chat_id=ANNA, **params) == (400, f"Bad Request: {text}"), params
+    poll = await client.ok("sendPoll", chat_id=ANNA, question="?" * 300, options=[str(n) for n in range(12)])
+    assert len(poll["poll"]["options"]) == 12
+
+
+async def test_location_out_of_range_is_refused(client: Client) -> None:
+    """TDLib (td/telegram/Location.cpp): a location is empty unless |latitude| <= 90 and |longitude| <= 180, and
+    `process_input_message_location` refuses an empty one: «Wrong location specified» -> «Bad Request: wrong location
+    specified» from the official server."""
+    for latitude, longitude in ((95, 0), (-90.5, 10), (0, 180.01), (0, -181)):
+        assert await client.error("sendLocation", chat_id=ANNA, latitude=latitude, longitude=longitude) == (
+            400,
+            "Bad Request: wrong location specified",
+        )
+    edge = await client.ok("sendLocation", chat_id=ANNA, latitude=-90, longitude=180)
+    assert edge["location"] == {"latitude": -90, "longitude": 180}
+
+
+# ====================================================================== group chats
+BOT_ID = 777  # the bot of TOKEN
+
+
+def kinds(updates: list[dict[str, Any]]) -> list[str]:
+    return [next(k for k in u if k != "update_id") for u in updates]
+
+
+async def test_bot_added_to_a_group_promoted_and_removed_gets_member_updates(client: Client) -> None:
+    """Bot API (Update): `my_chat_member` when the bot's status in a chat changes; `chat_member` about others only
+    when «the bot must be an administrator in the chat and must explicitly specify "chat_member" in the list of
+    allowed_updates»; (Message) service messages `group_chat_created`, `new_chat_members`, `left_chat_member`; a
+    group's Chat has type «group» and a negative id. A bot that was removed gets 403 «Forbidden: bot was kicked from
+    the group chat», one that left «Forbidden: bot is not a member of the group chat» (the official server's texts)."""
+    await client.person(5002, first_name="Boris")
+    await client.person(5003, first_name="Vera")
+    status, group = await client.user(
+        "POST", "/groups", json={"title": "Склад", "creator_id": ANNA, "member_ids": [5002], "bot": True}
+    )
+    assert status == 200 and group["id"] < 0 and group["type"] == "group"
+    gid = group["id"]
+    created = await client.updates(allowed_updates=["message", "my_chat_member", "chat_member"])
+    assert kinds(created) == ["my_chat_member", "message"]
+    change = created[0]["my_chat_member"]
+    assert change["chat"] == {"id": gid, "title": "Склад", "type": "group"} and change["from"]["id"] == ANNA
+    assert (change["old_chat_member"]["status"], change["new_chat_member"]["status"]) == ("left", "member")
+    assert created[1]["message"]["group_chat_created"] is True
+
+    sent = await client.ok("sendMessage", chat_id=gid, text="Всем привет")
+    assert sent["chat"]["type"] == "group" and sent["from"]["id"] == BOT_ID
+    status, seen = await client.user("GET", f"/groups/{gid}/messages")
+    assert [m.get("group_chat_created") or m["text"] for m in seen["messages"]] == [True, "Всем привет"]
+
+    # a member joins: a service message; no chat_member while the bot is not an administrator
+    await client.user("POST", f"/groups/{gid}/members", json={"user_id": 5003, "by": ANNA})
+    joined = await client.updates(offset=created[-1]["update_id"] + 1)
+    assert kinds(joined) == ["message"] and joined[0]["message"]["new_chat_members"][0]["id"] == 5003
+    await client.user("PATCH", f"/groups/{gid}/members/{BOT_ID}", json={"status": "administrator"})
+    await client.user("DELETE", f"/groups/{gid}/members/5002?by={ANNA}")
+    later = await client.updates(offset=joined[-1]["update_id"] + 1)
+    assert kinds(later) == ["my_chat_member", "chat_member", "message"]
+    assert later[0]["my_chat_member"]["new_chat_member"]["status"] == "administrator"
+    assert later[1]["chat_member"]["new_chat_member"] == {"status": "left", "user": later[1]["chat_member"][
+        "old_chat_member"]["user"]}
+    assert later[2]["message"]["left_chat_member"]["id"] == 5002
+    member = await client.ok("getChatMember", chat_id=gid, user_id=5003)
+    assert member["status"] == "member" and await client.ok("getChatMemberCount", chat_id=gid) == 3
+
+    await client.user("DELETE", f"/groups/{gid}/members/{BOT_ID}?by={ANNA}")
+    removed = await client.updates(offset=later[-1]["update_id"] + 1)
+    assert kinds(removed) == ["my_chat_member"]
+    assert removed[0]["my_chat_member"]["new_chat_member"] == {"status": "kicked", "user": removed[0][
+        "my_chat_member"]["new_chat_member"]["user"], "until_date": 0}
+    assert await client.error("sendMessage", chat_id=gid, text="?") == (
+        403,
+        "Forbidden: bot was kicked from the group chat",
+    )
+    await client.user("POST", f"/groups/{gid}/members", json={"bot": True})
+    await client.ok("leaveChat", chat_id=gid)
+    assert await client.error("sendMessage", chat_id=gid, text="?") == (
+        403,
+        "Forbidden: bot is not a member of the group chat",
+    )
+
+
+async def test_privacy_mode_in_groups_and_commands_with_the_bots_username(client: Client) -> None:
+    """Bot API («Privacy mode», on by default; getMe: can_read_all_group_messages false): in a group the bot gets
+    commands (`/cmd`, or `/cmd@its_username` but not another bot's), messages that mention it, replies to its own
+    messages and service messages; an administrator bot gets everything. A command with the suffix is one
+    `bot_command` entity (MessageEntity)."""
+    me = await client.ok("getMe")
+    assert me["can_join_groups"] is True and me["can_read_all_group_messages"] is False
+    await client.person(5002, first_name="Boris")
+    _, group = await client.user("POST", "/groups", json={"title": "Продажи", "creator_id": ANNA, "bot": True})
+    gid = group["id"]
+    handled = (await client.updates())[-1]["update_id"]
+
+    async def says(text: str, **extra: Any) -> None:
+        body = {"from_user_id": ANNA, "text": text, **extra}
+        status, answer = await client.user("POST", f"/groups/{gid}/messages", json=body)
+        assert status == 200, answer
+
+    own = await client.ok("sendMessage", chat_id=gid, text="Кто возьмёт заказ?")
+    for text in ("просто болтаем", "/tasks@other_bot", f"/tasks@{me['username']}", "/help", "спроси @konveyer_bot"):
+        await says(text)
+    await says("я возьму", reply_to_message_id=own["message_id"])
+    got = await client.updates(offset=handled + 1)
+    texts = [u["message"]["text"] for u in got]
+    assert texts == [f"/tasks@{me['username']}", "/help", "спроси @konveyer_bot", "я возьму"]
+    first = got[0]["message"]
+    assert first["chat"]["type"] == "group" and first["from"]["id"] == ANNA
+    assert first["entities"] == [{"type": "bot_command", "offset": 0, "length": len(f"/tasks@{me['username']}")}]
+    # a member who is not in the group cannot write there
+    status, _ = await client.user("POST", f"/groups/{gid}/messages", json={"from_user_id": 5002, "text": "hi"})
+    assert status == 409
+    await client.user("PATCH", f"/groups/{gid}/members/{BOT_ID}", json={"status": "administrator"})
+    await says("теперь всё видно")
+    assert (await client.updates(offset=got[-1]["update_id"] + 1))[-1]["message"]["text"] == "теперь всё видно"
+
+
+async def test_supergroup_and_a_button_pressed_in_a_group(client: Client) -> None:
+    """Bot API (Chat): a supergroup's id is -100…; a bot cannot be in a supergroup at its creation (Message:
+    supergroup_chat_created «can't be received in a message coming through updates»), so it is added: my_chat_member
+    and new_chat_members. A button pressed in a group is a callback_query from that member, with the group's
+    message."""
+    await client.person(5002, first_name="Boris")
+    _, group = await client.user(
+        "POST",
+        "/groups",
+        json={"title": "Цех", "type": "supergroup", "creator_id": ANNA, "member_ids": [5002], "bot": True},
+    )
+    gid = group["id"]
+    assert str(gid).startswith("-100")
+    added = await client.updates()
+    assert kinds(added) == ["my_chat_member", "message"]
+    assert added[1]["message"]["chat"]["type"] == "supergroup"
+    assert added[1]["message"]["new_chat_members"][0]["id"] == BOT_ID
+    keyboard = {"inline_keyboard": [[{"text": "Беру", "callback_data": "take:1"}]]}
+    card = await client.ok("sendMessage", chat_id=gid, text="Заказ 1", reply_markup=keyboard)
+    press = {"from_user_id": 5002, "message_id": card["message_id"], "data": "take:1", "wait": 0}
+    status, _ = await client.user("POST", f"/groups/{gid}/callbacks", json=press)
+    assert status == 200
+    [query] = [u["callback_query"] for u in await client.updates(offset=added[-1]["update_id"] + 1)]
+    assert query["from"]["id"] == 5002 and query["message"]["chat"]["id"] == gid and query["data"] == "take:1"
+    status, _ = await client.user("POST", f"/groups/{gid}/callbacks", json={**press, "data": "made:up"})
+    assert status == 400
+    await client.user("DELETE", f"/groups/{gid}/members/5002?by={ANNA}")
+    assert (await client.ok("getChatMember", chat_id=gid, user_id=5002))["status"] == "kicked"
+
+
+async def test_required_parameters_are_named_as_the_official_server_names_them(client: Client) -> None:
+    """Official server (telegram-bot-api, Client.cpp): `get_required_string_arg` answers «Parameter "…" is required»
+    (first letter lower-cased), `get_location` «Bad Request: latitude is empty» / «longitude is empty», an empty text
+    «Message text is empty»; these come before the chat is looked at, so even a blocked person's chat gets them."""
+    await client.person(7003, first_name="Gleb")
+    await client.user("POST", "/users/7003/block")
+    cases = [
+        ("sendLocation", {"longitude": 37.6}, "latitude is empty"),
+        ("sendLocation", {"latitude": 55.7}, "longitude is empty"),
+        ("sendContact", {"first_name": "Ivan"}, 'parameter "phone_number" is required'),
+        ("sendContact", {"phone_number": "+7999"}, 'parameter "first_name" is required'),
+        ("copyMessage", {"message_id": 1}, 'parameter "from_chat_id" is required'),
+        ("sendMessage", {"text": ""}, "message text is empty"),
+    ]
+    for method, params, text in cases:
+        assert await client.error(method, chat_id=7003, **params) == (400, f"Bad Request: {text}"), method
+    assert await client.error("sendLocation", chat_id=7003, latitude=1, longitude=1) == (
+        403,
+        "Forbidden: bot was blocked by the user",
+    )
+
+
+# ====================================================================== defaults and the rest of the user API
+async def test_by_default_the_sandbox_checks_the_token_and_keeps_the_limits(tmp_path: Any) -> None:
+    """Fidelity by default: the sandbox as the demo builds it (`sandbox/demo.py`: only a state file), and as the
+    tests and the bench build it, accepts only its bot's token (Telegram: 401 «Unauthorized» for any other) and
+    enforces the flood limits; only an explicit argument turns the limits off."""
+    server = SandboxServer(state_path=tmp_path / "state.json")
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(base_url=server.base_url) as http:
+            async with http.get("/bot777:some-other-bot/getMe") as resp:
+                assert (resp.status, (await resp.json())["description"]) == (401, "Unauthorized")
+            async with http.get(f"/bot{DEFAULT_TOKEN}/getMe") as resp:
+                assert resp.status == 200
+            await http.post("/sandbox/api/users", json={"id": ANNA, "first_name": "Anna"})
+            statuses = []
+            for n in range(6):
+                async with http.post(f"/bot{DEFAULT_TOKEN}/sendMessage", json={"chat_id": ANNA, "text": str(n)}) as r:
+                    statuses.append(r.status)
+            assert 429 in statuses
+    finally:
+        await server.stop()
+    assert SandboxServer(enforce_limits=False).hub.flood is None
+
+
+async def test_a_person_deletes_their_message_and_the_bot_is_not_told(client: Client) -> None:
+    """Bot API: there is no update for a message deleted in a private chat; the person's chat shows it deleted, and
+    it can no longer be replied to."""
+    mine = await client.says("oops")
+    status, body = await client.user("DELETE", f"/users/{ANNA}/messages/{mine['message_id']}")
+    assert (status, body) == (200, {"deleted": True})
+    assert kinds(await client.updates()) == ["message"]  # only the message itself, nothing about its deletion
+    assert await client.error("sendMessage", chat_id=ANNA, text="re", reply_to_message_id=mine["message_id"]) == (
+        400,
+        "Bad Request: message to be replied not found",
+    )
+
+
+async def test_a_fault_for_a_time_ends_by_itself(client: Client) -> None:
+    """Faults on demand «for a time»: `duration` seconds, then the calls succeed again without clearing it."""
+    status, fault = await client.user("POST", "/faults", json={"kind": "error", "status": 503, "duration": 0.5})
+    assert status == 200 and fault["expires_in"] > 0
+    assert await client.error("getMe") == (503, "Service Unavailable")
+    assert await client.error("getMe") == (503, "Service Unavailable")
+    await asyncio.sleep(0.6)
+    await client.ok("getMe")
+
+
+async def test_edit_message_caption_and_caption_limits(client: Client) -> None:
+    """Bot API (editMessageCaption): a new caption, 0-1024 characters after entities parsing, for a message with
+    media; TDLib's texts via the official server: «there is no caption in the message to edit» for a text message,
+    «message caption is too long»; a missing file is «there is no photo in the request»."""
+    form = aiohttp.FormData()
+    form.add_field("chat_id", str(ANNA))
+    form.add_field("caption", "before")
+    form.add_field("photo", png(40, 20), filename="p.png", content_type="image/png")
+    async with client.http.post(f"/bot{TOKEN}/sendPhoto", data=form) as resp:
+        photo = (await resp.json())["result"]
+    edited = await client.ok(
+        "editMessageCaption", chat_id=ANNA, message_id=photo["message_id"], caption="<b>after</b>", parse_mode="HTML"
+    )
+    assert edited["caption"] == "after" and edited["caption_entities"] == [{"type": "bold", "offset": 0, "length": 5}]
+    too_long = {"chat_id": ANNA, "message_id": photo["message_id"], "caption": "x" * 1025}
+    assert await client.error("editMessageCaption", **too_long) == (400, "Bad Request: message caption is too long")
+    await asyncio.sleep(1.0)
+    text = await client.ok("sendMessage", chat_id=ANNA, text="plain")
+    assert await client.error("editMessageCaption", chat_id=ANNA, message_id=text["message_id"], caption="c") == (
+        400,
+        "Bad Request: there is no caption in the message to edit",
+    )
+    assert await client.error("sendPhoto", chat_id=ANNA) == (400, "Bad Request: there is no photo in the request")

@@ -83,6 +83,15 @@ class CardButtons:
             return Reply()
         if button.action == "move":
             return await self._move(loaded.row.id, button.arg)
+        if button.action in ("mute", "unmute"):
+            muted = button.action == "mute"
+            loaded = await self.cases.mute(viewer, loaded.row.id, muted)
+            notice = (
+                self.r.t("🔕 No more stage updates about this case; your own tasks still come.", self.lang)
+                if muted
+                else self.r.t("🔔 You will be told again when this case moves on.", self.lang)
+            )
+            return Reply(notice, await case_view(self.cases, self.user, loaded))
         if button.action == "files":
             state = loaded.state
             files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)

@@ -12,7 +12,9 @@ class TaskCb(CallbackData, prefix="t"):
 
 
 class FormCb(CallbackData, prefix="f"):
-    action: str  # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | resume
+    # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | resume; a list's entries:
+    # entry (pick one) | sub (correct its field, or all of it) | add | drop | all (the whole list again)
+    action: str
     task_id: int
     arg: str = ""
     step: int = -1  # how many answers the form had when the button was sent: older buttons are stale
@@ -24,7 +26,7 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | diagram
+    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | diagram | mute | unmute
     case_id: int
     arg: str = ""
 

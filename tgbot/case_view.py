@@ -100,6 +100,13 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     rows.append(
         [InlineKeyboardButton(text=diagram, callback_data=CaseCb(action="diagram", case_id=loaded.row.id).pack())]
     )
+    if state.status == CaseStatus.ACTIVE:
+        muted = await service.muted(user, loaded.row.id)
+        t = core.translator.t
+        label, action = (t("🔔 Unmute the case", lang), "unmute") if muted else (t("🔕 Mute the case", lang), "mute")
+        rows.append(
+            [InlineKeyboardButton(text=label, callback_data=CaseCb(action=action, case_id=loaded.row.id).pack())]
+        )
     if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row):
         rows.append(
             [
@@ -110,4 +117,4 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
             ]
         )
     markup = InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True) if rows else None
-    return text[:4000], markup
+    return text, markup

@@ -12,6 +12,7 @@ import json
 import logging
 import zlib
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -107,9 +108,10 @@ class Conversation:
             raise EngineError(_("This case does not exist."))
         spec = await self.core.registry.spec(self.session, case.definition_id)
         state_task = task_state(task)
-        # An item's form asks the fields of its entry, and shows what the entry already has.
+        # An item's form asks the fields of its entry, and shows what the entry already has; any other form the
+        # case's fields as this task asks them (a loop's own wording of a field, its date rules).
         loaded = FormCase(spec=spec, data=form_data(case.data, state_task), task=state_task)
-        fields: dict[str, FieldDef] = form_fields(spec, state_task)
+        fields: dict[str, FieldDef] = form_fields(spec, state_task, outcome)
         names = task_fields(spec, state_task, outcome)
         if outcome is not None and task.key != START_TASK:
             odef = task_def(spec, task.stage, task.key).outcome_defs().get(outcome)
@@ -165,6 +167,11 @@ class Conversation:
             text, keyboard = self.r.form_summary(
                 loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision
             )
+            attached = self.r.files(loaded.spec, draft["values"], names, self.lang)
+            if attached:
+                # The files are part of what «Confirm» confirms: seen as albums right above the summary.
+                items = [(ref["id"], ref.get("kind") or "document", label) for label, ref in attached]
+                outbox.files(self.session, self.user.tg_id, self.cases.now, items)
             *head, last = pieces(text)
             for piece in head:
                 self.say(piece)
@@ -244,7 +251,7 @@ class Conversation:
     async def answer_text(self, task: Task, text: str) -> None:
         if await self.reasked(task):
             return
-        loaded, _fields, _names, draft, step = await self._current(task, None)
+        loaded, fields, _names, draft, step = await self._current(task, None)
         if step is None:
             self.say(self.r.t("The form is complete. Press «Confirm» or correct a field.", self.lang))
             return
@@ -259,22 +266,47 @@ class Conversation:
             return
         options = dict(await self.options(loaded, step))
         kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
+        today = self.today()
         try:
             value = field_values.parse_text(
                 kind,
                 text,
                 options=options or None,
-                today=self.core.clock.now().astimezone(self.core.calendar.tz).date(),
+                today=today,
                 minimum=fdef.min,
                 maximum=fdef.max,
                 integer=fdef.integer,
                 negative=fdef.negative,
+                prefer=forms.date_preference(fdef),
             )
         except field_values.InvalidAnswer as exc:
             raise FormError(exc.message, **exc.params) from None
-        forms.answer(draft, step, int(value) if fdef.type == "user" else field_values.to_json(kind, value))
+        stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
+        broken = forms.date_rule_problem(
+            fdef, stored, *self._around(loaded, fields, draft, step), today, self.r.tr.lang(self.lang)
+        )
+        if broken is not None:
+            raise FormError(broken[0], **broken[1])
+        forms.answer(draft, step, stored)
         task.draft = draft
         await self.ask(task)
+
+    def today(self) -> date:
+        return self.core.clock.now().astimezone(self.core.calendar.tz).date()
+
+    @staticmethod
+    def _around(
+        loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
+    ) -> tuple[dict[str, FieldDef], dict[str, Any]]:
+        """The other fields a question's date rules may name, and their values now: the form's answers over the
+        case's, and for a list entry its own fields first."""
+        known = {**loaded.data, **draft["values"]}
+        if step.index is None:
+            return fields, known
+        entry_fields = fields[step.name].fields or {}
+        entries = draft["values"].get(step.name) or []
+        entry = entries[step.index] if step.index < len(entries) else {}
+        return {**fields, **entry_fields}, {**known, **entry}
 
     async def pick(self, task: Task, key: str, step_no: int) -> None:
         loaded, _fields, _names, draft, step = await self._current(task, step_no)
@@ -431,10 +463,95 @@ class Conversation:
         )
 
     async def edit_field(self, task: Task, name: str, step_no: int) -> None:
-        _loaded, _fields, names, draft, _step = await self._current(task, step_no)
+        _loaded, fields, names, draft, _step = await self._current(task, step_no)
         if name not in names:
             raise EngineError(_("That option is no longer available."))
+        if fields[name].type == "list" and draft["values"].get(name):
+            # A list is corrected one entry at a time (or one added, or one taken out), not asked all again.
+            label = self.r.local(fields[name].label, self.lang)
+            self.say(
+                self.r.t("Which entry of «%(label)s» do you want to correct?", self.lang, label=label),
+                _with_step(self.r.entry_picker(fields, names, name, draft, task.id, self.lang), step_no),
+            )
+            return
         forms.reset_field(draft, name)
+        task.draft = draft
+        await self.ask(task)
+
+    async def _summary_state(self, task: Task, step_no: int) -> tuple[dict[str, FieldDef], list[str], dict[str, Any]]:
+        """The form at its summary (the only place corrections start from), or a refusal."""
+        _loaded, fields, names, draft, step = await self._current(task, step_no)
+        if step is not None:
+            raise EngineError(_("Finish the form first; then you can correct any field."))
+        return fields, names, draft
+
+    @staticmethod
+    def _entry_ref(
+        fields: dict[str, FieldDef], names: list[str], draft: dict[str, Any], arg: str
+    ) -> tuple[str, int | None, str | None]:
+        """A button's «list.entry.field» (numbers, to fit in the button): the list's name, the entry, the field."""
+        try:
+            numbers = [int(part) for part in arg.split(".")]
+            if any(number < 0 for number in numbers):
+                raise IndexError(arg)  # never sent by the bot: a made-up button
+            name = names[numbers[0]]
+            subs = list(fields[name].fields or {})
+            index = numbers[1] if len(numbers) > 1 else None
+            sub = subs[numbers[2]] if len(numbers) > 2 else None
+            if not subs or (index is not None and not 0 <= index < len(draft["values"].get(name) or [])):
+                raise IndexError(index)  # not a list, or an entry no longer there
+        except (ValueError, IndexError):
+            raise EngineError(_("That option is no longer available.")) from None
+        return name, index, sub
+
+    async def pick_entry(self, task: Task, arg: str, step_no: int) -> None:
+        """One entry picked: which of its fields to correct, or all of it, or take it out."""
+        fields, names, draft = await self._summary_state(task, step_no)
+        name, index, _sub = self._entry_ref(fields, names, draft, arg)
+        if index is None:
+            raise EngineError(_("That option is no longer available."))
+        label = self.r.local(fields[name].label, self.lang)
+        self.say(
+            self.r.t("%(label)s №%(n)s: what do you want to correct?", self.lang, label=label, n=index + 1),
+            _with_step(self.r.entry_field_picker(fields, names, name, index, draft, task.id, self.lang), step_no),
+        )
+
+    async def correct_entry(self, task: Task, arg: str, step_no: int) -> None:
+        fields, names, draft = await self._summary_state(task, step_no)
+        name, index, sub = self._entry_ref(fields, names, draft, arg)
+        if index is None:
+            raise EngineError(_("That option is no longer available."))
+        forms.reset_entry(fields, draft, name, index, sub)
+        task.draft = draft
+        await self.ask(task)
+
+    async def change_entries(self, task: Task, action: str, arg: str, step_no: int) -> None:
+        """«➕ Add an entry», «🗑 Remove this entry», «🔁 Enter the whole list again»."""
+        fields, names, draft = await self._summary_state(task, step_no)
+        name, index, _sub = self._entry_ref(fields, names, draft, arg)
+        fdef = fields[name]
+        try:
+            if action == "add":
+                forms.add_entry(fields, names, draft, name)
+            elif action == "drop" and index is not None:
+                forms.remove_entry(fields, names, draft, name, index)
+                label = self.r.local(fdef.label, self.lang)
+                said = self.r.t("🗑 %(label)s №%(n)s is removed.", self.lang, label=label, n=index + 1)
+                if fdef.count is not None:
+                    count = self.r.local(fields[fdef.count].label, self.lang)
+                    said += " " + self.r.t(
+                        "«%(label)s» is now %(value)s.",
+                        self.lang,
+                        label=count,
+                        value=len(draft["values"].get(name) or []),
+                    )
+                self.say(said)
+            elif action == "all":
+                forms.reset_field(draft, name)
+            else:
+                raise EngineError(_("That option is no longer available."))
+        except field_values.InvalidAnswer as exc:
+            raise EngineError(exc.message, **exc.params) from None
         task.draft = draft
         await self.ask(task)
 
@@ -460,6 +577,12 @@ class Conversation:
             await self.edit(task, step)
         elif action == "field":
             await self.edit_field(task, button.arg, step)
+        elif action == "entry":
+            await self.pick_entry(task, button.arg, step)
+        elif action == "sub":
+            await self.correct_entry(task, button.arg, step)
+        elif action in ("add", "drop", "all"):
+            await self.change_entries(task, action, button.arg, step)
         elif action == "resume":
             await self.resume(task)
         elif action == "confirm":
@@ -501,10 +624,15 @@ class Conversation:
         await self.ask(task)
 
     async def confirm(self, task: Task, step_no: int) -> Loaded:
-        _loaded, _fields, names, draft, step = await self._current(task, step_no)
+        form, fields, names, draft, step = await self._current(task, step_no)
         if step is not None:
             raise EngineError(_("The form is not complete yet."))
         values = {k: v for k, v in draft["values"].items() if k in names}
+        # Said here in the person's language (the engine checks it again, for every other way in): a date
+        # corrected from the summary may no longer fit another.
+        broken = forms.form_rule_problem(fields, values, form.data, self.today(), self.r.tr.lang(self.lang))
+        if broken is not None:
+            raise EngineError(broken[0], **broken[1])
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
         self.user.active_task_id = None
         self._finished(draft)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, TaskCard, User
+from db.models import Case, Outbox, TaskCard, User
 from flows.items import item_state
 from flows.model import ProcessDef, TaskDef
 from flows.runtime import Notify, TaskState, task_def
@@ -44,16 +44,10 @@ def evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
 def send_files(
     session: AsyncSession, chat_id: int, now: datetime, files: list[tuple[str, dict[str, Any]]], case_name: str
 ) -> None:
-    """Each file as a photo or a document, captioned with what it is and whose case it belongs to."""
-    for label, ref in files:
-        method = "sendPhoto" if ref.get("kind") == "photo" else "sendDocument"
-        outbox.enqueue(
-            session,
-            chat_id=chat_id,
-            method=method,
-            now=now,
-            payload={"file_id": ref["id"], "caption": f"{label} · {case_name}"[:1000]},
-        )
+    """The files as albums (photos together, documents together), each captioned with what it is and whose
+    case it belongs to."""
+    items = [(ref["id"], ref.get("kind") or "document", f"{label} · {case_name}") for label, ref in files]
+    outbox.files(session, chat_id, now, items)
 
 
 class OutboxNotifier:
@@ -125,7 +119,8 @@ class OutboxNotifier:
                 extra=self._extra(loaded),
                 taken=self._taken(loaded, task),
             )
-            payload: dict[str, Any] = {"text": text}
+            # A card too long for one message was sent in pieces, its buttons on the last: that one is edited.
+            payload: dict[str, Any] = {"text": outbox.split_text(text)[-1]}
             if keyboard:
                 payload["reply_markup"] = keyboard
             outbox.enqueue(
@@ -154,7 +149,7 @@ class OutboxNotifier:
         names = await self._names(loaded)
         for user in recipients:
             text, keyboard = self._notice(loaded, effect, user.language, names)
-            outbox.message(self.session, user.tg_id, text[:4000], self.now, keyboard)
+            outbox.message(self.session, user.tg_id, text, self.now, keyboard)
             self._send_files(loaded, user, effect.attach)
 
     def _notice(
@@ -241,12 +236,12 @@ class OutboxNotifier:
         if steps:
             text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
         outbox.message(
-            self.session, user.tg_id, text, self.now, r.case_button(loaded.row.id, lang), case_id=loaded.row.id
+            self.session, user.tg_id, text, self.now, r.stage_line_buttons(loaded.row.id, lang), case_id=loaded.row.id
         )
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
-        outbox.message(self.session, user.tg_id, body[:4000], self.now)
+        outbox.message(self.session, user.tg_id, body, self.now)
 
     async def step_failed(self, case: Case | None, step: str, error: str, person: User | None) -> None:
         t = self.renderer.t
@@ -343,15 +338,46 @@ class OutboxNotifier:
         markup = keyboard.model_dump(exclude_none=True) if keyboard is not None else None
         outbox.message(self.session, user.tg_id, digest_view.digest_text(r, digest, lang), self.now, markup)
 
-    def email(self, to: str, subject: str, body: str, file_ids: list[int]) -> None:
-        row = outbox.enqueue(
-            self.session,
-            chat_id=0,
-            method="email",
-            now=self.now,
-            payload={"to": to, "subject": subject, "body": body, "file_ids": file_ids},
-        )
+    def email(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        file_ids: list[int],
+        *,
+        case_id: int | None = None,
+        responsible_id: int | None = None,
+    ) -> None:
+        payload: dict[str, Any] = {"to": to, "subject": subject, "body": body, "file_ids": file_ids}
+        if responsible_id is not None:
+            payload["responsible_id"] = responsible_id
+        row = outbox.enqueue(self.session, chat_id=0, method="email", now=self.now, payload=payload, case_id=case_id)
         row.channel = "email"
+
+    async def delivery_failed(self, row: Outbox, person: User) -> None:
+        r, lang, payload = self.renderer, person.language, row.payload
+        channel = r.t("SMS", lang) if row.channel == "sms" else r.t("e-mail", lang)
+        where = r.t("case №%(id)s", lang, id=row.case_id) if row.case_id else r.t("no case", lang)
+        lines = [
+            r.t(
+                "⚠️ The %(channel)s to %(to)s (%(case)s) could not be sent: %(error)s",
+                lang,
+                channel=channel,
+                to=payload.get("to") or "—",
+                case=where,
+                error=row.error or "?",
+            ),
+            r.t("Please send it yourself, by hand:", lang),
+            r.t("To: %(to)s", lang, to=payload.get("to") or "—"),
+        ]
+        if payload.get("subject"):
+            lines.append(r.t("Subject: %(subject)s", lang, subject=payload["subject"]))
+        lines += ["", str(payload.get("body") or "")]
+        count = len([i for i in payload.get("file_ids", []) if isinstance(i, int)])
+        if count:
+            lines += ["", r.t("Attach the case's files (%(n)s): «📎 Files» on the case card.", lang, n=count)]
+        keyboard = r.case_button(row.case_id, lang) if row.case_id else None
+        outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, keyboard, case_id=row.case_id)
 
     def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
         state = loaded.state

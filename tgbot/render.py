@@ -8,43 +8,19 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from flows.forms import Step, describe_current, step_label
+from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
 from flows.items import entry_of, item_state, parse_item_task, track_of
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import START_TASK, CaseState, TaskState, call_links, task_def, task_entry
+from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
+from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
+from services.outbox import split_text
 from services.wording import Wording, file_fields
 from tgbot.callbacks import AttentionCb, CaseCb, EscalationCb, FormCb, ItemCb, StartCb, TaskCb
 
-MAX_TEXT = 4000
-
-
-def clip(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def pieces(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """A long text as several messages, cut between lines (a line longer than a message between words), so
-    that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    chunks.append(current)
-    return [chunk for chunk in chunks if chunk.strip()] or [""]
+# Long texts are cut between lines by the outbox (`services.outbox.split_text`), never clipped with «…».
+pieces = split_text
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any] | None:
@@ -142,7 +118,7 @@ class Renderer(Wording):
                     )
                 )
             rows.append(row)
-        return clip("\n".join(lines)), markup(rows)
+        return "\n".join(lines), markup(rows)
 
     def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[InlineKeyboardButton]:
         worked = task.worked_seconds
@@ -342,7 +318,7 @@ class Renderer(Wording):
                     ),
                 ]
             )
-        return clip("\n".join(lines)), markup(rows)
+        return "\n".join(lines), markup(rows)
 
     def item_history(
         self, case: CaseState, name: str, index: int, lang: str | None, names: dict[int, str]
@@ -359,7 +335,7 @@ class Renderer(Wording):
             if isinstance(by, int):
                 line += f" · {names.get(by, '?')}"
             lines.append(line)
-        return clip("\n".join(lines))
+        return "\n".join(lines)
 
     def item_lines(self, case: CaseState, lang: str | None) -> list[str]:
         """Where each item of the case stands, one line each (for the case's card)."""
@@ -373,6 +349,22 @@ class Renderer(Wording):
                 stage = self.item_stage_title(case, name, state.get("stage"), lang)
                 lines.append(f"📦 {self.item_title(case, name, index, lang)}: {stage}")
         return lines
+
+    def stage_line_buttons(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        """Under a stage line: the case, and quiet for those who need no more of these lines."""
+        return markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("🔕 Mute the case", lang),
+                        callback_data=CaseCb(action="mute", case_id=case_id).pack(),
+                    ),
+                ]
+            ]
+        )
 
     # --- case card ------------------------------------------------------------------------------------
 
@@ -423,9 +415,9 @@ class Renderer(Wording):
         if items:
             lines += ["", *items]
         lines.append("")
-        for line in self.summary(spec, list(spec.fields), case.data, lang):
+        for line in self.summary(spec, list(spec.fields), case.data, lang, earlier=case.data.get(EARLIER)):
             lines.append(line)
-        return clip("\n".join(lines))
+        return "\n".join(lines)
 
     # --- forms ----------------------------------------------------------------------------------------
 
@@ -467,7 +459,11 @@ class Renderer(Wording):
                 text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
             if step.can_keep:
                 # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
-                now = describe_current(step, self.tr.lang(lang), dict(options))
+                order = fields[step.name].fields if step.whole else None
+                now = describe_current(step, self.tr.lang(lang), dict(options), order=order)
+                if fdef.type == "photo" and not step.whole:  # photos counted: their file names mean nothing
+                    count = len(step.current) if isinstance(step.current, list) else 1
+                    now = self.t("%(n)s photo(s)", lang, n=count)
                 text += "\n" + self.t("Now: %(value)s", lang, value=now)
                 rows.append(
                     [
@@ -560,6 +556,98 @@ class Renderer(Wording):
             ]
         )
         return "\n".join(lines), markup(rows)
+
+    def entry_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The entries of a list, to correct one; add one, or enter the whole list again. Buttons carry numbers
+        (list, entry), not names: two field keys would not fit in a button's 64 bytes."""
+        top = names.index(name)
+        label = self.tr.local(fields[name].label, lang)
+        items = draft["values"].get(name) or []
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=f"{label} №{index + 1}: {entry_title(item, fields[name].fields or {})}"[:60],
+                    callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+            for index, item in enumerate(items)
+        ]
+        if can_add_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("➕ Add an entry", lang),
+                        callback_data=FormCb(action="add", task_id=task_id, arg=str(top)).pack(),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 Enter the whole list again", lang),
+                    callback_data=FormCb(action="all", task_id=task_id, arg=str(top)).pack(),
+                )
+            ]
+        )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def entry_field_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        index: int,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The fields of one entry, to correct one of them or all; or take the entry out."""
+        top = names.index(name)
+        sub_fields = fields[name].fields or {}
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.tr.local(sub.label, lang)[:60],
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}.{number}").pack(),
+                )
+            ]
+            for number, sub in enumerate(sub_fields.values())
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 The whole entry", lang),
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+        )
+        if can_remove_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("🗑 Remove this entry", lang),
+                        callback_data=FormCb(action="drop", task_id=task_id, arg=f"{top}.{index}").pack(),
+                    )
+                ]
+            )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def _back_to_summary(self, task_id: int, lang: str | None) -> list[InlineKeyboardButton]:
+        return [
+            InlineKeyboardButton(
+                text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
+            )
+        ]
 
     def field_picker(
         self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None

@@ -82,7 +82,7 @@ def roster(renderer: Renderer, people: list[tuple[User, list[str]]], lang: str) 
         blocked = " 🚫" if person.unreachable_at is not None else ""  # blocked the bot: nothing reaches them
         handle = f"@{person.username or '—'}"
         lines.append(f"{person.id}. {person.name}{admin}{blocked} {handle}: {renderer.roles(roles, lang)}")
-    return "\n".join(lines)[:4000]
+    return "\n".join(lines)
 
 
 def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarkup:
@@ -125,4 +125,4 @@ def worktime(renderer: Renderer, report: WorkReport, lang: str) -> str:
         t("%(name)s in total: %(spent)s", lang, name=name, spent=renderer.duration(seconds, lang))
         for name, seconds in report.by_person
     ]
-    return "\n".join(lines)[:4000]
+    return "\n".join(lines)

@@ -4,12 +4,13 @@ methods the sandbox accepts without effect (the bot's description, menu button, 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from ..errors import bad_request
 from ..hub import Hub
 from ..params import Params
-from ..state import JsonDict
+from ..state import PRESENT, JsonDict, SandboxGroup
 from .common import resolve_chat, resolve_recipient
 
 SCOPES = {
@@ -97,11 +98,15 @@ async def send_chat_action(hub: Hub, bot: JsonDict, params: Params) -> Any:
 
 
 async def get_chat(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_chat(hub, params)
-    pinned = hub.state.get_message(user.id, hub.pinned.get(user.id, 0))
+    chat = resolve_chat(hub, params)
+    pinned = hub.state.get_message(chat.id, hub.pinned.get(chat.id, 0))
     extra: JsonDict = {"pinned_message": pinned.tg} if pinned is not None else {}
+    if isinstance(chat, SandboxGroup):
+        if chat.bot_status not in PRESENT:
+            raise bad_request("chat not found")  # a bot knows only the groups it is in
+        extra["permissions"] = {"can_send_messages": True, "can_invite_users": True}
     return {
-        **user.as_chat(),
+        **chat.as_chat(),
         **extra,
         "accent_color_id": 0,
         "max_reaction_count": 11,
@@ -134,17 +139,102 @@ async def unpin_chat_message(hub: Hub, bot: JsonDict, params: Params) -> Any:
     return True
 
 
+def member(status: str, user: JsonDict) -> JsonDict:
+    """A ChatMember object (Bot API): a kicked member carries until_date 0 (for ever)."""
+    data: JsonDict = {"status": status, "user": user}
+    if status == "kicked":
+        data["until_date"] = 0
+    if status == "creator":
+        data["is_anonymous"] = False
+    if status == "administrator":  # ChatMemberAdministrator: the rights a group's creator gives by default
+        data.update(can_be_edited=False, is_anonymous=False)
+        for right in ADMIN_RIGHTS:
+            data[right] = right not in ("can_promote_members", "can_manage_topics")
+    return data
+
+
+ADMIN_RIGHTS = (
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",
+    "can_pin_messages",
+    "can_manage_topics",
+)
+"""ChatMemberAdministrator's rights (Bot API 9.x): all but the last two are required fields."""
+
+
 async def get_chat_member(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    """In a private chat the members are the person and the bot; the bot is «kicked» once the person blocked it."""
-    user = resolve_chat(hub, params)
+    """In a private chat the members are the person and the bot; the bot is «kicked» once the person blocked it.
+    In a group: every person ever in it with their status, and the bot."""
+    chat = resolve_chat(hub, params)
     member_id = params.get_int("user_id")
     if member_id is None:
         raise bad_request('parameter "user_id" is required')
-    if member_id == user.id:
-        return {"status": "member", "user": user.as_telegram()}
+    if isinstance(chat, SandboxGroup):
+        if member_id == bot["id"]:
+            return member(chat.bot_status, bot)
+        person = hub.state.users.get(member_id)
+        if person is None:
+            raise bad_request("user not found")
+        return member(chat.members.get(member_id, "left"), person.as_telegram())
+    if member_id == chat.id:
+        return {"status": "member", "user": chat.as_telegram()}
     if member_id == bot["id"]:
-        return {"status": "kicked", "user": bot, "until_date": 0} if user.blocked else {"status": "member", "user": bot}
+        return member("kicked" if chat.blocked else "member", bot)
     raise bad_request("user not found")
+
+
+def _group(hub: Hub, params: Params) -> SandboxGroup:
+    chat = resolve_chat(hub, params)
+    if not isinstance(chat, SandboxGroup) or chat.bot_status not in PRESENT:
+        raise bad_request("chat not found")
+    return chat
+
+
+async def get_chat_member_count(hub: Hub, bot: JsonDict, params: Params) -> Any:
+    chat = resolve_chat(hub, params)
+    if not isinstance(chat, SandboxGroup):
+        return 2  # a private chat: the person and the bot
+    return sum(1 for status in chat.members.values() if status in PRESENT) + (chat.bot_status in PRESENT)
+
+
+async def get_chat_administrators(hub: Hub, bot: JsonDict, params: Params) -> Any:
+    chat = _group(hub, params)
+    admins = [
+        member(status, hub.state.users[user_id].as_telegram())
+        for user_id, status in chat.members.items()
+        if status in ("creator", "administrator") and user_id in hub.state.users
+    ]
+    return admins + ([member("administrator", bot)] if chat.bot_status == "administrator" else [])
+
+
+async def leave_chat(hub: Hub, bot: JsonDict, params: Params) -> Any:
+    """The bot leaves a group: it gets `my_chat_member` (-> left) like any change of its status."""
+    chat = _group(hub, params)
+    old, chat.bot_status = chat.bot_status, "left"
+    hub.state.dirty = True
+    hub.push_update("my_chat_member", member_update(chat, bot, bot, old, "left"))
+    await hub.notify()
+    return True
+
+
+def member_update(chat: SandboxGroup, actor: JsonDict, subject: JsonDict, old: str, new: str) -> JsonDict:
+    """A ChatMemberUpdated (Bot API): who (`from`) changed whose status in which chat, from what to what."""
+    return {
+        "chat": chat.as_chat(),
+        "from": actor,
+        "date": int(time.time()),
+        "old_chat_member": member(old, subject),
+        "new_chat_member": member(new, subject),
+    }
 
 
 async def set_chat_menu_button(hub: Hub, bot: JsonDict, params: Params) -> Any:
@@ -181,6 +271,9 @@ METHODS = {
     "pinchatmessage": pin_chat_message,
     "unpinchatmessage": unpin_chat_message,
     "getchatmember": get_chat_member,
+    "getchatmembercount": get_chat_member_count,
+    "getchatadministrators": get_chat_administrators,
+    "leavechat": leave_chat,
     "setchatmenubutton": set_chat_menu_button,
     "getchatmenubutton": get_chat_menu_button,
     **{

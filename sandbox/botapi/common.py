@@ -18,7 +18,7 @@ from ..formatting import (
 )
 from ..hub import Hub
 from ..params import Params
-from ..state import JsonDict, SandboxUser, StoredMessage
+from ..state import JsonDict, Peer, SandboxGroup, StoredMessage
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -37,11 +37,14 @@ INLINE_BUTTON_ACTIONS = (
 )
 
 
-def resolve_chat(hub: Hub, params: Params) -> SandboxUser:
+def resolve_chat(hub: Hub, params: Params) -> Peer:
     raw = params.values.get("chat_id")
     if raw is None or raw == "":
         raise bad_request("chat_id is empty")
     ref: int | str = raw if isinstance(raw, int) and not isinstance(raw, bool) else str(raw).strip()
+    group = hub.state.groups.get(ref if isinstance(ref, int) else int(ref) if re.fullmatch(r"-\d+", ref) else 0)
+    if group is not None:
+        return group
     # "@username" names public chats and channels only; a private user is never found by it (Bot API: chat_id is
     # "unique identifier for the target chat or username of the target channel").
     user = None if isinstance(ref, str) and ref.startswith("@") else hub.state.find_user(ref)
@@ -50,14 +53,22 @@ def resolve_chat(hub: Hub, params: Params) -> SandboxUser:
     return user
 
 
-def resolve_recipient(hub: Hub, params: Params) -> SandboxUser:
-    """The chat a new message goes to: a person who blocked the bot or never started it cannot receive one."""
-    user = resolve_chat(hub, params)
-    if user.blocked:
+def resolve_recipient(hub: Hub, params: Params) -> Peer:
+    """The chat a new message goes to: a person who blocked the bot or never started it cannot receive one, nor can
+    a group the bot is not (or no longer) a member of (the official server's texts)."""
+    peer = resolve_chat(hub, params)
+    if isinstance(peer, SandboxGroup):
+        kind = "supergroup chat" if peer.type == "supergroup" else "group chat"
+        if peer.bot_status == "kicked":
+            raise ApiError(403, f"Forbidden: bot was kicked from the {kind}")
+        if peer.bot_status == "left":
+            raise ApiError(403, f"Forbidden: bot is not a member of the {kind}")
+        return peer
+    if peer.blocked:
         raise ApiError(403, "Forbidden: bot was blocked by the user")
-    if not user.started:
+    if not peer.started:
         raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
-    return user
+    return peer
 
 
 def formatted(
@@ -94,22 +105,29 @@ def formatted(
 
 
 def checked_entities(text: str, raw: list[Any]) -> list[JsonDict]:
-    """Explicit entities must lie inside the text (UTF-16 offsets), as the official server checks them."""
+    """Explicit entities must lie inside the text (UTF-16 offsets). The texts are TDLib's (`fix_formatted_text`,
+    td/telegram/MessageEntity.cpp) as the official server passes them on: «Bad Request: » and the first letter
+    lower-cased (telegram-bot-api, Client.cpp, `fail_query_with_error`); no «can't parse entities» prefix, which
+    belongs to parse_mode errors."""
     size = utf16_len(text)
     result: list[JsonDict] = []
     for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise EntityParseError("Entity must be an Object with a type")
+        if not isinstance(item, dict):
+            raise bad_request("can't parse MessageEntity: expected an Object")  # Client.cpp, `get_text_entity`
+        if not isinstance(item.get("type"), str):
+            raise bad_request("can't parse MessageEntity: Unsupported type specified")
         offset, length = item.get("offset"), item.get("length")
         if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 1_000_000:
-            raise EntityParseError(f"Receive an entity with incorrect offset {offset}")
+            raise bad_request(f"receive an entity with incorrect offset {offset}")
         if not isinstance(length, int) or isinstance(length, bool) or not 0 <= length <= 1_000_000:
-            raise EntityParseError(f"Receive an entity with incorrect length {length}")
+            raise bad_request(f"receive an entity with incorrect length {length}")
         if length == 0:
             continue
+        if offset > size:
+            raise bad_request(f"entity begins after the end of the text at UTF-16 offset {offset}")
         if offset + length > size:
-            raise EntityParseError(
-                f"Entity beginning at UTF-16 offset {offset} ends after the end of the text at UTF-16 offset "
+            raise bad_request(
+                f"entity beginning at UTF-16 offset {offset} ends after the end of the text at UTF-16 offset "
                 f"{offset + length}"
             )
         result.append(dict(item))
@@ -231,7 +249,7 @@ def reply_to(hub: Hub, chat_id: int, params: Params) -> JsonDict | None:
 async def bot_message(
     hub: Hub,
     bot: JsonDict,
-    user: SandboxUser,
+    user: Peer,
     params: Params,
     content: JsonDict,
     *,

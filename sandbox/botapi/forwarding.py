@@ -34,8 +34,8 @@ def _source(hub: Hub, params: Params, action: str) -> StoredMessage:
 
 
 async def forward_message(hub: Hub, bot: JsonDict, params: Params) -> Any:
+    original = _source(hub, params, "forward")  # the official server checks the source first
     user = resolve_recipient(hub, params)
-    original = _source(hub, params, "forward")
     if original.tg.get("has_protected_content"):
         raise bad_request("message can't be forwarded")
     content = {k: copy.deepcopy(v) for k, v in original.tg.items() if k not in NOT_COPIED}
@@ -49,8 +49,8 @@ async def forward_message(hub: Hub, bot: JsonDict, params: Params) -> Any:
 
 
 async def copy_message(hub: Hub, bot: JsonDict, params: Params) -> Any:
+    original = _source(hub, params, "copy")  # the official server checks the source first
     user = resolve_recipient(hub, params)
-    original = _source(hub, params, "copy")
     if original.tg.get("has_protected_content"):
         raise bad_request("message can't be copied")
     content = {k: copy.deepcopy(v) for k, v in original.tg.items() if k not in NOT_COPIED}

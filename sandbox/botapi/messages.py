@@ -25,8 +25,8 @@ MAX_DELETE = 100
 
 
 async def send_message(hub: Hub, bot: JsonDict, params: Params) -> Any:
+    text, entities = formatted(params, "text", "entities", MAX_TEXT, required=True)  # checked before the chat
     user = resolve_recipient(hub, params)
-    text, entities = formatted(params, "text", "entities", MAX_TEXT, required=True)
     content: JsonDict = {"text": text}
     if entities:
         content["entities"] = entities

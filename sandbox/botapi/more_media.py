@@ -59,12 +59,14 @@ async def send_audio(hub: Hub, bot: JsonDict, params: Params) -> Any:
 
 
 async def send_location(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_recipient(hub, params)
+    # Official server (Client.cpp, `get_location`), before it looks at the chat: «latitude is empty», «longitude is
+    # empty»; the range is TDLib's (Location.cpp).
     latitude, longitude = params.get_float("latitude"), params.get_float("longitude")
     if latitude is None:
-        raise bad_request('parameter "latitude" is required')
+        raise bad_request("latitude is empty")
     if longitude is None:
-        raise bad_request('parameter "longitude" is required')
+        raise bad_request("longitude is empty")
+    user = resolve_recipient(hub, params)
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise bad_request("wrong location specified")
     location: JsonDict = {"latitude": latitude, "longitude": longitude}
@@ -75,12 +77,13 @@ async def send_location(hub: Hub, bot: JsonDict, params: Params) -> Any:
 
 
 async def send_contact(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    user = resolve_recipient(hub, params)
+    # Official server (`get_required_string_arg`, before it looks at the chat): «Parameter "…" is required».
     phone, first_name = params.get_str("phone_number"), params.get_str("first_name")
     if not phone:
         raise bad_request('parameter "phone_number" is required')
     if not first_name:
         raise bad_request('parameter "first_name" is required')
+    user = resolve_recipient(hub, params)
     contact: JsonDict = {"phone_number": phone, "first_name": first_name}
     for key in ("last_name", "vcard"):
         if params.get_str(key):
@@ -90,24 +93,35 @@ async def send_contact(hub: Hub, bot: JsonDict, params: Params) -> Any:
 
 
 async def send_poll(hub: Hub, bot: JsonDict, params: Params) -> Any:
-    """Bot API (sendPoll): question 1-300 characters, 2-12 options of 1-100 characters each."""
+    """Bot API (sendPoll): question 1-300 characters, 2-12 options of 1-100 characters each. The texts are TDLib's
+    (td/telegram/PollOption.cpp `get_poll_options`/`get_poll_option`; an empty text fails in `get_formatted_text`
+    with «Text must be non-empty»), as the official server passes them on (first letter lower-cased). A single
+    option passes TDLib and is refused by Telegram's own server (POLL_ANSWERS_INVALID, which the official server
+    passes on unchanged because the second letter is a capital)."""
     user = resolve_recipient(hub, params)
     question = (params.get_str("question") or "").strip()
-    if not 1 <= len(question) <= 300:
-        raise bad_request("poll question length must not exceed 300" if question else "poll question must be non-empty")
+    if not question:
+        raise bad_request("text must be non-empty")
+    if len(question) > 300:
+        raise bad_request("poll question length must not exceed 300")
     raw = params.get_json("options")
-    if not isinstance(raw, list):
+    if raw is not None and not isinstance(raw, list):
         raise bad_request("can't parse options JSON object")
+    items = raw or []
+    if not items:
+        raise bad_request("poll must have at least one answer option")
+    if len(items) > 12:
+        raise bad_request("poll can't have more than 12 options")
     options: list[str] = []
-    for item in raw:
+    for item in items:
         text = item.get("text") if isinstance(item, dict) else item  # InputPollOption or a plain string
-        if not isinstance(text, str) or not 1 <= len(text.strip()) <= 100:
+        if not isinstance(text, str) or not text.strip():
+            raise bad_request("text must be non-empty")
+        if len(text.strip()) > 100:
             raise bad_request("poll options length must not exceed 100")
         options.append(text)
     if len(options) < 2:
-        raise bad_request("poll must have at least 2 option")
-    if len(options) > 12:
-        raise bad_request("poll can't have more than 12 options")
+        raise bad_request("POLL_ANSWERS_INVALID")
     poll_type = params.get_str("type") or "regular"
     if poll_type not in ("regular", "quiz"):
         raise bad_request("wrong poll type specified")

@@ -18,8 +18,8 @@ SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 async def get_me(hub: Hub, bot: JsonDict, params: Params) -> Any:
     return {
         **bot,
-        "can_join_groups": False,
-        "can_read_all_group_messages": False,
+        "can_join_groups": True,  # BotFather's default (/setjoingroups)
+        "can_read_all_group_messages": not hub.group_privacy,  # privacy mode (/setprivacy), on by default
         "supports_inline_queries": True,
         "can_connect_to_business": False,
         "has_main_web_app": False,

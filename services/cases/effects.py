@@ -25,7 +25,7 @@ from flows.runtime import (
     UpdateCompany,
 )
 from flows.status import CaseStatus
-from services import access, reports
+from services import access, following, reports
 from services import people as people_repo
 from services.cases.state import Loaded
 
@@ -140,6 +140,8 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
     roles = await people_repo.roles_of(service.session, state.initiator_id)
     if any(t.assignee_id == state.initiator_id or t.role in roles for t in state.open_tasks()):
         return  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
+    if await following.is_muted(service.session, loaded.row.id, state.initiator_id):
+        return  # they asked for quiet on this case
     initiator = await service.people.user(state.initiator_id)
     if initiator is not None:
         await service.notifier.stage_changed(loaded, initiator)
@@ -185,7 +187,11 @@ async def notify_cases(service: CaseService, loaded: Loaded, effect: NotifyCases
 @handles(SendEmail)
 async def send_email(service: CaseService, loaded: Loaded, effect: SendEmail, actor_id: int | None) -> None:
     files = [ref["id"] for name in effect.attach for ref in (loaded.state.data.get(name) or [])]
-    service.notifier.email(effect.to, effect.subject, effect.body, files)
+    # If it cannot be sent, the person whose step sent it (else the case's initiator) must do it by hand.
+    responsible = actor_id if actor_id is not None else loaded.state.initiator_id
+    service.notifier.email(
+        effect.to, effect.subject, effect.body, files, case_id=loaded.row.id, responsible_id=responsible
+    )
     service.store.audit(loaded, actor_id, "email.queued", {"to": effect.to, "subject": effect.subject})
 
 

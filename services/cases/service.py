@@ -21,10 +21,11 @@ from flows.runtime import (
     EngineError,
     TaskCreated,
     TaskState,
+    replaced_values,
     task_def,
 )
 from flows.status import CASE_CLOSED, TaskStatus
-from services import access, attention
+from services import access, attention, following
 from services import people as people_repo
 from services.cases.calls import return_to_parent
 from services.cases.effects import apply_effect
@@ -62,6 +63,15 @@ class CaseService:
         loaded = await self.load(case_id, lock=False)
         await access.require_see(self.session, viewer, loaded.row, loaded.state.spec)
         return loaded
+
+    async def mute(self, viewer: access.Viewer, case_id: int, muted: bool) -> Loaded:
+        """A person who may see the case asks for no more stage lines about it (or for them again)."""
+        loaded = await self.visible(viewer, case_id)
+        await following.set_muted(self.session, loaded.row.id, viewer.user.id, muted, self.now)
+        return loaded
+
+    async def muted(self, user: User, case_id: int) -> bool:
+        return await following.is_muted(self.session, case_id, user.id)
 
     async def task_row(self, task_id: int) -> Task:
         return await self.store.task_row(task_id)
@@ -157,6 +167,8 @@ class CaseService:
             _("This task is no longer yours: your roles have changed."),
         )
         loaded.state.refs = await self.store.refs(loaded.state.spec, {**loaded.state.data, **values})
+        # What the answers replace goes into the history as «from X to Y» (the card keeps it too, as EARLIER).
+        replaced = replaced_values(loaded.state.spec, loaded.state.data, values)
         effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
         if task_def(loaded.state.spec, task.stage, task.key).timing:
             await self.store.close_work(task_id)  # only timed tasks have work periods
@@ -165,7 +177,7 @@ class CaseService:
             effects,
             user.id,
             "task.done",
-            {"task": task.key, "outcome": outcome, "values": values},
+            {"task": task.key, "outcome": outcome, "values": values, **({"before": replaced} if replaced else {})},
             task_id=task_id,
         )
         return loaded

@@ -1,0 +1,183 @@
+"""Dates that must agree with each other, a question worded for its round, and values that are replaced but not
+forgotten — the engine and the checker alone (the chat side is in test_forms_in_view_e2e.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from flows import forms
+from flows.calendar import WorkCalendar
+from flows.clock import FrozenClock
+from flows.loader import parse_definition
+from flows.model import FieldDef
+from flows.runtime import EARLIER, CaseState, Engine, EngineError, TaskState, task_field_defs
+from flows.values import InvalidAnswer, parse_text
+from tests.test_engine import LIBRARY, do, open_task, started
+from tests.test_loader import problems_of
+
+SPEC_PATH = LIBRARY / "defect_return.yaml"
+TODAY = date(2026, 11, 30)  # a Monday
+FIELDS = {
+    "ship_date": FieldDef(type="date", label="Дата отправки"),
+    "back_date": FieldDef(type="date", label="Дата возврата", after="ship_date", not_after="today"),
+    "picked_at": FieldDef(type="datetime", label="Забрали", not_before="ship_date"),
+}
+
+
+def problem(name: str, value: str, known: dict[str, str]) -> str | None:
+    found = forms.date_rule_problem(FIELDS[name], value, FIELDS, known, TODAY)
+    return found[0] % found[1] if found else None
+
+
+def test_a_return_before_the_shipping_is_refused_naming_the_shipping_date() -> None:
+    said = problem("back_date", "2026-11-20", {"ship_date": "2026-11-25"})
+    assert said == "The date must be later than «Дата отправки» (25.11.2026)."
+    assert problem("back_date", "2026-11-25", {"ship_date": "2026-11-25"}) is not None  # `after` is strict
+    assert problem("back_date", "2026-11-26", {"ship_date": "2026-11-25"}) is None
+
+
+def test_a_rule_waits_for_its_other_date_and_today_is_a_date_too() -> None:
+    assert problem("back_date", "2026-11-20", {}) is None  # no shipping date yet: nothing to compare
+    assert problem("back_date", "2026-12-01", {}) == "The date cannot be later than today (30.11.2026)."
+    # A date and time against a date compares the days: picked up on the day of shipping is fine.
+    assert problem("picked_at", "2026-11-25T09:00:00", {"ship_date": "2026-11-25"}) is None
+    assert problem("picked_at", "2026-11-24T23:59:00", {"ship_date": "2026-11-25"}) is not None
+
+
+def test_a_form_is_checked_with_its_own_answers_over_the_case_and_inside_list_entries() -> None:
+    fields = {
+        **FIELDS,
+        "parcels": FieldDef(
+            type="list",
+            label="Посылки",
+            fields={
+                "sent": FieldDef(type="date", label="Отправлена"),
+                "got": FieldDef(type="date", label="Получена", not_before="sent"),
+            },
+        ),
+    }
+    case = {"ship_date": "2026-11-01"}
+    # The form's own shipping date wins over the case's older one.
+    broken = forms.form_rule_problem(fields, {"ship_date": "2026-11-25", "back_date": "2026-11-20"}, case, TODAY)
+    assert broken is not None and broken[1]["value"] == "25.11.2026"
+    assert forms.form_rule_problem(fields, {"back_date": "2026-11-20"}, case, TODAY) is None
+    entries = [{"sent": "2026-11-10", "got": "2026-11-12"}, {"sent": "2026-11-10", "got": "2026-11-09"}]
+    broken = forms.form_rule_problem(fields, {"parcels": entries}, case, TODAY)
+    assert broken is not None and broken[1] == {"label": "Отправлена", "value": "10.11.2026"}
+
+
+def test_natural_dates_are_understood() -> None:
+    said = {
+        "1 декабря": date(2026, 12, 1),
+        "1-го декабря": date(2026, 12, 1),
+        "1 декабря 2027 года": date(2027, 12, 1),
+        "December 1st": date(2026, 12, 1),
+        "завтра": date(2026, 12, 1),
+        "вчера": date(2026, 11, 29),
+        "пн": date(2026, 11, 30),  # today is a Monday: the coming one is today
+        "в пятницу": date(2026, 12, 4),
+        "прошлый пт": date(2026, 11, 27),
+        "через 3 дня": date(2026, 12, 3),
+        "2 дня назад": date(2026, 11, 28),
+    }
+    for text, meant in said.items():
+        assert parse_text("date", text, today=TODAY) == meant, text
+    with pytest.raises(InvalidAnswer):
+        parse_text("date", "30 февраля", today=TODAY)
+
+
+def test_a_date_that_cannot_be_in_the_future_reads_words_backwards() -> None:
+    assert forms.date_preference(FIELDS["back_date"]) == "past"
+    assert parse_text("date", "ср", today=TODAY, prefer="past") == date(2026, 11, 25)
+    # «28 декабря» typed on 10 January for an arrival is last December's.
+    assert parse_text("date", "28 декабря", today=date(2027, 1, 10), prefer="past") == date(2026, 12, 28)
+    assert parse_text("date", "28.12", today=date(2027, 1, 10), prefer="past") == date(2026, 12, 28)
+    assert parse_text("date", "5 января", today=date(2026, 12, 28), prefer="future") == date(2027, 1, 5)
+
+
+def test_the_checker_names_what_is_wrong_with_a_date_rule() -> None:
+    source = """\
+process: rules
+title: Rules
+roles: [clerk]
+start: {roles: [clerk], form: [ship_date, back_date]}
+fields:
+  ship_date: {type: date, label: Отправка, after: ship_date}
+  back_date: {type: date, label: Возврат, after: shipping}
+  amount: {type: number, label: Сумма}
+  again: {type: date, label: Снова, not_before: amount}
+stages:
+  - key: check
+    title: Check
+    tasks:
+      - key: look
+        title: Look
+        assignee: clerk
+        fields:
+          - {field: amount, label: Сумма ещё раз, after: ship_date}
+          - {field: again, label: Снова, not_after: nowhere}
+    next: done
+  - {key: done, title: Done, final: true}
+"""
+    found = problems_of(source)
+    assert any(":6:" in p and "compares the field with itself" in p for p in found), found
+    assert any(":7:" in p and "unknown field 'shipping'" in p for p in found), found
+    assert any(":9:" in p and "'amount', which is not a date field" in p for p in found), found
+    assert any(":18:" in p and "'amount' is not a date field" in p for p in found), found
+    assert any(":19:" in p and "unknown field 'nowhere'" in p for p in found), found
+    # A rule on a field that holds no date is refused as the definition is read.
+    shaped = problems_of(source.replace("amount: {type: number,", "amount: {type: number, before: today,"))
+    assert any(":8:" in p and "belong to a date or datetime field" in p for p in shaped), shaped
+
+
+def test_seed_one_asks_the_arrival_again_as_the_return_from_repair() -> None:
+    loaded = parse_definition((SPEC_PATH).read_text(encoding="utf-8"), str(SPEC_PATH))
+    task = TaskState(key="defect_fixed", stage="fix_check", visit=1, kind="approve")
+    asked = task_field_defs(loaded.spec, task, "reject")["arrival_date"]
+    assert asked.label == {"ru": "Дата возврата из ремонта", "en": "Date the goods came back from repair"}
+    assert asked.not_before == "return_ship_date"
+    assert loaded.spec.fields["arrival_date"].label != asked.label  # the field itself keeps its name
+
+
+def to_fix_check(engine: Engine, ship: str = "2026-12-28", back: str = "2027-01-20") -> CaseState:
+    case = started(engine)
+    do(engine, case, "move_to_service", "done")
+    do(engine, case, "confirm_defect", "approve", {}, user=3)
+    do(engine, case, "supplier_notified", "done")
+    do(engine, case, "ship_to", "office", {"ship_address": "Москва"})
+    do(engine, case, "prepare_documents", "done")
+    docs = [{"id": 7, "name": "act.pdf"}]
+    do(engine, case, "pack_and_ship", "done", {"shipping_date": ship, "waybill": "CDEK-1", "shipping_docs": docs})
+    do(engine, case, "inform_supplier", "done")
+    do(engine, case, "verdict", "repair", {"verdict_doc": [{"id": 8, "name": "v.pdf"}]})
+    do(engine, case, "goods_back", "done", {"return_ship_date": back})
+    return case
+
+
+def test_the_engine_refuses_dates_out_of_order_naming_the_other_date() -> None:
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    with pytest.raises(EngineError) as refused:
+        to_fix_check(engine, ship="2026-12-24")  # shipped before the goods arrived (25.12)
+    assert refused.value.message == "The date cannot be earlier than «%(label)s» (%(value)s)."
+    assert refused.value.params == {"label": "Дата поступления товара", "value": "25.12.2026"}
+    with pytest.raises(EngineError) as refused:
+        to_fix_check(engine, back="2026-12-27")  # back from repair before it was shipped (28.12)
+    assert refused.value.params == {"label": "Дата отправки", "value": "28.12.2026"}
+    assert to_fix_check(engine).stage == "fix_check"
+
+
+def test_a_new_arrival_keeps_the_old_one_in_the_case() -> None:
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    case = to_fix_check(engine)
+    comment = {"defect_fixed_comment": "Всё ещё отстают"}
+    with pytest.raises(EngineError):  # back from repair before the supplier sent it back (20.01)
+        do(engine, case, "defect_fixed", "reject", {"arrival_date": "2027-01-19", **comment})
+    do(engine, case, "defect_fixed", "reject", {"arrival_date": "2027-01-22", **comment})
+    assert case.stage == "notify_supplier" and case.data["arrival_date"] == "2027-01-22"
+    [note] = case.data[EARLIER]["arrival_date"]
+    assert note["value"] == "2026-12-25" and note["task"] == "defect_fixed"
+    assert note["as"]["ru"] == "Дата возврата из ремонта"
+    # The supplier's new deadline counts from the new date.
+    assert open_task(case, "supplier_notified").due_at == datetime(2027, 1, 29, 15, 0, tzinfo=UTC)

@@ -1,0 +1,141 @@
+"""Seed 1 in chat (issue 12, point 6): one watch corrected alone, the return from repair asked as such and kept
+beside the first arrival, and dates that must follow one another refused with the date they clash with."""
+
+from __future__ import annotations
+
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_admin_panel import Panel
+from tests.test_admin_panel import panel as panel  # the fixture: the web panel on the same bot
+from tests.test_defect_return_e2e import confirm_defect_and_ship, inform_supplier, register_defect
+from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
+
+
+async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first_arrival(
+    shop: Harness, panel: Panel
+) -> None:
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    await register_defect(manager, supplier="Helvetia")  # arrived 25.12.2026
+    await confirm_defect_and_ship(shop)  # shipped 28.12.2026
+    await inform_supplier(service)
+    await service.press("Ремонт", await service.expect("Поставщик получил товар"))
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+
+    # Sent back from repair before it was even shipped: refused, naming the shipping date.
+    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
+    await service.expect("Дата отправки из ремонта")
+    await service.send("27.12.2026")
+    refusal = await service.expect("⚠️")
+    assert "раньше, чем «Дата отправки» (28.12.2026)" in refusal["text"], refusal["text"]
+    await service.expect("Дата отправки из ремонта")
+    await service.send("20 января 2027")  # a date in words
+    summary = await service.expect("Проверьте")
+    assert "Дата отправки из ремонта: 20.01.2027" in summary["text"], summary["text"]
+    await service.press("Подтвердить", summary)
+
+    # Not fixed: the arrival date is asked again, as the return from repair, showing the first arrival.
+    await service.press("Не устранён", await service.expect("Дефект устранён?"))
+    question = await service.expect("Дата возврата из ремонта")
+    assert "Дата поступления" not in question["text"] and "25.12.2026" in question["text"], question["text"]
+    await service.send("19.01.2027")
+    refusal = await service.expect("⚠️")
+    assert "«Дата отправки из ремонта» (20.01.2027)" in refusal["text"], refusal["text"]
+    await service.expect("Дата возврата из ремонта")
+    await service.send("22.01.2027")
+    await service.expect("Комментарий")
+    await service.send("Всё ещё отстают")
+    summary = await service.expect("Проверьте")
+    assert "Дата возврата из ремонта: 22.01.2027" in summary["text"], summary["text"]
+    await service.press("Подтвердить", summary)
+
+    # The case card shows the new date with what it was, and the earlier one beside it.
+    card = await service.expect("Уведомите поставщика о браке")
+    assert "29.01.2027 18:00" in card["text"]  # the supplier's new deadline counts from the return
+    await service.press("Дело", card)
+    case_card = await service.expect("📁 №")
+    assert "Дата поступления товара: 22.01.2027 (Дата возврата из ремонта)\n   ранее: 25.12.2026" in case_card["text"]
+    case_id = int(case_card["text"].split("№", 1)[1].split(" ", 1)[0])
+
+    # The panel's case page keeps it as well: beside the field, and as a sentence in the history.
+    async with panel.client() as http:
+        await panel.login(http)
+        async with http.get(f"{panel.base}/cases/{case_id}") as response:
+            page = await response.text()
+    assert "22.01.2027 · ранее: 25.12.2026" in page
+    assert "«Дата поступления товара» изменено с 25.12.2026 на 22.01.2027" in page
+
+
+async def questions_since(person: Person, message_id: int) -> list[str]:
+    return [m["text"] for m in await person.bot_messages() if m["message_id"] > message_id and "✏️" in m["text"]]
+
+
+async def test_one_watch_is_corrected_added_or_removed_without_asking_the_others_again(shop: Harness) -> None:
+    manager, admin = shop.people["Марина"], shop.people["Ольга"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    for answer in ("2", "90 000", "Longines", "ВХ-7", "Иванова Марина", "25.12.2026"):
+        await manager.expect("✏️")
+        await manager.send(answer)
+    for model, serial in (("L1", "SN-1"), ("L2", "SN-2")):
+        for answer in (model, serial, "Отстают"):
+            await manager.expect("✏️")
+            await manager.send(answer)
+        await manager.photo()
+        await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    summary = await manager.expect("Проверьте")
+
+    # The second watch's serial was mistyped: only that one question is asked again, showing the old answer.
+    await manager.press("Исправить", summary)
+    await manager.press("Часы", await manager.expect("Какое поле"))
+    entries = await manager.expect("Какую запись «Часы» исправить?")
+    assert manager.buttons(entries)[:2] == ["Часы №1: L1, SN-1, Отстают", "Часы №2: L2, SN-2, Отстают"]
+    await manager.press("Часы №2", entries)
+    await manager.press("Серийный номер", await manager.expect("Часы №2: что исправить?"))
+    question = await manager.expect("Часы №2: Серийный номер")
+    assert "SN-2" in question["text"] and "Оставить как есть" in " ".join(manager.buttons(question))
+    await manager.send("SN-22")
+    summary = await manager.expect("Проверьте")
+    assert "SN-22" in summary["text"] and "SN-1" in summary["text"] and "Количество: 2" in summary["text"]
+    assert len(await questions_since(manager, question["message_id"] - 1)) == 1, "nothing else was asked again"
+
+    # Opened the first watch's photo by mistake: it shows the photo it has (counted, not a file name) and keeps it.
+    await manager.press("Исправить", summary)
+    await manager.press("Часы", await manager.expect("Какое поле"))
+    await manager.press("Часы №1", await manager.expect("Какую запись «Часы» исправить?"))
+    await manager.press("Фото дефекта", await manager.expect("Часы №1: что исправить?"))
+    question = await manager.expect("Часы №1: Фото дефекта")
+    assert "Сейчас: 1 фото" in question["text"] and ".png" not in question["text"], question["text"]
+    await manager.press("Оставить как есть", question)
+    summary = await manager.expect("Проверьте")
+    assert summary["text"].count("Фото дефекта: 1 фото") == 2, summary["text"]
+
+    # A third watch turned up in the box: one more entry, and the quantity follows.
+    await manager.press("Исправить", summary)
+    await manager.press("Часы", await manager.expect("Какое поле"))
+    await manager.press("Добавить запись", await manager.expect("Какую запись «Часы» исправить?"))
+    await manager.expect("Часы №3: Модель")
+    for answer in ("L3", "SN-3", "Царапина"):
+        await manager.send(answer)
+        await manager.expect("✏️")
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    summary = await manager.expect("Проверьте")
+    assert "Количество: 3" in summary["text"] and "Часы №3:" in summary["text"] and "SN-3" in summary["text"]
+
+    # The first one is fine after all: it goes, the others move up.
+    await manager.press("Исправить", summary)
+    await manager.press("Часы", await manager.expect("Какое поле"))
+    await manager.press("Часы №1", await manager.expect("Какую запись «Часы» исправить?"))
+    await manager.press("Удалить эту запись", await manager.expect("Часы №1: что исправить?"))
+    note = await manager.expect("Убрано из списка: Часы №1.")
+    assert "«Количество» теперь: 2." in note["text"], note["text"]
+    summary = await manager.expect("Проверьте")
+    assert "Количество: 2" in summary["text"] and "SN-1\n" not in summary["text"] + "\n", summary["text"]
+    assert summary["text"].index("SN-22") < summary["text"].index("SN-3") and "Часы №3" not in summary["text"]
+    await manager.press("Подтвердить", summary)
+    await manager.expect("зарегистрировано")
+    registered = await admin.expect("Новый возврат брака")
+    assert "2 шт." in registered["text"] and "L2 (SN-22)" in registered["text"] and "L3 (SN-3)" in registered["text"]
+    assert "SN-1)" not in registered["text"]
