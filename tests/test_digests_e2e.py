@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
-from db.models import Task, Timer, User
+from db.models import StoredFile, Task, Timer, User
 from flows.runtime import START_TASK
 from tests.chat import Person
 from tests.conftest import Harness
@@ -44,9 +44,25 @@ async def open_work(shop: Harness) -> tuple[list[Task], list[Task]]:
     return tasks, [t for t in tasks if t.due_at is not None and t.due_at < now]
 
 
-def assert_png(data: bytes) -> None:
+async def chart_received(shop: Harness, person: Person) -> None:
+    """The chart came as a photo the person can open, and what the bot uploaded is a valid PNG."""
+    _, delivered = await picture(person, "Открытая и просроченная работа")
+    with Image.open(io.BytesIO(delivered)) as photo:  # Telegram (and the sandbox) re-encodes photos as JPEG
+        assert photo.size[0] > 300 and photo.size[1] > 100
+    async with shop.core.sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.tg_id == person.id))).scalar_one()
+        stored = (
+            await session.execute(
+                select(StoredFile)
+                .where(StoredFile.uploaded_by == user.id, StoredFile.file_name == "digest.png")
+                .order_by(StoredFile.id.desc())
+                .limit(1)
+            )
+        ).scalar_one()
+    data = shop.core.files.path(stored).read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG"
         image.verify()
     pixels = matplotlib.image.imread(io.BytesIO(data), format="png")
     assert pixels.shape[0] > 100 and pixels.shape[1] > 300
@@ -61,8 +77,7 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
 
     # Tuesday 09:00: both moves are due today (18:00); nothing is late yet.
     await shop.move_to(morning(2026, 12, 22))
-    _, png = await picture(director, "Открытая и просроченная работа")
-    assert_png(png)
+    await chart_received(shop, director)
     text = (await director.expect(HEADING, "22.12.2026 09:00"))["text"]
     assert "📅 Срок сегодня: 2" in text and "⏰" not in text and MOVE_TO_SERVICE in text
     assert "Сергей: открыто 2, просрочено 0" in text
@@ -136,8 +151,7 @@ async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_an
     # The director asks for his now: the overdue group opens as a list and as an Excel file.
     await director.send("/digest")
     await director.press("Прислать сейчас", await director.expect("Сводка приходит вам по рабочим дням в 09:00"))
-    _, png = await picture(director, "Открытая и просроченная работа")
-    assert_png(png)
+    await chart_received(shop, director)
     digest = await director.expect(HEADING, "⏰ Просрочено: 1")
     await director.press("Просрочено", digest)
     listed = (await director.expect("Просрочено: 1", MOVE_TO_SERVICE))["text"]
