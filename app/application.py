@@ -125,6 +125,7 @@ class App:
                     BotCommand(command="cancel", description="Отменить ввод / Cancel the form"),
                     BotCommand(command="lang", description="Язык / Language"),
                     BotCommand(command="diagram", description="Схема процесса / Process diagram"),
+                    BotCommand(command="digest", description="Сводка / Digest"),
                 ]
             )
         if not self.settings.webhook_url:

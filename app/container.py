@@ -27,6 +27,9 @@ def service_config(settings: Settings) -> ServiceConfig:
         admin_ids=tuple(settings.admin_ids),
         scheduler_interval=settings.scheduler_interval,
         draft_ttl_days=settings.draft_ttl_days,
+        digest_roles=tuple(settings.digest_roles),
+        digest_time=settings.digest_time,
+        stage_norm_days=settings.stage_norm_days,
     )
 
 

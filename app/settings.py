@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     work_end: time = time(18, 0)
     default_language: str = "ru"
 
+    # Digests (services/digests.py): people with these roles get one without asking, at `digest_time` on working
+    # days (each person changes theirs with /digest); a stage without task deadlines counts as stuck after
+    # `stage_norm_days` working days.
+    digest_roles: list[str] = Field(default_factory=lambda: ["director"])
+    digest_time: time = time(9, 0)
+    stage_norm_days: int = 3
     draft_ttl_days: int = 7  # a request started this long ago and never finished is closed (its author is told)
     scheduler_interval: float = 5.0  # seconds between ticks of the timer clock
     outbox_global_rate: float = 30.0  # Telegram: about 30 messages a second in total

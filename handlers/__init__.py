@@ -1,7 +1,7 @@
 """aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), escalations (their
-buttons, and the reason for a new deadline), menu, tasks, cases, items (an item's card), diagrams, attention (an
-admin retries a failed step), and last the fallback for whatever no one took. Each module builds fresh routers
-on every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its own."""
+buttons, and the reason for a new deadline), menu, tasks, cases, items (an item's card), diagrams, digests,
+attention (an admin retries a failed step), and last the fallback for whatever no one took. Each module builds
+fresh routers on every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its own."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from handlers import (
     attention,
     cases,
     diagrams,
+    digests,
     errors,
     escalations,
     forms,
@@ -37,6 +38,7 @@ def routers() -> list[Router]:
         cases.router(),
         items.router(),
         diagrams.router(),
+        digests.router(),
         attention.router(),
         membership.router(),
         start.fallback(),

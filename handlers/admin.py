@@ -6,18 +6,19 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from flows.i18n import _
 from flows.loader import DefinitionError
-from handlers.common import Admin
+from handlers.common import Admin, AfterCommit, answer
 from services.access import Viewer
 from services.exports import Exports, UnknownProcess
 from services.library import ProcessLibrary
 from services.team import Team, UnknownRoles
 from services.worktime import WorkTime
 from tgbot import views
+from tgbot.callbacks import ExportCb, RoleCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -34,6 +35,9 @@ def router() -> Router:
     admin.message.register(definition_file, F.document.file_name.endswith((".yaml", ".yml")))
     admin.message.register(time_spent, Command("worktime"))
     admin.message.register(export, Command("export"))
+    admin.callback_query.filter(Admin())
+    admin.callback_query.register(on_export, ExportCb.filter())
+    admin.callback_query.register(on_roles, RoleCb.filter())
     return admin
 
 
@@ -67,7 +71,31 @@ async def invite(
 
 
 async def list_users(message: Message, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:
-    replies.say(message.chat.id, views.roster(renderer, await team.roster(), user.language))
+    roster = await team.roster()
+    replies.say(message.chat.id, views.roster(renderer, roster, user.language), views.roster_keyboard(roster))
+
+
+async def on_roles(
+    query: CallbackQuery,
+    callback_data: RoleCb,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+    after_commit: AfterCommit,
+) -> None:
+    """A person's button in /users shows their roles as buttons; a role's button grants or revokes it."""
+    if callback_data.action == "t":
+        person, roles = await team.toggle_role(callback_data.user_id, callback_data.arg)
+    else:
+        found, roles = await team.person_roles(callback_data.user_id)
+        if found is None:
+            answer(after_commit, query)
+            return
+        person = found
+    text, keyboard = views.person_roles(renderer, person, roles, team.known_roles(), user.language)
+    replies.say(user.tg_id, text, keyboard)
+    answer(after_commit, query)
 
 
 async def grant_or_revoke(
@@ -83,7 +111,8 @@ async def grant_or_revoke(
         unknown = ", ".join(exc.unknown) or "—"
         replies.say(message.chat.id, t(usage, user.language, cmd=command.command, unknown=unknown))
         return
-    text = t("%(name)s now has: %(roles)s", user.language, name=person.name, roles=", ".join(roles) or "—")
+    shown = renderer.roles(roles, user.language)  # labels, not the roles' keys
+    text = t("%(name)s now has: %(roles)s", user.language, name=person.name, roles=shown)
     replies.say(message.chat.id, text)
 
 
@@ -136,13 +165,33 @@ async def time_spent(
 async def export(
     message: Message, command: CommandObject, replies: Replies, renderer: Renderer, viewer: Viewer, exports: Exports
 ) -> None:
-    """`/export fulfillment_quote`: every case of a process with all its fields, as Excel (e.g. refusal reasons)."""
+    """`/export fulfillment_quote`: every case of a process with all its fields, as Excel (e.g. refusal reasons);
+    without a process (or with one there is not) the processes are offered as buttons."""
     t, lang = renderer.t, viewer.user.language
     try:
         done = await exports.process_cases(viewer, (command.args or "").strip())
     except UnknownProcess:
-        usage = t("Usage: /export <process>. Processes: %(list)s", lang, list=", ".join(exports.processes()))
-        replies.say(message.chat.id, usage)
+        keyboard = views.export_keyboard(exports.titled(lang))
+        replies.say(message.chat.id, t("Which process's cases to export to Excel?", lang), keyboard)
         return
     caption = t("%(title)s: %(n)s", lang, title=done.title, n=done.cases)
     replies.document(message.chat.id, done.file_id, caption)
+
+
+async def on_export(
+    query: CallbackQuery,
+    callback_data: ExportCb,
+    replies: Replies,
+    renderer: Renderer,
+    viewer: Viewer,
+    exports: Exports,
+    after_commit: AfterCommit,
+) -> None:
+    try:
+        done = await exports.process_cases(viewer, callback_data.process)
+    except UnknownProcess:  # unloaded since the button was sent
+        answer(after_commit, query, renderer.t("There is no such process any more.", viewer.user.language), True)
+        return
+    caption = renderer.t("%(title)s: %(n)s", viewer.user.language, title=done.title, n=done.cases)
+    replies.document(viewer.user.tg_id, done.file_id, caption)
+    answer(after_commit, query)

@@ -10,7 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.cron import ensure_schedules
 from scheduler.timers import tick
-from services import inbox
+from services import digests, inbox
 from services.cases import CaseService
 from services.core import Core
 
@@ -51,6 +51,10 @@ class Scheduler:
             except Exception:
                 log.exception("scheduling failed")
             try:
+                await digests.ensure_subscriptions(self.core)  # a new director gets the digest from the next day
+            except Exception:
+                log.exception("setting digests failed")
+            try:
                 await close_stale_drafts(self.core)
             except Exception:
                 log.exception("closing stale drafts failed")
@@ -72,6 +76,7 @@ class Scheduler:
     async def prepare(self) -> None:
         """Before the first tick: every scheduled process has its next start on the books."""
         await ensure_schedules(self.core)
+        await digests.ensure_subscriptions(self.core)
 
     def stop(self) -> None:
         if self.aps.running:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from db.models import Case, Timer
 from flows.status import TimerStatus, transition
 from scheduler.cron import fire_schedule
-from services import attention
+from services import attention, digests
 from services.cases import CaseService
 from services.core import Core
 
@@ -50,6 +50,8 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
             async with session.begin_nested():
                 if timer.kind == "cron":
                     await fire_schedule(core, session, timer)
+                elif timer.kind == digests.KIND:
+                    await digests.fire(core, session, timer)
                 else:
                     await CaseService(core, session).fire(timer)
         except Exception as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,9 @@ class ServiceConfig:
     admin_ids: tuple[int, ...] = ()
     scheduler_interval: float = 5.0
     draft_ttl_days: int = 7
+    digest_roles: tuple[str, ...] = ("director",)
+    digest_time: time = time(9, 0)
+    stage_norm_days: int = 3
 
     @property
     def templates_dir(self) -> Path:

@@ -33,6 +33,13 @@ class Exports:
     def processes(self) -> list[str]:
         return sorted(self.core.registry.library)
 
+    def titled(self, lang: str | None) -> list[tuple[str, str]]:
+        """The processes as (key, title in this language), by title: what `/export`'s buttons offer."""
+        local = self.core.translator.local
+        return sorted(
+            ((k, local(d.spec.title, lang)) for k, d in self.core.registry.library.items()), key=lambda p: p[1]
+        )
+
     async def process_cases(self, viewer: access.Viewer, process: str) -> Export:
         """The process's cases (closed ones too) as an Excel file stored for this person."""
         if process not in self.core.registry.library:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,9 @@ from db.models import Case, Outbox, User
 from flows.runtime import Notify, TaskState
 from services.cases.state import Loaded
 from services.people import PeopleCache
+
+if TYPE_CHECKING:
+    from services.digests import Digest
 
 
 class Notifier(Protocol):
@@ -61,6 +64,9 @@ class Notifier(Protocol):
 
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         """The item's history (each stage it entered, when and by whom) to one person who asked."""
+
+    async def digest(self, user: User, digest: Digest, chart_file_id: int | None) -> None:
+        """A person's digest (`services.digests`): its chart (a stored PNG) and its text with the groups' buttons."""
 
     def email(
         self,

@@ -143,6 +143,16 @@ class Team:
             await CaseService(self.core, self.session).release_tasks(person, set(roles), actor_id=None)
         return person, sorted(await people.roles_of(self.session, person.id))
 
+    async def person_roles(self, user_id: int) -> tuple[User | None, list[str]]:
+        """One person and their roles (the `/users` buttons' card)."""
+        person = await self.session.get(User, user_id)
+        return person, sorted(await people.roles_of(self.session, user_id)) if person is not None else []
+
+    async def toggle_role(self, user_id: int, role: str) -> tuple[User, list[str]]:
+        """A role button on a person's card: granted if they lack it, revoked (their tasks of it released) if not."""
+        has = role in (await self.person_roles(user_id))[1]
+        return await self.change_roles(str(user_id), [role], grant=not has)
+
     def switch_language(self, person: User) -> str:
         """/lang: Russian ↔ English."""
         person.language = "en" if person.language == "ru" else "ru"

@@ -51,6 +51,8 @@ class ItemCb(CallbackData, prefix="i"):
 
 class DiagramCb(CallbackData, prefix="d"):
     process: str  # `/diagram`: the process to draw
+
+
 class EscalationCb(CallbackData, prefix="e"):
     action: str  # reassign | to (arg = user id) | extend | days (arg = working days) | take
     task_id: int
@@ -69,3 +71,18 @@ class ApprovalCb(CallbackData, prefix="p"):
     person_id: int
     org_id: int = 0
     role: str = ""
+
+
+class DigestCb(CallbackData, prefix="g"):
+    action: str  # now | on | off | at (arg = HHMM: no colon, the separator) | list (arg = group) | xlsx (arg = group)
+    arg: str = ""
+
+
+class ExportCb(CallbackData, prefix="x"):
+    process: str  # `/export`: the process whose cases to export (admins only; re-checked by the service)
+
+
+class RoleCb(CallbackData, prefix="r"):
+    action: str  # p (show the person's roles) | t (toggle arg = role)
+    user_id: int
+    arg: str = ""

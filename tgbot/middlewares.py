@@ -21,6 +21,7 @@ from services.cases import CaseService
 from services.companies import Organisations
 from services.core import Core
 from services.diagrams import Diagrams
+from services.digests import Digests
 from services.escalations import Escalations
 from services.exports import Exports
 from services.library import ProcessLibrary
@@ -89,6 +90,7 @@ class DbSessionMiddleware(BaseMiddleware):
             "worktime": WorkTime(core, session),
             "exports": Exports(core, session),
             "diagrams": Diagrams(core, session),
+            "digests": Digests(core, session),
             "viewer": None,
             "conversation": None,
             "buttons": None,

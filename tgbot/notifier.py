@@ -19,8 +19,10 @@ from flows.runtime import Notify, TaskState, task_def
 from services import outbox
 from services import people as people_repo
 from services.cases.state import Loaded
+from services.digests import Digest
 from services.people import PeopleCache
 from services.wording import file_fields
+from tgbot import digest_view
 from tgbot.callbacks import ItemCb
 from tgbot.render import Renderer
 
@@ -332,6 +334,16 @@ class OutboxNotifier:
         names = await self._names(loaded, [b for b in by if isinstance(b, int)])
         text = self.renderer.item_history(state, name, index, user.language, names)
         outbox.message(self.session, user.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def digest(self, user: User, digest: Digest, chart_file_id: int | None) -> None:
+        r, lang = self.renderer, user.language
+        if chart_file_id is not None:
+            caption = r.t("Open and overdue work", lang)
+            payload = {"file_id": chart_file_id, "caption": caption}
+            outbox.enqueue(self.session, chat_id=user.tg_id, method="sendPhoto", payload=payload, now=self.now)
+        keyboard = digest_view.digest_keyboard(r, digest, lang)
+        markup = keyboard.model_dump(exclude_none=True) if keyboard is not None else None
+        outbox.message(self.session, user.tg_id, digest_view.digest_text(r, digest, lang), self.now, markup)
 
     def email(
         self,

@@ -11,7 +11,7 @@ from services.access import EXTERNAL_ROLES
 from services.team import Joined, Welcome
 from services.wording import ORGANISATION_KINDS
 from services.worktime import WorkReport
-from tgbot.callbacks import ApprovalCb, CaseCb, DiagramCb, OrgCb, StartCb
+from tgbot.callbacks import ApprovalCb, CaseCb, DiagramCb, ExportCb, OrgCb, RoleCb, StartCb
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
@@ -31,6 +31,14 @@ def diagram_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     """`/diagram`: one button per process, by its title."""
     rows = [
         [InlineKeyboardButton(text=title[:60], callback_data=DiagramCb(process=key).pack())] for key, title in processes
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def export_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """`/export`: one button per process, by its title (an admin picks, never types a key)."""
+    rows = [
+        [InlineKeyboardButton(text=title[:60], callback_data=ExportCb(process=key).pack())] for key, title in processes
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -79,6 +87,31 @@ def roster(renderer: Renderer, people: list[tuple[User, list[str]]], lang: str) 
         handle = f"@{person.username or '—'}"
         lines.append(f"{person.id}. {person.name}{admin}{blocked} {handle}: {renderer.roles(roles, lang)}")
     return "\n".join(lines)
+
+
+def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarkup:
+    """`/users`: a button per person opens their roles as buttons (no typed ids)."""
+    rows = [
+        [InlineKeyboardButton(text=f"{p.id}. {p.name}"[:60], callback_data=RoleCb(action="p", user_id=p.id).pack())]
+        for p, _roles in people[:90]
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def person_roles(
+    renderer: Renderer, person: User, roles: list[str], known: set[str], lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A person's roles, each known role a button: ✓ marks the ones they have; a press grants or revokes it."""
+    text = renderer.t("%(name)s now has: %(roles)s", lang, name=person.name, roles=renderer.roles(roles, lang))
+    text += "\n" + renderer.t("Press a role to grant or revoke it.", lang)
+    buttons = [
+        InlineKeyboardButton(
+            text=("✓ " if role in roles else "") + renderer.role(role, lang)[:40],
+            callback_data=RoleCb(action="t", user_id=person.id, arg=role).pack(),
+        )
+        for role in sorted(known, key=lambda r: renderer.role(r, lang))
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
 def processes(listed: list[tuple[str, int | None, str]]) -> str:

@@ -1,0 +1,550 @@
+"""Digests: what a director (or anyone who asks) must know each morning, scoped to what they may see.
+
+A digest holds the overdue tasks (who holds them, how late), the tasks due today, the cases stuck at a stage
+longer than its norm, what moved since the last digest, the open work per person and the totals per process,
+with a chart of open and overdue work. Everything a person reads is a label in their language.
+
+Subscriptions live in the `settings` table (key `digest:<user id>`, value `{"on", "at", "last"}`): a few facts
+per person, no schema change. Each subscribed person has one pending timer (kind `digest`) for the next working
+day at their hour (in the company's time zone, on the production calendar); when it fires the digest is sent
+and the next one is set — a holiday or a weekend is never a digest day.
+
+A stage's norm: the latest deadline the definition gave its tasks on this visit (the stage's own deadline);
+a stage whose tasks have no deadline (a wait for a move button) is stuck after `stage_norm_days` working days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AuditEntry, Case, Setting, Task, Timer, User
+from flows.calendar import WorkCalendar
+from flows.i18n import _
+from flows.model import ProcessDef
+from flows.runtime import START_TASK, task_def
+from flows.status import CaseStatus, TaskStatus, TimerStatus, transition
+from services import access, people
+from services.core import Core
+from services.exports import XLSX
+from services.people import PeopleCache
+from services.wording import Wording
+
+log = logging.getLogger(__name__)
+
+KIND = "digest"  # the timer kind
+PREFIX = "digest:"  # the settings key of a person's subscription
+GROUPS = ("overdue", "today", "stuck", "moved")
+GROUP_TITLES = {
+    "overdue": _("Overdue"),
+    "today": _("Due today"),
+    "stuck": _("Stuck at a stage"),
+    "moved": _("Moved since the last digest"),
+}
+HOURS = (time(7, 0), time(8, 0), time(9, 0), time(10, 0), time(12, 0), time(17, 0))  # offered in chat
+CHART_PEOPLE = 12  # bars on the chart; the rest are in the lists and the files
+
+
+# --- subscriptions -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Subscription:
+    user_id: int
+    on: bool
+    at: time
+    last: datetime | None = None
+
+    def value(self) -> dict[str, Any]:
+        return {"on": self.on, "at": self.at.strftime("%H:%M"), "last": self.last.isoformat() if self.last else None}
+
+    @classmethod
+    def of(cls, user_id: int, value: dict[str, Any], default: time) -> Subscription:
+        try:
+            at = time.fromisoformat(str(value.get("at")))
+        except ValueError:
+            at = default
+        last = value.get("last")
+        return cls(user_id, bool(value.get("on")), at, datetime.fromisoformat(last) if last else None)
+
+
+def key_of(user_id: int) -> str:
+    return f"{PREFIX}{user_id}"
+
+
+def next_digest(calendar: WorkCalendar, at: time, after: datetime) -> datetime:
+    """The first working day's `at` (company time) strictly after `after`."""
+    day = after.astimezone(calendar.tz).date()
+    for _attempt in range(3660):
+        moment = calendar.local_moment(day, at)
+        if moment > after and calendar.is_working_day(day):
+            return moment
+        day += timedelta(days=1)
+    raise ValueError("no working day ahead; check the calendar")
+
+
+async def subscription(core: Core, session: AsyncSession, user_id: int) -> Subscription | None:
+    row = await session.get(Setting, key_of(user_id))
+    return Subscription.of(user_id, row.value, core.config.digest_time) if row is not None else None
+
+
+async def save(core: Core, session: AsyncSession, sub: Subscription) -> None:
+    """Store the subscription and put its timer right: the pending one is dropped, a new one set if it is on."""
+    row = await session.get(Setting, key_of(sub.user_id))
+    if row is None:
+        session.add(Setting(key=key_of(sub.user_id), value=sub.value()))
+    else:
+        row.value = sub.value()
+    for timer in await _pending(session, sub.user_id):
+        timer.status = transition(TimerStatus(timer.status), TimerStatus.CANCELLED)
+    if sub.on:
+        _add_timer(core, session, sub)
+
+
+async def _pending(session: AsyncSession, user_id: int | None = None) -> list[Timer]:
+    rows = await session.execute(select(Timer).where(Timer.kind == KIND, Timer.status == TimerStatus.PENDING))
+    return [t for t in rows.scalars() if user_id is None or t.payload.get("user_id") == user_id]
+
+
+def _add_timer(core: Core, session: AsyncSession, sub: Subscription) -> None:
+    due = next_digest(core.calendar, sub.at, core.clock.now())
+    payload = {"user_id": sub.user_id, "at": sub.at.strftime("%H:%M")}
+    session.add(Timer(case_id=None, task_id=None, kind=KIND, due_at=due, status=TimerStatus.PENDING, payload=payload))
+
+
+async def ensure_subscriptions(core: Core) -> None:
+    """People with a digest role get a subscription (unless they turned it off), and every subscription that is
+    on has its pending timer. Idempotent and safe for several workers."""
+    async with core.sessionmaker() as session, session.begin():
+        if not core.sqlite:
+            await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
+        rows = (await session.execute(select(Setting).where(Setting.key.like(PREFIX + "%")))).scalars()
+        subs = {
+            int(row.key[len(PREFIX) :]): Subscription.of(
+                int(row.key[len(PREFIX) :]), row.value, core.config.digest_time
+            )
+            for row in rows
+        }
+        for role in core.config.digest_roles:
+            for user in await people.members(session, role):
+                if user.id not in subs:
+                    subs[user.id] = Subscription(user.id, True, core.config.digest_time)
+                    session.add(Setting(key=key_of(user.id), value=subs[user.id].value()))
+        timed = {t.payload.get("user_id") for t in await _pending(session)}
+        for sub in subs.values():
+            if sub.on and sub.user_id not in timed:
+                _add_timer(core, session, sub)
+
+
+async def fire(core: Core, session: AsyncSession, timer: Timer) -> None:
+    """A digest timer came due: send the digest (on a working day) and set the next one."""
+    user_id = int(timer.payload.get("user_id", 0))
+    sub = await subscription(core, session, user_id)
+    if sub is None or not sub.on or sub.at.strftime("%H:%M") != timer.payload.get("at"):
+        return  # turned off or moved since: `save` set the new timer
+    now = core.clock.now()
+    user = await session.get(User, user_id)
+    if user is not None and user.active and core.calendar.is_working_day(now):
+        await Digests(core, session).send(user, sub)
+    elif user is not None and user.active:
+        log.info("digest for %s skipped: %s is not a working day", user_id, now.date())
+    _add_timer(core, session, sub)
+
+
+# --- what a digest holds -------------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskLine:
+    case_id: int
+    case: str  # «№12 · title»
+    process: str
+    task: str
+    holder: str  # the person, or the role whose pool it waits in
+    due_at: datetime
+    late: timedelta  # how late (overdue) or how long left (due today)
+
+
+@dataclass
+class CaseLine:
+    case_id: int
+    case: str
+    process: str
+    stage: str
+    since: datetime
+    norm: datetime  # when it should have left the stage
+
+
+@dataclass
+class MoveLine:
+    case_id: int
+    case: str
+    process: str
+    source: str
+    target: str
+    at: datetime
+
+
+@dataclass
+class Load:
+    holder: str
+    open: int
+    overdue: int
+
+
+@dataclass
+class ProcessTotal:
+    process: str
+    cases: int
+    open: int
+    overdue: int
+
+
+@dataclass
+class Digest:
+    now: datetime
+    since: datetime
+    overdue: list[TaskLine] = field(default_factory=list)
+    today: list[TaskLine] = field(default_factory=list)
+    stuck: list[CaseLine] = field(default_factory=list)
+    moved: list[MoveLine] = field(default_factory=list)
+    load: list[Load] = field(default_factory=list)
+    processes: list[ProcessTotal] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.today or self.stuck or self.moved or self.load)
+
+    def group(self, name: str) -> list[Any]:
+        return list(getattr(self, name))
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+def _local_day_end(calendar: WorkCalendar, now: datetime) -> datetime:
+    day = now.astimezone(calendar.tz).date() + timedelta(days=1)
+    return datetime.combine(day, time(0, 0), tzinfo=calendar.tz).astimezone(UTC)
+
+
+class Digests:
+    def __init__(self, core: Core, session: AsyncSession) -> None:
+        self.core = core
+        self.session = session
+
+    def t(self, message: str, lang: str | None, **params: Any) -> str:
+        return self.core.translator.t(message, lang, **params)
+
+    async def build(self, viewer: access.Viewer, since: datetime | None = None) -> Digest:
+        """The digest for this person as things stand now, over the cases they may see."""
+        core, session, lang = self.core, self.session, viewer.user.language
+        wording, local = core.wording, core.translator.local
+        now = core.clock.now()
+        digest = Digest(now=now, since=since or now - timedelta(days=1))
+        scope = access.visible_cases(viewer, core.registry.known().values())
+        cases = list(
+            (
+                await session.execute(select(Case).where(scope, Case.status == CaseStatus.ACTIVE).order_by(Case.id))
+            ).scalars()
+        )
+        specs: dict[int, ProcessDef] = {}
+        for definition_id in {c.definition_id for c in cases}:
+            specs[definition_id] = await core.registry.spec(session, definition_id)
+        by_id = {c.id: c for c in cases}
+        tasks = list(
+            (
+                await session.execute(
+                    select(Task)
+                    .where(Task.case_id.in_(select(Case.id).where(scope, Case.status == CaseStatus.ACTIVE)))
+                    .where(Task.key != START_TASK)
+                    .order_by(Task.due_at, Task.id)
+                )
+            ).scalars()
+        )
+        open_tasks = [t for t in tasks if t.status == TaskStatus.OPEN]
+        names = await PeopleCache(session).names({t.assignee_id for t in open_tasks})
+
+        def case_name(case: Case) -> str:
+            return f"№{case.id} · {case.title or local(specs[case.definition_id].title, lang)}"
+
+        def holder(task: Task) -> str:
+            if task.assignee_id is not None:
+                return names.get(task.assignee_id, "—")
+            return self.t("pool: %(role)s", lang, role=wording.role(task.role, lang))
+
+        def task_title(case: Case, task: Task) -> str:
+            try:
+                return local(task_def(specs[case.definition_id], task.stage, task.key).title, lang)
+            except KeyError:
+                return wording.stage_title(specs[case.definition_id], task.stage, lang)
+
+        day_end = _local_day_end(core.calendar, now)
+        load: dict[str, Load] = {}
+        totals: dict[str, ProcessTotal] = {}
+        for case in cases:
+            title = local(specs[case.definition_id].title, lang)
+            totals.setdefault(title, ProcessTotal(title, 0, 0, 0)).cases += 1
+        for task in open_tasks:
+            case = by_id[task.case_id]
+            spec = specs[case.definition_id]
+            process = local(spec.title, lang)
+            who = holder(task)
+            entry = load.setdefault(who, Load(who, 0, 0))
+            entry.open += 1
+            totals[process].open += 1
+            if task.due_at is None:
+                continue
+            line = TaskLine(
+                case.id, case_name(case), process, task_title(case, task), who, task.due_at, abs(now - task.due_at)
+            )
+            if task.due_at < now:
+                entry.overdue += 1
+                totals[process].overdue += 1
+                digest.overdue.append(line)
+            elif task.due_at < day_end:
+                digest.today.append(line)
+        digest.overdue.sort(key=lambda line: line.due_at)
+        digest.load = sorted(load.values(), key=lambda item: (-item.overdue, -item.open, item.holder))
+        digest.processes = sorted(totals.values(), key=lambda item: item.process)
+        digest.stuck = await self._stuck(cases, tasks, specs, case_name, lang)
+        digest.moved = await self._moved(viewer, digest.since, lang)
+        return digest
+
+    async def _stuck(
+        self, cases: list[Case], tasks: list[Task], specs: dict[int, ProcessDef], case_name: Any, lang: str
+    ) -> list[CaseLine]:
+        core, now = self.core, self.core.clock.now()
+        if not cases:
+            return []
+        rows = await self.session.execute(
+            select(AuditEntry.case_id, func.max(AuditEntry.at))
+            .where(AuditEntry.action == "stage.entered", AuditEntry.case_id.in_([c.id for c in cases]))
+            .group_by(AuditEntry.case_id)
+        )
+        # (not dict(rows): a Result has `keys()`, so dict() would take it for a mapping)
+        entered: dict[int | None, datetime] = {case_id: at for case_id, at in rows.all()}
+        deadlines: dict[tuple[int, str, int], datetime] = {}
+        for task in tasks:
+            if task.due_at is not None:
+                key = (task.case_id, task.stage, task.visit)
+                deadlines[key] = max(deadlines.get(key, task.due_at), task.due_at)
+        stuck = []
+        for case in cases:
+            since = entered.get(case.id) or case.created_at
+            if case.stage == START_TASK:
+                continue
+            norm = deadlines.get((case.id, case.stage, case.visit)) or core.calendar.shift_working_days(
+                since, core.config.stage_norm_days
+            )
+            if norm < now:
+                spec = specs[case.definition_id]
+                stage = core.wording.stage_title(spec, case.stage, lang)
+                process = core.translator.local(spec.title, lang)
+                stuck.append(CaseLine(case.id, case_name(case), process, stage, since, norm))
+        return sorted(stuck, key=lambda line: line.norm)
+
+    async def _moved(self, viewer: access.Viewer, since: datetime, lang: str) -> list[MoveLine]:
+        core, local = self.core, self.core.translator.local
+        scope = access.visible_cases(viewer, core.registry.known().values())
+        rows = await self.session.execute(
+            select(AuditEntry, Case)
+            .join(Case, Case.id == AuditEntry.case_id)
+            .where(scope, AuditEntry.action == "stage.entered", AuditEntry.at > since)
+            .order_by(AuditEntry.at, AuditEntry.id)
+        )
+        moved = []
+        for entry, case in rows.all():
+            spec = await core.registry.spec(self.session, case.definition_id)
+            source, target = (entry.data or {}).get("from"), (entry.data or {}).get("to")
+            if not source or not target:
+                continue  # the first stage of a new case: it is new, not moved
+            name = f"№{case.id} · {case.title or local(spec.title, lang)}"
+            moved.append(
+                MoveLine(
+                    case.id,
+                    name,
+                    local(spec.title, lang),
+                    core.wording.stage_title(spec, str(source), lang),
+                    core.wording.stage_title(spec, str(target), lang),
+                    entry.at,
+                )
+            )
+        return moved
+
+    # --- what people get ----------------------------------------------------------------------------------
+
+    async def subscription_of(self, user: User) -> Subscription | None:
+        return await subscription(self.core, self.session, user.id)
+
+    async def change(self, user: User, *, on: bool | None = None, at: time | None = None) -> Subscription:
+        """`/digest`'s buttons: turn it on or off, or pick the hour (which turns it on)."""
+        sub = await subscription(self.core, self.session, user.id) or Subscription(
+            user.id, False, self.core.config.digest_time
+        )
+        if at is not None:
+            sub.at, sub.on = at, True
+        if on is not None:
+            sub.on = on
+        await save(self.core, self.session, sub)
+        log.info("digest of %s: %s at %s", user.id, "on" if sub.on else "off", sub.at)
+        return sub
+
+    async def send(self, user: User, sub: Subscription | None = None) -> Digest:
+        """Build this person's digest, draw its chart and hand both to the notifier; remember when."""
+        viewer = access.Viewer.of(user, await people.roles_of(self.session, user.id))
+        sub = sub or await subscription(self.core, self.session, user.id)
+        digest = await self.build(viewer, sub.last if sub is not None else None)
+        chart_id: int | None = None
+        if not digest.empty:
+            png = await chart_async(digest, self.t("Overdue", user.language), self.t("Open tasks", user.language))
+            stored = await self.core.files.add(
+                self.session,
+                content=png,
+                name="digest.png",
+                kind="photo",
+                now=digest.now,
+                case_id=None,
+                user_id=user.id,
+                mime_type="image/png",
+            )
+            chart_id = stored.id
+        notifier = self.core.notifier_factory(self.session, PeopleCache(self.session), digest.now)
+        await notifier.digest(user, digest, chart_id)
+        if sub is not None:
+            sub.last = digest.now
+            row = await self.session.get(Setting, key_of(user.id))
+            if row is not None:
+                row.value = sub.value()
+        return digest
+
+    async def group_file(self, viewer: access.Viewer, group: str) -> tuple[int, str, int]:
+        """One group of this person's digest, as it stands now, as an Excel file stored for them."""
+        lang = viewer.user.language
+        sub = await subscription(self.core, self.session, viewer.user.id)
+        digest = await self.build(viewer, _previous(sub))
+        rows = table(self.core.wording, digest, group, lang)
+        stored = await self.core.files.add(
+            self.session,
+            content=to_xlsx(rows),
+            name=f"{rows.title}.xlsx",
+            kind="document",
+            now=digest.now,
+            case_id=None,
+            user_id=viewer.user.id,
+            mime_type=XLSX,
+        )
+        return stored.id, rows.title, len(rows.rows)
+
+    async def group_list(self, viewer: access.Viewer, group: str) -> Table:
+        sub = await subscription(self.core, self.session, viewer.user.id)
+        return table(self.core.wording, await self.build(viewer, _previous(sub)), group, viewer.user.language)
+
+
+def table(w: Wording, digest: Digest, group: str, lang: str | None) -> Table:
+    """One group of the digest as rows people read (the list button) and Excel holds (the file button)."""
+    t, when = w.t, w.when
+    title = t(GROUP_TITLES[group], lang)
+    if group in ("overdue", "today"):
+        lines: list[TaskLine] = digest.group(group)
+        late = t("Late by", lang) if group == "overdue" else t("Left", lang)
+        headers = [t("Case", lang), t("Process", lang), t("Task", lang), t("Holder", lang), t("Due", lang), late]
+        rows = [[x.case, x.process, x.task, x.holder, when(x.due_at), span(w, x.late, lang)] for x in lines]
+    elif group == "stuck":
+        stuck: list[CaseLine] = digest.stuck
+        headers = [
+            t("Case", lang),
+            t("Process", lang),
+            t("Stage", lang),
+            t("At the stage since", lang),
+            t("Norm", lang),
+        ]
+        rows = [[x.case, x.process, x.stage, when(x.since), when(x.norm)] for x in stuck]
+    else:
+        moved: list[MoveLine] = digest.moved
+        headers = [t("Case", lang), t("Process", lang), t("From", lang), t("To", lang), t("When", lang)]
+        rows = [[x.case, x.process, x.source, x.target, when(x.at)] for x in moved]
+    return Table(title, headers, [list(map(str, row)) for row in rows])
+
+
+def span(w: Wording, delta: timedelta, lang: str | None) -> str:
+    """«2 d 3 h» / «45 min»: how late, roughly."""
+    minutes = int(delta.total_seconds() // 60)
+    days, hours = minutes // (24 * 60), minutes % (24 * 60) // 60
+    if days:
+        return w.t("%(d)s d %(h)s h", lang, d=days, h=hours)
+    if hours:
+        return w.t("%(h)s h %(m)s min", lang, h=hours, m=minutes % 60)
+    return w.t("%(m)s min", lang, m=minutes)
+
+
+def _previous(sub: Subscription | None) -> datetime | None:
+    """A list asked from a digest covers the moves the digest covered: those since the one before it. The
+    subscription keeps only the last digest's time, so this is the day before it (one digest a day)."""
+    return sub.last - timedelta(days=1) if sub is not None and sub.last is not None else None
+
+
+def to_xlsx(table: Table) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = table.title[:31]
+    sheet.append(table.headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in table.rows:
+        # A cell that starts like a formula stays text: a case titled «=HYPERLINK(…)» must not run.
+        sheet.append(["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
+    for index, header in enumerate(table.headers, start=1):
+        width = max([len(header)] + [len(str(r[index - 1])) for r in table.rows]) + 2
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(width, 60)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- the chart -----------------------------------------------------------------------------------------------
+
+
+def chart(digest: Digest, overdue_label: str, open_label: str) -> bytes:
+    """Open and overdue work per person (per process when nobody holds anything), as a PNG. Uses the Agg
+    canvas directly (no pyplot state), so it is safe in a worker thread."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    if digest.load:
+        bars = [(x.holder, x.open, x.overdue) for x in digest.load[:CHART_PEOPLE]]
+    else:
+        bars = [(x.process, x.open, x.overdue) for x in digest.processes[:CHART_PEOPLE]]
+    bars.reverse()  # the heaviest at the top
+    figure = Figure(figsize=(8, 1.2 + 0.45 * max(len(bars), 1)), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    labels = [label[:40] for label, _open, _late in bars]
+    axes.barh(labels, [o for _l, o, _x in bars], color="#90caf9", label=open_label)
+    axes.barh(labels, [x for _l, _o, x in bars], color="#e53935", label=overdue_label)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # tasks are counted, not measured
+    axes.legend(loc="lower right")
+    axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+async def chart_async(digest: Digest, overdue_label: str, open_label: str) -> bytes:
+    # Drawing takes tens of milliseconds: off the event loop, so other people's updates are not held up.
+    return await asyncio.to_thread(chart, digest, overdue_label, open_label)

@@ -1,0 +1,174 @@
+"""Digests: the director gets a morning digest on working days (not on a weekend or a holiday) of what is late,
+due today, stuck and moved, with a chart; anyone may ask for one with /digest, sees only what they may see, and
+gets each group's list or Excel file from the digest's buttons."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import matplotlib.image
+from openpyxl import load_workbook
+from PIL import Image
+from sqlalchemy import select
+
+from db.models import StoredFile, Task, Timer, User
+from flows.runtime import START_TASK
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_defect_return_e2e import register_defect
+from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
+from tests.test_diagrams_e2e import picture
+
+MSK = ZoneInfo("Europe/Moscow")  # the company's time zone (the default setting)
+HEADING = "📊 Сводка"
+MOVE_TO_SERVICE = "Переместите товар на склад сервиса в 1С"
+
+
+def morning(year: int, month: int, day: int, hour: int = 9) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=MSK)
+
+
+async def digests_of(person: Person) -> list[str]:
+    return [m["text"] for m in await person.bot_messages() if (m.get("text") or "").startswith(HEADING)]
+
+
+async def open_work(shop: Harness) -> tuple[list[Task], list[Task]]:
+    """The open tasks of the cases (not the half-filled requests), and those of them past their deadline now."""
+    async with shop.core.sessionmaker() as session:
+        tasks = list(
+            (await session.execute(select(Task).where(Task.status == "open", Task.key != START_TASK))).scalars()
+        )
+    now = shop.clock.now()
+    return tasks, [t for t in tasks if t.due_at is not None and t.due_at < now]
+
+
+async def chart_received(shop: Harness, person: Person) -> None:
+    """The chart came as a photo the person can open, and what the bot uploaded is a valid PNG."""
+    _, delivered = await picture(person, "Открытая и просроченная работа")
+    with Image.open(io.BytesIO(delivered)) as photo:  # Telegram (and the sandbox) re-encodes photos as JPEG
+        assert photo.size[0] > 300 and photo.size[1] > 100
+    async with shop.core.sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.tg_id == person.id))).scalar_one()
+        stored = (
+            await session.execute(
+                select(StoredFile)
+                .where(StoredFile.uploaded_by == user.id, StoredFile.file_name == "digest.png")
+                .order_by(StoredFile.id.desc())
+                .limit(1)
+            )
+        ).scalar_one()
+    data = shop.core.files.path(stored).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG"
+        image.verify()
+    pixels = matplotlib.image.imread(io.BytesIO(data), format="png")
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 300
+
+
+async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_holidays(shop: Harness) -> None:
+    director, manager, service = shop.people["Директор Пётр"], shop.people["Марина"], shop.people["Сергей"]
+    # Monday 21 December: two defects are registered; the service manager must move each within a working day.
+    await register_defect(manager)
+    await register_defect(manager, supplier="Helvetia")
+    await shop.tick()  # the director, by his role, is subscribed at 09:00
+
+    # Tuesday 09:00: both moves are due today (18:00); nothing is late yet.
+    await shop.move_to(morning(2026, 12, 22))
+    await chart_received(shop, director)
+    text = (await director.expect(HEADING, "22.12.2026 09:00"))["text"]
+    assert "📅 Срок сегодня: 2" in text and "⏰" not in text and MOVE_TO_SERVICE in text
+    assert "Сергей: открыто 2, просрочено 0" in text
+    assert "Возврат бракованных часов поставщику: дел 2, открытых задач 2, просрочено 0" in text
+    assert "defect_return" not in text and "move_to_service" not in text and "service_manager" not in text
+
+    # Sergey moves one case's goods on Tuesday morning; the other he forgets.
+    await shop.advance(hours=2)
+    await service.press("Готово", await service.card(MOVE_TO_SERVICE, button="Готово"))
+
+    # Wednesday 09:00: the forgotten move is 15 hours late; the first case moved on to the inspection.
+    await shop.move_to(morning(2026, 12, 23))
+    text = (await director.expect(HEADING, "23.12.2026 09:00"))["text"]
+    tasks, overdue = await open_work(shop)
+    assert len(tasks) == 2 and len(overdue) == 1
+    assert f"⏰ Просрочено: {len(overdue)}" in text
+    assert f"«{MOVE_TO_SERVICE}», Сергей, опоздание 15 ч 0 мин" in text
+    assert "🔄 Сдвинулись с прошлой сводки: 1" in text
+    assert "Брак зарегистрирован → Проверка брака на складе" in text
+    # The forgotten case is stuck at its first stage: past the deadline the stage gave its task.
+    assert "🐢 Застряли на стадии: 1" in text and "«Брак зарегистрирован» с 21.12.2026" in text
+    assert "(норма: до 22.12.2026 18:00)" in text
+    assert "Сергей: открыто 1, просрочено 1" in text and "Кладовщик Иван: открыто 1, просрочено 0" in text
+    assert f"дел 2, открытых задач {len(tasks)}, просрочено {len(overdue)}" in text
+    assert director.buttons(await director.find(HEADING, "23.12.2026")) == [
+        "📋 Просрочено (1)",
+        "📊 Excel",
+        "📋 Застряли на стадии (1)",
+        "📊 Excel",
+        "📋 Сдвинулись с прошлой сводки (1)",
+        "📊 Excel",
+    ]
+    assert len(await digests_of(director)) == 2
+
+    # Saturday is not a working day: Thursday's digest, due while the bot was not looking, is not sent then.
+    await shop.move_to(morning(2026, 12, 26))
+    assert len(await digests_of(director)) == 2
+    # 1 January 2027 is a public holiday: no digest; the next one is on the first working day after the holidays.
+    await shop.move_to(morning(2027, 1, 1))
+    assert len(await digests_of(director)) == 2
+    async with shop.core.sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.tg_id == director.id))).scalar_one()
+        pending = [
+            t.due_at
+            for t in (await session.execute(select(Timer).where(Timer.kind == "digest", Timer.status == "pending")))
+            .scalars()
+            if t.payload["user_id"] == user.id
+        ]
+    assert pending == [morning(2027, 1, 11)]
+    await shop.move_to(morning(2027, 1, 11))
+    await director.expect(HEADING, "11.01.2027 09:00")
+    assert len(await digests_of(director)) == 3
+
+
+async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_and_an_excel_file(shop: Harness) -> None:
+    director, manager = shop.people["Директор Пётр"], shop.people["Марина"]
+    await register_defect(manager)
+    await shop.move_to(morning(2026, 12, 23, 10))  # the move to the service warehouse is a day late
+
+    # Someone whose processes have no cases gets a one-line digest that says so.
+    seller = await shop.person("Кирилл", "commercial_director")
+    await seller.send("/digest")
+    menu = await seller.expect("Вы не получаете сводку")
+    await seller.press("10:00", menu)
+    menu = await seller.expect("Сводка приходит вам по рабочим дням в 10:00")
+    assert "✓ 10:00" in seller.buttons(menu)
+    await seller.press("Прислать сейчас", menu)
+    empty = (await seller.expect(HEADING))["text"]
+    assert "Всё спокойно" in empty and "\n" not in empty
+
+    # The director asks for his now: the overdue group opens as a list and as an Excel file.
+    await director.send("/digest")
+    await director.press("Прислать сейчас", await director.expect("Сводка приходит вам по рабочим дням в 09:00"))
+    await chart_received(shop, director)
+    digest = await director.expect(HEADING, "⏰ Просрочено: 1")
+    await director.press("Просрочено", digest)
+    listed = (await director.expect("Просрочено: 1", MOVE_TO_SERVICE))["text"]
+    assert "Сергей" in listed and "16 ч 0 мин" in listed  # due Tuesday 18:00, now Wednesday 10:00
+    excel = next(k["callback_data"] for row in digest["inline_keyboard"] for k in row if k["text"] == "📊 Excel")
+    await director.press_data(digest["message_id"], excel)
+    document = (await director.expect("Просрочено: 1"))["document"]
+    sheet = load_workbook(io.BytesIO(await director.download(document["url"]))).active
+    assert sheet is not None
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0] == ["Дело", "Процесс", "Задача", "Исполнитель", "Срок", "Опоздание"]
+    assert len(rows) == 2 and rows[1][2] == MOVE_TO_SERVICE and rows[1][3] == "Сергей" and rows[1][5] == "16 ч 0 мин"
+
+    # Turned off, it does not come the next morning (and his role does not turn it back on).
+    await director.send("/digest")
+    await director.press("Отключить", await director.expect("Сводка приходит вам"))
+    await director.expect("Вы не получаете сводку")
+    before = len(await digests_of(director))
+    await shop.move_to(morning(2026, 12, 24))
+    assert len(await digests_of(director)) == before

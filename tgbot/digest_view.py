@@ -1,0 +1,132 @@
+"""A digest in chat: its text (each group's first lines, the load, the totals), the buttons that open a group's
+list or its Excel file, and the `/digest` settings (on/off, the hour, «send now»)."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from services.digests import GROUP_TITLES, GROUPS, HOURS, Digest, Subscription, Table, table
+from tgbot.callbacks import DigestCb
+from tgbot.render import Renderer
+
+SHOWN = 5  # lines of a group in the digest itself; its list button has them all
+ICONS = {"overdue": "⏰", "today": "📅", "stuck": "🐢", "moved": "🔄"}
+
+
+def digest_text(r: Renderer, digest: Digest, lang: str) -> str:
+    t = r.t
+    head = t("📊 Digest, %(when)s", lang, when=r.when(digest.now))
+    if digest.empty:
+        return head + ". " + t("Nothing to report: nothing is late, due today, stuck or moved.", lang)
+    parts = [head]
+    for group in GROUPS:
+        lines = table(r, digest, group, lang).rows
+        if not lines:
+            continue
+        parts.append(f"\n{ICONS[group]} {t(GROUP_TITLES[group], lang)}: {len(lines)}")
+        for row in lines[:SHOWN]:
+            parts.append(_line(r, group, row, lang))
+        if len(lines) > SHOWN:
+            parts.append(t("… and %(n)s more", lang, n=len(lines) - SHOWN))
+    if digest.load:
+        parts.append("\n👥 " + t("Open tasks per person", lang) + ":")
+        parts += [
+            "• " + t("%(who)s: open %(open)s, overdue %(late)s", lang, who=x.holder, open=x.open, late=x.overdue)
+            for x in digest.load
+        ]
+    if digest.processes:
+        parts.append("\n📁 " + t("Per process", lang) + ":")
+        parts += [
+            "• "
+            + t(
+                "%(process)s: cases %(cases)s, open tasks %(open)s, overdue %(late)s",
+                lang,
+                process=x.process,
+                cases=x.cases,
+                open=x.open,
+                late=x.overdue,
+            )
+            for x in digest.processes
+        ]
+    return "\n".join(parts)
+
+
+def _line(r: Renderer, group: str, row: list[str], lang: str) -> str:
+    if group == "overdue":
+        case, _process, task, holder, _due, late = row
+        return "• " + r.t(
+            "%(case)s — «%(task)s», %(who)s, late by %(late)s", lang, case=case, task=task, who=holder, late=late
+        )
+    if group == "today":
+        case, _process, task, holder, due, _left = row
+        return "• " + r.t(
+            "%(case)s — «%(task)s», %(who)s, due %(when)s", lang, case=case, task=task, who=holder, when=due
+        )
+    if group == "stuck":
+        case, _process, stage, since, norm = row
+        return "• " + r.t(
+            "%(case)s — «%(stage)s» since %(since)s (norm: %(norm)s)",
+            lang,
+            case=case,
+            stage=stage,
+            since=since,
+            norm=norm,
+        )
+    case, _process, source, target, _when = row
+    return f"• {case}: {source} → {target}"
+
+
+def digest_keyboard(r: Renderer, digest: Digest, lang: str) -> InlineKeyboardMarkup | None:
+    rows = []
+    for group in GROUPS:
+        count = len(digest.group(group))
+        if not count:
+            continue
+        title = r.t(GROUP_TITLES[group], lang)
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=f"📋 {title} ({count})"[:60], callback_data=DigestCb(action="list", arg=group).pack()
+                ),
+                InlineKeyboardButton(text="📊 Excel", callback_data=DigestCb(action="xlsx", arg=group).pack()),
+            ]
+        )
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def list_text(r: Renderer, table: Table, lang: str) -> str:
+    if not table.rows:
+        return r.t("%(group)s: none now.", lang, group=table.title)
+    lines = [f"{table.title}: {len(table.rows)}"]
+    lines += ["• " + " · ".join(str(cell) for cell in row) for row in table.rows]
+    return "\n".join(lines)
+
+
+def settings_text(r: Renderer, sub: Subscription | None, lang: str) -> str:
+    if sub is None or not sub.on:
+        return r.t("You do not receive the digest. Turn it on and pick the hour:", lang)
+    return r.t(
+        "You receive the digest on working days at %(at)s (company time). Change the hour, turn it off or get it now:",
+        lang,
+        at=sub.at.strftime("%H:%M"),
+    )
+
+
+def settings_keyboard(r: Renderer, sub: Subscription | None, lang: str) -> InlineKeyboardMarkup:
+    on = sub is not None and sub.on
+    toggle = (
+        InlineKeyboardButton(text=r.t("🔕 Turn off", lang), callback_data=DigestCb(action="off").pack())
+        if on
+        else InlineKeyboardButton(text=r.t("🔔 Turn on", lang), callback_data=DigestCb(action="on").pack())
+    )
+    hours = []
+    for hour in HOURS:
+        label = hour.strftime("%H:%M")
+        mark = "✓ " if on and sub is not None and sub.at == hour else ""
+        hours.append(
+            InlineKeyboardButton(
+                text=mark + label, callback_data=DigestCb(action="at", arg=hour.strftime("%H%M")).pack()
+            )
+        )
+    now = InlineKeyboardButton(text=r.t("📨 Send now", lang), callback_data=DigestCb(action="now").pack())
+    return InlineKeyboardMarkup(inline_keyboard=[[now, toggle], hours[:3], hours[3:]])
