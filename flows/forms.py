@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows import values as field_values
+from flows.expressions import ExpressionError, evaluate
 from flows.model import FILE_TYPES, FieldDef, local
 
 
@@ -74,6 +75,26 @@ def _list_count(fdef: FieldDef, values: dict[str, Any]) -> int | None:
         return max(0, min(int(raw), fdef.max_items)) if raw is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def asked(
+    fields: Mapping[str, FieldDef], names: list[str], values: Mapping[str, Any], data: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The form's fields to ask now: those without `ask_if`, and those whose condition holds over the case's data
+    (`data`) with the form's answers so far over it. Computed again after every answer: a field whose condition
+    reads an earlier answer appears once that answer is given, and drops out (with its answer) when it changes."""
+    context = {**(data or {}), **values}
+    return [name for name in names if name not in fields or condition_holds(fields[name].ask_if, context)]
+
+
+def condition_holds(source: str | None, context: Mapping[str, Any]) -> bool:
+    if source is None:
+        return True
+    try:
+        return bool(evaluate(source, context))
+    except ExpressionError:
+        # `konveyer check` refuses conditions that cannot work; one that fails on odd data asks rather than hides.
+        return True
 
 
 def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any]) -> Step | None:

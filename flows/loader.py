@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from flows import typecheck
 from flows.deadlines import DeadlineError, parse_deadline, parse_offset
+from flows.expressions import ExpressionError, compile_expression
 from flows.i18n import _
 from flows.model import (
     ACTION_TAG,
@@ -537,6 +538,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
 
     for name, fdef in fields.items():
         _check_field(spec, c, ("fields", name), fdef)
+        _check_ask_if(c, ("fields", name, "ask_if"), name, fdef, fields)
         if fdef.track is not None:
             _check_track(spec, c, ("fields", name, "track"), name, fdef, stage_keys)
     for role in spec.start.roles:
@@ -671,6 +673,7 @@ def _check_track(
             base: Path_ = (*path, "stages", index)
             _check_template(c, (*base, "title"), stage.title)
             for m_index, move in enumerate(stage.moves):
+                _check_condition(c, (*base, "moves", m_index, "when"), move.when)
                 if move.to not in keys:
                     c.add(
                         (*base, "moves", m_index),
@@ -766,6 +769,21 @@ def _check_field(spec: ProcessDef, c: _Checker, path: Path_, fdef: FieldDef) -> 
                 c.add((*path, "count"), _("'%(name)s' is not a number field"), name=fdef.count)
         for sub_name, sub in fdef.fields.items():
             _check_field(spec, c, (*path, "fields", sub_name), sub)
+            if sub.ask_if is not None:
+                c.add((*path, "fields", sub_name, "ask_if"), _("'ask_if' is for the case's fields, not an entry's"))
+
+
+def _check_ask_if(c: _Checker, path: Path_, name: str, fdef: FieldDef, fields: dict[str, FieldDef]) -> None:
+    """`ask_if` reads other fields (names and types checked as any condition), never the field itself."""
+    if fdef.ask_if is None:
+        return
+    _check_condition(c, path, fdef.ask_if)
+    try:
+        names = compile_expression(fdef.ask_if).names
+    except ExpressionError:
+        return  # already reported as a condition that cannot be read
+    if name in names:
+        c.add(path, _("'%(name)s' cannot be asked on a condition over itself"), name=name)
 
 
 def _check_field_list(c: _Checker, path: Path_, names: list[str], fields: dict[str, FieldDef]) -> None:

@@ -72,6 +72,9 @@ class FieldDef(_Spec):
     min_items: int = 1
     max_items: int = 50
     track: TrackDef | None = None  # list: each entry moves along its own stages (an order's items)
+    # A condition over the other fields: the field is asked (and required) only when it holds — the prepayment's
+    # fields depend on the payment type. Not holding, the field is neither asked nor shown on the summary.
+    ask_if: str | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:
@@ -102,6 +105,9 @@ class ItemMoveDef(_Spec):
 
     to: str
     label: LocalText | None = None  # the button's text (the target stage's title if not given)
+    # A condition over the case and `item`: the move is offered only when it holds (an item in stock goes from
+    # ordering straight to the warehouse; one made to order is sent first).
+    when: str | None = None
 
 
 class ItemCheckDef(_Spec):

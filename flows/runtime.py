@@ -42,6 +42,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     UpdateCompany,
 )
 from flows.expressions import evaluate
+from flows.forms import asked
 from flows.i18n import _
 from flows.items import (
     ITEMS,
@@ -340,10 +341,11 @@ class Engine:
         values = {
             k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
         }
+        # A field whose `ask_if` does not hold is not asked, so it is neither required nor taken.
+        names = asked(case.spec.fields, task_fields(case.spec, task, outcome), values, case.data)
+        values = {k: v for k, v in values.items() if k in names or k not in case.spec.fields}
         missing = [
-            n
-            for n in task_fields(case.spec, task, outcome)
-            if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
+            n for n in names if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
         ]
         if missing:
             labels = ", ".join(local(case.spec.fields[n].label) for n in missing)
@@ -647,7 +649,17 @@ class Engine:
             return []
         if not self.may_move_items(case, name, actor_id, actor_roles, is_admin):
             return []
-        return [m.to for m in track_of(case.spec, name).stage(str(state.get("stage"))).moves]
+        return self._open_item_moves(case, name, index, str(state.get("stage")))
+
+    def _open_item_moves(self, case: CaseState, name: str, index: int, stage: str) -> list[str]:
+        """The moves of an item's stage whose `when` holds for this item (all of them when none has one)."""
+        moves = track_of(case.spec, name).stage(stage).moves
+        if all(m.when is None for m in moves):
+            return [m.to for m in moves]
+        context = self.context(case)
+        entries = context.get(name)
+        context["item"] = entries[index] if isinstance(entries, list) and index < len(entries) else {}
+        return [m.to for m in moves if m.when is None or evaluate(m.when, context)]
 
     def move_item(
         self,
@@ -695,7 +707,7 @@ class Engine:
         track = track_of(case.spec, name)
         now = self.clock.now()
         effects: list[Effect] = []
-        if state is None or entry is None or to not in [m.to for m in track.stage(str(state["stage"])).moves]:
+        if state is None or entry is None or to not in self._open_item_moves(case, name, index, str(state["stage"])):
             # Someone else moved the item meanwhile: this form no longer leads anywhere.
             task.status = transition(task.status, TaskStatus.CANCELLED)
             return [TaskClosed(task, actor_id)]
