@@ -116,6 +116,8 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
             del items[count:]
             draft["answered"] = [p for p in draft["answered"] if not _entry_index_at_least(p, name, count)]
             answered = set(draft["answered"])
+        # What a track's stages require is asked on the item's card when it moves, not when the list is filled.
+        later = {n for stage in fdef.track.stages for n in stage.requires} if fdef.track is not None else set()
         index = 0
         while True:
             if index < len(items) or (count is not None and index < count):
@@ -123,6 +125,12 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
                     items.append({})
                 for sub_name, sub in fdef.fields.items():
                     path = f"{name}.{index}.{sub_name}"
+                    if sub_name in later:
+                        continue
+                    if not condition_holds(sub.ask_if, items[index]):
+                        # An entry's `ask_if` reads the entry's own fields: a supplier only for an item to order.
+                        items[index].pop(sub_name, None)
+                        continue
                     if path not in answered:
                         # Before any of the list is answered, the list the case has may be kept as a whole.
                         first = not any(p.split(".")[0] == name for p in answered)

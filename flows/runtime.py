@@ -360,6 +360,8 @@ class Engine:
         if not is_service_task(task.key):
             # A for_each task's answer is also the task's: the last one given (`next` reads it after the join).
             case.data[base_key(task.key)] = outcome
+            if task_def(case.spec, task.stage, task.key).takes_case:
+                case.responsible_id = actor_id
             if comment_key in values and entry_index(task.key) is not None:
                 # Each entry keeps its own comment; the task's comment is the last one, as its answer is.
                 case.data[f"{base_key(task.key)}_comment"] = values[comment_key]
@@ -678,7 +680,7 @@ class Engine:
         target = track_of(case.spec, name).stage(to)
         entry = entry_of(case.data, name, index) or {}
         effects: list[Effect] = []
-        if any(is_empty(entry.get(n)) for n in target.requires):
+        if any(is_empty(entry.get(n)) for n in asked(entry_fields(case.spec, name), target.requires, entry)):
             key = item_task_key(name, index, to)
             for task in case.open_tasks():
                 if task.key == key:
@@ -714,7 +716,8 @@ class Engine:
         target = track.stage(to)
         fields = entry_fields(case.spec, name)
         values = {k: v for k, v in values.items() if k in fields and not (is_empty(v) and not is_empty(entry.get(k)))}
-        missing = [n for n in target.requires if is_empty(values.get(n)) and is_empty(entry.get(n))]
+        needed = asked(fields, target.requires, values, entry)  # an entry's `ask_if` reads the entry itself
+        missing = [n for n in needed if is_empty(values.get(n)) and is_empty(entry.get(n))]
         if missing:
             labels = ", ".join(local(fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)

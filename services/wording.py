@@ -40,6 +40,7 @@ ROLES = {
     "security": _("Security"),
     "finance_director": _("Finance director"),
     "logistics_head": _("Head of logistics"),
+    "logistics": _("Logistics"),
     "operator": _("Operator"),
     "production_manager": _("Production manager"),
     "security_head": _("Head of security"),
