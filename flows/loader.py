@@ -561,8 +561,8 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         if lead.initiator not in roles:
             c.add(("leads", l_index, "initiator"), _("unknown role '%(role)s'"), role=lead.initiator)
         for field_name in lead.map:
-            fdef = fields.get(field_name)
-            if fdef is None or fdef.type not in ("text", "number", "money", "date", "choice", "bool"):
+            mapped = fields.get(field_name)
+            if mapped is None or mapped.type not in ("text", "number", "money", "date", "choice", "bool"):
                 # A form posts texts: they become values of fields that read from text, nothing else.
                 c.add(
                     ("leads", l_index, "map", field_name),
