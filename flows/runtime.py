@@ -56,7 +56,17 @@ from flows.items import (
     parse_item_task,
     track_of,
 )
-from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, ItemStageDef, ProcessDef, StageDef, TaskDef, local
+from flows.model import (
+    FILE_TYPES,
+    PERSON_REFS,
+    FieldDef,
+    ItemMoveDef,
+    ItemStageDef,
+    ProcessDef,
+    StageDef,
+    TaskDef,
+    local,
+)
 from flows.status import CASE_CLOSED, transition
 from flows.templating import render
 from flows.values import convert
@@ -237,6 +247,20 @@ def task_fields(spec: ProcessDef, task: TaskState, outcome: str | None) -> list[
         if odef is not None:
             names.extend(n for n in odef.fields if n not in names)
     return names
+
+
+def open_item_moves(
+    case: CaseState, name: str, index: int, stage: str, extra: dict[str, Any] | None = None
+) -> list[ItemMoveDef]:
+    """The moves of an item's stage whose `when` holds for this item (all of them when none has one); `extra`:
+    `today` and `now` for conditions that read them."""
+    moves = track_of(case.spec, name).stage(stage).moves
+    if all(m.when is None for m in moves):
+        return list(moves)
+    context = case_context(case.spec, case.data, dict(extra or {}), case.refs)
+    entries = context.get(name)
+    context["item"] = entries[index] if isinstance(entries, list) and index < len(entries) else {}
+    return [m for m in moves if m.when is None or evaluate(m.when, context)]
 
 
 def is_empty(value: Any) -> bool:
@@ -654,14 +678,9 @@ class Engine:
         return self._open_item_moves(case, name, index, str(state.get("stage")))
 
     def _open_item_moves(self, case: CaseState, name: str, index: int, stage: str) -> list[str]:
-        """The moves of an item's stage whose `when` holds for this item (all of them when none has one)."""
-        moves = track_of(case.spec, name).stage(stage).moves
-        if all(m.when is None for m in moves):
-            return [m.to for m in moves]
-        context = self.context(case)
-        entries = context.get(name)
-        context["item"] = entries[index] if isinstance(entries, list) and index < len(entries) else {}
-        return [m.to for m in moves if m.when is None or evaluate(m.when, context)]
+        local_now = self.clock.now().astimezone(self.calendar.tz).replace(tzinfo=None)
+        extra = {"today": local_now.date(), "now": local_now}
+        return [m.to for m in open_item_moves(case, name, index, stage, extra)]
 
     def move_item(
         self,
