@@ -226,3 +226,36 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
 
     deal = await _deal(harness)
     assert deal.stage == "paid" and deal.status == "done" and deal.result == "success"
+
+
+async def test_the_site_form_page_and_a_burst_of_submissions(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    harness = await harness_factory(
+        leads_port=_free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=3, leads_page_token=True
+    )
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    await harness.person("Директор Олег", "director")
+
+    # The demo's page: the definition's labels, a fresh idempotency key, and the form's token.
+    async with harness.http.get(f"http://127.0.0.1:{harness.settings.leads_port}/leads/site") as response:
+        page = await response.text()
+    assert response.status == 200 and "Клиент (организация) *" in page and TOKEN in page
+    assert 'name="idempotency_key"' in page and 'name="phone" required' in page
+
+    # No key: the same contents are the same lead.
+    status, first = await _post(harness, LEAD, form=True)
+    status_again, again = await _post(harness, LEAD, form=True)
+    assert (status, status_again) == (201, 200) and first["case"] == again["case"]
+    await manager.card("Возьмите заявку в работу", "Клиника «Здоровье»")  # one lead, one task
+
+    # A burst from one form: the fourth within a minute is refused; a minute later the form takes leads again.
+    status, body = await _post(harness, {**LEAD, "name": "Третий"}, key="k-3")
+    assert status == 201
+    status, body = await _post(harness, {**LEAD, "name": "Четвёртый"}, key="k-4")
+    assert status == 429 and "попробуйте через минуту" in body["message"]
+    await harness.advance(minutes=1)
+    status, body = await _post(harness, {**LEAD, "name": "Четвёртый"}, key="k-4")
+    assert status == 201
+    async with harness.core.sessionmaker() as session:
+        assert (await session.execute(select(func.count()).select_from(Case))).scalar_one() == 3
