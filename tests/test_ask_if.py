@@ -3,6 +3,8 @@ points at a condition that names an unknown field or compares values that never 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +26,7 @@ PAYMENT = {
     "note": FieldDef(type="text", label="Примечание", required=False),
 }
 NAMES = list(PAYMENT)
+LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
 
 
 def _fill(draft: dict[str, Any], answers: dict[str, Any], data: dict[str, Any] | None = None) -> list[str]:
@@ -100,3 +103,40 @@ def test_the_checker_refuses_a_comparison_that_never_holds() -> None:
     assert any(p.startswith("pay.yaml:9:") and "prepaid" in p for p in problems), problems
     problems = _problems(DEFINITION.replace("payment_type == 'prepayment'", "amount > 'много'"))
     assert any(p.startswith("pay.yaml:9:") for p in problems), problems
+
+
+def _library_problems(edit: Callable[[str], str]) -> list[str]:
+    source = (LIBRARY / "medical_order.yaml").read_text(encoding="utf-8")
+    changed = edit(source)
+    assert changed != source
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(changed, "medical_order.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_medical_deal_is_valid_and_fills_its_items_before_they_begin() -> None:
+    spec = parse_definition((LIBRARY / "medical_order.yaml").read_text(encoding="utf-8"), "m.yaml").spec
+    assert spec.stage("contract").tasks[0].fields == ["items", "contract_file"]
+    # …but not at a stage the case reaches once the items have begun.
+    problems = _library_problems(lambda s: s.replace("fields: [closing_docs]", "fields: [closing_docs, items]"))
+    assert any("filled once" in p for p in problems), problems
+
+
+def test_the_checker_reads_an_entrys_condition_and_a_moves_condition_over_the_item() -> None:
+    problems = _library_problems(
+        lambda s: s.replace("ask_if: \"availability == 'to_order'\"}", 'ask_if: "avail == 1"}', 1)
+    )
+    assert any("avail" in p for p in problems), problems
+    problems = _library_problems(
+        lambda s: s.replace("item.availability == 'in_stock'", "item.availabilty == 'in_stock'")
+    )
+    assert any("availabilty" in p for p in problems), problems
+
+
+def test_the_checker_refuses_a_lead_mapped_into_a_file_or_started_by_an_unknown_role() -> None:
+    problems = _library_problems(
+        lambda s: s.replace("map: {client: organisation,", "map: {contract_file: file, client: organisation,")
+    )
+    assert any("'contract_file' is not a text" in p for p in problems), problems
+    problems = _library_problems(lambda s: s.replace("initiator: director", "initiator: ceo"))
+    assert any("unknown role 'ceo'" in p for p in problems), problems
