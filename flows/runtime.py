@@ -366,8 +366,9 @@ class Engine:
             k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
         }
         # A field whose `ask_if` does not hold is not asked, so it is neither required nor taken.
-        names = asked(case.spec.fields, task_fields(case.spec, task, outcome), values, case.data)
-        values = {k: v for k, v in values.items() if k in names or k not in case.spec.fields}
+        every = task_fields(case.spec, task, outcome)
+        names = asked(case.spec.fields, every, values, case.data)
+        values = {k: v for k, v in values.items() if k in names or k not in every}
         missing = [
             n for n in names if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
         ]
