@@ -22,11 +22,13 @@ from flows.clock import Clock
 from handlers import routers
 from handlers.common import PrivateChat
 from integrations.email import Mailer
+from integrations.webforms import LeadEndpoint
 from scheduler.runner import Scheduler
 from services import attention
 from services.cases.documents import DocumentJobs
 from services.core import Core
 from services.delivery import OutboxSender
+from services.leads import Leads
 from tgbot.inbox import InboxProcessor, Poller, webhook_handler
 from tgbot.middlewares import DbSessionMiddleware
 
@@ -97,6 +99,8 @@ class App:
         self._tasks: list[asyncio.Task[None]] = []
         self._panel: web.AppRunner | None = None
         self._webhook: web.AppRunner | None = None
+        self._leads: web.AppRunner | None = None
+        self.leads: Leads | None = None
 
     async def start(self) -> None:
         self.core = core = await build_core(self.settings, self.clock)
@@ -142,6 +146,8 @@ class App:
         if self.settings.admin_token and self.settings.admin_port:
             panel = AdminPanel(core, self.settings.admin_token.get_secret_value())
             self._panel = await panel.serve(self.settings.admin_host, self.settings.admin_port)
+        if self.settings.leads_port is not None:
+            await self._serve_leads(core)
         log.info("bot started (database %s)", self.settings.resolved_database_url().split("@")[-1])
 
     async def _serve_webhook(self) -> None:
@@ -162,6 +168,17 @@ class App:
         await self.bot.set_webhook(self.settings.webhook_url, secret_token=secret, drop_pending_updates=False)
         log.info("webhook mode: listening on %s:%s%s", self.settings.webhook_host, self.settings.webhook_port, path)
 
+    async def _serve_leads(self, core: Core) -> None:
+        """The site's forms post leads here (integrations.webforms)."""
+        assert self.settings.leads_port is not None
+        self.leads = Leads(core, self.settings.lead_tokens, self.settings.lead_rate_per_minute)
+        root = web.Application()
+        root.add_subapp("/leads", LeadEndpoint(core, self.leads, show_token=self.settings.leads_page_token).app())
+        self._leads = web.AppRunner(root)
+        await self._leads.setup()
+        await web.TCPSite(self._leads, self.settings.leads_host, self.settings.leads_port).start()
+        log.info("leads from web forms on http://%s:%s/leads/", self.settings.leads_host, self.settings.leads_port)
+
     async def _poll(self) -> None:
         assert self.inbox is not None and self.bot is not None
         self.poller = Poller(self.bot, self.inbox, timeout=10, allowed=self.dispatcher_updates())
@@ -175,6 +192,9 @@ class App:
         if self._panel is not None:
             await self._panel.cleanup()
             self._panel = None
+        if self._leads is not None:
+            await self._leads.cleanup()
+            self._leads = None
         if self._webhook is not None:
             await self._webhook.cleanup()  # the other workers keep serving; the webhook stays set
             self._webhook = None

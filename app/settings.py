@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     # Telegram ids of the first admins; everyone else joins by invite.
     admin_ids: list[int] = Field(default_factory=list)
 
+    # Leads from the web site's forms: POST /leads/<form> on LEADS_HOST:LEADS_PORT, served when a port is set.
+    # LEAD_TOKENS is JSON: {"site": "a long random token"} — one per form a definition's `leads:` names.
+    leads_port: int | None = None
+    leads_host: str = "127.0.0.1"
+    lead_tokens: dict[str, str] = Field(default_factory=dict)
+    lead_rate_per_minute: int = 30  # submissions of one form a minute; more are refused (429)
+    leads_page_token: bool = False  # the demo's page at GET /leads/<form> carries the token
+
     timezone: str = "Europe/Moscow"
     country: str = "RU"
     work_start: time = time(9, 0)

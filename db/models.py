@@ -378,3 +378,17 @@ class PanelLoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_at: Mapped[datetime]
     blocked_until: Mapped[datetime | None]
+
+
+class Lead(Base):
+    """A submission of a web site's form that started a case: its idempotency key makes a double submit (a
+    double click, a browser's retry) one lead, one case."""
+
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("form", "key"),)

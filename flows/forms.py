@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flows import values as field_values
+from flows.expressions import ExpressionError, evaluate
 from flows.i18n import _
 from flows.model import DATE_RULES, FILE_TYPES, FieldDef, local
 
@@ -81,6 +82,26 @@ def _list_count(fdef: FieldDef, values: dict[str, Any]) -> int | None:
         return None
 
 
+def asked(
+    fields: Mapping[str, FieldDef], names: list[str], values: Mapping[str, Any], data: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The form's fields to ask now: those without `ask_if`, and those whose condition holds over the case's data
+    (`data`) with the form's answers so far over it. Computed again after every answer: a field whose condition
+    reads an earlier answer appears once that answer is given, and drops out (with its answer) when it changes."""
+    context = {**(data or {}), **values}
+    return [name for name in names if name not in fields or condition_holds(fields[name].ask_if, context)]
+
+
+def condition_holds(source: str | None, context: Mapping[str, Any]) -> bool:
+    if source is None:
+        return True
+    try:
+        return bool(evaluate(source, context))
+    except ExpressionError:
+        # `konveyer check` refuses conditions that cannot work; one that fails on odd data asks rather than hides.
+        return True
+
+
 def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any]) -> Step | None:
     """The first question not answered yet, or None when the form is complete."""
     values: dict[str, Any] = draft["values"]
@@ -100,6 +121,8 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
             del items[count:]
             draft["answered"] = [p for p in draft["answered"] if not _entry_index_at_least(p, name, count)]
             answered = set(draft["answered"])
+        # What a track's stages require is asked on the item's card when it moves, not when the list is filled.
+        later = {n for stage in fdef.track.stages for n in stage.requires} if fdef.track is not None else set()
         index = 0
         while True:
             if index < len(items) or (count is not None and index < count):
@@ -107,6 +130,12 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
                     items.append({})
                 for sub_name, sub in fdef.fields.items():
                     path = f"{name}.{index}.{sub_name}"
+                    if sub_name in later:
+                        continue
+                    if not condition_holds(sub.ask_if, items[index]):
+                        # An entry's `ask_if` reads the entry's own fields: a supplier only for an item to order.
+                        items[index].pop(sub_name, None)
+                        continue
                     if path not in answered:
                         # Before any of the list is answered, the list the case has may be kept as a whole.
                         first = not any(p.split(".")[0] == name for p in answered)

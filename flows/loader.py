@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from flows import typecheck
 from flows.deadlines import DeadlineError, parse_deadline, parse_offset
+from flows.expressions import ExpressionError, compile_expression
 from flows.i18n import _
 from flows.model import (
     ACTION_TAG,
@@ -541,6 +542,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
 
     for name, fdef in fields.items():
         _check_field(spec, c, ("fields", name), fdef, name)
+        _check_ask_if(c, ("fields", name, "ask_if"), name, fdef, fields)
         if fdef.track is not None:
             _check_track(spec, c, ("fields", name, "track"), name, fdef, stage_keys)
     for role in spec.start.roles:
@@ -559,6 +561,18 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         if cron:
             c.add(("schedule", s_index, "cron"), cron[0], **cron[1])
     _check_template(c, ("start", "title"), spec.start.title)
+    for l_index, lead in enumerate(spec.leads):
+        if lead.initiator not in roles:
+            c.add(("leads", l_index, "initiator"), _("unknown role '%(role)s'"), role=lead.initiator)
+        for field_name in lead.map:
+            mapped = fields.get(field_name)
+            if mapped is None or mapped.type not in ("text", "number", "money", "date", "choice", "bool"):
+                # A form posts texts: they become values of fields that read from text, nothing else.
+                c.add(
+                    ("leads", l_index, "map", field_name),
+                    _("'%(name)s' is not a text, number, money, date, choice or yes/no field"),
+                    name=field_name,
+                )
 
     for index, stage in enumerate(spec.stages):
         base: Path_ = ("stages", index)
@@ -625,10 +639,10 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 )
 
 
-def _reachable(spec: ProcessDef) -> set[str]:
+def _reachable(spec: ProcessDef, start: str | None = None) -> set[str]:
     by_key: dict[str, StageDef] = {s.key: s for s in spec.stages}
     seen: set[str] = set()
-    todo = [spec.stages[0].key]
+    todo = [start or spec.stages[0].key]
     while todo:
         key = todo.pop()
         if key in seen or key not in by_key:
@@ -675,6 +689,7 @@ def _check_track(
             base: Path_ = (*path, "stages", index)
             _check_template(c, (*base, "title"), stage.title)
             for m_index, move in enumerate(stage.moves):
+                _check_condition(c, (*base, "moves", m_index, "when"), move.when)
                 if move.to not in keys:
                     c.add(
                         (*base, "moves", m_index),
@@ -699,10 +714,22 @@ def _check_track(
         c.env = saved
 
 
+def _track_begins(spec: ProcessDef, name: str) -> str:
+    """The case's stage at which the items of `name` begin their track (as the engine decides it)."""
+    track = spec.fields[name].track
+    assert track is not None
+    if track.start is not None:
+        return track.start
+    followers = spec.followers(name)
+    return followers[0].key if followers else spec.stages[0].key
+
+
 def _check_tracked_lists_stay(spec: ProcessDef, c: _Checker, base: Path_, stage: StageDef) -> None:
     """Each item's state is kept beside its entry, by position: once items have begun, their list must not be
-    answered anew (an entry removed in the middle would hand its stage to the next one)."""
-    tracked = set(spec.tracks())
+    answered anew (an entry removed in the middle would hand its stage to the next one). Before they begin — at a
+    stage the case cannot come back to once at the track's start — the list may be filled by a task (a deal's items
+    are known when its contract is prepared, not when the lead comes)."""
+    tracked = {name for name in spec.tracks() if stage.key in _reachable(spec, _track_begins(spec, name))}
     places: list[tuple[Path_, list[str]]] = [((*base, "editable"), stage.editable)]
     for t_index, task in enumerate(stage.tasks):
         places.append(((*base, "tasks", t_index, "fields"), ref_names(task.fields)))
@@ -778,6 +805,27 @@ def _check_field(
                 c.add((*path, "count"), _("'%(name)s' is not a number field"), name=fdef.count)
         for sub_name, sub in fdef.fields.items():
             _check_field(spec, c, (*path, "fields", sub_name), sub, sub_name, fdef.fields)
+        # An entry's `ask_if` reads the entry's own fields by name (`availability == 'to_order'`).
+        saved = c.env
+        c.env = {sub_name: typecheck.field_type(spec, sub) for sub_name, sub in fdef.fields.items()}
+        try:
+            for sub_name, sub in fdef.fields.items():
+                _check_ask_if(c, (*path, "fields", sub_name, "ask_if"), sub_name, sub, fdef.fields)
+        finally:
+            c.env = saved
+
+
+def _check_ask_if(c: _Checker, path: Path_, name: str, fdef: FieldDef, fields: dict[str, FieldDef]) -> None:
+    """`ask_if` reads other fields (names and types checked as any condition), never the field itself."""
+    if fdef.ask_if is None:
+        return
+    _check_condition(c, path, fdef.ask_if)
+    try:
+        names = compile_expression(fdef.ask_if).names
+    except ExpressionError:
+        return  # already reported as a condition that cannot be read
+    if name in names:
+        c.add(path, _("'%(name)s' cannot be asked on a condition over itself"), name=name)
 
 
 def _check_refs(c: _Checker, path: Path_, refs: list[FieldRef], fields: dict[str, FieldDef]) -> None:

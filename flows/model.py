@@ -91,6 +91,9 @@ class FieldDef(DateRules):
     min_items: int = 1
     max_items: int = 50
     track: TrackDef | None = None  # list: each entry moves along its own stages (an order's items)
+    # A condition over the other fields: the field is asked (and required) only when it holds — the prepayment's
+    # fields depend on the payment type. Not holding, the field is neither asked nor shown on the summary.
+    ask_if: str | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:
@@ -123,6 +126,9 @@ class ItemMoveDef(_Spec):
 
     to: str
     label: LocalText | None = None  # the button's text (the target stage's title if not given)
+    # A condition over the case and `item`: the move is offered only when it holds (an item in stock goes from
+    # ordering straight to the warehouse; one made to order is sent first).
+    when: str | None = None
 
 
 class ItemCheckDef(_Spec):
@@ -247,6 +253,9 @@ class TaskDef(_Spec):
     timing: bool = False  # the worker starts, pauses and resumes a timer; time spent is kept per person
     for_each: str | None = None  # a list field: one task per entry, in parallel (the card sees it as `item`)
     join: JoinDef | None = None  # for_each: when the entries' tasks are enough to move on (None: all of them)
+    # Whoever does this task becomes the case's responsible: a lead from the site lands in the sales managers'
+    # pool, and the one who takes it leads the deal from then on.
+    takes_case: bool = False
 
     @field_validator("join", mode="before")
     @classmethod
@@ -745,6 +754,14 @@ class ScheduleDef(_Spec):
     initiator: str  # a role: its first member starts the case
 
 
+class LeadFormDef(_Spec):
+    """A form on a web site that starts a case of this process (POST /leads/<form>, with the form's token)."""
+
+    form: str  # the form's key: in its URL, and in the settings that hold its token
+    initiator: str  # a role: the case is started in the name of its first active person (nobody in chat starts it)
+    map: dict[str, str]  # field of the case: name of the form's parameter
+
+
 class ProcessDef(_Spec):
     process: str
     title: LocalText
@@ -754,6 +771,7 @@ class ProcessDef(_Spec):
     fields: dict[str, FieldDef] = Field(default_factory=dict)
     directories: dict[str, list[DirectoryEntry]] = Field(default_factory=dict)
     schedule: list[ScheduleDef] = Field(default_factory=list)
+    leads: list[LeadFormDef] = Field(default_factory=list)  # web forms that start cases
     stages: list[StageDef]
 
     @field_validator("stages")

@@ -42,7 +42,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     UpdateCompany,
 )
 from flows.expressions import evaluate
-from flows.forms import form_rule_problem
+from flows.forms import asked, form_rule_problem
 from flows.i18n import _
 from flows.items import (
     ITEMS,
@@ -56,7 +56,18 @@ from flows.items import (
     parse_item_task,
     track_of,
 )
-from flows.model import FILE_TYPES, PERSON_REFS, FieldDef, FieldRef, ItemStageDef, ProcessDef, StageDef, TaskDef, local
+from flows.model import (
+    FILE_TYPES,
+    PERSON_REFS,
+    FieldDef,
+    FieldRef,
+    ItemMoveDef,
+    ItemStageDef,
+    ProcessDef,
+    StageDef,
+    TaskDef,
+    local,
+)
 from flows.status import CASE_CLOSED, transition
 from flows.templating import render
 from flows.values import convert
@@ -262,6 +273,20 @@ def task_field_defs(spec: ProcessDef, task: TaskState, outcome: str | None) -> d
     return {name: ref.apply(spec.fields[name]) for name, ref in task_asks(spec, task, outcome).items()}
 
 
+def open_item_moves(
+    case: CaseState, name: str, index: int, stage: str, extra: dict[str, Any] | None = None
+) -> list[ItemMoveDef]:
+    """The moves of an item's stage whose `when` holds for this item (all of them when none has one); `extra`:
+    `today` and `now` for conditions that read them."""
+    moves = track_of(case.spec, name).stage(stage).moves
+    if all(m.when is None for m in moves):
+        return list(moves)
+    context = case_context(case.spec, case.data, dict(extra or {}), case.refs)
+    entries = context.get(name)
+    context["item"] = entries[index] if isinstance(entries, list) and index < len(entries) else {}
+    return [m for m in moves if m.when is None or evaluate(m.when, context)]
+
+
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
@@ -377,9 +402,13 @@ class Engine:
         values = {
             k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
         }
+        # A field whose `ask_if` does not hold is not asked, so it is neither required nor taken.
         asks = task_asks(case.spec, task, outcome)
+        every = list(asks)
+        names = asked(case.spec.fields, every, values, case.data)
+        values = {k: v for k, v in values.items() if k in names or k not in every}
         missing = [
-            n for n in asks if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
+            n for n in names if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
         ]
         if missing:
             # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label.
@@ -404,6 +433,8 @@ class Engine:
         if not is_service_task(task.key):
             # A for_each task's answer is also the task's: the last one given (`next` reads it after the join).
             case.data[base_key(task.key)] = outcome
+            if task_def(case.spec, task.stage, task.key).takes_case:
+                case.responsible_id = actor_id
             if comment_key in values and entry_index(task.key) is not None:
                 # Each entry keeps its own comment; the task's comment is the last one, as its answer is.
                 case.data[f"{base_key(task.key)}_comment"] = values[comment_key]
@@ -710,7 +741,12 @@ class Engine:
             return []
         if not self.may_move_items(case, name, actor_id, actor_roles, is_admin):
             return []
-        return [m.to for m in track_of(case.spec, name).stage(str(state.get("stage"))).moves]
+        return self._open_item_moves(case, name, index, str(state.get("stage")))
+
+    def _open_item_moves(self, case: CaseState, name: str, index: int, stage: str) -> list[str]:
+        local_now = self.clock.now().astimezone(self.calendar.tz).replace(tzinfo=None)
+        extra = {"today": local_now.date(), "now": local_now}
+        return [m.to for m in open_item_moves(case, name, index, stage, extra)]
 
     def move_item(
         self,
@@ -729,7 +765,7 @@ class Engine:
         target = track_of(case.spec, name).stage(to)
         entry = entry_of(case.data, name, index) or {}
         effects: list[Effect] = []
-        if any(is_empty(entry.get(n)) for n in target.requires):
+        if any(is_empty(entry.get(n)) for n in asked(entry_fields(case.spec, name), target.requires, entry)):
             key = item_task_key(name, index, to)
             for task in case.open_tasks():
                 if task.key == key:
@@ -758,14 +794,15 @@ class Engine:
         track = track_of(case.spec, name)
         now = self.clock.now()
         effects: list[Effect] = []
-        if state is None or entry is None or to not in [m.to for m in track.stage(str(state["stage"])).moves]:
+        if state is None or entry is None or to not in self._open_item_moves(case, name, index, str(state["stage"])):
             # Someone else moved the item meanwhile: this form no longer leads anywhere.
             task.status = transition(task.status, TaskStatus.CANCELLED)
             return [TaskClosed(task, actor_id)]
         target = track.stage(to)
         fields = entry_fields(case.spec, name)
         values = {k: v for k, v in values.items() if k in fields and not (is_empty(v) and not is_empty(entry.get(k)))}
-        missing = [n for n in target.requires if is_empty(values.get(n)) and is_empty(entry.get(n))]
+        needed = asked(fields, target.requires, values, entry)  # an entry's `ask_if` reads the entry itself
+        missing = [n for n in needed if is_empty(values.get(n)) and is_empty(entry.get(n))]
         if missing:
             labels = ", ".join(local(fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.application import App
 from app.settings import Settings
 from db.models import User
+from flows.loader import load_library
 from sandbox.server import SandboxServer
 from services import companies, people
 from services.core import Core
@@ -54,6 +55,7 @@ ROLE_NAMES = {
     "operator": "Олег, оператор",
     "account_manager": "Алина, аккаунт-менеджер",
     "warehouse_worker": "Тимур, кладовщик",
+    "logistics": "Лиана, логист",
 }
 
 
@@ -101,6 +103,22 @@ def panel_token(data_dir: Path) -> str:
     if not path.exists():
         path.write_text(secrets.token_urlsafe(18), encoding="utf-8")
     return path.read_text(encoding="utf-8").strip()
+
+
+def lead_forms(library: Path) -> list[str]:
+    """The web forms the library's definitions take leads from (seed 5's site form)."""
+    return sorted({lead.form for loaded in load_library(library).values() for lead in loaded.spec.leads})
+
+
+def lead_tokens(data_dir: Path, forms: list[str]) -> dict[str, str]:
+    """A token per lead form, made once and kept with the demo's data (the demo's form page carries it)."""
+    tokens = {}
+    for form in forms:
+        path = data_dir / f"lead_token_{form}"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(18), encoding="utf-8")
+        tokens[form] = path.read_text(encoding="utf-8").strip()
+    return tokens
 
 
 def demo_roles(core: Core) -> list[str]:
@@ -172,13 +190,18 @@ async def run_demo(
         scheduler_interval=5.0,
         admin_port=port + 1,
         admin_token=SecretStr(panel_token(data_dir)),
+        leads_port=port + 2,
+        leads_page_token=True,
     )
+    settings.lead_tokens = lead_tokens(data_dir, lead_forms(settings.library_dir))
     app = App(settings)
     await app.start()
     assert app.core is not None
     people_list = await seed(app.core, sandbox)
     print(f"\nKonveyer demo is running: open {base}/ in a browser and pick a person.\n")
     print(f"Admin panel: http://127.0.0.1:{port + 1}/admin/?token={panel_token(data_dir)}")
+    for form in settings.lead_tokens:
+        print(f"Lead form «{form}» (the site's form; posts create deals): http://127.0.0.1:{port + 2}/leads/{form}")
     print(f"Database: {settings.resolved_database_url()}")
     print("People (sandbox id, name, role) — open a person's chat directly with ?user=ID:")
     for tg_id, name, label in people_list:

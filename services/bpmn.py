@@ -289,7 +289,14 @@ class BpmnExport:
         source = self.exit[stage.key]
         if stage.final:
             return
-        if len(stage.next) == 1 and not stage.next[0].when and not stage.moves:
+        # A stage that follows its items goes to the other stages following them as the slowest item moves.
+        followers = [
+            s
+            for s in self.spec.stages
+            if stage.follows is not None and s.follows is not None and s.follows.list == stage.follows.list
+            and s is not stage
+        ]
+        if len(stage.next) == 1 and not stage.next[0].when and not stage.moves and not followers:
             self._flow(source, self.entry[stage.next[0].to])
             return
         gateway = self._node("exclusiveGateway", _id("Choice", stage.key))
@@ -307,6 +314,18 @@ class BpmnExport:
             label = w.local(move.label) if move.label else w.t("by hand")
             name = w.t("%(move)s (%(who)s)", move=label, who=by)
             self._flow(gateway_id, self.entry[move.to], name, f"move == '{move.to}'")
+        for follower in followers:
+            assert follower.follows is not None
+            at_least = follower.follows.at_least
+            name = w.t("the items reach «%(stage)s»", stage=self._item_stage(follower.follows.list, at_least))
+            self._flow(gateway_id, self.entry[follower.key], name, f"items_at_least == '{at_least}'")
+
+    def _item_stage(self, name: str, key: str) -> str:
+        track = self.spec.fields[name].track
+        try:
+            return self.words.local(track.stage(key).title) if track is not None else key
+        except KeyError:
+            return key
 
     def _write_flows(self) -> None:
         for flow in self.model.flows:

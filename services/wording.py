@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flows import forms
 from flows import values as field_values
 from flows.context import case_context
 from flows.i18n import _
@@ -48,6 +49,7 @@ ROLES = {
     "security": _("Security"),
     "finance_director": _("Finance director"),
     "logistics_head": _("Head of logistics"),
+    "logistics": _("Logistics"),
     "operator": _("Operator"),
     "production_manager": _("Production manager"),
     "security_head": _("Head of security"),
@@ -194,12 +196,16 @@ class Wording:
             value = data.get(name)
             if fdef.type == "list" and fdef.fields:
                 items = value if isinstance(value, list) else []
+                later = {n for stage in fdef.track.stages for n in stage.requires} if fdef.track else set()
                 for index, item in enumerate(items):
                     if lines and lines[-1] != "":
                         lines.append("")  # a blank line sets each entry apart
                     lines.append(f"{self.tr.local(fdef.label, lang)} №{index + 1}:")
+                    entry = item if isinstance(item, dict) else {}
                     for k, sub in fdef.fields.items():
-                        shown = self.summary_value(sub, item.get(k) if isinstance(item, dict) else None, lang, spec)
+                        if not forms.condition_holds(sub.ask_if, entry) or (k in later and entry.get(k) is None):
+                            continue  # not asked for this entry, or not yet: a track's stage asks it
+                        shown = self.summary_value(sub, entry.get(k), lang, spec)
                         lines.append(f"   {self.tr.local(sub.label, lang)}: {shown}")
                 if items:
                     lines.append("")

@@ -29,8 +29,7 @@ async def _order(harness: Harness) -> None:
         await manager.expect(f"Позиции №{number}: Наименование")
         await manager.send(name)
         await manager.press(payment, await manager.expect(f"Позиции №{number}: Оплата"))
-        for optional in ("Трек-номер", "Номер декларации", "Таможня пройдена"):
-            await manager.press("Пропустить", await manager.expect(f"Позиции №{number}: {optional}"))
+        # The tracking number, the declaration and the clearance are asked on the item's card when it moves.
         more = await manager.expect("Добавить ещё")
         await manager.press("Да" if number < len(ITEMS) else "Нет", more)
     await manager.press("Подтвердить", await manager.expect("Проверьте"))

@@ -161,6 +161,7 @@ class Conversation:
         self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
         draft = copy.deepcopy(task.draft)
+        names = forms.asked(fields, names, draft["values"], loaded.data)  # `ask_if`: skipped ones not shown
         step = forms.next_step(fields, names, draft)
         task.draft = draft
         step_no = step_stamp(step, draft)
@@ -239,6 +240,7 @@ class Conversation:
         assert task.draft is not None
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
         draft = copy.deepcopy(task.draft)
+        names = forms.asked(fields, names, draft["values"], loaded.data)
         step = forms.next_step(fields, names, draft)
         if step_no is not None and step_no >= 0 and step_no != step_stamp(step, draft):
             raise EngineError(_("That question was already answered; please use the latest message."))

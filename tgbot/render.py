@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
 from flows.items import entry_of, item_state, parse_item_task, track_of
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, task_def, task_entry
+from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, open_item_moves, task_def, task_entry
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
@@ -285,7 +285,7 @@ class Renderer(Wording):
     def item_card(self, case: CaseState, name: str, index: int, lang: str | None) -> tuple[str, dict[str, Any] | None]:
         """An item's card: where it stands and since when, its fields, a button per move its stage allows (the
         engine re-checks who presses), its history and its case."""
-        spec, track = case.spec, track_of(case.spec, name)
+        spec = case.spec
         state = item_state(case.data, name, index) or {}
         stage = str(state.get("stage") or "")
         since = state.get("since")
@@ -298,7 +298,7 @@ class Renderer(Wording):
         lines += self.summary(spec, list(fields), entry_of(case.data, name, index) or {}, lang, fields=fields)
         rows: list[list[InlineKeyboardButton]] = []
         if case.status == CaseStatus.ACTIVE and case.id is not None and stage:
-            for move in track.stage(stage).moves:
+            for move in open_item_moves(case, name, index, stage):
                 label = self.local(move.label, lang) if move.label else "➡️ " + self.item_stage_title(
                     case, name, move.to, lang
                 )

@@ -1,7 +1,7 @@
 """organisations: details of companies, people bound to one, invites for one
 
-Revision ID: 0005_orgs
-Revises: 0005_escalate
+Revision ID: 0007_orgs
+Revises: 0006_perf
 Create Date: 2026-11-30 14:20:00
 
 `companies` grows into the organisation (dealer / supplier / client) with its details; `users.organisation_id`

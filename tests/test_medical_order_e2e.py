@@ -1,0 +1,261 @@
+"""Seed 5, a medical equipment deal from end to end: a lead from the site's form (posted twice, one case), the sales
+managers' pool, the client's qualification in a called case, the contract agreed by the client and the director,
+a prepayment by letter of credit that asks its own fields, three items — one in stock, two made to order by
+different suppliers — moving on their own cards while the deal follows them, reminders for an item stuck at customs,
+and the accountant closing the payment: the deal ends at «Оплата заказа»."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from db.models import Case, Lead
+from flows.items import item_states
+from tests.chat import Person
+from tests.conftest import Harness
+
+TOKEN = "site-form-token-7f3a9c"
+LEAD = {
+    "organisation": "Клиника «Здоровье»",
+    "name": "Анна Петрова",
+    "phone": "+7 900 123-45-67",
+    "email": "anna@zdorovie.example",
+    "message": "Нужны аппарат УЗИ, кардиомонитор и дефибриллятор",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _post(harness: Harness, body: dict[str, Any], *, token: str = TOKEN, key: str | None = None, **kw: Any):  # type: ignore[no-untyped-def]
+    headers = {"X-Form-Token": token}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    url = f"http://127.0.0.1:{harness.settings.leads_port}/leads/site"
+    async with harness.http.post(url, headers=headers, **({"data": body} if kw.get("form") else {"json": body})) as r:
+        return r.status, await r.json()
+
+
+async def _deal(harness: Harness) -> Case:
+    await harness.settle()
+    async with harness.core.sessionmaker() as session:
+        return (await session.execute(select(Case).where(Case.process == "medical_order"))).scalar_one()
+
+
+async def _answer(person: Person, label: str, answer: str) -> None:
+    """One question of a form: a button when the question offers it, else a typed answer."""
+    question = await person.expect(label)
+    if answer in person.buttons(question):
+        await person.press(answer, question)
+    else:
+        await person.send(answer)
+
+
+async def _move(person: Person, item: str, to: str, *answers: tuple[str, str]) -> None:
+    """Press the move on the item's card; what the new stage requires is asked; then the card shows the stage."""
+    await person.press(to, await person.card(f"📦 {item}", button=to))
+    for label, answer in answers:
+        if answer.startswith("file:"):
+            await person.expect(label)
+            await person.document(b"%PDF " + answer.encode(), answer.removeprefix("file:"))
+        else:
+            await _answer(person, label, answer)
+    if answers:
+        await person.press("Подтвердить", await person.expect("Проверьте"))
+    await person.wait_for(f"📦 {item}", f"Этап: {to}")
+
+
+ITEMS = [
+    # name, availability, supplier, quantity, price, payment, delivery
+    ("Аппарат УЗИ", "Под заказ", "Siemens Healthineers", "1", "4 500 000", "Аккредитив", "Авиа"),
+    ("Кардиомонитор", "В наличии", None, "2", "350 000", "Предоплата", "Самовывоз со склада"),
+    ("Дефибриллятор", "Под заказ", "ООО «Медтехника»", "1", "900 000", "Отсрочка", "Авто"),
+]
+
+
+async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the_payment(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    harness = await harness_factory(leads_port=_free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=10)
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    other_manager = await harness.person("Менеджер Игорь", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    accountant = await harness.person("Бухгалтер Вера", "accountant")
+
+    # The site's form: a wrong token is refused, a missing phone is named, a double submit makes one case.
+    status, body = await _post(harness, LEAD, token="wrong")
+    assert status == 401
+    status, body = await _post(harness, {**LEAD, "phone": ""}, key="k-0")
+    assert status == 400 and list(body["fields"]) == ["phone"]
+    status, first = await _post(harness, LEAD, key="lead-42", form=True)
+    assert status == 201 and first["created"] is True
+    status, again = await _post(harness, LEAD, key="lead-42", form=True)
+    assert status == 200 and again["created"] is False and again["case"] == first["case"]
+    async with harness.core.sessionmaker() as session:
+        assert (await session.execute(select(func.count()).select_from(Lead))).scalar_one() == 1
+        assert (await session.execute(select(func.count()).select_from(Case))).scalar_one() == 1
+    deal = await _deal(harness)
+    assert deal.stage == "new" and deal.data["phone"] == "+7 900 123-45-67"
+
+    # Every sales manager sees the lead in the pool; the one who takes it leads the deal.
+    card = await other_manager.card("Возьмите заявку в работу", button="Взять")
+    assert "Клиника «Здоровье»" in card["text"]
+    await manager.press("Взять", await manager.card("Возьмите заявку в работу", button="Взять"))
+    await manager.press("Готово", await manager.card("Возьмите заявку в работу", button="Готово"))
+
+    # «Новая»: the qualification runs as a case of its own, and the deal waits for it.
+    task = await manager.expect("Квалифицируйте клиента")
+    deal = await _deal(harness)
+    assert deal.stage == "qualification" and deal.responsible_id is not None
+    await manager.press("Целевой клиент", task)
+    await _answer(manager, "Тип клиента", "Частная клиника")
+    await _answer(manager, "Бюджет", "6 500 000")
+    await _answer(manager, "Кто принимает решение", "Главный врач")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    # «Согласование договора»: the items and the contract, then the client's answer and the director's approval.
+    task = await manager.expect("Соберите заказ и подготовьте договор")
+    await manager.press("Готово", task)
+    for number, (name, availability, supplier, quantity, price, payment, delivery) in enumerate(ITEMS, 1):
+        await _answer(manager, f"Позиции №{number}: Наименование", name)
+        await _answer(manager, f"Позиции №{number}: Наличие", availability)
+        if supplier is not None:  # asked only for an item to order
+            await _answer(manager, f"Позиции №{number}: Поставщик", supplier)
+        await _answer(manager, f"Позиции №{number}: Количество", quantity)
+        await _answer(manager, f"Позиции №{number}: Цена", price)
+        await _answer(manager, f"Позиции №{number}: Способ оплаты", payment)
+        question = await manager.expect(f"Позиции №{number}: Способ доставки")
+        await manager.press(delivery, question)
+        await manager.press("Да" if number < len(ITEMS) else "Нет", await manager.expect("Добавить ещё"))
+    await manager.expect("Договор")
+    await manager.document(b"%PDF contract", "contract.pdf")
+    summary = await manager.expect("Проверьте")
+    assert "Трек-номер" not in summary["text"]  # what the track requires is asked on the item's card, later
+    await manager.press("Подтвердить", summary)
+
+    approval = await director.expect("Согласуйте договор")
+    assert "Аппарат УЗИ × 1" in approval["text"]
+    await director.press("Согласовать", approval)
+    answer = await manager.card("Ответ клиента по договору", button="Клиент согласовал")
+    await manager.press("Клиент согласовал", answer)
+
+    # «Предоплата»: a letter of credit asks its own fields, and none of the others.
+    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    await _answer(manager, "Тип оплаты", "Аккредитив")
+    asked = []
+    for label, answer in (
+        ("Номер аккредитива", "LC-2026-118"),
+        ("Банк-эмитент", "Сбербанк"),
+        ("Сумма аккредитива", "5 750 000"),
+        ("Аккредитив действует до", "31.03.2027"),
+    ):
+        question = await manager.expect(label)
+        asked.append(question["text"])
+        await manager.send(answer)
+    summary = await manager.expect("Проверьте")
+    assert "Сумма предоплаты" not in summary["text"] and "Соглашение об отсрочке" not in summary["text"]
+    assert not any("Сумма предоплаты" in text or "Отсрочка, дней" in text for text in asked)
+    await manager.press("Подтвердить", summary)
+
+    deal = await _deal(harness)
+    assert deal.stage == "order_sent" and deal.data["lc_bank"] == "Сбербанк"
+    assert "prepayment_amount" not in deal.data
+    await logistics.expect("позиции в работе")
+
+    # Items at their own pace: the one in stock goes straight to the warehouse (no «Отправлен» for it).
+    monitor = await logistics.card("📦 Кардиомонитор", "Этап: Оформление")
+    assert "Отправлен" not in " ".join(logistics.buttons(monitor))
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt-2.pdf"))
+    await _move(logistics, "Аппарат УЗИ", "Отправлен", ("Трек-номер", "DHL-5531"))
+    await _move(logistics, "Дефибриллятор", "Отправлен", ("Трек-номер", "CDEK-0042"))
+    assert (await _deal(harness)).stage == "order_sent"
+    await _move(logistics, "Аппарат УЗИ", "На таможне")
+    await _move(logistics, "Дефибриллятор", "На таможне")
+    await manager.expect("на таможенном оформлении")
+    assert (await _deal(harness)).stage == "customs"
+
+    # The defibrillator clears quickly; the ultrasound sits at customs and the logistician is reminded.
+    await _move(
+        logistics,
+        "Дефибриллятор",
+        "На складе",
+        ("Номер таможенной декларации", "10702010/011226/0001"),
+        ("Дата таможенной декларации", "01.12.2026"),
+        ("Приходный ордер", "file:receipt-3.pdf"),
+    )
+    assert (await _deal(harness)).stage == "customs"
+    await harness.advance(days=6)  # three working days, whatever the weekend
+    await logistics.expect("«Аппарат УЗИ» всё ещё на этапе «На таможне»")
+    await _move(
+        logistics,
+        "Аппарат УЗИ",
+        "На складе",
+        ("Номер таможенной декларации", "10702010/081226/0002"),
+        ("Дата таможенной декларации", "08.12.2026"),
+        ("Приходный ордер", "file:receipt-1.pdf"),
+    )
+    await manager.expect("Все позиции заказа Клиника «Здоровье» на складе")
+    assert (await _deal(harness)).stage == "warehouse"
+
+    for name, *_rest in ITEMS:
+        await _move(logistics, name, "Отгружен клиенту", ("Накладная с подписью клиента", f"file:{name}.pdf"))
+    await accountant.expect("Заказ Клиника «Здоровье» отгружен клиенту")
+    deal = await _deal(harness)
+    assert deal.stage == "shipped" and [s["stage"] for s in item_states(deal.data, "items")] == ["shipped"] * 3
+
+    # Until the closing documents are attached and the payment closed, both are reminded.
+    await harness.advance(days=3)
+    await manager.expect("Приложите подписанные закрывающие документы")
+    task = await manager.card("Приложите подписанные закрывающие документы", button="Готово")
+    await manager.press("Готово", task)
+    await manager.document(b"%PDF upd", "upd.pdf")
+    await manager.press("Готово", await manager.expect("Закрывающие документы", "1"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    task = await accountant.card("Закройте оплату заказа", button="Готово")
+    await accountant.press("Готово", task)
+    await accountant.expect("Платёжное поручение")
+    await accountant.document(b"%PDF payment", "payment.pdf")
+    await accountant.press("Подтвердить", await accountant.expect("Проверьте"))
+
+    deal = await _deal(harness)
+    assert deal.stage == "paid" and deal.status == "done" and deal.result == "success"
+
+
+async def test_the_site_form_page_and_a_burst_of_submissions(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    harness = await harness_factory(
+        leads_port=_free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=3, leads_page_token=True
+    )
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    await harness.person("Директор Олег", "director")
+
+    # The demo's page: the definition's labels, a fresh idempotency key, and the form's token.
+    async with harness.http.get(f"http://127.0.0.1:{harness.settings.leads_port}/leads/site") as response:
+        page = await response.text()
+    assert response.status == 200 and "Клиент (организация) *" in page and TOKEN in page
+    assert 'name="idempotency_key"' in page and 'name="phone" required' in page
+
+    # No key: the same contents are the same lead.
+    status, first = await _post(harness, LEAD, form=True)
+    status_again, again = await _post(harness, LEAD, form=True)
+    assert (status, status_again) == (201, 200) and first["case"] == again["case"]
+    await manager.card("Возьмите заявку в работу", "Клиника «Здоровье»")  # one lead, one task
+
+    # A burst from one form: the fourth within a minute is refused; a minute later the form takes leads again.
+    status, body = await _post(harness, {**LEAD, "name": "Третий"}, key="k-3")
+    assert status == 201
+    status, body = await _post(harness, {**LEAD, "name": "Четвёртый"}, key="k-4")
+    assert status == 429 and "попробуйте через минуту" in body["message"]
+    await harness.advance(minutes=1)
+    status, body = await _post(harness, {**LEAD, "name": "Четвёртый"}, key="k-4")
+    assert status == 201
+    async with harness.core.sessionmaker() as session:
+        assert (await session.execute(select(func.count()).select_from(Case))).scalar_one() == 3
