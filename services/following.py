@@ -1,6 +1,8 @@
-"""Who follows a case and who has muted it. A muted case sends its person no stage lines; what is addressed to
-them (their tasks, a definition's notices) still comes. Kept as small settings rows, one per person and case
-(`mute:<case>:<person>`): inserting or deleting one never races with another person's choice."""
+"""Who follows a case and who has muted it. The initiator follows their case unless they mute it; anyone else
+who may see a case can follow it from its card. A follower gets one short line when the case moves on; what is
+addressed to them (their tasks, a definition's notices) comes whatever they chose. Kept as small settings rows,
+one per person and case (`mute:<case>:<person>`, `follow:<case>:<person>`): inserting or deleting one never
+races with another person's choice."""
 
 from __future__ import annotations
 
@@ -29,3 +31,29 @@ async def set_muted(session: AsyncSession, case_id: int, user_id: int, muted: bo
     elif not await is_muted(session, case_id, user_id):
         session.add(Setting(key=key, value={"at": now.isoformat()}))
         await session.flush()
+
+
+def _follow_key(case_id: int, user_id: int) -> str:
+    return f"follow:{case_id}:{user_id}"
+
+
+async def is_following(session: AsyncSession, case_id: int, user_id: int) -> bool:
+    found = await session.execute(select(Setting.key).where(Setting.key == _follow_key(case_id, user_id)))
+    return found.scalar() is not None
+
+
+async def set_following(session: AsyncSession, case_id: int, user_id: int, on: bool, now: datetime) -> None:
+    """Follow a case someone else started, or stop; pressing the same button twice changes nothing."""
+    key = _follow_key(case_id, user_id)
+    if not on:
+        await session.execute(delete(Setting).where(Setting.key == key))
+    elif not await is_following(session, case_id, user_id):
+        session.add(Setting(key=key, value={"at": now.isoformat()}))
+        await session.flush()
+
+
+async def followers(session: AsyncSession, case_id: int) -> list[int]:
+    """The people who chose to follow the case (the initiator follows it without choosing)."""
+    prefix = f"follow:{case_id}:"
+    keys = (await session.execute(select(Setting.key).where(Setting.key.startswith(prefix)))).scalars()
+    return sorted(int(key.removeprefix(prefix)) for key in keys)

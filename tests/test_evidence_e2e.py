@@ -3,6 +3,7 @@ are split rather than cut, and a failed e-mail is told to the person who caused 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -219,3 +220,40 @@ async def test_muted_her_own_task_still_comes_only_the_stage_lines_stop(
     ]
     await olga.press("Готово", card)
     await olga.expect("Дело закрыто")
+
+
+async def test_the_head_follows_a_leave_he_approved_and_stops_when_he_has_heard_enough(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Anyone who may see a case can follow it from its card: one line each time it moves on, until they stop."""
+    harness = await harness_factory(library_dir=library_with(tmp_path, "leave_request.yaml"))
+    olga = await harness.person("Ольга", "employee")
+    head = await harness.person("Руководитель Игорь", "department_head")
+    hr = await harness.person("Кадровик Нина", "hr")
+    await olga.send("▶️ Начать процесс")
+    await olga.press("Заявление на отпуск", await olga.expect("Какой процесс"))
+    await olga.expect("Сколько дней")
+    await olga.send("14")
+    await olga.press("Подтвердить", await olga.expect("Проверьте"))
+    registered = await olga.expect("зарегистрировано")
+    number = re.search(r"№(\d+)", registered["text"])
+    assert number is not None, registered["text"]
+
+    await head.press("Готово", await head.expect("Согласуйте отпуск"))
+    await head.send(f"/case {number.group(1)}")
+    card = await head.expect("Отпуск 14 дн.")
+    await head.press("Следить за делом", card)
+    await head.card("Отпуск 14 дн.", button="Не следить за делом")
+
+    await hr.press("Готово", await hr.expect("Оформите приказ об отпуске"))
+    line = await head.expect("📍")  # he follows it now: the case's next stage, in one line
+    assert "Отметка в табеле" in line["text"], line["text"]
+    await head.press("Не присылать новости", line)  # the line's own button stops following
+    await head.card("Отпуск 14 дн.", button="Следить за делом")
+
+    await hr.press("Готово", await hr.expect("Отметьте отпуск в табеле"))
+    await olga.expect("Подпишите приказ об отпуске")
+    await harness.settle()
+    assert not [
+        m for m in await head.bot_messages() if "📍" in (m["text"] or "") and m["message_id"] > line["message_id"]
+    ]

@@ -86,11 +86,18 @@ class CardButtons:
         if button.action in ("mute", "unmute"):
             muted = button.action == "mute"
             loaded = await self.cases.mute(viewer, loaded.row.id, muted)
-            notice = (
-                self.r.t("🔕 No more stage updates about this case; your own tasks still come.", self.lang)
-                if muted
-                else self.r.t("🔔 You will be told again when this case moves on.", self.lang)
-            )
+            if self.user.id != loaded.state.initiator_id:
+                notice = (
+                    self.r.t("🔕 You no longer follow this case; your own tasks still come.", self.lang)
+                    if muted
+                    else self.r.t("🔔 You follow this case: you will be told when it moves on.", self.lang)
+                )
+            else:
+                notice = (
+                    self.r.t("🔕 No more stage updates about this case; your own tasks still come.", self.lang)
+                    if muted
+                    else self.r.t("🔔 You will be told again when this case moves on.", self.lang)
+                )
             return Reply(notice, await case_view(self.cases, self.user, loaded))
         if button.action == "files":
             state = loaded.state

@@ -101,9 +101,13 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         [InlineKeyboardButton(text=diagram, callback_data=CaseCb(action="diagram", case_id=loaded.row.id).pack())]
     )
     if state.status == CaseStatus.ACTIVE:
-        muted = await service.muted(user, loaded.row.id)
+        muted = await service.muted(user, loaded.row.id, state.initiator_id)
         t = core.translator.t
-        label, action = (t("🔔 Unmute the case", lang), "unmute") if muted else (t("🔕 Mute the case", lang), "mute")
+        own = user.id == state.initiator_id  # someone else's case is followed by choice
+        if muted:
+            label, action = t("🔔 Unmute the case" if own else "🔔 Follow the case", lang), "unmute"
+        else:
+            label, action = t("🔕 Mute the case" if own else "🔕 Stop following", lang), "mute"
         rows.append(
             [InlineKeyboardButton(text=label, callback_data=CaseCb(action=action, case_id=loaded.row.id).pack())]
         )

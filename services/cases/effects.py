@@ -138,17 +138,20 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
         effect.previous is None
         or effect.stage != state.stage  # passed through on the way: only where the step left the case is news
         or state.status != CaseStatus.ACTIVE  # a closed case is told as closed
-        or actor_id == state.initiator_id  # they moved it themselves and were just told where it stands
     ):
         return
-    roles = await people_repo.roles_of(service.session, state.initiator_id)
-    if any(t.assignee_id == state.initiator_id or t.role in roles for t in state.open_tasks()):
-        return  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
-    if await following.is_muted(service.session, loaded.row.id, state.initiator_id):
-        return  # they asked for quiet on this case
-    initiator = await service.people.user(state.initiator_id)
-    if initiator is not None:
-        await service.notifier.stage_changed(loaded, initiator)
+    told = [state.initiator_id, *await following.followers(service.session, loaded.row.id)]
+    for person_id in dict.fromkeys(told):
+        if person_id == actor_id:
+            continue  # they moved it themselves and were just told where it stands
+        roles = await people_repo.roles_of(service.session, person_id)
+        if any(t.assignee_id == person_id or t.role in roles for t in state.open_tasks()):
+            continue  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
+        if person_id == state.initiator_id and await following.is_muted(service.session, loaded.row.id, person_id):
+            continue  # they asked for quiet on this case
+        person = await service.people.user(person_id)
+        if person is not None and person.active:
+            await service.notifier.stage_changed(loaded, person)
 
 
 @handles(StartCase)

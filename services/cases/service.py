@@ -73,12 +73,19 @@ class CaseService:
         return loaded
 
     async def mute(self, viewer: access.Viewer, case_id: int, muted: bool) -> Loaded:
-        """A person who may see the case asks for no more stage lines about it (or for them again)."""
+        """A person who may see the case asks for no more stage lines about it (or for them): the initiator
+        mutes or unmutes their case, anyone else stops or starts following it."""
         loaded = await self.visible(viewer, case_id)
-        await following.set_muted(self.session, loaded.row.id, viewer.user.id, muted, self.now)
+        if viewer.user.id == loaded.state.initiator_id:
+            await following.set_muted(self.session, loaded.row.id, viewer.user.id, muted, self.now)
+        else:
+            await following.set_following(self.session, loaded.row.id, viewer.user.id, not muted, self.now)
         return loaded
 
-    async def muted(self, user: User, case_id: int) -> bool:
+    async def muted(self, user: User, case_id: int, initiator_id: int | None = None) -> bool:
+        """Whether the person gets no stage lines about the case: muted by its initiator, not followed by others."""
+        if initiator_id is not None and user.id != initiator_id:
+            return not await following.is_following(self.session, case_id, user.id)
         return await following.is_muted(self.session, case_id, user.id)
 
     async def in_scope(self, user: User, loaded: Loaded) -> Loaded:
