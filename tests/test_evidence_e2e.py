@@ -193,9 +193,11 @@ async def test_a_failed_e_mail_is_told_at_once_to_whoever_sent_it_with_what_to_s
     assert 'href="cases/1"' in row and "Эл. почта" in row and "SMTP is not configured" in row, row
 
 
-async def test_muted_her_own_task_still_comes_only_the_stage_lines_stop(
+async def leave_office(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
-) -> None:
+) -> tuple[Harness, Person, Person, Person]:
+    """The leave-request office: Ольга (employee) asks for 14 days; the head and HR are there to act on it.
+    Returns the harness and the three people, with Ольга's request just confirmed."""
     harness = await harness_factory(library_dir=library_with(tmp_path, "leave_request.yaml"))
     olga = await harness.person("Ольга", "employee")
     head = await harness.person("Руководитель Игорь", "department_head")
@@ -205,6 +207,13 @@ async def test_muted_her_own_task_still_comes_only_the_stage_lines_stop(
     await olga.expect("Сколько дней")
     await olga.send("14")
     await olga.press("Подтвердить", await olga.expect("Проверьте"))
+    return harness, olga, head, hr
+
+
+async def test_muted_her_own_task_still_comes_only_the_stage_lines_stop(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness, olga, head, hr = await leave_office(harness_factory, tmp_path)
     await olga.expect("зарегистрировано")
 
     await head.press("Готово", await head.expect("Согласуйте отпуск"))
@@ -226,15 +235,7 @@ async def test_the_head_follows_a_leave_he_approved_and_stops_when_he_has_heard_
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
     """Anyone who may see a case can follow it from its card: one line each time it moves on, until they stop."""
-    harness = await harness_factory(library_dir=library_with(tmp_path, "leave_request.yaml"))
-    olga = await harness.person("Ольга", "employee")
-    head = await harness.person("Руководитель Игорь", "department_head")
-    hr = await harness.person("Кадровик Нина", "hr")
-    await olga.send("▶️ Начать процесс")
-    await olga.press("Заявление на отпуск", await olga.expect("Какой процесс"))
-    await olga.expect("Сколько дней")
-    await olga.send("14")
-    await olga.press("Подтвердить", await olga.expect("Проверьте"))
+    harness, olga, head, hr = await leave_office(harness_factory, tmp_path)
     registered = await olga.expect("зарегистрировано")
     number = re.search(r"№(\d+)", registered["text"])
     assert number is not None, registered["text"]
