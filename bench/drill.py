@@ -260,8 +260,15 @@ class Drill:
         staff = asyncio.Lock()  # the two of them work one card at a time, as people do
         rounds = max(1, self.kills_wanted // (4 * self.people_count) + 1)
 
+        def more(done: int) -> bool:
+            # At least `rounds`; on a loaded machine restarts are slow and fewer kills fit in them, so the people
+            # go on working (up to four times as long) until the kills asked for have happened.
+            return done < rounds or (self.report.kills < self.kills_wanted and done < 4 * rounds)
+
         async def manager(person: SimPerson) -> None:
-            for _ in range(rounds):
+            done = 0
+            while more(done):
+                done += 1
                 for action in REGISTER_DEFECT:
                     if not await self._act(person, action):
                         return
