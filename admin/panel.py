@@ -1,7 +1,9 @@
 """A small web panel for admins: every case with its current step, deadline and holder, its data with the
 photos and documents, its history in sentences; people and roles, process versions, and delivery problems.
 The same services as the bot (another front end). What it changes goes through them, so it cannot bypass the
-engine: a failed step retried, and a version's running cases moved onto another version (`services.migration`).
+engine or the access rules, and each change is audited (`services.panel_actions`): a definition checked, loaded
+or rolled back; a version's running cases moved onto another version (`services.migration`); invites (with a
+QR code), roles, a person revoked; a failed step retried, a task reassigned, a case cancelled with a reason.
 
 Access: log in with the admin token (ADMIN_TOKEN) on the login page or by opening `/admin/?token=…` once;
 a server-side session follows (admin/auth.py). The panel speaks the settings' default language.
@@ -414,6 +416,7 @@ class AdminPanel:
                 )
         except UnknownRoles:
             return self.refused(request, EngineError(_("No such person or role.")), "people", 400)
+        self.core.outbox_written()  # a revoked role's tasks went back to the pool: its members are told
         raise web.HTTPSeeOther("/admin/people")
 
     async def revoke(self, request: web.Request) -> web.Response:

@@ -86,10 +86,10 @@ async def test_on_a_phone_the_admin_loads_a_process_invites_reassigns_and_retrie
 
     # A forged token is refused and changes nothing.
     status = await page.evaluate(
-        """async () => (await fetch('cases/%d/cancel', {method: 'POST',
+        """async (path) => (await fetch(path, {method: 'POST',
              headers: {'Content-Type': 'application/x-www-form-urlencoded'},
-             body: 'csrf=forged&reason=forged'})).status"""
-        % case.id
+             body: 'csrf=forged&reason=forged'})).status""",
+        f"cases/{case.id}/cancel",
     )
     assert status == 403
 
