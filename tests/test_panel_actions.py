@@ -121,6 +121,7 @@ async def test_a_definition_is_checked_line_by_line_loaded_and_rolled_back(offic
     response = await office.post("processes/upload", form)
     assert response.status == 422
     page = await response.text()
+    assert page.count('id="problems"') == 1 and page.index('id="problems"') < page.index('class="cards"')
     problems = page[page.index('id="problems"') :]
     assert "строка 19" in problems and "clerck" in problems
     assert '<span id="line-19" class="bad">' in page and "assignee: clerck" in page
