@@ -475,7 +475,9 @@ class AdminPanel:
         form = await request.post()
         sent = form.get("file")
         if isinstance(sent, web.FileField) and sent.filename:
-            name, text = sent.filename, sent.file.read().decode("utf-8", errors="replace")
+            # Only the file's own name (no folders a browser may send), short enough for the versions table.
+            name = Path(sent.filename.replace("\\", "/")).name[:200] or "definition.yaml"
+            text = sent.file.read().decode("utf-8", errors="replace")
         else:
             name, text = "definition.yaml", str(form.get("text", ""))
         if not text.strip():
