@@ -1,7 +1,9 @@
 """A small web panel for admins: every case with its current step, deadline and holder, its data with the
 photos and documents, its history in sentences; people and roles, process versions, and delivery problems.
 The same services as the bot (another front end). What it changes goes through them, so it cannot bypass the
-engine: a failed step retried, and a version's running cases moved onto another version (`services.migration`).
+engine or the access rules, and each change is audited (`services.panel_actions`): a definition checked, loaded
+or rolled back; a version's running cases moved onto another version (`services.migration`); invites (with a
+QR code), roles, a person revoked; a failed step retried, a task reassigned, a case cancelled with a reason.
 
 Access: log in with the admin token (ADMIN_TOKEN) on the login page or by opening `/admin/?token=…` once;
 a server-side session follows (admin/auth.py). The panel speaks the settings' default language.
@@ -9,30 +11,36 @@ a server-side session follows (admin/auth.py). The panel speaks the settings' de
 
 from __future__ import annotations
 
+import base64
 import logging
 import mimetypes
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
+import qrcode
+import qrcode.image.svg
 from aiohttp import web
 from sqlalchemy import func, select
 
 from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
 from admin.words import CASE_STATUS, Words
-from db.models import AuditEntry, Case, Outbox, StoredFile, User, UserRole
+from db.models import Case, Outbox, StoredFile, User
+from flows.i18n import _
+from flows.loader import DefinitionError
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import EARLIER
+from flows.runtime import EARLIER, EngineError
 from flows.status import CaseStatus
-from services import attention, companies, panel_queries
+from services import companies, panel_actions, panel_queries
 from services.core import Core
 from services.diagrams import Diagrams, UnknownProcess, current_stage, process_graph, render_async
 from services.migration import Migration, MigrationReport
 from services.panel_sessions import SessionPolicy
+from services.team import Team, UnknownRoles
 from services.wording import ORGANISATION_KINDS
 
 log = logging.getLogger(__name__)
@@ -64,6 +72,7 @@ class AdminPanel:
         behind_proxy: bool = False,
         language: str | None = None,
         now: Callable[[], datetime] = wall_clock,
+        bot_name: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         if len(token) < 12:
             raise ValueError("ADMIN_TOKEN must be at least 12 characters")
@@ -72,6 +81,8 @@ class AdminPanel:
         self.words = Words(core, self.lang)
         config = AuthConfig(token=token, policy=policy or SessionPolicy(), behind_proxy=behind_proxy, now=now)
         self.auth = Auth(core.sessionmaker, config, self.render)
+        # The bot's @username makes an invite a t.me link (asked of Telegram once; without a bot, the code only).
+        self.bot_name = bot_name
 
     def app(self) -> web.Application:
         """The panel as a sub-application; mount it at /admin (pages link relative to <base href="/admin/">)."""
@@ -83,10 +94,17 @@ class AdminPanel:
                 web.get("/cases/{case_id:\\d+}", self.case),
                 web.get("/cases/{case_id:\\d+}/diagram.svg", self.case_diagram),
                 web.post("/cases/{case_id:\\d+}/retry", self.retry),
+                web.post("/cases/{case_id:\\d+}/cancel", self.cancel),
+                web.post("/cases/{case_id:\\d+}/tasks/{task_id:\\d+}/reassign", self.reassign),
                 web.get("/files/{file_id:\\d+}", self.file),
                 web.get("/people", self.people),
+                web.post("/people/invite", self.invite),
+                web.post("/people/{user_id:\\d+}/roles", self.roles),
+                web.post("/people/{user_id:\\d+}/revoke", self.revoke),
                 web.get("/organisations", self.organisations),
                 web.get("/processes", self.processes),
+                web.post("/processes/upload", self.upload),
+                web.post("/processes/{process}/versions/{version:\\d+}/rollback", self.rollback),
                 web.get("/processes/{process}", self.process),
                 web.get("/processes/{process}/{version:\\d+}.svg", self.diagram),
                 web.get("/processes/{process}/versions/{version:\\d+}", self.version),
@@ -122,10 +140,20 @@ class AdminPanel:
         process = request.query.get("process") or None
         status = request.query.get("status") or None
         text = request.query.get("q", "").strip()[:200] or None
+        stage = request.query.get("stage") or None
+        overdue = request.query.get("overdue") == "1"
         now = self.core.clock.now()
         async with self.core.sessionmaker() as session:
             page = await panel_queries.find_cases(
-                self.core, session, process=process, status=status, text=text, lang=self.lang, limit=PAGE
+                self.core,
+                session,
+                process=process,
+                status=status,
+                text=text,
+                lang=self.lang,
+                limit=PAGE,
+                stage=stage,
+                overdue_at=now if overdue else None,
             )
         items = []
         for case in page.cases:
@@ -150,6 +178,12 @@ class AdminPanel:
             (key, self.core.translator.local(loaded.spec.title, self.lang))
             for key, loaded in sorted(self.core.registry.library.items())
         ]
+        # The stages to filter by: the chosen process's (or every process's, each stage once by its key).
+        stages: dict[str, str] = {}
+        for key, loaded in sorted(self.core.registry.library.items()):
+            if process in (None, key):
+                for st in loaded.spec.stages:
+                    stages.setdefault(st.key, self.words.stage(loaded.spec, st.key))
         statuses = [(key, self.words.case_status(key)) for key in CASE_STATUS]
         statuses.append((panel_queries.ATTENTION, self.core.translator.t("⚠️ Needs attention", self.lang)))
         return self.render(
@@ -161,6 +195,9 @@ class AdminPanel:
             process=process,
             status=status,
             q=text or "",
+            stages=sorted(stages.items(), key=lambda item: item[1]),
+            stage=stage,
+            overdue=overdue,
             scanned_all=page.scanned_all,
             scan_limit=panel_queries.SEARCH_SCAN,
         )
@@ -170,12 +207,17 @@ class AdminPanel:
         now = self.core.clock.now()
         async with self.core.sessionmaker() as session:
             detail = await panel_queries.case_detail(self.core, session, case_id)
-        if detail is None:
-            raise web.HTTPNotFound(text="no such case")
+            if detail is None:
+                raise web.HTTPNotFound(text="no such case")
+            # Whom each open task of a role may be reassigned to (the same rule as the chat's escalation).
+            candidates = await panel_actions.open_task_candidates(self.core, session, detail.case)
         case, spec, names = detail.case, detail.spec, detail.names
         by_id = {t.id: t for t in detail.tasks}
         tasks = [
             {
+                "id": t.id,
+                "open": t.status == "open",
+                "candidates": [(u.id, u.name) for u in candidates.get(t.id, [])],
                 "title": self.words.task_title(spec, t.stage, t.key),
                 "stage": self.words.stage(spec, t.stage),
                 "holder": self.words.holder(t, names),
@@ -198,6 +240,7 @@ class AdminPanel:
             fields=self._fields(spec, case.data, names),
             tasks=tasks,
             history=history,
+            closed=case.status in ("done", "cancelled"),
             files=[_file_view(f.id, f.file_name, f.mime_type) | {"size": f.size} for f in detail.files],
         )
 
@@ -216,11 +259,37 @@ class AdminPanel:
         """A failed step of the case goes back in line (the admin fixed its data or its definition)."""
         case_id = int(request.match_info["case_id"])
         async with self.core.sessionmaker() as session, session.begin():
-            await attention.retry(session, case_id)
-            session.add(
-                AuditEntry(case_id=case_id, actor_id=None, action="case.retried", data={"by": "panel"}, at=wall_clock())
-            )
+            await panel_actions.retry_case(self.core, session, case_id)
         raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """The case stops, with the admin's reason in its history (the chat's cancel, for the panel)."""
+        case_id = int(request.match_info["case_id"])
+        reason = str((await request.post()).get("reason", ""))
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await panel_actions.cancel_case(self.core, session, case_id, reason)
+        except EngineError as exc:
+            return self.refused(request, exc, f"cases/{case_id}")
+        self.core.outbox_written()
+        raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
+
+    async def reassign(self, request: web.Request) -> web.Response:
+        """An open task goes to another person of its role (chosen from those who may hold it)."""
+        case_id, task_id = int(request.match_info["case_id"]), int(request.match_info["task_id"])
+        to = str((await request.post()).get("to", ""))
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await panel_actions.reassign_task(self.core, session, task_id, int(to) if to.isdigit() else 0)
+        except EngineError as exc:
+            return self.refused(request, exc, f"cases/{case_id}")
+        self.core.outbox_written()
+        raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
+
+    def refused(self, request: web.Request, error: EngineError, back: str, code: int = 409) -> web.Response:
+        """A change the rules refused, said in words, with the way back."""
+        text = self.core.translator.t(error.message, self.lang, **error.params)
+        return self.render(request, "refused.html", code, text=text, back=back)
 
     def _fields(self, spec: ProcessDef, data: dict[str, Any], names: dict[int, str]) -> list[dict[str, Any]]:
         """The case's data, one row per field and one block per list entry; files as links and images."""
@@ -286,13 +355,80 @@ class AdminPanel:
             },
         )
 
-    async def people(self, request: web.Request) -> web.Response:
+    async def people(self, request: web.Request, **invited: Any) -> web.Response:
+        """Everyone with their roles (granted and revoked here), those the bot cannot reach, and invite links."""
         async with self.core.sessionmaker() as session:
-            users = list((await session.execute(select(User).order_by(User.id))).scalars())
-            roles: dict[int, list[str]] = {}
-            for user_id, role in (await session.execute(select(UserRole.user_id, UserRole.role))).all():
-                roles.setdefault(user_id, []).append(self.words.role(role))
-        return self.render(request, "people.html", users=users, roles=roles)
+            team = Team(self.core, session)
+            roster = await team.roster()
+            orgs = await companies.listed(session)
+            lost = await panel_actions.unreachable(session)
+        known = sorted(team.known_roles(), key=self.words.role)
+        return self.render(
+            request,
+            "people.html",
+            invited.pop("code", 200),
+            roster=[(u, [(r, self.words.role(r)) for r in roles]) for u, roles in roster],
+            known=[(r, self.words.role(r)) for r in known],
+            orgs=[(o.id, o.name) for o in orgs],
+            lost=lost,
+            **invited,
+        )
+
+    async def invite(self, request: web.Request) -> web.Response:
+        """An invite link for a role (and an organisation), shown with its QR code to scan from a phone."""
+        form = await request.post()
+        roles = [str(r) for r in form.getall("role", [])]
+        org = str(form.get("organisation", ""))
+        uses = str(form.get("uses", "1"))
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                created = await panel_actions.invite(
+                    self.core,
+                    session,
+                    roles,
+                    organisation_id=int(org) if org.isdigit() else None,
+                    uses=int(uses) if uses.isdigit() else 1,
+                )
+        except UnknownRoles:
+            return await self.people(request, code=400, invite_error=self._t("Choose at least one role."))
+        link = await self._invite_link(created.code)
+        return await self.people(
+            request,
+            link=link,
+            qr=qr_data_uri(link),
+            invite_roles=", ".join(self.words.role(r) for r in roles),
+            invite_uses=created.max_uses,
+        )
+
+    async def _invite_link(self, code: str) -> str:
+        if self.bot_name is None:
+            return f"/start {code}"
+        return f"https://t.me/{await self.bot_name()}?start={code}"
+
+    async def roles(self, request: web.Request) -> web.Response:
+        """Grant or revoke one role of a person (a revoked role's tasks go back to its pool)."""
+        user_id = int(request.match_info["user_id"])
+        form = await request.post()
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await panel_actions.change_role(
+                    self.core, session, user_id, str(form.get("role", "")), grant=form.get("action") == "grant"
+                )
+        except UnknownRoles:
+            return self.refused(request, EngineError(_("No such person or role.")), "people", 400)
+        self.core.outbox_written()  # a revoked role's tasks went back to the pool: its members are told
+        raise web.HTTPSeeOther("/admin/people")
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        """The person leaves: inactive, their tasks back to the pools."""
+        user_id = int(request.match_info["user_id"])
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await panel_actions.revoke_person(self.core, session, user_id)
+        except UnknownRoles:
+            return self.refused(request, EngineError(_("No such person or role.")), "people", 400)
+        self.core.outbox_written()
+        raise web.HTTPSeeOther("/admin/people")
 
     async def organisations(self, request: web.Request) -> web.Response:
         """Dealers, suppliers and clients with their details and people (kept in chat: /org_new, /org_set)."""
@@ -307,7 +443,7 @@ class AdminPanel:
         kinds = {k: self.core.translator.t(v, self.lang) for k, v in ORGANISATION_KINDS.items()}
         return self.render(request, "organisations.html", orgs=orgs, members=members, reps=reps, kinds=kinds)
 
-    async def processes(self, request: web.Request) -> web.Response:
+    async def processes(self, request: web.Request, **upload: Any) -> web.Response:
         async with self.core.sessionmaker() as session:
             versions = await self.core.registry.versions(session)
             counts = Counter(
@@ -331,7 +467,51 @@ class AdminPanel:
             }
             for key, loaded in sorted(self.core.registry.library.items())
         ]
-        return self.render(request, "processes.html", items=items)
+        return self.render(request, "processes.html", upload.pop("code", 200), items=items, **upload)
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """A definition sent as a file or pasted: checked (each mistake with its line, shown against the text),
+        and with «load» made the version new cases start with; then its page with the diagram."""
+        form = await request.post()
+        sent = form.get("file")
+        if isinstance(sent, web.FileField) and sent.filename:
+            # Only the file's own name (no folders a browser may send), short enough for the versions table.
+            name = Path(sent.filename.replace("\\", "/")).name[:200] or "definition.yaml"
+            text = sent.file.read().decode("utf-8", errors="replace")
+        else:
+            name, text = "definition.yaml", str(form.get("text", ""))
+        if not text.strip():
+            nothing = [{"line": 0, "text": self._t("Choose a file or paste a definition.")}]
+            return await self.processes(request, code=400, text=text, problems=nothing)
+        load = form.get("action") == "load"
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                upload = await panel_actions.upload_definition(self.core, session, text, name, load=load)
+        except DefinitionError as exc:
+            gettext = lambda message: self.core.translator.i18n.gettext(message, locale=self.lang)  # noqa: E731
+            problems = [
+                {"line": p.line, "text": p.translated(gettext).removeprefix(f"{p.file}:{p.line}: ")}
+                for p in exc.problems
+            ]
+            bad = {p.line for p in exc.problems}
+            lines = [{"n": n, "text": line, "bad": n in bad} for n, line in enumerate(text.splitlines(), 1)]
+            return await self.processes(request, code=422, text=text, problems=problems, lines=lines)
+        if upload.version is None:
+            return await self.processes(request, text=text, valid=upload.key)
+        raise web.HTTPSeeOther(f"/admin/processes/{quote(upload.key)}?loaded={upload.version}")
+
+    async def rollback(self, request: web.Request) -> web.Response:
+        """New cases start on this earlier version again (stored as the newest); running cases keep theirs."""
+        process, number = request.match_info["process"], int(request.match_info["version"])
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                version = await panel_actions.roll_back(self.core, session, process, number)
+        except EngineError as exc:
+            return self.refused(request, exc, f"processes/{quote(process)}", 404)
+        raise web.HTTPSeeOther(f"/admin/processes/{quote(process)}?loaded={version}")
+
+    def _t(self, message: str, **params: Any) -> str:
+        return self.core.translator.t(message, self.lang, **params)
 
     async def process(self, request: web.Request) -> web.Response:
         """A process's versions, each with its diagram (the newest shown unless another is asked for)."""
@@ -346,7 +526,16 @@ class AdminPanel:
         loaded = self.core.registry.library.get(process)
         title = self.core.translator.local(loaded.spec.title, self.lang) if loaded else process
         items = [{"version": v.version, "at": v.created_at, "path": v.path, "running": v.running} for v in versions]
-        return self.render(request, "process.html", key=process, title=title, versions=items, shown=shown_version)
+        loaded_now = request.query.get("loaded", "")
+        return self.render(
+            request,
+            "process.html",
+            key=process,
+            title=title,
+            versions=items,
+            shown=shown_version,
+            loaded=int(loaded_now) if loaded_now.isdigit() else None,
+        )
 
     async def diagram(self, request: web.Request) -> web.Response:
         """One version of a process drawn as SVG (made here from the definition; no one's upload)."""
@@ -439,6 +628,12 @@ def _svg(svg: bytes) -> web.Response:
     # Drawn here from a definition, but served as a document of its own: nothing in it may run.
     headers = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
     return web.Response(body=svg, content_type="image/svg+xml", headers=headers)
+
+
+def qr_data_uri(text: str) -> str:
+    """A QR code of `text` as an SVG image inline in the page (drawn here, nothing fetched from elsewhere)."""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
 
 
 def _file_view(file_id: int, name: str, mime: str | None) -> dict[str, Any]:

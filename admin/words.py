@@ -180,6 +180,8 @@ class Words:
                 text += " " + self._label(RESULT, data["result"])
         elif action == "case.cancelled":
             text = self.t("case cancelled")
+            if data.get("reason"):
+                text += ": " + str(data["reason"])
         elif action == "case.move":
             text = self.t("moved the case to stage «%(to)s»", to=self.stage(spec, data.get("to")))
         elif action == "case.edit_requested":
@@ -221,6 +223,8 @@ class Words:
         else:
             text = self._label({}, action)
         who = names.get(entry.actor_id) if entry.actor_id is not None else None
+        if who is None and data.get("by") == "panel":
+            who = self.t("An admin in the panel")
         return f"{who}: {text}" if who else text[:1].upper() + text[1:]
 
 

@@ -74,6 +74,11 @@ def build_bot(settings: Settings) -> Bot:
     return Bot(token)
 
 
+async def bot_username(bot: Bot) -> str:
+    """For invite links made in the panel (aiogram asks Telegram once and keeps the answer)."""
+    return (await bot.me()).username or ""
+
+
 class App:
     def __init__(
         self,
@@ -144,7 +149,7 @@ class App:
         if self.run_scheduler:
             self.scheduler.start()
         if self.settings.admin_token and self.settings.admin_port:
-            panel = AdminPanel(core, self.settings.admin_token.get_secret_value())
+            panel = AdminPanel(core, self.settings.admin_token.get_secret_value(), bot_name=lambda: bot_username(bot))
             self._panel = await panel.serve(self.settings.admin_host, self.settings.admin_port)
         if self.settings.leads_port is not None:
             await self._serve_leads(core)

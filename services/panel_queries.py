@@ -104,10 +104,19 @@ async def find_cases(
     text: str | None,
     lang: str,
     limit: int,
+    stage: str | None = None,
+    overdue_at: datetime | None = None,
 ) -> CasePage:
+    """Cases newest first, narrowed by process, stage, status (or needing attention), open work late at
+    `overdue_at`, and a text found in any of the words the panel shows for them."""
     query = select(Case).order_by(Case.updated_at.desc(), Case.id.desc())
     if process:
         query = query.where(Case.process == process)
+    if stage:
+        query = query.where(Case.stage == stage)
+    if overdue_at is not None:
+        late = select(Task.case_id).where(Task.status == "open", Task.due_at < overdue_at)
+        query = query.where(Case.id.in_(late))
     if status == ATTENTION:
         query = query.where(Case.attention.is_not(None))
     elif status:
