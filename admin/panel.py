@@ -23,12 +23,13 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
+from admin.organisations import OrganisationPages
 from admin.words import CASE_STATUS, Words
 from db.models import AuditEntry, Case, Outbox, StoredFile, User, UserRole
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER
 from flows.status import CaseStatus
-from services import attention, companies, panel_queries
+from services import attention, comments, companies, panel_queries
 from services.core import Core
 from services.diagrams import Diagrams, UnknownProcess, current_stage, process_graph, render_async
 from services.migration import Migration, MigrationReport
@@ -86,6 +87,7 @@ class AdminPanel:
                 web.get("/files/{file_id:\\d+}", self.file),
                 web.get("/people", self.people),
                 web.get("/organisations", self.organisations),
+                *OrganisationPages(self).routes(),
                 web.get("/processes", self.processes),
                 web.get("/processes/{process}", self.process),
                 web.get("/processes/{process}/{version:\\d+}.svg", self.diagram),
@@ -170,6 +172,7 @@ class AdminPanel:
         now = self.core.clock.now()
         async with self.core.sessionmaker() as session:
             detail = await panel_queries.case_detail(self.core, session, case_id)
+            thread = await comments.case_thread(session, case_id)  # the panel is the admins': internal notes too
         if detail is None:
             raise web.HTTPNotFound(text="no such case")
         case, spec, names = detail.case, detail.spec, detail.names
@@ -198,6 +201,7 @@ class AdminPanel:
             fields=self._fields(spec, case.data, names),
             tasks=tasks,
             history=history,
+            comments=[{"text": self.core.wording.comment_line(e, self.lang), "entry": e} for e in thread],
             files=[_file_view(f.id, f.file_name, f.mime_type) | {"size": f.size} for f in detail.files],
         )
 
