@@ -45,6 +45,8 @@ async def test_a_dealers_comment_reaches_the_office_handling_it_and_internal_not
     await anna.send(f"/case {mowers}")
     card = await anna.card("Газонокосилки Сада", button="Комментарий")
     assert not any("Внутренняя заметка" in b for b in anna.buttons(card))
+    refusal = await anna.press_data(card["message_id"], f"c:note:{mowers}:", unchecked=True)
+    assert refusal is not None and "только для представительства" in refusal, "a made-up button writes no note"
     await anna.press("💬 Комментарий", card)
     await anna.expect("Напишите комментарий")
     await anna.send("Когда будет решение по косилкам?")
