@@ -111,22 +111,17 @@ async def create_organisation(
 ) -> Company:
     if kind not in KINDS or not name.strip():
         raise BadDetails(kind)
-    values = {key: checked(DETAILS[key], value) if key in DETAILS else value for key, value in details.items()}
+    await _checked_all(session, details)  # nothing is created if a detail is wrong
     company = await create(session, name, user_id, now)
     company.kind = kind
     audit(session, company, user_id, now, created={"kind": kind, "name": company.name})
-    await update_details(session, company, {k: v or "" for k, v in values.items()}, now, user_id)
+    await update_details(session, company, details, now, user_id)
     return company
 
 
-async def update_details(
-    session: AsyncSession, company: Company, details: dict[str, str], now: datetime, by: int | None = None
-) -> None:
-    """Set details by their short names (name, inn, kpp, region, price, contacts, rep = the regional
-    representative's user id, 0 or empty for nobody); each change is checked and audited (from, to)."""
-    for key in details:
-        if key != "rep" and key not in DETAILS:
-            raise BadDetails(key)
+async def _checked_all(session: AsyncSession, details: dict[str, str]) -> dict[str, object]:
+    """Every detail's new value (by column), or BadDetails/BadValue before anything changes."""
+    values: dict[str, object] = {}
     for key, value in details.items():
         if key == "rep":
             if value not in ("", "0") and not value.isdigit():
@@ -134,15 +129,27 @@ async def update_details(
             rep_id = int(value) if value.isdigit() and value != "0" else None
             if rep_id is not None and await session.get(User, rep_id) is None:
                 raise BadValue("rep")
-            old: object = company.regional_rep_id
-            company.regional_rep_id = rep_id
-            new: object = rep_id
+            values["regional_rep_id"] = rep_id
+        elif key in DETAILS:
+            values[DETAILS[key]] = checked(key, value)
         else:
-            column = DETAILS[key]
-            old, new = getattr(company, column), checked(key, value)
-            setattr(company, column, new)
+            raise BadDetails(key)
+    return values
+
+
+async def update_details(
+    session: AsyncSession, company: Company, details: dict[str, str], now: datetime, by: int | None = None
+) -> None:
+    """Set details by their short names (name, inn, kpp, region, price, contacts, rep = the regional
+    representative's user id, 0 or empty for nobody). All are checked first (one wrong value changes nothing);
+    each change is audited with what it was and what it became."""
+    values = await _checked_all(session, details)
+    fields = {column: key for key, column in DETAILS.items()} | {"regional_rep_id": "rep"}
+    for column, new in values.items():
+        old = getattr(company, column)
+        setattr(company, column, new)
         if old != new:
-            audit(session, company, by, now, field=key, **{"from": old, "to": new})
+            audit(session, company, by, now, field=fields[column], **{"from": old, "to": new})
     company.updated_at = now
     await session.flush()
 
@@ -224,6 +231,8 @@ class Organisations:
         return [u for u in await people_repo.members(self.session, "regional_rep") if u.active]
 
     async def history(self, org_id: int) -> list[AuditEntry]:
+        # Filtered here, not in SQL: JSON paths differ between SQLite and PostgreSQL, and an organisation's
+        # changes are few.
         rows = await self.session.execute(
             select(AuditEntry).where(AuditEntry.action == CHANGED, AuditEntry.case_id.is_(None)).order_by(AuditEntry.id)
         )
