@@ -1,5 +1,7 @@
 """Organisations (dealers, suppliers, client companies): found by name in chat, created on the spot in a form,
-kept by admins (`/orgs`, `/org_new`, `/org_set`, the panel)."""
+kept by admins (`/org` and its card's buttons, `/org_new`, `/org_set`, the panel's form). Every detail is checked
+(an INN by its check digits, a KPP by its shape) before anything changes, and every change is audited
+(`organisation.changed`: the field, what it was, what it became)."""
 
 from __future__ import annotations
 
