@@ -28,6 +28,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
+from admin.organisations import OrganisationPages
 from admin.words import CASE_STATUS, Words
 from db.models import Case, Outbox, StoredFile, User
 from flows.i18n import _
@@ -35,7 +36,7 @@ from flows.loader import DefinitionError
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER, EngineError
 from flows.status import CaseStatus
-from services import companies, panel_actions, panel_queries
+from services import comments, companies, panel_actions, panel_queries
 from services.core import Core
 from services.diagrams import Diagrams, UnknownProcess, current_stage, process_graph, render_async
 from services.migration import Migration, MigrationReport
@@ -102,6 +103,7 @@ class AdminPanel:
                 web.post("/people/{user_id:\\d+}/roles", self.roles),
                 web.post("/people/{user_id:\\d+}/revoke", self.revoke),
                 web.get("/organisations", self.organisations),
+                *OrganisationPages(self).routes(),
                 web.get("/processes", self.processes),
                 web.post("/processes/upload", self.upload),
                 web.post("/processes/{process}/versions/{version:\\d+}/rollback", self.rollback),
@@ -211,6 +213,7 @@ class AdminPanel:
                 raise web.HTTPNotFound(text="no such case")
             # Whom each open task of a role may be reassigned to (the same rule as the chat's escalation).
             candidates = await panel_actions.open_task_candidates(self.core, session, detail.case)
+            thread = await comments.case_thread(session, case_id)  # the panel is the admins': internal notes too
         case, spec, names = detail.case, detail.spec, detail.names
         by_id = {t.id: t for t in detail.tasks}
         tasks = [
@@ -241,6 +244,7 @@ class AdminPanel:
             tasks=tasks,
             history=history,
             closed=case.status in ("done", "cancelled"),
+            comments=[{"text": self.core.wording.comment_line(e, self.lang), "entry": e} for e in thread],
             files=[_file_view(f.id, f.file_name, f.mime_type) | {"size": f.size} for f in detail.files],
         )
 

@@ -218,6 +218,8 @@ class Words:
             when = self.core.wording.when(_moment(data.get("to")))
             text = self.t("moved the deadline of «%(task)s» to %(when)s: %(reason)s", task=title, when=when,
                           reason=data.get("reason", ""))
+        elif action == "case.commented":
+            text = self.t("wrote an internal note") if data.get("internal") else self.t("wrote a comment")
         elif action == "case.migrated":
             text = self.t("moved to version %(version)s", version=data.get("to_version", "?"))
         else:

@@ -163,6 +163,8 @@ class Company(Base):
     price_type: Mapped[str | None] = mapped_column(String(64))
     contacts: Mapped[str | None] = mapped_column(Text)
     regional_rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Deactivated by an admin (a dealer we no longer work with): offered nowhere, its people see nothing.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -392,3 +394,19 @@ class Lead(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("form", "key"),)
+
+
+class Comment(Base):
+    """A case's comment thread: what its participants say to each other about it, in chat. An internal note
+    (`internal`) is the representative office's own: never shown to an external person (`services.access`)."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # A photo or a file sent with it: stored like every other file (Telegram's file id kept with it).
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]

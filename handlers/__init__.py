@@ -1,7 +1,8 @@
-"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), escalations (their
-buttons, and the reason for a new deadline), menu, tasks, cases, items (an item's card), diagrams, digests,
-attention (an admin retries a failed step), and last the fallback for whatever no one took. Each module builds
-fresh routers on every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its own."""
+"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), escalations (their buttons,
+and the reason for a new deadline), comments (the next message after a comment button), menu, tasks, cases, items
+(an item's card), diagrams, digests, attention (an admin retries a failed step), and last the fallback for whatever
+no one took. Each module builds fresh routers on every call, so every dispatcher (a restart inside one process: the
+tests, the demo) gets its own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from handlers import (
     admin,
     attention,
     cases,
+    comments,
     diagrams,
     digests,
     errors,
@@ -33,6 +35,7 @@ def routers() -> list[Router]:
         organisations.router(),
         forms.router(),
         escalations.router(),
+        comments.router(),
         menu.router(),
         tasks.router(),
         cases.router(),

@@ -1,18 +1,33 @@
-"""Organisations in chat (admins): `/orgs` lists them with buttons, `/org_new` and `/org_set` keep their
-details, a card's buttons make invite links for one organisation and a role; `/dealer_link` makes a general
-dealer link whose newcomers wait for an admin's «Approve / Reject» card."""
+"""Organisations in chat (admins): `/org` (or `/orgs`) lists them with buttons and `/org N` opens one; a card's
+buttons change a detail (the admin's next message is its value, checked), choose the regional representative,
+deactivate it, and make invite links for one organisation and a role; «➕ New organisation» asks its kind and
+name. `/org_new` and `/org_set` do the same in one line. Every change is audited (`services.companies`).
+`/dealer_link` makes a general dealer link whose newcomers wait for an admin's «Approve / Reject» card."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from flows.i18n import _
-from handlers.common import Admin, AfterCommit, answer, menu_keyboard
+from handlers.common import (
+    MY_CASES,
+    MY_TASKS,
+    NEW_CASE,
+    Admin,
+    AfterCommit,
+    MenuButton,
+    NotACommand,
+    answer,
+    menu_keyboard,
+)
 from services.access import EXTERNAL_ROLES
-from services.companies import BadDetails, Organisations
+from services.companies import BadDetails, BadValue, Organisations
 from services.team import Team, UnknownRoles
 from tgbot import views
 from tgbot.callbacks import ApprovalCb, OrgCb
@@ -25,10 +40,18 @@ def router() -> Router:
     built.message.filter(Admin())
     built.callback_query.filter(Admin())
     built.message.register(list_organisations, Command("orgs"))
+    built.message.register(org_command, Command("org"))
+    built.message.register(drop_value, WritingValue(), Command("cancel"))
+    for button in (MY_TASKS, NEW_CASE, MY_CASES):
+        built.message.register(put_aside, WritingValue(), MenuButton(button))
+    built.message.register(on_value, WritingValue(), NotACommand())
     built.message.register(new_organisation, Command("org_new"))
     built.message.register(edit_organisation, Command("org_set"))
     built.message.register(dealer_link, Command("dealer_link"))
     built.message.register(set_region, Command("region"))
+    built.callback_query.register(ask_value, OrgCb.filter(F.action.in_({"edit", "new"})))
+    built.callback_query.register(choose_rep, OrgCb.filter(F.action.in_({"reps", "rep"})))
+    built.callback_query.register(switch_active, OrgCb.filter(F.action.in_({"off", "on"})))
     built.callback_query.register(organisation_button, OrgCb.filter())
     built.callback_query.register(approval_reject, ApprovalCb.filter(F.action == "reject"))
     built.callback_query.register(approval_organisation, ApprovalCb.filter(F.action == "org"))
@@ -57,6 +80,9 @@ async def new_organisation(
 ) -> None:
     try:
         org = await organisations.create(user, (command.args or "").split())
+    except BadValue as bad:
+        replies.say(message.chat.id, _bad_value(renderer, bad, user.language))
+        return
     except BadDetails:
         usage = _("Usage: /org_new dealer|supplier|client Name region=… inn=… kpp=… price=… contacts=… rep=<number>")
         replies.say(message.chat.id, renderer.t(usage, user.language))
@@ -73,7 +99,10 @@ async def edit_organisation(
     organisations: Organisations,
 ) -> None:
     try:
-        org = await organisations.edit((command.args or "").split())
+        org = await organisations.edit(user, (command.args or "").split())
+    except BadValue as bad:
+        replies.say(message.chat.id, _bad_value(renderer, bad, user.language))
+        return
     except BadDetails:
         usage = _("Usage: /org_set <number> region=… inn=… kpp=… price=… contacts=… rep=<user number> name=…")
         replies.say(message.chat.id, renderer.t(usage, user.language))
@@ -201,3 +230,109 @@ async def approval_role(
     role = renderer.role(callback_data.role, person.language)
     text = renderer.t("You are in: %(org)s, %(role)s. Use the menu below.", person.language, org=org.name, role=role)
     replies.say(person.tg_id, text, menu_keyboard(renderer, person.language))
+
+
+async def org_command(
+    message: Message, command: CommandObject, replies: Replies, renderer: Renderer, user: User,
+    organisations: Organisations,
+) -> None:  # fmt: skip
+    """`/org`: the organisations with their buttons; `/org 5`: that one's card."""
+    number = (command.args or "").strip().lstrip("№#")
+    if number.isdigit():
+        await _show(message.chat.id, int(number), replies, renderer, user, organisations)
+        return
+    await list_organisations(message, replies, renderer, user, organisations)
+
+
+class WritingValue(BaseFilter):
+    """An admin pressed a detail's button (or «➕ New organisation»): their next message is the value."""
+
+    async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
+        return user is not None and Organisations.pending(user)
+
+
+def _bad_value(renderer: Renderer, bad: BadValue, lang: str) -> str:
+    said = {
+        "inn": _("This INN is not valid: an INN has 10 digits (12 for a sole trader) and its check digits must "
+                 "match."),
+        "kpp": _("This KPP is not valid: 9 characters, 4 digits, 2 digits or Latin capitals, 3 digits."),
+        "name": _("The name cannot be empty."),
+        "rep": _("There is no such person."),
+    }  # fmt: skip
+    return renderer.t(said.get(bad.field, said["name"]), lang) + " " + renderer.t("Send it again or /cancel.", lang)
+
+
+async def ask_value(
+    query: CallbackQuery, callback_data: OrgCb, replies: Replies, renderer: Renderer, user: User,
+    organisations: Organisations, after_commit: AfterCommit,
+) -> None:  # fmt: skip
+    answer(after_commit, query)
+    lang, field = user.language, callback_data.arg
+    if callback_data.action == "new" and not callback_data.arg:
+        replies.say(user.tg_id, *views.organisation_kinds(renderer, lang))
+        return
+    org = await organisations.get(callback_data.org_id)
+    if callback_data.action == "new":
+        Organisations.ask(user, 0, kind=callback_data.arg)
+        text = renderer.t("The new organisation's name?", lang)
+    elif org is not None and field in views.ORGANISATION_FIELDS:
+        Organisations.ask(user, org.id, field=field)
+        title = renderer.t(views.ORGANISATION_FIELDS[field], lang)
+        text = renderer.t("%(org)s: the new %(field)s? (— to clear it, /cancel to keep it)", lang, org=org.name,
+                          field=title)  # fmt: skip
+    else:
+        return
+    replies.say(user.tg_id, text)
+
+
+async def on_value(
+    message: Message, replies: Replies, renderer: Renderer, user: User, organisations: Organisations
+) -> None:
+    try:
+        org = await organisations.answer(user, message.text or "")
+    except BadValue as bad:
+        replies.say(message.chat.id, _bad_value(renderer, bad, user.language))
+        return
+    await _show(message.chat.id, org.id, replies, renderer, user, organisations)
+
+
+async def drop_value(message: Message, replies: Replies, renderer: Renderer, user: User) -> None:
+    Organisations.drop(user)
+    replies.say(message.chat.id, renderer.t("Nothing changed.", user.language))
+
+
+async def put_aside(message: Message, user: User) -> None:
+    Organisations.drop(user)
+    raise SkipHandler
+
+
+async def choose_rep(
+    query: CallbackQuery, callback_data: OrgCb, replies: Replies, renderer: Renderer, user: User,
+    organisations: Organisations, after_commit: AfterCommit,
+) -> None:  # fmt: skip
+    """«👤 Regional representative»: the members of the role as buttons; a press sets one (audited)."""
+    answer(after_commit, query)
+    org = await organisations.get(callback_data.org_id)
+    if org is None:
+        return
+    if callback_data.action == "reps":
+        reps = await organisations.representatives()
+        replies.say(user.tg_id, *views.organisation_reps(renderer, org, reps, user.language))
+        return
+    try:
+        await organisations.set_field(user, org.id, "rep", callback_data.arg)
+    except (BadValue, BadDetails):
+        return
+    await _show(user.tg_id, org.id, replies, renderer, user, organisations)
+
+
+async def switch_active(
+    query: CallbackQuery, callback_data: OrgCb, replies: Replies, renderer: Renderer, user: User,
+    organisations: Organisations, after_commit: AfterCommit,
+) -> None:  # fmt: skip
+    answer(after_commit, query)
+    try:
+        org = await organisations.set_active(user, callback_data.org_id, callback_data.action == "on")
+    except BadDetails:
+        return
+    await _show(user.tg_id, org.id, replies, renderer, user, organisations)

@@ -74,7 +74,7 @@ async def ask_admins(
 ) -> None:
     """Someone joined by a general dealer link: every admin gets the «Approve / Reject» card."""
     person = await organisations.person(person_id)
-    dealers = await organisations.listed("dealer")
+    dealers = await organisations.listed("dealer", active_only=True)
     for admin in await team.admins():
         if person is not None:
             replies.say(admin.tg_id, *views.approval_card(renderer, person, dealers, admin.language))

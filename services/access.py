@@ -21,6 +21,10 @@ Organisations (seed 4) narrow all of the above, as an AND:
   the internal cases (no organisation) by the rules above;
 - someone waiting for an admin's approval is inactive: they see nothing.
 
+A case's comment thread is read by whoever may see the case; an internal note (the representative office's
+own) is written and read by the internal side only: it never reaches an external person by any path — the
+card, a notification, an export (`sees_internal`, `may_read_comment`, `comment_readers`).
+
 Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
 report a definition builds into a case covers the process it names (the definition decides who gets it) —
 narrowed to the organisation when the case is a dealer's (`report_scope`).
@@ -255,3 +259,29 @@ def may_hold(user: User | None, roles: Iterable[str], task: TaskState) -> bool:
     if user is None or not is_active(user):
         return False
     return task.role is not None and task.role in set(roles) and task.assignee_id != user.id
+
+
+def sees_internal(viewer: Viewer) -> bool:
+    """The internal side (the representative office, admins): writes and reads internal notes. Anyone bound to
+    an organisation or holding an external role is outside it, whatever else they hold."""
+    user = viewer.user
+    if not is_active(user):
+        return False
+    if user.is_admin:
+        return True
+    return user.organisation_id is None and not viewer.roles & set(EXTERNAL_ROLES)
+
+
+def may_read_comment(viewer: Viewer, internal: bool) -> bool:
+    """A comment of a case the person may see: an internal note only for the internal side."""
+    return not internal or sees_internal(viewer)
+
+
+async def comment_readers(
+    session: AsyncSession, case: Case, spec: ProcessDef, candidates: Iterable[Viewer], internal: bool
+) -> list[User]:
+    """Those of a case's participants a comment may reach: they may see the case, and, for an internal note,
+    are of the internal side."""
+    return [
+        v.user for v in candidates if may_read_comment(v, internal) and await can_see(session, v, case, spec)
+    ]

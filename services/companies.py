@@ -1,26 +1,36 @@
 """Organisations (dealers, suppliers, client companies): found by name in chat, created on the spot in a form,
-kept by admins (`/orgs`, `/org_new`, `/org_set`, the panel)."""
+kept by admins (`/org` and its card's buttons, `/org_new`, `/org_set`, the panel's form). Every detail is checked
+(an INN by its check digits, a KPP by its shape) before anything changes, and every change is audited
+(`organisation.changed`: the field, what it was, what it became)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.ru import inn
 
-from db.models import Company, User
+from db.models import AuditEntry, Company, User
+from services import people as people_repo
 from services.core import Core
 
 
 async def search(session: AsyncSession, text: str, limit: int = 8) -> list[Company]:
     pattern = f"%{text.casefold()}%"
     rows = await session.execute(
-        select(Company).where(func.lower(Company.name).like(pattern)).order_by(Company.name).limit(limit)
+        select(Company)
+        .where(func.lower(Company.name).like(pattern), Company.active.is_(True))
+        .order_by(Company.name)
+        .limit(limit)
     )
     found = list(rows.scalars())
     if not found:
         # SQLite's lower() folds only ASCII; compare in Python for Cyrillic names there.
-        everything = await session.execute(select(Company).order_by(Company.name).limit(500))
+        everything = await session.execute(
+            select(Company).where(Company.active.is_(True)).order_by(Company.name).limit(500)
+        )
         found = [c for c in everything.scalars() if text.casefold() in c.name.casefold()][:limit]
     return found
 
@@ -41,19 +51,61 @@ async def create(
 
 
 KINDS = ("dealer", "supplier", "client")
-# What an admin may set by `/org_set 5 region=…`: the column each word names.
-DETAILS = {"inn": "inn", "kpp": "kpp", "region": "region", "price": "price_type", "contacts": "contacts"}
+# What an admin may set by `/org_set 5 region=…` (and by the card's buttons): the column each word names.
+DETAILS = {
+    "name": "name", "inn": "inn", "kpp": "kpp", "region": "region", "price": "price_type", "contacts": "contacts",
+}  # fmt: skip
+PROMPT = "organisation"  # the kind of `User.prompt` while an admin writes an organisation's detail or name
+CHANGED = "organisation.changed"  # the audit entry of every change an admin makes to an organisation
+KPP = re.compile(r"\d{4}[0-9A-Z]{2}\d{3}")  # a tax office's code, a reason code (letters allowed), a number
 
 
 class BadDetails(Exception):
     """An organisation's kind or a detail the admin wrote is not one we know."""
 
 
-async def listed(session: AsyncSession, kind: str | None = None) -> list[Company]:
+class BadValue(Exception):
+    """A detail's value is wrong (an INN whose check digits do not match, a KPP of the wrong shape): the admin
+    is told which and asked again."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def checked(field: str, value: str) -> str | None:
+    """A detail's value as kept (None: cleared), or BadValue."""
+    value = " ".join(value.split())
+    if field == "name":
+        if not value:
+            raise BadValue(field)
+        return value[:300]
+    if not value or value in ("-", "—"):
+        return None
+    if field == "inn":
+        if not inn.is_valid(value):
+            raise BadValue(field)
+        return inn.compact(value)
+    if field == "kpp":
+        value = value.replace(" ", "").upper()
+        if not KPP.fullmatch(value):
+            raise BadValue(field)
+        return value
+    return value[:100] if field in ("region", "price") else value[:1000]
+
+
+async def listed(session: AsyncSession, kind: str | None = None, *, active_only: bool = False) -> list[Company]:
     query = select(Company).order_by(Company.kind, Company.name)
     if kind is not None:
         query = query.where(Company.kind == kind)
+    if active_only:
+        query = query.where(Company.active.is_(True))
     return list((await session.execute(query)).scalars())
+
+
+def audit(session: AsyncSession, company: Company, by: int | None, now: datetime, **data: object) -> None:
+    session.add(AuditEntry(case_id=None, actor_id=by, action=CHANGED, data={"organisation": company.id, **data},
+                           at=now))  # fmt: skip
 
 
 async def create_organisation(
@@ -61,32 +113,69 @@ async def create_organisation(
 ) -> Company:
     if kind not in KINDS or not name.strip():
         raise BadDetails(kind)
+    await _checked_all(session, details)  # nothing is created if a detail is wrong
     company = await create(session, name, user_id, now)
     company.kind = kind
-    await update_details(session, company, details, now)
+    audit(session, company, user_id, now, created={"kind": kind, "name": company.name})
+    await update_details(session, company, details, now, user_id)
     return company
 
 
-async def update_details(session: AsyncSession, company: Company, details: dict[str, str], now: datetime) -> None:
-    """Set details by their short names (inn, kpp, region, price, contacts, rep = the regional
-    representative's user id)."""
+async def _checked_all(session: AsyncSession, details: dict[str, str]) -> dict[str, object]:
+    """Every detail's new value (by column), or BadDetails/BadValue before anything changes."""
+    values: dict[str, object] = {}
     for key, value in details.items():
         if key == "rep":
-            if not value.isdigit():
+            if value not in ("", "0") and not value.isdigit():
                 raise BadDetails(key)
-            company.regional_rep_id = int(value)
-        elif key == "name":
-            company.name = " ".join(value.split())[:300]
+            rep_id = int(value) if value.isdigit() and value != "0" else None
+            if rep_id is not None and await session.get(User, rep_id) is None:
+                raise BadValue("rep")
+            values["regional_rep_id"] = rep_id
         elif key in DETAILS:
-            setattr(company, DETAILS[key], value.strip() or None)
+            values[DETAILS[key]] = checked(key, value)
         else:
             raise BadDetails(key)
+    return values
+
+
+async def update_details(
+    session: AsyncSession, company: Company, details: dict[str, str], now: datetime, by: int | None = None
+) -> None:
+    """Set details by their short names (name, inn, kpp, region, price, contacts, rep = the regional
+    representative's user id, 0 or empty for nobody). All are checked first (one wrong value changes nothing);
+    each change is audited with what it was and what it became."""
+    values = await _checked_all(session, details)
+    fields = {column: key for key, column in DETAILS.items()} | {"regional_rep_id": "rep"}
+    for column, new in values.items():
+        old = getattr(company, column)
+        setattr(company, column, new)
+        if old != new:
+            audit(session, company, by, now, field=fields[column], **{"from": old, "to": new})
     company.updated_at = now
     await session.flush()
 
 
+async def set_active(session: AsyncSession, company: Company, active: bool, now: datetime, by: int | None) -> None:
+    """An organisation we no longer work with is deactivated: it is offered nowhere any more (forms, approvals),
+    and its people, who belong to it alone, are deactivated with it (they see nothing). Reactivating it
+    brings the organisation back; its people come back one by one, as an admin decides."""
+    if bool(company.active) == active:
+        return
+    company.active = active
+    company.updated_at = now
+    people: list[int] = []
+    if not active:
+        rows = await session.execute(select(User).where(User.organisation_id == company.id, User.active.is_(True)))
+        for person in rows.scalars():
+            person.active = False
+            people.append(person.id)
+    audit(session, company, by, now, field="active", **{"from": not active, "to": active}, people=people)
+    await session.flush()
+
+
 def parse_details(words: list[str]) -> tuple[list[str], dict[str, str]]:
-    """`ООО Сад region=Москва inn=7701234567` → the plain words and the `key=value` details (`_` is a space)."""
+    """`ООО Сад region=Москва inn=7701234560` → the plain words and the `key=value` details (`_` is a space)."""
     plain: list[str] = []
     details: dict[str, str] = {}
     for word in words:
@@ -105,8 +194,8 @@ class Organisations:
         self.core = core
         self.session = session
 
-    async def listed(self, kind: str | None = None) -> list[Company]:
-        return await listed(self.session, kind)
+    async def listed(self, kind: str | None = None, *, active_only: bool = False) -> list[Company]:
+        return await listed(self.session, kind, active_only=active_only)
 
     async def get(self, org_id: int) -> Company | None:
         return await get(self.session, org_id)
@@ -119,13 +208,73 @@ class Organisations:
         name, now = " ".join(plain[1:]), self.core.clock.now()
         return await create_organisation(self.session, plain[0], name, by.id, now, details)
 
-    async def edit(self, words: list[str]) -> Company:
+    async def edit(self, by: User, words: list[str]) -> Company:
         """`/org_set 5 region=Москва price=Опт`."""
         plain, details = parse_details(words)
         company = await get(self.session, int(plain[0])) if plain and plain[0].isdigit() else None
         if company is None or not details:
             raise BadDetails(plain[0] if plain else "")
-        await update_details(self.session, company, details, self.core.clock.now())
+        await update_details(self.session, company, details, self.core.clock.now(), by.id)
+        return company
+
+    async def set_field(self, by: User, org_id: int, field: str, value: str) -> Company:
+        """One detail from the card's buttons (the admin's next message is its value)."""
+        company = await self._found(org_id)
+        await update_details(self.session, company, {field: value}, self.core.clock.now(), by.id)
+        return company
+
+    async def set_active(self, by: User, org_id: int, active: bool) -> Company:
+        company = await self._found(org_id)
+        await set_active(self.session, company, active, self.core.clock.now(), by.id)
+        return company
+
+    async def representatives(self) -> list[User]:
+        """Whom the card offers as the responsible regional representative: the active members of the role."""
+        return [u for u in await people_repo.members(self.session, "regional_rep") if u.active]
+
+    async def history(self, org_id: int) -> list[AuditEntry]:
+        # Filtered here, not in SQL: JSON paths differ between SQLite and PostgreSQL, and an organisation's
+        # changes are few.
+        rows = await self.session.execute(
+            select(AuditEntry).where(AuditEntry.action == CHANGED, AuditEntry.case_id.is_(None)).order_by(AuditEntry.id)
+        )
+        return [a for a in rows.scalars() if (a.data or {}).get("organisation") == org_id]
+
+    # --- the card's buttons: the admin's next message is the value --------------------------------------
+
+    @staticmethod
+    def ask(by: User, org_id: int, field: str | None = None, kind: str | None = None) -> None:
+        """A detail of an organisation (`field`), or a new organisation's name (`kind`), comes next."""
+        if field is not None and field not in DETAILS:
+            raise BadDetails(field)
+        if kind is not None and kind not in KINDS:
+            raise BadDetails(kind)
+        by.prompt = {"kind": PROMPT, "org": org_id, "field": field, "org_kind": kind}
+
+    @staticmethod
+    def pending(by: User) -> bool:
+        return bool(by.prompt and by.prompt.get("kind") == PROMPT)
+
+    @staticmethod
+    def drop(by: User) -> None:
+        by.prompt = None
+
+    async def answer(self, by: User, text: str) -> Company:
+        """The value came: checked (a wrong one keeps the question open: BadValue), kept, audited."""
+        prompt = dict(by.prompt or {})
+        if prompt.get("org_kind"):
+            company = await create_organisation(
+                self.session, str(prompt["org_kind"]), text, by.id, self.core.clock.now(), {}
+            )
+        else:
+            company = await self.set_field(by, int(prompt["org"]), str(prompt["field"]), text)
+        by.prompt = None
+        return company
+
+    async def _found(self, org_id: int) -> Company:
+        company = await get(self.session, org_id)
+        if company is None:
+            raise BadDetails(str(org_id))
         return company
 
     async def person(self, user_id: int | None) -> User | None:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.i18n import _
 from flows.model import ReportColumn, ReportDef
-from services import access, outbox, reports
+from services import access, comments, outbox, reports
 from services.core import Core
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,6 +57,12 @@ class Exports:
         columns += [ReportColumn(field=name, label=f.label) for name, f in spec.fields.items() if f.type != "list"]
         report = ReportDef(process=process, columns=columns, to="-", title=spec.title)
         rows = await reports.build_rows(self.core, self.session, report, lang, include_closed=True)
+        # Each case's comment thread as its reader may read it (an internal note never in an external one's file).
+        threads = await comments.threads(self.session, viewer, [int(r.values[0]) for r in rows])
+        for row in rows:
+            said = "\n".join(self.core.wording.comment_line(e, lang) for e in threads.get(int(row.values[0]), []))
+            row.cells.append(said)
+            row.values.append(said)
         title = local(spec.title, lang)
         # The rows are read in this transaction; the workbook is built after its commit by a render job, and
         # the message carrying the file waits for it.
@@ -64,7 +70,7 @@ class Exports:
             self.session, name=f"{title}.xlsx", kind="document", now=self.core.clock.now(), case_id=None,
             user_id=viewer.user.id, mime_type=XLSX,
         )  # fmt: skip
-        headers = [local(c.label, lang) for c in columns]
+        headers = [*(local(c.label, lang) for c in columns), t("Comments", lang)]
         outbox.render_job(
             self.session,
             payload={"file_id": stored.id, "name": stored.file_name,

@@ -16,6 +16,7 @@ from services.cases.state import Loaded
 from services.people import PeopleCache
 
 if TYPE_CHECKING:
+    from services.comments import Entry
     from services.digests import Digest
 
 
@@ -67,6 +68,10 @@ class Notifier(Protocol):
 
     async def digest(self, user: User, digest: Digest, chart_file_id: int | None) -> None:
         """A person's digest (`services.digests`): its chart (a stored PNG) and its text with the groups' buttons."""
+
+    async def comment_posted(self, loaded: Loaded, entry: Entry, recipients: Sequence[User]) -> None:
+        """A comment in a case's thread (with its photo or file) to each participant who may read it, with a
+        button to reply."""
 
     def email(
         self,

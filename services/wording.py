@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flows import forms
@@ -16,6 +16,9 @@ from flows.model import FieldDef, ProcessDef, TaskDef, local
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.templating import TemplateError, render
 from services.i18n import Translator
+
+if TYPE_CHECKING:
+    from services.comments import Entry
 
 FILE_TYPES = frozenset({"photo", "document"})
 
@@ -83,6 +86,18 @@ class Wording:
         if moment is None:
             return "—"
         return moment.astimezone(self.tz).strftime("%d.%m.%Y %H:%M")
+
+    def comment_line(self, entry: Entry, lang: str | None) -> str:
+        """One comment of a thread: who and when (🔒 for an internal note), whom it answers, what it says and
+        the file it carries."""
+        comment = entry.comment
+        head = ("🔒 " if comment.internal else "💬 ") + f"{entry.author}, {self.when(comment.created_at)}"
+        if entry.reply_to is not None:
+            head += " " + self.t("(reply to %(who)s)", lang, who=entry.reply_author)
+        body = comment.text
+        if entry.file is not None:
+            body = f"{body} 📎 {entry.file.file_name}".strip()
+        return f"{head}: {body}"
 
     def template(
         self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None, extra: dict[str, Any] | None = None

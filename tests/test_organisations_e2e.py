@@ -67,8 +67,8 @@ async def test_two_dealers_see_only_their_own_cases_by_every_path(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
     harness = await harness_factory(library_dir=library_with(tmp_path, "dealer_request.yaml"))
-    garden = await organisation(harness, "ООО Сад region=Москва inn=7701234567 kpp=770101001 price=Опт")
-    tools = await organisation(harness, "ООО Инструмент region=Казань inn=1655000000")
+    garden = await organisation(harness, "ООО Сад region=Москва inn=7701234560 kpp=770101001 price=Опт")
+    tools = await organisation(harness, "ООО Инструмент region=Казань inn=1655000003")
     await harness.admin.send(f"/org_set {tools} kpp=165501001 contacts=+7_843_000-00-02")
     changed = await harness.admin.expect("ООО Инструмент", "165501001")
     assert "+7 843 000-00-02" in changed["text"]

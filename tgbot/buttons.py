@@ -12,6 +12,7 @@ from flows.items import item_state, item_task_key
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState
 from services import access, outbox
 from services.cases import CaseService, Loaded
+from services.comments import Comments
 from services.diagrams import Diagrams
 from services.escalations import Escalations
 from services.wording import file_fields
@@ -104,6 +105,23 @@ class CardButtons:
             files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)
             send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang))
             return Reply(self.r.t("Files of the case: %(n)s", self.lang, n=len(files)))
+        if button.action in ("comment", "note", "reply"):
+            reply_to = int(button.arg) if button.action == "reply" and button.arg.isdigit() else None
+            await Comments(self.cases).ask(viewer, loaded.row.id, button.action == "note", reply_to)
+            case = self.r.case_name(loaded.state, self.lang)
+            internal = bool(viewer.user.prompt and viewer.user.prompt.get("internal"))
+            ask = (
+                self.r.t("🔒 Write an internal note on %(case)s (the dealer's side will not see it): text, a photo "
+                         "or a file. /cancel to drop it.", self.lang, case=case)
+                if internal
+                else self.r.t("💬 Write your comment on %(case)s: text, a photo or a file. /cancel to drop it.",
+                              self.lang, case=case)
+            )  # fmt: skip
+            return Reply(card=(ask, None))
+        if button.action == "thread":
+            entries, _total = await Comments(self.cases).thread(viewer, loaded.row.id)
+            lines = [self.r.case_name(loaded.state, self.lang), *(self.r.comment_line(e, self.lang) for e in entries)]
+            return Reply(card=("\n".join(lines), None))
         if button.action == "diagram":
             picture = await Diagrams(self.cases.core, self.cases.session).case_picture(viewer, loaded.row.id)
             payload = {"file_id": picture.file_id, "caption": picture.caption[:1000]}

@@ -26,7 +26,9 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    action: str  # show | cancel | move (arg = stage) | files (send every file of the case) | diagram | mute | unmute
+    # show | cancel | move (arg = stage) | files (send every file of the case) | diagram | mute | unmute |
+    # comment | note (an internal one) | reply (arg = the comment answered) | thread (every comment)
+    action: str
     case_id: int
     arg: str = ""
 
@@ -61,8 +63,11 @@ class EscalationCb(CallbackData, prefix="e"):
 
 
 class OrgCb(CallbackData, prefix="o"):
-    action: str  # show | invite (arg = an external role: a link for this organisation)
-    org_id: int
+    # show | invite (arg = an external role: a link for this organisation) | edit (arg = a detail: its value is
+    # the admin's next message) | reps (choose the regional representative) | rep (arg = user id, 0: nobody) |
+    # off | on (deactivate, reactivate) | new (arg = kind: its name is the next message; no arg: choose a kind)
+    action: str
+    org_id: int = 0
     arg: str = ""
 
 

@@ -13,6 +13,7 @@ from flows.status import CaseStatus
 from services import access
 from services import people as people_repo
 from services.cases import CaseService, Loaded
+from services.comments import SHOWN, Comments
 from services.wording import file_fields
 from services.worktime import WorkTime
 from tgbot.callbacks import CaseCb, ItemCb
@@ -49,6 +50,26 @@ async def item_rows(service: CaseService, user: User, loaded: Loaded) -> list[li
     return rows
 
 
+async def thread_part(
+    service: CaseService, viewer: access.Viewer, loaded: Loaded
+) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
+    """The thread's last few comments this person may read, and the buttons to write (an internal note only
+    for the internal side) and to read the whole thread."""
+    t, lang, case_id = service.core.translator.t, viewer.user.language, loaded.row.id
+    entries, total = await Comments(service).thread(viewer, case_id, last=SHOWN)
+    lines = [t("Comments (%(n)s):", lang, n=total), *(service.core.wording.comment_line(e, lang) for e in entries)]
+    comment = CaseCb(action="comment", case_id=case_id).pack()
+    write = [InlineKeyboardButton(text=t("💬 Comment", lang), callback_data=comment)]
+    if access.sees_internal(viewer):
+        note = t("🔒 Internal note", lang)
+        write.append(InlineKeyboardButton(text=note, callback_data=CaseCb(action="note", case_id=case_id).pack()))
+    rows = [write]
+    if total > len(entries):
+        label = t("💬 All comments (%(n)s)", lang, n=total)
+        rows.append([InlineKeyboardButton(text=label, callback_data=CaseCb(action="thread", case_id=case_id).pack())])
+    return (lines if total else []), rows
+
+
 async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[str, dict[str, Any] | None]:
     core = service.core
     lang = user.language
@@ -57,6 +78,10 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     extra = await work_lines(service, loaded, lang)
     if extra:
         text = text + "\n\n" + "\n".join(extra)
+    viewer = access.Viewer.of(user, await people_repo.roles_of(service.session, user.id))
+    thread, comment_rows = await thread_part(service, viewer, loaded)
+    if thread:
+        text = text + "\n\n" + "\n".join(thread)
     rows: list[list[InlineKeyboardButton]] = []
     for target in await service.allowed_moves(user, loaded):
         move = next(m for m in loaded.state.spec.stage(loaded.state.stage).moves if m.to == target)
@@ -95,6 +120,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         rows.append(
             [InlineKeyboardButton(text=label, callback_data=CaseCb(action="files", case_id=loaded.row.id).pack())]
         )
+    rows += comment_rows
     # Where the case stands in its process, drawn: the current stage highlighted (`services.diagrams`).
     diagram = core.translator.t("🗺 Diagram", lang)
     rows.append(

@@ -18,6 +18,7 @@ from flows.runtime import EngineError
 from services import attention, inbox, outbox, people
 from services.access import Viewer
 from services.cases import CaseService
+from services.comments import Comments
 from services.companies import Organisations
 from services.core import Core
 from services.diagrams import Diagrams
@@ -95,6 +96,7 @@ class DbSessionMiddleware(BaseMiddleware):
             "conversation": None,
             "buttons": None,
             "escalation_buttons": None,
+            "comments": Comments(cases),
         }
         if user is not None:
             conversation = Conversation(core, session, user, cases, renderer)
@@ -124,7 +126,7 @@ class DbSessionMiddleware(BaseMiddleware):
             return {}
         async with self.core.sessionmaker() as session:
             user = await people.user_by_tg(session, tg_user.id)
-        if user is None or not (user.active_task_id or user.is_admin):
+        if user is None or not (user.active_task_id or user.is_admin or Comments.pending(user)):
             return {}
         downloads: dict[str, bytes] = {}
         for item in wanted:

@@ -19,11 +19,12 @@ from flows.runtime import Notify, TaskState, task_def
 from services import outbox
 from services import people as people_repo
 from services.cases.state import Loaded
+from services.comments import Entry
 from services.digests import Digest
 from services.people import PeopleCache
 from services.wording import file_fields
 from tgbot import digest_view
-from tgbot.callbacks import ItemCb
+from tgbot.callbacks import CaseCb, ItemCb
 from tgbot.render import Renderer
 
 
@@ -344,6 +345,33 @@ class OutboxNotifier:
         keyboard = digest_view.digest_keyboard(r, digest, lang)
         markup = keyboard.model_dump(exclude_none=True) if keyboard is not None else None
         outbox.message(self.session, user.tg_id, digest_view.digest_text(r, digest, lang), self.now, markup)
+
+    async def comment_posted(self, loaded: Loaded, entry: Entry, recipients: Sequence[User]) -> None:
+        r, case_id, comment = self.renderer, loaded.row.id, entry.comment
+        for user in recipients:
+            lang = user.language
+            case = r.case_name(loaded.state, lang)
+            title = (
+                r.t("🔒 Internal note on %(case)s", lang, case=case)
+                if comment.internal
+                else r.t("💬 Comment on %(case)s", lang, case=case)
+            )
+            reply = CaseCb(action="reply", case_id=case_id, arg=str(comment.id)).pack()
+            show = CaseCb(action="show", case_id=case_id).pack()
+            keyboard = {
+                "inline_keyboard": [
+                    [
+                        {"text": r.t("↩️ Reply", lang), "callback_data": reply},
+                        {"text": r.t("📁 Case", lang), "callback_data": show},
+                    ]
+                ]
+            }
+            if entry.file is not None:
+                caption = f"{entry.author} · {case}"
+                outbox.files(self.session, user.tg_id, self.now, [(entry.file.id, entry.file.kind, caption)],
+                             case_id=case_id)  # fmt: skip
+            outbox.message(self.session, user.tg_id, f"{title}\n{r.comment_line(entry, lang)}", self.now, keyboard,
+                           case_id=case_id)  # fmt: skip
 
     def email(
         self,

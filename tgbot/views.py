@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.models import Case, Company, User
+from flows.i18n import _
 from flows.model import ProcessDef
 from services.access import EXTERNAL_ROLES
 from services.team import Joined, Welcome
@@ -136,19 +137,30 @@ def worktime(renderer: Renderer, report: WorkReport, lang: str) -> str:
 
 
 def organisations(renderer: Renderer, orgs: list[Company], lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    """`/orgs`: every organisation, a button each to open its card."""
+    """`/orgs`, `/org`: every organisation, a button each to open its card, and one to add an organisation."""
+    add = [InlineKeyboardButton(text=renderer.t("➕ New organisation", lang), callback_data=OrgCb(action="new").pack())]
     if not orgs:
-        return renderer.t("No organisations yet. Add one: /org_new dealer Name region=… inn=…", lang), None
+        text = renderer.t("No organisations yet. Add one: /org_new dealer Name region=… inn=…", lang)
+        return text, InlineKeyboardMarkup(inline_keyboard=[add])
     rows = [
         [
             InlineKeyboardButton(
-                text=f"{org.name} · {renderer.t(ORGANISATION_KINDS.get(org.kind, org.kind), lang)}"[:60],
+                text=(("⛔ " if not org.active else "") + f"{org.name} · "
+                      f"{renderer.t(ORGANISATION_KINDS.get(org.kind, org.kind), lang)}")[:60],
                 callback_data=OrgCb(action="show", org_id=org.id).pack(),
             )
         ]
         for org in orgs[:50]
-    ]
+    ]  # fmt: skip
+    rows.append(add)
     return renderer.t("Organisations: %(n)s", lang, n=len(orgs)), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+# The details an admin changes from an organisation's card, by the short names `services.companies` takes.
+ORGANISATION_FIELDS = {
+    "name": _("Name"), "inn": _("INN"), "kpp": _("KPP"), "region": _("Region"), "price": _("Price type"),
+    "contacts": _("Contacts"),
+}  # fmt: skip
 
 
 def organisation_card(
@@ -163,8 +175,9 @@ def organisation_card(
         t("Contacts: %(contacts)s", lang, contacts=org.contacts or "—"),
         t("Regional representative: %(name)s", lang, name=rep.name if rep else "—"),
         t("People: %(names)s", lang, names=", ".join(m.name for m in members) or "—"),
-        t("Change: /org_set %(id)s region=… inn=… kpp=… price=… contacts=… rep=<user number>", lang, id=org.id),
     ]
+    if not org.active:
+        lines.append(t("⛔ Deactivated: offered nowhere, its people see nothing.", lang))
     rows = [
         [
             InlineKeyboardButton(
@@ -174,7 +187,43 @@ def organisation_card(
         ]
         for role in EXTERNAL_ROLES
     ]
+    edits = [
+        InlineKeyboardButton(
+            text="✏️ " + t(label, lang), callback_data=OrgCb(action="edit", org_id=org.id, arg=key).pack()
+        )
+        for key, label in ORGANISATION_FIELDS.items()
+    ]
+    rows += [edits[i : i + 3] for i in range(0, len(edits), 3)]
+    rep_button = t("👤 Regional representative", lang)
+    rows.append([InlineKeyboardButton(text=rep_button, callback_data=OrgCb(action="reps", org_id=org.id).pack())])
+    toggle = (t("⛔ Deactivate", lang), "off") if org.active else (t("✅ Reactivate", lang), "on")
+    rows.append([InlineKeyboardButton(text=toggle[0], callback_data=OrgCb(action=toggle[1], org_id=org.id).pack())])
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def organisation_reps(
+    renderer: Renderer, org: Company, reps: list[User], lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The responsible regional representative, chosen by a button (or nobody)."""
+    rows = [
+        [InlineKeyboardButton(text=("✅ " if u.id == org.regional_rep_id else "") + u.name[:55],
+                              callback_data=OrgCb(action="rep", org_id=org.id, arg=str(u.id)).pack())]
+        for u in reps[:40]
+    ]  # fmt: skip
+    rows.append([InlineKeyboardButton(text=renderer.t("— Nobody", lang),
+                                      callback_data=OrgCb(action="rep", org_id=org.id, arg="0").pack())])  # fmt: skip
+    text = renderer.t("%(org)s: who is its regional representative?", lang, org=org.name)
+    if not reps:
+        text += "\n" + renderer.t("Nobody has the regional representative's role yet.", lang)
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def organisation_kinds(renderer: Renderer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    rows = [
+        [InlineKeyboardButton(text=renderer.t(title, lang), callback_data=OrgCb(action="new", arg=kind).pack())]
+        for kind, title in ORGANISATION_KINDS.items()
+    ]
+    return renderer.t("A new organisation: which kind?", lang), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def approval_card(

@@ -1,0 +1,103 @@
+"""The panel's organisation page: its details in a form an admin saves (CSRF-checked by `admin.auth` like every
+POST), the responsible regional representative picked from a list, deactivation, and the history of changes.
+Every change goes through `services.companies`, which checks it (INN check digits, KPP shape) and audits it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlalchemy import select
+
+from db.models import User
+from flows.i18n import _
+from services import companies
+from services import people as people_repo
+from services.wording import ORGANISATION_KINDS
+
+if TYPE_CHECKING:
+    from admin.panel import AdminPanel
+
+FIELDS = ("name", "inn", "kpp", "region", "price", "contacts")
+
+FIELD_TITLES = {
+    "name": _("Name"), "inn": _("INN"), "kpp": _("KPP"), "region": _("Region"), "price": _("Price type"),
+    "contacts": _("Contacts"), "rep": _("Regional representative"),
+}  # fmt: skip
+
+
+class OrganisationPages:
+    def __init__(self, panel: AdminPanel) -> None:
+        self.panel = panel
+        self.core = panel.core
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/organisations/{org_id:\\d+}", self.page),
+            web.post("/organisations/{org_id:\\d+}", self.save),
+        ]
+
+    async def page(self, request: web.Request, error: str | None = None, code: int = 200) -> web.Response:
+        org_id = int(request.match_info["org_id"])
+        async with self.core.sessionmaker() as session:
+            org = await companies.get(session, org_id)
+            if org is None:
+                raise web.HTTPNotFound(text="no such organisation")
+            reps = [u for u in await people_repo.members(session, "regional_rep") if u.active]
+            history = await companies.Organisations(self.core, session).history(org_id)
+            names = {u.id: u.name for u in (await session.execute(select(User))).scalars()}
+        values = {
+            "name": org.name, "inn": org.inn, "kpp": org.kpp, "region": org.region, "price": org.price_type,
+            "contacts": org.contacts,
+        }  # fmt: skip
+        t = self.core.translator.t
+        lines = [
+            {"at": a.at, "who": names.get(a.actor_id or 0, "—"), "what": self._change(a.data or {}, names)}
+            for a in history
+        ]
+        return self.panel.render(
+            request, "organisation.html", code, org=org, values=values, reps=reps, history=lines, error=error,
+            kind=t(ORGANISATION_KINDS.get(org.kind, org.kind), self.panel.lang),
+        )  # fmt: skip
+
+    async def save(self, request: web.Request) -> web.Response:
+        org_id = int(request.match_info["org_id"])
+        form = await request.post()
+        details = {f: str(form.get(f, "")) for f in FIELDS} | {"rep": str(form.get("rep", "0") or "0")}
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                org = await companies.get(session, org_id)
+                if org is None:
+                    raise web.HTTPNotFound(text="no such organisation")
+                now = self.core.clock.now()
+                await companies.update_details(session, org, details, now, None)
+                await companies.set_active(session, org, form.get("active") == "1", now, None)
+        except companies.BadValue as bad:  # nothing of the form is kept: the admin corrects it and saves again
+            return await self.page(request, self._bad(bad.field), 400)
+        raise web.HTTPSeeOther(f"/admin/organisations/{org_id}")
+
+    def _bad(self, field: str) -> str:
+        t, lang = self.core.translator.t, self.panel.lang
+        if field == "inn":
+            return t("This INN is not valid: an INN has 10 digits (12 for a sole trader) and its check digits must "
+                     "match.", lang)  # fmt: skip
+        if field == "kpp":
+            return t("This KPP is not valid: 9 characters, 4 digits, 2 digits or Latin capitals, 3 digits.", lang)
+        if field == "rep":
+            return t("There is no such person.", lang)
+        return t("The name cannot be empty.", lang)
+
+    def _change(self, data: dict[str, object], names: dict[int, str]) -> str:
+        t, lang = self.core.translator.t, self.panel.lang
+        if "created" in data:
+            return t(_("created"), lang)
+        field = str(data.get("field"))
+        old, new = data.get("from"), data.get("to")
+        if field == "rep":
+            old = names.get(old, "—") if isinstance(old, int) else "—"
+            new = names.get(new, "—") if isinstance(new, int) else "—"
+        if field == "active":
+            return t(_("reactivated"), lang) if new else t(_("deactivated"), lang)
+        label = t(FIELD_TITLES.get(field, field), lang)
+        return f"{label}: {old or '—'} → {new or '—'}"
+

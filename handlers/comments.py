@@ -1,0 +1,59 @@
+"""A case's comment thread in chat: after «💬 Comment», «🔒 Internal note» or «↩️ Reply» the person's next
+message (text, a photo or a file) is the comment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import BaseFilter, Command
+from aiogram.types import Message
+
+from db.models import User
+from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, MenuButton, NotACommand, Registered
+from handlers.forms import _incoming_file
+from services.access import Viewer
+from services.comments import Attachment, Comments
+from tgbot.render import Renderer
+from tgbot.replies import Replies
+
+
+def router() -> Router:
+    built = Router(name=__name__)
+    built.message.filter(Registered())
+    built.message.register(drop_comment, WritingComment(), Command("cancel"))
+    for button in (MY_TASKS, NEW_CASE, MY_CASES):
+        built.message.register(put_aside, WritingComment(), MenuButton(button))
+    built.message.register(on_comment, WritingComment(), NotACommand())
+    return built
+
+
+class WritingComment(BaseFilter):
+    """The person pressed a comment button: their next message is the comment."""
+
+    async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
+        return user is not None and Comments.pending(user)
+
+
+async def on_comment(
+    message: Message, replies: Replies, renderer: Renderer, viewer: Viewer, comments: Comments,
+    downloads: dict[str, bytes],
+) -> None:  # fmt: skip
+    incoming = _incoming_file(message, downloads)
+    attachment = Attachment(**vars(incoming)) if incoming is not None else None
+    text = message.text or message.caption or ""
+    _loaded, comment = await comments.post(viewer, text, attachment)
+    said = "🔒 The internal note is in the thread." if comment.internal else "💬 The comment is in the thread."
+    replies.say(message.chat.id, renderer.t(said, viewer.user.language))
+
+
+async def drop_comment(message: Message, replies: Replies, renderer: Renderer, user: User) -> None:
+    Comments.drop(user)
+    replies.say(message.chat.id, renderer.t("The comment is dropped.", user.language))
+
+
+async def put_aside(message: Message, user: User) -> None:
+    """The person turned to the menu: the comment is dropped, and the menu does its work."""
+    Comments.drop(user)
+    raise SkipHandler
