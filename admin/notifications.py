@@ -119,4 +119,4 @@ class NotificationsPage:
 
 def _notification(row: Any) -> bool:
     """A notification's failure (services/channels.py), not a chat's or a definition's e-mail."""
-    return row.method == "unreachable" or "kind" in row.payload or "notice" in row.payload
+    return "notification" in row.payload or "notice" in row.payload

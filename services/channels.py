@@ -305,7 +305,7 @@ class Channels:
         if self._templates is None:
             self._templates = await templates(self.session)
         part = {name: render(self._templates[(kind, name)], name, variables) for name in PARTS[channel]}
-        extra = {"person": notice["person"], "user_id": notice["user_id"], "kind": kind}
+        extra = {"person": notice["person"], "user_id": notice["user_id"], "notification": kind}
         if channel == SMS:
             return sms_repo.enqueue(self.session, to, part["sms"], self.now, case_id=case_id, extra=extra)
         payload = {"to": to, "subject": part["subject"], "body": part["text"], "html": part["html"], "file_ids": []}
@@ -320,7 +320,7 @@ class Channels:
             channel=channel,
             chat_id=user.tg_id if channel == TELEGRAM else 0,
             method="unreachable",
-            payload={"person": user.name, "user_id": user.id, "kind": kind},
+            payload={"person": user.name, "user_id": user.id, "notification": kind},
             case_id=case_id,
             status=OutboxStatus.FAILED,
             attempts=0,
@@ -331,8 +331,9 @@ class Channels:
 
 
 def notices(rows: Iterable[Outbox]) -> list[Outbox]:
-    """The rows among those failed for good that are notifications (their fallback is `after_failure`'s)."""
-    return [row for row in rows if isinstance(row.payload.get("notice"), dict)]
+    """The rows among those failed for good that are notifications: their fallback is `after_failure`'s, and
+    without one the panel lists them (nobody is asked to send a reminder by hand)."""
+    return [row for row in rows if "notification" in row.payload or isinstance(row.payload.get("notice"), dict)]
 
 
 async def after_failure(session: AsyncSession, rows: Sequence[Outbox], now: datetime) -> None:
@@ -340,6 +341,8 @@ async def after_failure(session: AsyncSession, rows: Sequence[Outbox], now: date
     each one the person lacks is recorded as failed, as when planned."""
     channels = Channels(session, now)
     for row in notices(rows):
+        if not isinstance(row.payload.get("notice"), dict):
+            continue  # no fallback left: the panel lists it
         notice = dict(row.payload["notice"])
         user = await session.get(User, notice.get("user_id"))
         rest = [c for c in notice.get("fallback", []) if c in CHANNELS and c != row.channel]

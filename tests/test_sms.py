@@ -106,7 +106,9 @@ async def test_an_sms_goes_once_to_the_number_and_its_delivery_report_comes_back
     async with sending:
         (row,) = await sending.settled()
     assert row.status == "sent" and row.external_id == gateway.sent[0].sms_id
-    assert [(s.to, s.text, s.sender) for s in gateway.sent] == [("79161234567", "Задача «Оплатите счёт» по делу №7", "Konveyer")]
+    assert [(s.to, s.text, s.sender) for s in gateway.sent] == [
+        ("79161234567", "Задача «Оплатите счёт» по делу №7", "Konveyer")
+    ]
 
     # SMS.ru posts the report to our callback, which answers «100» as SMS.ru asks.
     async def record(reports: list[sms.SmsReport]) -> int:
