@@ -357,9 +357,15 @@ class OutboxNotifier:
                 stage=self.renderer.item_stage_title(state, name, _item_stage(state.data, name, index), lang),
                 case=self.renderer.case_name(state, lang),
             )
-            card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
-            button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
-            outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+            plan = await self.channels.plan("reminder", user)  # an item's reminder is a reminder too
+            row = None
+            if plan.telegram:
+                card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+                button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
+                row = outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+            variables = {**self._case_vars(loaded, lang), "task": self.renderer.item_title(state, name, index, lang)}
+            variables.update(due="", text=text)
+            await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         state = loaded.state
