@@ -28,6 +28,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
+from admin.notifications import NotificationsPage
 from admin.organisations import OrganisationPages
 from admin.words import CASE_STATUS, Words
 from db.models import Case, Outbox, StoredFile, User
@@ -112,6 +113,7 @@ class AdminPanel:
                 web.get("/processes/{process}/versions/{version:\\d+}", self.version),
                 web.post("/processes/{process}/versions/{version:\\d+}/migrate", self.migrate),
                 web.get("/outbox", self.outbox),
+                *NotificationsPage(self).routes(),
             ]
         )
         return app

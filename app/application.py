@@ -16,15 +16,16 @@ from aiogram.types import BotCommand
 from aiohttp import web
 
 from admin.panel import AdminPanel
-from app.container import build_core, smtp_config
+from app.container import build_core, sms_gateway, smtp_config
 from app.settings import SANDBOX_TOKEN, Settings
 from flows.clock import Clock
 from handlers import routers
 from handlers.common import PrivateChat
 from integrations.email import Mailer
+from integrations.sms import SmsRu, callback_app
 from integrations.webforms import LeadEndpoint
 from scheduler.runner import Scheduler
-from services import attention
+from services import attention, sms
 from services.cases.documents import DocumentJobs
 from services.core import Core
 from services.delivery import OutboxSender
@@ -105,6 +106,7 @@ class App:
         self._panel: web.AppRunner | None = None
         self._webhook: web.AppRunner | None = None
         self._leads: web.AppRunner | None = None
+        self._sms_reports: web.AppRunner | None = None
         self.leads: Leads | None = None
 
     async def start(self) -> None:
@@ -118,6 +120,9 @@ class App:
             mailer=Mailer(smtp_config(self.settings)),  # e-mail goes through the same outbox
             documents=DocumentJobs(core).render,  # and so do documents rendered after a step's commit
             on_failed=lambda session, rows: attention.undelivered(core, session, rows),
+            sms=(gateway := sms_gateway(self.settings)),  # and SMS
+            sms_rate=self.settings.sms_rate,
+            sms_retry_base=self.settings.sms_retry_base,
             global_rate=self.settings.outbox_global_rate,
             per_chat_rate=self.settings.outbox_per_chat_rate,
             per_chat_burst=self.settings.outbox_per_chat_burst,
@@ -153,6 +158,8 @@ class App:
             self._panel = await panel.serve(self.settings.admin_host, self.settings.admin_port)
         if self.settings.leads_port is not None:
             await self._serve_leads(core)
+        if isinstance(gateway, SmsRu) and self.settings.sms_callback_port is not None:
+            await self._serve_sms_reports(core, gateway)
         log.info("bot started (database %s)", self.settings.resolved_database_url().split("@")[-1])
 
     async def _serve_webhook(self) -> None:
@@ -184,6 +191,23 @@ class App:
         await web.TCPSite(self._leads, self.settings.leads_host, self.settings.leads_port).start()
         log.info("leads from web forms on http://%s:%s/leads/", self.settings.leads_host, self.settings.leads_port)
 
+    async def _serve_sms_reports(self, core: Core, gateway: SmsRu) -> None:
+        """SMS.ru posts delivery reports here (integrations.sms)."""
+        assert self.settings.sms_callback_port is not None
+        token = self.settings.smsru_callback_token
+        if token is None or len(token.get_secret_value()) < 16:
+            raise RuntimeError("SMS_CALLBACK_PORT needs SMSRU_CALLBACK_TOKEN (a random string of 16+ characters)")
+
+        async def record(reports: list[sms.SmsReport]) -> int:
+            async with core.sessionmaker() as session, session.begin():
+                return await sms.record_reports(session, reports)
+
+        self._sms_reports = web.AppRunner(callback_app(gateway, record, token.get_secret_value()))
+        await self._sms_reports.setup()
+        host, port = self.settings.sms_callback_host, self.settings.sms_callback_port
+        await web.TCPSite(self._sms_reports, host, port).start()
+        log.info("SMS.ru delivery reports on http://%s:%s/sms/smsru/…", host, port)
+
     async def _poll(self) -> None:
         assert self.inbox is not None and self.bot is not None
         self.poller = Poller(self.bot, self.inbox, timeout=10, allowed=self.dispatcher_updates())
@@ -200,6 +224,9 @@ class App:
         if self._leads is not None:
             await self._leads.cleanup()
             self._leads = None
+        if self._sms_reports is not None:
+            await self._sms_reports.cleanup()
+            self._sms_reports = None
         if self._webhook is not None:
             await self._webhook.cleanup()  # the other workers keep serving; the webhook stays set
             self._webhook = None

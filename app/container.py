@@ -8,11 +8,13 @@ from flows.calendar import WorkCalendar, WorkingHours
 from flows.clock import Clock, SystemClock
 from flows.runtime import Engine
 from integrations.email import SmtpConfig
+from integrations.sms import SmsRu
 from services.core import Core, ServiceConfig
 from services.definitions import Registry
 from services.files import FileStore
 from services.i18n import Translator
 from services.people import DIRECTORY, PeopleDirectory
+from services.sms import SmsGateway
 from tgbot.notifier import OutboxNotifier
 from tgbot.render import Renderer
 
@@ -42,6 +44,16 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         sender=settings.smtp_from,
         starttls=settings.smtp_starttls,
     )
+
+
+def sms_gateway(settings: Settings) -> SmsGateway | None:
+    """The SMS gateway the settings name (None: SMS is off)."""
+    if not settings.sms_provider:
+        return None
+    if settings.sms_provider.lower() != "smsru":
+        raise ValueError(f"SMS_PROVIDER: unknown provider {settings.sms_provider!r} (known: smsru)")
+    api_id = settings.smsru_api_id.get_secret_value() if settings.smsru_api_id else None
+    return SmsRu(api_id, sender=settings.sms_sender, base_url=settings.smsru_url)
 
 
 async def build_core(settings: Settings, clock: Clock | None = None) -> Core:

@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str | None = None
     smtp_starttls: bool = True
+    # SMS (services/sms.py), delivered through the outbox: SMS_PROVIDER=smsru with SMSRU_API_ID (and SMS_SENDER, a
+    # sender name approved by SMS.ru). Off without a provider: a kind switched to SMS then fails, visibly.
+    sms_provider: str | None = None
+    smsru_api_id: SecretStr | None = None
+    smsru_url: str = "https://sms.ru"
+    sms_sender: str | None = None
+    sms_rate: float = 5.0  # SMS a second at most, in total
+    sms_retry_base: float = 5.0  # seconds before the first retry while the gateway is down; doubled each time
+    # SMS.ru's delivery reports: POST /sms/smsru/<SMSRU_CALLBACK_TOKEN> on SMS_CALLBACK_HOST:SMS_CALLBACK_PORT
+    # (set that URL as the callback in SMS.ru's settings). Without it, reports are asked for by status.
+    sms_callback_port: int | None = None
+    sms_callback_host: str = "0.0.0.0"
+    smsru_callback_token: SecretStr | None = None
     # The web panel (/admin/) is served when both are set; open it once with ?token=….
     admin_token: SecretStr | None = None
     admin_port: int | None = None

@@ -109,6 +109,10 @@ class User(Base):
     # Joined by a general dealer link and not yet approved by an admin (inactive meanwhile: sees nothing).
     # No Python-side default: rows written as revision 0001 knew them (tests/test_status_columns.py) stay valid.
     awaiting_approval: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Where notifications go besides Telegram (services/channels.py): a phone in E.164 (+79161234567), normalised
+    # when saved, and an e-mail address.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
 
 
 class UserRole(Base):
@@ -162,6 +166,9 @@ class Company(Base):
     region: Mapped[str | None] = mapped_column(String(100), index=True)
     price_type: Mapped[str | None] = mapped_column(String(64))
     contacts: Mapped[str | None] = mapped_column(Text)
+    # The organisation's contact e-mail: a notification for one of its people without an address of their own
+    # goes here (services/channels.py).
+    email: Mapped[str | None] = mapped_column(String(254))
     regional_rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Deactivated by an admin (a dealer we no longer work with): offered nowhere, its people see nothing.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
@@ -305,6 +312,9 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    # An SMS gateway's id of the message (SMS.ru's sms_id) and the delivery report it sent back for it.
+    external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    report: Mapped[str | None] = mapped_column(String(200))
 
 
 class StoredFile(Base):
@@ -410,3 +420,25 @@ class Comment(Base):
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+class ChannelSetting(Base):
+    """Which channels a kind of notification goes by (services/channels.py), and the channels tried in order
+    when a person has none of them (no phone, no e-mail, the bot blocked). No row: the kind's defaults."""
+
+    __tablename__ = "channel_settings"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    telegram: Mapped[bool] = mapped_column(Boolean)
+    email: Mapped[bool] = mapped_column(Boolean)
+    sms: Mapped[bool] = mapped_column(Boolean)
+    fallback: Mapped[list[Any]]
+    updated_at: Mapped[datetime]
+
+
+class MessageTemplate(Base):
+    """An admin's template for a kind of notification on one channel (`part`: subject, text, html, sms), in
+    place of the shipped default (services/channels.py)."""
+
+    __tablename__ = "message_templates"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    part: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

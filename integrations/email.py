@@ -41,7 +41,9 @@ class Mailer:
     def configured(self) -> bool:
         return bool(self.config.host and self.config.sender)
 
-    async def send(self, to: str, subject: str, body: str, attachments: list[Attachment]) -> None:
+    async def send(
+        self, to: str, subject: str, body: str, attachments: list[Attachment], *, html: str | None = None
+    ) -> None:
         if not self.configured:
             raise MailNotConfigured("SMTP is not configured (SMTP_HOST, SMTP_FROM)")
         message = EmailMessage()
@@ -49,6 +51,8 @@ class Mailer:
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)
+        if html:  # the text and the HTML as alternatives: a mail reader shows the one it can
+            message.add_alternative(html, subtype="html")
         for item in attachments:
             mime = item.mime_type or mimetypes.guess_type(item.name)[0] or "application/octet-stream"
             maintype, _, subtype = mime.partition("/")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, InboxUpdate, Outbox, Timer, User
 from flows.status import InboxStatus, TimerStatus, transition
-from services import inbox
+from services import channels, inbox
 from services import people as people_repo
 from services.core import Core
 
@@ -93,7 +93,13 @@ async def undelivered(core: Core, session: AsyncSession, rows: list[Outbox]) -> 
     """E-mails or SMS that failed for good: each one's responsible person (whose step sent it, else the case's
     initiator; with neither, the admins) is told at once what to send by hand and to whom."""
     notifier = core.notifier_factory(session, people_repo.PeopleCache(session), core.clock.now())
+    notices = channels.notices(rows)
+    # A notification goes on to the next channel of its fallback instead (services/channels.py): it is the
+    # person's own message, nobody sends it by hand; without a fallback the panel lists the failure.
+    await channels.after_failure(session, notices, core.clock.now())
     for row in rows:
+        if row in notices:
+            continue
         person_id = row.payload.get("responsible_id")
         person = await session.get(User, person_id) if isinstance(person_id, int) else None
         if person is None and row.case_id is not None:

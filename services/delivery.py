@@ -56,10 +56,14 @@ from flows.status import OutboxStatus, transition
 from integrations.email import Attachment, Mailer
 from services.files import NOT_RENDERED, RENDER_FAILED_SIZE, FileStore, render_failed, rendered
 from services.outbox import QUESTION, RENDER, enqueue
+from services.sms import SMS, SmsGateway, SmsRefused, SmsTemporary, SmsUncertain, awaiting_report, record_reports
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# An SMS gateway's outage is waited out: pauses doubling up to 10 minutes, about four hours in all.
+SMS_MAX_ATTEMPTS = 30
+SMS_MAX_PAUSE = 600.0
 # Longer than any request may take (aiogram's default timeout is 60 s): a `sending` row older than this
 # belongs to a worker that died mid-request.
 SENDING_LEASE = timedelta(minutes=3)
@@ -176,8 +180,16 @@ class OutboxSender:
         mailer: Mailer | None = None,
         documents: DocumentRenderer | None = None,
         on_failed: Callable[[AsyncSession, list[Outbox]], Awaitable[None]] | None = None,
+        sms: SmsGateway | None = None,
+        sms_rate: float = 5.0,
+        sms_retry_base: float = 5.0,
     ) -> None:
         self.mailer = mailer
+        self.sms = sms
+        # SMS have limits of their own (the gateway's, and the money each costs): a bucket apart from Telegram's,
+        # one number at a time (its lane) at most one a second.
+        self.sms_limiter = RateLimiter(sms_rate, 1.0, burst=max(1.0, sms_rate))
+        self.sms_retry_base = sms_retry_base  # seconds before the first retry of an SMS the gateway could not take
         self.documents = documents
         # Told, in the transaction that records it, of each e-mail or SMS that failed for good: someone must send
         # it by hand, and only a person can.
@@ -306,6 +318,8 @@ class OutboxSender:
                 swept = time.monotonic()
                 with contextlib.suppress(Exception):
                     await self.recover()
+                with contextlib.suppress(Exception):
+                    await self.poll_sms_reports()
             # Cleared before the pass, not after: a wakeup that arrives during it (an answer, a new row)
             # must start the next pass at once instead of being lost until the poll.
             self.wakeup.clear()
@@ -416,14 +430,18 @@ class OutboxSender:
             if channel == RENDER:
                 chosen.append(row_id)  # no message to anyone: Telegram's limits do not apply
                 continue
-            chat_wait = self.limiter.chat_wait(chat_id)
+            limiter = self.sms_limiter if channel == SMS else self.limiter
+            chat_wait = limiter.chat_wait(chat_id)
             if chat_wait > 0:
                 next_wake = min(next_wake, chat_wait)
                 continue
-            global_wait = self.limiter.global_wait()
+            global_wait = limiter.global_wait()
             if global_wait > 0:
+                if channel == SMS:
+                    next_wake = min(next_wake, global_wait)
+                    continue  # Telegram's messages need not wait for the SMS bucket
                 return chosen, min(next_wake, global_wait)
-            self.limiter.take(chat_id)
+            limiter.take(chat_id)
             chosen.append(row_id)
         return chosen, next_wake
 
@@ -523,7 +541,7 @@ class OutboxSender:
             # Whether it reached Telegram is unknown: never send it again, let the admin panel show it.
             log.exception("outbox: delivering %s failed", row.id)
             outcome = self._outcome(row, OutboxStatus.UNCERTAIN, error=f"{type(exc).__name__}: {exc}")
-        self.limiter.answered(row.chat_id)
+        (self.sms_limiter if row.channel == SMS else self.limiter).answered(row.chat_id)
         self.outcomes.append(outcome)
         self.wakeup.set()
 
@@ -537,6 +555,7 @@ class OutboxSender:
         message_id: int | None = None,
         learned: list[tuple[int, str]] | None = None,
         attempt_back: bool = False,
+        external_id: str | None = None,
     ) -> _Outcome:
         """The row's new values, from the claimed row (nobody else changes a row while it is `sending`)."""
         now = self.clock.now()
@@ -549,10 +568,13 @@ class OutboxSender:
             "attempts": row.attempts - 1 if attempt_back else row.attempts,
             "sent_at": now if sent else row.sent_at,
             "message_id": message_id if sent else row.message_id,
+            "external_id": external_id if sent else row.external_id,
         }
         lost = status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED) and row.payload.get("purpose") == QUESTION
         outcome = _Outcome(row.id, row.chat_id, values, learned or [], question_lost=lost)
-        if status == OutboxStatus.FAILED and row.channel not in ("telegram", RENDER):  # a render job has its own row
+        notice = "notice" in row.payload  # a notification with a fallback (services/channels.py)
+        # A render job has its own row; a Telegram message failing is the chat's business unless it is a notification.
+        if status == OutboxStatus.FAILED and (notice or row.channel not in ("telegram", RENDER)):
             row.error = error
             outcome.undelivered = row
         return outcome
@@ -596,7 +618,11 @@ class OutboxSender:
                         attachments.append(Attachment(stored.file_name, path.read_bytes(), stored.mime_type))
         try:
             await self.mailer.send(
-                str(payload["to"]), str(payload.get("subject", "")), str(payload.get("body", "")), attachments
+                str(payload["to"]),
+                str(payload.get("subject", "")),
+                str(payload.get("body", "")),
+                attachments,
+                html=str(payload["html"]) if payload.get("html") else None,
             )
         except aiosmtplib.SMTPTimeoutError as exc:
             return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))  # it may have been accepted
@@ -608,12 +634,46 @@ class OutboxSender:
         self.stats["sent"] += 1
         return self._outcome(row, OutboxStatus.SENT)
 
+    async def _deliver_sms(self, row: Outbox) -> _Outcome:
+        """One SMS, claimed before the request like every row: sent at most once. The gateway down for a while
+        (or unreachable) delays it with a growing pause, for up to a few hours, before it fails for good; a
+        request that may have been carried out is `uncertain`, never sent again."""
+        if self.sms is None or not self.sms.configured:
+            return self._outcome(row, OutboxStatus.FAILED, error="SMS is not configured (SMS_PROVIDER, SMSRU_API_ID)")
+        try:
+            external_id = await self.sms.send(str(row.payload["to"]), str(row.payload.get("text", "")))
+        except SmsTemporary as exc:
+            self.stats["network_retries"] += 1
+            status = OutboxStatus.PENDING if row.attempts < SMS_MAX_ATTEMPTS else OutboxStatus.FAILED
+            delay = min(SMS_MAX_PAUSE, self.sms_retry_base * 2.0 ** (row.attempts - 1))
+            return self._outcome(row, status, delay=delay, error=str(exc))
+        except SmsUncertain as exc:
+            self.stats["uncertain"] += 1
+            return self._outcome(row, OutboxStatus.UNCERTAIN, error=str(exc))
+        except SmsRefused as exc:
+            self.stats["failed"] += 1
+            return self._outcome(row, OutboxStatus.FAILED, error=str(exc))
+        self.stats["sent"] += 1
+        return self._outcome(row, OutboxStatus.SENT, external_id=external_id)
+
+    async def poll_sms_reports(self, older_than: timedelta = timedelta(minutes=10)) -> int:
+        """Delivery reports that never came by the gateway's callback, asked for by status."""
+        if self.sms is None or not self.sms.configured:
+            return 0
+        async with self.sessionmaker() as session, session.begin():
+            waiting = await awaiting_report(session, self.clock.now() - older_than)
+            if not waiting:
+                return 0
+            return await record_reports(session, await self.sms.status(waiting))
+
     async def _deliver_one(self, item: _Claimed) -> _Outcome:
         row, ref, stored = item.row, item.ref, item.stored
         if row.channel == RENDER:
             return await self._render(row)
         if row.channel == "email":
             return await self._deliver_email(row)
+        if row.channel == SMS:
+            return await self._deliver_sms(row)
         carried = ([stored] if stored is not None else []) + item.album
         if any(render_failed(f) for f in carried):
             return self._outcome(row, OutboxStatus.FAILED, error="the document could not be rendered")

@@ -19,6 +19,7 @@ from flows.runtime import Notify, TaskState, task_def
 from services import outbox
 from services import people as people_repo
 from services.cases.state import Loaded
+from services.channels import Channels
 from services.comments import Entry
 from services.digests import Digest
 from services.people import PeopleCache
@@ -58,6 +59,18 @@ class OutboxNotifier:
         self.people = people
         self.now = now
         self._carded: set[int] = set()  # tasks given a card in this unit of work
+        # Which channels each kind of notification goes by, per person (services/channels.py).
+        self.channels = Channels(session, now)
+
+    def _case_vars(self, loaded: Loaded, lang: str) -> dict[str, Any]:
+        return {"case_number": loaded.row.id, "case_title": self.renderer.case_name(loaded.state, lang)}
+
+    def _task_vars(self, loaded: Loaded, task: TaskState, lang: str) -> dict[str, Any]:
+        return {
+            **self._case_vars(loaded, lang),
+            "task": self.renderer.task_title(loaded.state.spec, task, lang),
+            "due": self.renderer.when(task.due_at) if task.due_at is not None else "",
+        }
 
     async def _names(self, loaded: Loaded, extra: Iterable[int | None] = ()) -> dict[int, str]:
         state = loaded.state
@@ -86,11 +99,16 @@ class OutboxNotifier:
                 extra=self._extra(loaded),
                 taken=self._taken(loaded, task),
             )
-            row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
-            # No flush per card: the message and its card are inserted with the step's other rows.
-            self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox=row))
-            self._carded.add(task.id or 0)
-            self._send_files(loaded, user, evidence)
+            plan = await self.channels.plan("task_assigned", user)
+            row = None
+            if plan.telegram:
+                row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
+                # No flush per card: the message and its card are inserted with the step's other rows.
+                self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox=row))
+                self._carded.add(task.id or 0)
+                self._send_files(loaded, user, evidence)
+            variables = {**self._task_vars(loaded, task, user.language), "text": text}
+            await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:
         if task.id is None or (fresh and task.id not in self._carded):
@@ -155,10 +173,21 @@ class OutboxNotifier:
 
     async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
         names = await self._names(loaded)
+        kind = NOTICE_KINDS.get(effect.kind, "notify")
         for user in recipients:
             text, keyboard = self._notice(loaded, effect, user.language, names)
-            outbox.message(self.session, user.tg_id, text, self.now, keyboard)
-            self._send_files(loaded, user, effect.attach)
+            plan = await self.channels.plan(kind, user)
+            row = None
+            if plan.telegram:
+                row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
+                self._send_files(loaded, user, effect.attach)
+            if effect.task is not None:
+                variables = self._task_vars(loaded, effect.task, user.language)
+                holder = names.get(effect.task.assignee_id or 0)
+                variables["holder"] = holder or self.renderer.role(effect.task.role, user.language)
+            else:
+                variables = self._case_vars(loaded, user.language)
+            await self.channels.deliver(plan, {**variables, "text": text}, case_id=loaded.row.id, telegram_row=row)
 
     def _notice(
         self, loaded: Loaded, effect: Notify, lang: str, names: dict[int, str]
@@ -243,9 +272,13 @@ class OutboxNotifier:
         )
         if steps:
             text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
-        outbox.message(
-            self.session, user.tg_id, text, self.now, r.stage_line_buttons(loaded.row.id, lang), case_id=loaded.row.id
-        )
+        plan = await self.channels.plan("stage_change", user)
+        row = None
+        if plan.telegram:
+            buttons = r.stage_line_buttons(loaded.row.id, lang)
+            row = outbox.message(self.session, user.tg_id, text, self.now, buttons, case_id=loaded.row.id)
+        variables = {**self._case_vars(loaded, lang), "stage": r.stage_title(state.spec, state.stage, lang)}
+        await self.channels.deliver(plan, {**variables, "text": text}, case_id=loaded.row.id, telegram_row=row)
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
@@ -325,9 +358,15 @@ class OutboxNotifier:
                 stage=self.renderer.item_stage_title(state, name, _item_stage(state.data, name, index), lang),
                 case=self.renderer.case_name(state, lang),
             )
-            card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
-            button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
-            outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+            plan = await self.channels.plan("reminder", user)  # an item's reminder is a reminder too
+            row = None
+            if plan.telegram:
+                card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+                button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
+                row = outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+            variables = {**self._case_vars(loaded, lang), "task": self.renderer.item_title(state, name, index, lang)}
+            variables.update(due="", text=text)
+            await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         state = loaded.state
@@ -338,13 +377,18 @@ class OutboxNotifier:
 
     async def digest(self, user: User, digest: Digest, chart_file_id: int | None) -> None:
         r, lang = self.renderer, user.language
-        if chart_file_id is not None:
-            caption = r.t("Open and overdue work", lang)
-            payload = {"file_id": chart_file_id, "caption": caption}
-            outbox.enqueue(self.session, chat_id=user.tg_id, method="sendPhoto", payload=payload, now=self.now)
-        keyboard = digest_view.digest_keyboard(r, digest, lang)
-        markup = keyboard.model_dump(exclude_none=True) if keyboard is not None else None
-        outbox.message(self.session, user.tg_id, digest_view.digest_text(r, digest, lang), self.now, markup)
+        text = digest_view.digest_text(r, digest, lang)
+        plan = await self.channels.plan("digest", user)
+        row = None
+        if plan.telegram:
+            if chart_file_id is not None:
+                caption = r.t("Open and overdue work", lang)
+                payload = {"file_id": chart_file_id, "caption": caption}
+                outbox.enqueue(self.session, chat_id=user.tg_id, method="sendPhoto", payload=payload, now=self.now)
+            keyboard = digest_view.digest_keyboard(r, digest, lang)
+            markup = keyboard.model_dump(exclude_none=True) if keyboard is not None else None
+            row = outbox.message(self.session, user.tg_id, text, self.now, markup)
+        await self.channels.deliver(plan, {"text": text}, case_id=None, telegram_row=row)
 
     async def comment_posted(self, loaded: Loaded, entry: Entry, recipients: Sequence[User]) -> None:
         r, case_id, comment = self.renderer, loaded.row.id, entry.comment
@@ -418,6 +462,11 @@ class OutboxNotifier:
         state = loaded.state
         files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
         send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language))
+
+
+# The kind of notification (services/channels.py) each of the engine's notices is.
+NOTICE_KINDS = {"text": "notify", "closed": "notify", "reminder": "reminder", "overdue": "reminder",
+                "escalation": "escalation"}  # fmt: skip
 
 
 def _item_stage(data: dict[str, Any], name: str, index: int) -> str | None:

@@ -1,0 +1,122 @@
+"""The panel's notifications page: per kind of notification, which channels it goes by (Telegram, e-mail, SMS)
+and the fallback order; the e-mail and SMS templates of each kind, checked when saved; people's phones and
+e-mails and organisations' contact e-mails; the notifications that could not be delivered. All of it through
+`services.channels`, as the chat would."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from admin.auth import wall_clock
+from db.models import Company, User
+from services import channels, panel_queries
+from services.sms import BadPhone
+
+if TYPE_CHECKING:
+    from admin.panel import AdminPanel
+
+PAGE = 50
+
+
+class NotificationsPage:
+    def __init__(self, panel: AdminPanel) -> None:
+        self.panel = panel
+        self.core = panel.core
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/notifications", self.page),
+            web.post("/notifications/channels", self.save_channels),
+            web.post("/notifications/templates/{kind}/{part}", self.save_template),
+            web.post("/notifications/people/{user_id:\\d+}", self.save_person),
+            web.post("/notifications/organisations/{org_id:\\d+}", self.save_organisation),
+        ]
+
+    async def page(self, request: web.Request, *, code: int = 200, error: dict[str, Any] | None = None) -> web.Response:
+        async with self.core.sessionmaker() as session:
+            kinds = await channels.settings(session)
+            sources = await channels.templates(session)
+            people = (await session.scalars(select(User).where(User.active).order_by(User.name))).all()
+            orgs = (await session.scalars(select(Company).order_by(Company.name))).all()
+            problems = [p for p in await panel_queries.delivery_problems(session, PAGE * 4) if _notification(p.row)]
+        if error is not None:  # what the admin wrote stays in the form, with what is wrong with it
+            sources = {**sources, (error["kind"], error["part"]): error["source"]}
+        return self.panel.render(
+            request,
+            "notifications.html",
+            code=code,
+            kinds=[(kind, channels.KIND_TITLES[kind], kinds[kind]) for kind in channels.KINDS],
+            channel_names=channels.CHANNELS,
+            parts=[(channel, part) for channel, names in channels.PARTS.items() for part in names],
+            variables=channels.VARIABLES,
+            sources=sources,
+            error=error,
+            people=people,
+            orgs=orgs,
+            problems=problems[:PAGE],
+        )
+
+    async def save_channels(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        async with self.core.sessionmaker() as session, session.begin():
+            for kind in channels.KINDS:
+                fallback = [str(form.get(f"{kind}.fallback{i}") or "") for i in (1, 2, 3)]
+                value = channels.KindChannels(
+                    kind,
+                    telegram=f"{kind}.telegram" in form,
+                    email=f"{kind}.email" in form,
+                    sms=f"{kind}.sms" in form,
+                    fallback=tuple(c for c in fallback if c in channels.CHANNELS),
+                )
+                await channels.save_settings(session, value, wall_clock())
+        raise web.HTTPSeeOther("/admin/notifications")
+
+    async def save_template(self, request: web.Request) -> web.Response:
+        kind, part = request.match_info["kind"], request.match_info["part"]
+        if kind not in channels.KINDS or part not in channels.ALL_PARTS:
+            raise web.HTTPNotFound(text="no such template")
+        form = await request.post()
+        source = None if "default" in form else str(form.get("source") or "")
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await channels.save_template(session, kind, part, source, wall_clock())
+        except channels.TemplateProblem as problem:
+            error = {"kind": kind, "part": part, "source": source or "", "message": str(problem)}
+            return await self.page(request, code=400, error=error)
+        raise web.HTTPSeeOther(f"/admin/notifications#t-{kind}-{part}")
+
+    async def save_person(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        async with self.core.sessionmaker() as session, session.begin():
+            user = await session.get(User, int(request.match_info["user_id"]))
+            if user is None:
+                raise web.HTTPNotFound(text="no such person")
+            try:
+                await channels.set_address(
+                    session, user, phone=str(form.get("phone") or ""), email=str(form.get("email") or "")
+                )
+            except (BadPhone, ValueError) as exc:
+                error = {"kind": "", "part": "", "source": "", "message": f"{user.name}: {exc}"}
+                return await self.page(request, code=400, error=error)
+        raise web.HTTPSeeOther("/admin/notifications#addresses")
+
+    async def save_organisation(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        email = str(form.get("email") or "").strip()
+        async with self.core.sessionmaker() as session, session.begin():
+            org = await session.get(Company, int(request.match_info["org_id"]))
+            if org is None:
+                raise web.HTTPNotFound(text="no such organisation")
+            if email and ("@" not in email or " " in email):
+                error = {"kind": "", "part": "", "source": "", "message": f"{org.name}: not an e-mail address"}
+                return await self.page(request, code=400, error=error)
+            org.email = email or None
+        raise web.HTTPSeeOther("/admin/notifications#addresses")
+
+
+def _notification(row: Any) -> bool:
+    """A notification's failure (services/channels.py), not a chat's or a definition's e-mail."""
+    return "notification" in row.payload or "notice" in row.payload
