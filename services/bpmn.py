@@ -293,7 +293,8 @@ class BpmnExport:
         followers = [
             s
             for s in self.spec.stages
-            if stage.follows is not None and s.follows is not None and s.follows.list == stage.follows.list
+            if stage.follows is not None and stage.follows.list is not None and s.follows is not None
+            and s.follows.list == stage.follows.list
             and s is not stage
         ]
         if len(stage.next) == 1 and not stage.next[0].when and not stage.moves and not followers:
@@ -317,6 +318,7 @@ class BpmnExport:
         for follower in followers:
             assert follower.follows is not None
             at_least = follower.follows.at_least
+            assert follower.follows.list is not None
             name = w.t("the items reach «%(stage)s»", stage=self._item_stage(follower.follows.list, at_least))
             self._flow(gateway_id, self.entry[follower.key], name, f"items_at_least == '{at_least}'")
 

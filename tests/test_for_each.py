@@ -140,7 +140,8 @@ def test_the_list_cannot_change_while_its_tasks_run() -> None:
     source = SOURCE.replace("    title: Каждое изделие\n", "    title: Каждое изделие\n    editable: [units]\n")
     line = next(n for n, text in enumerate(source.splitlines(), 1) if "for_each: units" in text)
     assert (
-        f"batch.yaml:{line}: 'units' can be changed at stage 'every_unit', where a task runs for each of its entries"
+        f"batch.yaml:{line}: 'units' can be changed at stage 'every_unit', where a task runs for each of its "
+        "entries; say what then happens with 'on_change'"
         in problems_of(source)
     )
     source = SOURCE.replace(
