@@ -1,0 +1,70 @@
+"""A call for each entry, in chat: a dealer's request with two positions calls an approval for each; the request
+follows its positions to «на подписи» (its manager is told), and the first position signed is enough
+(`at_least: 1`): the request is approved, the other position's approval is cancelled and its approver told."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from db.models import Case
+from flows.runtime import CALLED_BY
+from tests.conftest import Harness, library_with
+
+DATA = Path(__file__).parent / "data"
+
+
+async def test_a_request_calls_an_approval_per_position_and_is_done_by_its_join(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    library = library_with(tmp_path, "dealer_request.yaml", "position_approval.yaml")
+    source = (DATA / "dealer_request.yaml").read_text(encoding="utf-8")
+    (library / "dealer_request.yaml").write_text(
+        source.replace("join: {any: \"approvals == 'failure'\"}", "join: {at_least: 1}"), encoding="utf-8"
+    )
+    harness = await harness_factory(library_dir=library)
+    manager = await harness.person("Менеджер Ольга", "manager")
+    approver = await harness.person("Согласующий Пётр", "approver")
+
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка дилера", await manager.expect("Какой процесс"))
+    for number, (article, qty) in enumerate([("A-1", "3"), ("B-2", "5")], 1):
+        await manager.expect(f"Позиции №{number}: Артикул")
+        await manager.send(article)
+        await manager.expect(f"Позиции №{number}: Количество")
+        await manager.send(qty)
+        await manager.press("Пропустить", await manager.card(f"Позиции №{number}: Решение", button="Пропустить"))
+        await manager.press("Да" if number == 1 else "Нет", await manager.expect("Добавить ещё"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+
+    # One approval per position, each with its position's fields.
+    first = await approver.card("Проверьте позицию", "Артикул A-1, 3 шт.", button="Согласовать")
+    second = await approver.card("Проверьте позицию", "Артикул B-2, 5 шт.", button="Согласовать")
+    async with harness.core.sessionmaker() as session:
+        cases = (await session.execute(select(Case).order_by(Case.id))).scalars().all()
+    request, *children = cases
+    assert request.process == "dealer_request" and request.stage == "approvals"
+    assert [c.data[CALLED_BY]["entry"] for c in children] == [0, 1]
+    assert all(c.parent_id == request.id for c in children)
+
+    for card, verdict in ((first, "Есть на складе"), (second, "Под заказ")):
+        await approver.press("Согласовать", card)
+        await approver.expect("Решение")
+        await approver.send(verdict)
+        await approver.press("Подтвердить", await approver.expect("Проверьте"))
+    # Both positions are at signing now: so is the request, with its on-enter notice.
+    await manager.expect("Все позиции заявки на подписи")
+
+    await approver.press("Готово", await approver.card("Подпишите позицию", "A-1", button="Готово"))
+    await approver.expect(f"дело №{request.id}, которое его вызвало, уже получило нужные ответы")
+    await harness.settle()
+    async with harness.core.sessionmaker() as session:
+        cases = (await session.execute(select(Case).order_by(Case.id))).scalars().all()
+    request, signed, dropped = cases
+    assert request.status == "done" and request.stage == "approved" and request.data["approvals"] == "success"
+    assert [p.get("verdict") for p in request.data["positions"]] == ["Есть на складе", None]
+    assert signed.status == "done" and signed.result == "success"
+    assert dropped.status == "cancelled"
