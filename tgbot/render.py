@@ -203,9 +203,11 @@ class Renderer(Wording):
             data = EscalationCb(action=action, task_id=task_id, holder=holder).pack()
             return InlineKeyboardButton(text=self.t(text, lang), callback_data=data)
 
-        rows = [[button("🗓 Extend the deadline", "extend"), button("🙋 Take over", "take")]]
-        if task.role is not None:
-            rows.insert(0, [button("👥 Reassign", "reassign")])
+        # A personal task too: it goes to a member of the roles that may do it (refused in words if there is none).
+        rows = [
+            [button("👥 Reassign", "reassign")],
+            [button("🗓 Extend the deadline", "extend"), button("🙋 Take over", "take")],
+        ]
         show = CaseCb(action="show", case_id=case_id).pack()
         rows.append([InlineKeyboardButton(text=self.t("📁 Case", lang), callback_data=show)])
         return markup(rows)
