@@ -261,11 +261,13 @@ def waiting_call(case: CaseState) -> str | None:
 
 
 def call_children(case: CaseState) -> dict[int, int]:
-    """The child cases a `for_each` call of the current stage started: entry -> case id."""
+    """The child cases a `for_each` call of the current stage started and still waits for: entry -> case id."""
     calling = waiting_call(case)
     record = fanout(case, calling) if calling else None
     children = record.get("children", {}) if record else {}
-    return {int(k): v["case"] for k, v in children.items() if isinstance(v.get("case"), int)}
+    return {
+        int(k): v["case"] for k, v in children.items() if isinstance(v.get("case"), int) and v.get("result") is None
+    }
 
 
 def task_entry(spec: ProcessDef, data: dict[str, Any], task: TaskState) -> tuple[FieldDef, dict[str, Any]] | None:

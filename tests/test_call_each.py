@@ -114,6 +114,7 @@ def test_all_waits_for_every_child_and_takes_each_answer_into_its_entry() -> Non
     office = Office(join="join: all")
     office.approve_fully(0, "Есть на складе")
     office.approve_fully(2, "Под заказ")
+    assert call_children(office.parent) == {1: 201}  # the ones that ended are no longer waited for
     assert office.parent.stage == "approvals"  # the middle one is still at review
     office.answer(1, "approve", {"verdict": "Ок"})
     assert office.parent.stage == "signing" and office.parent.status == "active"  # the slowest is at signing

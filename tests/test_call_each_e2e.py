@@ -49,6 +49,11 @@ async def test_a_request_calls_an_approval_per_position_and_is_done_by_its_join(
     assert request.process == "dealer_request" and request.stage == "approvals"
     assert [c.data[CALLED_BY]["entry"] for c in children] == [0, 1]
     assert all(c.parent_id == request.id for c in children)
+    # The request's card names the cases it waits for; each of them names the request.
+    await manager.send(f"/case {request.id}")
+    await manager.expect(f"Ждёт дело №{children[0].id}", f"Ждёт дело №{children[1].id}")
+    await manager.send(f"/case {children[1].id}")
+    await manager.expect(f"Вызвано из дела №{request.id}")
 
     for card, verdict in ((first, "Есть на складе"), (second, "Под заказ")):
         await approver.press("Согласовать", card)

@@ -11,7 +11,17 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
 from flows.items import entry_of, item_state, parse_item_task, track_of
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, open_item_moves, task_def, task_entry
+from flows.runtime import (
+    EARLIER,
+    START_TASK,
+    CaseState,
+    TaskState,
+    call_children,
+    call_links,
+    open_item_moves,
+    task_def,
+    task_entry,
+)
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
@@ -396,8 +406,8 @@ class Renderer(Wording):
         parent, child = call_links(case)
         if parent is not None:
             lines.append(self.t("↖️ Called by case №%(case)s (/case %(case)s)", lang, case=parent))
-        if child is not None:
-            lines.append(self.t("↘️ Waiting for case №%(case)s (/case %(case)s)", lang, case=child))
+        for waited in ([child] if child is not None else []) + sorted(call_children(case).values()):
+            lines.append(self.t("↘️ Waiting for case №%(case)s (/case %(case)s)", lang, case=waited))
         for task in open_tasks:
             holder = (
                 names.get(task.assignee_id, "")
