@@ -111,6 +111,8 @@ CALLS = "__calls__"
 # A call `for_each` entry, per calling stage: {visit, joined, children: {"<entry>": {case, stage, result}}} — which
 # children it waits for, where each stands and how each ended (the join and the stages that follow them read it).
 FANOUT = "__fanout__"
+# How many tasks of a `for_each` task are done this time round, per task: {"<task>": [visit, count]} (`at_least`).
+EACH_DONE = "__each_done__"
 # Values a later answer replaced, per field: [{value, at, task, as}] — the history the card shows («ранее: …»).
 EARLIER = "__earlier__"
 ITEM_PREFIX = "item:"  # a for_each task's assignee named by its entry (`item:head`)
@@ -493,6 +495,10 @@ class Engine:
             self._enter(case, case.spec.stage(task.stage), effects, depth=0, mover=actor_id)
             return effects
         if entry_index(task.key) is not None:
+            tally = case.data.setdefault(EACH_DONE, {})
+            seen = tally.get(tdef.key)
+            count = seen[1] if isinstance(seen, list) and seen[0] == task.visit else 0
+            tally[tdef.key] = [task.visit, count + 1]
             self._join(case, task, tdef, effects, actor_id)
         gone = any(  # entries removed took the last of the stage's for_each tasks with them
             isinstance(e, TaskClosed) and e.task.stage == case.stage and e.task.visit == case.visit
@@ -634,9 +640,11 @@ class Engine:
             context = {**self.context(case), "item": found[1] if found else {}}
             met = bool(evaluate(tdef.join.any, context))
         else:
-            # The list is fixed while the stage runs (the checker sees to it), so done = entries - still open.
-            entries = case.data.get(tdef.for_each or "") or []
-            met = len(entries) - len(siblings) >= (tdef.join.at_least or 0)
+            # Counted, not taken as entries less those open: the list may change while they run (`on_change`),
+            # and the tasks done in earlier steps are not loaded with the case.
+            tally = case.data.get(EACH_DONE, {}).get(tdef.key)
+            done = tally[1] if isinstance(tally, list) and tally[0] == task.visit else 0
+            met = done >= (tdef.join.at_least or 0)
         if met:
             for sibling in siblings:
                 sibling.status = transition(sibling.status, TaskStatus.CANCELLED)
