@@ -1,6 +1,7 @@
 """A call for each entry, in chat: a dealer's request with two positions calls an approval for each; the request
 follows its positions to «на подписи» (its manager is told), and the first position signed is enough
-(`at_least: 1`): the request is approved, the other position's approval is cancelled and its approver told."""
+(`at_least: 1`): the request is approved, the other position's approval is cancelled and its approver told. A
+position taken out of the request while they run has its approval cancelled (`on_change: cancel_removed`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from db.models import Case
+from db.models import Case, User
 from flows.runtime import CALLED_BY
+from services.cases import CaseService
 from tests.conftest import Harness, library_with
 
 DATA = Path(__file__).parent / "data"
@@ -73,3 +75,36 @@ async def test_a_request_calls_an_approval_per_position_and_is_done_by_its_join(
     assert [p.get("verdict") for p in request.data["positions"]] == ["Есть на складе", None]
     assert signed.status == "done" and signed.result == "success"
     assert dropped.status == "cancelled"
+
+
+async def test_a_position_removed_from_the_request_cancels_its_approval_and_tells_its_approver(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory(
+        library_dir=library_with(tmp_path, "dealer_request.yaml", "position_approval.yaml")
+    )
+    await harness.person("Менеджер Ольга", "manager")
+    approver = await harness.person("Согласующий Пётр", "approver")
+    positions = [{"article": "A-1", "qty": 3}, {"article": "B-2", "qty": 5}, {"article": "C-3", "qty": 7}]
+    async with harness.core.sessionmaker() as session, session.begin():
+        cases = CaseService(harness.core, session)
+        manager = (await session.execute(select(User).where(User.name == "Менеджер Ольга"))).scalar_one()
+        request = await cases.start(manager, "dealer_request", {"positions": positions})
+        request_id = request.row.id
+    harness.core.outbox_written()
+    await approver.card("Проверьте позицию", "Артикул C-3, 7 шт.", button="Согласовать")
+
+    # The manager takes the last position out of the request (the list is editable while they run).
+    async with harness.core.sessionmaker() as session, session.begin():
+        cases = CaseService(harness.core, session)
+        manager = (await session.execute(select(User).where(User.name == "Менеджер Ольга"))).scalar_one()
+        edit = await cases.request_edit(manager, request_id, "positions")
+        task = next(t for t in edit.state.open_tasks() if t.key.startswith("__edit__"))
+        await cases.submit(manager, task.id or 0, "submit", {"positions": positions[:2]})
+    harness.core.outbox_written()
+    await approver.expect(f"его запись убрана из списка дела №{request_id}")
+    await approver.wait_for("Артикул C-3", "✖️")  # its card says it is no longer needed
+    async with harness.core.sessionmaker() as session:
+        children = (await session.execute(select(Case).where(Case.parent_id == request_id).order_by(Case.id)))
+        statuses = [c.status for c in children.scalars()]
+    assert statuses == ["active", "active", "cancelled"]
