@@ -139,11 +139,17 @@ class CallProcess:
     initiator_id: int
     stage: str
     visit: int
+    entry: int | None = None  # a `for_each` call: which entry of the list this child is for
 
 
 @dataclass(frozen=True)
 class CancelCalls:
-    """The case is cancelled: cancel the child cases it is waiting for (their people are told)."""
+    """Cancel child cases this case waits for (their people are told why): all of them when the case is
+    cancelled (`reason` "cancelled") or its join is met («joined»: the rest are no longer needed); with
+    `entries`, only the children of those entries (entries removed from the list)."""
+
+    reason: Literal["cancelled", "joined", "removed"] = "cancelled"
+    entries: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -430,7 +430,8 @@ def _cross_check_call(
                 process=target.process,
                 name=child_field,
             )
-    _ActionChecker(checker, base, spec).hand_off(("call",), target, dict(call.map))
+    mine_spec = spec.model_copy(update={"fields": call_fields(spec, call)})  # `item.<name>` with its type
+    _ActionChecker(checker, base, mine_spec).hand_off(("call",), target, dict(call.map))
     for mine, child_field in call.back.items():
         if child_field not in target.fields:
             checker.add(
@@ -440,9 +441,21 @@ def _cross_check_call(
                 name=child_field,
             )
             continue
-        found = typecheck.hand_off_problem(target, child_field, spec, mine)
+        found = typecheck.hand_off_problem(target, child_field, mine_spec, mine)
         if found is not None:
             checker.add((*base, "call", "back", mine), found[0], **found[1])
+    child_stages = [s.key for s in target.stages]
+    for f_index, follower in enumerate(spec.stages):
+        if follower.follows is None or follower.follows.calls != spec.stages[index].key:
+            continue
+        if follower.follows.at_least not in child_stages:
+            checker.add(
+                ("stages", f_index, "follows", "at_least"),
+                _("process '%(process)s' has no stage '%(stage)s' (its stages: %(stages)s)"),
+                process=target.process,
+                stage=follower.follows.at_least,
+                stages=", ".join(child_stages),
+            )
 
 
 def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:
@@ -729,7 +742,11 @@ def _check_tracked_lists_stay(spec: ProcessDef, c: _Checker, base: Path_, stage:
     answered anew (an entry removed in the middle would hand its stage to the next one). Before they begin — at a
     stage the case cannot come back to once at the track's start — the list may be filled by a task (a deal's items
     are known when its contract is prepared, not when the lead comes)."""
-    tracked = {name for name in spec.tracks() if stage.key in _reachable(spec, _track_begins(spec, name))}
+    tracked = {
+        name
+        for name, track in spec.tracks().items()
+        if track.on_change is None and stage.key in _reachable(spec, _track_begins(spec, name))
+    }
     places: list[tuple[Path_, list[str]]] = [((*base, "editable"), stage.editable)]
     for t_index, task in enumerate(stage.tasks):
         places.append(((*base, "tasks", t_index, "fields"), ref_names(task.fields)))
@@ -751,6 +768,24 @@ def _check_follows(
     """A stage derived from the items: it names a list with a track, and one of that track's stages."""
     follows = stage.follows
     assert follows is not None
+    if follows.calls is not None:
+        caller = next((s for s in spec.stages if s.key == follows.calls), None)
+        if caller is None or caller.call is None or caller.call.for_each is None:
+            c.add(
+                (*base, "follows", "calls"),
+                _("'%(stage)s' is not a stage that calls a process for each entry of a list"),
+                stage=follows.calls,
+            )
+        elif (follows.calls, follows.at_least) in followed:
+            c.add(
+                (*base, "follows", "at_least"),
+                _("stage '%(stage)s' already follows stage '%(item)s'"),
+                stage=followed[(follows.calls, follows.at_least)],
+                item=follows.at_least,
+            )
+        followed[(follows.calls, follows.at_least)] = stage.key
+        return  # its `at_least` names a stage of the called process: `cross_check` knows it
+    assert follows.list is not None
     fdef = spec.fields.get(follows.list)
     if fdef is None or fdef.track is None:
         c.add(
@@ -893,12 +928,44 @@ def _check_call(c: _Checker, spec: ProcessDef, stage: StageDef, base: Path_, tas
             _("stage '%(stage)s' calls a process: its key holds the child's result, so it cannot be a field or task"),
             stage=stage.key,
         )
-    for child_field, mine in stage.call.map.items():
-        if mine not in spec.fields:
+    call = stage.call
+    listed = spec.fields.get(call.for_each) if call.for_each is not None else None
+    if call.for_each is not None and (listed is None or listed.type != "list"):
+        c.add((*base, "call", "for_each"), _("'%(name)s' is not a list field"), name=call.for_each)
+    known = call_fields(spec, call)
+    for child_field, mine in call.map.items():
+        if mine not in known:
             c.add((*base, "call", "map", child_field), _("unknown field '%(name)s'"), name=mine)
-    for mine in stage.call.back:
-        if mine not in spec.fields:
+    for mine in call.back:
+        if mine not in known:
             c.add((*base, "call", "back", mine), _("unknown field '%(name)s'"), name=mine)
+    if call.for_each is None:
+        return
+    if call.on_change is None:
+        followers = [s for s in spec.stages if s.follows is not None and s.follows.calls == stage.key]
+        if any(call.for_each in s.editable for s in [stage, *followers]):
+            c.add(
+                (*base, "call", "for_each"),
+                _("'%(name)s' can be changed while a case is called for each of its entries; say what then "
+                  "happens with 'on_change'"),
+                name=call.for_each,
+            )
+    if call.join is not None and call.join.any is not None:
+        saved = c.env
+        c.env = typecheck.entry_environment(spec, saved, call.for_each)
+        try:
+            _check_condition(c, (*base, "call", "join", "any"), call.join.any)
+        finally:
+            c.env = saved
+
+
+def call_fields(spec: ProcessDef, call: CallDef) -> dict[str, FieldDef]:
+    """The fields a call's `map` and `back` may name: the case's, and with `for_each` the entry's as `item.<name>`."""
+    fields = dict(spec.fields)
+    listed = spec.fields.get(call.for_each) if call.for_each is not None else None
+    if listed is not None and listed.fields:
+        fields.update({f"item.{name}": sub for name, sub in listed.fields.items()})
+    return fields
 
 
 def _check_for_each(
@@ -914,11 +981,14 @@ def _check_for_each(
         # Parallel answers into the case's own fields would overwrite each other.
         c.add((*path, "fields"), _("a task with 'for_each' is answered with its outcome and comment only"))
     changers = {ref.field for t in stage.tasks for ref in t.fields} | set(stage.editable)
-    if task.for_each in changers:
+    if task.for_each in changers and task.on_change is None:
         # One task per entry present when the stage is entered: the list must not change under them.
         c.add(
             (*path, "for_each"),
-            _("'%(name)s' can be changed at stage '%(stage)s', where a task runs for each of its entries"),
+            _(
+                "'%(name)s' can be changed at stage '%(stage)s', where a task runs for each of its entries; say what "
+                "then happens with 'on_change'"
+            ),
             name=task.for_each,
             stage=stage.key,
         )

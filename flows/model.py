@@ -53,6 +53,23 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ON_CHANGE = ("add", "cancel_removed")
+
+
+def _on_change_words(value: Any) -> Any:
+    # `on_change: add` is the common case; `ignore` is the list of none; a list names several.
+    if value == "ignore":
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+OnChange = list[Literal["add", "cancel_removed"]]
+"""What a running `for_each` (or an item track) does when its list changes, entries matched by position:
+`add` — an entry added gets its own task, child case or track; `cancel_removed` — the work of an entry removed is
+cancelled, its people told. Not given: the list must not change meanwhile (the checker sees to it); `ignore`: it
+may, and the work given stays as it is."""
+
+
 DATE_RULES: dict[str, str] = {"after": ">", "not_before": ">=", "before": "<", "not_after": "<="}
 """Rules between dates: `after: ship_date` — this date must be later than that field's (or `today`)."""
 DATE_RULE_WORDS = frozenset({"today"})
@@ -168,6 +185,9 @@ class TrackDef(_Spec):
     role: str | None = None  # who moves the items; not given: the case's responsible
     start: str | None = None  # the case's stage at which items begin (default: the first that follows them)
     stages: list[ItemStageDef]
+    on_change: OnChange | None = None  # the list changed after the items began (see OnChange)
+
+    _on_change = field_validator("on_change", mode="before")(_on_change_words)
 
     @field_validator("stages")
     @classmethod
@@ -253,6 +273,7 @@ class TaskDef(_Spec):
     timing: bool = False  # the worker starts, pauses and resumes a timer; time spent is kept per person
     for_each: str | None = None  # a list field: one task per entry, in parallel (the card sees it as `item`)
     join: JoinDef | None = None  # for_each: when the entries' tasks are enough to move on (None: all of them)
+    on_change: OnChange | None = None  # for_each: the list changed while its tasks run (see OnChange)
     # Whoever does this task becomes the case's responsible: a lead from the site lands in the sales managers'
     # pool, and the one who takes it leads the deal from then on.
     takes_case: bool = False
@@ -263,10 +284,12 @@ class TaskDef(_Spec):
         # `join: all` is the default spelled out; a mapping is a completion rule.
         return None if value == "all" else value
 
+    _on_change = field_validator("on_change", mode="before")(_on_change_words)
+
     @model_validator(mode="after")
     def _outcomes(self) -> TaskDef:
-        if self.join is not None and self.for_each is None:
-            raise ValueError(_("'join' belongs to a task with 'for_each'"))
+        if (self.join is not None or self.on_change is not None) and self.for_each is None:
+            raise ValueError(_("'join' and 'on_change' belong to a task with 'for_each'"))
         if self.kind == "choice" and not self.outcomes:
             raise ValueError(_("a choice task needs 'outcomes'"))
         if self.kind in ("form", "confirm") and self.outcomes:
@@ -685,15 +708,42 @@ class CallDef(_Spec):
     """Run another process as a sub-process and wait for it: the stage holds until the child case ends."""
 
     process: str
-    map: dict[str, str] = Field(default_factory=dict)  # field of the child -> field of this case (given to it)
-    back: dict[str, str] = Field(default_factory=dict)  # field of this case -> field of the child (taken back)
+    # field of the child -> field of this case (given to it); with `for_each`, `item.<field>` is the entry's
+    map: dict[str, str] = Field(default_factory=dict)
+    # field of this case -> field of the child (taken back); with `for_each`, `item.<field>` goes into the entry
+    back: dict[str, str] = Field(default_factory=dict)
+    for_each: str | None = None  # a list field: one child case per entry, in parallel
+    join: JoinDef | None = None  # for_each: when the children are enough (None: all of them ended)
+    on_change: OnChange | None = None  # for_each: the list changed while its children run (see OnChange)
+
+    @field_validator("join", mode="before")
+    @classmethod
+    def _join_all(cls, value: Any) -> Any:
+        return None if value == "all" else value
+
+    _on_change = field_validator("on_change", mode="before")(_on_change_words)
+
+    @model_validator(mode="after")
+    def _each(self) -> CallDef:
+        if (self.join is not None or self.on_change is not None) and self.for_each is None:
+            raise ValueError(_("'join' and 'on_change' belong to a call with 'for_each'"))
+        return self
 
 
 class FollowDef(_Spec):
-    """The case is at this stage while every item of `list` that counts is at least at item stage `at_least`."""
+    """The case is at this stage while every item of `list` that counts is at least at item stage `at_least`;
+    or, with `calls` (a stage that calls a process `for_each` entry), while every child case not cancelled is at
+    least at the child process's stage `at_least` (stages ranked in the order the child declares them)."""
 
-    list: str
+    list: str | None = None
+    calls: str | None = None
     at_least: str
+
+    @model_validator(mode="after")
+    def _one(self) -> FollowDef:
+        if (self.list is None) == (self.calls is None):
+            raise ValueError(_("'follows' names exactly one of 'list' (items) and 'calls' (child cases)"))
+        return self
 
 
 class StageDef(_Spec):
@@ -734,6 +784,9 @@ class StageDef(_Spec):
             raise ValueError(_("a stage with 'call' has 'next' and no tasks, 'moves' or 'wait'"))
         if self.follows is not None and (self.call is not None or self.wait is not None):
             raise ValueError(_("a stage that follows its items has no 'call' or 'wait'"))
+        if self.follows is not None and self.follows.calls is not None and (self.tasks or self.next or self.moves):
+            # The children move it, and the call's join moves the case on from there.
+            raise ValueError(_("a stage that follows child cases has no tasks, 'next' or 'moves'"))
         return self
 
 
@@ -795,6 +848,15 @@ class ProcessDef(_Spec):
             (s for s in found if s.follows is not None and s.follows.at_least in known),
             key=lambda s: track.rank(s.follows.at_least) if s.follows is not None else 0,
         )
+
+    def call_followers(self, call_stage: str, child: ProcessDef) -> list[StageDef]:
+        """The stages that follow the children of `call_stage`, from the lowest child stage up."""
+        order = [s.key for s in child.stages]
+        found = [
+            s for s in self.stages
+            if s.follows is not None and s.follows.calls == call_stage and s.follows.at_least in order
+        ]
+        return sorted(found, key=lambda s: order.index(s.follows.at_least) if s.follows is not None else 0)
 
     def stage(self, key: str) -> StageDef:
         for stage in self.stages:

@@ -59,6 +59,7 @@ from flows.items import (
 from flows.model import (
     FILE_TYPES,
     PERSON_REFS,
+    CallDef,
     FieldDef,
     FieldRef,
     ItemMoveDef,
@@ -107,6 +108,11 @@ EDIT_PREFIX = "__edit__:"  # «change this field», given to whoever asked to ch
 # A called child's data names its parent ({case, stage, visit}); the parent's names its child per stage.
 CALLED_BY = "__called_by__"
 CALLS = "__calls__"
+# A call `for_each` entry, per calling stage: {visit, joined, children: {"<entry>": {case, stage, result}}} — which
+# children it waits for, where each stands and how each ended (the join and the stages that follow them read it).
+FANOUT = "__fanout__"
+# How many tasks of a `for_each` task are done this time round, per task: {"<task>": [visit, count]} (`at_least`).
+EACH_DONE = "__each_done__"
 # Values a later answer replaced, per field: [{value, at, task, as}] — the history the card shows («ранее: …»).
 EARLIER = "__earlier__"
 ITEM_PREFIX = "item:"  # a for_each task's assignee named by its entry (`item:head`)
@@ -235,6 +241,35 @@ def call_links(case: CaseState) -> tuple[int | None, int | None]:
     calls = case.data.get(CALLS)
     child = calls.get(case.stage) if isinstance(calls, dict) and case.status == CaseStatus.ACTIVE else None
     return (parent if isinstance(parent, int) else None), (child if isinstance(child, int) else None)
+
+
+def fanout(case: CaseState, stage: str) -> dict[str, Any] | None:
+    record = case.data.get(FANOUT, {}).get(stage) if isinstance(case.data.get(FANOUT), dict) else None
+    return record if isinstance(record, dict) else None
+
+
+def waiting_call(case: CaseState) -> str | None:
+    """The calling stage whose children this case waits for now (at the stage, or at one following them)."""
+    if case.status != CaseStatus.ACTIVE or case.stage == START_TASK:
+        return None
+    here = case.spec.stage(case.stage)
+    if here.call is not None:
+        return here.key
+    if here.follows is not None and here.follows.calls is not None:
+        record = fanout(case, here.follows.calls)
+        if record is not None and not record.get("joined"):
+            return here.follows.calls
+    return None
+
+
+def call_children(case: CaseState) -> dict[int, int]:
+    """The child cases a `for_each` call of the current stage started and still waits for: entry -> case id."""
+    calling = waiting_call(case)
+    record = fanout(case, calling) if calling else None
+    children = record.get("children", {}) if record else {}
+    return {
+        int(k): v["case"] for k, v in children.items() if isinstance(v.get("case"), int) and v.get("result") is None
+    }
 
 
 def task_entry(spec: ProcessDef, data: dict[str, Any], task: TaskState) -> tuple[FieldDef, dict[str, Any]] | None:
@@ -429,6 +464,7 @@ class Engine:
         ):
             raise EngineError(_("This field cannot be changed at this stage."))
         self._keep_earlier(case, task, values, asks)
+        lengths = {n: len(case.data[n]) if isinstance(case.data.get(n), list) else 0 for n in values}
         case.data.update(values)
         if not is_service_task(task.key):
             # A for_each task's answer is also the task's: the last one given (`next` reads it after the join).
@@ -445,6 +481,11 @@ class Engine:
         task.outcome, task.done_by, task.done_at = outcome, actor_id, now
         effects: list[Effect] = [TaskClosed(task, actor_id)]
         log.info("case %s task %s done by %s: %s", case.id, task.id, actor_id, outcome)
+        if case.status == CaseStatus.ACTIVE and case.stage != START_TASK and task.key != START_TASK:
+            visit = case.visit
+            self._lists_changed(case, lengths, effects, actor_id)
+            if case.status != CaseStatus.ACTIVE or case.visit != visit:
+                return effects  # a change of a list met a join: the case has moved on
         if task.key == START_TASK:
             self._activate(case, effects)
         elif task.key.startswith(EDIT_PREFIX):
@@ -454,12 +495,117 @@ class Engine:
             self._enter(case, case.spec.stage(task.stage), effects, depth=0, mover=actor_id)
             return effects
         if entry_index(task.key) is not None:
+            tally = case.data.setdefault(EACH_DONE, {})
+            seen = tally.get(tdef.key)
+            count = seen[1] if isinstance(seen, list) and seen[0] == task.visit else 0
+            tally[tdef.key] = [task.visit, count + 1]
             self._join(case, task, tdef, effects, actor_id)
-        if not is_service_task(task.key) and not any(
+        gone = any(  # entries removed took the last of the stage's for_each tasks with them
+            isinstance(e, TaskClosed) and e.task.stage == case.stage and e.task.visit == case.visit
+            and entry_index(e.task.key) is not None
+            for e in effects
+        )
+        if (not is_service_task(task.key) or gone) and not any(
             t.stage == case.stage and t.visit == case.visit and not is_service_task(t.key) for t in case.open_tasks()
         ):
             self._advance(case, effects, depth=0)
         return effects
+
+    def _lists_changed(
+        self, case: CaseState, lengths: dict[str, int], effects: list[Effect], actor_id: int | None
+    ) -> None:
+        """An answer changed the length of lists: the work running per entry follows as the definition says
+        (`on_change`). Entries are matched by position: those past the old length are added, those past the
+        new one removed."""
+        for name, before in lengths.items():
+            entries = case.data.get(name)
+            after = len(entries) if isinstance(entries, list) else 0
+            if after == before or name not in case.spec.fields or case.spec.fields[name].type != "list":
+                continue
+            added, removed = range(before, after), range(after, before)
+            self._tasks_follow_list(case, name, added, removed, effects, actor_id)
+            self._calls_follow_list(case, name, added, removed, effects)
+            self._items_follow_list(case, name, added, removed, effects, actor_id)
+
+    def _tasks_follow_list(
+        self, case: CaseState, name: str, added: range, removed: range, effects: list[Effect], actor_id: int | None
+    ) -> None:
+        stage = case.spec.stage(case.stage)
+        now = self.clock.now()
+        for tdef in stage.tasks:
+            if tdef.for_each != name or not tdef.on_change:
+                continue
+            mine = [
+                t for t in case.tasks if t.stage == stage.key and t.visit == case.visit and base_key(t.key) == tdef.key
+            ]
+            running = [t for t in mine if t.status == TaskStatus.OPEN]
+            if not running:
+                continue  # not given yet, or already joined: nothing runs per entry
+            if "cancel_removed" in tdef.on_change:
+                for task in running:
+                    if entry_index(task.key) in removed:
+                        task.status = transition(task.status, TaskStatus.CANCELLED)
+                        effects.append(TaskClosed(task, actor_id))
+            if "add" in tdef.on_change:
+                have = {t.key for t in mine}
+                for index in added:
+                    key = f"{tdef.key}{ENTRY_SEP}{index}"
+                    if key in have:
+                        continue  # given before (the list shrank and grew again): not asked twice
+                    task = self._new_task(case, stage, tdef, now, key)
+                    effects.append(TaskCreated(task))
+                    effects.extend(self._task_timers(task, tdef, now))
+
+    def _calls_follow_list(
+        self, case: CaseState, name: str, added: range, removed: range, effects: list[Effect]
+    ) -> None:
+        calling = waiting_call(case)
+        call = case.spec.stage(calling).call if calling else None
+        record = fanout(case, calling) if calling else None
+        if calling is None or call is None or call.for_each != name or not call.on_change or record is None:
+            return
+        if record.get("joined"):
+            return
+        children = record["children"]
+        if "cancel_removed" in call.on_change:
+            gone = tuple(i for i in removed if str(i) in children and children[str(i)].get("result") is None)
+            for index in gone:
+                del children[str(index)]  # no longer one of those the join waits for
+            if gone:
+                effects.append(CancelCalls(reason="removed", entries=gone))
+        if "add" in call.on_change:
+            for index in added:
+                if str(index) not in children:
+                    self._call_entry(case, case.spec.stage(calling), index, effects)
+        if children and all(c.get("result") is not None for c in children.values()):
+            # The entries still waited for were removed: the ended ones decide.
+            verdict = self._call_join(case, calling, call, None, None)
+            if verdict is not None:
+                record["joined"] = True
+                case.data[calling] = verdict
+                self._advance(case, effects, depth=0, origin=calling)
+
+    def _items_follow_list(
+        self, case: CaseState, name: str, added: range, removed: range, effects: list[Effect], actor_id: int | None
+    ) -> None:
+        fdef = case.spec.fields[name]
+        track = fdef.track
+        states = item_states(case.data, name)
+        if track is None or not track.on_change or not states:
+            return  # no track, or its items have not begun: they begin with the list as it is then
+        if "cancel_removed" in track.on_change and removed:
+            for task in case.open_tasks():
+                item = parse_item_task(task.key)
+                if item is not None and item[0] == name and item[1] in removed:
+                    task.status = transition(task.status, TaskStatus.CANCELLED)
+                    effects.append(TaskClosed(task, actor_id))
+            del states[removed.start:]  # the removed items no longer count for the case's stage
+        if "add" in track.on_change:
+            for index in added:
+                if index >= len(states):
+                    states.append({"stage": None, "visit": 0, "history": []})
+                    self._put_item(case, name, index, track.stages[0], effects, actor_id)
+        self._follow(case, name, effects, 0, actor_id)
 
     def _keep_earlier(
         self, case: CaseState, task: TaskState, values: dict[str, Any], asks: dict[str, FieldRef]
@@ -494,20 +640,33 @@ class Engine:
             context = {**self.context(case), "item": found[1] if found else {}}
             met = bool(evaluate(tdef.join.any, context))
         else:
-            # The list is fixed while the stage runs (the checker sees to it), so done = entries - still open.
-            entries = case.data.get(tdef.for_each or "") or []
-            met = len(entries) - len(siblings) >= (tdef.join.at_least or 0)
+            # Counted, not taken as entries less those open: the list may change while they run (`on_change`),
+            # and the tasks done in earlier steps are not loaded with the case.
+            tally = case.data.get(EACH_DONE, {}).get(tdef.key)
+            done = tally[1] if isinstance(tally, list) and tally[0] == task.visit else 0
+            met = done >= (tdef.join.at_least or 0)
         if met:
             for sibling in siblings:
                 sibling.status = transition(sibling.status, TaskStatus.CANCELLED)
                 effects.append(TaskClosed(sibling, actor_id))
 
     def child_ended(
-        self, case: CaseState, stage: str, visit: int, result: str, child_data: dict[str, Any]
+        self,
+        case: CaseState,
+        stage: str,
+        visit: int,
+        result: str,
+        child_data: dict[str, Any],
+        entry: int | None = None,
+        child: tuple[ProcessDef, str] | None = None,
     ) -> list[Effect]:
         """A child case this case called has ended with `result`: take its fields back and move on. A child
-        of a stage the case has since left (moved by hand, cancelled) changes nothing."""
+        of a stage the case has since left (moved by hand, cancelled) changes nothing. `entry`: the child of a
+        `for_each` call, for that entry (`child`: its process and final stage, for the stages following them)."""
         effects: list[Effect] = []
+        if entry is not None:
+            self._child_of_entry_ended(case, stage, visit, entry, result, child_data, child, effects)
+            return effects
         if case.status != CaseStatus.ACTIVE or case.stage != stage or case.visit != visit:
             return effects
         call = case.spec.stage(stage).call
@@ -523,6 +682,159 @@ class Engine:
         log.info("case %s: the child called at %s ended (%s)", case.id, stage, result)
         self._advance(case, effects, depth=0)
         return effects
+
+    # --- a call for each entry ---------------------------------------------------------------------------
+
+    def _fan_out(self, case: CaseState, stage: StageDef, effects: list[Effect], depth: int) -> None:
+        """One child case per entry of the list, in parallel; an empty list has nothing to wait for."""
+        assert stage.call is not None and stage.call.for_each is not None
+        case.data.setdefault(FANOUT, {})[stage.key] = {"visit": case.visit, "joined": False, "children": {}}
+        entries = case.data.get(stage.call.for_each)
+        count = len(entries) if isinstance(entries, list) else 0
+        for index in range(count):
+            self._call_entry(case, stage, index, effects)
+        if count == 0:
+            case.data[stage.key] = "success"
+            self._advance(case, effects, depth + 1)
+
+    def _call_entry(self, case: CaseState, stage: StageDef, index: int, effects: list[Effect]) -> None:
+        assert stage.call is not None and stage.call.for_each is not None
+        record = fanout(case, stage.key)
+        assert record is not None
+        entry = entry_of(case.data, stage.call.for_each, index) or {}
+        data = {
+            name: entry.get(source.removeprefix("item.")) if source.startswith("item.") else case.data.get(source)
+            for name, source in stage.call.map.items()
+        }
+        record["children"][str(index)] = {"case": None, "stage": None, "result": None}
+        starter = case.responsible_id or case.initiator_id
+        effects.append(CallProcess(stage.call.process, data, starter, stage.key, record["visit"], entry=index))
+
+    def _open_fanout(self, case: CaseState, stage: str, visit: int) -> dict[str, Any] | None:
+        record = fanout(case, stage)
+        if case.status != CaseStatus.ACTIVE or record is None or record.get("visit") != visit or record.get("joined"):
+            return None
+        return record if waiting_call(case) == stage else None
+
+    def child_started(self, case: CaseState, stage: str, visit: int, entry: int, child_id: int) -> None:
+        """The service started the child of an entry: its case number, for the parent's card and the join."""
+        record = self._open_fanout(case, stage, visit)
+        child = record["children"].get(str(entry)) if record else None
+        if child is not None:
+            child["case"] = child_id
+
+    def child_moved(
+        self, case: CaseState, stage: str, visit: int, entry: int, child_spec: ProcessDef, child_stage: str
+    ) -> list[Effect]:
+        """A child of a `for_each` call is at a new stage: the parent's stage may follow its children."""
+        effects: list[Effect] = []
+        record = self._open_fanout(case, stage, visit)
+        child = record["children"].get(str(entry)) if record else None
+        if child is None or child.get("result") is not None:
+            return effects
+        child["stage"] = child_stage
+        self._follow_children(case, stage, child_spec, effects, 0)
+        return effects
+
+    def _child_of_entry_ended(
+        self,
+        case: CaseState,
+        stage: str,
+        visit: int,
+        entry: int,
+        result: str,
+        child_data: dict[str, Any],
+        child_end: tuple[ProcessDef, str] | None,
+        effects: list[Effect],
+    ) -> None:
+        record = self._open_fanout(case, stage, visit)
+        child = record["children"].get(str(entry)) if record else None
+        if record is None or child is None or child.get("result") is not None:
+            return
+        call = case.spec.stage(stage).call
+        assert call is not None and call.for_each is not None
+        child["result"] = result
+        if child_end is not None:
+            child["stage"] = child_end[1]
+        item = entry_of(case.data, call.for_each, entry)
+        for mine, theirs in call.back.items():
+            value = child_data.get(theirs)
+            if is_empty(value):
+                continue
+            if mine.startswith("item."):
+                sub = (case.spec.fields[call.for_each].fields or {}).get(mine.removeprefix("item."))
+                if item is not None and sub is not None:
+                    item[mine.removeprefix("item.")] = convert(sub.type, value)
+            elif mine in case.spec.fields:
+                case.data[mine] = convert(case.spec.fields[mine].type, value)
+        log.info("case %s: the child of entry %s called at %s ended (%s)", case.id, entry, stage, result)
+        verdict = self._call_join(case, stage, call, entry, result)
+        if verdict is None:
+            if child_end is not None:
+                self._follow_children(case, stage, child_end[0], effects, 0)
+            return
+        record["joined"] = True
+        case.data[stage] = verdict
+        if case.title:
+            self._retitle(case)
+        if any(c.get("result") is None for c in record["children"].values()):
+            effects.append(CancelCalls(reason="joined"))
+        self._advance(case, effects, depth=0, origin=stage)
+
+    def _call_join(
+        self, case: CaseState, stage: str, call: CallDef, entry: int | None, result: str | None
+    ) -> str | None:
+        """The call's result once its join is met (None: wait on). `all`: success when every child succeeded;
+        `any`: the result of the first child whose end meets the condition; `at_least: N`: success once N
+        children succeeded. Once every child has ended without the rule being met: failure (or, for `any`, as
+        `all`)."""
+        children = [c for c in (fanout(case, stage) or {}).get("children", {}).values()]
+        ended = [c["result"] for c in children if c.get("result") is not None]
+        everyone = len(ended) == len(children)
+        succeeded = sum(1 for r in ended if r == "success")
+        if call.join is not None and call.join.any is not None:
+            if entry is None or result is None:  # no child just ended: only «all ended» can decide
+                return None if not everyone else ("success" if succeeded == len(children) else "failure")
+            context = self.context(case)
+            context[stage] = result
+            entries = context.get(call.for_each or "")
+            context["item"] = entries[entry] if isinstance(entries, list) and entry < len(entries) else {}
+            if evaluate(call.join.any, context):
+                return result
+        elif call.join is not None and call.join.at_least is not None:
+            if succeeded >= call.join.at_least:
+                return "success"
+            return "failure" if everyone else None
+        if not everyone:
+            return None
+        return "success" if succeeded == len(children) else "failure"
+
+    def _follow_children(
+        self, case: CaseState, stage: str, child_spec: ProcessDef, effects: list[Effect], depth: int
+    ) -> None:
+        """The parent rule for child cases: the case goes to the furthest stage following the children of
+        `stage` that every child not cancelled has reached (the lowest child stage decides)."""
+        record = fanout(case, stage)
+        if record is None or record.get("joined") or waiting_call(case) != stage:
+            return
+        order = [s.key for s in child_spec.stages]
+        ranks = [
+            order.index(c["stage"])
+            for c in record["children"].values()
+            if c.get("result") != "cancelled" and c.get("stage") in order
+        ]
+        if not ranks:
+            return
+        floor = min(ranks)
+        target = None
+        for follower in case.spec.call_followers(stage, child_spec):
+            assert follower.follows is not None
+            if order.index(follower.follows.at_least) <= floor:
+                target = follower
+        if target is None or target.key == case.stage:
+            return
+        log.info("case %s follows its children of %s: %s -> %s", case.id, stage, case.stage, target.key)
+        self._enter(case, target, effects, depth + 1)
 
     def request_edit(self, case: CaseState, name: str, actor_id: int, is_admin: bool = False) -> list[Effect]:
         """Ask the person for a new value of an editable field (the answer comes back through `submit`)."""
@@ -670,7 +982,7 @@ class Engine:
             raise EngineError(_("A case cannot be moved onto a final stage."))
         if target.call is not None:
             raise EngineError(_("A stage that calls a sub-process cannot take a moved case."))
-        if call_links(case)[1] is not None:
+        if call_links(case)[1] is not None or waiting_call(case) is not None:
             raise EngineError(_("The case waits for a sub-process it called; move it when that one ends."))
         effects: list[Effect] = [CancelWait()]
         missing = [n for n in target.requires if is_empty(case.data.get(n))]
@@ -711,9 +1023,10 @@ class Engine:
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
         effects: list[Effect] = []
+        calling = waiting_call(case)
         self._close_open_tasks(case, effects, actor_id)
         case.status = transition(case.status, CaseStatus.CANCELLED)
-        if case.stage != START_TASK and case.spec.stage(case.stage).call is not None:
+        if calling is not None:
             effects.append(CancelCalls())
         effects.append(CaseClosed(case.status, None))
         log.info("case %s cancelled by %s", case.id, actor_id)
@@ -922,8 +1235,9 @@ class Engine:
             # The title column holds 300 characters; a long answer must not make a case impossible to save.
             case.title = " ".join(render(local(case.spec.start.title), case.context()).split())[:300]
 
-    def _advance(self, case: CaseState, effects: list[Effect], depth: int) -> None:
-        stage = case.spec.stage(case.stage)
+    def _advance(self, case: CaseState, effects: list[Effect], depth: int, origin: str | None = None) -> None:
+        """Follow the `next` of the case's stage (or of `origin`: a call whose children moved the case on)."""
+        stage = case.spec.stage(origin or case.stage)
         context = self.context(case)
         for way in stage.next:
             if way.when is None or evaluate(way.when, context):
@@ -966,7 +1280,7 @@ class Engine:
                 continue
             effects.extend(action.effects(view))
         self._begin_items(case, stage, effects)
-        if stage.follows is not None and not stage.final:
+        if stage.follows is not None and stage.follows.list is not None and not stage.final:
             visit = case.visit
             self._follow(case, stage.follows.list, effects, depth, mover)
             if case.visit != visit:
@@ -984,6 +1298,9 @@ class Engine:
                 return
             # A date already past (or not given) does not hold the case up.
         if stage.call is not None:
+            if stage.call.for_each is not None:
+                self._fan_out(case, stage, effects, depth)
+                return
             data = {name: case.data.get(source) for name, source in stage.call.map.items()}
             starter = case.responsible_id or case.initiator_id
             effects.append(CallProcess(stage.call.process, data, starter, stage.key, case.visit))

@@ -543,9 +543,18 @@ def ways_on(spec: ProcessDef, stage: StageDef) -> list[str]:
     """The stages a case can go to from `stage`: its `next` and `moves`, and, for a stage that follows its
     items, the other stages following the same items (the items move the case between them)."""
     ways = [t.to for t in stage.next] + [m.to for m in stage.moves]
-    if stage.follows is not None:
+    if stage.follows is not None and stage.follows.list is not None:
         name = stage.follows.list
         ways += [s.key for s in spec.stages if s.follows is not None and s.follows.list == name and s is not stage]
+    # A call for each entry: its children move the case among the stages that follow them, and the join moves
+    # it on from any of those by the call's own `next`.
+    calling = stage.follows.calls if stage.follows is not None and stage.follows.calls is not None else stage.key
+    followers = [s.key for s in spec.stages if s.follows is not None and s.follows.calls == calling]
+    if followers:
+        ways += [k for k in followers if k != stage.key]
+        caller = next((s for s in spec.stages if s.key == calling), None)
+        if caller is not None and caller is not stage:
+            ways += [t.to for t in caller.next]
     return ways
 
 

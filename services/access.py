@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AuditEntry, Case, Company, Task, User
 from flows.i18n import _
 from flows.model import ProcessDef
-from flows.runtime import CaseState, EngineError, TaskState
+from flows.runtime import ITEM_PREFIX, CaseState, EngineError, TaskState, task_def
 from flows.status import TaskStatus
 
 
@@ -254,11 +254,34 @@ async def may_act_on_escalation(session: AsyncSession, user: User, case_id: int,
     return bool(user.is_admin) or user.id in await escalated_to(session, case_id, task_id)
 
 
-def may_hold(user: User | None, roles: Iterable[str], task: TaskState) -> bool:
-    """Someone a task of a role may be reassigned to: active, with the role, and not already holding it."""
+def task_roles(spec: ProcessDef, task: TaskState) -> set[str]:
+    """The roles whose members may do a task: its role; for a personal task, the roles its person is picked
+    among — a person field's `role` (`field:<name>`, or an entry's `item:<name>`), else the roles that may start
+    the process (the initiator and the responsible are such people)."""
+    if task.role is not None:
+        return {task.role}
+    try:
+        tdef = task_def(spec, task.stage, task.key)
+    except KeyError:
+        return set(spec.start.roles)
+    assignee = tdef.assignee
+    fdef = None
+    if assignee.startswith("field:"):
+        fdef = spec.fields.get(assignee.removeprefix("field:"))
+    elif assignee.startswith(ITEM_PREFIX) and tdef.for_each is not None:
+        fdef = (spec.fields[tdef.for_each].fields or {}).get(assignee.removeprefix(ITEM_PREFIX))
+    if fdef is not None and fdef.role is not None:
+        return {fdef.role}
+    return set(spec.start.roles)
+
+
+def may_hold(user: User | None, roles: Iterable[str], task: TaskState, allowed: set[str] | None = None) -> bool:
+    """Someone a task may be reassigned to: active, with one of the roles that may do it (`allowed`, by default
+    the task's role), and not already holding it."""
     if user is None or not is_active(user):
         return False
-    return task.role is not None and task.role in set(roles) and task.assignee_id != user.id
+    allowed = allowed if allowed is not None else ({task.role} if task.role else set())
+    return bool(allowed & set(roles)) and task.assignee_id != user.id
 
 
 def sees_internal(viewer: Viewer) -> bool:

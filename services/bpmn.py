@@ -22,7 +22,7 @@ from lxml import etree
 
 from flows.deadlines import DeadlineError, parse_deadline
 from flows.loader import load_library
-from flows.model import StageDef, TaskDef
+from flows.model import JoinDef, StageDef, TaskDef
 from services.i18n import Translator
 from services.wording import Wording
 from services.words import DefinitionWords
@@ -183,6 +183,8 @@ class BpmnExport:
                 [title],
             )
             call.set("calledElement", _id(stage.call.process))
+            if stage.call.for_each is not None:
+                self._loop(call, _id("Call", key), stage.call.for_each, stage.call.join)
             chain.append(call.get("id", ""))
         elif len(stage.tasks) == 1:
             chain.append(self._task(stage, stage.tasks[0]))
@@ -224,21 +226,23 @@ class BpmnExport:
         task_id = _id("Task", stage.key, task.key)
         element = self._node("userTask", task_id, f"{w.local(task.title)} ({who})", notes)
         if task.for_each:
-            loop = etree.SubElement(
-                element, etree.QName(BPMN, "multiInstanceLoopCharacteristics"), isSequential="false"
-            )
-            etree.SubElement(loop, etree.QName(BPMN, "loopDataInputRef")).text = task.for_each
-            etree.SubElement(loop, etree.QName(BPMN, "inputDataItem"), id=_id(task_id, "item"), name="item")
-            condition = None
-            if task.join is not None and task.join.any is not None:
-                condition = task.join.any
-            elif task.join is not None and task.join.at_least is not None:
-                condition = f"nrOfCompletedInstances >= {task.join.at_least}"
-            if condition:
-                self._expression(loop, "completionCondition", condition)
+            self._loop(element, task_id, task.for_each, task.join)
         if task.due and task.escalate_to:
             self._escalation(stage, task, task_id)
         return task_id
+
+    def _loop(self, element: etree._Element, element_id: str, for_each: str, join: JoinDef | None) -> None:
+        """A `for_each` task or call: a parallel multi-instance over the list, with the join as its condition."""
+        loop = etree.SubElement(element, etree.QName(BPMN, "multiInstanceLoopCharacteristics"), isSequential="false")
+        etree.SubElement(loop, etree.QName(BPMN, "loopDataInputRef")).text = for_each
+        etree.SubElement(loop, etree.QName(BPMN, "inputDataItem"), id=_id(element_id, "item"), name="item")
+        condition = None
+        if join is not None and join.any is not None:
+            condition = join.any
+        elif join is not None and join.at_least is not None:
+            condition = f"nrOfCompletedInstances >= {join.at_least}"
+        if condition:
+            self._expression(loop, "completionCondition", condition)
 
     def _escalation(self, stage: StageDef, task: TaskDef, task_id: str) -> None:
         w = self.words
@@ -293,7 +297,8 @@ class BpmnExport:
         followers = [
             s
             for s in self.spec.stages
-            if stage.follows is not None and s.follows is not None and s.follows.list == stage.follows.list
+            if stage.follows is not None and stage.follows.list is not None and s.follows is not None
+            and s.follows.list == stage.follows.list
             and s is not stage
         ]
         if len(stage.next) == 1 and not stage.next[0].when and not stage.moves and not followers:
@@ -317,6 +322,7 @@ class BpmnExport:
         for follower in followers:
             assert follower.follows is not None
             at_least = follower.follows.at_least
+            assert follower.follows.list is not None
             name = w.t("the items reach «%(stage)s»", stage=self._item_stage(follower.follows.list, at_least))
             self._flow(gateway_id, self.entry[follower.key], name, f"items_at_least == '{at_least}'")
 

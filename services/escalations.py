@@ -58,10 +58,14 @@ class Escalations:
         """Whom the task may be reassigned to: the other active members of its role."""
         found = await self._escalated(task_id, holder)
         task = found.task
-        if task.role is None:
-            raise EngineError(_("This task is not a role's task: it can be taken over, not reassigned."))
-        members = [m for m in await people_repo.members(self.session, task.role) if m.id != task.assignee_id]
-        people = [m for m in members if access.may_hold(m, {task.role}, task)]
+        # A personal task (the initiator's, a person field's) goes to a member of the roles that may do it.
+        allowed = access.task_roles(found.loaded.state.spec, task)
+        members: dict[int, User] = {}
+        for role in sorted(allowed):
+            for member in await people_repo.members(self.session, role):
+                if access.may_hold(member, {role}, task, allowed):
+                    members.setdefault(member.id, member)
+        people = list(members.values())
         people = await access.reachable(self.session, people, found.loaded.row.company_id)
         if not people:
             raise EngineError(_("Nobody else has this task's role."))
@@ -71,7 +75,8 @@ class Escalations:
         found = await self._escalated(task_id, holder)
         target = await people_repo.user_for_update(self.session, to_id)
         roles = await people_repo.roles_of(self.session, to_id) if target is not None else set()
-        access.require(access.may_hold(target, roles, found.task), _("This person cannot take this task."))
+        allowed = access.task_roles(found.loaded.state.spec, found.task)
+        access.require(access.may_hold(target, roles, found.task, allowed), _("This person cannot take this task."))
         assert target is not None
         reachable = await access.in_organisation_scope(self.session, target, found.loaded.row.company_id)
         access.require(reachable, _("This person cannot take this task."))

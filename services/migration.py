@@ -13,22 +13,24 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Definition, Task
+from db.models import Case, Definition, Task, User
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import (
     CaseState,
     Effect,
     EngineError,
+    Notify,
     TaskClosed,
     TaskCreated,
     TaskState,
     base_key,
     is_empty,
     is_service_task,
+    task_fields,
 )
 from flows.status import CaseStatus, TaskStatus
 from services.cases import CaseService, Loaded
@@ -66,6 +68,9 @@ class CaseMove:
     kept: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     given: list[str] = field(default_factory=list)
+    # Forms half filled on tasks the move closes or whose questions change: dropped, their people told.
+    dropped: list[str] = field(default_factory=list)
+    dropped_ids: list[int] = field(default_factory=list)
     problem: str | None = None
     moved: bool = False
 
@@ -121,7 +126,7 @@ class Migration:
             for case_id in list(ids):
                 loaded = await service.load(case_id, lock=False)
                 done = await _answered(session, loaded.state)
-                report.cases.append(self._try(loaded.state, versions, mapping, done))
+                report.cases.append(self._try(loaded.state, versions, mapping, done, drafts=_drafts(loaded)))
         return report
 
     async def apply(
@@ -145,9 +150,11 @@ class Migration:
                     old_view = Loaded(loaded.row, replace(loaded.state), loaded.task_rows)  # the old version's eyes
                     effects: list[Effect] = []
                     done = await _answered(session, loaded.state)
-                    checked = self._try(loaded.state, versions, mapping, done, effects)
+                    drafts = _drafts(loaded)
+                    checked = self._try(loaded.state, versions, mapping, done, effects, drafts)
                     if checked.problem is not None:
                         raise EngineError(checked.problem)
+                    effects.extend(await self._drop_drafts(session, loaded, old_view, checked, drafts))
                     # A closed task belongs to a stage only the old version knows: its cards are worded by that
                     # version (the effect handler would read the new one), its timers go as any closed task's.
                     for closed in [e.task for e in effects if isinstance(e, TaskClosed)]:
@@ -160,8 +167,8 @@ class Migration:
                               "to": loaded.state.stage}
                     await service.save(loaded, effects, None, MIGRATED, detail)
                 # What was done under the lock is what the report says (the case may have moved since the check).
-                move.to, move.kept, move.closed, move.given, move.ask = (
-                    checked.to, checked.kept, checked.closed, checked.given, checked.ask
+                move.to, move.kept, move.closed, move.given, move.ask, move.dropped = (
+                    checked.to, checked.kept, checked.closed, checked.given, checked.ask, checked.dropped
                 )
                 move.moved = True
             except EngineError as refusal:
@@ -171,6 +178,38 @@ class Migration:
                 move.problem = self.t("failed: %(error)s", error=f"{type(error).__name__}: {error}"[:300])
         self.core.outbox_written()
         return report
+
+    async def _drop_drafts(
+        self,
+        session: AsyncSession,
+        loaded: Loaded,
+        old_view: Loaded,
+        move: CaseMove,
+        drafts: dict[int, dict[str, Any]],
+    ) -> list[Effect]:
+        """Drop the forms the move leaves without a place: the answers go, whoever was filling one is no longer in
+        it, and each person is told (in their task's words of the old version)."""
+        notes: list[Effect] = []
+        for task_id in move.dropped_ids:
+            row = loaded.task_rows.get(task_id)
+            if row is None or task_id not in drafts:
+                continue
+            row.draft = None
+            await session.execute(
+                update(User).where(User.active_task_id == task_id).values(active_task_id=None)
+            )
+            task = next((t for t in old_view.state.tasks if t.id == task_id), None)
+            if row.assignee_id is None or task is None:
+                continue
+            titles = {lang: self.core.wording.task_title(old_view.state.spec, task, lang) for lang in ("ru", "en")}
+            text = {
+                "ru": f"Незаконченный ответ на задачу «{titles['ru']}» отброшен: дело перенесено на новую версию "
+                "процесса, где этой задачи нет или она спрашивает другое.",
+                "en": f"Your unfinished answer to «{titles['en']}» was dropped: the case moved onto a new version "
+                "of its process, where this task is gone or asks other questions.",
+            }
+            notes.append(Notify(kind="text", user_ids=(row.assignee_id,), text=text))
+        return notes
 
     def report_lines(self, report: MigrationReport) -> list[str]:
         """The report as lines of text (the command line prints them)."""
@@ -186,7 +225,8 @@ class Migration:
                 continue
             line = f"{name}: «{move.stage}» → «{move.to}»"
             for label, items in ((_("tasks kept"), move.kept), (_("tasks closed"), move.closed),
-                                 (_("tasks given"), move.given), (_("fields asked for"), move.ask)):
+                                 (_("tasks given"), move.given), (_("fields asked for"), move.ask),
+                                 (_("unfinished answers dropped"), move.dropped)):
                 if items:
                     line += f"; {t(label)}: {', '.join(items)}"
             if report.applied:
@@ -242,8 +282,10 @@ class Migration:
         mapping: dict[str, str],
         done: frozenset[str],
         effects: list[Effect] | None = None,
+        drafts: dict[int, dict[str, Any]] | None = None,
     ) -> CaseMove:
-        """Run the move on the case in memory (the caller saves it, or drops it for a dry run)."""
+        """Run the move on the case in memory (the caller saves it, or drops it for a dry run). `drafts`: the
+        forms people are filling on its open tasks (task id → draft), to tell which of them the move drops."""
         wording, lang = self.core.wording, self.lang
         move = CaseMove(state.id or 0, state.title, wording.stage_title(versions.old, state.stage, lang))
         if state.status == CaseStatus.DRAFT:
@@ -257,6 +299,12 @@ class Migration:
             return move
         before = {t.id: t.key for t in state.open_tasks()}
         old_titles = {t.id: wording.task_title(versions.old, t, lang) for t in state.open_tasks()}
+        drafts = drafts or {}
+        old_asks = {
+            t.id: task_fields(versions.old, t, drafts[t.id].get("outcome"))
+            for t in state.open_tasks()
+            if t.id in drafts
+        }
         try:
             result = self.core.engine.migrate(state, versions.new, target, done)
         except EngineError as refusal:
@@ -271,12 +319,26 @@ class Migration:
             e.task for e in result if isinstance(e, TaskCreated) and not is_service_task(e.task.key)
         ]
         move.given = [wording.task_title(versions.new, t, lang) for t in created]
+        # A half-filled form stays with its task if the task stays and asks the same; otherwise it is dropped.
+        still = {t.id: t for t in state.open_tasks()}
+        for task_id, asked in old_asks.items():
+            task = still.get(task_id)
+            if task is not None and task_fields(versions.new, task, drafts[task_id].get("outcome")) == asked:
+                continue
+            move.dropped.append(old_titles[task_id])
+            move.dropped_ids.append(task_id or 0)
         target_stage = versions.new.stage(target)
         move.ask = [self.core.translator.local(versions.new.fields[n].label, lang)
                     for n in target_stage.requires if n in versions.new.fields and is_empty(state.data.get(n))]
         if effects is not None:
             effects.extend(result)
         return move
+
+
+def _drafts(loaded: Loaded) -> dict[int, dict[str, Any]]:
+    """The forms being filled on the case's open tasks: task id → draft."""
+    open_ids = {t.id for t in loaded.state.open_tasks()}
+    return {tid: row.draft for tid, row in loaded.task_rows.items() if tid in open_ids and row.draft}
 
 
 async def _answered(session: AsyncSession, state: CaseState) -> frozenset[str]:

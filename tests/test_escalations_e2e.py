@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from db.models import AuditEntry, Case, Task, Timer
+from db.models import AuditEntry, Case, Task, Timer, User
 from tests.chat import Person
 from tests.conftest import Harness, library_with
 
@@ -173,3 +173,47 @@ async def test_turning_to_the_menu_instead_of_a_reason_leaves_the_deadline_as_it
     async with harness.core.sessionmaker() as session:
         task = (await session.execute(select(Task).where(Task.key == "pay"))).scalar_one()
     assert task.due_at == datetime(2026, 12, 22, 15, 0, tzinfo=UTC)
+
+
+async def test_a_late_personal_task_is_reassigned_to_another_member_of_the_roles_that_may_do_it(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    # The manager who registers the invoice pays it herself: a personal task, not an accountant's pool.
+    library = library_with(tmp_path, "invoice_payment.yaml")
+    source = (library / "invoice_payment.yaml").read_text(encoding="utf-8")
+    (library / "invoice_payment.yaml").write_text(
+        source.replace("assignee: accountant", "assignee: initiator"), encoding="utf-8"
+    )
+    harness = await harness_factory(library_dir=library)
+    olga = await harness.person("Ольга", "manager")
+    oleg = await harness.person("Олег", "manager")
+    await harness.person("Анна", "accountant")
+    chief = await harness.person("Вера", "chief_accountant")
+    await olga.send("▶️ Начать процесс")
+    await olga.press("Оплата счёта", await olga.expect("Какой процесс"))
+    await olga.expect("Поставщик")
+    await olga.send("ООО Ромашка")
+    await olga.expect("Сумма")
+    await olga.send("48 000")
+    await olga.press("Подтвердить", await olga.expect("Проверьте"))
+    await olga.card("Оплатите счёт", button="Готово")
+    await harness.move_to(PAST_DUE)
+
+    escalation = await chief.card("Эскалация", "Оплатите счёт", button="Переназначить")
+    await chief.press("Переназначить", escalation)
+    picker = await chief.card("Кому передать", "Оплатите счёт")
+    # Those who may start an invoice may pay it: the other manager, not the accountant, not Olga herself.
+    assert chief.buttons(picker) == ["Олег"]
+    await chief.press("Олег", picker)
+    await oleg.card("Оплатите счёт", "ООО Ромашка", button="Готово")
+    await olga.expect("Вера передал(а) задачу «Оплатите счёт»")
+    moved = await _audit(harness, "task.reassigned")
+    assert len(moved) == 1 and moved[0].data["to"] == (await _user_id(harness, "Олег"))
+    async with harness.core.sessionmaker() as session:
+        task = (await session.execute(select(Task).where(Task.key == "pay"))).scalar_one()
+    assert task.assignee_id == moved[0].data["to"] and task.role is None  # still a personal task, now his
+
+
+async def _user_id(harness: Harness, name: str) -> int:
+    async with harness.core.sessionmaker() as session:
+        return (await session.execute(select(User.id).where(User.name == name))).scalar_one()

@@ -140,7 +140,8 @@ def test_the_list_cannot_change_while_its_tasks_run() -> None:
     source = SOURCE.replace("    title: Каждое изделие\n", "    title: Каждое изделие\n    editable: [units]\n")
     line = next(n for n, text in enumerate(source.splitlines(), 1) if "for_each: units" in text)
     assert (
-        f"batch.yaml:{line}: 'units' can be changed at stage 'every_unit', where a task runs for each of its entries"
+        f"batch.yaml:{line}: 'units' can be changed at stage 'every_unit', where a task runs for each of its "
+        "entries; say what then happens with 'on_change'"
         in problems_of(source)
     )
     source = SOURCE.replace(
@@ -195,3 +196,57 @@ def test_the_weekly_cycle_runs_its_per_production_blocks_per_entry() -> None:
     keys = [t.key for s in spec.stages for t in s.tasks]
     per_production = [t for s in spec.stages for t in s.tasks if t.for_each == "productions"]
     assert len(per_production) == 5 and not [k for k in keys if k.endswith("_p1") and not k.startswith("collect_")]
+
+
+CHANGING = SOURCE.replace("    title: Каждое изделие\n", "    title: Каждое изделие\n    editable: [units]\n").replace(
+    "        for_each: units\n        assignee: inspector\n        title: Проверьте изделие",
+    "        for_each: units\n        on_change: [add, cancel_removed]\n        assignee: inspector\n"
+    "        title: Проверьте изделие",
+)
+
+
+def edit_units(engine: Engine, case: CaseState, units: list[dict[str, Any]]) -> list[Any]:
+    """The manager changes the list while its tasks run (the field is editable at the stage)."""
+    engine.request_edit(case, "units", MANAGER)
+    task = case.open_tasks()[-1]
+    task.id = 900 + len(case.tasks)
+    return engine.submit(case, task, "submit", {"units": units}, MANAGER)
+
+
+def test_a_unit_added_while_the_checks_run_gets_its_own_check() -> None:
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    case, _ = engine.start(parse_definition(CHANGING).spec, MANAGER, {"units": UNITS})
+    for number, task in enumerate(case.tasks, 1):
+        task.id = number
+    answer(engine, case, tasks_of(case, "unit_check")[0], "approve")
+    effects = edit_units(engine, case, [*UNITS, {"serial": "D4", "weight": 9}])
+    assert [e.task.key for e in effects if isinstance(e, TaskCreated)] == ["unit_check#3"]
+    assert [t.key for t in tasks_of(case, "unit_check")] == ["unit_check#1", "unit_check#2", "unit_check#3"]
+    found = task_entry(case.spec, case.data, tasks_of(case, "unit_check")[-1])
+    assert found is not None and found[1]["serial"] == "D4"
+
+
+def test_a_unit_removed_while_the_checks_run_loses_its_check_and_the_stage_goes_on_without_it() -> None:
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    case, _ = engine.start(parse_definition(CHANGING).spec, MANAGER, {"units": UNITS})
+    for number, task in enumerate(case.tasks, 1):
+        task.id = number
+    first, second, _third = tasks_of(case, "unit_check")
+    answer(engine, case, first, "approve")
+    answer(engine, case, second, "approve")
+    effects = edit_units(engine, case, UNITS[:2])
+    cancelled = [e.task.key for e in effects if isinstance(e, TaskClosed) and e.task.status == "cancelled"]
+    assert cancelled == ["unit_check#2"]
+    assert case.stage == "first_reject"  # the two left were checked: the stage is done
+
+
+def test_ignore_lets_the_list_change_and_leaves_the_checks_as_they_were() -> None:
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    spec = parse_definition(CHANGING.replace("on_change: [add, cancel_removed]", "on_change: ignore")).spec
+    case, _ = engine.start(spec, MANAGER, {"units": UNITS})
+    for number, task in enumerate(case.tasks, 1):
+        task.id = number
+    effects = edit_units(engine, case, [*UNITS, {"serial": "D4", "weight": 9}])
+    assert not [e for e in effects if isinstance(e, TaskCreated)] and len(tasks_of(case, "unit_check")) == 3
+    unsaid = CHANGING.replace("        on_change: [add, cancel_removed]\n", "")
+    assert any("on_change" in p for p in problems_of(unsaid))

@@ -300,3 +300,47 @@ def test_work_of_a_following_stage_is_no_longer_needed_once_the_items_take_the_c
     move(engine, case, 0, "customs", declaration="D1")
     move(engine, case, 1, "customs", declaration="D2")
     assert case.stage == "at_customs" and broker.status == "cancelled"
+
+
+CHANGING = SOURCE.replace(
+    "    follows: {list: items, at_least: ordering}\n",
+    "    follows: {list: items, at_least: ordering}\n    editable: [items]\n",
+).replace(
+    "    follows: {list: items, at_least: sent}\n",
+    "    follows: {list: items, at_least: sent}\n    editable: [items]\n",
+).replace("      role: logistician\n", "      role: logistician\n      on_change: [add, cancel_removed]\n")
+
+
+def edit_items(engine: Engine, case: CaseState, items: list[dict[str, Any]]) -> list[Any]:
+    engine.request_edit(case, "items", MANAGER)
+    task = case.open_tasks()[-1]
+    task.id = 900 + len(case.tasks)
+    return engine.submit(case, task, "submit", {"items": items}, MANAGER)
+
+
+def test_an_item_added_after_the_items_began_begins_its_track_and_holds_the_order_back(engine: Engine) -> None:
+    case, _ = engine.start(
+        parse_definition(CHANGING).spec, MANAGER, {"client": "Клиника", "items": [dict(i) for i in ITEMS]}
+    )
+    for index in range(3):
+        move(engine, case, index, "sent", tracking=f"RU{index}")
+    assert case.stage == "in_transit"
+    effects = edit_items(engine, case, [*case.data["items"], {"name": "Монитор", "payment": "credit"}])
+    assert ItemMoved("items", 3, None, "ordering", MANAGER) in effects
+    assert case.stage == "processing"  # the order follows its slowest item, the new one
+
+
+def test_an_item_removed_after_the_items_began_no_longer_counts(engine: Engine) -> None:
+    case, _ = engine.start(
+        parse_definition(CHANGING).spec, MANAGER, {"client": "Клиника", "items": [dict(i) for i in ITEMS]}
+    )
+    move(engine, case, 0, "sent", tracking="RU0")
+    move(engine, case, 1, "sent", tracking="RU1")
+    assert case.stage == "processing"
+    edit_items(engine, case, case.data["items"][:2])
+    assert len(item_states(case.data, "items")) == 2 and case.stage == "in_transit"
+
+
+def test_a_tracked_list_may_change_once_the_track_says_how() -> None:
+    parse_definition(CHANGING)
+    assert problems_of(CHANGING.replace("      on_change: [add, cancel_removed]\n", ""))

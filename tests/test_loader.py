@@ -102,3 +102,47 @@ def test_konveyer_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture
     assert cli(["check", str(good), str(bad)]) == 1
     out = capsys.readouterr().out
     assert f"{bad}:23: unknown stage 'nowhere'" in out
+
+
+def test_konveyer_check_points_at_each_new_construct(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A call for each entry, the stages that follow its children, and `on_change`, checked in a folder as an admin
+    runs `konveyer check`: every mistake at its file and line."""
+    data = Path(__file__).parent / "data"
+    folder = tmp_path / "processes"
+    folder.mkdir()
+    child = (data / "position_approval.yaml").read_text(encoding="utf-8")
+    (folder / "position_approval.yaml").write_text(child, encoding="utf-8")
+    source = (data / "dealer_request.yaml").read_text(encoding="utf-8")
+    parent = folder / "dealer_request.yaml"
+    parent.write_text(source, encoding="utf-8")
+    assert cli(["check", str(folder)]) == 0
+
+    def line(text: str, of: str) -> int:
+        return next(n for n, row in enumerate(of.splitlines(), 1) if text in row)
+
+    broken = source.replace("back: {item.verdict: verdict}", "back: {item.verdikt: verdict}").replace(
+        "on_change: [add, cancel_removed]", "on_change: [add, drop]"
+    )
+    parent.write_text(broken, encoding="utf-8")
+    assert cli(["check", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert f"{parent}:{line('on_change: [add, drop]', broken)}: " in out  # not one of add, cancel_removed, ignore
+
+    broken = source.replace("back: {item.verdict: verdict}", "back: {item.verdikt: verdict}")
+    parent.write_text(broken, encoding="utf-8")
+    assert cli(["check", str(folder)]) == 1
+    assert f"{parent}:{line('item.verdikt', broken)}: unknown field 'item.verdikt'" in capsys.readouterr().out
+
+    broken = source.replace("at_least: signing}", "at_least: sign}")
+    parent.write_text(broken, encoding="utf-8")
+    assert cli(["check", str(folder)]) == 1
+    assert (
+        f"{parent}:{line('at_least: sign}', broken)}: process 'position_approval' has no stage 'sign'"
+        in capsys.readouterr().out
+    )
+
+    follows = "    follows: {calls: approvals, at_least: signing}\n"
+    broken = source.replace(follows, follows + "    next: approved\n")
+    parent.write_text(broken, encoding="utf-8")
+    assert cli(["check", str(folder)]) == 1
+    assert "a stage that follows child cases has no tasks, 'next' or 'moves'" in capsys.readouterr().out

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from admin.panel import AdminPanel
 from app.container import build_core
 from app.settings import Settings
-from db.models import AuditEntry, Case, Definition, Task
+from db.models import AuditEntry, Case, Definition, Outbox, Task, User
 from flows.clock import FrozenClock
 from flows.runtime import MOVE_TASK
 from services import people as people_repo
 from services.cases import CaseService
+from services.migration import Migration
 from tests.conftest import START, library_with
 
 DATA = Path(__file__).parent / "data"
@@ -215,3 +216,50 @@ async def test_the_panel_checks_then_moves_a_versions_cases(tmp_path: Path, data
     assert after[office.paper] == (2, "approval", "active")
     assert after[office.cartridges] == (2, "ordering", "active")
     assert after[office.chairs] == (1, "on_hold", "active")
+
+
+async def test_half_filled_forms_stay_with_tasks_that_stay_and_are_dropped_with_a_word_otherwise(
+    tmp_path: Path, database_url: str
+) -> None:
+    office = await _office_on_version_1(tmp_path, database_url)
+    shutil.copy(DATA / "next_versions" / "supply_request.yaml", office.library / "supply_request.yaml")
+    core = await build_core(office.settings, FrozenClock(START))
+    try:
+        # The accountant is halfway through the budget check (closed by the move), the buyer through the order
+        # (kept, asking the same): each has the form open.
+        async with core.sessionmaker() as session, session.begin():
+            tasks = {
+                t.key: t
+                for t in (await session.execute(select(Task).where(Task.case_id == office.cartridges))).scalars()
+            }
+            for key in ("check_budget", "place_order"):
+                tasks[key].draft = {"outcome": None, "values": {"note": "черновик"}, "answered": [], "files": {}}
+                name = "Анна" if key == "check_budget" else "Борис"
+                holder = (await session.execute(select(User).where(User.name == name))).scalar_one()
+                tasks[key].assignee_id = holder.id  # a pool's task: the one filling it has taken it
+                holder.active_task_id = tasks[key].id
+            ids = {key: (tasks[key].id, tasks[key].assignee_id) for key in ("check_budget", "place_order")}
+
+        migration = Migration(core, "ru")
+        checked = await migration.check("supply_request", 1, 2, {"review": "approval"})
+        move = next(m for m in checked.cases if m.case_id == office.cartridges)
+        assert move.dropped == ["Проверьте бюджет"]  # the report says so before anything changes
+        report = await migration.apply("supply_request", 1, 2, {"review": "approval"})
+        lines = migration.report_lines(report)
+        assert any("незаконченные ответы отброшены: Проверьте бюджет" in line for line in lines)
+
+        async with core.sessionmaker() as session:
+            budget_id, anna_id = ids["check_budget"]
+            order_id, boris_id = ids["place_order"]
+            kept = await session.get(Task, order_id)
+            assert kept is not None and kept.status == "open" and kept.draft and kept.draft["values"]
+            assert (await session.get(User, boris_id)).active_task_id == order_id  # type: ignore[union-attr]
+            closed = await session.get(Task, budget_id)
+            assert closed is not None and closed.status == "cancelled" and closed.draft is None
+            assert (await session.get(User, anna_id)).active_task_id is None  # type: ignore[union-attr]
+            anna = await session.get(User, anna_id)
+            assert anna is not None
+            sent = (await session.execute(select(Outbox).where(Outbox.chat_id == anna.tg_id))).scalars().all()
+            assert any("Незаконченный ответ на задачу «Проверьте бюджет» отброшен" in str(m.payload) for m in sent)
+    finally:
+        await core.close()

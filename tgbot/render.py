@@ -11,7 +11,17 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
 from flows.items import entry_of, item_state, parse_item_task, track_of
 from flows.model import FieldDef, ProcessDef
-from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_links, open_item_moves, task_def, task_entry
+from flows.runtime import (
+    EARLIER,
+    START_TASK,
+    CaseState,
+    TaskState,
+    call_children,
+    call_links,
+    open_item_moves,
+    task_def,
+    task_entry,
+)
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
@@ -203,9 +213,11 @@ class Renderer(Wording):
             data = EscalationCb(action=action, task_id=task_id, holder=holder).pack()
             return InlineKeyboardButton(text=self.t(text, lang), callback_data=data)
 
-        rows = [[button("🗓 Extend the deadline", "extend"), button("🙋 Take over", "take")]]
-        if task.role is not None:
-            rows.insert(0, [button("👥 Reassign", "reassign")])
+        # A personal task too: it goes to a member of the roles that may do it (refused in words if there is none).
+        rows = [
+            [button("👥 Reassign", "reassign")],
+            [button("🗓 Extend the deadline", "extend"), button("🙋 Take over", "take")],
+        ]
         show = CaseCb(action="show", case_id=case_id).pack()
         rows.append([InlineKeyboardButton(text=self.t("📁 Case", lang), callback_data=show)])
         return markup(rows)
@@ -394,8 +406,8 @@ class Renderer(Wording):
         parent, child = call_links(case)
         if parent is not None:
             lines.append(self.t("↖️ Called by case №%(case)s (/case %(case)s)", lang, case=parent))
-        if child is not None:
-            lines.append(self.t("↘️ Waiting for case №%(case)s (/case %(case)s)", lang, case=child))
+        for waited in ([child] if child is not None else []) + sorted(call_children(case).values()):
+            lines.append(self.t("↘️ Waiting for case №%(case)s (/case %(case)s)", lang, case=waited))
         for task in open_tasks:
             holder = (
                 names.get(task.assignee_id, "")

@@ -7,18 +7,45 @@ parent, its stage and that stage's visit; the parent's `CALLS` names the child p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from db.models import Case
-from flows.runtime import CALLED_BY, CALLS, CallProcess, CancelCalls, CaseClosed, Effect, Notify, TaskClosed
+from flows.runtime import (
+    CALLED_BY,
+    CALLS,
+    CallProcess,
+    CancelCalls,
+    CaseClosed,
+    Effect,
+    Notify,
+    TaskClosed,
+    waiting_call,
+)
 from flows.status import CASE_CLOSED, CaseStatus
 from services.cases.effects import apply_effect, handles
 from services.cases.state import Loaded
 
 if TYPE_CHECKING:
     from services.cases.service import CaseService
+
+
+# Why a child is cancelled, for the people who held work in it (a definition's text, in its languages).
+_CANCEL_NOTES: dict[str, dict[str, str]] = {
+    "cancelled": {
+        "ru": "Дело отменено: его вызвало дело №{parent}, и то отменено.",
+        "en": "Case cancelled: case №{parent}, which called it, was cancelled.",
+    },
+    "joined": {
+        "ru": "Дело отменено: дело №{parent}, которое его вызвало, уже получило нужные ответы.",
+        "en": "Case cancelled: case №{parent}, which called it, already has the answers it needed.",
+    },
+    "removed": {
+        "ru": "Дело отменено: его запись убрана из списка дела №{parent}.",
+        "en": "Case cancelled: its entry was removed from the list of case №{parent}.",
+    },
+}
 
 
 def _result(effect: CaseClosed) -> str:
@@ -29,10 +56,14 @@ def _result(effect: CaseClosed) -> str:
 
 @handles(CallProcess)
 async def call_process(service: CaseService, loaded: Loaded, effect: CallProcess, actor_id: int | None) -> None:
+    if effect.entry is not None and waiting_call(loaded.state) != effect.stage:
+        return  # an earlier child of the same step ended at once and met the join: the rest are not needed
     initiator = await service.people.user(effect.initiator_id)
     if initiator is None:
         raise RuntimeError(f"case {loaded.row.id}: nobody to start the sub-process {effect.process}")
-    called = {"case": loaded.row.id, "stage": effect.stage, "visit": effect.visit}
+    called: dict[str, Any] = {"case": loaded.row.id, "stage": effect.stage, "visit": effect.visit}
+    if effect.entry is not None:
+        called["entry"] = effect.entry
     parent_id = loaded.row.id
     # While the child starts, this parent is the one in memory: a child that ends at once (no human step)
     # must not reload it from the database, which does not have this step yet; its result is applied below.
@@ -41,13 +72,26 @@ async def call_process(service: CaseService, loaded: Loaded, effect: CallProcess
         child = await service.start(initiator, effect.process, effect.data, parent=loaded, called_by=called)
     finally:
         service.calling.discard(parent_id)
-    loaded.state.data.setdefault(CALLS, {})[effect.stage] = child.row.id
-    service.store.audit(loaded, actor_id, "case.called", {"process": effect.process, "case": child.row.id})
+    engine = service.core.engine
+    detail: dict[str, Any] = {"process": effect.process, "case": child.row.id}
+    if effect.entry is None:
+        loaded.state.data.setdefault(CALLS, {})[effect.stage] = child.row.id
+    else:
+        engine.child_started(loaded.state, effect.stage, effect.visit, effect.entry, child.row.id)
+        detail["entry"] = effect.entry
+    service.store.audit(loaded, actor_id, "case.called", detail)
+    spec, stage = child.state.spec, child.state.stage
     if child.state.status in CASE_CLOSED:
         result = "cancelled" if child.state.status == CaseStatus.CANCELLED else (child.state.result or "success")
-        effects = service.core.engine.child_ended(loaded.state, effect.stage, effect.visit, result, child.state.data)
-        for follow in effects:
-            await apply_effect(service, loaded, follow, actor_id)
+        effects = engine.child_ended(
+            loaded.state, effect.stage, effect.visit, result, child.state.data, effect.entry, (spec, stage)
+        )
+    elif effect.entry is not None:
+        effects = engine.child_moved(loaded.state, effect.stage, effect.visit, effect.entry, spec, stage)
+    else:
+        effects = []
+    for follow in effects:
+        await apply_effect(service, loaded, follow, actor_id)
 
 
 async def return_to_parent(service: CaseService, loaded: Loaded, effect: CaseClosed, actor_id: int | None) -> None:
@@ -56,11 +100,43 @@ async def return_to_parent(service: CaseService, loaded: Loaded, effect: CaseClo
     if not isinstance(called, dict) or loaded.row.parent_id is None or loaded.row.parent_id in service.calling:
         return
     parent = await service.load(loaded.row.parent_id)
-    effects = service.core.engine.child_ended(
-        parent.state, str(called.get("stage")), int(called.get("visit") or 0), _result(effect), loaded.state.data
+    entry = called.get("entry")
+    entry = entry if isinstance(entry, int) else None
+    service.returning.add(loaded.row.id)  # ended: the parent's join must not cancel it on top
+    try:
+        effects = service.core.engine.child_ended(
+            parent.state,
+            str(called.get("stage")),
+            int(called.get("visit") or 0),
+            _result(effect),
+            loaded.state.data,
+            entry,
+            (loaded.state.spec, loaded.state.stage),
+        )
+        if effects or entry is not None:  # a child of an entry: its end is kept in the parent even so
+            await service.save(parent, effects, actor_id, "case.call_returned", {"case": loaded.row.id})
+    finally:
+        service.returning.discard(loaded.row.id)
+
+
+async def child_moved(service: CaseService, loaded: Loaded, actor_id: int | None) -> None:
+    """A child of a `for_each` call moved on: its parent, which may follow its children, learns where it is, in
+    the same transaction."""
+    called = loaded.state.data.get(CALLED_BY)
+    if (
+        not isinstance(called, dict)
+        or not isinstance(called.get("entry"), int)
+        or loaded.row.parent_id is None
+        or loaded.row.parent_id in service.calling
+        or loaded.state.status != CaseStatus.ACTIVE
+    ):
+        return
+    parent = await service.load(loaded.row.parent_id)
+    stage, visit = str(called.get("stage")), int(called.get("visit") or 0)
+    effects = service.core.engine.child_moved(
+        parent.state, stage, visit, int(called["entry"]), loaded.state.spec, loaded.state.stage
     )
-    if effects:
-        await service.save(parent, effects, actor_id, "case.call_returned", {"case": loaded.row.id})
+    await service.save(parent, effects, actor_id, "case.child_moved", {"case": loaded.row.id})
 
 
 @handles(CancelCalls)
@@ -74,10 +150,16 @@ async def cancel_calls(service: CaseService, loaded: Loaded, effect: CancelCalls
     service.calling.add(parent_id)  # the children's end must not move this parent: it is being cancelled
     try:
         for child_id in rows.scalars().all():
+            if child_id in service.returning:
+                continue  # the child whose end met the join: it has ended already
             child = await service.load(child_id)
             called = child.state.data.get(CALLED_BY)
             if not isinstance(called, dict) or called.get("case") != parent_id:
                 continue  # a hand-off (`start:`) lives on by itself
+            if effect.entries is not None and called.get("entry") not in effect.entries:
+                continue
+            if child.state.status in CASE_CLOSED:
+                continue
             effects: list[Effect] = service.core.engine.cancel(child.state, actor_id)
             # Everyone who held work in the child learns why it went (its initiator hears of the closing anyway).
             holders = {
@@ -86,11 +168,11 @@ async def cancel_calls(service: CaseService, loaded: Loaded, effect: CancelCalls
                 if isinstance(e, TaskClosed) and e.task.assignee_id not in (None, child.state.initiator_id)
             }
             if holders:
-                text = {
-                    "ru": f"Дело отменено: его вызвало дело №{parent_id}, и то отменено.",
-                    "en": f"Case cancelled: case №{parent_id}, which called it, was cancelled.",
-                }
+                text = _CANCEL_NOTES[effect.reason]
+                text = {lang: line.format(parent=parent_id) for lang, line in text.items()}
                 effects.append(Notify(kind="text", user_ids=tuple(sorted(h for h in holders if h)), text=text))
-            await service.save(child, effects, actor_id, "case.cancelled", {"with_parent": parent_id})
+            await service.save(
+                child, effects, actor_id, "case.cancelled", {"with_parent": parent_id, "reason": effect.reason}
+            )
     finally:
         service.calling.discard(parent_id)

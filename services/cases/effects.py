@@ -132,8 +132,12 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
 
 @handles(StageEntered)
 async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEntered, actor_id: int | None) -> None:
+    from services.cases.calls import child_moved  # calls.py registers handlers here: import it late
+
     service.store.audit(loaded, actor_id, "stage.entered", {"from": effect.previous, "to": effect.stage})
     state = loaded.state
+    if effect.previous is not None and effect.stage == state.stage:
+        await child_moved(service, loaded, actor_id)
     if (
         effect.previous is None
         or effect.stage != state.stage  # passed through on the way: only where the step left the case is news

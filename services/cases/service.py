@@ -53,6 +53,8 @@ class CaseService:
         self.notifier = core.notifier_factory(session, self.people, self.now)
         # Parents whose step is being applied in memory right now: a child ending meanwhile leaves them be.
         self.calling: set[int] = set()
+        # Children whose end is being taken to their parent right now: a join it meets does not cancel them.
+        self.returning: set[int] = set()
 
     # --- reading --------------------------------------------------------------------------------------
 
