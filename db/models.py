@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -392,3 +393,15 @@ class Lead(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("form", "key"),)
+
+
+class LeadBucket(Base):
+    """How many submissions a site's form may still make now (a token bucket, refilled with time): kept in the
+    database so that the limit holds across restarts and across workers. `version` makes each take a
+    compare-and-set, so two workers never spend the same token."""
+
+    __tablename__ = "lead_buckets"
+    form: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
