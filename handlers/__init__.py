@@ -1,4 +1,5 @@
-"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), escalations (their
+"""aiogram routers, assembled in order: errors, start, admin, admin_cases (an admin's /find, a case's admin card,
+/unreachable, the reason for a cancellation), forms (while a form is open), escalations (their
 buttons, and the reason for a new deadline), menu, tasks, cases, items (an item's card), diagrams, digests,
 attention (an admin retries a failed step), and last the fallback for whatever no one took. Each module builds
 fresh routers on every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its own."""
@@ -9,6 +10,7 @@ from aiogram import Router
 
 from handlers import (
     admin,
+    admin_cases,
     attention,
     cases,
     diagrams,
@@ -30,6 +32,7 @@ def routers() -> list[Router]:
         errors.router(),
         start.router(),
         admin.router(),
+        admin_cases.router(),
         organisations.router(),
         forms.router(),
         escalations.router(),
