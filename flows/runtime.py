@@ -937,6 +937,10 @@ class Engine:
         state = item_states(case.data, name)[index]
         now = self.clock.now()
         previous = state.get("stage")
+        stale = pending_approval(case, name, index)
+        if stale is not None:  # asked for a move from the stage the item is leaving: nothing left to decide
+            stale.status = transition(stale.status, TaskStatus.CANCELLED)
+            effects.append(TaskClosed(stale, by))
         state["stage"], state["visit"], state["since"] = target.key, int(state.get("visit") or 0) + 1, now.isoformat()
         state.setdefault("history", []).append({"from": previous, "to": target.key, "at": now.isoformat(), "by": by})
         effects.append(ItemMoved(name, index, previous, target.key, by))
