@@ -111,6 +111,13 @@ class Words:
             return self.t("«%(item)s»: «%(from)s» → «%(to)s»", **moved)
         if action == "item.move":
             return self.t("asked to move «%(item)s» to «%(to)s»", item=item, to=stage(data.get("to")))
+        if action == "item.approval_asked":
+            return self.t("«%(item)s»: approval asked to go to «%(to)s»", item=item, to=stage(data.get("to")))
+        if action == "item.approval_approved":
+            return self.t("«%(item)s»: approved to go to «%(to)s»", item=item, to=stage(data.get("to")))
+        if action == "item.approval_rejected":
+            return self.t("«%(item)s»: not approved to go to «%(to)s» (%(reason)s)", item=item,
+                          to=stage(data.get("to")), reason=data.get("reason") or "—")
         return self.t("reminder about «%(item)s»", item=item)
 
     def _changes(self, spec: ProcessDef, data: dict[str, Any]) -> str:
@@ -204,7 +211,7 @@ class Words:
             text = self.t("the unfinished request was closed after %(days)s days", days=data.get("days", "?"))
         elif action == "case.retried":
             text = self.t("an admin retried the failed step")
-        elif action in ("item.started", "item.moved", "item.move", "timer.item"):
+        elif action in ("item.started", "item.moved", "item.move", "timer.item") or action.startswith("item.approval_"):
             text = self._item(spec, action, data)
         elif action == "task.escalated":
             recipients = ", ".join(names.get(i, "?") for i in data.get("to") or [])

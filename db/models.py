@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -441,4 +442,16 @@ class MessageTemplate(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     part: Mapped[str] = mapped_column(String(16), primary_key=True)
     source: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class LeadBucket(Base):
+    """How many submissions a site's form may still make now (a token bucket, refilled with time): kept in the
+    database so that the limit holds across restarts and across workers. `version` makes each take a
+    compare-and-set, so two workers never spend the same token."""
+
+    __tablename__ = "lead_buckets"
+    form: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]

@@ -90,6 +90,20 @@ class ItemReminder:
 
 
 @dataclass(frozen=True)
+class ItemApproval:
+    """An item's move waits for approval (`decision` "asked"), or was approved or rejected (with a reason).
+    `mover`: who asked for the move; `by`: who asked, approved or rejected."""
+
+    list: str
+    index: int
+    to: str
+    decision: str  # asked | approved | rejected
+    by: int | None
+    mover: int | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class TaskCreated:
     task: TaskState
 
@@ -200,4 +214,5 @@ Effect = (
     | SendEmail
     | ItemMoved
     | ItemReminder
+    | ItemApproval
 )

@@ -12,6 +12,7 @@ from flows.model import FieldDef, ItemStageDef, ProcessDef, TrackDef, local
 
 ITEMS = "__items__"
 ITEM_TASK = "__item__:"  # «fill what the item's next stage requires»: `__item__:<list>#<index>><stage>`
+ITEM_APPROVAL = "__itemok__:"  # «approve this item's move»: `__itemok__:<list>#<index>><stage>`
 
 
 def track_of(spec: ProcessDef, name: str) -> TrackDef:
@@ -46,17 +47,55 @@ def item_task_key(name: str, index: int, to: str) -> str:
 
 def parse_item_task(key: str) -> tuple[str, int, str] | None:
     """The list, entry and target stage of an item's form task, or None for any other task."""
-    if not key.startswith(ITEM_TASK):
+    return _parse(key, ITEM_TASK)
+
+
+def item_approval_key(name: str, index: int, to: str) -> str:
+    return f"{ITEM_APPROVAL}{name}#{index}>{to}"
+
+
+def parse_item_approval(key: str) -> tuple[str, int, str] | None:
+    """The list, entry and target stage of an approval an item's move waits for, or None for any other task."""
+    return _parse(key, ITEM_APPROVAL)
+
+
+def is_item_work(key: str) -> bool:
+    """A task about one item (its move's form or its approval): it belongs to the item, not to the case's stage."""
+    return key.startswith((ITEM_TASK, ITEM_APPROVAL))
+
+
+def _parse(key: str, prefix: str) -> tuple[str, int, str] | None:
+    if not key.startswith(prefix):
         return None
-    head, _sep, to = key.removeprefix(ITEM_TASK).partition(">")
+    head, _sep, to = key.removeprefix(prefix).partition(">")
     name, _sep, index = head.partition("#")
     return (name, int(index), to) if index.isdigit() and to else None
+
+
+def move_approval(track: TrackDef, stage: str, to: str) -> str | None:
+    """The role whose approval a move from `stage` to `to` waits for: the move's own, else the target stage's."""
+    move = next((m for m in track.stage(stage).moves if m.to == to), None)
+    return (move.approval if move is not None else None) or track.stage(to).approval
 
 
 def item_task_title(spec: ProcessDef, name: str, index: int, to: str) -> dict[str, str]:
     label = spec.fields[name].label
     stage = track_of(spec, name).stage(to).title
     return {lang: f"{local(label, lang)} №{index + 1} → {local(stage, lang)}" for lang in ("ru", "en")}
+
+
+def approver_of(track: TrackDef, to: str) -> str | None:
+    """The role that approves moves into `to` (from a move that asks for it, else the stage's own)."""
+    for stage in track.stages:
+        for move in stage.moves:
+            if move.to == to and move.approval:
+                return move.approval
+    return track.stage(to).approval
+
+
+def item_approval_title(spec: ProcessDef, name: str, index: int, to: str) -> dict[str, str]:
+    moved = item_task_title(spec, name, index, to)
+    return {lang: f"{prefix}: {moved[lang]}" for lang, prefix in (("ru", "Согласуйте"), ("en", "Approve"))}
 
 
 def entry_fields(spec: ProcessDef, name: str) -> dict[str, FieldDef]:

@@ -687,6 +687,14 @@ def _check_track(
             )
     if track.role is not None and track.role not in spec.roles:
         c.add((*path, "role"), _("unknown role '%(role)s'"), role=track.role)
+    for index, stage in enumerate(track.stages):
+        approvers = [((*path, "stages", index, "approval"), stage.approval)] + [
+            ((*path, "stages", index, "moves", m_index, "approval"), move.approval)
+            for m_index, move in enumerate(stage.moves)
+        ]
+        for where, role in approvers:
+            if role is not None and role not in spec.roles:
+                c.add(where, _("unknown role '%(role)s'"), role=role)
     if track.start is not None and track.start not in stage_keys:
         c.add(
             (*path, "start"),

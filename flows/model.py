@@ -146,6 +146,9 @@ class ItemMoveDef(_Spec):
     # A condition over the case and `item`: the move is offered only when it holds (an item in stock goes from
     # ordering straight to the warehouse; one made to order is sent first).
     when: str | None = None
+    # A role whose approval the move waits for (`approval: director`): the item stays where it is until one of
+    # them approves; a rejection, with its reason, leaves it there.
+    approval: str | None = None
 
 
 class ItemCheckDef(_Spec):
@@ -163,6 +166,7 @@ class ItemStageDef(_Spec):
     checks: list[ItemCheckDef] = Field(default_factory=list)
     remind: list[str] = Field(default_factory=list)  # e.g. "3 рабочих дня": the item's people are reminded then
     cancelled: bool = False  # an item here no longer counts for the case's stage (`follows`)
+    approval: str | None = None  # a role that approves every move into this stage (as a move's `approval`)
 
     @field_validator("moves", mode="before")
     @classmethod

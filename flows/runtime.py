@@ -26,6 +26,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     CaseStatus,
     DeadlineMoved,
     Effect,
+    ItemApproval,
     ItemMoved,
     ItemReminder,
     Notify,
@@ -46,13 +47,19 @@ from flows.forms import asked, form_rule_problem
 from flows.i18n import _
 from flows.items import (
     ITEMS,
+    approver_of,
     counted_floor,
     entry_fields,
     entry_of,
+    is_item_work,
+    item_approval_key,
+    item_approval_title,
     item_state,
     item_states,
     item_task_key,
     item_task_title,
+    move_approval,
+    parse_item_approval,
     parse_item_task,
     track_of,
 )
@@ -84,6 +91,7 @@ __all__ = [  # the effects and task state live in flows.effects; callers keep im
     "CaseStatus",
     "DeadlineMoved",
     "Effect",
+    "ItemApproval",
     "ItemMoved",
     "ItemReminder",
     "Notify",
@@ -214,6 +222,13 @@ def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
         fields = [FieldRef(field=f) for f in track_of(spec, name).stage(to).requires]
         title = item_task_title(spec, name, index, to)
         return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=fields)
+    approval = parse_item_approval(key)
+    if approval is not None:
+        name, index, to = approval
+        return TaskDef(
+            key=key, kind="approve", title=item_approval_title(spec, name, index, to),
+            assignee=approver_of(track_of(spec, name), to) or "",
+        )
     return spec.task(stage, base_key(key))
 
 
@@ -273,7 +288,12 @@ def call_children(case: CaseState) -> dict[int, int]:
 
 
 def task_entry(spec: ProcessDef, data: dict[str, Any], task: TaskState) -> tuple[FieldDef, dict[str, Any]] | None:
-    """The list entry a for_each task is about (the list's definition and the entry), or None."""
+    """The list entry a for_each task (or an item's approval) is about (the list's definition and the entry), or
+    None."""
+    approval = parse_item_approval(task.key)
+    if approval is not None:
+        entry = entry_of(data, approval[0], approval[1])
+        return (spec.fields[approval[0]], entry) if entry is not None else None
     index = entry_index(task.key)
     if index is None or is_service_task(task.key):
         return None
@@ -320,6 +340,12 @@ def open_item_moves(
     entries = context.get(name)
     context["item"] = entries[index] if isinstance(entries, list) and index < len(entries) else {}
     return [m for m in moves if m.when is None or evaluate(m.when, context)]
+
+
+def pending_approval(case: CaseState, name: str, index: int) -> TaskState | None:
+    """The open approval an item's move waits for, if any."""
+    prefix = item_approval_key(name, index, "")
+    return next((t for t in case.open_tasks() if t.key.startswith(prefix)), None)
 
 
 def is_empty(value: Any) -> bool:
@@ -430,6 +456,8 @@ class Engine:
             raise EngineError(_("Unknown answer to this task."))
         if parse_item_task(task.key) is not None:
             return self._submit_item(case, task, outcome, values, actor_id)
+        if parse_item_approval(task.key) is not None:
+            return self._decide_item(case, task, outcome, values, actor_id)
         # An empty answer never erases what the case has (a skipped question of a returned request keeps its
         # value), and a required field the case already has is not missing. A comment belongs to its answer:
         # an answer without one clears the comment of the previous round.
@@ -1050,8 +1078,8 @@ class Engine:
     ) -> list[str]:
         """Item stages this person may move the item to from where it stands."""
         state = item_state(case.data, name, index)
-        if case.status != CaseStatus.ACTIVE or state is None:
-            return []
+        if case.status != CaseStatus.ACTIVE or state is None or pending_approval(case, name, index) is not None:
+            return []  # a move waiting for approval holds the item where it is until it is decided
         if not self.may_move_items(case, name, actor_id, actor_roles, is_admin):
             return []
         return self._open_item_moves(case, name, index, str(state.get("stage")))
@@ -1091,8 +1119,68 @@ class Engine:
             case.tasks.append(task)
             return [TaskCreated(task)]
         self._check_item(case, name, index, target)
-        self._put_item(case, name, index, target, effects, actor_id)
-        self._follow(case, name, effects, 0, actor_id)
+        self._move_or_ask(case, name, index, target, effects, actor_id)
+        return effects
+
+    def _move_or_ask(
+        self, case: CaseState, name: str, index: int, target: ItemStageDef, effects: list[Effect], mover: int
+    ) -> None:
+        """The item moves, unless the move waits for a role's approval: then that role gets a task to decide."""
+        state = item_states(case.data, name)[index]
+        role = move_approval(track_of(case.spec, name), str(state.get("stage")), target.key)
+        if role is None:
+            self._put_item(case, name, index, target, effects, mover)
+            self._follow(case, name, effects, 0, mover)
+            return
+        now = self.clock.now()
+        task = TaskState(
+            key=item_approval_key(name, index, target.key), stage=case.stage, visit=case.visit, kind="approve",
+            role=role, created_at=now,
+        )
+        case.tasks.append(task)
+        state.setdefault("history", []).append(
+            {"approval": "asked", "for": target.key, "at": now.isoformat(), "by": mover}
+        )
+        effects.append(TaskCreated(task))
+        effects.append(ItemApproval(name, index, target.key, "asked", mover, mover))
+        log.info("case %s item %s#%s: -> %s waits for %s", case.id, name, index, target.key, role)
+
+    def _decide_item(
+        self, case: CaseState, task: TaskState, outcome: str, values: dict[str, Any], actor_id: int
+    ) -> list[Effect]:
+        """The approver decided on an item's move: approved, the item moves (if it still can go there); rejected,
+        with a reason, it stays, and the person who asked is told why."""
+        approval = parse_item_approval(task.key)
+        assert approval is not None
+        name, index, to = approval
+        reason = str(values.get(f"{task.key}_comment") or "").strip()
+        if outcome == "reject" and not reason:
+            raise EngineError(_("A comment is required for this answer."))
+        state = item_state(case.data, name, index)
+        if state is None:
+            raise EngineError(_("This item does not exist."))
+        history = state.setdefault("history", [])
+        mover = next((h.get("by") for h in reversed(history) if h.get("approval") == "asked"), None)
+        target = track_of(case.spec, name).stage(to)
+        effects: list[Effect] = []
+        if outcome == "approve":
+            if to not in self._open_item_moves(case, name, index, str(state.get("stage"))):
+                raise EngineError(_("The item cannot be moved to that stage from here, or not by you."))
+            self._check_item(case, name, index, target)
+        now = self.clock.now()
+        task.status = transition(task.status, TaskStatus.DONE)
+        task.outcome, task.done_by, task.done_at = outcome, actor_id, now
+        effects.append(TaskClosed(task, actor_id))
+        decision = "approved" if outcome == "approve" else "rejected"
+        step: dict[str, Any] = {"approval": decision, "for": to, "at": now.isoformat(), "by": actor_id}
+        if reason:
+            step["reason"] = reason
+        history.append(step)
+        effects.append(ItemApproval(name, index, to, decision, actor_id, mover, reason or None))
+        log.info("case %s item %s#%s: -> %s %s by %s", case.id, name, index, to, decision, actor_id)
+        if outcome == "approve":
+            self._put_item(case, name, index, target, effects, actor_id)
+            self._follow(case, name, effects, 0, actor_id)
         return effects
 
     def _submit_item(
@@ -1124,8 +1212,7 @@ class Engine:
         task.status = transition(task.status, TaskStatus.DONE)
         task.outcome, task.done_by, task.done_at = outcome, actor_id, now
         effects.append(TaskClosed(task, actor_id))
-        self._put_item(case, name, index, target, effects, actor_id)
-        self._follow(case, name, effects, 0, actor_id)
+        self._move_or_ask(case, name, index, target, effects, actor_id)
         return effects
 
     def _check_item(self, case: CaseState, name: str, index: int, target: ItemStageDef) -> None:
@@ -1163,6 +1250,10 @@ class Engine:
         state = item_states(case.data, name)[index]
         now = self.clock.now()
         previous = state.get("stage")
+        stale = pending_approval(case, name, index)
+        if stale is not None:  # asked for a move from the stage the item is leaving: nothing left to decide
+            stale.status = transition(stale.status, TaskStatus.CANCELLED)
+            effects.append(TaskClosed(stale, by))
         state["stage"], state["visit"], state["since"] = target.key, int(state.get("visit") or 0) + 1, now.isoformat()
         state.setdefault("history", []).append({"from": previous, "to": target.key, "at": now.isoformat(), "by": by})
         effects.append(ItemMoved(name, index, previous, target.key, by))
@@ -1193,7 +1284,7 @@ class Engine:
             return
         log.info("case %s follows its items of %s: %s -> %s", case.id, name, case.stage, target.key)
         for task in case.open_tasks():
-            if parse_item_task(task.key) is None:  # forms of other items' moves stay; the stage's own work goes
+            if not is_item_work(task.key):  # items' forms and approvals stay; the stage's own work goes
                 task.status = transition(task.status, TaskStatus.CANCELLED)
                 effects.append(TaskClosed(task, mover))
         self._enter(case, target, effects, depth + 1, mover)

@@ -1,7 +1,8 @@
-"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), escalations (their buttons,
-and the reason for a new deadline), comments (the next message after a comment button), menu, tasks, cases, items
-(an item's card), diagrams, digests, attention (an admin retries a failed step), and last the fallback for whatever
-no one took. Each module builds fresh routers on every call, so every dispatcher (a restart inside one process: the
+"""aiogram routers, assembled in order: errors, start, admin, admin_cases (an admin's /find, a case's admin card,
+/unreachable, the reason for a cancellation), forms (while a form is open), escalations (their buttons, and the
+reason for a new deadline), comments (the next message after a comment button), menu, tasks, cases, items (an
+item's card), diagrams, digests, attention (an admin retries a failed step), and last the fallback for whatever no
+one took. Each module builds fresh routers on every call, so every dispatcher (a restart inside one process: the
 tests, the demo) gets its own."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from aiogram import Router
 
 from handlers import (
     admin,
+    admin_cases,
     attention,
     cases,
     comments,
@@ -32,6 +34,7 @@ def routers() -> list[Router]:
         errors.router(),
         start.router(),
         admin.router(),
+        admin_cases.router(),
         organisations.router(),
         forms.router(),
         escalations.router(),

@@ -230,6 +230,12 @@ def can_export(viewer: Viewer) -> bool:
     return is_active(viewer.user) and viewer.is_admin
 
 
+def can_manage(user: User | None) -> bool:
+    """The admin's own actions on any case (find, reassign a task, cancel with a reason, retry, see who is
+    unreachable): in chat and in the panel alike."""
+    return is_active(user) and bool(user is not None and user.is_admin)
+
+
 def can_retry(viewer: Viewer) -> bool:
     """Retrying a failed step re-runs it as its author: admins only."""
     return is_active(viewer.user) and viewer.is_admin

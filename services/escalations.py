@@ -91,17 +91,9 @@ class Escalations:
         return found
 
     async def _hand_over(self, found: Escalated, target: User, *, keep_role: bool, action: str, taken: bool) -> None:
-        loaded, task = found.loaded, found.task
-        previous = task.assignee_id
-        effects = self.cases.core.engine.hand_over(loaded.state, task, target.id, keep_role=keep_role)
-        row = loaded.task_rows[task.id or 0]
-        row.assignee_id, row.claimed_at = target.id, (self.cases.now if taken else None)
-        await self.cases.task_changed(loaded, task)  # the cards shown so far say who has it now
-        detail = {"task": task.key, "from": previous, "to": target.id}
-        await self.cases.save(loaded, effects, self.user.id, action, detail, task_id=task.id)
-        old = await self.cases.people.user(previous)
-        if old is not None and old.id != self.user.id:
-            await self.cases.notifier.task_handed_over(loaded, task, old, target, self.user)
+        await hand_over(self.cases, self.user, found.loaded, found.task, target, keep_role=keep_role, action=action,
+                        taken=taken)
+
 
     # --- a new deadline -------------------------------------------------------------------------------
 
@@ -149,3 +141,21 @@ class Escalations:
         if holder is not None and holder.id != self.user.id:
             await self.cases.notifier.deadline_moved(loaded, task, holder, self.user, reason[:MAX_REASON])
         return found, due_at
+
+
+async def hand_over(
+    cases: CaseService, by: User, loaded: Loaded, task: TaskState, target: User, *, keep_role: bool, action: str,
+    taken: bool,
+) -> None:
+    """Give an open task to `target` (an escalation's reassign or take-over, an admin's reassign): audited, the
+    cards shown so far say who has it now, and the one who held it is told."""
+    previous = task.assignee_id
+    effects = cases.core.engine.hand_over(loaded.state, task, target.id, keep_role=keep_role)
+    row = loaded.task_rows[task.id or 0]
+    row.assignee_id, row.claimed_at = target.id, (cases.now if taken else None)
+    await cases.task_changed(loaded, task)
+    detail = {"task": task.key, "from": previous, "to": target.id}
+    await cases.save(loaded, effects, by.id, action, detail, task_id=task.id)
+    old = await cases.people.user(previous)
+    if old is not None and old.id != by.id:
+        await cases.notifier.task_handed_over(loaded, task, old, target, by)

@@ -2,7 +2,9 @@
 
 The form posts its fields with the form's token (settings `lead_tokens`: form -> token) and, preferably, an
 idempotency key; a submission with a key already seen returns the case it made (a double click, a browser's retry
-make one lead). Without a key, the submission's own contents are the key. A burst is limited per form.
+make one lead). Without a key, the submission's own contents are the key. A burst is limited per form by a token
+bucket kept in the database (`lead_buckets`): `per_minute` submissions at once, refilled at `per_minute` a minute,
+the same for every worker and after a restart.
 The case is started in the name of the first active person of the lead's `initiator` role, as a scheduled start
 is, and the definition's first stage gives its work (the sales managers' pool).
 """
@@ -13,16 +15,16 @@ import hashlib
 import hmac
 import json
 import logging
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Lead
+from db.models import Lead, LeadBucket
 from flows.i18n import _
 from flows.model import LeadFormDef, ProcessDef, local
 from flows.values import InvalidAnswer, parse_text
@@ -71,11 +73,7 @@ class LeadAccepted:
     created: bool  # False: the same submission came before, and this is its case
 
 
-@dataclass
-class _Window:
-    """Submissions of one form in the last minute (company clock, so a test moves it rather than sleeps)."""
-
-    times: deque[datetime] = field(default_factory=deque)
+TAKE_ATTEMPTS = 8  # compare-and-set rounds lost to other workers before a submission is refused as a burst
 
 
 class Leads:
@@ -83,7 +81,6 @@ class Leads:
         self.core = core
         self.tokens = dict(tokens)
         self.per_minute = per_minute
-        self._windows: dict[str, _Window] = {}
 
     def form(self, name: str) -> LeadForm | None:
         """The form by its key, from the processes in use now (a form no process names is unknown)."""
@@ -99,7 +96,7 @@ class Leads:
         form = self.form(name)
         if form is None:
             raise LeadRefused(404, _("There is no such form."))
-        self._throttle(name)
+        await self._throttle(name)
         expected = self.tokens.get(name)
         if not expected or not token or not hmac.compare_digest(token.encode(), expected.encode()):
             raise LeadRefused(401, _("The form's token is missing or wrong."))
@@ -116,14 +113,43 @@ class Leads:
                 raise
             return found
 
-    def _throttle(self, name: str) -> None:
+    async def _throttle(self, name: str) -> None:
+        """Take a token from the form's bucket, or refuse the submission (429). Time is the company clock, so a test
+        moves it rather than sleeps."""
+        for _attempt in range(TAKE_ATTEMPTS):
+            if await self._take(name):
+                return
+        raise LeadRefused(429, _("Too many submissions of this form; please try again in a minute."))
+
+    async def _take(self, name: str) -> bool:
+        """One compare-and-set round: True when a token was taken; raises when the bucket is empty; False when
+        another worker changed the bucket meanwhile (try again)."""
         now = self.core.clock.now()
-        window = self._windows.setdefault(name, _Window())
-        while window.times and now - window.times[0] >= timedelta(minutes=1):
-            window.times.popleft()
-        if len(window.times) >= self.per_minute:
+        capacity = float(self.per_minute)
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                bucket = await session.get(LeadBucket, name)
+                if bucket is None:
+                    session.add(LeadBucket(form=name, tokens=capacity - 1, version=1, updated_at=now))
+                    return True
+                return await self._take_from(session, bucket, now, capacity)
+        except IntegrityError:
+            return False  # another worker made the form's row first
+
+    @staticmethod
+    async def _take_from(session: AsyncSession, bucket: LeadBucket, now: datetime, capacity: float) -> bool:
+        """Spend a token of the bucket as this worker read it; False if another worker changed it meanwhile."""
+        elapsed = max((now - bucket.updated_at).total_seconds(), 0.0)
+        tokens = min(capacity, bucket.tokens + elapsed * capacity / 60)
+        if tokens < 1:
             raise LeadRefused(429, _("Too many submissions of this form; please try again in a minute."))
-        window.times.append(now)
+        taken = await session.execute(
+            update(LeadBucket)
+            .where(LeadBucket.form == bucket.form, LeadBucket.version == bucket.version)
+            .values(tokens=tokens - 1, version=bucket.version + 1, updated_at=max(now, bucket.updated_at))
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(taken, "rowcount", 0) == 1)
 
     def _values(self, form: LeadForm, params: Mapping[str, str]) -> dict[str, Any]:
         """The case's fields from the posted values, each read as the field's type; every field at fault named."""

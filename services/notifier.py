@@ -63,6 +63,11 @@ class Notifier(Protocol):
     async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
         """An item has stayed at its stage as long as the stage's `remind` says."""
 
+    async def item_rejected(
+        self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User
+    ) -> None:
+        """The move of an item `user` asked for was rejected by its approver, for `reason`."""
+
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         """The item's history (each stage it entered, when and by whom) to one person who asked."""
 

@@ -1,14 +1,17 @@
 """Admin commands in chat pick with buttons, not typed keys: `/export` offers the processes by title, `/users`
-opens a person's roles as buttons that grant or revoke them."""
+opens a person's roles as buttons that grant or revoke them, `/find` brings a case's admin card whose buttons
+reassign a task to someone who may do it and cancel the case with a reason, `/unreachable` lists who blocked the
+bot."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from db.models import User
+from db.models import AuditEntry, Case, User
 from services.people import roles_of
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
@@ -61,3 +64,54 @@ async def test_the_admin_grants_and_revokes_roles_with_buttons(shop: Harness) ->
     async with shop.core.sessionmaker() as session:
         user = (await session.execute(select(User).where(User.tg_id == ivan.id))).scalar_one()
         assert await roles_of(session, user.id) == {"accountant"}
+
+
+async def test_the_admin_finds_a_case_reassigns_its_task_by_buttons_and_cancels_it_with_a_reason(
+    shop: Harness,
+) -> None:
+    admin, manager, sergey = shop.admin, shop.people["Марина"], shop.people["Сергей"]
+    vadim = await shop.person("Вадим", "service_manager")
+    await register_defect(manager)
+    await sergey.expect("Переместите товар на склад сервиса в 1С")
+
+    await admin.send("/find Рога и копыта")
+    await admin.expect("По запросу «Рога и копыта» дел не найдено")
+    await admin.send("/find Longines")  # any words of the case: one found, its card comes at once
+    card = await admin.expect("🛠 №", "Переместите товар на склад сервиса в 1С — ждёт «Менеджер сервисного центра»")
+    await admin.press("Переместите товар", card)
+    picker = await admin.expect("Кому передать задачу «Переместите товар на склад сервиса в 1С»?")
+    assert sorted(admin.buttons(picker)) == ["Вадим", "Сергей"]  # the service managers, by name
+    await admin.press("Вадим", picker)
+    await vadim.wait_for("Переместите товар на склад сервиса в 1С", "Эта задача — ваша")
+    card = await admin.expect("🛠 №", "Переместите товар на склад сервиса в 1С — Вадим")
+    await admin.press("Переместите товар", card)  # now Вадим holds it: only Сергей is offered
+    assert admin.buttons(await admin.expect("Кому передать задачу")) == ["Сергей"]
+
+    await admin.press("Отменить дело", card)
+    await admin.expect("Почему отменяется")
+    await admin.send("Поставщик принял часы без возврата")
+    await admin.expect("отменено. Причина: Поставщик принял часы без возврата")
+    async with shop.core.sessionmaker() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+        audit = (await session.execute(select(AuditEntry).where(AuditEntry.action == "case.cancelled"))).scalar_one()
+    assert case.status == "cancelled" and audit.data == {"reason": "Поставщик принял часы без возврата"}
+    await admin.send(f"/find №{case.id}")  # by its number
+    card = await admin.expect(f"🛠 №{case.id}", "Дело закрыто")
+    assert not any("Отменить" in b for b in admin.buttons(card))
+
+
+async def test_the_admin_sees_who_the_bot_cannot_reach(shop: Harness) -> None:
+    admin, ivan = shop.admin, shop.people["Кладовщик Иван"]
+    await admin.send("/unreachable")
+    await admin.expect("Бот может написать всем")
+    async with shop.http.post(f"{ivan.api}/block") as response:
+        assert response.status == 200
+    for _ in range(200):  # Telegram tells the bot by an update of its own
+        async with shop.core.sessionmaker() as session:
+            row = (await session.execute(select(User).where(User.name == "Кладовщик Иван"))).scalar_one()
+        if row.unreachable_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    await admin.send("/unreachable")
+    listed = await admin.expect("Бот не может написать этим людям")
+    assert "Кладовщик Иван — с " in listed["text"] and "Марина" not in listed["text"]

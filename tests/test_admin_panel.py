@@ -344,3 +344,23 @@ def test_escalations_and_version_moves_read_as_sentences(harness: Harness) -> No
     moved = said("task.deadline_moved", {"task": "x", "to": "2027-01-14T15:00:00+00:00", "reason": "Ждём акт"})
     assert moved == "Вера: перенес(ла) срок задачи «X» на 14.01.2027 18:00: Ждём акт"
     assert said("case.migrated", {"to_version": 4}, actor=None) == "Перенесено на версию 4"
+
+
+def test_an_items_approval_and_a_cancellations_reason_read_as_sentences(harness: Harness) -> None:
+    from admin.words import Words
+    from db.models import AuditEntry
+
+    spec = harness.core.registry.library["medical_order"].spec
+    words = Words(harness.core, "ru")
+    at = datetime(2027, 1, 12, 7, 4, tzinfo=UTC)
+
+    def said(action: str, data: dict) -> str:  # type: ignore[type-arg]
+        entry = AuditEntry(case_id=1, actor_id=5, action=action, data=data, at=at)
+        return words.history(entry, spec, {}, {5: "Олег"})
+
+    item = {"list": "items", "index": 0, "to": "sent"}
+    assert said("item.approval_asked", item) == "Олег: «Позиции №1»: запрошено согласование перехода в «Отправлен»"
+    assert said("item.approval_approved", item) == "Олег: «Позиции №1»: согласован переход в «Отправлен»"
+    rejected = said("item.approval_rejected", {**item, "reason": "Дорого"})
+    assert rejected == "Олег: «Позиции №1»: не согласован переход в «Отправлен» (Дорого)"
+    assert said("case.cancelled", {"reason": "Клиент передумал"}).endswith(": Клиент передумал")

@@ -127,7 +127,10 @@ async def test_a_failing_step_needs_attention_and_a_retry_completes_it(
     assert [m for m in await shop.admin.bot_messages() if "нужно вмешательство" in (m.get("text") or "")] == [alert]
 
     template.write_bytes(kept)  # fixed
-    await shop.admin.press("Повторить", alert)
+    # The admin finds the case by its number: its card shows the failure and retries it (as the alert's button would).
+    await shop.admin.send(f"/find {case.id}")
+    card = await shop.admin.expect(f"🛠 №{case.id}", "Шаг не выполнился", "supplier_alpha.docx")
+    await shop.admin.press("Повторить шаг", card)
     card = await service.expect("Проверьте и подпишите сопроводительный документ")
     assert "Сопроводительное" in card["text"] or card
     async with shop.core.sessionmaker() as session:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.models import Case, Lead
+from db.models import AuditEntry, Case, Lead
 from flows.items import item_states
 from tests.chat import Person
 from tests.conftest import Harness
@@ -69,6 +69,17 @@ async def _move(person: Person, item: str, to: str, *answers: tuple[str, str]) -
     if answers:
         await person.press("Подтвердить", await person.expect("Проверьте"))
     await person.wait_for(f"📦 {item}", f"Этап: {to}")
+
+
+async def _ask(person: Person, item: str, to: str, *answers: tuple[str, str]) -> None:
+    """Press a move that waits for approval; what the new stage requires is asked first; then it waits."""
+    await person.press(to, await person.card(f"📦 {item}", button=to))
+    for label, answer in answers:
+        await _answer(person, label, answer)
+    if answers:
+        await person.press("Подтвердить", await person.expect("Проверьте"))
+        await person.expect(f"«{item}» перейдёт в «{to}» после согласования")
+    await person.wait_for(f"📦 {item}", f"Ждёт согласования перехода в «{to}»")  # the card, without its moves
 
 
 ITEMS = [
@@ -173,9 +184,35 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     monitor = await logistics.card("📦 Кардиомонитор", "Этап: Оформление")
     assert "Отправлен" not in " ".join(logistics.buttons(monitor))
     await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt-2.pdf"))
-    await _move(logistics, "Аппарат УЗИ", "Отправлен", ("Трек-номер", "DHL-5531"))
-    await _move(logistics, "Дефибриллятор", "Отправлен", ("Трек-номер", "CDEK-0042"))
+
+    # An item to order is sent only with the director's approval, each on its own: the move waits for him.
+    await _ask(logistics, "Аппарат УЗИ", "Отправлен", ("Трек-номер", "DHL-5531"))
+    approval = await director.expect("Согласуйте: Аппарат УЗИ → Отправлен")
+    assert "Siemens Healthineers" in approval["text"] and "DHL-5531" in approval["text"]
+    await director.press("Отклонить", approval)
+    await director.expect("Комментарий")
+    await director.send("Сначала подтвердите цену у Siemens")
+    await director.press("Подтвердить", await director.expect("Проверьте"))
+    refused = await logistics.expect("«Аппарат УЗИ» не переходит в «Отправлен»")
+    assert "Сначала подтвердите цену у Siemens" in refused["text"]
+    await logistics.wait_for("📦 Аппарат УЗИ", "Этап: Оформление")
+    await _ask(logistics, "Аппарат УЗИ", "Отправлен")  # the tracking number is kept: asked again at once
+    await director.press("Согласовать", await director.expect("Согласуйте: Аппарат УЗИ → Отправлен"))
+    await logistics.wait_for("📦 Аппарат УЗИ", "Этап: Отправлен")
+    await _ask(logistics, "Дефибриллятор", "Отправлен", ("Трек-номер", "CDEK-0042"))
+    await director.press("Согласовать", await director.expect("Согласуйте: Дефибриллятор → Отправлен"))
+    await logistics.wait_for("📦 Дефибриллятор", "Этап: Отправлен")
     assert (await _deal(harness)).stage == "order_sent"
+    await logistics.press("История", await logistics.card("📦 Аппарат УЗИ", "Этап: Отправлен"))
+    history = await logistics.expect("История «Аппарат УЗИ»")
+    assert "не согласован переход в «Отправлен» (Сначала подтвердите цену у Siemens) · Директор Олег" in history["text"]
+    assert "согласован переход в «Отправлен» · Директор Олег" in history["text"]
+    async with harness.core.sessionmaker() as session:
+        asked = select(AuditEntry.action).where(AuditEntry.action.like("item.approval%"))
+        actions = (await session.execute(asked)).scalars()
+        assert sorted(actions) == ["item.approval_approved"] * 2 + ["item.approval_asked"] * 3 + [
+            "item.approval_rejected"
+        ]
     await _move(logistics, "Аппарат УЗИ", "На таможне")
     await _move(logistics, "Дефибриллятор", "На таможне")
     await manager.expect("на таможенном оформлении")

@@ -9,7 +9,7 @@ from typing import Any
 from db.models import User
 from flows.i18n import _
 from flows.items import item_state, item_task_key
-from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState
+from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState, pending_approval
 from services import access, outbox
 from services.cases import CaseService, Loaded
 from services.comments import Comments
@@ -172,6 +172,8 @@ class CardButtons:
             # The item's new stage needs fields its entry lacks: ask for them here, then the move completes.
             await self.conversation.begin(loaded.task_rows[task.id or 0], "submit")
             return Reply()
+        if pending_approval(loaded.state, name, index) is not None:
+            return Reply(self.r.item_waits(loaded.state, name, index, button.arg, self.lang))
         stage = self.r.item_stage_title(loaded.state, name, button.arg, self.lang)
         return Reply(self.r.t("Moved: %(stage)s", self.lang, stage=stage))
 

@@ -91,3 +91,12 @@ class RoleCb(CallbackData, prefix="r"):
     action: str  # p (show the person's roles) | t (toggle arg = role)
     user_id: int
     arg: str = ""
+
+
+class AdminCb(CallbackData, prefix="ad"):
+    # an admin's inline commands: show (a case's admin card) | task (whom to give task_id to) | to (arg = user id)
+    # | cancel (ask the reason) | retry (the failed step)
+    action: str
+    case_id: int = 0
+    task_id: int = 0
+    arg: int = 0

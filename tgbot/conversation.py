@@ -32,6 +32,7 @@ from flows.runtime import (
     TaskState,
     form_data,
     form_fields,
+    pending_approval,
     task_def,
     task_fields,
 )
@@ -644,6 +645,9 @@ class Conversation:
         self.user.active_task_id = None
         self._finished(draft)
         item = parse_item_task(task.key)
+        if item is not None and pending_approval(loaded.state, item[0], item[1]) is not None:
+            self.say(self.r.item_waits(loaded.state, *item, self.lang))
+            return loaded
         if item is not None:
             name, index, _to = item
             found = item_state(loaded.state.data, name, index) or {}

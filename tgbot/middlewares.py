@@ -17,6 +17,7 @@ from db.models import User
 from flows.runtime import EngineError
 from services import attention, inbox, outbox, people
 from services.access import Viewer
+from services.admin_actions import AdminActions
 from services.cases import CaseService
 from services.comments import Comments
 from services.companies import Organisations
@@ -29,6 +30,7 @@ from services.library import ProcessLibrary
 from services.menu import Menu
 from services.team import Team
 from services.worktime import WorkTime
+from tgbot.admin_buttons import AdminButtons
 from tgbot.buttons import CardButtons, EscalationButtons
 from tgbot.conversation import Conversation
 from tgbot.render import renderer_for
@@ -97,6 +99,7 @@ class DbSessionMiddleware(BaseMiddleware):
             "buttons": None,
             "escalation_buttons": None,
             "comments": Comments(cases),
+            "admin_buttons": None,
         }
         if user is not None:
             conversation = Conversation(core, session, user, cases, renderer)
@@ -104,6 +107,8 @@ class DbSessionMiddleware(BaseMiddleware):
             scoped["conversation"] = conversation
             scoped["buttons"] = CardButtons(cases, conversation, renderer)
             scoped["escalation_buttons"] = EscalationButtons(Escalations(cases, user), conversation, renderer)
+            if user.is_admin:
+                scoped["admin_buttons"] = AdminButtons(AdminActions(cases, user), renderer, conversation.lang)
         return scoped
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:

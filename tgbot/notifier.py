@@ -368,6 +368,22 @@ class OutboxNotifier:
             variables.update(due="", text=text)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
+    async def item_rejected(
+        self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User
+    ) -> None:
+        state, lang = loaded.state, user.language
+        text = self.renderer.t(
+            "✖️ «%(item)s» will not go to «%(stage)s»: not approved. Reason: %(reason)s\n%(case)s",
+            lang,
+            item=self.renderer.item_title(state, name, index, lang),
+            stage=self.renderer.item_stage_title(state, name, to, lang),
+            reason=reason,
+            case=self.renderer.case_name(state, lang),
+        )
+        card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+        button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
+        outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         state = loaded.state
         by = [h.get("by") for h in (item_state(state.data, name, index) or {}).get("history") or []]

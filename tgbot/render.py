@@ -9,7 +9,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
-from flows.items import entry_of, item_state, parse_item_task, track_of
+from flows.items import entry_of, item_state, parse_item_approval, parse_item_task, track_of
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import (
     EARLIER,
@@ -19,6 +19,7 @@ from flows.runtime import (
     call_children,
     call_links,
     open_item_moves,
+    pending_approval,
     task_def,
     task_entry,
 )
@@ -65,7 +66,7 @@ class Renderer(Wording):
         spec = case.spec
         tdef = task_def(spec, task.stage, task.key)
         lines = [
-            f"📌 {self.task_title(spec, task, lang)}",
+            f"📌 {self.approval_title(case, task, lang) or self.task_title(spec, task, lang)}",
             self.case_name(case, lang),
             self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, task.stage, lang)),
         ]
@@ -288,6 +289,19 @@ class Renderer(Wording):
             return self.task_title(spec, task, lang)
         return f"{name} → {stage}" if name else self.task_title(spec, task, lang)
 
+    def approval_title(self, case: CaseState, task: TaskState, lang: str | None) -> str | None:
+        """An item's move waiting for approval, named by the item: «Согласуйте: Аппарат УЗИ → Отправлен»."""
+        approval = parse_item_approval(task.key)
+        if approval is None or approval[0] not in case.spec.tracks():
+            return None
+        name, index, to = approval
+        return self.t(
+            "Approve: %(item)s → %(stage)s",
+            lang,
+            item=self.item_title(case, name, index, lang),
+            stage=self.item_stage_title(case, name, to, lang),
+        )
+
     def item_stage_title(self, case: CaseState, name: str, stage: str | None, lang: str | None) -> str:
         try:
             return self.local(track_of(case.spec, name).stage(stage or "").title, lang)
@@ -309,7 +323,11 @@ class Renderer(Wording):
         fields = spec.fields[name].fields or {}
         lines += self.summary(spec, list(fields), entry_of(case.data, name, index) or {}, lang, fields=fields)
         rows: list[list[InlineKeyboardButton]] = []
-        if case.status == CaseStatus.ACTIVE and case.id is not None and stage:
+        waiting = pending_approval(case, name, index)
+        if case.status == CaseStatus.ACTIVE and waiting is not None:
+            lines += ["", self.t("⏳ Waiting for approval to go to «%(stage)s».", lang,
+                                 stage=self.item_stage_title(case, name, waiting.key.rpartition(">")[2], lang))]
+        elif case.status == CaseStatus.ACTIVE and case.id is not None and stage:
             for move in open_item_moves(case, name, index, stage):
                 label = self.local(move.label, lang) if move.label else "➡️ " + self.item_stage_title(
                     case, name, move.to, lang
@@ -343,11 +361,31 @@ class Renderer(Wording):
             at = step.get("at")
             when = self.when(datetime.fromisoformat(at)) if isinstance(at, str) else "—"
             line = f"{when} — {self.item_stage_title(case, name, step.get('to'), lang)}"
+            if step.get("approval"):
+                line = f"{when} — {self._approval_step(case, name, step, lang)}"
             by = step.get("by")
             if isinstance(by, int):
                 line += f" · {names.get(by, '?')}"
             lines.append(line)
         return "\n".join(lines)
+
+    def item_waits(self, case: CaseState, name: str, index: int, to: str, lang: str | None) -> str:
+        return self.t(
+            "⏳ «%(item)s» will go to «%(stage)s» once approved; the approver has it.",
+            lang,
+            item=self.item_title(case, name, index, lang),
+            stage=self.item_stage_title(case, name, to, lang),
+        )
+
+    def _approval_step(self, case: CaseState, name: str, step: dict[str, Any], lang: str | None) -> str:
+        stage = self.item_stage_title(case, name, step.get("for"), lang)
+        decision = step.get("approval")
+        if decision == "asked":
+            return self.t("approval asked to go to «%(stage)s»", lang, stage=stage)
+        if decision == "approved":
+            return self.t("approved to go to «%(stage)s»", lang, stage=stage)
+        return self.t("not approved to go to «%(stage)s» (%(reason)s)", lang, stage=stage,
+                      reason=step.get("reason") or "—")
 
     def item_lines(self, case: CaseState, lang: str | None) -> list[str]:
         """Where each item of the case stands, one line each (for the case's card)."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from db.models import User
 from flows.items import track_of
-from flows.runtime import ItemMoved, ItemReminder
+from flows.runtime import ItemApproval, ItemMoved, ItemReminder
 from services import access
 from services.cases.effects import handles
 from services.cases.state import Loaded
@@ -72,3 +72,20 @@ async def refresh_item_cards(service: CaseService, loaded: Loaded) -> None:
 async def item_reminder(service: CaseService, loaded: Loaded, effect: ItemReminder, actor_id: int | None) -> None:
     recipients = await item_people(service, loaded, effect.list)
     await service.notifier.item_reminder(loaded, effect.list, effect.index, recipients)
+
+
+@handles(ItemApproval)
+async def item_approval(service: CaseService, loaded: Loaded, effect: ItemApproval, actor_id: int | None) -> None:
+    """A move waiting for approval, approved or rejected: audited, the item's cards show it, and a rejection is
+    told to the person who asked for the move, with its reason."""
+    detail = {"list": effect.list, "index": effect.index, "to": effect.to, "reason": effect.reason}
+    service.store.audit(loaded, actor_id, f"item.approval_{effect.decision}", detail)
+    cards = item_cards(loaded, effect.list, effect.index)
+    if cards and effect.decision != "approved":  # an approved move edits the cards as the item moves
+        await service.notifier.item_changed(loaded, effect.list, effect.index, cards)
+    if effect.decision == "rejected" and effect.mover is not None:
+        mover = await service.people.user(effect.mover)
+        if mover is not None:
+            await service.notifier.item_rejected(
+                loaded, effect.list, effect.index, effect.to, effect.reason or "", mover
+            )

@@ -1,0 +1,69 @@
+"""An admin's inline commands on cases in chat: `/find` (by number or words), the case's admin card and its
+buttons (reassign a task, cancel with a reason, retry a failed step), `/unreachable`. The reason for a
+cancellation is the admin's next message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import BaseFilter, Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+
+from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, Admin, AfterCommit, MenuButton, NotACommand, answer
+from tgbot.admin_buttons import AdminButtons
+from tgbot.callbacks import AdminCb
+from tgbot.replies import Replies
+
+
+def router() -> Router:
+    built = Router(name=__name__)
+    built.message.filter(Admin())
+    built.callback_query.filter(Admin())
+    built.message.register(find, Command("find"))
+    built.message.register(unreachable, Command("unreachable"))
+    built.callback_query.register(on_button, AdminCb.filter())
+    built.message.register(drop_reason, WritingReason(), Command("cancel"))
+    for button in (MY_TASKS, NEW_CASE, MY_CASES):
+        built.message.register(drop_reason, WritingReason(), MenuButton(button))
+    built.message.register(on_reason, WritingReason(), NotACommand())
+    return built
+
+
+class WritingReason(BaseFilter):
+    """The admin chose to cancel a case, and their next text is why."""
+
+    async def __call__(self, _event: Any, admin_buttons: AdminButtons | None = None, **_: Any) -> bool:
+        return admin_buttons is not None and admin_buttons.actions.cancel_pending() is not None
+
+
+async def find(message: Message, command: CommandObject, admin_buttons: AdminButtons, replies: Replies) -> None:
+    replies.say(message.chat.id, *(await admin_buttons.find(command.args or "")))
+
+
+async def unreachable(message: Message, admin_buttons: AdminButtons, replies: Replies) -> None:
+    replies.say(message.chat.id, await admin_buttons.unreachable())
+
+
+async def on_button(
+    query: CallbackQuery, callback_data: AdminCb, admin_buttons: AdminButtons, replies: Replies,
+    after_commit: AfterCommit,
+) -> None:
+    reply = await admin_buttons.press(callback_data)
+    if reply.card is not None:
+        replies.say(query.from_user.id, *reply.card)
+    answer(after_commit, query, reply.notice)
+
+
+async def on_reason(message: Message, admin_buttons: AdminButtons, replies: Replies) -> None:
+    if message.text is None:
+        replies.say(message.chat.id, admin_buttons.r.t("Please write the reason in words.", admin_buttons.lang))
+        return
+    replies.say(message.chat.id, await admin_buttons.cancel(message.text))
+
+
+async def drop_reason(message: Message, admin_buttons: AdminButtons) -> None:
+    """The admin turned to something else: the case is not cancelled, and the menu does its work."""
+    admin_buttons.actions.drop_cancel()
+    raise SkipHandler

@@ -1,0 +1,162 @@
+"""What an admin does to any case, whether from chat (inline commands with buttons) or from the web panel: find a
+case by its number or by any words in it, reassign an open task to someone who may do it, cancel a case with a
+reason, retry a failed step, see who the bot can no longer reach. Every change is audited. Who may is
+`services.access.can_manage`; each front end only words the results.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from db.models import Case, User
+from flows.i18n import _
+from flows.runtime import EngineError, TaskState, task_def
+from services import access, attention, panel_queries
+from services import people as people_repo
+from services.cases import CaseService, Loaded
+from services.escalations import hand_over
+
+log = logging.getLogger(__name__)
+
+CANCEL_REASON = "cancel_reason"  # `User.prompt` kind: the admin's next text is why the case is cancelled
+MAX_REASON = 500
+FOUND_LIMIT = 10
+NUMBER = re.compile(r"^\s*(?:№|#|no\.?\s*)?\s*(\d{1,9})\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Found:
+    """Cases an admin's search found (newest first), and whether the search looked through all of them."""
+
+    cases: list[Case]
+    complete: bool
+
+
+class AdminActions:
+    def __init__(self, cases: CaseService, admin: User) -> None:
+        self.cases = cases
+        self.admin = admin
+        self.session = cases.session
+
+    def _require(self) -> None:
+        access.require(access.can_manage(self.admin), _("Only an admin can do this."))
+
+    # --- finding ----------------------------------------------------------------------------------------
+
+    async def find(self, query: str, lang: str, limit: int = FOUND_LIMIT) -> Found:
+        """`12`, `№12`: that case; any other words: the cases whose fields, people or title contain them."""
+        self._require()
+        number = NUMBER.match(query)
+        if number is not None:
+            case = await self.session.get(Case, int(number.group(1)))
+            return Found([case] if case is not None else [], True)
+        if not query.strip():
+            raise EngineError(_("Write a case number or words to look for."))
+        page = await panel_queries.find_cases(
+            self.cases.core, self.session, process=None, status=None, text=query, lang=lang, limit=limit
+        )
+        return Found(page.cases, page.scanned_all)
+
+    async def case(self, case_id: int) -> Loaded:
+        """A case as the admin manages it (any case, whoever's it is)."""
+        self._require()
+        return await self.cases.load(case_id, lock=False)
+
+    # --- reassigning ------------------------------------------------------------------------------------
+
+    async def _open_task(self, task_id: int) -> tuple[Loaded, TaskState]:
+        self._require()
+        loaded = await self.cases.store.load_by_task(task_id)
+        task = next((t for t in loaded.state.open_tasks() if t.id == task_id), None)
+        if task is None:
+            raise EngineError(_("This task is already done or no longer needed."))
+        return loaded, task
+
+    async def candidates(self, task_id: int) -> tuple[Loaded, TaskState, list[User]]:
+        """Who may do the open task instead of its holder: the active members of its role (for a person's own
+        task, of the role its definition names, else of the roles that start the process) whom the case's
+        organisation may be shown to."""
+        loaded, task = await self._open_task(task_id)
+        spec = loaded.state.spec
+        if task.role is not None:
+            roles = [task.role]
+        else:
+            assignee = task_def(spec, task.stage, task.key).assignee
+            roles = [assignee] if assignee in spec.roles else list(spec.start.roles)
+        found: dict[int, User] = {}
+        for role in roles:
+            for member in await people_repo.members(self.session, role):
+                if access.is_active(member) and member.id != task.assignee_id:
+                    found.setdefault(member.id, member)
+        people = await access.reachable(self.session, list(found.values()), loaded.row.company_id)
+        if not people:
+            raise EngineError(_("Nobody else may do this task."))
+        return loaded, task, people
+
+    async def reassign(self, task_id: int, to_id: int) -> tuple[Loaded, TaskState, User]:
+        """Give the open task to one of its candidates: the new holder gets its card, the old one is told."""
+        loaded, task, people = await self.candidates(task_id)
+        target = next((p for p in people if p.id == to_id), None)
+        access.require(target is not None, _("This person cannot take this task."))
+        assert target is not None
+        await hand_over(self.cases, self.admin, loaded, task, target, keep_role=True, action="task.reassigned",
+                        taken=False)
+        log.info("admin %s reassigned task %s to %s", self.admin.id, task_id, target.id)
+        return loaded, task, target
+
+    # --- cancelling -------------------------------------------------------------------------------------
+
+    async def ask_cancel_reason(self, case_id: int) -> Loaded:
+        """The admin chose to cancel a case: the reason is asked next, as text (kept on the person)."""
+        loaded = await self.case(case_id)
+        if loaded.state.status not in ("draft", "active"):
+            raise EngineError(_("This case is already closed."))
+        self.admin.prompt = {"kind": CANCEL_REASON, "case_id": case_id}
+        return loaded
+
+    def cancel_pending(self) -> int | None:
+        """The case whose cancellation waits for the admin's reason, if any."""
+        prompt = self.admin.prompt or {}
+        return int(prompt["case_id"]) if prompt.get("kind") == CANCEL_REASON else None
+
+    def drop_cancel(self) -> None:
+        if self.cancel_pending() is not None:
+            self.admin.prompt = None
+
+    async def cancel(self, case_id: int, reason: str) -> Loaded:
+        """Cancel the case for a reason: its open work closes, its people are told as for any cancellation, and
+        the reason is audited."""
+        self._require()
+        reason = reason.strip()
+        if not reason:
+            raise EngineError(_("Please write the reason in words."))
+        if self.cancel_pending() == case_id:
+            self.admin.prompt = None
+        loaded = await self.cases.load(case_id)
+        effects = self.cases.core.engine.cancel(loaded.state, self.admin.id)
+        await self.cases.save(loaded, effects, self.admin.id, "case.cancelled", {"reason": reason[:MAX_REASON]})
+        log.info("admin %s cancelled case %s", self.admin.id, case_id)
+        return loaded
+
+    # --- failed steps and unreachable people --------------------------------------------------------------
+
+    async def retry(self, case_id: int) -> int:
+        """Put the case's failed steps back in line (after fixing its data or definition); how many."""
+        self._require()
+        return await attention.retry(self.session, case_id)
+
+    async def needing_attention(self, limit: int = FOUND_LIMIT) -> list[Case]:
+        """Cases whose step failed and waits for an admin, newest first."""
+        self._require()
+        query = select(Case).where(Case.attention.is_not(None)).order_by(Case.updated_at.desc()).limit(limit)
+        return list((await self.session.execute(query)).scalars())
+
+    async def unreachable(self) -> list[User]:
+        """People the bot can no longer write to (they blocked it, or their chat is gone), longest first."""
+        self._require()
+        query = select(User).where(User.unreachable_at.is_not(None)).order_by(User.unreachable_at, User.id)
+        return list((await self.session.execute(query)).scalars())

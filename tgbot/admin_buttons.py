@@ -1,0 +1,138 @@
+"""An admin's inline commands in chat: `/find` a case by number or words, its admin card with a button per open
+task (to reassign it, the people who may do it come as buttons), cancel with a reason written next, retry a
+failed step; `/unreachable` lists the people the bot cannot reach. The use cases are `services.admin_actions`
+(the panel calls them too); this module only words them and makes the buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton
+
+from db.models import Case
+from flows.runtime import CaseStatus
+from services.admin_actions import AdminActions
+from services.cases import Loaded
+from tgbot.buttons import Reply
+from tgbot.callbacks import AdminCb
+from tgbot.render import Renderer, markup
+
+Card = tuple[str, dict[str, Any] | None]
+
+
+class AdminButtons:
+    def __init__(self, actions: AdminActions, renderer: Renderer, lang: str | None) -> None:
+        self.actions = actions
+        self.r = renderer
+        self.lang = lang
+
+    async def find(self, query: str) -> Card:
+        """`/find 12` shows that case's card; `/find words` the matching cases, one button each."""
+        r, lang = self.r, self.lang
+        if not query.strip():
+            return r.t("Find a case: /find and its number or any words from it (a client, a phone).", lang), None
+        found = await self.actions.find(query, lang or "ru")
+        if len(found.cases) == 1:
+            return await self.card(found.cases[0].id)
+        if not found.cases:
+            return r.t("No case found for «%(query)s».", lang, query=query.strip()), None
+        rows = [[await self._case_button(case)] for case in found.cases]
+        text = r.t("Cases found for «%(query)s»:", lang, query=query.strip())
+        if not found.complete:
+            text += "\n" + r.t("Only the newest cases were searched; add words to narrow it down.", lang)
+        return text, markup(rows)
+
+    async def _case_button(self, case: Case) -> InlineKeyboardButton:
+        spec = await self.actions.cases.core.registry.spec(self.actions.session, case.definition_id)
+        title = case.title or self.r.local(spec.title, self.lang)
+        stage = self.r.stage_title(spec, case.stage, self.lang)
+        return InlineKeyboardButton(
+            text=f"№{case.id} · {title} · {stage}"[:64], callback_data=AdminCb(action="show", case_id=case.id).pack()
+        )
+
+    async def card(self, case_id: int) -> Card:
+        loaded = await self.actions.case(case_id)
+        names = await self.actions.cases.people.names({t.assignee_id for t in loaded.state.open_tasks()})
+        return self._card(loaded, names)
+
+    def _card(self, loaded: Loaded, names: dict[int, str]) -> Card:
+        """Where the case stands, its open work and who holds it, and what the admin can do to it."""
+        r, lang, state = self.r, self.lang, loaded.state
+        lines = [
+            f"🛠 {r.case_name(state, lang)}",
+            r.local(state.spec.title, lang),
+            r.t("Stage: %(stage)s", lang, stage=r.stage_title(state.spec, state.stage, lang)),
+        ]
+        if state.status != CaseStatus.ACTIVE:
+            lines.append(r.t("The case is closed.", lang))
+        if loaded.row.attention:
+            lines.append(r.t("⚠️ A step failed: %(error)s", lang, error=loaded.row.attention[:300]))
+        rows: list[list[InlineKeyboardButton]] = []
+        for task in state.open_tasks():
+            holder = names.get(task.assignee_id or 0)
+            title = r.task_title(state.spec, task, lang)
+            waiting = r.t("waits for «%(role)s»", lang, role=r.role(task.role, lang))
+            lines.append(f"• {title} — {holder or waiting}")
+            if task.id is not None:
+                data = AdminCb(action="task", case_id=loaded.row.id, task_id=task.id).pack()
+                rows.append([InlineKeyboardButton(text=("👤 " + title)[:64], callback_data=data)])
+        if loaded.row.attention:
+            data = AdminCb(action="retry", case_id=loaded.row.id).pack()
+            rows.append([InlineKeyboardButton(text=r.t("🔁 Retry the failed step", lang), callback_data=data)])
+        if state.status in (CaseStatus.DRAFT, CaseStatus.ACTIVE):
+            data = AdminCb(action="cancel", case_id=loaded.row.id).pack()
+            rows.append([InlineKeyboardButton(text=r.t("✖️ Cancel the case", lang), callback_data=data)])
+        return "\n".join(lines), markup(rows)
+
+    async def press(self, button: AdminCb) -> Reply:
+        r, lang, actions = self.r, self.lang, self.actions
+        if button.action == "show":
+            return Reply(card=await self.card(button.case_id))
+        if button.action == "task":
+            loaded, task, people = await actions.candidates(button.task_id)
+            title = r.task_title(loaded.state.spec, task, lang)
+            rows = [
+                [
+                    InlineKeyboardButton(
+                        text=person.name[:64],
+                        callback_data=AdminCb(action="to", case_id=loaded.row.id, task_id=button.task_id,
+                                              arg=person.id).pack(),
+                    )
+                ]
+                for person in people
+            ]
+            return Reply(card=(r.t("Whom to give «%(task)s» to?", lang, task=title), markup(rows)))
+        if button.action == "to":
+            loaded, task, target = await actions.reassign(button.task_id, button.arg)
+            title = r.task_title(loaded.state.spec, task, lang)
+            return Reply(r.t("«%(task)s» is now with %(who)s.", lang, task=title, who=target.name),
+                         card=await self.card(loaded.row.id))
+        if button.action == "cancel":
+            loaded = await actions.ask_cancel_reason(button.case_id)
+            text = r.t("Why is %(case)s cancelled? Write the reason in one message.", lang,
+                       case=r.case_name(loaded.state, lang))
+            return Reply(card=(text, None))
+        if button.action == "retry":
+            count = await actions.retry(button.case_id)
+            if count:
+                return Reply(r.t("The failed step is queued again: %(n)s.", lang, n=count))
+            return Reply(r.t("Nothing to retry in this case.", lang))
+        return Reply()
+
+    async def cancel(self, reason: str) -> str:
+        """The reason came: the case is cancelled with it."""
+        case_id = self.actions.cancel_pending()
+        if case_id is None:
+            return ""
+        loaded = await self.actions.cancel(case_id, reason)
+        return self.r.t("%(case)s is cancelled. Reason: %(reason)s", self.lang,
+                        case=self.r.case_name(loaded.state, self.lang), reason=reason.strip())
+
+    async def unreachable(self) -> str:
+        r, lang = self.r, self.lang
+        people = await self.actions.unreachable()
+        if not people:
+            return r.t("The bot can reach everyone.", lang)
+        lines = [r.t("The bot cannot reach these people (they blocked it or left Telegram):", lang)]
+        lines += [f"• {p.name} — {r.t('since %(when)s', lang, when=r.when(p.unreachable_at))}" for p in people]
+        return "\n".join(lines)
