@@ -124,15 +124,15 @@ def test_a_sub_process_call_is_a_call_activity_and_for_each_a_multi_instance(tmp
 
 
 def test_a_call_for_each_entry_is_a_multi_instance_call_activity_spiffworkflow_reads(tmp_path: Path) -> None:
-    request = export(tmp_path, "dealer_request", "--library", str(TEST_LIBRARY))
+    request = export(tmp_path, "positions_request", "--library", str(TEST_LIBRARY))
     call = etree.fromstring(request).find(".//bpmn:callActivity", NS)
     assert call is not None and call.get("calledElement") == "position_approval"
     loop = call.find("bpmn:multiInstanceLoopCharacteristics", NS)
     assert loop is not None and loop.findtext("bpmn:loopDataInputRef", namespaces=NS) == "positions"
     assert loop.findtext("bpmn:completionCondition", namespaces=NS) == "approvals == 'failure'"
-    parser, _ = parsed(request, "dealer_request")
+    parser, _ = parsed(request, "positions_request")
     parser.add_bpmn_str(export(tmp_path, "position_approval", "--library", str(TEST_LIBRARY)), "approval.bpmn")
-    assert "position_approval" in parser.get_subprocess_specs("dealer_request")
+    assert "position_approval" in parser.get_subprocess_specs("positions_request")
 
 
 def test_an_unknown_process_is_refused_with_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:

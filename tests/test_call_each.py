@@ -27,7 +27,7 @@ from flows.runtime import (
 )
 
 DATA = Path(__file__).parent / "data"
-SOURCE = (DATA / "dealer_request.yaml").read_text(encoding="utf-8")
+SOURCE = (DATA / "positions_request.yaml").read_text(encoding="utf-8")
 CHILD = load_file(DATA / "position_approval.yaml").spec
 MANAGER, APPROVER = 1, 2
 POSITIONS = [{"article": "A-1", "qty": 3}, {"article": "B-2", "qty": 5}, {"article": "C-3", "qty": 7}]

@@ -21,9 +21,9 @@ DATA = Path(__file__).parent / "data"
 async def test_a_request_calls_an_approval_per_position_and_is_done_by_its_join(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
-    library = library_with(tmp_path, "dealer_request.yaml", "position_approval.yaml")
-    source = (DATA / "dealer_request.yaml").read_text(encoding="utf-8")
-    (library / "dealer_request.yaml").write_text(
+    library = library_with(tmp_path, "positions_request.yaml", "position_approval.yaml")
+    source = (DATA / "positions_request.yaml").read_text(encoding="utf-8")
+    (library / "positions_request.yaml").write_text(
         source.replace("join: {any: \"approvals == 'failure'\"}", "join: {at_least: 1}"), encoding="utf-8"
     )
     harness = await harness_factory(library_dir=library)
@@ -48,7 +48,7 @@ async def test_a_request_calls_an_approval_per_position_and_is_done_by_its_join(
     async with harness.core.sessionmaker() as session:
         cases = (await session.execute(select(Case).order_by(Case.id))).scalars().all()
     request, *children = cases
-    assert request.process == "dealer_request" and request.stage == "approvals"
+    assert request.process == "positions_request" and request.stage == "approvals"
     assert [c.data[CALLED_BY]["entry"] for c in children] == [0, 1]
     assert all(c.parent_id == request.id for c in children)
     # The request's card names the cases it waits for; each of them names the request.
@@ -81,7 +81,7 @@ async def test_a_position_removed_from_the_request_cancels_its_approval_and_tell
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
     harness = await harness_factory(
-        library_dir=library_with(tmp_path, "dealer_request.yaml", "position_approval.yaml")
+        library_dir=library_with(tmp_path, "positions_request.yaml", "position_approval.yaml")
     )
     await harness.person("Менеджер Ольга", "manager")
     approver = await harness.person("Согласующий Пётр", "approver")
@@ -89,7 +89,7 @@ async def test_a_position_removed_from_the_request_cancels_its_approval_and_tell
     async with harness.core.sessionmaker() as session, session.begin():
         cases = CaseService(harness.core, session)
         manager = (await session.execute(select(User).where(User.name == "Менеджер Ольга"))).scalar_one()
-        request = await cases.start(manager, "dealer_request", {"positions": positions})
+        request = await cases.start(manager, "positions_request", {"positions": positions})
         request_id = request.row.id
     harness.core.outbox_written()
     await approver.card("Проверьте позицию", "Артикул C-3, 7 шт.", button="Согласовать")

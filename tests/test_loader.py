@@ -112,8 +112,8 @@ def test_konveyer_check_points_at_each_new_construct(tmp_path: Path, capsys: pyt
     folder.mkdir()
     child = (data / "position_approval.yaml").read_text(encoding="utf-8")
     (folder / "position_approval.yaml").write_text(child, encoding="utf-8")
-    source = (data / "dealer_request.yaml").read_text(encoding="utf-8")
-    parent = folder / "dealer_request.yaml"
+    source = (data / "positions_request.yaml").read_text(encoding="utf-8")
+    parent = folder / "positions_request.yaml"
     parent.write_text(source, encoding="utf-8")
     assert cli(["check", str(folder)]) == 0
 
