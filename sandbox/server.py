@@ -28,9 +28,9 @@ from .errors import ApiError, UserApiError, bad_request
 from .files import FileRoutes
 from .groups import Groups
 from .hub import DEFAULT_TOKEN, Hub
+from .inline import InlineResults
 from .limits import FloodControl, TokenBucket
 from .params import Params, Upload
-from .inline import InlineResults
 from .people import People
 from .state import JsonDict, SandboxState
 from .stats import SandboxStats

@@ -331,16 +331,19 @@ async def test_explicit_entities_must_be_inside_the_text(client: Client) -> None
     first letter lower-cased (telegram-bot-api, Client.cpp, `fail_query_with_error`). Inside the text they are kept
     as given."""
     cases = [
-        ({"offset": 1, "length": 5}, "entity beginning at UTF-16 offset 1 ends after the end of the text at UTF-16 "
-         "offset 6"),
+        (
+            {"offset": 1, "length": 5},
+            "entity beginning at UTF-16 offset 1 ends after the end of the text at UTF-16 offset 6",
+        ),
         ({"offset": 4, "length": 1}, "entity begins after the end of the text at UTF-16 offset 4"),
         ({"offset": -1, "length": 1}, "receive an entity with incorrect offset -1"),
         ({"offset": 0, "length": -2}, "receive an entity with incorrect length -2"),
     ]
     for entity, text in cases:
-        assert await client.error(
-            "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", **entity}]
-        ) == (400, f"Bad Request: {text}")
+        assert await client.error("sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", **entity}]) == (
+            400,
+            f"Bad Request: {text}",
+        )
     # UTF-16: an emoji counts twice, so «a😀» is three units long
     await client.ok("sendMessage", chat_id=ANNA, text="a😀", entities=[{"type": "bold", "offset": 1, "length": 2}])
     assert await client.error(
@@ -735,21 +738,22 @@ async def test_a_chosen_inline_result_is_the_persons_message_via_the_bot(client:
     status, answer = await task
     assert status == 200 and answer["query_id"] == query_id
 
-    status, sent = await client.user("POST", f"/users/{ANNA}/inline_results", json={"query_id": query_id, "result_id": "p17"})
+    choose = f"/users/{ANNA}/inline_results"
+    status, sent = await client.user("POST", choose, json={"query_id": query_id, "result_id": "p17"})
     assert status == 200, sent
     [update] = [u for u in await client.updates() if "message" in u or "chosen_inline_result" in u]
     message = update["message"]
     assert message["from"]["id"] == ANNA and message["via_bot"]["is_bot"] is True
     assert message["text"] == "Mower 2L0481848" and message["entities"] == [{"type": "bold", "offset": 0, "length": 5}]
     await client.updates(offset=update["update_id"] + 1)
-    status, _ = await client.user("POST", f"/users/{ANNA}/inline_results", json={"query_id": query_id, "result_id": "p9"})
+    status, _ = await client.user("POST", choose, json={"query_id": query_id, "result_id": "p9"})
     assert status == 404  # only a result the bot gave can be picked
 
     client.server.hub.inline_feedback = True
     task, query_id = await ask("mower")
     await client.ok("answerInlineQuery", inline_query_id=query_id, results=[mower])
     await task
-    await client.user("POST", f"/users/{ANNA}/inline_results", json={"query_id": query_id, "result_id": "p17"})
+    await client.user("POST", choose, json={"query_id": query_id, "result_id": "p17"})
     kinds = [next(k for k in u if k != "update_id") for u in await client.updates()]
     assert kinds == ["message", "chosen_inline_result"]
 
@@ -852,8 +856,10 @@ async def test_bot_added_to_a_group_promoted_and_removed_gets_member_updates(cli
     later = await client.updates(offset=joined[-1]["update_id"] + 1)
     assert kinds(later) == ["my_chat_member", "chat_member", "message"]
     assert later[0]["my_chat_member"]["new_chat_member"]["status"] == "administrator"
-    assert later[1]["chat_member"]["new_chat_member"] == {"status": "left", "user": later[1]["chat_member"][
-        "old_chat_member"]["user"]}
+    assert later[1]["chat_member"]["new_chat_member"] == {
+        "status": "left",
+        "user": later[1]["chat_member"]["old_chat_member"]["user"],
+    }
     assert later[2]["message"]["left_chat_member"]["id"] == 5002
     member = await client.ok("getChatMember", chat_id=gid, user_id=5003)
     assert member["status"] == "member" and await client.ok("getChatMemberCount", chat_id=gid) == 3
@@ -861,8 +867,11 @@ async def test_bot_added_to_a_group_promoted_and_removed_gets_member_updates(cli
     await client.user("DELETE", f"/groups/{gid}/members/{BOT_ID}?by={ANNA}")
     removed = await client.updates(offset=later[-1]["update_id"] + 1)
     assert kinds(removed) == ["my_chat_member"]
-    assert removed[0]["my_chat_member"]["new_chat_member"] == {"status": "kicked", "user": removed[0][
-        "my_chat_member"]["new_chat_member"]["user"], "until_date": 0}
+    assert removed[0]["my_chat_member"]["new_chat_member"] == {
+        "status": "kicked",
+        "user": removed[0]["my_chat_member"]["new_chat_member"]["user"],
+        "until_date": 0,
+    }
     assert await client.error("sendMessage", chat_id=gid, text="?") == (
         403,
         "Forbidden: bot was kicked from the group chat",
