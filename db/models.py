@@ -392,3 +392,28 @@ class Lead(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("form", "key"),)
+
+
+class CartLine(Base):
+    """A product in a person's cart (seed 4): «В заявку» on a product's card adds it; the cart becomes an order
+    request when submitted (prices are read then, from the dealer's price type) or a reclamation's parts. The
+    product is named by the catalogue's id for it (its 1C Ид), so the cart outlives a catalogue reload."""
+
+    __tablename__ = "cart_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    product: Mapped[str] = mapped_column(String(80))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    added_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("user_id", "product"),)
+
+
+class OrderExport(Base):
+    """An order request's way to 1C over the exchange (type=sale): `queried_at` when a `mode=query` last sent it,
+    `exported_at` once 1C confirmed that query with `mode=success` (until then every query sends it again)."""
+
+    __tablename__ = "order_exports"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    queried_at: Mapped[datetime | None]
+    exported_at: Mapped[datetime | None] = mapped_column(index=True)
