@@ -1,4 +1,6 @@
-"""aiogram routers, assembled in order: errors, start, admin, forms (while a form is open), escalations (their
+"""aiogram routers, assembled in order: errors, start, admin, organisations, the dealer portal (inline search,
+product cards, the cart: before forms, so a product picked while a form is open is not taken as its answer),
+forms (while a form is open), escalations (their
 buttons, and the reason for a new deadline), menu, tasks, cases, items (an item's card), diagrams, digests,
 attention (an admin retries a failed step), and last the fallback for whatever no one took. Each module builds
 fresh routers on every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its own."""
@@ -20,6 +22,7 @@ from handlers import (
     membership,
     menu,
     organisations,
+    portal,
     start,
     tasks,
 )
@@ -31,6 +34,7 @@ def routers() -> list[Router]:
         start.router(),
         admin.router(),
         organisations.router(),
+        portal.router(),
         forms.router(),
         escalations.router(),
         menu.router(),

@@ -86,3 +86,17 @@ class RoleCb(CallbackData, prefix="r"):
     action: str  # p (show the person's roles) | t (toggle arg = role)
     user_id: int
     arg: str = ""
+
+
+class ProductCb(CallbackData, prefix="k"):
+    action: str  # card | add (one more into the cart) | reclaim (file a reclamation on it)
+    product_id: int
+
+
+class CartCb(CallbackData, prefix="b"):
+    action: str  # show | plus | minus (arg = product id) | order | parts (arg = the reclamation's task id) | clear
+    arg: str = ""
+
+
+class ReclamationsCb(CallbackData, prefix="l"):
+    page: int

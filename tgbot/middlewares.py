@@ -26,6 +26,8 @@ from services.escalations import Escalations
 from services.exports import Exports
 from services.library import ProcessLibrary
 from services.menu import Menu
+from services.portal import Portal
+from services.reclamations import Reclamations
 from services.team import Team
 from services.worktime import WorkTime
 from tgbot.buttons import CardButtons, EscalationButtons
@@ -91,6 +93,8 @@ class DbSessionMiddleware(BaseMiddleware):
             "exports": Exports(core, session),
             "diagrams": Diagrams(core, session),
             "digests": Digests(core, session),
+            "reclamations": Reclamations(core, session),
+            "portal": None,
             "viewer": None,
             "conversation": None,
             "buttons": None,
@@ -101,6 +105,7 @@ class DbSessionMiddleware(BaseMiddleware):
             scoped["viewer"] = Viewer.of(user, roles)
             scoped["conversation"] = conversation
             scoped["buttons"] = CardButtons(cases, conversation, renderer)
+            scoped["portal"] = Portal(core, session, user)
             scoped["escalation_buttons"] = EscalationButtons(Escalations(cases, user), conversation, renderer)
         return scoped
 
