@@ -1,7 +1,7 @@
 """the dealer portal: carts and order exports to 1C
 
 Revision ID: 0009_portal
-Revises: 0008_leads
+Revises: 0009_catalogue
 Create Date: 2026-11-30 16:30:00
 
 `cart_lines`: the products a person put into their cart (one row per product, with a quantity).
@@ -17,7 +17,7 @@ from alembic import op
 import db.models
 
 revision: str = "0009_portal"
-down_revision: str | None = "0008_leads"
+down_revision: str | None = "0009_catalogue"  # after the catalogue (merged from onec)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
