@@ -160,7 +160,11 @@ def products_xml(version: str, products: tuple[str, ...], deleted: tuple[str, ..
 
 
 def import_xml(
-    version: str, *, namespace: bool = True, only_changes: bool = False, catalogue: Catalogue = Catalogue(),
+    version: str,
+    *,
+    namespace: bool = True,
+    only_changes: bool = False,
+    catalogue: Catalogue = Catalogue(),
     deleted: tuple[str, ...] = (),
 ) -> str:
     attr, element = _changes(version, only_changes)
@@ -181,12 +185,16 @@ def _name(offer: str) -> str:
 
 def _prices_xml(offer: str) -> str:
     wholesale, retail = OFFERS[offer][:2]
-    return "<Цены>" + "".join(
-        f"<Цена><Представление>{value} RUB за шт</Представление><ИдТипаЦены>{pid}</ИдТипаЦены>"
-        f"<ЦенаЗаЕдиницу>{value}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта><Единица>шт</Единица>"
-        f"<Коэффициент>1</Коэффициент></Цена>"
-        for (pid, _), value in zip(PRICE_TYPES, (wholesale, retail), strict=True)
-    ) + "</Цены>"
+    return (
+        "<Цены>"
+        + "".join(
+            f"<Цена><Представление>{value} RUB за шт</Представление><ИдТипаЦены>{pid}</ИдТипаЦены>"
+            f"<ЦенаЗаЕдиницу>{value}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта><Единица>шт</Единица>"
+            f"<Коэффициент>1</Коэффициент></Цена>"
+            for (pid, _), value in zip(PRICE_TYPES, (wholesale, retail), strict=True)
+        )
+        + "</Цены>"
+    )
 
 
 def _stock_xml(offer: str, form: str) -> str:
@@ -199,15 +207,26 @@ def _stock_xml(offer: str, form: str) -> str:
             for (wid, _), qty in zip(WAREHOUSES, (msk, spb), strict=True)
         )
     assert form == "rests"
-    return "<Остатки>" + "".join(
-        f"<Остаток><Склад><Ид>{wid}</Ид><Количество>{qty}</Количество></Склад></Остаток>"
-        for (wid, _), qty in zip(WAREHOUSES, (msk, spb), strict=True)
-    ) + "</Остатки>"
+    return (
+        "<Остатки>"
+        + "".join(
+            f"<Остаток><Склад><Ид>{wid}</Ид><Количество>{qty}</Количество></Склад></Остаток>"
+            for (wid, _), qty in zip(WAREHOUSES, (msk, spb), strict=True)
+        )
+        + "</Остатки>"
+    )
 
 
 def offers_xml(
-    version: str, *, namespace: bool = True, only_changes: bool = False, stock: str = "total",
-    catalogue: Catalogue = Catalogue(), names: bool = True, prices: bool = True, definitions: bool = True,
+    version: str,
+    *,
+    namespace: bool = True,
+    only_changes: bool = False,
+    stock: str = "total",
+    catalogue: Catalogue = Catalogue(),
+    names: bool = True,
+    prices: bool = True,
+    definitions: bool = True,
 ) -> str:
     """offers.xml, or a part of a split package: without names and prices (rests___), without stock and names
     (prices___), without prices and stock (offers___: stock="none", prices=False)."""
