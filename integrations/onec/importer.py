@@ -1,0 +1,137 @@
+"""Import of CommerceML files into the catalogue: the parser reads in a worker thread a few thousand records at a
+time (the event loop keeps serving the bot meanwhile), the writer stores each batch in a transaction of its own.
+
+`import_files` is `konveyer catalog import` and the exchange's `mode=import`: one package (one `catalog_imports`
+row, its number stamped on every row written). A full package sweeps, at its end, what it did not mention; the
+exchange may defer the sweep of a split package (import___1.xml, import___2.xml…) to its end (`sweep=False`, then
+`finish_sweep`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import CatalogImport
+from flows.clock import Clock
+from integrations.onec.commerceml import PackageInfo, records
+from services.catalogue_import import BATCH, CatalogueWriter, Record
+
+log = logging.getLogger(__name__)
+
+READ_AHEAD = 2 * BATCH  # records the parser reads per turn in its thread
+
+
+@dataclass
+class ImportResult:
+    import_id: int
+    stamp: int
+    counts: dict[str, int]
+    only_changes: bool
+    sweeps: set[str] = field(default_factory=set)  # what a full package swept (or, deferred, would sweep)
+    versions: list[str] = field(default_factory=list)
+
+
+def _take(iterator: Iterator[Record]) -> list[Record]:
+    return list(itertools.islice(iterator, READ_AHEAD))
+
+
+async def start_import(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, filename: str, session: str | None = None
+) -> int:
+    async with sessionmaker() as db, db.begin():
+        row = CatalogImport(
+            session=session,
+            filename=filename[:255],
+            status="running",
+            only_changes=False,
+            counts={},
+            started_at=clock.now(),
+            heartbeat_at=clock.now(),
+        )
+        db.add(row)
+        await db.flush()
+        return row.id
+
+
+async def import_files(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    paths: Sequence[Path],
+    *,
+    import_id: int | None = None,
+    stamp: int | None = None,
+    sweep: bool = True,
+) -> ImportResult:
+    """Reads the files in order into the catalogue as one package; the import's row says how it went (and the
+    exception, if any, is raised after it is recorded)."""
+    if import_id is None:
+        import_id = await start_import(sessionmaker, clock, ", ".join(p.name for p in paths))
+    writer = CatalogueWriter(sessionmaker, clock.now, stamp or import_id)
+    sweeps: set[str] = set()
+    only_changes = False
+    versions: list[str] = []
+    try:
+        for path in paths:
+            info = PackageInfo()
+            iterator = records(path, info)
+            while batch := await asyncio.to_thread(_take, iterator):
+                await writer.add(batch)
+            await writer.flush()
+            only_changes |= info.only_changes
+            versions.append(info.version or "")
+            if not info.only_changes:
+                sweeps |= info.kinds
+        if sweep and not only_changes:
+            await writer.sweep(sweeps)
+    except Exception as failed:
+        await _finish(sessionmaker, clock, import_id, "failed", writer, only_changes, error=str(failed)[:2000])
+        raise
+    await _finish(sessionmaker, clock, import_id, "done", writer, only_changes)
+    log.info("catalogue import %s (%s): %s", import_id, ", ".join(p.name for p in paths), dict(writer.counts))
+    return ImportResult(import_id, writer.stamp, dict(writer.counts), only_changes, sweeps, versions)
+
+
+async def finish_sweep(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, stamp: int, kinds: set[str]
+) -> dict[str, int]:
+    """The sweep of a split full package, once all its files are in (the exchange's `mode=deactivate`)."""
+    writer = CatalogueWriter(sessionmaker, clock.now, stamp)
+    await writer.sweep(kinds)
+    return dict(writer.counts)
+
+
+async def _finish(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    import_id: int,
+    status: str,
+    writer: CatalogueWriter,
+    only_changes: bool,
+    error: str | None = None,
+) -> None:
+    async with sessionmaker() as db, db.begin():
+        await db.execute(
+            update(CatalogImport)
+            .where(CatalogImport.id == import_id)
+            .values(
+                status=status,
+                counts=dict(writer.counts),
+                only_changes=only_changes,
+                error=error,
+                finished_at=clock.now(),
+                heartbeat_at=clock.now(),
+            )
+        )
+
+
+async def import_status(sessionmaker: async_sessionmaker[AsyncSession], import_id: int) -> CatalogImport | None:
+    async with sessionmaker() as db:
+        return (await db.execute(select(CatalogImport).where(CatalogImport.id == import_id))).scalar_one_or_none()
