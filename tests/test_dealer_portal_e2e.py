@@ -10,7 +10,6 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -206,7 +205,8 @@ def status_document(case_id: int, requisites: list[tuple[str, str]]) -> bytes:
     )
     xml = (
         '<?xml version="1.0" encoding="windows-1251"?>'
-        '<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.08" ДатаФормирования="2026-12-02T10:00:00">'
+        '<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.08"'
+        ' ДатаФормирования="2026-12-02T10:00:00">'
         f"<Документ><Ид>{case_id}</Ид><Номер>{case_id}</Номер><Дата>2026-12-02</Дата>"
         f"<ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль><Валюта>руб</Валюта><Курс>1</Курс>"
         f"<Сумма>133700.00</Сумма><ЗначенияРеквизитов>{values}</ЗначенияРеквизитов></Документ>"
@@ -257,7 +257,7 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.expect("Запчасти добавлены в рекламацию")
 
     # Approved by the representative's engineer (who sees the part), repaired, closed.
-    verdict = await semyon.card("Согласуйте ремонт по гарантии", "Нож для газонокосилки 48 см × 1", button="Согласовать")
+    verdict = await semyon.card("Согласуйте ремонт", "Нож для газонокосилки 48 см × 1", button="Согласовать")
     await semyon.press("Согласовать", verdict)
     await sergey.expect("одобрена: выполняйте ремонт")
     await sergey.press("Готово", await sergey.card("Сообщите о выполненном ремонте", button="Готово"))
