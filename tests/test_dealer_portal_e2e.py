@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 
-from db.models import (
-    Case,
-    CatalogGroup,
-    CatalogPrice,
-    CatalogPriceType,
-    CatalogProduct,
-    CatalogStock,
-    CatalogWarehouse,
-    User,
-)
-from services import catalogue
+from db.models import Case, User
+from integrations.onec.importer import import_files
 from services.sales_exchange import SalesExchange
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_organisations_e2e import dealer_person, organisation, texts
 
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+GROUPS = ("Газонокосилки", "Триммеры", "Запчасти")
 # name, article, barcode, group, wholesale price, retail price, stock in Moscow, stock in Kazan
 PRODUCTS = [
     ("Газонокосилка STIGA Combi 48", "2L0481848", "8019720000011", "Газонокосилки", "31500", "39900", "4", "2"),
@@ -40,50 +30,64 @@ PRODUCTS = [
 ]
 
 
-async def load_catalogue(harness: Harness) -> None:
-    """What 1C's import leaves: groups nested under «Садовая техника», two price types, two warehouses."""
-    async with harness.core.sessionmaker() as session, session.begin():
-        root = CatalogGroup(external_id="g-root", name="Садовая техника", position=0)
-        session.add(root)
-        await session.flush()
-        groups = {}
-        for n, name in enumerate(("Газонокосилки", "Триммеры", "Запчасти")):
-            groups[name] = CatalogGroup(external_id=f"g-{n}", name=name, parent_id=root.id, position=n)
-            session.add(groups[name])
-        wholesale = CatalogPriceType(external_id="pt-opt", name="Оптовая")
-        retail = CatalogPriceType(external_id="pt-rozn", name="Розничная")
-        moscow = CatalogWarehouse(external_id="w-msk", name="Склад Москва")
-        kazan = CatalogWarehouse(external_id="w-kzn", name="Склад Казань")
-        session.add_all([wholesale, retail, moscow, kazan])
-        await session.flush()
-        for n, (name, article, barcode, group, opt, rozn, msk, kzn) in enumerate(PRODUCTS):
-            product = CatalogProduct(
-                external_id=f"guid-{n}",
-                group_id=groups[group].id,
-                name=name,
-                article=article,
-                barcode=barcode,
-                unit="шт",
-                properties={},
-                images=[],
-                quantity=Decimal(msk) + Decimal(kzn),
-                search_text=catalogue.search_text(name, article, barcode),
-                updated_at=NOW,
-            )
-            session.add(product)
-            await session.flush()
-            session.add_all(
-                [
-                    CatalogPrice(product_id=product.id, price_type_id=wholesale.id, value=Decimal(opt)),
-                    CatalogPrice(product_id=product.id, price_type_id=retail.id, value=Decimal(rozn)),
-                    CatalogStock(product_id=product.id, warehouse_id=moscow.id, quantity=Decimal(msk)),
-                    CatalogStock(product_id=product.id, warehouse_id=kazan.id, quantity=Decimal(kzn)),
-                ]
-            )
+def garden_package(folder: Path) -> list[Path]:
+    """import.xml and offers.xml as 1C writes them (CommerceML 2.08): groups nested under «Садовая техника», two
+    price types, stock by warehouse as `Склад` attributes."""
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" '
+        'ВерсияСхемы="2.08" ДатаФормирования="2026-12-01T08:00:00">'
+    )
+    groups = "".join(f"<Группа><Ид>g-{g}</Ид><Наименование>{g}</Наименование></Группа>" for g in GROUPS)
+    goods = "".join(
+        f"<Товар><Ид>guid-{n}</Ид><Штрихкод>{barcode}</Штрихкод><Артикул>{article}</Артикул>"
+        f'<Наименование>{name}</Наименование><БазоваяЕдиница Код="796" НаименованиеПолное="Штука" '
+        f'МеждународноеСокращение="PCE">шт</БазоваяЕдиница><Группы><Ид>g-{group}</Ид></Группы></Товар>'
+        for n, (name, article, barcode, group, *_rest) in enumerate(PRODUCTS)
+    )
+    catalogue_xml = (
+        f"{head}<Классификатор><Ид>cls-1</Ид><Наименование>Классификатор</Наименование><Группы><Группа>"
+        f"<Ид>g-root</Ид><Наименование>Садовая техника</Наименование><Группы>{groups}</Группы></Группа></Группы>"
+        f'</Классификатор><Каталог СодержитТолькоИзменения="false"><Ид>cat-1</Ид><ИдКлассификатора>cls-1'
+        f"</ИдКлассификатора><Наименование>Каталог</Наименование><Товары>{goods}</Товары></Каталог>"
+        f"</КоммерческаяИнформация>\n"
+    )
+    kinds = "".join(
+        f"<ТипЦены><Ид>{pid}</Ид><Наименование>{name}</Наименование><Валюта>RUB</Валюта></ТипЦены>"
+        for pid, name in (("pt-opt", "Оптовая"), ("pt-rozn", "Розничная"))
+    )
+    stores = "".join(
+        f"<Склад><Ид>{wid}</Ид><Наименование>{name}</Наименование></Склад>"
+        for wid, name in (("w-msk", "Склад Москва"), ("w-kzn", "Склад Казань"))
+    )
+    offers = "".join(
+        f"<Предложение><Ид>guid-{n}</Ид><Наименование>{name}</Наименование><Цены>"
+        f"<Цена><ИдТипаЦены>pt-opt</ИдТипаЦены><ЦенаЗаЕдиницу>{opt}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
+        f"<Цена><ИдТипаЦены>pt-rozn</ИдТипаЦены><ЦенаЗаЕдиницу>{rozn}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
+        f"</Цены><Количество>{int(msk) + int(kzn)}</Количество>"
+        f'<Склад ИдСклада="w-msk" КоличествоНаСкладе="{msk}"/><Склад ИдСклада="w-kzn" КоличествоНаСкладе="{kzn}"/>'
+        f"</Предложение>"
+        for n, (name, _article, _barcode, _group, opt, rozn, msk, kzn) in enumerate(PRODUCTS)
+    )
+    offers_xml = (
+        f'{head}<ПакетПредложений СодержитТолькоИзменения="false"><Ид>cat-1#</Ид><Наименование>Пакет предложений'
+        f"</Наименование><ИдКаталога>cat-1</ИдКаталога><ИдКлассификатора>cls-1</ИдКлассификатора>"
+        f"<ТипыЦен>{kinds}</ТипыЦен><Склады>{stores}</Склады><Предложения>{offers}</Предложения>"
+        f"</ПакетПредложений></КоммерческаяИнформация>\n"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "import.xml").write_text(catalogue_xml, encoding="utf-8")
+    (folder / "offers.xml").write_text(offers_xml, encoding="utf-8")
+    return [folder / "import.xml", folder / "offers.xml"]
 
 
-async def dealers(harness: Harness) -> dict[str, Person]:
-    await load_catalogue(harness)
+async def load_catalogue(harness: Harness, folder: Path) -> None:
+    """The maker's catalogue as 1C's import leaves it (the exchange's importer, from files)."""
+    result = await import_files(harness.core.sessionmaker, harness.core.clock, garden_package(folder))
+    assert (result.counts["products"], result.counts["prices"]) == (5, 10), result.counts
+
+
+async def dealers(harness: Harness, folder: Path) -> dict[str, Person]:
+    await load_catalogue(harness, folder)
     await organisation(harness, "ООО Сад region=Москва inn=7701234567 kpp=770101001 price=Оптовая")
     await organisation(harness, "ООО Инструмент region=Казань inn=1655000000 price=Розничная")
     people = {
@@ -110,10 +114,10 @@ async def add_to_cart(person: Person, query: str, title: str) -> None:
 
 
 async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
-    harness_factory: Callable[..., Awaitable[Harness]],
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
     harness = await harness_factory()
-    people = await dealers(harness)
+    people = await dealers(harness, tmp_path / "1c")
     anna, boris, regina, rita = people["anna"], people["boris"], people["regina"], people["rita"]
 
     # The search: by name, by article, by barcode; the dealer's own (wholesale) prices, personal results.
@@ -216,10 +220,10 @@ def status_document(case_id: int, requisites: list[tuple[str, str]]) -> bytes:
 
 
 async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
-    harness_factory: Callable[..., Awaitable[Harness]],
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
     harness = await harness_factory()
-    people = await dealers(harness)
+    people = await dealers(harness, tmp_path / "1c")
     sergey, semyon, boris = people["sergey"], people["semyon"], people["boris"]
 
     # From the product's card: the reclamation's product is the catalogue's.
