@@ -152,17 +152,18 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if args.database_url:
         settings.database_url = args.database_url
 
+    missing = [name for name in getattr(args, "files", []) if not Path(name).is_file()]
+    if missing:
+        print(f"no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
     async def main() -> int:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.resolved_database_url())
         try:
             await migrate(engine)
             sessionmaker = make_sessionmaker(engine)
             if args.what == "import":
-                missing = [name for name in args.files if not Path(name).is_file()]
-                if missing:
-                    print(f"no such file: {', '.join(missing)}", file=sys.stderr)
-                    return 2
                 try:
                     result = await import_files(sessionmaker, SystemClock(), [Path(name) for name in args.files])
                 except (NotCommerceML, ValueError) as wrong:

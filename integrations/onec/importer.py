@@ -16,13 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import CatalogImport
 from flows.clock import Clock
 from integrations.onec.commerceml import PackageInfo, records
-from services.catalogue_import import BATCH, CatalogueWriter, Record
+from services.catalogue_import import BATCH, CatalogueWriter, Record, finish_import, start_import
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +41,6 @@ def _take(iterator: Iterator[Record]) -> list[Record]:
     return list(itertools.islice(iterator, READ_AHEAD))
 
 
-async def start_import(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, filename: str, session: str | None = None
-) -> int:
-    async with sessionmaker() as db, db.begin():
-        row = CatalogImport(
-            session=session,
-            filename=filename[:255],
-            status="running",
-            only_changes=False,
-            counts={},
-            started_at=clock.now(),
-            heartbeat_at=clock.now(),
-        )
-        db.add(row)
-        await db.flush()
-        return row.id
-
-
 async def import_files(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: Clock,
@@ -73,7 +53,7 @@ async def import_files(
     """Reads the files in order into the catalogue as one package; the import's row says how it went (and the
     exception, if any, is raised after it is recorded)."""
     if import_id is None:
-        import_id = await start_import(sessionmaker, clock, ", ".join(p.name for p in paths))
+        import_id = await start_import(sessionmaker, clock.now(), ", ".join(p.name for p in paths))
     writer = CatalogueWriter(sessionmaker, clock.now, stamp or import_id)
     sweeps: set[str] = set()
     only_changes = False
@@ -89,12 +69,14 @@ async def import_files(
             versions.append(info.version or "")
             if not info.only_changes:
                 sweeps |= info.kinds
-        if sweep and not only_changes:
+        if sweep:  # the kinds of the files that were full packages (a file of changes adds none)
             await writer.sweep(sweeps)
     except Exception as failed:
-        await _finish(sessionmaker, clock, import_id, "failed", writer, only_changes, error=str(failed)[:2000])
+        await finish_import(
+            sessionmaker, clock.now(), import_id, "failed", writer, only_changes, error=str(failed)[:2000]
+        )
         raise
-    await _finish(sessionmaker, clock, import_id, "done", writer, only_changes)
+    await finish_import(sessionmaker, clock.now(), import_id, "done", writer, only_changes)
     log.info("catalogue import %s (%s): %s", import_id, ", ".join(p.name for p in paths), dict(writer.counts))
     return ImportResult(import_id, writer.stamp, dict(writer.counts), only_changes, sweeps, versions)
 
@@ -106,32 +88,3 @@ async def finish_sweep(
     writer = CatalogueWriter(sessionmaker, clock.now, stamp)
     await writer.sweep(kinds)
     return dict(writer.counts)
-
-
-async def _finish(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    clock: Clock,
-    import_id: int,
-    status: str,
-    writer: CatalogueWriter,
-    only_changes: bool,
-    error: str | None = None,
-) -> None:
-    async with sessionmaker() as db, db.begin():
-        await db.execute(
-            update(CatalogImport)
-            .where(CatalogImport.id == import_id)
-            .values(
-                status=status,
-                counts=dict(writer.counts),
-                only_changes=only_changes,
-                error=error,
-                finished_at=clock.now(),
-                heartbeat_at=clock.now(),
-            )
-        )
-
-
-async def import_status(sessionmaker: async_sessionmaker[AsyncSession], import_id: int) -> CatalogImport | None:
-    async with sessionmaker() as db:
-        return (await db.execute(select(CatalogImport).where(CatalogImport.id == import_id))).scalar_one_or_none()
