@@ -23,6 +23,7 @@ from handlers import routers
 from handlers.common import PrivateChat
 from integrations.email import Mailer
 from integrations.onec.exchange import Exchange
+from integrations.onec_sale import SaleExchange
 from integrations.webforms import LeadEndpoint
 from scheduler.runner import Scheduler
 from services import attention
@@ -186,6 +187,7 @@ class App:
                 zip_files=self.settings.onec_zip,
                 import_step=self.settings.onec_import_step,
             )
+            SaleExchange(core, self.exchange).register()  # type=sale: orders to 1C, 1C's documents back
             root.add_subapp("/1c", self.exchange.app())
         self._leads = web.AppRunner(root)
         await self._leads.setup()

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from db.models import Case, User
 from integrations.onec.importer import import_files
-from services.sales_exchange import SalesExchange
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.test_onec_exchange_e2e import OneC, _exchange
 from tests.test_organisations_e2e import dealer_person, organisation, texts
 
 GROUPS = ("Газонокосилки", "Триммеры", "Запчасти")
@@ -80,14 +80,23 @@ def garden_package(folder: Path) -> list[Path]:
     return [folder / "import.xml", folder / "offers.xml"]
 
 
-async def load_catalogue(harness: Harness, folder: Path) -> None:
-    """The maker's catalogue as 1C's import leaves it (the exchange's importer, from files)."""
-    result = await import_files(harness.core.sessionmaker, harness.core.clock, garden_package(folder))
-    assert (result.counts["products"], result.counts["prices"]) == (5, 10), result.counts
+async def load_catalogue(harness: Harness, folder: Path, onec: OneC | None) -> None:
+    """The maker's catalogue: 1C sends it over the exchange (or, without 1C, the importer reads the same files)."""
+    files = garden_package(folder)
+    if onec is None:
+        result = await import_files(harness.core.sessionmaker, harness.core.clock, files)
+        assert (result.counts["products"], result.counts["prices"]) == (5, 10), result.counts
+        return
+    assert (await onec.checkauth())[0] == "success"
+    await onec.call("init")
+    for path in files:
+        await onec.send(path.name, path.read_bytes(), 1 << 20)
+        answer, _ = await onec.load(path.name)
+        assert answer[0] == "success", answer
 
 
-async def dealers(harness: Harness, folder: Path) -> dict[str, Person]:
-    await load_catalogue(harness, folder)
+async def dealers(harness: Harness, folder: Path, onec: OneC | None = None) -> dict[str, Person]:
+    await load_catalogue(harness, folder, onec)
     await organisation(harness, "ООО Сад region=Москва inn=7701234567 kpp=770101001 price=Оптовая")
     await organisation(harness, "ООО Инструмент region=Казань inn=1655000000 price=Розничная")
     people = {
@@ -116,8 +125,8 @@ async def add_to_cart(person: Person, query: str, title: str) -> None:
 async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
-    harness = await harness_factory()
-    people = await dealers(harness, tmp_path / "1c")
+    harness, onec = await _exchange(harness_factory)
+    people = await dealers(harness, tmp_path / "1c", onec)
     anna, boris, regina, rita = people["anna"], people["boris"], people["regina"], people["rita"]
 
     # The search: by name, by article, by barcode; the dealer's own (wholesale) prices, personal results.
@@ -171,26 +180,25 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     await anna.expect("одобрена и передаётся в 1С")
 
     # 1C fetches the order, but does not confirm: the next query returns it again; then it confirms.
-    async with harness.core.sessionmaker() as session, session.begin():
-        first = await SalesExchange(harness.core, session).query()
-    async with harness.core.sessionmaker() as session, session.begin():
-        again = await SalesExchange(harness.core, session).query()
-    assert first.count(b"<\xd0\x94\xd0\xbe\xd0\xba\xd1\x83\xd0\xbc\xd0\xb5\xd0\xbd\xd1\x82>") == 1  # one Документ
-    assert b"guid-0" in again and "ООО Сад".encode() in again and b"63000.00" in again
-    async with harness.core.sessionmaker() as session, session.begin():
-        assert await SalesExchange(harness.core, session).success() == 1
-    async with harness.core.sessionmaker() as session, session.begin():
-        assert "Документ".encode() not in await SalesExchange(harness.core, session).query()
+    status, first = await onec.call("query", kind="sale")
+    assert status == 200 and first.count("<Документ>") == 1, first
+    _, again = await onec.call("query", kind="sale")
+    assert "<Ид>guid-0</Ид>" in again and "ООО Сад" in again and "<Сумма>63000.00</Сумма>" in again
+    assert "<ЦенаЗаЕдиницу>31500.00</ЦенаЗаЕдиницу>" in again and "<ИНН>7701234567</ИНН>" in again
+    assert (await onec.call("success", kind="sale"))[1].startswith("success")
+    assert "<Документ>" not in (await onec.call("query", kind="sale"))[1]
 
-    # Later 1C sends its status: accepted, then shipped.
+    # Later 1C sends its status back: accepted, then shipped.
     accepted = status_document(order.id, [("Номер по 1С", "ЗК-000123"), ("Проведен", "true")])
-    async with harness.core.sessionmaker() as session, session.begin():
-        await SalesExchange(harness.core, session).apply(accepted)
+    status, answer = await onec.call("file", kind="sale", filename="orders-1.xml", body=accepted)
+    assert (status, answer.split("\n")[0]) == (200, "success"), answer
     await anna.expect("принята в 1С под номером ЗК-000123")
     shipped = status_document(order.id, [("Дата отгрузки по 1С", "2026-12-03"), ("Номер отгрузки по 1С", "РН-77")])
-    async with harness.core.sessionmaker() as session, session.begin():
-        await SalesExchange(harness.core, session).apply(shipped)
+    assert (await onec.call("file", kind="sale", filename="orders-2.xml", body=shipped))[1].startswith("success")
     await anna.expect("Заявка отгружена (2026-12-03 РН-77)")
+    # Without the session's cookie nothing is sent.
+    onec.cookie = None
+    assert (await onec.call("query", kind="sale"))[0] == 401
     async with harness.core.sessionmaker() as session:
         done = await session.get(Case, order.id)
         assert done is not None and done.stage == "shipped" and done.status == "done"
