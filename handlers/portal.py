@@ -13,9 +13,9 @@ from services import outbox
 from services.access import Viewer
 from services.cases.service import CaseService
 from services.portal import Portal, product_in_link
-from services.reclamations import Reclamations
+from services.reclamations import ORDERS, Reclamations
 from tgbot import portal_view
-from tgbot.callbacks import CartCb, ProductCb, ReclamationsCb
+from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb
 from tgbot.conversation import Conversation
 from tgbot.render import Renderer
 from tgbot.replies import Replies
@@ -34,9 +34,11 @@ def router() -> Router:
     portal.message.register(catalogue_command, Command("catalog", "catalogue", "каталог"))
     portal.message.register(cart_command, Command("cart", "корзина"))
     portal.message.register(reclamations_command, Command("reclamations", "рекламации"))
+    portal.message.register(orders_command, Command("orders", "заявки"))
     portal.callback_query.register(product_button, ProductCb.filter())
     portal.callback_query.register(cart_button, CartCb.filter())
     portal.callback_query.register(reclamations_page, ReclamationsCb.filter())
+    portal.callback_query.register(orders_page, OrdersCb.filter())
     return portal
 
 
@@ -165,4 +167,25 @@ async def reclamations_page(
 ) -> None:
     page = await reclamations.page(viewer, callback_data.page)
     replies.say(viewer.user.tg_id, *portal_view.reclamations_page(renderer, page, viewer.user.language))
+    answer(after_commit, query)
+
+
+async def orders_command(
+    message: Message, reclamations: Reclamations, replies: Replies, renderer: Renderer, viewer: Viewer
+) -> None:
+    page = await reclamations.page(viewer, 0, ORDERS)
+    replies.say(message.chat.id, *portal_view.orders_page(renderer, page, viewer.user.language))
+
+
+async def orders_page(
+    query: CallbackQuery,
+    callback_data: OrdersCb,
+    reclamations: Reclamations,
+    replies: Replies,
+    renderer: Renderer,
+    viewer: Viewer,
+    after_commit: AfterCommit,
+) -> None:
+    page = await reclamations.page(viewer, callback_data.page, ORDERS)
+    replies.say(viewer.user.tg_id, *portal_view.orders_page(renderer, page, viewer.user.language))
     answer(after_commit, query)

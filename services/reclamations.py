@@ -1,5 +1,6 @@
-"""The reclamations' list for the internal staff (seed 4): every reclamation they may see, oldest first, a page at
-a time, with its stage (the chat marks each with a colour)."""
+"""Lists of seed 4's cases a page at a time, each with its stage: the reclamations for the internal staff (oldest
+first; the chat marks each with a colour), and a dealer's order requests (newest first, with their amounts).
+Only the cases the person may see (`services.access`): a dealer's staff get their organisation's."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from services import access
 from services.core import Core
 
 PROCESS = "reclamation"
+ORDERS = "order_request"
 PAGE = 10
 
 
@@ -26,6 +28,7 @@ class ReclamationRow:
     status: str
     result: str | None
     created_at: datetime
+    amount: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,22 +43,30 @@ class Reclamations:
         self.core = core
         self.session = session
 
-    async def page(self, viewer: access.Viewer, number: int) -> ReclamationPage:
-        """One page of the reclamations this person may see (a dealer's staff: their organisation's only)."""
+    async def page(self, viewer: access.Viewer, number: int, process: str = PROCESS) -> ReclamationPage:
+        """One page of the cases of `process` this person may see: reclamations oldest first, orders newest."""
         seen = access.visible_cases(viewer, self.core.registry.current_specs())
-        where = (Case.process == PROCESS, seen)
+        where = (Case.process == process, seen)
+        order = (Case.created_at, Case.id) if process == PROCESS else (Case.created_at.desc(), Case.id.desc())
         total = int(await self.session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
         pages = max(1, -(-total // PAGE))
         number = min(max(number, 0), pages - 1)
-        rows = await self.session.execute(
-            select(Case).where(*where).order_by(Case.created_at, Case.id).offset(number * PAGE).limit(PAGE)
-        )
+        rows = await self.session.execute(select(Case).where(*where).order_by(*order).offset(number * PAGE).limit(PAGE))
         lang = viewer.user.language
         listed = []
         for case in rows.scalars():
             spec = await self.core.registry.spec(self.session, case.definition_id)
             stage = self.core.wording.stage_title(spec, case.stage, lang)
             listed.append(
-                ReclamationRow(case.id, case.title, case.stage, stage, case.status, case.result, case.created_at)
+                ReclamationRow(
+                    case.id,
+                    case.title,
+                    case.stage,
+                    stage,
+                    case.status,
+                    case.result,
+                    case.created_at,
+                    (case.data or {}).get("amount"),
+                )
             )
         return ReclamationPage(listed, number, pages)

@@ -196,6 +196,11 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     shipped = status_document(order.id, [("Дата отгрузки по 1С", "2026-12-03"), ("Номер отгрузки по 1С", "РН-77")])
     assert (await onec.call("file", kind="sale", filename="orders-2.xml", body=shipped))[1].startswith("success")
     await anna.expect("Заявка отгружена (2026-12-03 РН-77)")
+    # Her list of requests shows where each stands.
+    await anna.send("/orders")
+    await anna.expect("Заявки, сначала новые", f"№{order.id}", "133 700,00 ₽ — Отгружена")
+    await boris.send("/orders")
+    await boris.expect("Заявок пока нет")
     # Without the session's cookie nothing is sent.
     onec.cookie = None
     assert (await onec.call("query", kind="sale"))[0] == 401

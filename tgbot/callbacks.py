@@ -100,3 +100,7 @@ class CartCb(CallbackData, prefix="b"):
 
 class ReclamationsCb(CallbackData, prefix="l"):
     page: int
+
+
+class OrdersCb(CallbackData, prefix="q"):
+    page: int

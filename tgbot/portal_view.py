@@ -18,7 +18,7 @@ from aiogram.types import (
 from flows.templating import _money
 from services.portal import Card, CartView, Offer
 from services.reclamations import ReclamationPage
-from tgbot.callbacks import CartCb, ProductCb, ReclamationsCb
+from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb
 from tgbot.render import Renderer
 
 
@@ -175,4 +175,20 @@ def reclamations_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[st
         nav.append(InlineKeyboardButton(text="◀️", callback_data=ReclamationsCb(page=page.number - 1).pack()))
     if page.number + 1 < page.pages:
         nav.append(InlineKeyboardButton(text="▶️", callback_data=ReclamationsCb(page=page.number + 1).pack()))
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
+
+
+def orders_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A dealer's order requests, newest first: number, date, amount, where each stands."""
+    if not page.rows:
+        return r.t("No order requests yet.", lang), None
+    lines = [r.t("Order requests, newest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)]
+    for row in page.rows:
+        amount = money(Decimal(row.amount)) if row.amount else "—"
+        lines.append(f"№{row.case_id} {r.when(row.created_at)} — {amount} — {row.stage_title}")
+    nav = []
+    if page.number > 0:
+        nav.append(InlineKeyboardButton(text="◀️", callback_data=OrdersCb(page=page.number - 1).pack()))
+    if page.number + 1 < page.pages:
+        nav.append(InlineKeyboardButton(text="▶️", callback_data=OrdersCb(page=page.number + 1).pack()))
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
