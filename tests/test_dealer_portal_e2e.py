@@ -6,10 +6,12 @@ none of it — not the prices, not the requests, not the reclamation."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import select
 
 from db.models import Case, User
@@ -20,6 +22,7 @@ from tests.test_onec_exchange_e2e import OneC, _exchange
 from tests.test_organisations_e2e import dealer_person, organisation, texts
 
 GROUPS = ("Газонокосилки", "Триммеры", "Запчасти")
+IMAGE = "import_files/t1/guid-1.jpg"  # the Twinclip's photo, as 1C names the files it sends with the package
 # name, article, barcode, group, wholesale price, retail price, stock in Moscow, stock in Kazan
 PRODUCTS = [
     ("Газонокосилка STIGA Combi 48", "2L0481848", "8019720000011", "Газонокосилки", "31500", "39900", "4", "2"),
@@ -38,10 +41,12 @@ def garden_package(folder: Path) -> list[Path]:
         'ВерсияСхемы="2.08" ДатаФормирования="2026-12-01T08:00:00">'
     )
     groups = "".join(f"<Группа><Ид>g-{g}</Ид><Наименование>{g}</Наименование></Группа>" for g in GROUPS)
+    picture = f"<Картинка>{IMAGE}</Картинка>"
     goods = "".join(
         f"<Товар><Ид>guid-{n}</Ид><Штрихкод>{barcode}</Штрихкод><Артикул>{article}</Артикул>"
         f'<Наименование>{name}</Наименование><БазоваяЕдиница Код="796" НаименованиеПолное="Штука" '
-        f'МеждународноеСокращение="PCE">шт</БазоваяЕдиница><Группы><Ид>g-{group}</Ид></Группы></Товар>'
+        f'МеждународноеСокращение="PCE">шт</БазоваяЕдиница><Группы><Ид>g-{group}</Ид></Группы>'
+        f"{picture if n == 1 else ''}</Товар>"
         for n, (name, article, barcode, group, *_rest) in enumerate(PRODUCTS)
     )
     catalogue_xml = (
@@ -89,6 +94,9 @@ async def load_catalogue(harness: Harness, folder: Path, onec: OneC | None) -> N
         return
     assert (await onec.checkauth())[0] == "success"
     await onec.call("init")
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), (40, 140, 60)).save(photo, format="JPEG")
+    await onec.send(IMAGE, photo.getvalue(), 1 << 20)
     for path in files:
         await onec.send(path.name, path.read_bytes(), 1 << 20)
         answer, _ = await onec.load(path.name)
@@ -155,7 +163,11 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert "39 900" not in card["text"]
     await anna.press("В заявку", card)
     await anna.press("В заявку", card)
-    await add_to_cart(anna, "twinclip", "Газонокосилка STIGA Twinclip 55")
+    # The Twinclip came with its photo: its card is the photo with the card as its caption.
+    await anna.choose(await anna.inline("twinclip"), "Газонокосилка STIGA Twinclip 55")
+    photo_card = await anna.expect("Газонокосилка STIGA Twinclip 55", "Ваша цена: 52 000,00 ₽")
+    assert photo_card["photos"] and photo_card["photos"][0]["width"] == 640
+    await anna.press("В заявку", photo_card)
     await add_to_cart(anna, "SBC 900", "Триммер STIGA SBC 900")
 
     # The cart becomes the request; the form asks only payment and delivery.

@@ -110,6 +110,11 @@ async def test_query_sends_approved_orders_until_1c_confirms_them(tmp_path: Path
         # Not approved yet: 1C's word does not skip the approval. Unknown numbers are counted, not guessed.
         assert (await exchange(core, "apply", status_document(waiting, [("Проведен", "true")]))).unchanged == [waiting]
         assert (await exchange(core, "apply", status_document(99999, [("Проведен", "true")]))).unknown == ["99999"]
+        # From 300 000 ₽ the representative office approves too: after the region it is not yet 1C's.
+        large = await order(core, anna, regina, "350000.00")
+        async with core.sessionmaker() as session:
+            assert (await session.get(Case, large)).stage == "office_approval"  # type: ignore[union-attr]
+        assert ordered(await exchange(core, "query")) == []
         cancelled = status_document(later, [("Отменен", "true")])
         assert (await exchange(core, "apply", cancelled)).moved == [later]
         async with core.sessionmaker() as session:
