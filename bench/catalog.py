@@ -12,6 +12,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ' \
@@ -78,15 +79,16 @@ async def _import(url: str, files: list[Path]) -> dict[str, object]:
     engine = make_engine(url)
     await migrate(engine)
     sessionmaker = make_sessionmaker(engine)
-    seconds = {}
+    seconds, cpu = {}, {}
     for path in files:
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         await import_files(sessionmaker, SystemClock(), [path])
         seconds[path.name] = time.perf_counter() - began
+        cpu[path.name] = time.process_time() - began_cpu
     async with sessionmaker() as session:
         stats = await catalogue.stats(session)
     await engine.dispose()
-    return {"seconds": seconds, "stats": stats}
+    return {"seconds": seconds, "cpu_seconds": cpu, "stats": stats}
 
 
 def main(argv: list[str]) -> int:
@@ -99,3 +101,23 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+async def measure(url: str, folder: Path, offers: int) -> dict[str, Any]:
+    """Writes the files for `offers` products (not timed) and imports them in a child process."""
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    goods, prices = folder / "import.xml", folder / "offers.xml"
+    await asyncio.to_thread(write_import, goods, offers)
+    await asyncio.to_thread(write_offers, prices, offers)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.catalog", url, str(goods), str(prices),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"the import failed: {err.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    result["sizes"] = {path.name: (await asyncio.to_thread(path.stat)).st_size for path in (goods, prices)}
+    for path in (goods, prices):
+        await asyncio.to_thread(path.unlink)
+    return result
