@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ' \
-       'ВерсияСхемы="2.08" ДатаФормирования="2026-12-21T10:00:00">\n'
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" '
+    'ВерсияСхемы="2.08" ДатаФормирования="2026-12-21T10:00:00">\n'
+)
 GROUPS = 20  # top groups, each with 10 subgroups: 220 groups
 
 
@@ -25,16 +27,28 @@ def write_import(path: Path, products: int) -> None:
         out.write(HEAD + "<Классификатор><Ид>cls</Ид><Наименование>Каталог</Наименование><Группы>")
         for top in range(GROUPS):
             out.write(f"<Группа><Ид>g{top}</Ид><Наименование>Раздел {top}</Наименование><Группы>")
-            out.write("".join(f"<Группа><Ид>g{top}-{sub}</Ид><Наименование>Подраздел {top}.{sub}</Наименование>"
-                              f"</Группа>" for sub in range(10)))
+            out.write(
+                "".join(
+                    f"<Группа><Ид>g{top}-{sub}</Ид><Наименование>Подраздел {top}.{sub}</Наименование></Группа>"
+                    for sub in range(10)
+                )
+            )
             out.write("</Группы></Группа>")
-        out.write("</Группы><Свойства><Свойство><Ид>brand</Ид><Наименование>Марка</Наименование>"
-                  "<ТипЗначений>Справочник</ТипЗначений><ВариантыЗначений>")
-        out.write("".join(f"<Справочник><ИдЗначения>b{n}</ИдЗначения><Значение>Марка {n}</Значение></Справочник>"
-                          for n in range(50)))
-        out.write("</ВариантыЗначений></Свойство></Свойства></Классификатор>\n"
-                  '<Каталог СодержитТолькоИзменения="false"><Ид>cat</Ид><ИдКлассификатора>cls</ИдКлассификатора>'
-                  "<Наименование>Каталог</Наименование><Товары>\n")
+        out.write(
+            "</Группы><Свойства><Свойство><Ид>brand</Ид><Наименование>Марка</Наименование>"
+            "<ТипЗначений>Справочник</ТипЗначений><ВариантыЗначений>"
+        )
+        out.write(
+            "".join(
+                f"<Справочник><ИдЗначения>b{n}</ИдЗначения><Значение>Марка {n}</Значение></Справочник>"
+                for n in range(50)
+            )
+        )
+        out.write(
+            "</ВариантыЗначений></Свойство></Свойства></Классификатор>\n"
+            '<Каталог СодержитТолькоИзменения="false"><Ид>cat</Ид><ИдКлассификатора>cls</ИдКлассификатора>'
+            "<Наименование>Каталог</Наименование><Товары>\n"
+        )
         for n in range(products):
             name = escape(f"Товар номер {n} для проверки скорости")
             out.write(
@@ -50,12 +64,14 @@ def write_import(path: Path, products: int) -> None:
 
 def write_offers(path: Path, offers: int) -> None:
     with path.open("w", encoding="utf-8") as out:
-        out.write(HEAD + '<ПакетПредложений СодержитТолькоИзменения="false"><Ид>cat#</Ид>'
-                  "<Наименование>Пакет предложений</Наименование><ИдКаталога>cat</ИдКаталога>"
-                  "<ТипыЦен><ТипЦены><Ид>opt</Ид><Наименование>Оптовая</Наименование><Валюта>RUB</Валюта></ТипЦены>"
-                  "<ТипЦены><Ид>roz</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены>"
-                  "</ТипыЦен><Склады><Склад><Ид>msk</Ид><Наименование>Москва</Наименование></Склад>"
-                  "<Склад><Ид>spb</Ид><Наименование>Санкт-Петербург</Наименование></Склад></Склады><Предложения>\n")
+        out.write(
+            HEAD + '<ПакетПредложений СодержитТолькоИзменения="false"><Ид>cat#</Ид>'
+            "<Наименование>Пакет предложений</Наименование><ИдКаталога>cat</ИдКаталога>"
+            "<ТипыЦен><ТипЦены><Ид>opt</Ид><Наименование>Оптовая</Наименование><Валюта>RUB</Валюта></ТипЦены>"
+            "<ТипЦены><Ид>roz</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены>"
+            "</ТипыЦен><Склады><Склад><Ид>msk</Ид><Наименование>Москва</Наименование></Склад>"
+            "<Склад><Ид>spb</Ид><Наименование>Санкт-Петербург</Наименование></Склад></Склады><Предложения>\n"
+        )
         for n in range(offers):
             price = 100 + n % 9000
             out.write(
@@ -110,8 +126,14 @@ async def measure(url: str, folder: Path, offers: int) -> dict[str, Any]:
     await asyncio.to_thread(write_import, goods, offers)
     await asyncio.to_thread(write_offers, prices, offers)
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.catalog", url, str(goods), str(prices),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bench.catalog",
+        url,
+        str(goods),
+        str(prices),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await child.communicate()
     if child.returncode != 0:
