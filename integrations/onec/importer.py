@@ -68,7 +68,11 @@ async def import_files(
         for path in paths:
             info = PackageInfo()
             iterator = records(path, info)
-            while batch := await loop.run_in_executor(parser, _take, iterator):
+            # The parser reads the next batch while this one is written: the two overlap on two cores, and at
+            # most two batches are ever held.
+            reading = loop.run_in_executor(parser, _take, iterator)
+            while batch := await reading:
+                reading = loop.run_in_executor(parser, _take, iterator)
                 await writer.add(batch)
             await writer.flush()
             only_changes |= info.only_changes
