@@ -22,6 +22,8 @@ from flows.clock import Clock
 from handlers import routers
 from handlers.common import PrivateChat
 from integrations.email import Mailer
+from integrations.onec.exchange import Exchange
+from integrations.onec_sale import SaleExchange
 from integrations.sms import SmsRu, callback_app
 from integrations.webforms import LeadEndpoint
 from scheduler.runner import Scheduler
@@ -108,6 +110,7 @@ class App:
         self._leads: web.AppRunner | None = None
         self._sms_reports: web.AppRunner | None = None
         self.leads: Leads | None = None
+        self.exchange: Exchange | None = None
 
     async def start(self) -> None:
         self.core = core = await build_core(self.settings, self.clock)
@@ -181,11 +184,23 @@ class App:
         log.info("webhook mode: listening on %s:%s%s", self.settings.webhook_host, self.settings.webhook_port, path)
 
     async def _serve_leads(self, core: Core) -> None:
-        """The site's forms post leads here (integrations.webforms)."""
+        """The site-facing server: the site's forms post leads here (integrations.webforms), and 1C exchanges the
+        catalogue and orders at /1c/exchange (integrations.onec.exchange) when its login is set."""
         assert self.settings.leads_port is not None
         self.leads = Leads(core, self.settings.lead_tokens, self.settings.lead_rate_per_minute)
         root = web.Application()
         root.add_subapp("/leads", LeadEndpoint(core, self.leads, show_token=self.settings.leads_page_token).app())
+        if self.settings.onec_login and self.settings.onec_password:
+            self.exchange = Exchange(
+                core,
+                self.settings.onec_login,
+                self.settings.onec_password.get_secret_value(),
+                file_limit=self.settings.onec_file_limit,
+                zip_files=self.settings.onec_zip,
+                import_step=self.settings.onec_import_step,
+            )
+            SaleExchange(core, self.exchange).register()  # type=sale: orders to 1C, 1C's documents back
+            root.add_subapp("/1c", self.exchange.app())
         self._leads = web.AppRunner(root)
         await self._leads.setup()
         await web.TCPSite(self._leads, self.settings.leads_host, self.settings.leads_port).start()

@@ -1,4 +1,4 @@
-"""`konveyer demo | run | check | migrate | export-bpmn | sandbox | drill | bench`: the command line other
+"""`konveyer demo | run | check | migrate | export-bpmn | catalog | sandbox | drill | bench`: the command line other
 tools drive."""
 
 from __future__ import annotations
@@ -136,6 +136,55 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """`catalog import FILE…`: CommerceML files from 1C into the catalogue, as one package; `catalog stats`: the
+    counts an admin compares with 1C."""
+    import json
+
+    from app.settings import Settings
+    from db.engine import make_engine, make_sessionmaker, migrate
+    from flows.clock import SystemClock
+    from integrations.onec.commerceml import NotCommerceML
+    from integrations.onec.importer import import_files
+    from services import catalogue
+
+    settings = Settings()
+    if args.database_url:
+        settings.database_url = args.database_url
+
+    missing = [name for name in getattr(args, "files", []) if not Path(name).is_file()]
+    if missing:
+        print(f"no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def main() -> int:
+        engine = make_engine(settings.resolved_database_url())
+        try:
+            await migrate(engine)
+            sessionmaker = make_sessionmaker(engine)
+            if args.what == "import":
+                try:
+                    result = await import_files(sessionmaker, SystemClock(), [Path(name) for name in args.files])
+                except (NotCommerceML, ValueError) as wrong:
+                    print(f"import failed: {wrong}", file=sys.stderr)
+                    return 1
+                kind = "changes only" if result.only_changes else "full package"
+                counts = ", ".join(f"{key} {value}" for key, value in sorted(result.counts.items()))
+                print(f"import {result.import_id} ({kind}): {counts or 'nothing'}")
+            async with sessionmaker() as session:
+                figures = await catalogue.stats(session)
+            if args.what == "stats" and args.json:
+                print(json.dumps(figures))
+            else:
+                print("  ".join(f"{key}: {value}" for key, value in figures.items()))
+            return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo
 
@@ -223,6 +272,17 @@ def parser() -> argparse.ArgumentParser:
     process.add_argument("--apply", action="store_true", help="do it (without it: only the report)")
     process.add_argument("--database-url", default=None)
     process.set_defaults(func=cmd_migrate)
+    catalog = sub.add_parser("catalog", help="the catalogue from 1C: import CommerceML files, print its counts")
+    catalog_what = catalog.add_subparsers(dest="what", required=True)
+    catalog_import = catalog_what.add_parser(
+        "import", help="import.xml / offers.xml (and 1C's split files) as one package, in the order given"
+    )
+    catalog_import.add_argument("files", nargs="+", metavar="FILE")
+    catalog_import.add_argument("--database-url", default=None)
+    catalog_stats = catalog_what.add_parser("stats", help="groups, products, offers, prices, warehouses, stock")
+    catalog_stats.add_argument("--json", action="store_true", help="as one JSON object")
+    catalog_stats.add_argument("--database-url", default=None)
+    catalog.set_defaults(func=cmd_catalog)
     sandbox = sub.add_parser("sandbox", help="run the sandbox Telegram Bot API alone (connect `run` with API_BASE)")
     sandbox.add_argument("--port", type=int, default=8081)
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -242,7 +302,7 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure speed next to reference points")
     bench.add_argument("--json", dest="json_path", default=None)
     bench.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    bench.add_argument("--only", default="", help="comma-separated parts: engine,bot,workers,delivery,scale")
+    bench.add_argument("--only", default="", help="comma-separated parts: engine,bot,workers,delivery,scale,catalog")
     bench.set_defaults(func=cmd_bench)
     return root
 

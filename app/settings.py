@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     lead_rate_per_minute: int = 30  # submissions of one form a minute; more are refused (429)
     leads_page_token: bool = False  # the demo's page at GET /leads/<form> carries the token
 
+    # 1C's exchange (CommerceML 2) at /1c/exchange on the same site-facing server (LEADS_PORT), served when both
+    # are set: 1C logs in with them (HTTP Basic). Files up to ONEC_FILE_LIMIT bytes a chunk; zip archives accepted
+    # unless ONEC_ZIP=false; a `mode=import` call waits up to ONEC_IMPORT_STEP seconds before answering `progress`.
+    onec_login: str | None = None
+    onec_password: SecretStr | None = None
+    onec_file_limit: int = 16 * 1024 * 1024
+    onec_zip: bool = True
+    onec_import_step: float = 20.0
+
     timezone: str = "Europe/Moscow"
     country: str = "RU"
     work_start: time = time(9, 0)

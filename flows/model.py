@@ -803,6 +803,9 @@ class DirectoryEntry(BaseModel):
 class StartDef(_Spec):
     roles: list[str]
     form: list[str] = Field(default_factory=list)
+    # false: not offered in «Начать процесс» (a dealer's order request starts from the cart, so its positions
+    # come from the catalogue); a hand-off, a lead or a service still starts it.
+    menu: bool = True
     title: LocalText | None = None  # jinja: the case's title, e.g. "{{ brand }} от {{ supplier.name }}"
 
 

@@ -137,8 +137,9 @@ async def dealer_link(
     replies.say(message.chat.id, text)
 
 
-async def set_region(message: Message, command: CommandObject, replies: Replies, renderer: Renderer, user: User,
-                     team: Team) -> None:
+async def set_region(
+    message: Message, command: CommandObject, replies: Replies, renderer: Renderer, user: User, team: Team
+) -> None:
     """`/region 12 Москва`: a regional representative sees the cases of the organisations in that region."""
     words = (command.args or "").split(maxsplit=1)
     person = await team.find(words[0]) if words else None

@@ -121,6 +121,17 @@ def lead_tokens(data_dir: Path, forms: list[str]) -> dict[str, str]:
     return tokens
 
 
+ONEC_LOGIN = "1c"
+
+
+def onec_password(data_dir: Path) -> str:
+    """The password 1C logs in with to the demo's exchange, made once and kept with the demo's data."""
+    path = data_dir / "onec_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
 def demo_roles(core: Core) -> list[str]:
     return sorted({role for loaded in core.registry.library.values() for role in loaded.spec.roles})
 
@@ -192,6 +203,8 @@ async def run_demo(
         admin_token=SecretStr(panel_token(data_dir)),
         leads_port=port + 2,
         leads_page_token=True,
+        onec_login=ONEC_LOGIN,
+        onec_password=SecretStr(onec_password(data_dir)),
     )
     settings.lead_tokens = lead_tokens(data_dir, lead_forms(settings.library_dir))
     app = App(settings)
@@ -202,6 +215,10 @@ async def run_demo(
     print(f"Admin panel: http://127.0.0.1:{port + 1}/admin/?token={panel_token(data_dir)}")
     for form in settings.lead_tokens:
         print(f"Lead form «{form}» (the site's form; posts create deals): http://127.0.0.1:{port + 2}/leads/{form}")
+    print(
+        f"1C exchange (in 1C: site exchange, CommerceML 2): http://127.0.0.1:{port + 2}/1c/exchange"
+        f"  login {ONEC_LOGIN}  password {onec_password(data_dir)}"
+    )
     print(f"Database: {settings.resolved_database_url()}")
     print("People (sandbox id, name, role) — open a person's chat directly with ?user=ID:")
     for tg_id, name, label in people_list:

@@ -85,6 +85,12 @@ class Hub:
         """Callback queries the bot may still answer: id -> monotonic time the person pressed the button."""
         self.callback_answer_ttl = callback_answer_ttl
         self.inline_waiters: dict[str, asyncio.Future[JsonDict]] = {}
+        self.inline_asked: dict[str, JsonDict] = {}
+        """Inline queries sent and not yet answered: id -> {user_id, query} (`sandbox.inline`)."""
+        self.inline_answers: dict[str, JsonDict] = {}
+        """Answered inline queries a person may pick a result of: id -> {user_id, query, results}."""
+        self.inline_feedback = False
+        """BotFather's /setinlinefeedback: off by default, as for a new bot (no chosen_inline_result updates)."""
         self.flood: FloodControl | None = None
         """Telegram's flood limits (None: off); spent by every new or edited message (`spend`)."""
         self.pinned: dict[int, int] = {}

@@ -28,6 +28,7 @@ from .errors import ApiError, UserApiError, bad_request
 from .files import FileRoutes
 from .groups import Groups
 from .hub import DEFAULT_TOKEN, Hub
+from .inline import InlineResults
 from .limits import FloodControl, TokenBucket
 from .params import Params, Upload
 from .people import People
@@ -104,6 +105,7 @@ class SandboxServer:
         self.files = FileRoutes(self.hub)
         self.user_api = UserApi(self.hub)
         self.people = People(self.hub, self.user_api)
+        self.inline = InlineResults(self.hub, self.user_api)
         self.groups = Groups(self.hub, self.user_api)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -115,6 +117,7 @@ class SandboxServer:
         app.router.add_get(r"/file/bot{token}/{path:.+}", self.files.bot_download)
         self.user_api.add_routes(app)
         self.people.add_routes(app)
+        self.inline.add_routes(app)
         self.groups.add_routes(app)
         self.hub.faults.add_routes(app)
         app.router.add_get("/sandbox/api/files/{file_id}", self.files.user_download)

@@ -14,7 +14,8 @@ Errors are ``{"error": "..."}`` with an HTTP status. Endpoints (all under ``/san
   message now (else 400); answers with the bot's answerCallbackQuery (``answered: false`` when the bot did not
   answer within `wait`). ``unchecked: true`` sends a press no up-to-date client could (a button removed a moment
   ago, the press crossing the edit, or data a modified client made up), for tests of how the bot refuses those;
-- ``POST /users/{id}/inline_queries`` {query, offset?, wait?};
+- ``POST /users/{id}/inline_queries`` {query, offset?, wait?}: answers the bot's answerInlineQuery with its
+  ``query_id`` (a result of it is picked with ``POST /users/{id}/inline_results``, `sandbox.inline`);
 - ``GET /files/{file_id}``, ``GET /stats``, ``GET /bot``.
 
 What else people do (block, edit, forward) is in `sandbox.people`; group chats with the bot in `sandbox.groups`;
@@ -327,6 +328,7 @@ class UserApi:
             query_id = str(secrets.randbelow(2**63))
             fut: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
             hub.inline_waiters[query_id] = fut
+            hub.inline_asked[query_id] = {"user_id": user.id, "query": query}
             hub.push_update(
                 "inline_query",
                 {
@@ -340,11 +342,12 @@ class UserApi:
             await hub.notify()
             try:
                 answer = await asyncio.wait_for(asyncio.shield(fut), timeout=max(wait, 0.0))
-                return {"answered": True, **answer}
+                return {"answered": True, "query_id": query_id, **answer}
             except TimeoutError:
                 return {"results": None, "answered": False}
             finally:
                 hub.inline_waiters.pop(query_id, None)
+                hub.inline_asked.pop(query_id, None)
 
         return await self.run(run)
 

@@ -68,7 +68,8 @@ class Menu:
         return [(states[r.case_id], next(x for x in states[r.case_id].tasks if x.id == r.id)) for r in rows]
 
     def startable(self, viewer: Viewer) -> list[ProcessDef]:
-        return access.startable(viewer, self.core.registry.current_specs())
+        # A process started elsewhere (the order request: from the cart) is not offered here.
+        return [s for s in access.startable(viewer, self.core.registry.current_specs()) if s.start.menu]
 
     async def my_cases(self, viewer: Viewer, page: int = PAGE) -> list[tuple[Case, ProcessDef]]:
         """The person's own cases (started or taken part in), not cancelled, the latest changed first."""

@@ -153,6 +153,28 @@ class Person:
                 raise ChatError(f"{self.name} could not press: {body}")
             return body.get("text")
 
+    async def inline(self, query: str, offset: str = "") -> dict[str, Any]:
+        """Type `@bot query` (or scroll to `offset`): the bot's answer, with the `query_id` to pick a result of."""
+        payload = {"query": query, "offset": offset, "wait": DEFAULT_TIMEOUT}
+        async with self.http.post(f"{self.api}/inline_queries", json=payload) as response:
+            body = await response.json()
+            if response.status != 200 or not body.get("answered"):
+                raise ChatError(f"{self.name} got no answer to the inline query {query!r}: {body}")
+            return dict(body)
+
+    async def choose(self, answer: dict[str, Any], title: str) -> dict[str, Any]:
+        """Tap the inline result titled so: it goes to the chat as this person's message via the bot."""
+        result = next((r for r in answer["results"] if title in r["title"]), None)
+        if result is None:
+            raise ChatError(f"{self.name} has no inline result {title!r}: {[r['title'] for r in answer['results']]}")
+        payload = {"query_id": answer["query_id"], "result_id": result["id"]}
+        async with self.http.post(f"{self.api}/inline_results", json=payload) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise ChatError(f"{self.name} could not pick {title!r}: {body}")
+            self.seen = max(self.seen, body["message_id"])
+            return dict(body)
+
     def buttons(self, message: dict[str, Any]) -> list[str]:
         return [key["text"] for row in message.get("inline_keyboard") or [] for key in row]
 

@@ -331,16 +331,19 @@ async def test_explicit_entities_must_be_inside_the_text(client: Client) -> None
     first letter lower-cased (telegram-bot-api, Client.cpp, `fail_query_with_error`). Inside the text they are kept
     as given."""
     cases = [
-        ({"offset": 1, "length": 5}, "entity beginning at UTF-16 offset 1 ends after the end of the text at UTF-16 "
-         "offset 6"),
+        (
+            {"offset": 1, "length": 5},
+            "entity beginning at UTF-16 offset 1 ends after the end of the text at UTF-16 offset 6",
+        ),
         ({"offset": 4, "length": 1}, "entity begins after the end of the text at UTF-16 offset 4"),
         ({"offset": -1, "length": 1}, "receive an entity with incorrect offset -1"),
         ({"offset": 0, "length": -2}, "receive an entity with incorrect length -2"),
     ]
     for entity, text in cases:
-        assert await client.error(
-            "sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", **entity}]
-        ) == (400, f"Bad Request: {text}")
+        assert await client.error("sendMessage", chat_id=ANNA, text="abc", entities=[{"type": "bold", **entity}]) == (
+            400,
+            f"Bad Request: {text}",
+        )
     # UTF-16: an emoji counts twice, so «a😀» is three units long
     await client.ok("sendMessage", chat_id=ANNA, text="a😀", entities=[{"type": "bold", "offset": 1, "length": 2}])
     assert await client.error(
@@ -708,6 +711,53 @@ async def test_answer_inline_query_limits(client: Client) -> None:
     assert status == 200 and answer["is_personal"] is True and len(answer["results"]) == 50
 
 
+async def test_a_chosen_inline_result_is_the_persons_message_via_the_bot(client: Client) -> None:
+    """Bot API (Inline mode; Message.via_bot; ChosenInlineResult): the chosen article's input_message_content is
+    sent by the person to the chat the query came from, with `via_bot` = the bot, so the bot in that chat gets it as
+    a `message`; `chosen_inline_result` comes only when inline feedback is on (BotFather /setinlinefeedback). A
+    text that cannot be parsed fails answerInlineQuery itself («can't parse entities»)."""
+
+    async def ask(query: str) -> tuple[asyncio.Task[Any], str]:
+        path = f"/users/{ANNA}/inline_queries"
+        task = asyncio.create_task(client.user("POST", path, json={"query": query, "wait": 2}))
+        for _ in range(50):
+            found = [u for u in await client.updates() if "inline_query" in u]
+            if found:
+                await client.updates(offset=found[-1]["update_id"] + 1)
+                return task, found[-1]["inline_query"]["id"]
+            await asyncio.sleep(0.02)
+        raise AssertionError("no inline query")
+
+    card = {"message_text": "<b>Mower</b> 2L0481848", "parse_mode": "HTML"}
+    mower = {"type": "article", "id": "p17", "title": "Mower", "input_message_content": card}
+    task, query_id = await ask("mower")
+    broken = {**mower, "input_message_content": {"message_text": "<b>Mower", "parse_mode": "HTML"}}
+    status, text = await client.error("answerInlineQuery", inline_query_id=query_id, results=[broken])
+    assert status == 400 and text.startswith("Bad Request: can't parse entities")
+    await client.ok("answerInlineQuery", inline_query_id=query_id, results=[mower], is_personal=True)
+    status, answer = await task
+    assert status == 200 and answer["query_id"] == query_id
+
+    choose = f"/users/{ANNA}/inline_results"
+    status, sent = await client.user("POST", choose, json={"query_id": query_id, "result_id": "p17"})
+    assert status == 200, sent
+    [update] = [u for u in await client.updates() if "message" in u or "chosen_inline_result" in u]
+    message = update["message"]
+    assert message["from"]["id"] == ANNA and message["via_bot"]["is_bot"] is True
+    assert message["text"] == "Mower 2L0481848" and message["entities"] == [{"type": "bold", "offset": 0, "length": 5}]
+    await client.updates(offset=update["update_id"] + 1)
+    status, _ = await client.user("POST", choose, json={"query_id": query_id, "result_id": "p9"})
+    assert status == 404  # only a result the bot gave can be picked
+
+    client.server.hub.inline_feedback = True
+    task, query_id = await ask("mower")
+    await client.ok("answerInlineQuery", inline_query_id=query_id, results=[mower])
+    await task
+    await client.user("POST", choose, json={"query_id": query_id, "result_id": "p17"})
+    kinds = [next(k for k in u if k != "update_id") for u in await client.updates()]
+    assert kinds == ["message", "chosen_inline_result"]
+
+
 async def test_web_app_button_gives_init_data_signed_as_telegram_signs_it(client: Client) -> None:
     """Bot API («Validating data received via the Mini App»): hash = HMAC-SHA256(data-check-string) with the key
     HMAC-SHA256("WebAppData", bot token); aiogram's independent check of that signature must accept it. A web_app
@@ -806,8 +856,10 @@ async def test_bot_added_to_a_group_promoted_and_removed_gets_member_updates(cli
     later = await client.updates(offset=joined[-1]["update_id"] + 1)
     assert kinds(later) == ["my_chat_member", "chat_member", "message"]
     assert later[0]["my_chat_member"]["new_chat_member"]["status"] == "administrator"
-    assert later[1]["chat_member"]["new_chat_member"] == {"status": "left", "user": later[1]["chat_member"][
-        "old_chat_member"]["user"]}
+    assert later[1]["chat_member"]["new_chat_member"] == {
+        "status": "left",
+        "user": later[1]["chat_member"]["old_chat_member"]["user"],
+    }
     assert later[2]["message"]["left_chat_member"]["id"] == 5002
     member = await client.ok("getChatMember", chat_id=gid, user_id=5003)
     assert member["status"] == "member" and await client.ok("getChatMemberCount", chat_id=gid) == 3
@@ -815,8 +867,11 @@ async def test_bot_added_to_a_group_promoted_and_removed_gets_member_updates(cli
     await client.user("DELETE", f"/groups/{gid}/members/{BOT_ID}?by={ANNA}")
     removed = await client.updates(offset=later[-1]["update_id"] + 1)
     assert kinds(removed) == ["my_chat_member"]
-    assert removed[0]["my_chat_member"]["new_chat_member"] == {"status": "kicked", "user": removed[0][
-        "my_chat_member"]["new_chat_member"]["user"], "until_date": 0}
+    assert removed[0]["my_chat_member"]["new_chat_member"] == {
+        "status": "kicked",
+        "user": removed[0]["my_chat_member"]["new_chat_member"]["user"],
+        "until_date": 0,
+    }
     assert await client.error("sendMessage", chat_id=gid, text="?") == (
         403,
         "Forbidden: bot was kicked from the group chat",

@@ -100,3 +100,21 @@ class AdminCb(CallbackData, prefix="ad"):
     case_id: int = 0
     task_id: int = 0
     arg: int = 0
+
+
+class ProductCb(CallbackData, prefix="k"):
+    action: str  # card | add (one more into the cart) | reclaim (file a reclamation on it)
+    product_id: int
+
+
+class CartCb(CallbackData, prefix="b"):
+    action: str  # show | plus | minus (arg = product id) | order | parts (arg = the reclamation's task id) | clear
+    arg: str = ""
+
+
+class ReclamationsCb(CallbackData, prefix="l"):
+    page: int
+
+
+class OrdersCb(CallbackData, prefix="q"):
+    page: int

@@ -28,6 +28,8 @@ from services.escalations import Escalations
 from services.exports import Exports
 from services.library import ProcessLibrary
 from services.menu import Menu
+from services.portal import Portal
+from services.reclamations import Reclamations
 from services.team import Team
 from services.worktime import WorkTime
 from tgbot.admin_buttons import AdminButtons
@@ -94,6 +96,8 @@ class DbSessionMiddleware(BaseMiddleware):
             "exports": Exports(core, session),
             "diagrams": Diagrams(core, session),
             "digests": Digests(core, session),
+            "reclamations": Reclamations(core, session),
+            "portal": None,
             "viewer": None,
             "conversation": None,
             "buttons": None,
@@ -106,6 +110,7 @@ class DbSessionMiddleware(BaseMiddleware):
             scoped["viewer"] = Viewer.of(user, roles)
             scoped["conversation"] = conversation
             scoped["buttons"] = CardButtons(cases, conversation, renderer)
+            scoped["portal"] = Portal(core, session, user)
             scoped["escalation_buttons"] = EscalationButtons(Escalations(cases, user), conversation, renderer)
             if user.is_admin:
                 scoped["admin_buttons"] = AdminButtons(AdminActions(cases, user), renderer, conversation.lang)

@@ -123,9 +123,16 @@ class OutboxNotifier:
             if task.id in self._carded:
                 await self.session.flush()  # its cards of this very step are still pending: they must be found
             # The cards and their holders in one query (not the cards, then the people).
-            rows = [(card, user) for card, user in (await self.session.execute(
-                select(TaskCard, User).join(User, User.id == TaskCard.user_id).where(TaskCard.task_id == task.id)
-            )).tuples()]
+            rows = [
+                (card, user)
+                for card, user in (
+                    await self.session.execute(
+                        select(TaskCard, User)
+                        .join(User, User.id == TaskCard.user_id)
+                        .where(TaskCard.task_id == task.id)
+                    )
+                ).tuples()
+            ]
         if not rows:
             return
         cards = [card for card, _user in rows]

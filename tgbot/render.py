@@ -329,8 +329,10 @@ class Renderer(Wording):
                                  stage=self.item_stage_title(case, name, waiting.key.rpartition(">")[2], lang))]
         elif case.status == CaseStatus.ACTIVE and case.id is not None and stage:
             for move in open_item_moves(case, name, index, stage):
-                label = self.local(move.label, lang) if move.label else "➡️ " + self.item_stage_title(
-                    case, name, move.to, lang
+                label = (
+                    self.local(move.label, lang)
+                    if move.label
+                    else "➡️ " + self.item_stage_title(case, name, move.to, lang)
                 )
                 data = ItemCb(action="move", case_id=case.id, list=name, index=index, arg=move.to).pack()
                 rows.append([InlineKeyboardButton(text=label[:60], callback_data=data)])
@@ -350,13 +352,17 @@ class Renderer(Wording):
             )
         return "\n".join(lines), markup(rows)
 
-    def item_history(
-        self, case: CaseState, name: str, index: int, lang: str | None, names: dict[int, str]
-    ) -> str:
+    def item_history(self, case: CaseState, name: str, index: int, lang: str | None, names: dict[int, str]) -> str:
         """Each stage the item entered: when, and who moved it there."""
         state = item_state(case.data, name, index) or {}
-        lines = [self.t("📜 History of «%(item)s», %(case)s", lang, item=self.item_title(case, name, index, lang),
-                        case=self.case_name(case, lang))]
+        lines = [
+            self.t(
+                "📜 History of «%(item)s», %(case)s",
+                lang,
+                item=self.item_title(case, name, index, lang),
+                case=self.case_name(case, lang),
+            )
+        ]
         for step in state.get("history") or []:
             at = step.get("at")
             when = self.when(datetime.fromisoformat(at)) if isinstance(at, str) else "—"

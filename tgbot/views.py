@@ -232,8 +232,12 @@ def approval_card(
     """To each admin: someone joined by a general dealer link. «Approve» for an organisation, then a role."""
     t = renderer.t
     handle = f" @{person.username}" if person.username else ""
-    text = t("%(name)s%(handle)s asks to join as a dealer's employee. Approve for which dealer?", lang,
-             name=person.name, handle=handle)
+    text = t(
+        "%(name)s%(handle)s asks to join as a dealer's employee. Approve for which dealer?",
+        lang,
+        name=person.name,
+        handle=handle,
+    )
     rows = [
         [
             InlineKeyboardButton(

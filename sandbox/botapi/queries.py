@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import bad_request
 from ..hub import Hub
+from ..inline import check_result, keep_answer
 from ..params import Params
 from ..state import JsonDict
 
@@ -59,6 +60,9 @@ async def answer_inline_query(hub: Hub, bot: JsonDict, params: Params) -> Any:
         raise bad_request("RESULT_ID_DUPLICATE")
     if len((params.get_str("next_offset") or "").encode()) > 64:
         raise bad_request("NEXT_OFFSET_INVALID")
+    for result in results:
+        check_result(result)
+    keep_answer(hub, query_id, results)
     fut.set_result(
         {
             "results": results,

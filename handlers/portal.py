@@ -1,0 +1,214 @@
+"""The dealer portal in chat (seed 4): inline search of the catalogue (`@bot query`, or «🔎 Каталог» that opens it
+in the chat), a product's card (from the chosen result, or its link), the cart and its buttons, a reclamation from
+a product's card, and `/reclamations` — the staff's list with colour marks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, InlineQuery, Message
+
+from handlers.common import AfterCommit, PrivateChat, Registered, answer
+from services import outbox
+from services.access import Viewer
+from services.cases.service import CaseService
+from services.portal import Portal, product_in_link
+from services.reclamations import ORDERS, Reclamations
+from tgbot import portal_view
+from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb
+from tgbot.conversation import Conversation
+from tgbot.render import Renderer
+from tgbot.replies import Replies
+
+RECLAIMING_ROLES = {"dealer_service", "dealer_manager"}
+
+
+class ViaBot(BaseFilter):
+    """A message sent through an inline bot (a picked result). Plain async filters: aiogram runs magic filters
+    (F.…) in a thread, a hop for every message that passes this router."""
+
+    async def __call__(self, message: Message, **_: Any) -> bool:
+        return message.via_bot is not None
+
+
+class ProductLink(BaseFilter):
+    async def __call__(self, message: Message, **_: Any) -> bool:
+        return product_in_link((message.text or "").partition(" ")[2]) is not None
+
+
+def links() -> Router:
+    """A product's link (`/start product-17`, what a picked result's name links to): before /start's own router,
+    which would read the payload as an invite."""
+    link = Router(name=f"{__name__}.links")
+    link.message.filter(Registered(), PrivateChat())
+    link.message.register(linked, CommandStart(deep_link=True), ProductLink())
+    return link
+
+
+def router() -> Router:
+    portal = Router(name=__name__)
+    portal.inline_query.filter(Registered())
+    portal.message.filter(Registered(), PrivateChat())
+    portal.callback_query.filter(Registered())
+    portal.inline_query.register(search)
+    portal.message.register(chosen, ViaBot())
+    portal.message.register(catalogue_command, Command("catalog", "catalogue", "каталог"))
+    portal.message.register(cart_command, Command("cart", "корзина"))
+    portal.message.register(reclamations_command, Command("reclamations", "рекламации"))
+    portal.message.register(orders_command, Command("orders", "заявки"))
+    portal.callback_query.register(product_button, ProductCb.filter())
+    portal.callback_query.register(cart_button, CartCb.filter())
+    portal.callback_query.register(reclamations_page, ReclamationsCb.filter())
+    portal.callback_query.register(orders_page, OrdersCb.filter())
+    return portal
+
+
+async def search(
+    query: InlineQuery, portal: Portal, renderer: Renderer, viewer: Viewer, bot: Bot, after_commit: AfterCommit
+) -> None:
+    """Results with this dealer's prices only, so Telegram must not show them to anyone else (`is_personal`)."""
+    offset = int(query.offset) if query.offset.isdigit() else 0
+    offers, next_offset = await portal.search(query.query, offset)
+    me = await bot.me()
+    results = portal_view.inline_results(renderer, offers, viewer.user.language, me.username or "")
+    next_page = str(next_offset) if next_offset is not None else ""
+    after_commit.append(lambda: query.answer(results, cache_time=0, is_personal=True, next_offset=next_page))
+
+
+async def chosen(message: Message, bot: Bot, portal: Portal, renderer: Renderer, viewer: Viewer) -> None:
+    """A result picked from the inline search: the person's message via this bot carries the product's link."""
+    if message.via_bot is None or message.via_bot.id != bot.id:
+        return
+    urls = [e.url for e in message.entities or [] if e.url]
+    product_id = next((p for p in map(product_in_link, urls) if p is not None), None)
+    if product_id is not None:
+        await send_card(message.chat.id, portal, renderer, viewer, product_id)
+
+
+async def linked(message: Message, command: CommandObject, portal: Portal, renderer: Renderer, viewer: Viewer) -> None:
+    product_id = product_in_link(command.args)
+    if product_id is not None:
+        await send_card(message.chat.id, portal, renderer, viewer, product_id)
+
+
+async def send_card(chat_id: int, portal: Portal, renderer: Renderer, viewer: Viewer, product_id: int) -> None:
+    card = await portal.card(product_id)
+    may_reclaim = bool(RECLAIMING_ROLES & viewer.roles) and viewer.user.organisation_id is not None
+    text, keyboard = portal_view.product_card(renderer, card, viewer.user.language, may_reclaim)
+    now, markup = portal.now, keyboard.model_dump(exclude_none=True)
+    if card.image_file_id is not None:
+        payload = {"file_id": card.image_file_id, "caption": text[:1000], "reply_markup": markup}
+        outbox.enqueue(portal.session, chat_id=chat_id, method="sendPhoto", now=now, payload=payload)
+    else:
+        outbox.message(portal.session, chat_id, text, now, markup)
+
+
+async def catalogue_command(message: Message, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
+    replies.say(message.chat.id, *portal_view.catalogue_prompt(renderer, viewer.user.language))
+
+
+async def cart_command(message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
+    await show_cart(message.chat.id, portal, replies, renderer, viewer)
+
+
+async def show_cart(chat_id: int, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
+    reclamations = [(t.id, f"№{t.case_id}") for t in await portal.parts_tasks()]
+    replies.say(chat_id, *portal_view.cart_message(renderer, await portal.cart(), viewer.user.language, reclamations))
+
+
+async def product_button(
+    query: CallbackQuery,
+    callback_data: ProductCb,
+    portal: Portal,
+    cases: CaseService,
+    conversation: Conversation,
+    renderer: Renderer,
+    viewer: Viewer,
+    after_commit: AfterCommit,
+) -> None:
+    lang, pid = viewer.user.language, callback_data.product_id
+    if callback_data.action == "add":
+        count = await portal.add(pid)
+        answer(after_commit, query, renderer.t("In the cart: %(n)s", lang, n=count))
+    elif callback_data.action == "reclaim":
+        loaded = await portal.start_reclamation(cases, pid)
+        task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
+        await conversation.begin(loaded.task_rows[task.id or 0], "submit")
+        answer(after_commit, query)
+    elif query.message is not None:
+        await send_card(query.message.chat.id, portal, renderer, viewer, pid)
+        answer(after_commit, query)
+
+
+async def cart_button(
+    query: CallbackQuery,
+    callback_data: CartCb,
+    portal: Portal,
+    cases: CaseService,
+    conversation: Conversation,
+    replies: Replies,
+    renderer: Renderer,
+    viewer: Viewer,
+    after_commit: AfterCommit,
+) -> None:
+    action, chat_id = callback_data.action, viewer.user.tg_id
+    if action in ("plus", "minus"):
+        await portal.step(int(callback_data.arg), 1 if action == "plus" else -1)
+    elif action == "clear":
+        await portal.clear()
+    elif action == "order":
+        loaded = await portal.submit_order(cases)
+        task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
+        await conversation.begin(loaded.task_rows[task.id or 0], "submit")
+        return answer(after_commit, query)
+    elif action == "parts":
+        loaded = await portal.parts_to_reclamation(cases, int(callback_data.arg))
+        text = renderer.t("The parts are in reclamation №%(n)s.", viewer.user.language, n=loaded.row.id)
+        replies.say(chat_id, text)
+        return answer(after_commit, query)
+    await show_cart(chat_id, portal, replies, renderer, viewer)
+    return answer(after_commit, query)
+
+
+async def reclamations_command(
+    message: Message, reclamations: Reclamations, replies: Replies, renderer: Renderer, viewer: Viewer
+) -> None:
+    page = await reclamations.page(viewer, 0)
+    replies.say(message.chat.id, *portal_view.reclamations_page(renderer, page, viewer.user.language))
+
+
+async def reclamations_page(
+    query: CallbackQuery,
+    callback_data: ReclamationsCb,
+    reclamations: Reclamations,
+    replies: Replies,
+    renderer: Renderer,
+    viewer: Viewer,
+    after_commit: AfterCommit,
+) -> None:
+    page = await reclamations.page(viewer, callback_data.page)
+    replies.say(viewer.user.tg_id, *portal_view.reclamations_page(renderer, page, viewer.user.language))
+    answer(after_commit, query)
+
+
+async def orders_command(
+    message: Message, reclamations: Reclamations, replies: Replies, renderer: Renderer, viewer: Viewer
+) -> None:
+    page = await reclamations.page(viewer, 0, ORDERS)
+    replies.say(message.chat.id, *portal_view.orders_page(renderer, page, viewer.user.language))
+
+
+async def orders_page(
+    query: CallbackQuery,
+    callback_data: OrdersCb,
+    reclamations: Reclamations,
+    replies: Replies,
+    renderer: Renderer,
+    viewer: Viewer,
+    after_commit: AfterCommit,
+) -> None:
+    page = await reclamations.page(viewer, callback_data.page, ORDERS)
+    replies.say(viewer.user.tg_id, *portal_view.orders_page(renderer, page, viewer.user.language))
+    answer(after_commit, query)

@@ -1,0 +1,68 @@
+"""The orders half of 1C's exchange (`type=sale` at `/1c/exchange`), registered on the exchange of
+`integrations.onec.exchange`, which logs 1C in and checks its session on every call:
+
+- `mode=query`: the approved order requests not yet confirmed, as a CommerceML 2 document (UTF-8);
+- `mode=success`: 1C took them; they are not sent again;
+- `mode=file&filename=…`: 1C's documents (order status, payment, shipment), the body a file (a zip archive is
+  unpacked); read at once, as the sites 1C talks to do, and the matching order cases are moved;
+- `mode=import&filename=…`: the same file read again (1C versions that call it after `file`): moves are forward
+  only, so reading twice changes nothing more.
+
+The use case is `services/sales_exchange.py`; this module is only its HTTP side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from integrations.onec.exchange import Call, Exchange, Refused, _unpack
+from services.core import Core
+from services.sales_exchange import Applied, BadDocument, SalesExchange
+
+
+class SaleExchange:
+    def __init__(self, core: Core, exchange: Exchange) -> None:
+        self.core = core
+        self.exchange = exchange
+
+    def register(self) -> None:
+        self.exchange.register("sale", "query", self.query)
+        self.exchange.register("sale", "success", self.success)
+        self.exchange.register("sale", "file", self.file)
+        self.exchange.register("sale", "import", self.import_)
+
+    async def query(self, call: Call) -> str:
+        async with self.core.sessionmaker() as session, session.begin():
+            return (await SalesExchange(self.core, session).query()).decode("utf-8")
+
+    async def success(self, call: Call) -> str:
+        async with self.core.sessionmaker() as session, session.begin():
+            confirmed = await SalesExchange(self.core, session).success()
+        return f"success\n{confirmed} orders exported"
+
+    async def file(self, call: Call) -> str:
+        await self.exchange.file(call)
+        return await self.import_(call)
+
+    async def import_(self, call: Call) -> str:
+        path = call.folder / call.filename
+        if not path.is_file():
+            raise Refused(f"no such file: {call.filename}")
+        names = (
+            await asyncio.to_thread(_unpack, path, call.folder) if path.suffix.lower() == ".zip" else [call.filename]
+        )
+        total = Applied()
+        for name in names:
+            if not name.lower().endswith(".xml"):
+                continue
+            content = await asyncio.to_thread(Path(call.folder / name).read_bytes)
+            try:
+                async with self.core.sessionmaker() as session, session.begin():
+                    applied = await SalesExchange(self.core, session).apply(content)
+            except BadDocument as bad:
+                raise Refused(f"{name}: {bad}") from bad
+            total.moved += applied.moved
+            total.unchanged += applied.unchanged
+            total.unknown += applied.unknown
+        return f"success\nmoved {len(total.moved)}, unchanged {len(total.unchanged)}, unknown {len(total.unknown)}"

@@ -1,0 +1,260 @@
+"""The maker's catalogue as 1C sends it (integrations/onec/ writes it; tables `catalog_*` in db/models.py).
+
+Read API (every function takes an AsyncSession; nothing here writes):
+
+- `get_product(session, product_id)` / `get_product_by_external_id(session, external_id)` -> CatalogProduct | None
+- `search(session, text="", *, group_id=None, in_stock=False, price_type_id=None, price_min=None, price_max=None,
+  offset=0, limit=50, active_only=True)` -> SearchPage(hits=[Hit(product, price)], next_offset)
+  `text` matches every word in name, article or barcode (case-insensitive, on both databases); `group_id` includes
+  its subgroups; `price_type_id` gives each hit's price in that type (None: no price) and is needed for
+  `price_min`/`price_max` (a product without a price of that type is then left out); `next_offset` is None on the
+  last page (Telegram's inline `next_offset` is `str(page.next_offset or "")`). Order: name, then id.
+- `find_price_type(session, key)` -> CatalogPriceType | None: by external id or by name (what
+  `companies.price_type` holds); `price_types(session)` -> all of them by name.
+- `price(session, product_id, price_type_id)` -> Decimal | None; `prices(session, product_ids, price_type_id)` ->
+  {product_id: Decimal} for a page of products in one query.
+- `stock(session, product_id)` -> [StockLine(warehouse_id, warehouse, quantity)] by warehouse name (zero rows
+  left out); the product's total is `product.quantity`.
+- `groups(session, parent_id=None)` -> the active groups under a parent, in 1C's order; `group_path(session,
+  group_id)` -> [root … group]; `subgroup_ids(session, group_id)` -> the group and all below it.
+- `warehouses(session)` -> all warehouses by name.
+- `stats(session)` -> {"groups", "products", "offers", "price_types", "prices", "warehouses", "stock"} counts
+  (products: active ones; offers: active products that offers.xml gave), what `konveyer catalog stats` prints.
+- `image_path(data_dir, relative)` -> the file of a product's image (`product.images` holds paths relative to the
+  exchange directory, as 1C names them: "import_files/ab/abcd.jpg"); None when it would leave that directory.
+- `fold(text)` -> the case-folded form that `search_text` is stored in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, and_, cast, func, null, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    CatalogGroup,
+    CatalogPrice,
+    CatalogPriceType,
+    CatalogProduct,
+    CatalogStock,
+    CatalogWarehouse,
+)
+
+EXCHANGE_DIR = "1c"  # under the data directory: what 1C uploads (images among it)
+PAGE = 50  # Telegram shows at most 50 inline results at a time
+
+
+@dataclass(frozen=True)
+class Hit:
+    product: CatalogProduct
+    price: Decimal | None  # in the price type asked for; None when none was asked or the product has none
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[Hit]
+    next_offset: int | None
+
+
+@dataclass(frozen=True)
+class StockLine:
+    warehouse_id: int
+    warehouse: str
+    quantity: Decimal
+
+
+def fold(text: str) -> str:
+    """Case-folded, ё read as е, runs of spaces as one: how `search_text` is stored and how a query is matched."""
+    return " ".join(text.casefold().replace("ё", "е").split())
+
+
+def search_text(name: str, article: str | None, barcode: str | None) -> str:
+    return fold(" ".join(part for part in (name, article, barcode) if part))
+
+
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def get_product(session: AsyncSession, product_id: int) -> CatalogProduct | None:
+    return await session.get(CatalogProduct, product_id)
+
+
+async def get_product_by_external_id(session: AsyncSession, external_id: str) -> CatalogProduct | None:
+    found = await session.execute(select(CatalogProduct).where(CatalogProduct.external_id == external_id))
+    return found.scalar_one_or_none()
+
+
+async def subgroup_ids(session: AsyncSession, group_id: int) -> list[int]:
+    # Groups are few (hundreds), so the tree is walked here rather than by a recursive query on two dialects.
+    rows = (await session.execute(select(CatalogGroup.id, CatalogGroup.parent_id))).all()
+    children: dict[int | None, list[int]] = {}
+    for gid, parent in rows:
+        children.setdefault(parent, []).append(gid)
+    found, todo = [], [group_id]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+async def search(
+    session: AsyncSession,
+    text: str = "",
+    *,
+    group_id: int | None = None,
+    in_stock: bool = False,
+    price_type_id: int | None = None,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    offset: int = 0,
+    limit: int = PAGE,
+    active_only: bool = True,
+) -> SearchPage:
+    if (price_min is not None or price_max is not None) and price_type_id is None:
+        raise ValueError("a price range needs a price type")
+    value = CatalogPrice.value if price_type_id is not None else cast(null(), CatalogPrice.value.type)
+    query = select(CatalogProduct, value)
+    if price_type_id is not None:
+        joined = and_(CatalogPrice.product_id == CatalogProduct.id, CatalogPrice.price_type_id == price_type_id)
+        if price_min is not None or price_max is not None:
+            query = query.join(CatalogPrice, joined)
+            if price_min is not None:
+                query = query.where(CatalogPrice.value >= price_min)
+            if price_max is not None:
+                query = query.where(CatalogPrice.value <= price_max)
+        else:
+            query = query.outerjoin(CatalogPrice, joined)
+    if active_only:
+        query = query.where(CatalogProduct.active.is_(True))
+    for word in fold(text).split():
+        pattern = f"%{_like_escape(word)}%"
+        query = query.where(or_(CatalogProduct.search_text.like(pattern, escape="\\"), CatalogProduct.barcode == word))
+    if group_id is not None:
+        query = query.where(CatalogProduct.group_id.in_(await subgroup_ids(session, group_id)))
+    if in_stock:
+        query = query.where(CatalogProduct.quantity > 0)
+    offset = max(offset, 0)
+    rows = (
+        await session.execute(query.order_by(CatalogProduct.name, CatalogProduct.id).offset(offset).limit(limit + 1))
+    ).all()
+    hits = [Hit(product, value) for product, value in rows[:limit]]
+    return SearchPage(hits, offset + limit if len(rows) > limit else None)
+
+
+async def find_price_type(session: AsyncSession, key: str) -> CatalogPriceType | None:
+    found = await session.execute(
+        select(CatalogPriceType)
+        .where(or_(CatalogPriceType.external_id == key, CatalogPriceType.name == key))
+        .order_by(CatalogPriceType.external_id != key)  # an exact id wins over a name
+        .limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
+async def price_types(session: AsyncSession) -> list[CatalogPriceType]:
+    return list((await session.execute(select(CatalogPriceType).order_by(CatalogPriceType.name))).scalars())
+
+
+async def price(session: AsyncSession, product_id: int, price_type_id: int) -> Decimal | None:
+    found = await session.execute(
+        select(CatalogPrice.value).where(
+            CatalogPrice.product_id == product_id, CatalogPrice.price_type_id == price_type_id
+        )
+    )
+    return found.scalar_one_or_none()
+
+
+async def prices(session: AsyncSession, product_ids: Iterable[int], price_type_id: int) -> dict[int, Decimal]:
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(CatalogPrice.product_id, CatalogPrice.value).where(
+            CatalogPrice.product_id.in_(ids), CatalogPrice.price_type_id == price_type_id
+        )
+    )
+    return {product_id: value for product_id, value in rows.all()}
+
+
+async def stock(session: AsyncSession, product_id: int) -> list[StockLine]:
+    rows = await session.execute(
+        select(CatalogWarehouse.id, CatalogWarehouse.name, CatalogStock.quantity)
+        .join(CatalogStock, CatalogStock.warehouse_id == CatalogWarehouse.id)
+        .where(CatalogStock.product_id == product_id, CatalogStock.quantity != 0)
+        .order_by(CatalogWarehouse.name)
+    )
+    return [StockLine(wid, name, quantity) for wid, name, quantity in rows.all()]
+
+
+async def groups(session: AsyncSession, parent_id: int | None = None) -> list[CatalogGroup]:
+    query = select(CatalogGroup).where(CatalogGroup.active.is_(True))
+    query = query.where(CatalogGroup.parent_id.is_(None) if parent_id is None else CatalogGroup.parent_id == parent_id)
+    return list((await session.execute(query.order_by(CatalogGroup.position, CatalogGroup.name))).scalars())
+
+
+async def group_path(session: AsyncSession, group_id: int) -> list[CatalogGroup]:
+    path: list[CatalogGroup] = []
+    current = await session.get(CatalogGroup, group_id)
+    while current is not None and len(path) < 64:  # 64: a loop in bad data must not hang a card
+        path.append(current)
+        current = None if current.parent_id is None else await session.get(CatalogGroup, current.parent_id)
+    return path[::-1]
+
+
+async def warehouses(session: AsyncSession) -> list[CatalogWarehouse]:
+    return list((await session.execute(select(CatalogWarehouse).order_by(CatalogWarehouse.name))).scalars())
+
+
+async def stats(session: AsyncSession) -> dict[str, int]:
+    active = CatalogProduct.active.is_(True)
+
+    async def count(query: Select[Any]) -> int:
+        return int((await session.execute(query)).scalar_one())
+
+    return {
+        "groups": await count(select(func.count()).select_from(CatalogGroup).where(CatalogGroup.active.is_(True))),
+        "products": await count(select(func.count()).select_from(CatalogProduct).where(active)),
+        "offers": await count(
+            select(func.count()).select_from(CatalogProduct).where(active, CatalogProduct.offer_run.is_not(None))
+        ),
+        "price_types": await count(select(func.count()).select_from(CatalogPriceType)),
+        "prices": await count(select(func.count()).select_from(CatalogPrice)),
+        "warehouses": await count(select(func.count()).select_from(CatalogWarehouse)),
+        "stock": await count(select(func.count()).select_from(CatalogStock)),
+    }
+
+
+def image_path(data_dir: Path, relative: str) -> Path | None:
+    root = (data_dir / EXCHANGE_DIR).resolve()
+    target = (root / relative).resolve()
+    return target if target.is_relative_to(root) else None
+
+
+__all__: Sequence[str] = (
+    "PAGE",
+    "Hit",
+    "SearchPage",
+    "StockLine",
+    "find_price_type",
+    "fold",
+    "get_product",
+    "get_product_by_external_id",
+    "group_path",
+    "groups",
+    "image_path",
+    "price",
+    "price_types",
+    "prices",
+    "search",
+    "stats",
+    "stock",
+    "subgroup_ids",
+    "warehouses",
+)

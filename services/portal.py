@@ -1,0 +1,369 @@
+"""The dealer portal in chat (seed 4): the catalogue as a dealer sees it (their own price type only), their cart,
+and the cart turned into an order request or into a reclamation's parts.
+
+The catalogue itself is `services.catalogue` (1C fills it); what a dealer may see of it is decided here once: the
+price of their organisation's price type and nothing else, and no prices at all for someone without one. A
+reclamation is filed from a product's card, so its product is always the catalogue's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import CartLine, CatalogProduct, Company, StoredFile, Task, User
+from flows.i18n import _
+from flows.runtime import EngineError
+from flows.status import TaskStatus
+from services import catalogue
+from services.cases.service import CaseService
+from services.cases.state import Loaded
+from services.core import Core
+
+ORDER_PROCESS = "order_request"
+RECLAMATION_PROCESS = "reclamation"
+PARTS_TASK = "pick_parts"  # the reclamation's task the cart's «В рекламацию» finishes with the parts
+MAX_QUANTITY = 100_000
+IMAGE_KIND = "catalog_image"
+
+
+class PortalError(EngineError):
+    """A refusal the person is told in words (an empty cart, a product without a price)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What an inline query asks besides words: `!` or «наличие» — in stock only; «от N», «до N» — the price
+    range in the dealer's price type; `#группа` — a group (with its subgroups) whose name begins so."""
+
+    words: str
+    in_stock: bool = False
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    group: str | None = None
+
+
+def parse_query(text: str) -> Filters:
+    words: list[str] = []
+    in_stock, low, high, group = False, None, None, None
+    tokens = text.split()
+    i = 0
+    while i < len(tokens):
+        token, folded = tokens[i], catalogue.fold(tokens[i])
+        if folded in ("!", "наличие", "в_наличии", "instock"):
+            in_stock = True
+        elif folded in ("от", "до", "from", "to") and i + 1 < len(tokens) and _amount(tokens[i + 1]) is not None:
+            if folded in ("от", "from"):
+                low = _amount(tokens[i + 1])
+            else:
+                high = _amount(tokens[i + 1])
+            i += 1
+        elif token.startswith("#") and len(token) > 1:
+            group = token[1:].replace("_", " ")
+        else:
+            words.append(token)
+        i += 1
+    return Filters(" ".join(words), in_stock, low, high, group)
+
+
+def _amount(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.replace(" ", "").replace(",", ".").rstrip("₽"))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A product as this dealer sees it."""
+
+    product: CatalogProduct
+    price: Decimal | None
+
+
+@dataclass(frozen=True)
+class Card:
+    offer: Offer
+    stock: list[catalogue.StockLine]
+    group: list[str]
+    image_file_id: int | None  # a stored copy of its first image, sent as the card's photo
+    in_cart: int
+
+
+@dataclass(frozen=True)
+class CartEntry:
+    product: CatalogProduct | None  # None: gone from the catalogue since it was added
+    external_id: str
+    quantity: int
+    price: Decimal | None
+
+    @property
+    def total(self) -> Decimal | None:
+        return None if self.price is None else self.price * self.quantity
+
+
+@dataclass(frozen=True)
+class CartView:
+    entries: list[CartEntry]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((e.total or Decimal(0) for e in self.entries), Decimal(0))
+
+
+class Portal:
+    """Request-scoped, like `Organisations`: the person's catalogue and cart over the update's session."""
+
+    def __init__(self, core: Core, session: AsyncSession, user: User) -> None:
+        self.core = core
+        self.session = session
+        self.user = user
+
+    # --- the catalogue as this person sees it -------------------------------------------------------
+
+    async def organisation(self) -> Company | None:
+        org = self.user.organisation_id
+        return await self.session.get(Company, org) if org is not None else None
+
+    async def price_type_id(self) -> int | None:
+        """The dealer's own price type; None for anyone without one (they see no prices at all)."""
+        company = await self.organisation()
+        if company is None or not company.price_type:
+            return None
+        found = await catalogue.find_price_type(self.session, company.price_type)
+        return found.id if found is not None else None
+
+    async def search(self, text: str, offset: int) -> tuple[list[Offer], int | None]:
+        filters = parse_query(text)
+        price_type = await self.price_type_id()
+        group_id = await self._group(filters.group) if filters.group else None
+        if filters.group and group_id is None:
+            return [], None
+        ranged = price_type is not None
+        page = await catalogue.search(
+            self.session,
+            filters.words,
+            group_id=group_id,
+            in_stock=filters.in_stock,
+            price_type_id=price_type,
+            price_min=filters.price_min if ranged else None,
+            price_max=filters.price_max if ranged else None,
+            offset=offset,
+        )
+        return [Offer(hit.product, hit.price) for hit in page.hits], page.next_offset
+
+    async def _group(self, name: str) -> int | None:
+        wanted = catalogue.fold(name)
+        todo = await catalogue.groups(self.session)
+        while todo:
+            group = todo.pop(0)
+            if catalogue.fold(group.name).startswith(wanted):
+                return group.id
+            todo.extend(await catalogue.groups(self.session, group.id))
+        return None
+
+    async def card(self, product_id: int) -> Card:
+        product = await catalogue.get_product(self.session, product_id)
+        if product is None or not product.active:
+            raise PortalError(_("This product is no longer in the catalogue."))
+        price_type = await self.price_type_id()
+        price = await catalogue.price(self.session, product.id, price_type) if price_type is not None else None
+        path = [g.name for g in await catalogue.group_path(self.session, product.group_id)] if product.group_id else []
+        in_cart = await self.session.scalar(
+            select(CartLine.quantity).where(CartLine.user_id == self.user.id, CartLine.product == product.external_id)
+        )
+        return Card(
+            Offer(product, price),
+            await catalogue.stock(self.session, product.id),
+            path,
+            await self._image(product),
+            int(in_cart or 0),
+        )
+
+    async def _image(self, product: CatalogProduct) -> int | None:
+        """The product's first image as a stored file (kept once per image, so a card sent again reuses it)."""
+        for relative in product.images or []:
+            path = catalogue.image_path(self.core.config.data_dir, str(relative))
+            if path is None or not path.is_file():
+                continue
+            known = await self.session.scalar(
+                select(StoredFile.id).where(StoredFile.kind == IMAGE_KIND, StoredFile.file_name == str(relative))
+            )
+            if known is not None:
+                return int(known)
+            stored = await self.core.files.add(
+                self.session,
+                content=path.read_bytes(),
+                name=str(relative),
+                kind=IMAGE_KIND,
+                now=self.core.clock.now(),
+                case_id=None,
+                user_id=None,
+            )
+            return stored.id
+        return None
+
+    # --- the cart -----------------------------------------------------------------------------------
+
+    async def add(self, product_id: int, quantity: int = 1) -> int:
+        """«В заявку»: one more of the product in the cart (or `quantity` more); the new count."""
+        product = await catalogue.get_product(self.session, product_id)
+        if product is None or not product.active:
+            raise PortalError(_("This product is no longer in the catalogue."))
+        line = await self.session.scalar(
+            select(CartLine).where(CartLine.user_id == self.user.id, CartLine.product == product.external_id)
+        )
+        if line is None:
+            line = CartLine(user_id=self.user.id, product=product.external_id, quantity=0, added_at=self.now)
+            self.session.add(line)
+        line.quantity = min(line.quantity + quantity, MAX_QUANTITY)
+        await self.session.flush()
+        return line.quantity
+
+    async def set_quantity(self, product_id: int, quantity: int) -> None:
+        product = await catalogue.get_product(self.session, product_id)
+        if product is None:
+            raise PortalError(_("This product is no longer in the catalogue."))
+        where = (CartLine.user_id == self.user.id, CartLine.product == product.external_id)
+        if quantity <= 0:
+            await self.session.execute(delete(CartLine).where(*where))
+            return
+        line = await self.session.scalar(select(CartLine).where(*where))
+        if line is None:
+            await self.add(product_id, quantity)
+        else:
+            line.quantity = min(quantity, MAX_QUANTITY)
+        await self.session.flush()
+
+    async def step(self, product_id: int, delta: int) -> None:
+        """«➕»/«➖» on the cart: one more or one less (none left: out of the cart)."""
+        product = await catalogue.get_product(self.session, product_id)
+        if product is None:
+            raise PortalError(_("This product is no longer in the catalogue."))
+        current = await self.session.scalar(
+            select(CartLine.quantity).where(CartLine.user_id == self.user.id, CartLine.product == product.external_id)
+        )
+        await self.set_quantity(product_id, int(current or 0) + delta)
+
+    async def cart(self) -> CartView:
+        lines = list(
+            (
+                await self.session.execute(
+                    select(CartLine).where(CartLine.user_id == self.user.id).order_by(CartLine.added_at, CartLine.id)
+                )
+            ).scalars()
+        )
+        products: dict[str, CatalogProduct] = {}
+        if lines:
+            found = await self.session.execute(
+                select(CatalogProduct).where(CatalogProduct.external_id.in_([ln.product for ln in lines]))
+            )
+            products = {p.external_id: p for p in found.scalars()}
+        price_type = await self.price_type_id()
+        ids = [p.id for p in products.values()]
+        prices = await catalogue.prices(self.session, ids, price_type) if price_type is not None else {}
+        entries = []
+        for line in lines:
+            product = products.get(line.product)
+            live = product if product is not None and product.active else None
+            price = prices.get(live.id) if live is not None else None
+            entries.append(CartEntry(live, line.product, line.quantity, price))
+        return CartView(entries)
+
+    async def clear(self) -> None:
+        await self.session.execute(delete(CartLine).where(CartLine.user_id == self.user.id))
+
+    # --- the cart becomes a case --------------------------------------------------------------------
+
+    async def submit_order(self, cases: CaseService) -> Loaded:
+        """The cart becomes an order request of the dealer's organisation: its positions with the prices of the
+        dealer's price type as they are now (the snapshot); the start form then asks payment and delivery."""
+        company = await self.organisation()
+        view = await self.cart()
+        if company is None:
+            raise PortalError(_("Only a dealer's staff can order."))
+        if not view.entries:
+            raise PortalError(_("Your cart is empty: add products from the catalogue first."))
+        positions = [self._position(e) for e in view.entries]
+        data: dict[str, Any] = {
+            "dealer_name": company.name,
+            "price_type": company.price_type or "",
+            "positions": positions,
+            "amount": _money(view.total),
+        }
+        loaded = await cases.start(self.user, ORDER_PROCESS, data)
+        await self.clear()
+        return loaded
+
+    @staticmethod
+    def _position(entry: CartEntry) -> dict[str, Any]:
+        if entry.product is None:
+            raise PortalError(_("A product in your cart is no longer in the catalogue: remove it first."))
+        if entry.price is None or entry.total is None:
+            raise PortalError(_("«%(name)s» has no price for you: remove it first."), name=entry.product.name)
+        return {
+            "product": entry.product.external_id,
+            "name": entry.product.name,
+            "article": entry.product.article or "",
+            "quantity": entry.quantity,
+            "price": _money(entry.price),
+            "total": _money(entry.total),
+        }
+
+    async def start_reclamation(self, cases: CaseService, product_id: int) -> Loaded:
+        """«🛠 Рекламация» on a product's card: the reclamation's product is this catalogue product."""
+        company = await self.organisation()
+        product = await catalogue.get_product(self.session, product_id)
+        if product is None:
+            raise PortalError(_("This product is no longer in the catalogue."))
+        data = {
+            "dealer_name": company.name if company else "",
+            "product": product.external_id,
+            "product_name": product.name,
+            "product_article": product.article or "",
+        }
+        return await cases.start(self.user, RECLAMATION_PROCESS, data)
+
+    async def parts_tasks(self) -> list[Task]:
+        """The reclamations waiting for this person's parts (the task the cart's «В рекламацию» finishes)."""
+        rows = await self.session.execute(
+            select(Task)
+            .where(Task.assignee_id == self.user.id, Task.key == PARTS_TASK, Task.status == TaskStatus.OPEN)
+            .order_by(Task.id)
+        )
+        return list(rows.scalars())
+
+    async def parts_to_reclamation(self, cases: CaseService, task_id: int) -> Loaded:
+        """The cart's products become the reclamation's parts (at the dealer's prices), finishing its parts task."""
+        if task_id not in {t.id for t in await self.parts_tasks()}:
+            raise PortalError(_("This reclamation no longer waits for parts."))
+        view = await self.cart()
+        if not view.entries:
+            raise PortalError(_("Your cart is empty: add products from the catalogue first."))
+        parts = [{k: v for k, v in self._position(e).items() if k != "total"} for e in view.entries]
+        loaded = await cases.submit(self.user, task_id, "done", {"parts": parts})
+        await self.clear()
+        return loaded
+
+    @property
+    def now(self) -> Any:
+        return self.core.clock.now()
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+PRODUCT_LINK = re.compile(r"product-(\d+)$")
+
+
+def product_in_link(url: str | None) -> int | None:
+    """The product a card's link names (`…?start=product-17`): the link an inline result's message carries."""
+    found = PRODUCT_LINK.search(url or "")
+    return int(found.group(1)) if found else None

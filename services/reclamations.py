@@ -1,0 +1,72 @@
+"""Lists of seed 4's cases a page at a time, each with its stage: the reclamations for the internal staff (oldest
+first; the chat marks each with a colour), and a dealer's order requests (newest first, with their amounts).
+Only the cases the person may see (`services.access`): a dealer's staff get their organisation's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Case
+from services import access
+from services.core import Core
+
+PROCESS = "reclamation"
+ORDERS = "order_request"
+PAGE = 10
+
+
+@dataclass(frozen=True)
+class ReclamationRow:
+    case_id: int
+    title: str
+    stage: str
+    stage_title: str
+    status: str
+    result: str | None
+    created_at: datetime
+    amount: str | None = None
+
+
+@dataclass(frozen=True)
+class ReclamationPage:
+    rows: list[ReclamationRow]
+    number: int
+    pages: int
+
+
+class Reclamations:
+    def __init__(self, core: Core, session: AsyncSession) -> None:
+        self.core = core
+        self.session = session
+
+    async def page(self, viewer: access.Viewer, number: int, process: str = PROCESS) -> ReclamationPage:
+        """One page of the cases of `process` this person may see: reclamations oldest first, orders newest."""
+        seen = access.visible_cases(viewer, self.core.registry.current_specs())
+        where = (Case.process == process, seen)
+        order = (Case.created_at, Case.id) if process == PROCESS else (Case.created_at.desc(), Case.id.desc())
+        total = int(await self.session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
+        pages = max(1, -(-total // PAGE))
+        number = min(max(number, 0), pages - 1)
+        rows = await self.session.execute(select(Case).where(*where).order_by(*order).offset(number * PAGE).limit(PAGE))
+        lang = viewer.user.language
+        listed = []
+        for case in rows.scalars():
+            spec = await self.core.registry.spec(self.session, case.definition_id)
+            stage = self.core.wording.stage_title(spec, case.stage, lang)
+            listed.append(
+                ReclamationRow(
+                    case.id,
+                    case.title,
+                    case.stage,
+                    stage,
+                    case.status,
+                    case.result,
+                    case.created_at,
+                    (case.data or {}).get("amount"),
+                )
+            )
+        return ReclamationPage(listed, number, pages)

@@ -1,0 +1,248 @@
+"""The sale side of 1C's exchange (CommerceML 2, `type=sale`): approved order requests out to 1C, 1C's documents
+back onto the order cases. The HTTP endpoint (`/1c/exchange`, integrations/onec) calls these.
+
+- `query` (`mode=query`): every order request approved and not yet confirmed by 1C, as one CommerceML document
+  (`КоммерческаяИнформация` with a `Документ` per order: `ХозОперация` «Заказ товара», the dealer as the buyer,
+  `Товары` with each position's 1C `Ид`, price, quantity and sum, payment and delivery as `ЗначенияРеквизитов`).
+  The orders sent are marked as queried; a query that 1C never confirms leaves them to be sent again.
+- `success` (`mode=success`): 1C took what the last queries sent; those orders are exported and not sent again.
+  An order approved after the query is not among them.
+- `apply` (`mode=file`/`import` of `type=sale`): 1C's documents for our orders (matched by `Ид`, else `Номер`: the
+  case's number) move the case — «Отменен» cancels it, a shipment (`Дата отгрузки по 1С`) ships it, a payment
+  (`Дата оплаты по 1С`) marks it paid, anything else accepts it in 1C — forward only, with 1C's number, status,
+  payment and shipment kept on the case. A document for an order we do not have, or one not approved yet, is
+  counted and left alone.
+
+Parsing refuses a DTD (so no entity expansion or external fetch) — the protections defusedxml gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Case, Company, OrderExport
+from flows.status import CaseStatus
+from services.cases.service import CaseService
+from services.core import Core
+
+PROCESS = "order_request"
+READY = "approved"  # the stage at which an order waits for 1C
+SCHEMA_VERSION = "2.05"
+STAMP = "%Y-%m-%d %H:%M:%S"
+# Forward only: 1C's documents may come in any order and more than once.
+RANK = {"approved": 0, "in_1c": 1, "paid": 2, "shipped": 3}
+PAYMENT = {"prepayment": "Предоплата", "deferred": "Отсрочка платежа"}
+DELIVERY = {"pickup": "Самовывоз", "delivery": "Доставка"}
+
+
+class BadDocument(ValueError):
+    """1C sent something that is not a CommerceML document we can read (the endpoint answers `failure`)."""
+
+
+@dataclass
+class Applied:
+    moved: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def _sub(parent: etree._Element, tag: str, text: Any = None, **attrs: str) -> etree._Element:
+    node = etree.SubElement(parent, tag, attrs)
+    if text is not None:
+        node.text = str(text)
+    return node
+
+
+def _requisites(parent: etree._Element, pairs: list[tuple[str, str]]) -> None:
+    values = _sub(parent, "ЗначенияРеквизитов")
+    for name, value in pairs:
+        item = _sub(values, "ЗначениеРеквизита")
+        _sub(item, "Наименование", name)
+        _sub(item, "Значение", value)
+
+
+def _money(value: Any) -> str:
+    return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
+
+
+class SalesExchange:
+    def __init__(self, core: Core, session: AsyncSession) -> None:
+        self.core = core
+        self.session = session
+
+    async def _ready(self) -> list[Case]:
+        exported = select(OrderExport.case_id).where(OrderExport.exported_at.is_not(None))
+        rows = await self.session.execute(
+            select(Case)
+            .where(Case.process == PROCESS, Case.stage == READY, Case.status == CaseStatus.ACTIVE)
+            .where(Case.id.not_in(exported))
+            .order_by(Case.id)
+        )
+        return list(rows.scalars())
+
+    async def query(self) -> bytes:
+        """The orders 1C should take now, as CommerceML; each marked as sent by this query."""
+        now = self.core.clock.now()
+        cases = await self._ready()
+        local = now.astimezone(self.core.calendar.tz)
+        root = etree.Element(
+            "КоммерческаяИнформация", ВерсияСхемы=SCHEMA_VERSION, ДатаФормирования=local.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        for case in cases:
+            company = await self.session.get(Company, case.company_id) if case.company_id else None
+            self._document(root, case, company)
+            mark = await self.session.get(OrderExport, case.id)
+            if mark is None:
+                self.session.add(OrderExport(case_id=case.id, queried_at=now, exported_at=None))
+            else:
+                mark.queried_at = now
+        await self.session.flush()
+        return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+    def _document(self, root: etree._Element, case: Case, company: Company | None) -> None:
+        data = case.data or {}
+        created = case.created_at.astimezone(self.core.calendar.tz)
+        doc = _sub(root, "Документ")
+        _sub(doc, "Ид", case.id)
+        _sub(doc, "Номер", case.id)
+        _sub(doc, "Дата", created.strftime("%Y-%m-%d"))
+        _sub(doc, "ХозОперация", "Заказ товара")
+        _sub(doc, "Роль", "Продавец")
+        _sub(doc, "Валюта", "руб")
+        _sub(doc, "Курс", "1")
+        _sub(doc, "Сумма", _money(data.get("amount")))
+        buyers = _sub(doc, "Контрагенты")
+        buyer = _sub(buyers, "Контрагент")
+        _sub(buyer, "Ид", f"dealer-{case.company_id}" if case.company_id else "dealer")
+        name = company.name if company else str(data.get("dealer_name") or "")
+        _sub(buyer, "Наименование", name)
+        _sub(buyer, "ПолноеНаименование", name)
+        _sub(buyer, "Роль", "Покупатель")
+        if company is not None and company.inn:
+            _sub(buyer, "ИНН", company.inn)
+        if company is not None and company.kpp:
+            _sub(buyer, "КПП", company.kpp)
+        _sub(doc, "Время", created.strftime("%H:%M:%S"))
+        if data.get("comment"):
+            _sub(doc, "Комментарий", data["comment"])
+        goods = _sub(doc, "Товары")
+        for position in data.get("positions") or []:
+            item = _sub(goods, "Товар")
+            _sub(item, "Ид", position.get("product", ""))
+            if position.get("article"):
+                _sub(item, "Артикул", position["article"])
+            _sub(item, "Наименование", position.get("name", ""))
+            _sub(item, "БазоваяЕдиница", "шт", Код="796", НаименованиеПолное="Штука", МеждународноеСокращение="PCE")
+            _sub(item, "ЦенаЗаЕдиницу", _money(position.get("price")))
+            _sub(item, "Количество", position.get("quantity", 0))
+            _sub(item, "Сумма", _money(position.get("total")))
+            _requisites(item, [("ВидНоменклатуры", "Товар"), ("ТипНоменклатуры", "Товар")])
+        pairs = [
+            ("Метод оплаты", PAYMENT.get(str(data.get("payment_type")), "")),
+            ("Способ доставки", DELIVERY.get(str(data.get("delivery_type")), "")),
+            ("Адрес доставки", str(data.get("delivery_address") or "")),
+            ("Тип цен", str(data.get("price_type") or "")),
+            ("Статус заказа", "Согласован"),
+            ("Дата изменения статуса", self.core.clock.now().astimezone(self.core.calendar.tz).strftime(STAMP)),
+        ]
+        _requisites(doc, [(k, v) for k, v in pairs if v])
+
+    async def success(self) -> int:
+        """1C confirmed what it was sent: those orders are exported (how many)."""
+        done = await self.session.execute(
+            update(OrderExport)
+            .where(OrderExport.queried_at.is_not(None), OrderExport.exported_at.is_(None))
+            .values(exported_at=self.core.clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def apply(self, content: bytes) -> Applied:
+        """1C's documents for our orders: each moves its case (forward only) and leaves 1C's details on it."""
+        applied = Applied()
+        for doc in parse_documents(content):
+            case_id = next((int(v) for v in (doc.get("Ид"), doc.get("Номер")) if v and v.isdigit()), None)
+            case = await self.session.get(Case, case_id) if case_id is not None else None
+            if case is None or case.process != PROCESS:
+                applied.unknown.append(doc.get("Номер") or doc.get("Ид") or "")
+                continue
+            moved = await self._move(case.id, doc)
+            (applied.moved if moved else applied.unchanged).append(case.id)
+        return applied
+
+    async def _move(self, case_id: int, doc: dict[str, str]) -> bool:
+        cases = CaseService(self.core, self.session)
+        loaded = await cases.load(case_id)
+        state = loaded.state
+        if state.status != CaseStatus.ACTIVE or state.stage not in RANK:
+            return False  # not approved yet, or over already: 1C's word does not reopen or skip an approval
+        facts = {
+            "onec_number": doc.get("Номер по 1С", ""),
+            "onec_status": doc.get("Статус заказа", "") or doc.get("Статуса заказа ИД", ""),
+            "paid_on": " ".join(v for v in (doc.get("Дата оплаты по 1С"), doc.get("Номер оплаты по 1С")) if v),
+            "shipped_on": " ".join(v for v in (doc.get("Дата отгрузки по 1С"), doc.get("Номер отгрузки по 1С")) if v),
+        }
+        changed = {k: v for k, v in facts.items() if v and state.data.get(k) != v}
+        state.data.update(changed)
+        if _true(doc.get("Отменен")) or _true(doc.get("ПометкаУдаления")):
+            target = "cancelled"
+        elif facts["shipped_on"]:
+            target = "shipped"
+        elif facts["paid_on"]:
+            target = "paid"
+        else:
+            target = "in_1c"
+        if target != "cancelled" and RANK[target] <= RANK[state.stage]:
+            if changed:
+                await cases.save(loaded, [], None, "onec.document", {"values": changed})
+            return False
+        actor = state.responsible_id or state.initiator_id
+        effects = self.core.engine.move(state, target, actor, set(), is_admin=True)
+        await cases.save(loaded, effects, None, "case.move", {"to": target, "by": "1C", "values": changed})
+        return True
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").strip().casefold() in ("true", "истина", "да", "1")
+
+
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def parse_documents(content: bytes) -> list[dict[str, str]]:
+    """Each `Документ` of a CommerceML file as {child: text} plus its `ЗначенияРеквизитов` by name (with or
+    without the `urn:1C.ru:commerceml_2` namespace, in whatever encoding its declaration names)."""
+    try:
+        root = etree.fromstring(content, PARSER)
+    except etree.XMLSyntaxError as error:
+        raise BadDocument(f"not XML: {error}") from error
+    if root.getroottree().docinfo.doctype:
+        raise BadDocument("a DTD is not accepted")
+    if _local(root.tag) != "КоммерческаяИнформация":
+        raise BadDocument("not a CommerceML document")
+    documents = []
+    for doc in root.iter():
+        if _local(doc.tag) != "Документ":
+            continue
+        found: dict[str, str] = {}
+        for child in doc:
+            name = _local(child.tag)
+            if name == "ЗначенияРеквизитов":
+                for pair in child:
+                    parts = {_local(p.tag): (p.text or "").strip() for p in pair}
+                    if parts.get("Наименование"):
+                        found[parts["Наименование"]] = parts.get("Значение", "")
+            elif len(child) == 0:
+                found.setdefault(name, (child.text or "").strip())
+        documents.append(found)
+    return documents

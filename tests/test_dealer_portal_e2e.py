@@ -1,0 +1,312 @@
+"""Seed 4 in chat: a dealer finds products with the inline search (`@bot косилка`) at their own prices only, puts
+three positions into the cart and orders them; the regional representative and the office approve; 1C takes the
+order over the exchange and later sends its status back, which moves the case. A dealer's service engineer files
+a reclamation from a product's card and adds a part from the catalogue; it runs to the end. The other dealer sees
+none of it — not the prices, not the requests, not the reclamation."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import select
+
+from db.models import Case, User
+from integrations.onec.importer import import_files
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_onec_exchange_e2e import OneC, _exchange
+from tests.test_organisations_e2e import dealer_person, organisation, texts
+
+GROUPS = ("Газонокосилки", "Триммеры", "Запчасти")
+IMAGE = "import_files/t1/guid-1.jpg"  # the Twinclip's photo, as 1C names the files it sends with the package
+# name, article, barcode, group, wholesale price, retail price, stock in Moscow, stock in Kazan
+PRODUCTS = [
+    ("Газонокосилка STIGA Combi 48", "2L0481848", "8019720000011", "Газонокосилки", "31500", "39900", "4", "2"),
+    ("Газонокосилка STIGA Twinclip 55", "2L0556848", "8019720000028", "Газонокосилки", "52000", "64900", "0", "3"),
+    ("Газонокосилка STIGA Multiclip 50", "2L0500848", "8019720000035", "Газонокосилки", "44000", "54900", "0", "0"),
+    ("Триммер STIGA SBC 900", "2T1090048", "8019720000042", "Триммеры", "18700", "23500", "7", "0"),
+    ("Нож для газонокосилки 48 см", "1111-9101-01", "8019720000059", "Запчасти", "1350", "1900", "25", "10"),
+]
+
+
+def garden_package(folder: Path) -> list[Path]:
+    """import.xml and offers.xml as 1C writes them (CommerceML 2.08): groups nested under «Садовая техника», two
+    price types, stock by warehouse as `Склад` attributes."""
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" '
+        'ВерсияСхемы="2.08" ДатаФормирования="2026-12-01T08:00:00">'
+    )
+    groups = "".join(f"<Группа><Ид>g-{g}</Ид><Наименование>{g}</Наименование></Группа>" for g in GROUPS)
+    picture = f"<Картинка>{IMAGE}</Картинка>"
+    goods = "".join(
+        f"<Товар><Ид>guid-{n}</Ид><Штрихкод>{barcode}</Штрихкод><Артикул>{article}</Артикул>"
+        f'<Наименование>{name}</Наименование><БазоваяЕдиница Код="796" НаименованиеПолное="Штука" '
+        f'МеждународноеСокращение="PCE">шт</БазоваяЕдиница><Группы><Ид>g-{group}</Ид></Группы>'
+        f"{picture if n == 1 else ''}</Товар>"
+        for n, (name, article, barcode, group, *_rest) in enumerate(PRODUCTS)
+    )
+    catalogue_xml = (
+        f"{head}<Классификатор><Ид>cls-1</Ид><Наименование>Классификатор</Наименование><Группы><Группа>"
+        f"<Ид>g-root</Ид><Наименование>Садовая техника</Наименование><Группы>{groups}</Группы></Группа></Группы>"
+        f'</Классификатор><Каталог СодержитТолькоИзменения="false"><Ид>cat-1</Ид><ИдКлассификатора>cls-1'
+        f"</ИдКлассификатора><Наименование>Каталог</Наименование><Товары>{goods}</Товары></Каталог>"
+        f"</КоммерческаяИнформация>\n"
+    )
+    kinds = "".join(
+        f"<ТипЦены><Ид>{pid}</Ид><Наименование>{name}</Наименование><Валюта>RUB</Валюта></ТипЦены>"
+        for pid, name in (("pt-opt", "Оптовая"), ("pt-rozn", "Розничная"))
+    )
+    stores = "".join(
+        f"<Склад><Ид>{wid}</Ид><Наименование>{name}</Наименование></Склад>"
+        for wid, name in (("w-msk", "Склад Москва"), ("w-kzn", "Склад Казань"))
+    )
+    offers = "".join(
+        f"<Предложение><Ид>guid-{n}</Ид><Наименование>{name}</Наименование><Цены>"
+        f"<Цена><ИдТипаЦены>pt-opt</ИдТипаЦены><ЦенаЗаЕдиницу>{opt}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
+        f"<Цена><ИдТипаЦены>pt-rozn</ИдТипаЦены><ЦенаЗаЕдиницу>{rozn}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
+        f"</Цены><Количество>{int(msk) + int(kzn)}</Количество>"
+        f'<Склад ИдСклада="w-msk" КоличествоНаСкладе="{msk}"/><Склад ИдСклада="w-kzn" КоличествоНаСкладе="{kzn}"/>'
+        f"</Предложение>"
+        for n, (name, _article, _barcode, _group, opt, rozn, msk, kzn) in enumerate(PRODUCTS)
+    )
+    offers_xml = (
+        f'{head}<ПакетПредложений СодержитТолькоИзменения="false"><Ид>cat-1#</Ид><Наименование>Пакет предложений'
+        f"</Наименование><ИдКаталога>cat-1</ИдКаталога><ИдКлассификатора>cls-1</ИдКлассификатора>"
+        f"<ТипыЦен>{kinds}</ТипыЦен><Склады>{stores}</Склады><Предложения>{offers}</Предложения>"
+        f"</ПакетПредложений></КоммерческаяИнформация>\n"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "import.xml").write_text(catalogue_xml, encoding="utf-8")
+    (folder / "offers.xml").write_text(offers_xml, encoding="utf-8")
+    return [folder / "import.xml", folder / "offers.xml"]
+
+
+async def load_catalogue(harness: Harness, folder: Path, onec: OneC | None) -> None:
+    """The maker's catalogue: 1C sends it over the exchange (or, without 1C, the importer reads the same files)."""
+    files = garden_package(folder)
+    if onec is None:
+        result = await import_files(harness.core.sessionmaker, harness.core.clock, files)
+        assert (result.counts["products"], result.counts["prices"]) == (5, 10), result.counts
+        return
+    assert (await onec.checkauth())[0] == "success"
+    await onec.call("init")
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), (40, 140, 60)).save(photo, format="JPEG")
+    await onec.send(IMAGE, photo.getvalue(), 1 << 20)
+    for path in files:
+        await onec.send(path.name, path.read_bytes(), 1 << 20)
+        answer, _ = await onec.load(path.name)
+        assert answer[0] == "success", answer
+
+
+async def dealers(harness: Harness, folder: Path, onec: OneC | None = None) -> dict[str, Person]:
+    await load_catalogue(harness, folder, onec)
+    await organisation(harness, "ООО Сад region=Москва inn=7701234567 kpp=770101001 price=Оптовая")
+    await organisation(harness, "ООО Инструмент region=Казань inn=1655000000 price=Розничная")
+    people = {
+        "anna": await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера"),
+        "sergey": await dealer_person(harness, "Сергей", "ООО Сад", "Сервисник дилера"),
+        "boris": await dealer_person(harness, "Борис", "ООО Инструмент", "Менеджер дилера"),
+        "regina": await harness.person("Регина", "regional_rep"),
+        "rita": await harness.person("Рита", "representative"),
+        "semyon": await harness.person("Семён", "rep_service"),
+    }
+    async with harness.core.sessionmaker() as session:
+        regina_id = (await session.execute(select(User.id).where(User.name == "Регина"))).scalar_one()
+    await harness.admin.send(f"/region {regina_id} Москва")
+    await harness.admin.expect("Регина", "Москва")
+    return people
+
+
+async def add_to_cart(person: Person, query: str, title: str) -> None:
+    """Find the product inline, pick it (its card comes), press «В заявку»."""
+    answer = await person.inline(query)
+    await person.choose(answer, title)
+    card = await person.expect(title, "Ваша цена")
+    await person.press("В заявку", card)
+
+
+async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness, onec = await _exchange(harness_factory)
+    people = await dealers(harness, tmp_path / "1c", onec)
+    anna, boris, regina, rita = people["anna"], people["boris"], people["regina"], people["rita"]
+
+    # The search: by name, by article, by barcode; the dealer's own (wholesale) prices, personal results.
+    found = await anna.inline("газонокосилка")
+    assert found["is_personal"] is True
+    assert [r["title"] for r in found["results"]] == sorted(p[0] for p in PRODUCTS[:3])  # by name
+    combi = next(r for r in found["results"] if "Combi" in r["title"])
+    assert "31 500,00 ₽" in combi["description"] and "39 900" not in combi["description"]
+    assert [r["title"] for r in (await anna.inline("2T1090048"))["results"]] == ["Триммер STIGA SBC 900"]
+    assert [r["title"] for r in (await anna.inline("8019720000059"))["results"]] == ["Нож для газонокосилки 48 см"]
+    # Filters: in stock only; a price range in her price type; a group.
+    in_stock = await anna.inline("газонокосилка !")
+    assert [r["title"] for r in in_stock["results"]] == [p[0] for p in PRODUCTS[:2]]
+    ranged = await anna.inline("stiga от 40000 до 50000")
+    assert [r["title"] for r in ranged["results"]] == ["Газонокосилка STIGA Multiclip 50"]
+    assert [r["title"] for r in (await anna.inline("#Триммеры"))["results"]] == ["Триммер STIGA SBC 900"]
+    # Boris's dealer buys at retail: he never gets Garden's prices.
+    theirs = await boris.inline("газонокосилка")
+    assert "39 900,00 ₽" in theirs["results"][0]["description"]
+    assert not any("31 500" in r["description"] for r in theirs["results"])
+
+    # The card: stock by warehouse and her price; «В заявку» three products, one of them twice.
+    picked = await anna.choose(found, "Газонокосилка STIGA Combi 48")
+    card = await anna.expect("Газонокосилка STIGA Combi 48", "Ваша цена: 31 500,00 ₽")
+    # The picked result's name links to the card too (a tap later on opens it again).
+    [link] = [e["url"] for e in picked["entities"] if e["type"] == "text_link"]
+    await anna.send("/start " + link.split("start=")[1])
+    assert (await anna.expect("Газонокосилка STIGA Combi 48", "Ваша цена"))["text"] == card["text"]
+    assert "Склад Москва: 4 шт" in card["text"] and "Склад Казань: 2 шт" in card["text"]
+    assert "39 900" not in card["text"]
+    await anna.press("В заявку", card)
+    await anna.press("В заявку", card)
+    # The Twinclip came with its photo: its card is the photo with the card as its caption.
+    await anna.choose(await anna.inline("twinclip"), "Газонокосилка STIGA Twinclip 55")
+    photo_card = await anna.expect("Газонокосилка STIGA Twinclip 55", "Ваша цена: 52 000,00 ₽")
+    assert photo_card["photos"] and photo_card["photos"][0]["width"] == 640
+    await anna.press("В заявку", photo_card)
+    await add_to_cart(anna, "SBC 900", "Триммер STIGA SBC 900")
+
+    # The cart becomes the request; the form asks only payment and delivery.
+    await anna.send("/cart")
+    cart = await anna.expect("Ваша корзина", "Итого: 133 700,00 ₽")
+    assert "Газонокосилка STIGA Combi 48 × 2 = 63 000,00 ₽" in cart["text"]
+    await anna.press("Оформить заявку", cart)
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Доставка по адресу", await anna.expect("Доставка"))
+    await anna.expect("Адрес доставки")
+    await anna.send("Москва, Садовая ул., 1")
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+    await anna.press("Подтвердить", await anna.expect("Проверьте"))
+    await anna.expect("передана на согласование")
+    async with harness.core.sessionmaker() as session:
+        order = (await session.execute(select(Case).where(Case.process == "order_request"))).scalar_one()
+    assert order.data["amount"] == "133700.00" and len(order.data["positions"]) == 3
+    assert order.data["positions"][0]["price"] == "31500.00", "the wholesale price is snapshotted"
+
+    # Approval: the regional representative, then (above 300 000? no: 133 700) straight to approved.
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", "ООО Сад", button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+
+    # 1C fetches the order, but does not confirm: the next query returns it again; then it confirms.
+    status, first = await onec.call("query", kind="sale")
+    assert status == 200 and first.count("<Документ>") == 1, first
+    _, again = await onec.call("query", kind="sale")
+    assert "<Ид>guid-0</Ид>" in again and "ООО Сад" in again and "<Сумма>63000.00</Сумма>" in again
+    assert "<ЦенаЗаЕдиницу>31500.00</ЦенаЗаЕдиницу>" in again and "<ИНН>7701234567</ИНН>" in again
+    assert (await onec.call("success", kind="sale"))[1].startswith("success")
+    assert "<Документ>" not in (await onec.call("query", kind="sale"))[1]
+
+    # Later 1C sends its status back: accepted, then shipped.
+    accepted = status_document(order.id, [("Номер по 1С", "ЗК-000123"), ("Проведен", "true")])
+    status, answer = await onec.call("file", kind="sale", filename="orders-1.xml", body=accepted)
+    assert (status, answer.split("\n")[0]) == (200, "success"), answer
+    await anna.expect("принята в 1С под номером ЗК-000123")
+    shipped = status_document(order.id, [("Дата отгрузки по 1С", "2026-12-03"), ("Номер отгрузки по 1С", "РН-77")])
+    assert (await onec.call("file", kind="sale", filename="orders-2.xml", body=shipped))[1].startswith("success")
+    await anna.expect("Заявка отгружена (2026-12-03 РН-77)")
+    # Her list of requests shows where each stands.
+    await anna.send("/orders")
+    await anna.expect("Заявки, сначала новые", f"№{order.id}", "133 700,00 ₽ — Отгружена")
+    await boris.send("/orders")
+    await boris.expect("Заявок пока нет")
+    # Without the session's cookie nothing is sent.
+    onec.cookie = None
+    assert (await onec.call("query", kind="sale"))[0] == 401
+    async with harness.core.sessionmaker() as session:
+        done = await session.get(Case, order.id)
+        assert done is not None and done.stage == "shipped" and done.status == "done"
+    await harness.settle()
+
+    # The other dealer saw none of it; the office was not asked (below the limit).
+    assert "Сад" not in await texts(boris) and "133 700" not in await texts(boris)
+    assert "Согласуйте крупную заявку" not in await texts(rita)
+
+
+def status_document(case_id: int, requisites: list[tuple[str, str]]) -> bytes:
+    """A document as 1C's «Обмен с сайтом» sends an order's status back (windows-1251, the namespace)."""
+    values = "".join(
+        f"<ЗначениеРеквизита><Наименование>{k}</Наименование><Значение>{v}</Значение></ЗначениеРеквизита>"
+        for k, v in requisites
+    )
+    xml = (
+        '<?xml version="1.0" encoding="windows-1251"?>'
+        '<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.08"'
+        ' ДатаФормирования="2026-12-02T10:00:00">'
+        f"<Документ><Ид>{case_id}</Ид><Номер>{case_id}</Номер><Дата>2026-12-02</Дата>"
+        f"<ХозОперация>Заказ товара</ХозОперация><Роль>Продавец</Роль><Валюта>руб</Валюта><Курс>1</Курс>"
+        f"<Сумма>133700.00</Сумма><ЗначенияРеквизитов>{values}</ЗначенияРеквизитов></Документ>"
+        "</КоммерческаяИнформация>"
+    )
+    return xml.encode("cp1251")
+
+
+async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    sergey, semyon, boris = people["sergey"], people["semyon"], people["boris"]
+
+    # From the product's card: the reclamation's product is the catalogue's.
+    await sergey.choose(await sergey.inline("combi 48"), "Газонокосилка STIGA Combi 48")
+    await sergey.press("Рекламация", await sergey.expect("Газонокосилка STIGA Combi 48", "Ваша цена"))
+    await sergey.expect("Серийный номер")
+    await sergey.send("SN-48-000731")
+    await sergey.expect("Дата продажи")
+    await sergey.send("15.11.2026")
+    await sergey.expect("Описание дефекта")
+    await sergey.send("Не запускается двигатель")
+    await sergey.expect("Фото дефекта")
+    await sergey.photo()
+    await sergey.press("Готово", await sergey.expect("Фото дефекта", "1"))
+    await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
+
+    # The representative's engineer takes it into diagnosis.
+    card = await semyon.card("Примите рекламацию в диагностику", "SN-48-000731", button="Готово")
+    await semyon.press("Готово", card)
+
+    # The dealer's engineer: the diagnosis with its works, and a part from the catalogue through the cart.
+    await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
+    await sergey.expect("Результат диагностики")
+    await sergey.send("Сломан нож, погнут вал")
+    await sergey.expect("Работа")
+    await sergey.send("Замена ножа")
+    await sergey.expect("Нормочасы")
+    await sergey.send("1,5")
+    await sergey.press("Нет", await sergey.expect("Добавить"))
+    await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
+    await add_to_cart(sergey, "нож 48", "Нож для газонокосилки 48 см")
+    await sergey.send("/cart")
+    cart = await sergey.expect("Ваша корзина", "Нож для газонокосилки 48 см × 1")
+    await sergey.press("В рекламацию", cart)
+    await sergey.expect("Запчасти добавлены в рекламацию")
+
+    # Approved by the representative's engineer (who sees the part), repaired, closed.
+    verdict = await semyon.card("Согласуйте ремонт", "Нож для газонокосилки 48 см × 1", button="Согласовать")
+    await semyon.press("Согласовать", verdict)
+    await sergey.expect("одобрена: выполняйте ремонт")
+    await sergey.press("Готово", await sergey.card("Сообщите о выполненном ремонте", button="Готово"))
+    await sergey.press("Пропустить", await sergey.expect("Фото после ремонта"))
+    await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
+    await semyon.press("Готово", await semyon.card("Проверьте ремонт и закройте рекламацию", button="Готово"))
+    await harness.settle()
+    async with harness.core.sessionmaker() as session:
+        case = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalar_one()
+    assert case.stage == "closed" and case.data["parts"][0]["article"] == "1111-9101-01"
+    assert case.data["product"] == "guid-0" and case.data["parts"][0]["price"] == "1350.00"
+
+    # The staff's list: chronological, with the colour mark of its status; the other dealer has none of it.
+    await semyon.send("/reclamations")
+    listed = await semyon.expect("Рекламации, сначала ранние")
+    assert re.search(rf"⚪ №{case.id} .* Газонокосилка STIGA Combi 48, № SN-48-000731 — Закрыта", listed["text"])
+    await boris.send("/reclamations")
+    await boris.expect("Рекламаций пока нет")
+    assert "SN-48-000731" not in await texts(boris)

@@ -1,0 +1,134 @@
+"""The sale side of 1C's exchange, below HTTP: what `mode=query` sends (approved orders only, until 1C confirms
+them with `mode=success`; an order approved after the query waits for the next one), and what 1C's documents do to
+the order cases (forward only, never past an approval, not for orders we do not have, no DTD)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from app.container import build_core
+from app.settings import Settings
+from db.models import Case, User
+from services import companies
+from services import people as people_repo
+from services.cases.service import CaseService
+from services.core import Core
+from services.sales_exchange import BadDocument, SalesExchange, parse_documents
+from tests.test_dealer_portal_e2e import status_document
+
+POSITION = {"product": "guid-7", "name": "Газонокосилка", "article": "2L0481848", "quantity": 2}
+
+
+async def people(core: Core) -> tuple[User, User]:
+    async with core.sessionmaker() as session, session.begin():
+        now = core.clock.now()
+        garden = await companies.create_organisation(
+            session, "dealer", "ООО Сад", None, now, {"inn": "7701234567", "price": "Оптовая"}
+        )
+        anna = await people_repo.register(session, tg_id=10, name="Анна", username=None, language="ru", now=now)
+        anna.organisation_id = garden.id
+        regina = await people_repo.register(session, tg_id=11, name="Регина", username=None, language="ru", now=now)
+        await people_repo.grant(session, anna.id, ["dealer_manager"])
+        await people_repo.grant(session, regina.id, ["regional_rep"])
+        return anna, regina
+
+
+async def order(core: Core, anna: User, regina: User, amount: str, *, approve: bool = True) -> int:
+    """A request as the cart makes it, its form filled, approved by the regional representative."""
+    data: dict[str, Any] = {
+        "dealer_name": "ООО Сад",
+        "positions": [{**POSITION, "price": "100.00", "total": amount}],
+        "amount": amount,
+    }
+    async with core.sessionmaker() as session, session.begin():
+        cases = CaseService(core, session)
+        anna_row = await session.get(User, anna.id)
+        assert anna_row is not None
+        loaded = await cases.start(anna_row, "order_request", data)
+        start = next(t for t in loaded.state.tasks if t.status == "open")
+        values = {"payment_type": "deferred", "delivery_type": "pickup"}
+        await cases.submit(anna_row, start.id or 0, "submit", values)
+        case_id = loaded.row.id
+    if approve:
+        async with core.sessionmaker() as session, session.begin():
+            cases = CaseService(core, session)
+            regina_row = await session.get(User, regina.id)
+            assert regina_row is not None
+            loaded = await cases.load(case_id)
+            task = next(t for t in loaded.state.tasks if t.status == "open")
+            await cases.claim(regina_row, task.id or 0)
+            await cases.submit(regina_row, task.id or 0, "approve", {})
+    return case_id
+
+
+async def exchange(core: Core, call: str, *args: Any) -> Any:
+    async with core.sessionmaker() as session, session.begin():
+        return await getattr(SalesExchange(core, session), call)(*args)
+
+
+def ordered(xml: bytes) -> list[str]:
+    return [d["Номер"] for d in parse_documents(xml)]
+
+
+async def test_query_sends_approved_orders_until_1c_confirms_them(tmp_path: Path, database_url: str) -> None:
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url, bot_token=None))
+    try:
+        anna, regina = await people(core)
+        first = await order(core, anna, regina, "200.00")
+        waiting = await order(core, anna, regina, "300.00", approve=False)
+        sent = await exchange(core, "query")
+        assert ordered(sent) == [str(first)], "only approved orders go to 1C"
+        document = etree.fromstring(sent).find("Документ")
+        assert document is not None
+        assert document.findtext("ХозОперация") == "Заказ товара" and document.findtext("Сумма") == "200.00"
+        assert document.findtext("Контрагенты/Контрагент/ИНН") == "7701234567"
+        assert document.findtext("Товары/Товар/Ид") == "guid-7" and document.findtext("Товары/Товар/Количество") == "2"
+        requisites = {
+            r.findtext("Наименование"): r.findtext("Значение")
+            for r in document.findall("ЗначенияРеквизитов/ЗначениеРеквизита")
+        }
+        assert requisites["Метод оплаты"] == "Отсрочка платежа" and requisites["Способ доставки"] == "Самовывоз"
+
+        # No success: the same orders again. Meanwhile another is approved; success covers only what was sent.
+        assert ordered(await exchange(core, "query")) == [str(first)]
+        later = await order(core, anna, regina, "400.00")
+        assert await exchange(core, "success") == 1
+        assert ordered(await exchange(core, "query")) == [str(later)]
+        assert await exchange(core, "success") == 1
+        assert ordered(await exchange(core, "query")) == []
+
+        # 1C's documents: shipped first, then an older «accepted» that must not move it back.
+        shipped = status_document(first, [("Дата отгрузки по 1С", "2026-12-03"), ("Номер по 1С", "ЗК-1")])
+        result = await exchange(core, "apply", shipped)
+        assert result.moved == [first]
+        stale = status_document(first, [("Проведен", "true")])
+        assert (await exchange(core, "apply", stale)).unchanged == [first]
+        # Not approved yet: 1C's word does not skip the approval. Unknown numbers are counted, not guessed.
+        assert (await exchange(core, "apply", status_document(waiting, [("Проведен", "true")]))).unchanged == [waiting]
+        assert (await exchange(core, "apply", status_document(99999, [("Проведен", "true")]))).unknown == ["99999"]
+        # From 300 000 ₽ the representative office approves too: after the region it is not yet 1C's.
+        large = await order(core, anna, regina, "350000.00")
+        async with core.sessionmaker() as session:
+            assert (await session.get(Case, large)).stage == "office_approval"  # type: ignore[union-attr]
+        assert ordered(await exchange(core, "query")) == []
+        cancelled = status_document(later, [("Отменен", "true")])
+        assert (await exchange(core, "apply", cancelled)).moved == [later]
+        async with core.sessionmaker() as session:
+            stages = {c: (await session.get(Case, c)).stage for c in (first, waiting, later)}  # type: ignore[union-attr]
+        assert stages == {first: "shipped", waiting: "region_approval", later: "cancelled"}
+    finally:
+        await core.close()
+
+
+def test_a_document_with_a_dtd_or_that_is_not_commerceml_is_refused() -> None:
+    bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
+    with pytest.raises(BadDocument):
+        parse_documents(bomb)
+    with pytest.raises(BadDocument):
+        parse_documents("<Каталог/>".encode())
+    with pytest.raises(BadDocument):
+        parse_documents(b"not xml")

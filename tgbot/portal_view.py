@@ -1,0 +1,194 @@
+"""The dealer portal's messages: inline results of the catalogue, a product's card, the cart, the reclamations'
+list for the staff (plain text, as every message of the bot; only an inline result's own text is HTML).
+Texts are msgids in English (services/locales); nothing internal reaches a person."""
+
+from __future__ import annotations
+
+import html
+from decimal import Decimal
+
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultUnion,
+    InputTextMessageContent,
+)
+
+from flows.templating import _money
+from services.portal import Card, CartView, Offer
+from services.reclamations import ReclamationPage
+from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb
+from tgbot.render import Renderer
+
+
+def money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{_money(value)} ₽"
+
+
+def quantity(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def product_link(bot_username: str, product_id: int) -> str:
+    """The link an inline result's message carries: the bot reads the product from it (and a tap opens the card)."""
+    return f"https://t.me/{bot_username}?start=product-{product_id}"
+
+
+def inline_results(r: Renderer, offers: list[Offer], lang: str, bot_username: str) -> list[InlineQueryResultUnion]:
+    results: list[InlineQueryResultUnion] = []
+    for offer in offers:
+        product = offer.product
+        stock = r.t("in stock: %(n)s", lang, n=quantity(product.quantity)) if product.quantity > 0 else None
+        details = [
+            r.t("art. %(article)s", lang, article=product.article) if product.article else None,
+            money(offer.price) if offer.price is not None else None,
+            stock or r.t("not in stock", lang),
+        ]
+        link = html.escape(product_link(bot_username, product.id), quote=True)
+        text = f'🔎 <a href="{link}">{html.escape(product.name)}</a>'
+        results.append(
+            InlineQueryResultArticle(
+                id=str(product.id),
+                title=product.name[:200],
+                description=" · ".join(d for d in details if d),
+                input_message_content=InputTextMessageContent(message_text=text, parse_mode="HTML"),
+            )
+        )
+    return results
+
+
+def catalogue_button(r: Renderer, lang: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=r.t("🔎 Catalogue", lang), switch_inline_query_current_chat="")
+
+
+def catalogue_prompt(r: Renderer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    text = r.t(
+        "Search the catalogue by name, article or barcode. Filters: «!» — in stock only, «от 1000», «до 50000» — "
+        "your price, «#Group» — a group.",
+        lang,
+    )
+    cart = InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack())
+    return text, InlineKeyboardMarkup(inline_keyboard=[[catalogue_button(r, lang)], [cart]])
+
+
+def product_card(r: Renderer, card: Card, lang: str, may_reclaim: bool) -> tuple[str, InlineKeyboardMarkup]:
+    product = card.offer.product
+    lines = [product.name]
+    if product.article:
+        lines.append(r.t("Article: %(article)s", lang, article=product.article))
+    if product.barcode:
+        lines.append(r.t("Barcode: %(barcode)s", lang, barcode=product.barcode))
+    if card.group:
+        lines.append(" / ".join(card.group))
+    lines.append(r.t("Your price: %(price)s", lang, price=money(card.offer.price)))
+    if card.stock:
+        lines.append(r.t("Stock:", lang))
+        unit = product.unit or ""
+        lines += [f"• {s.warehouse}: {quantity(s.quantity)} {unit}".rstrip() for s in card.stock]
+    else:
+        lines.append(r.t("Not in stock.", lang))
+    if card.in_cart:
+        lines.append(r.t("In your cart: %(n)s", lang, n=card.in_cart))
+    pid = product.id
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=r.t("🛒 To the request", lang), callback_data=ProductCb(action="add", product_id=pid).pack()
+            )
+        ],
+        [
+            InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack()),
+            catalogue_button(r, lang),
+        ],
+    ]
+    if may_reclaim:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=r.t("🛠 Reclamation", lang), callback_data=ProductCb(action="reclaim", product_id=pid).pack()
+                )
+            ]
+        )
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def cart_message(
+    r: Renderer, view: CartView, lang: str, reclamations: list[tuple[int, str]]
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The cart: its positions with today's prices; order it, send it to a reclamation waiting for parts, or
+    change quantities («➖»/«➕» per position)."""
+    if not view.entries:
+        text = r.t("Your cart is empty. Find products in the catalogue and press «🛒 To the request».", lang)
+        return text, InlineKeyboardMarkup(inline_keyboard=[[catalogue_button(r, lang)]])
+    lines = [r.t("🧺 Your cart:", lang)]
+    rows: list[list[InlineKeyboardButton]] = []
+    for n, entry in enumerate(view.entries, 1):
+        name = entry.product.name if entry.product else r.t("(no longer in the catalogue)", lang)
+        lines.append(f"{n}. {name} × {entry.quantity} = {money(entry.total)}")
+        if entry.product is not None:
+            pid = entry.product.id
+            rows.append(
+                [
+                    InlineKeyboardButton(text=f"➖ {n}", callback_data=CartCb(action="minus", arg=str(pid)).pack()),
+                    InlineKeyboardButton(text=f"➕ {n}", callback_data=CartCb(action="plus", arg=str(pid)).pack()),
+                ]
+            )
+    lines.append(r.t("Total: %(total)s", lang, total=money(view.total)))
+    rows.append(
+        [InlineKeyboardButton(text=r.t("📝 Place the order", lang), callback_data=CartCb(action="order").pack())]
+    )
+    for task_id, title in reclamations:
+        label = r.t("🛠 To the reclamation: %(title)s", lang, title=title)[:60]
+        rows.append([InlineKeyboardButton(text=label, callback_data=CartCb(action="parts", arg=str(task_id)).pack())])
+    rows.append(
+        [
+            catalogue_button(r, lang),
+            InlineKeyboardButton(text=r.t("🗑 Empty the cart", lang), callback_data=CartCb(action="clear").pack()),
+        ]
+    )
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+# A reclamation's stage as a colour mark: the staff read the list by colour.
+MARKS = {
+    "registered": "🔵",
+    "diagnosis": "🟣",
+    "decision": "🟡",
+    "approved": "🟢",
+    "repaired": "🟤",
+    "closed": "⚪",
+    "rejected": "🔴",
+}
+
+
+def reclamations_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not page.rows:
+        return r.t("No reclamations yet.", lang), None
+    lines = [r.t("Reclamations, oldest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)]
+    for row in page.rows:
+        mark = MARKS.get(row.stage, "⚫") if row.status == "active" else ("⚪" if row.result == "success" else "🔴")
+        when = r.when(row.created_at)
+        lines.append(f"{mark} №{row.case_id} {when} — {row.title} — {row.stage_title}")
+    nav = []
+    if page.number > 0:
+        nav.append(InlineKeyboardButton(text="◀️", callback_data=ReclamationsCb(page=page.number - 1).pack()))
+    if page.number + 1 < page.pages:
+        nav.append(InlineKeyboardButton(text="▶️", callback_data=ReclamationsCb(page=page.number + 1).pack()))
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
+
+
+def orders_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A dealer's order requests, newest first: number, date, amount, where each stands."""
+    if not page.rows:
+        return r.t("No order requests yet.", lang), None
+    lines = [r.t("Order requests, newest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)]
+    for row in page.rows:
+        amount = money(Decimal(row.amount)) if row.amount else "—"
+        lines.append(f"№{row.case_id} {r.when(row.created_at)} — {amount} — {row.stage_title}")
+    nav = []
+    if page.number > 0:
+        nav.append(InlineKeyboardButton(text="◀️", callback_data=OrdersCb(page=page.number - 1).pack()))
+    if page.number + 1 < page.pages:
+        nav.append(InlineKeyboardButton(text="▶️", callback_data=OrdersCb(page=page.number + 1).pack()))
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
