@@ -99,14 +99,14 @@ async def task_closed(service: CaseService, loaded: Loaded, effect: TaskClosed, 
     # The engine sets a task's timers (reminders, overdue) only when it has a deadline; without one there is
     # nothing to cancel, and a stray timer of a closed task would find it done and do nothing anyway.
     if effect.task.due_at is not None:
-        await service.store.cancel_timers(task_id=effect.task.id)
+        service.store.cancel_timers(task_id=effect.task.id)
     await service.task_changed(loaded, effect.task)
 
 
 @handles(DeadlineMoved)
 async def deadline_moved(service: CaseService, loaded: Loaded, effect: DeadlineMoved, actor_id: int | None) -> None:
     # The old reminders and the overdue timer go; the engine's SetTimer effects that follow set the new ones.
-    await service.store.cancel_timers(task_id=effect.task.id)
+    service.store.cancel_timers(task_id=effect.task.id)
     await service.task_changed(loaded, effect.task)  # the cards show the new deadline
 
 
@@ -123,7 +123,7 @@ async def set_timer(service: CaseService, loaded: Loaded, effect: SetTimer, acto
 
 @handles(CancelWait)
 async def cancel_wait(service: CaseService, loaded: Loaded, effect: CancelWait, actor_id: int | None) -> None:
-    await service.store.cancel_timers(case_id=loaded.row.id, kind="wait")
+    service.store.cancel_timers(case_id=loaded.row.id, kind="wait")
 
 
 @handles(Notify)
