@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, insert, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.engine import id_tops, remember_id_tops
 from db.models import AuditEntry, Case, Company, Task, TaskCard, Timer, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
@@ -59,8 +60,10 @@ class CaseStore:
     ) -> tuple[Case, list[Task], dict[int, list[TaskCard]]] | None:
         """The case row, its open tasks and their cards in one round trip."""
         # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
+        # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
+        tops = id_tops() if self.sqlite else []
         query = (
-            select(Case, Task, TaskCard)
+            select(Case, Task, TaskCard, *tops)
             .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
             .outerjoin(TaskCard, TaskCard.task_id == Task.id)
             .where(condition)
@@ -74,9 +77,11 @@ class CaseStore:
         rows = (await self.session.execute(query)).all()
         if not rows:
             return None
+        if tops:
+            remember_id_tops(self.session.sync_session, rows[0][3:])
         tasks: dict[int, Task] = {}
         cards: dict[int, list[TaskCard]] = {}
-        for _case, task, card in rows:
+        for _case, task, card, *_tops in rows:
             if task is None:
                 continue
             tasks[task.id] = task
