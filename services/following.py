@@ -52,8 +52,10 @@ async def set_following(session: AsyncSession, case_id: int, user_id: int, on: b
         await session.flush()
 
 
-async def followers(session: AsyncSession, case_id: int) -> list[int]:
-    """The people who chose to follow the case (the initiator follows it without choosing)."""
-    prefix = f"follow:{case_id}:"
-    keys = (await session.execute(select(Setting.key).where(Setting.key.startswith(prefix)))).scalars()
-    return sorted(int(key.removeprefix(prefix)) for key in keys)
+async def audience(session: AsyncSession, case_id: int, initiator_id: int) -> tuple[list[int], bool]:
+    """Who follows the case, and whether its initiator muted it, in one query (a stage change asks both)."""
+    prefix, mute = f"follow:{case_id}:", _key(case_id, initiator_id)
+    keys = list((await session.execute(
+        select(Setting.key).where(Setting.key.startswith(prefix) | (Setting.key == mute))
+    )).scalars())
+    return sorted(int(key.removeprefix(prefix)) for key in keys if key != mute), mute in keys

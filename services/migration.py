@@ -158,7 +158,7 @@ class Migration:
                     # A closed task belongs to a stage only the old version knows: its cards are worded by that
                     # version (the effect handler would read the new one), its timers go as any closed task's.
                     for closed in [e.task for e in effects if isinstance(e, TaskClosed)]:
-                        await service.store.cancel_timers(task_id=closed.id)
+                        service.store.cancel_timers(task_id=closed.id)
                         await service.notifier.task_changed(old_view, closed, fresh=False)
                     effects = [e for e in effects if not isinstance(e, TaskClosed)]
                     previous = loaded.row.stage

@@ -67,7 +67,7 @@ async def test_a_timer_set_and_cancelled_in_one_step_is_stored_cancelled(tmp_pat
             store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
             store.set_timer(loaded.row.id, None, "wait", now, {"stage": "x", "visit": 1})
             store.set_timer(loaded.row.id, None, "remind", now, {})
-            await store.cancel_timers(case_id=loaded.row.id, kind="wait")
+            store.cancel_timers(case_id=loaded.row.id, kind="wait")
             await store.write_rows()
         async with core.sessionmaker() as session:
             rows = (await session.execute(select(Timer.kind, Timer.status).where(Timer.case_id == loaded.row.id)
@@ -77,3 +77,34 @@ async def test_a_timer_set_and_cancelled_in_one_step_is_stored_cancelled(tmp_pat
     finally:
         await core.close()
     assert stored == {"wait": TimerStatus.CANCELLED, "remind": TimerStatus.PENDING}
+
+
+async def test_a_step_cancels_the_stored_timers_it_replaces_and_keeps_the_ones_it_sets(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A deadline moved: the old timers go, the new ones (written in the same statement on PostgreSQL) stay."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+        now = core.clock.now()
+        async with core.sessionmaker() as session, session.begin():
+            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
+            store.set_timer(loaded.row.id, None, "wait", now, {"stage": "old", "visit": 1})
+            await store.write_rows()
+        async with core.sessionmaker() as session, session.begin():
+            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
+            store.cancel_timers(case_id=loaded.row.id, kind="wait")
+            store.set_timer(loaded.row.id, None, "wait", now, {"stage": "new", "visit": 1})
+            store.audit(loaded, None, "deadline.moved", {})
+            await store.write_rows()
+        async with core.sessionmaker() as session:
+            rows = await session.execute(select(Timer.payload, Timer.status).where(Timer.case_id == loaded.row.id)
+                                         .where(Timer.kind == "wait"))
+            stored = {payload["stage"]: status for payload, status in rows.all()}
+            moved = (await session.execute(select(AuditEntry).where(AuditEntry.action == "deadline.moved"))).all()
+    finally:
+        await core.close()
+    assert stored == {"old": TimerStatus.CANCELLED, "new": TimerStatus.PENDING}
+    assert len(moved) == 1

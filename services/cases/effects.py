@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from db.models import Company
+from db.models import Company, User
 from flows.items import parse_item_task
 from flows.runtime import (
     START_TASK,
@@ -22,6 +22,7 @@ from flows.runtime import (
     StartCase,
     TaskClosed,
     TaskCreated,
+    TaskState,
     UpdateCompany,
 )
 from flows.status import CaseStatus
@@ -65,13 +66,9 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
         assignee = await service.people.user(task.assignee_id)
         recipients = [assignee] if assignee else []
     else:
-        assert task.role is not None
-        members = await service.people.members(task.role)
-        # Another dealer's staff with the same role are not told of (nor given) this organisation's task.
-        recipients = await access.reachable(service.session, members, loaded.row.company_id)
+        recipients = await pool(service, loaded, task)
         if len(recipients) == 1:
-            # A pool of one needs no «take» step. Given, not taken: `claimed_at` stays empty, so that the card
-            # does not tell the person they took a task they never touched.
+            # A released task offered anew (a new one was given before its row was written: `_give_pools_of_one`).
             task.assignee_id = recipients[0].id
             trow = loaded.task_rows[task.id or 0]
             trow.assignee_id, trow.claimed_at = task.assignee_id, None
@@ -81,19 +78,35 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
     await service.notifier.task_given(loaded, task, recipients)
 
 
+async def pool(service: CaseService, loaded: Loaded, task: TaskState) -> list[User]:
+    """Who a role's task is offered to: the role's members, but not another dealer's staff with the same role
+    (they are not told of, nor given, this organisation's task)."""
+    assert task.role is not None
+    members = await service.people.members(task.role)
+    return await access.reachable(service.session, members, loaded.row.company_id)
+
+
+def offered(loaded: Loaded, task: TaskState) -> bool:
+    """Whether `task_created` offers this task to its role's pool (not the start form of a chat that is already
+    asking it, nor an item's move form, nor a task that already has its person)."""
+    if task.key == START_TASK and loaded.interactive:
+        return False
+    return parse_item_task(task.key) is None and task.assignee_id is None
+
+
 @handles(TaskClosed)
 async def task_closed(service: CaseService, loaded: Loaded, effect: TaskClosed, actor_id: int | None) -> None:
     # The engine sets a task's timers (reminders, overdue) only when it has a deadline; without one there is
     # nothing to cancel, and a stray timer of a closed task would find it done and do nothing anyway.
     if effect.task.due_at is not None:
-        await service.store.cancel_timers(task_id=effect.task.id)
+        service.store.cancel_timers(task_id=effect.task.id)
     await service.task_changed(loaded, effect.task)
 
 
 @handles(DeadlineMoved)
 async def deadline_moved(service: CaseService, loaded: Loaded, effect: DeadlineMoved, actor_id: int | None) -> None:
     # The old reminders and the overdue timer go; the engine's SetTimer effects that follow set the new ones.
-    await service.store.cancel_timers(task_id=effect.task.id)
+    service.store.cancel_timers(task_id=effect.task.id)
     await service.task_changed(loaded, effect.task)  # the cards show the new deadline
 
 
@@ -110,7 +123,7 @@ async def set_timer(service: CaseService, loaded: Loaded, effect: SetTimer, acto
 
 @handles(CancelWait)
 async def cancel_wait(service: CaseService, loaded: Loaded, effect: CancelWait, actor_id: int | None) -> None:
-    await service.store.cancel_timers(case_id=loaded.row.id, kind="wait")
+    service.store.cancel_timers(case_id=loaded.row.id, kind="wait")
 
 
 @handles(Notify)
@@ -144,14 +157,15 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
         or state.status != CaseStatus.ACTIVE  # a closed case is told as closed
     ):
         return
-    told = [state.initiator_id, *await following.followers(service.session, loaded.row.id)]
+    followers, muted = await following.audience(service.session, loaded.row.id, state.initiator_id)
+    told = [state.initiator_id, *followers]
     for person_id in dict.fromkeys(told):
         if person_id == actor_id:
             continue  # they moved it themselves and were just told where it stands
         roles = await people_repo.roles_of(service.session, person_id)
         if any(t.assignee_id == person_id or t.role in roles for t in state.open_tasks()):
             continue  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
-        if person_id == state.initiator_id and await following.is_muted(service.session, loaded.row.id, person_id):
+        if person_id == state.initiator_id and muted:
             continue  # they asked for quiet on this case
         person = await service.people.user(person_id)
         if person is not None and person.active:

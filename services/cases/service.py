@@ -29,7 +29,7 @@ from flows.status import CASE_CLOSED, TaskStatus
 from services import access, attention, following
 from services import people as people_repo
 from services.cases.calls import return_to_parent
-from services.cases.effects import apply_effect
+from services.cases.effects import apply_effect, offered, pool
 from services.cases.state import Loaded
 from services.cases.store import CaseStore
 from services.core import Core
@@ -406,9 +406,10 @@ class CaseService:
         detail: dict[str, Any],
         task_id: int | None = None,
     ) -> None:
-        await self.store.sync_tasks(loaded)
         self.store.audit(loaded, actor_id, action, detail, task_id=task_id)
         await self._hint_recipients(effects)
+        await self._give_pools_of_one(loaded, effects)
+        await self.store.sync_tasks(loaded)
         # The effects add audit entries, timers, messages and cards; without autoflush each lookup in between
         # (people, roles) would write them one row at a time. They are written together by write_case, as
         # one multi-row INSERT per table; a handler that reads rows of this step flushes first.
@@ -430,6 +431,16 @@ class CaseService:
                 self.people.hint(effect.user_ids)
         for role in sorted(roles):
             self.people.hint(await people_repo.member_ids(self.session, role))
+
+    async def _give_pools_of_one(self, loaded: Loaded, effects: list[Effect]) -> None:
+        """A new task whose role has one person to offer it to is theirs before its row is written: a pool of
+        one needs no «take» step, and the row goes in with its assignee (not inserted, then updated). Given, not
+        taken: `claimed_at` stays empty, so the card does not tell them they took a task they never touched."""
+        for effect in effects:
+            if isinstance(effect, TaskCreated) and effect.task.id is None and offered(loaded, effect.task):
+                recipients = await pool(self, loaded, effect.task)
+                if len(recipients) == 1:
+                    effect.task.assignee_id = recipients[0].id
 
     async def task_changed(self, loaded: Loaded, task: TaskState) -> None:
         await self.notifier.task_changed(loaded, task, fresh=task.id in self.store.created)

@@ -10,9 +10,10 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.engine import id_tops, remember_id_tops
 from db.models import AuditEntry, Case, Company, Task, TaskCard, Timer, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
@@ -30,11 +31,12 @@ class CaseStore:
         self.sqlite = sqlite
         self.now = now
         self.created: set[int] = set()  # tasks inserted by this unit of work
-        # Rows nobody reads back within the step (audit entries, timers) wait here and are written by
-        # `write_rows` as one multi-row INSERT per table: no primary key to fetch, so also on SQLite
-        # (where the ORM would insert them one by one to learn each id).
+        # Rows nobody reads back within the step (audit entries, timers, cancelled timers) wait here and are
+        # written by `write_rows` together: no primary key to fetch, so also on SQLite (where the ORM would
+        # insert them one by one to learn each id).
         self._audit: list[dict[str, Any]] = []
         self._timers: list[dict[str, Any]] = []
+        self._cancels: list[Any] = []  # conditions of the timers this step cancels
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
@@ -58,8 +60,10 @@ class CaseStore:
     ) -> tuple[Case, list[Task], dict[int, list[TaskCard]]] | None:
         """The case row, its open tasks and their cards in one round trip."""
         # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
+        # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
+        tops = id_tops() if self.sqlite else []
         query = (
-            select(Case, Task, TaskCard)
+            select(Case, Task, TaskCard, *tops)
             .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
             .outerjoin(TaskCard, TaskCard.task_id == Task.id)
             .where(condition)
@@ -73,9 +77,11 @@ class CaseStore:
         rows = (await self.session.execute(query)).all()
         if not rows:
             return None
+        if tops:
+            remember_id_tops(self.session.sync_session, rows[0][3:])
         tasks: dict[int, Task] = {}
         cards: dict[int, list[TaskCard]] = {}
-        for _case, task, card in rows:
+        for _case, task, card, *_tops in rows:
             if task is None:
                 continue
             tasks[task.id] = task
@@ -183,11 +189,11 @@ class CaseStore:
         self._timers.append({"case_id": case_id, "task_id": task_id, "kind": kind, "due_at": due_at,
                              "status": TimerStatus.PENDING, "payload": payload, "fired_at": None})
 
-    async def cancel_timers(self, *, task_id: int | None = None, case_id: int | None = None,
-                            kind: str | None = None) -> None:
+    def cancel_timers(self, *, task_id: int | None = None, case_id: int | None = None,
+                      kind: str | None = None) -> None:
         """Pending timers of a task, or of a case of one kind, are cancelled: those set earlier in this step
-        as well as those in the table."""
-        conditions: list[Any] = [Timer.status == TimerStatus.PENDING]
+        at once, those in the table by `write_rows` (before the step's new timers go in, so never those)."""
+        conditions: list[Any] = []
         if task_id is not None:
             conditions.append(Timer.task_id == task_id)
         if case_id is not None:
@@ -198,19 +204,30 @@ class CaseStore:
             if (timer["status"] == TimerStatus.PENDING and task_id in (None, timer["task_id"])
                     and case_id in (None, timer["case_id"]) and kind in (None, timer["kind"])):
                 timer["status"] = transition(TimerStatus.PENDING, TimerStatus.CANCELLED)
-        await self.session.execute(
-            update(Timer).where(*conditions).values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED))
-        )
+        self._cancels.append(and_(*conditions) if conditions else true())
 
     async def write_rows(self) -> None:
-        """The step's audit entries and timers, one statement per table (executemany / multi-row VALUES)."""
+        """The step's audit entries, cancelled timers and new timers. On PostgreSQL one statement (the writes
+        as data-modifying CTEs of one SELECT: one round trip); on SQLite one per table (multi-row VALUES)."""
+        writes: list[Any] = []
+        if self._cancels:
+            conditions, self._cancels = self._cancels, []
+            writes.append(update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*conditions))
+                          .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED)))
         if self._audit:
             rows, self._audit = self._audit, []
-            # render_nulls: rows with and without a task_id stay one batch (the ORM would split them).
-            await self.session.execute(insert(AuditEntry).execution_options(render_nulls=True), rows)
+            writes.append(insert(AuditEntry).values(rows))
         if self._timers:
             rows, self._timers = self._timers, []
-            await self.session.execute(insert(Timer).execution_options(render_nulls=True), rows)
+            writes.append(insert(Timer).values(rows))
+        if self.sqlite or len(writes) == 1:
+            for statement in writes:
+                await self.session.execute(statement)
+        elif writes:
+            # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
+            # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
+            ctes = [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
+            await self.session.execute(select(literal(1)).add_cte(*ctes))
 
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
