@@ -136,7 +136,8 @@ class Comments:
                 roles.add(task.role)  # a pool task: whoever may take it handles the case now
         for role in roles:
             ids |= set(await people_repo.member_ids(self.session, role))
-        ids |= set(await following.followers(self.session, loaded.row.id))
+        followers, _muted = await following.audience(self.session, loaded.row.id, state.initiator_id or 0)
+        ids |= set(followers)
         earlier = await self.session.execute(select(Comment.author_id).where(Comment.case_id == loaded.row.id))
         ids |= set(earlier.scalars())
         ids.discard(None)
