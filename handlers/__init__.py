@@ -1,5 +1,6 @@
 """aiogram routers, assembled in order: errors, start, admin, organisations, the dealer portal (inline search,
 product cards, the cart: before forms, so a product picked while a form is open is not taken as its answer),
+figures (before forms too: its menu button while a form is open shows the figures),
 forms (while a form is open), escalations (their
 buttons, and the reason for a new deadline), menu, tasks, cases, items (an item's card), diagrams, digests,
 attention (an admin retries a failed step), and last the fallback for whatever no one took. Each module builds
@@ -17,6 +18,7 @@ from handlers import (
     digests,
     errors,
     escalations,
+    figures,
     forms,
     items,
     membership,
@@ -35,6 +37,7 @@ def routers() -> list[Router]:
         admin.router(),
         organisations.router(),
         portal.router(),
+        figures.router(),
         forms.router(),
         escalations.router(),
         menu.router(),

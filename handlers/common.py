@@ -9,6 +9,7 @@ from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
 
 from flows.i18n import _
+from services.access import Viewer, can_see_figures
 from services.core import Core
 from services.i18n import LANGUAGES
 from tgbot.render import Renderer
@@ -16,14 +17,18 @@ from tgbot.render import Renderer
 MY_TASKS = _("📋 My tasks")
 NEW_CASE = _("▶️ Start a process")
 MY_CASES = _("📁 My cases")
+FIGURES = _("📈 Figures")  # representatives and dealers' managers: shipments and sales per dealer
 
 
-def menu_keyboard(renderer: Renderer, lang: str) -> ReplyKeyboardMarkup:
+def menu_keyboard(renderer: Renderer, lang: str, viewer: Viewer | None = None) -> ReplyKeyboardMarkup:
     t = renderer.t
+    last = [KeyboardButton(text=t(MY_CASES, lang))]
+    if viewer is not None and can_see_figures(viewer):
+        last.append(KeyboardButton(text=t(FIGURES, lang)))
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=t(MY_TASKS, lang)), KeyboardButton(text=t(NEW_CASE, lang))],
-            [KeyboardButton(text=t(MY_CASES, lang))],
+            last,
         ],
         resize_keyboard=True,
         is_persistent=True,

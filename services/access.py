@@ -21,6 +21,8 @@ Organisations (seed 4) narrow all of the above, as an AND:
   the internal cases (no organisation) by the rules above;
 - someone waiting for an admin's approval is inactive: they see nothing.
 
+Figures (shipments and sales per dealer) follow the same narrowing, dealers' cases only: `figures_scope`.
+
 Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
 report a definition builds into a case covers the process it names (the definition decides who gets it) —
 narrowed to the organisation when the case is a dealer's (`report_scope`).
@@ -224,6 +226,33 @@ def can_see_process(viewer: Viewer, spec: ProcessDef) -> bool:
 def can_export(viewer: Viewer) -> bool:
     """Whole-process exports hold every case's data: admins only, for now."""
     return is_active(viewer.user) and viewer.is_admin
+
+
+FIGURES_ROLES = ("representative", "regional_rep", "dealer_manager")
+
+
+def can_see_figures(viewer: Viewer) -> bool:
+    """Shipments and sales per dealer (`/figures`): the representatives, admins, and a dealer's manager (who sees
+    their own organisation's only — `figures_scope`)."""
+    return is_active(viewer.user) and (viewer.is_admin or bool(viewer.roles & set(FIGURES_ROLES)))
+
+
+def figures_scope(viewer: Viewer) -> ColumnElement[bool]:
+    """Which dealers' figures this person gets, a filter on `Case.company_id`: a dealer's staff their own
+    organisation only; a regional representative the dealers of their region (none while no region is set);
+    the representative office and admins every dealer."""
+    user = viewer.user
+    if not can_see_figures(viewer):
+        return false()
+    if viewer.is_admin:
+        return Case.company_id.is_not(None)
+    if user.organisation_id is not None:
+        return Case.company_id == user.organisation_id
+    if user.region:
+        return Case.company_id.in_(select(Company.id).where(Company.region == user.region))
+    if "representative" in viewer.roles:
+        return Case.company_id.is_not(None)
+    return false()
 
 
 def can_retry(viewer: Viewer) -> bool:
