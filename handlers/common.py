@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
 
 from flows.i18n import _
-from services.access import Viewer, can_see_figures
+from services.access import roles_see_figures
 from services.core import Core
 from services.i18n import LANGUAGES
 from tgbot.render import Renderer
@@ -20,10 +20,12 @@ MY_CASES = _("📁 My cases")
 FIGURES = _("📈 Figures")  # representatives and dealers' managers: shipments and sales per dealer
 
 
-def menu_keyboard(renderer: Renderer, lang: str, viewer: Viewer | None = None) -> ReplyKeyboardMarkup:
+def menu_keyboard(
+    renderer: Renderer, lang: str, roles: Iterable[str] = (), is_admin: bool = False
+) -> ReplyKeyboardMarkup:
     t = renderer.t
     last = [KeyboardButton(text=t(MY_CASES, lang))]
-    if viewer is not None and can_see_figures(viewer):
+    if roles_see_figures(roles, is_admin):
         last.append(KeyboardButton(text=t(FIGURES, lang)))
     return ReplyKeyboardMarkup(
         keyboard=[

@@ -62,8 +62,8 @@ async def start(
     tg = message.from_user
     newcomer = Newcomer(tg.id, tg.full_name or tg.username or str(tg.id), tg.username, _lang(message))
     joined = await team.join(newcomer, user, roles, (command.args or "").strip())
-    viewer = Viewer.of(user, roles) if user is not None else None
-    keyboard = menu_keyboard(renderer, joined.language, viewer) if joined.outcome in WITH_MENU else None
+    admin = user is not None and bool(user.is_admin)
+    keyboard = menu_keyboard(renderer, joined.language, joined.roles, admin) if joined.outcome in WITH_MENU else None
     replies.say(message.chat.id, views.welcome(renderer, joined), keyboard)
     if joined.outcome is Welcome.HELD and joined.person_id is not None:
         await ask_admins(joined.person_id, replies, renderer, team, organisations)
@@ -106,7 +106,7 @@ async def lang_command(
         renderer.t("Language: English.", user.language)
         if user.language == "en"
         else renderer.t("Language: Russian.", user.language),
-        menu_keyboard(renderer, user.language, viewer),
+        menu_keyboard(renderer, user.language, *_roles(viewer)),
     )
     return None
 
@@ -126,7 +126,7 @@ async def unknown_message(
     await replies.say_once(
         message.chat.id,
         renderer.t("I did not understand that. Use the menu below, or /help.", user.language),
-        menu_keyboard(renderer, user.language, viewer),
+        menu_keyboard(renderer, user.language, *_roles(viewer)),
     )
     return None
 
@@ -134,3 +134,7 @@ async def unknown_message(
 async def unknown_callback(query: CallbackQuery, renderer: Renderer, user: User | None, **_: Any) -> None:
     lang = user.language if user else "ru"
     await query.answer(renderer.t("This button is no longer valid.", lang), show_alert=True)
+
+
+def _roles(viewer: Viewer | None) -> tuple[frozenset[str], bool]:
+    return (viewer.roles, viewer.is_admin) if viewer is not None else (frozenset(), False)

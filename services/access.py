@@ -234,7 +234,12 @@ FIGURES_ROLES = ("representative", "regional_rep", "dealer_manager")
 def can_see_figures(viewer: Viewer) -> bool:
     """Shipments and sales per dealer (`/figures`): the representatives, admins, and a dealer's manager (who sees
     their own organisation's only — `figures_scope`)."""
-    return is_active(viewer.user) and (viewer.is_admin or bool(viewer.roles & set(FIGURES_ROLES)))
+    return is_active(viewer.user) and roles_see_figures(viewer.roles, viewer.is_admin)
+
+
+def roles_see_figures(roles: Iterable[str], is_admin: bool) -> bool:
+    """The same by roles alone: whether the menu offers «📈 Figures» (a newcomer has no row to ask yet)."""
+    return is_admin or bool(set(roles) & set(FIGURES_ROLES))
 
 
 def figures_scope(viewer: Viewer) -> ColumnElement[bool]:
