@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import botpath, catalog, delivery, engine, scale, workers
+from bench import botpath, catalog, delivery, engine, scale, search, workers
 from bench.pgdb import DEFAULT_PREFIX, postgres_url, scratch_database
 from bench.report import Report, Row, machine_info, table
 
 log = logging.getLogger(__name__)
 
 RSS_LIMIT_MB = 300.0
-SECTIONS = ("engine", "bot", "workers", "delivery", "scale", "catalog")
+SECTIONS = ("engine", "bot", "workers", "delivery", "scale", "catalog", "search")
+SEARCH_P95_MS = 50.0
 CATALOG_RATE = 5_000.0  # offers a second the catalogue import must reach
 
 
@@ -47,6 +48,8 @@ class Sizes:
     think: tuple[float, float] = (5.0, 10.0)  # open loop: seconds between one person's actions
     open_actions: int = 8  # open loop: actions per person
     worker_people: int = 50  # webhook workers run
+    search_products: int = 50_000  # inline search: the catalogue's size
+    search_samples: int = 30  # inline search: timed runs of each query and page
     catalog_offers: int = 1_000  # products and offers in 1C's generated import.xml / offers.xml
 
     @classmethod
@@ -59,7 +62,7 @@ class Sizes:
     def quick(cls) -> Sizes:
         return cls(engine_cases=10, engine_warmup=1, people=20, rounds=1, recipients=50, scale_cases=2_000,
                    scale_samples=30, fire_samples=10, presses=3, pairs=2, open_actions=3, worker_people=10,
-                   catalog_offers=5_000)
+                   search_products=5_000, search_samples=10, catalog_offers=5_000)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -231,6 +234,29 @@ async def bench_catalog(report: Report, sizes: Sizes, workdir: Path, pg: str | N
     return 0
 
 
+async def bench_search(report: Report, sizes: Sizes, workdir: Path, pg: str | None, db_name: str) -> None:
+    if pg:
+        context: Any = scratch_database(pg, db_name)
+    else:
+        context = _single(f"sqlite+aiosqlite:///{workdir / 'search.sqlite3'}")
+    async with context as url:
+        result = await search.run_search(url, workdir, sizes.search_products, sizes.search_samples)
+    db = "PostgreSQL" if pg else "SQLite"
+    size = f"{result.products:,} products".replace(",", " ")
+    t = result.timings
+    slowest = max(result.per_query.items(), key=lambda kv: kv[1])
+    for q in ("p50", "p95"):
+        value = t[f"{q}_ms"]
+        report.add(Row("search", f"inline search {q}, {size} ({db})", value, "ms",
+                       target=f"< {SEARCH_P95_MS:.0f} ms" if q == "p95" else "",
+                       met=value < SEARCH_P95_MS if q == "p95" else None,
+                       note=f"Portal.search as the inline handler calls it, {len(result.per_query)} queries × "
+                            f"{result.samples}; slowest p95: «{slowest[0]}» {slowest[1]:.1f} ms" if q == "p95" else ""))
+    report.add(Row("search", "CPU per inline search (bench process)", t["cpu_ms_per_search"], "ms",
+                   note="client side: the ORM and the driver; the database's own work is in the wall time"))
+    report.details["search"] = {**result.as_dict(), "database": db}
+
+
 class _nullcontext:
     def __init__(self, *values: str) -> None:
         self.values = values
@@ -273,6 +299,7 @@ async def run(sizes: Sizes, quick: bool, workdir: Path, pg: str | None = None, d
         "workers": lambda: bench_workers(report, sizes, workdir, pg, db_name),
         "delivery": lambda: bench_delivery(report, sizes, workdir, pg, db_name),
         "scale": lambda: bench_scale(report, sizes, workdir, pg, db_name),
+        "search": lambda: bench_search(report, sizes, workdir, pg, db_name),
         "catalog": lambda: bench_catalog(report, sizes, workdir, pg, db_name),
     }
     for name in sections:

@@ -498,7 +498,16 @@ class CatalogProduct(Base):
     warehouses (or 1C's bare Количество), so «in stock» needs no join."""
 
     __tablename__ = "catalog_products"
-    __table_args__ = (Index("ix_catalog_products_active_name", "active", "name"),)
+    __table_args__ = (
+        Index("ix_catalog_products_active_name", "active", "name"),
+        # PostgreSQL only (migration 0009_figures): a word anywhere in search_text found by trigrams, not a scan.
+        Index(
+            "ix_catalog_products_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(100), unique=True)
     variant_of_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"))

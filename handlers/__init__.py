@@ -1,10 +1,11 @@
 """aiogram routers, assembled in order: errors, a product's link (`/start product-N`), start, admin, admin_cases (an
 admin's /find, a case's admin card, /unreachable, the reason for a cancellation), organisations, the dealer portal
 (inline search, product cards, the cart: before forms, so a product picked while a form is open is not taken as its
-answer), forms (while a form is open), escalations (their buttons, and the reason for a new deadline), comments (the
-next message after a comment button), menu, tasks, cases, items (an item's card), diagrams, digests, attention (an
-admin retries a failed step), and last the fallback for whatever no one took. Each module builds fresh routers on
-every call, so every dispatcher (a restart inside one process: the tests, the demo) gets its own."""
+answer), figures (before forms too: its menu button while a form is open shows the figures), forms (while a form is
+open), escalations (their buttons, and the reason for a new deadline), comments (the next message after a comment
+button), menu, tasks, cases, items (an item's card), diagrams, digests, attention (an admin retries a failed step),
+and last the fallback for whatever no one took. Each module builds fresh routers on every call, so every dispatcher
+(a restart inside one process: the tests, the demo) gets its own."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from handlers import (
     digests,
     errors,
     escalations,
+    figures,
     forms,
     items,
     membership,
@@ -40,6 +42,7 @@ def routers() -> list[Router]:
         admin_cases.router(),
         organisations.router(),
         portal.router(),
+        figures.router(),
         forms.router(),
         escalations.router(),
         comments.router(),

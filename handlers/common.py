@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
 
 from flows.i18n import _
+from services.access import roles_see_figures
 from services.core import Core
 from services.i18n import LANGUAGES
 from tgbot.render import Renderer
@@ -16,14 +17,20 @@ from tgbot.render import Renderer
 MY_TASKS = _("📋 My tasks")
 NEW_CASE = _("▶️ Start a process")
 MY_CASES = _("📁 My cases")
+FIGURES = _("📈 Figures")  # representatives and dealers' managers: shipments and sales per dealer
 
 
-def menu_keyboard(renderer: Renderer, lang: str) -> ReplyKeyboardMarkup:
+def menu_keyboard(
+    renderer: Renderer, lang: str, roles: Iterable[str] = (), is_admin: bool = False
+) -> ReplyKeyboardMarkup:
     t = renderer.t
+    last = [KeyboardButton(text=t(MY_CASES, lang))]
+    if roles_see_figures(roles, is_admin):
+        last.append(KeyboardButton(text=t(FIGURES, lang)))
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=t(MY_TASKS, lang)), KeyboardButton(text=t(NEW_CASE, lang))],
-            [KeyboardButton(text=t(MY_CASES, lang))],
+            last,
         ],
         resize_keyboard=True,
         is_persistent=True,

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from handlers.common import menu_keyboard
+from services.access import Viewer
 from services.companies import Organisations
 from services.team import Newcomer, Team, Welcome
 from tgbot import views
@@ -61,7 +62,8 @@ async def start(
     tg = message.from_user
     newcomer = Newcomer(tg.id, tg.full_name or tg.username or str(tg.id), tg.username, _lang(message))
     joined = await team.join(newcomer, user, roles, (command.args or "").strip())
-    keyboard = menu_keyboard(renderer, joined.language) if joined.outcome in WITH_MENU else None
+    admin = user is not None and bool(user.is_admin)
+    keyboard = menu_keyboard(renderer, joined.language, joined.roles, admin) if joined.outcome in WITH_MENU else None
     replies.say(message.chat.id, views.welcome(renderer, joined), keyboard)
     if joined.outcome is Welcome.HELD and joined.person_id is not None:
         await ask_admins(joined.person_id, replies, renderer, team, organisations)
@@ -93,7 +95,9 @@ async def help_command(message: Message, replies: Replies, renderer: Renderer, u
     )
 
 
-async def lang_command(message: Message, replies: Replies, renderer: Renderer, user: User | None, team: Team) -> None:
+async def lang_command(
+    message: Message, replies: Replies, renderer: Renderer, user: User | None, team: Team, viewer: Viewer | None = None
+) -> None:
     if user is None:
         return await refuse(message, replies, renderer)
     team.switch_language(user)
@@ -102,7 +106,7 @@ async def lang_command(message: Message, replies: Replies, renderer: Renderer, u
         renderer.t("Language: English.", user.language)
         if user.language == "en"
         else renderer.t("Language: Russian.", user.language),
-        menu_keyboard(renderer, user.language),
+        menu_keyboard(renderer, user.language, *_roles(viewer)),
     )
     return None
 
@@ -114,13 +118,15 @@ async def refuse(message: Message, replies: Replies, renderer: Renderer) -> None
     )
 
 
-async def unknown_message(message: Message, replies: Replies, renderer: Renderer, user: User | None, **_: Any) -> None:
+async def unknown_message(
+    message: Message, replies: Replies, renderer: Renderer, user: User | None, viewer: Viewer | None = None, **_: Any
+) -> None:
     if user is None:
         return await refuse(message, replies, renderer)
     await replies.say_once(
         message.chat.id,
         renderer.t("I did not understand that. Use the menu below, or /help.", user.language),
-        menu_keyboard(renderer, user.language),
+        menu_keyboard(renderer, user.language, *_roles(viewer)),
     )
     return None
 
@@ -128,3 +134,7 @@ async def unknown_message(message: Message, replies: Replies, renderer: Renderer
 async def unknown_callback(query: CallbackQuery, renderer: Renderer, user: User | None, **_: Any) -> None:
     lang = user.language if user else "ru"
     await query.answer(renderer.t("This button is no longer valid.", lang), show_alert=True)
+
+
+def _roles(viewer: Viewer | None) -> tuple[frozenset[str], bool]:
+    return (viewer.roles, viewer.is_admin) if viewer is not None else (frozenset(), False)

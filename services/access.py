@@ -24,6 +24,7 @@ Organisations (seed 4) narrow all of the above, as an AND:
 A case's comment thread is read by whoever may see the case; an internal note (the representative office's
 own) is written and read by the internal side only: it never reaches an external person by any path — the
 card, a notification, an export (`sees_internal`, `may_read_comment`, `comment_readers`).
+Figures (shipments and sales per dealer) follow the same narrowing, dealers' cases only: `figures_scope`.
 
 Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
 report a definition builds into a case covers the process it names (the definition decides who gets it) —
@@ -234,6 +235,36 @@ def can_manage(user: User | None) -> bool:
     """The admin's own actions on any case (find, reassign a task, cancel with a reason, retry, see who is
     unreachable): in chat and in the panel alike."""
     return is_active(user) and bool(user is not None and user.is_admin)
+FIGURES_ROLES = ("representative", "regional_rep", "dealer_manager")
+
+
+def can_see_figures(viewer: Viewer) -> bool:
+    """Shipments and sales per dealer (`/figures`): the representatives, admins, and a dealer's manager (who sees
+    their own organisation's only — `figures_scope`)."""
+    return is_active(viewer.user) and roles_see_figures(viewer.roles, viewer.is_admin)
+
+
+def roles_see_figures(roles: Iterable[str], is_admin: bool) -> bool:
+    """The same by roles alone: whether the menu offers «📈 Figures» (a newcomer has no row to ask yet)."""
+    return is_admin or bool(set(roles) & set(FIGURES_ROLES))
+
+
+def figures_scope(viewer: Viewer) -> ColumnElement[bool]:
+    """Which dealers' figures this person gets, a filter on `Case.company_id`: a dealer's staff their own
+    organisation only; a regional representative the dealers of their region (none while no region is set);
+    the representative office and admins every dealer."""
+    user = viewer.user
+    if not can_see_figures(viewer):
+        return false()
+    if viewer.is_admin:
+        return Case.company_id.is_not(None)
+    if user.organisation_id is not None:
+        return Case.company_id == user.organisation_id
+    if user.region:
+        return Case.company_id.in_(select(Company.id).where(Company.region == user.region))
+    if "representative" in viewer.roles:
+        return Case.company_id.is_not(None)
+    return false()
 
 
 def can_retry(viewer: Viewer) -> bool:

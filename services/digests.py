@@ -16,14 +16,11 @@ a stage whose tasks have no deadline (a wait for a move button) is stuck after `
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +31,7 @@ from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from flows.status import CaseStatus, TaskStatus, TimerStatus, transition
 from services import access, people
+from services.charts import MAX_BARS, Series, Table, bar_chart, to_xlsx
 from services.core import Core
 from services.exports import XLSX
 from services.people import PeopleCache
@@ -51,7 +49,7 @@ GROUP_TITLES = {
     "moved": _("Moved since the last digest"),
 }
 HOURS = (time(7, 0), time(8, 0), time(9, 0), time(10, 0), time(12, 0), time(17, 0))  # offered in chat
-CHART_PEOPLE = 12  # bars on the chart; the rest are in the lists and the files
+CHART_PEOPLE = MAX_BARS  # bars on the chart; the rest are in the lists and the files
 
 
 # --- subscriptions -------------------------------------------------------------------------------------------
@@ -226,13 +224,6 @@ class Digest:
 
     def group(self, name: str) -> list[Any]:
         return list(getattr(self, name))
-
-
-@dataclass
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list[Any]]
 
 
 def _local_day_end(calendar: WorkCalendar, now: datetime) -> datetime:
@@ -496,53 +487,20 @@ def _previous(sub: Subscription | None) -> datetime | None:
     return sub.last - timedelta(days=1) if sub is not None and sub.last is not None else None
 
 
-def to_xlsx(table: Table) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = table.title[:31]
-    sheet.append(table.headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in table.rows:
-        # A cell that starts like a formula stays text: a case titled «=HYPERLINK(…)» must not run.
-        sheet.append(["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
-    for index, header in enumerate(table.headers, start=1):
-        width = max([len(header)] + [len(str(r[index - 1])) for r in table.rows]) + 2
-        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(width, 60)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 # --- the chart -----------------------------------------------------------------------------------------------
 
 
 def chart(digest: Digest, overdue_label: str, open_label: str) -> bytes:
-    """Open and overdue work per person (per process when nobody holds anything), as a PNG. Uses the Agg
-    canvas directly (no pyplot state), so it is safe in a worker thread."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
+    """Open and overdue work per person (per process when nobody holds anything), the heaviest at the top."""
     if digest.load:
         bars = [(x.holder, x.open, x.overdue) for x in digest.load[:CHART_PEOPLE]]
     else:
         bars = [(x.process, x.open, x.overdue) for x in digest.processes[:CHART_PEOPLE]]
-    bars.reverse()  # the heaviest at the top
-    figure = Figure(figsize=(8, 1.2 + 0.45 * max(len(bars), 1)), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    labels = [label[:40] for label, _open, _late in bars]
-    axes.barh(labels, [o for _l, o, _x in bars], color="#90caf9", label=open_label)
-    axes.barh(labels, [x for _l, _o, x in bars], color="#e53935", label=overdue_label)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # tasks are counted, not measured
-    axes.legend(loc="lower right")
-    axes.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    series = [
+        Series(open_label, [float(o) for _l, o, _x in bars], "#90caf9"),
+        Series(overdue_label, [float(x) for _l, _o, x in bars], "#e53935"),
+    ]
+    return bar_chart([label for label, _o, _x in bars], series, side_by_side=False, counts=True)
 
 
 async def chart_async(digest: Digest, overdue_label: str, open_label: str) -> bytes:

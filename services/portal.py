@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CartLine, CatalogProduct, Company, StoredFile, Task, User
+from db.models import CartLine, CatalogPriceType, CatalogProduct, Company, StoredFile, Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
 from flows.status import TaskStatus
@@ -30,6 +30,9 @@ RECLAMATION_PROCESS = "reclamation"
 PARTS_TASK = "pick_parts"  # the reclamation's task the cart's «В рекламацию» finishes with the parts
 MAX_QUANTITY = 100_000
 IMAGE_KIND = "catalog_image"
+
+
+_UNKNOWN = object()  # the price type not looked up yet (None is an answer: no price type)
 
 
 class PortalError(EngineError):
@@ -124,6 +127,7 @@ class Portal:
         self.core = core
         self.session = session
         self.user = user
+        self._price_type: object = _UNKNOWN
 
     # --- the catalogue as this person sees it -------------------------------------------------------
 
@@ -132,12 +136,28 @@ class Portal:
         return await self.session.get(Company, org) if org is not None else None
 
     async def price_type_id(self) -> int | None:
-        """The dealer's own price type; None for anyone without one (they see no prices at all)."""
-        company = await self.organisation()
-        if company is None or not company.price_type:
-            return None
-        found = await catalogue.find_price_type(self.session, company.price_type)
-        return found.id if found is not None else None
+        """The dealer's own price type; None for anyone without one (they see no prices at all). One query (the
+        inline search asks it on every keystroke), kept for the rest of the update."""
+        if self._price_type is not _UNKNOWN:
+            return self._price_type  # type: ignore[return-value]
+        org = self.user.organisation_id
+        found = None
+        if org is not None:
+            rows = await self.session.execute(
+                select(CatalogPriceType.id)
+                .join(
+                    Company,
+                    or_(
+                        Company.price_type == CatalogPriceType.external_id, Company.price_type == CatalogPriceType.name
+                    ),
+                )
+                .where(Company.id == org)
+                .order_by(Company.price_type != CatalogPriceType.external_id)  # an exact id wins over a name
+                .limit(1)
+            )
+            found = rows.scalar_one_or_none()
+        self._price_type = found
+        return found
 
     async def search(self, text: str, offset: int) -> tuple[list[Offer], int | None]:
         filters = parse_query(text)

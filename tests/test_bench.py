@@ -16,7 +16,8 @@ from bench.report import Report, Row, percentile, table
 from bench.run import Sizes, run
 
 TINY = Sizes(engine_cases=3, engine_warmup=0, people=4, rounds=1, recipients=8, scale_cases=300,
-             scale_samples=3, fire_samples=2, presses=1, pairs=2, think=(0.2, 0.4), open_actions=2, worker_people=3)
+             scale_samples=3, fire_samples=2, presses=1, pairs=2, think=(0.2, 0.4), open_actions=2, worker_people=3,
+             search_products=300, search_samples=2)
 
 
 def test_percentile_interpolates() -> None:
@@ -60,6 +61,9 @@ async def test_bench_smoke(tmp_path: Path) -> None:
     else:
         assert "webhook workers" in report.skipped
     assert report.details["delivery"]["sent"] >= TINY.recipients
+    # Inline search: the catalogue was generated and every query timed through the portal's search.
+    assert report.details["search"]["products"] == TINY.search_products
+    assert any(row.section == "search" and "p95" in row.metric and row.konveyer for row in report.rows)
     out = tmp_path / "bench.json"
     report.write_json(out)
     data = json.loads(out.read_text(encoding="utf-8"))

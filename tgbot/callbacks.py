@@ -118,3 +118,9 @@ class ReclamationsCb(CallbackData, prefix="l"):
 
 class OrdersCb(CallbackData, prefix="q"):
     page: int
+
+
+class FiguresCb(CallbackData, prefix="fig"):
+    action: str  # show (a period's chart) | xlsx (its Excel file)
+    period: str  # month | last_month | quarter | year
+    start: str = ""  # the period's first day as YYYYMMDD: a button pressed later means the period it was shown for

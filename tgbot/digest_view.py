@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from services.digests import GROUP_TITLES, GROUPS, HOURS, Digest, Subscription, Table, table
+from services.charts import Table
+from services.digests import GROUP_TITLES, GROUPS, HOURS, Digest, Subscription, table
 from tgbot.callbacks import DigestCb
 from tgbot.render import Renderer
 

@@ -26,6 +26,7 @@ from services.diagrams import Diagrams
 from services.digests import Digests
 from services.escalations import Escalations
 from services.exports import Exports
+from services.figures import Figures
 from services.library import ProcessLibrary
 from services.menu import Menu
 from services.portal import Portal
@@ -96,6 +97,7 @@ class DbSessionMiddleware(BaseMiddleware):
             "exports": Exports(core, session),
             "diagrams": Diagrams(core, session),
             "digests": Digests(core, session),
+            "figures": Figures(core, session),
             "reclamations": Reclamations(core, session),
             "portal": None,
             "viewer": None,

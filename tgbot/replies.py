@@ -36,9 +36,13 @@ class Replies:
         payload = {"file_id": file_id, "caption": caption}
         outbox.enqueue(self.session, chat_id=chat_id, method="sendDocument", now=self.clock.now(), payload=payload)
 
-    def photo(self, chat_id: int, file_id: int, caption: str) -> None:
-        """A stored picture (a process diagram)."""
-        payload = {"file_id": file_id, "caption": caption[:1000]}
+    def photo(self, chat_id: int, file_id: int, caption: str, keyboard: Any = None) -> None:
+        """A stored picture (a process diagram, a chart), with buttons under it if given."""
+        payload: dict[str, Any] = {"file_id": file_id, "caption": caption[:1000]}
+        if keyboard is not None:
+            payload["reply_markup"] = (
+                keyboard.model_dump(exclude_none=True) if hasattr(keyboard, "model_dump") else keyboard
+            )
         outbox.enqueue(self.session, chat_id=chat_id, method="sendPhoto", now=self.clock.now(), payload=payload)
 
     async def task_page(self, chat_id: int, user: User, page: TaskPage) -> None:

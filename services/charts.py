@@ -1,0 +1,85 @@
+"""Pictures and sheets people get in chat: a horizontal bar chart (PNG, matplotlib) drawn off the event loop, and
+a table as an Excel file (openpyxl). The digest and the representatives' figures both use them."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+MAX_BARS = 12  # more would not read on a phone; the rest are in the lists and the files
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: list[float]
+    color: str
+
+
+def to_xlsx(table: Table) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = table.title[:31]
+    sheet.append(table.headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in table.rows:
+        # A cell that starts like a formula stays text: a case titled «=HYPERLINK(…)» must not run.
+        sheet.append(["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
+    for index, header in enumerate(table.headers, start=1):
+        width = max([len(header)] + [len(str(r[index - 1])) for r in table.rows]) + 2
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(width, 60)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def bar_chart(labels: Sequence[str], series: Sequence[Series], *, side_by_side: bool, counts: bool) -> bytes:
+    """One horizontal bar per label and series, the first label at the top, as a PNG. Overlaid (a part drawn over
+    its whole, like overdue over open work) or side by side (two measures, like ordered and shipped); `counts`
+    keeps the axis in whole numbers. Uses the Agg canvas directly (no pyplot state), so it is safe in a thread."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    names = [label[:40] for label in labels[:MAX_BARS]][::-1]
+    positions = list(range(len(names)))
+    figure = Figure(figsize=(8, 1.2 + 0.45 * max(len(names), 1) * (len(series) if side_by_side else 1)), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    height = 0.8 / len(series) if side_by_side and series else 0.8
+    for index, one in enumerate(series):
+        values = list(one.values[:MAX_BARS])[::-1]
+        # Side by side: the first series on top within each label's band.
+        shift = (len(series) - 1 - 2 * index) * height / 2 if side_by_side else 0.0
+        axes.barh([p + shift for p in positions], values, height=height, color=one.color, label=one.label)
+    axes.set_yticks(positions, names)
+    if counts:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(loc="lower right")
+    axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+async def bar_chart_async(
+    labels: Sequence[str], series: Sequence[Series], *, side_by_side: bool, counts: bool
+) -> bytes:
+    # Drawing takes tens of milliseconds: off the event loop, so other people's updates are not held up.
+    return await asyncio.to_thread(bar_chart, labels, series, side_by_side=side_by_side, counts=counts)
