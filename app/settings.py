@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     onec_zip: bool = True
     onec_import_step: float = 20.0
 
+    # The Mini App for big orders is served at /app/order on the same site-facing server (LEADS_PORT); Telegram
+    # opens only HTTPS, so WEBAPP_URL is its public address (behind the TLS proxy), e.g.
+    # https://shop.example.com/app/order. Without it the chat shows no «🛒 Большой заказ» button.
+    webapp_url: str | None = None
+
     timezone: str = "Europe/Moscow"
     country: str = "RU"
     work_start: time = time(9, 0)
