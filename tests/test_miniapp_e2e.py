@@ -37,14 +37,19 @@ async def mini_app_harness(harness_factory: Callable[..., Awaitable[Harness]]) -
     return harness, f"http://127.0.0.1:{port}/app"
 
 
-async def open_big_order(harness: Harness, person: Person) -> str:
-    """The person sends /cart and taps «🛒 Большой заказ»: the initData Telegram hands the page."""
+async def tap_big_order(harness: Harness, person: Person) -> dict[str, Any]:
+    """The person sends /cart and taps «🛒 Большой заказ» as a Telegram client does: the sandbox answers the launch
+    URL and the initData Telegram signs (opened now by the bot's clock)."""
     await person.send("/cart")
     cart = await person.expect("орзин")  # «Корзина пуста…» or «Ваша корзина…»
     assert "🛒 Большой заказ" in person.buttons(cart)
     opened = await person.open_web_app("🛒 Большой заказ", cart, auth_date=int(harness.clock.now().timestamp()))
     assert opened["url"] == WEBAPP_URL
-    return str(opened["init_data"])
+    return opened
+
+
+async def open_big_order(harness: Harness, person: Person) -> str:
+    return str((await tap_big_order(harness, person))["init_data"])
 
 
 async def call(
