@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     # opens only HTTPS, so WEBAPP_URL is its public address (behind the TLS proxy), e.g.
     # https://shop.example.com/app/order. Without it the chat shows no «🛒 Большой заказ» button.
     webapp_url: str | None = None
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _https_only(cls, url: str | None) -> str | None:
+        # Telegram refuses a message whose web_app button is not HTTPS: the cart would not be shown at all.
+        if url and not url.startswith("https://"):
+            raise ValueError("WEBAPP_URL must be an https:// address (Telegram opens Mini Apps over HTTPS only)")
+        return url or None
 
     timezone: str = "Europe/Moscow"
     country: str = "RU"
