@@ -302,7 +302,7 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure speed next to reference points")
     bench.add_argument("--json", dest="json_path", default=None)
     bench.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    bench.add_argument("--only", default="", help="comma-separated parts: engine,bot,workers,delivery,scale")
+    bench.add_argument("--only", default="", help="comma-separated parts: engine,bot,workers,delivery,scale,catalog")
     bench.set_defaults(func=cmd_bench)
     return root
 

@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import botpath, delivery, engine, scale, workers
+from bench import botpath, catalog, delivery, engine, scale, workers
 from bench.pgdb import DEFAULT_PREFIX, postgres_url, scratch_database
 from bench.report import Report, Row, machine_info, table
 
 log = logging.getLogger(__name__)
 
 RSS_LIMIT_MB = 300.0
-SECTIONS = ("engine", "bot", "workers", "delivery", "scale")
+SECTIONS = ("engine", "bot", "workers", "delivery", "scale", "catalog")
+CATALOG_RATE = 5_000.0  # offers a second the catalogue import must reach
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,19 @@ class Sizes:
     think: tuple[float, float] = (5.0, 10.0)  # open loop: seconds between one person's actions
     open_actions: int = 8  # open loop: actions per person
     worker_people: int = 50  # webhook workers run
+    catalog_offers: int = 1_000  # products and offers in 1C's generated import.xml / offers.xml
 
     @classmethod
     def full(cls) -> Sizes:
         return cls(engine_cases=50, engine_warmup=3, people=200, rounds=1, recipients=1000, scale_cases=100_000,
-                   scale_samples=200, fire_samples=100, presses=20, pairs=3, open_actions=8, worker_people=50)
+                   scale_samples=200, fire_samples=100, presses=20, pairs=3, open_actions=8, worker_people=50,
+                   catalog_offers=100_000)
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(engine_cases=10, engine_warmup=1, people=20, rounds=1, recipients=50, scale_cases=2_000,
-                   scale_samples=30, fire_samples=10, presses=3, pairs=2, open_actions=3, worker_people=10)
+                   scale_samples=30, fire_samples=10, presses=3, pairs=2, open_actions=3, worker_people=10,
+                   catalog_offers=5_000)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -196,6 +200,37 @@ async def bench_scale(report: Report, sizes: Sizes, workdir: Path, pg: str | Non
     return result.bot_peak_rss
 
 
+async def bench_catalog(report: Report, sizes: Sizes, workdir: Path, pg: str | None, db_name: str) -> int:
+    """1C's catalogue: import.xml and offers.xml of N products (two price types, two warehouses) imported by a
+    process of its own; wall and CPU time per file, and that process's peak RSS."""
+    targets: list[tuple[str, Callable[[], Any]]] = [
+        ("SQLite", lambda: _nullcontext(f"sqlite+aiosqlite:///{workdir / 'catalog.sqlite3'}"))]
+    if pg:
+        targets.append(("PostgreSQL", lambda: _pg_pair(pg, db_name)))
+    n = sizes.catalog_offers
+    details: dict[str, Any] = {}
+    for label, make in targets:
+        async with make() as urls:
+            url = urls[0] if isinstance(urls, tuple) else urls
+            result = await catalog.measure(url, workdir / "catalog", n)
+        details[label] = result
+        seconds, cpu = result["seconds"], result["cpu_seconds"]
+        offers_rate = n / seconds["offers.xml"]
+        whole = n / (seconds["import.xml"] + seconds["offers.xml"])
+        report.add(Row("catalog", f"offers/s, {n:,} offers with 2 prices and 2 warehouses (offers.xml, {label})",
+                       offers_rate, "", target=f"≥ {CATALOG_RATE:,.0f}", met=offers_rate >= CATALOG_RATE,
+                       note=f"CPU {cpu['offers.xml'] * 1e6 / n:.0f} µs an offer in the importing process"))
+        report.add(Row("catalog", f"products/s, {n:,} products (import.xml, {label})", n / seconds["import.xml"], "",
+                       note=f"CPU {cpu['import.xml'] * 1e6 / n:.0f} µs a product"))
+        report.add(Row("catalog", f"offers/s, the whole package (import.xml + offers.xml, {label})", whole, "",
+                       target=f"≥ {CATALOG_RATE:,.0f}", met=whole >= CATALOG_RATE))
+        rss = result["peak_rss"] / 2**20
+        report.add(Row("catalog", f"peak RSS of the import ({label})", rss, "MB", target=f"< {RSS_LIMIT_MB:.0f} MB",
+                       met=rss < RSS_LIMIT_MB, note=f"files {sum(result['sizes'].values()) / 2**20:.0f} MB"))
+    report.details["catalog"] = details
+    return 0
+
+
 class _nullcontext:
     def __init__(self, *values: str) -> None:
         self.values = values
@@ -238,6 +273,7 @@ async def run(sizes: Sizes, quick: bool, workdir: Path, pg: str | None = None, d
         "workers": lambda: bench_workers(report, sizes, workdir, pg, db_name),
         "delivery": lambda: bench_delivery(report, sizes, workdir, pg, db_name),
         "scale": lambda: bench_scale(report, sizes, workdir, pg, db_name),
+        "catalog": lambda: bench_catalog(report, sizes, workdir, pg, db_name),
     }
     for name in sections:
         began = time.perf_counter()

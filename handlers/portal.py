@@ -4,8 +4,10 @@ a product's card, and `/reclamations` — the staff's list with colour marks."""
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineQuery, Message
 
 from handlers.common import AfterCommit, PrivateChat, Registered, answer
@@ -23,14 +25,35 @@ from tgbot.replies import Replies
 RECLAIMING_ROLES = {"dealer_service", "dealer_manager"}
 
 
+class ViaBot(BaseFilter):
+    """A message sent through an inline bot (a picked result). Plain async filters: aiogram runs magic filters
+    (F.…) in a thread, a hop for every message that passes this router."""
+
+    async def __call__(self, message: Message, **_: Any) -> bool:
+        return message.via_bot is not None
+
+
+class ProductLink(BaseFilter):
+    async def __call__(self, message: Message, **_: Any) -> bool:
+        return product_in_link((message.text or "").partition(" ")[2]) is not None
+
+
+def links() -> Router:
+    """A product's link (`/start product-17`, what a picked result's name links to): before /start's own router,
+    which would read the payload as an invite."""
+    link = Router(name=f"{__name__}.links")
+    link.message.filter(Registered(), PrivateChat())
+    link.message.register(linked, CommandStart(deep_link=True), ProductLink())
+    return link
+
+
 def router() -> Router:
     portal = Router(name=__name__)
     portal.inline_query.filter(Registered())
     portal.message.filter(Registered(), PrivateChat())
     portal.callback_query.filter(Registered())
     portal.inline_query.register(search)
-    portal.message.register(chosen, F.via_bot)
-    portal.message.register(linked, CommandStart(deep_link=True, magic=F.args.startswith("product-")))
+    portal.message.register(chosen, ViaBot())
     portal.message.register(catalogue_command, Command("catalog", "catalogue", "каталог"))
     portal.message.register(cart_command, Command("cart", "корзина"))
     portal.message.register(reclamations_command, Command("reclamations", "рекламации"))

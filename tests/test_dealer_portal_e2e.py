@@ -157,8 +157,12 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert not any("31 500" in r["description"] for r in theirs["results"])
 
     # The card: stock by warehouse and her price; «В заявку» three products, one of them twice.
-    await anna.choose(found, "Газонокосилка STIGA Combi 48")
+    picked = await anna.choose(found, "Газонокосилка STIGA Combi 48")
     card = await anna.expect("Газонокосилка STIGA Combi 48", "Ваша цена: 31 500,00 ₽")
+    # The picked result's name links to the card too (a tap later on opens it again).
+    [link] = [e["url"] for e in picked["entities"] if e["type"] == "text_link"]
+    await anna.send("/start " + link.split("start=")[1])
+    assert (await anna.expect("Газонокосилка STIGA Combi 48", "Ваша цена"))["text"] == card["text"]
     assert "Склад Москва: 4 шт" in card["text"] and "Склад Казань: 2 шт" in card["text"]
     assert "39 900" not in card["text"]
     await anna.press("В заявку", card)

@@ -211,21 +211,20 @@ def _property(elem: Any) -> Property | None:
 
 
 def _product(elem: Any, units: dict[str, str]) -> Product | None:
-    external_id = _text(elem, "Ид")
+    kids = _index(elem)
+    external_id = _first(kids, "Ид")
     if not external_id:
         return None
-    unit_elem = _child(elem, "БазоваяЕдиница")
+    unit_elem = kids["БазоваяЕдиница"][0] if "БазоваяЕдиница" in kids else None
     unit = None
     if unit_elem is not None:
         text = (unit_elem.text or "").strip()
         unit = units.get(text) or text or unit_elem.get("НаименованиеКраткое") or None
         if unit is None:
             unit = units.get(unit_elem.get("Код") or "")
-    groups = _child(elem, "Группы")
-    group = _text(groups, "Ид") if groups is not None else ""
+    group = _text(kids["Группы"][0], "Ид") if "Группы" in kids else ""
     properties: list[tuple[str, str]] = []
-    values = _child(elem, "ЗначенияСвойств")
-    if values is not None:
+    for values in kids.get("ЗначенияСвойств", ()):
         for value in _children(values, "ЗначенияСвойства"):
             prop = _text(value, "Ид")
             texts = [(v.text or "").strip() for v in _children(value, "Значение")]
@@ -233,54 +232,70 @@ def _product(elem: Any, units: dict[str, str]) -> Product | None:
             if prop and texts:
                 properties.append((prop, ", ".join(texts)))
     requisites: list[tuple[str, str]] = []
-    holder = _child(elem, "ЗначенияРеквизитов")
-    if holder is not None:
+    for holder in kids.get("ЗначенияРеквизитов", ()):
         for requisite in _children(holder, "ЗначениеРеквизита"):
             name, value = _text(requisite, "Наименование"), _text(requisite, "Значение")
             if name and value:
                 requisites.append((name, value))
-    status = _text(elem, "Статус") or elem.get("Статус") or ""
+    status = _first(kids, "Статус") or elem.get("Статус") or ""
     return Product(
         external_id=external_id,
-        name=_text(elem, "Наименование") or external_id,
-        article=_text(elem, "Артикул") or None,
-        barcode=_text(elem, "Штрихкод") or None,
+        name=_first(kids, "Наименование") or external_id,
+        article=_first(kids, "Артикул") or None,
+        barcode=_first(kids, "Штрихкод") or None,
         unit=unit,
-        description=_text(elem, "Описание") or None,
+        description=_first(kids, "Описание") or None,
         group=group or None,
         properties=tuple(properties),
         requisites=tuple(requisites),
-        images=tuple(t for t in ((c.text or "").strip() for c in _children(elem, "Картинка")) if t),
+        images=tuple(t for t in ((c.text or "").strip() for c in kids.get("Картинка", ())) if t),
         deleted=status.strip().lower() == "удален" or _true(elem.get("ПометкаУдаления")),
     )
 
 
+def _index(elem: Any) -> dict[str, list[Any]]:
+    """The element's children by local name, in one pass (an offer is read from a dozen of them)."""
+    found: dict[str, list[Any]] = {}
+    for child in elem:
+        tag = child.tag
+        if isinstance(tag, str):
+            found.setdefault(tag.rpartition("}")[2], []).append(child)
+    return found
+
+
+def _first(index: dict[str, list[Any]], name: str) -> str:
+    children = index.get(name)
+    if not children or children[0].text is None:
+        return ""
+    return str(children[0].text).strip()
+
+
 def _offer(elem: Any) -> Offer | None:
-    external_id = _text(elem, "Ид")
+    kids = _index(elem)
+    external_id = _first(kids, "Ид")
     if not external_id:
         return None
     prices: tuple[Price, ...] | None = None
-    holder = _child(elem, "Цены")
-    if holder is not None:
+    if "Цены" in kids:
         found = []
-        for price in _children(holder, "Цена"):
-            value = number(_text(price, "ЦенаЗаЕдиницу"))
-            kind = _text(price, "ИдТипаЦены")
+        for price in _children(kids["Цены"][0], "Цена"):
+            parts = _index(price)
+            value = number(_first(parts, "ЦенаЗаЕдиницу"))
+            kind = _first(parts, "ИдТипаЦены")
             if value is not None and kind:
-                found.append(Price(kind, value.quantize(CENT), _text(price, "Валюта") or None))
+                found.append(Price(kind, value.quantize(CENT), _first(parts, "Валюта") or None))
         prices = tuple(found)
-    quantity = number(_text(elem, "Количество")) if _child(elem, "Количество") is not None else None
+    quantity = number(_first(kids, "Количество")) if "Количество" in kids else None
     stock: list[tuple[str, Decimal]] | None = None
     # Stock as Склад attributes (ИдСклада, КоличествоНаСкладе), from 2.07
-    for store in _children(elem, "Склад"):
+    for store in kids.get("Склад", ()):
         warehouse = store.get("ИдСклада")
         if warehouse:
             stock = stock if stock is not None else []
             stock.append((warehouse, number(store.get("КоличествоНаСкладе")) or Decimal(0)))
     # …or as Остатки/Остаток, by warehouse (Склад/Ид, Склад/Количество) or in total (Количество), newer 1C
-    rests = _child(elem, "Остатки")
-    if rests is not None:
-        for rest in _children(rests, "Остаток"):
+    if "Остатки" in kids:
+        for rest in _children(kids["Остатки"][0], "Остаток"):
             stores = list(_children(rest, "Склад"))
             for store in stores:
                 warehouse = _text(store, "Ид")
@@ -290,15 +305,14 @@ def _offer(elem: Any) -> Offer | None:
             if not stores and _child(rest, "Количество") is not None:
                 quantity = (quantity or Decimal(0)) + (number(_text(rest, "Количество")) or Decimal(0))
     characteristics: list[tuple[str, str]] = []
-    features = _child(elem, "ХарактеристикиТовара")
-    if features is not None:
-        for feature in _children(features, "ХарактеристикаТовара"):
+    if "ХарактеристикиТовара" in kids:
+        for feature in _children(kids["ХарактеристикиТовара"][0], "ХарактеристикаТовара"):
             feature_name = _text(feature, "Наименование")
             if feature_name:
                 characteristics.append((feature_name, _text(feature, "Значение")))
     return Offer(
         external_id=external_id,
-        name=_text(elem, "Наименование") or None,
+        name=_first(kids, "Наименование") or None,
         prices=prices,
         quantity=quantity,
         stock=tuple(stock) if stock is not None else None,
