@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from app.settings import SANDBOX_TOKEN
@@ -154,3 +155,14 @@ async def test_the_mini_app_acts_only_for_the_person_telegram_signed_for(
     assert order.data["positions"][0]["price"] == "31500.00" and order.data["delivery_type"] == "pickup"
     await anna.expect(f"№{order.id}", "Mini App")
     assert (await call(http, base, "cart", fresh))[1]["entries"] == []
+
+
+def test_the_mini_app_address_must_be_https() -> None:
+    """Telegram refuses a message whose web_app button is not HTTPS, so such an address is refused at start."""
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    assert Settings(webapp_url=WEBAPP_URL).webapp_url == WEBAPP_URL
+    with pytest.raises(ValidationError, match="https"):
+        Settings(webapp_url="http://shop.example.com/app/order")
