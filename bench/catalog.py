@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ' \
-       'ВерсияСхемы="2.08" ДатаФормирования="2026-12-21T10:00:00">\n'
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" '
+    'ВерсияСхемы="2.08" ДатаФормирования="2026-12-21T10:00:00">\n'
+)
 GROUPS = 20  # top groups, each with 10 subgroups: 220 groups
 
 
@@ -25,16 +27,28 @@ def write_import(path: Path, products: int) -> None:
         out.write(HEAD + "<Классификатор><Ид>cls</Ид><Наименование>Каталог</Наименование><Группы>")
         for top in range(GROUPS):
             out.write(f"<Группа><Ид>g{top}</Ид><Наименование>Раздел {top}</Наименование><Группы>")
-            out.write("".join(f"<Группа><Ид>g{top}-{sub}</Ид><Наименование>Подраздел {top}.{sub}</Наименование>"
-                              f"</Группа>" for sub in range(10)))
+            out.write(
+                "".join(
+                    f"<Группа><Ид>g{top}-{sub}</Ид><Наименование>Подраздел {top}.{sub}</Наименование></Группа>"
+                    for sub in range(10)
+                )
+            )
             out.write("</Группы></Группа>")
-        out.write("</Группы><Свойства><Свойство><Ид>brand</Ид><Наименование>Марка</Наименование>"
-                  "<ТипЗначений>Справочник</ТипЗначений><ВариантыЗначений>")
-        out.write("".join(f"<Справочник><ИдЗначения>b{n}</ИдЗначения><Значение>Марка {n}</Значение></Справочник>"
-                          for n in range(50)))
-        out.write("</ВариантыЗначений></Свойство></Свойства></Классификатор>\n"
-                  '<Каталог СодержитТолькоИзменения="false"><Ид>cat</Ид><ИдКлассификатора>cls</ИдКлассификатора>'
-                  "<Наименование>Каталог</Наименование><Товары>\n")
+        out.write(
+            "</Группы><Свойства><Свойство><Ид>brand</Ид><Наименование>Марка</Наименование>"
+            "<ТипЗначений>Справочник</ТипЗначений><ВариантыЗначений>"
+        )
+        out.write(
+            "".join(
+                f"<Справочник><ИдЗначения>b{n}</ИдЗначения><Значение>Марка {n}</Значение></Справочник>"
+                for n in range(50)
+            )
+        )
+        out.write(
+            "</ВариантыЗначений></Свойство></Свойства></Классификатор>\n"
+            '<Каталог СодержитТолькоИзменения="false"><Ид>cat</Ид><ИдКлассификатора>cls</ИдКлассификатора>'
+            "<Наименование>Каталог</Наименование><Товары>\n"
+        )
         for n in range(products):
             name = escape(f"Товар номер {n} для проверки скорости")
             out.write(
@@ -50,12 +64,14 @@ def write_import(path: Path, products: int) -> None:
 
 def write_offers(path: Path, offers: int) -> None:
     with path.open("w", encoding="utf-8") as out:
-        out.write(HEAD + '<ПакетПредложений СодержитТолькоИзменения="false"><Ид>cat#</Ид>'
-                  "<Наименование>Пакет предложений</Наименование><ИдКаталога>cat</ИдКаталога>"
-                  "<ТипыЦен><ТипЦены><Ид>opt</Ид><Наименование>Оптовая</Наименование><Валюта>RUB</Валюта></ТипЦены>"
-                  "<ТипЦены><Ид>roz</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены>"
-                  "</ТипыЦен><Склады><Склад><Ид>msk</Ид><Наименование>Москва</Наименование></Склад>"
-                  "<Склад><Ид>spb</Ид><Наименование>Санкт-Петербург</Наименование></Склад></Склады><Предложения>\n")
+        out.write(
+            HEAD + '<ПакетПредложений СодержитТолькоИзменения="false"><Ид>cat#</Ид>'
+            "<Наименование>Пакет предложений</Наименование><ИдКаталога>cat</ИдКаталога>"
+            "<ТипыЦен><ТипЦены><Ид>opt</Ид><Наименование>Оптовая</Наименование><Валюта>RUB</Валюта></ТипЦены>"
+            "<ТипЦены><Ид>roz</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены>"
+            "</ТипыЦен><Склады><Склад><Ид>msk</Ид><Наименование>Москва</Наименование></Склад>"
+            "<Склад><Ид>spb</Ид><Наименование>Санкт-Петербург</Наименование></Склад></Склады><Предложения>\n"
+        )
         for n in range(offers):
             price = 100 + n % 9000
             out.write(
@@ -91,10 +107,22 @@ async def _import(url: str, files: list[Path]) -> dict[str, object]:
     return {"seconds": seconds, "cpu_seconds": cpu, "stats": stats}
 
 
+def _peak_rss() -> int:
+    """This process's peak RSS in bytes. VmHWM belongs to the process's own memory since its exec; ru_maxrss would
+    also count the parent's memory at the fork (Linux carries it across execve), 160 MB of the bench's own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
 def main(argv: list[str]) -> int:
     url, *names = argv
     result = asyncio.run(_import(url, [Path(name) for name in names]))
-    result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux gives KiB
+    result["peak_rss"] = _peak_rss()
     print(json.dumps(result))
     return 0
 
@@ -110,8 +138,14 @@ async def measure(url: str, folder: Path, offers: int) -> dict[str, Any]:
     await asyncio.to_thread(write_import, goods, offers)
     await asyncio.to_thread(write_offers, prices, offers)
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.catalog", url, str(goods), str(prices),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bench.catalog",
+        url,
+        str(goods),
+        str(prices),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await child.communicate()
     if child.returncode != 0:

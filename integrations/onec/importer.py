@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,11 +59,20 @@ async def import_files(
     sweeps: set[str] = set()
     only_changes = False
     versions: list[str] = []
+    # One thread of its own for the parser, for the whole package: spread over the default pool's threads, lxml's
+    # allocations landed in several malloc arenas and the process grew with the file (246 MB at 100,000 offers
+    # against 86 MB in one thread).
+    loop = asyncio.get_running_loop()
+    parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commerceml")
     try:
         for path in paths:
             info = PackageInfo()
             iterator = records(path, info)
-            while batch := await asyncio.to_thread(_take, iterator):
+            # The parser reads the next batch while this one is written: the two overlap on two cores, and at
+            # most two batches are ever held.
+            reading = loop.run_in_executor(parser, _take, iterator)
+            while batch := await reading:
+                reading = loop.run_in_executor(parser, _take, iterator)
                 await writer.add(batch)
             await writer.flush()
             only_changes |= info.only_changes
@@ -76,6 +86,8 @@ async def import_files(
             sessionmaker, clock.now(), import_id, "failed", writer, only_changes, error=str(failed)[:2000]
         )
         raise
+    finally:
+        parser.shutdown(wait=False)
     await finish_import(sessionmaker, clock.now(), import_id, "done", writer, only_changes)
     log.info("catalogue import %s (%s): %s", import_id, ", ".join(p.name for p in paths), dict(writer.counts))
     return ImportResult(import_id, writer.stamp, dict(writer.counts), only_changes, sweeps, versions)
