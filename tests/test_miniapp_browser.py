@@ -24,6 +24,7 @@ from tests.test_miniapp_e2e import WEBAPP_URL, mini_app_harness, tap_big_order
 
 CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
+WAIT = 20_000  # ms: each step is a round trip to the server, which shares two cores with other suites
 PUBLIC = WEBAPP_URL.removesuffix("/app/order")
 
 if not CHROMIUM.exists() and not os.environ.get("CI"):
@@ -49,7 +50,7 @@ async def put(page: Page, name: str, count: int) -> None:
     row = page.locator("#results .item").filter(has_text=name)
     await row.locator(".qty").fill(str(count))
     await row.locator(".add").click()
-    await expect(page.locator("#cart .line").filter(has_text=name)).to_contain_text(f"× {count}")
+    await expect(page.locator("#cart .line").filter(has_text=name)).to_contain_text(f"× {count}", timeout=WAIT)
 
 
 async def test_a_dealer_orders_many_positions_in_the_mini_app_on_a_phone(
@@ -61,6 +62,7 @@ async def test_a_dealer_orders_many_positions_in_the_mini_app_on_a_phone(
     assert launch.startswith(WEBAPP_URL + "#tgWebAppData=")
 
     context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="ru-RU")
+    context.set_default_timeout(WAIT)
     page = await context.new_page()
 
     async def to_our_server(route: Route) -> None:
@@ -71,14 +73,14 @@ async def test_a_dealer_orders_many_positions_in_the_mini_app_on_a_phone(
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(PUBLIC) else None)
     await page.goto(launch)
-    await expect(page.locator("#who")).to_have_text("Анна · ООО Сад")
-    await expect(page.locator("#title")).to_have_text("🛒 Большой заказ")
+    await expect(page.locator("#who")).to_have_text("Анна · ООО Сад", timeout=WAIT)
+    await expect(page.locator("#title")).to_have_text("🛒 Большой заказ", timeout=WAIT)
 
     # Words; the group and «in stock»; quantities straight from the results.
     await page.fill("#q", "газонокосилка")
     await page.click("#find-button")
-    await expect(page.locator("#results .item")).to_have_count(3)
-    await expect(page.locator("#results .item").first).to_contain_text("31 500,00 ₽")
+    await expect(page.locator("#results .item")).to_have_count(3, timeout=WAIT)
+    await expect(page.locator("#results .item").first).to_contain_text("31 500,00 ₽", timeout=WAIT)
     await put(page, "Combi 48", 2)
     await put(page, "Twinclip 55", 1)
     await page.fill("#q", "SBC")
@@ -89,25 +91,25 @@ async def test_a_dealer_orders_many_positions_in_the_mini_app_on_a_phone(
     await page.select_option("#group", value=parts)
     await page.check("#stock")
     await page.click("#find-button")
-    await expect(page.locator("#results .item")).to_have_count(1)
+    await expect(page.locator("#results .item")).to_have_count(1, timeout=WAIT)
     await put(page, "Нож для газонокосилки", 10)
-    await expect(page.locator("#total")).to_have_text("184 600,00 ₽")
+    await expect(page.locator("#total")).to_have_text("184 600,00 ₽", timeout=WAIT)
     # In the cart: twelve knives rather than ten.
     await page.locator("#cart .line").filter(has_text="Нож").locator(".qty").fill("12")
     await page.locator("#cart .line").filter(has_text="Нож").locator(".qty").dispatch_event("change")
-    await expect(page.locator("#total")).to_have_text("187 300,00 ₽")
+    await expect(page.locator("#total")).to_have_text("187 300,00 ₽", timeout=WAIT)
 
     # Payment and delivery: the address is asked only for a delivery.
     address = page.locator("label[data-field=delivery_address]")
-    await expect(address).to_be_hidden()
+    await expect(address).to_be_hidden(timeout=WAIT)
     await page.select_option("select[name=payment_type]", label="Отсрочка платежа")
     await page.select_option("select[name=delivery_type]", label="Доставка по адресу")
-    await expect(address).to_be_visible()
+    await expect(address).to_be_visible(timeout=WAIT)
     await page.fill("input[name=delivery_address]", "Москва, Садовая ул., 1")
     await page.fill("textarea[name=comment]", "Разгрузка с 9 до 18")
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
     await page.click("#submit")
-    await expect(page.locator("#done")).to_contain_text("оформлена из Mini App")
+    await expect(page.locator("#done")).to_contain_text("оформлена из Mini App", timeout=WAIT)
     assert outside == [], "the page loads nothing from the internet"
     await context.close()
 
