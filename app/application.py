@@ -34,6 +34,7 @@ from services.delivery import OutboxSender
 from services.leads import Leads
 from tgbot.inbox import InboxProcessor, Poller, webhook_handler
 from tgbot.middlewares import DbSessionMiddleware
+from tgbot.miniapp import MiniApp
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +185,14 @@ class App:
         log.info("webhook mode: listening on %s:%s%s", self.settings.webhook_host, self.settings.webhook_port, path)
 
     async def _serve_leads(self, core: Core) -> None:
-        """The site-facing server: the site's forms post leads here (integrations.webforms), and 1C exchanges the
-        catalogue and orders at /1c/exchange (integrations.onec.exchange) when its login is set."""
-        assert self.settings.leads_port is not None
+        """The site-facing server: the site's forms post leads here (integrations.webforms), the Mini App for big
+        orders is at /app/order (tgbot.miniapp), and 1C exchanges the catalogue and orders at /1c/exchange
+        (integrations.onec.exchange) when its login is set."""
+        assert self.settings.leads_port is not None and self.bot is not None
         self.leads = Leads(core, self.settings.lead_tokens, self.settings.lead_rate_per_minute)
         root = web.Application()
         root.add_subapp("/leads", LeadEndpoint(core, self.leads, show_token=self.settings.leads_page_token).app())
+        root.add_subapp("/app", MiniApp(core, self.bot.token).app())  # initData is signed with the bot's token
         if self.settings.onec_login and self.settings.onec_password:
             self.exchange = Exchange(
                 core,

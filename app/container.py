@@ -32,6 +32,7 @@ def service_config(settings: Settings) -> ServiceConfig:
         digest_roles=tuple(settings.digest_roles),
         digest_time=settings.digest_time,
         stage_norm_days=settings.stage_norm_days,
+        webapp_url=settings.webapp_url,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     onec_file_limit: int = 16 * 1024 * 1024
     onec_zip: bool = True
     onec_import_step: float = 20.0
+
+    # The Mini App for big orders is served at /app/order on the same site-facing server (LEADS_PORT); Telegram
+    # opens only HTTPS, so WEBAPP_URL is its public address (behind the TLS proxy), e.g.
+    # https://shop.example.com/app/order. Without it the chat shows no «🛒 Большой заказ» button.
+    webapp_url: str | None = None
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _https_only(cls, url: str | None) -> str | None:
+        # Telegram refuses a message whose web_app button is not HTTPS: the cart would not be shown at all.
+        if url and not url.startswith("https://"):
+            raise ValueError("WEBAPP_URL must be an https:// address (Telegram opens Mini Apps over HTTPS only)")
+        return url or None
 
     timezone: str = "Europe/Moscow"
     country: str = "RU"

@@ -105,8 +105,11 @@ async def send_card(chat_id: int, portal: Portal, renderer: Renderer, viewer: Vi
         outbox.message(portal.session, chat_id, text, now, markup)
 
 
-async def catalogue_command(message: Message, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
-    replies.say(message.chat.id, *portal_view.catalogue_prompt(renderer, viewer.user.language))
+async def catalogue_command(
+    message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer
+) -> None:
+    prompt = portal_view.catalogue_prompt(renderer, viewer.user.language, portal.core.config.webapp_url)
+    replies.say(message.chat.id, *prompt)
 
 
 async def cart_command(message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
@@ -115,7 +118,8 @@ async def cart_command(message: Message, portal: Portal, replies: Replies, rende
 
 async def show_cart(chat_id: int, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
     reclamations = [(t.id, f"№{t.case_id}") for t in await portal.parts_tasks()]
-    replies.say(chat_id, *portal_view.cart_message(renderer, await portal.cart(), viewer.user.language, reclamations))
+    view, lang, webapp = await portal.cart(), viewer.user.language, portal.core.config.webapp_url
+    replies.say(chat_id, *portal_view.cart_message(renderer, view, lang, reclamations, webapp))
 
 
 async def product_button(

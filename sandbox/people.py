@@ -9,9 +9,12 @@
   about deletions in private chats). Answers ``{"deleted": true}``.
 - ``POST .../forwards`` {message_id, from_user_id?}: the person forwards a message to the bot, from their own
   chat with it or from the chat of ``from_user_id``; the bot gets a ``message`` with ``forward_origin``.
-- ``POST .../web_app`` {message_id, text}: the person opens the Mini App of the ``web_app`` button `text` on that
-  bot message (or, without message_id, on the reply keyboard shown); answers ``{"url", "init_data"}`` with
-  `init_data` signed as Telegram signs it (`sandbox.webapp`), so a Mini App's back end can be tested.
+- ``POST .../web_app`` {message_id, text, auth_date?}: the person opens the Mini App of the ``web_app`` button
+  `text` on that bot message (or, without message_id, on the reply keyboard shown); answers ``{"url", "init_data",
+  "launch_url"}`` with `init_data` signed as Telegram signs it (`sandbox.webapp`), and `launch_url` the address a
+  Telegram client loads: the button's URL with ``#tgWebAppData=<init_data>&tgWebAppVersion=…&tgWebAppPlatform=…``
+  (so a browser can play the client). `auth_date` (Unix time) is when Telegram says it was opened; without it,
+  now — a test whose bot runs on a moved clock passes that clock's now.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from .hub import Hub
 from .state import JsonDict
 from .user_api import UserApi
 from .views import read_json, view_message
-from .webapp import init_data, web_app_url
+from .webapp import init_data, launch_url, web_app_url
 
 USERS = "/sandbox/api/users/{user_id}"
 
@@ -177,6 +180,10 @@ class People:
             url = next((u for u in urls if u), None)
             if url is None:
                 raise UserApiError(400, f"no web_app button {text!r} there")
-            return {"url": url, "init_data": init_data(self.hub.default_bot_token, user)}
+            auth_date = data.get("auth_date")
+            if auth_date is not None and not isinstance(auth_date, int):
+                raise UserApiError(400, "auth_date must be Unix time, an integer")
+            signed = init_data(self.hub.default_bot_token, user, auth_date=auth_date)
+            return {"url": url, "init_data": signed, "launch_url": launch_url(url, signed)}
 
         return await self.user_api.run(run)

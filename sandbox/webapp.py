@@ -10,7 +10,7 @@ import hmac
 import json
 import secrets
 import time
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .state import JsonDict, SandboxUser
 
@@ -31,6 +31,17 @@ def init_data(token: str, user: SandboxUser, *, auth_date: int | None = None) ->
         "auth_date": str(auth_date if auth_date is not None else int(time.time())),
     }
     return sign_init_data(token, fields)
+
+
+WEB_APP_VERSION = "8.0"
+
+
+def launch_url(url: str, signed: str) -> str:
+    """What a Telegram client loads in its web view: the Web App's URL with the launch parameters in the fragment
+    (core.telegram.org/bots/webapps: `tgWebAppData` is the URL-encoded initData; the version and platform ride
+    along), so the page's own script finds initData there, as Telegram's telegram-web-app.js does."""
+    fragment = f"tgWebAppData={quote(signed, safe='')}&tgWebAppVersion={WEB_APP_VERSION}&tgWebAppPlatform=web"
+    return f"{url.split('#', 1)[0]}#{fragment}"
 
 
 def web_app_url(button: JsonDict) -> str | None:

@@ -119,6 +119,12 @@ def is_active(user: User | None) -> bool:
     return user is not None and bool(user.active)
 
 
+def may_open_mini_app(user: User | None) -> bool:
+    """The Mini App acts as the person its signed initData names: only someone we know, active and approved (a
+    newcomer by a dealer link waiting for an admin sees nothing there either)."""
+    return is_active(user) and user is not None and not user.awaiting_approval
+
+
 def roles_may_start(roles: Iterable[str], is_admin: bool, spec: ProcessDef) -> bool:
     return is_admin or bool(set(roles) & set(spec.start.roles))
 

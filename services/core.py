@@ -39,6 +39,7 @@ class ServiceConfig:
     digest_roles: tuple[str, ...] = ("director",)
     digest_time: time = time(9, 0)
     stage_norm_days: int = 3
+    webapp_url: str | None = None  # the Mini App's public HTTPS address: chat buttons open it
 
     @property
     def templates_dir(self) -> Path:

@@ -9,6 +9,7 @@ reclamation is filed from a product's card, so its product is always the catalog
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CartLine, CatalogPriceType, CatalogProduct, Company, StoredFile, Task, User
 from flows.i18n import _
-from flows.runtime import EngineError
+from flows.model import local
+from flows.runtime import START_TASK, EngineError
 from flows.status import TaskStatus
+from flows.values import InvalidAnswer, parse_text
 from services import catalogue
 from services.cases.service import CaseService
 from services.cases.state import Loaded
@@ -29,6 +32,7 @@ ORDER_PROCESS = "order_request"
 RECLAMATION_PROCESS = "reclamation"
 PARTS_TASK = "pick_parts"  # the reclamation's task the cart's «В рекламацию» finishes with the parts
 MAX_QUANTITY = 100_000
+MAX_DETAIL = 2000  # a delivery address or a comment from the Mini App
 IMAGE_KIND = "catalog_image"
 
 
@@ -160,11 +164,17 @@ class Portal:
         return found
 
     async def search(self, text: str, offset: int) -> tuple[list[Offer], int | None]:
-        filters = parse_query(text)
+        return await self.find(parse_query(text), offset)
+
+    async def find(
+        self, filters: Filters, offset: int, *, group_id: int | None = None
+    ) -> tuple[list[Offer], int | None]:
+        """The search with its filters given apart (the Mini App picks the group from a list, by id)."""
         price_type = await self.price_type_id()
-        group_id = await self._group(filters.group) if filters.group else None
-        if filters.group and group_id is None:
-            return [], None
+        if filters.group:
+            group_id = await self._group(filters.group)
+            if group_id is None:
+                return [], None
         ranged = price_type is not None
         page = await catalogue.search(
             self.session,
@@ -177,6 +187,18 @@ class Portal:
             offset=offset,
         )
         return [Offer(hit.product, hit.price) for hit in page.hits], page.next_offset
+
+    async def groups(self) -> list[tuple[int, str, int]]:
+        """The catalogue's groups as a tree read top-down: (id, name, depth)."""
+        tree: list[tuple[int, str, int]] = []
+
+        async def walk(parent: int | None, depth: int) -> None:
+            for group in await catalogue.groups(self.session, parent):
+                tree.append((group.id, group.name, depth))
+                await walk(group.id, depth + 1)
+
+        await walk(None, 0)
+        return tree
 
     async def _group(self, name: str) -> int | None:
         wanted = catalogue.fold(name)
@@ -320,6 +342,31 @@ class Portal:
         loaded = await cases.start(self.user, ORDER_PROCESS, data)
         await self.clear()
         return loaded
+
+    async def submit_order_with(self, cases: CaseService, details: Mapping[str, Any]) -> Loaded:
+        """The Mini App's order: the cart becomes the request as in chat, and its start form (payment and
+        delivery) is answered at once with the details the page sent — checked as the chat's form checks them."""
+        loaded = await self.submit_order(cases)
+        spec = loaded.state.spec
+        values: dict[str, Any] = {}
+        for name in spec.start.form:
+            raw = details.get(name)
+            text = raw.strip() if isinstance(raw, str) else ""
+            if not text:
+                continue
+            fdef = spec.fields[name]
+            if fdef.type == "choice":
+                if text not in (fdef.options or {}):
+                    label = local(fdef.label, self.user.language)
+                    raise PortalError(_("Please choose one of the options: %(field)s"), field=label)
+                values[name] = text
+                continue
+            try:
+                values[name] = parse_text(fdef.type, text[:MAX_DETAIL], minimum=fdef.min, maximum=fdef.max)
+            except InvalidAnswer as error:
+                raise PortalError(error.message, **error.params) from error
+        start = next(t for t in loaded.state.tasks if t.key == START_TASK and t.status == TaskStatus.OPEN)
+        return await cases.submit(self.user, start.id or 0, "submit", values)
 
     @staticmethod
     def _position(entry: CartEntry) -> dict[str, Any]:

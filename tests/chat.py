@@ -143,6 +143,20 @@ class Person:
                         return await self.press_data(candidate["message_id"], key["callback_data"])
         raise ChatError(f"{self.name} has no button {button!r}" + (f" in {in_message!r}" if in_message else ""))
 
+    async def open_web_app(
+        self, button: str, message: dict[str, Any], *, auth_date: int | None = None
+    ) -> dict[str, Any]:
+        """Tap a web_app button as a Telegram client does: the sandbox answers the launch URL with signed initData
+        (`auth_date`: when Telegram says it was opened — the bot's clock in these tests)."""
+        payload: dict[str, Any] = {"message_id": message["message_id"], "text": button}
+        if auth_date is not None:
+            payload["auth_date"] = auth_date
+        async with self.http.post(f"{self.api}/web_app", json=payload) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise ChatError(f"{self.name} could not open the Mini App {button!r}: {body}")
+            return dict(body)
+
     async def press_data(self, message_id: int, data: str, *, unchecked: bool = False) -> str | None:
         """Press by callback data. `unchecked`: a press no up-to-date client could send (a button the bot removed a
         moment ago, or data a modified client made up); the sandbox refuses those unless told."""

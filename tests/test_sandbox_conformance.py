@@ -15,6 +15,7 @@ import struct
 import zlib
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 import pytest
@@ -774,6 +775,13 @@ async def test_web_app_button_gives_init_data_signed_as_telegram_signs_it(client
     assert data.user is not None and data.user.id == ANNA
     with pytest.raises(ValueError):
         safe_parse_webapp_init_data("777:another-bot", opened["init_data"])
+    # The client loads the URL with the launch parameters in its fragment; tgWebAppData is initData, URL-encoded.
+    url, fragment = opened["launch_url"].split("#", 1)
+    assert url == "https://example.com/form"
+    assert parse_qs(fragment)["tgWebAppData"] == [opened["init_data"]]
+    earlier = {"message_id": msg["message_id"], "text": "Form", "auth_date": 1798000000}
+    status, yesterday = await client.user("POST", f"/users/{ANNA}/web_app", json=earlier)
+    assert safe_parse_webapp_init_data(TOKEN, yesterday["init_data"]).auth_date.timestamp() == 1798000000
     keyboard["inline_keyboard"][0][0]["web_app"] = {"url": "http://example.com/form"}
     status, text = await client.error("sendMessage", chat_id=ANNA, text="open", reply_markup=keyboard)
     assert status == 400 and text.endswith("is invalid: Only HTTPS links are allowed")

@@ -13,6 +13,7 @@ from aiogram.types import (
     InlineQueryResultArticle,
     InlineQueryResultUnion,
     InputTextMessageContent,
+    WebAppInfo,
 )
 
 from flows.templating import _money
@@ -62,14 +63,23 @@ def catalogue_button(r: Renderer, lang: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=r.t("🔎 Catalogue", lang), switch_inline_query_current_chat="")
 
 
-def catalogue_prompt(r: Renderer, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+def big_order_rows(r: Renderer, lang: str, webapp_url: str | None) -> list[list[InlineKeyboardButton]]:
+    """«🛒 Большой заказ» opens the Mini App (an inline web_app button: Telegram hands it the person's signed
+    initData, which a reply-keyboard button would not)."""
+    if not webapp_url:
+        return []
+    return [[InlineKeyboardButton(text=r.t("🛒 Big order", lang), web_app=WebAppInfo(url=webapp_url))]]
+
+
+def catalogue_prompt(r: Renderer, lang: str, webapp_url: str | None = None) -> tuple[str, InlineKeyboardMarkup]:
     text = r.t(
         "Search the catalogue by name, article or barcode. Filters: «!» — in stock only, «от 1000», «до 50000» — "
         "your price, «#Group» — a group.",
         lang,
     )
     cart = InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack())
-    return text, InlineKeyboardMarkup(inline_keyboard=[[catalogue_button(r, lang)], [cart]])
+    rows = [[catalogue_button(r, lang)], [cart], *big_order_rows(r, lang, webapp_url)]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def product_card(r: Renderer, card: Card, lang: str, may_reclaim: bool) -> tuple[str, InlineKeyboardMarkup]:
@@ -114,13 +124,14 @@ def product_card(r: Renderer, card: Card, lang: str, may_reclaim: bool) -> tuple
 
 
 def cart_message(
-    r: Renderer, view: CartView, lang: str, reclamations: list[tuple[int, str]]
+    r: Renderer, view: CartView, lang: str, reclamations: list[tuple[int, str]], webapp_url: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The cart: its positions with today's prices; order it, send it to a reclamation waiting for parts, or
     change quantities («➖»/«➕» per position)."""
     if not view.entries:
         text = r.t("Your cart is empty. Find products in the catalogue and press «🛒 To the request».", lang)
-        return text, InlineKeyboardMarkup(inline_keyboard=[[catalogue_button(r, lang)]])
+        empty = [[catalogue_button(r, lang)], *big_order_rows(r, lang, webapp_url)]
+        return text, InlineKeyboardMarkup(inline_keyboard=empty)
     lines = [r.t("🧺 Your cart:", lang)]
     rows: list[list[InlineKeyboardButton]] = []
     for n, entry in enumerate(view.entries, 1):
@@ -147,6 +158,7 @@ def cart_message(
             InlineKeyboardButton(text=r.t("🗑 Empty the cart", lang), callback_data=CartCb(action="clear").pack()),
         ]
     )
+    rows += big_order_rows(r, lang, webapp_url)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 

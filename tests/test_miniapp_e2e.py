@@ -1,0 +1,168 @@
+"""The Mini App for big orders over HTTP, as Telegram's web view calls it: every call carries the initData Telegram
+signed (the sandbox signs it with the bot's token, exactly per the Bot API); a forged or altered one, one older than
+a day, or one naming somebody the bot does not know gets nothing; each dealer sees their own prices and changes only
+their own cart; a refused order leaves the cart and the cases as they were."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from app.settings import SANDBOX_TOKEN
+from db.models import Case
+from sandbox.webapp import sign_init_data
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_dealer_portal_e2e import dealers
+
+WEBAPP_URL = "https://konveyer.test/app/order"  # Telegram opens only HTTPS; the tests reach the server directly
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def mini_app_harness(harness_factory: Callable[..., Awaitable[Harness]]) -> tuple[Harness, str]:
+    port = free_port()
+    harness = await harness_factory(leads_port=port, webapp_url=WEBAPP_URL)
+    return harness, f"http://127.0.0.1:{port}/app"
+
+
+async def tap_big_order(harness: Harness, person: Person) -> dict[str, Any]:
+    """The person sends /cart and taps «🛒 Большой заказ» as a Telegram client does: the sandbox answers the launch
+    URL and the initData Telegram signs (opened now by the bot's clock)."""
+    await person.send("/cart")
+    cart = await person.expect("орзин")  # «Корзина пуста…» or «Ваша корзина…»
+    assert "🛒 Большой заказ" in person.buttons(cart)
+    opened = await person.open_web_app("🛒 Большой заказ", cart, auth_date=int(harness.clock.now().timestamp()))
+    assert opened["url"] == WEBAPP_URL
+    return opened
+
+
+async def open_big_order(harness: Harness, person: Person) -> str:
+    return str((await tap_big_order(harness, person))["init_data"])
+
+
+async def call(
+    http: aiohttp.ClientSession, base: str, name: str, init_data: str | None, **body: Any
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"tma {init_data}"} if init_data is not None else {}
+    async with http.post(f"{base}/api/{name}", json=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+def altered(init_data: str, **changes: str) -> str:
+    fields = dict(parse_qsl(init_data))
+    fields.update(changes)
+    return urlencode(fields)
+
+
+async def orders(harness: Harness) -> int:
+    async with harness.core.sessionmaker() as session:
+        count = await session.scalar(select(func.count()).select_from(Case).where(Case.process == "order_request"))
+    return int(count or 0)
+
+
+async def test_the_mini_app_acts_only_for_the_person_telegram_signed_for(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness, base = await mini_app_harness(harness_factory)
+    people = await dealers(harness, tmp_path / "1c")
+    anna, boris = people["anna"], people["boris"]
+    http = harness.http
+
+    # The page and its script come from our server (nothing from the internet).
+    async with http.get(f"{base}/order") as page:
+        html = await page.text()
+    assert page.status == 200 and '<script src="miniapp.js">' in html and "https://" not in html
+    async with http.get(f"{base}/miniapp.js") as script:
+        assert script.status == 200 and "tgWebAppData" in await script.text()
+
+    anna_data = await open_big_order(harness, anna)
+    status, me = await call(http, base, "me", anna_data)
+    assert status == 200 and (me["name"], me["organisation"]) == ("Анна", "ООО Сад")
+    assert [f["name"] for f in me["form"]] == ["payment_type", "delivery_type", "delivery_address", "comment"]
+    payment = me["form"][0]
+    assert payment["label"] == "Оплата" and [o["title"] for o in payment["options"]] == [
+        "Предоплата",
+        "Отсрочка платежа",
+    ]
+    status, found = await call(http, base, "search", anna_data, text="газонокосилка", in_stock=True)
+    assert [(i["name"], i["price"]) for i in found["items"]] == [
+        ("Газонокосилка STIGA Combi 48", "31 500,00 ₽"),
+        ("Газонокосилка STIGA Twinclip 55", "52 000,00 ₽"),
+    ], "in stock only, at her wholesale prices"
+    combi, twinclip = (i["id"] for i in found["items"])
+    status, cart = await call(http, base, "set", anna_data, product_id=combi, quantity=5)
+    assert status == 200 and cart["total"] == "157 500,00 ₽"
+
+    # Forged: the hash of other data, or her data with Boris's id put in — 401, and her cart is as it was.
+    forged = altered(anna_data, hash="0" * 64)
+    assert (await call(http, base, "set", forged, product_id=twinclip, quantity=1))[0] == 401
+    anna_user = json.loads(dict(parse_qsl(anna_data))["user"])
+    posing = altered(anna_data, user=json.dumps({**anna_user, "id": boris.id}, separators=(",", ":")))
+    assert (await call(http, base, "cart", posing))[0] == 401
+    status, refused = await call(http, base, "cart", None)
+    assert status == 401 and "из чата с ботом" in refused["error"]
+    # Signed by another bot's token: not ours.
+    assert (await call(http, base, "cart", sign_init_data("777:another-bot", dict(parse_qsl(anna_data)))))[0] == 401
+
+    # Boris has his own cart and his own (retail) prices; what he does never touches Anna's.
+    boris_data = await open_big_order(harness, boris)
+    status, theirs = await call(http, base, "cart", boris_data)
+    assert status == 200 and theirs["entries"] == []
+    _, his_search = await call(http, base, "search", boris_data, text="combi")
+    assert his_search["items"][0]["price"] == "39 900,00 ₽"
+    await call(http, base, "set", boris_data, product_id=combi, quantity=1)
+    _, mine = await call(http, base, "cart", anna_data)
+    assert [(e["name"], e["quantity"]) for e in mine["entries"]] == [("Газонокосилка STIGA Combi 48", 5)]
+    assert [e["quantity"] for e in (await call(http, base, "cart", boris_data))[1]["entries"]] == [1]
+
+    # Somebody Telegram vouches for but the bot does not know (never joined): nothing.
+    stranger = {"user": json.dumps({"id": 999_001, "first_name": "Чужой"})}
+    stranger["auth_date"] = str(int(harness.clock.now().timestamp()))
+    status, refused = await call(http, base, "search", sign_init_data(SANDBOX_TOKEN, stranger), text="stiga")
+    assert status == 403 and "items" not in refused
+
+    # An order without the payment and delivery details is refused; the cart and the cases stay as they were.
+    status, refused = await call(http, base, "submit", anna_data, payment_type="prepayment")
+    assert status == 400 and "Доставка" in refused["error"]
+    status, refused = await call(http, base, "submit", anna_data, payment_type="barter", delivery_type="pickup")
+    assert status == 400 and "Оплата" in refused["error"]
+    assert await orders(harness) == 0
+    assert [e["quantity"] for e in (await call(http, base, "cart", anna_data))[1]["entries"]] == [5]
+
+    # A day later the same initData is stale: 401 until she opens the page again from the chat.
+    harness.clock.advance(days=1, minutes=1)
+    status, refused = await call(http, base, "cart", anna_data)
+    assert status == 401 and "слишком давно" in refused["error"]
+    fresh = await open_big_order(harness, anna)
+    status, placed = await call(http, base, "submit", fresh, payment_type="prepayment", delivery_type="pickup")
+    assert status == 200 and placed["amount"] == "157500.00"
+    async with harness.core.sessionmaker() as session:
+        order = (await session.execute(select(Case).where(Case.process == "order_request"))).scalar_one()
+    assert order.id == placed["case_id"] and order.stage == "region_approval"
+    assert order.data["positions"][0]["price"] == "31500.00" and order.data["delivery_type"] == "pickup"
+    await anna.expect(f"№{order.id}", "Mini App")
+    assert (await call(http, base, "cart", fresh))[1]["entries"] == []
+
+
+def test_the_mini_app_address_must_be_https() -> None:
+    """Telegram refuses a message whose web_app button is not HTTPS, so such an address is refused at start."""
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    assert Settings(webapp_url=WEBAPP_URL).webapp_url == WEBAPP_URL
+    with pytest.raises(ValidationError, match="https"):
+        Settings(webapp_url="http://shop.example.com/app/order")
