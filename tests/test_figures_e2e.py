@@ -50,9 +50,9 @@ async def test_a_regional_representative_gets_her_dealers_figures_as_a_chart_and
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
     harness = await harness_factory()
-    await organisation(harness, "ООО Сад region=Москва inn=7701234567 price=Оптовая")
-    await organisation(harness, "ООО Лес region=Москва inn=7702234567 price=Оптовая")
-    await organisation(harness, "ООО Инструмент region=Казань inn=1655000000 price=Розничная")
+    await organisation(harness, "ООО Сад region=Москва inn=7701234560 price=Оптовая")
+    await organisation(harness, "ООО Лес region=Москва inn=7702234563 price=Оптовая")
+    await organisation(harness, "ООО Инструмент region=Казань inn=1655000003 price=Розничная")
     await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
     await dealer_person(harness, "Лев", "ООО Лес", "Менеджер дилера")
     boris = await dealer_person(harness, "Борис", "ООО Инструмент", "Менеджер дилера")
