@@ -259,7 +259,7 @@ def parse_documents(content: bytes) -> list[dict[str, str]]:
 def _text(node: etree._Element, *path: str) -> str:
     """The text at a path of local names below `node` ("" if absent)."""
     for name in path:
-        node = next((child for child in node if _local(child.tag) == name), None)  # type: ignore[assignment]
+        node = next((child for child in node if _local(child.tag) == name), None)
         if node is None:
             return ""
     return " ".join((node.text or "").split())
