@@ -106,7 +106,7 @@ async def load_catalogue(harness: Harness, folder: Path, onec: OneC | None) -> N
 async def dealers(harness: Harness, folder: Path, onec: OneC | None = None) -> dict[str, Person]:
     await load_catalogue(harness, folder, onec)
     await organisation(harness, "ООО Сад region=Москва inn=7707083893 kpp=770101001 price=Оптовая")
-    await organisation(harness, "ООО Инструмент region=Казань inn=1655000000 price=Розничная")
+    await organisation(harness, "ООО Инструмент region=Казань inn=1655000003 price=Розничная")
     people = {
         "anna": await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера"),
         "sergey": await dealer_person(harness, "Сергей", "ООО Сад", "Сервисник дилера"),

@@ -5,6 +5,7 @@ saying so and nothing else is lost."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -15,6 +16,8 @@ from db.models import Company, User
 from services import companies
 from services.core import Core
 from services.sales_exchange import SalesExchange
+from tests.conftest import Harness
+from tests.test_onec_exchange_e2e import _exchange
 
 
 def contragent(onec_id: str, name: str, inn: str, kpp: str = "", role: str = "Покупатель", extra: str = "") -> str:
@@ -119,3 +122,21 @@ async def test_1c_counterparties_become_our_dealers(tmp_path: Path, database_url
             assert await session.scalar(select(Company.name).where(Company.onec_id == "a1-new")) == "ООО Новый дилер Юг"
     finally:
         await core.close()
+
+
+async def test_1c_sends_its_counterparties_over_the_exchange_and_is_told_what_was_skipped(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    harness, onec = await _exchange(harness_factory)
+    assert (await onec.checkauth())[0] == "success"
+    status, answer = await onec.call("file", kind="sale", filename="orders-7.xml", body=FILE)
+    assert status == 200
+    assert answer.split("\n") == [
+        "success",
+        "moved 0, unchanged 0, unknown 3",
+        "organisations: created 3, updated 0, unchanged 0, skipped 1",
+        "«ООО Кривой» (Ид bad-1): INN 7707083894 is not valid, skipped",
+    ]
+    async with harness.core.sessionmaker() as session:
+        dealers = (await session.scalars(select(Company.name).where(Company.kind == "dealer"))).all()
+    assert sorted(dealers) == ["ИП Лесников", "ООО «Сад и огород»", "ООО Новый дилер"]
