@@ -173,6 +173,8 @@ class Company(Base):
     # goes here (services/channels.py).
     email: Mapped[str | None] = mapped_column(String(254))
     regional_rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The `Ид` of its `Контрагент` in 1C's CommerceML documents (services/companies.py `from_onec`).
+    onec_id: Mapped[str | None] = mapped_column(String(80), unique=True, index=True)
     # Deactivated by an admin (a dealer we no longer work with): offered nowhere, its people see nothing.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -53,6 +53,7 @@ class SaleExchange:
             await asyncio.to_thread(_unpack, path, call.folder) if path.suffix.lower() == ".zip" else [call.filename]
         )
         total = Applied()
+        skipped: list[str] = []
         for name in names:
             if not name.lower().endswith(".xml"):
                 continue
@@ -65,4 +66,16 @@ class SaleExchange:
             total.moved += applied.moved
             total.unchanged += applied.unchanged
             total.unknown += applied.unknown
-        return f"success\nmoved {len(total.moved)}, unchanged {len(total.unchanged)}, unknown {len(total.unknown)}"
+            for name_ in ("created", "updated", "unchanged"):
+                count = getattr(total.organisations, name_) + getattr(applied.organisations, name_)
+                setattr(total.organisations, name_, count)
+            skipped += applied.organisations.skipped
+        orgs = total.organisations
+        lines = [
+            "success",
+            f"moved {len(total.moved)}, unchanged {len(total.unchanged)}, unknown {len(total.unknown)}",
+            f"organisations: created {orgs.created}, updated {orgs.updated}, unchanged {orgs.unchanged}, "
+            f"skipped {len(skipped)}",
+            *skipped,
+        ]
+        return "\n".join(lines)

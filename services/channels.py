@@ -39,7 +39,7 @@ from services.outbox import enqueue
 
 TELEGRAM, EMAIL, SMS = "telegram", "email", "sms"
 CHANNELS = (TELEGRAM, EMAIL, SMS)
-KINDS = ("notify", "task_assigned", "reminder", "escalation", "stage_change", "digest")
+KINDS = ("notify", "task_assigned", "reminder", "escalation", "stage_change", "digest", "comment")
 KIND_TITLES = {
     "notify": "A definition's notification",
     "task_assigned": "Task assigned",
@@ -47,6 +47,7 @@ KIND_TITLES = {
     "escalation": "Escalation",
     "stage_change": "Stage change",
     "digest": "Digest",
+    "comment": "Comment on a case",
 }
 # The templated parts of each channel.
 PARTS = {EMAIL: ("subject", "text", "html"), SMS: ("sms",)}
@@ -62,6 +63,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "escalation": (*_COMMON, *_CASE, *_TASK, "holder"),
     "stage_change": (*_COMMON, *_CASE, "stage"),
     "digest": _COMMON,
+    "comment": (*_COMMON, *_CASE, "author"),  # text: the comment's line (who, when, what, the file's name)
 }
 
 _TEXT = "{{ person }},\n\n{{ text }}\n"
@@ -88,6 +90,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "sms": "Дело №{{ case_number }}: теперь «{{ stage }}»",
     },
     "digest": {"subject": "Сводка", "sms": "{{ text|truncate(140) }}"},
+    "comment": {
+        "subject": "Комментарий к делу №{{ case_number }}: {{ case_title }}",
+        "sms": "Дело №{{ case_number }}, {{ author }}: {{ text|truncate(110) }}",
+    },
 }
 for _parts in DEFAULTS.values():
     _parts.setdefault("text", _TEXT)

@@ -6,6 +6,7 @@ kept by admins (`/org` and its card's buttons, `/org_new`, `/org_set`, the panel
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -109,16 +110,26 @@ def audit(session: AsyncSession, company: Company, by: int | None, now: datetime
 
 
 async def create_organisation(
-    session: AsyncSession, kind: str, name: str, user_id: int | None, now: datetime, details: dict[str, str]
+    session: AsyncSession,
+    kind: str,
+    name: str,
+    user_id: int | None,
+    now: datetime,
+    details: dict[str, str],
+    via: str | None = None,
 ) -> Company:
     if kind not in KINDS or not name.strip():
         raise BadDetails(kind)
     await _checked_all(session, details)  # nothing is created if a detail is wrong
     company = await create(session, name, user_id, now)
     company.kind = kind
-    audit(session, company, user_id, now, created={"kind": kind, "name": company.name})
-    await update_details(session, company, details, now, user_id)
+    audit(session, company, user_id, now, created={"kind": kind, "name": company.name}, **_via(via))
+    await update_details(session, company, details, now, user_id, via=via)
     return company
+
+
+def _via(via: str | None) -> dict[str, str]:
+    return {"via": via} if via else {}
 
 
 async def _checked_all(session: AsyncSession, details: dict[str, str]) -> dict[str, object]:
@@ -140,20 +151,90 @@ async def _checked_all(session: AsyncSession, details: dict[str, str]) -> dict[s
 
 
 async def update_details(
-    session: AsyncSession, company: Company, details: dict[str, str], now: datetime, by: int | None = None
-) -> None:
+    session: AsyncSession,
+    company: Company,
+    details: dict[str, str],
+    now: datetime,
+    by: int | None = None,
+    via: str | None = None,
+) -> list[str]:
     """Set details by their short names (name, inn, kpp, region, price, contacts, rep = the regional
     representative's user id, 0 or empty for nobody). All are checked first (one wrong value changes nothing);
-    each change is audited with what it was and what it became."""
+    each change is audited with what it was and what it became (and `via`: who other than a person made it,
+    e.g. 1C). The fields that changed."""
     values = await _checked_all(session, details)
     fields = {column: key for key, column in DETAILS.items()} | {"regional_rep_id": "rep"}
+    changed: list[str] = []
     for column, new in values.items():
         old = getattr(company, column)
         setattr(company, column, new)
         if old != new:
-            audit(session, company, by, now, field=fields[column], **{"from": old, "to": new})
+            audit(session, company, by, now, field=fields[column], **{"from": old, "to": new}, **_via(via))
+            changed.append(fields[column])
     company.updated_at = now
     await session.flush()
+    return changed
+
+
+ONEC = "1C"  # `via` of the changes 1C's documents make
+
+
+@dataclass
+class FromOneC:
+    """What 1C's `Контрагенты` did to our organisations; `skipped`: a line per one left alone, with why."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+async def from_onec(session: AsyncSession, contragents: list[dict[str, str]], now: datetime) -> FromOneC:
+    """1C's organisations (`onec_id`, `name`, `inn`, `kpp`, `contacts`), each found by 1C's `Ид`, else by INN:
+    a new one becomes a dealer without people; a known one's details are updated through the same checks and
+    audit as an admin's edit (audited as made by 1C). One whose details fail the checks (an INN whose check
+    digits do not match) is skipped with a line saying so; the others go on."""
+    result = FromOneC()
+    for found in contragents:
+        onec_id, name = found.get("onec_id") or None, found.get("name", "")
+        details = {key: found[key] for key in ("name", "inn", "kpp", "contacts") if found.get(key)}
+        who = f"«{name or '?'}»" + (f" (Ид {onec_id})" if onec_id else "")
+        try:
+            values = await _checked_all(session, details)
+        except BadValue as bad:
+            result.skipped.append(f"{who}: {bad.field.upper()} {details.get(bad.field, '')} is not valid, skipped")
+            continue
+        company = await _onec_match(session, onec_id, values.get("inn"))  # type: ignore[arg-type]
+        if company is None:
+            if not name:
+                result.skipped.append(f"{who}: no name, skipped")
+                continue
+            company = await create_organisation(session, "dealer", name, None, now, details, via=ONEC)
+            company.onec_id = onec_id
+            result.created += 1
+            continue
+        changed = await update_details(session, company, details, now, None, via=ONEC)
+        if onec_id and company.onec_id != onec_id:
+            company.onec_id = onec_id
+            changed.append("onec_id")
+        if changed:
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    await session.flush()
+    return result
+
+
+async def _onec_match(session: AsyncSession, onec_id: str | None, inn_value: str | None) -> Company | None:
+    if onec_id:
+        company = await session.scalar(select(Company).where(Company.onec_id == onec_id))
+        if company is not None:
+            return company
+    if inn_value:
+        # An organisation another 1C Ид already holds is a different one (a branch with the same INN).
+        rows = await session.scalars(select(Company).where(Company.inn == inn_value).order_by(Company.id))
+        return next((c for c in rows if c.onec_id is None or c.onec_id == onec_id), None)
+    return None
 
 
 async def set_active(session: AsyncSession, company: Company, active: bool, now: datetime, by: int | None) -> None:

@@ -11,7 +11,9 @@ back onto the order cases. The HTTP endpoint (`/1c/exchange`, integrations/onec)
   case's number) move the case — «Отменен» cancels it, a shipment (`Дата отгрузки по 1С`) ships it, a payment
   (`Дата оплаты по 1С`) marks it paid, anything else accepts it in 1C — forward only, with 1C's number, status,
   payment and shipment kept on the case. A document for an order we do not have, or one not approved yet, is
-  counted and left alone.
+  counted and left alone. The organisations the file carries (each document's `Контрагенты`, a
+  `Классификатор/Контрагенты` block) are upserted first (services/companies.py `from_onec`): 1C is where the
+  dealers' details are kept.
 
 Parsing refuses a DTD (so no entity expansion or external fetch) — the protections defusedxml gives.
 """
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Company, OrderExport
 from flows.status import CaseStatus
+from services import companies
 from services.cases.service import CaseService
 from services.core import Core
 
@@ -50,6 +53,7 @@ class Applied:
     moved: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    organisations: companies.FromOneC = field(default_factory=companies.FromOneC)
 
 
 def _sub(parent: etree._Element, tag: str, text: Any = None, **attrs: str) -> etree._Element:
@@ -166,7 +170,11 @@ class SalesExchange:
     async def apply(self, content: bytes) -> Applied:
         """1C's documents for our orders: each moves its case (forward only) and leaves 1C's details on it."""
         applied = Applied()
-        for doc in parse_documents(content):
+        documents = parse_documents(content)
+        applied.organisations = await companies.from_onec(
+            self.session, parse_contragents(content), self.core.clock.now()
+        )
+        for doc in documents:
             case_id = next((int(v) for v in (doc.get("Ид"), doc.get("Номер")) if v and v.isdigit()), None)
             case = await self.session.get(Case, case_id) if case_id is not None else None
             if case is None or case.process != PROCESS:
@@ -246,3 +254,47 @@ def parse_documents(content: bytes) -> list[dict[str, str]]:
                 found.setdefault(name, (child.text or "").strip())
         documents.append(found)
     return documents
+
+
+def _text(node: etree._Element, *path: str) -> str:
+    """The text at a path of local names below `node` ("" if absent)."""
+    for name in path:
+        node = next((child for child in node if _local(child.tag) == name), None)
+        if node is None:
+            return ""
+    return " ".join((node.text or "").split())
+
+
+def parse_contragents(content: bytes) -> list[dict[str, str]]:
+    """Every organisation the file names (a `Контрагент` of a `Контрагенты` list, in a document or the
+    classifier; not a representative's nested one, not the seller: that is us), once each, as
+    {onec_id, name, inn, kpp, contacts}: the contacts are the registration address and the contact lines."""
+    root = etree.fromstring(content, PARSER)
+    found: dict[str, dict[str, str]] = {}
+    for node in root.iter():
+        if _local(node.tag) != "Контрагент" or _local(node.getparent().tag) != "Контрагенты":
+            continue
+        if _text(node, "Роль") == "Продавец":
+            continue
+        lines = []
+        address = _text(node, "АдресРегистрации", "Представление") or _text(node, "ЮридическийАдрес", "Представление")
+        if address:
+            lines.append(f"Адрес: {address}")
+        for contacts in (c for c in node if _local(c.tag) == "Контакты"):
+            for contact in contacts:
+                kind, value = _text(contact, "Тип"), _text(contact, "Значение")
+                if value:
+                    lines.append(f"{kind}: {value}" if kind else value)
+        item = {
+            "onec_id": _text(node, "Ид"),
+            "name": _text(node, "Наименование")
+            or _text(node, "ОфициальноеНаименование")
+            or _text(node, "ПолноеНаименование"),
+            "inn": _text(node, "ИНН"),
+            "kpp": _text(node, "КПП"),
+            "contacts": "; ".join(lines),  # one line: a detail is kept with its spaces collapsed
+        }
+        key = item["onec_id"] or item["inn"] or item["name"]
+        if key:
+            found.setdefault(key, item)
+    return list(found.values())

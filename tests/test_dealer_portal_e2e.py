@@ -105,7 +105,7 @@ async def load_catalogue(harness: Harness, folder: Path, onec: OneC | None) -> N
 
 async def dealers(harness: Harness, folder: Path, onec: OneC | None = None) -> dict[str, Person]:
     await load_catalogue(harness, folder, onec)
-    await organisation(harness, "ООО Сад region=Москва inn=7701234560 kpp=770101001 price=Оптовая")
+    await organisation(harness, "ООО Сад region=Москва inn=7707083893 kpp=770101001 price=Оптовая")
     await organisation(harness, "ООО Инструмент region=Казань inn=1655000003 price=Розничная")
     people = {
         "anna": await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера"),
@@ -200,7 +200,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert status == 200 and first.count("<Документ>") == 1, first
     _, again = await onec.call("query", kind="sale")
     assert "<Ид>guid-0</Ид>" in again and "ООО Сад" in again and "<Сумма>63000.00</Сумма>" in again
-    assert "<ЦенаЗаЕдиницу>31500.00</ЦенаЗаЕдиницу>" in again and "<ИНН>7701234560</ИНН>" in again
+    assert "<ЦенаЗаЕдиницу>31500.00</ЦенаЗаЕдиницу>" in again and "<ИНН>7707083893</ИНН>" in again
     assert (await onec.call("success", kind="sale"))[1].startswith("success")
     assert "<Документ>" not in (await onec.call("query", kind="sale"))[1]
 

@@ -375,9 +375,7 @@ class OutboxNotifier:
             variables.update(due="", text=text)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
-    async def item_rejected(
-        self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User
-    ) -> None:
+    async def item_rejected(self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User) -> None:
         state, lang = loaded.state, user.language
         text = self.renderer.t(
             "✖️ «%(item)s» will not go to «%(stage)s»: not approved. Reason: %(reason)s\n%(case)s",
@@ -433,12 +431,20 @@ class OutboxNotifier:
                     ]
                 ]
             }
-            if entry.file is not None:
-                caption = f"{entry.author} · {case}"
-                outbox.files(self.session, user.tg_id, self.now, [(entry.file.id, entry.file.kind, caption)],
-                             case_id=case_id)  # fmt: skip
-            outbox.message(self.session, user.tg_id, f"{title}\n{r.comment_line(entry, lang)}", self.now, keyboard,
-                           case_id=case_id)  # fmt: skip
+            # Comments go by the person's channels like every other kind (Telegram on unless an admin says
+            # otherwise); the recipients were already cut to who may read the comment (no internal note for a
+            # dealer), so no channel widens that.
+            plan = await self.channels.plan("comment", user)
+            row = None
+            if plan.telegram:
+                if entry.file is not None:
+                    caption = f"{entry.author} · {case}"
+                    outbox.files(self.session, user.tg_id, self.now, [(entry.file.id, entry.file.kind, caption)],
+                                 case_id=case_id)  # fmt: skip
+                row = outbox.message(self.session, user.tg_id, f"{title}\n{r.comment_line(entry, lang)}", self.now,
+                                     keyboard, case_id=case_id)  # fmt: skip
+            variables = {**self._case_vars(loaded, lang), "author": entry.author, "text": r.comment_line(entry, lang)}
+            await self.channels.deliver(plan, variables, case_id=case_id, telegram_row=row)
 
     def email(
         self,
