@@ -10,11 +10,13 @@ import io
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+from openpyxl import load_workbook
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from db.models import Case, User
+from db.models import Case, CatalogProduct, User
 from integrations.onec.importer import import_files
 from tests.chat import Person
 from tests.conftest import Harness
@@ -105,8 +107,8 @@ async def load_catalogue(harness: Harness, folder: Path, onec: OneC | None) -> N
 
 async def dealers(harness: Harness, folder: Path, onec: OneC | None = None) -> dict[str, Person]:
     await load_catalogue(harness, folder, onec)
-    await organisation(harness, "ООО Сад region=Москва inn=7701234567 kpp=770101001 price=Оптовая")
-    await organisation(harness, "ООО Инструмент region=Казань inn=1655000000 price=Розничная")
+    await organisation(harness, "ООО Сад region=Москва inn=7701234560 kpp=770101001 price=Оптовая")
+    await organisation(harness, "ООО Инструмент region=Казань inn=1655000003 price=Розничная")
     people = {
         "anna": await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера"),
         "sergey": await dealer_person(harness, "Сергей", "ООО Сад", "Сервисник дилера"),
@@ -200,7 +202,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert status == 200 and first.count("<Документ>") == 1, first
     _, again = await onec.call("query", kind="sale")
     assert "<Ид>guid-0</Ид>" in again and "ООО Сад" in again and "<Сумма>63000.00</Сумма>" in again
-    assert "<ЦенаЗаЕдиницу>31500.00</ЦенаЗаЕдиницу>" in again and "<ИНН>7701234567</ИНН>" in again
+    assert "<ЦенаЗаЕдиницу>31500.00</ЦенаЗаЕдиницу>" in again and "<ИНН>7701234560</ИНН>" in again
     assert (await onec.call("success", kind="sale"))[1].startswith("success")
     assert "<Документ>" not in (await onec.call("query", kind="sale"))[1]
 
@@ -310,3 +312,52 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await boris.send("/reclamations")
     await boris.expect("Рекламаций пока нет")
     assert "SN-48-000731" not in await texts(boris)
+
+
+async def sheet_rows(person: Person, *fragments: str) -> list[tuple[Any, ...]]:
+    document = (await person.expect(*fragments))["document"]
+    sheet = load_workbook(io.BytesIO(await person.download(document["url"]))).active
+    assert sheet is not None
+    return list(sheet.iter_rows(values_only=True))
+
+
+async def test_a_dealer_exports_what_they_see_to_excel_at_their_own_prices(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna, boris = people["anna"], people["boris"]
+
+    # The inline search's words and filters, as a file: her wholesale prices, stock by warehouse.
+    await anna.send("/catalog_excel газонокосилка")
+    header, *rows = await sheet_rows(anna, "Каталог: товаров — 3", "газонокосилка")
+    assert header == (
+        "Наименование",
+        "Артикул",
+        "Штрихкод",
+        "Ед.",
+        "Ваша цена, ₽",
+        "Остаток, всего",
+        "Склад Казань",
+        "Склад Москва",
+    )
+    assert rows[0] == ("Газонокосилка STIGA Combi 48", "2L0481848", "8019720000011", "шт", 31500, 6, 2, 4)
+    assert [r[4] for r in rows] == [31500, 44000, 52000]
+    # Boris's organisation buys at retail: the same search gives him retail prices and never Garden's.
+    await boris.send("/catalog_excel газонокосилка")
+    _, *theirs = await sheet_rows(boris, "Каталог: товаров — 3")
+    assert [r[4] for r in theirs] == [39900, 54900, 64900]
+    assert [r[:4] for r in theirs] == [r[:4] for r in rows]
+    # Filters as inline: in stock only.
+    await anna.send("/catalog_excel газонокосилка !")
+    _, *stocked = await sheet_rows(anna, "Каталог: товаров — 2")
+    assert [r[0] for r in stocked] == ["Газонокосилка STIGA Combi 48", "Газонокосилка STIGA Twinclip 55"]
+
+    # A product 1C withdrew is not in the file; «📥 Excel» under /catalog gives the whole catalogue.
+    async with harness.core.sessionmaker() as session, session.begin():
+        await session.execute(update(CatalogProduct).where(CatalogProduct.article == "2L0500848").values(active=False))
+    await anna.send("/catalog")
+    await anna.press("Excel", await anna.expect("/catalog_excel"))
+    _, *everything = await sheet_rows(anna, "Каталог: товаров — 4")
+    assert [r[1] for r in everything] == ["2L0481848", "2L0556848", "1111-9101-01", "2T1090048"]
+    assert [r[4] for r in everything] == [31500, 52000, 1350, 18700]
