@@ -23,7 +23,7 @@ from db.models import CartLine, CatalogProduct, Company, StoredFile, Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
 from flows.status import TaskStatus
-from services import catalogue
+from services import catalogue, companies
 from services.cases.service import CaseService
 from services.cases.state import Loaded
 from services.core import Core
@@ -323,7 +323,7 @@ class Portal:
             "price_type": company.price_type or "",
             "positions": positions,
             "amount": _money(view.total),
-        }
+        } | credit_data(companies.credit(company), view.total)
         loaded = await cases.start(self.user, ORDER_PROCESS, data)
         await self.clear()
         return loaded
@@ -381,6 +381,16 @@ class Portal:
     @property
     def now(self) -> Any:
         return self.core.clock.now()
+
+
+def credit_data(credit: companies.Credit, amount: Decimal) -> dict[str, Any]:
+    """The dealer's credit state as the order request reads it (order_request.yaml): taken when the request is
+    made, like its prices, so the approvers see what the decision was made on."""
+    data: dict[str, Any] = {"credit_stop": credit.stopped, "over_credit": credit.exceeded_by(amount)}
+    if credit.limit is not None:
+        data |= {"credit_limit": _money(credit.limit), "credit_debt": _money(credit.debt)}
+        data["credit_left"] = _money(credit.left or Decimal(0))
+    return data
 
 
 def _safe(text: str) -> str:

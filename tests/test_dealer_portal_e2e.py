@@ -229,7 +229,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
 
     # The other dealer saw none of it; the office was not asked (below the limit).
     assert "Сад" not in await texts(boris) and "133 700" not in await texts(boris)
-    assert "Согласуйте крупную заявку" not in await texts(rita)
+    assert "Согласуйте заявку дилера от представительства" not in await texts(rita)
 
 
 def status_document(case_id: int, requisites: list[tuple[str, str]]) -> bytes:
