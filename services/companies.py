@@ -182,7 +182,7 @@ async def _checked_all(session: AsyncSession, details: dict[str, str]) -> dict[s
             values[DETAILS[key]] = checked(key, value)
         elif key in CREDIT:
             kept = checked(key, value)
-            values["data." + CREDIT[key]] = (kept == "yes") if key == "stop" else kept
+            values["data." + CREDIT[key]] = (True if kept == "yes" else None) if key == "stop" else kept
         else:
             raise BadDetails(key)
     return values
@@ -202,7 +202,7 @@ async def update_details(
         if column.startswith("data."):
             data = dict(company.data or {})
             old = data.get(column[5:])
-            if new is None or new is False:
+            if new is None:
                 data.pop(column[5:], None)
             else:
                 data[column[5:]] = new

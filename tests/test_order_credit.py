@@ -62,7 +62,7 @@ async def test_admins_keep_a_dealers_credit_state_and_every_change_is_audited(
                 ("limit", None, "500000.00"),
                 ("debt", None, "420000.50"),
                 ("stop", None, True),
-                ("stop", True, False),
+                ("stop", True, None),
                 ("limit", "500000.00", None),
             ]
     finally:
