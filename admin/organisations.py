@@ -46,7 +46,7 @@ class OrganisationPages:
             reps = [u for u in await people_repo.members(session, "regional_rep") if u.active]
             history = await companies.Organisations(self.core, session).history(org_id)
             names = {u.id: u.name for u in (await session.execute(select(User))).scalars()}
-        values = {
+        values: dict[str, object] = {
             "name": org.name, "inn": org.inn, "kpp": org.kpp, "region": org.region, "price": org.price_type,
             "contacts": org.contacts,
         }  # fmt: skip
