@@ -54,7 +54,8 @@ async def test_pages_of_fifty_with_the_dealers_own_prices(tmp_path: Path, databa
                     session.add(
                         CatalogPrice(product_id=product.id, price_type_id=wholesale.id, value=Decimal(1000 + n))
                     )
-            garden = await companies.create_organisation(session, "dealer", "ООО Сад", None, now, {"price": "Оптовая", "limit": "2500"})
+            details = {"price": "Оптовая", "limit": "2500"}
+            garden = await companies.create_organisation(session, "dealer", "ООО Сад", None, now, details)
             anna = await people_repo.register(session, tg_id=10, name="Анна", username=None, language="ru", now=now)
             anna.organisation_id = garden.id
             await people_repo.grant(session, anna.id, ["dealer_manager"])
