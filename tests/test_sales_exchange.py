@@ -27,7 +27,7 @@ async def people(core: Core) -> tuple[User, User]:
     async with core.sessionmaker() as session, session.begin():
         now = core.clock.now()
         garden = await companies.create_organisation(
-            session, "dealer", "ООО Сад", None, now, {"inn": "7701234567", "price": "Оптовая"}
+            session, "dealer", "ООО Сад", None, now, {"inn": "7701234560", "price": "Оптовая"}
         )
         anna = await people_repo.register(session, tg_id=10, name="Анна", username=None, language="ru", now=now)
         anna.organisation_id = garden.id
@@ -85,7 +85,7 @@ async def test_query_sends_approved_orders_until_1c_confirms_them(tmp_path: Path
         document = etree.fromstring(sent).find("Документ")
         assert document is not None
         assert document.findtext("ХозОперация") == "Заказ товара" and document.findtext("Сумма") == "200.00"
-        assert document.findtext("Контрагенты/Контрагент/ИНН") == "7701234567"
+        assert document.findtext("Контрагенты/Контрагент/ИНН") == "7701234560"
         assert document.findtext("Товары/Товар/Ид") == "guid-7" and document.findtext("Товары/Товар/Количество") == "2"
         requisites = {
             r.findtext("Наименование"): r.findtext("Значение")
