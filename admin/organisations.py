@@ -22,7 +22,7 @@ FIELDS = ("name", "inn", "kpp", "region", "price", "contacts")
 
 FIELD_TITLES = {
     "name": _("Name"), "inn": _("INN"), "kpp": _("KPP"), "region": _("Region"), "price": _("Price type"),
-    "contacts": _("Contacts"), "rep": _("Regional representative"),
+    "contacts": _("Contacts"), "rep": _("Regional representative"), "limit": _("Credit limit"), "debt": _("Debt"),
 }  # fmt: skip
 
 
@@ -46,10 +46,13 @@ class OrganisationPages:
             reps = [u for u in await people_repo.members(session, "regional_rep") if u.active]
             history = await companies.Organisations(self.core, session).history(org_id)
             names = {u.id: u.name for u in (await session.execute(select(User))).scalars()}
-        values = {
+        values: dict[str, object] = {
             "name": org.name, "inn": org.inn, "kpp": org.kpp, "region": org.region, "price": org.price_type,
             "contacts": org.contacts,
         }  # fmt: skip
+        credit = companies.credit(org)
+        debt = (org.data or {}).get(companies.CREDIT["debt"])  # as kept: a debt of 0 set by hand stays shown
+        values |= {"limit": credit.limit, "debt": debt, "stop": credit.stopped}
         t = self.core.translator.t
         lines = [
             {"at": a.at, "who": names.get(a.actor_id or 0, "—"), "what": self._change(a.data or {}, names)}
@@ -64,6 +67,8 @@ class OrganisationPages:
         org_id = int(request.match_info["org_id"])
         form = await request.post()
         details = {f: str(form.get(f, "")) for f in FIELDS} | {"rep": str(form.get("rep", "0") or "0")}
+        details |= {"limit": str(form.get("limit", "")), "debt": str(form.get("debt", ""))}
+        details["stop"] = "yes" if form.get("stop") == "1" else "no"
         try:
             async with self.core.sessionmaker() as session, session.begin():
                 org = await companies.get(session, org_id)
@@ -85,6 +90,8 @@ class OrganisationPages:
             return t("This KPP is not valid: 9 characters, 4 digits, 2 digits or Latin capitals, 3 digits.", lang)
         if field == "rep":
             return t("There is no such person.", lang)
+        if field in ("limit", "debt"):
+            return t("Write an amount in roubles, e.g. 500000 (or «-» for none).", lang)
         return t("The name cannot be empty.", lang)
 
     def _change(self, data: dict[str, object], names: dict[int, str]) -> str:
@@ -98,6 +105,8 @@ class OrganisationPages:
             new = names.get(new, "—") if isinstance(new, int) else "—"
         if field == "active":
             return t(_("reactivated"), lang) if new else t(_("deactivated"), lang)
+        if field == "stop":
+            return t(_("Shipments stopped"), lang) if new else t(_("Shipments resumed"), lang)
         label = t(FIELD_TITLES.get(field, field), lang)
         return f"{label}: {old or '—'} → {new or '—'}"
 

@@ -259,6 +259,9 @@ def _bad_value(renderer: Renderer, bad: BadValue, lang: str) -> str:
         "kpp": _("This KPP is not valid: 9 characters, 4 digits, 2 digits or Latin capitals, 3 digits."),
         "name": _("The name cannot be empty."),
         "rep": _("There is no such person."),
+        "limit": _("Write an amount in roubles, e.g. 500000 (or «-» for none)."),
+        "debt": _("Write an amount in roubles, e.g. 500000 (or «-» for none)."),
+        "stop": _("Answer «yes» or «no»."),
     }  # fmt: skip
     return renderer.t(said.get(bad.field, said["name"]), lang) + " " + renderer.t("Send it again or /cancel.", lang)
 

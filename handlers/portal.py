@@ -14,7 +14,7 @@ from handlers.common import AfterCommit, PrivateChat, Registered, answer
 from services import outbox
 from services.access import Viewer
 from services.cases.service import CaseService
-from services.portal import Portal, product_in_link
+from services.portal import EXPORT_KIND, Portal, export_xlsx, product_in_link
 from services.reclamations import ORDERS, Reclamations
 from tgbot import portal_view
 from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb
@@ -54,6 +54,7 @@ def router() -> Router:
     portal.callback_query.filter(Registered())
     portal.inline_query.register(search)
     portal.message.register(chosen, ViaBot())
+    portal.message.register(excel_command, Command("catalog_excel", "каталог_excel"))
     portal.message.register(catalogue_command, Command("catalog", "catalogue", "каталог"))
     portal.message.register(cart_command, Command("cart", "корзина"))
     portal.message.register(reclamations_command, Command("reclamations", "рекламации"))
@@ -112,6 +113,35 @@ async def catalogue_command(
     replies.say(message.chat.id, *prompt)
 
 
+async def excel_command(
+    message: Message, command: CommandObject, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer
+) -> None:
+    """`/catalog_excel query`: the inline search's words and filters, as a file."""
+    await send_export(message.chat.id, command.args or "", portal, replies, renderer, viewer)
+
+
+async def send_export(
+    chat_id: int, text: str, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer
+) -> None:
+    """Exactly what the search shows this person (their own prices only), stored and sent as an Excel file."""
+    lang = viewer.user.language
+    export = await portal.export(text)
+    if not export.offers:
+        return replies.say(chat_id, renderer.t("Nothing in the catalogue matches.", lang))
+    content = export_xlsx(export, portal_view.export_headers(renderer, lang), renderer.t("Catalogue", lang))
+    stored = await portal.core.files.add(
+        portal.session,
+        content=content,
+        name="catalogue.xlsx",
+        kind=EXPORT_KIND,
+        now=portal.now,
+        case_id=None,
+        user_id=viewer.user.id,
+        mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    replies.document(chat_id, stored.id, portal_view.export_caption(renderer, export, text, lang))
+
+
 async def cart_command(message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
     await show_cart(message.chat.id, portal, replies, renderer, viewer)
 
@@ -162,6 +192,9 @@ async def cart_button(
         await portal.step(int(callback_data.arg), 1 if action == "plus" else -1)
     elif action == "clear":
         await portal.clear()
+    elif action == "excel":
+        await send_export(chat_id, "", portal, replies, renderer, viewer)
+        return answer(after_commit, query)
     elif action == "order":
         loaded = await portal.submit_order(cases)
         task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
@@ -169,8 +202,7 @@ async def cart_button(
         return answer(after_commit, query)
     elif action == "parts":
         loaded = await portal.parts_to_reclamation(cases, int(callback_data.arg))
-        text = renderer.t("The parts are in reclamation №%(n)s.", viewer.user.language, n=loaded.row.id)
-        replies.say(chat_id, text)
+        replies.say(chat_id, renderer.t("The parts are in reclamation №%(n)s.", viewer.user.language, n=loaded.row.id))
         return answer(after_commit, query)
     await show_cart(chat_id, portal, replies, renderer, viewer)
     return answer(after_commit, query)

@@ -15,6 +15,8 @@ Read API (every function takes an AsyncSession; nothing here writes):
   {product_id: Decimal} for a page of products in one query.
 - `stock(session, product_id)` -> [StockLine(warehouse_id, warehouse, quantity)] by warehouse name (zero rows
   left out); the product's total is `product.quantity`.
+- `stocks(session, product_ids)` -> {product_id: {warehouse name: quantity}} for many products in one query (zero
+  rows left out), what an export's columns by warehouse are filled from.
 - `groups(session, parent_id=None)` -> the active groups under a parent, in 1C's order; `group_path(session,
   group_id)` -> [root … group]; `subgroup_ids(session, group_id)` -> the group and all below it.
 - `warehouses(session)` -> all warehouses by name.
@@ -193,6 +195,20 @@ async def stock(session: AsyncSession, product_id: int) -> list[StockLine]:
     return [StockLine(wid, name, quantity) for wid, name, quantity in rows.all()]
 
 
+async def stocks(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:
+    ids = list(product_ids)
+    found: dict[int, dict[str, Decimal]] = {}
+    for start in range(0, len(ids), 1000):  # bound the IN list: an export may hold thousands of products
+        rows = await session.execute(
+            select(CatalogStock.product_id, CatalogWarehouse.name, CatalogStock.quantity)
+            .join(CatalogWarehouse, CatalogStock.warehouse_id == CatalogWarehouse.id)
+            .where(CatalogStock.product_id.in_(ids[start : start + 1000]), CatalogStock.quantity != 0)
+        )
+        for product_id, warehouse, quantity in rows.all():
+            found.setdefault(product_id, {})[warehouse] = quantity
+    return found
+
+
 async def groups(session: AsyncSession, parent_id: int | None = None) -> list[CatalogGroup]:
     query = select(CatalogGroup).where(CatalogGroup.active.is_(True))
     query = query.where(CatalogGroup.parent_id.is_(None) if parent_id is None else CatalogGroup.parent_id == parent_id)
@@ -255,6 +271,7 @@ __all__: Sequence[str] = (
     "search",
     "stats",
     "stock",
+    "stocks",
     "subgroup_ids",
     "warehouses",
 )

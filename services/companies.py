@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +57,11 @@ KINDS = ("dealer", "supplier", "client")
 DETAILS = {
     "name": "name", "inn": "inn", "kpp": "kpp", "region": "region", "price": "price_type", "contacts": "contacts",
 }  # fmt: skip
+# A dealer's credit state, kept in `data` (where definitions read an organisation's facts): the credit limit and the
+# current debt in roubles (no limit: none), and «stop» — shipments stopped. An order request of a stopped dealer, or
+# one above what the limit leaves, goes to the representative office whatever its amount (order_request.yaml).
+CREDIT = {"limit": "credit_limit", "debt": "debt", "stop": "stop_shipment"}
+YES, NO = {"yes", "да", "1", "true", "on", "stop", "стоп"}, {"no", "нет", "0", "false", "off"}
 PROMPT = "organisation"  # the kind of `User.prompt` while an admin writes an organisation's detail or name
 CHANGED = "organisation.changed"  # the audit entry of every change an admin makes to an organisation
 KPP = re.compile(r"\d{4}[0-9A-Z]{2}\d{3}")  # a tax office's code, a reason code (letters allowed), a number
@@ -92,7 +98,46 @@ def checked(field: str, value: str) -> str | None:
         if not KPP.fullmatch(value):
             raise BadValue(field)
         return value
+    if field in ("limit", "debt"):
+        try:
+            amount = Decimal(value.replace(" ", "").replace("\u00a0", "").replace(",", ".").rstrip("₽"))
+        except InvalidOperation:
+            raise BadValue(field) from None
+        if not amount.is_finite() or amount < 0 or amount >= 10**12:
+            raise BadValue(field)
+        return str(amount.quantize(Decimal("0.01")))
+    if field == "stop":
+        if value.casefold() not in YES | NO:
+            raise BadValue(field)
+        return "yes" if value.casefold() in YES else None
     return value[:100] if field in ("region", "price") else value[:1000]
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A dealer's credit state as an order request reads it."""
+
+    limit: Decimal | None  # None: no limit set
+    debt: Decimal
+    stopped: bool
+
+    @property
+    def left(self) -> Decimal | None:
+        return None if self.limit is None else self.limit - self.debt
+
+    def exceeded_by(self, amount: Decimal) -> bool:
+        left = self.left
+        return left is not None and amount > left
+
+
+def credit(company: Company) -> Credit:
+    data = company.data or {}
+    limit, debt = data.get(CREDIT["limit"]), data.get(CREDIT["debt"])
+    return Credit(
+        Decimal(str(limit)) if limit is not None else None,
+        Decimal(str(debt)) if debt is not None else Decimal(0),
+        bool(data.get(CREDIT["stop"])),
+    )
 
 
 async def listed(session: AsyncSession, kind: str | None = None, *, active_only: bool = False) -> list[Company]:
@@ -145,6 +190,9 @@ async def _checked_all(session: AsyncSession, details: dict[str, str]) -> dict[s
             values["regional_rep_id"] = rep_id
         elif key in DETAILS:
             values[DETAILS[key]] = checked(key, value)
+        elif key in CREDIT:
+            kept = checked(key, value)
+            values["data." + CREDIT[key]] = (True if kept == "yes" else None) if key == "stop" else kept
         else:
             raise BadDetails(key)
     return values
@@ -159,15 +207,25 @@ async def update_details(
     via: str | None = None,
 ) -> list[str]:
     """Set details by their short names (name, inn, kpp, region, price, contacts, rep = the regional
-    representative's user id, 0 or empty for nobody). All are checked first (one wrong value changes nothing);
-    each change is audited with what it was and what it became (and `via`: who other than a person made it,
-    e.g. 1C). The fields that changed."""
+    representative's user id, 0 or empty for nobody; the credit state: limit, debt, stop = yes/no). All are
+    checked first (one wrong value changes nothing); each change is audited with what it was and what it became
+    (and `via`: who other than a person made it, e.g. 1C). The fields that changed."""
     values = await _checked_all(session, details)
     fields = {column: key for key, column in DETAILS.items()} | {"regional_rep_id": "rep"}
+    fields |= {"data." + name: key for key, name in CREDIT.items()}
     changed: list[str] = []
     for column, new in values.items():
-        old = getattr(company, column)
-        setattr(company, column, new)
+        if column.startswith("data."):
+            data = dict(company.data or {})
+            old = data.get(column[5:])
+            if new is None:
+                data.pop(column[5:], None)
+            else:
+                data[column[5:]] = new
+            company.data = data  # a new dict: the JSON column sees the change
+        else:
+            old = getattr(company, column)
+            setattr(company, column, new)
         if old != new:
             audit(session, company, by, now, field=fields[column], **{"from": old, "to": new}, **_via(via))
             changed.append(fields[column])
@@ -326,7 +384,7 @@ class Organisations:
     @staticmethod
     def ask(by: User, org_id: int, field: str | None = None, kind: str | None = None) -> None:
         """A detail of an organisation (`field`), or a new organisation's name (`kind`), comes next."""
-        if field is not None and field not in DETAILS:
+        if field is not None and field not in DETAILS and field not in CREDIT:
             raise BadDetails(field)
         if kind is not None and kind not in KINDS:
             raise BadDetails(kind)

@@ -8,12 +8,15 @@ reclamation is filed from a product's card, so its product is always the catalog
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +26,7 @@ from flows.model import local
 from flows.runtime import START_TASK, EngineError
 from flows.status import TaskStatus
 from flows.values import InvalidAnswer, parse_text
-from services import catalogue
+from services import catalogue, companies
 from services.cases.service import CaseService
 from services.cases.state import Loaded
 from services.core import Core
@@ -34,6 +37,8 @@ PARTS_TASK = "pick_parts"  # the reclamation's task the cart's «В реклам
 MAX_QUANTITY = 100_000
 MAX_DETAIL = 2000  # a delivery address or a comment from the Mini App
 IMAGE_KIND = "catalog_image"
+EXPORT_KIND = "catalog_export"
+EXPORT_LIMIT = 20_000  # rows in one file: the whole catalogue of a maker, yet a bounded update
 
 
 _UNKNOWN = object()  # the price type not looked up yet (None is an answer: no price type)
@@ -124,6 +129,17 @@ class CartView:
         return sum((e.total or Decimal(0) for e in self.entries), Decimal(0))
 
 
+@dataclass(frozen=True)
+class Export:
+    """The catalogue's search as a dealer sees it, for a file: the same offers (their own prices only), the
+    warehouses that hold any of them and each offer's stock there."""
+
+    offers: list[Offer]
+    warehouses: list[str]
+    stock: dict[int, dict[str, Decimal]]
+    truncated: bool  # more matched than EXPORT_LIMIT
+
+
 class Portal:
     """Request-scoped, like `Organisations`: the person's catalogue and cart over the update's session."""
 
@@ -199,6 +215,17 @@ class Portal:
 
         await walk(None, 0)
         return tree
+
+    async def export(self, text: str) -> Export:
+        """Every page of `search(text)` (same words, filters and prices), with stock by warehouse."""
+        offers: list[Offer] = []
+        offset: int | None = 0
+        while offset is not None and len(offers) < EXPORT_LIMIT:
+            page, offset = await self.search(text, offset)
+            offers += page
+        stock = await catalogue.stocks(self.session, [o.product.id for o in offers[:EXPORT_LIMIT]])
+        names = sorted({name for lines in stock.values() for name in lines})
+        return Export(offers[:EXPORT_LIMIT], names, stock, offset is not None or len(offers) > EXPORT_LIMIT)
 
     async def _group(self, name: str) -> int | None:
         wanted = catalogue.fold(name)
@@ -338,7 +365,7 @@ class Portal:
             "price_type": company.price_type or "",
             "positions": positions,
             "amount": _money(view.total),
-        }
+        } | credit_data(companies.credit(company), view.total)
         loaded = await cases.start(self.user, ORDER_PROCESS, data)
         await self.clear()
         return loaded
@@ -421,6 +448,51 @@ class Portal:
     @property
     def now(self) -> Any:
         return self.core.clock.now()
+
+
+def credit_data(credit: companies.Credit, amount: Decimal) -> dict[str, Any]:
+    """The dealer's credit state as the order request reads it (order_request.yaml): taken when the request is
+    made, like its prices, so the approvers see what the decision was made on."""
+    data: dict[str, Any] = {"credit_stop": credit.stopped, "over_credit": credit.exceeded_by(amount)}
+    if credit.limit is not None:
+        data |= {"credit_limit": _money(credit.limit), "credit_debt": _money(credit.debt)}
+        data["credit_left"] = _money(credit.left or Decimal(0))
+    return data
+
+
+def _safe(text: str) -> str:
+    """A cell that starts like a formula stays text: a product named «=HYPERLINK(…)» must not run."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def export_xlsx(export: Export, headers: list[str], title: str) -> bytes:
+    """`headers` name the fixed columns (name, article, barcode, unit, price, total stock), in the reader's
+    language; one column per warehouse follows. Prices and quantities are numbers, so Excel can sum them."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    sheet.append(headers + [_safe(w) for w in export.warehouses])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for offer in export.offers:
+        product, stock = offer.product, export.stock.get(offer.product.id, {})
+        sheet.append(
+            [
+                _safe(product.name),
+                _safe(product.article or ""),
+                _safe(product.barcode or ""),
+                _safe(product.unit or ""),
+                float(offer.price) if offer.price is not None else None,
+                float(product.quantity),
+            ]
+            + [float(stock[w]) if w in stock else None for w in export.warehouses]
+        )
+    sheet.column_dimensions["A"].width = 50
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def _money(value: Decimal) -> str:

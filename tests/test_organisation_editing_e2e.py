@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from admin.panel import AdminPanel
 from db.models import AuditEntry, Company, User
+from services import companies
 from services.companies import CHANGED
 from tests.conftest import Harness, library_with
 from tests.test_organisations_e2e import dealer_person
@@ -126,13 +128,16 @@ async def test_an_admin_edits_an_organisation_in_the_panel(
                 org = await session.get(Company, org_id)
                 assert org is not None and org.name == "ООО Сад" and org.kpp is None
 
-            right = form | {"csrf": csrf.group(1)}
+            # The dealer's credit state is kept on the same form.
+            right = form | {"csrf": csrf.group(1), "limit": "500 000", "debt": "120000", "stop": "1"}
             async with http.post(f"{base}/organisations/{org_id}", data=right, allow_redirects=False) as response:
                 assert response.status == 303
             async with http.get(f"{base}/organisations/{org_id}") as response:
                 page = await response.text()
         history = page[page.index('id="history"') :]
         assert "ООО Сад → ООО Сад и Парк" in history and "КПП: — → 770101001" in history
+        assert "Кредитный лимит: — → 500000.00" in history and "Стоп-отгрузка" in history
+        assert 'id="stop" name="stop" value="1" checked' in page
     finally:
         await runner.cleanup()
 
@@ -142,9 +147,10 @@ async def test_an_admin_edits_an_organisation_in_the_panel(
         assert (org.name, org.kpp, org.price_type, org.regional_rep_id) == (
             "ООО Сад и Парк", "770101001", "Дилерская", regina_id
         )
+        assert companies.credit(org) == companies.Credit(Decimal(500000), Decimal(120000), True)
     audited = await changes(harness, org_id)
     fields = [a.get("field") for a in audited if a.get("by") is None and "field" in a]
     # The panel's changes, each audited; the INN sent unchanged is no change.
-    assert fields == ["name", "kpp", "price", "contacts", "rep"]
+    assert fields == ["name", "kpp", "price", "contacts", "rep", "limit", "debt", "stop"]
     await harness.admin.send(f"/org {org_id}")
-    await harness.admin.expect("ООО Сад и Парк", "770101001", "Регина")
+    await harness.admin.expect("ООО Сад и Парк", "770101001", "Регина", "долг: 120 000,00 ₽", "Стоп-отгрузка")

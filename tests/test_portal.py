@@ -54,7 +54,8 @@ async def test_pages_of_fifty_with_the_dealers_own_prices(tmp_path: Path, databa
                     session.add(
                         CatalogPrice(product_id=product.id, price_type_id=wholesale.id, value=Decimal(1000 + n))
                     )
-            garden = await companies.create_organisation(session, "dealer", "ООО Сад", None, now, {"price": "Оптовая"})
+            details = {"price": "Оптовая", "limit": "2500"}
+            garden = await companies.create_organisation(session, "dealer", "ООО Сад", None, now, details)
             anna = await people_repo.register(session, tg_id=10, name="Анна", username=None, language="ru", now=now)
             anna.organisation_id = garden.id
             await people_repo.grant(session, anna.id, ["dealer_manager"])
@@ -82,6 +83,9 @@ async def test_pages_of_fifty_with_the_dealers_own_prices(tmp_path: Path, databa
             await portal.step(rest[-1].product.id, -1)
             loaded = await portal.submit_order(CaseService(core, session))
             assert loaded.row.company_id == garden.id and loaded.state.data["amount"] == "3000.00"
+            # Above what Garden's credit limit leaves: the request carries that, so the office approves it too.
+            assert (loaded.state.data["over_credit"], loaded.state.data["credit_left"]) == (True, "2500.00")
+            assert loaded.state.data["credit_stop"] is False
             assert (await portal.cart()).entries == []
     finally:
         await core.close()

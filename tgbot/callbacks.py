@@ -109,6 +109,7 @@ class ProductCb(CallbackData, prefix="k"):
 
 class CartCb(CallbackData, prefix="b"):
     action: str  # show | plus | minus (arg = product id) | order | parts (arg = the reclamation's task id) | clear
+    # | excel (the whole catalogue as the dealer sees it, as a file)
     arg: str = ""
 
 

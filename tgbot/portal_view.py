@@ -17,7 +17,7 @@ from aiogram.types import (
 )
 
 from flows.templating import _money
-from services.portal import Card, CartView, Offer
+from services.portal import Card, CartView, Export, Offer
 from services.reclamations import ReclamationPage
 from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb
 from tgbot.render import Renderer
@@ -76,10 +76,31 @@ def catalogue_prompt(r: Renderer, lang: str, webapp_url: str | None = None) -> t
         "Search the catalogue by name, article or barcode. Filters: «!» — in stock only, «от 1000», «до 50000» — "
         "your price, «#Group» — a group.",
         lang,
-    )
+    ) + "\n" + r.t("«/catalog_excel query» sends the same search as an Excel file.", lang)
     cart = InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack())
-    rows = [[catalogue_button(r, lang)], [cart], *big_order_rows(r, lang, webapp_url)]
+    excel = InlineKeyboardButton(text=r.t("📥 Excel", lang), callback_data=CartCb(action="excel").pack())
+    rows = [[catalogue_button(r, lang)], [cart, excel], *big_order_rows(r, lang, webapp_url)]
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def export_headers(r: Renderer, lang: str) -> list[str]:
+    return [
+        r.t("Product name", lang),
+        r.t("Article", lang),
+        r.t("Barcode", lang),
+        r.t("Unit", lang),
+        r.t("Your price, ₽", lang),
+        r.t("In stock, total", lang),
+    ]
+
+
+def export_caption(r: Renderer, export: Export, query: str, lang: str) -> str:
+    caption = r.t("Catalogue: %(n)s products", lang, n=len(export.offers))
+    if query.strip():
+        caption += f" — «{query.strip()[:200]}»"
+    if export.truncated:
+        caption += "\n" + r.t("Only the first %(n)s: narrow the search for the rest.", lang, n=len(export.offers))
+    return caption
 
 
 def product_card(r: Renderer, card: Card, lang: str, may_reclaim: bool) -> tuple[str, InlineKeyboardMarkup]:

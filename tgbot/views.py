@@ -8,6 +8,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from db.models import Case, Company, User
 from flows.i18n import _
 from flows.model import ProcessDef
+from flows.templating import _money
+from services import companies
 from services.access import EXTERNAL_ROLES
 from services.team import Joined, Welcome
 from services.wording import ORGANISATION_KINDS
@@ -159,7 +161,7 @@ def organisations(renderer: Renderer, orgs: list[Company], lang: str) -> tuple[s
 # The details an admin changes from an organisation's card, by the short names `services.companies` takes.
 ORGANISATION_FIELDS = {
     "name": _("Name"), "inn": _("INN"), "kpp": _("KPP"), "region": _("Region"), "price": _("Price type"),
-    "contacts": _("Contacts"),
+    "contacts": _("Contacts"), "limit": _("Credit limit"), "debt": _("Debt"), "stop": _("Shipments stopped"),
 }  # fmt: skip
 
 
@@ -176,6 +178,13 @@ def organisation_card(
         t("Regional representative: %(name)s", lang, name=rep.name if rep else "—"),
         t("People: %(names)s", lang, names=", ".join(m.name for m in members) or "—"),
     ]
+    credit = companies.credit(org)
+    if credit.limit is not None:
+        left = credit.left or 0
+        text = "Credit limit: %(limit)s ₽, debt: %(debt)s ₽, left: %(left)s ₽"
+        lines.append(t(text, lang, limit=_money(credit.limit), debt=_money(credit.debt), left=_money(left)))
+    if credit.stopped:
+        lines.append(t("⛔ Shipments stopped: every order request goes to the representative office.", lang))
     if not org.active:
         lines.append(t("⛔ Deactivated: offered nowhere, its people see nothing.", lang))
     rows = [
