@@ -502,7 +502,7 @@ class CatalogProduct(Base):
     __tablename__ = "catalog_products"
     __table_args__ = (
         Index("ix_catalog_products_active_name", "active", "name"),
-        # PostgreSQL only (migration 0009_figures): a word anywhere in search_text found by trigrams, not a scan.
+        # PostgreSQL only (migration 0014_search_index): a word anywhere in search_text found by trigrams, not a scan.
         Index(
             "ix_catalog_products_search_trgm",
             "search_text",
