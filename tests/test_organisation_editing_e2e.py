@@ -121,7 +121,7 @@ async def test_an_admin_edits_an_organisation_in_the_panel(
             async with http.post(f"{base}/organisations/{org_id}", data=form, allow_redirects=False) as response:
                 assert response.status == 403
             # A wrong INN: the form comes back with the reason, and nothing of it is kept.
-            wrong = form | {"csrf": csrf.group(1), "inn": "7701234560"}
+            wrong = form | {"csrf": csrf.group(1), "inn": "7701234567"}  # its check digit is wrong
             async with http.post(f"{base}/organisations/{org_id}", data=wrong, allow_redirects=False) as response:
                 assert response.status == 400 and "ИНН неверен" in await response.text()
             async with harness.core.sessionmaker() as session:

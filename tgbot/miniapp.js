@@ -60,14 +60,18 @@
     ]);
   }
 
+  let searches = 0;  // a slow earlier search (the first, of everything) must not overwrite a later one's results
+
   async function search(more) {
     offset = more ? offset : 0;
     if (!more) {
       const group = $("group").value;
       query = {text: $("q").value, in_stock: $("stock").checked, group_id: group ? parseInt(group, 10) : null};
     }
+    const mine = ++searches;
     try {
       const page = await api("search", Object.assign({offset: offset}, query));
+      if (mine !== searches) return;
       const items = page.items.map(item);
       if (more) $("results").append(...items); else $("results").replaceChildren(...items);
       $("nothing").hidden = more || items.length > 0;
