@@ -21,8 +21,8 @@ TABLES = {"cases": Case, "tasks": Task, "timers": Timer, "outbox": Outbox}
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(database_url)
+async def engine(empty_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(empty_database_url)
     try:
         yield engine
     finally:
