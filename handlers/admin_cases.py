@@ -11,7 +11,12 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, Admin, AfterCommit, MenuButton, NotACommand, answer
+from handlers.common import (
+    Admin,
+    AfterCommit,
+    answer,
+    register_asked_text,
+)
 from tgbot.admin_buttons import AdminButtons
 from tgbot.callbacks import AdminCb
 from tgbot.replies import Replies
@@ -24,10 +29,7 @@ def router() -> Router:
     built.message.register(find, Command("find"))
     built.message.register(unreachable, Command("unreachable"))
     built.callback_query.register(on_button, AdminCb.filter())
-    built.message.register(drop_reason, WritingReason(), Command("cancel"))
-    for button in (MY_TASKS, NEW_CASE, MY_CASES):
-        built.message.register(drop_reason, WritingReason(), MenuButton(button))
-    built.message.register(on_reason, WritingReason(), NotACommand())
+    register_asked_text(built, WritingReason(), on_reason, drop_reason, drop_reason)
     return built
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import BaseFilter, Command
+from aiogram.filters import BaseFilter
 from aiogram.types import Message
 
 from db.models import User
-from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, MenuButton, NotACommand, Registered
+from handlers.common import Registered, register_asked_text
 from handlers.forms import _incoming_file
 from services.access import Viewer
 from services.comments import Attachment, Comments
@@ -22,10 +22,7 @@ from tgbot.replies import Replies
 def router() -> Router:
     built = Router(name=__name__)
     built.message.filter(Registered())
-    built.message.register(drop_comment, WritingComment(), Command("cancel"))
-    for button in (MY_TASKS, NEW_CASE, MY_CASES):
-        built.message.register(put_aside, WritingComment(), MenuButton(button))
-    built.message.register(on_comment, WritingComment(), NotACommand())
+    register_asked_text(built, WritingComment(), on_comment, drop_comment, put_aside)
     return built
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from aiogram.filters import BaseFilter
+from aiogram import Router
+from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
 
 from flows.i18n import _
@@ -71,6 +72,18 @@ class NotACommand(BaseFilter):
 
 
 AfterCommit = list[Callable[[], Awaitable[Any]]]
+MessageHandler = Callable[..., Awaitable[Any]]
+
+
+def register_asked_text(
+    built: Router, waiting: BaseFilter, on_text: MessageHandler, on_cancel: MessageHandler, on_menu: MessageHandler
+) -> None:
+    """A text the bot asked for after a button (a reason, a comment, an organisation's detail): /cancel drops the
+    question, a menu button goes where it says (`on_menu`), any other text that is not a command is the answer."""
+    built.message.register(on_cancel, waiting, Command("cancel"))
+    for button in (MY_TASKS, NEW_CASE, MY_CASES):
+        built.message.register(on_menu, waiting, MenuButton(button))
+    built.message.register(on_text, waiting, NotACommand())
 
 
 def answer(after_commit: AfterCommit, query: CallbackQuery, text: str | None = None, show_alert: bool = False) -> None:

@@ -7,10 +7,15 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import BaseFilter, Command
+from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message
 
-from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, NotACommand, Registered, answer
+from handlers.common import (
+    AfterCommit,
+    Registered,
+    answer,
+    register_asked_text,
+)
 from tgbot.buttons import EscalationButtons
 from tgbot.callbacks import EscalationCb
 from tgbot.replies import Replies
@@ -21,10 +26,7 @@ def router() -> Router:
     built.message.filter(Registered())
     built.callback_query.filter(Registered())
     built.callback_query.register(on_escalation_button, EscalationCb.filter())
-    built.message.register(drop_reason, WritingReason(), Command("cancel"))
-    for button in (MY_TASKS, NEW_CASE, MY_CASES):
-        built.message.register(drop_reason, WritingReason(), MenuButton(button))
-    built.message.register(on_reason, WritingReason(), NotACommand())
+    register_asked_text(built, WritingReason(), on_reason, drop_reason, drop_reason)
     return built
 
 

@@ -16,15 +16,11 @@ from aiogram.types import CallbackQuery, Message
 from db.models import User
 from flows.i18n import _
 from handlers.common import (
-    MY_CASES,
-    MY_TASKS,
-    NEW_CASE,
     Admin,
     AfterCommit,
-    MenuButton,
-    NotACommand,
     answer,
     menu_keyboard,
+    register_asked_text,
 )
 from services.access import EXTERNAL_ROLES
 from services.companies import BadDetails, BadValue, Organisations
@@ -41,10 +37,7 @@ def router() -> Router:
     built.callback_query.filter(Admin())
     built.message.register(list_organisations, Command("orgs"))
     built.message.register(org_command, Command("org"))
-    built.message.register(drop_value, WritingValue(), Command("cancel"))
-    for button in (MY_TASKS, NEW_CASE, MY_CASES):
-        built.message.register(put_aside, WritingValue(), MenuButton(button))
-    built.message.register(on_value, WritingValue(), NotACommand())
+    register_asked_text(built, WritingValue(), on_value, drop_value, put_aside)
     built.message.register(new_organisation, Command("org_new"))
     built.message.register(edit_organisation, Command("org_set"))
     built.message.register(dealer_link, Command("dealer_link"))

@@ -215,6 +215,12 @@ async def groups(session: AsyncSession, parent_id: int | None = None) -> list[Ca
     return list((await session.execute(query.order_by(CatalogGroup.position, CatalogGroup.name))).scalars())
 
 
+async def all_groups(session: AsyncSession) -> list[CatalogGroup]:
+    """Every active group in one read, each level in the order `groups` gives it (a tree is built from it)."""
+    query = select(CatalogGroup).where(CatalogGroup.active.is_(True))
+    return list((await session.execute(query.order_by(CatalogGroup.position, CatalogGroup.name))).scalars())
+
+
 async def group_path(session: AsyncSession, group_id: int) -> list[CatalogGroup]:
     path: list[CatalogGroup] = []
     current = await session.get(CatalogGroup, group_id)

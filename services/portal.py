@@ -183,7 +183,7 @@ class Portal:
         return await self.find(parse_query(text), offset)
 
     async def find(
-        self, filters: Filters, offset: int, *, group_id: int | None = None
+        self, filters: Filters, offset: int, *, group_id: int | None = None, limit: int = catalogue.PAGE
     ) -> tuple[list[Offer], int | None]:
         """The search with its filters given apart (the Mini App picks the group from a list, by id)."""
         price_type = await self.price_type_id()
@@ -201,31 +201,35 @@ class Portal:
             price_min=filters.price_min if ranged else None,
             price_max=filters.price_max if ranged else None,
             offset=offset,
+            limit=limit,
         )
         return [Offer(hit.product, hit.price) for hit in page.hits], page.next_offset
 
     async def groups(self) -> list[tuple[int, str, int]]:
-        """The catalogue's groups as a tree read top-down: (id, name, depth)."""
+        """The catalogue's groups as a tree read top-down: (id, name, depth), from one read of them all."""
+        children: dict[int | None, list[Any]] = {}
+        for group in await catalogue.all_groups(self.session):
+            children.setdefault(group.parent_id, []).append(group)
         tree: list[tuple[int, str, int]] = []
+        seen: set[int] = set()  # a loop in 1C's data must not hang the page
 
-        async def walk(parent: int | None, depth: int) -> None:
-            for group in await catalogue.groups(self.session, parent):
-                tree.append((group.id, group.name, depth))
-                await walk(group.id, depth + 1)
+        def walk(parent: int | None, depth: int) -> None:
+            for group in children.get(parent, []):
+                if group.id not in seen:
+                    seen.add(group.id)
+                    tree.append((group.id, group.name, depth))
+                    walk(group.id, depth + 1)
 
-        await walk(None, 0)
+        walk(None, 0)
         return tree
 
     async def export(self, text: str) -> Export:
-        """Every page of `search(text)` (same words, filters and prices), with stock by warehouse."""
-        offers: list[Offer] = []
-        offset: int | None = 0
-        while offset is not None and len(offers) < EXPORT_LIMIT:
-            page, offset = await self.search(text, offset)
-            offers += page
-        stock = await catalogue.stocks(self.session, [o.product.id for o in offers[:EXPORT_LIMIT]])
+        """What `search(text)` finds (same words, filters and prices) in one read of up to EXPORT_LIMIT rows,
+        with stock by warehouse."""
+        offers, more = await self.find(parse_query(text), 0, limit=EXPORT_LIMIT)
+        stock = await catalogue.stocks(self.session, [o.product.id for o in offers])
         names = sorted({name for lines in stock.values() for name in lines})
-        return Export(offers[:EXPORT_LIMIT], names, stock, offset is not None or len(offers) > EXPORT_LIMIT)
+        return Export(offers, names, stock, more is not None)
 
     async def _group(self, name: str) -> int | None:
         wanted = catalogue.fold(name)
