@@ -261,7 +261,32 @@ class JoinDef(_Spec):
         return self
 
 
-class TaskDef(_Spec):
+class _ForEach(_Spec):
+    """What a task and a call share when they run once per entry of a list."""
+
+    for_each: str | None = None  # a list field: one task / child case per entry, in parallel (seen as `item`)
+    join: JoinDef | None = None  # when the entries' work is enough to move on (None: all of it)
+    on_change: OnChange | None = None  # the list changed while the work runs (see OnChange)
+
+    @field_validator("join", mode="before")
+    @classmethod
+    def _join_all(cls, value: Any) -> Any:
+        # `join: all` is the default spelled out; a mapping is a completion rule.
+        return None if value == "all" else value
+
+    _on_change = field_validator("on_change", mode="before")(_on_change_words)
+
+    @model_validator(mode="after")
+    def _each(self) -> _ForEach:
+        if (self.join is not None or self.on_change is not None) and self.for_each is None:
+            raise ValueError(self._needs_for_each())
+        return self
+
+    def _needs_for_each(self) -> str:
+        raise NotImplementedError  # each kind names itself in the message
+
+
+class TaskDef(_ForEach):
     key: str
     kind: TaskKind = "form"
     title: LocalText
@@ -275,25 +300,15 @@ class TaskDef(_Spec):
     escalate_to: list[str] = Field(default_factory=list)
     when: str | None = None  # create the task only if this condition holds
     timing: bool = False  # the worker starts, pauses and resumes a timer; time spent is kept per person
-    for_each: str | None = None  # a list field: one task per entry, in parallel (the card sees it as `item`)
-    join: JoinDef | None = None  # for_each: when the entries' tasks are enough to move on (None: all of them)
-    on_change: OnChange | None = None  # for_each: the list changed while its tasks run (see OnChange)
     # Whoever does this task becomes the case's responsible: a lead from the site lands in the sales managers'
     # pool, and the one who takes it leads the deal from then on.
     takes_case: bool = False
 
-    @field_validator("join", mode="before")
-    @classmethod
-    def _join_all(cls, value: Any) -> Any:
-        # `join: all` is the default spelled out; a mapping is a completion rule.
-        return None if value == "all" else value
-
-    _on_change = field_validator("on_change", mode="before")(_on_change_words)
+    def _needs_for_each(self) -> str:
+        return _("'join' and 'on_change' belong to a task with 'for_each'")
 
     @model_validator(mode="after")
     def _outcomes(self) -> TaskDef:
-        if (self.join is not None or self.on_change is not None) and self.for_each is None:
-            raise ValueError(_("'join' and 'on_change' belong to a task with 'for_each'"))
         if self.kind == "choice" and not self.outcomes:
             raise ValueError(_("a choice task needs 'outcomes'"))
         if self.kind in ("form", "confirm") and self.outcomes:
@@ -708,7 +723,7 @@ CALL_RESULTS = ("success", "failure", "cancelled")
 """What a called stage's key holds once its child case has ended (its final stage's `result`, or cancelled)."""
 
 
-class CallDef(_Spec):
+class CallDef(_ForEach):
     """Run another process as a sub-process and wait for it: the stage holds until the child case ends."""
 
     process: str
@@ -716,22 +731,9 @@ class CallDef(_Spec):
     map: dict[str, str] = Field(default_factory=dict)
     # field of this case -> field of the child (taken back); with `for_each`, `item.<field>` goes into the entry
     back: dict[str, str] = Field(default_factory=dict)
-    for_each: str | None = None  # a list field: one child case per entry, in parallel
-    join: JoinDef | None = None  # for_each: when the children are enough (None: all of them ended)
-    on_change: OnChange | None = None  # for_each: the list changed while its children run (see OnChange)
 
-    @field_validator("join", mode="before")
-    @classmethod
-    def _join_all(cls, value: Any) -> Any:
-        return None if value == "all" else value
-
-    _on_change = field_validator("on_change", mode="before")(_on_change_words)
-
-    @model_validator(mode="after")
-    def _each(self) -> CallDef:
-        if (self.join is not None or self.on_change is not None) and self.for_each is None:
-            raise ValueError(_("'join' and 'on_change' belong to a call with 'for_each'"))
-        return self
+    def _needs_for_each(self) -> str:
+        return _("'join' and 'on_change' belong to a call with 'for_each'")
 
 
 class FollowDef(_Spec):
