@@ -6,6 +6,7 @@ name. `/org_new` and `/org_set` do the same in one line. Every change is audited
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -13,7 +14,7 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from db.models import User
+from db.models import Company, User
 from flows.i18n import _
 from handlers.common import (
     Admin,
@@ -71,16 +72,8 @@ async def new_organisation(
     user: User,
     organisations: Organisations,
 ) -> None:
-    try:
-        org = await organisations.create(user, (command.args or "").split())
-    except BadValue as bad:
-        replies.say(message.chat.id, _bad_value(renderer, bad, user.language))
-        return
-    except BadDetails:
-        usage = _("Usage: /org_new dealer|supplier|client Name region=… inn=… kpp=… price=… contacts=… rep=<number>")
-        replies.say(message.chat.id, renderer.t(usage, user.language))
-        return
-    await _show(message.chat.id, org.id, replies, renderer, user, organisations)
+    usage = _("Usage: /org_new dealer|supplier|client Name region=… inn=… kpp=… price=… contacts=… rep=<number>")
+    await _change(message, command, replies, renderer, user, organisations, organisations.create, usage)
 
 
 async def edit_organisation(
@@ -91,13 +84,27 @@ async def edit_organisation(
     user: User,
     organisations: Organisations,
 ) -> None:
+    usage = _("Usage: /org_set <number> region=… inn=… kpp=… price=… contacts=… rep=<user number> name=…")
+    await _change(message, command, replies, renderer, user, organisations, organisations.edit, usage)
+
+
+async def _change(
+    message: Message,
+    command: CommandObject,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    organisations: Organisations,
+    action: Callable[[User, list[str]], Awaitable[Company]],
+    usage: str,
+) -> None:
+    """Create or edit from the command's words; a wrong value or a missing detail is answered, nothing changed."""
     try:
-        org = await organisations.edit(user, (command.args or "").split())
+        org = await action(user, (command.args or "").split())
     except BadValue as bad:
         replies.say(message.chat.id, _bad_value(renderer, bad, user.language))
         return
     except BadDetails:
-        usage = _("Usage: /org_set <number> region=… inn=… kpp=… price=… contacts=… rep=<user number> name=…")
         replies.say(message.chat.id, renderer.t(usage, user.language))
         return
     await _show(message.chat.id, org.id, replies, renderer, user, organisations)
