@@ -293,14 +293,9 @@ class BpmnExport:
         source = self.exit[stage.key]
         if stage.final:
             return
-        # A stage that follows its items goes to the other stages following them as the slowest item moves.
-        followers = [
-            s
-            for s in self.spec.stages
-            if stage.follows is not None and stage.follows.list is not None and s.follows is not None
-            and s.follows.list == stage.follows.list
-            and s is not stage
-        ]
+        # A stage that follows its items (or child cases) goes to the other stages following them as the slowest
+        # item (or child) moves.
+        followers = w.followers(stage)
         if len(stage.next) == 1 and not stage.next[0].when and not stage.moves and not followers:
             self._flow(source, self.entry[stage.next[0].to])
             return
@@ -322,16 +317,9 @@ class BpmnExport:
         for follower in followers:
             assert follower.follows is not None
             at_least = follower.follows.at_least
-            assert follower.follows.list is not None
-            name = w.t("the items reach «%(stage)s»", stage=self._item_stage(follower.follows.list, at_least))
-            self._flow(gateway_id, self.entry[follower.key], name, f"items_at_least == '{at_least}'")
-
-    def _item_stage(self, name: str, key: str) -> str:
-        track = self.spec.fields[name].track
-        try:
-            return self.words.local(track.stage(key).title) if track is not None else key
-        except KeyError:
-            return key
+            which = "items" if follower.follows.list is not None else "children"
+            name = w.followed(follower.follows)
+            self._flow(gateway_id, self.entry[follower.key], name, f"{which}_at_least == '{at_least}'")
 
     def _write_flows(self) -> None:
         for flow in self.model.flows:
@@ -472,7 +460,8 @@ def export_from_folder(folder: Path, process: str, lang: str = "ru", tz: str = "
     library = load_library(str(folder))
     if process not in library:
         raise KeyError(process)
-    titles = {key: loaded.spec.title for key, loaded in library.items()}
+    specs = {key: loaded.spec for key, loaded in library.items()}
+    titles = {key: spec.title for key, spec in specs.items()}
     with tempfile.TemporaryDirectory() as compiled:
         wording = Wording(Translator(Path(compiled)), ZoneInfo(tz))
-        return export_bpmn(DefinitionWords(wording, library[process].spec, lang, titles))
+        return export_bpmn(DefinitionWords(wording, library[process].spec, lang, titles, specs))

@@ -179,6 +179,10 @@ class ProcessDiagram:
             title = w.local(move.label) if move.label else w.t("by hand")
             label = w.t("%(move)s (%(who)s)", move=title, who=by)
             dot.edge(node, stage_node(self.index[move.to]), label=_edge_label(label), style="dashed", color="#1565c0")
+        for follower in [] if stage.final else w.followers(stage):
+            assert follower.follows is not None
+            label = _edge_label(w.followed(follower.follows))
+            dot.edge(node, stage_node(self.index[follower.key]), label=label, style="dotted", color="#6a1b9a")
 
 
 def process_graph(
@@ -189,8 +193,9 @@ def process_graph(
     titles: Mapping[str, LocalText] | None = None,
 ) -> graphviz.Digraph:
     """The diagram of a definition; `titles`: other processes' titles (default: those loaded now)."""
-    known = titles if titles is not None else {key: s.title for key, s in core.registry.known().items()}
-    words = DefinitionWords(core.wording, spec, lang or core.config.default_language, known)
+    specs = core.registry.known()
+    known = titles if titles is not None else {key: s.title for key, s in specs.items()}
+    words = DefinitionWords(core.wording, spec, lang or core.config.default_language, known, specs)
     return ProcessDiagram(words).graph(current)
 
 

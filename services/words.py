@@ -11,7 +11,7 @@ from babel.dates import get_day_names
 
 from flows.deadlines import Deadline, DeadlineError, Span, parse_deadline
 from flows.i18n import _
-from flows.model import CALL_RESULTS, FieldDef, LocalText, ProcessDef, TaskDef
+from flows.model import CALL_RESULTS, FieldDef, FollowDef, LocalText, ProcessDef, StageDef, TaskDef
 from services.wording import Wording, words_of_key
 
 _SPANS = {
@@ -32,11 +32,19 @@ assert set(_RESULTS) == set(CALL_RESULTS)
 class DefinitionWords:
     """Labels of one process's parts in one language."""
 
-    def __init__(self, wording: Wording, spec: ProcessDef, lang: str, titles: Mapping[str, LocalText]) -> None:
+    def __init__(
+        self,
+        wording: Wording,
+        spec: ProcessDef,
+        lang: str,
+        titles: Mapping[str, LocalText],
+        children: Mapping[str, ProcessDef] | None = None,
+    ) -> None:
         self.w = wording
         self.spec = spec
         self.lang = wording.tr.lang(lang)
         self.titles = titles  # other processes' titles (calls and hand-offs name them)
+        self.children = children or {}  # other processes' definitions (a stage following child cases names theirs)
         self.tasks: dict[str, TaskDef] = {t.key: t for s in spec.stages for t in s.tasks}
         self.called = {s.key: s for s in spec.stages if s.call is not None}
 
@@ -68,6 +76,35 @@ class DefinitionWords:
             entry = self._entry_fields(for_each)
             return self.t("the entry's «%(field)s»", field=self.field(who.removeprefix("item:"), entry))
         return self.w.role(who, self.lang)
+
+    def followers(self, stage: StageDef) -> list[StageDef]:
+        """The stages the case goes on to as the slowest item or child case moves: from a stage that follows
+        items or children, the others following the same; from a stage calling a process for each entry, those
+        following its children (drawn as arrows from `stage`)."""
+        if stage.follows is not None:
+            followed = (stage.follows.list, stage.follows.calls)
+        elif stage.call is not None and stage.call.for_each is not None:
+            followed = (None, stage.key)  # the calling stage itself: its children move the case on
+        else:
+            return []
+        return [
+            s
+            for s in self.spec.stages
+            if s is not stage and s.follows is not None and (s.follows.list, s.follows.calls) == followed
+        ]
+
+    def followed(self, follows: FollowDef) -> str:
+        """What a following stage waits for: «the items reach «Отправлен»», «the sub-processes reach «Принят»»."""
+        if follows.list is not None:
+            track = self.spec.fields[follows.list].track
+            stage = words_of_key(follows.at_least)
+            if track is not None and follows.at_least in {s.key for s in track.stages}:
+                stage = self.local(track.stage(follows.at_least).title)
+            return self.t("the items reach «%(stage)s»", stage=stage)
+        caller = self.called.get(follows.calls or "")
+        child = self.children.get(caller.call.process) if caller is not None and caller.call is not None else None
+        stage = self.w.stage_title(child, follows.at_least, self.lang) if child else words_of_key(follows.at_least)
+        return self.t("the sub-processes reach «%(stage)s»", stage=stage)
 
     def roles(self, roles: list[str]) -> str:
         return ", ".join(self.role(r) for r in roles)

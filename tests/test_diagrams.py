@@ -125,3 +125,27 @@ def test_the_current_stage_is_the_one_highlighted(wording: Wording) -> None:
     assert highlight in node_attributes(source, stage_node(index))
     others = [stage_node(i) for i in range(len(spec.stages)) if i != index] + [START_NODE]
     assert all(highlight not in node_attributes(source, node) for node in others)
+
+
+def test_a_stage_that_follows_child_cases_is_reached_by_an_arrow_named_by_the_childs_stage(wording: Wording) -> None:
+    library = load_library(str(ROOT / "tests" / "data"))
+    specs = {key: loaded.spec for key, loaded in library.items()}
+    titles = {key: spec.title for key, spec in specs.items()}
+    spec = specs["positions_request"]
+    diagram = ProcessDiagram(DefinitionWords(wording, spec, "ru", titles, specs))
+    source = diagram.graph().source
+    calling = spec.stages.index(spec.stage("approvals"))
+    following = spec.stages.index(spec.stage("signing"))
+    assert re.search(rf"^\s*{stage_node(calling)} -> {stage_node(following)} \[", source, re.MULTILINE)
+    child_stage = local(specs["position_approval"].stage("signing").title)
+    text = svg_text(render(diagram.graph(), "svg"))
+    assert f"подпроцессы дошли до «{child_stage}»" in " ".join(text.split())
+
+
+def test_stages_that_follow_items_are_joined_by_arrows_named_by_the_items_stage(wording: Wording) -> None:
+    spec = LIBRARY["medical_order"].spec
+    source = ProcessDiagram(words_of(wording, spec)).graph().source
+    followers = [i for i, stage in enumerate(spec.stages) if stage.follows is not None]
+    first, second = followers[0], followers[1]
+    assert re.search(rf"^\s*{stage_node(first)} -> {stage_node(second)} \[", source, re.MULTILINE)
+    assert "позиции дошли до" in source
