@@ -26,6 +26,7 @@ import qrcode
 import qrcode.image.svg
 from aiohttp import web
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
 from admin.notifications import NotificationsPage
@@ -38,6 +39,8 @@ from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER, EngineError
 from flows.status import CaseStatus
 from services import comments, companies, panel_actions, panel_queries
+from services.admin_actions import AdminActions
+from services.cases import CaseService
 from services.core import Core
 from services.diagrams import Diagrams, UnknownProcess, current_stage, process_graph, render_async
 from services.migration import Migration, MigrationReport
@@ -214,7 +217,7 @@ class AdminPanel:
             if detail is None:
                 raise web.HTTPNotFound(text="no such case")
             # Whom each open task of a role may be reassigned to (the same rule as the chat's escalation).
-            candidates = await panel_actions.open_task_candidates(self.core, session, detail.case)
+            candidates = await self._actions(session).open_task_candidates(case_id)
             thread = await comments.case_thread(session, case_id)  # the panel is the admins': internal notes too
         case, spec, names = detail.case, detail.spec, detail.names
         by_id = {t.id: t for t in detail.tasks}
@@ -265,7 +268,7 @@ class AdminPanel:
         """A failed step of the case goes back in line (the admin fixed its data or its definition)."""
         case_id = int(request.match_info["case_id"])
         async with self.core.sessionmaker() as session, session.begin():
-            await panel_actions.retry_case(self.core, session, case_id)
+            await self._actions(session).retry(case_id)
         raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
 
     async def cancel(self, request: web.Request) -> web.Response:
@@ -274,7 +277,7 @@ class AdminPanel:
         reason = str((await request.post()).get("reason", ""))
         try:
             async with self.core.sessionmaker() as session, session.begin():
-                await panel_actions.cancel_case(self.core, session, case_id, reason)
+                await self._actions(session).cancel(case_id, reason)
         except EngineError as exc:
             return self.refused(request, exc, f"cases/{case_id}")
         self.core.outbox_written()
@@ -286,11 +289,15 @@ class AdminPanel:
         to = str((await request.post()).get("to", ""))
         try:
             async with self.core.sessionmaker() as session, session.begin():
-                await panel_actions.reassign_task(self.core, session, task_id, int(to) if to.isdigit() else 0)
+                await self._actions(session).reassign(task_id, int(to) if to.isdigit() else 0)
         except EngineError as exc:
             return self.refused(request, exc, f"cases/{case_id}")
         self.core.outbox_written()
         raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
+
+    def _actions(self, session: AsyncSession) -> AdminActions:
+        """What an admin does to cases, acting as the panel (this request's session and CSRF token were checked)."""
+        return AdminActions(CaseService(self.core, session), None)
 
     def refused(self, request: web.Request, error: EngineError, back: str, code: int = 409) -> web.Response:
         """A change the rules refused, said in words, with the way back."""

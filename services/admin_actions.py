@@ -1,7 +1,8 @@
 """What an admin does to any case, whether from chat (inline commands with buttons) or from the web panel: find a
 case by its number or by any words in it, reassign an open task to someone who may do it, cancel a case with a
 reason, retry a failed step, see who the bot can no longer reach. Every change is audited. Who may is
-`services.access.can_manage`; each front end only words the results.
+`services.access.can_manage` in chat; the panel checks its own session and acts as itself (no person: the
+audit says `by: panel`). Each front end only words the results.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from db.models import Case, User
+from db.models import AuditEntry, Case, User
 from flows.i18n import _
-from flows.runtime import EngineError, TaskState, task_def
+from flows.runtime import EngineError, TaskState
 from services import access, attention, panel_queries
-from services import people as people_repo
 from services.cases import CaseService, Loaded
-from services.escalations import hand_over
+from services.escalations import hand_over, may_take
 
 log = logging.getLogger(__name__)
 
+PANEL = "panel"  # the actor in the audit of what the panel changed (it has one admin token, not a person)
 CANCEL_REASON = "cancel_reason"  # `User.prompt` kind: the admin's next text is why the case is cancelled
 MAX_REASON = 500
 FOUND_LIMIT = 10
@@ -37,13 +38,20 @@ class Found:
 
 
 class AdminActions:
-    def __init__(self, cases: CaseService, admin: User) -> None:
+    def __init__(self, cases: CaseService, admin: User | None) -> None:
+        """`admin`: the person acting in chat; None: the panel (its session was checked by the panel)."""
         self.cases = cases
         self.admin = admin
         self.session = cases.session
+        self.by: dict[str, str] = {} if admin is not None else {"by": PANEL}  # added to each audited change
+
+    @property
+    def actor_id(self) -> int | None:
+        return self.admin.id if self.admin is not None else None
 
     def _require(self) -> None:
-        access.require(access.can_manage(self.admin), _("Only an admin can do this."))
+        if self.admin is not None:
+            access.require(access.can_manage(self.admin), _("Only an admin can do this."))
 
     # --- finding ----------------------------------------------------------------------------------------
 
@@ -77,25 +85,19 @@ class AdminActions:
         return loaded, task
 
     async def candidates(self, task_id: int) -> tuple[Loaded, TaskState, list[User]]:
-        """Who may do the open task instead of its holder: the active members of its role (for a person's own
-        task, of the role its definition names, else of the roles that start the process) whom the case's
-        organisation may be shown to."""
+        """Who may do the open task instead of its holder (`escalations.may_take`)."""
         loaded, task = await self._open_task(task_id)
-        spec = loaded.state.spec
-        if task.role is not None:
-            roles = [task.role]
-        else:
-            assignee = task_def(spec, task.stage, task.key).assignee
-            roles = [assignee] if assignee in spec.roles else list(spec.start.roles)
-        found: dict[int, User] = {}
-        for role in roles:
-            for member in await people_repo.members(self.session, role):
-                if access.is_active(member) and member.id != task.assignee_id:
-                    found.setdefault(member.id, member)
-        people = await access.reachable(self.session, list(found.values()), loaded.row.company_id)
+        people = await may_take(self.session, loaded, task)
         if not people:
             raise EngineError(_("Nobody else may do this task."))
         return loaded, task, people
+
+    async def open_task_candidates(self, case_id: int) -> dict[int, list[User]]:
+        """For a case's page: each open task's possible new holders, by task id (none for a closed case)."""
+        self._require()
+        loaded = await self.cases.load(case_id, lock=False)
+        tasks = loaded.state.open_tasks() if loaded.state.status not in ("done", "cancelled") else []
+        return {t.id: await may_take(self.session, loaded, t) for t in tasks if t.id}
 
     async def reassign(self, task_id: int, to_id: int) -> tuple[Loaded, TaskState, User]:
         """Give the open task to one of its candidates: the new holder gets its card, the old one is told."""
@@ -104,8 +106,8 @@ class AdminActions:
         access.require(target is not None, _("This person cannot take this task."))
         assert target is not None
         await hand_over(self.cases, self.admin, loaded, task, target, keep_role=True, action="task.reassigned",
-                        taken=False)
-        log.info("admin %s reassigned task %s to %s", self.admin.id, task_id, target.id)
+                        taken=False, detail=self.by)
+        log.info("admin %s reassigned task %s to %s", self.actor_id or PANEL, task_id, target.id)
         return loaded, task, target
 
     # --- cancelling -------------------------------------------------------------------------------------
@@ -115,16 +117,17 @@ class AdminActions:
         loaded = await self.case(case_id)
         if loaded.state.status not in ("draft", "active"):
             raise EngineError(_("This case is already closed."))
-        self.admin.prompt = {"kind": CANCEL_REASON, "case_id": case_id}
+        if self.admin is not None:
+            self.admin.prompt = {"kind": CANCEL_REASON, "case_id": case_id}
         return loaded
 
     def cancel_pending(self) -> int | None:
         """The case whose cancellation waits for the admin's reason, if any."""
-        prompt = self.admin.prompt or {}
+        prompt = (self.admin.prompt if self.admin is not None else None) or {}
         return int(prompt["case_id"]) if prompt.get("kind") == CANCEL_REASON else None
 
     def drop_cancel(self) -> None:
-        if self.cancel_pending() is not None:
+        if self.admin is not None and self.cancel_pending() is not None:
             self.admin.prompt = None
 
     async def cancel(self, case_id: int, reason: str) -> Loaded:
@@ -135,11 +138,12 @@ class AdminActions:
         if not reason:
             raise EngineError(_("Please write the reason in words."))
         if self.cancel_pending() == case_id:
-            self.admin.prompt = None
+            self.drop_cancel()
         loaded = await self.cases.load(case_id)
-        effects = self.cases.core.engine.cancel(loaded.state, self.admin.id)
-        await self.cases.save(loaded, effects, self.admin.id, "case.cancelled", {"reason": reason[:MAX_REASON]})
-        log.info("admin %s cancelled case %s", self.admin.id, case_id)
+        effects = self.cases.core.engine.cancel(loaded.state, self.actor_id)
+        detail = {"reason": reason[:MAX_REASON], **self.by}
+        await self.cases.save(loaded, effects, self.actor_id, "case.cancelled", detail)
+        log.info("admin %s cancelled case %s", self.actor_id or PANEL, case_id)
         return loaded
 
     # --- failed steps and unreachable people --------------------------------------------------------------
@@ -147,7 +151,11 @@ class AdminActions:
     async def retry(self, case_id: int) -> int:
         """Put the case's failed steps back in line (after fixing its data or definition); how many."""
         self._require()
-        return await attention.retry(self.session, case_id)
+        count = await attention.retry(self.session, case_id)
+        at = self.cases.core.clock.now()
+        detail = {"steps": count, **self.by}
+        self.session.add(AuditEntry(case_id=case_id, actor_id=self.actor_id, action="case.retried", data=detail, at=at))
+        return count
 
     async def needing_attention(self, limit: int = FOUND_LIMIT) -> list[Case]:
         """Cases whose step failed and waits for an admin, newest first."""

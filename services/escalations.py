@@ -8,6 +8,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
 from flows.i18n import _
@@ -57,16 +60,7 @@ class Escalations:
     async def candidates(self, task_id: int, holder: int) -> tuple[Escalated, list[User]]:
         """Whom the task may be reassigned to: the other active members of its role."""
         found = await self._escalated(task_id, holder)
-        task = found.task
-        # A personal task (the initiator's, a person field's) goes to a member of the roles that may do it.
-        allowed = access.task_roles(found.loaded.state.spec, task)
-        members: dict[int, User] = {}
-        for role in sorted(allowed):
-            for member in await people_repo.members(self.session, role):
-                if access.may_hold(member, {role}, task, allowed):
-                    members.setdefault(member.id, member)
-        people = list(members.values())
-        people = await access.reachable(self.session, people, found.loaded.row.company_id)
+        people = await may_take(self.session, found.loaded, found.task)
         if not people:
             raise EngineError(_("Nobody else has this task's role."))
         return found, people
@@ -143,19 +137,40 @@ class Escalations:
         return found, due_at
 
 
+async def may_take(session: AsyncSession, loaded: Loaded, task: TaskState) -> list[User]:
+    """Who may take an open task instead of its holder (an escalation's reassign, an admin's in chat or in the
+    panel): the active members of the roles that may do it — for a personal task (the initiator's, a person
+    field's) the roles its person is picked among — whom the case's organisation may be shown to."""
+    allowed = access.task_roles(loaded.state.spec, task)
+    members: dict[int, User] = {}
+    for role in sorted(allowed):
+        for member in await people_repo.members(session, role):
+            if access.may_hold(member, {role}, task, allowed):
+                members.setdefault(member.id, member)
+    return await access.reachable(session, list(members.values()), loaded.row.company_id)
+
+
 async def hand_over(
-    cases: CaseService, by: User, loaded: Loaded, task: TaskState, target: User, *, keep_role: bool, action: str,
+    cases: CaseService,
+    by: User | None,
+    loaded: Loaded,
+    task: TaskState,
+    target: User,
+    *,
+    keep_role: bool,
+    action: str,
     taken: bool,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """Give an open task to `target` (an escalation's reassign or take-over, an admin's reassign): audited, the
-    cards shown so far say who has it now, and the one who held it is told."""
+    """Give an open task to `target` (an escalation's reassign or take-over, an admin's reassign; `by` None: the
+    panel): audited, the cards shown so far say who has it now, and the one who held it is told."""
     previous = task.assignee_id
     effects = cases.core.engine.hand_over(loaded.state, task, target.id, keep_role=keep_role)
     row = loaded.task_rows[task.id or 0]
     row.assignee_id, row.claimed_at = target.id, (cases.now if taken else None)
     await cases.task_changed(loaded, task)
-    detail = {"task": task.key, "from": previous, "to": target.id}
-    await cases.save(loaded, effects, by.id, action, detail, task_id=task.id)
+    audited = {"task": task.key, "from": previous, "to": target.id, **(detail or {})}
+    await cases.save(loaded, effects, by.id if by else None, action, audited, task_id=task.id)
     old = await cases.people.user(previous)
-    if old is not None and old.id != by.id:
+    if old is not None and (by is None or old.id != by.id):
         await cases.notifier.task_handed_over(loaded, task, old, target, by)

@@ -33,9 +33,11 @@ class Notifier(Protocol):
     async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
         """A definition's notification, a reminder, an overdue warning, an escalation, a closed case."""
 
-    async def task_handed_over(self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User) -> None:
-        """An escalated task was taken from `previous` (reassigned to `holder`, or taken over by `by`): they are
-        told (the new holder gets the task's card by itself)."""
+    async def task_handed_over(
+        self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User | None
+    ) -> None:
+        """A task was taken from `previous` (reassigned to `holder`, or taken over by `by`; `by` None: an admin in
+        the panel): they are told (the new holder gets the task's card by itself)."""
 
     async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
         """An escalated task's deadline was moved by `by` for `reason`: its holder is told the new one."""

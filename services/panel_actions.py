@@ -1,31 +1,28 @@
 """What an admin changes from the web panel: definitions (checked, loaded, rolled back), invites, roles, a person
-revoked, a task reassigned, a case cancelled with a reason. Each one is written to the audit with `by: panel`
-(the panel has one admin token, not a person, so the actor is the panel itself) in the caller's transaction.
+revoked (what the panel does to cases is `services.admin_actions`, shared with the chat). Each one is written to
+the audit with `by: panel` (the panel has one admin token, not a person, so the actor is the panel itself) in the
+caller's transaction.
 
 The rules are the chat's: `services.team` checks roles, `services.access` says who may hold a task, the engine
 hands tasks over and cancels cases; this module only strings them together for a form."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Case, Definition, Invite, User
+from db.models import AuditEntry, Definition, Invite, User
 from flows.i18n import _
 from flows.loader import parse_definition
-from flows.runtime import EngineError, TaskState
-from flows.status import CASE_CLOSED
-from services import access, attention, people
-from services.cases import CaseService, Loaded
+from flows.runtime import EngineError
+from services import people
+from services.admin_actions import PANEL
+from services.cases import CaseService
 from services.core import Core
 from services.library import ProcessLibrary, Upload
 from services.team import Team, UnknownRoles
-
-PANEL = "panel"
-MAX_REASON = 500
 
 
 def audit(
@@ -110,78 +107,3 @@ async def unreachable(session: AsyncSession) -> list[User]:
         select(User).where((User.unreachable_at.is_not(None)) | (User.active.is_(False))).order_by(User.id)
     )
     return list(rows.scalars())
-
-
-# --- cases ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpenTask:
-    loaded: Loaded
-    task: TaskState
-
-
-async def _open_task(cases: CaseService, task_id: int) -> OpenTask:
-    loaded = await cases.store.load_by_task(task_id)
-    task = next((t for t in loaded.state.open_tasks() if t.id == task_id), None)
-    if task is None:
-        raise EngineError(_("This task is already done or no longer needed."))
-    return OpenTask(loaded, task)
-
-
-async def task_candidates(core: Core, session: AsyncSession, task: TaskState, company_id: int | None) -> list[User]:
-    """Whom an open task of a role may go to: active members of the role who may see the case."""
-    if task.role is None:
-        return []
-    members = [m for m in await people.members(session, task.role) if access.may_hold(m, {task.role}, task)]
-    return await access.reachable(session, members, company_id)
-
-
-async def open_task_candidates(core: Core, session: AsyncSession, case: Case) -> dict[int, list[User]]:
-    """For the case page: each open task's possible new holders, by task id."""
-    if case.status in CASE_CLOSED:
-        return {}
-    loaded = await CaseService(core, session).load(case.id, lock=False)
-    return {
-        t.id: await task_candidates(core, session, t, case.company_id) for t in loaded.state.open_tasks() if t.id
-    }
-
-
-async def reassign_task(core: Core, session: AsyncSession, task_id: int, to_id: int) -> User:
-    """An open task of a role goes to another member of it (the new holder gets its card; the cards shown so
-    far say who has it now)."""
-    cases = CaseService(core, session)
-    found = await _open_task(cases, task_id)
-    target = await people.user_for_update(session, to_id)
-    allowed = target is not None and target.id in {
-        p.id for p in await task_candidates(core, session, found.task, found.loaded.row.company_id)
-    }
-    access.require(allowed, _("This person cannot take this task."))
-    assert target is not None
-    previous = found.task.assignee_id
-    effects = core.engine.hand_over(found.loaded.state, found.task, target.id, keep_role=True)
-    row = found.loaded.task_rows[task_id]
-    row.assignee_id, row.claimed_at = target.id, None
-    await cases.task_changed(found.loaded, found.task)
-    detail = {"task": found.task.key, "from": previous, "to": target.id, "by": PANEL}
-    await cases.save(found.loaded, effects, None, "task.reassigned", detail, task_id=task_id)
-    return target
-
-
-async def cancel_case(core: Core, session: AsyncSession, case_id: int, reason: str) -> Loaded:
-    """The case stops for a reason the admin gives (kept in its history); its open tasks close."""
-    reason = reason.strip()[:MAX_REASON]
-    if not reason:
-        raise EngineError(_("Say why the case is cancelled."))
-    cases = CaseService(core, session)
-    loaded = await cases.load(case_id)
-    effects = core.engine.cancel(loaded.state, None)
-    await cases.save(loaded, effects, None, "case.cancelled", {"reason": reason, "by": PANEL})
-    return loaded
-
-
-async def retry_case(core: Core, session: AsyncSession, case_id: int) -> int:
-    """A failed step of the case goes back in line (the admin fixed its data or its definition)."""
-    count = await attention.retry(session, case_id)
-    audit(core, session, "case.retried", {"steps": count}, case_id=case_id)
-    return count

@@ -234,10 +234,20 @@ class OutboxNotifier:
             renderer.escalation_buttons(task, loaded.row.id, lang),
         )
 
-    async def task_handed_over(self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User) -> None:
+    async def task_handed_over(
+        self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User | None
+    ) -> None:
         r, lang = self.renderer, previous.language
         title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
-        if holder.id == by.id:
+        if by is None:
+            text = r.t(
+                "↪️ An administrator handed «%(task)s» over to %(who)s; it is no longer yours.\n%(case)s",
+                lang,
+                task=title,
+                who=holder.name,
+                case=case,
+            )
+        elif holder.id == by.id:
             text = r.t("↪️ %(by)s took over «%(task)s» from you.\n%(case)s", lang, by=by.name, task=title, case=case)
         else:
             text = r.t(
