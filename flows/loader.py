@@ -6,6 +6,8 @@ field, unreachable stage, deadlines and conditions that cannot be read). Both re
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -271,6 +273,24 @@ def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
     return problem(file, line, _("not valid YAML: %(meaning)s"), meaning=said)
 
 
+@functools.lru_cache(maxsize=128)
+def _parsed(source: str) -> tuple[yaml.Node | None, Any]:
+    """A definition's text parsed once per process: its YAML tree (with the line of every piece) and the plain
+    data. The bot, the panel and every test load and check the same library again and again, and the parser
+    (pure Python) is the slow part. Errors are not remembered: a broken text raises on every call."""
+    return yaml.compose(source), yaml.safe_load(source)
+
+
+def _compose(source: str) -> yaml.Node | None:
+    """The tree is only ever read, so one copy serves every caller."""
+    return _parsed(source)[0]
+
+
+def _parse(source: str) -> tuple[yaml.Node | None, Any]:
+    root, raw = _parsed(source)
+    return root, copy.deepcopy(raw)  # the data is the caller's own to change
+
+
 def parse_definition(
     source: str, file: str = "<string>", known: Mapping[str, ProcessDef | None] | None = None
 ) -> LoadedDefinition:
@@ -281,8 +301,7 @@ def parse_definition(
     """
     checker = _Checker(file=file, root=None)
     try:
-        checker.root = yaml.compose(source)
-        raw = yaml.safe_load(source)
+        checker.root, raw = _parse(source)
     except yaml.YAMLError as exc:
         raise DefinitionError([_yaml_problem(exc, file)]) from None
     except (RecursionError, ValueError) as exc:  # nesting deeper than the parser goes; a NUL in the text
@@ -326,6 +345,13 @@ def load_file(path: str | Path) -> LoadedDefinition:
 def check_paths(paths: Iterable[str | Path], known: Mapping[str, ProcessDef | None] | None = None) -> list[Problem]:
     """Every problem in the given files and folders (folders: their *.yaml files). `known`: other processes
     there are (already loaded), as for `parse_definition`; given, the files are checked as a complete set."""
+    return _check(paths, known)[0]
+
+
+def _check(
+    paths: Iterable[str | Path], known: Mapping[str, ProcessDef | None] | None = None
+) -> tuple[list[Problem], dict[str, LoadedDefinition]]:
+    """`check_paths`, also giving the definitions that loaded (by key, in file order)."""
     paths = list(paths)
     problems: list[Problem] = []
     files: list[Path] = []
@@ -359,7 +385,7 @@ def check_paths(paths: Iterable[str | Path], known: Mapping[str, ProcessDef | No
         good[loaded.key] = loaded
     complete = bool(files) and all(Path(p).is_dir() for p in paths)
     problems.extend(cross_check(good, complete=complete, known=known))
-    return problems
+    return problems, good
 
 
 def cross_check(
@@ -376,7 +402,7 @@ def cross_check(
     others.update({key: loaded.spec for key, loaded in library.items()})
     complete = complete or known is not None
     for loaded in library.values():
-        checker = _Checker(file=loaded.path, root=yaml.compose(loaded.source))
+        checker = _Checker(file=loaded.path, root=_compose(loaded.source))
         for index, stage in enumerate(loaded.spec.stages):
             if stage.call is not None:
                 _cross_check_call(checker, loaded.spec, index, stage.call, others, complete)
@@ -461,11 +487,10 @@ def _cross_check_call(
 def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:
     """All definitions in a folder; raises DefinitionError if any is wrong (a broken library must not start)."""
     folder = Path(folder)
-    problems = check_paths([folder])
+    problems, loaded = _check([folder])  # checked as a whole, each file read and parsed once
     if problems:
         raise DefinitionError(problems)
-    loaded = [load_file(p) for p in sorted(folder.glob("*.y*ml"))]
-    return {d.key: d for d in loaded}
+    return loaded
 
 
 # --- whole-process checks -------------------------------------------------------------------------------

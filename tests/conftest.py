@@ -209,6 +209,30 @@ class Harness:
         return await self.tick()
 
 
+# The tests that take minutes, longest first (as measured on CI's two cores: --durations). Started first, each
+# runs while the workers share the many short ones; started last, one of them alone decides when the run ends.
+LONG_TESTS = (
+    "tests/test_drill.py::",
+    "tests/test_medical_order_e2e.py::test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the_payment",
+    "tests/test_defect_return_e2e.py::test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop",
+    "tests/test_weekly_orders_e2e.py::test_a_full_week",
+    "tests/test_forms_in_view_e2e.py::test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first_arrival",
+    "tests/test_what_people_see_e2e.py::test_no_internal_word_reaches_anyone_on_the_repair_path",
+    "tests/test_bench.py::test_bench_smoke",
+    "tests/test_items_e2e.py::test_three_items_at_their_own_pace_and_the_order_following_the_slowest",
+    "tests/test_fulfillment_e2e.py::test_new_client_from_first_request_to_paid_receiving",
+    "tests/test_dealer_portal_e2e.py::test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end",
+)
+
+
+def _long_rank(item: pytest.Item) -> int:
+    return next((rank for rank, prefix in enumerate(LONG_TESTS) if item.nodeid.startswith(prefix)), len(LONG_TESTS))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_long_rank)  # stable: everything else keeps its order
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "without_flood_limits: the test's sandbox does not enforce Telegram's flood limits"

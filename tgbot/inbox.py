@@ -179,15 +179,24 @@ class Poller:
         self.allowed = allowed
         self.offset: int | None = None
         self._stopping = False
+        self._waiting: asyncio.Future[list[Update]] | None = None  # the long poll in flight
 
     async def run(self) -> None:
         backoff = 1.0
         while not self._stopping:
-            try:
-                updates = await self.bot(
+            self._waiting = asyncio.ensure_future(
+                self.bot(
                     GetUpdates(offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed),
                     request_timeout=self.timeout + 10,
                 )
+            )
+            try:
+                updates = await self._waiting
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if self._stopping and (current is None or not current.cancelling()):
+                    return  # `stop` ended the long poll: nothing was taken, Telegram keeps the updates
+                raise
             except TelegramRetryAfter as error:
                 await asyncio.sleep(error.retry_after)
                 continue
@@ -204,7 +213,11 @@ class Poller:
             self.offset = max(u.update_id for u in updates) + 1
 
     def stop(self) -> None:
+        """Stop at once: a long poll waiting for updates is given up (the offset is not confirmed, so whatever it
+        would have brought comes with the next getUpdates); storing what already came is let finish."""
         self._stopping = True
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.cancel()
 
 
 def webhook_handler(processor: InboxProcessor, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
