@@ -182,7 +182,9 @@ def _grounds(doc: etree._Element) -> list[str]:
         if name == "Основание" and len(child) == 0:
             links.append(" ".join((child.text or "").split()))
         elif name in ("Основание", "Основания"):
-            grounds = [child] if name == "Основание" else [g for g in child if _local(g.tag) in ("Основание", "Документ")]
+            grounds = (
+                [child] if name == "Основание" else [g for g in child if _local(g.tag) in ("Основание", "Документ")]
+            )
             for ground in grounds:
                 links += [_text(ground, "Ид"), _text(ground, "Номер"), _text(ground, "Номер1С")]
     requisites = _requisites(doc)
@@ -200,7 +202,7 @@ def parse_papers(root: etree._Element) -> list[Paper]:
         kind = kind_of(_text(doc, "ХозОперация"), requisites)
         if kind is None:
             continue
-        vat, included, _rate_ = _taxes(doc)
+        vat, included, _ = _taxes(doc)
         positions = []
         goods = _child(doc, "Товары")
         for item in goods if goods is not None else []:
@@ -303,8 +305,8 @@ def render_xlsx(paper: Paper, words: dict[str, str]) -> bytes:
         sheet.append(["", "", "", "", "", "", "", label, _cell(value)])
         sheet.cell(row=sheet.max_row, column=8).font = Font(bold=True)
         sheet.cell(row=sheet.max_row, column=9).number_format = "#,##0.00"
-    for column, width in zip("ABCDEFGHI", (14, 14, 48, 8, 10, 14, 10, 16, 16), strict=True):
-        sheet.column_dimensions[column].width = width
+    for letter, width in zip("ABCDEFGHI", (14, 14, 48, 8, 10, 14, 10, 16, 16), strict=True):
+        sheet.column_dimensions[letter].width = width
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
     buffer = io.BytesIO()
@@ -426,8 +428,15 @@ async def attach(core: Core, session: AsyncSession, papers: list[Paper]) -> Atta
         if not paper.deleted:
             refs.append(file_ref(stored))
         loaded.state.data[FIELD] = refs
-        detail = {"document": paper.kind, "number": paper.number, "date": paper.date, "version": paper.version,
-                  "file": stored.id, "replaces": [f for f in older if f is not None], "deleted": paper.deleted}  # fmt: skip
+        detail = {
+            "document": paper.kind,
+            "number": paper.number,
+            "date": paper.date,
+            "version": paper.version,
+            "file": stored.id,
+            "replaces": [f for f in older if f is not None],
+            "deleted": paper.deleted,
+        }
         await cases.save(loaded, [], None, "onec.document", detail)
         result.attached.append(stored.id)
         if not paper.deleted:
@@ -441,7 +450,9 @@ async def dealer_people(session: AsyncSession, case: Case) -> list[User]:
     """Whom a document is told to: the request's initiator and the dealer's managers, active, of its organisation."""
     people = [u for u in [await session.get(User, case.initiator_id)] if u is not None]
     if case.company_id is not None:
-        people += [u for u in await people_repo.members(session, "dealer_manager") if u.organisation_id == case.company_id]
+        people += [
+            u for u in await people_repo.members(session, "dealer_manager") if u.organisation_id == case.company_id
+        ]
     seen: set[int] = set()
     found = []
     for user in people:

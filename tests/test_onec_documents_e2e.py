@@ -31,7 +31,9 @@ GARDEN = (
 US = "<Контрагент><Ид>our</Ид><Наименование>ООО Штига</Наименование><Роль>Продавец</Роль></Контрагент>"
 
 
-def cml(body: str, *, namespace: bool = True, encoding: str = "windows-1251", stamp: str = "2026-12-02T10:00:00") -> bytes:
+def cml(
+    body: str, *, namespace: bool = True, encoding: str = "windows-1251", stamp: str = "2026-12-02T10:00:00"
+) -> bytes:
     xml = (
         f'<?xml version="1.0" encoding="{encoding}"?><КоммерческаяИнформация{NS if namespace else ""}'
         f' ВерсияСхемы="2.08" ДатаФормирования="{stamp}">{body}</КоммерческаяИнформация>'
@@ -41,15 +43,19 @@ def cml(body: str, *, namespace: bool = True, encoding: str = "windows-1251", st
 
 def goods(*lines: tuple[str, str, str, int, str, str, str]) -> str:
     """Positions: (1C Ид, article, name, quantity, price, sum, VAT in the sum) at 20 %."""
-    return "<Товары>" + "".join(
-        f"<Товар><Ид>{pid}</Ид><Артикул>{article}</Артикул><Наименование>{name}</Наименование>"
-        f'<БазоваяЕдиница Код="796" НаименованиеПолное="Штука">шт</БазоваяЕдиница>'
-        f"<ЦенаЗаЕдиницу>{price}</ЦенаЗаЕдиницу><Количество>{quantity}</Количество><Сумма>{total}</Сумма>"
-        f"<СтавкиНалогов><СтавкаНалога><Наименование>НДС</Наименование><Ставка>20</Ставка></СтавкаНалога>"
-        f"</СтавкиНалогов><Налоги><Налог><Наименование>НДС</Наименование><УчтеноВСумме>true</УчтеноВСумме>"
-        f"<Сумма>{vat}</Сумма><Ставка>20</Ставка></Налог></Налоги></Товар>"
-        for pid, article, name, quantity, price, total, vat in lines
-    ) + "</Товары>"
+    return (
+        "<Товары>"
+        + "".join(
+            f"<Товар><Ид>{pid}</Ид><Артикул>{article}</Артикул><Наименование>{name}</Наименование>"
+            f'<БазоваяЕдиница Код="796" НаименованиеПолное="Штука">шт</БазоваяЕдиница>'
+            f"<ЦенаЗаЕдиницу>{price}</ЦенаЗаЕдиницу><Количество>{quantity}</Количество><Сумма>{total}</Сумма>"
+            f"<СтавкиНалогов><СтавкаНалога><Наименование>НДС</Наименование><Ставка>20</Ставка></СтавкаНалога>"
+            f"</СтавкиНалогов><Налоги><Налог><Наименование>НДС</Наименование><УчтеноВСумме>true</УчтеноВСумме>"
+            f"<Сумма>{vat}</Сумма><Ставка>20</Ставка></Налог></Налоги></Товар>"
+            for pid, article, name, quantity, price, total, vat in lines
+        )
+        + "</Товары>"
+    )
 
 
 COMBI = ("guid-0", "2L0481848", "Газонокосилка STIGA Combi 48")
@@ -178,11 +184,15 @@ async def test_1c_papers_become_files_on_the_order_and_only_its_dealer_gets_them
         assert case is not None
         refs = case.data["onec_documents"]
         assert len(refs) == 2 and all(r["name"].endswith(".xlsx") for r in refs)
-        versions = (await session.execute(select(OneCDocument.kind, OneCDocument.version).order_by(OneCDocument.id))).all()
+        versions = (
+            await session.execute(select(OneCDocument.kind, OneCDocument.version).order_by(OneCDocument.id))
+        ).all()
         assert [tuple(v) for v in versions] == [("invoice", "1"), ("upd", "3"), ("invoice", "2")]
         old_file = (await session.scalars(select(OneCDocument.file_id).order_by(OneCDocument.id))).first()
         assert old_file is not None and old_file not in {r["id"] for r in refs}
-        assert await session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.case_id == case_id)) == 3
+        assert (
+            await session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.case_id == case_id)) == 3
+        )
 
     # Her list: the request with its two current papers, a button for each.
     await anna.send("/orders")

@@ -448,7 +448,14 @@ class OutboxNotifier:
             await self.channels.deliver(plan, variables, case_id=case_id, telegram_row=row)
 
     async def document_arrived(
-        self, loaded: Loaded, file_id: int, kind: str, number: str, date: str, replaced: bool, recipients: Sequence[User]
+        self,
+        loaded: Loaded,
+        file_id: int,
+        kind: str,
+        number: str,
+        date: str,
+        replaced: bool,
+        recipients: Sequence[User],
     ) -> None:
         r, case_id = self.renderer, loaded.row.id
         for user in recipients:

@@ -224,7 +224,8 @@ def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: s
         else r.t("Your debt: %(debt)s", lang, debt=money(credit.debt))
     ]
     if credit.limit is not None:
-        parts.append(r.t("credit limit %(limit)s, left %(left)s", lang, limit=money(credit.limit), left=money(credit.left)))
+        left = money(credit.left)
+        parts.append(r.t("credit limit %(limit)s, left %(left)s", lang, limit=money(credit.limit), left=left))
     line = "💳 " + "; ".join(parts)
     if credit.stopped:
         line += "\n" + r.t("⛔ Shipments are stopped: every request goes to the office for approval.", lang)
