@@ -72,6 +72,7 @@ class SaleExchange:
             skipped += applied.organisations.skipped
             total.documents.attached += applied.documents.attached
             total.documents.unchanged += applied.documents.unchanged
+            total.documents.removed += applied.documents.removed
             total.documents.unknown += applied.documents.unknown
         orgs, docs = total.organisations, total.documents
         lines = [
@@ -79,7 +80,8 @@ class SaleExchange:
             f"moved {len(total.moved)}, unchanged {len(total.unchanged)}, unknown {len(total.unknown)}",
             f"organisations: created {orgs.created}, updated {orgs.updated}, unchanged {orgs.unchanged}, "
             f"skipped {len(skipped)}",
-            f"documents: attached {len(docs.attached)}, unchanged {docs.unchanged}, unknown {len(docs.unknown)}",
+            f"documents: attached {len(docs.attached)}, removed {docs.removed}, unchanged {docs.unchanged}, "
+            f"unknown {len(docs.unknown)}",
             *skipped,
         ]
         return "\n".join(lines)

@@ -361,6 +361,7 @@ def file_name(paper: Paper) -> str:
 @dataclass
 class Attached:
     attached: list[int] = field(default_factory=list)  # the files made
+    removed: int = 0  # documents 1C marked deleted: their files left the case
     unchanged: int = 0
     unknown: list[str] = field(default_factory=list)  # documents whose order we could not find
 
@@ -409,23 +410,25 @@ async def attach(core: Core, session: AsyncSession, papers: list[Paper]) -> Atta
                 )
             )
         )
-        lang = core.config.default_language
-        content = await asyncio.to_thread(render_xlsx, paper, _words(core, paper, case, lang))
-        stored = await core.files.add(
-            session, content=content, name=file_name(paper), kind="document", now=now, case_id=case.id,
-            user_id=None, mime_type=XLSX,
-        )  # fmt: skip
+        stored = None
+        if not paper.deleted:  # 1C's deletion mark: the case loses the file, nothing new is made
+            lang = core.config.default_language
+            content = await asyncio.to_thread(render_xlsx, paper, _words(core, paper, case, lang))
+            stored = await core.files.add(
+                session, content=content, name=file_name(paper), kind="document", now=now, case_id=case.id,
+                user_id=None, mime_type=XLSX,
+            )  # fmt: skip
         session.add(
             OneCDocument(
                 case_id=case.id, onec_id=paper.onec_id[:80], kind=paper.kind, number=paper.number[:64],
                 doc_date=paper.date[:32], version=paper.version[:64], digest=digest, amount=paper.amount[:32],
-                file_id=stored.id, created_at=now,
+                file_id=stored.id if stored is not None else None, created_at=now,
             )
         )  # fmt: skip
         cases = CaseService(core, session)
         loaded = await cases.load(case.id)
         refs = [r for r in loaded.state.data.get(FIELD) or [] if isinstance(r, dict) and r.get("id") not in older]
-        if not paper.deleted:
+        if stored is not None:
             refs.append(file_ref(stored))
         loaded.state.data[FIELD] = refs
         detail = {
@@ -433,16 +436,19 @@ async def attach(core: Core, session: AsyncSession, papers: list[Paper]) -> Atta
             "number": paper.number,
             "date": paper.date,
             "version": paper.version,
-            "file": stored.id,
+            "file": stored.id if stored is not None else None,
             "replaces": [f for f in older if f is not None],
             "deleted": paper.deleted,
         }
         await cases.save(loaded, [], None, "onec.document", detail)
+        if stored is None:
+            result.removed += 1
+            continue
         result.attached.append(stored.id)
-        if not paper.deleted:
-            recipients = await dealer_people(session, case)
-            await cases.notifier.document_arrived(loaded, stored.id, paper.kind, paper.number, paper.date,
-                                                  bool(older), recipients)  # fmt: skip
+        recipients = await dealer_people(session, case)
+        await cases.notifier.document_arrived(
+            loaded, stored.id, paper.kind, paper.number, paper.date, bool(older), recipients
+        )
     return result
 
 

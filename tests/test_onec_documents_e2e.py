@@ -148,7 +148,7 @@ async def test_1c_papers_become_files_on_the_order_and_only_its_dealer_gets_them
     # The invoice, in a container with the order: a file on the case, Anna told with a button.
     answer = await sent(onec, "documents-1.xml", invoice_in_container(case_id))
     assert answer[:2] == ["success", "moved 0, unchanged 1, unknown 0"], answer
-    assert "documents: attached 1, unchanged 0, unknown 0" in answer
+    assert "documents: attached 1, removed 0, unchanged 0, unknown 0" in answer
     told = await anna.expect("Из 1С пришёл документ «Счёт на оплату № СЧ-000045 от 02.12.2026»", f"№{case_id}")
     await anna.press("Получить документ", told)
     rows = await sheet_of(anna, "Документ из 1С", 0)
@@ -164,16 +164,16 @@ async def test_1c_papers_become_files_on_the_order_and_only_its_dealer_gets_them
 
     # The same file again: nothing attached, nobody told again.
     again = await sent(onec, "documents-2.xml", invoice_in_container(case_id))
-    assert "documents: attached 0, unchanged 1, unknown 0" in again
+    assert "documents: attached 0, removed 0, unchanged 1, unknown 0" in again
 
     # The УПД names the order by 1C's number only.
     answer = await sent(onec, "documents-3.xml", upd_by_ground())
-    assert "documents: attached 1, unchanged 0, unknown 0" in answer, answer
+    assert "documents: attached 1, removed 0, unchanged 0, unknown 0" in answer, answer
     await anna.expect("«УПД № РН-77 от 02.12.2026»")
 
     # 1C changes the invoice (3 mowers now): a new version replaces the old on the case.
     answer = await sent(onec, "documents-4.xml", invoice_in_container(case_id, version="2", quantity=3))
-    assert "documents: attached 1, unchanged 0, unknown 0" in answer
+    assert "documents: attached 1, removed 0, unchanged 0, unknown 0" in answer
     changed = await anna.expect("1С изменила документ «Счёт на оплату № СЧ-000045 от 02.12.2026»")
     await anna.press("Получить документ", changed)
     rows = await sheet_of(anna, "Документ из 1С", 1)
@@ -251,6 +251,10 @@ async def test_1c_gives_the_dealers_debt_which_the_approval_rule_reads(
         assert (garden.data["debt"], garden.data["debt_on"], garden.data["credit_limit"]) == (
             "480000.00", "2026-12-02", "500000.00")  # fmt: skip
 
+    # The admin's card of the organisation says it and its date.
+    await harness.admin.send(f"/org {garden_id}")
+    await harness.admin.expect("ООО Сад", "Долг по данным 1С на 02.12.2026: 480 000,00 ₽")
+
     # Anna sees it over her list; her 63 000 ₽ request is above the 20 000 ₽ the limit leaves: the office approves.
     await anna.send("/orders")
     await anna.expect("Ваш долг по данным 1С на 02.12.2026: 480 000,00 ₽", "остаток 20 000,00 ₽")
@@ -266,3 +270,41 @@ async def test_1c_gives_the_dealers_debt_which_the_approval_rule_reads(
         assert case.stage == "office_approval"
         assert (case.data["credit_debt"], case.data["credit_debt_on"], case.data["over_credit"]) == (
             "480000.00", "2026-12-02", True)  # fmt: skip
+
+
+async def test_papers_name_their_order_every_way_1c_does_and_strangers_are_counted(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Without a container or an `Основание`: a requisite «Номер заказа на сайте», or `Основания/Основание/Номер`;
+    a document for an order we do not have is counted as unknown and changes nothing; a deleted one (1C's
+    `ПометкаУдаления`) leaves the case without its file."""
+    harness, onec = await _exchange(harness_factory)
+    people = await dealers(harness, tmp_path / "1c", onec)
+    anna, regina = people["anna"], people["regina"]
+    await order(anna, regina)
+    async with harness.core.sessionmaker() as session:
+        case_id = (await session.execute(select(Case.id).where(Case.process == "order_request"))).scalar_one()
+    assert (await onec.checkauth())[0] == "success"
+    lines = goods((*COMBI, 2, "31500.00", "63000.00", "10500.00"))
+    by_requisite = paper(
+        "Счет на оплату", "inv-a", "1", "СЧ-1", "63000.00", "10500.00", lines,
+        "<ЗначенияРеквизитов><ЗначениеРеквизита><Наименование>Номер заказа на сайте</Наименование>"
+        f"<Значение>{case_id}</Значение></ЗначениеРеквизита></ЗначенияРеквизитов>",
+    )  # fmt: skip
+    by_grounds = paper(
+        "Реализация товаров и услуг", "ship-b", "1", "РН-2", "63000.00", "10500.00", lines,
+        f"<Основания><Основание><Номер>{case_id}</Номер></Основание></Основания>",
+    )  # fmt: skip
+    stranger = paper("Счет на оплату", "inv-c", "1", "СЧ-3", "1.00", "0.17", lines, "<Основание>99999</Основание>")
+    answer = await sent(onec, "documents-1.xml", cml(by_requisite + by_grounds + stranger))
+    assert "documents: attached 2, removed 0, unchanged 0, unknown 1" in answer, answer
+    await anna.expect("«Счёт на оплату № СЧ-1 от 02.12.2026»")
+    await anna.expect("«Реализация товаров (накладная) № РН-2 от 02.12.2026»")
+    deleted = by_grounds.replace("<Номер>РН-2</Номер>", "<ПометкаУдаления>true</ПометкаУдаления><Номер>РН-2</Номер>")
+    answer = await sent(onec, "documents-2.xml", cml(deleted))
+    assert "documents: attached 0, removed 1, unchanged 0, unknown 0" in answer, answer
+    async with harness.core.sessionmaker() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        assert [r["name"] for r in case.data["onec_documents"]] == ["invoice_СЧ-1_2026-12-02_v1.xlsx"]
+        assert case.stage == "region_approval", "papers do not move the order"
