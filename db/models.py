@@ -623,3 +623,24 @@ class OrderExport(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     queried_at: Mapped[datetime | None]
     exported_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class OneCDocument(Base):
+    """A version of a document 1C sent for an order request (an invoice, shipment papers): 1C's `Ид` and
+    `НомерВерсии`, its kind, number, date and amount, the digest of its content, and the printable file made of it
+    (services/onec_documents.py). The same version sent again is found by (case, Ид, digest) and not attached twice."""
+
+    __tablename__ = "onec_documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    onec_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(32))  # invoice | shipment | upd
+    number: Mapped[str] = mapped_column(String(64))
+    doc_date: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[str] = mapped_column(String(32))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("case_id", "onec_id", "digest"),)

@@ -230,21 +230,30 @@ async def reclamations_page(
 
 
 async def orders_command(
-    message: Message, reclamations: Reclamations, replies: Replies, renderer: Renderer, viewer: Viewer
+    message: Message, reclamations: Reclamations, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer
 ) -> None:
-    page = await reclamations.page(viewer, 0, ORDERS)
-    replies.say(message.chat.id, *portal_view.orders_page(renderer, page, viewer.user.language))
+    await send_orders(message.chat.id, 0, reclamations, portal, replies, renderer, viewer)
+
+
+async def send_orders(
+    chat_id: int, number: int, reclamations: Reclamations, portal: Portal, replies: Replies, renderer: Renderer,
+    viewer: Viewer,
+) -> None:
+    """A page of the dealer's requests with their papers from 1C, under the dealer's debt and limit."""
+    page, lang = await reclamations.page(viewer, number, ORDERS), viewer.user.language
+    credit = portal_view.credit_line(renderer, *await portal.credit(), lang)
+    replies.say(chat_id, *portal_view.orders_page(renderer, page, lang, credit))
 
 
 async def orders_page(
     query: CallbackQuery,
     callback_data: OrdersCb,
     reclamations: Reclamations,
+    portal: Portal,
     replies: Replies,
     renderer: Renderer,
     viewer: Viewer,
     after_commit: AfterCommit,
 ) -> None:
-    page = await reclamations.page(viewer, callback_data.page, ORDERS)
-    replies.say(viewer.user.tg_id, *portal_view.orders_page(renderer, page, viewer.user.language))
+    await send_orders(viewer.user.tg_id, callback_data.page, reclamations, portal, replies, renderer, viewer)
     answer(after_commit, query)

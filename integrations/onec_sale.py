@@ -70,12 +70,18 @@ class SaleExchange:
                 count = getattr(total.organisations, name_) + getattr(applied.organisations, name_)
                 setattr(total.organisations, name_, count)
             skipped += applied.organisations.skipped
-        orgs = total.organisations
+            total.documents.attached += applied.documents.attached
+            total.documents.unchanged += applied.documents.unchanged
+            total.documents.removed += applied.documents.removed
+            total.documents.unknown += applied.documents.unknown
+        orgs, docs = total.organisations, total.documents
         lines = [
             "success",
             f"moved {len(total.moved)}, unchanged {len(total.unchanged)}, unknown {len(total.unknown)}",
             f"organisations: created {orgs.created}, updated {orgs.updated}, unchanged {orgs.unchanged}, "
             f"skipped {len(skipped)}",
+            f"documents: attached {len(docs.attached)}, removed {docs.removed}, unchanged {docs.unchanged}, "
+            f"unknown {len(docs.unknown)}",
             *skipped,
         ]
         return "\n".join(lines)

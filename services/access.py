@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Company, Task, User
 from flows.i18n import _
-from flows.model import ProcessDef
+from flows.model import FILE_TYPES, ProcessDef
 from flows.runtime import ITEM_PREFIX, CaseState, EngineError, TaskState, task_def
 from flows.status import TaskStatus
 
@@ -225,6 +225,20 @@ async def can_see(session: AsyncSession, viewer: Viewer, case: Case, spec: Proce
 
 async def require_see(session: AsyncSession, viewer: Viewer, case: Case, spec: ProcessDef) -> None:
     require(await can_see(session, viewer, case, spec), _("You cannot see this case."))
+
+
+def case_file(spec: ProcessDef, data: dict[str, object], file_id: int) -> dict[str, object] | None:
+    """A stored file is given out through a case (a button naming its id) only when it is one of that case's own
+    files — held by one of its file fields — and the asker may see the case (`require_see`, checked first). A
+    guessed id of another case's file, another dealer's, is refused like an unknown one."""
+    for name, fdef in spec.fields.items():
+        if fdef.type not in FILE_TYPES:
+            continue
+        refs = data.get(name)
+        for ref in refs if isinstance(refs, list) else []:
+            if isinstance(ref, dict) and ref.get("id") == file_id:
+                return ref
+    return None
 
 
 def can_see_process(viewer: Viewer, spec: ProcessDef) -> bool:

@@ -269,9 +269,11 @@ async def from_onec(session: AsyncSession, contragents: list[dict[str, str]], no
                 continue
             company = await create_organisation(session, "dealer", name, None, now, details, via=ONEC)
             company.onec_id = onec_id
+            await _onec_debt(session, company, found, now, result, who)
             result.created += 1
             continue
         changed = await update_details(session, company, details, now, None, via=ONEC)
+        changed += await _onec_debt(session, company, found, now, result, who)
         if onec_id and company.onec_id != onec_id:
             company.onec_id = onec_id
             changed.append("onec_id")
@@ -281,6 +283,42 @@ async def from_onec(session: AsyncSession, contragents: list[dict[str, str]], no
             result.unchanged += 1
     await session.flush()
     return result
+
+
+DEBT_ON = "debt_on"  # in `data`: the date (YYYY-MM-DD) the debt is as of, when 1C gave it
+
+
+async def _onec_debt(
+    session: AsyncSession, company: Company, found: dict[str, str], now: datetime, result: FromOneC, who: str
+) -> list[str]:
+    """The dealer's debt as 1C keeps it (its mutual settlements), with the date it is as of: kept through the same
+    checks and audit as an admin's (marked as 1C's). An older figure than the one kept (files can come out of
+    order) is left alone; an advance (a negative balance) is no debt."""
+    raw = (found.get("debt") or "").strip()
+    if not raw:
+        return []
+    as_of = found.get("debt_on") or now.date().isoformat()
+    kept = str((company.data or {}).get(DEBT_ON) or "")
+    if kept and as_of < kept:
+        return []
+    value = raw.replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    if value.startswith("-"):
+        value = "0"
+    try:
+        changed = await update_details(session, company, {"debt": value}, now, None, via=ONEC)
+    except BadValue:
+        result.skipped.append(f"{who}: debt {raw} is not a sum, skipped")
+        return []
+    if kept != as_of:
+        company.data = {**(company.data or {}), DEBT_ON: as_of}
+        audit(session, company, None, now, field="debt_on", **{"from": kept or None, "to": as_of}, via=ONEC)
+        changed.append("debt_on")
+    return changed
+
+
+def debt_on(company: Company | None) -> str | None:
+    """The date the dealer's debt is as of (1C's), if 1C gave it."""
+    return str((company.data or {}).get(DEBT_ON) or "") or None if company is not None else None
 
 
 async def _onec_match(session: AsyncSession, onec_id: str | None, inn_value: str | None) -> Company | None:

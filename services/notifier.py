@@ -80,6 +80,19 @@ class Notifier(Protocol):
         """A comment in a case's thread (with its photo or file) to each participant who may read it, with a
         button to reply."""
 
+    async def document_arrived(
+        self,
+        loaded: Loaded,
+        file_id: int,
+        kind: str,
+        number: str,
+        date: str,
+        replaced: bool,
+        recipients: Sequence[User],
+    ) -> None:
+        """1C sent a document for an order (an invoice, shipment papers; `replaced`: a new version of one sent
+        before), now a file on the case: each person is told, with a button to get it."""
+
     def email(
         self,
         to: str,

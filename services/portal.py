@@ -155,6 +155,13 @@ class Portal:
         org = self.user.organisation_id
         return await self.session.get(Company, org) if org is not None else None
 
+    async def credit(self) -> tuple[companies.Credit | None, str | None]:
+        """This person's dealer's credit state and the date 1C gave its debt as of (None, None: no dealer)."""
+        company = await self.organisation()
+        if company is None:
+            return None, None
+        return companies.credit(company), companies.debt_on(company)
+
     async def price_type_id(self) -> int | None:
         """The dealer's own price type; None for anyone without one (they see no prices at all). One query (the
         inline search asks it on every keystroke), kept for the rest of the update."""
@@ -369,7 +376,7 @@ class Portal:
             "price_type": company.price_type or "",
             "positions": positions,
             "amount": _money(view.total),
-        } | credit_data(companies.credit(company), view.total)
+        } | credit_data(companies.credit(company), view.total, companies.debt_on(company))
         loaded = await cases.start(self.user, ORDER_PROCESS, data)
         await self.clear()
         return loaded
@@ -454,13 +461,18 @@ class Portal:
         return self.core.clock.now()
 
 
-def credit_data(credit: companies.Credit, amount: Decimal) -> dict[str, Any]:
+def credit_data(credit: companies.Credit, amount: Decimal, debt_on: str | None = None) -> dict[str, Any]:
     """The dealer's credit state as the order request reads it (order_request.yaml): taken when the request is
-    made, like its prices, so the approvers see what the decision was made on."""
+    made, like its prices, so the approvers see what the decision was made on — the debt with the date 1C gave
+    it as of."""
     data: dict[str, Any] = {"credit_stop": credit.stopped, "over_credit": credit.exceeded_by(amount)}
     if credit.limit is not None:
         data |= {"credit_limit": _money(credit.limit), "credit_debt": _money(credit.debt)}
         data["credit_left"] = _money(credit.left or Decimal(0))
+    elif credit.debt or debt_on:
+        data["credit_debt"] = _money(credit.debt)
+    if debt_on:
+        data["credit_debt_on"] = debt_on
     return data
 
 

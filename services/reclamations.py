@@ -1,5 +1,6 @@
 """Lists of seed 4's cases a page at a time, each with its stage: the reclamations for the internal staff (oldest
-first; the chat marks each with a colour), and a dealer's order requests (newest first, with their amounts).
+first; the chat marks each with a colour), and a dealer's order requests (newest first, with their amounts and
+the papers 1C sent for each).
 Only the cases the person may see (`services.access`): a dealer's staff get their organisation's."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case
-from services import access
+from services import access, onec_documents
 from services.core import Core
 
 PROCESS = "reclamation"
@@ -29,6 +30,7 @@ class ReclamationRow:
     result: str | None
     created_at: datetime
     amount: str | None = None
+    documents: tuple[onec_documents.Listed, ...] = ()  # an order's papers from 1C (invoice, shipment note)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ class Reclamations:
         rows = await self.session.execute(select(Case).where(*where).order_by(*order).offset(number * PAGE).limit(PAGE))
         lang = viewer.user.language
         listed = []
-        for case in rows.scalars():
+        cases = list(rows.scalars())
+        papers = await onec_documents.of_cases(self.session, cases) if process == ORDERS else {}
+        for case in cases:
             spec = await self.core.registry.spec(self.session, case.definition_id)
             stage = self.core.wording.stage_title(spec, case.stage, lang)
             listed.append(
@@ -67,6 +71,7 @@ class Reclamations:
                     case.result,
                     case.created_at,
                     (case.data or {}).get("amount"),
+                    tuple(papers.get(case.id, ())),
                 )
             )
         return ReclamationPage(listed, number, pages)

@@ -13,7 +13,9 @@ back onto the order cases. The HTTP endpoint (`/1c/exchange`, integrations/onec)
   payment and shipment kept on the case. A document for an order we do not have, or one not approved yet, is
   counted and left alone. The organisations the file carries (each document's `Контрагенты`, a
   `Классификатор/Контрагенты` block) are upserted first (services/companies.py `from_onec`): 1C is where the
-  dealers' details are kept.
+  dealers' details are kept (with a dealer's debt, when 1C gives it on its `Контрагент`).
+  1C's papers for an order (`ХозОперация` «Счет на оплату», «Отпуск товара», «Счет-фактура», a УПД) do not move it:
+  each becomes a printable file on the order's case, once per version (services/onec_documents.py).
 
 Parsing refuses a DTD (so no entity expansion or external fetch) — the protections defusedxml gives.
 """
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Company, OrderExport
 from flows.status import CaseStatus
-from services import companies
+from services import companies, onec_documents
 from services.cases.service import CaseService
 from services.core import Core
 
@@ -54,6 +56,7 @@ class Applied:
     unchanged: list[int] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     organisations: companies.FromOneC = field(default_factory=companies.FromOneC)
+    documents: onec_documents.Attached = field(default_factory=onec_documents.Attached)
 
 
 def _sub(parent: etree._Element, tag: str, text: Any = None, **attrs: str) -> etree._Element:
@@ -175,6 +178,8 @@ class SalesExchange:
             self.session, parse_contragents(content), self.core.clock.now()
         )
         for doc in documents:
+            if onec_documents.kind_of(doc.get("ХозОперация", ""), doc) is not None:
+                continue  # an invoice, a shipment's papers: a file on the order (below), not a move
             case_id = next((int(v) for v in (doc.get("Ид"), doc.get("Номер")) if v and v.isdigit()), None)
             case = await self.session.get(Case, case_id) if case_id is not None else None
             if case is None or case.process != PROCESS:
@@ -182,6 +187,9 @@ class SalesExchange:
                 continue
             moved = await self._move(case.id, doc)
             (applied.moved if moved else applied.unchanged).append(case.id)
+        applied.documents = await onec_documents.attach(
+            self.core, self.session, onec_documents.parse_papers(etree.fromstring(content, PARSER))
+        )
         return applied
 
     async def _move(self, case_id: int, doc: dict[str, str]) -> bool:
@@ -268,8 +276,10 @@ def _text(node: etree._Element, *path: str) -> str:
 def parse_contragents(content: bytes) -> list[dict[str, str]]:
     """Every organisation the file names (a `Контрагент` of a `Контрагенты` list, in a document or the
     classifier; not a representative's nested one, not the seller: that is us), once each, as
-    {onec_id, name, inn, kpp, contacts}: the contacts are the registration address and the contact lines."""
+    {onec_id, name, inn, kpp, contacts, debt, debt_on}: the contacts are the registration address and the contact
+    lines; the debt is the dealer's mutual settlements with us as 1C keeps them (`_debt`)."""
     root = etree.fromstring(content, PARSER)
+    stamp = _day(root.get("ДатаФормирования") or "")  # the debt 1C gives is as of the file, unless it says
     found: dict[str, dict[str, str]] = {}
     for node in root.iter():
         if _local(node.tag) != "Контрагент" or _local(node.getparent().tag) != "Контрагенты":
@@ -285,7 +295,10 @@ def parse_contragents(content: bytes) -> list[dict[str, str]]:
                 kind, value = _text(contact, "Тип"), _text(contact, "Значение")
                 if value:
                     lines.append(f"{kind}: {value}" if kind else value)
+        debt, debt_on = _debt(node)
         item = {
+            "debt": debt,
+            "debt_on": debt_on or stamp,
             "onec_id": _text(node, "Ид"),
             "name": _text(node, "Наименование")
             or _text(node, "ОфициальноеНаименование")
@@ -298,3 +311,39 @@ def parse_contragents(content: bytes) -> list[dict[str, str]]:
         if key:
             found.setdefault(key, item)
     return list(found.values())
+
+
+# How 1C's exchange rules name a counterparty's mutual settlements (взаиморасчеты) in its `ЗначенияРеквизитов`:
+# the debt (what the dealer owes us; a negative balance is their advance) and the date it is as of.
+DEBT_NAMES = ("Задолженность", "Долг", "Сумма задолженности", "Дебиторская задолженность", "Сальдо взаиморасчетов",
+              "Взаиморасчеты")  # fmt: skip
+DEBT_DATE_NAMES = ("Дата задолженности", "Задолженность на дату", "Дата взаиморасчетов", "Дата сверки")
+
+
+def _debt(node: etree._Element) -> tuple[str, str]:
+    """A `Контрагент`'s debt and its date from its `ЗначенияРеквизитов` ("" each when 1C gave none); a
+    `Взаиморасчеты` block (`Сумма`, `Дата`) is read the same way."""
+    values: dict[str, str] = {}
+    for block in (c for c in node if _local(c.tag) == "ЗначенияРеквизитов"):
+        for pair in block:
+            name = _text(pair, "Наименование").replace("ё", "е")
+            if name:
+                values[name.casefold()] = _text(pair, "Значение")
+    settlements = next((c for c in node if _local(c.tag) == "Взаиморасчеты"), None)
+    if settlements is not None:
+        values.setdefault("задолженность", _text(settlements, "Сумма"))
+        values.setdefault("дата задолженности", _text(settlements, "Дата"))
+    debt = next((values[n.casefold()] for n in DEBT_NAMES if values.get(n.casefold())), "")
+    when = next((values[n.casefold()] for n in DEBT_DATE_NAMES if values.get(n.casefold())), "")
+    return debt, _day(when)
+
+
+def _day(text: str) -> str:
+    """`2026-12-02T10:00:00` or `02.12.2026` as `2026-12-02` ("" if neither)."""
+    text = text.strip()
+    if len(text) >= 10 and text[4] == "-" and text[7] == "-":
+        return text[:10]
+    parts = text.split(" ")[0].split(".")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
+        return f"{parts[2]}-{int(parts[1]):02d}-{int(parts[0]):02d}"
+    return ""

@@ -135,6 +135,7 @@ async def test_1c_sends_its_counterparties_over_the_exchange_and_is_told_what_wa
         "success",
         "moved 0, unchanged 0, unknown 3",
         "organisations: created 3, updated 0, unchanged 0, skipped 1",
+        "documents: attached 0, removed 0, unchanged 0, unknown 0",
         "«ООО Кривой» (Ид bad-1): INN 7707083894 is not valid, skipped",
     ]
     async with harness.core.sessionmaker() as session:

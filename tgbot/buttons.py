@@ -105,6 +105,15 @@ class CardButtons:
             files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)
             send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang))
             return Reply(self.r.t("Files of the case: %(n)s", self.lang, n=len(files)))
+        if button.action == "doc":
+            state = loaded.state
+            ref = access.case_file(state.spec, state.data, int(button.arg) if button.arg.isdigit() else 0)
+            if ref is None:
+                raise EngineError(_("This document is no longer on the case."))
+            label = self.r.t("Document from 1C", self.lang)
+            send_files(self.cases.session, self.user.tg_id, self.cases.now, [(label, ref)],
+                       self.r.case_name(state, self.lang))  # fmt: skip
+            return Reply()
         if button.action in ("comment", "note", "reply"):
             reply_to = int(button.arg) if button.action == "reply" and button.arg.isdigit() else None
             await Comments(self.cases).ask(viewer, loaded.row.id, button.action == "note", reply_to)

@@ -22,6 +22,7 @@ from services.cases.state import Loaded
 from services.channels import Channels
 from services.comments import Entry
 from services.digests import Digest
+from services.onec_documents import title as document_title
 from services.people import PeopleCache
 from services.wording import file_fields
 from tgbot import digest_view
@@ -454,6 +455,38 @@ class OutboxNotifier:
                 row = outbox.message(self.session, user.tg_id, f"{title}\n{r.comment_line(entry, lang)}", self.now,
                                      keyboard, case_id=case_id)  # fmt: skip
             variables = {**self._case_vars(loaded, lang), "author": entry.author, "text": r.comment_line(entry, lang)}
+            await self.channels.deliver(plan, variables, case_id=case_id, telegram_row=row)
+
+    async def document_arrived(
+        self,
+        loaded: Loaded,
+        file_id: int,
+        kind: str,
+        number: str,
+        date: str,
+        replaced: bool,
+        recipients: Sequence[User],
+    ) -> None:
+        r, case_id = self.renderer, loaded.row.id
+        for user in recipients:
+            lang = user.language
+            document = document_title(r.t, kind, number, date, lang)
+            case = r.case_name(loaded.state, lang)
+            text = (
+                r.t("📄 1C changed %(document)s for %(case)s: here is the new version.", lang, document=document,
+                    case=case)
+                if replaced
+                else r.t("📄 1C sent %(document)s for %(case)s.", lang, document=document, case=case)
+            )  # fmt: skip
+            get = CaseCb(action="doc", case_id=case_id, arg=str(file_id)).pack()
+            show = CaseCb(action="show", case_id=case_id).pack()
+            keyboard = {"inline_keyboard": [[{"text": r.t("📥 Get the document", lang), "callback_data": get},
+                                             {"text": r.t("📁 Case", lang), "callback_data": show}]]}  # fmt: skip
+            plan = await self.channels.plan("notify", user)
+            row = None
+            if plan.telegram:
+                row = outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=case_id)
+            variables = {**self._case_vars(loaded, lang), "text": text}
             await self.channels.deliver(plan, variables, case_id=case_id, telegram_row=row)
 
     def email(

@@ -17,9 +17,12 @@ from aiogram.types import (
 )
 
 from flows.templating import _money
+from services.companies import Credit
+from services.onec_documents import shown_date
+from services.onec_documents import title as document_title
 from services.portal import Card, CartView, Export, Offer
 from services.reclamations import ReclamationPage
-from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb
+from tgbot.callbacks import CartCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb
 from tgbot.render import Renderer
 
 
@@ -211,17 +214,49 @@ def reclamations_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[st
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
 
 
-def orders_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    """A dealer's order requests, newest first: number, date, amount, where each stands."""
+def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: str) -> str | None:
+    """The dealer's credit state as their manager and the office see it: the debt (as of 1C's date) and the limit."""
+    if credit is None or (credit.limit is None and not credit.debt and not debt_on and not credit.stopped):
+        return None
+    parts = [
+        r.t("Your debt as of %(date)s: %(debt)s", lang, date=shown_date(debt_on), debt=money(credit.debt))
+        if debt_on
+        else r.t("Your debt: %(debt)s", lang, debt=money(credit.debt))
+    ]
+    if credit.limit is not None:
+        left = money(credit.left)
+        parts.append(r.t("credit limit %(limit)s, left %(left)s", lang, limit=money(credit.limit), left=left))
+    line = "💳 " + "; ".join(parts)
+    if credit.stopped:
+        line += "\n" + r.t("⛔ Shipments are stopped: every request goes to the office for approval.", lang)
+    return line
+
+
+def orders_page(
+    r: Renderer, page: ReclamationPage, lang: str, credit: str | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A dealer's order requests, newest first: number, date, amount, where each stands, and the papers 1C sent for
+    each (a button per paper gets its file); `credit`: the dealer's credit line on top."""
+    rows: list[list[InlineKeyboardButton]] = []
+    head = [credit] if credit else []
     if not page.rows:
-        return r.t("No order requests yet.", lang), None
-    lines = [r.t("Order requests, newest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)]
+        return "\n".join([*head, r.t("No order requests yet.", lang)]), None
+    lines = [
+        *head, r.t("Order requests, newest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)
+    ]
     for row in page.rows:
         amount = money(Decimal(row.amount)) if row.amount else "—"
         lines.append(f"№{row.case_id} {r.when(row.created_at)} — {amount} — {row.stage_title}")
+        for paper in row.documents:
+            named = document_title(r.t, paper.kind, paper.number, paper.date, lang)
+            lines.append(f"    📄 {named}")
+            data = CaseCb(action="doc", case_id=row.case_id, arg=str(paper.file_id)).pack()
+            rows.append([InlineKeyboardButton(text=f"📥 №{row.case_id}: {named}"[:64], callback_data=data)])
     nav = []
     if page.number > 0:
         nav.append(InlineKeyboardButton(text="◀️", callback_data=OrdersCb(page=page.number - 1).pack()))
     if page.number + 1 < page.pages:
         nav.append(InlineKeyboardButton(text="▶️", callback_data=OrdersCb(page=page.number + 1).pack()))
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
+    if nav:
+        rows.append(nav)
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

@@ -11,6 +11,7 @@ from flows.model import ProcessDef
 from flows.templating import _money
 from services import companies
 from services.access import EXTERNAL_ROLES
+from services.onec_documents import shown_date
 from services.team import Joined, Welcome
 from services.wording import ORGANISATION_KINDS
 from services.worktime import WorkReport
@@ -183,6 +184,10 @@ def organisation_card(
         left = credit.left or 0
         text = "Credit limit: %(limit)s ₽, debt: %(debt)s ₽, left: %(left)s ₽"
         lines.append(t(text, lang, limit=_money(credit.limit), debt=_money(credit.debt), left=_money(left)))
+    debt_on = companies.debt_on(org)
+    if debt_on:
+        lines.append(t("Debt from 1C as of %(date)s: %(debt)s ₽", lang, date=shown_date(debt_on),
+                       debt=_money(credit.debt)))  # fmt: skip
     if credit.stopped:
         lines.append(t("⛔ Shipments stopped: every order request goes to the representative office.", lang))
     if not org.active:
