@@ -53,6 +53,11 @@ async def test_the_task_assigned_telegram_template_words_the_card_people_see(off
     assert "неизвестные переменные: amount" in said and "case_number" in said
     assert await saved(office) == {}
 
+    # Without the session's CSRF token nothing is saved.
+    async with office.http.post(f"{office.panel}/{RU}", data={"source": RU_SOURCE}) as response:
+        assert response.status == 403
+    assert await saved(office) == {}
+
     await office.post(RU, {"source": RU_SOURCE})
     await office.post(EN, {"source": EN_SOURCE})
     page = await office.page()
