@@ -1,7 +1,8 @@
 """The panel's notifications page: per kind of notification, which channels it goes by (Telegram, e-mail, SMS)
-and the fallback order; the e-mail and SMS templates of each kind, checked when saved; people's phones and
-e-mails and organisations' contact e-mails; the notifications that could not be delivered. All of it through
-`services.channels`, as the chat would."""
+and the fallback order; the Telegram (per language), e-mail and SMS templates of each kind, checked when saved
+(a wrong one is shown back in the form with what is wrong, in the panel's language, and nothing is saved);
+people's phones and e-mails and organisations' contact e-mails; the notifications that could not be delivered.
+All of it through `services.channels`, as the chat would."""
 
 from __future__ import annotations
 
@@ -84,7 +85,8 @@ class NotificationsPage:
             async with self.core.sessionmaker() as session, session.begin():
                 await channels.save_template(session, kind, part, source, wall_clock())
         except channels.TemplateProblem as problem:
-            error = {"kind": kind, "part": part, "source": source or "", "message": str(problem)}
+            said = problem.translated(lambda msgid, **params: self.core.translator.t(msgid, self.panel.lang, **params))
+            error = {"kind": kind, "part": part, "source": source or "", "message": said}
             return await self.page(request, code=400, error=error)
         raise web.HTTPSeeOther(f"/admin/notifications#t-{kind}-{part}")
 

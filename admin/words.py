@@ -25,6 +25,15 @@ OUTBOX_STATUS = {
     "uncertain": _("Unknown whether delivered"),
 }
 CHANNEL = {"telegram": _("Telegram"), "email": _("E-mail"), "sms": _("SMS")}
+# The parts of a notification's templates (services/channels.py PARTS).
+PART = {
+    "subject": _("subject"),
+    "text": _("text"),
+    "html": _("HTML"),
+    "sms": _("text"),
+    "telegram_ru": _("in Russian"),
+    "telegram_en": _("in English"),
+}
 RESULT = {"success": _("successfully"), "failure": _("without success")}
 
 
@@ -55,6 +64,9 @@ class Words:
 
     def channel(self, channel: str) -> str:
         return self._label(CHANNEL, channel)
+
+    def part(self, part: str) -> str:
+        return self._label(PART, part)
 
     def role(self, role: str | None) -> str:
         return self._label(ROLES, role)

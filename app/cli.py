@@ -172,6 +172,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                 kind = "changes only" if result.only_changes else "full package"
                 counts = ", ".join(f"{key} {value}" for key, value in sorted(result.counts.items()))
                 print(f"import {result.import_id} ({kind}): {counts or 'nothing'}")
+                for line in result.skipped:
+                    print(f"organisation {line}")
             async with sessionmaker() as session:
                 figures = await catalogue.stats(session)
             if args.what == "stats" and args.json:
@@ -279,7 +281,9 @@ def parser() -> argparse.ArgumentParser:
     )
     catalog_import.add_argument("files", nargs="+", metavar="FILE")
     catalog_import.add_argument("--database-url", default=None)
-    catalog_stats = catalog_what.add_parser("stats", help="groups, products, offers, prices, warehouses, stock")
+    catalog_stats = catalog_what.add_parser(
+        "stats", help="groups, products, offers, prices, warehouses, stock, organisations"
+    )
     catalog_stats.add_argument("--json", action="store_true", help="as one JSON object")
     catalog_stats.add_argument("--database-url", default=None)
     catalog.set_defaults(func=cmd_catalog)

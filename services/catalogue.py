@@ -20,8 +20,9 @@ Read API (every function takes an AsyncSession; nothing here writes):
 - `groups(session, parent_id=None)` -> the active groups under a parent, in 1C's order; `group_path(session,
   group_id)` -> [root … group]; `subgroup_ids(session, group_id)` -> the group and all below it.
 - `warehouses(session)` -> all warehouses by name.
-- `stats(session)` -> {"groups", "products", "offers", "price_types", "prices", "warehouses", "stock"} counts
-  (products: active ones; offers: active products that offers.xml gave), what `konveyer catalog stats` prints.
+- `stats(session)` -> {"groups", "products", "offers", "price_types", "prices", "warehouses", "stock",
+  "organisations"} counts (products: active ones; offers: active products that offers.xml gave; organisations:
+  active ones 1C knows, by its Ид), what `konveyer catalog stats` prints.
 - `image_path(data_dir, relative)` -> the file of a product's image (`product.images` holds paths relative to the
   exchange directory, as 1C names them: "import_files/ab/abcd.jpg"); None when it would leave that directory.
 - `fold(text)` -> the case-folded form that `search_text` is stored in.
@@ -45,6 +46,7 @@ from db.models import (
     CatalogProduct,
     CatalogStock,
     CatalogWarehouse,
+    Company,
 )
 
 EXCHANGE_DIR = "1c"  # under the data directory: what 1C uploads (images among it)
@@ -250,6 +252,10 @@ async def stats(session: AsyncSession) -> dict[str, int]:
         "prices": await count(select(func.count()).select_from(CatalogPrice)),
         "warehouses": await count(select(func.count()).select_from(CatalogWarehouse)),
         "stock": await count(select(func.count()).select_from(CatalogStock)),
+        # The organisations 1C knows (its counterparties, by Ид): what an admin compares with 1C's list.
+        "organisations": await count(
+            select(func.count()).select_from(Company).where(Company.onec_id.is_not(None), Company.active.is_(True))
+        ),
     }
 
 

@@ -34,6 +34,7 @@ from db.models import (
     CatalogWarehouse,
     UTCDateTime,
 )
+from services import companies
 from services.catalogue import search_text
 
 BATCH = 1000  # products or offers per transaction
@@ -103,7 +104,22 @@ class Offer:
     characteristics: tuple[tuple[str, str], ...] = ()
 
 
-Record = Group | Property | Product | PriceType | Warehouse | Offer
+@dataclass(frozen=True)
+class Organisation:
+    """A `Контрагент` of the package's `Контрагенты` (services/companies.py `onec_contragent`): found by 1C's Ид,
+    else by INN, and created or updated as 1C's documents' counterparties are (`companies.from_onec`)."""
+
+    onec_id: str
+    name: str
+    inn: str = ""
+    kpp: str = ""
+    contacts: str = ""
+
+    def details(self) -> dict[str, str]:
+        return {"onec_id": self.onec_id, "name": self.name, "inn": self.inn, "kpp": self.kpp, "contacts": self.contacts}
+
+
+Record = Group | Property | Product | PriceType | Warehouse | Offer | Organisation
 
 # What a full package sweeps, by what it carried.
 SWEEPS = ("groups", "products", "offers", "prices", "stock")
@@ -151,6 +167,8 @@ class CatalogueWriter:
     _warehouses: list[Warehouse] = field(default_factory=list)
     _products: list[Product] = field(default_factory=list)
     _offers: list[Offer] = field(default_factory=list)
+    _organisations: list[Organisation] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # a line per organisation left alone, with why
     # external id -> row id (groups, price types and warehouses are few); properties: id -> (name, choices)
     _group_ids: dict[str, int] | None = None
     _price_type_ids: dict[str, int] | None = None
@@ -172,11 +190,16 @@ class CatalogueWriter:
                     self._price_types.append(record)
                 case Warehouse():
                     self._warehouses.append(record)
-            if len(self._products) >= self.batch or len(self._offers) >= self.batch:
+                case Organisation():
+                    self._organisations.append(record)
+            if max(len(self._products), len(self._offers), len(self._organisations)) >= self.batch:
                 await self.flush()
 
     async def flush(self) -> None:
-        if not any((self._groups, self._properties, self._price_types, self._warehouses, self._products, self._offers)):
+        if not any(
+            (self._groups, self._properties, self._price_types, self._warehouses, self._products, self._offers,
+             self._organisations)
+        ):  # fmt: skip
             return
         async with self.sessionmaker() as session, session.begin():
             # In this order: products name groups, offers name products, price types and warehouses.
@@ -186,6 +209,7 @@ class CatalogueWriter:
             await self._write_warehouses(session)
             await self._write_products(session)
             await self._write_offers(session)
+            await self._write_organisations(session)
             await session.execute(
                 update(_table(CatalogImport))
                 .where(CatalogImport.id == self.stamp)
@@ -532,6 +556,22 @@ class CatalogueWriter:
                 renamed,
             )
         return ids
+
+    # -- organisations ----------------------------------------------------------------------------------------
+
+    async def _write_organisations(self, session: AsyncSession) -> None:
+        """1C's counterparties become our organisations, by 1C's Ид, else by INN, never twice (an INN checked by its
+        check digits; a wrong one is skipped with a line saying so). Counted: `organisations` read, and of them
+        `organisations_created`, `organisations_updated`, `organisations_skipped`."""
+        if not self._organisations:
+            return
+        found, self._organisations = self._organisations, []
+        result = await companies.from_onec(session, [o.details() for o in found], self.now())
+        self.counts["organisations"] += len(found)
+        self.counts["organisations_created"] += result.created
+        self.counts["organisations_updated"] += result.updated
+        self.counts["organisations_skipped"] += len(result.skipped)
+        self.skipped += result.skipped
 
     # -- the end of a full package ----------------------------------------------------------------------------
 

@@ -12,16 +12,22 @@ without a row: Telegram only, no fallback). For each message and person `Plan` d
 - a message that then fails for good when sent (the bot blocked meanwhile, a number the SMS gateway refuses)
   moves on to the rest of the fallback (`after_failure`), if it was the only channel that went.
 
-What e-mails and SMS say comes from templates per kind and part (`PARTS`: an e-mail's subject, text and HTML;
-an SMS's text): jinja2 over the variables of the kind (`VARIABLES`), with shipped defaults an admin may replace
-in the panel; `check` refuses a template with a syntax error or a variable the kind does not have. Telegram
-keeps its own wording (cards with buttons, in the reader's language); its text is the `text` variable.
+What each channel says comes from templates per kind and part (`PARTS`: an e-mail's subject, text and HTML; an
+SMS's text; a Telegram message's text in Russian and in English): jinja2 over the variables of the kind
+(`VARIABLES`), with shipped defaults an admin may replace in the panel; `check` refuses a template with a syntax
+error or a variable the kind does not have. The bot's own wording of a message (a card, a reminder…, in the
+reader's language) is the `text` variable. A Telegram template is Telegram's HTML (services/tg_html.py): the
+variables are escaped, what the admin wrote around them must be HTML Telegram parses, and the message goes with
+parse_mode HTML, cut into several when longer than Telegram takes; the shipped one is `{{ text }}`, and while an
+admin has not replaced it the message goes exactly as the bot words it (plain text), its buttons unchanged either
+way. A person reads the template of their language (`telegram_part`).
 A person who muted a case (services/following.py) is not sent its stage lines by any channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,9 +39,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChannelSetting, Company, MessageTemplate, Outbox, User
+from flows.i18n import _
 from flows.status import OutboxStatus
 from services import sms as sms_repo
-from services.outbox import enqueue
+from services import tg_html
+from services.outbox import HTML, enqueue
+
+log = logging.getLogger(__name__)
 
 TELEGRAM, EMAIL, SMS = "telegram", "email", "sms"
 CHANNELS = (TELEGRAM, EMAIL, SMS)
@@ -49,9 +59,11 @@ KIND_TITLES = {
     "digest": "Digest",
     "comment": "Comment on a case",
 }
-# The templated parts of each channel.
-PARTS = {EMAIL: ("subject", "text", "html"), SMS: ("sms",)}
-ALL_PARTS = ("subject", "text", "html", "sms")
+# The templated parts of each channel: Telegram's, one per language a person may read the bot in.
+TELEGRAM_PARTS = {"ru": "telegram_ru", "en": "telegram_en"}
+PARTS = {TELEGRAM: tuple(TELEGRAM_PARTS.values()), EMAIL: ("subject", "text", "html"), SMS: ("sms",)}
+ALL_PARTS = ("subject", "text", "html", "sms", *TELEGRAM_PARTS.values())
+TELEGRAM_MAX_SOURCE = 3000  # a Telegram template's own words, so that what it carries still fits a message
 
 _COMMON = ("person", "organisation", "text")
 _CASE = ("case_number", "case_title")
@@ -95,43 +107,88 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "sms": "Дело №{{ case_number }}, {{ author }}: {{ text|truncate(110) }}",
     },
 }
+_TELEGRAM = "{{ text }}"  # the bot's own wording, as it is
 for _parts in DEFAULTS.values():
     _parts.setdefault("text", _TEXT)
     _parts.setdefault("html", _HTML)
+    for _part in TELEGRAM_PARTS.values():
+        _parts.setdefault(_part, _TELEGRAM)
 
-# Admins' templates run sandboxed: they may only read the variables they are given.
+# Admins' templates run sandboxed: they may only read the variables they are given. HTML (an e-mail's, a Telegram
+# message's) escapes every variable.
 _plain = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 _html = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=True)
+# What a check fills the variables with: what people write may hold Telegram's HTML signs, and must stay text.
+_SAMPLE = "x <y> & z"
+
+
+def telegram_part(lang: str | None) -> str:
+    """The Telegram template a person reads: their language's (Russian when it is neither)."""
+    return TELEGRAM_PARTS.get(lang or "", TELEGRAM_PARTS["ru"])
 
 
 class TemplateProblem(ValueError):
-    pass
+    """What is wrong with a template: an English msgid and its values, translated where it is shown."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return self.message % self.params if self.params else self.message
+
+    def translated(self, t: Callable[..., str]) -> str:
+        """In the reader's words: `t(msgid, **params)` is the translator's."""
+        params = {k: t(v.message, **v.params) if isinstance(v, tg_html.Problem) else v for k, v in self.params.items()}
+        return t(self.message, **params)
 
 
 def _env(part: str) -> jinja2.Environment:
-    return _html if part == "html" else _plain
+    return _html if part == "html" or part in TELEGRAM_PARTS.values() else _plain
 
 
 def check(kind: str, part: str, source: str) -> None:
-    """A template's syntax and variables, with what is wrong in words (`TemplateProblem`)."""
+    """A template's syntax and variables, with what is wrong in words (`TemplateProblem`); a Telegram one also
+    as Telegram would take it: its HTML, its length, nothing that lets people's words through unescaped."""
     if kind not in KINDS or part not in ALL_PARTS:
-        raise TemplateProblem(f"unknown kind or part: {kind}/{part}")
+        raise TemplateProblem(_("unknown kind or part: %(kind)s/%(part)s"), kind=kind, part=part)
     if not source.strip():
-        raise TemplateProblem("the template is empty")
+        raise TemplateProblem(_("the template is empty"))
     env = _env(part)
     try:
         tree = env.parse(source)
         env.from_string(source)  # unknown filters and tests are found when compiled
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateProblem(f"line {exc.lineno}: {exc.message}") from exc
+        raise TemplateProblem(_("line %(line)s: %(error)s"), line=exc.lineno, error=exc.message) from exc
     unknown = sorted(jinja2.meta.find_undeclared_variables(tree) - set(VARIABLES[kind]))
     if unknown:
-        known = ", ".join(VARIABLES[kind])
-        raise TemplateProblem(f"unknown variable(s): {', '.join(unknown)}; this kind has: {known}")
+        raise TemplateProblem(
+            _("unknown variable(s): %(names)s; this kind has: %(known)s"),
+            names=", ".join(unknown),
+            known=", ".join(VARIABLES[kind]),
+        )
+    telegram = part in TELEGRAM_PARTS.values()
+    if telegram:
+        if len(source) > TELEGRAM_MAX_SOURCE:
+            raise TemplateProblem(
+                _("a Telegram template may have at most %(most)s characters; this one has %(count)s"),
+                most=TELEGRAM_MAX_SOURCE,
+                count=len(source),
+            )
+        if any(node.name == "safe" for node in tree.find_all(jinja2.nodes.Filter)):
+            raise TemplateProblem(_("«safe» is not allowed: what people wrote would reach Telegram as HTML"))
     try:
-        env.from_string(source).render(**{name: "x" for name in VARIABLES[kind]})
+        rendered = env.from_string(source).render(**{name: _SAMPLE for name in VARIABLES[kind]})
     except Exception as exc:  # a filter used on the wrong kind of value, a sandbox refusal
-        raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
+        error = f"{type(exc).__name__}: {exc}"
+        raise TemplateProblem(_("the template fails when filled in: %(error)s"), error=error) from exc
+    if telegram:
+        if not rendered.strip():
+            raise TemplateProblem(_("the template gives an empty message"))
+        wrong = tg_html.problem(rendered)
+        if wrong is not None:
+            raise TemplateProblem(_("Telegram would refuse it: %(problem)s"), problem=wrong)
 
 
 @dataclass(frozen=True)
@@ -170,13 +227,16 @@ async def save_settings(session: AsyncSession, value: KindChannels, now: datetim
     await session.flush()
 
 
+async def custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
+    """The templates an admin wrote in place of the shipped ones."""
+    rows = (await session.scalars(select(MessageTemplate))).all()
+    return {(row.kind, row.part): row.source for row in rows if row.kind in KINDS and row.part in ALL_PARTS}
+
+
 async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """Every kind's template of every part: the admin's, else the shipped one."""
     found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
-    for row in (await session.scalars(select(MessageTemplate))).all():
-        if (row.kind, row.part) in found:
-            found[(row.kind, row.part)] = row.source
-    return found
+    return {**found, **await custom_templates(session)}
 
 
 async def save_template(session: AsyncSession, kind: str, part: str, source: str | None, now: datetime) -> None:
@@ -195,7 +255,7 @@ async def save_template(session: AsyncSession, kind: str, part: str, source: str
 
 def render(source: str, part: str, variables: dict[str, Any]) -> str:
     text = _env(part).from_string(source).render(**variables)
-    return text.strip() if part in ("subject", "sms") else text
+    return text.strip() if part in ("subject", "sms") or part in TELEGRAM_PARTS.values() else text
 
 
 async def set_address(session: AsyncSession, user: User, *, phone: str | None, email: str | None) -> None:
@@ -239,6 +299,7 @@ class Channels:
         self.now = now
         self._settings: dict[str, KindChannels] | None = None
         self._templates: dict[tuple[str, str], str] | None = None
+        self._custom: dict[tuple[str, str], str] | None = None
         self._orgs: dict[int, Company | None] = {}
 
     async def _kind(self, kind: str) -> KindChannels:
@@ -253,6 +314,45 @@ class Channels:
         if org_id not in self._orgs:
             self._orgs[org_id] = await self.session.get(Company, org_id)
         return self._orgs[org_id]
+
+    async def custom(self) -> dict[tuple[str, str], str]:
+        """The admins' templates, read once for the unit of work."""
+        if self._custom is None:
+            self._custom = await custom_templates(self.session)
+        return self._custom
+
+    async def common(self, user: User) -> dict[str, Any]:
+        """The variables every kind has: the person's name and their organisation's."""
+        org = await self.organisation(user)
+        return {"person": user.name, "organisation": org.name if org is not None else ""}
+
+    async def telegram_edited(self, kind: str) -> bool:
+        """Whether an admin replaced a Telegram template of the kind (in any language)."""
+        custom = await self.custom()
+        return any((kind, part) in custom for part in TELEGRAM_PARTS.values())
+
+    async def telegram(
+        self, kind: str, user: User, lang: str | None, variables: dict[str, Any]
+    ) -> tuple[str, str | None]:
+        """A Telegram message's text and parse mode: the admin's template of the kind in the person's language over
+        the variables (`text`: the bot's own wording), as HTML; without one, the bot's wording as plain text. A
+        template that fails when filled in or gives HTML Telegram would refuse (it was checked when saved, so only
+        with values nobody foresaw) gives way to the bot's wording: the message is never lost to it."""
+        text = str(variables["text"])
+        source = (await self.custom()).get((kind, telegram_part(lang)))
+        if source is None:
+            return text, None
+        part = telegram_part(lang)
+        try:
+            shown = render(source, part, {**await self.common(user), **variables})
+        except Exception:
+            log.exception("the Telegram template %s/%s failed; the bot's wording goes instead", kind, part)
+            return text, None
+        wrong = tg_html.problem(shown)
+        if wrong is not None or not shown.strip():
+            log.warning("the Telegram template %s/%s gave what Telegram refuses (%s)", kind, part, wrong or "empty")
+            return text, None
+        return shown, HTML
 
     async def address(self, user: User, channel: str) -> str | None:
         if channel == TELEGRAM:
@@ -289,8 +389,7 @@ class Channels:
         """Writes the plan's e-mail and SMS rows and a failed row for each channel the person lacked. The one
         row that goes carries what the rest of the fallback needs if it then fails for good."""
         user = plan.user
-        org = await self.organisation(user)
-        variables = {"person": user.name, "organisation": org.name if org is not None else "", **variables}
+        variables = {**await self.common(user), **variables}
         notice = {"kind": plan.kind, "user_id": user.id, "person": user.name, "case_id": case_id, "vars": variables}
         for channel, why in plan.missing:
             self._failed(channel, user, plan.kind, why, case_id)
@@ -309,7 +408,8 @@ class Channels:
         self, channel: str, to: str, kind: str, variables: dict[str, Any], case_id: int | None, notice: dict[str, Any]
     ) -> Outbox:
         if self._templates is None:
-            self._templates = await templates(self.session)
+            found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
+            self._templates = {**found, **await self.custom()}
         part = {name: render(self._templates[(kind, name)], name, variables) for name in PARTS[channel]}
         extra = {"person": notice["person"], "user_id": notice["user_id"], "notification": kind}
         if channel == SMS:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -245,6 +246,61 @@ class FromOneC:
     updated: int = 0
     unchanged: int = 0
     skipped: list[str] = field(default_factory=list)
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _at(node: Any, *path: str) -> str:
+    """The text at a path of local names below an XML element ("" if absent), its spaces collapsed."""
+    for name in path:
+        node = next((child for child in node if _local(child.tag) == name), None)
+        if node is None:
+            return ""
+    return " ".join((node.text or "").split())
+
+
+def onec_contragent(node: Any) -> dict[str, str] | None:
+    """What 1C says of an organisation, from a CommerceML 2 `Контрагент` element (lxml's, in the
+    urn:1C.ru:commerceml_2 namespace or in none): {onec_id, name, inn, kpp, contacts}, as `from_onec` takes it. The
+    details may sit in the element itself or, from 2.08, in its `РеквизитыЮрЛица`/`РеквизитыФизЛица`; the contacts
+    are the address (of registration, else the legal one, else `Адрес`) and the contact lines. None for the seller
+    (that is us) and for one with neither an Ид, an INN nor a name."""
+    if _at(node, "Роль") == "Продавец":
+        return None
+
+    def detail(*names: str) -> str:
+        for name in names:
+            for holder in ((), ("РеквизитыЮрЛица",), ("РеквизитыФизЛица",)):
+                value = _at(node, *holder, name)
+                if value:
+                    return value
+        return ""
+
+    lines = []
+    address = ""
+    for kind in ("АдресРегистрации", "ЮридическийАдрес", "Адрес"):
+        address = detail(kind) or _at(node, kind, "Представление")
+        for holder in ("РеквизитыЮрЛица", "РеквизитыФизЛица"):
+            address = address or _at(node, holder, kind, "Представление")
+        if address:
+            break
+    if address:
+        lines.append(f"Адрес: {address}")
+    for contacts in (c for c in node if _local(c.tag) == "Контакты"):
+        for contact in contacts:
+            kind, value = _at(contact, "Тип"), _at(contact, "Значение")
+            if value:
+                lines.append(f"{kind}: {value}" if kind else value)
+    item = {
+        "onec_id": _at(node, "Ид"),
+        "name": _at(node, "Наименование") or detail("ОфициальноеНаименование", "ПолноеНаименование"),
+        "inn": detail("ИНН"),
+        "kpp": detail("КПП"),
+        "contacts": "; ".join(lines),  # one line: a detail is kept with its spaces collapsed
+    }
+    return item if item["onec_id"] or item["inn"] or item["name"] else None
 
 
 async def from_onec(session: AsyncSession, contragents: list[dict[str, str]], now: datetime) -> FromOneC:

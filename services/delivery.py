@@ -735,7 +735,7 @@ class OutboxSender:
         payload = dict(row.payload)
         keyboard = _markup(payload.pop("reply_markup", None))
         try:
-            sent = await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard)
+            sent = await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard, **_mode(payload))
         except TelegramRetryAfter as exc:
             self.limiter.hold_chat(row.chat_id, exc.retry_after)
             return self._outcome(row, OutboxStatus.PENDING, delay=exc.retry_after, error=str(exc), attempt_back=True)
@@ -753,11 +753,15 @@ class OutboxSender:
         markup = payload.pop("reply_markup", None)
         keyboard = _markup(markup)
         if row.method == "sendMessage":
-            return await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard)
+            return await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard, **_mode(payload))
         if row.method == "editMessageText":
             assert ref is not None and ref.message_id is not None
             return await self.bot.edit_message_text(
-                text=payload["text"], chat_id=row.chat_id, message_id=ref.message_id, reply_markup=keyboard
+                text=payload["text"],
+                chat_id=row.chat_id,
+                message_id=ref.message_id,
+                reply_markup=keyboard,
+                **_mode(payload),
             )
         if row.method == "editMessageReplyMarkup":
             # Buttons taken away (no markup) or replaced under a message already sent.
@@ -801,6 +805,12 @@ def _may_have_arrived(exc: TelegramNetworkError) -> bool:
     answer (Telegram may have carried the call out) is ambiguous, and a new message is not sent again."""
     said = str(exc)
     return not any(sign in said for sign in ("ClientConnectorError", "Cannot connect to host"))
+
+
+def _mode(payload: dict[str, Any]) -> dict[str, Any]:
+    """The parse mode of a text an admin's template wrote (HTML); a message without one goes as plain text."""
+    mode = payload.get("parse_mode")
+    return {"parse_mode": mode} if mode else {}
 
 
 def _file_ids(payload: dict[str, Any]) -> list[Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Outbox
 from flows.status import OutboxStatus
 from flows.values import utf16_length
+from services import tg_html
 
 
 async def repeat_pending(session: AsyncSession, chat_id: int, text: str) -> bool:
@@ -117,6 +118,15 @@ def files(
             enqueue(session, chat_id=chat_id, method=method, payload=payload, now=now, case_id=case_id)
 
 
+HTML = "HTML"  # the parse mode of a message an admin's template wrote (services/channels.py)
+
+
+def pieces(text: str, parse_mode: str | None = None) -> list[str]:
+    """A text as the messages it takes: plain text cut between lines; HTML also with its tags closed at each cut
+    and opened again after it (services/tg_html.py)."""
+    return tg_html.split(text, MAX_TEXT) if parse_mode == HTML else split_text(text)
+
+
 def message(
     session: AsyncSession,
     chat_id: int,
@@ -126,13 +136,17 @@ def message(
     *,
     case_id: int | None = None,
     purpose: str | None = None,
+    parse_mode: str | None = None,
 ) -> Outbox:
     """A text message; a text longer than Telegram takes goes as several, cut between lines, the buttons (and the
-    purpose) on the last one, which is the row returned (a card's later edits go to it)."""
-    *head, last = split_text(text)
+    purpose) on the last one, which is the row returned (a card's later edits go to it). `parse_mode` HTML: the
+    text is Telegram's HTML (an admin's template), and each piece says so."""
+    mode: dict[str, Any] = {"parse_mode": parse_mode} if parse_mode else {}
+    *head, last = pieces(text, parse_mode)
     for piece in head:
-        enqueue(session, chat_id=chat_id, method="sendMessage", payload={"text": piece}, now=now, case_id=case_id)
-    payload: dict[str, Any] = {"text": last}
+        enqueue(session, chat_id=chat_id, method="sendMessage", payload={"text": piece, **mode}, now=now,
+                case_id=case_id)  # fmt: skip
+    payload: dict[str, Any] = {"text": last, **mode}
     if reply_markup:
         payload["reply_markup"] = reply_markup
     if purpose:

@@ -276,40 +276,19 @@ def _text(node: etree._Element, *path: str) -> str:
 def parse_contragents(content: bytes) -> list[dict[str, str]]:
     """Every organisation the file names (a `Контрагент` of a `Контрагенты` list, in a document or the
     classifier; not a representative's nested one, not the seller: that is us), once each, as
-    {onec_id, name, inn, kpp, contacts, debt, debt_on}: the contacts are the registration address and the contact
-    lines; the debt is the dealer's mutual settlements with us as 1C keeps them (`_debt`)."""
+    {onec_id, name, inn, kpp, contacts} as services/companies.py `onec_contragent` reads it, with debt and debt_on:
+    the dealer's mutual settlements with us as 1C keeps them (`_debt`)."""
     root = etree.fromstring(content, PARSER)
     stamp = _day(root.get("ДатаФормирования") or "")  # the debt 1C gives is as of the file, unless it says
     found: dict[str, dict[str, str]] = {}
     for node in root.iter():
         if _local(node.tag) != "Контрагент" or _local(node.getparent().tag) != "Контрагенты":
             continue
-        if _text(node, "Роль") == "Продавец":
-            continue
-        lines = []
-        address = _text(node, "АдресРегистрации", "Представление") or _text(node, "ЮридическийАдрес", "Представление")
-        if address:
-            lines.append(f"Адрес: {address}")
-        for contacts in (c for c in node if _local(c.tag) == "Контакты"):
-            for contact in contacts:
-                kind, value = _text(contact, "Тип"), _text(contact, "Значение")
-                if value:
-                    lines.append(f"{kind}: {value}" if kind else value)
-        debt, debt_on = _debt(node)
-        item = {
-            "debt": debt,
-            "debt_on": debt_on or stamp,
-            "onec_id": _text(node, "Ид"),
-            "name": _text(node, "Наименование")
-            or _text(node, "ОфициальноеНаименование")
-            or _text(node, "ПолноеНаименование"),
-            "inn": _text(node, "ИНН"),
-            "kpp": _text(node, "КПП"),
-            "contacts": "; ".join(lines),  # one line: a detail is kept with its spaces collapsed
-        }
-        key = item["onec_id"] or item["inn"] or item["name"]
-        if key:
-            found.setdefault(key, item)
+        item = companies.onec_contragent(node)
+        if item is not None:
+            debt, debt_on = _debt(node)
+            item = {**item, "debt": debt, "debt_on": debt_on or stamp}
+            found.setdefault(item["onec_id"] or item["inn"] or item["name"], item)
     return list(found.values())
 
 

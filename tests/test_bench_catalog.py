@@ -25,6 +25,7 @@ async def test_the_catalogue_bench_imports_every_generated_offer(tmp_path: Path)
             "prices": 600,
             "warehouses": 2,
             "stock": 600,
+            "organisations": 0,
         }, label
     rows = [row.metric for row in report.rows]
     assert any(metric.startswith("offers/s, 300 offers") for metric in rows)

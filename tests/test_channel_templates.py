@@ -4,9 +4,13 @@ run sandboxed, and an e-mail's HTML escapes what people wrote."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from services import channels
+from flows.values import utf16_length
+from services import channels, tg_html
+from services.outbox import MAX_TEXT
 
 
 @pytest.mark.parametrize("kind", channels.KINDS)
@@ -37,3 +41,65 @@ def test_a_wrong_template_is_refused_with_what_is_wrong(kind: str, source: str, 
     with pytest.raises(channels.TemplateProblem) as problem:
         channels.check(kind, "sms", source)
     assert said in str(problem.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("<b>{{ task }}", "<b> is never closed"),
+        ("<b><i>{{ task }}</b></i>", "</b> comes where </i> should"),
+        ("{{ task }}</u>", "</u> closes a tag that was never opened"),
+        ("<font>{{ task }}</font>", "Telegram does not know the tag <font>"),
+        ("{{ task }} < {{ due }}", "write &lt; for the sign"),
+        ('<a name="x">{{ task }}</a>', "needs its address"),
+        ("<span>{{ task }}</span>", "only as a spoiler"),
+        ("{{ text|safe }}", "«safe» is not allowed"),
+        ("{% if false %}{{ task }}{% endif %}", "empty message"),
+        ("x" * 3001, "at most 3000 characters"),
+    ],
+)
+def test_a_telegram_template_telegram_would_refuse_is_refused(source: str, said: str) -> None:
+    for part in channels.PARTS[channels.TELEGRAM]:
+        with pytest.raises(channels.TemplateProblem) as problem:
+            channels.check("reminder", part, source)
+        assert said in str(problem.value)
+
+
+def test_a_telegram_template_escapes_what_people_wrote_and_keeps_its_own_html() -> None:
+    source = '<b>{{ task }}</b> <a href="https://example.com/?a=1&amp;b=2">↗</a>\n{{ text }}'
+    channels.check("reminder", "telegram_ru", source)
+    shown = channels.render(source, "telegram_ru", {"task": "<i>Счёт</i> & co", "text": "a < b"})
+    assert shown == '<b>&lt;i&gt;Счёт&lt;/i&gt; &amp; co</b> <a href="https://example.com/?a=1&amp;b=2">↗</a>\na &lt; b'
+    assert tg_html.problem(shown) is None
+    # The shipped Telegram template is the bot's own wording, whatever the language.
+    assert channels.telegram_part("en") == "telegram_en" and channels.telegram_part(None) == "telegram_ru"
+    assert all(channels.DEFAULTS[kind]["telegram_ru"] == "{{ text }}" for kind in channels.KINDS)
+
+
+def test_the_problems_are_told_in_the_panels_language() -> None:
+    with pytest.raises(channels.TemplateProblem) as problem:
+        channels.check("reminder", "telegram_ru", "<b>{{ task }}")
+    words = {
+        "Telegram would refuse it: %(problem)s": "Не примет: %(problem)s",
+        "<%(tag)s> is never closed": "<%(tag)s> открыт",
+    }
+    assert problem.value.translated(lambda m, **p: words[m] % p) == "Не примет: <b> открыт"
+
+
+def test_a_long_html_message_is_cut_with_its_tags_closed_and_opened_again() -> None:
+    line = "<b>Позиция</b> <i>" + "слово &amp; " * 30 + "</i>"
+    text = "<blockquote>" + "\n".join(f"{n}. {line}" for n in range(40)) + "</blockquote>"
+    assert utf16_length(text) > MAX_TEXT
+    parts = tg_html.split(text, MAX_TEXT)
+    assert len(parts) > 1
+    for part in parts:
+        assert utf16_length(part) <= MAX_TEXT and tg_html.problem(part) is None
+        assert part.startswith("<blockquote>") and part.endswith("</blockquote>")
+    visible = "".join(re.sub(r"<[^>]+>", "", part) for part in parts)
+    assert visible.replace("\n", "") == re.sub(r"<[^>]+>", "", text).replace("\n", "")
+    # A single line longer than a message is cut between words, never inside an entity.
+    long = "<b>" + "&amp;" * 2000 + " " + "я" * 5000 + "</b>"
+    parts = tg_html.split(long, MAX_TEXT)
+    assert all(utf16_length(p) <= MAX_TEXT and tg_html.problem(p) is None for p in parts)
+    assert all(not re.search(r"&[a-z]*$", re.sub(r"</?b>", "", p)) for p in parts)
+    assert "".join(re.sub(r"</?b>", "", p) for p in parts) == "&amp;" * 2000 + " " + "я" * 5000

@@ -137,8 +137,9 @@ async def test_switching_a_kinds_sms_off_stops_its_sms_while_telegram_goes_on(of
     # The SMS's template, checked when saved: a mistake is refused with what is wrong, and nothing changes.
     template = "notifications/templates/task_assigned/sms"
     refused = await office.refused(template, {"source": "{{ task }}: {{ amount }}"})
-    assert "unknown variable(s): amount" in refused and "case_number" in refused  # and what the kind has
-    assert "line 1" in await office.refused(template, {"source": "{{ task }"})
+    # In the panel's language, with what the kind has.
+    assert "неизвестные переменные: amount" in refused and "case_number" in refused
+    assert "строка 1" in await office.refused(template, {"source": "{{ task }"})
     await office.post(template, {"source": "{{ organisation or 'Офис' }}: «{{ task }}», дело №{{ case_number }}"})
 
     number = await raise_invoice(manager, "ООО Ромашка")

@@ -40,7 +40,10 @@ STOCK_FORM = {
     "2.09": "rests",
     "2.10": "rests",
 }
-BY_WAREHOUSE = {"groups": 5, "products": 6, "offers": 6, "price_types": 2, "prices": 12, "warehouses": 2, "stock": 12}
+BY_WAREHOUSE = {
+    "groups": 5, "products": 6, "offers": 6, "price_types": 2, "prices": 12, "warehouses": 2, "stock": 12,
+    "organisations": 0,
+}  # fmt: skip
 TOTAL_ONLY = {**BY_WAREHOUSE, "warehouses": 0, "stock": 0}
 
 

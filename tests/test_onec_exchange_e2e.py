@@ -117,6 +117,7 @@ async def test_1c_loads_its_catalogue_with_nested_groups_two_price_types_and_two
             "prices": 12,
             "warehouses": 2,
             "stock": 12,
+            "organisations": 0,
         }
         drill = await catalogue.get_product_by_external_id(session, "prod-1")
         assert drill is not None

@@ -23,6 +23,7 @@ from services.channels import Channels
 from services.comments import Entry
 from services.digests import Digest
 from services.onec_documents import title as document_title
+from services.outbox import HTML
 from services.people import PeopleCache
 from services.wording import file_fields
 from tgbot import digest_view
@@ -87,6 +88,20 @@ class OutboxNotifier:
         row = loaded.task_rows.get(task.id or 0)
         return row is not None and row.claimed_at is not None
 
+    async def _telegram(
+        self,
+        kind: str,
+        user: User,
+        variables: dict[str, Any],
+        keyboard: dict[str, Any] | None,
+        *,
+        case_id: int | None = None,
+    ) -> Outbox:
+        """A notification's Telegram message: the bot's wording (`variables["text"]`), or the admin's template of
+        the kind in the person's language over it (services/channels.py)."""
+        text, mode = await self.channels.telegram(kind, user, self.renderer.tr.lang(user.language), variables)
+        return outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=case_id, parse_mode=mode)
+
     async def task_given(self, loaded: Loaded, task: TaskState, recipients: Sequence[User]) -> None:
         names = await self._names(loaded, [u.id for u in recipients])
         evidence = evidence_fields(loaded.state.spec, task_def(loaded.state.spec, task.stage, task.key))
@@ -101,14 +116,14 @@ class OutboxNotifier:
                 taken=self._taken(loaded, task),
             )
             plan = await self.channels.plan("task_assigned", user)
+            variables = {**self._task_vars(loaded, task, user.language), "text": text}
             row = None
             if plan.telegram:
-                row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
+                row = await self._telegram("task_assigned", user, variables, keyboard)
                 # No flush per card: the message and its card are inserted with the step's other rows.
                 self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox=row))
                 self._carded.add(task.id or 0)
                 self._send_files(loaded, user, evidence)
-            variables = {**self._task_vars(loaded, task, user.language), "text": text}
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:
@@ -140,6 +155,13 @@ class OutboxNotifier:
         users = {user.id: user for _card, user in rows}
         self.people.remember(users.values())
         names = await self._names(loaded, [task.assignee_id, task.done_by])
+        # A card an admin's template wrote stays written by it (a card of «My tasks» stays the bot's wording).
+        templated: set[int] = set()
+        if await self.channels.telegram_edited("task_assigned"):
+            sent = await self.session.execute(
+                select(Outbox.id, Outbox.payload).where(Outbox.id.in_([card.outbox_id for card in cards]))
+            )
+            templated = {row_id for row_id, payload in sent.all() if (payload or {}).get("parse_mode") == HTML}
         for card in cards:
             user = users.get(card.user_id)
             if user is None:
@@ -153,8 +175,16 @@ class OutboxNotifier:
                 extra=self._extra(loaded),
                 taken=self._taken(loaded, task),
             )
+            mode = None
+            if card.outbox_id in templated:
+                variables = {**self._task_vars(loaded, task, user.language), "text": text}
+                text, mode = await self.channels.telegram(
+                    "task_assigned", user, self.renderer.tr.lang(user.language), variables
+                )
             # A card too long for one message was sent in pieces, its buttons on the last: that one is edited.
-            payload: dict[str, Any] = {"text": outbox.split_text(text)[-1]}
+            payload: dict[str, Any] = {"text": outbox.pieces(text, mode)[-1]}
+            if mode:
+                payload["parse_mode"] = mode
             if keyboard:
                 payload["reply_markup"] = keyboard
             outbox.enqueue(
@@ -185,17 +215,18 @@ class OutboxNotifier:
         for user in recipients:
             text, keyboard = self._notice(loaded, effect, user.language, names)
             plan = await self.channels.plan(kind, user)
-            row = None
-            if plan.telegram:
-                row = outbox.message(self.session, user.tg_id, text, self.now, keyboard)
-                self._send_files(loaded, user, effect.attach)
             if effect.task is not None:
                 variables = self._task_vars(loaded, effect.task, user.language)
                 holder = names.get(effect.task.assignee_id or 0)
                 variables["holder"] = holder or self.renderer.role(effect.task.role, user.language)
             else:
                 variables = self._case_vars(loaded, user.language)
-            await self.channels.deliver(plan, {**variables, "text": text}, case_id=loaded.row.id, telegram_row=row)
+            variables["text"] = text
+            row = None
+            if plan.telegram:
+                row = await self._telegram(kind, user, variables, keyboard)
+                self._send_files(loaded, user, effect.attach)
+            await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     def _notice(
         self, loaded: Loaded, effect: Notify, lang: str, names: dict[int, str]
@@ -291,12 +322,13 @@ class OutboxNotifier:
         if steps:
             text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
         plan = await self.channels.plan("stage_change", user)
+        variables = {**self._case_vars(loaded, lang), "stage": r.stage_title(state.spec, state.stage, lang)}
+        variables["text"] = text
         row = None
         if plan.telegram:
             buttons = r.stage_line_buttons(loaded.row.id, lang)
-            row = outbox.message(self.session, user.tg_id, text, self.now, buttons, case_id=loaded.row.id)
-        variables = {**self._case_vars(loaded, lang), "stage": r.stage_title(state.spec, state.stage, lang)}
-        await self.channels.deliver(plan, {**variables, "text": text}, case_id=loaded.row.id, telegram_row=row)
+            row = await self._telegram("stage_change", user, variables, buttons, case_id=loaded.row.id)
+        await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
@@ -377,13 +409,13 @@ class OutboxNotifier:
                 case=self.renderer.case_name(state, lang),
             )
             plan = await self.channels.plan("reminder", user)  # an item's reminder is a reminder too
+            variables = {**self._case_vars(loaded, lang), "task": self.renderer.item_title(state, name, index, lang)}
+            variables.update(due="", text=text)
             row = None
             if plan.telegram:
                 card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
                 button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
-                row = outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
-            variables = {**self._case_vars(loaded, lang), "task": self.renderer.item_title(state, name, index, lang)}
-            variables.update(due="", text=text)
+                row = await self._telegram("reminder", user, variables, button, case_id=loaded.row.id)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def item_rejected(self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User) -> None:
@@ -419,7 +451,7 @@ class OutboxNotifier:
                 outbox.enqueue(self.session, chat_id=user.tg_id, method="sendPhoto", payload=payload, now=self.now)
             keyboard = digest_view.digest_keyboard(r, digest, lang)
             markup = keyboard.model_dump(exclude_none=True) if keyboard is not None else None
-            row = outbox.message(self.session, user.tg_id, text, self.now, markup)
+            row = await self._telegram("digest", user, {"text": text}, markup)
         await self.channels.deliver(plan, {"text": text}, case_id=None, telegram_row=row)
 
     async def comment_posted(self, loaded: Loaded, entry: Entry, recipients: Sequence[User]) -> None:
@@ -446,15 +478,16 @@ class OutboxNotifier:
             # otherwise); the recipients were already cut to who may read the comment (no internal note for a
             # dealer), so no channel widens that.
             plan = await self.channels.plan("comment", user)
+            variables = {**self._case_vars(loaded, lang), "author": entry.author, "text": r.comment_line(entry, lang)}
             row = None
             if plan.telegram:
                 if entry.file is not None:
                     caption = f"{entry.author} · {case}"
                     outbox.files(self.session, user.tg_id, self.now, [(entry.file.id, entry.file.kind, caption)],
                                  case_id=case_id)  # fmt: skip
-                row = outbox.message(self.session, user.tg_id, f"{title}\n{r.comment_line(entry, lang)}", self.now,
-                                     keyboard, case_id=case_id)  # fmt: skip
-            variables = {**self._case_vars(loaded, lang), "author": entry.author, "text": r.comment_line(entry, lang)}
+                # The Telegram message's text is the whole of it, its heading with the comment's line.
+                shown = {**variables, "text": f"{title}\n{variables['text']}"}
+                row = await self._telegram("comment", user, shown, keyboard, case_id=case_id)
             await self.channels.deliver(plan, variables, case_id=case_id, telegram_row=row)
 
     async def document_arrived(
@@ -483,10 +516,10 @@ class OutboxNotifier:
             keyboard = {"inline_keyboard": [[{"text": r.t("📥 Get the document", lang), "callback_data": get},
                                              {"text": r.t("📁 Case", lang), "callback_data": show}]]}  # fmt: skip
             plan = await self.channels.plan("notify", user)
+            variables = {**self._case_vars(loaded, lang), "text": text}
             row = None
             if plan.telegram:
-                row = outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=case_id)
-            variables = {**self._case_vars(loaded, lang), "text": text}
+                row = await self._telegram("notify", user, variables, keyboard, case_id=case_id)
             await self.channels.deliver(plan, variables, case_id=case_id, telegram_row=row)
 
     def email(

@@ -1,6 +1,8 @@
 """CommerceML 2 (versions 2.03–2.10) read as a stream: import.xml, offers.xml and the split files of newer 1C
 (import___*, offers___*, prices___*, rests___*), with or without the urn:1C.ru:commerceml_2 namespace, in any
-encoding the XML declaration names (UTF-8 with or without a BOM, windows-1251).
+encoding the XML declaration names (UTF-8 with or without a BOM, windows-1251). The counterparties a package
+carries (`Контрагенты/Контрагент`, at the top, in the classifier or the catalogue) are read too: they are our
+organisations (services/companies.py `onec_contragent`, `from_onec`).
 
 lxml's iterparse reports only the elements that make a record (a group, a product, an offer…); each is read when
 it ends and then dropped with the siblings before it, so memory stays flat however long the file. The parser
@@ -19,7 +21,18 @@ from typing import Any
 from defusedxml import DTDForbidden
 from lxml import etree
 
-from services.catalogue_import import Group, Offer, Price, PriceType, Product, Property, Record, Warehouse
+from services.catalogue_import import (
+    Group,
+    Offer,
+    Organisation,
+    Price,
+    PriceType,
+    Product,
+    Property,
+    Record,
+    Warehouse,
+)
+from services.companies import onec_contragent
 
 ROOT = "КоммерческаяИнформация"
 _RECORDS = (
@@ -36,6 +49,7 @@ _RECORDS = (
     "Предложение",
     "ТипЦены",
     "Склад",
+    "Контрагент",
 )
 TAGS = [f"{{*}}{name}" for name in _RECORDS]  # {*}: in the namespace or in none
 CENT = Decimal("0.01")
@@ -177,6 +191,14 @@ def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
                 external_id = _text(elem, "Ид")
                 if external_id:
                     yield Warehouse(external_id, _text(elem, "Наименование") or external_id)
+                _drop(elem)
+            elif name == "Контрагент" and within == "Контрагенты":
+                # The package's counterparties (at the top, in the classifier or the catalogue). Those of a sale
+                # document are the sale exchange's; a representative's nested Контрагент is read with its own.
+                if _local(parent.getparent().tag) != "Документ":
+                    found = onec_contragent(elem)
+                    if found is not None:
+                        yield Organisation(**found)
                 _drop(elem)
             elif name == "Предложение" and within == "Предложения":
                 offer = _offer(elem)

@@ -36,6 +36,7 @@ class ImportResult:
     only_changes: bool
     sweeps: set[str] = field(default_factory=set)  # what a full package swept (or, deferred, would sweep)
     versions: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # organisations left alone, each with why
 
 
 def _take(iterator: Iterator[Record]) -> list[Record]:
@@ -90,7 +91,9 @@ async def import_files(
         parser.shutdown(wait=False)
     await finish_import(sessionmaker, clock.now(), import_id, "done", writer, only_changes)
     log.info("catalogue import %s (%s): %s", import_id, ", ".join(p.name for p in paths), dict(writer.counts))
-    return ImportResult(import_id, writer.stamp, dict(writer.counts), only_changes, sweeps, versions)
+    for line in writer.skipped:
+        log.warning("catalogue import %s: organisation %s", import_id, line)
+    return ImportResult(import_id, writer.stamp, dict(writer.counts), only_changes, sweeps, versions, writer.skipped)
 
 
 async def finish_sweep(
