@@ -12,10 +12,10 @@ is deactivated (products, groups) or removed (prices, stock). A package of chang
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -160,7 +160,12 @@ PRICE_COLUMNS = (
     ("currency", "text"),
     ("import_run", "integer"),
 )
-STOCK_COLUMNS = (("product_id", "integer"), ("warehouse_id", "integer"), ("quantity", "numeric"), ("import_run", "integer"))
+STOCK_COLUMNS = (
+    ("product_id", "integer"),
+    ("warehouse_id", "integer"),
+    ("quantity", "numeric"),
+    ("import_run", "integer"),
+)
 
 
 def _same(value: Decimal) -> Decimal:
@@ -479,7 +484,9 @@ class CatalogueWriter:
             # An offer's stock by warehouse is the whole of it: a warehouse it no longer lists holds none.
             if pg:
                 await session.execute(
-                    text("DELETE FROM catalog_stock WHERE product_id = ANY(CAST(:ids AS integer[])) AND import_run != :s"),
+                    text(
+                        "DELETE FROM catalog_stock WHERE product_id = ANY(CAST(:ids AS integer[])) AND import_run != :s"
+                    ),
                     {"ids": by_warehouse, "s": self.stamp},
                 )
             else:
