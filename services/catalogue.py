@@ -35,7 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, cast, func, null, or_, select
+from sqlalchemy import Select, String, and_, bindparam, cast, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -137,8 +137,12 @@ async def search(
         page = page.where(CatalogProduct.active.is_(True))
     words = fold(text).split()
     for word in words:
-        pattern = f"%{_like_escape(word)}%"
-        page = page.where(or_(CatalogProduct.search_text.like(pattern, escape="\\"), CatalogProduct.barcode == word))
+        # The words go into the statement as literals: a prepared statement run a few times gets a generic plan on
+        # PostgreSQL, blind to which words the trigram index can serve (a two-letter word it cannot: the generic
+        # plan then scanned the whole index for it).
+        pattern = bindparam(None, f"%{_like_escape(word)}%", String, literal_execute=True)
+        exact = bindparam(None, word, String, literal_execute=True)
+        page = page.where(or_(CatalogProduct.search_text.like(pattern, escape="\\"), CatalogProduct.barcode == exact))
     if group_id is not None:
         page = page.where(CatalogProduct.group_id.in_(await subgroup_ids(session, group_id)))
     if in_stock:
