@@ -1,9 +1,11 @@
 """Writes what a CommerceML package says into the catalogue (`catalog_*` tables), in batches.
 
 The parser (integrations/onec/commerceml.py) turns a file into the records below; `CatalogueWriter` keeps a few
-hundred of them at a time and writes each batch with multi-row INSERT … ON CONFLICT DO UPDATE statements (and
-one UPDATE … FROM VALUES for the products' stock), committing per batch: memory stays flat however large the
-file, and readers are never held up for the whole import.
+thousand of them at a time and writes each batch in a transaction of its own: the few groups, properties, price
+types and warehouses with INSERT … ON CONFLICT DO UPDATE, the products, prices and stock as plain rows
+(`_bulk_upsert`: arrays through `unnest` on PostgreSQL, the driver's executemany on SQLite), the products' stock
+totals with one UPDATE. Memory stays flat however large the file, and readers are never held up for the whole
+import.
 
 Every row written is stamped with the package's number (`import_run`/`offer_run`, a catalog_imports id). A full
 package (no СодержитТолькоИзменения) ends with a sweep (`sweep`) of the kinds it carried: what it did not mention
