@@ -127,7 +127,10 @@ async def run_search(database_url: str, workdir: Path, products: int, samples: i
         user = await generate(core, products)
         generated = time.perf_counter() - began
         if core.db.dialect.name == "postgresql":
+            # Outside a transaction: statistics gathered in one that is rolled back (as a connection closed without
+            # commit is) are thrown away, and the planner then guesses from none.
             async with core.db.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await connection.exec_driver_sql("ANALYZE")
         everything: list[float] = []
         per_query: dict[str, float] = {}

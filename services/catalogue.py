@@ -36,7 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, cast, func, null, or_, select
+from sqlalchemy import Select, String, and_, bindparam, cast, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -123,31 +123,49 @@ async def search(
 ) -> SearchPage:
     if (price_min is not None or price_max is not None) and price_type_id is None:
         raise ValueError("a price range needs a price type")
-    value = CatalogPrice.value if price_type_id is not None else cast(null(), CatalogPrice.value.type)
-    query = select(CatalogProduct, value)
-    if price_type_id is not None:
-        joined = and_(CatalogPrice.product_id == CatalogProduct.id, CatalogPrice.price_type_id == price_type_id)
-        if price_min is not None or price_max is not None:
-            query = query.join(CatalogPrice, joined)
-            if price_min is not None:
-                query = query.where(CatalogPrice.value >= price_min)
-            if price_max is not None:
-                query = query.where(CatalogPrice.value <= price_max)
-        else:
-            query = query.outerjoin(CatalogPrice, joined)
+    # Two steps in one statement: the page's ids are picked first, from the narrow columns the filters and the
+    # order need, and only that page's rows are then read whole and joined to their price (not every match).
+    page = select(CatalogProduct.id, CatalogProduct.name)
+    if price_type_id is not None and (price_min is not None or price_max is not None):
+        ranged = CatalogPrice.__table__.alias("ranged")
+        page = page.join(
+            ranged, and_(ranged.c.product_id == CatalogProduct.id, ranged.c.price_type_id == price_type_id)
+        )
+        if price_min is not None:
+            page = page.where(ranged.c.value >= price_min)
+        if price_max is not None:
+            page = page.where(ranged.c.value <= price_max)
     if active_only:
-        query = query.where(CatalogProduct.active.is_(True))
-    for word in fold(text).split():
-        pattern = f"%{_like_escape(word)}%"
-        query = query.where(or_(CatalogProduct.search_text.like(pattern, escape="\\"), CatalogProduct.barcode == word))
+        page = page.where(CatalogProduct.active.is_(True))
+    words = fold(text).split()
+    for word in words:
+        # The words go into the statement as literals: a prepared statement run a few times gets a generic plan on
+        # PostgreSQL, blind to which words the trigram index can serve (a two-letter word it cannot: the generic
+        # plan then scanned the whole index for it).
+        pattern = bindparam(None, f"%{_like_escape(word)}%", String, literal_execute=True)
+        exact = bindparam(None, word, String, literal_execute=True)
+        page = page.where(or_(CatalogProduct.search_text.like(pattern, escape="\\"), CatalogProduct.barcode == exact))
     if group_id is not None:
-        query = query.where(CatalogProduct.group_id.in_(await subgroup_ids(session, group_id)))
+        page = page.where(CatalogProduct.group_id.in_(await subgroup_ids(session, group_id)))
     if in_stock:
-        query = query.where(CatalogProduct.quantity > 0)
+        page = page.where(CatalogProduct.quantity > 0)
     offset = max(offset, 0)
-    rows = (
-        await session.execute(query.order_by(CatalogProduct.name, CatalogProduct.id).offset(offset).limit(limit + 1))
-    ).all()
+    if words and session.get_bind().dialect.name == "postgresql":
+        # The matches of words are gathered first (the trigram index) and then sorted: given the order alone, the
+        # planner walks the name index hoping to meet matches evenly, and a word that only names sorting late
+        # (every «Триммер …») had it read most of the catalogue. OFFSET 0 keeps the subquery apart. SQLite has no
+        # index for words: its walk of the name index, stopping at the page's end, is the better of its two.
+        matches = page.offset(0).subquery("matches")
+        page = select(matches.c.id, matches.c.name).order_by(matches.c.name, matches.c.id)
+    else:
+        page = page.order_by(CatalogProduct.name, CatalogProduct.id)
+    picked = page.offset(offset).limit(limit + 1).subquery("page")
+    value = CatalogPrice.value if price_type_id is not None else cast(null(), CatalogPrice.value.type)
+    query = select(CatalogProduct, value).join(picked, picked.c.id == CatalogProduct.id)
+    if price_type_id is not None:
+        priced = and_(CatalogPrice.product_id == CatalogProduct.id, CatalogPrice.price_type_id == price_type_id)
+        query = query.outerjoin(CatalogPrice, priced)
+    rows = (await session.execute(query.order_by(picked.c.name, picked.c.id))).all()
     hits = [Hit(product, value) for product, value in rows[:limit]]
     return SearchPage(hits, offset + limit if len(rows) > limit else None)
 

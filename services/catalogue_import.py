@@ -1,9 +1,11 @@
 """Writes what a CommerceML package says into the catalogue (`catalog_*` tables), in batches.
 
 The parser (integrations/onec/commerceml.py) turns a file into the records below; `CatalogueWriter` keeps a few
-hundred of them at a time and writes each batch with multi-row INSERT … ON CONFLICT DO UPDATE statements (and
-one UPDATE … FROM VALUES for the products' stock), committing per batch: memory stays flat however large the
-file, and readers are never held up for the whole import.
+thousand of them at a time and writes each batch in a transaction of its own: the few groups, properties, price
+types and warehouses with INSERT … ON CONFLICT DO UPDATE, the products, prices and stock as plain rows
+(`_bulk_upsert`: arrays through `unnest` on PostgreSQL, the driver's executemany on SQLite), the products' stock
+totals with one UPDATE. Memory stays flat however large the file, and readers are never held up for the whole
+import.
 
 Every row written is stamped with the package's number (`import_run`/`offer_run`, a catalog_imports id). A full
 package (no СодержитТолькоИзменения) ends with a sweep (`sweep`) of the kinds it carried: what it did not mention
@@ -12,14 +14,15 @@ is deactivated (products, groups) or removed (prices, stock). A package of chang
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import Table, Text, and_, any_, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,7 +40,7 @@ from db.models import (
 from services import companies
 from services.catalogue import search_text
 
-BATCH = 1000  # products or offers per transaction
+BATCH = 5000  # products or offers per transaction (on a busy machine every round trip waits its turn)
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,92 @@ async def _upsert(
     await session.execute(statement.returning(statement.table.c[keys[0]]), list(rows))
 
 
+PRODUCT_COLUMNS = (
+    ("external_id", "text"),
+    ("group_id", "integer"),
+    ("name", "text"),
+    ("article", "text"),
+    ("barcode", "text"),
+    ("unit", "text"),
+    ("description", "text"),
+    ("properties", "jsonb"),
+    ("images", "jsonb"),
+    ("active", "boolean"),
+    ("search_text", "text"),
+    ("import_run", "integer"),
+    ("updated_at", "timestamptz"),
+    ("quantity", "numeric"),
+)
+PRICE_COLUMNS = (
+    ("product_id", "integer"),
+    ("price_type_id", "integer"),
+    ("value", "numeric"),
+    ("currency", "text"),
+    ("import_run", "integer"),
+)
+STOCK_COLUMNS = (
+    ("product_id", "integer"),
+    ("warehouse_id", "integer"),
+    ("quantity", "numeric"),
+    ("import_run", "integer"),
+)
+
+
+def _same(value: Decimal) -> Decimal:
+    return value
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """A datetime as SQLAlchemy stores it on SQLite (UTC, naive, microseconds always written)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _pg_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _is_pg(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def _bulk_upsert(
+    session: AsyncSession,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+    updated: Sequence[str],
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE of plain rows (tuples in the order of `columns`, (name, PostgreSQL
+    type) pairs), for the import's big tables, with no per-row work in SQLAlchemy: on PostgreSQL one statement
+    for the batch, the values as one array per column (`unnest`), on SQLite the driver's executemany, which runs
+    row after row inside SQLite. Values must already be what the column stores (SQLite: no Decimal, no dict).
+    Rows must not repeat a key: ON CONFLICT cannot change a row twice in one statement."""
+    if not rows:
+        return
+    names = ", ".join(name for name, _ in columns)
+    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updated)
+    if _is_pg(session):
+        # Not INSERT … ON CONFLICT here: its speculative insertion made a new row cost three times a plain INSERT.
+        # The rows that exist are updated, the others inserted, in one statement; an import is the only writer of
+        # these tables (a second import of the same rows at the same moment would fail on the unique key).
+        arrays = ", ".join(f"CAST(:c{n} AS {kind}[])" for n, (_, kind) in enumerate(columns))
+        params = {f"c{n}": list(values) for n, values in enumerate(zip(*rows, strict=True))}
+        same = " AND ".join(f"t.{k} = d.{k}" for k in keys)
+        found = " AND ".join(f"u.{k} = d.{k}" for k in keys)
+        sets = ", ".join(f"{c} = d.{c}" for c in updated)
+        statement = (
+            f"WITH d AS (SELECT * FROM unnest({arrays}) AS d({names})), "
+            f"u AS (UPDATE {table} AS t SET {sets} FROM d WHERE {same} RETURNING {', '.join(f't.{k}' for k in keys)}) "
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM d WHERE NOT EXISTS (SELECT FROM u WHERE {found})"
+        )
+        await session.execute(text(statement), params)
+        return
+    marks = ", ".join("?" for _ in columns)
+    connection = await session.connection()
+    await connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}", list(rows))
+
+
 @dataclass
 class CatalogueWriter:
     """One package's writes. `stamp` is the package's number; `now` the clock."""
@@ -202,6 +291,11 @@ class CatalogueWriter:
         ):  # fmt: skip
             return
         async with self.sessionmaker() as session, session.begin():
+            if _is_pg(session):
+                # A batch's commit does not wait for its WAL to reach the disk. A crash may lose the last batches
+                # (never half of one), and then also the import's end, which is committed synchronously after
+                # them (finish_import): the import shows as not done and is run again, as after any failure.
+                await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             # In this order: products name groups, offers name products, price types and warehouses.
             await self._write_groups(session)
             await self._write_properties(session)
@@ -333,25 +427,35 @@ class CatalogueWriter:
                 "quantity": Decimal(0),
             }
         written = list(rows.values())
-        await _upsert(
+        pg = _is_pg(session)
+        stamp = now if pg else _sqlite_time(now)
+        zero: Decimal | float = Decimal(0) if pg else 0.0
+        encode = _pg_json if pg else json.dumps
+        await _bulk_upsert(
             session,
-            CatalogProduct,
-            written,
-            ["external_id"],
+            "catalog_products",
+            PRODUCT_COLUMNS,
             [
-                "group_id",
-                "name",
-                "article",
-                "barcode",
-                "unit",
-                "description",
-                "properties",
-                "images",
-                "active",
-                "search_text",
-                "import_run",
-                "updated_at",
+                (
+                    row["external_id"],
+                    row["group_id"],
+                    row["name"],
+                    row["article"],
+                    row["barcode"],
+                    row["unit"],
+                    row["description"],
+                    encode(row["properties"]),
+                    encode(row["images"]),
+                    row["active"],
+                    row["search_text"],
+                    row["import_run"],
+                    stamp,
+                    zero,
+                )
+                for row in written
             ],
+            ["external_id"],
+            [name for name, _ in PRODUCT_COLUMNS if name not in ("external_id", "quantity")],
         )
         self.counts["products"] += len(written)
         self.counts["deleted"] += sum(1 for row in written if not row["active"])
@@ -371,8 +475,10 @@ class CatalogueWriter:
             self._warehouse_ids = await self._ids(session, CatalogWarehouse)
         ids = await self._product_ids(session, offers.values())
         now = self.now()
-        prices: list[dict[str, Any]] = []
-        stock: list[dict[str, Any]] = []
+        pg = _is_pg(session)
+        number: Callable[[Decimal], Any] = _same if pg else float  # SQLite stores NUMERIC as REAL
+        prices: dict[tuple[int, int], tuple[Any, ...]] = {}  # by key: a price type twice in an offer, the last
+        stock: dict[tuple[int, int], tuple[Any, ...]] = {}
         quantities: list[tuple[int, Decimal]] = []
         mentioned: list[int] = []
         by_warehouse: list[int] = []
@@ -387,14 +493,12 @@ class CatalogueWriter:
                 if price_type_id is None:
                     self.counts["unknown_price_types"] += 1
                     continue
-                prices.append(
-                    {
-                        "product_id": product_id,
-                        "price_type_id": price_type_id,
-                        "value": price.value,
-                        "currency": (price.currency or "RUB")[:8],
-                        "import_run": self.stamp,
-                    }
+                prices[product_id, price_type_id] = (
+                    product_id,
+                    price_type_id,
+                    number(price.value),
+                    (price.currency or "RUB")[:8],
+                    self.stamp,
                 )
             total = offer.quantity
             if offer.stock is not None:
@@ -406,28 +510,41 @@ class CatalogueWriter:
                         self.counts["unknown_warehouses"] += 1
                         continue
                     summed += quantity
-                    stock.append(
-                        {
-                            "product_id": product_id,
-                            "warehouse_id": warehouse_id,
-                            "quantity": quantity,
-                            "import_run": self.stamp,
-                        }
-                    )
+                    stock[product_id, warehouse_id] = (product_id, warehouse_id, number(quantity), self.stamp)
                 total = summed if total is None else total
             if total is not None:
                 quantities.append((product_id, total))
-        await _upsert(
-            session, CatalogPrice, prices, ["product_id", "price_type_id"], ["value", "currency", "import_run"]
+        await _bulk_upsert(
+            session,
+            "catalog_prices",
+            PRICE_COLUMNS,
+            list(prices.values()),
+            ["product_id", "price_type_id"],
+            ["value", "currency", "import_run"],
         )
         if by_warehouse:
             # An offer's stock by warehouse is the whole of it: a warehouse it no longer lists holds none.
-            await session.execute(
-                delete(_table(CatalogStock)).where(
-                    CatalogStock.product_id.in_(by_warehouse), CatalogStock.import_run != self.stamp
+            if pg:
+                await session.execute(
+                    text(
+                        "DELETE FROM catalog_stock WHERE product_id = ANY(CAST(:ids AS integer[])) AND import_run != :s"
+                    ),
+                    {"ids": by_warehouse, "s": self.stamp},
                 )
-            )
-        await _upsert(session, CatalogStock, stock, ["product_id", "warehouse_id"], ["quantity", "import_run"])
+            else:
+                await session.execute(
+                    delete(_table(CatalogStock)).where(
+                        CatalogStock.product_id.in_(by_warehouse), CatalogStock.import_run != self.stamp
+                    )
+                )
+        await _bulk_upsert(
+            session,
+            "catalog_stock",
+            STOCK_COLUMNS,
+            list(stock.values()),
+            ["product_id", "warehouse_id"],
+            ["quantity", "import_run"],
+        )
         await self._totals(session, quantities, now)
         counted = {pid for pid, _ in quantities}
         rest = [pid for pid in mentioned if pid not in counted]
@@ -438,7 +555,7 @@ class CatalogueWriter:
                 .values(offer_run=self.stamp)
             )
         self.counts["offers"] += len(mentioned)
-        self.counts["prices"] += len(prices)
+        self.counts["prices"] += len(prices)  # (a price type twice in one offer counts once)
         self.counts["stock"] += len(stock)
 
     async def _totals(self, session: AsyncSession, quantities: list[tuple[int, Decimal]], now: datetime) -> None:
@@ -456,11 +573,11 @@ class CatalogueWriter:
             )
             return
         # SQLite runs an executemany in process, row after row without a round trip.
-        await session.execute(
-            update(_table(CatalogProduct))
-            .where(CatalogProduct.id == bindparam("pid"))
-            .values(quantity=bindparam("q"), offer_run=self.stamp, updated_at=now),
-            [{"pid": pid, "q": q} for pid, q in quantities],
+        connection = await session.connection()
+        when = _sqlite_time(now)
+        await connection.exec_driver_sql(
+            "UPDATE catalog_products SET quantity = ?, offer_run = ?, updated_at = ? WHERE id = ?",
+            [(float(q), self.stamp, when, pid) for pid, q in quantities],
         )
 
     async def _product_ids(self, session: AsyncSession, offers: Iterable[Offer]) -> dict[str, int]:
@@ -477,11 +594,19 @@ class CatalogueWriter:
             CatalogProduct.article,
             CatalogProduct.barcode,
         )
-        for start in range(0, len(keys), 10_000):
+        if _is_pg(session):  # one array parameter rather than a thousand bound values to compile and send
             rows = await session.execute(
-                select(*columns).where(CatalogProduct.external_id.in_(keys[start : start + 10_000]))
+                select(*columns).where(
+                    CatalogProduct.external_id == any_(bindparam("keys", keys, type_=postgresql.ARRAY(Text)))
+                )
             )
             found.update({ext: (pid, name, article, barcode) for ext, pid, name, article, barcode in rows.all()})
+        else:
+            for start in range(0, len(keys), 10_000):
+                rows = await session.execute(
+                    select(*columns).where(CatalogProduct.external_id.in_(keys[start : start + 10_000]))
+                )
+                found.update({ext: (pid, name, article, barcode) for ext, pid, name, article, barcode in rows.all()})
         ids = {ext: found[ext][0] for ext in wanted if ext in found}
         needed = {ext.split("#", 1)[0] for ext in wanted if ext not in found and "#" in ext} & set(found)
         bases: dict[str, CatalogProduct] = {}
