@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChannelSetting, Company, MessageTemplate, Outbox, User
 from flows.status import OutboxStatus
+from services import people
 from services import sms as sms_repo
 from services.outbox import enqueue
 
@@ -147,13 +148,26 @@ class KindChannels:
 
 
 async def settings(session: AsyncSession) -> dict[str, KindChannels]:
-    """Every kind's switches (the defaults for a kind nobody set)."""
+    """Every kind's switches (the defaults for a kind nobody set). Read once per process: kept in the people
+    directory, which every change of `channel_settings` clears (in every worker, see `PeopleDirectory`)."""
+    directory = people.directory_of(session)
+    if directory is not None:
+        cached = directory.settings.get(_SETTINGS)
+        if cached is not None:
+            return dict(cached)
+        generation = directory.generation
     found = {kind: KindChannels(kind) for kind in KINDS}
     for row in (await session.scalars(select(ChannelSetting))).all():
         if row.kind in found:
             fallback = tuple(c for c in row.fallback if c in CHANNELS)
             found[row.kind] = KindChannels(row.kind, row.telegram, row.email, row.sms, fallback)
+    if directory is not None and directory.generation == generation:
+        directory.settings[_SETTINGS] = dict(found)
     return found
+
+
+_SETTINGS = "channel_settings"
+_TEMPLATES = "message_templates"
 
 
 async def save_settings(session: AsyncSession, value: KindChannels, now: datetime) -> None:
@@ -172,10 +186,18 @@ async def save_settings(session: AsyncSession, value: KindChannels, now: datetim
 
 async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """Every kind's template of every part: the admin's, else the shipped one."""
+    directory = people.directory_of(session)  # cached like `settings`
+    if directory is not None:
+        cached = directory.settings.get(_TEMPLATES)
+        if cached is not None:
+            return dict(cached)
+        generation = directory.generation
     found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
     for row in (await session.scalars(select(MessageTemplate))).all():
         if (row.kind, row.part) in found:
             found[(row.kind, row.part)] = row.source
+    if directory is not None and directory.generation == generation:
+        directory.settings[_TEMPLATES] = dict(found)
     return found
 
 
