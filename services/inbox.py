@@ -55,7 +55,9 @@ class Incoming:
     payload: dict[str, Any]
 
 
-async def store(session: AsyncSession, updates: list[Incoming], now: datetime, *, sqlite: bool) -> int:
+async def store(
+    session: AsyncConnection | AsyncSession, updates: list[Incoming], now: datetime, *, sqlite: bool
+) -> int:
     """Insert the updates not seen before; returns how many were new."""
     if not updates:
         return 0

@@ -81,8 +81,8 @@ class InboxProcessor:
 
     async def store(self, payloads: Sequence[dict[str, Any]]) -> int:
         rows = incoming(payloads)
-        async with self.core.sessionmaker() as session, session.begin():
-            new = await inbox.store(session, rows, self.core.clock.now(), sqlite=self.core.sqlite)
+        async with self.core.db.begin() as connection:  # one statement: no ORM session needed
+            new = await inbox.store(connection, rows, self.core.clock.now(), sqlite=self.core.sqlite)
         if new:
             self.notify()
         return new
