@@ -46,6 +46,11 @@ class PathResult:
     peak_rss: int = 0
     sandbox: dict[str, Any] = field(default_factory=dict)
     cpu_seconds: float = 0.0  # the bot process's CPU over the run
+    statements: dict[str, int] = field(default_factory=dict)  # what the bot sent to its database, by verb
+
+    @property
+    def statements_per_update(self) -> float:
+        return self.statements.get("total", 0) / self.actions if self.actions and self.statements else math.nan
 
     @property
     def updates_per_second(self) -> float:
@@ -59,6 +64,9 @@ class PathResult:
         return {"kind": self.kind, "people": self.people, "actions": self.actions,
                 "seconds": round(self.seconds, 3), "updates_per_second": round(self.updates_per_second, 2),
                 "cpu_ms_per_update": round(self.cpu_ms_per_update, 3),
+                "statements_per_update": round(self.statements_per_update, 2),
+                "statements_by_verb_per_update": {k: round(v / self.actions, 2) for k, v in self.statements.items()
+                                                  if k != "total" and self.actions},
                 "latency": latency_summary(self.latencies), "peak_rss_mb": round(self.peak_rss / 2**20, 1),
                 "sandbox": self.sandbox}
 
@@ -82,13 +90,21 @@ class BotPath:
         first = rounds[0]
         return PathResult(first.kind, first.people, sum(r.actions for r in rounds), sum(r.seconds for r in rounds),
                           [x for r in rounds for x in r.latencies], max(r.peak_rss for r in rounds), first.sandbox,
-                          sum(r.cpu_seconds for r in rounds))
+                          sum(r.cpu_seconds for r in rounds), _added([r.statements for r in rounds]))
 
     def as_dict(self) -> dict[str, Any]:
         return {"throughput": {"konveyer": [r.as_dict() for r in self.konveyer],
                                "echo": [r.as_dict() for r in self.echo],
                                "median_pair_ratio": round(self.ratio, 3)},
                 "open_loop": {"konveyer": self.konveyer_open.as_dict(), "echo": self.echo_open.as_dict()}}
+
+
+def _added(counts: list[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for one in counts:
+        for verb, count in one.items():
+            total[verb] = total.get(verb, 0) + count
+    return total
 
 
 async def prepare_database(database_url: str, data_dir: Path, people: int) -> None:
@@ -132,16 +148,20 @@ class Side:
         for person in self.persons:
             person.latencies.clear()
         self.sandbox.stats.reset()
+        before = await self.proc.statements()
         cpu = self.proc.cpu_seconds()
         try:
             actions, seconds = await run()
         except NoAnswer as exc:
             raise RuntimeError(f"{self.kind}: {exc}; the bot's log ends with: {self.proc.log_tail(1500)}") from exc
         used = self.proc.cpu_seconds() - cpu
+        after = await self.proc.statements()
+        sent = {verb: count - before.get(verb, 0) for verb, count in after.items()}
         stats = self.sandbox.stats.as_dict()
         stats.pop("messages_per_chat", None)
         latencies = [x for p in self.persons for x in p.latencies]
-        return PathResult(self.kind, len(self.persons), actions, seconds, latencies, self.proc.peak_rss, stats, used)
+        return PathResult(self.kind, len(self.persons), actions, seconds, latencies, self.proc.peak_rss, stats, used,
+                          sent)
 
     async def closed(self, rounds: int = 1) -> PathResult:
         return await self.measure(lambda: run_people(self.persons, self.script, rounds))

@@ -4,7 +4,10 @@
     python -m bench.botproc echo --api-base URL
     python -m bench.botproc konveyer ... --webhook-url URL --webhook-port PORT --webhook-secret S   (a worker)
 
-Prints READY when it polls, stops when its standard input closes (or after --max-seconds).
+Prints READY when it polls, stops when its standard input closes (or after --max-seconds). A line «stats» on
+its standard input is answered on its standard output with one JSON line: the statements Konveyer has sent to
+the database so far, by verb (the echo bot answers {}). With BENCH_CPROFILE=FILE set, the whole process runs
+under cProfile and its statistics are written to FILE when it stops.
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher, F
@@ -49,9 +56,39 @@ def echo_dispatcher() -> Dispatcher:
     return dispatcher
 
 
-async def _stdin_closed() -> None:
+async def _stdin_closed(statements: Counter[str] | None = None) -> None:
+    """Until the standard input closes; answers each «stats» line with the statements counted so far."""
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        if line.strip() == "stats":
+            print(json.dumps(dict(statements or {})), flush=True)
+
+
+def count_statements(engine: object) -> Counter[str]:
+    """Statements sent through a (sync) SQLAlchemy engine, by their first word."""
+    from sqlalchemy import event
+
+    seen: Counter[str] = Counter()
+    shapes: Counter[str] = Counter()
+    shapes_path = os.environ.get("BENCH_STATEMENTS")  # FILE: every statement's shape and count, written at exit
+
+    def statement(_conn: object, _cursor: object, text: str, *_args: object) -> None:
+        seen[text.lstrip()[:6].upper()] += 1
+        seen["total"] += 1
+        if shapes_path:
+            shapes[" ".join(text.split())[:160]] += 1
+
+    if shapes_path:
+        import atexit
+
+        atexit.register(lambda: Path(shapes_path).write_text(
+            "\n".join(f"{n:7d} {shape}" for shape, n in shapes.most_common()), encoding="utf-8"))
+
+    event.listen(engine, "before_cursor_execute", statement)
+    return seen
 
 
 async def _run_echo(api_base: str, max_seconds: float) -> None:
@@ -87,10 +124,12 @@ async def _run_konveyer(api_base: str, database_url: str, data_dir: Path, rate: 
         settings.webhook_secret = SecretStr(secret)
     app = App(settings, run_scheduler=False)
     await app.start()
+    assert app.core is not None
+    statements = count_statements(app.core.db.sync_engine)
     print("READY", flush=True)
     try:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_stdin_closed(), timeout=max_seconds)
+            await asyncio.wait_for(_stdin_closed(statements), timeout=max_seconds)
     finally:
         await app.stop()
 
@@ -108,12 +147,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhook-secret", default="")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.kind == "echo":
-        asyncio.run(_run_echo(args.api_base, args.max_seconds))
-    else:
-        webhook = (args.webhook_url, args.webhook_port, args.webhook_secret) if args.webhook_url else None
-        asyncio.run(_run_konveyer(args.api_base, args.database_url, Path(args.data_dir), args.outbox_rate,
-                                  args.max_seconds, webhook))
+    profile_path = os.environ.get("BENCH_CPROFILE")
+    profiler = None
+    if profile_path:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)  # CPU, not waiting
+        profiler.enable()
+    try:
+        if args.kind == "echo":
+            asyncio.run(_run_echo(args.api_base, args.max_seconds))
+        else:
+            webhook = (args.webhook_url, args.webhook_port, args.webhook_secret) if args.webhook_url else None
+            asyncio.run(_run_konveyer(args.api_base, args.database_url, Path(args.data_dir), args.outbox_rate,
+                                      args.max_seconds, webhook))
+    finally:
+        if profiler is not None and profile_path:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_path}.{args.kind}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -67,6 +68,16 @@ class BotProcess:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.stop()
+
+    async def statements(self) -> dict[str, int]:
+        """The statements the bot has sent to its database so far, by verb and in all ("total")."""
+        if self.proc is None or self.proc.returncode is not None or self.proc.stdin is None:
+            return {}
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(b"stats\n")
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=30)
+        return {str(k): int(v) for k, v in json.loads(line or b"{}").items()}
 
     def rss(self) -> int:
         if self.proc is None or self.proc.returncode is not None:

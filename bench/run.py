@@ -127,6 +127,9 @@ async def bench_bot_path(report: Report, sizes: Sizes, workdir: Path, pg: str | 
     report.add(Row("bot path", "CPU per update (bot process)", ours.cpu_ms_per_update, "ms", echo.cpu_ms_per_update,
                    _ratio(ours.cpu_ms_per_update, echo.cpu_ms_per_update), "≤ 5 ms", ours.cpu_ms_per_update <= 5,
                    "psutil user+system of the bot process over the closed-loop rounds"))
+    by_verb = ours.as_dict()["statements_by_verb_per_update"]
+    report.add(Row("bot path", "statements per update", ours.statements_per_update, "", None, None, "", None,
+                   ", ".join(f"{k} {v}" for k, v in sorted(by_verb.items())) + " per update (closed loop)"))
     o, e = result.konveyer_open, result.echo_open
     lo, le = o.as_dict()["latency"], e.as_dict()["latency"]
     load = f"{sizes.people} people, one action each {sizes.think[0]:g}–{sizes.think[1]:g} s"

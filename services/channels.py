@@ -41,8 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import ChannelSetting, Company, MessageTemplate, Outbox, User
 from flows.i18n import _
 from flows.status import OutboxStatus
+from services import people, tg_html
 from services import sms as sms_repo
-from services import tg_html
 from services.outbox import HTML, enqueue
 
 log = logging.getLogger(__name__)
@@ -204,13 +204,26 @@ class KindChannels:
 
 
 async def settings(session: AsyncSession) -> dict[str, KindChannels]:
-    """Every kind's switches (the defaults for a kind nobody set)."""
+    """Every kind's switches (the defaults for a kind nobody set). Read once per process: kept in the people
+    directory, which every change of `channel_settings` clears (in every worker, see `PeopleDirectory`)."""
+    directory = people.directory_of(session)
+    if directory is not None:
+        cached = directory.settings.get(_SETTINGS)
+        if cached is not None:
+            return dict(cached)
+        generation = directory.generation
     found = {kind: KindChannels(kind) for kind in KINDS}
     for row in (await session.scalars(select(ChannelSetting))).all():
         if row.kind in found:
             fallback = tuple(c for c in row.fallback if c in CHANNELS)
             found[row.kind] = KindChannels(row.kind, row.telegram, row.email, row.sms, fallback)
+    if directory is not None and directory.generation == generation:
+        directory.settings[_SETTINGS] = dict(found)
     return found
+
+
+_SETTINGS = "channel_settings"
+_TEMPLATES = "message_templates"
 
 
 async def save_settings(session: AsyncSession, value: KindChannels, now: datetime) -> None:
@@ -235,8 +248,17 @@ async def custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
 
 async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """Every kind's template of every part: the admin's, else the shipped one."""
+    directory = people.directory_of(session)  # cached like `settings`
+    if directory is not None:
+        cached = directory.settings.get(_TEMPLATES)
+        if cached is not None:
+            return dict(cached)
+        generation = directory.generation
     found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
-    return {**found, **await custom_templates(session)}
+    found.update(await custom_templates(session))
+    if directory is not None and directory.generation == generation:
+        directory.settings[_TEMPLATES] = dict(found)
+    return found
 
 
 async def save_template(session: AsyncSession, kind: str, part: str, source: str | None, now: datetime) -> None:

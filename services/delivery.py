@@ -47,7 +47,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from sqlalchemy import select, text, update
+from sqlalchemy import CompoundSelect, Integer, Table, bindparam, literal, select, text, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Outbox, StoredFile, TaskCard, User
@@ -386,18 +386,12 @@ class OutboxSender:
                     # claiming, must be one consistent step or two workers could send one chat's rows out of order.
                     await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
                 await self._write_outcomes(session, outcomes)
-                rows = (
-                    await session.execute(
-                        select(Outbox.id, Outbox.chat_id, Outbox.not_before, Outbox.channel)
-                        .where(Outbox.status == OutboxStatus.PENDING)
-                        .order_by(Outbox.id)
-                        .limit(1000)
-                    )
-                ).all()
+                # What waits and which chats are being sent to, in one statement.
+                found = (await session.execute(_QUEUE)).all()
+                rows = sorted((row[:4] for row in found if row.waiting), key=lambda row: row[0])
                 # The chats whose outcomes are written above are free again; the rest are still in flight,
                 # here or in another worker.
-                sending = select(Outbox.chat_id).where(Outbox.status == OutboxStatus.SENDING).distinct()
-                elsewhere = set((await session.execute(sending)).scalars().all())
+                elsewhere = {row.chat_id for row in found if not row.waiting}
                 busy_chats = (self.in_flight - {o.chat_id for o in outcomes}) | elsewhere
                 chosen, next_wake = self._choose(rows, busy_chats, now, next_wake)
                 if chosen:
@@ -494,7 +488,9 @@ class OutboxSender:
             return
         # One executemany (bulk UPDATE by primary key); every row carries the same columns. Each status came
         # through transition() from `sending`, the status of the row this sender claimed.
-        await session.execute(update(Outbox), [{"id": o.row_id, **o.values} for o in outcomes])
+        connection = await session.connection()  # a Core statement built once: nothing here for the ORM to track
+        await connection.execute(_OUTCOME, [{"row_id": o.row_id, **{f"v_{k}": v for k, v in o.values.items()}}
+                                            for o in outcomes])  # fmt: skip
         blocked = {o.chat_id for o in outcomes if o.blocked}
         if blocked:
             # Telegram: 403 «bot was blocked by the user». Marked for the admins (the update about it, when it
@@ -811,6 +807,42 @@ def _mode(payload: dict[str, Any]) -> dict[str, Any]:
     """The parse mode of a text an admin's template wrote (HTML); a message without one goes as plain text."""
     mode = payload.get("parse_mode")
     return {"parse_mode": mode} if mode else {}
+
+
+def _queue() -> CompoundSelect:
+    """The first thousand pending rows (id order restored by the caller) and, after them, every chat with a row
+    being sent (here or by another worker)."""
+    waiting = (
+        select(Outbox.id, Outbox.chat_id, Outbox.not_before, Outbox.channel, literal(True).label("waiting"))
+        .where(Outbox.status == OutboxStatus.PENDING)
+        .order_by(Outbox.id)
+        .limit(1000)
+        .subquery()
+    )
+    sending = (
+        select(
+            literal(None, Integer).label("id"),
+            Outbox.chat_id,
+            literal(None, Outbox.not_before.type).label("not_before"),
+            literal(None, Outbox.channel.type).label("channel"),
+            literal(False).label("waiting"),
+        )
+        .where(Outbox.status == OutboxStatus.SENDING)
+        .distinct()
+    )
+    return union_all(select(waiting), sending)
+
+
+_QUEUE = _queue()
+
+# A sent (or failed, or postponed) row's outcome: the columns `OutboxSender._outcome` sets, by primary key.
+_OUTCOME_COLUMNS = ("status", "error", "not_before", "attempts", "sent_at", "message_id", "external_id")
+_OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
+_OUTCOME = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id", type_=Integer))
+    .values({name: bindparam(f"v_{name}", type_=_OUTBOX.c[name].type) for name in _OUTCOME_COLUMNS})
+)
 
 
 def _file_ids(payload: dict[str, Any]) -> list[Any]:

@@ -13,15 +13,16 @@ per-person order, and marked done in the same transaction as everything they cha
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import BindParameter, Select, Table, Update, and_, bindparam, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from db.models import InboxUpdate
@@ -39,13 +40,24 @@ def wall_clock() -> datetime:
 
 
 @dataclass(frozen=True)
+class Due:
+    """An update whose turn it is: its person's oldest waiting one."""
+
+    person_id: int
+    update_id: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Incoming:
     update_id: int
     person_id: int
     payload: dict[str, Any]
 
 
-async def store(session: AsyncSession, updates: list[Incoming], now: datetime, *, sqlite: bool) -> int:
+async def store(
+    session: AsyncConnection | AsyncSession, updates: list[Incoming], now: datetime, *, sqlite: bool
+) -> int:
     """Insert the updates not seen before; returns how many were new."""
     if not updates:
         return 0
@@ -66,17 +78,25 @@ async def store(session: AsyncSession, updates: list[Incoming], now: datetime, *
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def pending(session: AsyncSession, limit: int = 200) -> list[tuple[int, int]]:
-    """(person, update) pairs waiting, oldest first; at most the oldest update of each person."""
-    now = wall_clock()
+async def pending(connection: AsyncConnection | AsyncSession, limit: int = 200) -> list[Due]:
+    """The updates due now, oldest first: at most the oldest waiting update of each person (one waiting for a
+    retry holds the rest of that person back), with its payload: found and read in one statement, on a plain
+    connection (no ORM session: this runs once per pass of the processor)."""
+    rows = await connection.execute(_pending(limit), {"now": wall_clock()})
+    return [Due(int(person), int(update_id), payload) for person, update_id, payload in rows.all()]
+
+
+@functools.cache
+def _pending(limit: int) -> Select[Any]:  # built once: only its parameters change
     older = aliased(InboxUpdate)
     waiting_before = exists().where(
         older.person_id == InboxUpdate.person_id,
         older.update_id < InboxUpdate.update_id,
         older.status == InboxStatus.PENDING,
     )
-    rows = await session.execute(
-        select(InboxUpdate.person_id, InboxUpdate.update_id)
+    now: BindParameter[datetime] = bindparam("now", type_=InboxUpdate.not_before.type)
+    return (
+        select(InboxUpdate.person_id, InboxUpdate.update_id, InboxUpdate.payload)
         .where(
             InboxUpdate.status == InboxStatus.PENDING,
             (InboxUpdate.not_before.is_(None)) | (InboxUpdate.not_before <= now),
@@ -85,45 +105,41 @@ async def pending(session: AsyncSession, limit: int = 200) -> list[tuple[int, in
         .order_by(InboxUpdate.update_id)
         .limit(limit)
     )
-    return [(int(p), int(u)) for p, u in rows.all()]
-
-
-async def next_of(session: AsyncSession, person_id: int) -> tuple[int, dict[str, Any]] | None:
-    """The oldest waiting update of one person and its payload, if it is due (one waiting for a retry holds
-    the rest back): found and read in one statement."""
-    row = (
-        await session.execute(
-            select(InboxUpdate.update_id, InboxUpdate.not_before, InboxUpdate.payload)
-            .where(InboxUpdate.person_id == person_id, InboxUpdate.status == InboxStatus.PENDING)
-            .order_by(InboxUpdate.update_id)
-            .limit(1)
-        )
-    ).first()
-    if row is None or (row.not_before is not None and row.not_before > wall_clock()):
-        return None
-    return int(row.update_id), row.payload
 
 
 async def take(session: AsyncSession, update_id: int, now: datetime) -> bool:
-    """Claim the update for this transaction: True if it was pending and it is this person's turn."""
-    older = aliased(InboxUpdate)
-    result = await session.execute(
-        update(InboxUpdate)
+    """Claim the update for this transaction: True if it was pending and it is this person's turn. (A Core
+    statement built once, on the session's connection: the ORM has nothing to track here.)"""
+    connection = await session.connection()
+    result = await connection.execute(_TAKE, {"uid": update_id, "now": now})
+    return bool(result.rowcount)
+
+
+def _take() -> Update:
+    inbox: Table = InboxUpdate.__table__  # type: ignore[assignment]
+    older = inbox.alias("older")
+    uid: BindParameter[int] = bindparam("uid", type_=inbox.c.update_id.type)
+    return (
+        update(inbox)
         .where(
-            InboxUpdate.update_id == update_id,
-            InboxUpdate.status == InboxStatus.PENDING,
+            inbox.c.update_id == uid,
+            inbox.c.status == InboxStatus.PENDING,
             ~exists().where(
                 and_(
-                    older.person_id == InboxUpdate.person_id,
-                    older.update_id < update_id,
-                    older.status == InboxStatus.PENDING,
+                    older.c.person_id == inbox.c.person_id,
+                    older.c.update_id < uid,
+                    older.c.status == InboxStatus.PENDING,
                 )
             ),
         )
-        .values(status=transition(InboxStatus.PENDING, InboxStatus.DONE), handled_at=now)
-        .execution_options(synchronize_session=False)
+        .values(
+            status=transition(InboxStatus.PENDING, InboxStatus.DONE),
+            handled_at=bindparam("now", type_=inbox.c.handled_at.type),
+        )
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_TAKE = _take()
 
 
 async def failed_attempt(

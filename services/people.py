@@ -24,7 +24,9 @@ CHANNEL = "konveyer_people"  # PostgreSQL NOTIFY channel: some worker changed pe
 
 class PeopleDirectory:
     """Roles per person and the active members of each role, cached for the whole process: every step asks
-    who may do what, and these change only when an admin grants, revokes or someone registers.
+    who may do what, and these change only when an admin grants, revokes or someone registers. The admins'
+    notification settings (`channel_settings`, `message_templates`) are kept here too, by their readers
+    (`services.channels`), and invalidated the same way: read once per process, not once per step.
 
     Invalidation: a transaction that touches users or roles (ORM flush or Core statement, seen by session
     events below) bypasses the cache for itself, clears it in this process when it commits and, on
@@ -38,6 +40,7 @@ class PeopleDirectory:
         self.generation = 0  # a read that raced an invalidation must not store what it read
         self.roles: dict[int, frozenset[str]] = {}
         self.members: dict[str, tuple[int, ...]] = {}
+        self.settings: dict[str, Any] = {}  # other readers' process-wide values, by their own keys
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
         # This process's NOTIFY payload: its own commits have cleared its cache already (`after_commit`).
@@ -51,6 +54,7 @@ class PeopleDirectory:
         self.generation += 1
         self.roles.clear()
         self.members.clear()
+        self.settings.clear()
 
     async def listen(self, db: AsyncEngine) -> None:
         """PostgreSQL: one connection LISTENs for other workers' changes for the life of the process."""
@@ -76,6 +80,11 @@ class PeopleDirectory:
             self._connection = self._driver = None
 
 
+def directory_of(session: AsyncSession) -> PeopleDirectory | None:
+    """The process's cache, if this session may read from it (see `PeopleDirectory`)."""
+    return _directory(session)
+
+
 def _directory(session: AsyncSession) -> PeopleDirectory | None:
     directory = session.info.get(DIRECTORY)
     if not isinstance(directory, PeopleDirectory) or not directory.live or session.info.get(CHANGED):
@@ -86,6 +95,8 @@ def _directory(session: AsyncSession) -> PeopleDirectory | None:
 # What the directory holds depends on these: role rows, and whether a person is active (members). An
 # admin flag is read with the person's row, never from the directory.
 _WATCHED_COLUMNS = frozenset({"active"})
+# Tables whose every change clears the directory (the notification settings kept in it).
+_WATCHED_TABLES = frozenset({"user_roles", "channel_settings", "message_templates"})
 
 
 @event.listens_for(Session, "before_flush")
@@ -93,16 +104,21 @@ def _people_flushed(session: Session, _context: UOWTransaction, _instances: obje
     if CHANGED in session.info:
         return
     for obj in (*session.new, *session.deleted):
-        if isinstance(obj, User | UserRole):
+        if isinstance(obj, User) or _watched(obj):
             session.info[CHANGED] = True
             return
     for obj in session.dirty:
-        if isinstance(obj, UserRole) or (
+        if _watched(obj) or (
             isinstance(obj, User) and any(inspect(obj).attrs[c].history.has_changes() for c in _WATCHED_COLUMNS)
         ):
             # Not a form's progress (active_task_id) or a delivery mark: those change all day long.
             session.info[CHANGED] = True
             return
+
+
+def _watched(obj: object) -> bool:
+    table = getattr(type(obj), "__tablename__", None)
+    return table in _WATCHED_TABLES
 
 
 def _sets_watched(state: ORMExecuteState) -> bool:
@@ -120,7 +136,7 @@ def _people_statement(state: ORMExecuteState) -> None:
     if CHANGED in state.session.info or not (state.is_update or state.is_delete or state.is_insert):
         return
     name = getattr(getattr(state.statement, "table", None), "name", None)
-    if name == "user_roles" or (name == "users" and (not state.is_update or _sets_watched(state))):
+    if name in _WATCHED_TABLES or (name == "users" and (not state.is_update or _sets_watched(state))):
         state.session.info[CHANGED] = True
 
 

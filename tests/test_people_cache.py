@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from app.container import build_core
 from app.settings import Settings
-from services import people
+from services import channels, people
 from services.core import Core
 
 
@@ -127,3 +127,45 @@ async def test_a_role_granted_by_one_worker_reaches_the_other_at_its_commit(tmp_
         event.remove(worker_a.db.sync_engine, "before_cursor_execute", counted)
         await worker_a.close()
         await worker_b.close()
+
+
+async def _email_on(core: Core, kind: str) -> bool:
+    async with core.sessionmaker() as session:
+        return (await channels.settings(session))[kind].email
+
+
+async def test_notification_settings_are_read_once_and_a_change_reaches_every_worker(
+    tmp_path: Path, database_url: str
+) -> None:
+    workers = [await build_core(Settings(data_dir=tmp_path / "a", database_url=database_url))]
+    if database_url.startswith("postgresql"):  # a second worker shares the database on PostgreSQL only
+        workers.append(await build_core(Settings(data_dir=tmp_path / "b", database_url=database_url)))
+    worker_a, worker_b = workers[0], workers[-1]
+    kind = channels.KINDS[0]
+    statements = {"count": 0}
+
+    def counted(*_args: object) -> None:
+        statements["count"] += 1
+
+    event.listen(worker_a.db.sync_engine, "before_cursor_execute", counted)
+    try:
+        assert not await _email_on(worker_a, kind)
+        before = statements["count"]
+        for _ in range(3):  # every notification asks; the database is asked once
+            assert not await _email_on(worker_a, kind)
+        assert statements["count"] == before
+
+        async with worker_b.sessionmaker() as session, session.begin():
+            await channels.save_settings(session, channels.KindChannels(kind, email=True), worker_b.clock.now())
+            assert await channels.settings(session) and (await channels.settings(session))[kind].email  # its own
+            if worker_b is not worker_a:
+                assert not await _email_on(worker_a, kind)  # not committed yet
+
+        async def a_sees_email() -> bool:
+            return await _email_on(worker_a, kind)
+
+        await _eventually(a_sees_email)
+    finally:
+        event.remove(worker_a.db.sync_engine, "before_cursor_execute", counted)
+        for worker in workers:
+            await worker.close()

@@ -81,8 +81,8 @@ class InboxProcessor:
 
     async def store(self, payloads: Sequence[dict[str, Any]]) -> int:
         rows = incoming(payloads)
-        async with self.core.sessionmaker() as session, session.begin():
-            new = await inbox.store(session, rows, self.core.clock.now(), sqlite=self.core.sqlite)
+        async with self.core.db.begin() as connection:  # one statement: no ORM session needed
+            new = await inbox.store(connection, rows, self.core.clock.now(), sqlite=self.core.sqlite)
         if new:
             self.notify()
         return new
@@ -102,26 +102,25 @@ class InboxProcessor:
             self._wake.clear()
 
     async def drain(self) -> None:
-        """Start a worker for every person with a pending update and no worker yet."""
+        """Start a worker for every person whose oldest waiting update is due and who has no worker yet: the
+        updates are found and read in one statement for everybody, on a plain connection."""
         if not self.handling:
             return
-        async with self.core.sessionmaker() as session:
-            waiting = await inbox.pending(session)
-        for person_id, _update_id in waiting:
-            if person_id in self._busy:
+        async with self.core.db.connect() as connection:
+            due = await inbox.pending(connection)
+        for item in due:
+            if item.person_id in self._busy:
                 continue
-            self._busy[person_id] = asyncio.create_task(self._person(person_id), name=f"inbox:{person_id}")
+            self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
 
-    async def _person(self, person_id: int) -> None:
+    async def _person(self, item: inbox.Due) -> None:
+        """One update of one person; their next one (if any) is found by the next pass, which this one's end
+        wakes — so a person's updates go one at a time, in order, and each costs no look-up of its own."""
         try:
-            while not self._stopping:
-                async with self.core.sessionmaker() as session:
-                    found = await inbox.next_of(session, person_id)  # this person's only: an index range
-                if found is None:
-                    return
-                await self.handle(*found)
+            if not self._stopping:
+                await self.handle(item.update_id, item.payload)
         finally:
-            self._busy.pop(person_id, None)
+            self._busy.pop(item.person_id, None)
             self._wake.set()  # others of this person may have arrived meanwhile
 
     async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
