@@ -21,19 +21,22 @@ A person who muted a case (services/following.py) is not sent its stage lines by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import jinja2
 import jinja2.meta
 import jinja2.sandbox
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from db.models import ChannelSetting, Company, MessageTemplate, Outbox, User
 from flows.status import OutboxStatus
+from services import people as people_repo
 from services import sms as sms_repo
 from services.outbox import enqueue
 
@@ -146,8 +149,56 @@ class KindChannels:
         return bool(getattr(self, channel))
 
 
+# --- the process-wide copy --------------------------------------------------------------------------------
+# Every step that notifies anyone reads the switches (and an e-mail or SMS the templates); an admin changes
+# them a few times a year. So they are kept per process, beside the people directory and cleared with it: a
+# transaction that writes `channel_settings` or `message_templates` marks itself as the people module's
+# «changed» (it then reads the database itself), and at its commit every worker's directory is cleared (this
+# process's at once, the others' by the directory's NOTIFY on PostgreSQL). A directory that is not live (no
+# LISTEN connection) caches nothing here either.
+
+_T = TypeVar("_T")
+_CACHED: WeakKeyDictionary[people_repo.PeopleDirectory, dict[str, tuple[int, Any]]] = WeakKeyDictionary()
+_WATCHED_TABLES = frozenset({"channel_settings", "message_templates"})
+
+
+async def _cached(session: AsyncSession, name: str, read: Callable[[AsyncSession], Awaitable[_T]]) -> _T:
+    directory = people_repo.directory_of(session)
+    if directory is None:
+        return await read(session)
+    entries = _CACHED.setdefault(directory, {})
+    hit = entries.get(name)
+    if hit is not None and hit[0] == directory.generation:
+        return hit[1]  # type: ignore[no-any-return]
+    generation = directory.generation
+    value = await read(session)
+    if directory.generation == generation:  # no change committed meanwhile: what was read is still true
+        entries[name] = (generation, value)
+    return value
+
+
+@event.listens_for(Session, "before_flush")
+def _channels_flushed(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    if people_repo.CHANGED not in session.info and any(
+        isinstance(obj, ChannelSetting | MessageTemplate) for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
+        session.info[people_repo.CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _channels_statement(state: ORMExecuteState) -> None:
+    if people_repo.CHANGED in state.session.info or not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if getattr(getattr(state.statement, "table", None), "name", None) in _WATCHED_TABLES:
+        state.session.info[people_repo.CHANGED] = True
+
+
 async def settings(session: AsyncSession) -> dict[str, KindChannels]:
     """Every kind's switches (the defaults for a kind nobody set)."""
+    return dict(await _cached(session, "settings", _read_settings))
+
+
+async def _read_settings(session: AsyncSession) -> dict[str, KindChannels]:
     found = {kind: KindChannels(kind) for kind in KINDS}
     for row in (await session.scalars(select(ChannelSetting))).all():
         if row.kind in found:
@@ -172,6 +223,10 @@ async def save_settings(session: AsyncSession, value: KindChannels, now: datetim
 
 async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """Every kind's template of every part: the admin's, else the shipped one."""
+    return dict(await _cached(session, "templates", _read_templates))
+
+
+async def _read_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
     for row in (await session.scalars(select(MessageTemplate))).all():
         if (row.kind, row.part) in found:

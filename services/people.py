@@ -76,6 +76,11 @@ class PeopleDirectory:
             self._connection = self._driver = None
 
 
+def directory_of(session: AsyncSession) -> PeopleDirectory | None:
+    """The process's directory if this transaction may read from it (other modules cache beside it)."""
+    return _directory(session)
+
+
 def _directory(session: AsyncSession) -> PeopleDirectory | None:
     directory = session.info.get(DIRECTORY)
     if not isinstance(directory, PeopleDirectory) or not directory.live or session.info.get(CHANGED):

@@ -10,16 +10,18 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, literal, or_, select, true, update
+from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from db.engine import id_tops, remember_id_tops
-from db.models import AuditEntry, Case, Company, Task, TaskCard, Timer, WorkPeriod
+from db.models import AuditEntry, Case, Company, Setting, Task, TaskCard, Timer, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
 from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
-from services import attention
+from services import attention, following
 from services.cases.state import Loaded, case_state, load_work
 from services.definitions import Registry
 
@@ -37,6 +39,8 @@ class CaseStore:
         self._audit: list[dict[str, Any]] = []
         self._timers: list[dict[str, Any]] = []
         self._cancels: list[Any] = []  # conditions of the timers this step cancels
+        self._audiences: dict[int, tuple[list[int], bool]] = {}  # by case id, read with the case
+        self._case_write: tuple[int, Any] | None = None  # the case row's UPDATE (its id, the statement)
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
@@ -63,7 +67,7 @@ class CaseStore:
         # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
         tops = id_tops() if self.sqlite else []
         query = (
-            select(Case, Task, TaskCard, *tops)
+            select(Case, Task, TaskCard, self._audience_keys(), *tops)
             .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
             .outerjoin(TaskCard, TaskCard.task_id == Task.id)
             .where(condition)
@@ -78,10 +82,11 @@ class CaseStore:
         if not rows:
             return None
         if tops:
-            remember_id_tops(self.session.sync_session, rows[0][3:])
+            remember_id_tops(self.session.sync_session, rows[0][4:])
         tasks: dict[int, Task] = {}
         cards: dict[int, list[TaskCard]] = {}
-        for _case, task, card, *_tops in rows:
+        self._audiences[rows[0][0].id] = following.parse_audience(rows[0][0].id, rows[0][0].initiator_id, rows[0][3])
+        for _case, task, card, *_rest in rows:
             if task is None:
                 continue
             tasks[task.id] = task
@@ -89,6 +94,24 @@ class CaseStore:
             if card is not None:
                 cards[task.id].append(card)
         return rows[0][0], list(tasks.values()), cards
+
+    def _audience_keys(self) -> Any:
+        """The case's follow and mute rows (`services/following.py`) as one string, read with the case: a step
+        that moves the case on tells its followers without another query."""
+        agg = func.group_concat(Setting.key, ",") if self.sqlite else func.string_agg(Setting.key, ",")
+        case_id = cast(Case.id, String)
+        return (
+            select(agg)
+            .where(
+                Setting.key.startswith(literal("follow:") + case_id + literal(":"))
+                | (Setting.key == literal("mute:") + case_id + literal(":") + cast(Case.initiator_id, String))
+            )
+            .scalar_subquery()
+        )
+
+    def audience(self, case_id: int) -> tuple[list[int], bool] | None:
+        """Who follows the case and whether its initiator muted it, as read with the case in this step."""
+        return self._audiences.get(case_id)
 
     async def _load(self, row: Case, task_rows: list[Task], cards: dict[int, list[TaskCard]]) -> Loaded:
         spec = await self.registry.spec(self.session, row.definition_id)
@@ -157,21 +180,30 @@ class CaseStore:
                 loaded.task_rows[trow.id] = trow
 
     async def write_case(self, loaded: Loaded) -> None:
-        """The engine's case state → the case row."""
+        """The engine's case state → the case row: one Core UPDATE checking the row's version (not the ORM's
+        unit of work), written with the step's other rows by `write_rows` (on PostgreSQL in one statement)."""
         state, row = loaded.state, loaded.row
-        if row.company_id is None:
+        company_id = row.company_id
+        if company_id is None:
             for name, fdef in state.spec.fields.items():
                 value = state.data.get(name)
                 if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
-                    row.company_id = value["id"]
+                    company_id = value["id"]
                     break
-        row.stage, row.status, row.result, row.visit = state.stage, state.status, state.result, state.visit
-        row.title, row.responsible_id = state.title, state.responsible_id
-        row.data = copy.deepcopy(state.data)
-        row.updated_at = self.now
-        if state.status in CASE_CLOSED and row.closed_at is None:
-            row.closed_at = self.now
+        # Whatever else the step changed through the ORM (outbox rows, cards, a person's row) goes first; a
+        # case row some handler changed directly is written (and its version moved on) by this flush too.
         await self.session.flush()
+        version = row.version
+        values: dict[str, Any] = {
+            "company_id": company_id, "stage": state.stage, "status": state.status, "result": state.result,
+            "visit": state.visit, "title": state.title, "responsible_id": state.responsible_id,
+            "data": copy.deepcopy(state.data), "updated_at": self.now, "version": version + 1,
+        }
+        if state.status in CASE_CLOSED and row.closed_at is None:
+            values["closed_at"] = self.now
+        for key, value in values.items():
+            set_committed_value(row, key, value)  # the row object says what the table now holds
+        self._case_write = (row.id, update(Case).where(Case.id == row.id, Case.version == version).values(values))
         await self.write_rows()
 
     def audit(
@@ -207,9 +239,13 @@ class CaseStore:
         self._cancels.append(and_(*conditions) if conditions else true())
 
     async def write_rows(self) -> None:
-        """The step's audit entries, cancelled timers and new timers. On PostgreSQL one statement (the writes
-        as data-modifying CTEs of one SELECT: one round trip); on SQLite one per table (multi-row VALUES)."""
+        """The step's case row, audit entries, cancelled timers and new timers. On PostgreSQL one statement
+        (the writes as data-modifying CTEs of one SELECT: one round trip); on SQLite one per table (multi-row
+        VALUES). The case row's UPDATE checks its version: a writer that read an older state fails."""
         writes: list[Any] = []
+        case_write, self._case_write = self._case_write, None
+        if case_write is not None:
+            writes.append(case_write[1])
         if self._cancels:
             conditions, self._cancels = self._cancels, []
             writes.append(update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*conditions))
@@ -220,12 +256,23 @@ class CaseStore:
         if self._timers:
             rows, self._timers = self._timers, []
             writes.append(insert(Timer).values(rows))
+        if not writes:
+            return
         if self.sqlite or len(writes) == 1:
-            for statement in writes:
-                await self.session.execute(statement)
-        elif writes:
-            # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
-            # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
+            for number, statement in enumerate(writes):
+                result = await self.session.execute(statement)
+                if number == 0 and case_write is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+                    raise _stale(case_write[0])
+            return
+        # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
+        # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
+        if case_write is not None:
+            case_cte = writes[0].returning(Case.id).cte("write_case")
+            ctes = [case_cte, *(s.cte(f"write_{n}") for n, s in enumerate(writes[1:]))]
+            query = select(select(func.count()).select_from(case_cte).scalar_subquery()).add_cte(*ctes)
+            if (await self.session.execute(query)).scalar_one() != 1:
+                raise _stale(case_write[0])
+        else:
             ctes = [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
             await self.session.execute(select(literal(1)).add_cte(*ctes))
 
@@ -241,6 +288,10 @@ class CaseStore:
             .where(WorkPeriod.task_id == task_id, WorkPeriod.ended_at.is_(None))
             .values(ended_at=self.now)
         )
+
+
+def _stale(case_id: int) -> StaleDataError:
+    return StaleDataError(f"case {case_id} was changed by another writer since it was read")
 
 
 def _jsonable(value: Any) -> Any:
