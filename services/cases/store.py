@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -142,42 +143,54 @@ class CaseStore:
         await self.session.flush()
 
     async def sync_tasks(self, loaded: Loaded) -> None:
-        """Engine tasks → task rows: new tasks get rows (and ids), changed ones are copied over. The new rows
-        are flushed together: one multi-row INSERT … RETURNING for the step, not one per task."""
-        new: list[tuple[Any, Task]] = []
+        """Engine tasks → task rows, through Core (no unit of work): the changed rows are updated and the new
+        ones inserted by one multi-row INSERT … RETURNING id; on PostgreSQL the UPDATEs ride along as
+        data-modifying CTEs of that INSERT (one round trip). The new rows join the session as they are stored."""
+        inserts: list[tuple[Any, dict[str, Any]]] = []
+        updates: list[Any] = []
         for task in loaded.state.tasks:
             if task.id is None:
-                trow = Task(
-                    case_id=loaded.row.id,
-                    key=task.key,
-                    stage=task.stage,
-                    visit=task.visit,
-                    kind=task.kind,
-                    role=task.role,
-                    assignee_id=task.assignee_id,
-                    status=task.status,
-                    outcome=task.outcome,
-                    due_at=task.due_at,
-                    created_at=task.created_at or self.now,
-                    done_by=task.done_by,
-                    done_at=task.done_at,
-                )
-                self.session.add(trow)
-                new.append((task, trow))
-            else:
-                trow = loaded.task_rows[task.id]
-                trow.status, trow.outcome, trow.assignee_id = task.status, task.outcome, task.assignee_id
-                # Handed over, its deadline moved, or carried onto a new version's stage.
-                trow.role, trow.due_at, trow.stage = task.role, task.due_at, task.stage
-                trow.done_by, trow.done_at = task.done_by, task.done_at
-                if task.status != TaskStatus.OPEN:
-                    trow.draft = None
-        if new:
-            await self.session.flush()
-            for task, trow in new:
-                task.id = trow.id
-                self.created.add(trow.id)
-                loaded.task_rows[trow.id] = trow
+                inserts.append((task, {
+                    "case_id": loaded.row.id, "key": task.key, "stage": task.stage, "visit": task.visit,
+                    "kind": task.kind, "role": task.role, "assignee_id": task.assignee_id, "status": task.status,
+                    "outcome": task.outcome, "due_at": task.due_at, "created_at": task.created_at or self.now,
+                    "done_by": task.done_by, "done_at": task.done_at,
+                }))
+                continue
+            trow = loaded.task_rows[task.id]
+            # Done, handed over, its deadline moved, or carried onto a new version's stage.
+            wanted = {
+                "status": task.status, "outcome": task.outcome, "assignee_id": task.assignee_id, "role": task.role,
+                "due_at": task.due_at, "stage": task.stage, "done_by": task.done_by, "done_at": task.done_at,
+            }
+            changed = {key: value for key, value in wanted.items() if getattr(trow, key) != value}
+            if not changed:
+                continue
+            if task.status != TaskStatus.OPEN:
+                changed["draft"] = None
+            for key, value in changed.items():
+                set_committed_value(trow, key, value)
+            updates.append(update(Task).where(Task.id == trow.id).values(changed))
+        if not inserts:
+            for statement in updates:
+                await self.session.execute(statement)
+            return
+        statement = insert(Task).values([values for _task, values in inserts]).returning(Task.id)
+        if self.sqlite:
+            for change in updates:
+                await self.session.execute(change)
+        elif updates:
+            statement = statement.add_cte(*(u.cte(f"task_{n}") for n, u in enumerate(updates)))
+        # One statement takes its ids in the order of its VALUES (a sequence on PostgreSQL; on SQLite the
+        # writer holds the lock): sorted, they are the rows' ids in order, whatever order RETURNING uses.
+        ids = sorted((await self.session.execute(statement)).scalars())
+        for (task, values), task_id in zip(inserts, ids, strict=True):
+            trow = Task(id=task_id, draft=None, claimed_at=None, **values)
+            make_transient_to_detached(trow)
+            self.session.add(trow)  # persistent, clean: nothing for the unit of work to write
+            task.id = task_id
+            self.created.add(task_id)
+            loaded.task_rows[task_id] = trow
 
     async def write_case(self, loaded: Loaded) -> None:
         """The engine's case state → the case row: one Core UPDATE checking the row's version (not the ORM's
