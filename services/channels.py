@@ -169,7 +169,7 @@ async def _cached(session: AsyncSession, name: str, read: Callable[[AsyncSession
     entries = _CACHED.setdefault(directory, {})
     hit = entries.get(name)
     if hit is not None and hit[0] == directory.generation:
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
     generation = directory.generation
     value = await read(session)
     if directory.generation == generation:  # no change committed meanwhile: what was read is still true

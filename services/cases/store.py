@@ -7,10 +7,26 @@ multi-row writes) without touching the commands or the effect handlers.
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, true, update
+from sqlalchemy import (
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -175,15 +191,23 @@ class CaseStore:
             for statement in updates:
                 await self.session.execute(statement)
             return
-        statement = insert(Task).values([values for _task, values in inserts]).returning(Task.id)
+        rows = [values for _task, values in inserts]
         if self.sqlite:
             for change in updates:
                 await self.session.execute(change)
-        elif updates:
-            statement = statement.add_cte(*(u.cte(f"task_{n}") for n, u in enumerate(updates)))
-        # One statement takes its ids in the order of its VALUES (a sequence on PostgreSQL; on SQLite the
-        # writer holds the lock): sorted, they are the rows' ids in order, whatever order RETURNING uses.
-        ids = sorted((await self.session.execute(statement)).scalars())
+            # One executemany (compiled once per process), the ids returned in the rows' order.
+            result = await self.session.execute(
+                insert(Task.__table__).returning(Task.__table__.c.id, sort_by_parameter_order=True), rows
+            )
+            ids = list(result.scalars())
+        else:
+            statement, param = _recordset_insert(Task.__table__, tuple(rows[0]))
+            statement = statement.returning(Task.id)
+            if updates:
+                statement = statement.add_cte(*(u.cte(f"task_{n}") for n, u in enumerate(updates)))
+            # One statement takes its ids from the sequence in the order of its rows: sorted, they are the
+            # rows' ids in order, whatever order RETURNING uses.
+            ids = sorted((await self.session.execute(statement, {param: _rows_json(rows)})).scalars())
         for (task, values), task_id in zip(inserts, ids, strict=True):
             trow = Task(id=task_id, draft=None, claimed_at=None, **values)
             make_transient_to_detached(trow)
@@ -263,19 +287,33 @@ class CaseStore:
             conditions, self._cancels = self._cancels, []
             writes.append(update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*conditions))
                           .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED)))
+        inserts: list[tuple[Any, list[dict[str, Any]]]] = []
         if self._audit:
-            rows, self._audit = self._audit, []
-            writes.append(insert(AuditEntry).values(rows))
+            inserts.append((AuditEntry, self._audit))
+            self._audit = []
         if self._timers:
-            rows, self._timers = self._timers, []
-            writes.append(insert(Timer).values(rows))
-        if not writes:
-            return
-        if self.sqlite or len(writes) == 1:
+            inserts.append((Timer, self._timers))
+            self._timers = []
+        if self.sqlite:
+            # One statement per table, each compiled once per process: the rows go as one executemany.
             for number, statement in enumerate(writes):
                 result = await self.session.execute(statement)
                 if number == 0 and case_write is not None and result.rowcount != 1:  # type: ignore[attr-defined]
                     raise _stale(case_write[0])
+            for model, rows in inserts:
+                await self.session.execute(insert(model.__table__), rows)  # Core: the ORM's bulk path splits them
+            return
+        params: dict[str, str] = {}
+        for model, rows in inserts:
+            statement, param = _recordset_insert(model.__table__, tuple(rows[0]))
+            writes.append(statement)
+            params[param] = _rows_json(rows)
+        if not writes:
+            return
+        if len(writes) == 1:
+            result = await self.session.execute(writes[0], params)
+            if case_write is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+                raise _stale(case_write[0])
             return
         # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
         # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
@@ -283,11 +321,11 @@ class CaseStore:
             case_cte = writes[0].returning(Case.id).cte("write_case")
             ctes = [case_cte, *(s.cte(f"write_{n}") for n, s in enumerate(writes[1:]))]
             query = select(select(func.count()).select_from(case_cte).scalar_subquery()).add_cte(*ctes)
-            if (await self.session.execute(query)).scalar_one() != 1:
+            if (await self.session.execute(query, params)).scalar_one() != 1:
                 raise _stale(case_write[0])
         else:
             ctes = [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
-            await self.session.execute(select(literal(1)).add_cte(*ctes))
+            await self.session.execute(select(literal(1)).add_cte(*ctes), params)
 
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
@@ -301,6 +339,36 @@ class CaseStore:
             .where(WorkPeriod.task_id == task_id, WorkPeriod.ended_at.is_(None))
             .values(ended_at=self.now)
         )
+
+
+_RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
+
+
+def _recordset_insert(table: Any, names: tuple[str, ...]) -> tuple[Any, str]:
+    """PostgreSQL: INSERT … SELECT FROM json_populate_recordset(:rows) — any number of rows in one parameter,
+    so the statement has one shape and SQLAlchemy compiles it once per process (a multi-row VALUES is compiled
+    anew every time). Returns the statement and its parameter's name."""
+    key = (table.name, names)
+    if key not in _RECORDSET_INSERTS:
+        param = f"rows_{table.name}"
+        source = text(f"json_populate_recordset(NULL::{table.name}, CAST(:{param} AS json)) AS r").bindparams(
+            bindparam(param, type_=Text())
+        )
+        query = select(*(literal_column(f'r."{name}"') for name in names)).select_from(source)
+        _RECORDSET_INSERTS[key] = (insert(table).from_select(list(names), query), param)
+    return _RECORDSET_INSERTS[key]
+
+
+def _rows_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_json_value, ensure_ascii=False)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the clock")
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _stale(case_id: int) -> StaleDataError:
