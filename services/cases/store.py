@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     String,
+    Table,
     Text,
     and_,
     bindparam,
@@ -197,7 +198,7 @@ class CaseStore:
                 await self.session.execute(change)
             # One executemany (compiled once per process), the ids returned in the rows' order.
             result = await self.session.execute(
-                insert(Task.__table__).returning(Task.__table__.c.id, sort_by_parameter_order=True), rows
+                insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True), rows
             )
             ids = list(result.scalars())
         else:
@@ -341,6 +342,7 @@ class CaseStore:
         )
 
 
+_TASKS: Table = Task.__table__  # type: ignore[assignment]
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
 
 
@@ -354,7 +356,7 @@ def _recordset_insert(table: Any, names: tuple[str, ...]) -> tuple[Any, str]:
         source = text(f"json_populate_recordset(NULL::{table.name}, CAST(:{param} AS json)) AS r").bindparams(
             bindparam(param, type_=Text())
         )
-        query = select(*(literal_column(f'r."{name}"') for name in names)).select_from(source)
+        query: Any = select(*(literal_column(f'r."{name}"') for name in names)).select_from(source)
         _RECORDSET_INSERTS[key] = (insert(table).from_select(list(names), query), param)
     return _RECORDSET_INSERTS[key]
 
