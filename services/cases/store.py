@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     String,
     Table,
     Text,
@@ -62,43 +63,30 @@ class CaseStore:
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
-        found = await self._case_rows(Case.id == case_id, lock)
+        found = await self._case_rows("case", case_id, lock)
         if found is None:
             raise EngineError(_("This case does not exist."))
         return await self._load(*found)
 
     async def load_by_task(self, task_id: int, *, lock: bool = True) -> Loaded:
         """The case a task belongs to, found and locked in one statement (not the task row, then the case)."""
-        found = await self._case_rows(
-            Case.id == select(Task.case_id).where(Task.id == task_id).scalar_subquery(), lock
-        )
+        found = await self._case_rows("task", task_id, lock)
         if found is None:
             raise EngineError(_("This task does not exist."))
         attention.note(case_id=found[0].id)
         return await self._load(*found)
 
     async def _case_rows(
-        self, condition: Any, lock: bool
+        self, by: str, key: int, lock: bool
     ) -> tuple[Case, list[Task], dict[int, list[TaskCard]]] | None:
-        """The case row, its open tasks and their cards in one round trip."""
-        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
-        # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
-        tops = id_tops() if self.sqlite else []
-        query = (
-            select(Case, Task, TaskCard, self._audience_keys(), *tops)
-            .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
-            .outerjoin(TaskCard, TaskCard.task_id == Task.id)
-            .where(condition)
-            .order_by(Task.id, TaskCard.id)
-            .execution_options(populate_existing=True)
-        )
-        if lock and not self.sqlite:
-            # One command at a time per case (the case row only: its tasks follow it); SQLite already
-            # serialises writers (BEGIN IMMEDIATE).
-            query = query.with_for_update(of=Case)
-        rows = (await self.session.execute(query)).all()
+        """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip."""
+        shape = (by, lock and not self.sqlite, self.sqlite)
+        if shape not in _LOADS:  # built once per process: a step pays neither building nor compiling it
+            _LOADS[shape] = self._load_query(by, lock and not self.sqlite)
+        rows = (await self.session.execute(_LOADS[shape], {"key": key})).all()
         if not rows:
             return None
+        tops = self.sqlite
         if tops:
             remember_id_tops(self.session.sync_session, rows[0][4:])
         tasks: dict[int, Task] = {}
@@ -112,6 +100,25 @@ class CaseStore:
             if card is not None:
                 cards[task.id].append(card)
         return rows[0][0], list(tasks.values()), cards
+
+    def _load_query(self, by: str, lock: bool) -> Any:
+        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
+        # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
+        key = bindparam("key", type_=Integer())
+        condition = Case.id == (key if by == "case" else select(Task.case_id).where(Task.id == key).scalar_subquery())
+        query = (
+            select(Case, Task, TaskCard, self._audience_keys(), *(id_tops() if self.sqlite else []))
+            .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
+            .outerjoin(TaskCard, TaskCard.task_id == Task.id)
+            .where(condition)
+            .order_by(Task.id, TaskCard.id)
+            .execution_options(populate_existing=True)
+        )
+        if lock:
+            # One command at a time per case (the case row only: its tasks follow it); SQLite already
+            # serialises writers (BEGIN IMMEDIATE).
+            query = query.with_for_update(of=Case)
+        return query
 
     def _audience_keys(self) -> Any:
         """The case's follow and mute rows (`services/following.py`) as one string, read with the case: a step
@@ -342,6 +349,7 @@ class CaseStore:
         )
 
 
+_LOADS: dict[tuple[str, bool, bool], Any] = {}  # the case's load, by (by case/task id, locked, SQLite)
 _TASKS: Table = Task.__table__  # type: ignore[assignment]
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
 
