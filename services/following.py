@@ -52,6 +52,15 @@ async def set_following(session: AsyncSession, case_id: int, user_id: int, on: b
         await session.flush()
 
 
+def parse_audience(case_id: int, initiator_id: int, keys: str | None) -> tuple[list[int], bool]:
+    """`audience` from the case's keys read as one comma-separated string (the case store reads them with the
+    case); the keys are checked again here, so a wider match in the database adds nobody."""
+    prefix, mute = f"follow:{case_id}:", _key(case_id, initiator_id)
+    found = (keys or "").split(",")
+    followers = sorted(int(k.removeprefix(prefix)) for k in found if k.startswith(prefix) and k[len(prefix):].isdigit())
+    return followers, mute in found
+
+
 async def audience(session: AsyncSession, case_id: int, initiator_id: int) -> tuple[list[int], bool]:
     """Who follows the case, and whether its initiator muted it, in one query (a stage change asks both)."""
     prefix, mute = f"follow:{case_id}:", _key(case_id, initiator_id)

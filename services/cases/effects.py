@@ -157,7 +157,10 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
         or state.status != CaseStatus.ACTIVE  # a closed case is told as closed
     ):
         return
-    followers, muted = await following.audience(service.session, loaded.row.id, state.initiator_id)
+    read = service.store.audience(loaded.row.id)
+    followers, muted = read if read is not None else await following.audience(
+        service.session, loaded.row.id, state.initiator_id
+    )
     told = [state.initiator_id, *followers]
     for person_id in dict.fromkeys(told):
         if person_id == actor_id:

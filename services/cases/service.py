@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Case, Task, Timer, User
 from flows.i18n import _
@@ -178,8 +179,9 @@ class CaseService:
         if won.rowcount == 0:  # type: ignore[attr-defined]
             await self.session.refresh(loaded.task_rows[task_id])
             raise TaskTaken(await self.people.name(loaded.task_rows[task_id].assignee_id))
-        loaded.task_rows[task_id].assignee_id = user.id
-        loaded.task_rows[task_id].claimed_at = self.now
+        # What the guarded UPDATE wrote, as the row's committed state (nothing left for the unit of work).
+        set_committed_value(loaded.task_rows[task_id], "assignee_id", user.id)
+        set_committed_value(loaded.task_rows[task_id], "claimed_at", self.now)
         await self.save(loaded, effects, user.id, "task.claimed", {"task": task.key}, task_id=task_id)
         await self.task_changed(loaded, task)
         return loaded

@@ -7,19 +7,40 @@ multi-row writes) without touching the commands or the effect handlers.
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, literal, or_, select, true, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from db.engine import id_tops, remember_id_tops
-from db.models import AuditEntry, Case, Company, Task, TaskCard, Timer, WorkPeriod
+from db.models import AuditEntry, Case, Company, Setting, Task, TaskCard, Timer, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
 from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
-from services import attention
+from services import attention, following
 from services.cases.state import Loaded, case_state, load_work
 from services.definitions import Registry
 
@@ -37,51 +58,41 @@ class CaseStore:
         self._audit: list[dict[str, Any]] = []
         self._timers: list[dict[str, Any]] = []
         self._cancels: list[Any] = []  # conditions of the timers this step cancels
+        self._audiences: dict[int, tuple[list[int], bool]] = {}  # by case id, read with the case
+        self._case_write: tuple[int, Any] | None = None  # the case row's UPDATE (its id, the statement)
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
-        found = await self._case_rows(Case.id == case_id, lock)
+        found = await self._case_rows("case", case_id, lock)
         if found is None:
             raise EngineError(_("This case does not exist."))
         return await self._load(*found)
 
     async def load_by_task(self, task_id: int, *, lock: bool = True) -> Loaded:
         """The case a task belongs to, found and locked in one statement (not the task row, then the case)."""
-        found = await self._case_rows(
-            Case.id == select(Task.case_id).where(Task.id == task_id).scalar_subquery(), lock
-        )
+        found = await self._case_rows("task", task_id, lock)
         if found is None:
             raise EngineError(_("This task does not exist."))
         attention.note(case_id=found[0].id)
         return await self._load(*found)
 
     async def _case_rows(
-        self, condition: Any, lock: bool
+        self, by: str, key: int, lock: bool
     ) -> tuple[Case, list[Task], dict[int, list[TaskCard]]] | None:
-        """The case row, its open tasks and their cards in one round trip."""
-        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
-        # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
-        tops = id_tops() if self.sqlite else []
-        query = (
-            select(Case, Task, TaskCard, *tops)
-            .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
-            .outerjoin(TaskCard, TaskCard.task_id == Task.id)
-            .where(condition)
-            .order_by(Task.id, TaskCard.id)
-            .execution_options(populate_existing=True)
-        )
-        if lock and not self.sqlite:
-            # One command at a time per case (the case row only: its tasks follow it); SQLite already
-            # serialises writers (BEGIN IMMEDIATE).
-            query = query.with_for_update(of=Case)
-        rows = (await self.session.execute(query)).all()
+        """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip."""
+        shape = (by, lock and not self.sqlite, self.sqlite)
+        if shape not in _LOADS:  # built once per process: a step pays neither building nor compiling it
+            _LOADS[shape] = self._load_query(by, lock and not self.sqlite)
+        rows = (await self.session.execute(_LOADS[shape], {"key": key})).all()
         if not rows:
             return None
+        tops = self.sqlite
         if tops:
-            remember_id_tops(self.session.sync_session, rows[0][3:])
+            remember_id_tops(self.session.sync_session, rows[0][4:])
         tasks: dict[int, Task] = {}
         cards: dict[int, list[TaskCard]] = {}
-        for _case, task, card, *_tops in rows:
+        self._audiences[rows[0][0].id] = following.parse_audience(rows[0][0].id, rows[0][0].initiator_id, rows[0][3])
+        for _case, task, card, *_rest in rows:
             if task is None:
                 continue
             tasks[task.id] = task
@@ -89,6 +100,43 @@ class CaseStore:
             if card is not None:
                 cards[task.id].append(card)
         return rows[0][0], list(tasks.values()), cards
+
+    def _load_query(self, by: str, lock: bool) -> Any:
+        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
+        # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
+        key = bindparam("key", type_=Integer())
+        condition = Case.id == (key if by == "case" else select(Task.case_id).where(Task.id == key).scalar_subquery())
+        query = (
+            select(Case, Task, TaskCard, self._audience_keys(), *(id_tops() if self.sqlite else []))
+            .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
+            .outerjoin(TaskCard, TaskCard.task_id == Task.id)
+            .where(condition)
+            .order_by(Task.id, TaskCard.id)
+            .execution_options(populate_existing=True)
+        )
+        if lock:
+            # One command at a time per case (the case row only: its tasks follow it); SQLite already
+            # serialises writers (BEGIN IMMEDIATE).
+            query = query.with_for_update(of=Case)
+        return query
+
+    def _audience_keys(self) -> Any:
+        """The case's follow and mute rows (`services/following.py`) as one string, read with the case: a step
+        that moves the case on tells its followers without another query."""
+        agg = func.group_concat(Setting.key, ",") if self.sqlite else func.string_agg(Setting.key, ",")
+        case_id = cast(Case.id, String)
+        return (
+            select(agg)
+            .where(
+                Setting.key.startswith(literal("follow:") + case_id + literal(":"))
+                | (Setting.key == literal("mute:") + case_id + literal(":") + cast(Case.initiator_id, String))
+            )
+            .scalar_subquery()
+        )
+
+    def audience(self, case_id: int) -> tuple[list[int], bool] | None:
+        """Who follows the case and whether its initiator muted it, as read with the case in this step."""
+        return self._audiences.get(case_id)
 
     async def _load(self, row: Case, task_rows: list[Task], cards: dict[int, list[TaskCard]]) -> Loaded:
         spec = await self.registry.spec(self.session, row.definition_id)
@@ -119,59 +167,88 @@ class CaseStore:
         await self.session.flush()
 
     async def sync_tasks(self, loaded: Loaded) -> None:
-        """Engine tasks → task rows: new tasks get rows (and ids), changed ones are copied over. The new rows
-        are flushed together: one multi-row INSERT … RETURNING for the step, not one per task."""
-        new: list[tuple[Any, Task]] = []
+        """Engine tasks → task rows, through Core (no unit of work): the changed rows are updated and the new
+        ones inserted by one multi-row INSERT … RETURNING id; on PostgreSQL the UPDATEs ride along as
+        data-modifying CTEs of that INSERT (one round trip). The new rows join the session as they are stored."""
+        inserts: list[tuple[Any, dict[str, Any]]] = []
+        updates: list[Any] = []
         for task in loaded.state.tasks:
             if task.id is None:
-                trow = Task(
-                    case_id=loaded.row.id,
-                    key=task.key,
-                    stage=task.stage,
-                    visit=task.visit,
-                    kind=task.kind,
-                    role=task.role,
-                    assignee_id=task.assignee_id,
-                    status=task.status,
-                    outcome=task.outcome,
-                    due_at=task.due_at,
-                    created_at=task.created_at or self.now,
-                    done_by=task.done_by,
-                    done_at=task.done_at,
-                )
-                self.session.add(trow)
-                new.append((task, trow))
-            else:
-                trow = loaded.task_rows[task.id]
-                trow.status, trow.outcome, trow.assignee_id = task.status, task.outcome, task.assignee_id
-                # Handed over, its deadline moved, or carried onto a new version's stage.
-                trow.role, trow.due_at, trow.stage = task.role, task.due_at, task.stage
-                trow.done_by, trow.done_at = task.done_by, task.done_at
-                if task.status != TaskStatus.OPEN:
-                    trow.draft = None
-        if new:
-            await self.session.flush()
-            for task, trow in new:
-                task.id = trow.id
-                self.created.add(trow.id)
-                loaded.task_rows[trow.id] = trow
+                inserts.append((task, {
+                    "case_id": loaded.row.id, "key": task.key, "stage": task.stage, "visit": task.visit,
+                    "kind": task.kind, "role": task.role, "assignee_id": task.assignee_id, "status": task.status,
+                    "outcome": task.outcome, "due_at": task.due_at, "created_at": task.created_at or self.now,
+                    "done_by": task.done_by, "done_at": task.done_at,
+                }))
+                continue
+            trow = loaded.task_rows[task.id]
+            # Done, handed over, its deadline moved, or carried onto a new version's stage.
+            wanted = {
+                "status": task.status, "outcome": task.outcome, "assignee_id": task.assignee_id, "role": task.role,
+                "due_at": task.due_at, "stage": task.stage, "done_by": task.done_by, "done_at": task.done_at,
+            }
+            changed = {key: value for key, value in wanted.items() if getattr(trow, key) != value}
+            if not changed:
+                continue
+            if task.status != TaskStatus.OPEN:
+                changed["draft"] = None
+            for key, value in changed.items():
+                set_committed_value(trow, key, value)
+            updates.append(update(Task).where(Task.id == trow.id).values(changed))
+        if not inserts:
+            for statement in updates:
+                await self.session.execute(statement)
+            return
+        rows = [values for _task, values in inserts]
+        if self.sqlite:
+            for change in updates:
+                await self.session.execute(change)
+            # One executemany (compiled once per process), the ids returned in the rows' order.
+            result = await self.session.execute(
+                insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True), rows
+            )
+            ids = list(result.scalars())
+        else:
+            statement, param = _recordset_insert(Task.__table__, tuple(rows[0]))
+            statement = statement.returning(Task.id)
+            if updates:
+                statement = statement.add_cte(*(u.cte(f"task_{n}") for n, u in enumerate(updates)))
+            # One statement takes its ids from the sequence in the order of its rows: sorted, they are the
+            # rows' ids in order, whatever order RETURNING uses.
+            ids = sorted((await self.session.execute(statement, {param: _rows_json(rows)})).scalars())
+        for (task, values), task_id in zip(inserts, ids, strict=True):
+            trow = Task(id=task_id, draft=None, claimed_at=None, **values)
+            make_transient_to_detached(trow)
+            self.session.add(trow)  # persistent, clean: nothing for the unit of work to write
+            task.id = task_id
+            self.created.add(task_id)
+            loaded.task_rows[task_id] = trow
 
     async def write_case(self, loaded: Loaded) -> None:
-        """The engine's case state → the case row."""
+        """The engine's case state → the case row: one Core UPDATE checking the row's version (not the ORM's
+        unit of work), written with the step's other rows by `write_rows` (on PostgreSQL in one statement)."""
         state, row = loaded.state, loaded.row
-        if row.company_id is None:
+        company_id = row.company_id
+        if company_id is None:
             for name, fdef in state.spec.fields.items():
                 value = state.data.get(name)
                 if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
-                    row.company_id = value["id"]
+                    company_id = value["id"]
                     break
-        row.stage, row.status, row.result, row.visit = state.stage, state.status, state.result, state.visit
-        row.title, row.responsible_id = state.title, state.responsible_id
-        row.data = copy.deepcopy(state.data)
-        row.updated_at = self.now
-        if state.status in CASE_CLOSED and row.closed_at is None:
-            row.closed_at = self.now
+        # Whatever else the step changed through the ORM (outbox rows, cards, a person's row) goes first; a
+        # case row some handler changed directly is written (and its version moved on) by this flush too.
         await self.session.flush()
+        version = row.version
+        values: dict[str, Any] = {
+            "company_id": company_id, "stage": state.stage, "status": state.status, "result": state.result,
+            "visit": state.visit, "title": state.title, "responsible_id": state.responsible_id,
+            "data": copy.deepcopy(state.data), "updated_at": self.now, "version": version + 1,
+        }
+        if state.status in CASE_CLOSED and row.closed_at is None:
+            values["closed_at"] = self.now
+        for key, value in values.items():
+            set_committed_value(row, key, value)  # the row object says what the table now holds
+        self._case_write = (row.id, update(Case).where(Case.id == row.id, Case.version == version).values(values))
         await self.write_rows()
 
     def audit(
@@ -207,27 +284,56 @@ class CaseStore:
         self._cancels.append(and_(*conditions) if conditions else true())
 
     async def write_rows(self) -> None:
-        """The step's audit entries, cancelled timers and new timers. On PostgreSQL one statement (the writes
-        as data-modifying CTEs of one SELECT: one round trip); on SQLite one per table (multi-row VALUES)."""
+        """The step's case row, audit entries, cancelled timers and new timers. On PostgreSQL one statement
+        (the writes as data-modifying CTEs of one SELECT: one round trip); on SQLite one per table (multi-row
+        VALUES). The case row's UPDATE checks its version: a writer that read an older state fails."""
         writes: list[Any] = []
+        case_write, self._case_write = self._case_write, None
+        if case_write is not None:
+            writes.append(case_write[1])
         if self._cancels:
             conditions, self._cancels = self._cancels, []
             writes.append(update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*conditions))
                           .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED)))
+        inserts: list[tuple[Any, list[dict[str, Any]]]] = []
         if self._audit:
-            rows, self._audit = self._audit, []
-            writes.append(insert(AuditEntry).values(rows))
+            inserts.append((AuditEntry, self._audit))
+            self._audit = []
         if self._timers:
-            rows, self._timers = self._timers, []
-            writes.append(insert(Timer).values(rows))
-        if self.sqlite or len(writes) == 1:
-            for statement in writes:
-                await self.session.execute(statement)
-        elif writes:
-            # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
-            # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
+            inserts.append((Timer, self._timers))
+            self._timers = []
+        if self.sqlite:
+            # One statement per table, each compiled once per process: the rows go as one executemany.
+            for number, statement in enumerate(writes):
+                result = await self.session.execute(statement)
+                if number == 0 and case_write is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+                    raise _stale(case_write[0])
+            for model, rows in inserts:
+                await self.session.execute(insert(model.__table__), rows)  # Core: the ORM's bulk path splits them
+            return
+        params: dict[str, str] = {}
+        for model, rows in inserts:
+            statement, param = _recordset_insert(model.__table__, tuple(rows[0]))
+            writes.append(statement)
+            params[param] = _rows_json(rows)
+        if not writes:
+            return
+        if len(writes) == 1:
+            result = await self.session.execute(writes[0], params)
+            if case_write is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+                raise _stale(case_write[0])
+            return
+        # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
+        # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
+        if case_write is not None:
+            case_cte = writes[0].returning(Case.id).cte("write_case")
+            ctes = [case_cte, *(s.cte(f"write_{n}") for n, s in enumerate(writes[1:]))]
+            query = select(select(func.count()).select_from(case_cte).scalar_subquery()).add_cte(*ctes)
+            if (await self.session.execute(query, params)).scalar_one() != 1:
+                raise _stale(case_write[0])
+        else:
             ctes = [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
-            await self.session.execute(select(literal(1)).add_cte(*ctes))
+            await self.session.execute(select(literal(1)).add_cte(*ctes), params)
 
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
@@ -241,6 +347,42 @@ class CaseStore:
             .where(WorkPeriod.task_id == task_id, WorkPeriod.ended_at.is_(None))
             .values(ended_at=self.now)
         )
+
+
+_LOADS: dict[tuple[str, bool, bool], Any] = {}  # the case's load, by (by case/task id, locked, SQLite)
+_TASKS: Table = Task.__table__  # type: ignore[assignment]
+_RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
+
+
+def _recordset_insert(table: Any, names: tuple[str, ...]) -> tuple[Any, str]:
+    """PostgreSQL: INSERT … SELECT FROM json_populate_recordset(:rows) — any number of rows in one parameter,
+    so the statement has one shape and SQLAlchemy compiles it once per process (a multi-row VALUES is compiled
+    anew every time). Returns the statement and its parameter's name."""
+    key = (table.name, names)
+    if key not in _RECORDSET_INSERTS:
+        param = f"rows_{table.name}"
+        source = text(f"json_populate_recordset(NULL::{table.name}, CAST(:{param} AS json)) AS r").bindparams(
+            bindparam(param, type_=Text())
+        )
+        query: Any = select(*(literal_column(f'r."{name}"') for name in names)).select_from(source)
+        _RECORDSET_INSERTS[key] = (insert(table).from_select(list(names), query), param)
+    return _RECORDSET_INSERTS[key]
+
+
+def _rows_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_json_value, ensure_ascii=False)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the clock")
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _stale(case_id: int) -> StaleDataError:
+    return StaleDataError(f"case {case_id} was changed by another writer since it was read")
 
 
 def _jsonable(value: Any) -> Any:
