@@ -509,7 +509,7 @@ class CatalogProduct(Base):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
-        # Half-empty pages on PostgreSQL (migration 0016_catalog_fillfactor): offers' updates stay in the page.
+        # Half-empty pages on PostgreSQL (migration 0017_catalog_fillfactor): offers' updates stay in the page.
         {"postgresql_with": {"fillfactor": 50}},
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

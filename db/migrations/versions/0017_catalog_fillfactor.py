@@ -1,7 +1,7 @@
 """catalogue products leave room in their pages for the offers' update
 
-Revision ID: 0016_catalog_fillfactor
-Revises: 0015_orgs1c
+Revision ID: 0017_catalog_fillfactor
+Revises: 0016_onecdocs
 
 offers.xml updates every product it names (its stock total, `quantity`, and `offer_run`), none of them indexed
 columns, so PostgreSQL can write the new row version into the same page without touching the table's seven indexes
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0016_catalog_fillfactor"
-down_revision: str | None = "0015_orgs1c"
+revision: str = "0017_catalog_fillfactor"
+down_revision: str | None = "0016_onecdocs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
