@@ -209,8 +209,9 @@ class Harness:
         return await self.tick()
 
 
-# The tests that take minutes, longest first (as measured on CI's two cores: --durations). Started first, each
-# runs while the workers share the many short ones; started last, one of them alone decides when the run ends.
+# The tests that take minutes, longest first (as measured on CI's two cores: --durations). Started first (and
+# handed out one at a time, `--maxschedchunk 1` in pyproject.toml, so they spread over the workers), each runs
+# while the workers share the many short ones; started last, one of them alone decides when the run ends.
 LONG_TESTS = (
     "tests/test_drill.py::",
     "tests/test_medical_order_e2e.py::test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the_payment",
