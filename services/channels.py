@@ -224,6 +224,7 @@ async def settings(session: AsyncSession) -> dict[str, KindChannels]:
 
 _SETTINGS = "channel_settings"
 _TEMPLATES = "message_templates"
+_CUSTOM = "custom_templates"
 
 
 async def save_settings(session: AsyncSession, value: KindChannels, now: datetime) -> None:
@@ -241,9 +242,19 @@ async def save_settings(session: AsyncSession, value: KindChannels, now: datetim
 
 
 async def custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
-    """The templates an admin wrote in place of the shipped ones."""
+    """The templates an admin wrote in place of the shipped ones (cached like `settings`: every step that
+    notifies someone asks whether a template replaces the bot's wording)."""
+    directory = people.directory_of(session)
+    if directory is not None:
+        cached = directory.settings.get(_CUSTOM)
+        if cached is not None:
+            return dict(cached)
+        generation = directory.generation
     rows = (await session.scalars(select(MessageTemplate))).all()
-    return {(row.kind, row.part): row.source for row in rows if row.kind in KINDS and row.part in ALL_PARTS}
+    found = {(row.kind, row.part): row.source for row in rows if row.kind in KINDS and row.part in ALL_PARTS}
+    if directory is not None and directory.generation == generation:
+        directory.settings[_CUSTOM] = dict(found)
+    return found
 
 
 async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:

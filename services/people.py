@@ -41,6 +41,9 @@ class PeopleDirectory:
         self.roles: dict[int, frozenset[str]] = {}
         self.members: dict[str, tuple[int, ...]] = {}
         self.settings: dict[str, Any] = {}  # other readers' process-wide values, by their own keys
+        # People as a step reads them (names, languages, where to write): copies in no session, by id. What
+        # changes all day long (a form's progress, a pending question) is not kept in them; see `_VOLATILE`.
+        self.people: dict[int, User] = {}
         self._connection: AsyncConnection | None = None
         self._driver: Any = None
         # This process's NOTIFY payload: its own commits have cleared its cache already (`after_commit`).
@@ -55,6 +58,7 @@ class PeopleDirectory:
         self.roles.clear()
         self.members.clear()
         self.settings.clear()
+        self.people.clear()
 
     async def listen(self, db: AsyncEngine) -> None:
         """PostgreSQL: one connection LISTENs for other workers' changes for the life of the process."""
@@ -92,9 +96,12 @@ def _directory(session: AsyncSession) -> PeopleDirectory | None:
     return directory
 
 
-# What the directory holds depends on these: role rows, and whether a person is active (members). An
-# admin flag is read with the person's row, never from the directory.
-_WATCHED_COLUMNS = frozenset({"active"})
+# A person's columns that change all day long (a form's progress, a question asked, a delivery mark): the
+# directory's copies of people are never read for them (`PeopleCache.user` is not how they are read).
+_VOLATILE = frozenset({"active_task_id", "prompt", "question_lost_at"})
+# What the directory holds depends on these: role rows, whether a person is active (members) and the rest of a
+# person's row (the copies a step reads people from: name, language, reachability, addresses, organisation).
+_WATCHED_COLUMNS = frozenset(column.key for column in User.__table__.columns) - _VOLATILE
 # Tables whose every change clears the directory (the notification settings kept in it).
 _WATCHED_TABLES = frozenset({"user_roles", "channel_settings", "message_templates"})
 
@@ -345,6 +352,11 @@ async def use_invite(session: AsyncSession, code: str, now: datetime) -> Invite:
     return invite
 
 
+def _copy(user: User) -> User:
+    """A person's row as a copy in no session (the directory's, shared by every session of the process)."""
+    return User(**{column.key: getattr(user, column.key) for column in User.__table__.columns})
+
+
 class PeopleCache:
     """People and role members as one unit of work sees them: a command touches the same few people many
     times (cards, names, notifications), so each is read once."""
@@ -372,12 +384,27 @@ class PeopleCache:
         self._users.update({u.id: u for u in users})
 
     async def users(self, ids: Iterable[int]) -> dict[int, User]:
+        """People by id, for reading: from the process's directory when it may be read (copies in no session,
+        whose columns of `_VOLATILE` are not to be trusted), else from the database in one query with the
+        hinted ones. Code that changes a person reads their row itself (`session.get`)."""
         ids = list(ids)
         missing = {i for i in ids if i and i not in self._users}
         if missing:
             missing |= self._hinted - self._users.keys()
             self._hinted.clear()
-            self._users.update(await users_by_ids(self.session, missing))
+            directory = _directory(self.session)
+            if directory is None:
+                self._users.update(await users_by_ids(self.session, missing))
+            else:
+                kept = {i: directory.people[i] for i in missing if i in directory.people}
+                self._users.update(kept)
+                missing -= kept.keys()
+                if missing:
+                    generation = directory.generation
+                    found = await users_by_ids(self.session, missing)
+                    self._users.update(found)
+                    if directory.generation == generation:
+                        directory.people.update({i: _copy(user) for i, user in found.items()})
         return {i: self._users[i] for i in ids if i in self._users}
 
     async def user(self, user_id: int | None) -> User | None:

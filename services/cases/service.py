@@ -378,8 +378,10 @@ class CaseService:
             # Without its «closed» notice, a sub-process still owes its waiting parent the news.
             await return_to_parent(self, loaded, CaseClosed(loaded.state.status, None), None)
             if author is not None:
-                if author.active_task_id is not None and author.active_task_id in loaded.task_rows:
-                    author.active_task_id = None
+                # The person's own row (not the directory's copy): its form's progress is changed here.
+                person = await self.session.get(User, author.id)
+                if person is not None and person.active_task_id in loaded.task_rows:
+                    person.active_task_id = None
                 await self.notifier.draft_expired(loaded, author, older_than.days)
             closed += 1
         return closed
