@@ -18,7 +18,8 @@ from flows.i18n import _
 log = logging.getLogger(__name__)
 
 DIRECTORY = "people_directory"  # the key of the process's `PeopleDirectory` in every session's `info`
-CHANGED = "people_changed"  # set in a session's `info` once its transaction changed people or roles
+CHANGED = "people_changed"  # set in a session's `info` once its transaction changed roles or who is active
+ROWS_CHANGED = "people_rows_changed"  # … once it changed another column of a person the directory copies
 CHANNEL = "konveyer_people"  # PostgreSQL NOTIFY channel: some worker changed people or roles
 
 
@@ -50,8 +51,17 @@ class PeopleDirectory:
         self.token = secrets.token_hex(8)
 
     def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload != self.token:
-            self.invalidate()
+        token, _space, what = payload.partition(" ")
+        if token != self.token:
+            if what == ROWS:
+                self.forget_people()
+            else:
+                self.invalidate()
+
+    def forget_people(self) -> None:
+        """A person's name, language, reachability or addresses changed: the copies go, the roles stay."""
+        self.generation += 1
+        self.people.clear()
 
     def invalidate(self, *_args: Any) -> None:
         self.generation += 1
@@ -89,11 +99,16 @@ def directory_of(session: AsyncSession) -> PeopleDirectory | None:
     return _directory(session)
 
 
-def _directory(session: AsyncSession) -> PeopleDirectory | None:
+def _directory(session: AsyncSession, *, rows: bool = False) -> PeopleDirectory | None:
     directory = session.info.get(DIRECTORY)
     if not isinstance(directory, PeopleDirectory) or not directory.live or session.info.get(CHANGED):
         return None  # no cache, or this transaction changed people: it must see its own changes
+    if rows and session.info.get(ROWS_CHANGED):
+        return None
     return directory
+
+
+ROWS = "rows"  # the NOTIFY payload's word for «only people's rows changed»
 
 
 # A person's columns that change all day long (a form's progress, a question asked, a delivery mark): the
@@ -101,7 +116,8 @@ def _directory(session: AsyncSession) -> PeopleDirectory | None:
 _VOLATILE = frozenset({"active_task_id", "prompt", "question_lost_at"})
 # What the directory holds depends on these: role rows, whether a person is active (members) and the rest of a
 # person's row (the copies a step reads people from: name, language, reachability, addresses, organisation).
-_WATCHED_COLUMNS = frozenset(column.key for column in User.__table__.columns) - _VOLATILE
+_WATCHED_COLUMNS = frozenset({"active"})
+_COPIED_COLUMNS = frozenset(column.key for column in User.__table__.columns) - _VOLATILE - _WATCHED_COLUMNS
 # Tables whose every change clears the directory (the notification settings kept in it).
 _WATCHED_TABLES = frozenset({"user_roles", "channel_settings", "message_templates"})
 
@@ -121,6 +137,9 @@ def _people_flushed(session: Session, _context: UOWTransaction, _instances: obje
             # Not a form's progress (active_task_id) or a delivery mark: those change all day long.
             session.info[CHANGED] = True
             return
+        if (ROWS_CHANGED not in session.info and isinstance(obj, User)
+                and any(inspect(obj).attrs[c].history.has_changes() for c in _COPIED_COLUMNS)):
+            session.info[ROWS_CHANGED] = True  # the directory's copies of people go at the commit; roles stay
 
 
 def _watched(obj: object) -> bool:
@@ -128,14 +147,14 @@ def _watched(obj: object) -> bool:
     return table in _WATCHED_TABLES
 
 
-def _sets_watched(state: ORMExecuteState) -> bool:
+def _sets(state: ORMExecuteState) -> set[str]:
     names: set[str] = set()
     values = getattr(state.statement, "_values", None) or {}
     names.update(str(getattr(key, "key", key)) for key in values)
     params = state.parameters
     for row in [params] if isinstance(params, dict) else list(params or []):
         names.update(str(key) for key in row)
-    return bool(names & _WATCHED_COLUMNS)
+    return names
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -143,31 +162,43 @@ def _people_statement(state: ORMExecuteState) -> None:
     if CHANGED in state.session.info or not (state.is_update or state.is_delete or state.is_insert):
         return
     name = getattr(getattr(state.statement, "table", None), "name", None)
-    if name in _WATCHED_TABLES or (name == "users" and (not state.is_update or _sets_watched(state))):
+    if name in _WATCHED_TABLES or (name == "users" and not state.is_update):
         state.session.info[CHANGED] = True
+    elif name == "users":
+        names = _sets(state)
+        if names & _WATCHED_COLUMNS:
+            state.session.info[CHANGED] = True
+        elif names & _COPIED_COLUMNS:
+            state.session.info[ROWS_CHANGED] = True  # a delivery mark (unreachable): the copies go at the commit
 
 
 @event.listens_for(Session, "before_commit")
 def _people_notify(session: Session) -> None:
     directory = session.info.get(DIRECTORY)
-    if session.info.get(CHANGED) and isinstance(directory, PeopleDirectory):
+    changed, rows = session.info.get(CHANGED), session.info.get(ROWS_CHANGED)
+    if (changed or rows) and isinstance(directory, PeopleDirectory):
         connection = session.connection()
         if connection.dialect.name == "postgresql":
             # Delivered to every listener at this commit, not before.
-            connection.exec_driver_sql(f"NOTIFY {CHANNEL}, '{directory.token}'")
+            payload = directory.token if changed else f"{directory.token} {ROWS}"
+            connection.exec_driver_sql(f"NOTIFY {CHANNEL}, '{payload}'")
 
 
 @event.listens_for(Session, "after_commit")
 def _people_committed(session: Session) -> None:
-    if session.info.pop(CHANGED, None):
-        directory = session.info.get(DIRECTORY)
-        if isinstance(directory, PeopleDirectory):
+    changed, rows = session.info.pop(CHANGED, None), session.info.pop(ROWS_CHANGED, None)
+    directory = session.info.get(DIRECTORY)
+    if isinstance(directory, PeopleDirectory):
+        if changed:
             directory.invalidate()
+        elif rows:
+            directory.forget_people()
 
 
 @event.listens_for(Session, "after_rollback")
 def _people_rolled_back(session: Session) -> None:
     session.info.pop(CHANGED, None)
+    session.info.pop(ROWS_CHANGED, None)
 
 
 class InviteError(Exception):
@@ -392,7 +423,7 @@ class PeopleCache:
         if missing:
             missing |= self._hinted - self._users.keys()
             self._hinted.clear()
-            directory = _directory(self.session)
+            directory = _directory(self.session, rows=True)
             if directory is None:
                 self._users.update(await users_by_ids(self.session, missing))
             else:

@@ -29,13 +29,14 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from db.engine import id_tops, remember_id_tops
-from db.models import AuditEntry, Case, Company, Setting, Task, TaskCard, Timer, WorkPeriod
+from db.models import AuditEntry, Case, Company, Outbox, Setting, Task, TaskCard, Timer, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
@@ -60,6 +61,10 @@ class CaseStore:
         self._cancels: list[Any] = []  # conditions of the timers this step cancels
         self._audiences: dict[int, tuple[list[int], bool]] = {}  # by case id, read with the case
         self._case_write: tuple[int, Any] | None = None  # the case row's UPDATE (its id, the statement)
+        # PostgreSQL: the step's messages and cards not yet flushed, taken out of the unit of work and written
+        # by `write_rows` as CTEs of its one statement.
+        self._outbox: list[Outbox] = []
+        self._cards: list[TaskCard] = []
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
@@ -235,8 +240,10 @@ class CaseStore:
                 if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
                     company_id = value["id"]
                     break
-        # Whatever else the step changed through the ORM (outbox rows, cards, a person's row) goes first; a
-        # case row some handler changed directly is written (and its version moved on) by this flush too.
+        if not self.sqlite:
+            self._take_messages()
+        # Whatever else the step changed through the ORM (on SQLite outbox rows and cards, a person's row) goes
+        # first; a case row some handler changed directly is written (and its version moved on) by this flush too.
         await self.session.flush()
         version = row.version
         values: dict[str, Any] = {
@@ -283,6 +290,34 @@ class CaseStore:
                 timer["status"] = transition(TimerStatus.PENDING, TimerStatus.CANCELLED)
         self._cancels.append(and_(*conditions) if conditions else true())
 
+    def _take_messages(self) -> None:
+        """PostgreSQL: the outbox rows and cards the step added and nobody flushed yet leave the unit of work;
+        `write_rows` inserts them in its one statement (the messages numbered there, in the order they were
+        added: the outbox delivers a chat's messages in id order)."""
+        pending = [obj for obj in self.session.new if isinstance(obj, Outbox | TaskCard)]
+        if not pending:
+            return
+        pending.sort(key=lambda obj: inspect_object(obj).insert_order)  # type: ignore[attr-defined]
+        for obj in pending:
+            self.session.expunge(obj)
+            (self._outbox if isinstance(obj, Outbox) else self._cards).append(obj)  # type: ignore[arg-type]
+
+    def _message_rows(self) -> tuple[list[Outbox], list[TaskCard], list[dict[str, Any]], list[dict[str, Any]]]:
+        messages, cards = self._outbox, self._cards
+        self._outbox, self._cards = [], []
+        number = {id(row): n for n, row in enumerate(messages, start=1)}
+        outbox_rows = [{name: _value(row, column) for name, column in _OUTBOX_COLUMNS} for row in messages]
+        card_rows = []
+        for card in cards:
+            message = card.__dict__.get("outbox")
+            outbox_id = card.outbox_id if card.outbox_id is not None else getattr(message, "id", None)
+            ordinal = number.get(id(message)) if outbox_id is None else None
+            if outbox_id is None and ordinal is None:
+                raise ValueError("a task card without its message")
+            card_rows.append({"task_id": card.task_id, "user_id": card.user_id, "outbox_id": outbox_id,
+                              "ord": ordinal})
+        return messages, cards, outbox_rows, card_rows
+
     async def write_rows(self) -> None:
         """The step's case row, audit entries, cancelled timers and new timers. On PostgreSQL one statement
         (the writes as data-modifying CTEs of one SELECT: one round trip); on SQLite one per table (multi-row
@@ -302,6 +337,12 @@ class CaseStore:
         if self._timers:
             inserts.append((Timer, self._timers))
             self._timers = []
+        messages: list[Outbox] = []
+        cards: list[TaskCard] = []
+        outbox_rows: list[dict[str, Any]] = []
+        card_rows: list[dict[str, Any]] = []
+        if self._outbox or self._cards:
+            messages, cards, outbox_rows, card_rows = self._message_rows()
         if self.sqlite:
             # One statement per table, each compiled once per process: the rows go as one executemany.
             for number, statement in enumerate(writes):
@@ -316,24 +357,52 @@ class CaseStore:
             statement, param = _recordset_insert(model.__table__, tuple(rows[0]))
             writes.append(statement)
             params[param] = _rows_json(rows)
-        if not writes:
+        if not writes and not outbox_rows and not card_rows:
             return
-        if len(writes) == 1:
+        if len(writes) == 1 and not outbox_rows and not card_rows:
             result = await self.session.execute(writes[0], params)
             if case_write is not None and result.rowcount != 1:  # type: ignore[attr-defined]
                 raise _stale(case_write[0])
             return
         # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
         # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
+        ctes: list[Any] = []
+        columns: list[Any] = []
+        outbox_at = 0
         if case_write is not None:
             case_cte = writes[0].returning(Case.id).cte("write_case")
-            ctes = [case_cte, *(s.cte(f"write_{n}") for n, s in enumerate(writes[1:]))]
-            query = select(select(func.count()).select_from(case_cte).scalar_subquery()).add_cte(*ctes)
-            if (await self.session.execute(query, params)).scalar_one() != 1:
-                raise _stale(case_write[0])
-        else:
-            ctes = [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
-            await self.session.execute(select(literal(1)).add_cte(*ctes), params)
+            ctes.append(case_cte)
+            columns.append(select(func.count()).select_from(case_cte).scalar_subquery())
+            writes = writes[1:]
+        if outbox_rows:
+            # The messages numbered first (a materialised CTE: nextval once per row, in their order), so the
+            # cards can name them; their ids come back for the rows' objects.
+            source, outbox_insert = _OUTBOX_WRITE
+            ctes += [source, outbox_insert.cte("write_outbox")]
+            params[_OUTBOX_PARAM] = _rows_json(outbox_rows)
+            outbox_at = len(columns)
+            columns.append(literal_column(f"(SELECT array_agg(s.new_id ORDER BY s.ord) FROM {_OUTBOX_SOURCE} AS s)"))
+        if card_rows:
+            ctes.append(_cards_insert(bool(outbox_rows)).cte("write_cards"))
+            params[_CARDS_PARAM] = _rows_json(card_rows)
+            # One statement takes its ids from the sequence in the order of its rows (as the tasks' do).
+            columns.append(literal_column("(SELECT array_agg(w.id ORDER BY w.id) FROM write_cards AS w)"))
+        ctes += [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
+        found = (await self.session.execute(select(*(columns or [literal(1)])).add_cte(*ctes), params)).one()
+        if case_write is not None and found[0] != 1:
+            raise _stale(case_write[0])
+        if outbox_rows:
+            for message, message_id in zip(messages, found[outbox_at], strict=True):
+                message.id = message_id
+                make_transient_to_detached(message)
+                self.session.add(message)  # persistent and clean again: a later change is an UPDATE
+        if card_rows:
+            for card, card_id in zip(cards, found[-1], strict=True):
+                card.id = card_id
+                if card.outbox_id is None:
+                    card.outbox_id = card.__dict__["outbox"].id
+                make_transient_to_detached(card)
+                self.session.add(card)
 
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
@@ -351,7 +420,63 @@ class CaseStore:
 
 _LOADS: dict[tuple[str, bool, bool], Any] = {}  # the case's load, by (by case/task id, locked, SQLite)
 _TASKS: Table = Task.__table__  # type: ignore[assignment]
+_OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
+_CARDS: Table = TaskCard.__table__  # type: ignore[assignment]
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
+_OUTBOX_COLUMNS = [(column.key, column) for column in _OUTBOX.columns if column.key != "id"]
+_OUTBOX_SOURCE = "outbox_numbered"
+_OUTBOX_PARAM = "rows_outbox_numbered"
+_CARDS_PARAM = "rows_task_cards"
+
+
+def _outbox_write() -> tuple[Any, Any]:
+    """PostgreSQL: the step's messages as a CTE numbering them from the outbox's sequence (with their ordinal),
+    and the INSERT of them; built once per process."""
+    names = [name for name, _column in _OUTBOX_COLUMNS]
+    listed = ", ".join(f'r."{name}"' for name in names)
+    source = (
+        text(
+            f"SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS new_id, r.ordinality AS ord, {listed} "
+            f"FROM json_populate_recordset(NULL::outbox, CAST(:{_OUTBOX_PARAM} AS json)) WITH ORDINALITY AS r"
+        )
+        .bindparams(bindparam(_OUTBOX_PARAM, type_=Text()))
+        .columns(*(literal_column(name) for name in ("new_id", "ord", *names)))
+        .cte(_OUTBOX_SOURCE)
+    )
+    query: Any = select(literal_column("s.new_id"), *(literal_column(f's."{name}"') for name in names)).select_from(
+        text(f"{_OUTBOX_SOURCE} AS s")
+    )
+    return source, insert(_OUTBOX).from_select(["id", *names], query)
+
+
+def _cards_insert(numbered: bool) -> Any:
+    """PostgreSQL: the step's cards; a card of a message of this step takes its id from `_outbox_write`'s CTE."""
+    if numbered not in _CARDS_INSERTS:
+        outbox_id = (
+            f"COALESCE(c.outbox_id, (SELECT s.new_id FROM {_OUTBOX_SOURCE} AS s WHERE s.ord = c.ord))"
+            if numbered else "c.outbox_id"
+        )
+        source = text(
+            f"json_to_recordset(CAST(:{_CARDS_PARAM} AS json)) "
+            "AS c(task_id integer, user_id integer, outbox_id integer, ord bigint)"
+        ).bindparams(bindparam(_CARDS_PARAM, type_=Text()))
+        query: Any = select(literal_column("c.task_id"), literal_column("c.user_id"), literal_column(outbox_id))
+        _CARDS_INSERTS[numbered] = insert(_CARDS).from_select(
+            ["task_id", "user_id", "outbox_id"], query.select_from(source)
+        ).returning(_CARDS.c.id)
+    return _CARDS_INSERTS[numbered]
+
+
+_CARDS_INSERTS: dict[bool, Any] = {}
+_OUTBOX_WRITE = _outbox_write()
+
+
+def _value(row: Any, column: Any) -> Any:
+    """A column's value on an ORM object not flushed: what was set, else the column's Python default."""
+    if column.key in row.__dict__:
+        return row.__dict__[column.key]
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None
 
 
 def _recordset_insert(table: Any, names: tuple[str, ...]) -> tuple[Any, str]:
