@@ -224,6 +224,7 @@ async def settings(session: AsyncSession) -> dict[str, KindChannels]:
 
 _SETTINGS = "channel_settings"
 _TEMPLATES = "message_templates"
+_CUSTOM = "custom_message_templates"
 
 
 async def save_settings(session: AsyncSession, value: KindChannels, now: datetime) -> None:
@@ -244,6 +245,20 @@ async def custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """The templates an admin wrote in place of the shipped ones."""
     rows = (await session.scalars(select(MessageTemplate))).all()
     return {(row.kind, row.part): row.source for row in rows if row.kind in KINDS and row.part in ALL_PARTS}
+
+
+async def cached_custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
+    """`custom_templates`, read once per process like `settings` (every notification asks for them)."""
+    directory = people.directory_of(session)
+    if directory is not None:
+        cached = directory.settings.get(_CUSTOM)
+        if cached is not None:
+            return dict(cached)
+        generation = directory.generation
+    found = await custom_templates(session)
+    if directory is not None and directory.generation == generation:
+        directory.settings[_CUSTOM] = dict(found)
+    return found
 
 
 async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:
@@ -340,7 +355,7 @@ class Channels:
     async def custom(self) -> dict[tuple[str, str], str]:
         """The admins' templates, read once for the unit of work."""
         if self._custom is None:
-            self._custom = await custom_templates(self.session)
+            self._custom = await cached_custom_templates(self.session)
         return self._custom
 
     async def common(self, user: User) -> dict[str, Any]:
