@@ -75,6 +75,24 @@ def remember_id_tops(session: Session, tops: Any) -> None:
     session.info[_TOPS] = (session.get_transaction(), {n: top or 0 for n, top in zip(names, tops, strict=True)})
 
 
+def take_ids(session: Session, counts: dict[str, int]) -> dict[str, int]:
+    """SQLite: the highest id in use of each table numbered here (`outbox`, `task_cards`), for a Core INSERT
+    that numbers `counts[table]` new rows past it — the maxima remembered in this transaction (`id_tops`, and
+    moved on here), else one read of them, then remembered: the ORM's later flushes in this transaction
+    number their rows past these too. Flush the session's own pending rows first."""
+    known = session.info.get(_TOPS)
+    if known is not None and known[0] is session.get_transaction():
+        tops = known[1]
+    else:
+        read = session.connection().execute(select(*id_tops())).one()
+        tops = {name: top or 0 for name, top in zip(("outbox", "task_cards"), read, strict=True)}
+        session.info[_TOPS] = (session.get_transaction(), tops)
+    taken = dict(tops)
+    for name, count in counts.items():
+        tops[name] += count
+    return taken
+
+
 @event.listens_for(Session, "before_flush")
 def _sqlite_ids(session: Session, _context: UOWTransaction, _instances: object) -> None:
     """SQLite cannot return the ids of a multi-row INSERT in a guaranteed order, so the ORM inserts such rows

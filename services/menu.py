@@ -5,21 +5,23 @@ Who sees what comes from `services.access`; the chat words and sends the lists (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Task
+from db.models import Case
 from flows.model import ProcessDef
-from flows.runtime import START_TASK, CaseState, TaskState
-from flows.status import TaskStatus
+from flows.runtime import CaseState, TaskState
 from services import access
 from services import people as people_repo
 from services.access import Viewer
+from services.cases import load_work
 from services.core import Core
-from services.queries import case_states, open_tasks_page
+from services.queries import my_tasks_page
 
 PAGE = 10
+_NEVER = datetime.max.replace(tzinfo=UTC)  # sorts a task without a due date last
 
 
 @dataclass
@@ -38,34 +40,38 @@ class Menu:
         self.session = session
 
     async def my_tasks(self, viewer: Viewer, page: int = PAGE) -> TaskPage:
-        """Tasks held by the person or waiting in one of their roles' pools, the soonest due first."""
-        query = open_tasks_page(viewer.user.id, viewer.roles, page + 1, access.visible_tasks(viewer))
-        rows: list[Task] = list((await self.session.execute(query)).scalars())
-        rows, more = rows[:page], len(rows) > page
-        # The page's cases, and everyone their cards name, in a few statements for the whole page.
-        states = await case_states(self.core, self.session, (r.case_id for r in rows))
-        people: set[int] = set()
-        for state in states.values():
-            people |= {state.initiator_id, state.responsible_id or 0}
-            people |= {i for task in state.tasks for i in (task.assignee_id or 0, task.done_by or 0)}
-        users = await people_repo.users_by_ids(self.session, people - {0})
-        entries = []
+        """Tasks held by the person or waiting in one of their roles' pools, the soonest due first, and the
+        person's unfinished requests: one statement for all of them with what their cards show of their cases
+        (`my_tasks_page`); names only if a card names someone other than the reader (almost never: the page holds
+        their own tasks and their pools')."""
+        query = my_tasks_page(viewer.user.id, viewer.roles, page + 1, access.visible_tasks(viewer))
+        rows = (await self.session.execute(query)).all()
+        states: dict[int, CaseState] = {}
+        entries: list[tuple[CaseState, TaskState]] = []
+        drafts: list[tuple[CaseState, TaskState]] = []
         for row in rows:
-            state = states[row.case_id]
-            entries.append((state, next(x for x in state.tasks if x.id == row.id)))
-        names = {uid: u.name for uid, u in users.items()}
-        return TaskPage(entries=entries, names=names, more=more, drafts=await self.drafts(viewer))
-
-    async def drafts(self, viewer: Viewer, process: str | None = None) -> list[tuple[CaseState, TaskState]]:
-        """The person's unfinished requests (start forms still open), the oldest first."""
-        query = select(Task).where(
-            Task.assignee_id == viewer.user.id, Task.key == START_TASK, Task.status == TaskStatus.OPEN
-        )
-        if process is not None:
-            query = query.join(Case, Case.id == Task.case_id).where(Case.process == process)
-        rows = list((await self.session.execute(query.order_by(Task.id))).scalars())
-        states = await case_states(self.core, self.session, (r.case_id for r in rows))
-        return [(states[r.case_id], next(x for x in states[r.case_id].tasks if x.id == r.id)) for r in rows]
+            task = TaskState(
+                key=row.key, stage=row.stage, visit=row.visit, kind=row.kind, role=row.role,
+                assignee_id=row.assignee_id, status=row.status, due_at=row.due_at, created_at=row.created_at,
+                outcome=row.outcome, done_by=row.done_by, done_at=row.done_at, id=row.id,
+            )  # fmt: skip
+            state = states.get(row.case_id)
+            if state is None:
+                state = states[row.case_id] = CaseState(
+                    spec=await self.core.registry.spec(self.session, row.definition_id),
+                    initiator_id=row.initiator_id, stage=row.case_stage, status=row.case_status, data=row.data,
+                    responsible_id=row.responsible_id, visit=row.case_visit, result=row.result, title=row.title,
+                    id=row.case_id,
+                )  # fmt: skip
+            state.tasks.append(task)  # the case's tasks on this page only: the cards show nothing else of them
+            (drafts if row.draft else entries).append((state, task))
+        entries.sort(key=lambda e: (e[1].due_at is None, e[1].due_at or _NEVER, e[1].id or 0))
+        drafts.sort(key=lambda e: e[1].id or 0)
+        entries, more = entries[:page], len(entries) > page
+        await load_work(self.session, [state for state, _task in entries])
+        named = {i for _s, t in entries for i in (t.assignee_id, t.done_by) if i and i != viewer.user.id}
+        names = {uid: u.name for uid, u in (await people_repo.users_by_ids(self.session, named)).items()}
+        return TaskPage(entries=entries, names=names, more=more, drafts=drafts)
 
     def startable(self, viewer: Viewer) -> list[ProcessDef]:
         # A process started elsewhere (the order request: from the cart) is not offered here.

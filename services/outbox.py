@@ -3,13 +3,15 @@ that caused it; `services.delivery.OutboxSender` delivers them within Telegram's
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Outbox
+from db.engine import take_ids
+from db.models import Outbox, TaskCard
 from flows.status import OutboxStatus
 from flows.values import utf16_length
 from services import tg_html
@@ -152,6 +154,69 @@ def message(
     if purpose:
         payload["purpose"] = purpose
     return enqueue(session, chat_id=chat_id, method="sendMessage", payload=payload, now=now, case_id=case_id)
+
+
+# PostgreSQL: a page of messages and the cards among them in one statement, whatever their number (the rows
+# travel as one JSON parameter, so the statement has one shape and is prepared once). The ids are taken in the
+# messages' order (volatile functions are evaluated after the sort): a chat's messages go out in id order.
+_PAGE_PG = text(
+    """
+    WITH m AS MATERIALIZED (
+        SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id, r.method, r.payload, r.task_id
+        FROM json_to_recordset(CAST(:rows AS json)) AS r(n integer, method text, payload jsonb, task_id integer)
+        ORDER BY r.n
+    ), written AS (
+        INSERT INTO outbox (id, channel, chat_id, method, payload, status, attempts, created_at)
+        SELECT m.id, 'telegram', CAST(:chat_id AS bigint), m.method, m.payload, 'pending', 0,
+               CAST(:now AS timestamptz)
+        FROM m
+    )
+    INSERT INTO task_cards (task_id, user_id, outbox_id)
+    SELECT m.task_id, CAST(:user_id AS integer), m.id FROM m WHERE m.task_id IS NOT NULL
+    """
+)
+_OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
+_CARDS: Table = TaskCard.__table__  # type: ignore[assignment]
+
+
+async def page(
+    session: AsyncSession, chat_id: int, user_id: int, now: datetime, messages: list[tuple[str, Any, int | None]]
+) -> None:
+    """Messages to one person, each (text, buttons, the task it is a card of, if any), as `message` writes them
+    (a long text in pieces, the buttons on the last), and a `TaskCard` for each card — without the ORM: on
+    PostgreSQL one statement, on SQLite one multi-row INSERT per table (the ids numbered here, `take_ids`)."""
+    rows: list[tuple[str, dict[str, Any], int | None]] = []
+    for body, reply_markup, task_id in messages:
+        *head, last = split_text(body)
+        rows += [("sendMessage", {"text": piece}, None) for piece in head]
+        payload: dict[str, Any] = {"text": last}
+        if reply_markup:
+            payload["reply_markup"] = reply_markup
+        rows.append(("sendMessage", payload, task_id))
+    if not rows:
+        return
+    await session.flush()  # whatever the update said before goes out before these
+    if session.get_bind().dialect.name != "sqlite":
+        data = [{"n": n, "method": m, "payload": p, "task_id": t} for n, (m, p, t) in enumerate(rows)]
+        params = {"rows": json.dumps(data, ensure_ascii=False), "chat_id": chat_id, "user_id": user_id, "now": now}
+        await session.execute(_PAGE_PG, params)
+        return
+    cards = sum(1 for row in rows if row[2] is not None)
+    tops = await session.run_sync(take_ids, {"outbox": len(rows), "task_cards": cards})
+    written = [
+        {"id": tops["outbox"] + n, "channel": "telegram", "chat_id": chat_id, "method": method, "payload": payload,
+         "ref_id": None, "case_id": None, "status": OutboxStatus.PENDING, "attempts": 0, "not_before": None,
+         "created_at": now}
+        for n, (method, payload, _task) in enumerate(rows, start=1)
+    ]  # fmt: skip
+    await session.execute(insert(_OUTBOX), written)
+    given = [(task, tops["outbox"] + n) for n, (_m, _p, task) in enumerate(rows, start=1) if task is not None]
+    if given:
+        await session.execute(
+            insert(_CARDS),
+            [{"id": tops["task_cards"] + n, "task_id": task, "user_id": user_id, "outbox_id": outbox_id}
+             for n, (task, outbox_id) in enumerate(given, start=1)],
+        )  # fmt: skip
 
 
 RENDER = "render"  # the channel of render jobs: documents made after the step's commit, off the event loop

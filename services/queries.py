@@ -50,7 +50,8 @@ def _open_tasks_page(roles: tuple[str, ...], limit: int) -> Select[Task]:
     return _build_page(roles, limit, None)
 
 
-def _build_page(roles: tuple[str, ...], limit: int, scope: ColumnElement[bool] | None) -> Select[Task]:
+def _pools(roles: tuple[str, ...], limit: int, scope: ColumnElement[bool] | None) -> Any:
+    """The page's (id, due_at) candidates: one branch per source, each with its own LIMIT."""
     narrowed = () if scope is None else (scope,)
 
     def branch(*conditions: ColumnElement[bool]) -> Select[Any]:
@@ -65,9 +66,60 @@ def _build_page(roles: tuple[str, ...], limit: int, scope: ColumnElement[bool] |
 
     branches = [branch(Task.assignee_id == bindparam("user_id", type_=Integer))]
     branches += [branch(Task.assignee_id.is_(None), Task.role == role) for role in roles]
-    page = union_all(*branches).subquery("page")
+    return union_all(*branches).subquery("page")
+
+
+def _build_page(roles: tuple[str, ...], limit: int, scope: ColumnElement[bool] | None) -> Select[Task]:
+    page = _pools(roles, limit, scope)
     return (
         select(Task).join(page, Task.id == page.c.id).order_by(page.c.due_at.asc().nulls_last(), page.c.id).limit(limit)
+    )
+
+
+# What a card shows of a task and of its case (`CaseState` and `TaskState` without the rest of the case).
+_TASK_COLUMNS = (
+    Task.id, Task.case_id, Task.key, Task.stage, Task.visit, Task.kind, Task.role, Task.assignee_id, Task.status,
+    Task.due_at, Task.created_at, Task.outcome, Task.done_by, Task.done_at,
+)  # fmt: skip
+_CASE_COLUMNS = (
+    Case.definition_id, Case.title, Case.stage.label("case_stage"), Case.status.label("case_status"), Case.data,
+    Case.initiator_id, Case.responsible_id, Case.visit.label("case_visit"), Case.result,
+)  # fmt: skip
+
+
+def my_tasks_page(
+    user_id: int, roles: Iterable[str], limit: int, scope: ColumnElement[bool] | None = None
+) -> Select[Any]:
+    """«My tasks» in one statement: the page of `open_tasks_page` (`draft` 0; unordered here, the caller sorts
+    by due date) and the person's unfinished requests (open start forms, `draft` 1), each row with what its card
+    shows of its case."""
+    key = tuple(sorted(set(roles)))
+    if scope is not None:
+        return _build_tasks_and_drafts(key, limit, scope).params(user_id=user_id)
+    return _tasks_and_drafts(key, limit).params(user_id=user_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _tasks_and_drafts(roles: tuple[str, ...], limit: int) -> Select[Any]:
+    return _build_tasks_and_drafts(roles, limit, None)
+
+
+def _build_tasks_and_drafts(roles: tuple[str, ...], limit: int, scope: ColumnElement[bool] | None) -> Select[Any]:
+    page = _pools(roles, limit, scope)
+    first = (
+        select(page.c.id, literal_column("0").label("draft"))
+        .order_by(page.c.due_at.asc().nulls_last(), page.c.id)
+        .limit(limit)
+        .subquery()
+    )
+    drafts: Any = select(Task.id, literal_column("1").label("draft")).where(
+        Task.assignee_id == bindparam("user_id", type_=Integer), Task.key == START_TASK, OPEN
+    )
+    picked = union_all(select(first.c.id, first.c.draft), drafts).subquery("picked")
+    return (
+        select(picked.c.draft, *_TASK_COLUMNS, *_CASE_COLUMNS)
+        .join_from(picked, Task, Task.id == picked.c.id)
+        .join(Case, Case.id == Task.case_id)
     )
 
 

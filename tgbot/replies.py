@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import TaskCard, User
+from db.models import User
 from flows.clock import Clock
 from services import outbox
 from services.menu import PAGE, TaskPage
@@ -46,22 +46,20 @@ class Replies:
         outbox.enqueue(self.session, chat_id=chat_id, method="sendPhoto", now=self.clock.now(), payload=payload)
 
     async def task_page(self, chat_id: int, user: User, page: TaskPage) -> None:
-        """«My tasks»: a heading and one card per task, remembered (`TaskCard`) so the cards follow the task."""
-        lang, now = user.language, self.clock.now()
+        """«My tasks»: a heading and one card per task, remembered (`TaskCard`) so the cards follow the task; the
+        messages and the cards written together (`outbox.page`)."""
+        lang = user.language
+        messages: list[tuple[str, Any, int | None]] = []
         for state, task in page.drafts:
-            text, keyboard = self.r.draft_card(state, task, lang)
-            outbox.message(self.session, chat_id, text, now, keyboard)
-        if not page.entries and page.drafts:
-            return
+            messages.append((*self.r.draft_card(state, task, lang), None))
         if not page.entries:
-            outbox.message(self.session, chat_id, self.r.t("You have no open tasks. 🎉", lang), now)
-            return
-        count = f"{PAGE}+" if page.more else len(page.entries)
-        outbox.message(self.session, chat_id, self.r.t("Your open tasks: %(n)s", lang, n=count), now)
-        cards = []
-        for state, task in page.entries:
-            extra = {"case": {"id": state.id, "title": state.title}}
-            text, keyboard = self.r.task_card(state, task, lang, names=page.names, viewer_id=user.id, extra=extra)
-            cards.append((task.id, outbox.message(self.session, chat_id, text, now, keyboard)))
-        await self.session.flush()  # one INSERT for the page's messages; the cards need their ids
-        self.session.add_all(TaskCard(task_id=task_id, user_id=user.id, outbox_id=row.id) for task_id, row in cards)
+            if not page.drafts:
+                messages.append((self.r.t("You have no open tasks. 🎉", lang), None, None))
+        else:
+            count = f"{PAGE}+" if page.more else len(page.entries)
+            messages.append((self.r.t("Your open tasks: %(n)s", lang, n=count), None, None))
+            for state, task in page.entries:
+                extra = {"case": {"id": state.id, "title": state.title}}
+                text, keyboard = self.r.task_card(state, task, lang, names=page.names, viewer_id=user.id, extra=extra)
+                messages.append((text, keyboard, task.id))
+        await outbox.page(self.session, chat_id, user.id, self.clock.now(), messages)
