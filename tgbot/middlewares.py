@@ -169,7 +169,9 @@ class DbSessionMiddleware(BaseMiddleware):
                 async with session.begin():
                     # The update from the inbox is taken in its own transaction: done together with its effects.
                     # On PostgreSQL the claim and the person's read are one statement.
-                    user, roles, form = None, set(), []
+                    user: User | None = None
+                    roles: set[str] = set()
+                    form: list[Any] = []
                     if inbox_id is not None and tg_user is not None and not self.core.sqlite:
                         took, user, roles, form = await inbox.take_with_person(
                             session, inbox_id, tg_user.id, self.core.clock.now()
