@@ -52,7 +52,11 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     # update fails after a database restart, not every one. pool_recycle retires connections before
     # firewalls and poolers typically cut idle ones. The pool covers aiogram's concurrent updates plus the
     # outbox sender and the scheduler, so connections are not opened and closed under load.
-    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=1800)
+    # LIFO: the few connections in use stay the warm ones (each prepares every statement it runs once), instead of
+    # the load spreading over all twenty and each preparing everything anew.
+    return create_async_engine(
+        url, echo=echo, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=1800, pool_use_lifo=True
+    )
 
 
 # Tables a step writes several rows of at once, whose ids the step needs (a card points at its message).

@@ -168,15 +168,25 @@ class DbSessionMiddleware(BaseMiddleware):
             try:
                 async with session.begin():
                     # The update from the inbox is taken in its own transaction: done together with its effects.
-                    if inbox_id is not None and not await inbox.take(session, inbox_id, self.core.clock.now()):
-                        return None  # handled already (a redelivery), or an older update of this person is first
+                    # On PostgreSQL the claim and the person's read are one statement.
+                    user: User | None = None
+                    roles: set[str] = set()
+                    form: list[Any] = []
+                    if inbox_id is not None and tg_user is not None and not self.core.sqlite:
+                        took, user, roles, form = await inbox.take_with_person(
+                            session, inbox_id, tg_user.id, self.core.clock.now()
+                        )
+                        if not took:
+                            return None  # handled already (a redelivery), or an older update of this person is first
+                    else:
+                        if inbox_id is not None and not await inbox.take(session, inbox_id, self.core.clock.now()):
+                            return None
+                        if tg_user is not None:
+                            user, roles, form = await people.user_and_roles(
+                                session, tg_user.id, lock=not self.core.sqlite
+                            )
                     data["session"] = session
                     data["core"] = self.core
-                    user, roles, form = (
-                        await people.user_and_roles(session, tg_user.id, lock=not self.core.sqlite)
-                        if tg_user
-                        else (None, set(), [])
-                    )
                     data["user"], data["roles"] = user, roles
                     data["form_rows"] = form  # kept for the update: the form's task and case are read once
                     if user is not None:
