@@ -178,8 +178,8 @@ async def search(
     matches = await _sqlite_matches(session, words) if words and dialect == "sqlite" else None
     page = select(CatalogProduct.id, CatalogProduct.name)
     if matches is not None:
-        # The index's matches first, each product then read by its id and the few sorted (SQLite keeps the order
-        # of a FROM subquery joined by the primary key): not the walk of the whole name index for a rare word.
+        # The index's matches first, each product then read by its id and the few sorted: not the walk of the whole
+        # name index for a rare word.
         page = page.select_from(matches).join(CatalogProduct, CatalogProduct.id == matches.c.id)
     if price_type_id is not None and (price_min is not None or price_max is not None):
         ranged = CatalogPrice.__table__.alias("ranged")
@@ -191,7 +191,10 @@ async def search(
         if price_max is not None:
             page = page.where(ranged.c.value <= price_max)
     if active_only:
-        page = page.where(CatalogProduct.active.is_(True))
+        # With the index's matches, `active` in a function: else SQLite prefers walking the (active, name) index,
+        # which gives the order, probing the matches for each of the catalogue's products.
+        active = CatalogProduct.active if matches is None else func.coalesce(CatalogProduct.active, False)
+        page = page.where(active.is_(True))
     for word in words:
         # The words go into the statement as literals: a prepared statement run a few times gets a generic plan on
         # PostgreSQL, blind to which words the trigram index can serve (a two-letter word it cannot: the generic
