@@ -9,6 +9,9 @@ Read API (every function takes an AsyncSession; nothing here writes):
   its subgroups; `price_type_id` gives each hit's price in that type (None: no price) and is needed for
   `price_min`/`price_max` (a product without a price of that type is then left out); `next_offset` is None on the
   last page (Telegram's inline `next_offset` is `str(page.next_offset or "")`). Order: name, then id.
+  Indexes for words: PostgreSQL's trigram index (migration 0014_search_index); on SQLite the FTS5 table
+  `catalog_products_fts` (migration 0018_sqlite_search), asked for the products holding every trigram of the words
+  of 3+ characters, the LIKE conditions then kept on those alone (so the same results as a scan).
 - `find_price_type(session, key)` -> CatalogPriceType | None: by external id or by name (what
   `companies.price_type` holds); `price_types(session)` -> all of them by name.
 - `price(session, product_id, price_type_id)` -> Decimal | None; `prices(session, product_ids, price_type_id)` ->
@@ -36,7 +39,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, cast, func, null, or_, select
+from sqlalchemy import (
+    Select,
+    String,
+    Subquery,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    table,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -51,6 +69,12 @@ from db.models import (
 
 EXCHANGE_DIR = "1c"  # under the data directory: what 1C uploads (images among it)
 PAGE = 50  # Telegram shows at most 50 inline results at a time
+# SQLite (migration 0018_sqlite_search): trigrams of the products' search_text, kept in step by triggers.
+FTS = "catalog_products_fts"
+_fts = table(FTS, column("rowid"))
+# Words in this many products or more are searched without the index on SQLite: the walk of the name index then
+# meets the page's matches soon, while gathering and sorting them all would cost a read of each.
+DENSE = 10_000
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,30 @@ def search_text(name: str, article: str | None, barcode: str | None) -> str:
 
 def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _trigram_query(words: Iterable[str]) -> str:
+    """An FTS5 query for the products holding every trigram of every word (each of 3+ characters): a superset of
+    those whose text holds the words (the index keeps no positions), which the LIKE conditions then narrow."""
+    grams = dict.fromkeys(word[i : i + 3] for word in words for i in range(len(word) - 2))
+    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+
+
+async def _sqlite_matches(session: AsyncSession, words: list[str]) -> Subquery | None:
+    """The ids of a superset of the products matching `words` (by the trigram index and by barcode), or None
+    when no word can use the index or the words are in most of the catalogue (the scan is then the cheaper)."""
+    long = [word for word in words if len(word) >= 3]
+    if not long:
+        return None
+    match = bindparam(None, _trigram_query(long), String)
+    indexed = select(_fts.c.rowid.label("id")).where(literal_column(FTS).op("MATCH")(match))
+    found = select(func.count()).select_from(indexed.limit(DENSE).subquery())
+    if (await session.execute(found)).scalar_one() >= DENSE:
+        return None
+    # A product matches a word by its text or by its barcode equal to the word: the second kind, if its text
+    # does not hold the word, is added here so that nothing the LIKE conditions would find is left out.
+    by_barcode = select(CatalogProduct.id).where(CatalogProduct.barcode.in_(long))
+    return union(indexed, by_barcode).subquery("matches")
 
 
 async def get_product(session: AsyncSession, product_id: int) -> CatalogProduct | None:
@@ -125,7 +173,14 @@ async def search(
         raise ValueError("a price range needs a price type")
     # Two steps in one statement: the page's ids are picked first, from the narrow columns the filters and the
     # order need, and only that page's rows are then read whole and joined to their price (not every match).
+    words = fold(text).split()
+    dialect = session.get_bind().dialect.name
+    matches = await _sqlite_matches(session, words) if words and dialect == "sqlite" else None
     page = select(CatalogProduct.id, CatalogProduct.name)
+    if matches is not None:
+        # The index's matches first, each product then read by its id and the few sorted: not the walk of the whole
+        # name index for a rare word.
+        page = page.select_from(matches).join(CatalogProduct, CatalogProduct.id == matches.c.id)
     if price_type_id is not None and (price_min is not None or price_max is not None):
         ranged = CatalogPrice.__table__.alias("ranged")
         page = page.join(
@@ -136,8 +191,10 @@ async def search(
         if price_max is not None:
             page = page.where(ranged.c.value <= price_max)
     if active_only:
-        page = page.where(CatalogProduct.active.is_(True))
-    words = fold(text).split()
+        # With the index's matches, `active` in a function: else SQLite prefers walking the (active, name) index,
+        # which gives the order, probing the matches for each of the catalogue's products.
+        active = CatalogProduct.active if matches is None else func.coalesce(CatalogProduct.active, False)
+        page = page.where(active.is_(True))
     for word in words:
         # The words go into the statement as literals: a prepared statement run a few times gets a generic plan on
         # PostgreSQL, blind to which words the trigram index can serve (a two-letter word it cannot: the generic
@@ -150,11 +207,12 @@ async def search(
     if in_stock:
         page = page.where(CatalogProduct.quantity > 0)
     offset = max(offset, 0)
-    if words and session.get_bind().dialect.name == "postgresql":
+    if words and dialect == "postgresql":
         # The matches of words are gathered first (the trigram index) and then sorted: given the order alone, the
         # planner walks the name index hoping to meet matches evenly, and a word that only names sorting late
-        # (every «Триммер …») had it read most of the catalogue. OFFSET 0 keeps the subquery apart. SQLite has no
-        # index for words: its walk of the name index, stopping at the page's end, is the better of its two.
+        # (every «Триммер …») had it read most of the catalogue. OFFSET 0 keeps the subquery apart. On SQLite
+        # without the index's matches (short or common words), the walk of the name index, stopping at the page's
+        # end, is the better of its two.
         matches = page.offset(0).subquery("matches")
         page = select(matches.c.id, matches.c.name).order_by(matches.c.name, matches.c.id)
     else:
