@@ -535,8 +535,18 @@ class CatalogueWriter:
             ["product_id", "price_type_id"],
             ["value", "currency", "import_run"],
         )
+        await _bulk_upsert(
+            session,
+            "catalog_stock",
+            STOCK_COLUMNS,
+            list(stock.values()),
+            ["product_id", "warehouse_id"],
+            ["quantity", "import_run"],
+        )
         if by_warehouse:
-            # An offer's stock by warehouse is the whole of it: a warehouse it no longer lists holds none.
+            # An offer's stock by warehouse is the whole of it: a warehouse it no longer lists holds none. Removed after
+            # the upsert (which stamps what it lists), so a repeated package updates its rows rather than deleting
+            # and inserting them again (an insert's foreign-key checks cost more than the row itself).
             if pg:
                 await session.execute(
                     text(
@@ -550,14 +560,6 @@ class CatalogueWriter:
                         CatalogStock.product_id.in_(by_warehouse), CatalogStock.import_run != self.stamp
                     )
                 )
-        await _bulk_upsert(
-            session,
-            "catalog_stock",
-            STOCK_COLUMNS,
-            list(stock.values()),
-            ["product_id", "warehouse_id"],
-            ["quantity", "import_run"],
-        )
         await self._totals(session, quantities, now)
         counted = {pid for pid, _ in quantities}
         rest = [pid for pid in mentioned if pid not in counted]

@@ -236,6 +236,39 @@ async def test_a_package_of_changes_never_deactivates_and_a_full_one_does(
         assert [h.product.external_id for h in (await catalogue.search(session, "диск пильный")).hits] == []
 
 
+async def test_an_offer_s_stock_by_warehouse_is_the_whole_of_it(
+    sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """A changed offer listing one warehouse of two: the other holds none of it (its row goes), the one listed is
+    restamped with its new quantity, other offers' stock is untouched (the writer upserts first, then removes)."""
+    await _load(
+        sessionmaker,
+        cml.write(tmp_path, "import.xml", cml.import_xml("2.07")),
+        cml.write(tmp_path, "offers.xml", cml.offers_xml("2.07", stock="attributes")),
+    )
+    async with sessionmaker() as session:
+        before = {(r.product_id, r.warehouse_id): r.import_run for r in (await session.scalars(select(CatalogStock)))}
+    changes = tmp_path / "changes"
+    changes.mkdir()
+    only = cml.Catalogue(products=("prod-1",), offers=("prod-1",), groups=False)
+    text = cml.offers_xml("2.07", only_changes=True, stock="attributes", catalogue=only)
+    msk, spb = '<Склад ИдСклада="w-msk" КоличествоНаСкладе=', '<Склад ИдСклада="w-spb" КоличествоНаСкладе='
+    text = text.replace(f'{msk}"12"/>', f'{msk}"7"/>')
+    text = text.replace(f'{spb}"3"/>', "").replace(">15<", ">7<")
+    await _load(sessionmaker, cml.write(changes, "offers.xml", text))
+
+    assert await _stock(sessionmaker, "prod-1") == {"Склад Москва": Decimal(7)}
+    assert await _stock(sessionmaker, "prod-2") == {"Склад Санкт-Петербург": Decimal(5)}
+    assert (await _product(sessionmaker, "prod-1")).quantity == Decimal(7)
+    assert await _stats(sessionmaker) == {**BY_WAREHOUSE, "stock": BY_WAREHOUSE["stock"] - 1}
+    async with sessionmaker() as session:
+        after = {(r.product_id, r.warehouse_id): r.import_run for r in (await session.scalars(select(CatalogStock)))}
+    prod_1 = (await _product(sessionmaker, "prod-1")).id
+    changed = {key for key in after if before[key] != after[key]}
+    assert len(changed) == 1 and next(iter(changed))[0] == prod_1  # only the row listed again is restamped
+    assert set(before) - set(after) == {key for key in before if key[0] == prod_1} - changed
+
+
 async def test_the_catalogue_is_searched_by_name_article_and_barcode_with_filters(
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
