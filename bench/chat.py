@@ -15,6 +15,10 @@ from PIL import Image
 
 log = logging.getLogger(__name__)
 
+# What the bot says (in Russian) when it is not sure its last question arrived and asks it again (tgbot/conversation.py
+# `reasked`): the person's message after it was not taken as the answer, so they answer again.
+REASKED = "мой последний вопрос до вас дошёл"
+
 
 
 def _picture() -> bytes:
@@ -81,6 +85,7 @@ class SimPerson:
     seen: int = 0
     last: dict[str, Any] | None = None  # the bot message the last action was answered with
     latencies: list[float] = field(default_factory=list)
+    reanswered: int = 0  # questions answered again after the bot re-asked them
 
     @property
     def api(self) -> str:
@@ -99,6 +104,13 @@ class SimPerson:
         `scheduled`: when the action was due (open loop); if the person is still waiting for the previous
         answer by then, that wait counts too, so a slow bot cannot hide its backlog (coordinated omission)."""
         began = time.perf_counter()
+        await self._send(action)
+        await self._wait_for(action.expect, began, again=action if action.kind != "press" else None)
+        elapsed = time.perf_counter() - (began if scheduled is None else min(began, scheduled))
+        self.latencies.append(elapsed)
+        return elapsed
+
+    async def _send(self, action: Action) -> None:
         if action.kind == "text":
             async with self.http.post(f"{self.api}/messages", json={"text": action.value}) as response:
                 body = await response.json()
@@ -120,10 +132,6 @@ class SimPerson:
                 if response.status != 200:
                     raise NoAnswer(f"user {self.id} could not press {action.value!r}: {await response.text()}")
                 await response.read()
-        await self._wait_for(action.expect, began)
-        elapsed = time.perf_counter() - (began if scheduled is None else min(began, scheduled))
-        self.latencies.append(elapsed)
-        return elapsed
 
     def _button(self, label: str) -> tuple[int, str]:
         if self.last is None:
@@ -134,7 +142,9 @@ class SimPerson:
                     return int(self.last["message_id"]), str(key["callback_data"])
         raise NoAnswer(f"user {self.id}: no button {label!r} in {str(self.last.get('text'))[:200]!r}")
 
-    async def _wait_for(self, fragment: str, began: float) -> None:
+    async def _wait_for(self, fragment: str, began: float, again: Action | None = None) -> None:
+        """Wait for a bot message holding `fragment`. When the bot says it is not sure its question reached the
+        person (a crash mid-send) and asks it again, the person answers it again, as people do (`again`)."""
         deadline = began + self.timeout
         while True:
             remaining = deadline - time.perf_counter()
@@ -147,9 +157,14 @@ class SimPerson:
                 if not message.get("from_bot") or message["message_id"] <= self.seen:
                     continue
                 self.seen = int(message["message_id"])
-                if fragment in (message.get("text") or message.get("caption") or ""):
+                text = message.get("text") or message.get("caption") or ""
+                if fragment in text:
                     self.last = message
                     return
+                if again is not None and REASKED in text:
+                    log.info("user %s: the bot asked again after a crash; answering again", self.id)
+                    self.reanswered += 1
+                    await self._send(again)
 
     async def burst(self, texts: tuple[str, ...], expect: str) -> None:
         """Several messages at once, without waiting for answers (then wait for `expect`): the bot must take

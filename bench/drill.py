@@ -232,11 +232,15 @@ class Drill:
     async def _act(self, person: SimPerson, action: Action) -> bool:
         self.report.actions += 1
         self.sent[person.id] += 1
+        before = person.reanswered
         try:
             await person.act(action)
         except NoAnswer as error:
             self.report.notes.append(f"no answer: {error}")
             return False
+        finally:
+            # A question asked again after a crash is answered again: one more update the person sent.
+            self.sent[person.id] += person.reanswered - before
         self.report.answered += 1
         return True
 

@@ -247,12 +247,18 @@ class Conversation:
             raise EngineError(_("That question was already answered; please use the latest message."))
         return loaded, fields, names, draft, step
 
-    async def reasked(self, task: Task) -> bool:
+    async def reasked(self, task: Task, *, answering: bool = True) -> bool:
         """The last question may not have reached the person (its send was uncertain or failed): ask it again
-        rather than take this message for its answer."""
+        rather than take this message for its answer — it may answer a question they never saw. `answering`:
+        the person has just written (they are told their message was not recorded), not the scheduler's re-ask."""
         if self.user.question_lost_at is None:
             return False
-        self.say(self.r.t("I am not sure my last question reached you, so here it is again.", self.lang))
+        if answering:
+            notice = "I am not sure my last question reached you, so your message was not recorded as its answer. " \
+                "Here is the question again, please answer it once more."
+        else:
+            notice = "I am not sure my last question reached you, so here it is again."
+        self.say(self.r.t(notice, self.lang))
         await self.ask(task)
         return True
 

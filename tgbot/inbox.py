@@ -167,7 +167,7 @@ class InboxProcessor:
                 if task is None:
                     user.question_lost_at = None
                     continue
-                await conversation.reasked(task)
+                await conversation.reasked(task, answering=False)
             self.core.outbox_written()
         return len(ids)
 

@@ -147,7 +147,7 @@ class OutboxNotifier:
                         .join(User, User.id == TaskCard.user_id)
                         .where(TaskCard.task_id == task.id)
                     )
-                ).tuples()
+                ).all()
             ]
         if not rows:
             return
