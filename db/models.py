@@ -284,7 +284,7 @@ class Timer(Base):
     __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(status_type(TimerStatus), default=TimerStatus.PENDING)
