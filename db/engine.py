@@ -60,22 +60,23 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 # Tables a step writes several rows of at once, whose ids the step needs (a card points at its message).
-_NUMBERED_HERE = frozenset({"outbox", "task_cards"})
+_TOP_NAMES = ("outbox", "task_cards", "tasks")  # `id_tops`'s columns, in its order
+_NUMBERED_HERE = frozenset(_TOP_NAMES)
 _TOPS = "sqlite_id_tops"  # session.info: (the transaction, {table name: the highest id taken so far})
 
 
 def id_tops() -> list[Any]:
     """The current highest ids of the tables numbered here, as columns another SQLite query can carry (the
     case's load does, so the step's flush needs no read of its own)."""
-    from db.models import Outbox, TaskCard
+    from db.models import Outbox, Task, TaskCard
 
-    return [select(func.max(model.id)).scalar_subquery() for model in (Outbox, TaskCard)]
+    return [select(func.max(model.id)).scalar_subquery() for model in (Outbox, TaskCard, Task)]
 
 
 def remember_id_tops(session: Session, tops: Any) -> None:
     """The maxima read by `id_tops` within this transaction: it holds SQLite's write lock (BEGIN IMMEDIATE),
     so nobody else inserts until it ends; they serve this transaction's flushes only."""
-    names = ("outbox", "task_cards")
+    names = _TOP_NAMES
     session.info[_TOPS] = (session.get_transaction(), {n: top or 0 for n, top in zip(names, tops, strict=True)})
 
 
@@ -89,7 +90,7 @@ def take_ids(session: Session, counts: dict[str, int]) -> dict[str, int]:
         tops = known[1]
     else:
         read = session.connection().execute(select(*id_tops())).one()
-        tops = {name: top or 0 for name, top in zip(("outbox", "task_cards"), read, strict=True)}
+        tops = {name: top or 0 for name, top in zip(_TOP_NAMES, read, strict=True)}
         session.info[_TOPS] = (session.get_transaction(), tops)
     taken = dict(tops)
     for name, count in counts.items():

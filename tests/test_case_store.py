@@ -108,3 +108,38 @@ async def test_a_step_cancels_the_stored_timers_it_replaces_and_keeps_the_ones_i
         await core.close()
     assert stored == {"old": TimerStatus.CANCELLED, "new": TimerStatus.PENDING}
     assert len(moved) == 1
+
+
+async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_path: Path, database_url: str) -> None:
+    """Two steps from the same state of a case: the second to write finds the case's version moved on and is
+    refused whole (on SQLite the trigger that writes the step's rows checks it first), so nothing of it is stored."""
+    import pytest
+    from sqlalchemy.orm.exc import StaleDataError
+
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+        async with core.sessionmaker() as session, session.begin():
+            old = await CaseStore(session, core.registry, sqlite=core.sqlite, now=core.clock.now()).load(loaded.row.id)
+        first = HAPPY_PATH[0]
+        task = next(t for t in loaded.state.open_tasks() if t.key == first.task)
+        assert task.id is not None
+        async with core.sessionmaker() as session, session.begin():
+            await CaseService(core, session).submit(users["initiator"], task.id, first.outcome, dict(first.values))
+        async with core.sessionmaker() as session:
+            before = (await session.execute(select(AuditEntry.id))).scalars().all()
+        with pytest.raises(StaleDataError):
+            async with core.sessionmaker() as session, session.begin():
+                store = CaseStore(session, core.registry, sqlite=core.sqlite, now=core.clock.now())
+                old.state.title = "written from an older state"
+                store.audit(old, None, "case.renamed", {})
+                await store.write_case(old)
+        async with core.sessionmaker() as session:
+            case = await session.get(Case, loaded.row.id)
+            after = (await session.execute(select(AuditEntry.id))).scalars().all()
+    finally:
+        await core.close()
+    assert case is not None and case.title != "written from an older state"
+    assert after == before  # the refused step's audit entry went with it

@@ -35,7 +35,8 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from db.engine import id_tops, remember_id_tops
+from db import step_writes
+from db.engine import id_tops, remember_id_tops, take_ids
 from db.models import AuditEntry, Case, Company, Outbox, Setting, Task, TaskCard, Timer, WorkPeriod
 from flows.i18n import _
 from flows.model import ProcessDef
@@ -59,8 +60,10 @@ class CaseStore:
         self._audit: list[dict[str, Any]] = []
         self._timers: list[dict[str, Any]] = []
         self._cancels: list[Any] = []  # conditions of the timers this step cancels
+        self._cancel_keys: list[tuple[int | None, int | None, str | None]] = []  # the same as (task, case, kind)
         self._audiences: dict[int, tuple[list[int], bool]] = {}  # by case id, read with the case
         self._case_write: tuple[int, Any] | None = None  # the case row's UPDATE (its id, the statement)
+        self._case_values: tuple[int, int, dict[str, Any]] | None = None  # SQLite: its id, version read, values
         # PostgreSQL: the step's messages and cards not yet flushed, taken out of the unit of work and written
         # by `write_rows` as CTEs of its one statement.
         self._outbox: list[Outbox] = []
@@ -177,6 +180,7 @@ class CaseStore:
         data-modifying CTEs of that INSERT (one round trip). The new rows join the session as they are stored."""
         inserts: list[tuple[Any, dict[str, Any]]] = []
         updates: list[Any] = []
+        changes: list[tuple[int, dict[str, Any]]] = []
         for task in loaded.state.tasks:
             if task.id is None:
                 inserts.append((task, {
@@ -199,21 +203,28 @@ class CaseStore:
                 changed["draft"] = None
             for key, value in changed.items():
                 set_committed_value(trow, key, value)
+            changes.append((trow.id, changed))
             updates.append(update(Task).where(Task.id == trow.id).values(changed))
-        if not inserts:
+        if self.sqlite:
+            if inserts or changes:
+                # The new tasks numbered here (this transaction holds SQLite's write lock), the changed and the
+                # new rows written by one statement (db/step_writes.py).
+                top = (await self.session.run_sync(take_ids, {"tasks": len(inserts)}))["tasks"] if inserts else 0
+                doc = {
+                    "task_updates": [step_writes.row(_TASKS, {**values, "id": task_id}) for task_id, values in changes],
+                    "tasks": [
+                        step_writes.new_row(_TASKS, {**values, "id": top + n})
+                        for n, (_t, values) in enumerate(inserts, 1)
+                    ],
+                }
+                await step_writes.write(self.session, doc, _STEP_TABLES)
+            ids = [top + n for n in range(1, len(inserts) + 1)] if inserts else []
+        elif not inserts:
             for statement in updates:
                 await self.session.execute(statement)
             return
-        rows = [values for _task, values in inserts]
-        if self.sqlite:
-            for change in updates:
-                await self.session.execute(change)
-            # One executemany (compiled once per process), the ids returned in the rows' order.
-            result = await self.session.execute(
-                insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True), rows
-            )
-            ids = list(result.scalars())
         else:
+            rows = [values for _task, values in inserts]
             statement, param = _recordset_insert(Task.__table__, tuple(rows[0]))
             statement = statement.returning(Task.id)
             if updates:
@@ -240,8 +251,7 @@ class CaseStore:
                 if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
                     company_id = value["id"]
                     break
-        if not self.sqlite:
-            self._take_messages()
+        self._take_messages()
         # Whatever else the step changed through the ORM (on SQLite outbox rows and cards, a person's row) goes
         # first; a case row some handler changed directly is written (and its version moved on) by this flush too.
         await self.session.flush()
@@ -255,7 +265,10 @@ class CaseStore:
             values["closed_at"] = self.now
         for key, value in values.items():
             set_committed_value(row, key, value)  # the row object says what the table now holds
-        self._case_write = (row.id, update(Case).where(Case.id == row.id, Case.version == version).values(values))
+        if self.sqlite:
+            self._case_values = (row.id, version, values)
+        else:
+            self._case_write = (row.id, update(Case).where(Case.id == row.id, Case.version == version).values(values))
         await self.write_rows()
 
     def audit(
@@ -289,6 +302,7 @@ class CaseStore:
                     and case_id in (None, timer["case_id"]) and kind in (None, timer["kind"])):
                 timer["status"] = transition(TimerStatus.PENDING, TimerStatus.CANCELLED)
         self._cancels.append(and_(*conditions) if conditions else true())
+        self._cancel_keys.append((task_id, case_id, kind))
 
     def _take_messages(self) -> None:
         """PostgreSQL: the outbox rows and cards the step added and nobody flushed yet leave the unit of work;
@@ -322,10 +336,14 @@ class CaseStore:
         """The step's case row, audit entries, cancelled timers and new timers. On PostgreSQL one statement
         (the writes as data-modifying CTEs of one SELECT: one round trip); on SQLite one per table (multi-row
         VALUES). The case row's UPDATE checks its version: a writer that read an older state fails."""
+        if self.sqlite:
+            await self._write_rows_sqlite()
+            return
         writes: list[Any] = []
         case_write, self._case_write = self._case_write, None
         if case_write is not None:
             writes.append(case_write[1])
+        self._cancel_keys = []
         if self._cancels:
             conditions, self._cancels = self._cancels, []
             writes.append(update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*conditions))
@@ -343,15 +361,6 @@ class CaseStore:
         card_rows: list[dict[str, Any]] = []
         if self._outbox or self._cards:
             messages, cards, outbox_rows, card_rows = self._message_rows()
-        if self.sqlite:
-            # One statement per table, each compiled once per process: the rows go as one executemany.
-            for number, statement in enumerate(writes):
-                result = await self.session.execute(statement)
-                if number == 0 and case_write is not None and result.rowcount != 1:  # type: ignore[attr-defined]
-                    raise _stale(case_write[0])
-            for model, rows in inserts:
-                await self.session.execute(insert(model.__table__), rows)  # Core: the ORM's bulk path splits them
-            return
         params: dict[str, str] = {}
         for model, rows in inserts:
             statement, param = _recordset_insert(model.__table__, tuple(rows[0]))
@@ -404,6 +413,65 @@ class CaseStore:
                 make_transient_to_detached(card)
                 self.session.add(card)
 
+    async def _write_rows_sqlite(self) -> None:
+        """SQLite: the step's case row (its version checked), cancelled and new timers, audit entries, messages
+        and cards as one document, written by one statement (db/step_writes.py); the messages and cards are
+        numbered here (this transaction holds the write lock), in the order they were added."""
+        doc: dict[str, Any] = {}
+        case_values, self._case_values = self._case_values, None
+        if case_values is not None:
+            case_id, version, values = case_values
+            doc["case"] = {"id": case_id, "version": version, "values": step_writes.row(_CASES, values)}
+        cancels, keys = self._cancels, self._cancel_keys
+        self._cancels, self._cancel_keys = [], []
+        by_task = [task for task, case, kind in keys if task is not None and case is None and kind is None]
+        by_case = [{"case_id": case, "kind": kind} for task, case, kind in keys
+                   if task is None and case is not None and kind is not None]  # fmt: skip
+        if by_task:
+            doc["cancel_task_timers"] = by_task
+        if by_case:
+            doc["cancel_case_timers"] = by_case
+        if len(by_task) + len(by_case) < len(keys):  # another shape (none is used by the effects today)
+            await self.session.execute(update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*cancels))
+                                       .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED)))
+        for name, rows, table in (("audit", self._audit, _AUDIT), ("timers", self._timers, _TIMERS)):
+            if rows:
+                doc[name] = [step_writes.new_row(table, r) for r in rows]
+        self._audit, self._timers = [], []
+        messages, cards = self._outbox, self._cards
+        self._outbox, self._cards = [], []
+        if messages or cards:
+            tops = await self.session.run_sync(take_ids, {"outbox": len(messages), "task_cards": len(cards)})
+            for n, message in enumerate(messages, start=1):
+                message.id = tops["outbox"] + n
+            outbox_rows = [
+                step_writes.new_row(_OUTBOX, {name: _value(m, col) for name, col in _OUTBOX_COLUMNS} | {"id": m.id})
+                for m in messages
+            ]
+            card_rows = []
+            for n, card in enumerate(cards, start=1):
+                card.id = tops["task_cards"] + n
+                if card.outbox_id is None:
+                    message = card.__dict__.get("outbox")
+                    if message is None or message.id is None:
+                        raise ValueError("a task card without its message")
+                    card.outbox_id = message.id
+                card_rows.append(step_writes.new_row(_CARDS, {"id": card.id, "task_id": card.task_id,
+                                                              "user_id": card.user_id, "outbox_id": card.outbox_id}))
+            if outbox_rows:
+                doc["outbox"] = outbox_rows
+            if card_rows:
+                doc["task_cards"] = card_rows
+        if not doc:
+            return
+        try:
+            await step_writes.write(self.session, doc, _STEP_TABLES)
+        except step_writes.StaleCase:
+            raise _stale(case_values[0] if case_values else 0) from None
+        for obj in (*messages, *cards):
+            make_transient_to_detached(obj)
+            self.session.add(obj)  # persistent and clean again: a later change is an UPDATE
+
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
             WorkPeriod(task_id=task_id, case_id=loaded.row.id, user_id=user_id, started_at=self.now, ended_at=None)
@@ -422,6 +490,11 @@ _LOADS: dict[tuple[str, bool, bool], Any] = {}  # the case's load, by (by case/t
 _TASKS: Table = Task.__table__  # type: ignore[assignment]
 _OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
 _CARDS: Table = TaskCard.__table__  # type: ignore[assignment]
+_CASES: Table = Case.__table__  # type: ignore[assignment]
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+_TIMERS: Table = Timer.__table__  # type: ignore[assignment]
+_STEP_TABLES = {"cases": _CASES, "tasks": _TASKS, "timers": _TIMERS, "audit": _AUDIT, "outbox": _OUTBOX,
+                "task_cards": _CARDS}  # fmt: skip
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
 _OUTBOX_COLUMNS = [(column.key, column) for column in _OUTBOX.columns if column.key != "id"]
 _OUTBOX_SOURCE = "outbox_numbered"

@@ -1,0 +1,145 @@
+"""SQLite: a step's rows written by one statement.
+
+PostgreSQL writes a step's rows (the case, its tasks, timers, audit, outbox, cards) as data-modifying CTEs of one
+statement (services/cases/store.py). SQLite has no such CTEs, and every statement sent from Python pays the
+driver's hop to its thread and SQLAlchemy's execution — about as much as the write itself. So on SQLite the
+step's rows go as one JSON document into a temporary table, and a trigger on it writes them where they belong,
+inside SQLite, in the order the foreign keys need: the case (its version checked first: a writer that read an
+older state is refused), task updates, new tasks, cancelled timers, audit entries, new timers, messages, cards.
+
+The table and its trigger are temporary objects of the connection, created on its first step from the models'
+columns (so never out of step with the schema) — not part of the schema, so migrations neither see nor rebuild
+them. Values arrive already converted by each column's own type (what SQLAlchemy would bind), so a date, a JSON
+column or a boolean is stored exactly as an ORM or Core write stores it.
+
+The document (every section optional):
+
+    {"case": {"id": …, "version": <the version read>, "values": {column: value, …}},
+     "task_updates": [{"id": …, column: value, …}, …],       # only the columns that changed
+     "tasks": [{column: value, …}, …],                        # ids included (numbered by the step)
+     "cancel_task_timers": [task_id, …],                      # pending timers of these tasks
+     "cancel_case_timers": [{"case_id": …, "kind": …}, …],    # pending timers of a case of one kind
+     "audit": […], "timers": […], "outbox": […], "task_cards": […]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.status import TimerStatus
+
+TABLE = "konveyer_step_writes"
+STALE = "konveyer: stale case"  # the trigger's refusal when the case's version moved on since it was read
+_READY = "konveyer_step_writes_ready"  # the pool record's info: this connection has the table and the trigger
+_DIALECT = sqlite.dialect()
+_PROCESSORS: dict[tuple[str, str], Callable[[Any], Any] | None] = {}
+
+
+class StaleCase(Exception):
+    pass
+
+
+def _quote(name: str) -> str:
+    return _DIALECT.identifier_preparer.quote(name)
+
+
+def _path(name: str, prefix: str = "$") -> str:
+    return f"'{prefix}.\"{name}\"'"
+
+
+def _insert(table: Table, section: str) -> str:
+    names = [column.name for column in table.columns]
+    values = ", ".join(f"value ->> {_path(name)}" for name in names)
+    return (
+        f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)}) "
+        f"SELECT {values} FROM json_each(NEW.doc, '$.{section}');"
+    )
+
+
+def _set(table: Table, source: str, prefix: str) -> str:
+    """Each column to the document's value when the document names it, else left as it is."""
+    parts = []
+    for column in table.columns:
+        if column.primary_key:
+            continue
+        name, path = _quote(column.name), _path(column.name, prefix)
+        parts.append(f"{name} = CASE WHEN json_type({source}, {path}) IS NULL THEN {name} ELSE {source} ->> {path} END")
+    return ", ".join(parts)
+
+
+def trigger_sql(tables: dict[str, Table]) -> list[str]:
+    cases, tasks, timers = tables["cases"], tables["tasks"], tables["timers"]
+    pending, cancelled = TimerStatus.PENDING.value, TimerStatus.CANCELLED.value
+    body = [
+        f"SELECT RAISE(ABORT, '{STALE}') WHERE json_type(NEW.doc, '$.case') IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM cases WHERE id = NEW.doc ->> '$.case.id' AND version = NEW.doc ->> '$.case.version');",
+        f"UPDATE cases SET {_set(cases, 'NEW.doc', '$.case.values')} "
+        "WHERE json_type(NEW.doc, '$.case') IS NOT NULL AND id = NEW.doc ->> '$.case.id';",
+        f"UPDATE tasks SET {_set(tasks, 'u.value', '$')} "
+        "FROM (SELECT value FROM json_each(NEW.doc, '$.task_updates')) AS u WHERE tasks.id = u.value ->> '$.id';",
+        _insert(tasks, "tasks"),
+        f"UPDATE timers SET status = '{cancelled}' WHERE status = '{pending}' "
+        "AND task_id IN (SELECT value FROM json_each(NEW.doc, '$.cancel_task_timers'));",
+        f"UPDATE timers SET status = '{cancelled}' WHERE status = '{pending}' AND EXISTS "
+        "(SELECT 1 FROM json_each(NEW.doc, '$.cancel_case_timers') AS c "
+        "WHERE timers.case_id = c.value ->> '$.case_id' AND timers.kind = c.value ->> '$.kind');",
+        _insert(tables["audit"], "audit"),
+        _insert(timers, "timers"),
+        _insert(tables["outbox"], "outbox"),
+        _insert(tables["task_cards"], "task_cards"),
+        f"DELETE FROM {TABLE};",
+    ]
+    return [
+        f"CREATE TEMP TABLE IF NOT EXISTS {TABLE} (doc TEXT NOT NULL)",
+        f"CREATE TEMP TRIGGER IF NOT EXISTS {TABLE}_apply AFTER INSERT ON {TABLE} BEGIN\n" + "\n".join(body) + "\nEND",
+    ]
+
+
+def new_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """A row to insert: the columns it leaves out take their scalar defaults, as a Core INSERT gives them (the
+    trigger names every column, so a missing one would otherwise be NULL)."""
+    filled = dict(values)
+    for column in table.columns:
+        if column.name not in filled and column.default is not None:
+            if not column.default.is_scalar:
+                raise ValueError(f"{table.name}.{column.name}: a computed default; give the value")
+            filled[column.name] = column.default.arg  # type: ignore[attr-defined]
+    return row(table, filled)
+
+
+def row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """A row's values as the column types bind them for SQLite (dates as text, JSON serialised, booleans 0/1)."""
+    out: dict[str, Any] = {}
+    columns = table.columns
+    for name, value in values.items():
+        key = (table.name, name)
+        if key not in _PROCESSORS:
+            _PROCESSORS[key] = columns[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+        processor = _PROCESSORS[key]
+        out[name] = processor(value) if processor is not None else value
+    return out
+
+
+async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Table]) -> None:
+    """One INSERT of the document; raises StaleCase when the case was changed since it was read."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    if not raw.info.get(_READY):
+        for statement in trigger_sql(tables):
+            await connection.exec_driver_sql(statement)
+        raw.info[_READY] = True
+    try:
+        await connection.exec_driver_sql(
+            f"INSERT INTO {TABLE} (doc) VALUES (?)", (json.dumps(doc, ensure_ascii=False),)
+        )
+    except IntegrityError as error:
+        if STALE in str(error.orig):
+            raise StaleCase(str(doc.get("case", {}).get("id"))) from None
+        raise
