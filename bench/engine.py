@@ -49,6 +49,9 @@ spiff_state = Table(
 )
 
 
+_TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
+
+
 class StatementCounter:
     """Counts the statements an engine sends to the database (SQLAlchemy `before_cursor_execute`)."""
 
@@ -59,8 +62,12 @@ class StatementCounter:
         event.listen(self._target, "before_cursor_execute", self._seen)
 
     def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        self.count += 1
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+        if verb in _TRANSACTION_CONTROL:
+            # asyncpg sends PostgreSQL's BEGIN and COMMIT outside the cursor (never seen here), SQLite's BEGIN
+            # IMMEDIATE passes through it: counted on one side only, they are counted on neither.
+            return
+        self.count += 1
         self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
 
     def close(self) -> None:
