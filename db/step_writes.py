@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.status import TimerStatus
@@ -132,14 +132,25 @@ async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Ta
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     if not raw.info.get(_READY):
-        for statement in trigger_sql(tables):
-            await connection.exec_driver_sql(statement)
+        await _install(connection, tables)
         raw.info[_READY] = True
+    document = (json.dumps(doc, ensure_ascii=False),)
     try:
-        await connection.exec_driver_sql(
-            f"INSERT INTO {TABLE} (doc) VALUES (?)", (json.dumps(doc, ensure_ascii=False),)
-        )
+        try:
+            await connection.exec_driver_sql(f"INSERT INTO {TABLE} (doc) VALUES (?)", document)
+        except OperationalError as error:
+            # The pool record outlived its connection's temporary objects (a reconnect keeps the record's info):
+            # made again, and the step written.
+            if f"no such table: {TABLE}" not in str(error.orig):
+                raise
+            await _install(connection, tables)
+            await connection.exec_driver_sql(f"INSERT INTO {TABLE} (doc) VALUES (?)", document)
     except IntegrityError as error:
         if STALE in str(error.orig):
             raise StaleCase(str(doc.get("case", {}).get("id"))) from None
         raise
+
+
+async def _install(connection: Any, tables: dict[str, Table]) -> None:
+    for statement in trigger_sql(tables):
+        await connection.exec_driver_sql(statement)
