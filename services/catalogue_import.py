@@ -199,27 +199,6 @@ def _pg_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _pg_quoted(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):  # a naive one is UTC, as asyncpg took it
-        value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return f'"{value.isoformat()}"'
-    text = str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _pg_array(values: Sequence[Any], kind: str) -> str:
-    """A column's values as one PostgreSQL array literal (`{1,2,NULL}`, `{"a \\"b\\"",NULL}`), sent as one text
-    parameter. Sent as a list, asyncpg checked every element against collections.abc.Iterable on its way to the
-    binary array format: ~25 of those checks an offer, a fifth of the writer's own CPU for offers.xml."""
-    if kind in ("integer", "numeric"):  # ints and Decimals print as PostgreSQL reads them; None is the only word
-        return "{" + ",".join(map(str, values)).replace("None", "NULL") + "}"
-    return "{" + ",".join(map(_pg_quoted, values)) + "}"
-
-
 _SQLITE_ROWS = 500  # rows a multi-row INSERT on SQLite: well under its 32,766 bound parameters
 
 
@@ -248,11 +227,8 @@ async def _bulk_upsert(
         # Not INSERT … ON CONFLICT here: its speculative insertion made a new row cost three times a plain INSERT.
         # The rows that exist are updated, the others inserted, in one statement; an import is the only writer of
         # these tables (a second import of the same rows at the same moment would fail on the unique key).
-        arrays = ", ".join(f"CAST(CAST(:c{n} AS text) AS {kind}[])" for n, (_, kind) in enumerate(columns))
-        params = {
-            f"c{n}": _pg_array(values, kind)
-            for n, (values, (_, kind)) in enumerate(zip(zip(*rows, strict=True), columns, strict=True))
-        }
+        arrays = ", ".join(f"CAST(:c{n} AS {kind}[])" for n, (_, kind) in enumerate(columns))
+        params = {f"c{n}": list(values) for n, values in enumerate(zip(*rows, strict=True))}
         same = " AND ".join(f"t.{k} = d.{k}" for k in keys)
         found = " AND ".join(f"u.{k} = d.{k}" for k in keys)
         sets = ", ".join(f"{c} = d.{c}" for c in updated)
@@ -606,15 +582,9 @@ class CatalogueWriter:
             await session.execute(
                 text(
                     "UPDATE catalog_products AS p SET quantity = d.q, offer_run = :stamp, updated_at = :now "
-                    "FROM unnest(CAST(CAST(:ids AS text) AS integer[]), CAST(CAST(:qs AS text) AS numeric[])) "
-                    "AS d(id, q) WHERE p.id = d.id"
+                    "FROM unnest(CAST(:ids AS integer[]), CAST(:qs AS numeric[])) AS d(id, q) WHERE p.id = d.id"
                 ).bindparams(bindparam("now", type_=UTCDateTime())),
-                {
-                    "stamp": self.stamp,
-                    "now": now,
-                    "ids": _pg_array([p for p, _ in quantities], "integer"),
-                    "qs": _pg_array([q for _, q in quantities], "numeric"),
-                },
+                {"stamp": self.stamp, "now": now, "ids": [p for p, _ in quantities], "qs": [q for _, q in quantities]},
             )
             return
         # SQLite runs an executemany in process, row after row without a round trip.
