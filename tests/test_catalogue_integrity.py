@@ -104,7 +104,7 @@ async def test_the_migrated_schema_is_the_models(empty_database_url: str) -> Non
 
 
 def test_the_import_loads_without_the_bot() -> None:
-    """aiogram's types alone are ~130 MB of a process: the import (`konveyer catalog import`, the bench's child)
+    """aiogram is ~150 MB of a process: the import (`konveyer catalog import`, the bench's child)
     must not load them (services.companies took services.core, and its i18n aiogram, for a type annotation)."""
     code = (
         "import sys\n"
