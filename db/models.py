@@ -546,7 +546,9 @@ class CatalogPriceType(Base):
 class CatalogPrice(Base):
     __tablename__ = "catalog_prices"
     __table_args__ = (Index("ix_catalog_prices_type_value", "price_type_id", "value"),)
-    product_id: Mapped[int] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"), primary_key=True)
+    # A catalog_products id with no foreign key (migration 0019_catalog_offer_fks): its check per row was most of
+    # the cost of inserting a price; services.catalogue_import.delete_products removes a product's prices with it.
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     price_type_id: Mapped[int] = mapped_column(
         ForeignKey("catalog_price_types.id", ondelete="CASCADE"), primary_key=True
     )
@@ -565,7 +567,8 @@ class CatalogWarehouse(Base):
 
 class CatalogStock(Base):
     __tablename__ = "catalog_stock"
-    product_id: Mapped[int] = mapped_column(ForeignKey("catalog_products.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key, as catalog_prices.product_id (migration 0019_catalog_offer_fks; delete_products keeps it).
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     warehouse_id: Mapped[int] = mapped_column(
         ForeignKey("catalog_warehouses.id", ondelete="CASCADE"), primary_key=True, index=True
     )

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,9 @@ from stdnum.ru import inn
 
 from db.models import AuditEntry, Company, User
 from services import people as people_repo
-from services.core import Core
+
+if TYPE_CHECKING:  # the import reads organisations without the bot's Core (and aiogram behind its i18n)
+    from services.core import Core
 
 
 async def search(session: AsyncSession, text: str, limit: int = 8) -> list[Company]:
