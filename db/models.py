@@ -546,7 +546,7 @@ class CatalogPriceType(Base):
 class CatalogPrice(Base):
     __tablename__ = "catalog_prices"
     __table_args__ = (Index("ix_catalog_prices_type_value", "price_type_id", "value"),)
-    # A catalog_products id with no foreign key (migration 0019_catalog_offer_fks): its check per row was most of
+    # A catalog_products id with no foreign key (migration 0020_catalog_offer_fks): its check per row was most of
     # the cost of inserting a price; services.catalogue_import.delete_products removes a product's prices with it.
     product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     price_type_id: Mapped[int] = mapped_column(
@@ -567,7 +567,7 @@ class CatalogWarehouse(Base):
 
 class CatalogStock(Base):
     __tablename__ = "catalog_stock"
-    # No foreign key, as catalog_prices.product_id (migration 0019_catalog_offer_fks; delete_products keeps it).
+    # No foreign key, as catalog_prices.product_id (migration 0020_catalog_offer_fks; delete_products keeps it).
     product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     warehouse_id: Mapped[int] = mapped_column(
         ForeignKey("catalog_warehouses.id", ondelete="CASCADE"), primary_key=True, index=True

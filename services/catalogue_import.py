@@ -767,7 +767,7 @@ async def delete_products(session: AsyncSession, product_ids: Sequence[int]) -> 
     """Deletes products, their variants, and the prices and stock of all of them; the number of products deleted.
 
     This is the one way to delete a product. catalog_prices and catalog_stock have no foreign key to catalog_products
-    (migration 0019_catalog_offer_fks: its check per row was most of the cost of the offers' import), so no ON DELETE
+    (migration 0020_catalog_offer_fks: its check per row was most of the cost of the offers' import), so no ON DELETE
     CASCADE removes their rows: this does, in the caller's transaction. (The application deactivates products, it
     never deletes them; the import writes prices and stock only for product ids read or made in the same
     transaction.)"""

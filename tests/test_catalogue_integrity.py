@@ -1,5 +1,5 @@
 """The catalogue's integrity without the foreign keys from prices and stock to products (migration
-0019_catalog_offer_fks): deleting a product through `delete_products` removes its prices, its stock and its
+0020_catalog_offer_fks): deleting a product through `delete_products` removes its prices, its stock and its
 variants with theirs, and nothing of other products; the migrated schema is db/models.py's; the import's modules
 load without the bot (aiogram), so the importing process stays small."""
 

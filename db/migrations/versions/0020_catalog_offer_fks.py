@@ -1,7 +1,7 @@
 """catalogue prices and stock no longer carry foreign keys to their products
 
-Revision ID: 0019_catalog_offer_fks
-Revises: 0018_sqlite_search
+Revision ID: 0020_catalog_offer_fks
+Revises: 0019_timer_task_index
 
 offers.xml writes two prices and a stock row per warehouse for every offer: 400,000 rows for 100,000 offers. Each
 row inserted ran a foreign-key check against `catalog_products` (PostgreSQL: a trigger per row, a lookup in the
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019_catalog_offer_fks"
-down_revision: str | None = "0018_sqlite_search"
+revision: str = "0020_catalog_offer_fks"
+down_revision: str | None = "0019_timer_task_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
