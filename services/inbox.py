@@ -107,7 +107,8 @@ def _store() -> Any:
         bindparam("rows", type_=Text())
     )
     query: Any = select(*(literal_column(f'r."{name}"') for name in _STORED)).select_from(source)
-    return pg_insert(InboxUpdate).from_select(list(_STORED), query).on_conflict_do_nothing(index_elements=["update_id"])
+    table: Table = InboxUpdate.__table__  # type: ignore[assignment]  # Core: also run through an ORM session
+    return pg_insert(table).from_select(list(_STORED), query).on_conflict_do_nothing(index_elements=["update_id"])
 
 
 _STORE = _store()
