@@ -37,6 +37,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import TelegramMethod
 from aiogram.types import (
     BufferedInputFile,
     FSInputFile,
@@ -720,6 +721,8 @@ class OutboxSender:
             learned = [(f.id, tg) for f, m in zip(item.album, sent, strict=False) if (tg := _sent_file_id(m))]
             first = sent[0].message_id if sent else None
             return self._outcome(row, OutboxStatus.SENT, message_id=first, learned=learned)
+        if isinstance(sent, dict):  # a raw sendMessage's answer: the Message as Telegram sent it
+            return self._outcome(row, OutboxStatus.SENT, message_id=_raw_message_id(sent))
         message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
         tg_file_id = _sent_file_id(sent)
         learned = [(stored.id, tg_file_id)] if stored is not None and tg_file_id else []
@@ -747,9 +750,12 @@ class OutboxSender:
     async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None, album: list[StoredFile]) -> Any:
         payload = dict(row.payload)
         markup = payload.pop("reply_markup", None)
-        keyboard = _markup(markup)
         if row.method == "sendMessage":
-            return await self.bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard, **_mode(payload))
+            # Most of what goes out: sent as stored, its answer kept as it came (see `RawSendMessage`).
+            return await self.bot(
+                RawSendMessage(chat_id=row.chat_id, text=payload["text"], reply_markup=markup or None, **_mode(payload))
+            )
+        keyboard = _markup(markup)
         if row.method == "editMessageText":
             assert ref is not None and ref.message_id is not None
             return await self.bot.edit_message_text(
@@ -801,6 +807,25 @@ def _may_have_arrived(exc: TelegramNetworkError) -> bool:
     answer (Telegram may have carried the call out) is ambiguous, and a new message is not sent again."""
     said = str(exc)
     return not any(sign in said for sign in ("ClientConnectorError", "Cannot connect to host"))
+
+
+class RawSendMessage(TelegramMethod[dict[str, Any]]):
+    """sendMessage with the text, parse mode and buttons as the outbox row holds them, answered with the Message as
+    Telegram sent it: no pydantic models of the keyboard, the method (with its two dozen unused fields) or the
+    answer, of which the sender needs only the message id. Telegram sees the same request."""
+
+    __returning__ = dict[str, Any]
+    __api_method__ = "sendMessage"
+
+    chat_id: int
+    text: str
+    parse_mode: str | None = None
+    reply_markup: dict[str, Any] | None = None
+
+
+def _raw_message_id(sent: dict[str, Any]) -> int | None:
+    message_id = sent.get("message_id")
+    return message_id if isinstance(message_id, int) else None
 
 
 def _mode(payload: dict[str, Any]) -> dict[str, Any]:
