@@ -14,7 +14,6 @@ per-person order, and marked done in the same transaction as everything they cha
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from db.models import Case, InboxUpdate, Task, User, UserRole
+from db.recordset import rows_json
 from flows.status import InboxStatus, transition
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ async def store(
     else:
         # The rows as one JSON parameter: one statement shape, compiled once per process (a multi-row VALUES is
         # compiled, and its cache key walked value by value, anew for every batch getUpdates brings).
-        result = await session.execute(_STORE, {"rows": json.dumps(rows, default=_json_value, ensure_ascii=False)})
+        result = await session.execute(_STORE, {"rows": rows_json(rows)})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -112,14 +112,6 @@ def _store() -> Any:
 
 
 _STORE = _store()
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use the clock")
-        return value.astimezone(UTC).isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 async def pending(connection: AsyncConnection | AsyncSession, limit: int = 200) -> list[Due]:

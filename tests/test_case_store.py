@@ -7,7 +7,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.container import build_core
 from app.settings import Settings
@@ -113,9 +115,6 @@ async def test_a_step_cancels_the_stored_timers_it_replaces_and_keeps_the_ones_i
 async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_path: Path, database_url: str) -> None:
     """Two steps from the same state of a case: the second to write finds the case's version moved on and is
     refused whole (on SQLite the trigger that writes the step's rows checks it first), so nothing of it is stored."""
-    import pytest
-    from sqlalchemy.orm.exc import StaleDataError
-
     core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
     try:
         async with core.sessionmaker() as session, session.begin():

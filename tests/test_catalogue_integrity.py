@@ -9,29 +9,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import is_sqlite, make_engine, make_sessionmaker, migrate
+from db.engine import is_sqlite, make_engine, migrate
 from db.models import Base, CatalogPrice, CatalogProduct, CatalogStock
 from flows.clock import FrozenClock
 from integrations.onec.importer import import_files
 from services.catalogue_import import delete_products
 from tests import commerceml as cml
 from tests.conftest import START
+from tests.test_commerceml_import import sessionmaker as sessionmaker  # the fixture: a migrated database
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-async def sessionmaker(database_url: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(database_url)
-    await migrate(engine)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def _rows(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, dict[str, int]]:

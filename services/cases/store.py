@@ -7,8 +7,7 @@ multi-row writes) without touching the commands or the effect handlers.
 from __future__ import annotations
 
 import copy
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +37,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from db import step_writes
 from db.engine import id_tops, remember_id_tops, take_ids
 from db.models import AuditEntry, Case, Company, Outbox, Setting, Task, TaskCard, Timer, WorkPeriod
+from db.recordset import rows_json
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
@@ -204,7 +204,8 @@ class CaseStore:
             for key, value in changed.items():
                 set_committed_value(trow, key, value)
             changes.append((trow.id, changed))
-            updates.append(update(Task).where(Task.id == trow.id).values(changed))
+            if not self.sqlite:  # SQLite writes `changes` through its step document
+                updates.append(update(Task).where(Task.id == trow.id).values(changed))
         if self.sqlite:
             if inserts or changes:
                 # The new tasks numbered here (this transaction holds SQLite's write lock), the changed and the
@@ -231,7 +232,7 @@ class CaseStore:
                 statement = statement.add_cte(*(u.cte(f"task_{n}") for n, u in enumerate(updates)))
             # One statement takes its ids from the sequence in the order of its rows: sorted, they are the
             # rows' ids in order, whatever order RETURNING uses.
-            ids = sorted((await self.session.execute(statement, {param: _rows_json(rows)})).scalars())
+            ids = sorted((await self.session.execute(statement, {param: rows_json(rows)})).scalars())
         for (task, values), task_id in zip(inserts, ids, strict=True):
             trow = Task(id=task_id, draft=None, claimed_at=None, **values)
             make_transient_to_detached(trow)
@@ -365,7 +366,7 @@ class CaseStore:
         for model, rows in inserts:
             statement, param = _recordset_insert(model.__table__, tuple(rows[0]))
             writes.append(statement)
-            params[param] = _rows_json(rows)
+            params[param] = rows_json(rows)
         if not writes and not outbox_rows and not card_rows:
             return
         if len(writes) == 1 and not outbox_rows and not card_rows:
@@ -388,12 +389,12 @@ class CaseStore:
             # cards can name them; their ids come back for the rows' objects.
             source, outbox_insert = _OUTBOX_WRITE
             ctes += [source, outbox_insert.cte("write_outbox")]
-            params[_OUTBOX_PARAM] = _rows_json(outbox_rows)
+            params[_OUTBOX_PARAM] = rows_json(outbox_rows)
             outbox_at = len(columns)
             columns.append(literal_column(f"(SELECT array_agg(s.new_id ORDER BY s.ord) FROM {_OUTBOX_SOURCE} AS s)"))
         if card_rows:
             ctes.append(_cards_insert(bool(outbox_rows)).cte("write_cards"))
-            params[_CARDS_PARAM] = _rows_json(card_rows)
+            params[_CARDS_PARAM] = rows_json(card_rows)
             # One statement takes its ids from the sequence in the order of its rows (as the tasks' do).
             columns.append(literal_column("(SELECT array_agg(w.id ORDER BY w.id) FROM write_cards AS w)"))
         ctes += [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
@@ -565,18 +566,6 @@ def _recordset_insert(table: Any, names: tuple[str, ...]) -> tuple[Any, str]:
         query: Any = select(*(literal_column(f'r."{name}"') for name in names)).select_from(source)
         _RECORDSET_INSERTS[key] = (insert(table).from_select(list(names), query), param)
     return _RECORDSET_INSERTS[key]
-
-
-def _rows_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=_json_value, ensure_ascii=False)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use the clock")
-        return value.astimezone(UTC).isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _stale(case_id: int) -> StaleDataError:

@@ -1,0 +1,20 @@
+"""Rows as one JSON parameter, for PostgreSQL's `json_populate_recordset` (the case store's step writes, the
+inbox's batch of updates): one statement shape, however many rows, compiled once per process."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+
+def rows_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_json_value, ensure_ascii=False)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the clock")
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
