@@ -22,8 +22,6 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-import qrcode
-import qrcode.image.svg
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -645,6 +643,10 @@ def _svg(svg: bytes) -> web.Response:
 
 def qr_data_uri(text: str) -> str:
     """A QR code of `text` as an SVG image inline in the page (drawn here, nothing fetched from elsewhere)."""
+    # Loaded when an admin opens an invite, not in every bot process (qrcode brings PIL).
+    import qrcode
+    import qrcode.image.svg
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
 

@@ -9,9 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 MAX_BARS = 12  # more would not read on a phone; the rest are in the lists and the files
 
 
@@ -30,6 +27,10 @@ class Series:
 
 
 def to_xlsx(table: Table) -> bytes:
+    # openpyxl (with numpy) is ~25 MB of a process that rarely makes a sheet: loaded on the first one.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

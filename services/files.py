@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from docxtpl import DocxTemplate
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,6 +110,9 @@ def file_ref(stored: StoredFile) -> dict[str, Any]:
 def render_docx(template: Path, context: dict[str, Any]) -> bytes:
     """Fill a DOCX template. User text is XML-escaped (a brand «A&B» must stay «A&B» in the letter to the
     supplier, not break the document) and the template runs sandboxed like every definition text."""
+    # docxtpl (python-docx, lxml's builders) is ~9 MB; rendering runs in a worker after the commit.
+    from docxtpl import DocxTemplate
+
     document = DocxTemplate(str(template))
     env = SandboxedEnvironment(autoescape=True, finalize=shown)  # choices by their labels, as in chat
     env.filters["money"] = _money

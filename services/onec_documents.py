@@ -28,8 +28,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -267,6 +265,10 @@ def shown_date(text: str) -> str:
 
 def render_xlsx(paper: Paper, words: dict[str, str]) -> bytes:
     """The document as a printable sheet: heading, parties, positions, totals and VAT as 1C sent them."""
+    # openpyxl (with numpy) is ~25 MB of a process that rarely makes a sheet: loaded on the first one.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

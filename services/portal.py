@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -484,6 +482,10 @@ def _safe(text: str) -> str:
 def export_xlsx(export: Export, headers: list[str], title: str) -> bytes:
     """`headers` name the fixed columns (name, article, barcode, unit, price, total stock), in the reader's
     language; one column per warehouse follows. Prices and quantities are numbers, so Excel can sum them."""
+    # openpyxl (with numpy) is ~25 MB of a process that rarely makes a sheet: loaded on the first one.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,6 +137,10 @@ def sheet_from_job(payload: dict[str, Any]) -> bytes:
 
 def to_xlsx(title: str, headers: list[str], rows: Sequence[SheetRow], totals: dict[str, float],
             total_label: str) -> bytes:
+    # openpyxl (with numpy) is ~25 MB of a process that rarely makes a sheet: loaded on the first one.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
@@ -310,3 +311,25 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await boris.send("/reclamations")
     await boris.expect("Рекламаций пока нет")
     assert "SN-48-000731" not in await texts(boris)
+
+
+async def test_each_dealer_exports_exactly_what_the_search_shows_him_at_his_own_prices(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "files")
+    for person, price in ((people["anna"], 4), (people["boris"], 5)):  # wholesale for ООО Сад, retail for the other
+        found = await person.inline("газонокосилка !")
+        await person.send("/catalog_excel газонокосилка !")
+        document = (await person.expect("Каталог: товаров — 2 — «газонокосилка !»"))["document"]
+        assert document["file_name"] == "catalogue.xlsx"
+        sheet = load_workbook(io.BytesIO(await person.download(document["url"]))).active
+        assert sheet is not None
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        assert rows[0] == ["Наименование", "Артикул", "Штрихкод", "Ед.", "Ваша цена, ₽", "Остаток, всего",
+                           "Склад Казань", "Склад Москва"]
+        # A warehouse with none of it is an empty cell, as on the product's card it is not listed.
+        shown = [(p[0], p[1], p[2], "шт", float(p[price]), int(p[6]) + int(p[7]), int(p[7]) or None, int(p[6]) or None)
+                 for p in PRODUCTS[:2]]
+        assert [tuple(r) for r in rows[1:]] == shown
+        assert [r[0] for r in rows[1:]] == [r["title"] for r in found["results"]]

@@ -104,3 +104,18 @@ def test_every_dispatcher_gets_routers_of_its_own() -> None:
     assert not {id(r) for r in first} & {id(r) for r in second}
     for chain in (first, second):
         Dispatcher().include_routers(*chain)  # a router already in another dispatcher would be refused
+
+
+def test_the_bot_loads_sheet_document_and_picture_libraries_only_when_it_makes_one() -> None:
+    """A bot process answers chat all day and makes a sheet or a document now and then. openpyxl (with numpy),
+    docxtpl, qrcode and matplotlib are ~60 MB together: loaded at the first use, they stay out of the peak RSS
+    of a process that never needs them (issue 14's < 300 MB)."""
+    heavy = ("openpyxl", "numpy", "docxtpl", "docx", "qrcode", "PIL", "matplotlib")
+    code = (
+        "import sys\n"
+        "import app.application, app.cli, admin.panel, services.reports, services.portal, services.charts\n"
+        "import services.onec_documents, services.files\n"
+        f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", result.stdout
