@@ -177,6 +177,8 @@ class AdminPanel:
                     "overdue": deadline is not None and deadline < now,
                     "holders": holders,
                     "attention": case.attention,
+                    # The stage's colour from the definition: a coloured row (a cancelled case keeps none).
+                    "colour": spec.stage_colour(case.stage) if case.status != "cancelled" else None,
                 }
             )
         processes = [

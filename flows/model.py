@@ -36,6 +36,8 @@ FieldType = Literal[
 ]
 FILE_TYPES = frozenset({"photo", "document"})
 TaskKind = Literal["form", "approve", "choice", "confirm"]
+# A stage's colour mark, for lists read at a glance (a coloured circle in chat, a coloured row in the panel).
+StageColour = Literal["blue", "purple", "yellow", "green", "brown", "orange", "red", "grey"]
 
 # Who a task or a notification goes to: a role key, or one of these people of the case.
 PERSON_REFS = frozenset({"initiator", "responsible"})
@@ -768,6 +770,7 @@ class StageDef(_Spec):
     follows: FollowDef | None = None  # the case's stage is derived from its items' stages
     final: bool = False
     result: Literal["success", "failure"] | None = None
+    colour: StageColour | None = None
 
     @field_validator("next", mode="before")
     @classmethod
@@ -872,6 +875,9 @@ class ProcessDef(_Spec):
             if stage.key == key:
                 return stage
         raise KeyError(key)
+
+    def stage_colour(self, key: str) -> StageColour | None:
+        return next((stage.colour for stage in self.stages if stage.key == key), None)
 
     def task(self, stage_key: str, task_key: str) -> TaskDef:
         for task in self.stage(stage_key).tasks:

@@ -31,6 +31,7 @@ class ReclamationRow:
     created_at: datetime
     amount: str | None = None
     documents: tuple[onec_documents.Listed, ...] = ()  # an order's papers from 1C (invoice, shipment note)
+    colour: str | None = None  # its stage's colour mark, as the definition gives it
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Reclamations:
                     case.created_at,
                     (case.data or {}).get("amount"),
                     tuple(papers.get(case.id, ())),
+                    spec.stage_colour(case.stage),
                 )
             )
         return ReclamationPage(listed, number, pages)

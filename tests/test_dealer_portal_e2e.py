@@ -249,6 +249,22 @@ def status_document(case_id: int, requisites: list[tuple[str, str]]) -> bytes:
     return xml.encode("cp1251")
 
 
+async def file_reclamation(engineer: Person, serial: str) -> None:
+    """From the product's card: the reclamation's product is the catalogue's."""
+    await engineer.choose(await engineer.inline("combi 48"), "Газонокосилка STIGA Combi 48")
+    await engineer.press("Рекламация", await engineer.expect("Газонокосилка STIGA Combi 48", "Ваша цена"))
+    await engineer.expect("Серийный номер")
+    await engineer.send(serial)
+    await engineer.expect("Дата продажи")
+    await engineer.send("15.11.2026")
+    await engineer.expect("Описание дефекта")
+    await engineer.send("Не запускается двигатель")
+    await engineer.expect("Фото дефекта")
+    await engineer.photo()
+    await engineer.press("Готово", await engineer.expect("Фото дефекта", "1"))
+    await engineer.press("Подтвердить", await engineer.expect("Проверьте"))
+
+
 async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
@@ -256,19 +272,7 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     people = await dealers(harness, tmp_path / "1c")
     sergey, semyon, boris = people["sergey"], people["semyon"], people["boris"]
 
-    # From the product's card: the reclamation's product is the catalogue's.
-    await sergey.choose(await sergey.inline("combi 48"), "Газонокосилка STIGA Combi 48")
-    await sergey.press("Рекламация", await sergey.expect("Газонокосилка STIGA Combi 48", "Ваша цена"))
-    await sergey.expect("Серийный номер")
-    await sergey.send("SN-48-000731")
-    await sergey.expect("Дата продажи")
-    await sergey.send("15.11.2026")
-    await sergey.expect("Описание дефекта")
-    await sergey.send("Не запускается двигатель")
-    await sergey.expect("Фото дефекта")
-    await sergey.photo()
-    await sergey.press("Готово", await sergey.expect("Фото дефекта", "1"))
-    await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
+    await file_reclamation(sergey, "SN-48-000731")
 
     # The representative's engineer takes it into diagnosis.
     card = await semyon.card("Примите рекламацию в диагностику", "SN-48-000731", button="Готово")

@@ -4,6 +4,7 @@ installed by .ci/run) against the app started with ADMIN_TOKEN/ADMIN_PORT, as `k
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_admin_panel import png
+from tests.test_dealer_portal_e2e import dealers, file_reclamation
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "browser-test-admin-token"
@@ -170,3 +172,35 @@ async def test_logout_ends_the_session_and_a_forged_csrf_token_is_refused(served
     response = await page.goto(f"{served}/people")
     assert response is not None and response.status == 401
     assert await page.locator("input[name=token]").count() == 1
+
+
+async def test_the_staff_read_reclamations_in_the_panel_by_the_colour_of_their_stage(
+    harness: Harness, served: str, browser: Browser, tmp_path: Path
+) -> None:
+    """Seed 4: one reclamation just registered (blue), one taken into diagnosis (purple), in coloured rows on a
+    phone and on a desk, as the definition's `colour:` gives them and as the chat's list marks them."""
+    people = await dealers(harness, tmp_path / "1c")
+    sergey, semyon = people["sergey"], people["semyon"]
+    await file_reclamation(sergey, "SN-1")
+    await file_reclamation(sergey, "SN-2")
+    await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", "SN-2", button="Готово"))
+    await harness.settle()
+    await semyon.send("/reclamations")
+    listed = (await semyon.expect("Рекламации, сначала ранние"))["text"]
+    assert re.search(r"🔵 №\d+ .*SN-1 — Зарегистрирована", listed)
+    assert re.search(r"🟣 №\d+ .*SN-2 — Диагностика", listed)
+
+    desk = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+    for page in (await phone(browser), desk):
+        assert await log_in(page, served) == 200
+        await page.goto(f"{served}/?process=reclamation")
+        rows = page.locator("tr.case")
+        await rows.first.wait_for()
+        colours = {}
+        for n in range(await rows.count()):
+            row = rows.nth(n)
+            stage = (await row.locator(".stage").inner_text()).strip()
+            colours[stage] = await row.evaluate("r => getComputedStyle(r).backgroundColor")
+        assert colours == {"Зарегистрирована": "rgb(227, 239, 255)", "Диагностика": "rgb(241, 230, 251)"}
+        if page is not desk:
+            await no_sideways_scroll(page)

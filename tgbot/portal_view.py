@@ -186,15 +186,16 @@ def cart_message(
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-# A reclamation's stage as a colour mark: the staff read the list by colour.
+# A stage's colour (`colour:` in the definition) as a mark: the staff read the list by colour.
 MARKS = {
-    "registered": "🔵",
-    "diagnosis": "🟣",
-    "decision": "🟡",
-    "approved": "🟢",
-    "repaired": "🟤",
-    "closed": "⚪",
-    "rejected": "🔴",
+    "blue": "🔵",
+    "purple": "🟣",
+    "yellow": "🟡",
+    "green": "🟢",
+    "brown": "🟤",
+    "orange": "🟠",
+    "red": "🔴",
+    "grey": "⚪",
 }
 
 
@@ -203,7 +204,10 @@ def reclamations_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[st
         return r.t("No reclamations yet.", lang), None
     lines = [r.t("Reclamations, oldest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)]
     for row in page.rows:
-        mark = MARKS.get(row.stage, "⚫") if row.status == "active" else ("⚪" if row.result == "success" else "🔴")
+        if row.colour is not None and row.status != "cancelled":
+            mark = MARKS[row.colour]
+        else:  # no colour given, or cancelled midway: black while open, then white or red by how it ended
+            mark = "⚫" if row.status == "active" else ("⚪" if row.result == "success" else "🔴")
         when = r.when(row.created_at)
         lines.append(f"{mark} №{row.case_id} {when} — {row.title} — {row.stage_title}")
     nav = []
