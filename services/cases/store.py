@@ -223,11 +223,16 @@ class CaseStore:
                                                {pg_step_writes.TASK_UPDATES: updated})
                 return
             rows = [values for _task, values in inserts]
-            statement, param = _recordset_insert(Task.__table__, tuple(rows[0]))
-            statement = statement.returning(Task.id)
+            shape = (tuple(rows[0]), updated is not None)
+            if shape not in _TASK_WRITES:  # built once per process, as the step's other statements
+                statement, param = _recordset_insert(Task.__table__, shape[0])
+                statement = statement.returning(Task.id)
+                if updated is not None:
+                    statement = statement.add_cte(pg_step_writes.task_updates(_TASKS).cte("task_updates_w"))
+                _TASK_WRITES[shape] = (statement, param)
+            statement, param = _TASK_WRITES[shape]
             params = {param: rows_json(rows)}
             if updated is not None:
-                statement = statement.add_cte(pg_step_writes.task_updates(_TASKS).cte("task_updates_w"))
                 params[pg_step_writes.TASK_UPDATES] = updated
             # One statement takes its ids from the sequence in the order of its rows: sorted, they are the
             # rows' ids in order, whatever order RETURNING uses.
@@ -377,10 +382,14 @@ class CaseStore:
         card_rows: list[dict[str, Any]] = []
         if self._outbox or self._cards:
             messages, cards, outbox_rows, card_rows = self._message_rows()
+        shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, bool(by_task or by_case),
+                                  bool(outbox_rows), bool(card_rows))
         for model, rows in inserts:
-            statement, param = _recordset_insert(model.__table__, tuple(rows[0]))
+            names = tuple(rows[0])
+            statement, param = _recordset_insert(model.__table__, names)
             writes.append(statement)
             params[param] = rows_json(rows)
+            shape += (model.__tablename__, names)
         if not writes and not outbox_rows and not card_rows:
             return
         if len(writes) == 1 and not outbox_rows and not card_rows:
@@ -388,31 +397,19 @@ class CaseStore:
             if case_write is not None and len(result.all()) != 1:
                 raise _stale(case_write[0])
             return
-        # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
-        # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
-        ctes: list[Any] = []
-        columns: list[Any] = []
-        outbox_at = 0
-        if case_write is not None:
-            case_cte = writes[0].cte("write_case")
-            ctes.append(case_cte)
-            columns.append(select(func.count()).select_from(case_cte).scalar_subquery())
-            writes = writes[1:]
         if outbox_rows:
-            # The messages numbered first (a materialised CTE: nextval once per row, in their order), so the
-            # cards can name them; their ids come back for the rows' objects.
-            source, outbox_insert = _OUTBOX_WRITE
-            ctes += [source, outbox_insert.cte("write_outbox")]
             params[_OUTBOX_PARAM] = rows_json(outbox_rows)
-            outbox_at = len(columns)
-            columns.append(literal_column(f"(SELECT array_agg(s.new_id ORDER BY s.ord) FROM {_OUTBOX_SOURCE} AS s)"))
         if card_rows:
-            ctes.append(_cards_insert(bool(outbox_rows)).cte("write_cards"))
             params[_CARDS_PARAM] = rows_json(card_rows)
-            # One statement takes its ids from the sequence in the order of its rows (as the tasks' do).
-            columns.append(literal_column("(SELECT array_agg(w.id ORDER BY w.id) FROM write_cards AS w)"))
-        ctes += [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
-        found = (await self.session.execute(select(*(columns or [literal(1)])).add_cte(*ctes), params)).one()
+        # The combined statement of a step of this shape is built once per process (an unusual timer cancel,
+        # `other`, has no shape): a step pays neither building nor compiling it.
+        combined = _COMBINED.get(shape) if other is None else None
+        if combined is None:
+            combined = self._combined(writes, case_write is not None, bool(outbox_rows), bool(card_rows))
+            if other is None:
+                _COMBINED[shape] = combined
+        statement, outbox_at = combined
+        found = (await self.session.execute(statement, params)).one()
         if case_write is not None and found[0] != 1:
             raise _stale(case_write[0])
         if outbox_rows:
@@ -427,6 +424,33 @@ class CaseStore:
                     card.outbox_id = card.__dict__["outbox"].id
                 make_transient_to_detached(card)
                 self.session.add(card)
+
+    @staticmethod
+    def _combined(writes: list[Any], case_write: bool, outbox: bool, cards: bool) -> tuple[Any, int]:
+        """PostgreSQL: the step's writes as data-modifying CTEs of one SELECT, and where the messages' ids come
+        back in its row. It runs every such CTE once, to completion, on the statement's one snapshot: the UPDATE
+        does not see the timers inserted beside it (those were cancelled in memory by `cancel_timers`)."""
+        ctes: list[Any] = []
+        columns: list[Any] = []
+        outbox_at = 0
+        if case_write:
+            case_cte = writes[0].cte("write_case")
+            ctes.append(case_cte)
+            columns.append(select(func.count()).select_from(case_cte).scalar_subquery())
+            writes = writes[1:]
+        if outbox:
+            # The messages numbered first (a materialised CTE: nextval once per row, in their order), so the
+            # cards can name them; their ids come back for the rows' objects.
+            source, outbox_insert = _OUTBOX_WRITE
+            ctes += [source, outbox_insert.cte("write_outbox")]
+            outbox_at = len(columns)
+            columns.append(literal_column(f"(SELECT array_agg(s.new_id ORDER BY s.ord) FROM {_OUTBOX_SOURCE} AS s)"))
+        if cards:
+            ctes.append(_cards_insert(outbox).cte("write_cards"))
+            # One statement takes its ids from the sequence in the order of its rows (as the tasks' do).
+            columns.append(literal_column("(SELECT array_agg(w.id ORDER BY w.id) FROM write_cards AS w)"))
+        ctes += [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
+        return select(*(columns or [literal(1)])).add_cte(*ctes), outbox_at
 
     async def _write_rows_sqlite(self) -> None:
         """SQLite: the step's case row (its version checked), cancelled and new timers, audit entries, messages
@@ -506,6 +530,8 @@ _TIMERS: Table = Timer.__table__  # type: ignore[assignment]
 _STEP_TABLES = {"cases": _CASES, "tasks": _TASKS, "timers": _TIMERS, "audit": _AUDIT, "outbox": _OUTBOX,
                 "task_cards": _CARDS}  # fmt: skip
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
+_COMBINED: dict[tuple[Any, ...], tuple[Any, int]] = {}  # PostgreSQL: a step's one statement, by its shape
+_TASK_WRITES: dict[tuple[tuple[str, ...], bool], tuple[Any, str]] = {}  # PostgreSQL: new tasks (and changed ones)
 _OUTBOX_COLUMNS = [(column.key, column) for column in _OUTBOX.columns if column.key != "id"]
 _OUTBOX_SOURCE = "outbox_numbered"
 _OUTBOX_PARAM = "rows_outbox_numbered"
