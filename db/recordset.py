@@ -18,3 +18,8 @@ def _json_value(value: Any) -> Any:
             raise ValueError("naive datetime given to the database; use the clock")
         return value.astimezone(UTC).isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def row_json(row: dict[str, Any]) -> str:
+    """One row, for `json_populate_record`."""
+    return json.dumps(row, default=_json_value, ensure_ascii=False)

@@ -39,7 +39,9 @@ TABLE = "konveyer_step_writes"
 STALE = "konveyer: stale case"  # the trigger's refusal when the case's version moved on since it was read
 _READY = "konveyer_step_writes_ready"  # the pool record's info: this connection has the table and the trigger
 _DIALECT = sqlite.dialect()
-_PROCESSORS: dict[tuple[str, str], Callable[[Any], Any] | None] = {}
+_PROCESSORS: dict[str, dict[str, Callable[[Any], Any] | None]] = {}  # by table, by column
+_DEFAULTS: dict[str, list[tuple[str, Any]]] = {}
+_COMPUTED = object()
 
 
 class StaleCase(Exception):
@@ -106,25 +108,41 @@ def new_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """A row to insert: the columns it leaves out take their scalar defaults, as a Core INSERT gives them (the
     trigger names every column, so a missing one would otherwise be NULL)."""
     filled = dict(values)
-    for column in table.columns:
-        if column.name not in filled and column.default is not None:
-            if not column.default.is_scalar:
-                raise ValueError(f"{table.name}.{column.name}: a computed default; give the value")
-            filled[column.name] = column.default.arg  # type: ignore[attr-defined]
+    for name, default in _defaults(table):
+        if name not in filled:
+            if default is _COMPUTED:
+                raise ValueError(f"{table.name}.{name}: a computed default; give the value")
+            filled[name] = default
     return row(table, filled)
 
 
 def row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """A row's values as the column types bind them for SQLite (dates as text, JSON serialised, booleans 0/1)."""
-    out: dict[str, Any] = {}
-    columns = table.columns
-    for name, value in values.items():
-        key = (table.name, name)
-        if key not in _PROCESSORS:
-            _PROCESSORS[key] = columns[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
-        processor = _PROCESSORS[key]
-        out[name] = processor(value) if processor is not None else value
-    return out
+    processors = _processors(table)
+    return {name: value if (bind := processors[name]) is None else bind(value) for name, value in values.items()}
+
+
+def _processors(table: Table) -> dict[str, Callable[[Any], Any] | None]:
+    """Each column's bind processor for SQLite, looked up once per process."""
+    found = _PROCESSORS.get(table.name)
+    if found is None:
+        found = _PROCESSORS[table.name] = {
+            column.name: column.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for column in table.columns
+        }
+    return found
+
+
+def _defaults(table: Table) -> list[tuple[str, Any]]:
+    """The columns with a scalar Python default, and it (a computed one must be given)."""
+    found = _DEFAULTS.get(table.name)
+    if found is None:
+        found = [
+            (column.name, column.default.arg if column.default.is_scalar else _COMPUTED)  # type: ignore[attr-defined]
+            for column in table.columns
+            if column.default is not None
+        ]
+        _DEFAULTS[table.name] = found
+    return found
 
 
 async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Table]) -> None:

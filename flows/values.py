@@ -35,6 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.core import UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -486,6 +487,13 @@ def _locale(lang: str) -> str:
     return lang
 
 
+@lru_cache(maxsize=32)
+def _babel_locale(lang: str) -> Locale:
+    """Babel's locale, parsed once: given by name, each number or date formatted would parse it (and look up its
+    data) again."""
+    return Locale.parse(lang)
+
+
 def format_value(kind: str, value: Any, *, options: Mapping[str, str] | None = None, lang: str = "ru") -> str:
     """Human-readable text of a stored value for summaries ("—" for an empty value).
 
@@ -500,10 +508,10 @@ def format_value(kind: str, value: Any, *, options: Mapping[str, str] | None = N
         return str(value)
     if kind == "number":
         number = from_json(kind, value)
-        return format_decimal(number, format="#,##0.##########", locale=locale)
+        return format_decimal(number, format="#,##0.##########", locale=_babel_locale(locale))
     if kind == "money":
         amount = from_json(kind, value)
-        return format_decimal(amount, format="#,##0.00", locale=locale) + _CURRENCY_SIGN
+        return format_decimal(amount, format="#,##0.00", locale=_babel_locale(locale)) + _CURRENCY_SIGN
     if kind == "date":
         day = from_json(kind, value)
         return _format_date(day, locale)
@@ -517,7 +525,7 @@ def format_value(kind: str, value: Any, *, options: Mapping[str, str] | None = N
 
 
 def _format_date(day: date, locale: str) -> str:
-    return format_date(day, _DATE_PATTERNS.get(locale, "medium"), locale=locale)
+    return format_date(day, _DATE_PATTERNS.get(locale, "medium"), locale=_babel_locale(locale))
 
 
 def to_json(kind: str, value: Any) -> JsonValue:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from app.container import build_core
 from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, staff
 from db.models import AuditEntry, Case, Task, TaskCard, Timer
-from flows.status import TimerStatus
+from flows.status import TaskStatus, TimerStatus
 from services.cases import CaseService
 from services.cases.store import CaseStore
 
@@ -142,3 +143,54 @@ async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_pat
         await core.close()
     assert case is not None and case.title != "written from an older state"
     assert after == before  # the refused step's audit entry went with it
+
+
+async def test_a_changed_task_row_gets_its_changes_and_keeps_the_rest(tmp_path: Path, database_url: str) -> None:
+    """A step writes only what changed on a task (on PostgreSQL all changed tasks by one statement of one shape):
+    a moved deadline keeps the person's draft and when they took it; a task handed back to its pool has no
+    assignee (a NULL written, not skipped); a task done loses its draft."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+        task = next(t for t in loaded.state.open_tasks() if t.key == HAPPY_PATH[0].task)
+        assert task.id is not None
+        now = core.clock.now()
+        async with core.sessionmaker() as session, session.begin():
+            row = await session.get(Task, task.id)
+            assert row is not None
+            row.draft, row.claimed_at = {"answers": {"brand": "Longines"}}, now
+        moved = now.replace(microsecond=0) + timedelta(days=3)
+        async with core.sessionmaker() as session, session.begin():
+            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
+            case = await store.load(loaded.row.id)
+            state_task = next(t for t in case.state.tasks if t.id == task.id)
+            state_task.due_at = moved
+            await store.sync_tasks(case)
+        async with core.sessionmaker() as session:
+            kept = await session.get(Task, task.id)
+        assert kept is not None and kept.due_at == moved
+        assert kept.draft == {"answers": {"brand": "Longines"}} and kept.claimed_at is not None
+        assert kept.assignee_id == users["initiator"].id
+        async with core.sessionmaker() as session, session.begin():
+            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
+            case = await store.load(loaded.row.id)
+            state_task = next(t for t in case.state.tasks if t.id == task.id)
+            state_task.assignee_id = None
+            await store.sync_tasks(case)
+        async with core.sessionmaker() as session:
+            released = await session.get(Task, task.id)
+        assert released is not None and released.assignee_id is None and released.draft is not None
+        async with core.sessionmaker() as session, session.begin():
+            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
+            case = await store.load(loaded.row.id)
+            state_task = next(t for t in case.state.tasks if t.id == task.id)
+            state_task.status, state_task.outcome = TaskStatus.DONE, "submit"
+            await store.sync_tasks(case)
+        async with core.sessionmaker() as session:
+            done = await session.get(Task, task.id)
+    finally:
+        await core.close()
+    assert done is not None and done.status == TaskStatus.DONE and done.outcome == "submit"
+    assert done.draft is None and done.due_at == moved

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
+from typing import Any
+
+from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
 
 class TaskCb(CallbackData, prefix="t"):
@@ -125,3 +127,31 @@ class FiguresCb(CallbackData, prefix="fig"):
     action: str  # show (a period's chart) | xlsx (its Excel file)
     period: str  # month | last_month | quarter | year
     start: str = ""  # the period's first day as YYYYMMDD: a button pressed later means the period it was shown for
+
+
+def pack(kind: type[CallbackData], *values: str | int | None) -> str:
+    """`kind(**fields).pack()` without building the model (a card's buttons are packed on every step): the values
+    in the fields' order, every field given (defaults too). The same string, refused for the same reasons."""
+    if len(values) != len(kind.model_fields):
+        raise TypeError(f"{kind.__name__} takes {len(kind.model_fields)} values, {len(values)} given")
+    separator = kind.__separator__
+    parts = [kind.__prefix__]
+    for value in values:
+        encoded = "" if value is None else str(int(value)) if isinstance(value, bool) else str(value)
+        if separator in encoded:
+            raise ValueError(f"Separator symbol {separator!r} can not be used in value {encoded!r}")
+        parts.append(encoded)
+    packed = separator.join(parts)
+    if len(packed.encode()) > MAX_CALLBACK_LENGTH:
+        raise ValueError(f"Resulted callback data is too long! len({packed!r}.encode()) > {MAX_CALLBACK_LENGTH}")
+    return packed
+
+
+def button(text: str, callback_data: str) -> dict[str, Any]:
+    """A callback button as `InlineKeyboardButton(text=…, callback_data=…).model_dump(exclude_none=True)` gives it."""
+    return {"text": text, "callback_data": callback_data}
+
+
+def keyboard(rows: list[list[dict[str, Any]]]) -> dict[str, Any] | None:
+    """Rows of `button`s as `tgbot.render.markup` gives the same buttons built as models."""
+    return {"inline_keyboard": rows} if rows else None

@@ -28,7 +28,7 @@ from services.core import Core
 from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
 from services.outbox import split_text
 from services.wording import Wording, file_fields
-from tgbot.callbacks import AttentionCb, CaseCb, EscalationCb, FormCb, ItemCb, StartCb, TaskCb
+from tgbot.callbacks import AttentionCb, CaseCb, EscalationCb, FormCb, ItemCb, StartCb, TaskCb, button, keyboard, pack
 
 # Long texts are cut between lines by the outbox (`services.outbox.split_text`), never clipped with «…».
 pieces = split_text
@@ -81,7 +81,9 @@ class Renderer(Wording):
         lines.append("")
         if task.due_at is not None:
             lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at)))
-        rows: list[list[InlineKeyboardButton]] = []
+        # Buttons as the dicts their models dump to (a card is rendered on every step; the models cost more).
+        rows: list[list[dict[str, Any]]] = []
+        task_id = task.id or 0
         if task.status == TaskStatus.DONE:
             outcome = self.outcome_label(tdef, task.outcome, lang)
             who = names.get(task.done_by or 0, "?")
@@ -90,13 +92,7 @@ class Renderer(Wording):
             lines.append(self.t("✖️ No longer needed.", lang))
         elif task.assignee_id is None:
             lines.append(self.t("Waiting for someone with the role to take it.", lang))
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=self.t("✋ Take", lang), callback_data=TaskCb(action="claim", task_id=task.id or 0).pack()
-                    )
-                ]
-            )
+            rows.append([button(self.t("✋ Take", lang), pack(TaskCb, "claim", task_id, ""))])
         elif task.assignee_id != viewer_id:
             lines.append(self.t("Taken by %(who)s.", lang, who=names.get(task.assignee_id, "?")))
         else:
@@ -106,32 +102,17 @@ class Renderer(Wording):
                 rows.append(self._timing_row(task, lang, lines))
             for key, outcome_def in tdef.outcome_defs().items():
                 label = self.tr.local(outcome_def.label, lang)
-                rows.append(
-                    [
-                        InlineKeyboardButton(
-                            text=label, callback_data=TaskCb(action="out", task_id=task.id or 0, arg=key).pack()
-                        )
-                    ]
-                )
+                rows.append([button(label, pack(TaskCb, "out", task_id, key))])
         if task.key != START_TASK and case.id is not None:
-            row = [
-                InlineKeyboardButton(
-                    text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case.id).pack()
-                )
-            ]
+            row = [button(self.t("📁 Case", lang), pack(CaseCb, "show", case.id, ""))]
             count = len(self.files(spec, case.data, file_fields(spec), lang))
             if count:
                 # The files come with the card once; this brings them back when the chat has scrolled away.
-                row.append(
-                    InlineKeyboardButton(
-                        text=self.t("📎 Files (%(n)s)", lang, n=count),
-                        callback_data=CaseCb(action="files", case_id=case.id).pack(),
-                    )
-                )
+                row.append(button(self.t("📎 Files (%(n)s)", lang, n=count), pack(CaseCb, "files", case.id, "")))
             rows.append(row)
-        return "\n".join(lines), markup(rows)
+        return "\n".join(lines), keyboard(rows)
 
-    def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[InlineKeyboardButton]:
+    def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[dict[str, Any]]:
         worked = task.worked_seconds
         if task.work_started_at is not None:
             lines.append(
@@ -142,20 +123,11 @@ class Renderer(Wording):
                     spent=self.duration(worked, lang),
                 )
             )
-            return [
-                InlineKeyboardButton(
-                    text=self.t("⏸ Pause", lang),
-                    callback_data=TaskCb(action="work", task_id=task.id or 0, arg="pause").pack(),
-                )
-            ]
+            return [button(self.t("⏸ Pause", lang), pack(TaskCb, "work", task.id or 0, "pause"))]
         if worked:
             lines.append(self.t("⏱ Time spent: %(spent)s (paused)", lang, spent=self.duration(worked, lang)))
         label = self.t("▶️ Resume", lang) if worked else self.t("▶️ Start work", lang)
-        return [
-            InlineKeyboardButton(
-                text=label, callback_data=TaskCb(action="work", task_id=task.id or 0, arg="start").pack()
-            )
-        ]
+        return [button(label, pack(TaskCb, "work", task.id or 0, "start"))]
 
     def draft_card(self, case: CaseState, task: TaskState, lang: str | None) -> tuple[str, dict[str, Any] | None]:
         """An unfinished request: continue it where it stopped, or drop it."""
@@ -255,15 +227,7 @@ class Renderer(Wording):
         return text, markup(rows)
 
     def case_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
-        return markup(
-            [
-                [
-                    InlineKeyboardButton(
-                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
-                    )
-                ]
-            ]
-        )
+        return keyboard([[button(self.t("📁 Case", lang), pack(CaseCb, "show", case_id, ""))]])
 
     # --- item cards -----------------------------------------------------------------------------------
 
@@ -408,16 +372,11 @@ class Renderer(Wording):
 
     def stage_line_buttons(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         """Under a stage line: the case, and quiet for those who need no more of these lines."""
-        return markup(
+        return keyboard(
             [
                 [
-                    InlineKeyboardButton(
-                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
-                    ),
-                    InlineKeyboardButton(
-                        text=self.t("🔕 Mute the case", lang),
-                        callback_data=CaseCb(action="mute", case_id=case_id).pack(),
-                    ),
+                    button(self.t("📁 Case", lang), pack(CaseCb, "show", case_id, "")),
+                    button(self.t("🔕 Mute the case", lang), pack(CaseCb, "mute", case_id, "")),
                 ]
             ]
         )

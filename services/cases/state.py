@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,19 @@ class Loaded:
     # The cards of the open tasks as loaded with the case (by task id): a task that changes has its cards
     # edited without another query. Cards given within the step are not here (the notifier reads them).
     cards: dict[int, list[TaskCard]] = field(default_factory=dict)
+
+
+def copy_data(value: Any) -> Any:
+    """A deep copy of a case's data (JSON: dicts, lists and scalars) several times faster than `copy.deepcopy`;
+    anything else in it is deep-copied as before."""
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_data(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_data(item) for item in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 def task_state(row: Task) -> TaskState:

@@ -6,7 +6,6 @@ multi-row writes) without touching the commands or the effect handlers.
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
@@ -34,16 +33,16 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from db import step_writes
+from db import pg_step_writes, step_writes
 from db.engine import id_tops, remember_id_tops, take_ids
 from db.models import AuditEntry, Case, Company, Outbox, Setting, Task, TaskCard, Timer, WorkPeriod
-from db.recordset import rows_json
+from db.recordset import row_json, rows_json
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
 from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
 from services import attention, following
-from services.cases.state import Loaded, case_state, load_work
+from services.cases.state import Loaded, case_state, copy_data, load_work
 from services.definitions import Registry
 
 
@@ -59,11 +58,9 @@ class CaseStore:
         # insert them one by one to learn each id).
         self._audit: list[dict[str, Any]] = []
         self._timers: list[dict[str, Any]] = []
-        self._cancels: list[Any] = []  # conditions of the timers this step cancels
-        self._cancel_keys: list[tuple[int | None, int | None, str | None]] = []  # the same as (task, case, kind)
+        self._cancel_keys: list[tuple[int | None, int | None, str | None]] = []  # timers cancelled: (task, case, kind)
         self._audiences: dict[int, tuple[list[int], bool]] = {}  # by case id, read with the case
-        self._case_write: tuple[int, Any] | None = None  # the case row's UPDATE (its id, the statement)
-        self._case_values: tuple[int, int, dict[str, Any]] | None = None  # SQLite: its id, version read, values
+        self._case_values: tuple[int, int, dict[str, Any]] | None = None  # the case row: its id, version read, values
         # PostgreSQL: the step's messages and cards not yet flushed, taken out of the unit of work and written
         # by `write_rows` as CTEs of its one statement.
         self._outbox: list[Outbox] = []
@@ -148,7 +145,7 @@ class CaseStore:
 
     async def _load(self, row: Case, task_rows: list[Task], cards: dict[int, list[TaskCard]]) -> Loaded:
         spec = await self.registry.spec(self.session, row.definition_id)
-        state = case_state(row, spec, task_rows, data=copy.deepcopy(row.data))
+        state = case_state(row, spec, task_rows, data=copy_data(row.data))
         state.refs = await self.refs(spec, row.data)
         await load_work(self.session, [state])
         return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows}, cards=cards)
@@ -179,7 +176,6 @@ class CaseStore:
         ones inserted by one multi-row INSERT … RETURNING id; on PostgreSQL the UPDATEs ride along as
         data-modifying CTEs of that INSERT (one round trip). The new rows join the session as they are stored."""
         inserts: list[tuple[Any, dict[str, Any]]] = []
-        updates: list[Any] = []
         changes: list[tuple[int, dict[str, Any]]] = []
         for task in loaded.state.tasks:
             if task.id is None:
@@ -204,8 +200,6 @@ class CaseStore:
             for key, value in changed.items():
                 set_committed_value(trow, key, value)
             changes.append((trow.id, changed))
-            if not self.sqlite:  # SQLite writes `changes` through its step document
-                updates.append(update(Task).where(Task.id == trow.id).values(changed))
         if self.sqlite:
             if inserts or changes:
                 # The new tasks numbered here (this transaction holds SQLite's write lock), the changed and the
@@ -220,19 +214,29 @@ class CaseStore:
                 }
                 await step_writes.write(self.session, doc, _STEP_TABLES)
             ids = [top + n for n in range(1, len(inserts) + 1)] if inserts else []
-        elif not inserts:
-            for statement in updates:
-                await self.session.execute(statement)
-            return
         else:
+            # The changed rows by one statement of one shape (db/pg_step_writes.py): each names only its changes.
+            updated = rows_json([{**values, "id": task_id} for task_id, values in changes]) if changes else None
+            if not inserts:
+                if updated is not None:
+                    await self.session.execute(pg_step_writes.task_updates(_TASKS),
+                                               {pg_step_writes.TASK_UPDATES: updated})
+                return
             rows = [values for _task, values in inserts]
-            statement, param = _recordset_insert(Task.__table__, tuple(rows[0]))
-            statement = statement.returning(Task.id)
-            if updates:
-                statement = statement.add_cte(*(u.cte(f"task_{n}") for n, u in enumerate(updates)))
+            shape = (tuple(rows[0]), updated is not None)
+            if shape not in _TASK_WRITES:  # built once per process, as the step's other statements
+                statement, param = _recordset_insert(Task.__table__, shape[0])
+                statement = statement.returning(Task.id)
+                if updated is not None:
+                    statement = statement.add_cte(pg_step_writes.task_updates(_TASKS).cte("task_updates_w"))
+                _TASK_WRITES[shape] = (statement, param)
+            statement, param = _TASK_WRITES[shape]
+            params = {param: rows_json(rows)}
+            if updated is not None:
+                params[pg_step_writes.TASK_UPDATES] = updated
             # One statement takes its ids from the sequence in the order of its rows: sorted, they are the
             # rows' ids in order, whatever order RETURNING uses.
-            ids = sorted((await self.session.execute(statement, {param: rows_json(rows)})).scalars())
+            ids = sorted((await self.session.execute(statement, params)).scalars())
         for (task, values), task_id in zip(inserts, ids, strict=True):
             trow = Task(id=task_id, draft=None, claimed_at=None, **values)
             make_transient_to_detached(trow)
@@ -260,16 +264,13 @@ class CaseStore:
         values: dict[str, Any] = {
             "company_id": company_id, "stage": state.stage, "status": state.status, "result": state.result,
             "visit": state.visit, "title": state.title, "responsible_id": state.responsible_id,
-            "data": copy.deepcopy(state.data), "updated_at": self.now, "version": version + 1,
+            "data": copy_data(state.data), "updated_at": self.now, "version": version + 1,
         }
         if state.status in CASE_CLOSED and row.closed_at is None:
             values["closed_at"] = self.now
         for key, value in values.items():
             set_committed_value(row, key, value)  # the row object says what the table now holds
-        if self.sqlite:
-            self._case_values = (row.id, version, values)
-        else:
-            self._case_write = (row.id, update(Case).where(Case.id == row.id, Case.version == version).values(values))
+        self._case_values = (row.id, version, values)
         await self.write_rows()
 
     def audit(
@@ -291,19 +292,32 @@ class CaseStore:
                       kind: str | None = None) -> None:
         """Pending timers of a task, or of a case of one kind, are cancelled: those set earlier in this step
         at once, those in the table by `write_rows` (before the step's new timers go in, so never those)."""
-        conditions: list[Any] = []
-        if task_id is not None:
-            conditions.append(Timer.task_id == task_id)
-        if case_id is not None:
-            conditions.append(Timer.case_id == case_id)
-        if kind is not None:
-            conditions.append(Timer.kind == kind)
         for timer in self._timers:
             if (timer["status"] == TimerStatus.PENDING and task_id in (None, timer["task_id"])
                     and case_id in (None, timer["case_id"]) and kind in (None, timer["kind"])):
                 timer["status"] = transition(TimerStatus.PENDING, TimerStatus.CANCELLED)
-        self._cancels.append(and_(*conditions) if conditions else true())
         self._cancel_keys.append((task_id, case_id, kind))
+
+    def _cancels(self) -> tuple[list[int], list[dict[str, Any]], Any]:
+        """The timers this step cancels, taken: the tasks', the (case, kind) pairs, and an UPDATE for any other
+        shape (none is used by the effects today), or None."""
+        keys, self._cancel_keys = self._cancel_keys, []
+        by_task = [task for task, case, kind in keys if task is not None and case is None and kind is None]
+        by_case = [{"case_id": case, "kind": kind} for task, case, kind in keys
+                   if task is None and case is not None and kind is not None]  # fmt: skip
+        other = None
+        if len(by_task) + len(by_case) < len(keys):
+            conditions = []
+            for task, case, kind in keys:
+                parts = [condition for condition in (
+                    Timer.task_id == task if task is not None else None,
+                    Timer.case_id == case if case is not None else None,
+                    Timer.kind == kind if kind is not None else None,
+                ) if condition is not None]  # fmt: skip
+                conditions.append(and_(*parts) if parts else true())
+            other = (update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*conditions))
+                     .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED)))
+        return by_task, by_case, other
 
     def _take_messages(self) -> None:
         """PostgreSQL: the outbox rows and cards the step added and nobody flushed yet leave the unit of work;
@@ -341,14 +355,20 @@ class CaseStore:
             await self._write_rows_sqlite()
             return
         writes: list[Any] = []
-        case_write, self._case_write = self._case_write, None
+        params: dict[str, Any] = {}
+        case_write, self._case_values = self._case_values, None
         if case_write is not None:
-            writes.append(case_write[1])
-        self._cancel_keys = []
-        if self._cancels:
-            conditions, self._cancels = self._cancels, []
-            writes.append(update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*conditions))
-                          .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED)))
+            case_id, version, values = case_write
+            writes.append(pg_step_writes.case_update(_CASES, tuple(values)))
+            params[pg_step_writes.CASE_ROW] = row_json({**values, "id": case_id})
+            params[pg_step_writes.CASE_VERSION] = version
+        by_task, by_case, other = self._cancels()
+        if by_task or by_case:
+            writes.append(pg_step_writes.timer_cancels())
+            params[pg_step_writes.CANCEL_TASKS] = rows_json(by_task)  # type: ignore[arg-type]
+            params[pg_step_writes.CANCEL_CASES] = rows_json(by_case)
+        if other is not None:
+            writes.append(other)
         inserts: list[tuple[Any, list[dict[str, Any]]]] = []
         if self._audit:
             inserts.append((AuditEntry, self._audit))
@@ -362,43 +382,34 @@ class CaseStore:
         card_rows: list[dict[str, Any]] = []
         if self._outbox or self._cards:
             messages, cards, outbox_rows, card_rows = self._message_rows()
-        params: dict[str, str] = {}
+        shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, bool(by_task or by_case),
+                                  bool(outbox_rows), bool(card_rows))
         for model, rows in inserts:
-            statement, param = _recordset_insert(model.__table__, tuple(rows[0]))
+            names = tuple(rows[0])
+            statement, param = _recordset_insert(model.__table__, names)
             writes.append(statement)
             params[param] = rows_json(rows)
+            shape += (model.__tablename__, names)
         if not writes and not outbox_rows and not card_rows:
             return
         if len(writes) == 1 and not outbox_rows and not card_rows:
             result = await self.session.execute(writes[0], params)
-            if case_write is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+            if case_write is not None and len(result.all()) != 1:
                 raise _stale(case_write[0])
             return
-        # PostgreSQL runs every data-modifying CTE once, to completion, on the statement's one snapshot:
-        # the UPDATE does not see the timers inserted beside it (those were cancelled in memory above).
-        ctes: list[Any] = []
-        columns: list[Any] = []
-        outbox_at = 0
-        if case_write is not None:
-            case_cte = writes[0].returning(Case.id).cte("write_case")
-            ctes.append(case_cte)
-            columns.append(select(func.count()).select_from(case_cte).scalar_subquery())
-            writes = writes[1:]
         if outbox_rows:
-            # The messages numbered first (a materialised CTE: nextval once per row, in their order), so the
-            # cards can name them; their ids come back for the rows' objects.
-            source, outbox_insert = _OUTBOX_WRITE
-            ctes += [source, outbox_insert.cte("write_outbox")]
             params[_OUTBOX_PARAM] = rows_json(outbox_rows)
-            outbox_at = len(columns)
-            columns.append(literal_column(f"(SELECT array_agg(s.new_id ORDER BY s.ord) FROM {_OUTBOX_SOURCE} AS s)"))
         if card_rows:
-            ctes.append(_cards_insert(bool(outbox_rows)).cte("write_cards"))
             params[_CARDS_PARAM] = rows_json(card_rows)
-            # One statement takes its ids from the sequence in the order of its rows (as the tasks' do).
-            columns.append(literal_column("(SELECT array_agg(w.id ORDER BY w.id) FROM write_cards AS w)"))
-        ctes += [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
-        found = (await self.session.execute(select(*(columns or [literal(1)])).add_cte(*ctes), params)).one()
+        # The combined statement of a step of this shape is built once per process (an unusual timer cancel,
+        # `other`, has no shape): a step pays neither building nor compiling it.
+        combined = _COMBINED.get(shape) if other is None else None
+        if combined is None:
+            combined = self._combined(writes, case_write is not None, bool(outbox_rows), bool(card_rows))
+            if other is None:
+                _COMBINED[shape] = combined
+        statement, outbox_at = combined
+        found = (await self.session.execute(statement, params)).one()
         if case_write is not None and found[0] != 1:
             raise _stale(case_write[0])
         if outbox_rows:
@@ -414,6 +425,33 @@ class CaseStore:
                 make_transient_to_detached(card)
                 self.session.add(card)
 
+    @staticmethod
+    def _combined(writes: list[Any], case_write: bool, outbox: bool, cards: bool) -> tuple[Any, int]:
+        """PostgreSQL: the step's writes as data-modifying CTEs of one SELECT, and where the messages' ids come
+        back in its row. It runs every such CTE once, to completion, on the statement's one snapshot: the UPDATE
+        does not see the timers inserted beside it (those were cancelled in memory by `cancel_timers`)."""
+        ctes: list[Any] = []
+        columns: list[Any] = []
+        outbox_at = 0
+        if case_write:
+            case_cte = writes[0].cte("write_case")
+            ctes.append(case_cte)
+            columns.append(select(func.count()).select_from(case_cte).scalar_subquery())
+            writes = writes[1:]
+        if outbox:
+            # The messages numbered first (a materialised CTE: nextval once per row, in their order), so the
+            # cards can name them; their ids come back for the rows' objects.
+            source, outbox_insert = _OUTBOX_WRITE
+            ctes += [source, outbox_insert.cte("write_outbox")]
+            outbox_at = len(columns)
+            columns.append(literal_column(f"(SELECT array_agg(s.new_id ORDER BY s.ord) FROM {_OUTBOX_SOURCE} AS s)"))
+        if cards:
+            ctes.append(_cards_insert(outbox).cte("write_cards"))
+            # One statement takes its ids from the sequence in the order of its rows (as the tasks' do).
+            columns.append(literal_column("(SELECT array_agg(w.id ORDER BY w.id) FROM write_cards AS w)"))
+        ctes += [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
+        return select(*(columns or [literal(1)])).add_cte(*ctes), outbox_at
+
     async def _write_rows_sqlite(self) -> None:
         """SQLite: the step's case row (its version checked), cancelled and new timers, audit entries, messages
         and cards as one document, written by one statement (db/step_writes.py); the messages and cards are
@@ -423,18 +461,13 @@ class CaseStore:
         if case_values is not None:
             case_id, version, values = case_values
             doc["case"] = {"id": case_id, "version": version, "values": step_writes.row(_CASES, values)}
-        cancels, keys = self._cancels, self._cancel_keys
-        self._cancels, self._cancel_keys = [], []
-        by_task = [task for task, case, kind in keys if task is not None and case is None and kind is None]
-        by_case = [{"case_id": case, "kind": kind} for task, case, kind in keys
-                   if task is None and case is not None and kind is not None]  # fmt: skip
+        by_task, by_case, other = self._cancels()
         if by_task:
             doc["cancel_task_timers"] = by_task
         if by_case:
             doc["cancel_case_timers"] = by_case
-        if len(by_task) + len(by_case) < len(keys):  # another shape (none is used by the effects today)
-            await self.session.execute(update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*cancels))
-                                       .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED)))
+        if other is not None:
+            await self.session.execute(other)
         for name, rows, table in (("audit", self._audit, _AUDIT), ("timers", self._timers, _TIMERS)):
             if rows:
                 doc[name] = [step_writes.new_row(table, r) for r in rows]
@@ -497,6 +530,8 @@ _TIMERS: Table = Timer.__table__  # type: ignore[assignment]
 _STEP_TABLES = {"cases": _CASES, "tasks": _TASKS, "timers": _TIMERS, "audit": _AUDIT, "outbox": _OUTBOX,
                 "task_cards": _CARDS}  # fmt: skip
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
+_COMBINED: dict[tuple[Any, ...], tuple[Any, int]] = {}  # PostgreSQL: a step's one statement, by its shape
+_TASK_WRITES: dict[tuple[tuple[str, ...], bool], tuple[Any, str]] = {}  # PostgreSQL: new tasks (and changed ones)
 _OUTBOX_COLUMNS = [(column.key, column) for column in _OUTBOX.columns if column.key != "id"]
 _OUTBOX_SOURCE = "outbox_numbered"
 _OUTBOX_PARAM = "rows_outbox_numbered"

@@ -1,0 +1,40 @@
+"""The cards' buttons are packed without building aiogram's models: the same strings, refused alike."""
+
+import pytest
+from aiogram.types import InlineKeyboardButton
+
+from tgbot.callbacks import CaseCb, ItemCb, TaskCb, button, keyboard, pack
+from tgbot.render import markup
+
+
+@pytest.mark.parametrize(
+    ("model", "values"),
+    [
+        (TaskCb(action="claim", task_id=7), ("claim", 7, "")),
+        (TaskCb(action="out", task_id=123456, arg="approve"), ("out", 123456, "approve")),
+        (CaseCb(action="show", case_id=42), ("show", 42, "")),
+        (ItemCb(action="move", case_id=3, list="units", index=0, arg="sent"), ("move", 3, "units", 0, "sent")),
+    ],
+)
+def test_pack_gives_what_the_model_packs(model: TaskCb | CaseCb | ItemCb, values: tuple[str | int, ...]) -> None:
+    assert pack(type(model), *values) == model.pack()
+    assert type(model).unpack(pack(type(model), *values)) == model
+
+
+def test_pack_refuses_what_the_model_refuses() -> None:
+    with pytest.raises(ValueError):
+        TaskCb(action="out", task_id=1, arg="a:b").pack()
+    with pytest.raises(ValueError):
+        pack(TaskCb, "out", 1, "a:b")
+    with pytest.raises(ValueError):
+        pack(TaskCb, "out", 1, "x" * 80)
+    with pytest.raises(TypeError):
+        pack(TaskCb, "claim", 1)  # every field given, defaults too
+
+
+def test_a_keyboard_of_buttons_is_what_the_models_dump_to() -> None:
+    models = [[InlineKeyboardButton(text="✋ Take", callback_data=TaskCb(action="claim", task_id=5).pack()),
+               InlineKeyboardButton(text="📁", callback_data=CaseCb(action="show", case_id=9).pack())]]
+    plain = [[button("✋ Take", pack(TaskCb, "claim", 5, "")), button("📁", pack(CaseCb, "show", 9, ""))]]
+    assert keyboard(plain) == markup(models)
+    assert keyboard([]) is None and markup([]) is None
