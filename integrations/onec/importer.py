@@ -84,12 +84,12 @@ async def import_files(
             await writer.sweep(sweeps)
     except Exception as failed:
         await finish_import(
-            sessionmaker, clock.now(), import_id, "failed", writer, only_changes, error=str(failed)[:2000]
+            sessionmaker, clock.now(), import_id, "failed", writer.counts, only_changes, error=str(failed)[:2000]
         )
         raise
     finally:
         parser.shutdown(wait=False)
-    await finish_import(sessionmaker, clock.now(), import_id, "done", writer, only_changes)
+    await finish_import(sessionmaker, clock.now(), import_id, "done", writer.counts, only_changes)
     log.info("catalogue import %s (%s): %s", import_id, ", ".join(p.name for p in paths), dict(writer.counts))
     for line in writer.skipped:
         log.warning("catalogue import %s: organisation %s", import_id, line)
