@@ -51,12 +51,13 @@ async def import_files(
     import_id: int | None = None,
     stamp: int | None = None,
     sweep: bool = True,
+    batch: int = BATCH,
 ) -> ImportResult:
-    """Reads the files in order into the catalogue as one package; the import's row says how it went (and the
-    exception, if any, is raised after it is recorded)."""
+    """Reads the files in order into the catalogue as one package, `batch` products or offers a transaction; the
+    import's row says how it went (and the exception, if any, is raised after it is recorded)."""
     if import_id is None:
         import_id = await start_import(sessionmaker, clock.now(), ", ".join(p.name for p in paths))
-    writer = CatalogueWriter(sessionmaker, clock.now, stamp or import_id)
+    writer = CatalogueWriter(sessionmaker, clock.now, stamp or import_id, batch)
     sweeps: set[str] = set()
     only_changes = False
     versions: list[str] = []
@@ -69,12 +70,12 @@ async def import_files(
         for path in paths:
             info = PackageInfo()
             iterator = records(path, info)
-            # The parser reads the next batch while this one is written: the two overlap on two cores, and at
-            # most two batches are ever held.
+            # The parser reads the next batch while this one is prepared and the one before is written (the writer
+            # writes in the background): the three overlap on two cores, and at most three batches are ever held.
             reading = loop.run_in_executor(parser, _take, iterator)
-            while batch := await reading:
+            while read := await reading:
                 reading = loop.run_in_executor(parser, _take, iterator)
-                await writer.add(batch)
+                await writer.add(read)
             await writer.flush()
             only_changes |= info.only_changes
             versions.append(info.version or "")
@@ -83,11 +84,13 @@ async def import_files(
         if sweep:  # the kinds of the files that were full packages (a file of changes adds none)
             await writer.sweep(sweeps)
     except Exception as failed:
+        await writer.abort()
         await finish_import(
             sessionmaker, clock.now(), import_id, "failed", writer.counts, only_changes, error=str(failed)[:2000]
         )
         raise
     finally:
+        await writer.abort()  # (cancelled: the batch being written is rolled back)
         parser.shutdown(wait=False)
     await finish_import(sessionmaker, clock.now(), import_id, "done", writer.counts, only_changes)
     log.info("catalogue import %s (%s): %s", import_id, ", ".join(p.name for p in paths), dict(writer.counts))

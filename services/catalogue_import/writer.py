@@ -10,6 +10,8 @@ and readers are never held up for the whole import. Every row written is stamped
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -60,6 +62,13 @@ from services.catalogue_import.rows import (
 BATCH = 5000  # products or offers per transaction (on a busy machine every round trip waits its turn)
 
 
+# Rows prepared while the batch before is written: products as catalog_products rows; offers each with its prices
+# ({price type id: (value, currency)}), its stock ({warehouse id: quantity}, None when not given) and total.
+ProductRows = list[tuple[Any, ...]]
+OfferRow = tuple[Offer, dict[int, tuple[Any, str]], dict[int, Any] | None, Decimal | None]
+OfferRows = list[OfferRow]
+
+
 def _same(value: Decimal) -> Decimal:
     return value
 
@@ -86,6 +95,8 @@ class CatalogueWriter:
     _price_type_ids: dict[str, int] | None = None
     _warehouse_ids: dict[str, int] | None = None
     _property_info: dict[str, tuple[str, dict[str, str]]] | None = None
+    _pg: bool | None = None  # PostgreSQL (or SQLite), once the first batch has been written
+    _running: asyncio.Task[None] | None = None  # the batch being written while the next is read and prepared
 
     async def add(self, records: Iterable[Record]) -> None:
         for record in records:
@@ -105,28 +116,79 @@ class CatalogueWriter:
                 case Organisation():
                     self._organisations.append(record)
             if max(len(self._products), len(self._offers), len(self._organisations)) >= self.batch:
-                await self.flush()
+                await self._flush(wait=False)
 
     async def flush(self) -> None:
-        if not any(
-            (self._groups, self._properties, self._price_types, self._warehouses, self._products, self._offers,
-             self._organisations)
-        ):  # fmt: skip
+        """Writes what is held, and waits until every batch is written (an exception of one is raised here)."""
+        await self._flush(wait=True)
+
+    async def abort(self) -> None:
+        """Stops the batch being written, if any (its transaction rolls back); after a failure."""
+        running, self._running = self._running, None
+        if running is not None:
+            running.cancel()
+            with contextlib.suppress(BaseException):
+                await running
+
+    async def _settle(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            await running
+
+    async def _flush(self, wait: bool) -> None:
+        """A batch of products and offers only is prepared (its rows built) while the batch before it is still
+        being written, and then written in the background while the next one is read and prepared: the database
+        and the importing process work at the same time. A batch with anything else (the classifier, price types,
+        warehouses, organisations), or before the ids it needs are known, is written on its own."""
+        classifier = self._groups or self._properties or self._price_types or self._warehouses or self._organisations
+        known = self._pg is not None and (
+            not self._products or (self._group_ids is not None and self._property_info is not None)
+        ) and (not self._offers or (self._price_type_ids is not None and self._warehouse_ids is not None))
+        if classifier or not known:
+            await self._settle()
+            if classifier or self._products or self._offers:
+                await self._write_batch(None, None)
             return
+        if self._products or self._offers:
+            products = self._product_rows() if self._products else None
+            offers = self._offer_rows() if self._offers else None
+            await self._settle()
+            self._running = asyncio.create_task(self._write_batch(products, offers, held=False))
+        if wait:
+            await self._settle()
+
+    async def _write_batch(self, products: ProductRows | None, offers: OfferRows | None, held: bool = True) -> None:
+        """One transaction: what is held (the classifier, products, offers, organisations), or (`held` False, in the
+        background while more is read and held) only the rows prepared."""
         async with self.sessionmaker() as session, session.begin():
-            if is_pg(session):
+            self._pg = pg = is_pg(session)
+            if pg:
                 # A batch's commit does not wait for its WAL to reach the disk. A crash may lose the last batches
                 # (never half of one), and then also the import's end, which is committed synchronously after
                 # them (finish_import): the import shows as not done and is run again, as after any failure.
                 await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             # In this order: products name groups, offers name products, price types and warehouses.
-            await self._write_groups(session)
-            await self._write_properties(session)
-            await self._write_price_types(session)
-            await self._write_warehouses(session)
-            await self._write_products(session)
-            await self._write_offers(session)
-            await self._write_organisations(session)
+            if held:
+                await self._write_groups(session)
+                await self._write_properties(session)
+                await self._write_price_types(session)
+                await self._write_warehouses(session)
+            if held and products is None and self._products:
+                await self.group_ids(session)
+                await self.property_info(session)
+                products = self._product_rows()
+            if products is not None:
+                await self._write_products(session, products)
+            if held and offers is None and self._offers:
+                if self._price_type_ids is None:
+                    self._price_type_ids = await self._ids(session, CatalogPriceType)
+                if self._warehouse_ids is None:
+                    self._warehouse_ids = await self._ids(session, CatalogWarehouse)
+                offers = self._offer_rows()
+            if offers is not None:
+                await self._write_offers(session, offers)
+            if held:
+                await self._write_organisations(session)
             await session.execute(
                 update(table_of(CatalogImport))
                 .where(CatalogImport.id == self.stamp)
@@ -218,125 +280,132 @@ class CatalogueWriter:
 
     # -- products ---------------------------------------------------------------------------------------------
 
-    async def _write_products(self, session: AsyncSession) -> None:
-        if not self._products:
-            return
+    def _product_rows(self) -> ProductRows:
+        """The held products as rows of catalog_products (PRODUCT_COLUMNS), ready for the database at hand: the
+        work in Python, done while the batch before is being written."""
         products, self._products = self._products, []
-        groups = await self.group_ids(session)
-        info = await self.property_info(session)
+        assert self._group_ids is not None and self._property_info is not None
+        groups, info, stamp = self._group_ids, self._property_info, self.stamp
         now = self.now()
-        rows: dict[str, dict[str, Any]] = {}  # by external id: a product twice in a batch is written once, the last
-        for p in products:
-            properties: dict[str, Any] = {}
-            for prop, value in p.properties:
-                name, choices = info.get(prop, (prop, {}))
-                properties[name] = choices.get(value, value)
-            for name, value in p.requisites:
-                properties.setdefault(name, value)
-            rows[p.external_id] = {
-                "external_id": p.external_id,
-                "group_id": groups.get(p.group) if p.group else None,
-                "name": p.name[:500],
-                "article": (p.article or None) and p.article[:100],
-                "barcode": (p.barcode or None) and p.barcode[:64],
-                "unit": (p.unit or None) and p.unit[:32],
-                "description": p.description or None,
-                "properties": properties,
-                "images": list(p.images),
-                "active": not p.deleted,
-                "search_text": search_text(p.name, p.article, p.barcode),
-                "import_run": self.stamp,
-                "updated_at": now,
-                "quantity": Decimal(0),
-            }
-        written = list(rows.values())
-        pg = is_pg(session)
-        stamp = now if pg else sqlite_time(now)
+        pg = bool(self._pg)
+        when: datetime | str = now if pg else sqlite_time(now)
         zero: Decimal | float = Decimal(0) if pg else 0.0
         encode = pg_json if pg else json.dumps
+        rows: dict[str, tuple[Any, ...]] = {}  # by external id: a product twice in a batch is written once, the last
+        for p in products:
+            if p.properties or p.requisites:
+                properties: dict[str, Any] = {}
+                for prop, value in p.properties:
+                    name, choices = info.get(prop, (prop, {}))
+                    properties[name] = choices.get(value, value)
+                for name, value in p.requisites:
+                    properties.setdefault(name, value)
+                encoded = encode(properties)
+            else:
+                encoded = "{}"
+            article, barcode = p.article, p.barcode
+            rows[p.external_id] = (
+                p.external_id,
+                groups.get(p.group) if p.group else None,
+                p.name[:500],
+                article[:100] if article else None,
+                barcode[:64] if barcode else None,
+                p.unit[:32] if p.unit else None,
+                p.description or None,
+                encoded,
+                encode(p.images) if p.images else "[]",
+                not p.deleted,
+                search_text(p.name, article, barcode),
+                stamp,
+                when,
+                zero,
+            )
+        written = list(rows.values())
+        self.counts["deleted"] += sum(1 for row in written if not row[9])
+        return written
+
+    async def _write_products(self, session: AsyncSession, rows: ProductRows) -> None:
         await bulk_upsert(
             session,
             "catalog_products",
             PRODUCT_COLUMNS,
-            [
-                (
-                    row["external_id"],
-                    row["group_id"],
-                    row["name"],
-                    row["article"],
-                    row["barcode"],
-                    row["unit"],
-                    row["description"],
-                    encode(row["properties"]),
-                    encode(row["images"]),
-                    row["active"],
-                    row["search_text"],
-                    row["import_run"],
-                    stamp,
-                    zero,
-                )
-                for row in written
-            ],
+            rows,
             ["external_id"],
             [name for name, _ in PRODUCT_COLUMNS if name not in ("external_id", "quantity")],
         )
-        self.counts["products"] += len(written)
-        self.counts["deleted"] += sum(1 for row in written if not row["active"])
+        self.counts["products"] += len(rows)
 
     # -- offers -----------------------------------------------------------------------------------------------
 
-    async def _write_offers(self, session: AsyncSession) -> None:
-        if not self._offers:
-            return
+    def _offer_rows(self) -> OfferRows:
+        """The held offers, each with its prices and stock by the ids of their price types and warehouses and in
+        what the database at hand stores; only the product's id is left for the write (`_write_offers`)."""
         offers: dict[str, Offer] = {}
         for offer in self._offers:
-            offers[offer.external_id] = offer
+            offers[offer.external_id] = offer  # an offer twice in a batch is written once, the last
         self._offers = []
-        if self._price_type_ids is None:
-            self._price_type_ids = await self._ids(session, CatalogPriceType)
-        if self._warehouse_ids is None:
-            self._warehouse_ids = await self._ids(session, CatalogWarehouse)
-        ids = await self._product_ids(session, offers.values())
+        assert self._price_type_ids is not None and self._warehouse_ids is not None
+        price_types, warehouses = self._price_type_ids, self._warehouse_ids
+        number: Callable[[Decimal], Any] = _same if self._pg else float  # SQLite stores NUMERIC as REAL
+        unknown_price_types = unknown_warehouses = 0
+        prepared: list[OfferRow] = []
+        for offer in offers.values():
+            prices: dict[int, tuple[Any, str]] = {}  # by price type: one given twice counts once, the last
+            for price in offer.prices or ():
+                price_type_id = price_types.get(price.price_type)
+                if price_type_id is None:
+                    unknown_price_types += 1
+                    continue
+                prices[price_type_id] = (number(price.value), (price.currency or "RUB")[:8])
+            total = offer.quantity
+            stock: dict[int, Any] | None = None
+            if offer.stock is not None:
+                stock = {}
+                summed = Decimal(0)
+                for warehouse, quantity in offer.stock:
+                    warehouse_id = warehouses.get(warehouse)
+                    if warehouse_id is None:
+                        unknown_warehouses += 1
+                        continue
+                    summed += quantity
+                    stock[warehouse_id] = number(quantity)
+                total = summed if total is None else total
+            prepared.append((offer, prices, stock, total))
+        if unknown_price_types:
+            self.counts["unknown_price_types"] += unknown_price_types
+        if unknown_warehouses:
+            self.counts["unknown_warehouses"] += unknown_warehouses
+        return prepared
+
+    async def _write_offers(self, session: AsyncSession, offers: OfferRows) -> None:
+        if not offers:
+            return
+        ids = await self._product_ids(session, [offer for offer, _, _, _ in offers])
         now = self.now()
         pg = is_pg(session)
-        number: Callable[[Decimal], Any] = _same if pg else float  # SQLite stores NUMERIC as REAL
-        prices: dict[tuple[int, int], tuple[Any, ...]] = {}  # by key: a price type twice in an offer, the last
+        stamp = self.stamp
+        prices: dict[tuple[int, int], tuple[Any, ...]] = {}  # by key: an offer's product twice (a variant's…)
         stock: dict[tuple[int, int], tuple[Any, ...]] = {}
         quantities: list[tuple[int, Decimal]] = []
         mentioned: list[int] = []
         by_warehouse: list[int] = []
-        for offer in offers.values():
+        unknown = 0
+        for offer, offer_prices, offer_stock, total in offers:
             product_id = ids.get(offer.external_id)
             if product_id is None:
-                self.counts["unknown"] += 1
+                unknown += 1
                 continue
             mentioned.append(product_id)
-            for price in offer.prices or ():
-                price_type_id = self._price_type_ids.get(price.price_type)
-                if price_type_id is None:
-                    self.counts["unknown_price_types"] += 1
-                    continue
-                prices[product_id, price_type_id] = (
-                    product_id,
-                    price_type_id,
-                    number(price.value),
-                    (price.currency or "RUB")[:8],
-                    self.stamp,
-                )
-            total = offer.quantity
-            if offer.stock is not None:
+            for price_type_id, (value, currency) in offer_prices.items():
+                prices[product_id, price_type_id] = (product_id, price_type_id, value, currency, stamp)
+            if offer_stock is not None:
                 by_warehouse.append(product_id)
-                summed = Decimal(0)
-                for warehouse, quantity in offer.stock:
-                    warehouse_id = self._warehouse_ids.get(warehouse)
-                    if warehouse_id is None:
-                        self.counts["unknown_warehouses"] += 1
-                        continue
-                    summed += quantity
-                    stock[product_id, warehouse_id] = (product_id, warehouse_id, number(quantity), self.stamp)
-                total = summed if total is None else total
+                for warehouse_id, quantity in offer_stock.items():
+                    stock[product_id, warehouse_id] = (product_id, warehouse_id, quantity, stamp)
             if total is not None:
                 quantities.append((product_id, total))
+        if unknown:
+            self.counts["unknown"] += unknown
         await bulk_upsert(
             session,
             "catalog_prices",
