@@ -108,24 +108,65 @@ async def bulk_upsert(
     Rows must not repeat a key: ON CONFLICT cannot change a row twice in one statement."""
     if not rows:
         return
+    if is_pg(session):
+        await _pg_upsert(session, table, columns, [list(values) for values in zip(*rows, strict=True)], keys, updated)
+        return
+    await _sqlite_upsert(session, table, columns, rows, keys, updated)
+
+
+async def bulk_upsert_columns(
+    session: AsyncSession,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    values: Sequence[list[Any]],
+    keys: Sequence[str],
+    updated: Sequence[str],
+) -> None:
+    """`bulk_upsert` of rows given as columns (`values[n]`: the values of `columns[n]`, all of one length), which
+    PostgreSQL takes as they are (the offers' prices and stock are gathered so)."""
+    if not values or not values[0]:
+        return
+    if is_pg(session):
+        await _pg_upsert(session, table, columns, values, keys, updated)
+        return
+    await _sqlite_upsert(session, table, columns, list(zip(*values, strict=True)), keys, updated)
+
+
+async def _pg_upsert(
+    session: AsyncSession,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    values: Sequence[list[Any]],
+    keys: Sequence[str],
+    updated: Sequence[str],
+) -> None:
+    names = ", ".join(name for name, _ in columns)
+    # Not INSERT … ON CONFLICT here: its speculative insertion made a new row cost three times a plain INSERT.
+    # The rows that exist are updated, the others inserted, in one statement; an import is the only writer of
+    # these tables (a second import of the same rows at the same moment would fail on the unique key).
+    arrays = ", ".join(f"CAST(:c{n} AS {kind}[])" for n, (_, kind) in enumerate(columns))
+    params = {f"c{n}": column for n, column in enumerate(values)}
+    same = " AND ".join(f"t.{k} = d.{k}" for k in keys)
+    found = " AND ".join(f"u.{k} = d.{k}" for k in keys)
+    sets = ", ".join(f"{c} = d.{c}" for c in updated)
+    statement = (
+        f"WITH d AS (SELECT * FROM unnest({arrays}) AS d({names})), "
+        f"u AS (UPDATE {table} AS t SET {sets} FROM d WHERE {same} RETURNING {', '.join(f't.{k}' for k in keys)}) "
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM d WHERE NOT EXISTS (SELECT FROM u WHERE {found})"
+    )
+    await session.execute(text(statement), params)
+
+
+async def _sqlite_upsert(
+    session: AsyncSession,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+    updated: Sequence[str],
+) -> None:
     names = ", ".join(name for name, _ in columns)
     conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updated)
-    if is_pg(session):
-        # Not INSERT … ON CONFLICT here: its speculative insertion made a new row cost three times a plain INSERT.
-        # The rows that exist are updated, the others inserted, in one statement; an import is the only writer of
-        # these tables (a second import of the same rows at the same moment would fail on the unique key).
-        arrays = ", ".join(f"CAST(:c{n} AS {kind}[])" for n, (_, kind) in enumerate(columns))
-        params = {f"c{n}": list(values) for n, values in enumerate(zip(*rows, strict=True))}
-        same = " AND ".join(f"t.{k} = d.{k}" for k in keys)
-        found = " AND ".join(f"u.{k} = d.{k}" for k in keys)
-        sets = ", ".join(f"{c} = d.{c}" for c in updated)
-        statement = (
-            f"WITH d AS (SELECT * FROM unnest({arrays}) AS d({names})), "
-            f"u AS (UPDATE {table} AS t SET {sets} FROM d WHERE {same} RETURNING {', '.join(f't.{k}' for k in keys)}) "
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM d WHERE NOT EXISTS (SELECT FROM u WHERE {found})"
-        )
-        await session.execute(text(statement), params)
-        return
     marks = ", ".join("?" for _ in columns)
     connection = await session.connection()
     if table == "catalog_products":

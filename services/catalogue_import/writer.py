@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Text, any_, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql
@@ -52,6 +52,7 @@ from services.catalogue_import.rows import (
     PRODUCT_COLUMNS,
     STOCK_COLUMNS,
     bulk_upsert,
+    bulk_upsert_columns,
     is_pg,
     pg_json,
     sqlite_time,
@@ -62,11 +63,40 @@ from services.catalogue_import.rows import (
 BATCH = 5000  # products or offers per transaction (on a busy machine every round trip waits its turn)
 
 
-# Rows prepared while the batch before is written: products as catalog_products rows; offers each with its prices
-# ({price type id: (value, currency)}), its stock ({warehouse id: quantity}, None when not given) and total.
+# Rows prepared while the batch before is written: products as catalog_products rows; offers as `OfferRows`.
 ProductRows = list[tuple[Any, ...]]
-OfferRow = tuple[Offer, dict[int, tuple[Any, str]], dict[int, Any] | None, Decimal | None]
-OfferRows = list[OfferRow]
+
+
+@dataclass(slots=True)
+class OfferRows:
+    """A batch of offers, its prices and stock as columns: a price or stock row's `*_at` is its offer's place in
+    `offers` (the product's id is found only when the batch is written)."""
+
+    offers: list[Offer]
+    price_at: list[int] = field(default_factory=list)
+    price_type: list[int] = field(default_factory=list)
+    price_value: list[Any] = field(default_factory=list)
+    currency: list[str] = field(default_factory=list)
+    stock_at: list[int] = field(default_factory=list)
+    warehouse: list[int] = field(default_factory=list)
+    quantity: list[Any] = field(default_factory=list)
+    by_warehouse: list[int] = field(default_factory=list)  # the offers whose stock is given by warehouse
+    total_at: list[int] = field(default_factory=list)  # the offers with a total (Количество, or their stock's sum)
+    totals: list[Decimal] = field(default_factory=list)
+
+
+def _pick(products: list[int | None], at: list[int]) -> tuple[list[int], list[int] | None]:
+    """The product ids of rows given by their offer's place; and which rows to keep when an offer's product is
+    unknown (None: all of them)."""
+    ids = [products[n] for n in at]
+    if None not in ids:
+        return cast(list[int], ids), None
+    keep = [n for n, pid in enumerate(ids) if pid is not None]
+    return [pid for pid in ids if pid is not None], keep
+
+
+def _keep(column: list[Any], keep: list[int] | None) -> list[Any]:
+    return column if keep is None else [column[n] for n in keep]
 
 
 def _same(value: Decimal) -> Decimal:
@@ -338,119 +368,123 @@ class CatalogueWriter:
     # -- offers -----------------------------------------------------------------------------------------------
 
     def _offer_rows(self) -> OfferRows:
-        """The held offers, each with its prices and stock by the ids of their price types and warehouses and in
-        what the database at hand stores; only the product's id is left for the write (`_write_offers`)."""
-        offers: dict[str, Offer] = {}
+        """The held offers with their prices and stock as columns (by the ids of their price types and warehouses,
+        in what the database at hand stores), the offer's place in `offers` standing for the product's id, which
+        the write finds (`_write_offers`)."""
+        held: dict[str, Offer] = {}
         for offer in self._offers:
-            offers[offer.external_id] = offer  # an offer twice in a batch is written once, the last
+            held[offer.external_id] = offer  # an offer twice in a batch is written once, the last
         self._offers = []
         assert self._price_type_ids is not None and self._warehouse_ids is not None
         price_types, warehouses = self._price_type_ids, self._warehouse_ids
         number: Callable[[Decimal], Any] = _same if self._pg else float  # SQLite stores NUMERIC as REAL
+        rows = OfferRows(list(held.values()))
+        price_at, price_type, price_value = rows.price_at, rows.price_type, rows.price_value
+        price_currency = rows.currency
+        stock_at, stock_warehouse, stock_quantity = rows.stock_at, rows.warehouse, rows.quantity
         unknown_price_types = unknown_warehouses = 0
-        prepared: list[OfferRow] = []
-        for offer in offers.values():
-            prices: dict[int, tuple[Any, str]] = {}  # by price type: one given twice counts once, the last
-            for price in offer.prices or ():
-                price_type_id = price_types.get(price.price_type)
-                if price_type_id is None:
-                    unknown_price_types += 1
-                    continue
-                prices[price_type_id] = (number(price.value), (price.currency or "RUB")[:8])
+        for at, offer in enumerate(rows.offers):
+            if offer.prices:
+                found = []
+                for price in offer.prices:
+                    price_type_id = price_types.get(price.price_type)
+                    if price_type_id is None:
+                        unknown_price_types += 1
+                    else:
+                        found.append((price_type_id, number(price.value), (price.currency or "RUB")[:8]))
+                if len(found) > 1 and len({kind for kind, _, _ in found}) < len(found):
+                    found = list({kind: (kind, value, currency) for kind, value, currency in found}.values())
+                for price_type_id, value, currency in found:
+                    price_at.append(at)
+                    price_type.append(price_type_id)
+                    price_value.append(value)
+                    price_currency.append(currency)
             total = offer.quantity
-            stock: dict[int, Any] | None = None
             if offer.stock is not None:
-                stock = {}
+                rows.by_warehouse.append(at)
                 summed = Decimal(0)
+                stored: dict[int, Any] = {}  # a warehouse given twice: the last
                 for warehouse, quantity in offer.stock:
                     warehouse_id = warehouses.get(warehouse)
                     if warehouse_id is None:
                         unknown_warehouses += 1
                         continue
                     summed += quantity
-                    stock[warehouse_id] = number(quantity)
+                    stored[warehouse_id] = number(quantity)
+                for warehouse_id, quantity in stored.items():
+                    stock_at.append(at)
+                    stock_warehouse.append(warehouse_id)
+                    stock_quantity.append(quantity)
                 total = summed if total is None else total
-            prepared.append((offer, prices, stock, total))
+            if total is not None:
+                rows.total_at.append(at)
+                rows.totals.append(total)
         if unknown_price_types:
             self.counts["unknown_price_types"] += unknown_price_types
         if unknown_warehouses:
             self.counts["unknown_warehouses"] += unknown_warehouses
-        return prepared
+        return rows
 
-    async def _write_offers(self, session: AsyncSession, offers: OfferRows) -> None:
-        if not offers:
+    async def _write_offers(self, session: AsyncSession, rows: OfferRows) -> None:
+        if not rows.offers:
             return
-        ids = await self._product_ids(session, [offer for offer, _, _, _ in offers])
-        now = self.now()
-        pg = is_pg(session)
-        stamp = self.stamp
-        prices: dict[tuple[int, int], tuple[Any, ...]] = {}  # by key: an offer's product twice (a variant's…)
-        stock: dict[tuple[int, int], tuple[Any, ...]] = {}
-        quantities: list[tuple[int, Decimal]] = []
-        mentioned: list[int] = []
-        by_warehouse: list[int] = []
-        unknown = 0
-        for offer, offer_prices, offer_stock, total in offers:
-            product_id = ids.get(offer.external_id)
-            if product_id is None:
-                unknown += 1
-                continue
-            mentioned.append(product_id)
-            for price_type_id, (value, currency) in offer_prices.items():
-                prices[product_id, price_type_id] = (product_id, price_type_id, value, currency, stamp)
-            if offer_stock is not None:
-                by_warehouse.append(product_id)
-                for warehouse_id, quantity in offer_stock.items():
-                    stock[product_id, warehouse_id] = (product_id, warehouse_id, quantity, stamp)
-            if total is not None:
-                quantities.append((product_id, total))
+        ids = await self._product_ids(session, rows.offers)
+        products: list[int | None] = [ids.get(offer.external_id) for offer in rows.offers]
+        unknown = products.count(None)
         if unknown:
             self.counts["unknown"] += unknown
-        await bulk_upsert(
+        stamp = self.stamp
+        price_ids, price_keep = _pick(products, rows.price_at)
+        stock_ids, stock_keep = _pick(products, rows.stock_at)
+        prices = [price_ids, *(_keep(c, price_keep) for c in (rows.price_type, rows.price_value, rows.currency))]
+        stock = [stock_ids, *(_keep(c, stock_keep) for c in (rows.warehouse, rows.quantity))]
+        await bulk_upsert_columns(
             session,
             "catalog_prices",
             PRICE_COLUMNS,
-            list(prices.values()),
+            [*prices, [stamp] * len(price_ids)],
             ["product_id", "price_type_id"],
             ["value", "currency", "import_run"],
         )
-        await bulk_upsert(
+        await bulk_upsert_columns(
             session,
             "catalog_stock",
             STOCK_COLUMNS,
-            list(stock.values()),
+            [*stock, [stamp] * len(stock_ids)],
             ["product_id", "warehouse_id"],
             ["quantity", "import_run"],
         )
+        by_warehouse = [pid for pid in (products[at] for at in rows.by_warehouse) if pid is not None]
         if by_warehouse:
             # An offer's stock by warehouse is the whole of it: a warehouse it no longer lists holds none. Removed after
             # the upsert (which stamps what it lists), so a repeated package updates its rows rather than deleting
             # and inserting them again (an insert's foreign-key checks cost more than the row itself).
-            if pg:
+            if is_pg(session):
                 await session.execute(
                     text(
                         "DELETE FROM catalog_stock WHERE product_id = ANY(CAST(:ids AS integer[])) AND import_run != :s"
                     ),
-                    {"ids": by_warehouse, "s": self.stamp},
+                    {"ids": by_warehouse, "s": stamp},
                 )
             else:
                 await session.execute(
                     delete(table_of(CatalogStock)).where(
-                        CatalogStock.product_id.in_(by_warehouse), CatalogStock.import_run != self.stamp
+                        CatalogStock.product_id.in_(by_warehouse), CatalogStock.import_run != stamp
                     )
                 )
-        await self._totals(session, quantities, now)
-        counted = {pid for pid, _ in quantities}
-        rest = [pid for pid in mentioned if pid not in counted]
+        total_ids, total_keep = _pick(products, rows.total_at)
+        await self._totals(session, list(zip(total_ids, _keep(rows.totals, total_keep), strict=True)), self.now())
+        counted = set(total_ids)
+        rest = [pid for pid in products if pid is not None and pid not in counted]
         for start in range(0, len(rest), 10_000):
             await session.execute(
                 update(table_of(CatalogProduct))
                 .where(CatalogProduct.id.in_(rest[start : start + 10_000]))
-                .values(offer_run=self.stamp)
+                .values(offer_run=stamp)
             )
-        self.counts["offers"] += len(mentioned)
-        self.counts["prices"] += len(prices)  # (a price type twice in one offer counts once)
-        self.counts["stock"] += len(stock)
+        self.counts["offers"] += len(products) - unknown
+        self.counts["prices"] += len(price_ids)  # (a price type twice in one offer counts once)
+        self.counts["stock"] += len(stock_ids)
 
     async def _totals(self, session: AsyncSession, quantities: list[tuple[int, Decimal]], now: datetime) -> None:
         """Each product's total stock, and the mark that this package offered it."""
@@ -478,7 +512,7 @@ class CatalogueWriter:
         """The product row of each offer; a variant (`product#characteristic`) seen for the first time is made from
         its product, and an offer of an unknown product that has a name becomes a product of its own."""
         wanted = {o.external_id: o for o in offers}
-        keys = list(set(wanted) | {ext.split("#", 1)[0] for ext in wanted})
+        keys = list(set(wanted) | {ext.split("#", 1)[0] for ext in wanted if "#" in ext})
         # Only the few columns needed to match and rename: a batch of offers loads no whole rows.
         found: dict[str, tuple[int, str, str | None, str | None]] = {}
         columns = (
@@ -488,8 +522,10 @@ class CatalogueWriter:
             CatalogProduct.article,
             CatalogProduct.barcode,
         )
+        # Core statements on the connection: an ORM select would run its loading machinery for every row.
+        connection = await session.connection()
         if is_pg(session):  # one array parameter rather than a thousand bound values to compile and send
-            rows = await session.execute(
+            rows = await connection.execute(
                 select(*columns).where(
                     CatalogProduct.external_id == any_(bindparam("keys", keys, type_=postgresql.ARRAY(Text)))
                 )
@@ -497,7 +533,7 @@ class CatalogueWriter:
             found.update({ext: (pid, name, article, barcode) for ext, pid, name, article, barcode in rows.all()})
         else:
             for start in range(0, len(keys), 10_000):
-                rows = await session.execute(
+                rows = await connection.execute(
                     select(*columns).where(CatalogProduct.external_id.in_(keys[start : start + 10_000]))
                 )
                 found.update({ext: (pid, name, article, barcode) for ext, pid, name, article, barcode in rows.all()})
