@@ -82,8 +82,12 @@ def sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+# One encoder for the import: json.dumps with any option but the defaults builds a new JSONEncoder each call.
+_PG_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def pg_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return _PG_JSON.encode(value)
 
 
 _SQLITE_ROWS = 500  # rows a multi-row INSERT on SQLite: well under its 32,766 bound parameters
