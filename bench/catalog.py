@@ -1,13 +1,16 @@
 """The catalogue import at scale: 1C's import.xml and offers.xml for N products (two price types, two warehouses,
 nested groups) written on the fly, then imported by a process of its own so its peak RSS is the import's alone.
 
-`python -m bench.catalog DATABASE_URL import.xml offers.xml` prints one JSON line: seconds per file, peak RSS.
+`python -m bench.catalog DATABASE_URL import.xml offers.xml` prints one JSON line: seconds per file, the process's
+CPU per file, on PostgreSQL the CPU of the server's processes serving the database per file (read from /proc, when
+the server runs on this machine), peak RSS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import sys
 import time
@@ -86,6 +89,32 @@ def write_offers(path: Path, offers: int) -> None:
         out.write("</Предложения></ПакетПредложений></КоммерческаяИнформация>\n")
 
 
+def _server_cpu(url: str) -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL processes serving the database of `url` (each backend's title
+    is `postgres: … USER DATABASE HOST…`); None on SQLite or when the server's processes are not to be seen here.
+    The bench's database is a scratch one of its own, so they are this import's."""
+    if not url.startswith("postgresql"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    total, seen = 0.0, False
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+            if not title or not title[0].startswith("postgres:") or name not in title:
+                continue
+            fields = (proc / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
+        seen = True
+    return total if seen else None
+
+
 async def _import(url: str, files: list[Path]) -> dict[str, object]:
     from db.engine import make_engine, make_sessionmaker, migrate
     from flows.clock import SystemClock
@@ -95,16 +124,22 @@ async def _import(url: str, files: list[Path]) -> dict[str, object]:
     engine = make_engine(url)
     await migrate(engine)
     sessionmaker = make_sessionmaker(engine)
-    seconds, cpu = {}, {}
+    seconds, cpu, server = {}, {}, {}
     for path in files:
-        began, began_cpu = time.perf_counter(), time.process_time()
+        began, began_cpu, began_server = time.perf_counter(), time.process_time(), _server_cpu(url)
         await import_files(sessionmaker, SystemClock(), [path])
         seconds[path.name] = time.perf_counter() - began
         cpu[path.name] = time.process_time() - began_cpu
+        ended_server = _server_cpu(url)
+        if began_server is not None and ended_server is not None:
+            server[path.name] = ended_server - began_server
     async with sessionmaker() as session:
         stats = await catalogue.stats(session)
     await engine.dispose()
-    return {"seconds": seconds, "cpu_seconds": cpu, "stats": stats}
+    result: dict[str, object] = {"seconds": seconds, "cpu_seconds": cpu, "stats": stats}
+    if server:
+        result["server_cpu_seconds"] = server
+    return result
 
 
 def _peak_rss() -> int:

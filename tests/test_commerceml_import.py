@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from db.engine import make_engine, make_sessionmaker, migrate
 from db.models import (
@@ -25,6 +26,7 @@ from flows.clock import FrozenClock
 from integrations.onec.commerceml import NotCommerceML
 from integrations.onec.importer import import_files
 from services import catalogue
+from services.catalogue_import import BATCH
 from tests import commerceml as cml
 from tests.conftest import START
 
@@ -322,3 +324,55 @@ async def test_a_file_with_a_document_type_or_not_commerceml_is_refused(
         statuses = (await session.execute(select(CatalogImport.status).order_by(CatalogImport.id))).scalars().all()
     assert statuses == ["failed", "failed"]
     assert (await _stats(sessionmaker))["products"] == 0
+
+
+async def _snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, list[tuple[object, ...]]]:
+    """The whole catalogue by 1C's ids (none of our row ids): products with their group and base product, prices,
+    stock."""
+    group, base = aliased(CatalogGroup), aliased(CatalogProduct)
+    async with sessionmaker() as session:
+        products = await session.execute(
+            select(
+                CatalogProduct.external_id, CatalogProduct.name, CatalogProduct.article, CatalogProduct.barcode,
+                CatalogProduct.unit, CatalogProduct.description, CatalogProduct.properties, CatalogProduct.images,
+                CatalogProduct.quantity, CatalogProduct.active, CatalogProduct.search_text, group.external_id,
+                base.external_id,
+            )
+            .outerjoin(group, group.id == CatalogProduct.group_id)
+            .outerjoin(base, base.id == CatalogProduct.variant_of_id)
+            .order_by(CatalogProduct.external_id)
+        )  # fmt: skip
+        prices = await session.execute(
+            select(CatalogProduct.external_id, CatalogPriceType.external_id, CatalogPrice.value, CatalogPrice.currency)
+            .join(CatalogProduct, CatalogProduct.id == CatalogPrice.product_id)
+            .join(CatalogPriceType, CatalogPriceType.id == CatalogPrice.price_type_id)
+            .order_by(CatalogProduct.external_id, CatalogPriceType.external_id)
+        )
+        stock = await session.execute(
+            select(CatalogProduct.external_id, CatalogWarehouse.external_id, CatalogStock.quantity)
+            .join(CatalogProduct, CatalogProduct.id == CatalogStock.product_id)
+            .join(CatalogWarehouse, CatalogWarehouse.id == CatalogStock.warehouse_id)
+            .order_by(CatalogProduct.external_id, CatalogWarehouse.external_id)
+        )
+        return {
+            "products": [tuple(row) for row in products.all()],
+            "prices": [tuple(row) for row in prices.all()],
+            "stock": [tuple(row) for row in stock.all()],
+        }
+
+
+@pytest.mark.parametrize(("version", "form"), [("2.08", "attributes"), ("2.10", "rests"), ("2.05", "total")])
+async def test_batches_written_while_the_next_are_read_make_the_same_catalogue(
+    sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path, version: str, form: str
+) -> None:
+    """Batches of one and of two products or offers: each is prepared while the one before is still being written,
+    in the background. The catalogue and the counts are those of the whole file in one batch."""
+    goods = cml.write(tmp_path, "import.xml", cml.import_xml(version))
+    offers = cml.write(tmp_path, "offers.xml", cml.offers_xml(version, stock=form))
+    seen = []
+    for batch in (BATCH, 2, 1):
+        await _wipe(sessionmaker)
+        result = await import_files(sessionmaker, FrozenClock(START), [goods, offers], batch=batch)
+        seen.append((result.counts, await _snapshot(sessionmaker)))
+    assert seen[0][1]["products"] and seen[0][1]["prices"]
+    assert seen[1] == seen[0] and seen[2] == seen[0]

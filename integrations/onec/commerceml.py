@@ -21,7 +21,7 @@ from typing import Any
 from defusedxml import DTDForbidden
 from lxml import etree
 
-from services.catalogue_import import (
+from services.catalogue_import.records import (
     Group,
     Offer,
     Organisation,
@@ -35,6 +35,9 @@ from services.catalogue_import import (
 from services.companies import onec_contragent
 
 ROOT = "КоммерческаяИнформация"
+# The elements reported as they end; each is read then, its contents complete. Warehouses are read from their
+# list (Склады) rather than each Склад: an offer's own Склад (its stock, from 2.07) would otherwise be reported too,
+# two events an offer for nothing.
 _RECORDS = (
     ROOT,
     "Классификатор",
@@ -48,7 +51,7 @@ _RECORDS = (
     "Товар",
     "Предложение",
     "ТипЦены",
-    "Склад",
+    "Склады",
     "Контрагент",
 )
 TAGS = [f"{{*}}{name}" for name in _RECORDS]  # {*}: in the namespace or in none
@@ -68,8 +71,20 @@ class PackageInfo:
     kinds: set[str] = field(default_factory=set)  # what a full package of this file sweeps (services.catalogue_import)
 
 
+_LOCAL_NAMES: dict[Any, str] = {}  # a tag as lxml gives it ("{urn:…}Ид", "Ид") -> its local name ("Ид")
+_KNOWN_TAGS = 10_000  # a file of ever new tag names does not grow the table past this
+
+
 def _local(tag: Any) -> str:
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+    """An element's local name: its tag without the namespace ("" for a comment's or an entity's). Looked up, not
+    cut, for the tags seen before: a product or an offer is read from twenty of them."""
+    try:
+        return _LOCAL_NAMES[tag]
+    except KeyError:
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        if len(_LOCAL_NAMES) < _KNOWN_TAGS:
+            _LOCAL_NAMES[tag] = name
+        return name
 
 
 def _true(value: str | None) -> bool:
@@ -93,13 +108,18 @@ def _text(elem: Any, name: str) -> str:
 
 def number(text: str | None) -> Decimal | None:
     """1C's numbers: «1234.5», «1 234,50» (a space or a no-break space between thousands)."""
-    cleaned = (text or "").strip().replace("\xa0", "").replace(" ", "").replace(",", ".")
-    if not cleaned:
+    if text is None:
         return None
     try:
-        value = Decimal(cleaned)
+        value = Decimal(text)  # what 1C writes nearly always («1234.50»; Decimal allows the spaces around it)
     except InvalidOperation:
-        return None
+        cleaned = text.strip().replace("\xa0", "").replace(" ", "").replace(",", ".")
+        if not cleaned:
+            return None
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:
+            return None
     return value if value.is_finite() else None
 
 
@@ -119,12 +139,15 @@ def _refuse_dtd(elem: Any) -> None:
 
 
 def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
-    """The file's records in document order; `info` says, once they are read, what kind of package it was."""
+    """The file's records in document order; `info` says, once they are read, what kind of package it was.
+
+    Only the ends of elements are reported (an element's start would be one more event per record): the attributes
+    of the document and of its sections are there at their ends too, and `info` is read after the last record."""
     units: dict[str, str] = {}  # a unit's code or id -> its short name (Классификатор/ЕдиницыИзмерения, 2.08+)
     position = 0
     context = etree.iterparse(
         str(source),
-        events=("start", "end"),
+        events=("end",),
         tag=TAGS,
         resolve_entities=False,
         no_network=True,
@@ -135,24 +158,42 @@ def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
     )
     first = True
     try:
-        for event, elem in context:
+        for _, elem in context:
             name = _local(elem.tag)
             if first:
                 _refuse_dtd(elem)
-                if name != ROOT or elem.getparent() is not None:
+                root = elem.getroottree().getroot()
+                if _local(root.tag) != ROOT:
                     raise NotCommerceML(f"the root element is not {ROOT}")
                 first = False
-            if event == "start":
-                if name == ROOT:
-                    info.version = elem.get("ВерсияСхемы")
-                elif name in ("Классификатор", "Каталог", "ПакетПредложений"):
-                    info.only_changes |= _true(elem.get("СодержитТолькоИзменения"))
-                    if name == "Каталог":
-                        info.kinds.add("products")
-                continue
             parent = elem.getparent()
             within = _local(parent.tag) if parent is not None else ""
-            if name == "СодержитТолькоИзменения":
+            # The records by the hundred thousand first.
+            if name == "Предложение":
+                if within == "Предложения":
+                    offer = _offer(elem)
+                    if offer is not None:
+                        if offer.name is not None:
+                            info.kinds.add("offers")
+                        if offer.prices is not None:
+                            info.kinds.add("prices")
+                        if offer.stock is not None or offer.quantity is not None:
+                            info.kinds.add("stock")
+                        yield offer
+                    _drop(elem)
+            elif name == "Товар":
+                if within == "Товары" and _local(parent.getparent().tag) == "Каталог":
+                    product = _product(elem, units)
+                    if product is not None:
+                        yield product
+                    _drop(elem)
+            elif name == ROOT:
+                info.version = elem.get("ВерсияСхемы")
+            elif name in ("Классификатор", "Каталог", "ПакетПредложений"):
+                info.only_changes |= _true(elem.get("СодержитТолькоИзменения"))
+                if name == "Каталог":
+                    info.kinds.add("products")
+            elif name == "СодержитТолькоИзменения":
                 info.only_changes |= _true(elem.text)
             elif name == "Группа" and within == "Группы":
                 grand = parent.getparent()
@@ -175,11 +216,6 @@ def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
                     if key and short:
                         units[key] = short
                 _drop(elem)
-            elif name == "Товар" and within == "Товары" and _local(parent.getparent().tag) == "Каталог":
-                product = _product(elem, units)
-                if product is not None:
-                    yield product
-                _drop(elem)
             elif name == "ТипЦены" and within == "ТипыЦен":
                 external_id = _text(elem, "Ид")
                 if external_id:
@@ -187,10 +223,11 @@ def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
                         external_id, _text(elem, "Наименование") or external_id, _text(elem, "Валюта") or "RUB"
                     )
                 _drop(elem)
-            elif name == "Склад" and within == "Склады":
-                external_id = _text(elem, "Ид")
-                if external_id:
-                    yield Warehouse(external_id, _text(elem, "Наименование") or external_id)
+            elif name == "Склады":
+                for store in _children(elem, "Склад"):
+                    external_id = _text(store, "Ид")
+                    if external_id:
+                        yield Warehouse(external_id, _text(store, "Наименование") or external_id)
                 _drop(elem)
             elif name == "Контрагент" and within == "Контрагенты":
                 # The package's counterparties (at the top, in the classifier or the catalogue). Those of a sale
@@ -199,17 +236,6 @@ def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
                     found = onec_contragent(elem)
                     if found is not None:
                         yield Organisation(**found)
-                _drop(elem)
-            elif name == "Предложение" and within == "Предложения":
-                offer = _offer(elem)
-                if offer is not None:
-                    if offer.name is not None:
-                        info.kinds.add("offers")
-                    if offer.prices is not None:
-                        info.kinds.add("prices")
-                    if offer.stock is not None or offer.quantity is not None:
-                        info.kinds.add("stock")
-                    yield offer
                 _drop(elem)
     except etree.XMLSyntaxError as bad:
         raise NotCommerceML(f"not well-formed XML: {bad}") from bad
@@ -232,111 +258,187 @@ def _property(elem: Any) -> Property | None:
     return Property(external_id, _text(elem, "Наименование") or external_id, kind, choices)
 
 
+# A product and an offer are read in one pass over their children, each child's local name looked up once; of a
+# child that may repeat, the first counts (as 1C writes one), except where all are read (Склад, Картинка…).
+
+
 def _product(elem: Any, units: dict[str, str]) -> Product | None:
-    kids = _index(elem)
-    external_id = _first(kids, "Ид")
+    external_id = name = article = barcode = description = status = None
+    unit_elem = groups = None
+    values: list[Any] = []
+    requisites_holders: list[Any] = []
+    images: list[str] = []
+    for child in elem:
+        local = _local(child.tag)
+        if local == "Ид":
+            if external_id is None:
+                external_id = child.text or ""
+        elif local == "Наименование":
+            if name is None:
+                name = child.text or ""
+        elif local == "Артикул":
+            if article is None:
+                article = child.text or ""
+        elif local == "Штрихкод":
+            if barcode is None:
+                barcode = child.text or ""
+        elif local == "Описание":
+            if description is None:
+                description = child.text or ""
+        elif local == "БазоваяЕдиница":
+            if unit_elem is None:
+                unit_elem = child
+        elif local == "Группы":
+            if groups is None:
+                groups = child
+        elif local == "ЗначенияСвойств":
+            values.append(child)
+        elif local == "ЗначенияРеквизитов":
+            requisites_holders.append(child)
+        elif local == "Картинка":
+            image = (child.text or "").strip()
+            if image:
+                images.append(image)
+        elif local == "Статус":
+            if status is None:
+                status = child.text or ""
+    external_id = (external_id or "").strip()
     if not external_id:
         return None
-    unit_elem = kids["БазоваяЕдиница"][0] if "БазоваяЕдиница" in kids else None
     unit = None
     if unit_elem is not None:
         text = (unit_elem.text or "").strip()
         unit = units.get(text) or text or unit_elem.get("НаименованиеКраткое") or None
         if unit is None:
             unit = units.get(unit_elem.get("Код") or "")
-    group = _text(kids["Группы"][0], "Ид") if "Группы" in kids else ""
+    group = _text(groups, "Ид") if groups is not None else ""
     properties: list[tuple[str, str]] = []
-    for values in kids.get("ЗначенияСвойств", ()):
-        for value in _children(values, "ЗначенияСвойства"):
-            prop = _text(value, "Ид")
-            texts = [(v.text or "").strip() for v in _children(value, "Значение")]
-            texts = [t for t in texts if t]
+    for holder in values:
+        for value in _children(holder, "ЗначенияСвойства"):
+            prop = ""
+            texts = []
+            seen_id = False
+            for part in value:
+                local = _local(part.tag)
+                if local == "Ид":
+                    if not seen_id:
+                        prop, seen_id = (part.text or "").strip(), True
+                elif local == "Значение":
+                    found = (part.text or "").strip()
+                    if found:
+                        texts.append(found)
             if prop and texts:
                 properties.append((prop, ", ".join(texts)))
     requisites: list[tuple[str, str]] = []
-    for holder in kids.get("ЗначенияРеквизитов", ()):
+    for holder in requisites_holders:
         for requisite in _children(holder, "ЗначениеРеквизита"):
-            name, value = _text(requisite, "Наименование"), _text(requisite, "Значение")
-            if name and value:
-                requisites.append((name, value))
-    status = _first(kids, "Статус") or elem.get("Статус") or ""
+            requisite_name, value_text = _text(requisite, "Наименование"), _text(requisite, "Значение")
+            if requisite_name and value_text:
+                requisites.append((requisite_name, value_text))
+    status = (status or "").strip() or elem.get("Статус") or ""
     return Product(
-        external_id=external_id,
-        name=_first(kids, "Наименование") or external_id,
-        article=_first(kids, "Артикул") or None,
-        barcode=_first(kids, "Штрихкод") or None,
-        unit=unit,
-        description=_first(kids, "Описание") or None,
-        group=group or None,
-        properties=tuple(properties),
-        requisites=tuple(requisites),
-        images=tuple(t for t in ((c.text or "").strip() for c in kids.get("Картинка", ())) if t),
-        deleted=status.strip().lower() == "удален" or _true(elem.get("ПометкаУдаления")),
+        external_id,
+        (name or "").strip() or external_id,
+        (article or "").strip() or None,
+        (barcode or "").strip() or None,
+        unit,
+        (description or "").strip() or None,
+        group or None,
+        tuple(properties),
+        tuple(requisites),
+        tuple(images),
+        status.strip().lower() == "удален" or _true(elem.get("ПометкаУдаления")),
     )
 
 
-def _index(elem: Any) -> dict[str, list[Any]]:
-    """The element's children by local name, in one pass (an offer is read from a dozen of them)."""
-    found: dict[str, list[Any]] = {}
-    for child in elem:
-        tag = child.tag
-        if isinstance(tag, str):
-            found.setdefault(tag.rpartition("}")[2], []).append(child)
-    return found
-
-
-def _first(index: dict[str, list[Any]], name: str) -> str:
-    children = index.get(name)
-    if not children or children[0].text is None:
-        return ""
-    return str(children[0].text).strip()
+def _price(elem: Any) -> Price | None:
+    kind = value = currency = None
+    for part in elem:
+        local = _local(part.tag)
+        if local == "ИдТипаЦены":
+            if kind is None:
+                kind = part.text or ""
+        elif local == "ЦенаЗаЕдиницу":
+            if value is None:
+                value = part.text or ""
+        elif local == "Валюта":
+            if currency is None:
+                currency = part.text or ""
+    amount = number(value)
+    kind = (kind or "").strip()
+    if amount is None or not kind:
+        return None
+    return Price(kind, amount.quantize(CENT), (currency or "").strip() or None)
 
 
 def _offer(elem: Any) -> Offer | None:
-    kids = _index(elem)
-    external_id = _first(kids, "Ид")
+    external_id = name = quantity_text = None
+    prices_elem = rests = features = None
+    stores: list[Any] = []
+    for child in elem:
+        local = _local(child.tag)
+        if local == "Ид":
+            if external_id is None:
+                external_id = child.text or ""
+        elif local == "Наименование":
+            if name is None:
+                name = child.text or ""
+        elif local == "Цены":
+            if prices_elem is None:
+                prices_elem = child
+        elif local == "Склад":
+            stores.append(child)
+        elif local == "Количество":
+            if quantity_text is None:
+                quantity_text = child.text or ""
+        elif local == "Остатки":
+            if rests is None:
+                rests = child
+        elif local == "ХарактеристикиТовара":
+            if features is None:
+                features = child
+    external_id = (external_id or "").strip()
     if not external_id:
         return None
     prices: tuple[Price, ...] | None = None
-    if "Цены" in kids:
+    if prices_elem is not None:
         found = []
-        for price in _children(kids["Цены"][0], "Цена"):
-            parts = _index(price)
-            value = number(_first(parts, "ЦенаЗаЕдиницу"))
-            kind = _first(parts, "ИдТипаЦены")
-            if value is not None and kind:
-                found.append(Price(kind, value.quantize(CENT), _first(parts, "Валюта") or None))
+        for child in prices_elem:
+            if _local(child.tag) == "Цена":
+                price = _price(child)
+                if price is not None:
+                    found.append(price)
         prices = tuple(found)
-    quantity = number(_first(kids, "Количество")) if "Количество" in kids else None
+    quantity = number(quantity_text) if quantity_text is not None else None
     stock: list[tuple[str, Decimal]] | None = None
     # Stock as Склад attributes (ИдСклада, КоличествоНаСкладе), from 2.07
-    for store in kids.get("Склад", ()):
+    for store in stores:
         warehouse = store.get("ИдСклада")
         if warehouse:
             stock = stock if stock is not None else []
             stock.append((warehouse, number(store.get("КоличествоНаСкладе")) or Decimal(0)))
     # …or as Остатки/Остаток, by warehouse (Склад/Ид, Склад/Количество) or in total (Количество), newer 1C
-    if "Остатки" in kids:
-        for rest in _children(kids["Остатки"][0], "Остаток"):
-            stores = list(_children(rest, "Склад"))
-            for store in stores:
-                warehouse = _text(store, "Ид")
+    if rests is not None:
+        for rest in _children(rests, "Остаток"):
+            places = list(_children(rest, "Склад"))
+            for place in places:
+                warehouse = _text(place, "Ид")
                 if warehouse:
                     stock = stock if stock is not None else []
-                    stock.append((warehouse, number(_text(store, "Количество")) or Decimal(0)))
-            if not stores and _child(rest, "Количество") is not None:
+                    stock.append((warehouse, number(_text(place, "Количество")) or Decimal(0)))
+            if not places and _child(rest, "Количество") is not None:
                 quantity = (quantity or Decimal(0)) + (number(_text(rest, "Количество")) or Decimal(0))
     characteristics: list[tuple[str, str]] = []
-    if "ХарактеристикиТовара" in kids:
-        for feature in _children(kids["ХарактеристикиТовара"][0], "ХарактеристикаТовара"):
+    if features is not None:
+        for feature in _children(features, "ХарактеристикаТовара"):
             feature_name = _text(feature, "Наименование")
             if feature_name:
                 characteristics.append((feature_name, _text(feature, "Значение")))
     return Offer(
-        external_id=external_id,
-        name=_first(kids, "Наименование") or None,
-        prices=prices,
-        quantity=quantity,
-        stock=tuple(stock) if stock is not None else None,
-        characteristics=tuple(characteristics),
+        external_id,
+        (name or "").strip() or None,
+        prices,
+        quantity,
+        tuple(stock) if stock is not None else None,
+        tuple(characteristics),
     )
