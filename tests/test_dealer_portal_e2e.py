@@ -10,17 +10,20 @@ import io
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import get_args
 
 from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
 from db.models import Case, User
+from flows.model import StageColour
 from integrations.onec.importer import import_files
 from tests.chat import Person
 from tests.conftest import Harness, library_with
 from tests.test_onec_exchange_e2e import OneC, _exchange
 from tests.test_organisations_e2e import dealer_person, organisation, texts
+from tgbot.portal_view import MARKS
 
 GROUPS = ("Газонокосилки", "Триммеры", "Запчасти")
 IMAGE = "import_files/t1/guid-1.jpg"  # the Twinclip's photo, as 1C names the files it sends with the package
@@ -361,3 +364,11 @@ async def test_a_reclamation_begun_before_the_colours_keeps_its_mark_after_the_u
     await people["semyon"].send("/reclamations")
     listed = await people["semyon"].expect("Рекламации, сначала ранние")
     assert re.search(rf"🔵 №{case.id} .* — Зарегистрирована", listed["text"]), listed["text"]
+
+
+def test_every_stage_colour_has_its_mark_in_chat_and_its_row_in_the_panel() -> None:
+    """A definition may give any of the colours: each has its circle in the chat list (a missing one would break
+    the whole list) and its row style in the panel."""
+    styles = (Path(__file__).parent.parent / "admin" / "templates" / "base.html").read_text(encoding="utf-8")
+    assert set(MARKS) == set(get_args(StageColour))
+    assert {colour for colour in get_args(StageColour) if f"tr.colour-{colour}{{" in styles} == set(MARKS)
