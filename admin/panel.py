@@ -178,7 +178,7 @@ class AdminPanel:
                     "holders": holders,
                     "attention": case.attention,
                     # The stage's colour from the definition: a coloured row (a cancelled case keeps none).
-                    "colour": spec.stage_colour(case.stage) if case.status != "cancelled" else None,
+                    "colour": self.core.registry.stage_colour(spec, case.stage) if case.status != "cancelled" else None,
                 }
             )
         processes = [

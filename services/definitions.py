@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Definition
 from flows.loader import DefinitionError, LoadedDefinition, load_library, parse_definition
-from flows.model import ProcessDef
+from flows.model import ProcessDef, StageColour
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,15 @@ class Registry:
     def known(self) -> dict[str, ProcessDef]:
         """Every process new cases can start, by key (a definition being checked may hand off to these)."""
         return {key: self._specs[i] for key, i in self.current.items()}
+
+    def stage_colour(self, spec: ProcessDef, stage: str) -> StageColour | None:
+        """A stage's colour mark: its definition's, else the current version's for the same stage key (a case
+        started before the colours were written stays on its older version and keeps its mark)."""
+        colour = spec.stage_colour(stage)
+        current = self.current.get(spec.process)
+        if colour is None and current is not None and current in self._specs:
+            colour = self._specs[current].stage_colour(stage)
+        return colour
 
     def current_specs(self) -> list[ProcessDef]:
         """The version of every process that new cases start with (who may start one: `access.startable`)."""

@@ -73,7 +73,7 @@ class Reclamations:
                     case.created_at,
                     (case.data or {}).get("amount"),
                     tuple(papers.get(case.id, ())),
-                    spec.stage_colour(case.stage),
+                    self.core.registry.stage_colour(spec, case.stage),
                 )
             )
         return ReclamationPage(listed, number, pages)

@@ -1,5 +1,7 @@
 """The cards' buttons are packed without building aiogram's models: the same strings, refused alike."""
 
+from enum import Enum
+
 import pytest
 from aiogram.types import InlineKeyboardButton
 
@@ -19,6 +21,14 @@ from tgbot.render import markup
 def test_pack_gives_what_the_model_packs(model: TaskCb | CaseCb | ItemCb, values: tuple[str | int, ...]) -> None:
     assert pack(type(model), *values) == model.pack()
     assert type(model).unpack(pack(type(model), *values)) == model
+
+
+class Action(str, Enum):  # noqa: UP042 -- not a StrEnum: its str() is "Action.OUT", aiogram packs the value
+    OUT = "out"
+
+
+def test_pack_gives_an_enum_by_its_value_as_the_model_does() -> None:
+    assert pack(TaskCb, Action.OUT, 4, "") == TaskCb(action=Action.OUT, task_id=4).pack() == "t:out:4:"
 
 
 def test_pack_refuses_what_the_model_refuses() -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from db.models import AuditEntry, Case, Task, TaskCard, Timer
 from flows.status import TaskStatus, TimerStatus
 from services.cases import CaseService
 from services.cases.store import CaseStore
+from services.core import Core
 
 
 async def test_a_step_writes_its_audit_and_timers_in_one_statement_each(tmp_path: Path, database_url: str) -> None:
@@ -161,36 +162,31 @@ async def test_a_changed_task_row_gets_its_changes_and_keeps_the_rest(tmp_path: 
             row = await session.get(Task, task.id)
             assert row is not None
             row.draft, row.claimed_at = {"answers": {"brand": "Longines"}}, now
-        moved = now.replace(microsecond=0) + timedelta(days=3)
-        async with core.sessionmaker() as session, session.begin():
-            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
-            case = await store.load(loaded.row.id)
-            state_task = next(t for t in case.state.tasks if t.id == task.id)
-            state_task.due_at = moved
-            await store.sync_tasks(case)
-        async with core.sessionmaker() as session:
-            kept = await session.get(Task, task.id)
-        assert kept is not None and kept.due_at == moved
+        # Microseconds and another zone than UTC come back as the same moment.
+        moved = (now + timedelta(days=3, microseconds=123457)).astimezone(timezone(timedelta(hours=3)))
+        kept = await _change_task(core, loaded.row.id, task.id, now, due_at=moved)
+        assert kept.due_at == moved
         assert kept.draft == {"answers": {"brand": "Longines"}} and kept.claimed_at is not None
         assert kept.assignee_id == users["initiator"].id
-        async with core.sessionmaker() as session, session.begin():
-            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
-            case = await store.load(loaded.row.id)
-            state_task = next(t for t in case.state.tasks if t.id == task.id)
-            state_task.assignee_id = None
-            await store.sync_tasks(case)
-        async with core.sessionmaker() as session:
-            released = await session.get(Task, task.id)
-        assert released is not None and released.assignee_id is None and released.draft is not None
-        async with core.sessionmaker() as session, session.begin():
-            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
-            case = await store.load(loaded.row.id)
-            state_task = next(t for t in case.state.tasks if t.id == task.id)
-            state_task.status, state_task.outcome = TaskStatus.DONE, "submit"
-            await store.sync_tasks(case)
-        async with core.sessionmaker() as session:
-            done = await session.get(Task, task.id)
+        released = await _change_task(core, loaded.row.id, task.id, now, assignee_id=None)
+        assert released.assignee_id is None and released.draft is not None
+        done = await _change_task(core, loaded.row.id, task.id, now, status=TaskStatus.DONE, outcome="submit")
     finally:
         await core.close()
-    assert done is not None and done.status == TaskStatus.DONE and done.outcome == "submit"
+    assert done.status == TaskStatus.DONE and done.outcome == "submit"
     assert done.draft is None and done.due_at == moved
+
+
+async def _change_task(core: Core, case_id: int, task_id: int, now: datetime, **changes: Any) -> Task:
+    """One step that changes these attributes of a task's state; the task's row as it was then stored."""
+    async with core.sessionmaker() as session, session.begin():
+        store = CaseStore(session, core.registry, sqlite=core.sqlite, now=now)
+        case = await store.load(case_id)
+        state_task = next(t for t in case.state.tasks if t.id == task_id)
+        for key, value in changes.items():
+            setattr(state_task, key, value)
+        await store.sync_tasks(case)
+    async with core.sessionmaker() as session:
+        row = await session.get(Task, task_id)
+    assert row is not None
+    return row

@@ -10,17 +10,20 @@ import io
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import get_args
 
 from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
 from db.models import Case, User
+from flows.model import StageColour
 from integrations.onec.importer import import_files
 from tests.chat import Person
-from tests.conftest import Harness
+from tests.conftest import Harness, library_with
 from tests.test_onec_exchange_e2e import OneC, _exchange
 from tests.test_organisations_e2e import dealer_person, organisation, texts
+from tgbot.portal_view import MARKS
 
 GROUPS = ("Газонокосилки", "Триммеры", "Запчасти")
 IMAGE = "import_files/t1/guid-1.jpg"  # the Twinclip's photo, as 1C names the files it sends with the package
@@ -337,3 +340,35 @@ async def test_each_dealer_exports_exactly_what_the_search_shows_him_at_his_own_
                  for p in PRODUCTS[:2]]
         assert [tuple(r) for r in rows[1:]] == shown
         assert [r[0] for r in rows[1:]] == [r["title"] for r in found["results"]]
+
+
+async def test_a_reclamation_begun_before_the_colours_keeps_its_mark_after_the_update(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A reclamation started on the definition of the previous release (no `colour:` yet) stays on it; after the
+    update its stage is marked in the staff's list by the colour the current definition gives that stage, as it
+    was marked before (not a black circle until it ends)."""
+    library = library_with(tmp_path)
+    current = (library / "reclamation.yaml").read_text(encoding="utf-8")
+    (library / "reclamation.yaml").write_text(re.sub(r"\n +colour: \w+", "", current), encoding="utf-8")
+    harness = await harness_factory(library_dir=library)
+    people = await dealers(harness, tmp_path / "1c")
+    await file_reclamation(people["sergey"], "SN-48-000732")
+    await harness.settle()
+
+    (library / "reclamation.yaml").write_text(current, encoding="utf-8")  # the release with the colours
+    await harness.restart()
+    async with harness.core.sessionmaker() as session:
+        case = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalar_one()
+    assert case.definition_id != harness.core.registry.current["reclamation"]  # still on the older version
+    await people["semyon"].send("/reclamations")
+    listed = await people["semyon"].expect("Рекламации, сначала ранние")
+    assert re.search(rf"🔵 №{case.id} .* — Зарегистрирована", listed["text"]), listed["text"]
+
+
+def test_every_stage_colour_has_its_mark_in_chat_and_its_row_in_the_panel() -> None:
+    """A definition may give any of the colours: each has its circle in the chat list (a missing one would break
+    the whole list) and its row style in the panel."""
+    styles = (Path(__file__).parent.parent / "admin" / "templates" / "base.html").read_text(encoding="utf-8")
+    assert set(MARKS) == set(get_args(StageColour))
+    assert {colour for colour in get_args(StageColour) if f"tr.colour-{colour}{{" in styles} == set(MARKS)

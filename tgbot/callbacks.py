@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
@@ -137,7 +138,14 @@ def pack(kind: type[CallbackData], *values: str | int | None) -> str:
     separator = kind.__separator__
     parts = [kind.__prefix__]
     for value in values:
-        encoded = "" if value is None else str(int(value)) if isinstance(value, bool) else str(value)
+        if value is None:
+            encoded = ""
+        elif isinstance(value, Enum):  # by its value, as aiogram packs it (a str-Enum's str() is its name)
+            encoded = str(value.value)
+        elif isinstance(value, bool):
+            encoded = str(int(value))
+        else:
+            encoded = str(value)
         if separator in encoded:
             raise ValueError(f"Separator symbol {separator!r} can not be used in value {encoded!r}")
         parts.append(encoded)
