@@ -98,6 +98,14 @@ def take_ids(session: Session, counts: dict[str, int]) -> dict[str, int]:
     return taken
 
 
+def numbering_here(session: Session) -> bool:
+    """SQLite: whether this transaction numbers the rows of `take_ids`'s tables itself (their maxima are
+    remembered). Then every new row of them takes its id from `take_ids`; otherwise a row may leave its id to
+    SQLite (the next `take_ids` reads the maxima afresh)."""
+    known = session.info.get(_TOPS)
+    return known is not None and known[0] is session.get_transaction()
+
+
 @event.listens_for(Session, "before_flush")
 def _sqlite_ids(session: Session, _context: UOWTransaction, _instances: object) -> None:
     """SQLite cannot return the ids of a multi-row INSERT in a guaranteed order, so the ORM inserts such rows

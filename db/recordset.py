@@ -9,7 +9,12 @@ from typing import Any
 
 
 def rows_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=_json_value, ensure_ascii=False)
+    return json_text(rows)
+
+
+def json_text(value: Any) -> str:
+    """Any JSON value as one text parameter (a JSON column's value cast on the server)."""
+    return json.dumps(value, default=_json_value, ensure_ascii=False)
 
 
 def _json_value(value: Any) -> Any:

@@ -104,6 +104,16 @@ def trigger_sql(tables: dict[str, Table]) -> list[str]:
     ]
 
 
+def step_tables() -> dict[str, Table]:
+    """The tables the trigger writes, by their sections' names: every writer of a step document passes these (the
+    trigger is made once per connection, by whichever writer comes first)."""
+    from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer
+
+    models = {"cases": Case, "tasks": Task, "timers": Timer, "audit": AuditEntry, "outbox": Outbox,
+              "task_cards": TaskCard}  # fmt: skip
+    return {name: model.__table__ for name, model in models.items()}  # type: ignore[misc]
+
+
 def new_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """A row to insert: the columns it leaves out take their scalar defaults, as a Core INSERT gives them (the
     trigger names every column, so a missing one would otherwise be NULL)."""

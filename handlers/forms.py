@@ -10,12 +10,12 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, Message
 
-from db.models import Task, User
+from db.models import User
 from flows.i18n import _
 from flows.runtime import EngineError
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, NotACommand, Registered, answer
 from tgbot.callbacks import FormCb
-from tgbot.conversation import Conversation, FormError, IncomingFile
+from tgbot.conversation import AnyTask, Conversation, FormError, IncomingFile
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -41,7 +41,7 @@ class FillingForm(BaseFilter):
         return user is not None and user.active_task_id is not None
 
 
-async def _active(conversation: Conversation) -> Task:
+async def _active(conversation: Conversation) -> AnyTask:
     task = await conversation.active_task()
     if task is None:
         raise EngineError(_("There is no form open now. Use the menu."))

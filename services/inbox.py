@@ -32,7 +32,6 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
-    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,9 +39,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.models import Case, InboxUpdate, Task, User, UserRole
+from db.models import InboxUpdate
 from db.recordset import rows_json
 from flows.status import InboxStatus, transition
+from services import people
+from services.people import PersonRead
 
 log = logging.getLogger(__name__)
 
@@ -178,38 +179,24 @@ def _take() -> Update:
 _TAKE = _take()
 
 
-async def take_with_person(
-    session: AsyncSession, update_id: int, tg_id: int, now: datetime
-) -> tuple[bool, User | None, set[str], list[Any]]:
+async def take_with_person(session: AsyncSession, update_id: int, tg_id: int, now: datetime) -> PersonRead | None:
     """On PostgreSQL, the claim (`take`) and the person's read (`people.user_and_roles`, their row locked) in one
-    statement: a data-modifying CTE claims the update, a locking CTE takes the person's row (its newest version
-    after any wait), and the one row of the claim's count is joined to the person, their roles and the task of
-    the form they fill with its case. The person is read even when the claim fails; nobody uses it then."""
-    rows = (await session.execute(_TAKE_WITH_PERSON, {"uid": update_id, "now": now, "tg": tg_id})).all()
+    Core statement: a data-modifying CTE claims the update, a locking CTE takes the person's row (its newest
+    version after any wait), and the one row of the claim's count is joined to the person, their roles and the
+    task of the form they fill with its case. None when the update is not this transaction's to handle (the
+    person is read even then; nobody uses it)."""
+    connection = await session.connection()
+    rows = (await connection.execute(_TAKE_WITH_PERSON, {"uid": update_id, "now": now, "tg": tg_id})).all()
     if not rows or not rows[0][0]:
-        return False, None, set(), []
-    _taken, user, _role, task, case = rows[0]
-    if user is None:
-        return True, None, set(), []
-    roles = {row[2] for row in rows if row[2] is not None}
-    return True, user, roles, [obj for obj in (task, case) if obj is not None]
+        return None
+    return people.person_of_rows(session, rows, offset=1)
 
 
 def _take_with_person() -> Select[Any]:
     inbox: Table = InboxUpdate.__table__  # type: ignore[assignment]
     taken = _take().returning(inbox.c.update_id).cte("taken")
-    tg: BindParameter[int] = bindparam("tg", type_=User.tg_id.type)
-    locked = select(User).where(User.tg_id == tg).with_for_update().cte("person")
-    person = aliased(User, locked, name="person")
     claim = select(func.count().label("taken")).select_from(taken).subquery("claim")
-    return (
-        select(claim.c.taken, person, UserRole.role, Task, Case)
-        .select_from(claim)
-        .outerjoin(person, true())
-        .outerjoin(UserRole, UserRole.user_id == person.id)
-        .outerjoin(Task, Task.id == person.active_task_id)
-        .outerjoin(Case, Case.id == Task.case_id)
-    )
+    return people.person_query(lock=True, claim=claim)
 
 
 _TAKE_WITH_PERSON = _take_with_person()

@@ -7,11 +7,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
-from db.engine import take_ids
-from db.models import Outbox, TaskCard
+from db import step_writes
+from db.engine import numbering_here, take_ids
+from db.models import Outbox, Task, TaskCard
+from db.recordset import json_text, rows_json
 from flows.status import OutboxStatus
 from flows.values import utf16_length
 from services import tg_html
@@ -217,6 +221,108 @@ async def page(
             [{"id": tops["task_cards"] + n, "task_id": task, "user_id": user_id, "outbox_id": outbox_id}
              for n, (task, outbox_id) in enumerate(given, start=1)],
         )  # fmt: skip
+
+
+# PostgreSQL: a form's answer — its task's draft and the messages the update queued — in one statement. The
+# messages are numbered from the outbox's sequence in the order they were added (volatile functions run after the
+# sort); `:link` names the ordinal of one of them whose new id the draft records under `:link_key` (a summary's
+# message, whose buttons come off when the form ends). Built once: the rows travel as one JSON parameter.
+_NAMES = [column.name for column in Outbox.__table__.columns if column.name != "id"]
+_ANSWER_PG = text(
+    f"""
+    WITH m AS MATERIALIZED (
+        SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS new_id, r.ordinality AS ord,
+               {", ".join(f'r."{name}"' for name in _NAMES)}
+        FROM json_populate_recordset(NULL::outbox, CAST(:rows AS json)) WITH ORDINALITY AS r
+        ORDER BY r.ordinality
+    ), written AS (
+        INSERT INTO outbox (id, {", ".join(f'"{name}"' for name in _NAMES)})
+        SELECT m.new_id, {", ".join(f'm."{name}"' for name in _NAMES)} FROM m
+    ), drafted AS (
+        UPDATE tasks SET draft = CASE WHEN CAST(:link AS integer) IS NULL THEN CAST(:draft AS jsonb)
+            ELSE jsonb_set(CAST(:draft AS jsonb), ARRAY[CAST(:link_key AS text)],
+                           to_jsonb((SELECT m.new_id FROM m WHERE m.ord = CAST(:link AS integer))))
+            END
+        WHERE id = CAST(:task_id AS integer)
+    )
+    SELECT array_agg(m.new_id ORDER BY m.ord) FROM m
+    """
+)
+_TASKS: Table = Task.__table__  # type: ignore[assignment]
+_STEP_TABLES = step_writes.step_tables()
+_CLEAR_DRAFT = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(draft=None)
+
+
+async def with_draft(
+    session: AsyncSession, task_id: int, draft: dict[str, Any] | None, link: tuple[str, Outbox] | None = None
+) -> dict[str, Any] | None:
+    """A form's answer written: the task's draft and every message the update has queued (and nobody flushed) in
+    one statement — on PostgreSQL data-modifying CTEs, on SQLite one step document (db/step_writes.py) — not the
+    unit of work's UPDATE and INSERT. `link` (key, message): the draft records that message's id under the key.
+    The messages rejoin the session persistent and clean (on SQLite, when SQLite numbered them, they stay out of
+    it: their ids are not known here). Returns the draft as written."""
+    sync = session.sync_session
+    pending = list(sync.new)
+    if any(isinstance(obj, TaskCard) for obj in pending):
+        await session.flush()  # a card names its message: both go the usual way, first
+        pending = []
+    messages: list[Outbox] = [obj for obj in pending if isinstance(obj, Outbox)]
+    messages.sort(key=lambda obj: inspect_object(obj).insert_order or 0)
+    for message in messages:
+        sync.expunge(message)
+    if link is not None and link[1] not in messages:
+        if link[1].id is None:
+            raise ValueError("the message a draft names must be written with it")
+        draft, link = {**(draft or {}), link[0]: link[1].id}, None  # flushed already: its id is known
+    values = [{name: _value(message, name) for name in _NAMES} for message in messages]
+    if session.get_bind().dialect.name != "sqlite":
+        params = {
+            "rows": rows_json(values),
+            "draft": None if draft is None else json_text(draft),
+            "link": messages.index(link[1]) + 1 if link is not None else None,
+            "link_key": link[0] if link is not None else None,
+            "task_id": task_id,
+        }
+        connection = await session.connection()  # no autoflush: the rest of the unit of work goes at the commit
+        ids = (await connection.execute(_ANSWER_PG, params)).scalar_one() or []
+        for message, message_id in zip(messages, ids, strict=True):
+            message.id = message_id
+        numbered = True
+    else:
+        numbered = link is not None or numbering_here(sync)
+        if numbered and messages:
+            top = (await session.run_sync(take_ids, {"outbox": len(messages)}))["outbox"]
+            for n, message in enumerate(messages, start=1):
+                message.id = top + n
+        doc: dict[str, Any] = {}
+        if messages:
+            # Without ids SQLite numbers them, in the document's order (json_each's).
+            doc["outbox"] = [step_writes.new_row(_OUTBOX, {**row, **({"id": m.id} if numbered else {})})
+                             for row, m in zip(values, messages, strict=True)]  # fmt: skip
+        if link is not None and draft is not None:
+            draft = {**draft, link[0]: link[1].id}
+        if draft is not None:
+            doc["task_updates"] = [step_writes.row(_TASKS, {"id": task_id, "draft": draft})]
+        else:
+            # The document cannot say NULL.
+            await (await session.connection()).execute(_CLEAR_DRAFT, {"task_id": task_id})
+        if doc:
+            await step_writes.write(session, doc, _STEP_TABLES)
+    if numbered:
+        for message in messages:
+            make_transient_to_detached(message)
+            sync.add(message)  # persistent and clean: a later change is an UPDATE
+    if link is not None and draft is not None:
+        return {**draft, link[0]: link[1].id}
+    return draft
+
+
+def _value(row: Outbox, name: str) -> Any:
+    """A column's value on a message not flushed: what was set, else the column's Python default."""
+    if name in row.__dict__:
+        return row.__dict__[name]
+    default = _OUTBOX.c[name].default
+    return default.arg if default is not None and default.is_scalar else None  # type: ignore[attr-defined]
 
 
 RENDER = "render"  # the channel of render jobs: documents made after the step's commit, off the event loop

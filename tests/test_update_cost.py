@@ -3,6 +3,7 @@ are read in one statement; nothing is read twice, and the update's writes are fe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import event
@@ -47,3 +48,17 @@ async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harne
     found = reads("inbox")
     assert found and all(s.startswith("SELECT inbox.person_id, inbox.update_id, inbox.payload") for s in found)
     assert not [s for s in found if "WHERE inbox.person_id = " in s]
+
+    # The answer's writes: the draft and the next question in one statement (PostgreSQL: data-modifying CTEs;
+    # SQLite: one step document its trigger fans out), the person's row untouched. With the read, the update
+    # sends two statements about people, tasks and messages (PostgreSQL), and on SQLite the claim besides.
+    own = [s for s in seen if re.search(r"\b(users|tasks|konveyer_step_writes)\b", s)]
+    if harness.core.db.dialect.name == "postgresql":
+        assert len(own) == 2, own
+        assert own[0] == person[0]
+        assert own[1].startswith("WITH") and "INSERT INTO outbox" in own[1] and "UPDATE tasks SET draft" in own[1]
+    else:
+        assert len(own) == 2, own
+        assert own[0] == person[0]
+        assert own[1].startswith("INSERT INTO konveyer_step_writes")
+    assert not [s for s in seen if s.startswith(("INSERT INTO outbox", "UPDATE tasks", "UPDATE users"))]

@@ -16,9 +16,12 @@ from datetime import date
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from db.models import Case, Task, User
+from db.models import Case, Outbox, Task, User
 from flows import forms
 from flows import values as field_values
 from flows.i18n import _
@@ -42,6 +45,7 @@ from services import people as people_repo
 from services.cases import CaseService, Loaded, task_state
 from services.core import Core
 from services.files import file_ref
+from services.people import FormTask, PersonRead
 from tgbot.callbacks import FormCb, TaskCb
 from tgbot.render import Renderer, pieces, renderer_for
 
@@ -73,6 +77,9 @@ class IncomingFile:
 
 
 SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last shown
+# A form's task: the plain row read with the person (`services.people.FormTask`, the answers' way), or a row of the
+# session (a form opened from a card, a re-ask). Its draft is written by `Conversation._save` either way.
+AnyTask = Task | FormTask
 
 
 def comment_field(required: bool) -> FieldDef:
@@ -87,12 +94,16 @@ class Conversation:
         user: User,
         cases: CaseService | None = None,
         renderer: Renderer | None = None,
+        form: PersonRead | None = None,
     ) -> None:
         self.core = core
         self.session = session
         self.user = user
         self.lang = user.language
         self._held: dict[int, Case] = {}
+        # The form's task and its case as read with the person, as plain rows: an answer reads nothing again.
+        self._form_task = form.task if form is not None else None
+        self._form_case = form.case if form is not None else None
         self.cases = cases or CaseService(core, session)
         self.r = renderer or renderer_for(core)
 
@@ -101,15 +112,23 @@ class Conversation:
 
     # --- the shape of the form ------------------------------------------------------------------------
 
-    async def form_of(self, task: Task, outcome: str | None) -> tuple[FormCase, dict[str, FieldDef], list[str]]:
+    async def form_of(self, task: AnyTask, outcome: str | None) -> tuple[FormCase, dict[str, FieldDef], list[str]]:
         # A form step needs the definition, the task and the case's data — not the whole case under a lock:
         # every answer comes through here, and other people may be working on the same case.
         if task.status != TaskStatus.OPEN:
             raise EngineError(_("This task is already done or no longer needed."))
-        case = await self.session.get(Case, task.case_id)
+        # A case row of the session first (a step of this update may have changed it), then the one read with the
+        # person, else a read.
+        case: Case | people_repo.FormCase | None = self.session.sync_session.identity_map.get(
+            identity_key(Case, task.case_id)
+        )
+        if case is None and self._form_case is not None and self._form_case.id == task.case_id:
+            case = self._form_case
         if case is None:
-            raise EngineError(_("This case does not exist."))
-        self._held[case.id] = case  # the session only keeps rows someone holds: an answer reads this twice
+            case = await self.session.get(Case, task.case_id)
+            if case is None:
+                raise EngineError(_("This case does not exist."))
+            self._held[case.id] = case  # the session only keeps rows someone holds: an answer reads this twice
         spec = await self.core.registry.spec(self.session, case.definition_id)
         state_task = task_state(task)
         # An item's form asks the fields of its entry, and shows what the entry already has; any other form the
@@ -127,7 +146,7 @@ class Conversation:
 
     # --- starting and resuming ------------------------------------------------------------------------
 
-    async def begin(self, task: Task, outcome: str) -> bool:
+    async def begin(self, task: AnyTask, outcome: str) -> bool:
         """Start (or resume) the form for this outcome. False if the outcome needs no answers."""
         loaded, fields, names = await self.form_of(task, outcome)
         if not names:
@@ -148,23 +167,45 @@ class Conversation:
         await self.ask(task)
         return True
 
-    async def active_task(self) -> Task | None:
-        if self.user.active_task_id is None:
+    async def active_task(self) -> AnyTask | None:
+        task_id = self.user.active_task_id
+        if task_id is None:
             return None
-        task = await self.session.get(Task, self.user.active_task_id)
+        task: AnyTask | None
+        held = self.session.sync_session.identity_map.get(identity_key(Task, task_id))
+        if held is None and self._form_task is not None and self._form_task.id == task_id:
+            task = self._form_task  # as read with the person: no statement
+        else:
+            task = await self.session.get(Task, task_id)
         if task is None or task.status != TaskStatus.OPEN or task.draft is None or task.assignee_id != self.user.id:
             self.user.active_task_id = None
             return None
         return task
 
-    async def ask(self, task: Task) -> None:
+    async def _save(self, task: AnyTask, draft: dict[str, Any] | None, summary: Outbox | None = None) -> None:
+        """The draft, with the messages queued so far, in one statement (`outbox.with_draft`); `summary`: the
+        message the draft remembers (`SUMMARY_ROW`)."""
+        if isinstance(task, Task) and not inspect(task).persistent:
+            task.draft = draft  # a row the unit of work has yet to write: it writes the draft with it
+            if summary is not None:
+                await self.session.flush()
+                task.draft = {**(draft or {}), SUMMARY_ROW: summary.id}
+            return
+        link = (SUMMARY_ROW, summary) if summary is not None else None
+        written = await outbox.with_draft(self.session, task.id, draft, link)
+        if isinstance(task, Task):
+            set_committed_value(task, "draft", written)  # written: nothing left for the unit of work
+        else:
+            task.draft = written
+
+    async def ask(self, task: AnyTask) -> None:
         assert task.draft is not None
-        self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
+        if self.user.question_lost_at is not None:
+            self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
         draft = copy.deepcopy(task.draft)
         names = forms.asked(fields, names, draft["values"], loaded.data)  # `ask_if`: skipped ones not shown
         step = forms.next_step(fields, names, draft)
-        task.draft = draft
         step_no = step_stamp(step, draft)
         if step is None:
             title = self.r.form_title(loaded.spec, loaded.task, loaded.data, self.lang)
@@ -188,9 +229,8 @@ class Conversation:
                 _with_step(keyboard, step_no),
                 purpose=outbox.QUESTION,
             )
-            await self.session.flush()
             # Remembered so that its buttons can be taken away once the form is confirmed or cancelled.
-            task.draft = {**draft, SUMMARY_ROW: row.id}
+            await self._save(task, draft, summary=row)
             return
         options = await self.options(loaded, step)
         text, keyboard = self.r.question(
@@ -203,6 +243,7 @@ class Conversation:
             can_back=bool(draft["answered"]),
         )
         self.say(text, _with_step(keyboard, step_no), purpose=outbox.QUESTION)
+        await self._save(task, draft)
 
     def _decision(self, loaded: FormCase, outcome: str | None) -> str | None:
         """The label of the answer chosen, for tasks that ask for a decision (approve, choice); a form's or a
@@ -236,7 +277,7 @@ class Conversation:
     # --- answers --------------------------------------------------------------------------------------
 
     async def _current(
-        self, task: Task, step_no: int | None
+        self, task: AnyTask, step_no: int | None
     ) -> tuple[FormCase, dict[str, FieldDef], list[str], dict[str, Any], forms.Step | None]:
         assert task.draft is not None
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
@@ -247,7 +288,7 @@ class Conversation:
             raise EngineError(_("That question was already answered; please use the latest message."))
         return loaded, fields, names, draft, step
 
-    async def reasked(self, task: Task, *, answering: bool = True) -> bool:
+    async def reasked(self, task: AnyTask, *, answering: bool = True) -> bool:
         """The last question may not have reached the person (its send was uncertain or failed): ask it again
         rather than take this message for its answer — it may answer a question they never saw. `answering`:
         the person has just written (they are told their message was not recorded), not the scheduler's re-ask."""
@@ -262,7 +303,7 @@ class Conversation:
         await self.ask(task)
         return True
 
-    async def answer_text(self, task: Task, text: str) -> None:
+    async def answer_text(self, task: AnyTask, text: str) -> None:
         if await self.reasked(task):
             return
         loaded, fields, _names, draft, step = await self._current(task, None)
@@ -322,7 +363,7 @@ class Conversation:
         entry = entries[step.index] if step.index < len(entries) else {}
         return {**fields, **entry_fields}, {**known, **entry}
 
-    async def pick(self, task: Task, key: str, step_no: int) -> None:
+    async def pick(self, task: AnyTask, key: str, step_no: int) -> None:
         loaded, _fields, _names, draft, step = await self._current(task, step_no)
         if step is None or step.field is None:
             raise EngineError(_("That question was already answered; please use the latest message."))
@@ -343,7 +384,7 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
-    async def _find_company(self, task: Task, draft: dict[str, Any], step: forms.Step, text: str) -> None:
+    async def _find_company(self, task: AnyTask, draft: dict[str, Any], step: forms.Step, text: str) -> None:
         name = " ".join(text.split())
         if len(name) < 2:
             raise FormError(_("Type at least two letters of the company's name."))
@@ -380,6 +421,7 @@ class Conversation:
             else self.r.t("There is no company «%(name)s» yet. Create it?", self.lang, name=name)
         )
         self.say(text_out, InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True))
+        await self._save(task, draft)
 
     async def _company_value(self, draft: dict[str, Any], key: str) -> dict[str, Any]:
         if key == "new":
@@ -396,7 +438,7 @@ class Conversation:
             raise EngineError(_("That option is no longer available."))
         return {"id": company.id, "name": company.name}
 
-    async def answer_file(self, task: Task, incoming: IncomingFile) -> None:
+    async def answer_file(self, task: AnyTask, incoming: IncomingFile) -> None:
         if await self.reasked(task):
             return
         _loaded, _fields, _names, draft, step = await self._current(task, None)
@@ -429,7 +471,7 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
-    async def files_done(self, task: Task, step_no: int) -> None:
+    async def files_done(self, task: AnyTask, step_no: int) -> None:
         _loaded, _fields, _names, draft, step = await self._current(task, step_no)
         if step is None or not step.is_file:
             raise EngineError(_("That question was already answered; please use the latest message."))
@@ -440,7 +482,7 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
-    async def more(self, task: Task, yes: bool, step_no: int) -> None:
+    async def more(self, task: AnyTask, yes: bool, step_no: int) -> None:
         _loaded, _fields, _names, draft, step = await self._current(task, step_no)
         if step is None or not step.is_more:
             raise EngineError(_("That question was already answered; please use the latest message."))
@@ -448,7 +490,7 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
-    async def skip(self, task: Task, step_no: int) -> None:
+    async def skip(self, task: AnyTask, step_no: int) -> None:
         _loaded, _fields, _names, draft, step = await self._current(task, step_no)
         if step is None or step.field is None:
             raise EngineError(_("That question was already answered; please use the latest message."))
@@ -458,7 +500,7 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
-    async def back(self, task: Task, step_no: int) -> None:
+    async def back(self, task: AnyTask, step_no: int) -> None:
         await self._current(task, step_no)
         draft = copy.deepcopy(task.draft or forms.new_draft())
         if not forms.back(draft):
@@ -466,7 +508,7 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
-    async def edit(self, task: Task, step_no: int) -> None:
+    async def edit(self, task: AnyTask, step_no: int) -> None:
         _loaded, fields, names, _draft, step = await self._current(task, step_no)
         if step is not None:
             raise EngineError(_("Finish the form first; then you can correct any field."))
@@ -476,7 +518,7 @@ class Conversation:
             _with_step(self.r.field_picker(fields, top, task.id, self.lang), step_no),
         )
 
-    async def edit_field(self, task: Task, name: str, step_no: int) -> None:
+    async def edit_field(self, task: AnyTask, name: str, step_no: int) -> None:
         _loaded, fields, names, draft, _step = await self._current(task, step_no)
         if name not in names:
             raise EngineError(_("That option is no longer available."))
@@ -492,7 +534,9 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
-    async def _summary_state(self, task: Task, step_no: int) -> tuple[dict[str, FieldDef], list[str], dict[str, Any]]:
+    async def _summary_state(
+        self, task: AnyTask, step_no: int
+    ) -> tuple[dict[str, FieldDef], list[str], dict[str, Any]]:
         """The form at its summary (the only place corrections start from), or a refusal."""
         _loaded, fields, names, draft, step = await self._current(task, step_no)
         if step is not None:
@@ -518,7 +562,7 @@ class Conversation:
             raise EngineError(_("That option is no longer available.")) from None
         return name, index, sub
 
-    async def pick_entry(self, task: Task, arg: str, step_no: int) -> None:
+    async def pick_entry(self, task: AnyTask, arg: str, step_no: int) -> None:
         """One entry picked: which of its fields to correct, or all of it, or take it out."""
         fields, names, draft = await self._summary_state(task, step_no)
         name, index, _sub = self._entry_ref(fields, names, draft, arg)
@@ -530,7 +574,7 @@ class Conversation:
             _with_step(self.r.entry_field_picker(fields, names, name, index, draft, task.id, self.lang), step_no),
         )
 
-    async def correct_entry(self, task: Task, arg: str, step_no: int) -> None:
+    async def correct_entry(self, task: AnyTask, arg: str, step_no: int) -> None:
         fields, names, draft = await self._summary_state(task, step_no)
         name, index, sub = self._entry_ref(fields, names, draft, arg)
         if index is None:
@@ -539,7 +583,7 @@ class Conversation:
         task.draft = draft
         await self.ask(task)
 
-    async def change_entries(self, task: Task, action: str, arg: str, step_no: int) -> None:
+    async def change_entries(self, task: AnyTask, action: str, arg: str, step_no: int) -> None:
         """«➕ Add an entry», «🗑 Remove this entry», «🔁 Enter the whole list again»."""
         fields, names, draft = await self._summary_state(task, step_no)
         name, index, _sub = self._entry_ref(fields, names, draft, arg)
@@ -604,7 +648,7 @@ class Conversation:
         elif action == "cancel":
             await self.cancel(task, step)
 
-    async def keep(self, task: Task, step_no: int) -> None:
+    async def keep(self, task: AnyTask, step_no: int) -> None:
         """«Keep as it is»: the field keeps the value the case has; on to the next question."""
         _loaded, fields, _names, draft, step = await self._current(task, step_no)
         if step is None or not forms.keep(fields, draft, step):
@@ -634,10 +678,10 @@ class Conversation:
         self.say(text, InlineKeyboardMarkup(inline_keyboard=[[resume]]).model_dump(exclude_none=True))
         return True
 
-    async def resume(self, task: Task) -> None:
+    async def resume(self, task: AnyTask) -> None:
         await self.ask(task)
 
-    async def confirm(self, task: Task, step_no: int) -> Loaded:
+    async def confirm(self, task: AnyTask, step_no: int) -> Loaded:
         form, fields, names, draft, step = await self._current(task, step_no)
         if step is not None:
             raise EngineError(_("The form is not complete yet."))
@@ -709,12 +753,12 @@ class Conversation:
                 ref_id=row_id,
             )
 
-    async def cancel(self, task: Task, step_no: int | None = None) -> None:
+    async def cancel(self, task: AnyTask, step_no: int | None = None) -> None:
         if step_no is not None:
             await self._current(task, step_no)
         self.user.active_task_id = None
         self._finished(task.draft)
-        task.draft = None
+        await self._save(task, None)
         if task.key == START_TASK:
             await self.cases.cancel(self.user, task.case_id)
             self.say(self.r.t("The request is cancelled; nothing was registered.", self.lang))

@@ -80,7 +80,9 @@ class DbSessionMiddleware(BaseMiddleware):
         self.locks = PersonLocks()
         self.renderer = renderer_for(core)
 
-    def services(self, session: AsyncSession, user: User | None, roles: set[str]) -> dict[str, Any]:
+    def services(
+        self, session: AsyncSession, user: User | None, roles: set[str], form: people.PersonRead | None = None
+    ) -> dict[str, Any]:
         """The update's services, by the names handlers ask for. Each is a few attributes over the session;
         a stranger (no user yet) gets none of those that act for a person."""
         core, renderer = self.core, self.renderer
@@ -108,7 +110,7 @@ class DbSessionMiddleware(BaseMiddleware):
             "admin_buttons": None,
         }
         if user is not None:
-            conversation = Conversation(core, session, user, cases, renderer)
+            conversation = Conversation(core, session, user, cases, renderer, form)
             scoped["viewer"] = Viewer.of(user, roles)
             scoped["conversation"] = conversation
             scoped["buttons"] = CardButtons(cases, conversation, renderer)
@@ -168,31 +170,27 @@ class DbSessionMiddleware(BaseMiddleware):
             try:
                 async with session.begin():
                     # The update from the inbox is taken in its own transaction: done together with its effects.
-                    # On PostgreSQL the claim and the person's read are one statement.
-                    user: User | None = None
-                    roles: set[str] = set()
-                    form: list[Any] = []
+                    # On PostgreSQL the claim and the person's read are one statement. The person comes as a
+                    # `User` of the session, the form's task and case as plain rows (read once for the update).
+                    person = people.PersonRead()
                     if inbox_id is not None and tg_user is not None and not self.core.sqlite:
-                        took, user, roles, form = await inbox.take_with_person(
-                            session, inbox_id, tg_user.id, self.core.clock.now()
-                        )
-                        if not took:
+                        took = await inbox.take_with_person(session, inbox_id, tg_user.id, self.core.clock.now())
+                        if took is None:
                             return None  # handled already (a redelivery), or an older update of this person is first
+                        person = took
                     else:
                         if inbox_id is not None and not await inbox.take(session, inbox_id, self.core.clock.now()):
                             return None
                         if tg_user is not None:
-                            user, roles, form = await people.user_and_roles(
-                                session, tg_user.id, lock=not self.core.sqlite
-                            )
+                            person = await people.user_and_roles(session, tg_user.id, lock=not self.core.sqlite)
+                    user, roles = person.user, person.roles
                     data["session"] = session
                     data["core"] = self.core
                     data["user"], data["roles"] = user, roles
-                    data["form_rows"] = form  # kept for the update: the form's task and case are read once
                     if user is not None:
                         # Kept apart from the row: after a rollback the row is expired, and errors still need it.
                         data["lang"] = user.language
-                    data.update(self.services(session, user, roles))
+                    data.update(self.services(session, user, roles, person))
                     result = await handler(event, data)
             except EngineError as refusal:
                 if inbox_id is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Case, Task, TaskCard, WorkPeriod
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState, task_def
+
+if TYPE_CHECKING:
+    from services.people import FormTask
 
 
 @dataclass
@@ -42,7 +45,7 @@ def copy_data(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def task_state(row: Task) -> TaskState:
+def task_state(row: Task | FormTask) -> TaskState:
     return TaskState(
         key=row.key,
         stage=row.stage,
