@@ -21,7 +21,8 @@ from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, GetFile, GetUpdates, SendMessage, TelegramMethod
+from aiogram.methods.base import Response
 from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy import select
@@ -191,6 +192,15 @@ class RawGetUpdates(GetUpdates):
     `Update` once, when handled (not parsed, dumped back to JSON and parsed again)."""
 
     __returning__ = list[dict[str, Any]]
+
+
+# The answers' models of the requests every update makes, held for the life of the process (pydantic keeps a
+# generic model only weakly; see services.delivery.RESPONSE_MODELS): getUpdates, a button's answer, a file's
+# download, a reply sent at once.
+RESPONSE_MODELS = tuple(
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (RawGetUpdates, AnswerCallbackQuery, GetFile, SendMessage)
+)
 
 
 class Poller:
