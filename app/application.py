@@ -30,9 +30,9 @@ from scheduler.runner import Scheduler
 from services import attention, sms
 from services.cases.documents import DocumentJobs
 from services.core import Core
-from services.delivery import OutboxSender
+from services.delivery import OutboxSender, RawSendMessage
 from services.leads import Leads
-from tgbot.inbox import InboxProcessor, Poller, webhook_handler
+from tgbot.inbox import InboxProcessor, Poller, RawGetUpdates, webhook_handler
 from tgbot.middlewares import DbSessionMiddleware
 from tgbot.miniapp import MiniApp
 
@@ -52,6 +52,8 @@ def _response_models() -> list[type[Response[Any]]]:
         cls = getattr(methods, name)
         if isinstance(cls, type) and issubclass(cls, TelegramMethod) and cls is not TelegramMethod:
             returning.setdefault(repr(cls.__returning__), cls.__returning__)
+    for raw in (RawSendMessage, RawGetUpdates):  # ours: sendMessage and getUpdates answered as plain JSON
+        returning.setdefault(repr(raw.__returning__), raw.__returning__)
     return [Response[result] for result in returning.values()]  # type: ignore[valid-type]
 
 

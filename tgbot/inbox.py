@@ -21,8 +21,7 @@ from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
-from aiogram.methods import AnswerCallbackQuery, GetFile, GetUpdates, SendMessage, TelegramMethod
-from aiogram.methods.base import Response
+from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy import select
@@ -194,15 +193,6 @@ class RawGetUpdates(GetUpdates):
     __returning__ = list[dict[str, Any]]
 
 
-# The answers' models of the requests every update makes, held for the life of the process (pydantic keeps a
-# generic model only weakly; see services.delivery.RESPONSE_MODELS): getUpdates, a button's answer, a file's
-# download, a reply sent at once.
-RESPONSE_MODELS = tuple(
-    Response[method.__returning__]  # type: ignore[name-defined]
-    for method in (RawGetUpdates, AnswerCallbackQuery, GetFile, SendMessage)
-)
-
-
 class Poller:
     """getUpdates with the offset moved only past stored updates."""
 
@@ -221,7 +211,7 @@ class Poller:
             self._waiting = asyncio.ensure_future(
                 self.bot(
                     cast(
-                        TelegramMethod[list[dict[str, Any]]],
+                        "TelegramMethod[list[dict[str, Any]]]",  # a string: parametrised at run time, it costs ms
                         RawGetUpdates(offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed),
                     ),
                     request_timeout=self.timeout + 10,
