@@ -262,46 +262,36 @@ def _property(elem: Any) -> Property | None:
 # child that may repeat, the first counts (as 1C writes one), except where all are read (Склад, Картинка…).
 
 
-def _product(elem: Any, units: dict[str, str]) -> Product | None:
-    external_id = name = article = barcode = description = status = None
-    unit_elem = groups = None
-    values: list[Any] = []
-    requisites_holders: list[Any] = []
-    images: list[str] = []
+def _by_name(elem: Any, repeated: frozenset[str]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """One pass over `elem`'s children: the first child of each local name, and every child of the `repeated` ones."""
+    first: dict[str, Any] = {}
+    every: dict[str, list[Any]] = {name: [] for name in repeated}
     for child in elem:
         local = _local(child.tag)
-        if local == "Ид":
-            if external_id is None:
-                external_id = child.text or ""
-        elif local == "Наименование":
-            if name is None:
-                name = child.text or ""
-        elif local == "Артикул":
-            if article is None:
-                article = child.text or ""
-        elif local == "Штрихкод":
-            if barcode is None:
-                barcode = child.text or ""
-        elif local == "Описание":
-            if description is None:
-                description = child.text or ""
-        elif local == "БазоваяЕдиница":
-            if unit_elem is None:
-                unit_elem = child
-        elif local == "Группы":
-            if groups is None:
-                groups = child
-        elif local == "ЗначенияСвойств":
-            values.append(child)
-        elif local == "ЗначенияРеквизитов":
-            requisites_holders.append(child)
-        elif local == "Картинка":
-            image = (child.text or "").strip()
-            if image:
-                images.append(image)
-        elif local == "Статус":
-            if status is None:
-                status = child.text or ""
+        if local in every:
+            every[local].append(child)
+        elif local not in first:
+            first[local] = child
+    return first, every
+
+
+def _own(first: dict[str, Any], name: str) -> str | None:
+    """The text of the first child so named: None when there is none, "" when it is empty."""
+    child = first.get(name)
+    return None if child is None else child.text or ""
+
+
+_PRODUCT_REPEATED = frozenset({"ЗначенияСвойств", "ЗначенияРеквизитов", "Картинка"})
+_OFFER_REPEATED = frozenset({"Склад"})
+
+
+def _product(elem: Any, units: dict[str, str]) -> Product | None:
+    first, every = _by_name(elem, _PRODUCT_REPEATED)
+    external_id, name, article = _own(first, "Ид"), _own(first, "Наименование"), _own(first, "Артикул")
+    barcode, description, status = _own(first, "Штрихкод"), _own(first, "Описание"), _own(first, "Статус")
+    unit_elem, groups = first.get("БазоваяЕдиница"), first.get("Группы")
+    values, requisites_holders = every["ЗначенияСвойств"], every["ЗначенияРеквизитов"]
+    images = [image for image in ((c.text or "").strip() for c in every["Картинка"]) if image]
     external_id = (external_id or "").strip()
     if not external_id:
         return None
@@ -372,31 +362,10 @@ def _price(elem: Any) -> Price | None:
 
 
 def _offer(elem: Any) -> Offer | None:
-    external_id = name = quantity_text = None
-    prices_elem = rests = features = None
-    stores: list[Any] = []
-    for child in elem:
-        local = _local(child.tag)
-        if local == "Ид":
-            if external_id is None:
-                external_id = child.text or ""
-        elif local == "Наименование":
-            if name is None:
-                name = child.text or ""
-        elif local == "Цены":
-            if prices_elem is None:
-                prices_elem = child
-        elif local == "Склад":
-            stores.append(child)
-        elif local == "Количество":
-            if quantity_text is None:
-                quantity_text = child.text or ""
-        elif local == "Остатки":
-            if rests is None:
-                rests = child
-        elif local == "ХарактеристикиТовара":
-            if features is None:
-                features = child
+    first, every = _by_name(elem, _OFFER_REPEATED)
+    external_id, name, quantity_text = _own(first, "Ид"), _own(first, "Наименование"), _own(first, "Количество")
+    prices_elem, rests, features = first.get("Цены"), first.get("Остатки"), first.get("ХарактеристикиТовара")
+    stores = every["Склад"]
     external_id = (external_id or "").strip()
     if not external_id:
         return None
