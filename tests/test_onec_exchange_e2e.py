@@ -190,3 +190,34 @@ async def test_a_split_full_package_deactivates_what_it_left_out_only_when_1c_sa
         assert (await catalogue.stats(session))["products"] == 4
         gone = await catalogue.get_product_by_external_id(session, "prod-5")
     assert gone is not None and gone.active is False
+
+
+async def test_a_refused_archive_is_dropped_and_the_next_package_imports(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """An archive with a member named to leave the folder, or one that is no zip at all: the import says why and
+    the archive goes, so the next exchange (a new session, the same folder) is not refused because of it."""
+    harness, onec = await _exchange(harness_factory)
+    folder = harness.settings.data_dir / "1c"
+    escaping = io.BytesIO()
+    with zipfile.ZipFile(escaping, "w") as packed:
+        packed.writestr("../escape.xml", cml.import_xml("2.08"))
+    for archive, reason in (
+        (escaping.getvalue(), "failure\nthe name may not leave the exchange folder: ../escape.xml"),
+        (b"PK\x03\x04 not a zip archive", "failure\na zip archive could not be read"),
+    ):
+        assert (await onec.checkauth())[0] == "success"
+        await onec.call("init")
+        await onec.send("goods.zip", archive, 1 << 20)
+        status, answer = await onec.call("import", filename="import.xml")
+        assert status == 400 and answer.startswith(reason), answer
+        assert not (folder / "goods.zip").exists()
+    assert not (harness.settings.data_dir / "escape.xml").exists()
+
+    assert (await onec.checkauth())[0] == "success"
+    await onec.call("init")
+    await onec.send("goods.zip", _package(), 1 << 20)
+    assert (await onec.load("import.xml"))[0][0] == "success"
+    assert (await onec.load("offers.xml"))[0][0] == "success"
+    async with harness.core.sessionmaker() as session:
+        assert (await catalogue.stats(session))["offers"] == 6

@@ -93,19 +93,24 @@ def safe_name(name: str) -> str:
 
 
 def _unpack(archive: Path, folder: Path) -> list[str]:
-    """A zip archive 1C sent, unpacked next to it and removed; every member's name is checked like a file's."""
+    """A zip archive 1C sent, unpacked next to it and removed; every member's name is checked like a file's.
+    An archive refused or unreadable is removed too: left in the folder, every later import would fail on it."""
     names = []
-    with zipfile.ZipFile(archive) as packed:
-        members = [m for m in packed.infolist() if not m.is_dir()]
-        if sum(m.file_size for m in members) > UNPACKED_LIMIT:
-            raise Refused(f"{archive.name} unpacks to more than {UNPACKED_LIMIT} bytes")
-        for member in members:
-            name = safe_name(member.filename)
-            target = folder / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with packed.open(member) as source, target.open("wb") as out:
-                shutil.copyfileobj(source, out, 1024 * 1024)
-            names.append(name)
+    try:
+        with zipfile.ZipFile(archive) as packed:
+            members = [m for m in packed.infolist() if not m.is_dir()]
+            if sum(m.file_size for m in members) > UNPACKED_LIMIT:
+                raise Refused(f"{archive.name} unpacks to more than {UNPACKED_LIMIT} bytes")
+            for member in members:
+                name = safe_name(member.filename)
+                target = folder / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with packed.open(member) as source, target.open("wb") as out:
+                    shutil.copyfileobj(source, out, 1024 * 1024)
+                names.append(name)
+    except (Refused, zipfile.BadZipFile):
+        archive.unlink(missing_ok=True)
+        raise
     archive.unlink()
     return names
 
