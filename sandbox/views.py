@@ -29,10 +29,8 @@ def view_message(msg: StoredMessage, request: web.Request) -> JsonDict:
     inline = None
     markup = tg.get("reply_markup")
     if isinstance(markup, dict) and "inline_keyboard" in markup:
-        inline = [
-            [{k: v for k, v in b.items() if k in ("text", "callback_data", "url")} for b in row]
-            for row in markup["inline_keyboard"]
-        ]
+        shown = ("text", "callback_data", "url", "switch_inline_query_current_chat")
+        inline = [[{k: v for k, v in b.items() if k in shown} for b in row] for row in markup["inline_keyboard"]]
     photos = []
     if tg.get("photo"):
         best = max(tg["photo"], key=lambda p: p.get("width", 0) * p.get("height", 0))

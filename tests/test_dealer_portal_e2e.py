@@ -19,6 +19,7 @@ from sqlalchemy import select
 from db.models import Case, User
 from flows.model import StageColour
 from integrations.onec.importer import import_files
+from services.sales_exchange import parse_documents
 from tests.chat import Person
 from tests.conftest import Harness, library_with
 from tests.test_onec_exchange_e2e import OneC, _exchange
@@ -201,8 +202,9 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
 
     # 1C fetches the order, but does not confirm: the next query returns it again; then it confirms.
     status, first = await onec.call("query", kind="sale")
-    assert status == 200 and first.count("<Документ>") == 1, first
+    assert status == 200 and [d["Ид"] for d in parse_documents(first.encode())] == [str(order.id)], first
     _, again = await onec.call("query", kind="sale")
+    assert [d["Ид"] for d in parse_documents(again.encode())] == [str(order.id)], again
     assert "<Ид>guid-0</Ид>" in again and "ООО Сад" in again and "<Сумма>63000.00</Сумма>" in again
     assert "<ЦенаЗаЕдиницу>31500.00</ЦенаЗаЕдиницу>" in again and "<ИНН>7707083893</ИНН>" in again
     assert (await onec.call("success", kind="sale"))[1].startswith("success")
@@ -213,6 +215,15 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     status, answer = await onec.call("file", kind="sale", filename="orders-1.xml", body=accepted)
     assert (status, answer.split("\n")[0]) == (200, "success"), answer
     await anna.expect("принята в 1С под номером ЗК-000123")
+    # The payment: 1C sends the file, then (as some 1C versions do) asks to import it again: moved once only.
+    paid = status_document(order.id, [("Дата оплаты по 1С", "2026-12-02"), ("Номер оплаты по 1С", "ПП-5")])
+    status, answer = await onec.call("file", kind="sale", filename="orders-p.xml", body=paid)
+    assert (status, answer.split("\n")[:2]) == (200, ["success", "moved 1, unchanged 0, unknown 0"]), answer
+    await anna.expect("Оплата заявки получена (2026-12-02 ПП-5)")
+    status, answer = await onec.call("import", kind="sale", filename="orders-p.xml")
+    assert (status, answer.split("\n")[:2]) == (200, ["success", "moved 0, unchanged 1, unknown 0"]), answer
+    async with harness.core.sessionmaker() as session:
+        assert (await session.get(Case, order.id)).stage == "paid"  # type: ignore[union-attr]
     shipped = status_document(order.id, [("Дата отгрузки по 1С", "2026-12-03"), ("Номер отгрузки по 1С", "РН-77")])
     assert (await onec.call("file", kind="sale", filename="orders-2.xml", body=shipped))[1].startswith("success")
     await anna.expect("Заявка отгружена (2026-12-03 РН-77)")
@@ -320,11 +331,57 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     assert "SN-48-000731" not in await texts(boris)
 
 
+async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_reason(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The other way out of the decision: no parts needed, the repair rejected with a comment the dealer's engineer
+    is told; the staff's list marks it red."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    sergey, semyon, boris = people["sergey"], people["semyon"], people["boris"]
+    await file_reclamation(sergey, "SN-48-000733")
+    await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", "SN-48-000733", button="Готово"))
+    await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
+    await sergey.expect("Результат диагностики")
+    await sergey.send("Вал погнут ударом о камень")
+    await sergey.expect("Работа")
+    await sergey.send("Осмотр")
+    await sergey.expect("Нормочасы")
+    await sergey.send("0,5")
+    await sergey.press("Нет", await sergey.expect("Добавить"))
+    await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
+    await sergey.press("Готово", await sergey.card("Запчасти: добавьте их из каталога", button="Готово"))
+
+    verdict = await semyon.card("Согласуйте ремонт", "Вал погнут ударом о камень", button="Отклонить")
+    await semyon.press("Отклонить", verdict)
+    await semyon.expect("Комментарий")
+    await semyon.send("Механическое повреждение, не гарантийный случай")
+    await semyon.press("Подтвердить", await semyon.expect("Проверьте"))
+    await sergey.expect("Рекламация отклонена: Механическое повреждение, не гарантийный случай")
+    await harness.settle()
+    async with harness.core.sessionmaker() as session:
+        case = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalar_one()
+    assert (case.stage, case.status, case.result) == ("rejected", "done", "failure")
+    assert case.data.get("parts") in (None, [])
+
+    await semyon.send("/reclamations")
+    listed = await semyon.expect("Рекламации, сначала ранние")
+    assert re.search(rf"🔴 №{case.id} .*SN-48-000733 — Отклонена", listed["text"]), listed["text"]
+    await boris.send("/reclamations")
+    await boris.expect("Рекламаций пока нет")
+    assert "SN-48-000733" not in await texts(boris)
+
+
 async def test_each_dealer_exports_exactly_what_the_search_shows_him_at_his_own_prices(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
     harness = await harness_factory()
     people = await dealers(harness, tmp_path / "files")
+    # «🔎 Каталог» opens the inline search in this chat (Telegram puts «@bot » into her input field).
+    await people["anna"].send("/catalog")
+    prompt = await people["anna"].expect("Ищите в каталоге по названию, артикулу или штрихкоду")
+    keys = [key for row in prompt["inline_keyboard"] for key in row]
+    assert {"text": "🔎 Каталог", "switch_inline_query_current_chat": ""} in keys, keys
     for person, price in ((people["anna"], 4), (people["boris"], 5)):  # wholesale for ООО Сад, retail for the other
         found = await person.inline("газонокосилка !")
         await person.send("/catalog_excel газонокосилка !")
