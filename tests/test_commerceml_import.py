@@ -149,6 +149,7 @@ async def test_every_version_from_2_03_to_2_10_lands_as_the_same_catalogue(
     ("encoding", "bom", "namespace"),
     [
         ("utf-8", False, True),
+        ("utf-8", False, False),
         ("utf-8", True, False),
         ("utf-8", True, True),
         ("windows-1251", False, True),

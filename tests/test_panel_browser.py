@@ -182,6 +182,7 @@ async def test_the_staff_read_reclamations_in_the_panel_by_the_colour_of_their_s
     people = await dealers(harness, tmp_path / "1c")
     sergey, semyon = people["sergey"], people["semyon"]
     await file_reclamation(sergey, "SN-1")
+    harness.clock.advance(minutes=5)
     await file_reclamation(sergey, "SN-2")
     await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", "SN-2", button="Готово"))
     await harness.settle()
@@ -189,6 +190,7 @@ async def test_the_staff_read_reclamations_in_the_panel_by_the_colour_of_their_s
     listed = (await semyon.expect("Рекламации, сначала ранние"))["text"]
     assert re.search(r"🔵 №\d+ .*SN-1 — Зарегистрирована", listed)
     assert re.search(r"🟣 №\d+ .*SN-2 — Диагностика", listed)
+    assert listed.index("SN-1") < listed.index("SN-2"), "oldest first"
 
     desk = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
     for page in (await phone(browser), desk):
