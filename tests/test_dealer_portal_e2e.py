@@ -245,6 +245,54 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert "Согласуйте крупную заявку" not in await texts(rita)
 
 
+async def test_the_inline_search_answers_fifty_a_page_with_the_offset_of_the_next(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Sixty trimmers: Telegram gets fifty with `next_offset`, asks from there and gets the other ten and no
+    offset; every page personal, at the dealer's own price."""
+    harness = await harness_factory()
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" '
+        'ВерсияСхемы="2.08" ДатаФормирования="2026-12-01T08:00:00">'
+    )
+    goods = "".join(
+        f"<Товар><Ид>t-{n}</Ид><Артикул>T-{n:02d}</Артикул><Наименование>Триммер модель {n:02d}</Наименование></Товар>"
+        for n in range(60)
+    )
+    offers = "".join(
+        f"<Предложение><Ид>t-{n}</Ид><Наименование>Триммер модель {n:02d}</Наименование><Цены><Цена>"
+        f"<ИдТипаЦены>pt-opt</ИдТипаЦены><ЦенаЗаЕдиницу>{1000 + n}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>"
+        f"</Цены><Количество>1</Количество></Предложение>"
+        for n in range(60)
+    )
+    (tmp_path / "import.xml").write_text(
+        f"{head}<Каталог><Ид>cat-1</Ид><Наименование>Каталог</Наименование><Товары>{goods}</Товары></Каталог>"
+        "</КоммерческаяИнформация>\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "offers.xml").write_text(
+        f"{head}<ПакетПредложений><Ид>cat-1#</Ид><Наименование>Пакет</Наименование><ИдКаталога>cat-1</ИдКаталога>"
+        "<ТипыЦен><ТипЦены><Ид>pt-opt</Ид><Наименование>Оптовая</Наименование><Валюта>RUB</Валюта></ТипЦены>"
+        f"</ТипыЦен><Предложения>{offers}</Предложения></ПакетПредложений></КоммерческаяИнформация>\n",
+        encoding="utf-8",
+    )
+    result = await import_files(
+        harness.core.sessionmaker, harness.core.clock, [tmp_path / "import.xml", tmp_path / "offers.xml"]
+    )
+    assert (result.counts["products"], result.counts["prices"]) == (60, 60), result.counts
+    await organisation(harness, "ООО Сад region=Москва inn=7707083893 price=Оптовая")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+
+    first = await anna.inline("триммер")
+    assert (len(first["results"]), first["next_offset"], first["is_personal"]) == (50, "50", True)
+    rest = await anna.inline("триммер", offset=first["next_offset"])
+    assert (len(rest["results"]), rest["next_offset"] or "", rest["is_personal"]) == (10, "", True)  # no more
+    titles = [r["title"] for r in first["results"] + rest["results"]]
+    assert sorted(titles) == [f"Триммер модель {n:02d}" for n in range(60)]
+    shown = {r["title"]: r["description"] for r in first["results"] + rest["results"]}
+    assert "1 059,00 ₽" in shown["Триммер модель 59"] and "1 000,00 ₽" in shown["Триммер модель 00"]
+
+
 def status_document(case_id: int, requisites: list[tuple[str, str]]) -> bytes:
     """A document as 1C's «Обмен с сайтом» sends an order's status back (windows-1251, the namespace)."""
     values = "".join(
