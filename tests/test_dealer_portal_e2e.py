@@ -420,6 +420,34 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     assert "SN-48-000733" not in await texts(boris)
 
 
+async def test_the_staffs_reclamation_list_comes_ten_a_page_oldest_first(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Eleven reclamations filed a minute apart: the first page has the ten oldest in the order they came, «▶️»
+    gives the eleventh; the other dealer has none of them."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    sergey, semyon, boris = people["sergey"], people["semyon"], people["boris"]
+    serials = [f"SN-P-{n:02d}" for n in range(1, 12)]
+    for serial in serials:
+        await file_reclamation(sergey, serial)
+        harness.clock.advance(minutes=1)
+    await harness.settle()
+
+    await semyon.send("/reclamations")
+    first = await semyon.expect("Рекламации, сначала ранние (страница 1 из 2)")
+    lines = first["text"].split("\n")[1:]
+    assert [re.search(r"SN-P-\d\d", line).group(0) for line in lines] == serials[:10]  # type: ignore[union-attr]
+    assert all(line.startswith("🔵 №") and line.endswith("— Зарегистрирована") for line in lines), lines
+    assert semyon.buttons(first) == ["▶️"]
+    await semyon.press("▶️", first)
+    second = await semyon.expect("Рекламации, сначала ранние (страница 2 из 2)")
+    assert "SN-P-11" in second["text"] and "SN-P-10" not in second["text"]
+    assert semyon.buttons(second) == ["◀️"]
+    await boris.send("/reclamations")
+    await boris.expect("Рекламаций пока нет")
+
+
 async def test_each_dealer_exports_exactly_what_the_search_shows_him_at_his_own_prices(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:

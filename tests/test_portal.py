@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from app.container import build_core
 from app.settings import Settings
@@ -87,5 +88,18 @@ async def test_pages_of_fifty_with_the_dealers_own_prices(tmp_path: Path, databa
             assert (loaded.state.data["over_credit"], loaded.state.data["credit_left"]) == (True, "2500.00")
             assert loaded.state.data["credit_stop"] is False
             assert (await portal.cart()).entries == []
+            # 1C changes the price later: the request keeps the price it was submitted at.
+            cheapest = first[0].product.id
+            price_row = await session.scalar(
+                select(CatalogPrice).where(
+                    CatalogPrice.product_id == cheapest, CatalogPrice.price_type_id == wholesale.id
+                )
+            )
+            assert price_row is not None
+            price_row.value = Decimal(1500)
+            await session.flush()
+            again = await CaseService(core, session).load(loaded.row.id)
+            assert [(p["price"], p["total"]) for p in again.state.data["positions"]] == [("1000.00", "3000.00")]
+            assert again.state.data["amount"] == "3000.00"
     finally:
         await core.close()
