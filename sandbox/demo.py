@@ -56,6 +56,14 @@ ROLE_NAMES = {
     "account_manager": "Алина, аккаунт-менеджер",
     "warehouse_worker": "Тимур, кладовщик",
     "logistics": "Лиана, логист",
+    # Seed 4's roles, each once more outside the dealers and the office seeded below (the person is named, not
+    # shown by the role's key).
+    "dealer_manager": "Денис, менеджер дилера (без организации)",
+    "dealer_service": "Добрыня, сервисник дилера (без организации)",
+    "dealer_staff": "Дарья, сотрудник дилера (без организации)",
+    "representative": "Раиса, представитель",
+    "rep_service": "Родион, сервисник представителя",
+    "regional_rep": "Ренат, региональный представитель (без региона)",
 }
 
 
