@@ -106,7 +106,7 @@ async def fetch(session: AsyncSession, statement: Any, params: dict[str, Any]) -
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     if driver is None or not driver.is_in_transaction():
-        result = await session.execute(statement, params)
+        result: Any = await session.execute(statement, params)  # a CursorResult: it may return no rows
         return list(result.all()) if result.returns_rows else []
     entry = _SQL.get(id(statement))
     if entry is None:
