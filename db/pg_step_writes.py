@@ -102,7 +102,8 @@ async def fetch(session: AsyncSession, statement: Any, params: dict[str, Any]) -
     """Run one of the step's prebuilt statements on the driver's connection (asyncpg keeps it prepared) and
     return its rows: SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client
     CPU than the statement's round trip. Only inside the step's transaction, already begun by its read; the
-    statement still reaches `before_cursor_execute` listeners (the bench and the tests count statements)."""
+    statement still reaches `before_cursor_execute` listeners (the bench and the tests count statements). It skips
+    the session's `do_orm_execute` hooks (services/people.py watches people's tables): the case's tables only."""
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     if driver is None or not driver.is_in_transaction():
