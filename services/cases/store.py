@@ -91,8 +91,7 @@ class CaseStore:
         rows = (await self.session.execute(_LOADS[shape], {"key": key})).all()
         if not rows:
             return None
-        tops = self.sqlite
-        if tops:
+        if self.sqlite:
             remember_id_tops(self.session.sync_session, rows[0][6:])
         tasks: dict[int, Task] = {}
         cards: dict[int, list[CardRef]] = {}
@@ -259,8 +258,8 @@ class CaseStore:
                     break
         self._take_messages()
         # Whatever else the step changed through the ORM (on SQLite outbox rows and cards, a person's row) goes
-        # first; a case row some handler changed directly is written (and its version moved on) by this flush too.
-        # Most steps leave it nothing to do: then it is not called (its greenlet hop costs more than the check).
+        # first; a case row some handler changed directly is written (and its version moved on) by this flush too
+        # (called only when there is something to flush: its hop into SQLAlchemy's greenlet costs more than the check).
         if self.session.new or self.session.deleted or self.session.dirty:
             await self.session.flush()
         version = row.version
@@ -379,12 +378,7 @@ class CaseStore:
         if self._timers:
             inserts.append((Timer, self._timers))
             self._timers = []
-        messages: list[Outbox] = []
-        cards: list[TaskCard] = []
-        outbox_rows: list[dict[str, Any]] = []
-        card_rows: list[dict[str, Any]] = []
-        if self._outbox or self._cards:
-            messages, cards, outbox_rows, card_rows = self._message_rows()
+        messages, cards, outbox_rows, card_rows = self._message_rows()
         shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, bool(by_task or by_case),
                                   bool(outbox_rows), bool(card_rows))
         for model, rows in inserts:
@@ -396,10 +390,7 @@ class CaseStore:
         if not writes and not outbox_rows and not card_rows:
             return
         if len(writes) == 1 and not outbox_rows and not card_rows:
-            if other is not None:  # built for this step: not worth keeping compiled (case_write is None here)
-                await self.session.execute(other)
-                return
-            result = await pg_step_writes.fetch(self.session, writes[0], params)
+            result = await pg_step_writes.fetch(self.session, writes[0], params, keep=other is None)
             if case_write is not None and len(result) != 1:
                 raise _stale(case_write[0])
             return
@@ -415,8 +406,7 @@ class CaseStore:
             if other is None:
                 _COMBINED[shape] = combined
         statement, outbox_at = combined
-        found = ((await self.session.execute(statement, params)).one() if other is not None
-                 else (await pg_step_writes.fetch(self.session, statement, params))[0])
+        found = (await pg_step_writes.fetch(self.session, statement, params, keep=other is None))[0]
         if case_write is not None and found[0] != 1:
             raise _stale(case_write[0])
         if outbox_rows:
