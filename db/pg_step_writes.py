@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Integer, Table, Text, bindparam, column, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.status import TimerStatus
 
@@ -89,3 +91,40 @@ def timer_cancels() -> Any:
             .columns(column("id", Integer()))
         )
     return _TIMER_CANCELS[0]
+
+
+# By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names and
+# the values of the ones it binds itself.
+_SQL: dict[int, tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
+
+
+async def fetch(session: AsyncSession, statement: Any, params: dict[str, Any], *, keep: bool = True) -> list[Any]:
+    """Run one of the step's prebuilt statements on the driver's connection (asyncpg keeps it prepared) and
+    return its rows: SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client
+    CPU than the statement's round trip. Only inside the step's transaction, already begun by its read; the
+    statement still reaches `before_cursor_execute` listeners (the bench and the tests count statements). It skips
+    the session's `do_orm_execute` hooks (services/people.py watches people's tables): the case's tables only.
+    `keep=False`: a statement built for this call only, run through SQLAlchemy (not worth keeping compiled)."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if not keep or driver is None or not driver.is_in_transaction():
+        result: Any = await session.execute(statement, params)  # a CursorResult: it may return no rows
+        return list(result.all()) if result.returns_rows else []
+    entry = _SQL.get(id(statement))
+    if entry is None:
+        compiled = statement.compile(dialect=connection.dialect)
+        entry = _SQL[id(statement)] = (statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params)
+    _statement, sql, names, defaults = entry
+    args = [params[name] if name in params else defaults[name] for name in names]
+    sync = connection.sync_connection
+    if sync is not None and (sync._has_events or sync.engine._has_events):
+        sync.dispatch.before_cursor_execute(sync, None, sql, tuple(args), None, False)
+    try:
+        return list(await driver.fetch(sql, *args))
+    except Exception as error:  # the driver's errors as SQLAlchemy's, as session.execute would raise them
+        dbapi = connection.dialect.loaded_dbapi
+        try:
+            connection.sync_connection.connection.dbapi_connection._handle_exception(error)  # type: ignore[union-attr]
+        except dbapi.Error as adapted:
+            raise DBAPIError.instance(sql, args, adapted, dbapi.Error) from error
+        raise

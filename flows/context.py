@@ -71,7 +71,7 @@ def case_context(
     for name, record in (refs or {}).items():
         if isinstance(record, Mapping):
             context[name] = Entry(record)
-    for name, fdef in spec.fields.items():
+    for name, fdef in _converted_fields(spec):
         value = data.get(name)
         if fdef.type == "company" and isinstance(value, Mapping) and name not in (refs or {}):
             context[name] = Entry(value)
@@ -117,6 +117,23 @@ def _outcome_labels(spec: ProcessDef) -> dict[str, dict[str, LocalText]]:
         _OUTCOMES.clear()
     _OUTCOMES[id(spec)] = (spec, labels)
     return labels
+
+
+# The fields whose value the context converts (a text field is taken as stored), per spec as above: a context
+# is built several times a step, and most of a definition's fields are plain.
+_CONVERTED_TYPES = _TYPED | {"company", "directory", "choice", "list"}
+_CONVERTED: dict[int, tuple[ProcessDef, list[tuple[str, FieldDef]]]] = {}
+
+
+def _converted_fields(spec: ProcessDef) -> list[tuple[str, FieldDef]]:
+    hit = _CONVERTED.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    fields = [(name, fdef) for name, fdef in spec.fields.items() if fdef.type in _CONVERTED_TYPES]
+    if len(_CONVERTED) >= 256:
+        _CONVERTED.clear()
+    _CONVERTED[id(spec)] = (spec, fields)
+    return fields
 
 
 def typed(fdef: FieldDef, value: Any) -> Any:

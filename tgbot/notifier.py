@@ -18,7 +18,7 @@ from flows.model import ProcessDef, TaskDef
 from flows.runtime import Notify, TaskState, task_def
 from services import outbox
 from services import people as people_repo
-from services.cases.state import Loaded
+from services.cases.state import CardRef, Loaded
 from services.channels import Channels
 from services.comments import Entry
 from services.digests import Digest
@@ -129,7 +129,7 @@ class OutboxNotifier:
     async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:
         if task.id is None or (fresh and task.id not in self._carded):
             return  # created in this very step and never shown: nothing to edit
-        rows: Sequence[tuple[TaskCard, User]]
+        rows: Sequence[tuple[TaskCard | CardRef, User]]
         if task.id in loaded.cards and task.id not in self._carded:
             # Read with the case; their holders come with the step's one query for people.
             preloaded = loaded.cards[task.id]

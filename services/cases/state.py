@@ -5,17 +5,27 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Task, TaskCard, WorkPeriod
+from db.models import Case, Task, WorkPeriod
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState, task_def
 
 if TYPE_CHECKING:
     from services.people import FormTask
+
+
+class CardRef(NamedTuple):
+    """A task card as read with its case: only read (who holds it, which message to edit), so plain columns, not
+    an ORM object (the load builds no identity-mapped card objects)."""
+
+    id: int
+    task_id: int
+    user_id: int
+    outbox_id: int
 
 
 @dataclass
@@ -29,7 +39,7 @@ class Loaded:
     interactive: bool = False
     # The cards of the open tasks as loaded with the case (by task id): a task that changes has its cards
     # edited without another query. Cards given within the step are not here (the notifier reads them).
-    cards: dict[int, list[TaskCard]] = field(default_factory=dict)
+    cards: dict[int, list[CardRef]] = field(default_factory=dict)
 
 
 def copy_data(value: Any) -> Any:

@@ -42,7 +42,7 @@ from flows.model import ProcessDef
 from flows.runtime import EngineError
 from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
 from services import attention, following
-from services.cases.state import Loaded, case_state, copy_data, load_work
+from services.cases.state import CardRef, Loaded, case_state, copy_data, load_work
 from services.definitions import Registry
 
 
@@ -83,7 +83,7 @@ class CaseStore:
 
     async def _case_rows(
         self, by: str, key: int, lock: bool
-    ) -> tuple[Case, list[Task], dict[int, list[TaskCard]]] | None:
+    ) -> tuple[Case, list[Task], dict[int, list[CardRef]]] | None:
         """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip."""
         shape = (by, lock and not self.sqlite, self.sqlite)
         if shape not in _LOADS:  # built once per process: a step pays neither building nor compiling it
@@ -91,19 +91,18 @@ class CaseStore:
         rows = (await self.session.execute(_LOADS[shape], {"key": key})).all()
         if not rows:
             return None
-        tops = self.sqlite
-        if tops:
-            remember_id_tops(self.session.sync_session, rows[0][4:])
+        if self.sqlite:
+            remember_id_tops(self.session.sync_session, rows[0][6:])
         tasks: dict[int, Task] = {}
-        cards: dict[int, list[TaskCard]] = {}
-        self._audiences[rows[0][0].id] = following.parse_audience(rows[0][0].id, rows[0][0].initiator_id, rows[0][3])
-        for _case, task, card, *_rest in rows:
+        cards: dict[int, list[CardRef]] = {}
+        self._audiences[rows[0][0].id] = following.parse_audience(rows[0][0].id, rows[0][0].initiator_id, rows[0][2])
+        for _case, task, _audience, card_id, user_id, outbox_id, *_rest in rows:
             if task is None:
                 continue
             tasks[task.id] = task
             cards.setdefault(task.id, [])
-            if card is not None:
-                cards[task.id].append(card)
+            if card_id is not None:
+                cards[task.id].append(CardRef(card_id, task.id, user_id, outbox_id))
         return rows[0][0], list(tasks.values()), cards
 
     def _load_query(self, by: str, lock: bool) -> Any:
@@ -112,7 +111,8 @@ class CaseStore:
         key = bindparam("key", type_=Integer())
         condition = Case.id == (key if by == "case" else select(Task.case_id).where(Task.id == key).scalar_subquery())
         query = (
-            select(Case, Task, TaskCard, self._audience_keys(), *(id_tops() if self.sqlite else []))
+            select(Case, Task, self._audience_keys(), TaskCard.id, TaskCard.user_id, TaskCard.outbox_id,
+                   *(id_tops() if self.sqlite else []))
             .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
             .outerjoin(TaskCard, TaskCard.task_id == Task.id)
             .where(condition)
@@ -143,7 +143,7 @@ class CaseStore:
         """Who follows the case and whether its initiator muted it, as read with the case in this step."""
         return self._audiences.get(case_id)
 
-    async def _load(self, row: Case, task_rows: list[Task], cards: dict[int, list[TaskCard]]) -> Loaded:
+    async def _load(self, row: Case, task_rows: list[Task], cards: dict[int, list[CardRef]]) -> Loaded:
         spec = await self.registry.spec(self.session, row.definition_id)
         state = case_state(row, spec, task_rows, data=copy_data(row.data))
         state.refs = await self.refs(spec, row.data)
@@ -219,7 +219,7 @@ class CaseStore:
             updated = rows_json([{**values, "id": task_id} for task_id, values in changes]) if changes else None
             if not inserts:
                 if updated is not None:
-                    await self.session.execute(pg_step_writes.task_updates(_TASKS),
+                    await pg_step_writes.fetch(self.session, pg_step_writes.task_updates(_TASKS),
                                                {pg_step_writes.TASK_UPDATES: updated})
                 return
             rows = [values for _task, values in inserts]
@@ -236,7 +236,7 @@ class CaseStore:
                 params[pg_step_writes.TASK_UPDATES] = updated
             # One statement takes its ids from the sequence in the order of its rows: sorted, they are the
             # rows' ids in order, whatever order RETURNING uses.
-            ids = sorted((await self.session.execute(statement, params)).scalars())
+            ids = sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
         for (task, values), task_id in zip(inserts, ids, strict=True):
             trow = Task(id=task_id, draft=None, claimed_at=None, **values)
             make_transient_to_detached(trow)
@@ -258,8 +258,10 @@ class CaseStore:
                     break
         self._take_messages()
         # Whatever else the step changed through the ORM (on SQLite outbox rows and cards, a person's row) goes
-        # first; a case row some handler changed directly is written (and its version moved on) by this flush too.
-        await self.session.flush()
+        # first; a case row some handler changed directly is written (and its version moved on) by this flush too
+        # (called only when there is something to flush: its hop into SQLAlchemy's greenlet costs more than the check).
+        if self.session.new or self.session.deleted or self.session.dirty:
+            await self.session.flush()
         version = row.version
         values: dict[str, Any] = {
             "company_id": company_id, "stage": state.stage, "status": state.status, "result": state.result,
@@ -376,12 +378,7 @@ class CaseStore:
         if self._timers:
             inserts.append((Timer, self._timers))
             self._timers = []
-        messages: list[Outbox] = []
-        cards: list[TaskCard] = []
-        outbox_rows: list[dict[str, Any]] = []
-        card_rows: list[dict[str, Any]] = []
-        if self._outbox or self._cards:
-            messages, cards, outbox_rows, card_rows = self._message_rows()
+        messages, cards, outbox_rows, card_rows = self._message_rows()
         shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, bool(by_task or by_case),
                                   bool(outbox_rows), bool(card_rows))
         for model, rows in inserts:
@@ -393,8 +390,8 @@ class CaseStore:
         if not writes and not outbox_rows and not card_rows:
             return
         if len(writes) == 1 and not outbox_rows and not card_rows:
-            result = await self.session.execute(writes[0], params)
-            if case_write is not None and len(result.all()) != 1:
+            result = await pg_step_writes.fetch(self.session, writes[0], params, keep=other is None)
+            if case_write is not None and len(result) != 1:
                 raise _stale(case_write[0])
             return
         if outbox_rows:
@@ -409,7 +406,7 @@ class CaseStore:
             if other is None:
                 _COMBINED[shape] = combined
         statement, outbox_at = combined
-        found = (await self.session.execute(statement, params)).one()
+        found = (await pg_step_writes.fetch(self.session, statement, params, keep=other is None))[0]
         if case_write is not None and found[0] != 1:
             raise _stale(case_write[0])
         if outbox_rows:
