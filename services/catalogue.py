@@ -67,7 +67,7 @@ from db.models import (
     Company,
 )
 
-EXCHANGE_DIR = "1c"  # under the data directory: what 1C uploads (images among it)
+EXCHANGE_DIR = "1c"  # under the data directory: the images 1C sent (kept; `images` are relative to it)
 PAGE = 50  # Telegram shows at most 50 inline results at a time
 # SQLite (migration 0018_sqlite_search): trigrams of the products' search_text, kept in step by triggers.
 FTS = "catalog_products_fts"

@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import func, select
 
+from db.models import CatalogImport
 from services import catalogue
 from tests import commerceml as cml
 from tests.conftest import Harness
@@ -132,7 +134,8 @@ async def test_1c_loads_its_catalogue_with_nested_groups_two_price_types_and_two
     photo = catalogue.image_path(harness.settings.data_dir, drill.images[0])
     assert photo is not None and photo.read_bytes().startswith(b"\xff\xd8")
 
-    # The same session cannot be used once it ends (a new checkauth is a new session), nor a forged cookie.
+    # A cookie that names no live session is refused. (A real one stays good for its session's lifetime: a later
+    # checkauth opens another session beside it, and the new exchange's `init` empties the folder instead.)
     onec.cookie = "konveyer_1c=forged"
     assert await onec.call("import", filename="import.xml") == (
         401,
@@ -155,7 +158,7 @@ async def test_what_1c_may_not_send(harness_factory: Callable[..., Awaitable[Har
     ):
         status, answer = await onec.call("file", filename=name, body=b"<x/>")
         assert status == 400 and answer.startswith("failure\n"), (name, answer)
-    assert not list((harness.settings.data_dir / "1c").rglob("*.php*"))
+    assert not list(harness.settings.data_dir.rglob("*.php*"))
     # An import of a file never sent, an unknown mode, a file that is not CommerceML: each a failure with a reason.
     assert (await onec.call("import", filename="import.xml"))[1] == "failure\nimport.xml was not received"
     assert (await onec.call("nonsense"))[1] == "failure\ntype=catalog&mode=nonsense is not supported"
@@ -198,7 +201,7 @@ async def test_a_refused_archive_is_dropped_and_the_next_package_imports(
     """An archive with a member named to leave the folder, or one that is no zip at all: the import says why and
     the archive goes, so the next exchange (a new session, the same folder) is not refused because of it."""
     harness, onec = await _exchange(harness_factory)
-    folder = harness.settings.data_dir / "1c"
+    folder = harness.settings.data_dir / "1c-exchange" / "catalog"
     escaping = io.BytesIO()
     with zipfile.ZipFile(escaping, "w") as packed:
         packed.writestr("../escape.xml", cml.import_xml("2.08"))
@@ -221,3 +224,46 @@ async def test_a_refused_archive_is_dropped_and_the_next_package_imports(
     assert (await onec.load("offers.xml"))[0][0] == "success"
     async with harness.core.sessionmaker() as session:
         assert (await catalogue.stats(session))["offers"] == 6
+
+
+async def test_a_new_exchange_starts_from_an_empty_folder_and_a_sale_exchange_leaves_the_catalogues_files(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """1C's `mode=init` begins an exchange: a file an earlier exchange sent is not taken for one of this exchange
+    (asked to import it, the site says it was not received), the images the products refer to stay, and the
+    orders' exchange (`type=sale`) has a folder of its own: its `init` leaves the catalogue's pending files."""
+    harness, onec = await _exchange(harness_factory)
+
+    async def imports() -> int:
+        async with harness.core.sessionmaker() as session:
+            return int(await session.scalar(select(func.count()).select_from(CatalogImport)) or 0)
+
+    assert (await onec.checkauth())[0] == "success"
+    await onec.call("init")
+    await onec.send("goods.zip", _package(), 1 << 20)
+    assert (await onec.load("import.xml"))[0][0] == "success"
+    assert (await onec.load("offers.xml"))[0][0] == "success"
+    assert (await onec.call("complete"))[1] == "success"
+    assert await imports() == 2
+
+    # The next exchange asks for import.xml without sending it: a failure with the reason, nothing imported again.
+    assert (await onec.checkauth())[0] == "success"
+    await onec.call("init")
+    assert await onec.call("import", filename="import.xml") == (400, "failure\nimport.xml was not received")
+    assert await imports() == 2
+    async with harness.core.sessionmaker() as session:
+        drill = await catalogue.get_product_by_external_id(session, "prod-1")
+    assert drill is not None
+    photo = catalogue.image_path(harness.settings.data_dir, drill.images[0])
+    assert photo is not None and photo.read_bytes().startswith(b"\xff\xd8")  # the image outlives the exchange
+
+    # The catalogue's file is sent; before 1C imports it, an exchange of orders logs in and begins (its own session).
+    await onec.send("offers.xml", cml.offers_xml("2.08", stock="attributes").encode(), 1 << 20)
+    orders = OneC(onec.http, onec.url)
+    assert (await orders.checkauth())[0] == "success"
+    assert (await orders.call("init", kind="sale"))[0] == 200
+    assert (await onec.load("offers.xml"))[0][0] == "success"
+    assert await imports() == 3
+    folders = harness.settings.data_dir / "1c-exchange"
+    assert sorted(p.name for p in folders.iterdir()) == ["catalog", "sale"]
+    assert not list((folders / "sale").iterdir())

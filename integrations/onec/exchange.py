@@ -3,12 +3,16 @@
 1C calls, in this order (`type=catalog`; `type=sale` logs in the same way):
 - `mode=checkauth` with HTTP Basic: `success\\n<cookie name>\\n<cookie value>`; every later call carries the cookie,
   and a call without a live session's cookie is refused (`failure\\n…`, 401);
-- `mode=init`: `zip=yes|no\\nfile_limit=<bytes>` (1C then sends files in chunks of at most that size);
+- `mode=init`: `zip=yes|no\\nfile_limit=<bytes>` (1C then sends files in chunks of at most that size). A new
+  exchange starts here from an empty folder of its type's own (`<data>/1c-exchange/catalog`, `…/sale`), as Bitrix's
+  site side does: a file left from an earlier exchange is never imported again, and one type's `init` never removes
+  the other's files;
 - `mode=file&filename=…` (POST, the body a chunk): appended to the file; the first chunk of a name in a session
   starts it afresh. Names with `..`, absolute paths or a script's extension are refused;
-- `mode=import&filename=import.xml`: zip archives received are unpacked first, then the import runs in the
-  background; each call waits a step (`import_step` seconds) and answers `progress` while it runs, `success` at
-  the end, `failure\\n<reason>` if it failed. 1C repeats the call until it is not `progress`;
+- `mode=import&filename=import.xml`: zip archives received are unpacked first, and every file but XML (the
+  images, `import_files/…`) moves to `<data>/1c`, where the products refer to them and they stay; then the import
+  runs in the background; each call waits a step (`import_step` seconds) and answers `progress` while it runs,
+  `success` at the end, `failure\\n<reason>` if it failed. 1C repeats the call until it is not `progress`;
 - `mode=deactivate` (newer 1C, after the split files of a full package): what the package did not mention is
   deactivated; `mode=complete`: the exchange is over.
 
@@ -42,6 +46,7 @@ from services.core import Core
 log = logging.getLogger(__name__)
 
 COOKIE = "konveyer_1c"
+WORK_DIR = "1c-exchange"  # under the data directory: a folder a type, what 1C sends within one exchange
 FILE_LIMIT = 16 * 1024 * 1024  # bytes of one chunk 1C sends
 UNPACKED_LIMIT = 4 * 1024**3  # what one zip archive may unpack to: a bomb stops here
 STALE = timedelta(minutes=10)  # a running import whose worker has not written for this long has died
@@ -115,6 +120,27 @@ def _unpack(archive: Path, folder: Path) -> list[str]:
     return names
 
 
+def _empty(folder: Path) -> None:
+    """Everything in the folder removed (a file an import still reads stays readable until it is closed)."""
+    for entry in list(folder.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _keep_images(folder: Path, images: Path) -> None:
+    """Every file of the exchange's folder but XML and zip archives (the images 1C sends, `import_files/…`) moved,
+    at the same relative path, to where products' images are kept: the next exchange's `init` empties the folder,
+    and a package of changes does not send the images again."""
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix.lower() in (".xml", ".zip"):
+            continue
+        target = images / path.relative_to(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+
+
 class Exchange:
     def __init__(
         self,
@@ -131,7 +157,8 @@ class Exchange:
         self.file_limit = file_limit
         self.zip_files = zip_files
         self.import_step = import_step  # seconds a `mode=import` call waits for the import before `progress`
-        self.folder = core.config.data_dir / EXCHANGE_DIR
+        self.images = core.config.data_dir / EXCHANGE_DIR  # kept: the products' images
+        self.folder = core.config.data_dir / WORK_DIR  # emptied, a type's folder at that type's `mode=init`
         self._imports: dict[int, asyncio.Task[object]] = {}
         self.handlers: dict[tuple[str, str], Handler] = {
             ("catalog", "init"): self.init,
@@ -169,8 +196,9 @@ class Exchange:
                 raise Refused("no session: log in with mode=checkauth first", 401)
             if handler is None:
                 raise Refused(f"type={kind}&mode={mode} is not supported")
-            self.folder.mkdir(parents=True, exist_ok=True)
-            return _answer(await handler(Call(request, row, self.folder)))
+            folder = self.folder / kind  # a registered type's, never a name 1C made up
+            folder.mkdir(parents=True, exist_ok=True)
+            return _answer(await handler(Call(request, row, folder)))
         except Refused as refused:
             log.warning("1C exchange %s/%s refused: %s", kind, mode, refused.reason)
             return _answer(f"failure\n{refused.reason}", refused.status)
@@ -192,6 +220,8 @@ class Exchange:
         return _answer(f"success\n{COOKIE}\n{token}")
 
     async def init(self, call: Call) -> str:
+        """A new exchange of this type: its folder emptied, so nothing an earlier one sent is taken for this one's."""
+        await asyncio.to_thread(_empty, call.folder)
         return f"zip={'yes' if self.zip_files else 'no'}\nfile_limit={self.file_limit}"
 
     async def file(self, call: Call) -> str:
@@ -241,6 +271,7 @@ class Exchange:
                 await asyncio.to_thread(_unpack, archive, call.folder)
         except zipfile.BadZipFile as bad:
             raise Refused(f"a zip archive could not be read: {bad}") from bad
+        await asyncio.to_thread(_keep_images, call.folder, self.images)
         path = call.folder / name
         if not path.is_file():
             raise Refused(f"{name} was not received")
