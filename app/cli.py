@@ -92,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
 
     async def main() -> None:
-        app = App(settings)
+        app = App(settings, freeze_heap=True)
         await app.start()
         try:
             await _wait_for_signal()

@@ -47,6 +47,7 @@ class PathResult:
     sandbox: dict[str, Any] = field(default_factory=dict)
     cpu_seconds: float = 0.0  # the bot process's CPU over the run
     statements: dict[str, int] = field(default_factory=dict)  # what the bot sent to its database, by verb
+    stalls: dict[str, float] = field(default_factory=dict)  # how late its event loop ran (bench.botproc.Stalls)
 
     @property
     def statements_per_update(self) -> float:
@@ -68,7 +69,7 @@ class PathResult:
                 "statements_by_verb_per_update": {k: round(v / self.actions, 2) for k, v in self.statements.items()
                                                   if k != "total" and self.actions},
                 "latency": latency_summary(self.latencies), "peak_rss_mb": round(self.peak_rss / 2**20, 1),
-                "sandbox": self.sandbox}
+                "sandbox": self.sandbox, "event_loop": {k: round(v, 2) for k, v in self.stalls.items()}}
 
 
 @dataclass
@@ -90,7 +91,8 @@ class BotPath:
         first = rounds[0]
         return PathResult(first.kind, first.people, sum(r.actions for r in rounds), sum(r.seconds for r in rounds),
                           [x for r in rounds for x in r.latencies], max(r.peak_rss for r in rounds), first.sandbox,
-                          sum(r.cpu_seconds for r in rounds), _added([r.statements for r in rounds]))
+                          sum(r.cpu_seconds for r in rounds), _added([r.statements for r in rounds]),
+                          max((r.stalls for r in rounds), key=lambda s: s.get("max_ms", 0.0)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"throughput": {"konveyer": [r.as_dict() for r in self.konveyer],
@@ -149,19 +151,21 @@ class Side:
             person.latencies.clear()
         self.sandbox.stats.reset()
         before = await self.proc.statements()
+        await self.proc.stalls()  # a new window: the loop's lateness during this run only
         cpu = self.proc.cpu_seconds()
         try:
             actions, seconds = await run()
         except NoAnswer as exc:
             raise RuntimeError(f"{self.kind}: {exc}; the bot's log ends with: {self.proc.log_tail(1500)}") from exc
         used = self.proc.cpu_seconds() - cpu
+        stalls = await self.proc.stalls()
         after = await self.proc.statements()
         sent = {verb: count - before.get(verb, 0) for verb, count in after.items()}
         stats = self.sandbox.stats.as_dict()
         stats.pop("messages_per_chat", None)
         latencies = [x for p in self.persons for x in p.latencies]
         return PathResult(self.kind, len(self.persons), actions, seconds, latencies, self.proc.peak_rss, stats, used,
-                          sent)
+                          sent, stalls)
 
     async def closed(self, rounds: int = 1) -> PathResult:
         return await self.measure(lambda: run_people(self.persons, self.script, rounds))

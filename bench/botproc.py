@@ -6,8 +6,9 @@
 
 Prints READY when it polls, stops when its standard input closes (or after --max-seconds). A line «stats» on
 its standard input is answered on its standard output with one JSON line: the statements Konveyer has sent to
-the database so far, by verb (the echo bot answers {}). With BENCH_CPROFILE=FILE set, the whole process runs
-under cProfile and its statistics are written to FILE when it stops.
+the database so far, by verb (the echo bot answers {}). A line «stalls» is answered with how late the process's
+event loop ran since the last such line (`Stalls`), and starts a new window. With BENCH_CPROFILE=FILE set, the
+whole process runs under cProfile and its statistics are written to FILE when it stops.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -56,15 +58,72 @@ def echo_dispatcher() -> Dispatcher:
     return dispatcher
 
 
-async def _stdin_closed(statements: Counter[str] | None = None) -> None:
-    """Until the standard input closes; answers each «stats» line with the statements counted so far."""
-    loop = asyncio.get_running_loop()
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
+class Stalls:
+    """How late the event loop runs: a timer due every 20 ms, and how much later it fires. Every update waiting in
+    the process waits that long too. The main thread's CPU time over the worst one tells the bot's own work
+    (a long callback, a garbage collection) from the machine not running the process (a shared machine). Full
+    collections (generation 2) are counted and timed on their own. Costs ~50 wakeups a second."""
+
+    EVERY = 0.02
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self.worst = (0.0, 0.0)  # (lag, main thread CPU during it), seconds
+        self.full_collections: list[float] = []
+        self._collecting = 0.0
+        gc.callbacks.append(self._collection)
+
+    def _collection(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
             return
-        if line.strip() == "stats":
-            print(json.dumps(dict(statements or {})), flush=True)
+        if phase == "start":
+            self._collecting = time.perf_counter()
+        else:
+            self.full_collections.append(time.perf_counter() - self._collecting)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due, cpu = loop.time() + self.EVERY, time.thread_time()
+            await asyncio.sleep(self.EVERY)
+            lag = max(0.0, loop.time() - due)
+            self.lags.append(lag)
+            if lag > self.worst[0]:
+                self.worst = (lag, time.thread_time() - cpu)
+
+    def window(self) -> dict[str, float]:
+        """The window since the last call, in milliseconds; then a new window."""
+        lags = sorted(self.lags)
+        out = {
+            "samples": len(lags),
+            "p99_ms": lags[int(len(lags) * 0.99)] * 1000 if lags else 0.0,
+            "max_ms": self.worst[0] * 1000,
+            "max_cpu_ms": self.worst[1] * 1000,
+            "over_50ms": sum(1 for lag in lags if lag > 0.05),
+            "full_collections": len(self.full_collections),
+            "full_collection_max_ms": max(self.full_collections, default=0.0) * 1000,
+        }
+        self.lags, self.worst, self.full_collections = [], (0.0, 0.0), []
+        return out
+
+
+async def _stdin_closed(statements: Counter[str] | None = None) -> None:
+    """Until the standard input closes; answers each «stats» line with the statements counted so far, each
+    «stalls» line with the event loop's lateness since the last one."""
+    loop = asyncio.get_running_loop()
+    stalls = Stalls()
+    watch = asyncio.create_task(stalls.run(), name="stalls")
+    try:
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                return
+            if line.strip() == "stats":
+                print(json.dumps(dict(statements or {})), flush=True)
+            elif line.strip() == "stalls":
+                print(json.dumps(stalls.window()), flush=True)
+    finally:
+        watch.cancel()
 
 
 def count_statements(engine: object) -> Counter[str]:
@@ -122,10 +181,11 @@ async def _run_konveyer(api_base: str, database_url: str, data_dir: Path, rate: 
         url, port, secret = webhook
         settings.webhook_url, settings.webhook_host, settings.webhook_port = url, "127.0.0.1", port
         settings.webhook_secret = SecretStr(secret)
-    app = App(settings, run_scheduler=False)
+    app = App(settings, run_scheduler=False, freeze_heap=True)  # as `konveyer run` starts it
     await app.start()
     assert app.core is not None
     statements = count_statements(app.core.db.sync_engine)
+
     print("READY", flush=True)
     try:
         with contextlib.suppress(TimeoutError):

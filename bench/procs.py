@@ -79,6 +79,16 @@ class BotProcess:
         line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=30)
         return {str(k): int(v) for k, v in json.loads(line or b"{}").items()}
 
+    async def stalls(self) -> dict[str, float]:
+        """How late the bot's event loop ran since the last call (`bench.botproc.Stalls`); starts a new window."""
+        if self.proc is None or self.proc.returncode is not None or self.proc.stdin is None:
+            return {}
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(b"stalls\n")
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=30)
+        return {str(k): float(v) for k, v in json.loads(line or b"{}").items()}
+
     def rss(self) -> int:
         if self.proc is None or self.proc.returncode is not None:
             return 0

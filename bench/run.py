@@ -139,6 +139,17 @@ async def bench_bot_path(report: Report, sizes: Sizes, workdir: Path, pg: str | 
                        lo["p99_ms"] < 100 if q == "p99" else None))
     report.add(Row("bot path", "CPU per update, open loop", o.cpu_ms_per_update, "ms", e.cpu_ms_per_update,
                    _ratio(o.cpu_ms_per_update, e.cpu_ms_per_update), note="includes the idle polling between actions"))
+    ls, le_ = o.stalls, e.stalls
+    if ls and le_:  # how late each bot's event loop ran during its open loop (bench.botproc.Stalls)
+        for key, metric, note in (
+            ("max_ms", "max lag", "a 20 ms timer's lateness: every update in the process waits as long"),
+            ("max_cpu_ms", "main-thread CPU in the longest lag", "near 0: the machine did not run the bot"),
+            ("p99_ms", "p99 lag", ""),
+            ("full_collection_max_ms", "longest full garbage collection",
+             f"{ls['full_collections']:.0f} full collections (echo {le_['full_collections']:.0f})"),
+        ):
+            report.add(Row("bot path", f"event loop, open loop: {metric}", ls[key], "ms", le_[key],
+                           _ratio(ls[key], le_[key]), note=note))
     report.details["bot_path"] = {**result.as_dict(), "database": db}
     return result.peak_rss
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +13,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, func, inspect, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_LOCK_TIMEOUT = 30.0  # seconds a transaction waits for its turn, as `busy_timeout` waits for the file lock
+SQLITE_CONNECTIONS = 4  # one in a transaction, the next ones ready
 
 
 def is_sqlite(url: str) -> bool:
@@ -28,7 +33,13 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         # One writer at a time is SQLite's nature; WAL lets readers go on and busy_timeout waits for the lock.
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # Every transaction takes the write lock (`WriterTurns`), so more connections add no concurrency, only
+        # memory: each is a thread with its own page cache and statements (~3 MB; fifteen, SQLAlchemy's default
+        # under load, were 40 MB of the bot's peak RSS). The rest wait their turn for a connection, in order.
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, pool_size=SQLITE_CONNECTIONS, max_overflow=0,
+            pool_timeout=SQLITE_LOCK_TIMEOUT,
+        )  # fmt: skip
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
@@ -42,10 +53,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # SQLITE_BUSY when another writer got in between; IMMEDIATE makes it wait its turn instead.
             dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
 
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin_immediate(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+        _one_writer_at_a_time(engine)
         return engine
     # No pre-ping: it is a round trip before every checkout (6% of the bot's CPU in the bench). A connection
     # the server dropped fails its first statement instead; SQLAlchemy then invalidates the whole pool, so one
@@ -57,6 +65,84 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         url, echo=echo, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=1800, pool_use_lifo=True
     )
+
+
+class WriterTurns:
+    """SQLite: every transaction begins IMMEDIATE (it takes the write lock at BEGIN: a deferred one that reads and
+    then writes can fail with SQLITE_BUSY when another writer got in between), and this process's transactions
+    take turns here first, in the order they asked, so they never meet at SQLite's own lock.
+
+    There a waiter polls with sleeps growing to 100 ms (SQLite's busy handler) and is not woken when the lock
+    frees, so newcomers keep getting in first: under the bench's load (the inbox, each update, the outbox sender)
+    transactions held the lock ~6 ms at a time and waited for it up to seconds. Here the turn passes at once and
+    in order. Another process on the same file (a CLI command) still waits through `busy_timeout`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0  # transactions waiting for their turn
+        self.holder: int | None = None  # the driver connection whose transaction has the turn
+        sync = engine.sync_engine
+        event.listen(sync, "begin", self._begin)
+        # No engine event follows COMMIT or ROLLBACK (`commit` and `rollback` come before them), so the dialect's
+        # own calls are wrapped: the turn passes once SQLite has let go of its lock. The pool's reset on return goes
+        # through `do_rollback` too; a connection closed or invalidated mid-transaction passes it in the pool events.
+        dialect = sync.dialect
+        do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+        def commit_then_pass(raw: Any) -> None:
+            try:
+                do_commit(raw)
+            finally:
+                self._done(raw)
+
+        def rollback_then_pass(raw: Any) -> None:
+            try:
+                do_rollback(raw)
+            finally:
+                self._done(raw)
+
+        dialect.do_commit = commit_then_pass  # type: ignore[method-assign,assignment]
+        dialect.do_rollback = rollback_then_pass  # type: ignore[method-assign,assignment]
+        for name in ("checkin", "invalidate", "close"):
+            event.listen(sync.pool, name, lambda raw, *_args: self._done(raw))
+
+    async def _take(self) -> None:
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(SQLITE_LOCK_TIMEOUT):
+                await self.lock.acquire()
+        except TimeoutError as exc:
+            raise sqlite3.OperationalError("database is locked (this process's other transactions)") from exc
+        finally:
+            self.waiting -= 1
+
+    def _begin(self, connection: Connection) -> None:
+        raw = connection.connection.dbapi_connection
+        if in_greenlet() and self.holder != id(raw):
+            await_only(self._take())
+            self.holder = id(raw)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._done(raw)
+            raise
+
+    def _done(self, raw: Any) -> None:
+        if raw is not None and self.holder == id(getattr(raw, "dbapi_connection", raw)):
+            self.holder = None
+            self.lock.release()
+
+
+_TURNS: weakref.WeakKeyDictionary[Engine, WriterTurns] = weakref.WeakKeyDictionary()
+
+
+def _one_writer_at_a_time(engine: AsyncEngine) -> None:
+    _TURNS[engine.sync_engine] = WriterTurns(engine)
+
+
+def writer_turns(engine: AsyncEngine) -> WriterTurns | None:
+    """SQLite: the engine's queue of transactions (`WriterTurns`); None on PostgreSQL."""
+    return _TURNS.get(engine.sync_engine)
 
 
 # Tables a step writes several rows of at once, whose ids the step needs (a card points at its message).

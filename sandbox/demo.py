@@ -215,7 +215,7 @@ async def run_demo(
         onec_password=SecretStr(onec_password(data_dir)),
     )
     settings.lead_tokens = lead_tokens(data_dir, lead_forms(settings.library_dir))
-    app = App(settings)
+    app = App(settings, freeze_heap=True)
     await app.start()
     assert app.core is not None
     people_list = await seed(app.core, sandbox)

@@ -256,14 +256,18 @@ class OutboxSender:
         lease: a fresh `sending` row may be another worker's request in flight."""
         stale = self.clock.now() - SENDING_LEASE
         async with self.sessionmaker() as session, session.begin():
-            condition = Outbox.status == OutboxStatus.SENDING
+            # This sender's own rows in flight are not orphans: the periodic sweep runs while it sends (marking
+            # them uncertain re-asked the questions of everyone it was answering at that moment).
+            condition = (Outbox.status == OutboxStatus.SENDING) & (
+                (Outbox.claimed_by.is_(None)) | (Outbox.claimed_by != self.key)
+            )
             if (await session.connection()).dialect.name == "postgresql":
                 # Other workers may be sending right now; on SQLite this process is the only one.
                 orphans = (Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale)
                 dead = await self._dead_senders(session)
                 if dead:
                     orphans = orphans | Outbox.claimed_by.in_(dead)
-                condition = condition & orphans & ((Outbox.claimed_by.is_(None)) | (Outbox.claimed_by != self.key))
+                condition = condition & orphans
             # A render job caught mid-run has shown nothing to anyone: it simply runs again.
             await session.execute(
                 update(Outbox)

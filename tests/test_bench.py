@@ -55,6 +55,10 @@ async def test_bench_smoke(tmp_path: Path) -> None:
     assert len(pairs["konveyer"]) == len(pairs["echo"]) == TINY.pairs
     assert all(r["cpu_ms_per_update"] > 0 for r in pairs["konveyer"])
     assert report.details["bot_path"]["open_loop"]["konveyer"]["actions"] == TINY.people * TINY.open_actions
+    # Each bot's event loop was watched while it served the open loop (its lateness is reported with the latencies).
+    for kind in ("konveyer", "echo"):
+        assert report.details["bot_path"]["open_loop"][kind]["event_loop"]["samples"] > 0
+    assert any(row.section == "bot path" and "event loop" in row.metric for row in report.rows)
     if pg:
         for result in report.details["workers"]:
             assert all(v == 0 for k, v in result["checks"].items() if k.endswith("_wrong")), result["checks"]

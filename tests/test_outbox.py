@@ -141,6 +141,27 @@ async def test_a_message_caught_mid_send_by_a_crash_is_not_sent_again(
     assert sandbox.stats.texts_per_chat[chat] == ["Следующее"]
 
 
+async def test_the_senders_own_sweep_leaves_its_messages_in_flight_alone(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """The sender looks for orphans every minute while it sends: a question it is sending at that moment is not an
+    orphan — marking it uncertain would make the person answer it twice."""
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    now = core.clock.now()
+    sender = OutboxSender(bot, core.sessionmaker, core.files)
+    async with core.sessionmaker() as session, session.begin():
+        session.add(User(tg_id=chat, name="P", language="ru", is_admin=False, active=True, created_at=now))
+        session.add(Outbox(chat_id=chat, method="sendMessage", payload={"text": "✏️ Вопрос", "purpose": "question"},
+                           status="sending", attempts=1, created_at=now, claimed_at=datetime.now(UTC),
+                           claimed_by=sender.key))  # fmt: skip
+    await sender.recover()
+    async with core.sessionmaker() as session:
+        row = (await session.execute(select(Outbox))).scalars().one()
+        person = (await session.execute(select(User))).scalars().one()
+    assert row.status == "sending" and person.question_lost_at is None
+
+
 async def test_a_dead_senders_card_and_question_are_not_left_hanging(
     delivery: tuple[Core, SandboxServer, Bot],
 ) -> None:

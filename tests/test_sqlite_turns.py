@@ -1,0 +1,78 @@
+"""SQLite: one writer at a time is the file's nature. A process's own transactions take turns in the order they
+asked for one, the turn passing at once when a transaction ends, however it ends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import WriterTurns, make_engine, writer_turns
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.sqlite3'}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE log (who TEXT)"))
+    yield engine
+    await engine.dispose()
+
+
+def _turns(engine: AsyncEngine) -> WriterTurns:
+    turns = writer_turns(engine)
+    assert turns is not None
+    return turns
+
+
+async def _until_waiting(turns: WriterTurns, count: int) -> None:
+    """A few turns of the loop, until `count` transactions queue (no clock involved)."""
+    for _ in range(10_000):
+        if turns.waiting >= count:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"{turns.waiting} transactions queued, not {count}")
+
+
+async def _write(engine: AsyncEngine, who: str) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO log VALUES (:who)"), {"who": who})
+
+
+async def test_transactions_take_turns_in_the_order_they_asked(engine: AsyncEngine) -> None:
+    turns = _turns(engine)
+    first = await engine.connect()
+    await first.begin()  # holds the write lock
+    await first.execute(text("INSERT INTO log VALUES ('first')"))
+    queued = []
+    for n in range(3):  # the pool's other connections
+        queued.append(asyncio.create_task(_write(engine, f"waiter {n}")))
+        await _until_waiting(turns, n + 1)
+    await first.commit()
+    await first.close()
+    await asyncio.gather(*queued)
+    async with engine.connect() as connection:
+        order = list((await connection.execute(text("SELECT who FROM log ORDER BY rowid"))).scalars())
+    assert order == ["first", *(f"waiter {n}" for n in range(3))]
+    assert turns.waiting == 0 and turns.holder is None
+
+
+async def test_a_failed_or_abandoned_transaction_passes_its_turn(engine: AsyncEngine) -> None:
+    turns = _turns(engine)
+    with pytest.raises(ZeroDivisionError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO log VALUES ('rolled back')"))
+            raise ZeroDivisionError
+    assert turns.holder is None
+    abandoned = await engine.connect()
+    await abandoned.begin()
+    await abandoned.execute(text("INSERT INTO log VALUES ('abandoned')"))
+    await abandoned.invalidate()  # the connection is gone mid-transaction
+    assert turns.holder is None
+    await asyncio.wait_for(_write(engine, "next"), timeout=10)  # not SQLite's 30 s busy wait: nobody holds it
+    async with engine.connect() as connection:
+        assert list((await connection.execute(text("SELECT who FROM log"))).scalars()) == ["next"]
