@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
+from db import sqlite_driver
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,11 +35,17 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         # One writer at a time is SQLite's nature; WAL lets readers go on and busy_timeout waits for the lock.
+        def one_hop_connection() -> sqlite_driver.OneHopConnection:
+            # The URL's own arguments (the file, URI mode, threads), as the stock aiosqlite dialect computes them.
+            args, params = engine.sync_engine.dialect.create_connect_args(engine.sync_engine.url)
+            return sqlite_driver.connect(*args, **{**params, "timeout": 30})
+
         # Every transaction takes the write lock (`WriterTurns`), so more connections add no concurrency, only
         # memory: each is a thread with its own page cache and statements (~3 MB; fifteen, SQLAlchemy's default
         # under load, were 40 MB of the bot's peak RSS). The rest wait their turn for a connection, in order.
+        # Each connection runs a statement in one hop to its thread (db.sqlite_driver).
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, pool_size=SQLITE_CONNECTIONS, max_overflow=0,
+            url, echo=echo, async_creator=one_hop_connection, pool_size=SQLITE_CONNECTIONS, max_overflow=0,
             pool_timeout=SQLITE_LOCK_TIMEOUT,
         )  # fmt: skip
 
