@@ -14,6 +14,7 @@ per-person order, and marked done in the same transaction as everything they cha
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     literal_column,
@@ -62,7 +64,13 @@ class Due:
 
     person_id: int
     update_id: int
-    payload: dict[str, Any]
+    # The payload as stored, JSON text: a pass finds the updates of people still being handled too (their update
+    # stays pending until it commits), so it is decoded only when the update is started, not on every pass.
+    raw: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return dict(json.loads(self.raw))
 
 
 @dataclass(frozen=True)
@@ -89,14 +97,16 @@ async def store(
         }
         for u in updates
     ]
+    connection = await session.connection() if isinstance(session, AsyncSession) else session  # Core, not ORM bulk
     if sqlite:
-        statement = sqlite_insert(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-        result = await session.execute(statement)
+        # The rows as the parameters of one statement shape (executemany in one call of the driver): a multi-row
+        # VALUES would be compiled anew for every batch getUpdates brings.
+        result = await connection.execute(_STORE_SQLITE, rows)
     else:
         # The rows as one JSON parameter: one statement shape, compiled once per process (a multi-row VALUES is
         # compiled, and its cache key walked value by value, anew for every batch getUpdates brings).
-        result = await session.execute(_STORE, {"rows": rows_json(rows)})
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        result = await connection.execute(_STORE, {"rows": rows_json(rows)})
+    return int(result.rowcount or 0)
 
 
 _STORED = ("update_id", "person_id", "payload", "status", "attempts", "received_at")
@@ -113,6 +123,7 @@ def _store() -> Any:
 
 
 _STORE = _store()
+_STORE_SQLITE = sqlite_insert(InboxUpdate).on_conflict_do_nothing(index_elements=["update_id"])
 
 
 async def pending(connection: AsyncConnection | AsyncSession, limit: int = 200) -> list[Due]:
@@ -120,11 +131,11 @@ async def pending(connection: AsyncConnection | AsyncSession, limit: int = 200) 
     retry holds the rest of that person back), with its payload: found and read in one statement, on a plain
     connection (no ORM session: this runs once per pass of the processor)."""
     rows = await connection.execute(_pending(limit), {"now": wall_clock()})
-    return [Due(int(person), int(update_id), payload) for person, update_id, payload in rows.all()]
+    return [Due(int(person), int(update_id), raw) for person, update_id, raw in rows.all()]
 
 
 @functools.cache
-def _pending(limit: int) -> Select[Any]:  # built once: only its parameters change
+def _pending(limit: int) -> Select[int, int, str]:  # built once: only its parameters change
     older = aliased(InboxUpdate)
     waiting_before = exists().where(
         older.person_id == InboxUpdate.person_id,
@@ -133,7 +144,7 @@ def _pending(limit: int) -> Select[Any]:  # built once: only its parameters chan
     )
     now: BindParameter[datetime] = bindparam("now", type_=InboxUpdate.not_before.type)
     return (
-        select(InboxUpdate.person_id, InboxUpdate.update_id, InboxUpdate.payload)
+        select(InboxUpdate.person_id, InboxUpdate.update_id, cast(InboxUpdate.payload, Text).label("payload"))
         .where(
             InboxUpdate.status == InboxStatus.PENDING,
             (InboxUpdate.not_before.is_(None)) | (InboxUpdate.not_before <= now),
