@@ -17,6 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import (
+    CatalogGroup,
+    CatalogPrice,
+    CatalogPriceType,
+    CatalogProduct,
+    CatalogProperty,
+    CatalogStock,
+    CatalogWarehouse,
+)
+
 NS = "urn:1C.ru:commerceml_2"
 
 # (id, name, parent)
@@ -263,3 +276,18 @@ def write(folder: Path, name: str, text: str, *, encoding: str = "utf-8", bom: b
     path = folder / name
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+async def wipe_catalogue(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """The catalogue emptied between two imports of one test (dependants first)."""
+    async with sessionmaker() as session, session.begin():
+        for model in (
+            CatalogStock,
+            CatalogPrice,
+            CatalogWarehouse,
+            CatalogPriceType,
+            CatalogProduct,
+            CatalogProperty,
+            CatalogGroup,
+        ):
+            await session.execute(delete(model))

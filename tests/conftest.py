@@ -17,11 +17,11 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.application import App
 from app.settings import LIBRARY, Settings
-from db.engine import make_engine, migrate
+from db.engine import make_engine, make_sessionmaker, migrate
 from db.models import InboxUpdate, Outbox
 from flows.clock import FrozenClock
 from sandbox.server import SandboxServer
@@ -127,6 +127,15 @@ async def database_url(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory)
     target = tmp_path / "konveyer.sqlite3"
     shutil.copyfile(template, target)
     return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture
+async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the test's database, for tests of a service without the bot around it."""
+    engine = make_engine(database_url)
+    await migrate(engine)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

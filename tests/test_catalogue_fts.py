@@ -5,7 +5,6 @@ gives the same products in the same order, page after page. On PostgreSQL the re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -14,7 +13,6 @@ import pytest
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import make_engine, make_sessionmaker, migrate
 from db.models import CatalogProduct
 from flows.clock import FrozenClock
 from integrations.onec.importer import import_files
@@ -65,13 +63,6 @@ def _write(folder: Path, products: range, *, renamed: range = range(0), only_cha
     (folder / "offers.xml").write_text("".join(offers), encoding="utf-8")
     return [folder / "import.xml", folder / "offers.xml"]
 
-
-@pytest.fixture
-async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(database_url)
-    await migrate(engine)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 def _sqlite(database_url: str) -> None:

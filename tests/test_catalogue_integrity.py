@@ -21,7 +21,6 @@ from integrations.onec.importer import import_files
 from services.catalogue_import import delete_products
 from tests import commerceml as cml
 from tests.conftest import START
-from tests.test_commerceml_import import sessionmaker as sessionmaker  # the fixture: a migrated database
 
 ROOT = Path(__file__).resolve().parent.parent
 

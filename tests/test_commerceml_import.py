@@ -7,18 +7,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from db.engine import make_engine, make_sessionmaker, migrate
 from db.models import (
     CatalogGroup,
     CatalogImport,
     CatalogPrice,
     CatalogPriceType,
     CatalogProduct,
-    CatalogProperty,
     CatalogStock,
     CatalogWarehouse,
 )
@@ -49,26 +47,6 @@ BY_WAREHOUSE = {
 TOTAL_ONLY = {**BY_WAREHOUSE, "warehouses": 0, "stock": 0}
 
 
-@pytest.fixture
-async def sessionmaker(database_url: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(database_url)
-    await migrate(engine)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
-
-
-async def _wipe(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    async with sessionmaker() as session, session.begin():
-        for model in (
-            CatalogStock,
-            CatalogPrice,
-            CatalogWarehouse,
-            CatalogPriceType,
-            CatalogProduct,
-            CatalogProperty,
-            CatalogGroup,
-        ):
-            await session.execute(delete(model))
 
 
 async def _stats(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
@@ -111,7 +89,7 @@ async def test_every_version_from_2_03_to_2_10_lands_as_the_same_catalogue(
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     for version in VERSIONS:
-        await _wipe(sessionmaker)
+        await cml.wipe_catalogue(sessionmaker)
         form = STOCK_FORM[version]
         folder = tmp_path / version
         folder.mkdir()
@@ -372,7 +350,7 @@ async def test_batches_written_while_the_next_are_read_make_the_same_catalogue(
     offers = cml.write(tmp_path, "offers.xml", cml.offers_xml(version, stock=form))
     seen = []
     for batch in (BATCH, 2, 1):
-        await _wipe(sessionmaker)
+        await cml.wipe_catalogue(sessionmaker)
         result = await import_files(sessionmaker, FrozenClock(START), [goods, offers], batch=batch)
         seen.append((result.counts, await _snapshot(sessionmaker)))
     assert seen[0][1]["products"] and seen[0][1]["prices"]

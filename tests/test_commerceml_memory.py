@@ -13,24 +13,13 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
-import pytest
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.catalog import write_import, write_offers
-from db.engine import make_engine, make_sessionmaker, migrate
-from db.models import (
-    CatalogGroup,
-    CatalogPrice,
-    CatalogPriceType,
-    CatalogProduct,
-    CatalogProperty,
-    CatalogStock,
-    CatalogWarehouse,
-)
 from flows.clock import FrozenClock
 from integrations.onec.importer import import_files
 from services import catalogue
+from tests import commerceml as cml
 from tests.conftest import START
 
 SMALL, LARGE = 1_000, 10_000
@@ -38,26 +27,6 @@ BATCH = 250  # records a transaction: both packages span many batches
 FACTOR = 1.5  # the larger package's peak against the smaller one's
 
 
-@pytest.fixture
-async def sessionmaker(database_url: str):  # type: ignore[no-untyped-def]
-    engine = make_engine(database_url)
-    await migrate(engine)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
-
-
-async def _wipe(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    async with sessionmaker() as session, session.begin():
-        for model in (
-            CatalogStock,
-            CatalogPrice,
-            CatalogWarehouse,
-            CatalogPriceType,
-            CatalogProduct,
-            CatalogProperty,
-            CatalogGroup,
-        ):
-            await session.execute(delete(model))
 
 
 def _package(folder: Path, size: int) -> list[Path]:
@@ -69,7 +38,7 @@ def _package(folder: Path, size: int) -> list[Path]:
 
 async def _peak(sessionmaker: async_sessionmaker[AsyncSession], files: list[Path], size: int) -> int:
     """The peak of Python's allocations while the package imports into an empty catalogue, in bytes."""
-    await _wipe(sessionmaker)
+    await cml.wipe_catalogue(sessionmaker)
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
     result = await import_files(sessionmaker, FrozenClock(START), files, batch=BATCH)
