@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Integer, Table, Text, bindparam, column, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.status import TimerStatus
@@ -121,10 +120,16 @@ async def fetch(session: AsyncSession, statement: Any, params: dict[str, Any], *
         sync.dispatch.before_cursor_execute(sync, None, sql, tuple(args), None, False)
     try:
         return list(await driver.fetch(sql, *args))
-    except Exception as error:  # the driver's errors as SQLAlchemy's, as session.execute would raise them
-        dbapi = connection.dialect.loaded_dbapi
-        try:
-            connection.sync_connection.connection.dbapi_connection._handle_exception(error)  # type: ignore[union-attr]
-        except dbapi.Error as adapted:
-            raise DBAPIError.instance(sql, args, adapted, dbapi.Error) from error
+    except Exception as error:
+        # The driver's error as session.execute raises it: translated by SQLAlchemy's asyncpg adapter, then handled
+        # by the connection as any statement's (the same DBAPIError subclass, `handle_error` listeners, and a
+        # dropped connection invalidated, which db/engine.py relies on instead of a pre-ping). Inside a greenlet,
+        # as SQLAlchemy runs it: invalidating closes the connection. tests/test_pg_step_writes.py holds it to that.
+        def raise_as_sqlalchemy(sync: Any, error: Exception) -> None:
+            try:
+                sync.connection.dbapi_connection._handle_exception(error)
+            except Exception as adapted:
+                sync._handle_dbapi_exception(adapted, sql, tuple(args), None, None)
+
+        await connection.run_sync(raise_as_sqlalchemy, error)
         raise
