@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import psutil
 
@@ -71,23 +72,21 @@ class BotProcess:
 
     async def statements(self) -> dict[str, int]:
         """The statements the bot has sent to its database so far, by verb and in all ("total")."""
-        if self.proc is None or self.proc.returncode is not None or self.proc.stdin is None:
-            return {}
-        assert self.proc.stdout is not None
-        self.proc.stdin.write(b"stats\n")
-        await self.proc.stdin.drain()
-        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=30)
-        return {str(k): int(v) for k, v in json.loads(line or b"{}").items()}
+        return {str(k): int(v) for k, v in (await self._ask(b"stats")).items()}
 
     async def stalls(self) -> dict[str, float]:
         """How late the bot's event loop ran since the last call (`bench.botproc.Stalls`); starts a new window."""
+        return {str(k): float(v) for k, v in (await self._ask(b"stalls")).items()}
+
+    async def _ask(self, command: bytes) -> dict[str, Any]:
+        """One command on the bot's stdin, its one-line JSON answer on stdout ({} once the bot has stopped)."""
         if self.proc is None or self.proc.returncode is not None or self.proc.stdin is None:
             return {}
         assert self.proc.stdout is not None
-        self.proc.stdin.write(b"stalls\n")
+        self.proc.stdin.write(command + b"\n")
         await self.proc.stdin.drain()
         line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=30)
-        return {str(k): float(v) for k, v in json.loads(line or b"{}").items()}
+        return dict(json.loads(line or b"{}"))
 
     def rss(self) -> int:
         if self.proc is None or self.proc.returncode is not None:
