@@ -1,5 +1,6 @@
-"""The panel's organisation page: its details in a form an admin saves (CSRF-checked by `admin.auth` like every
-POST), the responsible regional representative picked from a list, deactivation, and the history of changes.
+"""The panel's organisations: the list of them with their people, and an organisation's page: its details in a
+form an admin saves (CSRF-checked by `admin.auth` like every POST), the responsible regional representative picked
+from a list, deactivation, and the history of changes.
 Every change goes through `services.companies`, which checks it (INN check digits, KPP shape) and audits it."""
 
 from __future__ import annotations
@@ -33,9 +34,23 @@ class OrganisationPages:
 
     def routes(self) -> list[web.RouteDef]:
         return [
+            web.get("/organisations", self.listing),
             web.get("/organisations/{org_id:\\d+}", self.page),
             web.post("/organisations/{org_id:\\d+}", self.save),
         ]
+
+    async def listing(self, request: web.Request) -> web.Response:
+        """Dealers, suppliers and clients with their details and people (kept in chat: /org_new, /org_set)."""
+        async with self.core.sessionmaker() as session:
+            orgs = await companies.listed(session)
+            users = {u.id: u for u in (await session.execute(select(User))).scalars()}
+        members: dict[int, list[str]] = {}
+        for user in users.values():
+            if user.organisation_id is not None:
+                members.setdefault(user.organisation_id, []).append(user.name)
+        reps = {o.id: users[o.regional_rep_id].name for o in orgs if o.regional_rep_id in users}
+        kinds = {k: self.core.translator.t(v, self.panel.lang) for k, v in ORGANISATION_KINDS.items()}
+        return self.panel.render(request, "organisations.html", orgs=orgs, members=members, reps=reps, kinds=kinds)
 
     async def page(self, request: web.Request, error: str | None = None, code: int = 200) -> web.Response:
         org_id = int(request.match_info["org_id"])

@@ -2,7 +2,10 @@
 
 - records.py: what the parser (integrations/onec/commerceml.py) reads — groups, properties, products, price types,
   warehouses, offers, organisations.
-- writer.py: `CatalogueWriter`, one package's writes, a few thousand records a transaction.
+- writer.py: `CatalogueWriter`, one package's writes, a few thousand records a transaction: the batching, the
+  classifier (groups, properties, price types, warehouses) and the organisations.
+- products.py: a batch's products as rows, and the product of each offer (a variant seen first made from it).
+- offers.py: a batch's offers: prices and stock as columns, written with each product's stock total.
 - rows.py: rows into the big tables with no per-row work in SQLAlchemy (`unnest` arrays on PostgreSQL, the
   driver's executemany on SQLite).
 - sweep.py: what a full package did not mention, deactivated or removed; `delete_products`, the one way to delete

@@ -1,0 +1,277 @@
+"""The panel's cases: the list (filtered by process, status, stage, words, overdue), a case with its current step,
+deadline and holder, its data with the photos and documents, its history in sentences and its comments; what an
+admin does to a case here (a failed step retried, a task reassigned, the case cancelled with a reason) goes through
+`services.admin_actions`, as in chat. A case's stored files are served only inside the panel's session."""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin.processes import svg_document
+from admin.words import CASE_STATUS
+from db.models import StoredFile
+from flows.model import FieldDef, ProcessDef
+from flows.runtime import EARLIER, EngineError
+from services import comments, panel_queries
+from services.admin_actions import AdminActions
+from services.cases import CaseService
+from services.diagrams import current_stage, process_graph, render_async
+
+if TYPE_CHECKING:
+    from admin.panel import AdminPanel
+
+PAGE = 50
+# Shown inline (and served `inline`) only for raster formats a browser cannot run code from; SVG and
+# everything else is a download, so a file someone sent the bot cannot script the panel.
+INLINE_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+class CasePages:
+    def __init__(self, panel: AdminPanel) -> None:
+        self.panel = panel
+        self.core = panel.core
+        self.lang = panel.lang
+        self.words = panel.words
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/", self.cases),
+            web.get("/cases/{case_id:\\d+}", self.case),
+            web.get("/cases/{case_id:\\d+}/diagram.svg", self.case_diagram),
+            web.post("/cases/{case_id:\\d+}/retry", self.retry),
+            web.post("/cases/{case_id:\\d+}/cancel", self.cancel),
+            web.post("/cases/{case_id:\\d+}/tasks/{task_id:\\d+}/reassign", self.reassign),
+            web.get("/files/{file_id:\\d+}", self.file),
+        ]
+
+    async def cases(self, request: web.Request) -> web.Response:
+        process = request.query.get("process") or None
+        status = request.query.get("status") or None
+        text = request.query.get("q", "").strip()[:200] or None
+        stage = request.query.get("stage") or None
+        overdue = request.query.get("overdue") == "1"
+        now = self.core.clock.now()
+        async with self.core.sessionmaker() as session:
+            page = await panel_queries.find_cases(
+                self.core,
+                session,
+                process=process,
+                status=status,
+                text=text,
+                lang=self.lang,
+                limit=PAGE,
+                stage=stage,
+                overdue_at=now if overdue else None,
+            )
+        items = []
+        for case in page.cases:
+            spec = page.specs[case.definition_id]
+            work = page.work[case.id]
+            holders = list(dict.fromkeys(self.words.holder(t, page.names) for t in work.tasks))
+            deadline = work.deadline
+            items.append(
+                {
+                    "case": case,
+                    "process": self.core.translator.local(spec.title, self.lang),
+                    "stage": self.words.stage(spec, case.stage),
+                    "status": self.words.case_status(case.status),
+                    "active": case.status == "active",
+                    "deadline": deadline,
+                    "overdue": deadline is not None and deadline < now,
+                    "holders": holders,
+                    "attention": case.attention,
+                    # The stage's colour from the definition: a coloured row (a cancelled case keeps none).
+                    "colour": self.core.registry.stage_colour(spec, case.stage) if case.status != "cancelled" else None,
+                }
+            )
+        processes = [
+            (key, self.core.translator.local(loaded.spec.title, self.lang))
+            for key, loaded in sorted(self.core.registry.library.items())
+        ]
+        # The stages to filter by: the chosen process's (or every process's, each stage once by its key).
+        stages: dict[str, str] = {}
+        for key, loaded in sorted(self.core.registry.library.items()):
+            if process in (None, key):
+                for st in loaded.spec.stages:
+                    stages.setdefault(st.key, self.words.stage(loaded.spec, st.key))
+        statuses = [(key, self.words.case_status(key)) for key in CASE_STATUS]
+        statuses.append((panel_queries.ATTENTION, self.core.translator.t("⚠️ Needs attention", self.lang)))
+        return self.panel.render(
+            request,
+            "cases.html",
+            items=items,
+            processes=processes,
+            statuses=statuses,
+            process=process,
+            status=status,
+            q=text or "",
+            stages=sorted(stages.items(), key=lambda item: item[1]),
+            stage=stage,
+            overdue=overdue,
+            scanned_all=page.scanned_all,
+            scan_limit=panel_queries.SEARCH_SCAN,
+        )
+
+    async def case(self, request: web.Request) -> web.Response:
+        case_id = int(request.match_info["case_id"])
+        now = self.core.clock.now()
+        async with self.core.sessionmaker() as session:
+            detail = await panel_queries.case_detail(self.core, session, case_id)
+            if detail is None:
+                raise web.HTTPNotFound(text="no such case")
+            # Whom each open task of a role may be reassigned to (the same rule as the chat's escalation).
+            candidates = await self._actions(session).open_task_candidates(case_id)
+            thread = await comments.case_thread(session, case_id)  # the panel is the admins': internal notes too
+        case, spec, names = detail.case, detail.spec, detail.names
+        by_id = {t.id: t for t in detail.tasks}
+        tasks = [
+            {
+                "id": t.id,
+                "open": t.status == "open",
+                "candidates": [(u.id, u.name) for u in candidates.get(t.id, [])],
+                "title": self.words.task_title(spec, t.stage, t.key),
+                "stage": self.words.stage(spec, t.stage),
+                "holder": self.words.holder(t, names),
+                "due": t.due_at,
+                "overdue": t.status == "open" and t.due_at is not None and t.due_at < now,
+                "status": self.words.task_status(t.status),
+                "outcome": self.words.outcome(spec, t.stage, t.key, t.outcome),
+            }
+            for t in detail.tasks
+        ]
+        history = [{"at": a.at, "text": self.words.history(a, spec, by_id, names)} for a in detail.audit]
+        return self.panel.render(
+            request,
+            "case.html",
+            case=case,
+            spec_title=self.core.translator.local(spec.title, self.lang),
+            stage=self.words.stage(spec, case.stage),
+            status=self.words.case_status(case.status),
+            initiator=names.get(case.initiator_id, "?"),
+            fields=self._fields(spec, case.data, names),
+            tasks=tasks,
+            history=history,
+            closed=case.status in ("done", "cancelled"),
+            comments=[{"text": self.core.wording.comment_line(e, self.lang), "entry": e} for e in thread],
+            files=[_file_view(f.id, f.file_name, f.mime_type) | {"size": f.size} for f in detail.files],
+        )
+
+    async def case_diagram(self, request: web.Request) -> web.Response:
+        """The case's process (its version) drawn with the stage the case stands at highlighted."""
+        case_id = int(request.match_info["case_id"])
+        async with self.core.sessionmaker() as session:
+            detail = await panel_queries.case_detail(self.core, session, case_id)
+        if detail is None:
+            raise web.HTTPNotFound(text="no such case")
+        current = current_stage(detail.case.status, detail.case.stage)
+        svg = await render_async(process_graph(self.core, detail.spec, self.lang, current=current), "svg")
+        return svg_document(svg)
+
+    async def retry(self, request: web.Request) -> web.Response:
+        """A failed step of the case goes back in line (the admin fixed its data or its definition)."""
+        case_id = int(request.match_info["case_id"])
+        async with self.core.sessionmaker() as session, session.begin():
+            await self._actions(session).retry(case_id)
+        raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """The case stops, with the admin's reason in its history (the chat's cancel, for the panel)."""
+        case_id = int(request.match_info["case_id"])
+        reason = str((await request.post()).get("reason", ""))
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await self._actions(session).cancel(case_id, reason)
+        except EngineError as exc:
+            return self.panel.refused(request, exc, f"cases/{case_id}")
+        self.core.outbox_written()
+        raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
+
+    async def reassign(self, request: web.Request) -> web.Response:
+        """An open task goes to another person of its role (chosen from those who may hold it)."""
+        case_id, task_id = int(request.match_info["case_id"]), int(request.match_info["task_id"])
+        to = str((await request.post()).get("to", ""))
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await self._actions(session).reassign(task_id, int(to) if to.isdigit() else 0)
+        except EngineError as exc:
+            return self.panel.refused(request, exc, f"cases/{case_id}")
+        self.core.outbox_written()
+        raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
+
+    def _actions(self, session: AsyncSession) -> AdminActions:
+        """What an admin does to cases, acting as the panel (this request's session and CSRF token were checked)."""
+        return AdminActions(CaseService(self.core, session), None)
+
+    def _fields(self, spec: ProcessDef, data: dict[str, Any], names: dict[int, str]) -> list[dict[str, Any]]:
+        """The case's data, one row per field and one block per list entry; files as links and images."""
+        rows: list[dict[str, Any]] = []
+        for name, fdef in spec.fields.items():
+            value = data.get(name)
+            if name not in data:
+                continue
+            label = self.core.translator.local(fdef.label, self.lang)
+            if fdef.type == "list" and fdef.fields:
+                entries = []
+                for item in value if isinstance(value, list) else []:
+                    if isinstance(item, dict):
+                        entries.append(
+                            [self._value(sub, item.get(key), spec, names) for key, sub in fdef.fields.items()]
+                        )
+                rows.append({"label": label, "entries": entries})
+            else:
+                row = self._value(fdef, value, spec, names)
+                notes = [n for n in (data.get(EARLIER) or {}).get(name) or [] if isinstance(n, dict)]
+                if notes and "text" in row:  # a value a later answer replaced stays in view
+                    wording = self.core.wording
+                    before = ", ".join(
+                        wording.summary_value(fdef, n.get("value"), self.lang, spec) for n in notes[::-1]
+                    )
+                    row["text"] += " · " + wording.t("earlier: %(values)s", self.lang, values=before)
+                rows.append(row)
+        return rows
+
+    def _value(self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str]) -> dict[str, Any]:
+        label = self.core.translator.local(fdef.label, self.lang)
+        if fdef.type in ("photo", "document") and value:
+            refs = value if isinstance(value, list) else [value]
+            files = [
+                _file_view(ref["id"], str(ref.get("name", "file")), ref.get("mime"))
+                for ref in refs
+                if isinstance(ref, dict) and isinstance(ref.get("id"), int)
+            ]
+            return {"label": label, "files": files}
+        return {"label": label, "text": self.core.wording.format_field(fdef, value, self.lang, spec, names)}
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        """A stored file of a case, only inside a session (the auth middleware has checked it)."""
+        file_id = int(request.match_info["file_id"])
+        async with self.core.sessionmaker() as session:
+            stored = await session.get(StoredFile, file_id)
+        if stored is None:
+            raise web.HTTPNotFound(text="no such file")
+        root = self.core.files.root
+        path = self.core.files.path(stored).resolve()
+        if not path.is_relative_to(root) or not path.is_file():  # a path in the table never leaves the store
+            raise web.HTTPNotFound(text="file is missing from the store")
+        view = _file_view(stored.id, stored.file_name, stored.mime_type)
+        disposition = "inline" if view["image"] else "attachment"
+        return web.FileResponse(
+            path,
+            headers={
+                "Content-Type": view["mime"] if view["image"] else (stored.mime_type or "application/octet-stream"),
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.file_name)}",
+                # Even opened directly, a file is a sandboxed document: no scripts, no access to the panel.
+                "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
+                "Cache-Control": "private, max-age=3600",
+            },
+        )
+
+
+def _file_view(file_id: int, name: str, mime: str | None) -> dict[str, Any]:
+    mime = mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return {"id": file_id, "name": name, "mime": mime, "image": mime in INLINE_IMAGES}

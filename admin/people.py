@@ -1,0 +1,120 @@
+"""The panel's people: everyone with their roles (granted and revoked here), those the bot cannot reach, invite
+links for a role (and an organisation) with their QR codes, a person revoked. Every change goes through
+`services.panel_actions`, which audits it."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from flows.i18n import _
+from flows.runtime import EngineError
+from services import companies, panel_actions
+from services.team import Team, UnknownRoles
+
+if TYPE_CHECKING:
+    from admin.panel import AdminPanel
+
+
+class PeoplePages:
+    def __init__(self, panel: AdminPanel) -> None:
+        self.panel = panel
+        self.core = panel.core
+        self.lang = panel.lang
+        self.words = panel.words
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/people", self.people),
+            web.post("/people/invite", self.invite),
+            web.post("/people/{user_id:\\d+}/roles", self.roles),
+            web.post("/people/{user_id:\\d+}/revoke", self.revoke),
+        ]
+
+    async def people(self, request: web.Request, **invited: Any) -> web.Response:
+        """Everyone with their roles (granted and revoked here), those the bot cannot reach, and invite links."""
+        async with self.core.sessionmaker() as session:
+            team = Team(self.core, session)
+            roster = await team.roster()
+            orgs = await companies.listed(session)
+            lost = await panel_actions.unreachable(session)
+        known = sorted(team.known_roles(), key=self.words.role)
+        return self.panel.render(
+            request,
+            "people.html",
+            invited.pop("code", 200),
+            roster=[(u, [(r, self.words.role(r)) for r in roles]) for u, roles in roster],
+            known=[(r, self.words.role(r)) for r in known],
+            orgs=[(o.id, o.name) for o in orgs],
+            lost=lost,
+            **invited,
+        )
+
+    async def invite(self, request: web.Request) -> web.Response:
+        """An invite link for a role (and an organisation), shown with its QR code to scan from a phone."""
+        form = await request.post()
+        roles = [str(r) for r in form.getall("role", [])]
+        org = str(form.get("organisation", ""))
+        uses = str(form.get("uses", "1"))
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                created = await panel_actions.invite(
+                    self.core,
+                    session,
+                    roles,
+                    organisation_id=int(org) if org.isdigit() else None,
+                    uses=int(uses) if uses.isdigit() else 1,
+                )
+        except UnknownRoles:
+            return await self.people(request, code=400, invite_error=self.panel.t("Choose at least one role."))
+        link = await self._invite_link(created.code)
+        return await self.people(
+            request,
+            link=link,
+            qr=qr_data_uri(link),
+            invite_roles=", ".join(self.words.role(r) for r in roles),
+            invite_uses=created.max_uses,
+        )
+
+    async def _invite_link(self, code: str) -> str:
+        if self.panel.bot_name is None:
+            return f"/start {code}"
+        return f"https://t.me/{await self.panel.bot_name()}?start={code}"
+
+    async def roles(self, request: web.Request) -> web.Response:
+        """Grant or revoke one role of a person (a revoked role's tasks go back to its pool)."""
+        user_id = int(request.match_info["user_id"])
+        form = await request.post()
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await panel_actions.change_role(
+                    self.core, session, user_id, str(form.get("role", "")), grant=form.get("action") == "grant"
+                )
+        except UnknownRoles:
+            return self.panel.refused(request, EngineError(_("No such person or role.")), "people", 400)
+        self.core.outbox_written()  # a revoked role's tasks went back to the pool: its members are told
+        raise web.HTTPSeeOther("/admin/people")
+
+    async def revoke(self, request: web.Request) -> web.Response:
+        """The person leaves: inactive, their tasks back to the pools."""
+        user_id = int(request.match_info["user_id"])
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await panel_actions.revoke_person(self.core, session, user_id)
+        except UnknownRoles:
+            return self.panel.refused(request, EngineError(_("No such person or role.")), "people", 400)
+        self.core.outbox_written()
+        raise web.HTTPSeeOther("/admin/people")
+
+
+def qr_data_uri(text: str) -> str:
+    """A QR code of `text` as an SVG image inline in the page (drawn here, nothing fetched from elsewhere)."""
+    # Loaded when an admin opens an invite, not in every bot process (qrcode brings PIL).
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
+
