@@ -239,16 +239,23 @@ class OutboxNotifier:
     async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
         names = await self._names(loaded)
         kind = NOTICE_KINDS.get(effect.kind, "notify")
+        # The notice's words per reader's language, worded for the first reader of each: its text (a template
+        # of the definition) and its variables are the same for all the others.
+        worded: dict[str, tuple[str, dict[str, Any] | None, dict[str, Any]]] = {}
         for user in recipients:
-            text, keyboard = self._notice(loaded, effect, user.language, names)
+            lang = self.renderer.tr.lang(user.language)
+            if lang not in worded:
+                text, keyboard = self._notice(loaded, effect, user.language, names)
+                if effect.task is not None:
+                    shared = self._task_vars(loaded, effect.task, user.language)
+                    holder = names.get(effect.task.assignee_id or 0)
+                    shared["holder"] = holder or self.renderer.role(effect.task.role, user.language)
+                else:
+                    shared = self._case_vars(loaded, user.language)
+                worded[lang] = text, keyboard, shared
+            text, keyboard, shared = worded[lang]
             plan = await self.channels.plan(kind, user)
-            if effect.task is not None:
-                variables = self._task_vars(loaded, effect.task, user.language)
-                holder = names.get(effect.task.assignee_id or 0)
-                variables["holder"] = holder or self.renderer.role(effect.task.role, user.language)
-            else:
-                variables = self._case_vars(loaded, user.language)
-            variables["text"] = text
+            variables = {**shared, "text": text}
             row = None
             if plan.telegram:
                 row = await self._telegram(kind, user, variables, keyboard)
