@@ -8,6 +8,7 @@ prints the label of a choice or an outcome.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from flows import values
@@ -189,7 +190,19 @@ def typed(fdef: FieldDef, value: Any) -> Any:
     it is (a corrupt row must still show, and the type checker keeps definitions from producing them)."""
     if value is None or value == "" or fdef.type not in _TYPED:
         return value
+    if type(value) is str:
+        return _typed_text(fdef.type, value)
     try:
         return values.from_json(fdef.type, value)
+    except (TypeError, ValueError):
+        return value
+
+
+@lru_cache(maxsize=4096)
+def _typed_text(kind: str, value: str) -> Any:
+    # Dates and amounts are stored as text and read again for every context of a step; what they read as
+    # (a date, a Decimal, a number) never changes. Text only: 1, 1.0 and True are one key to a cache.
+    try:
+        return values.from_json(kind, value)
     except (TypeError, ValueError):
         return value
