@@ -8,10 +8,11 @@ prints the label of a choice or an outcome.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from flows import values
-from flows.model import FieldDef, LocalText, ProcessDef, local
+from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, local
 
 # Field types whose stored JSON becomes another Python type here.
 _TYPED = frozenset({"number", "money", "date", "datetime"})
@@ -64,10 +65,12 @@ def case_context(
     """`refs` are records the case points at, loaded by the caller (companies, by their field's name);
     `lang` is the reader's language, for the labels of choices and outcomes."""
     context: dict[str, Any] = dict(data)
-    for task_key, labels in _outcome_labels(spec).items():
+    outcomes, options = _choices(spec, lang)
+    for task_key, choices in outcomes.items():
         outcome = data.get(task_key)
         if isinstance(outcome, str):
-            context[task_key] = Choice(outcome, labels.get(outcome), lang)
+            choice = choices.get(outcome)
+            context[task_key] = choice if choice is not None else Choice(outcome, None, lang)
     for name, record in (refs or {}).items():
         if isinstance(record, Mapping):
             context[name] = Entry(record)
@@ -78,11 +81,11 @@ def case_context(
         elif fdef.type == "directory" and fdef.directory and isinstance(value, str):
             entry = spec.directory_entry(fdef.directory, value)
             if entry is not None:
-                context[name] = Entry(entry.model_dump())
+                context[name] = Entry(_entry_fields(entry))
         elif fdef.type == "choice" and fdef.options and isinstance(value, str):
             # Conditions compare keys; templates print labels through `.label` (or the older `<field>_label`).
-            label = fdef.options.get(value)
-            context[name] = Choice(value, label, lang)
+            choice = options[name].get(value)
+            context[name] = choice if choice is not None else Choice(value, None, lang)
             context[f"{name}_label"] = context[name].label
         elif fdef.type in _TYPED:
             context[name] = typed(fdef, value)
@@ -119,6 +122,33 @@ def _outcome_labels(spec: ProcessDef) -> dict[str, dict[str, LocalText]]:
     return labels
 
 
+# Every outcome and every option of a choice field as the context gives it (a Choice with its label in the
+# reader's language), per spec and language as above: a finished case has a dozen outcomes, each wrapped again
+# for every context. A Choice is a str that never changes, so one may be handed to many contexts.
+_ChoiceMap = dict[str, dict[str, Choice]]
+_CHOICES: dict[tuple[int, str], tuple[ProcessDef, tuple[_ChoiceMap, _ChoiceMap]]] = {}
+
+
+def _choices(spec: ProcessDef, lang: str) -> tuple[_ChoiceMap, _ChoiceMap]:
+    """Per task, its outcomes; per choice field (those the context converts), its options."""
+    hit = _CHOICES.get((id(spec), lang))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    outcomes = {
+        task_key: {key: Choice(key, label, lang) for key, label in labels.items()}
+        for task_key, labels in _outcome_labels(spec).items()
+    }
+    options = {
+        name: {key: Choice(key, label, lang) for key, label in fdef.options.items()}
+        for name, fdef in _converted_fields(spec)
+        if fdef.type == "choice" and fdef.options
+    }
+    if len(_CHOICES) >= 256:
+        _CHOICES.clear()
+    _CHOICES[(id(spec), lang)] = (spec, (outcomes, options))
+    return outcomes, options
+
+
 # The fields whose value the context converts (a text field is taken as stored), per spec as above: a context
 # is built several times a step, and most of a definition's fields are plain.
 _CONVERTED_TYPES = _TYPED | {"company", "directory", "choice", "list"}
@@ -136,12 +166,43 @@ def _converted_fields(spec: ProcessDef) -> list[tuple[str, FieldDef]]:
     return fields
 
 
+# A directory entry's fields, per entry (entries are frozen and live with their spec): a context is built
+# several times a step, and dumping the model each time cost more than the rest of the context. Kept only when
+# every value is a scalar, so the shallow copy each context gets shares nothing a template could change.
+_ENTRIES: dict[int, tuple[DirectoryEntry, dict[str, Any]]] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _entry_fields(entry: DirectoryEntry) -> dict[str, Any]:
+    hit = _ENTRIES.get(id(entry))
+    if hit is not None and hit[0] is entry:
+        return hit[1]
+    fields = entry.model_dump()
+    if all(isinstance(value, _SCALARS) for value in fields.values()):
+        if len(_ENTRIES) >= 4096:
+            _ENTRIES.clear()
+        _ENTRIES[id(entry)] = (entry, fields)
+    return fields
+
+
 def typed(fdef: FieldDef, value: Any) -> Any:
     """The stored value of a field as a value of its type; a value that does not read as one is left as
     it is (a corrupt row must still show, and the type checker keeps definitions from producing them)."""
     if value is None or value == "" or fdef.type not in _TYPED:
         return value
+    if type(value) is str:
+        return _typed_text(fdef.type, value)
     try:
         return values.from_json(fdef.type, value)
+    except (TypeError, ValueError):
+        return value
+
+
+@lru_cache(maxsize=4096)
+def _typed_text(kind: str, value: str) -> Any:
+    # Dates and amounts are stored as text and read again for every context of a step; what they read as
+    # (a date, a Decimal, a number) never changes. Text only: 1, 1.0 and True are one key to a cache.
+    try:
+        return values.from_json(kind, value)
     except (TypeError, ValueError):
         return value

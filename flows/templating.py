@@ -70,11 +70,18 @@ def check_syntax(source: str) -> None:
 
 @lru_cache(maxsize=2048)
 def _compiled(source: str) -> Any:
-    return _env.from_string(source)
+    template = _env.from_string(source)
+    # A template's globals are a ChainMap over the environment's, which every render copies key by key (twice,
+    # in Python) into the render's context: a plain dict of the same names copies in C. The environment's
+    # globals are set once, at import, so the copy taken here is all they will ever be.
+    template.globals = dict(template.globals)
+    return template
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
     try:
-        return str(_compiled(source).render(**context))
+        # The context as one argument: Template.render copies it into its own dict anyway (`**context` copied it
+        # twice).
+        return str(_compiled(source).render(context))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template error: {exc.message}") from None

@@ -49,10 +49,12 @@ class Translator:
         return language if language in LANGUAGES else self.default
 
     def t(self, message: str, lang: str | None, **params: Any) -> str:
-        text = self.i18n.gettext(message, locale=self.lang(lang))
+        lang = self.lang(lang)
+        text = self.i18n.gettext(message, locale=lang)
+        if not params:
+            return text
         # A definition's own words (a stage's title, a check's message) come as {"ru": …, "en": …}: the reader's.
-        params = {k: local(v, self.lang(lang)) if isinstance(v, dict) else v for k, v in params.items()}
-        return text % params if params else text
+        return text % {k: local(v, lang) if isinstance(v, dict) else v for k, v in params.items()}
 
     def local(self, text: LocalText | None, lang: str | None) -> str:
         return local(text, self.lang(lang))

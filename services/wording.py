@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -66,12 +67,45 @@ def words_of_key(key: str) -> str:
 
 def file_fields(spec: ProcessDef) -> list[str]:
     """The case's fields that hold files, lists whose entries hold files included."""
-    return [
+    return list(_file_fields(spec))
+
+
+# Per spec, kept with the spec (an id reused after a spec is gone never matches): every task card counts the
+# case's files, and the fields that hold them depend on the definition alone.
+_FILE_FIELDS: dict[int, tuple[ProcessDef, tuple[str, ...]]] = {}
+
+
+def _file_fields(spec: ProcessDef) -> tuple[str, ...]:
+    hit = _FILE_FIELDS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    names = tuple(
         name
         for name, fdef in spec.fields.items()
         if fdef.type in FILE_TYPES
         or (fdef.type == "list" and any(sub.type in FILE_TYPES for sub in (fdef.fields or {}).values()))
-    ]
+    )
+    if len(_FILE_FIELDS) >= 256:
+        _FILE_FIELDS.clear()
+    _FILE_FIELDS[id(spec)] = (spec, names)
+    return names
+
+
+def file_count(spec: ProcessDef, data: Mapping[str, Any]) -> int:
+    """How many files the case holds (`len(Wording.files(spec, data, file_fields(spec), lang))` without wording
+    a label for each: a card shows only the number)."""
+    count = 0
+    for name in _file_fields(spec):
+        fdef = spec.fields[name]
+        if fdef.type in FILE_TYPES:
+            count += len(_refs(data.get(name)))
+            continue
+        entries = data.get(name)
+        subs = [key for key, sub in (fdef.fields or {}).items() if sub.type in FILE_TYPES]
+        for item in entries if isinstance(entries, list) else []:
+            if isinstance(item, Mapping):
+                count += sum(len(_refs(item.get(key))) for key in subs)
+    return count
 
 
 class Wording:
@@ -85,7 +119,7 @@ class Wording:
     def when(self, moment: datetime | None) -> str:
         if moment is None:
             return "—"
-        return moment.astimezone(self.tz).strftime("%d.%m.%Y %H:%M")
+        return _when(moment, self.tz)
 
     def comment_line(self, entry: Entry, lang: str | None) -> str:
         """One comment of a thread: who and when (🔒 for an internal note), whom it answers, what it says and
@@ -268,6 +302,12 @@ class Wording:
 
     def local(self, text: Any, lang: str | None) -> str:
         return local(text, self.tr.lang(lang))
+
+
+@lru_cache(maxsize=1024)
+def _when(moment: datetime, tz: ZoneInfo) -> str:
+    # A step words the same deadlines several times (the card, its notification's variables, the stage's line).
+    return moment.astimezone(tz).strftime("%d.%m.%Y %H:%M")
 
 
 def _refs(value: Any) -> list[dict[str, Any]]:

@@ -130,11 +130,18 @@ class FiguresCb(CallbackData, prefix="fig"):
     start: str = ""  # the period's first day as YYYYMMDD: a button pressed later means the period it was shown for
 
 
+_FIELD_COUNTS: dict[type[CallbackData], int] = {}
+
+
 def pack(kind: type[CallbackData], *values: str | int | None) -> str:
     """`kind(**fields).pack()` without building the model (a card's buttons are packed on every step): the values
     in the fields' order, every field given (defaults too). The same string, refused for the same reasons."""
-    if len(values) != len(kind.model_fields):
-        raise TypeError(f"{kind.__name__} takes {len(kind.model_fields)} values, {len(values)} given")
+    fields = _FIELD_COUNTS.get(kind)
+    if fields is None:
+        # pydantic's `model_fields` is a property that costs more than the packing: read once per kind.
+        fields = _FIELD_COUNTS[kind] = len(kind.model_fields)
+    if len(values) != fields:
+        raise TypeError(f"{kind.__name__} takes {fields} values, {len(values)} given")
     separator = kind.__separator__
     parts = [kind.__prefix__]
     for value in values:

@@ -5,7 +5,7 @@ edited when the task changes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,13 +28,29 @@ from services.people import PeopleCache
 from services.wording import file_fields
 from tgbot import digest_view
 from tgbot.callbacks import CaseCb, ItemCb
-from tgbot.render import Renderer
+from tgbot.render import CardHead, Renderer
 
 
 def evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
     """The fields whose files a task's card brings: those it attaches, those its text speaks of (a card that
     lists the watches shows their photos), and, for a task that asks someone to judge (approve), every file
     of the case — a verdict on evidence one cannot see is a guess."""
+    # They depend on the definition alone, and a task is given on many steps: found once per task definition
+    # (kept with the task's and the spec's objects, so an id reused after they are gone never matches).
+    hit = _EVIDENCE.get(id(tdef))
+    if hit is not None and hit[0] is spec and hit[1] is tdef:
+        return list(hit[2])
+    names = _evidence_fields(spec, tdef)
+    if len(_EVIDENCE) >= 1024:
+        _EVIDENCE.clear()
+    _EVIDENCE[id(tdef)] = (spec, tdef, tuple(names))
+    return names
+
+
+_EVIDENCE: dict[int, tuple[ProcessDef, TaskDef, tuple[str, ...]]] = {}
+
+
+def _evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
     names = list(tdef.attach)
     text = tdef.text
     sources = list(text.values()) if isinstance(text, dict) else [text or ""]
@@ -102,21 +118,36 @@ class OutboxNotifier:
         text, mode = await self.channels.telegram(kind, user, self.renderer.tr.lang(user.language), variables)
         return outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=case_id, parse_mode=mode)
 
+    def _card_heads(self, loaded: Loaded, task: TaskState) -> Callable[[str | None], CardHead]:
+        """The shared part of the task's card per reader's language, rendered on first use: the readers of one
+        card (a role's members, or the holders of its cards) get the same words, and its template's context
+        and text are not built again for each of them."""
+        heads: dict[str, CardHead] = {}
+
+        def head(lang: str | None) -> CardHead:
+            key = self.renderer.tr.lang(lang)
+            found = heads.get(key)
+            if found is None:
+                found = heads[key] = self.renderer.task_card_head(loaded.state, task, lang, self._extra(loaded))
+            return found
+
+        return head
+
     async def task_given(self, loaded: Loaded, task: TaskState, recipients: Sequence[User]) -> None:
         names = await self._names(loaded, [u.id for u in recipients])
         evidence = evidence_fields(loaded.state.spec, task_def(loaded.state.spec, task.stage, task.key))
+        head, taken = self._card_heads(loaded, task), self._taken(loaded, task)
+        task_vars: dict[str, dict[str, Any]] = {}
         for user in recipients:
             text, keyboard = self.renderer.task_card(
-                loaded.state,
-                task,
-                user.language,
-                names=names,
-                viewer_id=user.id,
-                extra=self._extra(loaded),
-                taken=self._taken(loaded, task),
-            )
+                loaded.state, task, user.language, names=names, viewer_id=user.id, taken=taken,
+                head=head(user.language),
+            )  # fmt: skip
             plan = await self.channels.plan("task_assigned", user)
-            variables = {**self._task_vars(loaded, task, user.language), "text": text}
+            lang = self.renderer.tr.lang(user.language)
+            if lang not in task_vars:
+                task_vars[lang] = self._task_vars(loaded, task, user.language)
+            variables = {**task_vars[lang], "text": text}
             row = None
             if plan.telegram:
                 row = await self._telegram("task_assigned", user, variables, keyboard)
@@ -162,19 +193,15 @@ class OutboxNotifier:
                 select(Outbox.id, Outbox.payload).where(Outbox.id.in_([card.outbox_id for card in cards]))
             )
             templated = {row_id for row_id, payload in sent.all() if (payload or {}).get("parse_mode") == HTML}
+        head, taken = self._card_heads(loaded, task), self._taken(loaded, task)
         for card in cards:
             user = users.get(card.user_id)
             if user is None:
                 continue
             text, keyboard = self.renderer.task_card(
-                loaded.state,
-                task,
-                user.language,
-                names=names,
-                viewer_id=user.id,
-                extra=self._extra(loaded),
-                taken=self._taken(loaded, task),
-            )
+                loaded.state, task, user.language, names=names, viewer_id=user.id, taken=taken,
+                head=head(user.language),
+            )  # fmt: skip
             mode = None
             if card.outbox_id in templated:
                 variables = {**self._task_vars(loaded, task, user.language), "text": text}
@@ -212,16 +239,23 @@ class OutboxNotifier:
     async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
         names = await self._names(loaded)
         kind = NOTICE_KINDS.get(effect.kind, "notify")
+        # The notice's words per reader's language, worded for the first reader of each: its text (a template
+        # of the definition) and its variables are the same for all the others.
+        worded: dict[str, tuple[str, dict[str, Any] | None, dict[str, Any]]] = {}
         for user in recipients:
-            text, keyboard = self._notice(loaded, effect, user.language, names)
+            lang = self.renderer.tr.lang(user.language)
+            if lang not in worded:
+                text, keyboard = self._notice(loaded, effect, user.language, names)
+                if effect.task is not None:
+                    shared = self._task_vars(loaded, effect.task, user.language)
+                    holder = names.get(effect.task.assignee_id or 0)
+                    shared["holder"] = holder or self.renderer.role(effect.task.role, user.language)
+                else:
+                    shared = self._case_vars(loaded, user.language)
+                worded[lang] = text, keyboard, shared
+            text, keyboard, shared = worded[lang]
             plan = await self.channels.plan(kind, user)
-            if effect.task is not None:
-                variables = self._task_vars(loaded, effect.task, user.language)
-                holder = names.get(effect.task.assignee_id or 0)
-                variables["holder"] = holder or self.renderer.role(effect.task.role, user.language)
-            else:
-                variables = self._case_vars(loaded, user.language)
-            variables["text"] = text
+            variables = {**shared, "text": text}
             row = None
             if plan.telegram:
                 row = await self._telegram(kind, user, variables, keyboard)

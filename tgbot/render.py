@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
 from services.outbox import split_text
-from services.wording import Wording, file_fields
+from services.wording import Wording, file_count
 from tgbot.callbacks import AttentionCb, CaseCb, EscalationCb, FormCb, ItemCb, StartCb, TaskCb, button, keyboard, pack
 
 # Long texts are cut between lines by the outbox (`services.outbox.split_text`), never clipped with «…».
@@ -40,6 +41,15 @@ def markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any] | None:
     return InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True)
 
 
+@dataclass(frozen=True)
+class CardHead:
+    """The part of a task's card that is the same for all its readers of one language (`Renderer.task_card_head`);
+    `files`: how many files the case holds, for the card's «📎 Files (n)» button (0 on a card with no such row)."""
+
+    lines: tuple[str, ...]
+    files: int
+
+
 def renderer_for(core: Core) -> Renderer:
     """The chat's renderer over the shared texts (cheap: it holds the translator and the time zone)."""
     return Renderer(core.translator, core.calendar.tz)
@@ -50,19 +60,11 @@ class Renderer(Wording):
 
     # --- task cards -----------------------------------------------------------------------------------
 
-    def task_card(
-        self,
-        case: CaseState,
-        task: TaskState,
-        lang: str | None,
-        *,
-        names: dict[int, str],
-        viewer_id: int,
-        extra: dict[str, Any] | None = None,
-        taken: bool = False,
-    ) -> tuple[str, dict[str, Any] | None]:
-        """The card a person sees for a task, and its buttons for that person. `taken`: the holder pressed
-        «Take» (a pool of one is given its task without anyone taking it, and the card must not say so)."""
+    def task_card_head(
+        self, case: CaseState, task: TaskState, lang: str | None, extra: dict[str, Any] | None = None
+    ) -> CardHead:
+        """What a task's card says to every reader of one language (its title, case, stage, entry, text and due
+        date): rendered once and shared when a task goes to a role of several people."""
         spec = case.spec
         tdef = task_def(spec, task.stage, task.key)
         lines = [
@@ -81,6 +83,29 @@ class Renderer(Wording):
         lines.append("")
         if task.due_at is not None:
             lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at)))
+        files = file_count(spec, case.data) if task.key != START_TASK and case.id is not None else 0
+        return CardHead(tuple(lines), files)
+
+    def task_card(
+        self,
+        case: CaseState,
+        task: TaskState,
+        lang: str | None,
+        *,
+        names: dict[int, str],
+        viewer_id: int,
+        extra: dict[str, Any] | None = None,
+        taken: bool = False,
+        head: CardHead | None = None,
+    ) -> tuple[str, dict[str, Any] | None]:
+        """The card a person sees for a task, and its buttons for that person. `taken`: the holder pressed
+        «Take» (a pool of one is given its task without anyone taking it, and the card must not say so).
+        `head`: `task_card_head` of this task in this language, when it is already rendered."""
+        spec = case.spec
+        tdef = task_def(spec, task.stage, task.key)
+        if head is None:
+            head = self.task_card_head(case, task, lang, extra)
+        lines = list(head.lines)
         # Buttons as the dicts their models dump to (a card is rendered on every step; the models cost more).
         rows: list[list[dict[str, Any]]] = []
         task_id = task.id or 0
@@ -105,10 +130,9 @@ class Renderer(Wording):
                 rows.append([button(label, pack(TaskCb, "out", task_id, key))])
         if task.key != START_TASK and case.id is not None:
             row = [button(self.t("📁 Case", lang), pack(CaseCb, "show", case.id, ""))]
-            count = len(self.files(spec, case.data, file_fields(spec), lang))
-            if count:
+            if head.files:
                 # The files come with the card once; this brings them back when the chat has scrolled away.
-                row.append(button(self.t("📎 Files (%(n)s)", lang, n=count), pack(CaseCb, "files", case.id, "")))
+                row.append(button(self.t("📎 Files (%(n)s)", lang, n=head.files), pack(CaseCb, "files", case.id, "")))
             rows.append(row)
         return "\n".join(lines), keyboard(rows)
 

@@ -1,0 +1,91 @@
+"""A task's card rendered once per language and shared among its readers says to each what rendering it for
+that reader alone says (issue 14: a card for a role of several people was rendered again for every member)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bench.scenario import HAPPY_PATH
+from flows.calendar import WorkCalendar
+from flows.clock import FrozenClock
+from flows.context import case_context
+from flows.loader import load_file
+from flows.runtime import CaseState, Engine, TaskState
+from flows.templating import render
+from services.i18n import Translator
+from services.wording import file_count, file_fields
+from tgbot.render import Renderer
+
+SPEC = load_file(Path(__file__).resolve().parent.parent / "flows" / "library" / "defect_return.yaml").spec
+INITIATOR, HOLDER, OTHER = 1, 2, 3
+
+
+@pytest.fixture(scope="module")
+def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+    return Renderer(Translator(tmp_path_factory.mktemp("locales")), ZoneInfo("Europe/Moscow"))
+
+
+def walked() -> Iterator[tuple[CaseState, TaskState]]:
+    """Seed 1's happy path in the engine alone: after each step, the case and each of its tasks as that step's
+    cards show them (done, waiting in a pool, then taken by the holder). Yielded as the case stands then."""
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    case, _effects = engine.start(SPEC, INITIATOR)
+    case.id = 7
+    for step in HAPPY_PATH:
+        task = next(t for t in case.open_tasks() if t.key == step.task)
+        if task.assignee_id is None:
+            engine.claim(case, task, HOLDER, {task.role or ""})
+        engine.submit(case, task, step.outcome, dict(step.values), task.assignee_id or HOLDER)
+        for number, fresh in enumerate(case.tasks, 1):
+            fresh.id = fresh.id or number
+        for shown in case.tasks[-3:]:
+            yield case, shown
+        waiting = next((t for t in case.open_tasks() if t.assignee_id is None and t.role), None)
+        if waiting is not None:
+            engine.claim(case, waiting, HOLDER, {waiting.role or ""})
+            yield case, waiting
+
+
+def test_a_shared_card_says_to_each_reader_what_their_own_card_says(renderer: Renderer) -> None:
+    names = {INITIATOR: "Иванова", HOLDER: "Петров", OTHER: "Сидоров"}
+    extra = {"case": {"id": 7, "title": "x"}, "today": datetime(2026, 12, 21, tzinfo=UTC).date()}
+    states: set[str] = set()
+    for case, task in walked():
+        for lang in ("ru", "en", None):
+            # The head rendered for the first reader of the language, then handed to the others.
+            head = renderer.task_card_head(case, task, lang, extra)
+            cards = {}
+            for viewer in (HOLDER, OTHER):
+                alone = renderer.task_card(case, task, lang, names=names, viewer_id=viewer, extra=extra)
+                shared = renderer.task_card(case, task, lang, names=names, viewer_id=viewer, head=head)
+                assert shared == alone
+                cards[viewer] = shared
+            if lang == "ru" and task.assignee_id == HOLDER and task.outcome is None:
+                # The readers' own lines are not in what they share: the holder's buttons are the holder's alone.
+                assert "Эта задача — ваша." in cards[HOLDER][0] and "Исполнитель: Петров." in cards[OTHER][0]
+                assert cards[HOLDER][1] != cards[OTHER][1]
+        states.add("held" if task.assignee_id and task.outcome is None else task.status.value)
+    assert {"held", "done"} <= states
+
+
+def test_the_files_counted_on_a_card_are_the_files_listed(renderer: Renderer) -> None:
+    case, _task = list(walked())[-1]
+    listed = renderer.files(SPEC, case.data, file_fields(SPEC), "ru")
+    assert file_count(SPEC, case.data) == len(listed) >= 3
+    assert file_count(SPEC, {}) == 0
+
+
+def test_a_text_still_sees_the_environments_globals_and_its_context_unchanged() -> None:
+    data = {"units": [{"model": "A"}, {"model": "B"}], "verdict": "repair"}
+    context = case_context(SPEC, data, lang="en")
+    source = "{% for i in range(2) %}{{ units[i].model }}{% endfor %} {{ verdict }} {{ verdict.key }}"
+    first = render(source, context)
+    assert first == render(source, context) == "AB Repair repair"
+    assert set(context) >= {"units", "verdict"} and "range" not in context
+    # A choice handed to many contexts is the same choice in each, in its reader's language.
+    assert case_context(SPEC, data, lang="ru")["verdict"].label != context["verdict"].label
