@@ -70,9 +70,18 @@ class InboxProcessor:
     """Feeds pending updates to the dispatcher: people in parallel, each person's updates in order."""
 
     def __init__(
-        self, core: Core, bot: Bot, dispatcher: Dispatcher, *, poll_interval: float = 0.5, handling: bool = True
+        self,
+        core: Core,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        *,
+        poll_interval: float = 0.5,
+        handling: bool = True,
+        shared: bool = False,
     ) -> None:
         self.core = core
+        # Other workers take updates from the same inbox (webhook mode on PostgreSQL): a pass leases what it starts.
+        self.shared = shared and not core.sqlite
         # Off: updates are stored but not handled (a crash drill stops here between receiving and handling).
         self.handling = handling
         self.bot = bot
@@ -120,11 +129,12 @@ class InboxProcessor:
 
     async def drain(self) -> None:
         """Start a worker for every person whose oldest waiting update is due and who has no worker yet: the
-        updates are found and read in one statement for everybody, on a plain connection."""
+        updates are found and read in one statement for everybody, on a plain connection (and leased to this
+        worker in the same statement when other workers share the inbox: `inbox.lease`)."""
         if not self.handling:
             return
         async with self._single_statements().connect() as connection:
-            due = await inbox.pending(connection)
+            due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
         for item in due:
             if item.person_id in self._busy:
                 continue
