@@ -160,7 +160,9 @@ def _pending(limit: int) -> Select[int, int, str]:  # built once: only its param
     )
 
 
-LEASE = timedelta(seconds=30)  # longer than an update waits for its turn in a busy worker and is handled
+# Longer than an update waits for its turn in a busy worker and is handled; what another worker waits before it
+# takes over the updates of a worker that died.
+LEASE = timedelta(seconds=10)
 
 
 async def lease(connection: AsyncConnection, limit: int = 200, until: datetime | None = None) -> list[Due]:
@@ -174,6 +176,15 @@ async def lease(connection: AsyncConnection, limit: int = 200, until: datetime |
     rows = await connection.execute(_lease(limit), {"now": wall_clock(), "until": ends})
     return sorted((Due(int(person), int(update_id), raw) for person, update_id, raw in rows.all()),
                   key=lambda due: due.update_id)
+
+
+async def release(connection: AsyncConnection, update_ids: list[int]) -> None:
+    """Leased updates this worker will not start (it is stopping): due again for any worker at once."""
+    await connection.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(update_ids), InboxUpdate.status == InboxStatus.PENDING)
+        .values(not_before=None)
+    )
 
 
 @functools.cache

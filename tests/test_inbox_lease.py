@@ -42,6 +42,11 @@ async def test_a_leased_update_is_not_started_twice_and_a_lapsed_lease_frees_it(
     first, second = await asyncio.gather(_lease(sessionmaker), _lease(sessionmaker))
     assert sorted(first + second) == [11, 21]
     assert await _lease(sessionmaker) == [] and await _pending(sessionmaker) == []
+    # A worker that stops gives back what it leased and did not start: due again at once.
+    async with sessionmaker() as session, session.begin():
+        await inbox.release(await session.connection(), [11, 21])
+    assert await _pending(sessionmaker) == [11, 21]
+    assert await _lease(sessionmaker) == [11, 21]
 
     # The worker handles person 1's first update; their next one is due (to whoever looks first), once.
     async with sessionmaker() as session, session.begin():

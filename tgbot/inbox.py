@@ -92,6 +92,7 @@ class InboxProcessor:
         self._slots = asyncio.Semaphore(HANDLING_AT_ONCE)
         self._stopping = False
         self._autocommit: AsyncEngine | None = None
+        self._unstarted: list[int] = []
 
     def notify(self) -> None:
         self._wake.set()
@@ -147,6 +148,8 @@ class InboxProcessor:
             async with self._slots:
                 if not self._stopping:
                     await self.handle(item.update_id, item.payload)
+                elif self.shared:
+                    self._unstarted.append(item.update_id)  # leased, never started: given back at `stop`
         finally:
             self._busy.pop(item.person_id, None)
             self._wake.set()  # others of this person may have arrived meanwhile
@@ -194,6 +197,12 @@ class InboxProcessor:
         for task in list(self._busy.values()):
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), timeout=5)
+        if self._unstarted:
+            # A worker going away (a deploy) gives its leases back: the other workers need not wait them out.
+            with contextlib.suppress(Exception):
+                async with self._single_statements().begin() as connection:
+                    await inbox.release(connection, self._unstarted)
+            self._unstarted = []
 
 
 class RawGetUpdates(GetUpdates):
