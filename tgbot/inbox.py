@@ -93,6 +93,8 @@ class InboxProcessor:
         self._stopping = False
         self._autocommit: AsyncEngine | None = None
         self._unstarted: list[int] = []
+        self._running: dict[int, int] = {}  # person -> the update their worker is on
+        self._next: dict[int, inbox.Due] = {}  # person -> their next update, found due while their worker finished
 
     def notify(self) -> None:
         self._wake.set()
@@ -138,8 +140,16 @@ class InboxProcessor:
             due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
         for item in due:
             if item.person_id in self._busy:
+                # Their previous update is committed (this one would not be due otherwise) and its worker is
+                # finishing: it starts this one next. (Leased, it would not come back to another pass for a while.)
+                if self._running.get(item.person_id) != item.update_id:
+                    self._next[item.person_id] = item
                 continue
-            self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
+            self._start(item)
+
+    def _start(self, item: inbox.Due) -> None:
+        self._running[item.person_id] = item.update_id
+        self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
 
     async def _person(self, item: inbox.Due) -> None:
         """One update of one person; their next one (if any) is found by the next pass, which this one's end
@@ -152,7 +162,14 @@ class InboxProcessor:
                     self._unstarted.append(item.update_id)  # leased, never started: given back at `stop`
         finally:
             self._busy.pop(item.person_id, None)
-            self._wake.set()  # others of this person may have arrived meanwhile
+            self._running.pop(item.person_id, None)
+            following = self._next.pop(item.person_id, None)
+            if following is not None and not self._stopping:
+                self._start(following)
+            else:
+                if following is not None and self.shared:
+                    self._unstarted.append(following.update_id)
+                self._wake.set()  # others of this person may have arrived meanwhile
 
     async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
         try:
