@@ -179,7 +179,8 @@ async def lease(connection: AsyncConnection, limit: int = 200, until: datetime |
 
 
 async def release(connection: AsyncConnection, update_ids: list[int]) -> None:
-    """Leased updates this worker will not start (it is stopping): due again for any worker at once."""
+    """Leased updates this worker will not handle (it is stopping, or the claim was not its to take): due again
+    for any worker at once."""
     await connection.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id.in_(update_ids), InboxUpdate.status == InboxStatus.PENDING)

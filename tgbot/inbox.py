@@ -179,7 +179,13 @@ class InboxProcessor:
             async with self.core.sessionmaker() as session, session.begin():
                 await inbox.give_up(session, update_id, f"unreadable update: {error}", self.core.clock.now())
             return
-        await self.dispatcher.feed_update(self.bot, update, inbox_update_id=update_id)
+        declined: set[int] = set()  # filled by `DbSessionMiddleware` when the claim finds it not this one's turn
+        await self.dispatcher.feed_update(self.bot, update, inbox_update_id=update_id, inbox_declined=declined)
+        if declined and self.shared:
+            # Done elsewhere already, or an older update of the person came in after this one was leased (another
+            # worker received it): given back at once, so it follows that one instead of waiting out the lease.
+            async with self._single_statements().begin() as connection:
+                await inbox.release(connection, list(declined))
 
     async def reask_lost_questions(self, older_than: timedelta = REASK_AFTER) -> int:
         """A form question that may not have arrived, and the person has not written since: ask it again."""
