@@ -165,7 +165,10 @@ class App:
         if not self.settings.webhook_url:
             await bot.delete_webhook(drop_pending_updates=False)
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
-        self.inbox = InboxProcessor(core, bot, self.dispatcher, handling=self.handle_updates)
+        # Webhook workers may be several behind one balancer, all taking updates from one inbox.
+        self.inbox = InboxProcessor(
+            core, bot, self.dispatcher, handling=self.handle_updates, shared=bool(self.settings.webhook_url)
+        )
         self._tasks.append(asyncio.create_task(self.inbox.run(), name="inbox"))
         if self.settings.webhook_url:
             await self._serve_webhook()

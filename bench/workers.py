@@ -100,6 +100,7 @@ class WorkersResult:
     cpu_seconds: list[float]  # per worker
     delivered: list[int]  # updates the balancer handed to each worker
     checks: dict[str, Any] = field(default_factory=dict)
+    statements: list[dict[str, int]] = field(default_factory=list)  # per worker, by verb, over the run
 
     @property
     def updates_per_second(self) -> float:
@@ -118,7 +119,11 @@ class WorkersResult:
                 "seconds": round(self.seconds, 3), "updates_per_second": round(self.updates_per_second, 2),
                 "cpu_ms_per_update": round(self.cpu_ms_per_update, 3),
                 "cpu_seconds_per_worker": [round(c, 3) for c in self.cpu_seconds],
-                "delivered_per_worker": self.delivered, "checks": self.checks}
+                "delivered_per_worker": self.delivered, "checks": self.checks,
+                # "WITH T" (the claim with the person's read) over 1 an update: updates started by two workers.
+                "statements_per_update_per_worker": [
+                    {k: round(v / n, 2) for k, v in sorted(counts.items())} if n else {}
+                    for counts, n in zip(self.statements, self.delivered, strict=False)]}
 
 
 async def _person(person: SimPerson) -> int:
@@ -187,6 +192,7 @@ async def run_workers(database_url: str, workdir: Path, people: int, workers: in
                                          timeout=aiohttp.ClientTimeout(total=60)) as http:
             persons = await make_people(http, base, people)
             sandbox.stats.reset()
+            before = [await p.statements() for p in procs]
             cpu = [p.cpu_seconds() for p in procs]
             began = time.perf_counter()
             try:
@@ -196,9 +202,11 @@ async def run_workers(database_url: str, workdir: Path, people: int, workers: in
                                    " | ".join(p.log_tail(800) for p in procs)) from exc
             seconds = time.perf_counter() - began
             used = [p.cpu_seconds() - c for p, c in zip(procs, cpu, strict=True)]
+            statements = [{verb: n - b.get(verb, 0) for verb, n in (await p.statements()).items()}
+                          for p, b in zip(procs, before, strict=True)]
             checks = await _check(database_url, sandbox, persons)
         return WorkersResult(workers, people, sum(counts), seconds, used,
-                             [balancer.delivered[p] for p in balancer.targets], checks)
+                             [balancer.delivered[p] for p in balancer.targets], checks, statements)
     finally:
         # The sandbox first: it would keep posting the backlog to workers that are going away.
         await sandbox.stop()

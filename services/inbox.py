@@ -134,8 +134,8 @@ async def pending(connection: AsyncConnection | AsyncSession, limit: int = 200) 
     return [Due(int(person), int(update_id), raw) for person, update_id, raw in rows.all()]
 
 
-@functools.cache
-def _pending(limit: int) -> Select[int, int, str]:  # built once: only its parameters change
+def _due() -> tuple[Any, ...]:
+    """Pending, not waiting for a retry (or a lease), and no older update of the same person pending."""
     older = aliased(InboxUpdate)
     waiting_before = exists().where(
         older.person_id == InboxUpdate.person_id,
@@ -144,14 +144,66 @@ def _pending(limit: int) -> Select[int, int, str]:  # built once: only its param
     )
     now: BindParameter[datetime] = bindparam("now", type_=InboxUpdate.not_before.type)
     return (
+        InboxUpdate.status == InboxStatus.PENDING,
+        (InboxUpdate.not_before.is_(None)) | (InboxUpdate.not_before <= now),
+        ~waiting_before,
+    )
+
+
+@functools.cache
+def _pending(limit: int) -> Select[int, int, str]:  # built once: only its parameters change
+    return (
         select(InboxUpdate.person_id, InboxUpdate.update_id, cast(InboxUpdate.payload, Text).label("payload"))
-        .where(
-            InboxUpdate.status == InboxStatus.PENDING,
-            (InboxUpdate.not_before.is_(None)) | (InboxUpdate.not_before <= now),
-            ~waiting_before,
-        )
+        .where(*_due())
         .order_by(InboxUpdate.update_id)
         .limit(limit)
+    )
+
+
+# Longer than an update waits for its turn in a busy worker and is handled; what another worker waits before it
+# takes over the updates of a worker that died.
+LEASE = timedelta(seconds=10)
+
+
+async def lease(connection: AsyncConnection, limit: int = 200, until: datetime | None = None) -> list[Due]:
+    """`pending` for workers sharing the inbox (webhook mode): the due updates are also leased to this worker —
+    `not_before` moved `LEASE` ahead — in the same statement, so the other workers' passes do not see them and do
+    not start them too (each would wait on this worker's row lock, then find the update done: the whole handling
+    paid twice). Rows another worker is leasing at this moment are skipped, not waited for. The lease is no
+    claim: `take` still decides who handles the update, so a lease that runs out (a worker that died) only lets
+    another worker try it. `until` (tests): when the lease ends."""
+    ends = until if until is not None else wall_clock() + LEASE
+    rows = await connection.execute(_lease(limit), {"now": wall_clock(), "until": ends})
+    return sorted((Due(int(person), int(update_id), raw) for person, update_id, raw in rows.all()),
+                  key=lambda due: due.update_id)
+
+
+async def release(connection: AsyncConnection, update_ids: list[int]) -> None:
+    """Leased updates this worker will not handle (it is stopping, or the claim was not its to take): due again
+    for any worker at once."""
+    await connection.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(update_ids), InboxUpdate.status == InboxStatus.PENDING)
+        .values(not_before=None)
+    )
+
+
+@functools.cache
+def _lease(limit: int) -> Update:  # built once: only its parameters change
+    inbox: Table = InboxUpdate.__table__  # type: ignore[assignment]
+    chosen = (
+        select(InboxUpdate.update_id)
+        .where(*_due())
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=InboxUpdate)
+        .scalar_subquery()
+    )
+    return (
+        update(inbox)
+        .where(inbox.c.update_id.in_(chosen))
+        .values(not_before=bindparam("until", type_=inbox.c.not_before.type))
+        .returning(inbox.c.person_id, inbox.c.update_id, cast(inbox.c.payload, Text))
     )
 
 

@@ -62,6 +62,10 @@ async def test_bench_smoke(tmp_path: Path) -> None:
     if pg:
         for result in report.details["workers"]:
             assert all(v == 0 for k, v in result["checks"].items() if k.endswith("_wrong")), result["checks"]
+            # Each update is started by one worker: the claims ("WITH T") add up to the updates, not twice as many.
+            claims = sum(n * per.get("WITH T", 0) for n, per in
+                         zip(result["delivered_per_worker"], result["statements_per_update_per_worker"], strict=True))
+            assert claims <= 1.2 * result["updates"], result["statements_per_update_per_worker"]
     else:
         assert "webhook workers" in report.skipped
     assert report.details["delivery"]["sent"] >= TINY.recipients

@@ -70,9 +70,18 @@ class InboxProcessor:
     """Feeds pending updates to the dispatcher: people in parallel, each person's updates in order."""
 
     def __init__(
-        self, core: Core, bot: Bot, dispatcher: Dispatcher, *, poll_interval: float = 0.5, handling: bool = True
+        self,
+        core: Core,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        *,
+        poll_interval: float = 0.5,
+        handling: bool = True,
+        shared: bool = False,
     ) -> None:
         self.core = core
+        # Other workers take updates from the same inbox (webhook mode on PostgreSQL): a pass leases what it starts.
+        self.shared = shared and not core.sqlite
         # Off: updates are stored but not handled (a crash drill stops here between receiving and handling).
         self.handling = handling
         self.bot = bot
@@ -83,6 +92,9 @@ class InboxProcessor:
         self._slots = asyncio.Semaphore(HANDLING_AT_ONCE)
         self._stopping = False
         self._autocommit: AsyncEngine | None = None
+        self._unstarted: list[int] = []
+        self._running: dict[int, int] = {}  # person -> the update their worker is on
+        self._next: dict[int, inbox.Due] = {}  # person -> their next update, found due while their worker finished
 
     def notify(self) -> None:
         self._wake.set()
@@ -120,15 +132,24 @@ class InboxProcessor:
 
     async def drain(self) -> None:
         """Start a worker for every person whose oldest waiting update is due and who has no worker yet: the
-        updates are found and read in one statement for everybody, on a plain connection."""
+        updates are found and read in one statement for everybody, on a plain connection (and leased to this
+        worker in the same statement when other workers share the inbox: `inbox.lease`)."""
         if not self.handling:
             return
         async with self._single_statements().connect() as connection:
-            due = await inbox.pending(connection)
+            due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
         for item in due:
             if item.person_id in self._busy:
+                # Their previous update is committed (this one would not be due otherwise) and its worker is
+                # finishing: it starts this one next. (Leased, it would not come back to another pass for a while.)
+                if self._running.get(item.person_id) != item.update_id:
+                    self._next[item.person_id] = item
                 continue
-            self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
+            self._start(item)
+
+    def _start(self, item: inbox.Due) -> None:
+        self._running[item.person_id] = item.update_id
+        self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
 
     async def _person(self, item: inbox.Due) -> None:
         """One update of one person; their next one (if any) is found by the next pass, which this one's end
@@ -137,9 +158,18 @@ class InboxProcessor:
             async with self._slots:
                 if not self._stopping:
                     await self.handle(item.update_id, item.payload)
+                elif self.shared:
+                    self._unstarted.append(item.update_id)  # leased, never started: given back at `stop`
         finally:
             self._busy.pop(item.person_id, None)
-            self._wake.set()  # others of this person may have arrived meanwhile
+            self._running.pop(item.person_id, None)
+            following = self._next.pop(item.person_id, None)
+            if following is not None and not self._stopping:
+                self._start(following)
+            else:
+                if following is not None and self.shared:
+                    self._unstarted.append(following.update_id)
+                self._wake.set()  # others of this person may have arrived meanwhile
 
     async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
         try:
@@ -149,7 +179,13 @@ class InboxProcessor:
             async with self.core.sessionmaker() as session, session.begin():
                 await inbox.give_up(session, update_id, f"unreadable update: {error}", self.core.clock.now())
             return
-        await self.dispatcher.feed_update(self.bot, update, inbox_update_id=update_id)
+        declined: set[int] = set()  # filled by `DbSessionMiddleware` when the claim finds it not this one's turn
+        await self.dispatcher.feed_update(self.bot, update, inbox_update_id=update_id, inbox_declined=declined)
+        if declined and self.shared:
+            # Done elsewhere already, or an older update of the person came in after this one was leased (another
+            # worker received it): given back at once, so it follows that one instead of waiting out the lease.
+            async with self._single_statements().begin() as connection:
+                await inbox.release(connection, list(declined))
 
     async def reask_lost_questions(self, older_than: timedelta = REASK_AFTER) -> int:
         """A form question that may not have arrived, and the person has not written since: ask it again."""
@@ -184,6 +220,12 @@ class InboxProcessor:
         for task in list(self._busy.values()):
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), timeout=5)
+        if self._unstarted:
+            # A worker going away (a deploy) gives its leases back: the other workers need not wait them out.
+            with contextlib.suppress(Exception):
+                async with self._single_statements().begin() as connection:
+                    await inbox.release(connection, self._unstarted)
+            self._unstarted = []
 
 
 class RawGetUpdates(GetUpdates):

@@ -176,10 +176,12 @@ class DbSessionMiddleware(BaseMiddleware):
                     if inbox_id is not None and tg_user is not None and not self.core.sqlite:
                         took = await inbox.take_with_person(session, inbox_id, tg_user.id, self.core.clock.now())
                         if took is None:
+                            data.get("inbox_declined", set()).add(inbox_id)
                             return None  # handled already (a redelivery), or an older update of this person is first
                         person = took
                     else:
                         if inbox_id is not None and not await inbox.take(session, inbox_id, self.core.clock.now()):
+                            data.get("inbox_declined", set()).add(inbox_id)
                             return None
                         if tg_user is not None:
                             person = await people.user_and_roles(session, tg_user.id, lock=not self.core.sqlite)
