@@ -41,7 +41,7 @@ from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
 from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
-from services import attention, following
+from services import attention, following, outbox
 from services.cases.state import CardRef, Loaded, case_state, copy_data, load_work
 from services.definitions import Registry
 
@@ -64,7 +64,7 @@ class CaseStore:
         # PostgreSQL: the step's messages and cards not yet flushed, taken out of the unit of work and written
         # by `write_rows` as CTEs of its one statement.
         self._outbox: list[Outbox] = []
-        self._cards: list[TaskCard] = []
+        self._cards: list[tuple[int | None, int, int | None, Outbox | None]] = []  # task, user, message id, message
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
@@ -322,32 +322,43 @@ class CaseStore:
         return by_task, by_case, other
 
     def _take_messages(self) -> None:
-        """PostgreSQL: the outbox rows and cards the step added and nobody flushed yet leave the unit of work;
-        `write_rows` inserts them in its one statement (the messages numbered there, in the order they were
-        added: the outbox delivers a chat's messages in id order)."""
-        pending = [obj for obj in self.session.new if isinstance(obj, Outbox | TaskCard)]
-        if not pending:
+        """The outbox rows and cards the step queued (`services.outbox.open_step`: never in the unit of work) and
+        any added to the session directly and not flushed (taken out of it); `write_rows` inserts them with the
+        step's other rows, the messages numbered in the order they were added (the outbox delivers a chat's
+        messages in id order)."""
+        step = outbox.take_step(self.session)
+        pending = [obj for obj in self.session.new if isinstance(obj, Outbox | TaskCard)] if self.session.new else []
+        if step is None and not pending:
             return
-        pending.sort(key=lambda obj: inspect_object(obj).insert_order)  # type: ignore[attr-defined]
+        # The order they were added in: a queued message knows how many objects the session held as new then,
+        # an added one its place among them (`insert_order`).
+        ordered: list[tuple[float, Any]] = [(position + 0.5, row) for position, row in step.messages] if step else []
         for obj in pending:
             self.session.expunge(obj)
-            (self._outbox if isinstance(obj, Outbox) else self._cards).append(obj)  # type: ignore[arg-type]
+            ordered.append((inspect_object(obj).insert_order, obj))  # type: ignore[attr-defined]
+        ordered.sort(key=lambda entry: entry[0])
+        for _position, obj in ordered:
+            if isinstance(obj, Outbox):
+                self._outbox.append(obj)
+            else:
+                self._cards.append((obj.task_id, obj.user_id, obj.outbox_id, obj.__dict__.get("outbox")))
+        if step is not None:
+            self._cards += [(task_id, user_id, message.id, message) for task_id, user_id, message in step.cards]
 
-    def _message_rows(self) -> tuple[list[Outbox], list[TaskCard], list[dict[str, Any]], list[dict[str, Any]]]:
+    def _message_rows(self) -> tuple[list[Outbox], list[dict[str, Any]], list[dict[str, Any]]]:
         messages, cards = self._outbox, self._cards
         self._outbox, self._cards = [], []
         number = {id(row): n for n, row in enumerate(messages, start=1)}
         outbox_rows = [{name: _value(row, column) for name, column in _OUTBOX_COLUMNS} for row in messages]
         card_rows = []
-        for card in cards:
-            message = card.__dict__.get("outbox")
-            outbox_id = card.outbox_id if card.outbox_id is not None else getattr(message, "id", None)
+        for task_id, user_id, outbox_id, message in cards:
+            if outbox_id is None:
+                outbox_id = getattr(message, "id", None)
             ordinal = number.get(id(message)) if outbox_id is None else None
             if outbox_id is None and ordinal is None:
                 raise ValueError("a task card without its message")
-            card_rows.append({"task_id": card.task_id, "user_id": card.user_id, "outbox_id": outbox_id,
-                              "ord": ordinal})
-        return messages, cards, outbox_rows, card_rows
+            card_rows.append({"task_id": task_id, "user_id": user_id, "outbox_id": outbox_id, "ord": ordinal})
+        return messages, outbox_rows, card_rows
 
     async def write_rows(self) -> None:
         """The step's case row, audit entries, cancelled timers and new timers. On PostgreSQL one statement
@@ -378,7 +389,7 @@ class CaseStore:
         if self._timers:
             inserts.append((Timer, self._timers))
             self._timers = []
-        messages, cards, outbox_rows, card_rows = self._message_rows()
+        messages, outbox_rows, card_rows = self._message_rows()
         shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, bool(by_task or by_case),
                                   bool(outbox_rows), bool(card_rows))
         for model, rows in inserts:
@@ -410,17 +421,10 @@ class CaseStore:
         if case_write is not None and found[0] != 1:
             raise _stale(case_write[0])
         if outbox_rows:
+            # Their ids, for whoever holds a message (a card of this step names it); nobody reads them back from
+            # the session, so they do not join it.
             for message, message_id in zip(messages, found[outbox_at], strict=True):
                 message.id = message_id
-                make_transient_to_detached(message)
-                self.session.add(message)  # persistent and clean again: a later change is an UPDATE
-        if card_rows:
-            for card, card_id in zip(cards, found[-1], strict=True):
-                card.id = card_id
-                if card.outbox_id is None:
-                    card.outbox_id = card.__dict__["outbox"].id
-                make_transient_to_detached(card)
-                self.session.add(card)
 
     @staticmethod
     def _combined(writes: list[Any], case_write: bool, outbox: bool, cards: bool) -> tuple[Any, int]:
@@ -474,21 +478,19 @@ class CaseStore:
         if messages or cards:
             tops = await self.session.run_sync(take_ids, {"outbox": len(messages), "task_cards": len(cards)})
             for n, message in enumerate(messages, start=1):
-                message.id = tops["outbox"] + n
+                message.id = tops["outbox"] + n  # for whoever holds it (nobody reads it back from the session)
             outbox_rows = [
                 step_writes.new_row(_OUTBOX, {name: _value(m, col) for name, col in _OUTBOX_COLUMNS} | {"id": m.id})
                 for m in messages
             ]
             card_rows = []
-            for n, card in enumerate(cards, start=1):
-                card.id = tops["task_cards"] + n
-                if card.outbox_id is None:
-                    message = card.__dict__.get("outbox")
-                    if message is None or message.id is None:
+            for n, (task_id, user_id, outbox_id, of) in enumerate(cards, start=1):
+                if outbox_id is None:
+                    if of is None or of.id is None:
                         raise ValueError("a task card without its message")
-                    card.outbox_id = message.id
-                card_rows.append(step_writes.new_row(_CARDS, {"id": card.id, "task_id": card.task_id,
-                                                              "user_id": card.user_id, "outbox_id": card.outbox_id}))
+                    outbox_id = of.id
+                card_rows.append(step_writes.new_row(_CARDS, {"id": tops["task_cards"] + n, "task_id": task_id,
+                                                              "user_id": user_id, "outbox_id": outbox_id}))
             if outbox_rows:
                 doc["outbox"] = outbox_rows
             if card_rows:
@@ -499,9 +501,6 @@ class CaseStore:
             await step_writes.write(self.session, doc, _STEP_TABLES)
         except step_writes.StaleCase:
             raise _stale(case_values[0] if case_values else 0) from None
-        for obj in (*messages, *cards):
-            make_transient_to_detached(obj)
-            self.session.add(obj)  # persistent and clean again: a later change is an UPDATE
 
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
