@@ -84,45 +84,81 @@ class CaseStore:
     async def _case_rows(
         self, by: str, key: int, lock: bool
     ) -> tuple[Case, list[Task], dict[int, list[CardRef]]] | None:
-        """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip."""
+        """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip.
+        Read as plain columns (on PostgreSQL straight from the driver, `pg_step_writes.fetch`), and the case and
+        task objects made from them: the ORM's loading costs more client CPU than the statement."""
         shape = (by, lock and not self.sqlite, self.sqlite)
         if shape not in _LOADS:  # built once per process: a step pays neither building nor compiling it
             _LOADS[shape] = self._load_query(by, lock and not self.sqlite)
-        rows = (await self.session.execute(_LOADS[shape], {"key": key})).all()
+        if self.sqlite:
+            rows: list[Any] = list((await self.session.execute(_LOADS[shape], {"key": key})).all())
+        else:
+            rows = await pg_step_writes.fetch(self.session, _LOADS[shape], {"key": key}, begin=True)
         if not rows:
             return None
+        first = rows[0]
         if self.sqlite:
-            remember_id_tops(self.session.sync_session, rows[0][6:])
+            remember_id_tops(self.session.sync_session, first[_AT_TOPS:])
+        case_values = self._values(_CASES, first, 0)
+        row = self._persistent(Case, case_values)
         tasks: dict[int, Task] = {}
         cards: dict[int, list[CardRef]] = {}
-        self._audiences[rows[0][0].id] = following.parse_audience(rows[0][0].id, rows[0][0].initiator_id, rows[0][2])
-        for _case, task, _audience, card_id, user_id, outbox_id, *_rest in rows:
-            if task is None:
+        self._audiences[row.id] = following.parse_audience(row.id, row.initiator_id, first[_AT_AUDIENCE])
+        for found in rows:
+            task_id = found[_AT_TASKS]
+            if task_id is None:
                 continue
-            tasks[task.id] = task
-            cards.setdefault(task.id, [])
+            if task_id not in tasks:
+                tasks[task_id] = self._persistent(Task, self._values(_TASKS, found, _AT_TASKS))
+                cards[task_id] = []
+            card_id = found[_AT_AUDIENCE + 1]
             if card_id is not None:
-                cards[task.id].append(CardRef(card_id, task.id, user_id, outbox_id))
-        return rows[0][0], list(tasks.values()), cards
+                cards[task_id].append(CardRef(card_id, task_id, found[_AT_AUDIENCE + 2], found[_AT_AUDIENCE + 3]))
+        return row, list(tasks.values()), cards
+
+    def _values(self, table: Table, found: Any, at: int) -> dict[str, Any]:
+        """A table's columns from a row of the load, as the ORM would read them (PostgreSQL's plain driver rows
+        through each column type's own result processing)."""
+        if self.sqlite:
+            return {name: found[at + n] for n, name in enumerate(_NAMES[table.name])}
+        processors = _processors(table, self.session.get_bind().dialect)
+        return {
+            name: value if (process := processors[n]) is None or value is None else process(value)
+            for n, (name, value) in enumerate(zip(_NAMES[table.name], found[at : at + len(processors)], strict=True))
+        }
+
+    def _persistent(self, model: Any, values: dict[str, Any]) -> Any:
+        """The session's object of this row, as a locked read must see it: the one the session already holds
+        gets the values read (as populate_existing would), else a new one joins it persistent and clean."""
+        sync = self.session.sync_session
+        found = sync.identity_map.get(sync.identity_key(model, values["id"]))
+        if found is not None:
+            for name, value in values.items():
+                set_committed_value(found, name, value)
+            return found
+        obj = model.__mapper__.class_manager.new_instance()  # not the constructor: nothing to track yet
+        obj.__dict__.update(values)
+        make_transient_to_detached(obj)
+        sync.add(obj)
+        return obj
 
     def _load_query(self, by: str, lock: bool) -> Any:
-        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
         # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
         key = bindparam("key", type_=Integer())
         condition = Case.id == (key if by == "case" else select(Task.case_id).where(Task.id == key).scalar_subquery())
         query = (
-            select(Case, Task, self._audience_keys(), TaskCard.id, TaskCard.user_id, TaskCard.outbox_id,
-                   *(id_tops() if self.sqlite else []))
-            .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
+            select(*_CASES.columns, *_TASKS.columns, self._audience_keys(), TaskCard.id, TaskCard.user_id,
+                   TaskCard.outbox_id, *(id_tops() if self.sqlite else []))
+            .select_from(_CASES)
+            .outerjoin(_TASKS, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
             .outerjoin(TaskCard, TaskCard.task_id == Task.id)
             .where(condition)
             .order_by(Task.id, TaskCard.id)
-            .execution_options(populate_existing=True)
         )
         if lock:
             # One command at a time per case (the case row only: its tasks follow it); SQLite already
             # serialises writers (BEGIN IMMEDIATE).
-            query = query.with_for_update(of=Case)
+            query = query.with_for_update(of=_CASES)
         return query
 
     def _audience_keys(self) -> Any:
@@ -238,9 +274,8 @@ class CaseStore:
             # rows' ids in order, whatever order RETURNING uses.
             ids = sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
         for (task, values), task_id in zip(inserts, ids, strict=True):
-            trow = Task(id=task_id, draft=None, claimed_at=None, **values)
-            make_transient_to_detached(trow)
-            self.session.add(trow)  # persistent, clean: nothing for the unit of work to write
+            # Persistent and clean: nothing for the unit of work to write.
+            trow = self._persistent(Task, {"id": task_id, "draft": None, "claimed_at": None, **values})
             task.id = task_id
             self.created.add(task_id)
             loaded.task_rows[task_id] = trow
@@ -523,6 +558,24 @@ _CARDS: Table = TaskCard.__table__  # type: ignore[assignment]
 _CASES: Table = Case.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 _TIMERS: Table = Timer.__table__  # type: ignore[assignment]
+# The load's row: the case's columns, the task's, the audience, the card's three, (SQLite) the id tops.
+_NAMES = {table.name: [column.key for column in table.columns] for table in (_CASES, _TASKS)}
+_AT_TASKS = len(_CASES.columns)
+_AT_AUDIENCE = _AT_TASKS + len(_TASKS.columns)
+_AT_TOPS = _AT_AUDIENCE + 4
+_PROCESSORS: dict[str, list[Any]] = {}
+
+
+def _processors(table: Table, dialect: Any) -> list[Any]:
+    """Each column's result processing for this dialect (None: the driver's value as it is), once per process."""
+    found = _PROCESSORS.get(table.name)
+    if found is None:
+        found = _PROCESSORS[table.name] = [
+            column.type._cached_result_processor(dialect, None) for column in table.columns
+        ]
+    return found
+
+
 _STEP_TABLES = {"cases": _CASES, "tasks": _TASKS, "timers": _TIMERS, "audit": _AUDIT, "outbox": _OUTBOX,
                 "task_cards": _CARDS}  # fmt: skip
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
