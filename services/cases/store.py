@@ -91,7 +91,7 @@ class CaseStore:
         if shape not in _LOADS:  # built once per process: a step pays neither building nor compiling it
             _LOADS[shape] = self._load_query(by, lock and not self.sqlite)
         if self.sqlite:
-            rows: list[Any] = list((await self.session.execute(_LOADS[shape], {"key": key})).all())
+            rows: list[Any] = await step_writes.fetch(self.session, _LOADS[shape], {"key": key})
         else:
             rows = await pg_step_writes.fetch(self.session, _LOADS[shape], {"key": key}, begin=True)
         if not rows:
@@ -117,10 +117,8 @@ class CaseStore:
         return row, list(tasks.values()), cards
 
     def _values(self, table: Table, found: Any, at: int) -> dict[str, Any]:
-        """A table's columns from a row of the load, as the ORM would read them (PostgreSQL's plain driver rows
-        through each column type's own result processing)."""
-        if self.sqlite:
-            return {name: found[at + n] for n, name in enumerate(_NAMES[table.name])}
+        """A table's columns from a row of the load, as the ORM would read them (the driver's plain rows through
+        each column type's own result processing)."""
         processors = _processors(table, self.session.get_bind().dialect)
         return {
             name: value if (process := processors[n]) is None or value is None else process(value)
@@ -563,14 +561,14 @@ _NAMES = {table.name: [column.key for column in table.columns] for table in (_CA
 _AT_TASKS = len(_CASES.columns)
 _AT_AUDIENCE = _AT_TASKS + len(_TASKS.columns)
 _AT_TOPS = _AT_AUDIENCE + 4
-_PROCESSORS: dict[str, list[Any]] = {}
+_PROCESSORS: dict[tuple[str, str], list[Any]] = {}
 
 
 def _processors(table: Table, dialect: Any) -> list[Any]:
     """Each column's result processing for this dialect (None: the driver's value as it is), once per process."""
-    found = _PROCESSORS.get(table.name)
+    found = _PROCESSORS.get((dialect.name, table.name))
     if found is None:
-        found = _PROCESSORS[table.name] = [
+        found = _PROCESSORS[(dialect.name, table.name)] = [
             column.type._cached_result_processor(dialect, None) for column in table.columns
         ]
     return found
