@@ -97,15 +97,23 @@ def timer_cancels() -> Any:
 _SQL: dict[int, tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
 
 
-async def fetch(session: AsyncSession, statement: Any, params: dict[str, Any], *, keep: bool = True) -> list[Any]:
+async def fetch(
+    session: AsyncSession, statement: Any, params: dict[str, Any], *, keep: bool = True, begin: bool = False
+) -> list[Any]:
     """Run one of the step's prebuilt statements on the driver's connection (asyncpg keeps it prepared) and
     return its rows: SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client
     CPU than the statement's round trip. Only inside the step's transaction, already begun by its read; the
     statement still reaches `before_cursor_execute` listeners (the bench and the tests count statements). It skips
     the session's `do_orm_execute` hooks (services/people.py watches people's tables): the case's tables only.
-    `keep=False`: a statement built for this call only, run through SQLAlchemy (not worth keeping compiled)."""
+    `keep=False`: a statement built for this call only, run through SQLAlchemy (not worth keeping compiled).
+    `begin`: the transaction's first statement (the case's load) begins it on the driver's connection as
+    SQLAlchemy's adapter would at its first statement (the same BEGIN, the same isolation level)."""
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
+    if begin and keep and driver is not None and not driver.is_in_transaction():
+        adapted: Any = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+        if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
+            await adapted._start_transaction()
     if not keep or driver is None or not driver.is_in_transaction():
         result: Any = await session.execute(statement, params)  # a CursorResult: it may return no rows
         return list(result.all()) if result.returns_rows else []

@@ -181,6 +181,38 @@ async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Ta
 
 
 _INSERT = f"INSERT INTO {TABLE} (doc) VALUES (?)"
+# By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names, the
+# values of the ones it binds itself, and each parameter's bind processing.
+_READS: dict[int, tuple[Any, str, tuple[str, ...], dict[str, Any], dict[str, Any]]] = {}
+
+
+async def fetch(session: AsyncSession, statement: Any, params: dict[str, Any]) -> list[Any]:
+    """One of the step's prebuilt reads (the case's load) straight to the driver's connection, in the transaction
+    SQLAlchemy began on it (BEGIN IMMEDIATE, at `session.connection()`): one hop to its thread, without
+    SQLAlchemy's execution path. The rows as SQLite gives them (the caller applies the columns' result processing);
+    listeners still see the statement."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    entry = _READS.get(id(statement))
+    if entry is None:
+        compiled = statement.compile(dialect=connection.dialect)
+        entry = _READS[id(statement)] = (statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params,
+                                         dict(compiled._bind_processors))  # fmt: skip
+    _statement, sql, names, defaults, binds = entry
+    args = []
+    for name in names:
+        value = params[name] if name in params else defaults[name]
+        args.append(value if (bind := binds.get(name)) is None else bind(value))
+    sync = connection.sync_connection
+    if sync is not None and (sync._has_events or sync.engine._has_events):
+        sync.dispatch.before_cursor_execute(sync, None, sql, tuple(args), None, False)
+    driver = raw.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection has no driver connection")
+    try:
+        return list(await driver.execute_fetchall(sql, args))
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(sql, args, error, sqlite3.Error) from error
 
 
 async def _write_document(connection: Any, driver: Any, document: tuple[str]) -> None:

@@ -4,13 +4,14 @@ that caused it; `services.delivery.OutboxSender` delivers them within Telegram's
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, event, insert, select, text, update
 from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from db import step_writes
 from db.engine import numbering_here, take_ids
@@ -53,8 +54,103 @@ def enqueue(
         not_before=None,
         created_at=now,
     )
-    session.add(row)
+    step: StepMessages | None = session.info.get(_STEP)
+    if step is None:
+        session.add(row)
+    else:
+        step.messages.append((_pending_count(session), row))
     return row
+
+
+def card(session: AsyncSession, task_id: int | None, user_id: int, message: Outbox) -> None:
+    """A task card: `message` (queued in this unit of work) shows the task to the person; edited when it changes."""
+    step: StepMessages | None = session.info.get(_STEP)
+    if step is None:
+        session.add(TaskCard(task_id=task_id, user_id=user_id, outbox=message))
+    else:
+        step.cards.append((task_id, user_id, message))
+
+
+# --- a case step's messages, kept out of the unit of work ---------------------------------------------------
+#
+# A case step (services/cases/service.py `save`) writes its messages and cards with its other rows in one
+# statement (services/cases/store.py). Added to the session, each would be cascaded, then taken out again and
+# put back once written: more client CPU than writing it. So while a step is open its messages and cards wait
+# in the session's `info` as plain objects nobody attached; the store takes them. Whoever flushes meanwhile (to
+# read a card of this step back) gets them written by the flush: `flush` below, or the `before_flush` hook when
+# the session has other changes.
+
+_STEP = "konveyer.outbox.step"
+
+
+@dataclass
+class StepMessages:
+    # (how many objects the session held as new when it was queued: the order among rows added directly), row
+    messages: list[tuple[int, Outbox]] = field(default_factory=list)
+    cards: list[tuple[int | None, int, Outbox]] = field(default_factory=list)  # (task id, user id, its message)
+
+
+def open_step(session: AsyncSession) -> bool:
+    """From now on the session's messages and cards are kept for the step's writer (`take_step`). Returns
+    whether this call opened it (a step within a step — a hand-off, a parent told of its child — shares it)."""
+    if _STEP in session.info:
+        return False
+    session.info[_STEP] = StepMessages()
+    return True
+
+
+def close_step(session: AsyncSession, opened: bool) -> None:
+    """The step is over (`opened`: its opener's call): whatever it queued and nobody took joins the unit of work,
+    so it is never lost (written at the next flush, or rolled back with the rest)."""
+    if opened:
+        step = session.info.pop(_STEP, None)
+        if step is not None:
+            _attach(session.sync_session if isinstance(session, AsyncSession) else session, step)
+
+
+def take_step(session: AsyncSession) -> StepMessages | None:
+    """The messages and cards queued since the step opened (or since last taken), for the step's writer."""
+    step: StepMessages | None = session.info.get(_STEP)
+    if step is None or not (step.messages or step.cards):
+        return None
+    session.info[_STEP] = StepMessages()
+    return step
+
+
+async def flush(session: AsyncSession) -> None:
+    """`session.flush()` that also writes the open step's messages and cards (a clean session skips its
+    `before_flush` hook): for a reader of rows of this very step."""
+    step = session.info.get(_STEP)
+    if step is not None:
+        _attach(session.sync_session, step)
+    await session.flush()
+
+
+def _pending_count(session: Any) -> int:
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    return len(sync._new)  # the position `Session.add` gives its next object (`insert_order`)
+
+
+def _attach(session: Session, step: StepMessages) -> None:
+    messages, cards = step.messages, step.cards
+    step.messages, step.cards = [], []
+    for _position, row in messages:
+        session.add(row)
+    for task_id, user_id, message in cards:
+        if message.id is not None:  # written already (by an inner step's writer)
+            session.add(TaskCard(task_id=task_id, user_id=user_id, outbox_id=message.id))
+        else:
+            session.add(TaskCard(task_id=task_id, user_id=user_id, outbox=message))
+
+
+def _step_rows_flushed(session: Session, _context: Any, _instances: Any) -> None:
+    step = session.info.get(_STEP)
+    if step is not None and (step.messages or step.cards):
+        _attach(session, step)
+
+
+# First among the flush's hooks: on SQLite db/engine.py's numbers the flush's new messages, these included.
+event.listen(Session, "before_flush", _step_rows_flushed, insert=True)
 
 
 QUESTION = "question"  # a form's question: if it may not have arrived, it is asked again (`question_lost_at`)

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.container import build_core
 from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, staff
-from db.models import AuditEntry, Case, Task, TaskCard, Timer
+from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer
 from flows.status import TaskStatus, TimerStatus
+from services import outbox
 from services.cases import CaseService
 from services.cases.store import CaseStore
 from services.core import Core
@@ -196,3 +197,73 @@ async def _change_task(core: Core, case_id: int, task_id: int, now: datetime, **
         row = await session.get(Task, task_id)
     assert row is not None
     return row
+
+
+async def test_the_load_reads_the_rows_as_stored_and_the_session_tracks_them(tmp_path: Path, database_url: str) -> None:
+    """The case and its open tasks, read as plain columns: their objects hold the stored values (a JSON column
+    decoded, a moment with its zone); read again under the lock they take what another writer stored meanwhile
+    (the session's own objects, not copies); a change made to them afterwards is written by the session."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            started = await CaseService(core, session).start(users["initiator"], PROCESS)
+        task = next(t for t in started.state.open_tasks() if t.key == HAPPY_PATH[0].task)
+        assert task.id is not None
+        async with core.sessionmaker() as session, session.begin():
+            store = CaseStore(session, core.registry, sqlite=core.sqlite, now=core.clock.now())
+            unlocked = await store.load(started.row.id, lock=False)
+            # Another writer's changes, as the session's objects do not know them (SQLite lets no other writer in).
+            draft = {"answers": {"brand": "Longines"}}
+            await session.execute(update(Task).where(Task.id == task.id).values(draft=draft)
+                                  .execution_options(synchronize_session=False))
+            await session.execute(update(Case).where(Case.id == started.row.id).values(title="renamed meanwhile")
+                                  .execution_options(synchronize_session=False))
+            assert unlocked.row.title != "renamed meanwhile"
+            locked = await store.load_by_task(task.id)
+            assert locked.row is unlocked.row and locked.row.title == "renamed meanwhile"
+            trow = locked.task_rows[task.id]
+            assert trow is unlocked.task_rows[task.id] and trow.draft == draft
+            assert trow.created_at.utcoffset() is not None and trow.created_at == started.task_rows[task.id].created_at
+            assert locked.row.data == started.row.data and locked.row.version == started.row.version
+            assert not session.dirty and not session.new  # read as loaded: nothing for the unit of work
+            trow.draft = None  # as a handler changes a task row directly
+        async with core.sessionmaker() as session:
+            row = await session.get(Task, task.id)
+    finally:
+        await core.close()
+    assert row is not None and row.draft is None
+
+
+async def test_a_steps_messages_stay_out_of_the_unit_of_work_until_someone_flushes(
+    tmp_path: Path, database_url: str
+) -> None:
+    """While a step is open its messages and cards are queued for its writer, not added to the session; a flush
+    in the meantime (someone reads a card of this very step) writes them, and a step that ends with some not taken
+    leaves them to the session: none is lost."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    now = core.clock.now()
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, now)
+            started = await CaseService(core, session).start(users["initiator"], PROCESS)
+        task = started.state.open_tasks()[0]
+        async with core.sessionmaker() as session, session.begin():
+            opened = outbox.open_step(session)
+            assert opened and not outbox.open_step(session)  # a step within the step shares it
+            first = outbox.message(session, 501, "first", now)
+            outbox.card(session, task.id, users["initiator"].id, first)
+            assert not session.new
+            await outbox.flush(session)
+            assert first.id is not None
+            card = (await session.execute(select(TaskCard).where(TaskCard.outbox_id == first.id))).scalar_one()
+            assert card.task_id == task.id
+            second = outbox.message(session, 501, "second", now)
+            outbox.close_step(session, opened)
+            assert second in session.new and "konveyer.outbox.step" not in session.info
+        async with core.sessionmaker() as session:
+            texts = [p["text"] for p in (await session.execute(
+                select(Outbox.payload).where(Outbox.chat_id == 501).order_by(Outbox.id))).scalars()]
+    finally:
+        await core.close()
+    assert texts == ["first", "second"]

@@ -152,7 +152,7 @@ class OutboxNotifier:
             if plan.telegram:
                 row = await self._telegram("task_assigned", user, variables, keyboard)
                 # No flush per card: the message and its card are inserted with the step's other rows.
-                self.session.add(TaskCard(task_id=task.id, user_id=user.id, outbox=row))
+                outbox.card(self.session, task.id, user.id, row)
                 self._carded.add(task.id or 0)
                 self._send_files(loaded, user, evidence)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
@@ -168,7 +168,7 @@ class OutboxNotifier:
             rows = [(card, holders[card.user_id]) for card in preloaded if card.user_id in holders]
         else:
             if task.id in self._carded:
-                await self.session.flush()  # its cards of this very step are still pending: they must be found
+                await outbox.flush(self.session)  # its cards of this very step are still pending: they must be found
             # The cards and their holders in one query (not the cards, then the people).
             rows = [
                 (card, user)
@@ -408,7 +408,7 @@ class OutboxNotifier:
             text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
             rows[user.id] = outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=loaded.row.id)
         if rows:
-            await self.session.flush()  # the cards' ids are kept with the case, to edit them when the item moves
+            await outbox.flush(self.session)  # the cards' ids are kept with the case, to edit them when the item moves
         return {user_id: row.id for user_id, row in rows.items()}
 
     async def item_changed(self, loaded: Loaded, name: str, index: int, cards: dict[str, Any]) -> None:

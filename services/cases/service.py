@@ -27,7 +27,7 @@ from flows.runtime import (
     task_def,
 )
 from flows.status import CASE_CLOSED, TaskStatus
-from services import access, attention, following
+from services import access, attention, following, outbox
 from services import people as people_repo
 from services.cases.calls import return_to_parent
 from services.cases.effects import apply_effect, offered, pool
@@ -410,18 +410,23 @@ class CaseService:
         detail: dict[str, Any],
         task_id: int | None = None,
     ) -> None:
-        self.store.audit(loaded, actor_id, action, detail, task_id=task_id)
-        await self._hint_recipients(effects)
-        await self._give_pools_of_one(loaded, effects)
-        await self.store.sync_tasks(loaded)
-        # The effects add audit entries, timers, messages and cards; without autoflush each lookup in between
-        # (people, roles) would write them one row at a time. They are written together by write_case, as
-        # one multi-row INSERT per table; a handler that reads rows of this step flushes first.
-        with self.session.no_autoflush:
-            for effect in effects:
-                await apply_effect(self, loaded, effect, actor_id)
-        await self.store.sync_tasks(loaded)
-        await self.store.write_case(loaded)
+        # The step's messages and cards wait outside the unit of work until write_case takes them.
+        opened = outbox.open_step(self.session)
+        try:
+            self.store.audit(loaded, actor_id, action, detail, task_id=task_id)
+            await self._hint_recipients(effects)
+            await self._give_pools_of_one(loaded, effects)
+            await self.store.sync_tasks(loaded)
+            # The effects add audit entries, timers, messages and cards; without autoflush each lookup in between
+            # (people, roles) would write them one row at a time. They are written together by write_case, as
+            # one multi-row INSERT per table; a handler that reads rows of this step flushes first.
+            with self.session.no_autoflush:
+                for effect in effects:
+                    await apply_effect(self, loaded, effect, actor_id)
+            await self.store.sync_tasks(loaded)
+            await self.store.write_case(loaded)
+        finally:
+            outbox.close_step(self.session, opened)
 
     async def _hint_recipients(self, effects: list[Effect]) -> None:
         """The people the effects will write to (members of the roles of new tasks and notices; cached per

@@ -41,7 +41,7 @@ from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
 from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
-from services import attention, following
+from services import attention, following, outbox
 from services.cases.state import CardRef, Loaded, case_state, copy_data, load_work
 from services.definitions import Registry
 
@@ -64,7 +64,7 @@ class CaseStore:
         # PostgreSQL: the step's messages and cards not yet flushed, taken out of the unit of work and written
         # by `write_rows` as CTEs of its one statement.
         self._outbox: list[Outbox] = []
-        self._cards: list[TaskCard] = []
+        self._cards: list[tuple[int | None, int, int | None, Outbox | None]] = []  # task, user, message id, message
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
@@ -84,45 +84,79 @@ class CaseStore:
     async def _case_rows(
         self, by: str, key: int, lock: bool
     ) -> tuple[Case, list[Task], dict[int, list[CardRef]]] | None:
-        """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip."""
+        """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip.
+        Read as plain columns (on PostgreSQL straight from the driver, `pg_step_writes.fetch`), and the case and
+        task objects made from them: the ORM's loading costs more client CPU than the statement."""
         shape = (by, lock and not self.sqlite, self.sqlite)
         if shape not in _LOADS:  # built once per process: a step pays neither building nor compiling it
             _LOADS[shape] = self._load_query(by, lock and not self.sqlite)
-        rows = (await self.session.execute(_LOADS[shape], {"key": key})).all()
+        if self.sqlite:
+            rows: list[Any] = await step_writes.fetch(self.session, _LOADS[shape], {"key": key})
+        else:
+            rows = await pg_step_writes.fetch(self.session, _LOADS[shape], {"key": key}, begin=True)
         if not rows:
             return None
+        first = rows[0]
         if self.sqlite:
-            remember_id_tops(self.session.sync_session, rows[0][6:])
+            remember_id_tops(self.session.sync_session, first[_AT_TOPS:])
+        case_values = self._values(_CASES, first, 0)
+        row = self._persistent(Case, case_values)
         tasks: dict[int, Task] = {}
         cards: dict[int, list[CardRef]] = {}
-        self._audiences[rows[0][0].id] = following.parse_audience(rows[0][0].id, rows[0][0].initiator_id, rows[0][2])
-        for _case, task, _audience, card_id, user_id, outbox_id, *_rest in rows:
-            if task is None:
+        self._audiences[row.id] = following.parse_audience(row.id, row.initiator_id, first[_AT_AUDIENCE])
+        for found in rows:
+            task_id = found[_AT_TASKS]
+            if task_id is None:
                 continue
-            tasks[task.id] = task
-            cards.setdefault(task.id, [])
+            if task_id not in tasks:
+                tasks[task_id] = self._persistent(Task, self._values(_TASKS, found, _AT_TASKS))
+                cards[task_id] = []
+            card_id = found[_AT_AUDIENCE + 1]
             if card_id is not None:
-                cards[task.id].append(CardRef(card_id, task.id, user_id, outbox_id))
-        return rows[0][0], list(tasks.values()), cards
+                cards[task_id].append(CardRef(card_id, task_id, found[_AT_AUDIENCE + 2], found[_AT_AUDIENCE + 3]))
+        return row, list(tasks.values()), cards
+
+    def _values(self, table: Table, found: Any, at: int) -> dict[str, Any]:
+        """A table's columns from a row of the load, as the ORM would read them (the driver's plain rows through
+        each column type's own result processing)."""
+        processors = _processors(table, self.session.get_bind().dialect)
+        return {
+            name: value if (process := processors[n]) is None or value is None else process(value)
+            for n, (name, value) in enumerate(zip(_NAMES[table.name], found[at : at + len(processors)], strict=True))
+        }
+
+    def _persistent(self, model: Any, values: dict[str, Any]) -> Any:
+        """The session's object of this row, as a locked read must see it: the one the session already holds
+        gets the values read (as populate_existing would), else a new one joins it persistent and clean."""
+        sync = self.session.sync_session
+        found = sync.identity_map.get(sync.identity_key(model, values["id"]))
+        if found is not None:
+            for name, value in values.items():
+                set_committed_value(found, name, value)
+            return found
+        obj = model.__mapper__.class_manager.new_instance()  # not the constructor: nothing to track yet
+        obj.__dict__.update(values)
+        make_transient_to_detached(obj)
+        sync.add(obj)
+        return obj
 
     def _load_query(self, by: str, lock: bool) -> Any:
-        # populate_existing: a row read earlier in this session (unlocked) must be re-read under the lock.
         # On SQLite the highest outbox and card ids come along: the step numbers its new rows from them.
         key = bindparam("key", type_=Integer())
         condition = Case.id == (key if by == "case" else select(Task.case_id).where(Task.id == key).scalar_subquery())
         query = (
-            select(Case, Task, self._audience_keys(), TaskCard.id, TaskCard.user_id, TaskCard.outbox_id,
-                   *(id_tops() if self.sqlite else []))
-            .outerjoin(Task, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
+            select(*_CASES.columns, *_TASKS.columns, self._audience_keys(), TaskCard.id, TaskCard.user_id,
+                   TaskCard.outbox_id, *(id_tops() if self.sqlite else []))
+            .select_from(_CASES)
+            .outerjoin(_TASKS, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
             .outerjoin(TaskCard, TaskCard.task_id == Task.id)
             .where(condition)
             .order_by(Task.id, TaskCard.id)
-            .execution_options(populate_existing=True)
         )
         if lock:
             # One command at a time per case (the case row only: its tasks follow it); SQLite already
             # serialises writers (BEGIN IMMEDIATE).
-            query = query.with_for_update(of=Case)
+            query = query.with_for_update(of=_CASES)
         return query
 
     def _audience_keys(self) -> Any:
@@ -238,9 +272,8 @@ class CaseStore:
             # rows' ids in order, whatever order RETURNING uses.
             ids = sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
         for (task, values), task_id in zip(inserts, ids, strict=True):
-            trow = Task(id=task_id, draft=None, claimed_at=None, **values)
-            make_transient_to_detached(trow)
-            self.session.add(trow)  # persistent, clean: nothing for the unit of work to write
+            # Persistent and clean: nothing for the unit of work to write.
+            trow = self._persistent(Task, {"id": task_id, "draft": None, "claimed_at": None, **values})
             task.id = task_id
             self.created.add(task_id)
             loaded.task_rows[task_id] = trow
@@ -322,32 +355,43 @@ class CaseStore:
         return by_task, by_case, other
 
     def _take_messages(self) -> None:
-        """PostgreSQL: the outbox rows and cards the step added and nobody flushed yet leave the unit of work;
-        `write_rows` inserts them in its one statement (the messages numbered there, in the order they were
-        added: the outbox delivers a chat's messages in id order)."""
-        pending = [obj for obj in self.session.new if isinstance(obj, Outbox | TaskCard)]
-        if not pending:
+        """The outbox rows and cards the step queued (`services.outbox.open_step`: never in the unit of work) and
+        any added to the session directly and not flushed (taken out of it); `write_rows` inserts them with the
+        step's other rows, the messages numbered in the order they were added (the outbox delivers a chat's
+        messages in id order)."""
+        step = outbox.take_step(self.session)
+        pending = [obj for obj in self.session.new if isinstance(obj, Outbox | TaskCard)] if self.session.new else []
+        if step is None and not pending:
             return
-        pending.sort(key=lambda obj: inspect_object(obj).insert_order)  # type: ignore[attr-defined]
+        # The order they were added in: a queued message knows how many objects the session held as new then,
+        # an added one its place among them (`insert_order`).
+        ordered: list[tuple[float, Any]] = [(position + 0.5, row) for position, row in step.messages] if step else []
         for obj in pending:
             self.session.expunge(obj)
-            (self._outbox if isinstance(obj, Outbox) else self._cards).append(obj)  # type: ignore[arg-type]
+            ordered.append((inspect_object(obj).insert_order, obj))  # type: ignore[attr-defined]
+        ordered.sort(key=lambda entry: entry[0])
+        for _position, obj in ordered:
+            if isinstance(obj, Outbox):
+                self._outbox.append(obj)
+            else:
+                self._cards.append((obj.task_id, obj.user_id, obj.outbox_id, obj.__dict__.get("outbox")))
+        if step is not None:
+            self._cards += [(task_id, user_id, message.id, message) for task_id, user_id, message in step.cards]
 
-    def _message_rows(self) -> tuple[list[Outbox], list[TaskCard], list[dict[str, Any]], list[dict[str, Any]]]:
+    def _message_rows(self) -> tuple[list[Outbox], list[dict[str, Any]], list[dict[str, Any]]]:
         messages, cards = self._outbox, self._cards
         self._outbox, self._cards = [], []
         number = {id(row): n for n, row in enumerate(messages, start=1)}
         outbox_rows = [{name: _value(row, column) for name, column in _OUTBOX_COLUMNS} for row in messages]
         card_rows = []
-        for card in cards:
-            message = card.__dict__.get("outbox")
-            outbox_id = card.outbox_id if card.outbox_id is not None else getattr(message, "id", None)
+        for task_id, user_id, outbox_id, message in cards:
+            if outbox_id is None:
+                outbox_id = getattr(message, "id", None)
             ordinal = number.get(id(message)) if outbox_id is None else None
             if outbox_id is None and ordinal is None:
                 raise ValueError("a task card without its message")
-            card_rows.append({"task_id": card.task_id, "user_id": card.user_id, "outbox_id": outbox_id,
-                              "ord": ordinal})
-        return messages, cards, outbox_rows, card_rows
+            card_rows.append({"task_id": task_id, "user_id": user_id, "outbox_id": outbox_id, "ord": ordinal})
+        return messages, outbox_rows, card_rows
 
     async def write_rows(self) -> None:
         """The step's case row, audit entries, cancelled timers and new timers. On PostgreSQL one statement
@@ -378,7 +422,7 @@ class CaseStore:
         if self._timers:
             inserts.append((Timer, self._timers))
             self._timers = []
-        messages, cards, outbox_rows, card_rows = self._message_rows()
+        messages, outbox_rows, card_rows = self._message_rows()
         shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, bool(by_task or by_case),
                                   bool(outbox_rows), bool(card_rows))
         for model, rows in inserts:
@@ -410,17 +454,10 @@ class CaseStore:
         if case_write is not None and found[0] != 1:
             raise _stale(case_write[0])
         if outbox_rows:
+            # Their ids, for whoever holds a message (a card of this step names it); nobody reads them back from
+            # the session, so they do not join it.
             for message, message_id in zip(messages, found[outbox_at], strict=True):
                 message.id = message_id
-                make_transient_to_detached(message)
-                self.session.add(message)  # persistent and clean again: a later change is an UPDATE
-        if card_rows:
-            for card, card_id in zip(cards, found[-1], strict=True):
-                card.id = card_id
-                if card.outbox_id is None:
-                    card.outbox_id = card.__dict__["outbox"].id
-                make_transient_to_detached(card)
-                self.session.add(card)
 
     @staticmethod
     def _combined(writes: list[Any], case_write: bool, outbox: bool, cards: bool) -> tuple[Any, int]:
@@ -474,21 +511,19 @@ class CaseStore:
         if messages or cards:
             tops = await self.session.run_sync(take_ids, {"outbox": len(messages), "task_cards": len(cards)})
             for n, message in enumerate(messages, start=1):
-                message.id = tops["outbox"] + n
+                message.id = tops["outbox"] + n  # for whoever holds it (nobody reads it back from the session)
             outbox_rows = [
                 step_writes.new_row(_OUTBOX, {name: _value(m, col) for name, col in _OUTBOX_COLUMNS} | {"id": m.id})
                 for m in messages
             ]
             card_rows = []
-            for n, card in enumerate(cards, start=1):
-                card.id = tops["task_cards"] + n
-                if card.outbox_id is None:
-                    message = card.__dict__.get("outbox")
-                    if message is None or message.id is None:
+            for n, (task_id, user_id, outbox_id, of) in enumerate(cards, start=1):
+                if outbox_id is None:
+                    if of is None or of.id is None:
                         raise ValueError("a task card without its message")
-                    card.outbox_id = message.id
-                card_rows.append(step_writes.new_row(_CARDS, {"id": card.id, "task_id": card.task_id,
-                                                              "user_id": card.user_id, "outbox_id": card.outbox_id}))
+                    outbox_id = of.id
+                card_rows.append(step_writes.new_row(_CARDS, {"id": tops["task_cards"] + n, "task_id": task_id,
+                                                              "user_id": user_id, "outbox_id": outbox_id}))
             if outbox_rows:
                 doc["outbox"] = outbox_rows
             if card_rows:
@@ -499,9 +534,6 @@ class CaseStore:
             await step_writes.write(self.session, doc, _STEP_TABLES)
         except step_writes.StaleCase:
             raise _stale(case_values[0] if case_values else 0) from None
-        for obj in (*messages, *cards):
-            make_transient_to_detached(obj)
-            self.session.add(obj)  # persistent and clean again: a later change is an UPDATE
 
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
@@ -524,6 +556,24 @@ _CARDS: Table = TaskCard.__table__  # type: ignore[assignment]
 _CASES: Table = Case.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 _TIMERS: Table = Timer.__table__  # type: ignore[assignment]
+# The load's row: the case's columns, the task's, the audience, the card's three, (SQLite) the id tops.
+_NAMES = {table.name: [column.key for column in table.columns] for table in (_CASES, _TASKS)}
+_AT_TASKS = len(_CASES.columns)
+_AT_AUDIENCE = _AT_TASKS + len(_TASKS.columns)
+_AT_TOPS = _AT_AUDIENCE + 4
+_PROCESSORS: dict[tuple[str, str], list[Any]] = {}
+
+
+def _processors(table: Table, dialect: Any) -> list[Any]:
+    """Each column's result processing for this dialect (None: the driver's value as it is), once per process."""
+    found = _PROCESSORS.get((dialect.name, table.name))
+    if found is None:
+        found = _PROCESSORS[(dialect.name, table.name)] = [
+            column.type._cached_result_processor(dialect, None) for column in table.columns
+        ]
+    return found
+
+
 _STEP_TABLES = {"cases": _CASES, "tasks": _TASKS, "timers": _TIMERS, "audit": _AUDIT, "outbox": _OUTBOX,
                 "task_cards": _CARDS}  # fmt: skip
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
