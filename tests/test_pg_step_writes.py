@@ -6,6 +6,7 @@ internals (pyproject.toml holds it to one series): an upgrade that moves them fa
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -117,6 +118,15 @@ async def test_a_write_on_a_dropped_connection_invalidates_it_as_the_orm_path_do
             pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             async with cases() as other, other.begin():
                 await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # pg_terminate_backend returns before the client has seen its socket close: a statement sent in
+            # between fails with whatever asyncpg is doing at that instant. Wait (bounded) for the client to know.
+            driver = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert driver is not None
+            for _ in range(500):
+                if driver.is_closed():
+                    break
+                await asyncio.sleep(0.01)
+            assert driver.is_closed()
             with pytest.raises(DBAPIError) as raised:
                 await run(session)
             await session.rollback()  # no error: the connection is invalidated, not rolled back on the server
