@@ -8,7 +8,9 @@ Prints READY when it polls, stops when its standard input closes (or after --max
 its standard input is answered on its standard output with one JSON line: the statements Konveyer has sent to
 the database so far, by verb (the echo bot answers {}). A line «stalls» is answered with how late the process's
 event loop ran since the last such line (`Stalls`), and starts a new window. With BENCH_CPROFILE=FILE set, the
-whole process runs under cProfile and its statistics are written to FILE when it stops.
+whole process runs under cProfile and its statistics are written to FILE when it stops. With BENCH_HEAP=FILE set,
+each «stalls» window and the end of the run append to FILE (JSON lines) what the collector holds: objects per
+generation, the frozen count, collections so far, and the 25 commonest types among the unfrozen long-lived objects.
 """
 
 from __future__ import annotations
@@ -102,9 +104,28 @@ class Stalls:
             "over_50ms": sum(1 for lag in lags if lag > 0.05),
             "full_collections": len(self.full_collections),
             "full_collection_max_ms": max(self.full_collections, default=0.0) * 1000,
+            "full_collection_ms": sum(self.full_collections) * 1000,
+            "gen2_objects": len(gc.get_objects(2)),
         }
+        heap_census(os.environ.get("BENCH_HEAP"), "window")
         self.lags, self.worst, self.full_collections = [], (0.0, 0.0), []
         return out
+
+
+def heap_census(path: str | None, label: str) -> None:
+    """What the collector holds now (objects per generation, frozen, collections so far, the commonest types
+    among the unfrozen long-lived objects), one JSON line appended to `path`."""
+    if not path:
+        return
+    long_lived = gc.get_objects(2)
+    types = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in long_lived)
+    line = {"label": label, "kind": sys.argv[1] if len(sys.argv) > 1 else "", "pid": os.getpid(), "time": time.time(),
+            "counts": gc.get_count(), "threshold": gc.get_threshold(),
+            "generations": [len(gc.get_objects(g)) for g in range(3)], "frozen": gc.get_freeze_count(),
+            "stats": gc.get_stats(), "types": types.most_common(25)}
+    del long_lived
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 async def _stdin_closed(statements: Counter[str] | None = None) -> None:
@@ -186,11 +207,13 @@ async def _run_konveyer(api_base: str, database_url: str, data_dir: Path, rate: 
     assert app.core is not None
     statements = count_statements(app.core.db.sync_engine)
 
+    heap_census(os.environ.get("BENCH_HEAP"), "started")
     print("READY", flush=True)
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_stdin_closed(statements), timeout=max_seconds)
     finally:
+        heap_census(os.environ.get("BENCH_HEAP"), "end")
         await app.stop()
 
 
