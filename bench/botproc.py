@@ -72,16 +72,24 @@ class Stalls:
         self.lags: list[float] = []
         self.worst = (0.0, 0.0)  # (lag, main thread CPU during it), seconds
         self.full_collections: list[float] = []
-        self._collecting = 0.0
+        self.full_collections_cpu: list[float] = []  # the collecting thread's CPU in each: the machine's share apart
+        self.young_cpu = [0.0, 0.0]  # CPU of the generation 0 and 1 collections, seconds
+        self.young_counts = [0, 0]
+        self._collecting = (0.0, 0.0)
         gc.callbacks.append(self._collection)
 
     def _collection(self, phase: str, info: dict[str, int]) -> None:
-        if info.get("generation") != 2:
-            return
         if phase == "start":
-            self._collecting = time.perf_counter()
+            self._collecting = (time.perf_counter(), time.thread_time())
+            return
+        generation = info.get("generation", 0)
+        cpu = time.thread_time() - self._collecting[1]
+        if generation == 2:
+            self.full_collections.append(time.perf_counter() - self._collecting[0])
+            self.full_collections_cpu.append(cpu)
         else:
-            self.full_collections.append(time.perf_counter() - self._collecting)
+            self.young_cpu[generation] += cpu
+            self.young_counts[generation] += 1
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -105,10 +113,18 @@ class Stalls:
             "full_collections": len(self.full_collections),
             "full_collection_max_ms": max(self.full_collections, default=0.0) * 1000,
             "full_collection_ms": sum(self.full_collections) * 1000,
+            "full_collection_max_cpu_ms": max(self.full_collections_cpu, default=0.0) * 1000,
+            "full_collection_cpu_ms": sum(self.full_collections_cpu) * 1000,
+            "gen0_collections": self.young_counts[0],
+            "gen0_cpu_ms": self.young_cpu[0] * 1000,
+            "gen1_collections": self.young_counts[1],
+            "gen1_cpu_ms": self.young_cpu[1] * 1000,
             "gen2_objects": len(gc.get_objects(2)),
+            "frozen_objects": gc.get_freeze_count(),
         }
         heap_census(os.environ.get("BENCH_HEAP"), "window")
-        self.lags, self.worst, self.full_collections = [], (0.0, 0.0), []
+        self.lags, self.worst, self.full_collections, self.full_collections_cpu = [], (0.0, 0.0), [], []
+        self.young_cpu, self.young_counts = [0.0, 0.0], [0, 0]
         return out
 
 
