@@ -6,12 +6,13 @@ admin does to a case here (a failed step retried, a task reassigned, the case ca
 from __future__ import annotations
 
 import mimetypes
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from admin.pages import PanelPages
 from admin.processes import svg_document
 from admin.words import CASE_STATUS
 from db.models import StoredFile
@@ -22,22 +23,13 @@ from services.admin_actions import AdminActions
 from services.cases import CaseService
 from services.diagrams import current_stage, process_graph, render_async
 
-if TYPE_CHECKING:
-    from admin.panel import AdminPanel
-
 PAGE = 50
 # Shown inline (and served `inline`) only for raster formats a browser cannot run code from; SVG and
 # everything else is a download, so a file someone sent the bot cannot script the panel.
 INLINE_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 
 
-class CasePages:
-    def __init__(self, panel: AdminPanel) -> None:
-        self.panel = panel
-        self.core = panel.core
-        self.lang = panel.lang
-        self.words = panel.words
-
+class CasePages(PanelPages):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/", self.cases),

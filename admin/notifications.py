@@ -6,27 +6,21 @@ All of it through `services.channels`, as the chat would."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
 from admin.auth import wall_clock
+from admin.pages import PanelPages
 from db.models import Company, User
 from services import channels, panel_queries
 from services.sms import BadPhone
 
-if TYPE_CHECKING:
-    from admin.panel import AdminPanel
-
 PAGE = 50
 
 
-class NotificationsPage:
-    def __init__(self, panel: AdminPanel) -> None:
-        self.panel = panel
-        self.core = panel.core
-
+class NotificationsPage(PanelPages):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/notifications", self.page),
@@ -85,7 +79,7 @@ class NotificationsPage:
             async with self.core.sessionmaker() as session, session.begin():
                 await channels.save_template(session, kind, part, source, wall_clock())
         except channels.TemplateProblem as problem:
-            said = problem.translated(lambda msgid, **params: self.core.translator.t(msgid, self.panel.lang, **params))
+            said = problem.translated(lambda msgid, **params: self.core.translator.t(msgid, self.lang, **params))
             error = {"kind": kind, "part": part, "source": source or "", "message": said}
             return await self.page(request, code=400, error=error)
         raise web.HTTPSeeOther(f"/admin/notifications#t-{kind}-{part}")

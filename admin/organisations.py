@@ -5,19 +5,15 @@ Every change goes through `services.companies`, which checks it (INN check digit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 from sqlalchemy import select
 
+from admin.pages import PanelPages
 from db.models import User
 from flows.i18n import _
 from services import companies
 from services import people as people_repo
 from services.wording import ORGANISATION_KINDS
-
-if TYPE_CHECKING:
-    from admin.panel import AdminPanel
 
 FIELDS = ("name", "inn", "kpp", "region", "price", "contacts")
 
@@ -27,11 +23,7 @@ FIELD_TITLES = {
 }  # fmt: skip
 
 
-class OrganisationPages:
-    def __init__(self, panel: AdminPanel) -> None:
-        self.panel = panel
-        self.core = panel.core
-
+class OrganisationPages(PanelPages):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/organisations", self.listing),
@@ -49,7 +41,7 @@ class OrganisationPages:
             if user.organisation_id is not None:
                 members.setdefault(user.organisation_id, []).append(user.name)
         reps = {o.id: users[o.regional_rep_id].name for o in orgs if o.regional_rep_id in users}
-        kinds = {k: self.core.translator.t(v, self.panel.lang) for k, v in ORGANISATION_KINDS.items()}
+        kinds = {k: self.core.translator.t(v, self.lang) for k, v in ORGANISATION_KINDS.items()}
         return self.panel.render(request, "organisations.html", orgs=orgs, members=members, reps=reps, kinds=kinds)
 
     async def page(self, request: web.Request, error: str | None = None, code: int = 200) -> web.Response:
@@ -75,7 +67,7 @@ class OrganisationPages:
         ]
         return self.panel.render(
             request, "organisation.html", code, org=org, values=values, reps=reps, history=lines, error=error,
-            kind=t(ORGANISATION_KINDS.get(org.kind, org.kind), self.panel.lang),
+            kind=t(ORGANISATION_KINDS.get(org.kind, org.kind), self.lang),
         )  # fmt: skip
 
     async def save(self, request: web.Request) -> web.Response:
@@ -97,7 +89,7 @@ class OrganisationPages:
         raise web.HTTPSeeOther(f"/admin/organisations/{org_id}")
 
     def _bad(self, field: str) -> str:
-        t, lang = self.core.translator.t, self.panel.lang
+        t, lang = self.core.translator.t, self.lang
         if field == "inn":
             return t("This INN is not valid: an INN has 10 digits (12 for a sole trader) and its check digits must "
                      "match.", lang)  # fmt: skip
@@ -110,7 +102,7 @@ class OrganisationPages:
         return t("The name cannot be empty.", lang)
 
     def _change(self, data: dict[str, object], names: dict[int, str]) -> str:
-        t, lang = self.core.translator.t, self.panel.lang
+        t, lang = self.core.translator.t, self.lang
         if "created" in data:
             return t(_("created"), lang)
         field = str(data.get("field"))

@@ -5,26 +5,18 @@ links for a role (and an organisation) with their QR codes, a person revoked. Ev
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from admin.pages import PanelPages
 from flows.i18n import _
 from flows.runtime import EngineError
 from services import companies, panel_actions
 from services.team import Team, UnknownRoles
 
-if TYPE_CHECKING:
-    from admin.panel import AdminPanel
 
-
-class PeoplePages:
-    def __init__(self, panel: AdminPanel) -> None:
-        self.panel = panel
-        self.core = panel.core
-        self.lang = panel.lang
-        self.words = panel.words
-
+class PeoplePages(PanelPages):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/people", self.people),

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import func, select
 
+from admin.pages import PanelPages
 from db.models import Case
 from flows.loader import DefinitionError
 from flows.runtime import EngineError
@@ -20,9 +21,6 @@ from flows.status import CaseStatus
 from services import panel_actions, panel_queries
 from services.diagrams import Diagrams, UnknownProcess
 from services.migration import Migration, MigrationReport
-
-if TYPE_CHECKING:
-    from admin.panel import AdminPanel
 
 REPORT_MAPPING = web.RequestKey("panel_migration_mapping", dict)
 
@@ -32,13 +30,7 @@ def report_mapping(request: web.Request) -> dict[str, str]:
     return dict(request.get(REPORT_MAPPING) or {})
 
 
-class ProcessPages:
-    def __init__(self, panel: AdminPanel) -> None:
-        self.panel = panel
-        self.core = panel.core
-        self.lang = panel.lang
-        self.words = panel.words
-
+class ProcessPages(PanelPages):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/processes", self.processes),
