@@ -1,0 +1,232 @@
+"""Answers to a form's questions: text checked against the field's type and rules, a choice picked, a company
+found or created, a file received, «done with files», «one more?», «skip», «back», «keep as it is». Each one is
+written to the draft and the next question asked (`tgbot.form_base.FormBase.ask`)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from flows import forms
+from flows import values as field_values
+from flows.i18n import _
+from flows.model import FieldDef, local
+from flows.runtime import EngineError
+from services import access, companies
+from services.files import file_ref
+from tgbot.callbacks import FormCb
+from tgbot.form_base import AnyTask, FormBase, FormCase, FormError, IncomingFile, step_stamp
+
+
+class FormAnswers(FormBase):
+    async def answer_text(self, task: AnyTask, text: str) -> None:
+        if await self.reasked(task):
+            return
+        loaded, fields, _names, draft, step = await self._current(task, None)
+        if step is None:
+            self.say(self.r.t("The form is complete. Press «Confirm» or correct a field.", self.lang))
+            return
+        if step.is_more:
+            raise FormError(_("Please answer with the buttons: add one more or not."))
+        assert step.field is not None
+        fdef = step.field
+        if step.is_file:
+            raise FormError(_("Please send a photo or a file here, not text."))
+        if fdef.type == "company":
+            await self._find_company(task, draft, step, text)
+            return
+        options = dict(await self.options(loaded, step))
+        kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
+        today = self.today()
+        try:
+            value = field_values.parse_text(
+                kind,
+                text,
+                options=options or None,
+                today=today,
+                minimum=fdef.min,
+                maximum=fdef.max,
+                integer=fdef.integer,
+                negative=fdef.negative,
+                prefer=forms.date_preference(fdef),
+            )
+        except field_values.InvalidAnswer as exc:
+            raise FormError(exc.message, **exc.params) from None
+        stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
+        broken = forms.date_rule_problem(
+            fdef, stored, *self._around(loaded, fields, draft, step), today, self.r.tr.lang(self.lang)
+        )
+        if broken is not None:
+            raise FormError(broken[0], **broken[1])
+        forms.answer(draft, step, stored)
+        task.draft = draft
+        await self.ask(task)
+
+    @staticmethod
+    def _around(
+        loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
+    ) -> tuple[dict[str, FieldDef], dict[str, Any]]:
+        """The other fields a question's date rules may name, and their values now: the form's answers over the
+        case's, and for a list entry its own fields first."""
+        known = {**loaded.data, **draft["values"]}
+        if step.index is None:
+            return fields, known
+        entry_fields = fields[step.name].fields or {}
+        entries = draft["values"].get(step.name) or []
+        entry = entries[step.index] if step.index < len(entries) else {}
+        return {**fields, **entry_fields}, {**known, **entry}
+
+    async def pick(self, task: AnyTask, key: str, step_no: int) -> None:
+        loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or step.field is None:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        if step.field.type == "company":
+            forms.answer(draft, step, await self._company_value(draft, key))
+            task.draft = draft
+            await self.ask(task)
+            return
+        options = dict(await self.options(loaded, step))
+        if key not in options:
+            raise EngineError(_("That option is no longer available."))
+        value: Any = key
+        if step.field.type == "bool":
+            value = key == "1"
+        elif step.field.type == "user":
+            value = int(key)
+        forms.answer(draft, step, value)
+        task.draft = draft
+        await self.ask(task)
+
+    async def _find_company(self, task: AnyTask, draft: dict[str, Any], step: forms.Step, text: str) -> None:
+        name = " ".join(text.split())
+        if len(name) < 2:
+            raise FormError(_("Type at least two letters of the company's name."))
+        found = [c for c in await companies.search(self.session, name) if access.may_name_company(self.user, c)]
+        exact = [c for c in found if c.name.casefold() == name.casefold()]
+        if len(exact) == 1:
+            forms.answer(draft, step, {"id": exact[0].id, "name": exact[0].name})
+            task.draft = draft
+            await self.ask(task)
+            return
+        draft["company_query"] = name
+        task.draft = draft
+        step_no = step_stamp(step, draft)
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=c.name[:60],
+                    callback_data=FormCb(action="pick", task_id=task.id, arg=f"c{c.id}", step=step_no).pack(),
+                )
+            ]
+            for c in found[:8]
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.r.t("➕ Create «%(name)s»", self.lang, name=name[:40]),
+                    callback_data=FormCb(action="pick", task_id=task.id, arg="new", step=step_no).pack(),
+                )
+            ]
+        )
+        text_out = (
+            self.r.t("«%(name)s»: is it one of these? Or create a new company.", self.lang, name=name)
+            if found
+            else self.r.t("There is no company «%(name)s» yet. Create it?", self.lang, name=name)
+        )
+        self.say(text_out, InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True))
+        await self._save(task, draft)
+
+    async def _company_value(self, draft: dict[str, Any], key: str) -> dict[str, Any]:
+        if key == "new":
+            name = draft.pop("company_query", None)
+            if not name:
+                raise EngineError(_("Type the company's name first."))
+            company = await companies.create(self.session, name, self.user.id, self.cases.now)
+        elif key.startswith("c") and key[1:].isdigit():
+            found = await companies.get(self.session, int(key[1:]))
+            if found is None or not access.may_name_company(self.user, found):
+                raise EngineError(_("That option is no longer available."))
+            company = found
+        else:
+            raise EngineError(_("That option is no longer available."))
+        return {"id": company.id, "name": company.name}
+
+    async def answer_file(self, task: AnyTask, incoming: IncomingFile) -> None:
+        if await self.reasked(task):
+            return
+        _loaded, _fields, _names, draft, step = await self._current(task, None)
+        if step is None or step.field is None:
+            raise FormError(_("No file is expected now."))
+        fdef = step.field
+        if not step.is_file:
+            raise FormError(_("Please answer with text here: %(label)s."), label=local(fdef.label, self.lang))
+        if fdef.type == "photo" and incoming.kind != "photo" and not (incoming.mime_type or "").startswith("image/"):
+            raise FormError(_("Please send a photo here."))
+        if fdef.accept:
+            suffix = incoming.name.rsplit(".", 1)[-1].lower() if "." in incoming.name else ""
+            if incoming.kind == "photo" or suffix not in [a.lower().lstrip(".") for a in fdef.accept]:
+                raise FormError(_("This field takes only %(types)s files."), types=", ".join(fdef.accept))
+        stored = await self.core.files.add(
+            self.session,
+            content=incoming.content,
+            name=incoming.name,
+            kind=incoming.kind,
+            now=self.cases.now,
+            case_id=task.case_id,
+            user_id=self.user.id,
+            mime_type=incoming.mime_type,
+            tg_file_id=incoming.tg_file_id,
+            tg_unique_id=incoming.tg_unique_id,
+        )
+        forms.add_file(draft, step, file_ref(stored))
+        if not fdef.multiple:
+            forms.answer(draft, step, forms.collected_files(draft, step))
+        task.draft = draft
+        await self.ask(task)
+
+    async def files_done(self, task: AnyTask, step_no: int) -> None:
+        _loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or not step.is_file:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        files = forms.collected_files(draft, step)
+        if not files and step.field is not None and step.field.required:
+            raise EngineError(_("Send at least one file first."))
+        forms.answer(draft, step, files or None)
+        task.draft = draft
+        await self.ask(task)
+
+    async def more(self, task: AnyTask, yes: bool, step_no: int) -> None:
+        _loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or not step.is_more:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        forms.answer(draft, step, yes)
+        task.draft = draft
+        await self.ask(task)
+
+    async def skip(self, task: AnyTask, step_no: int) -> None:
+        _loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or step.field is None:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        if step.field.required:
+            raise EngineError(_("This field is required and cannot be skipped."))
+        forms.answer(draft, step, None)
+        task.draft = draft
+        await self.ask(task)
+
+    async def back(self, task: AnyTask, step_no: int) -> None:
+        await self._current(task, step_no)
+        draft = copy.deepcopy(task.draft or forms.new_draft())
+        if not forms.back(draft):
+            raise EngineError(_("This is the first question."))
+        task.draft = draft
+        await self.ask(task)
+
+    async def keep(self, task: AnyTask, step_no: int) -> None:
+        """«Keep as it is»: the field keeps the value the case has; on to the next question."""
+        _loaded, fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or not forms.keep(fields, draft, step):
+            raise FormError(_("There is nothing to keep here; please answer the question."))
+        task.draft = draft
+        await self.ask(task)

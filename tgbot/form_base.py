@@ -1,0 +1,330 @@
+"""The ground every form in chat stands on (`tgbot.conversation.Conversation` is built on it): the form's shape
+for a task (its case's definition and data, the fields asked), the draft saved on the task row with the messages
+queued, the next question or the summary asked, and the stamp every form button carries.
+
+The draft lives on the task row and the person's `active_task_id` points at it, so a restart in the
+middle of a form loses nothing. Every button carries a stamp of the question it was sent with (`step_stamp`);
+a button from an older question is refused instead of answering the wrong field.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from db.models import Case, Outbox, Task, User
+from flows import forms
+from flows.i18n import _
+from flows.items import parse_item_task
+from flows.model import FieldDef, ProcessDef
+from flows.runtime import (
+    EDIT_PREFIX,
+    MOVE_TASK,
+    START_TASK,
+    EngineError,
+    TaskState,
+    form_data,
+    form_fields,
+    task_def,
+    task_fields,
+)
+from flows.status import TaskStatus
+from services import access, outbox
+from services import people as people_repo
+from services.cases import CaseService, task_state
+from services.core import Core
+from services.people import FormTask, PersonRead
+from tgbot.callbacks import FormCb
+from tgbot.render import Renderer, pieces, renderer_for
+
+log = logging.getLogger(__name__)
+
+
+
+@dataclass
+class FormCase:
+    """What a form step needs of its case."""
+
+    spec: ProcessDef
+    data: dict[str, Any]
+    task: TaskState
+    company_id: int | None = None  # the case's organisation: whom a «person» field may name
+
+
+class FormError(EngineError):
+    """A problem with the answer; the question is asked again."""
+
+
+@dataclass
+class IncomingFile:
+    kind: str  # photo | document
+    content: bytes
+    name: str
+    mime_type: str | None
+    tg_file_id: str
+    tg_unique_id: str | None
+
+
+SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last shown
+# A form's task: the plain row read with the person (`services.people.FormTask`, the answers' way), or a row of the
+# session (a form opened from a card, a re-ask). Its draft is written by `Conversation._save` either way.
+AnyTask = Task | FormTask
+
+
+def comment_field(required: bool) -> FieldDef:
+    return FieldDef(type="text", label={"ru": "Комментарий", "en": "Comment"}, required=required)
+
+
+class FormBase:
+    """A person's form: what every kind of answer (`tgbot.form_answers`), correction (`tgbot.form_corrections`)
+    and ending (`tgbot.conversation`) works with."""
+
+    def __init__(
+        self,
+        core: Core,
+        session: AsyncSession,
+        user: User,
+        cases: CaseService | None = None,
+        renderer: Renderer | None = None,
+        form: PersonRead | None = None,
+    ) -> None:
+        self.core = core
+        self.session = session
+        self.user = user
+        self.lang = user.language
+        self._held: dict[int, Case] = {}
+        # The form's task and its case as read with the person, as plain rows: an answer reads nothing again.
+        self._form_task = form.task if form is not None else None
+        self._form_case = form.case if form is not None else None
+        self.cases = cases or CaseService(core, session)
+        self.r = renderer or renderer_for(core)
+
+    def say(self, text: str, keyboard: dict[str, Any] | None = None, *, purpose: str | None = None) -> None:
+        outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=purpose)
+
+    async def form_of(self, task: AnyTask, outcome: str | None) -> tuple[FormCase, dict[str, FieldDef], list[str]]:
+        # A form step needs the definition, the task and the case's data — not the whole case under a lock:
+        # every answer comes through here, and other people may be working on the same case.
+        if task.status != TaskStatus.OPEN:
+            raise EngineError(_("This task is already done or no longer needed."))
+        # A case row of the session first (a step of this update may have changed it), then the one read with the
+        # person, else a read.
+        case: Case | people_repo.FormCase | None = self.session.sync_session.identity_map.get(
+            identity_key(Case, task.case_id)
+        )
+        if case is None and self._form_case is not None and self._form_case.id == task.case_id:
+            case = self._form_case
+        if case is None:
+            case = await self.session.get(Case, task.case_id)
+            if case is None:
+                raise EngineError(_("This case does not exist."))
+            self._held[case.id] = case  # the session only keeps rows someone holds: an answer reads this twice
+        spec = await self.core.registry.spec(self.session, case.definition_id)
+        state_task = task_state(task)
+        # An item's form asks the fields of its entry, and shows what the entry already has; any other form the
+        # case's fields as this task asks them (a loop's own wording of a field, its date rules).
+        loaded = FormCase(spec=spec, data=form_data(case.data, state_task), task=state_task, company_id=case.company_id)
+        fields: dict[str, FieldDef] = form_fields(spec, state_task, outcome)
+        names = task_fields(spec, state_task, outcome)
+        if outcome is not None and task.key != START_TASK:
+            odef = task_def(spec, task.stage, task.key).outcome_defs().get(outcome)
+            if odef is not None and odef.comment is not None:
+                key = f"{task.key}_comment"
+                fields[key] = comment_field(odef.comment == "required")
+                names.append(key)
+        return loaded, fields, names
+
+    async def begin(self, task: AnyTask, outcome: str) -> bool:
+        """Start (or resume) the form for this outcome. False if the outcome needs no answers."""
+        loaded, fields, names = await self.form_of(task, outcome)
+        if not names:
+            return False
+        if task.draft and task.draft.get("outcome") == outcome:
+            draft = task.draft
+        else:
+            draft = forms.new_draft(outcome)
+            if task.key in (START_TASK, MOVE_TASK) or parse_item_task(task.key) is not None:
+                # What the case already has (carried over by a hand-off) is not asked again.
+                forms.prefill(fields, names, draft, loaded.data)
+            else:
+                # Asked again (a returned request, a correction): each question shows the value the case has
+                # and offers to keep it; skipping never erases it.
+                forms.remember_current(names, draft, loaded.data)
+        task.draft = copy.deepcopy(draft)
+        self.user.active_task_id = task.id
+        await self.ask(task)
+        return True
+
+    async def active_task(self) -> AnyTask | None:
+        task_id = self.user.active_task_id
+        if task_id is None:
+            return None
+        task: AnyTask | None
+        held = self.session.sync_session.identity_map.get(identity_key(Task, task_id))
+        if held is None and self._form_task is not None and self._form_task.id == task_id:
+            task = self._form_task  # as read with the person: no statement
+        else:
+            task = await self.session.get(Task, task_id)
+        if task is None or task.status != TaskStatus.OPEN or task.draft is None or task.assignee_id != self.user.id:
+            self.user.active_task_id = None
+            return None
+        return task
+
+    async def _save(self, task: AnyTask, draft: dict[str, Any] | None, summary: Outbox | None = None) -> None:
+        """The draft, with the messages queued so far, in one statement (`outbox.with_draft`); `summary`: the
+        message the draft remembers (`SUMMARY_ROW`)."""
+        if isinstance(task, Task) and not inspect(task).persistent:
+            task.draft = draft  # a row the unit of work has yet to write: it writes the draft with it
+            if summary is not None:
+                await self.session.flush()
+                task.draft = {**(draft or {}), SUMMARY_ROW: summary.id}
+            return
+        link = (SUMMARY_ROW, summary) if summary is not None else None
+        written = await outbox.with_draft(self.session, task.id, draft, link)
+        if isinstance(task, Task):
+            set_committed_value(task, "draft", written)  # written: nothing left for the unit of work
+        else:
+            task.draft = written
+
+    async def ask(self, task: AnyTask) -> None:
+        assert task.draft is not None
+        if self.user.question_lost_at is not None:
+            self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
+        loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
+        draft = copy.deepcopy(task.draft)
+        names = forms.asked(fields, names, draft["values"], loaded.data)  # `ask_if`: skipped ones not shown
+        step = forms.next_step(fields, names, draft)
+        step_no = step_stamp(step, draft)
+        if step is None:
+            title = self.r.form_title(loaded.spec, loaded.task, loaded.data, self.lang)
+            decision = self._decision(loaded, draft.get("outcome"))
+            text, keyboard = self.r.form_summary(
+                loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision
+            )
+            attached = self.r.files(loaded.spec, draft["values"], names, self.lang)
+            if attached:
+                # The files are part of what «Confirm» confirms: seen as albums right above the summary.
+                items = [(ref["id"], ref.get("kind") or "document", label) for label, ref in attached]
+                outbox.files(self.session, self.user.tg_id, self.cases.now, items)
+            *head, last = pieces(text)
+            for piece in head:
+                self.say(piece)
+            row = outbox.message(
+                self.session,
+                self.user.tg_id,
+                last,
+                self.cases.now,
+                with_step(keyboard, step_no),
+                purpose=outbox.QUESTION,
+            )
+            # Remembered so that its buttons can be taken away once the form is confirmed or cancelled.
+            await self._save(task, draft, summary=row)
+            return
+        options = await self.options(loaded, step)
+        text, keyboard = self.r.question(
+            fields,
+            step,
+            task.id,
+            self.lang,
+            options=options,
+            collected=len(forms.collected_files(draft, step)),
+            can_back=bool(draft["answered"]),
+        )
+        self.say(text, with_step(keyboard, step_no), purpose=outbox.QUESTION)
+        await self._save(task, draft)
+
+    def _decision(self, loaded: FormCase, outcome: str | None) -> str | None:
+        """The label of the answer chosen, for tasks that ask for a decision (approve, choice); a form's or a
+        confirmation's single outcome («Submit», «Done») decides nothing worth repeating."""
+        task = loaded.task
+        if outcome is None or task.key in (START_TASK, MOVE_TASK) or task.key.startswith(EDIT_PREFIX):
+            return None
+        tdef = task_def(loaded.spec, task.stage, task.key)
+        if tdef.kind not in ("approve", "choice"):
+            return None
+        return self.r.outcome_label(tdef, outcome, self.lang)
+
+    async def options(self, loaded: FormCase, step: forms.Step) -> list[tuple[str, str]]:
+        fdef = step.field
+        if fdef is None:
+            return []
+        spec = loaded.spec
+        if fdef.type == "choice" and fdef.options:
+            return [(k, self.r.local(v, self.lang)) for k, v in fdef.options.items()]
+        if fdef.type == "directory" and fdef.directory:
+            return [(e.key, e.name) for e in spec.directories.get(fdef.directory, [])]
+        if fdef.type == "bool":
+            return [("1", self.r.t("Yes", self.lang)), ("0", self.r.t("No", self.lang))]
+        if fdef.type == "user":
+            people = await people_repo.members(self.session, fdef.role) if fdef.role else []
+            # Another dealer's staff are neither offered nor named on this organisation's case.
+            people = await access.reachable(self.session, people, loaded.company_id)
+            return [(str(u.id), u.name) for u in people]
+        return []
+
+    async def _current(
+        self, task: AnyTask, step_no: int | None
+    ) -> tuple[FormCase, dict[str, FieldDef], list[str], dict[str, Any], forms.Step | None]:
+        assert task.draft is not None
+        loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))
+        draft = copy.deepcopy(task.draft)
+        names = forms.asked(fields, names, draft["values"], loaded.data)
+        step = forms.next_step(fields, names, draft)
+        if step_no is not None and step_no >= 0 and step_no != step_stamp(step, draft):
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        return loaded, fields, names, draft, step
+
+    async def reasked(self, task: AnyTask, *, answering: bool = True) -> bool:
+        """The last question may not have reached the person (its send was uncertain or failed): ask it again
+        rather than take this message for its answer — it may answer a question they never saw. `answering`:
+        the person has just written (they are told their message was not recorded), not the scheduler's re-ask."""
+        if self.user.question_lost_at is None:
+            return False
+        if answering:
+            notice = "I am not sure my last question reached you, so your message was not recorded as its answer. " \
+                "Here is the question again, please answer it once more."
+        else:
+            notice = "I am not sure my last question reached you, so here it is again."
+        self.say(self.r.t(notice, self.lang))
+        await self.ask(task)
+        return True
+
+    def today(self) -> date:
+        return self.core.clock.now().astimezone(self.core.calendar.tz).date()
+
+
+def step_stamp(step: forms.Step | None, draft: dict[str, Any]) -> int:
+    """Which question a button belongs to, as a number that fits in callback data: the outcome and the
+    question's path; for the summary, the outcome and every answer — an old summary must not confirm
+    answers it did not show. (A counter of answers would repeat after «correct a field».)"""
+    if step is not None:
+        key = f"{draft.get('outcome')}|{step.path}"
+    else:
+        key = f"{draft.get('outcome')}|#summary|" + json.dumps(draft["values"], sort_keys=True, default=str)
+    return zlib.crc32(key.encode()) % 1_000_000_000
+
+
+def with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] | None:
+    """Stamp every form button with the step it belongs to."""
+    if not keyboard:
+        return keyboard
+
+    for row in keyboard.get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data and data.startswith("f:"):
+                parsed = FormCb.unpack(data)
+                button["callback_data"] = FormCb(
+                    action=parsed.action, task_id=parsed.task_id, arg=parsed.arg, step=step_no
+                ).pack()
+    return keyboard
