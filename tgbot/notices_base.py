@@ -1,0 +1,131 @@
+"""What every part of the chat's notifier (`tgbot.notifier.OutboxNotifier`) stands on: the renderer, the
+unit of work's session and people, the time of the change, the reader's channels (`services.channels`), a
+notification's Telegram message (the bot's wording or the admin's template over it), the variables templates get,
+and the files a message brings, sent as albums."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Outbox, User
+from flows.model import ProcessDef, TaskDef
+from flows.runtime import TaskState
+from services import outbox
+from services.cases.state import Loaded
+from services.channels import Channels
+from services.people import PeopleCache
+from services.wording import file_fields
+from tgbot.render import CardHead, Renderer
+
+
+def evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
+    """The fields whose files a task's card brings: those it attaches, those its text speaks of (a card that
+    lists the watches shows their photos), and, for a task that asks someone to judge (approve), every file
+    of the case — a verdict on evidence one cannot see is a guess."""
+    # They depend on the definition alone, and a task is given on many steps: found once per task definition
+    # (kept with the task's and the spec's objects, so an id reused after they are gone never matches).
+    hit = _EVIDENCE.get(id(tdef))
+    if hit is not None and hit[0] is spec and hit[1] is tdef:
+        return list(hit[2])
+    names = _evidence_fields(spec, tdef)
+    if len(_EVIDENCE) >= 1024:
+        _EVIDENCE.clear()
+    _EVIDENCE[id(tdef)] = (spec, tdef, tuple(names))
+    return names
+
+
+_EVIDENCE: dict[int, tuple[ProcessDef, TaskDef, tuple[str, ...]]] = {}
+
+
+def _evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
+    names = list(tdef.attach)
+    text = tdef.text
+    sources = list(text.values()) if isinstance(text, dict) else [text or ""]
+    for name in file_fields(spec):
+        mentioned = any(re.search(rf"\b{re.escape(name)}\b", source) for source in sources)
+        if name not in names and (mentioned or tdef.kind == "approve"):
+            names.append(name)
+    return names
+
+
+def send_files(
+    session: AsyncSession, chat_id: int, now: datetime, files: list[tuple[str, dict[str, Any]]], case_name: str
+) -> None:
+    """The files as albums (photos together, documents together), each captioned with what it is and whose
+    case it belongs to."""
+    items = [(ref["id"], ref.get("kind") or "document", f"{label} · {case_name}") for label, ref in files]
+    outbox.files(session, chat_id, now, items)
+
+
+class NoticesBase:
+    def __init__(self, renderer: Renderer, session: AsyncSession, people: PeopleCache, now: datetime) -> None:
+        self.renderer = renderer
+        self.session = session
+        self.people = people
+        self.now = now
+        self._carded: set[int] = set()  # tasks given a card in this unit of work
+        # Which channels each kind of notification goes by, per person (services/channels.py).
+        self.channels = Channels(session, now)
+
+    def _case_vars(self, loaded: Loaded, lang: str) -> dict[str, Any]:
+        return {"case_number": loaded.row.id, "case_title": self.renderer.case_name(loaded.state, lang)}
+
+    def _task_vars(self, loaded: Loaded, task: TaskState, lang: str) -> dict[str, Any]:
+        return {
+            **self._case_vars(loaded, lang),
+            "task": self.renderer.task_title(loaded.state.spec, task, lang),
+            "due": self.renderer.when(task.due_at) if task.due_at is not None else "",
+        }
+
+    async def _names(self, loaded: Loaded, extra: Iterable[int | None] = ()) -> dict[int, str]:
+        state = loaded.state
+        ids: set[int | None] = {state.initiator_id, state.responsible_id, *extra}
+        for task in state.tasks:
+            ids |= {task.assignee_id, task.done_by}
+        return await self.people.names(ids)
+
+    def _extra(self, loaded: Loaded) -> dict[str, Any]:
+        return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
+
+    def _taken(self, loaded: Loaded, task: TaskState) -> bool:
+        row = loaded.task_rows.get(task.id or 0)
+        return row is not None and row.claimed_at is not None
+
+    async def _telegram(
+        self,
+        kind: str,
+        user: User,
+        variables: dict[str, Any],
+        keyboard: dict[str, Any] | None,
+        *,
+        case_id: int | None = None,
+    ) -> Outbox:
+        """A notification's Telegram message: the bot's wording (`variables["text"]`), or the admin's template of
+        the kind in the person's language over it (services/channels.py)."""
+        text, mode = await self.channels.telegram(kind, user, self.renderer.tr.lang(user.language), variables)
+        return outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=case_id, parse_mode=mode)
+
+    def _card_heads(self, loaded: Loaded, task: TaskState) -> Callable[[str | None], CardHead]:
+        """The shared part of the task's card per reader's language, rendered on first use: the readers of one
+        card (a role's members, or the holders of its cards) get the same words, and its template's context
+        and text are not built again for each of them."""
+        heads: dict[str, CardHead] = {}
+
+        def head(lang: str | None) -> CardHead:
+            key = self.renderer.tr.lang(lang)
+            found = heads.get(key)
+            if found is None:
+                found = heads[key] = self.renderer.task_card_head(loaded.state, task, lang, self._extra(loaded))
+            return found
+
+        return head
+
+    def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
+        state = loaded.state
+        files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
+        send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language))

@@ -1,0 +1,188 @@
+"""Notices about a case: the engine's notices (a definition's text, the case closed, reminders, overdue tasks and
+escalations), a task handed over or its deadline moved, the stage changed, a list of cases, a step that failed (the
+person and the admins told) and a draft closed for age."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from db.models import Case, User
+from flows.runtime import Notify, TaskState
+from services import outbox
+from services import people as people_repo
+from services.cases.state import Loaded
+from tgbot.notices_base import NoticesBase
+
+
+class CaseNotices(NoticesBase):
+    async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
+        names = await self._names(loaded)
+        kind = NOTICE_KINDS.get(effect.kind, "notify")
+        # The notice's words per reader's language, worded for the first reader of each: its text (a template
+        # of the definition) and its variables are the same for all the others.
+        worded: dict[str, tuple[str, dict[str, Any] | None, dict[str, Any]]] = {}
+        for user in recipients:
+            lang = self.renderer.tr.lang(user.language)
+            if lang not in worded:
+                text, keyboard = self._notice(loaded, effect, user.language, names)
+                if effect.task is not None:
+                    shared = self._task_vars(loaded, effect.task, user.language)
+                    holder = names.get(effect.task.assignee_id or 0)
+                    shared["holder"] = holder or self.renderer.role(effect.task.role, user.language)
+                else:
+                    shared = self._case_vars(loaded, user.language)
+                worded[lang] = text, keyboard, shared
+            text, keyboard, shared = worded[lang]
+            plan = await self.channels.plan(kind, user)
+            variables = {**shared, "text": text}
+            row = None
+            if plan.telegram:
+                row = await self._telegram(kind, user, variables, keyboard)
+                self._send_files(loaded, user, effect.attach)
+            await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
+
+    def _notice(
+        self, loaded: Loaded, effect: Notify, lang: str, names: dict[int, str]
+    ) -> tuple[str, dict[str, Any] | None]:
+        renderer, state = self.renderer, loaded.state
+        case_name = renderer.case_name(state, lang)
+        if effect.kind == "text":
+            body = renderer.template(effect.text, state.spec, state.data, lang, self._extra(loaded))
+            return f"🔔 {case_name}\n{body}", renderer.case_button(loaded.row.id, lang)
+        if effect.kind == "closed":
+            stage = renderer.stage_title(state.spec, state.stage, lang)
+            return renderer.t("🏁 Case closed: %(case)s — %(stage)s", lang, case=case_name, stage=stage), None
+        assert effect.task is not None
+        task = effect.task
+        title = renderer.task_title(state.spec, task, lang)
+        when = renderer.when(task.due_at)
+        if effect.kind == "reminder":
+            reminder = renderer.t(
+                "⏰ Reminder: «%(task)s» is due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
+            )
+            return reminder, None
+        if effect.kind == "overdue":
+            overdue = renderer.t(
+                "⚠️ Overdue: «%(task)s» was due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
+            )
+            return overdue, None
+        holder = names.get(task.assignee_id or 0) or renderer.t("role %(r)s", lang, r=renderer.role(task.role, lang))
+        return (
+            renderer.t(
+                "⚠️ Escalation: «%(task)s» is overdue (due %(when)s), it is with %(who)s.\n%(case)s",
+                lang,
+                task=title,
+                when=when,
+                who=holder,
+                case=case_name,
+            ),
+            renderer.escalation_buttons(task, loaded.row.id, lang),
+        )
+
+    async def task_handed_over(
+        self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User | None
+    ) -> None:
+        r, lang = self.renderer, previous.language
+        title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
+        if by is None:
+            text = r.t(
+                "↪️ An administrator handed «%(task)s» over to %(who)s; it is no longer yours.\n%(case)s",
+                lang,
+                task=title,
+                who=holder.name,
+                case=case,
+            )
+        elif holder.id == by.id:
+            text = r.t("↪️ %(by)s took over «%(task)s» from you.\n%(case)s", lang, by=by.name, task=title, case=case)
+        else:
+            text = r.t(
+                "↪️ %(by)s handed «%(task)s» over to %(who)s; it is no longer yours.\n%(case)s",
+                lang,
+                by=by.name,
+                task=title,
+                who=holder.name,
+                case=case,
+            )
+        outbox.message(self.session, previous.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
+        r, lang = self.renderer, holder.language
+        text = r.t(
+            "🗓 %(by)s moved the deadline of «%(task)s» to %(when)s. Reason: %(reason)s\n%(case)s",
+            lang,
+            by=by.name,
+            task=r.task_title(loaded.state.spec, task, lang),
+            when=r.when(task.due_at),
+            reason=reason,
+            case=r.case_name(loaded.state, lang),
+        )
+        outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def stage_changed(self, loaded: Loaded, user: User) -> None:
+        state, r, lang = loaded.state, self.renderer, user.language
+        steps = [
+            r.t("«%(task)s» — due %(when)s", lang, task=r.task_title(state.spec, t, lang), when=r.when(t.due_at))
+            if t.due_at is not None
+            else f"«{r.task_title(state.spec, t, lang)}»"
+            for t in state.open_tasks()
+        ]
+        text = r.t(
+            "📍 %(case)s: now «%(stage)s».",
+            lang,
+            case=r.case_name(state, lang),
+            stage=r.stage_title(state.spec, state.stage, lang),
+        )
+        if steps:
+            text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
+        plan = await self.channels.plan("stage_change", user)
+        variables = {**self._case_vars(loaded, lang), "stage": r.stage_title(state.spec, state.stage, lang)}
+        variables["text"] = text
+        row = None
+        if plan.telegram:
+            buttons = r.stage_line_buttons(loaded.row.id, lang)
+            row = await self._telegram("stage_change", user, variables, buttons, case_id=loaded.row.id)
+        await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
+
+    async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
+        body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
+        outbox.message(self.session, user.tg_id, body, self.now)
+
+    async def step_failed(self, case: Case | None, step: str, error: str, person: User | None) -> None:
+        t = self.renderer.t
+        if person is not None:
+            text = t(
+                "This step could not be completed because of an error on our side. Nothing you entered is lost; "
+                "the admins have been told and will let you know when you can go on.",
+                person.language,
+            )
+            outbox.message(self.session, person.tg_id, text, self.now)
+        for admin in await people_repo.admins(self.session):
+            lang = admin.language
+            where = t("case №%(id)s", lang, id=case.id) if case is not None else t("no case", lang)
+            text = t(
+                "⚠️ A step failed and needs attention: %(where)s, step «%(step)s».\nError: %(error)s\n"
+                "Fix the data or load a corrected definition, then press «Retry».",
+                lang,
+                where=where,
+                step=step,
+                error=error,
+            )
+            keyboard = self.renderer.retry_button(case.id, lang) if case is not None else None
+            outbox.message(self.session, admin.tg_id, text, self.now, keyboard)
+
+    async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
+        lang = author.language
+        text = self.renderer.t(
+            "📝 Your request «%(process)s» was started more than %(days)s days ago and never finished, "
+            "so it is closed. Start it again from the menu when you need it.",
+            lang,
+            process=self.renderer.local(loaded.state.spec.title, lang),
+            days=days,
+        )
+        outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
+
+
+# The kind of notification (services/channels.py) each of the engine's notices is.
+NOTICE_KINDS = {"text": "notify", "closed": "notify", "reminder": "reminder", "overdue": "reminder",
+                "escalation": "escalation"}  # fmt: skip

@@ -1,0 +1,93 @@
+"""Notices about a case's items (each on its own track): an item's card shown and edited as the item moves, its
+reminder, a move not approved, and its history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from db.models import User
+from flows.items import item_state
+from services import outbox
+from services.cases.state import Loaded
+from tgbot.callbacks import ItemCb
+from tgbot.notices_base import NoticesBase
+
+
+class ItemNotices(NoticesBase):
+    async def item_shown(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> dict[int, int]:
+        rows = {}
+        for user in recipients:
+            text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
+            rows[user.id] = outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=loaded.row.id)
+        if rows:
+            await outbox.flush(self.session)  # the cards' ids are kept with the case, to edit them when the item moves
+        return {user_id: row.id for user_id, row in rows.items()}
+
+    async def item_changed(self, loaded: Loaded, name: str, index: int, cards: dict[str, Any]) -> None:
+        people = await self.people.users([int(user_id) for user_id in cards])
+        for user_id, outbox_id in cards.items():
+            user = people.get(int(user_id))
+            if user is None or not isinstance(outbox_id, int):
+                continue
+            text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
+            payload: dict[str, Any] = {"text": text}
+            if keyboard:
+                payload["reply_markup"] = keyboard
+            outbox.enqueue(
+                self.session,
+                chat_id=user.tg_id,
+                method="editMessageText",
+                payload=payload,
+                now=self.now,
+                ref_id=outbox_id,
+                case_id=loaded.row.id,
+            )
+
+    async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
+        state = loaded.state
+        for user in recipients:
+            lang = user.language
+            text = self.renderer.t(
+                "⏰ «%(item)s» is still at «%(stage)s».\n%(case)s",
+                lang,
+                item=self.renderer.item_title(state, name, index, lang),
+                stage=self.renderer.item_stage_title(state, name, _item_stage(state.data, name, index), lang),
+                case=self.renderer.case_name(state, lang),
+            )
+            plan = await self.channels.plan("reminder", user)  # an item's reminder is a reminder too
+            variables = {**self._case_vars(loaded, lang), "task": self.renderer.item_title(state, name, index, lang)}
+            variables.update(due="", text=text)
+            row = None
+            if plan.telegram:
+                card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+                button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
+                row = await self._telegram("reminder", user, variables, button, case_id=loaded.row.id)
+            await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
+
+    async def item_rejected(self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User) -> None:
+        state, lang = loaded.state, user.language
+        text = self.renderer.t(
+            "✖️ «%(item)s» will not go to «%(stage)s»: not approved. Reason: %(reason)s\n%(case)s",
+            lang,
+            item=self.renderer.item_title(state, name, index, lang),
+            stage=self.renderer.item_stage_title(state, name, to, lang),
+            reason=reason,
+            case=self.renderer.case_name(state, lang),
+        )
+        card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+        button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
+        outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+
+    async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
+        state = loaded.state
+        by = [h.get("by") for h in (item_state(state.data, name, index) or {}).get("history") or []]
+        names = await self._names(loaded, [b for b in by if isinstance(b, int)])
+        text = self.renderer.item_history(state, name, index, user.language, names)
+        outbox.message(self.session, user.tg_id, text, self.now, case_id=loaded.row.id)
+
+
+def _item_stage(data: dict[str, Any], name: str, index: int) -> str | None:
+    state = item_state(data, name, index)
+    stage = state.get("stage") if state else None
+    return stage if isinstance(stage, str) else None
