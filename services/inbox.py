@@ -128,12 +128,12 @@ def _store() -> Any:
 _STORE = _store()
 
 
-async def store_leased(connection: AsyncConnection, update: Incoming, now: datetime) -> bool:
+async def store_leased(connection: AsyncConnection, update: Incoming, now: datetime) -> bool | None:
     """PostgreSQL, webhook workers: `store` for one update, leased to this worker in the INSERT itself when its
     person has no older update pending — so the worker that received it hands it straight to its handler,
     without a pass (`lease`) to find it. True when it was stored and leased (its handling is this worker's to
-    start); False for a repeated update (stored before) or one behind an older pending update of its person
-    (left to the passes, which start it in its turn). The lease is no claim: `take` still decides."""
+    start); False for one stored behind an older pending update of its person (left to the passes, which start
+    it in its turn); None for a repeated update (stored before). The lease is no claim: `take` still decides."""
     row = {
         "update_id": update.update_id,
         "person_id": update.person_id,
@@ -144,8 +144,8 @@ async def store_leased(connection: AsyncConnection, update: Incoming, now: datet
         "not_before": wall_clock() + LEASE,
     }
     result = await connection.execute(_STORE_LEASED, {"rows": rows_json([row])})
-    leased = result.first()
-    return bool(leased and leased[0])
+    stored = result.first()
+    return None if stored is None else bool(stored[0])
 
 
 def _store_leased() -> Any:

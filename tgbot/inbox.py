@@ -95,6 +95,7 @@ class InboxProcessor:
         self._unstarted: list[int] = []
         self._running: dict[int, int] = {}  # person -> the update their worker is on
         self._next: dict[int, inbox.Due] = {}  # person -> their next update, found due while their worker finished
+        self._behind: set[int] = set()  # received here, stored behind an older pending update, not started yet
 
     def notify(self) -> None:
         self._wake.set()
@@ -126,8 +127,12 @@ class InboxProcessor:
             return
         async with self._single_statements().begin() as connection:
             leased = await inbox.store_leased(connection, rows[0], self.core.clock.now())
+        if leased is None:
+            return  # a repeat: stored before, handled (or being handled) by whoever has it
         if not leased:
-            self.notify()  # behind an older update of the person (or a repeat): a pass starts it in its turn
+            # Behind an older update of the person, still pending: a pass starts it in its turn — the one this
+            # worker runs when it next finishes an update (`_person`), unless a claim chains it first.
+            self._behind.add(rows[0].update_id)
             return
         item = inbox.Due(rows[0].person_id, rows[0].update_id, raw)
         if self._stopping:
@@ -149,8 +154,13 @@ class InboxProcessor:
                     await self.reask_lost_questions()
             except Exception:  # the database may be away for a moment; the rows wait for us
                 log.exception("inbox pass failed")
-            with contextlib.suppress(asyncio.TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                # A timed pass: what this worker stored behind others and is due by now is found by it (or by
+                # another worker's); the rest are due only once their person's older update is done, by whoever
+                # finishes it, or by the next timed pass.
+                self._behind.clear()
             self._wake.clear()
 
     async def drain(self) -> None:
@@ -171,6 +181,7 @@ class InboxProcessor:
             self._start(item)
 
     def _start(self, item: inbox.Due) -> None:
+        self._behind.discard(item.update_id)
         self._running[item.person_id] = item.update_id
         self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
 
@@ -194,7 +205,12 @@ class InboxProcessor:
             else:
                 if following is not None and self.shared:
                     self._unstarted.append(following.update_id)
-                self._wake.set()  # others of this person may have arrived meanwhile
+                # Others of this person may have arrived meanwhile. A worker sharing the inbox knows: what it
+                # received was either started at once or stored behind an older update (`_behind`); the updates
+                # other workers stored behind this one are theirs to look for, and every worker's timed pass
+                # finds whatever is left.
+                if not self.shared or self._behind:
+                    self._wake.set()
 
     async def _follow(self, chained: inbox.Due) -> None:
         """The person's next update, leased to this worker with the claim of their previous one: started when that
