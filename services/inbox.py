@@ -28,12 +28,15 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     cast,
     exists,
     func,
     literal_column,
+    null,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -123,6 +126,52 @@ def _store() -> Any:
 
 
 _STORE = _store()
+
+
+async def store_leased(connection: AsyncConnection, update: Incoming, now: datetime) -> bool | None:
+    """PostgreSQL, webhook workers: `store` for one update, leased to this worker in the INSERT itself when its
+    person has no older update pending — so the worker that received it hands it straight to its handler,
+    without a pass (`lease`) to find it. True when it was stored and leased (its handling is this worker's to
+    start); False for one stored behind an older pending update of its person (left to the passes, which start
+    it in its turn); None for a repeated update (stored before). The lease is no claim: `take` still decides."""
+    row = {
+        "update_id": update.update_id,
+        "person_id": update.person_id,
+        "payload": update.payload,
+        "status": InboxStatus.PENDING,
+        "attempts": 0,
+        "received_at": now,
+        "not_before": wall_clock() + LEASE,
+    }
+    result = await connection.execute(_STORE_LEASED, {"rows": rows_json([row])})
+    stored = result.first()
+    return None if stored is None else bool(stored[0])
+
+
+def _store_leased() -> Any:
+    """INSERT … SELECT FROM json_populate_recordset(:rows), `not_before` kept (the lease) only when no older update
+    of the person is pending, ON CONFLICT (update_id) DO NOTHING RETURNING whether it was leased."""
+    table: Table = InboxUpdate.__table__  # type: ignore[assignment]
+    older = table.alias("older")
+    source = text("json_populate_recordset(NULL::inbox, CAST(:rows AS json)) AS r").bindparams(
+        bindparam("rows", type_=Text())
+    )
+    person: Any = literal_column('r."person_id"')
+    update_id: Any = literal_column('r."update_id"')
+    behind = exists().where(
+        older.c.person_id == person, older.c.update_id < update_id, older.c.status == InboxStatus.PENDING
+    )
+    lease_until = case((behind, null()), else_=literal_column('r."not_before"'))
+    query: Any = select(*(literal_column(f'r."{name}"') for name in _STORED), lease_until).select_from(source)
+    return (
+        pg_insert(table)
+        .from_select([*_STORED, "not_before"], query)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(table.c.not_before.is_not(None))
+    )
+
+
+_STORE_LEASED = _store_leased()
 _STORE_SQLITE = sqlite_insert(InboxUpdate).on_conflict_do_nothing(index_elements=["update_id"])
 
 
@@ -263,6 +312,56 @@ def _take_with_person() -> Select[Any]:
 
 
 _TAKE_WITH_PERSON = _take_with_person()
+
+
+async def take_with_person_and_next(
+    session: AsyncSession, update_id: int, tg_id: int, now: datetime
+) -> tuple[PersonRead | None, Due | None]:
+    """`take_with_person` for webhook workers: the same statement also leases to this worker the person's next
+    pending update, if one is stored already, and reads it — so once this transaction commits, the worker starts
+    it at once instead of a pass finding it. The lease is the transaction's: a rollback gives it back with the
+    claim. (None, None) when the update is not this transaction's to handle."""
+    connection = await session.connection()
+    rows = (
+        await connection.execute(
+            _TAKE_WITH_PERSON_AND_NEXT, {"uid": update_id, "now": now, "tg": tg_id, "until": wall_clock() + LEASE}
+        )
+    ).all()
+    if not rows or not rows[0][0]:
+        return None, None
+    first = rows[0]
+    following = Due(int(first[1]), int(first[2]), first[3]) if first[2] is not None else None
+    return people.person_of_rows(session, rows, offset=4), following
+
+
+def _take_with_person_and_next() -> Select[Any]:
+    inbox: Table = InboxUpdate.__table__  # type: ignore[assignment]
+    taken = _take().returning(inbox.c.update_id, inbox.c.person_id).cte("taken")
+    later = inbox.alias("later")
+    next_id = (
+        select(func.min(later.c.update_id))
+        .select_from(taken.join(later, later.c.person_id == taken.c.person_id))
+        .where(later.c.update_id > taken.c.update_id, later.c.status == InboxStatus.PENDING)
+        .scalar_subquery()
+    )
+    following = (
+        update(inbox)
+        .where(inbox.c.update_id == next_id, inbox.c.status == InboxStatus.PENDING)
+        .values(not_before=bindparam("until", type_=inbox.c.not_before.type))
+        .returning(inbox.c.person_id, inbox.c.update_id, cast(inbox.c.payload, Text).label("payload"))
+        .cte("following")
+    )
+    # One row whatever `following` holds: the count of the claim outer-joined to the (at most one) leased next.
+    one = select(select(func.count()).select_from(taken).scalar_subquery().label("taken")).subquery("one")
+    head = (
+        select(one.c.taken, following.c.person_id, following.c.update_id, following.c.payload)
+        .select_from(one.outerjoin(following, true()))
+        .subquery("claim")
+    )
+    return people.person_query(lock=True, claim=head)
+
+
+_TAKE_WITH_PERSON_AND_NEXT = _take_with_person_and_next()
 
 
 async def failed_attempt(

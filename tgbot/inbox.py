@@ -95,6 +95,7 @@ class InboxProcessor:
         self._unstarted: list[int] = []
         self._running: dict[int, int] = {}  # person -> the update their worker is on
         self._next: dict[int, inbox.Due] = {}  # person -> their next update, found due while their worker finished
+        self._behind: set[int] = set()  # received here, stored behind an older pending update, not started yet
 
     def notify(self) -> None:
         self._wake.set()
@@ -116,6 +117,33 @@ class InboxProcessor:
             self.notify()
         return new
 
+    async def receive(self, payload: dict[str, Any], raw: str) -> None:
+        """One update from the webhook. A worker sharing the inbox stores it leased to itself when its person has
+        nothing older pending (`inbox.store_leased`), and hands it straight to its handler: no pass reads it back.
+        Otherwise (behind an older update, a repeat, or not handling here) it is stored as ever, for the passes."""
+        rows = incoming([payload])
+        if not (self.shared and self.handling and not self._stopping and rows):
+            await self.store([payload])
+            return
+        async with self._single_statements().begin() as connection:
+            leased = await inbox.store_leased(connection, rows[0], self.core.clock.now())
+        if leased is None:
+            return  # a repeat: stored before, handled (or being handled) by whoever has it
+        if not leased:
+            # Behind an older update of the person, still pending: a pass starts it in its turn — the one this
+            # worker runs when it next finishes an update (`_person`), unless a claim chains it first.
+            self._behind.add(rows[0].update_id)
+            return
+        item = inbox.Due(rows[0].person_id, rows[0].update_id, raw)
+        if self._stopping:
+            self._unstarted.append(item.update_id)
+        elif item.person_id not in self._busy:
+            self._start(item)
+        elif self._next.get(item.person_id) is None:
+            self._next[item.person_id] = item  # their previous update is committed; its worker is finishing
+        else:
+            await self._release([item.update_id])
+
     async def run(self) -> None:
         swept = time.monotonic()
         while not self._stopping:
@@ -126,8 +154,13 @@ class InboxProcessor:
                     await self.reask_lost_questions()
             except Exception:  # the database may be away for a moment; the rows wait for us
                 log.exception("inbox pass failed")
-            with contextlib.suppress(asyncio.TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                # A timed pass: what this worker stored behind others and is due by now is found by it (or by
+                # another worker's); the rest are due only once their person's older update is done, by whoever
+                # finishes it, or by the next timed pass.
+                self._behind.clear()
             self._wake.clear()
 
     async def drain(self) -> None:
@@ -148,6 +181,7 @@ class InboxProcessor:
             self._start(item)
 
     def _start(self, item: inbox.Due) -> None:
+        self._behind.discard(item.update_id)
         self._running[item.person_id] = item.update_id
         self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
 
@@ -157,7 +191,9 @@ class InboxProcessor:
         try:
             async with self._slots:
                 if not self._stopping:
-                    await self.handle(item.update_id, item.payload)
+                    chained = await self.handle(item.update_id, item.payload)
+                    if chained is not None:
+                        await self._follow(chained)
                 elif self.shared:
                     self._unstarted.append(item.update_id)  # leased, never started: given back at `stop`
         finally:
@@ -169,23 +205,50 @@ class InboxProcessor:
             else:
                 if following is not None and self.shared:
                     self._unstarted.append(following.update_id)
-                self._wake.set()  # others of this person may have arrived meanwhile
+                # Others of this person may have arrived meanwhile. A worker sharing the inbox knows: what it
+                # received was either started at once or stored behind an older update (`_behind`); the updates
+                # other workers stored behind this one are theirs to look for, and every worker's timed pass
+                # finds whatever is left.
+                if not self.shared or self._behind:
+                    self._wake.set()
 
-    async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
+    async def _follow(self, chained: inbox.Due) -> None:
+        """The person's next update, leased to this worker with the claim of their previous one: started when that
+        one's worker ends. (A pass cannot have queued another one meanwhile — the leased one holds the person's
+        later updates back — but if one is there, the older goes first and the other is given back.)"""
+        queued = self._next.get(chained.person_id)
+        if queued is not None and queued.update_id != chained.update_id:
+            first, other = sorted((queued, chained), key=lambda due: due.update_id)
+            self._next[chained.person_id] = first
+            await self._release([other.update_id])
+            return
+        self._next[chained.person_id] = chained
+
+    async def _release(self, update_ids: list[int]) -> None:
+        """Give leased updates back to every worker at once (`inbox.release`)."""
+        async with self._single_statements().begin() as connection:
+            await inbox.release(connection, update_ids)
+
+    async def handle(self, update_id: int, payload: dict[str, Any]) -> inbox.Due | None:
+        """Feed one update to the dispatcher. A worker sharing the inbox gets back the person's next update when
+        the claim leased it too (`inbox.take_with_person_and_next`): it is this worker's to start next."""
         try:
             update = Update.model_validate(payload, context={"bot": self.bot})
         except Exception as error:  # not an update we can read: parking it beats retrying it for ever
             log.error("update %s cannot be read: %s", update_id, error)
             async with self.core.sessionmaker() as session, session.begin():
                 await inbox.give_up(session, update_id, f"unreadable update: {error}", self.core.clock.now())
-            return
+            return None
         declined: set[int] = set()  # filled by `DbSessionMiddleware` when the claim finds it not this one's turn
-        await self.dispatcher.feed_update(self.bot, update, inbox_update_id=update_id, inbox_declined=declined)
+        following: list[inbox.Due] | None = [] if self.shared else None  # filled once the update has committed
+        await self.dispatcher.feed_update(
+            self.bot, update, inbox_update_id=update_id, inbox_declined=declined, inbox_following=following
+        )
         if declined and self.shared:
             # Done elsewhere already, or an older update of the person came in after this one was leased (another
             # worker received it): given back at once, so it follows that one instead of waiting out the lease.
-            async with self._single_statements().begin() as connection:
-                await inbox.release(connection, list(declined))
+            await self._release(list(declined))
+        return following[0] if following else None
 
     async def reask_lost_questions(self, older_than: timedelta = REASK_AFTER) -> int:
         """A form question that may not have arrived, and the person has not written since: ask it again."""
@@ -222,9 +285,11 @@ class InboxProcessor:
                 await asyncio.wait_for(asyncio.shield(task), timeout=5)
         if self._unstarted:
             # A worker going away (a deploy) gives its leases back: the other workers need not wait them out.
-            with contextlib.suppress(Exception):
-                async with self._single_statements().begin() as connection:
-                    await inbox.release(connection, self._unstarted)
+            try:
+                await self._release(self._unstarted)
+            except Exception:  # they are not lost: the other workers take them when the lease runs out
+                log.exception("giving back %d leased updates at stop failed; they wait out their lease (%s)",
+                              len(self._unstarted), inbox.LEASE)
             self._unstarted = []
 
 
@@ -291,18 +356,20 @@ class Poller:
 
 
 def webhook_handler(processor: InboxProcessor, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Telegram's POST: 200 only once the update is committed; a repeated update_id is stored once."""
+    """Telegram's POST: 200 only once the update is committed; a repeated update_id is stored once. A worker that
+    shares the inbox starts the update it stored itself, without a pass (`InboxProcessor.receive`)."""
 
     async def handle(request: web.Request) -> web.Response:
         if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
             return web.Response(status=401)
         try:
-            payload = json.loads(await request.read())
+            raw = (await request.read()).decode()
+            payload = json.loads(raw)
         except ValueError:
             return web.Response(status=400)
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return web.Response(status=400)
-        await processor.store([payload])
+        await processor.receive(payload, raw)
         return web.Response()
 
     return handle

@@ -165,6 +165,9 @@ class DbSessionMiddleware(BaseMiddleware):
             await self._failed(inbox_id, error, event, data)  # counted like any failure: retried, then parked
             return None
         attention.current_step.set(attention.StepRecord())
+        # The processor's list for the person's next update, leased with this one's claim; given only once committed.
+        following: list[inbox.Due] | None = data.get("inbox_following")
+        chained: inbox.Due | None = None
         async with self.core.sessionmaker() as session:
             data["after_commit"] = []
             try:
@@ -174,7 +177,12 @@ class DbSessionMiddleware(BaseMiddleware):
                     # `User` of the session, the form's task and case as plain rows (read once for the update).
                     person = people.PersonRead()
                     if inbox_id is not None and tg_user is not None and not self.core.sqlite:
-                        took = await inbox.take_with_person(session, inbox_id, tg_user.id, self.core.clock.now())
+                        if following is not None:  # a webhook worker: the person's next update leased with the claim
+                            took, chained = await inbox.take_with_person_and_next(
+                                session, inbox_id, tg_user.id, self.core.clock.now()
+                            )
+                        else:
+                            took = await inbox.take_with_person(session, inbox_id, tg_user.id, self.core.clock.now())
                         if took is None:
                             data.get("inbox_declined", set()).add(inbox_id)
                             return None  # handled already (a redelivery), or an older update of this person is first
@@ -205,6 +213,8 @@ class DbSessionMiddleware(BaseMiddleware):
                 await self._failed(inbox_id, error, event, data)
                 return None
             self.core.outbox_written()
+            if chained is not None and following is not None:
+                following.append(chained)
             for deferred in data.get("after_commit", []):
                 with contextlib.suppress(Exception):  # an expired button answer is not worth an error
                     await deferred()
