@@ -208,6 +208,15 @@ class OutboxSender:
         # Chats with a claimed row whose outcome is not written yet: one message at a time per chat.
         self.in_flight: set[int] = set()
         self.outcomes: list[_Outcome] = []  # answered, not yet written
+        # Chats whose next row the last pass left waiting because the chat was busy: their answer starts the next
+        # pass at once. Any other answer's outcome waits (at most `poll_interval`) for the next pass that claims,
+        # so a message costs one transaction, not a claim and an outcome pass of its own.
+        self.waiting_chats: set[int] = set()
+        self._outcome_timer: asyncio.TimerHandle | None = None
+        # A full pass (outcomes, the queue's read, the claim) is wanted: a new row, an answer whose chat has its next
+        # row waiting, a row put back. Otherwise answers only need their outcomes written, without the queue.
+        self._pass_wanted = True
+        self._pass_due = 0.0  # time.monotonic() of the next full pass at the latest (a row's not_before, the poll)
         self.wakeup = asyncio.Event()
         self.stats = {"sent": 0, "retry_after": 0, "network_retries": 0, "failed": 0, "uncertain": 0}
         self._stopping = False
@@ -216,6 +225,7 @@ class OutboxSender:
 
     def notify(self) -> None:
         """Called after a transaction that wrote outbox rows, so delivery starts without waiting a poll."""
+        self._pass_wanted = True
         self.wakeup.set()
 
     async def _hold_liveness(self) -> None:
@@ -329,12 +339,17 @@ class OutboxSender:
             # must start the next pass at once instead of being lost until the poll.
             self.wakeup.clear()
             try:
-                wait = await self.dispatch(tasks)
+                if self._pass_wanted or time.monotonic() >= self._pass_due:
+                    self._pass_wanted = False
+                    self._pass_due = time.monotonic() + await self.dispatch(tasks)
+                else:
+                    # Only answers whose chats have nothing waiting: their outcomes, without reading the queue.
+                    await self.flush()
             except Exception:  # the sender must outlive a bad row or a database hiccup
                 log.exception("outbox: dispatch failed")
-                wait = 1.0
+                self._pass_due = time.monotonic() + 1.0
             try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
+                await asyncio.wait_for(self.wakeup.wait(), timeout=max(0.0, self._pass_due - time.monotonic()))
             except TimeoutError:
                 pass
         if tasks:
@@ -348,6 +363,11 @@ class OutboxSender:
             await self._liveness.close()
             self._liveness = None
 
+    def _outcomes_due(self) -> None:
+        self._outcome_timer = None
+        if self.outcomes:
+            self.wakeup.set()
+
     def stop(self) -> None:
         self._stopping = True
         self.wakeup.set()
@@ -358,11 +378,9 @@ class OutboxSender:
         if not outcomes:
             return
         try:
+            # Without the passes' lock: the rows leave `sending` for good (sent, failed, uncertain), and a pass of
+            # another worker sees their chats busy or free, either of which holds (nothing of theirs is claimed).
             async with self.sessionmaker() as session, session.begin():
-                if (await session.connection()).dialect.name == "postgresql":
-                    # One pass at a time across workers: reading what is pending and what is being sent, then
-                    # claiming, must be one consistent step or two workers could send one chat's rows out of order.
-                    await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
                 await self._write_outcomes(session, outcomes)
         except BaseException:
             self.outcomes[:0] = outcomes
@@ -419,8 +437,11 @@ class OutboxSender:
         """The pending rows to send now within the limits (the first pending row of each free chat)."""
         seen: set[int] = set()
         chosen: list[int] = []
+        self.waiting_chats = waiting = set()
         for row_id, chat_id, not_before, channel in rows:
             if chat_id in seen or chat_id in busy_chats:
+                if chat_id in busy_chats:
+                    waiting.add(chat_id)
                 continue
             seen.add(chat_id)  # one message at a time per chat keeps their order
             if not_before is not None and not_before > now:
@@ -537,7 +558,17 @@ class OutboxSender:
             outcome = self._outcome(row, OutboxStatus.UNCERTAIN, error=f"{type(exc).__name__}: {exc}")
         (self.sms_limiter if row.channel == SMS else self.limiter).answered(row.chat_id)
         self.outcomes.append(outcome)
-        self.wakeup.set()
+        if (
+            row.chat_id in self.waiting_chats
+            or outcome.undelivered is not None
+            or outcome.values["status"] == OutboxStatus.PENDING
+        ):
+            # The chat's next row goes out with this outcome's write (or the row itself is due again).
+            self._pass_wanted = True
+            self.wakeup.set()
+        elif self._outcome_timer is None:
+            # Written with the next pass that claims (a new row's notify), or after `poll_interval` at the latest.
+            self._outcome_timer = asyncio.get_running_loop().call_later(self.poll_interval, self._outcomes_due)
 
     def _outcome(
         self,
