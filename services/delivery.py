@@ -440,8 +440,7 @@ class OutboxSender:
         self.waiting_chats = waiting = set()
         for row_id, chat_id, not_before, channel in rows:
             if chat_id in seen or chat_id in busy_chats:
-                if chat_id in busy_chats:
-                    waiting.add(chat_id)
+                waiting.add(chat_id)  # behind a row of its chat in flight or chosen now: its answer starts a pass
                 continue
             seen.add(chat_id)  # one message at a time per chat keeps their order
             if not_before is not None and not_before > now:
