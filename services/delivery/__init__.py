@@ -1,0 +1,40 @@
+"""Delivery of the outbox (`services.outbox`): rows written in the same transaction as the change that caused
+them are delivered by `OutboxSender` within Telegram's limits, once.
+
+Delivery guarantees:
+- a row is claimed (pending -> sending, committed) before the request, so two workers never send it twice;
+- a 429 puts it back with `not_before = now + retry_after`; a refused connection (nothing reached Telegram)
+  retries with backoff; edits are idempotent and always retried;
+- a timeout or a connection lost after the request left is ambiguous, so a new message is marked `uncertain`,
+  not sent again:
+  sending twice is worse for people than a rare lost message, which the admin panel lists.
+- a row left in `sending` by a crashed worker (its liveness lock is free on PostgreSQL, or it was claimed
+  longer ago than the lease) is marked `uncertain`, for the same reason; other workers' live rows are left
+  alone. A task card among them is sent afresh and a form question is asked again: work must not wait in
+  silence behind a message whose fate is unknown.
+- per chat, one message at a time across all workers: a chat with a row `sending` anywhere is busy.
+"""
+
+from services.delivery.base import (
+    LIVENESS,
+    MAX_ATTEMPTS,
+    SENDING_LEASE,
+    SMS_MAX_ATTEMPTS,
+    SMS_MAX_PAUSE,
+    DocumentRenderer,
+)
+from services.delivery.limits import RateLimiter
+from services.delivery.sender import OutboxSender
+from services.delivery.telegram import RawSendMessage
+
+__all__ = [
+    "LIVENESS",
+    "MAX_ATTEMPTS",
+    "SENDING_LEASE",
+    "SMS_MAX_ATTEMPTS",
+    "SMS_MAX_PAUSE",
+    "DocumentRenderer",
+    "OutboxSender",
+    "RateLimiter",
+    "RawSendMessage",
+]

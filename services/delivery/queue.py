@@ -1,0 +1,153 @@
+"""The outbox as the sender reads and writes it: what waits and which chats are busy (one statement), the claim
+(pending -> sending, one `UPDATE … RETURNING`) with the rows its requests need, and the outcomes (one executemany).
+Core statements built once: the ORM's loading and unit of work cost more than the rest of a pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import CompoundSelect, Integer, Table, bindparam, literal, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Outbox, StoredFile, TaskCard, User
+from flows.status import OutboxStatus, transition
+from services.delivery.base import SenderBase, _Claimed, _Outcome
+from services.files import NOT_RENDERED
+
+
+class QueueMixin(SenderBase):
+    async def _claim(self, session: AsyncSession, ids: list[int]) -> list[_Claimed]:
+        """pending -> sending for `ids` in one statement; a row another worker took first is not returned."""
+        # A Core statement built once, on the session's connection: the ORM's bulk UPDATE … RETURNING cost more than
+        # the rest of the pass. The rows come back as plain `Outbox` objects outside the session (nothing loads or
+        # flushes them; they carry the claimed values to the request and its outcome).
+        connection = await session.connection()
+        result = await connection.execute(_CLAIM, {"ids": ids, "now": self.clock.now(), "key": self.key})
+        rows = {row.id: Outbox(**row._mapping) for row in result.all()}
+        ref_ids = {row.ref_id for row in rows.values() if row.ref_id}
+        refs = (
+            {r.id: r for r in (await session.scalars(select(Outbox).where(Outbox.id.in_(ref_ids)))).all()}
+            if ref_ids
+            else {}
+        )
+        file_ids = {f for row in rows.values() for f in _file_ids(row.payload) if isinstance(f, int)}
+        files = (
+            {f.id: f for f in (await session.scalars(select(StoredFile).where(StoredFile.id.in_(file_ids)))).all()}
+            if file_ids
+            else {}
+        )
+        claimed = []
+        for row_id in ids:  # in the outbox's order
+            row = rows.get(row_id)
+            if row is None:
+                continue
+            file_ref = row.payload.get("file_id")
+            album = [files[f] for f in _file_ids(row.payload) if f in files] if row.method == "sendMediaGroup" else []
+            claimed.append(
+                _Claimed(
+                    row,
+                    refs.get(row.ref_id) if row.ref_id else None,
+                    files.get(file_ref) if isinstance(file_ref, int) else None,
+                    album,
+                )
+            )
+        return claimed
+
+    async def _write_outcomes(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
+        if not outcomes:
+            return
+        # One executemany (bulk UPDATE by primary key); every row carries the same columns. Each status came
+        # through transition() from `sending`, the status of the row this sender claimed.
+        connection = await session.connection()  # a Core statement built once: nothing here for the ORM to track
+        await connection.execute(_OUTCOME, [{"row_id": o.row_id, **{f"v_{k}": v for k, v in o.values.items()}}
+                                            for o in outcomes])  # fmt: skip
+        blocked = {o.chat_id for o in outcomes if o.blocked}
+        if blocked:
+            # Telegram: 403 «bot was blocked by the user». Marked for the admins (the update about it, when it
+            # comes, also returns the person's pool tasks).
+            await session.execute(
+                update(User)
+                .where(User.tg_id.in_(blocked), User.unreachable_at.is_(None))
+                .values(unreachable_at=self.clock.now())
+            )
+        lost = {o.chat_id for o in outcomes if o.question_lost}
+        if lost:
+            await session.execute(
+                update(User).where(User.tg_id.in_(lost)).values(question_lost_at=self.clock.now())
+            )
+        undelivered = [o.undelivered for o in outcomes if o.undelivered is not None]
+        if undelivered and self.on_failed is not None:
+            await self.on_failed(session, undelivered)
+        for o in outcomes:
+            if o.replaces is not None:
+                # Later edits of the card go to the fresh message.
+                await session.execute(
+                    update(TaskCard).where(TaskCard.outbox_id == o.replaces).values(outbox_id=o.row_id)
+                )
+            if o.rendered is not None:
+                file_id, path, size = o.rendered
+                await session.execute(
+                    update(StoredFile)
+                    .where(StoredFile.id == file_id, StoredFile.path == NOT_RENDERED)
+                    .values(path=path, size=size)
+                )
+            for stored_id, tg_file_id in o.learned:
+                await session.execute(
+                    update(StoredFile)
+                    .where(StoredFile.id == stored_id, StoredFile.tg_file_id.is_(None))
+                    .values(tg_file_id=tg_file_id)
+                )
+
+
+def _queue() -> CompoundSelect:
+    """The first thousand pending rows (id order restored by the caller) and, after them, every chat with a row
+    being sent (here or by another worker)."""
+    waiting = (
+        select(Outbox.id, Outbox.chat_id, Outbox.not_before, Outbox.channel, literal(True).label("waiting"))
+        .where(Outbox.status == OutboxStatus.PENDING)
+        .order_by(Outbox.id)
+        .limit(1000)
+        .subquery()
+    )
+    sending = (
+        select(
+            literal(None, Integer).label("id"),
+            Outbox.chat_id,
+            literal(None, Outbox.not_before.type).label("not_before"),
+            literal(None, Outbox.channel.type).label("channel"),
+            literal(False).label("waiting"),
+        )
+        .where(Outbox.status == OutboxStatus.SENDING)
+        .distinct()
+    )
+    return union_all(select(waiting), sending)
+
+
+_QUEUE = _queue()
+
+# A sent (or failed, or postponed) row's outcome: the columns `OutboxSender._outcome` sets, by primary key.
+_OUTCOME_COLUMNS = ("status", "error", "not_before", "attempts", "sent_at", "message_id", "external_id")
+_OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
+_OUTCOME = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id", type_=Integer))
+    .values({name: bindparam(f"v_{name}", type_=_OUTBOX.c[name].type) for name in _OUTCOME_COLUMNS})
+)
+
+# pending -> sending for the chosen ids; a row another worker took first is not returned.
+_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)), _OUTBOX.c.status == OutboxStatus.PENDING)
+    .values(
+        status=transition(OutboxStatus.PENDING, OutboxStatus.SENDING),
+        attempts=_OUTBOX.c.attempts + 1,
+        claimed_at=bindparam("now", type_=_OUTBOX.c.claimed_at.type),
+        claimed_by=bindparam("key", type_=_OUTBOX.c.claimed_by.type),
+    )
+    .returning(*_OUTBOX.c)
+)
+
+
+def _file_ids(payload: dict[str, Any]) -> list[Any]:
+    """The stored files a row sends: one (`file_id`) or an album's (`media`)."""
+    return [payload.get("file_id"), *(item.get("file_id") for item in payload.get("media", []))]

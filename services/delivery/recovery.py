@@ -1,0 +1,113 @@
+"""A sender's liveness and the rows of senders that died mid-request: never sent again as they were (they may
+have arrived), a task card sent afresh, a form question asked again, a render job run again."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Outbox, TaskCard, User
+from flows.status import OutboxStatus, transition
+from services.delivery.base import LIVENESS, SENDING_LEASE, SenderBase
+from services.outbox import QUESTION, RENDER, enqueue
+
+log = logging.getLogger(__name__)
+
+
+class RecoveryMixin(SenderBase):
+    async def _hold_liveness(self) -> None:
+        """PostgreSQL: hold a session advisory lock on this sender's key for the life of the process. A crashed
+        sender's connection dies with it and the lock is gone, which is how `recover` knows its rows are orphans."""
+        if self._liveness is not None:
+            return
+        session = self.sessionmaker()
+        connection = await session.connection()
+        if connection.dialect.name != "postgresql":
+            await session.close()
+            return
+        await connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), {"space": LIVENESS, "key": self.key})
+        await session.commit()  # the lock is the session's, not the transaction's: it stays
+        self._liveness = session
+
+    async def _dead_senders(self, session: AsyncSession) -> list[int]:
+        """Keys of senders with rows in flight whose liveness lock nobody holds any more."""
+        keys = (
+            await session.execute(
+                select(Outbox.claimed_by)
+                .where(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by.is_not(None))
+                .distinct()
+            )
+        ).scalars()
+        dead = []
+        for key in keys:
+            if key is None or key == self.key:
+                continue
+            probe = {"space": LIVENESS, "key": key}
+            if (await session.execute(text("SELECT pg_try_advisory_xact_lock(:space, :key)"), probe)).scalar():
+                dead.append(int(key))
+        return dead
+
+    async def recover(self) -> None:
+        """After a crash: rows caught mid-send may have been delivered; never send them again. On PostgreSQL
+        only the rows of senders that are gone (their liveness lock is free), or claimed longer ago than the
+        lease: a fresh `sending` row may be another worker's request in flight."""
+        stale = self.clock.now() - SENDING_LEASE
+        async with self.sessionmaker() as session, session.begin():
+            # This sender's own rows in flight are not orphans: the periodic sweep runs while it sends (marking
+            # them uncertain re-asked the questions of everyone it was answering at that moment).
+            condition = (Outbox.status == OutboxStatus.SENDING) & (
+                (Outbox.claimed_by.is_(None)) | (Outbox.claimed_by != self.key)
+            )
+            if (await session.connection()).dialect.name == "postgresql":
+                # Other workers may be sending right now; on SQLite this process is the only one.
+                orphans = (Outbox.claimed_at.is_(None)) | (Outbox.claimed_at < stale)
+                dead = await self._dead_senders(session)
+                if dead:
+                    orphans = orphans | Outbox.claimed_by.in_(dead)
+                condition = condition & orphans
+            # A render job caught mid-run has shown nothing to anyone: it simply runs again.
+            await session.execute(
+                update(Outbox)
+                .where(condition, Outbox.channel == RENDER)
+                .values(status=transition(OutboxStatus.SENDING, OutboxStatus.PENDING), claimed_by=None)
+            )
+            lost_cards = await self._cards_of(session, condition)
+            lost_questions = await self._question_chats(session, condition)
+            result = await session.execute(
+                update(Outbox).where(condition).values(status=transition(OutboxStatus.SENDING, OutboxStatus.UNCERTAIN))
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
+            await self._resend_cards(session, lost_cards)
+            if lost_questions:
+                # Their people are asked again before their next message counts as an answer.
+                await session.execute(
+                    update(User).where(User.tg_id.in_(lost_questions)).values(question_lost_at=self.clock.now())
+                )
+
+    async def _cards_of(self, session: AsyncSession, condition: Any) -> list[Outbox]:
+        """The task cards among the rows about to become uncertain."""
+        rows = await session.execute(
+            select(Outbox).join(TaskCard, TaskCard.outbox_id == Outbox.id).where(condition).distinct()
+        )
+        return list(rows.scalars())
+
+    async def _resend_cards(self, session: AsyncSession, rows: list[Outbox]) -> None:
+        """A task card whose send is uncertain may never have arrived, and a task nobody sees waits in silence:
+        it is sent afresh (a second copy of a card is harmless — its buttons are checked — a missing one is not),
+        and the card's later edits go to the new message."""
+        for row in rows:
+            fresh = enqueue(
+                session, chat_id=row.chat_id, method=row.method, payload=dict(row.payload), now=self.clock.now(),
+                case_id=row.case_id,
+            )  # fmt: skip
+            await session.flush()
+            await session.execute(update(TaskCard).where(TaskCard.outbox_id == row.id).values(outbox_id=fresh.id))
+
+    async def _question_chats(self, session: AsyncSession, condition: Any) -> set[int]:
+        """The chats of form questions among the rows about to become uncertain."""
+        rows = await session.execute(select(Outbox.chat_id, Outbox.payload).where(condition))
+        return {chat for chat, payload in rows.all() if payload.get("purpose") == QUESTION}

@@ -1,0 +1,284 @@
+"""The outbox sender's loop: passes that write the answered outcomes, read the queue, pick what the limits allow
+and claim it in one transaction; the requests go out after that commit (see the package's docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Outbox
+from flows.clock import Clock, SystemClock
+from flows.status import OutboxStatus
+from integrations.email import Mailer
+from services.delivery.base import DocumentRenderer, _Claimed, _Outcome
+from services.delivery.channels import ChannelsMixin
+from services.delivery.limits import RateLimiter
+from services.delivery.queue import _QUEUE, QueueMixin
+from services.delivery.recovery import RecoveryMixin
+from services.delivery.telegram import TelegramMixin
+from services.files import FileStore
+from services.outbox import RENDER
+from services.sms import SMS, SmsGateway
+
+log = logging.getLogger(__name__)
+
+
+class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
+    """Delivers outbox rows with a couple of statements per batch, not two transactions per message.
+
+    Each pass of `dispatch` is one transaction: it writes the outcomes of the requests answered since the
+    last pass, reads the pending rows, picks those the limits allow now, and claims them with one
+    UPDATE ... RETURNING. The requests go out only after that commit (claimed before the request, so never
+    sent twice). A chat stays busy until its outcome is written, so the next pass sees the chat's rows as
+    they really are (a 429'd row back in `pending` before the one after it; an edit's message `sent`).
+    An answer whose chat has nothing waiting does not start a pass: its outcome goes with the next claim.
+
+    Its parts: the queue's statements, the claim and the outcomes (`queue`), liveness and a crash's orphans
+    (`recovery`), Telegram's requests (`telegram`), e-mail, SMS and render jobs (`channels`), the limits (`limits`).
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        files: FileStore,
+        *,
+        global_rate: float = 30.0,
+        per_chat_rate: float = 1.0,
+        per_chat_burst: int = 2,
+        poll_interval: float = 0.2,
+        concurrency: int = 16,
+        mailer: Mailer | None = None,
+        documents: DocumentRenderer | None = None,
+        on_failed: Callable[[AsyncSession, list[Outbox]], Awaitable[None]] | None = None,
+        sms: SmsGateway | None = None,
+        sms_rate: float = 5.0,
+        sms_retry_base: float = 5.0,
+    ) -> None:
+        self.mailer = mailer
+        self.sms = sms
+        # SMS have limits of their own (the gateway's, and the money each costs): a bucket apart from Telegram's,
+        # one number at a time (its lane) at most one a second.
+        self.sms_limiter = RateLimiter(sms_rate, 1.0, burst=max(1.0, sms_rate))
+        self.sms_retry_base = sms_retry_base  # seconds before the first retry of an SMS the gateway could not take
+        self.documents = documents
+        # Told, in the transaction that records it, of each e-mail or SMS that failed for good: someone must send
+        # it by hand, and only a person can.
+        self.on_failed = on_failed
+        self.bot = bot
+        self.sessionmaker = sessionmaker
+        self.clock: Clock = SystemClock()  # real seconds: Telegram's limits do not follow the business clock
+        self.files = files
+        # Burst of 1 in total keeps the send rate at the limit instead of spiking over it every second.
+        self.limiter = RateLimiter(
+            global_rate, per_chat_rate, burst=max(1.0, global_rate / 10), chat_burst=max(1, per_chat_burst)
+        )
+        self.poll_interval = poll_interval
+        self.semaphore = asyncio.Semaphore(concurrency)
+        # Chats with a claimed row whose outcome is not written yet: one message at a time per chat.
+        self.in_flight: set[int] = set()
+        self.outcomes: list[_Outcome] = []  # answered, not yet written
+        # Chats whose next row the last pass left waiting because the chat was busy: their answer starts the next
+        # pass at once. Any other answer's outcome waits (at most `poll_interval`) for the next pass that claims,
+        # so a message costs one transaction, not a claim and an outcome pass of its own.
+        self.waiting_chats: set[int] = set()
+        self._outcome_timer: asyncio.TimerHandle | None = None
+        # A full pass (outcomes, the queue's read, the claim) is wanted: a new row, an answer whose chat has its next
+        # row waiting, a row put back. Otherwise answers only need their outcomes written, without the queue.
+        self._pass_wanted = True
+        self._pass_due = 0.0  # time.monotonic() of the next full pass at the latest (a row's not_before, the poll)
+        self.wakeup = asyncio.Event()
+        self.stats = {"sent": 0, "retry_after": 0, "network_retries": 0, "failed": 0, "uncertain": 0}
+        self._stopping = False
+        self.key = secrets.randbits(31)  # this sender, for the liveness lock and `claimed_by`
+        self._liveness: AsyncSession | None = None
+
+    def notify(self) -> None:
+        """Called after a transaction that wrote outbox rows, so delivery starts without waiting a poll."""
+        self._pass_wanted = True
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        await self._hold_liveness()
+        await self.recover()
+        swept = time.monotonic()
+        tasks: set[asyncio.Task[None]] = set()
+        while not self._stopping:
+            if time.monotonic() - swept > 60:
+                # A worker that died mid-request leaves its chats busy until its rows are swept.
+                swept = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await self.recover()
+                with contextlib.suppress(Exception):
+                    await self.poll_sms_reports()
+            # Cleared before the pass, not after: a wakeup that arrives during it (an answer, a new row)
+            # must start the next pass at once instead of being lost until the poll.
+            self.wakeup.clear()
+            try:
+                if self._pass_wanted or time.monotonic() >= self._pass_due:
+                    self._pass_wanted = False
+                    self._pass_due = time.monotonic() + await self.dispatch(tasks)
+                else:
+                    # Only answers whose chats have nothing waiting: their outcomes, without reading the queue.
+                    await self.flush()
+            except Exception:  # the sender must outlive a bad row or a database hiccup
+                log.exception("outbox: dispatch failed")
+                self._pass_due = time.monotonic() + 1.0
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout=max(0.0, self._pass_due - time.monotonic()))
+            except TimeoutError:
+                pass
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        # The answers of the last requests must reach the database, or the next start marks them uncertain.
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("outbox: writing the last outcomes failed")
+        if self._liveness is not None:
+            await self._liveness.close()
+            self._liveness = None
+
+    def _outcomes_due(self) -> None:
+        self._outcome_timer = None
+        if self.outcomes:
+            self.wakeup.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wakeup.set()
+
+    async def flush(self) -> None:
+        """Write the outcomes answered so far (the sender's passes do it on their own)."""
+        outcomes, self.outcomes = self.outcomes, []
+        if not outcomes:
+            return
+        try:
+            # Without the passes' lock: the rows leave `sending` for good (sent, failed, uncertain), and a pass of
+            # another worker sees their chats busy or free, either of which holds (nothing of theirs is claimed).
+            async with self.sessionmaker() as session, session.begin():
+                await self._write_outcomes(session, outcomes)
+        except BaseException:
+            self.outcomes[:0] = outcomes
+            raise
+        for outcome in outcomes:
+            self.in_flight.discard(outcome.chat_id)
+
+    async def dispatch(self, tasks: set[asyncio.Task[None]]) -> float:
+        """One pass: write outcomes, claim the rows the limits allow now, start their requests.
+
+        Returns how long to sleep before looking again.
+        """
+        global_wait = self.limiter.global_wait()
+        if global_wait > 0:
+            # Nothing may go out yet: do not read the queue only to find that out. At the limit every answer
+            # wakes the sender, which would double the passes; the outcomes wait for the next pass.
+            return global_wait
+        now = self.clock.now()
+        outcomes, self.outcomes = self.outcomes, []
+        next_wake = self.poll_interval * 5
+        claimed: list[_Claimed] = []
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                if (await session.connection()).dialect.name == "postgresql":
+                    # One pass at a time across workers: reading what is pending and what is being sent, then
+                    # claiming, must be one consistent step or two workers could send one chat's rows out of order.
+                    await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
+                await self._write_outcomes(session, outcomes)
+                # What waits and which chats are being sent to, in one statement.
+                found = (await session.execute(_QUEUE)).all()
+                rows = sorted((row[:4] for row in found if row.waiting), key=lambda row: row[0])
+                # The chats whose outcomes are written above are free again; the rest are still in flight,
+                # here or in another worker.
+                elsewhere = {row.chat_id for row in found if not row.waiting}
+                busy_chats = (self.in_flight - {o.chat_id for o in outcomes}) | elsewhere
+                chosen, next_wake = self._choose(rows, busy_chats, now, next_wake)
+                if chosen:
+                    claimed = await self._claim(session, chosen)
+        except BaseException:
+            self.outcomes[:0] = outcomes  # not written: keep them (and their chats busy) for the next pass
+            raise
+        for outcome in outcomes:
+            self.in_flight.discard(outcome.chat_id)
+        for item in claimed:
+            self.in_flight.add(item.row.chat_id)
+            task = asyncio.create_task(self._deliver(item))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return max(0.005, next_wake)
+
+    def _choose(
+        self, rows: Sequence[Any], busy_chats: set[int], now: datetime, next_wake: float
+    ) -> tuple[list[int], float]:
+        """The pending rows to send now within the limits (the first pending row of each free chat)."""
+        seen: set[int] = set()
+        chosen: list[int] = []
+        self.waiting_chats = waiting = set()
+        for row_id, chat_id, not_before, channel in rows:
+            if chat_id in seen or chat_id in busy_chats:
+                waiting.add(chat_id)  # behind a row of its chat in flight or chosen now: its answer starts a pass
+                continue
+            seen.add(chat_id)  # one message at a time per chat keeps their order
+            if not_before is not None and not_before > now:
+                next_wake = min(next_wake, (not_before - now).total_seconds())
+                continue
+            if channel == RENDER:
+                chosen.append(row_id)  # no message to anyone: Telegram's limits do not apply
+                continue
+            limiter = self.sms_limiter if channel == SMS else self.limiter
+            chat_wait = limiter.chat_wait(chat_id)
+            if chat_wait > 0:
+                next_wake = min(next_wake, chat_wait)
+                continue
+            global_wait = limiter.global_wait()
+            if global_wait > 0:
+                if channel == SMS:
+                    next_wake = min(next_wake, global_wait)
+                    continue  # Telegram's messages need not wait for the SMS bucket
+                return chosen, min(next_wake, global_wait)
+            limiter.take(chat_id)
+            chosen.append(row_id)
+        return chosen, next_wake
+
+    async def _deliver(self, item: _Claimed) -> None:
+        row = item.row
+        try:
+            async with self.semaphore:
+                outcome = await self._deliver_one(item)
+        except Exception as exc:
+            # Whether it reached Telegram is unknown: never send it again, let the admin panel show it.
+            log.exception("outbox: delivering %s failed", row.id)
+            outcome = self._outcome(row, OutboxStatus.UNCERTAIN, error=f"{type(exc).__name__}: {exc}")
+        (self.sms_limiter if row.channel == SMS else self.limiter).answered(row.chat_id)
+        self.outcomes.append(outcome)
+        if (
+            row.chat_id in self.waiting_chats
+            or outcome.undelivered is not None
+            or outcome.values["status"] == OutboxStatus.PENDING
+        ):
+            # The chat's next row goes out with this outcome's write (or the row itself is due again).
+            self._pass_wanted = True
+            self.wakeup.set()
+        elif self._outcome_timer is None:
+            # Written with the next pass that claims (a new row's notify), or after `poll_interval` at the latest.
+            self._outcome_timer = asyncio.get_running_loop().call_later(self.poll_interval, self._outcomes_due)
+
+    async def _deliver_one(self, item: _Claimed) -> _Outcome:
+        row = item.row
+        if row.channel == RENDER:
+            return await self._render(row)
+        if row.channel == "email":
+            return await self._deliver_email(row)
+        if row.channel == SMS:
+            return await self._deliver_sms(row)
+        return await self._deliver_telegram(item)
