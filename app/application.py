@@ -115,9 +115,12 @@ class SettledHeap:
     takes no collection of its own. Frozen objects are still freed when their last reference goes; only a cycle
     among them would stay, so the freeze waits until the survivors are many (`FREEZE_AT`): the few hundred
     objects of the updates in flight at that moment are then a small share, and a process whose long-lived set
-    has stopped growing freezes nothing more."""
+    has stopped growing freezes nothing more. A process whose long-lived set keeps growing past `MAX_FREEZES`
+    freezes (about 300,000 objects) is not one of those: from then on its collections walk what came after, as
+    before, so a cycle that dies later is still freed."""
 
     FREEZE_AT = 20_000
+    MAX_FREEZES = 16
 
     def __init__(self, freeze_at: int = FREEZE_AT) -> None:
         self.freeze_at = freeze_at
@@ -126,7 +129,7 @@ class SettledHeap:
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase != "stop" or info.get("generation") != 2:
             return
-        if len(gc.get_objects(2)) >= self.freeze_at:
+        if self.freezes < self.MAX_FREEZES and len(gc.get_objects(2)) >= self.freeze_at:
             gc.freeze()
             self.freezes += 1
 
