@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    event,
     func,
     insert,
     literal,
@@ -29,12 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from db import pg_step_writes, step_writes
-from db.engine import id_tops, remember_id_tops, take_ids
+from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
 from db.models import AuditEntry, Case, Company, Outbox, Setting, Task, TaskCard, Timer, WorkPeriod
 from db.recordset import row_json, rows_json
 from flows.i18n import _
@@ -65,6 +66,10 @@ class CaseStore:
         # by `write_rows` as CTEs of its one statement.
         self._outbox: list[Outbox] = []
         self._cards: list[tuple[int | None, int, int | None, Outbox | None]] = []  # task, user, message id, message
+        # SQLite: the step's new tasks (by id, numbered here) and changed ones (by id, only what changed), written with
+        # the step's other rows (or before a flush or another load of this transaction, `write_pending_tasks`).
+        self._new_tasks: dict[int, dict[str, Any]] = {}
+        self._task_updates: dict[int, dict[str, Any]] = {}
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
@@ -87,6 +92,7 @@ class CaseStore:
         """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip.
         Read as plain columns (on PostgreSQL straight from the driver, `pg_step_writes.fetch`), and the case and
         task objects made from them: the ORM's loading costs more client CPU than the statement."""
+        await self._write_pending_tasks()  # another case's load within the step: its maxima must count them
         shape = (by, lock and not self.sqlite, self.sqlite)
         if shape not in _LOADS:  # built once per process: a step pays neither building nor compiling it
             _LOADS[shape] = self._load_query(by, lock and not self.sqlite)
@@ -235,19 +241,28 @@ class CaseStore:
                 set_committed_value(trow, key, value)
             changes.append((trow.id, changed))
         if self.sqlite:
-            if inserts or changes:
-                # The new tasks numbered here (this transaction holds SQLite's write lock), the changed and the
-                # new rows written by one statement (db/step_writes.py).
-                top = (await self.session.run_sync(take_ids, {"tasks": len(inserts)}))["tasks"] if inserts else 0
-                doc = {
-                    "task_updates": [step_writes.row(_TASKS, {**values, "id": task_id}) for task_id, values in changes],
-                    "tasks": [
-                        step_writes.new_row(_TASKS, {**values, "id": top + n})
-                        for n, (_t, values) in enumerate(inserts, 1)
-                    ],
-                }
-                await step_writes.write(self.session, doc, _STEP_TABLES)
-            ids = [top + n for n in range(1, len(inserts) + 1)] if inserts else []
+            # The new tasks numbered here (this transaction holds SQLite's write lock); the changed and the new
+            # rows wait for the step's one write (`_write_rows_sqlite`), or for a flush or a load before it
+            # (`write_pending_tasks`). A change to a task not yet written goes into its row.
+            top = 0
+            if inserts:
+                sync = self.session.sync_session
+                counts = {"tasks": len(inserts)}
+                # Pure Python while the maxima are known (read with the case): no hop into the greenlet.
+                if numbering_here(sync):
+                    top = take_ids(sync, counts)["tasks"]
+                else:
+                    top = (await self.session.run_sync(take_ids, counts))["tasks"]
+            for task_id, values in changes:
+                if task_id in self._new_tasks:
+                    self._new_tasks[task_id].update(values)
+                else:
+                    self._task_updates.setdefault(task_id, {}).update(values)
+            for n, (_t, values) in enumerate(inserts, 1):
+                self._new_tasks[top + n] = {**values, "id": top + n}
+            if self._new_tasks or self._task_updates:
+                self.session.sync_session.info[_PENDING_TASKS] = self
+            ids = [top + n for n in range(1, len(inserts) + 1)]
         else:
             # The changed rows by one statement of one shape (db/pg_step_writes.py): each names only its changes.
             updated = rows_json([{**values, "id": task_id} for task_id, values in changes]) if changes else None
@@ -490,7 +505,7 @@ class CaseStore:
         """SQLite: the step's case row (its version checked), cancelled and new timers, audit entries, messages
         and cards as one document, written by one statement (db/step_writes.py); the messages and cards are
         numbered here (this transaction holds the write lock), in the order they were added."""
-        doc: dict[str, Any] = {}
+        doc: dict[str, Any] = self._task_sections()
         case_values, self._case_values = self._case_values, None
         if case_values is not None:
             case_id, version, values = case_values
@@ -534,6 +549,30 @@ class CaseStore:
             await step_writes.write(self.session, doc, _STEP_TABLES)
         except step_writes.StaleCase:
             raise _stale(case_values[0] if case_values else 0) from None
+
+    def _task_sections(self) -> dict[str, Any]:
+        """SQLite: the step's pending task rows as sections of a step document, taken."""
+        doc: dict[str, Any] = {}
+        if self._task_updates:
+            doc["task_updates"] = [step_writes.row(_TASKS, {**values, "id": task_id})
+                                   for task_id, values in self._task_updates.items()]
+        if self._new_tasks:
+            doc["tasks"] = [step_writes.new_row(_TASKS, values) for values in self._new_tasks.values()]
+        self._task_updates, self._new_tasks = {}, {}
+        self.session.sync_session.info.pop(_PENDING_TASKS, None)
+        return doc
+
+    def write_pending_tasks(self, connection: Any) -> None:
+        """SQLite: the step's task rows not yet written, now, on the session's connection (synchronous: called by
+        the flush's hook, inside SQLAlchemy's greenlet): a flush may write rows naming them (a card of a task of
+        this step), and a load of another case reads the tables' highest ids afresh."""
+        doc = self._task_sections()
+        if doc:
+            step_writes.write_sync(connection, doc, _STEP_TABLES)
+
+    async def _write_pending_tasks(self) -> None:
+        if self._new_tasks or self._task_updates:
+            await self.session.run_sync(lambda sync: self.write_pending_tasks(sync.connection()))
 
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
@@ -662,3 +701,18 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+_PENDING_TASKS = "konveyer.cases.pending_tasks"  # session.info: the CaseStore whose step's task rows wait (SQLite)
+
+
+def _pending_tasks_written(session: Session, *_args: Any) -> None:
+    """A flush within a step writes the step's waiting task rows first (what it inserts may name them), and a
+    commit writes any still waiting (a caller that synced tasks without the step's write)."""
+    store = session.info.get(_PENDING_TASKS)
+    if store is not None:
+        store.write_pending_tasks(session.connection())
+
+
+event.listen(Session, "before_flush", _pending_tasks_written)
+event.listen(Session, "before_commit", _pending_tasks_written)
