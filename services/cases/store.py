@@ -70,6 +70,7 @@ class CaseStore:
         # the step's other rows (or before a flush or another load of this transaction, `write_pending_tasks`).
         self._new_tasks: dict[int, dict[str, Any]] = {}
         self._task_updates: dict[int, dict[str, Any]] = {}
+        self._task_ids: list[int] = []  # PostgreSQL: ids for new tasks, taken from the sequence by a locked load
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
@@ -105,6 +106,8 @@ class CaseStore:
         first = rows[0]
         if self.sqlite:
             remember_id_tops(self.session.sync_session, first[_AT_TOPS:])
+        elif shape[1] and first[_AT_TOPS]:
+            self._task_ids += first[_AT_TOPS]
         case_values = self._values(_CASES, first, 0)
         row = self._persistent(Case, case_values)
         tasks: dict[int, Task] = {}
@@ -163,6 +166,20 @@ class CaseStore:
             # One command at a time per case (the case row only: its tasks follow it); SQLite already
             # serialises writers (BEGIN IMMEDIATE).
             query = query.with_for_update(of=_CASES)
+            # PostgreSQL: ids for the step's new tasks, from the sequence, taken once the case is locked (a CTE
+            # of their own that locks it first), so a case's tasks are numbered in the order of its steps; the
+            # step's task rows then go with its one write (`write_rows`), not in a round trip of their own.
+            which = "(SELECT tasks.case_id FROM tasks WHERE tasks.id = :key)" if by == "task" else ":key"
+            locked = (
+                text(f"SELECT cases.id FROM cases WHERE cases.id = {which} FOR UPDATE")
+                .bindparams(key)
+                .columns(literal_column("id"))
+                .cte("locked_case")
+                .prefix_with("MATERIALIZED")
+            )
+            ids = (f"(SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
+                   f"FROM generate_series(1, {_TASK_IDS})) FROM locked_case)")
+            query = query.add_cte(locked).add_columns(literal_column(ids))
         return query
 
     def _audience_keys(self) -> Any:
@@ -240,10 +257,9 @@ class CaseStore:
             for key, value in changed.items():
                 set_committed_value(trow, key, value)
             changes.append((trow.id, changed))
+        inserts_waiting = inserts
         if self.sqlite:
-            # The new tasks numbered here (this transaction holds SQLite's write lock); the changed and the new
-            # rows wait for the step's one write (`_write_rows_sqlite`), or for a flush or a load before it
-            # (`write_pending_tasks`). A change to a task not yet written goes into its row.
+            # The new tasks numbered here (this transaction holds SQLite's write lock).
             top = 0
             if inserts:
                 sync = self.session.sync_session
@@ -253,45 +269,54 @@ class CaseStore:
                     top = take_ids(sync, counts)["tasks"]
                 else:
                     top = (await self.session.run_sync(take_ids, counts))["tasks"]
-            for task_id, values in changes:
-                if task_id in self._new_tasks:
-                    self._new_tasks[task_id].update(values)
-                else:
-                    self._task_updates.setdefault(task_id, {}).update(values)
-            for n, (_t, values) in enumerate(inserts, 1):
-                self._new_tasks[top + n] = {**values, "id": top + n}
-            if self._new_tasks or self._task_updates:
-                self.session.sync_session.info[_PENDING_TASKS] = self
             ids = [top + n for n in range(1, len(inserts) + 1)]
+        elif len(inserts) <= len(self._task_ids):
+            # Ids taken from the sequence by the case's locked load (`_load_query`), after its lock.
+            ids, self._task_ids = self._task_ids[: len(inserts)], self._task_ids[len(inserts) :]
         else:
-            # The changed rows by one statement of one shape (db/pg_step_writes.py): each names only its changes.
-            updated = rows_json([{**values, "id": task_id} for task_id, values in changes]) if changes else None
-            if not inserts:
-                if updated is not None:
-                    await pg_step_writes.fetch(self.session, pg_step_writes.task_updates(_TASKS),
-                                               {pg_step_writes.TASK_UPDATES: updated})
-                return
-            rows = [values for _task, values in inserts]
-            shape = (tuple(rows[0]), updated is not None)
-            if shape not in _TASK_WRITES:  # built once per process, as the step's other statements
-                statement, param = _recordset_insert(Task.__table__, shape[0])
-                statement = statement.returning(Task.id)
-                if updated is not None:
-                    statement = statement.add_cte(pg_step_writes.task_updates(_TASKS).cte("task_updates_w"))
-                _TASK_WRITES[shape] = (statement, param)
-            statement, param = _TASK_WRITES[shape]
-            params = {param: rows_json(rows)}
-            if updated is not None:
-                params[pg_step_writes.TASK_UPDATES] = updated
-            # One statement takes its ids from the sequence in the order of its rows: sorted, they are the
-            # rows' ids in order, whatever order RETURNING uses.
-            ids = sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
+            # More new tasks than ids taken (a step without a locked load, as a start): written at once, the
+            # sequence giving their ids; what waits goes first, this step's changes with them.
+            await self._write_pending_tasks()
+            ids = await self._write_tasks_now([values for _task, values in inserts], changes)
+            inserts_waiting, changes = [], []
+        # The changed and the new rows wait for the step's one write (`write_rows`), or for a flush, a commit or
+        # another case's load before it (`write_pending_tasks`). A change to a task not yet written goes into its row.
+        for task_id, values in changes:
+            if task_id in self._new_tasks:
+                self._new_tasks[task_id].update((k, v) for k, v in values.items() if k != "draft")
+            else:
+                self._task_updates.setdefault(task_id, {}).update(values)
+        for (_task, values), task_id in zip(inserts_waiting, ids, strict=False):
+            self._new_tasks[task_id] = {**values, "id": task_id}
+        if self._new_tasks or self._task_updates:
+            self.session.sync_session.info[_PENDING_TASKS] = self
         for (task, values), task_id in zip(inserts, ids, strict=True):
             # Persistent and clean: nothing for the unit of work to write.
             trow = self._persistent(Task, {"id": task_id, "draft": None, "claimed_at": None, **values})
             task.id = task_id
             self.created.add(task_id)
             loaded.task_rows[task_id] = trow
+
+    async def _write_tasks_now(
+        self, rows: list[dict[str, Any]], changes: list[tuple[int, dict[str, Any]]]
+    ) -> list[int]:
+        """PostgreSQL: new task rows (and changed ones, as a data-modifying CTE) by one INSERT … RETURNING id, the
+        sequence numbering them; their ids in the rows' order."""
+        updated = rows_json([{**values, "id": task_id} for task_id, values in changes]) if changes else None
+        shape = (tuple(rows[0]), updated is not None)
+        if shape not in _TASK_WRITES:  # built once per process, as the step's other statements
+            statement, param = _recordset_insert(Task.__table__, shape[0])
+            statement = statement.returning(Task.id)
+            if updated is not None:
+                statement = statement.add_cte(pg_step_writes.task_updates(_TASKS).cte("task_updates_w"))
+            _TASK_WRITES[shape] = (statement, param)
+        statement, param = _TASK_WRITES[shape]
+        params = {param: rows_json(rows)}
+        if updated is not None:
+            params[pg_step_writes.TASK_UPDATES] = updated
+        # One statement takes its ids from the sequence in the order of its rows: sorted, they are the rows' ids
+        # in order, whatever order RETURNING uses.
+        return sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
 
     async def write_case(self, loaded: Loaded) -> None:
         """The engine's case state → the case row: one Core UPDATE checking the row's version (not the ORM's
@@ -423,6 +448,9 @@ class CaseStore:
             writes.append(pg_step_writes.case_update(_CASES, tuple(values)))
             params[pg_step_writes.CASE_ROW] = row_json({**values, "id": case_id})
             params[pg_step_writes.CASE_VERSION] = version
+        task_writes, task_params, task_shape = self._task_writes()
+        writes += task_writes
+        params.update(task_params)
         by_task, by_case, other = self._cancels()
         if by_task or by_case:
             writes.append(pg_step_writes.timer_cancels())
@@ -438,7 +466,7 @@ class CaseStore:
             inserts.append((Timer, self._timers))
             self._timers = []
         messages, outbox_rows, card_rows = self._message_rows()
-        shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, bool(by_task or by_case),
+        shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, task_shape, bool(by_task or by_case),
                                   bool(outbox_rows), bool(card_rows))
         for model, rows in inserts:
             names = tuple(rows[0])
@@ -562,13 +590,40 @@ class CaseStore:
         self.session.sync_session.info.pop(_PENDING_TASKS, None)
         return doc
 
+    def _task_writes(self) -> tuple[list[Any], dict[str, Any], tuple[Any, ...]]:
+        """PostgreSQL: the step's pending task rows as statements (changed rows first, then new ones), their
+        parameters and their shape, taken."""
+        writes: list[Any] = []
+        params: dict[str, Any] = {}
+        if self._task_updates:
+            writes.append(pg_step_writes.task_updates(_TASKS))
+            params[pg_step_writes.TASK_UPDATES] = rows_json(
+                [{**values, "id": task_id} for task_id, values in self._task_updates.items()]
+            )
+        names: tuple[str, ...] = ()
+        if self._new_tasks:
+            rows = list(self._new_tasks.values())
+            names = tuple(rows[0])
+            statement, param = _recordset_insert(_TASKS, names)
+            writes.append(statement)
+            params[param] = rows_json(rows)
+        shape = (bool(self._task_updates), names)
+        self._task_updates, self._new_tasks = {}, {}
+        self.session.sync_session.info.pop(_PENDING_TASKS, None)
+        return writes, params, shape
+
     def write_pending_tasks(self, connection: Any) -> None:
-        """SQLite: the step's task rows not yet written, now, on the session's connection (synchronous: called by
-        the flush's hook, inside SQLAlchemy's greenlet): a flush may write rows naming them (a card of a task of
-        this step), and a load of another case reads the tables' highest ids afresh."""
-        doc = self._task_sections()
-        if doc:
-            step_writes.write_sync(connection, doc, _STEP_TABLES)
+        """The step's task rows not yet written, now, on the session's connection (synchronous: called by a flush's
+        or a commit's hook, inside SQLAlchemy's greenlet): a flush may write rows naming them (a card of a task
+        of this step), and (SQLite) a load of another case reads the tables' highest ids afresh."""
+        if self.sqlite:
+            doc = self._task_sections()
+            if doc:
+                step_writes.write_sync(connection, doc, _STEP_TABLES)
+            return
+        writes, params, _shape = self._task_writes()
+        for statement in writes:
+            connection.execute(statement, params)
 
     async def _write_pending_tasks(self) -> None:
         if self._new_tasks or self._task_updates:
@@ -599,7 +654,8 @@ _TIMERS: Table = Timer.__table__  # type: ignore[assignment]
 _NAMES = {table.name: [column.key for column in table.columns] for table in (_CASES, _TASKS)}
 _AT_TASKS = len(_CASES.columns)
 _AT_AUDIENCE = _AT_TASKS + len(_TASKS.columns)
-_AT_TOPS = _AT_AUDIENCE + 4
+_AT_TOPS = _AT_AUDIENCE + 4  # PostgreSQL: there the ids for the step's new tasks (a locked load)
+_TASK_IDS = 1  # how many a locked load takes: most steps make one task, a step making more writes them at once
 _PROCESSORS: dict[tuple[str, str], list[Any]] = {}
 
 
