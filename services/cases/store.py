@@ -225,8 +225,22 @@ class CaseStore:
         return row
 
     async def insert(self, row: Case) -> None:
-        self.session.add(row)
-        await self.session.flush()
+        """A new case's row, by one prebuilt INSERT … RETURNING id straight to the driver (not the ORM's flush); on
+        PostgreSQL the same statement takes an id for its first task (`_TASK_IDS`). The row then joins the session
+        persistent and clean, as a load would make it."""
+        values = {name: row.__dict__.get(name, default) for name, default in _CASE_INSERT_COLUMNS}
+        values["version"] = 1  # the ORM's first version of a versioned row
+        if self.sqlite:
+            found = await step_writes.fetch(self.session, _case_insert(True), values)
+            case_id = found[0][0]
+        else:
+            found = await pg_step_writes.fetch(self.session, _case_insert(False), {_CASE_NEW: row_json(values)},
+                                               begin=True)
+            case_id = found[0][0]
+            self._task_ids += found[0][1] or []
+        row.__dict__.update(values, id=case_id)
+        make_transient_to_detached(row)
+        self.session.sync_session.add(row)
 
     async def sync_tasks(self, loaded: Loaded) -> None:
         """Engine tasks → task rows, through Core (no unit of work): the changed rows are updated and the new
@@ -719,6 +733,37 @@ def _cards_insert(numbered: bool) -> Any:
 
 
 _CARDS_INSERTS: dict[bool, Any] = {}
+_CASE_NEW = "case_new"
+# The case row's columns a new case writes, each with its value when the row leaves it unset.
+_CASE_INSERT_COLUMNS = [
+    (column.key, column.default.arg if column.default is not None and column.default.is_scalar else None)  # type: ignore[attr-defined]
+    for column in _CASES.columns
+    if column.key != "id"
+]
+_CASE_INSERTS: dict[bool, Any] = {}
+
+
+def _case_insert(sqlite: bool) -> Any:
+    """A new case's INSERT … RETURNING id, built once per process; on PostgreSQL its row as one JSON parameter and
+    an id for its first task from the sequence."""
+    if sqlite not in _CASE_INSERTS:
+        names = [name for name, _default in _CASE_INSERT_COLUMNS]
+        if sqlite:
+            statement: Any = insert(_CASES).values({name: bindparam(name, type_=_CASES.c[name].type)
+                                                     for name in names}).returning(_CASES.c.id)
+        else:
+            listed = ", ".join(f'"{name}"' for name in names)
+            statement = (
+                text(
+                    f"INSERT INTO cases ({listed}) SELECT {', '.join(f'r.{chr(34)}{n}{chr(34)}' for n in names)} "
+                    f"FROM json_populate_record(NULL::cases, CAST(:{_CASE_NEW} AS json)) AS r RETURNING cases.id, "
+                    f"ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) FROM generate_series(1, {_TASK_IDS}))"
+                )
+                .bindparams(bindparam(_CASE_NEW, type_=Text()))
+                .columns(literal_column("id"), literal_column("task_ids"))
+            )
+        _CASE_INSERTS[sqlite] = statement
+    return _CASE_INSERTS[sqlite]
 _OUTBOX_WRITE = _outbox_write()
 
 
