@@ -639,6 +639,9 @@ class CaseStore:
         for statement in writes:
             connection.execute(statement, params)
 
+    def drop_pending_tasks(self) -> None:
+        self._new_tasks, self._task_updates, self._task_ids = {}, {}, []
+
     async def _write_pending_tasks(self) -> None:
         if self._new_tasks or self._task_updates:
             await self.session.run_sync(lambda sync: self.write_pending_tasks(sync.connection()))
@@ -815,5 +818,14 @@ def _pending_tasks_written(session: Session, *_args: Any) -> None:
         store.write_pending_tasks(session.connection())
 
 
+def _pending_tasks_dropped(session: Session) -> None:
+    """A rolled-back transaction's waiting task rows are dropped with it: the session's next transaction must
+    not write them."""
+    store = session.info.pop(_PENDING_TASKS, None)
+    if store is not None:
+        store.drop_pending_tasks()
+
+
 event.listen(Session, "before_flush", _pending_tasks_written)
 event.listen(Session, "before_commit", _pending_tasks_written)
+event.listen(Session, "after_rollback", _pending_tasks_dropped)
