@@ -180,6 +180,26 @@ async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Ta
         raise DBAPIError.instance(_INSERT, document, error, sqlite3.Error) from error
 
 
+def write_sync(connection: Any, doc: dict[str, Any], tables: dict[str, Table]) -> None:
+    """`write` on a synchronous SQLAlchemy connection (a flush's hook, inside SQLAlchemy's greenlet), through its
+    ordinary execution; a document without the case (no version to check)."""
+    raw = connection.connection  # the pool's record of the connection (its info says whether the trigger is made)
+    document = (json.dumps(doc, ensure_ascii=False),)
+    if raw.info.get(_READY):
+        try:
+            connection.exec_driver_sql(_INSERT, document)
+            return
+        except DBAPIError as error:
+            # The pool record outlived its connection's temporary objects (a reconnect keeps the record's info);
+            # SQLite's failed statement leaves the transaction as it was.
+            if f"no such table: {TABLE}" not in str(error):
+                raise
+    for statement in trigger_sql(tables):
+        connection.exec_driver_sql(statement)
+    raw.info[_READY] = True
+    connection.exec_driver_sql(_INSERT, document)
+
+
 _INSERT = f"INSERT INTO {TABLE} (doc) VALUES (?)"
 # By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names, the
 # values of the ones it binds itself, and each parameter's bind processing.

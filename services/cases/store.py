@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    event,
     func,
     insert,
     literal,
@@ -29,12 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from db import pg_step_writes, step_writes
-from db.engine import id_tops, remember_id_tops, take_ids
+from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
 from db.models import AuditEntry, Case, Company, Outbox, Setting, Task, TaskCard, Timer, WorkPeriod
 from db.recordset import row_json, rows_json
 from flows.i18n import _
@@ -65,6 +66,11 @@ class CaseStore:
         # by `write_rows` as CTEs of its one statement.
         self._outbox: list[Outbox] = []
         self._cards: list[tuple[int | None, int, int | None, Outbox | None]] = []  # task, user, message id, message
+        # SQLite: the step's new tasks (by id, numbered here) and changed ones (by id, only what changed), written with
+        # the step's other rows (or before a flush or another load of this transaction, `write_pending_tasks`).
+        self._new_tasks: dict[int, dict[str, Any]] = {}
+        self._task_updates: dict[int, dict[str, Any]] = {}
+        self._task_ids: list[int] = []  # PostgreSQL: ids for new tasks, taken from the sequence by a locked load
 
     async def load(self, case_id: int, *, lock: bool = True) -> Loaded:
         attention.note(case_id=case_id)
@@ -87,6 +93,7 @@ class CaseStore:
         """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip.
         Read as plain columns (on PostgreSQL straight from the driver, `pg_step_writes.fetch`), and the case and
         task objects made from them: the ORM's loading costs more client CPU than the statement."""
+        await self._write_pending_tasks()  # another case's load within the step: its maxima must count them
         shape = (by, lock and not self.sqlite, self.sqlite)
         if shape not in _LOADS:  # built once per process: a step pays neither building nor compiling it
             _LOADS[shape] = self._load_query(by, lock and not self.sqlite)
@@ -99,6 +106,8 @@ class CaseStore:
         first = rows[0]
         if self.sqlite:
             remember_id_tops(self.session.sync_session, first[_AT_TOPS:])
+        elif shape[1] and first[_AT_TOPS]:
+            self._task_ids += first[_AT_TOPS]
         case_values = self._values(_CASES, first, 0)
         row = self._persistent(Case, case_values)
         tasks: dict[int, Task] = {}
@@ -157,6 +166,20 @@ class CaseStore:
             # One command at a time per case (the case row only: its tasks follow it); SQLite already
             # serialises writers (BEGIN IMMEDIATE).
             query = query.with_for_update(of=_CASES)
+            # PostgreSQL: ids for the step's new tasks, from the sequence, taken once the case is locked (a CTE
+            # of their own that locks it first), so a case's tasks are numbered in the order of its steps; the
+            # step's task rows then go with its one write (`write_rows`), not in a round trip of their own.
+            which = "(SELECT tasks.case_id FROM tasks WHERE tasks.id = :key)" if by == "task" else ":key"
+            locked = (
+                text(f"SELECT cases.id FROM cases WHERE cases.id = {which} FOR UPDATE")
+                .bindparams(key)
+                .columns(literal_column("id"))
+                .cte("locked_case")
+                .prefix_with("MATERIALIZED")
+            )
+            ids = (f"(SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
+                   f"FROM generate_series(1, {_TASK_IDS})) FROM locked_case)")
+            query = query.add_cte(locked).add_columns(literal_column(ids))
         return query
 
     def _audience_keys(self) -> Any:
@@ -202,8 +225,22 @@ class CaseStore:
         return row
 
     async def insert(self, row: Case) -> None:
-        self.session.add(row)
-        await self.session.flush()
+        """A new case's row, by one prebuilt INSERT … RETURNING id straight to the driver (not the ORM's flush); on
+        PostgreSQL the same statement takes an id for its first task (`_TASK_IDS`). The row then joins the session
+        persistent and clean, as a load would make it."""
+        values = {name: row.__dict__.get(name, default) for name, default in _CASE_INSERT_COLUMNS}
+        values["version"] = 1  # the ORM's first version of a versioned row
+        if self.sqlite:
+            found = await step_writes.fetch(self.session, _case_insert(True), values)
+            case_id = found[0][0]
+        else:
+            found = await pg_step_writes.fetch(self.session, _case_insert(False), {_CASE_NEW: row_json(values)},
+                                               begin=True)
+            case_id = found[0][0]
+            self._task_ids += found[0][1] or []
+        row.__dict__.update(values, id=case_id)
+        make_transient_to_detached(row)
+        self.session.sync_session.add(row)
 
     async def sync_tasks(self, loaded: Loaded) -> None:
         """Engine tasks → task rows, through Core (no unit of work): the changed rows are updated and the new
@@ -234,49 +271,66 @@ class CaseStore:
             for key, value in changed.items():
                 set_committed_value(trow, key, value)
             changes.append((trow.id, changed))
+        inserts_waiting = inserts
         if self.sqlite:
-            if inserts or changes:
-                # The new tasks numbered here (this transaction holds SQLite's write lock), the changed and the
-                # new rows written by one statement (db/step_writes.py).
-                top = (await self.session.run_sync(take_ids, {"tasks": len(inserts)}))["tasks"] if inserts else 0
-                doc = {
-                    "task_updates": [step_writes.row(_TASKS, {**values, "id": task_id}) for task_id, values in changes],
-                    "tasks": [
-                        step_writes.new_row(_TASKS, {**values, "id": top + n})
-                        for n, (_t, values) in enumerate(inserts, 1)
-                    ],
-                }
-                await step_writes.write(self.session, doc, _STEP_TABLES)
-            ids = [top + n for n in range(1, len(inserts) + 1)] if inserts else []
+            # The new tasks numbered here (this transaction holds SQLite's write lock).
+            top = 0
+            if inserts:
+                sync = self.session.sync_session
+                counts = {"tasks": len(inserts)}
+                # Pure Python while the maxima are known (read with the case): no hop into the greenlet.
+                if numbering_here(sync):
+                    top = take_ids(sync, counts)["tasks"]
+                else:
+                    top = (await self.session.run_sync(take_ids, counts))["tasks"]
+            ids = [top + n for n in range(1, len(inserts) + 1)]
+        elif len(inserts) <= len(self._task_ids):
+            # Ids taken from the sequence by the case's locked load (`_load_query`), after its lock.
+            ids, self._task_ids = self._task_ids[: len(inserts)], self._task_ids[len(inserts) :]
         else:
-            # The changed rows by one statement of one shape (db/pg_step_writes.py): each names only its changes.
-            updated = rows_json([{**values, "id": task_id} for task_id, values in changes]) if changes else None
-            if not inserts:
-                if updated is not None:
-                    await pg_step_writes.fetch(self.session, pg_step_writes.task_updates(_TASKS),
-                                               {pg_step_writes.TASK_UPDATES: updated})
-                return
-            rows = [values for _task, values in inserts]
-            shape = (tuple(rows[0]), updated is not None)
-            if shape not in _TASK_WRITES:  # built once per process, as the step's other statements
-                statement, param = _recordset_insert(Task.__table__, shape[0])
-                statement = statement.returning(Task.id)
-                if updated is not None:
-                    statement = statement.add_cte(pg_step_writes.task_updates(_TASKS).cte("task_updates_w"))
-                _TASK_WRITES[shape] = (statement, param)
-            statement, param = _TASK_WRITES[shape]
-            params = {param: rows_json(rows)}
-            if updated is not None:
-                params[pg_step_writes.TASK_UPDATES] = updated
-            # One statement takes its ids from the sequence in the order of its rows: sorted, they are the
-            # rows' ids in order, whatever order RETURNING uses.
-            ids = sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
+            # More new tasks than ids taken (a step without a locked load, as a start): written at once, the
+            # sequence giving their ids; what waits goes first, this step's changes with them.
+            await self._write_pending_tasks()
+            ids = await self._write_tasks_now([values for _task, values in inserts], changes)
+            inserts_waiting, changes = [], []
+        # The changed and the new rows wait for the step's one write (`write_rows`), or for a flush, a commit or
+        # another case's load before it (`write_pending_tasks`). A change to a task not yet written goes into its row.
+        for task_id, values in changes:
+            if task_id in self._new_tasks:
+                self._new_tasks[task_id].update((k, v) for k, v in values.items() if k != "draft")
+            else:
+                self._task_updates.setdefault(task_id, {}).update(values)
+        for (_task, values), task_id in zip(inserts_waiting, ids, strict=False):
+            self._new_tasks[task_id] = {**values, "id": task_id}
+        if self._new_tasks or self._task_updates:
+            self.session.sync_session.info[_PENDING_TASKS] = self
         for (task, values), task_id in zip(inserts, ids, strict=True):
             # Persistent and clean: nothing for the unit of work to write.
             trow = self._persistent(Task, {"id": task_id, "draft": None, "claimed_at": None, **values})
             task.id = task_id
             self.created.add(task_id)
             loaded.task_rows[task_id] = trow
+
+    async def _write_tasks_now(
+        self, rows: list[dict[str, Any]], changes: list[tuple[int, dict[str, Any]]]
+    ) -> list[int]:
+        """PostgreSQL: new task rows (and changed ones, as a data-modifying CTE) by one INSERT … RETURNING id, the
+        sequence numbering them; their ids in the rows' order."""
+        updated = rows_json([{**values, "id": task_id} for task_id, values in changes]) if changes else None
+        shape = (tuple(rows[0]), updated is not None)
+        if shape not in _TASK_WRITES:  # built once per process, as the step's other statements
+            statement, param = _recordset_insert(Task.__table__, shape[0])
+            statement = statement.returning(Task.id)
+            if updated is not None:
+                statement = statement.add_cte(pg_step_writes.task_updates(_TASKS).cte("task_updates_w"))
+            _TASK_WRITES[shape] = (statement, param)
+        statement, param = _TASK_WRITES[shape]
+        params = {param: rows_json(rows)}
+        if updated is not None:
+            params[pg_step_writes.TASK_UPDATES] = updated
+        # One statement takes its ids from the sequence in the order of its rows: sorted, they are the rows' ids
+        # in order, whatever order RETURNING uses.
+        return sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
 
     async def write_case(self, loaded: Loaded) -> None:
         """The engine's case state → the case row: one Core UPDATE checking the row's version (not the ORM's
@@ -408,6 +462,9 @@ class CaseStore:
             writes.append(pg_step_writes.case_update(_CASES, tuple(values)))
             params[pg_step_writes.CASE_ROW] = row_json({**values, "id": case_id})
             params[pg_step_writes.CASE_VERSION] = version
+        task_writes, task_params, task_shape = self._task_writes()
+        writes += task_writes
+        params.update(task_params)
         by_task, by_case, other = self._cancels()
         if by_task or by_case:
             writes.append(pg_step_writes.timer_cancels())
@@ -423,7 +480,7 @@ class CaseStore:
             inserts.append((Timer, self._timers))
             self._timers = []
         messages, outbox_rows, card_rows = self._message_rows()
-        shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, bool(by_task or by_case),
+        shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, task_shape, bool(by_task or by_case),
                                   bool(outbox_rows), bool(card_rows))
         for model, rows in inserts:
             names = tuple(rows[0])
@@ -490,7 +547,7 @@ class CaseStore:
         """SQLite: the step's case row (its version checked), cancelled and new timers, audit entries, messages
         and cards as one document, written by one statement (db/step_writes.py); the messages and cards are
         numbered here (this transaction holds the write lock), in the order they were added."""
-        doc: dict[str, Any] = {}
+        doc: dict[str, Any] = self._task_sections()
         case_values, self._case_values = self._case_values, None
         if case_values is not None:
             case_id, version, values = case_values
@@ -535,6 +592,60 @@ class CaseStore:
         except step_writes.StaleCase:
             raise _stale(case_values[0] if case_values else 0) from None
 
+    def _task_sections(self) -> dict[str, Any]:
+        """SQLite: the step's pending task rows as sections of a step document, taken."""
+        doc: dict[str, Any] = {}
+        if self._task_updates:
+            doc["task_updates"] = [step_writes.row(_TASKS, {**values, "id": task_id})
+                                   for task_id, values in self._task_updates.items()]
+        if self._new_tasks:
+            doc["tasks"] = [step_writes.new_row(_TASKS, values) for values in self._new_tasks.values()]
+        self._task_updates, self._new_tasks = {}, {}
+        self.session.sync_session.info.pop(_PENDING_TASKS, None)
+        return doc
+
+    def _task_writes(self) -> tuple[list[Any], dict[str, Any], tuple[Any, ...]]:
+        """PostgreSQL: the step's pending task rows as statements (changed rows first, then new ones), their
+        parameters and their shape, taken."""
+        writes: list[Any] = []
+        params: dict[str, Any] = {}
+        if self._task_updates:
+            writes.append(pg_step_writes.task_updates(_TASKS))
+            params[pg_step_writes.TASK_UPDATES] = rows_json(
+                [{**values, "id": task_id} for task_id, values in self._task_updates.items()]
+            )
+        names: tuple[str, ...] = ()
+        if self._new_tasks:
+            rows = list(self._new_tasks.values())
+            names = tuple(rows[0])
+            statement, param = _recordset_insert(_TASKS, names)
+            writes.append(statement)
+            params[param] = rows_json(rows)
+        shape = (bool(self._task_updates), names)
+        self._task_updates, self._new_tasks = {}, {}
+        self.session.sync_session.info.pop(_PENDING_TASKS, None)
+        return writes, params, shape
+
+    def write_pending_tasks(self, connection: Any) -> None:
+        """The step's task rows not yet written, now, on the session's connection (synchronous: called by a flush's
+        or a commit's hook, inside SQLAlchemy's greenlet): a flush may write rows naming them (a card of a task
+        of this step), and (SQLite) a load of another case reads the tables' highest ids afresh."""
+        if self.sqlite:
+            doc = self._task_sections()
+            if doc:
+                step_writes.write_sync(connection, doc, _STEP_TABLES)
+            return
+        writes, params, _shape = self._task_writes()
+        for statement in writes:
+            connection.execute(statement, params)
+
+    def drop_pending_tasks(self) -> None:
+        self._new_tasks, self._task_updates, self._task_ids = {}, {}, []
+
+    async def _write_pending_tasks(self) -> None:
+        if self._new_tasks or self._task_updates:
+            await self.session.run_sync(lambda sync: self.write_pending_tasks(sync.connection()))
+
     async def start_work(self, loaded: Loaded, task_id: int, user_id: int) -> None:
         self.session.add(
             WorkPeriod(task_id=task_id, case_id=loaded.row.id, user_id=user_id, started_at=self.now, ended_at=None)
@@ -560,7 +671,8 @@ _TIMERS: Table = Timer.__table__  # type: ignore[assignment]
 _NAMES = {table.name: [column.key for column in table.columns] for table in (_CASES, _TASKS)}
 _AT_TASKS = len(_CASES.columns)
 _AT_AUDIENCE = _AT_TASKS + len(_TASKS.columns)
-_AT_TOPS = _AT_AUDIENCE + 4
+_AT_TOPS = _AT_AUDIENCE + 4  # PostgreSQL: there the ids for the step's new tasks (a locked load)
+_TASK_IDS = 1  # how many a locked load takes: most steps make one task, a step making more writes them at once
 _PROCESSORS: dict[tuple[str, str], list[Any]] = {}
 
 
@@ -624,6 +736,37 @@ def _cards_insert(numbered: bool) -> Any:
 
 
 _CARDS_INSERTS: dict[bool, Any] = {}
+_CASE_NEW = "case_new"
+# The case row's columns a new case writes, each with its value when the row leaves it unset.
+_CASE_INSERT_COLUMNS = [
+    (column.key, column.default.arg if column.default is not None and column.default.is_scalar else None)  # type: ignore[attr-defined]
+    for column in _CASES.columns
+    if column.key != "id"
+]
+_CASE_INSERTS: dict[bool, Any] = {}
+
+
+def _case_insert(sqlite: bool) -> Any:
+    """A new case's INSERT … RETURNING id, built once per process; on PostgreSQL its row as one JSON parameter and
+    an id for its first task from the sequence."""
+    if sqlite not in _CASE_INSERTS:
+        names = [name for name, _default in _CASE_INSERT_COLUMNS]
+        if sqlite:
+            statement: Any = insert(_CASES).values({name: bindparam(name, type_=_CASES.c[name].type)
+                                                     for name in names}).returning(_CASES.c.id)
+        else:
+            listed = ", ".join(f'"{name}"' for name in names)
+            statement = (
+                text(
+                    f"INSERT INTO cases ({listed}) SELECT {', '.join(f'r.{chr(34)}{n}{chr(34)}' for n in names)} "
+                    f"FROM json_populate_record(NULL::cases, CAST(:{_CASE_NEW} AS json)) AS r RETURNING cases.id, "
+                    f"ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) FROM generate_series(1, {_TASK_IDS}))"
+                )
+                .bindparams(bindparam(_CASE_NEW, type_=Text()))
+                .columns(literal_column("id"), literal_column("task_ids"))
+            )
+        _CASE_INSERTS[sqlite] = statement
+    return _CASE_INSERTS[sqlite]
 _OUTBOX_WRITE = _outbox_write()
 
 
@@ -662,3 +805,27 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+_PENDING_TASKS = "konveyer.cases.pending_tasks"  # session.info: the CaseStore whose step's task rows wait (SQLite)
+
+
+def _pending_tasks_written(session: Session, *_args: Any) -> None:
+    """A flush within a step writes the step's waiting task rows first (what it inserts may name them), and a
+    commit writes any still waiting (a caller that synced tasks without the step's write)."""
+    store = session.info.get(_PENDING_TASKS)
+    if store is not None:
+        store.write_pending_tasks(session.connection())
+
+
+def _pending_tasks_dropped(session: Session) -> None:
+    """A rolled-back transaction's waiting task rows are dropped with it: the session's next transaction must
+    not write them."""
+    store = session.info.pop(_PENDING_TASKS, None)
+    if store is not None:
+        store.drop_pending_tasks()
+
+
+event.listen(Session, "before_flush", _pending_tasks_written)
+event.listen(Session, "before_commit", _pending_tasks_written)
+event.listen(Session, "after_rollback", _pending_tasks_dropped)
