@@ -30,6 +30,7 @@ from pathlib import Path
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,11 @@ def echo_dispatcher() -> Dispatcher:
 
     @dispatcher.callback_query()
     async def pressed(query: CallbackQuery) -> None:
-        await query.answer()
+        try:
+            await query.answer()
+        except TelegramBadRequest:
+            # On a starved machine the press waited past Telegram's ~15 s; a real bot still answers in the chat.
+            log.warning("echo: a button press was answered too late")
         if query.message is not None:
             await query.message.answer("pressed", reply_markup=keyboard)
 
