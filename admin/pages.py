@@ -4,6 +4,7 @@ its words for statuses and kinds."""
 
 from __future__ import annotations
 
+import abc
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from admin.panel import AdminPanel
 
 
-class PanelPages:
+class PanelPages(abc.ABC):
     """A group of the panel's pages; `routes` lists them for `AdminPanel.app`."""
 
     def __init__(self, panel: AdminPanel) -> None:
@@ -24,5 +25,6 @@ class PanelPages:
         self.lang: str = panel.lang
         self.words: Words = panel.words
 
+    @abc.abstractmethod
     def routes(self) -> list[web.RouteDef]:
-        raise NotImplementedError
+        """The group's routes, for `AdminPanel.app`."""

@@ -110,6 +110,32 @@ class NoticesBase:
         text, mode = await self.channels.telegram(kind, user, self.renderer.tr.lang(user.language), variables)
         return outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=case_id, parse_mode=mode)
 
+    def _edit_card(
+        self,
+        user: User,
+        ref_id: int,
+        text: str,
+        keyboard: dict[str, Any] | None,
+        *,
+        parse_mode: str | None = None,
+        case_id: int | None = None,
+    ) -> None:
+        """A card already sent (the outbox row `ref_id`) edited in the person's chat to `text` and `keyboard`."""
+        payload: dict[str, Any] = {"text": text}
+        if parse_mode:
+            payload["parse_mode"] = parse_mode
+        if keyboard:
+            payload["reply_markup"] = keyboard
+        outbox.enqueue(
+            self.session,
+            chat_id=user.tg_id,
+            method="editMessageText",
+            payload=payload,
+            now=self.now,
+            ref_id=ref_id,
+            case_id=case_id,
+        )
+
     def _card_heads(self, loaded: Loaded, task: TaskState) -> Callable[[str | None], CardHead]:
         """The shared part of the task's card per reader's language, rendered on first use: the readers of one
         card (a role's members, or the holders of its cards) get the same words, and its template's context

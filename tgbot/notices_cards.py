@@ -95,19 +95,7 @@ class TaskCardNotices(NoticesBase):
                     "task_assigned", user, self.renderer.tr.lang(user.language), variables
                 )
             # A card too long for one message was sent in pieces, its buttons on the last: that one is edited.
-            payload: dict[str, Any] = {"text": outbox.pieces(text, mode)[-1]}
-            if mode:
-                payload["parse_mode"] = mode
-            if keyboard:
-                payload["reply_markup"] = keyboard
-            outbox.enqueue(
-                self.session,
-                chat_id=user.tg_id,
-                method="editMessageText",
-                payload=payload,
-                now=self.now,
-                ref_id=card.outbox_id,
-            )
+            self._edit_card(user, card.outbox_id, outbox.pieces(text, mode)[-1], keyboard, parse_mode=mode)
 
     async def nobody_has_role(self, loaded: Loaded, task: TaskState) -> None:
         renderer = self.renderer

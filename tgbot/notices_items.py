@@ -31,18 +31,7 @@ class ItemNotices(NoticesBase):
             if user is None or not isinstance(outbox_id, int):
                 continue
             text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
-            payload: dict[str, Any] = {"text": text}
-            if keyboard:
-                payload["reply_markup"] = keyboard
-            outbox.enqueue(
-                self.session,
-                chat_id=user.tg_id,
-                method="editMessageText",
-                payload=payload,
-                now=self.now,
-                ref_id=outbox_id,
-                case_id=loaded.row.id,
-            )
+            self._edit_card(user, outbox_id, text, keyboard, case_id=loaded.row.id)
 
     async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
         state = loaded.state

@@ -1,146 +1,41 @@
-"""Digests: what a director (or anyone who asks) must know each morning, scoped to what they may see.
-
-A digest holds the overdue tasks (who holds them, how late), the tasks due today, the cases stuck at a stage
-longer than its norm, what moved since the last digest, the open work per person and the totals per process,
-with a chart of open and overdue work. Everything a person reads is a label in their language.
-
-Subscriptions live in the `settings` table (key `digest:<user id>`, value `{"on", "at", "last"}`): a few facts
-per person, no schema change. Each subscribed person has one pending timer (kind `digest`) for the next working
-day at their hour (in the company's time zone, on the production calendar); when it fires the digest is sent
-and the next one is set — a holiday or a weekend is never a digest day.
+"""A person's digest built from what they may see (services/access.py), sent with its chart, its groups as lists
+and Excel files; a digest timer fired.
 
 A stage's norm: the latest deadline the definition gave its tasks on this visit (the stage's own deadline);
-a stage whose tasks have no deadline (a wait for a move button) is stuck after `stage_norm_days` working days.
-"""
+a stage whose tasks have no deadline (a wait for a move button) is stuck after `stage_norm_days` working days."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Setting, Task, Timer, User
 from flows.calendar import WorkCalendar
-from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
-from flows.status import CaseStatus, TaskStatus, TimerStatus, transition
+from flows.status import CaseStatus, TaskStatus
 from services import access, people
-from services.charts import MAX_BARS, Series, Table, bar_chart, to_xlsx
+from services.charts import Table, to_xlsx
 from services.core import Core
+from services.digests.contents import (
+    CaseLine,
+    Digest,
+    Load,
+    MoveLine,
+    ProcessTotal,
+    TaskLine,
+    chart_async,
+    table,
+)
+from services.digests.subscriptions import Subscription, add_timer, key_of, save, subscription
 from services.exports import XLSX
 from services.people import PeopleCache
-from services.wording import Wording
 
 log = logging.getLogger(__name__)
-
-KIND = "digest"  # the timer kind
-PREFIX = "digest:"  # the settings key of a person's subscription
-GROUPS = ("overdue", "today", "stuck", "moved")
-GROUP_TITLES = {
-    "overdue": _("Overdue"),
-    "today": _("Due today"),
-    "stuck": _("Stuck at a stage"),
-    "moved": _("Moved since the last digest"),
-}
-HOURS = (time(7, 0), time(8, 0), time(9, 0), time(10, 0), time(12, 0), time(17, 0))  # offered in chat
-CHART_PEOPLE = MAX_BARS  # bars on the chart; the rest are in the lists and the files
-
-
-# --- subscriptions -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Subscription:
-    user_id: int
-    on: bool
-    at: time
-    last: datetime | None = None
-
-    def value(self) -> dict[str, Any]:
-        return {"on": self.on, "at": self.at.strftime("%H:%M"), "last": self.last.isoformat() if self.last else None}
-
-    @classmethod
-    def of(cls, user_id: int, value: dict[str, Any], default: time) -> Subscription:
-        try:
-            at = time.fromisoformat(str(value.get("at")))
-        except ValueError:
-            at = default
-        last = value.get("last")
-        return cls(user_id, bool(value.get("on")), at, datetime.fromisoformat(last) if last else None)
-
-
-def key_of(user_id: int) -> str:
-    return f"{PREFIX}{user_id}"
-
-
-def next_digest(calendar: WorkCalendar, at: time, after: datetime) -> datetime:
-    """The first working day's `at` (company time) strictly after `after`."""
-    day = after.astimezone(calendar.tz).date()
-    for _attempt in range(3660):
-        moment = calendar.local_moment(day, at)
-        if moment > after and calendar.is_working_day(day):
-            return moment
-        day += timedelta(days=1)
-    raise ValueError("no working day ahead; check the calendar")
-
-
-async def subscription(core: Core, session: AsyncSession, user_id: int) -> Subscription | None:
-    row = await session.get(Setting, key_of(user_id))
-    return Subscription.of(user_id, row.value, core.config.digest_time) if row is not None else None
-
-
-async def save(core: Core, session: AsyncSession, sub: Subscription) -> None:
-    """Store the subscription and put its timer right: the pending one is dropped, a new one set if it is on."""
-    row = await session.get(Setting, key_of(sub.user_id))
-    if row is None:
-        session.add(Setting(key=key_of(sub.user_id), value=sub.value()))
-    else:
-        row.value = sub.value()
-    for timer in await _pending(session, sub.user_id):
-        timer.status = transition(TimerStatus(timer.status), TimerStatus.CANCELLED)
-    if sub.on:
-        _add_timer(core, session, sub)
-
-
-async def _pending(session: AsyncSession, user_id: int | None = None) -> list[Timer]:
-    rows = await session.execute(select(Timer).where(Timer.kind == KIND, Timer.status == TimerStatus.PENDING))
-    return [t for t in rows.scalars() if user_id is None or t.payload.get("user_id") == user_id]
-
-
-def _add_timer(core: Core, session: AsyncSession, sub: Subscription) -> None:
-    due = next_digest(core.calendar, sub.at, core.clock.now())
-    payload = {"user_id": sub.user_id, "at": sub.at.strftime("%H:%M")}
-    session.add(Timer(case_id=None, task_id=None, kind=KIND, due_at=due, status=TimerStatus.PENDING, payload=payload))
-
-
-async def ensure_subscriptions(core: Core) -> None:
-    """People with a digest role get a subscription (unless they turned it off), and every subscription that is
-    on has its pending timer. Idempotent and safe for several workers."""
-    async with core.sessionmaker() as session, session.begin():
-        if not core.sqlite:
-            await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
-        rows = (await session.execute(select(Setting).where(Setting.key.like(PREFIX + "%")))).scalars()
-        subs = {
-            int(row.key[len(PREFIX) :]): Subscription.of(
-                int(row.key[len(PREFIX) :]), row.value, core.config.digest_time
-            )
-            for row in rows
-        }
-        for role in core.config.digest_roles:
-            for user in await people.members(session, role):
-                if user.id not in subs:
-                    subs[user.id] = Subscription(user.id, True, core.config.digest_time)
-                    session.add(Setting(key=key_of(user.id), value=subs[user.id].value()))
-        timed = {t.payload.get("user_id") for t in await _pending(session)}
-        for sub in subs.values():
-            if sub.on and sub.user_id not in timed:
-                _add_timer(core, session, sub)
 
 
 async def fire(core: Core, session: AsyncSession, timer: Timer) -> None:
@@ -155,75 +50,7 @@ async def fire(core: Core, session: AsyncSession, timer: Timer) -> None:
         await Digests(core, session).send(user, sub)
     elif user is not None and user.active:
         log.info("digest for %s skipped: %s is not a working day", user_id, now.date())
-    _add_timer(core, session, sub)
-
-
-# --- what a digest holds -------------------------------------------------------------------------------------
-
-
-@dataclass
-class TaskLine:
-    case_id: int
-    case: str  # «№12 · title»
-    process: str
-    task: str
-    holder: str  # the person, or the role whose pool it waits in
-    due_at: datetime
-    late: timedelta  # how late (overdue) or how long left (due today)
-
-
-@dataclass
-class CaseLine:
-    case_id: int
-    case: str
-    process: str
-    stage: str
-    since: datetime
-    norm: datetime  # when it should have left the stage
-
-
-@dataclass
-class MoveLine:
-    case_id: int
-    case: str
-    process: str
-    source: str
-    target: str
-    at: datetime
-
-
-@dataclass
-class Load:
-    holder: str
-    open: int
-    overdue: int
-
-
-@dataclass
-class ProcessTotal:
-    process: str
-    cases: int
-    open: int
-    overdue: int
-
-
-@dataclass
-class Digest:
-    now: datetime
-    since: datetime
-    overdue: list[TaskLine] = field(default_factory=list)
-    today: list[TaskLine] = field(default_factory=list)
-    stuck: list[CaseLine] = field(default_factory=list)
-    moved: list[MoveLine] = field(default_factory=list)
-    load: list[Load] = field(default_factory=list)
-    processes: list[ProcessTotal] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.overdue or self.today or self.stuck or self.moved or self.load)
-
-    def group(self, name: str) -> list[Any]:
-        return list(getattr(self, name))
+    add_timer(core, session, sub)
 
 
 def _local_day_end(calendar: WorkCalendar, now: datetime) -> datetime:
@@ -444,65 +271,7 @@ class Digests:
         return table(self.core.wording, await self.build(viewer, _previous(sub)), group, viewer.user.language)
 
 
-def table(w: Wording, digest: Digest, group: str, lang: str | None) -> Table:
-    """One group of the digest as rows people read (the list button) and Excel holds (the file button)."""
-    t, when = w.t, w.when
-    title = t(GROUP_TITLES[group], lang)
-    if group in ("overdue", "today"):
-        lines: list[TaskLine] = digest.group(group)
-        late = t("Late by", lang) if group == "overdue" else t("Left", lang)
-        headers = [t("Case", lang), t("Process", lang), t("Task", lang), t("Holder", lang), t("Due", lang), late]
-        rows = [[x.case, x.process, x.task, x.holder, when(x.due_at), span(w, x.late, lang)] for x in lines]
-    elif group == "stuck":
-        stuck: list[CaseLine] = digest.stuck
-        headers = [
-            t("Case", lang),
-            t("Process", lang),
-            t("Stage", lang),
-            t("At the stage since", lang),
-            t("Norm", lang),
-        ]
-        rows = [[x.case, x.process, x.stage, when(x.since), when(x.norm)] for x in stuck]
-    else:
-        moved: list[MoveLine] = digest.moved
-        headers = [t("Case", lang), t("Process", lang), t("From", lang), t("To", lang), t("When", lang)]
-        rows = [[x.case, x.process, x.source, x.target, when(x.at)] for x in moved]
-    return Table(title, headers, [list(map(str, row)) for row in rows])
-
-
-def span(w: Wording, delta: timedelta, lang: str | None) -> str:
-    """«2 d 3 h» / «45 min»: how late, roughly."""
-    minutes = int(delta.total_seconds() // 60)
-    days, hours = minutes // (24 * 60), minutes % (24 * 60) // 60
-    if days:
-        return w.t("%(d)s d %(h)s h", lang, d=days, h=hours)
-    if hours:
-        return w.t("%(h)s h %(m)s min", lang, h=hours, m=minutes % 60)
-    return w.t("%(m)s min", lang, m=minutes)
-
-
 def _previous(sub: Subscription | None) -> datetime | None:
     """A list asked from a digest covers the moves the digest covered: those since the one before it. The
     subscription keeps only the last digest's time, so this is the day before it (one digest a day)."""
     return sub.last - timedelta(days=1) if sub is not None and sub.last is not None else None
-
-
-# --- the chart -----------------------------------------------------------------------------------------------
-
-
-def chart(digest: Digest, overdue_label: str, open_label: str) -> bytes:
-    """Open and overdue work per person (per process when nobody holds anything), the heaviest at the top."""
-    if digest.load:
-        bars = [(x.holder, x.open, x.overdue) for x in digest.load[:CHART_PEOPLE]]
-    else:
-        bars = [(x.process, x.open, x.overdue) for x in digest.processes[:CHART_PEOPLE]]
-    series = [
-        Series(open_label, [float(o) for _l, o, _x in bars], "#90caf9"),
-        Series(overdue_label, [float(x) for _l, _o, x in bars], "#e53935"),
-    ]
-    return bar_chart([label for label, _o, _x in bars], series, side_by_side=False, counts=True)
-
-
-async def chart_async(digest: Digest, overdue_label: str, open_label: str) -> bytes:
-    # Drawing takes tens of milliseconds: off the event loop, so other people's updates are not held up.
-    return await asyncio.to_thread(chart, digest, overdue_label, open_label)

@@ -1,0 +1,249 @@
+"""An organisation's rows and details: found by name, created, listed; every detail checked (an INN by its check
+digits, a KPP by its shape) before anything changes, and every change audited (`organisation.changed`: the field,
+what it was, what it became); its credit state; deactivated with its people."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.ru import inn
+
+from db.models import AuditEntry, Company, User
+
+
+async def search(session: AsyncSession, text: str, limit: int = 8) -> list[Company]:
+    pattern = f"%{text.casefold()}%"
+    rows = await session.execute(
+        select(Company)
+        .where(func.lower(Company.name).like(pattern), Company.active.is_(True))
+        .order_by(Company.name)
+        .limit(limit)
+    )
+    found = list(rows.scalars())
+    if not found:
+        # SQLite's lower() folds only ASCII; compare in Python for Cyrillic names there.
+        everything = await session.execute(
+            select(Company).where(Company.active.is_(True)).order_by(Company.name).limit(500)
+        )
+        found = [c for c in everything.scalars() if text.casefold() in c.name.casefold()][:limit]
+    return found
+
+
+async def get(session: AsyncSession, company_id: int) -> Company | None:
+    return await session.get(Company, company_id)
+
+
+async def create(
+    session: AsyncSession, name: str, user_id: int | None, now: datetime, data: dict[str, object] | None = None
+) -> Company:
+    company = Company(
+        name=" ".join(name.split())[:300], data=dict(data or {}), created_by=user_id, created_at=now, updated_at=now
+    )
+    session.add(company)
+    await session.flush()
+    return company
+
+
+KINDS = ("dealer", "supplier", "client")
+# What an admin may set by `/org_set 5 region=…` (and by the card's buttons): the column each word names.
+DETAILS = {
+    "name": "name", "inn": "inn", "kpp": "kpp", "region": "region", "price": "price_type", "contacts": "contacts",
+}  # fmt: skip
+# A dealer's credit state, kept in `data` (where definitions read an organisation's facts): the credit limit and the
+# current debt in roubles (no limit: none), and «stop» — shipments stopped. An order request of a stopped dealer, or
+# one above what the limit leaves, goes to the representative office whatever its amount (order_request.yaml).
+CREDIT = {"limit": "credit_limit", "debt": "debt", "stop": "stop_shipment"}
+YES, NO = {"yes", "да", "1", "true", "on", "stop", "стоп"}, {"no", "нет", "0", "false", "off"}
+PROMPT = "organisation"  # the kind of `User.prompt` while an admin writes an organisation's detail or name
+CHANGED = "organisation.changed"  # the audit entry of every change an admin makes to an organisation
+KPP = re.compile(r"\d{4}[0-9A-Z]{2}\d{3}")  # a tax office's code, a reason code (letters allowed), a number
+
+
+class BadDetails(Exception):
+    """An organisation's kind or a detail the admin wrote is not one we know."""
+
+
+class BadValue(Exception):
+    """A detail's value is wrong (an INN whose check digits do not match, a KPP of the wrong shape): the admin
+    is told which and asked again."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def checked(field: str, value: str) -> str | None:
+    """A detail's value as kept (None: cleared), or BadValue."""
+    value = " ".join(value.split())
+    if field == "name":
+        if not value:
+            raise BadValue(field)
+        return value[:300]
+    if not value or value in ("-", "—"):
+        return None
+    if field == "inn":
+        if not inn.is_valid(value):
+            raise BadValue(field)
+        return inn.compact(value)
+    if field == "kpp":
+        value = value.replace(" ", "").upper()
+        if not KPP.fullmatch(value):
+            raise BadValue(field)
+        return value
+    if field in ("limit", "debt"):
+        try:
+            amount = Decimal(value.replace(" ", "").replace("\u00a0", "").replace(",", ".").rstrip("₽"))
+        except InvalidOperation:
+            raise BadValue(field) from None
+        if not amount.is_finite() or amount < 0 or amount >= 10**12:
+            raise BadValue(field)
+        return str(amount.quantize(Decimal("0.01")))
+    if field == "stop":
+        if value.casefold() not in YES | NO:
+            raise BadValue(field)
+        return "yes" if value.casefold() in YES else None
+    return value[:100] if field in ("region", "price") else value[:1000]
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A dealer's credit state as an order request reads it."""
+
+    limit: Decimal | None  # None: no limit set
+    debt: Decimal
+    stopped: bool
+
+    @property
+    def left(self) -> Decimal | None:
+        return None if self.limit is None else self.limit - self.debt
+
+    def exceeded_by(self, amount: Decimal) -> bool:
+        left = self.left
+        return left is not None and amount > left
+
+
+def credit(company: Company) -> Credit:
+    data = company.data or {}
+    limit, debt = data.get(CREDIT["limit"]), data.get(CREDIT["debt"])
+    return Credit(
+        Decimal(str(limit)) if limit is not None else None,
+        Decimal(str(debt)) if debt is not None else Decimal(0),
+        bool(data.get(CREDIT["stop"])),
+    )
+
+
+async def listed(session: AsyncSession, kind: str | None = None, *, active_only: bool = False) -> list[Company]:
+    query = select(Company).order_by(Company.kind, Company.name)
+    if kind is not None:
+        query = query.where(Company.kind == kind)
+    if active_only:
+        query = query.where(Company.active.is_(True))
+    return list((await session.execute(query)).scalars())
+
+
+def audit(session: AsyncSession, company: Company, by: int | None, now: datetime, **data: object) -> None:
+    session.add(AuditEntry(case_id=None, actor_id=by, action=CHANGED, data={"organisation": company.id, **data},
+                           at=now))  # fmt: skip
+
+
+async def create_organisation(
+    session: AsyncSession,
+    kind: str,
+    name: str,
+    user_id: int | None,
+    now: datetime,
+    details: dict[str, str],
+    via: str | None = None,
+) -> Company:
+    if kind not in KINDS or not name.strip():
+        raise BadDetails(kind)
+    await checked_all(session, details)  # nothing is created if a detail is wrong
+    company = await create(session, name, user_id, now)
+    company.kind = kind
+    audit(session, company, user_id, now, created={"kind": kind, "name": company.name}, **_via(via))
+    await update_details(session, company, details, now, user_id, via=via)
+    return company
+
+
+def _via(via: str | None) -> dict[str, str]:
+    return {"via": via} if via else {}
+
+
+async def checked_all(session: AsyncSession, details: dict[str, str]) -> dict[str, object]:
+    """Every detail's new value (by column), or BadDetails/BadValue before anything changes."""
+    values: dict[str, object] = {}
+    for key, value in details.items():
+        if key == "rep":
+            if value not in ("", "0") and not value.isdigit():
+                raise BadDetails(key)
+            rep_id = int(value) if value.isdigit() and value != "0" else None
+            if rep_id is not None and await session.get(User, rep_id) is None:
+                raise BadValue("rep")
+            values["regional_rep_id"] = rep_id
+        elif key in DETAILS:
+            values[DETAILS[key]] = checked(key, value)
+        elif key in CREDIT:
+            kept = checked(key, value)
+            values["data." + CREDIT[key]] = (True if kept == "yes" else None) if key == "stop" else kept
+        else:
+            raise BadDetails(key)
+    return values
+
+
+async def update_details(
+    session: AsyncSession,
+    company: Company,
+    details: dict[str, str],
+    now: datetime,
+    by: int | None = None,
+    via: str | None = None,
+) -> list[str]:
+    """Set details by their short names (name, inn, kpp, region, price, contacts, rep = the regional
+    representative's user id, 0 or empty for nobody; the credit state: limit, debt, stop = yes/no). All are
+    checked first (one wrong value changes nothing); each change is audited with what it was and what it became
+    (and `via`: who other than a person made it, e.g. 1C). The fields that changed."""
+    values = await checked_all(session, details)
+    fields = {column: key for key, column in DETAILS.items()} | {"regional_rep_id": "rep"}
+    fields |= {"data." + name: key for key, name in CREDIT.items()}
+    changed: list[str] = []
+    for column, new in values.items():
+        if column.startswith("data."):
+            data = dict(company.data or {})
+            old = data.get(column[5:])
+            if new is None:
+                data.pop(column[5:], None)
+            else:
+                data[column[5:]] = new
+            company.data = data  # a new dict: the JSON column sees the change
+        else:
+            old = getattr(company, column)
+            setattr(company, column, new)
+        if old != new:
+            audit(session, company, by, now, field=fields[column], **{"from": old, "to": new}, **_via(via))
+            changed.append(fields[column])
+    company.updated_at = now
+    await session.flush()
+    return changed
+
+
+async def set_active(session: AsyncSession, company: Company, active: bool, now: datetime, by: int | None) -> None:
+    """An organisation we no longer work with is deactivated: it is offered nowhere any more (forms, approvals),
+    and its people, who belong to it alone, are deactivated with it (they see nothing). Reactivating it
+    brings the organisation back; its people come back one by one, as an admin decides."""
+    if bool(company.active) == active:
+        return
+    company.active = active
+    company.updated_at = now
+    people: list[int] = []
+    if not active:
+        rows = await session.execute(select(User).where(User.organisation_id == company.id, User.active.is_(True)))
+        for person in rows.scalars():
+            person.active = False
+            people.append(person.id)
+    audit(session, company, by, now, field="active", **{"from": not active, "to": active}, people=people)
+    await session.flush()

@@ -1,0 +1,145 @@
+"""What a digest holds: the overdue tasks, the tasks due today, the cases stuck at a stage, what moved, the open
+work per person and the totals per process; a group of it as a table (the list and the file), and its chart."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flows.i18n import _
+from services.charts import MAX_BARS, Series, Table, bar_chart
+from services.wording import Wording
+
+GROUPS = ("overdue", "today", "stuck", "moved")
+GROUP_TITLES = {
+    "overdue": _("Overdue"),
+    "today": _("Due today"),
+    "stuck": _("Stuck at a stage"),
+    "moved": _("Moved since the last digest"),
+}
+CHART_PEOPLE = MAX_BARS  # bars on the chart; the rest are in the lists and the files
+
+
+@dataclass
+class TaskLine:
+    case_id: int
+    case: str  # «№12 · title»
+    process: str
+    task: str
+    holder: str  # the person, or the role whose pool it waits in
+    due_at: datetime
+    late: timedelta  # how late (overdue) or how long left (due today)
+
+
+@dataclass
+class CaseLine:
+    case_id: int
+    case: str
+    process: str
+    stage: str
+    since: datetime
+    norm: datetime  # when it should have left the stage
+
+
+@dataclass
+class MoveLine:
+    case_id: int
+    case: str
+    process: str
+    source: str
+    target: str
+    at: datetime
+
+
+@dataclass
+class Load:
+    holder: str
+    open: int
+    overdue: int
+
+
+@dataclass
+class ProcessTotal:
+    process: str
+    cases: int
+    open: int
+    overdue: int
+
+
+@dataclass
+class Digest:
+    now: datetime
+    since: datetime
+    overdue: list[TaskLine] = field(default_factory=list)
+    today: list[TaskLine] = field(default_factory=list)
+    stuck: list[CaseLine] = field(default_factory=list)
+    moved: list[MoveLine] = field(default_factory=list)
+    load: list[Load] = field(default_factory=list)
+    processes: list[ProcessTotal] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.today or self.stuck or self.moved or self.load)
+
+    def group(self, name: str) -> list[Any]:
+        return list(getattr(self, name))
+
+
+def table(w: Wording, digest: Digest, group: str, lang: str | None) -> Table:
+    """One group of the digest as rows people read (the list button) and Excel holds (the file button)."""
+    t, when = w.t, w.when
+    title = t(GROUP_TITLES[group], lang)
+    if group in ("overdue", "today"):
+        lines: list[TaskLine] = digest.group(group)
+        late = t("Late by", lang) if group == "overdue" else t("Left", lang)
+        headers = [t("Case", lang), t("Process", lang), t("Task", lang), t("Holder", lang), t("Due", lang), late]
+        rows = [[x.case, x.process, x.task, x.holder, when(x.due_at), span(w, x.late, lang)] for x in lines]
+    elif group == "stuck":
+        stuck: list[CaseLine] = digest.stuck
+        headers = [
+            t("Case", lang),
+            t("Process", lang),
+            t("Stage", lang),
+            t("At the stage since", lang),
+            t("Norm", lang),
+        ]
+        rows = [[x.case, x.process, x.stage, when(x.since), when(x.norm)] for x in stuck]
+    else:
+        moved: list[MoveLine] = digest.moved
+        headers = [t("Case", lang), t("Process", lang), t("From", lang), t("To", lang), t("When", lang)]
+        rows = [[x.case, x.process, x.source, x.target, when(x.at)] for x in moved]
+    return Table(title, headers, [list(map(str, row)) for row in rows])
+
+
+def span(w: Wording, delta: timedelta, lang: str | None) -> str:
+    """«2 d 3 h» / «45 min»: how late, roughly."""
+    minutes = int(delta.total_seconds() // 60)
+    days, hours = minutes // (24 * 60), minutes % (24 * 60) // 60
+    if days:
+        return w.t("%(d)s d %(h)s h", lang, d=days, h=hours)
+    if hours:
+        return w.t("%(h)s h %(m)s min", lang, h=hours, m=minutes % 60)
+    return w.t("%(m)s min", lang, m=minutes)
+
+
+# --- the chart -----------------------------------------------------------------------------------------------
+
+
+def chart(digest: Digest, overdue_label: str, open_label: str) -> bytes:
+    """Open and overdue work per person (per process when nobody holds anything), the heaviest at the top."""
+    if digest.load:
+        bars = [(x.holder, x.open, x.overdue) for x in digest.load[:CHART_PEOPLE]]
+    else:
+        bars = [(x.process, x.open, x.overdue) for x in digest.processes[:CHART_PEOPLE]]
+    series = [
+        Series(open_label, [float(o) for _l, o, _x in bars], "#90caf9"),
+        Series(overdue_label, [float(x) for _l, _o, x in bars], "#e53935"),
+    ]
+    return bar_chart([label for label, _o, _x in bars], series, side_by_side=False, counts=True)
+
+
+async def chart_async(digest: Digest, overdue_label: str, open_label: str) -> bytes:
+    # Drawing takes tens of milliseconds: off the event loop, so other people's updates are not held up.
+    return await asyncio.to_thread(chart, digest, overdue_label, open_label)
