@@ -114,5 +114,5 @@ class NotificationsPage(PanelPages):
 
 
 def _notification(row: Any) -> bool:
-    """A notification's failure (services/channels.py), not a chat's or a definition's e-mail."""
+    """A notification's failure (services/channels/), not a chat's or a definition's e-mail."""
     return "notification" in row.payload or "notice" in row.payload

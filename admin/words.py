@@ -25,7 +25,7 @@ OUTBOX_STATUS = {
     "uncertain": _("Unknown whether delivered"),
 }
 CHANNEL = {"telegram": _("Telegram"), "email": _("E-mail"), "sms": _("SMS")}
-# The parts of a notification's templates (services/channels.py PARTS).
+# The parts of a notification's templates (services/channels/ PARTS).
 PART = {
     "subject": _("subject"),
     "text": _("text"),

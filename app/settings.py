@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     work_end: time = time(18, 0)
     default_language: str = "ru"
 
-    # Digests (services/digests.py): people with these roles get one without asking, at `digest_time` on working
+    # Digests (services/digests/): people with these roles get one without asking, at `digest_time` on working
     # days (each person changes theirs with /digest); a stage without task deadlines counts as stuck after
     # `stage_norm_days` working days.
     digest_roles: list[str] = Field(default_factory=lambda: ["director"])

@@ -112,7 +112,7 @@ class User(Base):
     # Joined by a general dealer link and not yet approved by an admin (inactive meanwhile: sees nothing).
     # No Python-side default: rows written as revision 0001 knew them (tests/test_status_columns.py) stay valid.
     awaiting_approval: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    # Where notifications go besides Telegram (services/channels.py): a phone in E.164 (+79161234567), normalised
+    # Where notifications go besides Telegram (services/channels/): a phone in E.164 (+79161234567), normalised
     # when saved, and an e-mail address.
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
@@ -170,10 +170,10 @@ class Company(Base):
     price_type: Mapped[str | None] = mapped_column(String(64))
     contacts: Mapped[str | None] = mapped_column(Text)
     # The organisation's contact e-mail: a notification for one of its people without an address of their own
-    # goes here (services/channels.py).
+    # goes here (services/channels/).
     email: Mapped[str | None] = mapped_column(String(254))
     regional_rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # The `Ид` of its `Контрагент` in 1C's CommerceML documents (services/companies.py `from_onec`).
+    # The `Ид` of its `Контрагент` in 1C's CommerceML documents (services/companies/ `from_onec`).
     onec_id: Mapped[str | None] = mapped_column(String(80), unique=True, index=True)
     # Deactivated by an admin (a dealer we no longer work with): offered nowhere, its people see nothing.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
@@ -430,7 +430,7 @@ class Comment(Base):
 
 
 class ChannelSetting(Base):
-    """Which channels a kind of notification goes by (services/channels.py), and the channels tried in order
+    """Which channels a kind of notification goes by (services/channels/), and the channels tried in order
     when a person has none of them (no phone, no e-mail, the bot blocked). No row: the kind's defaults."""
 
     __tablename__ = "channel_settings"
@@ -444,7 +444,7 @@ class ChannelSetting(Base):
 
 class MessageTemplate(Base):
     """An admin's template for a kind of notification on one channel (`part`: subject, text, html, sms), in
-    place of the shipped default (services/channels.py)."""
+    place of the shipped default (services/channels/)."""
 
     __tablename__ = "message_templates"
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)

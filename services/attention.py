@@ -94,7 +94,7 @@ async def undelivered(core: Core, session: AsyncSession, rows: list[Outbox]) -> 
     initiator; with neither, the admins) is told at once what to send by hand and to whom."""
     notifier = core.notifier_factory(session, people_repo.PeopleCache(session), core.clock.now())
     notices = channels.notices(rows)
-    # A notification goes on to the next channel of its fallback instead (services/channels.py): it is the
+    # A notification goes on to the next channel of its fallback instead (services/channels/): it is the
     # person's own message, nobody sends it by hand; without a fallback the panel lists the failure.
     await channels.after_failure(session, notices, core.clock.now())
     for row in rows:

@@ -220,7 +220,7 @@ def files(
             enqueue(session, chat_id=chat_id, method=method, payload=payload, now=now, case_id=case_id)
 
 
-HTML = "HTML"  # the parse mode of a message an admin's template wrote (services/channels.py)
+HTML = "HTML"  # the parse mode of a message an admin's template wrote (services/channels/)
 
 
 def pieces(text: str, parse_mode: str | None = None) -> list[str]:

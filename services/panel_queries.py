@@ -248,7 +248,7 @@ async def delivery_problems(session: AsyncSession, limit: int) -> list[Problem]:
             if case_id is None:
                 case_id = await _emailed_case(session, row)
         elif "notice" in row.payload or "person" in row.payload:
-            # A notification (services/channels.py): whom it was for, and where it went if it had an address.
+            # A notification (services/channels/): whom it was for, and where it went if it had an address.
             person = str(row.payload.get("person") or row.payload.get("notice", {}).get("person") or "")
             to = row.payload.get("to")
             recipient = f"{person} ({to})" if to and person else person or str(to or people.get(row.chat_id) or "—")

@@ -12,7 +12,7 @@ back onto the order cases. The HTTP endpoint (`/1c/exchange`, integrations/onec)
   (`Дата оплаты по 1С`) marks it paid, anything else accepts it in 1C — forward only, with 1C's number, status,
   payment and shipment kept on the case. A document for an order we do not have, or one not approved yet, is
   counted and left alone. The organisations the file carries (each document's `Контрагенты`, a
-  `Классификатор/Контрагенты` block) are upserted first (services/companies.py `from_onec`): 1C is where the
+  `Классификатор/Контрагенты` block) are upserted first (services/companies/ `from_onec`): 1C is where the
   dealers' details are kept (with a dealer's debt, when 1C gives it on its `Контрагент`).
   1C's papers for an order (`ХозОперация` «Счет на оплату», «Отпуск товара», «Счет-фактура», a УПД) do not move it:
   each becomes a printable file on the order's case, once per version (services/onec_documents.py).
@@ -276,7 +276,7 @@ def _text(node: etree._Element, *path: str) -> str:
 def parse_contragents(content: bytes) -> list[dict[str, str]]:
     """Every organisation the file names (a `Контрагент` of a `Контрагенты` list, in a document or the
     classifier; not a representative's nested one, not the seller: that is us), once each, as
-    {onec_id, name, inn, kpp, contacts} as services/companies.py `onec_contragent` reads it, with debt and debt_on:
+    {onec_id, name, inn, kpp, contacts} as services/companies/ `onec_contragent` reads it, with debt and debt_on:
     the dealer's mutual settlements with us as 1C keeps them (`_debt`)."""
     root = etree.fromstring(content, PARSER)
     stamp = _day(root.get("ДатаФормирования") or "")  # the debt 1C gives is as of the file, unless it says

@@ -69,7 +69,7 @@ class NoticesBase:
         self.people = people
         self.now = now
         self._carded: set[int] = set()  # tasks given a card in this unit of work
-        # Which channels each kind of notification goes by, per person (services/channels.py).
+        # Which channels each kind of notification goes by, per person (services/channels/).
         self.channels = Channels(session, now)
 
     def _case_vars(self, loaded: Loaded, lang: str) -> dict[str, Any]:
@@ -106,7 +106,7 @@ class NoticesBase:
         case_id: int | None = None,
     ) -> Outbox:
         """A notification's Telegram message: the bot's wording (`variables["text"]`), or the admin's template of
-        the kind in the person's language over it (services/channels.py)."""
+        the kind in the person's language over it (services/channels/)."""
         text, mode = await self.channels.telegram(kind, user, self.renderer.tr.lang(user.language), variables)
         return outbox.message(self.session, user.tg_id, text, self.now, keyboard, case_id=case_id, parse_mode=mode)
 

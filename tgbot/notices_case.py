@@ -183,6 +183,6 @@ class CaseNotices(NoticesBase):
         outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
 
 
-# The kind of notification (services/channels.py) each of the engine's notices is.
+# The kind of notification (services/channels/) each of the engine's notices is.
 NOTICE_KINDS = {"text": "notify", "closed": "notify", "reminder": "reminder", "overdue": "reminder",
                 "escalation": "escalation"}  # fmt: skip

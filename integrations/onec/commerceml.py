@@ -2,7 +2,7 @@
 (import___*, offers___*, prices___*, rests___*), with or without the urn:1C.ru:commerceml_2 namespace, in any
 encoding the XML declaration names (UTF-8 with or without a BOM, windows-1251). The counterparties a package
 carries (`Контрагенты/Контрагент`, at the top, in the classifier or the catalogue) are read too: they are our
-organisations (services/companies.py `onec_contragent`, `from_onec`).
+organisations (services/companies/ `onec_contragent`, `from_onec`).
 
 lxml's iterparse reports only the elements that make a record (a group, a product, an offer…); each is read when
 it ends and then dropped with the siblings before it, so memory stays flat however long the file. The parser

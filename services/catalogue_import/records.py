@@ -77,7 +77,7 @@ class Offer:
 
 @dataclass(frozen=True, slots=True)
 class Organisation:
-    """A `Контрагент` of the package's `Контрагенты` (services/companies.py `onec_contragent`): found by 1C's Ид,
+    """A `Контрагент` of the package's `Контрагенты` (services/companies/ `onec_contragent`): found by 1C's Ид,
     else by INN, and created or updated as 1C's documents' counterparties are (`companies.from_onec`)."""
 
     onec_id: str
