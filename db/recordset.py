@@ -40,6 +40,8 @@ def json_text(value: Any) -> str:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
+        if value.tzinfo is UTC:  # the clock's: already in UTC (astimezone would copy it)
+            return value.isoformat()
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use the clock")
         return value.astimezone(UTC).isoformat()
