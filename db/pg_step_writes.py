@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, Table, Text, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.step_writes import connection_of
 from flows.status import TimerStatus
 
 CASE_ROW = "case_row"
@@ -108,10 +109,10 @@ async def fetch(
     `keep=False`: a statement built for this call only, run through SQLAlchemy (not worth keeping compiled).
     `begin`: the transaction's first statement (the case's load) begins it on the driver's connection as
     SQLAlchemy's adapter would at its first statement (the same BEGIN, the same isolation level)."""
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
+    connection, raw = await connection_of(session)
+    driver = raw.driver_connection
     if begin and keep and driver is not None and not driver.is_in_transaction():
-        adapted: Any = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+        adapted: Any = connection.sync_connection.connection.dbapi_connection
         if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
             await adapted._start_transaction()
     if not keep or driver is None or not driver.is_in_transaction():

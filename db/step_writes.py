@@ -24,7 +24,6 @@ The document (every section optional):
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.recordset import dumps
 from flows.status import TimerStatus
 
 TABLE = "konveyer_step_writes"
@@ -47,6 +47,25 @@ _COMPUTED = object()
 
 class StaleCase(Exception):
     pass
+
+
+_CONNECTION = "konveyer_step_connection"  # the session's info: its transaction, and that transaction's connection
+
+
+async def connection_of(session: AsyncSession) -> tuple[Any, Any]:
+    """The session's connection in its current transaction and the pool's record of it (whose
+    `driver_connection` is the driver's), as `await session.connection()` and `get_raw_connection()` give them —
+    each a hop through SQLAlchemy's greenlet (~25 µs of CPU); a step asks two or three times, so they are kept in
+    the session's info for as long as its transaction lasts (a new transaction, or an invalidated connection,
+    looks them up again)."""
+    transaction = session.sync_session.get_transaction()
+    found = session.info.get(_CONNECTION)
+    if found is not None and transaction is not None and found[0] is transaction and not found[1].invalidated:
+        return found[1], found[2]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection, raw)
+    return connection, raw
 
 
 def _quote(name: str) -> str:
@@ -158,12 +177,11 @@ def _defaults(table: Table) -> list[tuple[str, Any]]:
 
 async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Table]) -> None:
     """One INSERT of the document; raises StaleCase when the case was changed since it was read."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
+    connection, raw = await connection_of(session)
     if not raw.info.get(_READY):
         await _install(connection, tables)
         raw.info[_READY] = True
-    document = (json.dumps(doc, ensure_ascii=False),)
+    document = (dumps(doc),)
     try:
         try:
             await _write_document(connection, raw.driver_connection, document)
@@ -184,7 +202,7 @@ def write_sync(connection: Any, doc: dict[str, Any], tables: dict[str, Table]) -
     """`write` on a synchronous SQLAlchemy connection (a flush's hook, inside SQLAlchemy's greenlet), through its
     ordinary execution; a document without the case (no version to check)."""
     raw = connection.connection  # the pool's record of the connection (its info says whether the trigger is made)
-    document = (json.dumps(doc, ensure_ascii=False),)
+    document = (dumps(doc),)
     if raw.info.get(_READY):
         try:
             connection.exec_driver_sql(_INSERT, document)
@@ -211,8 +229,7 @@ async def fetch(session: AsyncSession, statement: Any, params: dict[str, Any]) -
     SQLAlchemy began on it (BEGIN IMMEDIATE, at `session.connection()`): one hop to its thread, without
     SQLAlchemy's execution path. The rows as SQLite gives them (the caller applies the columns' result processing);
     listeners still see the statement."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
+    connection, raw = await connection_of(session)
     entry = _READS.get(id(statement))
     if entry is None:
         compiled = statement.compile(dialect=connection.dialect)

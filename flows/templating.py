@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 
@@ -85,3 +85,13 @@ def render(source: str, context: Mapping[str, Any]) -> str:
         return str(_compiled(source).render(context))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template error: {exc.message}") from None
+
+
+@lru_cache(maxsize=2048)
+def names_read(source: str) -> frozenset[str] | None:
+    """The context's names a text reads (every value it prints starts from one of them), or None when it does not
+    parse. A text is a function of these names' values alone: the environment has no globals that change."""
+    try:
+        return frozenset(meta.find_undeclared_variables(_env.parse(source)))
+    except TemplateSyntaxError:
+        return None

@@ -89,3 +89,32 @@ def test_a_text_still_sees_the_environments_globals_and_its_context_unchanged() 
     assert set(context) >= {"units", "verdict"} and "range" not in context
     # A choice handed to many contexts is the same choice in each, in its reader's language.
     assert case_context(SPEC, data, lang="ru")["verdict"].label != context["verdict"].label
+
+
+def test_a_kept_card_text_changes_with_every_value_it_reads(renderer: Renderer) -> None:
+    """Card heads' texts are kept per process by the values their source reads (`Renderer._head_text`): a later
+    card over changed values — a field, a choice behind its label, a list's order, the extra context — says the
+    new thing, and a card over the same values says what rendering it afresh says."""
+    text = {"ru": "{{ brand }}: {% for u in units %}{{ u.model }}{% endfor %} {{ verdict }} {{ verdict_label }}"
+                  " {{ case.id }} {{ today|date }}", "en": "{{ brand }} {{ verdict }}"}
+    extra = {"case": {"id": 7, "title": "x"}, "today": datetime(2026, 12, 21, tzinfo=UTC).date()}
+    base = {"brand": "Acme", "units": [{"model": "A"}, {"model": "B"}], "verdict": "repair", "unrelated": 1}
+    variants = [
+        base,
+        {**base, "unrelated": 2},
+        {**base, "brand": "Бренд"},
+        {**base, "units": [{"model": "B"}, {"model": "A"}]},
+        {**base, "verdict": "refund"},
+        {k: v for k, v in base.items() if k != "brand"},
+        {**base, "brand": 1},
+        {**base, "brand": 1.0},
+        {**base, "brand": True},
+    ]
+    for lang in ("ru", "en"):
+        for extra_now in (extra, {**extra, "case": {"id": 8, "title": "x"}}):
+            for data in variants + variants:  # the second pass reads what the first one kept
+                kept = renderer._head_text(text, SPEC, data, lang, extra_now)
+                assert kept == renderer.template(text, SPEC, data, lang, extra_now)
+    assert renderer._head_text(text, SPEC, variants[3], "ru", extra).startswith("Acme: BA ")
+    assert renderer._head_text(text, SPEC, variants[0], "ru", extra) != renderer._head_text(
+        text, SPEC, variants[4], "ru", extra)

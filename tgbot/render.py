@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
@@ -25,6 +26,7 @@ from flows.runtime import (
     task_entry,
 )
 from flows.status import CaseStatus, TaskStatus
+from flows.templating import names_read
 from services.core import Core
 from services.outbox import MAX_TEXT as MAX_TEXT  # the tests' measure of a message
 from services.outbox import split_text
@@ -48,6 +50,15 @@ class CardHead:
 
     lines: tuple[str, ...]
     files: int
+
+
+# Card heads' texts by (source, definition, language, the values read): `Renderer._head_text`. The definition
+# itself is kept with the text (its id alone could name a newer one once it is gone).
+_HEAD_TEXTS: dict[tuple[Any, ...], tuple[ProcessDef, str]] = {}
+_HEAD_TEXTS_KEPT = 4096
+# Dicts in their own order (a text may print them in it); non-string keys, dates, subclasses of str, int, dict and
+# list (a choice carries its label) and dataclasses refused, so never kept: only plain JSON values make a key.
+_KEY_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def renderer_for(core: Core) -> Renderer:
@@ -77,7 +88,7 @@ class Renderer(Wording):
             extra = {**(extra or {}), "item": entry[1]}
             lines += self.summary(spec, list(entry[0].fields or {}), entry[1], lang, fields=entry[0].fields)
         if tdef.text:
-            body = self.template(tdef.text, spec, case.data, lang, extra)
+            body = self._head_text(tdef.text, spec, case.data, lang, extra)
             if body:
                 lines += ["", body]
         lines.append("")
@@ -85,6 +96,37 @@ class Renderer(Wording):
             lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at)))
         files = file_count(spec, case.data) if task.key != START_TASK and case.id is not None else 0
         return CardHead(tuple(lines), files)
+
+    def _head_text(
+        self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None, extra: dict[str, Any] | None
+    ) -> str:
+        """`template(text, …)` of a card head, kept per process by what it reads: its source, the definition, the
+        language and the values of the names the source reads (and of `<name>` for `<name>_label`). A task's head
+        is rendered when it is given and again when it closes, mostly over the same values; the context and the
+        render (~4% of a step's CPU) are then skipped. Values orjson cannot encode exactly are not kept."""
+        source = self.tr.local(text, lang)
+        names = names_read(source)
+        key: tuple[Any, ...] | None = None
+        if names is not None:
+            read = {name for name in names if name in data}
+            read.update(name[:-6] for name in names if name.endswith("_label") and name[:-6] in data)
+            try:
+                key = (source, id(spec), self.tr.lang(lang),
+                       orjson.dumps([(name, data[name]) for name in sorted(read)], option=_KEY_OPTIONS),
+                       orjson.dumps([(name, extra[name]) for name in sorted(names) if name in extra] if extra else [],
+                                    option=_KEY_OPTIONS))  # fmt: skip
+            except TypeError:
+                key = None
+        if key is not None:
+            found = _HEAD_TEXTS.get(key)
+            if found is not None and found[0] is spec:
+                return found[1]
+        body = self.template(text, spec, data, lang, extra)
+        if key is not None:
+            if len(_HEAD_TEXTS) >= _HEAD_TEXTS_KEPT:
+                _HEAD_TEXTS.clear()
+            _HEAD_TEXTS[key] = (spec, body)
+        return body
 
     def task_card(
         self,

@@ -52,6 +52,7 @@ class CaseStore:
         self.session = session
         self.registry = registry
         self.sqlite = sqlite
+        self._dialect: Any = None  # the session's, looked up at the first load (`_values`)
         self.now = now
         self.created: set[int] = set()  # tasks inserted by this unit of work
         # Rows nobody reads back within the step (audit entries, timers, cancelled timers) wait here and are
@@ -128,7 +129,10 @@ class CaseStore:
     def _values(self, table: Table, found: Any, at: int) -> dict[str, Any]:
         """A table's columns from a row of the load, as the ORM would read them (the driver's plain rows through
         each column type's own result processing)."""
-        processors = _processors(table, self.session.get_bind().dialect)
+        dialect = self._dialect
+        if dialect is None:
+            dialect = self._dialect = self.session.get_bind().dialect
+        processors = _processors(table, dialect)
         return {
             name: value if (process := processors[n]) is None or value is None else process(value)
             for n, (name, value) in enumerate(zip(_NAMES[table.name], found[at : at + len(processors)], strict=True))
