@@ -41,11 +41,16 @@ def menu_keyboard(
 class MenuButton(BaseFilter):
     def __init__(self, msgid: str) -> None:
         self.msgid = msgid
+        self._labels: tuple[object, frozenset[str]] | None = None  # (translator, the button's label in each language)
 
     async def __call__(self, message: Message, core: Core, **_: Any) -> bool:
         if not message.text:
             return False
-        return message.text in {core.translator.t(self.msgid, lang) for lang in LANGUAGES}
+        known = self._labels
+        if known is None or known[0] is not core.translator:  # translated once, not on every message
+            labels = frozenset(core.translator.t(self.msgid, lang) for lang in LANGUAGES)
+            known = self._labels = (core.translator, labels)
+        return message.text in known[1]
 
 
 class Registered(BaseFilter):

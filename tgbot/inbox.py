@@ -96,6 +96,10 @@ class InboxProcessor:
         self._running: dict[int, int] = {}  # person -> the update their worker is on
         self._next: dict[int, inbox.Due] = {}  # person -> their next update, found due while their worker finished
         self._behind: set[int] = set()  # received here, stored behind an older pending update, not started yet
+        # Not shared: person -> the newest update this process stored for them, kept until an update of theirs at
+        # least as new ends. An update's end looks for the person's next one only when one was stored after it
+        # (or when its own update was not stored here: after a restart, say) — not a pass per update.
+        self._stored_up_to: dict[int, int] = {}
 
     def notify(self) -> None:
         self._wake.set()
@@ -113,6 +117,12 @@ class InboxProcessor:
         rows = incoming(payloads)
         async with self._single_statements().begin() as connection:  # one statement: no ORM session needed
             new = await inbox.store(connection, rows, self.core.clock.now(), sqlite=self.core.sqlite)
+        if not self.shared and self.handling:
+            # Before the pass below runs (in the same step): a person's update ending now sees what came after it.
+            stored = self._stored_up_to
+            for row in rows:
+                if row.update_id > stored.get(row.person_id, -1):
+                    stored[row.person_id] = row.update_id
         if new:
             self.notify()
         return new
@@ -208,9 +218,25 @@ class InboxProcessor:
                 # Others of this person may have arrived meanwhile. A worker sharing the inbox knows: what it
                 # received was either started at once or stored behind an older update (`_behind`); the updates
                 # other workers stored behind this one are theirs to look for, and every worker's timed pass
-                # finds whatever is left.
-                if not self.shared or self._behind:
+                # finds whatever is left. A worker alone knows what it stored (`_stored_up_to`): a pass only when a
+                # later update of this person was stored, or when this one was not stored here; the timed pass finds
+                # the rest (a retry's turn).
+                if self.shared:
+                    if self._behind:
+                        self._wake.set()
+                elif self._later_stored(item):
                     self._wake.set()
+
+    def _later_stored(self, item: inbox.Due) -> bool:
+        """Not shared, at the end of `item`: whether a later update of its person may be waiting — one stored here
+        after it, or nothing known (`item` was not stored by this process). Forgets the person when nothing is."""
+        newest = self._stored_up_to.get(item.person_id)
+        if newest is None:
+            return True
+        if newest > item.update_id:
+            return True
+        del self._stored_up_to[item.person_id]
+        return False
 
     async def _follow(self, chained: inbox.Due) -> None:
         """The person's next update, leased to this worker with the claim of their previous one: started when that

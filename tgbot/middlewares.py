@@ -11,6 +11,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
@@ -19,7 +20,7 @@ from services import attention, inbox, outbox, people
 from services.access import Viewer
 from services.admin_actions import AdminActions
 from services.cases import CaseService
-from services.comments import Comments
+from services.comments import COMMENT, Comments
 from services.companies import Organisations
 from services.core import Core
 from services.diagrams import Diagrams
@@ -79,6 +80,8 @@ class DbSessionMiddleware(BaseMiddleware):
         self.core = core
         self.locks = PersonLocks()
         self.renderer = renderer_for(core)
+        # Reads of one statement outside an update's transaction: on PostgreSQL without BEGIN and ROLLBACK around.
+        self.single_statements = core.db if core.sqlite else core.db.execution_options(isolation_level="AUTOCOMMIT")
 
     def services(
         self, session: AsyncSession, user: User | None, roles: set[str], form: people.PersonRead | None = None
@@ -138,9 +141,11 @@ class DbSessionMiddleware(BaseMiddleware):
             wanted.append(message.document)  # type: ignore[arg-type]
         if not wanted:
             return {}
-        async with self.core.sessionmaker() as session:
-            user = await people.user_by_tg(session, tg_user.id)
-        if user is None or not (user.active_task_id or user.is_admin or Comments.pending(user)):
+        # Who may send a file now, in one statement on a plain connection (on PostgreSQL without BEGIN and ROLLBACK
+        # around it): no ORM session and no person loaded for a look before the update's own transaction.
+        async with self.single_statements.connect() as connection:
+            found = (await connection.execute(_FILE_TAKER, {"tg": tg_user.id})).first()
+        if found is None or not (found.active_task_id or found.is_admin or _comment_pending(found.prompt)):
             return {}
         downloads: dict[str, bytes] = {}
         for item in wanted:
@@ -250,6 +255,16 @@ class DbSessionMiddleware(BaseMiddleware):
             )
         else:
             self.core.outbox_written()
+
+
+_FILE_TAKER = select(User.active_task_id, User.is_admin, User.prompt).where(
+    User.tg_id == bindparam("tg", type_=User.tg_id.type)
+)
+
+
+def _comment_pending(prompt: dict[str, Any] | None) -> bool:
+    """`Comments.pending` on the person's `prompt` as read."""
+    return bool(prompt and prompt.get("kind") == COMMENT)
 
 
 def _chat_id(event: TelegramObject) -> int | None:
