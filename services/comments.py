@@ -8,6 +8,7 @@ the members of a role an open task waits for, those who follow it, earlier comme
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,7 +73,12 @@ class Comments:
 
     @staticmethod
     def pending(user: User) -> bool:
-        return bool(user.prompt and user.prompt.get("kind") == COMMENT)
+        return Comments.prompt_pending(user.prompt)
+
+    @staticmethod
+    def prompt_pending(prompt: dict[str, Any] | None) -> bool:
+        """Whether a person's `prompt`, as stored, waits for a comment (read without loading the person)."""
+        return bool(prompt and prompt.get("kind") == COMMENT)
 
     @staticmethod
     def drop(user: User) -> None:

@@ -20,7 +20,7 @@ from services import attention, inbox, outbox, people
 from services.access import Viewer
 from services.admin_actions import AdminActions
 from services.cases import CaseService
-from services.comments import COMMENT, Comments
+from services.comments import Comments
 from services.companies import Organisations
 from services.core import Core
 from services.diagrams import Diagrams
@@ -145,7 +145,7 @@ class DbSessionMiddleware(BaseMiddleware):
         # around it): no ORM session and no person loaded for a look before the update's own transaction.
         async with self.single_statements.connect() as connection:
             found = (await connection.execute(_FILE_TAKER, {"tg": tg_user.id})).first()
-        if found is None or not (found.active_task_id or found.is_admin or _comment_pending(found.prompt)):
+        if found is None or not (found.active_task_id or found.is_admin or Comments.prompt_pending(found.prompt)):
             return {}
         downloads: dict[str, bytes] = {}
         for item in wanted:
@@ -260,11 +260,6 @@ class DbSessionMiddleware(BaseMiddleware):
 _FILE_TAKER = select(User.active_task_id, User.is_admin, User.prompt).where(
     User.tg_id == bindparam("tg", type_=User.tg_id.type)
 )
-
-
-def _comment_pending(prompt: dict[str, Any] | None) -> bool:
-    """`Comments.pending` on the person's `prompt` as read."""
-    return bool(prompt and prompt.get("kind") == COMMENT)
 
 
 def _chat_id(event: TelegramObject) -> int | None:
