@@ -111,6 +111,48 @@ async def test_each_message_once_and_in_order_within_the_limits(delivery: tuple[
     assert texts == [f"Уведомление для {chats[0]}", "Сообщение 0", "Сообщение 1", "Сообщение 2"]
 
 
+async def test_a_sent_messages_write_claims_its_chats_next_row_without_another_pass(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A reply and the next question to one person: the pass claims the reply; the write of its outcome (as soon
+    as Telegram answered) claims the question, without reading the queue again. The order holds, a chat's burst
+    is kept (the third message waits its second), nothing is sent twice."""
+    from sqlalchemy import event
+
+    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=2.0)
+    base = await sandbox.start()
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    seen: list[str] = []
+
+    def statement(_conn: object, _cursor: object, text: str, *_args: object) -> None:
+        if "waiting" in text:
+            seen.append("read")
+        elif text.startswith("UPDATE outbox") and "claimed_by=" in text and "RETURNING" in text:
+            seen.append("claim")
+
+    engine = core.sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        (chat,) = await _people(sandbox, 1)
+        texts = ["📌 Карточка задачи", "✏️ Вопрос", "Третье"]
+        async with core.sessionmaker() as session, session.begin():
+            for text in texts:
+                outbox.message(session, chat, text, core.clock.now())
+        # A long poll: every pass here is one the sender wanted, not one its timer started.
+        sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)
+        await _run_until_sent(sender, core, expected=3)
+        assert sandbox.stats.texts_per_chat[chat] == texts
+        assert sandbox.stats.rate_limited == 0
+        assert seen[:3] == ["read", "claim", "claim"]  # the question claimed by the reply's outcome
+        assert seen.count("claim") == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        await bot.session.close()
+        await core.close()
+        await sandbox.stop()
+
+
 async def test_retry_after_is_respected_and_nothing_is_sent_twice(delivery: tuple[Core, SandboxServer, Bot]) -> None:
     core, sandbox, bot = delivery
     (chat,) = await _people(sandbox, 1)

@@ -57,6 +57,13 @@ class _Outcome:
     replaces: int | None = None  # a fresh card sent instead of editing this (lost) message
     rendered: tuple[int, str, int] | None = None  # a render job's file: (id, path, size); a failed one: size -1
     undelivered: Outbox | None = None  # an e-mail or SMS that failed for good: its person must be told
+    channel: str = "telegram"  # the row's: only a Telegram message's answer may claim its chat's next row
+
+    @property
+    def plain(self) -> bool:
+        """Nothing to write but the row's own columns (most answers): one statement, no transaction around it."""
+        return not (self.learned or self.question_lost or self.blocked or self.replaces is not None
+                    or self.rendered is not None or self.undelivered is not None)  # fmt: skip
 
 
 class SenderBase:
@@ -104,7 +111,7 @@ class SenderBase:
             "external_id": external_id if sent else row.external_id,
         }
         lost = status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED) and row.payload.get("purpose") == QUESTION
-        outcome = _Outcome(row.id, row.chat_id, values, learned or [], question_lost=lost)
+        outcome = _Outcome(row.id, row.chat_id, values, learned or [], question_lost=lost, channel=row.channel)
         notice = "notice" in row.payload  # a notification with a fallback (services/channels.py)
         # A render job has its own row; a Telegram message failing is the chat's business unless it is a notification.
         if status == OutboxStatus.FAILED and (notice or row.channel not in ("telegram", RENDER)):

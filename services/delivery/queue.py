@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import CompoundSelect, Integer, Table, bindparam, literal, select, union_all, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import Outbox, StoredFile, TaskCard, User
 from flows.status import OutboxStatus, transition
@@ -16,23 +16,23 @@ from services.files import NOT_RENDERED
 
 
 class QueueMixin(SenderBase):
-    async def _claim(self, session: AsyncSession, ids: list[int]) -> list[_Claimed]:
+    async def _claim(self, connection: AsyncConnection, ids: list[int]) -> list[_Claimed]:
         """pending -> sending for `ids` in one statement; a row another worker took first is not returned."""
-        # A Core statement built once, on the session's connection: the ORM's bulk UPDATE … RETURNING cost more than
-        # the rest of the pass. The rows come back as plain `Outbox` objects outside the session (nothing loads or
-        # flushes them; they carry the claimed values to the request and its outcome).
-        connection = await session.connection()
+        # Core statements built once, on a connection (the pass's transaction, or an outcome's write that claims a
+        # chat's next row): the ORM's bulk UPDATE … RETURNING cost more than the rest of the pass. The rows come back
+        # as plain `Outbox` objects outside any session (nothing loads or flushes them; they carry the claimed
+        # values to the request and its outcome).
         result = await connection.execute(_CLAIM, {"ids": ids, "now": self.clock.now(), "key": self.key})
         rows = {row.id: Outbox(**row._mapping) for row in result.all()}
-        ref_ids = {row.ref_id for row in rows.values() if row.ref_id}
+        ref_ids = [row.ref_id for row in rows.values() if row.ref_id]
         refs = (
-            {r.id: r for r in (await session.scalars(select(Outbox).where(Outbox.id.in_(ref_ids)))).all()}
+            {r.id: Outbox(**r._mapping) for r in (await connection.execute(_REFS, {"ids": ref_ids})).all()}
             if ref_ids
             else {}
         )
-        file_ids = {f for row in rows.values() for f in _file_ids(row.payload) if isinstance(f, int)}
+        file_ids = list({f for row in rows.values() for f in _file_ids(row.payload) if isinstance(f, int)})
         files = (
-            {f.id: f for f in (await session.scalars(select(StoredFile).where(StoredFile.id.in_(file_ids)))).all()}
+            {f.id: StoredFile(**f._mapping) for f in (await connection.execute(_FILES, {"ids": file_ids})).all()}
             if file_ids
             else {}
         )
@@ -56,11 +56,7 @@ class QueueMixin(SenderBase):
     async def _write_outcomes(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
         if not outcomes:
             return
-        # One executemany (bulk UPDATE by primary key); every row carries the same columns. Each status came
-        # through transition() from `sending`, the status of the row this sender claimed.
-        connection = await session.connection()  # a Core statement built once: nothing here for the ORM to track
-        await connection.execute(_OUTCOME, [{"row_id": o.row_id, **{f"v_{k}": v for k, v in o.values.items()}}
-                                            for o in outcomes])  # fmt: skip
+        await self._write_rows(await session.connection(), outcomes)
         blocked = {o.chat_id for o in outcomes if o.blocked}
         if blocked:
             # Telegram: 403 «bot was blocked by the user». Marked for the admins (the update about it, when it
@@ -97,6 +93,14 @@ class QueueMixin(SenderBase):
                     .where(StoredFile.id == stored_id, StoredFile.tg_file_id.is_(None))
                     .values(tg_file_id=tg_file_id)
                 )
+
+
+    async def _write_rows(self, connection: AsyncConnection, outcomes: list[_Outcome]) -> None:
+        """The outcomes' own columns: one executemany (bulk UPDATE by primary key); every row carries the same
+        columns. Each status came through transition() from `sending`, the status of the row this sender claimed.
+        A Core statement built once: nothing here for the ORM to track."""
+        await connection.execute(_OUTCOME, [{"row_id": o.row_id, **{f"v_{k}": v for k, v in o.values.items()}}
+                                            for o in outcomes])  # fmt: skip
 
 
 def _queue() -> CompoundSelect:
@@ -146,6 +150,10 @@ _CLAIM = (
     )
     .returning(*_OUTBOX.c)
 )
+# What a claimed row's request needs: the message it edits, the stored files it sends.
+_REFS = select(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+_FILES_TABLE: Table = StoredFile.__table__  # type: ignore[assignment]
+_FILES = select(_FILES_TABLE).where(_FILES_TABLE.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _file_ids(payload: dict[str, Any]) -> list[Any]:

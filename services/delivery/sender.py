@@ -14,7 +14,7 @@ from typing import Any
 
 from aiogram import Bot
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import Outbox
 from flows.clock import Clock, SystemClock
@@ -31,6 +31,9 @@ from services.outbox import RENDER
 from services.sms import SMS, SmsGateway
 
 log = logging.getLogger(__name__)
+
+# One pass at a time across workers (PostgreSQL): the queue's read and the claim are one consistent step.
+_PASS_LOCK = text("SELECT pg_advisory_xact_lock(727003)")
 
 
 class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
@@ -92,6 +95,17 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         # pass at once (outcomes, then the claim, in one transaction). Any other answer's outcome is written at once
         # by a write of its own that reads no queue and takes no passes' lock (`flush`).
         self.waiting_chats: set[int] = set()
+        # Per chat with a row in flight here: the Telegram rows the last pass saw waiting behind it, in order. When
+        # its answer says sent, the outcome's write claims the next of them (`flush`): no queue read, no passes'
+        # lock, and the outcome is written as soon as the answer came (a reply and the next question: one pass).
+        self.next_rows: dict[int, list[tuple[int, datetime | None, str]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # the requests under way
+        # PostgreSQL: a plain answer's outcome and a chat's next claim go as single statements in autocommit
+        # (each is atomic by itself): no BEGIN and COMMIT round trips around them.
+        self._autocommit: AsyncEngine | None = None
+        bind = sessionmaker.kw.get("bind")
+        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+            self._autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
         # A full pass (outcomes, the queue's read, the claim) is wanted: a new row, an answer whose chat has its next
         # row waiting, a row put back. Otherwise answers only need their outcomes written, without the queue.
         self._pass_wanted = True
@@ -111,7 +125,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         await self._hold_liveness()
         await self.recover()
         swept = time.monotonic()
-        tasks: set[asyncio.Task[None]] = set()
+        tasks = self._tasks
         while not self._stopping:
             if time.monotonic() - swept > 60:
                 # A worker that died mid-request leaves its chats busy until its rows are swept.
@@ -153,20 +167,77 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         self.wakeup.set()
 
     async def flush(self) -> None:
-        """Write the outcomes answered so far (the sender's passes do it on their own)."""
+        """Write the outcomes answered so far (the sender's passes do it on their own), and claim the next row of
+        each chat whose message was sent and has rows waiting behind it (its request starts after the claim)."""
         outcomes, self.outcomes = self.outcomes, []
         if not outcomes:
             return
+        chain = [] if self._stopping else self._chain(outcomes)
+        claimed: list[_Claimed] = []
         try:
             # Without the passes' lock: the rows leave `sending` for good (sent, failed, uncertain), and a pass of
             # another worker sees their chats busy or free, either of which holds (nothing of theirs is claimed).
-            async with self.sessionmaker() as session, session.begin():
-                await self._write_outcomes(session, outcomes)
+            # A chat's next row is claimed only if still pending: a pass of another worker that saw the chat free
+            # chose that same row (the chat's first pending one), and one of the two claims gets it.
+            if self._autocommit is not None and all(o.plain for o in outcomes):
+                async with self._autocommit.connect() as connection:
+                    await self._write_rows(connection, outcomes)
+                    if chain:
+                        claimed = await self._claim(connection, chain)
+            else:
+                async with self.sessionmaker() as session, session.begin():
+                    await self._write_outcomes(session, outcomes)
+                    if chain:
+                        claimed = await self._claim(await session.connection(), chain)
         except BaseException:
             self.outcomes[:0] = outcomes
+            if chain:
+                self._pass_wanted = True  # whatever became of the chained claim, a pass sorts the chats out
             raise
         for outcome in outcomes:
             self.in_flight.discard(outcome.chat_id)
+        self._start(claimed)
+        if len(claimed) < len(chain):
+            self._pass_wanted = True  # a row taken elsewhere or gone: the pass looks at its chat afresh
+            self.wakeup.set()
+
+    def _chain(self, outcomes: list[_Outcome]) -> list[int]:
+        """The next row of each chat whose Telegram message was just sent, where the limits let it go now (the
+        same rules as `_choose`); a chat whose next row must wait wants a pass, which times it."""
+        now = self.clock.now()
+        chain: list[int] = []
+        for outcome in outcomes:
+            behind = self.next_rows.get(outcome.chat_id)
+            if not behind:
+                continue
+            if outcome.channel != "telegram" or outcome.values["status"] != OutboxStatus.SENT:
+                continue  # `_deliver` wanted a pass for it
+            row_id, not_before, channel = behind[0]
+            chat_id = outcome.chat_id
+            if (
+                channel != "telegram"
+                or (not_before is not None and not_before > now)
+                or self.limiter.chat_wait(chat_id) > 0
+                or self.limiter.global_wait() > 0
+            ):
+                self.next_rows.pop(chat_id, None)
+                self._pass_wanted = True
+                self.wakeup.set()
+                continue
+            self.limiter.take(chat_id)
+            del behind[0]
+            if not behind:
+                self.next_rows.pop(chat_id, None)
+                self.waiting_chats.discard(chat_id)  # nothing known behind it: its answer needs no pass
+            chain.append(row_id)
+        return chain
+
+    def _start(self, claimed: list[_Claimed]) -> None:
+        for item in claimed:
+            self.in_flight.add(item.row.chat_id)
+            task = asyncio.create_task(self._deliver(item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def dispatch(self, tasks: set[asyncio.Task[None]]) -> float:
         """One pass: write outcomes, claim the rows the limits allow now, start their requests.
@@ -184,43 +255,45 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         claimed: list[_Claimed] = []
         try:
             async with self.sessionmaker() as session, session.begin():
-                if (await session.connection()).dialect.name == "postgresql":
+                connection = await session.connection()
+                if connection.dialect.name == "postgresql":
                     # One pass at a time across workers: reading what is pending and what is being sent, then
                     # claiming, must be one consistent step or two workers could send one chat's rows out of order.
-                    await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
+                    await connection.execute(_PASS_LOCK)
                 await self._write_outcomes(session, outcomes)
                 # What waits and which chats are being sent to, in one statement.
-                found = (await session.execute(_QUEUE)).all()
+                found = (await connection.execute(_QUEUE)).all()
                 rows = sorted((row[:4] for row in found if row.waiting), key=lambda row: row[0])
                 # The chats whose outcomes are written above are free again; the rest are still in flight,
                 # here or in another worker.
                 elsewhere = {row.chat_id for row in found if not row.waiting}
-                busy_chats = (self.in_flight - {o.chat_id for o in outcomes}) | elsewhere
-                chosen, next_wake = self._choose(rows, busy_chats, now, next_wake)
+                local = self.in_flight - {o.chat_id for o in outcomes}
+                chosen, next_wake = self._choose(rows, local | elsewhere, local, now, next_wake)
                 if chosen:
-                    claimed = await self._claim(session, chosen)
+                    claimed = await self._claim(connection, chosen)
         except BaseException:
             self.outcomes[:0] = outcomes  # not written: keep them (and their chats busy) for the next pass
             raise
         for outcome in outcomes:
             self.in_flight.discard(outcome.chat_id)
-        for item in claimed:
-            self.in_flight.add(item.row.chat_id)
-            task = asyncio.create_task(self._deliver(item))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        self._start(claimed)
         return max(0.005, next_wake)
 
     def _choose(
-        self, rows: Sequence[Any], busy_chats: set[int], now: datetime, next_wake: float
+        self, rows: Sequence[Any], busy_chats: set[int], local: set[int], now: datetime, next_wake: float
     ) -> tuple[list[int], float]:
-        """The pending rows to send now within the limits (the first pending row of each free chat)."""
+        """The pending rows to send now within the limits (the first pending row of each free chat); and, for each
+        chat with a Telegram message in flight here (`local`, or chosen now), the rows waiting behind it
+        (`next_rows`, for its answer to claim the next)."""
         seen: set[int] = set()
         chosen: list[int] = []
         self.waiting_chats = waiting = set()
+        behind: dict[int, list[tuple[int, datetime | None, str]]] = {}
+        mine = set(local)
         for row_id, chat_id, not_before, channel in rows:
             if chat_id in seen or chat_id in busy_chats:
                 waiting.add(chat_id)  # behind a row of its chat in flight or chosen now: its answer starts a pass
+                behind.setdefault(chat_id, []).append((row_id, not_before, channel))
                 continue
             seen.add(chat_id)  # one message at a time per chat keeps their order
             if not_before is not None and not_before > now:
@@ -239,9 +312,13 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                 if channel == SMS:
                     next_wake = min(next_wake, global_wait)
                     continue  # Telegram's messages need not wait for the SMS bucket
-                return chosen, min(next_wake, global_wait)
+                next_wake = min(next_wake, global_wait)
+                break
             limiter.take(chat_id)
             chosen.append(row_id)
+            if channel == "telegram":
+                mine.add(chat_id)
+        self.next_rows = {chat: waiting_rows for chat, waiting_rows in behind.items() if chat in mine}
         return chosen, next_wake
 
     async def _deliver(self, item: _Claimed) -> None:
@@ -256,6 +333,16 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         (self.sms_limiter if row.channel == SMS else self.limiter).answered(row.chat_id)
         self.outcomes.append(outcome)
         if (
+            row.channel == "telegram"
+            and outcome.values["status"] == OutboxStatus.SENT
+            and self.next_rows.get(row.chat_id)
+            and outcome.undelivered is None
+        ):
+            # Sent, with a row of its chat waiting behind it: the outcome's write (at once, like any other) claims
+            # that row, and its request follows (`flush`). Its order and the chat's limits are kept as a pass
+            # keeps them; no queue read, no passes' lock.
+            self.wakeup.set()
+        elif (
             row.chat_id in self.waiting_chats
             or outcome.undelivered is not None
             or outcome.values["status"] == OutboxStatus.PENDING
