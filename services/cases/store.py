@@ -1,7 +1,9 @@
 """Persistence of a case: load it under a lock, write back its row, its tasks and its audit entries.
 
 The one place that knows how a case is stored, so the storage can change (a single versioned state row,
-multi-row writes) without touching the commands or the effect handlers.
+multi-row writes) without touching the commands or the effect handlers. A step's write on each database is a
+half of its own (`pg_writes`, `sqlite_writes`: mixins of `CaseStore`), the tables and waiting rows they share in
+`step_rows`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     bindparam,
     cast,
     event,
@@ -22,32 +23,32 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
-    or_,
     select,
     text,
-    true,
     update,
 )
 from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 from db import pg_step_writes, step_writes
 from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
-from db.models import AuditEntry, Case, Company, Outbox, Setting, Task, TaskCard, Timer, WorkPeriod
-from db.recordset import row_json, rows_json
+from db.models import Case, Company, Outbox, Setting, Task, TaskCard, WorkPeriod
+from db.recordset import row_json
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
 from flows.status import CASE_CLOSED, TaskStatus, TimerStatus, transition
 from services import attention, following, outbox
+from services.cases.pg_writes import PgWrites
+from services.cases.sqlite_writes import SqliteWrites
 from services.cases.state import CardRef, Loaded, case_state, copy_data, load_work
+from services.cases.step_rows import CASES, PENDING_TASKS, STEP_TABLES, TASKS
 from services.definitions import Registry
 
 
-class CaseStore:
+class CaseStore(PgWrites, SqliteWrites):
     def __init__(self, session: AsyncSession, registry: Registry, *, sqlite: bool, now: datetime) -> None:
         self.session = session
         self.registry = registry
@@ -109,7 +110,7 @@ class CaseStore:
             remember_id_tops(self.session.sync_session, first[_AT_TOPS:])
         elif shape[1] and first[_AT_TOPS]:
             self._task_ids += first[_AT_TOPS]
-        case_values = self._values(_CASES, first, 0)
+        case_values = self._values(CASES, first, 0)
         row = self._persistent(Case, case_values)
         tasks: dict[int, Task] = {}
         cards: dict[int, list[CardRef]] = {}
@@ -119,7 +120,7 @@ class CaseStore:
             if task_id is None:
                 continue
             if task_id not in tasks:
-                tasks[task_id] = self._persistent(Task, self._values(_TASKS, found, _AT_TASKS))
+                tasks[task_id] = self._persistent(Task, self._values(TASKS, found, _AT_TASKS))
                 cards[task_id] = []
             card_id = found[_AT_AUDIENCE + 1]
             if card_id is not None:
@@ -158,10 +159,10 @@ class CaseStore:
         key = bindparam("key", type_=Integer())
         condition = Case.id == (key if by == "case" else select(Task.case_id).where(Task.id == key).scalar_subquery())
         query = (
-            select(*_CASES.columns, *_TASKS.columns, self._audience_keys(), TaskCard.id, TaskCard.user_id,
+            select(*CASES.columns, *TASKS.columns, self._audience_keys(), TaskCard.id, TaskCard.user_id,
                    TaskCard.outbox_id, *(id_tops() if self.sqlite else []))
-            .select_from(_CASES)
-            .outerjoin(_TASKS, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
+            .select_from(CASES)
+            .outerjoin(TASKS, (Task.case_id == Case.id) & (Task.status == TaskStatus.OPEN))
             .outerjoin(TaskCard, TaskCard.task_id == Task.id)
             .where(condition)
             .order_by(Task.id, TaskCard.id)
@@ -169,7 +170,7 @@ class CaseStore:
         if lock:
             # One command at a time per case (the case row only: its tasks follow it); SQLite already
             # serialises writers (BEGIN IMMEDIATE).
-            query = query.with_for_update(of=_CASES)
+            query = query.with_for_update(of=CASES)
             # PostgreSQL: ids for the step's new tasks, from the sequence, taken once the case is locked (a CTE
             # of their own that locks it first), so a case's tasks are numbered in the order of its steps; the
             # step's task rows then go with its one write (`write_rows`), not in a round trip of their own.
@@ -307,34 +308,13 @@ class CaseStore:
         for (_task, values), task_id in zip(inserts_waiting, ids, strict=False):
             self._new_tasks[task_id] = {**values, "id": task_id}
         if self._new_tasks or self._task_updates:
-            self.session.sync_session.info[_PENDING_TASKS] = self
+            self.session.sync_session.info[PENDING_TASKS] = self
         for (task, values), task_id in zip(inserts, ids, strict=True):
             # Persistent and clean: nothing for the unit of work to write.
             trow = self._persistent(Task, {"id": task_id, "draft": None, "claimed_at": None, **values})
             task.id = task_id
             self.created.add(task_id)
             loaded.task_rows[task_id] = trow
-
-    async def _write_tasks_now(
-        self, rows: list[dict[str, Any]], changes: list[tuple[int, dict[str, Any]]]
-    ) -> list[int]:
-        """PostgreSQL: new task rows (and changed ones, as a data-modifying CTE) by one INSERT … RETURNING id, the
-        sequence numbering them; their ids in the rows' order."""
-        updated = rows_json([{**values, "id": task_id} for task_id, values in changes]) if changes else None
-        shape = (tuple(rows[0]), updated is not None)
-        if shape not in _TASK_WRITES:  # built once per process, as the step's other statements
-            statement, param = _recordset_insert(Task.__table__, shape[0])
-            statement = statement.returning(Task.id)
-            if updated is not None:
-                statement = statement.add_cte(pg_step_writes.task_updates(_TASKS).cte("task_updates_w"))
-            _TASK_WRITES[shape] = (statement, param)
-        statement, param = _TASK_WRITES[shape]
-        params = {param: rows_json(rows)}
-        if updated is not None:
-            params[pg_step_writes.TASK_UPDATES] = updated
-        # One statement takes its ids from the sequence in the order of its rows: sorted, they are the rows' ids
-        # in order, whatever order RETURNING uses.
-        return sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
 
     async def write_case(self, loaded: Loaded) -> None:
         """The engine's case state → the case row: one Core UPDATE checking the row's version (not the ORM's
@@ -391,27 +371,6 @@ class CaseStore:
                 timer["status"] = transition(TimerStatus.PENDING, TimerStatus.CANCELLED)
         self._cancel_keys.append((task_id, case_id, kind))
 
-    def _cancels(self) -> tuple[list[int], list[dict[str, Any]], Any]:
-        """The timers this step cancels, taken: the tasks', the (case, kind) pairs, and an UPDATE for any other
-        shape (none is used by the effects today), or None."""
-        keys, self._cancel_keys = self._cancel_keys, []
-        by_task = [task for task, case, kind in keys if task is not None and case is None and kind is None]
-        by_case = [{"case_id": case, "kind": kind} for task, case, kind in keys
-                   if task is None and case is not None and kind is not None]  # fmt: skip
-        other = None
-        if len(by_task) + len(by_case) < len(keys):
-            conditions = []
-            for task, case, kind in keys:
-                parts = [condition for condition in (
-                    Timer.task_id == task if task is not None else None,
-                    Timer.case_id == case if case is not None else None,
-                    Timer.kind == kind if kind is not None else None,
-                ) if condition is not None]  # fmt: skip
-                conditions.append(and_(*parts) if parts else true())
-            other = (update(Timer).where(Timer.status == TimerStatus.PENDING, or_(*conditions))
-                     .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED)))
-        return by_task, by_case, other
-
     def _take_messages(self) -> None:
         """The outbox rows and cards the step queued (`services.outbox.open_step`: never in the unit of work) and
         any added to the session directly and not flushed (taken out of it); `write_rows` inserts them with the
@@ -436,200 +395,6 @@ class CaseStore:
         if step is not None:
             self._cards += [(task_id, user_id, message.id, message) for task_id, user_id, message in step.cards]
 
-    def _message_rows(self) -> tuple[list[Outbox], list[dict[str, Any]], list[dict[str, Any]]]:
-        messages, cards = self._outbox, self._cards
-        self._outbox, self._cards = [], []
-        number = {id(row): n for n, row in enumerate(messages, start=1)}
-        outbox_rows = [{name: _value(row, column) for name, column in _OUTBOX_COLUMNS} for row in messages]
-        card_rows = []
-        for task_id, user_id, outbox_id, message in cards:
-            if outbox_id is None:
-                outbox_id = getattr(message, "id", None)
-            ordinal = number.get(id(message)) if outbox_id is None else None
-            if outbox_id is None and ordinal is None:
-                raise ValueError("a task card without its message")
-            card_rows.append({"task_id": task_id, "user_id": user_id, "outbox_id": outbox_id, "ord": ordinal})
-        return messages, outbox_rows, card_rows
-
-    async def write_rows(self) -> None:
-        """The step's case row, audit entries, cancelled timers and new timers. On PostgreSQL one statement
-        (the writes as data-modifying CTEs of one SELECT: one round trip); on SQLite one per table (multi-row
-        VALUES). The case row's UPDATE checks its version: a writer that read an older state fails."""
-        if self.sqlite:
-            await self._write_rows_sqlite()
-            return
-        writes: list[Any] = []
-        params: dict[str, Any] = {}
-        case_write, self._case_values = self._case_values, None
-        if case_write is not None:
-            case_id, version, values = case_write
-            writes.append(pg_step_writes.case_update(_CASES, tuple(values)))
-            params[pg_step_writes.CASE_ROW] = row_json({**values, "id": case_id})
-            params[pg_step_writes.CASE_VERSION] = version
-        task_writes, task_params, task_shape = self._task_writes()
-        writes += task_writes
-        params.update(task_params)
-        by_task, by_case, other = self._cancels()
-        if by_task or by_case:
-            writes.append(pg_step_writes.timer_cancels())
-            params[pg_step_writes.CANCEL_TASKS] = rows_json(by_task)  # type: ignore[arg-type]
-            params[pg_step_writes.CANCEL_CASES] = rows_json(by_case)
-        if other is not None:
-            writes.append(other)
-        inserts: list[tuple[Any, list[dict[str, Any]]]] = []
-        if self._audit:
-            inserts.append((AuditEntry, self._audit))
-            self._audit = []
-        if self._timers:
-            inserts.append((Timer, self._timers))
-            self._timers = []
-        messages, outbox_rows, card_rows = self._message_rows()
-        shape: tuple[Any, ...] = (tuple(case_write[2]) if case_write else None, task_shape, bool(by_task or by_case),
-                                  bool(outbox_rows), bool(card_rows))
-        for model, rows in inserts:
-            names = tuple(rows[0])
-            statement, param = _recordset_insert(model.__table__, names)
-            writes.append(statement)
-            params[param] = rows_json(rows)
-            shape += (model.__tablename__, names)
-        if not writes and not outbox_rows and not card_rows:
-            return
-        if len(writes) == 1 and not outbox_rows and not card_rows:
-            result = await pg_step_writes.fetch(self.session, writes[0], params, keep=other is None)
-            if case_write is not None and len(result) != 1:
-                raise _stale(case_write[0])
-            return
-        if outbox_rows:
-            params[_OUTBOX_PARAM] = rows_json(outbox_rows)
-        if card_rows:
-            params[_CARDS_PARAM] = rows_json(card_rows)
-        # The combined statement of a step of this shape is built once per process (an unusual timer cancel,
-        # `other`, has no shape): a step pays neither building nor compiling it.
-        combined = _COMBINED.get(shape) if other is None else None
-        if combined is None:
-            combined = self._combined(writes, case_write is not None, bool(outbox_rows), bool(card_rows))
-            if other is None:
-                _COMBINED[shape] = combined
-        statement, outbox_at = combined
-        found = (await pg_step_writes.fetch(self.session, statement, params, keep=other is None))[0]
-        if case_write is not None and found[0] != 1:
-            raise _stale(case_write[0])
-        if outbox_rows:
-            # Their ids, for whoever holds a message (a card of this step names it); nobody reads them back from
-            # the session, so they do not join it.
-            for message, message_id in zip(messages, found[outbox_at], strict=True):
-                message.id = message_id
-
-    @staticmethod
-    def _combined(writes: list[Any], case_write: bool, outbox: bool, cards: bool) -> tuple[Any, int]:
-        """PostgreSQL: the step's writes as data-modifying CTEs of one SELECT, and where the messages' ids come
-        back in its row. It runs every such CTE once, to completion, on the statement's one snapshot: the UPDATE
-        does not see the timers inserted beside it (those were cancelled in memory by `cancel_timers`)."""
-        ctes: list[Any] = []
-        columns: list[Any] = []
-        outbox_at = 0
-        if case_write:
-            case_cte = writes[0].cte("write_case")
-            ctes.append(case_cte)
-            columns.append(select(func.count()).select_from(case_cte).scalar_subquery())
-            writes = writes[1:]
-        if outbox:
-            # The messages numbered first (a materialised CTE: nextval once per row, in their order), so the
-            # cards can name them; their ids come back for the rows' objects.
-            source, outbox_insert = _OUTBOX_WRITE
-            ctes += [source, outbox_insert.cte("write_outbox")]
-            outbox_at = len(columns)
-            columns.append(literal_column(f"(SELECT array_agg(s.new_id ORDER BY s.ord) FROM {_OUTBOX_SOURCE} AS s)"))
-        if cards:
-            ctes.append(_cards_insert(outbox).cte("write_cards"))
-            # One statement takes its ids from the sequence in the order of its rows (as the tasks' do).
-            columns.append(literal_column("(SELECT array_agg(w.id ORDER BY w.id) FROM write_cards AS w)"))
-        ctes += [statement.cte(f"write_{number}") for number, statement in enumerate(writes)]
-        return select(*(columns or [literal(1)])).add_cte(*ctes), outbox_at
-
-    async def _write_rows_sqlite(self) -> None:
-        """SQLite: the step's case row (its version checked), cancelled and new timers, audit entries, messages
-        and cards as one document, written by one statement (db/step_writes.py); the messages and cards are
-        numbered here (this transaction holds the write lock), in the order they were added."""
-        doc: dict[str, Any] = self._task_sections()
-        case_values, self._case_values = self._case_values, None
-        if case_values is not None:
-            case_id, version, values = case_values
-            doc["case"] = {"id": case_id, "version": version, "values": step_writes.row(_CASES, values)}
-        by_task, by_case, other = self._cancels()
-        if by_task:
-            doc["cancel_task_timers"] = by_task
-        if by_case:
-            doc["cancel_case_timers"] = by_case
-        if other is not None:
-            await self.session.execute(other)
-        for name, rows, table in (("audit", self._audit, _AUDIT), ("timers", self._timers, _TIMERS)):
-            if rows:
-                doc[name] = [step_writes.new_row(table, r) for r in rows]
-        self._audit, self._timers = [], []
-        messages, cards = self._outbox, self._cards
-        self._outbox, self._cards = [], []
-        if messages or cards:
-            tops = await self.session.run_sync(take_ids, {"outbox": len(messages), "task_cards": len(cards)})
-            for n, message in enumerate(messages, start=1):
-                message.id = tops["outbox"] + n  # for whoever holds it (nobody reads it back from the session)
-            outbox_rows = [
-                step_writes.new_row(_OUTBOX, {name: _value(m, col) for name, col in _OUTBOX_COLUMNS} | {"id": m.id})
-                for m in messages
-            ]
-            card_rows = []
-            for n, (task_id, user_id, outbox_id, of) in enumerate(cards, start=1):
-                if outbox_id is None:
-                    if of is None or of.id is None:
-                        raise ValueError("a task card without its message")
-                    outbox_id = of.id
-                card_rows.append(step_writes.new_row(_CARDS, {"id": tops["task_cards"] + n, "task_id": task_id,
-                                                              "user_id": user_id, "outbox_id": outbox_id}))
-            if outbox_rows:
-                doc["outbox"] = outbox_rows
-            if card_rows:
-                doc["task_cards"] = card_rows
-        if not doc:
-            return
-        try:
-            await step_writes.write(self.session, doc, _STEP_TABLES)
-        except step_writes.StaleCase:
-            raise _stale(case_values[0] if case_values else 0) from None
-
-    def _task_sections(self) -> dict[str, Any]:
-        """SQLite: the step's pending task rows as sections of a step document, taken."""
-        doc: dict[str, Any] = {}
-        if self._task_updates:
-            doc["task_updates"] = [step_writes.row(_TASKS, {**values, "id": task_id})
-                                   for task_id, values in self._task_updates.items()]
-        if self._new_tasks:
-            doc["tasks"] = [step_writes.new_row(_TASKS, values) for values in self._new_tasks.values()]
-        self._task_updates, self._new_tasks = {}, {}
-        self.session.sync_session.info.pop(_PENDING_TASKS, None)
-        return doc
-
-    def _task_writes(self) -> tuple[list[Any], dict[str, Any], tuple[Any, ...]]:
-        """PostgreSQL: the step's pending task rows as statements (changed rows first, then new ones), their
-        parameters and their shape, taken."""
-        writes: list[Any] = []
-        params: dict[str, Any] = {}
-        if self._task_updates:
-            writes.append(pg_step_writes.task_updates(_TASKS))
-            params[pg_step_writes.TASK_UPDATES] = rows_json(
-                [{**values, "id": task_id} for task_id, values in self._task_updates.items()]
-            )
-        names: tuple[str, ...] = ()
-        if self._new_tasks:
-            rows = list(self._new_tasks.values())
-            names = tuple(rows[0])
-            statement, param = _recordset_insert(_TASKS, names)
-            writes.append(statement)
-            params[param] = rows_json(rows)
-        shape = (bool(self._task_updates), names)
-        self._task_updates, self._new_tasks = {}, {}
-        self.session.sync_session.info.pop(_PENDING_TASKS, None)
-        return writes, params, shape
-
     def write_pending_tasks(self, connection: Any) -> None:
         """The step's task rows not yet written, now, on the session's connection (synchronous: called by a flush's
         or a commit's hook, inside SQLAlchemy's greenlet): a flush may write rows naming them (a card of a task
@@ -637,7 +402,7 @@ class CaseStore:
         if self.sqlite:
             doc = self._task_sections()
             if doc:
-                step_writes.write_sync(connection, doc, _STEP_TABLES)
+                step_writes.write_sync(connection, doc, STEP_TABLES)
             return
         writes, params, _shape = self._task_writes()
         for statement in writes:
@@ -665,16 +430,10 @@ class CaseStore:
 
 
 _LOADS: dict[tuple[str, bool, bool], Any] = {}  # the case's load, by (by case/task id, locked, SQLite)
-_TASKS: Table = Task.__table__  # type: ignore[assignment]
-_OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
-_CARDS: Table = TaskCard.__table__  # type: ignore[assignment]
-_CASES: Table = Case.__table__  # type: ignore[assignment]
-_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
-_TIMERS: Table = Timer.__table__  # type: ignore[assignment]
 # The load's row: the case's columns, the task's, the audience, the card's three, (SQLite) the id tops.
-_NAMES = {table.name: [column.key for column in table.columns] for table in (_CASES, _TASKS)}
-_AT_TASKS = len(_CASES.columns)
-_AT_AUDIENCE = _AT_TASKS + len(_TASKS.columns)
+_NAMES = {table.name: [column.key for column in table.columns] for table in (CASES, TASKS)}
+_AT_TASKS = len(CASES.columns)
+_AT_AUDIENCE = _AT_TASKS + len(TASKS.columns)
 _AT_TOPS = _AT_AUDIENCE + 4  # PostgreSQL: there the ids for the step's new tasks (a locked load)
 _TASK_IDS = 1  # how many a locked load takes: most steps make one task, a step making more writes them at once
 _PROCESSORS: dict[tuple[str, str], list[Any]] = {}
@@ -690,61 +449,11 @@ def _processors(table: Table, dialect: Any) -> list[Any]:
     return found
 
 
-_STEP_TABLES = {"cases": _CASES, "tasks": _TASKS, "timers": _TIMERS, "audit": _AUDIT, "outbox": _OUTBOX,
-                "task_cards": _CARDS}  # fmt: skip
-_RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}
-_COMBINED: dict[tuple[Any, ...], tuple[Any, int]] = {}  # PostgreSQL: a step's one statement, by its shape
-_TASK_WRITES: dict[tuple[tuple[str, ...], bool], tuple[Any, str]] = {}  # PostgreSQL: new tasks (and changed ones)
-_OUTBOX_COLUMNS = [(column.key, column) for column in _OUTBOX.columns if column.key != "id"]
-_OUTBOX_SOURCE = "outbox_numbered"
-_OUTBOX_PARAM = "rows_outbox_numbered"
-_CARDS_PARAM = "rows_task_cards"
-
-
-def _outbox_write() -> tuple[Any, Any]:
-    """PostgreSQL: the step's messages as a CTE numbering them from the outbox's sequence (with their ordinal),
-    and the INSERT of them; built once per process."""
-    names = [name for name, _column in _OUTBOX_COLUMNS]
-    listed = ", ".join(f'r."{name}"' for name in names)
-    source = (
-        text(
-            f"SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS new_id, r.ordinality AS ord, {listed} "
-            f"FROM json_populate_recordset(NULL::outbox, CAST(:{_OUTBOX_PARAM} AS json)) WITH ORDINALITY AS r"
-        )
-        .bindparams(bindparam(_OUTBOX_PARAM, type_=Text()))
-        .columns(*(literal_column(name) for name in ("new_id", "ord", *names)))
-        .cte(_OUTBOX_SOURCE)
-    )
-    query: Any = select(literal_column("s.new_id"), *(literal_column(f's."{name}"') for name in names)).select_from(
-        text(f"{_OUTBOX_SOURCE} AS s")
-    )
-    return source, insert(_OUTBOX).from_select(["id", *names], query)
-
-
-def _cards_insert(numbered: bool) -> Any:
-    """PostgreSQL: the step's cards; a card of a message of this step takes its id from `_outbox_write`'s CTE."""
-    if numbered not in _CARDS_INSERTS:
-        outbox_id = (
-            f"COALESCE(c.outbox_id, (SELECT s.new_id FROM {_OUTBOX_SOURCE} AS s WHERE s.ord = c.ord))"
-            if numbered else "c.outbox_id"
-        )
-        source = text(
-            f"json_to_recordset(CAST(:{_CARDS_PARAM} AS json)) "
-            "AS c(task_id integer, user_id integer, outbox_id integer, ord bigint)"
-        ).bindparams(bindparam(_CARDS_PARAM, type_=Text()))
-        query: Any = select(literal_column("c.task_id"), literal_column("c.user_id"), literal_column(outbox_id))
-        _CARDS_INSERTS[numbered] = insert(_CARDS).from_select(
-            ["task_id", "user_id", "outbox_id"], query.select_from(source)
-        ).returning(_CARDS.c.id)
-    return _CARDS_INSERTS[numbered]
-
-
-_CARDS_INSERTS: dict[bool, Any] = {}
 _CASE_NEW = "case_new"
 # The case row's columns a new case writes, each with its value when the row leaves it unset.
 _CASE_INSERT_COLUMNS = [
     (column.key, column.default.arg if column.default is not None and column.default.is_scalar else None)  # type: ignore[attr-defined]
-    for column in _CASES.columns
+    for column in CASES.columns
     if column.key != "id"
 ]
 _CASE_INSERTS: dict[bool, Any] = {}
@@ -756,8 +465,8 @@ def _case_insert(sqlite: bool) -> Any:
     if sqlite not in _CASE_INSERTS:
         names = [name for name, _default in _CASE_INSERT_COLUMNS]
         if sqlite:
-            statement: Any = insert(_CASES).values({name: bindparam(name, type_=_CASES.c[name].type)
-                                                     for name in names}).returning(_CASES.c.id)
+            statement: Any = insert(CASES).values({name: bindparam(name, type_=CASES.c[name].type)
+                                                    for name in names}).returning(CASES.c.id)
         else:
             listed = ", ".join(f'"{name}"' for name in names)
             statement = (
@@ -771,34 +480,6 @@ def _case_insert(sqlite: bool) -> Any:
             )
         _CASE_INSERTS[sqlite] = statement
     return _CASE_INSERTS[sqlite]
-_OUTBOX_WRITE = _outbox_write()
-
-
-def _value(row: Any, column: Any) -> Any:
-    """A column's value on an ORM object not flushed: what was set, else the column's Python default."""
-    if column.key in row.__dict__:
-        return row.__dict__[column.key]
-    default = column.default
-    return default.arg if default is not None and default.is_scalar else None
-
-
-def _recordset_insert(table: Any, names: tuple[str, ...]) -> tuple[Any, str]:
-    """PostgreSQL: INSERT … SELECT FROM json_populate_recordset(:rows) — any number of rows in one parameter,
-    so the statement has one shape and SQLAlchemy compiles it once per process (a multi-row VALUES is compiled
-    anew every time). Returns the statement and its parameter's name."""
-    key = (table.name, names)
-    if key not in _RECORDSET_INSERTS:
-        param = f"rows_{table.name}"
-        source = text(f"json_populate_recordset(NULL::{table.name}, CAST(:{param} AS json)) AS r").bindparams(
-            bindparam(param, type_=Text())
-        )
-        query: Any = select(*(literal_column(f'r."{name}"') for name in names)).select_from(source)
-        _RECORDSET_INSERTS[key] = (insert(table).from_select(list(names), query), param)
-    return _RECORDSET_INSERTS[key]
-
-
-def _stale(case_id: int) -> StaleDataError:
-    return StaleDataError(f"case {case_id} was changed by another writer since it was read")
 
 
 def _jsonable(value: Any) -> Any:
@@ -811,13 +492,10 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-_PENDING_TASKS = "konveyer.cases.pending_tasks"  # session.info: the CaseStore whose step's task rows wait (SQLite)
-
-
 def _pending_tasks_written(session: Session, *_args: Any) -> None:
     """A flush within a step writes the step's waiting task rows first (what it inserts may name them), and a
     commit writes any still waiting (a caller that synced tasks without the step's write)."""
-    store = session.info.get(_PENDING_TASKS)
+    store = session.info.get(PENDING_TASKS)
     if store is not None:
         store.write_pending_tasks(session.connection())
 
@@ -825,7 +503,7 @@ def _pending_tasks_written(session: Session, *_args: Any) -> None:
 def _pending_tasks_dropped(session: Session) -> None:
     """A rolled-back transaction's waiting task rows are dropped with it: the session's next transaction must
     not write them."""
-    store = session.info.pop(_PENDING_TASKS, None)
+    store = session.info.pop(PENDING_TASKS, None)
     if store is not None:
         store.drop_pending_tasks()
 
