@@ -3,7 +3,7 @@ rows waiting to be written as `CaseStore` holds them, and the timers it cancels.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, and_, or_, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,10 +43,10 @@ class StepRows:
     _task_updates: dict[int, dict[str, Any]]
     _task_ids: list[int]
 
-    async def _write_rows_sqlite(self) -> None:
-        """SQLite's step write, defined by `SqliteWrites`; declared here for `PgWrites.write_rows`, which hands a
-        SQLite step over at its start (so a PostgreSQL step pays no extra call)."""
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # SQLite's step write, defined by `SqliteWrites`; declared for `PgWrites.write_rows`, which hands a SQLite
+        # step over at its start (so a PostgreSQL step pays no extra call).
+        async def _write_rows_sqlite(self) -> None: ...
 
     def _cancels(self) -> tuple[list[int], list[dict[str, Any]], Any]:
         """The timers this step cancels, taken: the tasks', the (case, kind) pairs, and an UPDATE for any other
