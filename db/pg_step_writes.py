@@ -4,7 +4,7 @@ built once per process, their values in one JSON parameter (db/recordset.py).
 An UPDATE built per step with `update(Model).where(...).values(...)` costs more client CPU to build than the
 database spends running it (coercing every column expression, the ORM's key/value pairs, a new cache key); these
 are text statements whose SQLAlchemy compilation is cached, so a step only encodes its values. Each returns the
-ids it wrote, so it can ride along as a data-modifying CTE of the step's one statement (services/cases/store.py).
+ids it wrote, so it can ride along as a data-modifying CTE of the step's one statement (services/cases/pg_writes.py).
 """
 
 from __future__ import annotations

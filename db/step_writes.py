@@ -1,7 +1,7 @@
 """SQLite: a step's rows written by one statement.
 
 PostgreSQL writes a step's rows (the case, its tasks, timers, audit, outbox, cards) as data-modifying CTEs of one
-statement (services/cases/store.py). SQLite has no such CTEs, and every statement sent from Python pays the
+statement (services/cases/pg_writes.py). SQLite has no such CTEs, and every statement sent from Python pays the
 driver's hop to its thread and SQLAlchemy's execution — about as much as the write itself. So on SQLite the
 step's rows go as one JSON document into a temporary table, and a trigger on it writes them where they belong,
 inside SQLite, in the order the foreign keys need: the case (its version checked first: a writer that read an
