@@ -16,6 +16,7 @@ from aiogram import Bot
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db.engine import autocommit
 from db.models import Outbox
 from flows.clock import Clock, SystemClock
 from flows.status import OutboxStatus
@@ -102,10 +103,8 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         self._tasks: set[asyncio.Task[None]] = set()  # the requests under way
         # PostgreSQL: a plain answer's outcome and a chat's next claim go as single statements in autocommit
         # (each is atomic by itself): no BEGIN and COMMIT round trips around them.
-        self._autocommit: AsyncEngine | None = None
         bind = sessionmaker.kw.get("bind")
-        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
-            self._autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = autocommit(bind) if isinstance(bind, AsyncEngine) else None
         # A full pass (outcomes, the queue's read, the claim) is wanted: a new row, an answer whose chat has its next
         # row waiting, a row put back. Otherwise answers only need their outcomes written, without the queue.
         self._pass_wanted = True
