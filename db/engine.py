@@ -75,6 +75,20 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
+def autocommit(engine: AsyncEngine) -> AsyncEngine | None:
+    """PostgreSQL: the engine in autocommit, for work of one statement (a statement is atomic and durable on its
+    own: no BEGIN and COMMIT round trips around it). SQLite: None (its transactions take the write lock in turns,
+    `WriterTurns`; a statement there goes in a transaction as any other)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return None
+
+
+def single_statements(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for work of one statement: in autocommit on PostgreSQL (`autocommit`), on SQLite as it is."""
+    return autocommit(engine) or engine
+
+
 class WriterTurns:
     """SQLite: every transaction begins IMMEDIATE (it takes the write lock at BEGIN: a deferred one that reads and
     then writes can fail with SQLITE_BUSY when another writer got in between), and this process's transactions
@@ -290,4 +304,7 @@ def sqlite_path_url(path: str | Path) -> str:
     return f"sqlite+aiosqlite:///{Path(path).resolve()}"
 
 
-__all__ = ["asyncio", "is_sqlite", "make_engine", "make_sessionmaker", "migrate", "sqlite_path_url"]
+__all__ = [
+    "asyncio", "autocommit", "is_sqlite", "make_engine", "make_sessionmaker", "migrate", "single_statements",
+    "sqlite_path_url",
+]

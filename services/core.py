@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db.engine import single_statements
 from flows.calendar import WorkCalendar
 from flows.clock import Clock
 from flows.runtime import Engine
@@ -72,6 +74,12 @@ class Core:
     @property
     def templates_dir(self) -> Path:
         return self.config.templates_dir
+
+    @cached_property
+    def single_statements(self) -> AsyncEngine:
+        """The engine for work of one statement outside a transaction: on PostgreSQL in autocommit (no BEGIN and
+        COMMIT round trips around it), on SQLite `db` as it is (`db.engine.single_statements`)."""
+        return single_statements(self.db)
 
     def outbox_written(self) -> None:
         for callback in self.on_outbox:

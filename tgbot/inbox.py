@@ -25,7 +25,6 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.models import User
 from services import inbox, people
@@ -91,7 +90,6 @@ class InboxProcessor:
         self._busy: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(HANDLING_AT_ONCE)
         self._stopping = False
-        self._autocommit: AsyncEngine | None = None
         self._unstarted: list[int] = []
         self._running: dict[int, int] = {}  # person -> the update their worker is on
         self._next: dict[int, inbox.Due] = {}  # person -> their next update, found due while their worker finished
@@ -104,18 +102,9 @@ class InboxProcessor:
     def notify(self) -> None:
         self._wake.set()
 
-    def _single_statements(self) -> AsyncEngine:
-        """The engine for work of one statement: on PostgreSQL without BEGIN and COMMIT around it (a statement
-        is atomic and durable on its own; two round trips fewer), on SQLite as it is."""
-        if self.core.sqlite:
-            return self.core.db
-        if self._autocommit is None:
-            self._autocommit = self.core.db.execution_options(isolation_level="AUTOCOMMIT")
-        return self._autocommit
-
     async def store(self, payloads: Sequence[dict[str, Any]]) -> int:
         rows = incoming(payloads)
-        async with self._single_statements().begin() as connection:  # one statement: no ORM session needed
+        async with self.core.single_statements.begin() as connection:  # one statement: no ORM session needed
             new = await inbox.store(connection, rows, self.core.clock.now(), sqlite=self.core.sqlite)
         if not self.shared and self.handling:
             # Before the pass below runs (in the same step): a person's update ending now sees what came after it.
@@ -135,7 +124,7 @@ class InboxProcessor:
         if not (self.shared and self.handling and not self._stopping and rows):
             await self.store([payload])
             return
-        async with self._single_statements().begin() as connection:
+        async with self.core.single_statements.begin() as connection:
             leased = await inbox.store_leased(connection, rows[0], self.core.clock.now())
         if leased is None:
             return  # a repeat: stored before, handled (or being handled) by whoever has it
@@ -179,7 +168,7 @@ class InboxProcessor:
         worker in the same statement when other workers share the inbox: `inbox.lease`)."""
         if not self.handling:
             return
-        async with self._single_statements().connect() as connection:
+        async with self.core.single_statements.connect() as connection:
             due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
         for item in due:
             if item.person_id in self._busy:
@@ -252,7 +241,7 @@ class InboxProcessor:
 
     async def _release(self, update_ids: list[int]) -> None:
         """Give leased updates back to every worker at once (`inbox.release`)."""
-        async with self._single_statements().begin() as connection:
+        async with self.core.single_statements.begin() as connection:
             await inbox.release(connection, update_ids)
 
     async def handle(self, update_id: int, payload: dict[str, Any]) -> inbox.Due | None:

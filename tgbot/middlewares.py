@@ -80,8 +80,6 @@ class DbSessionMiddleware(BaseMiddleware):
         self.core = core
         self.locks = PersonLocks()
         self.renderer = renderer_for(core)
-        # Reads of one statement outside an update's transaction: on PostgreSQL without BEGIN and ROLLBACK around.
-        self.single_statements = core.db if core.sqlite else core.db.execution_options(isolation_level="AUTOCOMMIT")
 
     def services(
         self, session: AsyncSession, user: User | None, roles: set[str], form: people.PersonRead | None = None
@@ -143,7 +141,7 @@ class DbSessionMiddleware(BaseMiddleware):
             return {}
         # Who may send a file now, in one statement on a plain connection (on PostgreSQL without BEGIN and ROLLBACK
         # around it): no ORM session and no person loaded for a look before the update's own transaction.
-        async with self.single_statements.connect() as connection:
+        async with self.core.single_statements.connect() as connection:
             found = (await connection.execute(_FILE_TAKER, {"tg": tg_user.id})).first()
         if found is None or not (found.active_task_id or found.is_admin or Comments.prompt_pending(found.prompt)):
             return {}

@@ -1,15 +1,32 @@
 """The outbox as the sender reads and writes it: what waits and which chats are busy (one statement), the claim
-(pending -> sending, one `UPDATE … RETURNING`) with the rows its requests need, and the outcomes (one executemany).
+(pending -> sending, one `UPDATE … RETURNING`) with the rows its requests need, and the outcomes (one executemany;
+on PostgreSQL, plain outcomes that claim their chats' next rows are one statement with that claim).
 Core statements built once: the ORM's loading and unit of work cost more than the rest of a pass."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Integer, Table, bindparam, literal, select, union_all, update
+from sqlalchemy import (
+    ARRAY,
+    CompoundSelect,
+    Integer,
+    Row,
+    Table,
+    Text,
+    TextualSelect,
+    bindparam,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import Outbox, StoredFile, TaskCard, User
+from db.recordset import rows_json
 from flows.status import OutboxStatus, transition
 from services.delivery.base import SenderBase, _Claimed, _Outcome
 from services.files import NOT_RENDERED
@@ -23,7 +40,24 @@ class QueueMixin(SenderBase):
         # as plain `Outbox` objects outside any session (nothing loads or flushes them; they carry the claimed
         # values to the request and its outcome).
         result = await connection.execute(_CLAIM, {"ids": ids, "now": self.clock.now(), "key": self.key})
-        rows = {row.id: Outbox(**row._mapping) for row in result.all()}
+        return await self._claimed(connection, ids, result.all())
+
+    async def _write_and_claim(
+        self, connection: AsyncConnection, outcomes: list[_Outcome], ids: list[int]
+    ) -> list[_Claimed]:
+        """PostgreSQL, plain outcomes only: their rows' columns (`_write_rows`) and the claim of `ids` (`_claim`) as
+        one statement — a data-modifying CTE writes the outcomes, the statement's own UPDATE claims. Atomic as one
+        (autocommit: no BEGIN and COMMIT around it); a row another worker took first is not returned, as in
+        `_claim`, and no row is both written and claimed (the claim skips the CTE's rows)."""
+        rows = [{"id": o.row_id, **o.values} for o in outcomes]
+        params = {"outcomes": rows_json(rows), "ids": ids, "now": self.clock.now(), "key": self.key}
+        result = await connection.execute(_OUTCOMES_THEN_CLAIM, params)
+        return await self._claimed(connection, ids, result.all())
+
+    async def _claimed(self, connection: AsyncConnection, ids: list[int], found: Sequence[Row[Any]]) -> list[_Claimed]:
+        """The claimed rows (`found`, as `UPDATE … RETURNING` gave them) in `ids`' order, with what their requests
+        need: the message an edit edits, the stored files sent."""
+        rows = {row.id: Outbox(**row._mapping) for row in found}
         ref_ids = [row.ref_id for row in rows.values() if row.ref_id]
         refs = (
             {r.id: Outbox(**r._mapping) for r in (await connection.execute(_REFS, {"ids": ref_ids})).all()}
@@ -150,6 +184,36 @@ _CLAIM = (
     )
     .returning(*_OUTBOX.c)
 )
+
+
+def _outcomes_then_claim() -> TextualSelect:
+    """PostgreSQL: `_OUTCOME` for every outcome (one JSON parameter, the outbox's own column types) in a CTE, and
+    `_CLAIM` of the chats' next rows as the statement itself, built once. The two UPDATEs see one snapshot and
+    touch different rows (written ones were `sending`, claimed ones must be `pending`; `NOT IN done` makes sure);
+    a claimed row another worker changed meanwhile is re-checked by PostgreSQL against `status = 'pending'`."""
+    written = ", ".join(f'{name} = r."{name}"' for name in _OUTCOME_COLUMNS)
+    returned = ", ".join(f"outbox.{column.name}" for column in _OUTBOX.c)
+    sending = transition(OutboxStatus.PENDING, OutboxStatus.SENDING)
+    statement = text(
+        "WITH done AS ("
+        f"UPDATE outbox SET {written} "
+        "FROM json_populate_recordset(NULL::outbox, CAST(:outcomes AS json)) AS r "
+        "WHERE outbox.id = r.id RETURNING outbox.id) "
+        f"UPDATE outbox SET status = '{sending}', attempts = outbox.attempts + 1, claimed_at = :now, "
+        "claimed_by = :key "
+        f"WHERE outbox.id = ANY(:ids) AND outbox.status = '{OutboxStatus.PENDING}' "
+        "AND outbox.id NOT IN (SELECT done.id FROM done) "
+        f"RETURNING {returned}"
+    ).bindparams(
+        bindparam("outcomes", type_=Text()),
+        bindparam("ids", type_=ARRAY(Integer)),
+        bindparam("now", type_=_OUTBOX.c.claimed_at.type),
+        bindparam("key", type_=_OUTBOX.c.claimed_by.type),
+    )
+    return statement.columns(*_OUTBOX.c)
+
+
+_OUTCOMES_THEN_CLAIM = _outcomes_then_claim()
 # What a claimed row's request needs: the message it edits, the stored files it sends.
 _REFS = select(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
 _FILES_TABLE: Table = StoredFile.__table__  # type: ignore[assignment]

@@ -16,6 +16,7 @@ from aiogram import Bot
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db.engine import autocommit
 from db.models import Outbox
 from flows.clock import Clock, SystemClock
 from flows.status import OutboxStatus
@@ -100,12 +101,10 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         # lock, and the outcome is written as soon as the answer came (a reply and the next question: one pass).
         self.next_rows: dict[int, list[tuple[int, datetime | None, str]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # the requests under way
-        # PostgreSQL: a plain answer's outcome and a chat's next claim go as single statements in autocommit
-        # (each is atomic by itself): no BEGIN and COMMIT round trips around them.
-        self._autocommit: AsyncEngine | None = None
+        # PostgreSQL: plain answers' outcomes, with their chats' next claim if any, go as one statement in autocommit
+        # (atomic by itself): no BEGIN and COMMIT round trips around it.
         bind = sessionmaker.kw.get("bind")
-        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
-            self._autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = autocommit(bind) if isinstance(bind, AsyncEngine) else None
         # A full pass (outcomes, the queue's read, the claim) is wanted: a new row, an answer whose chat has its next
         # row waiting, a row put back. Otherwise answers only need their outcomes written, without the queue.
         self._pass_wanted = True
@@ -181,9 +180,10 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             # chose that same row (the chat's first pending one), and one of the two claims gets it.
             if self._autocommit is not None and all(o.plain for o in outcomes):
                 async with self._autocommit.connect() as connection:
-                    await self._write_rows(connection, outcomes)
-                    if chain:
-                        claimed = await self._claim(connection, chain)
+                    if chain:  # the outcomes and the claim: one statement, atomic by itself
+                        claimed = await self._write_and_claim(connection, outcomes, chain)
+                    else:
+                        await self._write_rows(connection, outcomes)
             else:
                 async with self.sessionmaker() as session, session.begin():
                     await self._write_outcomes(session, outcomes)
