@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, Select, Table, bindparam, delete, event, inspect, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -112,6 +112,28 @@ def _directory(session: AsyncSession, *, rows: bool = False) -> PeopleDirectory 
 
 
 ROWS = "rows"  # the NOTIFY payload's word for «only people's rows changed»
+
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
+
+
+async def cached_setting(
+    session: AsyncSession, key: str, read: Callable[[AsyncSession], Awaitable[dict[_Key, _Value]]]
+) -> dict[_Key, _Value]:
+    """A process-wide value of another reader (the notification settings and templates), kept in the directory by
+    `key` and cleared with it (see `PeopleDirectory`): `read(session)` when it is not kept or may not be read.
+    Each caller gets a copy of its own; a read that raced an invalidation is not kept."""
+    directory = _directory(session)
+    if directory is None:
+        return await read(session)
+    cached = directory.settings.get(key)
+    if cached is not None:
+        return dict(cached)
+    generation = directory.generation
+    found = await read(session)
+    if directory.generation == generation:
+        directory.settings[key] = dict(found)
+    return found
 
 
 # A person's columns that change all day long (a form's progress, a question asked, a delivery mark): the

@@ -30,19 +30,15 @@ class KindChannels:
 async def settings(session: AsyncSession) -> dict[str, KindChannels]:
     """Every kind's switches (the defaults for a kind nobody set). Read once per process: kept in the people
     directory, which every change of `channel_settings` clears (in every worker, see `PeopleDirectory`)."""
-    directory = people.directory_of(session)
-    if directory is not None:
-        cached = directory.settings.get(_SETTINGS)
-        if cached is not None:
-            return dict(cached)
-        generation = directory.generation
+    return await people.cached_setting(session, _SETTINGS, _read_settings)
+
+
+async def _read_settings(session: AsyncSession) -> dict[str, KindChannels]:
     found = {kind: KindChannels(kind) for kind in KINDS}
     for row in (await session.scalars(select(ChannelSetting))).all():
         if row.kind in found:
             fallback = tuple(c for c in row.fallback if c in CHANNELS)
             found[row.kind] = KindChannels(row.kind, row.telegram, row.email, row.sms, fallback)
-    if directory is not None and directory.generation == generation:
-        directory.settings[_SETTINGS] = dict(found)
     return found
 
 
