@@ -165,23 +165,17 @@ _TEMPLATES = "message_templates"
 _CUSTOM = "custom_templates"
 
 
+@people.cached_setting(_CUSTOM)
 async def custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """The templates an admin wrote in place of the shipped ones (cached like `settings`: every step that
     notifies someone asks whether a template replaces the bot's wording)."""
-    return await people.cached_setting(session, _CUSTOM, _read_custom_templates)
-
-
-async def _read_custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     rows = (await session.scalars(select(MessageTemplate))).all()
     return {(row.kind, row.part): row.source for row in rows if row.kind in KINDS and row.part in ALL_PARTS}
 
 
+@people.cached_setting(_TEMPLATES)  # cached like `settings`
 async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """Every kind's template of every part: the admin's, else the shipped one."""
-    return await people.cached_setting(session, _TEMPLATES, _read_templates)  # cached like `settings`
-
-
-async def _read_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
     found.update(await custom_templates(session))
     return found

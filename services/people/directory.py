@@ -3,6 +3,7 @@ settings, kept for the whole process and cleared at the commit of any change to 
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -108,25 +109,33 @@ ROWS = "rows"  # the NOTIFY payload's word for «only people's rows changed»
 
 _Key = TypeVar("_Key")
 _Value = TypeVar("_Value")
+_Read = Callable[[AsyncSession], Awaitable[dict[_Key, _Value]]]  # a read of a value kept by `cached_setting`
 
 
-async def cached_setting(
-    session: AsyncSession, key: str, read: Callable[[AsyncSession], Awaitable[dict[_Key, _Value]]]
-) -> dict[_Key, _Value]:
-    """A process-wide value of another reader (the notification settings and templates), kept in the directory by
-    `key` and cleared with it (see `PeopleDirectory`): `read(session)` when it is not kept or may not be read.
-    Each caller gets a copy of its own; a read that raced an invalidation is not kept."""
-    directory = directory_of(session)
-    if directory is None:
-        return await read(session)
-    cached = directory.settings.get(key)
-    if cached is not None:
-        return dict(cached)
-    generation = directory.generation
-    found = await read(session)
-    if directory.generation == generation:
-        directory.settings[key] = dict(found)
-    return found
+def cached_setting(key: str) -> Callable[[_Read[_Key, _Value]], _Read[_Key, _Value]]:
+    """A read of a process-wide value of another reader (the notification settings and templates), kept in the
+    directory by `key` and cleared with it (see `PeopleDirectory`); the read runs when the value is not kept or may
+    not be read. Each caller gets a copy of its own; a read that raced an invalidation is not kept. A decorator, so
+    that a kept value costs one call, as a read written out by hand would."""
+
+    def keep(read: _Read[_Key, _Value]) -> _Read[_Key, _Value]:
+        @functools.wraps(read)
+        async def cached(session: AsyncSession) -> dict[_Key, _Value]:
+            directory = directory_of(session)
+            if directory is None:
+                return await read(session)
+            kept = directory.settings.get(key)
+            if kept is not None:
+                return dict(kept)
+            generation = directory.generation
+            found = await read(session)
+            if directory.generation == generation:
+                directory.settings[key] = dict(found)
+            return found
+
+        return cached
+
+    return keep
 
 
 # A person's columns that change all day long (a form's progress, a question asked, a delivery mark): the
