@@ -105,7 +105,7 @@ async def fetch(
     return its rows: SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client
     CPU than the statement's round trip. Only inside the step's transaction, already begun by its read; the
     statement still reaches `before_cursor_execute` listeners (the bench and the tests count statements). It skips
-    the session's `do_orm_execute` hooks (services/people.py watches people's tables): the case's tables only.
+    the session's `do_orm_execute` hooks (services/people/directory.py watches people's tables): the case's tables only.
     `keep=False`: a statement built for this call only, run through SQLAlchemy (not worth keeping compiled).
     `begin`: the transaction's first statement (the case's load) begins it on the driver's connection as
     SQLAlchemy's adapter would at its first statement (the same BEGIN, the same isolation level)."""

@@ -27,26 +27,19 @@ class KindChannels:
         return bool(getattr(self, channel))
 
 
+_SETTINGS = "channel_settings"
+
+
+@people.cached_setting(_SETTINGS)
 async def settings(session: AsyncSession) -> dict[str, KindChannels]:
     """Every kind's switches (the defaults for a kind nobody set). Read once per process: kept in the people
     directory, which every change of `channel_settings` clears (in every worker, see `PeopleDirectory`)."""
-    directory = people.directory_of(session)
-    if directory is not None:
-        cached = directory.settings.get(_SETTINGS)
-        if cached is not None:
-            return dict(cached)
-        generation = directory.generation
     found = {kind: KindChannels(kind) for kind in KINDS}
     for row in (await session.scalars(select(ChannelSetting))).all():
         if row.kind in found:
             fallback = tuple(c for c in row.fallback if c in CHANNELS)
             found[row.kind] = KindChannels(row.kind, row.telegram, row.email, row.sms, fallback)
-    if directory is not None and directory.generation == generation:
-        directory.settings[_SETTINGS] = dict(found)
     return found
-
-
-_SETTINGS = "channel_settings"
 
 
 async def save_settings(session: AsyncSession, value: KindChannels, now: datetime) -> None:

@@ -165,34 +165,19 @@ _TEMPLATES = "message_templates"
 _CUSTOM = "custom_templates"
 
 
+@people.cached_setting(_CUSTOM)
 async def custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """The templates an admin wrote in place of the shipped ones (cached like `settings`: every step that
     notifies someone asks whether a template replaces the bot's wording)."""
-    directory = people.directory_of(session)
-    if directory is not None:
-        cached = directory.settings.get(_CUSTOM)
-        if cached is not None:
-            return dict(cached)
-        generation = directory.generation
     rows = (await session.scalars(select(MessageTemplate))).all()
-    found = {(row.kind, row.part): row.source for row in rows if row.kind in KINDS and row.part in ALL_PARTS}
-    if directory is not None and directory.generation == generation:
-        directory.settings[_CUSTOM] = dict(found)
-    return found
+    return {(row.kind, row.part): row.source for row in rows if row.kind in KINDS and row.part in ALL_PARTS}
 
 
+@people.cached_setting(_TEMPLATES)  # cached like `settings`
 async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     """Every kind's template of every part: the admin's, else the shipped one."""
-    directory = people.directory_of(session)  # cached like `settings`
-    if directory is not None:
-        cached = directory.settings.get(_TEMPLATES)
-        if cached is not None:
-            return dict(cached)
-        generation = directory.generation
     found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
     found.update(await custom_templates(session))
-    if directory is not None and directory.generation == generation:
-        directory.settings[_TEMPLATES] = dict(found)
     return found
 
 
