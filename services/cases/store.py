@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from db import pg_step_writes, step_writes
 from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
@@ -145,15 +145,24 @@ class CaseStore(PgWrites, SqliteWrites):
         """The session's object of this row, as a locked read must see it: the one the session already holds
         gets the values read (as populate_existing would), else a new one joins it persistent and clean."""
         sync = self.session.sync_session
-        found = sync.identity_map.get(sync.identity_key(model, values["id"]))
+        mapper = model.__mapper__
+        # The identity key as `Session.identity_key` makes it (a mapper of its own class, no identity token), without
+        # its lookups: the case's load makes a few of these every step.
+        key = (mapper._identity_class, (values["id"],), None)
+        found = sync.identity_map.get(key)
         if found is not None:
             for name, value in values.items():
                 set_committed_value(found, name, value)
             return found
-        obj = model.__mapper__.class_manager.new_instance()  # not the constructor: nothing to track yet
+        obj = mapper.class_manager.new_instance()  # not the constructor: nothing to track yet
         obj.__dict__.update(values)
-        make_transient_to_detached(obj)
-        sync.add(obj)
+        # `make_transient_to_detached` then `Session.add`, without recomputing the key or walking the cascades (the
+        # object holds column values only): persistent and clean, what it does not hold expired, as a load leaves it.
+        state = instance_state(obj)
+        state.key = key
+        state._commit_all(state.dict)
+        state._expire_attributes(state.dict, state.unloaded)
+        sync._update_impl(state)
         return obj
 
     def _load_query(self, by: str, lock: bool) -> Any:
