@@ -43,23 +43,24 @@ def enqueue(
     ref_id: int | None = None,
     case_id: int | None = None,
 ) -> Outbox:
-    row = Outbox(
-        chat_id=chat_id,
-        method=method,
-        payload=payload,
-        ref_id=ref_id,
-        case_id=case_id,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        not_before=None,
-        created_at=now,
-    )
+    values = {
+        "chat_id": chat_id, "method": method, "payload": payload, "ref_id": ref_id, "case_id": case_id,
+        "status": OutboxStatus.PENDING, "attempts": 0, "not_before": None, "created_at": now,
+    }
     step: StepMessages | None = session.info.get(_STEP)
     if step is None:
+        row = Outbox(**values)
         session.add(row)
     else:
+        # A step's message is a plain new object with these values (not the constructor's attribute events: a step
+        # makes several, and its writer reads their values only); added to a session later, it inserts them alike.
+        row = _NEW_OUTBOX()
+        row.__dict__.update(values)
         step.messages.append((_pending_count(session), row))
     return row
+
+
+_NEW_OUTBOX = Outbox.__mapper__.class_manager.new_instance
 
 
 def card(session: AsyncSession, task_id: int | None, user_id: int, message: Outbox) -> None:

@@ -37,10 +37,9 @@ async def render_document(service: CaseService, loaded: Loaded, effect: Render, 
     name = effect.name if effect.name.endswith(".docx") else f"{effect.name}.docx"
     # The file is reserved now and rendered after the commit (`DocumentJobs`): the step does not wait for
     # python-docx, and the messages that carry the file go out once it is written.
-    stored = await service.core.files.reserve(
-        service.session, name=name, kind="document", now=service.now, case_id=loaded.row.id, user_id=actor_id,
-        mime_type=DOCX,
-    )  # fmt: skip
+    stored = await service.store.reserve_file(
+        name=name, kind="document", case_id=loaded.row.id, user_id=actor_id, mime_type=DOCX
+    )
     extra = service.extra(loaded)
     outbox.render_job(
         service.session,
@@ -92,10 +91,9 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     }
     stamp = service.now.astimezone(core.calendar.tz).strftime("%d.%m.%Y %H-%M")
     # The rows are read now (they are this moment's cases); the workbook is built after the commit.
-    stored = await core.files.reserve(
-        service.session, name=f"{title} {stamp}.xlsx", kind="document", now=service.now, case_id=loaded.row.id,
-        user_id=actor_id, mime_type=XLSX,
-    )  # fmt: skip
+    stored = await service.store.reserve_file(
+        name=f"{title} {stamp}.xlsx", kind="document", case_id=loaded.row.id, user_id=actor_id, mime_type=XLSX
+    )
     outbox.render_job(
         service.session,
         payload={"file_id": stored.id, "name": stored.file_name,

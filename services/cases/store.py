@@ -8,6 +8,7 @@ half of its own (`pg_writes`, `sqlite_writes`: mixins of `CaseStore`), the table
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import datetime
 from typing import Any
 
@@ -30,11 +31,11 @@ from sqlalchemy import (
 from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from db import pg_step_writes, step_writes
 from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
-from db.models import Case, Company, Outbox, Setting, Task, TaskCard, WorkPeriod
+from db.models import Case, Company, Outbox, Setting, StoredFile, Task, TaskCard, WorkPeriod
 from db.recordset import row_json
 from flows.i18n import _
 from flows.model import ProcessDef
@@ -46,6 +47,7 @@ from services.cases.sqlite_writes import SqliteWrites
 from services.cases.state import CardRef, Loaded, case_state, copy_data, load_work
 from services.cases.step_rows import CASES, PENDING_TASKS, STEP_TABLES, TASKS
 from services.definitions import Registry
+from services.files import NOT_RENDERED
 
 
 class CaseStore(PgWrites, SqliteWrites):
@@ -143,15 +145,24 @@ class CaseStore(PgWrites, SqliteWrites):
         """The session's object of this row, as a locked read must see it: the one the session already holds
         gets the values read (as populate_existing would), else a new one joins it persistent and clean."""
         sync = self.session.sync_session
-        found = sync.identity_map.get(sync.identity_key(model, values["id"]))
+        mapper = model.__mapper__
+        # The identity key as `Session.identity_key` makes it (a mapper of its own class, no identity token), without
+        # its lookups: the case's load makes a few of these every step.
+        key = (mapper._identity_class, (values["id"],), None)
+        found = sync.identity_map.get(key)
         if found is not None:
             for name, value in values.items():
                 set_committed_value(found, name, value)
             return found
-        obj = model.__mapper__.class_manager.new_instance()  # not the constructor: nothing to track yet
+        obj = mapper.class_manager.new_instance()  # not the constructor: nothing to track yet
         obj.__dict__.update(values)
-        make_transient_to_detached(obj)
-        sync.add(obj)
+        # `make_transient_to_detached` then `Session.add`, without recomputing the key or walking the cascades (the
+        # object holds column values only): persistent and clean, what it does not hold expired, as a load leaves it.
+        state = instance_state(obj)
+        state.key = key
+        state._commit_all(state.dict)
+        state._expire_attributes(state.dict, state.unloaded)
+        sync._update_impl(state)
         return obj
 
     def _load_query(self, by: str, lock: bool) -> Any:
@@ -246,6 +257,26 @@ class CaseStore(PgWrites, SqliteWrites):
         row.__dict__.update(values, id=case_id)
         make_transient_to_detached(row)
         self.session.sync_session.add(row)
+
+    async def reserve_file(
+        self, *, name: str, kind: str, case_id: int | None, user_id: int | None, mime_type: str | None = None
+    ) -> StoredFile:
+        """A file a render job writes after the step's commit (`FileStore.reserve`'s row, the same values), by one
+        prebuilt INSERT … RETURNING id straight to the driver: the ORM's flush that reserve makes would also write
+        the step's waiting task rows in statements of their own, and cost more client CPU than the rest of the step's
+        write. The row joins the session persistent and clean, as a flush leaves it."""
+        values: dict[str, Any] = {
+            "case_id": case_id, "kind": kind, "tg_file_id": None, "tg_unique_id": None, "file_name": name,
+            "mime_type": mime_type or mimetypes.guess_type(name)[0], "size": 0, "path": NOT_RENDERED,
+            "uploaded_by": user_id, "created_at": self.now,
+        }
+        if self.sqlite:
+            found = await step_writes.fetch(self.session, _file_insert(True), values)
+        else:
+            found = await pg_step_writes.fetch(self.session, _file_insert(False), {_FILE_NEW: row_json(values)},
+                                               begin=True)
+        stored: StoredFile = self._persistent(StoredFile, {"id": found[0][0], **values})
+        return stored
 
     async def sync_tasks(self, loaded: Loaded) -> None:
         """Engine tasks → task rows, through Core (no unit of work): the changed rows are updated and the new
@@ -480,6 +511,35 @@ def _case_insert(sqlite: bool) -> Any:
             )
         _CASE_INSERTS[sqlite] = statement
     return _CASE_INSERTS[sqlite]
+
+
+_FILE_NEW = "file_new"
+_FILE_INSERTS: dict[bool, Any] = {}
+
+
+def _file_insert(sqlite: bool) -> Any:
+    """A reserved file's INSERT … RETURNING id (`CaseStore.reserve_file`), built once per process; on PostgreSQL its
+    row as one JSON parameter."""
+    if sqlite not in _FILE_INSERTS:
+        files: Table = StoredFile.__table__  # type: ignore[assignment]
+        names = [column.key for column in files.columns if column.key != "id"]
+        if sqlite:
+            statement: Any = insert(files).values({name: bindparam(name, type_=files.c[name].type)
+                                                   for name in names}).returning(files.c.id)
+        else:
+            listed = ", ".join(f'"{name}"' for name in names)
+            taken = ", ".join(f'r."{name}"' for name in names)
+            statement = (
+                text(
+                    f"INSERT INTO {files.name} ({listed}) SELECT {taken} "
+                    f"FROM json_populate_record(NULL::{files.name}, CAST(:{_FILE_NEW} AS json)) AS r "
+                    f"RETURNING {files.name}.id"
+                )
+                .bindparams(bindparam(_FILE_NEW, type_=Text()))
+                .columns(literal_column("id"))
+            )
+        _FILE_INSERTS[sqlite] = statement
+    return _FILE_INSERTS[sqlite]
 
 
 def _jsonable(value: Any) -> Any:
