@@ -34,7 +34,7 @@ from services.core import Core
 from services.delivery import OutboxSender, RawSendMessage
 from services.leads import Leads
 from tgbot.inbox import InboxProcessor, Poller, RawGetUpdates, webhook_handler
-from tgbot.middlewares import DbSessionMiddleware
+from tgbot.middlewares import DbSessionMiddleware, ServicesMiddleware
 from tgbot.miniapp import MiniApp
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,10 @@ def build_dispatcher(core: Core) -> Dispatcher:
     dispatcher.message.filter(PrivateChat())
     dispatcher.callback_query.filter(PrivateChat())
     dispatcher.update.outer_middleware(DbSessionMiddleware(core))
+    services = ServicesMiddleware()  # each handler gets the services it names, made when it is chosen
+    for name, observer in dispatcher.observers.items():
+        if name not in ("update", "error"):
+            observer.middleware(services)
     for router in routers():
         dispatcher.include_router(router)
     return dispatcher

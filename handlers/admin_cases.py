@@ -11,12 +11,14 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from db.models import User
 from handlers.common import (
     Admin,
     AfterCommit,
     answer,
     register_asked_text,
 )
+from services.admin_actions import CANCEL_REASON
 from tgbot.admin_buttons import AdminButtons
 from tgbot.callbacks import AdminCb
 from tgbot.replies import Replies
@@ -36,8 +38,10 @@ def router() -> Router:
 class WritingReason(BaseFilter):
     """The admin chose to cancel a case, and their next text is why."""
 
-    async def __call__(self, _event: Any, admin_buttons: AdminButtons | None = None, **_: Any) -> bool:
-        return admin_buttons is not None and admin_buttons.actions.cancel_pending() is not None
+    async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
+        # What `AdminActions.cancel_pending` reads, from the person: filters see no services (made for the handler).
+        prompt = (user.prompt if user is not None and user.is_admin else None) or {}
+        return prompt.get("kind") == CANCEL_REASON
 
 
 async def find(message: Message, command: CommandObject, admin_buttons: AdminButtons, replies: Replies) -> None:

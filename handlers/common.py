@@ -39,18 +39,27 @@ def menu_keyboard(
 
 
 class MenuButton(BaseFilter):
-    def __init__(self, msgid: str) -> None:
-        self.msgid = msgid
-        self._labels: tuple[object, frozenset[str]] | None = None  # (translator, the button's label in each language)
+    """One of these menu buttons (their labels in every language). Several in one filter: one filter call on
+    aiogram's way to a handler, each of which copies the update's data."""
+
+    def __init__(self, *msgids: str) -> None:
+        self.msgids = msgids
+        self._labels: tuple[object, frozenset[str]] | None = None  # (translator, the buttons' labels in each language)
 
     async def __call__(self, message: Message, core: Core, **_: Any) -> bool:
+        return self.pressed(message, core)
+
+    def pressed(self, message: Message, core: Core) -> bool:
         if not message.text:
             return False
         known = self._labels
         if known is None or known[0] is not core.translator:  # translated once, not on every message
-            labels = frozenset(core.translator.t(self.msgid, lang) for lang in LANGUAGES)
+            labels = frozenset(core.translator.t(msgid, lang) for msgid in self.msgids for lang in LANGUAGES)
             known = self._labels = (core.translator, labels)
         return message.text in known[1]
+
+
+MENU = (MY_TASKS, NEW_CASE, MY_CASES)  # the buttons that leave a form or a question for the menu's work
 
 
 class Registered(BaseFilter):
@@ -76,6 +85,15 @@ class NotACommand(BaseFilter):
         return not (message.text or "").startswith("/")
 
 
+class ACommand(BaseFilter):
+    """What aiogram's `Command` filters can match (a text or a caption starting with their prefix, «/»): the root
+    filter of a router of commands alone, so other messages pass it with one check instead of one per command.
+    Leading spaces are skipped as `Command` skips them (it splits the text on whitespace)."""
+
+    async def __call__(self, message: Message, **_: Any) -> bool:
+        return (message.text or message.caption or "").lstrip().startswith("/")
+
+
 AfterCommit = list[Callable[[], Awaitable[Any]]]
 MessageHandler = Callable[..., Awaitable[Any]]
 
@@ -86,8 +104,7 @@ def register_asked_text(
     """A text the bot asked for after a button (a reason, a comment, an organisation's detail): /cancel drops the
     question, a menu button goes where it says (`on_menu`), any other text that is not a command is the answer."""
     built.message.register(on_cancel, waiting, Command("cancel"))
-    for button in (MY_TASKS, NEW_CASE, MY_CASES):
-        built.message.register(on_menu, waiting, MenuButton(button))
+    built.message.register(on_menu, waiting, MenuButton(*MENU))
     built.message.register(on_text, waiting, NotACommand())
 
 

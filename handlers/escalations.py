@@ -10,12 +10,14 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message
 
+from db.models import User
 from handlers.common import (
     AfterCommit,
     Registered,
     answer,
     register_asked_text,
 )
+from services.escalations import EXTEND_REASON
 from tgbot.buttons import EscalationButtons
 from tgbot.callbacks import EscalationCb
 from tgbot.replies import Replies
@@ -33,8 +35,9 @@ def router() -> Router:
 class WritingReason(BaseFilter):
     """The bot asked this person why a deadline moves, and their next text is the answer."""
 
-    async def __call__(self, _event: Any, escalation_buttons: EscalationButtons | None = None, **_: Any) -> bool:
-        return escalation_buttons is not None and escalation_buttons.escalations.reason_pending()
+    async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
+        # What `Escalations.reason_pending` reads, from the person: filters see no services (made for the handler).
+        return user is not None and bool(user.prompt and user.prompt.get("kind") == EXTEND_REASON)
 
 
 async def on_escalation_button(

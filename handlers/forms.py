@@ -13,7 +13,8 @@ from aiogram.types import CallbackQuery, Message
 from db.models import User
 from flows.i18n import _
 from flows.runtime import EngineError
-from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, NotACommand, Registered, answer
+from handlers.common import MENU, AfterCommit, MenuButton, Registered, answer
+from services.core import Core
 from tgbot.callbacks import FormCb
 from tgbot.conversation import AnyTask, Conversation, FormError, IncomingFile
 from tgbot.render import Renderer
@@ -27,11 +28,8 @@ def router() -> Router:
     forms.message.filter(Registered())
     forms.callback_query.filter(Registered())
     forms.message.register(cancel_command, Command("cancel"), FillingForm())
-    for button in (MY_TASKS, NEW_CASE, MY_CASES):
-        forms.message.register(put_aside, FillingForm(), MenuButton(button))
-    forms.message.register(
-        on_answer, FillingForm(), ~MenuButton(MY_TASKS), ~MenuButton(NEW_CASE), ~MenuButton(MY_CASES), NotACommand()
-    )
+    forms.message.register(put_aside, FillingForm(), MenuButton(*MENU))
+    forms.message.register(on_answer, Answering())
     forms.callback_query.register(on_form_button, FormCb.filter())
     return forms
 
@@ -39,6 +37,22 @@ def router() -> Router:
 class FillingForm(BaseFilter):
     async def __call__(self, _event: Any, user: Any = None, **_: Any) -> bool:
         return user is not None and user.active_task_id is not None
+
+
+class Answering(BaseFilter):
+    """A message answering the open form: not a menu button, not a command (one filter: each filter call on
+    aiogram's way to a handler copies the update's data, and this is the commonest message)."""
+
+    def __init__(self) -> None:
+        self.menu = MenuButton(*MENU)
+
+    async def __call__(self, message: Message, core: Core, user: Any = None, **_: Any) -> bool:
+        return (
+            user is not None
+            and user.active_task_id is not None
+            and not self.menu.pressed(message, core)
+            and not (message.text or "").startswith("/")
+        )
 
 
 async def _active(conversation: Conversation) -> AnyTask:

@@ -10,7 +10,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from db.models import User
-from handlers.common import menu_keyboard
+from handlers.common import ACommand, menu_keyboard
 from services.access import Viewer
 from services.companies import Organisations
 from services.team import Newcomer, Team, Welcome
@@ -27,6 +27,7 @@ WITH_MENU = (Welcome.BACK, Welcome.FIRST_ADMIN, Welcome.JOINED)
 
 def router() -> Router:
     start_router = Router(name=__name__)
+    start_router.message.filter(ACommand())  # commands alone: any other message passes with one check
     start_router.message.register(start, CommandStart())
     start_router.message.register(help_command, Command("help"))
     start_router.message.register(lang_command, Command("lang"))

@@ -37,7 +37,7 @@ from services.worktime import WorkTime
 from tgbot.admin_buttons import AdminButtons
 from tgbot.buttons import CardButtons, EscalationButtons
 from tgbot.conversation import Conversation
-from tgbot.render import renderer_for
+from tgbot.render import Renderer, renderer_for
 from tgbot.replies import Replies
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,100 @@ class PersonLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+SERVICES = "konveyer_services"  # the update's `UpdateServices` in aiogram's data
+
+
+class UpdateServices:
+    """The update's services, by the names handlers ask for, each made the first time a handler asks for it
+    (`ServicesMiddleware`) and shared within the update (`buttons` works with the same `conversation` and `cases`).
+    Each is a few attributes over the session; a stranger (no user yet) gets None for those that act for a person.
+
+    Made lazily because aiogram copies the whole data dict into every filter call on the way to the handler
+    (a text answer passes ~30 filters): twenty services in it cost more than the routing itself."""
+
+    __slots__ = ("core", "form", "made", "renderer", "roles", "session", "user")
+
+    def __init__(
+        self,
+        core: Core,
+        session: AsyncSession,
+        renderer: Renderer,
+        user: User | None,
+        roles: set[str],
+        form: people.PersonRead | None,
+    ) -> None:
+        self.core, self.session, self.renderer = core, session, renderer
+        self.user, self.roles, self.form = user, roles, form
+        self.made: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        made = self.made
+        if name not in made:
+            made[name] = self._make(name)
+        return made[name]
+
+    def _make(self, name: str) -> Any:
+        core, session, renderer, user = self.core, self.session, self.renderer, self.user
+        simple = _OVER_SESSION.get(name)
+        if simple is not None:
+            return simple(core, session)
+        if name == "renderer":
+            return renderer
+        if name == "replies":
+            return Replies(session, core.clock, renderer)
+        if name == "cases":
+            return CaseService(core, session)
+        if name == "comments":
+            return Comments(self.get("cases"))
+        if user is None:
+            return None  # viewer, conversation, buttons, portal, escalation_buttons, admin_buttons
+        if name == "viewer":
+            return Viewer.of(user, self.roles)
+        if name == "conversation":
+            return Conversation(core, session, user, self.get("cases"), renderer, self.form)
+        if name == "buttons":
+            return CardButtons(self.get("cases"), self.get("conversation"), renderer)
+        if name == "portal":
+            return Portal(core, session, user)
+        if name == "escalation_buttons":
+            return EscalationButtons(Escalations(self.get("cases"), user), self.get("conversation"), renderer)
+        if name == "admin_buttons" and user.is_admin:
+            return AdminButtons(AdminActions(self.get("cases"), user), renderer, self.get("conversation").lang)
+        return None
+
+
+_OVER_SESSION: dict[str, Callable[[Core, AsyncSession], Any]] = {
+    "team": Team,
+    "organisations": Organisations,
+    "menu": Menu,
+    "library": ProcessLibrary,
+    "worktime": WorkTime,
+    "exports": Exports,
+    "diagrams": Diagrams,
+    "digests": Digests,
+    "figures": Figures,
+    "reclamations": Reclamations,
+}
+SERVICE_NAMES: frozenset[str] = frozenset(_OVER_SESSION) | {
+    "renderer", "replies", "cases", "comments", "viewer", "conversation", "buttons", "portal", "escalation_buttons",
+    "admin_buttons",
+}  # fmt: skip
+
+
+class ServicesMiddleware(BaseMiddleware):
+    """Inner middleware (on the dispatcher's observers, so around every handler once it is chosen): gives the
+    handler the services its signature names, and only those."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        services: UpdateServices | None = data.get(SERVICES)
+        chosen = data.get("handler")
+        if services is not None and chosen is not None:
+            names = SERVICE_NAMES if chosen.varkw else SERVICE_NAMES & chosen.params
+            for name in names:
+                data[name] = services.get(name)
+        return await handler(event, data)
+
+
 MAX_FILE_BYTES = 20 * 1024 * 1024  # Telegram's own limit for bots; a local Bot API server has none
 
 
@@ -80,46 +174,6 @@ class DbSessionMiddleware(BaseMiddleware):
         self.core = core
         self.locks = PersonLocks()
         self.renderer = renderer_for(core)
-
-    def services(
-        self, session: AsyncSession, user: User | None, roles: set[str], form: people.PersonRead | None = None
-    ) -> dict[str, Any]:
-        """The update's services, by the names handlers ask for. Each is a few attributes over the session;
-        a stranger (no user yet) gets none of those that act for a person."""
-        core, renderer = self.core, self.renderer
-        cases = CaseService(core, session)
-        scoped: dict[str, Any] = {
-            "renderer": renderer,
-            "replies": Replies(session, core.clock, renderer),
-            "cases": cases,
-            "team": Team(core, session),
-            "organisations": Organisations(core, session),
-            "menu": Menu(core, session),
-            "library": ProcessLibrary(core, session),
-            "worktime": WorkTime(core, session),
-            "exports": Exports(core, session),
-            "diagrams": Diagrams(core, session),
-            "digests": Digests(core, session),
-            "figures": Figures(core, session),
-            "reclamations": Reclamations(core, session),
-            "portal": None,
-            "viewer": None,
-            "conversation": None,
-            "buttons": None,
-            "escalation_buttons": None,
-            "comments": Comments(cases),
-            "admin_buttons": None,
-        }
-        if user is not None:
-            conversation = Conversation(core, session, user, cases, renderer, form)
-            scoped["viewer"] = Viewer.of(user, roles)
-            scoped["conversation"] = conversation
-            scoped["buttons"] = CardButtons(cases, conversation, renderer)
-            scoped["portal"] = Portal(core, session, user)
-            scoped["escalation_buttons"] = EscalationButtons(Escalations(cases, user), conversation, renderer)
-            if user.is_admin:
-                scoped["admin_buttons"] = AdminButtons(AdminActions(cases, user), renderer, conversation.lang)
-        return scoped
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
@@ -203,7 +257,7 @@ class DbSessionMiddleware(BaseMiddleware):
                     if user is not None:
                         # Kept apart from the row: after a rollback the row is expired, and errors still need it.
                         data["lang"] = user.language
-                    data.update(self.services(session, user, roles, person))
+                    data[SERVICES] = UpdateServices(self.core, session, self.renderer, user, roles, person)
                     result = await handler(event, data)
             except EngineError as refusal:
                 if inbox_id is None:
