@@ -54,7 +54,10 @@ async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harne
     # The answer's writes: the draft and the next question in one statement (PostgreSQL: data-modifying CTEs;
     # SQLite: one step document its trigger fans out), the person's row untouched. With the read, the update
     # sends two statements about people, tasks and messages (PostgreSQL), and on SQLite the claim besides.
-    own = [s for s in seen if re.search(r"\b(users|tasks|konveyer_step_writes)\b", s)]
+    # (on SQLite, a pooled connection's first step creates its temporary table and trigger: once per connection,
+    # not per update, and which connection serves this update is the pool's choice)
+    own = [s for s in seen if re.search(r"\b(users|tasks|konveyer_step_writes)\b", s)
+           and not s.startswith(("CREATE TEMP TABLE", "CREATE TEMP TRIGGER"))]
     if harness.core.db.dialect.name == "postgresql":
         assert len(own) == 2, own
         assert own[0] == person[0]
