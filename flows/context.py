@@ -66,7 +66,7 @@ def case_context(
     """`refs` are records the case points at, loaded by the caller (companies, by their field's name);
     `lang` is the reader's language, for the labels of choices and outcomes."""
     context: dict[str, Any] = dict(data)
-    outcomes, options = _choices(spec, lang)
+    outcomes, options, converted = _reading(spec, lang)
     for task_key, choices in outcomes.items():
         outcome = data.get(task_key)
         if isinstance(outcome, str):
@@ -75,7 +75,7 @@ def case_context(
     for name, record in (refs or {}).items():
         if isinstance(record, Mapping):
             context[name] = Entry(record)
-    for name, fdef in _converted_fields(spec):
+    for name, fdef in converted:
         value = data.get(name)
         if fdef.type == "company" and isinstance(value, Mapping) and name not in (refs or {}):
             context[name] = Entry(value)
@@ -120,41 +120,33 @@ def _outcome_labels(spec: ProcessDef) -> dict[str, dict[str, LocalText]]:
 
 
 # Every outcome and every option of a choice field as the context gives it (a Choice with its label in the
-# reader's language), per spec and language as above: a finished case has a dozen outcomes, each wrapped again
-# for every context. A Choice is a str that never changes, so one may be handed to many contexts.
+# reader's language), and the fields whose value the context converts (a text field is taken as stored), per spec
+# and language: a context is built several times a step, a finished case has a dozen outcomes, each wrapped again
+# for every context, and most of a definition's fields are plain. A Choice is a str that never changes, so one
+# may be handed to many contexts.
+_CONVERTED_TYPES = _TYPED | {"company", "directory", "choice", "list"}
 _ChoiceMap = dict[str, dict[str, Choice]]
-_CHOICES: SpecCache[ProcessDef, str, tuple[_ChoiceMap, _ChoiceMap]] = SpecCache(256)
+_Reading = tuple[_ChoiceMap, _ChoiceMap, list[tuple[str, FieldDef]]]
+_READINGS: SpecCache[ProcessDef, str, _Reading] = SpecCache(256)
 
 
-def _choices(spec: ProcessDef, lang: str) -> tuple[_ChoiceMap, _ChoiceMap]:
-    """Per task, its outcomes; per choice field (those the context converts), its options."""
-    hit = _CHOICES.get(spec, lang)
+def _reading(spec: ProcessDef, lang: str) -> _Reading:
+    """Per task, its outcomes; per choice field (those the context converts), its options; the fields the context
+    converts. One lookup per context."""
+    hit = _READINGS.get(spec, lang)
     if hit is not None:
         return hit
+    converted = [(name, fdef) for name, fdef in spec.fields.items() if fdef.type in _CONVERTED_TYPES]
     outcomes = {
         task_key: {key: Choice(key, label, lang) for key, label in labels.items()}
         for task_key, labels in _outcome_labels(spec).items()
     }
     options = {
         name: {key: Choice(key, label, lang) for key, label in fdef.options.items()}
-        for name, fdef in _converted_fields(spec)
+        for name, fdef in converted
         if fdef.type == "choice" and fdef.options
     }
-    return _CHOICES.put(spec, lang, (outcomes, options))
-
-
-# The fields whose value the context converts (a text field is taken as stored), per spec as above: a context
-# is built several times a step, and most of a definition's fields are plain.
-_CONVERTED_TYPES = _TYPED | {"company", "directory", "choice", "list"}
-_CONVERTED: SpecCache[ProcessDef, None, list[tuple[str, FieldDef]]] = SpecCache(256)
-
-
-def _converted_fields(spec: ProcessDef) -> list[tuple[str, FieldDef]]:
-    hit = _CONVERTED.get(spec, None)
-    if hit is not None:
-        return hit
-    fields = [(name, fdef) for name, fdef in spec.fields.items() if fdef.type in _CONVERTED_TYPES]
-    return _CONVERTED.put(spec, None, fields)
+    return _READINGS.put(spec, lang, (outcomes, options, converted))
 
 
 # A directory entry's fields, per entry (entries are frozen and live with their spec): a context is built
