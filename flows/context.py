@@ -13,6 +13,7 @@ from typing import Any
 
 from flows import values
 from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, local
+from flows.spec_cache import SpecCache
 
 # Field types whose stored JSON becomes another Python type here.
 _TYPED = frozenset({"number", "money", "date", "datetime"})
@@ -65,7 +66,7 @@ def case_context(
     """`refs` are records the case points at, loaded by the caller (companies, by their field's name);
     `lang` is the reader's language, for the labels of choices and outcomes."""
     context: dict[str, Any] = dict(data)
-    outcomes, options = _choices(spec, lang)
+    outcomes, options, converted = _reading(spec, lang)
     for task_key, choices in outcomes.items():
         outcome = data.get(task_key)
         if isinstance(outcome, str):
@@ -74,7 +75,7 @@ def case_context(
     for name, record in (refs or {}).items():
         if isinstance(record, Mapping):
             context[name] = Entry(record)
-    for name, fdef in _converted_fields(spec):
+    for name, fdef in converted:
         value = data.get(name)
         if fdef.type == "company" and isinstance(value, Mapping) and name not in (refs or {}):
             context[name] = Entry(value)
@@ -103,85 +104,65 @@ def case_context(
 
 
 # Outcome labels per task, per spec: a context is built for every condition and text, and specs live long.
-# Keyed by id with the spec kept alongside, so that an id reused after a spec is gone never matches.
-_OUTCOMES: dict[int, tuple[ProcessDef, dict[str, dict[str, LocalText]]]] = {}
+_OUTCOMES: SpecCache[ProcessDef, None, dict[str, dict[str, LocalText]]] = SpecCache(256)
 
 
 def _outcome_labels(spec: ProcessDef) -> dict[str, dict[str, LocalText]]:
-    hit = _OUTCOMES.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
+    hit = _OUTCOMES.get(spec, None)
+    if hit is not None:
+        return hit
     labels = {
         task.key: {key: odef.label for key, odef in task.outcome_defs().items()}
         for stage in spec.stages
         for task in stage.tasks
     }
-    if len(_OUTCOMES) >= 256:
-        _OUTCOMES.clear()
-    _OUTCOMES[id(spec)] = (spec, labels)
-    return labels
+    return _OUTCOMES.put(spec, None, labels)
 
 
 # Every outcome and every option of a choice field as the context gives it (a Choice with its label in the
-# reader's language), per spec and language as above: a finished case has a dozen outcomes, each wrapped again
-# for every context. A Choice is a str that never changes, so one may be handed to many contexts.
+# reader's language), and the fields whose value the context converts (a text field is taken as stored), per spec
+# and language: a context is built several times a step, a finished case has a dozen outcomes, each wrapped again
+# for every context, and most of a definition's fields are plain. A Choice is a str that never changes, so one
+# may be handed to many contexts.
+_CONVERTED_TYPES = _TYPED | {"company", "directory", "choice", "list"}
 _ChoiceMap = dict[str, dict[str, Choice]]
-_CHOICES: dict[tuple[int, str], tuple[ProcessDef, tuple[_ChoiceMap, _ChoiceMap]]] = {}
+_Reading = tuple[_ChoiceMap, _ChoiceMap, list[tuple[str, FieldDef]]]
+_READINGS: SpecCache[ProcessDef, str, _Reading] = SpecCache(256)
 
 
-def _choices(spec: ProcessDef, lang: str) -> tuple[_ChoiceMap, _ChoiceMap]:
-    """Per task, its outcomes; per choice field (those the context converts), its options."""
-    hit = _CHOICES.get((id(spec), lang))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
+def _reading(spec: ProcessDef, lang: str) -> _Reading:
+    """Per task, its outcomes; per choice field (those the context converts), its options; the fields the context
+    converts. One lookup per context."""
+    hit = _READINGS.get(spec, lang)
+    if hit is not None:
+        return hit
+    converted = [(name, fdef) for name, fdef in spec.fields.items() if fdef.type in _CONVERTED_TYPES]
     outcomes = {
         task_key: {key: Choice(key, label, lang) for key, label in labels.items()}
         for task_key, labels in _outcome_labels(spec).items()
     }
     options = {
         name: {key: Choice(key, label, lang) for key, label in fdef.options.items()}
-        for name, fdef in _converted_fields(spec)
+        for name, fdef in converted
         if fdef.type == "choice" and fdef.options
     }
-    if len(_CHOICES) >= 256:
-        _CHOICES.clear()
-    _CHOICES[(id(spec), lang)] = (spec, (outcomes, options))
-    return outcomes, options
-
-
-# The fields whose value the context converts (a text field is taken as stored), per spec as above: a context
-# is built several times a step, and most of a definition's fields are plain.
-_CONVERTED_TYPES = _TYPED | {"company", "directory", "choice", "list"}
-_CONVERTED: dict[int, tuple[ProcessDef, list[tuple[str, FieldDef]]]] = {}
-
-
-def _converted_fields(spec: ProcessDef) -> list[tuple[str, FieldDef]]:
-    hit = _CONVERTED.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    fields = [(name, fdef) for name, fdef in spec.fields.items() if fdef.type in _CONVERTED_TYPES]
-    if len(_CONVERTED) >= 256:
-        _CONVERTED.clear()
-    _CONVERTED[id(spec)] = (spec, fields)
-    return fields
+    return _READINGS.put(spec, lang, (outcomes, options, converted))
 
 
 # A directory entry's fields, per entry (entries are frozen and live with their spec): a context is built
 # several times a step, and dumping the model each time cost more than the rest of the context. Kept only when
 # every value is a scalar, so the shallow copy each context gets shares nothing a template could change.
-_ENTRIES: dict[int, tuple[DirectoryEntry, dict[str, Any]]] = {}
+_ENTRIES: SpecCache[DirectoryEntry, None, dict[str, Any]] = SpecCache(4096)
 _SCALARS = (str, int, float, bool, type(None))
 
 
 def _entry_fields(entry: DirectoryEntry) -> dict[str, Any]:
-    hit = _ENTRIES.get(id(entry))
-    if hit is not None and hit[0] is entry:
-        return hit[1]
+    hit = _ENTRIES.get(entry, None)
+    if hit is not None:
+        return hit
     fields = entry.model_dump()
     if all(isinstance(value, _SCALARS) for value in fields.values()):
-        if len(_ENTRIES) >= 4096:
-            _ENTRIES.clear()
-        _ENTRIES[id(entry)] = (entry, fields)
+        _ENTRIES.put(entry, None, fields)
     return fields
 
 

@@ -24,6 +24,8 @@ from sqlalchemy.orm.util import identity_key
 
 from db.models import Case, Outbox, Task, User
 from flows import forms
+from flows.form_shape import comment_field as comment_field  # re-exported: the conversation names it
+from flows.form_shape import form_shape
 from flows.i18n import _
 from flows.items import parse_item_task
 from flows.model import FieldDef, ProcessDef
@@ -34,9 +36,7 @@ from flows.runtime import (
     EngineError,
     TaskState,
     form_data,
-    form_fields,
     task_def,
-    task_fields,
 )
 from flows.status import TaskStatus
 from services import access, outbox
@@ -61,32 +61,6 @@ class FormCase:
     company_id: int | None = None  # the case's organisation: whom a «person» field may name
 
 
-# A form's fields and the names it asks depend only on its definition, the task's stage and key and the outcome:
-# worked out once per process (every answer asks for them, most twice), not rebuilt from the definition each time.
-# Keyed by the definition's identity, which each entry holds (the registry keeps one parsed definition per id).
-_SHAPES: dict[tuple[int, str, str, str | None], tuple[ProcessDef, dict[str, FieldDef], tuple[str, ...]]] = {}
-_SHAPES_KEPT = 1024
-
-
-def _form_shape(spec: ProcessDef, task: TaskState, outcome: str | None) -> tuple[dict[str, FieldDef], tuple[str, ...]]:
-    key = (id(spec), task.stage, task.key, outcome)
-    known = _SHAPES.get(key)
-    if known is not None and known[0] is spec:
-        return known[1], known[2]
-    fields: dict[str, FieldDef] = form_fields(spec, task, outcome)
-    names = task_fields(spec, task, outcome)
-    if outcome is not None and task.key != START_TASK:
-        odef = task_def(spec, task.stage, task.key).outcome_defs().get(outcome)
-        if odef is not None and odef.comment is not None:
-            comment = f"{task.key}_comment"
-            fields[comment] = comment_field(odef.comment == "required")
-            names.append(comment)
-    if len(_SHAPES) >= _SHAPES_KEPT:
-        _SHAPES.clear()
-    _SHAPES[key] = (spec, fields, tuple(names))
-    return fields, tuple(names)
-
-
 class FormError(EngineError):
     """A problem with the answer; the question is asked again."""
 
@@ -105,10 +79,6 @@ SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last sh
 # A form's task: the plain row read with the person (`services.people.FormTask`, the answers' way), or a row of the
 # session (a form opened from a card, a re-ask). Its draft is written by `Conversation._save` either way.
 AnyTask = Task | FormTask
-
-
-def comment_field(required: bool) -> FieldDef:
-    return FieldDef(type="text", label={"ru": "Комментарий", "en": "Comment"}, required=required)
 
 
 class FormBase:
@@ -160,7 +130,7 @@ class FormBase:
         # An item's form asks the fields of its entry, and shows what the entry already has; any other form the
         # case's fields as this task asks them (a loop's own wording of a field, its date rules).
         loaded = FormCase(spec=spec, data=form_data(case.data, state_task), task=state_task, company_id=case.company_id)
-        fields, names = _form_shape(spec, state_task, outcome)
+        fields, names = form_shape(spec, state_task, outcome)
         return loaded, dict(fields), list(names)
 
     async def begin(self, task: AnyTask, outcome: str) -> bool:

@@ -1,0 +1,272 @@
+"""Task and case cards in chat: a task's card (its head shared by every reader of one language, and the buttons
+for each), an unfinished request's card, the case's card and the case buttons under notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiogram.types import InlineKeyboardButton
+
+from flows.model import ProcessDef
+from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_children, call_links, task_def, task_entry
+from flows.spec_cache import SpecCache
+from flows.status import CaseStatus, TaskStatus
+from flows.templating import names_read
+from services.wording import file_count
+from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, keyboard, pack
+from tgbot.render_base import markup
+from tgbot.render_items import ItemCards
+
+
+@dataclass(frozen=True)
+class CardHead:
+    """The part of a task's card that is the same for all its readers of one language (`Renderer.task_card_head`);
+    `files`: how many files the case holds, for the card's «📎 Files (n)» button (0 on a card with no such row)."""
+
+    lines: tuple[str, ...]
+    files: int
+
+
+# Card heads' texts per definition by (source, language, the values read): `TaskCards._head_text`.
+_HEAD_TEXTS: SpecCache[ProcessDef, tuple[str, str, bytes, bytes], str] = SpecCache(4096)
+# Dicts in their own order (a text may print them in it); non-string keys, dates, subclasses of str, int, dict and
+# list (a choice carries its label) and dataclasses refused, so never kept: only plain JSON values make a key.
+_KEY_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+class TaskCards(ItemCards):
+    """Wording plus task, draft and case cards (`tgbot.render.Renderer` has them); an item's title and lines come
+    with the case's and the task's cards, hence the items' base."""
+
+    def task_card_head(
+        self, case: CaseState, task: TaskState, lang: str | None, extra: dict[str, Any] | None = None
+    ) -> CardHead:
+        """What a task's card says to every reader of one language (its title, case, stage, entry, text and due
+        date): rendered once and shared when a task goes to a role of several people."""
+        spec = case.spec
+        tdef = task_def(spec, task.stage, task.key)
+        lines = [
+            f"📌 {self.approval_title(case, task, lang) or self.task_title(spec, task, lang)}",
+            self.case_name(case, lang),
+            self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, task.stage, lang)),
+        ]
+        entry = task_entry(spec, case.data, task)
+        if entry is not None:  # a for_each task: its entry's fields, and `item` for its text
+            extra = {**(extra or {}), "item": entry[1]}
+            lines += self.summary(spec, list(entry[0].fields or {}), entry[1], lang, fields=entry[0].fields)
+        if tdef.text:
+            body = self._head_text(tdef.text, spec, case.data, lang, extra)
+            if body:
+                lines += ["", body]
+        lines.append("")
+        if task.due_at is not None:
+            lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at)))
+        files = file_count(spec, case.data) if task.key != START_TASK and case.id is not None else 0
+        return CardHead(tuple(lines), files)
+
+    def _head_text(
+        self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None, extra: dict[str, Any] | None
+    ) -> str:
+        """`template(text, …)` of a card head, kept per process by what it reads: its source, the definition, the
+        language and the values of the names the source reads (and of `<name>` for `<name>_label`). A task's head
+        is rendered when it is given and again when it closes, mostly over the same values; the context and the
+        render (~4% of a step's CPU) are then skipped. Values orjson cannot encode exactly are not kept."""
+        source = self.tr.local(text, lang)
+        names = names_read(source)
+        key: tuple[str, str, bytes, bytes] | None = None
+        if names is not None:
+            read = {name for name in names if name in data}
+            read.update(name[:-6] for name in names if name.endswith("_label") and name[:-6] in data)
+            try:
+                key = (source, self.tr.lang(lang),
+                       orjson.dumps([(name, data[name]) for name in sorted(read)], option=_KEY_OPTIONS),
+                       orjson.dumps([(name, extra[name]) for name in sorted(names) if name in extra] if extra else [],
+                                    option=_KEY_OPTIONS))  # fmt: skip
+            except TypeError:
+                key = None
+        if key is None:
+            return self.template(text, spec, data, lang, extra)
+        found = _HEAD_TEXTS.get(spec, key)
+        if found is not None:
+            return found
+        return _HEAD_TEXTS.put(spec, key, self.template(text, spec, data, lang, extra))
+
+    def task_card(
+        self,
+        case: CaseState,
+        task: TaskState,
+        lang: str | None,
+        *,
+        names: dict[int, str],
+        viewer_id: int,
+        extra: dict[str, Any] | None = None,
+        taken: bool = False,
+        head: CardHead | None = None,
+    ) -> tuple[str, dict[str, Any] | None]:
+        """The card a person sees for a task, and its buttons for that person. `taken`: the holder pressed
+        «Take» (a pool of one is given its task without anyone taking it, and the card must not say so).
+        `head`: `task_card_head` of this task in this language, when it is already rendered."""
+        spec = case.spec
+        tdef = task_def(spec, task.stage, task.key)
+        if head is None:
+            head = self.task_card_head(case, task, lang, extra)
+        lines = list(head.lines)
+        # Buttons as the dicts their models dump to (a card is rendered on every step; the models cost more).
+        rows: list[list[dict[str, Any]]] = []
+        task_id = task.id or 0
+        if task.status == TaskStatus.DONE:
+            outcome = self.outcome_label(tdef, task.outcome, lang)
+            who = names.get(task.done_by or 0, "?")
+            lines.append(self.t("✅ Done: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
+        elif task.status == TaskStatus.CANCELLED:
+            lines.append(self.t("✖️ No longer needed.", lang))
+        elif task.assignee_id is None:
+            lines.append(self.t("Waiting for someone with the role to take it.", lang))
+            rows.append([button(self.t("✋ Take", lang), pack(TaskCb, "claim", task_id, ""))])
+        elif task.assignee_id != viewer_id:
+            lines.append(self.t("Taken by %(who)s.", lang, who=names.get(task.assignee_id, "?")))
+        else:
+            if task.role is not None:
+                lines.append(self.t("You took this task.", lang) if taken else self.t("This task is yours.", lang))
+            if tdef.timing:
+                rows.append(self._timing_row(task, lang, lines))
+            for key, outcome_def in tdef.outcome_defs().items():
+                label = self.tr.local(outcome_def.label, lang)
+                rows.append([button(label, pack(TaskCb, "out", task_id, key))])
+        if task.key != START_TASK and case.id is not None:
+            row = [button(self.t("📁 Case", lang), pack(CaseCb, "show", case.id, ""))]
+            if head.files:
+                # The files come with the card once; this brings them back when the chat has scrolled away.
+                row.append(button(self.t("📎 Files (%(n)s)", lang, n=head.files), pack(CaseCb, "files", case.id, "")))
+            rows.append(row)
+        return "\n".join(lines), keyboard(rows)
+
+    def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[dict[str, Any]]:
+        worked = task.worked_seconds
+        if task.work_started_at is not None:
+            lines.append(
+                self.t(
+                    "⏱ Working since %(when)s; done before: %(spent)s",
+                    lang,
+                    when=self.when(task.work_started_at),
+                    spent=self.duration(worked, lang),
+                )
+            )
+            return [button(self.t("⏸ Pause", lang), pack(TaskCb, "work", task.id or 0, "pause"))]
+        if worked:
+            lines.append(self.t("⏱ Time spent: %(spent)s (paused)", lang, spent=self.duration(worked, lang)))
+        label = self.t("▶️ Resume", lang) if worked else self.t("▶️ Start work", lang)
+        return [button(label, pack(TaskCb, "work", task.id or 0, "start"))]
+
+    def draft_card(self, case: CaseState, task: TaskState, lang: str | None) -> tuple[str, dict[str, Any] | None]:
+        """An unfinished request: continue it where it stopped, or drop it."""
+        text = self.t(
+            "📝 Unfinished request: %(process)s (started %(when)s).",
+            lang,
+            process=self.local(case.spec.title, lang),
+            when=self.when(task.created_at),
+        )
+        discard = InlineKeyboardButton(
+            text=self.t("🗑 Discard", lang), callback_data=TaskCb(action="discard", task_id=task.id or 0).pack()
+        )
+        return text, self._continue_or(task, discard, lang)
+
+    def draft_or_fresh(self, case: CaseState, task: TaskState, lang: str | None) -> tuple[str, dict[str, Any] | None]:
+        """Starting a process again while a request of it is unfinished: continue that one, or start anew."""
+        text = self.t(
+            "You have an unfinished request: %(process)s (started %(when)s). Continue it or start a new one?",
+            lang,
+            process=self.local(case.spec.title, lang),
+            when=self.when(task.created_at),
+        )
+        fresh = InlineKeyboardButton(
+            text=self.t("🆕 Start anew", lang), callback_data=StartCb(process=case.spec.process, fresh=1).pack()
+        )
+        return text, self._continue_or(task, fresh, lang)
+
+    def _continue_or(self, task: TaskState, other: InlineKeyboardButton, lang: str | None) -> dict[str, Any] | None:
+        resume = InlineKeyboardButton(
+            text=self.t("▶️ Continue", lang), callback_data=TaskCb(action="resume", task_id=task.id or 0).pack()
+        )
+        return markup([[resume, other]])
+
+    def retry_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        return markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        text=self.t("🔁 Retry", lang), callback_data=AttentionCb(action="retry", case_id=case_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("📁 Case", lang), callback_data=CaseCb(action="show", case_id=case_id).pack()
+                    ),
+                ]
+            ]
+        )
+
+    def case_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        return keyboard([[button(self.t("📁 Case", lang), pack(CaseCb, "show", case_id, ""))]])
+
+    def stage_line_buttons(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        """Under a stage line: the case, and quiet for those who need no more of these lines."""
+        return keyboard(
+            [
+                [
+                    button(self.t("📁 Case", lang), pack(CaseCb, "show", case_id, "")),
+                    button(self.t("🔕 Mute the case", lang), pack(CaseCb, "mute", case_id, "")),
+                ]
+            ]
+        )
+
+    def case_card(
+        self,
+        case: CaseState,
+        lang: str | None,
+        *,
+        names: dict[int, str],
+        open_tasks: list[TaskState],
+        files: dict[int, str] | None = None,
+    ) -> str:
+        spec = case.spec
+        status = {
+            CaseStatus.DRAFT: self.t("draft", lang),
+            CaseStatus.ACTIVE: self.t("in progress", lang),
+            CaseStatus.DONE: self.t("closed", lang),
+            CaseStatus.CANCELLED: self.t("cancelled", lang),
+        }.get(case.status, case.status)
+        lines = [
+            f"📁 {self.case_name(case, lang)}",
+            self.t("Process: %(p)s", lang, p=self.tr.local(spec.title, lang)),
+            self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, case.stage, lang)),
+            self.t("Status: %(s)s", lang, s=status),
+            self.t("Initiator: %(who)s", lang, who=names.get(case.initiator_id, "?")),
+        ]
+        parent, child = call_links(case)
+        if parent is not None:
+            lines.append(self.t("↖️ Called by case №%(case)s (/case %(case)s)", lang, case=parent))
+        for waited in ([child] if child is not None else []) + sorted(call_children(case).values()):
+            lines.append(self.t("↘️ Waiting for case №%(case)s (/case %(case)s)", lang, case=waited))
+        for task in open_tasks:
+            holder = (
+                names.get(task.assignee_id, "")
+                if task.assignee_id
+                else self.t("role %(r)s", lang, r=self.role(task.role, lang))
+            )
+            lines.append(
+                self.t(
+                    "• %(task)s — %(who)s, due %(when)s",
+                    lang,
+                    task=self.task_title(spec, task, lang),
+                    who=holder,
+                    when=self.when(task.due_at),
+                )
+            )
+        items = self.item_lines(case, lang)
+        if items:
+            lines += ["", *items]
+        lines.append("")
+        for line in self.summary(spec, list(spec.fields), case.data, lang, earlier=case.data.get(EARLIER)):
+            lines.append(line)
+        return "\n".join(lines)

@@ -1,0 +1,268 @@
+"""A form in chat: each question with its buttons (keep, pick, done, skip, back, cancel), the summary to confirm,
+and the pickers that correct a field or an entry of a list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton
+
+from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
+from flows.model import FieldDef, ProcessDef
+from services.wording import Wording
+from tgbot.callbacks import FormCb
+from tgbot.render_base import markup
+
+
+class FormPrompts(Wording):
+    """Wording plus a form's questions, summary and correction pickers (`tgbot.render.Renderer` has them)."""
+
+    def question(
+        self,
+        fields: Mapping[str, FieldDef],
+        step: Step,
+        task_id: int,
+        lang: str | None,
+        *,
+        options: list[tuple[str, str]],
+        collected: int,
+        can_back: bool,
+    ) -> tuple[str, dict[str, Any] | None]:
+        rows: list[list[InlineKeyboardButton]] = []
+        if step.is_more:
+            label = self.tr.local(fields[step.name].label, lang)
+            text = self.t("Add one more «%(label)s»?", lang, label=label)
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("Yes", lang), callback_data=FormCb(action="yes", task_id=task_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        text=self.t("No, that's all", lang), callback_data=FormCb(action="no", task_id=task_id).pack()
+                    ),
+                ]
+            )
+        else:
+            assert step.field is not None
+            fdef = step.field
+            text = f"✏️ {step_label(fields, step, self.tr.lang(lang))}"
+            if fdef.hint:
+                text += f"\n{self.tr.local(fdef.hint, lang)}"
+            hint = self.type_hint(fdef, lang)
+            if hint:
+                text += f"\n{hint}"
+            if step.is_file and collected:
+                text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
+            if step.can_keep:
+                # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
+                order = fields[step.name].fields if step.whole else None
+                now = describe_current(step, self.tr.lang(lang), dict(options), order=order)
+                if fdef.type == "photo" and not step.whole:  # photos counted: their file names mean nothing
+                    count = len(step.current) if isinstance(step.current, list) else 1
+                    now = self.t("%(n)s photo(s)", lang, n=count)
+                text += "\n" + self.t("Now: %(value)s", lang, value=now)
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=self.t("✅ Keep as it is", lang),
+                            callback_data=FormCb(action="keep", task_id=task_id).pack(),
+                        )
+                    ]
+                )
+            for key, label in options:
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=label[:60], callback_data=FormCb(action="pick", task_id=task_id, arg=key).pack()
+                        )
+                    ]
+                )
+            if step.is_file and (collected or fdef.multiple):
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=self.t("✅ Done", lang), callback_data=FormCb(action="files", task_id=task_id).pack()
+                        )
+                    ]
+                )
+            if not fdef.required:
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=self.t("⏭ Skip", lang), callback_data=FormCb(action="skip", task_id=task_id).pack()
+                        )
+                    ]
+                )
+        nav = []
+        if can_back:
+            nav.append(
+                InlineKeyboardButton(
+                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
+                )
+            )
+        nav.append(
+            InlineKeyboardButton(
+                text=self.t("✖️ Cancel", lang), callback_data=FormCb(action="cancel", task_id=task_id).pack()
+            )
+        )
+        rows.append(nav)
+        return text, markup(rows)
+
+    def form_summary(
+        self,
+        spec: ProcessDef,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+        title: str,
+        decision: str | None = None,
+    ) -> tuple[str, dict[str, Any] | None]:
+        """The answers to confirm, the decision first (what «Confirm» will do), in full: the caller sends a
+        long one as several messages (`pieces`)."""
+        lines = [self.t("Please check:", lang), title, ""]
+        if decision:
+            lines += [self.t("Decision: %(decision)s", lang, decision=decision), ""]
+        lines += self.summary(spec, names, draft["values"], lang, fields)
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.t("✅ Confirm", lang), callback_data=FormCb(action="confirm", task_id=task_id).pack()
+                )
+            ]
+        ]
+        if names:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("✏️ Correct a field", lang),
+                        callback_data=FormCb(action="edit", task_id=task_id).pack(),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
+                ),
+                InlineKeyboardButton(
+                    text=self.t("✖️ Cancel", lang), callback_data=FormCb(action="cancel", task_id=task_id).pack()
+                ),
+            ]
+        )
+        return "\n".join(lines), markup(rows)
+
+    def entry_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The entries of a list, to correct one; add one, or enter the whole list again. Buttons carry numbers
+        (list, entry), not names: two field keys would not fit in a button's 64 bytes."""
+        top = names.index(name)
+        label = self.tr.local(fields[name].label, lang)
+        items = draft["values"].get(name) or []
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=f"{label} №{index + 1}: {entry_title(item, fields[name].fields or {})}"[:60],
+                    callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+            for index, item in enumerate(items)
+        ]
+        if can_add_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("➕ Add an entry", lang),
+                        callback_data=FormCb(action="add", task_id=task_id, arg=str(top)).pack(),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 Enter the whole list again", lang),
+                    callback_data=FormCb(action="all", task_id=task_id, arg=str(top)).pack(),
+                )
+            ]
+        )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def entry_field_picker(
+        self,
+        fields: Mapping[str, FieldDef],
+        names: list[str],
+        name: str,
+        index: int,
+        draft: dict[str, Any],
+        task_id: int,
+        lang: str | None,
+    ) -> dict[str, Any] | None:
+        """The fields of one entry, to correct one of them or all; or take the entry out."""
+        top = names.index(name)
+        sub_fields = fields[name].fields or {}
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.tr.local(sub.label, lang)[:60],
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}.{number}").pack(),
+                )
+            ]
+            for number, sub in enumerate(sub_fields.values())
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("🔁 The whole entry", lang),
+                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}").pack(),
+                )
+            ]
+        )
+        if can_remove_entry(fields, names, draft, name):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=self.t("🗑 Remove this entry", lang),
+                        callback_data=FormCb(action="drop", task_id=task_id, arg=f"{top}.{index}").pack(),
+                    )
+                ]
+            )
+        rows.append(self._back_to_summary(task_id, lang))
+        return markup(rows)
+
+    def _back_to_summary(self, task_id: int, lang: str | None) -> list[InlineKeyboardButton]:
+        return [
+            InlineKeyboardButton(
+                text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
+            )
+        ]
+
+    def field_picker(
+        self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None
+    ) -> dict[str, Any] | None:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=self.tr.local(fields[n].label, lang)[:60],
+                    callback_data=FormCb(action="field", task_id=task_id, arg=n).pack(),
+                )
+            ]
+            for n in names
+        ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
+                )
+            ]
+        )
+        return markup(rows)
