@@ -15,6 +15,7 @@ from flows.context import case_context
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, TaskDef, local
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
+from flows.spec_cache import SpecCache
 from flows.templating import TemplateError, render
 from services.i18n import Translator
 
@@ -70,25 +71,21 @@ def file_fields(spec: ProcessDef) -> list[str]:
     return list(_file_fields(spec))
 
 
-# Per spec, kept with the spec (an id reused after a spec is gone never matches): every task card counts the
-# case's files, and the fields that hold them depend on the definition alone.
-_FILE_FIELDS: dict[int, tuple[ProcessDef, tuple[str, ...]]] = {}
+# Per spec: every task card counts the case's files, and the fields that hold them depend on the definition alone.
+_FILE_FIELDS: SpecCache[ProcessDef, None, tuple[str, ...]] = SpecCache(256)
 
 
 def _file_fields(spec: ProcessDef) -> tuple[str, ...]:
-    hit = _FILE_FIELDS.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
+    hit = _FILE_FIELDS.get(spec, None)
+    if hit is not None:
+        return hit
     names = tuple(
         name
         for name, fdef in spec.fields.items()
         if fdef.type in FILE_TYPES
         or (fdef.type == "list" and any(sub.type in FILE_TYPES for sub in (fdef.fields or {}).values()))
     )
-    if len(_FILE_FIELDS) >= 256:
-        _FILE_FIELDS.clear()
-    _FILE_FIELDS[id(spec)] = (spec, names)
-    return names
+    return _FILE_FIELDS.put(spec, None, names)
 
 
 def file_count(spec: ProcessDef, data: Mapping[str, Any]) -> int:

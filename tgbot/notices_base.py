@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Outbox, User
 from flows.model import ProcessDef, TaskDef
 from flows.runtime import TaskState
+from flows.spec_cache import SpecCache
 from services import outbox
 from services.cases.state import Loaded
 from services.channels import Channels
@@ -28,18 +29,14 @@ def evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
     lists the watches shows their photos), and, for a task that asks someone to judge (approve), every file
     of the case — a verdict on evidence one cannot see is a guess."""
     # They depend on the definition alone, and a task is given on many steps: found once per task definition
-    # (kept with the task's and the spec's objects, so an id reused after they are gone never matches).
-    hit = _EVIDENCE.get(id(tdef))
-    if hit is not None and hit[0] is spec and hit[1] is tdef:
-        return list(hit[2])
-    names = _evidence_fields(spec, tdef)
-    if len(_EVIDENCE) >= 1024:
-        _EVIDENCE.clear()
-    _EVIDENCE[id(tdef)] = (spec, tdef, tuple(names))
-    return names
+    # (the task's definition lives as long as its spec, which the cache keeps).
+    hit = _EVIDENCE.get(spec, id(tdef))
+    if hit is not None:
+        return list(hit)
+    return list(_EVIDENCE.put(spec, id(tdef), tuple(_evidence_fields(spec, tdef))))
 
 
-_EVIDENCE: dict[int, tuple[ProcessDef, TaskDef, tuple[str, ...]]] = {}
+_EVIDENCE: SpecCache[ProcessDef, int, tuple[str, ...]] = SpecCache(1024)
 
 
 def _evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
