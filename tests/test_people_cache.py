@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import AdaptedConnection, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.container import build_core
 from app.settings import Settings
@@ -169,3 +173,153 @@ async def test_notification_settings_are_read_once_and_a_change_reaches_every_wo
         event.remove(worker_a.db.sync_engine, "before_cursor_execute", counted)
         for worker in workers:
             await worker.close()
+
+
+# A read that raced a change: its SELECT saw the value before the change, the change's commit cleared the cache,
+# and only then did the read come back to store what it saw. The directory's counter (`generation`) is what keeps
+# that stale value out of the cache; these tests hold a real read at that point while a real change commits.
+_NO_RACE_ON_SQLITE = (
+    "on SQLite every transaction, a read's too, takes this process's one writer's turn (db.engine.WriterTurns): "
+    "no commit lands between a read's SELECT and its store"
+)
+_WRITERS = ["this worker", "another worker"]
+
+
+class _HeldRead:
+    """The first SELECT on `engine` whose text (on one line) has `wanted`, held once its rows have come back (read,
+    not yet returned to the code that asked) until `release` is set: a read in flight, for a change to commit
+    meanwhile. SQLAlchemy's own event and its documented way of awaiting inside one (`AdaptedConnection.run_async`)."""
+
+    def __init__(self, engine: AsyncEngine, wanted: str) -> None:
+        self.engine, self.wanted = engine.sync_engine, wanted
+        self.rows_read = asyncio.Event()
+        self.release = asyncio.Event()
+        self.armed = True
+        event.listen(self.engine, "after_cursor_execute", self._hold)
+
+    def _hold(self, connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not (self.armed and statement.startswith("SELECT") and self.wanted in " ".join(statement.split())):
+            return
+        self.armed = False
+        self.rows_read.set()
+        raw = connection.connection.dbapi_connection
+        assert isinstance(raw, AdaptedConnection)
+        raw.run_async(lambda _driver: self.release.wait())
+
+    async def wait(self) -> None:
+        async with asyncio.timeout(5):
+            await self.rows_read.wait()
+
+    def close(self) -> None:
+        self.release.set()
+        event.remove(self.engine, "after_cursor_execute", self._hold)
+
+
+async def _cleared_since(core: Core, generation: int) -> None:
+    """Until the core's directory has been cleared (at once for its own commit, at the NOTIFY for another's)."""
+    directory = core.people
+    assert directory is not None
+
+    async def cleared() -> bool:
+        return directory.generation != generation
+
+    await _eventually(cleared)
+
+
+async def _workers(tmp_path: Path, database_url: str, writer: str) -> tuple[Core, Core]:
+    if not database_url.startswith("postgresql"):
+        pytest.skip(_NO_RACE_ON_SQLITE)
+    reader = await build_core(Settings(data_dir=tmp_path / "a", database_url=database_url))
+    if writer == "this worker":
+        return reader, reader
+    return reader, await build_core(Settings(data_dir=tmp_path / "b", database_url=database_url))
+
+
+async def _close(worker_a: Core, worker_b: Core) -> None:
+    await worker_a.close()
+    if worker_b is not worker_a:
+        await worker_b.close()
+
+
+_Seen = TypeVar("_Seen")
+
+
+async def _raced(
+    reader: Core, wanted: str, read: Callable[[], Awaitable[_Seen]], change: Callable[[], Awaitable[None]]
+) -> _Seen:
+    """What `read` (on `reader`, whose cache must not hold its value) returns when its SELECT of `wanted` has seen
+    the database before `change` and comes back only once `change` has committed and cleared `reader`'s cache."""
+    directory = reader.people
+    assert directory is not None
+    held = _HeldRead(reader.db, wanted)
+    reading = asyncio.create_task(read())
+    try:
+        await held.wait()  # its SELECT has seen the database as it was; it has not stored that yet
+        generation = directory.generation
+        await change()
+        await _cleared_since(reader, generation)
+        held.release.set()
+        return await reading
+    finally:
+        held.close()
+        await asyncio.wait([reading])
+
+
+@pytest.mark.parametrize("writer", _WRITERS)
+async def test_a_settings_read_that_raced_a_change_is_not_kept(tmp_path: Path, database_url: str, writer: str) -> None:
+    worker_a, worker_b = await _workers(tmp_path, database_url, writer)
+    kind = channels.KINDS[0]
+
+    async def switch_email_on() -> None:
+        async with worker_b.sessionmaker() as session, session.begin():
+            await channels.save_settings(session, channels.KindChannels(kind, email=True), worker_b.clock.now())
+
+    try:
+        # Nothing is kept yet: the read asks the database, sees e-mail off, and comes back after the change.
+        assert not await _raced(worker_a, "FROM channel_settings", lambda: _email_on(worker_a, kind), switch_email_on)
+        assert await _email_on(worker_a, kind)  # it did not keep what it saw: the next read sees the change
+        assert await _email_on(worker_a, kind)
+    finally:
+        await _close(worker_a, worker_b)
+
+
+@pytest.mark.parametrize("writer", _WRITERS)
+async def test_a_members_read_that_raced_a_grant_is_not_kept(tmp_path: Path, database_url: str, writer: str) -> None:
+    worker_a, worker_b = await _workers(tmp_path, database_url, writer)
+    try:
+        async with worker_a.sessionmaker() as session, session.begin():  # its commit clears the cache
+            anna = await people.register(session, tg_id=503, name="Анна", username=None, language="ru",
+                                         now=worker_a.clock.now())  # fmt: skip
+
+        async def make_anna_director() -> None:
+            async with worker_b.sessionmaker() as session, session.begin():
+                await people.grant(session, anna.id, ["director"])
+
+        raced = await _raced(worker_a, "FROM users JOIN user_roles", lambda: _members(worker_a, "director"),
+                             make_anna_director)  # fmt: skip
+        assert raced == ()  # what the read saw …
+        assert await _members(worker_a, "director") == (anna.id,)  # … it did not keep
+        assert await _members(worker_a, "director") == (anna.id,)
+    finally:
+        await _close(worker_a, worker_b)
+
+
+@pytest.mark.parametrize("writer", _WRITERS)
+async def test_a_roles_read_that_raced_a_grant_is_not_kept(tmp_path: Path, database_url: str, writer: str) -> None:
+    worker_a, worker_b = await _workers(tmp_path, database_url, writer)
+    try:
+        async with worker_a.sessionmaker() as session, session.begin():
+            boris = await people.register(session, tg_id=504, name="Борис", username=None, language="ru",
+                                          now=worker_a.clock.now())  # fmt: skip
+
+        async def make_boris_accountant() -> None:
+            async with worker_b.sessionmaker() as session, session.begin():
+                await people.grant(session, boris.id, ["accountant"])
+
+        raced = await _raced(worker_a, "FROM user_roles WHERE", lambda: _roles(worker_a, boris.id),
+                             make_boris_accountant)  # fmt: skip
+        assert raced == set()  # what the read saw …
+        assert await _roles(worker_a, boris.id) == {"accountant"}  # … it did not keep
+        assert await _roles(worker_a, boris.id) == {"accountant"}
+    finally:
+        await _close(worker_a, worker_b)
