@@ -18,7 +18,7 @@ from handlers.common import (
     answer,
     register_asked_text,
 )
-from services.admin_actions import CANCEL_REASON
+from services.admin_actions import cancel_pending
 from tgbot.admin_buttons import AdminButtons
 from tgbot.callbacks import AdminCb
 from tgbot.replies import Replies
@@ -39,9 +39,8 @@ class WritingReason(BaseFilter):
     """The admin chose to cancel a case, and their next text is why."""
 
     async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
-        # What `AdminActions.cancel_pending` reads, from the person: filters see no services (made for the handler).
-        prompt = (user.prompt if user is not None and user.is_admin else None) or {}
-        return prompt.get("kind") == CANCEL_REASON
+        # (filters see no services: they are made for the chosen handler)
+        return user is not None and user.is_admin and cancel_pending(user) is not None
 
 
 async def find(message: Message, command: CommandObject, admin_buttons: AdminButtons, replies: Replies) -> None:

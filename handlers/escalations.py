@@ -17,7 +17,7 @@ from handlers.common import (
     answer,
     register_asked_text,
 )
-from services.escalations import EXTEND_REASON
+from services.escalations import reason_pending
 from tgbot.buttons import EscalationButtons
 from tgbot.callbacks import EscalationCb
 from tgbot.replies import Replies
@@ -36,8 +36,7 @@ class WritingReason(BaseFilter):
     """The bot asked this person why a deadline moves, and their next text is the answer."""
 
     async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
-        # What `Escalations.reason_pending` reads, from the person: filters see no services (made for the handler).
-        return user is not None and bool(user.prompt and user.prompt.get("kind") == EXTEND_REASON)
+        return reason_pending(user)  # filters see no services (they are made for the chosen handler)
 
 
 async def on_escalation_button(

@@ -123,8 +123,7 @@ class AdminActions:
 
     def cancel_pending(self) -> int | None:
         """The case whose cancellation waits for the admin's reason, if any."""
-        prompt = (self.admin.prompt if self.admin is not None else None) or {}
-        return int(prompt["case_id"]) if prompt.get("kind") == CANCEL_REASON else None
+        return cancel_pending(self.admin)
 
     def drop_cancel(self) -> None:
         if self.admin is not None and self.cancel_pending() is not None:
@@ -168,3 +167,10 @@ class AdminActions:
         self._require()
         query = select(User).where(User.unreachable_at.is_not(None)).order_by(User.unreachable_at, User.id)
         return list((await self.session.execute(query)).scalars())
+
+
+def cancel_pending(admin: User | None) -> int | None:
+    """The case whose cancellation waits for this admin's reason, if any: read off the person alone (the bot's
+    filters ask it before any service is made)."""
+    prompt = (admin.prompt if admin is not None else None) or {}
+    return int(prompt["case_id"]) if prompt.get("kind") == CANCEL_REASON else None

@@ -107,7 +107,7 @@ class Escalations:
         return found
 
     def reason_pending(self) -> bool:
-        return bool(self.user.prompt and self.user.prompt.get("kind") == EXTEND_REASON)
+        return reason_pending(self.user)
 
     def drop_reason(self) -> None:
         self.user.prompt = None
@@ -174,3 +174,9 @@ async def hand_over(
     old = await cases.people.user(previous)
     if old is not None and (by is None or old.id != by.id):
         await cases.notifier.task_handed_over(loaded, task, old, target, by)
+
+
+def reason_pending(user: User | None) -> bool:
+    """The bot asked this person why a deadline moves and waits for the answer: read off the person alone (the
+    bot's filters ask it before any service is made)."""
+    return user is not None and bool(user.prompt and user.prompt.get("kind") == EXTEND_REASON)
