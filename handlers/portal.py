@@ -68,7 +68,7 @@ class PortalButton(BaseFilter):
         self.prefixes = frozenset(kind.__prefix__ for kind in kinds)
 
     async def __call__(self, query: CallbackQuery, **_: Any) -> bool:
-        return bool(query.data) and (query.data or "").partition(self.separator)[0] in self.prefixes
+        return (query.data or "").partition(self.separator)[0] in self.prefixes  # no data: "", no prefix
 
 
 class ProductLink(BaseFilter):
