@@ -8,6 +8,7 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineQuery, Message
 
 from handlers.common import AfterCommit, PrivateChat, Registered, answer
@@ -23,6 +24,13 @@ from tgbot.render import Renderer
 from tgbot.replies import Replies
 
 RECLAIMING_ROLES = {"dealer_service", "dealer_manager"}
+EXCEL = ("catalog_excel", "каталог_excel")
+CATALOGUE = ("catalog", "catalogue", "каталог")
+CART = ("cart", "корзина")
+RECLAMATIONS = ("reclamations", "рекламации")
+ORDERS_COMMAND = ("orders", "заявки")
+COMMANDS = (*EXCEL, *CATALOGUE, *CART, *RECLAMATIONS, *ORDERS_COMMAND)
+BUTTONS: tuple[type[CallbackData], ...] = (ProductCb, CartCb, ReclamationsCb, OrdersCb)
 
 
 class ViaBot(BaseFilter):
@@ -31,6 +39,36 @@ class ViaBot(BaseFilter):
 
     async def __call__(self, message: Message, **_: Any) -> bool:
         return message.via_bot is not None
+
+
+class PortalMessage(BaseFilter):
+    """The portal's root check for messages: one via an inline bot, or one of `commands` read as aiogram's
+    `Command` reads it (the first word of the text or caption: «/», then the name before «@»). Every message a
+    handler here takes passes; any other leaves the router after this one check instead of one per handler."""
+
+    def __init__(self, *commands: str) -> None:
+        self.commands = frozenset(commands)
+
+    async def __call__(self, message: Message, **_: Any) -> bool:
+        if message.via_bot is not None:
+            return True
+        words = (message.text or message.caption or "").split(maxsplit=1)
+        return bool(words) and words[0][:1] == "/" and words[0][1:].partition("@")[0] in self.commands
+
+
+class PortalButton(BaseFilter):
+    """The portal's root check for buttons: the data's prefix is one of `kinds`' (what their `filter()` unpacks
+    first), so other presses leave the router after one check."""
+
+    def __init__(self, *kinds: type[CallbackData]) -> None:
+        separators = {kind.__separator__ for kind in kinds}
+        if len(separators) != 1:
+            raise ValueError("the kinds must share their separator")
+        self.separator = separators.pop()
+        self.prefixes = frozenset(kind.__prefix__ for kind in kinds)
+
+    async def __call__(self, query: CallbackQuery, **_: Any) -> bool:
+        return (query.data or "").partition(self.separator)[0] in self.prefixes  # no data: "", no prefix
 
 
 class ProductLink(BaseFilter):
@@ -50,15 +88,16 @@ def links() -> Router:
 def router() -> Router:
     portal = Router(name=__name__)
     portal.inline_query.filter(Registered())
-    portal.message.filter(Registered(), PrivateChat())
-    portal.callback_query.filter(Registered())
+    # The cheap root check first: a message or a press that cannot be the portal's leaves after it.
+    portal.message.filter(PortalMessage(*COMMANDS), Registered(), PrivateChat())
+    portal.callback_query.filter(PortalButton(*BUTTONS), Registered())
     portal.inline_query.register(search)
     portal.message.register(chosen, ViaBot())
-    portal.message.register(excel_command, Command("catalog_excel", "каталог_excel"))
-    portal.message.register(catalogue_command, Command("catalog", "catalogue", "каталог"))
-    portal.message.register(cart_command, Command("cart", "корзина"))
-    portal.message.register(reclamations_command, Command("reclamations", "рекламации"))
-    portal.message.register(orders_command, Command("orders", "заявки"))
+    portal.message.register(excel_command, Command(*EXCEL))
+    portal.message.register(catalogue_command, Command(*CATALOGUE))
+    portal.message.register(cart_command, Command(*CART))
+    portal.message.register(reclamations_command, Command(*RECLAMATIONS))
+    portal.message.register(orders_command, Command(*ORDERS_COMMAND))
     portal.callback_query.register(product_button, ProductCb.filter())
     portal.callback_query.register(cart_button, CartCb.filter())
     portal.callback_query.register(reclamations_page, ReclamationsCb.filter())

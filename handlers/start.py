@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
@@ -37,7 +37,7 @@ def router() -> Router:
 def fallback() -> Router:
     """Last in the chain: whatever no other router took."""
     last = Router(name=f"{__name__}.fallback")
-    last.message.register(unknown_message, F.func(lambda _m: True))
+    last.message.register(unknown_message)  # no filter: it takes every message, with no thread hop for a magic one
     last.callback_query.register(unknown_callback)
     return last
 
