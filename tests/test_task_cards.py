@@ -14,11 +14,13 @@ from bench.scenario import HAPPY_PATH
 from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
 from flows.context import case_context
-from flows.loader import load_file
+from flows.items import item_approval_key, item_task_key
+from flows.loader import load_file, parse_definition
 from flows.runtime import CaseState, Engine, TaskState
 from flows.templating import render
 from services.i18n import Translator
 from services.wording import file_count, file_fields
+from tgbot.notices_base import evidence_fields
 from tgbot.render import Renderer
 
 SPEC = load_file(Path(__file__).resolve().parent.parent / "flows" / "library" / "defect_return.yaml").spec
@@ -118,3 +120,23 @@ def test_a_kept_card_text_changes_with_every_value_it_reads(renderer: Renderer) 
     assert renderer._head_text(text, SPEC, variants[3], "ru", extra).startswith("Acme: BA ")
     assert renderer._head_text(text, SPEC, variants[0], "ru", extra) != renderer._head_text(
         text, SPEC, variants[4], "ru", extra)
+
+
+def test_an_item_approvals_card_brings_the_cases_files_whatever_card_came_before() -> None:
+    """The director judging an item's move sees every file of the case; the logistician's form for a move sees
+    none it does not speak of. The definitions of such tasks are made afresh at every call (a freed one's
+    address is soon the next one's), so the fields kept per task must not be found by that address."""
+    source = (Path(__file__).parent / "data" / "equipment_order.yaml").read_text(encoding="utf-8")
+    client = "  client: {type: text, label: {ru: Клиент, en: Client}}\n"
+    invoice = "  invoice: {type: document, label: {ru: Счёт, en: Invoice}, required: false}\n"
+    assert client in source
+    spec = parse_definition(
+        source.replace(client, client + invoice)
+        .replace("roles: [manager, logistician]", "roles: [manager, logistician, director]")
+        .replace("moves: [sent, cancelled]", "moves: [{to: sent, approval: director}, cancelled]"),
+        "order.yaml",
+    ).spec
+    for index in range(50):
+        assert evidence_fields(spec, "processing", item_task_key("items", index, "sent")) == []
+        assert evidence_fields(spec, "processing", item_approval_key("items", index, "sent")) == ["invoice"]
+

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Outbox, User
 from flows.model import ProcessDef, TaskDef
-from flows.runtime import TaskState
+from flows.runtime import TaskState, task_def
 from flows.spec_cache import SpecCache
 from services import outbox
 from services.cases.state import Loaded
@@ -24,19 +24,21 @@ from services.wording import file_fields
 from tgbot.render import CardHead, Renderer
 
 
-def evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
+def evidence_fields(spec: ProcessDef, stage: str, key: str) -> list[str]:
     """The fields whose files a task's card brings: those it attaches, those its text speaks of (a card that
     lists the watches shows their photos), and, for a task that asks someone to judge (approve), every file
     of the case — a verdict on evidence one cannot see is a guess."""
-    # They depend on the definition alone, and a task is given on many steps: found once per task definition
-    # (the task's definition lives as long as its spec, which the cache keeps).
-    hit = _EVIDENCE.get(spec, id(tdef))
+    # They depend on the definition, the stage and the task's key alone, and a task is given on many steps: found
+    # once per task. Keyed by stage and key, not by the task definition's identity: `task_def` makes a new one
+    # for every edit, move, start or item task, and a freed one's id is soon another's.
+    hit = _EVIDENCE.get(spec, (stage, key))
     if hit is not None:
         return list(hit)
-    return list(_EVIDENCE.put(spec, id(tdef), tuple(_evidence_fields(spec, tdef))))
+    names = _evidence_fields(spec, task_def(spec, stage, key))
+    return list(_EVIDENCE.put(spec, (stage, key), tuple(names)))
 
 
-_EVIDENCE: SpecCache[ProcessDef, int, tuple[str, ...]] = SpecCache(1024)
+_EVIDENCE: SpecCache[ProcessDef, tuple[str, str], tuple[str, ...]] = SpecCache(1024)
 
 
 def _evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import Outbox, TaskCard, User
-from flows.runtime import TaskState, task_def
+from flows.runtime import TaskState
 from services import outbox
 from services import people as people_repo
 from services.cases.state import CardRef, Loaded
@@ -21,7 +21,7 @@ from tgbot.notices_base import NoticesBase, evidence_fields
 class TaskCardNotices(NoticesBase):
     async def task_given(self, loaded: Loaded, task: TaskState, recipients: Sequence[User]) -> None:
         names = await self._names(loaded, [u.id for u in recipients])
-        evidence = evidence_fields(loaded.state.spec, task_def(loaded.state.spec, task.stage, task.key))
+        evidence = evidence_fields(loaded.state.spec, task.stage, task.key)
         head, taken = self._card_heads(loaded, task), self._taken(loaded, task)
         task_vars: dict[str, dict[str, Any]] = {}
         for user in recipients:
