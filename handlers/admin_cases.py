@@ -39,8 +39,8 @@ class WritingReason(BaseFilter):
     """The admin chose to cancel a case, and their next text is why."""
 
     async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
-        # (filters see no services: they are made for the chosen handler)
-        return user is not None and user.is_admin and cancel_pending(user) is not None
+        # (filters see no services: they are made for the chosen handler; the router's root filter is `Admin`)
+        return cancel_pending(user) is not None
 
 
 async def find(message: Message, command: CommandObject, admin_buttons: AdminButtons, replies: Replies) -> None:

@@ -13,7 +13,7 @@ from flows import forms
 from flows import values as field_values
 from flows.context import case_context
 from flows.i18n import _
-from flows.model import FieldDef, ProcessDef, TaskDef, local
+from flows.model import FILE_TYPES, FieldDef, ProcessDef, TaskDef, local
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.spec_cache import SpecCache
 from flows.templating import TemplateError, render
@@ -22,7 +22,6 @@ from services.i18n import Translator
 if TYPE_CHECKING:
     from services.comments import Entry
 
-FILE_TYPES = frozenset({"photo", "document"})
 
 # Roles are keys in the definitions, which give them no titles yet; the library's roles are named here, for
 # the chat and the panel alike (a person must never read «shop_manager»).
