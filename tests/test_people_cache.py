@@ -323,3 +323,36 @@ async def test_a_roles_read_that_raced_a_grant_is_not_kept(tmp_path: Path, datab
         assert await _roles(worker_a, boris.id) == {"accountant"}
     finally:
         await _close(worker_a, worker_b)
+
+
+async def _name_seen(core: Core, user_id: int) -> str:
+    """A person's name as a step reads it: through a unit of work's `PeopleCache`, from the process's copies."""
+    async with core.sessionmaker() as session:
+        return await people.PeopleCache(session).name(user_id)
+
+
+@pytest.mark.parametrize("writer", _WRITERS)
+async def test_a_persons_row_read_that_raced_a_rename_is_not_kept(
+    tmp_path: Path, database_url: str, writer: str
+) -> None:
+    worker_a, worker_b = await _workers(tmp_path, database_url, writer)
+    try:
+        async with worker_a.sessionmaker() as session, session.begin():
+            vera = await people.register(session, tg_id=505, name="Вера", username=None, language="ru",
+                                         now=worker_a.clock.now())  # fmt: skip
+
+        async def rename_vera() -> None:
+            async with worker_b.sessionmaker() as session, session.begin():
+                row = await people.user_for_update(session, vera.id, lock=True)
+                assert row is not None
+                row.name = "Вера Павловна"
+
+        raced = await _raced(worker_a, "FROM users WHERE users.id IN", lambda: _name_seen(worker_a, vera.id),
+                             rename_vera)  # fmt: skip
+        assert raced == "Вера"  # what the read saw …
+        assert await _name_seen(worker_a, vera.id) == "Вера Павловна"  # … it did not keep
+        assert await _name_seen(worker_a, vera.id) == "Вера Павловна"  # and now it is kept, the new name
+        directory = worker_a.people
+        assert directory is not None and directory.people[vera.id].name == "Вера Павловна"
+    finally:
+        await _close(worker_a, worker_b)

@@ -202,8 +202,13 @@ def _people_statement(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "before_commit")
 def _people_notify(session: Session) -> None:
     directory = session.info.get(DIRECTORY)
+    if not isinstance(directory, PeopleDirectory):
+        return
+    # A commit flushes only after this hook: a change still waiting in the unit of work (a person renamed by
+    # setting an attribute) must be seen here, or the other workers are never told and keep the old copy.
+    session.flush()
     changed, rows = session.info.get(CHANGED), session.info.get(ROWS_CHANGED)
-    if (changed or rows) and isinstance(directory, PeopleDirectory):
+    if changed or rows:
         connection = session.connection()
         if connection.dialect.name == "postgresql":
             # Delivered to every listener at this commit, not before.
