@@ -20,6 +20,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from db import sqlite_driver
+from db.sessions import StepSession
 
 log = logging.getLogger(__name__)
 
@@ -249,8 +250,9 @@ def _sqlite_ids(session: Session, _context: UOWTransaction, _instances: object) 
 
 
 def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
-    """`info`: process-wide objects every session carries (the people directory)."""
-    return async_sessionmaker(engine, expire_on_commit=False, info=info or {})
+    """`info`: process-wide objects every session carries (the people directory). Its sessions begin, find their
+    connection and close in place when that does no I/O (`db.sessions.StepSession`)."""
+    return async_sessionmaker(engine, class_=StepSession, expire_on_commit=False, info=info or {})
 
 
 def alembic_config(url: str) -> Config:

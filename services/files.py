@@ -78,11 +78,8 @@ class FileStore:
     ) -> StoredFile:
         """A file whose content a render job writes after the step's commit: the case can point at it (and
         messages can name it) at once; it is sent only once `rendered`."""
-        stored = StoredFile(
-            case_id=case_id, kind=kind, tg_file_id=None, tg_unique_id=None, file_name=name,
-            mime_type=mime_type or mimetypes.guess_type(name)[0], size=0, path=NOT_RENDERED, uploaded_by=user_id,
-            created_at=now,
-        )  # fmt: skip
+        stored = StoredFile(**reserved_row(name=name, kind=kind, now=now, case_id=case_id, user_id=user_id,
+                                           mime_type=mime_type))
         session.add(stored)
         await session.flush()
         return stored
@@ -92,6 +89,17 @@ class FileStore:
 # and a negative size (its messages fail instead of waiting for ever).
 NOT_RENDERED = ""
 RENDER_FAILED_SIZE = -1
+
+
+def reserved_row(
+    *, name: str, kind: str, now: datetime, case_id: int | None, user_id: int | None, mime_type: str | None = None
+) -> dict[str, Any]:
+    """A reserved file's row (`FileStore.reserve`, `CaseStore.reserve_file`): no content yet, not rendered."""
+    return {
+        "case_id": case_id, "kind": kind, "tg_file_id": None, "tg_unique_id": None, "file_name": name,
+        "mime_type": mime_type or mimetypes.guess_type(name)[0], "size": 0, "path": NOT_RENDERED,
+        "uploaded_by": user_id, "created_at": now,
+    }
 
 
 def rendered(stored: StoredFile) -> bool:

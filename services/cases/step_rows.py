@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, and_, or_, true, update
+from sqlalchemy import Table, Text, and_, bindparam, insert, literal_column, or_, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -80,3 +80,47 @@ def column_value(row: Any, column: Any) -> Any:
 
 def stale_case(case_id: int) -> StaleDataError:
     return StaleDataError(f"case {case_id} was changed by another writer since it was read")
+
+
+_PROCESSORS: dict[tuple[str, str], list[Any]] = {}
+
+
+def result_processors(table: Table, dialect: Any) -> list[Any]:
+    """Each column's result processing for this dialect (None: the driver's value as it is), once per process."""
+    found = _PROCESSORS.get((dialect.name, table.name))
+    if found is None:
+        found = _PROCESSORS[(dialect.name, table.name)] = [
+            column.type._cached_result_processor(dialect, None) for column in table.columns
+        ]
+    return found
+
+
+_ROW_INSERTS: dict[tuple[str, bool, tuple[tuple[str, str], ...]], tuple[Any, str]] = {}
+
+
+def row_insert(table: Table, sqlite: bool, extra: tuple[tuple[str, str], ...] = ()) -> tuple[Any, str]:
+    """One new row's INSERT … RETURNING its id (and `extra`: more (name, SQL) columns, PostgreSQL only), built
+    once per process, straight to the driver (`fetch`), and the name of its parameter: on PostgreSQL the row as
+    one JSON object (`row_json`), its columns typed by `json_populate_record`; on SQLite (its parameter None) a
+    parameter per column, bound by the columns' own types. Every column but the id is written."""
+    key = (table.name, sqlite, extra)
+    if key not in _ROW_INSERTS:
+        names = [column.key for column in table.columns if column.key != "id"]
+        param = f"new_{table.name}"
+        if sqlite:
+            statement: Any = insert(table).values({name: bindparam(name, type_=table.c[name].type)
+                                                   for name in names}).returning(table.c.id)
+        else:
+            listed = ", ".join(f'"{name}"' for name in names)
+            taken = ", ".join(f'r."{name}"' for name in names)
+            returned = ", ".join([f"{table.name}.id", *(sql for _name, sql in extra)])
+            statement = (
+                text(
+                    f"INSERT INTO {table.name} ({listed}) SELECT {taken} "
+                    f"FROM json_populate_record(NULL::{table.name}, CAST(:{param} AS json)) AS r RETURNING {returned}"
+                )
+                .bindparams(bindparam(param, type_=Text()))
+                .columns(literal_column("id"), *(literal_column(name) for name, _sql in extra))
+            )
+        _ROW_INSERTS[key] = (statement, param)
+    return _ROW_INSERTS[key]

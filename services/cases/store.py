@@ -8,7 +8,6 @@ half of its own (`pg_writes`, `sqlite_writes`: mixins of `CaseStore`), the table
 
 from __future__ import annotations
 
-import mimetypes
 from datetime import datetime
 from typing import Any
 
@@ -16,12 +15,10 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    Text,
     bindparam,
     cast,
     event,
     func,
-    insert,
     literal,
     literal_column,
     select,
@@ -45,9 +42,9 @@ from services import attention, following, outbox
 from services.cases.pg_writes import PgWrites
 from services.cases.sqlite_writes import SqliteWrites
 from services.cases.state import CardRef, Loaded, case_state, copy_data, load_work
-from services.cases.step_rows import CASES, PENDING_TASKS, STEP_TABLES, TASKS
+from services.cases.step_rows import CASES, PENDING_TASKS, STEP_TABLES, TASKS, result_processors, row_insert
 from services.definitions import Registry
-from services.files import NOT_RENDERED
+from services.files import reserved_row
 
 
 class CaseStore(PgWrites, SqliteWrites):
@@ -135,7 +132,7 @@ class CaseStore(PgWrites, SqliteWrites):
         dialect = self._dialect
         if dialect is None:
             dialect = self._dialect = self.session.get_bind().dialect
-        processors = _processors(table, dialect)
+        processors = result_processors(table, dialect)
         return {
             name: value if (process := processors[n]) is None or value is None else process(value)
             for n, (name, value) in enumerate(zip(_NAMES[table.name], found[at : at + len(processors)], strict=True))
@@ -246,12 +243,12 @@ class CaseStore(PgWrites, SqliteWrites):
         persistent and clean, as a load would make it."""
         values = {name: row.__dict__.get(name, default) for name, default in _CASE_INSERT_COLUMNS}
         values["version"] = 1  # the ORM's first version of a versioned row
+        statement, param = row_insert(CASES, self.sqlite, () if self.sqlite else _FIRST_TASK_IDS)
         if self.sqlite:
-            found = await step_writes.fetch(self.session, _case_insert(True), values)
+            found = await step_writes.fetch(self.session, statement, values)
             case_id = found[0][0]
         else:
-            found = await pg_step_writes.fetch(self.session, _case_insert(False), {_CASE_NEW: row_json(values)},
-                                               begin=True)
+            found = await pg_step_writes.fetch(self.session, statement, {param: row_json(values)}, begin=True)
             case_id = found[0][0]
             self._task_ids += found[0][1] or []
         row.__dict__.update(values, id=case_id)
@@ -265,16 +262,13 @@ class CaseStore(PgWrites, SqliteWrites):
         prebuilt INSERT … RETURNING id straight to the driver: the ORM's flush that reserve makes would also write
         the step's waiting task rows in statements of their own, and cost more client CPU than the rest of the step's
         write. The row joins the session persistent and clean, as a flush leaves it."""
-        values: dict[str, Any] = {
-            "case_id": case_id, "kind": kind, "tg_file_id": None, "tg_unique_id": None, "file_name": name,
-            "mime_type": mime_type or mimetypes.guess_type(name)[0], "size": 0, "path": NOT_RENDERED,
-            "uploaded_by": user_id, "created_at": self.now,
-        }
+        values = reserved_row(name=name, kind=kind, now=self.now, case_id=case_id, user_id=user_id,
+                              mime_type=mime_type)
+        statement, param = row_insert(FILES, self.sqlite)
         if self.sqlite:
-            found = await step_writes.fetch(self.session, _file_insert(True), values)
+            found = await step_writes.fetch(self.session, statement, values)
         else:
-            found = await pg_step_writes.fetch(self.session, _file_insert(False), {_FILE_NEW: row_json(values)},
-                                               begin=True)
+            found = await pg_step_writes.fetch(self.session, statement, {param: row_json(values)}, begin=True)
         stored: StoredFile = self._persistent(StoredFile, {"id": found[0][0], **values})
         return stored
 
@@ -467,79 +461,16 @@ _AT_TASKS = len(CASES.columns)
 _AT_AUDIENCE = _AT_TASKS + len(TASKS.columns)
 _AT_TOPS = _AT_AUDIENCE + 4  # PostgreSQL: there the ids for the step's new tasks (a locked load)
 _TASK_IDS = 1  # how many a locked load takes: most steps make one task, a step making more writes them at once
-_PROCESSORS: dict[tuple[str, str], list[Any]] = {}
-
-
-def _processors(table: Table, dialect: Any) -> list[Any]:
-    """Each column's result processing for this dialect (None: the driver's value as it is), once per process."""
-    found = _PROCESSORS.get((dialect.name, table.name))
-    if found is None:
-        found = _PROCESSORS[(dialect.name, table.name)] = [
-            column.type._cached_result_processor(dialect, None) for column in table.columns
-        ]
-    return found
-
-
-_CASE_NEW = "case_new"
+# PostgreSQL: a new case's row takes the ids for its first tasks from the sequence in the same statement.
+_FIRST_TASK_IDS = (("task_ids", "ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
+                                f"FROM generate_series(1, {_TASK_IDS}))"),)
 # The case row's columns a new case writes, each with its value when the row leaves it unset.
 _CASE_INSERT_COLUMNS = [
     (column.key, column.default.arg if column.default is not None and column.default.is_scalar else None)  # type: ignore[attr-defined]
     for column in CASES.columns
     if column.key != "id"
 ]
-_CASE_INSERTS: dict[bool, Any] = {}
-
-
-def _case_insert(sqlite: bool) -> Any:
-    """A new case's INSERT … RETURNING id, built once per process; on PostgreSQL its row as one JSON parameter and
-    an id for its first task from the sequence."""
-    if sqlite not in _CASE_INSERTS:
-        names = [name for name, _default in _CASE_INSERT_COLUMNS]
-        if sqlite:
-            statement: Any = insert(CASES).values({name: bindparam(name, type_=CASES.c[name].type)
-                                                    for name in names}).returning(CASES.c.id)
-        else:
-            listed = ", ".join(f'"{name}"' for name in names)
-            statement = (
-                text(
-                    f"INSERT INTO cases ({listed}) SELECT {', '.join(f'r.{chr(34)}{n}{chr(34)}' for n in names)} "
-                    f"FROM json_populate_record(NULL::cases, CAST(:{_CASE_NEW} AS json)) AS r RETURNING cases.id, "
-                    f"ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) FROM generate_series(1, {_TASK_IDS}))"
-                )
-                .bindparams(bindparam(_CASE_NEW, type_=Text()))
-                .columns(literal_column("id"), literal_column("task_ids"))
-            )
-        _CASE_INSERTS[sqlite] = statement
-    return _CASE_INSERTS[sqlite]
-
-
-_FILE_NEW = "file_new"
-_FILE_INSERTS: dict[bool, Any] = {}
-
-
-def _file_insert(sqlite: bool) -> Any:
-    """A reserved file's INSERT … RETURNING id (`CaseStore.reserve_file`), built once per process; on PostgreSQL its
-    row as one JSON parameter."""
-    if sqlite not in _FILE_INSERTS:
-        files: Table = StoredFile.__table__  # type: ignore[assignment]
-        names = [column.key for column in files.columns if column.key != "id"]
-        if sqlite:
-            statement: Any = insert(files).values({name: bindparam(name, type_=files.c[name].type)
-                                                   for name in names}).returning(files.c.id)
-        else:
-            listed = ", ".join(f'"{name}"' for name in names)
-            taken = ", ".join(f'r."{name}"' for name in names)
-            statement = (
-                text(
-                    f"INSERT INTO {files.name} ({listed}) SELECT {taken} "
-                    f"FROM json_populate_record(NULL::{files.name}, CAST(:{_FILE_NEW} AS json)) AS r "
-                    f"RETURNING {files.name}.id"
-                )
-                .bindparams(bindparam(_FILE_NEW, type_=Text()))
-                .columns(literal_column("id"))
-            )
-        _FILE_INSERTS[sqlite] = statement
-    return _FILE_INSERTS[sqlite]
+FILES: Table = StoredFile.__table__  # type: ignore[assignment]
 
 
 def _jsonable(value: Any) -> Any:
