@@ -4,6 +4,7 @@ for each), an unfinished request's card, the case's card and the case buttons un
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -50,6 +51,17 @@ _HEAD_TEXTS: SpecCache[ProcessDef, tuple[str, str, bytes, bytes], str] = SpecCac
 # Dicts in their own order (a text may print them in it); non-string keys, dates, subclasses of str, int, dict and
 # list (a choice carries its label) and dataclasses refused, so never kept: only plain JSON values make a key.
 _KEY_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+@lru_cache(maxsize=2048)
+def _reads(source: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The names a text reads, sorted, and the case's fields whose values it prints (those names, and `<name>` of
+    each `<name>_label`), sorted: a kept text's key. None when the text does not parse."""
+    names = names_read(source)
+    if names is None:
+        return None
+    fields = names | {name[:-6] for name in names if name.endswith("_label")}
+    return tuple(sorted(names)), tuple(sorted(fields))
 
 
 class TaskCards(ItemCards):
@@ -105,15 +117,14 @@ class TaskCards(ItemCards):
         for every case, mostly over the same values; the context and the render (~4% of a step's CPU) are then
         skipped. Values orjson cannot encode exactly are not kept."""
         source = self.tr.local(text, lang)
-        names = names_read(source)
+        reads = _reads(source)
         key: tuple[str, str, bytes, bytes] | None = None
-        if names is not None:
-            read = {name for name in names if name in data}
-            read.update(name[:-6] for name in names if name.endswith("_label") and name[:-6] in data)
+        if reads is not None:
+            names, fields = reads
             try:
                 key = (source, self.tr.lang(lang),
-                       orjson.dumps([(name, data[name]) for name in sorted(read)], option=_KEY_OPTIONS),
-                       orjson.dumps([(name, extra[name]) for name in sorted(names) if name in extra] if extra else [],
+                       orjson.dumps([(name, data[name]) for name in fields if name in data], option=_KEY_OPTIONS),
+                       orjson.dumps([(name, extra[name]) for name in names if name in extra] if extra else [],
                                     option=_KEY_OPTIONS))  # fmt: skip
             except TypeError:
                 key = None
