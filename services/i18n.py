@@ -44,13 +44,20 @@ class Translator:
         compile_catalogs(compiled_dir)
         self.default = default
         self.i18n = I18n(path=compiled_dir, default_locale=default, domain=DOMAIN)
+        # Each message's translation per language: a step words a dozen of the same messages (a card's lines and
+        # buttons) and the catalogs never change once loaded. Emptied when full, as `flows.spec_cache` is.
+        self._texts: dict[tuple[str, str], str] = {}
 
     def lang(self, language: str | None) -> str:
         return language if language in LANGUAGES else self.default
 
     def t(self, message: str, lang: str | None, **params: Any) -> str:
         lang = self.lang(lang)
-        text = self.i18n.gettext(message, locale=lang)
+        text = self._texts.get((message, lang))
+        if text is None:
+            if len(self._texts) >= 4096:
+                self._texts.clear()
+            text = self._texts[message, lang] = self.i18n.gettext(message, locale=lang)
         if not params:
             return text
         # A definition's own words (a stage's title, a check's message) come as {"ru": …, "en": …}: the reader's.

@@ -163,6 +163,15 @@ MAX_TEXT = 4000  # Telegram refuses more than 4096 characters; the margin is for
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """A long text as several messages, cut between lines (a line longer than a message between words), so
     that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
+    if len(text) * 2 <= limit or utf16_length(text) <= limit:
+        # One message (nearly every text): what `split_lines` makes of it, without measuring it line by line.
+        text = text.lstrip("\n")
+        return [text] if text.strip() else [""]
+    return split_lines(text, limit)
+
+
+def split_lines(text: str, limit: int) -> list[str]:
+    """`split_text` line by line, whatever the text's length."""
     chunks: list[str] = []
     current = ""
     for line in text.split("\n"):

@@ -91,17 +91,40 @@ def file_count(spec: ProcessDef, data: Mapping[str, Any]) -> int:
     """How many files the case holds (`len(Wording.files(spec, data, file_fields(spec), lang))` without wording
     a label for each: a card shows only the number)."""
     count = 0
+    for name, subs in _file_plan(spec):
+        value = data.get(name)
+        if subs is None:
+            count += _ref_count(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    for key in subs:
+                        count += _ref_count(item.get(key))
+    return count
+
+
+# Per spec, each field that holds files with None, or a list's name with its entries' fields that hold them: every
+# task card counts the files, and which fields to look in depends on the definition alone.
+_FILE_PLANS: SpecCache[ProcessDef, None, tuple[tuple[str, tuple[str, ...] | None], ...]] = SpecCache(256)
+
+
+def _file_plan(spec: ProcessDef) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
+    hit = _FILE_PLANS.get(spec, None)
+    if hit is not None:
+        return hit
+    plan = []
     for name in _file_fields(spec):
         fdef = spec.fields[name]
-        if fdef.type in FILE_TYPES:
-            count += len(_refs(data.get(name)))
-            continue
-        entries = data.get(name)
-        subs = [key for key, sub in (fdef.fields or {}).items() if sub.type in FILE_TYPES]
-        for item in entries if isinstance(entries, list) else []:
-            if isinstance(item, Mapping):
-                count += sum(len(_refs(item.get(key))) for key in subs)
-    return count
+        subs = tuple(k for k, sub in (fdef.fields or {}).items() if sub.type in FILE_TYPES)
+        plan.append((name, None if fdef.type in FILE_TYPES else subs))
+    return _FILE_PLANS.put(spec, None, tuple(plan))
+
+
+def _ref_count(value: Any) -> int:
+    """`len(_refs(value))` without the list."""
+    if isinstance(value, list):
+        return sum(1 for ref in value if isinstance(ref, dict) and ref.get("id") is not None)
+    return 1 if isinstance(value, dict) and value.get("id") is not None else 0
 
 
 class Wording:

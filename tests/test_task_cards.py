@@ -94,7 +94,7 @@ def test_a_text_still_sees_the_environments_globals_and_its_context_unchanged() 
 
 
 def test_a_kept_card_text_changes_with_every_value_it_reads(renderer: Renderer) -> None:
-    """Card heads' texts are kept per process by the values their source reads (`Renderer._head_text`): a later
+    """Card heads' texts are kept per process by the values their source reads (`Renderer.kept_template`): a later
     card over changed values — a field, a choice behind its label, a list's order, the extra context — says the
     new thing, and a card over the same values says what rendering it afresh says."""
     text = {"ru": "{{ brand }}: {% for u in units %}{{ u.model }}{% endfor %} {{ verdict }} {{ verdict_label }}"
@@ -115,10 +115,10 @@ def test_a_kept_card_text_changes_with_every_value_it_reads(renderer: Renderer) 
     for lang in ("ru", "en"):
         for extra_now in (extra, {**extra, "case": {"id": 8, "title": "x"}}):
             for data in variants + variants:  # the second pass reads what the first one kept
-                kept = renderer._head_text(text, SPEC, data, lang, extra_now)
+                kept = renderer.kept_template(text, SPEC, data, lang, extra_now)
                 assert kept == renderer.template(text, SPEC, data, lang, extra_now)
-    assert renderer._head_text(text, SPEC, variants[3], "ru", extra).startswith("Acme: BA ")
-    assert renderer._head_text(text, SPEC, variants[0], "ru", extra) != renderer._head_text(
+    assert renderer.kept_template(text, SPEC, variants[3], "ru", extra).startswith("Acme: BA ")
+    assert renderer.kept_template(text, SPEC, variants[0], "ru", extra) != renderer.kept_template(
         text, SPEC, variants[4], "ru", extra)
 
 

@@ -48,7 +48,7 @@ class CaseNotices(NoticesBase):
         renderer, state = self.renderer, loaded.state
         case_name = renderer.case_name(state, lang)
         if effect.kind == "text":
-            body = renderer.template(effect.text, state.spec, state.data, lang, self._extra(loaded))
+            body = renderer.kept_template(effect.text, state.spec, state.data, lang, self._extra(loaded))
             return f"🔔 {case_name}\n{body}", renderer.case_button(loaded.row.id, lang)
         if effect.kind == "closed":
             stage = renderer.stage_title(state.spec, state.stage, lang)
@@ -127,16 +127,12 @@ class CaseNotices(NoticesBase):
             else f"«{r.task_title(state.spec, t, lang)}»"
             for t in state.open_tasks()
         ]
-        text = r.t(
-            "📍 %(case)s: now «%(stage)s».",
-            lang,
-            case=r.case_name(state, lang),
-            stage=r.stage_title(state.spec, state.stage, lang),
-        )
+        stage = r.stage_title(state.spec, state.stage, lang)
+        text = r.t("📍 %(case)s: now «%(stage)s».", lang, case=r.case_name(state, lang), stage=stage)
         if steps:
             text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
         plan = await self.channels.plan("stage_change", user)
-        variables = {**self._case_vars(loaded, lang), "stage": r.stage_title(state.spec, state.stage, lang)}
+        variables = {**self._case_vars(loaded, lang), "stage": stage}
         variables["text"] = text
         row = None
         if plan.telegram:

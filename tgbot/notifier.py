@@ -8,13 +8,13 @@ the rest — digests, comments, 1C's documents, e-mail (`tgbot.notices_other`)."
 
 from __future__ import annotations
 
-from tgbot.notices_base import evidence_fields, send_files
+from tgbot.notices_base import send_files
 from tgbot.notices_cards import TaskCardNotices
 from tgbot.notices_case import NOTICE_KINDS, CaseNotices
 from tgbot.notices_items import ItemNotices
 from tgbot.notices_other import OtherNotices
 
-__all__ = ["NOTICE_KINDS", "OutboxNotifier", "evidence_fields", "send_files"]
+__all__ = ["NOTICE_KINDS", "OutboxNotifier", "send_files"]
 
 
 class OutboxNotifier(TaskCardNotices, CaseNotices, ItemNotices, OtherNotices):

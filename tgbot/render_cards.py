@@ -4,12 +4,14 @@ for each), an unfinished request's card, the case's card and the case buttons un
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from aiogram.types import InlineKeyboardButton
 
-from flows.model import ProcessDef
+from flows.items import parse_item_approval
+from flows.model import ProcessDef, TaskDef
 from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_children, call_links, task_def, task_entry
 from flows.spec_cache import SpecCache
 from flows.status import CaseStatus, TaskStatus
@@ -29,16 +31,56 @@ class CardHead:
     files: int
 
 
-# Card heads' texts per definition by (source, language, the values read): `TaskCards._head_text`.
+@dataclass(frozen=True)
+class TaskWords:
+    """What a task's card says that the definition, the task's stage and key and the language alone decide
+    (`TaskCards.task_words`). `title`: the card's first line, None for an item's approval (named by its item, so by
+    the case's data); `outcomes`: each outcome's key and label, a button each."""
+
+    tdef: TaskDef
+    title: str | None
+    stage: str
+    outcomes: tuple[tuple[str, str], ...]
+
+
+# A task's words per definition by (stage, key, language): every card of a step (given, then edited when it
+# closes) looked up its definition and worded its title, stage and buttons again.
+_TASK_WORDS: SpecCache[ProcessDef, tuple[str, str, str], TaskWords] = SpecCache(4096)
+# Card heads' texts per definition by (source, language, the values read): `TaskCards.kept_template`.
 _HEAD_TEXTS: SpecCache[ProcessDef, tuple[str, str, bytes, bytes], str] = SpecCache(4096)
 # Dicts in their own order (a text may print them in it); non-string keys, dates, subclasses of str, int, dict and
 # list (a choice carries its label) and dataclasses refused, so never kept: only plain JSON values make a key.
 _KEY_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+@lru_cache(maxsize=2048)
+def _reads(source: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The names a text reads, sorted, and the case's fields whose values it prints (those names, and `<name>` of
+    each `<name>_label`), sorted: a kept text's key. None when the text does not parse."""
+    names = names_read(source)
+    if names is None:
+        return None
+    fields = names | {name[:-6] for name in names if name.endswith("_label")}
+    return tuple(sorted(names)), tuple(sorted(fields))
+
+
 class TaskCards(ItemCards):
     """Wording plus task, draft and case cards (`tgbot.render.Renderer` has them); an item's title and lines come
     with the case's and the task's cards, hence the items' base."""
+
+    def task_words(self, spec: ProcessDef, task: TaskState, lang: str | None) -> TaskWords:
+        """`TaskWords` of a task in a language, worked out once per process."""
+        key = self.tr.lang(lang)
+        part = (task.stage, task.key, key)
+        known = _TASK_WORDS.get(spec, part)
+        if known is not None:
+            return known
+        tdef = task_def(spec, task.stage, task.key)
+        # `approval_title` names an item's approval by its item (the case's data); any other task by its title.
+        title = None if parse_item_approval(task.key) is not None else f"📌 {self.task_title(spec, task, key)}"
+        stage = self.t("Stage: %(stage)s", key, stage=self.stage_title(spec, task.stage, key))
+        outcomes = tuple((name, self.tr.local(odef.label, key)) for name, odef in tdef.outcome_defs().items())
+        return _TASK_WORDS.put(spec, part, TaskWords(tdef, title, stage, outcomes))
 
     def task_card_head(
         self, case: CaseState, task: TaskState, lang: str | None, extra: dict[str, Any] | None = None
@@ -46,18 +88,18 @@ class TaskCards(ItemCards):
         """What a task's card says to every reader of one language (its title, case, stage, entry, text and due
         date): rendered once and shared when a task goes to a role of several people."""
         spec = case.spec
-        tdef = task_def(spec, task.stage, task.key)
-        lines = [
-            f"📌 {self.approval_title(case, task, lang) or self.task_title(spec, task, lang)}",
-            self.case_name(case, lang),
-            self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, task.stage, lang)),
-        ]
+        words = self.task_words(spec, task, lang)
+        title = words.title
+        if title is None:
+            title = f"📌 {self.approval_title(case, task, lang) or self.task_title(spec, task, lang)}"
+        lines = [title, self.case_name(case, lang), words.stage]
         entry = task_entry(spec, case.data, task)
         if entry is not None:  # a for_each task: its entry's fields, and `item` for its text
             extra = {**(extra or {}), "item": entry[1]}
             lines += self.summary(spec, list(entry[0].fields or {}), entry[1], lang, fields=entry[0].fields)
-        if tdef.text:
-            body = self._head_text(tdef.text, spec, case.data, lang, extra)
+        text = words.tdef.text
+        if text:
+            body = self.kept_template(text, spec, case.data, lang, extra)
             if body:
                 lines += ["", body]
         lines.append("")
@@ -66,23 +108,23 @@ class TaskCards(ItemCards):
         files = file_count(spec, case.data) if task.key != START_TASK and case.id is not None else 0
         return CardHead(tuple(lines), files)
 
-    def _head_text(
+    def kept_template(
         self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None, extra: dict[str, Any] | None
     ) -> str:
-        """`template(text, …)` of a card head, kept per process by what it reads: its source, the definition, the
-        language and the values of the names the source reads (and of `<name>` for `<name>_label`). A task's head
-        is rendered when it is given and again when it closes, mostly over the same values; the context and the
-        render (~4% of a step's CPU) are then skipped. Values orjson cannot encode exactly are not kept."""
+        """`template(text, …)` of a card head or a definition's notice, kept per process by what it reads: its
+        source, the definition, the language and the values of the names the source reads (and of `<name>` for
+        `<name>_label`). A task's head is rendered when it is given and again when it closes, and a notice's text
+        for every case, mostly over the same values; the context and the render (~4% of a step's CPU) are then
+        skipped. Values orjson cannot encode exactly are not kept."""
         source = self.tr.local(text, lang)
-        names = names_read(source)
+        reads = _reads(source)
         key: tuple[str, str, bytes, bytes] | None = None
-        if names is not None:
-            read = {name for name in names if name in data}
-            read.update(name[:-6] for name in names if name.endswith("_label") and name[:-6] in data)
+        if reads is not None:
+            names, fields = reads
             try:
                 key = (source, self.tr.lang(lang),
-                       orjson.dumps([(name, data[name]) for name in sorted(read)], option=_KEY_OPTIONS),
-                       orjson.dumps([(name, extra[name]) for name in sorted(names) if name in extra] if extra else [],
+                       orjson.dumps([(name, data[name]) for name in fields if name in data], option=_KEY_OPTIONS),
+                       orjson.dumps([(name, extra[name]) for name in names if name in extra] if extra else [],
                                     option=_KEY_OPTIONS))  # fmt: skip
             except TypeError:
                 key = None
@@ -108,8 +150,7 @@ class TaskCards(ItemCards):
         """The card a person sees for a task, and its buttons for that person. `taken`: the holder pressed
         «Take» (a pool of one is given its task without anyone taking it, and the card must not say so).
         `head`: `task_card_head` of this task in this language, when it is already rendered."""
-        spec = case.spec
-        tdef = task_def(spec, task.stage, task.key)
+        words = self.task_words(case.spec, task, lang)
         if head is None:
             head = self.task_card_head(case, task, lang, extra)
         lines = list(head.lines)
@@ -117,7 +158,7 @@ class TaskCards(ItemCards):
         rows: list[list[dict[str, Any]]] = []
         task_id = task.id or 0
         if task.status == TaskStatus.DONE:
-            outcome = self.outcome_label(tdef, task.outcome, lang)
+            outcome = self.outcome_label(words.tdef, task.outcome, lang)
             who = names.get(task.done_by or 0, "?")
             lines.append(self.t("✅ Done: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
         elif task.status == TaskStatus.CANCELLED:
@@ -130,10 +171,9 @@ class TaskCards(ItemCards):
         else:
             if task.role is not None:
                 lines.append(self.t("You took this task.", lang) if taken else self.t("This task is yours.", lang))
-            if tdef.timing:
+            if words.tdef.timing:
                 rows.append(self._timing_row(task, lang, lines))
-            for key, outcome_def in tdef.outcome_defs().items():
-                label = self.tr.local(outcome_def.label, lang)
+            for key, label in words.outcomes:
                 rows.append([button(label, pack(TaskCb, "out", task_id, key))])
         if task.key != START_TASK and case.id is not None:
             row = [button(self.t("📁 Case", lang), pack(CaseCb, "show", case.id, ""))]
