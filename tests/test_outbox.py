@@ -380,3 +380,71 @@ async def test_a_document_that_cannot_be_rendered_fails_instead_of_waiting_for_e
                                                                   "sendDocument": "failed"}
     assert any("no_such_template.docx" in (error or "") for _method, _status, error in rows)
     assert sandbox.stats.messages_per_chat.get(chat, 0) == 0
+
+
+async def test_a_cards_edits_go_out_as_stored_and_an_unchanged_edit_counts_as_sent(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """A card and its edits (posted as the rows hold them, not through aiogram's models): the text and buttons
+    changed where the card is, the same edit again is Telegram's «message is not modified» (sent: the person sees
+    what the row says), and an edit without buttons takes them away. Every edit answers with the card's message."""
+    import aiohttp
+
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    now = core.clock.now()
+    buttons = {"inline_keyboard": [[{"text": "Взять", "callback_data": "t:1:take"}]]}
+    closed = {"text": "<b>Задача 1</b>: взята", "parse_mode": "HTML"}
+    async with core.sessionmaker() as session, session.begin():
+        card = outbox.message(session, chat, "Задача 1", now, reply_markup=buttons)
+        await session.flush()
+        for method, payload in (
+            ("editMessageText", {**closed, "reply_markup": buttons}),
+            ("editMessageText", {**closed, "reply_markup": buttons}),  # the same again: not modified
+            ("editMessageReplyMarkup", {}),
+        ):
+            outbox.enqueue(session, chat_id=chat, method=method, payload=payload, now=now, ref_id=card.id)
+    sender = OutboxSender(bot, core.sessionmaker, core.files, global_rate=30, per_chat_rate=1.0, per_chat_burst=1)
+    await _run_until_sent(sender, core, expected=4, timeout=30.0)
+    async with core.sessionmaker() as session:
+        rows = list((await session.execute(select(Outbox).order_by(Outbox.id))).scalars())
+    assert {row.message_id for row in rows} == {rows[0].message_id} and rows[0].message_id is not None
+    assert sender.stats["failed"] == 0 and [row.attempts for row in rows] == [1, 1, 1, 1]
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sandbox.base_url}/sandbox/api/users/{chat}/messages", params={"after": "0"}) as got:
+            (shown,) = [m for m in (await got.json())["messages"] if m["from_bot"]]
+    assert shown["text"] == "Задача 1: взята" and shown["entities"][0]["type"] == "bold"
+    assert "reply_markup" not in shown
+
+
+async def test_a_refused_connection_is_retried_not_taken_for_sent(tmp_path: Path, database_url: str) -> None:
+    """Nothing listens where Telegram should be: the request never left, so the message is not uncertain (it
+    would never go out) but pending again, its error worded as aiogram words a refused connection."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")))
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            outbox.message(session, 4242, "Привет", core.clock.now())
+        sender = OutboxSender(bot, core.sessionmaker, core.files)
+        task = asyncio.create_task(sender.run())
+        try:
+            for _ in range(200):
+                if sender.stats["network_retries"]:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            sender.stop()
+            await task
+        async with core.sessionmaker() as session:
+            row = (await session.execute(select(Outbox))).scalars().one()
+        assert sender.stats["network_retries"] == 1 and sender.stats["uncertain"] == 0
+        assert row.status == "pending" and row.attempts == 1
+        assert row.error is not None and row.error.startswith("HTTP Client says - ClientConnectorError")
+    finally:
+        await bot.session.close()
+        await core.close()

@@ -1,11 +1,15 @@
-"""Telegram's requests for the outbox's rows: messages (sendMessage as stored, without aiogram's models), edits
-(a card edited where it was, sent afresh where that message may never have arrived), files and albums."""
+"""Telegram's requests for the outbox's rows: messages and edits (as stored, without aiogram's models; a card's edit
+sent afresh where its message may never have arrived), files and albums."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from http import HTTPStatus
 from typing import Any
 
+import orjson
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -14,7 +18,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import TelegramMethod
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, TelegramMethod
 from aiogram.types import (
     BufferedInputFile,
     FSInputFile,
@@ -25,6 +29,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from aiohttp import ClientError, ClientTimeout
 
 from db.models import Outbox, StoredFile
 from flows.status import OutboxStatus
@@ -87,8 +92,9 @@ class TelegramMixin(SenderBase):
             learned = [(f.id, tg) for f, m in zip(item.album, sent, strict=False) if (tg := _sent_file_id(m))]
             first = sent[0].message_id if sent else None
             return self._outcome(row, OutboxStatus.SENT, message_id=first, learned=learned)
-        if isinstance(sent, dict):  # a raw sendMessage's answer: the Message as Telegram sent it
-            return self._outcome(row, OutboxStatus.SENT, message_id=_raw_message_id(sent))
+        if row.method in _RAW:  # the Message as Telegram sent it (an edit may answer True)
+            message_id = _raw_message_id(sent) if isinstance(sent, dict) else None
+            return self._outcome(row, OutboxStatus.SENT, message_id=message_id or (ref.message_id if ref else None))
         message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
         tg_file_id = _sent_file_id(sent)
         learned = [(stored.id, tg_file_id)] if stored is not None and tg_file_id else []
@@ -116,27 +122,19 @@ class TelegramMixin(SenderBase):
     async def _call(self, row: Outbox, ref: Outbox | None, stored: StoredFile | None, album: list[StoredFile]) -> Any:
         payload = dict(row.payload)
         markup = payload.pop("reply_markup", None)
-        if row.method == "sendMessage":
-            # Most of what goes out: sent as stored, its answer kept as it came (see `RawSendMessage`).
-            return await self.bot(
-                RawSendMessage(chat_id=row.chat_id, text=payload["text"], reply_markup=markup or None, **_mode(payload))
-            )
+        if row.method in _RAW:
+            # Most of what goes out (a reply, a question, a card's edit): sent as stored (`_post`).
+            params: dict[str, Any] = {"chat_id": row.chat_id}
+            if row.method != "sendMessage":
+                assert ref is not None and ref.message_id is not None
+                params["message_id"] = ref.message_id
+            if row.method != "editMessageReplyMarkup":
+                params["text"] = payload["text"]
+                params.update(_mode(payload))
+            if markup:
+                params["reply_markup"] = markup  # none: an edit takes the buttons away
+            return await self._post(row.method, params)
         keyboard = _markup(markup)
-        if row.method == "editMessageText":
-            assert ref is not None and ref.message_id is not None
-            return await self.bot.edit_message_text(
-                text=payload["text"],
-                chat_id=row.chat_id,
-                message_id=ref.message_id,
-                reply_markup=keyboard,
-                **_mode(payload),
-            )
-        if row.method == "editMessageReplyMarkup":
-            # Buttons taken away (no markup) or replaced under a message already sent.
-            assert ref is not None and ref.message_id is not None
-            return await self.bot.edit_message_reply_markup(
-                chat_id=row.chat_id, message_id=ref.message_id, reply_markup=keyboard
-            )
         if row.method == "sendMediaGroup":
             return await self._album(row, album)
         if row.method in ("sendDocument", "sendPhoto"):
@@ -148,6 +146,34 @@ class TelegramMixin(SenderBase):
                 return await self.bot.send_photo(row.chat_id, media, caption=caption, reply_markup=keyboard)
             return await self.bot.send_document(row.chat_id, media, caption=caption, reply_markup=keyboard)
         raise ValueError(f"unknown outbox method {row.method}")
+
+    async def _post(self, method: str, params: dict[str, Any]) -> Any:
+        """One of `_RAW`'s methods as JSON straight to the bot's HTTP session; its answer's `result` as it came.
+        aiogram's method and answer models (their validation, the form's encoding, the Message's dozens of fields)
+        cost more CPU than the request itself, and the sender needs only the message id. A refusal goes through
+        aiogram's own `check_response` with the method aiogram would have sent, and a network error is worded as
+        aiogram words it (`_may_have_arrived` reads it), so every outcome is what it was. The session's request
+        middlewares do not run here: the bot registers none."""
+        session = self.bot.session
+        assert isinstance(session, AiohttpSession), "the outbox posts through aiogram's aiohttp session"
+        http = await session.create_session()
+        url = session.api.api_url(token=self.bot.token, method=method)
+        try:
+            async with http.post(
+                url, data=orjson.dumps(params), headers=_JSON, timeout=ClientTimeout(total=session.timeout)
+            ) as response:
+                status, content = response.status, await response.read()
+        except TimeoutError as exc:
+            raise TelegramNetworkError(method=_RAW[method](**params), message="Request timeout error") from exc
+        except ClientError as exc:
+            raise TelegramNetworkError(method=_RAW[method](**params), message=f"{type(exc).__name__}: {exc}") from exc
+        if status == HTTPStatus.OK:
+            with contextlib.suppress(ValueError):
+                answer = orjson.loads(content)
+                if isinstance(answer, dict) and answer.get("ok") is True:
+                    return answer.get("result")
+        # Refused, or an answer aiogram must judge: its exceptions, as for any other method.
+        return session.check_response(self.bot, _RAW[method](**params), status, content.decode(errors="replace")).result
 
     def _media(self, stored: StoredFile) -> Any:
         """Telegram's own id of a file it has seen, else the file from disk."""
@@ -187,6 +213,15 @@ class RawSendMessage(TelegramMethod[dict[str, Any]]):
     text: str
     parse_mode: str | None = None
     reply_markup: dict[str, Any] | None = None
+
+
+# Sent by `_post`, each with the aiogram method that stands for it in an exception.
+_RAW: dict[str, type[TelegramMethod[Any]]] = {
+    "sendMessage": RawSendMessage,
+    "editMessageText": EditMessageText,
+    "editMessageReplyMarkup": EditMessageReplyMarkup,
+}
+_JSON = {"Content-Type": "application/json"}
 
 
 def _raw_message_id(sent: dict[str, Any]) -> int | None:
