@@ -33,6 +33,7 @@ from services.cases.documents import DocumentJobs
 from services.core import Core
 from services.delivery import OutboxSender, RawSendMessage
 from services.leads import Leads
+from tgbot.dispatcher import UpdateDispatcher
 from tgbot.inbox import InboxProcessor, Poller, RawGetUpdates, webhook_handler
 from tgbot.middlewares import DbSessionMiddleware, ServicesMiddleware
 from tgbot.miniapp import MiniApp
@@ -64,8 +65,9 @@ RESPONSE_MODELS: Final = _response_models()
 def build_dispatcher(core: Core) -> Dispatcher:
     # No aiogram FSM: a form's state is the person's row and the task's draft (tgbot.conversation), so the FSM's
     # per-update context and state read were work for nothing, and its memory storage kept a record per chat for
-    # the process's life (200 people: 400 more long-lived objects for every full collection to walk).
-    dispatcher = Dispatcher(disable_fsm=True)
+    # the process's life (200 people: 400 more long-lived objects for every full collection to walk). Updates go
+    # straight to the routers (`UpdateDispatcher`).
+    dispatcher = UpdateDispatcher()
     # Work happens in private chats: in a group a case card would be shown to everyone there, and
     # people's group messages would be taken for form answers.
     dispatcher.message.filter(PrivateChat())

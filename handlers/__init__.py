@@ -1,10 +1,12 @@
-"""aiogram routers, assembled in order: errors, a product's link (`/start product-N`), start, admin, admin_cases (an
+"""aiogram routers, assembled in order: a product's link (`/start product-N`), start, admin, admin_cases (an
 admin's /find, a case's admin card, /unreachable, the reason for a cancellation), organisations, the dealer portal
 (inline search, product cards, the cart: before forms, so a product picked while a form is open is not taken as its
 answer), figures (before forms too: its menu button while a form is open shows the figures), forms (while a form is
 open), escalations (their buttons, and the reason for a new deadline), comments (the next message after a comment
 button), menu, tasks, cases, items (an item's card), diagrams, digests, attention (an admin retries a failed step),
-and last the fallback for whatever no one took. Each module builds fresh routers on every call, so every dispatcher
+the fallback for whatever message or button no one took, and last the routers of other events alone (a person
+blocking the bot; errors): each router passed costs every update that reaches it, and these take no message or
+button. Each module builds fresh routers on every call, so every dispatcher
 (a restart inside one process: the tests, the demo) gets its own.
 
 Routers that share their root filters run as one (`merged`): aiogram's cost per router passed (its propagation, its
@@ -36,14 +38,12 @@ from handlers import (
     start,
     tasks,
 )
-from handlers.common import Admin, Registered
+from handlers.common import ACommand, Admin, Registered
 
 
 def routers() -> list[Router]:
     return [
-        errors.router(),
-        portal.links(),
-        start.router(),
+        merged("handlers.start", ACommand, [portal.links(), start.router()]),
         merged("handlers.admins", Admin, [admin.router(), admin_cases.router(), organisations.router()]),
         portal.router(),
         merged(
@@ -63,8 +63,9 @@ def routers() -> list[Router]:
                 attention.router(),
             ],
         ),
-        membership.router(),
         start.fallback(),
+        membership.router(),
+        errors.router(),
     ]
 
 
@@ -77,8 +78,6 @@ def merged(name: str, root: type[BaseFilter], parts: list[Router]) -> Router:
     handles, and handle no other event: then an update reaches the same handler as through the parts one by one
     (a handler that skips passes it on to the next, in this router or the next part's, as before)."""
     one = Router(name=name)
-    for event in MERGED_EVENTS:
-        one.observers[event].filter(root())
     for part in parts:
         if part.sub_routers:
             raise ValueError(f"{part.name}: a merged router has no sub-routers")
@@ -88,5 +87,7 @@ def merged(name: str, root: type[BaseFilter], parts: list[Router]) -> Router:
             roots = [type(item.callback) for item in observer._handler.filters or []]
             if event not in MERGED_EVENTS or roots != [root] or observer.middleware or observer.outer_middleware:
                 raise ValueError(f"{part.name}: its {event} handlers need a router of their own")
+            if not one.observers[event].handlers:
+                one.observers[event].filter(root())  # only on the events its parts handle (a command is a message)
             one.observers[event].handlers.extend(observer.handlers)
     return one

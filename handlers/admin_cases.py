@@ -38,7 +38,7 @@ def router() -> Router:
 class WritingReason(BaseFilter):
     """The admin chose to cancel a case, and their next text is why."""
 
-    async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
+    async def __call__(self, _event: Any, user: User | None = None) -> bool:
         # (filters see no services: they are made for the chosen handler; the router's root filter is `Admin`)
         return cancel_pending(user) is not None
 

@@ -29,7 +29,7 @@ def router() -> Router:
 class WritingComment(BaseFilter):
     """The person pressed a comment button: their next message is the comment."""
 
-    async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
+    async def __call__(self, _event: Any, user: User | None = None) -> bool:
         return user is not None and Comments.pending(user)
 
 

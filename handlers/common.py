@@ -46,7 +46,7 @@ class MenuButton(BaseFilter):
         self.msgids = msgids
         self._labels: tuple[object, frozenset[str]] | None = None  # (translator, the buttons' labels in each language)
 
-    async def __call__(self, message: Message, core: Core, **_: Any) -> bool:
+    async def __call__(self, message: Message, core: Core) -> bool:
         return self.pressed(message, core)
 
     def pressed(self, message: Message, core: Core) -> bool:
@@ -63,35 +63,44 @@ MENU = (MY_TASKS, NEW_CASE, MY_CASES)  # the buttons that leave a form or a ques
 
 
 class Registered(BaseFilter):
-    async def __call__(self, _event: Any, user: Any = None, **__: Any) -> bool:
+    async def __call__(self, _event: Any, user: Any = None) -> bool:
         return user is not None and bool(user.active)
 
 
 class Admin(BaseFilter):
-    async def __call__(self, _event: Any, user: Any = None, **__: Any) -> bool:
+    async def __call__(self, _event: Any, user: Any = None) -> bool:
         return user is not None and bool(user.is_admin)
 
 
 class PrivateChat(BaseFilter):
     """Only private chats. A plain async filter: aiogram runs magic filters (F.…) in a thread, a hop per update."""
 
-    async def __call__(self, event: Any, **_: Any) -> bool:
+    async def __call__(self, event: Any) -> bool:
         chat = getattr(event, "chat", None) or getattr(getattr(event, "message", None), "chat", None)
         return chat is not None and chat.type == "private"
 
 
 class NotACommand(BaseFilter):
-    async def __call__(self, message: Message, **_: Any) -> bool:
+    async def __call__(self, message: Message) -> bool:
         return not (message.text or "").startswith("/")
+
+
+def command_name(message: Message) -> str | None:
+    """The command as aiogram's `Command` filters read it: the first word of the text or the caption (leading spaces
+    skipped, as `Command` splits on whitespace), «/», then the name before «@» (which may be empty); None for a
+    message that is no command."""
+    words = (message.text or message.caption or "").split(maxsplit=1)
+    if not words or words[0][:1] != "/":
+        return None
+    return words[0][1:].partition("@")[0]
 
 
 class ACommand(BaseFilter):
     """What aiogram's `Command` filters can match (a text or a caption starting with their prefix, «/»): the root
-    filter of a router of commands alone, so other messages pass it with one check instead of one per command.
-    Leading spaces are skipped as `Command` skips them (it splits the text on whitespace)."""
+    filter of a router of commands alone, so other messages pass it with one check instead of one per command."""
 
-    async def __call__(self, message: Message, **_: Any) -> bool:
-        return (message.text or message.caption or "").lstrip().startswith("/")
+    async def __call__(self, message: Message) -> bool:
+        return command_name(message) is not None
 
 
 AfterCommit = list[Callable[[], Awaitable[Any]]]

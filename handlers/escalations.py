@@ -35,7 +35,7 @@ def router() -> Router:
 class WritingReason(BaseFilter):
     """The bot asked this person why a deadline moves, and their next text is the answer."""
 
-    async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
+    async def __call__(self, _event: Any, user: User | None = None) -> bool:
         return reason_pending(user)  # filters see no services (they are made for the chosen handler)
 
 

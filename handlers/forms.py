@@ -35,7 +35,7 @@ def router() -> Router:
 
 
 class FillingForm(BaseFilter):
-    async def __call__(self, _event: Any, user: Any = None, **_: Any) -> bool:
+    async def __call__(self, _event: Any, user: Any = None) -> bool:
         return user is not None and user.active_task_id is not None
 
 
@@ -46,7 +46,7 @@ class Answering(BaseFilter):
     def __init__(self) -> None:
         self.menu = MenuButton(*MENU)
 
-    async def __call__(self, message: Message, core: Core, user: Any = None, **_: Any) -> bool:
+    async def __call__(self, message: Message, core: Core, user: Any = None) -> bool:
         return (
             user is not None
             and user.active_task_id is not None

@@ -248,7 +248,7 @@ async def org_command(
 class WritingValue(BaseFilter):
     """An admin pressed a detail's button (or «➕ New organisation»): their next message is the value."""
 
-    async def __call__(self, _event: Any, user: User | None = None, **_: Any) -> bool:
+    async def __call__(self, _event: Any, user: User | None = None) -> bool:
         return user is not None and Organisations.pending(user)
 
 

@@ -4,14 +4,12 @@ a product's card, and `/reclamations` — the staff's list with colour marks."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Bot, Router
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineQuery, Message
 
-from handlers.common import AfterCommit, PrivateChat, Registered, answer
+from handlers.common import ACommand, AfterCommit, Registered, answer, command_name
 from services import outbox
 from services.access import Viewer
 from services.cases.service import CaseService
@@ -37,7 +35,7 @@ class ViaBot(BaseFilter):
     """A message sent through an inline bot (a picked result). Plain async filters: aiogram runs magic filters
     (F.…) in a thread, a hop for every message that passes this router."""
 
-    async def __call__(self, message: Message, **_: Any) -> bool:
+    async def __call__(self, message: Message) -> bool:
         return message.via_bot is not None
 
 
@@ -49,11 +47,8 @@ class PortalMessage(BaseFilter):
     def __init__(self, *commands: str) -> None:
         self.commands = frozenset(commands)
 
-    async def __call__(self, message: Message, **_: Any) -> bool:
-        if message.via_bot is not None:
-            return True
-        words = (message.text or message.caption or "").split(maxsplit=1)
-        return bool(words) and words[0][:1] == "/" and words[0][1:].partition("@")[0] in self.commands
+    async def __call__(self, message: Message) -> bool:
+        return message.via_bot is not None or command_name(message) in self.commands
 
 
 class PortalButton(BaseFilter):
@@ -67,12 +62,12 @@ class PortalButton(BaseFilter):
         self.separator = separators.pop()
         self.prefixes = frozenset(kind.__prefix__ for kind in kinds)
 
-    async def __call__(self, query: CallbackQuery, **_: Any) -> bool:
+    async def __call__(self, query: CallbackQuery) -> bool:
         return (query.data or "").partition(self.separator)[0] in self.prefixes  # no data: "", no prefix
 
 
 class ProductLink(BaseFilter):
-    async def __call__(self, message: Message, **_: Any) -> bool:
+    async def __call__(self, message: Message) -> bool:
         return product_in_link((message.text or "").partition(" ")[2]) is not None
 
 
@@ -80,8 +75,8 @@ def links() -> Router:
     """A product's link (`/start product-17`, what a picked result's name links to): before /start's own router,
     which would read the payload as an invite."""
     link = Router(name=f"{__name__}.links")
-    link.message.filter(Registered(), PrivateChat())
-    link.message.register(linked, CommandStart(deep_link=True), ProductLink())
+    link.message.filter(ACommand())  # run as one with /start's router, under its root (`handlers.routers`)
+    link.message.register(linked, Registered(), CommandStart(deep_link=True), ProductLink())
     return link
 
 
@@ -89,7 +84,8 @@ def router() -> Router:
     portal = Router(name=__name__)
     portal.inline_query.filter(Registered())
     # The cheap root check first: a message or a press that cannot be the portal's leaves after it.
-    portal.message.filter(PortalMessage(*COMMANDS), Registered(), PrivateChat())
+    # (private chats only: the dispatcher's own root check)
+    portal.message.filter(PortalMessage(*COMMANDS), Registered())
     portal.callback_query.filter(PortalButton(*BUTTONS), Registered())
     portal.inline_query.register(search)
     portal.message.register(chosen, ViaBot())

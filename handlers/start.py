@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -120,8 +119,9 @@ async def refuse(message: Message, replies: Replies, renderer: Renderer) -> None
 
 
 async def unknown_message(
-    message: Message, replies: Replies, renderer: Renderer, user: User | None, viewer: Viewer | None = None, **_: Any
+    message: Message, replies: Replies, renderer: Renderer, user: User | None, viewer: Viewer | None = None
 ) -> None:
+    # No **kwargs here: a handler taking them is given every service the update could have (`ServicesMiddleware`).
     if user is None:
         return await refuse(message, replies, renderer)
     await replies.say_once(
@@ -132,7 +132,7 @@ async def unknown_message(
     return None
 
 
-async def unknown_callback(query: CallbackQuery, renderer: Renderer, user: User | None, **_: Any) -> None:
+async def unknown_callback(query: CallbackQuery, renderer: Renderer, user: User | None) -> None:
     lang = user.language if user else "ru"
     await query.answer(renderer.t("This button is no longer valid.", lang), show_alert=True)
 

@@ -154,11 +154,19 @@ class ServicesMiddleware(BaseMiddleware):
     """Inner middleware (on the dispatcher's observers, so around every handler once it is chosen): gives the
     handler the services its signature names, and only those."""
 
+    def __init__(self) -> None:
+        # The names per handler's callback (its signature does not change), worked out at its first update.
+        self._names: dict[Callable[..., Any], tuple[str, ...]] = {}
+
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         services: UpdateServices | None = data.get(SERVICES)
         chosen = data.get("handler")
         if services is not None and chosen is not None:
-            names = SERVICE_NAMES if chosen.varkw else SERVICE_NAMES & chosen.params
+            names = self._names.get(chosen.callback)
+            if names is None:
+                names = self._names[chosen.callback] = tuple(
+                    sorted(SERVICE_NAMES if chosen.varkw else SERVICE_NAMES & chosen.params)
+                )
             for name in names:
                 data[name] = services.get(name)
         return await handler(event, data)
