@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any, cast
 
 from aiogram import Dispatcher, loggers
@@ -24,6 +25,7 @@ from aiogram.dispatcher.middlewares.user_context import (
     UserContextMiddleware,
 )
 from aiogram.types import Chat, ErrorEvent, TelegramObject, Update, User
+from aiogram.types.update import UpdateTypeLookupError
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -46,7 +48,12 @@ class UpdateDispatcher(Dispatcher):
             update = Update.model_validate(update.model_dump(), context={"bot": bot})
         loop = asyncio.get_running_loop()
         started = loop.time()
-        update_type = _event_type(update)
+        try:
+            update_type = _event_type(update)
+        except UpdateTypeLookupError:  # as aiogram: a type newer than this aiogram is warned of and not handled
+            warnings.warn(f"Detected unknown update type: {update.model_dump_json(exclude_unset=True)}", RuntimeWarning,
+                          stacklevel=2)  # fmt: skip
+            return UNHANDLED
         event = cast(TelegramObject, getattr(update, update_type))
         data: dict[str, Any] = {"dispatcher": self, **self.workflow_data, **kwargs, "bot": bot}
         user, chat = _who(update, update_type, event)
