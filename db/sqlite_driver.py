@@ -6,6 +6,12 @@ wake-up and a callback back into the event loop. In the bot's profile those hops
 cost on SQLite. Here a cursor does all four in one call on the connection's thread and keeps the rows; reading
 them afterwards costs no hop. Same sqlite3 connection, same statements, same errors (raised from the thread as
 before); only the round trips between the threads are fewer.
+
+A transaction's BEGIN costs no hop of its own either: it is kept and run on the thread just before the next call
+there (its first statement), so a failing BEGIN raises from that statement, before it runs, and nothing began; a
+transaction that ends before any statement began nothing, so its COMMIT or ROLLBACK costs no hop. The pool's
+ROLLBACK when a connection comes back (after every COMMIT) costs none either when SQLite has no transaction open —
+as seen on the thread after the last call, with no call in flight.
 """
 
 from __future__ import annotations
@@ -55,6 +61,10 @@ class OneHopCursor:
         return self
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] | None = None) -> OneHopCursor:
+        if not parameters and sql.upper() in _BEGINS:
+            self._connection.begin_later(sql)
+            self.description, self._rows, self.rowcount, self.lastrowid = None, [], -1, None
+            return self
         if parameters is None:
             return await self._hop(lambda cursor: cursor.execute(sql))
         return await self._hop(lambda cursor: cursor.execute(sql, parameters))
@@ -78,8 +88,59 @@ class OneHopCursor:
         self._rows = []  # the sqlite3 cursor was closed in the hop that ran the statement
 
 
+_BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})
+
+
 class OneHopConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors cost no hop of their own (see `OneHopCursor`)."""
+    """An aiosqlite connection whose cursors cost no hop of their own (see `OneHopCursor`), whose BEGIN rides with
+    the next call, and whose COMMIT or ROLLBACK of no open transaction costs no hop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._begin: str | None = None  # a BEGIN not yet run: it goes before the next call on the thread
+        # Each written by one thread only: calls sent (the event loop's), calls finished and whether SQLite had no
+        # transaction open after the last one (the connection's thread).
+        self._sent = 0
+        self._finished = 0
+        self._no_transaction = True
+
+    def begin_later(self, sql: str) -> None:
+        self._begin = sql
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        begin, self._begin = self._begin, None
+        self._sent += 1
+
+        def call() -> Any:
+            try:
+                if begin is not None:
+                    self._conn.execute(begin).close()
+                return fn(*args, **kwargs)
+            finally:
+                try:
+                    self._no_transaction = not self._conn.in_transaction
+                except (sqlite3.Error, ValueError):  # closed by this call
+                    self._no_transaction = True
+                self._finished += 1
+
+        return await super()._execute(call)
+
+    def _nothing_open(self) -> bool:
+        """No BEGIN run and no transaction open, nothing in flight: a COMMIT or ROLLBACK now has nothing to end."""
+        self._begin = None
+        return self._no_transaction and self._finished == self._sent
+
+    async def commit(self) -> None:
+        if not self._nothing_open():
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if not self._nothing_open():
+            await super().rollback()
+
+    async def close(self) -> None:
+        self._begin = None  # never run: closing ends whatever was open
+        await super().close()
 
     def cursor(self) -> OneHopCursor:  # type: ignore[override]  # awaited by SQLAlchemy's __aenter__ call
         return OneHopCursor(self)
@@ -87,6 +148,13 @@ class OneHopConnection(aiosqlite.Connection):
 
 def connect(database: str, **kwargs: Any) -> OneHopConnection:
     """`aiosqlite.connect`, giving a `OneHopConnection` (awaited by SQLAlchemy to open it)."""
-    connection = OneHopConnection(lambda: sqlite3.connect(database, **kwargs), iter_chunk_size=64)
+    def open_connection() -> sqlite3.Connection:
+        connection = sqlite3.connect(database, **kwargs)
+        # Temporary storage in memory: a case step's write (db/step_writes.py, a trigger on a temporary view) costs a
+        # third less of SQLite's CPU than with a temporary file, which its statements opened and deleted every step.
+        connection.execute("PRAGMA temp_store=MEMORY")
+        return connection
+
+    connection = OneHopConnection(open_connection, iter_chunk_size=64)
     connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite: a forgotten connection never blocks exit
     return connection

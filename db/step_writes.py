@@ -3,11 +3,11 @@
 PostgreSQL writes a step's rows (the case, its tasks, timers, audit, outbox, cards) as data-modifying CTEs of one
 statement (services/cases/pg_writes.py). SQLite has no such CTEs, and every statement sent from Python pays the
 driver's hop to its thread and SQLAlchemy's execution — about as much as the write itself. So on SQLite the
-step's rows go as one JSON document into a temporary table, and a trigger on it writes them where they belong,
+step's rows go as one JSON document into a temporary view, and a trigger on it writes them where they belong,
 inside SQLite, in the order the foreign keys need: the case (its version checked first: a writer that read an
 older state is refused), task updates, new tasks, cancelled timers, audit entries, new timers, messages, cards.
 
-The table and its trigger are temporary objects of the connection, created on its first step from the models'
+The view and its trigger are temporary objects of the connection, created on its first step from the models'
 columns (so never out of step with the schema) — not part of the schema, so migrations neither see nor rebuild
 them. Values arrive already converted by each column's own type (what SQLAlchemy would bind), so a date, a JSON
 column or a boolean is stored exactly as an ORM or Core write stores it.
@@ -116,11 +116,13 @@ def trigger_sql(tables: dict[str, Table]) -> list[str]:
         _insert(timers, "timers"),
         _insert(tables["outbox"], "outbox"),
         _insert(tables["task_cards"], "task_cards"),
-        f"DELETE FROM {TABLE};",
     ]
+    # A view, its insert done by the trigger instead: no row stored and deleted again (a temporary table's were,
+    # ~9% of the write's CPU inside SQLite).
     return [
-        f"CREATE TEMP TABLE IF NOT EXISTS {TABLE} (doc TEXT NOT NULL)",
-        f"CREATE TEMP TRIGGER IF NOT EXISTS {TABLE}_apply AFTER INSERT ON {TABLE} BEGIN\n" + "\n".join(body) + "\nEND",
+        f"CREATE TEMP VIEW IF NOT EXISTS {TABLE} (doc) AS SELECT NULL",
+        f"CREATE TEMP TRIGGER IF NOT EXISTS {TABLE}_apply INSTEAD OF INSERT ON {TABLE} BEGIN\n" + "\n".join(body)
+        + "\nEND",
     ]
 
 

@@ -1,0 +1,97 @@
+"""SQLite's driver (db/sqlite_driver.py): a transaction's BEGIN IMMEDIATE runs on the thread with its first statement,
+so a transaction takes SQLite's write lock only once it sends something, a failing BEGIN raises from that statement
+and passes the turn, and a transaction that sends nothing ends without touching the file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.engine import make_engine, writer_turns
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.sqlite3'}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE log (who TEXT)"))
+    yield engine
+    await engine.dispose()
+
+
+def _other_process_writer(engine: AsyncEngine) -> sqlite3.Connection:
+    """Another writer of the file (as a CLI command would be), holding SQLite's write lock."""
+    other = sqlite3.connect(str(engine.url.database), isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def _rows(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as connection:
+        return list((await connection.execute(text("SELECT who FROM log ORDER BY rowid"))).scalars())
+
+
+async def test_the_write_lock_is_taken_with_the_first_statement(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.begin()
+        await connection.execute(text("INSERT INTO log VALUES ('mine')"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            sqlite3.connect(str(engine.url.database), isolation_level=None, timeout=0).execute("BEGIN IMMEDIATE")
+        await connection.commit()
+    assert await _rows(engine) == ["mine"]
+
+
+async def test_a_transaction_that_sends_nothing_never_waits_for_the_lock(engine: AsyncEngine) -> None:
+    other = _other_process_writer(engine)
+    try:
+        # BEGIN IMMEDIATE would wait for the other writer (busy_timeout, 30 s); nothing ran, so nothing waits.
+        async with asyncio.timeout(5):
+            async with engine.begin():
+                pass
+            async with engine.connect() as connection:
+                await connection.begin()
+                await connection.rollback()
+    finally:
+        other.rollback()
+        other.close()
+    turns = writer_turns(engine)
+    assert turns is not None and turns.holder is None
+
+
+async def test_a_failing_begin_raises_from_the_first_statement_and_passes_the_turn(engine: AsyncEngine) -> None:
+    other = _other_process_writer(engine)
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None
+            await raw.driver_connection.execute("PRAGMA busy_timeout=50")  # not 30 s for the test
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with connection.begin():
+                    await connection.execute(text("INSERT INTO log VALUES ('refused')"))
+            await raw.driver_connection.execute("PRAGMA busy_timeout=30000")
+        turns = writer_turns(engine)
+        assert turns is not None and turns.holder is None
+    finally:
+        other.rollback()
+        other.close()
+    async with asyncio.timeout(10):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO log VALUES ('next')"))
+    assert await _rows(engine) == ["next"]
+
+
+async def test_a_rolled_back_transaction_leaves_nothing(engine: AsyncEngine) -> None:
+    with pytest.raises(ZeroDivisionError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO log VALUES ('rolled back')"))
+            raise ZeroDivisionError
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO log VALUES ('kept')"))
+    assert await _rows(engine) == ["kept"]
