@@ -150,7 +150,7 @@ _WATCHED_TABLES = frozenset({"user_roles", "channel_settings", "message_template
 
 
 @event.listens_for(Session, "before_flush")
-def _people_flushed(session: Session, _context: UOWTransaction, _instances: object) -> None:
+def _people_flushed(session: Session, _context: UOWTransaction | None, _instances: object) -> None:
     if CHANGED in session.info:
         return
     for obj in (*session.new, *session.deleted):
@@ -205,8 +205,10 @@ def _people_notify(session: Session) -> None:
     if not isinstance(directory, PeopleDirectory):
         return
     # A commit flushes only after this hook: a change still waiting in the unit of work (a person renamed by
-    # setting an attribute) must be seen here, or the other workers are never told and keep the old copy.
-    session.flush()
+    # setting an attribute) must be judged here as its flush will judge it, or the other workers are never told
+    # and keep the old copy. Judged, not flushed: a flush here would write a step's waiting rows apart from its
+    # one write (`services/outbox.open_step`).
+    _people_flushed(session, None, None)
     changed, rows = session.info.get(CHANGED), session.info.get(ROWS_CHANGED)
     if changed or rows:
         connection = session.connection()
