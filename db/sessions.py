@@ -32,7 +32,7 @@ class StepSession(AsyncSession):
                 if transaction is self.sync_session._transaction and transaction.is_active:
                     return AsyncConnection._retrieve_proxy_for_target(transaction.bound_connection())
             except InvalidRequestError:
-                pass  # none acquired yet
+                pass  # no connection acquired yet: the first checkout goes through SQLAlchemy, below
         return await super().connection(bind_arguments, execution_options, **kw)
 
     async def close(self) -> None:
