@@ -15,9 +15,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.application import App
 from app.settings import LIBRARY, Settings
@@ -135,6 +135,16 @@ async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[As
     engine = make_engine(database_url)
     await migrate(engine)
     yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sqlite_log_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A bare SQLite file with one table, `log (who TEXT)`, for the tests of SQLite's driver and writer turns."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE log (who TEXT)"))
+    yield engine
     await engine.dispose()
 
 
