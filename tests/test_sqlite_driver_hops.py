@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import make_engine, writer_turns
+from db.engine import writer_turns
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.sqlite3'}")
-    async with engine.begin() as connection:
-        await connection.execute(text("CREATE TABLE log (who TEXT)"))
-    yield engine
-    await engine.dispose()
+def engine(sqlite_log_engine: AsyncEngine) -> AsyncEngine:
+    return sqlite_log_engine  # tests/conftest.py
 
 
 def _other_process_writer(engine: AsyncEngine) -> sqlite3.Connection:

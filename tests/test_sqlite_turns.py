@@ -4,23 +4,17 @@ asked for one, the turn passing at once when a transaction ends, however it ends
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import WriterTurns, make_engine, writer_turns
+from db.engine import WriterTurns, writer_turns
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.sqlite3'}")
-    async with engine.begin() as connection:
-        await connection.execute(text("CREATE TABLE log (who TEXT)"))
-    yield engine
-    await engine.dispose()
+def engine(sqlite_log_engine: AsyncEngine) -> AsyncEngine:
+    return sqlite_log_engine  # tests/conftest.py
 
 
 def _turns(engine: AsyncEngine) -> WriterTurns:
