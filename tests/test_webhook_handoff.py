@@ -168,36 +168,3 @@ async def test_an_older_pending_update_of_the_person_makes_the_new_one_wait(
         order = [next(i for i, t in enumerate(texts) if marker in t) for marker in ("администратор", "start=")]
         assert order == sorted(order), texts
         assert json.dumps(texts).count("start=") == 1
-
-
-async def test_an_update_stored_behind_another_workers_asks_for_one_pass_not_one_per_update(
-    tmp_path: Path, database_url: str, clock: FrozenClock
-) -> None:
-    async with worker(tmp_path, database_url, clock) as (app, mine, url, admin):
-        assert app.core is not None
-        # The person's first update reached another worker, which leased it and is handling it.
-        async with app.core.db.begin() as connection:
-            assert await inbox.store_leased(connection, inbox.Incoming(700031, ADMIN_ID, _update(700031, "/users")),
-                                            clock.now())
-        await _post(url, _update(700032, "/start"))  # stored behind it here
-        assert not mine._busy
-        await mine.drain()  # the one pass it asks for: nothing of the person is due yet, and none is started
-        assert not mine._busy
-        # Another person's update handled here afterwards: its end asks for no pass (the other worker's claim of the
-        # person's first update chains their next, or the timed pass finds it) — it used to ask at every end.
-        stranger = {**_update(700033, "/start"), "message": {
-            **_update(700033, "/start")["message"],
-            "chat": {"id": 9_700_033, "type": "private", "first_name": "Гость"},
-            "from": {"id": 9_700_033, "is_bot": False, "first_name": "Гость"}}}
-        await _post(url, stranger)
-        await _idle(mine)
-        assert (await _rows(app))[700033].status == "done"
-        assert not mine._wake.is_set()
-        # The person's first update done elsewhere: the timed pass (any pass) starts the one stored here.
-        async with app.core.db.begin() as connection:
-            await connection.execute(InboxUpdate.__table__.update()  # type: ignore[attr-defined]
-                                     .where(InboxUpdate.update_id == 700031).values(status="done", not_before=None))
-        await mine.drain()
-        await admin.expect("администратор")
-        await _idle(mine)
-        assert (await _rows(app))[700032].status == "done"

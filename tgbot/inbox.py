@@ -93,15 +93,7 @@ class InboxProcessor:
         self._unstarted: list[int] = []
         self._running: dict[int, int] = {}  # person -> the update their worker is on
         self._next: dict[int, inbox.Due] = {}  # person -> their next update, found due while their worker finished
-        # Shared: person -> the newest of their updates received here and stored behind an older pending one, not
-        # started here yet. The end of that person's update here asks for a pass: their next one is due now.
-        self._behind: dict[int, int] = {}
-        # Shared: an update was stored behind since the last pass began. The next update this worker finishes asks
-        # for one pass: the older update may be another worker's, and end meanwhile. A pass clears it as it begins
-        # (`drain`); what is due only later is chained by the claim of the older one, or found by the timed pass.
-        # (Entries kept until started made every update's end here a pass while another worker had chained them:
-        # 0.8 inbox passes per update with two workers.)
-        self._behind_new = False
+        self._behind: set[int] = set()  # received here, stored behind an older pending update, not started yet
         # Not shared: person -> the newest update this process stored for them, kept until an update of theirs at
         # least as new ends. An update's end looks for the person's next one only when one was stored after it
         # (or when its own update was not stored here: after a restart, say) — not a pass per update.
@@ -139,9 +131,7 @@ class InboxProcessor:
         if not leased:
             # Behind an older update of the person, still pending: a pass starts it in its turn — the one this
             # worker runs when it next finishes an update (`_person`), unless a claim chains it first.
-            person = rows[0].person_id
-            self._behind[person] = max(rows[0].update_id, self._behind.get(person, -1))
-            self._behind_new = True
+            self._behind.add(rows[0].update_id)
             return
         item = inbox.Due(rows[0].person_id, rows[0].update_id, raw)
         if self._stopping:
@@ -178,8 +168,6 @@ class InboxProcessor:
         worker in the same statement when other workers share the inbox: `inbox.lease`)."""
         if not self.handling:
             return
-        # Before the statement: what is stored behind while it runs may be due only after it read the inbox.
-        self._behind_new = False
         async with self.core.single_statements.connect() as connection:
             due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
         for item in due:
@@ -192,8 +180,7 @@ class InboxProcessor:
             self._start(item)
 
     def _start(self, item: inbox.Due) -> None:
-        if self._behind.get(item.person_id, -1) <= item.update_id:
-            self._behind.pop(item.person_id, None)
+        self._behind.discard(item.update_id)
         self._running[item.person_id] = item.update_id
         self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
 
@@ -218,13 +205,13 @@ class InboxProcessor:
                 if following is not None and self.shared:
                     self._unstarted.append(following.update_id)
                 # Others of this person may have arrived meanwhile. A worker sharing the inbox knows: what it
-                # received was either started at once or stored behind an older update (`_behind`, and
-                # `_behind_new` for one whose older update is another worker's); the updates other workers stored
-                # behind this one are theirs to look for, and every worker's timed pass finds whatever is left. A
-                # worker alone knows what it stored (`_stored_up_to`): a pass only when a later update of this person
-                # was stored, or when this one was not stored here; the timed pass finds the rest (a retry's turn).
+                # received was either started at once or stored behind an older update (`_behind`); the updates
+                # other workers stored behind this one are theirs to look for, and every worker's timed pass
+                # finds whatever is left. A worker alone knows what it stored (`_stored_up_to`): a pass only when a
+                # later update of this person was stored, or when this one was not stored here; the timed pass finds
+                # the rest (a retry's turn).
                 if self.shared:
-                    if self._behind.pop(item.person_id, None) is not None or self._behind_new:
+                    if self._behind:
                         self._wake.set()
                 elif self._later_stored(item):
                     self._wake.set()
