@@ -37,6 +37,7 @@ from sandbox.server import SandboxServer
 log = logging.getLogger(__name__)
 
 BEFORE, BURST, AFTER = REGISTER_DEFECT[:3], REGISTER_DEFECT[3:12], REGISTER_DEFECT[12:]
+IDLE_SECONDS = 3.0  # the workers' idle CPU is measured this long before the people start
 EXPECTED = {"brand": "Longines", "incoming_doc": "ВХ-42", "employee_name": "Иванова Марина",
             "arrival_date": "2026-12-25"}
 
@@ -101,6 +102,9 @@ class WorkersResult:
     delivered: list[int]  # updates the balancer handed to each worker
     checks: dict[str, Any] = field(default_factory=dict)
     statements: list[dict[str, int]] = field(default_factory=list)  # per worker, by verb, over the run
+    # CPU per second of each worker with nothing to do (before the people start): what a timed loop costs, paid
+    # per second, not per update, so it weighs more per update the slower the run (a busy machine, fewer people).
+    idle_cpu_ms_per_second: list[float] = field(default_factory=list)
 
     @property
     def updates_per_second(self) -> float:
@@ -119,6 +123,7 @@ class WorkersResult:
                 "seconds": round(self.seconds, 3), "updates_per_second": round(self.updates_per_second, 2),
                 "cpu_ms_per_update": round(self.cpu_ms_per_update, 3),
                 "cpu_seconds_per_worker": [round(c, 3) for c in self.cpu_seconds],
+                "idle_cpu_ms_per_second_per_worker": [round(c, 2) for c in self.idle_cpu_ms_per_second],
                 "delivered_per_worker": self.delivered, "checks": self.checks,
                 # "WITH T" (the claim with the person's read) over 1 an update: updates started by two workers.
                 "statements_per_update_per_worker": [
@@ -192,6 +197,9 @@ async def run_workers(database_url: str, workdir: Path, people: int, workers: in
                                          timeout=aiohttp.ClientTimeout(total=60)) as http:
             persons = await make_people(http, base, people)
             sandbox.stats.reset()
+            idle = [p.cpu_seconds() for p in procs]
+            await asyncio.sleep(IDLE_SECONDS)
+            idle_ms = [(p.cpu_seconds() - c) * 1000 / IDLE_SECONDS for p, c in zip(procs, idle, strict=True)]
             before = [await p.statements() for p in procs]
             cpu = [p.cpu_seconds() for p in procs]
             began = time.perf_counter()
@@ -206,7 +214,7 @@ async def run_workers(database_url: str, workdir: Path, people: int, workers: in
                           for p, b in zip(procs, before, strict=True)]
             checks = await _check(database_url, sandbox, persons)
         return WorkersResult(workers, people, sum(counts), seconds, used,
-                             [balancer.delivered[p] for p in balancer.targets], checks, statements)
+                             [balancer.delivered[p] for p in balancer.targets], checks, statements, idle_ms)
     finally:
         # The sandbox first: it would keep posting the backlog to workers that are going away.
         await sandbox.stop()
