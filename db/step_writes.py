@@ -76,8 +76,7 @@ def _quote(name: str) -> str:
 
 
 def step_tables() -> dict[str, Table]:
-    """The tables the trigger writes, by their sections' names: every writer of a step document passes these (the
-    trigger is made once per connection, by whichever writer comes first)."""
+    """The tables a step writes, by their sections' names: every writer of a step document passes these."""
     from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer
 
     models = {"cases": Case, "tasks": Task, "timers": Timer, "audit": AuditEntry, "outbox": Outbox,
@@ -87,7 +86,7 @@ def step_tables() -> dict[str, Table]:
 
 def new_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """A row to insert: the columns it leaves out take their scalar defaults, as a Core INSERT gives them (the
-    trigger names every column, so a missing one would otherwise be NULL)."""
+    step's INSERTs name every column, so a missing one would otherwise be NULL)."""
     filled = dict(values)
     for name, default in _defaults(table):
         if name not in filled:
@@ -222,7 +221,8 @@ def _apply(check: _Statement | None, statements: list[_Statement]) -> Callable[[
     written). More than one statement under a savepoint: a failing one takes back those before it, the case's
     included, as one statement's failure would (the transaction goes on as it was before the step)."""
     every = [check, *statements] if check is not None else statements
-    guarded = len(every) > 1
+    # executemany runs each row as a statement of its own: one statement of several rows needs the savepoint too.
+    guarded = len(every) > 1 or any(many and len(params) > 1 for _sql, params, many in every)
 
     def run(connection: sqlite3.Connection) -> bool:
         cursor = connection.cursor()
@@ -242,7 +242,9 @@ def _apply(check: _Statement | None, statements: list[_Statement]) -> Callable[[
                 else:
                     current = None
             except BaseException:
-                if guarded:
+                # SQLite may have rolled the whole transaction back itself (RAISE(ROLLBACK), a full disk, an I/O
+                # error): no savepoint is left to go back to, and the caller must see the statement's own error.
+                if guarded and connection.in_transaction:
                     cursor.execute(_UNDO_STEP)
                     cursor.execute(_END_STEP[0])
                 raise
@@ -289,6 +291,8 @@ async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Ta
         written = await driver._execute(_apply(check, statements), driver._conn)
     except _Failed as failed:
         _raise(failed)
+    except sqlite3.Error as error:  # before the step's statements: the transaction's deferred BEGIN, on the thread
+        raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
     if not written:
         raise StaleCase(str(doc["case"]["id"]))
 
@@ -307,6 +311,8 @@ def write_sync(connection: Any, doc: dict[str, Any], tables: dict[str, Table]) -
         await_only(driver._execute(_apply(None, statements), driver._conn))
     except _Failed as failed:
         _raise(failed)
+    except sqlite3.Error as error:  # the transaction's deferred BEGIN, as in `write`
+        raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
 
 
 # By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names, the

@@ -133,3 +133,45 @@ async def test_a_step_write_is_one_hop_and_one_unit(engine: AsyncEngine) -> None
         assert tuple((await connection.execute(text("SELECT version, title FROM cases"))).one()) == (2, "second")
         assert list((await connection.execute(text("SELECT action FROM audit"))).scalars()) == ["written"]
     assert await _rows(engine) == ["before"]
+
+
+async def _step_tables(engine: AsyncEngine, trigger: str | None = None) -> dict[str, Table]:
+    meta = MetaData()
+    cases = Table("cases", meta, Column("id", Integer, primary_key=True), Column("version", Integer),
+                  Column("title", String))  # fmt: skip
+    audit = Table("audit", meta, Column("id", Integer, primary_key=True), Column("action", String))
+    async with engine.begin() as connection:
+        await connection.run_sync(meta.create_all)
+        await connection.execute(cases.insert().values(id=1, version=1, title="first"))
+        if trigger is not None:
+            await connection.execute(text(trigger))
+    return {"cases": cases, "audit": audit}
+
+
+async def test_a_step_of_one_statement_and_several_rows_is_one_unit(engine: AsyncEngine) -> None:
+    """A step whose only statement inserts several rows (executemany: a statement per row) takes back the rows
+    before the one that failed, as a single multi-row INSERT would."""
+    tables = await _step_tables(engine)
+    async with AsyncSession(engine) as session, session.begin():
+        with pytest.raises(IntegrityError, match="UNIQUE"):
+            await step_writes.write(session, {"audit": [{"id": 7, "action": "taken"}, {"id": 7, "action": "again"}]},
+                                    tables)
+        assert (await session.execute(text("SELECT count(*) FROM audit"))).scalar() == 0
+
+
+async def test_a_step_that_sqlite_rolled_back_whole_reports_its_own_error(engine: AsyncEngine) -> None:
+    """When SQLite itself rolls the whole transaction back (here a trigger's RAISE(ROLLBACK); a full disk does the
+    same), no savepoint is left to take the step back to: the caller gets the failing statement's error, not the
+    savepoint's, and nothing of the step or the transaction is kept."""
+    tables = await _step_tables(engine, "CREATE TRIGGER no_audit BEFORE INSERT ON audit "
+                                        "BEGIN SELECT RAISE(ROLLBACK, 'audit is closed'); END")
+    step = {"case": {"id": 1, "version": 1, "values": {"version": 2, "title": "second"}},
+            "audit": [{"id": 7, "action": "taken"}]}
+    async with AsyncSession(engine) as session:
+        await session.execute(text("INSERT INTO log VALUES ('before')"))
+        with pytest.raises(IntegrityError, match="audit is closed"):
+            await step_writes.write(session, step, tables)
+        await session.rollback()
+    async with engine.connect() as connection:
+        assert tuple((await connection.execute(text("SELECT version, title FROM cases"))).one()) == (1, "first")
+    assert await _rows(engine) == []
