@@ -1,18 +1,24 @@
-"""SQLite: a step's rows written by one statement.
+"""SQLite: a step's rows written in one call on the connection's thread.
 
 PostgreSQL writes a step's rows (the case, its tasks, timers, audit, outbox, cards) as data-modifying CTEs of one
 statement (services/cases/pg_writes.py). SQLite has no such CTEs, and every statement sent from Python pays the
-driver's hop to its thread and SQLAlchemy's execution — about as much as the write itself. So on SQLite the
-step's rows go as one JSON document into a temporary view, and a trigger on it writes them where they belong,
-inside SQLite, in the order the foreign keys need: the case (its version checked first: a writer that read an
-older state is refused), task updates, new tasks, cancelled timers, audit entries, new timers, messages, cards.
+driver's hop to its thread and SQLAlchemy's execution — about as much as the write itself. So on SQLite the step's
+rows go to the connection's thread in one call (`aiosqlite.Connection._execute`, one hop), which runs plain
+prepared statements there in the order the foreign keys need — the case (its version checked first: a writer that
+read an older state is refused), task updates, new tasks, cancelled timers, audit entries, new timers, messages,
+cards — each table's rows by one `executemany` of one statement. (Until 2026-12-02 the rows went as one JSON document
+into a temporary view whose INSTEAD OF trigger fanned them out: SQLite's JSON parsing of it cost more than the
+statements; see `git log` of this file for the A/B.)
 
-The view and its trigger are temporary objects of the connection, created on its first step from the models'
-columns (so never out of step with the schema) — not part of the schema, so migrations neither see nor rebuild
-them. Values arrive already converted by each column's own type (what SQLAlchemy would bind), so a date, a JSON
-column or a boolean is stored exactly as an ORM or Core write stores it.
+The statements name every column of a new row (a column the row leaves out is NULL, its scalar default filled by
+`new_row`), and a task update only the columns it changes; their SQL is built once per process per shape. Values
+arrive already converted by each column's own type (what SQLAlchemy would bind), so a date, a JSON column or a
+boolean is stored exactly as an ORM or Core write stores it. A step's statements are one unit, as one statement
+is: when one fails, a savepoint takes back what the earlier ones wrote, and the transaction goes on as it was.
+Listeners see one statement per call (its SQL the statements' joined): the bench counts round trips.
 
-The document (every section optional):
+The step's rows (every section optional), as the writers (`services/cases/sqlite_writes.py`,
+`services/outbox.py`) hand them over:
 
     {"case": {"id": …, "version": <the version read>, "values": {column: value, …}},
      "task_updates": [{"id": …, column: value, …}, …],       # only the columns that changed
@@ -26,22 +32,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import await_only
 
-from db.recordset import dumps
 from flows.status import TimerStatus
 
-TABLE = "konveyer_step_writes"
-STALE = "konveyer: stale case"  # the trigger's refusal when the case's version moved on since it was read
-_READY = "konveyer_step_writes_ready"  # the pool record's info: this connection has the table and the trigger
 _DIALECT = sqlite.dialect()
-_PROCESSORS: dict[str, dict[str, Callable[[Any], Any] | None]] = {}  # by table, by column
-_DEFAULTS: dict[str, list[tuple[str, Any]]] = {}
+_PROCESSORS: dict[Table, dict[str, Callable[[Any], Any] | None]] = {}  # by table, by column
+_DEFAULTS: dict[Table, list[tuple[str, Any]]] = {}
 _COMPUTED = object()
 
 
@@ -72,63 +75,8 @@ def _quote(name: str) -> str:
     return _DIALECT.identifier_preparer.quote(name)
 
 
-def _path(name: str, prefix: str = "$") -> str:
-    return f"'{prefix}.\"{name}\"'"
-
-
-def _insert(table: Table, section: str) -> str:
-    names = [column.name for column in table.columns]
-    values = ", ".join(f"value ->> {_path(name)}" for name in names)
-    return (
-        f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)}) "
-        f"SELECT {values} FROM json_each(NEW.doc, '$.{section}');"
-    )
-
-
-def _set(table: Table, source: str, prefix: str) -> str:
-    """Each column to the document's value when the document names it, else left as it is."""
-    parts = []
-    for column in table.columns:
-        if column.primary_key:
-            continue
-        name, path = _quote(column.name), _path(column.name, prefix)
-        parts.append(f"{name} = CASE WHEN json_type({source}, {path}) IS NULL THEN {name} ELSE {source} ->> {path} END")
-    return ", ".join(parts)
-
-
-def trigger_sql(tables: dict[str, Table]) -> list[str]:
-    cases, tasks, timers = tables["cases"], tables["tasks"], tables["timers"]
-    pending, cancelled = TimerStatus.PENDING.value, TimerStatus.CANCELLED.value
-    body = [
-        f"SELECT RAISE(ABORT, '{STALE}') WHERE json_type(NEW.doc, '$.case') IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM cases WHERE id = NEW.doc ->> '$.case.id' AND version = NEW.doc ->> '$.case.version');",
-        f"UPDATE cases SET {_set(cases, 'NEW.doc', '$.case.values')} "
-        "WHERE json_type(NEW.doc, '$.case') IS NOT NULL AND id = NEW.doc ->> '$.case.id';",
-        f"UPDATE tasks SET {_set(tasks, 'u.value', '$')} "
-        "FROM (SELECT value FROM json_each(NEW.doc, '$.task_updates')) AS u WHERE tasks.id = u.value ->> '$.id';",
-        _insert(tasks, "tasks"),
-        f"UPDATE timers SET status = '{cancelled}' WHERE status = '{pending}' "
-        "AND task_id IN (SELECT value FROM json_each(NEW.doc, '$.cancel_task_timers'));",
-        f"UPDATE timers SET status = '{cancelled}' WHERE status = '{pending}' AND EXISTS "
-        "(SELECT 1 FROM json_each(NEW.doc, '$.cancel_case_timers') AS c "
-        "WHERE timers.case_id = c.value ->> '$.case_id' AND timers.kind = c.value ->> '$.kind');",
-        _insert(tables["audit"], "audit"),
-        _insert(timers, "timers"),
-        _insert(tables["outbox"], "outbox"),
-        _insert(tables["task_cards"], "task_cards"),
-    ]
-    # A view, its insert done by the trigger instead: no row stored and deleted again (a temporary table's were,
-    # ~9% of the write's CPU inside SQLite).
-    return [
-        f"CREATE TEMP VIEW IF NOT EXISTS {TABLE} (doc) AS SELECT NULL",
-        f"CREATE TEMP TRIGGER IF NOT EXISTS {TABLE}_apply INSTEAD OF INSERT ON {TABLE} BEGIN\n" + "\n".join(body)
-        + "\nEND",
-    ]
-
-
 def step_tables() -> dict[str, Table]:
-    """The tables the trigger writes, by their sections' names: every writer of a step document passes these (the
-    trigger is made once per connection, by whichever writer comes first)."""
+    """The tables a step writes, by their sections' names: every writer of a step document passes these."""
     from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer
 
     models = {"cases": Case, "tasks": Task, "timers": Timer, "audit": AuditEntry, "outbox": Outbox,
@@ -138,7 +86,7 @@ def step_tables() -> dict[str, Table]:
 
 def new_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """A row to insert: the columns it leaves out take their scalar defaults, as a Core INSERT gives them (the
-    trigger names every column, so a missing one would otherwise be NULL)."""
+    step's INSERTs name every column, so a missing one would otherwise be NULL)."""
     filled = dict(values)
     for name, default in _defaults(table):
         if name not in filled:
@@ -156,9 +104,9 @@ def row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
 
 def _processors(table: Table) -> dict[str, Callable[[Any], Any] | None]:
     """Each column's bind processor for SQLite, looked up once per process."""
-    found = _PROCESSORS.get(table.name)
+    found = _PROCESSORS.get(table)
     if found is None:
-        found = _PROCESSORS[table.name] = {
+        found = _PROCESSORS[table] = {
             column.name: column.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for column in table.columns
         }
     return found
@@ -166,61 +114,207 @@ def _processors(table: Table) -> dict[str, Callable[[Any], Any] | None]:
 
 def _defaults(table: Table) -> list[tuple[str, Any]]:
     """The columns with a scalar Python default, and it (a computed one must be given)."""
-    found = _DEFAULTS.get(table.name)
+    found = _DEFAULTS.get(table)
     if found is None:
         found = [
             (column.name, column.default.arg if column.default.is_scalar else _COMPUTED)  # type: ignore[attr-defined]
             for column in table.columns
             if column.default is not None
         ]
-        _DEFAULTS[table.name] = found
+        _DEFAULTS[table] = found
     return found
 
 
-async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Table]) -> None:
-    """One INSERT of the document; raises StaleCase when the case was changed since it was read."""
-    connection, raw = await connection_of(session)
-    if not raw.info.get(_READY):
-        await _install(connection, tables)
-        raw.info[_READY] = True
-    document = (dumps(doc),)
-    try:
+# The statements' SQL by their shape (table, the columns named), built once per process.
+_SQL: dict[tuple[str, Table, tuple[str, ...]], str] = {}  # by the table itself, not its name (a test's own)
+
+
+def _sql(kind: str, table: Table, names: tuple[str, ...]) -> str:
+    key = (kind, table, names)
+    found = _SQL.get(key)
+    if found is None:
+        t = _quote(table.name)
+        if kind == "insert":
+            found = f"INSERT INTO {t} ({', '.join(map(_quote, names))}) VALUES ({', '.join('?' * len(names))})"
+        elif kind == "update":  # the columns in `names`, the row by its id
+            found = f"UPDATE {t} SET {', '.join(f'{_quote(n)} = ?' for n in names)} WHERE id = ?"
+        elif kind == "case":  # the case's columns, only if its version is still the one read
+            sets = ", ".join(f"{_quote(n)} = ?" for n in names)
+            found = f"UPDATE {t} SET {sets} WHERE id = ? AND version = ?" if names else \
+                f"SELECT 1 FROM {t} WHERE id = ? AND version = ?"  # fmt: skip
+        else:  # pending timers cancelled, of a task or of a case and kind
+            cancelled, pending = TimerStatus.CANCELLED.value, TimerStatus.PENDING.value
+            found = f"UPDATE {t} SET status = '{cancelled}' WHERE status = '{pending}' AND " + \
+                " AND ".join(f"{_quote(n)} = ?" for n in names)  # fmt: skip
+        _SQL[key] = found
+    return found
+
+
+_Statement = tuple[str, Any, bool]  # SQL, its parameters (a list of rows when executed many), executed many
+
+
+def plan(doc: dict[str, Any], tables: dict[str, Table]) -> tuple[_Statement | None, list[_Statement]]:
+    """The step's rows as statements: the case's (None without one; refused unless it finds the case at the
+    version read), then the rest in the order the foreign keys need, each table's rows one `executemany`."""
+    check: _Statement | None = None
+    case = doc.get("case")
+    if case is not None:
+        values = case["values"]
+        names = tuple(name for name in values if name != "id")
+        check = (_sql("case", tables["cases"], names), (*(values[n] for n in names), case["id"], case["version"]),
+                 False)  # fmt: skip
+    statements: list[_Statement] = []
+    updates = doc.get("task_updates")
+    if updates:
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for values in updates:
+            names = tuple(name for name in values if name != "id")
+            shapes.setdefault(names, []).append((*(values[n] for n in names), values["id"]))
+        for names, rows in shapes.items():
+            statements.append((_sql("update", tables["tasks"], names), rows, True))
+    _inserts(statements, doc, tables, "tasks")
+    cancelled = doc.get("cancel_task_timers")
+    if cancelled:
+        statements.append((_sql("cancel", tables["timers"], ("task_id",)), [(task,) for task in cancelled], True))
+    cancelled = doc.get("cancel_case_timers")
+    if cancelled:
+        statements.append((_sql("cancel", tables["timers"], ("case_id", "kind")),
+                           [(c["case_id"], c["kind"]) for c in cancelled], True))  # fmt: skip
+    for section in ("audit", "timers", "outbox", "task_cards"):
+        _inserts(statements, doc, tables, section)
+    return check, statements
+
+
+def _inserts(statements: list[_Statement], doc: dict[str, Any], tables: dict[str, Table], section: str) -> None:
+    rows = doc.get(section)
+    if rows:
+        table = tables[section]
+        names = _names(table)
+        statements.append((_sql("insert", table, names), [tuple(map(r.get, names)) for r in rows], True))
+
+
+_NAMES: dict[Table, tuple[str, ...]] = {}
+
+
+def _names(table: Table) -> tuple[str, ...]:
+    found = _NAMES.get(table)
+    if found is None:
+        found = _NAMES[table] = tuple(column.name for column in table.columns)
+    return found
+
+
+_BEGIN_STEP: _Statement = ("SAVEPOINT konveyer_step", (), False)
+_END_STEP: _Statement = ("RELEASE konveyer_step", (), False)
+_UNDO_STEP = "ROLLBACK TO konveyer_step"  # the savepoint stays open after it, till released
+
+
+class _Failed(Exception):
+    """A statement of the step failed on the thread: which one, and SQLite's error."""
+
+    def __init__(self, statement: _Statement, error: sqlite3.Error) -> None:
+        super().__init__(str(error))
+        self.statement, self.error = statement, error
+
+
+def _apply(check: _Statement | None, statements: list[_Statement]) -> Callable[[sqlite3.Connection], bool]:
+    """The step's statements run on the connection's thread; False when the case's version moved on (nothing
+    written). More than one statement under a savepoint: a failing one takes back those before it, the case's
+    included, as one statement's failure would (the transaction goes on as it was before the step)."""
+    every = [check, *statements] if check is not None else statements
+    # executemany runs each row as a statement of its own: one statement of several rows needs the savepoint too.
+    guarded = len(every) > 1 or any(many and len(params) > 1 for _sql, params, many in every)
+
+    def run(connection: sqlite3.Connection) -> bool:
+        cursor = connection.cursor()
+        current: _Statement | None = None
         try:
-            await _write_document(connection, raw.driver_connection, document)
-        except sqlite3.OperationalError as error:
-            # The pool record outlived its connection's temporary objects (a reconnect keeps the record's info):
-            # made again, and the step written.
-            if f"no such table: {TABLE}" not in str(error):
-                raise DBAPIError.instance(_INSERT, document, error, sqlite3.Error) from error
-            await _install(connection, tables)
-            await _write_document(connection, raw.driver_connection, document)
-    except sqlite3.Error as error:
-        if isinstance(error, sqlite3.IntegrityError) and STALE in str(error):
-            raise StaleCase(str(doc.get("case", {}).get("id"))) from None
-        raise DBAPIError.instance(_INSERT, document, error, sqlite3.Error) from error
+            if guarded:
+                current = _BEGIN_STEP
+                cursor.execute(_BEGIN_STEP[0])
+            try:
+                for current in every:
+                    if current is check:
+                        cursor.execute(current[0], current[1])
+                        if (cursor.rowcount if current[0][0] == "U" else len(cursor.fetchall())) != 1:
+                            break  # the version moved on: nothing was written
+                    else:
+                        cursor.executemany(current[0], current[1])
+                else:
+                    current = None
+            except BaseException:
+                # SQLite may have rolled the whole transaction back itself (RAISE(ROLLBACK), a full disk, an I/O
+                # error): no savepoint is left to go back to, and the caller must see the statement's own error.
+                if guarded and connection.in_transaction:
+                    cursor.execute(_UNDO_STEP)
+                    cursor.execute(_END_STEP[0])
+                raise
+            written = current is None
+            if guarded:
+                current = _END_STEP
+                cursor.execute(_END_STEP[0])
+            return written
+        except sqlite3.Error as error:
+            if current is None:
+                raise
+            raise _Failed(current, error) from error
+        finally:
+            cursor.close()
+
+    return run
+
+
+def _seen(sync: Any, check: _Statement | None, statements: list[_Statement]) -> None:
+    """Listeners told of the call: one statement, the step's SQL joined (the bench and the tests count them)."""
+    if sync is not None and (sync._has_events or sync.engine._has_events):
+        every = ([check] if check is not None else []) + statements
+        sql = ";\n".join(s[0] for s in every)
+        sync.dispatch.before_cursor_execute(sync, None, sql, [s[1] for s in every], None, False)
+
+
+def _raise(failed: _Failed) -> NoReturn:
+    sql, params, _many = failed.statement
+    raise DBAPIError.instance(sql, params, failed.error, sqlite3.Error) from failed.error
+
+
+async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Table]) -> None:
+    """The step's rows in one call on the connection's thread; raises StaleCase when the case was changed since
+    it was read (and writes nothing)."""
+    connection, raw = await connection_of(session)
+    check, statements = plan(doc, tables)
+    if check is None and not statements:
+        return
+    _seen(connection.sync_connection, check, statements)
+    driver = raw.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection has no driver connection")
+    try:
+        written = await driver._execute(_apply(check, statements), driver._conn)
+    except _Failed as failed:
+        _raise(failed)
+    except sqlite3.Error as error:  # before the step's statements: the transaction's deferred BEGIN, on the thread
+        raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
+    if not written:
+        raise StaleCase(str(doc["case"]["id"]))
 
 
 def write_sync(connection: Any, doc: dict[str, Any], tables: dict[str, Table]) -> None:
-    """`write` on a synchronous SQLAlchemy connection (a flush's hook, inside SQLAlchemy's greenlet), through its
-    ordinary execution; a document without the case (no version to check)."""
-    raw = connection.connection  # the pool's record of the connection (its info says whether the trigger is made)
-    document = (dumps(doc),)
-    if raw.info.get(_READY):
-        try:
-            connection.exec_driver_sql(_INSERT, document)
-            return
-        except DBAPIError as error:
-            # The pool record outlived its connection's temporary objects (a reconnect keeps the record's info);
-            # SQLite's failed statement leaves the transaction as it was.
-            if f"no such table: {TABLE}" not in str(error):
-                raise
-    for statement in trigger_sql(tables):
-        connection.exec_driver_sql(statement)
-    raw.info[_READY] = True
-    connection.exec_driver_sql(_INSERT, document)
+    """`write` on a synchronous SQLAlchemy connection (a flush's hook, inside SQLAlchemy's greenlet): the same one
+    call on the thread, awaited as SQLAlchemy's adapter awaits the driver; a document without the case."""
+    check, statements = plan(doc, tables)
+    if check is not None:
+        raise ValueError("a case's row is written by `write`, which checks its version")
+    if not statements:
+        return
+    _seen(connection, None, statements)
+    driver = connection.connection.driver_connection
+    try:
+        await_only(driver._execute(_apply(None, statements), driver._conn))
+    except _Failed as failed:
+        _raise(failed)
+    except sqlite3.Error as error:  # the transaction's deferred BEGIN, as in `write`
+        raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
 
 
-_INSERT = f"INSERT INTO {TABLE} (doc) VALUES (?)"
 # By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names, the
 # values of the ones it binds itself, and each parameter's bind processing.
 _READS: dict[int, tuple[Any, str, tuple[str, ...], dict[str, Any], dict[str, Any]]] = {}
@@ -252,18 +346,3 @@ async def fetch(session: AsyncSession, statement: Any, params: dict[str, Any]) -
         return list(await driver.execute_fetchall(sql, args))
     except sqlite3.Error as error:
         raise DBAPIError.instance(sql, args, error, sqlite3.Error) from error
-
-
-async def _write_document(connection: Any, driver: Any, document: tuple[str]) -> None:
-    """The document straight to the driver's connection (in the transaction SQLAlchemy began on it): one hop to
-    its thread, where SQLAlchemy's execution makes two (a cursor, then the statement) and costs more CPU than
-    the write; listeners still see the statement (the bench and the tests count statements)."""
-    sync = connection.sync_connection
-    if sync is not None and (sync._has_events or sync.engine._has_events):
-        sync.dispatch.before_cursor_execute(sync, None, _INSERT, document, None, False)
-    await driver.execute_fetchall(_INSERT, document)
-
-
-async def _install(connection: Any, tables: dict[str, Table]) -> None:
-    for statement in trigger_sql(tables):
-        await connection.exec_driver_sql(statement)

@@ -363,10 +363,10 @@ async def with_draft(
     session: AsyncSession, task_id: int, draft: dict[str, Any] | None, link: tuple[str, Outbox] | None = None
 ) -> dict[str, Any] | None:
     """A form's answer written: the task's draft and every message the update has queued (and nobody flushed) in
-    one statement — on PostgreSQL data-modifying CTEs, on SQLite one step document (db/step_writes.py) — not the
-    unit of work's UPDATE and INSERT. `link` (key, message): the draft records that message's id under the key.
-    The messages rejoin the session persistent and clean (on SQLite, when SQLite numbered them, they stay out of
-    it: their ids are not known here). Returns the draft as written."""
+    one statement — on PostgreSQL data-modifying CTEs, on SQLite one step document written in one call
+    (db/step_writes.py) — not the unit of work's UPDATE and INSERT. `link` (key, message): the draft records that
+    message's id under the key. The messages rejoin the session persistent and clean (on SQLite, when SQLite
+    numbered them, they stay out of it: their ids are not known here). Returns the draft as written."""
     sync = session.sync_session
     pending = list(sync.new)
     if any(isinstance(obj, TaskCard) for obj in pending):
@@ -402,7 +402,7 @@ async def with_draft(
                 message.id = top + n
         doc: dict[str, Any] = {}
         if messages:
-            # Without ids SQLite numbers them, in the document's order (json_each's).
+            # Without ids SQLite numbers them, in the document's order (one multi-row INSERT, row by row).
             doc["outbox"] = [step_writes.new_row(_OUTBOX, {**row, **({"id": m.id} if numbered else {})})
                              for row, m in zip(values, messages, strict=True)]  # fmt: skip
         if link is not None and draft is not None:

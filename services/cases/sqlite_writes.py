@@ -1,5 +1,5 @@
-"""SQLite's half of a case step's write: the step's rows as one document written by one statement
-(db/step_writes.py), its messages and cards numbered here."""
+"""SQLite's half of a case step's write: the step's rows as one document written in one call on the connection's
+thread (db/step_writes.py), its messages and cards numbered here."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ from services.cases.step_rows import (
 class SqliteWrites(StepRows):
     async def _write_rows_sqlite(self) -> None:
         """SQLite: the step's case row (its version checked), cancelled and new timers, audit entries, messages
-        and cards as one document, written by one statement (db/step_writes.py); the messages and cards are
-        numbered here (this transaction holds the write lock), in the order they were added."""
+        and cards as one document, written in one call on the connection's thread (db/step_writes.py); the
+        messages and cards are numbered here (this transaction holds the write lock), in the order they were
+        added."""
         doc: dict[str, Any] = self._task_sections()
         case_values, self._case_values = self._case_values, None
         if case_values is not None:
