@@ -103,14 +103,19 @@ class UpdateDispatcher(Dispatcher):
         if self.update.middleware or len(self.update.handlers) != 1:  # something else there: aiogram's own way
             return await self.update.trigger(update, **data)
         try:
-            route = self._routes[update_type] if update_type in self._routes else self._route_of(update_type)
-            if route is None:
-                return await self.propagate_event(update_type, event, event_update=update, **data)
-            return await route.propagate(event, {**data, "event_update": update})
+            return await self.route(update_type, event, update, data)
         except SkipHandler:
             return UNHANDLED
 
-    def _route_of(self, update_type: str) -> _Route | None:
+    async def route(self, update_type: str, event: TelegramObject, update: Update, data: dict[str, Any]) -> Any:
+        """The event through the routers, as aiogram's `propagate_event(update_type, event, event_update=update,
+        **data)` would take it: by the flattened loop, or aiogram's own way where the loop does not follow it."""
+        route = self._routes[update_type] if update_type in self._routes else self.flattened(update_type)
+        if route is None:
+            return await self.propagate_event(update_type, event, event_update=update, **data)
+        return await route.propagate(event, {**data, "event_update": update})
+
+    def flattened(self, update_type: str) -> _Route | None:
         route = self._routes[update_type] = _Route.flatten(self, update_type)
         return route
 
