@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import BaseMiddleware, Bot, Router
+from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED, SkipHandler
 from aiogram.filters import Command
 from aiogram.types import Message, TelegramObject, Update
@@ -179,6 +179,36 @@ async def test_a_routers_outer_middleware_leaves_the_kind_to_aiogram() -> None:
     assert dispatcher.flattened("message") is None and dispatcher.flattened("callback_query") is not None
     loop, aiogram = await _both(dispatcher, _update(text="other"), {"bot": BOT})
     assert loop == aiogram and loop[1]["outer"] == 1
+
+
+async def test_an_outer_middleware_below_a_router_without_handlers_leaves_the_kind_to_aiogram() -> None:
+    """A router the loop would pass by (nothing below it takes messages) still runs its sub-routers' outer
+    middlewares in aiogram: that kind stays aiogram's."""
+    dispatcher = _rules()
+    empty, below = Router(name="empty"), Router(name="below empty")
+    below.message.outer_middleware(Seen("outer"))
+    empty.include_router(below)
+    dispatcher.include_router(empty)
+    assert dispatcher.flattened("message") is None
+    loop, aiogram = await _both(dispatcher, _update(text="nobody takes this"), {"bot": BOT})
+    assert loop == aiogram
+
+
+async def test_a_magic_filter_is_checked_as_aiogram_checks_it() -> None:
+    """`F.…` filters, which aiogram runs in a thread, are resolved in place by the loop: the same handler, the same
+    data (a magic filter's `.as_()` result included)."""
+    dispatcher = UpdateDispatcher()
+    magic = Router(name="magic")
+    magic.message.register(_handled("magic text"), F.text == "magic")
+    magic.message.register(_handled("magic caption"), F.caption.as_("caption"))
+    last = Router(name="last")
+    last.message.register(_handled("last"))
+    dispatcher.include_routers(magic, last)
+    assert dispatcher.flattened("message") is not None
+    for event, taker, given in (({"text": "magic"}, "magic text", None), ({"caption": "seen"}, "magic caption", "seen"),
+                                ({"text": "other"}, "last", None)):  # fmt: skip
+        loop, aiogram = await _both(dispatcher, _update(**event), {"bot": BOT})
+        assert loop == aiogram and loop[0] == taker and loop[1].get("caption") == given
 
 
 # The bot's own routers, with the updates of end-to-end scenarios.

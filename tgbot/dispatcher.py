@@ -53,8 +53,9 @@ class UpdateDispatcher(Dispatcher):
             if isinstance(middleware, ErrorsMiddleware | UserContextMiddleware):
                 self.update.outer_middleware.unregister(middleware)
         # Per kind of update, its flattened routes, or None where aiogram's own propagation is kept; made at the
-        # kind's first update (the routers are all included by then: aiogram refuses to include one into a
-        # dispatcher that is running, and the bot builds its dispatcher whole before starting it).
+        # kind's first update. aiogram would let a router or handler be added later (it refuses only a router
+        # already included elsewhere); the loop would not see it. The bot builds its dispatcher whole before the
+        # first update (`app.application.build_dispatcher`), and nothing registers handlers afterwards.
         self._routes: dict[str, _Route | None] = {}
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
@@ -143,16 +144,22 @@ def _who(update: Update, update_type: str, event: Any) -> tuple[User | None, Cha
 class _Filter:
     """A filter as aiogram's `FilterObject.call` calls it, without the copies of the data on the way in."""
 
-    __slots__ = ("call", "callback", "params")
+    __slots__ = ("call", "callback", "magic", "params")
 
     def __init__(self, item: FilterObject) -> None:
         self.call = item.call
         self.callback = item.callback
-        # The names it takes, or None: called through aiogram's own `call` (all the data, or a sync function in a
-        # thread, as aiogram runs it).
+        # A magic filter (`F.text == …`) is resolved here: aiogram runs every sync callable in a thread (a hop to
+        # the default executor and back per check), which for a magic filter — attribute reads and comparisons on
+        # the event, nothing that blocks — costs far more than the check itself.
+        self.magic = item.magic.resolve if item.magic is not None else None
+        # The names it takes, or None: called through aiogram's own `call` (all the data, or any other sync
+        # function in a thread, as aiogram runs it).
         self.params = tuple(item.params) if item.awaitable and not item.varkw else None
 
     async def check(self, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if self.magic is not None:
+            return self.magic(event)
         if self.params is None:
             return await self.call(event, **data)
         return await self.callback(event, **{name: data[name] for name in self.params if name in data})
@@ -220,10 +227,12 @@ class _Route:
         stops: list[_Stop] = []
 
         def visit(router: Router, parent: int) -> None:
-            observer = router.observers.get(update_type)
-            if observer is None or observer.outer_middleware:
+            # Checked over the whole subtree: a router passed by below (no handlers under it) may still hold outer
+            # middlewares, which aiogram would run.
+            below = [r.observers.get(update_type) for r in router.chain_tail]
+            if any(observer is None or observer.outer_middleware for observer in below):
                 raise _NotFlat
-            if not any(r.observers[update_type].handlers for r in router.chain_tail):
+            if not any(observer.handlers for observer in below if observer is not None):
                 return
             index = len(stops)
             stops.append(_Stop(router, update_type, parent))
