@@ -98,6 +98,12 @@ class InboxProcessor:
         # least as new ends. An update's end looks for the person's next one only when one was stored after it
         # (or when its own update was not stored here: after a restart, say) — not a pass per update.
         self._stored_up_to: dict[int, int] = {}
+        # While a pass's read is under way: the updates whose workers ended meanwhile. The read's snapshot may have
+        # been taken before such an update committed, so it comes back as pending although it is done; started
+        # again, its claim would only be declined (one wasted locking statement, a slot, and the person's next
+        # update queued behind it). In the bench's 200 people this was 1–15% of the claims. Not when shared: a
+        # lease's UPDATE sees each row as committed, and a leased row skipped would wait out its lease.
+        self._ended_during_read: set[int] | None = None
 
     def notify(self) -> None:
         self._wake.set()
@@ -168,9 +174,16 @@ class InboxProcessor:
         worker in the same statement when other workers share the inbox: `inbox.lease`)."""
         if not self.handling:
             return
-        async with self.core.single_statements.connect() as connection:
-            due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
+        ended: set[int] = set()
+        self._ended_during_read = None if self.shared else ended
+        try:
+            async with self.core.single_statements.connect() as connection:
+                due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
+        finally:
+            self._ended_during_read = None
         for item in due:
+            if item.update_id in ended:
+                continue  # done here after the read's snapshot (or declined, or failed: a retry waits its turn)
             if item.person_id in self._busy:
                 # Their previous update is committed (this one would not be due otherwise) and its worker is
                 # finishing: it starts this one next. (Leased, it would not come back to another pass for a while.)
@@ -196,6 +209,8 @@ class InboxProcessor:
                 elif self.shared:
                     self._unstarted.append(item.update_id)  # leased, never started: given back at `stop`
         finally:
+            if self._ended_during_read is not None:
+                self._ended_during_read.add(item.update_id)
             self._busy.pop(item.person_id, None)
             self._running.pop(item.person_id, None)
             following = self._next.pop(item.person_id, None)
