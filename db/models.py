@@ -352,6 +352,9 @@ class Setting(Base):
     """Small durable facts the runtime needs (e.g. when a scheduled start last ran)."""
 
     __tablename__ = "settings"
+    # PostgreSQL only (migration 0021_follow_key_index): the keys in byte order whatever the database's collation,
+    # so keys are read by their prefix as a range (`services.following.key_range`), not by a scan.
+    __table_args__ = (Index("ix_settings_key_pattern", "key", postgresql_ops={"key": "varchar_pattern_ops"}),)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[dict[str, Any]]
 

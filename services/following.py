@@ -2,16 +2,40 @@
 who may see a case can follow it from its card. A follower gets one short line when the case moves on; what is
 addressed to them (their tasks, a definition's notices) comes whatever they chose. Kept as small settings rows,
 one per person and case (`mute:<case>:<person>`, `follow:<case>:<person>`): inserting or deleting one never
-races with another person's choice."""
+races with another person's choice.
+
+A case's followers are read by the prefix of their keys as a range, `follow:<case>:` ≤ key < `follow:<case>;`
+(';' is the character after ':'), compared byte by byte (`key_range`): an index lookup on both databases, where
+`LIKE 'follow:<case>:%'` was a scan of every setting (SQLite's LIKE ignores case; PostgreSQL's uses an index only
+for a constant prefix, and then only one in byte order). On PostgreSQL that index is `ix_settings_key_pattern`
+(`varchar_pattern_ops`, migration 0021_follow_key_index), whose operators `~>=~`, `~<~` compare bytes under any
+database collation; on SQLite the key's own index, whose BINARY collation is already byte order."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Setting
+
+
+def key_range(head: str | ColumnElement[str], *, sqlite: bool) -> ColumnElement[bool]:
+    """Settings whose key starts with `head` + ':' (`head` a string or an SQL expression): the keys from `head:`
+    up to `head;` in byte order, a range of an index on both databases (on PostgreSQL by the operators of
+    `ix_settings_key_pattern`'s class, not the collation's `>=`, `<`, which that index cannot serve)."""
+    low, high = (f"{head}:", f"{head};") if isinstance(head, str) else (head + literal(":"), head + literal(";"))
+    if sqlite:
+        return and_(Setting.key >= low, Setting.key < high)
+    # Bound tighter than `||`, so an expression's bound is put in parentheses (PostgreSQL gives both one precedence).
+    at_least, below = (Setting.key.op(name, precedence=100, is_comparison=True) for name in ("~>=~", "~<~"))
+    return and_(at_least(low), below(high))
+
+
+def follower_keys(case_id: int | ColumnElement[str], *, sqlite: bool) -> ColumnElement[bool]:
+    """The case's `follow:<case>:<person>` rows (`case_id` a number, or the case's id as text in SQL)."""
+    return key_range(f"follow:{case_id}" if isinstance(case_id, int) else literal("follow:") + case_id, sqlite=sqlite)
 
 
 def _key(case_id: int, user_id: int) -> str:
@@ -64,7 +88,8 @@ def parse_audience(case_id: int, initiator_id: int, keys: str | None) -> tuple[l
 async def audience(session: AsyncSession, case_id: int, initiator_id: int) -> tuple[list[int], bool]:
     """Who follows the case, and whether its initiator muted it, in one query (a stage change asks both)."""
     prefix, mute = f"follow:{case_id}:", _key(case_id, initiator_id)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     keys = list((await session.execute(
-        select(Setting.key).where(Setting.key.startswith(prefix) | (Setting.key == mute))
+        select(Setting.key).where(follower_keys(case_id, sqlite=sqlite) | (Setting.key == mute))
     )).scalars())
     return sorted(int(key.removeprefix(prefix)) for key in keys if key != mute), mute in keys

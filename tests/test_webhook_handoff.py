@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,25 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp import web
 from pydantic import SecretStr
-from sqlalchemy import select
 
 from app.application import App
-from app.settings import Settings
 from db.models import InboxUpdate
 from flows.clock import FrozenClock
-from sandbox.server import SandboxServer
 from services import inbox
-from tests.chat import Person, create_person
+from tests.chat import Person
 from tests.conftest import ADMIN_ID
+from tests.inbox_harness import answers, idle, inbox_bot, inbox_rows, message, postgres_only
 from tgbot.inbox import SECRET_HEADER, InboxProcessor, webhook_handler
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-    reason="workers share an inbox on PostgreSQL only (on SQLite one process handles everything)",
-)
+pytestmark = postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")
 SECRET = "s3cret-token"
 
 
@@ -44,47 +37,27 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _update(update_id: int, text: str) -> dict[str, Any]:
-    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1798182000, "text": text, "entities": entities,
-        "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"},
-        "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"}}}
-
-
 @asynccontextmanager
 async def worker(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> AsyncIterator[tuple[App, InboxProcessor, str, Person]]:
-    """The bot in webhook mode that handles nothing itself (its own processor never starts an update), and a
-    worker of our own sharing its inbox — a processor that is never given a pass (`run`, `drain`) unless a test
-    says so — behind a webhook endpoint: whatever it handles without a pass, the hand-off handled."""
-    sandbox = SandboxServer()
-    base = await sandbox.start()
+    """The bot in webhook mode that handles nothing itself, and a worker of our own sharing its inbox
+    (tests/inbox_harness.py) behind a webhook endpoint: whatever it handles without a pass, the hand-off handled."""
     port = _free_port()
-    settings = Settings(api_base=base, data_dir=tmp_path, database_url=database_url, admin_ids=[ADMIN_ID],
-                        webhook_url=f"http://127.0.0.1:{port}/telegram", webhook_host="127.0.0.1",
-                        webhook_port=port, webhook_secret=SecretStr(SECRET),
-                        outbox_per_chat_rate=1000, outbox_global_rate=1000)
-    app = App(settings, clock, scheduler_interval=3600, handle_updates=False)
-    await app.start()
-    assert app.core is not None and app.bot is not None and app.dispatcher is not None
-    mine = InboxProcessor(app.core, app.bot, app.dispatcher, shared=True)
-    server = web.Application()
-    server.router.add_post("/hook", webhook_handler(mine, SECRET))
-    runner = web.AppRunner(server, access_log=None)
-    await runner.setup()
-    own = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", own).start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            admin = await create_person(http, base, ADMIN_ID, "Админ")
-            yield app, mine, f"http://127.0.0.1:{own}/hook", admin
-    finally:
-        await mine.stop()
-        await runner.cleanup()
-        await app.stop()
-        await sandbox.stop()
+    async with inbox_bot(tmp_path, database_url, clock, shared=True,
+                         webhook_url=f"http://127.0.0.1:{port}/telegram", webhook_host="127.0.0.1",
+                         webhook_port=port, webhook_secret=SecretStr(SECRET),
+                         outbox_per_chat_rate=1000, outbox_global_rate=1000) as bot:
+        server = web.Application()
+        server.router.add_post("/hook", webhook_handler(bot.processor, SECRET))
+        runner = web.AppRunner(server, access_log=None)
+        await runner.setup()
+        own = _free_port()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", own).start()
+            yield bot.app, bot.processor, f"http://127.0.0.1:{own}/hook", bot.admin
+        finally:
+            await runner.cleanup()
 
 
 async def _post(url: str, update: dict[str, Any]) -> None:
@@ -94,31 +67,22 @@ async def _post(url: str, update: dict[str, Any]) -> None:
 
 async def _rows(app: App) -> dict[int, InboxUpdate]:
     assert app.core is not None
-    async with app.core.sessionmaker() as session:
-        return {r.update_id: r for r in (await session.execute(select(InboxUpdate))).scalars()}
-
-
-async def _idle(processor: InboxProcessor) -> None:
-    for _ in range(500):
-        if not processor._busy:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the worker did not finish")
+    return await inbox_rows(app.core)
 
 
 async def test_an_update_posted_to_a_worker_is_handled_by_it_without_a_pass(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
     async with worker(tmp_path, database_url, clock) as (app, mine, url, admin):
-        await _post(url, _update(700001, "/start"))
+        await _post(url, message(700001, "/start"))
         await admin.expect("администратор")  # nobody else handles updates, and this worker was given no pass
-        await _idle(mine)
+        await idle(mine)
         rows = await _rows(app)
         assert rows[700001].status == "done" and rows[700001].attempts == 0
         # The same update posted again (Telegram unsure we got it): stored once, handled once, not started again.
-        await _post(url, _update(700001, "/start"))
+        await _post(url, message(700001, "/start"))
         assert not mine._busy
-        assert len([m for m in await admin.bot_messages() if "администратор" in (m.get("text") or "")]) == 1
+        assert len(await answers(admin, "администратор")) == 1
 
 
 async def test_a_worker_that_died_after_storing_leaves_the_update_to_the_pass(
@@ -126,7 +90,7 @@ async def test_a_worker_that_died_after_storing_leaves_the_update_to_the_pass(
 ) -> None:
     async with worker(tmp_path, database_url, clock) as (app, mine, _url, admin):
         assert app.core is not None
-        update = inbox.Incoming(700011, ADMIN_ID, _update(700011, "/start"))
+        update = inbox.Incoming(700011, ADMIN_ID, message(700011, "/start"))
         async with app.core.db.begin() as connection:  # another worker stored and leased it, then died
             assert await inbox.store_leased(connection, update, clock.now())
         await mine.drain()  # its lease holds: nobody else starts it meanwhile
@@ -136,7 +100,7 @@ async def test_a_worker_that_died_after_storing_leaves_the_update_to_the_pass(
                 not_before=inbox.wall_clock() - timedelta(seconds=1)))
         await mine.drain()
         await admin.expect("администратор")
-        await _idle(mine)
+        await idle(mine)
         assert (await _rows(app))[700011].status == "done"
 
 
@@ -147,10 +111,10 @@ async def test_an_older_pending_update_of_the_person_makes_the_new_one_wait(
         assert app.core is not None
         # The person's first update reached another worker, which has not handled it yet.
         async with app.core.db.begin() as connection:
-            first = inbox.Incoming(700021, ADMIN_ID, _update(700021, "/start"))
+            first = inbox.Incoming(700021, ADMIN_ID, message(700021, "/start"))
             await inbox.store(connection, [first], clock.now(), sqlite=False)
-        await _post(url, _update(700022, "/invite shop_manager"))
-        await _post(url, _update(700023, "/users"))
+        await _post(url, message(700022, "/invite shop_manager"))
+        await _post(url, message(700023, "/users"))
         assert not mine._busy, "a later update was started while the person's older one is pending"
         rows = await _rows(app)
         assert [rows[i].status for i in (700021, 700022, 700023)] == ["pending"] * 3

@@ -203,7 +203,7 @@ class CaseStore(PgWrites, SqliteWrites):
         return (
             select(agg)
             .where(
-                Setting.key.startswith(literal("follow:") + case_id + literal(":"))
+                following.follower_keys(case_id, sqlite=self.sqlite)  # a range of an index's keys, not a LIKE
                 | (Setting.key == literal("mute:") + case_id + literal(":") + cast(Case.initiator_id, String))
             )
             .scalar_subquery()

@@ -16,6 +16,7 @@ from flows.calendar import WorkCalendar
 from flows.status import TimerStatus, transition
 from services import people
 from services.core import Core
+from services.following import key_range
 
 KIND = "digest"  # the timer kind
 PREFIX = "digest:"  # the settings key of a person's subscription
@@ -92,7 +93,9 @@ async def ensure_subscriptions(core: Core) -> None:
     async with core.sessionmaker() as session, session.begin():
         if not core.sqlite:
             await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
-        rows = (await session.execute(select(Setting).where(Setting.key.like(PREFIX + "%")))).scalars()
+        # A range of the keys' index (`key_range`), not a LIKE: a scan of every setting (every follower of every case)
+        # on each of the scheduler's ticks.
+        rows = (await session.execute(select(Setting).where(key_range(PREFIX[:-1], sqlite=core.sqlite)))).scalars()
         subs = {
             int(row.key[len(PREFIX) :]): Subscription.of(
                 int(row.key[len(PREFIX) :]), row.value, core.config.digest_time
