@@ -44,7 +44,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.models import InboxUpdate
+from db.models import InboxUpdate, User
 from db.recordset import rows_json
 from flows.status import InboxStatus, transition
 from services import people
@@ -236,6 +236,21 @@ async def driver_fetch(connection: AsyncConnection, sql: str, *args: Any) -> lis
 
         await connection.run_sync(raise_as_sqlalchemy, error)
         raise
+
+
+_LOST_QUESTIONS_SQL = (
+    "SELECT id FROM users WHERE question_lost_at < $1 AND active_task_id IS NOT NULL ORDER BY id"
+)
+
+
+async def lost_questions(connection: AsyncConnection, cutoff: datetime) -> list[int]:
+    """The people whose form question may not have arrived before `cutoff` and who have not written since (the
+    inbox processor asks them again, `InboxProcessor.reask_lost_questions`): on an autocommit PostgreSQL connection
+    one prebuilt statement on the driver, every 5 s in every worker; elsewhere through SQLAlchemy."""
+    if _in_autocommit(connection):
+        return [int(row[0]) for row in await driver_fetch(connection, _LOST_QUESTIONS_SQL, cutoff)]
+    query = select(User.id).where(User.question_lost_at < cutoff, User.active_task_id.is_not(None)).order_by(User.id)
+    return [int(user_id) for user_id in (await connection.execute(query)).scalars()]
 
 
 async def any_due(connection: AsyncConnection) -> bool:

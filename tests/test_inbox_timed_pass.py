@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import InboxUpdate
 from flows.clock import FrozenClock
@@ -26,8 +27,8 @@ from tests.conftest import ADMIN_ID
 from tests.test_webhook_handoff import _update, worker
 from tgbot.inbox import InboxProcessor
 
-pytestmark = pytest.mark.skipif(
-    not __import__("os").environ.get("DATABASE_URL", "").startswith("postgresql"),
+postgres_only = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
     reason="workers share an inbox on PostgreSQL only (on SQLite one process handles everything)",
 )
 
@@ -68,6 +69,7 @@ async def _until(predicate: Any, what: str) -> None:
     raise AssertionError(what)
 
 
+@postgres_only
 async def test_an_idle_timed_pass_asks_whether_anything_is_due_and_does_not_lease(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
@@ -89,6 +91,7 @@ async def test_an_idle_timed_pass_asks_whether_anything_is_due_and_does_not_leas
         assert not mine._busy and mine._asking is None  # the question's connection went back with the worker
 
 
+@postgres_only
 async def test_a_timed_pass_takes_over_an_update_whose_lease_ran_out(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
@@ -111,6 +114,7 @@ async def test_a_timed_pass_takes_over_an_update_whose_lease_ran_out(
         assert row.status == "done" and row.attempts == 0
 
 
+@postgres_only
 async def test_a_lost_question_connection_is_replaced_at_the_next_timed_pass(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
@@ -131,39 +135,58 @@ async def test_a_lost_question_connection_is_replaced_at_the_next_timed_pass(
                 await _until(lambda: seen[QUESTION] >= asked + 3, "the new connection does not ask")
 
 
+@postgres_only
 async def test_the_webhook_insert_on_the_driver_stores_what_sqlalchemys_statement_stores(
-    database_url: str, clock: FrozenClock
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
-    from db.engine import make_engine
+    engine = sessionmaker.kw["bind"]
+    first = _update(700051, "/start")
+    raw = json.dumps(first, ensure_ascii=False, indent=1)  # as it came: its own spacing, Cyrillic unescaped
+    with counted(engine) as seen:
+        async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+            assert inbox._in_autocommit(connection)
+            assert await inbox.store_leased(connection, inbox.Incoming(700051, ADMIN_ID, first), clock.now(), raw)
+            assert await inbox.store_leased(connection, inbox.Incoming(700051, ADMIN_ID, first), clock.now(),
+                                            raw) is None  # a repeat
+            later = _update(700052, "/users")
+            assert await inbox.store_leased(connection, inbox.Incoming(700052, ADMIN_ID, later),
+                                            clock.now()) is False  # behind 700051, still pending
+    assert seen[inbox._STORE_LEASED_SQL[:34]] == 3  # the listeners are told (the bench counts statements)
+    # The same updates through SQLAlchemy's statement, in a transaction: the rows must match.
+    async with engine.begin() as connection:
+        assert not inbox._in_autocommit(connection)
+        assert await inbox.store_leased(connection, inbox.Incoming(700061, ADMIN_ID + 1, first), clock.now())
+        assert await inbox.store_leased(connection, inbox.Incoming(700062, ADMIN_ID + 1, later),
+                                        clock.now()) is False
+    async with engine.connect() as connection:
+        rows = {r.update_id: r for r in (await connection.execute(select(InboxUpdate.__table__))).all()}
+    for driver_id, orm_id in ((700051, 700061), (700052, 700062)):
+        a, b = rows[driver_id], rows[orm_id]
+        assert a.payload == b.payload and (a.status, a.attempts, a.received_at) == (b.status, b.attempts,
+                                                                                    b.received_at)
+        assert (a.not_before is None) == (b.not_before is None)
+    assert rows[700051].payload == first and rows[700051].not_before is not None
+    assert rows[700052].not_before is None
 
-    engine = make_engine(database_url)
-    try:
-        first = _update(700051, "/start")
-        raw = json.dumps(first, ensure_ascii=False, indent=1)  # as it came: its own spacing, Cyrillic unescaped
-        with counted(engine) as seen:
-            async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
-                assert inbox._in_autocommit(connection)
-                assert await inbox.store_leased(connection, inbox.Incoming(700051, ADMIN_ID, first), clock.now(), raw)
-                assert await inbox.store_leased(connection, inbox.Incoming(700051, ADMIN_ID, first), clock.now(),
-                                                raw) is None  # a repeat
-                later = _update(700052, "/users")
-                assert await inbox.store_leased(connection, inbox.Incoming(700052, ADMIN_ID, later),
-                                                clock.now()) is False  # behind 700051, still pending
-        assert seen[inbox._STORE_LEASED_SQL[:34]] == 3  # the listeners are told (the bench counts statements)
-        # The same updates through SQLAlchemy's statement, in a transaction: the rows must match.
-        async with engine.begin() as connection:
-            assert not inbox._in_autocommit(connection)
-            assert await inbox.store_leased(connection, inbox.Incoming(700061, ADMIN_ID + 1, first), clock.now())
-            assert await inbox.store_leased(connection, inbox.Incoming(700062, ADMIN_ID + 1, later),
-                                            clock.now()) is False
-        async with engine.connect() as connection:
-            rows = {r.update_id: r for r in (await connection.execute(select(InboxUpdate.__table__))).all()}
-        for driver_id, orm_id in ((700051, 700061), (700052, 700062)):
-            a, b = rows[driver_id], rows[orm_id]
-            assert a.payload == b.payload and (a.status, a.attempts, a.received_at) == (b.status, b.attempts,
-                                                                                        b.received_at)
-            assert (a.not_before is None) == (b.not_before is None)
-        assert rows[700051].payload == first and rows[700051].not_before is not None
-        assert rows[700052].not_before is None
-    finally:
-        await engine.dispose()
+
+async def test_the_lost_questions_sweep_finds_the_same_people_on_the_driver_and_through_sqlalchemy(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from db.engine import autocommit
+    from db.models import User
+
+    engine = sessionmaker.kw["bind"]
+    cutoff = inbox.wall_clock() - timedelta(seconds=20)
+    async with engine.begin() as connection:
+        for tg, lost, task in ((900001, cutoff - timedelta(seconds=1), 7), (900002, cutoff - timedelta(seconds=1),
+                               None), (900003, cutoff + timedelta(seconds=1), 7), (900004, None, 7)):
+            await connection.execute(User.__table__.insert().values(  # type: ignore[attr-defined]
+                tg_id=tg, name=f"P{tg}", question_lost_at=lost, active_task_id=task, created_at=cutoff))
+        expected = list((await connection.execute(select(User.id).where(User.tg_id == 900001))).scalars())
+    async with engine.connect() as connection:
+        assert await inbox.lost_questions(connection, cutoff) == expected
+    plain = autocommit(engine)
+    if plain is not None:  # PostgreSQL: the prebuilt statement on the driver
+        async with plain.connect() as connection:
+            assert inbox._in_autocommit(connection)
+            assert await inbox.lost_questions(connection, cutoff) == expected

@@ -24,10 +24,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramR
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import User
 from services import inbox, people
 from services.core import Core
 from tgbot.conversation import Conversation
@@ -320,14 +318,17 @@ class InboxProcessor:
         if not self.handling:
             return 0
         cutoff = datetime.now(UTC) - older_than
-        async with self.core.sessionmaker() as session:
-            ids = list(
-                (
-                    await session.execute(
-                        select(User.id).where(User.question_lost_at < cutoff, User.active_task_id.is_not(None))
-                    )
-                ).scalars()
-            )
+        if self.core.sqlite:
+            async with self.core.db.connect() as connection:
+                ids = await inbox.lost_questions(connection, cutoff)
+        else:  # on the timed passes' connection (`_anything_due`): one prebuilt statement, no ORM session
+            if self._asking is None:
+                self._asking = await self.core.single_statements.connect()
+            try:
+                ids = await inbox.lost_questions(self._asking, cutoff)
+            except BaseException:
+                await self._close_asking()
+                raise
         for user_id in ids:
             async with self.core.sessionmaker() as session, session.begin():
                 user = await people.user_for_update(session, user_id, lock=not self.core.sqlite)
