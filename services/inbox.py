@@ -197,10 +197,13 @@ _STORE_LEASED_SQL = (
     "AND older.update_id < $1::bigint AND older.status = $4::varchar) THEN NULL ELSE $6::timestamptz END "
     "ON CONFLICT (update_id) DO NOTHING RETURNING not_before IS NOT NULL"
 )
-# Whether a pass could find anything to start now: an update pending and neither leased nor waiting for a retry
-# (it may still wait behind an older one; the pass sorts that out). $1 'pending', $2 now.
+# Whether a pass could find anything to start now: `_due()`'s conditions — an update pending, neither leased nor
+# waiting for a retry, and no older update of its person pending (else a person's update stored behind one that a
+# busy worker holds would make every timed pass pay the question and the lease). $1 'pending', $2 now.
 _ANY_DUE_SQL = (
-    "SELECT EXISTS (SELECT 1 FROM inbox WHERE status = $1::varchar AND (not_before IS NULL OR not_before <= $2))"
+    "SELECT EXISTS (SELECT 1 FROM inbox i WHERE i.status = $1::varchar AND (i.not_before IS NULL OR i.not_before <= $2)"
+    " AND NOT EXISTS (SELECT 1 FROM inbox o WHERE o.person_id = i.person_id AND o.update_id < i.update_id"
+    " AND o.status = $1::varchar))"
 )
 
 

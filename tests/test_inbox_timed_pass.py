@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,13 +22,12 @@ from db.models import InboxUpdate
 from flows.clock import FrozenClock
 from services import inbox
 from tests.conftest import ADMIN_ID
-from tests.test_webhook_handoff import _update, worker
+from tests.inbox_harness import message as _update
+from tests.inbox_harness import postgres_only as _postgres_only
+from tests.test_webhook_handoff import worker
 from tgbot.inbox import InboxProcessor
 
-postgres_only = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-    reason="workers share an inbox on PostgreSQL only (on SQLite one process handles everything)",
-)
+postgres_only = _postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")
 
 QUESTION = "SELECT EXISTS (SELECT 1 FROM inbox"
 
@@ -84,6 +81,9 @@ async def test_an_idle_timed_pass_asks_whether_anything_is_due_and_does_not_leas
                 async with app.core.db.begin() as connection:
                     assert await inbox.store_leased(connection, inbox.Incoming(700031, ADMIN_ID, _update(
                         700031, "/start")), clock.now())
+                    # Nor is the person's next update, stored behind it: its turn comes when the first one ends.
+                    assert not await inbox.store_leased(connection, inbox.Incoming(700032, ADMIN_ID, _update(
+                        700032, "/users")), clock.now())
                 asked = seen[QUESTION]
                 await _until(lambda: seen[QUESTION] >= asked + 5, "the timed passes stopped asking")
         leases = [shape for shape in seen if shape.startswith("UPDATE inbox")]
