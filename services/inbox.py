@@ -44,7 +44,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.models import InboxUpdate
+from db.models import InboxUpdate, User
 from db.recordset import rows_json
 from flows.status import InboxStatus, transition
 from services import people
@@ -128,12 +128,27 @@ def _store() -> Any:
 _STORE = _store()
 
 
-async def store_leased(connection: AsyncConnection, update: Incoming, now: datetime) -> bool | None:
+async def store_leased(
+    connection: AsyncConnection, update: Incoming, now: datetime, raw: str | None = None
+) -> bool | None:
     """PostgreSQL, webhook workers: `store` for one update, leased to this worker in the INSERT itself when its
     person has no older update pending — so the worker that received it hands it straight to its handler,
     without a pass (`lease`) to find it. True when it was stored and leased (its handling is this worker's to
     start); False for one stored behind an older pending update of its person (left to the passes, which start
-    it in its turn); None for a repeated update (stored before). The lease is no claim: `take` still decides."""
+    it in its turn); None for a repeated update (stored before). The lease is no claim: `take` still decides.
+
+    On a connection in autocommit (`Core.single_statements`, as the webhook stores), the INSERT is one prebuilt
+    statement sent straight to the driver, the update's JSON text as it came (`raw`, else the payload encoded):
+    SQLAlchemy's execution path (compiled cache lookup, execution context, the payload's encoding into a JSON
+    recordset, the result) cost more client CPU than the round trip. In a transaction it goes through SQLAlchemy
+    (its BEGIN is SQLAlchemy's to send)."""
+    if _in_autocommit(connection):
+        text_payload = raw if raw is not None else json.dumps(update.payload, ensure_ascii=False)
+        rows = await driver_fetch(
+            connection, _STORE_LEASED_SQL, update.update_id, update.person_id, text_payload,
+            InboxStatus.PENDING.value, now, wall_clock() + LEASE,
+        )
+        return None if not rows else bool(rows[0][0])
     row = {
         "update_id": update.update_id,
         "person_id": update.person_id,
@@ -172,6 +187,84 @@ def _store_leased() -> Any:
 
 
 _STORE_LEASED = _store_leased()
+
+# `_STORE_LEASED` as SQL for the driver (asyncpg keeps it prepared per connection): $1 update_id, $2 person_id,
+# $3 the payload's JSON text, $4 'pending', $5 received_at, $6 the lease's end. The same rows and answer.
+_STORE_LEASED_SQL = (
+    "INSERT INTO inbox (update_id, person_id, payload, status, attempts, received_at, not_before) "
+    "SELECT $1::bigint, $2::bigint, CAST($3::text AS jsonb), $4::varchar, 0, $5::timestamptz, "
+    "CASE WHEN EXISTS (SELECT 1 FROM inbox AS older WHERE older.person_id = $2::bigint "
+    "AND older.update_id < $1::bigint AND older.status = $4::varchar) THEN NULL ELSE $6::timestamptz END "
+    "ON CONFLICT (update_id) DO NOTHING RETURNING not_before IS NOT NULL"
+)
+# Whether a pass could find anything to start now: `_due()`'s conditions — an update pending, neither leased nor
+# waiting for a retry, and no older update of its person pending (else a person's update stored behind one that a
+# busy worker holds would make every timed pass pay the question and the lease). $1 'pending', $2 now.
+_ANY_DUE_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM inbox i WHERE i.status = $1::varchar AND (i.not_before IS NULL OR i.not_before <= $2)"
+    " AND NOT EXISTS (SELECT 1 FROM inbox o WHERE o.person_id = i.person_id AND o.update_id < i.update_id"
+    " AND o.status = $1::varchar))"
+)
+
+
+def _in_autocommit(connection: AsyncConnection) -> bool:
+    """A PostgreSQL connection of `db.engine.autocommit`: each statement its own transaction, none to begin."""
+    return (
+        connection.dialect.name == "postgresql"
+        and connection.sync_connection is not None
+        and connection.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    )
+
+
+async def driver_fetch(connection: AsyncConnection, sql: str, *args: Any) -> list[Any]:
+    """One statement of SQL written for asyncpg, on the driver's connection of an autocommit `connection`: the
+    statement listeners are told (the bench and the tests count statements), and an error is raised as
+    `connection.execute` raises it (translated by SQLAlchemy's asyncpg adapter, a dropped connection
+    invalidated), as in db/pg_step_writes.py."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    sync = connection.sync_connection
+    assert sync is not None
+    if sync._has_events or sync.engine._has_events:
+        sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+    try:
+        return list(await driver.fetch(sql, *args))
+    except Exception as error:
+
+        def raise_as_sqlalchemy(sync: Any, error: Exception) -> None:
+            try:
+                sync.connection.dbapi_connection._handle_exception(error)
+            except Exception as adapted:
+                sync._handle_dbapi_exception(adapted, sql, args, None, None)
+
+        await connection.run_sync(raise_as_sqlalchemy, error)
+        raise
+
+
+_LOST_QUESTIONS_SQL = (
+    "SELECT id FROM users WHERE question_lost_at < $1 AND active_task_id IS NOT NULL ORDER BY id"
+)
+
+
+async def lost_questions(connection: AsyncConnection, cutoff: datetime) -> list[int]:
+    """The people whose form question may not have arrived before `cutoff` and who have not written since (the
+    inbox processor asks them again, `InboxProcessor.reask_lost_questions`): on an autocommit PostgreSQL connection
+    one prebuilt statement on the driver, every 5 s in every worker; elsewhere through SQLAlchemy."""
+    if _in_autocommit(connection):
+        return [int(row[0]) for row in await driver_fetch(connection, _LOST_QUESTIONS_SQL, cutoff)]
+    query = select(User.id).where(User.question_lost_at < cutoff, User.active_task_id.is_not(None)).order_by(User.id)
+    return [int(user_id) for user_id in (await connection.execute(query)).scalars()]
+
+
+async def any_due(connection: AsyncConnection) -> bool:
+    """PostgreSQL, before a timed pass: whether it could find anything (`_ANY_DUE_SQL`), asked with one prebuilt
+    statement on the driver — an idle worker's pass costs this question, not the pass's statement through
+    SQLAlchemy (the lease's UPDATE … FOR UPDATE SKIP LOCKED, or the pending read). True when `connection` is not
+    in autocommit on PostgreSQL (the pass is not asked about then)."""
+    if not _in_autocommit(connection):
+        return True
+    rows = await driver_fetch(connection, _ANY_DUE_SQL, InboxStatus.PENDING.value, wall_clock())
+    return bool(rows[0][0])
 _STORE_SQLITE = sqlite_insert(InboxUpdate).on_conflict_do_nothing(index_elements=["update_id"])
 
 
