@@ -295,6 +295,10 @@ async def harness_factory(
                 # The bot paces itself as in production (about one message a second per chat after a short
                 # burst), so the sandbox, which enforces Telegram's limits, rarely has to answer 429.
                 "outbox_per_chat_rate": 1.0,
+                # The burst the sandbox enforces (SandboxServer's per_chat_burst=3). Production keeps 2 (Telegram's
+                # burst is not published; one less is its margin); here the limit is known, and the bot's bucket,
+                # counted from each answer on the same clock, cannot get ahead of the sandbox's.
+                "outbox_per_chat_burst": 3,
                 "outbox_global_rate": 30.0,
                 "outbox_poll_interval": 0.05,
                 "bot_token": None,
