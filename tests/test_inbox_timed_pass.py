@@ -115,6 +115,44 @@ async def test_a_timed_pass_takes_over_an_update_whose_lease_ran_out(
 
 
 @postgres_only
+async def test_a_timed_pass_after_one_that_found_work_leases_without_asking_first(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    """Under a stream of updates a pass that found work is likely followed by one that finds more: asking first
+    would only add a statement before the lease. So the question comes only after a pass that found nothing."""
+    async with worker(tmp_path, database_url, clock) as (app, mine, _url, admin):
+        assert app.core is not None
+        order: list[str] = []
+
+        def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+            shape = " ".join(sql.split())
+            if shape.startswith(QUESTION):
+                order.append("ask")
+            elif shape.startswith("UPDATE inbox SET") and "SKIP LOCKED" in shape:
+                order.append("lease")
+
+        async with app.core.db.begin() as connection:  # another worker stored and leased it, then died
+            assert await inbox.store_leased(connection, inbox.Incoming(700071, ADMIN_ID, _update(
+                700071, "/start")), clock.now())
+        async with running(mine, 0.01):
+            await _until(lambda: mine._asking is not None, "the timed passes did not ask")
+            event.listen(app.core.db.sync_engine, "before_cursor_execute", statement)
+            try:
+                async with app.core.db.begin() as connection:  # its lease runs out
+                    await connection.execute(update(InboxUpdate).values(
+                        not_before=inbox.wall_clock() - timedelta(seconds=1)))
+                await admin.expect("администратор")
+                await _until(lambda: "lease" in order and order[order.index("lease"):].count("ask") >= 2,
+                             "the questions did not resume")
+            finally:
+                event.remove(app.core.db.sync_engine, "before_cursor_execute", statement)
+        taken = order.index("lease")  # the pass that took the update over, after a question answered «yes»
+        assert order[taken - 1] == "ask", order
+        # The next timed pass leases at once (and finds nothing: the update is its own); then the questions resume.
+        assert order[taken + 1: taken + 4] == ["lease", "ask", "ask"], order
+
+
+@postgres_only
 async def test_a_lost_question_connection_is_replaced_at_the_next_timed_pass(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:

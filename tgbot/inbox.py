@@ -158,13 +158,16 @@ class InboxProcessor:
     async def _passes(self) -> None:
         swept = time.monotonic()
         timed = False
+        found = True  # whether the last pass started anything
         while not self._stopping:
             try:
-                # A timed pass (nothing woke it) on PostgreSQL first asks whether there is anything it could start
-                # (`inbox.any_due`, one prebuilt statement on the driver): an idle worker, or one whose people's
-                # updates are all leased to their workers, pays that question twice a second, not the pass.
-                if not timed or await self._anything_due():
-                    await self.drain()
+                # A timed pass (nothing woke it) after a pass that found nothing, on PostgreSQL, first asks whether
+                # there is anything it could start (`inbox.any_due`, one prebuilt statement on the driver): an idle
+                # worker, or one whose people's updates are all leased to their workers, pays that question twice a
+                # second, not the pass. After a pass that found work the next is likely to find some too, and the
+                # question would only come before the lease (one statement more): it leases at once.
+                if not timed or found or await self._anything_due():
+                    found = await self.drain()
                 if time.monotonic() - swept > REASK_SWEEP:
                     swept = time.monotonic()
                     await self.reask_lost_questions()
@@ -201,12 +204,12 @@ class InboxProcessor:
             with contextlib.suppress(Exception):
                 await asking.close()
 
-    async def drain(self) -> None:
+    async def drain(self) -> bool:
         """Start a worker for every person whose oldest waiting update is due and who has no worker yet: the
         updates are found and read in one statement for everybody, on a plain connection (and leased to this
-        worker in the same statement when other workers share the inbox: `inbox.lease`)."""
+        worker in the same statement when other workers share the inbox: `inbox.lease`). Whether it found any."""
         if not self.handling:
-            return
+            return False
         ended: set[int] = set()
         self._ended_during_read = None if self.shared else ended
         try:
@@ -224,6 +227,7 @@ class InboxProcessor:
                     self._next[item.person_id] = item
                 continue
             self._start(item)
+        return bool(due)
 
     def _start(self, item: inbox.Due) -> None:
         self._behind.discard(item.update_id)
