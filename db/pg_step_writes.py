@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, Table, Text, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.driver import run as run_on_driver
 from db.step_writes import connection_of
 from flows.status import TimerStatus
 
@@ -124,21 +125,4 @@ async def fetch(
         entry = _SQL[id(statement)] = (statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params)
     _statement, sql, names, defaults = entry
     args = [params[name] if name in params else defaults[name] for name in names]
-    sync = connection.sync_connection
-    if sync is not None and (sync._has_events or sync.engine._has_events):
-        sync.dispatch.before_cursor_execute(sync, None, sql, tuple(args), None, False)
-    try:
-        return list(await driver.fetch(sql, *args))
-    except Exception as error:
-        # The driver's error as session.execute raises it: translated by SQLAlchemy's asyncpg adapter, then handled
-        # by the connection as any statement's (the same DBAPIError subclass, `handle_error` listeners, and a
-        # dropped connection invalidated, which db/engine.py relies on instead of a pre-ping). Inside a greenlet,
-        # as SQLAlchemy runs it: invalidating closes the connection. tests/test_pg_step_writes.py holds it to that.
-        def raise_as_sqlalchemy(sync: Any, error: Exception) -> None:
-            try:
-                sync.connection.dbapi_connection._handle_exception(error)
-            except Exception as adapted:
-                sync._handle_dbapi_exception(adapted, sql, tuple(args), None, None)
-
-        await connection.run_sync(raise_as_sqlalchemy, error)
-        raise
+    return await run_on_driver(connection, driver, sql, args)

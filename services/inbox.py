@@ -44,6 +44,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
+from db.driver import fetch as driver_fetch
+from db.driver import in_autocommit
 from db.models import InboxUpdate, User
 from db.recordset import rows_json
 from flows.status import InboxStatus, transition
@@ -142,7 +144,7 @@ async def store_leased(
     SQLAlchemy's execution path (compiled cache lookup, execution context, the payload's encoding into a JSON
     recordset, the result) cost more client CPU than the round trip. In a transaction it goes through SQLAlchemy
     (its BEGIN is SQLAlchemy's to send)."""
-    if _in_autocommit(connection):
+    if in_autocommit(connection):
         text_payload = raw if raw is not None else json.dumps(update.payload, ensure_ascii=False)
         rows = await driver_fetch(
             connection, _STORE_LEASED_SQL, update.update_id, update.person_id, text_payload,
@@ -207,40 +209,6 @@ _ANY_DUE_SQL = (
 )
 
 
-def _in_autocommit(connection: AsyncConnection) -> bool:
-    """A PostgreSQL connection of `db.engine.autocommit`: each statement its own transaction, none to begin."""
-    return (
-        connection.dialect.name == "postgresql"
-        and connection.sync_connection is not None
-        and connection.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-    )
-
-
-async def driver_fetch(connection: AsyncConnection, sql: str, *args: Any) -> list[Any]:
-    """One statement of SQL written for asyncpg, on the driver's connection of an autocommit `connection`: the
-    statement listeners are told (the bench and the tests count statements), and an error is raised as
-    `connection.execute` raises it (translated by SQLAlchemy's asyncpg adapter, a dropped connection
-    invalidated), as in db/pg_step_writes.py."""
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    sync = connection.sync_connection
-    assert sync is not None
-    if sync._has_events or sync.engine._has_events:
-        sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
-    try:
-        return list(await driver.fetch(sql, *args))
-    except Exception as error:
-
-        def raise_as_sqlalchemy(sync: Any, error: Exception) -> None:
-            try:
-                sync.connection.dbapi_connection._handle_exception(error)
-            except Exception as adapted:
-                sync._handle_dbapi_exception(adapted, sql, args, None, None)
-
-        await connection.run_sync(raise_as_sqlalchemy, error)
-        raise
-
-
 _LOST_QUESTIONS_SQL = (
     "SELECT id FROM users WHERE question_lost_at < $1 AND active_task_id IS NOT NULL ORDER BY id"
 )
@@ -250,7 +218,7 @@ async def lost_questions(connection: AsyncConnection, cutoff: datetime) -> list[
     """The people whose form question may not have arrived before `cutoff` and who have not written since (the
     inbox processor asks them again, `InboxProcessor.reask_lost_questions`): on an autocommit PostgreSQL connection
     one prebuilt statement on the driver, every 5 s in every worker; elsewhere through SQLAlchemy."""
-    if _in_autocommit(connection):
+    if in_autocommit(connection):
         return [int(row[0]) for row in await driver_fetch(connection, _LOST_QUESTIONS_SQL, cutoff)]
     query = select(User.id).where(User.question_lost_at < cutoff, User.active_task_id.is_not(None)).order_by(User.id)
     return [int(user_id) for user_id in (await connection.execute(query)).scalars()]
@@ -261,7 +229,7 @@ async def any_due(connection: AsyncConnection) -> bool:
     statement on the driver — an idle worker's pass costs this question, not the pass's statement through
     SQLAlchemy (the lease's UPDATE … FOR UPDATE SKIP LOCKED, or the pending read). True when `connection` is not
     in autocommit on PostgreSQL (the pass is not asked about then)."""
-    if not _in_autocommit(connection):
+    if not in_autocommit(connection):
         return True
     rows = await driver_fetch(connection, _ANY_DUE_SQL, InboxStatus.PENDING.value, wall_clock())
     return bool(rows[0][0])

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db.driver import in_autocommit
 from db.models import InboxUpdate
 from flows.clock import FrozenClock
 from services import inbox
@@ -182,7 +183,7 @@ async def test_the_webhook_insert_on_the_driver_stores_what_sqlalchemys_statemen
     raw = json.dumps(first, ensure_ascii=False, indent=1)  # as it came: its own spacing, Cyrillic unescaped
     with counted(engine) as seen:
         async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
-            assert inbox._in_autocommit(connection)
+            assert in_autocommit(connection)
             assert await inbox.store_leased(connection, inbox.Incoming(700051, ADMIN_ID, first), clock.now(), raw)
             assert await inbox.store_leased(connection, inbox.Incoming(700051, ADMIN_ID, first), clock.now(),
                                             raw) is None  # a repeat
@@ -192,7 +193,7 @@ async def test_the_webhook_insert_on_the_driver_stores_what_sqlalchemys_statemen
     assert seen[inbox._STORE_LEASED_SQL[:34]] == 3  # the listeners are told (the bench counts statements)
     # The same updates through SQLAlchemy's statement, in a transaction: the rows must match.
     async with engine.begin() as connection:
-        assert not inbox._in_autocommit(connection)
+        assert not in_autocommit(connection)
         assert await inbox.store_leased(connection, inbox.Incoming(700061, ADMIN_ID + 1, first), clock.now())
         assert await inbox.store_leased(connection, inbox.Incoming(700062, ADMIN_ID + 1, later),
                                         clock.now()) is False
@@ -226,5 +227,5 @@ async def test_the_lost_questions_sweep_finds_the_same_people_on_the_driver_and_
     plain = autocommit(engine)
     if plain is not None:  # PostgreSQL: the prebuilt statement on the driver
         async with plain.connect() as connection:
-            assert inbox._in_autocommit(connection)
+            assert in_autocommit(connection)
             assert await inbox.lost_questions(connection, cutoff) == expected
