@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
@@ -30,6 +30,7 @@ from services import inbox, people
 from services.core import Core
 from tgbot.conversation import Conversation
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -190,10 +191,15 @@ class InboxProcessor:
         ms for the lease pass); one that failed is closed, and another taken at the next timed pass."""
         if not self.handling or self.core.sqlite:
             return True  # `drain` returns at once when not handling; SQLite's pass is its one read anyway
+        return await self._on_asking(inbox.any_due)
+
+    async def _on_asking(self, question: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`question` on the connection kept for the timed passes' questions, taken if there is none; closed if the
+        question fails (the database went away, or the server dropped it), so the next one takes another."""
         if self._asking is None:
             self._asking = await self.core.single_statements.connect()
         try:
-            return await inbox.any_due(self._asking)
+            return await question(self._asking)
         except BaseException:
             await self._close_asking()
             raise
@@ -326,13 +332,7 @@ class InboxProcessor:
             async with self.core.db.connect() as connection:
                 ids = await inbox.lost_questions(connection, cutoff)
         else:  # on the timed passes' connection (`_anything_due`): one prebuilt statement, no ORM session
-            if self._asking is None:
-                self._asking = await self.core.single_statements.connect()
-            try:
-                ids = await inbox.lost_questions(self._asking, cutoff)
-            except BaseException:
-                await self._close_asking()
-                raise
+            ids = await self._on_asking(lambda connection: inbox.lost_questions(connection, cutoff))
         for user_id in ids:
             async with self.core.sessionmaker() as session, session.begin():
                 user = await people.user_for_update(session, user_id, lock=not self.core.sqlite)
