@@ -353,8 +353,12 @@ class Setting(Base):
 
     __tablename__ = "settings"
     # PostgreSQL only (migration 0021_follow_key_index): the keys in byte order whatever the database's collation,
-    # so keys are read by their prefix as a range (`services.following.key_range`), not by a scan.
-    __table_args__ = (Index("ix_settings_key_pattern", "key", postgresql_ops={"key": "varchar_pattern_ops"}),)
+    # so keys are read by their prefix as a range (`services.settings.key_range`), not by a scan.
+    __table_args__ = (
+        Index("ix_settings_key_pattern", "key", postgresql_ops={"key": "varchar_pattern_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
+    )
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[dict[str, Any]]
 
@@ -511,7 +515,7 @@ class CatalogProduct(Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
-        ),
+        ).ddl_if(dialect="postgresql"),
         # Half-empty pages on PostgreSQL (migration 0017_catalog_fillfactor): offers' updates stay in the page.
         {"postgresql_with": {"fillfactor": 50}},
     )

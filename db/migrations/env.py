@@ -5,18 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from db import schema_compare
 from db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-# SQLite's FTS5 index of the catalogue and its shadow tables (migration 0018_sqlite_search) are not in the models:
-# autogenerate must not offer to drop them.
-_NOT_MODELLED = "catalog_products_fts"
-
-
-def _include_name(name: str | None, type_: str, _parents: object) -> bool:
-    return not (type_ == "table" and name is not None and name.startswith(_NOT_MODELLED))
 
 
 def _configure(connection: object) -> None:
@@ -25,7 +18,7 @@ def _configure(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
         compare_type=True,
-        include_name=_include_name,
+        **schema_compare.options(connection.dialect.name),  # type: ignore[attr-defined]
     )
     with context.begin_transaction():
         context.run_migrations()
