@@ -33,6 +33,9 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+POOL_RECYCLE = 1800  # seconds: a connection older than this is closed and opened anew when next taken
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         # One writer at a time is SQLite's nature; WAL lets readers go on and busy_timeout waits for the lock.
@@ -72,7 +75,8 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     # LIFO: the few connections in use stay the warm ones (each prepares every statement it runs once), instead of
     # the load spreading over all twenty and each preparing everything anew.
     return create_async_engine(
-        url, echo=echo, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=1800, pool_use_lifo=True
+        url, echo=echo, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=POOL_RECYCLE,
+        pool_use_lifo=True,
     )
 
 
@@ -307,6 +311,6 @@ def sqlite_path_url(path: str | Path) -> str:
 
 
 __all__ = [
-    "asyncio", "autocommit", "is_sqlite", "make_engine", "make_sessionmaker", "migrate", "single_statements",
-    "sqlite_path_url",
+    "POOL_RECYCLE", "asyncio", "autocommit", "is_sqlite", "make_engine", "make_sessionmaker", "migrate",
+    "single_statements", "sqlite_path_url",
 ]

@@ -19,6 +19,7 @@ from sqlalchemy import event, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.driver import in_autocommit
+from db.engine import POOL_RECYCLE
 from db.models import InboxUpdate
 from flows.clock import FrozenClock
 from services import inbox
@@ -172,6 +173,28 @@ async def test_a_lost_question_connection_is_replaced_at_the_next_timed_pass(
                 await _until(lambda: mine._asking is not None and mine._asking is not held, "not replaced")
                 asked = seen[QUESTION]
                 await _until(lambda: seen[QUESTION] >= asked + 3, "the new connection does not ask")
+
+
+@postgres_only
+async def test_the_question_connection_goes_back_to_the_pool_as_often_as_the_pool_recycles_its_own(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    """Kept out of the pool, the question's connection would never be recycled: a firewall or a pooler that cuts
+    old connections would cost a failed pass. It is given back once it is older than the pool's recycle time."""
+    async with worker(tmp_path, database_url, clock) as (app, mine, _url, _admin):
+        assert app.core is not None
+        with counted(app.core.db) as seen:
+            async with running(mine, 0.01):
+                await _until(lambda: mine._asking is not None and seen[QUESTION] >= 2, "no question asked")
+                held = mine._asking
+                asked = seen[QUESTION]
+                await _until(lambda: seen[QUESTION] >= asked + 3, "the timed passes stopped asking")
+                assert mine._asking is held  # young enough: kept
+                mine._asking_since -= POOL_RECYCLE + 1  # as if taken longer ago than the pool keeps its own
+                await _until(lambda: mine._asking is not held, "an old connection was kept")
+                asked = seen[QUESTION]
+                await _until(lambda: seen[QUESTION] >= asked + 3, "the new connection does not ask")
+                assert held is not None and held.closed
 
 
 @postgres_only

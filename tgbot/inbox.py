@@ -26,6 +26,7 @@ from aiogram.types import Update
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.engine import POOL_RECYCLE
 from services import inbox, people
 from services.core import Core
 from tgbot.conversation import Conversation
@@ -105,6 +106,7 @@ class InboxProcessor:
         # lease's UPDATE sees each row as committed, and a leased row skipped would wait out its lease.
         self._ended_during_read: set[int] | None = None
         self._asking: AsyncConnection | None = None  # PostgreSQL: the timed passes' question's connection
+        self._asking_since = 0.0  # when it was taken (time.monotonic)
 
     def notify(self) -> None:
         self._wake.set()
@@ -196,8 +198,13 @@ class InboxProcessor:
     async def _on_asking(self, question: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`question` on the connection kept for the timed passes' questions, taken if there is none; closed if the
         question fails (the database went away, or the server dropped it), so the next one takes another."""
+        if self._asking is not None and time.monotonic() - self._asking_since > POOL_RECYCLE:
+            # Kept out of the pool, it would miss the pool's recycling (a firewall or pooler cutting it would cost a
+            # failed pass): given back as often as the pool retires its own, and taken again through it.
+            await self._close_asking()
         if self._asking is None:
             self._asking = await self.core.single_statements.connect()
+            self._asking_since = time.monotonic()
         try:
             return await question(self._asking)
         except BaseException:
