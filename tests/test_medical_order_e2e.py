@@ -6,7 +6,6 @@ and the accountant closing the payment: the deal ends at «Оплата зака
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from db.models import AuditEntry, Case, Lead
 from flows.items import item_states
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.ports import free_port
 
 TOKEN = "site-form-token-7f3a9c"
 LEAD = {
@@ -25,12 +25,6 @@ LEAD = {
     "email": "anna@zdorovie.example",
     "message": "Нужны аппарат УЗИ, кардиомонитор и дефибриллятор",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _post(harness: Harness, body: dict[str, Any], *, token: str = TOKEN, key: str | None = None, **kw: Any):  # type: ignore[no-untyped-def]
@@ -93,7 +87,7 @@ ITEMS = [
 async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the_payment(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
-    harness = await harness_factory(leads_port=_free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=10)
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=10)
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     other_manager = await harness.person("Менеджер Игорь", "sales_manager")
     director = await harness.person("Директор Олег", "director")
@@ -269,7 +263,7 @@ async def test_the_site_form_page_and_a_burst_of_submissions(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
     harness = await harness_factory(
-        leads_port=_free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=3, leads_page_token=True
+        leads_port=free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=3, leads_page_token=True
     )
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     await harness.person("Директор Олег", "director")

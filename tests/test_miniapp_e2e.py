@@ -6,7 +6,6 @@ their own cart; a refused order leaves the cart and the cases as they were."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,15 +20,10 @@ from db.models import Case
 from sandbox.webapp import sign_init_data
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.ports import free_port
 from tests.test_dealer_portal_e2e import dealers
 
 WEBAPP_URL = "https://konveyer.test/app/order"  # Telegram opens only HTTPS; the tests reach the server directly
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def mini_app_harness(harness_factory: Callable[..., Awaitable[Harness]]) -> tuple[Harness, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import random
-import socket
 import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,15 +17,10 @@ from db.models import CatalogImport
 from services import catalogue
 from tests import commerceml as cml
 from tests.conftest import Harness
+from tests.ports import free_port
 
 LOGIN, PASSWORD = "site-exchange", "Пароль-1С-42"
 CHUNK = 4096  # the file_limit the site announces: 1C cuts the archive into chunks of it
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class OneC:
@@ -83,7 +77,7 @@ def _package() -> bytes:
 
 async def _exchange(harness_factory: Callable[..., Awaitable[Harness]], **settings: object) -> tuple[Harness, OneC]:
     harness = await harness_factory(
-        leads_port=_free_port(), onec_login=LOGIN, onec_password=PASSWORD, onec_import_step=0, **settings
+        leads_port=free_port(), onec_login=LOGIN, onec_password=PASSWORD, onec_import_step=0, **settings
     )
     return harness, OneC(harness.http, f"http://127.0.0.1:{harness.settings.leads_port}/1c/exchange")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from pydantic import SecretStr
 
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.ports import free_port
 from tests.test_admin_panel import png
 from tests.test_dealer_portal_e2e import dealers, file_reclamation
 
@@ -28,12 +28,6 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
         f"{CHROMIUM} is not installed (apt-get install chromium) and CI is unset: browser tests skipped",
         allow_module_level=True,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def register_with_photo(manager: Person) -> None:

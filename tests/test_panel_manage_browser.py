@@ -13,8 +13,9 @@ from pydantic import SecretStr
 
 from tests.chat import create_person
 from tests.conftest import Harness, library_with
+from tests.ports import free_port
 from tests.test_panel_actions import DATA, add_letterhead, start_letter, the_case
-from tests.test_panel_browser import browser, free_port, log_in, no_sideways_scroll, phone  # noqa: F401  (fixture)
+from tests.test_panel_browser import browser, log_in, no_sideways_scroll, phone  # noqa: F401  (fixture)
 
 TOKEN = "browser-test-admin-token"
 

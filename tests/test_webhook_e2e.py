@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,12 +15,7 @@ from flows.clock import FrozenClock
 from sandbox.server import SandboxServer
 from tests.chat import create_person
 from tests.conftest import ADMIN_ID
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.ports import free_port
 
 
 @asynccontextmanager
@@ -29,7 +23,7 @@ async def webhook_bot(tmp_path: Path, database_url: str, clock: FrozenClock) -> 
     """The sandbox, and the bot in webhook mode behind it: (the sandbox's base URL, the bot, the webhook port)."""
     sandbox = SandboxServer()
     base = await sandbox.start()
-    port = _free_port()
+    port = free_port()
     settings = Settings(api_base=base, data_dir=tmp_path, database_url=database_url, admin_ids=[ADMIN_ID],
                         webhook_url=f"http://127.0.0.1:{port}/telegram", webhook_host="127.0.0.1",
                         webhook_port=port, webhook_secret=SecretStr("s3cret-token"),
