@@ -1,7 +1,8 @@
-"""What the inbox processor's tests share (tests/test_inbox_pass_race.py, tests/test_webhook_handoff.py): the bot on
-the sandbox's Telegram that handles no update itself, and a processor of the test's own sharing its inbox, which
-starts an update only when the test says so (a pass, `drain`; a webhook's hand-off), so whatever it handled, the
-test's own move handled; the admin's chat; the inbox's rows; waiting for the processor to be idle."""
+"""What the inbox processor's tests share (tests/test_inbox_pass_race.py, tests/test_webhook_handoff.py,
+tests/test_inbox_timed_pass.py): the bot on the sandbox's Telegram that handles no update itself, and a processor
+of the test's own sharing its inbox, which starts an update only when the test says so (a pass, `drain`; a
+webhook's hand-off), so whatever it handled, the test's own move handled; the same behind a webhook endpoint
+(`webhook_worker`); the admin's chat; the inbox's rows; waiting for the processor to be idle."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from app.application import App
@@ -25,7 +28,8 @@ from sandbox.server import SandboxServer
 from services.core import Core
 from tests.chat import Person, create_person
 from tests.conftest import ADMIN_ID
-from tgbot.inbox import InboxProcessor
+from tests.ports import free_port
+from tgbot.inbox import InboxProcessor, webhook_handler
 
 
 def postgres_only(reason: str) -> pytest.MarkDecorator:
@@ -90,3 +94,30 @@ async def idle(processor: InboxProcessor, what: str = "the worker did not finish
 async def answers(admin: Person, fragment: str) -> list[dict[str, Any]]:
     """The bot's messages to the admin that hold `fragment`."""
     return [m for m in await admin.bot_messages() if fragment in (m.get("text") or "")]
+
+
+SECRET = "s3cret-token"  # the webhook's secret token (`webhook_worker`)
+
+
+@asynccontextmanager
+async def webhook_worker(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> AsyncIterator[tuple[App, InboxProcessor, str, Person]]:
+    """The bot in webhook mode that handles nothing itself, and a worker of our own sharing its inbox (`inbox_bot`)
+    behind a webhook endpoint at the URL yielded, guarded by `SECRET`: whatever it handles without a pass, the
+    hand-off handled."""
+    port = free_port()
+    async with inbox_bot(tmp_path, database_url, clock, shared=True,
+                         webhook_url=f"http://127.0.0.1:{port}/telegram", webhook_host="127.0.0.1",
+                         webhook_port=port, webhook_secret=SecretStr(SECRET),
+                         outbox_per_chat_rate=1000, outbox_global_rate=1000) as bot:
+        server = web.Application()
+        server.router.add_post("/hook", webhook_handler(bot.processor, SECRET))
+        runner = web.AppRunner(server, access_log=None)
+        await runner.setup()
+        own = free_port()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", own).start()
+            yield bot.app, bot.processor, f"http://127.0.0.1:{own}/hook", bot.admin
+        finally:
+            await runner.cleanup()

@@ -26,7 +26,7 @@ from services import inbox
 from tests.conftest import ADMIN_ID
 from tests.inbox_harness import message as _update
 from tests.inbox_harness import postgres_only as _postgres_only
-from tests.test_webhook_handoff import worker
+from tests.inbox_harness import webhook_worker as worker
 from tgbot.inbox import InboxProcessor
 
 postgres_only = _postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")

@@ -7,59 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from pydantic import SecretStr
 
 from app.application import App
 from db.models import InboxUpdate
 from flows.clock import FrozenClock
 from services import inbox
-from tests.chat import Person
 from tests.conftest import ADMIN_ID
-from tests.inbox_harness import answers, idle, inbox_bot, inbox_rows, message, postgres_only
-from tgbot.inbox import SECRET_HEADER, InboxProcessor, webhook_handler
+from tests.inbox_harness import SECRET, answers, idle, inbox_rows, message, postgres_only, webhook_worker
+from tgbot.inbox import SECRET_HEADER
 
 pytestmark = postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")
-SECRET = "s3cret-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@asynccontextmanager
-async def worker(
-    tmp_path: Path, database_url: str, clock: FrozenClock
-) -> AsyncIterator[tuple[App, InboxProcessor, str, Person]]:
-    """The bot in webhook mode that handles nothing itself, and a worker of our own sharing its inbox
-    (tests/inbox_harness.py) behind a webhook endpoint: whatever it handles without a pass, the hand-off handled."""
-    port = _free_port()
-    async with inbox_bot(tmp_path, database_url, clock, shared=True,
-                         webhook_url=f"http://127.0.0.1:{port}/telegram", webhook_host="127.0.0.1",
-                         webhook_port=port, webhook_secret=SecretStr(SECRET),
-                         outbox_per_chat_rate=1000, outbox_global_rate=1000) as bot:
-        server = web.Application()
-        server.router.add_post("/hook", webhook_handler(bot.processor, SECRET))
-        runner = web.AppRunner(server, access_log=None)
-        await runner.setup()
-        own = _free_port()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", own).start()
-            yield bot.app, bot.processor, f"http://127.0.0.1:{own}/hook", bot.admin
-        finally:
-            await runner.cleanup()
-
-
 async def _post(url: str, update: dict[str, Any]) -> None:
     async with aiohttp.ClientSession() as http, http.post(url, json=update, headers={SECRET_HEADER: SECRET}) as answer:
         assert answer.status == 200
@@ -73,7 +35,7 @@ async def _rows(app: App) -> dict[int, InboxUpdate]:
 async def test_an_update_posted_to_a_worker_is_handled_by_it_without_a_pass(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
-    async with worker(tmp_path, database_url, clock) as (app, mine, url, admin):
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, url, admin):
         await _post(url, message(700001, "/start"))
         await admin.expect("администратор")  # nobody else handles updates, and this worker was given no pass
         await idle(mine)
@@ -88,7 +50,7 @@ async def test_an_update_posted_to_a_worker_is_handled_by_it_without_a_pass(
 async def test_a_worker_that_died_after_storing_leaves_the_update_to_the_pass(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
-    async with worker(tmp_path, database_url, clock) as (app, mine, _url, admin):
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, _url, admin):
         assert app.core is not None
         update = inbox.Incoming(700011, ADMIN_ID, message(700011, "/start"))
         async with app.core.db.begin() as connection:  # another worker stored and leased it, then died
@@ -107,7 +69,7 @@ async def test_a_worker_that_died_after_storing_leaves_the_update_to_the_pass(
 async def test_an_older_pending_update_of_the_person_makes_the_new_one_wait(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
-    async with worker(tmp_path, database_url, clock) as (app, mine, url, admin):
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, url, admin):
         assert app.core is not None
         # The person's first update reached another worker, which has not handled it yet.
         async with app.core.db.begin() as connection:
