@@ -13,7 +13,9 @@ from handlers.common import ACommand, AfterCommit, Registered, answer, command_n
 from services import outbox
 from services.access import Viewer
 from services.cases.service import CaseService
-from services.portal import EXPORT_KIND, Portal, export_xlsx, product_in_link
+from services.portal import Portal
+from services.portal_catalogue import EXPORT_KIND, export_xlsx
+from services.portal_query import product_in_link
 from services.reclamations import ORDERS, Reclamations
 from tgbot import portal_view
 from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb

@@ -16,7 +16,9 @@ from db.models import CatalogPrice, CatalogPriceType, CatalogProduct
 from services import catalogue, companies
 from services import people as people_repo
 from services.cases.service import CaseService
-from services.portal import Filters, Portal, PortalError, parse_query
+from services.portal import Portal
+from services.portal_catalogue import PortalError
+from services.portal_query import Filters, parse_query
 
 
 def test_an_inline_query_reads_words_and_filters() -> None:

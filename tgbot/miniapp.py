@@ -39,7 +39,9 @@ from flows.runtime import EngineError
 from services import access, outbox, people
 from services.cases.service import CaseService
 from services.core import Core
-from services.portal import MAX_QUANTITY, ORDER_PROCESS, CartView, Filters, Portal
+from services.portal import ORDER_PROCESS, Portal
+from services.portal_cart import MAX_QUANTITY, CartView
+from services.portal_query import Filters
 from tgbot.portal_view import money, quantity
 
 log = logging.getLogger(__name__)

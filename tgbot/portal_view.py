@@ -20,7 +20,8 @@ from flows.templating import _money
 from services.companies import Credit
 from services.onec_documents import shown_date
 from services.onec_documents import title as document_title
-from services.portal import Card, CartView, Export, Offer
+from services.portal_cart import CartView
+from services.portal_catalogue import Card, Export, Offer
 from services.reclamations import ReclamationPage
 from tgbot.callbacks import CartCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb
 from tgbot.render import Renderer

@@ -1,0 +1,112 @@
+"""The portal's cart: a dealer's products and quantities, kept per person until they become an order request or
+a reclamation's parts (`services.portal`), priced in the dealer's price type as they are now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+
+from db.models import CartLine, CatalogProduct
+from flows.i18n import _
+from services import catalogue
+from services.portal_catalogue import PortalCatalogue, PortalError
+
+MAX_QUANTITY = 100_000
+
+
+@dataclass(frozen=True)
+class CartEntry:
+    product: CatalogProduct | None  # None: gone from the catalogue since it was added
+    external_id: str
+    quantity: int
+    price: Decimal | None
+
+    @property
+    def total(self) -> Decimal | None:
+        return None if self.price is None else self.price * self.quantity
+
+
+@dataclass(frozen=True)
+class CartView:
+    entries: list[CartEntry]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((e.total or Decimal(0) for e in self.entries), Decimal(0))
+
+
+class PortalCart(PortalCatalogue):
+    """The catalogue as the person sees it (`PortalCatalogue`) and their cart."""
+
+    # --- the cart -----------------------------------------------------------------------------------
+
+    async def add(self, product_id: int, quantity: int = 1) -> int:
+        """«В заявку»: one more of the product in the cart (or `quantity` more); the new count."""
+        product = await catalogue.get_product(self.session, product_id)
+        if product is None or not product.active:
+            raise PortalError(_("This product is no longer in the catalogue."))
+        line = await self.session.scalar(
+            select(CartLine).where(CartLine.user_id == self.user.id, CartLine.product == product.external_id)
+        )
+        if line is None:
+            line = CartLine(user_id=self.user.id, product=product.external_id, quantity=0, added_at=self.now)
+            self.session.add(line)
+        line.quantity = min(line.quantity + quantity, MAX_QUANTITY)
+        await self.session.flush()
+        return line.quantity
+
+    async def set_quantity(self, product_id: int, quantity: int) -> None:
+        product = await catalogue.get_product(self.session, product_id)
+        if product is None:
+            raise PortalError(_("This product is no longer in the catalogue."))
+        where = (CartLine.user_id == self.user.id, CartLine.product == product.external_id)
+        if quantity <= 0:
+            await self.session.execute(delete(CartLine).where(*where))
+            return
+        line = await self.session.scalar(select(CartLine).where(*where))
+        if line is None:
+            await self.add(product_id, quantity)
+        else:
+            line.quantity = min(quantity, MAX_QUANTITY)
+        await self.session.flush()
+
+    async def step(self, product_id: int, delta: int) -> None:
+        """«➕»/«➖» on the cart: one more or one less (none left: out of the cart)."""
+        product = await catalogue.get_product(self.session, product_id)
+        if product is None:
+            raise PortalError(_("This product is no longer in the catalogue."))
+        current = await self.session.scalar(
+            select(CartLine.quantity).where(CartLine.user_id == self.user.id, CartLine.product == product.external_id)
+        )
+        await self.set_quantity(product_id, int(current or 0) + delta)
+
+    async def cart(self) -> CartView:
+        lines = list(
+            (
+                await self.session.execute(
+                    select(CartLine).where(CartLine.user_id == self.user.id).order_by(CartLine.added_at, CartLine.id)
+                )
+            ).scalars()
+        )
+        products: dict[str, CatalogProduct] = {}
+        if lines:
+            found = await self.session.execute(
+                select(CatalogProduct).where(CatalogProduct.external_id.in_([ln.product for ln in lines]))
+            )
+            products = {p.external_id: p for p in found.scalars()}
+        price_type = await self.price_type_id()
+        ids = [p.id for p in products.values()]
+        prices = await catalogue.prices(self.session, ids, price_type) if price_type is not None else {}
+        entries = []
+        for line in lines:
+            product = products.get(line.product)
+            live = product if product is not None and product.active else None
+            price = prices.get(live.id) if live is not None else None
+            entries.append(CartEntry(live, line.product, line.quantity, price))
+        return CartView(entries)
+
+    async def clear(self) -> None:
+        await self.session.execute(delete(CartLine).where(CartLine.user_id == self.user.id))
+
