@@ -72,7 +72,7 @@ BROKEN: dict[str, tuple[Callable[[], Any], dict[str, Any], type[DBAPIError], str
 
 
 async def _raised(session: AsyncSession, run: Callable[[], Awaitable[Any]]) -> DBAPIError:
-    # The step's transaction is begun by its read, as in services/cases/store.py.
+    # The step's transaction is begun by its read, as in services/cases/case_row.py.
     assert (await session.execute(select(Case.stage).where(Case.id == 1))).scalar_one() == "s"
     with pytest.raises(DBAPIError) as raised:
         await run()
