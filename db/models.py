@@ -353,7 +353,7 @@ class Setting(Base):
 
     __tablename__ = "settings"
     # PostgreSQL only (migration 0021_follow_key_index): the keys in byte order whatever the database's collation,
-    # so keys are read by their prefix as a range (`services.settings.key_range`), not by a scan.
+    # so keys are read by their prefix as a range (`services.setting_keys.key_range`), not by a scan.
     __table_args__ = (
         Index("ix_settings_key_pattern", "key", postgresql_ops={"key": "varchar_pattern_ops"}).ddl_if(
             dialect="postgresql"

@@ -17,9 +17,13 @@ def options(dialect: str) -> dict[str, Any]:
         return not (type_ == "table" and name is not None and name.startswith(NOT_MODELLED))
 
     def include_object(item: Any, _name: str | None, _type: str, _reflected: bool, _compare_to: Any) -> bool:
-        # An index the models create on one database only (`ddl_if(dialect=…)`, e.g. PostgreSQL's trigram and
-        # byte-order indexes): Alembic's comparison does not read `ddl_if`, so it would offer it to the other.
+        # An index the models create on some databases only (`ddl_if(dialect=…)`, e.g. PostgreSQL's trigram and
+        # byte-order indexes): Alembic's comparison does not read `ddl_if`, so it would offer it to the others.
+        # `_ddl_if` is where SQLAlchemy 2's `HasConditionalDDL` keeps it; a name or a collection of names, as its
+        # own `DDLIf._should_execute` reads it.
         only = getattr(item, "_ddl_if", None)
-        return only is None or only.dialect is None or only.dialect == dialect
+        if only is None or only.dialect is None:
+            return True
+        return only.dialect == dialect if isinstance(only.dialect, str) else dialect in only.dialect
 
     return {"include_name": include_name, "include_object": include_object}

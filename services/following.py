@@ -4,8 +4,8 @@ addressed to them (their tasks, a definition's notices) comes whatever they chos
 one per person and case (`mute:<case>:<person>`, `follow:<case>:<person>`): inserting or deleting one never
 races with another person's choice.
 
-A case's followers are read by the prefix of their keys as a range of the keys' index (`services.settings.key_range`),
-not by a scan: every step of a case reads them."""
+A case's followers are read by the prefix of their keys as a range of the keys' index
+(`services.setting_keys.key_range`), not by a scan: every step of a case reads them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Setting
-from services.settings import key_range
+from services.setting_keys import key_range
 
 
 def follower_keys(case_id: int | ColumnElement[str], *, sqlite: bool) -> ColumnElement[bool]:

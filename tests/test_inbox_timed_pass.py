@@ -1,8 +1,8 @@
-"""Webhook workers on PostgreSQL: a timed pass over the shared inbox first asks one cheap question (is anything
-pending that is neither leased nor waiting for a retry?) on a connection it keeps, and leases only when the answer
-is yes — an idle worker pays the question, not the lease's UPDATE. The guarantees stay: an update whose worker died
-is taken over once its lease runs out. The webhook's INSERT goes straight to the driver and stores what the
-statement through SQLAlchemy stores."""
+"""Webhook workers on PostgreSQL: a timed pass over the shared inbox after a pass that found nothing first asks one
+cheap question (is anything pending that is neither leased nor waiting for a retry?) on a connection it keeps, and
+leases only when the answer is yes — an idle worker pays the question, not the lease's UPDATE; after a pass that
+found work it leases at once. The guarantees stay: an update whose worker died is taken over once its lease runs
+out. The webhook's INSERT goes straight to the driver and stores what the statement through SQLAlchemy stores."""
 
 from __future__ import annotations
 
@@ -176,7 +176,7 @@ async def test_a_lost_question_connection_is_replaced_at_the_next_timed_pass(
 
 
 @postgres_only
-async def test_the_question_connection_goes_back_to_the_pool_as_often_as_the_pool_recycles_its_own(
+async def test_the_question_connection_goes_back_to_the_pool_once_older_than_the_pools_recycle_time(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
     """Kept out of the pool, the question's connection would never be recycled: a firewall or a pooler that cuts

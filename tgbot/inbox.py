@@ -161,7 +161,7 @@ class InboxProcessor:
     async def _passes(self) -> None:
         swept = time.monotonic()
         timed = False
-        found = True  # whether the last pass started anything
+        found = True  # whether the last pass found any update due (started, queued or already ended)
         while not self._stopping:
             try:
                 # A timed pass (nothing woke it) after a pass that found nothing, on PostgreSQL, first asks whether
@@ -200,7 +200,8 @@ class InboxProcessor:
         question fails (the database went away, or the server dropped it), so the next one takes another."""
         if self._asking is not None and time.monotonic() - self._asking_since > POOL_RECYCLE:
             # Kept out of the pool, it would miss the pool's recycling (a firewall or pooler cutting it would cost a
-            # failed pass): given back as often as the pool retires its own, and taken again through it.
+            # failed pass): given back at least every POOL_RECYCLE seconds while kept (counted from when it was
+            # taken, so it may be up to twice that old), and taken again through the pool, which retires old ones.
             await self._close_asking()
         if self._asking is None:
             self._asking = await self.core.single_statements.connect()

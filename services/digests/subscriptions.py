@@ -16,7 +16,7 @@ from flows.calendar import WorkCalendar
 from flows.status import TimerStatus, transition
 from services import people
 from services.core import Core
-from services.settings import key_range
+from services.setting_keys import key_range
 
 KIND = "digest"  # the timer kind
 PREFIX = "digest:"  # the settings key of a person's subscription
