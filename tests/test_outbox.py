@@ -158,6 +158,55 @@ async def test_a_sent_messages_write_claims_its_chats_next_row_without_another_p
         await sandbox.stop()
 
 
+async def test_a_pass_reads_the_queue_only_once_it_holds_the_passes_lock(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """PostgreSQL: the pass's lock and its read of the queue go straight to the driver, yet the read is a statement
+    of its own after the lock (its snapshot taken once the lock is held: a row committed while the pass waited is
+    seen), both still reach the statement listeners, and a row due later comes back as an aware time the pass waits
+    for, not a row it claims."""
+    from sqlalchemy import event, text, update
+
+    core, sandbox, bot = delivery
+    if core.sqlite:
+        pytest.skip("the passes' lock is PostgreSQL's (SQLite's transactions take the write lock in turns)")
+    now_chat, later_chat = await _people(sandbox, 2)
+    sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)  # a pass's own wait: 25 s
+    seen: list[str] = []
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        seen.append("lock" if "pg_advisory_xact_lock" in sql else "read" if "waiting" in sql else "other")
+
+    engine = core.sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        async with core.sessionmaker() as holder, holder.begin():
+            await holder.execute(text("SELECT pg_advisory_xact_lock(727003)"))  # another worker's pass
+            seen.clear()
+            passing = asyncio.create_task(sender.dispatch(sender._tasks))
+            await asyncio.sleep(0.3)
+            assert not passing.done()  # waiting for the lock, the queue not read yet
+            assert "read" not in seen
+            async with core.sessionmaker() as writer, writer.begin():  # committed while the pass waits
+                outbox.message(writer, now_chat, "Сейчас", core.clock.now())
+                later = outbox.message(writer, later_chat, "Позже", core.clock.now())
+                await writer.flush()
+                due = sender.clock.now() + timedelta(seconds=3)
+                await writer.execute(update(Outbox).where(Outbox.id == later.id).values(not_before=due))
+        wait = await asyncio.wait_for(passing, 5)
+        assert 1.0 < wait <= 4.0  # the later row's time (from the pass's start), read back from the driver, not 25 s
+        assert [name for name in seen if name != "other"][:2] == ["lock", "read"]  # the writer's rows in between
+        await asyncio.gather(*sender._tasks)
+        await sender.flush()
+        assert sandbox.stats.texts_per_chat[now_chat] == ["Сейчас"]
+        assert sandbox.stats.texts_per_chat.get(later_chat, []) == []
+        async with core.sessionmaker() as session:
+            statuses = dict((await session.execute(select(Outbox.chat_id, Outbox.status))).all())
+        assert statuses == {now_chat: "sent", later_chat: "pending"}
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+
+
 async def test_retry_after_is_respected_and_nothing_is_sent_twice(delivery: tuple[Core, SandboxServer, Bot]) -> None:
     core, sandbox, bot = delivery
     (chat,) = await _people(sandbox, 1)

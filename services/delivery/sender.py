@@ -16,15 +16,17 @@ from aiogram import Bot
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db import pg_step_writes
 from db.engine import autocommit
 from db.models import Outbox
+from db.step_writes import connection_of
 from flows.clock import Clock, SystemClock
 from flows.status import OutboxStatus
 from integrations.email import Mailer
 from services.delivery.base import DocumentRenderer, _Claimed, _Outcome
 from services.delivery.channels import ChannelsMixin
 from services.delivery.limits import RateLimiter
-from services.delivery.queue import _QUEUE, QueueMixin
+from services.delivery.queue import _PG_QUEUE, _QUEUE, QueueMixin
 from services.delivery.recovery import RecoveryMixin
 from services.delivery.telegram import TelegramMixin
 from services.files import FileStore
@@ -105,6 +107,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         # (atomic by itself): no BEGIN and COMMIT round trips around it.
         bind = sessionmaker.kw.get("bind")
         self._autocommit = autocommit(bind) if isinstance(bind, AsyncEngine) else None
+        self._postgresql = isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
         # A full pass (outcomes, the queue's read, the claim) is wanted: a new row, an answer whose chat has its next
         # row waiting, a row put back. Otherwise answers only need their outcomes written, without the queue.
         self._pass_wanted = True
@@ -254,19 +257,28 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         next_wake = self.poll_interval * 5
         claimed: list[_Claimed] = []
         try:
+            found: Sequence[Any]
             async with self.sessionmaker() as session, session.begin():
-                connection = await session.connection()
-                if connection.dialect.name == "postgresql":
+                if self._postgresql:
                     # One pass at a time across workers: reading what is pending and what is being sent, then
                     # claiming, must be one consistent step or two workers could send one chat's rows out of order.
-                    await connection.execute(_PASS_LOCK)
-                await self._write_outcomes(session, outcomes)
-                # What waits and which chats are being sent to, in one statement.
-                found = (await connection.execute(_QUEUE)).all()
-                rows = sorted((row[:4] for row in found if row.waiting), key=lambda row: row[0])
+                    # The lock (which begins the transaction) and the queue's read go straight to the driver, as a
+                    # step's writes do (`db.pg_step_writes.fetch`): SQLAlchemy's execution path around them cost
+                    # more client CPU than their round trips, and a pass runs once or twice per update.
+                    connection, _raw = await connection_of(session)
+                    await pg_step_writes.fetch(session, _PASS_LOCK, {}, begin=True)
+                    await self._write_outcomes(session, outcomes)
+                    # What waits and which chats are being sent to, in one statement.
+                    found = await pg_step_writes.fetch(session, _PG_QUEUE, {})
+                else:
+                    connection = await session.connection()
+                    await self._write_outcomes(session, outcomes)
+                    found = (await connection.execute(_QUEUE)).all()
+                # (id, chat_id, not_before, channel, waiting): the chats with a row being sent come with no id.
+                rows = sorted((tuple(row[:4]) for row in found if row[4]), key=lambda row: row[0])
                 # The chats whose outcomes are written above are free again; the rest are still in flight,
                 # here or in another worker.
-                elsewhere = {row.chat_id for row in found if not row.waiting}
+                elsewhere = {row[1] for row in found if not row[4]}
                 local = self.in_flight - {o.chat_id for o in outcomes}
                 chosen, next_wake = self._choose(rows, local | elsewhere, local, now, next_wake)
                 if chosen:
