@@ -163,17 +163,6 @@ def _queue() -> CompoundSelect:
 
 _QUEUE = _queue()
 
-# PostgreSQL: `_QUEUE` as the pass sends it to the driver (`db.pg_step_writes.fetch`): the same rows and columns,
-# the statuses written in (no parameters; `not_before` comes back an aware UTC datetime, as `UTCDateTime` reads it).
-_PG_QUEUE = text(
-    "SELECT w.id, w.chat_id, w.not_before, w.channel, true AS waiting FROM ("
-    f"SELECT outbox.id, outbox.chat_id, outbox.not_before, outbox.channel FROM outbox "
-    f"WHERE outbox.status = '{OutboxStatus.PENDING}' ORDER BY outbox.id LIMIT 1000) AS w "
-    "UNION ALL "
-    "SELECT DISTINCT CAST(NULL AS INTEGER), outbox.chat_id, CAST(NULL AS TIMESTAMP WITH TIME ZONE), "
-    f"CAST(NULL AS VARCHAR), false FROM outbox WHERE outbox.status = '{OutboxStatus.SENDING}'"
-)
-
 # A sent (or failed, or postponed) row's outcome: the columns `OutboxSender._outcome` sets, by primary key.
 _OUTCOME_COLUMNS = ("status", "error", "not_before", "attempts", "sent_at", "message_id", "external_id")
 _OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]

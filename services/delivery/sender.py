@@ -26,7 +26,7 @@ from integrations.email import Mailer
 from services.delivery.base import DocumentRenderer, _Claimed, _Outcome
 from services.delivery.channels import ChannelsMixin
 from services.delivery.limits import RateLimiter
-from services.delivery.queue import _PG_QUEUE, _QUEUE, QueueMixin
+from services.delivery.queue import _QUEUE, QueueMixin
 from services.delivery.recovery import RecoveryMixin
 from services.delivery.telegram import TelegramMixin
 from services.files import FileStore
@@ -269,7 +269,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                     await pg_step_writes.fetch(session, _PASS_LOCK, {}, begin=True)
                     await self._write_outcomes(session, outcomes)
                     # What waits and which chats are being sent to, in one statement.
-                    found = await pg_step_writes.fetch(session, _PG_QUEUE, {})
+                    found = await pg_step_writes.fetch(session, _QUEUE, {})  # compiled once, its statuses bound
                 else:
                     connection = await session.connection()
                     await self._write_outcomes(session, outcomes)
