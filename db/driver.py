@@ -1,6 +1,8 @@
-"""PostgreSQL: one statement of SQL written for asyncpg, run on the driver's own connection under a SQLAlchemy
-connection — for the hot paths where SQLAlchemy's execution path (execution context, cursor adapter, result) costs
-more client CPU than the statement's round trip (asyncpg keeps each statement prepared per connection).
+"""PostgreSQL: one statement run on the driver's own connection under a SQLAlchemy connection — for the hot paths
+where SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client CPU than the
+statement's round trip (asyncpg keeps each statement prepared per connection): a case step's read and writes, the
+outbox sender's lock and queue read (`fetch`, a prebuilt SQLAlchemy statement inside the session's transaction),
+the inbox's webhook INSERT and timed-pass questions (`fetch_sql`, SQL for asyncpg on an autocommit connection).
 
 What SQLAlchemy would do around the statement is kept: the `before_cursor_execute` listeners are told (the bench
 and the tests count statements), and an error is raised as `connection.execute` raises it."""
@@ -10,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from db.step_writes import connection_of
 
 
 def in_autocommit(connection: AsyncConnection) -> bool:
@@ -45,8 +49,41 @@ def _raise_as_sqlalchemy(sync: Any, error: Exception, sql: str, args: tuple[Any,
         sync._handle_dbapi_exception(adapted, sql, args, None, None)
 
 
-async def fetch(connection: AsyncConnection, sql: str, *args: Any) -> list[Any]:
+async def fetch_sql(connection: AsyncConnection, sql: str, *args: Any) -> list[Any]:
     """`run` on an autocommit connection (`in_autocommit`): the statement is its own transaction."""
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
+    return await run(connection, driver, sql, args)
+
+
+# By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names and
+# the values of the ones it binds itself.
+_SQL: dict[int, tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
+
+
+async def fetch(
+    session: AsyncSession, statement: Any, params: dict[str, Any], *, keep: bool = True, begin: bool = False
+) -> list[Any]:
+    """Run a prebuilt statement (compiled once per process) on the driver's connection and return its rows.
+    Only inside the session's transaction, already begun by an earlier statement or by this one (`begin`); the
+    statement still reaches `before_cursor_execute` listeners (the bench and the tests count statements). It skips
+    the session's `do_orm_execute` hooks (services/people/directory.py watches people's tables): not for those.
+    `keep=False`: a statement built for this call only, run through SQLAlchemy (not worth keeping compiled).
+    `begin`: the transaction's first statement (a case's load, the sender's lock) begins it on the driver's
+    connection as SQLAlchemy's adapter would at its first statement (the same BEGIN, the same isolation level)."""
+    connection, raw = await connection_of(session)
+    driver = raw.driver_connection
+    if begin and keep and driver is not None and not driver.is_in_transaction():
+        adapted: Any = connection.sync_connection.connection.dbapi_connection
+        if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
+            await adapted._start_transaction()
+    if not keep or driver is None or not driver.is_in_transaction():
+        result: Any = await session.execute(statement, params)  # a CursorResult: it may return no rows
+        return list(result.all()) if result.returns_rows else []
+    entry = _SQL.get(id(statement))
+    if entry is None:
+        compiled = statement.compile(dialect=connection.dialect)
+        entry = _SQL[id(statement)] = (statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params)
+    _statement, sql, names, defaults = entry
+    args = [params[name] if name in params else defaults[name] for name in names]
     return await run(connection, driver, sql, args)

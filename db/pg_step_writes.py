@@ -12,10 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Integer, Table, Text, bindparam, column, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.driver import run as run_on_driver
-from db.step_writes import connection_of
 from flows.status import TimerStatus
 
 CASE_ROW = "case_row"
@@ -92,37 +89,3 @@ def timer_cancels() -> Any:
             .columns(column("id", Integer()))
         )
     return _TIMER_CANCELS[0]
-
-
-# By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names and
-# the values of the ones it binds itself.
-_SQL: dict[int, tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
-
-
-async def fetch(
-    session: AsyncSession, statement: Any, params: dict[str, Any], *, keep: bool = True, begin: bool = False
-) -> list[Any]:
-    """Run one of the step's prebuilt statements on the driver's connection (asyncpg keeps it prepared) and
-    return its rows: SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client
-    CPU than the statement's round trip. Only inside the step's transaction, already begun by its read; the
-    statement still reaches `before_cursor_execute` listeners (the bench and the tests count statements). It skips
-    the session's `do_orm_execute` hooks (services/people/directory.py watches people's tables): the case's tables only.
-    `keep=False`: a statement built for this call only, run through SQLAlchemy (not worth keeping compiled).
-    `begin`: the transaction's first statement (the case's load) begins it on the driver's connection as
-    SQLAlchemy's adapter would at its first statement (the same BEGIN, the same isolation level)."""
-    connection, raw = await connection_of(session)
-    driver = raw.driver_connection
-    if begin and keep and driver is not None and not driver.is_in_transaction():
-        adapted: Any = connection.sync_connection.connection.dbapi_connection
-        if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
-            await adapted._start_transaction()
-    if not keep or driver is None or not driver.is_in_transaction():
-        result: Any = await session.execute(statement, params)  # a CursorResult: it may return no rows
-        return list(result.all()) if result.returns_rows else []
-    entry = _SQL.get(id(statement))
-    if entry is None:
-        compiled = statement.compile(dialect=connection.dialect)
-        entry = _SQL[id(statement)] = (statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params)
-    _statement, sql, names, defaults = entry
-    args = [params[name] if name in params else defaults[name] for name in names]
-    return await run_on_driver(connection, driver, sql, args)

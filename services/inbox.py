@@ -44,7 +44,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.driver import fetch as driver_fetch
+from db.driver import fetch_sql as driver_fetch
 from db.driver import in_autocommit
 from db.models import InboxUpdate, User
 from db.recordset import rows_json

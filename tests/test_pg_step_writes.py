@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import pg_step_writes
+from db import driver, pg_step_writes
 from db.models import Case, Definition, User
 from flows.status import CaseStatus
 
@@ -86,7 +86,7 @@ async def test_a_refused_write_raises_what_the_orm_path_raises(
     build, params, expected, sqlstate = BROKEN[broken]
     statement = build()
     async with cases() as session:
-        direct = await _raised(session, lambda: pg_step_writes.fetch(session, statement, params))
+        direct = await _raised(session, lambda: driver.fetch(session, statement, params))
         assert id(statement) in pg_step_writes._SQL  # it did take the driver's path
         await session.rollback()
         # The session goes on: a new transaction on the same (still valid) connection.
@@ -134,7 +134,7 @@ async def test_a_write_on_a_dropped_connection_invalidates_it_as_the_orm_path_do
             assert (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
             return raised.value
 
-    direct = await dropped(lambda session: pg_step_writes.fetch(session, statement, params))
+    direct = await dropped(lambda session: driver.fetch(session, statement, params))
     assert id(statement) in pg_step_writes._SQL
     through_orm = await dropped(lambda session: session.execute(statement, params))
     assert type(direct) is type(through_orm)

@@ -11,7 +11,7 @@ from sqlalchemy import Integer, String, Table, bindparam, cast, func, literal, l
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
-from db import pg_step_writes, step_writes
+from db import driver, step_writes
 from db.engine import id_tops, remember_id_tops
 from db.models import Case, Company, Setting, Task, TaskCard
 from db.recordset import row_json
@@ -56,7 +56,7 @@ class CaseRow(StepRows):
         self, by: str, key: int, lock: bool
     ) -> tuple[Case, list[Task], dict[int, list[CardRef]]] | None:
         """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip.
-        Read as plain columns (on PostgreSQL straight from the driver, `pg_step_writes.fetch`), and the case and
+        Read as plain columns (on PostgreSQL straight from the driver, `db.driver.fetch`), and the case and
         task objects made from them: the ORM's loading costs more client CPU than the statement."""
         await self._write_pending_tasks()  # another case's load within the step: its maxima must count them
         shape = (by, lock and not self.sqlite, self.sqlite)
@@ -65,7 +65,7 @@ class CaseRow(StepRows):
         if self.sqlite:
             rows: list[Any] = await step_writes.fetch(self.session, _LOADS[shape], {"key": key})
         else:
-            rows = await pg_step_writes.fetch(self.session, _LOADS[shape], {"key": key}, begin=True)
+            rows = await driver.fetch(self.session, _LOADS[shape], {"key": key}, begin=True)
         if not rows:
             return None
         first = rows[0]
@@ -206,7 +206,7 @@ class CaseRow(StepRows):
             found = await step_writes.fetch(self.session, statement, values)
             case_id = found[0][0]
         else:
-            found = await pg_step_writes.fetch(self.session, statement, {param: row_json(values)}, begin=True)
+            found = await driver.fetch(self.session, statement, {param: row_json(values)}, begin=True)
             case_id = found[0][0]
             self._task_ids += found[0][1] or []
         row.__dict__.update(values, id=case_id)

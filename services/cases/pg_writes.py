@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, func, insert, literal, literal_column, select, text
 
-from db import pg_step_writes
+from db import driver, pg_step_writes
 from db.models import AuditEntry, Outbox, Task, Timer
 from db.recordset import row_json, rows_json
 from services.cases.step_rows import (
@@ -69,7 +69,7 @@ class PgWrites(StepRows):
         if not writes and not outbox_rows and not card_rows:
             return
         if len(writes) == 1 and not outbox_rows and not card_rows:
-            result = await pg_step_writes.fetch(self.session, writes[0], params, keep=other is None)
+            result = await driver.fetch(self.session, writes[0], params, keep=other is None)
             if case_write is not None and len(result) != 1:
                 raise stale_case(case_write[0])
             return
@@ -85,7 +85,7 @@ class PgWrites(StepRows):
             if other is None:
                 _COMBINED[shape] = combined
         statement, outbox_at = combined
-        found = (await pg_step_writes.fetch(self.session, statement, params, keep=other is None))[0]
+        found = (await driver.fetch(self.session, statement, params, keep=other is None))[0]
         if case_write is not None and found[0] != 1:
             raise stale_case(case_write[0])
         if outbox_rows:
@@ -177,7 +177,7 @@ class PgWrites(StepRows):
             params[pg_step_writes.TASK_UPDATES] = updated
         # One statement takes its ids from the sequence in the order of its rows: sorted, they are the rows' ids
         # in order, whatever order RETURNING uses.
-        return sorted(row[0] for row in await pg_step_writes.fetch(self.session, statement, params))
+        return sorted(row[0] for row in await driver.fetch(self.session, statement, params))
 
 
 _RECORDSET_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[Any, str]] = {}

@@ -16,7 +16,7 @@ from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from db import pg_step_writes, step_writes
+from db import driver, step_writes
 from db.models import Outbox, StoredFile, TaskCard, WorkPeriod
 from db.recordset import row_json
 from flows.status import CASE_CLOSED, TimerStatus, transition
@@ -68,7 +68,7 @@ class CaseStore(CaseRow, TaskSync):
         if self.sqlite:
             found = await step_writes.fetch(self.session, statement, values)
         else:
-            found = await pg_step_writes.fetch(self.session, statement, {param: row_json(values)}, begin=True)
+            found = await driver.fetch(self.session, statement, {param: row_json(values)}, begin=True)
         stored: StoredFile = self._persistent(StoredFile, {"id": found[0][0], **values})
         return stored
 

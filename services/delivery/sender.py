@@ -16,7 +16,7 @@ from aiogram import Bot
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from db import pg_step_writes
+from db import driver
 from db.engine import autocommit
 from db.models import Outbox
 from db.step_writes import connection_of
@@ -263,13 +263,13 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                     # One pass at a time across workers: reading what is pending and what is being sent, then
                     # claiming, must be one consistent step or two workers could send one chat's rows out of order.
                     # The lock (which begins the transaction) and the queue's read go straight to the driver, as a
-                    # step's writes do (`db.pg_step_writes.fetch`): SQLAlchemy's execution path around them cost
+                    # step's writes do (`db.driver.fetch`): SQLAlchemy's execution path around them cost
                     # more client CPU than their round trips, and a pass runs once or twice per update.
                     connection, _raw = await connection_of(session)
-                    await pg_step_writes.fetch(session, _PASS_LOCK, {}, begin=True)
+                    await driver.fetch(session, _PASS_LOCK, {}, begin=True)
                     await self._write_outcomes(session, outcomes)
                     # What waits and which chats are being sent to, in one statement.
-                    found = await pg_step_writes.fetch(session, _QUEUE, {})  # compiled once, its statuses bound
+                    found = await driver.fetch(session, _QUEUE, {})  # compiled once, its statuses bound
                 else:
                     connection = await session.connection()
                     await self._write_outcomes(session, outcomes)
