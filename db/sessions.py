@@ -2,7 +2,7 @@
 
 AsyncSession runs every synchronous step of the ORM in a greenlet of its own (`greenlet_spawn`, ~20 µs of CPU
 each) and closes the session in a task of its own shielded from cancellation (~40 µs more). A case step's
-statements go straight to the driver (db/pg_step_writes.py, db/step_writes.py), so around them the session's
+statements go straight to the driver (db/driver.py, db/step_writes.py), so around them the session's
 begin, its already-acquired connection and its close after a commit or a rollback were a third of the
 transaction's Python: none of them touches the database, so they run in place here. Whatever may do I/O — the
 first checkout of a connection, a flush, a commit, a rollback, a close with a transaction still open — goes

@@ -1,4 +1,4 @@
-"""PostgreSQL: a step's prebuilt statements run on asyncpg directly (db/pg_step_writes.py `fetch`), past
+"""PostgreSQL: a step's prebuilt statements run on asyncpg directly (db/driver.py `fetch`), past
 SQLAlchemy's execution path, yet a database error reaches the caller as the very exception `session.execute`
 raises for it (an IntegrityError for a broken constraint, with the connection's session left usable to roll
 back), and a connection the server dropped is invalidated as SQLAlchemy does it. The path leans on SQLAlchemy's
@@ -87,7 +87,7 @@ async def test_a_refused_write_raises_what_the_orm_path_raises(
     statement = build()
     async with cases() as session:
         direct = await _raised(session, lambda: driver.fetch(session, statement, params))
-        assert id(statement) in pg_step_writes._SQL  # it did take the driver's path
+        assert id(statement) in driver._SQL  # it did take the driver's path
         await session.rollback()
         # The session goes on: a new transaction on the same (still valid) connection.
         assert (await session.execute(select(func.count()).select_from(Case))).scalar_one() == 1
@@ -135,7 +135,7 @@ async def test_a_write_on_a_dropped_connection_invalidates_it_as_the_orm_path_do
             return raised.value
 
     direct = await dropped(lambda session: driver.fetch(session, statement, params))
-    assert id(statement) in pg_step_writes._SQL
+    assert id(statement) in driver._SQL
     through_orm = await dropped(lambda session: session.execute(statement, params))
     assert type(direct) is type(through_orm)
     assert direct.connection_invalidated and through_orm.connection_invalidated
