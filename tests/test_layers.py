@@ -113,7 +113,8 @@ def test_the_bot_loads_sheet_document_and_picture_libraries_only_when_it_makes_o
     heavy = ("openpyxl", "numpy", "docxtpl", "docx", "qrcode", "PIL", "matplotlib")
     code = (
         "import sys\n"
-        "import app.application, app.cli, admin.panel, services.reports, services.portal, services.charts\n"
+        "import app.application, app.cli, admin.panel, services.reports, services.portal, services.portal_catalogue\n"
+        "import services.charts\n"
         "import services.onec_documents, services.files\n"
         f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))))\n"
     )
