@@ -175,8 +175,14 @@ def _store_leased() -> Any:
     )
     person: Any = literal_column('r."person_id"')
     update_id: Any = literal_column('r."update_id"')
-    behind = exists().where(
-        older.c.person_id == person, older.c.update_id < update_id, older.c.status == InboxStatus.PENDING
+    # FOR SHARE: an older update being claimed right now (its claim's row lock, held to the handler's commit) is
+    # waited for, and read again once that transaction ends (see `_STORE_LEASED_SQL`).
+    behind = (
+        select(literal_column("1"))
+        .select_from(older)
+        .where(older.c.person_id == person, older.c.update_id < update_id, older.c.status == InboxStatus.PENDING)
+        .with_for_update(read=True)
+        .exists()
     )
     lease_until = case((behind, null()), else_=literal_column('r."not_before"'))
     query: Any = select(*(literal_column(f'r."{name}"') for name in _STORED), lease_until).select_from(source)
@@ -192,11 +198,17 @@ _STORE_LEASED = _store_leased()
 
 # `_STORE_LEASED` as SQL for the driver (asyncpg keeps it prepared per connection): $1 update_id, $2 person_id,
 # $3 the payload's JSON text, $4 'pending', $5 received_at, $6 the lease's end. The same rows and answer.
+# The older update's check locks FOR SHARE: one whose claim is under way in a handler's transaction (the claim
+# holds its row lock to the commit) is waited for, and read again when that transaction ends — done, it no longer
+# holds the new one back, which is then leased here. Without the wait the new update was stored behind an update
+# about to be done, after that claim had looked for the person's next (`take_with_person_and_next`): nobody
+# chained it, and it waited for a pass (a timed one, or one this worker woke at every end while anything was
+# stored behind: a lease statement for most updates of a burst). The wait is that transaction's rest, a few ms.
 _STORE_LEASED_SQL = (
     "INSERT INTO inbox (update_id, person_id, payload, status, attempts, received_at, not_before) "
     "SELECT $1::bigint, $2::bigint, CAST($3::text AS jsonb), $4::varchar, 0, $5::timestamptz, "
     "CASE WHEN EXISTS (SELECT 1 FROM inbox AS older WHERE older.person_id = $2::bigint "
-    "AND older.update_id < $1::bigint AND older.status = $4::varchar) THEN NULL ELSE $6::timestamptz END "
+    "AND older.update_id < $1::bigint AND older.status = $4::varchar FOR SHARE) THEN NULL ELSE $6::timestamptz END "
     "ON CONFLICT (update_id) DO NOTHING RETURNING not_before IS NOT NULL"
 )
 # Whether a pass could find anything to start now: `_due()`'s conditions — an update pending, neither leased nor

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import text
 
 from app.application import App
 from db.models import InboxUpdate
@@ -96,3 +97,84 @@ async def test_an_older_pending_update_of_the_person_makes_the_new_one_wait(
         await admin.expect("Админ")  # /users' answer, the last one
         texts = [m.get("text") or "" for m in await admin.bot_messages()]
         assert json.dumps(texts).count("start=") == 1
+
+
+async def _waiting_on_a_lock(app: App, statement: str) -> bool:
+    """Whether a session of the database waits on a row lock in a statement starting with `statement`."""
+    assert app.core is not None
+    async with app.core.db.connect() as connection:
+        found = await connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE :statement"),
+            {"statement": statement + "%"})
+        return bool(found.scalar())
+
+
+async def test_an_update_posted_while_the_persons_older_one_is_being_claimed_waits_for_that_commit(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, url, admin):
+        assert app.core is not None
+        async with app.core.db.begin() as connection:
+            await inbox.store(connection, [inbox.Incoming(700081, ADMIN_ID, message(700081, "/users"))], clock.now(),
+                              sqlite=False)
+        # Another worker's handler has claimed the person's older update and not committed yet: its claim looked
+        # for the person's next update before this one was stored, so it will not chain it.
+        async with app.core.sessionmaker() as session, session.begin():
+            assert await inbox.take(session, 700081, clock.now())
+            posted = asyncio.create_task(_post(url, message(700082, "/start")))
+            for _ in range(1000):
+                if posted.done() or await _waiting_on_a_lock(app, "INSERT INTO inbox"):
+                    break
+                await asyncio.sleep(0.01)
+            assert not posted.done(), "stored behind an update about to be done, for a pass to find later"
+        await posted  # that claim committed: the new update is due at once, and leased to the worker that got it
+        await admin.expect("администратор")  # no pass ran: the worker started it straight from the webhook
+        await idle(mine)
+        assert (await _rows(app))[700082].status == "done"
+        assert not mine._wake.is_set()
+
+
+async def test_an_update_stored_behind_wakes_no_pass_when_another_persons_update_ends(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, url, admin):
+        assert app.core is not None
+        other = ADMIN_ID + 17
+        async with app.core.db.begin() as connection:  # another worker got the other person's first update
+            assert await inbox.store_leased(connection, inbox.Incoming(700091, other, _from(other, 700091)),
+                                            clock.now())
+        await _post(url, _from(other, 700092))
+        assert not mine._busy  # stored behind their first one: theirs to chain with that one's claim
+        assert (await _rows(app))[700092].not_before is None
+        # The admin's update is handled here and ends: it has nothing of its own behind, so no pass is woken for
+        # the other person's update (a lease statement at every end, for nothing: the other worker chains it).
+        await _post(url, message(700093, "/start"))
+        await admin.expect("администратор")
+        await idle(mine)
+        assert not mine._wake.is_set(), "a pass was woken for another person's update"
+        # The admin's own: stored behind their older update that a dead worker leased; the pass that takes that one
+        # over chains this one with its claim, and the worker forgets it was behind.
+        async with app.core.db.begin() as connection:
+            assert await inbox.store_leased(connection, inbox.Incoming(700094, ADMIN_ID, message(700094, "/users")),
+                                            clock.now())
+            await connection.execute(InboxUpdate.__table__.update().where(  # type: ignore[attr-defined]
+                InboxUpdate.update_id == 700094).values(not_before=inbox.wall_clock() - timedelta(seconds=1)))
+        await _post(url, message(700095, "/start"))
+        assert not mine._busy and (await _rows(app))[700095].not_before is None
+        await mine.drain()
+        for _ in range(500):
+            rows = await _rows(app)
+            if rows[700094].status == rows[700095].status == "done":
+                break
+            await asyncio.sleep(0.02)
+        await idle(mine)
+        assert rows[700094].status == rows[700095].status == "done"
+        assert not mine._wake.is_set(), "a pass was woken for an update this worker started itself"
+
+
+def _from(person: int, update_id: int) -> dict[str, Any]:
+    """A message from `person` (a stranger to the bot: never handled here in these tests)."""
+    update = message(update_id, "привет")
+    update["message"]["from"] = {"id": person, "is_bot": False, "first_name": "Гость"}
+    update["message"]["chat"] = {"id": person, "type": "private", "first_name": "Гость"}
+    return update

@@ -94,7 +94,9 @@ class InboxProcessor:
         self._unstarted: list[int] = []
         self._running: dict[int, int] = {}  # person -> the update their worker is on
         self._next: dict[int, inbox.Due] = {}  # person -> their next update, found due while their worker finished
-        self._behind: set[int] = set()  # received here, stored behind an older pending update, not started yet
+        # Shared: person -> their updates received here, stored behind an older pending one of theirs, not started
+        # here yet (another worker's claim may have chained them: this worker cannot know, and the timed pass forgets).
+        self._behind: dict[int, set[int]] = {}
         # Not shared: person -> the newest update this process stored for them, kept until an update of theirs at
         # least as new ends. An update's end looks for the person's next one only when one was stored after it
         # (or when its own update was not stored here: after a restart, say) — not a pass per update.
@@ -138,9 +140,10 @@ class InboxProcessor:
         if leased is None:
             return  # a repeat: stored before, handled (or being handled) by whoever has it
         if not leased:
-            # Behind an older update of the person, still pending: a pass starts it in its turn — the one this
-            # worker runs when it next finishes an update (`_person`), unless a claim chains it first.
-            self._behind.add(rows[0].update_id)
+            # Behind an older update of the person, still pending and not being claimed (the store waited for a claim
+            # under way): that one's claim chains it, wherever it runs; else a pass starts it in its turn — this
+            # worker's when it next finishes an update of this person (`_person`), or any worker's timed pass.
+            self._behind.setdefault(rows[0].person_id, set()).add(rows[0].update_id)
             return
         item = inbox.Due(rows[0].person_id, rows[0].update_id, raw)
         if self._stopping:
@@ -244,7 +247,11 @@ class InboxProcessor:
         return bool(due)
 
     def _start(self, item: inbox.Due) -> None:
-        self._behind.discard(item.update_id)
+        behind = self._behind.get(item.person_id)
+        if behind is not None:
+            behind.discard(item.update_id)
+            if not behind:
+                del self._behind[item.person_id]
         self._running[item.person_id] = item.update_id
         self._busy[item.person_id] = asyncio.create_task(self._person(item), name=f"inbox:{item.person_id}")
 
@@ -271,16 +278,33 @@ class InboxProcessor:
                 if following is not None and self.shared:
                     self._unstarted.append(following.update_id)
                 # Others of this person may have arrived meanwhile. A worker sharing the inbox knows: what it
-                # received was either started at once or stored behind an older update (`_behind`); the updates
-                # other workers stored behind this one are theirs to look for, and every worker's timed pass
-                # finds whatever is left. A worker alone knows what it stored (`_stored_up_to`): a pass only when a
-                # later update of this person was stored, or when this one was not stored here; the timed pass finds
-                # the rest (a retry's turn).
+                # received was either started at once or stored behind an older update of its person (`_behind`);
+                # a pass only when this person has one stored behind here that no claim chained (a later update
+                # stored while this one's claim ran, before its commit) — not at every end while anybody's is
+                # behind: most were chained by whoever handled their person's older update, and with a burst
+                # stored behind that was a lease statement for most updates. The updates other workers stored
+                # behind this one are theirs to look for (the store waits for a claim under way, so it is rare),
+                # and every worker's timed pass finds whatever is left. A worker alone knows what it stored
+                # (`_stored_up_to`): a pass only when a later update of this person was stored, or when this one
+                # was not stored here; the timed pass finds the rest (a retry's turn).
                 if self.shared:
-                    if self._behind:
+                    if self._still_behind(item):
                         self._wake.set()
                 elif self._later_stored(item):
                     self._wake.set()
+
+    def _still_behind(self, item: inbox.Due) -> bool:
+        """Shared, at the end of `item`: whether its person has an update stored behind here that may wait still.
+        Theirs older than `item` are forgotten: `item`'s claim needed them done (claims go in the person's order),
+        most likely chained elsewhere. (A hint for waking a pass early: the timed pass is what finds every update.)"""
+        behind = self._behind.get(item.person_id)
+        if behind is None:
+            return False
+        behind.difference_update([update_id for update_id in behind if update_id < item.update_id])
+        if not behind:
+            del self._behind[item.person_id]
+            return False
+        return True
 
     def _later_stored(self, item: inbox.Due) -> bool:
         """Not shared, at the end of `item`: whether a later update of its person may be waiting — one stored here
