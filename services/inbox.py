@@ -211,6 +211,42 @@ _STORE_LEASED_SQL = (
     "AND older.update_id < $1::bigint AND older.status = $4::varchar FOR SHARE) THEN NULL ELSE $6::timestamptz END "
     "ON CONFLICT (update_id) DO NOTHING RETURNING not_before IS NOT NULL"
 )
+async def lease_behind(connection: AsyncConnection, update: Incoming) -> bool:
+    """PostgreSQL, webhook workers, right after `store_leased` stored `update` behind an older pending update of its
+    person: waits for a claim of that older one under way (FOR SHARE, as the store), and leases `update` to this
+    worker if it is due then. True when leased (its handling is this worker's to start).
+
+    The store's wait does not close one window: the older update's claim, in another worker, began before the store
+    committed, and waited on the store's own lock on that older row — so that claim did not see this update and did
+    not chain it, and once it commits nobody knows this update is due (it waited for a timed pass: in a burst sent to
+    two workers, up to half a second for each of a dozen people). The claim chains it in every other case (it
+    begins after the store's commit), and then this finds it leased already (not due). One statement, only for an
+    update stored behind."""
+    due = wall_clock()
+    if in_autocommit(connection):
+        rows = await driver_fetch(connection, _LEASE_BEHIND_SQL, update.update_id, update.person_id,
+                                  InboxStatus.PENDING.value, due, due + LEASE)
+        return bool(rows)
+    result = await connection.execute(_LEASE_BEHIND, {"uid": update.update_id, "person": update.person_id,
+                                                      "pending": InboxStatus.PENDING.value, "now": due,
+                                                      "until": due + LEASE})
+    return result.first() is not None
+
+
+# $1 update_id, $2 person_id, $3 'pending', $4 now, $5 the lease's end.
+_LEASE_BEHIND_SQL = (
+    "UPDATE inbox SET not_before = $5::timestamptz WHERE update_id = $1::bigint AND status = $3::varchar "
+    "AND (not_before IS NULL OR not_before <= $4::timestamptz) AND NOT EXISTS (SELECT 1 FROM inbox AS older "
+    "WHERE older.person_id = $2::bigint AND older.update_id < $1::bigint AND older.status = $3::varchar FOR SHARE) "
+    "RETURNING update_id"
+)
+_LEASE_BEHIND = text(
+    "UPDATE inbox SET not_before = :until WHERE update_id = :uid AND status = :pending "
+    "AND (not_before IS NULL OR not_before <= :now) AND NOT EXISTS (SELECT 1 FROM inbox AS older "
+    "WHERE older.person_id = :person AND older.update_id < :uid AND older.status = :pending FOR SHARE) "
+    "RETURNING update_id"
+)
+
 # Whether a pass could find anything to start now: `_due()`'s conditions — an update pending, neither leased nor
 # waiting for a retry, and no older update of its person pending (else a person's update stored behind one that a
 # busy worker holds would make every timed pass pay the question and the lease). $1 'pending', $2 now.

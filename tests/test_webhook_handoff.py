@@ -178,3 +178,32 @@ def _from(person: int, update_id: int) -> dict[str, Any]:
     update["message"]["from"] = {"id": person, "is_bot": False, "first_name": "Гость"}
     update["message"]["chat"] = {"id": person, "type": "private", "first_name": "Гость"}
     return update
+
+
+async def test_an_update_stored_behind_a_claim_that_missed_it_is_leased_once_that_claim_commits(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    async with webhook_worker(tmp_path, database_url, clock) as (app, _mine, _url, _admin):
+        assert app.core is not None
+        first, later = (inbox.Incoming(i, ADMIN_ID, message(i, "/start")) for i in (700101, 700102))
+        async with app.core.db.begin() as connection:
+            await inbox.store(connection, [first], clock.now(), sqlite=False)
+        async with app.core.single_statements.begin() as connection:
+            assert await inbox.store_leased(connection, later, clock.now()) is False  # behind the first, unclaimed
+            assert not await inbox.lease_behind(connection, later)  # the first's claim is to come, and will chain it
+        # A claim of the first one that began before the later one was stored: it does not chain it. While it runs,
+        # the look waits for it; once it commits, the later one is due, and leased to the worker that stored it.
+        async with app.core.sessionmaker() as session, session.begin():
+            assert await inbox.take(session, 700101, clock.now())
+            async with app.core.single_statements.connect() as connection:
+                looked = asyncio.create_task(inbox.lease_behind(connection, later))
+                for _ in range(1000):
+                    if looked.done() or await _waiting_on_a_lock(app, "UPDATE inbox SET not_before"):
+                        break
+                    await asyncio.sleep(0.01)
+                assert not looked.done(), "the look did not wait for the claim under way"
+                await session.commit()
+                assert await looked
+                rows = await _rows(app)
+                assert rows[700102].status == "pending" and rows[700102].not_before is not None
+                assert not await inbox.lease_behind(connection, later)  # leased already: nobody else's to start

@@ -140,6 +140,11 @@ class InboxProcessor:
         if leased is None:
             return  # a repeat: stored before, handled (or being handled) by whoever has it
         if not leased:
+            # Stored behind: the older update's claim chains it, unless that claim began before the store committed
+            # (`inbox.lease_behind` waits for it and leases this one when it is due then).
+            async with self.core.single_statements.begin() as connection:
+                leased = await inbox.lease_behind(connection, rows[0])
+        if not leased:
             # Behind an older update of the person, still pending and not being claimed (the store waited for a claim
             # under way): that one's claim chains it, wherever it runs; else a pass starts it in its turn — this
             # worker's when it next finishes an update of this person (`_person`), or any worker's timed pass.
