@@ -72,10 +72,12 @@ class Due:
     # The payload as stored, JSON text: a pass finds the updates of people still being handled too (their update
     # stays pending until it commits), so it is decoded only when the update is started, not on every pass.
     raw: str
+    # The payload itself when it came with the update (received, not read back from the table): not decoded again.
+    parsed: dict[str, Any] | None = None
 
     @property
     def payload(self) -> dict[str, Any]:
-        return dict(json.loads(self.raw))
+        return self.parsed if self.parsed is not None else dict(json.loads(self.raw))
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,34 @@ def _store() -> Any:
 
 
 _STORE = _store()
+
+
+async def store_due(connection: AsyncConnection, updates: list[Incoming], now: datetime) -> list[tuple[int, int, bool]]:
+    """PostgreSQL, one process handling the inbox (polling): `store`, answering for each new update (update id,
+    person, due) whether no older update of its person was pending when it was stored — so the processor starts it
+    at once, without a pass reading it back, as a webhook worker does (`store_leased`). Rows of one batch do not see
+    each other: the first of a person in a batch can be due, the rest are behind it (the caller knows). Due is no
+    claim: `take` still decides."""
+    if not updates:
+        return []
+    rows = [{"update_id": u.update_id, "person_id": u.person_id, "payload": u.payload,
+             "status": InboxStatus.PENDING, "attempts": 0, "received_at": now} for u in updates]
+    result = await connection.execute(_STORE_DUE, {"rows": rows_json(rows)})
+    return [(int(update_id), int(person_id), bool(due)) for update_id, person_id, due in result.all()]
+
+
+def _store_due() -> Any:
+    table: Table = InboxUpdate.__table__  # type: ignore[assignment]
+    older = table.alias("older")
+    # The inserted row's own columns (SQLAlchemy does not correlate a subquery in RETURNING to the INSERT's table).
+    person: Any = literal_column("inbox.person_id")
+    update_id: Any = literal_column("inbox.update_id")
+    behind = exists().where(older.c.person_id == person, older.c.update_id < update_id,
+                            older.c.status == InboxStatus.PENDING)
+    return _store().returning(table.c.update_id, table.c.person_id, ~behind)
+
+
+_STORE_DUE = _store_due()
 
 
 async def store_leased(

@@ -115,17 +115,50 @@ class InboxProcessor:
 
     async def store(self, payloads: Sequence[dict[str, Any]]) -> int:
         rows = incoming(payloads)
+        # PostgreSQL, this process alone handling the inbox: the INSERT says which new updates are due (no older one
+        # of their person pending), and those start at once — no pass reads them back (in the open loop, where each
+        # update comes alone, that pass was one statement of every update's eight or so). SQLite keeps its pass: one
+        # read in the process, and its INSERT is an executemany without RETURNING.
+        direct = not self.shared and self.handling and not self.core.sqlite and not self._stopping
+        stored_due: list[tuple[int, int, bool]] = []
         async with self.core.single_statements.begin() as connection:  # one statement: no ORM session needed
-            new = await inbox.store(connection, rows, self.core.clock.now(), sqlite=self.core.sqlite)
+            if direct:
+                stored_due = await inbox.store_due(connection, rows, self.core.clock.now())
+                new = len(stored_due)
+            else:
+                new = await inbox.store(connection, rows, self.core.clock.now(), sqlite=self.core.sqlite)
         if not self.shared and self.handling:
             # Before the pass below runs (in the same step): a person's update ending now sees what came after it.
             stored = self._stored_up_to
             for row in rows:
                 if row.update_id > stored.get(row.person_id, -1):
                     stored[row.person_id] = row.update_id
-        if new:
+        if direct:
+            if self._start_stored(rows, stored_due):
+                self.notify()
+        elif new:
             self.notify()
         return new
+
+    def _start_stored(self, rows: list[inbox.Incoming], stored_due: list[tuple[int, int, bool]]) -> bool:
+        """Start the new updates the INSERT found due, the first of each person in the batch whose worker is not
+        running (a running one's end looks for the person's next: `_later_stored`). Whether a pass is still wanted:
+        an update behind an older pending one that is not being handled here (stored before a restart, or waiting
+        for its retry)."""
+        payloads = {row.update_id: row.payload for row in rows}
+        seen: set[int] = set()
+        wanted = False
+        for update_id, person_id, due in sorted(stored_due):
+            if person_id in seen or person_id in self._busy:
+                seen.add(person_id)
+                continue  # behind an update of theirs in this batch, or of their worker here: its end looks
+            seen.add(person_id)
+            if due:
+                payload = payloads[update_id]
+                self._start(inbox.Due(person_id, update_id, "", parsed=payload))
+            else:
+                wanted = True
+        return wanted
 
     async def receive(self, payload: dict[str, Any], raw: str) -> None:
         """One update from the webhook. A worker sharing the inbox stores it leased to itself when its person has
