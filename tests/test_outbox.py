@@ -207,6 +207,41 @@ async def test_a_pass_reads_the_queue_only_once_it_holds_the_passes_lock(
         event.remove(engine, "before_cursor_execute", statement)
 
 
+async def test_a_row_behind_another_workers_message_is_looked_at_again_after_one_poll_interval(
+    tmp_path: Path, database_url: str
+) -> None:
+    """PostgreSQL, two workers: worker B writes a row to a chat while A's message to it is in flight. B's pass sees
+    the chat busy elsewhere; A's answer wakes only A, which never saw the row. B looks again after one poll interval
+    (not the idle wait of five), and sends it then, after A's message."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("one worker on SQLite")
+    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1000.0, per_chat_burst=2.0)
+    base = await sandbox.start()
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    try:
+        (chat,) = await _people(sandbox, 1)
+        a = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0, per_chat_rate=1000.0)
+        b = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0, per_chat_rate=1000.0)
+        async with core.sessionmaker() as session, session.begin():
+            outbox.message(session, chat, "Первое", core.clock.now())
+        await a.dispatch(a._tasks)  # A claims it; its request is under way
+        async with core.sessionmaker() as session, session.begin():  # B's step, while A's message is in flight
+            outbox.message(session, chat, "Второе", core.clock.now())
+        assert await b.dispatch(b._tasks) == pytest.approx(5.0)  # busy in A: B looks again in one interval, not 25 s
+        await asyncio.gather(*a._tasks)
+        await a.flush()  # «Первое» sent; A knew nothing behind it, so it claims nothing
+        assert not a._tasks
+        await b.dispatch(b._tasks)  # B's next look
+        await asyncio.gather(*b._tasks)
+        await b.flush()
+        assert sandbox.stats.texts_per_chat[chat] == ["Первое", "Второе"]
+    finally:
+        await bot.session.close()
+        await core.close()
+        await sandbox.stop()
+
+
 async def test_retry_after_is_respected_and_nothing_is_sent_twice(delivery: tuple[Core, SandboxServer, Bot]) -> None:
     core, sandbox, bot = delivery
     (chat,) = await _people(sandbox, 1)
