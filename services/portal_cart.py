@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -39,6 +40,10 @@ class CartView:
 
 class PortalCart(PortalCatalogue):
     """The catalogue as the person sees it (`PortalCatalogue`) and their cart."""
+
+    @property
+    def now(self) -> Any:
+        return self.core.clock.now()
 
     # --- the cart -----------------------------------------------------------------------------------
 

@@ -211,10 +211,6 @@ class PortalCatalogue:
             return stored.id
         return None
 
-    @property
-    def now(self) -> Any:
-        return self.core.clock.now()
-
 
 def _safe(text: str) -> str:
     """A cell that starts like a formula stays text: a product named «=HYPERLINK(…)» must not run."""

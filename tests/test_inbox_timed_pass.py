@@ -23,6 +23,7 @@ from db.engine import POOL_RECYCLE
 from db.models import InboxUpdate
 from flows.clock import FrozenClock
 from services import inbox
+from services.core import Core
 from tests.conftest import ADMIN_ID
 from tests.inbox_harness import message as _update
 from tests.inbox_harness import postgres_only as _postgres_only
@@ -66,6 +67,20 @@ async def _until(predicate: Any, what: str) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(what)
+
+
+@contextlib.asynccontextmanager
+async def asking_worker(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> AsyncIterator[tuple[Core, InboxProcessor, Counter[str]]]:
+    """A webhook worker's timed passes running every 10 ms, the statements through its engine counted, from once
+    it holds the question's connection and has asked at least twice."""
+    async with worker(tmp_path, database_url, clock) as (app, mine, _url, _admin):
+        assert app.core is not None
+        with counted(app.core.db) as seen:
+            async with running(mine, 0.01):
+                await _until(lambda: mine._asking is not None and seen[QUESTION] >= 2, "no question asked")
+                yield app.core, mine, seen
 
 
 @postgres_only
@@ -158,21 +173,16 @@ async def test_a_timed_pass_after_one_that_found_work_leases_without_asking_firs
 async def test_a_lost_question_connection_is_replaced_at_the_next_timed_pass(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
-    async with worker(tmp_path, database_url, clock) as (app, mine, _url, _admin):
-        assert app.core is not None
-        with counted(app.core.db) as seen:
-            async with running(mine, 0.01):
-                await _until(lambda: mine._asking is not None and seen[QUESTION] >= 2, "no question asked")
-                held = mine._asking
-                assert held is not None
-                driver = (await held.get_raw_connection()).driver_connection
-                assert driver is not None
-                async with app.core.db.connect() as connection:  # the server drops it (a restart, a pooler)
-                    await connection.execute(text("SELECT pg_terminate_backend(:pid)"),
-                                             {"pid": driver.get_server_pid()})
-                await _until(lambda: mine._asking is not None and mine._asking is not held, "not replaced")
-                asked = seen[QUESTION]
-                await _until(lambda: seen[QUESTION] >= asked + 3, "the new connection does not ask")
+    async with asking_worker(tmp_path, database_url, clock) as (core, mine, seen):
+        held = mine._asking
+        assert held is not None
+        driver = (await held.get_raw_connection()).driver_connection
+        assert driver is not None
+        async with core.db.connect() as connection:  # the server drops it (a restart, a pooler)
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": driver.get_server_pid()})
+        await _until(lambda: mine._asking is not None and mine._asking is not held, "not replaced")
+        asked = seen[QUESTION]
+        await _until(lambda: seen[QUESTION] >= asked + 3, "the new connection does not ask")
 
 
 @postgres_only
@@ -181,20 +191,16 @@ async def test_the_question_connection_goes_back_to_the_pool_once_older_than_the
 ) -> None:
     """Kept out of the pool, the question's connection would never be recycled: a firewall or a pooler that cuts
     old connections would cost a failed pass. It is given back once it is older than the pool's recycle time."""
-    async with worker(tmp_path, database_url, clock) as (app, mine, _url, _admin):
-        assert app.core is not None
-        with counted(app.core.db) as seen:
-            async with running(mine, 0.01):
-                await _until(lambda: mine._asking is not None and seen[QUESTION] >= 2, "no question asked")
-                held = mine._asking
-                asked = seen[QUESTION]
-                await _until(lambda: seen[QUESTION] >= asked + 3, "the timed passes stopped asking")
-                assert mine._asking is held  # young enough: kept
-                mine._asking_since -= POOL_RECYCLE + 1  # as if taken longer ago than the pool keeps its own
-                await _until(lambda: mine._asking is not held, "an old connection was kept")
-                asked = seen[QUESTION]
-                await _until(lambda: seen[QUESTION] >= asked + 3, "the new connection does not ask")
-                assert held is not None and held.closed
+    async with asking_worker(tmp_path, database_url, clock) as (_core, mine, seen):
+        held = mine._asking
+        asked = seen[QUESTION]
+        await _until(lambda: seen[QUESTION] >= asked + 3, "the timed passes stopped asking")
+        assert mine._asking is held  # young enough: kept
+        mine._asking_since -= POOL_RECYCLE + 1  # as if taken longer ago than the pool keeps its own
+        await _until(lambda: mine._asking is not held, "an old connection was kept")
+        asked = seen[QUESTION]
+        await _until(lambda: seen[QUESTION] >= asked + 3, "the new connection does not ask")
+        assert held is not None and held.closed
 
 
 @postgres_only

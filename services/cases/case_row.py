@@ -1,6 +1,6 @@
 """A case's row, as a step reads and first writes it: the case with its open tasks, their cards and its audience
-read (and locked) in one statement, the objects made from the plain rows; a new case's row inserted in one. A mixin
-of `CaseStore` (`store.py`).
+read (and locked) in one statement, the objects made from the plain rows; a new case's row inserted in one; a task's
+row by its id. A mixin of `CaseStore` (`store.py`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ class CaseRow(StepRows):
             raise EngineError(_("This task does not exist."))
         attention.note(case_id=found[0].id)
         return await self._load(*found)
+
+    async def task_row(self, task_id: int) -> Task:
+        row = await self.session.get(Task, task_id)
+        if row is None:
+            raise EngineError(_("This task does not exist."))
+        return row
 
     async def _case_rows(
         self, by: str, key: int, lock: bool

@@ -15,8 +15,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from db import step_writes
 from db.engine import numbering_here, take_ids
 from db.models import Task
-from flows.i18n import _
-from flows.runtime import EngineError
 from flows.status import TaskStatus
 from services.cases.pg_writes import PgWrites
 from services.cases.sqlite_writes import SqliteWrites
@@ -33,12 +31,6 @@ class TaskSync(PgWrites, SqliteWrites):
     if TYPE_CHECKING:
         # A row joining the session persistent and clean, defined by `CaseRow`.
         def _persistent(self, model: Any, values: dict[str, Any]) -> Any: ...
-
-    async def task_row(self, task_id: int) -> Task:
-        row = await self.session.get(Task, task_id)
-        if row is None:
-            raise EngineError(_("This task does not exist."))
-        return row
 
     async def sync_tasks(self, loaded: Loaded) -> None:
         """Engine tasks → task rows, through Core (no unit of work): the changed rows are updated and the new
