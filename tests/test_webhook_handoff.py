@@ -33,6 +33,24 @@ async def _rows(app: App) -> dict[int, InboxUpdate]:
     return await inbox_rows(app.core)
 
 
+async def _stored_elsewhere(app: App, clock: FrozenClock, update_id: int, text: str) -> None:
+    """The admin's update, stored by another worker that has not handled it (nor leased it) yet."""
+    assert app.core is not None
+    async with app.core.db.begin() as connection:
+        await inbox.store(connection, [inbox.Incoming(update_id, ADMIN_ID, message(update_id, text))], clock.now(),
+                          sqlite=False)
+
+
+async def _until_done(app: App, update_ids: tuple[int, ...]) -> dict[int, InboxUpdate]:
+    """The rows once all of `update_ids` are done (or as they are after ten seconds)."""
+    for _ in range(500):
+        rows = await _rows(app)
+        if all(rows[i].status == "done" for i in update_ids):
+            break
+        await asyncio.sleep(0.02)
+    return rows
+
+
 async def test_an_update_posted_to_a_worker_is_handled_by_it_without_a_pass(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
@@ -72,10 +90,7 @@ async def test_an_older_pending_update_of_the_person_makes_the_new_one_wait(
 ) -> None:
     async with webhook_worker(tmp_path, database_url, clock) as (app, mine, url, admin):
         assert app.core is not None
-        # The person's first update reached another worker, which has not handled it yet.
-        async with app.core.db.begin() as connection:
-            first = inbox.Incoming(700021, ADMIN_ID, message(700021, "/start"))
-            await inbox.store(connection, [first], clock.now(), sqlite=False)
+        await _stored_elsewhere(app, clock, 700021, "/start")  # the person's first update, at another worker
         await _post(url, message(700022, "/invite shop_manager"))
         await _post(url, message(700023, "/users"))
         assert not mine._busy, "a later update was started while the person's older one is pending"
@@ -84,11 +99,7 @@ async def test_an_older_pending_update_of_the_person_makes_the_new_one_wait(
         assert rows[700022].not_before is None and rows[700023].not_before is None  # not leased: the passes' own
         # One pass starts the oldest; each claim leases the next, so the rest follow without another pass.
         await mine.drain()
-        for _ in range(500):
-            rows = await _rows(app)
-            if all(rows[i].status == "done" for i in (700021, 700022, 700023)):
-                break
-            await asyncio.sleep(0.02)
+        rows = await _until_done(app, (700021, 700022, 700023))
         assert [rows[i].status for i in (700021, 700022, 700023)] == ["done"] * 3
         # The answers in the updates' order, each waited for after the one before (the welcome also names the
         # admin, so waiting for «Админ» alone could end at the first answer, before the others were sent).
@@ -114,9 +125,7 @@ async def test_an_update_posted_while_the_persons_older_one_is_being_claimed_wai
 ) -> None:
     async with webhook_worker(tmp_path, database_url, clock) as (app, mine, url, admin):
         assert app.core is not None
-        async with app.core.db.begin() as connection:
-            await inbox.store(connection, [inbox.Incoming(700081, ADMIN_ID, message(700081, "/users"))], clock.now(),
-                              sqlite=False)
+        await _stored_elsewhere(app, clock, 700081, "/users")
         # Another worker's handler has claimed the person's older update and not committed yet: its claim looked
         # for the person's next update before this one was stored, so it will not chain it.
         async with app.core.sessionmaker() as session, session.begin():
@@ -162,11 +171,7 @@ async def test_an_update_stored_behind_wakes_no_pass_when_another_persons_update
         await _post(url, message(700095, "/start"))
         assert not mine._busy and (await _rows(app))[700095].not_before is None
         await mine.drain()
-        for _ in range(500):
-            rows = await _rows(app)
-            if rows[700094].status == rows[700095].status == "done":
-                break
-            await asyncio.sleep(0.02)
+        rows = await _until_done(app, (700094, 700095))
         await idle(mine)
         assert rows[700094].status == rows[700095].status == "done"
         assert not mine._wake.is_set(), "a pass was woken for an update this worker started itself"
