@@ -1,7 +1,9 @@
 """2. The bot path: N people work at once through the sandbox over HTTP; the same people against a bare
 aiogram echo bot are the ceiling. Each bot runs in its own process with its own sandbox, both alive for the
 whole run, and the rounds alternate (echo, Konveyer, Konveyer, echo, …), so the machine's noise falls on
-both; the ratio is the median of the pairs. CPU per update is the bot process's own CPU time (psutil).
+both; the ratio is the median of the pairs. CPU per update is the bot process's own CPU time (psutil); next to it,
+the database server's backends (bench.servercpu, PostgreSQL on this machine only) and this bench process's own
+CPU (the sandbox and the simulated people), which share the machine's cores with the bot.
 
 Two load models, reported apart:
 - throughput: closed loop, everyone acts as soon as the previous answer arrives (what one process can do);
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from bench.chat import REGISTER_DEFECT, Action, NoAnswer, SimPerson, echo_script
 from bench.procs import BotProcess
 from bench.report import latency_summary
 from bench.scenario import ROLES
+from bench.servercpu import ServerCpu, server_cpu
 from sandbox.server import SandboxServer
 from services import people as people_repo
 
@@ -48,6 +52,10 @@ class PathResult:
     cpu_seconds: float = 0.0  # the bot process's CPU over the run
     statements: dict[str, int] = field(default_factory=dict)  # what the bot sent to its database, by verb
     stalls: dict[str, float] = field(default_factory=dict)  # how late its event loop ran (bench.botproc.Stalls)
+    # The database server's backends over the run (bench.servercpu); None where they cannot be read (or no database).
+    server_cpu_seconds: float | None = None
+    # This (bench) process over the run: the sandbox and the simulated people, the same work per request for any bot.
+    bench_cpu_seconds: float = 0.0
 
     @property
     def statements_per_update(self) -> float:
@@ -61,10 +69,22 @@ class PathResult:
     def cpu_ms_per_update(self) -> float:
         return self.cpu_seconds * 1000 / self.actions if self.actions else math.nan
 
+    @property
+    def server_cpu_ms_per_update(self) -> float | None:
+        if self.server_cpu_seconds is None or not self.actions:
+            return None
+        return self.server_cpu_seconds * 1000 / self.actions
+
+    @property
+    def bench_cpu_ms_per_update(self) -> float:
+        return self.bench_cpu_seconds * 1000 / self.actions if self.actions else math.nan
+
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "people": self.people, "actions": self.actions,
                 "seconds": round(self.seconds, 3), "updates_per_second": round(self.updates_per_second, 2),
                 "cpu_ms_per_update": round(self.cpu_ms_per_update, 3),
+                "server_cpu_ms_per_update": _rounded(self.server_cpu_ms_per_update),
+                "bench_cpu_ms_per_update": round(self.bench_cpu_ms_per_update, 3),
                 "statements_per_update": round(self.statements_per_update, 2),
                 "statements_by_verb_per_update": {k: round(v / self.actions, 2) for k, v in self.statements.items()
                                                   if k != "total" and self.actions},
@@ -92,13 +112,20 @@ class BotPath:
         return PathResult(first.kind, first.people, sum(r.actions for r in rounds), sum(r.seconds for r in rounds),
                           [x for r in rounds for x in r.latencies], max(r.peak_rss for r in rounds), first.sandbox,
                           sum(r.cpu_seconds for r in rounds), _added([r.statements for r in rounds]),
-                          max((r.stalls for r in rounds), key=lambda s: s.get("max_ms", 0.0)))
+                          max((r.stalls for r in rounds), key=lambda s: s.get("max_ms", 0.0)),
+                          None if any(r.server_cpu_seconds is None for r in rounds)
+                          else sum(r.server_cpu_seconds or 0.0 for r in rounds),
+                          sum(r.bench_cpu_seconds for r in rounds))
 
     def as_dict(self) -> dict[str, Any]:
         return {"throughput": {"konveyer": [r.as_dict() for r in self.konveyer],
                                "echo": [r.as_dict() for r in self.echo],
                                "median_pair_ratio": round(self.ratio, 3)},
                 "open_loop": {"konveyer": self.konveyer_open.as_dict(), "echo": self.echo_open.as_dict()}}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _added(counts: list[dict[str, int]]) -> dict[str, int]:
@@ -145,6 +172,7 @@ class Side:
     proc: BotProcess
     persons: list[SimPerson]
     script: tuple[Action, ...]
+    server: ServerCpu | None = None  # its database server's backends, where they can be read
 
     async def measure(self, run: Any) -> PathResult:
         for person in self.persons:
@@ -152,12 +180,17 @@ class Side:
         self.sandbox.stats.reset()
         before = await self.proc.statements()
         await self.proc.stalls()  # a new window: the loop's lateness during this run only
+        server_before = await self.server.read() if self.server is not None else None
         cpu = self.proc.cpu_seconds()
+        bench_cpu = time.process_time()
         try:
             actions, seconds = await run()
         except NoAnswer as exc:
             raise RuntimeError(f"{self.kind}: {exc}; the bot's log ends with: {self.proc.log_tail(1500)}") from exc
+        bench_used = time.process_time() - bench_cpu
         used = self.proc.cpu_seconds() - cpu
+        server_used = (await self.server.since(server_before)
+                       if self.server is not None and server_before is not None else None)
         stalls = await self.proc.stalls()
         after = await self.proc.statements()
         sent = {verb: count - before.get(verb, 0) for verb, count in after.items()}
@@ -165,7 +198,7 @@ class Side:
         stats.pop("messages_per_chat", None)
         latencies = [x for p in self.persons for x in p.latencies]
         return PathResult(self.kind, len(self.persons), actions, seconds, latencies, self.proc.peak_rss, stats, used,
-                          sent, stalls)
+                          sent, stalls, server_used, bench_used)
 
     async def closed(self, rounds: int = 1) -> PathResult:
         return await self.measure(lambda: run_people(self.persons, self.script, rounds))
@@ -193,9 +226,10 @@ async def run_bot_path(database_url: str, workdir: Path, people: int, pairs: int
             our_people = await make_people(http, our_base, people)
             async with BotProcess("echo", "--api-base", echo_base, log_path=workdir / "echo.log") as echo_proc, \
                     BotProcess("konveyer", "--api-base", our_base, "--database-url", database_url,
-                               "--data-dir", str(data_dir), log_path=workdir / "konveyer.log") as our_proc:
+                               "--data-dir", str(data_dir), log_path=workdir / "konveyer.log") as our_proc, \
+                    server_cpu(database_url) as server:
                 echo = Side("echo", echo_box, echo_proc, echo_people, ECHO_SCRIPT)
-                ours = Side("konveyer", our_box, our_proc, our_people, REGISTER_DEFECT)
+                ours = Side("konveyer", our_box, our_proc, our_people, REGISTER_DEFECT, server)
                 for side in (echo, ours):  # warm both up (imports, caches, connections) before measuring
                     if warmup:
                         await run_people(side.persons[:warmup], side.script, 1)

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.container import build_core
 from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, START, staff
+from bench.servercpu import ServerCpu, open_server_cpu
 from db.engine import make_engine
 from db.models import User
 from flows.status import CaseStatus
@@ -79,6 +80,7 @@ class CaseSample:
     wall: float  # seconds, perf_counter
     cpu: float  # seconds of this process's CPU (process_time: the event loop, the ORM, the driver)
     statements: int
+    server: float | None = None  # seconds of the database server's backends (bench.servercpu), where readable
 
 
 @dataclass
@@ -106,6 +108,14 @@ class EngineResult:
         return sum(s.cpu for s in self.samples) * 1000 / steps if steps else math.nan
 
     @property
+    def server_cpu_ms_per_step(self) -> float | None:
+        """The database server's CPU per step (PostgreSQL on this machine); None where it cannot be read."""
+        steps = self.cases * self.steps_per_case
+        if not steps or any(s.server is None for s in self.samples):
+            return None
+        return sum(s.server or 0.0 for s in self.samples) * 1000 / steps
+
+    @property
     def statements_per_step(self) -> float:
         steps = self.cases * self.steps_per_case
         return sum(s.statements for s in self.samples) / steps if steps else math.nan
@@ -116,6 +126,8 @@ class EngineResult:
                 "steps_per_case": self.steps_per_case, "cases_per_second": round(self.cases_per_second, 3),
                 "ms_per_step": round(self.seconds * 1000 / steps, 3),
                 "cpu_ms_per_step": round(self.cpu_ms_per_step, 3),
+                "server_cpu_ms_per_step": (None if self.server_cpu_ms_per_step is None
+                                           else round(self.server_cpu_ms_per_step, 3)),
                 "statements_per_step": round(self.statements_per_step, 2),
                 "statements_by_verb_per_case": {k: round(v / max(1, self.cases), 1)
                                                 for k, v in sorted(self.by_verb.items()) if v}}
@@ -151,11 +163,18 @@ class Interleaved:
                 "pair_ratios": [round(r, 3) for r in self.pair_ratios]}
 
 
-async def _sample(counter: StatementCounter, run: Callable[[], Awaitable[Any]]) -> CaseSample:
+async def _sample(counter: StatementCounter, run: Callable[[], Awaitable[Any]],
+                  server: ServerCpu | None = None) -> CaseSample:
+    # The server's backends are read outside the timed part: the reads' own CPU stays out of the client's figure.
+    # The two engines run one case at a time, so the database's work in a case's window is that engine's.
+    server_before = await server.read() if server is not None else None
     before = counter.count
     cpu, wall = time.process_time(), time.perf_counter()
     await run()
-    return CaseSample(time.perf_counter() - wall, time.process_time() - cpu, counter.count - before)
+    sample = CaseSample(time.perf_counter() - wall, time.process_time() - cpu, counter.count - before)
+    if server is not None and server_before is not None:
+        sample.server = await server.since(server_before)
+    return sample
 
 
 # --- Konveyer ---------------------------------------------------------------------------------------------
@@ -242,6 +261,8 @@ async def run_interleaved(konveyer_url: str, spiff_url: str, data_dir: Path, cas
     runner = SpiffRunner()
     spiff_db = make_engine(spiff_url)
     ours, theirs = StatementCounter(core.db), StatementCounter(spiff_db)
+    # Both engines on one PostgreSQL database: one reader of its backends (None on SQLite or another host).
+    server = await open_server_cpu(konveyer_url) if konveyer_url == spiff_url else None
     try:
         async with core.sessionmaker() as session, session.begin():
             users = await staff(session, core.clock.now())
@@ -255,10 +276,10 @@ async def run_interleaved(konveyer_url: str, spiff_url: str, data_dir: Path, cas
                              EngineResult(_kind(spiff_url), len(HAPPY_PATH) + 1))
         for number in range(cases):
             async def k() -> CaseSample:
-                return await _sample(ours, lambda: konveyer_case(core, users))
+                return await _sample(ours, lambda: konveyer_case(core, users), server)
 
             async def s() -> CaseSample:
-                return await _sample(theirs, lambda: spiff_case(runner, spiff_db))
+                return await _sample(theirs, lambda: spiff_case(runner, spiff_db), server)
 
             if number % 2 == 0:
                 result.konveyer.samples.append(await k())
@@ -269,6 +290,8 @@ async def run_interleaved(konveyer_url: str, spiff_url: str, data_dir: Path, cas
         result.konveyer.by_verb = {v: n - verbs_k.get(v, 0) for v, n in ours.by_verb.items()}
         result.spiff.by_verb = {v: n - verbs_s.get(v, 0) for v, n in theirs.by_verb.items()}
     finally:
+        if server is not None:
+            await server.close()
         ours.close()
         theirs.close()
         await spiff_db.dispose()

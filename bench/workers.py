@@ -29,6 +29,7 @@ from sqlalchemy import select
 from bench.botpath import make_people, prepare_database
 from bench.chat import REGISTER_DEFECT, NoAnswer, SimPerson
 from bench.procs import BotProcess
+from bench.servercpu import open_server_cpu
 from db.engine import make_engine
 from db.models import Case, InboxUpdate
 from flows.status import InboxStatus
@@ -105,6 +106,10 @@ class WorkersResult:
     # CPU per second of each worker with nothing to do (before the people start): what a timed loop costs, paid
     # per second, not per update, so it weighs more per update the slower the run (a busy machine, fewer people).
     idle_cpu_ms_per_second: list[float] = field(default_factory=list)
+    # The database server's backends over the run (bench.servercpu; None where they cannot be read) and this bench
+    # process's own CPU over it (the sandbox, the balancer and the simulated people).
+    server_cpu_seconds: float | None = None
+    bench_cpu_seconds: float = 0.0
 
     @property
     def updates_per_second(self) -> float:
@@ -115,6 +120,16 @@ class WorkersResult:
         return sum(self.cpu_seconds) * 1000 / self.updates if self.updates else math.nan
 
     @property
+    def server_cpu_ms_per_update(self) -> float | None:
+        if self.server_cpu_seconds is None or not self.updates:
+            return None
+        return self.server_cpu_seconds * 1000 / self.updates
+
+    @property
+    def bench_cpu_ms_per_update(self) -> float:
+        return self.bench_cpu_seconds * 1000 / self.updates if self.updates else math.nan
+
+    @property
     def ok(self) -> bool:
         return bool(self.checks) and all(v == 0 for k, v in self.checks.items() if k.endswith("_wrong"))
 
@@ -123,6 +138,9 @@ class WorkersResult:
                 "seconds": round(self.seconds, 3), "updates_per_second": round(self.updates_per_second, 2),
                 "cpu_ms_per_update": round(self.cpu_ms_per_update, 3),
                 "cpu_seconds_per_worker": [round(c, 3) for c in self.cpu_seconds],
+                "server_cpu_ms_per_update": (None if self.server_cpu_ms_per_update is None
+                                             else round(self.server_cpu_ms_per_update, 3)),
+                "bench_cpu_ms_per_update": round(self.bench_cpu_ms_per_update, 3),
                 "idle_cpu_ms_per_second_per_worker": [round(c, 2) for c in self.idle_cpu_ms_per_second],
                 "delivered_per_worker": self.delivered, "checks": self.checks,
                 # "WITH T" (the claim with the person's read) over 1 an update: updates started by two workers.
@@ -183,6 +201,7 @@ async def run_workers(database_url: str, workdir: Path, people: int, workers: in
     await balancer.start()
     secret = secrets.token_hex(16)
     procs: list[BotProcess] = []
+    server = await open_server_cpu(database_url)
     try:
         for number in range(workers):
             port = free_port()
@@ -201,7 +220,9 @@ async def run_workers(database_url: str, workdir: Path, people: int, workers: in
             await asyncio.sleep(IDLE_SECONDS)
             idle_ms = [(p.cpu_seconds() - c) * 1000 / IDLE_SECONDS for p, c in zip(procs, idle, strict=True)]
             before = [await p.statements() for p in procs]
+            server_before = await server.read() if server is not None else None
             cpu = [p.cpu_seconds() for p in procs]
+            bench_cpu = time.process_time()
             began = time.perf_counter()
             try:
                 counts = await asyncio.gather(*(_person(p) for p in persons))
@@ -209,13 +230,19 @@ async def run_workers(database_url: str, workdir: Path, people: int, workers: in
                 raise RuntimeError(f"{workers} workers: {exc}; " +
                                    " | ".join(p.log_tail(800) for p in procs)) from exc
             seconds = time.perf_counter() - began
+            bench_used = time.process_time() - bench_cpu
             used = [p.cpu_seconds() - c for p, c in zip(procs, cpu, strict=True)]
+            server_used = (await server.since(server_before)
+                           if server is not None and server_before is not None else None)
             statements = [{verb: n - b.get(verb, 0) for verb, n in (await p.statements()).items()}
                           for p, b in zip(procs, before, strict=True)]
             checks = await _check(database_url, sandbox, persons)
         return WorkersResult(workers, people, sum(counts), seconds, used,
-                             [balancer.delivered[p] for p in balancer.targets], checks, statements, idle_ms)
+                             [balancer.delivered[p] for p in balancer.targets], checks, statements, idle_ms,
+                             server_used, bench_used)
     finally:
+        if server is not None:
+            await server.close()
         # The sandbox first: it would keep posting the backlog to workers that are going away.
         await sandbox.stop()
         await balancer.stop()
