@@ -14,6 +14,7 @@ import pytest
 from bench.pgdb import postgres_url
 from bench.report import Report, Row, percentile, table
 from bench.run import Sizes, run
+from bench.servercpu import is_local_postgres, used
 
 TINY = Sizes(engine_cases=3, engine_warmup=0, people=4, rounds=1, recipients=8, scale_cases=300,
              scale_samples=3, fire_samples=2, presses=1, pairs=2, think=(0.2, 0.4), open_actions=2, worker_people=3,
@@ -24,6 +25,15 @@ def test_percentile_interpolates() -> None:
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([0.0, 10.0], 95) == pytest.approx(9.5)
     assert percentile([5.0], 99) == 5.0
+
+
+def test_server_cpu_counts_backends_that_came_and_leaves_other_hosts_out() -> None:
+    # A backend that came during the window counts from 0, one that went as last read (it adds nothing).
+    assert used({1: 2.0, 2: 5.0}, {1: 2.5, 3: 0.25}) == pytest.approx(0.75)
+    assert is_local_postgres("postgresql+asyncpg://postgres@127.0.0.1:5432/x")
+    assert is_local_postgres("postgresql+asyncpg://postgres@localhost/x")
+    assert not is_local_postgres("postgresql+asyncpg://postgres@db.example:5432/x")
+    assert not is_local_postgres("sqlite+aiosqlite:///x.sqlite3")
 
 
 def test_table_shows_ratio_target_and_verdict() -> None:
@@ -59,8 +69,27 @@ async def test_bench_smoke(tmp_path: Path) -> None:
     for kind in ("konveyer", "echo"):
         assert report.details["bot_path"]["open_loop"][kind]["event_loop"]["samples"] > 0
     assert any(row.section == "bot path" and "event loop" in row.metric for row in report.rows)
+    # Beside the bot's CPU, the database server's (PostgreSQL on this machine) and the bench process's own: figures on
+    # PostgreSQL, absent (None, no row) on SQLite, where the database's work is inside the bot process.
+    rows = {r.metric: r for r in report.rows}
+    for load in ("closed loop", "open loop"):
+        bench_row = rows[f"bench process CPU per update, {load} (sandbox and people)"]
+        assert bench_row.konveyer and bench_row.konveyer > 0 and bench_row.reference and bench_row.reference > 0
+        db_row = rows.get(f"database CPU per update, {load} (PostgreSQL server)")
+        assert (db_row is not None and db_row.konveyer is not None and db_row.konveyer > 0) if pg else db_row is None
+    for result in [*pairs["konveyer"], report.details["bot_path"]["open_loop"]["konveyer"]]:
+        assert result["bench_cpu_ms_per_update"] > 0
+        assert (result["server_cpu_ms_per_update"] > 0) if pg else result["server_cpu_ms_per_update"] is None
+    assert all(r["server_cpu_ms_per_update"] is None for r in pairs["echo"])
+    engine_db = [r for r in report.rows if r.section == "engine" and r.metric.startswith("database CPU per step")]
+    assert [r.metric for r in engine_db] == (["database CPU per step (PostgreSQL server)"] if pg else [])
+    assert all(r.konveyer and r.konveyer > 0 and r.reference and r.reference > 0 for r in engine_db)
+    assert report.details["engine"]["SQLite"]["konveyer"]["server_cpu_ms_per_step"] is None
     if pg:
         for result in report.details["workers"]:
+            assert result["server_cpu_ms_per_update"] > 0 and result["bench_cpu_ms_per_update"] > 0
+            assert any(r.metric.startswith(f"database CPU per update, {result['workers']} webhook worker")
+                       for r in report.rows)
             assert all(v == 0 for k, v in result["checks"].items() if k.endswith("_wrong")), result["checks"]
             # Each update is started by one worker: the claims ("WITH T") add up to the updates, not twice as many.
             claims = sum(n * per.get("WITH T", 0) for n, per in
