@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import resource
 import sys
 import time
@@ -89,33 +88,8 @@ def write_offers(path: Path, offers: int) -> None:
         out.write("</Предложения></ПакетПредложений></КоммерческаяИнформация>\n")
 
 
-def _server_cpu(url: str) -> float | None:
-    """CPU seconds (user + system) of the PostgreSQL processes serving the database of `url` (each backend's title
-    is `postgres: … USER DATABASE HOST…`); None on SQLite or when the server's processes are not to be seen here.
-    The bench's database is a scratch one of its own, so they are this import's."""
-    if not url.startswith("postgresql"):
-        return None
-    from sqlalchemy.engine import make_url
-
-    name = make_url(url).database
-    total, seen = 0.0, False
-    tick = os.sysconf("SC_CLK_TCK")
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
-            if not title or not title[0].startswith("postgres:") or name not in title:
-                continue
-            fields = (proc / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
-        seen = True
-    return total if seen else None
-
-
 async def _import(url: str, files: list[Path]) -> dict[str, object]:
+    from bench.servercpu import server_cpu
     from db.engine import make_engine, make_sessionmaker, migrate
     from flows.clock import SystemClock
     from integrations.onec.importer import import_files
@@ -125,14 +99,15 @@ async def _import(url: str, files: list[Path]) -> dict[str, object]:
     await migrate(engine)
     sessionmaker = make_sessionmaker(engine)
     seconds, cpu, server = {}, {}, {}
-    for path in files:
-        began, began_cpu, began_server = time.perf_counter(), time.process_time(), _server_cpu(url)
-        await import_files(sessionmaker, SystemClock(), [path])
-        seconds[path.name] = time.perf_counter() - began
-        cpu[path.name] = time.process_time() - began_cpu
-        ended_server = _server_cpu(url)
-        if began_server is not None and ended_server is not None:
-            server[path.name] = ended_server - began_server
+    async with server_cpu(url) as reader:  # the backends of the bench's own scratch database: this import's
+        for path in files:
+            mark = await reader.read() if reader is not None else None
+            began, began_cpu = time.perf_counter(), time.process_time()
+            await import_files(sessionmaker, SystemClock(), [path])
+            seconds[path.name] = time.perf_counter() - began
+            cpu[path.name] = time.process_time() - began_cpu
+            if reader is not None and mark is not None:
+                server[path.name] = await reader.since(mark)
     async with sessionmaker() as session:
         stats = await catalogue.stats(session)
     await engine.dispose()
