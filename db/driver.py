@@ -2,6 +2,7 @@
 where SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client CPU than the
 statement's round trip (asyncpg keeps each statement prepared per connection): a case step's read and writes, the
 outbox sender's lock and queue read (`fetch`, a prebuilt SQLAlchemy statement inside the session's transaction),
+its claim and outcome writes (`fetch_on`, the same on a connection, in its transaction or in autocommit),
 the inbox's webhook INSERT and timed-pass questions (`fetch_sql`, SQL for asyncpg on an autocommit connection).
 
 What SQLAlchemy would do around the statement is kept: the `before_cursor_execute` listeners are told (the bench
