@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import autocommit
@@ -109,3 +110,19 @@ async def test_outcomes_then_claim_and_plain_outcomes_write_what_sqlalchemy_woul
     for row_id, values in ((1, sent), (2, retry)):
         assert {name: getattr(rows[row_id], name) for name in values} == values
     assert rows[3].status == rows[4].status == OutboxStatus.SENDING
+
+
+async def test_a_refused_outcome_raises_as_sqlalchemy_would(outbox: async_sessionmaker[AsyncSession]) -> None:
+    """Straight to the driver, a database error still reaches the sender as SQLAlchemy's exception (db.driver)."""
+    queue = _queue(outbox)
+    autocommitted = autocommit(outbox.kw["bind"])
+    assert autocommitted is not None
+    bogus = {"status": "bogus", "error": None, "not_before": None, "attempts": 1, "sent_at": None,
+             "message_id": None, "external_id": None}  # fmt: skip
+    async with autocommitted.connect() as connection:
+        with pytest.raises(IntegrityError) as raised:
+            await queue._write_rows(connection, [_Outcome(1, 5, bogus)])
+        assert getattr(raised.value.orig, "sqlstate", None) == "23514"
+        await queue._write_rows(connection, [_Outcome(1, 5, {**bogus, "status": OutboxStatus.FAILED})])  # usable
+    async with outbox() as session:
+        assert (await session.get(Outbox, 1)).status == OutboxStatus.FAILED  # type: ignore[union-attr]
