@@ -2,6 +2,7 @@
 where SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client CPU than the
 statement's round trip (asyncpg keeps each statement prepared per connection): a case step's read and writes, the
 outbox sender's lock and queue read (`fetch`, a prebuilt SQLAlchemy statement inside the session's transaction),
+its claim and outcome writes (`fetch_on`, the same on a connection, in its transaction or in autocommit),
 the inbox's webhook INSERT and timed-pass questions (`fetch_sql`, SQL for asyncpg on an autocommit connection).
 
 What SQLAlchemy would do around the statement is kept: the `before_cursor_execute` listeners are told (the bench
@@ -80,10 +81,37 @@ async def fetch(
     if not keep or driver is None or not driver.is_in_transaction():
         result: Any = await session.execute(statement, params)  # a CursorResult: it may return no rows
         return list(result.all()) if result.returns_rows else []
+    return await run(connection, driver, *_bound(connection, statement, params))
+
+
+def _bound(connection: AsyncConnection, statement: Any, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """A prebuilt statement's SQL (compiled once per process) and its arguments in their order."""
     entry = _SQL.get(id(statement))
     if entry is None:
         compiled = statement.compile(dialect=connection.dialect)
         entry = _SQL[id(statement)] = (statement, str(compiled), tuple(compiled.positiontup or ()), compiled.params)
     _statement, sql, names, defaults = entry
-    args = [params[name] if name in params else defaults[name] for name in names]
-    return await run(connection, driver, sql, args)
+    return sql, [params[name] if name in params else defaults[name] for name in names]
+
+
+async def fetch_on(connection: AsyncConnection, statement: Any, params: dict[str, Any]) -> list[Any]:
+    """`fetch` on a PostgreSQL connection rather than a session's: a prebuilt statement (compiled once per process)
+    on the driver's connection, its rows as the driver gives them (no result processing). In autocommit
+    (`in_autocommit`) the statement is its own transaction; otherwise it runs in the connection's transaction,
+    begun on the driver's connection here (as `fetch`'s `begin` does) if no statement has begun it yet. The outbox
+    sender's claim and outcome writes."""
+    sync = connection.sync_connection
+    assert sync is not None
+    # The pool's record of the driver's connection, without a hop through SQLAlchemy's greenlet when the connection
+    # is already checked out (it always is here: the caller ran a statement on it or opened it to run this one).
+    raw: Any = sync._dbapi_connection
+    if raw is None:
+        raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if not in_autocommit(connection) and not driver.is_in_transaction():
+        if not connection.in_transaction():
+            raise RuntimeError("fetch_on: the connection is neither in autocommit nor in a transaction")
+        adapted: Any = raw.dbapi_connection
+        if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
+            await adapted._start_transaction()
+    return await run(connection, driver, *_bound(connection, statement, params))

@@ -1,22 +1,31 @@
 """The outbox as the sender reads and writes it: what waits and which chats are busy (one statement), the claim
-(pending -> sending, one `UPDATE … RETURNING`) with the rows its requests need, and the outcomes (one executemany;
-on PostgreSQL, plain outcomes that claim their chats' next rows are one statement with that claim).
-Core statements built once: the ORM's loading and unit of work cost more than the rest of a pass."""
+(pending -> sending, one `UPDATE … RETURNING`) with the rows its requests need, and the outcomes (on PostgreSQL one
+statement, its rows as one JSON parameter; on SQLite one executemany; on PostgreSQL, plain outcomes that claim their
+chats' next rows are one statement with that claim).
+Core statements built once: the ORM's loading and unit of work cost more than the rest of a pass. On PostgreSQL the
+claim, the outcomes and the two together go straight to the driver (`db.driver.fetch_on`, compiled once per process),
+as the pass's lock and queue read do: SQLAlchemy's execution path around them (compile-cache lookup, execution
+context, result processing) cost more client CPU than the statements; the claimed rows' values go through the
+columns' own result processing (`_values`), so they are what SQLAlchemy would give. SQLite runs them through
+SQLAlchemy, as before."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    ColumnElement,
     CompoundSelect,
     Integer,
-    Row,
     Table,
     Text,
     TextualSelect,
+    Update,
+    any_,
     bindparam,
+    column,
     literal,
     select,
     text,
@@ -25,9 +34,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from db import driver
 from db.models import Outbox, StoredFile, TaskCard, User
 from db.recordset import rows_json
 from flows.status import OutboxStatus, transition
+from services.cases.step_rows import result_processors
 from services.delivery.base import SenderBase, _Claimed, _Outcome
 from services.files import NOT_RENDERED
 
@@ -39,8 +50,12 @@ class QueueMixin(SenderBase):
         # chat's next row): the ORM's bulk UPDATE … RETURNING cost more than the rest of the pass. The rows come back
         # as plain `Outbox` objects outside any session (nothing loads or flushes them; they carry the claimed
         # values to the request and its outcome).
-        result = await connection.execute(_CLAIM, {"ids": ids, "now": self.clock.now(), "key": self.key})
-        return await self._claimed(connection, ids, result.all())
+        params = {"ids": ids, "now": self.clock.now(), "key": self.key}
+        if connection.dialect.name == "postgresql":
+            found = await driver.fetch_on(connection, _CLAIM_PG, params)
+            return await self._claimed(connection, ids, _values(connection, found))
+        result = await connection.execute(_CLAIM_SQLITE, params)
+        return await self._claimed(connection, ids, [dict(row._mapping) for row in result.all()])
 
     async def _write_and_claim(
         self, connection: AsyncConnection, outcomes: list[_Outcome], ids: list[int]
@@ -51,13 +66,15 @@ class QueueMixin(SenderBase):
         `_claim`, and no row is both written and claimed (the claim skips the CTE's rows)."""
         rows = [{"id": o.row_id, **o.values} for o in outcomes]
         params = {"outcomes": rows_json(rows), "ids": ids, "now": self.clock.now(), "key": self.key}
-        result = await connection.execute(_OUTCOMES_THEN_CLAIM, params)
-        return await self._claimed(connection, ids, result.all())
+        found = await driver.fetch_on(connection, _OUTCOMES_THEN_CLAIM, params)
+        return await self._claimed(connection, ids, _values(connection, found))
 
-    async def _claimed(self, connection: AsyncConnection, ids: list[int], found: Sequence[Row[Any]]) -> list[_Claimed]:
-        """The claimed rows (`found`, as `UPDATE … RETURNING` gave them) in `ids`' order, with what their requests
-        need: the message an edit edits, the stored files sent."""
-        rows = {row.id: Outbox(**row._mapping) for row in found}
+    async def _claimed(
+        self, connection: AsyncConnection, ids: list[int], found: Sequence[Mapping[str, Any]]
+    ) -> list[_Claimed]:
+        """The claimed rows (`found`: each one's columns, as `UPDATE … RETURNING` gave them) in `ids`' order, with
+        what their requests need: the message an edit edits, the stored files sent."""
+        rows = {values["id"]: Outbox(**values) for values in found}
         ref_ids = [row.ref_id for row in rows.values() if row.ref_id]
         refs = (
             {r.id: Outbox(**r._mapping) for r in (await connection.execute(_REFS, {"ids": ref_ids})).all()}
@@ -130,9 +147,14 @@ class QueueMixin(SenderBase):
 
 
     async def _write_rows(self, connection: AsyncConnection, outcomes: list[_Outcome]) -> None:
-        """The outcomes' own columns: one executemany (bulk UPDATE by primary key); every row carries the same
+        """The outcomes' own columns: on PostgreSQL one statement (`_OUTCOMES`, the rows as one JSON parameter,
+        straight to the driver), on SQLite one executemany (bulk UPDATE by primary key); every row carries the same
         columns. Each status came through transition() from `sending`, the status of the row this sender claimed.
-        A Core statement built once: nothing here for the ORM to track."""
+        Statements built once: nothing here for the ORM to track."""
+        if connection.dialect.name == "postgresql":
+            rows = [{"id": o.row_id, **o.values} for o in outcomes]
+            await driver.fetch_on(connection, _OUTCOMES, {"outcomes": rows_json(rows)})
+            return
         await connection.execute(_OUTCOME, [{"row_id": o.row_id, **{f"v_{k}": v for k, v in o.values.items()}}
                                             for o in outcomes])  # fmt: skip
 
@@ -166,54 +188,72 @@ _QUEUE = _queue()
 # A sent (or failed, or postponed) row's outcome: the columns `OutboxSender._outcome` sets, by primary key.
 _OUTCOME_COLUMNS = ("status", "error", "not_before", "attempts", "sent_at", "message_id", "external_id")
 _OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
+# SQLite: one executemany of this.
 _OUTCOME = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id", type_=Integer))
     .values({name: bindparam(f"v_{name}", type_=_OUTBOX.c[name].type) for name in _OUTCOME_COLUMNS})
 )
-
-# pending -> sending for the chosen ids; a row another worker took first is not returned.
-_CLAIM = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)), _OUTBOX.c.status == OutboxStatus.PENDING)
-    .values(
-        status=transition(OutboxStatus.PENDING, OutboxStatus.SENDING),
-        attempts=_OUTBOX.c.attempts + 1,
-        claimed_at=bindparam("now", type_=_OUTBOX.c.claimed_at.type),
-        claimed_by=bindparam("key", type_=_OUTBOX.c.claimed_by.type),
+# PostgreSQL: every outcome in one statement, from one JSON parameter typed by the outbox's own columns
+# (`json_populate_recordset`); by itself, or as the CTE of `_OUTCOMES_THEN_CLAIM`.
+_OUTCOMES: TextualSelect = (
+    text(
+        "UPDATE outbox SET " + ", ".join(f'{name} = r."{name}"' for name in _OUTCOME_COLUMNS) + " "
+        "FROM json_populate_recordset(NULL::outbox, CAST(:outcomes AS json)) AS r "
+        "WHERE outbox.id = r.id RETURNING outbox.id"
     )
-    .returning(*_OUTBOX.c)
+    .bindparams(bindparam("outcomes", type_=Text()))
+    .columns(column("id", Integer()))
 )
 
 
-def _outcomes_then_claim() -> TextualSelect:
-    """PostgreSQL: `_OUTCOME` for every outcome (one JSON parameter, the outbox's own column types) in a CTE, and
-    `_CLAIM` of the chats' next rows as the statement itself, built once. The two UPDATEs see one snapshot and
-    touch different rows (written ones were `sending`, claimed ones must be `pending`; `NOT IN done` makes sure);
-    a claimed row another worker changed meanwhile is re-checked by PostgreSQL against `status = 'pending'`."""
-    written = ", ".join(f'{name} = r."{name}"' for name in _OUTCOME_COLUMNS)
-    returned = ", ".join(f"outbox.{column.name}" for column in _OUTBOX.c)
-    sending = transition(OutboxStatus.PENDING, OutboxStatus.SENDING)
-    statement = text(
-        "WITH done AS ("
-        f"UPDATE outbox SET {written} "
-        "FROM json_populate_recordset(NULL::outbox, CAST(:outcomes AS json)) AS r "
-        "WHERE outbox.id = r.id RETURNING outbox.id) "
-        f"UPDATE outbox SET status = '{sending}', attempts = outbox.attempts + 1, claimed_at = :now, "
-        "claimed_by = :key "
-        f"WHERE outbox.id = ANY(:ids) AND outbox.status = '{OutboxStatus.PENDING}' "
-        "AND outbox.id NOT IN (SELECT done.id FROM done) "
-        f"RETURNING {returned}"
-    ).bindparams(
-        bindparam("outcomes", type_=Text()),
-        bindparam("ids", type_=ARRAY(Integer)),
-        bindparam("now", type_=_OUTBOX.c.claimed_at.type),
-        bindparam("key", type_=_OUTBOX.c.claimed_by.type),
+def _claim_of(ids: ColumnElement[bool]) -> Update:
+    """pending -> sending for the rows `ids` picks; a row another worker took first is not returned."""
+    return (
+        update(_OUTBOX)
+        .where(ids, _OUTBOX.c.status == OutboxStatus.PENDING)
+        .values(
+            status=transition(OutboxStatus.PENDING, OutboxStatus.SENDING),
+            attempts=_OUTBOX.c.attempts + 1,
+            claimed_at=bindparam("now", type_=_OUTBOX.c.claimed_at.type),
+            claimed_by=bindparam("key", type_=_OUTBOX.c.claimed_by.type),
+        )
+        .returning(*_OUTBOX.c)
     )
-    return statement.columns(*_OUTBOX.c)
+
+
+# The claim: on PostgreSQL its ids as one array parameter (one statement shape, compiled once for the driver),
+# on SQLite an expanding IN through SQLAlchemy.
+_CLAIM_PG = _claim_of(_OUTBOX.c.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+_CLAIM_SQLITE = _claim_of(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _outcomes_then_claim() -> Update:
+    """PostgreSQL: `_OUTCOMES` in a CTE, and `_CLAIM_PG` of the chats' next rows as the statement itself, built once.
+    The two UPDATEs see one snapshot and touch different rows (written ones were `sending`, claimed ones must be
+    `pending`; `NOT IN done` makes sure); a claimed row another worker changed meanwhile is re-checked by PostgreSQL
+    against `status = 'pending'`."""
+    done = _OUTCOMES.cte("done")
+    return _CLAIM_PG.where(_OUTBOX.c.id.not_in(select(done.c.id))).add_cte(done)
 
 
 _OUTCOMES_THEN_CLAIM = _outcomes_then_claim()
+_NAMES = tuple(c.name for c in _OUTBOX.c)
+
+
+def _values(connection: AsyncConnection, found: Sequence[Any]) -> list[dict[str, Any]]:
+    """The outbox's rows as the driver returned them (every column, in the table's order), each column's value
+    through its type's own result processing, as SQLAlchemy's result would give it: statuses as `OutboxStatus`,
+    datetimes aware in UTC (the payload is already a dict: SQLAlchemy's asyncpg dialect gives every connection a
+    JSON codec)."""
+    processors = result_processors(_OUTBOX, connection.dialect)
+    return [
+        {
+            name: value if process is None or value is None else process(value)
+            for name, value, process in zip(_NAMES, record, processors, strict=True)
+        }
+        for record in found
+    ]
 # What a claimed row's request needs: the message it edits, the stored files it sends.
 _REFS = select(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
 _FILES_TABLE: Table = StoredFile.__table__  # type: ignore[assignment]
