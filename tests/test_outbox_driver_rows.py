@@ -126,3 +126,19 @@ async def test_a_refused_outcome_raises_as_sqlalchemy_would(outbox: async_sessio
         await queue._write_rows(connection, [_Outcome(1, 5, {**bogus, "status": OutboxStatus.FAILED})])  # usable
     async with outbox() as session:
         assert (await session.get(Outbox, 1)).status == OutboxStatus.FAILED  # type: ignore[union-attr]
+
+
+async def test_a_row_put_back_for_later_since_the_pass_read_it_is_not_claimed(
+    outbox: async_sessionmaker[AsyncSession],
+) -> None:
+    """Between a pass's read and its claim, another worker's outcome write sent the row, was told 429 and put it back
+    with a later `not_before`: the claim leaves it for then, though it is pending again."""
+    queue = _queue(outbox)
+    async with outbox() as session, session.begin():
+        await session.execute(Outbox.__table__.update().where(Outbox.id == 2).values(  # type: ignore[attr-defined]
+            not_before=NOW + timedelta(seconds=30), error="429"))
+    async with outbox() as session, session.begin():
+        claimed = await queue._claim(await session.connection(), [1, 2])
+    assert [item.row.id for item in claimed] == [1]
+    async with outbox() as session:
+        assert (await session.get(Outbox, 2)).status == OutboxStatus.PENDING  # type: ignore[union-attr]

@@ -27,6 +27,7 @@ from sqlalchemy import (
     bindparam,
     column,
     literal,
+    or_,
     select,
     text,
     union_all,
@@ -208,14 +209,20 @@ _OUTCOMES: TextualSelect = (
 
 
 def _claim_of(ids: ColumnElement[bool]) -> Update:
-    """pending -> sending for the rows `ids` picks; a row another worker took first is not returned."""
+    """pending -> sending for the rows `ids` picks and still due; a row another worker took first is not returned.
+
+    Due is checked here too, not only by the pass that read the queue: between that read and this claim another
+    worker's outcome write may have claimed the row, sent it, been told 429 and put it back for later (`flush`
+    takes no passes' lock). PostgreSQL re-checks both conditions on a row changed meanwhile."""
+    now = bindparam("now", type_=_OUTBOX.c.claimed_at.type)
     return (
         update(_OUTBOX)
-        .where(ids, _OUTBOX.c.status == OutboxStatus.PENDING)
+        .where(ids, _OUTBOX.c.status == OutboxStatus.PENDING,
+               or_(_OUTBOX.c.not_before.is_(None), _OUTBOX.c.not_before <= now))
         .values(
             status=transition(OutboxStatus.PENDING, OutboxStatus.SENDING),
             attempts=_OUTBOX.c.attempts + 1,
-            claimed_at=bindparam("now", type_=_OUTBOX.c.claimed_at.type),
+            claimed_at=now,
             claimed_by=bindparam("key", type_=_OUTBOX.c.claimed_by.type),
         )
         .returning(*_OUTBOX.c)
