@@ -48,7 +48,8 @@ def cpu_of(pid: int) -> float | None:
 
 def used(before: Mark, after: Mark) -> float:
     """CPU seconds the backends used between two reads: one that came counts from 0, one that went as last read."""
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    # max(0, …): a pid the server reused for a new backend within the window reads less than the old one did.
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
 
 
 class ServerCpu:

@@ -71,8 +71,8 @@ class Due:
     update_id: int
     # The payload as stored, JSON text: a pass finds the updates of people still being handled too (their update
     # stays pending until it commits), so it is decoded only when the update is started, not on every pass.
-    raw: str
-    # The payload itself when it came with the update (received, not read back from the table): not decoded again.
+    raw: str = ""
+    # Or the payload itself, when it came with the update (received, not read back from the table).
     parsed: dict[str, Any] | None = None
 
     @property
@@ -233,7 +233,8 @@ _STORE_LEASED = _store_leased()
 # holds the new one back, which is then leased here. Without the wait the new update was stored behind an update
 # about to be done, after that claim had looked for the person's next (`take_with_person_and_next`): nobody
 # chained it, and it waited for a pass (a timed one, or one this worker woke at every end while anything was
-# stored behind: a lease statement for most updates of a burst). The wait is that transaction's rest, a few ms.
+# stored behind: a lease statement for most updates of a burst). The wait is that transaction's rest: a few ms,
+# unless its handler waits on something inside it (an update's transaction that calls Telegram holds it that long).
 _STORE_LEASED_SQL = (
     "INSERT INTO inbox (update_id, person_id, payload, status, attempts, received_at, not_before) "
     "SELECT $1::bigint, $2::bigint, CAST($3::text AS jsonb), $4::varchar, 0, $5::timestamptz, "
@@ -241,26 +242,26 @@ _STORE_LEASED_SQL = (
     "AND older.update_id < $1::bigint AND older.status = $4::varchar FOR SHARE) THEN NULL ELSE $6::timestamptz END "
     "ON CONFLICT (update_id) DO NOTHING RETURNING not_before IS NOT NULL"
 )
+
+
 async def lease_behind(connection: AsyncConnection, update: Incoming) -> bool:
-    """PostgreSQL, webhook workers, right after `store_leased` stored `update` behind an older pending update of its
-    person: waits for a claim of that older one under way (FOR SHARE, as the store), and leases `update` to this
-    worker if it is due then. True when leased (its handling is this worker's to start).
+    """PostgreSQL, webhook workers, on an autocommit connection, right after `store_leased` stored `update` behind an
+    older pending update of its person: waits for a claim of that older one under way (FOR SHARE, as the store),
+    and leases `update` to this worker if it is due then. True when leased (its handling is this worker's to start).
 
     The store's wait does not close one window: the older update's claim, in another worker, began before the store
-    committed, and waited on the store's own lock on that older row — so that claim did not see this update and did
-    not chain it, and once it commits nobody knows this update is due (it waited for a timed pass: in a burst sent to
-    two workers, up to half a second for each of a dozen people). The claim chains it in every other case (it
-    begins after the store's commit), and then this finds it leased already (not due). One statement, only for an
-    update stored behind."""
+    committed and waited on the store's own lock on that older row — so it did not see this update and did not
+    chain it, and once it commits nobody knows this update is due: it waited for a timed pass (in a burst sent to
+    two workers, up to half a second for each of a dozen people). This look closes it when that claim holds the
+    older row by now; a claim that locks it only after this look, or one that does not chain (a refusal's plain
+    `take`, a rollback), still leaves the update to a pass. One statement, only for an update stored behind. Like the
+    store's, its wait is the rest of that claim's transaction: a few ms, unless the handler waits on something
+    inside it (an update's transaction that calls Telegram holds it for that call)."""
+    assert in_autocommit(connection), "lease_behind: one statement on an autocommit connection"
     due = wall_clock()
-    if in_autocommit(connection):
-        rows = await driver_fetch(connection, _LEASE_BEHIND_SQL, update.update_id, update.person_id,
-                                  InboxStatus.PENDING.value, due, due + LEASE)
-        return bool(rows)
-    result = await connection.execute(_LEASE_BEHIND, {"uid": update.update_id, "person": update.person_id,
-                                                      "pending": InboxStatus.PENDING.value, "now": due,
-                                                      "until": due + LEASE})
-    return result.first() is not None
+    rows = await driver_fetch(connection, _LEASE_BEHIND_SQL, update.update_id, update.person_id,
+                              InboxStatus.PENDING.value, due, due + LEASE)
+    return bool(rows)
 
 
 # $1 update_id, $2 person_id, $3 'pending', $4 now, $5 the lease's end.
@@ -268,12 +269,6 @@ _LEASE_BEHIND_SQL = (
     "UPDATE inbox SET not_before = $5::timestamptz WHERE update_id = $1::bigint AND status = $3::varchar "
     "AND (not_before IS NULL OR not_before <= $4::timestamptz) AND NOT EXISTS (SELECT 1 FROM inbox AS older "
     "WHERE older.person_id = $2::bigint AND older.update_id < $1::bigint AND older.status = $3::varchar FOR SHARE) "
-    "RETURNING update_id"
-)
-_LEASE_BEHIND = text(
-    "UPDATE inbox SET not_before = :until WHERE update_id = :uid AND status = :pending "
-    "AND (not_before IS NULL OR not_before <= :now) AND NOT EXISTS (SELECT 1 FROM inbox AS older "
-    "WHERE older.person_id = :person AND older.update_id < :uid AND older.status = :pending FOR SHARE) "
     "RETURNING update_id"
 )
 

@@ -76,10 +76,13 @@ async def test_bench_smoke(tmp_path: Path) -> None:
         bench_row = rows[f"bench process CPU per update, {load} (sandbox and people)"]
         assert bench_row.konveyer and bench_row.konveyer > 0 and bench_row.reference and bench_row.reference > 0
         db_row = rows.get(f"database CPU per update, {load} (PostgreSQL server)")
-        assert (db_row is not None and db_row.konveyer is not None and db_row.konveyer > 0) if pg else db_row is None
-    for result in [*pairs["konveyer"], report.details["bot_path"]["open_loop"]["konveyer"]]:
+        assert (db_row is not None and db_row.konveyer is not None and db_row.konveyer >= 0) if pg else db_row is None
+    # Positive where the run is long enough for the server's 10 ms ticks (the tiny open loop may read 0).
+    open_loop = report.details["bot_path"]["open_loop"]["konveyer"]
+    for result in [*pairs["konveyer"], open_loop]:
         assert result["bench_cpu_ms_per_update"] > 0
-        assert (result["server_cpu_ms_per_update"] > 0) if pg else result["server_cpu_ms_per_update"] is None
+        server = result["server_cpu_ms_per_update"]
+        assert (server is not None and (server > 0 or result is open_loop)) if pg else server is None
     assert all(r["server_cpu_ms_per_update"] is None for r in pairs["echo"])
     engine_db = [r for r in report.rows if r.section == "engine" and r.metric.startswith("database CPU per step")]
     assert [r.metric for r in engine_db] == (["database CPU per step (PostgreSQL server)"] if pg else [])

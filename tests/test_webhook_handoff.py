@@ -131,11 +131,13 @@ async def test_an_update_posted_while_the_persons_older_one_is_being_claimed_wai
         async with app.core.sessionmaker() as session, session.begin():
             assert await inbox.take(session, 700081, clock.now())
             posted = asyncio.create_task(_post(url, message(700082, "/start")))
+            waited = False
             for _ in range(1000):
-                if posted.done() or await _waiting_on_a_lock(app, "INSERT INTO inbox"):
+                waited = await _waiting_on_a_lock(app, "INSERT INTO inbox")
+                if posted.done() or waited:
                     break
                 await asyncio.sleep(0.01)
-            assert not posted.done(), "stored behind an update about to be done, for a pass to find later"
+            assert waited and not posted.done(), "the store did not wait for the claim under way"
         await posted  # that claim committed: the new update is due at once, and leased to the worker that got it
         await admin.expect("администратор")  # no pass ran: the worker started it straight from the webhook
         await idle(mine)
@@ -196,8 +198,9 @@ async def test_an_update_stored_behind_a_claim_that_missed_it_is_leased_once_tha
         async with app.core.single_statements.begin() as connection:
             assert await inbox.store_leased(connection, later, clock.now()) is False  # behind the first, unclaimed
             assert not await inbox.lease_behind(connection, later)  # the first's claim is to come, and will chain it
-        # A claim of the first one that began before the later one was stored: it does not chain it. While it runs,
-        # the look waits for it; once it commits, the later one is due, and leased to the worker that stored it.
+        # A claim of the first one that holds it when the look runs, and does not chain the later one (a plain
+        # `take`, as a claim that began before the later one was stored): the look waits for it; once it commits,
+        # the later one is due, and leased to the worker that stored it.
         async with app.core.sessionmaker() as session, session.begin():
             assert await inbox.take(session, 700101, clock.now())
             async with app.core.single_statements.connect() as connection:

@@ -145,6 +145,8 @@ class InboxProcessor:
         running (a running one's end looks for the person's next: `_later_stored`). Whether a pass is still wanted:
         an update behind an older pending one that is not being handled here (stored before a restart, or waiting
         for its retry)."""
+        if self._stopping:
+            return False  # stored: the next start's pass finds them
         payloads = {row.update_id: row.payload for row in rows}
         seen: set[int] = set()
         wanted = False
@@ -155,7 +157,7 @@ class InboxProcessor:
             seen.add(person_id)
             if due:
                 payload = payloads[update_id]
-                self._start(inbox.Due(person_id, update_id, "", parsed=payload))
+                self._start(inbox.Due(person_id, update_id, parsed=payload))
             else:
                 wanted = True
         return wanted
@@ -183,7 +185,7 @@ class InboxProcessor:
             # worker's when it next finishes an update of this person (`_person`), or any worker's timed pass.
             self._behind.setdefault(rows[0].person_id, set()).add(rows[0].update_id)
             return
-        item = inbox.Due(rows[0].person_id, rows[0].update_id, raw)
+        item = inbox.Due(rows[0].person_id, rows[0].update_id, raw, parsed=rows[0].payload)  # decoded once
         if self._stopping:
             self._unstarted.append(item.update_id)
         elif item.person_id not in self._busy:
@@ -333,12 +335,13 @@ class InboxProcessor:
 
     def _still_behind(self, item: inbox.Due) -> bool:
         """Shared, at the end of `item`: whether its person has an update stored behind here that may wait still.
-        Theirs older than `item` are forgotten: `item`'s claim needed them done (claims go in the person's order),
-        most likely chained elsewhere. (A hint for waking a pass early: the timed pass is what finds every update.)"""
+        Theirs up to `item` are forgotten: a claim of `item` needed the older ones done (claims go in the person's
+        order), most likely chained elsewhere; if it was declined instead, the timed pass finds them. (A hint for
+        waking a pass early: the timed pass is what finds every update.)"""
         behind = self._behind.get(item.person_id)
         if behind is None:
             return False
-        behind.difference_update([update_id for update_id in behind if update_id < item.update_id])
+        behind.difference_update([update_id for update_id in behind if update_id <= item.update_id])
         if not behind:
             del self._behind[item.person_id]
             return False

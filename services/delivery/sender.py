@@ -306,9 +306,10 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             if chat_id in seen or chat_id in busy_chats:
                 waiting.add(chat_id)  # behind a row of its chat in flight or chosen now: its answer starts a pass
                 behind.setdefault(chat_id, []).append((row_id, not_before, channel))
-                if chat_id not in seen and chat_id not in local:
+                if chat_id not in seen and chat_id not in local and (not_before is None or not_before <= now):
                     # In flight in another worker, whose answer wakes nobody here (it never saw this row): look
                     # again after one poll interval, not the idle wait of five. Under load passes come sooner anyway.
+                    # (A crashed worker's row left `sending` costs these looks until the recovery sweeps it.)
                     next_wake = min(next_wake, self.poll_interval)
                 continue
             seen.add(chat_id)  # one message at a time per chat keeps their order
