@@ -205,14 +205,8 @@ def _store_leased() -> Any:
     )
     person: Any = literal_column('r."person_id"')
     update_id: Any = literal_column('r."update_id"')
-    # FOR SHARE: an older update being claimed right now (its claim's row lock, held to the handler's commit) is
-    # waited for, and read again once that transaction ends (see `_STORE_LEASED_SQL`).
-    behind = (
-        select(literal_column("1"))
-        .select_from(older)
-        .where(older.c.person_id == person, older.c.update_id < update_id, older.c.status == InboxStatus.PENDING)
-        .with_for_update(read=True)
-        .exists()
+    behind = exists().where(
+        older.c.person_id == person, older.c.update_id < update_id, older.c.status == InboxStatus.PENDING
     )
     lease_until = case((behind, null()), else_=literal_column('r."not_before"'))
     query: Any = select(*(literal_column(f'r."{name}"') for name in _STORED), lease_until).select_from(source)
@@ -228,35 +222,32 @@ _STORE_LEASED = _store_leased()
 
 # `_STORE_LEASED` as SQL for the driver (asyncpg keeps it prepared per connection): $1 update_id, $2 person_id,
 # $3 the payload's JSON text, $4 'pending', $5 received_at, $6 the lease's end. The same rows and answer.
-# The older update's check locks FOR SHARE: one whose claim is under way in a handler's transaction (the claim
-# holds its row lock to the commit) is waited for, and read again when that transaction ends — done, it no longer
-# holds the new one back, which is then leased here. Without the wait the new update was stored behind an update
-# about to be done, after that claim had looked for the person's next (`take_with_person_and_next`): nobody
-# chained it, and it waited for a pass (a timed one, or one this worker woke at every end while anything was
-# stored behind: a lease statement for most updates of a burst). The wait is that transaction's rest: a few ms,
-# unless its handler waits on something inside it (an update's transaction that calls Telegram holds it that long).
+# The older update's check takes no lock: the webhook's answer never waits for another update's transaction
+# (Telegram's delivery, and the sandbox's one at a time, would stall behind it). An update stored behind one whose
+# claim is under way is looked at again after the answer (`lease_behind`).
 _STORE_LEASED_SQL = (
     "INSERT INTO inbox (update_id, person_id, payload, status, attempts, received_at, not_before) "
     "SELECT $1::bigint, $2::bigint, CAST($3::text AS jsonb), $4::varchar, 0, $5::timestamptz, "
     "CASE WHEN EXISTS (SELECT 1 FROM inbox AS older WHERE older.person_id = $2::bigint "
-    "AND older.update_id < $1::bigint AND older.status = $4::varchar FOR SHARE) THEN NULL ELSE $6::timestamptz END "
+    "AND older.update_id < $1::bigint AND older.status = $4::varchar) THEN NULL ELSE $6::timestamptz END "
     "ON CONFLICT (update_id) DO NOTHING RETURNING not_before IS NOT NULL"
 )
 
 
 async def lease_behind(connection: AsyncConnection, update: Incoming) -> bool:
-    """PostgreSQL, webhook workers, on an autocommit connection, right after `store_leased` stored `update` behind an
-    older pending update of its person: waits for a claim of that older one under way (FOR SHARE, as the store),
-    and leases `update` to this worker if it is due then. True when leased (its handling is this worker's to start).
+    """PostgreSQL, webhook workers, on an autocommit connection, after `store_leased` stored `update` behind an older
+    pending update of its person (the receiving worker runs it after the webhook's answer): waits for a claim of
+    that older one under way (FOR SHARE), and leases `update` to this worker if it is due then. True when leased
+    (its handling is this worker's to start).
 
-    The store's wait does not close one window: the older update's claim, in another worker, began before the store
-    committed and waited on the store's own lock on that older row — so it did not see this update and did not
-    chain it, and once it commits nobody knows this update is due: it waited for a timed pass (in a burst sent to
-    two workers, up to half a second for each of a dozen people). This look closes it when that claim holds the
-    older row by now; a claim that locks it only after this look, or one that does not chain (a refusal's plain
-    `take`, a rollback), still leaves the update to a pass. One statement, only for an update stored behind. Like the
-    store's, its wait is the rest of that claim's transaction: a few ms, unless the handler waits on something
-    inside it (an update's transaction that calls Telegram holds it for that call)."""
+    The older update's claim chains the person's next stored update (`take_with_person_and_next`), but a claim
+    already under way when `update` was stored did not see it: once it commits nobody knew `update` was due, and it
+    waited for a pass (a timed one, or one the worker woke at every end while anything was stored behind it: with
+    bursts sent to two workers, a lease statement for most updates). This look closes that window when the claim
+    holds the older row by now; a claim that locks it only after this look, or one that does not chain (a
+    refusal's plain `take`, a rollback), still leaves the update to a pass. One statement, only for an update stored
+    behind; its wait is the rest of that claim's transaction (a few ms, longer if its handler waits on Telegram
+    inside it), and it holds no webhook answer."""
     assert in_autocommit(connection), "lease_behind: one statement on an autocommit connection"
     due = wall_clock()
     rows = await driver_fetch(connection, _LEASE_BEHIND_SQL, update.update_id, update.person_id,

@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.util import await_only
 
 from flows.clock import FrozenClock
+from services import inbox
 from tests.conftest import ADMIN_ID
 from tests.inbox_harness import answers, idle, inbox_bot, inbox_rows, message, postgres_only
 
@@ -26,7 +27,9 @@ async def test_an_update_that_ends_while_a_pass_reads_is_not_started_again(
         mine, admin = bot.processor, bot.admin
         holder = await bot.core.db.connect()
         try:
-            await mine.store([message(800001, "/start")])
+            async with bot.core.db.begin() as connection:  # stored as a restart finds it: for a pass to start
+                await inbox.store(connection, [inbox.Incoming(800001, ADMIN_ID, message(800001, "/start"))],
+                                  clock.now(), sqlite=False)
             # The update's claim waits behind this lock: it is started, and cannot end, until it is let go.
             await holder.begin()
             await holder.execute(text("SELECT 1 FROM inbox WHERE update_id = 800001 FOR UPDATE"))

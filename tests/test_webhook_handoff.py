@@ -120,7 +120,7 @@ async def _waiting_on_a_lock(app: App, statement: str) -> bool:
         return bool(found.scalar())
 
 
-async def test_an_update_posted_while_the_persons_older_one_is_being_claimed_waits_for_that_commit(
+async def test_an_update_posted_while_the_persons_older_one_is_being_claimed_starts_once_that_commits(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
     async with webhook_worker(tmp_path, database_url, clock) as (app, mine, url, admin):
@@ -130,16 +130,17 @@ async def test_an_update_posted_while_the_persons_older_one_is_being_claimed_wai
         # for the person's next update before this one was stored, so it will not chain it.
         async with app.core.sessionmaker() as session, session.begin():
             assert await inbox.take(session, 700081, clock.now())
-            posted = asyncio.create_task(_post(url, message(700082, "/start")))
-            waited = False
-            for _ in range(1000):
-                waited = await _waiting_on_a_lock(app, "INSERT INTO inbox")
-                if posted.done() or waited:
+            await asyncio.wait_for(_post(url, message(700082, "/start")), 10)  # answered without waiting for it
+            assert (await _rows(app))[700082].not_before is None  # stored behind the update being claimed
+            looked = False
+            for _ in range(1000):  # the worker's look at it waits for that claim
+                looked = await _waiting_on_a_lock(app, "UPDATE inbox SET not_before")
+                if looked:
                     break
                 await asyncio.sleep(0.01)
-            assert waited and not posted.done(), "the store did not wait for the claim under way"
-        await posted  # that claim committed: the new update is due at once, and leased to the worker that got it
-        await admin.expect("администратор")  # no pass ran: the worker started it straight from the webhook
+            assert looked, "nobody waits for the claim under way: the update is left for a timed pass"
+        # That claim committed: the update is due, leased to the worker that got it, and started — with no pass.
+        await admin.expect("администратор")
         await idle(mine)
         assert (await _rows(app))[700082].status == "done"
         assert not mine._wake.is_set()

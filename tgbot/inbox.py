@@ -107,6 +107,7 @@ class InboxProcessor:
         # update queued behind it). In the bench's 200 people this was 1–15% of the claims. Not when shared: a
         # lease's UPDATE sees each row as committed, and a leased row skipped would wait out its lease.
         self._ended_during_read: set[int] | None = None
+        self._looks: set[asyncio.Task[None]] = set()  # shared: looks at updates stored behind (`_look_behind`)
         self._asking: AsyncConnection | None = None  # PostgreSQL: the timed passes' question's connection
         self._asking_since = 0.0  # when it was taken (time.monotonic)
 
@@ -174,18 +175,33 @@ class InboxProcessor:
             leased = await inbox.store_leased(connection, rows[0], self.core.clock.now(), raw)
         if leased is None:
             return  # a repeat: stored before, handled (or being handled) by whoever has it
-        if not leased:
-            # Stored behind: the older update's claim chains it, unless that claim began before the store committed
-            # (`inbox.lease_behind` waits for it and leases this one when it is due then).
-            async with self.core.single_statements.begin() as connection:
-                leased = await inbox.lease_behind(connection, rows[0])
-        if not leased:
-            # Behind an older update of the person, still pending and not being claimed (the store waited for a claim
-            # under way): that one's claim chains it, wherever it runs; else a pass starts it in its turn — this
-            # worker's when it next finishes an update of this person (`_person`), or any worker's timed pass.
-            self._behind.setdefault(rows[0].person_id, set()).add(rows[0].update_id)
-            return
         item = inbox.Due(rows[0].person_id, rows[0].update_id, raw, parsed=rows[0].payload)  # decoded once
+        if not leased:
+            # Behind an older update of the person, still pending: that one's claim chains it, wherever it runs —
+            # unless that claim is under way already (it began before this store committed and did not see it). A
+            # look after the webhook's answer (`inbox.lease_behind`) waits for such a claim and leases this one
+            # when it is due then; else a pass starts it in its turn (this worker's when it next finishes an update
+            # of this person, or any worker's timed pass). The answer does not wait: Telegram's delivery does not
+            # stall behind another update's transaction.
+            self._behind.setdefault(item.person_id, set()).add(item.update_id)
+            look = asyncio.create_task(self._look_behind(rows[0], item))
+            self._looks.add(look)
+            look.add_done_callback(self._looks.discard)
+            return
+        await self._hand_over(item)
+
+    async def _look_behind(self, update: inbox.Incoming, item: inbox.Due) -> None:
+        try:
+            async with self.core.single_statements.begin() as connection:
+                leased = await inbox.lease_behind(connection, update)
+        except Exception:  # not lost: a pass finds it in its turn
+            log.exception("looking again at update %s stored behind failed", update.update_id)
+            return
+        if leased:
+            await self._hand_over(item)
+
+    async def _hand_over(self, item: inbox.Due) -> None:
+        """An update leased to this worker: started now, or next after its person's update running here."""
         if self._stopping:
             self._unstarted.append(item.update_id)
         elif item.person_id not in self._busy:
@@ -423,7 +439,7 @@ class InboxProcessor:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        for task in list(self._busy.values()):
+        for task in [*self._looks, *self._busy.values()]:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), timeout=5)
         if self._unstarted:
