@@ -216,3 +216,30 @@ async def test_an_update_stored_behind_a_claim_that_missed_it_is_leased_once_tha
                 rows = await _rows(app)
                 assert rows[700102].status == "pending" and rows[700102].not_before is not None
                 assert not await inbox.lease_behind(connection, later)  # leased already: nobody else's to start
+
+
+async def test_a_worker_stopping_leaves_the_update_it_was_looking_at_to_the_other_workers(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, url, _admin):
+        assert app.core is not None
+        await _stored_elsewhere(app, clock, 700111, "/users")
+        async with app.core.sessionmaker() as session, session.begin():
+            assert await inbox.take(session, 700111, clock.now())  # another worker's claim, held (a slow handler)
+            await _post(url, message(700112, "/start"))
+            for _ in range(1000):
+                if await _waiting_on_a_lock(app, "UPDATE inbox SET not_before"):
+                    break
+                await asyncio.sleep(0.01)
+            assert mine._looks, "the worker is not looking at the update stored behind"
+            await asyncio.wait_for(mine.stop(), 30)  # a deploy: it waits a while, then gives the look up
+            assert not mine._looks
+            for _ in range(200):  # its statement cancelled too (the server hears of it within moments)
+                if not await _waiting_on_a_lock(app, "UPDATE inbox SET not_before"):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the look's statement still waits for the claim")
+            await session.rollback()
+        row = (await _rows(app))[700112]
+        assert row.status == "pending" and row.not_before is None  # not leased to a worker that is gone

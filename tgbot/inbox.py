@@ -42,6 +42,10 @@ REASK_AFTER = timedelta(seconds=20)  # a person who has not written by then gets
 # (in the bench, 200 people at once: ~8% of the bot's CPU in connecting and preparing). On 2 cores more
 # handlers at once add no throughput, only waiting inside the database; the rest wait their turn here, in order.
 HANDLING_AT_ONCE = 16
+# Looks at updates stored behind a claim under way (`_look_behind`), each holding a pooled connection while it waits
+# for that claim: more at once are left to the passes, so the webhook's own store never waits for the pool on them.
+LOOKS_AT_ONCE = 8
+LOOK_WAIT = 5.0  # seconds a look waits for a claim under way; half the lease it writes (`inbox.LEASE`)
 
 
 def person_of(payload: dict[str, Any]) -> int:
@@ -183,7 +187,9 @@ class InboxProcessor:
             # when it is due then; else a pass starts it in its turn (this worker's when it next finishes an update
             # of this person, or any worker's timed pass). The answer does not wait: Telegram's delivery does not
             # stall behind another update's transaction.
-            self._behind.setdefault(item.person_id, set()).add(item.update_id)
+            if len(self._looks) >= LOOKS_AT_ONCE:
+                self._behind.setdefault(item.person_id, set()).add(item.update_id)  # for a pass, in its turn
+                return
             look = asyncio.create_task(self._look_behind(rows[0], item))
             self._looks.add(look)
             look.add_done_callback(self._looks.discard)
@@ -191,25 +197,34 @@ class InboxProcessor:
         await self._hand_over(item)
 
     async def _look_behind(self, update: inbox.Incoming, item: inbox.Due) -> None:
+        """`inbox.lease_behind`, and the update handed over if it leased it. Bounded: a claim that holds the older
+        update longer than `LOOK_WAIT` is not waited for (the statement is cancelled; a pass finds the update), so
+        the lease written is never one that has run out already. Not leased, the update is left for a pass (this
+        worker's when an update of the same person ends here, or any worker's timed pass)."""
+        leased = False
         try:
-            async with self.core.single_statements.begin() as connection:
-                leased = await inbox.lease_behind(connection, update)
-        except Exception:  # not lost: a pass finds it in its turn
+            if not self._stopping:
+                async with self.core.single_statements.begin() as connection:
+                    leased = await asyncio.wait_for(inbox.lease_behind(connection, update), LOOK_WAIT)
+            if leased:
+                await self._hand_over(item)
+        except TimeoutError:
+            log.info("update %s waits behind a long claim: left to the passes", update.update_id)
+        except Exception:  # not lost: a pass finds it in its turn (a lease written but not handed over runs out)
             log.exception("looking again at update %s stored behind failed", update.update_id)
-            return
-        if leased:
-            await self._hand_over(item)
+        finally:
+            if not leased:
+                self._behind.setdefault(item.person_id, set()).add(item.update_id)
 
     async def _hand_over(self, item: inbox.Due) -> None:
-        """An update leased to this worker: started now, or next after its person's update running here."""
+        """An update leased to this worker: started now, or next after its person's update running here (the older
+        first, as `_follow` keeps them)."""
         if self._stopping:
             self._unstarted.append(item.update_id)
         elif item.person_id not in self._busy:
             self._start(item)
-        elif self._next.get(item.person_id) is None:
-            self._next[item.person_id] = item  # their previous update is committed; its worker is finishing
-        else:
-            await self._release([item.update_id])
+        elif self._running.get(item.person_id) != item.update_id:
+            await self._follow(item)
 
     async def run(self) -> None:
         try:
@@ -339,8 +354,8 @@ class InboxProcessor:
                 # stored while this one's claim ran, before its commit) — not at every end while anybody's is
                 # behind: most were chained by whoever handled their person's older update, and with a burst
                 # stored behind that was a lease statement for most updates. The updates other workers stored
-                # behind this one are theirs to look for (the store waits for a claim under way, so it is rare),
-                # and every worker's timed pass finds whatever is left. A worker alone knows what it stored
+                # behind this one are theirs to look for (`_look_behind`), and every worker's timed pass finds
+                # whatever is left. A worker alone knows what it stored
                 # (`_stored_up_to`): a pass only when a later update of this person was stored, or when this one
                 # was not stored here; the timed pass finds the rest (a retry's turn).
                 if self.shared:
@@ -439,7 +454,14 @@ class InboxProcessor:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        for task in [*self._looks, *self._busy.values()]:
+        if self._looks:
+            # A look that has not leased by now is cancelled (its statement with it): its update is left unleased for
+            # the other workers' passes, not leased to a worker going away.
+            _done, pending = await asyncio.wait(set(self._looks), timeout=5)
+            for look in pending:
+                look.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for task in list(self._busy.values()):
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), timeout=5)
         if self._unstarted:
