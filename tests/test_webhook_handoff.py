@@ -120,6 +120,15 @@ async def _waiting_on_a_lock(app: App, statement: str) -> bool:
         return bool(found.scalar())
 
 
+async def _until_a_look_waits(app: App) -> bool:
+    """Whether the worker's look at an update stored behind comes to wait for the claim under way (ten seconds)."""
+    for _ in range(1000):
+        if await _waiting_on_a_lock(app, "UPDATE inbox SET not_before"):
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
 async def test_an_update_posted_while_the_persons_older_one_is_being_claimed_starts_once_that_commits(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
@@ -132,13 +141,7 @@ async def test_an_update_posted_while_the_persons_older_one_is_being_claimed_sta
             assert await inbox.take(session, 700081, clock.now())
             await asyncio.wait_for(_post(url, message(700082, "/start")), 10)  # answered without waiting for it
             assert (await _rows(app))[700082].not_before is None  # stored behind the update being claimed
-            looked = False
-            for _ in range(1000):  # the worker's look at it waits for that claim
-                looked = await _waiting_on_a_lock(app, "UPDATE inbox SET not_before")
-                if looked:
-                    break
-                await asyncio.sleep(0.01)
-            assert looked, "nobody waits for the claim under way: the update is left for a timed pass"
+            assert await _until_a_look_waits(app), "nobody waits for the claim under way: it is left for a timed pass"
         # That claim committed: the update is due, leased to the worker that got it, and started — with no pass.
         await admin.expect("администратор")
         await idle(mine)
@@ -227,11 +230,7 @@ async def test_a_worker_stopping_leaves_the_update_it_was_looking_at_to_the_othe
         async with app.core.sessionmaker() as session, session.begin():
             assert await inbox.take(session, 700111, clock.now())  # another worker's claim, held (a slow handler)
             await _post(url, message(700112, "/start"))
-            for _ in range(1000):
-                if await _waiting_on_a_lock(app, "UPDATE inbox SET not_before"):
-                    break
-                await asyncio.sleep(0.01)
-            assert mine._looks, "the worker is not looking at the update stored behind"
+            assert await _until_a_look_waits(app) and mine._looks, "the worker is not looking at the update behind"
             await asyncio.wait_for(mine.stop(), 30)  # a deploy: it waits a while, then gives the look up
             assert not mine._looks
             for _ in range(200):  # its statement cancelled too (the server hears of it within moments)
