@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.container import build_core
@@ -120,6 +120,70 @@ async def test_a_step_cancels_the_stored_timers_it_replaces_and_keeps_the_ones_i
         await core.close()
     assert stored == {"old": TimerStatus.CANCELLED, "new": TimerStatus.PENDING}
     assert len(moved) == 1
+
+
+async def test_a_task_done_cancels_its_own_timers_and_reads_no_other_cases(tmp_path: Path, database_url: str) -> None:
+    """The service manager moves a claim on: the reminders and the deadline of that task go, while another shop's
+    claim keeps its own. On PostgreSQL the step finds its timers through the task and case indexes: with thousands
+    of other cases' timers pending it reads none of them (it used to walk every pending timer on each such step)."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    postgresql = database_url.startswith("postgresql")
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+        loaded = {}
+        for shop in ("ours", "other"):
+            async with core.sessionmaker() as session, session.begin():
+                loaded[shop] = await CaseService(core, session).start(users["initiator"], PROCESS)
+            first = HAPPY_PATH[0]
+            task = next(t for t in loaded[shop].state.open_tasks() if t.key == first.task)
+            assert task.id is not None
+            async with core.sessionmaker() as session, session.begin():
+                loaded[shop] = await CaseService(core, session).submit(
+                    users["initiator"], task.id, first.outcome, dict(first.values))
+        other_id = loaded["other"].row.id
+        if postgresql:  # the other cases of a busy company: their timers pending, the planner told of them
+            async with core.sessionmaker() as session, session.begin():
+                await session.execute(text(
+                    "INSERT INTO timers (case_id, task_id, kind, due_at, status, payload) "
+                    "SELECT :case, NULL, 'remind', now(), 'pending', '{}' FROM generate_series(1, 5000)"
+                ), {"case": other_id})
+            async with core.db.connect() as connection:
+                await connection.execute(text("ANALYZE timers"))
+        step = HAPPY_PATH[1]
+        task = next(t for t in loaded["ours"].state.open_tasks() if t.key == step.task)
+        assert task.id is not None
+        async with core.sessionmaker() as session:
+            timers_before = {status for (status,) in (await session.execute(
+                select(Timer.status).where(Timer.task_id == task.id))).all()}
+        read = _timers_read if postgresql else None
+        async with core.sessionmaker() as session, session.begin():
+            before = await read(session) if read else 0
+            service = CaseService(core, session)
+            actor = users[step.actor]
+            await service.claim(actor, task.id)
+            await service.submit(actor, task.id, step.outcome, dict(step.values))
+            during = (await read(session) - before) if read else 0
+        async with core.sessionmaker() as session:
+            ours = {status for (status,) in (await session.execute(
+                select(Timer.status).where(Timer.task_id == task.id))).all()}
+            others = Counter(status for (status,) in (await session.execute(
+                select(Timer.status).where(Timer.case_id == other_id))).all())
+    finally:
+        await core.close()
+    assert timers_before == {TimerStatus.PENDING}  # the task had its reminders and deadline waiting
+    assert ours == {TimerStatus.CANCELLED}
+    assert set(others) == {TimerStatus.PENDING}
+    assert during < 100  # rows of the timers table the step read (its own task's and case's are a handful)
+
+
+async def _timers_read(session: Any) -> int:
+    # This transaction's reads of the timers table so far (PostgreSQL counts them per transaction as it goes).
+    row = (await session.execute(text(
+        "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
+        "WHERE relname = 'timers'"
+    ))).first()
+    return int(row[0]) if row else 0
 
 
 async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_path: Path, database_url: str) -> None:
