@@ -241,6 +241,7 @@ async def bench_scale(report: Report, sizes: Sizes, workdir: Path, pg: str | Non
                                 ("my_tasks_query", "«my tasks», its query", 20.0),
                                 ("due_timer_ids", "claim due timers (due_timer_ids)", 20.0),
                                 ("fire_timer", "fire one due timer, end to end", 20.0),
+                                ("task_done", "a task done (one step, its timers cancelled)", None),
                                 ("digest", "director's digest query", None)):
         for q in ("p50", "p95"):
             value = t[name][f"{q}_ms"]

@@ -2,8 +2,10 @@
 few INSERT ... SELECT generate_series statements into the real tables made by the real migrations.
 
 Measured: «my tasks» for a busy person (the real handler, and its query alone), claiming due timers (the
-scheduler's real `due_timer_ids`, and `fire_timer` for one timer end to end), a director's digest (open
-overdue tasks per process and stage), and the bot process's peak RSS while it serves that database.
+scheduler's real `due_timer_ids`, and `fire_timer` for one timer end to end), a task done (a service manager
+moving a registered claim on: the real step, its reminder and deadline cancelled among every open case's), a
+director's digest (open overdue tasks per process and stage), and the bot process's peak RSS while it serves
+that database.
 """
 
 from __future__ import annotations
@@ -240,6 +242,7 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
         await fire_timer(core, timer_id, now)
         fired.append(time.perf_counter() - began)
     timings["fire_timer"] = latency_summary(fired[1:])
+    timings["task_done"] = latency_summary((await _tasks_done(core, fire_samples + 1))[1:])
     async with core.sessionmaker() as session:
         plans["my_tasks_query"] = await _explain(session, _my_tasks_query(busy, roles))
         plans["due_timer_ids"] = await _explain(
@@ -248,6 +251,33 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
         due_count = int((await session.execute(text(
             "SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= now()"))).scalar_one())
     return timings, plans, open_count, due_count
+
+
+async def _tasks_done(core: Core, count: int) -> list[float]:
+    """Seconds per step: a service manager takes a registered claim (claiming it first if nobody has) and moves it
+    to the service, each in its own transaction as the bot does it."""
+    from services.cases import CaseService
+
+    async with core.sessionmaker() as session:
+        rows = (await session.execute(
+            select(Task.id, Task.assignee_id).where(Task.key == OPEN_STEPS[0][1], Task.status == TaskStatus.OPEN)
+            .order_by(Task.id).limit(count)
+        )).all()
+        busy = await people_repo.user_by_tg(session, BUSY_TG)
+        assert busy is not None
+        actors = {user.id: user for user in (await session.execute(
+            select(User).where(User.id.in_({a for _, a in rows if a is not None})))).scalars()}
+    took: list[float] = []
+    for task_id, assignee_id in rows:
+        actor = actors[assignee_id] if assignee_id is not None else busy
+        began = time.perf_counter()
+        async with core.sessionmaker() as session, session.begin():
+            service = CaseService(core, session)
+            if assignee_id is None:
+                await service.claim(actor, task_id)
+            await service.submit(actor, task_id, "done", {})
+        took.append(time.perf_counter() - began)
+    return took
 
 
 async def bot_rss(database_url: str, workdir: Path, presses: int) -> tuple[int, dict[str, float]]:
