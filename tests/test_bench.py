@@ -53,6 +53,8 @@ async def test_bench_smoke(tmp_path: Path) -> None:
     assert {"engine", "bot path", "delivery"} <= sections
     if pg:
         assert any(row.section == "scale" and "my tasks" in row.metric for row in report.rows)
+        # a task done among the generated cases: real steps ran (their times are there, each above nothing)
+        assert report.details["scale"]["timings"]["task_done"]["p50_ms"] > 0
     else:
         assert "scale" in report.skipped
     engine = next(r for r in report.rows if r.section == "engine")
