@@ -273,3 +273,26 @@ async def test_a_refused_update_hands_the_persons_next_one_to_its_worker(
         await admin.expect("администратор")
         await admin.expect("Админ")  # /users' answer
         assert not mine._wake.is_set()
+
+
+async def test_a_stopping_worker_leases_nothing_more(tmp_path: Path, database_url: str, clock: FrozenClock) -> None:
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, _url, _admin):
+        assert app.core is not None
+        await _stored_elsewhere(app, clock, 700131, "/start")
+        # The worker's pass is leasing when a deploy stops the worker: its lease statement waits (the inbox held by
+        # a table lock here) while `stop` runs.
+        async with app.core.db.connect() as holder:
+            await holder.execute(text("LOCK TABLE inbox IN SHARE MODE"))  # until the commit below
+            passing = asyncio.create_task(mine.drain())
+            assert await _until_a_look_waits(app), "the pass's lease does not wait"  # its UPDATE waits, as a look's
+            stopping = asyncio.create_task(mine.stop())
+            await asyncio.sleep(0)  # `stop` has begun
+            await holder.commit()
+            await asyncio.wait_for(asyncio.gather(passing, stopping), 30)
+        assert not mine._busy
+        row = (await _rows(app))[700131]
+        assert row.status == "pending" and row.not_before is None, "leased to a worker that has stopped"
+        # Nor does a pass that comes after `stop` (its loop was asking whether anything is due) lease anything.
+        assert not await mine.drain()
+        row = (await _rows(app))[700131]
+        assert row.status == "pending" and row.not_before is None, "leased to a worker that has stopped"

@@ -112,6 +112,8 @@ class InboxProcessor:
         # lease's UPDATE sees each row as committed, and a leased row skipped would wait out its lease.
         self._ended_during_read: set[int] | None = None
         self._looks: set[asyncio.Task[None]] = set()  # shared: looks at updates stored behind (`_look_behind`)
+        self._not_reading = asyncio.Event()  # cleared while a pass reads (leases, when shared): `stop` waits for it
+        self._not_reading.set()
         self._asking: AsyncConnection | None = None  # PostgreSQL: the timed passes' question's connection
         self._asking_since = 0.0  # when it was taken (time.monotonic)
 
@@ -296,15 +298,23 @@ class InboxProcessor:
         """Start a worker for every person whose oldest waiting update is due and who has no worker yet: the
         updates are found and read in one statement for everybody, on a plain connection (and leased to this
         worker in the same statement when other workers share the inbox: `inbox.lease`). Whether it found any."""
-        if not self.handling:
-            return False
+        if not self.handling or self._stopping:
+            return False  # a stopping worker leases nothing more: `stop` has given back (or is giving back) its own
         ended: set[int] = set()
         self._ended_during_read = None if self.shared else ended
+        self._not_reading.clear()
         try:
             async with self.core.single_statements.connect() as connection:
                 due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
+            if self._stopping:
+                # `stop` came while the read was under way: what it leased is given back at once, not started (else
+                # it would wait out its lease, 10 s, before another worker could take it).
+                if self.shared and due:
+                    await self._release([item.update_id for item in due])
+                return False
         finally:
             self._ended_during_read = None
+            self._not_reading.set()
         for item in due:
             if item.update_id in ended:
                 continue  # done here after the read's snapshot (or declined, or failed: a retry waits its turn)
@@ -454,6 +464,9 @@ class InboxProcessor:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        # A pass's lease under way ends first (it gives back what it leased, `drain`), before the database goes.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._not_reading.wait(), timeout=5)
         if self._looks:
             # A look that has not leased by now is cancelled (its statement with it): its update is left unleased for
             # the other workers' passes, not leased to a worker going away.
