@@ -45,6 +45,16 @@ def message(update_id: int, text: str) -> dict[str, Any]:
         "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"}}}
 
 
+def button(update_id: int, data: str) -> dict[str, Any]:
+    """The admin pressing an inline button carrying `data`, as Telegram delivers it: a press the sandbox never saw,
+    so answering it is refused, as a late answer is («query is too old»)."""
+    return {"update_id": update_id, "callback_query": {
+        "id": str(update_id), "chat_instance": "1", "data": data,
+        "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"},
+        "message": {"message_id": 1, "date": 1798182000, "text": "…",
+                    "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"}}}}
+
+
 @dataclass
 class InboxBot:
     app: App

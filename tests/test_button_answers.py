@@ -6,21 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from flows.clock import FrozenClock
-from tests.conftest import ADMIN_ID
-from tests.inbox_harness import InboxBot, idle, inbox_bot, inbox_rows
-
-
-def _button(update_id: int, data: str) -> dict[str, Any]:
-    """The admin pressing a button carrying `data`, as Telegram delivers it: a press the sandbox never saw, so
-    answering it is refused as a late answer is."""
-    return {"update_id": update_id, "callback_query": {
-        "id": str(update_id), "chat_instance": "1", "data": data,
-        "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"},
-        "message": {"message_id": 1, "date": 1798182000, "text": "…",
-                    "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"}}}}
+from tests.inbox_harness import InboxBot, button, idle, inbox_bot, inbox_rows
 
 
 async def _handled(bot: InboxBot, update_id: int) -> None:
@@ -41,7 +29,7 @@ async def test_an_outdated_buttons_answer_refused_by_telegram_leaves_the_press_d
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
     async with inbox_bot(tmp_path, database_url, clock) as bot:
-        await bot.processor.store([_button(700301, "no-such-button")])  # «This button is no longer valid.»
+        await bot.processor.store([button(700301, "no-such-button")])  # «This button is no longer valid.»
         await _handled(bot, 700301)
         row = (await inbox_rows(bot.core))[700301]
         assert row.status == "done" and row.attempts == 0, f"the press failed: {row.error}"

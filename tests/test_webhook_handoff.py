@@ -19,7 +19,7 @@ from db.models import InboxUpdate
 from flows.clock import FrozenClock
 from services import inbox
 from tests.conftest import ADMIN_ID
-from tests.inbox_harness import SECRET, answers, idle, inbox_rows, message, postgres_only, webhook_worker
+from tests.inbox_harness import SECRET, answers, button, idle, inbox_rows, message, postgres_only, webhook_worker
 from tgbot.inbox import SECRET_HEADER
 
 pytestmark = postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")
@@ -244,15 +244,6 @@ async def test_a_worker_stopping_leaves_the_update_it_was_looking_at_to_the_othe
         assert row.status == "pending" and row.not_before is None  # not leased to a worker that is gone
 
 
-def _button(update_id: int, data: str) -> dict[str, Any]:
-    """The admin pressing an inline button carrying `data` under one of the bot's messages."""
-    return {"update_id": update_id, "callback_query": {
-        "id": str(update_id), "chat_instance": "1", "data": data,
-        "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"},
-        "message": {"message_id": 1, "date": 1798182000, "text": "🛠",
-                    "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"}}}}
-
-
 async def test_a_refused_update_hands_the_persons_next_one_to_its_worker(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
@@ -260,7 +251,7 @@ async def test_a_refused_update_hands_the_persons_next_one_to_its_worker(
         assert app.core is not None
         # The admin's /start, then their press on the card button of a case that does not exist (refused: «This
         # case does not exist.»), then /users: all stored by another worker, none started yet.
-        updates = [message(700121, "/start"), _button(700122, "ad:show:999999:0:0"), message(700123, "/users")]
+        updates = [message(700121, "/start"), button(700122, "ad:show:999999:0:0"), message(700123, "/users")]
         async with app.core.db.begin() as connection:
             await inbox.store(connection, [inbox.Incoming(u["update_id"], ADMIN_ID, u) for u in updates],
                               clock.now(), sqlite=False)
