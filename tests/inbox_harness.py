@@ -29,7 +29,8 @@ from services.core import Core
 from tests.chat import Person, create_person
 from tests.conftest import ADMIN_ID
 from tests.ports import free_port
-from tgbot.inbox import InboxProcessor, webhook_handler
+from tgbot.inbox import InboxProcessor
+from tgbot.receive import webhook_handler
 
 
 def postgres_only(reason: str) -> pytest.MarkDecorator:

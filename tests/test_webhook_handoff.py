@@ -20,7 +20,7 @@ from flows.clock import FrozenClock
 from services import inbox
 from tests.conftest import ADMIN_ID
 from tests.inbox_harness import SECRET, answers, button, idle, inbox_rows, message, postgres_only, webhook_worker
-from tgbot.inbox import SECRET_HEADER
+from tgbot.receive import SECRET_HEADER
 
 pytestmark = postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")
 async def _post(url: str, update: dict[str, Any]) -> None:
