@@ -77,10 +77,12 @@ async def test_a_polled_update_of_a_person_whose_update_is_still_running_here_wa
         await bot.processor.store([button(700221, "no-such-button")])
         running = bot.processor._busy.get(ADMIN_ID)
         assert running is not None  # started as it was stored
-        for _ in range(100):
+        for _ in range(150):
             if (await inbox_rows(bot.core))[700221].status == "done":
                 break
             await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the press was not committed")
         assert not running.done(), "the press's worker ended before the next batch came: nothing tested"
         # The next batch brings the admin's /start: due (no older update of theirs pending), but not started beside
         # the worker still running for them — that worker's end asks for a pass, which starts it.
