@@ -34,9 +34,10 @@ from services.core import Core
 from services.delivery import OutboxSender, RawSendMessage
 from services.leads import Leads
 from tgbot.dispatcher import UpdateDispatcher
-from tgbot.inbox import InboxProcessor, Poller, RawGetUpdates, webhook_handler
+from tgbot.inbox import InboxProcessor
 from tgbot.middlewares import DbSessionMiddleware, ServicesMiddleware
 from tgbot.miniapp import MiniApp
+from tgbot.receive import Poller, RawGetUpdates, webhook_handler
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +243,7 @@ class App:
         app = web.Application()
         path = urlsplit(self.settings.webhook_url).path or "/"
         assert self.inbox is not None
-        # Telegram gets its 200 only once the update is stored (tgbot.inbox), never before.
+        # Telegram gets its 200 only once the update is stored (tgbot.receive), never before.
         app.router.add_post(path, webhook_handler(self.inbox, secret))
         self._webhook = web.AppRunner(app)
         await self._webhook.setup()

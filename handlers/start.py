@@ -9,7 +9,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from db.models import User
-from handlers.common import ACommand, menu_keyboard
+from handlers.common import ACommand, AfterCommit, answer, menu_keyboard
 from services.access import Viewer
 from services.companies import Organisations
 from services.team import Newcomer, Team, Welcome
@@ -132,9 +132,13 @@ async def unknown_message(
     return None
 
 
-async def unknown_callback(query: CallbackQuery, renderer: Renderer, user: User | None) -> None:
+async def unknown_callback(
+    query: CallbackQuery, renderer: Renderer, user: User | None, after_commit: AfterCommit
+) -> None:
+    """Answered after the update's transaction, as every button is: not a call to Telegram while its claim is held
+    (and Telegram refusing a late answer does not fail the update)."""
     lang = user.language if user else "ru"
-    await query.answer(renderer.t("This button is no longer valid.", lang), show_alert=True)
+    answer(after_commit, query, renderer.t("This button is no longer valid.", lang), show_alert=True)
 
 
 def _roles(viewer: Viewer | None) -> tuple[frozenset[str], bool]:

@@ -29,7 +29,8 @@ from services.core import Core
 from tests.chat import Person, create_person
 from tests.conftest import ADMIN_ID
 from tests.ports import free_port
-from tgbot.inbox import InboxProcessor, webhook_handler
+from tgbot.inbox import InboxProcessor
+from tgbot.receive import webhook_handler
 
 
 def postgres_only(reason: str) -> pytest.MarkDecorator:
@@ -43,6 +44,16 @@ def message(update_id: int, text: str) -> dict[str, Any]:
         "message_id": update_id, "date": 1798182000, "text": text, "entities": entities,
         "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"},
         "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"}}}
+
+
+def button(update_id: int, data: str) -> dict[str, Any]:
+    """The admin pressing an inline button carrying `data`, as Telegram delivers it: a press the sandbox never saw,
+    so answering it is refused, as a late answer is («query is too old»)."""
+    return {"update_id": update_id, "callback_query": {
+        "id": str(update_id), "chat_instance": "1", "data": data,
+        "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Админ"},
+        "message": {"message_id": 1, "date": 1798182000, "text": "…",
+                    "chat": {"id": ADMIN_ID, "type": "private", "first_name": "Админ"}}}}
 
 
 @dataclass

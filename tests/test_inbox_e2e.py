@@ -192,7 +192,7 @@ async def test_an_update_telegram_delivers_twice_is_answered_once(harness: Harne
 
 async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(harness: Harness) -> None:
     """Telegram may answer getUpdates itself with 429 «retry after N» (the sandbox's `retry_after` fault): polling
-    goes on after it (tgbot/inbox.py waits the N seconds) and nothing the person sent meanwhile is lost."""
+    goes on after it (tgbot/receive.py waits the N seconds) and nothing the person sent meanwhile is lost."""
     fault = {"kind": "retry_after", "retry_after": 1, "method": "getUpdates", "count": 2}
     async with harness.http.post(f"{harness.base}/sandbox/api/faults", json=fault) as response:
         assert response.status == 200

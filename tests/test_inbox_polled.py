@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiohttp
+
 from flows.clock import FrozenClock
 from services import inbox
 from tests.conftest import ADMIN_ID
-from tests.inbox_harness import InboxBot, answers, idle, inbox_bot, inbox_rows, message, postgres_only
+from tests.inbox_harness import InboxBot, answers, button, idle, inbox_bot, inbox_rows, message, postgres_only
 
 pytestmark = postgres_only("the INSERT answers which updates are due on PostgreSQL; SQLite's pass reads them back")
 
@@ -59,3 +61,34 @@ async def test_a_polled_update_behind_one_stored_before_waits_for_the_pass(
         await idle(bot.processor)
         await bot.admin.expect("администратор")
         await bot.admin.expect("Админ")
+
+
+async def test_a_polled_update_of_a_person_whose_update_is_still_running_here_waits_for_its_end(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    async with inbox_bot(tmp_path, database_url, clock) as bot:
+        # Telegram is slow to take the answer of the admin's button press (2 s): the press is committed (done), its
+        # worker still waiting on Telegram after the commit.
+        async with aiohttp.ClientSession() as http, http.post(
+            f"{bot.app.settings.api_base}/sandbox/api/faults",
+            json={"kind": "hang", "method": "answerCallbackQuery", "count": 1, "seconds": 2},
+        ) as response:
+            assert response.status == 200
+        await bot.processor.store([button(700221, "no-such-button")])
+        running = bot.processor._busy.get(ADMIN_ID)
+        assert running is not None  # started as it was stored
+        for _ in range(150):
+            if (await inbox_rows(bot.core))[700221].status == "done":
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the press was not committed")
+        assert not running.done(), "the press's worker ended before the next batch came: nothing tested"
+        # The next batch brings the admin's /start: due (no older update of theirs pending), but not started beside
+        # the worker still running for them — that worker's end asks for a pass, which starts it.
+        await bot.processor.store([message(700222, "/start")])
+        assert bot.processor._busy.get(ADMIN_ID) is running, "a second worker was started for the person"
+        assert not running.done(), "the press's worker ended before the check: nothing tested"
+        assert await _all_done(bot, [700222]) == 1
+        await idle(bot.processor)
+        await bot.admin.expect("администратор")

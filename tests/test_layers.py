@@ -120,3 +120,13 @@ def test_the_bot_loads_sheet_document_and_picture_libraries_only_when_it_makes_o
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "", result.stdout
+
+
+def test_the_inbox_processor_knows_nothing_of_how_updates_are_received() -> None:
+    """`tgbot.receive` (long polling, the webhook) hands updates to `tgbot.inbox`; never the other way."""
+    tree = ast.parse((ROOT / "tgbot" / "inbox.py").read_text(encoding="utf-8"))
+    named = [module for _line, module in _imported(tree)] + [
+        f"tgbot.{alias.name}" for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "tgbot" for alias in node.names
+    ]
+    assert [module for module in named if module == "tgbot.receive" or module.split(".")[0] == "aiohttp"] == []

@@ -19,8 +19,8 @@ from db.models import InboxUpdate
 from flows.clock import FrozenClock
 from services import inbox
 from tests.conftest import ADMIN_ID
-from tests.inbox_harness import SECRET, answers, idle, inbox_rows, message, postgres_only, webhook_worker
-from tgbot.inbox import SECRET_HEADER
+from tests.inbox_harness import SECRET, answers, button, idle, inbox_rows, message, postgres_only, webhook_worker
+from tgbot.receive import SECRET_HEADER
 
 pytestmark = postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")
 async def _post(url: str, update: dict[str, Any]) -> None:
@@ -242,3 +242,48 @@ async def test_a_worker_stopping_leaves_the_update_it_was_looking_at_to_the_othe
             await session.rollback()
         row = (await _rows(app))[700112]
         assert row.status == "pending" and row.not_before is None  # not leased to a worker that is gone
+
+
+async def test_a_refused_update_hands_the_persons_next_one_to_its_worker(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, _url, admin):
+        assert app.core is not None
+        # The admin's /start, then their press on the card button of a case that does not exist (refused: «This
+        # case does not exist.»), then /users: all stored by another worker, none started yet.
+        updates = [message(700121, "/start"), button(700122, "ad:show:999999:0:0"), message(700123, "/users")]
+        async with app.core.db.begin() as connection:
+            await inbox.store(connection, [inbox.Incoming(u["update_id"], ADMIN_ID, u) for u in updates],
+                              clock.now(), sqlite=False)
+        await mine.drain()  # the pass starts /start alone; its claim chains the button
+        # The refusal's claim leases /users to this worker, which starts it once the refusal commits: no pass.
+        await idle(mine)
+        rows = await _rows(app)
+        assert [rows[i].status for i in (700121, 700122, 700123)] == ["done"] * 3, "the next update waits for a pass"
+        assert rows[700122].attempts == 0  # refused, not failed
+        await admin.expect("администратор")
+        await admin.expect("Админ")  # /users' answer
+        assert not mine._wake.is_set()
+
+
+async def test_a_stopping_worker_leases_nothing_more(tmp_path: Path, database_url: str, clock: FrozenClock) -> None:
+    async with webhook_worker(tmp_path, database_url, clock) as (app, mine, _url, _admin):
+        assert app.core is not None
+        await _stored_elsewhere(app, clock, 700131, "/start")
+        # The worker's pass is leasing when a deploy stops the worker: its lease statement waits (the inbox held by
+        # a table lock here) while `stop` runs.
+        async with app.core.db.connect() as holder:
+            await holder.execute(text("LOCK TABLE inbox IN SHARE MODE"))  # until the commit below
+            passing = asyncio.create_task(mine.drain())
+            assert await _until_a_look_waits(app), "the pass's lease does not wait"  # its UPDATE waits, as a look's
+            stopping = asyncio.create_task(mine.stop())
+            await asyncio.sleep(0)  # `stop` has begun
+            await holder.commit()
+            await asyncio.wait_for(asyncio.gather(passing, stopping), 30)
+        assert not mine._busy
+        row = (await _rows(app))[700131]
+        assert row.status == "pending" and row.not_before is None, "leased to a worker that has stopped"
+        # Nor does a pass that comes after `stop` (its loop was asking whether anything is due) lease anything.
+        assert not await mine.drain()
+        row = (await _rows(app))[700131]
+        assert row.status == "pending" and row.not_before is None, "leased to a worker that has stopped"

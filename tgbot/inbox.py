@@ -1,29 +1,23 @@
 """Updates in and out of the durable inbox (`services.inbox`).
 
-Receiving: in polling mode the offset moves past an update only once it is stored (Telegram forgets
-updates below the offset we ask for next); in webhook mode Telegram gets 200 only after the row is
-committed. Handling: a processor takes pending rows in per-person order and feeds each to the
-dispatcher; the update's own transaction marks it done (see `DbSessionMiddleware`), so a crash at any
-point means it is handled after restart, once.
+Storing and handling: a processor stores what Telegram brought (its receivers, long polling and the webhook, are
+`tgbot.receive`), takes pending rows in per-person order and feeds each to the dispatcher; the update's own
+transaction marks it done (see `DbSessionMiddleware`), so a crash at any point means it is handled after restart,
+once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
-from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import POOL_RECYCLE
@@ -34,7 +28,6 @@ from tgbot.conversation import Conversation
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 REASK_SWEEP = 5.0  # seconds between looks for lost form questions
 REASK_AFTER = timedelta(seconds=20)  # a person who has not written by then gets the question again
 # Updates handled at once. Each holds a pooled connection for its transaction; more than the pool keeps warm
@@ -112,6 +105,8 @@ class InboxProcessor:
         # lease's UPDATE sees each row as committed, and a leased row skipped would wait out its lease.
         self._ended_during_read: set[int] | None = None
         self._looks: set[asyncio.Task[None]] = set()  # shared: looks at updates stored behind (`_look_behind`)
+        self._not_reading = asyncio.Event()  # cleared while a pass reads (leases, when shared): `stop` waits for it
+        self._not_reading.set()
         self._asking: AsyncConnection | None = None  # PostgreSQL: the timed passes' question's connection
         self._asking_since = 0.0  # when it was taken (time.monotonic)
 
@@ -296,15 +291,23 @@ class InboxProcessor:
         """Start a worker for every person whose oldest waiting update is due and who has no worker yet: the
         updates are found and read in one statement for everybody, on a plain connection (and leased to this
         worker in the same statement when other workers share the inbox: `inbox.lease`). Whether it found any."""
-        if not self.handling:
-            return False
+        if not self.handling or self._stopping:
+            return False  # a stopping worker leases nothing more: `stop` has given back (or is giving back) its own
         ended: set[int] = set()
         self._ended_during_read = None if self.shared else ended
+        self._not_reading.clear()
         try:
             async with self.core.single_statements.connect() as connection:
                 due = await (inbox.lease(connection) if self.shared else inbox.pending(connection))
+            if self._stopping:
+                # `stop` came while the read was under way: what it leased is given back at once, not started (else
+                # it would wait out its lease, 10 s, before another worker could take it).
+                if self.shared and due:
+                    await self._release([item.update_id for item in due])
+                return False
         finally:
             self._ended_during_read = None
+            self._not_reading.set()
         for item in due:
             if item.update_id in ended:
                 continue  # done here after the read's snapshot (or declined, or failed: a retry waits its turn)
@@ -454,6 +457,9 @@ class InboxProcessor:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        # A pass's lease under way ends first (it gives back what it leased, `drain`), before the database goes.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._not_reading.wait(), timeout=5)
         if self._looks:
             # A look that has not leased by now is cancelled (its statement with it): its update is left unleased for
             # the other workers' passes, not leased to a worker going away.
@@ -472,85 +478,3 @@ class InboxProcessor:
                 log.exception("giving back %d leased updates at stop failed; they wait out their lease (%s)",
                               len(self._unstarted), inbox.LEASE)
             self._unstarted = []
-
-
-class RawGetUpdates(GetUpdates):
-    """getUpdates answered with the updates as Telegram sent them: they are stored as they came and validated into
-    `Update` once, when handled (not parsed, dumped back to JSON and parsed again)."""
-
-    __returning__ = list[dict[str, Any]]
-
-
-class Poller:
-    """getUpdates with the offset moved only past stored updates."""
-
-    def __init__(self, bot: Bot, processor: InboxProcessor, *, timeout: int = 10, allowed: list[str] | None = None):
-        self.bot = bot
-        self.processor = processor
-        self.timeout = timeout
-        self.allowed = allowed
-        self.offset: int | None = None
-        self._stopping = False
-        self._waiting: asyncio.Future[list[dict[str, Any]]] | None = None  # the long poll in flight
-
-    async def run(self) -> None:
-        backoff = 1.0
-        while not self._stopping:
-            self._waiting = asyncio.ensure_future(
-                self.bot(
-                    cast(
-                        "TelegramMethod[list[dict[str, Any]]]",  # a string: parametrised at run time, it costs ms
-                        RawGetUpdates(offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed),
-                    ),
-                    request_timeout=self.timeout + 10,
-                )
-            )
-            try:
-                updates = await self._waiting
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if self._stopping and (current is None or not current.cancelling()):
-                    return  # `stop` ended the long poll: nothing was taken, Telegram keeps the updates
-                raise
-            except TelegramRetryAfter as error:
-                await asyncio.sleep(error.retry_after)
-                continue
-            except (TelegramNetworkError, TelegramAPIError) as error:
-                log.warning("getUpdates failed (%s); again in %.0f s", error, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            backoff = 1.0
-            if not updates:
-                continue
-            await self.processor.store(updates)  # raises on a database error: the offset stays put
-            ids = [u["update_id"] for u in updates if isinstance(u.get("update_id"), int)]
-            if ids:
-                self.offset = max(ids) + 1
-
-    def stop(self) -> None:
-        """Stop at once: a long poll waiting for updates is given up (the offset is not confirmed, so whatever it
-        would have brought comes with the next getUpdates); storing what already came is let finish."""
-        self._stopping = True
-        if self._waiting is not None and not self._waiting.done():
-            self._waiting.cancel()
-
-
-def webhook_handler(processor: InboxProcessor, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Telegram's POST: 200 only once the update is committed; a repeated update_id is stored once. A worker that
-    shares the inbox starts the update it stored itself, without a pass (`InboxProcessor.receive`)."""
-
-    async def handle(request: web.Request) -> web.Response:
-        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
-            return web.Response(status=401)
-        try:
-            raw = (await request.read()).decode()
-            payload = json.loads(raw)
-        except ValueError:
-            return web.Response(status=400)
-        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
-            return web.Response(status=400)
-        await processor.receive(payload, raw)
-        return web.Response()
-
-    return handle

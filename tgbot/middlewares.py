@@ -286,16 +286,31 @@ class DbSessionMiddleware(BaseMiddleware):
             return result
 
     async def _refused(self, inbox_id: int, refusal: EngineError, event: TelegramObject, data: dict[str, Any]) -> None:
-        """A refusal is the update's outcome: marked done with its reply, in one transaction."""
+        """A refusal is the update's outcome: marked done with its reply, in one transaction. A webhook worker's
+        claim here chains the person's next stored update as the handled update's claim does (that one, with its
+        lease, was rolled back with the refused transaction): else that update waits for a timed pass."""
         text = self.core.translator.t(refusal.message, update_lang(event, data), **refusal.params)
         query = event.callback_query if isinstance(event, Update) else None
         chat_id = _chat_id(event)
+        following: list[inbox.Due] | None = data.get("inbox_following")
+        tg_user: TgUser | None = data.get("event_from_user")
+        chained: inbox.Due | None = None
         async with self.core.sessionmaker() as session, session.begin():
-            if not await inbox.take(session, inbox_id, self.core.clock.now()):
+            if following is not None and tg_user is not None and not self.core.sqlite:
+                took, chained = await inbox.take_with_person_and_next(
+                    session, inbox_id, tg_user.id, self.core.clock.now()
+                )
+                if took is None:
+                    data.get("inbox_declined", set()).add(inbox_id)  # given back at once, as a declined claim is
+                    return
+            elif not await inbox.take(session, inbox_id, self.core.clock.now()):
+                data.get("inbox_declined", set()).add(inbox_id)
                 return
             if query is None and chat_id is not None:
                 outbox.message(session, chat_id, text, self.core.clock.now())
         self.core.outbox_written()
+        if chained is not None and following is not None:
+            following.append(chained)
         if query is not None:
             with contextlib.suppress(Exception):
                 await query.answer(text[:200], show_alert=True)
