@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.step_writes import connection_of
@@ -115,3 +116,17 @@ async def fetch_on(connection: AsyncConnection, statement: Any, params: dict[str
         if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
             await adapted._start_transaction()
     return await run(connection, driver, *_bound(connection, statement, params))
+
+
+_PROCESSORS: dict[tuple[str, str], list[Any]] = {}
+
+
+def result_processors(table: Table, dialect: Any) -> list[Any]:
+    """Each column's result processing for this dialect (None: the driver's value as it is), once per process: what
+    SQLAlchemy's result would apply to rows of `table` that `fetch`/`fetch_on` return as the driver gave them."""
+    found = _PROCESSORS.get((dialect.name, table.name))
+    if found is None:
+        found = _PROCESSORS[(dialect.name, table.name)] = [
+            column.type._cached_result_processor(dialect, None) for column in table.columns
+        ]
+    return found
