@@ -2,8 +2,8 @@
 where SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client CPU than the
 statement's round trip (asyncpg keeps each statement prepared per connection): a case step's read and writes, the
 outbox sender's lock and queue read (`fetch`, a prebuilt SQLAlchemy statement inside the session's transaction),
-its claim and outcome writes (`fetch_on`, the same on a connection, in its transaction or in autocommit),
-the inbox's webhook INSERT and timed-pass questions (`fetch_sql`, SQL for asyncpg on an autocommit connection).
+its claim and outcome writes, the inbox's webhook INSERT, its look behind and the timed passes' questions
+(`fetch_on`, the same on a connection, in its transaction or in autocommit).
 
 What SQLAlchemy would do around the statement is kept: the `before_cursor_execute` listeners are told (the bench
 and the tests count statements), and an error is raised as `connection.execute` raises it."""
@@ -74,13 +74,6 @@ def _raise_as_sqlalchemy(sync: Any, error: Exception, sql: str, args: tuple[Any,
         sync.connection.dbapi_connection._handle_exception(error)
     except Exception as adapted:
         sync._handle_dbapi_exception(adapted, sql, args, None, None)
-
-
-async def fetch_sql(connection: AsyncConnection, sql: str, *args: Any) -> list[Any]:
-    """`run` on an autocommit connection (`in_autocommit`): the statement is its own transaction."""
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    return await run(connection, driver, sql, args)
 
 
 # By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names and

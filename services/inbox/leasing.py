@@ -11,7 +11,6 @@ from sqlalchemy import BindParameter, Select, Text, Update, bindparam, cast, exi
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.driver import fetch_on, in_autocommit
-from db.driver import fetch_sql as driver_fetch
 from db.models import InboxUpdate, User
 from flows.status import InboxStatus
 from services.inbox.base import INBOX, LEASE, Due, older_pending, wall_clock
@@ -103,16 +102,21 @@ async def any_due(connection: AsyncConnection) -> bool:
     return bool(rows[0][0])
 
 
-_LOST_QUESTIONS_SQL = (
-    "SELECT id FROM users WHERE question_lost_at < $1 AND active_task_id IS NOT NULL ORDER BY id"
+# The people whose form question may not have arrived before :cutoff and who have not written since.
+_LOST_QUESTIONS = (
+    select(User.id)
+    .where(
+        User.question_lost_at < bindparam("cutoff", type_=User.question_lost_at.type),
+        User.active_task_id.is_not(None),
+    )
+    .order_by(User.id)
 )
 
 
 async def lost_questions(connection: AsyncConnection, cutoff: datetime) -> list[int]:
     """The people whose form question may not have arrived before `cutoff` and who have not written since (the
     inbox processor asks them again, `InboxProcessor.reask_lost_questions`): on an autocommit PostgreSQL connection
-    one prebuilt statement on the driver, every 5 s in every worker; elsewhere through SQLAlchemy."""
+    one prebuilt statement on the driver (`fetch_on`), every 5 s in every worker; elsewhere through SQLAlchemy."""
     if in_autocommit(connection):
-        return [int(row[0]) for row in await driver_fetch(connection, _LOST_QUESTIONS_SQL, cutoff)]
-    query = select(User.id).where(User.question_lost_at < cutoff, User.active_task_id.is_not(None)).order_by(User.id)
-    return [int(user_id) for user_id in (await connection.execute(query)).scalars()]
+        return [int(row[0]) for row in await fetch_on(connection, _LOST_QUESTIONS, {"cutoff": cutoff})]
+    return [int(user_id) for user_id in (await connection.execute(_LOST_QUESTIONS, {"cutoff": cutoff})).scalars()]
