@@ -2,8 +2,8 @@
 where SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client CPU than the
 statement's round trip (asyncpg keeps each statement prepared per connection): a case step's read and writes, the
 outbox sender's lock and queue read (`fetch`, a prebuilt SQLAlchemy statement inside the session's transaction),
-its claim and outcome writes (`fetch_on`, the same on a connection, in its transaction or in autocommit),
-the inbox's webhook INSERT and timed-pass questions (`fetch_sql`, SQL for asyncpg on an autocommit connection).
+its claim and outcome writes, the inbox's webhook INSERT, its look behind and the timed passes' questions
+(`fetch_on`, the same on a connection, in its transaction or in autocommit).
 
 What SQLAlchemy would do around the statement is kept: the `before_cursor_execute` listeners are told (the bench
 and the tests count statements), and an error is raised as `connection.execute` raises it."""
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.step_writes import connection_of
@@ -25,6 +26,31 @@ def in_autocommit(connection: AsyncConnection) -> bool:
         and connection.sync_connection is not None
         and connection.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
     )
+
+
+async def driver_of(connection: AsyncConnection, raw: Any = None, *, begin: bool) -> Any:
+    """The asyncpg connection under `connection` (None if the driver is not asyncpg); with `begin`, its transaction
+    begun, unless it is already, as SQLAlchemy's asyncpg adapter begins it at its first statement (the same BEGIN,
+    the same isolation level), so that SQLAlchemy's commit or rollback ends it. `raw`: the pool's record of the
+    driver's connection, when the caller holds it already (`connection_of`).
+
+    SQLAlchemy offers neither without a statement of its own: the pool's record is looked up on the connection
+    (`_dbapi_connection`: no hop through SQLAlchemy's greenlet when the connection is checked out, as it always is
+    here — the caller ran a statement on it or opened it to run this one), and the transaction is begun by the
+    adapter's own `_start_transaction` (its `_transaction` None: checked out, no transaction yet). Kept to this one
+    place, so that a SQLAlchemy upgrade that renames them is mended here."""
+    if raw is None:
+        sync = connection.sync_connection
+        assert sync is not None
+        raw = sync._dbapi_connection
+        if raw is None:
+            raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if begin and driver is not None and not driver.is_in_transaction():
+        adapted: Any = raw.dbapi_connection
+        if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
+            await adapted._start_transaction()
+    return driver
 
 
 async def run(connection: AsyncConnection, driver: Any, sql: str, args: Sequence[Any]) -> list[Any]:
@@ -50,13 +76,6 @@ def _raise_as_sqlalchemy(sync: Any, error: Exception, sql: str, args: tuple[Any,
         sync._handle_dbapi_exception(adapted, sql, args, None, None)
 
 
-async def fetch_sql(connection: AsyncConnection, sql: str, *args: Any) -> list[Any]:
-    """`run` on an autocommit connection (`in_autocommit`): the statement is its own transaction."""
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    return await run(connection, driver, sql, args)
-
-
 # By id(statement): the statement (kept alive, so its id is never reused), its SQL, its parameters' names and
 # the values of the ones it binds itself.
 _SQL: dict[int, tuple[Any, str, tuple[str, ...], dict[str, Any]]] = {}
@@ -73,11 +92,7 @@ async def fetch(
     `begin`: the transaction's first statement (a case's load, the sender's lock) begins it on the driver's
     connection as SQLAlchemy's adapter would at its first statement (the same BEGIN, the same isolation level)."""
     connection, raw = await connection_of(session)
-    driver = raw.driver_connection
-    if begin and keep and driver is not None and not driver.is_in_transaction():
-        adapted: Any = connection.sync_connection.connection.dbapi_connection
-        if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
-            await adapted._start_transaction()
+    driver = await driver_of(connection, raw, begin=begin and keep)
     if not keep or driver is None or not driver.is_in_transaction():
         result: Any = await session.execute(statement, params)  # a CursorResult: it may return no rows
         return list(result.all()) if result.returns_rows else []
@@ -100,18 +115,22 @@ async def fetch_on(connection: AsyncConnection, statement: Any, params: dict[str
     (`in_autocommit`) the statement is its own transaction; otherwise it runs in the connection's transaction,
     begun on the driver's connection here (as `fetch`'s `begin` does) if no statement has begun it yet. The outbox
     sender's claim and outcome writes."""
-    sync = connection.sync_connection
-    assert sync is not None
-    # The pool's record of the driver's connection, without a hop through SQLAlchemy's greenlet when the connection
-    # is already checked out (it always is here: the caller ran a statement on it or opened it to run this one).
-    raw: Any = sync._dbapi_connection
-    if raw is None:
-        raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    if not in_autocommit(connection) and not driver.is_in_transaction():
-        if not connection.in_transaction():
-            raise RuntimeError("fetch_on: the connection is neither in autocommit nor in a transaction")
-        adapted: Any = raw.dbapi_connection
-        if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
-            await adapted._start_transaction()
+    autocommit = in_autocommit(connection)
+    driver = await driver_of(connection, begin=not autocommit and connection.in_transaction())
+    if not autocommit and not driver.is_in_transaction():
+        raise RuntimeError("fetch_on: the connection is neither in autocommit nor in a transaction")
     return await run(connection, driver, *_bound(connection, statement, params))
+
+
+_PROCESSORS: dict[tuple[str, str], list[Any]] = {}
+
+
+def result_processors(table: Table, dialect: Any) -> list[Any]:
+    """Each column's result processing for this dialect (None: the driver's value as it is), once per process: what
+    SQLAlchemy's result would apply to rows of `table` that `fetch`/`fetch_on` return as the driver gave them."""
+    found = _PROCESSORS.get((dialect.name, table.name))
+    if found is None:
+        found = _PROCESSORS[(dialect.name, table.name)] = [
+            column.type._cached_result_processor(dialect, None) for column in table.columns
+        ]
+    return found

@@ -12,6 +12,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from db import driver, step_writes
+from db.driver import result_processors
 from db.engine import id_tops, remember_id_tops
 from db.models import Case, Company, Setting, Task, TaskCard
 from db.recordset import row_json
@@ -21,7 +22,7 @@ from flows.runtime import EngineError
 from flows.status import TaskStatus
 from services import attention, following
 from services.cases.state import CardRef, Loaded, case_state, copy_data, load_work
-from services.cases.step_rows import CASES, TASKS, StepRows, result_processors, row_insert
+from services.cases.step_rows import CASES, TASKS, StepRows, row_insert
 from services.definitions import Registry
 
 

@@ -82,19 +82,6 @@ def stale_case(case_id: int) -> StaleDataError:
     return StaleDataError(f"case {case_id} was changed by another writer since it was read")
 
 
-_PROCESSORS: dict[tuple[str, str], list[Any]] = {}
-
-
-def result_processors(table: Table, dialect: Any) -> list[Any]:
-    """Each column's result processing for this dialect (None: the driver's value as it is), once per process."""
-    found = _PROCESSORS.get((dialect.name, table.name))
-    if found is None:
-        found = _PROCESSORS[(dialect.name, table.name)] = [
-            column.type._cached_result_processor(dialect, None) for column in table.columns
-        ]
-    return found
-
-
 _ROW_INSERTS: dict[tuple[str, bool, tuple[tuple[str, str], ...]], tuple[Any, str]] = {}
 
 

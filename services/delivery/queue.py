@@ -36,10 +36,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import driver
+from db.driver import result_processors
 from db.models import Outbox, StoredFile, TaskCard, User
 from db.recordset import rows_json
 from flows.status import OutboxStatus, transition
-from services.cases.step_rows import result_processors
 from services.delivery.base import SenderBase, _Claimed, _Outcome
 from services.files import NOT_RENDERED
 
