@@ -197,10 +197,9 @@ async def lease_behind(connection: AsyncConnection, update: Incoming) -> bool:
     already under way when `update` was stored did not see it: once it commits nobody knew `update` was due, and it
     waited for a pass (a timed one, or one the worker woke at every end while anything was stored behind it: with
     bursts sent to two workers, a lease statement for most updates). This look closes that window when the claim
-    holds the older row by now; a claim that locks it only after this look, or one that does not chain (a
-    refusal's plain `take`, a rollback), still leaves the update to a pass. One statement, only for an update stored
-    behind; its wait is the rest of that claim's transaction (a few ms, longer if its handler waits on Telegram
-    inside it), and it holds no webhook answer."""
+    holds the older row by now; a claim that locks it only after this look, or a rollback, still leaves the update
+    to a pass. One statement, only for an update stored behind; its wait is the rest of that claim's transaction (a
+    few ms: handlers call Telegram after their commit), and it holds no webhook answer."""
     assert in_autocommit(connection), "lease_behind: one statement on an autocommit connection"
     due = wall_clock()
     rows = await fetch_on(connection, _LEASE_BEHIND, {
