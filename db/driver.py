@@ -114,7 +114,7 @@ async def fetch_on(connection: AsyncConnection, statement: Any, params: dict[str
     on the driver's connection, its rows as the driver gives them (no result processing). In autocommit
     (`in_autocommit`) the statement is its own transaction; otherwise it runs in the connection's transaction,
     begun on the driver's connection here (as `fetch`'s `begin` does) if no statement has begun it yet. The outbox
-    sender's claim and outcome writes."""
+    sender's claim and outcome writes; the inbox's webhook INSERT, look behind and timed passes' questions."""
     autocommit = in_autocommit(connection)
     driver = await driver_of(connection, begin=not autocommit and connection.in_transaction())
     if not autocommit and not driver.is_in_transaction():

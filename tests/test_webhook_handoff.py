@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import text
 
 from app.application import App
@@ -20,6 +21,7 @@ from flows.clock import FrozenClock
 from services import inbox
 from tests.conftest import ADMIN_ID
 from tests.inbox_harness import SECRET, answers, button, idle, inbox_rows, message, postgres_only, webhook_worker
+from tgbot.middlewares import DbSessionMiddleware
 from tgbot.receive import SECRET_HEADER
 
 pytestmark = postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")
@@ -121,7 +123,8 @@ async def _waiting_on_a_lock(app: App, statement: str) -> bool:
 
 
 async def _until_a_look_waits(app: App) -> bool:
-    """Whether the worker's look at an update stored behind comes to wait for the claim under way (ten seconds)."""
+    """Whether a lease of the worker's (its look at an update stored behind, or a pass's lease) comes to wait on a lock
+    held elsewhere (ten seconds)."""
     for _ in range(1000):
         if await _waiting_on_a_lock(app, "UPDATE inbox SET not_before"):
             return True
@@ -245,8 +248,16 @@ async def test_a_worker_stopping_leaves_the_update_it_was_looking_at_to_the_othe
 
 
 async def test_a_refused_update_hands_the_persons_next_one_to_its_worker(
-    tmp_path: Path, database_url: str, clock: FrozenClock
+    tmp_path: Path, database_url: str, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    refused: list[int] = []
+    real_refused = DbSessionMiddleware._refused
+
+    async def noting_refusals(self: DbSessionMiddleware, inbox_id: int, *args: Any) -> None:
+        refused.append(inbox_id)  # (the refusal itself runs as it is)
+        await real_refused(self, inbox_id, *args)
+
+    monkeypatch.setattr(DbSessionMiddleware, "_refused", noting_refusals)
     async with webhook_worker(tmp_path, database_url, clock) as (app, mine, _url, admin):
         assert app.core is not None
         # The admin's /start, then their press on the card button of a case that does not exist (refused: «This
@@ -261,6 +272,7 @@ async def test_a_refused_update_hands_the_persons_next_one_to_its_worker(
         rows = await _rows(app)
         assert [rows[i].status for i in (700121, 700122, 700123)] == ["done"] * 3, "the next update waits for a pass"
         assert rows[700122].attempts == 0  # refused, not failed
+        assert refused == [700122], "the press was not refused: the test did not reach the refusal's claim"
         await admin.expect("администратор")
         await admin.expect("Админ")  # /users' answer
         assert not mine._wake.is_set()

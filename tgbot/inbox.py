@@ -303,7 +303,11 @@ class InboxProcessor:
                 # `stop` came while the read was under way: what it leased is given back at once, not started (else
                 # it would wait out its lease, 10 s, before another worker could take it).
                 if self.shared and due:
-                    await self._release([item.update_id for item in due])
+                    try:
+                        await self._release([item.update_id for item in due])
+                    except Exception:
+                        log.exception("giving back %d updates leased as the worker stopped failed; they wait out their "
+                                      "lease (%s)", len(due), inbox.LEASE)
                 return False
         finally:
             self._ended_during_read = None
@@ -457,7 +461,8 @@ class InboxProcessor:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        # A pass's lease under way ends first (it gives back what it leased, `drain`), before the database goes.
+        # A pass's lease under way ends first (it gives back what it leased, `drain`), before the database goes; at
+        # most 5 s, past which whatever it leases waits out its lease.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._not_reading.wait(), timeout=5)
         if self._looks:

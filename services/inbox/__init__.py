@@ -15,7 +15,7 @@ per-person order, and marked done in the same transaction as everything they cha
 Everything is used as `from services import inbox; inbox.store(…)`: the names are re-exported here.
 """
 
-from services.inbox.base import LEASE, Due, Incoming, older_pending, wall_clock
+from services.inbox.base import LEASE, Due, Incoming, wall_clock
 from services.inbox.claim import take, take_with_person, take_with_person_and_next
 from services.inbox.failures import MAX_ATTEMPTS, RETRY_DELAY, failed_attempt, give_up, prune, retry
 from services.inbox.leasing import any_due, lease, lost_questions, pending, release
@@ -33,7 +33,6 @@ __all__ = [
     "lease",
     "lease_behind",
     "lost_questions",
-    "older_pending",
     "pending",
     "prune",
     "release",
