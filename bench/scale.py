@@ -264,13 +264,14 @@ async def _tasks_done(core: Core, count: int) -> list[float]:
             .where(Task.key == OPEN_STEPS[0][1], Task.status == TaskStatus.OPEN, Task.assignee_id.is_not(None))
             .order_by(Task.id).limit(count)
         )).all()
+        work = [(task_id, assignee_id) for task_id, assignee_id in rows if assignee_id is not None]
         actors = {user.id: user for user in (await session.execute(
-            select(User).where(User.id.in_({assignee for _, assignee in rows})))).scalars()}
+            select(User).where(User.id.in_({assignee for _, assignee in work})))).scalars()}
     took: list[float] = []
-    for task_id, assignee_id in rows:
+    for task_id, assignee_id in work:
         began = time.perf_counter()
         async with core.sessionmaker() as session, session.begin():
-            await CaseService(core, session).submit(actors[int(assignee_id)], task_id, "done", {})
+            await CaseService(core, session).submit(actors[assignee_id], task_id, "done", {})
         took.append(time.perf_counter() - began)
     return took
 
