@@ -235,6 +235,14 @@ class Task(Base):
             postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
             sqlite_where=text("status = 'open' AND assignee_id IS NULL"),
         ),
+        # «My cases» (services/access.py `own_cases`): the cases a person finished a task in. Only done tasks carry
+        # a `done_by`: a new task's row adds nothing to it.
+        Index(
+            "ix_tasks_done_by",
+            "done_by",
+            postgresql_where=text("done_by IS NOT NULL"),
+            sqlite_where=text("done_by IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

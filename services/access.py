@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Company, Task, User
@@ -203,9 +203,15 @@ def own_cases(viewer: Viewer) -> ColumnElement[bool]:
     user = viewer.user
     if not is_active(user):
         return false()
-    involved = select(Task.case_id).where(or_(Task.assignee_id == user.id, Task.done_by == user.id))
+    # One set of case ids, each part read through its own index (the cases' initiator, the tasks' assignee and
+    # done_by): an OR of «started it» with «took part» made the database test every case against the tasks it
+    # had read in full.
+    mine = Case.id.in_(union(
+        select(Case.id).where(Case.initiator_id == user.id),
+        select(Task.case_id).where(Task.assignee_id == user.id),
+        select(Task.case_id).where(Task.done_by == user.id),
+    ))
     scope = organisation_scope(user)
-    mine = or_(Case.initiator_id == user.id, Case.id.in_(involved))
     return mine if scope is None else and_(scope, mine)
 
 

@@ -1,0 +1,97 @@
+"""«My cases»: the cases a person started, was given a task in or finished one in — and nobody else's. On PostgreSQL,
+in a company with a thousand other cases whose tasks other people did, the list reads only the person's own rows
+(it used to read the whole tasks table on every press — nothing indexed who finished a task — and test every case
+against what it read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from app.container import build_core
+from app.settings import Settings
+from bench.scenario import HAPPY_PATH, PROCESS, staff
+from services.access import Viewer
+from services.cases import CaseService
+from services.menu import Menu
+
+
+async def test_my_cases_lists_what_the_person_started_was_given_or_did_and_reads_no_one_elses_tasks(
+    tmp_path: Path, database_url: str
+) -> None:
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    postgresql = database_url.startswith("postgresql")
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+        shop, service, warehouse = users["initiator"], users["service_manager"], users["warehouse_head"]
+        cases = {}
+        for name in ("moved on", "waiting"):
+            async with core.sessionmaker() as session, session.begin():
+                loaded = await CaseService(core, session).start(shop, PROCESS)
+            first = HAPPY_PATH[0]
+            task = next(t for t in loaded.state.open_tasks() if t.key == first.task)
+            assert task.id is not None
+            async with core.sessionmaker() as session, session.begin():
+                loaded = await CaseService(core, session).submit(shop, task.id, first.outcome, dict(first.values))
+            cases[name] = loaded
+        # The service manager moves the first claim on (a task done by them); the warehouse head takes the check
+        # that follows (a task given to them, not done yet). The second claim waits for the service manager (the
+        # one person of the role: given to them).
+        moved = cases["moved on"]
+        for step, actor in ((HAPPY_PATH[1], service), (HAPPY_PATH[2], warehouse)):
+            task = next(t for t in moved.state.open_tasks() if t.key == step.task)
+            assert task.id is not None
+            async with core.sessionmaker() as session, session.begin():
+                service_ = CaseService(core, session)
+                moved = await service_.claim(actor, task.id)
+                if actor is service:
+                    moved = await service_.submit(actor, task.id, step.outcome, dict(step.values))
+        if postgresql:
+            # A thousand more claims of the same shop's colleagues, each with a task the director finished, and the
+            # planner told of them (the statistics committed, as autovacuum's would be).
+            async with core.sessionmaker() as session, session.begin():
+                waiting = cases["waiting"].row.id
+                await session.execute(text(
+                    "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
+                    "created_at, updated_at) SELECT definition_id, process, title, stage, status, visit, data, "
+                    ":director, created_at, updated_at FROM cases, generate_series(1, 1000) WHERE id = :case"
+                ), {"case": waiting, "director": users["director"].id})
+                await session.execute(text(
+                    "INSERT INTO tasks (case_id, key, stage, visit, kind, role, status, outcome, created_at, "
+                    "done_by, done_at) SELECT c.id, 'move_to_service', 'registered', 1, 'confirm', 'service_manager', "
+                    "'done', 'done', now(), :director, now() FROM cases c WHERE c.initiator_id = :director"
+                ), {"director": users["director"].id})
+            async with core.db.begin() as connection:
+                await connection.execute(text("ANALYZE tasks"))
+                await connection.execute(text("ANALYZE cases"))
+
+        async def mine(user: Any, role: str) -> tuple[list[int], int]:
+            async with core.sessionmaker() as session, session.begin():
+                before = await _rows_read(session) if postgresql else 0
+                listed = [case.id for case, _spec in await Menu(core, session).my_cases(Viewer.of(user, {role}))]
+                return listed, (await _rows_read(session) - before) if postgresql else 0
+
+        moved_id, waiting_id = cases["moved on"].row.id, cases["waiting"].row.id
+        by_shop, _ = await mine(shop, "shop_manager")
+        by_service, service_read = await mine(service, "service_manager")
+        by_warehouse, _ = await mine(warehouse, "warehouse_head")
+        by_accountant, _ = await mine(users["accountant"], "accountant")
+    finally:
+        await core.close()
+    assert sorted(by_shop) == sorted([moved_id, waiting_id])  # started both
+    assert sorted(by_service) == sorted([moved_id, waiting_id])  # did a task in the first, given the second's
+    assert by_warehouse == [moved_id]  # given the check
+    assert by_accountant == []
+    assert service_read < 50  # rows of cases and tasks read for the list: their own, not the company's
+
+
+async def _rows_read(session: Any) -> int:
+    # This transaction's reads of the cases and tasks tables so far (PostgreSQL counts them per transaction).
+    row = (await session.execute(text(
+        "SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0) "
+        "FROM pg_stat_xact_user_tables WHERE relname IN ('cases', 'tasks')"
+    ))).first()
+    return int(row[0]) if row else 0
