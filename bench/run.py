@@ -240,6 +240,7 @@ async def bench_scale(report: Report, sizes: Sizes, workdir: Path, pg: str | Non
     for name, label, target in (("my_tasks_handler", "«my tasks», whole handler", 20.0),
                                 ("my_tasks_query", "«my tasks», its query", 20.0),
                                 ("due_timer_ids", "claim due timers (due_timer_ids)", 20.0),
+                                ("my_cases", "a shop manager's «my cases»", None),
                                 ("fire_timer", "fire one due timer, end to end", 20.0),
                                 ("task_done", "a task done (one step, its timers cancelled)", None),
                                 ("digest", "director's digest query", None)):

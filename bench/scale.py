@@ -1,7 +1,8 @@
 """4. Scale: PostgreSQL with 100,000 open cases and 1,000,000 tasks, generated in a scratch database by a
 few INSERT ... SELECT generate_series statements into the real tables made by the real migrations.
 
-Measured: «my tasks» for a busy person (the real handler, and its query alone), claiming due timers (the
+Measured: «my tasks» for a busy person (the real handler, and its query alone), a shop manager's «my cases»
+(the menu's query and the cases' definitions), claiming due timers (the
 scheduler's real `due_timer_ids`, and `fire_timer` for one timer end to end), a task done (a service manager
 moving a registered claim on: the real step, its reminder and deadline cancelled among every open case's), a
 director's digest (open overdue tasks per process and stage), and the bot process's peak RSS while it serves
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 FIRST_TG = 5_000_000
 BUSY_TG = FIRST_TG + 1  # a service manager: the role that owns most of seed 1's tasks
+SHOP_TG = FIRST_TG + 500  # a shop manager: a hundred claims started, tasks in some of them
 # (role, how many people) — a company of 1,000; everyone else is a shop manager
 ROLE_SIZES = (("service_manager", 20), ("warehouse_head", 10), ("director", 3), ("shop_admin", 10),
               ("accountant", 5))
@@ -219,6 +221,15 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
                 await session.flush()
                 await session.rollback()
 
+    async with core.sessionmaker() as session:
+        shop = await people_repo.user_by_tg(session, SHOP_TG)
+        assert shop is not None
+        shop_viewer = Viewer.of(shop, await people_repo.roles_of(session, shop.id))
+
+    async def cases_of_a_shop() -> None:
+        async with core.sessionmaker() as session:
+            await Menu(core, session).my_cases(shop_viewer)
+
     async def query() -> None:
         async with core.sessionmaker() as session:
             (await session.execute(_my_tasks_query(busy, roles))).scalars().all()
@@ -232,6 +243,7 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
 
     timings["my_tasks_handler"] = latency_summary(await _sample(samples, handler))
     timings["my_tasks_query"] = latency_summary(await _sample(samples, query))
+    timings["my_cases"] = latency_summary(await _sample(samples, cases_of_a_shop))
     timings["due_timer_ids"] = latency_summary(await _sample(samples, due))
     timings["digest"] = latency_summary(await _sample(max(5, samples // 4), digest))
     now = core.clock.now()
