@@ -205,7 +205,8 @@ def own_cases(viewer: Viewer) -> ColumnElement[bool]:
         return false()
     # One set of case ids, each part read through its own index (the cases' initiator, the tasks' assignee and
     # done_by): an OR of «started it» with «took part» made the database test every case against the tasks it
-    # had read in full.
+    # had read in full. «Did a task» stays a part of its own though today only the one a task is given to may
+    # finish it: the list's rule is who did the work, not how the engine hands it out.
     mine = Case.id.in_(union(
         select(Case.id).where(Case.initiator_id == user.id),
         select(Task.case_id).where(Task.assignee_id == user.id),
