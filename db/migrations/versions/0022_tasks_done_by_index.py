@@ -5,8 +5,9 @@ Revises: 0021_follow_key_index
 
 «My cases» lists the cases a person started or took part in: took part is a task assigned to them or done by them.
 Nothing indexed `done_by`, so every press read the whole tasks table (at 1,000,000 tasks, 160–180 ms for a shop
-manager, with every case tested against what it read: the query is now a union, each part through its index). Partial (done tasks only, the only ones with a `done_by`): a new task's row does not
-touch it. The same on SQLite, whose planner also reads `done_by = ?` as implying `done_by IS NOT NULL`.
+manager, with every case tested against what it read: the query is now a union, each part through its index).
+Partial (done tasks only, the only ones with a `done_by`): a new task's row does not touch it. The same on SQLite,
+whose planner also reads `done_by = ?` as implying `done_by IS NOT NULL`.
 """
 
 from __future__ import annotations
