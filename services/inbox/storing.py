@@ -139,6 +139,17 @@ async def store_leased(
     return None if stored is None else bool(stored[0])
 
 
+def _leased_insert(query: Any) -> Any:
+    """The leased stores' INSERT: `query`'s rows (the stored columns, then the lease) into the inbox, ON CONFLICT
+    (update_id) DO NOTHING RETURNING whether the row was leased."""
+    return (
+        pg_insert(INBOX)
+        .from_select([*_STORED, "not_before"], query)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(INBOX.c.not_before.is_not(None))
+    )
+
+
 def _store_leased() -> Any:
     """INSERT … SELECT FROM json_populate_recordset(:rows), `not_before` kept (the lease) only when no older update
     of the person is pending, ON CONFLICT (update_id) DO NOTHING RETURNING whether it was leased."""
@@ -146,12 +157,7 @@ def _store_leased() -> Any:
     behind = older_pending(literal_column(_SOURCE.format("person_id")), literal_column(_SOURCE.format("update_id")))
     lease_until = case((behind, null()), else_=literal_column(_SOURCE.format("not_before")))
     query: Any = select(*source, lease_until).select_from(_recordset())
-    return (
-        pg_insert(INBOX)
-        .from_select([*_STORED, "not_before"], query)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(INBOX.c.not_before.is_not(None))
-    )
+    return _leased_insert(query)
 
 
 _STORE_LEASED = _store_leased()
@@ -176,12 +182,7 @@ def _store_leased_driver() -> Any:
         bindparam("received_at", type_=DateTime(timezone=True)),
         lease_until,
     )
-    return (
-        pg_insert(INBOX)
-        .from_select([*_STORED, "not_before"], query)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(INBOX.c.not_before.is_not(None))
-    )
+    return _leased_insert(query)
 
 
 _STORE_LEASED_DRIVER = _store_leased_driver()
