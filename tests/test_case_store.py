@@ -21,6 +21,7 @@ from services import outbox
 from services.cases import CaseService
 from services.cases.store import CaseStore
 from services.core import Core
+from tests.table_reads import rows_read
 
 
 async def test_a_step_writes_its_audit_and_timers_in_one_statement_each(tmp_path: Path, database_url: str) -> None:
@@ -164,14 +165,13 @@ async def test_a_task_done_cancels_its_own_timers_and_reads_no_other_cases(tmp_p
         async with core.sessionmaker() as session:
             timers_before = {status for (status,) in (await session.execute(
                 select(Timer.status).where(Timer.task_id == task.id))).all()}
-        read = _timers_read if postgresql else None
         async with core.sessionmaker() as session, session.begin():
-            before = await read(session) if read else 0
+            before = await rows_read(session, "timers") if postgresql else 0
             service = CaseService(core, session)
             actor = users[step.actor]
             await service.claim(actor, task.id)
             await service.submit(actor, task.id, step.outcome, dict(step.values))
-            during = (await read(session) - before) if read else 0
+            during = (await rows_read(session, "timers") - before) if postgresql else 0
         async with core.sessionmaker() as session:
             ours = {status for (status,) in (await session.execute(
                 select(Timer.status).where(Timer.task_id == task.id))).all()}
@@ -183,15 +183,6 @@ async def test_a_task_done_cancels_its_own_timers_and_reads_no_other_cases(tmp_p
     assert ours == {TimerStatus.CANCELLED}
     assert set(others) == {TimerStatus.PENDING}
     assert during < 100  # rows of the timers table the step read (its own task's and case's are a handful)
-
-
-async def _timers_read(session: Any) -> int:
-    # This transaction's reads of the timers table so far (PostgreSQL counts them per transaction as it goes).
-    row = (await session.execute(text(
-        "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
-        "WHERE relname = 'timers'"
-    ))).first()
-    return int(row[0]) if row else 0
 
 
 async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_path: Path, database_url: str) -> None:

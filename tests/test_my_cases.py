@@ -17,6 +17,7 @@ from db.models import Task
 from services.access import Viewer
 from services.cases import CaseService
 from services.menu import Menu
+from tests.table_reads import rows_read
 
 
 async def test_my_cases_lists_what_the_person_started_was_given_or_did_and_reads_no_one_elses_tasks(
@@ -79,9 +80,9 @@ async def test_my_cases_lists_what_the_person_started_was_given_or_did_and_reads
 
         async def mine(user: Any, role: str) -> tuple[list[int], int]:
             async with core.sessionmaker() as session, session.begin():
-                before = await _rows_read(session) if postgresql else 0
+                before = await rows_read(session, "cases", "tasks") if postgresql else 0
                 listed = [case.id for case, _spec in await Menu(core, session).my_cases(Viewer.of(user, {role}))]
-                return listed, (await _rows_read(session) - before) if postgresql else 0
+                return listed, (await rows_read(session, "cases", "tasks") - before) if postgresql else 0
 
         moved_id, waiting_id = cases["moved on"].row.id, cases["waiting"].row.id
         by_shop, _ = await mine(shop, "shop_manager")
@@ -95,12 +96,3 @@ async def test_my_cases_lists_what_the_person_started_was_given_or_did_and_reads
     assert by_warehouse == [moved_id]  # given the check
     assert by_accountant == [waiting_id]  # did a task there
     assert service_read < 50  # rows of cases and tasks read for the list: their own, not the company's
-
-
-async def _rows_read(session: Any) -> int:
-    # This transaction's reads of the cases and tasks tables so far (PostgreSQL counts them per transaction).
-    row = (await session.execute(text(
-        "SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0) "
-        "FROM pg_stat_xact_user_tables WHERE relname IN ('cases', 'tasks')"
-    ))).first()
-    return int(row[0]) if row else 0

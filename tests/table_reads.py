@@ -1,0 +1,20 @@
+"""Rows a PostgreSQL transaction has read from some tables so far, for the tests that bound what a statement reads
+(tests/test_case_store.py, tests/test_my_cases.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, text
+
+_READ = text(
+    "SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0) "
+    "FROM pg_stat_xact_user_tables WHERE relname IN :tables"
+).bindparams(bindparam("tables", expanding=True))
+
+
+async def rows_read(session: Any, *tables: str) -> int:
+    """This transaction's reads of `tables` so far (PostgreSQL counts them per transaction as it goes): rows
+    scanned plus rows fetched through an index."""
+    row = (await session.execute(_READ, {"tables": list(tables)})).first()
+    return int(row[0]) if row else 0
