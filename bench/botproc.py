@@ -11,6 +11,7 @@ event loop ran since the last such line (`Stalls`), and starts a new window. Wit
 whole process runs under cProfile and its statistics are written to FILE when it stops. With BENCH_HEAP=FILE set,
 each «stalls» window and the end of the run append to FILE (JSON lines) what the collector holds: objects per
 generation, the frozen count, collections so far, and the 25 commonest types among the unfrozen long-lived objects.
+With BENCH_STALL_STACKS=FILE set, what the event loop's thread ran while the loop was late (`StallStacks`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -81,6 +84,7 @@ class Stalls:
         self.young_cpu = [0.0, 0.0]  # CPU of the generation 0 and 1 collections, seconds
         self.young_counts = [0, 0]
         self._collecting = (0.0, 0.0)
+        self.beat = time.monotonic()  # the loop's timer last ran (`StallStacks`)
         gc.callbacks.append(self._collection)
 
     def _collection(self, phase: str, info: dict[str, int]) -> None:
@@ -98,7 +102,11 @@ class Stalls:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        stacks_path = os.environ.get("BENCH_STALL_STACKS")
+        if stacks_path:
+            StallStacks(self, stacks_path).start()
         while True:
+            self.beat = time.monotonic()
             due, cpu = loop.time() + self.EVERY, time.thread_time()
             await asyncio.sleep(self.EVERY)
             lag = max(0.0, loop.time() - due)
@@ -131,6 +139,40 @@ class Stalls:
         self.lags, self.worst, self.full_collections, self.full_collections_cpu = [], (0.0, 0.0), [], []
         self.young_cpu, self.young_counts = [0.0, 0.0], [0, 0]
         return out
+
+
+class StallStacks(threading.Thread):
+    """With BENCH_STALL_STACKS=FILE: what the event loop's thread was running while the loop was late. A thread
+    looks every 5 ms; once the loop's 20 ms timer (`Stalls`) is 20 ms overdue it takes the main thread's stack,
+    and at exit FILE.konveyer (or FILE.echo) gets the stacks seen, commonest first (each sample is ~5 ms of a
+    stall). A late loop caught in its own select() is the machine not running the process: not counted."""
+
+    def __init__(self, stalls: Stalls, path: str) -> None:
+        super().__init__(name="stall-stacks", daemon=True)
+        self.stalls, self.path = stalls, path
+        self.main = threading.main_thread().ident
+        self.seen: Counter[tuple[str, ...]] = Counter()
+        import atexit
+
+        atexit.register(self.write)
+
+    def run(self) -> None:
+        while True:
+            time.sleep(0.005)
+            if time.monotonic() - self.stalls.beat < Stalls.EVERY + 0.02:
+                continue
+            frame = sys._current_frames().get(self.main or 0)
+            if frame is None:
+                continue
+            stack = tuple(f"{Path(f.filename).name}:{f.name}:{f.lineno}" for f in traceback.extract_stack(frame))
+            if stack and stack[-1].startswith("selectors.py:select"):
+                continue
+            self.seen[stack[-25:]] += 1
+
+    def write(self) -> None:
+        lines = [f"{n} samples\n  " + "\n  ".join(stack) for stack, n in self.seen.most_common(40)]
+        kind = sys.argv[1] if len(sys.argv) > 1 else "bot"
+        Path(f"{self.path}.{kind}").write_text("\n\n".join(lines), encoding="utf-8")
 
 
 def heap_census(path: str | None, label: str) -> None:
