@@ -24,6 +24,7 @@ import aiohttp
 
 from app.container import build_core
 from app.settings import Settings
+from bench import pgdb
 from bench.botproc import TOKEN as ECHO_TOKEN
 from bench.chat import REGISTER_DEFECT, Action, NoAnswer, SimPerson, echo_script, run_open_loop, run_people
 from bench.procs import BotProcess
@@ -233,6 +234,7 @@ async def run_bot_path(database_url: str, workdir: Path, people: int, pairs: int
                 for side in (echo, ours):  # warm both up (imports, caches, connections) before measuring
                     if warmup:
                         await run_people(side.persons[:warmup], side.script, 1)
+                await pgdb.analyze(database_url)
                 ours_rounds: list[PathResult] = []
                 echo_rounds: list[PathResult] = []
                 for number in range(pairs):
@@ -242,6 +244,7 @@ async def run_bot_path(database_url: str, workdir: Path, people: int, pairs: int
                     else:
                         ours_rounds.append(await ours.closed())
                         echo_rounds.append(await echo.closed())
+                    await pgdb.analyze(database_url)  # between rounds, as autovacuum would (bench.pgdb.analyze)
                 ours_open = await ours.open(think, open_actions)
                 echo_open = await echo.open(think, open_actions)
             result = BotPath(ours_rounds, echo_rounds, ours_open, echo_open, our_proc.peak_rss)

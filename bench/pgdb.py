@@ -32,6 +32,16 @@ def scratch_name(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}_{secrets.token_hex(5)}".lower()
 
 
+async def analyze(url: str) -> None:
+    """ANALYZE the database `url` names (PostgreSQL; nothing elsewhere), between the measured runs of a part whose
+    tables grow: what autovacuum does on a running server. Without fresh statistics the bot's prepared
+    statements keep the plans they were first given while the tables were nearly empty (a seq scan of a table of
+    a few pages is the cheapest plan then), and read the grown tables through them; a server where autovacuum is
+    off (this machine's) never refreshes them."""
+    if url.startswith("postgresql"):
+        await _admin(url, "ANALYZE")
+
+
 async def _admin(url: str, statement: str) -> None:
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
