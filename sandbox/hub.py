@@ -138,8 +138,9 @@ class Hub:
     def notify_updates(self) -> None:
         """Only the bot's side changed (the update queue, the webhook, which getUpdates call is current): wakes
         the waiters that watch no chat; a chat's reader depends on none of that."""
-        anything, self._anything = self._anything, set()
-        _wake(anything)
+        if self._anything:
+            anything, self._anything = self._anything, set()
+            _wake(anything)
 
     async def wait_change(self, seconds: float, chat_id: int | None = None, seen: int | None = None) -> None:
         """Wait for the next notification that concerns `chat_id` (None: any notification), or `seconds`.
