@@ -144,7 +144,7 @@ class Groups:
                     self._service(group, creator, {"group_chat_created": True})
                 else:
                     self._add_bot(group, creator)
-            await self.hub.notify()
+            await self.hub.notify(group.id)
             return group.as_api()
 
         return await self.user_api.run(run)
@@ -168,7 +168,7 @@ class Groups:
                     actor,
                     {"new_chat_members": [joined], "new_chat_member": joined, "new_chat_participant": joined},
                 )
-            await self.hub.notify()
+            await self.hub.notify(group.id)
             return group.as_api()
 
         return await self.user_api.run(run)
@@ -190,7 +190,7 @@ class Groups:
                 self._person_status(group, actor, person, "left" if person.id == actor.id else gone)
                 left = person.as_telegram()
                 self._service(group, actor, {"left_chat_member": left, "left_chat_participant": left})
-            await self.hub.notify()
+            await self.hub.notify(group.id)
             return group.as_api()
 
         return await self.user_api.run(run)
@@ -210,7 +210,7 @@ class Groups:
                 self._bot_status(group, actor, status)
             else:
                 self._person_status(group, actor, self._member(group, raw, "user_id"), status)
-            await self.hub.notify()
+            await self.hub.notify(group.id)
             return group.as_api()
 
         return await self.user_api.run(run)
@@ -258,7 +258,7 @@ class Groups:
             msg = state.add_message(group.id, from_bot=False, sender=author.as_telegram(), content=content)
             if self._for_the_bot(group, text, reply):
                 self.hub.push_update("message", copy.deepcopy(msg.tg))
-            await self.hub.notify()
+            await self.hub.notify(group.id)
             return view_message(msg, request)
 
         return await self.user_api.run(run)

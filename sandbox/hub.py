@@ -4,10 +4,9 @@ signal that long polls (getUpdates, the user API's `wait`) and webhook delivery 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .faults import Faults
 from .limits import FloodControl
@@ -101,7 +100,10 @@ class Hub:
         """Faults switched on through the user API (`sandbox.faults`)."""
         self.kick_webhook: Callable[[], None] = lambda: None
         """Set by the server: starts webhook delivery when setWebhook gives a URL."""
-        self._changed = asyncio.Condition()
+        self._anything: set[asyncio.Future[None]] = set()
+        """Waiters that watch no chat (getUpdates' long poll, webhook delivery): every notify wakes them."""
+        self._by_chat: dict[int, set[asyncio.Future[None]]] = {}
+        """Waiters that watch one chat (the user API's `wait`): woken by a notify naming it or naming none."""
 
     # ------------------------------------------------------------ bot identity
     def bot_user(self, token: str) -> JsonDict:
@@ -120,17 +122,58 @@ class Hub:
         return secrets.compare_digest(token.encode(), self.token.encode())
 
     # ------------------------------------------------------------ change signal
-    async def notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+    async def notify(self, *chat_ids: int) -> None:
+        """Something changed. Naming the chats it concerns (their messages: sent, edited, deleted; or an update
+        a person's action queued) wakes the waiters of those chats and those that watch no chat; naming none
+        means anything may have changed, and wakes every waiter."""
+        if not chat_ids:
+            by_chat, self._by_chat = self._by_chat, {}
+            for waiters in by_chat.values():
+                _wake(waiters)
+        else:
+            for chat_id in chat_ids:
+                _wake(self._by_chat.pop(chat_id, ()))
+        self.notify_updates()
 
-    async def wait_change(self, seconds: float) -> None:
-        """Wait for the next notification (or timeout)."""
+    def notify_updates(self) -> None:
+        """Only the bot's side changed (the update queue, the webhook, which getUpdates call is current): wakes
+        the waiters that watch no chat; a chat's reader depends on none of that."""
+        if self._anything:
+            anything, self._anything = self._anything, set()
+            _wake(anything)
+
+    async def wait_change(self, seconds: float, chat_id: int | None = None, seen: int | None = None) -> None:
+        """Wait for the next notification that concerns `chat_id` (None: any notification), or `seconds`.
+
+        `seen`: the chat's version the caller's last look saw; when the chat has changed since, returns at once
+        (no wakeup is lost between a look and the wait). One future per waiter and a timer, no task."""
         if seconds <= 0:
             return
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), seconds)
+        if chat_id is not None and seen is not None:
+            chat = self.state.chats.get(chat_id)
+            if chat is not None and chat.version != seen:
+                return
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        if chat_id is None:
+            waiters = self._anything
+        else:
+            waiters = self._by_chat.setdefault(chat_id, set())
+            self.stats.chat_waits[chat_id] += 1
+        waiters.add(fut)
+        timer = loop.call_later(seconds, _wake, (fut,))
+        try:
+            await fut
+        finally:
+            timer.cancel()
+            waiters.discard(fut)  # a notify took the whole set away already; a timeout or a cancel leaves it there
+            if chat_id is not None and not waiters and self._by_chat.get(chat_id) is waiters:
+                del self._by_chat[chat_id]
+
+    def sleeping(self, chat_id: int | None = None) -> int:
+        """How many waiters sleep now on `chat_id` (None: those that watch no chat); for tests."""
+        waiters = self._anything if chat_id is None else self._by_chat.get(chat_id, ())
+        return sum(1 for fut in waiters if not fut.done())
 
     def spend(self, chat_id: int, messages: int = 1) -> None:
         if self.flood is not None:
@@ -152,3 +195,9 @@ class Hub:
         for fut in self.inline_waiters.values():
             if not fut.done():
                 fut.set_result({"results": None, "answered": False})
+
+
+def _wake(waiters: Iterable[asyncio.Future[None]]) -> None:
+    for fut in waiters:
+        if not fut.done():
+            fut.set_result(None)

@@ -94,7 +94,7 @@ class InlineResults:
             if hub.inline_feedback:
                 chosen: JsonDict = {"result_id": result["id"], "from": user.as_telegram(), "query": answer["query"]}
                 hub.push_update("chosen_inline_result", chosen)
-            await hub.notify()
+            await hub.notify(user.id)
             return view_message(msg, request)
 
         return await self.user_api.run(run)

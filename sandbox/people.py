@@ -75,7 +75,7 @@ class People:
                 )
                 if not blocked:
                     user.started = True  # unblocking in a client restarts the bot
-                await self.hub.notify()
+                await self.hub.notify(user.id)
             return user.as_api()
 
         return await self.user_api.run(run)
@@ -119,7 +119,7 @@ class People:
             msg.edited = True
             self.hub.state.touch(msg)
             self.hub.push_update("edited_message", copy.deepcopy(msg.tg))
-            await self.hub.notify()
+            await self.hub.notify(msg.chat_id)
             return view_message(msg, request)
 
         return await self.user_api.run(run)
@@ -129,7 +129,7 @@ class People:
             _, msg = self._own_message(request)
             msg.deleted = True
             self.hub.state.touch(msg)
-            await self.hub.notify()
+            await self.hub.notify(msg.chat_id)
             return {"deleted": True}
 
         return await self.user_api.run(run)
@@ -158,7 +158,7 @@ class People:
             user.started = True
             msg = state.add_message(user.id, from_bot=False, sender=user.as_telegram(), content=content)
             self.hub.push_update("message", copy.deepcopy(msg.tg))
-            await self.hub.notify()
+            await self.hub.notify(user.id)
             return view_message(msg, request)
 
         return await self.user_api.run(run)

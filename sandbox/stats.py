@@ -22,6 +22,9 @@ class SandboxStats:
     updates_created: int = 0
     webhook_deliveries: int = 0
     webhook_failures: int = 0
+    chat_waits: Counter[int] = field(default_factory=Counter)
+    """Per chat: how often a reader of it went to sleep (`Hub.wait_change`), i.e. how often one woke and looked
+    again without having what it waits for; for tests. Not in `as_dict`, so `/stats` answers as before."""
 
     def reset(self) -> None:
         self.requests.clear()
@@ -32,6 +35,7 @@ class SandboxStats:
         self.updates_created = 0
         self.webhook_deliveries = 0
         self.webhook_failures = 0
+        self.chat_waits.clear()
 
     def as_dict(self) -> JsonDict:
         return {

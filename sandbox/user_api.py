@@ -126,7 +126,7 @@ class UserApi:
             )
             if "started" in data:
                 user.started = started  # False: a person who never pressed Start; the bot cannot write first
-            await self.hub.notify()
+            await self.hub.notify(user.id)
             return user.as_api()
 
         return await self.run(run)
@@ -214,7 +214,7 @@ class UserApi:
             user.started = True  # whoever writes to the bot has started it
             msg = state.add_message(user.id, from_bot=False, sender=user.as_telegram(), content=content)
             self.hub.push_update("message", copy.deepcopy(msg.tg))
-            await self.hub.notify()
+            await self.hub.notify(user.id)
             return view_message(msg, request)
 
         return await self.run(run)
@@ -241,6 +241,7 @@ class UserApi:
             since = chat.version
         deadline = time.monotonic() + wait
         while True:
+            seen = chat.version  # what this look covers: a change after it ends the wait below at once
             selected = [
                 m
                 for m in chat.messages.values()
@@ -250,7 +251,7 @@ class UserApi:
             remaining = deadline - time.monotonic()
             if interesting or remaining <= 0 or hub.closing:
                 break
-            await hub.wait_change(remaining)
+            await hub.wait_change(remaining, chat_id, seen)
         return {
             "messages": [view_message(m, request) for m in sorted(selected, key=lambda m: m.message_id)],
             "version": chat.version,
@@ -307,7 +308,7 @@ class UserApi:
                 "data": cb_data,
             },
         )
-        await hub.notify()
+        await hub.notify(chat_id)
         try:
             answer = await asyncio.wait_for(asyncio.shield(fut), timeout=max(wait, 0.0))
             return {"answered": True, **answer}
@@ -339,7 +340,7 @@ class UserApi:
                     "chat_type": "sender",
                 },
             )
-            await hub.notify()
+            await hub.notify(user.id)
             try:
                 answer = await asyncio.wait_for(asyncio.shield(fut), timeout=max(wait, 0.0))
                 return {"answered": True, "query_id": query_id, **answer}

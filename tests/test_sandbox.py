@@ -616,3 +616,100 @@ async def test_webhook_with_aiogram_handler_reply(
         await bot.delete_webhook()
         await bot.session.close()
         await runner.cleanup()
+
+
+# ---------------------------------------------------------------- long polls wake for their own chat only
+async def asleep_on(server: SandboxServer, chat_id: int, count: int = 1) -> None:
+    """Until `count` readers of `chat_id` sleep in the hub (each turn of the loop lets the request arrive)."""
+    for _ in range(500):
+        if server.hub.sleeping(chat_id) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no reader of chat {chat_id} went to sleep")
+
+
+@pytest.mark.without_flood_limits
+async def test_a_long_poll_sleeps_through_other_chats(
+    server: SandboxServer, bot: Bot, http: aiohttp.ClientSession, user: dict[str, Any]
+) -> None:
+    """Telegram tells a client about its own chats only: a person's long poll is not woken by the bot writing to
+    50 other people nor by them writing, and is answered at once when the bot writes to that person."""
+    others = list(range(6001, 6051))
+    for other in others:
+        async with http.post("/sandbox/api/users", json={"id": other, "first_name": f"P{other}"}) as resp:
+            assert resp.status == 200
+    waits = server.stats.chat_waits
+    waiter = asyncio.create_task(user_reads(http, after=0, wait=30))
+    await asleep_on(server, USER_ID)
+    assert waits[USER_ID] == 1
+    for other in others:
+        await bot.send_message(other, f"to {other}")
+        await user_says(http, f"from {other}", user_id=other)
+    sent = await bot.send_message(others[0], "again")
+    await bot.edit_message_text(text="edited", chat_id=others[0], message_id=sent.message_id)
+    await bot.delete_message(others[0], sent.message_id)
+    assert not waiter.done()
+    assert waits[USER_ID] == 1, "a change to other chats woke the reader"
+    assert server.hub.sleeping(USER_ID) == 1
+
+    await user_says(http, "my own words")  # a change to the chat: the reader looks, finds nothing from the bot, sleeps
+    await asleep_on(server, USER_ID)
+    assert waits[USER_ID] == 2 and not waiter.done()
+
+    await bot.send_message(USER_ID, "for you")
+    seen = await asyncio.wait_for(waiter, 2)
+    assert [m["text"] for m in seen["messages"]] == ["my own words", "for you"]
+    assert waits[USER_ID] == 2
+    assert server.hub.sleeping(USER_ID) == 0 and USER_ID not in server.hub._by_chat  # nothing left behind
+
+
+async def test_a_long_poll_times_out_and_ends_at_stop() -> None:
+    srv = SandboxServer(token=TOKEN)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(base_url=srv.base_url) as own:
+            async with own.post("/sandbox/api/users", json={"id": USER_ID, "first_name": "Anna"}) as resp:
+                assert resp.status == 200
+            assert (await user_reads(own, wait=0.05))["messages"] == []  # the timeout answers the poll
+            assert srv.hub.sleeping(USER_ID) == 0
+            waiter = asyncio.create_task(user_reads(own, wait=30))
+            await asleep_on(srv, USER_ID)
+            srv.hub.closing = True
+            await srv.hub.notify()  # what stop() does first: a notify that names no chat wakes every reader
+            seen = await asyncio.wait_for(waiter, 2)
+            assert seen["messages"] == []
+    finally:
+        await srv.stop()
+
+
+async def test_a_group_members_poll_wakes_on_the_group(
+    server: SandboxServer, bot: Bot, http: aiohttp.ClientSession, user: dict[str, Any]
+) -> None:
+    async with http.post("/sandbox/api/users", json={"id": 5002, "first_name": "Boris"}) as resp:
+        assert resp.status == 200
+    body = {"title": "Team", "creator_id": USER_ID, "member_ids": [5002], "bot": True}
+    async with http.post("/sandbox/api/groups", json=body) as resp:
+        assert resp.status == 200
+        group_id = (await resp.json())["id"]
+
+    async def read_group() -> dict[str, Any]:
+        async with http.get(f"/sandbox/api/groups/{group_id}/messages", params={"after": "1", "wait": "30"}) as resp:
+            assert resp.status == 200, await resp.text()
+            data: dict[str, Any] = await resp.json()
+        return data
+
+    waits = server.stats.chat_waits
+    waiter = asyncio.create_task(read_group())
+    await asleep_on(server, group_id)
+    await bot.send_message(5002, "private to Boris")  # Boris's own chat is not the group's
+    await user_says(http, "private from Anna")
+    assert waits[group_id] == 1 and not waiter.done()
+
+    async with http.post(f"/sandbox/api/groups/{group_id}/messages", json={"from_user_id": 5002, "text": "hi"}) as resp:
+        assert resp.status == 200
+    await asleep_on(server, group_id)  # woken by a member's message in the group, and asleep again
+    assert waits[group_id] == 2 and not waiter.done()
+
+    await bot.send_message(group_id, "hello, team")
+    seen = await asyncio.wait_for(waiter, 2)
+    assert [m["text"] for m in seen["messages"]] == ["hi", "hello, team"]

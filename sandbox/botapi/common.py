@@ -280,7 +280,7 @@ async def bot_message(
         chat.reply_keyboard, chat.one_time_keyboard = None, False
     hub.stats.messages_per_chat[user.id] += 1
     hub.stats.texts_per_chat.setdefault(user.id, []).append(str(content.get("text") or content.get("caption") or ""))
-    await hub.notify()
+    await hub.notify(user.id)
     return msg
 
 

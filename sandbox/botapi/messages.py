@@ -89,7 +89,7 @@ async def apply_edit(hub: Hub, msg: StoredMessage, new: JsonDict) -> Any:
     msg.tg["edit_date"] = int(time.time())
     msg.edited = True
     hub.state.touch(msg)
-    await hub.notify()
+    await hub.notify(msg.chat_id)
     return msg.tg
 
 
@@ -97,7 +97,7 @@ async def delete_message(hub: Hub, bot: JsonDict, params: Params) -> Any:
     msg = target_message(hub, params, "delete")
     msg.deleted = True
     hub.state.touch(msg)
-    await hub.notify()
+    await hub.notify(msg.chat_id)
     return True
 
 
@@ -113,7 +113,7 @@ async def delete_messages(hub: Hub, bot: JsonDict, params: Params) -> Any:
         if msg is not None:
             msg.deleted = True
             hub.state.touch(msg)
-    await hub.notify()
+    await hub.notify(user.id)
     return True
 
 

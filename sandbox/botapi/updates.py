@@ -42,7 +42,7 @@ async def get_updates(hub: Hub, bot: JsonDict, params: Params) -> Any:
         state.confirm_updates(offset)
     hub.poll_generation += 1
     generation = hub.poll_generation
-    await hub.notify()  # wakes an older poll so it can report the conflict
+    hub.notify_updates()  # wakes an older poll so it can report the conflict
     deadline = time.monotonic() + timeout
     while True:
         if generation != hub.poll_generation:
@@ -108,7 +108,7 @@ async def set_webhook(hub: Hub, bot: JsonDict, params: Params) -> Any:
     state.dirty = True
     if url:
         hub.kick_webhook()
-    await hub.notify()
+    hub.notify_updates()
     return True
 
 
@@ -119,7 +119,7 @@ async def delete_webhook(hub: Hub, bot: JsonDict, params: Params) -> Any:
     state.webhook.url = ""
     state.webhook.secret_token = None
     state.dirty = True
-    await hub.notify()
+    hub.notify_updates()
     return True
 
 
