@@ -22,6 +22,7 @@ import contextlib
 import gc
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -105,14 +106,17 @@ class Stalls:
         stacks_path = os.environ.get("BENCH_STALL_STACKS")
         if stacks_path:
             StallStacks(self, stacks_path).start()
-        while True:
-            self.beat = time.monotonic()
-            due, cpu = loop.time() + self.EVERY, time.thread_time()
-            await asyncio.sleep(self.EVERY)
-            lag = max(0.0, loop.time() - due)
-            self.lags.append(lag)
-            if lag > self.worst[0]:
-                self.worst = (lag, time.thread_time() - cpu)
+        try:
+            while True:
+                self.beat = time.monotonic()
+                due, cpu = loop.time() + self.EVERY, time.thread_time()
+                await asyncio.sleep(self.EVERY)
+                lag = max(0.0, loop.time() - due)
+                self.lags.append(lag)
+                if lag > self.worst[0]:
+                    self.worst = (lag, time.thread_time() - cpu)
+        finally:
+            self.beat = math.inf  # stopped: the shutdown that follows is no stall (`StallStacks`)
 
     def window(self) -> dict[str, float]:
         """The window since the last call, in milliseconds; then a new window."""
@@ -159,7 +163,7 @@ class StallStacks(threading.Thread):
     def run(self) -> None:
         while True:
             time.sleep(0.005)
-            if time.monotonic() - self.stalls.beat < Stalls.EVERY + 0.02:
+            if time.monotonic() - self.stalls.beat < Stalls.EVERY + 0.02:  # (always, once `beat` is inf: stopped)
                 continue
             frame = sys._current_frames().get(self.main or 0)
             if frame is None:
@@ -170,7 +174,8 @@ class StallStacks(threading.Thread):
             self.seen[stack[-25:]] += 1
 
     def write(self) -> None:
-        lines = [f"{n} samples\n  " + "\n  ".join(stack) for stack, n in self.seen.most_common(40)]
+        seen = Counter(dict(self.seen))  # a copy: the sampling thread may still be adding to it
+        lines = [f"{n} samples\n  " + "\n  ".join(stack) for stack, n in seen.most_common(40)]
         kind = sys.argv[1] if len(sys.argv) > 1 else "bot"
         Path(f"{self.path}.{kind}").write_text("\n\n".join(lines), encoding="utf-8")
 

@@ -1,5 +1,5 @@
 """Rows a PostgreSQL transaction has read from some tables so far, for the tests that bound what a statement reads
-(tests/test_case_store.py, tests/test_my_cases.py)."""
+(tests/test_case_store.py, tests/test_my_cases.py, tests/test_outbox_driver_rows.py)."""
 
 from __future__ import annotations
 

@@ -663,7 +663,7 @@ async def test_a_long_poll_sleeps_through_other_chats(
     assert server.hub.sleeping(USER_ID) == 0 and USER_ID not in server.hub._by_chat  # nothing left behind
 
 
-async def test_a_long_poll_times_out_and_ends_at_stop() -> None:
+async def test_a_long_poll_times_out_and_ends_when_the_sandbox_closes() -> None:
     srv = SandboxServer(token=TOKEN)
     await srv.start()
     try:
@@ -672,10 +672,11 @@ async def test_a_long_poll_times_out_and_ends_at_stop() -> None:
                 assert resp.status == 200
             assert (await user_reads(own, wait=0.05))["messages"] == []  # the timeout answers the poll
             assert srv.hub.sleeping(USER_ID) == 0
+            assert USER_ID not in srv.hub._by_chat  # the timed-out reader left nothing behind
             waiter = asyncio.create_task(user_reads(own, wait=30))
             await asleep_on(srv, USER_ID)
             srv.hub.closing = True
-            await srv.hub.notify()  # what stop() does first: a notify that names no chat wakes every reader
+            await srv.hub.notify()  # stop()'s first two steps: a notify that names no chat wakes every reader
             seen = await asyncio.wait_for(waiter, 2)
             assert seen["messages"] == []
     finally:
