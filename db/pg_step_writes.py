@@ -78,12 +78,15 @@ def timer_cancels() -> Any:
     The ids are found through the timers' task and case indexes (`= ANY(ARRAY(…))`, evaluated once, lets the
     planner OR the two index scans): matching `task_id IN (…) OR EXISTS (…)` against every row made PostgreSQL
     walk all pending timers — every open case's — on each step that closed a task (a seq scan of 300,000 pending
-    timers took 350 ms; the dead index entries of cancelled ones grew it between vacuums)."""
+    timers took 350 ms; the dead index entries of cancelled ones grew it between vacuums). The status is tested as
+    `(…) IS TRUE`, which no index serves: a plain `status = 'pending'` let PostgreSQL AND (or replace) the two with
+    the (status, due_at) index whenever its estimates made pending timers look rare (no statistics yet, or most
+    timers long fired), reading every pending timer's entry again."""
     if not _TIMER_CANCELS:
         pending, cancelled = TimerStatus.PENDING.value, TimerStatus.CANCELLED.value
         _TIMER_CANCELS.append(
             text(
-                f"UPDATE timers SET status = '{cancelled}' WHERE timers.status = '{pending}' AND ("
+                f"UPDATE timers SET status = '{cancelled}' WHERE (timers.status = '{pending}') IS TRUE AND ("
                 f"timers.task_id = ANY(ARRAY(SELECT CAST(x AS integer) FROM json_array_elements_text("
                 f"CAST(:{CANCEL_TASKS} AS json)) AS x)) "
                 "OR (timers.case_id = ANY(ARRAY(SELECT c.case_id FROM "

@@ -21,7 +21,7 @@ from services import outbox
 from services.cases import CaseService
 from services.cases.store import CaseStore
 from services.core import Core
-from tests.table_reads import rows_read
+from tests.table_reads import index_entries_read, rows_read
 
 
 async def test_a_step_writes_its_audit_and_timers_in_one_statement_each(tmp_path: Path, database_url: str) -> None:
@@ -183,6 +183,74 @@ async def test_a_task_done_cancels_its_own_timers_and_reads_no_other_cases(tmp_p
     assert ours == {TimerStatus.CANCELLED}
     assert set(others) == {TimerStatus.PENDING}
     assert during < 100  # rows of the timers table the step read (its own task's and case's are a handful)
+
+
+async def test_a_step_reads_its_own_cases_open_tasks_and_timers_however_many_others_wait(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A busy company: a thousand other claims, each with open tasks and pending reminders, and no statistics
+    gathered on them yet (a database between two autovacuum runs). The service manager moves our claim on: the
+    step reads our case's open tasks and cancels our task's timers through the case's and the task's own index
+    entries; it used to AND them with the status indexes and so read every other claim's open task and pending
+    timer as well (18,000 index entries per step in the engine bench's database)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("counts index entries read from PostgreSQL's per-transaction statistics")
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    columns = [c.name for c in Task.__table__.columns if c.name not in ("id", "case_id")]
+    copied, from_t = ", ".join(columns), ", ".join(f"t.{name}" for name in columns)
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+        loaded = {}
+        for shop in ("ours", "other"):
+            async with core.sessionmaker() as session, session.begin():
+                loaded[shop] = await CaseService(core, session).start(users["initiator"], PROCESS)
+            first = HAPPY_PATH[0]
+            task = next(t for t in loaded[shop].state.open_tasks() if t.key == first.task)
+            assert task.id is not None
+            async with core.sessionmaker() as session, session.begin():
+                loaded[shop] = await CaseService(core, session).submit(
+                    users["initiator"], task.id, first.outcome, dict(first.values))
+        ours, other = loaded["ours"].row.id, loaded["other"].row.id
+        async with core.sessionmaker() as session, session.begin():
+            await session.execute(text(
+                "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
+                "created_at, updated_at) SELECT definition_id, process, title, stage, status, visit, data, "
+                "initiator_id, created_at, updated_at FROM cases, generate_series(1, 1000) WHERE id = :case"
+            ), {"case": other})
+            # Each copy gets the other claim's open tasks (five copies each) and five pending reminders.
+            await session.execute(text(
+                f"INSERT INTO tasks (case_id, {copied}) SELECT c.id, {from_t} FROM tasks t, cases c, "
+                "generate_series(1, 5) WHERE t.case_id = :case AND t.status = 'open' AND c.id > :case"
+            ), {"case": other})
+            await session.execute(text(
+                "INSERT INTO timers (case_id, task_id, kind, due_at, status, payload) "
+                "SELECT c.id, NULL, 'remind', now(), 'pending', '{}' FROM cases c, generate_series(1, 5) "
+                "WHERE c.id > :case"
+            ), {"case": other})
+        step = HAPPY_PATH[1]
+        task = next(t for t in loaded["ours"].state.open_tasks() if t.key == step.task)
+        assert task.id is not None
+        async with core.sessionmaker() as session, session.begin():
+            before = await index_entries_read(session, "tasks", "timers")
+            service = CaseService(core, session)
+            actor = users[step.actor]
+            await service.claim(actor, task.id)
+            moved = await service.submit(actor, task.id, step.outcome, dict(step.values))
+            during = await index_entries_read(session, "tasks", "timers") - before
+        async with core.sessionmaker() as session:
+            timers = Counter(status for (status,) in (await session.execute(
+                select(Timer.status).where(Timer.task_id == task.id))).all())
+            others_open = (await session.execute(text(
+                "SELECT count(*) FROM tasks WHERE status = 'open' AND case_id > :case"), {"case": other})).scalar()
+            others_pending = (await session.execute(text(
+                "SELECT count(*) FROM timers WHERE status = 'pending' AND case_id > :case"), {"case": other})).scalar()
+    finally:
+        await core.close()
+    assert moved.row.id == ours and task.id not in {t.id for t in moved.state.open_tasks()}
+    assert set(timers) == {TimerStatus.CANCELLED}  # our task's reminders and deadline went
+    assert others_open and others_pending == 5000  # nobody else's moved
+    assert during < 100, during  # index entries of tasks and timers the step read: its own, a handful
 
 
 async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_path: Path, database_url: str) -> None:
