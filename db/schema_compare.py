@@ -1,4 +1,4 @@
-"""What Alembic's comparison of a database with db/models.py leaves out (autogenerate, and the test that holds the
+"""What Alembic's comparison of a database with db/models/ leaves out (autogenerate, and the test that holds the
 migrations to the models): what the models do not describe, or describe for the other database only."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ UPDATE names its source status in WHERE and its target through it:
     update(Timer).where(Timer.status == TimerStatus.PENDING)
                  .values(status=transition(TimerStatus.PENDING, TimerStatus.CANCELLED))
 
-The outbox's statuses live here too, beside the engine's: the table that stores them (`db/models.py`) and
+The outbox's statuses live here too, beside the engine's: the table that stores them (`db/models/delivery.py`) and
 the sender that moves them both need them, and this module is pure Python that either may import.
 """
 

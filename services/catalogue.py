@@ -1,4 +1,4 @@
-"""The maker's catalogue as 1C sends it (integrations/onec/ writes it; tables `catalog_*` in db/models.py).
+"""The maker's catalogue as 1C sends it (integrations/onec/ writes it; tables `catalog_*` in db/models/catalogue.py).
 
 Read API (every function takes an AsyncSession; nothing here writes):
 

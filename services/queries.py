@@ -1,4 +1,4 @@
-"""Read-only queries behind lists people page through, shaped to the indexes in db/models.py.
+"""Read-only queries behind lists people page through, shaped to the indexes in db/models/ (cases.py).
 
 They read what `CaseService.load` reads, for a page of cases at once and without row locks: a page of
 «my tasks» costs a few statements instead of a few per card.

@@ -1,7 +1,7 @@
 """The catalogue's integrity without the foreign keys from prices and stock to products (migration
 0020_catalog_offer_fks): deleting a product through `delete_products` removes its prices, its stock and its
-variants with theirs, and nothing of other products; the migrated schema is db/models.py's; the import's modules
-load without the bot (aiogram), so the importing process stays small."""
+variants with theirs, and nothing of other products; the migrated schema is the models' (db/models/); the import's
+modules load without the bot (aiogram), so the importing process stays small."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def _diffs(connection: Connection) -> list[object]:
 
 
 async def test_the_migrated_schema_is_the_models(empty_database_url: str) -> None:
-    """Alembic's comparison of the head revision with db/models.py finds nothing, on either database (leaving out,
+    """Alembic's comparison of the head revision with db/models/ finds nothing, on either database (leaving out,
     as autogenerate does, SQLite's own FTS5 tables and the indexes the models make on PostgreSQL only)."""
     engine = make_engine(empty_database_url)
     try:

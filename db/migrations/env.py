@@ -18,6 +18,10 @@ def _configure(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
         compare_type=True,
+        # Autogenerate writes the models' own column types (`UTCDateTime`) as `db.models.UTCDateTime`, as every
+        # released revision has them (and script.py.mako imports db.models), not by the module of the package
+        # that defines them.
+        user_module_prefix="db.models.",
         **schema_compare.options(connection.dialect.name),  # type: ignore[attr-defined]
     )
     with context.begin_transaction():

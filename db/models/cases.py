@@ -1,0 +1,194 @@
+"""The engine's state: the process definitions cases run (`definitions`), the cases, their tasks, the timed work
+on a task (`work_periods`), the messages that show a task to someone (`task_cards`), timers, the files a case
+keeps, its audit log and its comment thread. The services in services/cases/ and the scheduler write these; a
+task card points at its message in the outbox (db/models/delivery.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.models.base import Base, Json, status_type
+from flows.status import CaseStatus, TaskStatus, TimerStatus
+
+if TYPE_CHECKING:
+    # For the type checker only: the relationship finds Outbox by its name in the registry (db/models/__init__.py
+    # imports every module before a mapper is configured).
+    from db.models.delivery import Outbox
+
+
+class Definition(Base):
+    """One version of a process definition. Running cases keep the version they started with."""
+
+    __tablename__ = "definitions"
+    __table_args__ = (UniqueConstraint("process", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_process_stage", "process", "stage"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    process: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    stage: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(status_type(CaseStatus), index=True)
+    result: Mapped[str | None] = mapped_column(String(16))
+    visit: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]]
+    initiator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    # A step of this case failed at run time: what went wrong, until a retry succeeds (the panel lists these).
+    attention: Mapped[str | None] = mapped_column(Text)
+    # Grows with every write of the row, which checks it (optimistic concurrency on top of the step's lock):
+    # a writer that read an older state fails instead of overwriting a newer one.
+    # No Python default: rows written by Core (older revisions' tests, bulk tools) take the server's.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_open_role", "status", "role"),
+        Index("ix_tasks_open_assignee", "assignee_id", "status"),
+        # «My tasks» reads a page of open tasks in due order per person and per role's pool
+        # (services/queries.py): these hold only open tasks, already in that order, so a page is a short range
+        # scan however many tasks wait. Queries must spell `status = 'open'` as a constant to match.
+        Index(
+            "ix_tasks_open_assignee_due",
+            "assignee_id",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        Index(
+            "ix_tasks_open_pool_due",
+            "role",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
+            sqlite_where=text("status = 'open' AND assignee_id IS NULL"),
+        ),
+        # «My cases» (services/access.py `own_cases`): the cases a person finished a task in. Only done tasks carry
+        # a `done_by`: a new task's row adds nothing to it.
+        Index(
+            "ix_tasks_done_by",
+            "done_by",
+            postgresql_where=text("done_by IS NOT NULL"),
+            sqlite_where=text("done_by IS NOT NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(64))
+    visit: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(status_type(TaskStatus))
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    draft: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class WorkPeriod(Base):
+    """A stretch of timed work on a task by one person (start → pause, resume → done)."""
+
+    __tablename__ = "work_periods"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class TaskCard(Base):
+    """A message that shows a task to someone; edited when the task changes."""
+
+    __tablename__ = "task_cards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    # Only so a card can be added with its (not yet inserted) message: the unit of work inserts the messages
+    # first, all in one multi-row INSERT, then the cards, instead of a flush per card. Never read (lazy="raise").
+    outbox: Mapped[Outbox] = relationship(lazy="raise")
+
+
+class Timer(Base):
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(status_type(TimerStatus), default=TimerStatus.PENDING)
+    payload: Mapped[dict[str, Any]]
+    fired_at: Mapped[datetime | None]
+
+
+class StoredFile(Base):
+    __tablename__ = "files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # photo | document
+    tg_file_id: Mapped[str | None] = mapped_column(String(255))
+    tg_unique_id: Mapped[str | None] = mapped_column(String(128))
+    file_name: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]]
+    at: Mapped[datetime]
+
+
+class Comment(Base):
+    """A case's comment thread: what its participants say to each other about it, in chat. An internal note
+    (`internal`) is the representative office's own: never shown to an external person (`services.access`)."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # A photo or a file sent with it: stored like every other file (Telegram's file id kept with it).
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]

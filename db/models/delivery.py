@@ -1,0 +1,66 @@
+"""Messages in flight, both ways: the outbox (every message to a person is written there first, then delivered
+once by the sender in services/delivery/) and the inbox (every update from Telegram, stored before it is
+acknowledged, then handled by services/inbox/). Neither points at a case by a foreign key: the case's id is kept
+only so that the panel can list failures by case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, status_type
+from flows.status import InboxStatus, OutboxStatus
+
+
+class Outbox(Base):
+    """Every message to a person is written here first, then delivered once by the sender."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "not_before"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    method: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    ref_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))  # for edits: the message to edit
+    case_id: Mapped[int | None] = mapped_column(Integer)  # what it is about (the panel lists failures by case)
+    status: Mapped[str] = mapped_column(status_type(OutboxStatus), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Wall-clock time before which a retry must not go out; None means «now». Deliberately not the
+    # business clock: Telegram's retry_after runs in real seconds even when tests move case time.
+    not_before: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]  # wall clock; a row `sending` for too long belongs to a dead worker
+    # The sender that claimed it: while that sender lives it holds an advisory lock on this key (PostgreSQL), so
+    # after a crash its rows are recognised at once instead of after the lease.
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    # An SMS gateway's id of the message (SMS.ru's sms_id) and the delivery report it sent back for it.
+    external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    report: Mapped[str | None] = mapped_column(String(200))
+
+
+class InboxUpdate(Base):
+    """Every update from Telegram, stored before it is acknowledged and marked done in the same transaction
+    as its effects: a repeated `update_id` has no effect, a crash means it is handled after restart, once."""
+
+    __tablename__ = "inbox"
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Whose update it is (the Telegram user, else the chat): one person's updates are handled in order.
+    person_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(status_type(InboxStatus), default=InboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime]
+    not_before: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    # The case the failed step was about, when known (the panel lists such cases as needing attention).
+    case_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_inbox_pending", "status", "person_id", "update_id"),)
