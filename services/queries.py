@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Company, Task
+from db.models import Case, Company, Task, status_is
 from flows.runtime import START_TASK, CaseState
 from flows.status import TaskStatus
 from services.cases import case_state, load_work
@@ -22,7 +22,7 @@ from services.core import Core
 # `status = 'open'` written out, not bound: the partial indexes are `WHERE status = 'open'`, and a planner
 # can use one only when it sees that very constant (a bound parameter hides it from PostgreSQL's generic
 # plans, which asyncpg's prepared statements get after a few runs, and from SQLite always).
-OPEN: ColumnElement[bool] = Task.status == literal_column(f"'{TaskStatus.OPEN}'")
+OPEN: ColumnElement[bool] = status_is(Task.status, TaskStatus.OPEN)
 
 
 def open_tasks_page(

@@ -2,7 +2,7 @@
 
 One module a domain, each saying why its tables are there:
 - base: the declarative `Base`, its naming convention, and the column types every module uses (`UTCDateTime`,
-  `Json`, `status_type`);
+  `Json`, `status_type`, `status_is`);
 - people: users, their roles, invites, organisations (`Company`);
 - cases: process definitions, cases, tasks, work periods, task cards, timers, files, the audit log, comments;
 - delivery: the outbox and the inbox;
@@ -14,7 +14,7 @@ One module a domain, each saying why its tables are there:
 Import the models from here (`from db.models import Case`), not from the modules: this module imports every one of
 them, so each relationship finds the class it names (by name, in the registry) whatever was imported first."""
 
-from db.models.base import NAMING, Base, Json, UTCDateTime, status_type
+from db.models.base import NAMING, Base, Json, UTCDateTime, status_is, status_type
 from db.models.cases import AuditEntry, Case, Comment, Definition, StoredFile, Task, TaskCard, Timer, WorkPeriod
 from db.models.catalogue import (
     CartLine,
@@ -75,5 +75,6 @@ __all__ = [
     "User",
     "UserRole",
     "WorkPeriod",
+    "status_is",
     "status_type",
 ]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import JSON, ColumnElement, DateTime, Enum, MetaData, TypeDecorator, literal_column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -61,6 +61,15 @@ def status_type(kind: type[StrEnum]) -> Enum:
         values_callable=lambda k: [m.value for m in k],
     )
 
+
+
+def status_is(column: Any, status: StrEnum) -> ColumnElement[bool]:
+    """`column = 'value'`, the status written into the statement rather than bound. PostgreSQL plans a prepared
+    statement once for any value of its parameters (a generic plan, after five runs): with the status a parameter
+    it plans for an average status and reads the whole table where the one asked for is rare — the inbox's timed
+    pass scanned every update ever received to learn that none was pending. Written in, the statistics tell it
+    `pending` is rare and its index is read. A partial index's condition (`status = 'open'`) matches it too."""
+    return column == literal_column(f"'{status.value}'")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import driver
 from db.driver import result_processors
-from db.models import Outbox, StoredFile, TaskCard, User
+from db.models import Outbox, StoredFile, TaskCard, User, status_is
 from db.recordset import rows_json
 from flows.status import OutboxStatus, transition
 from services.delivery.base import SenderBase, _Claimed, _Outcome
@@ -165,7 +165,7 @@ def _queue() -> CompoundSelect:
     being sent (here or by another worker)."""
     waiting = (
         select(Outbox.id, Outbox.chat_id, Outbox.not_before, Outbox.channel, literal(True).label("waiting"))
-        .where(Outbox.status == OutboxStatus.PENDING)
+        .where(status_is(Outbox.status, OutboxStatus.PENDING))
         .order_by(Outbox.id)
         .limit(1000)
         .subquery()
@@ -178,7 +178,7 @@ def _queue() -> CompoundSelect:
             literal(None, Outbox.channel.type).label("channel"),
             literal(False).label("waiting"),
         )
-        .where(Outbox.status == OutboxStatus.SENDING)
+        .where(status_is(Outbox.status, OutboxStatus.SENDING))
         .distinct()
     )
     return union_all(select(waiting), sending)
@@ -222,7 +222,7 @@ def _claim_of(ids: ColumnElement[bool]) -> Update:
     now = bindparam("now", type_=_OUTBOX.c.claimed_at.type)
     return (
         update(_OUTBOX)
-        .where(ids, _OUTBOX.c.status == OutboxStatus.PENDING,
+        .where(ids, status_is(_OUTBOX.c.status, OutboxStatus.PENDING),
                or_(_OUTBOX.c.not_before.is_(None), _OUTBOX.c.not_before <= now))
         .values(
             status=transition(OutboxStatus.PENDING, OutboxStatus.SENDING),

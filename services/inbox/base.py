@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Exists, Select, Table, literal_column, select
 
-from db.models import InboxUpdate
+from db.models import InboxUpdate, status_is
 from flows.status import InboxStatus
 
 INBOX: Table = InboxUpdate.__table__  # type: ignore[assignment]  # Core: also run through an ORM session
@@ -57,6 +57,6 @@ def older_pending(person: Any, update_id: Any, *, lock: bool = False) -> Exists:
     FOR SHARE, to wait for a claim of the older update under way."""
     older = INBOX.alias("older")
     query: Select[Any] = select(literal_column("*")).select_from(older).where(
-        older.c.person_id == person, older.c.update_id < update_id, older.c.status == InboxStatus.PENDING
+        older.c.person_id == person, older.c.update_id < update_id, status_is(older.c.status, InboxStatus.PENDING)
     )
     return (query.with_for_update(read=True) if lock else query).exists()

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import BindParameter, Select, Text, Update, bindparam, cast, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.models import status_is
 from flows.status import InboxStatus, transition
 from services import people
 from services.inbox.base import INBOX, LEASE, Due, older_pending, wall_clock
@@ -30,7 +31,11 @@ def _take() -> Update:
     uid: BindParameter[int] = bindparam("uid", type_=INBOX.c.update_id.type)
     return (
         update(INBOX)
-        .where(INBOX.c.update_id == uid, INBOX.c.status == InboxStatus.PENDING, ~older_pending(INBOX.c.person_id, uid))
+        .where(
+            INBOX.c.update_id == uid,
+            status_is(INBOX.c.status, InboxStatus.PENDING),
+            ~older_pending(INBOX.c.person_id, uid),
+        )
         .values(
             status=transition(InboxStatus.PENDING, InboxStatus.DONE),
             handled_at=bindparam("now", type_=INBOX.c.handled_at.type),
@@ -89,12 +94,12 @@ def _take_with_person_and_next() -> Select[Any]:
     next_id = (
         select(func.min(later.c.update_id))
         .select_from(taken.join(later, later.c.person_id == taken.c.person_id))
-        .where(later.c.update_id > taken.c.update_id, later.c.status == InboxStatus.PENDING)
+        .where(later.c.update_id > taken.c.update_id, status_is(later.c.status, InboxStatus.PENDING))
         .scalar_subquery()
     )
     following = (
         update(INBOX)
-        .where(INBOX.c.update_id == next_id, INBOX.c.status == InboxStatus.PENDING)
+        .where(INBOX.c.update_id == next_id, status_is(INBOX.c.status, InboxStatus.PENDING))
         .values(not_before=bindparam("until", type_=INBOX.c.not_before.type))
         .returning(INBOX.c.person_id, INBOX.c.update_id, cast(INBOX.c.payload, Text).label("payload"))
         .cte("following")

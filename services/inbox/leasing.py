@@ -11,7 +11,7 @@ from sqlalchemy import BindParameter, Select, Text, Update, bindparam, cast, exi
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.driver import fetch_on, in_autocommit
-from db.models import InboxUpdate, User
+from db.models import InboxUpdate, User, status_is
 from flows.status import InboxStatus
 from services.inbox.base import INBOX, LEASE, Due, older_pending, wall_clock
 
@@ -28,7 +28,7 @@ def _due() -> tuple[Any, ...]:
     """Pending, not waiting for a retry (or a lease), and no older update of the same person pending."""
     now: BindParameter[datetime] = bindparam("now", type_=InboxUpdate.not_before.type)
     return (
-        InboxUpdate.status == InboxStatus.PENDING,
+        status_is(InboxUpdate.status, InboxStatus.PENDING),
         (InboxUpdate.not_before.is_(None)) | (InboxUpdate.not_before <= now),
         ~older_pending(InboxUpdate.person_id, InboxUpdate.update_id),
     )

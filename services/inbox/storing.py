@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.driver import fetch_on, in_autocommit
-from db.models import InboxUpdate
+from db.models import InboxUpdate, status_is
 from db.recordset import rows_json
 from flows.status import InboxStatus
 from services.inbox.base import INBOX, LEASE, Incoming, older_pending, wall_clock
@@ -218,7 +218,7 @@ def _lease_behind() -> Any:
         update(INBOX)
         .where(
             INBOX.c.update_id == update_id,
-            INBOX.c.status == InboxStatus.PENDING,
+            status_is(INBOX.c.status, InboxStatus.PENDING),
             or_(INBOX.c.not_before.is_(None), INBOX.c.not_before <= now),
             ~older_pending(bindparam("person_id", type_=BigInteger()), update_id, lock=True),
         )
