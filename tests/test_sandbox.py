@@ -7,6 +7,7 @@ import json
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,16 @@ async def user_says(http: aiohttp.ClientSession, text: str, user_id: int = USER_
 async def user_reads(
     http: aiohttp.ClientSession, after: int = 0, wait: float = 0, user_id: int = USER_ID, **extra: Any
 ) -> dict[str, Any]:
+    return await _reads(http, f"/sandbox/api/users/{user_id}/messages", after, wait, **extra)
+
+
+async def group_reads(http: aiohttp.ClientSession, group_id: int, after: int = 0, wait: float = 0) -> dict[str, Any]:
+    return await _reads(http, f"/sandbox/api/groups/{group_id}/messages", after, wait)
+
+
+async def _reads(http: aiohttp.ClientSession, path: str, after: int, wait: float, **extra: Any) -> dict[str, Any]:
     params = {"after": str(after), "wait": str(wait), **{k: str(v) for k, v in extra.items()}}
-    async with http.get(f"/sandbox/api/users/{user_id}/messages", params=params) as resp:
+    async with http.get(path, params=params) as resp:
         assert resp.status == 200, await resp.text()
         data: dict[str, Any] = await resp.json()
     return data
@@ -694,14 +703,8 @@ async def test_a_group_members_poll_wakes_on_the_group(
         assert resp.status == 200
         group_id = (await resp.json())["id"]
 
-    async def read_group() -> dict[str, Any]:
-        async with http.get(f"/sandbox/api/groups/{group_id}/messages", params={"after": "1", "wait": "30"}) as resp:
-            assert resp.status == 200, await resp.text()
-            data: dict[str, Any] = await resp.json()
-        return data
-
     waits = server.stats.chat_waits
-    waiter = asyncio.create_task(read_group())
+    waiter = asyncio.create_task(group_reads(http, group_id, after=1, wait=30))
     await asleep_on(server, group_id)
     await bot.send_message(5002, "private to Boris")  # Boris's own chat is not the group's
     await user_says(http, "private from Anna")
@@ -747,16 +750,20 @@ async def test_a_long_poll_sleeps_through_the_bots_polls_and_its_webhook(
     assert waits[USER_ID] == 1
 
 
-# What people (and the bot, leaving) do that the bot gets an update of and that puts no message in any chat: each
-# (what is done before the bot's long poll starts, what is done, the update the bot gets).
 BOT_ID = 123456  # the bot of TOKEN
 BORIS = 5002
 WANTED = ["message", "callback_query", "inline_query", "my_chat_member", "chat_member"]
 
 
+@dataclass
 class Scene:
-    def __init__(self, http: aiohttp.ClientSession, bot: Bot, group_id: int, to_anna: int, to_group: int) -> None:
-        self.http, self.bot, self.group_id, self.to_anna, self.to_group = http, bot, group_id, to_anna, to_group
+    """Anna (USER_ID) and Boris in a group with the bot, and the bot's message with a button in each chat."""
+
+    http: aiohttp.ClientSession
+    bot: Bot
+    group_id: int
+    to_anna: int
+    to_group: int
 
     async def user_api(self, method: str, path: str, **body: Any) -> None:
         async with self.http.request(method, f"/sandbox/api{path}", json=body or None) as resp:
@@ -804,6 +811,8 @@ async def _bot_leaves(scene: Scene) -> None:
     assert await scene.bot.leave_chat(scene.group_id)
 
 
+# What people (and the bot, leaving) do that the bot gets an update of and that puts no message in any chat: each
+# (what is done before the bot's long poll starts, what is done, the update the bot gets).
 NO_MESSAGE_UPDATES = {
     "a button press": (_nothing, _press, "callback_query"),
     "a button press in a group": (_nothing, _press_in_group, "callback_query"),
@@ -839,16 +848,11 @@ async def test_an_update_that_puts_no_message_in_a_chat_wakes_the_bot_and_no_rea
     queued = await bot.get_updates(timeout=0)
     offset = queued[-1].update_id + 1 if queued else 0
 
-    async def read_group() -> dict[str, Any]:
-        params = {"after": str(to_group.message_id), "wait": "30"}
-        async with http.get(f"/sandbox/api/groups/{group_id}/messages", params=params) as resp:
-            assert resp.status == 200, await resp.text()
-            data: dict[str, Any] = await resp.json()
-        return data
-
     waits = server.stats.chat_waits
-    readers = [asyncio.create_task(user_reads(http, after=to_anna.message_id, wait=30))]
-    readers.append(asyncio.create_task(read_group()))
+    readers = [
+        asyncio.create_task(user_reads(http, after=to_anna.message_id, wait=30)),
+        asyncio.create_task(group_reads(http, group_id, after=to_group.message_id, wait=30)),
+    ]
     await asleep_on(server, USER_ID)
     await asleep_on(server, group_id)
     poll = asyncio.create_task(bot.get_updates(offset=offset, timeout=30, allowed_updates=WANTED))
