@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import gc
 import json
@@ -27,9 +28,9 @@ import os
 import sys
 import threading
 import time
-import traceback
 from collections import Counter
 from pathlib import Path
+from types import FrameType
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -156,8 +157,6 @@ class StallStacks(threading.Thread):
         self.stalls, self.path = stalls, path
         self.main = threading.main_thread().ident
         self.seen: Counter[tuple[str, ...]] = Counter()
-        import atexit
-
         atexit.register(self.write)
 
     def run(self) -> None:
@@ -168,16 +167,28 @@ class StallStacks(threading.Thread):
             frame = sys._current_frames().get(self.main or 0)
             if frame is None:
                 continue
-            stack = tuple(f"{Path(f.filename).name}:{f.name}:{f.lineno}" for f in traceback.extract_stack(frame))
+            stack = innermost_frames(frame, 25)
             if stack and stack[-1].startswith("selectors.py:select"):
                 continue
-            self.seen[stack[-25:]] += 1
+            self.seen[stack] += 1
 
     def write(self) -> None:
         seen = Counter(dict(self.seen))  # a copy: the sampling thread may still be adding to it
         lines = [f"{n} samples\n  " + "\n  ".join(stack) for stack, n in seen.most_common(40)]
         kind = sys.argv[1] if len(sys.argv) > 1 else "bot"
         Path(f"{self.path}.{kind}").write_text("\n\n".join(lines), encoding="utf-8")
+
+
+def innermost_frames(frame: FrameType | None, count: int) -> tuple[str, ...]:
+    """The `count` innermost frames from `frame` out, as "file.py:function:line", outermost first (as a traceback
+    reads). Only the code objects and line numbers: no source line is read, no file looked at."""
+    names: list[str] = []
+    while frame is not None and len(names) < count:
+        code = frame.f_code
+        names.append(f"{os.path.basename(code.co_filename)}:{code.co_name}:{frame.f_lineno}")
+        frame = frame.f_back
+    names.reverse()
+    return tuple(names)
 
 
 def heap_census(path: str | None, label: str) -> None:

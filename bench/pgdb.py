@@ -34,10 +34,11 @@ def scratch_name(prefix: str = DEFAULT_PREFIX) -> str:
 
 async def analyze(url: str) -> None:
     """ANALYZE the database `url` names (PostgreSQL; nothing elsewhere), between the measured runs of a part whose
-    tables grow: what autovacuum does on a running server. Without fresh statistics the bot's prepared
-    statements keep the plans they were first given while the tables were nearly empty (a seq scan of a table of
-    a few pages is the cheapest plan then), and read the grown tables through them; a server where autovacuum is
-    off (this machine's) never refreshes them."""
+    tables grow: the statistics half of what autovacuum does on a running server (its auto-analyze); no VACUUM,
+    so dead rows stay where they are. Without fresh statistics the bot's prepared statements keep the plans they
+    were first given while the tables were nearly empty (a seq scan of a table of a few pages is the cheapest plan
+    then), and read the grown tables through them; a server where autovacuum is off (this machine's) never
+    refreshes them."""
     if url.startswith("postgresql"):
         await _admin(url, "ANALYZE")
 

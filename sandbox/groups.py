@@ -185,12 +185,13 @@ class Groups:
                 if group.bot_status not in PRESENT:
                     raise UserApiError(409, f"the bot is not in group {group.id}")
                 self._bot_status(group, actor, "kicked")
+                self.hub.notify_updates()  # the bot's my_chat_member only: no message in the group
             else:
                 person = self._member(group, raw, "user_id")
                 self._person_status(group, actor, person, "left" if person.id == actor.id else gone)
                 left = person.as_telegram()
                 self._service(group, actor, {"left_chat_member": left, "left_chat_participant": left})
-            await self.hub.notify(group.id)
+                await self.hub.notify(group.id)
             return group.as_api()
 
         return await self.user_api.run(run)
@@ -210,7 +211,7 @@ class Groups:
                 self._bot_status(group, actor, status)
             else:
                 self._person_status(group, actor, self._member(group, raw, "user_id"), status)
-            await self.hub.notify(group.id)
+            self.hub.notify_updates()  # my_chat_member or chat_member for the bot; no message in the group
             return group.as_api()
 
         return await self.user_api.run(run)

@@ -123,9 +123,10 @@ class Hub:
 
     # ------------------------------------------------------------ change signal
     async def notify(self, *chat_ids: int) -> None:
-        """Something changed. Naming the chats it concerns (their messages: sent, edited, deleted; or an update
-        a person's action queued) wakes the waiters of those chats and those that watch no chat; naming none
-        means anything may have changed, and wakes every waiter."""
+        """Something changed. Naming the chats whose messages it changed (sent, edited, deleted) wakes the waiters
+        of those chats and those that watch no chat; naming none means anything may have changed, and wakes every
+        waiter. An update that changes no chat's messages (a button press, an inline query, a block, a change of
+        membership with no service message) is `notify_updates`."""
         if not chat_ids:
             by_chat, self._by_chat = self._by_chat, {}
             for waiters in by_chat.values():

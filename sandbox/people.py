@@ -75,7 +75,7 @@ class People:
                 )
                 if not blocked:
                     user.started = True  # unblocking in a client restarts the bot
-                await self.hub.notify(user.id)
+                self.hub.notify_updates()  # the bot's my_chat_member; the chat's messages are as they were
             return user.as_api()
 
         return await self.user_api.run(run)

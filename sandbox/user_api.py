@@ -126,7 +126,7 @@ class UserApi:
             )
             if "started" in data:
                 user.started = started  # False: a person who never pressed Start; the bot cannot write first
-            await self.hub.notify(user.id)
+            # No notify: a new (or renamed) person queues no update and changes no chat's messages.
             return user.as_api()
 
         return await self.run(run)
@@ -308,7 +308,7 @@ class UserApi:
                 "data": cb_data,
             },
         )
-        await hub.notify(chat_id)
+        hub.notify_updates()  # a press is the bot's to see: the chat's messages are as they were
         try:
             answer = await asyncio.wait_for(asyncio.shield(fut), timeout=max(wait, 0.0))
             return {"answered": True, **answer}
@@ -340,7 +340,7 @@ class UserApi:
                     "chat_type": "sender",
                 },
             )
-            await hub.notify(user.id)
+            hub.notify_updates()  # an inline query is the bot's alone: no chat changes
             try:
                 answer = await asyncio.wait_for(asyncio.shield(fut), timeout=max(wait, 0.0))
                 return {"answered": True, "query_id": query_id, **answer}

@@ -8,18 +8,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from sqlalchemy import Connection, event, insert, inspect, select
+from sqlalchemy import event, insert, select
 
 from app.container import build_core
 from app.settings import Settings
 from bench.scenario import PROCESS, staff
-from db.engine import alembic_config, make_engine, migrate
 from db.models import Case, Setting
 from services import digests, following
 from services.cases import CaseService
 from services.cases.store import CaseStore
 from services.core import Core
+from tests.revisions import indexes_down_and_up
 
 CASES = (1, 10, 11, 100)  # `follow:1:` is a prefix of none of the others' keys, though "1" is of their ids
 FOLLOWERS = {1: [5, 7], 10: [1], 11: [2], 100: [3, 4]}
@@ -146,34 +145,11 @@ async def test_followers_and_subscriptions_are_read_through_an_index(tmp_path: P
             assert f"Index Scan on {INDEX}" in plan and "Seq Scan on settings" not in plan, f"{name}:\n{plan}"
 
 
-def _settings_indexes(connection: Connection) -> dict[str, Any]:
-    return {index["name"]: index for index in inspect(connection).get_indexes("settings")}
-
-
-def _to(revision: str, url: str, down: bool) -> Any:
-    def run(connection: Connection) -> dict[str, Any]:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
-        return _settings_indexes(connection)
-
-    return run
-
-
 async def test_the_index_comes_with_its_revision_and_goes_with_it(empty_database_url: str) -> None:
     """PostgreSQL: 0021_follow_key_index adds the index in byte order, its downgrade drops it. SQLite: no index of
     its own (the key's is in byte order already), nothing to add or drop."""
-    engine = make_engine(empty_database_url)
-    url = engine.url.render_as_string(hide_password=False)
-    try:
-        await migrate(engine)
-        async with engine.begin() as connection:
-            at_head = await connection.run_sync(_settings_indexes)
-            before = await connection.run_sync(_to("0020_catalog_offer_fks", url, down=True))
-            again = await connection.run_sync(_to("head", url, down=False))
-    finally:
-        await engine.dispose()
-    if engine.dialect.name == "sqlite":
+    at_head, before, again = await indexes_down_and_up(empty_database_url, "settings", "0020_catalog_offer_fks")
+    if empty_database_url.startswith("sqlite"):
         assert at_head == before == again == {}
     else:
         assert INDEX not in before

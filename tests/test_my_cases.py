@@ -17,7 +17,10 @@ from db.models import Task
 from services.access import Viewer
 from services.cases import CaseService
 from services.menu import Menu
+from tests.revisions import indexes_down_and_up
 from tests.table_reads import rows_read
+
+INDEX = "ix_tasks_done_by"
 
 
 async def test_my_cases_lists_what_the_person_started_was_given_or_did_and_reads_no_one_elses_tasks(
@@ -96,3 +99,17 @@ async def test_my_cases_lists_what_the_person_started_was_given_or_did_and_reads
     assert by_warehouse == [moved_id]  # given the check
     assert by_accountant == [waiting_id]  # did a task there
     assert service_read < 50  # rows of cases and tasks read for the list: their own, not the company's
+
+
+async def test_the_index_of_who_finished_a_task_comes_with_its_revision_and_goes_with_it(
+    empty_database_url: str,
+) -> None:
+    """0022_tasks_done_by_index adds the index «my cases» reads who finished a task through, on done tasks only, on
+    PostgreSQL and SQLite alike; its downgrade drops that index and no other, and the upgrade brings it back."""
+    at_head, before, again = await indexes_down_and_up(empty_database_url, "tasks", "0021_follow_key_index")
+    assert INDEX not in before
+    assert before == {name: index for name, index in at_head.items() if name != INDEX}
+    assert again == at_head
+    assert at_head[INDEX]["column_names"] == ["done_by"]
+    where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
+    assert at_head[INDEX]["dialect_options"][where].strip("()") == "done_by IS NOT NULL"

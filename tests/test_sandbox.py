@@ -7,6 +7,7 @@ import json
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,16 @@ async def user_says(http: aiohttp.ClientSession, text: str, user_id: int = USER_
 async def user_reads(
     http: aiohttp.ClientSession, after: int = 0, wait: float = 0, user_id: int = USER_ID, **extra: Any
 ) -> dict[str, Any]:
+    return await _reads(http, f"/sandbox/api/users/{user_id}/messages", after, wait, **extra)
+
+
+async def group_reads(http: aiohttp.ClientSession, group_id: int, after: int = 0, wait: float = 0) -> dict[str, Any]:
+    return await _reads(http, f"/sandbox/api/groups/{group_id}/messages", after, wait)
+
+
+async def _reads(http: aiohttp.ClientSession, path: str, after: int, wait: float, **extra: Any) -> dict[str, Any]:
     params = {"after": str(after), "wait": str(wait), **{k: str(v) for k, v in extra.items()}}
-    async with http.get(f"/sandbox/api/users/{user_id}/messages", params=params) as resp:
+    async with http.get(path, params=params) as resp:
         assert resp.status == 200, await resp.text()
         data: dict[str, Any] = await resp.json()
     return data
@@ -619,8 +628,9 @@ async def test_webhook_with_aiogram_handler_reply(
 
 
 # ---------------------------------------------------------------- long polls wake for their own chat only
-async def asleep_on(server: SandboxServer, chat_id: int, count: int = 1) -> None:
-    """Until `count` readers of `chat_id` sleep in the hub (each turn of the loop lets the request arrive)."""
+async def asleep_on(server: SandboxServer, chat_id: int | None, count: int = 1) -> None:
+    """Until `count` readers of `chat_id` (None: the bot's getUpdates) sleep in the hub (each turn of the loop lets
+    the request arrive)."""
     for _ in range(500):
         if server.hub.sleeping(chat_id) >= count:
             return
@@ -693,14 +703,8 @@ async def test_a_group_members_poll_wakes_on_the_group(
         assert resp.status == 200
         group_id = (await resp.json())["id"]
 
-    async def read_group() -> dict[str, Any]:
-        async with http.get(f"/sandbox/api/groups/{group_id}/messages", params={"after": "1", "wait": "30"}) as resp:
-            assert resp.status == 200, await resp.text()
-            data: dict[str, Any] = await resp.json()
-        return data
-
     waits = server.stats.chat_waits
-    waiter = asyncio.create_task(read_group())
+    waiter = asyncio.create_task(group_reads(http, group_id, after=1, wait=30))
     await asleep_on(server, group_id)
     await bot.send_message(5002, "private to Boris")  # Boris's own chat is not the group's
     await user_says(http, "private from Anna")
@@ -714,3 +718,152 @@ async def test_a_group_members_poll_wakes_on_the_group(
     await bot.send_message(group_id, "hello, team")
     seen = await asyncio.wait_for(waiter, 2)
     assert [m["text"] for m in seen["messages"]] == ["hi", "hello, team"]
+
+
+async def test_a_long_poll_sleeps_through_the_bots_polls_and_its_webhook(
+    server: SandboxServer, bot: Bot, http: aiohttp.ClientSession, user: dict[str, Any]
+) -> None:
+    """How the bot fetches its updates is none of a person's business: their long poll is not woken by the bot's
+    getUpdates calls (one of which ends an older long poll of the bot's with a conflict), by setWebhook and
+    deleteWebhook, nor by a tool writing the person's record again; it is answered when the bot writes to them."""
+    waits = server.stats.chat_waits
+    waiter = asyncio.create_task(user_reads(http, after=0, wait=30))
+    await asleep_on(server, USER_ID)
+    for _ in range(3):
+        assert await bot.get_updates(timeout=0) == []
+    older = asyncio.create_task(bot.get_updates(timeout=30))
+    await asleep_on(server, None)
+    assert await bot.get_updates(timeout=0) == []
+    with pytest.raises(TelegramConflictError):
+        await asyncio.wait_for(older, 2)
+    assert await bot.set_webhook("http://127.0.0.1:9/hook")
+    assert await bot.delete_webhook()
+    async with http.post("/sandbox/api/users", json={"id": USER_ID, "first_name": "Anna"}) as resp:
+        assert resp.status == 200
+    assert not waiter.done()
+    assert waits[USER_ID] == 1, "the bot's side woke the person's reader"
+    assert server.hub.sleeping(USER_ID) == 1
+
+    await bot.send_message(USER_ID, "for you")
+    seen = await asyncio.wait_for(waiter, 2)
+    assert [m["text"] for m in seen["messages"]] == ["for you"]
+    assert waits[USER_ID] == 1
+
+
+BOT_ID = 123456  # the bot of TOKEN
+BORIS = 5002
+WANTED = ["message", "callback_query", "inline_query", "my_chat_member", "chat_member"]
+
+
+@dataclass
+class Scene:
+    """Anna (USER_ID) and Boris in a group with the bot, and the bot's message with a button in each chat."""
+
+    http: aiohttp.ClientSession
+    bot: Bot
+    group_id: int
+    to_anna: int
+    to_group: int
+
+    async def user_api(self, method: str, path: str, **body: Any) -> None:
+        async with self.http.request(method, f"/sandbox/api{path}", json=body or None) as resp:
+            assert resp.status == 200, await resp.text()
+
+
+async def _nothing(scene: Scene) -> None:
+    return None
+
+
+async def _press(scene: Scene) -> None:
+    await scene.user_api("POST", f"/users/{USER_ID}/callbacks", message_id=scene.to_anna, data="ok", wait=0)
+
+
+async def _press_in_group(scene: Scene) -> None:
+    body = {"from_user_id": BORIS, "message_id": scene.to_group, "data": "ok", "wait": 0}
+    await scene.user_api("POST", f"/groups/{scene.group_id}/callbacks", **body)
+
+
+async def _inline_query(scene: Scene) -> None:
+    await scene.user_api("POST", f"/users/{USER_ID}/inline_queries", query="vacation", wait=0)
+
+
+async def _block(scene: Scene) -> None:
+    await scene.user_api("POST", f"/users/{USER_ID}/block")
+
+
+async def _unblock(scene: Scene) -> None:
+    await scene.user_api("POST", f"/users/{USER_ID}/unblock")
+
+
+async def _bot_removed(scene: Scene) -> None:
+    await scene.user_api("DELETE", f"/groups/{scene.group_id}/members/{BOT_ID}?by={USER_ID}")
+
+
+async def _bot_demoted(scene: Scene) -> None:
+    await scene.user_api("PATCH", f"/groups/{scene.group_id}/members/{BOT_ID}", status="member")
+
+
+async def _member_promoted(scene: Scene) -> None:
+    await scene.user_api("PATCH", f"/groups/{scene.group_id}/members/{BORIS}", status="administrator")
+
+
+async def _bot_leaves(scene: Scene) -> None:
+    assert await scene.bot.leave_chat(scene.group_id)
+
+
+# What people (and the bot, leaving) do that the bot gets an update of and that puts no message in any chat: each
+# (what is done before the bot's long poll starts, what is done, the update the bot gets).
+NO_MESSAGE_UPDATES = {
+    "a button press": (_nothing, _press, "callback_query"),
+    "a button press in a group": (_nothing, _press_in_group, "callback_query"),
+    "an inline query": (_nothing, _inline_query, "inline_query"),
+    "blocking the bot": (_nothing, _block, "my_chat_member"),
+    "unblocking it": (_block, _unblock, "my_chat_member"),
+    "removing the bot from a group": (_nothing, _bot_removed, "my_chat_member"),
+    "making the bot a plain member": (_nothing, _bot_demoted, "my_chat_member"),
+    "making a person an administrator": (_nothing, _member_promoted, "chat_member"),
+    "the bot leaving a group": (_nothing, _bot_leaves, "my_chat_member"),
+}
+
+
+@pytest.mark.parametrize("action", list(NO_MESSAGE_UPDATES))
+async def test_an_update_that_puts_no_message_in_a_chat_wakes_the_bot_and_no_reader(
+    action: str, server: SandboxServer, bot: Bot, http: aiohttp.ClientSession, user: dict[str, Any]
+) -> None:
+    """Anna reads her chat with the bot and the group's, each a long poll; the bot long-polls for updates. What is
+    done gets the bot its update at once, and leaves both readers asleep: neither chat has a message more."""
+    before, act, kind = NO_MESSAGE_UPDATES[action]
+    async with http.post("/sandbox/api/users", json={"id": BORIS, "first_name": "Boris"}) as resp:
+        assert resp.status == 200
+    body = {"title": "Team", "creator_id": USER_ID, "member_ids": [BORIS], "bot": True}
+    async with http.post("/sandbox/api/groups", json=body) as resp:
+        assert resp.status == 200
+        group_id = (await resp.json())["id"]
+    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="OK", callback_data="ok")]])
+    to_anna = await bot.send_message(USER_ID, "Approve?", reply_markup=markup)
+    to_group = await bot.send_message(group_id, "Approve?", reply_markup=markup)
+    scene = Scene(http, bot, group_id, to_anna.message_id, to_group.message_id)
+    await scene.user_api("PATCH", f"/groups/{group_id}/members/{BOT_ID}", status="administrator")
+    await before(scene)
+    queued = await bot.get_updates(timeout=0)
+    offset = queued[-1].update_id + 1 if queued else 0
+
+    waits = server.stats.chat_waits
+    readers = [
+        asyncio.create_task(user_reads(http, after=to_anna.message_id, wait=30)),
+        asyncio.create_task(group_reads(http, group_id, after=to_group.message_id, wait=30)),
+    ]
+    await asleep_on(server, USER_ID)
+    await asleep_on(server, group_id)
+    poll = asyncio.create_task(bot.get_updates(offset=offset, timeout=30, allowed_updates=WANTED))
+    await asleep_on(server, None)
+    try:
+        await act(scene)
+        updates = await asyncio.wait_for(poll, 2)
+        assert [update.event_type for update in updates] == [kind]
+        assert not any(reader.done() for reader in readers)
+        assert (waits[USER_ID], waits[group_id]) == (1, 1), "a reader was woken for nothing"
+    finally:
+        for task in (*readers, poll):
+            task.cancel()
+        await asyncio.gather(*readers, poll, return_exceptions=True)

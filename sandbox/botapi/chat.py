@@ -222,7 +222,7 @@ async def leave_chat(hub: Hub, bot: JsonDict, params: Params) -> Any:
     old, chat.bot_status = chat.bot_status, "left"
     hub.state.dirty = True
     hub.push_update("my_chat_member", member_update(chat, bot, bot, old, "left"))
-    await hub.notify(chat.id)
+    hub.notify_updates()  # the bot's own update: no message in the group
     return True
 
 

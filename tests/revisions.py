@@ -1,0 +1,50 @@
+"""A revision's way down and up again, for the tests of the migrations that add an index (tests/test_follow_index.py,
+tests/test_my_cases.py): an empty database migrated to the newest revision, down to the one before the revision
+under test, and up to the newest again, with a table's indexes read (inspected) at each of the three."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from sqlalchemy import Connection, inspect
+from sqlalchemy.sql.elements import ClauseElement
+
+from db.engine import alembic_config, make_engine, migrate
+
+Indexes = dict[str, dict[str, Any]]
+
+
+async def indexes_down_and_up(empty_database_url: str, table: str, down_to: str) -> tuple[Indexes, Indexes, Indexes]:
+    """`table`'s indexes by name: at the newest revision, after the downgrade to `down_to`, after the upgrade back."""
+    engine = make_engine(empty_database_url)
+    url = engine.url.render_as_string(hide_password=False)
+
+    def indexes(connection: Connection) -> Indexes:
+        # SQLite's partial index condition comes back as a clause object, compared by identity: its text instead.
+        return {
+            index["name"]: {
+                **index,
+                "dialect_options": {
+                    key: str(value) if isinstance(value, ClauseElement) else value
+                    for key, value in index.get("dialect_options", {}).items()
+                },
+            }
+            for index in inspect(connection).get_indexes(table)
+        }
+
+    def moved(connection: Connection, revision: str, down: bool) -> Indexes:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+        return indexes(connection)
+
+    try:
+        await migrate(engine)
+        async with engine.begin() as connection:
+            at_head = await connection.run_sync(indexes)
+            below = await connection.run_sync(moved, down_to, True)
+            again = await connection.run_sync(moved, "head", False)
+    finally:
+        await engine.dispose()
+    return at_head, below, again
