@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.driver import fetch_on
 from services.delivery.queue import _QUEUE
+from services.delivery.sender import OutboxSender
 from services.inbox.leasing import _ANY_DUE, _pending
 from tests.table_reads import rows_read
 
@@ -83,4 +84,27 @@ async def test_the_sender_reads_the_waiting_messages_without_reading_the_sent_on
         read = await rows_read(session, "outbox") - before
     waiting = sorted(row[0] for row in queue if row[4])
     assert waiting == [HANDLED + 1, HANDLED + 2]  # the two messages waiting, nothing being sent
+    assert read < 50, read
+
+
+async def test_the_minute_sweep_for_messages_caught_mid_send_reads_only_those_in_flight(
+    busy_day: async_sessionmaker[AsyncSession],
+) -> None:
+    """The sender looks every minute for rows a dead sender left `sending`: after five minutes its statements run
+    on generic plans, and with the status a parameter each of its four would read every message ever sent."""
+    async with busy_day() as session, session.begin():
+        connection = await _generic(session)
+        await connection.execute(text(
+            "INSERT INTO outbox (channel, chat_id, method, payload, status, attempts, created_at, claimed_at, "
+            "claimed_by) VALUES ('telegram', 9, 'sendMessage', '{}', 'sending', 1, :long_ago, :long_ago, 4242)"
+        ), {"long_ago": datetime(2026, 12, 20, tzinfo=UTC)})
+        # The sweep's own transactions become savepoints of this one: what they read is counted here.
+        sender = OutboxSender(
+            None, async_sessionmaker(bind=connection, join_transaction_mode="create_savepoint"), None,  # type: ignore[arg-type]
+        )
+        before = await rows_read(session, "outbox")
+        await sender.recover()
+        read = await rows_read(session, "outbox") - before
+        statuses = dict((await connection.execute(text("SELECT chat_id, status FROM outbox WHERE chat_id = 9"))).all())
+    assert statuses == {9: "uncertain"}  # the dead sender's message is not sent again
     assert read < 50, read

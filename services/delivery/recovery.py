@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Outbox, TaskCard, User
+from db.models import Outbox, TaskCard, User, status_is
 from flows.status import OutboxStatus, transition
 from services.delivery.base import LIVENESS, SENDING_LEASE, SenderBase
 from services.outbox import QUESTION, RENDER, enqueue
@@ -37,7 +37,7 @@ class RecoveryMixin(SenderBase):
         keys = (
             await session.execute(
                 select(Outbox.claimed_by)
-                .where(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by.is_not(None))
+                .where(status_is(Outbox.status, OutboxStatus.SENDING), Outbox.claimed_by.is_not(None))
                 .distinct()
             )
         ).scalars()
@@ -58,7 +58,9 @@ class RecoveryMixin(SenderBase):
         async with self.sessionmaker() as session, session.begin():
             # This sender's own rows in flight are not orphans: the periodic sweep runs while it sends (marking
             # them uncertain re-asked the questions of everyone it was answering at that moment).
-            condition = (Outbox.status == OutboxStatus.SENDING) & (
+            # `status_is`: the sweep runs every minute, so its statements soon get generic plans; with the status a
+            # parameter those would read every message ever sent to find the few in flight.
+            condition = status_is(Outbox.status, OutboxStatus.SENDING) & (
                 (Outbox.claimed_by.is_(None)) | (Outbox.claimed_by != self.key)
             )
             if (await session.connection()).dialect.name == "postgresql":
@@ -73,11 +75,17 @@ class RecoveryMixin(SenderBase):
                 update(Outbox)
                 .where(condition, Outbox.channel == RENDER)
                 .values(status=transition(OutboxStatus.SENDING, OutboxStatus.PENDING), claimed_by=None)
+                .execution_options(synchronize_session=False)
             )
             lost_cards = await self._cards_of(session, condition)
             lost_questions = await self._question_chats(session, condition)
             result = await session.execute(
-                update(Outbox).where(condition).values(status=transition(OutboxStatus.SENDING, OutboxStatus.UNCERTAIN))
+                update(Outbox)
+                .where(condition)
+                .values(status=transition(OutboxStatus.SENDING, OutboxStatus.UNCERTAIN))
+                # Nothing loaded here reads a status afterwards; and a written-in status is beyond the ORM's own
+                # evaluation of the WHERE, which would fetch the rows' ids back (RETURNING) to synchronise them.
+                .execution_options(synchronize_session=False)
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
