@@ -1,6 +1,6 @@
 """A revision's way down and up again, for the tests of the migrations that add an index (tests/test_follow_index.py,
-tests/test_my_cases.py): an empty database migrated to the newest revision, down to the one before the revision
-under test, and up to the newest again, with a table's indexes read (inspected) at each of the three."""
+tests/test_my_cases.py): an empty database migrated to the newest revision and down to the revision under test, down
+to the one before it, and up to it again, with a table's indexes read (inspected) at each of the three."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from db.engine import alembic_config, make_engine, migrate
 Indexes = dict[str, dict[str, Any]]
 
 
-async def indexes_down_and_up(empty_database_url: str, table: str, down_to: str) -> tuple[Indexes, Indexes, Indexes]:
-    """`table`'s indexes by name: at the newest revision, after the downgrade to `down_to`, after the upgrade back."""
+async def indexes_down_and_up(
+    empty_database_url: str, table: str, down_to: str, at: str
+) -> tuple[Indexes, Indexes, Indexes]:
+    """`table`'s indexes by name: at the revision under test `at` (migrated to the newest, then down to it: a later
+    revision's indexes do not count), after the downgrade to `down_to`, after the upgrade back to `at`."""
     engine = make_engine(empty_database_url)
     url = engine.url.render_as_string(hide_password=False)
 
@@ -42,9 +45,9 @@ async def indexes_down_and_up(empty_database_url: str, table: str, down_to: str)
     try:
         await migrate(engine)
         async with engine.begin() as connection:
-            at_head = await connection.run_sync(indexes)
+            at_revision = await connection.run_sync(moved, at, True)
             below = await connection.run_sync(moved, down_to, True)
-            again = await connection.run_sync(moved, "head", False)
+            again = await connection.run_sync(moved, at, False)
     finally:
         await engine.dispose()
-    return at_head, below, again
+    return at_revision, below, again

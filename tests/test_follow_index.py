@@ -148,7 +148,9 @@ async def test_followers_and_subscriptions_are_read_through_an_index(tmp_path: P
 async def test_the_index_comes_with_its_revision_and_goes_with_it(empty_database_url: str) -> None:
     """PostgreSQL: 0021_follow_key_index adds the index in byte order, its downgrade drops it. SQLite: no index of
     its own (the key's is in byte order already), nothing to add or drop."""
-    at_head, before, again = await indexes_down_and_up(empty_database_url, "settings", "0020_catalog_offer_fks")
+    at_head, before, again = await indexes_down_and_up(
+        empty_database_url, "settings", "0020_catalog_offer_fks", at="0021_follow_key_index"
+    )
     if empty_database_url.startswith("sqlite"):
         assert at_head == before == again == {}
     else:

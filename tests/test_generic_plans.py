@@ -1,9 +1,11 @@
-"""PostgreSQL plans a prepared statement once for any values of its parameters (a generic plan, which asyncpg's
-statements get after five runs). The questions the inbox and the outbox ask over and over — is any update due, which
-ones, which messages wait — name the status they look for in the statement itself, so that plan still knows it
-looks for the rare `pending` rows among everything already handled and sent, and reads them through their index.
-With the status a parameter it planned for an average status: the timed pass scanned every update ever received
-(4.6 ms a question at 10,000 updates in the bot bench, growing with the table)."""
+"""PostgreSQL may plan a prepared statement once for any values of its parameters (a generic plan, which asyncpg's
+statements can get after five runs; the tests force it). The questions the inbox and the outbox ask over and over —
+is any update due, which ones, which messages wait, which were caught mid-send — name the status they look for in
+the statement itself, so that plan still knows it looks for the rare `pending` rows among everything already
+handled and sent, and reads them through their index. (The timers' poll needs nothing of the kind: its index is
+(status, due_at), which the due time alone keeps to the due timers; checked.) With the status a parameter it planned for
+an average status: the timed pass scanned every update ever received (4.6 ms a question at 10,000 updates in the
+bot bench, growing with the table)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ async def busy_day(
     if not database_url.startswith("postgresql"):
         pytest.skip("counts the rows a PostgreSQL generic plan reads (SQLite prepares no generic plans)")
     async with sessionmaker() as session, session.begin():
-        # Five thousand updates handled, and two people each with one waiting (the second behind the first).
+        # Five thousand updates handled; person 7 with two waiting (the second behind the first), person 8 with one.
         await session.execute(text(
             "INSERT INTO inbox (update_id, person_id, payload, status, attempts, received_at, handled_at) "
             "SELECT n, n % 200, '{}', 'done', 1, :now, :now FROM generate_series(1, :handled) AS n"
@@ -91,7 +93,7 @@ async def test_the_minute_sweep_for_messages_caught_mid_send_reads_only_those_in
     busy_day: async_sessionmaker[AsyncSession],
 ) -> None:
     """The sender looks every minute for rows a dead sender left `sending`: after five minutes its statements run
-    on generic plans, and with the status a parameter each of its four would read every message ever sent."""
+    on generic plans, and with the status a parameter one of its four read every message ever sent."""
     async with busy_day() as session, session.begin():
         connection = await _generic(session)
         await connection.execute(text(
@@ -108,3 +110,4 @@ async def test_the_minute_sweep_for_messages_caught_mid_send_reads_only_those_in
         statuses = dict((await connection.execute(text("SELECT chat_id, status FROM outbox WHERE chat_id = 9"))).all())
     assert statuses == {9: "uncertain"}  # the dead sender's message is not sent again
     assert read < 50, read
+

@@ -106,7 +106,9 @@ async def test_the_index_of_who_finished_a_task_comes_with_its_revision_and_goes
 ) -> None:
     """0022_tasks_done_by_index adds the index «my cases» reads who finished a task through, on done tasks only, on
     PostgreSQL and SQLite alike; its downgrade drops that index and no other, and the upgrade brings it back."""
-    at_head, before, again = await indexes_down_and_up(empty_database_url, "tasks", "0021_follow_key_index")
+    at_head, before, again = await indexes_down_and_up(
+        empty_database_url, "tasks", "0021_follow_key_index", at="0022_tasks_done_by_index"
+    )
     assert INDEX not in before
     assert before == {name: index for name, index in at_head.items() if name != INDEX}
     assert again == at_head

@@ -62,14 +62,15 @@ def status_type(kind: type[StrEnum]) -> Enum:
     )
 
 
-
 def status_is(column: Any, status: StrEnum) -> ColumnElement[bool]:
-    """`column = 'value'`, the status written into the statement rather than bound. PostgreSQL plans a prepared
-    statement once for any value of its parameters (a generic plan, after five runs): with the status a parameter
-    it plans for an average status and reads the whole table where the one asked for is rare — the inbox's timed
-    pass scanned every update ever received to learn that none was pending. Written in, the statistics tell it
-    `pending` is rare and its index is read. A partial index's condition (`status = 'open'`) matches it too."""
+    """`column = 'value'`, the status written into the statement rather than bound. After five runs PostgreSQL may
+    plan a prepared statement once for any value of its parameters (a generic plan, when it costs no more than the
+    custom ones did): with the status a parameter it plans for an average status and reads the whole table where
+    the one asked for is rare — the inbox's timed pass scanned every update ever received to learn that none was
+    pending. Written in, the statistics tell it `pending` is rare and its index is read. A partial index's
+    condition (`status = 'open'`) matches it too."""
     return column == literal_column(f"'{status.value}'")
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)

@@ -268,8 +268,9 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                     connection, _raw = await connection_of(session)
                     await driver.fetch(session, _PASS_LOCK, {}, begin=True)
                     await self._write_outcomes(session, outcomes)
-                    # What waits and which chats are being sent to, in one statement.
-                    found = await driver.fetch(session, _QUEUE, {})  # compiled once, its statuses bound
+                    # What waits and which chats are being sent to, in one statement (compiled once; its statuses
+                    # written in, `status_is`).
+                    found = await driver.fetch(session, _QUEUE, {})
                 else:
                     connection = await session.connection()
                     await self._write_outcomes(session, outcomes)
