@@ -1,6 +1,6 @@
 """PostgreSQL may plan a prepared statement once for any values of its parameters (a generic plan, which asyncpg's
 statements can get after five runs; the tests force it). The questions the inbox and the outbox ask over and over —
-is any update due, which ones, which messages wait, which were caught mid-send — name the status they look for in
+is any update due, which ones, which messages were caught mid-send — name the status they look for in
 the statement itself, so that plan still knows it looks for the rare `pending` rows among everything already
 handled and sent, and reads them through their index. (The timers' poll needs nothing of the kind: its index is
 (status, due_at), which the due time alone keeps to the due timers; checked.) With the status a parameter it planned for
@@ -17,7 +17,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.driver import fetch_on
-from services.delivery.queue import _QUEUE
 from services.delivery.sender import OutboxSender
 from services.inbox.leasing import _ANY_DUE, _pending
 from tests.table_reads import rows_read
@@ -76,19 +75,6 @@ async def test_the_timed_pass_finds_the_due_updates_without_reading_the_handled_
     assert read < 50, read  # the pending updates (and their people's older ones), not the 5,000 handled
 
 
-async def test_the_sender_reads_the_waiting_messages_without_reading_the_sent_ones(
-    busy_day: async_sessionmaker[AsyncSession],
-) -> None:
-    async with busy_day() as session, session.begin():
-        connection = await _generic(session)
-        before = await rows_read(session, "outbox")
-        queue = await fetch_on(connection, _QUEUE, {})
-        read = await rows_read(session, "outbox") - before
-    waiting = sorted(row[0] for row in queue if row[4])
-    assert waiting == [HANDLED + 1, HANDLED + 2]  # the two messages waiting, nothing being sent
-    assert read < 50, read
-
-
 async def test_the_minute_sweep_for_messages_caught_mid_send_reads_only_those_in_flight(
     busy_day: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -110,4 +96,5 @@ async def test_the_minute_sweep_for_messages_caught_mid_send_reads_only_those_in
         statuses = dict((await connection.execute(text("SELECT chat_id, status FROM outbox WHERE chat_id = 9"))).all())
     assert statuses == {9: "uncertain"}  # the dead sender's message is not sent again
     assert read < 50, read
+
 

@@ -268,8 +268,8 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                     connection, _raw = await connection_of(session)
                     await driver.fetch(session, _PASS_LOCK, {}, begin=True)
                     await self._write_outcomes(session, outcomes)
-                    # What waits and which chats are being sent to, in one statement (compiled once; its statuses
-                    # written in, `status_is`).
+                    # What waits and which chats are being sent to, in one statement (compiled once; see `_queue`
+                    # for which of its statuses is written in).
                     found = await driver.fetch(session, _QUEUE, {})
                 else:
                     connection = await session.connection()
