@@ -61,6 +61,9 @@ class PathResult:
     server_cpu_seconds: float | None = None
     # This (bench) process over the run: the sandbox and the simulated people, the same work per request for any bot.
     bench_cpu_seconds: float = 0.0
+    # This (bench) process's own full collections during the run (`BenchCollections`): while one runs, no person acts
+    # and no request of the bot is answered, and the wait is counted as the bot's.
+    bench_collections: dict[str, float] = field(default_factory=dict)
 
     @property
     def statements_per_update(self) -> float:
@@ -94,7 +97,8 @@ class PathResult:
                 "statements_by_verb_per_update": {k: round(v / self.actions, 2) for k, v in self.statements.items()
                                                   if k != "total" and self.actions},
                 "latency": latency_summary(self.latencies), "peak_rss_mb": round(self.peak_rss / 2**20, 1),
-                "sandbox": self.sandbox, "event_loop": {k: round(v, 2) for k, v in self.stalls.items()}}
+                "sandbox": self.sandbox, "event_loop": {k: round(v, 2) for k, v in self.stalls.items()},
+                "bench_collections": {k: round(v, 2) for k, v in self.bench_collections.items()}}
 
 
 @dataclass
@@ -120,7 +124,8 @@ class BotPath:
                           max((r.stalls for r in rounds), key=lambda s: s.get("max_ms", 0.0)),
                           None if any(r.server_cpu_seconds is None for r in rounds)
                           else sum(r.server_cpu_seconds or 0.0 for r in rounds),
-                          sum(r.bench_cpu_seconds for r in rounds))
+                          sum(r.bench_cpu_seconds for r in rounds),
+                          max((r.bench_collections for r in rounds), key=lambda c: c.get("full_max_ms", 0.0)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"throughput": {"konveyer": [r.as_dict() for r in self.konveyer],
@@ -175,6 +180,25 @@ def settle() -> None:
     gc.freeze()
 
 
+class BenchCollections:
+    """This process's full collections while it is on a gc callback: how many, and the longest (wall clock)."""
+
+    def __init__(self) -> None:
+        self.full: list[float] = []
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.full.append(time.perf_counter() - self._began)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"full": len(self.full), "full_max_ms": max(self.full, default=0.0) * 1000}
+
+
 @contextlib.contextmanager
 def settled_bench_heap() -> Iterator[None]:
     """While the bot path runs, this process's long-lived objects are kept out of the collector's way.
@@ -216,10 +240,14 @@ class Side:
         server_before = await self.server.read() if self.server is not None else None
         cpu = self.proc.cpu_seconds()
         bench_cpu = time.process_time()
+        collections = BenchCollections()
+        gc.callbacks.append(collections)
         try:
             actions, seconds = await run()
         except NoAnswer as exc:
             raise RuntimeError(f"{self.kind}: {exc}; the bot's log ends with: {self.proc.log_tail(1500)}") from exc
+        finally:
+            gc.callbacks.remove(collections)
         bench_used = time.process_time() - bench_cpu
         used = self.proc.cpu_seconds() - cpu
         server_used = (await self.server.since(server_before)
@@ -231,7 +259,7 @@ class Side:
         stats.pop("messages_per_chat", None)
         latencies = [x for p in self.persons for x in p.latencies]
         return PathResult(self.kind, len(self.persons), actions, seconds, latencies, self.proc.peak_rss, stats, used,
-                          sent, stalls, server_used, bench_used)
+                          sent, stalls, server_used, bench_used, collections.as_dict())
 
     async def closed(self, rounds: int = 1) -> PathResult:
         return await self.measure(lambda: run_people(self.persons, self.script, rounds))

@@ -51,3 +51,17 @@ def test_what_settles_during_a_run_is_frozen_after_a_full_collection() -> None:
         gc.collect()
         assert gc.get_freeze_count() >= before + len(kept)
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_pause_of_the_bench_itself_during_a_run_is_reported() -> None:
+    side = Side("konveyer", SimpleNamespace(stats=SandboxStats()), _QuietBot(), [], ())  # type: ignore[arg-type]
+
+    async def people_act_through_a_full_collection() -> tuple[int, float]:
+        gc.collect()
+        return 1, 1.0
+
+    with settled_bench_heap():
+        result = await side.measure(people_act_through_a_full_collection)
+    assert result.bench_collections["full"] >= 1
+    assert result.bench_collections["full_max_ms"] > 0
+    assert result.as_dict()["bench_collections"]["full"] >= 1
