@@ -12,16 +12,20 @@ Two load models, reported apart:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import math
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from app.application import SettledHeap
 from app.container import build_core
 from app.settings import Settings
 from bench import pgdb
@@ -57,6 +61,9 @@ class PathResult:
     server_cpu_seconds: float | None = None
     # This (bench) process over the run: the sandbox and the simulated people, the same work per request for any bot.
     bench_cpu_seconds: float = 0.0
+    # This (bench) process's own full collections during the run (`BenchCollections`): while one runs, no person acts
+    # and no request of the bot is answered, and the wait is counted as the bot's.
+    bench_collections: dict[str, float] = field(default_factory=dict)
 
     @property
     def statements_per_update(self) -> float:
@@ -90,7 +97,8 @@ class PathResult:
                 "statements_by_verb_per_update": {k: round(v / self.actions, 2) for k, v in self.statements.items()
                                                   if k != "total" and self.actions},
                 "latency": latency_summary(self.latencies), "peak_rss_mb": round(self.peak_rss / 2**20, 1),
-                "sandbox": self.sandbox, "event_loop": {k: round(v, 2) for k, v in self.stalls.items()}}
+                "sandbox": self.sandbox, "event_loop": {k: round(v, 2) for k, v in self.stalls.items()},
+                "bench_collections": {k: round(v, 2) for k, v in self.bench_collections.items()}}
 
 
 @dataclass
@@ -116,7 +124,8 @@ class BotPath:
                           max((r.stalls for r in rounds), key=lambda s: s.get("max_ms", 0.0)),
                           None if any(r.server_cpu_seconds is None for r in rounds)
                           else sum(r.server_cpu_seconds or 0.0 for r in rounds),
-                          sum(r.bench_cpu_seconds for r in rounds))
+                          sum(r.bench_cpu_seconds for r in rounds),
+                          max((r.bench_collections for r in rounds), key=lambda c: c.get("full_max_ms", 0.0)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"throughput": {"konveyer": [r.as_dict() for r in self.konveyer],
@@ -164,6 +173,52 @@ async def make_people(http: aiohttp.ClientSession, base: str, people: int) -> li
     return persons
 
 
+def settle() -> None:
+    """What this (bench) process holds now stays for the rest of the bot path: frozen after a collection, so no
+    full collection during a measured run walks it (`settled_bench_heap`)."""
+    gc.collect()
+    gc.freeze()
+
+
+class BenchCollections:
+    """This process's full collections while it is on a gc callback: how many, and the longest (wall clock)."""
+
+    def __init__(self) -> None:
+        self.full: list[float] = []
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.full.append(time.perf_counter() - self._began)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"full": len(self.full), "full_max_ms": max(self.full, default=0.0) * 1000}
+
+
+@contextlib.contextmanager
+def settled_bench_heap() -> Iterator[None]:
+    """While the bot path runs, this process's long-lived objects are kept out of the collector's way.
+
+    The sandboxes and the simulated people live here and keep everything the bots were ever sent: after the closed
+    rounds some 400,000 long-lived objects, which every full collection walked — 0.3–0.8 s on this machine in which
+    no person acted, no request of a bot was answered and no answer was seen, all counted as the bot's latency. In
+    the open loop the first one came 5–20 s in, on the people's first button presses: a tail of up to a second
+    that was the bench's, not the bot's (a person's Telegram does not pause for the bot's server). So before each
+    measured run what exists is frozen (`settle`, in `Side.measure`), and what settles during a run is frozen as
+    the bot process freezes its own (`SettledHeap`). Undone at the end, for the parts of the bench that follow."""
+    heap = SettledHeap()
+    gc.callbacks.append(heap)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(heap)
+        gc.unfreeze()
+
+
 @dataclass
 class Side:
     """One bot under test: its sandbox, its process and its people."""
@@ -178,16 +233,21 @@ class Side:
     async def measure(self, run: Any) -> PathResult:
         for person in self.persons:
             person.latencies.clear()
+        settle()
         self.sandbox.stats.reset()
         before = await self.proc.statements()
         await self.proc.stalls()  # a new window: the loop's lateness during this run only
         server_before = await self.server.read() if self.server is not None else None
         cpu = self.proc.cpu_seconds()
         bench_cpu = time.process_time()
+        collections = BenchCollections()
+        gc.callbacks.append(collections)
         try:
             actions, seconds = await run()
         except NoAnswer as exc:
             raise RuntimeError(f"{self.kind}: {exc}; the bot's log ends with: {self.proc.log_tail(1500)}") from exc
+        finally:
+            gc.callbacks.remove(collections)
         bench_used = time.process_time() - bench_cpu
         used = self.proc.cpu_seconds() - cpu
         server_used = (await self.server.since(server_before)
@@ -199,7 +259,7 @@ class Side:
         stats.pop("messages_per_chat", None)
         latencies = [x for p in self.persons for x in p.latencies]
         return PathResult(self.kind, len(self.persons), actions, seconds, latencies, self.proc.peak_rss, stats, used,
-                          sent, stalls, server_used, bench_used)
+                          sent, stalls, server_used, bench_used, collections.as_dict())
 
     async def closed(self, rounds: int = 1) -> PathResult:
         return await self.measure(lambda: run_people(self.persons, self.script, rounds))
@@ -221,33 +281,34 @@ async def run_bot_path(database_url: str, workdir: Path, people: int, pairs: int
     our_box = SandboxServer(callback_timeout=30.0, enforce_limits=False)
     echo_base, our_base = await echo_box.start(), await our_box.start()
     try:
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
-            echo_people = await make_people(http, echo_base, people)
-            our_people = await make_people(http, our_base, people)
-            async with BotProcess("echo", "--api-base", echo_base, log_path=workdir / "echo.log") as echo_proc, \
-                    BotProcess("konveyer", "--api-base", our_base, "--database-url", database_url,
-                               "--data-dir", str(data_dir), log_path=workdir / "konveyer.log") as our_proc, \
-                    server_cpu(database_url) as server:
-                echo = Side("echo", echo_box, echo_proc, echo_people, ECHO_SCRIPT)
-                ours = Side("konveyer", our_box, our_proc, our_people, REGISTER_DEFECT, server)
-                for side in (echo, ours):  # warm both up (imports, caches, connections) before measuring
-                    if warmup:
-                        await run_people(side.persons[:warmup], side.script, 1)
-                await pgdb.analyze(database_url)
-                ours_rounds: list[PathResult] = []
-                echo_rounds: list[PathResult] = []
-                for number in range(pairs):
-                    if number % 2 == 0:
-                        echo_rounds.append(await echo.closed())
-                        ours_rounds.append(await ours.closed())
-                    else:
-                        ours_rounds.append(await ours.closed())
-                        echo_rounds.append(await echo.closed())
-                    await pgdb.analyze(database_url)  # between rounds, as autovacuum would (bench.pgdb.analyze)
-                ours_open = await ours.open(think, open_actions)
-                echo_open = await echo.open(think, open_actions)
-            result = BotPath(ours_rounds, echo_rounds, ours_open, echo_open, our_proc.peak_rss)
+        with settled_bench_heap():
+            connector = aiohttp.TCPConnector(limit=0, force_close=False)
+            async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
+                echo_people = await make_people(http, echo_base, people)
+                our_people = await make_people(http, our_base, people)
+                async with BotProcess("echo", "--api-base", echo_base, log_path=workdir / "echo.log") as echo_proc, \
+                        BotProcess("konveyer", "--api-base", our_base, "--database-url", database_url,
+                                   "--data-dir", str(data_dir), log_path=workdir / "konveyer.log") as our_proc, \
+                        server_cpu(database_url) as server:
+                    echo = Side("echo", echo_box, echo_proc, echo_people, ECHO_SCRIPT)
+                    ours = Side("konveyer", our_box, our_proc, our_people, REGISTER_DEFECT, server)
+                    for side in (echo, ours):  # warm both up (imports, caches, connections) before measuring
+                        if warmup:
+                            await run_people(side.persons[:warmup], side.script, 1)
+                    await pgdb.analyze(database_url)
+                    ours_rounds: list[PathResult] = []
+                    echo_rounds: list[PathResult] = []
+                    for number in range(pairs):
+                        if number % 2 == 0:
+                            echo_rounds.append(await echo.closed())
+                            ours_rounds.append(await ours.closed())
+                        else:
+                            ours_rounds.append(await ours.closed())
+                            echo_rounds.append(await echo.closed())
+                        await pgdb.analyze(database_url)  # between rounds, as autovacuum would (bench.pgdb.analyze)
+                    ours_open = await ours.open(think, open_actions)
+                    echo_open = await echo.open(think, open_actions)
+                result = BotPath(ours_rounds, echo_rounds, ours_open, echo_open, our_proc.peak_rss)
     finally:
         await echo_box.stop()
         await our_box.stop()

@@ -12,6 +12,9 @@ whole process runs under cProfile and its statistics are written to FILE when it
 each «stalls» window and the end of the run append to FILE (JSON lines) what the collector holds: objects per
 generation, the frozen count, collections so far, and the 25 commonest types among the unfrozen long-lived objects.
 With BENCH_STALL_STACKS=FILE set, what the event loop's thread ran while the loop was late (`StallStacks`).
+With BENCH_TRACE=FILE set, Konveyer's timeline is written to FILE at exit (`Trace`): each update's handling, each
+garbage collection, the sender's and the inbox's sweeps and each new database connection, in wall-clock time, to
+line up with a bench's own per-action times.
 """
 
 from __future__ import annotations
@@ -191,6 +194,71 @@ def innermost_frames(frame: FrameType | None, count: int) -> tuple[str, ...]:
     return tuple(names)
 
 
+class Trace:
+    """With BENCH_TRACE=FILE: a timeline of the Konveyer process, written to FILE (JSON lines, wall-clock
+    `time.time()` so a bench on the same machine can line it up with its own): each update handled (its
+    update_id, when its handling began, when its person's turn came, when its transaction and answers were done),
+    each garbage collection (generation, duration), each sweep of the outbox sender (`recover`,
+    `poll_sms_reports`) and of the inbox (`reask_lost_questions`), and each new database connection."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.events: list[dict[str, object]] = []
+        self._gc_start = 0.0
+
+    def install(self, engine: object) -> None:
+        from sqlalchemy import event
+
+        from services.delivery.sender import OutboxSender
+        from tgbot.inbox import InboxProcessor
+        from tgbot.middlewares import DbSessionMiddleware
+
+        gc.callbacks.append(self._collection)
+        for cls, name in ((OutboxSender, "recover"), (OutboxSender, "poll_sms_reports"),
+                          (InboxProcessor, "reask_lost_questions")):
+            setattr(cls, name, self._timed(name, getattr(cls, name)))
+        events = self.events
+        original = DbSessionMiddleware.__call__
+
+        async def traced(middleware: object, handler: object, update: object, data: dict[str, object]) -> object:
+            began = time.time()
+            entry: dict[str, object] = {"kind": "update", "id": getattr(update, "update_id", None), "began": began,
+                                        "press": getattr(update, "callback_query", None) is not None}
+            try:
+                return await original(middleware, handler, update, data)  # type: ignore[arg-type]
+            finally:
+                entry["ended"] = time.time()
+                events.append(entry)
+
+        DbSessionMiddleware.__call__ = traced  # type: ignore[method-assign,assignment]
+        event.listen(engine, "connect", lambda *_: events.append({"kind": "connect", "at": time.time()}))
+        atexit.register(self.write)
+
+    def _timed(self, name: str, method: object) -> object:
+        events = self.events
+
+        async def timed(*args: object, **kwargs: object) -> object:
+            began = time.time()
+            try:
+                return await method(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                events.append({"kind": name, "began": began, "ended": time.time()})
+
+        return timed
+
+    def _collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.time()
+        else:
+            self.events.append({"kind": "gc", "generation": info.get("generation", 0), "began": self._gc_start,
+                                "ended": time.time()})
+
+    def write(self) -> None:
+        with open(self.path, "w", encoding="utf-8") as out:
+            for entry in list(self.events):
+                out.write(json.dumps(entry) + "\n")
+
+
 def heap_census(path: str | None, label: str) -> None:
     """What the collector holds now (objects per generation, frozen, collections so far, the commonest types
     among the unfrozen long-lived objects), one JSON line appended to `path`."""
@@ -281,10 +349,13 @@ async def _run_konveyer(api_base: str, database_url: str, data_dir: Path, rate: 
         url, port, secret = webhook
         settings.webhook_url, settings.webhook_host, settings.webhook_port = url, "127.0.0.1", port
         settings.webhook_secret = SecretStr(secret)
+    trace_path = os.environ.get("BENCH_TRACE")
     app = App(settings, run_scheduler=False, freeze_heap=True)  # as `konveyer run` starts it
     await app.start()
     assert app.core is not None
     statements = count_statements(app.core.db.sync_engine)
+    if trace_path:
+        Trace(trace_path).install(app.core.db.sync_engine)
 
     heap_census(os.environ.get("BENCH_HEAP"), "started")
     print("READY", flush=True)
