@@ -1,6 +1,6 @@
 """PostgreSQL may plan a prepared statement once for any values of its parameters (a generic plan, which asyncpg's
 statements can get after five runs; the tests force it). The questions the inbox and the outbox ask over and over —
-is any update due, which ones, which messages were caught mid-send — name the status they look for in
+is any update due, which ones, which messages wait, which were caught mid-send — name the status they look for in
 the statement itself, so that plan still knows it looks for the rare `pending` rows among everything already
 handled and sent, and reads them through their index. (The timers' poll needs nothing of the kind: its index is
 (status, due_at), which the due time alone keeps to the due timers; checked.) With the status a parameter it planned for
@@ -17,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.driver import fetch_on
+from services.delivery.queue import _QUEUE
 from services.delivery.sender import OutboxSender
 from services.inbox.leasing import _ANY_DUE, _pending
+from tests.revisions import indexes_down_and_up
 from tests.table_reads import rows_read
 
 NOW = datetime(2026, 12, 21, 7, 0, tzinfo=UTC)
@@ -98,3 +100,44 @@ async def test_the_minute_sweep_for_messages_caught_mid_send_reads_only_those_in
     assert read < 50, read
 
 
+
+
+async def test_the_sender_reads_the_waiting_messages_whatever_the_statistics_promise(
+    busy_day: async_sessionmaker[AsyncSession],
+) -> None:
+    """Statistics taken during a burst (3,000 messages waiting), read after it was sent; and a generic plan, which
+    guesses for any status. Asked for the first thousand waiting by id, PostgreSQL expected to find them early
+    walking the primary key and tested every message sent; the waiting rows' own index holds them in id order."""
+    async with busy_day() as session, session.begin():
+        first = (await session.execute(text("SELECT min(id) FROM outbox"))).scalar_one()
+        await session.execute(text("UPDATE outbox SET status = 'pending' WHERE id < :first + 3000"), {"first": first})
+    async with busy_day() as session, session.begin():
+        await session.execute(text("ANALYZE outbox"))
+    async with busy_day() as session, session.begin():
+        await session.execute(text("UPDATE outbox SET status = 'sent' WHERE id < :first + 3000"), {"first": first})
+    for generic in (False, True):
+        async with busy_day() as session, session.begin():
+            connection = await _generic(session) if generic else await session.connection()
+            before = await rows_read(session, "outbox")
+            queue = await fetch_on(connection, _QUEUE, {})
+            read = await rows_read(session, "outbox") - before
+        waiting = sorted(row[0] for row in queue if row[4])
+        assert waiting == [first + HANDLED, first + HANDLED + 1]  # the two still waiting, nothing being sent
+        assert read < 50, (generic, read)
+
+
+async def test_the_index_of_the_waiting_messages_comes_with_its_revision_and_goes_with_it(
+    empty_database_url: str,
+) -> None:
+    """0023_outbox_waiting_index adds the waiting rows' own index on PostgreSQL and SQLite alike; its downgrade drops
+    that index and no other, and the upgrade brings it back."""
+    at, before, again = await indexes_down_and_up(
+        empty_database_url, "outbox", "0022_tasks_done_by_index", at="0023_outbox_waiting_index"
+    )
+    assert "ix_outbox_waiting" not in before
+    assert before == {name: index for name, index in at.items() if name != "ix_outbox_waiting"}
+    assert again == at
+    assert at["ix_outbox_waiting"]["column_names"] == ["id"]
+    where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
+    condition = at["ix_outbox_waiting"]["dialect_options"][where]  # PostgreSQL's: ((status)::text = 'pending'::text)
+    assert condition.replace("::text", "").replace("(", "").replace(")", "") == "status = 'pending'"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, status_type
@@ -19,7 +19,18 @@ class Outbox(Base):
     """Every message to a person is written here first, then delivered once by the sender."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "not_before"),
+        # The sender's read of what waits, in id order (services/delivery/queue.py `_queue`): only the waiting rows,
+        # already in that order, so the first thousand are a short range whatever the statistics say (migration
+        # 0023). Its condition must be spelt `status = 'pending'` as a constant to match (`status_is`).
+        Index(
+            "ix_outbox_waiting",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), default="telegram")
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
