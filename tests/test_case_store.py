@@ -15,10 +15,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.container import build_core
 from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, staff
-from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer
+from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer, User
 from flows.status import TaskStatus, TimerStatus
 from services import outbox
-from services.cases import CaseService
+from services.cases import CaseService, Loaded
 from services.cases.store import CaseStore
 from services.core import Core
 from tests.table_reads import index_entries_read, rows_read
@@ -123,6 +123,32 @@ async def test_a_step_cancels_the_stored_timers_it_replaces_and_keeps_the_ones_i
     assert len(moved) == 1
 
 
+async def _two_shops_claims_registered(core: Core) -> tuple[dict[str, User], dict[str, Loaded]]:
+    """The staff, and two shops' claims ("ours", "other"), each past its first step (registered)."""
+    async with core.sessionmaker() as session, session.begin():
+        users = await staff(session, core.clock.now())
+    loaded = {}
+    for shop in ("ours", "other"):
+        async with core.sessionmaker() as session, session.begin():
+            loaded[shop] = await CaseService(core, session).start(users["initiator"], PROCESS)
+        first = HAPPY_PATH[0]
+        task = next(t for t in loaded[shop].state.open_tasks() if t.key == first.task)
+        assert task.id is not None
+        async with core.sessionmaker() as session, session.begin():
+            loaded[shop] = await CaseService(core, session).submit(
+                users["initiator"], task.id, first.outcome, dict(first.values))
+    return users, loaded
+
+
+async def _a_thousand_copies(session: Any, case_id: int) -> None:
+    """The other cases of a busy company: a thousand more, copies of the case's row."""
+    await session.execute(text(
+        "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
+        "created_at, updated_at) SELECT definition_id, process, title, stage, status, visit, data, "
+        "initiator_id, created_at, updated_at FROM cases, generate_series(1, 1000) WHERE id = :case"
+    ), {"case": case_id})
+
+
 async def test_a_task_done_cancels_its_own_timers_and_reads_no_other_cases(tmp_path: Path, database_url: str) -> None:
     """The service manager moves a claim on: the reminders and the deadline of that task go, while another shop's
     claim keeps its own. On PostgreSQL the step finds its timers through the task and case indexes: with thousands
@@ -130,28 +156,13 @@ async def test_a_task_done_cancels_its_own_timers_and_reads_no_other_cases(tmp_p
     core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
     postgresql = database_url.startswith("postgresql")
     try:
-        async with core.sessionmaker() as session, session.begin():
-            users = await staff(session, core.clock.now())
-        loaded = {}
-        for shop in ("ours", "other"):
-            async with core.sessionmaker() as session, session.begin():
-                loaded[shop] = await CaseService(core, session).start(users["initiator"], PROCESS)
-            first = HAPPY_PATH[0]
-            task = next(t for t in loaded[shop].state.open_tasks() if t.key == first.task)
-            assert task.id is not None
-            async with core.sessionmaker() as session, session.begin():
-                loaded[shop] = await CaseService(core, session).submit(
-                    users["initiator"], task.id, first.outcome, dict(first.values))
+        users, loaded = await _two_shops_claims_registered(core)
         other_id = loaded["other"].row.id
         if postgresql:
             # The other cases of a busy company (a thousand more, copies of the other shop's claim), five timers each
             # pending, and the planner told of them (the statistics committed, as autovacuum's would be).
             async with core.sessionmaker() as session, session.begin():
-                await session.execute(text(
-                    "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
-                    "created_at, updated_at) SELECT definition_id, process, title, stage, status, visit, data, "
-                    "initiator_id, created_at, updated_at FROM cases, generate_series(1, 1000) WHERE id = :case"
-                ), {"case": other_id})
+                await _a_thousand_copies(session, other_id)
                 await session.execute(text(
                     "INSERT INTO timers (case_id, task_id, kind, due_at, status, payload) "
                     "SELECT c.id, NULL, 'remind', now(), 'pending', '{}' FROM cases c, generate_series(1, 5) "
@@ -199,29 +210,14 @@ async def test_a_step_reads_its_own_cases_open_tasks_and_timers_however_many_oth
     columns = [c.name for c in Task.__table__.columns if c.name not in ("id", "case_id")]
     copied, from_t = ", ".join(columns), ", ".join(f"t.{name}" for name in columns)
     try:
-        async with core.sessionmaker() as session, session.begin():
-            users = await staff(session, core.clock.now())
-        loaded = {}
-        for shop in ("ours", "other"):
-            async with core.sessionmaker() as session, session.begin():
-                loaded[shop] = await CaseService(core, session).start(users["initiator"], PROCESS)
-            first = HAPPY_PATH[0]
-            task = next(t for t in loaded[shop].state.open_tasks() if t.key == first.task)
-            assert task.id is not None
-            async with core.sessionmaker() as session, session.begin():
-                loaded[shop] = await CaseService(core, session).submit(
-                    users["initiator"], task.id, first.outcome, dict(first.values))
+        users, loaded = await _two_shops_claims_registered(core)
         ours, other = loaded["ours"].row.id, loaded["other"].row.id
         async with core.sessionmaker() as session, session.begin():
             # No statistics must come of the rows below before the step (a server whose autovacuum is on could
             # analyze them meanwhile, and the plan under test would not appear): this database is the test's own.
             await session.execute(text("ALTER TABLE tasks SET (autovacuum_enabled = off)"))
             await session.execute(text("ALTER TABLE timers SET (autovacuum_enabled = off)"))
-            await session.execute(text(
-                "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
-                "created_at, updated_at) SELECT definition_id, process, title, stage, status, visit, data, "
-                "initiator_id, created_at, updated_at FROM cases, generate_series(1, 1000) WHERE id = :case"
-            ), {"case": other})
+            await _a_thousand_copies(session, other)
             # Each copy gets the other claim's open tasks (five copies each) and five pending reminders.
             await session.execute(text(
                 f"INSERT INTO tasks (case_id, {copied}) SELECT c.id, {from_t} FROM tasks t, cases c, "
