@@ -24,6 +24,7 @@ from services.wording import Wording
 
 if TYPE_CHECKING:
     from services.notifier import NotifierFactory
+    from services.outbox import Written
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ class Core:
     files: FileStore
     # How the services tell people things (the chat's outbox notifier, set by the composition root).
     notifier_factory: NotifierFactory
-    # Called after a transaction that wrote outbox rows (wakes the sender at once instead of at its next poll).
-    on_outbox: list[Callable[[], None]] = field(default_factory=list)
+    # Called after a transaction that wrote outbox rows (wakes the sender at once instead of at its next poll), with
+    # what it wrote when known (`services.outbox.written`: the sender takes those chats' messages without a pass).
+    on_outbox: list[Callable[[Written | None], None]] = field(default_factory=list)
     # Roles and role members cached for the process (its LISTEN connection is closed with the core).
     people: PeopleDirectory | None = None
 
@@ -81,9 +83,10 @@ class Core:
         COMMIT round trips around it), on SQLite `db` as it is (`db.engine.single_statements`)."""
         return single_statements(self.db)
 
-    def outbox_written(self) -> None:
+    def outbox_written(self, written: Written | None = None) -> None:
+        """`written`: what the transaction queued (None: not known, so the sender reads its whole queue)."""
         for callback in self.on_outbox:
-            callback()
+            callback(written)
 
     async def close(self) -> None:
         if self.people is not None:

@@ -47,6 +47,7 @@ def enqueue(
         "chat_id": chat_id, "method": method, "payload": payload, "ref_id": ref_id, "case_id": case_id,
         "status": OutboxStatus.PENDING, "attempts": 0, "not_before": None, "created_at": now,
     }
+    note(session, chat_id)
     step: StepMessages | None = session.info.get(_STEP)
     if step is None:
         row = Outbox(**values)
@@ -61,6 +62,41 @@ def enqueue(
 
 
 _NEW_OUTBOX = Outbox.__mapper__.class_manager.new_instance
+
+
+# --- what a transaction queued, for the sender to take straight after its commit -----------------------------
+#
+# After an update's transaction the sender used to make a full pass (its lock, the queue's read, the claim) to find
+# the one message the update queued. Knowing the chats a transaction wrote to, it claims their first rows by one
+# statement instead (`OutboxSender.hand`); anything else queued (an SMS, an e-mail, a render job) needs the pass.
+
+_WRITTEN = "konveyer.outbox.written"
+
+
+@dataclass
+class Written:
+    """The Telegram chats a session's transaction queued messages for, and whether it queued anything else."""
+
+    chats: set[int] = field(default_factory=set)
+    other: bool = False  # an SMS, an e-mail, a render job: only a full pass of the queue finds it
+
+
+def note(session: AsyncSession | Session, chat_id: int | None) -> None:
+    """A message (or another row: `chat_id` None, or chat 0 — e-mails and render jobs) queued in this session."""
+    written: Written | None = session.info.get(_WRITTEN)
+    if written is None:
+        written = session.info[_WRITTEN] = Written()
+    if chat_id:
+        written.chats.add(chat_id)
+    else:
+        written.other = True
+
+
+def written(session: AsyncSession) -> Written:
+    """What the session queued since last asked (nothing: an empty record). Rows queued by a path that does not
+    `note` them would be found by the sender's next timed pass only, so every path that writes the outbox notes."""
+    record: Written | None = session.info.pop(_WRITTEN, None)
+    return record if record is not None else Written()
 
 
 def card(session: AsyncSession, task_id: int | None, user_id: int, message: Outbox) -> None:
@@ -305,6 +341,7 @@ async def page(
         rows.append(("sendMessage", payload, task_id))
     if not rows:
         return
+    note(session, chat_id)
     await session.flush()  # whatever the update said before goes out before these
     if session.get_bind().dialect.name != "sqlite":
         data = [{"n": n, "method": m, "payload": p, "task_id": t} for n, (m, p, t) in enumerate(rows)]

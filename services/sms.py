@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Outbox
 from flows.status import OutboxStatus
+from services import outbox
 
 SMS = "sms"  # the outbox channel
 # Each phone number has a lane of its own in the outbox (its rows go one at a time, in order), far below any
@@ -91,6 +92,7 @@ def enqueue(
     session: AsyncSession, phone: str, text: str, now: datetime, *, case_id: int | None, extra: dict[str, Any]
 ) -> Outbox:
     """An SMS row in the outbox (the number already in E.164)."""
+    outbox.note(session, None)  # a pass finds it, not the hand-over of a chat's message
     row = Outbox(
         channel=SMS,
         chat_id=lane(phone),

@@ -242,6 +242,137 @@ async def test_a_row_behind_another_workers_message_is_looked_at_again_after_one
         await sandbox.stop()
 
 
+def _statements(core: Core) -> tuple[list[str], object]:
+    """The sender's statements as they reach the database: its passes' «lock» and queue «read», its «claim»s."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        if "pg_advisory_xact_lock" in sql:
+            seen.append("lock")
+        elif "waiting" in sql:
+            seen.append("read")
+        elif "UPDATE outbox" in sql and "claimed_by" in sql and "RETURNING" in sql:
+            seen.append("claim")
+
+    engine = core.sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", statement)
+
+
+async def _queued(core: Core, chat: int, *texts: str) -> outbox.Written:
+    """Messages one transaction queues for a chat (an update's answer), and what the transaction says it wrote."""
+    async with core.sessionmaker() as session:
+        async with session.begin():
+            for text in texts:
+                outbox.message(session, chat, text, core.clock.now())
+        return outbox.written(session)
+
+
+async def test_an_answer_goes_out_without_the_sender_reading_its_queue(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """An update's transaction queued one message: told which chat, the sender claims it by one statement — no
+    passes' lock, no read of the whole queue — and it arrives once."""
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)  # no timed pass for 25 s
+    seen, stop_listening = _statements(core)
+    running = asyncio.create_task(sender.run())
+    try:
+        for _ in range(200):  # the pass every sender makes when it starts
+            if "read" in seen:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+        seen.clear()
+        written = await _queued(core, chat, "Принято. Следующий вопрос?")
+        assert written.chats == {chat} and not written.other
+        sender.notify(written)
+        for _ in range(500):
+            if sandbox.stats.texts_per_chat.get(chat):
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # its outcome written
+        assert sandbox.stats.texts_per_chat[chat] == ["Принято. Следующий вопрос?"]
+        assert seen == ["claim"]
+        async with core.sessionmaker() as session:
+            assert list((await session.execute(select(Outbox.status))).scalars()) == ["sent"]
+    finally:
+        stop_listening()  # type: ignore[operator]
+        sender.stop()
+        await running
+
+
+async def test_an_answers_second_message_follows_its_first(delivery: tuple[Core, SandboxServer, Bot]) -> None:
+    """Two messages in one answer (a reply and the next question): the first is claimed without a pass, the
+    second waits for the first's answer, then goes; in order, each once."""
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    sender = OutboxSender(bot, core.sessionmaker, core.files, per_chat_burst=1)  # this sandbox allows no burst
+    sender.notify(await _queued(core, chat, "Фото сохранено", "✏️ Номер накладной?"))
+    await sender._take_handed()
+    assert len(sender._tasks) == 1 and chat in sender.waiting_chats  # its answer wants the next row claimed
+    sender._pass_wanted = False
+    await _run_until_sent(sender, core, expected=2)
+    assert sandbox.stats.texts_per_chat[chat] == ["Фото сохранено", "✏️ Номер накладной?"]
+    assert sandbox.stats.rate_limited == 0
+
+
+async def test_an_answer_waits_behind_its_chats_message_due_later(delivery: tuple[Core, SandboxServer, Bot]) -> None:
+    """A chat whose older message waits out Telegram's retry_after: the answer queued after it is not claimed
+    ahead of it; a pass times both, and they arrive in their order."""
+    from sqlalchemy import update
+
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    sender = OutboxSender(bot, core.sessionmaker, core.files, per_chat_burst=1)
+    async with core.sessionmaker() as session, session.begin():
+        older = outbox.message(session, chat, "Напоминание", core.clock.now())
+        await session.flush()
+        due = sender.clock.now() + timedelta(seconds=1.5)
+        await session.execute(update(Outbox).where(Outbox.id == older.id).values(not_before=due))
+    sender.notify(await _queued(core, chat, "Ответ"))
+    sender._pass_wanted = False
+    await sender._take_handed()
+    assert not sender._tasks and sender._pass_wanted  # nothing claimed: a pass will time the chat
+    await _run_until_sent(sender, core, expected=2)
+    assert sandbox.stats.texts_per_chat[chat] == ["Напоминание", "Ответ"]
+
+
+async def test_an_answer_waits_behind_another_workers_message_in_flight(tmp_path: Path, database_url: str) -> None:
+    """PostgreSQL, two workers: A's message to a person is in flight when B's update queues the next one. B, told
+    of the chat, does not claim it beside A's (one message at a time per chat keeps their order); its pass finds
+    the chat busy, looks again, and sends it after A's."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("one worker on SQLite")
+    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1000.0, per_chat_burst=2.0)
+    base = await sandbox.start()
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    try:
+        (chat,) = await _people(sandbox, 1)
+        a = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0, per_chat_rate=1000.0)
+        b = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0, per_chat_rate=1000.0)
+        await _queued(core, chat, "Первое")
+        await a.dispatch(a._tasks)  # A claims it; its outcome is not written yet
+        b.notify(await _queued(core, chat, "Второе"))
+        b._pass_wanted = False
+        await b._take_handed()
+        assert not b._tasks and b._pass_wanted  # busy in A: not claimed beside it
+        await asyncio.gather(*a._tasks)
+        await a.flush()
+        await b.dispatch(b._tasks)
+        await asyncio.gather(*b._tasks)
+        await b.flush()
+        assert sandbox.stats.texts_per_chat[chat] == ["Первое", "Второе"]
+    finally:
+        await bot.session.close()
+        await core.close()
+        await sandbox.stop()
+
+
 async def test_retry_after_is_respected_and_nothing_is_sent_twice(delivery: tuple[Core, SandboxServer, Bot]) -> None:
     core, sandbox, bot = delivery
     (chat,) = await _people(sandbox, 1)

@@ -277,7 +277,8 @@ class DbSessionMiddleware(BaseMiddleware):
                     raise
                 await self._failed(inbox_id, error, event, data)
                 return None
-            self.core.outbox_written()
+            # What the update queued: the sender takes its chats' messages without reading its whole queue.
+            self.core.outbox_written(outbox.written(session))
             if chained is not None and following is not None:
                 following.append(chained)
             for deferred in data.get("after_commit", []):

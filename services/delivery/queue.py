@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     ColumnElement,
     CompoundSelect,
     Integer,
@@ -23,10 +24,13 @@ from sqlalchemy import (
     Text,
     TextualSelect,
     Update,
+    and_,
     any_,
     bindparam,
     column,
+    exists,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -69,6 +73,22 @@ class QueueMixin(SenderBase):
         params = {"outcomes": rows_json(rows), "ids": ids, "now": self.clock.now(), "key": self.key}
         found = await driver.fetch_on(connection, _OUTCOMES_THEN_CLAIM, params)
         return await self._claimed(connection, ids, _values(connection, found))
+
+    async def _claim_handed(self, connection: AsyncConnection, chats: list[int]) -> tuple[list[_Claimed], set[int]]:
+        """The first waiting row of each of `chats`, pending -> sending, where it is the chat's turn (`_HANDED_PG`):
+        the rows claimed, and the chats that have more rows waiting behind the one claimed."""
+        params = {"chats": chats, "now": self.clock.now(), "key": self.key}
+        if connection.dialect.name == "postgresql":
+            found = [tuple(record) for record in await driver.fetch_on(connection, _HANDED_PG, params)]
+            values = _values(connection, [record[:-1] for record in found])
+            behind = {row["chat_id"] for row, record in zip(values, found, strict=True) if record[-1]}
+        else:
+            values = [dict(row._mapping) for row in (await connection.execute(_HANDED_SQLITE, params)).all()]
+            # SQLite's RETURNING names its columns unqualified, which a subquery of the same table would misread:
+            # the chats that still have a row waiting, asked apart (in the process, no round trip).
+            taken = [row["chat_id"] for row in values]
+            behind = set((await connection.execute(_WAITING_IN, {"chats": taken})).scalars()) if taken else set()
+        return await self._claimed(connection, sorted(row["id"] for row in values), values), behind
 
     async def _claimed(
         self, connection: AsyncConnection, ids: list[int], found: Sequence[Mapping[str, Any]]
@@ -242,6 +262,37 @@ def _claim_of(ids: ColumnElement[bool]) -> Update:
 # on SQLite an expanding IN through SQLAlchemy.
 _CLAIM_PG = _claim_of(_OUTBOX.c.id == any_(bindparam("ids", type_=ARRAY(Integer))))
 _CLAIM_SQLITE = _claim_of(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _claim_handed_of(chats: ColumnElement[bool]) -> Update:
+    """The claim (`_claim_of`) of the first waiting row of each of `chats` where a pass would claim it: a Telegram
+    message with no older row of its chat waiting and no row of its chat being sent, here or by another worker.
+    Without the passes' lock, a pass of another worker that read the queue before this claim may choose the same
+    row: PostgreSQL re-checks `status = 'pending'` on a row changed meanwhile, so one of the two claims gets it."""
+    older, busy = _OUTBOX.alias("older"), _OUTBOX.alias("busy")
+    first = ~exists().where(older.c.chat_id == _OUTBOX.c.chat_id, status_is(older.c.status, OutboxStatus.PENDING),
+                            older.c.id < _OUTBOX.c.id)  # fmt: skip
+    free = ~exists().where(busy.c.chat_id == _OUTBOX.c.chat_id, status_is(busy.c.status, OutboxStatus.SENDING))
+    telegram = _OUTBOX.c.channel == literal_column("'telegram'")
+    return _claim_of(and_(chats, telegram, first, free))
+
+
+# PostgreSQL returns with each claimed row whether rows of its chat wait behind it.
+_LATER = _OUTBOX.alias("later")
+
+
+_BEHIND = exists().where(
+    _LATER.c.chat_id == _OUTBOX.c.chat_id, status_is(_LATER.c.status, OutboxStatus.PENDING), _LATER.c.id > _OUTBOX.c.id
+)
+_HANDED_PG = _claim_handed_of(_OUTBOX.c.chat_id == any_(bindparam("chats", type_=ARRAY(BigInteger)))).returning(
+    _BEHIND.label("behind")
+)
+_HANDED_SQLITE = _claim_handed_of(_OUTBOX.c.chat_id.in_(bindparam("chats", expanding=True)))
+_WAITING_IN = (
+    select(_OUTBOX.c.chat_id)
+    .where(_OUTBOX.c.chat_id.in_(bindparam("chats", expanding=True)), status_is(_OUTBOX.c.status, OutboxStatus.PENDING))
+    .distinct()
+)
 
 
 def _outcomes_then_claim() -> Update:

@@ -30,7 +30,7 @@ from services.delivery.queue import _QUEUE, QueueMixin
 from services.delivery.recovery import RecoveryMixin
 from services.delivery.telegram import TelegramMixin
 from services.files import FileStore
-from services.outbox import RENDER
+from services.outbox import RENDER, Written
 from services.sms import SMS, SmsGateway
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,9 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         # its answer says sent, the outcome's write claims the next of them (`flush`): no queue read, no passes'
         # lock, and the outcome is written as soon as the answer came (a reply and the next question: one pass).
         self.next_rows: dict[int, list[tuple[int, datetime | None, str]]] = {}
+        # Chats an update's transaction just queued messages for (`notify`): their first rows are claimed without a
+        # pass (`_take_handed`), unless a pass comes first.
+        self.handed: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()  # the requests under way
         # PostgreSQL: plain answers' outcomes, with their chats' next claim if any, go as one statement in autocommit
         # (atomic by itself): no BEGIN and COMMIT round trips around it.
@@ -118,8 +121,15 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         self.key = secrets.randbits(31)  # this sender, for the liveness lock and `claimed_by`
         self._liveness: AsyncSession | None = None
 
-    def notify(self) -> None:
-        """Called after a transaction that wrote outbox rows, so delivery starts without waiting a poll."""
+    def notify(self, written: Written | None = None) -> None:
+        """Called after a transaction that wrote outbox rows, so delivery starts without waiting a poll. `written`
+        (what it queued, when known): only Telegram messages — their chats' first rows are taken without a pass
+        (`_take_handed`); nothing — nothing to do."""
+        if written is not None and not written.other:
+            if written.chats:
+                self.handed |= written.chats
+                self.wakeup.set()
+            return
         self._pass_wanted = True
         self.wakeup.set()
 
@@ -142,10 +152,14 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             try:
                 if self._pass_wanted or time.monotonic() >= self._pass_due:
                     self._pass_wanted = False
+                    self.handed.clear()  # the pass reads the whole queue: their rows among it
                     self._pass_due = time.monotonic() + await self.dispatch(tasks)
                 else:
                     # Only answers whose chats have nothing waiting: their outcomes, without reading the queue.
                     await self.flush()
+                    if self.handed and not self._pass_wanted:
+                        # Messages an update just queued: their chats' first rows, claimed by one statement.
+                        await self._take_handed()
             except Exception:  # the sender must outlive a bad row or a database hiccup
                 log.exception("outbox: dispatch failed")
                 self._pass_due = time.monotonic() + 1.0
@@ -234,6 +248,44 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                 self.waiting_chats.discard(chat_id)  # nothing known behind it: its answer needs no pass
             chain.append(row_id)
         return chain
+
+    async def _take_handed(self) -> None:
+        """Claim the first waiting row of each chat an update's transaction just wrote to (`notify`), where a pass
+        would claim it: the chat has nothing in flight anywhere, no older row waiting, the row is a Telegram message
+        due now, and the limits let it go. One statement (`_claim_handed`), no passes' lock, no queue read: a row a
+        pass of another worker claims first is simply not returned, and a chat whose row could not be taken here
+        wants a pass, which sorts it out as before (a chat in flight here, a row that must wait, the limits)."""
+        chats, self.handed = self.handed, set()
+        ready: list[int] = []
+        for chat_id in chats:
+            if chat_id in self.in_flight or chat_id in self.next_rows or (
+                self.limiter.chat_wait(chat_id) > 0 or self.limiter.global_wait() > 0
+            ):
+                self._pass_wanted = True
+                self.wakeup.set()
+                continue
+            self.limiter.take(chat_id)
+            ready.append(chat_id)
+        if not ready:
+            return
+        try:
+            if self._autocommit is not None:  # PostgreSQL: one statement, its own transaction
+                async with self._autocommit.connect() as connection:
+                    claimed, behind = await self._claim_handed(connection, ready)
+            else:
+                async with self.sessionmaker() as session, session.begin():
+                    claimed, behind = await self._claim_handed(await session.connection(), ready)
+        except BaseException:
+            self._pass_wanted = True  # whatever became of the claim, a pass sorts the chats out
+            self.wakeup.set()
+            raise
+        # A chat with more rows behind the one claimed: its answer starts a pass, which claims the next (and notes
+        # the rest for the answers after it), as when a pass had claimed the first.
+        self.waiting_chats |= behind
+        self._start(claimed)
+        if len(claimed) < len(ready):
+            self._pass_wanted = True  # a chat busy elsewhere, a row not due, another channel: the pass times it
+            self.wakeup.set()
 
     def _start(self, claimed: list[_Claimed]) -> None:
         for item in claimed:
