@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -201,3 +202,33 @@ async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(harness: H
     await harness.admin.send("/processes")
     await harness.admin.expect("Возврат бракованных часов")
     assert harness.sandbox.stats.errors[429] >= 2  # both 429s were given, and the bot went on polling after them
+
+
+async def test_an_answer_reaches_the_person_without_the_sender_reading_its_queue(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A person's message, handled: the update's transaction says which chat it queued the answer for, and the
+    sender claims it by one statement — no passes' lock, no read of every waiting message (a pass per update was
+    the largest cost of an update after its own transaction)."""
+    from sqlalchemy import event
+
+    harness = await harness_factory(outbox_poll_interval=5.0)  # no timed pass of the sender for 25 s
+    person = await harness.person("Ольга", "shop_manager")
+    await harness.settle()
+    seen: list[str] = []
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        if "pg_advisory_xact_lock(727003)" in sql or ("AS waiting" in sql and "FROM outbox" in sql):
+            seen.append("pass")
+        elif "UPDATE outbox" in sql and "claimed_by" in sql and "RETURNING" in sql:
+            seen.append("claim")
+
+    engine = harness.core.db.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        await person.send("/help")
+        await person.expect("/lang")
+        await harness.settle()
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert seen and set(seen) == {"claim"}

@@ -127,7 +127,7 @@ async def test_a_sent_messages_write_claims_its_chats_next_row_without_another_p
     outcomes_with_claim: list[str] = []
 
     def statement(_conn: object, _cursor: object, text: str, *_args: object) -> None:
-        if "waiting" in text:
+        if "AS waiting" in text and "FROM outbox" in text:
             seen.append("read")
         elif "UPDATE outbox" in text and "claimed_by" in text and "RETURNING" in text:
             seen.append("claim")
@@ -251,7 +251,7 @@ def _statements(core: Core) -> tuple[list[str], object]:
     def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
         if "pg_advisory_xact_lock" in sql:
             seen.append("lock")
-        elif "waiting" in sql:
+        elif "AS waiting" in sql and "FROM outbox" in sql:
             seen.append("read")
         elif "UPDATE outbox" in sql and "claimed_by" in sql and "RETURNING" in sql:
             seen.append("claim")
