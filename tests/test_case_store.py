@@ -21,6 +21,7 @@ from services import outbox
 from services.cases import CaseService, Loaded
 from services.cases.store import CaseStore
 from services.core import Core
+from tests.revisions import indexes_down_and_up
 from tests.table_reads import index_entries_read, rows_read
 
 
@@ -251,6 +252,23 @@ async def test_a_step_reads_its_own_cases_open_tasks_and_timers_however_many_oth
     assert set(timers) == {TimerStatus.CANCELLED}  # our task's reminders and deadline went
     assert others_open and others_pending == 5000  # nobody else's moved
     assert during < 100, during  # index entries of tasks and timers the step read: its own, a handful
+
+
+async def test_the_index_of_the_open_tasks_by_case_comes_with_its_revision_and_goes_with_it(
+    empty_database_url: str,
+) -> None:
+    """0024_tasks_open_case_index adds the open tasks' index by case on PostgreSQL and SQLite alike; its downgrade
+    drops that index and no other, and the upgrade brings it back."""
+    at, before, again = await indexes_down_and_up(
+        empty_database_url, "tasks", "0023_outbox_waiting_index", at="0024_tasks_open_case_index"
+    )
+    assert "ix_tasks_open_case" not in before
+    assert before == {name: index for name, index in at.items() if name != "ix_tasks_open_case"}
+    assert again == at
+    assert at["ix_tasks_open_case"]["column_names"] == ["case_id"]
+    where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
+    condition = at["ix_tasks_open_case"]["dialect_options"][where]  # PostgreSQL's: ((status)::text = 'open'::text)
+    assert condition.replace("::text", "").replace("(", "").replace(")", "") == "status = 'open'"
 
 
 async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_path: Path, database_url: str) -> None:
