@@ -21,6 +21,7 @@ from services import outbox
 from services.cases import CaseService, Loaded
 from services.cases.store import CaseStore
 from services.core import Core
+from tests.revisions import indexes_down_and_up
 from tests.table_reads import index_entries_read, rows_read
 
 
@@ -251,6 +252,86 @@ async def test_a_step_reads_its_own_cases_open_tasks_and_timers_however_many_oth
     assert set(timers) == {TimerStatus.CANCELLED}  # our task's reminders and deadline went
     assert others_open and others_pending == 5000  # nobody else's moved
     assert during < 100, during  # index entries of tasks and timers the step read: its own, a handful
+
+
+async def test_a_step_of_a_long_case_reads_its_open_tasks_not_the_hundreds_it_has_done(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A long case (a medical order's hundreds of item tracks, nearly all done) in a busy company: our claim has
+    been through five hundred steps, each leaving a done task and its fired reminders behind, and a thousand other
+    claims wait with open tasks and pending reminders; no statistics gathered on any of it yet. The service manager
+    moves our claim on: the step reads our case's open tasks through an index of open tasks alone and none of the
+    done ones (it read every task the case ever had, done or not, and tested each one's status)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("counts index entries read from PostgreSQL's per-transaction statistics")
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    columns = [c.name for c in Task.__table__.columns if c.name not in ("id", "case_id", "status")]
+    copied, from_t = ", ".join(columns), ", ".join(f"t.{name}" for name in columns)
+    try:
+        users, loaded = await _two_shops_claims_registered(core)
+        ours, other = loaded["ours"].row.id, loaded["other"].row.id
+        async with core.sessionmaker() as session, session.begin():
+            await session.execute(text("ALTER TABLE tasks SET (autovacuum_enabled = off)"))
+            await session.execute(text("ALTER TABLE timers SET (autovacuum_enabled = off)"))
+            await _a_thousand_copies(session, other)
+            # Each copy gets the other claim's open tasks (five copies each) and five pending reminders.
+            await session.execute(text(
+                f"INSERT INTO tasks (case_id, status, {copied}) SELECT c.id, 'open', {from_t} FROM tasks t, cases c, "
+                "generate_series(1, 5) WHERE t.case_id = :case AND t.status = 'open' AND c.id > :case"
+            ), {"case": other})
+            await session.execute(text(
+                "INSERT INTO timers (case_id, task_id, kind, due_at, status, payload) "
+                "SELECT c.id, NULL, 'remind', now(), 'pending', '{}' FROM cases c, generate_series(1, 5) "
+                "WHERE c.id > :case"
+            ), {"case": other})
+            # Our claim's past: five hundred done tasks (copies of its registration form), two fired reminders each.
+            await session.execute(text(
+                f"INSERT INTO tasks (case_id, status, {copied}) SELECT t.case_id, 'done', {from_t} FROM tasks t, "
+                "generate_series(1, 500) WHERE t.case_id = :case AND t.status = 'done'"
+            ), {"case": ours})
+            await session.execute(text(
+                "INSERT INTO timers (case_id, task_id, kind, due_at, status, payload) "
+                "SELECT t.case_id, t.id, 'remind', now(), 'fired', '{}' FROM tasks t, generate_series(1, 2) "
+                "WHERE t.case_id = :case AND t.status = 'done'"
+            ), {"case": ours})
+            done = (await session.execute(text(
+                "SELECT count(*) FROM tasks WHERE case_id = :case AND status = 'done'"), {"case": ours})).scalar()
+        step = HAPPY_PATH[1]
+        task = next(t for t in loaded["ours"].state.open_tasks() if t.key == step.task)
+        assert task.id is not None
+        async with core.sessionmaker() as session, session.begin():
+            before = await index_entries_read(session, "tasks", "timers")
+            service = CaseService(core, session)
+            actor = users[step.actor]
+            await service.claim(actor, task.id)
+            moved = await service.submit(actor, task.id, step.outcome, dict(step.values))
+            during = await index_entries_read(session, "tasks", "timers") - before
+        async with core.sessionmaker() as session:
+            timers = Counter(status for (status,) in (await session.execute(
+                select(Timer.status).where(Timer.task_id == task.id))).all())
+    finally:
+        await core.close()
+    assert done is not None and done > 500  # the claim's history
+    assert moved.row.id == ours and task.id not in {t.id for t in moved.state.open_tasks()}
+    assert set(timers) == {TimerStatus.CANCELLED}  # our task's reminders and deadline went
+    assert during < 100, during  # index entries of tasks and timers the step read: its open tasks', a handful
+
+
+async def test_the_index_of_the_open_tasks_by_case_comes_with_its_revision_and_goes_with_it(
+    empty_database_url: str,
+) -> None:
+    """0024_tasks_open_case_index adds the open tasks' index by case on PostgreSQL and SQLite alike; its downgrade
+    drops that index and no other, and the upgrade brings it back."""
+    at, before, again = await indexes_down_and_up(
+        empty_database_url, "tasks", "0023_outbox_waiting_index", at="0024_tasks_open_case_index"
+    )
+    assert "ix_tasks_open_case" not in before
+    assert before == {name: index for name, index in at.items() if name != "ix_tasks_open_case"}
+    assert again == at
+    assert at["ix_tasks_open_case"]["column_names"] == ["case_id"]
+    where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
+    condition = at["ix_tasks_open_case"]["dialect_options"][where]  # PostgreSQL's: ((status)::text = 'open'::text)
+    assert condition.replace("::text", "").replace("(", "").replace(")", "") == "status = 'open'"
 
 
 async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_path: Path, database_url: str) -> None:

@@ -87,6 +87,14 @@ class Task(Base):
             postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
             sqlite_where=text("status = 'open' AND assignee_id IS NULL"),
         ),
+        # A case step's load (services/cases/case_row.py): the case's open tasks only, however many it has done.
+        # The load spells `status = 'open'` as a constant to match.
+        Index(
+            "ix_tasks_open_case",
+            "case_id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
         # «My cases» (services/access.py `own_cases`): the cases a person finished a task in. Only done tasks carry
         # a `done_by`: a new task's row adds nothing to it.
         Index(
