@@ -424,6 +424,34 @@ async def test_the_senders_own_sweep_leaves_its_messages_in_flight_alone(
     assert row.status == "sending" and person.question_lost_at is None
 
 
+async def test_a_claim_whose_answer_was_lost_is_sent_by_the_senders_sweep(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """A claim committed but its answer lost (a dropped connection): the sender took it for failed and never sent
+    the row, yet the row says this live sender is sending it — no one else may sweep it, and its chat looks busy
+    to every pass. The sender's own minute sweep, once the row is older than any request takes, puts it back, and
+    it goes out once; a row of a chat with a message in flight here is left alone."""
+    core, sandbox, bot = delivery
+    first, second = await _people(sandbox, 2)
+    sender = OutboxSender(bot, core.sessionmaker, core.files)
+    long_ago = datetime.now(UTC) - timedelta(minutes=4)  # the sender's clock is the wall's: Telegram's limits
+    async with core.sessionmaker() as session, session.begin():
+        for chat in (first, second):
+            row = Outbox(chat_id=chat, method="sendMessage", payload={"text": f"Для {chat}"}, status="sending",
+                         attempts=1, created_at=core.clock.now(), claimed_at=long_ago,
+                         claimed_by=sender.key)  # fmt: skip
+            session.add(row)
+    sender.in_flight.add(second)  # another message of this chat is being sent here right now
+    await sender.recover()
+    async with core.sessionmaker() as session:
+        rows = dict((await session.execute(select(Outbox.chat_id, Outbox.status))).all())
+    assert rows == {first: "pending", second: "sending"}
+    sender.in_flight.clear()  # that message's outcome written: the next sweep (the one at the start) frees the row
+    await _run_until_sent(sender, core, expected=2)
+    assert sandbox.stats.texts_per_chat[first] == [f"Для {first}"]
+    assert sandbox.stats.texts_per_chat[second] == [f"Для {second}"]
+
+
 async def test_a_dead_senders_card_and_question_are_not_left_hanging(
     delivery: tuple[Core, SandboxServer, Bot],
 ) -> None:

@@ -83,6 +83,7 @@ class SenderBase:
     semaphore: asyncio.Semaphore
     stats: dict[str, int]
     key: int
+    in_flight: set[int]
     _liveness: AsyncSession | None
 
     def _outcome(

@@ -89,6 +89,28 @@ class RecoveryMixin(SenderBase):
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
+            # This sender's own rows that it claimed but never started: the claim committed and its answer was lost
+            # (a dropped connection), so the claim seemed to fail. Nobody else sweeps them (this sender is alive)
+            # and they keep their chats busy for every pass: back to waiting, once older than any request takes.
+            # Never requested (its chat has nothing in flight here: a row started keeps its chat there until its
+            # outcome is written), so sending it now sends it once.
+            never_started = await session.execute(
+                update(Outbox)
+                .where(
+                    status_is(Outbox.status, OutboxStatus.SENDING),
+                    Outbox.claimed_by == self.key,
+                    Outbox.claimed_at < stale,
+                    Outbox.chat_id.not_in(self.in_flight),
+                )
+                .values(
+                    status=transition(OutboxStatus.SENDING, OutboxStatus.PENDING),
+                    claimed_by=None,
+                    attempts=Outbox.attempts - 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if never_started.rowcount:  # type: ignore[attr-defined]
+                log.warning("outbox: %s message(s) claimed here were never sent; sending them", never_started.rowcount)  # type: ignore[attr-defined]
             await self._resend_cards(session, lost_cards)
             if lost_questions:
                 # Their people are asked again before their next message counts as an answer.
