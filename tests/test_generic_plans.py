@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.driver import fetch_on
 from services.delivery.queue import _QUEUE
 from services.delivery.sender import OutboxSender
-from services.inbox.leasing import _ANY_DUE, _pending
+from services.inbox.leasing import _ANY_DUE, _lease, _pending
 from tests.revisions import indexes_down_and_up
-from tests.table_reads import rows_read
+from tests.table_reads import index_entries_read, rows_read
 
 NOW = datetime(2026, 12, 21, 7, 0, tzinfo=UTC)
 HANDLED = 5000  # updates handled and messages sent before, as a day's work leaves them
@@ -68,13 +68,83 @@ async def test_the_timed_pass_finds_the_due_updates_without_reading_the_handled_
     async with busy_day() as session, session.begin():
         connection = await _generic(session)
         before = await rows_read(session, "inbox")
-        any_due = (await fetch_on(connection, _ANY_DUE, {"now": NOW}))[0][0]
+        any_due = bool(await fetch_on(connection, _ANY_DUE, {"now": NOW}))
         due = (await connection.execute(_pending(200), {"now": NOW})).all()
         read = await rows_read(session, "inbox") - before
     assert any_due is True
     # Each person's oldest waiting update, in order; the second of person 7 waits behind the first.
     assert [(person, update_id) for person, update_id, _payload in due] == [(7, HANDLED + 1), (8, HANDLED + 3)]
     assert read < 50, read  # the pending updates (and their people's older ones), not the 5,000 handled
+
+
+# What the statistics said when they were taken (the bot bench ANALYZEs between rounds, autovacuum whenever it likes):
+# none yet; a handful pending; a burst (300 of 5,000 pending); a backlog (half the inbox waiting, a restart after a
+# stop). By the time of the reads every one of those updates has been handled: three wait, as in `busy_day`.
+STATISTICS = {"none": None, "quiet": 0, "burst": 300, "backlog": HANDLED // 2}
+
+
+@pytest.mark.parametrize("statistics", list(STATISTICS))
+async def test_the_passes_read_the_pending_updates_alone_whatever_the_statistics(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], statistics: str
+) -> None:
+    """A pass's read of the due updates (`_pending`, ORDER BY update_id LIMIT n) and the webhook workers' lease of them
+    (`_lease`), and the timed pass's question (`_ANY_DUE`), custom and generic plans: each reads the index entries of
+    the pending updates (and of their people's older ones), not those of the 5,000 handled. With statistics taken
+    during a burst or a backlog (in a larger inbox, with none at all), a generic plan — and in a backlog's a custom
+    one — walked the primary key in update_id order and tested every update ever received (the bot bench: ~10,000
+    entries a pass, 3.6–5.6 ms); the lease's UPDATE joined its chosen ids to a scan of the whole inbox, and the timed
+    pass's EXISTS scanned the table for a pending update. Before ix_inbox_waiting: burst, the generic read 5,004
+    entries, the lease 5,010–10,008 rows, the question 4,703 rows; backlog, 5,004 entries under either plan."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("counts the index entries a PostgreSQL plan reads")
+    engine = sessionmaker.kw["bind"]
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("ALTER TABLE inbox SET (autovacuum_enabled = false)"))  # the statistics stay ours
+        await session.execute(text(
+            "INSERT INTO inbox (update_id, person_id, payload, status, attempts, received_at, handled_at) "
+            "SELECT n, n % 200, '{}', 'done', 1, :now, :now FROM generate_series(1, :handled) AS n"
+        ), {"now": NOW, "handled": HANDLED})
+    waiting = STATISTICS[statistics]
+    if waiting is not None:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            flip = "UPDATE inbox SET status = :status, handled_at = NULL WHERE update_id > :first"
+            await connection.execute(text(flip), {"status": "pending", "first": HANDLED - waiting})
+            await connection.execute(text("ANALYZE inbox"))
+            await connection.execute(text(flip), {"status": "done", "first": HANDLED - waiting})
+            # The flips' dead row versions gone (their index entries with them), as a vacuum would leave them: the
+            # statistics stay what ANALYZE saw.
+            await connection.execute(text("VACUUM inbox"))
+    async with sessionmaker() as session, session.begin():
+        # Person 7 with two waiting (the second behind the first), person 8 with one.
+        await session.execute(text(
+            "INSERT INTO inbox (update_id, person_id, payload, status, attempts, received_at) VALUES "
+            "(:handled + 1, 7, '{}', 'pending', 0, :now), (:handled + 2, 7, '{}', 'pending', 0, :now), "
+            "(:handled + 3, 8, '{}', 'pending', 0, :now)"
+        ), {"now": NOW, "handled": HANDLED})
+    reads: dict[str, tuple[int, int]] = {}  # (index entries, rows) read by each read under each plan
+    for generic in (False, True):
+        plan = "generic" if generic else "custom"
+        async with sessionmaker() as session, session.begin():
+            connection = await _generic(session) if generic else await session.connection()
+            for name in ("pending", "lease", "any due"):
+                rows, entries = await rows_read(session, "inbox"), await index_entries_read(session, "inbox")
+                if name == "pending":
+                    found = (await connection.execute(_pending(200), {"now": NOW})).all()
+                elif name == "lease":  # rolled back with the session's transaction
+                    found = (await connection.execute(_lease(200), {"now": NOW, "until": NOW})).all()
+                else:
+                    found = await fetch_on(connection, _ANY_DUE, {"now": NOW})
+                reads[f"{name}, {plan}"] = (
+                    await index_entries_read(session, "inbox") - entries, await rows_read(session, "inbox") - rows,
+                )
+                if name == "any due":
+                    assert [row[0] for row in found] == [HANDLED + 1]
+                else:  # each person's oldest waiting update, in order; the second of person 7 waits behind the first
+                    assert sorted((row[0], row[1]) for row in found) == [(7, HANDLED + 1), (8, HANDLED + 3)], name
+            await session.rollback()
+    too_many = {read: counts for read, counts in reads.items() if max(counts) >= 50}
+    assert not too_many, (statistics, reads)  # (index entries, rows) read
 
 
 async def test_the_minute_sweep_for_messages_caught_mid_send_reads_only_those_in_flight(
@@ -140,4 +210,21 @@ async def test_the_index_of_the_waiting_messages_comes_with_its_revision_and_goe
     assert at["ix_outbox_waiting"]["column_names"] == ["id"]
     where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
     condition = at["ix_outbox_waiting"]["dialect_options"][where]  # PostgreSQL's: ((status)::text = 'pending'::text)
+    assert condition.replace("::text", "").replace("(", "").replace(")", "") == "status = 'pending'"
+
+
+async def test_the_index_of_the_waiting_updates_comes_with_its_revision_and_goes_with_it(
+    empty_database_url: str,
+) -> None:
+    """0025_inbox_waiting_index adds the waiting updates' own index on PostgreSQL and SQLite alike; its downgrade drops
+    that index and no other, and the upgrade brings it back."""
+    at, before, again = await indexes_down_and_up(
+        empty_database_url, "inbox", "0023_outbox_waiting_index", at="0025_inbox_waiting_index"
+    )
+    assert "ix_inbox_waiting" not in before
+    assert before == {name: index for name, index in at.items() if name != "ix_inbox_waiting"}
+    assert again == at
+    assert at["ix_inbox_waiting"]["column_names"] == ["update_id"]
+    where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
+    condition = at["ix_inbox_waiting"]["dialect_options"][where]
     assert condition.replace("::text", "").replace("(", "").replace(")", "") == "status = 'pending'"

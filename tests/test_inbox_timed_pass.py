@@ -32,7 +32,7 @@ from tgbot.inbox import InboxProcessor
 
 postgres_only = _postgres_only("workers share an inbox on PostgreSQL only (on SQLite one process handles everything)")
 
-QUESTION = "SELECT EXISTS (SELECT 1 FROM inbox"
+QUESTION = "SELECT inbox.update_id FROM inbox "
 
 
 @contextlib.contextmanager

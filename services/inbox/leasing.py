@@ -7,7 +7,19 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, Text, Update, bindparam, cast, exists, literal_column, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Text,
+    Update,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.driver import fetch_on, in_autocommit
@@ -52,7 +64,8 @@ async def lease(connection: AsyncConnection, limit: int = 200, until: datetime |
     claim: `take` still decides who handles the update, so a lease that runs out (a worker that died) only lets
     another worker try it. `until` (tests): when the lease ends."""
     ends = until if until is not None else wall_clock() + LEASE
-    rows = await connection.execute(_lease(limit), {"now": wall_clock(), "until": ends})
+    statement = _lease(limit, connection.dialect.name == "postgresql")
+    rows = await connection.execute(statement, {"now": wall_clock(), "until": ends})
     return sorted((Due(int(person), int(update_id), raw) for person, update_id, raw in rows.all()),
                   key=lambda due: due.update_id)
 
@@ -68,7 +81,7 @@ async def release(connection: AsyncConnection, update_ids: list[int]) -> None:
 
 
 @functools.cache
-def _lease(limit: int) -> Update:  # built once: only its parameters change
+def _lease(limit: int, postgresql: bool = True) -> Update:  # built once per dialect: only its parameters change
     chosen = (
         select(InboxUpdate.update_id)
         .where(*_due())
@@ -77,9 +90,13 @@ def _lease(limit: int) -> Update:  # built once: only its parameters change
         .with_for_update(skip_locked=True, of=InboxUpdate)
         .scalar_subquery()
     )
+    # PostgreSQL: the chosen ids as an array (`= ANY(ARRAY(…))`, evaluated once), found through the primary key.
+    # With `IN (…)`, statistics that promised many due updates (taken in a burst) made it join them to a scan of
+    # the whole inbox, every update ever received read to lease two.
+    chosen_ids = INBOX.c.update_id == any_(func.array(chosen)) if postgresql else INBOX.c.update_id.in_(chosen)
     return (
         update(INBOX)
-        .where(INBOX.c.update_id.in_(chosen))
+        .where(chosen_ids)
         .values(not_before=bindparam("until", type_=INBOX.c.not_before.type))
         .returning(INBOX.c.person_id, INBOX.c.update_id, cast(INBOX.c.payload, Text))
     )
@@ -87,8 +104,11 @@ def _lease(limit: int) -> Update:  # built once: only its parameters change
 
 # Whether a pass could find anything to start now: `_due()`'s conditions — an update pending, neither leased nor
 # waiting for a retry, and no older update of its person pending (else a person's update stored behind one that a
-# busy worker holds would make every timed pass pay the question and the lease). For the driver (`fetch_on`).
-_ANY_DUE = select(exists(select(literal_column("1")).where(*_due())))
+# busy worker holds would make every timed pass pay the question and the lease). For the driver (`fetch_on`). The
+# first such update in update_id order, not EXISTS: ordered, it is read through the waiting updates' own index
+# (`ix_inbox_waiting`); as EXISTS, statistics that promised many pending updates (taken during a backlog) made
+# PostgreSQL scan the table for one, reading the handled updates stored before it.
+_ANY_DUE = select(InboxUpdate.update_id).where(*_due()).order_by(InboxUpdate.update_id).limit(literal_column("1"))
 
 
 async def any_due(connection: AsyncConnection) -> bool:
@@ -98,8 +118,7 @@ async def any_due(connection: AsyncConnection) -> bool:
     in autocommit on PostgreSQL (the pass is not asked about then)."""
     if not in_autocommit(connection):
         return True
-    rows = await fetch_on(connection, _ANY_DUE, {"now": wall_clock()})
-    return bool(rows[0][0])
+    return bool(await fetch_on(connection, _ANY_DUE, {"now": wall_clock()}))
 
 
 # The people whose form question may not have arrived before :cutoff and who have not written since.
