@@ -219,7 +219,7 @@ async def test_the_index_of_the_waiting_updates_comes_with_its_revision_and_goes
     """0025_inbox_waiting_index adds the waiting updates' own index on PostgreSQL and SQLite alike; its downgrade drops
     that index and no other, and the upgrade brings it back."""
     at, before, again = await indexes_down_and_up(
-        empty_database_url, "inbox", "0023_outbox_waiting_index", at="0025_inbox_waiting_index"
+        empty_database_url, "inbox", "0024_tasks_open_case_index", at="0025_inbox_waiting_index"
     )
     assert "ix_inbox_waiting" not in before
     assert before == {name: index for name, index in at.items() if name != "ix_inbox_waiting"}

@@ -1,7 +1,7 @@
 """an index of the inbox's waiting updates, in update_id order
 
 Revision ID: 0025_inbox_waiting_index
-Revises: 0023_outbox_waiting_index
+Revises: 0024_tasks_open_case_index
 
 A pass reads the due updates in update_id order, at most 200 (`services/inbox/leasing.py` `_pending`, and `_lease`
 for webhook workers), and the timed pass asks whether there is one (`_ANY_DUE`). Through `(status, person_id,
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025_inbox_waiting_index"
-down_revision: str | None = "0023_outbox_waiting_index"
+down_revision: str | None = "0024_tasks_open_case_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
