@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -242,16 +242,15 @@ async def test_a_row_behind_another_workers_message_is_looked_at_again_after_one
         await sandbox.stop()
 
 
-def _statements(core: Core) -> tuple[list[str], object]:
-    """The sender's statements as they reach the database: its passes' «lock» and queue «read», its «claim»s."""
+def sender_statements(core: Core) -> tuple[list[str], Callable[[], None]]:
+    """The sender's statements as they reach the database — its passes' «read» of the queue, its «claim»s — and
+    how to stop listening."""
     from sqlalchemy import event
 
     seen: list[str] = []
 
     def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        if "pg_advisory_xact_lock" in sql:
-            seen.append("lock")
-        elif "AS waiting" in sql and "FROM outbox" in sql:
+        if "AS waiting" in sql and "FROM outbox" in sql:  # every pass reads (on PostgreSQL after its lock)
             seen.append("read")
         elif "UPDATE outbox" in sql and "claimed_by" in sql and "RETURNING" in sql:
             seen.append("claim")
@@ -278,7 +277,7 @@ async def test_an_answer_goes_out_without_the_sender_reading_its_queue(
     core, sandbox, bot = delivery
     (chat,) = await _people(sandbox, 1)
     sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)  # no timed pass for 25 s
-    seen, stop_listening = _statements(core)
+    seen, stop_listening = sender_statements(core)
     running = asyncio.create_task(sender.run())
     try:
         for _ in range(200):  # the pass every sender makes when it starts
@@ -300,24 +299,40 @@ async def test_an_answer_goes_out_without_the_sender_reading_its_queue(
         async with core.sessionmaker() as session:
             assert list((await session.execute(select(Outbox.status))).scalars()) == ["sent"]
     finally:
-        stop_listening()  # type: ignore[operator]
+        stop_listening()
         sender.stop()
         await running
 
 
-async def test_an_answers_second_message_follows_its_first(delivery: tuple[Core, SandboxServer, Bot]) -> None:
+async def test_an_answers_second_message_follows_its_first(tmp_path: Path, database_url: str) -> None:
     """Two messages in one answer (a reply and the next question): the first is claimed without a pass, the
-    second waits for the first's answer, then goes; in order, each once."""
-    core, sandbox, bot = delivery
-    (chat,) = await _people(sandbox, 1)
-    sender = OutboxSender(bot, core.sessionmaker, core.files, per_chat_burst=1)  # this sandbox allows no burst
-    sender.notify(await _queued(core, chat, "Фото сохранено", "✏️ Номер накладной?"))
-    await sender._take_handed()
-    assert len(sender._tasks) == 1 and chat in sender.waiting_chats  # its answer wants the next row claimed
-    sender._pass_wanted = False
-    await _run_until_sent(sender, core, expected=2)
-    assert sandbox.stats.texts_per_chat[chat] == ["Фото сохранено", "✏️ Номер накладной?"]
-    assert sandbox.stats.rate_limited == 0
+    second by the write of the first's outcome (no pass either); in order, each once, within a chat's burst."""
+    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=2.0)
+    base = await sandbox.start()
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    seen, stop_listening = sender_statements(core)
+    try:
+        (chat,) = await _people(sandbox, 1)
+        sender = OutboxSender(bot, core.sessionmaker, core.files)  # a burst of two per chat, as the sandbox's
+        sender.notify(await _queued(core, chat, "Фото сохранено", "✏️ Номер накладной?"))
+        await sender._take_handed()
+        async with core.sessionmaker() as session:
+            second = (await session.execute(select(Outbox).order_by(Outbox.id.desc()))).scalars().first()
+        assert second is not None and second.status == "pending"
+        assert [row[0] for row in sender.next_rows[chat]] == [second.id]
+        await asyncio.gather(*sender._tasks)  # the first's request
+        await sender.flush()  # its outcome, and the second's claim
+        await asyncio.gather(*sender._tasks)
+        await sender.flush()
+        assert sandbox.stats.texts_per_chat[chat] == ["Фото сохранено", "✏️ Номер накладной?"]
+        assert sandbox.stats.rate_limited == 0
+        assert seen == ["claim", "claim"]  # no pass: no read of the queue
+    finally:
+        stop_listening()
+        await bot.session.close()
+        await core.close()
+        await sandbox.stop()
 
 
 async def test_an_answer_waits_behind_its_chats_message_due_later(delivery: tuple[Core, SandboxServer, Bot]) -> None:

@@ -12,6 +12,7 @@ SQLAlchemy, as before."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -74,20 +75,27 @@ class QueueMixin(SenderBase):
         found = await driver.fetch_on(connection, _OUTCOMES_THEN_CLAIM, params)
         return await self._claimed(connection, ids, _values(connection, found))
 
-    async def _claim_handed(self, connection: AsyncConnection, chats: list[int]) -> tuple[list[_Claimed], set[int]]:
+    async def _claim_handed(
+        self, connection: AsyncConnection, chats: list[int]
+    ) -> tuple[list[_Claimed], dict[int, list[tuple[int, datetime | None, str]]]]:
         """The first waiting row of each of `chats`, pending -> sending, where it is the chat's turn (`_HANDED_PG`):
-        the rows claimed, and the chats that have more rows waiting behind the one claimed."""
+        the rows claimed, and for each of their chats with more rows waiting, those rows in order (id, not_before,
+        channel; for the claimed message's answer to claim the next, as after a pass)."""
         params = {"chats": chats, "now": self.clock.now(), "key": self.key}
         if connection.dialect.name == "postgresql":
             found = [tuple(record) for record in await driver.fetch_on(connection, _HANDED_PG, params)]
             values = _values(connection, [record[:-1] for record in found])
-            behind = {row["chat_id"] for row, record in zip(values, found, strict=True) if record[-1]}
+            # Asked only when a claimed row said rows of its chat wait behind it (an answer of two messages).
+            crowded = [row["chat_id"] for row, record in zip(values, found, strict=True) if record[-1]]
         else:
             values = [dict(row._mapping) for row in (await connection.execute(_HANDED_SQLITE, params)).all()]
-            # SQLite's RETURNING names its columns unqualified, which a subquery of the same table would misread:
-            # the chats that still have a row waiting, asked apart (in the process, no round trip).
-            taken = [row["chat_id"] for row in values]
-            behind = set((await connection.execute(_WAITING_IN, {"chats": taken})).scalars()) if taken else set()
+            # SQLite's RETURNING names its columns unqualified, which a subquery of the same table would misread;
+            # the claimed chats' waiting rows are asked apart (in the process: no round trip).
+            crowded = [row["chat_id"] for row in values]
+        behind: dict[int, list[tuple[int, datetime | None, str]]] = {}
+        if crowded:
+            for row_id, chat_id, not_before, channel in await connection.execute(_WAITING_IN, {"chats": crowded}):
+                behind.setdefault(chat_id, []).append((row_id, not_before, channel))
         return await self._claimed(connection, sorted(row["id"] for row in values), values), behind
 
     async def _claimed(
@@ -288,10 +296,11 @@ _HANDED_PG = _claim_handed_of(_OUTBOX.c.chat_id == any_(bindparam("chats", type_
     _BEHIND.label("behind")
 )
 _HANDED_SQLITE = _claim_handed_of(_OUTBOX.c.chat_id.in_(bindparam("chats", expanding=True)))
+# The rows waiting in some chats, in their order.
 _WAITING_IN = (
-    select(_OUTBOX.c.chat_id)
+    select(_OUTBOX.c.id, _OUTBOX.c.chat_id, _OUTBOX.c.not_before, _OUTBOX.c.channel)
     .where(_OUTBOX.c.chat_id.in_(bindparam("chats", expanding=True)), status_is(_OUTBOX.c.status, OutboxStatus.PENDING))
-    .distinct()
+    .order_by(_OUTBOX.c.id)
 )
 
 

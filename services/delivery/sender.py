@@ -279,9 +279,11 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             self._pass_wanted = True  # whatever became of the claim, a pass sorts the chats out
             self.wakeup.set()
             raise
-        # A chat with more rows behind the one claimed: its answer starts a pass, which claims the next (and notes
-        # the rest for the answers after it), as when a pass had claimed the first.
-        self.waiting_chats |= behind
+        # A chat with more rows behind the one claimed: its answer's outcome claims the next, as after a pass.
+        for item in claimed:
+            waiting = behind.get(item.row.chat_id)
+            if waiting:
+                self.next_rows[item.row.chat_id] = waiting
         self._start(claimed)
         if len(claimed) < len(ready):
             self._pass_wanted = True  # a chat busy elsewhere, a row not due, another channel: the pass times it
