@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Case, Timer
 from flows.status import TimerStatus, transition
 from scheduler.cron import fire_schedule
-from services import attention, digests
+from services import attention, digests, outbox
 from services.cases import CaseService
 from services.core import Core
 
@@ -99,6 +99,7 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
     The timer is marked fired in the transaction that fires it, so they commit together (a crash before the
     commit leaves it pending). A firing that raises rolls its whole transaction back, and the timer is then
     marked failed in a transaction of its own: a broken definition must not block every other timer."""
+    written: outbox.Written | None = None  # what the firing queued: the sender takes its chats without a pass
     try:
         async with core.sessionmaker() as session, session.begin():
             timer = await _take(core, session, timer_id, now, TimerStatus.FIRED)
@@ -113,6 +114,7 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
                     await CaseService(core, session).fire(timer)
             except Exception as error:
                 raise _StepFailed(timer, error) from error
+        written = outbox.written(session)
     except _StepFailed as failed:
         # The failure is kept on the row, the case is marked as needing attention and the admins are told (an
         # admin retries it once fixed).
@@ -125,7 +127,7 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
             core, case_id=timer.case_id, step=f"timer: {timer.kind}", error=attention.describe(failed.error),
             person=None, now=now,
         )  # fmt: skip
-    core.outbox_written()
+    core.outbox_written(written)
     return True
 
 

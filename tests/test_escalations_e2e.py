@@ -8,19 +8,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
 from db.models import AuditEntry, Case, Task, Timer, User
 from tests.chat import Person
 from tests.conftest import Harness, library_with
+from tests.test_outbox import sender_statements
 
 # Registered Monday 21 December 10:00 (Moscow): due in one working day, Tuesday 18:00 (15:00 UTC).
 PAST_DUE = datetime(2026, 12, 22, 15, 1, tzinfo=UTC)
 
 
-async def _office(harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path) -> Harness:
-    harness = await harness_factory(library_dir=library_with(tmp_path, "invoice_payment.yaml"))
+async def _office(harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path, **settings: Any) -> Harness:
+    harness = await harness_factory(library_dir=library_with(tmp_path, "invoice_payment.yaml"), **settings)
     await harness.person("Ольга", "manager")
     await harness.person("Анна", "accountant")
     await harness.person("Борис", "accountant")
@@ -217,3 +219,20 @@ async def test_a_late_personal_task_is_reassigned_to_another_member_of_the_roles
 async def _user_id(harness: Harness, name: str) -> int:
     async with harness.core.sessionmaker() as session:
         return (await session.execute(select(User.id).where(User.name == name))).scalar_one()
+
+
+async def test_a_reminder_reaches_the_accountant_without_the_sender_reading_its_queue(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A timer fired: the firing's transaction says which chat it queued the reminder for, and the sender claims it
+    by one statement — no pass over every waiting message (each fired timer used to cost one)."""
+    harness = await _office(harness_factory, tmp_path, outbox_poll_interval=5.0)  # no timed pass for 25 s
+    await _invoice_taken_by_anna(harness)
+    await harness.settle()
+    seen, stop_listening = sender_statements(harness.core)
+    try:
+        await harness.move_to(datetime(2026, 12, 22, 13, 5, tzinfo=UTC))  # two hours before Tuesday's 18:00
+        await harness.people["Анна"].expect("Напоминание", "Оплатите счёт")
+    finally:
+        stop_listening()
+    assert seen == ["claim"]

@@ -22,6 +22,7 @@ from db.models import Case, InboxUpdate
 from flows.clock import FrozenClock
 from tests.chat import create_person
 from tests.conftest import ADMIN_ID, Harness
+from tests.test_outbox import sender_statements
 from tests.test_webhook_e2e import webhook_bot
 
 
@@ -210,25 +211,14 @@ async def test_an_answer_reaches_the_person_without_the_sender_reading_its_queue
     """A person's message, handled: the update's transaction says which chat it queued the answer for, and the
     sender claims it by one statement — no passes' lock, no read of every waiting message (a pass per update was
     the largest cost of an update after its own transaction)."""
-    from sqlalchemy import event
-
     harness = await harness_factory(outbox_poll_interval=5.0)  # no timed pass of the sender for 25 s
     person = await harness.person("Ольга", "shop_manager")
     await harness.settle()
-    seen: list[str] = []
-
-    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        if "pg_advisory_xact_lock(727003)" in sql or ("AS waiting" in sql and "FROM outbox" in sql):
-            seen.append("pass")
-        elif "UPDATE outbox" in sql and "claimed_by" in sql and "RETURNING" in sql:
-            seen.append("claim")
-
-    engine = harness.core.db.sync_engine
-    event.listen(engine, "before_cursor_execute", statement)
+    seen, stop_listening = sender_statements(harness.core)
     try:
         await person.send("/help")
         await person.expect("/lang")
         await harness.settle()
     finally:
-        event.remove(engine, "before_cursor_execute", statement)
-    assert seen and set(seen) == {"claim"}
+        stop_listening()
+    assert seen == ["claim"]

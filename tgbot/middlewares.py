@@ -309,7 +309,7 @@ class DbSessionMiddleware(BaseMiddleware):
                 return
             if query is None and chat_id is not None:
                 outbox.message(session, chat_id, text, self.core.clock.now())
-        self.core.outbox_written()
+        self.core.outbox_written(outbox.written(session))
         if chained is not None and following is not None:
             following.append(chained)
         if query is not None:
