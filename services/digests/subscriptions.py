@@ -92,7 +92,9 @@ async def ensure_subscriptions(core: Core) -> None:
     on has its pending timer. Idempotent and safe for several workers."""
     async with core.sessionmaker() as session, session.begin():
         if not core.sqlite:
-            await session.execute(text("SELECT pg_advisory_xact_lock(727003)"))
+            # Its own key: 727003 is the outbox sender's passes' lock (services/delivery/sender.py), which this
+            # used to take too — every scheduler tick then held every worker's sender passes for its transaction.
+            await session.execute(text("SELECT pg_advisory_xact_lock(727005)"))
         # A range of the keys' index (`key_range`), not a LIKE: a scan of every setting (every follower of every case)
         # on each of the scheduler's ticks.
         rows = (await session.execute(select(Setting).where(key_range(PREFIX[:-1], sqlite=core.sqlite)))).scalars()
