@@ -68,7 +68,8 @@ _NEW_OUTBOX = Outbox.__mapper__.class_manager.new_instance
 #
 # After an update's transaction the sender used to make a full pass (its lock, the queue's read, the claim) to find
 # the one message the update queued. Knowing the chats a transaction wrote to, it claims their first rows by one
-# statement instead (`OutboxSender.hand`); anything else queued (an SMS, an e-mail, a render job) needs the pass.
+# statement instead (`OutboxSender.notify`, `_take_handed`); anything else queued (an SMS, an e-mail, a render
+# job) needs the pass.
 
 _WRITTEN = "konveyer.outbox.written"
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from db.models import AuditEntry, Case, Task, Timer, User
 from tests.chat import Person
 from tests.conftest import Harness, library_with
-from tests.test_outbox import sender_statements
+from tests.test_outbox import sender_at_rest, sender_statements
 
 # Registered Monday 21 December 10:00 (Moscow): due in one working day, Tuesday 18:00 (15:00 UTC).
 PAST_DUE = datetime(2026, 12, 22, 15, 1, tzinfo=UTC)
@@ -229,6 +229,7 @@ async def test_a_reminder_reaches_the_accountant_without_the_sender_reading_its_
     harness = await _office(harness_factory, tmp_path, outbox_poll_interval=5.0)  # no timed pass for 25 s
     await _invoice_taken_by_anna(harness)
     await harness.settle()
+    await sender_at_rest(harness.app.sender, harness.people["Анна"].id)
     seen, stop_listening = sender_statements(harness.core)
     try:
         await harness.move_to(datetime(2026, 12, 22, 13, 5, tzinfo=UTC))  # two hours before Tuesday's 18:00

@@ -22,7 +22,7 @@ from db.models import Case, InboxUpdate
 from flows.clock import FrozenClock
 from tests.chat import create_person
 from tests.conftest import ADMIN_ID, Harness
-from tests.test_outbox import sender_statements
+from tests.test_outbox import sender_at_rest, sender_statements
 from tests.test_webhook_e2e import webhook_bot
 
 
@@ -214,6 +214,7 @@ async def test_an_answer_reaches_the_person_without_the_sender_reading_its_queue
     harness = await harness_factory(outbox_poll_interval=5.0)  # no timed pass of the sender for 25 s
     person = await harness.person("Ольга", "shop_manager")
     await harness.settle()
+    await sender_at_rest(harness.app.sender, person.id)
     seen, stop_listening = sender_statements(harness.core)
     try:
         await person.send("/help")

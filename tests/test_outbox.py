@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -260,12 +261,26 @@ def sender_statements(core: Core) -> tuple[list[str], Callable[[], None]]:
     return seen, lambda: event.remove(engine, "before_cursor_execute", statement)
 
 
-async def _queued(core: Core, chat: int, *texts: str) -> outbox.Written:
+async def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "waited in vain"
+        await asyncio.sleep(0.02)
+
+
+async def sender_at_rest(sender: OutboxSender, *chats: int) -> None:
+    """Until nothing is in flight and the limits let a message go to `chats` now (a chat that just got a burst
+    would be timed by a pass, as it should: the tests that count passes start from rest)."""
+    await _until(lambda: not sender.in_flight and sender.limiter.global_wait() == 0
+                 and all(sender.limiter.chat_wait(chat) == 0 for chat in chats))  # fmt: skip
+
+
+async def _queued(core: Core, chat: int, *texts: str, parse_mode: str | None = None) -> outbox.Written:
     """Messages one transaction queues for a chat (an update's answer), and what the transaction says it wrote."""
     async with core.sessionmaker() as session:
         async with session.begin():
             for text in texts:
-                outbox.message(session, chat, text, core.clock.now())
+                outbox.message(session, chat, text, core.clock.now(), parse_mode=parse_mode)
         return outbox.written(session)
 
 
@@ -280,20 +295,13 @@ async def test_an_answer_goes_out_without_the_sender_reading_its_queue(
     seen, stop_listening = sender_statements(core)
     running = asyncio.create_task(sender.run())
     try:
-        for _ in range(200):  # the pass every sender makes when it starts
-            if "read" in seen:
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.1)
+        await _until(lambda: "read" in seen)  # the pass every sender makes when it starts
+        await _until(lambda: sender._pass_due > time.monotonic() + 5)  # done: the next in 25 s
         seen.clear()
         written = await _queued(core, chat, "Принято. Следующий вопрос?")
         assert written.chats == {chat} and not written.other
         sender.notify(written)
-        for _ in range(500):
-            if sandbox.stats.texts_per_chat.get(chat):
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.2)  # its outcome written
+        await _until(lambda: not sender.in_flight and bool(sandbox.stats.texts_per_chat.get(chat)))  # sent, written
         assert sandbox.stats.texts_per_chat[chat] == ["Принято. Следующий вопрос?"]
         assert seen == ["claim"]
         async with core.sessionmaker() as session:
@@ -330,6 +338,33 @@ async def test_an_answers_second_message_follows_its_first(tmp_path: Path, datab
         assert seen == ["claim", "claim"]  # no pass: no read of the queue
     finally:
         stop_listening()
+        await bot.session.close()
+        await core.close()
+        await sandbox.stop()
+
+
+async def test_an_answers_second_message_goes_when_its_first_is_refused(tmp_path: Path, database_url: str) -> None:
+    """Two messages in one answer, the first refused by Telegram for good (markup it cannot parse): the second does
+    not wait for the sender's next timed pass — the refusal's outcome wants a pass at once, which sends it."""
+    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=2.0)
+    base = await sandbox.start()
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)  # a timed pass every 25 s
+    running = asyncio.create_task(sender.run())
+    try:
+        (chat,) = await _people(sandbox, 1)
+        await _until(lambda: sender._pass_due > time.monotonic() + 5)  # the first pass done: the next in 25 s
+        sender.notify(await _queued(core, chat, "<blink>Фото сохранено</blink>", "✏️ Номер накладной?",
+                                    parse_mode=outbox.HTML))  # fmt: skip
+        await _until(lambda: bool(sandbox.stats.texts_per_chat.get(chat)), timeout=10.0)
+        assert sandbox.stats.texts_per_chat[chat] == ["✏️ Номер накладной?"]
+        async with core.sessionmaker() as session:
+            statuses = list((await session.execute(select(Outbox.status).order_by(Outbox.id))).scalars())
+        assert statuses[0] == "failed"
+    finally:
+        sender.stop()
+        await running
         await bot.session.close()
         await core.close()
         await sandbox.stop()
@@ -432,6 +467,7 @@ async def test_the_senders_own_sweep_leaves_its_messages_in_flight_alone(
         session.add(Outbox(chat_id=chat, method="sendMessage", payload={"text": "✏️ Вопрос", "purpose": "question"},
                            status="sending", attempts=1, created_at=now, claimed_at=datetime.now(UTC),
                            claimed_by=sender.key))  # fmt: skip
+    sender.in_flight.add(chat)  # its request under way (a row started keeps its chat here until its outcome)
     await sender.recover()
     async with core.sessionmaker() as session:
         row = (await session.execute(select(Outbox))).scalars().one()
@@ -444,16 +480,16 @@ async def test_a_claim_whose_answer_was_lost_is_sent_by_the_senders_sweep(
 ) -> None:
     """A claim committed but its answer lost (a dropped connection): the sender took it for failed and never sent
     the row, yet the row says this live sender is sending it — no one else may sweep it, and its chat looks busy
-    to every pass. The sender's own minute sweep, once the row is older than any request takes, puts it back, and
-    it goes out once; a row of a chat with a message in flight here is left alone."""
+    to every pass. The sender's own sweep puts it back, and it goes out once; a row of a chat with a message in
+    flight here is left alone."""
     core, sandbox, bot = delivery
     first, second = await _people(sandbox, 2)
     sender = OutboxSender(bot, core.sessionmaker, core.files)
-    long_ago = datetime.now(UTC) - timedelta(minutes=4)  # the sender's clock is the wall's: Telegram's limits
+    just_now = datetime.now(UTC)  # the sender's clock is the wall's: Telegram's limits
     async with core.sessionmaker() as session, session.begin():
         for chat in (first, second):
             row = Outbox(chat_id=chat, method="sendMessage", payload={"text": f"Для {chat}"}, status="sending",
-                         attempts=1, created_at=core.clock.now(), claimed_at=long_ago,
+                         attempts=1, created_at=core.clock.now(), claimed_at=just_now,
                          claimed_by=sender.key)  # fmt: skip
             session.add(row)
     sender.in_flight.add(second)  # another message of this chat is being sent here right now

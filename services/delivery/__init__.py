@@ -12,7 +12,14 @@ Delivery guarantees:
   longer ago than the lease) is marked `uncertain`, for the same reason; other workers' live rows are left
   alone. A task card among them is sent afresh and a form question is asked again: work must not wait in
   silence behind a message whose fate is unknown.
-- per chat, one message at a time across all workers: a chat with a row `sending` anywhere is busy.
+- a row this sender claimed but never started (the claim committed, its answer was lost) goes back to waiting at
+  its next sweep (the one after any failure comes at once): sent once, not left keeping its chat busy;
+- per chat, one message at a time across all workers: a chat with a row `sending` anywhere is busy. One race is
+  left open: an update's messages are claimed after its commit without the passes' lock (`_take_handed`), and the
+  claim judges «no older row waiting, none being sent» on its statement's snapshot. When two transactions write to
+  one chat and the row with the lower id commits second, a pass (or another worker's hand-over) that read before
+  that commit chooses the higher one while this claim takes the lower: both go at once (two concurrent
+  transactions' messages, whose order was never defined; a 429 it may bring is waited out like any other).
 """
 
 from services.delivery.base import (

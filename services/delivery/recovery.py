@@ -1,5 +1,6 @@
 """A sender's liveness and the rows of senders that died mid-request: never sent again as they were (they may
-have arrived), a task card sent afresh, a form question asked again, a render job run again."""
+have arrived), a task card sent afresh, a form question asked again, a render job run again. And this sender's own
+rows claimed but never started (a claim whose answer was lost): sent, once."""
 
 from __future__ import annotations
 
@@ -90,16 +91,16 @@ class RecoveryMixin(SenderBase):
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
             # This sender's own rows that it claimed but never started: the claim committed and its answer was lost
-            # (a dropped connection), so the claim seemed to fail. Nobody else sweeps them (this sender is alive)
-            # and they keep their chats busy for every pass: back to waiting, once older than any request takes.
-            # Never requested (its chat has nothing in flight here: a row started keeps its chat there until its
-            # outcome is written), so sending it now sends it once.
+            # (a dropped connection), or a read after it failed, so the claim seemed to fail. Nobody else sweeps them
+            # (this sender is alive) and they keep their chats busy for every pass: back to waiting. Never requested:
+            # a row started keeps its chat in `in_flight` until its outcome is written, and this sweep runs between
+            # the sender's passes, in the same task as every claim and start (so no claim is half-way through here),
+            # hence sending it now sends it once.
             never_started = await session.execute(
                 update(Outbox)
                 .where(
                     status_is(Outbox.status, OutboxStatus.SENDING),
                     Outbox.claimed_by == self.key,
-                    Outbox.claimed_at < stale,
                     Outbox.chat_id.not_in(self.in_flight),
                 )
                 .values(

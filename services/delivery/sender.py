@@ -47,7 +47,9 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
     UPDATE ... RETURNING. The requests go out only after that commit (claimed before the request, so never
     sent twice). A chat stays busy until its outcome is written, so the next pass sees the chat's rows as
     they really are (a 429'd row back in `pending` before the one after it; an edit's message `sent`).
-    An answer whose chat has nothing waiting does not start a pass: its outcome goes with the next claim.
+    An answer whose chat has nothing waiting does not start a pass: its outcome is written by a statement of its
+    own. The messages an update (or a fired timer) queued are handed over by chat after its commit (`notify`) and
+    claimed by one statement without a pass where it is their chat's turn (`_take_handed`).
 
     Its parts: the queue's statements, the claim and the outcomes (`queue`), liveness and a crash's orphans
     (`recovery`), Telegram's requests (`telegram`), e-mail, SMS and render jobs (`channels`), the limits (`limits`).
@@ -163,6 +165,9 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             except Exception:  # the sender must outlive a bad row or a database hiccup
                 log.exception("outbox: dispatch failed")
                 self._pass_due = time.monotonic() + 1.0
+                # A claim may have committed with its answer lost: its rows are this sender's, never started, and
+                # their chats look busy to every pass until the sweep puts them back — which comes first, then.
+                swept = 0.0
             try:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=max(0.0, self._pass_due - time.monotonic()))
             except TimeoutError:
@@ -416,6 +421,8 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             self.wakeup.set()
         elif (
             row.chat_id in self.waiting_chats
+            # Rows noted behind a message that did not go (refused, uncertain, due again): no outcome claims them.
+            or self.next_rows.get(row.chat_id)
             or outcome.undelivered is not None
             or outcome.values["status"] == OutboxStatus.PENDING
         ):
