@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.container import build_core
@@ -197,6 +198,25 @@ async def test_a_task_done_cancels_its_own_timers_and_reads_no_other_cases(tmp_p
     assert during < 100  # rows of the timers table the step read (its own task's and case's are a handful)
 
 
+async def _a_thousand_busy_claims(session: AsyncSession, other: int) -> None:
+    """A thousand copies of the other claim, each with its open tasks (five copies each) and five pending
+    reminders; and no statistics to come of them before the step (a server whose autovacuum is on could analyze
+    them meanwhile, and the plan under test would not appear): this database is the test's own."""
+    await session.execute(text("ALTER TABLE tasks SET (autovacuum_enabled = off)"))
+    await session.execute(text("ALTER TABLE timers SET (autovacuum_enabled = off)"))
+    await _a_thousand_copies(session, other)
+    columns = [c.name for c in Task.__table__.columns if c.name not in ("id", "case_id", "status")]
+    copied, from_t = ", ".join(columns), ", ".join(f"t.{name}" for name in columns)
+    await session.execute(text(
+        f"INSERT INTO tasks (case_id, status, {copied}) SELECT c.id, 'open', {from_t} FROM tasks t, cases c, "
+        "generate_series(1, 5) WHERE t.case_id = :case AND t.status = 'open' AND c.id > :case"
+    ), {"case": other})
+    await session.execute(text(
+        "INSERT INTO timers (case_id, task_id, kind, due_at, status, payload) "
+        "SELECT c.id, NULL, 'remind', now(), 'pending', '{}' FROM cases c, generate_series(1, 5) WHERE c.id > :case"
+    ), {"case": other})
+
+
 async def test_a_step_reads_its_own_cases_open_tasks_and_timers_however_many_others_wait(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -208,27 +228,11 @@ async def test_a_step_reads_its_own_cases_open_tasks_and_timers_however_many_oth
     if not database_url.startswith("postgresql"):
         pytest.skip("counts index entries read from PostgreSQL's per-transaction statistics")
     core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
-    columns = [c.name for c in Task.__table__.columns if c.name not in ("id", "case_id")]
-    copied, from_t = ", ".join(columns), ", ".join(f"t.{name}" for name in columns)
     try:
         users, loaded = await _two_shops_claims_registered(core)
         ours, other = loaded["ours"].row.id, loaded["other"].row.id
         async with core.sessionmaker() as session, session.begin():
-            # No statistics must come of the rows below before the step (a server whose autovacuum is on could
-            # analyze them meanwhile, and the plan under test would not appear): this database is the test's own.
-            await session.execute(text("ALTER TABLE tasks SET (autovacuum_enabled = off)"))
-            await session.execute(text("ALTER TABLE timers SET (autovacuum_enabled = off)"))
-            await _a_thousand_copies(session, other)
-            # Each copy gets the other claim's open tasks (five copies each) and five pending reminders.
-            await session.execute(text(
-                f"INSERT INTO tasks (case_id, {copied}) SELECT c.id, {from_t} FROM tasks t, cases c, "
-                "generate_series(1, 5) WHERE t.case_id = :case AND t.status = 'open' AND c.id > :case"
-            ), {"case": other})
-            await session.execute(text(
-                "INSERT INTO timers (case_id, task_id, kind, due_at, status, payload) "
-                "SELECT c.id, NULL, 'remind', now(), 'pending', '{}' FROM cases c, generate_series(1, 5) "
-                "WHERE c.id > :case"
-            ), {"case": other})
+            await _a_thousand_busy_claims(session, other)
         step = HAPPY_PATH[1]
         task = next(t for t in loaded["ours"].state.open_tasks() if t.key == step.task)
         assert task.id is not None
@@ -271,19 +275,7 @@ async def test_a_step_of_a_long_case_reads_its_open_tasks_not_the_hundreds_it_ha
         users, loaded = await _two_shops_claims_registered(core)
         ours, other = loaded["ours"].row.id, loaded["other"].row.id
         async with core.sessionmaker() as session, session.begin():
-            await session.execute(text("ALTER TABLE tasks SET (autovacuum_enabled = off)"))
-            await session.execute(text("ALTER TABLE timers SET (autovacuum_enabled = off)"))
-            await _a_thousand_copies(session, other)
-            # Each copy gets the other claim's open tasks (five copies each) and five pending reminders.
-            await session.execute(text(
-                f"INSERT INTO tasks (case_id, status, {copied}) SELECT c.id, 'open', {from_t} FROM tasks t, cases c, "
-                "generate_series(1, 5) WHERE t.case_id = :case AND t.status = 'open' AND c.id > :case"
-            ), {"case": other})
-            await session.execute(text(
-                "INSERT INTO timers (case_id, task_id, kind, due_at, status, payload) "
-                "SELECT c.id, NULL, 'remind', now(), 'pending', '{}' FROM cases c, generate_series(1, 5) "
-                "WHERE c.id > :case"
-            ), {"case": other})
+            await _a_thousand_busy_claims(session, other)
             # Our claim's past: five hundred done tasks (copies of its registration form), two fired reminders each.
             await session.execute(text(
                 f"INSERT INTO tasks (case_id, status, {copied}) SELECT t.case_id, 'done', {from_t} FROM tasks t, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -57,10 +58,13 @@ def test_a_chat_may_get_a_short_burst_then_one_a_second() -> None:
     assert limiter.chat_wait(7) == pytest.approx(5)
 
 
-@pytest.fixture
-async def delivery(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Core, SandboxServer, Bot]]:
-    # The sandbox enforces Telegram's limits: 30/s in total, 1/s per chat, 429 with retry_after beyond.
-    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=1.0)
+@contextlib.asynccontextmanager
+async def delivering(
+    tmp_path: Path, database_url: str, *, per_chat_rate: float = 1.0, per_chat_burst: float = 1.0
+) -> AsyncIterator[tuple[Core, SandboxServer, Bot]]:
+    """The bot's core on the test's database, a sandbox that enforces Telegram's limits (30/s in total, these per
+    chat, 429 with retry_after beyond), and a bot talking to it."""
+    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=per_chat_rate, per_chat_burst=per_chat_burst)
     base = await sandbox.start()
     core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
@@ -70,6 +74,12 @@ async def delivery(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Cor
         await bot.session.close()
         await core.close()
         await sandbox.stop()
+
+
+@pytest.fixture
+async def delivery(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Core, SandboxServer, Bot]]:
+    async with delivering(tmp_path, database_url) as parts:
+        yield parts
 
 
 async def _people(sandbox: SandboxServer, count: int) -> list[int]:
@@ -315,12 +325,8 @@ async def test_an_answer_goes_out_without_the_sender_reading_its_queue(
 async def test_an_answers_second_message_follows_its_first(tmp_path: Path, database_url: str) -> None:
     """Two messages in one answer (a reply and the next question): the first is claimed without a pass, the
     second by the write of the first's outcome (no pass either); in order, each once, within a chat's burst."""
-    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=2.0)
-    base = await sandbox.start()
-    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-    seen, stop_listening = sender_statements(core)
-    try:
+    async with delivering(tmp_path, database_url, per_chat_burst=2.0) as (core, sandbox, bot):
+        seen, stop_listening = sender_statements(core)
         (chat,) = await _people(sandbox, 1)
         sender = OutboxSender(bot, core.sessionmaker, core.files)  # a burst of two per chat, as the sandbox's
         sender.notify(await _queued(core, chat, "Фото сохранено", "✏️ Номер накладной?"))
@@ -333,41 +339,31 @@ async def test_an_answers_second_message_follows_its_first(tmp_path: Path, datab
         await sender.flush()  # its outcome, and the second's claim
         await asyncio.gather(*sender._tasks)
         await sender.flush()
+        stop_listening()
         assert sandbox.stats.texts_per_chat[chat] == ["Фото сохранено", "✏️ Номер накладной?"]
         assert sandbox.stats.rate_limited == 0
         assert seen == ["claim", "claim"]  # no pass: no read of the queue
-    finally:
-        stop_listening()
-        await bot.session.close()
-        await core.close()
-        await sandbox.stop()
 
 
 async def test_an_answers_second_message_goes_when_its_first_is_refused(tmp_path: Path, database_url: str) -> None:
     """Two messages in one answer, the first refused by Telegram for good (markup it cannot parse): the second does
     not wait for the sender's next timed pass — the refusal's outcome wants a pass at once, which sends it."""
-    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=2.0)
-    base = await sandbox.start()
-    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-    sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)  # a timed pass every 25 s
-    running = asyncio.create_task(sender.run())
-    try:
-        (chat,) = await _people(sandbox, 1)
-        await _until(lambda: sender._pass_due > time.monotonic() + 5)  # the first pass done: the next in 25 s
-        sender.notify(await _queued(core, chat, "<blink>Фото сохранено</blink>", "✏️ Номер накладной?",
-                                    parse_mode=outbox.HTML))  # fmt: skip
-        await _until(lambda: bool(sandbox.stats.texts_per_chat.get(chat)), timeout=10.0)
+    async with delivering(tmp_path, database_url, per_chat_burst=2.0) as (core, sandbox, bot):
+        sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)  # a timed pass every 25 s
+        running = asyncio.create_task(sender.run())
+        try:
+            (chat,) = await _people(sandbox, 1)
+            await _until(lambda: sender._pass_due > time.monotonic() + 5)  # the first pass done: the next in 25 s
+            sender.notify(await _queued(core, chat, "<blink>Фото сохранено</blink>", "✏️ Номер накладной?",
+                                        parse_mode=outbox.HTML))  # fmt: skip
+            await _until(lambda: bool(sandbox.stats.texts_per_chat.get(chat)), timeout=10.0)
+        finally:
+            sender.stop()
+            await running
         assert sandbox.stats.texts_per_chat[chat] == ["✏️ Номер накладной?"]
         async with core.sessionmaker() as session:
             statuses = list((await session.execute(select(Outbox.status).order_by(Outbox.id))).scalars())
         assert statuses[0] == "failed"
-    finally:
-        sender.stop()
-        await running
-        await bot.session.close()
-        await core.close()
-        await sandbox.stop()
 
 
 async def test_an_answer_waits_behind_its_chats_message_due_later(delivery: tuple[Core, SandboxServer, Bot]) -> None:
@@ -397,11 +393,7 @@ async def test_an_answer_waits_behind_another_workers_message_in_flight(tmp_path
     the chat busy, looks again, and sends it after A's."""
     if not database_url.startswith("postgresql"):
         pytest.skip("one worker on SQLite")
-    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1000.0, per_chat_burst=2.0)
-    base = await sandbox.start()
-    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-    try:
+    async with delivering(tmp_path, database_url, per_chat_rate=1000.0, per_chat_burst=2.0) as (core, sandbox, bot):
         (chat,) = await _people(sandbox, 1)
         a = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0, per_chat_rate=1000.0)
         b = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0, per_chat_rate=1000.0)
@@ -417,10 +409,6 @@ async def test_an_answer_waits_behind_another_workers_message_in_flight(tmp_path
         await asyncio.gather(*b._tasks)
         await b.flush()
         assert sandbox.stats.texts_per_chat[chat] == ["Первое", "Второе"]
-    finally:
-        await bot.session.close()
-        await core.close()
-        await sandbox.stop()
 
 
 async def test_retry_after_is_respected_and_nothing_is_sent_twice(delivery: tuple[Core, SandboxServer, Bot]) -> None:
