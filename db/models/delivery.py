@@ -30,6 +30,17 @@ class Outbox(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # A chat's waiting and in-flight rows, for the claim of an update's messages right after its commit and the
+        # read of the rows behind them (services/delivery/queue.py `_claim_handed_of`, `_BEHIND`, `_WAITING_IN`): a
+        # few entries a chat, where the plain chat index holds its whole history (migration 0026). By chat_id alone
+        # (SQLite's rowid, the id, follows it). OR, not IN: SQLite uses it only where a term of the query's WHERE
+        # (`status_is`) is one of these terms.
+        Index(
+            "ix_outbox_chat_waiting",
+            "chat_id",
+            postgresql_where=text("status = 'pending' OR status = 'sending'"),
+            sqlite_where=text("status = 'pending' OR status = 'sending'"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), default="telegram")
