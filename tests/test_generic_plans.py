@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.driver import fetch_on
-from services.delivery.queue import _HANDED_PG, _QUEUE, _WAITING_IN
+from services.delivery.queue import _HANDED_PG, _HANDED_SQLITE, _QUEUE, _WAITING_IN
 from services.delivery.sender import OutboxSender
 from services.inbox.leasing import _ANY_DUE, _lease, _pending
 from tests.revisions import indexes_down_and_up
@@ -275,6 +275,43 @@ async def test_a_handed_message_is_claimed_without_reading_its_chats_history(
             await session.rollback()
     too_many = {read: counts for read, counts in reads.items() if max(counts) >= 50}
     assert not too_many, (statistics, reads)  # (index entries, rows) read
+
+
+async def test_sqlite_finds_a_handed_chats_rows_through_the_index_of_its_waiting_ones(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """SQLite's plans for the same claim (`_HANDED_SQLITE`) and read (`_WAITING_IN`), without statistics and after
+    ANALYZE, in a chat with a long history: each search of the outbox, the subqueries' too, goes through
+    ix_outbox_chat_waiting (SQLite uses a partial index only when a term of the WHERE is one of its condition's OR
+    terms: with `status IN (…)` it took the plain chat index everywhere)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's query plans")
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text(
+            "INSERT INTO outbox (channel, chat_id, method, payload, status, attempts, created_at) "
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :history + 2000) "
+            "SELECT 'telegram', CASE WHEN i <= :history THEN :chat ELSE 100 + i % 199 END, 'sendMessage', '{}', "
+            "CASE WHEN i >= :history + 1999 THEN 'pending' ELSE 'sent' END, 1, :now FROM n"
+        ), {"now": NOW, "history": HISTORY, "chat": CHAT})
+    plans: dict[str, list[str]] = {}
+    for statistics in ("none", "analyzed"):
+        async with sessionmaker() as session, session.begin():
+            connection = await session.connection()
+            if statistics == "analyzed":
+                await connection.exec_driver_sql("ANALYZE")
+            for name, statement in (("handed", _HANDED_SQLITE), ("behind", _WAITING_IN)):
+                compiled = statement.compile(dialect=connection.dialect)
+                sql = str(compiled).replace("__[POSTCOMPILE_chats]", str(CHAT))
+                values = {"now": NOW.isoformat(" "), "key": 4243}
+                keys = [key for key in compiled.positiontup or () if key != "chats"]  # the chats are written in
+                args = tuple(values.get(key, compiled.params.get(key)) for key in keys)
+                rows = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args)).all()
+                plans[f"{name}, {statistics}"] = [row[-1] for row in rows if row[-1].startswith("SEARCH")]
+    wrong = {
+        name: searches for name, searches in plans.items()
+        if not searches or any("ix_outbox_chat_waiting" not in search for search in searches)
+    }
+    assert not wrong, plans
 
 
 async def test_the_index_of_the_waiting_messages_comes_with_its_revision_and_goes_with_it(
