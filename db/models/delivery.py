@@ -44,7 +44,9 @@ class Outbox(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), default="telegram")
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # No plain index on chat_id: every chat read is of its waiting or in-flight rows (ix_outbox_chat_waiting); one
+    # of a chat's whole history made the planner read it whenever statistics made the partial one look dearer.
+    chat_id: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
     ref_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))  # for edits: the message to edit

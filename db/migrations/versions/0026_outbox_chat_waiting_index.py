@@ -15,7 +15,8 @@ conditions on older rows but not for the claim itself (the plain chat index tied
 waiting rows of a chat are filtered by id. Its condition is spelt as two equalities joined by OR, not IN: SQLite
 uses a partial index only when a term of the query's WHERE is one of the condition's OR terms (`status = 'pending'`
 does not imply `status IN (…)` by its rules: with IN it used the plain chat index everywhere); PostgreSQL proves
-either.
+either. The plain chat index goes: nothing reads a chat's whole history, and with statistics taken while a
+broadcast waited PostgreSQL still preferred it (3,000 entries a claim).
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ WAITING = sa.text("status = 'pending' OR status = 'sending'")
 
 def upgrade() -> None:
     op.create_index(INDEX, "outbox", ["chat_id"], postgresql_where=WAITING, sqlite_where=WAITING)
+    op.drop_index("ix_outbox_chat_id", table_name="outbox")
 
 
 def downgrade() -> None:
+    op.create_index("ix_outbox_chat_id", "outbox", ["chat_id"])
     op.drop_index(INDEX, table_name="outbox")
