@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from db import step_writes
 from db.engine import numbering_here, take_ids
-from db.models import Outbox, Task, TaskCard
+from db.models import Outbox, Task, TaskCard, status_is
 from db.recordset import json_text, rows_json
 from flows.status import OutboxStatus
 from flows.values import utf16_length
@@ -27,7 +27,8 @@ async def repeat_pending(session: AsyncSession, chat_id: int, text: str) -> bool
     and the answer to the person's next real message does not queue behind the others."""
     rows = await session.execute(
         select(Outbox.payload).where(
-            Outbox.chat_id == chat_id, Outbox.status == OutboxStatus.PENDING, Outbox.method == "sendMessage"
+            # The status written in: the chat's waiting rows through their own index (ix_outbox_chat_waiting).
+            Outbox.chat_id == chat_id, status_is(Outbox.status, OutboxStatus.PENDING), Outbox.method == "sendMessage"
         )
     )
     return any(payload.get("text") == text for payload in rows.scalars())

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.driver import fetch_on
-from services.delivery.queue import _QUEUE
+from services.delivery.queue import _HANDED_PG, _HANDED_SQLITE, _QUEUE, _WAITING_IN
 from services.delivery.sender import OutboxSender
 from services.inbox.leasing import _ANY_DUE, _lease, _pending
 from tests.revisions import indexes_down_and_up
@@ -196,6 +196,121 @@ async def test_the_sender_reads_the_waiting_messages_whatever_the_statistics_pro
         assert read < 50, (generic, read)
 
 
+CHAT, HISTORY = 7, 3000  # a person's chat with a year of messages sent
+
+
+@pytest.mark.parametrize("statistics", [
+    "none",
+    "analyzed",
+    "burst",
+])
+async def test_a_handed_message_is_claimed_without_reading_its_chats_history(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], statistics: str
+) -> None:
+    """An update's messages are claimed right after its commit (`_HANDED_PG`: the chat's first waiting row, where no
+    older one waits and none is being sent, and whether more wait behind it), then the rows behind are read
+    (`_WAITING_IN`). Each finds the chat's rows by chat_id and status: through the plain chat index they read every
+    message the chat ever had, up to four times an update. The chat's waiting and in-flight rows have an index of
+    their own (ix_outbox_chat_waiting): a few entries, custom or generic plan, with no statistics and with ANALYZE's.
+    Before it, with 3,000 messages sent to the chat and no statistics: the claim 3,012 index entries (custom) and
+    3,016 (generic), the read of the rows behind 3,007 and 3,009 (the plain chat index; after ANALYZE the status
+    indexes served, 19 and 3). With statistics taken while a broadcast's 2,000 messages waited, the claim reads 3,018
+    (custom) and 3,020 (generic; 6,020 before) and the generic read behind 3,006 while the plain chat index stayed (the
+partial one, its pages left by that broadcast, was costed higher): the plain one is gone (migration 0026)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("counts the index entries a PostgreSQL plan reads")
+    engine = sessionmaker.kw["bind"]
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("ALTER TABLE outbox SET (autovacuum_enabled = false)"))  # the statistics stay ours
+        # The chat's history, and 2,000 messages sent to 199 other chats; one of those is waiting, one being sent.
+        await session.execute(text(
+            "INSERT INTO outbox (channel, chat_id, method, payload, status, attempts, created_at, sent_at) "
+            "SELECT 'telegram', CASE WHEN n <= :history THEN :chat ELSE 100 + n % 199 END, 'sendMessage', '{}', "
+            "'sent', 1, :now, :now FROM generate_series(1, :history + 2000) AS n"
+        ), {"now": NOW, "history": HISTORY, "chat": CHAT})
+        await session.execute(text(
+            "INSERT INTO outbox (channel, chat_id, method, payload, status, attempts, created_at, claimed_at, "
+            "claimed_by) VALUES ('telegram', 8, 'sendMessage', '{}', 'pending', 0, :now, NULL, NULL), "
+            "('telegram', 9, 'sendMessage', '{}', 'sending', 1, :now, :now, 4242)"
+        ), {"now": NOW})
+    if statistics != "none":
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            # A burst: a broadcast's 2,000 messages to the other chats waiting when ANALYZE looked.
+            flip = "UPDATE outbox SET status = :status WHERE chat_id >= 100"
+            if statistics == "burst":
+                await connection.execute(text(flip), {"status": "pending"})
+            await connection.execute(text("ANALYZE outbox"))
+            if statistics == "burst":
+                await connection.execute(text(flip), {"status": "sent"})
+                await connection.execute(text("VACUUM outbox"))  # the flips' dead versions gone, as a vacuum would
+    async with sessionmaker() as session, session.begin():
+        # The update's answer: two messages to the chat, the second behind the first.
+        queued = (await session.execute(text(
+            "INSERT INTO outbox (channel, chat_id, method, payload, status, attempts, created_at) VALUES "
+            "('telegram', :chat, 'sendMessage', '{}', 'pending', 0, :now), "
+            "('telegram', :chat, 'sendMessage', '{}', 'pending', 0, :now) RETURNING id"
+        ), {"now": NOW, "chat": CHAT})).scalars().all()
+    first, second = sorted(queued)
+    reads: dict[str, tuple[int, int]] = {}  # (index entries, rows) read by each statement under each plan
+    for generic in (False, True):
+        plan = "generic" if generic else "custom"
+        async with sessionmaker() as session, session.begin():
+            connection = await _generic(session) if generic else await session.connection()
+            entries, rows = await index_entries_read(session, "outbox"), await rows_read(session, "outbox")
+            handed = await fetch_on(connection, _HANDED_PG, {"chats": [CHAT], "now": NOW, "key": 4243})
+            reads[f"handed, {plan}"] = (
+                await index_entries_read(session, "outbox") - entries, await rows_read(session, "outbox") - rows,
+            )
+            entries, rows = await index_entries_read(session, "outbox"), await rows_read(session, "outbox")
+            behind = (await connection.execute(_WAITING_IN, {"chats": [CHAT]})).all()
+            reads[f"behind, {plan}"] = (
+                await index_entries_read(session, "outbox") - entries, await rows_read(session, "outbox") - rows,
+            )
+            assert [(record[0], record[-1]) for record in handed] == [(first, True)], plan  # claimed; one behind it
+            assert [row[0] for row in behind] == [second], plan
+            await session.rollback()
+    too_many = {read: counts for read, counts in reads.items() if max(counts) >= 50}
+    assert not too_many, (statistics, reads)  # (index entries, rows) read
+
+
+async def test_sqlite_finds_a_handed_chats_rows_through_the_index_of_its_waiting_ones(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """SQLite's plans for the same claim (`_HANDED_SQLITE`) and read (`_WAITING_IN`), without statistics and after
+    ANALYZE, in a chat with a long history: each search of the outbox, the subqueries' too, goes through
+    ix_outbox_chat_waiting (SQLite uses a partial index only when a term of the WHERE is one of its condition's OR
+    terms: with `status IN (…)` it took the plain chat index everywhere)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's query plans")
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text(
+            "INSERT INTO outbox (channel, chat_id, method, payload, status, attempts, created_at) "
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :history + 2000) "
+            "SELECT 'telegram', CASE WHEN i <= :history THEN :chat ELSE 100 + i % 199 END, 'sendMessage', '{}', "
+            "CASE WHEN i >= :history + 1999 THEN 'pending' ELSE 'sent' END, 1, :now FROM n"
+        ), {"now": NOW, "history": HISTORY, "chat": CHAT})
+    plans: dict[str, list[str]] = {}
+    for statistics in ("none", "analyzed"):
+        async with sessionmaker() as session, session.begin():
+            connection = await session.connection()
+            if statistics == "analyzed":
+                await connection.exec_driver_sql("ANALYZE")
+            for name, statement in (("handed", _HANDED_SQLITE), ("behind", _WAITING_IN)):
+                compiled = statement.compile(dialect=connection.dialect)
+                sql = str(compiled).replace("__[POSTCOMPILE_chats]", str(CHAT))
+                values = {"now": NOW.isoformat(" "), "key": 4243}
+                keys = [key for key in compiled.positiontup or () if key != "chats"]  # the chats are written in
+                args = tuple(values.get(key, compiled.params.get(key)) for key in keys)
+                rows = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args)).all()
+                plans[f"{name}, {statistics}"] = [row[-1] for row in rows if row[-1].startswith("SEARCH")]
+    wrong = {
+        name: searches for name, searches in plans.items()
+        if not searches or any("ix_outbox_chat_waiting" not in search for search in searches)
+    }
+    assert not wrong, plans
+
+
 async def test_the_index_of_the_waiting_messages_comes_with_its_revision_and_goes_with_it(
     empty_database_url: str,
 ) -> None:
@@ -211,6 +326,29 @@ async def test_the_index_of_the_waiting_messages_comes_with_its_revision_and_goe
     where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
     condition = at["ix_outbox_waiting"]["dialect_options"][where]  # PostgreSQL's: ((status)::text = 'pending'::text)
     assert condition.replace("::text", "").replace("(", "").replace(")", "") == "status = 'pending'"
+
+
+async def test_the_index_of_the_chats_waiting_messages_comes_with_its_revision_and_goes_with_it(
+    empty_database_url: str,
+) -> None:
+    """0026_outbox_chat_waiting_index puts the chats' waiting and in-flight rows' index in the place of the plain
+    chat index, on PostgreSQL and SQLite alike; its downgrade brings the plain one back and drops the new one, and
+    the upgrade swaps them again, touching no other index."""
+    at, before, again = await indexes_down_and_up(
+        empty_database_url, "outbox", "0025_inbox_waiting_index", at="0026_outbox_chat_waiting_index"
+    )
+    assert "ix_outbox_chat_waiting" not in before and "ix_outbox_chat_id" not in at
+    assert before["ix_outbox_chat_id"]["column_names"] == ["chat_id"]
+    assert {n: i for n, i in before.items() if n != "ix_outbox_chat_id"} == {
+        n: i for n, i in at.items() if n != "ix_outbox_chat_waiting"
+    }
+    assert again == at
+    assert at["ix_outbox_chat_waiting"]["column_names"] == ["chat_id"]
+    where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
+    condition = at["ix_outbox_chat_waiting"]["dialect_options"][where]
+    assert condition.replace("::text", "").replace("(", "").replace(")", "") == (
+        "status = 'pending' OR status = 'sending'"
+    )
 
 
 async def test_the_index_of_the_waiting_updates_comes_with_its_revision_and_goes_with_it(

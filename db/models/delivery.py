@@ -30,10 +30,23 @@ class Outbox(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # A chat's waiting and in-flight rows, for the claim of an update's messages right after its commit and the
+        # read of the rows behind them (services/delivery/queue.py `_claim_handed_of`, `_BEHIND`, `_WAITING_IN`): a
+        # few entries a chat, where the plain chat index holds its whole history (migration 0026). By chat_id alone
+        # (SQLite's rowid, the id, follows it). OR, not IN: SQLite uses it only where a term of the query's WHERE
+        # (`status_is`) is one of these terms.
+        Index(
+            "ix_outbox_chat_waiting",
+            "chat_id",
+            postgresql_where=text("status = 'pending' OR status = 'sending'"),
+            sqlite_where=text("status = 'pending' OR status = 'sending'"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), default="telegram")
-    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    # No plain index on chat_id: every chat read is of its waiting or in-flight rows (ix_outbox_chat_waiting); one
+    # of a chat's whole history made the planner read it whenever statistics made the partial one look dearer.
+    chat_id: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
     ref_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))  # for edits: the message to edit
