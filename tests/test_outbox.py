@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app.container import build_core
 from app.settings import Settings
 from db.models import Case, Definition, Outbox, StoredFile, Task, TaskCard, User
+from flows.status import OutboxStatus
 from sandbox.server import SandboxServer
 from services import outbox
 from services.cases.documents import DocumentJobs
@@ -489,6 +490,35 @@ async def test_a_claim_whose_answer_was_lost_is_sent_by_the_senders_sweep(
     await _run_until_sent(sender, core, expected=2)
     assert sandbox.stats.texts_per_chat[first] == [f"Для {first}"]
     assert sandbox.stats.texts_per_chat[second] == [f"Для {second}"]
+
+
+async def test_an_outcome_written_again_after_a_lost_acknowledgement_cannot_undo_a_later_send(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """Worker A's message met a 429: its outcome («waiting again») is written, but the acknowledgement is lost, so A
+    keeps the outcome to write again. Meanwhile worker B claims the row and sends it. A's second write must not put
+    the row back to waiting (it would go out twice): an outcome is written only onto the claim it answers."""
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    a = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)
+    b = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)
+    await _queued(core, chat, "Ваша заявка зарегистрирована")
+    async with core.sessionmaker() as session, session.begin():
+        claimed = await a._claim(await session.connection(), [(await session.execute(select(Outbox.id))).scalar_one()])
+    postponed = a._outcome(claimed[0].row, OutboxStatus.PENDING, error="429", attempt_back=True)
+    a.outcomes.append(postponed)
+    a.in_flight.add(chat)
+    await a.flush()  # written (its acknowledgement, as far as A knows, lost)
+    await b.dispatch(b._tasks)  # B claims it and sends it
+    await asyncio.gather(*b._tasks)
+    await b.flush()
+    a.outcomes.append(postponed)  # A writes its outcome again
+    a.in_flight.add(chat)
+    await a.flush()
+    async with core.sessionmaker() as session:
+        status = (await session.execute(select(Outbox.status))).scalar_one()
+    assert status == "sent"
+    assert sandbox.stats.texts_per_chat[chat] == ["Ваша заявка зарегистрирована"]
 
 
 async def test_a_dead_senders_card_and_question_are_not_left_hanging(

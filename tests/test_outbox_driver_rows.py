@@ -102,8 +102,9 @@ async def test_outcomes_then_claim_and_plain_outcomes_write_what_sqlalchemy_woul
     autocommitted = autocommit(engine)
     assert autocommitted is not None
     async with autocommitted.connect() as connection:
-        claimed = await queue._write_and_claim(connection, [_Outcome(1, 5, sent)], [3, 4])
-        await queue._write_rows(connection, [_Outcome(2, 5, retry)])
+        # Each outcome answers its row's claim above (an outcome is written only onto the claim it answers).
+        claimed = await queue._write_and_claim(connection, [_Outcome(1, 5, sent, claimed_at=NOW)], [3, 4])
+        await queue._write_rows(connection, [_Outcome(2, 5, retry, claimed_at=NOW)])
     assert [item.row.id for item in claimed] == [3, 4]
     assert _columns(claimed[0].row) == _columns(expected[0])
     async with outbox() as session:
@@ -118,13 +119,16 @@ async def test_a_refused_outcome_raises_as_sqlalchemy_would(outbox: async_sessio
     queue = _queue(outbox)
     autocommitted = autocommit(outbox.kw["bind"])
     assert autocommitted is not None
+    async with outbox() as session, session.begin():
+        await queue._claim(await session.connection(), [1])
     bogus = {"status": "bogus", "error": None, "not_before": None, "attempts": 1, "sent_at": None,
              "message_id": None, "external_id": None}  # fmt: skip
     async with autocommitted.connect() as connection:
         with pytest.raises(IntegrityError) as raised:
-            await queue._write_rows(connection, [_Outcome(1, 5, bogus)])
+            await queue._write_rows(connection, [_Outcome(1, 5, bogus, claimed_at=NOW)])
         assert getattr(raised.value.orig, "sqlstate", None) == "23514"
-        await queue._write_rows(connection, [_Outcome(1, 5, {**bogus, "status": OutboxStatus.FAILED})])  # usable
+        failed = {**bogus, "status": OutboxStatus.FAILED}
+        await queue._write_rows(connection, [_Outcome(1, 5, failed, claimed_at=NOW)])  # the connection still usable
     async with outbox() as session:
         assert (await session.get(Outbox, 1)).status == OutboxStatus.FAILED  # type: ignore[union-attr]
 
@@ -167,8 +171,8 @@ async def test_an_answered_messages_outcome_reads_its_own_rows_not_every_message
     async with outbox() as session, session.begin():
         connection = await session.connection()
         before = await rows_read(session, "outbox")
-        await queue._write_rows(connection, [_Outcome(1, 5, sent)])
-        claimed = await queue._write_and_claim(connection, [_Outcome(2, 5, sent)], [3])
+        await queue._write_rows(connection, [_Outcome(1, 5, sent, claimed_at=NOW)])
+        claimed = await queue._write_and_claim(connection, [_Outcome(2, 5, sent, claimed_at=NOW)], [3])
         read = await rows_read(session, "outbox") - before
     assert [item.row.id for item in claimed] == [3]
     assert read < 50, f"two outcome writes read {read} rows of the outbox"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -58,6 +58,9 @@ class _Outcome:
     rendered: tuple[int, str, int] | None = None  # a render job's file: (id, path, size); a failed one: size -1
     undelivered: Outbox | None = None  # an e-mail or SMS that failed for good: its person must be told
     channel: str = "telegram"  # the row's: only a Telegram message's answer may claim its chat's next row
+    # The claim this outcome answers (the row's `claimed_at` as claimed): written only onto that claim, so an
+    # outcome written again after a lost acknowledgement cannot undo what a later claim of the row did.
+    claimed_at: datetime | None = None
 
     @property
     def plain(self) -> bool:
@@ -112,7 +115,10 @@ class SenderBase:
             "external_id": external_id if sent else row.external_id,
         }
         lost = status in (OutboxStatus.UNCERTAIN, OutboxStatus.FAILED) and row.payload.get("purpose") == QUESTION
-        outcome = _Outcome(row.id, row.chat_id, values, learned or [], question_lost=lost, channel=row.channel)
+        outcome = _Outcome(
+            row.id, row.chat_id, values, learned or [], question_lost=lost, channel=row.channel,
+            claimed_at=row.claimed_at,
+        )  # fmt: skip
         notice = "notice" in row.payload  # a notification with a fallback (services/channels.py)
         # A render job has its own row; a Telegram message failing is the chat's business unless it is a notification.
         if status == OutboxStatus.FAILED and (notice or row.channel not in ("telegram", RENDER)):

@@ -70,8 +70,7 @@ class QueueMixin(SenderBase):
         one statement — a data-modifying CTE writes the outcomes, the statement's own UPDATE claims. Atomic as one
         (autocommit: no BEGIN and COMMIT around it); a row another worker took first is not returned, as in
         `_claim`, and no row is both written and claimed (the claim skips the CTE's rows)."""
-        rows = [{"id": o.row_id, **o.values} for o in outcomes]
-        params = {"outcomes": rows_json(rows), "ids": ids, "now": self.clock.now(), "key": self.key}
+        params = {"outcomes": rows_json(_outcome_rows(outcomes)), "ids": ids, "now": self.clock.now(), "key": self.key}
         found = await driver.fetch_on(connection, _OUTCOMES_THEN_CLAIM, params)
         return await self._claimed(connection, ids, _values(connection, found))
 
@@ -181,10 +180,10 @@ class QueueMixin(SenderBase):
         columns. Each status came through transition() from `sending`, the status of the row this sender claimed.
         Statements built once: nothing here for the ORM to track."""
         if connection.dialect.name == "postgresql":
-            rows = [{"id": o.row_id, **o.values} for o in outcomes]
-            await driver.fetch_on(connection, _OUTCOMES, {"outcomes": rows_json(rows)})
+            await driver.fetch_on(connection, _OUTCOMES, {"outcomes": rows_json(_outcome_rows(outcomes))})
             return
-        await connection.execute(_OUTCOME, [{"row_id": o.row_id, **{f"v_{k}": v for k, v in o.values.items()}}
+        await connection.execute(_OUTCOME, [{"row_id": o.row_id, "fence": o.claimed_at,
+                                             **{f"v_{k}": v for k, v in o.values.items()}}
                                             for o in outcomes])  # fmt: skip
 
 
@@ -221,10 +220,24 @@ _QUEUE = _queue()
 # A sent (or failed, or postponed) row's outcome: the columns `OutboxSender._outcome` sets, by primary key.
 _OUTCOME_COLUMNS = ("status", "error", "not_before", "attempts", "sent_at", "message_id", "external_id")
 _OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
+# An outcome is written only onto the claim it answers: the row still `sending`, under the same `claimed_at`. A write
+# whose acknowledgement was lost is written again (the sender keeps its outcomes until a write succeeds); meanwhile a
+# 429's «pending again» may have let another claim take the row and send it, and the replay must not put it back.
+
+
+def _outcome_rows(outcomes: list[_Outcome]) -> list[dict[str, Any]]:
+    """PostgreSQL: the outcomes as `_OUTCOMES`' JSON rows — id, the columns written, the claim they answer."""
+    return [{"id": o.row_id, **o.values, "claimed_at": o.claimed_at} for o in outcomes]
+
+
 # SQLite: one executemany of this.
 _OUTCOME = (
     update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("row_id", type_=Integer))
+    .where(
+        _OUTBOX.c.id == bindparam("row_id", type_=Integer),
+        status_is(_OUTBOX.c.status, OutboxStatus.SENDING),
+        _OUTBOX.c.claimed_at.is_not_distinct_from(bindparam("fence", type_=_OUTBOX.c.claimed_at.type)),
+    )
     .values({name: bindparam(f"v_{name}", type_=_OUTBOX.c[name].type) for name in _OUTCOME_COLUMNS})
 )
 # PostgreSQL: every outcome in one statement, from one JSON parameter typed by the outbox's own columns
@@ -238,7 +251,8 @@ _OUTCOMES: TextualSelect = (
         "UPDATE outbox SET " + ", ".join(f'{name} = r."{name}"' for name in _OUTCOME_COLUMNS) + " "
         "FROM json_populate_recordset(NULL::outbox, CAST(:outcomes AS json)) AS r "
         "WHERE outbox.id = ANY(ARRAY(SELECT CAST(e ->> 'id' AS integer) "
-        "FROM json_array_elements(CAST(:outcomes AS json)) AS e)) AND outbox.id = r.id RETURNING outbox.id"
+        "FROM json_array_elements(CAST(:outcomes AS json)) AS e)) AND outbox.id = r.id "
+        "AND outbox.status = 'sending' AND outbox.claimed_at IS NOT DISTINCT FROM r.claimed_at RETURNING outbox.id"
     )
     .bindparams(bindparam("outcomes", type_=Text()))
     .columns(column("id", Integer()))
