@@ -12,6 +12,8 @@ Delivery guarantees:
   longer ago than the lease) is marked `uncertain`, for the same reason; other workers' live rows are left
   alone. A task card among them is sent afresh and a form question is asked again: work must not wait in
   silence behind a message whose fate is unknown.
+- an outcome is written only onto the claim it answers (still `sending`, the same `claimed_at`): written again
+  after its acknowledgement was lost, it cannot undo what a later claim of the row did;
 - a row this sender claimed but never started (the claim committed, its answer was lost) goes back to waiting at
   its next sweep (the one after any failure comes at once): sent once, not left keeping its chat busy;
 - per chat, one message at a time across all workers: a chat with a row `sending` anywhere is busy. One race is
