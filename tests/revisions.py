@@ -51,3 +51,10 @@ async def indexes_down_and_up(
     finally:
         await engine.dispose()
     return at_revision, below, again
+
+
+def partial_condition(indexes: Indexes, name: str, url: str) -> str:
+    """A partial index's condition as both databases report it, without PostgreSQL's casts and parentheses."""
+    where = "postgresql_where" if url.startswith("postgresql") else "sqlite_where"
+    condition: str = indexes[name]["dialect_options"][where]  # PostgreSQL's: ((status)::text = 'pending'::text)
+    return condition.replace("::text", "").replace("(", "").replace(")", "")
