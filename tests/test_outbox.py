@@ -453,10 +453,11 @@ async def test_the_senders_own_sweep_leaves_its_messages_in_flight_alone(
     sender = OutboxSender(bot, core.sessionmaker, core.files)
     async with core.sessionmaker() as session, session.begin():
         session.add(User(tg_id=chat, name="P", language="ru", is_admin=False, active=True, created_at=now))
-        session.add(Outbox(chat_id=chat, method="sendMessage", payload={"text": "✏️ Вопрос", "purpose": "question"},
-                           status="sending", attempts=1, created_at=now, claimed_at=datetime.now(UTC),
-                           claimed_by=sender.key))  # fmt: skip
-    sender.in_flight.add(chat)  # its request under way (a row started keeps its chat here until its outcome)
+        question = Outbox(chat_id=chat, method="sendMessage", payload={"text": "✏️ Вопрос", "purpose": "question"},
+                          status="sending", attempts=1, created_at=now, claimed_at=datetime.now(UTC),
+                          claimed_by=sender.key)  # fmt: skip
+        session.add(question)
+    sender.started.add(question.id)  # its request under way (a row started stays here until its outcome is written)
     await sender.recover()
     async with core.sessionmaker() as session:
         row = (await session.execute(select(Outbox))).scalars().one()
@@ -469,27 +470,27 @@ async def test_a_claim_whose_answer_was_lost_is_sent_by_the_senders_sweep(
 ) -> None:
     """A claim committed but its answer lost (a dropped connection): the sender took it for failed and never sent
     the row, yet the row says this live sender is sending it — no one else may sweep it, and its chat looks busy
-    to every pass. The sender's own sweep puts it back, and it goes out once; a row of a chat with a message in
-    flight here is left alone."""
+    to every pass. The sender's own sweep puts it back, and it goes out once — also when it was claimed behind a
+    message of its chat that is being sent here (the claim rode with that one's outcome); the message being sent
+    is left alone."""
     core, sandbox, bot = delivery
     first, second = await _people(sandbox, 2)
     sender = OutboxSender(bot, core.sessionmaker, core.files)
     just_now = datetime.now(UTC)  # the sender's clock is the wall's: Telegram's limits
+    rows = [Outbox(chat_id=chat, method="sendMessage", payload={"text": text}, status="sending", attempts=1,
+                   created_at=core.clock.now(), claimed_at=just_now, claimed_by=sender.key)
+            for chat, text in ((first, "Первому"), (second, "Второму"), (second, "Второму ещё"))]  # fmt: skip
     async with core.sessionmaker() as session, session.begin():
-        for chat in (first, second):
-            row = Outbox(chat_id=chat, method="sendMessage", payload={"text": f"Для {chat}"}, status="sending",
-                         attempts=1, created_at=core.clock.now(), claimed_at=just_now,
-                         claimed_by=sender.key)  # fmt: skip
-            session.add(row)
-    sender.in_flight.add(second)  # another message of this chat is being sent here right now
+        session.add_all(rows)
+    sender.started.add(rows[1].id)  # its request under way here
     await sender.recover()
     async with core.sessionmaker() as session:
-        rows = dict((await session.execute(select(Outbox.chat_id, Outbox.status))).all())
-    assert rows == {first: "pending", second: "sending"}
-    sender.in_flight.clear()  # that message's outcome written: the next sweep (the one at the start) frees the row
-    await _run_until_sent(sender, core, expected=2)
-    assert sandbox.stats.texts_per_chat[first] == [f"Для {first}"]
-    assert sandbox.stats.texts_per_chat[second] == [f"Для {second}"]
+        statuses = dict((await session.execute(select(Outbox.id, Outbox.status))).all())
+    assert [statuses[row.id] for row in rows] == ["pending", "sending", "pending"]
+    sender.started.clear()  # its outcome written (here: the sweep at the start takes it back too, and it is sent)
+    await _run_until_sent(sender, core, expected=3)
+    assert sandbox.stats.texts_per_chat[first] == ["Первому"]
+    assert sandbox.stats.texts_per_chat[second] == ["Второму", "Второму ещё"]
 
 
 async def test_an_outcome_written_again_after_a_lost_acknowledgement_cannot_undo_a_later_send(
@@ -519,6 +520,37 @@ async def test_an_outcome_written_again_after_a_lost_acknowledgement_cannot_undo
         status = (await session.execute(select(Outbox.status))).scalar_one()
     assert status == "sent"
     assert sandbox.stats.texts_per_chat[chat] == ["Ваша заявка зарегистрирована"]
+
+
+async def test_an_outcome_written_again_does_not_repeat_what_it_did_beyond_its_row(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """A question whose delivery is uncertain: its outcome marks the person to be asked again. Written again after
+    its acknowledgement was lost — the person re-asked meanwhile — it changes nothing: what an outcome does beyond
+    its row follows its row's fence (PostgreSQL, where the outcome's write says which rows it wrote)."""
+    from sqlalchemy import update
+
+    core, sandbox, bot = delivery
+    if core.sqlite:
+        pytest.skip("one process on SQLite: its writes' acknowledgements are not lost")
+    (chat,) = await _people(sandbox, 1)
+    sender = OutboxSender(bot, core.sessionmaker, core.files)
+    async with core.sessionmaker() as session, session.begin():
+        now = core.clock.now()
+        session.add(User(tg_id=chat, name="P", language="ru", is_admin=False, active=True, created_at=now))
+        outbox.message(session, chat, "✏️ Номер накладной?", now, purpose=outbox.QUESTION)
+    async with core.sessionmaker() as session, session.begin():
+        question = (await session.execute(select(Outbox.id))).scalar_one()
+        claimed = await sender._claim(await session.connection(), [question])
+    lost = sender._outcome(claimed[0].row, OutboxStatus.UNCERTAIN, error="timeout")
+    assert lost.question_lost
+    marked = []
+    for _ in range(2):
+        async with core.sessionmaker() as session, session.begin():
+            await sender._write_outcomes(session, [lost])
+            marked.append((await session.execute(select(User.question_lost_at))).scalar_one() is not None)
+            await session.execute(update(User).values(question_lost_at=None))  # asked again
+    assert marked == [True, False]  # the first write marks the person; the second, fenced off, does not
 
 
 async def test_a_dead_senders_card_and_question_are_not_left_hanging(

@@ -13,9 +13,10 @@ Delivery guarantees:
   alone. A task card among them is sent afresh and a form question is asked again: work must not wait in
   silence behind a message whose fate is unknown.
 - an outcome is written only onto the claim it answers (still `sending`, the same `claimed_at`): written again
-  after its acknowledgement was lost, it cannot undo what a later claim of the row did;
+  after its acknowledgement was lost, it cannot undo what a later claim of the row did, and on PostgreSQL what it
+  does beyond its row (a person marked, a fallback notice, a card re-pointed) is not done again;
 - a row this sender claimed but never started (the claim committed, its answer was lost) goes back to waiting at
-  its next sweep (the one after any failure comes at once): sent once, not left keeping its chat busy;
+  once after the failure, or at the minute's sweep: sent once, not left keeping its chat busy;
 - per chat, one message at a time across all workers: a chat with a row `sending` anywhere is busy. One race is
   left open: an update's messages are claimed after its commit without the passes' lock (`_take_handed`), and the
   claim judges «no older row waiting, none being sent» on its statement's snapshot. When two transactions write to

@@ -87,6 +87,7 @@ class SenderBase:
     stats: dict[str, int]
     key: int
     in_flight: set[int]
+    started: set[int]
     _liveness: AsyncSession | None
 
     def _outcome(
@@ -101,7 +102,7 @@ class SenderBase:
         attempt_back: bool = False,
         external_id: str | None = None,
     ) -> _Outcome:
-        """The row's new values, from the claimed row (nobody else changes a row while it is `sending`)."""
+        """The row's new values, from the claimed row (written only onto that claim: `_Outcome.claimed_at`)."""
         now = self.clock.now()
         sent = status == OutboxStatus.SENT
         values: dict[str, Any] = {

@@ -135,7 +135,12 @@ class QueueMixin(SenderBase):
     async def _write_outcomes(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
         if not outcomes:
             return
-        await self._write_rows(await session.connection(), outcomes)
+        written = await self._write_rows(await session.connection(), outcomes)
+        if written is not None:
+            # What an outcome does beyond its row (a person marked, a fallback notice, a card re-pointed) follows its
+            # row: an outcome fenced off (written already, its acknowledgement lost; or its row swept meanwhile)
+            # must not do it again.
+            outcomes = [o for o in outcomes if o.row_id in written]
         blocked = {o.chat_id for o in outcomes if o.blocked}
         if blocked:
             # Telegram: 403 «bot was blocked by the user». Marked for the admins (the update about it, when it
@@ -174,17 +179,19 @@ class QueueMixin(SenderBase):
                 )
 
 
-    async def _write_rows(self, connection: AsyncConnection, outcomes: list[_Outcome]) -> None:
+    async def _write_rows(self, connection: AsyncConnection, outcomes: list[_Outcome]) -> set[int] | None:
         """The outcomes' own columns: on PostgreSQL one statement (`_OUTCOMES`, the rows as one JSON parameter,
-        straight to the driver), on SQLite one executemany (bulk UPDATE by primary key); every row carries the same
-        columns. Each status came through transition() from `sending`, the status of the row this sender claimed.
-        Statements built once: nothing here for the ORM to track."""
+        straight to the driver), on SQLite one executemany (UPDATE by primary key); every row carries the same
+        columns. Each status came through transition() from `sending`, the status of the row this sender claimed;
+        a row no longer under the claim its outcome answers is skipped (the fence). Statements built once: nothing
+        here for the ORM to track. Returns the ids written (PostgreSQL; SQLite: None, all of them)."""
         if connection.dialect.name == "postgresql":
-            await driver.fetch_on(connection, _OUTCOMES, {"outcomes": rows_json(_outcome_rows(outcomes))})
-            return
+            found = await driver.fetch_on(connection, _OUTCOMES, {"outcomes": rows_json(_outcome_rows(outcomes))})
+            return {int(record[0]) for record in found}
         await connection.execute(_OUTCOME, [{"row_id": o.row_id, "fence": o.claimed_at,
                                              **{f"v_{k}": v for k, v in o.values.items()}}
                                             for o in outcomes])  # fmt: skip
+        return None  # SQLite: one process, whose writes' acknowledgements are not lost
 
 
 def _queue() -> CompoundSelect:

@@ -54,7 +54,8 @@ class RecoveryMixin(SenderBase):
     async def recover(self) -> None:
         """After a crash: rows caught mid-send may have been delivered; never send them again. On PostgreSQL
         only the rows of senders that are gone (their liveness lock is free), or claimed longer ago than the
-        lease: a fresh `sending` row may be another worker's request in flight."""
+        lease: a fresh `sending` row may be another worker's request in flight. And this sender's own rows claimed
+        but never started go back to waiting (`_put_back_unstarted`)."""
         stale = self.clock.now() - SENDING_LEASE
         async with self.sessionmaker() as session, session.begin():
             # This sender's own rows in flight are not orphans: the periodic sweep runs while it sends (marking
@@ -90,34 +91,40 @@ class RecoveryMixin(SenderBase):
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 log.warning("outbox: %s message(s) were being sent during a crash; not resending", result.rowcount)  # type: ignore[attr-defined]
-            # This sender's own rows that it claimed but never started: the claim committed and its answer was lost
-            # (a dropped connection), or a read after it failed, so the claim seemed to fail. Nobody else sweeps them
-            # (this sender is alive) and they keep their chats busy for every pass: back to waiting. Never requested:
-            # a row started keeps its chat in `in_flight` until its outcome is written, and this sweep runs between
-            # the sender's passes, in the same task as every claim and start (so no claim is half-way through here),
-            # hence sending it now sends it once.
-            never_started = await session.execute(
-                update(Outbox)
-                .where(
-                    status_is(Outbox.status, OutboxStatus.SENDING),
-                    Outbox.claimed_by == self.key,
-                    Outbox.chat_id.not_in(self.in_flight),
-                )
-                .values(
-                    status=transition(OutboxStatus.SENDING, OutboxStatus.PENDING),
-                    claimed_by=None,
-                    attempts=Outbox.attempts - 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if never_started.rowcount:  # type: ignore[attr-defined]
-                log.warning("outbox: %s message(s) claimed here were never sent; sending them", never_started.rowcount)  # type: ignore[attr-defined]
+            await self._put_back_unstarted(session)
             await self._resend_cards(session, lost_cards)
             if lost_questions:
                 # Their people are asked again before their next message counts as an answer.
                 await session.execute(
                     update(User).where(User.tg_id.in_(lost_questions)).values(question_lost_at=self.clock.now())
                 )
+
+    async def put_back_unstarted(self) -> None:
+        """This sender's own never-started rows back to waiting, alone (after a failure of the sender's loop)."""
+        async with self.sessionmaker() as session, session.begin():
+            await self._put_back_unstarted(session)
+
+    async def _put_back_unstarted(self, session: AsyncSession) -> None:
+        """This sender's own rows that it claimed but never started: the claim committed and its answer was lost (a
+        dropped connection), or a read after it failed, so the claim seemed to fail. Nobody else sweeps them (this
+        sender is alive) and they keep their chats busy for every pass: back to waiting. Never requested: a row
+        started is in `started` until its outcome is written, and this runs between the sender's passes, in the
+        same task as every claim and start (no claim is half-way through here), so sending it now sends it once."""
+        never_started = await session.execute(
+            update(Outbox)
+            .where(
+                status_is(Outbox.status, OutboxStatus.SENDING),
+                Outbox.claimed_by == self.key,
+                Outbox.id.not_in(self.started),
+            )
+            .values(
+                status=transition(OutboxStatus.SENDING, OutboxStatus.PENDING), claimed_by=None,
+                attempts=Outbox.attempts - 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if never_started.rowcount:  # type: ignore[attr-defined]
+            log.warning("outbox: %s message(s) claimed here were never sent; sending them", never_started.rowcount)  # type: ignore[attr-defined]
 
     async def _cards_of(self, session: AsyncSession, condition: Any) -> list[Outbox]:
         """The task cards among the rows about to become uncertain."""

@@ -95,6 +95,9 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         self.semaphore = asyncio.Semaphore(concurrency)
         # Chats with a claimed row whose outcome is not written yet: one message at a time per chat.
         self.in_flight: set[int] = set()
+        # Rows whose request was started here and whose outcome is not written yet: any other row this sender holds
+        # `sending` was never requested (its claim's answer was lost), and its sweep puts it back.
+        self.started: set[int] = set()
         self.outcomes: list[_Outcome] = []  # answered, not yet written
         # Chats whose next row the last pass left waiting because the chat was busy: their answer starts the next
         # pass at once (outcomes, then the claim, in one transaction). Any other answer's outcome is written at once
@@ -166,8 +169,9 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                 log.exception("outbox: dispatch failed")
                 self._pass_due = time.monotonic() + 1.0
                 # A claim may have committed with its answer lost: its rows are this sender's, never started, and
-                # their chats look busy to every pass until the sweep puts them back — which comes first, then.
-                swept = 0.0
+                # their chats look busy to every pass until they are put back — which comes first, then.
+                with contextlib.suppress(Exception):
+                    await self.put_back_unstarted()
             try:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=max(0.0, self._pass_due - time.monotonic()))
             except TimeoutError:
@@ -218,6 +222,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             raise
         for outcome in outcomes:
             self.in_flight.discard(outcome.chat_id)
+            self.started.discard(outcome.row_id)
         self._start(claimed)
         if len(claimed) < len(chain):
             self._pass_wanted = True  # a row taken elsewhere or gone: the pass looks at its chat afresh
@@ -297,6 +302,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
     def _start(self, claimed: list[_Claimed]) -> None:
         for item in claimed:
             self.in_flight.add(item.row.chat_id)
+            self.started.add(item.row.id)
             task = asyncio.create_task(self._deliver(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -348,6 +354,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             raise
         for outcome in outcomes:
             self.in_flight.discard(outcome.chat_id)
+            self.started.discard(outcome.row_id)
         self._start(claimed)
         return max(0.005, next_wake)
 
