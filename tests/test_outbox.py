@@ -59,6 +59,23 @@ def test_a_chat_may_get_a_short_burst_then_one_a_second() -> None:
     assert limiter.chat_wait(7) == pytest.approx(5)
 
 
+def test_a_message_that_did_not_go_gives_its_place_in_the_limits_back() -> None:
+    """Counted for a claim that did not get its row (another worker's came first): the chat and the total are as
+    before; but what happened to the chat meanwhile (Telegram's retry_after) stands."""
+    now = [0.0]
+    limiter = RateLimiter(30.0, 1.0, burst=1.0, monotonic=lambda: now[0])
+    limiter.give_back(limiter.take(1))
+    assert limiter.global_wait() == 0 and limiter.chat_wait(1) == 0
+    limiter.take(1)
+    now[0] += 0.5
+    limiter.give_back(limiter.take(1))  # the second message of the chat did not go: the first's spacing stands
+    assert limiter.chat_wait(1) == pytest.approx(0.5)
+    taken = limiter.take(2)
+    limiter.hold_chat(2, 5)
+    limiter.give_back(taken)
+    assert limiter.chat_wait(2) == pytest.approx(5)
+
+
 @contextlib.asynccontextmanager
 async def delivering(
     tmp_path: Path, database_url: str, *, per_chat_rate: float = 1.0, per_chat_burst: float = 1.0
@@ -346,6 +363,25 @@ async def test_an_answers_second_message_follows_its_first(tmp_path: Path, datab
         assert seen == ["claim", "claim"]  # no pass: no read of the queue
 
 
+async def test_a_second_message_withdrawn_meanwhile_does_not_hold_its_chat(tmp_path: Path, database_url: str) -> None:
+    """The first message's outcome would claim the second, which is no longer waiting (withdrawn meanwhile): the
+    chat's place in the limits counted for it is given back, so its next message is not held a second."""
+    from sqlalchemy import update
+
+    async with delivering(tmp_path, database_url, per_chat_burst=2.0) as (core, sandbox, bot):
+        (chat,) = await _people(sandbox, 1)
+        sender = OutboxSender(bot, core.sessionmaker, core.files)  # a burst of two per chat, as the sandbox's
+        sender.notify(await _queued(core, chat, "Фото сохранено", "✏️ Номер накладной?"))
+        await sender._take_handed()
+        ((second, _due, _channel),) = sender.next_rows[chat]
+        async with core.sessionmaker() as session, session.begin():
+            await session.execute(update(Outbox).where(Outbox.id == second).values(status="failed"))
+        await asyncio.gather(*sender._tasks)  # the first's request
+        await sender.flush()  # its outcome; the claim of the second gets nothing
+        assert not sender._tasks and sandbox.stats.texts_per_chat[chat] == ["Фото сохранено"]
+        assert sender.limiter.chat_wait(chat) == 0
+
+
 async def test_an_answers_second_message_goes_when_its_first_is_refused(tmp_path: Path, database_url: str) -> None:
     """Two messages in one answer, the first refused by Telegram for good (markup it cannot parse): the second does
     not wait for the sender's next timed pass — the refusal's outcome wants a pass at once, which sends it."""
@@ -384,6 +420,8 @@ async def test_an_answer_waits_behind_its_chats_message_due_later(delivery: tupl
     sender._pass_wanted = False
     await sender._take_handed()
     assert not sender._tasks and sender._pass_wanted  # nothing claimed: a pass will time the chat
+    # Nothing went: the chat's place in the limits is as before, so the pass is not held a second for nothing.
+    assert sender.limiter.chat_wait(chat) == 0 and sender.limiter.global_wait() == 0
     await _run_until_sent(sender, core, expected=2)
     assert sandbox.stats.texts_per_chat[chat] == ["Напоминание", "Ответ"]
 
@@ -404,6 +442,7 @@ async def test_an_answer_waits_behind_another_workers_message_in_flight(tmp_path
         b._pass_wanted = False
         await b._take_handed()
         assert not b._tasks and b._pass_wanted  # busy in A: not claimed beside it
+        assert chat not in b.limiter.chat_ready  # and not counted against B's limits
         await asyncio.gather(*a._tasks)
         await a.flush()
         await b.dispatch(b._tasks)

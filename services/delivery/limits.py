@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NamedTuple
+
+
+class Taken(NamedTuple):
+    """One message counted by `RateLimiter.take`: its chat's next time before and after."""
+
+    chat_id: int
+    before: float | None
+    after: float
 
 
 class RateLimiter:
@@ -41,11 +50,26 @@ class RateLimiter:
         self._refill()
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.global_rate
 
-    def take(self, chat_id: int) -> None:
+    def take(self, chat_id: int) -> Taken:
+        """One message to `chat_id` counted; what `give_back` needs to uncount it."""
         self._refill()
         self.tokens -= 1
         now = self.monotonic()
-        self.chat_ready[chat_id] = max(self.chat_ready.get(chat_id, 0.0), now) + self.per_chat_interval
+        before = self.chat_ready.get(chat_id)
+        after = self.chat_ready[chat_id] = max(before or 0.0, now) + self.per_chat_interval
+        return Taken(chat_id, before, after)
+
+    def give_back(self, taken: Taken) -> None:
+        """A message `take` counted did not go after all (its row was claimed by another worker, or was not due):
+        its token back, and its chat's next time as `take` found it — unless something moved it since (an answer,
+        a retry_after), which then stands."""
+        self._refill()
+        self.tokens = min(self.burst, self.tokens + 1)
+        if self.chat_ready.get(taken.chat_id) == taken.after:
+            if taken.before is None:
+                del self.chat_ready[taken.chat_id]
+            else:
+                self.chat_ready[taken.chat_id] = taken.before
 
     def answered(self, chat_id: int) -> None:
         """The request reached Telegram somewhere between the claim and the answer: count this message's spacing

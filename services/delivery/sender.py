@@ -25,7 +25,7 @@ from flows.status import OutboxStatus
 from integrations.email import Mailer
 from services.delivery.base import DocumentRenderer, _Claimed, _Outcome
 from services.delivery.channels import ChannelsMixin
-from services.delivery.limits import RateLimiter
+from services.delivery.limits import RateLimiter, Taken
 from services.delivery.queue import _QUEUE, QueueMixin
 from services.delivery.recovery import RecoveryMixin
 from services.delivery.telegram import TelegramMixin
@@ -197,7 +197,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         outcomes, self.outcomes = self.outcomes, []
         if not outcomes:
             return
-        chain = [] if self._stopping else self._chain(outcomes)
+        chain, taken = ([], []) if self._stopping else self._chain(outcomes)
         claimed: list[_Claimed] = []
         try:
             # Without the passes' lock: the rows leave `sending` for good (sent, failed, uncertain), and a pass of
@@ -220,6 +220,8 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             if chain:
                 self._pass_wanted = True  # whatever became of the chained claim, a pass sorts the chats out
             raise
+        finally:
+            self._give_back(taken, claimed)
         for outcome in outcomes:
             self.in_flight.discard(outcome.chat_id)
             self.started.discard(outcome.row_id)
@@ -228,11 +230,13 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             self._pass_wanted = True  # a row taken elsewhere or gone: the pass looks at its chat afresh
             self.wakeup.set()
 
-    def _chain(self, outcomes: list[_Outcome]) -> list[int]:
+    def _chain(self, outcomes: list[_Outcome]) -> tuple[list[int], list[Taken]]:
         """The next row of each chat whose Telegram message was just sent, where the limits let it go now (the
-        same rules as `_choose`); a chat whose next row must wait wants a pass, which times it."""
+        same rules as `_choose`), and their counts against the limits; a chat whose next row must wait wants a
+        pass, which times it."""
         now = self.clock.now()
         chain: list[int] = []
+        taken: list[Taken] = []
         for outcome in outcomes:
             behind = self.next_rows.get(outcome.chat_id)
             if not behind:
@@ -251,13 +255,13 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                 self._pass_wanted = True
                 self.wakeup.set()
                 continue
-            self.limiter.take(chat_id)
+            taken.append(self.limiter.take(chat_id))
             del behind[0]
             if not behind:
                 self.next_rows.pop(chat_id, None)
                 self.waiting_chats.discard(chat_id)  # nothing known behind it: its answer needs no pass
             chain.append(row_id)
-        return chain
+        return chain, taken
 
     async def _take_handed(self) -> None:
         """Claim the first waiting row of each chat an update's transaction just wrote to (`notify`), where a pass
@@ -267,6 +271,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         wants a pass, which sorts it out as before (a chat in flight here, a row that must wait, the limits)."""
         chats, self.handed = self.handed, set()
         ready: list[int] = []
+        taken: list[Taken] = []  # counted against the limits before the claim, which must know what they allow
         for chat_id in chats:
             if chat_id in self.in_flight or chat_id in self.next_rows or (
                 self.limiter.chat_wait(chat_id) > 0 or self.limiter.global_wait() > 0
@@ -274,10 +279,11 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                 self._pass_wanted = True
                 self.wakeup.set()
                 continue
-            self.limiter.take(chat_id)
+            taken.append(self.limiter.take(chat_id))
             ready.append(chat_id)
         if not ready:
             return
+        claimed: list[_Claimed] = []
         try:
             if self._autocommit is not None:  # PostgreSQL: one statement, its own transaction
                 async with self._autocommit.connect() as connection:
@@ -289,6 +295,8 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             self._pass_wanted = True  # whatever became of the claim, a pass sorts the chats out
             self.wakeup.set()
             raise
+        finally:
+            self._give_back(taken, claimed)
         # A chat with more rows behind the one claimed: its answer's outcome claims the next, as after a pass.
         for item in claimed:
             waiting = behind.get(item.row.chat_id)
@@ -298,6 +306,15 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         if len(claimed) < len(ready):
             self._pass_wanted = True  # a chat busy elsewhere, a row not due, another channel: the pass times it
             self.wakeup.set()
+
+    def _give_back(self, taken: list[Taken], claimed: list[_Claimed]) -> None:
+        """A chat counted against the limits for a claim that did not get its row (another worker's claim came
+        first, the row was not due, the claim failed) sends nothing now: its place is given back, or its next
+        message would wait up to a chat's interval for nothing."""
+        went = {item.row.chat_id for item in claimed}
+        for count in taken:
+            if count.chat_id not in went:
+                self.limiter.give_back(count)
 
     def _start(self, claimed: list[_Claimed]) -> None:
         for item in claimed:
