@@ -146,45 +146,26 @@ async def test_a_sent_messages_write_claims_its_chats_next_row_without_another_p
     """A reply and the next question to one person: the pass claims the reply; the write of its outcome (as soon
     as Telegram answered) claims the question, without reading the queue again. The order holds, a chat's burst
     is kept (the third message waits its second), nothing is sent twice."""
-    from sqlalchemy import event
-
-    sandbox = SandboxServer(token=TOKEN, global_rate=30, per_chat_rate=1.0, per_chat_burst=2.0)
-    base = await sandbox.start()
-    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url))
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-    seen: list[str] = []
-    outcomes_with_claim: list[str] = []
-
-    def statement(_conn: object, _cursor: object, text: str, *_args: object) -> None:
-        if "AS waiting" in text and "FROM outbox" in text:
-            seen.append("read")
-        elif "UPDATE outbox" in text and "claimed_by" in text and "RETURNING" in text:
-            seen.append("claim")
-            if text.startswith("WITH"):  # PostgreSQL: outcomes written by the claim's own statement
-                outcomes_with_claim.append(text)
-
-    engine = core.sessionmaker.kw["bind"].sync_engine
-    event.listen(engine, "before_cursor_execute", statement)
-    try:
-        (chat,) = await _people(sandbox, 1)
-        texts = ["📌 Карточка задачи", "✏️ Вопрос", "Третье"]
-        async with core.sessionmaker() as session, session.begin():
-            for text in texts:
-                outbox.message(session, chat, text, core.clock.now())
-        # A long poll: every pass here is one the sender wanted, not one its timer started.
-        sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)
-        await _run_until_sent(sender, core, expected=3)
+    async with delivering(tmp_path, database_url, per_chat_burst=2.0) as (core, sandbox, bot):
+        claims: list[str] = []
+        seen, stop_listening = sender_statements(core, claims)
+        try:
+            (chat,) = await _people(sandbox, 1)
+            texts = ["📌 Карточка задачи", "✏️ Вопрос", "Третье"]
+            async with core.sessionmaker() as session, session.begin():
+                for text in texts:
+                    outbox.message(session, chat, text, core.clock.now())
+            # A long poll: every pass here is one the sender wanted, not one its timer started.
+            sender = OutboxSender(bot, core.sessionmaker, core.files, poll_interval=5.0)
+            await _run_until_sent(sender, core, expected=3)
+        finally:
+            stop_listening()
         assert sandbox.stats.texts_per_chat[chat] == texts
         assert sandbox.stats.rate_limited == 0
         assert seen[:3] == ["read", "claim", "claim"]  # the question claimed by the reply's outcome
         assert seen.count("claim") == 3
         # On PostgreSQL the reply's outcome and the question's claim are one statement.
-        assert len(outcomes_with_claim) == (0 if core.sqlite else 1)
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
-        await bot.session.close()
-        await core.close()
-        await sandbox.stop()
+        assert len([sql for sql in claims if sql.startswith("WITH")]) == (0 if core.sqlite else 1)
 
 
 async def test_a_pass_reads_the_queue_only_once_it_holds_the_passes_lock(
@@ -271,9 +252,9 @@ async def test_a_row_behind_another_workers_message_is_looked_at_again_after_one
         await sandbox.stop()
 
 
-def sender_statements(core: Core) -> tuple[list[str], Callable[[], None]]:
-    """The sender's statements as they reach the database — its passes' «read» of the queue, its «claim»s — and
-    how to stop listening."""
+def sender_statements(core: Core, claims: list[str] | None = None) -> tuple[list[str], Callable[[], None]]:
+    """The sender's statements as they reach the database — its passes' «read» of the queue, its «claim»s (their
+    text into `claims`, if given) — and how to stop listening."""
     from sqlalchemy import event
 
     seen: list[str] = []
@@ -283,6 +264,8 @@ def sender_statements(core: Core) -> tuple[list[str], Callable[[], None]]:
             seen.append("read")
         elif "UPDATE outbox" in sql and "claimed_by" in sql and "RETURNING" in sql:
             seen.append("claim")
+            if claims is not None:
+                claims.append(sql)
 
     engine = core.sessionmaker.kw["bind"].sync_engine
     event.listen(engine, "before_cursor_execute", statement)

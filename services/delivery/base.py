@@ -86,7 +86,6 @@ class SenderBase:
     semaphore: asyncio.Semaphore
     stats: dict[str, int]
     key: int
-    in_flight: set[int]
     started: set[int]
     _liveness: AsyncSession | None
 
