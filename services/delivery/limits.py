@@ -60,9 +60,10 @@ class RateLimiter:
         return Taken(chat_id, before, after)
 
     def give_back(self, taken: Taken) -> None:
-        """A message `take` counted did not go after all (its row was claimed by another worker, or was not due):
-        its token back, and its chat's next time as `take` found it — unless something moved it since (an answer,
-        a retry_after), which then stands."""
+        """A message `take` counted did not go after all (its row was claimed by another worker first, withdrawn,
+        not due, or the claim failed): its token back, and its chat's next time as `take` found it unless it moved
+        since. Only a move past `take`'s own is seen: the sender gives back only chats with nothing in flight here,
+        whose next time no answer or retry_after can move in between."""
         self._refill()
         self.tokens = min(self.burst, self.tokens + 1)
         if self.chat_ready.get(taken.chat_id) == taken.after:

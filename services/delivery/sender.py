@@ -271,7 +271,7 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         wants a pass, which sorts it out as before (a chat in flight here, a row that must wait, the limits)."""
         chats, self.handed = self.handed, set()
         ready: list[int] = []
-        taken: list[Taken] = []  # counted against the limits before the claim, which must know what they allow
+        taken: list[Taken] = []  # counted before the claim: what the limits allow decides which chats it claims
         for chat_id in chats:
             if chat_id in self.in_flight or chat_id in self.next_rows or (
                 self.limiter.chat_wait(chat_id) > 0 or self.limiter.global_wait() > 0
