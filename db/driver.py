@@ -134,3 +134,26 @@ def result_processors(table: Table, dialect: Any) -> list[Any]:
             column.type._cached_result_processor(dialect, None) for column in table.columns
         ]
     return found
+
+
+_SELECTED: dict[tuple[int, str], tuple[Any, list[Any]]] = {}
+
+
+def rows_as_sqlalchemy(statement: Any, dialect: Any, rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The driver's rows of a prebuilt statement (`fetch`) as SQLAlchemy's result would give them: each selected
+    column through its type's result processing for this dialect (aware UTC datetimes, statuses as their enums),
+    as tuples. The processing is looked up once per statement and process."""
+    key = (id(statement), dialect.name)
+    found = _SELECTED.get(key)
+    if found is None:  # the statement kept alive with its processors, so its id is never reused
+        found = _SELECTED[key] = (
+            statement, [column.type._cached_result_processor(dialect, None) for column in statement.selected_columns]
+        )
+    processors = found[1]
+    if not any(processors):
+        return [tuple(row) for row in rows]
+    return [
+        tuple(value if process is None or value is None else process(value)
+              for process, value in zip(processors, row, strict=True))
+        for row in rows
+    ]  # fmt: skip

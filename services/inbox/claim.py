@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import BindParameter, Select, Text, Update, bindparam, cast, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import driver
 from db.models import status_is
 from flows.status import InboxStatus, transition
 from services import people
@@ -52,11 +53,19 @@ async def take_with_person(session: AsyncSession, update_id: int, tg_id: int, no
     version after any wait), and the one row of the claim's count is joined to the person, their roles and the
     task of the form they fill with its case. None when the update is not this transaction's to handle (the
     person is read even then; nobody uses it)."""
-    connection = await session.connection()
-    rows = (await connection.execute(_TAKE_WITH_PERSON, {"uid": update_id, "now": now, "tg": tg_id})).all()
+    rows = await _fetch(session, _TAKE_WITH_PERSON, {"uid": update_id, "now": now, "tg": tg_id})
     if not rows or not rows[0][0]:
         return None
     return people.person_of_rows(session, rows, offset=1)
+
+
+async def _fetch(session: AsyncSession, statement: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """PostgreSQL: the claim, the transaction's first statement, straight to the driver (`driver.fetch`, which
+    begins the transaction as SQLAlchemy would): SQLAlchemy's execution path around it cost ~0.17 ms of client CPU
+    an update (1.28 → 1.11 ms a transaction with its person's read, measured by turns). Its rows come back as
+    SQLAlchemy's result would give them (`driver.rows_as_sqlalchemy`: datetimes, statuses)."""
+    rows = await driver.fetch(session, statement, params, begin=True)
+    return driver.rows_as_sqlalchemy(statement, session.get_bind().dialect, rows)
 
 
 def _take_with_person() -> Select[Any]:
@@ -75,12 +84,9 @@ async def take_with_person_and_next(
     pending update, if one is stored already, and reads it — so once this transaction commits, the worker starts
     it at once instead of a pass finding it. The lease is the transaction's: a rollback gives it back with the
     claim. (None, None) when the update is not this transaction's to handle."""
-    connection = await session.connection()
-    rows = (
-        await connection.execute(
-            _TAKE_WITH_PERSON_AND_NEXT, {"uid": update_id, "now": now, "tg": tg_id, "until": wall_clock() + LEASE}
-        )
-    ).all()
+    rows = await _fetch(
+        session, _TAKE_WITH_PERSON_AND_NEXT, {"uid": update_id, "now": now, "tg": tg_id, "until": wall_clock() + LEASE}
+    )
     if not rows or not rows[0][0]:
         return None, None
     first = rows[0]
