@@ -13,7 +13,7 @@ from sqlalchemy import inspect as inspect_object
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from db import step_writes
+from db import driver, step_writes
 from db.engine import numbering_here, take_ids
 from db.models import Outbox, Task, TaskCard, status_is
 from db.recordset import json_text, rows_json
@@ -428,8 +428,9 @@ async def with_draft(
             "link_key": link[0] if link is not None else None,
             "task_id": task_id,
         }
-        connection = await session.connection()  # no autoflush: the rest of the unit of work goes at the commit
-        ids = (await connection.execute(_ANSWER_PG, params)).scalar_one() or []
+        # Straight to the driver (no autoflush either: the rest of the unit of work goes at the commit): SQLAlchemy's
+        # execution path around it cost ~0.2 ms of client CPU an answer (1.05 → 0.84 ms a transaction, by turns).
+        ids = (await driver.fetch(session, _ANSWER_PG, params, begin=True))[0][0] or []
         for message, message_id in zip(messages, ids, strict=True):
             message.id = message_id
         numbered = True
