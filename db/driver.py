@@ -1,12 +1,14 @@
 """PostgreSQL: one statement run on the driver's own connection under a SQLAlchemy connection — for the hot paths
 where SQLAlchemy's execution path (execution context, cursor adapter, result) costs more client CPU than the
 statement's round trip (asyncpg keeps each statement prepared per connection): a case step's read and writes, the
-outbox sender's lock and queue read (`fetch`, a prebuilt SQLAlchemy statement inside the session's transaction),
-its claim and outcome writes, the inbox's webhook INSERT, its look behind and the timed passes' questions
-(`fetch_on`, the same on a connection, in its transaction or in autocommit).
+outbox sender's lock and queue read, an update's inbox claim with its person's read and a form answer's draft and
+messages (`fetch`, a prebuilt SQLAlchemy statement inside the session's transaction), the sender's claim and outcome
+writes, the inbox's webhook INSERT, its look behind and the timed passes' questions (`fetch_on`, the same on a
+connection, in its transaction or in autocommit).
 
 What SQLAlchemy would do around the statement is kept: the `before_cursor_execute` listeners are told (the bench
-and the tests count statements), and an error is raised as `connection.execute` raises it."""
+and the tests count statements), and an error — of the statement, or of the BEGIN sent before it — is raised as
+`connection.execute` raises it (translated, a dropped connection invalidated)."""
 
 from __future__ import annotations
 
@@ -49,7 +51,14 @@ async def driver_of(connection: AsyncConnection, raw: Any = None, *, begin: bool
     if begin and driver is not None and not driver.is_in_transaction():
         adapted: Any = raw.dbapi_connection
         if getattr(adapted, "_transaction", False) is None:  # SQLAlchemy's asyncpg adapter, no transaction yet
-            await adapted._start_transaction()
+            try:
+                await adapted._start_transaction()
+            except Exception as error:
+                # The first round trip on a connection checked out without a pre-ping: a connection the server
+                # dropped meanwhile fails here, and must be invalidated as SQLAlchemy's own BEGIN would have it
+                # (else it goes back to the pool and fails the next transaction too).
+                await connection.run_sync(_raise_as_sqlalchemy, error, "BEGIN", ())
+                raise
     return driver
 
 
@@ -89,8 +98,9 @@ async def fetch(
     statement still reaches `before_cursor_execute` listeners (the bench and the tests count statements). It skips
     the session's `do_orm_execute` hooks (services/people/directory.py watches people's tables): not for those.
     `keep=False`: a statement built for this call only, run through SQLAlchemy (not worth keeping compiled).
-    `begin`: the transaction's first statement (a case's load, the sender's lock) begins it on the driver's
-    connection as SQLAlchemy's adapter would at its first statement (the same BEGIN, the same isolation level)."""
+    `begin`: the transaction's first statement (a case's load, the sender's lock, an update's claim) begins it on
+    the driver's connection as SQLAlchemy's adapter would at its first statement (the same BEGIN, the same isolation
+    level)."""
     connection, raw = await connection_of(session)
     driver = await driver_of(connection, raw, begin=begin and keep)
     if not keep or driver is None or not driver.is_in_transaction():
@@ -142,7 +152,10 @@ _SELECTED: dict[tuple[int, str], tuple[Any, list[Any]]] = {}
 def rows_as_sqlalchemy(statement: Any, dialect: Any, rows: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The driver's rows of a prebuilt statement (`fetch`) as SQLAlchemy's result would give them: each selected
     column through its type's result processing for this dialect (aware UTC datetimes, statuses as their enums),
-    as tuples. The processing is looked up once per statement and process."""
+    as tuples. The processing is looked up once per statement and process, so the statement must be built once.
+    For the column types a result processor needs no cursor type for (not Numeric or Float), and for rows as the
+    driver gave them (`fetch`'s fallback through SQLAlchemy, for a driver other than asyncpg, processed them
+    already: the types used here leave a processed value as it is)."""
     key = (id(statement), dialect.name)
     found = _SELECTED.get(key)
     if found is None:  # the statement kept alive with its processors, so its id is never reused

@@ -4,6 +4,7 @@ task of the form they fill (its status as the status type) and its case."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,8 +12,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db import driver
 from db.models import Case, Definition, Task, User, UserRole
 from services import inbox, people
+from services.inbox import claim
 
 NOW = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 TG = 4242
@@ -68,5 +71,8 @@ async def test_the_claims_person_is_the_person_the_orm_reads(
         took, following = await inbox.take_with_person_and_next(session, 11, TG, NOW)
         assert took is not None and _as_read(took) == expected
         assert following is not None and following.update_id == 12 and following.person_id == TG
+        assert json.loads(following.raw) == {"n": 1}
+    # Both went straight to the driver (compiled for it), not through SQLAlchemy's execution.
+    assert id(claim._TAKE_WITH_PERSON) in driver._SQL and id(claim._TAKE_WITH_PERSON_AND_NEXT) in driver._SQL
     async with sessionmaker() as session, session.begin():  # handled now: a second claim is declined
         assert await inbox.take_with_person(session, 11, TG, NOW) is None

@@ -141,3 +141,36 @@ async def test_a_write_on_a_dropped_connection_invalidates_it_as_the_orm_path_do
     assert direct.connection_invalidated and through_orm.connection_invalidated
     async with cases() as session:
         assert (await session.execute(select(Case.stage))).scalar_one() == "s"
+
+
+async def test_a_transaction_begun_on_a_dropped_connection_invalidates_it_as_the_orm_path_does(
+    cases: async_sessionmaker[AsyncSession],
+) -> None:
+    """The transaction's first statement begins it on the driver (an update's claim, a case's load): a connection
+    the server dropped while it sat in the pool (no pre-ping) fails at that BEGIN, and is invalidated as SQLAlchemy's
+    own BEGIN would have it — not handed back to the pool to fail the next update too."""
+    statement = pg_step_writes.case_update(Case.__table__, ("stage",))
+    params = _case_row(stage="t")
+
+    async def dropped_before_begin(run: Callable[[AsyncSession], Awaitable[Any]]) -> DBAPIError:
+        async with cases() as session:
+            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert raw is not None and not raw.is_in_transaction()  # checked out, nothing sent yet
+            pid = raw.get_server_pid()
+            async with cases() as other, other.begin():
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(500):  # until the client has seen its socket close (bounded)
+                if raw.is_closed():
+                    break
+                await asyncio.sleep(0.01)
+            assert raw.is_closed()
+            with pytest.raises(DBAPIError) as raised:
+                await run(session)
+            await session.rollback()
+            assert (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+            return raised.value
+
+    direct = await dropped_before_begin(lambda session: driver.fetch(session, statement, params, begin=True))
+    through_orm = await dropped_before_begin(lambda session: session.execute(statement, params))
+    assert type(direct) is type(through_orm)
+    assert direct.connection_invalidated and through_orm.connection_invalidated
