@@ -107,6 +107,23 @@ async def test_a_refused_write_raises_what_the_orm_path_raises(
         assert versions == [1, 2]
 
 
+async def _terminated(cases: async_sessionmaker[AsyncSession], session: AsyncSession) -> int:
+    """The server ends the backend of `session`'s connection; its pid. pg_terminate_backend returns before the client
+    has seen its socket close, and a statement sent in between fails with whatever asyncpg is doing at that instant:
+    this waits (bounded) for the client to know."""
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None
+    pid = int(raw.get_server_pid())
+    async with cases() as other, other.begin():
+        await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    for _ in range(500):
+        if raw.is_closed():
+            break
+        await asyncio.sleep(0.01)
+    assert raw.is_closed()
+    return pid
+
+
 async def test_a_write_on_a_dropped_connection_invalidates_it_as_the_orm_path_does(
     cases: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -116,17 +133,7 @@ async def test_a_write_on_a_dropped_connection_invalidates_it_as_the_orm_path_do
     async def dropped(run: Callable[[AsyncSession], Awaitable[Any]]) -> DBAPIError:
         async with cases() as session:
             pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            async with cases() as other, other.begin():
-                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            # pg_terminate_backend returns before the client has seen its socket close: a statement sent in
-            # between fails with whatever asyncpg is doing at that instant. Wait (bounded) for the client to know.
-            driver = (await (await session.connection()).get_raw_connection()).driver_connection
-            assert driver is not None
-            for _ in range(500):
-                if driver.is_closed():
-                    break
-                await asyncio.sleep(0.01)
-            assert driver.is_closed()
+            await _terminated(cases, session)
             with pytest.raises(DBAPIError) as raised:
                 await run(session)
             await session.rollback()  # no error: the connection is invalidated, not rolled back on the server
@@ -156,14 +163,7 @@ async def test_a_transaction_begun_on_a_dropped_connection_invalidates_it_as_the
         async with cases() as session:
             raw = (await (await session.connection()).get_raw_connection()).driver_connection
             assert raw is not None and not raw.is_in_transaction()  # checked out, nothing sent yet
-            pid = raw.get_server_pid()
-            async with cases() as other, other.begin():
-                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            for _ in range(500):  # until the client has seen its socket close (bounded)
-                if raw.is_closed():
-                    break
-                await asyncio.sleep(0.01)
-            assert raw.is_closed()
+            pid = await _terminated(cases, session)
             with pytest.raises(DBAPIError) as raised:
                 await run(session)
             await session.rollback()
