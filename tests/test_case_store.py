@@ -214,6 +214,13 @@ async def _ours_moved_on(core: Core, users: dict[str, User], ours: Loaded) -> tu
     return task, moved, during
 
 
+def _task_columns_copied() -> tuple[str, str]:
+    """A task's columns but its id, case and status — as an INSERT's list and as `t.`'s — for copies of a task
+    made by SQL (`INSERT INTO tasks (case_id, status, …) SELECT …, … FROM tasks t`)."""
+    columns = [c.name for c in Task.__table__.columns if c.name not in ("id", "case_id", "status")]
+    return ", ".join(columns), ", ".join(f"t.{name}" for name in columns)
+
+
 async def _a_thousand_busy_claims(session: AsyncSession, other: int) -> None:
     """A thousand copies of the other claim, each with its open tasks (five copies each) and five pending
     reminders; and no statistics to come of them before the step (a server whose autovacuum is on could analyze
@@ -221,8 +228,7 @@ async def _a_thousand_busy_claims(session: AsyncSession, other: int) -> None:
     await session.execute(text("ALTER TABLE tasks SET (autovacuum_enabled = off)"))
     await session.execute(text("ALTER TABLE timers SET (autovacuum_enabled = off)"))
     await _a_thousand_copies(session, other)
-    columns = [c.name for c in Task.__table__.columns if c.name not in ("id", "case_id", "status")]
-    copied, from_t = ", ".join(columns), ", ".join(f"t.{name}" for name in columns)
+    copied, from_t = _task_columns_copied()
     await session.execute(text(
         f"INSERT INTO tasks (case_id, status, {copied}) SELECT c.id, 'open', {from_t} FROM tasks t, cases c, "
         "generate_series(1, 5) WHERE t.case_id = :case AND t.status = 'open' AND c.id > :case"
@@ -276,8 +282,7 @@ async def test_a_step_of_a_long_case_reads_its_open_tasks_not_the_hundreds_it_ha
     if not database_url.startswith("postgresql"):
         pytest.skip("counts index entries read from PostgreSQL's per-transaction statistics")
     core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
-    columns = [c.name for c in Task.__table__.columns if c.name not in ("id", "case_id", "status")]
-    copied, from_t = ", ".join(columns), ", ".join(f"t.{name}" for name in columns)
+    copied, from_t = _task_columns_copied()
     try:
         users, loaded = await _two_shops_claims_registered(core)
         ours, other = loaded["ours"].row.id, loaded["other"].row.id
