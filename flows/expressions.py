@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DivisionUndefined, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -97,7 +97,14 @@ def _arithmetic(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
             return _bounded(op(a, b))
         except ZeroDivisionError:
             raise ExpressionError("the condition divides by zero") from None
-        except (TypeError, InvalidOperation, OverflowError):
+        except InvalidOperation as error:
+            # Money's 0 / 0 (and 0 % 0) is not a ZeroDivisionError: decimal raises InvalidOperation naming
+            # DivisionUndefined among its conditions.
+            conditions = error.args[0] if error.args and isinstance(error.args[0], list) else []
+            if DivisionUndefined in conditions:
+                raise ExpressionError("the condition divides by zero") from None
+            raise ExpressionError(f"cannot combine {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}") from None
+        except (TypeError, OverflowError):
             raise ExpressionError(f"cannot combine {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}") from None
 
     return apply
