@@ -31,7 +31,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from typing import Any
 
@@ -494,6 +494,14 @@ def _babel_locale(lang: str) -> Locale:
     return Locale.parse(lang)
 
 
+def _decimal_text(number: Any, pattern: str, locale: str) -> str:
+    """Babel quantizes to the pattern's decimals in the current decimal context: an answer of 20 digits (`_MAX_DIGITS`)
+    with ten decimals needs more than the default 28 digits of precision, or showing it would fail."""
+    with localcontext() as context:
+        context.prec = _MAX_DIGITS + 20
+        return format_decimal(number, format=pattern, locale=_babel_locale(locale))
+
+
 def format_value(kind: str, value: Any, *, options: Mapping[str, str] | None = None, lang: str = "ru") -> str:
     """Human-readable text of a stored value for summaries ("—" for an empty value).
 
@@ -507,11 +515,9 @@ def format_value(kind: str, value: Any, *, options: Mapping[str, str] | None = N
     if kind == "text":
         return str(value)
     if kind == "number":
-        number = from_json(kind, value)
-        return format_decimal(number, format="#,##0.##########", locale=_babel_locale(locale))
+        return _decimal_text(from_json(kind, value), "#,##0.##########", locale)
     if kind == "money":
-        amount = from_json(kind, value)
-        return format_decimal(amount, format="#,##0.00", locale=_babel_locale(locale)) + _CURRENCY_SIGN
+        return _decimal_text(from_json(kind, value), "#,##0.00", locale) + _CURRENCY_SIGN
     if kind == "date":
         day = from_json(kind, value)
         return _format_date(day, locale)

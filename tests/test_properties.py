@@ -76,6 +76,8 @@ def _finite(value: Any) -> bool:
     integer=st.booleans(),
     negative=st.booleans(),
 )
+@example(kind="number", text="1000000000000000000", today=date(2000, 1, 1), minimum=None, maximum=None,
+         integer=False, negative=False)  # shown with ten decimals: more digits than decimal's default precision
 def test_every_parser_gives_a_value_in_bounds_or_a_clear_refusal(
     kind: str,
     text: str,
