@@ -213,3 +213,12 @@ async def create_person(
     async with http.post(f"{base}/sandbox/api/users", json=payload) as response:
         assert response.status == 200, await response.text()
     return Person(http=http, base=base, id=user_id, name=name)
+
+
+async def start_a_return_of_faulty_watches(manager: Person) -> None:
+    """A shop manager starts a return of faulty watches to the supplier Альфа and is asked the quantity (seed 1's
+    first form, a few fields in)."""
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    await manager.expect("Количество")

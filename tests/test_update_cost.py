@@ -8,15 +8,13 @@ from typing import Any
 
 from sqlalchemy import event
 
+from tests.chat import start_a_return_of_faulty_watches
 from tests.conftest import Harness
 
 
 async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harness) -> None:
     manager = await harness.person("Марина", "shop_manager")
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
-    await manager.press("Альфа", await manager.expect("Поставщик"))
-    await manager.expect("Количество")
+    await start_a_return_of_faulty_watches(manager)
     await harness.settle()
 
     seen: list[str] = []
