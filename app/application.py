@@ -195,6 +195,7 @@ class App:
             poll_interval=self.settings.outbox_poll_interval,
         )
         core.on_outbox.append(self.sender.notify)
+        core.handing = self.sender
         self.scheduler = Scheduler(core, self.scheduler_interval)
         await self.scheduler.prepare()
         with contextlib.suppress(Exception):  # commands are a convenience; a refusal must not stop the bot

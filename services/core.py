@@ -23,6 +23,7 @@ from services.people import PeopleDirectory
 from services.wording import Wording
 
 if TYPE_CHECKING:
+    from services.answer_claim import Handing
     from services.notifier import NotifierFactory
     from services.outbox import Written
 
@@ -66,6 +67,9 @@ class Core:
     # Called after a transaction that wrote outbox rows (wakes the sender at once instead of at its next poll), with
     # what it wrote when known (`services.outbox.written`: the sender takes those chats' messages without a pass).
     on_outbox: list[Callable[[Written | None], None]] = field(default_factory=list)
+    # The sender of this process, for an update's transaction that claims its own messages (`services.outbox`
+    # `Handing`; PostgreSQL); None where no sender runs here.
+    handing: Handing | None = None
     # Roles and role members cached for the process (its LISTEN connection is closed with the core).
     people: PeopleDirectory | None = None
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
 from flows.runtime import EngineError
-from services import attention, inbox, outbox, people
+from services import answer_claim, attention, inbox, outbox, people
 from services.access import Viewer
 from services.admin_actions import AdminActions
 from services.cases import CaseService
@@ -236,6 +236,8 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self.core.sessionmaker() as session:
             data["after_commit"] = []
             try:
+                if self.core.handing is not None:  # a form's answer claims its own messages (`services.outbox`)
+                    session.info[answer_claim.HANDING] = self.core.handing
                 async with session.begin():
                     # The update from the inbox is taken in its own transaction: done together with its effects.
                     # On PostgreSQL the claim and the person's read are one statement. The person comes as a

@@ -4,10 +4,14 @@ rows claimed but never started (a claim whose answer was lost): sent, once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import and_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Outbox, TaskCard, User, status_is
@@ -19,6 +23,13 @@ log = logging.getLogger(__name__)
 
 
 class RecoveryMixin(SenderBase):
+    # `services/delivery/handing.py`: an answer's own claims, which the sweep of never-started rows leaves alone.
+    _not_started: Callable[[], tuple[set[int], set[datetime]]]
+    _claiming: Callable[[], AbstractContextManager[None]]
+    # The sender's loop (`services/delivery/sender.py`): rows put back want its next pass.
+    _pass_wanted: bool
+    wakeup: asyncio.Event
+
     async def _hold_liveness(self) -> None:
         """PostgreSQL: hold a session advisory lock on this sender's key for the life of the process. A crashed
         sender's connection dies with it and the lock is gone, which is how `recover` knows its rows are orphans."""
@@ -32,6 +43,19 @@ class RecoveryMixin(SenderBase):
         await connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), {"space": LIVENESS, "key": self.key})
         await session.commit()  # the lock is the session's, not the transaction's: it stays
         self._liveness = session
+
+    async def _let_go_of_liveness(self) -> None:
+        """As the sender stops: its lock released, not only its session closed — the pool keeps the connection, and
+        a session-level lock with it, for as long as the engine lives (a sender stopped in a process that goes on,
+        as in the tests, would otherwise look alive to every sweep)."""
+        if self._liveness is None:
+            return
+        session, self._liveness = self._liveness, None
+        try:
+            await session.execute(text("SELECT pg_advisory_unlock(:space, :key)"), {"space": LIVENESS, "key": self.key})
+            await session.commit()
+        finally:
+            await session.close()
 
     async def _dead_senders(self, session: AsyncSession) -> list[int]:
         """Keys of senders with rows in flight whose liveness lock nobody holds any more."""
@@ -110,21 +134,31 @@ class RecoveryMixin(SenderBase):
         sender is alive) and they keep their chats busy for every pass: back to waiting. Never requested: a row
         started is in `started` until its outcome is written, and this runs between the sender's passes, in the
         same task as every claim and start (no claim is half-way through here), so sending it now sends it once."""
-        never_started = await session.execute(
-            update(Outbox)
-            .where(
+        # Nor the rows an answer's transaction claimed for this sender and it has not started yet, nor those of a
+        # statement under way (claimed at its offer's time): `services/delivery/handing.py`. No offer opens from
+        # that list to the statement's end (`_claiming`): its rows could commit unlisted before the snapshot.
+        with self._claiming():
+            answers, offered_at = self._not_started()
+            condition = and_(
                 status_is(Outbox.status, OutboxStatus.SENDING),
                 Outbox.claimed_by == self.key,
-                Outbox.id.not_in(self.started),
+                Outbox.id.not_in(self.started | answers),
             )
-            .values(
-                status=transition(OutboxStatus.SENDING, OutboxStatus.PENDING), claimed_by=None,
-                attempts=Outbox.attempts - 1,
+            if offered_at:
+                condition = and_(condition, Outbox.claimed_at.not_in(offered_at))
+            never_started = await session.execute(
+                update(Outbox)
+                .where(condition)
+                .values(
+                    status=transition(OutboxStatus.SENDING, OutboxStatus.PENDING), claimed_by=None,
+                    attempts=Outbox.attempts - 1,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
         if never_started.rowcount:  # type: ignore[attr-defined]
             log.warning("outbox: %s message(s) claimed here were never sent; sending them", never_started.rowcount)  # type: ignore[attr-defined]
+            self._pass_wanted = True  # waiting again: a pass sends them, not the timed one a second or more away
+            self.wakeup.set()
 
     async def _cards_of(self, session: AsyncSession, condition: Any) -> list[Outbox]:
         """The task cards among the rows about to become uncertain."""

@@ -25,8 +25,9 @@ from flows.status import OutboxStatus
 from integrations.email import Mailer
 from services.delivery.base import DocumentRenderer, _Claimed, _Outcome
 from services.delivery.channels import ChannelsMixin
+from services.delivery.handing import HandingMixin
 from services.delivery.limits import RateLimiter, Taken
-from services.delivery.queue import _QUEUE, QueueMixin
+from services.delivery.queue import _QUEUE
 from services.delivery.recovery import RecoveryMixin
 from services.delivery.telegram import TelegramMixin
 from services.files import FileStore
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 _PASS_LOCK = text("SELECT pg_advisory_xact_lock(727003)")
 
 
-class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
+class OutboxSender(HandingMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
     """Delivers outbox rows with a couple of statements per batch, not two transactions per message.
 
     Each pass of `dispatch` is one transaction: it writes the outcomes of the requests answered since the
@@ -49,10 +50,13 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
     they really are (a 429'd row back in `pending` before the one after it; an edit's message `sent`).
     An answer whose chat has nothing waiting does not start a pass: its outcome is written by a statement of its
     own. The messages an update (or a fired timer) queued are handed over by chat after its commit (`notify`) and
-    claimed by one statement without a pass where it is their chat's turn (`_take_handed`).
+    claimed by one statement without a pass where it is their chat's turn (`_take_handed`); on PostgreSQL a form's
+    answer claims its first message itself, in the statement that writes it, and the sender starts its request after
+    the commit (`handing`).
 
-    Its parts: the queue's statements, the claim and the outcomes (`queue`), liveness and a crash's orphans
-    (`recovery`), Telegram's requests (`telegram`), e-mail, SMS and render jobs (`channels`), the limits (`limits`).
+    Its parts: the queue's statements, the claim and the outcomes (`queue`), an answer's own claim (`handing`),
+    liveness and a crash's orphans (`recovery`), Telegram's requests (`telegram`), e-mail, SMS and render jobs
+    (`channels`), the limits (`limits`).
     """
 
     def __init__(
@@ -110,6 +114,8 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         # Chats an update's transaction just queued messages for (`notify`): their first rows are claimed without a
         # pass (`_take_handed`), unless a pass comes first.
         self.handed: set[int] = set()
+        # Rows a form's answer claimed in its own transaction (`handing`): their requests start after its commit.
+        self._init_handing()
         self._tasks: set[asyncio.Task[None]] = set()  # the requests under way
         # PostgreSQL: plain answers' outcomes, with their chats' next claim if any, go as one statement in autocommit
         # (atomic by itself): no BEGIN and COMMIT round trips around it.
@@ -141,6 +147,15 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
     async def run(self) -> None:
         await self._hold_liveness()
         await self.recover()
+        # From here to the loop's end answers may claim their messages (`handing`): something starts them. A loop
+        # that never started or died would leave every such chat busy here and its rows `sending` for a live key.
+        self._running = True
+        try:
+            await self._serve()
+        finally:
+            self._running = False
+
+    async def _serve(self) -> None:
         swept = time.monotonic()
         tasks = self._tasks
         while not self._stopping:
@@ -155,6 +170,11 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             # must start the next pass at once instead of being lost until the poll.
             self.wakeup.clear()
             try:
+                if self.ready:  # rows an answer's transaction claimed and committed: straight to their requests
+                    await self._start_answers()
+                if self._put_back_wanted:
+                    self._put_back_wanted = False
+                    await self.put_back_unstarted()
                 if self._pass_wanted or time.monotonic() >= self._pass_due:
                     self._pass_wanted = False
                     self.handed.clear()  # the pass reads the whole queue: their rows among it
@@ -176,6 +196,9 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
                 await asyncio.wait_for(self.wakeup.wait(), timeout=max(0.0, self._pass_due - time.monotonic()))
             except TimeoutError:
                 pass
+        with contextlib.suppress(Exception):
+            # Briefly: the application gives the whole stop 5 s, and the requests' outcomes below must fit in it.
+            await self._drain_answers(1.0)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         # The answers of the last requests must reach the database, or the next start marks them uncertain.
@@ -183,9 +206,17 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
             await self.flush()
         except Exception:
             log.exception("outbox: writing the last outcomes failed")
-        if self._liveness is not None:
-            await self._liveness.close()
-            self._liveness = None
+        if self.ready or self._put_back_wanted:
+            # Committed by answers and not started as the sender stopped, or a COMMIT that failed and may have
+            # committed after all: back to waiting, sent after the restart (or by another worker).
+            for settled in self.ready:
+                for row in settled.rows:
+                    self.answers_unstarted.pop(row.id, None)
+            self.ready = []
+            with contextlib.suppress(Exception):
+                await self.put_back_unstarted()
+        with contextlib.suppress(Exception):
+            await self._let_go_of_liveness()
 
     def stop(self) -> None:
         self._stopping = True
@@ -269,6 +300,10 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         due now, and the limits let it go. One statement (`_claim_handed`), no passes' lock, no queue read: a row a
         pass of another worker claims first is simply not returned, and a chat whose row could not be taken here
         wants a pass, which sorts it out as before (a chat in flight here, a row that must wait, the limits)."""
+        with self._claiming():  # no answer's own claim beside this one's chats (`handing`)
+            await self._claim_handed_chats()
+
+    async def _claim_handed_chats(self) -> None:
         chats, self.handed = self.handed, set()
         ready: list[int] = []
         taken: list[Taken] = []  # counted before the claim: what the limits allow decides which chats it claims
@@ -329,6 +364,10 @@ class OutboxSender(QueueMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
 
         Returns how long to sleep before looking again.
         """
+        with self._claiming():  # no answer's own claim beside this one's chats (`handing`)
+            return await self._pass(tasks)
+
+    async def _pass(self, tasks: set[asyncio.Task[None]]) -> float:
         global_wait = self.limiter.global_wait()
         if global_wait > 0:
             # Nothing may go out yet: do not read the queue only to find that out. At the limit every answer
