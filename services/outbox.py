@@ -522,7 +522,7 @@ def _settle(session: AsyncSession, offer: Offer, messages: list[Outbox], ids: li
                                     claimed_at=offer.now, claimed_by=offer.key)  # fmt: skip
             rows.append(Outbox(**{name: _value(message, name) for name in _NAMES}, id=message_id))
             chats[message.chat_id] = message_id
-        elif message.chat_id in chats:
+        elif message.chat_id in chats and _value(message, "status") == OutboxStatus.PENDING:  # not a record of an end
             waiting = (message_id, _value(message, "not_before"), _value(message, "channel"))
             behind.setdefault(message.chat_id, []).append(waiting)
     handing.settle(session.sync_session, offer, rows, behind)
