@@ -156,8 +156,7 @@ async def test_the_senders_sweep_leaves_an_answers_claim_alone_until_it_starts(
         assert await _status(core, row.id) == "sent"
         assert sandbox.stats.texts_per_chat[chat] == ["✏️ Сумма закупки"]
         assert not sender.answers_unstarted and not sender.in_flight
-        assert sender._liveness is not None
-        await sender._liveness.close()
+        await sender._let_go_of_liveness()
 
 
 async def _status(core: Core, row_id: int) -> str:
@@ -222,8 +221,7 @@ async def test_a_failed_flush_after_the_answer_gives_its_claim_back(tmp_path: Pa
             # Its place in the limits back as the offer found it (within a burst a wait would still read 0).
             assert chat not in sender.limiter.chat_ready and sender._put_back_wanted
         finally:
-            assert sender._liveness is not None
-            await sender._liveness.close()
+            await sender._let_go_of_liveness()
 
 
 async def test_an_answers_message_whose_start_fails_is_started_at_the_next_turn(
@@ -267,8 +265,35 @@ async def test_an_answers_message_whose_start_fails_is_started_at_the_next_turn(
             assert await _status(core, edit.id) == "sent"
             assert sandbox.stats.texts_per_chat[chat] == ["Вопрос"]  # the edit changed it; no second message
         finally:
-            if sender._liveness is not None:
-                await sender._liveness.close()
+            await sender._let_go_of_liveness()
+
+
+async def _liveness_lock_free(database_url: str, key: int) -> bool:
+    """Whether another worker (a connection of its own, not this pool's) could take the sender's liveness lock."""
+    another_worker = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with another_worker.connect() as connection:
+            probe = {"space": LIVENESS, "key": key}
+            return bool((await connection.execute(text("SELECT pg_try_advisory_lock(:space, :key)"), probe)).scalar())
+    finally:
+        await another_worker.dispose()
+
+
+async def test_a_running_senders_liveness_outlives_the_pools_connections(tmp_path: Path, database_url: str) -> None:
+    """The pool retires its idle connections (its recycling every half hour, a restart of the database's side): a
+    sender still running stays alive to the other workers' sweeps, which would otherwise mark what it is sending
+    uncertain and ask its questions again."""
+    async with delivering(tmp_path, database_url) as (core, _sandbox, bot):
+        sender = OutboxSender(bot, core.sessionmaker, core.files)
+        await sender._hold_liveness()
+        try:
+            async with core.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))  # the pool in use meanwhile
+            await core.db.dispose()  # every idle connection closed, as recycling does one by one
+            assert not await _liveness_lock_free(database_url, sender.key)
+        finally:
+            await sender._let_go_of_liveness()
+        assert await _liveness_lock_free(database_url, sender.key)
 
 
 async def test_a_stopped_sender_lets_go_of_its_liveness(tmp_path: Path, database_url: str) -> None:
@@ -281,14 +306,7 @@ async def test_a_stopped_sender_lets_go_of_its_liveness(tmp_path: Path, database
         sender = OutboxSender(bot, core.sessionmaker, core.files)
         await _run_until_sent(sender, core, expected=1)
         assert sender._liveness is None
-        another_worker = create_async_engine(database_url, poolclass=NullPool)  # not the pool's connection
-        try:
-            async with another_worker.connect() as connection:
-                taken = (await connection.execute(text("SELECT pg_try_advisory_lock(:space, :key)"),
-                                                  {"space": LIVENESS, "key": sender.key})).scalar_one()  # fmt: skip
-        finally:
-            await another_worker.dispose()
-        assert taken is True
+        assert await _liveness_lock_free(database_url, sender.key)
 
 
 async def test_a_savepoint_released_after_the_answer_does_not_start_its_message(

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from db.models import Outbox, StoredFile
 from flows.clock import Clock
@@ -87,7 +87,7 @@ class SenderBase:
     stats: dict[str, int]
     key: int
     started: set[int]
-    _liveness: AsyncSession | None
+    _liveness: AsyncConnection | None
 
     def _outcome(
         self,

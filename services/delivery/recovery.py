@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db.models import Outbox, TaskCard, User, status_is
 from flows.status import OutboxStatus, transition
@@ -32,30 +32,39 @@ class RecoveryMixin(SenderBase):
 
     async def _hold_liveness(self) -> None:
         """PostgreSQL: hold a session advisory lock on this sender's key for the life of the process. A crashed
-        sender's connection dies with it and the lock is gone, which is how `recover` knows its rows are orphans."""
+        sender's connection dies with it and the lock is gone, which is how `recover` knows its rows are orphans.
+        On a connection of its own, kept checked out: a session's would go back to the pool at its commit, lock and
+        all — lent to any statement, and closed by the pool's recycling within the half hour, when the other
+        workers would take this live sender for a dead one and mark its messages in flight uncertain."""
         if self._liveness is not None:
             return
-        session = self.sessionmaker()
-        connection = await session.connection()
-        if connection.dialect.name != "postgresql":
-            await session.close()
+        bind = self.sessionmaker.kw.get("bind")
+        if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
             return
-        await connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), {"space": LIVENESS, "key": self.key})
-        await session.commit()  # the lock is the session's, not the transaction's: it stays
-        self._liveness = session
+        connection = await bind.connect()
+        try:
+            await connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), self._liveness_key())
+            await connection.commit()  # the lock is the connection's, not the transaction's: it stays
+        except BaseException:
+            await connection.close()
+            raise
+        self._liveness = connection
 
     async def _let_go_of_liveness(self) -> None:
-        """As the sender stops: its lock released, not only its session closed — the pool keeps the connection, and
-        a session-level lock with it, for as long as the engine lives (a sender stopped in a process that goes on,
-        as in the tests, would otherwise look alive to every sweep)."""
+        """As the sender stops: its lock released, then its connection back to the pool (which would keep the lock
+        with it for as long as the engine lives: a sender stopped in a process that goes on, as in the tests, would
+        look alive to every sweep)."""
         if self._liveness is None:
             return
-        session, self._liveness = self._liveness, None
+        connection, self._liveness = self._liveness, None
         try:
-            await session.execute(text("SELECT pg_advisory_unlock(:space, :key)"), {"space": LIVENESS, "key": self.key})
-            await session.commit()
+            await connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), self._liveness_key())
+            await connection.commit()
         finally:
-            await session.close()
+            await connection.close()
+
+    def _liveness_key(self) -> dict[str, int]:
+        return {"space": LIVENESS, "key": self.key}
 
     async def _dead_senders(self, session: AsyncSession) -> list[int]:
         """Keys of senders with rows in flight whose liveness lock nobody holds any more."""

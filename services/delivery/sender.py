@@ -14,7 +14,7 @@ from typing import Any
 
 from aiogram import Bot
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import driver
 from db.engine import autocommit
@@ -130,7 +130,7 @@ class OutboxSender(HandingMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
         self.stats = {"sent": 0, "retry_after": 0, "network_retries": 0, "failed": 0, "uncertain": 0}
         self._stopping = False
         self.key = secrets.randbits(31)  # this sender, for the liveness lock and `claimed_by`
-        self._liveness: AsyncSession | None = None
+        self._liveness: AsyncConnection | None = None
 
     def notify(self, written: Written | None = None) -> None:
         """Called after a transaction that wrote outbox rows, so delivery starts without waiting a poll. `written`
