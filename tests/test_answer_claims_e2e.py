@@ -6,14 +6,15 @@ transaction, the message goes once: a rollback gives the claim back, and the upd
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db.models import Outbox, Task, User
@@ -67,6 +68,32 @@ async def test_an_answer_is_sent_without_the_sender_claiming_it(
         ).scalars().one()
     assert (question.status, question.attempts, question.claimed_by) == ("sent", 1, sender.key)
     assert not sender.answers_unstarted and not sender.offers and not sender.in_flight
+
+
+async def _her_form(harness: Harness, tg_id: int) -> tuple[int, int, dict[str, Any]]:
+    """Her user id, the form's task and its draft so far: what an answer's transaction writes onto."""
+    async with harness.core.sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.tg_id == tg_id))).scalars().one()
+        task = await session.get(Task, user.active_task_id)
+        assert task is not None and task.draft is not None
+        return user.id, task.id, dict(task.draft)
+
+
+@contextlib.asynccontextmanager
+async def _answering(harness: Harness, sender: OutboxSender) -> AsyncIterator[AsyncSession]:
+    """A transaction as an update's answer runs: carrying the sender, as the middleware gives it."""
+    async with harness.core.sessionmaker() as session:
+        session.info[answer_claim.HANDING] = sender
+        async with session.begin():
+            yield session
+
+
+async def _a_running_sender(core: Core, bot: Any) -> OutboxSender:
+    """A sender as its loop would have it (its liveness lock held, running), the loop itself played by the test."""
+    sender = OutboxSender(bot, core.sessionmaker, core.files)
+    await sender._hold_liveness()
+    sender._running = True
+    return sender
 
 
 # Refuses, at COMMIT and once, the transaction that writes the question about the purchase sum: a deferred
@@ -172,20 +199,14 @@ async def test_an_answers_two_messages_go_in_order_without_a_pass(
     arrive in their order."""
     # No timed pass of the sender for 25 s; both messages within her chat's burst, as the sandbox's.
     harness, manager, sender = await _asked_the_quantity(harness_factory, burst_rested=True, outbox_poll_interval=5.0)
-    async with harness.core.sessionmaker() as session:
-        user = (await session.execute(select(User).where(User.tg_id == manager.id))).scalars().one()
-        task = await session.get(Task, user.active_task_id)
-        assert task is not None and task.draft is not None
-        draft = dict(task.draft)
+    _user, task_id, draft = await _her_form(harness, manager.id)
     seen, stop_listening = sender_statements(harness.core)
     try:
-        async with harness.core.sessionmaker() as session:
-            session.info[answer_claim.HANDING] = sender  # as the update's transaction carries it
-            async with session.begin():
-                outbox.message(session, manager.id, "Принято: 2 шт.", harness.core.clock.now())
-                outbox.message(session, manager.id, "✏️ Сумма закупки?", harness.core.clock.now())
-                await outbox.with_draft(session, task.id, draft)
-            assert outbox.written(session).chats == set()  # claimed already: nothing to hand over
+        async with _answering(harness, sender) as session:
+            outbox.message(session, manager.id, "Принято: 2 шт.", harness.core.clock.now())
+            outbox.message(session, manager.id, "✏️ Сумма закупки?", harness.core.clock.now())
+            await outbox.with_draft(session, task_id, draft)
+        assert outbox.written(session).chats == set()  # claimed already: nothing to hand over
         await manager.expect("Сумма закупки?")
         await harness.settle()
     finally:
@@ -202,9 +223,7 @@ async def test_a_failed_flush_after_the_answer_gives_its_claim_back(tmp_path: Pa
     own: the sender hears of it all the same.)"""
     async with delivering(tmp_path, database_url) as (core, sandbox, bot):
         (chat,) = await _people(sandbox, 1)
-        sender = OutboxSender(bot, core.sessionmaker, core.files)
-        await sender._hold_liveness()
-        sender._running = True  # as its loop does
+        sender = await _a_running_sender(core, bot)
         try:
             offer = sender.offer({chat})
             assert offer is not None
@@ -237,9 +256,7 @@ async def test_an_answers_message_whose_start_fails_is_started_at_the_next_turn(
             earlier = outbox.message(session, chat, "Вопрос", core.clock.now())
         await _run_until_sent(OutboxSender(bot, core.sessionmaker, core.files), core, expected=1)
         # A second sender, with limits of its own: the first one stopped.
-        sender = OutboxSender(bot, core.sessionmaker, core.files)
-        await sender._hold_liveness()
-        sender._running = True  # as its loop does
+        sender = await _a_running_sender(core, bot)
         try:
             offer = sender.offer({chat})
             assert offer is not None
@@ -316,9 +333,7 @@ async def test_a_savepoint_released_after_the_answer_does_not_start_its_message(
     sender starts the message only when the transaction itself commits — and then sends it once."""
     async with delivering(tmp_path, database_url) as (core, sandbox, bot):
         (chat,) = await _people(sandbox, 1)
-        sender = OutboxSender(bot, core.sessionmaker, core.files)
-        await sender._hold_liveness()
-        sender._running = True  # as its loop does
+        sender = await _a_running_sender(core, bot)
         try:
             offer = sender.offer({chat})
             assert offer is not None
@@ -349,23 +364,17 @@ async def test_a_record_of_an_unreachable_person_is_not_taken_for_the_answers_me
     her chat, which nobody sends): the answer's statement claims her next question, not that record, which stays
     as it was written."""
     harness, manager, sender = await _asked_the_quantity(harness_factory, outbox_poll_interval=5.0)
-    async with harness.core.sessionmaker() as session:
-        user = (await session.execute(select(User).where(User.tg_id == manager.id))).scalars().one()
-        task = await session.get(Task, user.active_task_id)
-        assert task is not None and task.draft is not None
-        draft = dict(task.draft)
+    user_id, task_id, draft = await _her_form(harness, manager.id)
     seen, stop_listening = sender_statements(harness.core)
     try:
-        async with harness.core.sessionmaker() as session:
-            session.info[answer_claim.HANDING] = sender  # as the update's transaction carries it
-            async with session.begin():
-                record = Outbox(channel="telegram", chat_id=manager.id, method="unreachable",
-                                payload={"person": "Марина", "user_id": user.id, "notification": "task"},
-                                status="failed", attempts=0, created_at=harness.core.clock.now(),
-                                error="no chat")  # fmt: skip
-                session.add(record)
-                outbox.message(session, manager.id, "✏️ Сумма закупки?", harness.core.clock.now())
-                await outbox.with_draft(session, task.id, draft)
+        async with _answering(harness, sender) as session:
+            record = Outbox(channel="telegram", chat_id=manager.id, method="unreachable",
+                            payload={"person": "Марина", "user_id": user_id, "notification": "task"},
+                            status="failed", attempts=0, created_at=harness.core.clock.now(),
+                            error="no chat")  # fmt: skip
+            session.add(record)
+            outbox.message(session, manager.id, "✏️ Сумма закупки?", harness.core.clock.now())
+            await outbox.with_draft(session, task_id, draft)
         await manager.expect("Сумма закупки?")
         await harness.settle()
     finally:
@@ -385,9 +394,7 @@ async def test_no_offer_opens_while_the_sender_sweeps(tmp_path: Path, database_u
 
     async with delivering(tmp_path, database_url) as (core, sandbox, bot):
         (chat,) = await _people(sandbox, 1)
-        sender = OutboxSender(bot, core.sessionmaker, core.files)
-        await sender._hold_liveness()
-        sender._running = True  # as its loop does
+        sender = await _a_running_sender(core, bot)
         offered_meanwhile: list[object] = []
 
         def during_the_sweep(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
