@@ -260,9 +260,12 @@ def make_sessionmaker(engine: AsyncEngine, info: dict[str, Any] | None = None) -
 
 
 def alembic_config(url: str) -> Config:
+    # Alembic keeps its options in a configparser, which reads `%` as the start of an interpolation: a password or a
+    # Unix socket's path percent-encoded in the URL (`p%40ss`, `host=%2Fvar%2Frun%2Fpostgresql`), or a folder named
+    # «100%», would stop every start at the migration. Doubled, it reads back as written.
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url)
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from admin.panel import AdminPanel
@@ -261,5 +262,32 @@ async def test_half_filled_forms_stay_with_tasks_that_stay_and_are_dropped_with_
             assert anna is not None
             sent = (await session.execute(select(Outbox).where(Outbox.chat_id == anna.tg_id))).scalars().all()
             assert any("Незаконченный ответ на задачу «Проверьте бюджет» отброшен" in str(m.payload) for m in sent)
+    finally:
+        await core.close()
+
+
+async def test_a_database_whose_address_holds_a_percent_sign_is_migrated(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    """A database URL with `%` in it — a password or a Unix socket's path percent-encoded, a folder named «100%» —
+    is an ordinary address: the bot starts and creates its tables there, as anywhere else."""
+    from urllib.parse import quote
+
+    from sqlalchemy import text
+
+    if empty_database_url.startswith("postgresql"):
+        socket_dir = Path("/var/run/postgresql")
+        if not (socket_dir / ".s.PGSQL.5432").is_socket():
+            pytest.skip("PostgreSQL's Unix socket is not on this machine")
+        database = empty_database_url.rsplit("/", 1)[1]
+        url = f"postgresql+asyncpg://postgres@/{database}?host={quote(str(socket_dir), safe='')}"
+        settings = Settings(database_url=url, data_dir=tmp_path)
+    else:
+        settings = Settings(data_dir=tmp_path / "отчёты 100% готово")
+    assert "%" in settings.resolved_database_url() or "%" in str(settings.data_dir)
+    core = await build_core(settings)
+    try:
+        async with core.db.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one() == 0
     finally:
         await core.close()
