@@ -67,7 +67,7 @@ class Core:
     # Called after a transaction that wrote outbox rows (wakes the sender at once instead of at its next poll), with
     # what it wrote when known (`services.outbox.written`: the sender takes those chats' messages without a pass).
     on_outbox: list[Callable[[Written | None], None]] = field(default_factory=list)
-    # The sender of this process, for an update's transaction that claims its own messages (`services.outbox`
+    # The sender of this process, for an update's transaction that claims its own messages (`services.answer_claim`
     # `Handing`; PostgreSQL); None where no sender runs here.
     handing: Handing | None = None
     # Roles and role members cached for the process (its LISTEN connection is closed with the core).
