@@ -18,7 +18,7 @@ is: when one fails, a savepoint takes back what the earlier ones wrote, and the 
 Listeners see one statement per call (its SQL the statements' joined): the bench counts round trips.
 
 The step's rows (every section optional), as the writers (`services/cases/sqlite_writes.py`,
-`services/outbox.py`) hand them over:
+`services/outbox_answer.py`) hand them over:
 
     {"case": {"id": …, "version": <the version read>, "values": {column: value, …}},
      "task_updates": [{"id": …, column: value, …}, …],       # only the columns that changed

@@ -1,12 +1,13 @@
 """The port between an update's transaction and the sender, for an answer that claims its own first message
 (PostgreSQL).
 
-Handed over after the commit (`services/outbox.py` `notify`), a message still costs the sender a statement of its
-own: the claim. A form's answer writes its messages with one statement (`services/outbox.py` `with_draft`); that
-statement claims the first of them itself where the sender would (a Telegram message due now, nothing of its chat
-waiting or in flight anywhere, the limits allow), and once the transaction commits the sender starts the request at
-once: no claim, no pass. The sender's side is `services/delivery/handing.py`; the update's transaction carries it in
-its session's `info` under `HANDING` (`tgbot/middlewares.py`)."""
+Handed over after the commit (`services/outbox.py` `written`, then `OutboxSender.notify`), a message still costs the
+sender a statement of its own: the claim. A form's answer writes its messages with one statement
+(`services/outbox_answer.py` `with_draft`); that statement claims the first of them itself where the sender would (a
+Telegram message due now, nothing of its chat waiting or in flight anywhere, the limits allow), and once the
+transaction commits the sender starts the request at once: no claim, no pass. The sender's side is
+`services/delivery/handing.py`; the update's transaction carries it in its session's `info` under `HANDING`
+(`tgbot/middlewares.py`)."""
 
 from __future__ import annotations
 

@@ -4,23 +4,20 @@ that caused it; `services.delivery.OutboxSender` delivers them within Telegram's
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, event, insert, select, text, update
-from sqlalchemy import inspect as inspect_object
+from sqlalchemy import Table, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
-from db import driver, step_writes
-from db.engine import numbering_here, take_ids
-from db.models import Outbox, Task, TaskCard, status_is
-from db.recordset import json_text, rows_json
+from db.engine import take_ids
+from db.models import Outbox, TaskCard, status_is
 from flows.status import OutboxStatus
 from flows.values import utf16_length
 from services import tg_html
-from services.answer_claim import HANDING, Behind, Handing, Offer
 
 
 async def repeat_pending(session: AsyncSession, chat_id: int, text: str) -> bool:
@@ -100,6 +97,14 @@ def written(session: AsyncSession) -> Written:
     `note` them would be found by the sender's next timed pass only, so every path that writes the outbox notes."""
     record: Written | None = session.info.pop(_WRITTEN, None)
     return record if record is not None else Written()
+
+
+def handed(session: AsyncSession, chats: Iterable[int]) -> None:
+    """`chats` are no longer the session's to hand over: their messages were claimed in the transaction itself
+    (a form's answer, `services/outbox_answer.py`)."""
+    record: Written | None = session.info.get(_WRITTEN)
+    if record is not None:
+        record.chats -= set(chats)
 
 
 def card(session: AsyncSession, task_id: int | None, user_id: int, message: Outbox) -> None:
@@ -367,178 +372,6 @@ async def page(
             [{"id": tops["task_cards"] + n, "task_id": task, "user_id": user_id, "outbox_id": outbox_id}
              for n, (task, outbox_id) in enumerate(given, start=1)],
         )  # fmt: skip
-
-
-# PostgreSQL: a form's answer — its task's draft and the messages the update queued — in one statement. The
-# messages are numbered from the outbox's sequence in the order they were added (volatile functions run after the
-# sort); `:link` names the ordinal of one of them whose new id the draft records under `:link_key` (a summary's
-# message, whose buttons come off when the form ends). Built once: the rows travel as one JSON parameter.
-_NAMES = [column.name for column in Outbox.__table__.columns if column.name != "id"]
-# A claimed message is written as the sender's claim leaves a row (services/delivery/queue.py `_claim_of`).
-_CLAIMED_AS = {
-    "status": "CASE WHEN k.new_id IS NULL THEN m.status ELSE 'sending' END",
-    "attempts": "m.attempts + CASE WHEN k.new_id IS NULL THEN 0 ELSE 1 END",
-    "claimed_at": "CASE WHEN k.new_id IS NULL THEN m.claimed_at ELSE CAST(:claimed_at AS timestamptz) END",
-    "claimed_by": "CASE WHEN k.new_id IS NULL THEN m.claimed_by ELSE CAST(:key AS integer) END",
-}
-_ANSWER_PG = text(
-    f"""
-    WITH m AS MATERIALIZED (
-        SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS new_id, r.ordinality AS ord,
-               {", ".join(f'r."{name}"' for name in _NAMES)}
-        FROM json_populate_recordset(NULL::outbox, CAST(:rows AS json)) WITH ORDINALITY AS r
-        ORDER BY r.ordinality
-    ), claim AS MATERIALIZED (
-        -- The first message of each offered chat, where it is the chat's turn: a Telegram message due now and
-        -- nothing of its chat waiting or being sent, by any worker (the chat's partial index, ix_outbox_chat_waiting).
-        SELECT f.new_id FROM (
-            SELECT DISTINCT ON (m.chat_id) m.new_id, m.chat_id, m.channel, m.not_before FROM m
-            WHERE m.chat_id = ANY(CAST(:offered AS bigint[])) AND m.status = 'pending' ORDER BY m.chat_id, m.ord
-        ) AS f
-        WHERE f.channel = 'telegram' AND (f.not_before IS NULL OR f.not_before <= CAST(:claimed_at AS timestamptz))
-          AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.chat_id = f.chat_id
-                          AND (o.status = 'pending' OR o.status = 'sending'))
-    ), written AS (
-        INSERT INTO outbox (id, {", ".join(f'"{name}"' for name in _NAMES)})
-        SELECT m.new_id, {", ".join(_CLAIMED_AS.get(name, f'm."{name}"') for name in _NAMES)}
-        FROM m LEFT JOIN claim AS k ON k.new_id = m.new_id
-    ), drafted AS (
-        UPDATE tasks SET draft = CASE WHEN CAST(:link AS integer) IS NULL THEN CAST(:draft AS jsonb)
-            ELSE jsonb_set(CAST(:draft AS jsonb), ARRAY[CAST(:link_key AS text)],
-                           to_jsonb((SELECT m.new_id FROM m WHERE m.ord = CAST(:link AS integer))))
-            END
-        WHERE id = CAST(:task_id AS integer)
-    )
-    SELECT array_agg(m.new_id ORDER BY m.ord), (SELECT array_agg(k.new_id) FROM claim AS k) FROM m
-    """
-)
-_TASKS: Table = Task.__table__  # type: ignore[assignment]
-_STEP_TABLES = step_writes.step_tables()
-_CLEAR_DRAFT = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(draft=None)
-
-
-async def with_draft(
-    session: AsyncSession, task_id: int, draft: dict[str, Any] | None, link: tuple[str, Outbox] | None = None
-) -> dict[str, Any] | None:
-    """A form's answer written: the task's draft and every message the update has queued (and nobody flushed) in
-    one statement — on PostgreSQL data-modifying CTEs, on SQLite one step document written in one call
-    (db/step_writes.py) — not the unit of work's UPDATE and INSERT. `link` (key, message): the draft records that
-    message's id under the key. The messages rejoin the session persistent and clean (on SQLite, when SQLite
-    numbered them, they stay out of it: their ids are not known here). Returns the draft as written."""
-    sync = session.sync_session
-    pending = list(sync.new)
-    if any(isinstance(obj, TaskCard) for obj in pending):
-        await session.flush()  # a card names its message: both go the usual way, first
-        pending = []
-    messages: list[Outbox] = [obj for obj in pending if isinstance(obj, Outbox)]
-    messages.sort(key=lambda obj: inspect_object(obj).insert_order or 0)
-    for message in messages:
-        sync.expunge(message)
-    if link is not None and link[1] not in messages:
-        if link[1].id is None:
-            raise ValueError("the message a draft names must be written with it")
-        draft, link = {**(draft or {}), link[0]: link[1].id}, None  # flushed already: its id is known
-    values = [{name: _value(message, name) for name in _NAMES} for message in messages]
-    if session.get_bind().dialect.name != "sqlite":
-        params: dict[str, Any] = {
-            "rows": rows_json(values),
-            "draft": None if draft is None else json_text(draft),
-            "link": messages.index(link[1]) + 1 if link is not None else None,
-            "link_key": link[0] if link is not None else None,
-            "task_id": task_id,
-        }
-        # Asked last, when nothing but the statement can fail before `_settle` gives the offer back.
-        offer = _offer(session, messages)
-        params["offered"] = offer.chats if offer is not None else []
-        params["claimed_at"] = offer.now if offer is not None else None
-        params["key"] = offer.key if offer is not None else None
-        # Straight to the driver (no autoflush either: the rest of the unit of work goes at the commit): SQLAlchemy's
-        # execution path around it cost ~0.2 ms of client CPU an answer (1.05 → 0.84 ms a transaction, by turns).
-        ids: list[int] = []
-        claimed_ids: list[int] | None = None
-        try:
-            ids, claimed_ids = (await driver.fetch(session, _ANSWER_PG, params, begin=True))[0]
-        finally:
-            if offer is not None:  # also when the statement failed: the sender takes its offer back
-                _settle(session, offer, messages, ids or [], set(claimed_ids or []))
-        for message, message_id in zip(messages, ids or [], strict=True):
-            message.id = message_id
-        numbered = True
-    else:
-        numbered = link is not None or numbering_here(sync)
-        if numbered and messages:
-            top = (await session.run_sync(take_ids, {"outbox": len(messages)}))["outbox"]
-            for n, message in enumerate(messages, start=1):
-                message.id = top + n
-        doc: dict[str, Any] = {}
-        if messages:
-            # Without ids SQLite numbers them, in the document's order (one multi-row INSERT, row by row).
-            doc["outbox"] = [step_writes.new_row(_OUTBOX, {**row, **({"id": m.id} if numbered else {})})
-                             for row, m in zip(values, messages, strict=True)]  # fmt: skip
-        if link is not None and draft is not None:
-            draft = {**draft, link[0]: link[1].id}
-        if draft is not None:
-            doc["task_updates"] = [step_writes.row(_TASKS, {"id": task_id, "draft": draft})]
-        else:
-            # The document cannot say NULL.
-            await (await session.connection()).execute(_CLEAR_DRAFT, {"task_id": task_id})
-        if doc:
-            await step_writes.write(session, doc, _STEP_TABLES)
-    if numbered:
-        for message in messages:
-            make_transient_to_detached(message)
-            sync.add(message)  # persistent and clean: a later change is an UPDATE
-    if link is not None and draft is not None:
-        return {**draft, link[0]: link[1].id}
-    return draft
-
-
-def _offer(session: AsyncSession, messages: list[Outbox]) -> Offer | None:
-    """What the sender lets this answer claim (`Handing.offer`): nothing outside an update's transaction, nor in a
-    savepoint (its rollback would take the rows back while the transaction goes on to commit)."""
-    handing: Handing | None = session.info.get(HANDING)
-    if handing is None or not messages or session.in_nested_transaction():
-        return None
-    # Only messages waiting to go: a row written as it ended (an «unreachable» record, `status` failed) is no claim's.
-    return handing.offer({
-        m.chat_id for m in messages
-        if m.chat_id and _value(m, "channel") == "telegram" and _value(m, "status") == OutboxStatus.PENDING
-    })
-
-
-def _settle(session: AsyncSession, offer: Offer, messages: list[Outbox], ids: list[int], claimed: set[int]) -> None:
-    """Tell the sender which messages the answer claimed (their objects as the claim left them) and, for each,
-    the answer's other messages of its chat behind it; an empty claim gives the offer back."""
-    handing: Handing = session.info[HANDING]
-    rows: list[Outbox] = []
-    behind: dict[int, list[Behind]] = {}
-    chats: dict[int, int] = {}
-    for message, message_id in zip(messages, ids, strict=False):  # no ids: the statement failed, nothing claimed
-        if message_id in claimed:
-            # The message object rejoins the session as the row now is; the sender gets a copy of its own, which is
-            # what it sends: a form's save is the last write of its messages in the update (nothing replaces a
-            # column of theirs before the commit).
-            message.__dict__.update(status=OutboxStatus.SENDING, attempts=(_value(message, "attempts") or 0) + 1,
-                                    claimed_at=offer.now, claimed_by=offer.key)  # fmt: skip
-            rows.append(Outbox(**{name: _value(message, name) for name in _NAMES}, id=message_id))
-            chats[message.chat_id] = message_id
-        elif message.chat_id in chats and _value(message, "status") == OutboxStatus.PENDING:  # not a record of an end
-            waiting = (message_id, _value(message, "not_before"), _value(message, "channel"))
-            behind.setdefault(message.chat_id, []).append(waiting)
-    handing.settle(session.sync_session, offer, rows, behind)
-    record: Written | None = session.info.get(_WRITTEN)
-    if record is not None:
-        # Claimed already: nothing for the sender's hand-over after the commit (a message queued to the chat
-        # after this statement notes the chat again).
-        record.chats -= set(chats)
-
-
-def _value(row: Outbox, name: str) -> Any:
-    """A column's value on a message not flushed: what was set, else the column's Python default."""
-    if name in row.__dict__:
-        return row.__dict__[name]
-    default = _OUTBOX.c[name].default
-    return default.arg if default is not None and default.is_scalar else None  # type: ignore[attr-defined]
 
 
 RENDER = "render"  # the channel of render jobs: documents made after the step's commit, off the event loop

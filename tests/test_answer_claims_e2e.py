@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db.models import Outbox, Task, User
-from services import answer_claim, outbox
+from services import answer_claim, outbox, outbox_answer
 from services.core import Core
 from services.delivery import LIVENESS, OutboxSender
 from tests.chat import start_a_return_of_faulty_watches
@@ -205,7 +205,7 @@ async def test_an_answers_two_messages_go_in_order_without_a_pass(
         async with _answering(harness, sender) as session:
             outbox.message(session, manager.id, "Принято: 2 шт.", harness.core.clock.now())
             outbox.message(session, manager.id, "✏️ Сумма закупки?", harness.core.clock.now())
-            await outbox.with_draft(session, task_id, draft)
+            await outbox_answer.with_draft(session, task_id, draft)
         assert outbox.written(session).chats == set()  # claimed already: nothing to hand over
         await manager.expect("Сумма закупки?")
         await harness.settle()
@@ -374,7 +374,7 @@ async def test_a_record_of_an_unreachable_person_is_not_taken_for_the_answers_me
                             error="no chat")  # fmt: skip
             session.add(record)
             outbox.message(session, manager.id, "✏️ Сумма закупки?", harness.core.clock.now())
-            await outbox.with_draft(session, task_id, draft)
+            await outbox_answer.with_draft(session, task_id, draft)
         await manager.expect("Сумма закупки?")
         await harness.settle()
     finally:

@@ -39,7 +39,7 @@ from flows.runtime import (
     task_def,
 )
 from flows.status import TaskStatus
-from services import access, outbox
+from services import access, outbox, outbox_answer
 from services import people as people_repo
 from services.cases import CaseService, task_state
 from services.core import Core
@@ -170,7 +170,7 @@ class FormBase:
         return task
 
     async def _save(self, task: AnyTask, draft: dict[str, Any] | None, summary: Outbox | None = None) -> None:
-        """The draft, with the messages queued so far, in one statement (`outbox.with_draft`); `summary`: the
+        """The draft, with the messages queued so far, in one statement (`outbox_answer.with_draft`); `summary`: the
         message the draft remembers (`SUMMARY_ROW`)."""
         if isinstance(task, Task) and not inspect(task).persistent:
             task.draft = draft  # a row the unit of work has yet to write: it writes the draft with it
@@ -179,7 +179,7 @@ class FormBase:
                 task.draft = {**(draft or {}), SUMMARY_ROW: summary.id}
             return
         link = (SUMMARY_ROW, summary) if summary is not None else None
-        written = await outbox.with_draft(self.session, task.id, draft, link)
+        written = await outbox_answer.with_draft(self.session, task.id, draft, link)
         if isinstance(task, Task):
             set_committed_value(task, "draft", written)  # written: nothing left for the unit of work
         else:

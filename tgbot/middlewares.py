@@ -236,7 +236,7 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self.core.sessionmaker() as session:
             data["after_commit"] = []
             try:
-                if self.core.handing is not None:  # a form's answer claims its own messages (`services.outbox`)
+                if self.core.handing is not None:  # a form's answer claims its own messages (`services.outbox_answer`)
                     session.info[answer_claim.HANDING] = self.core.handing
                 async with session.begin():
                     # The update from the inbox is taken in its own transaction: done together with its effects.

@@ -2,9 +2,9 @@
 
 A form's answer writes its messages with one statement; offered the chats where this sender could send now (nothing
 of the chat in flight here, the limits allow: counted at once), that statement claims each chat's first message
-where a pass would (`services/outbox.py` `_ANSWER_PG`). The claim is the transaction's: the sender learns of it by
-the session's own end — its commit starts the requests (no claim statement, no pass), its rollback gives the limits
-and the chats back. Until a claimed row's request starts it is `handing` here, and an open offer's rows are not
+where a pass would (`services/outbox_answer.py` `_ANSWER_PG`). The claim is the transaction's: the sender learns of
+it by the session's own end — its commit starts the requests (no claim statement, no pass), its rollback gives the
+limits and the chats back. Until a claimed row's request starts it is `handing` here, and an open offer's rows are not
 known yet at all: this sender's sweep of its never-started rows (`_put_back_unstarted`) leaves both alone. A crash
 between the commit and the start leaves the row `sending` for a dead sender: uncertain, as a crash mid-request."""
 
@@ -211,6 +211,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     open): what is still here did not commit (`after_commit` takes it). `after_soft_rollback` is not enough: a
     transaction a failed flush deactivated ends by its close, not by a rollback of its own."""
     if transaction.parent is not None:
-        return  # a flush's or a savepoint's (the answer's statement never runs in a savepoint: `services.outbox`)
+        # A flush's or a savepoint's (the answer's statement never runs in a savepoint: `services.outbox_answer`).
+        return
     for settled in session.info.pop(_SETTLED, ()):
         settled.sender._rolled_back(settled)

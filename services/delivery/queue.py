@@ -297,7 +297,9 @@ def _claim_handed_of(chats: ColumnElement[bool]) -> Update:
     """The claim (`_claim_of`) of the first waiting row of each of `chats` where a pass would claim it: a Telegram
     message with no older row of its chat waiting and no row of its chat being sent, here or by another worker.
     Without the passes' lock, a pass of another worker that read the queue before this claim may choose the same
-    row: PostgreSQL re-checks `status = 'pending'` on a row changed meanwhile, so one of the two claims gets it."""
+    row: PostgreSQL re-checks `status = 'pending'` on a row changed meanwhile, so one of the two claims gets it.
+    A form's answer claims its own new rows by the same rule, in text SQL (`services/outbox_answer.py` `_ANSWER_PG`,
+    its `claim` CTE): the two must stay the same."""
     older, busy = _OUTBOX.alias("older"), _OUTBOX.alias("busy")
     first = ~exists().where(older.c.chat_id == _OUTBOX.c.chat_id, status_is(older.c.status, OutboxStatus.PENDING),
                             older.c.id < _OUTBOX.c.id)  # fmt: skip

@@ -19,7 +19,7 @@ from db.models import Case, Task, User, UserRole
 @dataclass(slots=True)
 class FormTask:
     """The task of the form a person is filling, as a plain row read with the person (no ORM entity: the form's
-    answers read it and write its draft through `services.outbox.with_draft`). The same attributes as `Task`."""
+    answers read it and write its draft through `services.outbox_answer.with_draft`). The same attributes as `Task`."""
 
     id: int
     case_id: int
