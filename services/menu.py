@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case
+from db.models import Case, Task, status_is
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState
+from flows.status import CaseStatus
 from services import access
 from services import people as people_repo
 from services.access import Viewer
@@ -21,6 +23,26 @@ from services.core import Core
 from services.queries import my_tasks_page
 
 PAGE = 10
+
+
+@dataclass(frozen=True)
+class Walk:
+    """How «my cases» is read for a person with a part in many cases. The person's whole set (every case they
+    started, were given a task in or finished one in) sorted for its newest ten is a read that grows with the set:
+    a service manager of the big company's 100,000 cases had a part in 41,600 of them (150 ms a press). Such a
+    person has a part in a good share of the newest cases too, so their list is found by walking the cases from
+    the newest (`ix_cases_updated_at`), a batch at a time, each tested through its own tasks (`access.own_case`),
+    until the page is full. Who walks: a person with at least `from_rows` rows of their own (cases started, tasks
+    given, tasks finished: counted up to that bound, each through its index). A walk that meets no page in `depth`
+    cases (a long-gone part in old cases) is given up for the set's read. The first batch is `batch` cases (0:
+    twice the page), each next one twice the one before."""
+
+    from_rows: int = 2000
+    depth: int = 2048
+    batch: int = 0
+
+
+WALK = Walk()
 _NEVER = datetime.max.replace(tzinfo=UTC)  # sorts a task without a due date last
 
 
@@ -77,13 +99,63 @@ class Menu:
         # A process started elsewhere (the order request: from the cart) is not offered here.
         return [s for s in access.startable(viewer, self.core.registry.current_specs()) if s.start.menu]
 
-    async def my_cases(self, viewer: Viewer, page: int = PAGE) -> list[tuple[Case, ProcessDef]]:
-        """The person's own cases (started or taken part in), not cancelled, the latest changed first."""
-        query = (
-            select(Case)
-            .where(access.own_cases(viewer), Case.status != "cancelled")
-            .order_by(Case.updated_at.desc())
-            .limit(page)
-        )
-        cases = list((await self.session.execute(query)).scalars())
+    async def my_cases(
+        self, viewer: Viewer, page: int = PAGE, walk: Walk = WALK
+    ) -> list[tuple[Case, ProcessDef]]:
+        """The person's own cases (started or taken part in), not cancelled, the latest changed first (see `Walk`
+        for the two ways they are found)."""
+        cases = await self._walked(viewer, page, walk) if await self._many_own(viewer, walk) else None
+        if cases is None:
+            query = (
+                select(Case)
+                .where(access.own_cases(viewer), Case.status != "cancelled")
+                .order_by(Case.updated_at.desc(), Case.id.desc())
+                .limit(page)
+            )
+            cases = list((await self.session.execute(query)).scalars())
         return [(case, await self.core.registry.spec(self.session, case.definition_id)) for case in cases]
+
+    async def _many_own(self, viewer: Viewer, walk: Walk) -> bool:
+        """Whether the person has at least `walk.from_rows` rows of their own: each kind counted through its index
+        and only up to that bound, so a busy person's count costs what a quiet one's does."""
+        uid, bound = viewer.user.id, walk.from_rows
+
+        def upto(*where: Any) -> Any:
+            return select(func.count()).select_from(select(literal(1)).where(*where).limit(bound).subquery())
+
+        counts = [upto(Case.initiator_id == uid), upto(Task.assignee_id == uid), upto(Task.done_by == uid)]
+        total = select(sum((c.scalar_subquery() for c in counts[1:]), counts[0].scalar_subquery()))
+        return int((await self.session.execute(total)).scalar_one()) >= bound
+
+    async def _walked(self, viewer: Viewer, page: int, walk: Walk) -> list[Case] | None:
+        """The newest cases, a batch at a time (`Walk.batch`), each marked whether it is the person's own; the
+        page's cases then read whole. None when `walk.depth` cases held no page
+        (the set's read is the shorter then). The batch is cut first and tested after (a join back to its rows):
+        tested in the same scan, PostgreSQL planned the test for every case and hashed all of the person's tasks
+        for it (43 ms) instead of looking up the batch's own (64 cases: 1–8 ms)."""
+        mine = access.own_case(viewer)
+        found: list[int] = []
+        after: tuple[Any, int] | None = None
+        walked, size = 0, walk.batch or 2 * page
+        while walked < walk.depth:
+            newest = select(Case.id).where(~status_is(Case.status, CaseStatus.CANCELLED))
+            if after is not None:
+                # (updated_at, id) below the last one seen, spelt so the index's range is `updated_at <= …`
+                newest = newest.where(Case.updated_at <= after[0],
+                                      or_(Case.updated_at < after[0],
+                                          and_(Case.updated_at == after[0], Case.id < after[1])))
+            batch = newest.order_by(Case.updated_at.desc(), Case.id.desc()).limit(size).subquery("batch")
+            rows = (await self.session.execute(
+                select(Case.id, Case.updated_at, mine.label("mine")).join(batch, batch.c.id == Case.id)
+                .order_by(Case.updated_at.desc(), Case.id.desc()))).all()
+            found += [row.id for row in rows if row.mine]
+            walked += len(rows)
+            if len(found) >= page or len(rows) < size:
+                break
+            after, size = (rows[-1].updated_at, rows[-1].id), min(2 * size, walk.depth - walked)
+        else:
+            return None
+        chosen = found[:page]
+        loaded = {case.id: case for case in (await self.session.execute(select(Case).where(Case.id.in_(chosen))))
+                  .scalars()}
+        return [loaded[case_id] for case_id in chosen]

@@ -5,6 +5,7 @@ against what it read)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,10 @@ from sqlalchemy import insert, text
 from app.container import build_core
 from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, staff
-from db.models import Task
+from db.models import Case, Task
 from services.access import Viewer
 from services.cases import CaseService
-from services.menu import Menu
+from services.menu import WALK, Menu, Walk
 from tests.revisions import indexes_down_and_up
 from tests.table_reads import rows_read
 
@@ -115,3 +116,116 @@ async def test_the_index_of_who_finished_a_task_comes_with_its_revision_and_goes
     assert at_head[INDEX]["column_names"] == ["done_by"]
     where = "postgresql_where" if empty_database_url.startswith("postgresql") else "sqlite_where"
     assert at_head[INDEX]["dialect_options"][where].strip("()") == "done_by IS NOT NULL"
+
+
+async def test_a_busy_persons_cases_are_found_walking_the_newest_and_come_out_as_a_quiet_persons_do(
+    tmp_path: Path, database_url: str
+) -> None:
+    """«My cases» of a person with a part in many cases walks the newest cases (`services.menu.Walk`); of a quiet
+    one, reads the person's own set. Both give the same page: the person's own, not cancelled, the latest changed
+    first (the same moment: the newer case first) — however the walk's batches fall, and when it gives up for the
+    set after a few cases. Checked against the rows as written, for every person and several page sizes."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    postgresql = database_url.startswith("postgresql")
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+        shop, director, service = users["initiator"], users["director"], users["service_manager"]
+        accountant, warehouse = users["accountant"], users["warehouse_head"]
+        base = loaded.row.updated_at
+        # Thirty claims more: every third started by the director, the rest by the shop; every other one given to
+        # the service manager; the accountant finished a task in the oldest two only; every fifth cancelled. Some
+        # were last changed at the same moment (the id decides their order).
+        written: dict[int, dict[str, Any]] = {loaded.row.id: {
+            "initiator": shop.id, "status": loaded.row.status, "at": loaded.row.updated_at, "part": set()}}
+        async with core.sessionmaker() as session, session.begin():
+            for n in range(30):
+                at = base + timedelta(minutes=n // 2)
+                status = "cancelled" if n % 5 == 4 else "active"
+                initiator = director.id if n % 3 == 0 else shop.id
+                case_id = (await session.execute(insert(Case).values(
+                    definition_id=loaded.row.definition_id, process=PROCESS, title=f"claim {n}", stage="registered",
+                    status=status, visit=1, data={}, initiator_id=initiator, created_at=at, updated_at=at,
+                ).returning(Case.id))).scalar_one()
+                part = set()
+                if n % 2 == 0:
+                    part.add(service.id)
+                    await session.execute(insert(Task).values(
+                        case_id=case_id, key="move_to_service", stage="registered", visit=1, kind="confirm",
+                        role="service_manager", status="open", created_at=at, assignee_id=service.id))
+                if n < 2:
+                    part.add(accountant.id)
+                    await session.execute(insert(Task).values(
+                        case_id=case_id, key="check_payment", stage="registered", visit=1, kind="confirm",
+                        role="accountant", status="done", outcome="done", created_at=at, done_by=accountant.id,
+                        done_at=at))
+                written[case_id] = {"initiator": initiator, "status": status, "at": at, "part": part}
+
+        def expected(user_id: int, page: int) -> list[int]:
+            own = [i for i, c in written.items()
+                   if c["status"] != "cancelled" and (c["initiator"] == user_id or user_id in c["part"])]
+            return sorted(own, key=lambda i: (written[i]["at"], i), reverse=True)[:page]
+
+        # A walk a case at a time first crosses from a batch to the next at cases of their own for some people,
+        # and between two cases changed at the same moment.
+        ways = {"the set": Walk(from_rows=10**9), "the walk": Walk(from_rows=1),
+                "a walk from one case": Walk(from_rows=1, batch=1), "a walk given up": Walk(from_rows=1, depth=3)}
+        seen: dict[tuple[str, str, int], list[int]] = {}
+        for who, user, role in ((("shop", shop, "shop_manager"), ("director", director, "director"),
+                                 ("service", service, "service_manager"), ("accountant", accountant, "accountant"),
+                                 ("warehouse", warehouse, "warehouse_head"))):
+            for way, walk in ways.items():
+                for page in (1, 2, 3, 10):
+                    async with core.sessionmaker() as session:
+                        listed = await Menu(core, session).my_cases(Viewer.of(user, {role}), page, walk)
+                    seen[(who, way, page)] = [case.id for case, _spec in listed]
+                    assert seen[(who, way, page)] == expected(user.id, page), (who, way, page)
+        assert seen[("warehouse", "the walk", 10)] == []  # no part in any
+        assert len(seen[("accountant", "the walk", 10)]) == 2  # the oldest two: the walk went to the end
+
+        if postgresql:
+            # The service manager given a task in 5,000 claims more, changed before all of the above: their list
+            # (ten of the newest above) is found by the walk. It reads the rows of its bounded count of the person's
+            # own (`Walk.from_rows`) and a few dozen cases; the set's read, all 5,000 of both.
+            async with core.sessionmaker() as session, session.begin():
+                await session.execute(text(
+                    "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
+                    "created_at, updated_at) SELECT definition_id, process, title, stage, 'active', visit, data, "
+                    ":director, created_at - interval '1 day', updated_at - interval '1 day' "
+                    "FROM cases, generate_series(1, 5000) WHERE id = :case"
+                ), {"case": loaded.row.id, "director": director.id})
+                await session.execute(text(
+                    "INSERT INTO tasks (case_id, key, stage, visit, kind, role, status, created_at, assignee_id) "
+                    "SELECT c.id, 'move_to_service', 'registered', 1, 'confirm', 'service_manager', 'open', now(), "
+                    ":service FROM cases c WHERE c.updated_at < :base"
+                ), {"service": service.id, "base": base})
+            async with core.db.begin() as connection:
+                await connection.execute(text("ANALYZE tasks"))
+                await connection.execute(text("ANALYZE cases"))
+            reads = {}
+            for way, walk in (("the walk", WALK), ("the set", Walk(from_rows=10**9))):
+                async with core.sessionmaker() as session, session.begin():
+                    before = await rows_read(session, "cases", "tasks")
+                    listed = await Menu(core, session).my_cases(Viewer.of(service, {"service_manager"}), walk=walk)
+                    reads[way] = await rows_read(session, "cases", "tasks") - before
+                assert [case.id for case, _spec in listed] == expected(service.id, 10), way
+            assert reads["the walk"] < WALK.from_rows + 100
+            assert reads["the set"] > 10_000
+    finally:
+        await core.close()
+
+
+async def test_the_index_of_the_newest_cases_comes_with_its_revision_and_goes_with_it(
+    empty_database_url: str,
+) -> None:
+    """0027_cases_updated_at_index adds the index the panel's case list and a busy person's «my cases» read the
+    newest cases through, (updated_at, id), on PostgreSQL and SQLite alike; its downgrade drops that index and no
+    other, and the upgrade brings it back."""
+    at_head, before, again = await indexes_down_and_up(
+        empty_database_url, "cases", "0026_outbox_chat_waiting_index", at="0027_cases_updated_at_index"
+    )
+    assert "ix_cases_updated_at" not in before
+    assert before == {name: index for name, index in at_head.items() if name != "ix_cases_updated_at"}
+    assert again == at_head
+    assert at_head["ix_cases_updated_at"]["column_names"] == ["updated_at", "id"]
