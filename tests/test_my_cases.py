@@ -169,8 +169,8 @@ async def test_a_busy_persons_cases_are_found_walking_the_newest_and_come_out_as
 
         # A walk a case at a time first crosses from a batch to the next at cases of their own for some people,
         # and between two cases changed at the same moment.
-        ways = {"the set": Walk(from_rows=10**9), "the walk": Walk(from_rows=1),
-                "a walk from one case": Walk(from_rows=1, batch=1), "a walk given up": Walk(from_rows=1, depth=3)}
+        ways = {"the set": Walk(from_rows=10**9), "the walk": Walk(from_rows=0),
+                "a walk from one case": Walk(from_rows=0, batch=1), "a walk given up": Walk(from_rows=0, depth=3)}
         seen: dict[tuple[str, str, int], list[int]] = {}
         for who, user, role in ((("shop", shop, "shop_manager"), ("director", director, "director"),
                                  ("service", service, "service_manager"), ("accountant", accountant, "accountant"),
