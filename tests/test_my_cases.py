@@ -14,7 +14,8 @@ from sqlalchemy import insert, text
 from app.container import build_core
 from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, staff
-from db.models import Case, Task
+from db.models import Case, Company, Task
+from services import people
 from services.access import Viewer
 from services.cases import CaseService
 from services.menu import WALK, Menu, Walk
@@ -134,21 +135,39 @@ async def test_a_busy_persons_cases_are_found_walking_the_newest_and_come_out_as
         shop, director, service = users["initiator"], users["director"], users["service_manager"]
         accountant, warehouse = users["accountant"], users["warehouse_head"]
         base = loaded.row.updated_at
-        # Thirty claims more: every third started by the director, the rest by the shop; every other one given to
-        # the service manager; the accountant finished a task in the oldest two only; every fifth cancelled. Some
-        # were last changed at the same moment (the id decides their order).
+        async with core.sessionmaker() as session, session.begin():
+            # A dealer's manager: their organisation's cases only, whoever else's they took part in.
+            dealer_company = Company(name="ООО «Дилер»", data={}, kind="dealer", created_at=core.clock.now(),
+                                     updated_at=core.clock.now())
+            session.add(dealer_company)
+            await session.flush()
+            dealer = await people.register(session, tg_id=910_000, name="Дилер", username=None, language="ru",
+                                           now=core.clock.now())
+            dealer.organisation_id = dealer_company.id
+        # Thirty claims more: every third started by the director, the rest by the shop, but those of every fourth
+        # (the dealer's organisation's) and one of no organisation by the dealer; every other one given to the
+        # service manager; the accountant finished a task in the first two written only, the dealer in two; every
+        # fifth cancelled. Last changed in another order than written, some at the same moment (the id decides).
         written: dict[int, dict[str, Any]] = {loaded.row.id: {
-            "initiator": shop.id, "status": loaded.row.status, "at": loaded.row.updated_at, "part": set()}}
+            "initiator": shop.id, "status": loaded.row.status, "at": loaded.row.updated_at, "part": set(),
+            "company": None}}
         async with core.sessionmaker() as session, session.begin():
             for n in range(30):
-                at = base + timedelta(minutes=n // 2)
+                at = base + timedelta(minutes=(n * 7) % 16)
                 status = "cancelled" if n % 5 == 4 else "active"
-                initiator = director.id if n % 3 == 0 else shop.id
+                company = dealer_company.id if n % 4 == 1 else None
+                initiator = dealer.id if n % 8 == 1 or n == 3 else director.id if n % 3 == 0 else shop.id
                 case_id = (await session.execute(insert(Case).values(
                     definition_id=loaded.row.definition_id, process=PROCESS, title=f"claim {n}", stage="registered",
                     status=status, visit=1, data={}, initiator_id=initiator, created_at=at, updated_at=at,
+                    company_id=company,
                 ).returning(Case.id))).scalar_one()
                 part = set()
+                if n in (6, 13):  # no organisation's, and the dealer's organisation's
+                    part.add(dealer.id)
+                    await session.execute(insert(Task).values(
+                        case_id=case_id, key="confirm_defect", stage="registered", visit=1, kind="confirm",
+                        role="dealer", status="open", created_at=at, assignee_id=dealer.id))
                 if n % 2 == 0:
                     part.add(service.id)
                     await session.execute(insert(Task).values(
@@ -160,11 +179,14 @@ async def test_a_busy_persons_cases_are_found_walking_the_newest_and_come_out_as
                         case_id=case_id, key="check_payment", stage="registered", visit=1, kind="confirm",
                         role="accountant", status="done", outcome="done", created_at=at, done_by=accountant.id,
                         done_at=at))
-                written[case_id] = {"initiator": initiator, "status": status, "at": at, "part": part}
+                written[case_id] = {"initiator": initiator, "status": status, "at": at, "part": part,
+                                    "company": company}
 
         def expected(user_id: int, page: int) -> list[int]:
+            scope = dealer_company.id if user_id == dealer.id else "any"
             own = [i for i, c in written.items()
-                   if c["status"] != "cancelled" and (c["initiator"] == user_id or user_id in c["part"])]
+                   if c["status"] != "cancelled" and (c["initiator"] == user_id or user_id in c["part"])
+                   and scope in ("any", c["company"])]
             return sorted(own, key=lambda i: (written[i]["at"], i), reverse=True)[:page]
 
         # A walk a case at a time first crosses from a batch to the next at cases of their own for some people,
@@ -174,7 +196,7 @@ async def test_a_busy_persons_cases_are_found_walking_the_newest_and_come_out_as
         seen: dict[tuple[str, str, int], list[int]] = {}
         for who, user, role in ((("shop", shop, "shop_manager"), ("director", director, "director"),
                                  ("service", service, "service_manager"), ("accountant", accountant, "accountant"),
-                                 ("warehouse", warehouse, "warehouse_head"))):
+                                 ("warehouse", warehouse, "warehouse_head"), ("dealer", dealer, "dealer"))):
             for way, walk in ways.items():
                 for page in (1, 2, 3, 10):
                     async with core.sessionmaker() as session:
@@ -182,7 +204,10 @@ async def test_a_busy_persons_cases_are_found_walking_the_newest_and_come_out_as
                     seen[(who, way, page)] = [case.id for case, _spec in listed]
                     assert seen[(who, way, page)] == expected(user.id, page), (who, way, page)
         assert seen[("warehouse", "the walk", 10)] == []  # no part in any
-        assert len(seen[("accountant", "the walk", 10)]) == 2  # the oldest two: the walk went to the end
+        assert len(seen[("accountant", "the walk", 10)]) == 2  # two in all: the walk went to the end
+        # The dealer's organisation's 1, 17 and 25 they started (9 was cancelled) and 13 given to them; not 3 they
+        # started nor 6 given to them, of no organisation.
+        assert len(seen[("dealer", "the walk", 10)]) == 4
 
         if postgresql:
             # The service manager given a task in 5,000 claims more, changed before all of the above: their list
