@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db.models import Outbox, Task, User
@@ -324,6 +324,64 @@ async def test_a_stopped_sender_lets_go_of_its_liveness(tmp_path: Path, database
         await _run_until_sent(sender, core, expected=1)
         assert sender._liveness is None
         assert await _liveness_lock_free(database_url, sender.key)
+
+
+class _Network:
+    """A TCP path to PostgreSQL that can be cut as a network is: bytes stop getting through either way (the ends
+    learn nothing), while a socket closed at one end still closes the other."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port, self.cut = host, port, False
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._connected, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(self.host, self.port)
+        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                if not self.cut:
+                    writer.write(data)
+                    await writer.drain()
+        writer.close()
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_sender_stopping_while_the_database_is_out_of_reach_stops_at_once_and_frees_its_lock(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The network to the database is cut as the sender stops: its release of the liveness lock gets no answer. The
+    stop does not wait for one (the application has five seconds for all of its stop); the sender's connection is
+    dropped, so the database ends its session, and the lock goes with it — the other workers do not take a stopped
+    sender for a live one."""
+    async with delivering(tmp_path, database_url) as (core, _sandbox, bot):
+        url = core.db.url
+        network = _Network(url.host or "127.0.0.1", url.port or 5432)
+        through = create_async_engine(url.set(host="127.0.0.1", port=await network.start()), poolclass=NullPool)
+        try:
+            sender = OutboxSender(bot, async_sessionmaker(through), core.files)
+            await sender._hold_liveness()
+            assert not await _liveness_lock_free(database_url, sender.key)
+            network.cut = True
+            began = asyncio.get_running_loop().time()
+            await asyncio.wait_for(sender._let_go_of_liveness(), 10)
+            assert asyncio.get_running_loop().time() - began < 3
+            # The database sees the socket closed and ends the session, at its own pace: looked for, a while.
+            deadline = asyncio.get_running_loop().time() + 20
+            while not await _liveness_lock_free(database_url, sender.key):
+                assert asyncio.get_running_loop().time() < deadline, "the stopped sender's lock is still held"
+                await asyncio.sleep(0.05)
+        finally:
+            await through.dispose()
+            await network.close()
 
 
 async def test_a_savepoint_released_after_the_answer_does_not_start_its_message(

@@ -5,6 +5,7 @@ rows claimed but never started (a claim whose answer was lost): sent, once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from db.models import Outbox, TaskCard, User, status_is
 from flows.status import OutboxStatus, transition
@@ -20,6 +21,8 @@ from services.delivery.base import LIVENESS, SENDING_LEASE, SenderBase
 from services.outbox import QUESTION, RENDER, enqueue
 
 log = logging.getLogger(__name__)
+
+UNLOCK_WAIT = 1.0  # seconds the stop waits for the database to release the liveness lock
 
 
 class RecoveryMixin(SenderBase):
@@ -53,15 +56,38 @@ class RecoveryMixin(SenderBase):
     async def _let_go_of_liveness(self) -> None:
         """As the sender stops: its lock released, then its connection back to the pool (which would keep the lock
         with it for as long as the engine lives: a sender stopped in a process that goes on, as in the tests, would
-        look alive to every sweep)."""
+        look alive to every sweep). The database out of reach (no answer within `UNLOCK_WAIT`, a part of the
+        application's five-second stop) or the release failed: the connection is dropped instead — the database
+        ends its session when it sees the socket closed, and the lock with it — and the stop goes on at once."""
         if self._liveness is None:
             return
         connection, self._liveness = self._liveness, None
+        unlock = asyncio.ensure_future(self._unlock(connection))
         try:
-            await connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), self._liveness_key())
-            await connection.commit()
+            # Not `wait_for`: cancelling the statement has the driver ask the database to cancel it, over the same
+            # cut network. The socket closed first (asyncpg's `terminate`, not SQLAlchemy's invalidation, which
+            # tries a polite close for two seconds), the statement fails at once.
+            await asyncio.wait({unlock}, timeout=UNLOCK_WAIT)
+            if not unlock.done() or unlock.exception() is not None:
+                error = unlock.exception() if unlock.done() else TimeoutError()
+                log.warning("the sender's liveness lock was not released (%r): its connection is dropped", error)
+                with contextlib.suppress(Exception):
+                    driver = (await connection.get_raw_connection()).driver_connection
+                    if driver is not None:
+                        driver.terminate()
+                with contextlib.suppress(Exception):
+                    await connection.invalidate()
         finally:
-            await connection.close()
+            if not unlock.done():
+                unlock.cancel()
+            with contextlib.suppress(BaseException):
+                await unlock
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _unlock(self, connection: AsyncConnection) -> None:
+        await connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), self._liveness_key())
+        await connection.commit()
 
     def _liveness_key(self) -> dict[str, int]:
         return {"space": LIVENESS, "key": self.key}
