@@ -56,32 +56,35 @@ class RecoveryMixin(SenderBase):
     async def _let_go_of_liveness(self) -> None:
         """As the sender stops: its lock released, then its connection back to the pool (which would keep the lock
         with it for as long as the engine lives: a sender stopped in a process that goes on, as in the tests, would
-        look alive to every sweep). The database out of reach (no answer within `UNLOCK_WAIT`, a part of the
-        application's five-second stop) or the release failed: the connection is dropped instead — the database
-        ends its session when it sees the socket closed, and the lock with it — and the stop goes on at once."""
+        look alive to every sweep). No answer within `UNLOCK_WAIT` (a part of the application's five-second stop),
+        the release failed, or the stop itself cancelled meanwhile: the connection is dropped instead — its socket
+        closed, the database ends the session when that reaches it, and the lock with it — and the stop goes on at
+        once."""
         if self._liveness is None:
             return
         connection, self._liveness = self._liveness, None
         unlock = asyncio.ensure_future(self._unlock(connection))
+        released = False
         try:
-            # Not `wait_for`: cancelling the statement has the driver ask the database to cancel it, over the same
-            # cut network. The socket closed first (asyncpg's `terminate`, not SQLAlchemy's invalidation, which
-            # tries a polite close for two seconds), the statement fails at once.
             await asyncio.wait({unlock}, timeout=UNLOCK_WAIT)
-            if not unlock.done() or unlock.exception() is not None:
-                error = unlock.exception() if unlock.done() else TimeoutError()
-                log.warning("the sender's liveness lock was not released (%r): its connection is dropped", error)
+            released = unlock.done() and not unlock.cancelled() and unlock.exception() is None
+        finally:
+            if not released:
+                # Not cancelled first: a cancelled statement has the driver ask the database to cancel it, and
+                # SQLAlchemy's invalidation tries a polite close for two seconds, both over the same silent network.
+                # The socket closed first (asyncpg's `terminate`), the statement fails at once.
+                log.warning("the sender's liveness lock was not released: its connection is dropped")
                 with contextlib.suppress(Exception):
                     driver = (await connection.get_raw_connection()).driver_connection
                     if driver is not None:
                         driver.terminate()
                 with contextlib.suppress(Exception):
                     await connection.invalidate()
-        finally:
             if not unlock.done():
                 unlock.cancel()
-            with contextlib.suppress(BaseException):
-                await unlock
+            await asyncio.wait({unlock})  # its end, whatever it was (a failure was reported above)
+            if not unlock.cancelled():
+                unlock.exception()  # retrieved: nobody else will
             with contextlib.suppress(Exception):
                 await connection.close()
 
