@@ -15,7 +15,9 @@ The statements name every column of a new row (a column the row leaves out is NU
 arrive already converted by each column's own type (what SQLAlchemy would bind), so a date, a JSON column or a
 boolean is stored exactly as an ORM or Core write stores it. A step's statements are one unit, as one statement
 is: when one fails, a savepoint takes back what the earlier ones wrote, and the transaction goes on as it was.
-Listeners see one statement per call (its SQL the statements' joined): the bench counts round trips.
+Listeners see one statement per call (its SQL the statements' joined): the bench counts round trips. A call may
+begin with reads the rows depend on (`write`'s `prepare`, run on the thread in the same transaction: a form's answer
+claims its first message there, `services/outbox_answer.py`).
 
 The step's rows (every section optional), as the writers (`services/cases/sqlite_writes.py`,
 `services/outbox_answer.py`) hand them over:
@@ -276,23 +278,54 @@ def _raise(failed: _Failed) -> NoReturn:
     raise DBAPIError.instance(sql, params, failed.error, sqlite3.Error) from failed.error
 
 
-async def write(session: AsyncSession, doc: dict[str, Any], tables: dict[str, Table]) -> None:
+# What a document's `prepare` ran on the thread before its rows: each read's SQL and parameters.
+Prepared = list[tuple[str, tuple[Any, ...]]]
+
+
+async def write(
+    session: AsyncSession, doc: dict[str, Any], tables: dict[str, Table],
+    prepare: Callable[[sqlite3.Cursor], Prepared] | None = None,
+) -> None:
     """The step's rows in one call on the connection's thread; raises StaleCase when the case was changed since
-    it was read (and writes nothing)."""
+    it was read (and writes nothing). `prepare`: reads the rows depend on, run first in the same call (the same hop,
+    the same transaction), which complete the document in place (a form's answer numbers its messages and claims its
+    first one there, `services/outbox_answer.py`); listeners see them as part of the call, told after it."""
     connection, raw = await connection_of(session)
-    check, statements = plan(doc, tables)
-    if check is None and not statements:
-        return
-    _seen(connection.sync_connection, check, statements)
     driver = raw.driver_connection
     if driver is None:
         raise RuntimeError("the connection has no driver connection")
+    planned: list[tuple[_Statement | None, list[_Statement]]] = []
+    reads: Prepared = []
+    if prepare is None:
+        check, statements = plan(doc, tables)
+        if check is None and not statements:
+            return
+        _seen(connection.sync_connection, check, statements)
+        run = _apply(check, statements)
+    else:
+        def run(thread_connection: sqlite3.Connection) -> bool:
+            cursor = thread_connection.cursor()
+            try:
+                reads.extend(prepare(cursor))
+            except sqlite3.Error as error:  # a read of `prepare`'s (nothing written yet)
+                raise _Failed(("-- the document's reads", (), False), error) from error
+            finally:
+                cursor.close()
+            planned.append(plan(doc, tables))
+            check, statements = planned[0]
+            return _apply(check, statements)(thread_connection) if check is not None or statements else True
+
     try:
-        written = await driver._execute(_apply(check, statements), driver._conn)
+        written = await driver._execute(run, driver._conn)
     except _Failed as failed:
         _raise(failed)
     except sqlite3.Error as error:  # before the step's statements: the transaction's deferred BEGIN, on the thread
         raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
+    finally:
+        if prepare is not None and planned:
+            check, statements = planned[0]
+            # The reads after the writes: the call is counted by its first statement's verb, the document's.
+            _seen(connection.sync_connection, check, statements + [(sql, params, False) for sql, params in reads])
     if not written:
         raise StaleCase(str(doc["case"]["id"]))
 

@@ -1,5 +1,4 @@
-"""The port between an update's transaction and the sender, for an answer that claims its own first message
-(PostgreSQL).
+"""The port between an update's transaction and the sender, for an answer that claims its own first message.
 
 Handed over after the commit (`services/outbox.py` `written`, then `OutboxSender.notify`), a message still costs the
 sender a statement of its own: the claim. A form's answer writes its messages with one statement

@@ -1,10 +1,13 @@
 """A form's answer written in one statement: its task's draft and the messages the update queued (`with_draft`).
 On PostgreSQL data-modifying CTEs straight to the driver (`_ANSWER_PG`), which also claim each offered chat's first
 message for the sender where a pass would (`services/answer_claim.py`, `services/delivery/handing.py`); on SQLite one
-step document (db/step_writes.py). The outbox's rows themselves are `services/outbox.py`'s."""
+step document (db/step_writes.py), whose call on the connection's thread also claims (`_claim_on_thread`). The
+outbox's rows themselves are `services/outbox.py`'s."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table, bindparam, text, update
@@ -121,25 +124,45 @@ async def with_draft(
             message.id = message_id
         numbered = True
     else:
-        numbered = link is not None or numbering_here(sync)
-        if numbered and messages:
-            top = (await session.run_sync(take_ids, {"outbox": len(messages)}))["outbox"]
-            for n, message in enumerate(messages, start=1):
-                message.id = top + n
-        doc: dict[str, Any] = {}
-        if messages:
-            # Without ids SQLite numbers them, in the document's order (one multi-row INSERT, row by row).
-            doc["outbox"] = [step_writes.new_row(_OUTBOX, {**row, **({"id": m.id} if numbered else {})})
-                             for row, m in zip(values, messages, strict=True)]  # fmt: skip
-        if link is not None and draft is not None:
-            draft = {**draft, link[0]: link[1].id}
-        if draft is not None:
-            doc["task_updates"] = [step_writes.row(_TASKS, {"id": task_id, "draft": draft})]
-        else:
-            # The document cannot say NULL.
-            await (await session.connection()).execute(_CLEAR_DRAFT, {"task_id": task_id})
-        if doc:
-            await step_writes.write(session, doc, _STEP_TABLES)
+        # Asked before anything is read or written, so that whatever fails from here gives it back (`_settle`).
+        sqlite_offer = _offer(session, messages)
+        written: list[int] = []  # the messages' ids once the document is written
+        claimed: set[int] = set()
+        try:
+            numbered = link is not None or numbering_here(sync)
+            if numbered and messages:
+                top = (await session.run_sync(take_ids, {"outbox": len(messages)}))["outbox"]
+                for n, message in enumerate(messages, start=1):
+                    message.id = top + n
+            doc: dict[str, Any] = {}
+            if messages:
+                # Without ids SQLite numbers them, in the document's order (one multi-row INSERT, row by row).
+                doc["outbox"] = [step_writes.new_row(_OUTBOX, {**row, **({"id": m.id} if numbered else {})})
+                                 for row, m in zip(values, messages, strict=True)]  # fmt: skip
+            if link is not None and draft is not None:
+                draft = {**draft, link[0]: link[1].id}
+            if draft is not None:
+                doc["task_updates"] = [step_writes.row(_TASKS, {"id": task_id, "draft": draft})]
+            else:
+                # The document cannot say NULL.
+                await (await session.connection()).execute(_CLEAR_DRAFT, {"task_id": task_id})
+            numbers: list[int] = [message.id for message in messages if message.id is not None]
+            prepare = None
+            if sqlite_offer is not None:
+                # The claim on the connection's thread, in the document's own call: its messages numbered there if
+                # they are not yet (a claim hands the sender its rows by id), the offered chats' rows in flight read,
+                # the claimed rows written as the sender's claim leaves them — no statement of its own.
+                prepare = _claim_on_thread(sqlite_offer, values, doc, numbers, claimed)
+            if doc:
+                await step_writes.write(session, doc, _STEP_TABLES, prepare)
+            if sqlite_offer is not None:
+                for message, message_id in zip(messages, numbers, strict=True):
+                    message.id = message_id
+                numbered = True
+            written = numbers
+        finally:
+            if sqlite_offer is not None:  # also when something failed: the sender takes its offer back
+                _settle(session, sqlite_offer, messages, written, claimed if written else set())
     if numbered:
         for message in messages:
             make_transient_to_detached(message)
@@ -160,6 +183,52 @@ def _offer(session: AsyncSession, messages: list[Outbox]) -> Offer | None:
         m.chat_id for m in messages
         if m.chat_id and _value(m, "channel") == "telegram" and _value(m, "status") == OutboxStatus.PENDING
     })
+
+
+_TOP = "SELECT max(id) FROM outbox"
+# Which of some chats have a message waiting or being sent: the term is the partial index's condition
+# (ix_outbox_chat_waiting), so SQLite reads that index.
+_BUSY_IN = "SELECT DISTINCT chat_id FROM outbox WHERE chat_id IN ({}) AND (status = 'pending' OR status = 'sending')"
+
+
+def _claim_on_thread(
+    offer: Offer, values: list[dict[str, Any]], doc: dict[str, Any], ids: list[int], claimed: set[int]
+) -> Callable[[sqlite3.Cursor], step_writes.Prepared]:
+    """SQLite: `_ANSWER_PG`'s `claim` as the answer's document's `prepare` (db/step_writes.py), run on the
+    connection's thread in the answer's transaction, which holds SQLite's write lock — nothing changes between the
+    read and the write. The first waiting message of each offered chat is claimed if it is a Telegram message due
+    now and nothing of its chat waits or is being sent. Fills `ids` (the messages numbered past the outbox's top when
+    they were not) and `claimed`, and rewrites the document's messages accordingly."""
+
+    def prepare(cursor: sqlite3.Cursor) -> step_writes.Prepared:
+        ran: step_writes.Prepared = []
+        if len(ids) < len(values):
+            top = cursor.execute(_TOP).fetchone()[0] or 0
+            ran.append((_TOP, ()))
+            ids[:] = [top + n for n in range(1, len(values) + 1)]
+        first: dict[int, int] = {}  # chat → the position of its first waiting message
+        for position, row in enumerate(values):
+            if row["chat_id"] in offer.chats and row["status"] == OutboxStatus.PENDING:
+                first.setdefault(row["chat_id"], position)
+        due = {chat_id: position for chat_id, position in first.items()
+               if values[position]["channel"] == "telegram"
+               and (values[position]["not_before"] is None or values[position]["not_before"] <= offer.now)}  # fmt: skip
+        if due:
+            chats = tuple(sorted(due))
+            sql = _BUSY_IN.format(", ".join("?" * len(chats)))
+            busy = {chat_id for (chat_id,) in cursor.execute(sql, chats).fetchall()}
+            ran.append((sql, chats))
+            for chat_id, position in due.items():
+                if chat_id not in busy:
+                    row = values[position]
+                    row.update(status=OutboxStatus.SENDING, attempts=(row["attempts"] or 0) + 1,
+                               claimed_at=offer.now, claimed_by=offer.key)  # fmt: skip
+                    claimed.add(ids[position])
+        doc["outbox"] = [step_writes.new_row(_OUTBOX, {**row, "id": row_id})
+                         for row, row_id in zip(values, ids, strict=True)]  # fmt: skip
+        return ran
+
+    return prepare
 
 
 def _settle(session: AsyncSession, offer: Offer, messages: list[Outbox], ids: list[int], claimed: set[int]) -> None:

@@ -1,5 +1,5 @@
-"""A form's answer claims its own message (PostgreSQL): the statement that writes the answer's draft and its
-messages also claims the first of them for this process's sender, where the sender would claim it; once the
+"""A form's answer claims its own message, on PostgreSQL and on SQLite: the statement that writes the answer's draft
+and its messages also claims the first of them for this process's sender, where the sender would claim it; once the
 transaction commits the sender sends it — no claim of its own, no pass over the queue. Whatever becomes of the
 transaction, the message goes once: a rollback gives the claim back, and the update's retry sends it."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -26,7 +26,8 @@ from tests.conftest import Harness
 from tests.inbox_harness import postgres_only
 from tests.test_outbox import _people, _run_until_sent, _until, delivering, sender_at_rest, sender_statements
 
-pytestmark = postgres_only("an answer claims its own messages on PostgreSQL only (SQLite keeps the hand-over)")
+# What only PostgreSQL has: a deferred trigger, other workers and their liveness locks, a server to lose.
+_ON_POSTGRESQL = postgres_only("PostgreSQL's own side of it")
 
 
 async def _asked_the_quantity(
@@ -113,6 +114,7 @@ _FAIL_ONCE = [
 ]
 
 
+@_ON_POSTGRESQL
 async def test_an_answer_whose_commit_fails_gives_its_claim_back_and_its_retry_sends_once(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
@@ -143,6 +145,7 @@ async def test_an_answer_whose_commit_fails_gives_its_claim_back_and_its_retry_s
     assert not sender.answers_unstarted and not sender.offers and not sender.in_flight and not sender.ready
 
 
+@_ON_POSTGRESQL
 async def test_the_senders_sweep_leaves_an_answers_claim_alone_until_it_starts(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -216,6 +219,34 @@ async def test_an_answers_two_messages_go_in_order_without_a_pass(
     assert texts[-2:] == ["Принято: 2 шт.", "✏️ Сумма закупки?"]
 
 
+async def test_an_answer_leaves_its_question_to_the_sender_while_her_chat_has_a_message_waiting(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A reminder to Марина waits in the outbox, written by another worker's step and not sent yet, when she
+    answers: the answer's statement does not claim its next question ahead of it — the sender sends both, the
+    reminder first."""
+    # No timed pass of the sender for 25 s: the reminder waits until the answer's commit hands her chat over.
+    harness, manager, sender = await _asked_the_quantity(harness_factory, burst_rested=True, outbox_poll_interval=5.0)
+    _user, task_id, draft = await _her_form(harness, manager.id)
+    async with harness.core.db.begin() as connection:  # not through a session: no hand-over to this sender
+        await connection.execute(insert(Outbox).values(
+            channel="telegram", chat_id=manager.id, method="sendMessage", payload={"text": "Напоминание"},
+            status="pending", attempts=0, created_at=harness.core.clock.now()))  # fmt: skip
+    seen, stop_listening = sender_statements(harness.core)
+    try:
+        async with _answering(harness, sender) as session:
+            outbox.message(session, manager.id, "✏️ Сумма закупки?", harness.core.clock.now())
+            await outbox_answer.with_draft(session, task_id, draft)
+        assert outbox.written(session).chats == {manager.id}  # not claimed: handed over to the sender after the commit
+        await manager.expect("Сумма закупки?")
+        await harness.settle()
+    finally:
+        stop_listening()
+    assert "claim" in seen  # the sender's, of the reminder; the question went after it
+    texts = [m.get("text") for m in await manager.bot_messages()]
+    assert texts[-2:] == ["Напоминание", "✏️ Сумма закупки?"]
+
+
 async def test_a_failed_flush_after_the_answer_gives_its_claim_back(tmp_path: Path, database_url: str) -> None:
     """The answer's statement claimed its message, then a flush of the same transaction failed (here a row the
     database refuses): the transaction never commits, and the sender holds nothing for it — the chat is not busy
@@ -243,6 +274,7 @@ async def test_a_failed_flush_after_the_answer_gives_its_claim_back(tmp_path: Pa
             await sender._let_go_of_liveness()
 
 
+@_ON_POSTGRESQL
 async def test_an_answers_message_whose_start_fails_is_started_at_the_next_turn(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -296,6 +328,7 @@ async def _liveness_lock_free(database_url: str, key: int) -> bool:
         await another_worker.dispose()
 
 
+@_ON_POSTGRESQL
 async def test_a_running_senders_liveness_outlives_the_pools_connections(tmp_path: Path, database_url: str) -> None:
     """The pool retires its idle connections (its recycling every half hour, a restart of the database's side): a
     sender still running stays alive to the other workers' sweeps, which would otherwise mark what it is sending
@@ -313,6 +346,7 @@ async def test_a_running_senders_liveness_outlives_the_pools_connections(tmp_pat
         assert await _liveness_lock_free(database_url, sender.key)
 
 
+@_ON_POSTGRESQL
 async def test_a_stopped_sender_lets_go_of_its_liveness(tmp_path: Path, database_url: str) -> None:
     """A sender that stopped in a process that goes on (the pool keeps its connection) is not alive to the other
     workers' sweeps any more: another connection may take its liveness lock."""
@@ -357,6 +391,7 @@ class _Network:
 
 
 @pytest.mark.parametrize("stop_cut_short", [False, True], ids=["the stop waits", "the stop's time runs out"])
+@_ON_POSTGRESQL
 async def test_a_sender_stopping_while_the_database_does_not_answer_stops_at_once_and_frees_its_lock(
     tmp_path: Path, database_url: str, stop_cut_short: bool
 ) -> None:

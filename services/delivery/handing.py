@@ -1,4 +1,4 @@
-"""The sender's side of an answer that claims its own first message (PostgreSQL; `services.answer_claim`).
+"""The sender's side of an answer that claims its own first message (`services.answer_claim`).
 
 A form's answer writes its messages with one statement; offered the chats where this sender could send now (nothing
 of the chat in flight here, the limits allow: counted at once), that statement claims each chat's first message
@@ -82,10 +82,10 @@ class HandingMixin(QueueMixin):
     def offer(self, chats: set[int]) -> Offer | None:
         """The chats whose first message a transaction's statement may claim now (the same rules as `_take_handed`):
         each counted against the limits and held busy here until the statement says what it claimed."""
-        if not self._running or self._stopping or not self._postgresql or self._liveness is None or self._own_claims:
-            # Not before this sender holds its liveness lock: until then another worker's sweep would take a row
-            # claimed under its key for a dead sender's. Without an offer the messages are handed over after the
-            # commit, as on SQLite.
+        if not self._running or self._stopping or self._own_claims or (self._postgresql and self._liveness is None):
+            # On PostgreSQL not before this sender holds its liveness lock: until then another worker's sweep would
+            # take a row claimed under its key for a dead sender's (on SQLite this process is the only sender).
+            # Without an offer the messages are handed over after the commit.
             return None
         allowed: list[int] = []
         taken: list[Taken] = []
@@ -156,10 +156,13 @@ class HandingMixin(QueueMixin):
         rows = [row for settled in ready for row in settled.rows]
         try:
             if any(row.ref_id or _has_files(row) for row in rows):
-                assert self._autocommit is not None
-                async with self._autocommit.connect() as connection:
-                    ids, values = [row.id for row in rows], [_values_of(row) for row in rows]
-                    claimed = await self._claimed(connection, ids, values)
+                ids, values = [row.id for row in rows], [_values_of(row) for row in rows]
+                if self._autocommit is not None:
+                    async with self._autocommit.connect() as connection:
+                        claimed = await self._claimed(connection, ids, values)
+                else:  # SQLite: the read in a transaction of its own
+                    async with self.sessionmaker() as session, session.begin():
+                        claimed = await self._claimed(await session.connection(), ids, values)
             else:
                 claimed = [_Claimed(row, None, None) for row in rows]
         except BaseException:
