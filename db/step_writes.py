@@ -32,6 +32,7 @@ The step's rows (every section optional), as the writers (`services/cases/sqlite
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -315,17 +316,28 @@ async def write(
             check, statements = planned[0]
             return _apply(check, statements)(thread_connection) if check is not None or statements else True
 
+    def tell() -> None:
+        """Listeners told of the call, the reads after the writes (it is counted by its first statement's verb, the
+        document's); told also when the call failed after `prepare`'s reads."""
+        if prepare is None:
+            return
+        check, statements = planned[0] if planned else (None, [])
+        every = statements + [(sql, params, False) for sql, params in reads]
+        if check is not None or every:
+            _seen(connection.sync_connection, check, every)
+
     try:
-        written = await driver._execute(run, driver._conn)
+        try:
+            written = await driver._execute(run, driver._conn)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the call's own error is the one to raise, never a listener's
+                tell()
+            raise
     except _Failed as failed:
         _raise(failed)
     except sqlite3.Error as error:  # before the step's statements: the transaction's deferred BEGIN, on the thread
         raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
-    finally:
-        if prepare is not None and planned:
-            check, statements = planned[0]
-            # The reads after the writes: the call is counted by its first statement's verb, the document's.
-            _seen(connection.sync_connection, check, statements + [(sql, params, False) for sql, params in reads])
+    tell()
     if not written:
         raise StaleCase(str(doc["case"]["id"]))
 

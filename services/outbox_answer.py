@@ -125,6 +125,8 @@ async def with_draft(
         numbered = True
     else:
         # Asked before anything is read or written, so that whatever fails from here gives it back (`_settle`).
+        # PostgreSQL asks last; here the calls between hold SQLite's write lock already and take microseconds, so
+        # the offer's moment (its place in the limits, `offer.now`) is as close to the write.
         sqlite_offer = _offer(session, messages)
         written: list[int] = []  # the messages' ids once the document is written
         claimed: set[int] = set()

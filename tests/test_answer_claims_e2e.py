@@ -89,6 +89,21 @@ async def _answering(harness: Harness, sender: OutboxSender) -> AsyncIterator[As
             yield session
 
 
+def _offers_seen(sender: OutboxSender) -> list[list[int]]:
+    """The chats each of the sender's offers holds from now on (an offer it refused is not there)."""
+    offered: list[list[int]] = []
+    offer = sender.offer
+
+    def recording(chats: Any) -> Any:
+        made = offer(chats)
+        if made is not None:
+            offered.append(list(made.chats))
+        return made
+
+    sender.offer = recording  # type: ignore[method-assign]
+    return offered
+
+
 async def _a_running_sender(core: Core, bot: Any) -> OutboxSender:
     """A sender as its loop would have it (its liveness lock held, running), the loop itself played by the test."""
     sender = OutboxSender(bot, core.sessionmaker, core.files)
@@ -232,11 +247,13 @@ async def test_an_answer_leaves_its_question_to_the_sender_while_her_chat_has_a_
         await connection.execute(insert(Outbox).values(
             channel="telegram", chat_id=manager.id, method="sendMessage", payload={"text": "Напоминание"},
             status="pending", attempts=0, created_at=harness.core.clock.now()))  # fmt: skip
+    offered = _offers_seen(sender)
     seen, stop_listening = sender_statements(harness.core)
     try:
         async with _answering(harness, sender) as session:
             outbox.message(session, manager.id, "✏️ Сумма закупки?", harness.core.clock.now())
             await outbox_answer.with_draft(session, task_id, draft)
+        assert offered == [[manager.id]]  # her chat was offered to the answer, and the statement left it
         assert outbox.written(session).chats == {manager.id}  # not claimed: handed over to the sender after the commit
         await manager.expect("Сумма закупки?")
         await harness.settle()
@@ -270,6 +287,39 @@ async def test_a_failed_flush_after_the_answer_gives_its_claim_back(tmp_path: Pa
             assert not sender.answers_unstarted and not sender.ready and chat not in sender.in_flight
             # Its place in the limits back as the offer found it (within a burst a wait would still read 0).
             assert chat not in sender.limiter.chat_ready and sender._put_back_wanted
+        finally:
+            await sender._let_go_of_liveness()
+
+
+async def test_an_answers_edit_of_her_earlier_message_goes_as_an_edit(tmp_path: Path, database_url: str) -> None:
+    """An answer's first message edits one she was sent before (a question ticked as answered): claimed by the answer,
+    the sender reads what the edit needs — which message of hers it is — when it starts it; the message she has
+    changes, and nothing new arrives."""
+    async with delivering(tmp_path, database_url, per_chat_burst=2.0) as (core, sandbox, bot):
+        (chat,) = await _people(sandbox, 1)
+        async with core.sessionmaker() as session, session.begin():
+            earlier = outbox.message(session, chat, "Вопрос", core.clock.now())
+        await _run_until_sent(OutboxSender(bot, core.sessionmaker, core.files), core, expected=1)
+        sender = await _a_running_sender(core, bot)  # with limits of its own: the first one stopped
+        try:
+            offer = sender.offer({chat})
+            assert offer is not None
+            async with core.sessionmaker() as session:
+                async with session.begin():
+                    edit = outbox.enqueue(session, chat_id=chat, method="editMessageText", payload={"text": "Вопрос ✓"},
+                                          now=core.clock.now(), ref_id=earlier.id)  # fmt: skip
+                    edit.status, edit.attempts, edit.claimed_at, edit.claimed_by = "sending", 1, offer.now, offer.key
+                    await session.flush()
+                    copy = Outbox(**{c.name: getattr(edit, c.name) for c in Outbox.__table__.columns})
+                    sender.settle(session.sync_session, offer, [copy], {})
+            await sender._start_answers()
+            await asyncio.gather(*sender._tasks)
+            await sender.flush()
+            assert await _status(core, edit.id) == "sent"
+            assert sandbox.stats.texts_per_chat[chat] == ["Вопрос"]  # no second message
+            (message,) = [m for m in sandbox.hub.state.chat(chat).messages.values() if m.from_bot]
+            assert (message.tg["text"], message.edited) == ("Вопрос ✓", True)
+            assert not sender.answers_unstarted and not sender.ready and not sender.in_flight
         finally:
             await sender._let_go_of_liveness()
 
