@@ -291,53 +291,18 @@ async def test_a_failed_flush_after_the_answer_gives_its_claim_back(tmp_path: Pa
             await sender._let_go_of_liveness()
 
 
-async def test_an_answers_edit_of_her_earlier_message_goes_as_an_edit(tmp_path: Path, database_url: str) -> None:
-    """An answer's first message edits one she was sent before (a question ticked as answered): claimed by the answer,
-    the sender reads what the edit needs — which message of hers it is — when it starts it; the message she has
-    changes, and nothing new arrives."""
-    async with delivering(tmp_path, database_url, per_chat_burst=2.0) as (core, sandbox, bot):
-        (chat,) = await _people(sandbox, 1)
-        async with core.sessionmaker() as session, session.begin():
-            earlier = outbox.message(session, chat, "Вопрос", core.clock.now())
-        await _run_until_sent(OutboxSender(bot, core.sessionmaker, core.files), core, expected=1)
-        sender = await _a_running_sender(core, bot)  # with limits of its own: the first one stopped
-        try:
-            offer = sender.offer({chat})
-            assert offer is not None
-            async with core.sessionmaker() as session:
-                async with session.begin():
-                    edit = outbox.enqueue(session, chat_id=chat, method="editMessageText", payload={"text": "Вопрос ✓"},
-                                          now=core.clock.now(), ref_id=earlier.id)  # fmt: skip
-                    edit.status, edit.attempts, edit.claimed_at, edit.claimed_by = "sending", 1, offer.now, offer.key
-                    await session.flush()
-                    copy = Outbox(**{c.name: getattr(edit, c.name) for c in Outbox.__table__.columns})
-                    sender.settle(session.sync_session, offer, [copy], {})
-            await sender._start_answers()
-            await asyncio.gather(*sender._tasks)
-            await sender.flush()
-            assert await _status(core, edit.id) == "sent"
-            assert sandbox.stats.texts_per_chat[chat] == ["Вопрос"]  # no second message
-            (message,) = [m for m in sandbox.hub.state.chat(chat).messages.values() if m.from_bot]
-            assert (message.tg["text"], message.edited) == ("Вопрос ✓", True)
-            assert not sender.answers_unstarted and not sender.ready and not sender.in_flight
-        finally:
-            await sender._let_go_of_liveness()
-
-
-@_ON_POSTGRESQL
-async def test_an_answers_message_whose_start_fails_is_started_at_the_next_turn(
+@contextlib.asynccontextmanager
+async def _an_answers_edit_of_her_question(
     tmp_path: Path, database_url: str
-) -> None:
-    """Committed, the answer's message waits for the sender to start it; reading what its request needs (the
-    message it edits) fails — the database unreachable for that moment: it stays the sender's, left alone by the
-    sweep, and the next turn sends it, once."""
-    # A burst of two in the chat: the second sender does not know of the first's message.
+) -> AsyncIterator[tuple[Core, Any, int, OutboxSender, int]]:
+    """Her question went out by a sender since stopped; a second sender runs, with limits of its own (a burst of two in
+    the chat: it does not know of the first's message), and an answer's transaction has claimed for it, and committed,
+    an edit of that question, not started yet. Yields the core, the sandbox, her chat, the sender and the edit's id."""
     async with delivering(tmp_path, database_url, per_chat_burst=2.0) as (core, sandbox, bot):
         (chat,) = await _people(sandbox, 1)
         async with core.sessionmaker() as session, session.begin():
             earlier = outbox.message(session, chat, "Вопрос", core.clock.now())
         await _run_until_sent(OutboxSender(bot, core.sessionmaker, core.files), core, expected=1)
-        # A second sender, with limits of its own: the first one stopped.
         sender = await _a_running_sender(core, bot)
         try:
             offer = sender.offer({chat})
@@ -350,21 +315,47 @@ async def test_an_answers_message_whose_start_fails_is_started_at_the_next_turn(
                     await session.flush()
                     copy = Outbox(**{c.name: getattr(edit, c.name) for c in Outbox.__table__.columns})
                     sender.settle(session.sync_session, offer, [copy], {})
-            working = sender._autocommit
-            sender._autocommit = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
-            with pytest.raises(OSError):
-                await sender._start_answers()
-            await sender.put_back_unstarted()  # what the loop does after a failure
-            assert await _status(core, edit.id) == "sending" and sender.ready
-            await sender._autocommit.dispose()
-            sender._autocommit = working
-            await sender._start_answers()
-            await asyncio.gather(*sender._tasks)
-            await sender.flush()
-            assert await _status(core, edit.id) == "sent"
-            assert sandbox.stats.texts_per_chat[chat] == ["Вопрос"]  # the edit changed it; no second message
+            yield core, sandbox, chat, sender, edit.id
         finally:
             await sender._let_go_of_liveness()
+
+
+async def test_an_answers_edit_of_her_earlier_message_goes_as_an_edit(tmp_path: Path, database_url: str) -> None:
+    """An answer's first message edits one she was sent before (a question ticked as answered): claimed by the answer,
+    the sender reads what the edit needs — which message of hers it is — when it starts it; the message she has
+    changes, and nothing new arrives."""
+    async with _an_answers_edit_of_her_question(tmp_path, database_url) as (core, sandbox, chat, sender, edit_id):
+        await sender._start_answers()
+        await asyncio.gather(*sender._tasks)
+        await sender.flush()
+        assert await _status(core, edit_id) == "sent"
+        assert sandbox.stats.texts_per_chat[chat] == ["Вопрос"]  # no second message
+        (message,) = [m for m in sandbox.hub.state.chat(chat).messages.values() if m.from_bot]
+        assert (message.tg["text"], message.edited) == ("Вопрос ✓", True)
+        assert not sender.answers_unstarted and not sender.ready and not sender.in_flight
+
+
+@_ON_POSTGRESQL
+async def test_an_answers_message_whose_start_fails_is_started_at_the_next_turn(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Committed, the answer's message waits for the sender to start it; reading what its request needs (the
+    message it edits) fails — the database unreachable for that moment: it stays the sender's, left alone by the
+    sweep, and the next turn sends it, once."""
+    async with _an_answers_edit_of_her_question(tmp_path, database_url) as (core, sandbox, chat, sender, edit_id):
+        working = sender._autocommit
+        sender._autocommit = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+        with pytest.raises(OSError):
+            await sender._start_answers()
+        await sender.put_back_unstarted()  # what the loop does after a failure
+        assert await _status(core, edit_id) == "sending" and sender.ready
+        await sender._autocommit.dispose()
+        sender._autocommit = working
+        await sender._start_answers()
+        await asyncio.gather(*sender._tasks)
+        await sender.flush()
+        assert await _status(core, edit_id) == "sent"
+        assert sandbox.stats.texts_per_chat[chat] == ["Вопрос"]  # the edit changed it; no second message
 
 
 async def _liveness_lock_free(database_url: str, key: int) -> bool:
