@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.pgdb import postgres_url
+from bench import roundtrips
+from bench.pgdb import postgres_url, scratch_database
 from bench.report import Report, Row, percentile, table
 from bench.run import Sizes, run
 from bench.servercpu import is_local_postgres, used
@@ -111,3 +112,16 @@ async def test_bench_smoke(tmp_path: Path) -> None:
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["rows"] and data["quick"] is True
     assert "met?" in table(report)
+
+
+@pytest.mark.skipif(postgres_url() is None, reason="the round trips of a form's answer are PostgreSQL's")
+async def test_an_answers_round_trips_are_measured_doing_the_same_work_both_ways() -> None:
+    """`python -m bench.roundtrips`: a form's answer in a transaction and as two self-committing statements, by
+    turns; each turn handles every update once and writes each question once (else it raises), and both are timed."""
+    base = postgres_url()
+    assert base is not None
+    async with scratch_database(base, "konveyer_roundtrips_test") as url:
+        figures = await roundtrips.measure(url, answers=20, rounds=2)
+    assert set(figures) == {"transaction", "self-committing"}
+    assert all(len(rows) == 2 and all(row[0] > 0 and row[2] > 0 for row in rows) for rows in figures.values())
+    assert "self-committing / transaction, client CPU" in roundtrips.report(figures)
