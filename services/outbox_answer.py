@@ -10,13 +10,14 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy import inspect as inspect_object
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from db import driver, step_writes
-from db.engine import numbering_here, take_ids
+from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
 from db.models import Outbox, Task, TaskCard
 from db.recordset import json_text, rows_json
 from flows.status import OutboxStatus
@@ -149,14 +150,17 @@ async def with_draft(
                 # The document cannot say NULL.
                 await (await session.connection()).execute(_CLEAR_DRAFT, {"task_id": task_id})
             numbers: list[int] = [message.id for message in messages if message.id is not None]
+            tops: list[int] = []
             prepare = None
             if sqlite_offer is not None:
                 # The claim on the connection's thread, in the document's own call: its messages numbered there if
                 # they are not yet (a claim hands the sender its rows by id), the offered chats' rows in flight read,
                 # the claimed rows written as the sender's claim leaves them — no statement of its own.
-                prepare = _claim_on_thread(sqlite_offer, values, doc, numbers, claimed)
+                prepare = _claim_on_thread(sqlite_offer, values, doc, numbers, claimed, tops)
             if doc:
                 await step_writes.write(session, doc, _STEP_TABLES, prepare)
+            if tops:  # numbered on the thread: this transaction's later rows are numbered past them (`take_ids`)
+                remember_id_tops(sync, tops)
             if sqlite_offer is not None:
                 for message, message_id in zip(messages, numbers, strict=True):
                     message.id = message_id
@@ -187,27 +191,31 @@ def _offer(session: AsyncSession, messages: list[Outbox]) -> Offer | None:
     })
 
 
-_TOP = "SELECT max(id) FROM outbox"
+# The tables' highest ids, as `take_ids` reads them (`db.engine.id_tops`), compiled once for the thread's cursor.
+_TOPS = str(select(*id_tops()).compile(dialect=sqlite.dialect()))
 # Which of some chats have a message waiting or being sent: the term is the partial index's condition
 # (ix_outbox_chat_waiting), so SQLite reads that index.
 _BUSY_IN = "SELECT DISTINCT chat_id FROM outbox WHERE chat_id IN ({}) AND (status = 'pending' OR status = 'sending')"
 
 
 def _claim_on_thread(
-    offer: Offer, values: list[dict[str, Any]], doc: dict[str, Any], ids: list[int], claimed: set[int]
+    offer: Offer, values: list[dict[str, Any]], doc: dict[str, Any], ids: list[int], claimed: set[int],
+    tops: list[int],
 ) -> Callable[[sqlite3.Cursor], step_writes.Prepared]:
     """SQLite: `_ANSWER_PG`'s `claim` as the answer's document's `prepare` (db/step_writes.py), run on the
     connection's thread in the answer's transaction, which holds SQLite's write lock — nothing changes between the
     read and the write. The first waiting message of each offered chat is claimed if it is a Telegram message due
     now and nothing of its chat waits or is being sent. Fills `ids` (the messages numbered past the outbox's top when
-    they were not) and `claimed`, and rewrites the document's messages accordingly."""
+    they were not: the tables' maxima read as `take_ids` reads them, left in `tops` with the outbox's moved past
+    these messages, for the caller to remember), `claimed`, and rewrites the document's messages accordingly."""
 
     def prepare(cursor: sqlite3.Cursor) -> step_writes.Prepared:
         ran: step_writes.Prepared = []
         if len(ids) < len(values):
-            top = cursor.execute(_TOP).fetchone()[0] or 0
-            ran.append((_TOP, ()))
-            ids[:] = [top + n for n in range(1, len(values) + 1)]
+            read = [top or 0 for top in cursor.execute(_TOPS).fetchone()]
+            ran.append((_TOPS, ()))
+            ids[:] = [read[0] + n for n in range(1, len(values) + 1)]
+            tops[:] = [read[0] + len(values), *read[1:]]
         first: dict[int, int] = {}  # chat → the position of its first waiting message
         for position, row in enumerate(values):
             if row["chat_id"] in offer.chats and row["status"] == OutboxStatus.PENDING:
