@@ -24,9 +24,9 @@ from flows.clock import Clock, SystemClock
 from flows.status import OutboxStatus
 from integrations.email import Mailer
 from services.delivery.base import DocumentRenderer, _Claimed, _Outcome
+from services.delivery.chaining import ChainingMixin
 from services.delivery.channels import ChannelsMixin
-from services.delivery.handing import HandingMixin
-from services.delivery.limits import RateLimiter, Taken
+from services.delivery.limits import RateLimiter
 from services.delivery.queue import _QUEUE
 from services.delivery.recovery import RecoveryMixin
 from services.delivery.telegram import TelegramMixin
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 _PASS_LOCK = text("SELECT pg_advisory_xact_lock(727003)")
 
 
-class OutboxSender(HandingMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
+class OutboxSender(ChainingMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
     """Delivers outbox rows with a couple of statements per batch, not two transactions per message.
 
     Each pass of `dispatch` is one transaction: it writes the outcomes of the requests answered since the
@@ -54,9 +54,9 @@ class OutboxSender(HandingMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
     answer claims its first message itself, in the statement that writes it, and the sender starts its request after
     the commit (`handing`).
 
-    Its parts: the queue's statements, the claim and the outcomes (`queue`), an answer's own claim (`handing`),
-    liveness and a crash's orphans (`recovery`), Telegram's requests (`telegram`), e-mail, SMS and render jobs
-    (`channels`), the limits (`limits`).
+    Its parts: the queue's statements, the claim and the outcomes (`queue`), an answer's own claim (`handing`), the
+    outcomes' own writes and the claims without a pass (`chaining`), liveness and a crash's orphans (`recovery`),
+    Telegram's requests (`telegram`), e-mail, SMS and render jobs (`channels`), the limits (`limits`).
     """
 
     def __init__(
@@ -221,135 +221,6 @@ class OutboxSender(HandingMixin, RecoveryMixin, TelegramMixin, ChannelsMixin):
     def stop(self) -> None:
         self._stopping = True
         self.wakeup.set()
-
-    async def flush(self) -> None:
-        """Write the outcomes answered so far (the sender's passes do it on their own), and claim the next row of
-        each chat whose message was sent and has rows waiting behind it (its request starts after the claim)."""
-        outcomes, self.outcomes = self.outcomes, []
-        if not outcomes:
-            return
-        chain, taken = ([], []) if self._stopping else self._chain(outcomes)
-        claimed: list[_Claimed] = []
-        try:
-            # Without the passes' lock: the rows leave `sending` for good (sent, failed, uncertain), and a pass of
-            # another worker sees their chats busy or free, either of which holds (nothing of theirs is claimed).
-            # A chat's next row is claimed only if still pending: a pass of another worker that saw the chat free
-            # chose that same row (the chat's first pending one), and one of the two claims gets it.
-            if self._autocommit is not None and all(o.plain for o in outcomes):
-                async with self._autocommit.connect() as connection:
-                    if chain:  # the outcomes and the claim: one statement, atomic by itself
-                        claimed = await self._write_and_claim(connection, outcomes, chain)
-                    else:
-                        await self._write_rows(connection, outcomes)
-            else:
-                async with self.sessionmaker() as session, session.begin():
-                    await self._write_outcomes(session, outcomes)
-                    if chain:
-                        claimed = await self._claim(await session.connection(), chain)
-        except BaseException:
-            self.outcomes[:0] = outcomes
-            if chain:
-                self._pass_wanted = True  # whatever became of the chained claim, a pass sorts the chats out
-            raise
-        finally:
-            self._give_back(taken, claimed)
-        for outcome in outcomes:
-            self.in_flight.discard(outcome.chat_id)
-            self.started.discard(outcome.row_id)
-        self._start(claimed)
-        if len(claimed) < len(chain):
-            self._pass_wanted = True  # a row taken elsewhere or gone: the pass looks at its chat afresh
-            self.wakeup.set()
-
-    def _chain(self, outcomes: list[_Outcome]) -> tuple[list[int], list[Taken]]:
-        """The next row of each chat whose Telegram message was just sent, where the limits let it go now (the
-        same rules as `_choose`), and their counts against the limits; a chat whose next row must wait wants a
-        pass, which times it."""
-        now = self.clock.now()
-        chain: list[int] = []
-        taken: list[Taken] = []
-        for outcome in outcomes:
-            behind = self.next_rows.get(outcome.chat_id)
-            if not behind:
-                continue
-            if outcome.channel != "telegram" or outcome.values["status"] != OutboxStatus.SENT:
-                continue  # `_deliver` wanted a pass for it
-            row_id, not_before, channel = behind[0]
-            chat_id = outcome.chat_id
-            if (
-                channel != "telegram"
-                or (not_before is not None and not_before > now)
-                or self.limiter.chat_wait(chat_id) > 0
-                or self.limiter.global_wait() > 0
-            ):
-                self.next_rows.pop(chat_id, None)
-                self._pass_wanted = True
-                self.wakeup.set()
-                continue
-            taken.append(self.limiter.take(chat_id))
-            del behind[0]
-            if not behind:
-                self.next_rows.pop(chat_id, None)
-                self.waiting_chats.discard(chat_id)  # nothing known behind it: its answer needs no pass
-            chain.append(row_id)
-        return chain, taken
-
-    async def _take_handed(self) -> None:
-        """Claim the first waiting row of each chat an update's transaction just wrote to (`notify`), where a pass
-        would claim it: the chat has nothing in flight anywhere, no older row waiting, the row is a Telegram message
-        due now, and the limits let it go. One statement (`_claim_handed`), no passes' lock, no queue read: a row a
-        pass of another worker claims first is simply not returned, and a chat whose row could not be taken here
-        wants a pass, which sorts it out as before (a chat in flight here, a row that must wait, the limits)."""
-        with self._claiming():  # no answer's own claim beside this one's chats (`handing`)
-            await self._claim_handed_chats()
-
-    async def _claim_handed_chats(self) -> None:
-        chats, self.handed = self.handed, set()
-        ready: list[int] = []
-        taken: list[Taken] = []  # counted before the claim: what the limits allow decides which chats it claims
-        for chat_id in chats:
-            if chat_id in self.in_flight or chat_id in self.next_rows or (
-                self.limiter.chat_wait(chat_id) > 0 or self.limiter.global_wait() > 0
-            ):
-                self._pass_wanted = True
-                self.wakeup.set()
-                continue
-            taken.append(self.limiter.take(chat_id))
-            ready.append(chat_id)
-        if not ready:
-            return
-        claimed: list[_Claimed] = []
-        try:
-            if self._autocommit is not None:  # PostgreSQL: one statement, its own transaction
-                async with self._autocommit.connect() as connection:
-                    claimed, behind = await self._claim_handed(connection, ready)
-            else:
-                async with self.sessionmaker() as session, session.begin():
-                    claimed, behind = await self._claim_handed(await session.connection(), ready)
-        except BaseException:
-            self._pass_wanted = True  # whatever became of the claim, a pass sorts the chats out
-            self.wakeup.set()
-            raise
-        finally:
-            self._give_back(taken, claimed)
-        # A chat with more rows behind the one claimed: its answer's outcome claims the next, as after a pass.
-        for item in claimed:
-            waiting = behind.get(item.row.chat_id)
-            if waiting:
-                self.next_rows[item.row.chat_id] = waiting
-        self._start(claimed)
-        if len(claimed) < len(ready):
-            self._pass_wanted = True  # a chat busy elsewhere, a row not due, another channel: the pass times it
-            self.wakeup.set()
-
-    def _give_back(self, taken: list[Taken], claimed: list[_Claimed]) -> None:
-        """A chat counted against the limits for a claim that did not get its row (another worker's claim came
-        first, the row was not due, the claim failed) sends nothing now: its place is given back, or its next
-        message would wait up to a chat's interval for nothing."""
-        went = {item.row.chat_id for item in claimed}
-        for count in taken:
-            if count.chat_id not in went:
-                self.limiter.give_back(count)
 
     def _start(self, claimed: list[_Claimed]) -> None:
         for item in claimed:
