@@ -8,13 +8,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from docx import Document
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.container import build_core
 from app.settings import Settings
@@ -25,7 +26,7 @@ from services import outbox
 from services.cases.documents import DocumentJobs
 from services.core import Core
 from services.delivery import OutboxSender, RateLimiter
-from tests.chat import create_person
+from tests.chat import create_person, picture
 
 TOKEN = "42:outbox-test"  # the sandbox below is told to accept exactly this one
 
@@ -725,6 +726,54 @@ async def test_a_render_job_caught_by_a_crash_runs_again_and_its_document_goes_o
         assert stored is not None and stored.size > 0
         assert Document(str(core.files.path(stored))).paragraphs  # a real .docx, rendered after the restart
     assert sandbox.stats.messages_per_chat[chat] == 1
+
+
+async def _messages(sandbox: SandboxServer, chat: int) -> list[dict[str, Any]]:
+    """What the bot sent to a person, as the sandbox's user API shows their chat."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sandbox.base_url}/sandbox/api/users/{chat}/messages", params={"after": "0"}) as got:
+            return [m for m in (await got.json())["messages"] if m["from_bot"]]
+
+
+async def test_a_picture_keeps_telegrams_file_id_from_its_first_sending_and_is_sent_by_it_after(
+    delivery: tuple[Core, SandboxServer, Bot],
+) -> None:
+    """A chart the bot made goes to a person: uploaded the first time, and the id Telegram gave it is kept with the
+    file, so the next person gets it by that id. Sent by its id, nothing about the file is written again: the
+    outcome is its row's alone (on PostgreSQL one statement, no transaction around it)."""
+    core, sandbox, bot = delivery
+    first, second = await _people(sandbox, 2)
+    async with core.sessionmaker() as session, session.begin():
+        chart = await core.files.add(session, content=picture(), name="chart.png", kind="photo", now=core.clock.now(),
+                                     case_id=None, user_id=None)  # fmt: skip
+        outbox.enqueue(session, chat_id=first, method="sendPhoto", now=core.clock.now(),
+                       payload={"file_id": chart.id, "caption": "Продажи за неделю"})  # fmt: skip
+    await _run_until_sent(OutboxSender(bot, core.sessionmaker, core.files), core, expected=1)
+    async with core.sessionmaker() as session:
+        stored = await session.get(StoredFile, chart.id)
+        assert stored is not None and stored.tg_file_id
+    (sent,) = [m for m in await _messages(sandbox, first) if m["photos"]]
+    assert stored.tg_file_id == sent["photos"][0]["file_id"]
+
+    async with core.sessionmaker() as session, session.begin():
+        outbox.enqueue(session, chat_id=second, method="sendPhoto", now=core.clock.now(),
+                       payload={"file_id": chart.id, "caption": "Продажи за неделю"})  # fmt: skip
+    written: list[str] = []
+    engine = core.db.sync_engine
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        written.append(sql)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        await _run_until_sent(OutboxSender(bot, core.sessionmaker, core.files), core, expected=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert not [sql for sql in written if "UPDATE files" in sql]
+    (again,) = [m for m in await _messages(sandbox, second) if m["photos"]]
+    assert again["photos"][0]["file_id"] == stored.tg_file_id  # the same file, sent by its id
 
 
 async def test_a_document_that_cannot_be_rendered_fails_instead_of_waiting_for_ever(

@@ -89,7 +89,10 @@ class TelegramMixin(SenderBase):
         self.stats["sent"] += 1
         if isinstance(sent, list):  # an album: one message per file, the first stands for the row
             self.limiter.spent(row.chat_id, len(sent) - 1)
-            learned = [(f.id, tg) for f, m in zip(item.album, sent, strict=False) if (tg := _sent_file_id(m))]
+            # Only a file Telegram did not know yet: the id of one sent by its id is on record already (the outcome
+            # then needs no write beyond its row, `_Outcome.plain`).
+            learned = [(f.id, tg) for f, m in zip(item.album, sent, strict=False)
+                       if f.tg_file_id is None and (tg := _sent_file_id(m))]  # fmt: skip
             first = sent[0].message_id if sent else None
             return self._outcome(row, OutboxStatus.SENT, message_id=first, learned=learned)
         if row.method in _RAW:  # the Message as Telegram sent it (an edit may answer True)
@@ -97,7 +100,7 @@ class TelegramMixin(SenderBase):
             return self._outcome(row, OutboxStatus.SENT, message_id=message_id or (ref.message_id if ref else None))
         message_id = sent.message_id if isinstance(sent, Message) else (ref.message_id if ref else None)
         tg_file_id = _sent_file_id(sent)
-        learned = [(stored.id, tg_file_id)] if stored is not None and tg_file_id else []
+        learned = [(stored.id, tg_file_id)] if stored is not None and stored.tg_file_id is None and tg_file_id else []
         return self._outcome(row, OutboxStatus.SENT, message_id=message_id, learned=learned)
 
     async def _fresh_card(self, row: Outbox, ref: Outbox) -> _Outcome:
