@@ -27,7 +27,8 @@ The step's rows (every section optional), as the writers (`services/cases/sqlite
      "tasks": [{column: value, …}, …],                        # ids included (numbered by the step)
      "cancel_task_timers": [task_id, …],                      # pending timers of these tasks
      "cancel_case_timers": [{"case_id": …, "kind": …}, …],    # pending timers of a case of one kind
-     "audit": […], "timers": […], "outbox": […], "task_cards": […]}
+     "audit": […], "timers": […], "outbox": […], "task_cards": […],
+     "user_updates": [{"id": …, column: value, …}, …]}       # a person's form pointer (an answer's)
 """
 
 from __future__ import annotations
@@ -80,10 +81,10 @@ def _quote(name: str) -> str:
 
 def step_tables() -> dict[str, Table]:
     """The tables a step writes, by their sections' names: every writer of a step document passes these."""
-    from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer
+    from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer, User
 
     models = {"cases": Case, "tasks": Task, "timers": Timer, "audit": AuditEntry, "outbox": Outbox,
-              "task_cards": TaskCard}  # fmt: skip
+              "task_cards": TaskCard, "users": User}  # fmt: skip
     return {name: model.__table__ for name, model in models.items()}  # type: ignore[misc]
 
 
@@ -167,14 +168,7 @@ def plan(doc: dict[str, Any], tables: dict[str, Table]) -> tuple[_Statement | No
         check = (_sql("case", tables["cases"], names), (*(values[n] for n in names), case["id"], case["version"]),
                  False)  # fmt: skip
     statements: list[_Statement] = []
-    updates = doc.get("task_updates")
-    if updates:
-        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-        for values in updates:
-            names = tuple(name for name in values if name != "id")
-            shapes.setdefault(names, []).append((*(values[n] for n in names), values["id"]))
-        for names, rows in shapes.items():
-            statements.append((_sql("update", tables["tasks"], names), rows, True))
+    _updates(statements, doc, tables, "task_updates", "tasks")
     _inserts(statements, doc, tables, "tasks")
     cancelled = doc.get("cancel_task_timers")
     if cancelled:
@@ -185,7 +179,21 @@ def plan(doc: dict[str, Any], tables: dict[str, Table]) -> tuple[_Statement | No
                            [(c["case_id"], c["kind"]) for c in cancelled], True))  # fmt: skip
     for section in ("audit", "timers", "outbox", "task_cards"):
         _inserts(statements, doc, tables, section)
+    _updates(statements, doc, tables, "user_updates", "users")
     return check, statements
+
+
+def _updates(statements: list[_Statement], doc: dict[str, Any], tables: dict[str, Table], section: str,
+             table: str) -> None:
+    """A section of row updates: one `executemany` per shape (the columns each row changes)."""
+    updates = doc.get(section)
+    if updates:
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for values in updates:
+            names = tuple(name for name in values if name != "id")
+            shapes.setdefault(names, []).append((*(values[n] for n in names), values["id"]))
+        for names, rows in shapes.items():
+            statements.append((_sql("update", tables[table], names), rows, True))
 
 
 def _inserts(statements: list[_Statement], doc: dict[str, Any], tables: dict[str, Table], section: str) -> None:

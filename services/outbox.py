@@ -153,6 +153,11 @@ def close_step(session: AsyncSession, opened: bool) -> None:
             _attach(session.sync_session if isinstance(session, AsyncSession) else session, step)
 
 
+def step_open(session: AsyncSession) -> bool:
+    """A step is open: its messages and cards wait for its writer, outside the unit of work."""
+    return _STEP in session.info
+
+
 def take_step(session: AsyncSession) -> StepMessages | None:
     """The messages and cards queued since the step opened (or since last taken), for the step's writer."""
     step: StepMessages | None = session.info.get(_STEP)

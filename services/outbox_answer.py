@@ -1,4 +1,5 @@
-"""A form's answer written in one statement: its task's draft and the messages the update queued (`with_draft`).
+"""A form's answer written in one statement: its task's draft, the messages the update queued and the person's form
+pointer (`with_draft`); an update that ends with only messages and that pointer to write, the same way (`write_tail`).
 On PostgreSQL data-modifying CTEs straight to the driver (`_ANSWER_PG`), which also claim each offered chat's first
 message for the sender where a pass would (`services/answer_claim.py`, `services/delivery/handing.py`); on SQLite one
 step document (db/step_writes.py), whose call on the connection's thread also claims (`_claim_on_thread`). The
@@ -14,11 +15,12 @@ from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy import inspect as inspect_object
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db import driver, step_writes
 from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
-from db.models import Outbox, Task, TaskCard
+from db.models import Outbox, Task, TaskCard, User
 from db.recordset import json_text, rows_json
 from flows.status import OutboxStatus
 from services import outbox
@@ -68,28 +70,77 @@ _ANSWER_PG = text(
                            to_jsonb((SELECT m.new_id FROM m WHERE m.ord = CAST(:link AS integer))))
             END
         WHERE id = CAST(:task_id AS integer)
+    ), pointed AS (
+        UPDATE users SET
+            active_task_id = CASE WHEN CAST(:set_task AS boolean) THEN CAST(:active_task_id AS integer)
+                ELSE active_task_id END,
+            question_lost_at = CASE WHEN CAST(:set_lost AS boolean) THEN CAST(:question_lost_at AS timestamptz)
+                ELSE question_lost_at END
+        WHERE id = CAST(:person_id AS integer)
     )
     SELECT array_agg(m.new_id ORDER BY m.ord), (SELECT array_agg(k.new_id) FROM claim AS k) FROM m
     """
 )
 _TASKS: Table = Task.__table__  # type: ignore[assignment]
+_USERS: Table = User.__table__  # type: ignore[assignment]
 _STEP_TABLES = step_writes.step_tables()
 _CLEAR_DRAFT = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(draft=None)
 
 
+# A person's columns an answer writes with its draft when they changed: which task their next answer goes to, and
+# «a question may not have arrived» (cleared by a new question). Anything else of theirs goes the usual way.
+_POINTER = frozenset({"active_task_id", "question_lost_at"})
+
+
+async def write_tail(session: AsyncSession) -> bool:
+    """An update's last write, before its commit: when all it leaves for the unit of work is messages (no card) and
+    the form pointer of one person (`_POINTER`), they go as a form's answer goes (`with_draft`, no draft): one
+    statement that also claims each chat's first message for the sender — not the unit of work's INSERT and UPDATE
+    at the commit, then the sender's claim after it. Returns whether it wrote them (otherwise the commit does)."""
+    sync = session.sync_session
+    if sync.deleted or not all(isinstance(obj, Outbox) for obj in sync.new):
+        return False
+    if outbox.step_open(session):
+        return False  # a step still open keeps messages of its own: its writer's to write
+    modified = any(sync.is_modified(obj) for obj in sync.dirty)
+    if (modified and _pointer_of(sync) is None) or not (sync.new or modified):
+        return False
+    await with_draft(session, None, None)
+    return True
+
+
+def _pointer_of(sync: Session, task_id: int | None = None) -> tuple[User, dict[str, Any]] | None:
+    """The one person whose only unwritten changes are their form pointer's columns, and those columns' values; None
+    when no person or anything else has changed (then it all goes by the unit of work, as before). The draft of
+    `task_id`'s row is not «anything else»: the answer writes it."""
+    found: tuple[User, dict[str, Any]] | None = None
+    for obj in sync.dirty:
+        if not sync.is_modified(obj):
+            continue
+        state = inspect_object(obj)
+        if isinstance(obj, Task) and state.identity == (task_id,) and set(state.committed_state) <= {"draft"}:
+            continue
+        if found is not None or not isinstance(obj, User) or not set(state.committed_state) <= _POINTER:
+            return None
+        found = (obj, {name: state.dict.get(name) for name in state.committed_state})
+    return found
+
+
 async def with_draft(
-    session: AsyncSession, task_id: int, draft: dict[str, Any] | None, link: tuple[str, Outbox] | None = None
+    session: AsyncSession, task_id: int | None, draft: dict[str, Any] | None, link: tuple[str, Outbox] | None = None
 ) -> dict[str, Any] | None:
-    """A form's answer written: the task's draft and every message the update has queued (and nobody flushed) in
-    one statement — on PostgreSQL data-modifying CTEs, on SQLite one step document written in one call
-    (db/step_writes.py) — not the unit of work's UPDATE and INSERT. `link` (key, message): the draft records that
-    message's id under the key. The messages rejoin the session persistent and clean (on SQLite, when SQLite
-    numbered them, they stay out of it: their ids are not known here). Returns the draft as written."""
+    """A form's answer written: the task's draft, every message the update has queued (and nobody flushed) and the
+    person's form pointer when only it changed (`_POINTER`) in one statement — on PostgreSQL data-modifying CTEs, on
+    SQLite one step document written in one call (db/step_writes.py) — not the unit of work's UPDATEs and INSERT.
+    `link` (key, message): the draft records that message's id under the key. `task_id` None: no draft, the rest
+    alike (`write_tail`). The messages rejoin the session persistent and clean (on SQLite, when SQLite numbered
+    them, they stay out of it: their ids are not known here), the person clean. Returns the draft as written."""
     sync = session.sync_session
     pending = list(sync.new)
     if any(isinstance(obj, TaskCard) for obj in pending):
         await session.flush()  # a card names its message: both go the usual way, first
         pending = []
+    pointer = _pointer_of(sync, task_id)
     messages: list[Outbox] = [obj for obj in pending if isinstance(obj, Outbox)]
     messages.sort(key=lambda obj: inspect_object(obj).insert_order or 0)
     for message in messages:
@@ -106,6 +157,11 @@ async def with_draft(
             "link": messages.index(link[1]) + 1 if link is not None else None,
             "link_key": link[0] if link is not None else None,
             "task_id": task_id,
+            "person_id": pointer[0].id if pointer is not None else None,
+            "set_task": pointer is not None and "active_task_id" in pointer[1],
+            "active_task_id": pointer[1].get("active_task_id") if pointer is not None else None,
+            "set_lost": pointer is not None and "question_lost_at" in pointer[1],
+            "question_lost_at": pointer[1].get("question_lost_at") if pointer is not None else None,
         }
         # Asked last, when nothing but the statement can fail before `_settle` gives the offer back.
         offer = _offer(session, messages)
@@ -144,11 +200,15 @@ async def with_draft(
                                  for row, m in zip(values, messages, strict=True)]  # fmt: skip
             if link is not None and draft is not None:
                 draft = {**draft, link[0]: link[1].id}
-            if draft is not None:
+            if task_id is None:
+                pass  # an update's tail (`write_tail`): no draft
+            elif draft is not None:
                 doc["task_updates"] = [step_writes.row(_TASKS, {"id": task_id, "draft": draft})]
             else:
                 # The document cannot say NULL.
                 await (await session.connection()).execute(_CLEAR_DRAFT, {"task_id": task_id})
+            if pointer is not None:
+                doc["user_updates"] = [step_writes.row(_USERS, {"id": pointer[0].id, **pointer[1]})]
             numbers: list[int] = [message.id for message in messages if message.id is not None]
             tops: list[int] = []
             prepare = None
@@ -173,6 +233,9 @@ async def with_draft(
         for message in messages:
             make_transient_to_detached(message)
             sync.add(message)  # persistent and clean: a later change is an UPDATE
+    if pointer is not None:
+        for name, value in pointer[1].items():
+            set_committed_value(pointer[0], name, value)  # written: nothing left for the unit of work
     if link is not None and draft is not None:
         return {**draft, link[0]: link[1].id}
     return draft

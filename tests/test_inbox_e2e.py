@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from app.application import App
 from app.settings import LIBRARY
-from db.models import Case, InboxUpdate
+from db.models import Case, InboxUpdate, Outbox
 from flows.clock import FrozenClock
 from tests.chat import create_person
 from tests.conftest import ADMIN_ID, Harness
@@ -208,9 +208,9 @@ async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(harness: H
 async def test_an_answer_reaches_the_person_without_the_sender_reading_its_queue(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
-    """A person's message, handled: the update's transaction says which chat it queued the answer for, and the
-    sender claims it by one statement — no passes' lock, no read of every waiting message (a pass per update was
-    the largest cost of an update after its own transaction)."""
+    """A person's message, handled: the statement that writes the answer also claims it for the sender, which only
+    sends it — no passes' lock, no read of every waiting message (a pass per update was the largest cost of an
+    update after its own transaction), not even a claim of its own after the commit."""
     harness = await harness_factory(outbox_poll_interval=5.0)  # no timed pass of the sender for 25 s
     person = await harness.person("Ольга", "shop_manager")
     await harness.settle()
@@ -222,4 +222,9 @@ async def test_an_answer_reaches_the_person_without_the_sender_reading_its_queue
         await harness.settle()
     finally:
         stop_listening()
-    assert seen == ["claim"]
+    assert seen == []
+    async with harness.core.sessionmaker() as session:
+        answer = (
+            await session.execute(select(Outbox).where(Outbox.payload["text"].as_string().contains("/lang")))
+        ).scalars().one()
+    assert (answer.status, answer.attempts, answer.claimed_by) == ("sent", 1, harness.app.sender.key)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from db.models import Task, User
 from tests.chat import start_a_return_of_faulty_watches
 from tests.conftest import Harness
 
@@ -72,3 +73,34 @@ async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harne
         assert own[0] == person[0]
         assert own[1].startswith("UPDATE tasks SET draft") and "INSERT INTO outbox" in own[1]
     assert not [s for s in seen if s.startswith(("INSERT INTO outbox", "UPDATE tasks", "UPDATE users")) and s != own[1]]
+
+
+async def test_starting_a_case_writes_her_form_pointer_with_its_first_question(harness: Harness) -> None:
+    """Марина picks the process: the case starts, and its first question goes in one statement with the form's draft
+    and her form pointer (which task her next answer fills) — not an UPDATE of her row of its own at the commit."""
+    manager = await harness.person("Марина", "shop_manager")
+    await manager.send("▶️ Начать процесс")
+    menu = await manager.expect("Какой процесс")
+    await harness.settle()
+
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        seen.append(" ".join(text.split()))
+
+    engine = harness.core.db.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        await manager.press("Возврат бракованных часов", menu)
+        await manager.expect("Поставщик")
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    # Her row is written by the question's statement (with its draft, in one call on SQLite), and the update's other
+    # message by one of the same kind at its end: nothing is left for the unit of work's UPDATE and INSERT (which
+    # name no id: the outbox's id comes from its sequence).
+    assert not [s for s in seen if s.startswith(("UPDATE users", "INSERT INTO outbox (channel"))], seen
+    assert [s for s in seen if "UPDATE tasks SET draft" in s and "UPDATE users SET" in s and "INSERT INTO outbox" in s]
+    async with harness.core.sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.tg_id == manager.id))).scalar_one()
+        task = await session.get(Task, user.active_task_id)
+    assert task is not None and task.key == "__start__" and task.draft is not None  # her next answer fills it

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
 from flows.runtime import EngineError
-from services import answer_claim, attention, inbox, outbox, people
+from services import answer_claim, attention, inbox, outbox, outbox_answer, people
 from services.access import Viewer
 from services.admin_actions import AdminActions
 from services.cases import CaseService
@@ -269,6 +269,10 @@ class DbSessionMiddleware(BaseMiddleware):
                         data["lang"] = user.language
                     data[SERVICES] = UpdateServices(self.core, session, self.renderer, user, roles, person)
                     result = await handler(event, data)
+                    # What is left is often only its replies and the person's form pointer: one statement, which also
+                    # claims the first reply for the sender, rather than the commit's INSERT and UPDATE and the
+                    # sender's claim after it (`outbox_answer.write_tail`; anything else: the commit writes it all).
+                    await outbox_answer.write_tail(session)
             except EngineError as refusal:
                 if inbox_id is None:
                     raise
