@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db import driver, step_writes
 from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
-from db.models import Outbox, Task, TaskCard, User
+from db.models import Outbox, Task, TaskCard, User, UTCDateTime
 from db.recordset import json_text, rows_json
 from flows.status import OutboxStatus
 from services import outbox
@@ -83,6 +83,7 @@ _ANSWER_PG = text(
 )
 _TASKS: Table = Task.__table__  # type: ignore[assignment]
 _USERS: Table = User.__table__  # type: ignore[assignment]
+_LOST_AT: UTCDateTime = _USERS.c.question_lost_at.type  # type: ignore[assignment]
 _STEP_TABLES = step_writes.step_tables()
 _CLEAR_DRAFT = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(draft=None)
 
@@ -118,11 +119,13 @@ def _pointer_of(sync: Session, task_id: int | None = None) -> tuple[User, dict[s
         if not sync.is_modified(obj):
             continue
         state = inspect_object(obj)
-        if isinstance(obj, Task) and state.identity == (task_id,) and set(state.committed_state) <= {"draft"}:
+        # What the unit of work would write: a column set to the value it had is listed but not changed.
+        changed = {name for name in state.committed_state if state.attrs[name].history.has_changes()}
+        if isinstance(obj, Task) and state.identity == (task_id,) and changed <= {"draft"}:
             continue
-        if found is not None or not isinstance(obj, User) or not set(state.committed_state) <= _POINTER:
+        if found is not None or not isinstance(obj, User) or not changed <= _POINTER:
             return None
-        found = (obj, {name: state.dict.get(name) for name in state.committed_state})
+        found = (obj, {name: state.dict.get(name) for name in changed})
     return found
 
 
@@ -161,7 +164,9 @@ async def with_draft(
             "set_task": pointer is not None and "active_task_id" in pointer[1],
             "active_task_id": pointer[1].get("active_task_id") if pointer is not None else None,
             "set_lost": pointer is not None and "question_lost_at" in pointer[1],
-            "question_lost_at": pointer[1].get("question_lost_at") if pointer is not None else None,
+            # Through the column's type, as the unit of work binds it: a naive datetime is refused, not taken as local.
+            "question_lost_at": _LOST_AT.process_bind_param(pointer[1].get("question_lost_at"), sync.get_bind().dialect)
+            if pointer is not None else None,
         }
         # Asked last, when nothing but the statement can fail before `_settle` gives the offer back.
         offer = _offer(session, messages)

@@ -9,6 +9,7 @@ from sqlalchemy import Table, Text, and_, bindparam, insert, literal_column, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from db import step_writes
 from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer
 from flows.status import TimerStatus, transition
 
@@ -21,8 +22,7 @@ TIMERS: Table = Timer.__table__  # type: ignore[assignment]
 
 OUTBOX_COLUMNS = [(column.key, column) for column in OUTBOX.columns if column.key != "id"]
 
-STEP_TABLES = {"cases": CASES, "tasks": TASKS, "timers": TIMERS, "audit": AUDIT, "outbox": OUTBOX,
-               "task_cards": CARDS}  # fmt: skip
+STEP_TABLES = step_writes.step_tables()  # every section a step document may hold, the answer's `user_updates` too
 
 PENDING_TASKS = "konveyer.cases.pending_tasks"  # session.info: the CaseStore whose step's task rows wait
 

@@ -17,12 +17,14 @@ Delivery guarantees:
   does beyond its row (a person marked, a fallback notice, a card re-pointed) is not done again;
 - a row this sender claimed but never started (the claim committed, its answer was lost) goes back to waiting at
   once after the failure, or at the minute's sweep: sent once, not left keeping its chat busy;
-- a form's answer may claim its own first message in the statement that writes it (on SQLite in its transaction,
-  which holds the write lock; `services/delivery/handing.py`): the claim commits or rolls back with the answer, its
-  request starts after the commit, and until then this sender's sweep of never-started rows leaves it alone. A crash
-  between that commit and the request's start leaves the row as a crash mid-request does: `uncertain` (a question is
-  asked again), where a row claimed after the commit would have been sent after the restart — a window of the
-  sender's next turn of its loop, against a round trip saved on every answer;
+- a form's answer, and an update whose end leaves only its replies and a form pointer (`outbox_answer.write_tail`),
+  may claim its own first message in the statement that writes it (on SQLite in its transaction, which holds the
+  write lock; `services/delivery/handing.py`): the claim commits or rolls back with the answer, its request starts
+  after the commit, and until then this sender's sweep of never-started rows leaves it alone. A crash between that
+  commit and the request's start leaves the row as a crash mid-request does: `uncertain` (a question is asked again,
+  any other reply is listed for the admins as any uncertain message is), where a row claimed after the commit would
+  have been sent after the restart — a window of the sender's next turn of its loop, against a round trip saved on
+  every answer;
 - per chat, one message at a time across all workers: a chat with a row `sending` anywhere is busy. One race is
   left open: an update's messages are claimed after its commit without the passes' lock (`_take_handed`), or by
   the answer's own statement before it, and the claim judges «no older row waiting, none being sent» on its
