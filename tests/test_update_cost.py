@@ -4,6 +4,7 @@ are read in one statement; nothing is read twice, and the update's writes are fe
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, select
@@ -13,11 +14,8 @@ from tests.chat import start_a_return_of_faulty_watches
 from tests.conftest import Harness
 
 
-async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harness) -> None:
-    manager = await harness.person("Марина", "shop_manager")
-    await start_a_return_of_faulty_watches(manager)
-    await harness.settle()
-
+def statements_seen(harness: Harness) -> tuple[list[str], Callable[[], None]]:
+    """Every statement the database is sent from now on (its whitespace folded), and how to stop listening."""
     seen: list[str] = []
 
     def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
@@ -25,11 +23,20 @@ async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harne
 
     engine = harness.core.db.sync_engine
     event.listen(engine, "before_cursor_execute", statement)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", statement)
+
+
+async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harness) -> None:
+    manager = await harness.person("Марина", "shop_manager")
+    await start_a_return_of_faulty_watches(manager)
+    await harness.settle()
+
+    seen, stop = statements_seen(harness)
     try:
         await manager.send("2")
         await manager.expect("Сумма закупки")  # the answer was taken and the next question asked
     finally:
-        event.remove(engine, "before_cursor_execute", statement)
+        stop()
     # The inbox processor's own rounds, whatever the update, may fall in the window: a timed pass's question whether
     # anything is due (every 0.5 s) and the lost-questions sweep (every 5 s). They are not the update's cost.
     seen = [s for s in seen if not s.startswith("SELECT inbox.update_id FROM inbox ") and "question_lost_at <" not in s]
@@ -83,18 +90,12 @@ async def test_starting_a_case_writes_her_form_pointer_with_its_first_question(h
     menu = await manager.expect("Какой процесс")
     await harness.settle()
 
-    seen: list[str] = []
-
-    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
-        seen.append(" ".join(text.split()))
-
-    engine = harness.core.db.sync_engine
-    event.listen(engine, "before_cursor_execute", statement)
+    seen, stop = statements_seen(harness)
     try:
         await manager.press("Возврат бракованных часов", menu)
         await manager.expect("Поставщик")
     finally:
-        event.remove(engine, "before_cursor_execute", statement)
+        stop()
     # Her row is written by the question's statement (with its draft; on SQLite in its one call): nothing of hers is
     # left for the unit of work's UPDATE at the commit.
     assert not [s for s in seen if s.startswith("UPDATE users")], seen

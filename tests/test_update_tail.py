@@ -5,9 +5,8 @@ left, and all of it goes by the commit as before. Nothing is lost either way."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from db.models import Outbox, Task, User
 from services import outbox, outbox_answer
@@ -15,17 +14,7 @@ from tests.chat import start_a_return_of_faulty_watches
 from tests.conftest import Harness
 from tests.test_answer_claims_e2e import _offers_seen
 from tests.test_outbox import sender_at_rest, sender_statements
-
-
-def _listening(harness: Harness) -> tuple[list[str], Callable[[], None]]:
-    seen: list[str] = []
-
-    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
-        seen.append(" ".join(text.split()))
-
-    engine = harness.core.db.sync_engine
-    event.listen(engine, "before_cursor_execute", statement)
-    return seen, lambda: event.remove(engine, "before_cursor_execute", statement)
+from tests.test_update_cost import statements_seen
 
 
 def _own_updates_of_people(seen: list[str]) -> list[str]:
@@ -45,7 +34,7 @@ async def test_a_form_put_aside_clears_her_pointer_in_the_statement_that_says_so
     await start_a_return_of_faulty_watches(manager)
     await harness.settle()
     await sender_at_rest(harness.app.sender, manager.id)
-    seen, stop = _listening(harness)
+    seen, stop = statements_seen(harness)
     claims, stop_claims = sender_statements(harness.core)
     offered = _offers_seen(harness.app.sender)
     try:
