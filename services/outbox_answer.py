@@ -103,30 +103,29 @@ async def write_tail(session: AsyncSession) -> bool:
         return False
     if outbox.step_open(session):
         return False  # a step still open keeps messages of its own: its writer's to write
-    modified = any(sync.is_modified(obj) for obj in sync.dirty)
-    if (modified and _pointer_of(sync) is None) or not (sync.new or modified):
+    only_pointer, pointer = _unwritten(sync)
+    if not only_pointer or not (sync.new or pointer):
         return False
     await with_draft(session, None, None)
     return True
 
 
-def _pointer_of(sync: Session, task_id: int | None = None) -> tuple[User, dict[str, Any]] | None:
-    """The one person whose only unwritten changes are their form pointer's columns, and those columns' values; None
-    when no person or anything else has changed (then it all goes by the unit of work, as before). The draft of
-    `task_id`'s row is not «anything else»: the answer writes it."""
+def _unwritten(sync: Session, task_id: int | None = None) -> tuple[bool, tuple[User, dict[str, Any]] | None]:
+    """What the unit of work would write of the rows it holds: whether that is at most one person's form pointer
+    (`_POINTER`), and that person with those columns' values (None: no pointer changed). False when anything else
+    changed (then it all goes by the unit of work, as before). The draft of `task_id`'s row is not «anything else»:
+    the answer writes it."""
     found: tuple[User, dict[str, Any]] | None = None
     for obj in sync.dirty:
-        if not sync.is_modified(obj):
-            continue
         state = inspect_object(obj)
-        # What the unit of work would write: a column set to the value it had is listed but not changed.
+        # A column set to the value it had is listed, but the unit of work would not write it.
         changed = {name for name in state.committed_state if state.attrs[name].history.has_changes()}
-        if isinstance(obj, Task) and state.identity == (task_id,) and changed <= {"draft"}:
+        if not changed or (isinstance(obj, Task) and state.identity == (task_id,) and changed <= {"draft"}):
             continue
         if found is not None or not isinstance(obj, User) or not changed <= _POINTER:
-            return None
+            return False, None
         found = (obj, {name: state.dict.get(name) for name in changed})
-    return found
+    return True, found
 
 
 async def with_draft(
@@ -143,7 +142,9 @@ async def with_draft(
     if any(isinstance(obj, TaskCard) for obj in pending):
         await session.flush()  # a card names its message: both go the usual way, first
         pending = []
-    pointer = _pointer_of(sync, task_id)
+    only_pointer, pointer = _unwritten(sync, task_id)
+    if not only_pointer:
+        pointer = None  # the person's row goes by the unit of work with the rest
     messages: list[Outbox] = [obj for obj in pending if isinstance(obj, Outbox)]
     messages.sort(key=lambda obj: inspect_object(obj).insert_order or 0)
     for message in messages:
@@ -205,11 +206,10 @@ async def with_draft(
                                  for row, m in zip(values, messages, strict=True)]  # fmt: skip
             if link is not None and draft is not None:
                 draft = {**draft, link[0]: link[1].id}
-            if task_id is None:
-                pass  # an update's tail (`write_tail`): no draft
-            elif draft is not None:
+            # No task: an update's tail (`write_tail`), which has no draft to write.
+            if task_id is not None and draft is not None:
                 doc["task_updates"] = [step_writes.row(_TASKS, {"id": task_id, "draft": draft})]
-            else:
+            elif task_id is not None:
                 # The document cannot say NULL.
                 await (await session.connection()).execute(_CLEAR_DRAFT, {"task_id": task_id})
             if pointer is not None:

@@ -26,7 +26,7 @@ from services import outbox
 from services.cases.documents import DocumentJobs
 from services.core import Core
 from services.delivery import OutboxSender, RateLimiter
-from tests.chat import create_person, picture
+from tests.chat import Person, create_person, picture
 
 TOKEN = "42:outbox-test"  # the sandbox below is told to accept exactly this one
 
@@ -733,8 +733,7 @@ async def _messages(sandbox: SandboxServer, chat: int) -> list[dict[str, Any]]:
     import aiohttp
 
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{sandbox.base_url}/sandbox/api/users/{chat}/messages", params={"after": "0"}) as got:
-            return [m for m in (await got.json())["messages"] if m["from_bot"]]
+        return await Person(http=http, base=sandbox.base_url, id=chat, name=str(chat)).bot_messages()
 
 
 async def test_a_picture_keeps_telegrams_file_id_from_its_first_sending_and_is_sent_by_it_after(
