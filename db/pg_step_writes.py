@@ -80,8 +80,9 @@ def timer_cancels() -> Any:
     walk all pending timers — every open case's — on each step that closed a task (a seq scan of 300,000 pending
     timers took 350 ms; the dead index entries of cancelled ones grew it between vacuums). The status is tested as
     `(…) IS TRUE`, which no index serves: a plain `status = 'pending'` let PostgreSQL AND (or replace) the two with
-    the (status, due_at) index whenever its estimates made pending timers look rare (no statistics yet, or most
-    timers long fired), reading every pending timer's entry again."""
+    the index of the pending timers by due time (by status and due time before migration 0028) whenever its
+    estimates made pending timers look rare (no statistics yet, or most timers long fired), reading every pending
+    timer's entry again."""
     if not _TIMER_CANCELS:
         pending, cancelled = TimerStatus.PENDING.value, TimerStatus.CANCELLED.value
         _TIMER_CANCELS.append(

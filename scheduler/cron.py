@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Timer
+from db.models import Timer, status_is
 from flows.status import TimerStatus
 from services import people
 from services.cases import CaseService
@@ -42,9 +42,8 @@ async def ensure_schedules(core: Core) -> None:
         if not core.sqlite:
             # Two workers starting together must not both add the timer.
             await session.execute(text("SELECT pg_advisory_xact_lock(727002)"))
-        pending = (
-            await session.execute(select(Timer).where(Timer.kind == "cron", Timer.status == TimerStatus.PENDING))
-        ).scalars()
+        cron = select(Timer).where(Timer.kind == "cron", status_is(Timer.status, TimerStatus.PENDING))
+        pending = (await session.execute(cron)).scalars()
         have = {t.payload.get("schedule") for t in pending}
         for key, loaded in core.registry.library.items():
             for index, schedule in enumerate(loaded.spec.schedule):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Integer, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Timer
+from db.models import Case, Timer, status_is
 from flows.status import TimerStatus, transition
 from scheduler.cron import fire_schedule
 from services import attention, digests, outbox
@@ -25,10 +25,11 @@ from services.core import Core
 log = logging.getLogger(__name__)
 
 
-# Built once per process: building and compiling a statement costs more than running these.
+# Built once per process: building and compiling a statement costs more than running these. The status is written
+# in (`status_is`): the pending timers' own index (due_at, id) matches only that, and holds them in this order.
 _DUE = (
     select(Timer.id)
-    .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= bindparam("now"))
+    .where(status_is(Timer.status, TimerStatus.PENDING), Timer.due_at <= bindparam("now"))
     .order_by(Timer.due_at, Timer.id)
     .limit(bindparam("limit", type_=Integer()))
 )

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Case, Definition, Outbox, StoredFile, Task, TaskCard, User
+from db.models import AuditEntry, Case, Definition, Outbox, StoredFile, Task, TaskCard, User, status_is
 from flows.model import FieldDef, ProcessDef
-from flows.status import CaseStatus
+from flows.status import CaseStatus, TaskStatus
 from services.core import Core
 
 # How many cases a text search reads at most, newest first. The text is matched against the words the panel
@@ -115,7 +115,7 @@ async def find_cases(
     if stage:
         query = query.where(Case.stage == stage)
     if overdue_at is not None:
-        late = select(Task.case_id).where(Task.status == "open", Task.due_at < overdue_at)
+        late = select(Task.case_id).where(status_is(Task.status, TaskStatus.OPEN), Task.due_at < overdue_at)
         query = query.where(Case.id.in_(late))
     if status == ATTENTION:
         query = query.where(Case.attention.is_not(None))
@@ -155,7 +155,7 @@ async def open_work(session: AsyncSession, case_ids: list[int]) -> dict[int, Ope
     rows = (
         await session.execute(
             select(Task)
-            .where(Task.case_id.in_(case_ids), Task.status == "open")
+            .where(Task.case_id.in_(case_ids), status_is(Task.status, TaskStatus.OPEN))
             .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
         )
     ).scalars()

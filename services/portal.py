@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.models import Task
+from db.models import Task, status_is
 from flows.i18n import _
 from flows.model import local
 from flows.runtime import START_TASK
@@ -117,7 +117,7 @@ class Portal(PortalCart):
         """The reclamations waiting for this person's parts (the task the cart's «В рекламацию» finishes)."""
         rows = await self.session.execute(
             select(Task)
-            .where(Task.assignee_id == self.user.id, Task.key == PARTS_TASK, Task.status == TaskStatus.OPEN)
+            .where(Task.assignee_id == self.user.id, Task.key == PARTS_TASK, status_is(Task.status, TaskStatus.OPEN))
             .order_by(Task.id)
         )
         return list(rows.scalars())

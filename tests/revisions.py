@@ -20,10 +20,17 @@ async def indexes_down_and_up(
 ) -> tuple[Indexes, Indexes, Indexes]:
     """`table`'s indexes by name: at the revision under test `at` (migrated to the newest, then down to it: a later
     revision's indexes do not count), after the downgrade to `down_to`, after the upgrade back to `at`."""
+    return (await tables_down_and_up(empty_database_url, (table,), down_to, at))[table]
+
+
+async def tables_down_and_up(
+    empty_database_url: str, tables: tuple[str, ...], down_to: str, at: str
+) -> dict[str, tuple[Indexes, Indexes, Indexes]]:
+    """`indexes_down_and_up` for several tables of one revision, on one way down and up."""
     engine = make_engine(empty_database_url)
     url = engine.url.render_as_string(hide_password=False)
 
-    def indexes(connection: Connection) -> Indexes:
+    def indexes(connection: Connection, table: str) -> Indexes:
         # SQLite's partial index condition comes back as a clause object, compared by identity: its text instead.
         return {
             index["name"]: {
@@ -36,11 +43,11 @@ async def indexes_down_and_up(
             for index in inspect(connection).get_indexes(table)
         }
 
-    def moved(connection: Connection, revision: str, down: bool) -> Indexes:
+    def moved(connection: Connection, revision: str, down: bool) -> dict[str, Indexes]:
         config = alembic_config(url)
         config.attributes["connection"] = connection
         (command.downgrade if down else command.upgrade)(config, revision)
-        return indexes(connection)
+        return {table: indexes(connection, table) for table in tables}
 
     try:
         await migrate(engine)
@@ -50,7 +57,7 @@ async def indexes_down_and_up(
             again = await connection.run_sync(moved, at, False)
     finally:
         await engine.dispose()
-    return at_revision, below, again
+    return {table: (at_revision[table], below[table], again[table]) for table in tables}
 
 
 def partial_condition(indexes: Indexes, name: str, url: str) -> str:

@@ -2,8 +2,8 @@
 statements can get after five runs; the tests force it). The questions the inbox and the outbox ask over and over —
 is any update due, which ones, which messages wait, which were caught mid-send — name the status they look for in
 the statement itself, so that plan still knows it looks for the rare `pending` rows among everything already
-handled and sent, and reads them through their index. (The timers' poll needs nothing of the kind: its index is
-(status, due_at), which the due time alone keeps to the due timers; checked.) With the status a parameter it planned for
+handled and sent, and reads them through their index (the clock's poll of its due timers likewise:
+tests/test_indexes_of_what_goes_on.py). With the status a parameter it planned for
 an average status: the timed pass scanned every update ever received (4.6 ms a question at 10,000 updates in the
 bot bench, growing with the table)."""
 

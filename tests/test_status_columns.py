@@ -113,7 +113,7 @@ async def test_the_constraints_revision_keeps_every_row(engine: AsyncEngine) -> 
             # name -> partial: the «my tasks» indexes are rebuilt with their WHERE
             indexes = {r[1]: r[4] for r in (await connection.execute(text("PRAGMA index_list(tasks)"))).all()}
             assert indexes["ix_tasks_open_assignee_due"] == indexes["ix_tasks_open_pool_due"] == 1
-            assert indexes["ix_tasks_open_role"] == 0
+            assert indexes["ix_tasks_open_assignee"] == 0
     # Foreign keys still hold: deleting a case still takes its tasks, timers and audit with it.
     async with make_sessionmaker(engine)() as session, session.begin():
         await session.execute(text("DELETE FROM cases WHERE id = 2"))

@@ -38,8 +38,19 @@ class Case(Base):
     __tablename__ = "cases"
     # (updated_at, id): the newest cases first, for the panel's list and «my cases» of a busy person (`services.menu`
     # `Walk`). Most of a case's updates change its stage and leave HOT anyway (80% in seed 1's happy path).
-    __table_args__ = (Index("ix_cases_process_stage", "process", "stage"),
-                      Index("ix_cases_updated_at", "updated_at", "id"))
+    __table_args__ = (
+        Index("ix_cases_process_stage", "process", "stage"),
+        Index("ix_cases_updated_at", "updated_at", "id"),
+        # A case called by another names it (services/cases/calls.py); most cases are no one's child, and a NULL
+        # entry for each was a write on every step that left HOT (migration 0028). `parent_id = …` implies the
+        # condition on both databases.
+        Index(
+            "ix_cases_parent_id",
+            "parent_id",
+            postgresql_where=text("parent_id IS NOT NULL"),
+            sqlite_where=text("parent_id IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
     process: Mapped[str] = mapped_column(String(64))
@@ -51,7 +62,7 @@ class Case(Base):
     data: Mapped[dict[str, Any]]
     initiator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -69,11 +80,14 @@ class Case(Base):
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_open_role", "status", "role"),
+        # A person's tasks whatever their status: «my cases» (services/access.py `own_cases`) reads them all.
         Index("ix_tasks_open_assignee", "assignee_id", "status"),
+        # The others by status hold open tasks only (or done ones only): a task's close writes no entry to them,
+        # and the table's history does not grow them. Queries of open tasks must spell `status = 'open'` as a
+        # constant (`status_is`) to match; one of all open tasks reads `ix_tasks_open_case` whole (migration 0028
+        # dropped the (status, role) index of every task, which took an entry at every task's close).
         # «My tasks» reads a page of open tasks in due order per person and per role's pool
-        # (services/queries.py): these hold only open tasks, already in that order, so a page is a short range
-        # scan however many tasks wait. Queries must spell `status = 'open'` as a constant to match.
+        # (services/queries.py): already in that order, so a page is a short range scan however many tasks wait.
         Index(
             "ix_tasks_open_assignee_due",
             "assignee_id",
@@ -152,7 +166,17 @@ class TaskCard(Base):
 
 class Timer(Base):
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+    # The clock's poll (scheduler/timers.py): the pending timers in due order, a short range whatever number have
+    # fired or were cancelled. The poll spells `status = 'pending'` as a constant to match (`status_is`).
+    __table_args__ = (
+        Index(
+            "ix_timers_due",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)

@@ -41,6 +41,15 @@ class Outbox(Base):
             postgresql_where=text("status = 'pending' OR status = 'sending'"),
             sqlite_where=text("status = 'pending' OR status = 'sending'"),
         ),
+        # An SMS's delivery report finds its message by the gateway's id (services/sms.py): only SMS have one, and a
+        # NULL entry for every Telegram message was a write at its insert and at each change of its status
+        # (migration 0028). `external_id = …` implies the condition on both databases.
+        Index(
+            "ix_outbox_external_id",
+            "external_id",
+            postgresql_where=text("external_id IS NOT NULL"),
+            sqlite_where=text("external_id IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), default="telegram")
@@ -65,7 +74,7 @@ class Outbox(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     # An SMS gateway's id of the message (SMS.ru's sms_id) and the delivery report it sent back for it.
-    external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(64))
     report: Mapped[str | None] = mapped_column(String(200))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from db.models import Case, Task, Timer, User
+from db.models import Case, Task, Timer, User, status_is
 from flows.i18n import _
 from flows.runtime import (
     CALLED_BY,
@@ -306,7 +306,7 @@ class CaseService:
         to the role's pool (the others get the card, the old holder's card says so); a personal task of a
         person who left goes to the admins. Returns how many tasks moved."""
         rows = await self.session.execute(
-            select(Task.case_id).where(Task.assignee_id == user.id, Task.status == TaskStatus.OPEN).distinct()
+            select(Task.case_id).where(Task.assignee_id == user.id, status_is(Task.status, TaskStatus.OPEN)).distinct()
         )
         moved = 0
         for case_id in sorted(rows.scalars()):
@@ -343,7 +343,7 @@ class CaseService:
             .where(
                 Task.assignee_id == user.id,
                 Task.key == START_TASK,
-                Task.status == TaskStatus.OPEN,
+                status_is(Task.status, TaskStatus.OPEN),
                 Case.process == process,
             )
             .order_by(Task.id)
@@ -361,7 +361,7 @@ class CaseService:
         cutoff = self.now - older_than
         rows = await self.session.execute(
             select(Task.case_id).where(
-                Task.key == START_TASK, Task.status == TaskStatus.OPEN, Task.created_at < cutoff
+                Task.key == START_TASK, status_is(Task.status, TaskStatus.OPEN), Task.created_at < cutoff
             )
         )
         closed = 0

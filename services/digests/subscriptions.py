@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Setting, Timer
+from db.models import Setting, Timer, status_is
 from flows.calendar import WorkCalendar
 from flows.status import TimerStatus, transition
 from services import people
@@ -77,7 +77,7 @@ async def save(core: Core, session: AsyncSession, sub: Subscription) -> None:
 
 
 async def _pending(session: AsyncSession, user_id: int | None = None) -> list[Timer]:
-    rows = await session.execute(select(Timer).where(Timer.kind == KIND, Timer.status == TimerStatus.PENDING))
+    rows = await session.execute(select(Timer).where(Timer.kind == KIND, status_is(Timer.status, TimerStatus.PENDING)))
     return [t for t in rows.scalars() if user_id is None or t.payload.get("user_id") == user_id]
 
 
