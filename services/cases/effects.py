@@ -237,9 +237,13 @@ async def case_closed(service: CaseService, loaded: Loaded, effect: CaseClosed, 
     from services.cases.items import refresh_item_cards  # so does items.py
 
     service.store.audit(loaded, actor_id, "case.closed", {"status": effect.status, "result": effect.result})
-    if actor_id != loaded.state.initiator_id or effect.status == CaseStatus.DONE:
-        initiator = await service.people.user(loaded.state.initiator_id)
-        if initiator is not None:
-            await service.notifier.notify(loaded, Notify(kind="closed", user_ids=(initiator.id,)), [initiator])
+    # Whoever started the case and whoever led it (a deal's manager who took the lead) hear how it ended, unless
+    # they cancelled it themselves.
+    told = dict.fromkeys(p for p in (loaded.state.initiator_id, loaded.state.responsible_id) if p is not None)
+    for person_id in told:
+        if actor_id != person_id or effect.status == CaseStatus.DONE:
+            person = await service.people.user(person_id)
+            if person is not None:
+                await service.notifier.notify(loaded, Notify(kind="closed", user_ids=(person.id,)), [person])
     await refresh_item_cards(service, loaded)
     await return_to_parent(service, loaded, effect, actor_id)
