@@ -14,6 +14,8 @@ from services.definitions import Registry
 from services.files import FileStore
 from services.i18n import Translator
 from services.people import DIRECTORY, PeopleDirectory
+from services.portal import ORDER_PROCESS
+from services.portal_cart import give_back
 from services.sms import SmsGateway
 from tgbot.notifier import OutboxNotifier
 from tgbot.render import Renderer
@@ -88,4 +90,5 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         notifier_factory=lambda session, people, now: OutboxNotifier(renderer, session, people, now),
         files=FileStore(settings.data_dir),
         people=directory,
+        draft_dropped={ORDER_PROCESS: give_back},
     )

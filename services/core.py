@@ -3,9 +3,9 @@ the definitions, texts and files. Built once by the composition root (`app.conta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.engine import single_statements
 from flows.calendar import WorkCalendar
 from flows.clock import Clock
-from flows.runtime import Engine
+from flows.runtime import CaseState, Engine
 from services.definitions import Registry
 from services.files import FileStore
 from services.i18n import Translator
@@ -50,6 +50,11 @@ class ServiceConfig:
         return self.library_dir / "templates"
 
 
+# What a request dropped before it was registered gives back (the case as it was closed, the step's time): its
+# words for the person (a msgid), or None when it had nothing to give back.
+DraftDropped = Callable[[AsyncSession, CaseState, datetime], Awaitable[str | None]]
+
+
 @dataclass
 class Core:
     config: ServiceConfig
@@ -72,6 +77,9 @@ class Core:
     handing: Handing | None = None
     # Roles and role members cached for the process (its LISTEN connection is closed with the core).
     people: PeopleDirectory | None = None
+    # Per process, what a request of it dropped before it was registered gives back (the composition root sets it:
+    # an order request's positions go back to the dealer's cart, `services.portal_cart.give_back`).
+    draft_dropped: dict[str, DraftDropped] = field(default_factory=dict)
 
     @property
     def sqlite(self) -> bool:

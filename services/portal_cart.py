@@ -4,13 +4,16 @@ a reclamation's parts (`services.portal`), priced in the dealer's price type as 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CartLine, CatalogProduct
 from flows.i18n import _
+from flows.runtime import CaseState
 from services import catalogue
 from services.portal_catalogue import PortalCatalogue, PortalError
 
@@ -115,3 +118,33 @@ class PortalCart(PortalCatalogue):
     async def clear(self) -> None:
         await self.session.execute(delete(CartLine).where(CartLine.user_id == self.user.id))
 
+
+
+async def give_back(session: AsyncSession, request: CaseState, now: datetime) -> str | None:
+    """An order request cancelled or discarded before it was registered (`Core.draft_dropped`): its positions go
+    back to its author's cart, each added to what the cart holds of that product now, so the work of building it
+    is not lost. Runs in the cancelling step, which a closed case refuses: never twice for one request."""
+    wanted: dict[str, int] = {}
+    for position in request.data.get("positions") or []:
+        if not isinstance(position, dict) or not position.get("product"):
+            continue
+        try:
+            count = int(Decimal(str(position.get("quantity"))))
+        except (InvalidOperation, ValueError):
+            continue
+        if count > 0:
+            product = str(position["product"])
+            wanted[product] = wanted.get(product, 0) + count
+    if not wanted:
+        return None
+    found = await session.execute(
+        select(CartLine).where(CartLine.user_id == request.initiator_id, CartLine.product.in_(list(wanted)))
+    )
+    lines = {line.product: line for line in found.scalars()}
+    for product, count in wanted.items():
+        line = lines.get(product)
+        if line is None:
+            line = CartLine(user_id=request.initiator_id, product=product, quantity=0, added_at=now)
+            session.add(line)
+        line.quantity = min(line.quantity + count, MAX_QUANTITY)
+    return _("Its positions are back in your cart.")

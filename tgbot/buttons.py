@@ -77,8 +77,11 @@ class CardButtons:
         """Show a case one may see, cancel it, ask to change a field, or move it by hand."""
         loaded = await self.cases.visible(viewer, button.case_id)
         if button.action == "cancel":
-            await self.cases.cancel(self.user, loaded.row.id)
-            return Reply(self.r.t("The case is cancelled.", self.lang))
+            loaded = await self.cases.cancel(self.user, loaded.row.id)
+            text = self.r.t("The case is cancelled.", self.lang)
+            if loaded.given_back:  # an order request not yet registered: its positions went back to the cart
+                text += "\n" + self.r.t(loaded.given_back, self.lang)
+            return Reply(text)
         if button.action == "edit":
             await self._edit(loaded.row.id, button.arg)
             return Reply()

@@ -168,7 +168,10 @@ class Conversation(FormAnswers, FormCorrections):
         self._finished(task.draft)
         await self._save(task, None)
         if task.key == START_TASK:
-            await self.cases.cancel(self.user, task.case_id)
-            self.say(self.r.t("The request is cancelled; nothing was registered.", self.lang))
+            loaded = await self.cases.cancel(self.user, task.case_id)
+            text = self.r.t("The request is cancelled; nothing was registered.", self.lang)
+            if loaded.given_back:  # an order request's positions went back to the cart
+                text += "\n" + self.r.t(loaded.given_back, self.lang)
+            self.say(text)
         else:
             self.say(self.r.t("Cancelled. The task stays with you; open it from «My tasks» when ready.", self.lang))

@@ -176,6 +176,8 @@ class CaseNotices(NoticesBase):
             process=self.renderer.local(loaded.state.spec.title, lang),
             days=days,
         )
+        if loaded.given_back:  # an order request's positions went back to the cart
+            text += "\n" + self.renderer.t(loaded.given_back, lang)
         outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
 
 

@@ -21,12 +21,13 @@ from flows.runtime import (
     Effect,
     EngineError,
     Notify,
+    TaskClosed,
     TaskCreated,
     TaskState,
     replaced_values,
     task_def,
 )
-from flows.status import CASE_CLOSED, TaskStatus
+from flows.status import CASE_CLOSED, CaseStatus, TaskStatus
 from services import access, attention, following, outbox
 from services import people as people_repo
 from services.cases.calls import return_to_parent
@@ -425,6 +426,10 @@ class CaseService:
                     await apply_effect(self, loaded, effect, actor_id)
             await self.store.sync_tasks(loaded)
             await self.store.write_case(loaded)
+            if dropped_draft(loaded, effects):
+                hook = self.core.draft_dropped.get(loaded.state.spec.process)
+                if hook is not None:
+                    loaded.given_back = await hook(self.session, loaded.state, self.now)
         finally:
             outbox.close_step(self.session, opened)
 
@@ -457,3 +462,15 @@ class CaseService:
     def extra(self, loaded: Loaded) -> dict[str, Any]:
         """What templates may read besides the case's fields."""
         return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
+
+
+def dropped_draft(loaded: Loaded, effects: list[Effect]) -> bool:
+    """This step cancelled a request before it was registered: the case is cancelled and its start form closed
+    unanswered (by its author's «Cancel» or «Discard», a fresh start, an admin, or the drafts' expiry). A case
+    already closed cannot be cancelled again, so this is true once per request."""
+    if loaded.state.status != CaseStatus.CANCELLED:
+        return False
+    return any(
+        isinstance(e, TaskClosed) and e.task.key == START_TASK and e.task.status == TaskStatus.CANCELLED
+        for e in effects
+    )

@@ -40,6 +40,8 @@ class Loaded:
     # The cards of the open tasks as loaded with the case (by task id): a task that changes has its cards
     # edited without another query. Cards given within the step are not here (the notifier reads them).
     cards: dict[int, list[CardRef]] = field(default_factory=dict)
+    # Cancelled before it was registered: what it gave back, in words for its author (a msgid; `Core.draft_dropped`).
+    given_back: str | None = None
 
 
 def copy_data(value: Any) -> Any:
