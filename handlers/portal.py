@@ -9,8 +9,9 @@ from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineQuery, Message
 
+from flows.i18n import _
 from handlers.common import ACommand, AfterCommit, Registered, answer, command_name
-from services import outbox
+from services import access, outbox
 from services.access import Viewer
 from services.cases.service import CaseService
 from services.portal import Portal
@@ -23,7 +24,6 @@ from tgbot.conversation import Conversation
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
-RECLAIMING_ROLES = {"dealer_service", "dealer_manager"}
 EXCEL = ("catalog_excel", "каталог_excel")
 CATALOGUE = ("catalog", "catalogue", "каталог")
 CART = ("cart", "корзина")
@@ -133,8 +133,7 @@ async def linked(message: Message, command: CommandObject, portal: Portal, rende
 
 async def send_card(chat_id: int, portal: Portal, renderer: Renderer, viewer: Viewer, product_id: int) -> None:
     card = await portal.card(product_id)
-    may_reclaim = bool(RECLAIMING_ROLES & viewer.roles) and viewer.user.organisation_id is not None
-    text, keyboard = portal_view.product_card(renderer, card, viewer.user.language, may_reclaim)
+    text, keyboard = portal_view.product_card(renderer, card, viewer.user.language, portal.rights(viewer))
     now, markup = portal.now, keyboard.model_dump(exclude_none=True)
     if card.image_file_id is not None:
         payload = {"file_id": card.image_file_id, "caption": text[:1000], "reply_markup": markup}
@@ -146,7 +145,8 @@ async def send_card(chat_id: int, portal: Portal, renderer: Renderer, viewer: Vi
 async def catalogue_command(
     message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer
 ) -> None:
-    prompt = portal_view.catalogue_prompt(renderer, viewer.user.language, portal.core.config.webapp_url)
+    rights, webapp = portal.rights(viewer), portal.core.config.webapp_url
+    prompt = portal_view.catalogue_prompt(renderer, viewer.user.language, rights, webapp)
     replies.say(message.chat.id, *prompt)
 
 
@@ -186,7 +186,7 @@ async def cart_command(message: Message, portal: Portal, replies: Replies, rende
 async def show_cart(chat_id: int, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
     reclamations = [(t.id, f"№{t.case_id}") for t in await portal.parts_tasks()]
     view, lang, webapp = await portal.cart(), viewer.user.language, portal.core.config.webapp_url
-    replies.say(chat_id, *portal_view.cart_message(renderer, view, lang, reclamations, webapp))
+    replies.say(chat_id, *portal_view.cart_message(renderer, view, lang, reclamations, portal.rights(viewer), webapp))
 
 
 async def product_button(
@@ -201,6 +201,8 @@ async def product_button(
 ) -> None:
     lang, pid = viewer.user.language, callback_data.product_id
     if callback_data.action == "add":
+        # An old card's button, pressed after the person's roles changed: the card no longer offers it.
+        access.require(portal.rights(viewer).cart, _("The cart is for those who order or file reclamations."))
         count = await portal.add(pid)
         answer(after_commit, query, renderer.t("In the cart: %(n)s", lang, n=count))
     elif callback_data.action == "reclaim":

@@ -7,6 +7,8 @@ The rules today:
 - a person sees a case they started, took part in (held or did one of its tasks), or whose process
   names one of their roles;
 - a process is started by its start roles; a case is cancelled by its initiator;
+- the dealer portal offers ordering and reclamations only to dealers' staff who may start them, and the cart
+  only to those who may do either (`portal_rights`);
 - a task is acted on by its holder, or, while nobody holds it, by anyone with its role — and only by
   someone still registered and active; its outcome is chosen only by its holder;
 - moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules);
@@ -135,6 +137,30 @@ def can_start(user: User, roles: Iterable[str], spec: ProcessDef) -> bool:
 
 def startable(viewer: Viewer, specs: Iterable[ProcessDef]) -> list[ProcessDef]:
     return [s for s in specs if can_start(viewer.user, viewer.roles, s)]
+
+
+def may_start_for_dealer(viewer: Viewer, spec: ProcessDef | None) -> bool:
+    """The dealer portal's processes (an order request from the cart, a reclamation from a product's card) are
+    the dealer's: started by someone its definition lets start it who is bound to a dealer (None: the process
+    is not loaded here)."""
+    return spec is not None and viewer.user.organisation_id is not None and can_start(viewer.user, viewer.roles, spec)
+
+
+@dataclass(frozen=True)
+class PortalRights:
+    """What the portal's buttons offer a person: a button they may not use is not shown."""
+
+    order: bool  # «📝 Place the order», «🛒 Big order» (an order request from the cart)
+    reclaim: bool  # «🛠 Reclamation» on a product's card (its initiator later picks its parts from the cart)
+
+    @property
+    def cart(self) -> bool:
+        """The cart feeds an order request or a reclamation's parts: of use to someone who may do either."""
+        return self.order or self.reclaim
+
+
+def portal_rights(viewer: Viewer, order: ProcessDef | None, reclamation: ProcessDef | None) -> PortalRights:
+    return PortalRights(may_start_for_dealer(viewer, order), may_start_for_dealer(viewer, reclamation))
 
 
 def can_cancel(user: User, case: Case) -> bool:

@@ -22,7 +22,7 @@ from flows.model import local
 from flows.runtime import START_TASK
 from flows.status import TaskStatus
 from flows.values import InvalidAnswer, parse_text
-from services import catalogue, companies
+from services import access, catalogue, companies
 from services.cases.service import CaseService
 from services.cases.state import Loaded
 from services.portal_cart import CartEntry, PortalCart
@@ -36,6 +36,14 @@ MAX_DETAIL = 2000  # a delivery address or a comment from the Mini App
 
 class Portal(PortalCart):
     """Request-scoped, like `Organisations`: the person's catalogue and cart over the update's session."""
+
+    def rights(self, viewer: access.Viewer) -> access.PortalRights:
+        """What the portal's buttons offer this person (the access module decides, from the loaded definitions)."""
+        current = self.core.registry.current
+        order, reclamation = (
+            self.core.registry.latest(p)[1] if p in current else None for p in (ORDER_PROCESS, RECLAMATION_PROCESS)
+        )
+        return access.portal_rights(viewer, order, reclamation)
 
     # --- the cart becomes a case --------------------------------------------------------------------
 

@@ -127,12 +127,13 @@ async def dealers(harness: Harness, folder: Path, onec: OneC | None = None) -> d
     return people
 
 
-async def add_to_cart(person: Person, query: str, title: str) -> None:
-    """Find the product inline, pick it (its card comes), press «В заявку»."""
+async def add_to_cart(person: Person, query: str, title: str, button: str = "В заявку") -> None:
+    """Find the product inline, pick it (its card comes), press «В заявку» (someone who may not order: «В
+    корзину», for a reclamation's parts)."""
     answer = await person.inline(query)
     await person.choose(answer, title)
     card = await person.expect(title, "Ваша цена")
-    await person.press("В заявку", card)
+    await person.press(button, card)
 
 
 async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
@@ -350,7 +351,7 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.send("1,5")
     await sergey.press("Нет", await sergey.expect("Добавить"))
     await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
-    await add_to_cart(sergey, "нож 48", "Нож для газонокосилки 48 см")
+    await add_to_cart(sergey, "нож 48", "Нож для газонокосилки 48 см", "В корзину")
     await sergey.send("/cart")
     cart = await sergey.expect("Ваша корзина", "Нож для газонокосилки 48 см × 1")
     await sergey.press("В рекламацию", cart)

@@ -17,6 +17,7 @@ from aiogram.types import (
 )
 
 from flows.templating import _money
+from services.access import PortalRights
 from services.companies import Credit
 from services.onec_documents import shown_date
 from services.onec_documents import title as document_title
@@ -75,7 +76,15 @@ def big_order_rows(r: Renderer, lang: str, webapp_url: str | None) -> list[list[
     return [[InlineKeyboardButton(text=r.t("🛒 Big order", lang), web_app=WebAppInfo(url=webapp_url))]]
 
 
-def catalogue_prompt(r: Renderer, lang: str, webapp_url: str | None = None) -> tuple[str, InlineKeyboardMarkup]:
+def add_label(r: Renderer, rights: PortalRights, lang: str) -> str:
+    """The button that puts a product into the cart: «To the request» for someone who orders, «To the cart» for
+    someone whose cart only feeds a reclamation's parts."""
+    return r.t("🛒 To the request", lang) if rights.order else r.t("🛒 To the cart", lang)
+
+
+def catalogue_prompt(
+    r: Renderer, lang: str, rights: PortalRights, webapp_url: str | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
     text = r.t(
         "Search the catalogue by name, article or barcode. Filters: «!» — in stock only, «от 1000», «до 50000» — "
         "your price, «#Group» — a group.",
@@ -83,7 +92,11 @@ def catalogue_prompt(r: Renderer, lang: str, webapp_url: str | None = None) -> t
     ) + "\n" + r.t("«/catalog_excel query» sends the same search as an Excel file.", lang)
     cart = InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack())
     excel = InlineKeyboardButton(text=r.t("📥 Excel", lang), callback_data=CartCb(action="excel").pack())
-    rows = [[catalogue_button(r, lang)], [cart, excel], *big_order_rows(r, lang, webapp_url)]
+    rows = [
+        [catalogue_button(r, lang)],
+        [cart, excel] if rights.cart else [excel],
+        *big_order_rows(r, lang, webapp_url if rights.order else None),
+    ]
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -107,7 +120,8 @@ def export_caption(r: Renderer, export: Export, query: str, lang: str) -> str:
     return caption
 
 
-def product_card(r: Renderer, card: Card, lang: str, may_reclaim: bool) -> tuple[str, InlineKeyboardMarkup]:
+def product_card(r: Renderer, card: Card, lang: str, rights: PortalRights) -> tuple[str, InlineKeyboardMarkup]:
+    """The product with this person's price and its stock; the buttons are only those the person may use."""
     product = card.offer.product
     lines = [product.name]
     if product.article:
@@ -117,27 +131,26 @@ def product_card(r: Renderer, card: Card, lang: str, may_reclaim: bool) -> tuple
     if card.group:
         lines.append(" / ".join(card.group))
     lines.append(r.t("Your price: %(price)s", lang, price=money(card.offer.price)))
-    if card.stock:
-        lines.append(r.t("Stock:", lang))
-        unit = product.unit or ""
+    # The total is what the search shows; 1C may send it alone (no warehouses), so the breakdown only follows it.
+    unit = product.unit or ""
+    total = product.quantity if product.quantity > 0 else sum((s.quantity for s in card.stock), Decimal(0))
+    if total > 0:
+        lines.append(r.t("In stock: %(n)s", lang, n=f"{quantity(total)} {unit}".rstrip()))
         lines += [f"• {s.warehouse}: {quantity(s.quantity)} {unit}".rstrip() for s in card.stock]
     else:
         lines.append(r.t("Not in stock.", lang))
     if card.in_cart:
         lines.append(r.t("In your cart: %(n)s", lang, n=card.in_cart))
     pid = product.id
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=r.t("🛒 To the request", lang), callback_data=ProductCb(action="add", product_id=pid).pack()
-            )
-        ],
-        [
-            InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack()),
-            catalogue_button(r, lang),
-        ],
-    ]
-    if may_reclaim:
+    rows: list[list[InlineKeyboardButton]] = []
+    if rights.cart:
+        add = ProductCb(action="add", product_id=pid).pack()
+        rows.append([InlineKeyboardButton(text=add_label(r, rights, lang), callback_data=add)])
+        cart = InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack())
+        rows.append([cart, catalogue_button(r, lang)])
+    else:
+        rows.append([catalogue_button(r, lang)])
+    if rights.reclaim:
         rows.append(
             [
                 InlineKeyboardButton(
@@ -149,12 +162,19 @@ def product_card(r: Renderer, card: Card, lang: str, may_reclaim: bool) -> tuple
 
 
 def cart_message(
-    r: Renderer, view: CartView, lang: str, reclamations: list[tuple[int, str]], webapp_url: str | None = None
+    r: Renderer,
+    view: CartView,
+    lang: str,
+    reclamations: list[tuple[int, str]],
+    rights: PortalRights,
+    webapp_url: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The cart: its positions with today's prices; order it, send it to a reclamation waiting for parts, or
-    change quantities («➖»/«➕» per position)."""
+    """The cart: its positions with today's prices; order it (someone who may), send it to a reclamation waiting
+    for parts, or change quantities («➖»/«➕» per position)."""
+    webapp_url = webapp_url if rights.order else None
     if not view.entries:
-        text = r.t("Your cart is empty. Find products in the catalogue and press «🛒 To the request».", lang)
+        button = add_label(r, rights, lang)
+        text = r.t("Your cart is empty. Find products in the catalogue and press «%(button)s».", lang, button=button)
         empty = [[catalogue_button(r, lang)], *big_order_rows(r, lang, webapp_url)]
         return text, InlineKeyboardMarkup(inline_keyboard=empty)
     lines = [r.t("🧺 Your cart:", lang)]
@@ -171,9 +191,9 @@ def cart_message(
                 ]
             )
     lines.append(r.t("Total: %(total)s", lang, total=money(view.total)))
-    rows.append(
-        [InlineKeyboardButton(text=r.t("📝 Place the order", lang), callback_data=CartCb(action="order").pack())]
-    )
+    if rights.order:
+        order = CartCb(action="order").pack()
+        rows.append([InlineKeyboardButton(text=r.t("📝 Place the order", lang), callback_data=order)])
     for task_id, title in reclamations:
         label = r.t("🛠 To the reclamation: %(title)s", lang, title=title)[:60]
         rows.append([InlineKeyboardButton(text=label, callback_data=CartCb(action="parts", arg=str(task_id)).pack())])
