@@ -193,23 +193,13 @@ def keep(fields: Mapping[str, FieldDef], draft: dict[str, Any], step: Step) -> b
     return True
 
 
-def describe_current(
-    step: Step, lang: str, options: Mapping[str, str] | None = None, order: Mapping[str, Any] | None = None
-) -> str:
+def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = None) -> str:
     """The current value of a question's field, as the question shows it («now: …»). `options`: labels of
-    choice, directory and person keys (the ones the question offers as buttons); `order`: a list's fields, in
-    whose order its entries' answers are told (stored entries may come back with their keys in any order)."""
+    choice, directory and person keys (the ones the question offers as buttons). A list kept as a whole is the
+    bot's to word, entry by entry, in its fields' own words (`services.wording.Wording.entry_words`): "" here."""
     value = step.current
-    if value is None or step.field is None:
+    if value is None or step.field is None or step.whole:
         return ""
-    if step.whole:  # a list kept as a whole: its entries, one line each
-        entries = value if isinstance(value, list) else []
-        lines = [
-            f"{number}. " + ", ".join(_plain_values({k: entry[k] for k in order if k in entry} if order else entry))
-            for number, entry in enumerate(entries, start=1)
-            if isinstance(entry, Mapping)
-        ]
-        return "\n".join(lines)
     kind = step.field.type
     if kind in FILE_TYPES:
         files = value if isinstance(value, list) else [value]
@@ -224,18 +214,6 @@ def describe_current(
         except (TypeError, ValueError):
             return str(value)  # a stored value of another shape still shows as it is
     return str(value)
-
-
-def entry_title(entry: Mapping[str, Any], order: Mapping[str, Any], limit: int = 50) -> str:
-    """An entry in a few words, for a button: its answers that read as text, in the order of the entry's fields
-    (`order`; a stored entry's keys may come back in any order) — «L2.793.4, SN-123456»."""
-    text = ", ".join(_plain_values({key: entry[key] for key in order if key in entry}))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _plain_values(entry: Mapping[str, Any]) -> list[str]:
-    """The answers of one list entry that read as text (files and nested values left out)."""
-    return [str(v) for v in entry.values() if not _empty(v) and not isinstance(v, list | dict)]
 
 
 def back(draft: dict[str, Any]) -> bool:

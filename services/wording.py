@@ -242,7 +242,7 @@ class Wording:
             return self.t("yes", lang) if value else self.t("no", lang)
         try:
             return field_values.format_value(fdef.type, value, lang=self.tr.lang(lang))
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, ArithmeticError):  # a number no answer could give (1e30): as stored
             return str(value)
 
     def summary(
@@ -302,6 +302,21 @@ class Wording:
                 named = ", ".join(str(ref.get("name", "")) for ref in refs)
                 return self.t("%(n)s files: %(names)s", lang, n=len(refs), names=named)
         return self.format_field(fdef, value, lang, spec)
+
+    def entry_words(self, fdef: FieldDef, entry: Any, lang: str | None, spec: ProcessDef) -> str:
+        """One entry of a list in a line («УЗИ аппарат, Под заказ, 3 500 000,00 ₽»), for a list asked again and the
+        buttons that pick an entry: its answers in the order of the list's fields (a stored entry's keys may come
+        back in any order), each in the summary's words; files, unanswered fields and those not asked of it left
+        out, as the summary leaves them."""
+        item = entry if isinstance(entry, Mapping) else {}
+        return ", ".join(
+            self.summary_value(sub, item[key], lang, spec)
+            for key, sub in (fdef.fields or {}).items()
+            if sub.type not in FILE_TYPES
+            and item.get(key) not in (None, "")
+            and not isinstance(item[key], list)  # nested values (a list in a list) say nothing in one line
+            and forms.condition_holds(sub.ask_if, item)
+        )
 
     def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
         hints = {

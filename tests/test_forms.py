@@ -117,7 +117,7 @@ def test_a_list_asked_again_may_be_kept_whole_at_its_first_question() -> None:
     forms.keep(FIELDS, draft, forms.next_step(FIELDS, names, draft))
     step = forms.next_step(FIELDS, names, draft)
     assert step is not None and step.path == "units.0.model" and step.current == CASE_DATA["units"]
-    assert forms.describe_current(step, "ru") == "1. L1\n2. L2"
+    assert step.whole  # told entry by entry in the bot's words (tests/test_form_answers_e2e.py)
     assert forms.keep(FIELDS, draft, step)
     assert forms.next_step(FIELDS, names, draft) is None
     assert draft["values"]["units"] == CASE_DATA["units"]

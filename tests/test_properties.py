@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -22,7 +23,7 @@ from flows import forms, typecheck
 from flows.calendar import WorkCalendar
 from flows.deadlines import DeadlineError, parse_deadline, parse_offset
 from flows.expressions import ExpressionError, evaluate
-from flows.loader import DefinitionError, Problem, check_paths, parse_definition
+from flows.loader import DefinitionError, Problem, check_paths, load_file, parse_definition
 from flows.model import FieldDef
 from flows.values import (
     DATE_RANGE,
@@ -35,6 +36,8 @@ from flows.values import (
     to_json,
     utf16_length,
 )
+from services.i18n import Translator
+from services.wording import Wording
 
 LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
 SOURCES = {p.name: p.read_text(encoding="utf-8") for p in sorted(LIBRARY.glob("*.yaml"))}
@@ -349,3 +352,19 @@ def test_describing_any_stored_value_never_fails(value: Any, kind: str) -> None:
     step = forms.next_step(fields, ["f"], draft)
     assert step is not None
     assert isinstance(forms.describe_current(step, "ru"), str)
+
+
+@pytest.fixture(scope="module")
+def wording(tmp_path_factory: pytest.TempPathFactory) -> Wording:
+    return Wording(Translator(tmp_path_factory.mktemp("locales")), ZoneInfo("Europe/Moscow"))
+
+
+MEDICAL_ORDER = load_file(LIBRARY / "medical_order.yaml").spec
+
+
+@PROPERTY
+@given(entry=st.dictionaries(st.sampled_from(sorted(MEDICAL_ORDER.fields["items"].fields or {})), values_to_put))
+def test_wording_any_stored_entry_of_a_list_never_fails(wording: Wording, entry: dict[str, Any]) -> None:
+    """An entry as a list asked again shows it, whatever a stored entry came to hold (seed 5's items)."""
+    for lang in ("ru", "en"):
+        assert isinstance(wording.entry_words(MEDICAL_ORDER.fields["items"], entry, lang, MEDICAL_ORDER), str)

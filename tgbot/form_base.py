@@ -221,6 +221,7 @@ class FormBase:
             return
         options = await self.options(loaded, step)
         text, keyboard = self.r.question(
+            loaded.spec,
             fields,
             step,
             task.id,

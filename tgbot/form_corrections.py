@@ -25,7 +25,7 @@ class FormCorrections(FormBase):
         )
 
     async def edit_field(self, task: AnyTask, name: str, step_no: int) -> None:
-        _loaded, fields, names, draft, _step = await self._current(task, step_no)
+        loaded, fields, names, draft, _step = await self._current(task, step_no)
         if name not in names:
             raise EngineError(_("That option is no longer available."))
         if fields[name].type == "list" and draft["values"].get(name):
@@ -33,7 +33,7 @@ class FormCorrections(FormBase):
             label = self.r.local(fields[name].label, self.lang)
             self.say(
                 self.r.t("Which entry of «%(label)s» do you want to correct?", self.lang, label=label),
-                with_step(self.r.entry_picker(fields, names, name, draft, task.id, self.lang), step_no),
+                with_step(self.r.entry_picker(loaded.spec, fields, names, name, draft, task.id, self.lang), step_no),
             )
             return
         forms.reset_field(draft, name)

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton
 
-from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_title, step_label
+from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, step_label
 from flows.model import FieldDef, ProcessDef
 from services.wording import Wording
 from tgbot.callbacks import FormCb
@@ -20,6 +20,7 @@ class FormPrompts(Wording):
 
     def question(
         self,
+        spec: ProcessDef,
         fields: Mapping[str, FieldDef],
         step: Step,
         task_id: int,
@@ -56,8 +57,15 @@ class FormPrompts(Wording):
                 text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
             if step.can_keep:
                 # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
-                order = fields[step.name].fields if step.whole else None
-                now = describe_current(step, self.tr.lang(lang), dict(options), order=order)
+                if step.whole:  # a list kept as a whole: its entries, one line each
+                    entries = step.current if isinstance(step.current, list) else []
+                    now = "\n".join(
+                        f"{number}. {self.entry_words(fields[step.name], entry, lang, spec)}"
+                        for number, entry in enumerate(entries, start=1)
+                        if isinstance(entry, Mapping)
+                    )
+                else:
+                    now = describe_current(step, self.tr.lang(lang), dict(options))
                 if fdef.type == "photo" and not step.whole:  # photos counted: their file names mean nothing
                     count = len(step.current) if isinstance(step.current, list) else 1
                     now = self.t("%(n)s photo(s)", lang, n=count)
@@ -156,6 +164,7 @@ class FormPrompts(Wording):
 
     def entry_picker(
         self,
+        spec: ProcessDef,
         fields: Mapping[str, FieldDef],
         names: list[str],
         name: str,
@@ -171,7 +180,7 @@ class FormPrompts(Wording):
         rows = [
             [
                 InlineKeyboardButton(
-                    text=f"{label} №{index + 1}: {entry_title(item, fields[name].fields or {})}"[:60],
+                    text=_cut(f"{label} №{index + 1}: {self.entry_words(fields[name], item, lang, spec)}", 60),
                     callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
                 )
             ]
@@ -266,3 +275,8 @@ class FormPrompts(Wording):
             ]
         )
         return markup(rows)
+
+
+def _cut(text: str, limit: int) -> str:
+    """A button's text within `limit` characters, an ellipsis saying there was more."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
