@@ -91,7 +91,7 @@ async def on_answer(
         elif message.text is not None:
             await conversation.answer_text(task, message.text)
         else:
-            raise FormError(_("Please answer with text, a photo or a file."))
+            await conversation.answer_other(task)
     except FormError as exc:
         # A wrong answer loses nothing: say what is wrong and ask the same question again.
         replies.say(message.chat.id, "⚠️ " + renderer.t(exc.message, user.language, **exc.params))

@@ -47,9 +47,12 @@ class Person:
             self.seen = max(self.seen, body["message_id"])
             return dict(body)
 
-    async def send_file(self, kind: str, content: bytes, filename: str, caption: str | None = None) -> dict[str, Any]:
+    async def send_file(
+        self, kind: str, content: bytes, filename: str, caption: str | None = None, content_type: str | None = None
+    ) -> dict[str, Any]:
+        """`content_type`: the MIME type the person's app names (a picture sent as a file: «image/png»)."""
         form = aiohttp.FormData()
-        form.add_field(kind, content, filename=filename)
+        form.add_field(kind, content, filename=filename, content_type=content_type)
         if caption:
             form.add_field("caption", caption)
         async with self.http.post(f"{self.api}/messages", data=form) as response:

@@ -28,12 +28,10 @@ class FormAnswers(FormBase):
         if step is None:
             self.say(self.r.t("The form is complete. Press «Confirm» or correct a field.", self.lang))
             return
-        if step.is_more:
-            raise FormError(_("Please answer with the buttons: add one more or not."))
+        if step.is_more or step.is_file:
+            raise self._refusal(step)
         assert step.field is not None
         fdef = step.field
-        if step.is_file:
-            raise FormError(_("Please send a photo or a file here, not text."))
         if fdef.type == "company":
             await self._find_company(task, draft, step, text)
             return
@@ -157,13 +155,11 @@ class FormAnswers(FormBase):
         if await self.reasked(task):
             return
         _loaded, _fields, _names, draft, step = await self._current(task, None)
-        if step is None or step.field is None:
-            raise FormError(_("No file is expected now."))
+        if step is None or step.field is None or not step.is_file:
+            raise self._refusal(step)
         fdef = step.field
-        if not step.is_file:
-            raise FormError(_("Please answer with text here: %(label)s."), label=local(fdef.label, self.lang))
         if fdef.type == "photo" and incoming.kind != "photo" and not (incoming.mime_type or "").startswith("image/"):
-            raise FormError(_("Please send a photo here."))
+            raise self._refusal(step)
         if fdef.accept:
             suffix = incoming.name.rsplit(".", 1)[-1].lower() if "." in incoming.name else ""
             if incoming.kind == "photo" or suffix not in [a.lower().lstrip(".") for a in fdef.accept]:
@@ -185,6 +181,36 @@ class FormAnswers(FormBase):
             forms.answer(draft, step, forms.collected_files(draft, step))
         task.draft = draft
         await self.ask(task)
+
+    async def answer_other(self, task: AnyTask) -> None:
+        """A message no question takes (a voice message, a sticker, a location): refused with what this one takes."""
+        if await self.reasked(task):
+            return
+        *_form, step = await self._current(task, None)
+        raise self._refusal(step)
+
+    def _refusal(self, step: forms.Step | None) -> FormError:
+        """What this question takes, in the same words whatever wrong kind of answer came: `answer_text`,
+        `answer_file` and `answer_other` accept exactly this."""
+        if step is None:
+            return FormError(_("The form is complete. Press «Confirm» or correct a field."))
+        if step.field is None:
+            return FormError(_("Please answer with the buttons: add one more or not."))
+        fdef = step.field
+        label = local(fdef.label, self.lang)
+        if fdef.type == "photo":  # a picture sent as a file is a photo too (`answer_file` checks its type)
+            return FormError(
+                _("Please send a photo here (a picture sent as a file will do too): %(label)s."), label=label
+            )
+        if fdef.type == "document" and fdef.accept:  # only files of those types: a photo is no such file
+            return FormError(
+                _("Please send a file here (%(types)s): %(label)s."), types=", ".join(fdef.accept), label=label
+            )
+        if fdef.type == "document":
+            return FormError(_("Please send a file or a photo here: %(label)s."), label=label)
+        if fdef.type in ("choice", "directory", "user", "bool"):
+            return FormError(_("Please press a button or answer with text here: %(label)s."), label=label)
+        return FormError(_("Please answer with text here: %(label)s."), label=label)
 
     async def files_done(self, task: AnyTask, step_no: int) -> None:
         _loaded, _fields, _names, draft, step = await self._current(task, step_no)
