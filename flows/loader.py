@@ -611,6 +611,23 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                     _("'%(name)s' is not a text, number, money, date, choice or yes/no field"),
                     name=field_name,
                 )
+        for field_name in lead.contacts:
+            contact = fields.get(field_name)
+            if field_name not in lead.map or contact is None or contact.type != "text":
+                c.add(
+                    ("leads", l_index, "contacts", field_name),
+                    _("'%(name)s' is not a text field the form fills (in 'map')"),
+                    name=field_name,
+                )
+        for field_name in spec.start.form:
+            needed = fields.get(field_name)
+            if needed is not None and needed.required and needed.ask_if is None and field_name not in lead.map:
+                # Its leads would wait for someone to type it in chat instead of reaching the first stage.
+                c.add(
+                    ("leads", l_index, "map"),
+                    _("the start form's required field '%(name)s' is not filled by the form"),
+                    name=field_name,
+                )
 
     for index, stage in enumerate(spec.stages):
         base: Path_ = ("stages", index)

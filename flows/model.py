@@ -37,6 +37,7 @@ FieldType = Literal[
 FILE_TYPES = frozenset({"photo", "document"})
 TaskKind = Literal["form", "approve", "choice", "confirm"]
 # A stage's colour mark, for lists read at a glance (a coloured circle in chat, a coloured row in the panel).
+ContactKind = Literal["phone", "email"]  # what a site form's contact field must hold
 StageColour = Literal["blue", "purple", "yellow", "green", "brown", "orange", "red", "grey"]
 
 # Who a task or a notification goes to: a role key, or one of these people of the case.
@@ -825,6 +826,9 @@ class LeadFormDef(_Spec):
     form: str  # the form's key: in its URL, and in the settings that hold its token
     initiator: str  # a role: the case is started in the name of its first active person (nobody in chat starts it)
     map: dict[str, str]  # field of the case: name of the form's parameter
+    # Fields that hold how to reach the visitor (field of the case: phone | email): a value that is not a phone
+    # number or not an e-mail address is refused, so a sales manager never gets a lead nobody can call back.
+    contacts: dict[str, ContactKind] = Field(default_factory=dict)
 
 
 class ProcessDef(_Spec):

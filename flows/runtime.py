@@ -416,8 +416,7 @@ class Engine:
             refs=dict(refs or {}),
         )
         effects: list[Effect] = []
-        missing = [n for n in spec.start.form if is_empty(case.data.get(n))]
-        if missing:
+        if self._start_form_wanted(spec, case.data):
             task = TaskState(
                 key=START_TASK,
                 stage=START_TASK,
@@ -1302,6 +1301,18 @@ class Engine:
             raise EngineError(_("This case is already closed."))
         if task.status != TaskStatus.OPEN:
             raise EngineError(_("This task is already done."))
+
+    @classmethod
+    def _start_form_wanted(cls, spec: ProcessDef, data: dict[str, Any]) -> bool:
+        """Whether a new case waits for its initiator to fill the start form. Given nothing of the form (a start
+        from the menu or the clock), it does; given some of it (a site's lead, a hand-off, a called case), only
+        for a required field still empty — an optional one left empty is not missing, as in any other form."""
+        if not spec.start.form:
+            return False
+        if all(is_empty(data.get(n)) for n in spec.start.form):
+            return True
+        names = asked(spec.fields, spec.start.form, {}, data)
+        return any(cls._required(spec, n) and is_empty(data.get(n)) for n in names)
 
     @staticmethod
     def _required(spec: ProcessDef, name: str) -> bool:

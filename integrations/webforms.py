@@ -33,8 +33,8 @@ input,textarea{width:100%;padding:.4rem;box-sizing:border-box}#answer{margin-top
 {% if token %}<input type="hidden" name="token" value="{{ token }}">{% endif %}
 {% for name, label, required in fields %}
 <label>{{ label }}{% if required %} *{% endif %}
-{% if name in ("message", "comment") %}<textarea name="{{ name }}" rows="4"></textarea>
-{% else %}<input name="{{ name }}"{% if required %} required{% endif %}>{% endif %}</label>
+{% if name in ("message", "comment") %}<textarea name="{{ name }}" data-label="{{ label }}" rows="4"></textarea>
+{% else %}<input name="{{ name }}"{% if required %} required{% endif %} data-label="{{ label }}">{% endif %}</label>
 {% endfor %}
 <button type="submit">{{ send }}</button>
 </form>
@@ -44,8 +44,15 @@ document.getElementById("lead").addEventListener("submit", async (event) => {
   event.preventDefault();
   const response = await fetch(event.target.action, {method: "POST", body: new FormData(event.target)});
   const answer = await response.json();
-  document.getElementById("answer").textContent = answer.message +
-    (answer.fields ? "\\n" + Object.entries(answer.fields).map(([k, v]) => k + ": " + v).join("\\n") : "");
+  // `fields` is keyed by the posted names; the visitor reads each as its input is labelled on this page.
+  for (const input of event.target.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  const lines = Object.entries(answer.fields || {}).map(([name, problem]) => {
+    const input = event.target.elements.namedItem(name);
+    if (!input || !input.dataset || !input.dataset.label) return problem;  // a hidden one (the key) has no label
+    input.setAttribute("aria-invalid", "true");
+    return input.dataset.label + ": " + problem;
+  });
+  document.getElementById("answer").textContent = [answer.message, ...lines].join("\\n");
 });
 </script>
 </body></html>

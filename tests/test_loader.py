@@ -146,3 +146,19 @@ def test_konveyer_check_points_at_each_new_construct(tmp_path: Path, capsys: pyt
     parent.write_text(broken, encoding="utf-8")
     assert cli(["check", str(folder)]) == 1
     assert "a stage that follows child cases has no tasks, 'next' or 'moves'" in capsys.readouterr().out
+
+
+def test_a_site_form_fills_the_start_forms_required_fields_and_names_its_contacts_among_them() -> None:
+    """A lead must reach the first stage: a required start field the form does not post would leave every lead
+    waiting at its start form; a contact to check must be a text field the form posts."""
+    site = "leads:\n  - form: site\n    initiator: clerk\n    map: {amount: sum}\n"
+    assert parse_definition(GOOD.replace("stages:\n", site + "stages:\n", 1), "flow.yaml").spec.leads[0].form == "site"
+
+    unfilled = site.replace("map: {amount: sum}", "map: {due_date: due}")
+    problems = problems_of(GOOD.replace("stages:\n", unfilled + "stages:\n", 1))
+    assert any("the start form's required field 'amount' is not filled by the form" in p for p in problems), problems
+
+    contacts = site + "    contacts: {amount: phone, due_date: email}\n"
+    problems = problems_of(GOOD.replace("stages:\n", contacts + "stages:\n", 1))
+    assert any("'amount' is not a text field the form fills" in p for p in problems), problems  # money, not text
+    assert any("'due_date' is not a text field the form fills" in p for p in problems), problems  # not in the map

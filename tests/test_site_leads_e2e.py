@@ -1,0 +1,94 @@
+"""Leads from the site's form (seed 5's medical deal): a lead is a sales managers' task whatever optional field the
+visitor left empty, and a form sent with something wrong in it is refused in words the visitor understands — the
+fields named as the form shows them, a phone that is not a phone number and an e-mail that is not an address
+refused — and makes no case."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import Case
+from tests.conftest import Harness
+from tests.ports import free_port
+
+TOKEN = "site-form-token-7f3a9c"
+LEAD = {
+    "organisation": "Клиника «Здоровье»",
+    "name": "Анна Петрова",
+    "phone": "+7 900 123-45-67",
+    "email": "anna@zdorovie.example",
+    "message": "Нужен аппарат УЗИ",
+}
+
+
+@pytest.fixture
+async def office(harness_factory: Callable[..., Awaitable[Harness]]) -> Harness:
+    return await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=10)
+
+
+async def post(office: Harness, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The site's form posts its fields, form-encoded, as the page does."""
+    url = f"http://127.0.0.1:{office.settings.leads_port}/leads/site"
+    async with office.http.post(url, data={"token": TOKEN, **body}) as response:
+        return response.status, await response.json()
+
+
+async def cases(office: Harness) -> int:
+    async with office.core.sessionmaker() as session:
+        return int((await session.execute(select(func.count()).select_from(Case))).scalar_one())
+
+
+async def test_a_lead_without_its_optional_fields_goes_to_the_sales_managers(office: Harness) -> None:
+    manager = await office.person("Менеджер Ольга", "sales_manager")
+    director = await office.person("Директор Олег", "director")  # the leads' cases start in his name
+
+    # The visitor wrote no message and no e-mail: both are optional on the form.
+    status, body = await post(office, {k: v for k, v in LEAD.items() if k not in ("message", "email")})
+    assert status == 201, body
+    assert body["message"].startswith("Спасибо! Заявка получена")
+
+    # The lead is the manager's task at once; nobody is asked to finish the site's form in chat.
+    card = await manager.card("Возьмите заявку в работу", button="Готово")
+    assert "Клиника «Здоровье»" in card["text"]
+    await office.settle()
+    async with office.core.sessionmaker() as session:
+        deal = (await session.execute(select(Case).where(Case.process == "medical_order"))).scalar_one()
+    assert deal.stage == "new" and "request" not in deal.data
+    assert await director.find("Запрос с сайта") is None
+    assert await director.find("Заполнение заявки") is None
+
+
+@pytest.mark.parametrize(
+    ("wrong", "says", "field"),
+    [
+        ({"organisation": ""}, "Проверьте поля: Клиент (организация)", "Обязательное поле"),
+        ({"phone": "abc"}, "Проверьте поля: Телефон", "Это не номер телефона"),
+        ({"phone": "+7 900 12"}, "Проверьте поля: Телефон", "Это не номер телефона"),
+        ({"email": "bad"}, "Проверьте поля: Эл. почта", "Это не адрес электронной почты"),
+        ({"email": "anna@"}, "Проверьте поля: Эл. почта", "Это не адрес электронной почты"),
+    ],
+    ids=["no organisation", "letters for a phone", "too few digits", "no @", "no domain"],
+)
+async def test_a_lead_with_a_field_wrong_is_refused_by_the_fields_label_and_makes_no_case(
+    office: Harness, wrong: dict[str, str], says: str, field: str
+) -> None:
+    await office.person("Директор Олег", "director")
+    status, body = await post(office, {**LEAD, **wrong})
+    assert status == 400, body
+    assert body["message"] == says
+    (name,) = wrong
+    assert list(body["fields"]) == [name]  # keyed by the posted name, for the page's script
+    assert body["fields"][name].startswith(field)
+    assert await cases(office) == 0
+
+
+async def test_several_wrong_fields_are_named_together_in_the_forms_order(office: Harness) -> None:
+    await office.person("Директор Олег", "director")
+    status, body = await post(office, {**LEAD, "organisation": " ", "phone": "abc", "email": "bad"})
+    assert status == 400
+    assert body["message"] == "Проверьте поля: Клиент (организация), Телефон, Эл. почта"
+    assert await cases(office) == 0
