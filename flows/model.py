@@ -36,8 +36,8 @@ FieldType = Literal[
 ]
 FILE_TYPES = frozenset({"photo", "document"})
 TaskKind = Literal["form", "approve", "choice", "confirm"]
-# A stage's colour mark, for lists read at a glance (a coloured circle in chat, a coloured row in the panel).
 ContactKind = Literal["phone", "email"]  # what a site form's contact field must hold
+# A stage's colour mark, for lists read at a glance (a coloured circle in chat, a coloured row in the panel).
 StageColour = Literal["blue", "purple", "yellow", "green", "brown", "orange", "red", "grey"]
 
 # Who a task or a notification goes to: a role key, or one of these people of the case.
