@@ -145,8 +145,24 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     assert "Трек-номер" not in summary["text"]  # what the track requires is asked on the item's card, later
     await manager.press("Подтвердить", summary)
 
+    # The director sends the contract back: the manager hears why, and puts it right.
     approval = await director.expect("Согласуйте договор")
-    assert "Аппарат УЗИ × 1" in approval["text"]
+    assert "Аппарат УЗИ × 1 по 4 500 000,00 ₽; Кардиомонитор × 2 по 350 000,00 ₽;" in approval["text"]
+    await director.press("Отклонить", approval)
+    await director.expect("Комментарий")
+    await director.send("Цена УЗИ занижена, пересчитайте")
+    await director.press("Подтвердить", await director.expect("Проверьте"))
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    told = await manager.expect("Директор вернул договор Клиника «Здоровье» на доработку")
+    assert "Цена УЗИ занижена, пересчитайте" in told["text"]
+    task = await manager.card("Соберите заказ и подготовьте договор", button="Готово")
+    assert "Директор вернул договор: Цена УЗИ занижена, пересчитайте" in task["text"]
+    await manager.press("Готово", task)
+    await manager.press("Оставить", await manager.expect("Позиции", "Сейчас"))
+    await manager.press("Оставить", await manager.expect("Договор"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    approval = await director.expect("Согласуйте договор")
     await director.press("Согласовать", approval)
     answer = await manager.card("Ответ клиента по договору", button="Клиент согласовал")
     await manager.press("Клиент согласовал", answer)
