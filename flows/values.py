@@ -454,7 +454,7 @@ def parse_text(
             raise InvalidAnswer(_("Please type some text"))
         if utf16_length(value) > MAX_TEXT_LENGTH:
             raise InvalidAnswer(
-                _("That is too long (%(length)s characters). Please keep it under %(limit)s"),
+                _("That is too long (%(length)s characters). Please keep it under %(limit)s."),
                 length=utf16_length(value),
                 limit=MAX_TEXT_LENGTH,
             )

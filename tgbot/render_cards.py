@@ -158,7 +158,8 @@ class TaskCards(ItemCards):
         rows: list[list[dict[str, Any]]] = []
         task_id = task.id or 0
         if task.status == TaskStatus.DONE:
-            outcome = self.outcome_label(words.tdef, task.outcome, lang)
+            # «✅ Done: ✅ The client agreed» says it twice: an outcome's own tick gives way to the line's.
+            outcome = self.outcome_label(words.tdef, task.outcome, lang).removeprefix("✅").lstrip()
             who = names.get(task.done_by or 0, "?")
             lines.append(self.t("✅ Done: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
         elif task.status == TaskStatus.CANCELLED:
