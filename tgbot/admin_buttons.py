@@ -14,7 +14,7 @@ from flows.runtime import CaseStatus
 from services.admin_actions import AdminActions
 from services.cases import Loaded
 from tgbot.buttons import Reply
-from tgbot.callbacks import AdminCb
+from tgbot.callbacks import AdminCb, button_label
 from tgbot.render import Renderer, markup
 
 Card = tuple[str, dict[str, Any] | None]
@@ -47,7 +47,8 @@ class AdminButtons:
         title = case.title or self.r.local(spec.title, self.lang)
         stage = self.r.stage_title(spec, case.stage, self.lang)
         return InlineKeyboardButton(
-            text=f"№{case.id} · {title} · {stage}"[:64], callback_data=AdminCb(action="show", case_id=case.id).pack()
+            text=button_label(f"№{case.id} · {title} · {stage}", 64),
+            callback_data=AdminCb(action="show", case_id=case.id).pack(),
         )
 
     async def card(self, case_id: int) -> Card:
@@ -75,7 +76,7 @@ class AdminButtons:
             lines.append(f"• {title} — {holder or waiting}")
             if task.id is not None:
                 data = AdminCb(action="task", case_id=loaded.row.id, task_id=task.id).pack()
-                rows.append([InlineKeyboardButton(text=("👤 " + title)[:64], callback_data=data)])
+                rows.append([InlineKeyboardButton(text=button_label(("👤 " + title), 64), callback_data=data)])
         if loaded.row.attention:
             data = AdminCb(action="retry", case_id=loaded.row.id).pack()
             rows.append([InlineKeyboardButton(text=r.t("🔁 Retry the failed step", lang), callback_data=data)])
@@ -94,7 +95,7 @@ class AdminButtons:
             rows = [
                 [
                     InlineKeyboardButton(
-                        text=person.name[:64],
+                        text=button_label(person.name, 64),
                         callback_data=AdminCb(action="to", case_id=loaded.row.id, task_id=button.task_id,
                                               arg=person.id).pack(),
                     )

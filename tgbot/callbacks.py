@@ -162,6 +162,12 @@ def pack(kind: type[CallbackData], *values: str | int | None) -> str:
     return packed
 
 
+def button_label(text: str, limit: int = 60) -> str:
+    """A button's text within `limit` characters (Telegram shows a long one cut, mid-word and without a sign), an
+    ellipsis saying there was more."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def button(text: str, callback_data: str) -> dict[str, Any]:
     """A callback button as `InlineKeyboardButton(text=…, callback_data=…).model_dump(exclude_none=True)` gives it."""
     return {"text": text, "callback_data": callback_data}

@@ -16,7 +16,7 @@ from services.cases import CaseService, Loaded
 from services.comments import SHOWN, Comments
 from services.wording import file_fields
 from services.worktime import WorkTime
-from tgbot.callbacks import CaseCb, ItemCb
+from tgbot.callbacks import CaseCb, ItemCb, button_label
 from tgbot.render import renderer_for
 
 
@@ -46,7 +46,7 @@ async def item_rows(service: CaseService, user: User, loaded: Loaded) -> list[li
         for index in range(len(item_states(state.data, name))):
             label = "📦 " + renderer.item_title(state, name, index, user.language)
             data = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
-            rows.append([InlineKeyboardButton(text=label[:60], callback_data=data)])
+            rows.append([InlineKeyboardButton(text=button_label(label), callback_data=data)])
     return rows
 
 
@@ -93,7 +93,8 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=label[:60], callback_data=CaseCb(action="move", case_id=loaded.row.id, arg=target).pack()
+                    text=button_label(label),
+                    callback_data=CaseCb(action="move", case_id=loaded.row.id, arg=target).pack(),
                 )
             ]
         )
@@ -109,7 +110,8 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
             rows.append(
                 [
                     InlineKeyboardButton(
-                        text=label[:60], callback_data=CaseCb(action="edit", case_id=loaded.row.id, arg=name).pack()
+                        text=button_label(label),
+                        callback_data=CaseCb(action="edit", case_id=loaded.row.id, arg=name).pack(),
                     )
                 ]
             )

@@ -7,7 +7,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from services.charts import Table
 from services.digests import GROUP_TITLES, GROUPS, HOURS, Digest, Subscription, table
-from tgbot.callbacks import DigestCb
+from tgbot.callbacks import DigestCb, button_label
 from tgbot.render import Renderer
 
 SHOWN = 5  # lines of a group in the digest itself; its list button has them all
@@ -87,7 +87,7 @@ def digest_keyboard(r: Renderer, digest: Digest, lang: str) -> InlineKeyboardMar
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=f"📋 {title} ({count})"[:60], callback_data=DigestCb(action="list", arg=group).pack()
+                    text=button_label(f"📋 {title} ({count})"), callback_data=DigestCb(action="list", arg=group).pack()
                 ),
                 InlineKeyboardButton(text="📊 Excel", callback_data=DigestCb(action="xlsx", arg=group).pack()),
             ]

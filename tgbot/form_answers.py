@@ -16,7 +16,7 @@ from flows.model import FieldDef, local
 from flows.runtime import EngineError
 from services import access, companies
 from services.files import file_ref
-from tgbot.callbacks import FormCb
+from tgbot.callbacks import FormCb, button_label
 from tgbot.form_base import AnyTask, FormBase, FormCase, FormError, IncomingFile, step_stamp
 
 
@@ -114,7 +114,7 @@ class FormAnswers(FormBase):
         rows = [
             [
                 InlineKeyboardButton(
-                    text=c.name[:60],
+                    text=button_label(c.name),
                     callback_data=FormCb(action="pick", task_id=task.id, arg=f"c{c.id}", step=step_no).pack(),
                 )
             ]

@@ -24,7 +24,7 @@ from services.onec_documents import title as document_title
 from services.portal_cart import CartView
 from services.portal_catalogue import Card, Export, Offer
 from services.reclamations import ReclamationPage
-from tgbot.callbacks import CartCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb
+from tgbot.callbacks import CartCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb, button_label
 from tgbot.render import Renderer
 
 
@@ -195,7 +195,7 @@ def cart_message(
         order = CartCb(action="order").pack()
         rows.append([InlineKeyboardButton(text=r.t("📝 Place the order", lang), callback_data=order)])
     for task_id, title in reclamations:
-        label = r.t("🛠 To the reclamation: %(title)s", lang, title=title)[:60]
+        label = button_label(r.t("🛠 To the reclamation: %(title)s", lang, title=title))
         rows.append([InlineKeyboardButton(text=label, callback_data=CartCb(action="parts", arg=str(task_id)).pack())])
     rows.append(
         [
@@ -276,7 +276,8 @@ def orders_page(
             named = document_title(r.t, paper.kind, paper.number, paper.date, lang)
             lines.append(f"    📄 {named}")
             data = CaseCb(action="doc", case_id=row.case_id, arg=str(paper.file_id)).pack()
-            rows.append([InlineKeyboardButton(text=f"📥 №{row.case_id}: {named}"[:64], callback_data=data)])
+            label = button_label(f"📥 №{row.case_id}: {named}", 64)
+            rows.append([InlineKeyboardButton(text=label, callback_data=data)])
     nav = []
     if page.number > 0:
         nav.append(InlineKeyboardButton(text="◀️", callback_data=OrdersCb(page=page.number - 1).pack()))

@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardButton
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, step_label
 from flows.model import FieldDef, ProcessDef
 from services.wording import Wording
-from tgbot.callbacks import FormCb
+from tgbot.callbacks import FormCb, button_label
 from tgbot.render_base import markup
 
 
@@ -82,7 +82,8 @@ class FormPrompts(Wording):
                 rows.append(
                     [
                         InlineKeyboardButton(
-                            text=label[:60], callback_data=FormCb(action="pick", task_id=task_id, arg=key).pack()
+                            text=button_label(label),
+                            callback_data=FormCb(action="pick", task_id=task_id, arg=key).pack(),
                         )
                     ]
                 )
@@ -180,7 +181,7 @@ class FormPrompts(Wording):
         rows = [
             [
                 InlineKeyboardButton(
-                    text=_cut(f"{label} №{index + 1}: {self.entry_words(fields[name], item, lang, spec)}", 60),
+                    text=button_label(f"{label} №{index + 1}: {self.entry_words(fields[name], item, lang, spec)}"),
                     callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
                 )
             ]
@@ -222,7 +223,7 @@ class FormPrompts(Wording):
         rows = [
             [
                 InlineKeyboardButton(
-                    text=self.tr.local(sub.label, lang)[:60],
+                    text=button_label(self.tr.local(sub.label, lang)),
                     callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}.{number}").pack(),
                 )
             ]
@@ -261,7 +262,7 @@ class FormPrompts(Wording):
         rows = [
             [
                 InlineKeyboardButton(
-                    text=self.tr.local(fields[n].label, lang)[:60],
+                    text=button_label(self.tr.local(fields[n].label, lang)),
                     callback_data=FormCb(action="field", task_id=task_id, arg=n).pack(),
                 )
             ]
@@ -275,8 +276,3 @@ class FormPrompts(Wording):
             ]
         )
         return markup(rows)
-
-
-def _cut(text: str, limit: int) -> str:
-    """A button's text within `limit` characters, an ellipsis saying there was more."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

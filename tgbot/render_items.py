@@ -13,7 +13,7 @@ from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState, open_item_moves, pending_approval
 from flows.status import CaseStatus
 from services.wording import Wording
-from tgbot.callbacks import CaseCb, ItemCb
+from tgbot.callbacks import CaseCb, ItemCb, button_label
 from tgbot.render_base import markup
 
 
@@ -88,7 +88,7 @@ class ItemCards(Wording):
                     else "➡️ " + self.item_stage_title(case, name, move.to, lang)
                 )
                 data = ItemCb(action="move", case_id=case.id, list=name, index=index, arg=move.to).pack()
-                rows.append([InlineKeyboardButton(text=label[:60], callback_data=data)])
+                rows.append([InlineKeyboardButton(text=button_label(label), callback_data=data)])
         elif case.status != CaseStatus.ACTIVE:
             lines += ["", self.t("The case is closed.", lang)]
         if case.id is not None:

@@ -15,7 +15,7 @@ from services.onec_documents import shown_date
 from services.team import Joined, Welcome
 from services.wording import ORGANISATION_KINDS
 from services.worktime import WorkReport
-from tgbot.callbacks import ApprovalCb, CaseCb, DiagramCb, ExportCb, OrgCb, RoleCb, StartCb
+from tgbot.callbacks import ApprovalCb, CaseCb, DiagramCb, ExportCb, OrgCb, RoleCb, StartCb, button_label
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
@@ -24,7 +24,7 @@ from tgbot.render import Renderer
 def startable_keyboard(renderer: Renderer, specs: list[ProcessDef], lang: str) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
-            text=renderer.tr.local(s.title, lang)[:60], callback_data=StartCb(process=s.process).pack()
+            text=button_label(renderer.tr.local(s.title, lang)), callback_data=StartCb(process=s.process).pack()
         )
         for s in specs
     ]
@@ -34,7 +34,8 @@ def startable_keyboard(renderer: Renderer, specs: list[ProcessDef], lang: str) -
 def diagram_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     """`/diagram`: one button per process, by its title."""
     rows = [
-        [InlineKeyboardButton(text=title[:60], callback_data=DiagramCb(process=key).pack())] for key, title in processes
+        [InlineKeyboardButton(text=button_label(title), callback_data=DiagramCb(process=key).pack())]
+        for key, title in processes
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -42,7 +43,8 @@ def diagram_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 def export_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     """`/export`: one button per process, by its title (an admin picks, never types a key)."""
     rows = [
-        [InlineKeyboardButton(text=title[:60], callback_data=ExportCb(process=key).pack())] for key, title in processes
+        [InlineKeyboardButton(text=button_label(title), callback_data=ExportCb(process=key).pack())]
+        for key, title in processes
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -53,7 +55,8 @@ def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lan
         stage = renderer.stage_title(spec, case.stage, lang)
         label = f"№{case.id} {case.title or renderer.tr.local(spec.title, lang)} — {stage}"
         rows.append(
-            [InlineKeyboardButton(text=label[:64], callback_data=CaseCb(action="show", case_id=case.id).pack())]
+            [InlineKeyboardButton(text=button_label(label, 64),
+                                  callback_data=CaseCb(action="show", case_id=case.id).pack())]
         )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -96,7 +99,8 @@ def roster(renderer: Renderer, people: list[tuple[User, list[str]]], lang: str) 
 def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarkup:
     """`/users`: a button per person opens their roles as buttons (no typed ids)."""
     rows = [
-        [InlineKeyboardButton(text=f"{p.id}. {p.name}"[:60], callback_data=RoleCb(action="p", user_id=p.id).pack())]
+        [InlineKeyboardButton(text=button_label(f"{p.id}. {p.name}"),
+                              callback_data=RoleCb(action="p", user_id=p.id).pack())]
         for p, _roles in people[:90]
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -195,7 +199,7 @@ def organisation_card(
     rows = [
         [
             InlineKeyboardButton(
-                text=t("Invite link: %(role)s", lang, role=renderer.role(role, lang))[:60],
+                text=button_label(t("Invite link: %(role)s", lang, role=renderer.role(role, lang))),
                 callback_data=OrgCb(action="invite", org_id=org.id, arg=role).pack(),
             )
         ]
@@ -255,7 +259,7 @@ def approval_card(
     rows = [
         [
             InlineKeyboardButton(
-                text=t("Approve: %(org)s", lang, org=org.name)[:60],
+                text=button_label(t("Approve: %(org)s", lang, org=org.name)),
                 callback_data=ApprovalCb(action="org", person_id=person.id, org_id=org.id).pack(),
             )
         ]
@@ -270,7 +274,7 @@ def approval_roles(renderer: Renderer, person: User, org: Company, lang: str) ->
     rows = [
         [
             InlineKeyboardButton(
-                text=renderer.role(role, lang)[:60],
+                text=button_label(renderer.role(role, lang)),
                 callback_data=ApprovalCb(action="role", person_id=person.id, org_id=org.id, role=role).pack(),
             )
         ]
