@@ -92,3 +92,13 @@ async def test_several_wrong_fields_are_named_together_in_the_forms_order(office
     assert status == 400
     assert body["message"] == "Проверьте поля: Клиент (организация), Телефон, Эл. почта"
     assert await cases(office) == 0
+
+
+async def test_a_lead_sent_at_night_is_due_in_office_hours(office: Harness) -> None:
+    manager = await office.person("Менеджер Ольга", "sales_manager")
+    await office.person("Директор Олег", "director")
+    await office.advance(hours=13)  # Monday 23:00 in Moscow
+    status, body = await post(office, LEAD)
+    assert status == 201, body
+    card = await manager.card("Возьмите заявку в работу", button="Готово")
+    assert "Срок: 22.12.2026 11:00" in card["text"], card["text"]  # two working hours from Tuesday's 9:00
