@@ -91,31 +91,9 @@ async def help_command(
     viewer: Viewer | None = None,
     portal: Portal | None = None,
 ) -> None:
-    """What this person can do here: everyone's menu, a dealer's catalogue and cart as far as they may use them,
-    the admins' commands for admins only."""
     lang = user.language if user else _lang(message)
-    lines = [
-        renderer.t(
-            "I run your company's processes. «My tasks» — what waits for you; «Start a process» — register a new "
-            "case; «My cases» — where your cases stand; /case and a number — a case's card. /lang switches the "
-            "language.",
-            lang,
-        )
-    ]
     rights = portal.rights(viewer) if viewer is not None and portal is not None else None
-    if rights is not None and rights.cart:
-        lines.append(renderer.t(
-            "The catalogue: type the bot's name and a product's name or article in any chat. /cart — your cart; "
-            "/orders — your organisation's requests; /reclamations — its reclamations.",
-            lang,
-        ))  # fmt: skip
-    if viewer is not None and viewer.is_admin:
-        lines.append(renderer.t(
-            "Admins: /invite, /users, /grant, /revoke, /processes, /orgs, /find; send a YAML file to check a process "
-            "definition.",
-            lang,
-        ))  # fmt: skip
-    replies.say(message.chat.id, "\n\n".join(lines))
+    replies.say(message.chat.id, views.help_text(renderer, lang, rights, viewer is not None and viewer.is_admin))
 
 
 async def lang_command(

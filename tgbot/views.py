@@ -10,7 +10,7 @@ from flows.i18n import _
 from flows.model import ProcessDef
 from flows.templating import _money
 from services import companies
-from services.access import EXTERNAL_ROLES
+from services.access import EXTERNAL_ROLES, PortalRights
 from services.onec_documents import shown_date
 from services.team import Joined, Welcome
 from services.wording import ORGANISATION_KINDS
@@ -282,3 +282,29 @@ def approval_roles(renderer: Renderer, person: User, org: Company, lang: str) ->
     ]
     text = renderer.t("%(name)s at %(org)s: which role?", lang, name=person.name, org=org.name)
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def help_text(renderer: Renderer, lang: str, rights: PortalRights | None, admin: bool) -> str:
+    """/help: what this person can do here — everyone's menu, a dealer's catalogue and cart as far as they may use
+    them (`rights`), the admins' commands for admins only."""
+    lines = [
+        renderer.t(
+            "I run your company's processes. «My tasks» — what waits for you; «Start a process» — register a new "
+            "case; «My cases» — where your cases stand; /case and a number — a case's card. /lang switches the "
+            "language.",
+            lang,
+        )
+    ]
+    if rights is not None and rights.cart:
+        lines.append(renderer.t(
+            "The catalogue: type the bot's name and a product's name or article in any chat. /cart — your cart; "
+            "/orders — your organisation's requests; /reclamations — its reclamations.",
+            lang,
+        ))  # fmt: skip
+    if admin:
+        lines.append(renderer.t(
+            "Admins: /invite, /users, /grant, /revoke, /processes, /orgs, /find; send a YAML file to check a process "
+            "definition.",
+            lang,
+        ))  # fmt: skip
+    return "\n\n".join(lines)
