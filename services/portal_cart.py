@@ -55,15 +55,9 @@ class PortalCart(PortalCatalogue):
         product = await catalogue.get_product(self.session, product_id)
         if product is None or not product.active:
             raise PortalError(_("This product is no longer in the catalogue."))
-        line = await self.session.scalar(
-            select(CartLine).where(CartLine.user_id == self.user.id, CartLine.product == product.external_id)
-        )
-        if line is None:
-            line = CartLine(user_id=self.user.id, product=product.external_id, quantity=0, added_at=self.now)
-            self.session.add(line)
-        line.quantity = min(line.quantity + quantity, MAX_QUANTITY)
+        counts = await _into_cart(self.session, self.user.id, {product.external_id: quantity}, self.now)
         await self.session.flush()
-        return line.quantity
+        return counts[product.external_id]
 
     async def set_quantity(self, product_id: int, quantity: int) -> None:
         product = await catalogue.get_product(self.session, product_id)
@@ -119,7 +113,6 @@ class PortalCart(PortalCatalogue):
         await self.session.execute(delete(CartLine).where(CartLine.user_id == self.user.id))
 
 
-
 async def give_back(session: AsyncSession, request: CaseState, now: datetime) -> str | None:
     """An order request cancelled or discarded before it was registered (`Core.draft_dropped`): its positions go
     back to its author's cart, each added to what the cart holds of that product now, so the work of building it
@@ -137,14 +130,21 @@ async def give_back(session: AsyncSession, request: CaseState, now: datetime) ->
             wanted[product] = wanted.get(product, 0) + count
     if not wanted:
         return None
+    await _into_cart(session, request.initiator_id, wanted, now)
+    return _("Its positions are back in your cart.")
+
+
+async def _into_cart(session: AsyncSession, user_id: int, counts: dict[str, int], now: datetime) -> dict[str, int]:
+    """Each product (by its 1C id) `count` more in the person's cart, up to the most a line holds, their lines read
+    in one query; the new counts. «В заявку» adds one product, a dropped request all its positions."""
     found = await session.execute(
-        select(CartLine).where(CartLine.user_id == request.initiator_id, CartLine.product.in_(list(wanted)))
+        select(CartLine).where(CartLine.user_id == user_id, CartLine.product.in_(list(counts)))
     )
     lines = {line.product: line for line in found.scalars()}
-    for product, count in wanted.items():
+    for product, count in counts.items():
         line = lines.get(product)
         if line is None:
-            line = CartLine(user_id=request.initiator_id, product=product, quantity=0, added_at=now)
+            line = lines[product] = CartLine(user_id=user_id, product=product, quantity=0, added_at=now)
             session.add(line)
         line.quantity = min(line.quantity + count, MAX_QUANTITY)
-    return _("Its positions are back in your cart.")
+    return {product: lines[product].quantity for product in counts}

@@ -14,15 +14,10 @@ from sqlalchemy import func, select
 from db.models import Case
 from tests.conftest import Harness
 from tests.ports import free_port
+from tests.test_medical_order_e2e import LEAD as DEAL_LEAD
+from tests.test_medical_order_e2e import TOKEN
 
-TOKEN = "site-form-token-7f3a9c"
-LEAD = {
-    "organisation": "Клиника «Здоровье»",
-    "name": "Анна Петрова",
-    "phone": "+7 900 123-45-67",
-    "email": "anna@zdorovie.example",
-    "message": "Нужен аппарат УЗИ",
-}
+LEAD = {**DEAL_LEAD, "message": "Нужен аппарат УЗИ"}
 
 
 @pytest.fixture
