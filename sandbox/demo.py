@@ -25,8 +25,9 @@ from app.application import App
 from app.settings import Settings
 from db.models import User
 from flows.loader import load_library
+from integrations.onec.importer import import_files
 from sandbox.server import SandboxServer
-from services import companies, people
+from services import catalogue, companies, people
 from services.core import Core
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,23 @@ def onec_password(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+# Seed 4's catalogue as 1C sends it (CommerceML 2.08, `import.xml` then `offers.xml`): garden machinery and parts in
+# six groups, the dealers' three price types (each demo dealer buys at one of them), stock in two warehouses — so a
+# dealer can search, open a product, fill a cart and send an order request from the first run.
+DEMO_CATALOGUE = Path(__file__).with_name("demo_catalogue")
+
+
+async def seed_catalogue(core: Core) -> int:
+    """Loads the demo's catalogue into an empty one (a catalogue 1C's exchange or `konveyer catalog import` filled
+    is left alone); returns how many products the catalogue holds."""
+    async with core.sessionmaker() as session:
+        products = (await catalogue.stats(session))["products"]
+    if products:
+        return products
+    files = [DEMO_CATALOGUE / "import.xml", DEMO_CATALOGUE / "offers.xml"]
+    return (await import_files(core.sessionmaker, core.clock, files)).counts.get("products", 0)
+
+
 def demo_roles(core: Core) -> list[str]:
     return sorted({role for loaded in core.registry.library.values() for role in loaded.spec.roles})
 
@@ -219,6 +237,7 @@ async def run_demo(
     await app.start()
     assert app.core is not None
     people_list = await seed(app.core, sandbox)
+    products = await seed_catalogue(app.core)
     print(f"\nKonveyer demo is running: open {base}/ in a browser and pick a person.\n")
     print(f"Admin panel: http://127.0.0.1:{port + 1}/admin/?token={panel_token(data_dir)}")
     for form in settings.lead_tokens:
@@ -227,6 +246,7 @@ async def run_demo(
         f"1C exchange (in 1C: site exchange, CommerceML 2): http://127.0.0.1:{port + 2}/1c/exchange"
         f"  login {ONEC_LOGIN}  password {onec_password(data_dir)}"
     )
+    print(f"Catalogue: {products} products (the demo's own until 1C's exchange sends one)")
     print(f"Database: {settings.resolved_database_url()}")
     print("People (sandbox id, name, role) — open a person's chat directly with ?user=ID:")
     for tg_id, name, label in people_list:
