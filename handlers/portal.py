@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, InlineQuery, Message
 
 from flows.i18n import _
 from handlers.common import ACommand, AfterCommit, Registered, answer, command_name
@@ -19,7 +19,7 @@ from services.portal_catalogue import EXPORT_KIND, export_xlsx
 from services.portal_query import product_in_link
 from services.reclamations import ORDERS, Reclamations
 from tgbot import portal_view
-from tgbot.callbacks import CartCb, OrdersCb, ProductCb, ReclamationsCb
+from tgbot.callbacks import CartCb, CartEditCb, OrdersCb, ProductCb, ReclamationsCb
 from tgbot.conversation import Conversation
 from tgbot.render import Renderer
 from tgbot.replies import Replies
@@ -30,7 +30,7 @@ CART = ("cart", "корзина")
 RECLAMATIONS = ("reclamations", "рекламации")
 ORDERS_COMMAND = ("orders", "заявки")
 COMMANDS = (*EXCEL, *CATALOGUE, *CART, *RECLAMATIONS, *ORDERS_COMMAND)
-BUTTONS: tuple[type[CallbackData], ...] = (ProductCb, CartCb, ReclamationsCb, OrdersCb)
+BUTTONS: tuple[type[CallbackData], ...] = (ProductCb, CartCb, CartEditCb, ReclamationsCb, OrdersCb)
 
 
 class ViaBot(BaseFilter):
@@ -98,6 +98,7 @@ def router() -> Router:
     portal.message.register(orders_command, Command(*ORDERS_COMMAND))
     portal.callback_query.register(product_button, ProductCb.filter())
     portal.callback_query.register(cart_button, CartCb.filter())
+    portal.callback_query.register(cart_edit_button, CartEditCb.filter())
     portal.callback_query.register(reclamations_page, ReclamationsCb.filter())
     portal.callback_query.register(orders_page, OrdersCb.filter())
     return portal
@@ -183,10 +184,19 @@ async def cart_command(message: Message, portal: Portal, replies: Replies, rende
     await show_cart(message.chat.id, portal, replies, renderer, viewer)
 
 
-async def show_cart(chat_id: int, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
+async def show_cart(
+    chat_id: int, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer, ref: int = 0
+) -> None:
+    """The cart: in the message `ref` (the cart pressed, edited in place), else as a new message."""
     reclamations = [(t.id, f"№{t.case_id}") for t in await portal.parts_tasks()]
     view, lang, webapp = await portal.cart(), viewer.user.language, portal.core.config.webapp_url
-    replies.say(chat_id, *portal_view.cart_message(renderer, view, lang, reclamations, portal.rights(viewer), webapp))
+    rights = portal.rights(viewer)
+
+    def build(row: int) -> tuple[str, InlineKeyboardMarkup]:
+        return portal_view.cart_message(renderer, view, lang, reclamations, rights, webapp, row)
+
+    if not (ref and replies.edit(chat_id, ref, *build(ref))):
+        await replies.say_editable(chat_id, build)
 
 
 async def product_button(
@@ -245,6 +255,26 @@ async def cart_button(
         return answer(after_commit, query)
     await show_cart(chat_id, portal, replies, renderer, viewer)
     return answer(after_commit, query)
+
+
+async def cart_edit_button(
+    query: CallbackQuery,
+    callback_data: CartEditCb,
+    portal: Portal,
+    replies: Replies,
+    renderer: Renderer,
+    viewer: Viewer,
+    after_commit: AfterCommit,
+) -> None:
+    """«➖»/«➕»/«🗑» on the cart: the cart changes and is shown in the same message, not in a new one."""
+    action, chat_id, pressed = callback_data.action, viewer.user.tg_id, query.message
+    if action in ("plus", "minus"):
+        await portal.step(callback_data.product_id, 1 if action == "plus" else -1)
+    elif action == "clear":
+        await portal.clear()
+    mine = pressed is not None and await replies.is_message(callback_data.ref, chat_id, pressed.message_id)
+    await show_cart(chat_id, portal, replies, renderer, viewer, callback_data.ref if mine else 0)
+    answer(after_commit, query)
 
 
 async def reclamations_command(

@@ -315,6 +315,37 @@ def message(
     return enqueue(session, chat_id=chat_id, method="sendMessage", payload=payload, now=now, case_id=case_id)
 
 
+def edit(
+    session: AsyncSession,
+    chat_id: int,
+    ref_id: int,
+    text: str,
+    now: datetime,
+    reply_markup: dict[str, Any] | None = None,
+    *,
+    parse_mode: str | None = None,
+    case_id: int | None = None,
+) -> Outbox:
+    """A message already queued (the outbox row `ref_id`: a task's card, the cart) edited in the person's chat to
+    `text` and `reply_markup` (none: its buttons go)."""
+    payload: dict[str, Any] = {"text": text}
+    if parse_mode:
+        payload["parse_mode"] = parse_mode
+    if reply_markup:
+        payload["reply_markup"] = reply_markup
+    return enqueue(
+        session, chat_id=chat_id, method="editMessageText", payload=payload, now=now, ref_id=ref_id, case_id=case_id
+    )
+
+
+async def is_message(session: AsyncSession, row_id: int, chat_id: int, message_id: int) -> bool:
+    """Whether the outbox row `row_id` is the message `message_id` in `chat_id` (a button's word for the message it
+    sits on, checked before an edit goes to it: never trusted). One read by the primary key."""
+    found = await session.execute(select(Outbox.chat_id, Outbox.message_id).where(Outbox.id == row_id))
+    row = found.first()
+    return row is not None and row.chat_id == chat_id and row.message_id == message_id
+
+
 # PostgreSQL: a page of messages and the cards among them in one statement, whatever their number (the rows
 # travel as one JSON parameter, so the statement has one shape and is prepared once). The ids are taken in the
 # messages' order (volatile functions are evaluated after the sort): a chat's messages go out in id order.

@@ -112,8 +112,17 @@ class ProductCb(CallbackData, prefix="k"):
 
 class CartCb(CallbackData, prefix="b"):
     action: str  # show | plus | minus (arg = product id) | order | parts (arg = the reclamation's task id) | clear
-    # | excel (the whole catalogue as the dealer sees it, as a file)
+    # | excel (the whole catalogue as the dealer sees it, as a file); plus, minus and clear: an older cart's buttons
     arg: str = ""
+
+
+class CartEditCb(CallbackData, prefix="be"):
+    """A button that changes the cart and shows it in the same message: plus | minus | clear (product_id 0).
+    `ref`: the cart message's outbox row, which the edit goes to — checked against the message pressed."""
+
+    action: str
+    product_id: int
+    ref: int
 
 
 class ReclamationsCb(CallbackData, prefix="l"):

@@ -120,19 +120,8 @@ class NoticesBase:
         case_id: int | None = None,
     ) -> None:
         """A card already sent (the outbox row `ref_id`) edited in the person's chat to `text` and `keyboard`."""
-        payload: dict[str, Any] = {"text": text}
-        if parse_mode:
-            payload["parse_mode"] = parse_mode
-        if keyboard:
-            payload["reply_markup"] = keyboard
-        outbox.enqueue(
-            self.session,
-            chat_id=user.tg_id,
-            method="editMessageText",
-            payload=payload,
-            now=self.now,
-            ref_id=ref_id,
-            case_id=case_id,
+        outbox.edit(
+            self.session, user.tg_id, ref_id, text, self.now, keyboard, parse_mode=parse_mode, case_id=case_id
         )
 
     def _card_heads(self, loaded: Loaded, task: TaskState) -> Callable[[str | None], CardHead]:

@@ -24,7 +24,7 @@ from services.onec_documents import title as document_title
 from services.portal_cart import CartView
 from services.portal_catalogue import Card, Export, Offer
 from services.reclamations import ReclamationPage
-from tgbot.callbacks import CartCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb, button_label
+from tgbot.callbacks import CartCb, CartEditCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb, button_label
 from tgbot.render import Renderer
 
 
@@ -168,9 +168,11 @@ def cart_message(
     reclamations: list[tuple[int, str]],
     rights: PortalRights,
     webapp_url: str | None = None,
+    ref: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The cart: its positions with today's prices; order it (someone who may), send it to a reclamation waiting
-    for parts, or change quantities («➖»/«➕» per position)."""
+    for parts, or change quantities («➖»/«➕» per position). `ref`: this message's outbox row, which the buttons
+    that change the cart edit in place."""
     webapp_url = webapp_url if rights.order else None
     if not view.entries:
         button = add_label(r, rights, lang)
@@ -184,10 +186,11 @@ def cart_message(
         lines.append(f"{n}. {name} × {entry.quantity} = {money(entry.total)}")
         if entry.product is not None:
             pid = entry.product.id
+            minus, plus = (CartEditCb(action=a, product_id=pid, ref=ref).pack() for a in ("minus", "plus"))
             rows.append(
                 [
-                    InlineKeyboardButton(text=f"➖ {n}", callback_data=CartCb(action="minus", arg=str(pid)).pack()),
-                    InlineKeyboardButton(text=f"➕ {n}", callback_data=CartCb(action="plus", arg=str(pid)).pack()),
+                    InlineKeyboardButton(text=f"➖ {n}", callback_data=minus),
+                    InlineKeyboardButton(text=f"➕ {n}", callback_data=plus),
                 ]
             )
     lines.append(r.t("Total: %(total)s", lang, total=money(view.total)))
@@ -197,11 +200,9 @@ def cart_message(
     for task_id, title in reclamations:
         label = button_label(r.t("🛠 To the reclamation: %(title)s", lang, title=title))
         rows.append([InlineKeyboardButton(text=label, callback_data=CartCb(action="parts", arg=str(task_id)).pack())])
+    clear = CartEditCb(action="clear", product_id=0, ref=ref).pack()
     rows.append(
-        [
-            catalogue_button(r, lang),
-            InlineKeyboardButton(text=r.t("🗑 Empty the cart", lang), callback_data=CartCb(action="clear").pack()),
-        ]
+        [catalogue_button(r, lang), InlineKeyboardButton(text=r.t("🗑 Empty the cart", lang), callback_data=clear)]
     )
     rows += big_order_rows(r, lang, webapp_url)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)

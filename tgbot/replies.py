@@ -3,6 +3,7 @@ the change commits (and not at all if the update fails)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,28 @@ class Replies:
     def say(self, chat_id: int, text: str, keyboard: Any = None) -> None:
         markup = keyboard.model_dump(exclude_none=True) if hasattr(keyboard, "model_dump") else keyboard
         outbox.message(self.session, chat_id, text, self.clock.now(), markup)
+
+    async def say_editable(self, chat_id: int, build: Callable[[int], tuple[str, Any]]) -> None:
+        """A message whose buttons show their answer in it (the cart): `build(ref)` gives its text and buttons, the
+        buttons carrying `ref`, its outbox row, known once the row is written (`edit` then goes to it)."""
+        text, _keyboard = build(0)
+        row = outbox.message(self.session, chat_id, text, self.clock.now())
+        await outbox.flush(self.session)
+        keyboard = _markup(build(row.id)[1])
+        if keyboard:
+            row.payload = {**row.payload, "reply_markup": keyboard}
+
+    def edit(self, chat_id: int, ref_id: int, text: str, keyboard: Any = None) -> bool:
+        """The message of the outbox row `ref_id` edited in place (as a task's card is); False when the text no
+        longer fits one message (the caller sends it anew)."""
+        if len(outbox.pieces(text)) > 1:
+            return False
+        outbox.edit(self.session, chat_id, ref_id, text, self.clock.now(), _markup(keyboard))
+        return True
+
+    async def is_message(self, ref_id: int, chat_id: int, message_id: int) -> bool:
+        """Whether a button's word for the message it sits on (`ref_id`) is true of the message pressed."""
+        return ref_id > 0 and await outbox.is_message(self.session, ref_id, chat_id, message_id)
 
     async def say_once(self, chat_id: int, text: str, keyboard: Any = None) -> None:
         """A reply that repeats itself (fifty «I did not understand» for a burst of fifty messages) is written
@@ -63,3 +86,7 @@ class Replies:
                 text, keyboard = self.r.task_card(state, task, lang, names=page.names, viewer_id=user.id, extra=extra)
                 messages.append((text, keyboard, task.id))
         await outbox.page(self.session, chat_id, user.id, self.clock.now(), messages)
+
+
+def _markup(keyboard: Any) -> Any:
+    return keyboard.model_dump(exclude_none=True) if hasattr(keyboard, "model_dump") else keyboard

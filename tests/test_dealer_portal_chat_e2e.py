@@ -1,0 +1,58 @@
+"""Seed 4's cart and order as a dealer works them in chat, after a tester's round: the cart changes in its own
+message (➕/➖ do not post a copy each), a quantity can be typed, the order's summary and card show what is
+ordered (names, quantities, prices, sums, the total — never 1C's ids), money reads in the reader's language, a
+dealer whose price type the catalogue lacks is told whom to ask, and a request an admin cancels before it was
+registered tells its author that the positions are back in the cart."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_dealer_portal_cart_e2e import COMBI, TRIMMER, card_of, cart, garden
+from tests.test_organisations_e2e import dealer_person
+
+
+def carts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in messages if "Ваша корзина" in (m.get("text") or "") or "Корзина пуста" in (m.get("text") or "")]
+
+
+async def test_the_cart_changes_in_its_own_message(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    await anna.press("В заявку", await card_of(anna, "combi 48", COMBI))
+    await anna.press("В заявку", await card_of(anna, "SBC 900", TRIMMER))
+    shown = await cart(anna, "Ваша корзина", f"{COMBI} × 1", f"{TRIMMER} × 1")
+
+    # ➕ twice on the mower, ➖ once on the trimmer: the same message says so each time, no copy is posted.
+    await anna.press("➕ 1", shown)
+    shown = await edited(anna, shown, f"{COMBI} × 2")
+    await anna.press("➕ 1", shown)
+    shown = await edited(anna, shown, f"{COMBI} × 3")
+    await anna.press("➖ 2", shown)
+    shown = await edited(anna, shown, "Итого: 94 500,00 ₽")
+    assert TRIMMER not in shown["text"]
+    await anna.press("Очистить", shown)
+    await edited(anna, shown, "Корзина пуста")
+    assert [m["message_id"] for m in carts(await anna.bot_messages())] == [shown["message_id"]]
+
+    # A forged button naming another message (here: the card above) is not taken for the cart: a new one comes.
+    await anna.press("В заявку", await card_of(anna, "combi 48", COMBI))
+    shown = await cart(anna, "Ваша корзина", f"{COMBI} × 1")
+    [plus] = [k["callback_data"] for row in shown["inline_keyboard"] for k in row if k["text"] == "➕ 1"]
+    forged = plus.rsplit(":", 1)[0] + f":{shown['message_id'] - 1}"
+    await anna.press_data(shown["message_id"], forged, unchecked=True)
+    await anna.expect("Ваша корзина", f"{COMBI} × 2")
+
+
+async def edited(person: Person, message: dict[str, Any], *fragments: str) -> dict[str, Any]:
+    """The message, once an edit of it says all of `fragments`."""
+    found = await person.wait_for(*fragments)
+    assert found["message_id"] == message["message_id"], (found, message)
+    return found
