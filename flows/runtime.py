@@ -195,7 +195,9 @@ def start_task_def(spec: ProcessDef) -> TaskDef:
 def move_task_def(spec: ProcessDef, stage: str) -> TaskDef:
     target = spec.stage(stage)
     title: dict[str, str] = {
-        lang: f"{prefix} «{local(target.title, lang)}»" for lang, prefix in (("ru", "Этап"), ("en", "Stage"))
+        # The case is not there yet: the form is what the move waits for.
+        lang: f"{prefix} «{local(target.title, lang)}»"
+        for lang, prefix in (("ru", "Переход на этап"), ("en", "Move to"))
     }
     return TaskDef(
         key=MOVE_TASK,

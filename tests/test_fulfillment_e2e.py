@@ -187,6 +187,8 @@ async def test_refusal_needs_a_reason(fulfillment: Harness) -> None:
     await manager.press("Отказ", card)
     question = await manager.expect("Причина отказа")
     assert "Пропустить" not in " ".join(manager.buttons(question))
+    # The reason is asked right here: no task card besides, and nothing says the deal is refused before it is.
+    assert [m["text"] for m in await manager.bot_messages() if "Отказ КП" in (m.get("text") or "")] == []
     await manager.press("Отмена", question)  # no reason, no refusal: the deal stays where it was
     await manager.expect("Отменено")
     async with shop.core.sessionmaker() as session:
@@ -196,7 +198,7 @@ async def test_refusal_needs_a_reason(fulfillment: Harness) -> None:
     await manager.press("Отказ", await manager.find("Этап: Новая заявка на просчёт"))
     await manager.expect("Причина отказа")
     await manager.send("Клиент выбрал другой склад")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте", "Переход на этап «Отказ КП»"))
     await manager.expect("Дело закрыто")
     async with shop.core.sessionmaker() as session:
         quote = (await session.execute(select(Case))).scalar_one()

@@ -140,3 +140,21 @@ def test_an_item_approvals_card_brings_the_cases_files_whatever_card_came_before
         assert evidence_fields(spec, "processing", item_task_key("items", index, "sent")) == []
         assert evidence_fields(spec, "processing", item_approval_key("items", index, "sent")) == ["invoice"]
 
+
+
+def test_a_moves_form_card_names_where_the_case_goes_and_says_where_it_stands(renderer: Renderer) -> None:
+    """Seed 3's «✖️ Отказ» waits for the refusal's reason: a card of that form (the responsible's, when nobody asked
+    it in their chat) names the stage as where the case goes, while its «Этап» line is still where it is."""
+    quote = load_file(Path(__file__).resolve().parent.parent / "flows" / "library" / "fulfillment_quote.yaml").spec
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    case, _effects = engine.start(quote, INITIATOR)
+    answers = {"client": {"name": "ООО Ромашка"}, "contact_name": "Иван", "goods_description": "Игрушки"}
+    engine.submit(case, case.open_tasks()[0], "submit", {**answers, "monthly_volume": 100}, INITIATOR)
+    stage = case.stage
+    engine.move(case, "refused", INITIATOR, set())
+    form = next(t for t in case.open_tasks() if t.stage == "refused")
+    assert case.stage == stage
+    head = renderer.task_card_head(case, form, "ru").lines
+    assert head[0] == "📌 Переход на этап «Отказ КП»"
+    assert head[2] == f"Этап: {renderer.stage_title(quote, stage, 'ru')}"
+    assert "Отказ КП" not in head[2]

@@ -12,7 +12,17 @@ from aiogram.types import InlineKeyboardButton
 
 from flows.items import parse_item_approval
 from flows.model import ProcessDef, TaskDef
-from flows.runtime import EARLIER, START_TASK, CaseState, TaskState, call_children, call_links, task_def, task_entry
+from flows.runtime import (
+    EARLIER,
+    MOVE_TASK,
+    START_TASK,
+    CaseState,
+    TaskState,
+    call_children,
+    call_links,
+    task_def,
+    task_entry,
+)
 from flows.spec_cache import SpecCache
 from flows.status import CaseStatus, TaskStatus
 from flows.templating import names_read
@@ -92,7 +102,10 @@ class TaskCards(ItemCards):
         title = words.title
         if title is None:
             title = f"📌 {self.approval_title(case, task, lang) or self.task_title(spec, task, lang)}"
-        lines = [title, self.case_name(case, lang), words.stage]
+        stage = words.stage
+        if task.key == MOVE_TASK:  # its stage is where the case goes once the form is in; the card says where it is
+            stage = self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, case.stage, lang))
+        lines = [title, self.case_name(case, lang), stage]
         entry = task_entry(spec, case.data, task)
         if entry is not None:  # a for_each task: its entry's fields, and `item` for its text
             extra = {**(extra or {}), "item": entry[1]}

@@ -60,6 +60,8 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
     task = effect.task
     if task.key == START_TASK and loaded.interactive:
         return  # the initiator is already in the conversation that started the case
+    if loaded.asked_in_chat == (task.key, task.stage) and task.assignee_id == actor_id:
+        return  # a move's or a change's form, asked in the chat of the person who pressed it
     if parse_item_task(task.key) is not None:
         return  # the form of an item's move: asked in the conversation of the person who pressed the button
     if task.assignee_id is not None:

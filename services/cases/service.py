@@ -15,6 +15,8 @@ from db.models import Case, Task, Timer, User, status_is
 from flows.i18n import _
 from flows.runtime import (
     CALLED_BY,
+    EDIT_PREFIX,
+    MOVE_TASK,
     START_TASK,
     CaseClosed,
     CaseState,
@@ -223,6 +225,7 @@ class CaseService:
         loaded = await self.in_scope(user, await self.load(case_id))
         roles = await people_repo.roles_of(self.session, user.id)
         effects = self.core.engine.move(loaded.state, to, user.id, roles, user.is_admin)
+        loaded.asked_in_chat = (MOVE_TASK, to)  # the stage's missing fields, if any: the chat asks them at once
         await self.save(loaded, effects, user.id, "case.move", {"to": to})
         return loaded
 
@@ -254,6 +257,7 @@ class CaseService:
     async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
         loaded = await self.in_scope(user, await self.load(case_id))
         effects = self.core.engine.request_edit(loaded.state, name, user.id, user.is_admin)
+        loaded.asked_in_chat = (EDIT_PREFIX + name, loaded.state.stage)
         await self.save(loaded, effects, user.id, "case.edit_requested", {"field": name})
         return loaded
 

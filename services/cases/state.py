@@ -37,6 +37,9 @@ class Loaded:
     task_rows: dict[int, Task]
     # Started by a person in chat right now: the start form is asked in that conversation, not as a card.
     interactive: bool = False
+    # (key, stage) of the form the acting person's chat asks right now (a move's or a field change's): its task is
+    # theirs and is not also sent to them as a card.
+    asked_in_chat: tuple[str, str] | None = None
     # The cards of the open tasks as loaded with the case (by task id): a task that changes has its cards
     # edited without another query. Cards given within the step are not here (the notifier reads them).
     cards: dict[int, list[CardRef]] = field(default_factory=dict)
