@@ -65,7 +65,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
     },
     "escalation": {
         "subject": "Просрочено: {{ task }} (дело №{{ case_number }})",
-        "sms": "Просрочено: «{{ task }}» по делу №{{ case_number }}, у {{ holder }}",
+        "sms": "Просрочено: «{{ task }}» по делу №{{ case_number }}, исполнитель: {{ holder }}",
     },
     "stage_change": {
         "subject": "Дело №{{ case_number }}: {{ stage }}",
