@@ -4,13 +4,17 @@ a product's card, and `/reclamations` — the staff's list with colour marks."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Bot, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter, Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, InlineQuery, Message
 
+from db.models import User
 from flows.i18n import _
-from handlers.common import ACommand, AfterCommit, Registered, answer, command_name
+from handlers.common import ACommand, AfterCommit, Registered, answer, command_name, register_asked_text
 from services import access, outbox
 from services.access import Viewer
 from services.cases.service import CaseService
@@ -42,15 +46,25 @@ class ViaBot(BaseFilter):
 
 
 class PortalMessage(BaseFilter):
-    """The portal's root check for messages: one via an inline bot, or one of `commands` read as aiogram's
-    `Command` reads it (the first word of the text or caption: «/», then the name before «@»). Every message a
-    handler here takes passes; any other leaves the router after this one check instead of one per handler."""
+    """The portal's root check for messages: one via an inline bot, one of `commands` read as aiogram's
+    `Command` reads it (the first word of the text or caption: «/», then the name before «@»), or any while a
+    cart's quantity is asked. Every message a handler here takes passes; any other leaves the router after this
+    one check instead of one per handler."""
 
     def __init__(self, *commands: str) -> None:
         self.commands = frozenset(commands)
 
-    async def __call__(self, message: Message) -> bool:
-        return message.via_bot is not None or command_name(message) in self.commands
+    async def __call__(self, message: Message, user: User | None = None) -> bool:
+        return (
+            message.via_bot is not None or command_name(message) in self.commands or Portal.quantity_pending(user)
+        )
+
+
+class TypingQuantity(BaseFilter):
+    """«✏️» on a cart's line was pressed: the person's next text is its quantity."""
+
+    async def __call__(self, _event: Any, user: User | None = None) -> bool:
+        return Portal.quantity_pending(user)
 
 
 class PortalButton(BaseFilter):
@@ -91,6 +105,7 @@ def router() -> Router:
     portal.callback_query.filter(PortalButton(*BUTTONS), Registered())
     portal.inline_query.register(search)
     portal.message.register(chosen, ViaBot())
+    register_asked_text(portal, TypingQuantity(), typed_quantity, keep_quantity, put_quantity_aside)
     portal.message.register(excel_command, Command(*EXCEL))
     portal.message.register(catalogue_command, Command(*CATALOGUE))
     portal.message.register(cart_command, Command(*CART))
@@ -266,15 +281,44 @@ async def cart_edit_button(
     viewer: Viewer,
     after_commit: AfterCommit,
 ) -> None:
-    """«➖»/«➕»/«🗑» on the cart: the cart changes and is shown in the same message, not in a new one."""
+    """«➖»/«➕»/«🗑» on the cart: the cart changes and is shown in the same message, not in a new one; «✏️»: its
+    quantity is asked."""
     action, chat_id, pressed = callback_data.action, viewer.user.tg_id, query.message
+    mine = pressed is not None and await replies.is_message(callback_data.ref, chat_id, pressed.message_id)
+    ref = callback_data.ref if mine else 0
+    if action == "qty":
+        entry = await portal.ask_quantity(callback_data.product_id, ref)
+        replies.say(chat_id, portal_view.quantity_question(renderer, entry, viewer.user.language))
+        return answer(after_commit, query)
+    portal.drop_quantity()
     if action in ("plus", "minus"):
         await portal.step(callback_data.product_id, 1 if action == "plus" else -1)
     elif action == "clear":
         await portal.clear()
-    mine = pressed is not None and await replies.is_message(callback_data.ref, chat_id, pressed.message_id)
-    await show_cart(chat_id, portal, replies, renderer, viewer, callback_data.ref if mine else 0)
-    answer(after_commit, query)
+    await show_cart(chat_id, portal, replies, renderer, viewer, ref)
+    return answer(after_commit, query)
+
+
+async def typed_quantity(
+    message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer
+) -> None:
+    """The quantity «✏️» asked for: the cart is shown anew below, and the cart it was asked from loses its buttons
+    (one cart to press at a time). A wrong number is refused (PortalError) and the question stays."""
+    ref = await portal.type_quantity(message.text or "")
+    if ref:
+        replies.drop_buttons(message.chat.id, ref)
+    await show_cart(message.chat.id, portal, replies, renderer, viewer)
+
+
+async def keep_quantity(message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
+    portal.drop_quantity()
+    replies.say(message.chat.id, renderer.t("The quantity stays as it was.", viewer.user.language))
+
+
+async def put_quantity_aside(message: Message, portal: Portal) -> None:
+    """A menu button instead of the number: the question is dropped, and the menu does its work."""
+    portal.drop_quantity()
+    raise SkipHandler
 
 
 async def reclamations_command(

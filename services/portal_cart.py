@@ -11,13 +11,15 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CartLine, CatalogProduct
+from db.models import CartLine, CatalogProduct, User
 from flows.i18n import _
 from flows.runtime import CaseState
+from flows.values import InvalidAnswer, parse_text
 from services import catalogue
 from services.portal_catalogue import PortalCatalogue, PortalError
 
 MAX_QUANTITY = 100_000
+QUANTITY = "cart_quantity"  # `User.prompt` kind: the person's next text is a cart line's quantity
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,37 @@ class PortalCart(PortalCatalogue):
             select(CartLine.quantity).where(CartLine.user_id == self.user.id, CartLine.product == product.external_id)
         )
         await self.set_quantity(product_id, int(current or 0) + delta)
+
+    # --- a quantity typed: «✏️» on a line, then the number as the next message (`User.prompt`) ------------
+
+    async def ask_quantity(self, product_id: int, ref: int) -> CartEntry:
+        """«✏️» on a cart's line: its quantity comes as the person's next text. `ref`: the cart message pressed (its
+        outbox row, 0 if unknown), whose buttons go once the new cart is shown."""
+        line = next((e for e in (await self.cart()).entries if e.product and e.product.id == product_id), None)
+        if line is None:
+            raise PortalError(_("This product is no longer in your cart."))
+        self.user.prompt = {"kind": QUANTITY, "product": product_id, "ref": ref}
+        return line
+
+    @staticmethod
+    def quantity_pending(user: User | None) -> bool:
+        return user is not None and bool(user.prompt and user.prompt.get("kind") == QUANTITY)
+
+    def drop_quantity(self) -> None:
+        if self.quantity_pending(self.user):
+            self.user.prompt = None
+
+    async def type_quantity(self, text: str) -> int:
+        """The typed quantity: the line holds it (0 takes it out of the cart); a wrong number changes nothing and
+        the question stays. The cart message the question came from (its outbox row, 0 if unknown)."""
+        prompt = dict(self.user.prompt or {})
+        try:
+            count = parse_text("number", text, minimum=0, maximum=MAX_QUANTITY, integer=True)
+        except InvalidAnswer as error:
+            raise PortalError(error.message, **error.params) from error
+        self.user.prompt = None
+        await self.set_quantity(int(prompt["product"]), int(count))
+        return int(prompt.get("ref") or 0)
 
     async def cart(self) -> CartView:
         lines = list(

@@ -6,6 +6,7 @@ registered tells its author that the positions are back in the cart."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,47 @@ async def edited(person: Person, message: dict[str, Any], *fragments: str) -> di
     found = await person.wait_for(*fragments)
     assert found["message_id"] == message["message_id"], (found, message)
     return found
+
+
+async def test_a_quantity_is_typed_for_a_line_of_the_cart(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    await anna.press("В заявку", await card_of(anna, "combi 48", COMBI))
+    first = await cart(anna, "Ваша корзина", f"{COMBI} × 1")
+
+    # «✏️ 1»: the bot asks the number; a word or too many is refused in words and changes nothing.
+    await anna.press("✏️ 1", first)
+    await anna.expect(f"Сколько «{COMBI}» нужно? Сейчас 1.")
+    await anna.send("пять")
+    await anna.expect("Введите целое число")
+    await anna.send("200000")
+    await anna.expect("Введите число от 0 до 100000")
+    await anna.send("12")
+    # The cart comes anew below with the number typed; the one above loses its buttons (one cart to press).
+    await anna.expect("Ваша корзина", f"{COMBI} × 12 = 378 000,00 ₽")
+    assert await lost_buttons(anna, first)
+
+    # /cancel leaves it as it was.
+    await anna.press("✏️ 1", await anna.card("Ваша корзина", button="✏️ 1"))
+    await anna.expect("Сколько")
+    await anna.send("/cancel")
+    await anna.expect("Количество не изменилось")
+    await cart(anna, "Ваша корзина", f"{COMBI} × 12")
+    # 0 takes it out of the cart.
+    await anna.press("✏️ 1", await anna.card("Ваша корзина", button="✏️ 1"))
+    await anna.expect("Сколько")
+    await anna.send("0")
+    await anna.expect("Корзина пуста")
+
+
+async def lost_buttons(person: Person, message: dict[str, Any]) -> bool:
+    """Waits until the message has no buttons left."""
+    for _ in range(300):
+        now = next(m for m in await person.bot_messages() if m["message_id"] == message["message_id"])
+        if not now.get("inline_keyboard"):
+            return True
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the message still has its buttons: {now}")

@@ -21,7 +21,7 @@ from services.access import PortalRights
 from services.companies import Credit
 from services.onec_documents import shown_date
 from services.onec_documents import title as document_title
-from services.portal_cart import CartView
+from services.portal_cart import CartEntry, CartView
 from services.portal_catalogue import Card, Export, Offer
 from services.reclamations import ReclamationPage
 from tgbot.callbacks import CartCb, CartEditCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb, button_label
@@ -171,8 +171,8 @@ def cart_message(
     ref: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The cart: its positions with today's prices; order it (someone who may), send it to a reclamation waiting
-    for parts, or change quantities («➖»/«➕» per position). `ref`: this message's outbox row, which the buttons
-    that change the cart edit in place."""
+    for parts, or change quantities («➖»/«➕» per position, «✏️» to type one). `ref`: this message's outbox row,
+    which the buttons that change the cart edit in place."""
     webapp_url = webapp_url if rights.order else None
     if not view.entries:
         button = add_label(r, rights, lang)
@@ -186,10 +186,13 @@ def cart_message(
         lines.append(f"{n}. {name} × {entry.quantity} = {money(entry.total)}")
         if entry.product is not None:
             pid = entry.product.id
-            minus, plus = (CartEditCb(action=a, product_id=pid, ref=ref).pack() for a in ("minus", "plus"))
+            minus, typed, plus = (
+                CartEditCb(action=a, product_id=pid, ref=ref).pack() for a in ("minus", "qty", "plus")
+            )
             rows.append(
                 [
                     InlineKeyboardButton(text=f"➖ {n}", callback_data=minus),
+                    InlineKeyboardButton(text=f"✏️ {n}", callback_data=typed),
                     InlineKeyboardButton(text=f"➕ {n}", callback_data=plus),
                 ]
             )
@@ -206,6 +209,17 @@ def cart_message(
     )
     rows += big_order_rows(r, lang, webapp_url)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def quantity_question(r: Renderer, entry: CartEntry, lang: str) -> str:
+    """«✏️» on a cart's line: the number is the next message."""
+    name = entry.product.name if entry.product else ""
+    return r.t(
+        "How many «%(name)s» do you want? Now %(n)s. Type a number (0 takes it out of the cart), or /cancel.",
+        lang,
+        name=name,
+        n=entry.quantity,
+    )
 
 
 # A stage's colour (`colour:` in the definition) as a mark: the staff read the list by colour.

@@ -43,6 +43,13 @@ class Replies:
         outbox.edit(self.session, chat_id, ref_id, text, self.clock.now(), _markup(keyboard))
         return True
 
+    def drop_buttons(self, chat_id: int, ref_id: int) -> None:
+        """The buttons of the message of the outbox row `ref_id` taken away (a cart shown anew below it)."""
+        outbox.enqueue(
+            self.session, chat_id=chat_id, method="editMessageReplyMarkup", payload={}, now=self.clock.now(),
+            ref_id=ref_id,
+        )  # fmt: skip
+
     async def is_message(self, ref_id: int, chat_id: int, message_id: int) -> bool:
         """Whether a button's word for the message it sits on (`ref_id`) is true of the message pressed."""
         return ref_id > 0 and await outbox.is_message(self.session, ref_id, chat_id, message_id)
