@@ -61,6 +61,13 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
     assert "Цена хранения завышена" in remark["text"]
     await manager.press("Дело", remark)
     card = await manager.expect("Этап: Сформировать КП")
+    # The remarks call for a new file: «✏️ Файл КП» on the card asks for it right here (no task card besides).
+    await manager.press("✏️ Файл КП", card)
+    await manager.expect("Файл КП")
+    await manager.document(b"%PDF offer v2", "offer_v2.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    assert [m for m in await manager.bot_messages() if (m.get("text") or "").startswith("📌 Изменить")] == []
+    card = await manager.wait_for("Этап: Сформировать КП")
     await manager.press("На согласование ГД", card)  # the file is there now: no question, straight on
     task = await director.expect("Согласуйте коммерческое предложение")
     await director.press("Согласовать", task)
