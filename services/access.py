@@ -323,8 +323,9 @@ def roles_see_figures(roles: Iterable[str], is_admin: bool) -> bool:
 
 def figures_scope(viewer: Viewer) -> ColumnElement[bool]:
     """Which dealers' figures this person gets, a filter on `Case.company_id`: a dealer's staff their own
-    organisation only; a regional representative the dealers of their region (none while no region is set);
-    the representative office and admins every dealer."""
+    organisation only; a regional representative the dealers of their region — one with no region set yet sees
+    and approves every dealer's requests (`organisation_scope`), so counts every dealer too; the representative
+    office and admins every dealer."""
     user = viewer.user
     if not can_see_figures(viewer):
         return false()
@@ -334,7 +335,7 @@ def figures_scope(viewer: Viewer) -> ColumnElement[bool]:
         return Case.company_id == user.organisation_id
     if user.region:
         return Case.company_id.in_(select(Company.id).where(Company.region == user.region))
-    if "representative" in viewer.roles:
+    if {"representative", "regional_rep"} & set(viewer.roles):
         return Case.company_id.is_not(None)
     return false()
 

@@ -61,7 +61,7 @@ async def test_a_regional_representative_gets_her_dealers_figures_as_a_chart_and
     await harness.admin.expect("Регина", "Москва")
     anna, lev, boris_row, regina_row = [await user(harness, n) for n in ("Анна", "Лев", "Борис", "Регина")]
     # Kazan's representative is not set up with a region here: she approves Инструмент's request.
-    await harness.person("Карина", "regional_rep")
+    karina_chat = await harness.person("Карина", "regional_rep")
     karina = await user(harness, "Карина")
 
     # This month: Сад 120 000 ₽, shipped by 1C; Лес 45 500,50 ₽ approved; Инструмент (another region) 99 000 ₽.
@@ -96,6 +96,11 @@ async def test_a_regional_representative_gets_her_dealers_figures_as_a_chart_and
     # Last month had nothing: a line says so, with the period buttons to go back.
     await regina.press("Прошлый месяц", chart)
     await regina.expect("За этот период нет одобренных заявок и отгрузок")
+
+    # Karina, with no region set yet, approves every region's requests: she counts every dealer, Инструмент too.
+    await karina_chat.send("/figures")
+    theirs = str((await chart_png(harness, karina_chat, "Отгрузки и продажи", "ООО Инструмент"))["text"])
+    assert "ООО Инструмент: заказано 99 000,00 ₽ (1)" in theirs and "ООО Сад" in theirs and "ООО Лес" in theirs
 
     # The other region's dealer sees his own figures only.
     await boris.send("📈 Показатели")
