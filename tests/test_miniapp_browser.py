@@ -9,6 +9,7 @@ that host are carried to the site server over plain HTTP on the loopback (Playwr
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -17,7 +18,9 @@ import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 from sqlalchemy import select
 
+from app.settings import SANDBOX_TOKEN
 from db.models import Case, Company
+from sandbox.webapp import launch_url, sign_init_data
 from tests.conftest import Harness
 from tests.test_dealer_portal_e2e import dealers
 from tests.test_miniapp_e2e import WEBAPP_URL, mini_app_harness, tap_big_order
@@ -129,3 +132,33 @@ async def test_a_dealer_orders_many_positions_in_the_mini_app_on_a_phone(
     assert data["comment"] == "Разгрузка с 9 до 18"
     await anna.expect(f"№{order.id}", "передана на согласование")
     await anna.expect(f"Заявка №{order.id} оформлена из Mini App", "позиций — 4", "187 300,00 ₽")
+
+
+async def test_someone_who_may_not_order_fills_the_cart_in_the_mini_app_and_is_told_who_orders(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path, browser: Browser
+) -> None:
+    """A dealer's service engineer (no «Большой заказ» in his chat) opening the page anyway: the catalogue and the
+    cart work, the order form is not there, and the page says who places orders."""
+    harness, served = await mini_app_harness(harness_factory)
+    sergey = (await dealers(harness, tmp_path / "1c"))["sergey"]
+    user = json.dumps({"id": sergey.id, "first_name": sergey.name})
+    signed = sign_init_data(SANDBOX_TOKEN, {"user": user, "auth_date": str(int(harness.clock.now().timestamp()))})
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="ru-RU")
+    context.set_default_timeout(WAIT)
+    page = await context.new_page()
+
+    async def to_our_server(route: Route) -> None:
+        response = await route.fetch(url=route.request.url.replace(PUBLIC + "/app", served))
+        await route.fulfill(response=response)
+
+    await page.route(PUBLIC + "/**", to_our_server)
+    await page.goto(launch_url(WEBAPP_URL, signed))
+    await expect(page.locator("#who")).to_have_text("Сергей · ООО Сад", timeout=WAIT)
+    await page.fill("#q", "Combi 48")
+    await page.click("#find-button")
+    await expect(page.locator("#results .item")).to_have_count(1, timeout=WAIT)
+    await put(page, "Combi 48", 2)
+    await expect(page.locator("#details-title")).to_contain_text("Заявки оформляет менеджер", timeout=WAIT)
+    await expect(page.locator("#submit")).to_be_hidden(timeout=WAIT)
+    await expect(page.locator("#details")).to_be_hidden(timeout=WAIT)
+    await context.close()

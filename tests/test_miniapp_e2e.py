@@ -84,7 +84,7 @@ async def test_the_mini_app_acts_only_for_the_person_telegram_signed_for(
 
     anna_data = await open_big_order(harness, anna)
     status, me = await call(http, base, "me", anna_data)
-    assert status == 200 and (me["name"], me["organisation"]) == ("Анна", "ООО Сад")
+    assert status == 200 and (me["name"], me["organisation"]) == ("Анна", "ООО Сад") and me["may_order"]
     assert [f["name"] for f in me["form"]] == ["payment_type", "delivery_type", "delivery_address", "comment"]
     payment = me["form"][0]
     assert payment["label"] == "Оплата" and [o["title"] for o in payment["options"]] == [
@@ -127,6 +127,18 @@ async def test_the_mini_app_acts_only_for_the_person_telegram_signed_for(
     stranger["auth_date"] = str(int(harness.clock.now().timestamp()))
     status, refused = await call(http, base, "search", sign_init_data(SANDBOX_TOKEN, stranger), text="stiga")
     assert status == 403 and "items" not in refused
+
+    # The dealer's service engineer (his chat offers no «Большой заказ»: he may not order) opening the page anyway
+    # puts a cart together but is told who orders, and his order is refused with the same words.
+    sergey = people["sergey"]
+    his = {"user": json.dumps({"id": sergey.id, "first_name": sergey.name}), "auth_date": stranger["auth_date"]}
+    his_data = sign_init_data(SANDBOX_TOKEN, his)
+    status, seen = await call(http, base, "me", his_data)
+    assert status == 200 and seen["may_order"] is False and "менеджер" in seen["texts"]["may_not_order"]
+    assert (await call(http, base, "set", his_data, product_id=combi, quantity=2))[0] == 200
+    status, refused = await call(http, base, "submit", his_data, payment_type="prepayment", delivery_type="pickup")
+    assert status == 403 and refused["error"] == seen["texts"]["may_not_order"]
+    assert [e["quantity"] for e in (await call(http, base, "cart", his_data))[1]["entries"]] == [2]
 
     # An order without the payment and delivery details is refused; the cart and the cases stay as they were.
     status, refused = await call(http, base, "submit", anna_data, payment_type="prepayment")

@@ -142,6 +142,11 @@
       $("group").replaceChildren(el("option", {value: "", textContent: texts.all_groups}),
         ...me.groups.map((g) => el("option", {value: g.id, textContent: "\u00a0\u00a0".repeat(g.depth) + g.name})));
       details(me.form);
+      if (!me.may_order) {  // the cart is theirs to fill; the order is placed by someone who may
+        $("details").hidden = true;
+        $("details-title").textContent = texts.may_not_order;
+        $("submit").hidden = true;
+      }
       $("app").hidden = false;
       showCart(await api("cart"));
       await search(false);

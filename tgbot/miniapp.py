@@ -12,11 +12,13 @@ their own cart) — someone unknown, inactive or not yet approved gets 403 and n
 
 API (POST, JSON in and out; errors are {"error": text in the person's language}):
   /app/api/me       -> {name, organisation, texts, groups: [{id, name, depth}], form: [{name, label, type,
-                        required, options: [{value, title}], shown_when: {field, value} | null}]}
+                        required, options: [{value, title}], shown_when: {field, value} | null}], may_order}
+                        (may_order false: the page keeps the cart and offers no order, as the chat does)
   /app/api/search   {text, group_id?, in_stock?, offset?} -> {items: [{id, name, article, price, stock}], next_offset}
   /app/api/cart     -> {entries: [{product_id, name, quantity, price, total}], total}
   /app/api/set      {product_id, quantity} -> the cart (0 takes the position out)
-  /app/api/submit   {payment_type, delivery_type, delivery_address, comment} -> {case_id, message}
+  /app/api/submit   {payment_type, delivery_type, delivery_address, comment} -> {case_id, message}; 403 for
+                        someone who may not order
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ TEXTS = {
     "details": _("Payment and delivery"),
     "submit": _("Place the order"),
     "no_price": _("no price for you"),
+    "may_not_order": _("Orders are placed by your organisation's manager: you can put the cart together for them."),
 }
 
 Action = Callable[[Portal, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -178,7 +181,13 @@ class MiniApp:
             "texts": {key: self.t(msgid, lang) for key, msgid in TEXTS.items()},
             "groups": [{"id": gid, "name": name, "depth": depth} for gid, name, depth in await portal.groups()],
             "form": form,
+            # The chat's rule (`access.portal_rights`): the page offers the order only to someone who may place it.
+            "may_order": await self._may_order(portal),
         }
+
+    async def _may_order(self, portal: Portal) -> bool:
+        roles = await people.roles_of(portal.session, portal.user.id)
+        return portal.rights(access.Viewer.of(portal.user, roles)).order
 
     async def search(self, portal: Portal, body: dict[str, Any]) -> dict[str, Any]:
         text = str(body.get("text") or "")[:200]
@@ -229,6 +238,8 @@ class MiniApp:
         return self._cart(await portal.cart(), portal.user.language)
 
     async def submit(self, portal: Portal, body: dict[str, Any]) -> dict[str, Any]:
+        if not await self._may_order(portal):
+            raise Refused(403, TEXTS["may_not_order"])
         view = await portal.cart()
         loaded = await portal.submit_order_with(CaseService(self.core, portal.session), body)
         lang, number = portal.user.language, loaded.row.id
