@@ -102,6 +102,19 @@ def condition_holds(source: str | None, context: Mapping[str, Any]) -> bool:
         return True
 
 
+def track_fields(fdef: FieldDef) -> set[str]:
+    """The fields of a list's entries its track's stages require: asked on the item's card when it moves, not when
+    the list is filled."""
+    return {n for stage in fdef.track.stages for n in stage.requires} if fdef.track is not None else set()
+
+
+def entry_asks(fdef: FieldDef, entry: Mapping[str, Any]) -> list[str]:
+    """The fields one entry of a list is asked while the list is filled, and so the ones a correction of it offers:
+    not those its track's stages require, nor those its own `ask_if` does not ask of it."""
+    later = track_fields(fdef)
+    return [k for k, sub in (fdef.fields or {}).items() if k not in later and condition_holds(sub.ask_if, entry)]
+
+
 def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, Any]) -> Step | None:
     """The first question not answered yet, or None when the form is complete."""
     values: dict[str, Any] = draft["values"]
@@ -121,8 +134,7 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
             del items[count:]
             draft["answered"] = [p for p in draft["answered"] if not _entry_index_at_least(p, name, count)]
             answered = set(draft["answered"])
-        # What a track's stages require is asked on the item's card when it moves, not when the list is filled.
-        later = {n for stage in fdef.track.stages for n in stage.requires} if fdef.track is not None else set()
+        later = track_fields(fdef)
         index = 0
         while True:
             if index < len(items) or (count is not None and index < count):
@@ -258,13 +270,17 @@ def reset_field(draft: dict[str, Any], name: str) -> None:
 
 
 def reset_entry(fields: Mapping[str, FieldDef], draft: dict[str, Any], name: str, index: int, sub: str | None) -> None:
-    """Ask one field of one entry again (or, `sub` None, all of that entry's fields), each showing the value it
+    """Ask one field of one entry again (or, `sub` None, all the fields it is asked), each showing the value it
     had and offering to keep it: the other entries stay as they are."""
     fdef = fields[name]
     items = draft["values"].get(name) or []
     if fdef.fields is None or not 0 <= index < len(items):
         raise field_values.InvalidAnswer(_("That option is no longer available."))
-    subs = [sub] if sub is not None else list(fdef.fields)
+    subs = entry_asks(fdef, items[index])
+    if sub is not None:
+        if sub not in subs:  # a later stage's field, or one not asked of this entry: nothing would ask it
+            raise field_values.InvalidAnswer(_("That option is no longer available."))
+        subs = [sub]
     current: dict[str, Any] = draft.setdefault("current", {})
     for key in subs:
         path = f"{name}.{index}.{key}"

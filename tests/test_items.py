@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from flows import forms
 from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
 from flows.items import item_state, item_states, parse_item_task
@@ -27,6 +29,10 @@ from flows.runtime import (
     form_data,
     form_fields,
 )
+from flows.values import InvalidAnswer
+from services.i18n import Translator
+from tgbot.callbacks import FormCb
+from tgbot.render import Renderer
 
 DATA = Path(__file__).parent / "data"
 SOURCE = (DATA / "equipment_order.yaml").read_text(encoding="utf-8")
@@ -344,3 +350,36 @@ def test_an_item_removed_after_the_items_began_no_longer_counts(engine: Engine) 
 def test_a_tracked_list_may_change_once_the_track_says_how() -> None:
     parse_definition(CHANGING)
     assert problems_of(CHANGING.replace("      on_change: [add, cancel_removed]\n", ""))
+
+
+def test_correcting_an_entry_of_the_order_offers_only_what_it_is_asked_while_the_order_is_put_together(
+    tmp_path: Path,
+) -> None:
+    """Seed 5's manager corrects an item from the summary of «Соберите заказ»: the tracking number, the declaration,
+    the warehouse receipt and the delivery note belong to the item's track (asked on its card as it moves), and an
+    item in stock has no supplier: none of them is offered, since nothing would ask it."""
+    spec = load_file(Path(__file__).parent.parent / "flows" / "library" / "medical_order.yaml").spec
+    names = ["items", "contract_file"]
+    ultrasound = {"name": "Аппарат УЗИ", "availability": "to_order", "supplier": "Siemens", "quantity": 1,
+                  "price": "4500000", "payment_method": "prepayment", "delivery_method": "air"}
+    monitor = {"name": "Кардиомонитор", "availability": "in_stock", "quantity": 2, "price": "350000",
+               "payment_method": "deferred", "delivery_method": "pickup"}
+    draft = forms.new_draft("done", {"items": [dict(ultrasound), dict(monitor)]})
+    renderer = Renderer(Translator(tmp_path), ZoneInfo("Europe/Moscow"))
+    everything = ["Наименование", "Наличие", "Поставщик", "Количество", "Цена", "Способ оплаты", "Способ доставки"]
+    subs = list(spec.fields["items"].fields or {})
+    for index, offered in ((0, everything), (1, [label for label in everything if label != "Поставщик"])):
+        keyboard = renderer.entry_field_picker(spec.fields, names, "items", index, draft, 7, "ru")
+        assert keyboard is not None
+        picks = [b for row in keyboard["inline_keyboard"] for b in row if FormCb.unpack(b["callback_data"]).action
+                 == "sub" and FormCb.unpack(b["callback_data"]).arg.count(".") == 2]
+        assert [b["text"] for b in picks] == offered
+        # Each button still names its field by its place among all the entry's fields.
+        assert [subs[int(FormCb.unpack(b["callback_data"]).arg.split(".")[2])] for b in picks] == [
+            k for k in subs if k not in forms.track_fields(spec.fields["items"]) and (index == 0 or k != "supplier")
+        ]
+    # A made-up or stale button for a later stage's field corrects nothing and says so.
+    with pytest.raises(InvalidAnswer):
+        forms.reset_entry(spec.fields, draft, "items", 0, "tracking")
+    forms.reset_entry(spec.fields, draft, "items", 1, None)  # the whole entry: only what it is asked comes back
+    assert draft["current"] == {f"items.1.{k}": v for k, v in monitor.items()}

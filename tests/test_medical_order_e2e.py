@@ -143,6 +143,17 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await manager.document(b"%PDF contract", "contract.pdf")
     summary = await manager.expect("Проверьте")
     assert "Трек-номер" not in summary["text"]  # what the track requires is asked on the item's card, later
+    # Correcting an item offers what it is asked here only: not its track's fields, nor a supplier for one in stock.
+    await manager.press("Исправить поле", summary)
+    await manager.press("Позиции", await manager.expect("Какое поле исправить"))
+    await manager.press("Кардиомонитор", await manager.expect("Какую запись «Позиции» исправить"))
+    picker = await manager.expect("Позиции №2: что исправить")
+    assert manager.buttons(picker)[:6] == ["Наименование", "Наличие", "Количество", "Цена", "Способ оплаты",
+                                           "Способ доставки"]
+    assert not {"Трек-номер", "Приходный ордер склада", "Поставщик"} & set(manager.buttons(picker))
+    await manager.press("Цена", picker)
+    await _answer(manager, "Позиции №2: Цена", "350 000")
+    summary = await manager.expect("Проверьте")
     await manager.press("Подтвердить", summary)
 
     # The director sends the contract back: the manager hears why, and puts it right.

@@ -85,7 +85,10 @@ class FormCorrections(FormBase):
         name, index, sub = self._entry_ref(fields, names, draft, arg)
         if index is None:
             raise EngineError(_("That option is no longer available."))
-        forms.reset_entry(fields, draft, name, index, sub)
+        try:
+            forms.reset_entry(fields, draft, name, index, sub)  # only a field the entry is asked here
+        except field_values.InvalidAnswer as exc:
+            raise EngineError(exc.message, **exc.params) from None
         task.draft = draft
         await self.ask(task)
 

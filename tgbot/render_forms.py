@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton
 
-from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, step_label
+from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_asks, step_label
 from flows.model import FieldDef, ProcessDef
 from services.wording import Wording
 from tgbot.callbacks import FormCb, button_label
@@ -217,9 +217,12 @@ class FormPrompts(Wording):
         task_id: int,
         lang: str | None,
     ) -> dict[str, Any] | None:
-        """The fields of one entry, to correct one of them or all; or take the entry out."""
+        """The fields of one entry it is asked (not a later stage's of its track, nor one its `ask_if` skips), to
+        correct one of them or all; or take the entry out. A field's number is its place among all the entry's."""
         top = names.index(name)
         sub_fields = fields[name].fields or {}
+        items = draft["values"].get(name) or []
+        asks = set(entry_asks(fields[name], items[index] if 0 <= index < len(items) else {}))
         rows = [
             [
                 InlineKeyboardButton(
@@ -227,7 +230,8 @@ class FormPrompts(Wording):
                     callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}.{number}").pack(),
                 )
             ]
-            for number, sub in enumerate(sub_fields.values())
+            for number, (key, sub) in enumerate(sub_fields.items())
+            if key in asks
         ]
         rows.append(
             [
