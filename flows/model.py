@@ -106,6 +106,9 @@ class FieldDef(DateRules):
     max: float | None = None
     integer: bool = False
     negative: bool = False  # money: may be below zero (a refund, a correction); refused otherwise
+    # text: it must reach someone — a phone number or an e-mail address, checked wherever it is answered (chat, a
+    # site's form) and kept in one form (`flows.values.parse_contact`).
+    contact: ContactKind | None = None
     fields: dict[str, FieldDef] | None = None  # list: the fields of one entry
     count: str | None = None  # list: a number field that says how many entries
     min_items: int = 1
@@ -135,6 +138,8 @@ class FieldDef(DateRules):
             raise ValueError(_("only a list field may have 'fields'"))
         if self.track is not None and self.type != "list":
             raise ValueError(_("only a list field may have a 'track'"))
+        if self.contact is not None and self.type != "text":
+            raise ValueError(_("only a text field may have a 'contact'"))
         return self
 
 

@@ -35,10 +35,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from typing import Any
 
+import phonenumbers
 from babel import Locale
 from babel.core import UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from email_validator import EmailNotValidError, validate_email
 
 from flows.i18n import _
 
@@ -618,3 +620,34 @@ def convert(kind: str, value: Any) -> Any:
     except (ArithmeticError, ValueError, TypeError):
         return value
     return value
+
+
+# --- contacts: a text field that must reach someone (`contact: phone | email`) ------------------------------
+
+CONTACT_PROBLEMS: dict[str, str] = {
+    "phone": _("That is not a phone number; please write it with its code, e.g. +7 900 123-45-67"),
+    "email": _("That is not an e-mail address; please write it as name@example.com"),
+}
+
+
+def parse_contact(kind: str, text: str, country: str = "RU") -> str:
+    """A phone number or an e-mail address as somebody typed it, in the one form it is kept in: a number (one
+    without its country code is read as the company's country's) as «+7 916 123-45-67», an address with its domain
+    in lower case. Only the form is checked: nobody's answer waits for a call or a mail server.
+
+    Raises :class:`InvalidAnswer` with what to write instead."""
+    value = text.strip()
+    if kind == "phone":
+        try:
+            number = phonenumbers.parse(value, country)
+        except phonenumbers.NumberParseException:
+            raise InvalidAnswer(CONTACT_PROBLEMS["phone"]) from None
+        if not phonenumbers.is_valid_number(number):
+            raise InvalidAnswer(CONTACT_PROBLEMS["phone"])
+        return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+    if kind == "email":
+        try:
+            return str(validate_email(value, check_deliverability=False).normalized)
+        except EmailNotValidError:
+            raise InvalidAnswer(CONTACT_PROBLEMS["email"]) from None
+    raise ValueError(f"unknown contact kind {kind!r}")

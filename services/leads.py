@@ -20,20 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Lead, LeadBucket
 from flows.i18n import _
-from flows.model import ContactKind, LeadFormDef, ProcessDef, local
-from flows.values import InvalidAnswer, parse_text
+from flows.model import LeadFormDef, ProcessDef, local
+from flows.values import InvalidAnswer, parse_contact, parse_text
 from services import people
 from services.cases import CaseService
 from services.core import Core
 from services.i18n import LANGUAGES
-from services.sms import BadPhone, normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -180,9 +178,12 @@ class Leads:
             except InvalidAnswer as error:
                 wrong[param] = (error.message, error.params)
                 continue
-            contact = form.lead.contacts.get(name)
-            if contact is not None and not _reaches(contact, text, self.core.calendar.country):
-                wrong[param] = _CONTACT_PROBLEMS[contact]
+            contact = form.lead.contacts.get(name) or fdef.contact
+            if contact is not None:
+                try:
+                    data[name] = parse_contact(contact, text, self.core.calendar.country)
+                except InvalidAnswer as error:
+                    wrong[param] = (error.message, error.params)
         if wrong:
             # The visitor reads the fields as the form labels them; `fields` keeps the posted names for the page.
             labels = {param: spec.fields[name].label for name, param in form.lead.map.items()}
@@ -213,28 +214,6 @@ class Leads:
         self.core.outbox_written()
         log.info("lead from form %s: case %s", name, case_id)
         return LeadAccepted(case_id=case_id, created=True)
-
-
-_CONTACT_PROBLEMS: dict[ContactKind, Problem] = {
-    "phone": (_("That is not a phone number; please write it with its code, e.g. +7 900 123-45-67"), {}),
-    "email": (_("That is not an e-mail address; please write it as name@example.com"), {}),
-}
-
-
-def _reaches(kind: ContactKind, text: str, country: str) -> bool:
-    """Whether the text is a phone number (a number without its country code is read as the company's country's)
-    or an e-mail address that could exist (its form only: a lead is not held up by asking the address's domain)."""
-    if kind == "phone":
-        try:
-            normalise_phone(text, country)
-        except BadPhone:
-            return False
-        return True
-    try:
-        validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
 
 
 def _content_key(params: Mapping[str, str]) -> str:

@@ -330,6 +330,10 @@ class Wording:
             "company": _("Type the company's name: I will find it or create it."),
         }
         message = hints.get(fdef.type)
+        if fdef.contact == "phone":
+            message = _("Send a phone number with its code, for example +7 900 123-45-67.")
+        elif fdef.contact == "email":
+            message = _("Send an e-mail address, for example name@example.com.")
         if fdef.type == "document" and fdef.accept:
             return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
         return self.t(message, lang) if message else ""

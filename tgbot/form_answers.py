@@ -50,6 +50,8 @@ class FormAnswers(FormBase):
                 negative=fdef.negative,
                 prefer=forms.date_preference(fdef),
             )
+            if fdef.contact is not None:  # a number or an address somebody will call or write to
+                value = field_values.parse_contact(fdef.contact, value, self.core.calendar.country)
         except field_values.InvalidAnswer as exc:
             raise FormError(exc.message, **exc.params) from None
         stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
