@@ -92,7 +92,8 @@ class ItemReminder:
 @dataclass(frozen=True)
 class ItemApproval:
     """An item's move waits for approval (`decision` "asked"), or was approved or rejected (with a reason).
-    `mover`: who asked for the move; `by`: who asked, approved or rejected."""
+    `mover`: who asked for the move; `by`: who asked, approved or rejected. `form`: approved, but the new stage
+    requires fields the entry lacks: the move's form, given to the mover (the item moves when it is filled)."""
 
     list: str
     index: int
@@ -101,6 +102,7 @@ class ItemApproval:
     by: int | None
     mover: int | None
     reason: str | None = None
+    form: TaskState | None = None
 
 
 @dataclass(frozen=True)

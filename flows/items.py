@@ -78,6 +78,18 @@ def move_approval(track: TrackDef, stage: str, to: str) -> str | None:
     return (move.approval if move is not None else None) or track.stage(to).approval
 
 
+def approved_moves(state: dict[str, Any] | None) -> set[str]:
+    """The stages an item's moves were approved to since it last moved: an approval stands until the item moves
+    (its form may still wait to be filled), and the latest decision on a stage is the one that counts."""
+    decided: dict[str, str] = {}
+    for step in reversed((state or {}).get("history") or []):
+        if step.get("to") is not None:
+            break  # it moved since: an approval is for one move from where it stood
+        if step.get("approval") and isinstance(step.get("for"), str):
+            decided.setdefault(step["for"], step["approval"])
+    return {to for to, decision in decided.items() if decision == "approved"}
+
+
 def item_task_title(spec: ProcessDef, name: str, index: int, to: str) -> dict[str, str]:
     label = spec.fields[name].label
     stage = track_of(spec, name).stage(to).title

@@ -47,6 +47,7 @@ from flows.forms import asked, form_rule_problem
 from flows.i18n import _
 from flows.items import (
     ITEMS,
+    approved_moves,
     approver_of,
     counted_floor,
     entry_fields,
@@ -348,6 +349,13 @@ def pending_approval(case: CaseState, name: str, index: int) -> TaskState | None
     """The open approval an item's move waits for, if any."""
     prefix = item_approval_key(name, index, "")
     return next((t for t in case.open_tasks() if t.key.startswith(prefix)), None)
+
+
+def item_lacks(spec: ProcessDef, data: dict[str, Any], name: str, index: int, to: str) -> list[str]:
+    """The fields an item's new stage requires that its entry lacks (those its `ask_if` asks of this entry)."""
+    entry = entry_of(data, name, index) or {}
+    needed = asked(entry_fields(spec, name), track_of(spec, name).stage(to).requires, entry)
+    return [n for n in needed if is_empty(entry.get(n))]
 
 
 def is_empty(value: Any) -> bool:
@@ -1100,39 +1108,57 @@ class Engine:
         actor_roles: set[str],
         is_admin: bool = False,
     ) -> list[Effect]:
-        """Move one item by hand. Fields its new stage requires that the entry lacks are asked first: the mover
-        gets a form for them, and the move completes when it is submitted."""
+        """Move one item by hand. A move that waits for a role's approval asks it first, before anything else: the
+        approver decides whether the item goes there at all. Fields its new stage requires that the entry lacks are
+        asked next: the mover gets a form for them, and the move completes when it is submitted."""
         if to not in self.item_moves(case, name, index, actor_id, actor_roles, is_admin):
             raise EngineError(_("The item cannot be moved to that stage from here, or not by you."))
         target = track_of(case.spec, name).stage(to)
-        entry = entry_of(case.data, name, index) or {}
         effects: list[Effect] = []
-        if any(is_empty(entry.get(n)) for n in asked(entry_fields(case.spec, name), target.requires, entry)):
-            key = item_task_key(name, index, to)
-            for task in case.open_tasks():
-                if task.key == key:
-                    task.assignee_id = actor_id
-                    return [TaskCreated(task)]
-            task = TaskState(
-                key=key, stage=case.stage, visit=case.visit, kind="form", assignee_id=actor_id,
-                created_at=self.clock.now(),
-            )
-            case.tasks.append(task)
-            return [TaskCreated(task)]
+        role = self._unapproved(case, name, index, to)
+        if role is not None:
+            self._ask_approval(case, name, index, target, role, effects, actor_id)
+            return effects
+        if item_lacks(case.spec, case.data, name, index, to):
+            return [TaskCreated(self._item_form(case, name, index, to, actor_id))]
         self._check_item(case, name, index, target)
-        self._move_or_ask(case, name, index, target, effects, actor_id)
+        self._put_item(case, name, index, target, effects, actor_id)
+        self._follow(case, name, effects, 0, actor_id)
         return effects
 
-    def _move_or_ask(
-        self, case: CaseState, name: str, index: int, target: ItemStageDef, effects: list[Effect], mover: int
-    ) -> None:
-        """The item moves, unless the move waits for a role's approval: then that role gets a task to decide."""
+    def _unapproved(self, case: CaseState, name: str, index: int, to: str) -> str | None:
+        """The role whose approval a move of the item still waits for: none if the move needs none, or if it was
+        approved since the item last moved (a form abandoned and opened again is not put to the approver twice)."""
         state = item_states(case.data, name)[index]
-        role = move_approval(track_of(case.spec, name), str(state.get("stage")), target.key)
-        if role is None:
-            self._put_item(case, name, index, target, effects, mover)
-            self._follow(case, name, effects, 0, mover)
-            return
+        role = move_approval(track_of(case.spec, name), str(state.get("stage")), to)
+        return None if role is None or to in approved_moves(state) else role
+
+    def _item_form(self, case: CaseState, name: str, index: int, to: str, assignee: int) -> TaskState:
+        """The form of an item's move, for `assignee`: the one already open (abandoned, or someone else's), or a
+        new one."""
+        key = item_task_key(name, index, to)
+        for task in case.open_tasks():
+            if task.key == key:
+                task.assignee_id = assignee
+                return task
+        task = TaskState(
+            key=key, stage=case.stage, visit=case.visit, kind="form", assignee_id=assignee, created_at=self.clock.now()
+        )
+        case.tasks.append(task)
+        return task
+
+    def _ask_approval(
+        self,
+        case: CaseState,
+        name: str,
+        index: int,
+        target: ItemStageDef,
+        role: str,
+        effects: list[Effect],
+        mover: int,
+    ) -> None:
+        """The move waits for `role`, who gets a task to decide; the item stays where it is meanwhile."""
+        state = item_states(case.data, name)[index]
         now = self.clock.now()
         task = TaskState(
             key=item_approval_key(name, index, target.key), stage=case.stage, visit=case.visit, kind="approve",
@@ -1149,8 +1175,9 @@ class Engine:
     def _decide_item(
         self, case: CaseState, task: TaskState, outcome: str, values: dict[str, Any], actor_id: int
     ) -> list[Effect]:
-        """The approver decided on an item's move: approved, the item moves (if it still can go there); rejected,
-        with a reason, it stays, and the person who asked is told why."""
+        """The approver decided on an item's move: approved, the item moves (if it still can go there), or, when
+        its new stage requires fields the entry lacks, the person who asked gets the move's form and the item moves
+        once it is filled; rejected, with a reason, it stays, and the person who asked is told why."""
         approval = parse_item_approval(task.key)
         assert approval is not None
         name, index, to = approval
@@ -1164,10 +1191,13 @@ class Engine:
         mover = next((h.get("by") for h in reversed(history) if h.get("approval") == "asked"), None)
         target = track_of(case.spec, name).stage(to)
         effects: list[Effect] = []
+        lacking = False
         if outcome == "approve":
             if to not in self._open_item_moves(case, name, index, str(state.get("stage"))):
                 raise EngineError(_("The item cannot be moved to that stage from here, or not by you."))
-            self._check_item(case, name, index, target)
+            lacking = bool(item_lacks(case.spec, case.data, name, index, to))
+            if not lacking:
+                self._check_item(case, name, index, target)  # the item moves now: its new stage's rules hold
         now = self.clock.now()
         task.status = transition(task.status, TaskStatus.DONE)
         task.outcome, task.done_by, task.done_at = outcome, actor_id, now
@@ -1177,9 +1207,13 @@ class Engine:
         if reason:
             step["reason"] = reason
         history.append(step)
-        effects.append(ItemApproval(name, index, to, decision, actor_id, mover, reason or None))
+        form = None
+        if lacking:
+            form = self._item_form(case, name, index, to, mover if isinstance(mover, int) else actor_id)
+            effects.append(TaskCreated(form))
+        effects.append(ItemApproval(name, index, to, decision, actor_id, mover, reason or None, form))
         log.info("case %s item %s#%s: -> %s %s by %s", case.id, name, index, to, decision, actor_id)
-        if outcome == "approve":
+        if outcome == "approve" and not lacking:
             self._put_item(case, name, index, target, effects, actor_id)
             self._follow(case, name, effects, 0, actor_id)
         return effects
@@ -1187,7 +1221,8 @@ class Engine:
     def _submit_item(
         self, case: CaseState, task: TaskState, outcome: str, values: dict[str, Any], actor_id: int
     ) -> list[Effect]:
-        """The form of an item's move is filled: the answers go into the entry, and the item moves."""
+        """The form of an item's move is filled: the answers go into the entry, and the item moves (its approval,
+        if the move needs one, was given before the form was)."""
         item = parse_item_task(task.key)
         assert item is not None
         name, index, to = item
@@ -1209,11 +1244,18 @@ class Engine:
             labels = ", ".join(local(fields[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
         entry.update(values)
-        self._check_item(case, name, index, target)
+        # A form given before its move was approved (a case running since the form came first) asks it now.
+        role = self._unapproved(case, name, index, to)
+        if role is None:
+            self._check_item(case, name, index, target)
         task.status = transition(task.status, TaskStatus.DONE)
         task.outcome, task.done_by, task.done_at = outcome, actor_id, now
         effects.append(TaskClosed(task, actor_id))
-        self._move_or_ask(case, name, index, target, effects, actor_id)
+        if role is not None:
+            self._ask_approval(case, name, index, target, role, effects, actor_id)
+            return effects
+        self._put_item(case, name, index, target, effects, actor_id)
+        self._follow(case, name, effects, 0, actor_id)
         return effects
 
     def _check_item(self, case: CaseState, name: str, index: int, target: ItemStageDef) -> None:

@@ -70,6 +70,12 @@ class Notifier(Protocol):
     ) -> None:
         """The move of an item `user` asked for was rejected by its approver, for `reason`."""
 
+    async def item_approved(
+        self, loaded: Loaded, name: str, index: int, form: TaskState, approver: int | None, user: User
+    ) -> None:
+        """The move of an item `user` asked for is approved, but its new stage requires fields the entry lacks:
+        they are told, with a button that opens `form` (the item moves when it is filled)."""
+
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         """The item's history (each stage it entered, when and by whom) to one person who asked."""
 

@@ -65,15 +65,22 @@ async def _move(person: Person, item: str, to: str, *answers: tuple[str, str]) -
     await person.wait_for(f"📦 {item}", f"Этап: {to}")
 
 
-async def _ask(person: Person, item: str, to: str, *answers: tuple[str, str]) -> None:
-    """Press a move that waits for approval; what the new stage requires is asked first; then it waits."""
-    await person.press(to, await person.card(f"📦 {item}", button=to))
-    for label, answer in answers:
-        await _answer(person, label, answer)
-    if answers:
-        await person.press("Подтвердить", await person.expect("Проверьте"))
-        await person.expect(f"«{item}» перейдёт в «{to}» после согласования")
+async def _ask(person: Person, item: str, to: str) -> None:
+    """Press a move that waits for approval: nothing is asked yet (the approver decides first); the card waits."""
+    notice = await person.press(to, await person.card(f"📦 {item}", button=to))
+    assert notice is not None and f"«{item}» перейдёт в «{to}» после согласования" in notice
     await person.wait_for(f"📦 {item}", f"Ждёт согласования перехода в «{to}»")  # the card, without its moves
+
+
+async def _fill_approved(person: Person, item: str, to: str, label: str, answer: str) -> None:
+    """Approved: the mover is told what the new stage still requires, opens the form from that message, fills it
+    in, and the item moves."""
+    approved = await person.expect(f"Согласовано: «{item}» → «{to}»")
+    assert f"Осталось заполнить: {label}" in approved["text"]
+    await person.press("Заполнить", approved)
+    await _answer(person, label, answer)
+    await person.press("Подтвердить", await person.expect("Проверьте"))
+    await person.wait_for(f"📦 {item}", f"Этап: {to}")
 
 
 ITEMS = [
@@ -207,10 +214,11 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     assert "Отправлен" not in " ".join(logistics.buttons(monitor))
     await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt-2.pdf"))
 
-    # An item to order is sent only with the director's approval, each on its own: the move waits for him.
-    await _ask(logistics, "Аппарат УЗИ", "Отправлен", ("Трек-номер", "DHL-5531"))
+    # An item to order is sent only with the director's approval, each on its own. He decides first — ordering from
+    # the supplier spends the company's money; the tracking number exists only once the item is ordered and sent.
+    await _ask(logistics, "Аппарат УЗИ", "Отправлен")
     approval = await director.expect("Согласуйте: Аппарат УЗИ → Отправлен")
-    assert "Siemens Healthineers" in approval["text"] and "DHL-5531" in approval["text"]
+    assert "Siemens Healthineers" in approval["text"] and "Трек-номер" not in approval["text"]
     await director.press("Отклонить", approval)
     await director.expect("Комментарий")
     await director.send("Сначала подтвердите цену у Siemens")
@@ -218,17 +226,29 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     refused = await logistics.expect("«Аппарат УЗИ» не переходит в «Отправлен»")
     assert "Сначала подтвердите цену у Siemens" in refused["text"]
     await logistics.wait_for("📦 Аппарат УЗИ", "Этап: Оформление")
-    await _ask(logistics, "Аппарат УЗИ", "Отправлен")  # the tracking number is kept: asked again at once
+    await _ask(logistics, "Аппарат УЗИ", "Отправлен")  # asked again, after the price is confirmed
     await director.press("Согласовать", await director.expect("Согласуйте: Аппарат УЗИ → Отправлен"))
+    # Approved: the logistician is told in chat, with the button that opens the form; the card says it too.
+    approved = await logistics.expect("Согласовано: «Аппарат УЗИ» → «Отправлен» (Директор Олег)")
+    assert "Осталось заполнить: Трек-номер" in approved["text"] and "sent" not in approved["text"]
+    card = await logistics.wait_for("📦 Аппарат УЗИ", "Переход в «Отправлен» согласован")
+    assert "Этап: Оформление" in card["text"]
+    await logistics.press("Заполнить", approved)
+    await logistics.expect("Трек-номер")
+    # The form left unanswered: the move's button opens it again, and the director is not asked twice.
+    await logistics.press("Отправлен", await logistics.card("📦 Аппарат УЗИ", button="Отправлен"))
+    await _answer(logistics, "Трек-номер", "DHL-5531")
+    await logistics.press("Подтвердить", await logistics.expect("Проверьте"))
     await logistics.wait_for("📦 Аппарат УЗИ", "Этап: Отправлен")
-    await _ask(logistics, "Дефибриллятор", "Отправлен", ("Трек-номер", "CDEK-0042"))
+    await _ask(logistics, "Дефибриллятор", "Отправлен")
     await director.press("Согласовать", await director.expect("Согласуйте: Дефибриллятор → Отправлен"))
-    await logistics.wait_for("📦 Дефибриллятор", "Этап: Отправлен")
+    await _fill_approved(logistics, "Дефибриллятор", "Отправлен", "Трек-номер", "CDEK-0042")
     assert (await _deal(harness)).stage == "order_sent"
     await logistics.press("История", await logistics.card("📦 Аппарат УЗИ", "Этап: Отправлен"))
     history = await logistics.expect("История «Аппарат УЗИ»")
     assert "не согласован переход в «Отправлен» (Сначала подтвердите цену у Siemens) · Директор Олег" in history["text"]
     assert "согласован переход в «Отправлен» · Директор Олег" in history["text"]
+    assert history["text"].rstrip().endswith("Отправлен · Логист Пётр")  # moved when the logistician filled it in
     async with harness.core.sessionmaker() as session:
         asked = select(AuditEntry.action).where(AuditEntry.action.like("item.approval%"))
         actions = (await session.execute(asked)).scalars()

@@ -1,5 +1,5 @@
 """Notices about a case's items (each on its own track): an item's card shown and edited as the item moves, its
-reminder, a move not approved, and its history."""
+reminder, a move approved that still asks for fields, a move not approved, and its history."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from db.models import User
-from flows.items import item_state
+from flows.items import entry_fields, item_state, parse_item_task
+from flows.runtime import TaskState, item_lacks
 from services import outbox
 from services.cases.state import Loaded
-from tgbot.callbacks import ItemCb
+from tgbot.callbacks import ItemCb, TaskCb
 from tgbot.notices_base import NoticesBase
 
 
@@ -67,6 +68,34 @@ class ItemNotices(NoticesBase):
         card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
         button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
         outbox.message(self.session, user.tg_id, text, self.now, button, case_id=loaded.row.id)
+
+    async def item_approved(
+        self, loaded: Loaded, name: str, index: int, form: TaskState, approver: int | None, user: User
+    ) -> None:
+        # One message that says it all and opens the form: nobody is in the conversation the move was pressed in.
+        state, lang = loaded.state, user.language
+        item = parse_item_task(form.key)
+        to = item[2] if item is not None else ""
+        fields = entry_fields(state.spec, name)
+        missing = item_lacks(state.spec, state.data, name, index, to)
+        names = await self._names(loaded, [approver])
+        text = self.renderer.t(
+            "✅ Approved: «%(item)s» → «%(stage)s» (%(who)s).\nStill to fill in: %(fields)s — press «✏️ Fill in», "
+            "and the item moves.\n%(case)s",
+            lang,
+            item=self.renderer.item_title(state, name, index, lang),
+            stage=self.renderer.item_stage_title(state, name, to, lang),
+            who=names.get(approver or 0, "?"),
+            fields=", ".join(self.renderer.local(fields[n].label, lang) for n in missing),
+            case=self.renderer.case_name(state, lang),
+        )
+        fill = TaskCb(action="out", task_id=form.id or 0, arg="submit").pack()
+        card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+        buttons = [
+            [{"text": self.renderer.t("✏️ Fill in", lang), "callback_data": fill}],
+            [{"text": self.renderer.t("📦 Item", lang), "callback_data": card}],
+        ]
+        outbox.message(self.session, user.tg_id, text, self.now, {"inline_keyboard": buttons}, case_id=loaded.row.id)
 
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         state = loaded.state

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton
 
-from flows.items import entry_of, item_state, parse_item_approval, parse_item_task, track_of
+from flows.items import approved_moves, entry_of, item_state, parse_item_approval, parse_item_task, track_of
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState, open_item_moves, pending_approval
 from flows.status import CaseStatus
@@ -81,7 +81,12 @@ class ItemCards(Wording):
             lines += ["", self.t("⏳ Waiting for approval to go to «%(stage)s».", lang,
                                  stage=self.item_stage_title(case, name, waiting.key.rpartition(">")[2], lang))]
         elif case.status == CaseStatus.ACTIVE and case.id is not None and stage:
-            for move in open_item_moves(case, name, index, stage):
+            moves = open_item_moves(case, name, index, stage)
+            for to in sorted(approved_moves(state) & {move.to for move in moves}):
+                # Approved, but its form is not filled yet (left unfilled, or not opened): the button opens it again.
+                lines += ["", self.t("✅ The move to «%(stage)s» is approved: press it and fill in what it asks.",
+                                     lang, stage=self.item_stage_title(case, name, to, lang))]
+            for move in moves:
                 label = (
                     self.local(move.label, lang)
                     if move.label

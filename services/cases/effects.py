@@ -63,7 +63,9 @@ async def task_created(service: CaseService, loaded: Loaded, effect: TaskCreated
     if loaded.asked_in_chat == (task.key, task.stage) and task.assignee_id == actor_id:
         return  # a move's or a change's form, asked in the chat of the person who pressed it
     if parse_item_task(task.key) is not None:
-        return  # the form of an item's move: asked in the conversation of the person who pressed the button
+        # The form of an item's move: asked in the conversation of the person who pressed the button, or, given
+        # after its approval, offered to them by the approval's notice (`services.cases.items.item_approval`).
+        return
     if task.assignee_id is not None:
         assignee = await service.people.user(task.assignee_id)
         recipients = [assignee] if assignee else []

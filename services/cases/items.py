@@ -76,13 +76,19 @@ async def item_reminder(service: CaseService, loaded: Loaded, effect: ItemRemind
 
 @handles(ItemApproval)
 async def item_approval(service: CaseService, loaded: Loaded, effect: ItemApproval, actor_id: int | None) -> None:
-    """A move waiting for approval, approved or rejected: audited, the item's cards show it, and a rejection is
-    told to the person who asked for the move, with its reason."""
+    """A move waiting for approval, approved or rejected: audited, the item's cards show it, a rejection is told
+    to the person who asked for the move, with its reason, and so is an approval whose move still asks for fields,
+    with the button that opens its form."""
     detail = {"list": effect.list, "index": effect.index, "to": effect.to, "reason": effect.reason}
     service.store.audit(loaded, actor_id, f"item.approval_{effect.decision}", detail)
     cards = item_cards(loaded, effect.list, effect.index)
-    if cards and effect.decision != "approved":  # an approved move edits the cards as the item moves
+    moved = effect.decision == "approved" and effect.form is None
+    if cards and not moved:  # an approved move that goes at once edits the cards as the item moves
         await service.notifier.item_changed(loaded, effect.list, effect.index, cards)
+    if effect.form is not None and effect.form.assignee_id is not None:
+        person = await service.people.user(effect.form.assignee_id)
+        if person is not None:
+            await service.notifier.item_approved(loaded, effect.list, effect.index, effect.form, effect.by, person)
     if effect.decision == "rejected" and effect.mover is not None:
         mover = await service.people.user(effect.mover)
         if mover is not None:
