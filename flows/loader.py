@@ -592,6 +592,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 roles=", ".join(spec.roles),
             )
     _check_field_list(c, ("start", "form"), spec.start.form, fields)
+    _check_field_list(c, ("start", "shows"), spec.start.shows, fields)
     for s_index, schedule in enumerate(spec.schedule):
         if schedule.initiator not in roles:
             c.add(("schedule", s_index, "initiator"), _("unknown role '%(role)s'"), role=schedule.initiator)

@@ -818,6 +818,9 @@ class StartDef(_Spec):
     # come from the catalogue); a hand-off, a lead or a service still starts it.
     menu: bool = True
     title: LocalText | None = None  # jinja: the case's title, e.g. "{{ brand }} от {{ supplier.name }}"
+    # Fields the case starts with (not asked) shown above the answers on the start form's summary, so what is
+    # confirmed is seen: an order request's positions and total, which come from the cart.
+    shows: list[str] = Field(default_factory=list)
 
 
 class ScheduleDef(_Spec):

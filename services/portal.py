@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.models import Task, status_is
+from db.models import CatalogPriceType, Task, status_is
 from flows.i18n import _
 from flows.model import local
 from flows.runtime import START_TASK
@@ -57,9 +57,11 @@ class Portal(PortalCart):
         if not view.entries:
             raise PortalError(_("Your cart is empty: add products from the catalogue first."))
         positions = [self._position(e) for e in view.entries]
+        price_type = await self.price_type_id()  # known already: the cart's prices asked it
+        kind = await self.session.get(CatalogPriceType, price_type) if price_type is not None else None
         data: dict[str, Any] = {
             "dealer_name": company.name,
-            "price_type": company.price_type or "",
+            "price_type": kind.name if kind is not None else "",  # its name: 1C's id of it is for no one to read
             "positions": positions,
             "amount": _money(view.total),
         } | credit_data(companies.credit(company), view.total, companies.debt_on(company))

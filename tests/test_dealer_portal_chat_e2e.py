@@ -101,3 +101,37 @@ async def lost_buttons(person: Person, message: dict[str, Any]) -> bool:
             return True
         await asyncio.sleep(0.1)
     raise AssertionError(f"the message still has its buttons: {now}")
+
+
+async def test_the_order_shows_what_is_ordered_before_it_is_sent_and_on_its_card(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    combi = await card_of(anna, "combi 48", COMBI)
+    await anna.press("В заявку", combi)
+    await anna.press("В заявку", combi)
+    await anna.press("В заявку", await card_of(anna, "SBC 900", TRIMMER))
+    await anna.press("Оформить заявку", await cart(anna, "Ваша корзина"))
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Самовывоз", await anna.expect("Доставка"))
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+
+    # Before she sends it: each position with its quantity, price and sum, and the total.
+    summary = (await anna.expect("Проверьте"))["text"].replace("\xa0", " ")
+    for fragment in (
+        COMBI, "Артикул: 2L0481848", "Количество: 2", "Цена: 31 500,00 ₽", "Сумма: 63 000,00 ₽",
+        TRIMMER, "Количество: 1", "Цена: 18 700,00 ₽", "Сумма заявки: 81 700,00 ₽", "Оплата: Предоплата",
+    ):  # fmt: skip
+        assert fragment in summary, (fragment, summary)
+    assert "guid-" not in summary, summary
+    await anna.press("Подтвердить", await anna.card("Проверьте", button="Подтвердить"))
+    await anna.expect("передана на согласование")
+
+    # Its card: the same, by the product's name and article — never 1C's id of it or of the price type.
+    await anna.send("/case 1")
+    card = (await anna.expect("Заявка на отгрузку", "Позиции"))["text"].replace("\xa0", " ")
+    for fragment in (COMBI, "Артикул: 2L0481848", "Количество: 2", "Сумма: 63 000,00 ₽", "Сумма заявки: 81 700,00 ₽"):
+        assert fragment in card, (fragment, card)
+    assert "guid-" not in card and "Код товара" not in card and "pt-opt" not in card, card

@@ -197,9 +197,12 @@ class FormBase:
         if step is None:
             title = self.r.form_title(loaded.spec, loaded.task, loaded.data, self.lang)
             decision = self._decision(loaded, draft.get("outcome"))
+            # What the case starts with, not asked (`start.shows`: an order's positions and total from the cart).
+            given = loaded.spec.start.shows if loaded.task.key == START_TASK else []
             text, keyboard = self.r.form_summary(
-                loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision
-            )
+                loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision,
+                given=self.r.summary(loaded.spec, given, loaded.data, self.lang) if given else None,
+            )  # fmt: skip
             attached = self.r.files(loaded.spec, draft["values"], names, self.lang)
             if attached:
                 # The files are part of what «Confirm» confirms: seen as albums right above the summary.

@@ -128,12 +128,16 @@ class FormPrompts(Wording):
         lang: str | None,
         title: str,
         decision: str | None = None,
+        given: list[str] | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
         """The answers to confirm, the decision first (what «Confirm» will do), in full: the caller sends a
-        long one as several messages (`pieces`)."""
+        long one as several messages (`pieces`). `given`: the lines of what the case starts with, not asked (an
+        order's positions and total), above the answers."""
         lines = [self.t("Please check:", lang), title, ""]
         if decision:
             lines += [self.t("Decision: %(decision)s", lang, decision=decision), ""]
+        if given:
+            lines += [*given, ""]
         lines += self.summary(spec, names, draft["values"], lang, fields)
         rows = [
             [
