@@ -7,11 +7,12 @@ registered tells its author that the positions are back in the cart."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tests.chat import Person
+from tests.chat import Person, create_person
 from tests.conftest import Harness
 from tests.test_dealer_portal_cart_e2e import COMBI, TRIMMER, card_of, cart, garden
 from tests.test_organisations_e2e import dealer_person
@@ -37,7 +38,7 @@ async def test_the_cart_changes_in_its_own_message(
     await anna.press("➕ 1", shown)
     shown = await edited(anna, shown, f"{COMBI} × 3")
     await anna.press("➖ 2", shown)
-    shown = await edited(anna, shown, "Итого: 94 500,00 ₽")
+    shown = await edited(anna, shown, "Итого: 94\xa0500,00\xa0₽")
     assert TRIMMER not in shown["text"]
     await anna.press("Очистить", shown)
     await edited(anna, shown, "Корзина пуста")
@@ -77,7 +78,7 @@ async def test_a_quantity_is_typed_for_a_line_of_the_cart(
     await anna.expect("Введите число от 0 до 100000")
     await anna.send("12")
     # The cart comes anew below with the number typed; the one above loses its buttons (one cart to press).
-    await anna.expect("Ваша корзина", f"{COMBI} × 12 = 378 000,00 ₽")
+    await anna.expect("Ваша корзина", f"{COMBI} × 12 = 378\xa0000,00\xa0₽")
     assert await lost_buttons(anna, first)
 
     # /cancel leaves it as it was.
@@ -135,3 +136,39 @@ async def test_the_order_shows_what_is_ordered_before_it_is_sent_and_on_its_card
     for fragment in (COMBI, "Артикул: 2L0481848", "Количество: 2", "Сумма: 63 000,00 ₽", "Сумма заявки: 81 700,00 ₽"):
         assert fragment in card, (fragment, card)
     assert "guid-" not in card and "Код товара" not in card and "pt-opt" not in card, card
+
+
+async def test_an_english_reader_sees_the_portals_money_as_english_writes_it(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    emma = await dealer_person_in(harness, "Emma", "ООО Сад", "Менеджер дилера", "en")
+
+    # The search, the card and the cart write money as her case cards do: «31,500.00 ₽», not «31 500,00 ₽».
+    [combi] = [r for r in (await emma.inline("combi 48"))["results"] if r["title"] == COMBI]
+    assert "31,500.00" in combi["description"], combi
+    await emma.choose(await emma.inline("combi 48"), COMBI)
+    card = await emma.expect(COMBI, "Your price")
+    assert "Your price: 31,500.00\xa0₽" in card["text"], card["text"]
+    await emma.press("To the request", card)
+    await emma.press("To the request", card)
+    await emma.send("/cart")
+    shown = await emma.expect("Your cart", "Total: 63,000.00\xa0₽")
+    assert f"{COMBI} × 2 = 63,000.00\xa0₽" in shown["text"], shown["text"]
+
+
+async def dealer_person_in(harness: Harness, name: str, org_name: str, role_label: str, language: str) -> Person:
+    """A dealer's person who joins by the organisation's invite, their Telegram in `language`."""
+    await harness.admin.send("/orgs")
+    await harness.admin.press(org_name, await harness.admin.card("Организации", button=org_name))
+    card = await harness.admin.card(org_name, "ИНН/КПП", button=role_label)
+    await harness.admin.press(f"Приглашение: {role_label}", card)
+    code = re.search(r"start=(\S+)", (await harness.admin.expect("start=", org_name, role_label))["text"])
+    assert code is not None
+    harness._next_id += 1
+    person = await create_person(harness.http, harness.base, harness._next_id, name, language, label=role_label)
+    await person.send(f"/start {code.group(1)}")
+    await person.expect(name)
+    return person
+

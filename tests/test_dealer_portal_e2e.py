@@ -148,7 +148,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert found["is_personal"] is True
     assert [r["title"] for r in found["results"]] == sorted(p[0] for p in PRODUCTS[:3])  # by name
     combi = next(r for r in found["results"] if "Combi" in r["title"])
-    assert "31 500,00 ₽" in combi["description"] and "39 900" not in combi["description"]
+    assert "31\xa0500,00\xa0₽" in combi["description"] and "39\xa0900" not in combi["description"]
     assert [r["title"] for r in (await anna.inline("2T1090048"))["results"]] == ["Триммер STIGA SBC 900"]
     assert [r["title"] for r in (await anna.inline("8019720000059"))["results"]] == ["Нож для газонокосилки 48 см"]
     # Filters: in stock only; a price range in her price type; a group.
@@ -159,31 +159,31 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert [r["title"] for r in (await anna.inline("#Триммеры"))["results"]] == ["Триммер STIGA SBC 900"]
     # Boris's dealer buys at retail: he never gets Garden's prices.
     theirs = await boris.inline("газонокосилка")
-    assert "39 900,00 ₽" in theirs["results"][0]["description"]
-    assert not any("31 500" in r["description"] for r in theirs["results"])
+    assert "39\xa0900,00\xa0₽" in theirs["results"][0]["description"]
+    assert not any("31\xa0500" in r["description"] for r in theirs["results"])
 
     # The card: stock by warehouse and her price; «В заявку» three products, one of them twice.
     picked = await anna.choose(found, "Газонокосилка STIGA Combi 48")
-    card = await anna.expect("Газонокосилка STIGA Combi 48", "Ваша цена: 31 500,00 ₽")
+    card = await anna.expect("Газонокосилка STIGA Combi 48", "Ваша цена: 31\xa0500,00\xa0₽")
     # The picked result's name links to the card too (a tap later on opens it again).
     [link] = [e["url"] for e in picked["entities"] if e["type"] == "text_link"]
     await anna.send("/start " + link.split("start=")[1])
     assert (await anna.expect("Газонокосилка STIGA Combi 48", "Ваша цена"))["text"] == card["text"]
     assert "Склад Москва: 4 шт" in card["text"] and "Склад Казань: 2 шт" in card["text"]
-    assert "39 900" not in card["text"]
+    assert "39\xa0900" not in card["text"]
     await anna.press("В заявку", card)
     await anna.press("В заявку", card)
     # The Twinclip came with its photo: its card is the photo with the card as its caption.
     await anna.choose(await anna.inline("twinclip"), "Газонокосилка STIGA Twinclip 55")
-    photo_card = await anna.expect("Газонокосилка STIGA Twinclip 55", "Ваша цена: 52 000,00 ₽")
+    photo_card = await anna.expect("Газонокосилка STIGA Twinclip 55", "Ваша цена: 52\xa0000,00\xa0₽")
     assert photo_card["photos"] and photo_card["photos"][0]["width"] == 640
     await anna.press("В заявку", photo_card)
     await add_to_cart(anna, "SBC 900", "Триммер STIGA SBC 900")
 
     # The cart becomes the request; the form asks only payment and delivery.
     await anna.send("/cart")
-    cart = await anna.expect("Ваша корзина", "Итого: 133 700,00 ₽")
-    assert "Газонокосилка STIGA Combi 48 × 2 = 63 000,00 ₽" in cart["text"]
+    cart = await anna.expect("Ваша корзина", "Итого: 133\xa0700,00\xa0₽")
+    assert "Газонокосилка STIGA Combi 48 × 2 = 63\xa0000,00\xa0₽" in cart["text"]
     await anna.press("Оформить заявку", cart)
     await anna.press("Предоплата", await anna.expect("Оплата"))
     await anna.press("Доставка по адресу", await anna.expect("Доставка"))
@@ -230,7 +230,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     await anna.expect("Заявка отгружена (2026-12-03 РН-77)")
     # Her list of requests shows where each stands.
     await anna.send("/orders")
-    await anna.expect("Заявки, сначала новые", f"№{order.id}", "133 700,00 ₽ — Отгружена")
+    await anna.expect("Заявки, сначала новые", f"№{order.id}", "133\xa0700,00\xa0₽ — Отгружена")
     await boris.send("/orders")
     await boris.expect("Заявок пока нет")
     # Without the session's cookie nothing is sent.
@@ -291,7 +291,7 @@ async def test_the_inline_search_answers_fifty_a_page_with_the_offset_of_the_nex
     titles = [r["title"] for r in first["results"] + rest["results"]]
     assert sorted(titles) == [f"Триммер модель {n:02d}" for n in range(60)]
     shown = {r["title"]: r["description"] for r in first["results"] + rest["results"]}
-    assert "1 059,00 ₽" in shown["Триммер модель 59"] and "1 000,00 ₽" in shown["Триммер модель 00"]
+    assert "1\xa0059,00\xa0₽" in shown["Триммер модель 59"] and "1\xa0000,00\xa0₽" in shown["Триммер модель 00"]
 
 
 def status_document(case_id: int, requisites: list[tuple[str, str]]) -> bytes:

@@ -75,9 +75,9 @@ async def test_a_regional_representative_gets_her_dealers_figures_as_a_chart_and
     await regina.send("/figures")
     chart = await chart_png(harness, regina, "Отгрузки и продажи, Этот месяц", "ООО Сад")
     caption = str(chart["text"])
-    assert "ООО Сад: заказано 120 000,00 ₽ (1), отгружено 120 000,00 ₽ (1)" in caption
-    assert "ООО Лес: заказано 45 500,50 ₽ (1), отгружено 0,00 ₽ (0)" in caption
-    assert "Инструмент" not in caption and "99 000" not in caption
+    assert "ООО Сад: заказано 120\xa0000,00\xa0₽ (1), отгружено 120\xa0000,00\xa0₽ (1)" in caption
+    assert "ООО Лес: заказано 45\xa0500,50\xa0₽ (1), отгружено 0,00\xa0₽ (0)" in caption
+    assert "Инструмент" not in caption and "99\xa0000" not in caption
     assert "month" not in caption and "shipped" not in caption  # no internal key reaches her
 
     # «📊 Excel»: exactly the figures shown, as numbers.
@@ -100,7 +100,7 @@ async def test_a_regional_representative_gets_her_dealers_figures_as_a_chart_and
     # Karina, with no region set yet, approves every region's requests: she counts every dealer, Инструмент too.
     await karina_chat.send("/figures")
     theirs = str((await chart_png(harness, karina_chat, "Отгрузки и продажи", "ООО Инструмент"))["text"])
-    assert "ООО Инструмент: заказано 99 000,00 ₽ (1)" in theirs and "ООО Сад" in theirs and "ООО Лес" in theirs
+    assert "ООО Инструмент: заказано 99\xa0000,00\xa0₽ (1)" in theirs and "ООО Сад" in theirs and "ООО Лес" in theirs
 
     # The other region's dealer sees his own figures only.
     await boris.send("📈 Показатели")

@@ -17,9 +17,9 @@ def _line(r: Renderer, row: DealerFigures, lang: str) -> str:
         "%(dealer)s: ordered %(ordered)s (%(orders)s), shipped %(shipped)s (%(shipments)s)",
         lang,
         dealer=row.dealer,
-        ordered=money(row.ordered),
+        ordered=money(row.ordered, lang),
         orders=row.orders,
-        shipped=money(row.shipped),
+        shipped=money(row.shipped, lang),
         shipments=row.shipments,
     )
 

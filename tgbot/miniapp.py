@@ -205,7 +205,7 @@ class MiniApp:
                 "id": o.product.id,
                 "name": o.product.name,
                 "article": o.product.article or "",
-                "price": money(o.price) if o.price is not None else None,
+                "price": money(o.price, lang) if o.price is not None else None,
                 "stock": self.t("in stock: %(n)s", lang, n=quantity(o.product.quantity))
                 if o.product.quantity > 0
                 else self.t("not in stock", lang),
@@ -223,12 +223,12 @@ class MiniApp:
                 "product_id": e.product.id if e.product else None,
                 "name": e.product.name if e.product else self.t("(no longer in the catalogue)", lang),
                 "quantity": e.quantity,
-                "price": money(e.price),
-                "total": money(e.total),
+                "price": money(e.price, lang),
+                "total": money(e.total, lang),
             }
             for e in view.entries
         ]
-        return {"entries": entries, "total": money(view.total)}
+        return {"entries": entries, "total": money(view.total, lang)}
 
     async def set_quantity(self, portal: Portal, body: dict[str, Any]) -> dict[str, Any]:
         product, count = body.get("product_id"), body.get("quantity")
@@ -248,7 +248,7 @@ class MiniApp:
             lang,
             n=number,
             count=len(view.entries),
-            total=money(view.total),
+            total=money(view.total, lang),
         )
         outbox.message(portal.session, portal.user.tg_id, text, portal.now)  # the chat sees what the page did
         log.info("mini app: order request %s by user %s", number, portal.user.id)

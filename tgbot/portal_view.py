@@ -16,9 +16,10 @@ from aiogram.types import (
     WebAppInfo,
 )
 
-from flows.templating import _money
+from flows.values import format_value
 from services.access import PortalRights
 from services.companies import Credit
+from services.i18n import LANGUAGES
 from services.onec_documents import shown_date
 from services.onec_documents import title as document_title
 from services.portal_cart import CartEntry, CartView
@@ -28,8 +29,10 @@ from tgbot.callbacks import CartCb, CartEditCb, CaseCb, OrdersCb, ProductCb, Rec
 from tgbot.render import Renderer
 
 
-def money(value: Decimal | None) -> str:
-    return "—" if value is None else f"{_money(value)} ₽"
+def money(value: Decimal | None, lang: str | None) -> str:
+    """An amount in roubles as a case's card shows it to this reader: «6 100,00 ₽» in Russian, «6,100.00 ₽» in
+    English (`flows.values.format_value`, which cards and summaries use)."""
+    return "—" if value is None else format_value("money", value, lang=lang if lang in LANGUAGES else "ru")
 
 
 def quantity(value: Decimal) -> str:
@@ -48,7 +51,7 @@ def inline_results(r: Renderer, offers: list[Offer], lang: str, bot_username: st
         stock = r.t("in stock: %(n)s", lang, n=quantity(product.quantity)) if product.quantity > 0 else None
         details = [
             r.t("art. %(article)s", lang, article=product.article) if product.article else None,
-            money(offer.price) if offer.price is not None else None,
+            money(offer.price, lang) if offer.price is not None else None,
             stock or r.t("not in stock", lang),
         ]
         link = html.escape(product_link(bot_username, product.id), quote=True)
@@ -130,7 +133,7 @@ def product_card(r: Renderer, card: Card, lang: str, rights: PortalRights) -> tu
         lines.append(r.t("Barcode: %(barcode)s", lang, barcode=product.barcode))
     if card.group:
         lines.append(" / ".join(card.group))
-    lines.append(r.t("Your price: %(price)s", lang, price=money(card.offer.price)))
+    lines.append(r.t("Your price: %(price)s", lang, price=money(card.offer.price, lang)))
     # The total is what the search shows; 1C may send it alone (no warehouses), so the breakdown only follows it.
     unit = product.unit or ""
     total = product.quantity if product.quantity > 0 else sum((s.quantity for s in card.stock), Decimal(0))
@@ -183,7 +186,7 @@ def cart_message(
     rows: list[list[InlineKeyboardButton]] = []
     for n, entry in enumerate(view.entries, 1):
         name = entry.product.name if entry.product else r.t("(no longer in the catalogue)", lang)
-        lines.append(f"{n}. {name} × {entry.quantity} = {money(entry.total)}")
+        lines.append(f"{n}. {name} × {entry.quantity} = {money(entry.total, lang)}")
         if entry.product is not None:
             pid = entry.product.id
             minus, typed, plus = (
@@ -196,7 +199,7 @@ def cart_message(
                     InlineKeyboardButton(text=f"➕ {n}", callback_data=plus),
                 ]
             )
-    lines.append(r.t("Total: %(total)s", lang, total=money(view.total)))
+    lines.append(r.t("Total: %(total)s", lang, total=money(view.total, lang)))
     if rights.order:
         order = CartCb(action="order").pack()
         rows.append([InlineKeyboardButton(text=r.t("📝 Place the order", lang), callback_data=order)])
@@ -259,13 +262,13 @@ def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: s
     if credit is None or (credit.limit is None and not credit.debt and not debt_on and not credit.stopped):
         return None
     parts = [
-        r.t("Your debt as of %(date)s: %(debt)s", lang, date=shown_date(debt_on), debt=money(credit.debt))
+        r.t("Your debt as of %(date)s: %(debt)s", lang, date=shown_date(debt_on), debt=money(credit.debt, lang))
         if debt_on
-        else r.t("Your debt: %(debt)s", lang, debt=money(credit.debt))
+        else r.t("Your debt: %(debt)s", lang, debt=money(credit.debt, lang))
     ]
     if credit.limit is not None:
-        left = money(credit.left)
-        parts.append(r.t("credit limit %(limit)s, left %(left)s", lang, limit=money(credit.limit), left=left))
+        left = money(credit.left, lang)
+        parts.append(r.t("credit limit %(limit)s, left %(left)s", lang, limit=money(credit.limit, lang), left=left))
     line = "💳 " + "; ".join(parts)
     if credit.stopped:
         line += "\n" + r.t("⛔ Shipments are stopped: every request goes to the office for approval.", lang)
@@ -285,7 +288,7 @@ def orders_page(
         *head, r.t("Order requests, newest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)
     ]
     for row in page.rows:
-        amount = money(Decimal(row.amount)) if row.amount else "—"
+        amount = money(Decimal(row.amount), lang) if row.amount else "—"
         lines.append(f"№{row.case_id} {r.when(row.created_at)} — {amount} — {row.stage_title}")
         for paper in row.documents:
             named = document_title(r.t, paper.kind, paper.number, paper.date, lang)
