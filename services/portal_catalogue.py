@@ -49,6 +49,7 @@ class Card:
     group: list[str]
     image_file_id: int | None  # a stored copy of its first image, sent as the card's photo
     in_cart: int
+    dealer: bool = False  # the reader is a dealer's: no price means theirs is not set (they are told whom to ask)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class PortalCatalogue:
             path,
             await self._image(product),
             int(in_cart or 0),
+            self.user.organisation_id is not None,
         )
 
     async def _image(self, product: CatalogProduct) -> int | None:

@@ -15,7 +15,7 @@ from typing import Any
 from tests.chat import Person, create_person
 from tests.conftest import Harness
 from tests.test_dealer_portal_cart_e2e import COMBI, TRIMMER, card_of, cart, garden
-from tests.test_organisations_e2e import dealer_person
+from tests.test_organisations_e2e import dealer_person, organisation
 
 
 def carts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -171,4 +171,20 @@ async def dealer_person_in(harness: Harness, name: str, org_name: str, role_labe
     await person.send(f"/start {code.group(1)}")
     await person.expect(name)
     return person
+
+
+async def test_a_dealer_whose_price_type_the_catalogue_lacks_is_told_whom_to_ask(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    await organisation(harness, "ООО Инструмент region=Казань inn=1655000003 price=Дилерская")
+    boris = await dealer_person(harness, "Борис", "ООО Инструмент", "Менеджер дилера")
+
+    # No «Ваша цена: —»: what it means and whom to ask.
+    card = await card_of(boris, "combi 48", COMBI)
+    told = "Ваша цена пока не установлена: обратитесь к региональному представителю или в представительство."
+    assert told in card["text"] and "—" not in card["text"], card["text"]
+    await boris.press("В заявку", card)
+    assert told in (await cart(boris, "Ваша корзина", f"{COMBI} × 1"))["text"]
 

@@ -16,6 +16,7 @@ from aiogram.types import (
     WebAppInfo,
 )
 
+from flows.i18n import _
 from flows.values import format_value
 from services.access import PortalRights
 from services.companies import Credit
@@ -27,6 +28,10 @@ from services.portal_catalogue import Card, Export, Offer
 from services.reclamations import ReclamationPage
 from tgbot.callbacks import CartCb, CartEditCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb, button_label
 from tgbot.render import Renderer
+
+# A dealer's person whose price is not set (their price type is not in the catalogue, or the product has no price
+# in it): said plainly, with whom to ask, instead of a dash.
+NO_PRICE = _("Your price is not set yet: ask your regional representative or the representative office.")
 
 
 def money(value: Decimal | None, lang: str | None) -> str:
@@ -133,7 +138,10 @@ def product_card(r: Renderer, card: Card, lang: str, rights: PortalRights) -> tu
         lines.append(r.t("Barcode: %(barcode)s", lang, barcode=product.barcode))
     if card.group:
         lines.append(" / ".join(card.group))
-    lines.append(r.t("Your price: %(price)s", lang, price=money(card.offer.price, lang)))
+    if card.offer.price is not None:
+        lines.append(r.t("Your price: %(price)s", lang, price=money(card.offer.price, lang)))
+    elif card.dealer:  # their price type is not in the catalogue, or this product has no price in it
+        lines.append(r.t(NO_PRICE, lang))
     # The total is what the search shows; 1C may send it alone (no warehouses), so the breakdown only follows it.
     unit = product.unit or ""
     total = product.quantity if product.quantity > 0 else sum((s.quantity for s in card.stock), Decimal(0))
@@ -200,6 +208,8 @@ def cart_message(
                 ]
             )
     lines.append(r.t("Total: %(total)s", lang, total=money(view.total, lang)))
+    if any(e.product is not None and e.price is None for e in view.entries):
+        lines.append(r.t(NO_PRICE, lang))
     if rights.order:
         order = CartCb(action="order").pack()
         rows.append([InlineKeyboardButton(text=r.t("📝 Place the order", lang), callback_data=order)])
