@@ -65,6 +65,11 @@ def words_of_key(key: str) -> str:
     return key.replace("_", " ").replace(".", " ").strip().capitalize()
 
 
+def entry_name(label: str, index: int, count: int) -> str:
+    """A list's entry as a person reads it: «Позиции №2» among several, «Позиции» when it is the only one."""
+    return f"{label} №{index + 1}" if count > 1 else label
+
+
 def file_fields(spec: ProcessDef) -> list[str]:
     """The case's fields that hold files, lists whose entries hold files included."""
     return list(_file_fields(spec))
@@ -183,11 +188,12 @@ class Wording:
                 label = self.local(fdef.label, lang)
                 found += [(label, ref) for ref in _refs(data.get(name))]
             elif fdef.type == "list" and fdef.fields:
-                entries = data.get(name)
-                for index, item in enumerate(entries if isinstance(entries, list) else []):
+                value = data.get(name)
+                entries = value if isinstance(value, list) else []
+                for index, item in enumerate(entries):
                     if not isinstance(item, Mapping):
                         continue
-                    entry = f"{self.local(fdef.label, lang)} №{index + 1}"
+                    entry = entry_name(self.local(fdef.label, lang), index, len(entries))
                     for key, sub in fdef.fields.items():
                         if sub.type in FILE_TYPES:
                             label = f"{self.local(sub.label, lang)} · {entry}"
@@ -268,7 +274,7 @@ class Wording:
                 for index, item in enumerate(items):
                     if lines and lines[-1] != "":
                         lines.append("")  # a blank line sets each entry apart
-                    lines.append(f"{self.tr.local(fdef.label, lang)} №{index + 1}:")
+                    lines.append(f"{entry_name(self.tr.local(fdef.label, lang), index, len(items))}:")
                     entry = item if isinstance(item, dict) else {}
                     for k, sub in fdef.fields.items():
                         if not forms.condition_holds(sub.ask_if, entry) or (k in later and entry.get(k) is None):

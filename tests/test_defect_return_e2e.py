@@ -57,6 +57,8 @@ async def register_defect(manager: Person, *, supplier: str = "Альфа", arri
     await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
     summary = await manager.expect("Проверьте")
     assert "Longines" in summary["text"] and "SN-123456" in summary["text"] and "125" in summary["text"]
+    # One watch: its block is «Часы:», a number is for telling several apart.
+    assert "\nЧасы:\n" in summary["text"] and "Часы №1" not in summary["text"], summary["text"]
     await manager.press("Подтвердить", summary)
     await manager.expect("зарегистрировано")
 

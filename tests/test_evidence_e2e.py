@@ -75,7 +75,8 @@ async def test_the_photos_to_judge_come_as_one_album_once_even_when_the_answer_i
     shown = [m for m in after(await head.bot_messages(), card["message_id"]) if m.get("photos")]
     assert len(shown) == 3, [(m["text"], m.get("media_group_id")) for m in shown]  # three photos, once each
     assert len({m.get("media_group_id") for m in shown}) == 1 and shown[0].get("media_group_id")
-    assert all("Фото дефекта" in (m["text"] or "") and "№1" in (m["text"] or "") for m in shown)
+    # One watch: its photos are «Фото дефекта · Часы», no «№1».
+    assert all("Фото дефекта · Часы ·" in (m["text"] or "") and "Часы №1" not in (m["text"] or "") for m in shown)
     async with shop.core.sessionmaker() as session:
         to_head = (Outbox.method == "sendMediaGroup") & (Outbox.chat_id == head.id)
         albums = (await session.execute(select(Outbox).where(to_head))).scalars().all()

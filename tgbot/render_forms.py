@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardButton
 
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_asks, step_label
 from flows.model import FieldDef, ProcessDef
-from services.wording import Wording
+from services.wording import Wording, entry_name
 from tgbot.callbacks import FormCb, button_label
 from tgbot.render_base import markup
 
@@ -185,7 +185,9 @@ class FormPrompts(Wording):
         rows = [
             [
                 InlineKeyboardButton(
-                    text=button_label(f"{label} №{index + 1}: {self.entry_words(fields[name], item, lang, spec)}"),
+                    text=button_label(
+                        f"{entry_name(label, index, len(items))}: {self.entry_words(fields[name], item, lang, spec)}"
+                    ),
                     callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
                 )
             ]

@@ -12,7 +12,7 @@ from flows.items import approved_moves, entry_of, item_state, parse_item_approva
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState, open_item_moves, pending_approval
 from flows.status import CaseStatus
-from services.wording import Wording
+from services.wording import Wording, entry_name
 from tgbot.callbacks import CaseCb, ItemCb, button_label
 from tgbot.render_base import markup
 
@@ -23,7 +23,9 @@ class ItemCards(Wording):
     def item_title(self, case: CaseState, name: str, index: int, lang: str | None) -> str:
         """How an item is named: its track's `title` over the entry, else «Items №2»."""
         track = track_of(case.spec, name)
-        fallback = f"{self.local(case.spec.fields[name].label, lang)} №{index + 1}"
+        entries = case.data.get(name)
+        count = len(entries) if isinstance(entries, list) else 0
+        fallback = entry_name(self.local(case.spec.fields[name].label, lang), index, count)
         if track.title is None:
             return fallback
         entry = entry_of(case.data, name, index) or {}
