@@ -14,6 +14,7 @@ from typing import Any
 from flows import values
 from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, local
 from flows.spec_cache import SpecCache
+from flows.templating import LANG_KEY
 
 # Field types whose stored JSON becomes another Python type here.
 _TYPED = frozenset({"number", "money", "date", "datetime"})
@@ -66,6 +67,7 @@ def case_context(
     """`refs` are records the case points at, loaded by the caller (companies, by their field's name);
     `lang` is the reader's language, for the labels of choices and outcomes."""
     context: dict[str, Any] = dict(data)
+    context[LANG_KEY] = lang  # how a number prints (flows.templating)
     outcomes, options, converted = _reading(spec, lang)
     for task_key, choices in outcomes.items():
         outcome = data.get(task_key)

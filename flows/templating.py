@@ -9,8 +9,14 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, pass_context
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+
+from flows.values import format_value
+
+# The context's key for the reader's language (`flows.context.case_context` sets it): how a number prints.
+LANG_KEY = "__lang__"
 
 
 def shown(value: Any) -> Any:
@@ -23,8 +29,21 @@ def shown(value: Any) -> Any:
     return value
 
 
-_env = SandboxedEnvironment(autoescape=False, undefined=Undefined, trim_blocks=True, lstrip_blocks=True, finalize=shown)
-_strict_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, finalize=shown)
+@pass_context
+def printed(context: Context, value: Any) -> Any:
+    """What `{{ x }}` prints for a reader: `shown`, and a fraction in the reader's language's way («1,5» in
+    Russian, «1.5» in English; the language is the context's `LANG_KEY`, Russian when it has none). A whole
+    number prints as it is."""
+    value = shown(value)
+    if type(value) is float:
+        return format_value("number", value, lang=context.get(LANG_KEY) or "ru")
+    return value
+
+
+_env = SandboxedEnvironment(
+    autoescape=False, undefined=Undefined, trim_blocks=True, lstrip_blocks=True, finalize=printed
+)
+_strict_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, finalize=printed)
 
 
 def _money(value: Any) -> str:

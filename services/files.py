@@ -13,7 +13,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import StoredFile
-from flows.templating import _date, _money, shown
+from flows.templating import _date, _money, printed
 
 
 class FileStore:
@@ -122,7 +122,7 @@ def render_docx(template: Path, context: dict[str, Any]) -> bytes:
     from docxtpl import DocxTemplate
 
     document = DocxTemplate(str(template))
-    env = SandboxedEnvironment(autoescape=True, finalize=shown)  # choices by their labels, as in chat
+    env = SandboxedEnvironment(autoescape=True, finalize=printed)  # choices by their labels, numbers as in chat
     env.filters["money"] = _money
     env.filters["date"] = _date
     document.render(context, jinja_env=env, autoescape=True)

@@ -362,6 +362,8 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
 
     # Approved by the representative's engineer (who sees the part), repaired, closed.
     verdict = await semyon.card("Согласуйте ремонт", "Нож для газонокосилки 48 см × 1", button="Согласовать")
+    # A fraction printed by the definition's text reads as Russian writes it: «1,5 н/ч», not «1.5 н/ч».
+    assert "Замена ножа (1,5 н/ч)" in verdict["text"], verdict["text"]
     await semyon.press("Согласовать", verdict)
     # No «Рекламация по Газонокосилка …»: the product's name stands where no declension is needed.
     await sergey.expect("Рекламация одобрена: Газонокосилка STIGA Combi 48. Выполняйте ремонт.")

@@ -174,3 +174,12 @@ def test_values_of_related_types_compare_and_add(source: str, expected: bool) ->
 def test_bad_or_unbounded_expressions_fail_clearly(source: str) -> None:
     with pytest.raises(ExpressionError):
         evaluate(source, {"name": "x", "zero": 0, "big": ["y"] * (MAX_SEQUENCE // 10)})
+
+
+def test_a_fraction_prints_as_its_reader_writes_it() -> None:
+    """«1,5 н/ч» for a Russian reader, «1.5 h» for an English one; a whole number and text print as they are."""
+    hours = {"hours": 1.5, "count": 2, "note": "1.5"}
+    russian = render("{{ hours }} н/ч × {{ count }} ({{ note }})", case_context(SPEC, hours, lang="ru"))
+    assert russian == "1,5 н/ч × 2 (1.5)"
+    assert render("{{ hours }} h × {{ count }}", case_context(SPEC, hours, lang="en")) == "1.5 h × 2"
+    assert render("{{ hours * 3 }}", case_context(SPEC, hours, lang="ru")) == "4,5"
