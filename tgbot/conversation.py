@@ -11,11 +11,12 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from db.models import Task
 from flows import forms
 from flows.i18n import _
 from flows.items import item_state, parse_item_task
 from flows.runtime import MOVE_TASK, START_TASK, EngineError, pending_approval
-from flows.status import CaseStatus
+from flows.status import CaseStatus, TaskStatus
 from services import outbox
 from services.cases import Loaded
 from tgbot.callbacks import FormCb, TaskCb
@@ -33,7 +34,8 @@ class Conversation(FormAnswers, FormCorrections):
         """A button of the open form: the form's task must still be the one the button belongs to."""
         task = await self.active_task()
         if task is None or task.id != button.task_id:
-            raise EngineError(_("This form is no longer open."))
+            await self._bring_back(button.task_id)
+            return
         action, step = button.action, button.step
         if action == "pick":
             await self.pick(task, button.arg, step)
@@ -88,6 +90,16 @@ class Conversation(FormAnswers, FormCorrections):
 
     async def resume(self, task: AnyTask) -> None:
         await self.ask(task)
+
+    async def _bring_back(self, task_id: int) -> None:
+        """A button of a form that is not the open one: if that form was put aside (the menu, another form opened
+        over it) and is still this person's, it comes back where it stopped — the pressed step may be stale, so
+        nothing of it is done — and the open one is put aside in turn. A form done or dropped stays closed."""
+        task = await self.session.get(Task, task_id)
+        if task is None or task.status != TaskStatus.OPEN or task.assignee_id != self.user.id or not task.draft:
+            raise EngineError(_("This form is no longer open."))
+        await self.put_aside()
+        await self.begin(task, task.draft.get("outcome") or "submit")
 
     async def confirm(self, task: AnyTask, step_no: int) -> Loaded:
         form, fields, names, draft, step = await self._current(task, step_no)
