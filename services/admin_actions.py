@@ -143,6 +143,13 @@ class AdminActions:
         detail = {"reason": reason[:MAX_REASON], **self.by}
         await self.cases.save(loaded, effects, self.actor_id, "case.cancelled", detail)
         log.info("admin %s cancelled case %s", self.actor_id or PANEL, case_id)
+        author_id = loaded.state.initiator_id
+        if loaded.given_back and author_id is not None and author_id != self.actor_id:
+            # A request cancelled before it was registered gave back what it held (an order's positions to the
+            # cart): its author did not press anything, so they are told.
+            author = await self.cases.people.user(author_id)
+            if author is not None:
+                await self.cases.notifier.given_back(loaded, author)
         return loaded
 
     # --- failed steps and unreachable people --------------------------------------------------------------

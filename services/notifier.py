@@ -55,6 +55,10 @@ class Notifier(Protocol):
     async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
         """An unfinished request was closed after `days` untouched: its author is told."""
 
+    async def given_back(self, loaded: Loaded, author: User) -> None:
+        """Someone else (an admin) cancelled the author's request before it was registered, and what it held went
+        back to them (`loaded.given_back`, a msgid: an order request's positions to the cart): the author is told."""
+
     async def item_shown(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> dict[int, int]:
         """An item's card (where it stands, its fields, buttons for its moves) to each person who moves it;
         returns which message is whose card, by user id, so that the card can be edited when the item moves."""

@@ -188,3 +188,25 @@ async def test_a_dealer_whose_price_type_the_catalogue_lacks_is_told_whom_to_ask
     await boris.press("В заявку", card)
     assert told in (await cart(boris, "Ваша корзина", f"{COMBI} × 1"))["text"]
 
+
+async def test_a_request_an_admin_cancels_before_it_is_registered_tells_its_author_the_cart_has_it_back(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    await anna.press("В заявку", await card_of(anna, "combi 48", COMBI))
+    await anna.press("Оформить заявку", await cart(anna, "Ваша корзина"))
+    await anna.expect("Оплата")
+
+    # While she has not sent it yet, an admin cancels it: she is told, once, and the mower is in her cart again.
+    admin = harness.admin
+    await admin.send("/find №1")
+    await admin.press("Отменить дело", await admin.card("№1", button="Отменить дело"))
+    await admin.expect("Почему отменяется")
+    await admin.send("Дубль")
+    await admin.expect("отменено. Причина: Дубль")
+    told = await anna.expect("отменено администратором до регистрации", "Позиции вернулись в корзину")
+    assert told["text"].startswith("🧺 №1"), told["text"]
+    await cart(anna, "Ваша корзина", f"{COMBI} × 1")
+    assert sum("Позиции вернулись в корзину" in (m.get("text") or "") for m in await anna.bot_messages()) == 1

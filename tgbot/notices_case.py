@@ -180,6 +180,14 @@ class CaseNotices(NoticesBase):
             text += "\n" + self.renderer.t(loaded.given_back, lang)
         outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
 
+    async def given_back(self, loaded: Loaded, author: User) -> None:
+        lang, renderer = author.language, self.renderer
+        case = renderer.case_name(loaded.state, lang)
+        text = renderer.t("%(case)s was cancelled by an administrator before it was registered.", lang, case=case)
+        if loaded.given_back:
+            text += " " + renderer.t(loaded.given_back, lang)
+        outbox.message(self.session, author.tg_id, "🧺 " + text, self.now, case_id=loaded.row.id)
+
 
 # The kind of notification (services/channels/) each of the engine's notices is.
 NOTICE_KINDS = {"text": "notify", "closed": "notify", "reminder": "reminder", "overdue": "reminder",
