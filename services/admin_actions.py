@@ -141,6 +141,7 @@ class AdminActions:
         loaded = await self.cases.load(case_id)
         effects = self.cases.core.engine.cancel(loaded.state, self.actor_id)
         detail = {"reason": reason[:MAX_REASON], **self.by}
+        loaded.closed_reason = detail["reason"]  # the case's people are told why
         await self.cases.save(loaded, effects, self.actor_id, "case.cancelled", detail)
         log.info("admin %s cancelled case %s", self.actor_id or PANEL, case_id)
         author_id = loaded.state.initiator_id

@@ -91,6 +91,9 @@ async def test_the_admin_finds_a_case_reassigns_its_task_by_buttons_and_cancels_
     await admin.expect("Почему отменяется")
     await admin.send("Поставщик принял часы без возврата")
     await admin.expect("отменено. Причина: Поставщик принял часы без возврата")
+    # The manager who started it reads that it was cancelled, by whom and why — not «Дело закрыто» like any end.
+    told = await manager.expect("🚫 Дело отменено", "Отменил: Админ", "Причина: Поставщик принял часы без возврата")
+    assert "Дело закрыто" not in told["text"]
     async with shop.core.sessionmaker() as session:
         case = (await session.execute(select(Case))).scalar_one()
         audit = (await session.execute(select(AuditEntry).where(AuditEntry.action == "case.cancelled"))).scalar_one()

@@ -9,6 +9,7 @@ from typing import Any
 
 from db.models import Case, User
 from flows.runtime import Notify, TaskState
+from flows.status import CaseStatus
 from services import outbox
 from services import people as people_repo
 from services.cases.state import Loaded
@@ -17,7 +18,7 @@ from tgbot.notices_base import NoticesBase
 
 class CaseNotices(NoticesBase):
     async def notify(self, loaded: Loaded, effect: Notify, recipients: Sequence[User]) -> None:
-        names = await self._names(loaded)
+        names = await self._names(loaded, (loaded.closed_by,) if effect.kind == "closed" else ())
         kind = NOTICE_KINDS.get(effect.kind, "notify")
         # The notice's words per reader's language, worded for the first reader of each: its text (a template
         # of the definition) and its variables are the same for all the others.
@@ -50,6 +51,14 @@ class CaseNotices(NoticesBase):
         if effect.kind == "text":
             body = renderer.kept_template(effect.text, state.spec, state.data, lang, self._extra(loaded))
             return f"🔔 {case_name}\n{body}", renderer.case_button(loaded.row.id, lang)
+        if effect.kind == "closed" and state.status == CaseStatus.CANCELLED:
+            # Not an ending like the others: who stopped it, and why when an admin said why.
+            lines = [renderer.t("🚫 Case cancelled: %(case)s", lang, case=case_name)]
+            who = names.get(loaded.closed_by or 0) or renderer.t("an administrator", lang)
+            lines.append(renderer.t("Cancelled by: %(who)s", lang, who=who))
+            if loaded.closed_reason:
+                lines.append(renderer.t("Reason: %(reason)s", lang, reason=loaded.closed_reason))
+            return "\n".join(lines), renderer.case_button(loaded.row.id, lang)
         if effect.kind == "closed":
             stage = renderer.stage_title(state.spec, state.stage, lang)
             return renderer.t("🏁 Case closed: %(case)s — %(stage)s", lang, case=case_name, stage=stage), None

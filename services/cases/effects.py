@@ -241,6 +241,7 @@ async def case_closed(service: CaseService, loaded: Loaded, effect: CaseClosed, 
     from services.cases.items import refresh_item_cards  # so does items.py
 
     service.store.audit(loaded, actor_id, "case.closed", {"status": effect.status, "result": effect.result})
+    loaded.closed_by = actor_id
     # Whoever started the case and whoever led it (a deal's manager who took the lead) hear how it ended, unless
     # they cancelled it themselves.
     told = dict.fromkeys(p for p in (loaded.state.initiator_id, loaded.state.responsible_id) if p is not None)

@@ -45,6 +45,10 @@ class Loaded:
     cards: dict[int, list[CardRef]] = field(default_factory=dict)
     # Cancelled before it was registered: what it gave back, in words for its author (a msgid; `Core.draft_dropped`).
     given_back: str | None = None
+    # Closed by whom (a person's id; None: the clock, the panel's token) and, for an admin's cancellation, why: the
+    # case's people read both in the notice that it ended.
+    closed_by: int | None = None
+    closed_reason: str | None = None
 
 
 def copy_data(value: Any) -> Any:
