@@ -14,10 +14,15 @@ from sqlalchemy import select
 from admin.auth import wall_clock
 from admin.pages import PanelPages
 from db.models import Company, User
+from flows.i18n import _
 from services import channels, panel_queries
 from services.sms import BadPhone
 
 PAGE = 50
+ADDRESS_PROBLEMS = {
+    "phone": _("This is not a phone number: write it with its code, e.g. +7 916 123-45-67."),
+    "email": _("This is not an e-mail address: write it as name@example.com."),
+}
 
 
 class NotificationsPage(PanelPages):
@@ -85,32 +90,50 @@ class NotificationsPage(PanelPages):
         raise web.HTTPSeeOther(f"/admin/notifications#t-{kind}-{part}")
 
     async def save_person(self, request: web.Request) -> web.Response:
+        user_id = int(request.match_info["user_id"])
         form = await request.post()
-        async with self.core.sessionmaker() as session, session.begin():
-            user = await session.get(User, int(request.match_info["user_id"]))
-            if user is None:
-                raise web.HTTPNotFound(text="no such person")
-            try:
-                await channels.set_address(
-                    session, user, phone=str(form.get("phone") or ""), email=str(form.get("email") or "")
-                )
-            except (BadPhone, ValueError) as exc:
-                error = {"kind": "", "part": "", "source": "", "message": f"{user.name}: {exc}"}
-                return await self.page(request, code=400, error=error)
+        typed = {"phone": str(form.get("phone") or ""), "email": str(form.get("email") or "")}
+        name = ""
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                user = await session.get(User, user_id)
+                if user is None:
+                    raise web.HTTPNotFound(text="no such person")
+                name = user.name
+                await channels.set_address(session, user, phone=typed["phone"], email=typed["email"])
+        except BadPhone:  # the transaction is over (nothing kept) before the page reads anything
+            return await self._address_refused(request, ("person", user_id), name, "phone", typed)
+        except channels.BadEmail:
+            return await self._address_refused(request, ("person", user_id), name, "email", typed)
         raise web.HTTPSeeOther("/admin/notifications#addresses")
 
     async def save_organisation(self, request: web.Request) -> web.Response:
+        org_id = int(request.match_info["org_id"])
         form = await request.post()
-        email = str(form.get("email") or "").strip()
+        typed = {"email": str(form.get("email") or "")}
+        async with self.core.sessionmaker() as session:
+            org = await session.get(Company, org_id)
+        if org is None:
+            raise web.HTTPNotFound(text="no such organisation")
+        try:
+            email = channels.checked_email(typed["email"])
+        except channels.BadEmail:  # checked before any transaction: the page is read with nothing held
+            return await self._address_refused(request, ("organisation", org_id), org.name, "email", typed)
         async with self.core.sessionmaker() as session, session.begin():
-            org = await session.get(Company, int(request.match_info["org_id"]))
+            org = await session.get(Company, org_id)
             if org is None:
                 raise web.HTTPNotFound(text="no such organisation")
-            if email and ("@" not in email or " " in email):
-                error = {"kind": "", "part": "", "source": "", "message": f"{org.name}: not an e-mail address"}
-                return await self.page(request, code=400, error=error)
-            org.email = email or None
+            org.email = email
         raise web.HTTPSeeOther("/admin/notifications#addresses")
+
+    async def _address_refused(
+        self, request: web.Request, whose: tuple[str, int], name: str, field: str, typed: dict[str, str]
+    ) -> web.Response:
+        """The addresses' form back with what is wrong next to the field and what was typed kept in it."""
+        said = self.core.translator.t(ADDRESS_PROBLEMS[field], self.lang)
+        error: dict[str, Any] = {"kind": "", "part": "", "source": "", "message": f"{name}: {said}", "said": said}
+        error |= {"whose": whose, "field": field, "typed": typed}
+        return await self.page(request, code=400, error=error)
 
 
 def _notification(row: Any) -> bool:

@@ -56,11 +56,21 @@ async def save_settings(session: AsyncSession, value: KindChannels, now: datetim
     await session.flush()
 
 
-async def set_address(session: AsyncSession, user: User, *, phone: str | None, email: str | None) -> None:
-    """A person's phone (normalised to E.164; `sms_repo.BadPhone` if it is none) and e-mail; empty clears."""
-    user.phone = sms_repo.normalise_phone(phone) if phone and phone.strip() else None
+class BadEmail(ValueError):
+    """What was written as an e-mail address is not one."""
+
+
+def checked_email(email: str | None) -> str | None:
+    """An e-mail address as kept (None: cleared), or `BadEmail`."""
     email = (email or "").strip()
     if email and ("@" not in email or " " in email):
-        raise ValueError(f"not an e-mail address: {email!r}")
-    user.email = email or None
+        raise BadEmail(f"not an e-mail address: {email!r}")
+    return email or None
+
+
+async def set_address(session: AsyncSession, user: User, *, phone: str | None, email: str | None) -> None:
+    """A person's phone (normalised to E.164; `sms_repo.BadPhone` if it is none) and e-mail (`BadEmail`); empty
+    clears. Both are checked before either changes."""
+    new_phone = sms_repo.normalise_phone(phone) if phone and phone.strip() else None
+    user.phone, user.email = new_phone, checked_email(email)
     await session.flush()
