@@ -13,7 +13,7 @@ from admin.pages import PanelPages
 from flows.i18n import _
 from flows.runtime import EngineError
 from services import companies, panel_actions
-from services.team import Team, UnknownRoles
+from services.team import Refused, Team, UnknownRoles
 
 
 class PeoplePages(PanelPages):
@@ -23,6 +23,7 @@ class PeoplePages(PanelPages):
             web.post("/people/invite", self.invite),
             web.post("/people/{user_id:\\d+}/roles", self.roles),
             web.post("/people/{user_id:\\d+}/revoke", self.revoke),
+            web.post("/people/{user_id:\\d+}/restore", self.restore),
         ]
 
     async def people(self, request: web.Request, **invited: Any) -> web.Response:
@@ -86,6 +87,8 @@ class PeoplePages(PanelPages):
                 )
         except UnknownRoles:
             return self.panel.refused(request, EngineError(_("No such person or role.")), "people", 400)
+        except Refused as exc:  # a role for a person whose access is closed: restored first
+            return self.panel.refused(request, exc, "people")
         self.core.outbox_written()  # a revoked role's tasks went back to the pool: its members are told
         raise web.HTTPSeeOther("/admin/people")
 
@@ -98,6 +101,16 @@ class PeoplePages(PanelPages):
         except UnknownRoles:
             return self.panel.refused(request, EngineError(_("No such person or role.")), "people", 400)
         self.core.outbox_written()
+        raise web.HTTPSeeOther("/admin/people")
+
+    async def restore(self, request: web.Request) -> web.Response:
+        """A revoked person is let back in with the roles they kept."""
+        user_id = int(request.match_info["user_id"])
+        try:
+            async with self.core.sessionmaker() as session, session.begin():
+                await panel_actions.restore_person(self.core, session, user_id)
+        except Refused as exc:
+            return self.panel.refused(request, exc, "people")
         raise web.HTTPSeeOther("/admin/people")
 
 

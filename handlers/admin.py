@@ -11,11 +11,11 @@ from aiogram.types import CallbackQuery, Message
 from db.models import User
 from flows.i18n import _
 from flows.loader import DefinitionError
-from handlers.common import Admin, AfterCommit, answer
+from handlers.common import Admin, AfterCommit, answer, menu_keyboard
 from services.access import Viewer
 from services.exports import Exports, UnknownProcess
 from services.library import ProcessLibrary
-from services.team import Team, UnknownRoles
+from services.team import Refused, Team, UnknownRoles
 from services.worktime import WorkTime
 from tgbot import views
 from tgbot.callbacks import ExportCb, RoleCb
@@ -31,6 +31,7 @@ def router() -> Router:
     admin.message.register(invite, Command("invite"))
     admin.message.register(list_users, Command("users"))
     admin.message.register(grant_or_revoke, Command("grant", "revoke"))
+    admin.message.register(restore, Command("restore"))
     admin.message.register(processes, Command("processes"))
     admin.message.register(definition_file, F.document.file_name.endswith((".yaml", ".yml")))
     admin.message.register(time_spent, Command("worktime"))
@@ -84,18 +85,42 @@ async def on_roles(
     team: Team,
     after_commit: AfterCommit,
 ) -> None:
-    """A person's button in /users shows their roles as buttons; a role's button grants or revokes it."""
-    if callback_data.action == "t":
-        person, roles = await team.toggle_role(callback_data.user_id, callback_data.arg)
-    else:
-        found, roles = await team.person_roles(callback_data.user_id)
-        if found is None:
-            answer(after_commit, query)
-            return
-        person = found
-    text, keyboard = views.person_roles(renderer, person, roles, team.known_roles(), user.language)
-    replies.say(user.tg_id, text, keyboard)
+    """A person's button in /users shows their roles as buttons; a role's button grants or revokes it; a revoked
+    person's card restores them."""
+    try:
+        found, roles = await team.person_card(callback_data.action, callback_data.user_id, callback_data.arg, by=user)
+    except Refused as exc:
+        answer(after_commit, query, renderer.t(exc.message, user.language, **exc.params), True)
+        return
+    if found is not None:
+        text, keyboard = views.person_roles(renderer, found, roles, team.known_roles(), user.language)
+        replies.say(user.tg_id, text, keyboard)
+        if callback_data.action == "restore":
+            tell_restored(replies, renderer, found, roles)
     answer(after_commit, query)
+
+
+def tell_restored(replies: Replies, renderer: Renderer, person: User, roles: list[str]) -> None:
+    """The person let back in hears it, with their menu."""
+    text = renderer.t("Your access is open again. Your roles: %(roles)s.", person.language,
+                      roles=renderer.roles(roles, person.language))  # fmt: skip
+    replies.say(person.tg_id, text, menu_keyboard(renderer, person.language, roles, bool(person.is_admin)))
+
+
+async def restore(
+    message: Message, command: CommandObject, replies: Replies, renderer: Renderer, user: User, team: Team
+) -> None:
+    """`/restore 9` (or @username): a revoked person is let back in with the roles they kept."""
+    try:
+        person, roles = await team.restore((command.args or "").strip(), actor_id=user.id)
+    except Refused as exc:
+        usage = "" if command.args else "\n" + renderer.t("Usage: /restore <user id or @username>.", user.language)
+        replies.say(message.chat.id, renderer.t(exc.message, user.language, **exc.params) + usage)
+        return
+    shown = renderer.roles(roles, user.language)
+    replies.say(message.chat.id, renderer.t("%(name)s's access is restored; roles: %(roles)s.", user.language,
+                                            name=person.name, roles=shown))  # fmt: skip
+    tell_restored(replies, renderer, person, roles)
 
 
 async def grant_or_revoke(
@@ -106,6 +131,9 @@ async def grant_or_revoke(
     try:
         grant = command.command == "grant"
         person, roles = await team.change_roles(words[0] if words else None, words[1:], grant=grant)
+    except Refused as exc:  # a role for someone whose access is closed
+        replies.say(message.chat.id, t(exc.message, user.language, **exc.params))
+        return
     except UnknownRoles as exc:
         usage = _("Usage: /%(cmd)s <user id or @username> role1 role2. Unknown: %(unknown)s")
         unknown = ", ".join(exc.unknown) or "—"

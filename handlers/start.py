@@ -13,7 +13,7 @@ from handlers.common import ACommand, AfterCommit, answer, menu_keyboard
 from services.access import Viewer
 from services.companies import Organisations
 from services.portal import Portal
-from services.team import Newcomer, Team, Welcome
+from services.team import Joined, Newcomer, Team, Welcome
 from tgbot import views
 from tgbot.conversation import Conversation
 from tgbot.render import Renderer
@@ -125,6 +125,10 @@ async def unknown_message(
     # No **kwargs here: a handler taking them is given every service the update could have (`ServicesMiddleware`).
     if user is None:
         return await refuse(message, replies, renderer)
+    if not user.active:  # revoked (or their organisation deactivated), or waiting for approval
+        joined = Joined(Welcome.HELD if user.awaiting_approval else Welcome.CLOSED, user.name, user.language)
+        await replies.say_once(message.chat.id, views.welcome(renderer, joined))
+        return None
     await replies.say_once(
         message.chat.id,
         renderer.t("I did not understand that. Use the menu below, or /help.", user.language),
@@ -139,6 +143,9 @@ async def unknown_callback(
     """Answered after the update's transaction, as every button is: not a call to Telegram while its claim is held
     (and Telegram refusing a late answer does not fail the update)."""
     lang = user.language if user else "ru"
+    if user is not None and not user.active and not user.awaiting_approval:
+        answer(after_commit, query, views.closed_access(renderer, lang), show_alert=True)
+        return
     answer(after_commit, query, renderer.t("This button is no longer valid.", lang), show_alert=True)
 
 

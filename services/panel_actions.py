@@ -101,6 +101,12 @@ async def revoke_person(core: Core, session: AsyncSession, user_id: int) -> User
     return person
 
 
+async def restore_person(core: Core, session: AsyncSession, user_id: int) -> User:
+    """A revoked person is let back in with the roles they kept (`Team.restore` audits it, `by: panel`)."""
+    person, _roles = await Team(core, session).restore(str(user_id), actor_id=None)
+    return person
+
+
 async def unreachable(session: AsyncSession) -> list[User]:
     """People the bot cannot write to (they blocked it) and people revoked: the admin's list to act on."""
     rows = await session.execute(

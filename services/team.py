@@ -13,8 +13,11 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Company, Invite, User, UserRole
+from db.models import AuditEntry, Company, Invite, User, UserRole
+from flows.i18n import _
+from flows.runtime import EngineError
 from services import access, people
+from services.admin_actions import PANEL
 from services.cases import CaseService
 from services.core import Core
 
@@ -29,6 +32,10 @@ class UnknownRoles(Exception):
         super().__init__(", ".join(self.unknown))
 
 
+class Refused(EngineError):
+    """An admin's change about people that the rules refuse: the msgid (with its values) says why and what to do."""
+
+
 class Welcome(StrEnum):
     """How a /start ended."""
 
@@ -38,6 +45,7 @@ class Welcome(StrEnum):
     REFUSED = "refused"  # an invite that is not valid, expired or used up
     JOINED = "joined"  # registered with the invite's roles
     HELD = "held"  # joined by a general dealer link: waits for an admin to approve and bind them
+    CLOSED = "closed"  # a known person whose access an admin closed (revoked, or their organisation deactivated)
 
 
 @dataclass
@@ -135,6 +143,8 @@ class Team:
         unknown = set(roles) - self.known_roles()
         if person is None or not roles or unknown:
             raise UnknownRoles(unknown)
+        if grant and not person.active:
+            raise self.closed(person)
         if grant:
             await people.grant(self.session, person.id, roles)
         else:
@@ -142,6 +152,42 @@ class Team:
             # Their tasks of those roles go back to the pool at once (and their old buttons are refused).
             await CaseService(self.core, self.session).release_tasks(person, set(roles), actor_id=None)
         return person, sorted(await people.roles_of(self.session, person.id))
+
+    @staticmethod
+    def closed(person: User) -> Refused:
+        """Why a person whose access is closed is given no roles, and what the admin does instead."""
+        if person.awaiting_approval:
+            return Refused(_("%(name)s waits for approval: approve them on the card the admins got."), name=person.name)
+        text = _("%(name)s's access is closed (revoked). Restore it first: /restore %(id)s, or the panel's People.")
+        return Refused(text, name=person.name, id=person.id)
+
+    async def restore(self, ref: str, *, actor_id: int | None) -> tuple[User, list[str]]:
+        """A revoked person is let back in with the roles they kept: an admin's decision, audited like the revoke.
+        Not someone waiting for approval (their card binds them), nor a person of a deactivated organisation."""
+        person = await self.find(ref)
+        if person is None:
+            raise Refused(_("There is no such person."))
+        if person.active:
+            raise Refused(_("%(name)s has access already."), name=person.name)
+        if person.awaiting_approval:
+            raise self.closed(person)
+        organisation = await self.session.get(Company, person.organisation_id) if person.organisation_id else None
+        if organisation is not None and not organisation.active:
+            text = _("%(name)s belongs to %(org)s, which is deactivated: reactivate it first (/org %(org_id)s).")
+            raise Refused(text, name=person.name, org=organisation.name, org_id=organisation.id)
+        person.active = True
+        data = {"person": person.id, **({} if actor_id is not None else {"by": PANEL})}
+        self.session.add(AuditEntry(actor_id=actor_id, action="person.restored", data=data, at=self.core.clock.now()))
+        log.info("user %s restored by %s", person.id, actor_id or "panel")
+        return person, sorted(await people.roles_of(self.session, person.id))
+
+    async def person_card(self, action: str, user_id: int, role: str, *, by: User) -> tuple[User | None, list[str]]:
+        """A press on a person's card from /users: show it (`p`), toggle a role (`t`), restore them (`restore`)."""
+        if action == "t":
+            return await self.toggle_role(user_id, role)
+        if action == "restore":
+            return await self.restore(str(user_id), actor_id=by.id)
+        return await self.person_roles(user_id)
 
     async def person_roles(self, user_id: int) -> tuple[User | None, list[str]]:
         """One person and their roles (the `/users` buttons' card)."""
@@ -207,6 +253,11 @@ class Team:
     async def _welcome_back(self, user: User, roles: set[str], code: str) -> Joined:
         if user.awaiting_approval:
             return Joined(Welcome.HELD, user.name, user.language)
+        if not user.active:
+            # An invite is made for roles, not for this person: a link passed around (x50 in a group chat) must not
+            # undo a revoke an admin made of them by name. The admin restores them (/restore, the panel), knowingly.
+            log.info("user %s, whose access is closed, came back (an invite: %s)", user.id, bool(code))
+            return Joined(Welcome.CLOSED, user.name, user.language)
         if code:
             try:
                 invite: Invite | None = await people.use_invite(self.session, code, self.core.clock.now())

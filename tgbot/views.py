@@ -79,6 +79,8 @@ def welcome(renderer: Renderer, joined: Joined) -> str:
         return t(joined.problem, lang)
     if joined.outcome is Welcome.HELD:
         return t("Thank you, %(name)s! An administrator will check your request and let you in.", lang, name=name)
+    if joined.outcome is Welcome.CLOSED:
+        return closed_access(renderer, lang)
     roles = renderer.roles(joined.roles, lang)
     return t("Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.", lang, name=name, roles=roles)
 
@@ -92,8 +94,19 @@ def roster(renderer: Renderer, people: list[tuple[User, list[str]]], lang: str) 
         admin = " ⭐" if person.is_admin else ""
         blocked = " 🚫" if person.unreachable_at is not None else ""  # blocked the bot: nothing reaches them
         handle = f"@{person.username or '—'}"
-        lines.append(f"{person.id}. {person.name}{admin}{blocked} {handle}: {renderer.roles(roles, lang)}")
+        closed = "" if person.active else " ⛔ " + renderer.t(access_closed_mark(person), lang, id=person.id)
+        lines.append(f"{person.id}. {person.name}{admin}{blocked}{closed} {handle}: {renderer.roles(roles, lang)}")
     return "\n".join(lines)
+
+
+def access_closed_mark(person: User) -> str:
+    """Why an inactive person sees nothing, in a word for the admins' lists."""
+    return _("waits for approval") if person.awaiting_approval else _("access closed (/restore %(id)s)")
+
+
+def closed_access(renderer: Renderer, lang: str) -> str:
+    """What a person whose access an admin closed reads, whatever they send."""
+    return renderer.t("Your access to the bot is closed. If this is a mistake, contact your administrator.", lang)
 
 
 def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarkup:
@@ -109,8 +122,14 @@ def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarku
 def person_roles(
     renderer: Renderer, person: User, roles: list[str], known: set[str], lang: str
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A person's roles, each known role a button: ✓ marks the ones they have; a press grants or revokes it."""
+    """A person's roles, each known role a button: ✓ marks the ones they have; a press grants or revokes it. A
+    revoked person's card says so and offers to restore them instead."""
     text = renderer.t("%(name)s now has: %(roles)s", lang, name=person.name, roles=renderer.roles(roles, lang))
+    if not person.active and not person.awaiting_approval:
+        text += "\n" + renderer.t("⛔ Access closed: they see nothing and get no tasks.", lang)
+        restore = RoleCb(action="restore", user_id=person.id).pack()
+        button = InlineKeyboardButton(text=renderer.t("♻️ Restore access", lang), callback_data=restore)
+        return text, InlineKeyboardMarkup(inline_keyboard=[[button]])
     text += "\n" + renderer.t("Press a role to grant or revoke it.", lang)
     buttons = [
         InlineKeyboardButton(
