@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from handlers.common import ACommand, AfterCommit, answer, menu_keyboard
-from services.access import Viewer
+from services.access import Viewer, roles_see_figures
 from services.companies import Organisations
 from services.portal import Portal
 from services.team import Joined, Newcomer, Team, Welcome
@@ -93,7 +93,9 @@ async def help_command(
 ) -> None:
     lang = user.language if user else _lang(message)
     rights = portal.rights(viewer) if viewer is not None and portal is not None else None
-    replies.say(message.chat.id, views.help_text(renderer, lang, rights, viewer is not None and viewer.is_admin))
+    admin = viewer is not None and viewer.is_admin
+    figures = viewer is not None and roles_see_figures(viewer.roles, admin)
+    replies.say(message.chat.id, views.help_text(renderer, lang, rights, admin, figures=figures))
 
 
 async def lang_command(

@@ -303,17 +303,25 @@ def approval_roles(renderer: Renderer, person: User, org: Company, lang: str) ->
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def help_text(renderer: Renderer, lang: str, rights: PortalRights | None, admin: bool) -> str:
-    """/help: what this person can do here — everyone's menu, a dealer's catalogue and cart as far as they may use
-    them (`rights`), the admins' commands for admins only."""
+def help_text(
+    renderer: Renderer, lang: str, rights: PortalRights | None, admin: bool, *, figures: bool = False
+) -> str:
+    """/help: what this person can do here — everyone's menu and commands, a dealer's catalogue and cart as far as
+    they may use them (`rights`), the figures for those who see them, the admins' commands for admins only."""
     lines = [
         renderer.t(
             "I run your company's processes. «My tasks» — what waits for you; «Start a process» — register a new "
             "case; «My cases» — where your cases stand; /case and a number — a case's card. /lang switches the "
             "language.",
             lang,
-        )
+        ),
+        renderer.t(
+            "/diagram — a process drawn, stage by stage; /digest — a summary of your cases at the hour you choose.",
+            lang,
+        ),
     ]
+    if figures:
+        lines.append(renderer.t("/figures — what each dealer ordered and was shipped, as a chart and Excel.", lang))
     if rights is not None and rights.cart:
         lines.append(renderer.t(
             "The catalogue: type the bot's name and a product's name or article in any chat. /cart — your cart; "
@@ -322,8 +330,16 @@ def help_text(renderer: Renderer, lang: str, rights: PortalRights | None, admin:
         ))  # fmt: skip
     if admin:
         lines.append(renderer.t(
-            "Admins: /invite, /users, /grant, /revoke, /processes, /orgs, /find; send a YAML file to check a process "
-            "definition.",
+            "Admins: /invite role… [xN] — an invite link (admin among the roles makes admins), /dealer_link [xN] — "
+            "one for many dealers' staff, each approved by you; /users — people and their roles; /grant and /revoke — "
+            "roles; "
+            "/region — a regional representative's region.\n"
+            "/find and a number or words — a case's admin card: reassign a task, cancel with a reason, retry a failed "
+            "step; /unreachable — who the bot cannot write to.\n"
+            "/processes — the processes and their versions; /export [process] — the cases as Excel; /worktime "
+            "[days] — time spent on timed tasks.\n"
+            "/orgs, /org and a number — organisations; /org_new and /org_set — create or change one in one line.\n"
+            "A YAML file sent here is checked as a process definition, and loaded if you say so.",
             lang,
         ))  # fmt: skip
     return "\n\n".join(lines)
