@@ -44,7 +44,10 @@ class OrganisationPages(PanelPages):
         kinds = {k: self.core.translator.t(v, self.lang) for k, v in ORGANISATION_KINDS.items()}
         return self.panel.render(request, "organisations.html", orgs=orgs, members=members, reps=reps, kinds=kinds)
 
-    async def page(self, request: web.Request, error: str | None = None, code: int = 200) -> web.Response:
+    async def page(
+        self, request: web.Request, error: str | None = None, code: int = 200, typed: dict[str, str] | None = None
+    ) -> web.Response:
+        """The organisation's form with what is kept, or (`typed`, after a refusal) with what the admin wrote."""
         org_id = int(request.match_info["org_id"])
         async with self.core.sessionmaker() as session:
             org = await companies.get(session, org_id)
@@ -60,6 +63,12 @@ class OrganisationPages(PanelPages):
         credit = companies.credit(org)
         debt = (org.data or {}).get(companies.CREDIT["debt"])  # as kept: a debt of 0 set by hand stays shown
         values |= {"limit": credit.limit, "debt": debt, "stop": credit.stopped}
+        values |= {"rep": org.regional_rep_id, "active": org.active}
+        if typed is not None:  # a refused form comes back as the admin wrote it, to correct one field
+            values |= {f: typed[f] for f in (*FIELDS, "limit", "debt")}
+            rep = typed["rep"]
+            values |= {"rep": int(rep) if rep.isdigit() else None, "stop": typed["stop"] == "yes"}
+            values["active"] = typed["active"] == "1"
         t = self.core.translator.t
         lines = [
             {"at": a.at, "who": names.get(a.actor_id or 0, "—"), "what": self._change(a.data or {}, names)}
@@ -76,6 +85,7 @@ class OrganisationPages(PanelPages):
         details = {f: str(form.get(f, "")) for f in FIELDS} | {"rep": str(form.get("rep", "0") or "0")}
         details |= {"limit": str(form.get("limit", "")), "debt": str(form.get("debt", ""))}
         details["stop"] = "yes" if form.get("stop") == "1" else "no"
+        active = "1" if form.get("active") == "1" else ""
         try:
             async with self.core.sessionmaker() as session, session.begin():
                 org = await companies.get(session, org_id)
@@ -83,9 +93,11 @@ class OrganisationPages(PanelPages):
                     raise web.HTTPNotFound(text="no such organisation")
                 now = self.core.clock.now()
                 await companies.update_details(session, org, details, now, None)
-                await companies.set_active(session, org, form.get("active") == "1", now, None)
-        except companies.BadValue as bad:  # nothing of the form is kept: the admin corrects it and saves again
-            return await self.page(request, self._bad(bad.field), 400)
+                await companies.set_active(session, org, active == "1", now, None)
+        except companies.BadValue as bad:  # nothing is saved; the form comes back as written, to correct
+            return await self.page(request, self._bad(bad.field), 400, typed=details | {"active": active})
+        except companies.BadDetails:  # a representative's id that is no number (the form offers only people)
+            return await self.page(request, self._bad("rep"), 400, typed=details | {"active": active, "rep": "0"})
         raise web.HTTPSeeOther(f"/admin/organisations/{org_id}")
 
     def _bad(self, field: str) -> str:

@@ -109,3 +109,33 @@ async def test_a_wrong_phone_or_e_mail_comes_back_in_the_form_at_once_and_nothin
     assert status == 303
     assert (await admin.admin_user()).phone == "+79161234567"
 
+
+async def test_a_refused_organisation_form_keeps_what_was_typed_and_an_exponent_is_no_amount(admin: Admin) -> None:
+    regina = await admin.harness.person("Регина, региональный представитель (Москва)", "regional_rep")
+    async with admin.harness.core.sessionmaker() as session, session.begin():
+        rep = (await session.scalars(select(User).where(User.tg_id == regina.id))).one()
+        rep.region = "Москва"
+        rep_id = rep.id
+    org_id = await admin.organisation("ООО Сад", inn="7701234560")
+    form = {
+        "name": "ООО Сад и Парк", "inn": "123", "kpp": "770101001", "region": "Москва", "price": "Дилерская",
+        "contacts": "", "rep": str(rep_id), "limit": "", "debt": "", "active": "1",
+    }  # fmt: skip
+
+    # A wrong INN: the form comes back with what the admin wrote, not with what is kept.
+    status, page = await admin.post(f"organisations/{org_id}", **form)
+    assert status == 400 and "ИНН неверен" in page
+    fields = form_of(page, "organisation")
+    assert 'id="inn" name="inn" value="123"' in fields and 'value="ООО Сад и Парк"' in fields
+    assert 'value="7701234560"' not in fields and f'<option value="{rep_id}" selected>' in fields
+    # The representative's region is not said twice.
+    assert "Регина, региональный представитель (Москва)</option>" in fields
+    assert (await admin.company(org_id)).name == "ООО Сад"
+
+    # «1e9» is no amount, as in the chat: refused, nothing kept.
+    status, page = await admin.post(f"organisations/{org_id}", **(form | {"inn": "7701234560", "limit": "1e9"}))
+    assert status == 400 and 'id="limit" name="limit" value="1e9"' in form_of(page, "organisation")
+    assert companies.credit(await admin.company(org_id)).limit is None
+    status, _page = await admin.post(f"organisations/{org_id}", **(form | {"inn": "7701234560", "limit": "500 000"}))
+    assert status == 303
+    assert str(companies.credit(await admin.company(org_id)).limit) == "500000.00"

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.ru import inn
 
 from db.models import AuditEntry, Company, User
+from flows.values import InvalidAnswer, parse_text
 
 
 async def search(session: AsyncSession, text: str, limit: int = 8) -> list[Company]:
@@ -96,11 +97,11 @@ def checked(field: str, value: str) -> str | None:
             raise BadValue(field)
         return value
     if field in ("limit", "debt"):
-        try:
-            amount = Decimal(value.replace(" ", "").replace("\u00a0", "").replace(",", ".").rstrip("₽"))
-        except InvalidOperation:
+        try:  # read as the chat reads an amount: «500 000», «1 234,50 ₽»; never «1e9»
+            amount = parse_text("money", value)
+        except InvalidAnswer:
             raise BadValue(field) from None
-        if not amount.is_finite() or amount < 0 or amount >= 10**12:
+        if amount >= 10**12:
             raise BadValue(field)
         return str(amount.quantize(Decimal("0.01")))
     if field == "stop":
