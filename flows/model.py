@@ -117,6 +117,8 @@ class FieldDef(DateRules):
     # A condition over the other fields: the field is asked (and required) only when it holds — the prepayment's
     # fields depend on the payment type. Not holding, the field is neither asked nor shown on the summary.
     ask_if: str | None = None
+    # Kept for other systems, never shown to a person (no card, summary or entry's line): 1C's id of a product.
+    hidden: bool = False
 
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:

@@ -268,6 +268,8 @@ class Wording:
         for name in names:
             fdef = fields[name]
             value = data.get(name)
+            if fdef.hidden:
+                continue
             if fdef.type == "list" and fdef.fields:
                 items = value if isinstance(value, list) else []
                 later = {n for stage in fdef.track.stages for n in stage.requires} if fdef.track else set()
@@ -277,6 +279,8 @@ class Wording:
                     lines.append(f"{entry_name(self.tr.local(fdef.label, lang), index, len(items))}:")
                     entry = item if isinstance(item, dict) else {}
                     for k, sub in fdef.fields.items():
+                        if sub.hidden:
+                            continue
                         if not forms.condition_holds(sub.ask_if, entry) or (k in later and entry.get(k) is None):
                             continue  # not asked for this entry, or not yet: a track's stage asks it
                         shown = self.summary_value(sub, entry.get(k), lang, spec)
@@ -319,6 +323,7 @@ class Wording:
             self.summary_value(sub, item[key], lang, spec)
             for key, sub in (fdef.fields or {}).items()
             if sub.type not in FILE_TYPES
+            and not sub.hidden
             and item.get(key) not in (None, "")
             and not isinstance(item[key], list)  # nested values (a list in a list) say nothing in one line
             and forms.condition_holds(sub.ask_if, item)

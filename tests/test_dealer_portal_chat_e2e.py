@@ -15,6 +15,7 @@ from typing import Any
 from tests.chat import Person, create_person
 from tests.conftest import Harness
 from tests.test_dealer_portal_cart_e2e import COMBI, TRIMMER, card_of, cart, garden
+from tests.test_dealer_portal_e2e import file_reclamation
 from tests.test_organisations_e2e import dealer_person, organisation
 
 
@@ -210,3 +211,15 @@ async def test_a_request_an_admin_cancels_before_it_is_registered_tells_its_auth
     assert told["text"].startswith("🧺 №1"), told["text"]
     await cart(anna, "Ваша корзина", f"{COMBI} × 1")
     assert sum("Позиции вернулись в корзину" in (m.get("text") or "") for m in await anna.bot_messages()) == 1
+
+
+async def test_a_reclamations_card_names_its_product_not_1cs_id_of_it(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    sergey = await dealer_person(harness, "Сергей", "ООО Сад", "Сервисник дилера")
+    await file_reclamation(sergey, "SN-48-000731")
+    await sergey.send("/case 1")
+    card = (await sergey.expect("№1", "Изделие: Газонокосилка STIGA Combi 48"))["text"]
+    assert "Артикул: 2L0481848" in card and "guid-" not in card and "Код товара" not in card, card
