@@ -27,7 +27,8 @@ async def test_each_person_is_told_what_they_can_do_and_nothing_they_cannot(harn
     told = await harness.admin.expect("Я веду процессы вашей компании")
     assert ADMIN_COMMANDS in told["text"] and "/cart" not in told["text"]
     # Every command an admin has is named (the list missed /export, /worktime, /unreachable, the organisations').
-    for command in ("/export", "/worktime", "/unreachable", "/org_new", "/org_set", "/dealer_link", "/region", "/find"):
+    commands = ("/restore", "/export", "/worktime", "/unreachable", "/org_new", "/org_set", "/dealer_link", "/region")
+    for command in (*commands, "/find"):
         assert command in told["text"], command
     # Everyone's own commands; the figures only for those who see them.
     assert "/diagram" in told["text"] and "/digest" in told["text"]

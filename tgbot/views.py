@@ -332,7 +332,7 @@ def help_text(
         lines.append(renderer.t(
             "Admins: /invite role… [xN] — an invite link (admin among the roles makes admins), /dealer_link [xN] — "
             "one for many dealers' staff, each approved by you; /users — people and their roles; /grant and /revoke — "
-            "roles; "
+            "roles, /restore — a revoked person's access back; "
             "/region — a regional representative's region.\n"
             "/find and a number or words — a case's admin card: reassign a task, cancel with a reason, retry a failed "
             "step; /unreachable — who the bot cannot write to.\n"
