@@ -16,6 +16,7 @@ from admin.pages import PanelPages
 from admin.processes import svg_document
 from admin.words import CASE_STATUS
 from db.models import StoredFile
+from flows.i18n import _
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER, EngineError
 from services import comments, panel_queries
@@ -44,6 +45,8 @@ class CasePages(PanelPages):
     async def cases(self, request: web.Request) -> web.Response:
         process = request.query.get("process") or None
         status = request.query.get("status") or None
+        if status not in (None, panel_queries.ATTENTION, *CASE_STATUS):
+            status = None  # a value no list offers (an old or edited link) filters nothing
         text = request.query.get("q", "").strip()[:200] or None
         stage = request.query.get("stage") or None
         overdue = request.query.get("overdue") == "1"
@@ -168,7 +171,9 @@ class CasePages(PanelPages):
         """A failed step of the case goes back in line (the admin fixed its data or its definition)."""
         case_id = int(request.match_info["case_id"])
         async with self.core.sessionmaker() as session, session.begin():
-            await self._actions(session).retry(case_id)
+            retried = await self._actions(session).retry(case_id)
+        if not retried:  # no failed step: said so, and nothing written to the case's history
+            return self.panel.refused(request, EngineError(_("Nothing to retry in this case.")), f"cases/{case_id}")
         raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
 
     async def cancel(self, request: web.Request) -> web.Response:

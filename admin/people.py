@@ -62,6 +62,9 @@ class PeoplePages(PanelPages):
                 )
         except UnknownRoles:
             return await self.people(request, code=400, invite_error=self.panel.t("Choose at least one role."))
+        except EngineError as refused:  # the organisation chosen is gone
+            said = self.panel.t(refused.message, **refused.params)
+            return await self.people(request, code=400, invite_error=said)
         link = await self._invite_link(created.code)
         return await self.people(
             request,

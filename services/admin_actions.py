@@ -136,11 +136,13 @@ class AdminActions:
         reason = reason.strip()
         if not reason:
             raise EngineError(_("Please write the reason in words."))
+        if len(reason) > MAX_REASON:  # the panel's textarea stops there too; a form posted by hand does not
+            raise EngineError(_("The reason is too long: at most %(n)s characters, please."), n=MAX_REASON)
         if self.cancel_pending() == case_id:
             self.drop_cancel()
         loaded = await self.cases.load(case_id)
         effects = self.cases.core.engine.cancel(loaded.state, self.actor_id)
-        detail = {"reason": reason[:MAX_REASON], **self.by}
+        detail = {"reason": reason, **self.by}
         loaded.closed_reason = detail["reason"]  # the case's people are told why
         await self.cases.save(loaded, effects, self.actor_id, "case.cancelled", detail)
         log.info("admin %s cancelled case %s", self.actor_id or PANEL, case_id)
@@ -159,6 +161,8 @@ class AdminActions:
         """Put the case's failed steps back in line (after fixing its data or definition); how many."""
         self._require()
         count = await attention.retry(self.session, case_id)
+        if not count:  # nothing failed: the case's history says nothing was retried by saying nothing
+            return 0
         at = self.cases.core.clock.now()
         detail = {"steps": count, **self.by}
         self.session.add(AuditEntry(case_id=case_id, actor_id=self.actor_id, action="case.retried", data=detail, at=at))

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Definition, Invite, User
+from db.models import AuditEntry, Company, Definition, Invite, User
 from flows.i18n import _
 from flows.loader import parse_definition
 from flows.runtime import EngineError
@@ -67,8 +67,11 @@ async def roll_back(core: Core, session: AsyncSession, process: str, version: in
 async def invite(
     core: Core, session: AsyncSession, roles: list[str], *, organisation_id: int | None, uses: int
 ) -> Invite:
-    """An invite link for `uses` people with these roles (bound to an organisation when one is given)."""
+    """An invite link for `uses` people with these roles (bound to an organisation when one is given; one that
+    is gone, deleted meanwhile, is refused with `EngineError`)."""
     Team(core, session).check_roles(roles)
+    if organisation_id is not None and await session.get(Company, organisation_id) is None:
+        raise EngineError(_("There is no such organisation any more: choose another one."))
     created = await people.create_invite(
         session,
         roles=roles,

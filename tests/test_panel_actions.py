@@ -304,3 +304,33 @@ async def test_no_change_without_a_session_or_with_a_forged_csrf_token(office: O
         audit
     )
     assert audit.count("definition.loaded") == 1  # the one real upload
+
+
+async def test_a_filter_nobody_offers_a_gone_organisation_nothing_to_retry_and_a_long_reason_are_said_in_words(
+    office: Office,
+) -> None:
+    harness = office.harness
+    await load_letter(office)
+    anna = await harness.person("Анна", "clerk")
+    await start_letter(anna, "Аренда склада")
+    lease = await the_case(office, "Аренда склада")
+
+    # A status no list offers (an edited link) filters nothing: the list is shown.
+    assert f'data-case="{lease.id}"' in await office.page("", status="bogus")
+
+    # «Повторить» on a case whose steps all went well: said so, and its history does not say it was retried.
+    response = await office.post(f"cases/{lease.id}/retry")
+    assert response.status == 409 and "В этом деле нечего повторять" in await response.text()
+    assert await office.audit("case.retried") == []
+    assert "повторил" not in await office.page(f"cases/{lease.id}")
+
+    # A reason longer than the form allows is refused by the server too, and the case goes on.
+    response = await office.post(f"cases/{lease.id}/cancel", reason="я" * 501)
+    assert response.status == 409 and "не больше 500 символов" in await response.text()
+    assert (await the_case(office, "Аренда склада")).status == "active"
+    assert (await office.post(f"cases/{lease.id}/cancel", reason="я" * 500)).status == 303
+
+    # An invite for an organisation that is gone is refused in words, and none is made.
+    response = await office.post("people/invite", role="clerk", organisation="987654", uses="1")
+    assert response.status == 400 and "Такой организации больше нет" in await response.text()
+    assert await office.audit("person.invited") == []
