@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -34,9 +35,12 @@ def router() -> Router:
     return start_router
 
 
-def fallback() -> Router:
-    """Last in the chain: whatever no other router took."""
+def fallback(admins_only: Iterable[str] = ()) -> Router:
+    """Last in the chain: whatever no other router took — an admins' command (`admins_only`) from someone who is not
+    one is answered as such."""
     last = Router(name=f"{__name__}.fallback")
+    if admins_only:
+        last.message.register(admins_command, Command(*sorted(admins_only)))
     last.message.register(unknown_message)  # no filter: it takes every message, with no thread hop for a magic one
     last.callback_query.register(unknown_callback)
     return last
@@ -119,6 +123,16 @@ async def refuse(message: Message, replies: Replies, renderer: Renderer) -> None
         message.chat.id,
         renderer.t("Sorry, I don't know you yet. Ask your administrator for an invite link.", _lang(message)),
     )
+
+
+async def admins_command(
+    message: Message, replies: Replies, renderer: Renderer, user: User | None, viewer: Viewer | None = None
+) -> None:
+    if user is None or not user.active:
+        return await unknown_message(message, replies, renderer, user, viewer)
+    text = renderer.t("This command is for administrators. /help lists what you can do here.", user.language)
+    await replies.say_once(message.chat.id, text, menu_keyboard(renderer, user.language, *_roles(viewer)))
+    return None
 
 
 async def unknown_message(

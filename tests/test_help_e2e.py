@@ -22,6 +22,10 @@ async def test_each_person_is_told_what_they_can_do_and_nothing_they_cannot(harn
     told = await clerk.expect("Я веду процессы вашей компании", "/case и номер")
     assert "/cart" not in told["text"] and ADMIN_COMMANDS not in told["text"] and "/figures" not in told["text"]
     assert "/diagram" in told["text"] and "/digest" in told["text"]
+    # An admin's command from him is answered as one, not «I did not understand».
+    for command in ("/users", "/find 1", "/export"):
+        await clerk.send(command)
+        await clerk.expect("Эта команда — для администраторов")
 
     await harness.admin.send("/help")
     told = await harness.admin.expect("Я веду процессы вашей компании")
