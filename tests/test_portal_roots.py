@@ -5,6 +5,7 @@ and the router's root checks must pass it too."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from aiogram import Bot, Router
@@ -14,7 +15,8 @@ from aiogram.types import CallbackQuery, InlineQuery, Message, TelegramObject
 
 from db.models import User
 from handlers import portal
-from handlers.common import Registered
+from handlers.common import MenuButton, NotACommand, Registered
+from services.portal_cart import QUANTITY
 from tgbot.callbacks import TaskCb
 
 BOT = Bot("42:TEST")
@@ -32,14 +34,28 @@ def _button(kind: type[CallbackData]) -> str:
     return kind(**values).pack()
 
 
+class _Words:
+    """The translator of a bot without catalogs: a menu button's label is its msgid."""
+
+    def t(self, msgid: str, _lang: str | None, **_params: Any) -> str:
+        return msgid
+
+
 def _taken_by(event: str, filters: list[Any]) -> list[TelegramObject]:
-    """Updates a handler with these filters takes; an empty list for a filter this test cannot read."""
+    """Updates a handler with these filters takes; an empty list for a filter this test cannot read. A filter that
+    reads the person (`TypingQuantity`: the bot asked a cart's quantity) is met by the person `unreachable` makes."""
     if event == "inline_query" and not filters:
         return [InlineQuery(id="1", from_user=PERSON, query="часы", offset="")]  # type: ignore[arg-type]
     found: list[TelegramObject] = []
     for item in filters:
+        if isinstance(item, portal.TypingQuantity):
+            continue
         if isinstance(item, Command):
             found += [_message(text=f"/{command} words") for command in item.commands if isinstance(command, str)]
+        elif isinstance(item, MenuButton):
+            found += [_message(text=msgid) for msgid in item.msgids]
+        elif isinstance(item, NotACommand):
+            found.append(_message(text="12"))
         elif isinstance(item, portal.ViaBot):
             found.append(_message(text="Часы", via_bot={"id": 42, "is_bot": True, "first_name": "Bot"}))
         elif isinstance(item, CallbackQueryFilter):
@@ -53,13 +69,16 @@ def _taken_by(event: str, filters: list[Any]) -> list[TelegramObject]:
 async def unreachable(router: Router) -> list[str]:
     """The handlers of `router` one of whose updates its root checks refuse (or whose updates this test cannot
     make: a new kind of filter is to be taught here)."""
-    data = {"bot": BOT, "user": User(id=1, tg_id=7, name="Марина", active=True, is_admin=False)}
     refused = []
     for event in ("message", "callback_query", "inline_query"):
         observer = router.observers[event]
         for handler in observer.handlers:
             name = f"{event}: {handler.callback.__name__}"
-            samples = _taken_by(event, [item.callback for item in handler.filters or []])
+            filters = [item.callback for item in handler.filters or []]
+            asked = {"kind": QUANTITY} if any(isinstance(f, portal.TypingQuantity) for f in filters) else None
+            user = User(id=1, tg_id=7, name="Марина", active=True, is_admin=False, prompt=asked)
+            data = {"bot": BOT, "user": user, "core": SimpleNamespace(translator=_Words())}
+            samples = _taken_by(event, filters)
             if not samples:
                 refused.append(f"{name} (no update made for its filters)")
             for sample in samples:
