@@ -5,8 +5,9 @@ with the running cases at each, and its running cases moved onto another version
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from services import panel_actions, panel_queries
 from services.diagrams import Diagrams, UnknownProcess
 from services.migration import Migration, MigrationReport
 
+ROLLED_BACK = re.compile(r"v(\d+):")  # `panel_actions.roll_back`'s copy of version N
 REPORT_MAPPING = web.RequestKey("panel_migration_mapping", dict)
 
 
@@ -62,7 +64,7 @@ class ProcessPages(PanelPages):
                 "version": versions.get(key),
                 "active": counts[(key, CaseStatus.ACTIVE)],
                 "done": counts[(key, CaseStatus.DONE)],
-                "path": loaded.path,
+                "path": self._source(loaded.path),
             }
             for key, loaded in sorted(self.core.registry.library.items())
         ]
@@ -121,7 +123,10 @@ class ProcessPages(PanelPages):
         shown_version = int(shown) if shown.isdigit() and int(shown) in numbers else versions[0].version
         loaded = self.core.registry.library.get(process)
         title = self.core.translator.local(loaded.spec.title, self.lang) if loaded else process
-        items = [{"version": v.version, "at": v.created_at, "path": v.path, "running": v.running} for v in versions]
+        items = [
+            {"version": v.version, "at": v.created_at, "path": self._source(v.path), "running": v.running}
+            for v in versions
+        ]
         loaded_now = request.query.get("loaded", "")
         return self.panel.render(
             request,
@@ -132,6 +137,15 @@ class ProcessPages(PanelPages):
             shown=shown_version,
             loaded=int(loaded_now) if loaded_now.isdigit() else None,
         )
+
+    def _source(self, path: str) -> str:
+        """Where a version came from as an admin knows it: its file's name, or the version it was rolled back
+        to — never a path on the server (`Definition.path` keeps one for the library's files)."""
+        path = path.removeprefix("upload:")
+        rolled_back = ROLLED_BACK.match(path)
+        if rolled_back:
+            return self.panel.t("version %(n)s", n=rolled_back.group(1))
+        return PurePosixPath(path.replace("\\", "/")).name
 
     async def diagram(self, request: web.Request) -> web.Response:
         """One version of a process drawn as SVG (made here from the definition; no one's upload)."""

@@ -8,6 +8,7 @@ hands tasks over and cancels cases; this module only strings them together for a
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
@@ -54,7 +55,9 @@ async def roll_back(core: Core, session: AsyncSession, process: str, version: in
     ).scalar_one_or_none()
     if row is None:
         raise EngineError(_("No such version."))
-    loaded = parse_definition(row.source, f"v{version}:{row.path.removeprefix('upload:')}")
+    # Stored as a copy of version N under its file's name alone (no path on the server reaches the panel).
+    name = PurePosixPath(row.path.removeprefix("upload:").replace("\\", "/")).name
+    loaded = parse_definition(row.source, f"v{version}:{name}")
     await core.registry.add(session, loaded, core.clock.now())
     newest = (await core.registry.versions(session))[process]
     audit(core, session, "definition.rolled_back", {"process": process, "from": version, "version": newest})

@@ -334,3 +334,27 @@ async def test_a_filter_nobody_offers_a_gone_organisation_nothing_to_retry_and_a
     response = await office.post("people/invite", role="clerk", organisation="987654", uses="1")
     assert response.status == 400 and "Такой организации больше нет" in await response.text()
     assert await office.audit("person.invited") == []
+
+
+async def test_a_processes_versions_are_named_by_their_files_and_versions_never_by_server_paths(office: Office) -> None:
+    library = str(office.library)
+    page = await office.page("processes")
+    assert "defect_return.yaml" in page and library not in page and "/flows/" not in page
+
+    # A changed text of the library's process is loaded as a file, then the admin rolls back to the first one.
+    form = aiohttp.FormData()
+    form.add_field("csrf", office.csrf)
+    text = (office.library / "defect_return.yaml").read_text(encoding="utf-8") + "\n# checked by the office\n"
+    form.add_field("file", text.encode(), filename="defect_return.yaml", content_type="application/x-yaml")
+    form.add_field("action", "load")
+    assert (await office.post("processes/upload", form)).status == 303
+    assert (await office.post("processes/defect_return/versions/1/rollback")).status == 303
+
+    page = await office.page("processes/defect_return")
+    files = re.findall(r'<td data-label="[^"]*" class="muted">([^<]*)</td>', page)
+    assert files == ["версия 1", "defect_return.yaml", "defect_return.yaml"], "newest first"
+    assert library not in page and library not in await office.page("processes")
+    async with office.harness.core.sessionmaker() as session:
+        query = select(Definition.path).where(Definition.process == "defect_return").order_by(Definition.version)
+        paths = list((await session.execute(query)).scalars())
+    assert paths[1:] == ["upload:defect_return.yaml", "upload:v1:defect_return.yaml"]
