@@ -43,38 +43,29 @@ from handlers.common import ACommand, Admin, Registered
 
 def routers() -> list[Router]:
     admins = merged("handlers.admins", Admin, [admin.router(), admin_cases.router(), organisations.router()])
-    others = [
-        merged("handlers.start", ACommand, [portal.links(), start.router()]),
-        portal.router(),
-        merged(
-            "handlers.registered",
-            Registered,
-            [
-                figures.router(),
-                forms.router(),
-                escalations.router(),
-                comments.router(),
-                menu.router(),
-                tasks.router(),
-                cases.router(),
-                items.router(),
-                diagrams.router(),
-                digests.router(),
-                attention.router(),
-            ],
-        ),
-    ]
+    others = [merged("handlers.start", ACommand, [portal.links(), start.router()]), portal.router(), registered()]
     # A command only the admins' routers take, sent by someone else: the fallback says it is the admins' (not «I did
     # not understand»). Worked out from the routers, so a new admin command is covered without a list to keep.
     admins_only = commands(admins) - set().union(*(commands(r) for r in others))
-    return [
-        others[0],
-        admins,
-        *others[1:],
-        start.fallback(admins_only),
-        membership.router(),
-        errors.router(),
+    return [others[0], admins, *others[1:], start.fallback(admins_only), membership.router(), errors.router()]
+
+
+def registered() -> Router:
+    """The routers of a registered person's work, as one."""
+    parts = [
+        figures.router(),
+        forms.router(),
+        escalations.router(),
+        comments.router(),
+        menu.router(),
+        tasks.router(),
+        cases.router(),
+        items.router(),
+        diagrams.router(),
+        digests.router(),
+        attention.router(),
     ]
+    return merged("handlers.registered", Registered, parts)
 
 
 def commands(router: Router) -> set[str]:
