@@ -31,7 +31,7 @@ class PeoplePages(PanelPages):
         async with self.core.sessionmaker() as session:
             team = Team(self.core, session)
             roster = await team.roster()
-            orgs = await companies.listed(session)
+            orgs = await companies.listed(session, active_only=True)  # one switched off takes no new people
             lost = await panel_actions.unreachable(session)
         known = sorted(team.known_roles(), key=self.words.role)
         return self.panel.render(
@@ -62,6 +62,8 @@ class PeoplePages(PanelPages):
                 )
         except UnknownRoles:
             return await self.people(request, code=400, invite_error=self.panel.t("Choose at least one role."))
+        except Refused as refused:  # roles that do not fit the organisation, or one switched off
+            return await self.people(request, code=400, invite_error=self.panel.t(refused.message, **refused.params))
         except EngineError as refused:  # the organisation chosen is gone
             said = self.panel.t(refused.message, **refused.params)
             return await self.people(request, code=400, invite_error=said)

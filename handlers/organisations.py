@@ -25,7 +25,7 @@ from handlers.common import (
 )
 from services.access import EXTERNAL_ROLES
 from services.companies import BadDetails, BadValue, Organisations
-from services.team import Team, UnknownRoles
+from services.team import Refused, Team, UnknownRoles
 from tgbot import views
 from tgbot.callbacks import ApprovalCb, OrgCb
 from tgbot.render import Renderer
@@ -164,20 +164,27 @@ async def organisation_button(
 ) -> None:
     answer(after_commit, query)
     if callback_data.action == "invite":
-        org = await organisations.get(callback_data.org_id)
-        if org is None or callback_data.arg not in EXTERNAL_ROLES:
-            return
-        created = await team.invite(user, [callback_data.arg], 1, False, organisation_id=org.id)
-        text = renderer.t(
-            "Invite for %(org)s, %(role)s:\n%(link)s",
-            user.language,
-            org=org.name,
-            role=renderer.role(callback_data.arg, user.language),
-            link=await _link(bot, created.code),
-        )
-        replies.say(user.tg_id, text)
+        await _invite(callback_data, bot, replies, renderer, user, team, organisations)
         return
     await _show(user.tg_id, callback_data.org_id, replies, renderer, user, organisations)
+
+
+async def _invite(
+    callback_data: OrgCb, bot: Bot, replies: Replies, renderer: Renderer, user: User, team: Team, orgs: Organisations
+) -> None:
+    """An organisation card's invite button (an old card's, of one switched off since, is refused in words)."""
+    org = await orgs.get(callback_data.org_id)
+    if org is None or callback_data.arg not in EXTERNAL_ROLES:
+        return
+    try:
+        created = await team.invite(user, [callback_data.arg], 1, False, organisation_id=org.id)
+    except Refused as exc:
+        replies.say(user.tg_id, renderer.t(exc.message, user.language, **exc.params))
+        return
+    role = renderer.role(callback_data.arg, user.language)
+    text = renderer.t("Invite for %(org)s, %(role)s:\n%(link)s", user.language, org=org.name, role=role,
+                      link=await _link(bot, created.code))  # fmt: skip
+    replies.say(user.tg_id, text)
 
 
 async def approval_reject(

@@ -96,6 +96,7 @@ class Team:
         """An invite for `uses` people with these roles (and admin rights if `make_admin`); for one organisation
         (its people are bound to it); or a general dealer link (`hold`: no roles, an admin approves each)."""
         self.check_roles(roles, allow_none=make_admin or hold)
+        await self.check_invite(organisation_id)
         return await people.create_invite(
             self.session,
             roles=[] if hold else roles,
@@ -106,6 +107,13 @@ class Team:
             organisation_id=None if hold else organisation_id,
             hold=hold,
         )
+
+    async def check_invite(self, organisation_id: int | None) -> None:
+        """An invite fits whom it is for: an organisation switched off takes no new people."""
+        organisation = await self.session.get(Company, organisation_id) if organisation_id is not None else None
+        if organisation is not None and not organisation.active:
+            text = _("%(org)s is deactivated: it takes no new people. Reactivate it first (/org %(id)s).")
+            raise Refused(text, org=organisation.name, id=organisation.id)
 
     async def approve(self, person_id: int, organisation_id: int, role: str) -> User:
         """An admin lets in someone held by a general dealer link, bound to an organisation with an external role."""

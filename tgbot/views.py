@@ -222,7 +222,7 @@ def organisation_card(
                 callback_data=OrgCb(action="invite", org_id=org.id, arg=role).pack(),
             )
         ]
-        for role in EXTERNAL_ROLES
+        for role in (EXTERNAL_ROLES if org.active else ())  # one switched off takes no new people
     ]
     edits = [
         InlineKeyboardButton(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Invite
+from db.models import Company, Invite
 from flows.i18n import _
 
 
@@ -51,6 +51,9 @@ async def use_invite(session: AsyncSession, code: str, now: datetime) -> Invite:
         raise InviteError(_("This invite link is not valid. Ask your administrator for a new one."))
     if invite.expires_at is not None and invite.expires_at < now:
         raise InviteError(_("This invite link has expired. Ask your administrator for a new one."))
+    organisation = await session.get(Company, invite.organisation_id) if invite.organisation_id is not None else None
+    if organisation is not None and not organisation.active:  # switched off after the link was made
+        raise InviteError(_("This invite link is for an organisation that is switched off. Ask your administrator."))
     # A conditional update, so two people racing for the last use cannot both get it.
     result = await session.execute(
         update(Invite).where(Invite.code == code, Invite.uses < Invite.max_uses).values(uses=Invite.uses + 1)
