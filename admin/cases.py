@@ -17,7 +17,7 @@ from admin.processes import svg_document
 from admin.words import CASE_STATUS
 from db.models import StoredFile
 from flows.i18n import _
-from flows.model import FieldDef, ProcessDef
+from flows.model import FieldDef, ProcessDef, title_in
 from flows.runtime import EARLIER, EngineError
 from services import comments, panel_queries
 from services.admin_actions import AdminActions
@@ -72,6 +72,7 @@ class CasePages(PanelPages):
             items.append(
                 {
                     "case": case,
+                    "title": title_in(case.title, case.titles, self.lang),
                     "process": self.core.translator.local(spec.title, self.lang),
                     "stage": self.words.stage(spec, case.stage),
                     "status": self.words.case_status(case.status),
@@ -144,6 +145,7 @@ class CasePages(PanelPages):
             request,
             "case.html",
             case=case,
+            title=title_in(case.title, case.titles, self.lang),
             spec_title=self.core.translator.local(spec.title, self.lang),
             stage=self.words.stage(spec, case.stage),
             status=self.words.case_status(case.status),

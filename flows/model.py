@@ -8,6 +8,7 @@ unreachable stage) live in `flows.loader`, which also maps every mistake back to
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
@@ -42,6 +43,18 @@ StageColour = Literal["blue", "purple", "yellow", "green", "brown", "orange", "r
 
 # Who a task or a notification goes to: a role key, or one of these people of the case.
 PERSON_REFS = frozenset({"initiator", "responsible"})
+
+
+# The language a text of one language is written in, and the one a text without the reader's language falls back to.
+DEFAULT_LANG = "ru"
+
+
+def title_in(title: str, titles: Mapping[str, str] | None, lang: str | None) -> str:
+    """A case's title for a reader of `lang`: `titles` holds it in the languages other than the default one
+    (`cases.titles`), `title` in the default language (`cases.title`)."""
+    if titles and lang and lang in titles:
+        return titles[lang]
+    return title
 
 
 def local(text: LocalText | None, lang: str = "ru") -> str:

@@ -65,6 +65,7 @@ from flows.items import (
     track_of,
 )
 from flows.model import (
+    DEFAULT_LANG,
     FILE_TYPES,
     PERSON_REFS,
     CallDef,
@@ -76,6 +77,7 @@ from flows.model import (
     StageDef,
     TaskDef,
     local,
+    title_in,
 )
 from flows.status import CASE_CLOSED, transition
 from flows.templating import render
@@ -165,13 +167,18 @@ class CaseState:
     responsible_id: int | None = None
     visit: int = 0
     result: str | None = None
-    title: str = ""
+    title: str = ""  # in the default language
     id: int | None = None
     tasks: list[TaskState] = field(default_factory=list)  # the open tasks (and any the engine just closed)
     refs: dict[str, Any] = field(default_factory=dict)  # records the case points at (companies), by field
+    titles: dict[str, str] | None = None  # the title in the other languages of `start.title`, by language
 
-    def context(self) -> dict[str, Any]:
-        return case_context(self.spec, self.data, refs=self.refs)
+    def context(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        return case_context(self.spec, self.data, refs=self.refs, lang=lang)
+
+    def title_in(self, lang: str | None) -> str:
+        """The case's title as a reader of this language sees it (the default language's when it has none)."""
+        return title_in(self.title, self.titles, lang)
 
     def open_tasks(self) -> list[TaskState]:
         return [t for t in self.tasks if t.status == TaskStatus.OPEN]
@@ -1376,10 +1383,21 @@ class Engine:
         return [n for n in stage.requires if is_empty(case.data.get(n))]
 
     def _retitle(self, case: CaseState) -> None:
-        """The title follows the data it is made of (a moved shipping date shows in the deal's name)."""
-        if case.spec.start.title:
-            # The title column holds 300 characters; a long answer must not make a case impossible to save.
-            case.title = " ".join(render(local(case.spec.start.title), case.context()).split())[:300]
+        """The title follows the data it is made of (a moved shipping date shows in the deal's name); a title per
+        language gives the case one in each (the default language's in `title`, the others' in `titles`)."""
+        template = case.spec.start.title
+        if not template:
+            return
+        # The title column holds 300 characters; a long answer must not make a case impossible to save.
+        case.title = " ".join(render(local(template, DEFAULT_LANG), case.context()).split())[:300]
+        if isinstance(template, str):
+            case.titles = None
+            return
+        case.titles = {
+            lang: " ".join(render(text, case.context(lang)).split())[:300]
+            for lang, text in template.items()
+            if lang != DEFAULT_LANG and text
+        } or None
 
     def _advance(self, case: CaseState, effects: list[Effect], depth: int, origin: str | None = None) -> None:
         """Follow the `next` of the case's stage (or of `origin`: a call whose children moved the case on)."""

@@ -84,7 +84,7 @@ class Menu:
                     spec=await self.core.registry.spec(self.session, row.definition_id),
                     initiator_id=row.initiator_id, stage=row.case_stage, status=row.case_status, data=row.data,
                     responsible_id=row.responsible_id, visit=row.case_visit, result=row.result, title=row.title,
-                    id=row.case_id,
+                    titles=row.titles, id=row.case_id,
                 )  # fmt: skip
             state.tasks.append(task)  # the case's tasks on this page only: the cards show nothing else of them
             (drafts if row.draft else entries).append((state, task))

@@ -287,7 +287,7 @@ class Migration:
         """Run the move on the case in memory (the caller saves it, or drops it for a dry run). `drafts`: the
         forms people are filling on its open tasks (task id → draft), to tell which of them the move drops."""
         wording, lang = self.core.wording, self.lang
-        move = CaseMove(state.id or 0, state.title, wording.stage_title(versions.old, state.stage, lang))
+        move = CaseMove(state.id or 0, state.title_in(lang), wording.stage_title(versions.old, state.stage, lang))
         if state.status == CaseStatus.DRAFT:
             move.problem = self.t("the request is not finished yet (its start form is still being filled)")
             return move

@@ -77,7 +77,9 @@ def _field_words(
 
 
 def case_words(core: Core, case: Case, spec: ProcessDef, lang: str, names: dict[int, str]) -> str:
-    words = [str(case.id), f"№{case.id}", case.title, core.translator.local(spec.title, lang)]
+    # The title in every language: a case is found by the words of any of its titles.
+    words = [str(case.id), f"№{case.id}", case.title, *(case.titles or {}).values()]
+    words.append(core.translator.local(spec.title, lang))
     words.append(core.wording.stage_title(spec, case.stage, lang))
     for name, fdef in spec.fields.items():
         words += _field_words(core, spec, fdef, case.data.get(name), lang, names)

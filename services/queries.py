@@ -82,8 +82,8 @@ _TASK_COLUMNS = (
     Task.due_at, Task.created_at, Task.outcome, Task.done_by, Task.done_at,
 )  # fmt: skip
 _CASE_COLUMNS = (
-    Case.definition_id, Case.title, Case.stage.label("case_stage"), Case.status.label("case_status"), Case.data,
-    Case.initiator_id, Case.responsible_id, Case.visit.label("case_visit"), Case.result,
+    Case.definition_id, Case.title, Case.titles, Case.stage.label("case_stage"), Case.status.label("case_status"),
+    Case.data, Case.initiator_id, Case.responsible_id, Case.visit.label("case_visit"), Case.result,
 )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case
+from flows.model import title_in
 from services import access, onec_documents
 from services.core import Core
 
@@ -65,7 +66,7 @@ class Reclamations:
             listed.append(
                 ReclamationRow(
                     case.id,
-                    case.title,
+                    title_in(case.title, case.titles, lang),
                     case.stage,
                     stage,
                     case.status,

@@ -209,7 +209,7 @@ class Wording:
             return stage
 
     def case_name(self, case: CaseState, lang: str | None) -> str:
-        title = case.title or self.tr.local(case.spec.title, lang)
+        title = case.title_in(self.tr.lang(lang)) or self.tr.local(case.spec.title, lang)
         return f"№{case.id} · {title}"
 
     def task_title(self, spec: ProcessDef, task: TaskState, lang: str | None) -> str:

@@ -162,3 +162,16 @@ def test_a_site_form_fills_the_start_forms_required_fields_and_names_its_contact
     problems = problems_of(GOOD.replace("stages:\n", contacts + "stages:\n", 1))
     assert any("'amount' is not a text field the form fills" in p for p in problems), problems  # money, not text
     assert any("'due_date' is not a text field the form fills" in p for p in problems), problems  # not in the map
+
+
+def test_a_case_title_is_one_template_or_one_per_language_each_checked() -> None:
+    """`start.title` as any other text: a plain template, or {ru: …, en: …}, every language's template checked."""
+    title = '  title: {ru: "Счёт на {{ amount|money }}", en: "Bill for {{ amount|money }}"}\n'
+    per_language = GOOD.replace("  form: [amount]\n", "  form: [amount]\n" + title)
+    assert parse_definition(per_language, "flow.yaml").spec.start.title == {
+        "ru": "Счёт на {{ amount|money }}", "en": "Bill for {{ amount|money }}"
+    }
+    problems = problems_of(per_language.replace("Bill for {{ amount|money }}", "Bill for {{ amont }}"))
+    assert any(p.startswith("flow.yaml:7:") and "amont" in p for p in problems), problems
+    problems = problems_of(per_language.replace("Bill for {{ amount|money }}", "Bill for {{ amount|money }"))
+    assert any(p.startswith("flow.yaml:7:") for p in problems), problems

@@ -88,8 +88,8 @@ class NoticesBase:
             ids |= {task.assignee_id, task.done_by}
         return await self.people.names(ids)
 
-    def _extra(self, loaded: Loaded) -> dict[str, Any]:
-        return {"case": {"id": loaded.row.id, "title": loaded.state.title}, "today": self.now.date()}
+    def _extra(self, loaded: Loaded, lang: str | None) -> dict[str, Any]:
+        return {"case": {"id": loaded.row.id, "title": loaded.state.title_in(lang)}, "today": self.now.date()}
 
     def _taken(self, loaded: Loaded, task: TaskState) -> bool:
         row = loaded.task_rows.get(task.id or 0)
@@ -134,7 +134,7 @@ class NoticesBase:
             key = self.renderer.tr.lang(lang)
             found = heads.get(key)
             if found is None:
-                found = heads[key] = self.renderer.task_card_head(loaded.state, task, lang, self._extra(loaded))
+                found = heads[key] = self.renderer.task_card_head(loaded.state, task, lang, self._extra(loaded, lang))
             return found
 
         return head

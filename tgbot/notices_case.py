@@ -49,7 +49,7 @@ class CaseNotices(NoticesBase):
         renderer, state = self.renderer, loaded.state
         case_name = renderer.case_name(state, lang)
         if effect.kind == "text":
-            body = renderer.kept_template(effect.text, state.spec, state.data, lang, self._extra(loaded))
+            body = renderer.kept_template(effect.text, state.spec, state.data, lang, self._extra(loaded, lang))
             return f"🔔 {case_name}\n{body}", renderer.case_button(loaded.row.id, lang)
         if effect.kind == "closed" and state.status == CaseStatus.CANCELLED:
             # Not an ending like the others: who stopped it, and why when an admin said why.

@@ -7,7 +7,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.models import Case, Company, User
 from flows.i18n import _
-from flows.model import ProcessDef
+from flows.model import ProcessDef, title_in
 from flows.templating import _money
 from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights
@@ -53,7 +53,7 @@ def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lan
     rows = []
     for case, spec in cases:
         stage = renderer.stage_title(spec, case.stage, lang)
-        label = f"№{case.id} {case.title or renderer.tr.local(spec.title, lang)} — {stage}"
+        label = f"№{case.id} {title_in(case.title, case.titles, lang) or renderer.tr.local(spec.title, lang)} — {stage}"
         rows.append(
             [InlineKeyboardButton(text=button_label(label, 64),
                                   callback_data=CaseCb(action="show", case_id=case.id).pack())]

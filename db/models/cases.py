@@ -55,6 +55,8 @@ class Case(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
     process: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300), default="")
+    # The title in the other languages of the process's `start.title` ({"en": …}); NULL for one title.
+    titles: Mapped[dict[str, Any] | None]
     stage: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(status_type(CaseStatus), index=True)
     result: Mapped[str | None] = mapped_column(String(16))

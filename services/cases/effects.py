@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from db.models import Company, User
 from flows.items import parse_item_task
+from flows.model import title_in
 from flows.runtime import (
     START_TASK,
     CancelWait,
@@ -211,7 +212,7 @@ async def notify_cases(service: CaseService, loaded: Loaded, effect: NotifyCases
                 continue
             spec = await service.core.registry.spec(service.session, case.definition_id)
             stage = service.core.wording.stage_title(spec, case.stage, user.language)
-            listed.append({"id": case.id, "title": case.title, "stage": stage})
+            listed.append({"id": case.id, "title": title_in(case.title, case.titles, user.language), "stage": stage})
         if listed:
             await service.notifier.cases_listed(loaded, notice.text, user, listed)
 

@@ -140,6 +140,7 @@ class CaseService:
             definition_id=definition_id,
             process=spec.process,
             title=state.title,
+            titles=state.titles,
             stage=state.stage,
             status=state.status,
             result=None,

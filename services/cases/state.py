@@ -94,6 +94,7 @@ def case_state(row: Case, spec: ProcessDef, task_rows: Iterable[Task], data: dic
         visit=row.visit,
         result=row.result,
         title=row.title,
+        titles=row.titles,
         id=row.id,
         tasks=[task_state(t) for t in task_rows],
     )

@@ -92,7 +92,8 @@ class CaseStore(CaseRow, TaskSync):
         version = row.version
         values: dict[str, Any] = {
             "company_id": company_id, "stage": state.stage, "status": state.status, "result": state.result,
-            "visit": state.visit, "title": state.title, "responsible_id": state.responsible_id,
+            "visit": state.visit, "title": state.title, "titles": state.titles,
+            "responsible_id": state.responsible_id,
             "data": copy_data(state.data), "updated_at": self.now, "version": version + 1,
         }
         if state.status in CASE_CLOSED and row.closed_at is None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Setting, Task, Timer, User
 from flows.calendar import WorkCalendar
-from flows.model import ProcessDef
+from flows.model import ProcessDef, title_in
 from flows.runtime import START_TASK, task_def
 from flows.status import CaseStatus, TaskStatus
 from services import access, people
@@ -96,7 +96,8 @@ class Digests:
         names = await PeopleCache(session).names({t.assignee_id for t in open_tasks})
 
         def case_name(case: Case) -> str:
-            return f"№{case.id} · {case.title or local(specs[case.definition_id].title, lang)}"
+            title = title_in(case.title, case.titles, lang) or local(specs[case.definition_id].title, lang)
+            return f"№{case.id} · {title}"
 
         def holder(task: Task) -> str:
             if task.assignee_id is not None:
