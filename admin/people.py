@@ -63,7 +63,9 @@ class PeoplePages(PanelPages):
         except UnknownRoles:
             return await self.people(request, code=400, invite_error=self.panel.t("Choose at least one role."))
         except Refused as refused:  # roles that do not fit the organisation, or one switched off
-            return await self.people(request, code=400, invite_error=self.panel.t(refused.message, **refused.params))
+            named = ", ".join(self.words.role(r) for r in refused.roles)
+            said = self.panel.t(refused.message, **{"roles": named, **refused.params})
+            return await self.people(request, code=400, invite_error=said)
         except EngineError as refused:  # the organisation chosen is gone
             said = self.panel.t(refused.message, **refused.params)
             return await self.people(request, code=400, invite_error=said)

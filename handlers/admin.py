@@ -60,6 +60,9 @@ async def invite(
     roles, uses, make_admin = invite_words(command.args)
     try:
         created = await team.invite(user, roles, uses, make_admin)
+    except Refused as exc:  # a dealer's roles without their organisation
+        replies.say(message.chat.id, t(exc.message, user.language, roles=renderer.roles(exc.roles, user.language)))
+        return
     except UnknownRoles as exc:
         usage = _("Usage: /invite role1 role2 [x5 for five people]. Unknown roles: %(unknown)s. Roles: %(roles)s")
         known = ", ".join(sorted(team.known_roles()))

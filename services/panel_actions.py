@@ -73,7 +73,7 @@ async def invite(
     """An invite link for `uses` people with these roles (bound to an organisation when one is given; one that
     is gone, deleted meanwhile, is refused with `EngineError`)."""
     Team(core, session).check_roles(roles)
-    await Team(core, session).check_invite(organisation_id)
+    await Team(core, session).check_invite(organisation_id, roles)
     if organisation_id is not None and await session.get(Company, organisation_id) is None:
         raise EngineError(_("There is no such organisation any more: choose another one."))
     created = await people.create_invite(

@@ -35,6 +35,14 @@ class UnknownRoles(Exception):
 class Refused(EngineError):
     """An admin's change about people that the rules refuse: the msgid (with its values) says why and what to do."""
 
+    roles: tuple[str, ...] = ()  # the roles its %(roles)s names: each front end writes them by their labels
+
+    @classmethod
+    def naming(cls, roles: Iterable[str], message: str, **params: object) -> Refused:
+        refused = cls(message, **params)
+        refused.roles = tuple(roles)
+        return refused
+
 
 class Welcome(StrEnum):
     """How a /start ended."""
@@ -96,7 +104,7 @@ class Team:
         """An invite for `uses` people with these roles (and admin rights if `make_admin`); for one organisation
         (its people are bound to it); or a general dealer link (`hold`: no roles, an admin approves each)."""
         self.check_roles(roles, allow_none=make_admin or hold)
-        await self.check_invite(organisation_id)
+        await self.check_invite(organisation_id, [] if hold else roles)
         return await people.create_invite(
             self.session,
             roles=[] if hold else roles,
@@ -108,12 +116,27 @@ class Team:
             hold=hold,
         )
 
-    async def check_invite(self, organisation_id: int | None) -> None:
-        """An invite fits whom it is for: an organisation switched off takes no new people."""
+    async def check_invite(self, organisation_id: int | None, roles: Iterable[str]) -> None:
+        """An invite fits whom it is for: a dealer's roles (`access.EXTERNAL_ROLES`) only with their organisation,
+        the company's own roles (every other) only without one; an organisation switched off takes no new people."""
         organisation = await self.session.get(Company, organisation_id) if organisation_id is not None else None
         if organisation is not None and not organisation.active:
             text = _("%(org)s is deactivated: it takes no new people. Reactivate it first (/org %(id)s).")
             raise Refused(text, org=organisation.name, id=organisation.id)
+        external = [role for role in roles if role in access.EXTERNAL_ROLES]
+        internal = [role for role in roles if role not in access.EXTERNAL_ROLES]
+        if organisation_id is not None and internal:
+            text = _(
+                "%(roles)s: the company's own roles, not a dealer's — an invite for an organisation gives only a "
+                "dealer's roles. Make the invite for these roles without the organisation."
+            )
+            raise Refused.naming(internal, text)
+        if organisation_id is None and external:
+            text = _(
+                "%(roles)s: a dealer's roles — they are given only with the dealer's organisation. Make the invite "
+                "on the organisation's card (/orgs), or choose the organisation in the panel's invite."
+            )
+            raise Refused.naming(external, text)
 
     async def approve(self, person_id: int, organisation_id: int, role: str) -> User:
         """An admin lets in someone held by a general dealer link, bound to an organisation with an external role."""

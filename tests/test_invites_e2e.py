@@ -1,5 +1,6 @@
 """Invites an admin makes fit whom they are for: an organisation switched off takes no new people (no invite
-buttons on its card, a link made before refused when used)."""
+buttons on its card, a link made before refused when used); a dealer's roles come only with its organisation,
+the company's own roles only without one."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import re
 
 from sqlalchemy import select
 
-from db.models import User
+from db.models import Invite, User
 from tests.chat import create_person
 from tests.conftest import Harness
 from tests.test_organisations_e2e import dealer_person, organisation
+from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
 
 
 async def test_a_switched_off_organisation_takes_no_new_people(harness: Harness) -> None:
@@ -46,3 +48,43 @@ async def test_a_switched_off_organisation_takes_no_new_people(harness: Harness)
     # Its people, switched off with it, come back only once it works again.
     await admin.send(f"/restore {lev.id}")
     await admin.expect("«ООО Сад», а она отключена: сначала включите её")
+
+
+async def test_an_invite_gives_a_dealers_roles_only_with_its_organisation(office: Office) -> None:  # noqa: F811
+    """The company's own roles (a director) never come with a dealer's organisation, and a dealer's roles never
+    without one: the panel and the chat refuse such an invite, saying which roles and what to do instead."""
+    harness, admin = office.harness, office.harness.admin
+    garden = await organisation(harness, "Сад и Парк region=Москва")
+
+    form = {"csrf": office.csrf, "role": "director", "organisation": str(garden), "uses": "1"}
+    response = await office.post("people/invite", data=form)
+    page = await response.text()
+    assert response.status == 400 and 'id="invite-link"' not in page
+    error = page[page.index('id="invite-error"') :].split("</p>")[0]
+    assert "Директор" in error and "без организации" in error
+
+    response = await office.post("people/invite", data={"csrf": office.csrf, "role": "dealer_manager", "uses": "1"})
+    page = await response.text()
+    assert response.status == 400 and 'id="invite-link"' not in page
+    error = page[page.index('id="invite-error"') :].split("</p>")[0]
+    assert "Менеджер дилера" in error and "организаци" in error
+
+    # Both together, with the organisation: the director is named.
+    form = {"csrf": office.csrf, "role": ["dealer_manager", "director"], "organisation": str(garden), "uses": "1"}
+    response = await office.post("people/invite", data=form)
+    assert response.status == 400 and "Директор" in (await response.text()).split('id="invite-error"')[1][:400]
+
+    # In chat, a dealer's role without its organisation.
+    await admin.send("/invite dealer_manager")
+    refused = await admin.expect("Менеджер дилера", "/orgs")
+    assert "start=" not in refused["text"]
+    await admin.send("/invite director dealer_staff")
+    refused = await admin.expect("Сотрудник дилера", "/orgs")
+    assert "start=" not in refused["text"]
+    # What fits still works: the company's roles alone, a dealer's role on its organisation's card.
+    await admin.send("/invite director")
+    await admin.expect("start=")
+    assert (await office.post("people/invite", data={**form, "role": "dealer_manager"})).status == 200
+    async with harness.core.sessionmaker() as session:
+        invites = list((await session.execute(select(Invite).order_by(Invite.created_at))).scalars())
+    assert [(i.roles, i.organisation_id) for i in invites] == [(["director"], None), (["dealer_manager"], garden)]
