@@ -12,10 +12,10 @@ from db.models import User
 from flows.i18n import _
 from flows.loader import DefinitionError
 from handlers.common import Admin, AfterCommit, answer, menu_keyboard
-from services.access import Viewer
+from services.access import EXTERNAL_ROLES, Viewer
 from services.exports import Exports, UnknownProcess
 from services.library import ProcessLibrary
-from services.team import Refused, Team, UnknownRoles
+from services.team import MAX_USES, MIN_USES, Refused, Team, UnknownRoles
 from services.worktime import WorkTime
 from tgbot import views
 from tgbot.callbacks import ExportCb, RoleCb
@@ -43,14 +43,32 @@ def router() -> Router:
 
 
 def invite_words(args: str | None) -> tuple[list[str], int, bool]:
-    """`/invite shop_manager admin x10`: the roles, how many people may use it, and whether it makes admins."""
+    """`/invite shop_manager admin x10`: the roles, how many people may use it (as typed: `Team.invite` checks
+    the bounds), and whether it makes admins."""
     uses, roles = 1, []
     for word in (args or "").split():
         if word.startswith("x") and word[1:].isdigit():
-            uses = max(1, min(int(word[1:]), 1000))
+            uses = int(word[1:])
         else:
             roles.append(word)
     return [r for r in roles if r != "admin"], uses, "admin" in roles
+
+
+def invite_usage(renderer: Renderer, team: Team, lang: str, unknown: list[str]) -> str:
+    """How /invite is typed, with the company's roles by their keys and names (a dealer's come from /orgs)."""
+    known = sorted(team.known_roles() - set(EXTERNAL_ROLES), key=lambda r: renderer.role(r, lang))
+    listed = "\n".join(f"{renderer.role(role, lang)} — {role}" for role in known)
+    text = renderer.t(INVITE_USAGE, lang, low=MIN_USES, high=MAX_USES, roles=listed)
+    if not unknown:
+        return text
+    return renderer.t("Unknown roles: %(unknown)s.", lang, unknown=", ".join(unknown)) + "\n" + text
+
+
+INVITE_USAGE = _(
+    "Usage: /invite role1 role2 [xN]: xN lets N people use the link, %(low)s to %(high)s (one by default); "
+    "admin among the roles makes administrators. A dealer's roles are invited on the organisation's card (/orgs).\n"
+    "Roles:\n%(roles)s"
+)
 
 
 async def invite(
@@ -60,13 +78,12 @@ async def invite(
     roles, uses, make_admin = invite_words(command.args)
     try:
         created = await team.invite(user, roles, uses, make_admin)
-    except Refused as exc:  # a dealer's roles without their organisation
-        replies.say(message.chat.id, t(exc.message, user.language, roles=renderer.roles(exc.roles, user.language)))
+    except Refused as exc:  # a dealer's roles without their organisation, uses out of bounds
+        said = t(exc.message, user.language, roles=renderer.roles(exc.roles, user.language), **exc.params)
+        replies.say(message.chat.id, said)
         return
     except UnknownRoles as exc:
-        usage = _("Usage: /invite role1 role2 [x5 for five people]. Unknown roles: %(unknown)s. Roles: %(roles)s")
-        known = ", ".join(sorted(team.known_roles()))
-        replies.say(message.chat.id, t(usage, user.language, unknown=", ".join(exc.unknown) or "—", roles=known))
+        replies.say(message.chat.id, invite_usage(renderer, team, user.language, exc.unknown))
         return
     link = f"https://t.me/{(await bot.me()).username}?start={created.code}"
     shown = renderer.roles(roles + (["admin"] if make_admin else []), user.language)

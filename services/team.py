@@ -32,6 +32,9 @@ class UnknownRoles(Exception):
         super().__init__(", ".join(self.unknown))
 
 
+MIN_USES, MAX_USES = 1, 1000  # how many people one invite link may let in
+
+
 class Refused(EngineError):
     """An admin's change about people that the rules refuse: the msgid (with its values) says why and what to do."""
 
@@ -104,6 +107,9 @@ class Team:
         """An invite for `uses` people with these roles (and admin rights if `make_admin`); for one organisation
         (its people are bound to it); or a general dealer link (`hold`: no roles, an admin approves each)."""
         self.check_roles(roles, allow_none=make_admin or hold)
+        if not MIN_USES <= uses <= MAX_USES:
+            text = _("An invite link is for %(low)s to %(high)s people: x%(uses)s is out of bounds.")
+            raise Refused(text, low=MIN_USES, high=MAX_USES, uses=uses)
         await self.check_invite(organisation_id, [] if hold else roles)
         return await people.create_invite(
             self.session,

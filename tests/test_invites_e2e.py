@@ -88,3 +88,27 @@ async def test_an_invite_gives_a_dealers_roles_only_with_its_organisation(office
     async with harness.core.sessionmaker() as session:
         invites = list((await session.execute(select(Invite).order_by(Invite.created_at))).scalars())
     assert [(i.roles, i.organisation_id) for i in invites] == [(["director"], None), (["dealer_manager"], garden)]
+
+
+async def test_invite_explains_itself_and_its_bounds(harness: Harness) -> None:
+    """/invite alone explains how it is typed and lists the roles by their names (and keys to type); a number
+    of uses outside 1…1000 is refused with the bounds, no link made."""
+    admin = harness.admin
+    await admin.send("/invite")
+    usage = await admin.expect("/invite роль1 роль2")
+    assert "Неизвестные роли" not in usage["text"] and "от 1 до 1000" in usage["text"]
+    assert "Менеджер магазина — shop_manager" in usage["text"]
+    assert "dealer_manager" not in usage["text"] and "/orgs" in usage["text"]
+
+    await admin.send("/invite shop_managr")
+    typo = await admin.expect("Неизвестные роли: shop_managr.")
+    assert "Менеджер магазина — shop_manager" in typo["text"]
+
+    for uses in ("x0", "x1000000"):
+        await admin.send(f"/invite shop_manager {uses}")
+        refused = await admin.expect(f"{uses} вне этих границ")
+        assert "от 1 до 1000" in refused["text"] and "start=" not in refused["text"]
+    await admin.send("/invite shop_manager x1000")
+    await admin.expect("start=", "1000")
+    async with harness.core.sessionmaker() as session:
+        assert [i.max_uses for i in (await session.execute(select(Invite))).scalars()] == [1000]
