@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers.common import AfterCommit, Registered, answer
 from services.access import Viewer
-from services.digests import GROUPS, HOURS, Digests
+from services.digests import GROUPS, HOURS, Digests, Subscription
 from tgbot import digest_view
 from tgbot.callbacks import DigestCb
 from tgbot.render import Renderer
@@ -27,13 +27,20 @@ def router() -> Router:
 
 
 async def settings(message: Message, replies: Replies, renderer: Renderer, viewer: Viewer, digests: Digests) -> None:
+    await show_settings(message.chat.id, replies, renderer, viewer, await digests.subscription_of(viewer.user))
+
+
+async def show_settings(
+    chat_id: int, replies: Replies, renderer: Renderer, viewer: Viewer, sub: Subscription | None, ref: int = 0
+) -> None:
+    """The settings: in the message `ref` (the one pressed, edited in place), else as a new message."""
     lang = viewer.user.language
-    sub = await digests.subscription_of(viewer.user)
-    replies.say(
-        message.chat.id,
-        digest_view.settings_text(renderer, sub, lang),
-        digest_view.settings_keyboard(renderer, sub, lang),
-    )
+
+    def build(row: int) -> tuple[str, InlineKeyboardMarkup]:
+        return digest_view.settings_text(renderer, sub, lang), digest_view.settings_keyboard(renderer, sub, lang, row)
+
+    if not (ref and replies.edit(chat_id, ref, *build(ref))):
+        await replies.say_editable(chat_id, build)
 
 
 async def on_setting(
@@ -45,15 +52,15 @@ async def on_setting(
     digests: Digests,
     after_commit: AfterCommit,
 ) -> None:
-    user, lang = viewer.user, viewer.user.language
+    user, pressed = viewer.user, query.message
     if callback_data.action == "now":
-        await digests.send(user)
+        await digests.send(user, remember=False)  # the next digest at its hour still covers what this one did
     else:
         hour = next((h for h in HOURS if h.strftime("%H%M") == callback_data.arg), None)
         on = {"on": True, "off": False}.get(callback_data.action)
         sub = await digests.change(user, on=on, at=hour if callback_data.action == "at" else None)
-        keyboard = digest_view.settings_keyboard(renderer, sub, lang)
-        replies.say(user.tg_id, digest_view.settings_text(renderer, sub, lang), keyboard)
+        mine = pressed is not None and await replies.is_message(callback_data.ref, user.tg_id, pressed.message_id)
+        await show_settings(user.tg_id, replies, renderer, viewer, sub, callback_data.ref if mine else 0)
     answer(after_commit, query)
 
 

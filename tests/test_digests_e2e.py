@@ -87,6 +87,13 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     # Sergey moves one case's goods on Tuesday morning; the other he forgets.
     await shop.advance(hours=2)
     await service.press("Готово", await service.card(MOVE_TO_SERVICE, button="Готово"))
+    # The director looks at his digest now: the move is in it, and it stays in tomorrow's — «since the last digest»
+    # counts from the one sent at its hour, not from one he asked for.
+    await shop.advance(hours=1)
+    await director.send("/digest")
+    await director.press("Прислать сейчас", await director.expect("Сводка приходит вам по рабочим дням в 09:00"))
+    await chart_received(shop, director)
+    assert "🔄 Сдвинулись с прошлой сводки: 1" in (await director.expect(HEADING, "22.12.2026 12:00"))["text"]
 
     # Wednesday 09:00: the forgotten move is 15 hours late; the first case moved on to the inspection.
     await shop.move_to(morning(2026, 12, 23))
@@ -110,14 +117,14 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
         "📋 Сдвинулись с прошлой сводки (1)",
         "📊 Excel",
     ]
-    assert len(await digests_of(director)) == 2
+    assert len(await digests_of(director)) == 3
 
     # Saturday is not a working day: Thursday's digest, due while the bot was not looking, is not sent then.
     await shop.move_to(morning(2026, 12, 26))
-    assert len(await digests_of(director)) == 2
+    assert len(await digests_of(director)) == 3
     # 1 January 2027 is a public holiday: no digest; the next one is on the first working day after the holidays.
     await shop.move_to(morning(2027, 1, 1))
-    assert len(await digests_of(director)) == 2
+    assert len(await digests_of(director)) == 3
     async with shop.core.sessionmaker() as session:
         user = (await session.execute(select(User).where(User.tg_id == director.id))).scalar_one()
         pending = [
@@ -129,7 +136,7 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     assert pending == [morning(2027, 1, 11)]
     await shop.move_to(morning(2027, 1, 11))
     await director.expect(HEADING, "11.01.2027 09:00")
-    assert len(await digests_of(director)) == 3
+    assert len(await digests_of(director)) == 4
 
 
 async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_and_an_excel_file(shop: Harness) -> None:
@@ -142,8 +149,14 @@ async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_an
     await seller.send("/digest")
     menu = await seller.expect("Вы не получаете сводку")
     await seller.press("10:00", menu)
-    menu = await seller.expect("Сводка приходит вам по рабочим дням в 10:00")
-    assert "✓ 10:00" in seller.buttons(menu)
+    edited = await seller.wait_for("Сводка приходит вам по рабочим дням в 10:00")
+    assert "✓ 10:00" in seller.buttons(edited)
+    await seller.press("10:00", edited)  # pressed again: still the one message, never a copy of it
+    await seller.press("12:00", edited)
+    menu = await seller.wait_for("Сводка приходит вам по рабочим дням в 12:00")
+    assert menu["message_id"] == edited["message_id"]
+    assert "✓ 12:00" in seller.buttons(menu) and "✓ 10:00" not in seller.buttons(menu)
+    assert len([m for m in await seller.bot_messages() if "Сводка приходит" in (m.get("text") or "")]) == 1
     await seller.press("Прислать сейчас", menu)
     empty = (await seller.expect(HEADING))["text"]
     assert "Всё спокойно" in empty and "\n" not in empty
@@ -168,7 +181,7 @@ async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_an
     # Turned off, it does not come the next morning (and his role does not turn it back on).
     await director.send("/digest")
     await director.press("Отключить", await director.expect("Сводка приходит вам"))
-    await director.expect("Вы не получаете сводку")
+    await director.wait_for("Вы не получаете сводку")  # the same message, edited
     before = len(await digests_of(director))
     await shop.move_to(morning(2026, 12, 24))
     assert len(await digests_of(director)) == before

@@ -84,6 +84,7 @@ class ApprovalCb(CallbackData, prefix="p"):
 class DigestCb(CallbackData, prefix="g"):
     action: str  # now | on | off | at (arg = HHMM: no colon, the separator) | list (arg = group) | xlsx (arg = group)
     arg: str = ""
+    ref: int = 0  # the settings' own message (its outbox row): a change shows in it, not in a new one
 
 
 class ExportCb(CallbackData, prefix="x"):

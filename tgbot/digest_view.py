@@ -113,12 +113,13 @@ def settings_text(r: Renderer, sub: Subscription | None, lang: str) -> str:
     )
 
 
-def settings_keyboard(r: Renderer, sub: Subscription | None, lang: str) -> InlineKeyboardMarkup:
+def settings_keyboard(r: Renderer, sub: Subscription | None, lang: str, ref: int = 0) -> InlineKeyboardMarkup:
+    """The settings' buttons; `ref`: the message they sit on (its outbox row), which a change edits."""
     on = sub is not None and sub.on
     toggle = (
-        InlineKeyboardButton(text=r.t("🔕 Turn off", lang), callback_data=DigestCb(action="off").pack())
+        InlineKeyboardButton(text=r.t("🔕 Turn off", lang), callback_data=DigestCb(action="off", ref=ref).pack())
         if on
-        else InlineKeyboardButton(text=r.t("🔔 Turn on", lang), callback_data=DigestCb(action="on").pack())
+        else InlineKeyboardButton(text=r.t("🔔 Turn on", lang), callback_data=DigestCb(action="on", ref=ref).pack())
     )
     hours = []
     for hour in HOURS:
@@ -126,7 +127,7 @@ def settings_keyboard(r: Renderer, sub: Subscription | None, lang: str) -> Inlin
         mark = "✓ " if on and sub is not None and sub.at == hour else ""
         hours.append(
             InlineKeyboardButton(
-                text=mark + label, callback_data=DigestCb(action="at", arg=hour.strftime("%H%M")).pack()
+                text=mark + label, callback_data=DigestCb(action="at", arg=hour.strftime("%H%M"), ref=ref).pack()
             )
         )
     now = InlineKeyboardButton(text=r.t("📨 Send now", lang), callback_data=DigestCb(action="now").pack())

@@ -221,8 +221,9 @@ class Digests:
         log.info("digest of %s: %s at %s", user.id, "on" if sub.on else "off", sub.at)
         return sub
 
-    async def send(self, user: User, sub: Subscription | None = None) -> Digest:
-        """Build this person's digest, draw its chart and hand both to the notifier; remember when."""
+    async def send(self, user: User, sub: Subscription | None = None, *, remember: bool = True) -> Digest:
+        """Build this person's digest, draw its chart and hand both to the notifier; remember when (not for one asked
+        for now: «what moved since the last digest» is the scheduled one's, and the next still has it)."""
         viewer = access.Viewer.of(user, await people.roles_of(self.session, user.id))
         sub = sub or await subscription(self.core, self.session, user.id)
         digest = await self.build(viewer, sub.last if sub is not None else None)
@@ -242,7 +243,7 @@ class Digests:
             chart_id = stored.id
         notifier = self.core.notifier_factory(self.session, PeopleCache(self.session), digest.now)
         await notifier.digest(user, digest, chart_id)
-        if sub is not None:
+        if sub is not None and remember:
             sub.last = digest.now
             row = await self.session.get(Setting, key_of(user.id))
             if row is not None:
