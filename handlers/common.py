@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -40,10 +41,13 @@ def menu_keyboard(
 
 class MenuButton(BaseFilter):
     """One of these menu buttons (their labels in every language). Several in one filter: one filter call on
-    aiogram's way to a handler, each of which copies the update's data."""
+    aiogram's way to a handler, each of which copies the update's data. `loose`: the label typed by hand counts too
+    («начать процесс», without the emoji, in any case) — for the menu itself, not where a form would take the
+    words as an answer."""
 
-    def __init__(self, *msgids: str) -> None:
+    def __init__(self, *msgids: str, loose: bool = False) -> None:
         self.msgids = msgids
+        self.loose = loose
         self._labels: tuple[object, frozenset[str]] | None = None  # (translator, the buttons' labels in each language)
 
     async def __call__(self, message: Message, core: Core) -> bool:
@@ -54,9 +58,19 @@ class MenuButton(BaseFilter):
             return False
         known = self._labels
         if known is None or known[0] is not core.translator:  # translated once, not on every message
-            labels = frozenset(core.translator.t(msgid, lang) for msgid in self.msgids for lang in LANGUAGES)
-            known = self._labels = (core.translator, labels)
-        return message.text in known[1]
+            labels = {core.translator.t(msgid, lang) for msgid in self.msgids for lang in LANGUAGES}
+            if self.loose:
+                labels |= {typed(label) for label in labels}
+            known = self._labels = (core.translator, frozenset(labels))
+        return message.text in known[1] or (self.loose and typed(message.text) in known[1])
+
+
+def typed(label: str) -> str:
+    """A label as someone types it: no emoji or marks around the words, any case."""
+    return _AROUND_WORDS.sub("", label).casefold()
+
+
+_AROUND_WORDS = re.compile(r"^\W+|\W+$")
 
 
 MENU = (MY_TASKS, NEW_CASE, MY_CASES)  # the buttons that leave a form or a question for the menu's work

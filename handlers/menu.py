@@ -23,10 +23,10 @@ def router() -> Router:
     menu = Router(name=__name__)
     menu.message.filter(Registered())
     menu.callback_query.filter(Registered())
-    menu.message.register(my_tasks, MenuButton(MY_TASKS))
-    menu.message.register(choose_process, MenuButton(NEW_CASE))
+    menu.message.register(my_tasks, MenuButton(MY_TASKS, loose=True))
+    menu.message.register(choose_process, MenuButton(NEW_CASE, loose=True))
     menu.callback_query.register(start_process, StartCb.filter())
-    menu.message.register(my_cases, MenuButton(MY_CASES))
+    menu.message.register(my_cases, MenuButton(MY_CASES, loose=True))
     return menu
 
 
