@@ -126,6 +126,8 @@ class Team:
         """An invite fits whom it is for: a dealer's roles (`access.EXTERNAL_ROLES`) only with their organisation,
         the company's own roles (every other) only without one; an organisation switched off takes no new people."""
         organisation = await self.session.get(Company, organisation_id) if organisation_id is not None else None
+        if organisation_id is not None and organisation is None:  # deleted meanwhile (the panel's form was open)
+            raise Refused(_("There is no such organisation any more: choose another one."))
         if organisation is not None and not organisation.active:
             text = _("%(org)s is deactivated: it takes no new people. Reactivate it first (/org %(id)s).")
             raise Refused(text, org=organisation.name, id=organisation.id)
