@@ -439,11 +439,11 @@ class CompanyUpdateDef(_Spec):
 
 
 class ReportColumn(_Spec):
-    field: str  # a field of the cases reported on, or: id, title, stage, responsible
+    field: str  # a field of the cases reported on, or: id, title, stage, responsible, status, created, closed
     label: LocalText
 
 
-REPORT_BUILTINS = frozenset({"id", "title", "stage", "responsible"})
+REPORT_BUILTINS = frozenset({"id", "title", "stage", "responsible", "status", "created", "closed"})
 
 
 class ReportDef(_Spec):

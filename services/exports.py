@@ -53,6 +53,9 @@ class Exports:
             ReportColumn(field="title", label=t("Case", lang)),
             ReportColumn(field="stage", label=t("Stage", lang)),
             ReportColumn(field="responsible", label=t("Responsible", lang)),
+            ReportColumn(field="status", label=t("Status", lang)),
+            ReportColumn(field="created", label=t("Created", lang)),
+            ReportColumn(field="closed", label=t("Closed", lang)),
         ]
         columns += [ReportColumn(field=name, label=f.label) for name, f in spec.fields.items() if f.type != "list"]
         report = ReportDef(process=process, columns=columns, to="-", title=spec.title)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, select
@@ -15,6 +16,7 @@ from db.models import Case, User
 from flows.model import ProcessDef, ReportDef, title_in
 from flows.status import CaseStatus
 from services.core import Core
+from services.wording import STATUS_WORDS
 
 
 @dataclass
@@ -89,11 +91,24 @@ async def build_rows(
                 cells.append(core.wording.stage_title(spec, case.stage, lang))
             elif column.field == "responsible":
                 cells.append(names.get(case.responsible_id or case.initiator_id, ""))
+            elif column.field == "status":
+                status = STATUS_WORDS.get(case.status)
+                cells.append(core.translator.t(status, lang) if status else case.status)
+            elif column.field in ("created", "closed"):
+                moment = case.created_at if column.field == "created" else case.closed_at
+                local = moment.astimezone(core.calendar.tz).replace(tzinfo=None) if moment is not None else None
+                cells.append(f"{local:%d.%m.%Y %H:%M}" if local is not None else "")
+                values.append({"datetime": local.isoformat()} if local is not None else None)  # a date Excel sorts
+                continue
             elif column.field in spec.fields:
                 fdef = spec.fields[column.field]
-                cells.append(core.wording.format_field(fdef, case.data.get(column.field), lang, spec))
-                if fdef.type in ("number", "money") and _number(case.data.get(column.field)) is not None:
-                    values.append(_number(case.data.get(column.field)))
+                raw = case.data.get(column.field)
+                cells.append(core.wording.format_field(fdef, raw, lang, spec))
+                if fdef.type in ("number", "money") and _number(raw) is not None:
+                    values.append(_number(raw))
+                    continue
+                if fdef.type in ("date", "datetime") and isinstance(raw, str) and raw:
+                    values.append({fdef.type: raw})  # JSON in the render job; a date of the sheet's own at the end
                     continue
             else:
                 cells.append("")
@@ -129,6 +144,17 @@ def sheet_job(title: str, headers: list[str], rows: Sequence[SheetRow], totals: 
             "rows": [{"cells": list(r.cells), "values": list(r.values)} for r in rows]}
 
 
+def _sheet_value(value: Any) -> Any:
+    """A row's value as the sheet holds it: a date or a moment (kept as {"date": iso} or {"datetime": iso} in the
+    render job's JSON) becomes one Excel sorts and counts; anything else stays as it is."""
+    if isinstance(value, dict):
+        if "datetime" in value:
+            return datetime.fromisoformat(str(value["datetime"])).replace(tzinfo=None)
+        if "date" in value:
+            return date.fromisoformat(str(value["date"])[:10])
+    return value
+
+
 def sheet_from_job(payload: dict[str, Any]) -> bytes:
     rows = [PlainRow(cells=list(r["cells"]), values=list(r["values"])) for r in payload["rows"]]
     return to_xlsx(payload["title"], list(payload["headers"]), rows, dict(payload["totals"]),
@@ -149,9 +175,14 @@ def to_xlsx(title: str, headers: list[str], rows: Sequence[SheetRow], totals: di
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row.values)
-    for number_cell in (c for r in sheet.iter_rows(min_row=2) for c in r if isinstance(c.value, float | int)):
-        number_cell.number_format = "# ##0.##"
+        sheet.append([_sheet_value(v) for v in row.values])
+    for cell in (c for r in sheet.iter_rows(min_row=2) for c in r):
+        if isinstance(cell.value, datetime):
+            cell.number_format = "DD.MM.YYYY HH:MM"
+        elif isinstance(cell.value, date):
+            cell.number_format = "DD.MM.YYYY"
+        elif isinstance(cell.value, float | int):
+            cell.number_format = "# ##0.##"
     if totals:
         sheet.append([])
         for label, value in totals.items():

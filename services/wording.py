@@ -16,6 +16,7 @@ from flows.i18n import _
 from flows.model import FILE_TYPES, FieldDef, ProcessDef, TaskDef, local
 from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.spec_cache import SpecCache
+from flows.status import CaseStatus
 from flows.templating import TemplateError, render
 from services.i18n import Translator
 
@@ -351,6 +352,15 @@ class Wording:
 
     def local(self, text: Any, lang: str | None) -> str:
         return local(text, self.tr.lang(lang))
+
+
+# A case's status as people read it (the card's «Статус», an export's column).
+STATUS_WORDS: dict[str, str] = {
+    CaseStatus.DRAFT: _("draft"),
+    CaseStatus.ACTIVE: _("in progress"),
+    CaseStatus.DONE: _("closed"),
+    CaseStatus.CANCELLED: _("cancelled"),
+}
 
 
 @lru_cache(maxsize=1024)

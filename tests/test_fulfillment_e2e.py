@@ -4,6 +4,7 @@ hand-offs between pipelines with every field carried over, and timed warehouse w
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -232,3 +233,8 @@ async def test_refusal_reasons_are_reportable_and_any_case_can_be_looked_up(fulf
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     reason_column = rows[0].index("Причина отказа")
     assert rows[1][reason_column] == "Дорого" and rows[1][2] == "Отказ КП"
+    # Where each case stands and when it began and ended: a status, and dates Excel sorts (not text).
+    status, created, closed = (rows[0].index(h) for h in ("Статус", "Создано", "Закрыто"))
+    assert rows[1][status] == "закрыто"
+    assert isinstance(rows[1][created], datetime) and isinstance(rows[1][closed], datetime)
+    assert rows[1][created] <= rows[1][closed]

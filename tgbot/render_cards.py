@@ -24,9 +24,9 @@ from flows.runtime import (
     task_entry,
 )
 from flows.spec_cache import SpecCache
-from flows.status import CaseStatus, TaskStatus
+from flows.status import TaskStatus
 from flows.templating import names_read
-from services.wording import file_count
+from services.wording import STATUS_WORDS, file_count
 from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, keyboard, pack
 from tgbot.render_base import markup
 from tgbot.render_items import ItemCards
@@ -284,12 +284,7 @@ class TaskCards(ItemCards):
         files: dict[int, str] | None = None,
     ) -> str:
         spec = case.spec
-        status = {
-            CaseStatus.DRAFT: self.t("draft", lang),
-            CaseStatus.ACTIVE: self.t("in progress", lang),
-            CaseStatus.DONE: self.t("closed", lang),
-            CaseStatus.CANCELLED: self.t("cancelled", lang),
-        }.get(case.status, case.status)
+        status = self.t(STATUS_WORDS[case.status], lang) if case.status in STATUS_WORDS else case.status
         lines = [
             f"📁 {self.case_name(case, lang)}",
             self.t("Process: %(p)s", lang, p=self.tr.local(spec.title, lang)),
