@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright, expect
 from sqlalchemy import select
 
 from app.settings import SANDBOX_TOKEN
@@ -48,6 +48,20 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
+async def phone_page(browser: Browser, served: str) -> tuple[BrowserContext, Page]:
+    """A phone's browser whose requests to the Mini App's public address reach the test's server."""
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="ru-RU")
+    context.set_default_timeout(WAIT)
+    page = await context.new_page()
+
+    async def to_our_server(route: Route) -> None:
+        response = await route.fetch(url=route.request.url.replace(PUBLIC + "/app", served))
+        await route.fulfill(response=response)
+
+    await page.route(PUBLIC + "/**", to_our_server)
+    return context, page
+
+
 async def put(page: Page, name: str, count: int) -> None:
     """The product's row in the results: its quantity, then «Добавить»."""
     row = page.locator("#results .item").filter(has_text=name)
@@ -64,15 +78,7 @@ async def test_a_dealer_orders_many_positions_in_the_mini_app_on_a_phone(
     launch = str((await tap_big_order(harness, anna))["launch_url"])
     assert launch.startswith(WEBAPP_URL + "#tgWebAppData=")
 
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="ru-RU")
-    context.set_default_timeout(WAIT)
-    page = await context.new_page()
-
-    async def to_our_server(route: Route) -> None:
-        response = await route.fetch(url=route.request.url.replace(PUBLIC + "/app", served))
-        await route.fulfill(response=response)
-
-    await page.route(PUBLIC + "/**", to_our_server)
+    context, page = await phone_page(browser, served)
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(PUBLIC) else None)
     await page.goto(launch)
@@ -143,15 +149,7 @@ async def test_someone_who_may_not_order_fills_the_cart_in_the_mini_app_and_is_t
     sergey = (await dealers(harness, tmp_path / "1c"))["sergey"]
     user = json.dumps({"id": sergey.id, "first_name": sergey.name})
     signed = sign_init_data(SANDBOX_TOKEN, {"user": user, "auth_date": str(int(harness.clock.now().timestamp()))})
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="ru-RU")
-    context.set_default_timeout(WAIT)
-    page = await context.new_page()
-
-    async def to_our_server(route: Route) -> None:
-        response = await route.fetch(url=route.request.url.replace(PUBLIC + "/app", served))
-        await route.fulfill(response=response)
-
-    await page.route(PUBLIC + "/**", to_our_server)
+    context, page = await phone_page(browser, served)
     await page.goto(launch_url(WEBAPP_URL, signed))
     await expect(page.locator("#who")).to_have_text("Сергей · ООО Сад", timeout=WAIT)
     await page.fill("#q", "Combi 48")
