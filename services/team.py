@@ -210,6 +210,9 @@ class Team:
             raise Refused(_("%(name)s has access already."), name=person.name)
         if person.awaiting_approval:
             raise self.closed(person)
+        roles = sorted(await people.roles_of(self.session, person.id))
+        if not (roles or person.organisation_id or person.is_admin):  # turned away at a general dealer link
+            raise Refused(_("%(name)s was never let in: there is nothing to restore."), name=person.name)
         organisation = await self.session.get(Company, person.organisation_id) if person.organisation_id else None
         if organisation is not None and not organisation.active:
             text = _("%(name)s belongs to %(org)s, which is deactivated: reactivate it first (/org %(org_id)s).")
@@ -218,7 +221,7 @@ class Team:
         data = {"person": person.id, **({} if actor_id is not None else {"by": PANEL})}
         self.session.add(AuditEntry(actor_id=actor_id, action="person.restored", data=data, at=self.core.clock.now()))
         log.info("user %s restored by %s", person.id, actor_id or "panel")
-        return person, sorted(await people.roles_of(self.session, person.id))
+        return person, roles
 
     async def person_card(self, action: str, user_id: int, role: str, *, by: User) -> tuple[User | None, list[str]]:
         """A press on a person's card from /users: show it (`p`), toggle a role (`t`), restore them (`restore`)."""

@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from db.models import AuditEntry, User
-from tests.chat import Person
+from tests.chat import Person, create_person
+from tests.conftest import Harness
 from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
 
 
@@ -83,3 +84,22 @@ async def test_a_revoked_person_is_told_and_an_admin_restores_them(office: Offic
     ]
     # Nothing to restore twice.
     assert (await office.post(f"people/{number}/restore")).status == 409
+
+
+async def test_someone_turned_away_at_a_dealer_link_is_not_restored(harness: Harness) -> None:
+    """Restoring gives back what an admin took; someone never let in (a general dealer link, «Отклонить») has
+    nothing to get back and would come in as the company's own person with no organisation: refused."""
+    admin = harness.admin
+    await admin.send("/dealer_link x5")
+    code = (await admin.expect("start="))["text"].split("start=")[1].split()[0]
+    denis = await create_person(harness.http, harness.base, 5301, "Денис")
+    await denis.send(f"/start {code}")
+    await denis.expect("администратор проверит")
+    await admin.press("Отклонить", await admin.card("Денис", "Одобрить", button="Отклонить"))
+    async with harness.core.sessionmaker() as session:
+        held = (await session.execute(select(User).where(User.tg_id == 5301))).scalar_one()
+    await admin.send(f"/restore {held.id}")
+    await admin.expect("Денис", "восстанавливать нечего")
+    async with harness.core.sessionmaker() as session:
+        denied = await session.get(User, held.id)
+        assert denied is not None and not denied.active
