@@ -80,7 +80,7 @@ async def test_a_request_dropped_before_it_is_registered_gives_its_positions_bac
     await anna.press("Оформить заявку", back)
     await anna.expect("Оплата")
     await anna.send("📋 Мои задачи")
-    draft = await anna.card("Незаконченная заявка", "Заявка на отгрузку", button="Удалить")
+    draft = await anna.card("Незаконченная заявка", "Заявка дилера на отгрузку", button="Удалить")
     await anna.press("Удалить", draft)
     await anna.expect("Заявка отменена", "Позиции вернулись в корзину")
     await anna.press_data(draft["message_id"], next(

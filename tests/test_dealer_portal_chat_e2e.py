@@ -133,7 +133,7 @@ async def test_the_order_shows_what_is_ordered_before_it_is_sent_and_on_its_card
 
     # Its card: the same, by the product's name and article — never 1C's id of it or of the price type.
     await anna.send("/case 1")
-    card = (await anna.expect("Заявка на отгрузку", "Позиции"))["text"].replace("\xa0", " ")
+    card = (await anna.expect("Заявка дилера на отгрузку", "Позиции"))["text"].replace("\xa0", " ")
     for fragment in (COMBI, "Артикул: 2L0481848", "Количество: 2", "Сумма: 63 000,00 ₽", "Сумма заявки: 81 700,00 ₽"):
         assert fragment in card, (fragment, card)
     assert "guid-" not in card and "Код товара" not in card and "pt-opt" not in card, card
