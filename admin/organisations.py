@@ -95,13 +95,16 @@ class OrganisationPages(PanelPages):
                 await companies.update_details(session, org, details, now, None)
                 await companies.set_active(session, org, active == "1", now, None)
         except companies.BadValue as bad:  # nothing is saved; the form comes back as written, to correct
-            return await self.page(request, self._bad(bad.field), 400, typed=details | {"active": active})
+            return await self.page(request, self._bad(bad.field, bad.params), 400, typed=details | {"active": active})
         except companies.BadDetails:  # a representative's id that is no number (the form offers only people)
             return await self.page(request, self._bad("rep"), 400, typed=details | {"active": active, "rep": "0"})
         raise web.HTTPSeeOther(f"/admin/organisations/{org_id}")
 
-    def _bad(self, field: str) -> str:
+    def _bad(self, field: str, params: dict[str, object] | None = None) -> str:
         t, lang = self.core.translator.t, self.lang
+        if field == "duplicate":
+            said = "There is already an organisation with this INN and KPP: №%(id)s «%(name)s»."
+            return t(said, lang, **(params or {}))
         if field == "inn":
             return t("This INN is not valid: an INN has 10 digits (12 for a sole trader) and its check digits must "
                      "match.", lang)  # fmt: skip

@@ -101,8 +101,8 @@ async def _change(
     """Create or edit from the command's words; a wrong value or a missing detail is answered, nothing changed."""
     try:
         org = await action(user, (command.args or "").split())
-    except BadValue as bad:
-        replies.say(message.chat.id, _bad_value(renderer, bad, user.language))
+    except BadValue as bad:  # a one-line command: nothing is asked again, the admin sends the command corrected
+        replies.say(message.chat.id, _bad_value(renderer, bad, user.language, again=False))
         return
     except BadDetails:
         replies.say(message.chat.id, renderer.t(usage, user.language))
@@ -259,7 +259,7 @@ class WritingValue(BaseFilter):
         return user is not None and Organisations.pending(user)
 
 
-def _bad_value(renderer: Renderer, bad: BadValue, lang: str) -> str:
+def _bad_value(renderer: Renderer, bad: BadValue, lang: str, *, again: bool = True) -> str:
     said = {
         "inn": _("This INN is not valid: an INN has 10 digits (12 for a sole trader) and its check digits must "
                  "match."),
@@ -269,8 +269,10 @@ def _bad_value(renderer: Renderer, bad: BadValue, lang: str) -> str:
         "limit": _("Write an amount in roubles, e.g. 500000 (or «-» for none)."),
         "debt": _("Write an amount in roubles, e.g. 500000 (or «-» for none)."),
         "stop": _("Answer «yes» or «no»."),
+        "duplicate": _("There is already an organisation with this INN and KPP: №%(id)s «%(name)s» (/org %(id)s)."),
     }  # fmt: skip
-    return renderer.t(said.get(bad.field, said["name"]), lang) + " " + renderer.t("Send it again or /cancel.", lang)
+    text = renderer.t(said.get(bad.field, said["name"]), lang, **bad.params)
+    return text + " " + renderer.t("Send it again or /cancel.", lang) if again else text
 
 
 async def ask_value(

@@ -73,9 +73,10 @@ class BadValue(Exception):
     """A detail's value is wrong (an INN whose check digits do not match, a KPP of the wrong shape): the admin
     is told which and asked again."""
 
-    def __init__(self, field: str) -> None:
+    def __init__(self, field: str, **params: object) -> None:
         super().__init__(field)
         self.field = field
+        self.params = params  # «duplicate»: the organisation that already has these details (id, name)
 
 
 def checked(field: str, value: str) -> str | None:
@@ -163,12 +164,28 @@ async def create_organisation(
 ) -> Company:
     if kind not in KINDS or not name.strip():
         raise BadDetails(kind)
-    await checked_all(session, details)  # nothing is created if a detail is wrong
+    values = await checked_all(session, details)  # nothing is created if a detail is wrong
+    await _not_twice(session, values, None)
     company = await create(session, name, user_id, now)
     company.kind = kind
     audit(session, company, user_id, now, created={"kind": kind, "name": company.name}, **_via(via))
     await update_details(session, company, details, now, user_id, via=via)
     return company
+
+
+async def _not_twice(session: AsyncSession, values: dict[str, object], company: Company | None) -> None:
+    """An INN (with its KPP: a company's branches share the INN) another organisation already has is refused,
+    naming that one: two cards of one company would split its requests, debts and people."""
+    given = values.get("inn", company.inn if company is not None else None)
+    if not given or ("inn" not in values and "kpp" not in values):
+        return
+    kpp = values.get("kpp", company.kpp if company is not None else None)
+    same = select(Company).where(Company.inn == given, Company.kpp.is_(None) if kpp is None else Company.kpp == kpp)
+    if company is not None:
+        same = same.where(Company.id != company.id)
+    other = (await session.execute(same.limit(1))).scalar_one_or_none()
+    if other is not None:
+        raise BadValue("duplicate", id=other.id, name=other.name)
 
 
 def _via(via: str | None) -> dict[str, str]:
@@ -209,6 +226,7 @@ async def update_details(
     checked first (one wrong value changes nothing); each change is audited with what it was and what it became
     (and `via`: who other than a person made it, e.g. 1C). The fields that changed."""
     values = await checked_all(session, details)
+    await _not_twice(session, values, company)
     fields = {column: key for key, column in DETAILS.items()} | {"regional_rep_id": "rep"}
     fields |= {"data." + name: key for key, name in CREDIT.items()}
     changed: list[str] = []
