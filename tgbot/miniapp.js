@@ -147,9 +147,11 @@
         $("details-title").textContent = texts.may_not_order;
         $("submit").hidden = true;
       }
-      $("app").hidden = false;
+      // Shown once the cart and the first results are in: a search or a quantity typed before that would be
+      // overwritten by them (the first search re-reads the box, and its results replace the ones being typed into).
       showCart(await api("cart"));
       await search(false);
+      $("app").hidden = false;
     } catch (e) { fail(e); }
   }
 
