@@ -76,6 +76,7 @@ class Joined:
     language: str
     roles: list[str] = field(default_factory=list)
     problem: str = ""  # the msgid of a refused invite
+    admin: bool = False  # an administrator (with roles or without any): the greeting says so, not «roles: —»
     person_id: int | None = None  # who waits for approval (HELD): the admins' card names them
 
 
@@ -290,7 +291,9 @@ class Team:
         user.organisation_id = invite.organisation_id
         await people.grant(self.session, user.id, invite.roles)
         log.info("user %s joined with roles %s", user.id, invite.roles)
-        return Joined(Welcome.JOINED, newcomer.name, newcomer.language, roles=list(invite.roles))
+        return Joined(
+            Welcome.JOINED, newcomer.name, newcomer.language, roles=list(invite.roles), admin=invite.make_admin
+        )
 
     async def _welcome_back(self, user: User, roles: set[str], code: str) -> Joined:
         if user.awaiting_approval:
@@ -309,7 +312,7 @@ class Team:
             if invite is not None and invite.organisation_id in (None, user.organisation_id) and not invite.hold:
                 await people.grant(self.session, user.id, invite.roles)
                 roles = roles | set(invite.roles)
-        return Joined(Welcome.BACK, user.name, user.language, roles=sorted(roles))
+        return Joined(Welcome.BACK, user.name, user.language, roles=sorted(roles), admin=bool(user.is_admin))
 
     async def _register(self, newcomer: Newcomer, *, is_admin: bool) -> User:
         return await people.register(

@@ -46,3 +46,16 @@ async def test_english_speaker_gets_english(harness: Harness) -> None:
     await john.press("Return of defective", await john.expect("Which process"))
     question = await john.expect("Supplier")
     assert "Cancel" in " ".join(john.buttons(question))
+
+
+async def test_an_admin_invited_without_a_role_is_greeted_as_an_admin(harness: Harness) -> None:
+    """`/invite admin`: the newcomer has no role, and is told they are an administrator, not «Ваши роли: —»."""
+    await harness.admin.send("/invite admin")
+    code = re.search(r"start=(\S+)", (await harness.admin.expect("start="))["text"])
+    assert code is not None
+    newcomer = await create_person(harness.http, harness.base, 803, "Ольга")
+    await newcomer.send(f"/start {code.group(1)}")
+    welcome = (await newcomer.expect("Ольга"))["text"]
+    assert "Ваши роли: администратор" in welcome and "—" not in welcome
+    await newcomer.send("/start")  # back again: the same
+    assert "Ваши роли: администратор" in (await newcomer.expect("С возвращением"))["text"]

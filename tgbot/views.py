@@ -64,8 +64,7 @@ def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lan
 def welcome(renderer: Renderer, joined: Joined) -> str:
     t, lang, name = renderer.t, joined.language, joined.name
     if joined.outcome is Welcome.BACK:
-        roles = renderer.roles(joined.roles, lang)
-        return t("Welcome back, %(name)s! Your roles: %(roles)s.", lang, name=name, roles=roles)
+        return t("Welcome back, %(name)s! Your roles: %(roles)s.", lang, name=name, roles=_roles_said(renderer, joined))
     if joined.outcome is Welcome.FIRST_ADMIN:
         return t(
             "Welcome, %(name)s! You are an administrator. Invite people with /invite role1 role2.", lang, name=name
@@ -81,8 +80,16 @@ def welcome(renderer: Renderer, joined: Joined) -> str:
         return t("Thank you, %(name)s! An administrator will check your request and let you in.", lang, name=name)
     if joined.outcome is Welcome.CLOSED:
         return closed_access(renderer, lang)
-    roles = renderer.roles(joined.roles, lang)
+    roles = _roles_said(renderer, joined)
     return t("Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.", lang, name=name, roles=roles)
+
+
+def _roles_said(renderer: Renderer, joined: Joined) -> str:
+    """A newcomer's roles by their names, and «administrator» for an admin (who may have no role at all)."""
+    said = [renderer.roles(joined.roles, joined.language)] if joined.roles else []
+    if joined.admin:
+        said.append(renderer.t("administrator", joined.language))
+    return ", ".join(said) or renderer.roles([], joined.language)
 
 
 # --- admin commands -------------------------------------------------------------------------------------
