@@ -87,10 +87,13 @@ class AdminActions:
     async def candidates(self, task_id: int) -> tuple[Loaded, TaskState, list[User]]:
         """Who may do the open task instead of its holder (`escalations.may_take`)."""
         loaded, task = await self._open_task(task_id)
+        return loaded, task, await self._others(loaded, task)
+
+    async def _others(self, loaded: Loaded, task: TaskState) -> list[User]:
         people = await may_take(self.session, loaded, task)
         if not people:
             raise EngineError(_("Nobody else may do this task."))
-        return loaded, task, people
+        return people
 
     async def open_task_candidates(self, case_id: int) -> dict[int, list[User]]:
         """For a case's page: each open task's possible new holders, by task id (none for a closed case)."""
@@ -101,7 +104,10 @@ class AdminActions:
 
     async def reassign(self, task_id: int, to_id: int) -> tuple[Loaded, TaskState, User]:
         """Give the open task to one of its candidates: the new holder gets its card, the old one is told."""
-        loaded, task, people = await self.candidates(task_id)
+        loaded, task = await self._open_task(task_id)
+        if task.assignee_id == to_id:  # an old picker pressed again: it is done already
+            raise EngineError(_("This task is already with that person."))
+        people = await self._others(loaded, task)
         target = next((p for p in people if p.id == to_id), None)
         access.require(target is not None, _("This person cannot take this task."))
         assert target is not None

@@ -83,6 +83,8 @@ async def test_the_admin_finds_a_case_reassigns_its_task_by_buttons_and_cancels_
     assert sorted(admin.buttons(picker)) == ["Вадим", "Сергей"]  # the service managers, by name
     await admin.press("Вадим", picker)
     await vadim.wait_for("Переместите товар на склад сервиса в 1С", "Эта задача — ваша")
+    # The same picker pressed again (a double tap, an old message): it is his already — said so, nothing changes.
+    assert await admin.press("Вадим", picker) == "Эта задача уже у этого человека."
     card = await admin.expect("🛠 №", "Переместите товар на склад сервиса в 1С — Вадим")
     await admin.press("Переместите товар", card)  # now Вадим holds it: only Сергей is offered
     assert admin.buttons(await admin.expect("Кому передать задачу")) == ["Сергей"]
