@@ -180,6 +180,13 @@ class AdminActions:
         query = select(Case).where(Case.attention.is_not(None)).order_by(Case.updated_at.desc()).limit(limit)
         return list((await self.session.execute(query)).scalars())
 
+    async def unreachable_among(self, ids: set[int]) -> set[int]:
+        """Which of these people the bot can no longer write to (read now: an admin's card is about today)."""
+        if not ids:
+            return set()
+        query = select(User.id).where(User.id.in_(ids), User.unreachable_at.is_not(None))
+        return set((await self.session.execute(query)).scalars())
+
     async def unreachable(self) -> list[User]:
         """People the bot can no longer write to (they blocked it, or their chat is gone), longest first."""
         self._require()

@@ -120,3 +120,22 @@ async def test_the_admin_sees_who_the_bot_cannot_reach(shop: Harness) -> None:
     await admin.send("/unreachable")
     listed = await admin.expect("Бот не может написать этим людям")
     assert "Кладовщик Иван — с " in listed["text"] and "Марина" not in listed["text"]
+
+
+async def test_the_admins_card_says_which_holder_the_bot_cannot_reach(shop: Harness) -> None:
+    """A task held by someone who blocked the bot waits for nobody: the admin's card says so next to the name, where
+    the admin decides whom to give it to."""
+    admin, manager, sergey = shop.admin, shop.people["Марина"], shop.people["Сергей"]
+    await register_defect(manager)
+    await sergey.expect("Переместите товар на склад сервиса в 1С")
+    async with shop.http.post(f"{sergey.api}/block") as response:
+        assert response.status == 200
+    for _ in range(200):  # Telegram tells the bot by an update of its own
+        async with shop.core.sessionmaker() as session:
+            row = (await session.execute(select(User).where(User.name == "Сергей"))).scalar_one()
+        if row.unreachable_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    await admin.send("/find Longines")
+    card = await admin.expect("🛠 №", "Переместите товар на склад сервиса в 1С — Сергей")
+    assert "Сергей 🚫 бот не может им написать" in card["text"]

@@ -5,6 +5,7 @@ failed step; `/unreachable` lists the people the bot cannot reach. The use cases
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton
@@ -54,10 +55,11 @@ class AdminButtons:
 
     async def card(self, case_id: int) -> Card:
         loaded = await self.actions.case(case_id)
-        names = await self.actions.cases.people.names({t.assignee_id for t in loaded.state.open_tasks()})
-        return self._card(loaded, names)
+        holders = {t.assignee_id for t in loaded.state.open_tasks() if t.assignee_id}
+        names = await self.actions.cases.people.names(holders)
+        return self._card(loaded, names, await self.actions.unreachable_among(holders))
 
-    def _card(self, loaded: Loaded, names: dict[int, str]) -> Card:
+    def _card(self, loaded: Loaded, names: dict[int, str], unreachable: AbstractSet[int] = frozenset()) -> Card:
         """Where the case stands, its open work and who holds it, and what the admin can do to it."""
         r, lang, state = self.r, self.lang, loaded.state
         lines = [
@@ -74,7 +76,8 @@ class AdminButtons:
             holder = names.get(task.assignee_id or 0)
             title = r.task_title(state.spec, task, lang)
             waiting = r.t("waits for «%(role)s»", lang, role=r.role(task.role, lang))
-            lines.append(f"• {title} — {holder or waiting}")
+            blocked = r.t(" 🚫 the bot cannot write to them", lang) if task.assignee_id in unreachable else ""
+            lines.append(f"• {title} — {holder or waiting}{blocked}")
             if task.id is not None:
                 data = AdminCb(action="task", case_id=loaded.row.id, task_id=task.id).pack()
                 rows.append([InlineKeyboardButton(text=button_label(("👤 " + title), 64), callback_data=data)])
