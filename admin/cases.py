@@ -6,6 +6,7 @@ admin does to a case here (a failed step retried, a task reassigned, the case ca
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin.pages import PanelPages
 from admin.processes import svg_document
 from admin.words import CASE_STATUS
-from db.models import StoredFile
+from db.models import AuditEntry, StoredFile
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef, title_in
 from flows.runtime import EARLIER, EngineError
@@ -140,7 +141,7 @@ class CasePages(PanelPages):
             }
             for t in detail.tasks
         ]
-        history = [{"at": a.at, "text": self.words.history(a, spec, by_id, names)} for a in detail.audit]
+        history = [{"at": a.at, "text": self.words.history(a, spec, by_id, names)} for a in one_per_move(detail.audit)]
         return self.panel.render(
             request,
             "case.html",
@@ -274,3 +275,10 @@ class CasePages(PanelPages):
 def _file_view(file_id: int, name: str, mime: str | None) -> dict[str, Any]:
     mime = mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
     return {"id": file_id, "name": name, "mime": mime, "image": mime in INLINE_IMAGES}
+
+
+def one_per_move(audit: Sequence[AuditEntry]) -> list[AuditEntry]:
+    """A stage moved by hand is audited twice in its step — the person's move and the stage entered — and is one
+    event for whoever reads the history: the move is kept (it says it was done by hand), the stage's entry goes."""
+    moved = {(a.at, (a.data or {}).get("to")) for a in audit if a.action == "case.move"}
+    return [a for a in audit if not (a.action == "stage.entered" and (a.at, (a.data or {}).get("to")) in moved)]

@@ -15,8 +15,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from admin.cases import one_per_move
 from admin.panel import AdminPanel
-from db.models import Outbox, StoredFile
+from db.models import AuditEntry, Outbox, StoredFile
 from services.panel_sessions import PanelSession, SessionPolicy
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
@@ -364,3 +365,19 @@ def test_an_items_approval_and_a_cancellations_reason_read_as_sentences(harness:
     rejected = said("item.approval_rejected", {**item, "reason": "Дорого"})
     assert rejected == "Олег: «Позиции №1»: не согласован переход в «Отправлен» (Дорого)"
     assert said("case.cancelled", {"reason": "Клиент передумал"}).endswith(": Клиент передумал")
+
+
+def test_a_stage_moved_by_hand_is_one_line_of_the_history() -> None:
+    """The step audits the person's move and the stage entered; the history shows the move once. A stage entered
+    later (the move waited for a form) or by the process itself stays a line of its own."""
+    at, later = datetime(2026, 12, 21, 10, 0, tzinfo=UTC), datetime(2026, 12, 21, 11, 0, tzinfo=UTC)
+
+    def entry(action: str, when: datetime, **data: object) -> AuditEntry:
+        return AuditEntry(case_id=1, action=action, data=data, at=when)
+
+    moved = entry("case.move", at, to="make_offer")
+    entered = entry("stage.entered", at, to="make_offer", **{"from": "new"})
+    waited = entry("case.move", at, to="refused")
+    after_form = entry("stage.entered", later, to="refused", **{"from": "make_offer"})
+    by_itself = entry("stage.entered", later, to="agreed", **{"from": "client_review"})
+    assert one_per_move([moved, entered, waited, after_form, by_itself]) == [moved, waited, after_form, by_itself]
