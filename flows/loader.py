@@ -674,6 +674,11 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
             # Without a fallback a case could stop at a stage with nowhere to go.
             c.add((*base, "next"), _("the last transition must have no 'when' (it is the fallback)"))
 
+    known = {s.key for s in spec.stages}
+    if any(to not in known for stage in spec.stages for to in typecheck.ways_on(spec, stage)):
+        # A way to a stage that does not exist is already said, at its line: what it cuts off (stages it made
+        # unreachable, stages with no way to an end) follows from it and would only bury it under more lines.
+        return
     reachable = _reachable(spec)
     for index, stage in enumerate(spec.stages):
         if stage.key not in reachable:
