@@ -262,9 +262,19 @@ _YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
 )
 
 
+_OPENED_THERE = (
+    "scanning a simple key", "scanning a quoted scalar", "parsing a flow sequence", "parsing a flow mapping",
+)
+
+
 def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
     """A YAML syntax error in plain words, at the line of the mistake."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    context = str(getattr(exc, "context", "") or "")
+    if getattr(exc, "context_mark", None) is not None and any(what in context for what in _OPENED_THERE):
+        # A quote or bracket left open, a key without its colon: the parser notices lines later, where the text
+        # stops making sense; the mistake is where the thing began.
+        mark = exc.context_mark  # type: ignore[attr-defined]
     line = mark.line + 1 if mark is not None else 1
     said = str(getattr(exc, "problem", "") or exc)
     for clue, meaning in _YAML_PROBLEMS:

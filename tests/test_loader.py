@@ -97,8 +97,12 @@ def test_deadline_that_cannot_be_read() -> None:
 def test_condition_with_unknown_name_and_bad_yaml() -> None:
     problems = problems_of(GOOD.replace("approve_it == 'reject'", "aprove_it == 'reject'"))
     assert any("aprove_it" in p and p.startswith("flow.yaml:22:") for p in problems), problems
+    # A bracket left open, a key without its colon: said at the line where it began, not at the next one, where
+    # the parser noticed.
     problems = problems_of("process: [unclosed\n")
-    assert problems[0].startswith("flow.yaml:2: not valid YAML")
+    assert problems[0].startswith("flow.yaml:1: not valid YAML"), problems
+    problems = problems_of(GOOD.replace("    title: Review\n", "    title Review\n"))
+    assert problems[0].startswith("flow.yaml:12: not valid YAML"), problems
 
 
 def test_konveyer_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
