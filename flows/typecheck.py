@@ -404,6 +404,20 @@ def _attribute(owner: Type, attr: str, source: str, report: Report, what: str) -
 # --- templates --------------------------------------------------------------------------------------------
 
 
+# Jinja's words for a broken text, as the author of a definition reads them (Jinja's own English otherwise).
+_TEMPLATE_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("looking for the following tags: 'endfor'", _("a {% for %} is not closed with {% endfor %}")),
+    ("looking for the following tags: 'elif' or 'else' or 'endif'", _("an {% if %} is not closed with {% endif %}")),
+    ("unexpected end of template", _("a {{ or {% is not closed: }} or %} is missing")),
+    ("Unexpected end of template", _("a {{ or {% is not closed: }} or %} is missing")),
+    ("expected token 'end of print statement'", _("inside {{ … }} there is more than one name: join them with a "
+                                                  "filter or write each in its own {{ … }}")),
+    ("unexpected '}'", _("a '}' where '}}' closes the value")),
+    ("Encountered unknown tag", _("an unknown {% … %}: the texts use {% if %}, {% for %} and their end tags")),
+    ("Expected an expression", _("an empty {{ }}: put a field's name inside")),
+)
+
+
 def check_template(source: str, env: Mapping[str, Type], report: Report, extra: Iterable[str] = ()) -> None:
     """Problems of one Jinja text: syntax, unknown names, attributes and filters. `extra`: names the place
     adds (`cases` in a notice about cases)."""
@@ -411,7 +425,13 @@ def check_template(source: str, env: Mapping[str, Type], report: Report, extra: 
     try:
         tree = jinja.parse(source)
     except TemplateSyntaxError as exc:
-        report(_("the text cannot be read: %(error)s (line %(line)s of the text)"), error=exc.message, line=exc.lineno)
+        said = str(exc.message or "")
+        meaning = next((words for clue, words in _TEMPLATE_PROBLEMS if clue in said), None)
+        if meaning is not None:
+            report(_("the text cannot be read: %(meaning)s (line %(line)s of the text)"), meaning=meaning,
+                   line=exc.lineno)  # fmt: skip
+        else:
+            report(_("the text cannot be read: %(error)s (line %(line)s of the text)"), error=said, line=exc.lineno)
         return
     except (RecursionError, MemoryError):
         report(_("the text cannot be read: it is nested too deeply"))

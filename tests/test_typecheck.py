@@ -276,6 +276,16 @@ def test_messages_are_in_the_admins_language() -> None:
     assert "ошибка в YAML: внутри { … } ожидалась запятая" in yaml_problem.translated(russian)
     (shape,) = problems_of(PURCHASE.replace("options: {low: Низкая, high: Высокая}", "label2: x"))
     assert "неизвестный ключ «label2»" in shape.translated(russian)
+    # A text Jinja cannot read is said in the admin's words, not in Jinja's English.
+    for broken, said in (
+        ("{{ item ", "{{ или {% не закрыты"),
+        ("{{ item name }}", "больше одного имени"),
+        ("{% if item %}x", "{% if %} не закрыт"),
+        ("{% blah %}", "неизвестный {% … %}"),
+    ):
+        (unread,) = problems_of(PURCHASE.replace('"{{ item }} — {{ amount|money }}"', f'"{broken}"'))
+        text = unread.translated(russian)
+        assert said in text and "текст не читается" in text and "expected" not in text, text
 
 
 def test_every_checker_message_has_a_russian_translation() -> None:
