@@ -185,3 +185,17 @@ async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_an
     before = len(await digests_of(director))
     await shop.move_to(morning(2026, 12, 24))
     assert len(await digests_of(director)) == before
+
+
+async def test_a_case_cancelled_since_the_last_digest_is_among_what_moved(shop: Harness) -> None:
+    """A case cancelled where it stood entered no stage, but it left the work: the digest lists it with what moved
+    («Брак зарегистрирован → отменено»), so the director is not left wondering where it went."""
+    director, manager = shop.people["Директор Пётр"], shop.people["Марина"]
+    await register_defect(manager)
+    await manager.send("/case 1")
+    assert await manager.press("Отменить дело", await manager.card("№1", button="Отменить дело")) == "Дело отменено."
+    await director.send("/digest")
+    await director.press("Прислать сейчас", await director.card("сводку", button="Прислать сейчас"))
+    await chart_received(shop, director)
+    text = (await director.expect(HEADING, "Сдвинулись"))["text"]
+    assert "🔄 Сдвинулись с прошлой сводки: 1" in text and "Брак зарегистрирован → отменено" in text, text

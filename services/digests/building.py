@@ -34,6 +34,7 @@ from services.digests.contents import (
 from services.digests.subscriptions import Subscription, add_timer, key_of, save, subscription
 from services.exports import XLSX
 from services.people import PeopleCache
+from services.wording import STATUS_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -181,26 +182,28 @@ class Digests:
         rows = await self.session.execute(
             select(AuditEntry, Case)
             .join(Case, Case.id == AuditEntry.case_id)
-            .where(scope, AuditEntry.action == "stage.entered", AuditEntry.at > since)
+            .where(scope, AuditEntry.action.in_(("stage.entered", "case.closed")), AuditEntry.at > since)
             .order_by(AuditEntry.at, AuditEntry.id)
         )
         moved = []
         for entry, case in rows.all():
             spec = await core.registry.spec(self.session, case.definition_id)
-            source, target = (entry.data or {}).get("from"), (entry.data or {}).get("to")
-            if not source or not target:
+            data = entry.data or {}
+            if entry.action == "case.closed":
+                if data.get("status") != CaseStatus.CANCELLED or case.stage == START_TASK:
+                    # A case that ended its way entered its final stage: that move is listed already. A request
+                    # dropped before it was registered never was work anyone saw.
+                    continue
+                # Cancelled where it stood: no stage entered, but it left the work all the same.
+                source = core.wording.stage_title(spec, case.stage, lang)
+                target = self.t(STATUS_WORDS[CaseStatus.CANCELLED], lang)
+            elif not data.get("from") or not data.get("to"):
                 continue  # the first stage of a new case: it is new, not moved
-            name = f"№{case.id} · {case.title or local(spec.title, lang)}"
-            moved.append(
-                MoveLine(
-                    case.id,
-                    name,
-                    local(spec.title, lang),
-                    core.wording.stage_title(spec, str(source), lang),
-                    core.wording.stage_title(spec, str(target), lang),
-                    entry.at,
-                )
-            )
+            else:
+                source = core.wording.stage_title(spec, str(data["from"]), lang)
+                target = core.wording.stage_title(spec, str(data["to"]), lang)
+            name = f"№{case.id} · {title_in(case.title, case.titles, lang) or local(spec.title, lang)}"
+            moved.append(MoveLine(case.id, name, local(spec.title, lang), source, target, entry.at))
         return moved
 
     # --- what people get ----------------------------------------------------------------------------------
