@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.application import App
 from app.settings import LIBRARY, Settings
 from db.engine import make_engine, make_sessionmaker, migrate
-from db.models import InboxUpdate, Outbox
+from db.models import InboxUpdate, Outbox, User
 from flows.clock import FrozenClock
 from sandbox.server import SandboxServer
 from tests.chat import Person, create_person
@@ -191,6 +191,18 @@ class Harness:
         await person.expect(name)
         self.people[name] = person
         return person
+
+    async def blocks_the_bot(self, person: Person, name: str) -> None:
+        """The person blocks the bot, and the bot has heard (Telegram tells it by an update of its own)."""
+        async with self.http.post(f"{person.api}/block") as response:
+            assert response.status == 200
+        for _ in range(200):
+            async with self.core.sessionmaker() as session:
+                user = (await session.execute(select(User).where(User.name == name))).scalar_one()
+            if user.unreachable_at is not None:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{name} was not marked unreachable")
 
     async def settle(self, timeout: float = 30.0) -> None:
         """Wait until every queued message has been delivered."""

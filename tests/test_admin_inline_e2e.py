@@ -5,7 +5,6 @@ bot."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 
 from openpyxl import load_workbook
@@ -109,14 +108,7 @@ async def test_the_admin_sees_who_the_bot_cannot_reach(shop: Harness) -> None:
     admin, ivan = shop.admin, shop.people["Кладовщик Иван"]
     await admin.send("/unreachable")
     await admin.expect("Бот может написать всем")
-    async with shop.http.post(f"{ivan.api}/block") as response:
-        assert response.status == 200
-    for _ in range(200):  # Telegram tells the bot by an update of its own
-        async with shop.core.sessionmaker() as session:
-            row = (await session.execute(select(User).where(User.name == "Кладовщик Иван"))).scalar_one()
-        if row.unreachable_at is not None:
-            break
-        await asyncio.sleep(0.05)
+    await shop.blocks_the_bot(ivan, "Кладовщик Иван")
     await admin.send("/unreachable")
     listed = await admin.expect("Бот не может написать этим людям")
     assert "Кладовщик Иван — с " in listed["text"] and "Марина" not in listed["text"]
@@ -128,14 +120,7 @@ async def test_the_admins_card_says_which_holder_the_bot_cannot_reach(shop: Harn
     admin, manager, sergey = shop.admin, shop.people["Марина"], shop.people["Сергей"]
     await register_defect(manager)
     await sergey.expect("Переместите товар на склад сервиса в 1С")
-    async with shop.http.post(f"{sergey.api}/block") as response:
-        assert response.status == 200
-    for _ in range(200):  # Telegram tells the bot by an update of its own
-        async with shop.core.sessionmaker() as session:
-            row = (await session.execute(select(User).where(User.name == "Сергей"))).scalar_one()
-        if row.unreachable_at is not None:
-            break
-        await asyncio.sleep(0.05)
+    await shop.blocks_the_bot(sergey, "Сергей")
     await admin.send("/find Longines")
     card = await admin.expect("🛠 №", "Переместите товар на склад сервиса в 1С — Сергей")
     assert "Сергей 🚫 бот не может им написать" in card["text"]

@@ -6,7 +6,6 @@ someone is listed in the panel, never dropped in silence."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -159,26 +158,14 @@ async def test_switching_a_kinds_sms_off_stops_its_sms_while_telegram_goes_on(of
     assert len(gateway.sent) == 1  # no SMS for the second invoice, the Telegram card came
 
 
-async def _blocks_the_bot(harness: Harness, person: Person, name: str) -> None:
-    async with harness.http.post(f"{person.api}/block") as response:
-        assert response.status == 200
-    for _ in range(200):  # Telegram tells the bot by an update of its own
-        async with harness.core.sessionmaker() as session:
-            user = (await session.execute(select(User).where(User.name == name))).scalar_one()
-        if user.unreachable_at is not None:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{name} was not marked unreachable")
-
-
 async def test_people_who_blocked_the_bot_get_the_fallback_sms_or_e_mail(office: Office) -> None:
     harness, gateway = office.harness, office.gateway
     anna_id, boris_id = await office.person_id("Анна"), await office.person_id("Борис")
     await office.post(f"notifications/people/{anna_id}", {"phone": "+7 916 123 45 67"})
     await office.post(f"notifications/people/{boris_id}", {"email": "boris@office.example"})
     await office.post("notifications/channels", switches("task_assigned", "telegram", fallback=("sms", "email")))
-    await _blocks_the_bot(harness, harness.people["Анна"], "Анна")
-    await _blocks_the_bot(harness, harness.people["Борис"], "Борис")
+    await harness.blocks_the_bot(harness.people["Анна"], "Анна")
+    await harness.blocks_the_bot(harness.people["Борис"], "Борис")
 
     number = await raise_invoice(harness.people["Ольга"], "ООО Ромашка")
     await harness.settle()

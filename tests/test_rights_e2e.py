@@ -73,16 +73,10 @@ async def test_a_person_who_blocks_the_bot_is_unreachable_and_their_pool_task_go
     await pavel.expect("Подтвердите наличие дефекта")
     await harness.settle()
 
-    async with harness.http.post(f"{ivan.api}/block") as response:  # Ivan blocks the bot
-        assert response.status == 200
-    for _ in range(200):  # Telegram tells the bot by an update of its own
-        async with harness.core.sessionmaker() as session:
-            ivan_row = (await session.execute(select(User).where(User.name == "Иван"))).scalar_one()
-        if ivan_row.unreachable_at is not None:
-            break
-        await asyncio.sleep(0.05)
+    await harness.blocks_the_bot(ivan, "Иван")
     await harness.settle()
     async with harness.core.sessionmaker() as session:
+        ivan_row = (await session.execute(select(User).where(User.name == "Иван"))).scalar_one()
         pavel_id = (await session.execute(select(User.id).where(User.name == "Павел"))).scalar_one()
         task = (await session.execute(select(Task).where(Task.key == "confirm_defect"))).scalars().one()
     assert ivan_row.unreachable_at is not None
