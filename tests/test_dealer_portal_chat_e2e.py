@@ -7,12 +7,11 @@ registered tells its author that the positions are back in the cart."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tests.chat import Person, create_person
+from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_dealer_portal_cart_e2e import COMBI, TRIMMER, card_of, cart, garden
 from tests.test_dealer_portal_e2e import file_reclamation
@@ -144,7 +143,7 @@ async def test_an_english_reader_sees_the_portals_money_as_english_writes_it(
 ) -> None:
     harness = await harness_factory()
     await garden(harness, tmp_path / "1c")
-    emma = await dealer_person_in(harness, "Emma", "ООО Сад", "Менеджер дилера", "en")
+    emma = await dealer_person(harness, "Emma", "ООО Сад", "Менеджер дилера", "en")
 
     # The search, the card and the cart write money as her case cards do: «31,500.00 ₽», not «31 500,00 ₽».
     [combi] = [r for r in (await emma.inline("combi 48"))["results"] if r["title"] == COMBI]
@@ -157,21 +156,6 @@ async def test_an_english_reader_sees_the_portals_money_as_english_writes_it(
     await emma.send("/cart")
     shown = await emma.expect("Your cart", "Total: 63,000.00\xa0₽")
     assert f"{COMBI} × 2 = 63,000.00\xa0₽" in shown["text"], shown["text"]
-
-
-async def dealer_person_in(harness: Harness, name: str, org_name: str, role_label: str, language: str) -> Person:
-    """A dealer's person who joins by the organisation's invite, their Telegram in `language`."""
-    await harness.admin.send("/orgs")
-    await harness.admin.press(org_name, await harness.admin.card("Организации", button=org_name))
-    card = await harness.admin.card(org_name, "ИНН/КПП", button=role_label)
-    await harness.admin.press(f"Приглашение: {role_label}", card)
-    code = re.search(r"start=(\S+)", (await harness.admin.expect("start=", org_name, role_label))["text"])
-    assert code is not None
-    harness._next_id += 1
-    person = await create_person(harness.http, harness.base, harness._next_id, name, language, label=role_label)
-    await person.send(f"/start {code.group(1)}")
-    await person.expect(name)
-    return person
 
 
 async def test_a_dealer_whose_price_type_the_catalogue_lacks_is_told_whom_to_ask(

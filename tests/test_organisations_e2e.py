@@ -29,8 +29,9 @@ async def organisation(harness: Harness, words: str) -> int:
     return int(number.group(1))
 
 
-async def dealer_person(harness: Harness, name: str, org_name: str, role_label: str) -> Person:
-    """The admin opens the dealer's card from /orgs and presses the invite button of a role; the person joins."""
+async def dealer_person(harness: Harness, name: str, org_name: str, role_label: str, language: str = "ru") -> Person:
+    """The admin opens the dealer's card from /orgs and presses the invite button of a role; the person joins
+    (their Telegram in `language`)."""
     await harness.admin.send("/orgs")
     await harness.admin.press(org_name, await harness.admin.card("Организации", button=org_name))
     card = await harness.admin.card(org_name, "ИНН/КПП", button=role_label)
@@ -39,7 +40,7 @@ async def dealer_person(harness: Harness, name: str, org_name: str, role_label: 
     code = re.search(r"start=(\S+)", link["text"])
     assert code is not None
     harness._next_id += 1
-    person = await create_person(harness.http, harness.base, harness._next_id, name, label=role_label)
+    person = await create_person(harness.http, harness.base, harness._next_id, name, language, label=role_label)
     await person.send(f"/start {code.group(1)}")
     await person.expect(name)
     return person
