@@ -6,6 +6,7 @@ Sandboxed, because definitions are data an admin uploads, not code we trust.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -13,7 +14,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, pass_c
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from flows.values import format_value
+from flows.values import amount_text, date_text, format_value
 
 # The context's key for the reader's language (`flows.context.case_context` sets it): how a number prints.
 LANG_KEY = "__lang__"
@@ -46,24 +47,29 @@ _env = SandboxedEnvironment(
 _strict_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, finalize=printed)
 
 
-def _money(value: Any) -> str:
+@pass_context
+def _money(context: Context, value: Any) -> str:
     if isinstance(value, Undefined):
         return ""  # a field not filled yet prints as nothing, not as an error in someone's message
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        return amount_text(float(value) if isinstance(value, bool) else value, context.get(LANG_KEY) or "ru")
+    except (TypeError, ValueError, ArithmeticError):
         return "" if value is None else str(value)
-    return f"{number:,.2f}".replace(",", " ").replace(".", ",")
 
 
-def _date(value: Any) -> str:
-    if isinstance(value, Undefined):
+@pass_context
+def _date(context: Context, value: Any) -> str:
+    if isinstance(value, Undefined) or value is None:
         return ""
-    if hasattr(value, "strftime"):
-        return str(value.strftime("%d.%m.%Y"))
-    if isinstance(value, str) and len(value) >= 10 and value[4] == "-":
-        return f"{value[8:10]}.{value[5:7]}.{value[0:4]}"
-    return "" if value is None else str(value)
+    day = value.date() if isinstance(value, datetime) else value
+    if isinstance(day, str) and len(day) >= 10 and day[4] == "-":
+        try:
+            day = date.fromisoformat(day[:10])
+        except ValueError:
+            return value
+    if isinstance(day, date):
+        return date_text(day, context.get(LANG_KEY) or "ru")
+    return str(value)
 
 
 for _environment in (_env, _strict_env):

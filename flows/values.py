@@ -532,6 +532,17 @@ def format_value(kind: str, value: Any, *, options: Mapping[str, str] | None = N
     return (options or {}).get(str(value), str(value))
 
 
+def amount_text(number: Any, lang: str = "ru") -> str:
+    """An amount with two decimals in the reader's way, no currency sign («1 250,00»; «1,250.00» in English): what a
+    definition's `{{ x|money }}` prints, the text itself saying the currency."""
+    return _decimal_text(Decimal(str(number)), "#,##0.00", _locale(lang))
+
+
+def date_text(day: date, lang: str = "ru") -> str:
+    """A date in the reader's way («05.12.2026»; «Dec 5, 2026» in English): what `{{ x|date }}` prints."""
+    return _format_date(day, _locale(lang))
+
+
 def _format_date(day: date, locale: str) -> str:
     return format_date(day, _DATE_PATTERNS.get(locale, "medium"), locale=_babel_locale(locale))
 

@@ -165,7 +165,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
 
     # The director sends the contract back: the manager hears why, and puts it right.
     approval = await director.expect("Согласуйте договор")
-    assert "Аппарат УЗИ × 1 по 4 500 000,00 ₽; Кардиомонитор × 2 по 350 000,00 ₽;" in approval["text"]
+    assert "Аппарат УЗИ × 1 по 4\xa0500\xa0000,00 ₽; Кардиомонитор × 2 по 350\xa0000,00 ₽;" in approval["text"]
     await director.press("Отклонить", approval)
     await director.expect("Комментарий")
     await director.send("Цена УЗИ занижена, пересчитайте")

@@ -254,18 +254,18 @@ async def test_1c_gives_the_dealers_debt_which_the_approval_rule_reads(
 
     # The admin's card of the organisation says it and its date.
     await harness.admin.send(f"/org {garden_id}")
-    await harness.admin.expect("ООО Сад", "Долг по данным 1С на 02.12.2026: 480 000,00 ₽")
+    await harness.admin.expect("ООО Сад", "Долг по данным 1С на 02.12.2026: 480\xa0000,00 ₽")
 
     # Anna sees it over her list; her 63 000 ₽ request is above the 20 000 ₽ the limit leaves: the office approves.
     await anna.send("/orders")
     await anna.expect("Ваш долг по данным 1С на 02.12.2026: 480\xa0000,00\xa0₽", "остаток 20\xa0000,00\xa0₽")
     await order(anna, regina)
     task = await regina.card("Согласуйте заявку дилера", "ООО Сад", button="Согласовать")
-    assert "Долг дилера по 1С на 2026-12-02: 480 000,00 ₽" in task["text"]
+    assert "Долг дилера по 1С на 02.12.2026: 480\xa0000,00 ₽" in task["text"]
     assert "Сумма больше остатка кредитного лимита" in task["text"]
     await regina.press("Согласовать", task)
     office = await rita.card("Согласуйте заявку дилера от представительства", button="Согласовать")
-    assert "Долг дилера по 1С на 2026-12-02" in office["text"]
+    assert "Долг дилера по 1С на 02.12.2026" in office["text"]
     async with harness.core.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.process == "order_request"))).scalar_one()
         assert case.stage == "office_approval"

@@ -119,8 +119,8 @@ def test_the_credit_state_sends_a_small_request_to_the_office_with_the_reason(en
     over = ordered(engine, "120000.00", within)
     assert over.stage == "office_approval"
     card = office_card(over)
-    assert card.startswith("⚠️ Сумма больше остатка кредитного лимита: осталось 100 000,00 ₽")
-    assert "лимит 500 000,00 ₽, долг 400 000,00 ₽" in card and "итого 120 000,00 ₽" in card
+    assert card.startswith("⚠️ Сумма больше остатка кредитного лимита: осталось 100\xa0000,00 ₽")
+    assert "лимит 500\xa0000,00 ₽, долг 400\xa0000,00 ₽" in card and "итого 120\xa0000,00 ₽" in card
     approve(engine, over, "office_decision", OFFICE, "representative")
     assert over.stage == "approved"
 

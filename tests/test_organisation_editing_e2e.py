@@ -153,4 +153,4 @@ async def test_an_admin_edits_an_organisation_in_the_panel(
     # The panel's changes, each audited; the INN sent unchanged is no change.
     assert fields == ["name", "kpp", "price", "contacts", "rep", "limit", "debt", "stop"]
     await harness.admin.send(f"/org {org_id}")
-    await harness.admin.expect("ООО Сад и Парк", "770101001", "Регина", "долг: 120 000,00 ₽", "Стоп-отгрузка")
+    await harness.admin.expect("ООО Сад и Парк", "770101001", "Регина", "долг: 120\xa0000,00 ₽", "Стоп-отгрузка")

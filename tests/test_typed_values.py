@@ -129,7 +129,10 @@ def test_choice_and_outcome_values_expose_labels_in_templates() -> None:
         context,
     )
     # Printed, a choice or an outcome is its label (people read it); `.key` is there for whoever needs it.
-    assert text == "Альфа (a): Альфа; Отклонить; 1501.50; 1 500,50; 25.12.2026"
+    assert text == "Альфа (a): Альфа; Отклонить; 1501.50; 1\xa0500,50; 25.12.2026"
+    # An English reader reads the same amount and date in his own way.
+    english = render("{{ amount|money }} ₽, {{ needed_by|date }}", case_context(SPEC, data, lang="en"))
+    assert english == "1,500.50 ₽, Dec 25, 2026"
     assert evaluate("head_approval == 'reject' and winner in ['a', 'b']", context) is True
 
 

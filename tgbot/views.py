@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from db.models import Case, Company, User
 from flows.i18n import _
 from flows.model import ProcessDef, title_in
-from flows.templating import _money
+from flows.values import amount_text
 from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights
 from services.onec_documents import shown_date
@@ -213,11 +213,12 @@ def organisation_card(
     if credit.limit is not None:
         left = credit.left or 0
         text = "Credit limit: %(limit)s ₽, debt: %(debt)s ₽, left: %(left)s ₽"
-        lines.append(t(text, lang, limit=_money(credit.limit), debt=_money(credit.debt), left=_money(left)))
+        lines.append(t(text, lang, limit=amount_text(credit.limit, lang), debt=amount_text(credit.debt, lang),
+                           left=amount_text(left, lang)))
     debt_on = companies.debt_on(org)
     if debt_on:
         lines.append(t("Debt from 1C as of %(date)s: %(debt)s ₽", lang, date=shown_date(debt_on),
-                       debt=_money(credit.debt)))  # fmt: skip
+                       debt=amount_text(credit.debt, lang)))  # fmt: skip
     if credit.stopped:
         lines.append(t("⛔ Shipments stopped: every order request goes to the representative office.", lang))
     if not org.active:
