@@ -105,8 +105,8 @@ class PeoplePages(PanelPages):
         try:
             async with self.core.sessionmaker() as session, session.begin():
                 await panel_actions.revoke_person(self.core, session, user_id)
-        except UnknownRoles:
-            return self.panel.refused(request, EngineError(_("No such person or role.")), "people", 400)
+        except Refused as exc:  # nobody by that number, an administrator, or closed already
+            return self.panel.refused(request, exc, "people")
         self.core.outbox_written()
         raise web.HTTPSeeOther("/admin/people")
 

@@ -6,7 +6,7 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
 from db.models import User
 from flows.i18n import _
@@ -105,19 +105,39 @@ async def on_roles(
     team: Team,
     after_commit: AfterCommit,
 ) -> None:
-    """A person's button in /users shows their roles as buttons; a role's button grants or revokes it; a revoked
-    person's card restores them."""
+    """A person's button in /users shows their roles as buttons; a role's button grants or revokes it; «Revoke
+    access» asks first and then closes it; a revoked person's card restores them."""
+    action = callback_data.action
     try:
-        found, roles = await team.person_card(callback_data.action, callback_data.user_id, callback_data.arg, by=user)
-    except Refused as exc:
+        found, roles = await team.person_card(action, callback_data.user_id, callback_data.arg, by=user)
+    except Refused as exc:  # pressed twice, or the person changed meanwhile
         answer(after_commit, query, renderer.t(exc.message, user.language, **exc.params), True)
         return
     if found is not None:
-        text, keyboard = views.person_roles(renderer, found, roles, team.known_roles(), user.language)
-        replies.say(user.tg_id, text, keyboard)
-        if callback_data.action == "restore":
+        known, asking = team.known_roles(), action == "ask_revoke"
+        replies.say(user.tg_id, *views.person_roles(renderer, found, roles, known, user.language, ask_revoke=asking))
+        if action == "restore":
             tell_restored(replies, renderer, found, roles)
+        elif action == "revoke":
+            tell_revoked(replies, renderer, found)
     answer(after_commit, query)
+
+
+def tell_revoked(replies: Replies, renderer: Renderer, person: User) -> None:
+    """The person whose access was closed hears it at once, and the menu they can no longer use goes away."""
+    replies.say(person.tg_id, views.closed_access(renderer, person.language), ReplyKeyboardRemove())
+
+
+async def revoke_access(chat_id: int, ref: str, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:
+    """`/revoke 9` (or @username) with no role: the person's access closed, as the panel's «Revoke» closes it."""
+    try:
+        person = await team.revoke(ref, actor_id=user.id)
+    except Refused as exc:
+        replies.say(chat_id, renderer.t(exc.message, user.language, **exc.params))
+        return
+    text = _("%(name)s's access is closed; their tasks went back to the pools. /restore %(id)s gives it back.")
+    replies.say(chat_id, renderer.t(text, user.language, name=person.name, id=person.id))
+    tell_revoked(replies, renderer, person)
 
 
 def tell_restored(replies: Replies, renderer: Renderer, person: User, roles: list[str]) -> None:
@@ -148,6 +168,8 @@ async def grant_or_revoke(
 ) -> None:
     t = renderer.t
     words = (command.args or "").split()
+    if command.command == "revoke" and len(words) == 1:  # a person and no role: their access, not a role
+        return await revoke_access(message.chat.id, words[0], replies, renderer, user, team)
     try:
         grant = command.command == "grant"
         person, roles = await team.change_roles(words[0] if words else None, words[1:], grant=grant)
@@ -157,7 +179,10 @@ async def grant_or_revoke(
     except UnknownRoles as exc:
         usage = _("Usage: /%(cmd)s <user id or @username> role1 role2. Unknown: %(unknown)s")
         unknown = ", ".join(exc.unknown) or "—"
-        replies.say(message.chat.id, t(usage, user.language, cmd=command.command, unknown=unknown))
+        said = t(usage, user.language, cmd=command.command, unknown=unknown)
+        if not grant:
+            said += "\n" + t("/revoke <user id or @username> with no role closes the person's access.", user.language)
+        replies.say(message.chat.id, said)
         return
     shown = renderer.roles(roles, user.language)  # labels, not the roles' keys
     text = t("%(name)s now has: %(roles)s", user.language, name=person.name, roles=shown)

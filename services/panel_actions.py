@@ -20,10 +20,9 @@ from flows.loader import parse_definition
 from flows.runtime import EngineError
 from services import people
 from services.admin_actions import PANEL
-from services.cases import CaseService
 from services.core import Core
 from services.library import ProcessLibrary, Upload
-from services.team import Team, UnknownRoles
+from services.team import Team
 
 
 def audit(
@@ -96,16 +95,9 @@ async def change_role(core: Core, session: AsyncSession, user_id: int, role: str
 
 
 async def revoke_person(core: Core, session: AsyncSession, user_id: int) -> User:
-    """The person no longer works here: inactive (every rule in `services.access` then shows them nothing) and
-    every task they hold goes back to its role's pool."""
-    person = await session.get(User, user_id)
-    if person is None or person.is_admin:
-        raise UnknownRoles([])
-    person.active = False
-    roles = await people.roles_of(session, person.id)
-    await CaseService(core, session).release_tasks(person, roles, actor_id=None)
-    audit(core, session, "person.revoked", {"person": user_id})
-    return person
+    """The person no longer works here (`Team.revoke`, shared with the chat's /revoke: their tasks back to the pools,
+    audited `by: panel`)."""
+    return await Team(core, session).revoke(str(user_id), actor_id=None)
 
 
 async def restore_person(core: Core, session: AsyncSession, user_id: int) -> User:

@@ -224,12 +224,36 @@ class Team:
         log.info("user %s restored by %s", person.id, actor_id or "panel")
         return person, roles
 
+    async def revoke(self, ref: str, *, actor_id: int | None) -> User:
+        """The person no longer works here: inactive (every rule in `services.access` then shows them nothing) and
+        every task they hold goes back to its role's pool; audited like the restore (`by: panel` without an actor).
+        The panel's «Revoke», the chat's /revoke N and the /users card all come here."""
+        person = await self.find(ref)
+        if person is None:
+            raise Refused(_("There is no such person."))
+        if person.is_admin:  # the panel offers no revoke for them either: an admin is taken out of ADMIN_IDS
+            raise Refused(_("%(name)s is an administrator: an administrator's access is not closed here."),
+                          name=person.name)  # fmt: skip
+        if not person.active:
+            raise Refused(_("%(name)s's access is closed already."), name=person.name)
+        person.active = False
+        roles = await people.roles_of(self.session, person.id)
+        await CaseService(self.core, self.session).release_tasks(person, roles, actor_id=actor_id)
+        data = {"person": person.id, **({} if actor_id is not None else {"by": PANEL})}
+        self.session.add(AuditEntry(actor_id=actor_id, action="person.revoked", data=data, at=self.core.clock.now()))
+        log.info("user %s revoked by %s", person.id, actor_id or "panel")
+        return person
+
     async def person_card(self, action: str, user_id: int, role: str, *, by: User) -> tuple[User | None, list[str]]:
-        """A press on a person's card from /users: show it (`p`), toggle a role (`t`), restore them (`restore`)."""
+        """A press on a person's card from /users: show it (`p`, and `ask_revoke`, which asks before `revoke`),
+        toggle a role (`t`), close their access (`revoke`), restore them (`restore`)."""
         if action == "t":
             return await self.toggle_role(user_id, role)
         if action == "restore":
             return await self.restore(str(user_id), actor_id=by.id)
+        if action == "revoke":
+            person = await self.revoke(str(user_id), actor_id=by.id)
+            return person, sorted(await people.roles_of(self.session, person.id))
         return await self.person_roles(user_id)
 
     async def person_roles(self, user_id: int) -> tuple[User | None, list[str]]:

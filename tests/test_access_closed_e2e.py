@@ -1,14 +1,17 @@
 """A person revoked in the panel is told plainly that their access is closed, whatever they send; the admin sees
 it in /users, is told how to restore them when granting a role, an invite link does not reopen it, and the admin
-restores them — in chat (/restore, or the button on their /users card) or in the panel — audited like the revoke."""
+restores them — in chat (/restore, or the button on their /users card) or in the panel — audited like the revoke.
+An admin revokes in chat too (/revoke N, or the card's «Отозвать доступ» after a second question), as the panel
+does: the tasks go back to the pools, the audit says who, the person is told."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from db.models import AuditEntry, User
+from db.models import AuditEntry, Task, User
 from tests.chat import Person, create_person
 from tests.conftest import Harness
+from tests.test_defect_return_e2e import register_defect
 from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
 
 
@@ -103,3 +106,80 @@ async def test_someone_turned_away_at_a_dealer_link_is_not_restored(harness: Har
     async with harness.core.sessionmaker() as session:
         denied = await session.get(User, held.id)
         assert denied is not None and not denied.active
+
+
+async def menu_of(person: Person) -> list[list[str]] | None:
+    """The keyboard under the person's chat, as their Telegram shows it (None once the bot took it away)."""
+    async with person.http.get(f"{person.api}/messages", params={"after": "0"}) as response:
+        keyboard: list[list[str]] | None = (await response.json())["reply_keyboard"]
+    return keyboard
+
+
+async def test_an_admin_revokes_in_chat_as_the_panel_does(harness: Harness) -> None:
+    admin = harness.admin
+    manager = await harness.person("Марина", "shop_manager")
+    service = await harness.person("Сергей", "service_manager")
+    ivan = await harness.person("Иван", "warehouse_head")
+    pavel = await harness.person("Павел", "warehouse_head")
+    await register_defect(manager)
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await ivan.press("Взять", await ivan.expect("Подтвердите наличие дефекта"))
+    await pavel.expect("Подтвердите наличие дефекта")
+    await harness.settle()
+    assert await menu_of(ivan) is not None
+
+    # Ivan's card in /users: «Отозвать доступ» asks first; «Отмена» changes nothing.
+    await admin.send("/users")
+    await admin.press("Иван", await admin.expect("Иван"))
+    card = await admin.card("Иван — роли теперь", button="Отозвать доступ")
+    await admin.press("Отозвать доступ", card)
+    asked = await admin.card("Отозвать доступ: Иван?", "вернутся в общие очереди", button="Отмена")
+    await admin.press("Отмена", asked)
+    await admin.card("Иван — роли теперь", button="Отозвать доступ")
+    async with harness.core.sessionmaker() as session:
+        row = (await session.execute(select(User).where(User.name == "Иван"))).scalar_one()
+        assert row.active
+
+    # Confirmed: his task goes back to the pool and so to Pavel, he is told, his card offers the way back.
+    await admin.press("Отозвать доступ", asked)
+    await admin.card("Иван", "Доступ закрыт", button="Вернуть доступ")
+    await ivan.expect("доступ к боту закрыт")
+    assert await menu_of(ivan) is None, "the menu he can no longer use goes"
+    await pavel.wait_for("Подтвердите наличие дефекта", "Эта задача — ваша")  # the only warehouse head left
+    async with harness.core.sessionmaker() as session:
+        task = (await session.execute(select(Task).where(Task.key == "confirm_defect"))).scalar_one()
+        pavel_id = (await session.execute(select(User.id).where(User.name == "Павел"))).scalar_one()
+        assert task.status == "open" and task.assignee_id == pavel_id
+        audit = list((await session.execute(select(AuditEntry).where(AuditEntry.action == "person.revoked"))).scalars())
+        released = (await session.execute(select(AuditEntry).where(AuditEntry.action == "task.released"))).scalar_one()
+    admin_id = released.actor_id
+    assert admin_id is not None and released.data["from"] == row.id
+    assert [(e.actor_id, e.data) for e in audit] == [(admin_id, {"person": row.id})]
+    # The question pressed again: closed already, said so, nothing written twice.
+    assert await admin.press("Отозвать доступ", asked) == "Доступ пользователя Иван уже закрыт."
+
+    # /revoke N with no role does the same; the admin reads how to undo it.
+    async with harness.core.sessionmaker() as session:
+        marina = (await session.execute(select(User).where(User.name == "Марина"))).scalar_one()
+    await admin.send(f"/revoke {marina.id}")
+    await admin.expect("Доступ пользователя Марина закрыт", f"/restore {marina.id} вернёт доступ")
+    await manager.expect("доступ к боту закрыт")
+    await manager.send("▶️ Начать процесс")
+    await manager.expect("доступ к боту закрыт")
+    await admin.send(f"/revoke {marina.id}")
+    await admin.expect("Доступ пользователя Марина уже закрыт")
+    # Not an administrator (the panel offers no revoke for them either), and the usage names the new form.
+    await admin.send(f"/revoke {admin_id}")
+    await admin.expect("администратор: доступ администратора здесь не закрывается")
+    await admin.send("/revoke")
+    await admin.expect("Формат: /revoke", "без ролей закрывает человеку доступ")
+    await admin.send("/users")
+    await admin.press("Админ", await admin.expect("Админ"))
+    own = await admin.card("Админ — роли теперь")
+    assert not [b for b in admin.buttons(own) if "Отозвать" in b]
+    async with harness.core.sessionmaker() as session:
+        audit = list((await session.execute(select(AuditEntry).where(AuditEntry.action == "person.revoked"))).scalars())
+    assert [(e.actor_id, e.data) for e in audit] == [(admin_id, {"person": row.id}), (admin_id, {"person": marina.id})]
+
+    await admin.send("/help")
+    assert "/revoke N без ролей — закрыть человеку доступ" in (await admin.expect("Для администраторов"))["text"]

@@ -92,7 +92,9 @@ class ExportCb(CallbackData, prefix="x"):
 
 
 class RoleCb(CallbackData, prefix="r"):
-    action: str  # p (show the person's roles) | t (toggle arg = role)
+    # p (show the person's roles) | t (toggle arg = role) | ask_revoke (asks) | revoke (closes their access)
+    # | restore (a revoked person's access back)
+    action: str
     user_id: int
     arg: str = ""
 

@@ -127,10 +127,13 @@ def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarku
 
 
 def person_roles(
-    renderer: Renderer, person: User, roles: list[str], known: set[str], lang: str
+    renderer: Renderer, person: User, roles: list[str], known: set[str], lang: str, *, ask_revoke: bool = False
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A person's roles, each known role a button: ✓ marks the ones they have; a press grants or revokes it. A
-    revoked person's card says so and offers to restore them instead."""
+    """A person's roles, each known role a button: ✓ marks the ones they have; a press grants or revokes it; under
+    them «Revoke access», asked again before it is done (`ask_revoke`). A revoked person's card says so and offers
+    to restore them instead."""
+    if ask_revoke:
+        return revoke_question(renderer, person, lang)
     text = renderer.t("%(name)s now has: %(roles)s", lang, name=person.name, roles=renderer.roles(roles, lang))
     if not person.active and not person.awaiting_approval:
         text += "\n" + renderer.t("⛔ Access closed: they see nothing and get no tasks.", lang)
@@ -145,7 +148,23 @@ def person_roles(
         )
         for role in sorted(known, key=lambda r: renderer.role(r, lang))
     ]
-    return text, InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if person.active and not person.is_admin:  # as the panel: an administrator's access is not closed from here
+        ask = RoleCb(action="ask_revoke", user_id=person.id).pack()
+        rows.append([InlineKeyboardButton(text=renderer.t("⛔ Revoke access", lang), callback_data=ask)])
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def revoke_question(renderer: Renderer, person: User, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """«Revoke access» pressed on a person's card: asked once more, as the panel asks, before their tasks move."""
+    text = renderer.t("Revoke %(name)s? Their tasks go back to the pools.", lang, name=person.name)
+    revoke = RoleCb(action="revoke", user_id=person.id).pack()
+    keep = RoleCb(action="p", user_id=person.id).pack()
+    buttons = [
+        [InlineKeyboardButton(text=renderer.t("⛔ Revoke access", lang), callback_data=revoke)],
+        [InlineKeyboardButton(text=renderer.t("✖️ Cancel", lang), callback_data=keep)],
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=buttons)
 
 
 def processes(listed: list[tuple[str, int | None, str]]) -> str:
@@ -340,7 +359,8 @@ def help_text(
         lines.append(renderer.t(
             "Admins: /invite role… [xN] — an invite link (admin among the roles makes admins), /dealer_link [xN] — "
             "one for many dealers' staff, each approved by you; /users — people and their roles; /grant and /revoke — "
-            "roles, /restore — a revoked person's access back; "
+            "roles, /revoke N with no role — the person's access closed (their tasks back to the pools), /restore N — "
+            "a revoked person's access back; "
             "/region — a regional representative's region.\n"
             "/find and a number or words — a case's admin card: reassign a task, cancel with a reason, retry a failed "
             "step; /unreachable — who the bot cannot write to.\n"
