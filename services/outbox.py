@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from db.engine import take_ids
 from db.models import Outbox, TaskCard, status_is
 from flows.status import OutboxStatus
-from flows.values import utf16_length
 from services import tg_html
+from services.pieces import split_lines as split_lines
+from services.pieces import split_text as pieces_of
 
 
 async def repeat_pending(session: AsyncSession, chat_id: int, text: str) -> bool:
@@ -210,46 +211,9 @@ MAX_TEXT = 4000  # Telegram refuses more than 4096 characters; the margin is for
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """A long text as several messages, cut between lines (a line longer than a message between words), so
-    that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
-    if len(text) * 2 <= limit or utf16_length(text) <= limit:
-        # One message (nearly every text): what `split_lines` makes of it, without measuring it line by line.
-        text = text.lstrip("\n")
-        return [text] if text.strip() else [""]
-    return split_lines(text, limit)
-
-
-def split_lines(text: str, limit: int) -> list[str]:
-    """`split_text` line by line, whatever the text's length."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while utf16_length(line) > limit:
-            fits = _fitting(line, limit)
-            cut = line.rfind(" ", 0, fits)
-            cut = cut if cut > 0 else fits
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if utf16_length(candidate) > limit:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    chunks.append(current)
-    return [chunk for chunk in chunks if chunk.strip()] or [""]
-
-
-def _fitting(line: str, limit: int) -> int:
-    """How many characters of `line` fit in `limit` as Telegram counts them (UTF-16 code units)."""
-    size = 0
-    for index, char in enumerate(line):
-        size += 2 if ord(char) > 0xFFFF else 1
-        if size > limit:
-            return index
-    return len(line)
+    """A long text as several messages, cut between lines and never between a label and its value
+    (`services.pieces`), so that nothing is lost to «…» — a summary's last entries must be seen before «Confirm»."""
+    return pieces_of(text, limit)
 
 
 ALBUM = 10  # Telegram's most files in one sendMediaGroup

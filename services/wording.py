@@ -284,19 +284,20 @@ class Wording:
                             continue
                         if not forms.condition_holds(sub.ask_if, entry) or (k in later and entry.get(k) is None):
                             continue  # not asked for this entry, or not yet: a track's stage asks it
-                        shown = self.summary_value(sub, entry.get(k), lang, spec)
+                        shown = _hang(self.summary_value(sub, entry.get(k), lang, spec), "      ")
                         lines.append(f"   {self.tr.local(sub.label, lang)}: {shown}")
                 if items:
                     lines.append("")
                 continue
             if name not in data:
                 continue
-            line = f"{self.tr.local(fdef.label, lang)}: {self.summary_value(fdef, value, lang, spec)}"
+            line = f"{self.tr.local(fdef.label, lang)}: {_hang(self.summary_value(fdef, value, lang, spec), '   ')}"
             notes = [n for n in ((earlier or {}).get(name) or []) if isinstance(n, Mapping)]
             if notes:
                 if notes[-1].get("as"):  # the value now was asked in other words («Дата возврата из ремонта»)
                     line += f" ({self.tr.local(notes[-1]['as'], lang)})"
                 before = ", ".join(self.summary_value(fdef, n.get("value"), lang, spec) for n in reversed(notes))
+                before = _hang(before, "      ")
                 line += "\n   " + self.t("earlier: %(values)s", lang, values=before)
             lines.append(line)
         while lines and lines[-1] == "":
@@ -361,6 +362,12 @@ STATUS_WORDS: dict[str, str] = {
     CaseStatus.DONE: _("closed"),
     CaseStatus.CANCELLED: _("cancelled"),
 }
+
+
+def _hang(value: str, indent: str) -> str:
+    """A value of several lines with its further lines under its label, not where the next label would be: read
+    so on a phone, and so a message cut inside it knows whose value goes on (`services.pieces`)."""
+    return value.replace("\n", "\n" + indent)
 
 
 @lru_cache(maxsize=1024)
