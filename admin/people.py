@@ -31,6 +31,7 @@ class PeoplePages(PanelPages):
         async with self.core.sessionmaker() as session:
             team = Team(self.core, session)
             roster = await team.roster()
+            turned_away = await team.turned_away(roster)  # never let in: marked so, and nothing to restore
             orgs = await companies.listed(session, active_only=True)  # one switched off takes no new people
             lost = await panel_actions.unreachable(session)
         known = sorted(team.known_roles(), key=self.words.role)
@@ -42,6 +43,7 @@ class PeoplePages(PanelPages):
             known=[(r, self.words.role(r)) for r in known],
             orgs=[(o.id, o.name) for o in orgs],
             lost=lost,
+            turned_away=turned_away,
             **invited,
         )
 

@@ -93,7 +93,8 @@ async def invite(
 
 async def list_users(message: Message, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:
     roster = await team.roster()
-    replies.say(message.chat.id, views.roster(renderer, roster, user.language), views.roster_keyboard(roster))
+    text = views.roster(renderer, roster, user.language, await team.turned_away(roster))
+    replies.say(message.chat.id, text, views.roster_keyboard(roster))
 
 
 async def on_roles(

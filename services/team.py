@@ -184,7 +184,7 @@ class Team:
         if person is None or not roles or unknown:
             raise UnknownRoles(unknown)
         if grant and not person.active:
-            raise self.closed(person)
+            raise self.closed(person, await self.is_turned_away(person))
         if grant:
             await people.grant(self.session, person.id, roles)
         else:
@@ -194,12 +194,34 @@ class Team:
         return person, sorted(await people.roles_of(self.session, person.id))
 
     @staticmethod
-    def closed(person: User) -> Refused:
+    def closed(person: User, turned_away: bool = False) -> Refused:
         """Why a person whose access is closed is given no roles, and what the admin does instead."""
         if person.awaiting_approval:
             return Refused(_("%(name)s waits for approval: approve them on the card the admins got."), name=person.name)
+        if turned_away:
+            return Refused(_("%(name)s was never let in: there is nothing to restore."), name=person.name)
         text = _("%(name)s's access is closed (revoked). Restore it first: /restore %(id)s, or the panel's People.")
         return Refused(text, name=person.name, id=person.id)
+
+    async def turned_away(self, listed: Iterable[tuple[User, Iterable[str]]]) -> set[int]:
+        """Who of these people was turned away at a general dealer link — never let in, so nothing to restore: no
+        access, not waiting, no role, no organisation, not an admin, and no revoke of them on record (someone revoked
+        after every role of theirs was taken looks the same, but an admin closed them by name)."""
+        candidates = {
+            person.id
+            for person, roles in listed
+            if not (person.active or person.awaiting_approval or person.is_admin or person.organisation_id)
+            and not list(roles)
+        }
+        if not candidates:  # the usual case: the audit is not read at all
+            return set()
+        query = select(AuditEntry.data).where(AuditEntry.action == "person.revoked", AuditEntry.case_id.is_(None))
+        revoked = {data.get("person") for data in (await self.session.execute(query)).scalars()}
+        return candidates - revoked
+
+    async def is_turned_away(self, person: User) -> bool:
+        listed = [(person, await people.roles_of(self.session, person.id))]
+        return bool(await self.turned_away(listed))
 
     async def restore(self, ref: str, *, actor_id: int | None) -> tuple[User, list[str]]:
         """A revoked person is let back in with the roles they kept: an admin's decision, audited like the revoke.
@@ -212,8 +234,8 @@ class Team:
         if person.awaiting_approval:
             raise self.closed(person)
         roles = sorted(await people.roles_of(self.session, person.id))
-        if not (roles or person.organisation_id or person.is_admin):  # turned away at a general dealer link
-            raise Refused(_("%(name)s was never let in: there is nothing to restore."), name=person.name)
+        if await self.turned_away([(person, roles)]):  # they would come in as the company's own, with no organisation
+            raise self.closed(person, turned_away=True)
         organisation = await self.session.get(Company, person.organisation_id) if person.organisation_id else None
         if organisation is not None and not organisation.active:
             text = _("%(name)s belongs to %(org)s, which is deactivated: reactivate it first (/org %(org_id)s).")

@@ -6,9 +6,12 @@ does: the tasks go back to the pools, the audit says who, the person is told."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from db.models import AuditEntry, Task, User
+from services.people import roles_of
 from tests.chat import Person, create_person
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
@@ -89,23 +92,72 @@ async def test_a_revoked_person_is_told_and_an_admin_restores_them(office: Offic
     assert (await office.post(f"people/{number}/restore")).status == 409
 
 
-async def test_someone_turned_away_at_a_dealer_link_is_not_restored(harness: Harness) -> None:
-    """Restoring gives back what an admin took; someone never let in (a general dealer link, «Отклонить») has
-    nothing to get back and would come in as the company's own person with no organisation: refused."""
+async def turned_away_at_a_dealer_link(harness: Harness, tg_id: int, name: str) -> tuple[Person, int]:
+    """Someone opens a general dealer link and an admin presses «Отклонить» on their card."""
     admin = harness.admin
     await admin.send("/dealer_link x5")
     code = (await admin.expect("start="))["text"].split("start=")[1].split()[0]
-    denis = await create_person(harness.http, harness.base, 5301, "Денис")
-    await denis.send(f"/start {code}")
-    await denis.expect("администратор проверит")
-    await admin.press("Отклонить", await admin.card("Денис", "Одобрить", button="Отклонить"))
+    person = await create_person(harness.http, harness.base, tg_id, name)
+    await person.send(f"/start {code}")
+    await person.expect("администратор проверит")
+    await admin.press("Отклонить", await admin.card(name, "Одобрить", button="Отклонить"))
     async with harness.core.sessionmaker() as session:
-        held = (await session.execute(select(User).where(User.tg_id == 5301))).scalar_one()
-    await admin.send(f"/restore {held.id}")
-    await admin.expect("Денис", "восстанавливать нечего")
+        number = (await session.execute(select(User.id).where(User.tg_id == tg_id))).scalar_one()
+    return person, number
+
+
+def line_of(roster: dict[str, Any], name: str) -> str:
+    return next(row for row in roster["text"].splitlines() if name in row)
+
+
+async def test_someone_turned_away_at_a_dealer_link_is_marked_so_and_not_restored(office: Office) -> None:  # noqa: F811
+    """Restoring gives back what an admin took; someone never let in (a general dealer link, «Отклонить») has
+    nothing to get back and would come in as the company's own person with no organisation: refused. The admins'
+    lists say «не допущен» of them, not «доступ закрыт (/restore N)» — in chat and in the panel, in both languages —
+    while someone revoked after their last role was taken is still marked revoked, and restored as such."""
+    harness = office.harness
+    admin = harness.admin
+    _denis, number = await turned_away_at_a_dealer_link(harness, 5301, "Денис")
+    vera = await harness.person("Вера", "shop_manager")
     async with harness.core.sessionmaker() as session:
-        denied = await session.get(User, held.id)
+        vera_id = (await session.execute(select(User.id).where(User.tg_id == vera.id))).scalar_one()
+    await admin.send(f"/revoke {vera_id} shop_manager")
+    await admin.expect("Вера — роли теперь: —")
+    await admin.send(f"/revoke {vera_id}")
+    await admin.expect("Доступ пользователя Вера закрыт")
+
+    await admin.send("/users")
+    roster = await admin.expect("Денис", "Вера")
+    assert "⛔ не допущен" in line_of(roster, "Денис") and "/restore" not in line_of(roster, "Денис")
+    assert f"доступ закрыт (/restore {vera_id})" in line_of(roster, "Вера")
+    await admin.send(f"/restore {number}")
+    await admin.expect("Денис", "не был допущен", "восстанавливать нечего")
+    await admin.send(f"/grant {number} director")
+    refused = await admin.expect("Денис", "не был допущен")
+    assert "/restore" not in refused["text"] and "теперь" not in refused["text"]
+    async with harness.core.sessionmaker() as session:
+        denied = await session.get(User, number)
         assert denied is not None and not denied.active
+        assert await roles_of(session, number) == set()
+
+    # The panel: a word of its own and no «Вернуть доступ» for him; Вера's is there.
+    page = await office.page("people")
+    row = page[page.index(f'data-person="{number}"') :].split("</tr>")[0]
+    assert "не допущен" in row and "доступ отозван" not in row and "/restore" not in row
+    row = page[page.index(f'data-person="{vera_id}"') :].split("</tr>")[0]
+    assert "доступ отозван" in row and f'action="people/{vera_id}/restore"' in row
+    lost = " ".join(page[page.index('id="unreachable"') :].split("</ul>")[0].split())
+    assert "Денис — не допущен" in lost and "Вера — доступ отозван" in lost
+    assert (await office.post(f"people/{number}/restore")).status == 409
+
+    await admin.send(f"/restore {vera_id}")
+    await admin.expect("Доступ пользователя Вера восстановлен")
+    # In English too.
+    await admin.send("/lang")
+    await admin.expect("Language: English.")
+    await admin.send("/users")
+    roster = await admin.expect("Денис", "Вера")
+    assert "⛔ not let in" in line_of(roster, "Денис") and "/restore" not in line_of(roster, "Денис")
 
 
 async def menu_of(person: Person) -> list[list[str]] | None:

@@ -3,6 +3,8 @@ return. (Task and case cards and form questions are in `tgbot.render`.)"""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.models import Case, Company, User
@@ -95,20 +97,26 @@ def _roles_said(renderer: Renderer, joined: Joined) -> str:
 # --- admin commands -------------------------------------------------------------------------------------
 
 
-def roster(renderer: Renderer, people: list[tuple[User, list[str]]], lang: str) -> str:
+def roster(
+    renderer: Renderer, people: list[tuple[User, list[str]]], lang: str, turned_away: AbstractSet[int] = frozenset()
+) -> str:
+    """`/users`: everyone with their roles, the revoked, the waiting and those never let in (`turned_away`) marked."""
     lines = []
     for person, roles in people:
         admin = " ⭐" if person.is_admin else ""
         blocked = " 🚫" if person.unreachable_at is not None else ""  # blocked the bot: nothing reaches them
         handle = f"@{person.username or '—'}"
-        closed = "" if person.active else " ⛔ " + renderer.t(access_closed_mark(person), lang, id=person.id)
+        mark = access_closed_mark(person, person.id in turned_away)
+        closed = "" if person.active else " ⛔ " + renderer.t(mark, lang, id=person.id)
         lines.append(f"{person.id}. {person.name}{admin}{blocked}{closed} {handle}: {renderer.roles(roles, lang)}")
     return "\n".join(lines)
 
 
-def access_closed_mark(person: User) -> str:
-    """Why an inactive person sees nothing, in a word for the admins' lists."""
-    return _("waits for approval") if person.awaiting_approval else _("access closed (/restore %(id)s)")
+def access_closed_mark(person: User, turned_away: bool = False) -> str:
+    """Why an inactive person sees nothing, in a word for the admins' lists: only a revoked person is restored."""
+    if person.awaiting_approval:
+        return _("waits for approval")
+    return _("not let in") if turned_away else _("access closed (/restore %(id)s)")
 
 
 def closed_access(renderer: Renderer, lang: str) -> str:
