@@ -10,6 +10,7 @@ import copy
 import functools
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -267,10 +268,40 @@ _OPENED_THERE = (
 )
 
 
-def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+# A line that reads like the definition's own («stages:», «  - key: review», «title: …»), not like a text's.
+_STRUCTURE = re.compile(r"\s*(- |[A-Za-z_][\w.-]*:(\s|$))")
+
+
+def _unclosed_quote(source: str, line: int) -> int | None:
+    """The line (0-based) where a quote was opened and never closed, when that is why the parser gave up at `line`:
+    YAML lets a quoted text run over lines, so an unclosed «"Заявка» takes the lines after it, keys and all, as its
+    text, until the next quote in the file closes it — and the parser complains there, right after it."""
+    try:
+        for token in yaml.scan(source):
+            start, end = token.start_mark, token.end_mark
+            if start.line > line:
+                break
+            quoted = isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
+            if quoted and end.line == line and start.line < line:
+                swallowed = source[start.index : end.index].split("\n")[1:]
+                if any(_STRUCTURE.match(text) for text in swallowed):
+                    return int(start.line)
+    except yaml.YAMLError:
+        pass
+    return None
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str, source: str = "") -> Problem:
     """A YAML syntax error in plain words, at the line of the mistake."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context = str(getattr(exc, "context", "") or "")
+    opened = getattr(exc, "context_mark", None) if "scanning a quoted scalar" in context else None
+    if opened is not None:  # the quote runs to the end of the file
+        return problem(file, opened.line + 1, _("not valid YAML: the quote opened on this line is never closed"))
+    quoted = _unclosed_quote(source, mark.line) if mark is not None and source else None
+    if quoted is not None and mark is not None:
+        message = _("not valid YAML: the quote opened on this line is never closed (its text ran on to line %(end)s)")
+        return problem(file, quoted + 1, message, end=mark.line + 1)
     if getattr(exc, "context_mark", None) is not None and any(what in context for what in _OPENED_THERE):
         # A quote or bracket left open, a key without its colon: the parser notices lines later, where the text
         # stops making sense; the mistake is where the thing began.
@@ -313,7 +344,7 @@ def parse_definition(
     try:
         checker.root, raw = _parse(source)
     except yaml.YAMLError as exc:
-        raise DefinitionError([_yaml_problem(exc, file)]) from None
+        raise DefinitionError([_yaml_problem(exc, file, source)]) from None
     except (RecursionError, ValueError) as exc:  # nesting deeper than the parser goes; a NUL in the text
         raise DefinitionError([problem(file, 1, _("not valid YAML: %(meaning)s"), meaning=str(exc)[:200])]) from None
     if not isinstance(raw, dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from app.cli import main as cli
 from flows.loader import DefinitionError, check_paths, parse_definition
@@ -103,6 +104,39 @@ def test_condition_with_unknown_name_and_bad_yaml() -> None:
     assert problems[0].startswith("flow.yaml:1: not valid YAML"), problems
     problems = problems_of(GOOD.replace("    title: Review\n", "    title Review\n"))
     assert problems[0].startswith("flow.yaml:12: not valid YAML"), problems
+
+
+def test_a_quote_left_open_is_said_where_it_was_opened() -> None:
+    # YAML lets a quoted text run over lines: the title's quote, never closed, takes the lines after it as its text
+    # until the next quote in the file (the condition's, line 22) closes it, and the parser gives up only there.
+    source = GOOD.replace("title: Tiny\n", 'title: "Заявка\n')
+    (said,) = problems_of(source)
+    assert said == (
+        "flow.yaml:2: not valid YAML: the quote opened on this line is never closed (its text ran on to line 22)"
+    ), said
+    # In single quotes: closed by the first quote of 'reject' on the same line.
+    (said,) = problems_of(GOOD.replace("title: Tiny\n", "title: 'Заявка\n"))
+    assert said.startswith("flow.yaml:2: not valid YAML: the quote opened on this line is never closed"), said
+    # Inside { … }, a field's label.
+    (said,) = problems_of(GOOD.replace("label: Amount}", 'label: "Amount}'))
+    assert said.startswith("flow.yaml:8: not valid YAML: the quote opened on this line is never closed"), said
+    # No quote after it: the text runs to the end of the file.
+    (said,) = problems_of(GOOD.replace("title: Tiny\n", 'title: "Заявка\n').replace('"approve_it == \'reject\'"', "x"))
+    assert said == "flow.yaml:2: not valid YAML: the quote opened on this line is never closed", said
+    # In the admin's language.
+    with (LIBRARY.parent.parent / "services/locales/ru/LC_MESSAGES/messages.po").open("rb") as po:
+        catalog = read_po(po, locale="ru")
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(source, "flow.yaml")
+    (problem,) = caught.value.problems
+    russian = problem.translated(lambda msgid: str(catalog[msgid].string) if catalog.get(msgid) else msgid)
+    assert russian == "flow.yaml:2: ошибка в YAML: кавычка, открытая в этой строке, не закрыта (текст в кавычках " \
+        "продолжился до строки 22)", russian
+    # A text in quotes that runs over lines on purpose is no mistake, and a mistake after it is said where it is.
+    fine = GOOD.replace("title: Tiny\n", 'title: "Заявка\n  на закупку"\n')
+    assert parse_definition(fine, "flow.yaml").spec.title == "Заявка на закупку"
+    (said,) = problems_of(fine.replace("    title: Review\n", "    title Review\n"))
+    assert said.startswith("flow.yaml:13: not valid YAML"), said
 
 
 def test_konveyer_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
