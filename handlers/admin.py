@@ -110,17 +110,17 @@ async def on_roles(
     access» asks first and then closes it; a revoked person's card restores them."""
     action = callback_data.action
     try:
-        found, roles = await team.person_card(action, callback_data.user_id, callback_data.arg, by=user)
+        card = await team.person_card(action, callback_data.user_id, callback_data.arg, by=user)
     except Refused as exc:  # pressed twice, or the person changed meanwhile
         answer(after_commit, query, renderer.t(exc.message, user.language, **exc.params), True)
         return
-    if found is not None:
+    if card is not None:
         known, asking = team.known_roles(), action == "ask_revoke"
-        replies.say(user.tg_id, *views.person_roles(renderer, found, roles, known, user.language, ask_revoke=asking))
+        replies.say(user.tg_id, *views.person_roles(renderer, card, known, user.language, ask_revoke=asking))
         if action == "restore":
-            tell_restored(replies, renderer, found, roles)
+            tell_restored(replies, renderer, card.person, card.roles)
         elif action == "revoke":
-            tell_revoked(replies, renderer, found)
+            tell_revoked(replies, renderer, card.person)
     answer(after_commit, query)
 
 

@@ -190,13 +190,18 @@ async def _invite(
 async def approval_reject(
     query: CallbackQuery,
     callback_data: ApprovalCb,
+    replies: Replies,
     renderer: Renderer,
     user: User,
     team: Team,
     after_commit: AfterCommit,
 ) -> None:
-    person = await team.reject(callback_data.person_id)
-    text = _("Rejected.") if person is not None else _("Already decided.")
+    """«Reject»: the person is told, with what to do if they do work with us; the admin, where to change their
+    mind (the person's card in /users)."""
+    person = await team.reject(callback_data.person_id, by=user)
+    if person is not None:
+        replies.say(person.tg_id, views.turned_away(renderer, person.language))
+    text = _("Rejected. To let them in after all: their card in /users.") if person else _("Already decided.")
     answer(after_commit, query, renderer.t(text, user.language), show_alert=person is None)
 
 
@@ -229,7 +234,7 @@ async def approval_role(
 ) -> None:
     org = await organisations.get(callback_data.org_id)
     try:
-        person = await team.approve(callback_data.person_id, org.id if org else 0, callback_data.role)
+        person = await team.approve(callback_data.person_id, org.id if org else 0, callback_data.role, by=user)
     except UnknownRoles:
         answer(after_commit, query, renderer.t("Already decided.", user.language), show_alert=True)
         return

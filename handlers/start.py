@@ -14,7 +14,7 @@ from handlers.common import ACommand, AfterCommit, answer, menu_keyboard
 from services.access import Viewer, roles_see_figures
 from services.companies import Organisations
 from services.portal import Portal
-from services.team import Joined, Newcomer, Team, Welcome
+from services.team import Newcomer, Team, Welcome
 from tgbot import views
 from tgbot.conversation import Conversation
 from tgbot.render import Renderer
@@ -126,24 +126,23 @@ async def refuse(message: Message, replies: Replies, renderer: Renderer) -> None
 
 
 async def admins_command(
-    message: Message, replies: Replies, renderer: Renderer, user: User | None, viewer: Viewer | None = None
+    message: Message, replies: Replies, renderer: Renderer, team: Team, user: User | None, viewer: Viewer | None = None
 ) -> None:
     if user is None or not user.active:
-        return await unknown_message(message, replies, renderer, user, viewer)
+        return await unknown_message(message, replies, renderer, team, user, viewer)
     text = renderer.t("This command is for administrators. /help lists what you can do here.", user.language)
     await replies.say_once(message.chat.id, text, menu_keyboard(renderer, user.language, *_roles(viewer)))
     return None
 
 
 async def unknown_message(
-    message: Message, replies: Replies, renderer: Renderer, user: User | None, viewer: Viewer | None = None
+    message: Message, replies: Replies, renderer: Renderer, team: Team, user: User | None, viewer: Viewer | None = None
 ) -> None:
     # No **kwargs here: a handler taking them is given every service the update could have (`ServicesMiddleware`).
     if user is None:
         return await refuse(message, replies, renderer)
-    if not user.active:  # revoked (or their organisation deactivated), or waiting for approval
-        joined = Joined(Welcome.HELD if user.awaiting_approval else Welcome.CLOSED, user.name, user.language)
-        await replies.say_once(message.chat.id, views.welcome(renderer, joined))
+    if not user.active:  # revoked (or their organisation deactivated), waiting for approval, or turned away
+        await replies.say_once(message.chat.id, views.welcome(renderer, await team.shut_out(user)))
         return None
     await replies.say_once(
         message.chat.id,
@@ -154,13 +153,13 @@ async def unknown_message(
 
 
 async def unknown_callback(
-    query: CallbackQuery, renderer: Renderer, user: User | None, after_commit: AfterCommit
+    query: CallbackQuery, renderer: Renderer, team: Team, user: User | None, after_commit: AfterCommit
 ) -> None:
     """Answered after the update's transaction, as every button is: not a call to Telegram while its claim is held
     (and Telegram refusing a late answer does not fail the update)."""
     lang = user.language if user else "ru"
     if user is not None and not user.active and not user.awaiting_approval:
-        answer(after_commit, query, views.closed_access(renderer, lang), show_alert=True)
+        answer(after_commit, query, views.welcome(renderer, await team.shut_out(user)), show_alert=True)
         return
     answer(after_commit, query, renderer.t("This button is no longer valid.", lang), show_alert=True)
 

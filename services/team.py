@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AuditEntry, Company, Invite, User, UserRole
 from flows.i18n import _
 from flows.runtime import EngineError
-from services import access, people
+from services import access, companies, people
 from services.admin_actions import PANEL
 from services.cases import CaseService
 from services.core import Core
@@ -57,6 +57,7 @@ class Welcome(StrEnum):
     JOINED = "joined"  # registered with the invite's roles
     HELD = "held"  # joined by a general dealer link: waits for an admin to approve and bind them
     CLOSED = "closed"  # a known person whose access an admin closed (revoked, or their organisation deactivated)
+    TURNED_AWAY = "turned_away"  # turned away at a general dealer link: an admin lets them in, or an invite link does
 
 
 @dataclass
@@ -78,6 +79,15 @@ class Joined:
     problem: str = ""  # the msgid of a refused invite
     admin: bool = False  # an administrator (with roles or without any): the greeting says so, not «roles: —»
     person_id: int | None = None  # who waits for approval (HELD): the admins' card names them
+
+
+@dataclass
+class PersonCard:
+    """A person's card in /users as an admin's press left it."""
+
+    person: User
+    roles: list[str]
+    dealers: list[Company] | None = None  # turned away at a general dealer link: the dealers to let them in to
 
 
 class Team:
@@ -147,22 +157,29 @@ class Team:
             )
             raise Refused.naming(external, text)
 
-    async def approve(self, person_id: int, organisation_id: int, role: str) -> User:
-        """An admin lets in someone held by a general dealer link, bound to an organisation with an external role."""
+    async def approve(self, person_id: int, organisation_id: int, role: str, *, by: User) -> User:
+        """An admin lets in someone held by a general dealer link — or turned away at one before (their /users card,
+        or the old approval card pressed after all) — bound to an organisation with an external role."""
         person = await self.session.get(User, person_id)
         organisation = await self.session.get(Company, organisation_id)
-        if person is None or organisation is None or not person.awaiting_approval or role not in access.EXTERNAL_ROLES:
+        waiting = person is not None and (person.awaiting_approval or await self.is_turned_away(person))
+        if person is None or organisation is None or not waiting or role not in access.EXTERNAL_ROLES:
             raise UnknownRoles([role])
         person.organisation_id, person.awaiting_approval, person.active = organisation_id, False, True
         await people.grant(self.session, person.id, [role])
+        data = {"person": person.id, "organisation": organisation_id, "role": role}
+        self.session.add(AuditEntry(actor_id=by.id, action="person.approved", data=data, at=self.core.clock.now()))
         return person
 
-    async def reject(self, person_id: int) -> User | None:
-        """An admin turns away someone held by a general dealer link: they stay inactive and see nothing."""
+    async def reject(self, person_id: int, *, by: User) -> User | None:
+        """An admin turns away someone held by a general dealer link: they stay inactive and see nothing, until an
+        admin lets them in from their /users card or they bring an invite link made for them."""
         person = await self.session.get(User, person_id)
         if person is None or not person.awaiting_approval:
             return None
         person.awaiting_approval = False
+        data = {"person": person.id}
+        self.session.add(AuditEntry(actor_id=by.id, action="person.turned_away", data=data, at=self.core.clock.now()))
         return person
 
     async def admins(self) -> list[User]:
@@ -199,7 +216,11 @@ class Team:
         if person.awaiting_approval:
             return Refused(_("%(name)s waits for approval: approve them on the card the admins got."), name=person.name)
         if turned_away:
-            return Refused(_("%(name)s was never let in: there is nothing to restore."), name=person.name)
+            text = _(
+                "%(name)s was never let in (turned away at the general dealer link), so there is nothing to restore. "
+                "To let them in, choose their dealer on their card in /users, or send them an invite link."
+            )
+            return Refused(text, name=person.name)
         text = _("%(name)s's access is closed (revoked). Restore it first: /restore %(id)s, or the panel's People.")
         return Refused(text, name=person.name, id=person.id)
 
@@ -266,17 +287,25 @@ class Team:
         log.info("user %s revoked by %s", person.id, actor_id or "panel")
         return person
 
-    async def person_card(self, action: str, user_id: int, role: str, *, by: User) -> tuple[User | None, list[str]]:
+    async def person_card(self, action: str, user_id: int, role: str, *, by: User) -> PersonCard | None:
         """A press on a person's card from /users: show it (`p`, and `ask_revoke`, which asks before `revoke`),
-        toggle a role (`t`), close their access (`revoke`), restore them (`restore`)."""
+        toggle a role (`t`), close their access (`revoke`), restore them (`restore`). The card of someone turned
+        away at a general dealer link offers the dealers to let them in to."""
         if action == "t":
-            return await self.toggle_role(user_id, role)
-        if action == "restore":
-            return await self.restore(str(user_id), actor_id=by.id)
-        if action == "revoke":
+            person, roles = await self.toggle_role(user_id, role)
+        elif action == "restore":
+            person, roles = await self.restore(str(user_id), actor_id=by.id)
+        elif action == "revoke":
             person = await self.revoke(str(user_id), actor_id=by.id)
-            return person, sorted(await people.roles_of(self.session, person.id))
-        return await self.person_roles(user_id)
+            roles = sorted(await people.roles_of(self.session, person.id))
+        else:
+            found, roles = await self.person_roles(user_id)
+            if found is None:
+                return None
+            person = found
+        if await self.turned_away([(person, roles)]):
+            return PersonCard(person, roles, await companies.listed(self.session, "dealer", active_only=True))
+        return PersonCard(person, roles)
 
     async def person_roles(self, user_id: int) -> tuple[User | None, list[str]]:
         """One person and their roles (the `/users` buttons' card)."""
@@ -344,6 +373,8 @@ class Team:
     async def _welcome_back(self, user: User, roles: set[str], code: str) -> Joined:
         if user.awaiting_approval:
             return Joined(Welcome.HELD, user.name, user.language)
+        if not user.active and await self.is_turned_away(user):
+            return await self._let_in(user, code)
         if not user.active:
             # An invite is made for roles, not for this person: a link passed around (x50 in a group chat) must not
             # undo a revoke an admin made of them by name. The admin restores them (/restore, the panel), knowingly.
@@ -359,6 +390,32 @@ class Team:
                 await people.grant(self.session, user.id, invite.roles)
                 roles = roles | set(invite.roles)
         return Joined(Welcome.BACK, user.name, user.language, roles=sorted(roles), admin=bool(user.is_admin))
+
+    async def _let_in(self, user: User, code: str) -> Joined:
+        """Someone turned away at a general dealer link brings an invite link: it lets them in as it would a newcomer
+        (they never had access, so no admin's revoke is undone). A general dealer link again does not: an admin has
+        said no to that request already; they read how to get in instead."""
+        stored = await self.session.get(Invite, code) if code else None
+        if not code or (stored is not None and stored.hold):
+            return Joined(Welcome.TURNED_AWAY, user.name, user.language)
+        try:
+            invite = await people.use_invite(self.session, code, self.core.clock.now())
+        except people.InviteError as exc:
+            return Joined(Welcome.REFUSED, user.name, user.language, problem=exc.message)
+        user.active, user.organisation_id = True, invite.organisation_id
+        user.is_admin = user.is_admin or invite.make_admin
+        await people.grant(self.session, user.id, invite.roles)
+        log.info("user %s, once turned away at a dealer link, joined by an invite with roles %s", user.id, invite.roles)
+        return Joined(Welcome.JOINED, user.name, user.language, roles=list(invite.roles), admin=bool(user.is_admin))
+
+    async def shut_out(self, user: User) -> Joined:
+        """What someone without access reads, whatever they send: waiting for approval, turned away at a general
+        dealer link (and how to get in), or closed by an admin."""
+        if user.awaiting_approval:
+            return Joined(Welcome.HELD, user.name, user.language)
+        if await self.is_turned_away(user):
+            return Joined(Welcome.TURNED_AWAY, user.name, user.language)
+        return Joined(Welcome.CLOSED, user.name, user.language)
 
     async def _register(self, newcomer: Newcomer, *, is_admin: bool) -> User:
         return await people.register(

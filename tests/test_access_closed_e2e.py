@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.models import AuditEntry, Task, User
+from db.models import AuditEntry, Company, Invite, Task, User
 from services.people import roles_of
 from tests.chat import Person, create_person
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
+from tests.test_organisations_e2e import organisation
 from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
 
 
@@ -158,6 +159,75 @@ async def test_someone_turned_away_at_a_dealer_link_is_marked_so_and_not_restore
     await admin.send("/users")
     roster = await admin.expect("Денис", "Вера")
     assert "⛔ not let in" in line_of(roster, "Денис") and "/restore" not in line_of(roster, "Денис")
+
+
+async def test_someone_turned_away_is_told_what_to_do_and_let_in_after_all(harness: Harness) -> None:
+    """Turned away at a general dealer link, a person reads at once — and whatever they send later — that an admin
+    did not let them in and what to ask for; the general link again changes nothing. The admin lets them in from
+    their /users card (their dealer, then the role), or an invite link made for them lets them in."""
+    admin = harness.admin
+    await organisation(harness, "ООО Сад region=Москва")
+    await admin.send("/dealer_link x5")
+    code = (await admin.expect("start="))["text"].split("start=")[1].split()[0]
+    denis = await create_person(harness.http, harness.base, 5301, "Денис")
+    boris = await create_person(harness.http, harness.base, 5302, "Boris", language="en")
+    for person in (denis, boris):
+        await person.send(f"/start {code}")
+        await person.expect("administrator will check" if person is boris else "администратор проверит")
+        card = await admin.card(person.name, "Одобрить", button="Отклонить")
+        toast = await admin.press("Отклонить", card)
+        assert toast == "Отклонено. Если передумаете — карточка человека в /users."
+    told = await denis.expect("Администратор не открыл вам доступ по общей ссылке для дилеров")
+    assert "личную ссылку-приглашение" in told["text"]
+    await boris.expect("An administrator did not let you in", "personal invite link")
+
+    # Whatever he sends, he reads the same — not «access closed» as a revoked person would.
+    await denis.send("Здравствуйте, я из ООО Сад")
+    again = await denis.expect("Администратор не открыл вам доступ")
+    assert "закрыт" not in again["text"]
+    # The general link again: the same answer, no new card for the admins, the link not used up by him.
+    await denis.send(f"/start {code}")
+    await denis.expect("Администратор не открыл вам доступ")
+    await harness.settle()
+    assert len([m for m in await admin.bot_messages() if "Денис" in (m.get("text") or "") and "Одобрить" in
+                (m.get("text") or "")]) == 1  # fmt: skip
+    async with harness.core.sessionmaker() as session:
+        invite = await session.get(Invite, code)
+        assert invite is not None and invite.uses == 2
+
+    # The admin lets him in from his /users card: his dealer, then the role.
+    await admin.send("/users")
+    await admin.press("Денис", await admin.expect("Денис"))
+    card = await admin.card("Денис не допущен", "выберите его дилера", button="ООО Сад")
+    assert "Отклонить" not in " ".join(admin.buttons(card))
+    await admin.press("Одобрить: ООО Сад", card)
+    await admin.press("Менеджер дилера", await admin.card("Денис", "роль", button="Менеджер дилера"))
+    await denis.expect("ООО Сад", "Менеджер дилера")
+    await denis.send("📁 Мои дела")
+    await denis.expect("У вас пока нет дел")  # in, with a menu that works
+
+    # Boris is the company's own: an invite link made for him lets him in.
+    await admin.send("/invite shop_manager")
+    link = (await admin.expect("start="))["text"].split("start=")[1].split()[0]
+    await boris.send(f"/start {link}")
+    await boris.expect("Welcome, Boris!", "Shop manager")
+    assert await menu_of(boris) is not None
+    async with harness.core.sessionmaker() as session:
+        garden = (await session.execute(select(Company.id).where(Company.name == "ООО Сад"))).scalar_one()
+        found = await session.execute(select(User).where(User.tg_id.in_((5301, 5302))))
+        let_in = {user.name: user for user in found.scalars()}
+        assert let_in["Денис"].active and let_in["Денис"].organisation_id == garden
+        assert await roles_of(session, let_in["Денис"].id) == {"dealer_manager"}
+        assert let_in["Boris"].active and let_in["Boris"].organisation_id is None
+        assert await roles_of(session, let_in["Boris"].id) == {"shop_manager"}
+        decided = (await session.execute(select(AuditEntry).where(AuditEntry.action.in_(
+            ("person.turned_away", "person.approved"))).order_by(AuditEntry.id))).scalars()  # fmt: skip
+        admin_id = (await session.execute(select(User.id).where(User.tg_id == admin.id))).scalar_one()
+    assert [(e.action, e.actor_id, e.data) for e in decided] == [
+        ("person.turned_away", admin_id, {"person": let_in["Денис"].id}),
+        ("person.turned_away", admin_id, {"person": let_in["Boris"].id}),
+        ("person.approved", admin_id, {"person": let_in["Денис"].id, "organisation": garden, "role": "dealer_manager"}),
+    ]
 
 
 async def menu_of(person: Person) -> list[list[str]] | None:

@@ -14,7 +14,7 @@ from flows.values import amount_text
 from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights
 from services.onec_documents import shown_date
-from services.team import Joined, Welcome
+from services.team import Joined, PersonCard, Welcome
 from services.wording import ORGANISATION_KINDS
 from services.worktime import WorkReport
 from tgbot.callbacks import ApprovalCb, CaseCb, DiagramCb, ExportCb, OrgCb, RoleCb, StartCb, button_label
@@ -82,6 +82,8 @@ def welcome(renderer: Renderer, joined: Joined) -> str:
         return t("Thank you, %(name)s! An administrator will check your request and let you in.", lang, name=name)
     if joined.outcome is Welcome.CLOSED:
         return closed_access(renderer, lang)
+    if joined.outcome is Welcome.TURNED_AWAY:
+        return turned_away(renderer, lang)
     roles = _roles_said(renderer, joined)
     return t("Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.", lang, name=name, roles=roles)
 
@@ -124,6 +126,16 @@ def closed_access(renderer: Renderer, lang: str) -> str:
     return renderer.t("Your access to the bot is closed. If this is a mistake, contact your administrator.", lang)
 
 
+def turned_away(renderer: Renderer, lang: str) -> str:
+    """What someone an admin turned away at a general dealer link reads, then and whatever they send later: what
+    to do about it (short enough for a button's alert too)."""
+    return renderer.t(
+        "An administrator did not let you in by the general dealer link. If you work with us, ask your administrator "
+        "to let you in or to send you a personal invite link.",
+        lang,
+    )
+
+
 def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarkup:
     """`/users`: a button per person opens their roles as buttons (no typed ids)."""
     rows = [
@@ -135,13 +147,16 @@ def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarku
 
 
 def person_roles(
-    renderer: Renderer, person: User, roles: list[str], known: set[str], lang: str, *, ask_revoke: bool = False
+    renderer: Renderer, card: PersonCard, known: set[str], lang: str, *, ask_revoke: bool = False
 ) -> tuple[str, InlineKeyboardMarkup]:
     """A person's roles, each known role a button: ✓ marks the ones they have; a press grants or revokes it; under
     them «Revoke access», asked again before it is done (`ask_revoke`). A revoked person's card says so and offers
-    to restore them instead."""
+    to restore them instead; the card of someone turned away at a general dealer link offers to let them in."""
+    person, roles = card.person, card.roles
     if ask_revoke:
         return revoke_question(renderer, person, lang)
+    if card.dealers is not None:
+        return let_in_card(renderer, person, card.dealers, lang)
     text = renderer.t("%(name)s now has: %(roles)s", lang, name=person.name, roles=renderer.roles(roles, lang))
     if not person.active and not person.awaiting_approval:
         text += "\n" + renderer.t("⛔ Access closed: they see nothing and get no tasks.", lang)
@@ -161,6 +176,22 @@ def person_roles(
         ask = RoleCb(action="ask_revoke", user_id=person.id).pack()
         rows.append([InlineKeyboardButton(text=renderer.t("⛔ Revoke access", lang), callback_data=ask)])
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def let_in_card(
+    renderer: Renderer, person: User, dealers: list[Company], lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The /users card of someone turned away at a general dealer link: the dealers to let them in to, as on the
+    approval card (then the role); someone of the company's own gets an invite link instead."""
+    text = renderer.t(
+        "⛔ %(name)s was not let in: turned away at the general dealer link, sees nothing. To let them in, choose "
+        "their dealer; for the company's own roles send them an invite link (/invite).",
+        lang,
+        name=person.name,
+    )
+    if not dealers:
+        text += "\n" + renderer.t("No dealer is active: add one (/org_new) or reactivate one (/orgs).", lang)
+    return text, InlineKeyboardMarkup(inline_keyboard=approve_buttons(renderer, person, dealers, lang))
 
 
 def revoke_question(renderer: Renderer, person: User, lang: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -310,18 +341,25 @@ def approval_card(
         name=person.name,
         handle=handle,
     )
-    rows = [
+    rows = approve_buttons(renderer, person, dealers, lang)
+    reject = ApprovalCb(action="reject", person_id=person.id).pack()
+    rows.append([InlineKeyboardButton(text=t("Reject", lang), callback_data=reject)])
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def approve_buttons(
+    renderer: Renderer, person: User, dealers: list[Company], lang: str
+) -> list[list[InlineKeyboardButton]]:
+    """«Approve: <dealer>» per dealer: the role comes next."""
+    return [
         [
             InlineKeyboardButton(
-                text=button_label(t("Approve: %(org)s", lang, org=org.name)),
+                text=button_label(renderer.t("Approve: %(org)s", lang, org=org.name)),
                 callback_data=ApprovalCb(action="org", person_id=person.id, org_id=org.id).pack(),
             )
         ]
         for org in dealers[:30]
     ]
-    reject = ApprovalCb(action="reject", person_id=person.id).pack()
-    rows.append([InlineKeyboardButton(text=t("Reject", lang), callback_data=reject)])
-    return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def approval_roles(renderer: Renderer, person: User, org: Company, lang: str) -> tuple[str, InlineKeyboardMarkup]:
