@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Company, Invite, User, UserRole
+from db.models import AuditEntry, Company, Invite, Setting, User, UserRole
 from flows.i18n import _
 from flows.runtime import EngineError
 from services import access, companies, people
@@ -47,6 +47,9 @@ class Refused(EngineError):
         return refused
 
 
+STARTED = "started:"  # `started:<user id>`: the setting that says a person has pressed Start before
+
+
 class Welcome(StrEnum):
     """How a /start ended."""
 
@@ -71,12 +74,31 @@ class Newcomer:
 
 
 @dataclass
+class MixedInvite:
+    """An invite stored before invites were checked (`Team.misfit`) whose roles do not fit its organisation — the
+    company's own roles and a dealer's together, or either on the wrong side — opened by someone: refused whole."""
+
+    roles: list[str]
+    organisation: str | None  # its name
+    why: Refused  # what is wrong with it and what to make instead, as an admin's new invite would be refused
+    name: str  # who opened it
+    username: str | None
+
+
+MIXED_INVITE = _(
+    "This invite link cannot be used: it was made with roles that are not given together. Your administrator has "
+    "been told; ask them for a new link."
+)
+
+
+@dataclass
 class Joined:
     outcome: Welcome
     name: str
     language: str
     roles: list[str] = field(default_factory=list)
     problem: str = ""  # the msgid of a refused invite
+    mixed: MixedInvite | None = None  # the invite refused was an old mixed one: the admins are told to re-make it
     admin: bool = False  # an administrator (with roles or without any): the greeting says so, not «roles: —»
     person_id: int | None = None  # who waits for approval (HELD): the admins' card names them
 
@@ -142,6 +164,14 @@ class Team:
         if organisation is not None and not organisation.active:
             text = _("%(org)s is deactivated: it takes no new people. Reactivate it first (/org %(id)s).")
             raise Refused(text, org=organisation.name, id=organisation.id)
+        misfit = self.misfit(organisation_id, roles)
+        if misfit is not None:
+            raise misfit
+
+    @staticmethod
+    def misfit(organisation_id: int | None, roles: Iterable[str]) -> Refused | None:
+        """Why these roles do not go with this organisation (or with none), if they do not: checked when an invite is
+        made and again when one is used (invites stored before the check could mix them)."""
         external = [role for role in roles if role in access.EXTERNAL_ROLES]
         internal = [role for role in roles if role not in access.EXTERNAL_ROLES]
         if organisation_id is not None and internal:
@@ -149,13 +179,25 @@ class Team:
                 "%(roles)s: the company's own roles, not a dealer's — an invite for an organisation gives only a "
                 "dealer's roles. Make the invite for these roles without the organisation."
             )
-            raise Refused.naming(internal, text)
+            return Refused.naming(internal, text)
         if organisation_id is None and external:
             text = _(
                 "%(roles)s: a dealer's roles — they are given only with the dealer's organisation. Make the invite "
                 "on the organisation's card (/orgs), or choose the organisation in the panel's invite."
             )
-            raise Refused.naming(external, text)
+            return Refused.naming(external, text)
+        return None
+
+    async def mixed_invite(self, code: str, name: str, username: str | None) -> MixedInvite | None:
+        """The invite behind `code`, if it is one stored before invites were checked whose roles do not fit its
+        organisation: it must grant nothing at all (not even the half that would fit), nor be used up."""
+        stored = await self.session.get(Invite, code) if code else None
+        why = self.misfit(stored.organisation_id, stored.roles) if stored is not None and not stored.hold else None
+        if stored is None or why is None:
+            return None
+        organisation = await self.session.get(Company, stored.organisation_id) if stored.organisation_id else None
+        log.warning("an old invite mixing roles %s (organisation %s) was refused", stored.roles, stored.organisation_id)
+        return MixedInvite(list(stored.roles), organisation.name if organisation else None, why, name, username)
 
     async def approve(self, person_id: int, organisation_id: int, role: str, *, by: User) -> User:
         """An admin lets in someone held by a general dealer link — or turned away at one before (their /users card,
@@ -353,6 +395,9 @@ class Team:
             return Joined(Welcome.FIRST_ADMIN, newcomer.name, newcomer.language)
         if not code:
             return Joined(Welcome.STRANGER, newcomer.name, newcomer.language)
+        mixed = await self.mixed_invite(code, newcomer.name, newcomer.username)
+        if mixed is not None:
+            return Joined(Welcome.REFUSED, newcomer.name, newcomer.language, problem=MIXED_INVITE, mixed=mixed)
         try:
             invite = await people.use_invite(self.session, code, now)
         except people.InviteError as exc:
@@ -380,6 +425,11 @@ class Team:
             # undo a revoke an admin made of them by name. The admin restores them (/restore, the panel), knowingly.
             log.info("user %s, whose access is closed, came back (an invite: %s)", user.id, bool(code))
             return Joined(Welcome.CLOSED, user.name, user.language)
+        mixed = await self.mixed_invite(code, user.name, user.username)
+        if mixed is not None:  # welcomed back with what they have; the link gives nothing
+            joined = Joined(Welcome.BACK, user.name, user.language, roles=sorted(roles), admin=bool(user.is_admin))
+            joined.problem, joined.mixed = MIXED_INVITE, mixed
+            return joined
         if code:
             try:
                 invite: Invite | None = await people.use_invite(self.session, code, self.core.clock.now())
@@ -389,7 +439,18 @@ class Team:
             if invite is not None and invite.organisation_id in (None, user.organisation_id) and not invite.hold:
                 await people.grant(self.session, user.id, invite.roles)
                 roles = roles | set(invite.roles)
-        return Joined(Welcome.BACK, user.name, user.language, roles=sorted(roles), admin=bool(user.is_admin))
+        # Someone an admin or the demo registered by name has never pressed Start: their first visit is a welcome.
+        outcome = Welcome.JOINED if await self._first_visit(user.id) else Welcome.BACK
+        return Joined(outcome, user.name, user.language, roles=sorted(roles), admin=bool(user.is_admin))
+
+    async def _first_visit(self, user_id: int) -> bool:
+        """Whether this /start is the person's first, remembered from now on (a setting by its key: no row, never
+        came)."""
+        key = f"{STARTED}{user_id}"
+        if await self.session.get(Setting, key) is not None:
+            return False
+        self.session.add(Setting(key=key, value={"at": self.core.clock.now().isoformat()}))
+        return True
 
     async def _let_in(self, user: User, code: str) -> Joined:
         """Someone turned away at a general dealer link brings an invite link: it lets them in as it would a newcomer
@@ -398,6 +459,9 @@ class Team:
         stored = await self.session.get(Invite, code) if code else None
         if not code or (stored is not None and stored.hold):
             return Joined(Welcome.TURNED_AWAY, user.name, user.language)
+        mixed = await self.mixed_invite(code, user.name, user.username)
+        if mixed is not None:
+            return Joined(Welcome.REFUSED, user.name, user.language, problem=MIXED_INVITE, mixed=mixed)
         try:
             invite = await people.use_invite(self.session, code, self.core.clock.now())
         except people.InviteError as exc:
@@ -418,7 +482,7 @@ class Team:
         return Joined(Welcome.CLOSED, user.name, user.language)
 
     async def _register(self, newcomer: Newcomer, *, is_admin: bool) -> User:
-        return await people.register(
+        user = await people.register(
             self.session,
             tg_id=newcomer.tg_id,
             name=newcomer.name,
@@ -427,3 +491,5 @@ class Team:
             now=self.core.clock.now(),
             is_admin=is_admin,
         )
+        await self._first_visit(user.id)  # welcomed now: their next /start is a return
+        return user

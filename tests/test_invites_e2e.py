@@ -1,6 +1,7 @@
 """Invites an admin makes fit whom they are for: an organisation switched off takes no new people (no invite
 buttons on its card, a link made before refused when used); a dealer's roles come only with its organisation,
-the company's own roles only without one."""
+the company's own roles only without one — and an invite stored before that was checked, mixing them, gives nothing
+when used: the person is told to ask for a new link, the admins what to make instead."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from sqlalchemy import select
 
 from db.models import Invite, User
+from services import people
 from tests.chat import create_person
 from tests.conftest import Harness
 from tests.test_organisations_e2e import dealer_person, organisation
@@ -112,3 +114,45 @@ async def test_invite_explains_itself_and_its_bounds(harness: Harness) -> None:
     await admin.expect("start=", "1000")
     async with harness.core.sessionmaker() as session:
         assert [i.max_uses for i in (await session.execute(select(Invite))).scalars()] == [1000]
+
+
+async def test_an_old_invite_mixing_the_companys_roles_and_a_dealers_gives_nothing(harness: Harness) -> None:
+    """Invites made before they were checked are still stored: one for a dealer with the director's role among the
+    dealer's, one for no organisation with a dealer's role beside a shop manager's. Opened, neither grants anything
+    (not even the half that would fit) nor is used up; the person reads to ask for a new link, each admin is told
+    what the link gives, what is wrong with it and what to make instead."""
+    admin = harness.admin
+    garden = await organisation(harness, "ООО Сад region=Москва")
+    marina = await harness.person("Марина", "shop_manager")
+    async with harness.core.sessionmaker() as session, session.begin():
+        now = harness.clock.now()
+        mixed = await people.create_invite(
+            session, roles=["dealer_manager", "director"], created_by=None, now=now, organisation_id=garden, max_uses=5
+        )
+        unbound = await people.create_invite(
+            session, roles=["shop_manager", "dealer_staff"], created_by=None, now=now, max_uses=5
+        )
+        codes = mixed.code, unbound.code
+
+    harness._next_id += 1
+    gleb = await create_person(harness.http, harness.base, harness._next_id, "Глеб")
+    await gleb.send(f"/start {codes[0]}")
+    told = await gleb.expect("воспользоваться нельзя", "попросите у него новую ссылку")
+    assert "Добро пожаловать" not in told["text"]
+    warned = await admin.expect("⚠️ Глеб", "старую ссылку-приглашение", "ничего не выдано")
+    assert "на Менеджер дилера, Директор — ООО Сад" in warned["text"]
+    assert "Директор — роли самой компании" in warned["text"] and "без организации" in warned["text"]
+    assert "director" not in warned["text"] and "dealer_manager" not in warned["text"]
+
+    # Someone already in keeps what they had: welcomed back, the link's roles not added, the admins told.
+    await marina.send(f"/start {codes[1]}")
+    back = await marina.expect("С возвращением, Марина", "воспользоваться нельзя")
+    assert "Сотрудник дилера" not in back["text"]
+    warned = await admin.expect("⚠️ Марина", "Сотрудник дилера — роли дилера", "/orgs")
+
+    async with harness.core.sessionmaker() as session:
+        assert (await session.execute(select(User).where(User.name == "Глеб"))).scalar_one_or_none() is None
+        marina_id = (await session.execute(select(User.id).where(User.name == "Марина"))).scalar_one()
+        assert await people.roles_of(session, marina_id) == {"shop_manager"}
+        stored = [await session.get(Invite, code) for code in codes]
+    assert [invite.uses for invite in stored if invite is not None] == [0, 0]

@@ -14,10 +14,20 @@ from flows.values import amount_text
 from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights
 from services.onec_documents import shown_date
-from services.team import Joined, PersonCard, Welcome
+from services.team import Joined, MixedInvite, PersonCard, Welcome
 from services.wording import ORGANISATION_KINDS
 from services.worktime import WorkReport
-from tgbot.callbacks import ApprovalCb, CaseCb, DiagramCb, ExportCb, OrgCb, RoleCb, StartCb, button_label
+from tgbot.callbacks import (
+    ApprovalCb,
+    CaseCb,
+    DiagramCb,
+    ExportCb,
+    MenuCb,
+    OrgCb,
+    RoleCb,
+    StartCb,
+    button_label,
+)
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
@@ -63,10 +73,32 @@ def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lan
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def case_list(
+    renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lang: str, *, closed: bool = False
+) -> tuple[str, InlineKeyboardMarkup]:
+    """«My cases»: each case's whole title and stage in the text (a button shows only its start on a phone), a
+    button per case to open it; the open ones first, the finished ones behind «Closed cases»."""
+    if not cases:
+        return renderer.t("You have no closed cases.", lang), InlineKeyboardMarkup(inline_keyboard=[])
+    lines = [renderer.t("Closed cases:" if closed else "Your cases:", lang)]
+    for case, spec in cases:
+        title = title_in(case.title, case.titles, lang) or renderer.tr.local(spec.title, lang)
+        lines.append(f"№{case.id} · {title} — {renderer.stage_title(spec, case.stage, lang)}")
+    keyboard = cases_keyboard(renderer, cases, lang)
+    if not closed:
+        keyboard.inline_keyboard.append([closed_cases_button(renderer, lang)])
+    return "\n".join(lines), keyboard
+
+
+def closed_cases_button(renderer: Renderer, lang: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=renderer.t("🗄 Closed cases", lang), callback_data=MenuCb(action="closed").pack())
+
+
 def welcome(renderer: Renderer, joined: Joined) -> str:
     t, lang, name = renderer.t, joined.language, joined.name
     if joined.outcome is Welcome.BACK:
-        return t("Welcome back, %(name)s! Your roles: %(roles)s.", lang, name=name, roles=_roles_said(renderer, joined))
+        back = t("Welcome back, %(name)s! Your roles: %(roles)s.", lang, name=name, roles=_roles_said(renderer, joined))
+        return back + ("\n" + t(joined.problem, lang) if joined.problem else "")  # the link they brought, refused
     if joined.outcome is Welcome.FIRST_ADMIN:
         return t(
             "Welcome, %(name)s! You are an administrator. Invite people with /invite role1 role2.", lang, name=name
@@ -86,6 +118,23 @@ def welcome(renderer: Renderer, joined: Joined) -> str:
         return turned_away(renderer, lang)
     roles = _roles_said(renderer, joined)
     return t("Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.", lang, name=name, roles=roles)
+
+
+def mixed_invite(renderer: Renderer, mixed: MixedInvite, lang: str) -> str:
+    """To each admin: an old invite whose roles do not go together was opened and refused; what it gives, what is
+    wrong with it and what to make instead — the roles by their labels, never their keys."""
+    given = renderer.roles(mixed.roles, lang) + (f" — {mixed.organisation}" if mixed.organisation else "")
+    why = renderer.t(mixed.why.message, lang, roles=renderer.roles(mixed.why.roles, lang), **mixed.why.params)
+    handle = f" @{mixed.username}" if mixed.username else ""
+    return renderer.t(
+        "⚠️ %(name)s%(handle)s opened an old invite link for %(given)s, and it was refused — nothing was given: "
+        "%(why)s Send them a new link.",
+        lang,
+        name=mixed.name,
+        handle=handle,
+        given=given,
+        why=why,
+    )
 
 
 def _roles_said(renderer: Renderer, joined: Joined) -> str:
