@@ -206,6 +206,12 @@ event.listen(Session, "before_flush", _step_rows_flushed, insert=True)
 
 QUESTION = "question"  # a form's question: if it may not have arrived, it is asked again (`question_lost_at`)
 
+# Why an e-mail or an SMS failed, as the sender writes it on the row (for the panel and the admins); the person
+# told to send it by hand reads what it means for them instead (`tgbot.notices_other`).
+NO_SMTP = "SMTP is not configured (SMTP_HOST, SMTP_FROM)"
+NO_SMS = "SMS is not configured (SMS_PROVIDER, SMSRU_API_ID)"
+NO_ADDRESS = "no e-mail address"
+
 
 MAX_TEXT = 4000  # Telegram refuses more than 4096 characters; the margin is for what counts double
 

@@ -235,7 +235,7 @@ class Wording:
             return "—"
         if fdef.type in ("photo", "document"):
             files = value if isinstance(value, list) else [value]
-            return ", ".join(str(f.get("name", "file")) for f in files if isinstance(f, dict))
+            return self.files_words([f for f in files if isinstance(f, dict)], lang)
         if fdef.type == "directory" and fdef.directory:
             entry = spec.directory_entry(fdef.directory, str(value))
             return entry.name if entry else str(value)
@@ -310,10 +310,19 @@ class Wording:
             return self.t("%(n)s photo(s)", lang, n=count) if count else "—"
         if fdef.type == "document":
             refs = _refs(value)
-            if len(refs) > 1:
-                named = ", ".join(str(ref.get("name", "")) for ref in refs)
-                return self.t("%(n)s files: %(names)s", lang, n=len(refs), names=named)
+            return self.files_words(refs, lang) if refs else "—"
         return self.format_field(fdef, value, lang, spec)
+
+    def files_words(self, refs: list[dict[str, Any]], lang: str | None) -> str:
+        """Files as a person calls them: photos counted («2 фото и act.pdf», a lone one «фото») — a photo's stored
+        name is Telegram's id (photo_AQAD….jpg), which means nothing to anyone; documents by the names they came
+        with."""
+        photos = sum(1 for ref in refs if ref.get("kind") == "photo")
+        words = [self.t("a photo", lang) if photos == 1 else self.t("%(n)s photo(s)", lang, n=photos)] if photos else []
+        words += [str(ref.get("name") or self.t("file", lang)) for ref in refs if ref.get("kind") != "photo"]
+        if len(words) > 1:
+            return self.t("%(items)s and %(last)s", lang, items=", ".join(words[:-1]), last=words[-1])
+        return words[0] if words else "—"
 
     def entry_words(self, fdef: FieldDef, entry: Any, lang: str | None, spec: ProcessDef) -> str:
         """One entry of a list in a line («УЗИ аппарат, Под заказ, 3 500 000,00 ₽»), for a list asked again and the

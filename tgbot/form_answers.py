@@ -220,6 +220,8 @@ class FormAnswers(FormBase):
             raise EngineError(_("That question was already answered; please use the latest message."))
         files = forms.collected_files(draft, step)
         if not files and step.field is not None and step.field.required:
+            if step.field.type == "photo":  # a photo question asks for a photo, not for «a file»
+                raise EngineError(_("Send at least one photo first."))
             raise EngineError(_("Send at least one file first."))
         forms.answer(draft, step, files or None)
         task.draft = draft

@@ -119,20 +119,12 @@ class OtherNotices(NoticesBase):
 
     async def delivery_failed(self, row: Outbox, person: User) -> None:
         r, lang, payload = self.renderer, person.language, row.payload
-        channel = r.t("SMS", lang) if row.channel == "sms" else r.t("e-mail", lang)
         where = r.t("case №%(id)s", lang, id=row.case_id) if row.case_id else r.t("no case", lang)
-        lines = [
-            r.t(
-                "⚠️ The %(channel)s to %(to)s (%(case)s) could not be sent: %(error)s",
-                lang,
-                channel=channel,
-                to=payload.get("to") or "—",
-                case=where,
-                error=row.error or "?",
-            ),
-            r.t("Please send it yourself, by hand:", lang),
-            r.t("To: %(to)s", lang, to=payload.get("to") or "—"),
-        ]
+        to = payload.get("to") or "—"
+        lines = [self._failure_said(row, lang, to=to, case=where)]
+        if person.is_admin:  # the one who can set it right gets the sender's own words too
+            lines.append(r.t("For the administrator: %(error)s", lang, error=row.error or "?"))
+        lines.append(r.t("To: %(to)s", lang, to=to))
         if payload.get("subject"):
             lines.append(r.t("Subject: %(subject)s", lang, subject=payload["subject"]))
         lines += ["", str(payload.get("body") or "")]
@@ -141,3 +133,22 @@ class OtherNotices(NoticesBase):
             lines += ["", r.t("Attach the case's files (%(n)s): «📎 Files» on the case card.", lang, n=count)]
         keyboard = r.case_button(row.case_id, lang) if row.case_id else None
         outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, keyboard, case_id=row.case_id)
+
+    def _failure_said(self, row: Outbox, lang: str | None, *, to: str, case: str) -> str:
+        """Why it did not go out, in what it means for the person who must now send it: «SMTP is not configured»
+        is the admins' business, not something a shop manager can read or act on."""
+        r, error, sms = self.renderer, row.error or "", row.channel == "sms"
+        if error == outbox.NO_SMS:
+            return r.t("⚠️ The bot has no SMS service set up, so the SMS to %(to)s (%(case)s) was not sent. "
+                       "Please send it yourself, the text is below.", lang, to=to, case=case)  # fmt: skip
+        if error == outbox.NO_SMTP:
+            return r.t("⚠️ The bot has no mail set up, so the e-mail to %(to)s (%(case)s) was not sent. "
+                       "Please send it yourself, the text is below.", lang, to=to, case=case)  # fmt: skip
+        if error.startswith(outbox.NO_ADDRESS):
+            return r.t("⚠️ The e-mail (%(case)s) was not sent: «%(to)s» is not an e-mail address. "
+                       "Please send it yourself, the text is below.", lang, to=to, case=case)  # fmt: skip
+        if sms:
+            return r.t("⚠️ The SMS to %(to)s (%(case)s) could not be delivered. "
+                       "Please send it yourself, the text is below.", lang, to=to, case=case)  # fmt: skip
+        return r.t("⚠️ The mail server did not take the e-mail to %(to)s (%(case)s). "
+                   "Please send it yourself, the text is below.", lang, to=to, case=case)  # fmt: skip

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from db.models import Outbox, StoredFile
 from flows.status import OutboxStatus
 from integrations.email import Attachment
+from services import outbox
 from services.delivery.base import MAX_ATTEMPTS, SMS_MAX_ATTEMPTS, SMS_MAX_PAUSE, SenderBase, _Outcome
 from services.files import NOT_RENDERED, RENDER_FAILED_SIZE, render_failed, rendered
 from services.sms import SmsRefused, SmsTemporary, SmsUncertain, awaiting_report, record_reports
@@ -46,9 +47,9 @@ class ChannelsMixin(SenderBase):
     async def _deliver_email(self, row: Outbox) -> _Outcome:
         payload = row.payload
         if self.mailer is None or not self.mailer.configured:
-            return self._outcome(row, OutboxStatus.FAILED, error="SMTP is not configured (SMTP_HOST, SMTP_FROM)")
+            return self._outcome(row, OutboxStatus.FAILED, error=outbox.NO_SMTP)
         if "@" not in str(payload.get("to", "")):
-            return self._outcome(row, OutboxStatus.FAILED, error=f"no e-mail address: {payload.get('to')!r}")
+            return self._outcome(row, OutboxStatus.FAILED, error=f"{outbox.NO_ADDRESS}: {payload.get('to')!r}")
         attachments = []
         ids = [i for i in payload.get("file_ids", []) if isinstance(i, int)]
         if ids:
@@ -82,7 +83,7 @@ class ChannelsMixin(SenderBase):
         (or unreachable) delays it with a growing pause, for up to a few hours, before it fails for good; a
         request that may have been carried out is `uncertain`, never sent again."""
         if self.sms is None or not self.sms.configured:
-            return self._outcome(row, OutboxStatus.FAILED, error="SMS is not configured (SMS_PROVIDER, SMSRU_API_ID)")
+            return self._outcome(row, OutboxStatus.FAILED, error=outbox.NO_SMS)
         try:
             external_id = await self.sms.send(str(row.payload["to"]), str(row.payload.get("text", "")))
         except SmsTemporary as exc:

@@ -1,0 +1,111 @@
+"""Files as people on phones see them (seed 1): a photo has no name a person would know, a photo question asks for a
+photo, an album sent at once is one answer, a summary does not send back what was just sent, and a mail the bot
+cannot send is said in words a shop's people understand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.chat import Person, start_a_return_of_faulty_watches
+from tests.conftest import Harness
+from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
+
+
+def after(messages: list[dict[str, Any]], message_id: int) -> list[dict[str, Any]]:
+    return [m for m in messages if m["message_id"] > message_id]
+
+
+async def up_to_the_shipping_documents(shop: Harness) -> Person:
+    """From the registered defect to the service manager's question for the signed shipping documents."""
+    service, head = shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+    await head.photo()
+    await head.press("Готово", await head.expect("Фото с осмотра", "1"))
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Уведомите поставщика о браке"))
+    await service.press("В сервисный центр", await service.expect("Куда поставщик просит отправить часы"))
+    await service.expect("Адрес отправки")
+    await service.send("Москва, Петровка, 10")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Проверьте и подпишите сопроводительный документ"))
+    await service.press("Готово", await service.expect("Упакуйте товар и передайте перевозчику"))
+    await service.send("21.12.2026")
+    await service.expect("Номер накладной")
+    await service.send("СДЭК 1234567")
+    await service.expect("Документы на отправку")
+    return service
+
+
+async def test_a_photo_among_the_documents_is_called_a_photo_not_by_its_telegram_id(shop: Harness) -> None:
+    await register(shop.people["Марина"])
+    service = await up_to_the_shipping_documents(shop)
+    # The signed act photographed on the phone, and the carrier's act as a PDF.
+    await service.photo(filename="IMG_0001.png")
+    await service.document(b"%PDF-1.4 signed act", "act.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "2"))
+    summary = await service.expect("Проверьте")
+    assert "Документы на отправку (подписанные): фото и act.pdf" in summary["text"], summary["text"]
+    assert "photo_" not in summary["text"] and "IMG_0001" not in summary["text"], summary["text"]
+    await service.press("Подтвердить", summary)
+    await shop.people["Директор Пётр"].expect("отправлен поставщику")
+
+    await service.send("/case 1")
+    await service.expect("📁 №1")
+    card = await service.card("Документы на отправку", button="Файлы")
+    assert "Документы на отправку (подписанные): фото и act.pdf" in card["text"], card["text"]
+    assert "photo_" not in card["text"], card["text"]
+
+
+async def up_to_the_photos_of_the_defect(manager: Person) -> dict[str, Any]:
+    """Seed 1's request filled up to the question for the defect's photos (returned)."""
+    await start_a_return_of_faulty_watches(manager)
+    for answer, question in (
+        ("1", "Сумма закупки"),
+        ("125 000", "Марка"),
+        ("Longines", "Входящий номер"),
+        ("ВХ-42", "ФИО сотрудника"),
+        ("Иванова Марина", "Дата поступления"),
+        ("18.12.2026", "Часы №1: Модель"),
+        ("L2.793.4", "Серийный номер"),
+        ("SN-123456", "Описание дефекта"),
+    ):
+        await manager.send(answer)
+        await manager.expect(question)
+    await manager.send("Отстают на 30 секунд в сутки")
+    return await manager.expect("Фото дефекта")
+
+
+async def register(manager: Person) -> None:
+    """The shop manager registers one defective watch with one photo."""
+    await up_to_the_photos_of_the_defect(manager)
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+
+
+async def test_done_on_a_photo_question_with_no_photo_asks_for_a_photo(shop: Harness) -> None:
+    manager = shop.people["Марина"]
+    question = await up_to_the_photos_of_the_defect(manager)
+    said = await manager.press("Готово", question)
+    assert said is not None and "хотя бы одно фото" in said and "файл" not in said, said
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.expect("Проверьте")
+
+
+async def test_a_mail_the_bot_cannot_send_is_said_in_what_it_means_for_the_person(shop: Harness) -> None:
+    """This shop has no mail server: the supplier's e-mail cannot go, and the service manager, whose step sent it,
+    reads what to do about it — not the configuration's words, which are the admins' business (the panel)."""
+    await register(shop.people["Марина"])
+    service = await up_to_the_shipping_documents(shop)
+    await service.document(b"%PDF-1.4 signed act", "act.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "1"))
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    told = await service.expect("не ушло")
+    text = told["text"]
+    assert text.startswith("⚠️ Почта у бота не настроена, письмо на service@alpha-time.example (дело №1) не ушло — "
+                           "отправьте его сами, текст ниже."), text
+    assert "SMTP" not in text and "Для администратора" not in text, text
+    assert "Кому: service@alpha-time.example" in text and "Тема: Возврат брака Longines" in text, text
