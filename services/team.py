@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Company, Invite, User, UserRole
+from db.models import AuditEntry, Company, Invite, Setting, User, UserRole
 from flows.i18n import _
 from flows.runtime import EngineError
 from services import access, companies, people
@@ -45,6 +45,9 @@ class Refused(EngineError):
         refused = cls(message, **params)
         refused.roles = tuple(roles)
         return refused
+
+
+STARTED = "started:"  # `started:<user id>`: the setting that says a person has pressed Start before
 
 
 class Welcome(StrEnum):
@@ -436,7 +439,18 @@ class Team:
             if invite is not None and invite.organisation_id in (None, user.organisation_id) and not invite.hold:
                 await people.grant(self.session, user.id, invite.roles)
                 roles = roles | set(invite.roles)
-        return Joined(Welcome.BACK, user.name, user.language, roles=sorted(roles), admin=bool(user.is_admin))
+        # Someone an admin or the demo registered by name has never pressed Start: their first visit is a welcome.
+        outcome = Welcome.JOINED if await self._first_visit(user.id) else Welcome.BACK
+        return Joined(outcome, user.name, user.language, roles=sorted(roles), admin=bool(user.is_admin))
+
+    async def _first_visit(self, user_id: int) -> bool:
+        """Whether this /start is the person's first, remembered from now on (a setting by its key: no row, never
+        came)."""
+        key = f"{STARTED}{user_id}"
+        if await self.session.get(Setting, key) is not None:
+            return False
+        self.session.add(Setting(key=key, value={"at": self.core.clock.now().isoformat()}))
+        return True
 
     async def _let_in(self, user: User, code: str) -> Joined:
         """Someone turned away at a general dealer link brings an invite link: it lets them in as it would a newcomer
@@ -468,7 +482,7 @@ class Team:
         return Joined(Welcome.CLOSED, user.name, user.language)
 
     async def _register(self, newcomer: Newcomer, *, is_admin: bool) -> User:
-        return await people.register(
+        user = await people.register(
             self.session,
             tg_id=newcomer.tg_id,
             name=newcomer.name,
@@ -477,3 +491,5 @@ class Team:
             now=self.core.clock.now(),
             is_admin=is_admin,
         )
+        await self._first_visit(user.id)  # welcomed now: their next /start is a return
+        return user
