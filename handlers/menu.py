@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Router
-from aiogram.types import CallbackQuery, Message
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, Registered, answer
 from services.access import Viewer
 from services.menu import Menu
 from tgbot import views
 from tgbot.buttons import CardButtons
-from tgbot.callbacks import StartCb
+from tgbot.callbacks import MenuCb, StartCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -27,6 +27,7 @@ def router() -> Router:
     menu.message.register(choose_process, MenuButton(NEW_CASE, loose=True))
     menu.callback_query.register(start_process, StartCb.filter())
     menu.message.register(my_cases, MenuButton(MY_CASES, loose=True))
+    menu.callback_query.register(closed_cases, MenuCb.filter(F.action == "closed"))
     return menu
 
 
@@ -56,7 +57,19 @@ async def my_cases(message: Message, replies: Replies, renderer: Renderer, viewe
     lang = viewer.user.language
     cases = await menu.my_cases(viewer)
     if not cases:
-        replies.say(message.chat.id, renderer.t("You have no cases yet.", lang))
+        # Nothing open: the finished ones, if any, are behind the button; none at all is said plainly.
+        if not await menu.my_cases(viewer, 1, closed=True):
+            replies.say(message.chat.id, renderer.t("You have no cases yet.", lang))
+            return
+        keyboard = InlineKeyboardMarkup(inline_keyboard=[[views.closed_cases_button(renderer, lang)]])
+        replies.say(message.chat.id, renderer.t("You have no open cases.", lang), keyboard)
         return
-    keyboard = views.cases_keyboard(renderer, cases, lang)
-    replies.say(message.chat.id, renderer.t("Your cases:", lang), keyboard)
+    replies.say(message.chat.id, *views.case_list(renderer, cases, lang))
+
+
+async def closed_cases(
+    query: CallbackQuery, replies: Replies, renderer: Renderer, viewer: Viewer, menu: Menu, after_commit: AfterCommit
+) -> None:
+    cases = await menu.my_cases(viewer, closed=True)
+    replies.say(viewer.user.tg_id, *views.case_list(renderer, cases, viewer.user.language, closed=True))
+    answer(after_commit, query)

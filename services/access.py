@@ -5,7 +5,8 @@ goes here and nowhere else.
 The rules today:
 - an admin sees and may do everything;
 - a person sees a case they started, took part in (held or did one of its tasks), or whose process
-  names one of their roles;
+  names one of their roles; «my cases» lists those they started or took part in and those of the processes they
+  are told about as cases go or get a digest of (`told_processes`);
 - a process is started by its start roles; a case is cancelled by its initiator;
 - the dealer portal offers ordering and reclamations only to dealers' staff who may start them, and the cart
   only to those who may do either (`portal_rights`);
@@ -43,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Company, Task, User
 from flows.i18n import _
-from flows.model import FILE_TYPES, ProcessDef
+from flows.model import FILE_TYPES, NotifyAction, ProcessDef
 from flows.runtime import ITEM_PREFIX, CaseState, EngineError, TaskState, task_def
 from flows.status import TaskStatus
 
@@ -240,6 +241,31 @@ def own_cases(viewer: Viewer) -> ColumnElement[bool]:
     ))
     scope = organisation_scope(user)
     return mine if scope is None else and_(scope, mine)
+
+
+def told_processes(viewer: Viewer, specs: Iterable[ProcessDef], *, digest: bool) -> set[str]:
+    """The processes whose cases a person follows without a task in them, so «my cases» lists them too: those whose
+    notices name one of their roles as a case goes (a director told of every registered claim), and, while their
+    digest is on (`digest`), the processes the digest covers for their roles (`visible_cases`). A notice only at
+    a final stage (an accountant told of a return by offset) is an outcome, not a case to follow."""
+    if not is_active(viewer.user):
+        return set()
+    wanted = set(viewer.roles)
+    told = set(_processes_of(wanted, specs)) if digest else set()
+    for spec in specs:
+        for stage in spec.stages:
+            if not stage.final and any(
+                isinstance(action, NotifyAction) and wanted & set(action.notify) for action in stage.on_enter
+            ):
+                told.add(spec.process)
+    return told
+
+
+def told_cases(viewer: Viewer, process: str) -> ColumnElement[bool]:
+    """A filter for `select(Case)`: one of `told_processes`' processes, within the person's organisations (one
+    process at a time, so each read is a range of `ix_cases_process_status_updated`)."""
+    scope = organisation_scope(viewer.user)
+    return Case.process == process if scope is None else and_(scope, Case.process == process)
 
 
 def own_case(viewer: Viewer) -> ColumnElement[bool]:

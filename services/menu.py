@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Task, status_is
+from db.models import Case, Setting, Task, status_is
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState
 from flows.status import CaseStatus
@@ -20,9 +20,14 @@ from services import people as people_repo
 from services.access import Viewer
 from services.cases import load_work
 from services.core import Core
+from services.digests.subscriptions import key_of as digest_key
 from services.queries import my_tasks_page
 
 PAGE = 10
+# «My cases» lists the open cases (a request still being filled in among them: it is the person's own) and, apart,
+# the finished ones; a cancelled case is in neither.
+OPEN = (CaseStatus.DRAFT, CaseStatus.ACTIVE)
+CLOSED = (CaseStatus.DONE,)
 
 
 @dataclass(frozen=True)
@@ -101,21 +106,46 @@ class Menu:
         return [s for s in access.startable(viewer, self.core.registry.current_specs()) if s.start.menu]
 
     async def my_cases(
-        self, viewer: Viewer, page: int = PAGE, walk: Walk = WALK
+        self, viewer: Viewer, page: int = PAGE, walk: Walk = WALK, *, closed: bool = False
     ) -> list[tuple[Case, ProcessDef]]:
-        """The person's own cases (started or taken part in), not cancelled, the latest changed first (see `Walk`
-        for the two ways they are found)."""
+        """The person's cases, open ones (`closed`: the finished ones instead), the latest changed first: those they
+        started or took part in (see `Walk` for the two ways they are found) and those of the processes they are told
+        about or get a digest of (`access.told_processes`), each process read apart through its index and the pages
+        merged."""
+        wanted = CLOSED if closed else OPEN
         walking = access.is_active(viewer.user) and await self._many_own(viewer, walk)  # else nothing is own
-        cases = await self._walked(viewer, page, walk) if walking else None
+        cases = await self._walked(viewer, page, walk, wanted) if walking else None
         if cases is None:
             query = (
                 select(Case)
-                .where(access.own_cases(viewer), Case.status != "cancelled")
+                .where(access.own_cases(viewer), Case.status.in_(wanted))
                 .order_by(Case.updated_at.desc(), Case.id.desc())
                 .limit(page)
             )
             cases = list((await self.session.execute(query)).scalars())
+        seen = {case.id for case in cases}
+        for process in sorted(await self._told(viewer)):
+            for status in wanted:
+                if status is CaseStatus.DRAFT:
+                    continue  # someone else's request still being filled in is no one's case yet
+                told = (
+                    select(Case)
+                    .where(access.told_cases(viewer, process), Case.status == status)
+                    .order_by(Case.updated_at.desc(), Case.id.desc())
+                    .limit(page)
+                )
+                cases += [case for case in (await self.session.execute(told)).scalars() if case.id not in seen]
+                seen = {case.id for case in cases}
+        cases = sorted(cases, key=lambda case: (case.updated_at, case.id), reverse=True)[:page]
         return [(case, await self.core.registry.spec(self.session, case.definition_id)) for case in cases]
+
+    async def _told(self, viewer: Viewer) -> set[str]:
+        """`access.told_processes` of the person: their digest's subscription read by its key (no digest, no row)."""
+        if not access.is_active(viewer.user):
+            return set()
+        setting = await self.session.get(Setting, digest_key(viewer.user.id))
+        digest = setting is not None and bool((setting.value or {}).get("on"))
+        return access.told_processes(viewer, self.core.registry.current_specs(), digest=digest)
 
     async def _many_own(self, viewer: Viewer, walk: Walk) -> bool:
         """Whether the person was given at least `walk.from_rows` tasks, counted through the assignee index and only
@@ -127,7 +157,9 @@ class Menu:
         mine = select(literal(1)).where(Task.assignee_id == viewer.user.id).limit(bound).subquery()
         return int((await self.session.execute(select(func.count()).select_from(mine))).scalar_one()) >= bound
 
-    async def _walked(self, viewer: Viewer, page: int, walk: Walk) -> list[Case] | None:
+    async def _walked(
+        self, viewer: Viewer, page: int, walk: Walk, wanted: tuple[CaseStatus, ...] = ()
+    ) -> list[Case] | None:
         """The newest cases, a batch at a time (`Walk.batch`), each marked whether it is the person's own (one scan
         of the index, each case tested as it comes: `access.own_case`); the page's cases then read whole. None when
         `walk.depth` cases held no page (the set's read is the shorter then). Tested in the scan, not cut first
@@ -140,6 +172,8 @@ class Menu:
         while walked < walk.depth:
             batch = select(Case.id, Case.updated_at, mine.label("mine")).where(
                 ~status_is(Case.status, CaseStatus.CANCELLED))
+            if wanted:
+                batch = batch.where(Case.status.in_(wanted))
             if after is not None:
                 # (updated_at, id) below the last one seen, spelt so the index's range is `updated_at <= …`
                 batch = batch.where(Case.updated_at <= after[0],

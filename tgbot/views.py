@@ -17,7 +17,17 @@ from services.onec_documents import shown_date
 from services.team import Joined, MixedInvite, PersonCard, Welcome
 from services.wording import ORGANISATION_KINDS
 from services.worktime import WorkReport
-from tgbot.callbacks import ApprovalCb, CaseCb, DiagramCb, ExportCb, OrgCb, RoleCb, StartCb, button_label
+from tgbot.callbacks import (
+    ApprovalCb,
+    CaseCb,
+    DiagramCb,
+    ExportCb,
+    MenuCb,
+    OrgCb,
+    RoleCb,
+    StartCb,
+    button_label,
+)
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
@@ -61,6 +71,27 @@ def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lan
                                   callback_data=CaseCb(action="show", case_id=case.id).pack())]
         )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def case_list(
+    renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lang: str, *, closed: bool = False
+) -> tuple[str, InlineKeyboardMarkup]:
+    """«My cases»: each case's whole title and stage in the text (a button shows only its start on a phone), a
+    button per case to open it; the open ones first, the finished ones behind «Closed cases»."""
+    if not cases:
+        return renderer.t("You have no closed cases.", lang), InlineKeyboardMarkup(inline_keyboard=[])
+    lines = [renderer.t("Closed cases:" if closed else "Your cases:", lang)]
+    for case, spec in cases:
+        title = title_in(case.title, case.titles, lang) or renderer.tr.local(spec.title, lang)
+        lines.append(f"№{case.id} · {title} — {renderer.stage_title(spec, case.stage, lang)}")
+    keyboard = cases_keyboard(renderer, cases, lang)
+    if not closed:
+        keyboard.inline_keyboard.append([closed_cases_button(renderer, lang)])
+    return "\n".join(lines), keyboard
+
+
+def closed_cases_button(renderer: Renderer, lang: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=renderer.t("🗄 Closed cases", lang), callback_data=MenuCb(action="closed").pack())
 
 
 def welcome(renderer: Renderer, joined: Joined) -> str:

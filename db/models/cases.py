@@ -41,6 +41,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_process_stage", "process", "stage"),
         Index("ix_cases_updated_at", "updated_at", "id"),
+        # A process's open (or closed) cases, newest first: «my cases» of someone told of the process (migration 0030).
+        Index("ix_cases_process_status_updated", "process", "status", "updated_at", "id"),
         # A case called by another names it (services/cases/calls.py); most cases are no one's child, and a NULL
         # entry for each was a write on every step that left HOT (migration 0028). `parent_id = …` implies the
         # condition on both databases.
