@@ -13,6 +13,7 @@ from db.models import User
 from handlers.common import ACommand, AfterCommit, answer, menu_keyboard
 from services.access import Viewer, roles_see_figures
 from services.companies import Organisations
+from services.menu import Menu
 from services.portal import Portal
 from services.team import Newcomer, Team, Welcome
 from tgbot import views
@@ -97,12 +98,14 @@ async def help_command(
     user: User | None,
     viewer: Viewer | None = None,
     portal: Portal | None = None,
+    menu: Menu | None = None,
 ) -> None:
     lang = user.language if user else _lang(message)
     rights = portal.rights(viewer) if viewer is not None and portal is not None else None
     admin = viewer is not None and viewer.is_admin
     figures = viewer is not None and roles_see_figures(viewer.roles, admin)
-    replies.say(message.chat.id, views.help_text(renderer, lang, rights, admin, figures=figures))
+    startable = menu.startable(viewer) if viewer is not None and menu is not None else []
+    replies.say(message.chat.id, views.help_text(renderer, lang, rights, admin, figures=figures, startable=startable))
 
 
 async def lang_command(

@@ -22,6 +22,16 @@ async def test_each_person_is_told_what_they_can_do_and_nothing_they_cannot(harn
     told = await clerk.expect("Я веду процессы вашей компании", "/case и номер")
     assert "/cart" not in told["text"] and ADMIN_COMMANDS not in told["text"] and "/figures" not in told["text"]
     assert "/diagram" in told["text"] and "/digest" in told["text"]
+    # He starts no process: /help does not offer him one (he used to read «Начать процесс — зарегистрировать новое
+    # дело» and then be told none of his roles can start one).
+    assert "Начать процесс" not in told["text"], told["text"]
+    # A shop manager is told which processes she starts.
+    seller = await harness.person("Марина", "shop_manager")
+    await seller.send("/help")
+    told_her = await seller.expect("Я веду процессы вашей компании")
+    assert "«Начать процесс» — зарегистрировать новое дело: «Возврат бракованных часов" in told_her["text"], told_her[
+        "text"
+    ]
     # An admin's command from him is answered as one, not «I did not understand».
     for command in ("/users", "/find 1", "/export"):
         await clerk.send(command)

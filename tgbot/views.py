@@ -426,22 +426,33 @@ def approval_roles(renderer: Renderer, person: User, org: Company, lang: str) ->
 
 
 def help_text(
-    renderer: Renderer, lang: str, rights: PortalRights | None, admin: bool, *, figures: bool = False
+    renderer: Renderer,
+    lang: str,
+    rights: PortalRights | None,
+    admin: bool,
+    *,
+    figures: bool = False,
+    startable: list[ProcessDef] | None = None,
 ) -> str:
-    """/help: what this person can do here — everyone's menu and commands, a dealer's catalogue and cart as far as
-    they may use them (`rights`), the figures for those who see them, the admins' commands for admins only."""
+    """/help: what this person can do here — everyone's menu and commands, «Start a process» only with the processes
+    their roles start (`startable`), a dealer's catalogue and cart as far as they may use them (`rights`), the
+    figures for those who see them, the admins' commands for admins only."""
     lines = [
         renderer.t(
-            "I run your company's processes. «My tasks» — what waits for you; «Start a process» — register a new "
-            "case; «My cases» — where your cases stand; /case and a number — a case's card. /lang switches the "
-            "language.",
+            "I run your company's processes. «My tasks» — what waits for you; «My cases» — where your cases stand; "
+            "/case and a number — a case's card. /lang switches the language.",
             lang,
-        ),
+        )
+    ]
+    if startable:
+        processes = ", ".join(f"«{renderer.tr.local(spec.title, lang)}»" for spec in startable)
+        lines.append(renderer.t("«Start a process» — register a new case: %(processes)s.", lang, processes=processes))
+    lines.append(
         renderer.t(
             "/diagram — a process drawn, stage by stage; /digest — a summary of your cases at the hour you choose.",
             lang,
-        ),
-    ]
+        )
+    )
     if figures:
         lines.append(renderer.t("/figures — what each dealer ordered and was shipped, as a chart and Excel.", lang))
     if rights is not None and rights.cart:
