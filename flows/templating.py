@@ -58,6 +58,18 @@ def _money(context: Context, value: Any) -> str:
 
 
 @pass_context
+def _number(context: Context, value: Any) -> str:
+    """A quantity in the reader's way, whole or not («1 500», «1 500,5»): `{{ x }}` prints a whole number bare
+    («1500»), which sits badly beside the grouped figures of cards and summaries."""
+    if isinstance(value, Undefined) or value is None or value == "":
+        return ""
+    try:
+        return format_value("number", value, lang=context.get(LANG_KEY) or "ru")
+    except (TypeError, ValueError, ArithmeticError):
+        return str(value)
+
+
+@pass_context
 def _date(context: Context, value: Any) -> str:
     if isinstance(value, Undefined) or value is None:
         return ""
@@ -75,6 +87,7 @@ def _date(context: Context, value: Any) -> str:
 for _environment in (_env, _strict_env):
     _environment.filters["money"] = _money
     _environment.filters["date"] = _date
+    _environment.filters["number"] = _number
 
 
 def environment() -> SandboxedEnvironment:

@@ -97,7 +97,7 @@ async def test_a_full_week(plant: Harness) -> None:
     anton, bella, kirill, general = p["Антон"], p["Белла"], p["Кирилл"], p["Григорий"]
 
     # Monday: three deals at «Предварительная заявка».
-    await new_deal(anton, "ООО Вкусный двор", "500", "300", "420 000", "29.12.2026", "Предоплата", "15 000")
+    await new_deal(anton, "ООО Вкусный двор", "1500", "300", "420 000", "29.12.2026", "Предоплата", "15 000")
     await new_deal(bella, "ИП Смирнов", "200", "0", "150 000", "30.12.2026", "Отсрочка", None)
     await new_deal(anton, "ООО Закрылись", "100", "100", "90 000", "30.12.2026", "Предоплата", None)
 
@@ -126,7 +126,7 @@ async def test_a_full_week(plant: Harness) -> None:
     assert {r[1] for r in rows[1:4]} == {"ООО Вкусный двор", "ИП Смирнов", "ООО Закрылись"}
     assert [r[4] for r in rows[1:4]] == [420000, 150000, 90000]  # amounts are numbers Excel can sum
     totals = {r[0]: r[1] for r in rows[5:]}
-    assert totals["Итого: Сумма сделки"] == 660000 and totals["Итого: Объём, производство 1, кг"] == 800
+    assert totals["Итого: Сумма сделки"] == 660000 and totals["Итого: Объём, производство 1, кг"] == 1800
 
     # It reminds two hours before and escalates to the general director after 18:00.
     await h.move_to(msk(24, 16, 30))
@@ -138,11 +138,14 @@ async def test_a_full_week(plant: Harness) -> None:
     await done(kirill, "Рассмотрите предварительные заявки")
 
     # Two productions confirm in parallel; the case waits for both, then logistics confirms both.
-    await done(p["Пётр"], "Подтвердите возможность производства — производство 1")
+    # Each head's card says which production in words, not as the cycle's own entry («Начальник производства: …»).
+    card = await p["Пётр"].card("Подтвердите, что производство №1 выпустит объёмы", button="Готово")
+    assert "Производство: №1" in card["text"] and "Начальник производства" not in card["text"], card["text"]
+    await done(p["Пётр"], "Подтвердите, что производство №1")
     assert not await p["Лев"].find("Подтвердите доставку")
-    await done(p["Павел"], "Подтвердите возможность производства — производство 2")
-    await done(p["Лев"], "Подтвердите доставку — производство 1")
-    await done(p["Лев"], "Подтвердите доставку — производство 2")
+    await done(p["Павел"], "Подтвердите, что производство №2")
+    await done(p["Лев"], "Подтвердите доставку продукции производства №1")
+    await done(p["Лев"], "Подтвердите доставку продукции производства №2")
 
     # Friday: purchase, price list; the commercial director must attach the price list as PDF.
     h.clock.set(msk(25, 10))
@@ -168,16 +171,19 @@ async def test_a_full_week(plant: Harness) -> None:
         await kirill.expect("Корректировки менеджеров")
         await kirill.send(f"Пр. {n}: +50 кг у Вкусного двора")
         await kirill.press("Подтвердить", await kirill.expect("Проверьте"))
-    await done(p["Пётр"], "Пересмотрите план закупки — производство 1")
-    await done(p["Павел"], "Пересмотрите план закупки — производство 2")
-    await done(p["Пётр"], "Подтвердите обновлённый план — производство 1")
-    await done(p["Павел"], "Подтвердите обновлённый план — производство 2")
-    await done(p["Лев"], "Подтвердите доставку по обновлённому плану — производство 1")
-    await done(p["Лев"], "Подтвердите доставку по обновлённому плану — производство 2")
+    await done(p["Пётр"], "Пересмотрите план закупки производства №1")
+    await done(p["Павел"], "Пересмотрите план закупки производства №2")
+    await done(p["Пётр"], "Подтвердите обновлённый план производства №1")
+    await done(p["Павел"], "Подтвердите обновлённый план производства №2")
+    await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №1")
+    await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №2")
 
     # The general director confirms with every report of the cycle at hand, receivables included.
     card = await general.expect("Подтвердите закупки и отгрузки недели")
-    assert "Дебиторская задолженность клиента: 15 000" in card["text"], card["text"]
+    # Totals read as the fields do anywhere else: a label keeps its commas, money is money, kilos are grouped.
+    text = card["text"].replace("\u00a0", " ")
+    assert "Дебиторская задолженность клиента: 15 000,00 ₽" in text, text
+    assert "Сумма сделки: 660 000,00 ₽" in text and "Объём, производство 1, кг: 1 800" in text, text
     await h.settle()
     names = {d["file_name"] for d in await general.documents()}
     assert "purchase.xlsx" in names and "price.pdf" in names
@@ -210,6 +216,8 @@ async def test_a_full_week(plant: Harness) -> None:
     await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract", "contract.pdf")
     await done(anton, "Отправьте договор клиенту")
     await done(anton, "Выставьте счёт на предоплату в 1С", "СЧ-777")
+    card = await p["Семён"].card("Проверьте клиента", "ООО Вкусный двор", button="Готово")
+    assert "ООО Вкусный двор, сумма 420 000,00 ₽, дебиторка 15 000,00 ₽." in card["text"].replace("\u00a0", " ")
     await done(p["Семён"], "Проверьте клиента")
     await p["Бэлла"].press("Оплата поступила", await p["Бэлла"].card("Проверьте оплату", button="Оплата"))
     card = await open_deal(anton, "ООО Вкусный двор")
@@ -219,6 +227,9 @@ async def test_a_full_week(plant: Harness) -> None:
     await bella.press("Заявка подтверждена", await open_deal(bella, "ИП Смирнов"))
     await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract 2", "contract2.pdf")
     await done(bella, "Отправьте договор клиенту")
+    # No receivables given: the card says nothing of them (not «дебиторка  ₽»).
+    card = await p["Семён"].card("Проверьте клиента (отсрочка платежа)", button="Готово")
+    assert "ИП Смирнов, сумма 150 000,00 ₽." in card["text"].replace("\u00a0", " ") and "дебиторка" not in card["text"]
     await done(p["Семён"], "Проверьте клиента (отсрочка платежа)")
     await h.settle()
     assert not await bella.find("Выставьте счёт")
@@ -233,9 +244,16 @@ async def test_a_full_week(plant: Harness) -> None:
     await h.move_to(msk(29, 9))
     assert not await p["Олег"].find("Отгрузите продукцию")  # not before the planned date
     await h.move_to(msk(30, 8, 1))
-    await done(p["Олег"], "Отгрузите продукцию производства 1", "ТН-1")
+    card = await p["Олег"].card("Отгрузите продукцию производства 1", button="Готово")
+    assert "ООО Вкусный двор: 1 500 кг." in card["text"].replace("\u00a0", " "), card["text"]
+    await p["Олег"].press("Готово", card)
+    await p["Олег"].expect("Номер накладной, производство 1")  # the number: the documents are asked for by it
+    await p["Олег"].send("ТН-1")
+    await p["Олег"].press("Подтвердить", await p["Олег"].expect("Проверьте"))
     await done(p["Олег"], "Отгрузите продукцию производства 2", "ТН-2")
-    await anton.press("Готово", await anton.expect("Соберите закрывающие документы"))
+    task = await anton.expect("Соберите закрывающие документы")
+    assert "ТТН по каждой накладной (ТН-1, ТН-2), акт сверки" in task["text"], task["text"]
+    await anton.press("Готово", task)
     await anton.document(b"%PDF upd", "upd.pdf")
     await anton.document(b"%PDF ttn", "ttn.pdf")
     await anton.press("Готово", await anton.expect("Закрывающие документы", "2"))
@@ -249,3 +267,22 @@ async def test_a_full_week(plant: Harness) -> None:
         "ИП Смирнов, отгрузка 30.12.2026": "sb_checked",
         "ООО Закрылись, отгрузка 30.12.2026": "dropped",
     }
+
+
+async def test_a_planned_shipping_date_cannot_be_in_the_past(plant: Harness) -> None:
+    """A deal planned to ship on a day already gone would give the operators a task overdue at birth."""
+    anton = plant.people["Антон"]
+    await anton.send("▶️ Начать процесс")
+    await anton.press("Сделка", await anton.expect("Какой процесс"))
+    await anton.expect("Клиент")
+    await anton.send("ООО Мясной двор")
+    await anton.press("Создать", await anton.expect("ООО Мясной двор", "Создать"))
+    for answer in ("1500", "0", "450 000"):
+        await anton.expect("✏️")
+        await anton.send(answer)
+    await anton.expect("Плановая дата отгрузки")
+    await anton.send("18.12.2026")  # today is Monday 21.12.2026
+    await anton.expect("Дата не может быть раньше сегодняшней (21.12.2026)")
+    await anton.expect("Плановая дата отгрузки")  # asked again
+    await anton.send("сегодня")
+    await anton.expect("Условия оплаты")

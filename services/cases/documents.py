@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from flows.context import case_context
 from flows.runtime import BuildReport, Render
+from flows.values import format_value
 from services import access, outbox, reports
 from services.cases.effects import handles
 from services.cases.state import Loaded
@@ -104,7 +105,13 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     loaded.state.data[report.to] = [file_ref(stored)]
     if report.summary is not None:
         lines = [core.translator.t("%(title)s: %(n)s", lang, title=title, n=len(rows))]
-        lines += [f"{k}: {v:,.2f}".replace(",", " ").replace(".00", "") for k, v in labelled.items()]
+        for name, total in totals.items():
+            # Written as the field is anywhere else («Сумма сделки: 660 000,00 ₽», «…, кг: 1 500»); the label is
+            # left as it is (a comma in «Объём, производство 1, кг» is the label's own).
+            fdef = reported.fields.get(name)
+            label = core.translator.local(fdef.label, lang) if fdef is not None else name
+            kind = "money" if fdef is not None and fdef.type == "money" else "number"
+            lines.append(f"{label}: {format_value(kind, total, lang=lang)}")
         for row in rows[:30]:
             lines.append("• " + " · ".join(cell for cell in row.cells if cell))
         if len(rows) > 30:
