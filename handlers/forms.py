@@ -112,6 +112,7 @@ def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFil
             mime_type="image/jpeg",
             tg_file_id=photo.file_id,
             tg_unique_id=photo.file_unique_id,
+            album=message.media_group_id,
         )
     if message.document:
         document = message.document
@@ -122,6 +123,7 @@ def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFil
             mime_type=document.mime_type,
             tg_file_id=document.file_id,
             tg_unique_id=document.file_unique_id,
+            album=message.media_group_id,
         )
     return None
 

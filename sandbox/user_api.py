@@ -7,6 +7,7 @@ Errors are ``{"error": "..."}`` with an HTTP status. Endpoints (all under ``/san
 - ``POST /users`` also takes ``started: false``: a person who never pressed Start (the bot gets 403 writing first);
 - ``POST /users/{id}/messages``: JSON {text | contact | location, reply_to_message_id?} or a multipart form
   with a ``photo``, ``voice`` (and ``duration``) or ``document`` file part (and ``caption``), or ``text``;
+  ``media_group_id`` makes a photo or a document one of an album (each of its files posted with the same id);
   a person who blocked the bot gets 409 (unblock first);
 - ``GET /users/{id}/messages?after=&version=&wait=``: the chat as the person sees it, long-polling up to
   `wait` seconds for something from the bot;
@@ -166,6 +167,13 @@ class UserApi:
                     raise UserApiError(400, "multipart body needs a 'photo', 'voice' or 'document' file part or 'text'")
                 if isinstance(caption, str) and caption and "text" not in content:
                     content["caption"] = caption
+                group = post.get("media_group_id")
+                if isinstance(group, str) and group:
+                    # An album: Telegram's client sends its photos (or files) as messages of their own that share
+                    # the album's media_group_id, and the bot gets an update for each.
+                    if "photo" not in content and "document" not in content:
+                        raise UserApiError(400, "only a photo or a document can be part of an album")
+                    content["media_group_id"] = group
                 reply_raw = post.get("reply_to_message_id")
                 reply_id = int(reply_raw) if isinstance(reply_raw, str) and reply_raw.isdigit() else None
             else:

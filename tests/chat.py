@@ -62,6 +62,18 @@ class Person:
             self.seen = max(self.seen, body["message_id"])
             return dict(body)
 
+    async def album(self, photos: list[bytes], album_id: str) -> None:
+        """Several photos picked at once on the phone: Telegram sends them as messages of one album."""
+        for n, content in enumerate(photos):
+            form = aiohttp.FormData()
+            form.add_field("photo", content, filename=f"IMG_{n:04}.png")
+            form.add_field("media_group_id", album_id)
+            async with self.http.post(f"{self.api}/messages", data=form) as response:
+                body = await response.json()
+                if response.status != 200:
+                    raise ChatError(f"{self.name} could not send an album: {body}")
+                self.seen = max(self.seen, body["message_id"])
+
     async def photo(self, content: bytes | None = None, filename: str = "defect.png") -> None:
         await self.send_file("photo", content if content is not None else picture(), filename)
 

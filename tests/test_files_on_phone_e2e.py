@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.chat import Person, start_a_return_of_faulty_watches
+from tests.chat import Person, picture, start_a_return_of_faulty_watches
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 
@@ -109,3 +109,30 @@ async def test_a_mail_the_bot_cannot_send_is_said_in_what_it_means_for_the_perso
                            "отправьте его сами, текст ниже."), text
     assert "SMTP" not in text and "Для администратора" not in text, text
     assert "Кому: service@alpha-time.example" in text and "Тема: Возврат брака Longines" in text, text
+
+
+async def test_photos_sent_at_once_are_one_answer_and_the_summary_does_not_send_them_back(shop: Harness) -> None:
+    manager = shop.people["Марина"]
+    question = await up_to_the_photos_of_the_defect(manager)
+    await manager.album([picture(64, 48), picture(48, 64), picture(40, 40)], album_id="13781234567890")
+    # One question after the album, counting all three (it is brought up to date as the photos come in).
+    await manager.wait_for("Фото дефекта", "Получено: 3")
+    await shop.settle()
+    since = after(await manager.bot_messages(), question["message_id"])
+    asked = [m for m in since if "Фото дефекта" in (m["text"] or "")]
+    assert len(asked) == 1, [m["text"] for m in asked]
+    await manager.press("Готово", asked[0])
+    summary = await manager.expect("Проверьте")
+    assert "Фото дефекта: 3 фото" in summary["text"], summary["text"]
+    await shop.settle()
+    # Her photos are right above in her chat: the bot sends none of them back.
+    assert not [m for m in after(await manager.bot_messages(), question["message_id"]) if m.get("photos")]
+    await manager.press("Подтвердить", summary)
+    await manager.expect("зарегистрировано")
+    # The warehouse head, who judges the defect, still sees them, and anyone may bring them back from the card.
+    await shop.people["Сергей"].press("Готово", await shop.people["Сергей"].expect("Переместите товар на склад"))
+    head = shop.people["Кладовщик Иван"]
+    card = await head.expect("Подтвердите наличие дефекта")
+    await shop.settle()
+    assert len([m for m in await head.bot_messages() if m.get("photos")]) == 3
+    assert any("Файлы (3)" in b for b in head.buttons(card)), head.buttons(card)

@@ -182,7 +182,7 @@ class FormAnswers(FormBase):
         if not fdef.multiple:
             forms.answer(draft, step, forms.collected_files(draft, step))
         task.draft = draft
-        await self.ask(task)
+        await self.ask(task, album=incoming.album)
 
     async def answer_other(self, task: AnyTask) -> None:
         """A message no question takes (a voice message, a sticker, a location): refused with what this one takes."""

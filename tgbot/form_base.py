@@ -73,9 +73,13 @@ class IncomingFile:
     mime_type: str | None
     tg_file_id: str
     tg_unique_id: str | None
+    album: str | None = None  # Telegram's media_group_id: several files the person sent at once
 
 
 SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last shown
+# In a draft: the album (media_group_id) whose files are being received, and the question asked after its first
+# file — the rest of the album updates that question's count instead of asking again for every photo.
+ALBUM, ALBUM_ROW = "album", "album_row"
 # A form's task: the plain row read with the person (`services.people.FormTask`, the answers' way), or a row of the
 # session (a form opened from a card, a re-ask). Its draft is written by `Conversation._save` either way.
 AnyTask = Task | FormTask
@@ -169,23 +173,26 @@ class FormBase:
             return None
         return task
 
-    async def _save(self, task: AnyTask, draft: dict[str, Any] | None, summary: Outbox | None = None) -> None:
+    async def _save(
+        self, task: AnyTask, draft: dict[str, Any] | None, summary: Outbox | None = None, key: str = SUMMARY_ROW
+    ) -> None:
         """The draft, with the messages queued so far, in one statement (`outbox_answer.with_draft`); `summary`: the
-        message the draft remembers (`SUMMARY_ROW`)."""
+        message the draft remembers (under `key`: `SUMMARY_ROW`, or `ALBUM_ROW`)."""
         if isinstance(task, Task) and not inspect(task).persistent:
             task.draft = draft  # a row the unit of work has yet to write: it writes the draft with it
             if summary is not None:
                 await self.session.flush()
-                task.draft = {**(draft or {}), SUMMARY_ROW: summary.id}
+                task.draft = {**(draft or {}), key: summary.id}
             return
-        link = (SUMMARY_ROW, summary) if summary is not None else None
+        link = (key, summary) if summary is not None else None
         written = await outbox_answer.with_draft(self.session, task.id, draft, link)
         if isinstance(task, Task):
             set_committed_value(task, "draft", written)  # written: nothing left for the unit of work
         else:
             task.draft = written
 
-    async def ask(self, task: AnyTask) -> None:
+    async def ask(self, task: AnyTask, *, album: str | None = None) -> None:
+        """The form's next question, or its summary. `album`: a file of that album (media_group_id) has just come."""
         assert task.draft is not None
         if self.user.question_lost_at is not None:
             self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
@@ -203,11 +210,8 @@ class FormBase:
                 loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision,
                 given=self.r.summary(loaded.spec, given, loaded.data, self.lang) if given else None,
             )  # fmt: skip
-            attached = self.r.files(loaded.spec, draft["values"], names, self.lang)
-            if attached:
-                # The files are part of what «Confirm» confirms: seen as albums right above the summary.
-                items = [(ref["id"], ref.get("kind") or "document", label) for label, ref in attached]
-                outbox.files(self.session, self.user.tg_id, self.cases.now, items)
+            # No files sent back with it: the person's own are right above in the chat, the case's are a tap away
+            # («📎 Files» on its card) — sending them again with every summary floods a phone.
             *head, last = pieces(text)
             for piece in head:
                 self.say(piece)
@@ -233,7 +237,20 @@ class FormBase:
             collected=len(forms.collected_files(draft, step)),
             can_back=bool(draft["answered"]),
         )
-        self.say(text, with_step(keyboard, step_no), purpose=outbox.QUESTION)
+        keyboard = with_step(keyboard, step_no)
+        if album is not None and step.is_file and draft.get(ALBUM) == album and isinstance(draft.get(ALBUM_ROW), int):
+            # The rest of an album sent at once: the question asked after its first file shows the new count.
+            outbox.edit(self.session, self.user.tg_id, draft[ALBUM_ROW], text, self.cases.now, keyboard)
+            await self._save(task, draft)
+            return
+        draft.pop(ALBUM, None)
+        draft.pop(ALBUM_ROW, None)
+        if album is not None and step.is_file:
+            draft[ALBUM] = album
+            row = outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=outbox.QUESTION)
+            await self._save(task, draft, row, key=ALBUM_ROW)
+            return
+        self.say(text, keyboard, purpose=outbox.QUESTION)
         await self._save(task, draft)
 
     def _decision(self, loaded: FormCase, outcome: str | None) -> str | None:
