@@ -58,19 +58,24 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
     await director.expect("Комментарий")
     await director.send("Цена хранения завышена, пересчитайте")
     await director.press("Подтвердить", await director.expect("Проверьте"))
-    remark = await manager.expect("Директор вернул КП")
-    assert "Цена хранения завышена" in remark["text"]
-    await manager.press("Дело", remark)
-    card = await manager.expect("Этап: Сформировать КП")
-    # The remarks call for a new file: «✏️ Файл КП» on the card asks for it right here (no task card besides).
-    await manager.press("✏️ Файл КП", card)
-    await manager.expect("Файл КП")
+    # A returned offer goes back only as a corrected one: a task asks for the new file and what was corrected;
+    # the case card offers no move that would send the same file again.
+    task = await manager.expect("Исправьте КП по замечанию директора")
+    assert "Директор вернул КП на доработку: Цена хранения завышена" in task["text"], task["text"]
+    await manager.press("Дело", task)
+    card = await manager.expect("Этап: Доработать КП")
+    assert "На согласование ГД" not in " ".join(manager.buttons(card)), manager.buttons(card)
+    await manager.press("Отправить", await manager.card("Исправьте КП по замечанию директора", button="Отправить"))
+    await manager.expect("Исправленный файл КП")
     await manager.document(b"%PDF offer v2", "offer_v2.pdf")
+    question = await manager.expect("Что исправлено в КП")
+    assert "Пропустить" not in " ".join(manager.buttons(question))
+    await manager.send("Цена хранения пересчитана: 12 ₽ за паллето-место в сутки")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    assert [m for m in await manager.bot_messages() if (m.get("text") or "").startswith("📌 Изменить")] == []
-    card = await manager.wait_for("Этап: Сформировать КП")
-    await manager.press("На согласование ГД", card)  # the file is there now: no question, straight on
-    task = await director.expect("Согласуйте коммерческое предложение")
+    # The director sees it is the second time, with the remark he made and what was done about it.
+    task = await director.expect("Согласуйте коммерческое предложение", "КП прислано повторно")
+    assert "Ваше замечание: Цена хранения завышена, пересчитайте" in task["text"], task["text"]
+    assert "Что исправлено: Цена хранения пересчитана" in task["text"], task["text"]
     await director.press("Согласовать", task)
     note = await manager.expect("КП согласовано директором")
     await manager.press("Дело", note)
