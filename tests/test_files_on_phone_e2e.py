@@ -136,3 +136,35 @@ async def test_photos_sent_at_once_are_one_answer_and_the_summary_does_not_send_
     await shop.settle()
     assert len([m for m in await head.bot_messages() if m.get("photos")]) == 3
     assert any("Файлы (3)" in b for b in head.buttons(card)), head.buttons(card)
+
+
+async def test_is_the_defect_fixed_brings_the_photos_once_and_the_documents_on_request(shop: Harness) -> None:
+    """The service manager judging the repair sees the defect's photos with the card, as one album; the case's
+    documents (the accompanying one, the signed act, the verdict) are not sent with it again, but one tap away."""
+    await register(shop.people["Марина"])
+    service = await up_to_the_shipping_documents(shop)
+    await service.document(b"%PDF-1.4 signed act", "act.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "1"))
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Готово", await service.card("Отправьте поставщику данные об отправке", button="Готово"))
+    await service.press("Ремонт", await service.expect("Поставщик получил товар"))
+    await service.expect("Заключение поставщика")
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
+    await service.expect("Дата отправки")
+    await service.send("сегодня")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    card = await service.expect("Дефект устранён?")
+    await shop.settle()
+    brought = after(await service.bot_messages(), card["message_id"] - 1)
+    photos = [m for m in brought if m.get("photos")]
+    assert len(photos) == 2 and len({m.get("media_group_id") for m in photos}) == 1, [m["text"] for m in photos]
+    assert not [m for m in brought if m.get("document")], [m["document"]["file_name"] for m in brought]
+    button = next(b for b in service.buttons(card) if "Файлы" in b)
+    assert button == "📎 Файлы (5)", service.buttons(card)  # two photos, the accompanying document, act, verdict
+    last = (await service.bot_messages())[-1]["message_id"]
+    await service.press("Файлы", card)
+    await shop.settle()
+    again = after(await service.bot_messages(), last)
+    assert len([m for m in again if m.get("document")]) == 3 and len([m for m in again if m.get("photos")]) == 2

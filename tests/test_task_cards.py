@@ -123,22 +123,24 @@ def test_a_kept_card_text_changes_with_every_value_it_reads(renderer: Renderer) 
 
 
 def test_an_item_approvals_card_brings_the_cases_files_whatever_card_came_before() -> None:
-    """The director judging an item's move sees every file of the case; the logistician's form for a move sees
-    none it does not speak of. The definitions of such tasks are made afresh at every call (a freed one's
-    address is soon the next one's), so the fields kept per task must not be found by that address."""
+    """The director judging an item's move sees the case's photos with the card (its documents are behind the card's
+    «📎 Files»); the logistician's form for a move sees none it does not speak of. The definitions of such tasks are
+    made afresh at every call (a freed one's address is soon the next one's), so the fields kept per task must not
+    be found by that address."""
     source = (Path(__file__).parent / "data" / "equipment_order.yaml").read_text(encoding="utf-8")
     client = "  client: {type: text, label: {ru: Клиент, en: Client}}\n"
     invoice = "  invoice: {type: document, label: {ru: Счёт, en: Invoice}, required: false}\n"
+    shot = "  shot: {type: photo, label: {ru: Фото, en: Photo}, required: false}\n"
     assert client in source
     spec = parse_definition(
-        source.replace(client, client + invoice)
+        source.replace(client, client + invoice + shot)
         .replace("roles: [manager, logistician]", "roles: [manager, logistician, director]")
         .replace("moves: [sent, cancelled]", "moves: [{to: sent, approval: director}, cancelled]"),
         "order.yaml",
     ).spec
     for index in range(50):
         assert evidence_fields(spec, "processing", item_task_key("items", index, "sent")) == []
-        assert evidence_fields(spec, "processing", item_approval_key("items", index, "sent")) == ["invoice"]
+        assert evidence_fields(spec, "processing", item_approval_key("items", index, "sent")) == ["shot"]
 
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Outbox, User
-from flows.model import ProcessDef, TaskDef
+from flows.model import FieldDef, ProcessDef, TaskDef
 from flows.runtime import TaskState, task_def
 from flows.spec_cache import SpecCache
 from services import outbox
@@ -26,8 +26,9 @@ from tgbot.render import CardHead, Renderer
 
 def evidence_fields(spec: ProcessDef, stage: str, key: str) -> list[str]:
     """The fields whose files a task's card brings: those it attaches, those its text speaks of (a card that
-    lists the watches shows their photos), and, for a task that asks someone to judge (approve), every file
-    of the case — a verdict on evidence one cannot see is a guess."""
+    lists the watches shows their photos), and, for a task that asks someone to judge (approve), the case's
+    photos — a verdict on evidence one cannot see is a guess. Not every document of the case with every such card
+    (eight files after «Дефект устранён?» flood a phone): they are one tap away, the card's «📎 Files (n)»."""
     # They depend on the definition, the stage and the task's key alone, and a task is given on many steps: found
     # once per task. Keyed by stage and key, not by the task definition's identity: `task_def` makes a new one
     # for every edit, move, start or item task, and a freed one's id is soon another's.
@@ -47,9 +48,14 @@ def _evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
     sources = list(text.values()) if isinstance(text, dict) else [text or ""]
     for name in file_fields(spec):
         mentioned = any(re.search(rf"\b{re.escape(name)}\b", source) for source in sources)
-        if name not in names and (mentioned or tdef.kind == "approve"):
+        if name not in names and (mentioned or (tdef.kind == "approve" and _holds_photos(spec.fields[name]))):
             names.append(name)
     return names
+
+
+def _holds_photos(fdef: FieldDef) -> bool:
+    """A photo field, or a list whose entries have one (the watches, each with its photos)."""
+    return fdef.type == "photo" or any(sub.type == "photo" for sub in (fdef.fields or {}).values())
 
 
 def send_files(
