@@ -792,6 +792,10 @@ class StageDef(_Spec):
     final: bool = False
     result: Literal["success", "failure"] | None = None
     colour: StageColour | None = None
+    # Whether the case entering it is news to its initiator (a line «📍 … now …»): false for a stage of the
+    # company's own work (papers, packing) — sixteen such lines on one case drown what matters. Whoever follows
+    # the case by choice hears every stage; a task of the stage comes to its people as a card either way.
+    news: bool = True
 
     @field_validator("next", mode="before")
     @classmethod

@@ -168,3 +168,37 @@ async def test_is_the_defect_fixed_brings_the_photos_once_and_the_documents_on_r
     await shop.settle()
     again = after(await service.bot_messages(), last)
     assert len([m for m in again if m.get("document")]) == 3 and len([m for m in again if m.get("photos")]) == 2
+
+
+async def test_the_shop_manager_hears_where_her_return_goes_not_every_step_of_the_paperwork(shop: Harness) -> None:
+    """The stages of the service centre's own work (the supplier's answer, the documents, packing) are no news to the
+    shop manager who filed the return; the director, who follows the case by choice, hears every one."""
+    manager, director = shop.people["Марина"], shop.people["Директор Пётр"]
+    await register(manager)
+    await director.send("/case 1")
+    await director.press("Следить за делом", await director.card("📁 №1", button="Следить за делом"))
+    await director.card("📁 №1", button="Не следить за делом")
+    service = await up_to_the_shipping_documents(shop)
+    await service.document(b"%PDF-1.4 signed act", "act.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "1"))
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await director.expect("📍", "Товар в пути к поставщику")
+    await manager.expect("📍", "Товар в пути к поставщику")
+    await shop.settle()
+    heard = [m["text"] for m in await manager.bot_messages() if "📍" in (m["text"] or "")]
+    assert len(heard) == 3, heard
+    assert all(any(f"теперь «{stage}»" in line for line in heard) for stage in (
+        "Проверка брака на складе", "Уведомление поставщика о браке", "Товар в пути к поставщику")), heard
+    followed = "\n".join(m["text"] for m in await director.bot_messages() if "📍" in (m["text"] or ""))
+    assert all(f"теперь «{stage}»" in followed for stage in (
+        "Ответ поставщика", "Сопроводительные документы", "Упаковка и отправка")), followed
+
+    # The end is hers to hear: returned by offset, the case closes and she is told.
+    await service.press("Готово", await service.card("Отправьте поставщику данные об отправке", button="Готово"))
+    await service.press("взаимозачётом", await service.expect("Поставщик получил товар"))
+    await service.expect("Заключение поставщика")
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.expect("Документ о возврате")
+    await service.document(b"%PDF return", "return.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await manager.expect("Дело закрыто")

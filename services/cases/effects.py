@@ -175,6 +175,8 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
             continue  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
         if person_id == state.initiator_id and muted:
             continue  # they asked for quiet on this case
+        if person_id not in followers and not state.spec.stage(state.stage).news:
+            continue  # the company's own work: no news to the initiator, who hears where it leads (and the outcome)
         person = await service.people.user(person_id)
         if person is not None and person.active:
             await service.notifier.stage_changed(loaded, person)
