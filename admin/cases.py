@@ -18,7 +18,7 @@ from admin.processes import svg_document
 from admin.words import CASE_STATUS
 from db.models import AuditEntry, StoredFile
 from flows.i18n import _
-from flows.model import FieldDef, ProcessDef, title_in
+from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER, EngineError
 from services import comments, panel_queries
 from services.admin_actions import AdminActions
@@ -73,7 +73,7 @@ class CasePages(PanelPages):
             items.append(
                 {
                     "case": case,
-                    "title": title_in(case.title, case.titles, self.lang),
+                    "title": self.core.registry.case_title(spec, case, self.lang),
                     "process": self.core.translator.local(spec.title, self.lang),
                     "stage": self.words.stage(spec, case.stage),
                     "status": self.words.case_status(case.status),
@@ -146,7 +146,7 @@ class CasePages(PanelPages):
             request,
             "case.html",
             case=case,
-            title=title_in(case.title, case.titles, self.lang),
+            title=self.core.registry.case_title(spec, case, self.lang),
             spec_title=self.core.translator.local(spec.title, self.lang),
             stage=self.words.stage(spec, case.stage),
             status=self.words.case_status(case.status),

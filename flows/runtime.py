@@ -9,6 +9,7 @@ as SpiffWorkflow's `run_all(halt_on_manual=True)` does. It knows nothing of Tele
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -73,6 +74,7 @@ from flows.model import (
     FieldRef,
     ItemMoveDef,
     ItemStageDef,
+    LocalText,
     ProcessDef,
     StageDef,
     TaskDef,
@@ -80,7 +82,7 @@ from flows.model import (
     title_in,
 )
 from flows.status import CASE_CLOSED, transition
-from flows.templating import render
+from flows.templating import names_read, render
 from flows.values import convert
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,45 @@ class EngineError(Exception):
         self.params = params
 
 
+def made_title(text: str, context: Mapping[str, Any]) -> str:
+    """A case's title as `start.title` makes it: one line, no longer than the title column holds (300 characters:
+    a long answer must not make a case impossible to save)."""
+    return " ".join(render(text, context).split())[:300]
+
+
+def title_for(
+    title: str,
+    titles: Mapping[str, str] | None,
+    lang: str | None,
+    *,
+    spec: ProcessDef,
+    data: Mapping[str, Any],
+    refs: Mapping[str, Any] | None = None,
+    template: LocalText | None = None,
+) -> str:
+    """A case's title for a reader of `lang`: the one stored in that language; for a case stored without it — one
+    started before titles were kept per language (migration 0029), or whose `titles` were lost — the one the
+    per-language title `template` (default: its version's `start.title`) gives its data now, as its step would have
+    stored it; else the stored title in the default language. Made when read, not written back: the row stays what
+    its steps wrote, and a template of another version that reads names this case's version never had is not used
+    (it would print blanks)."""
+    if not lang or lang == DEFAULT_LANG or (titles and lang in titles):
+        return title_in(title, titles, lang)
+    own = template is None or template == spec.start.title
+    template = spec.start.title if template is None else template
+    text = template.get(lang) if isinstance(template, Mapping) else None
+    read = names_read(text) if text else None
+    if text is None or read is None:
+        return title_in(title, titles, lang)
+    context = case_context(spec, data, refs=refs, lang=lang)
+    if not own and read - context.keys() - spec.fields.keys():
+        return title_in(title, titles, lang)
+    try:
+        return made_title(text, context) or title_in(title, titles, lang)
+    except (ValueError, TypeError, ArithmeticError, LookupError):  # data no step would have rendered it over
+        return title_in(title, titles, lang)
+
+
 @dataclass
 class CaseState:
     spec: ProcessDef
@@ -172,13 +213,18 @@ class CaseState:
     tasks: list[TaskState] = field(default_factory=list)  # the open tasks (and any the engine just closed)
     refs: dict[str, Any] = field(default_factory=dict)  # records the case points at (companies), by field
     titles: dict[str, str] | None = None  # the title in the other languages of `start.title`, by language
+    # Not stored: the per-language title a case stored without its title in a language is named by (`title_for`);
+    # None: its version's `start.title`. The loader gives the process's current one to a case whose version has one
+    # title (`Registry.title_template`).
+    title_template: LocalText | None = None
 
     def context(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
         return case_context(self.spec, self.data, refs=self.refs, lang=lang)
 
     def title_in(self, lang: str | None) -> str:
         """The case's title as a reader of this language sees it (the default language's when it has none)."""
-        return title_in(self.title, self.titles, lang)
+        return title_for(self.title, self.titles, lang, spec=self.spec, data=self.data, refs=self.refs,
+                         template=self.title_template)  # fmt: skip
 
     def open_tasks(self) -> list[TaskState]:
         return [t for t in self.tasks if t.status == TaskStatus.OPEN]
@@ -1388,13 +1434,12 @@ class Engine:
         template = case.spec.start.title
         if not template:
             return
-        # The title column holds 300 characters; a long answer must not make a case impossible to save.
-        case.title = " ".join(render(local(template, DEFAULT_LANG), case.context()).split())[:300]
+        case.title = made_title(local(template, DEFAULT_LANG), case.context())
         if isinstance(template, str):
             case.titles = None
             return
         case.titles = {
-            lang: " ".join(render(text, case.context(lang)).split())[:300]
+            lang: made_title(text, case.context(lang))
             for lang, text in template.items()
             if lang != DEFAULT_LANG and text
         } or None

@@ -64,12 +64,12 @@ async def my_cases(message: Message, replies: Replies, renderer: Renderer, viewe
         keyboard = InlineKeyboardMarkup(inline_keyboard=[[views.closed_cases_button(renderer, lang)]])
         replies.say(message.chat.id, renderer.t("You have no open cases.", lang), keyboard)
         return
-    replies.say(message.chat.id, *views.case_list(renderer, cases, lang))
+    replies.say(message.chat.id, *views.case_list(renderer, cases, lang, menu.titles(cases, lang)))
 
 
 async def closed_cases(
     query: CallbackQuery, replies: Replies, renderer: Renderer, viewer: Viewer, menu: Menu, after_commit: AfterCommit
 ) -> None:
-    cases = await menu.my_cases(viewer, closed=True)
-    replies.say(viewer.user.tg_id, *views.case_list(renderer, cases, viewer.user.language, closed=True))
+    cases, lang = await menu.my_cases(viewer, closed=True), viewer.user.language
+    replies.say(viewer.user.tg_id, *views.case_list(renderer, cases, lang, menu.titles(cases, lang), closed=True))
     answer(after_commit, query)

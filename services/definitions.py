@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Definition
+from db.models import Case, Definition
 from flows.loader import DefinitionError, LoadedDefinition, load_library, parse_definition
-from flows.model import ProcessDef, StageColour
+from flows.model import LocalText, ProcessDef, StageColour
+from flows.runtime import title_for
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,24 @@ class Registry:
         if colour is None and current is not None and current in self._specs:
             colour = self._specs[current].stage_colour(stage)
         return colour
+
+    def title_template(self, spec: ProcessDef) -> LocalText | None:
+        """The per-language title a case of this version is named by in a language it was stored without
+        (`flows.runtime.title_for`): its version's; for a version with one title, the current version's of its
+        process when that has one per language — cases started before titles were kept per language (migration
+        0029) are on such versions, and their English readers would otherwise read the Russian title."""
+        own = spec.start.title
+        if isinstance(own, str) and own:
+            current = self.current.get(spec.process)
+            newer = self._specs[current].start.title if current in self._specs else None
+            if isinstance(newer, dict):
+                return newer
+        return own
+
+    def case_title(self, spec: ProcessDef, case: Case, lang: str | None) -> str:
+        """A case row's title for a reader of `lang`, as `CaseState.title_in` says it (lists read rows)."""
+        return title_for(case.title, case.titles, lang, spec=spec, data=case.data or {},
+                         template=self.title_template(spec))  # fmt: skip
 
     def current_specs(self) -> list[ProcessDef]:
         """The version of every process that new cases start with (who may start one: `access.startable`)."""

@@ -85,11 +85,12 @@ class Menu:
             )  # fmt: skip
             state = states.get(row.case_id)
             if state is None:
+                spec = await self.core.registry.spec(self.session, row.definition_id)
                 state = states[row.case_id] = CaseState(
-                    spec=await self.core.registry.spec(self.session, row.definition_id),
+                    spec=spec,
                     initiator_id=row.initiator_id, stage=row.case_stage, status=row.case_status, data=row.data,
                     responsible_id=row.responsible_id, visit=row.case_visit, result=row.result, title=row.title,
-                    titles=row.titles, id=row.case_id,
+                    titles=row.titles, id=row.case_id, title_template=self.core.registry.title_template(spec),
                 )  # fmt: skip
             state.tasks.append(task)  # the case's tasks on this page only: the cards show nothing else of them
             (drafts if row.draft else entries).append((state, task))
@@ -100,6 +101,11 @@ class Menu:
         named = {i for _s, t in entries for i in (t.assignee_id, t.done_by) if i and i != viewer.user.id}
         names = {uid: u.name for uid, u in (await people_repo.users_by_ids(self.session, named)).items()}
         return TaskPage(entries=entries, names=names, more=more, drafts=drafts)
+
+    def titles(self, cases: list[tuple[Case, ProcessDef]], lang: str | None) -> dict[int, str]:
+        """Each case's title as a reader of `lang` reads it in a list (`Registry.case_title`), else its process's."""
+        registry, local = self.core.registry, self.core.translator.local
+        return {case.id: registry.case_title(spec, case, lang) or local(spec.title, lang) for case, spec in cases}
 
     def startable(self, viewer: Viewer) -> list[ProcessDef]:
         # A process started elsewhere (the order request: from the cart) is not offered here.

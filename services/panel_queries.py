@@ -79,6 +79,9 @@ def _field_words(
 def case_words(core: Core, case: Case, spec: ProcessDef, lang: str, names: dict[int, str]) -> str:
     # The title in every language: a case is found by the words of any of its titles.
     words = [str(case.id), f"№{case.id}", case.title, *(case.titles or {}).values()]
+    template = core.registry.title_template(spec)
+    if isinstance(template, dict):  # a case stored without its title in a language is found by it too
+        words += [core.registry.case_title(spec, case, other) for other in template if other not in (case.titles or {})]
     words.append(core.translator.local(spec.title, lang))
     words.append(core.wording.stage_title(spec, case.stage, lang))
     for name, fdef in spec.fields.items():

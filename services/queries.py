@@ -136,7 +136,8 @@ async def case_states(core: Core, session: AsyncSession, case_ids: Iterable[int]
     states: dict[int, CaseState] = {}
     for row in rows:
         spec = await core.registry.spec(session, row.definition_id)
-        states[row.id] = case_state(row, spec, tasks.get(row.id, []), data=row.data)
+        template = core.registry.title_template(spec)
+        states[row.id] = case_state(row, spec, tasks.get(row.id, []), data=row.data, title_template=template)
     await _load_refs(session, list(states.values()))
     await load_work(session, list(states.values()))
     return states

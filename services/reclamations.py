@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case
-from flows.model import title_in
 from services import access, onec_documents
 from services.core import Core
 
@@ -66,7 +65,7 @@ class Reclamations:
             listed.append(
                 ReclamationRow(
                     case.id,
-                    title_in(case.title, case.titles, lang),
+                    self.core.registry.case_title(spec, case, lang),
                     case.stage,
                     stage,
                     case.status,

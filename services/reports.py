@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, User
-from flows.model import ProcessDef, ReportDef, title_in
+from flows.model import ProcessDef, ReportDef
 from flows.status import CaseStatus
 from services.core import Core
 from services.wording import STATUS_WORDS
@@ -86,7 +86,7 @@ async def build_rows(
                 values.append(case.id)
                 continue
             elif column.field == "title":
-                cells.append(title_in(case.title, case.titles, lang))
+                cells.append(core.registry.case_title(spec, case, lang))
             elif column.field == "stage":
                 cells.append(core.wording.stage_title(spec, case.stage, lang))
             elif column.field == "responsible":

@@ -11,7 +11,6 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton
 
 from db.models import Case
-from flows.model import title_in
 from flows.runtime import CaseStatus
 from services.admin_actions import AdminActions
 from services.cases import Loaded
@@ -45,8 +44,9 @@ class AdminButtons:
         return text, markup(rows)
 
     async def _case_button(self, case: Case) -> InlineKeyboardButton:
-        spec = await self.actions.cases.core.registry.spec(self.actions.session, case.definition_id)
-        title = title_in(case.title, case.titles, self.lang) or self.r.local(spec.title, self.lang)
+        registry = self.actions.cases.core.registry
+        spec = await registry.spec(self.actions.session, case.definition_id)
+        title = registry.case_title(spec, case, self.lang) or self.r.local(spec.title, self.lang)
         stage = self.r.stage_title(spec, case.stage, self.lang)
         return InlineKeyboardButton(
             text=button_label(f"№{case.id} · {title} · {stage}", 64),

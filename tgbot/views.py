@@ -3,13 +3,14 @@ return. (Task and case cards and form questions are in `tgbot.render`.)"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.models import Case, Company, User
 from flows.i18n import _
-from flows.model import ProcessDef, title_in
+from flows.model import ProcessDef
 from flows.values import amount_text
 from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights
@@ -61,11 +62,13 @@ def export_keyboard(processes: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lang: str) -> InlineKeyboardMarkup:
+def cases_keyboard(
+    renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lang: str, titles: Mapping[int, str]
+) -> InlineKeyboardMarkup:
     rows = []
     for case, spec in cases:
         stage = renderer.stage_title(spec, case.stage, lang)
-        label = f"№{case.id} {title_in(case.title, case.titles, lang) or renderer.tr.local(spec.title, lang)} — {stage}"
+        label = f"№{case.id} {titles[case.id]} — {stage}"
         rows.append(
             [InlineKeyboardButton(text=button_label(label, 64),
                                   callback_data=CaseCb(action="show", case_id=case.id).pack())]
@@ -74,17 +77,21 @@ def cases_keyboard(renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lan
 
 
 def case_list(
-    renderer: Renderer, cases: list[tuple[Case, ProcessDef]], lang: str, *, closed: bool = False
+    renderer: Renderer,
+    cases: list[tuple[Case, ProcessDef]],
+    lang: str,
+    titles: Mapping[int, str],
+    *,
+    closed: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """«My cases»: each case's whole title and stage in the text (a button shows only its start on a phone), a
-    button per case to open it; the open ones first, the finished ones behind «Closed cases»."""
+    """«My cases»: each case's whole title (`titles`: `Menu.titles`) and stage in the text (a button shows only its
+    start on a phone), a button per case to open it; the open ones first, the finished ones behind «Closed cases»."""
     if not cases:
         return renderer.t("You have no closed cases.", lang), InlineKeyboardMarkup(inline_keyboard=[])
     lines = [renderer.t("Closed cases:" if closed else "Your cases:", lang)]
     for case, spec in cases:
-        title = title_in(case.title, case.titles, lang) or renderer.tr.local(spec.title, lang)
-        lines.append(f"№{case.id} · {title} — {renderer.stage_title(spec, case.stage, lang)}")
-    keyboard = cases_keyboard(renderer, cases, lang)
+        lines.append(f"№{case.id} · {titles[case.id]} — {renderer.stage_title(spec, case.stage, lang)}")
+    keyboard = cases_keyboard(renderer, cases, lang, titles)
     if not closed:
         keyboard.inline_keyboard.append([closed_cases_button(renderer, lang)])
     return "\n".join(lines), keyboard

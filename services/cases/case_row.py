@@ -192,7 +192,8 @@ class CaseRow(StepRows):
 
     async def _load(self, row: Case, task_rows: list[Task], cards: dict[int, list[CardRef]]) -> Loaded:
         spec = await self.registry.spec(self.session, row.definition_id)
-        state = case_state(row, spec, task_rows, data=copy_data(row.data))
+        template = self.registry.title_template(spec)
+        state = case_state(row, spec, task_rows, data=copy_data(row.data), title_template=template)
         state.refs = await self.refs(spec, row.data)
         await load_work(self.session, [state])
         return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows}, cards=cards)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from db.models import Company, User
 from flows.items import parse_item_task
-from flows.model import title_in
 from flows.runtime import (
     START_TASK,
     CancelWait,
@@ -214,7 +213,8 @@ async def notify_cases(service: CaseService, loaded: Loaded, effect: NotifyCases
                 continue
             spec = await service.core.registry.spec(service.session, case.definition_id)
             stage = service.core.wording.stage_title(spec, case.stage, user.language)
-            listed.append({"id": case.id, "title": title_in(case.title, case.titles, user.language), "stage": stage})
+            title = service.core.registry.case_title(spec, case, user.language)
+            listed.append({"id": case.id, "title": title, "stage": stage})
         if listed:
             await service.notifier.cases_listed(loaded, notice.text, user, listed)
 

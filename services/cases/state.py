@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Task, WorkPeriod
-from flows.model import ProcessDef
+from flows.model import LocalText, ProcessDef
 from flows.runtime import CaseState, TaskState, task_def
 
 if TYPE_CHECKING:
@@ -82,8 +82,14 @@ def task_state(row: Task | FormTask) -> TaskState:
     )
 
 
-def case_state(row: Case, spec: ProcessDef, task_rows: Iterable[Task], data: dict[str, Any]) -> CaseState:
-    """The engine's view of a case row and its open task rows."""
+def case_state(
+    row: Case,
+    spec: ProcessDef,
+    task_rows: Iterable[Task],
+    data: dict[str, Any],
+    title_template: LocalText | None = None,
+) -> CaseState:
+    """The engine's view of a case row and its open task rows (`title_template`: `Registry.title_template`)."""
     return CaseState(
         spec=spec,
         initiator_id=row.initiator_id,
@@ -97,6 +103,7 @@ def case_state(row: Case, spec: ProcessDef, task_rows: Iterable[Task], data: dic
         titles=row.titles,
         id=row.id,
         tasks=[task_state(t) for t in task_rows],
+        title_template=title_template,
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Setting, Task, Timer, User
 from flows.calendar import WorkCalendar
-from flows.model import ProcessDef, title_in
+from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from flows.status import CaseStatus, TaskStatus
 from services import access, people
@@ -97,7 +97,8 @@ class Digests:
         names = await PeopleCache(session).names({t.assignee_id for t in open_tasks})
 
         def case_name(case: Case) -> str:
-            title = title_in(case.title, case.titles, lang) or local(specs[case.definition_id].title, lang)
+            spec = specs[case.definition_id]
+            title = core.registry.case_title(spec, case, lang) or local(spec.title, lang)
             return f"№{case.id} · {title}"
 
         def holder(task: Task) -> str:
@@ -202,7 +203,7 @@ class Digests:
             else:
                 source = core.wording.stage_title(spec, str(data["from"]), lang)
                 target = core.wording.stage_title(spec, str(data["to"]), lang)
-            name = f"№{case.id} · {title_in(case.title, case.titles, lang) or local(spec.title, lang)}"
+            name = f"№{case.id} · {core.registry.case_title(spec, case, lang) or local(spec.title, lang)}"
             moved.append(MoveLine(case.id, name, local(spec.title, lang), source, target, entry.at))
         return moved
 
