@@ -74,8 +74,8 @@ async def start(
     if joined.outcome is Welcome.HELD and joined.person_id is not None:
         await ask_admins(joined.person_id, replies, renderer, team, organisations)
     if joined.mixed is not None:  # an old invite mixing roles, refused: the admins make a new one
-        for admin in await team.admins():
-            replies.say(admin.tg_id, views.mixed_invite(renderer, joined.mixed, admin.language))
+        for administrator in await team.admins():
+            replies.say(administrator.tg_id, views.mixed_invite(renderer, joined.mixed, administrator.language))
     if conversation is not None:
         await conversation.put_aside()  # a form left open is named, not hidden behind the greeting
 
