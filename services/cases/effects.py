@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from db.models import Company, User
+from flows.i18n import _
 from flows.items import parse_item_task
 from flows.runtime import (
     START_TASK,
@@ -181,12 +182,24 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
             await service.notifier.stage_changed(loaded, person)
 
 
+STARTED_AFTER = _("Started automatically: case №%(parent)s («%(process)s») has ended.")
+
+
 @handles(StartCase)
 async def start_case(service: CaseService, loaded: Loaded, effect: StartCase, actor_id: int | None) -> None:
     initiator = await service.people.user(effect.initiator_id)
     if initiator is not None:
         child = await service.start(initiator, effect.process, effect.data, parent=loaded)
         service.store.audit(loaded, actor_id, "case.handoff", {"process": effect.process, "case": child.row.id})
+        # A case no one started by hand is one no one knows of: its initiator (whose case it is) is told, with its
+        # button, in each language the definition's texts have (their own chosen when it is sent).
+        translator = service.core.translator
+        said = {
+            lang: translator.t(STARTED_AFTER, lang, parent=loaded.row.id,
+                               process=translator.local(loaded.state.spec.title, lang))
+            for lang in ("ru", "en")
+        }  # fmt: skip
+        await service.notifier.notify(child, Notify(kind="text", text=said), [initiator])
 
 
 @handles(NotifyCases)
