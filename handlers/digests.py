@@ -76,7 +76,8 @@ async def on_group(
     """A group of the digest as it stands now: its full list, or an Excel file of it."""
     user, group = viewer.user, callback_data.arg
     if group in GROUPS and callback_data.action == "list":
-        replies.say(user.tg_id, digest_view.list_text(renderer, await digests.group_list(viewer, group), user.language))
+        listed = await digests.group_list(viewer, group)
+        replies.say(user.tg_id, digest_view.list_text(renderer, listed, user.language, group))
     elif group in GROUPS:
         file_id, title, count = await digests.group_file(viewer, group)
         replies.document(user.tg_id, file_id, f"{title}: {count}")

@@ -26,6 +26,12 @@ class Series:
     color: str
 
 
+def sheet_name(title: str) -> str:
+    """A title as Excel takes it for a sheet (and any system for a file name): 31 characters, none of \\ / * ? : [ ]
+    (a digest's «Сдвинулись с 22.12.2026 09:00»)."""
+    return "".join("." if char in "\\/*?:[]" else char for char in title)[:31]
+
+
 def to_xlsx(table: Table) -> bytes:
     # openpyxl (with numpy) is ~25 MB of a process that rarely makes a sheet: loaded on the first one.
     from openpyxl import Workbook
@@ -34,7 +40,7 @@ def to_xlsx(table: Table) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = table.title[:31]
+    sheet.title = sheet_name(table.title)
     sheet.append(table.headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -55,6 +61,7 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, side_by_side: 
     keeps the axis in whole numbers. Uses the Agg canvas directly (no pyplot state), so it is safe in a thread."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
     names = [label[:40] for label in labels[:MAX_BARS]][::-1]
@@ -68,10 +75,14 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, side_by_side: 
         # Side by side: the first series on top within each label's band.
         shift = (len(series) - 1 - 2 * index) * height / 2 if side_by_side else 0.0
         axes.barh([p + shift for p in positions], values, height=height, color=one.color, label=one.label)
+    # The legend drawn from the series' own colours: one made from the bars takes matplotlib's default blue for a
+    # series with no bar, so «open» and «overdue» read the same.
+    axes.legend(
+        handles=[Patch(facecolor=one.color, label=one.label) for one in series], loc="lower right"
+    )
     axes.set_yticks(positions, names)
     if counts:
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.legend(loc="lower right")
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     buffer = io.BytesIO()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from db.models import StoredFile, Task, Timer, User
 from flows.runtime import START_TASK
+from services.charts import Series, bar_chart
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
@@ -87,13 +88,19 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     # Sergey moves one case's goods on Tuesday morning; the other he forgets.
     await shop.advance(hours=2)
     await service.press("Готово", await service.card(MOVE_TO_SERVICE, button="Готово"))
-    # The director looks at his digest now: the move is in it, and it stays in tomorrow's — «since the last digest»
-    # counts from the one sent at its hour, not from one he asked for.
+    # The director looks at his digest now: the move is in it, and it stays in tomorrow's — the moves count from
+    # the digest sent at its hour, not from one he asked for, and the heading says from when.
     await shop.advance(hours=1)
     await director.send("/digest")
     await director.press("Прислать сейчас", await director.expect("Сводка приходит вам по рабочим дням в 09:00"))
     await chart_received(shop, director)
-    assert "🔄 Сдвинулись с прошлой сводки: 1" in (await director.expect(HEADING, "22.12.2026 12:00"))["text"]
+    asked = (await director.expect(HEADING, "22.12.2026 12:00"))["text"]
+    assert "🔄 Сдвинулись с 22.12.2026 09:00: 1" in asked and "прошлой сводки" not in asked, asked
+    # Asked again four minutes later: the same move, said as the same period — not a new one «since the last».
+    await shop.advance(minutes=4)
+    await director.press("Прислать сейчас", await director.card("Сводка приходит вам", button="Прислать сейчас"))
+    again = (await director.expect(HEADING, "22.12.2026 12:04"))["text"]
+    assert "🔄 Сдвинулись с 22.12.2026 09:00: 1" in again, again
 
     # Wednesday 09:00: the forgotten move is 15 hours late; the first case moved on to the inspection.
     await shop.move_to(morning(2026, 12, 23))
@@ -102,7 +109,7 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     assert len(tasks) == 2 and len(overdue) == 1
     assert f"⏰ Просрочено: {len(overdue)}" in text
     assert f"«{MOVE_TO_SERVICE}», Сергей, опоздание 15 ч 0 мин" in text
-    assert "🔄 Сдвинулись с прошлой сводки: 1" in text
+    assert "🔄 Сдвинулись с 22.12.2026 09:00: 1" in text
     assert "Брак зарегистрирован → Проверка брака на складе" in text
     # The forgotten case is stuck at its first stage: past the deadline the stage gave its task.
     assert "🐢 Застряли на стадии: 1" in text and "«Брак зарегистрирован» с 21.12.2026" in text
@@ -114,17 +121,17 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
         "📊 Excel",
         "📋 Застряли на стадии (1)",
         "📊 Excel",
-        "📋 Сдвинулись с прошлой сводки (1)",
+        "📋 Сдвинулись с 22.12.2026 09:00 (1)",
         "📊 Excel",
     ]
-    assert len(await digests_of(director)) == 3
+    assert len(await digests_of(director)) == 4
 
     # Saturday is not a working day: Thursday's digest, due while the bot was not looking, is not sent then.
     await shop.move_to(morning(2026, 12, 26))
-    assert len(await digests_of(director)) == 3
+    assert len(await digests_of(director)) == 4
     # 1 January 2027 is a public holiday: no digest; the next one is on the first working day after the holidays.
     await shop.move_to(morning(2027, 1, 1))
-    assert len(await digests_of(director)) == 3
+    assert len(await digests_of(director)) == 4
     async with shop.core.sessionmaker() as session:
         user = (await session.execute(select(User).where(User.tg_id == director.id))).scalar_one()
         pending = [
@@ -136,7 +143,7 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     assert pending == [morning(2027, 1, 11)]
     await shop.move_to(morning(2027, 1, 11))
     await director.expect(HEADING, "11.01.2027 09:00")
-    assert len(await digests_of(director)) == 4
+    assert len(await digests_of(director)) == 5
 
 
 async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_and_an_excel_file(shop: Harness) -> None:
@@ -189,13 +196,57 @@ async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_an
 
 async def test_a_case_cancelled_since_the_last_digest_is_among_what_moved(shop: Harness) -> None:
     """A case cancelled where it stood entered no stage, but it left the work: the digest lists it with what moved
-    («Брак зарегистрирован → отменено»), so the director is not left wondering where it went."""
+    («Брак зарегистрирован → отменено»), so the director is not left wondering where it went. With nothing open
+    then, no chart comes: it would be an empty axis."""
     director, manager = shop.people["Директор Пётр"], shop.people["Марина"]
     await register_defect(manager)
     await manager.send("/case 1")
     assert await manager.press("Отменить дело", await manager.card("№1", button="Отменить дело")) == "Дело отменено."
     await director.send("/digest")
     await director.press("Прислать сейчас", await director.card("сводку", button="Прислать сейчас"))
-    await chart_received(shop, director)
     text = (await director.expect(HEADING, "Сдвинулись"))["text"]
-    assert "🔄 Сдвинулись с прошлой сводки: 1" in text and "Брак зарегистрирован → отменено" in text, text
+    assert "🔄 Сдвинулись с 20.12.2026" in text and "Брак зарегистрирован → отменено" in text, text
+    assert not [m for m in await director.bot_messages() if m.get("photos")], "a chart of no open work was sent"
+
+
+async def test_a_case_moved_twice_is_one_line_from_where_it_was_to_where_it_is(shop: Harness) -> None:
+    """The moves list a case once, «from → to», in the digest and in its list (it used to write each move, the list
+    as «Брак зарегистрирован · Проверка брака на складе»); the chart's legend has a colour per series."""
+    director, manager = shop.people["Директор Пётр"], shop.people["Марина"]
+    service, head = shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    await register_defect(manager)
+    await shop.tick()
+    await shop.move_to(morning(2026, 12, 22))
+    await director.expect(HEADING, "22.12.2026 09:00")
+    await shop.advance(hours=1)
+    await service.press("Готово", await service.card(MOVE_TO_SERVICE, button="Готово"))
+    await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+    await head.photo()
+    await head.press("Готово", await head.expect("Фото с осмотра", "1"))
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    await service.expect("Уведомите поставщика о браке")
+    await director.send("/digest")
+    await director.press("Прислать сейчас", await director.card("Сводка приходит вам", button="Прислать сейчас"))
+    await chart_received(shop, director)
+    digest = await director.expect(HEADING, "Сдвинулись")
+    assert "🔄 Сдвинулись с 22.12.2026 09:00: 1" in digest["text"], digest["text"]
+    assert "Брак зарегистрирован → Уведомление поставщика" in digest["text"], digest["text"]
+    await director.press("Сдвинулись", digest)
+    # (the list counts from the day before the last digest sent at its hour, and says so)
+    listed = (await director.expect("Сдвинулись с 21.12.2026 09:00: 1", "→"))["text"]
+    assert "Брак зарегистрирован → Уведомление поставщика" in listed and "Брак зарегистрирован · " not in listed, listed
+    assert listed.count("№1 ·") == 1, listed
+
+
+def test_the_charts_legend_has_a_colour_per_series_even_for_one_with_no_bar() -> None:
+    """A legend made from the bars gave a series with no bar matplotlib's default blue: «Открытые задачи» and
+    «Просрочено» read the same. The legend is drawn from the series' own colours."""
+    png = bar_chart(
+        ["Сергей"],
+        [Series("Открытые задачи", [2.0], "#90caf9"), Series("Просрочено", [], "#e53935")],
+        side_by_side=False,
+        counts=True,
+    )
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
+    red = (pixels[:, :, 0] > 0.8) & (pixels[:, :, 1] < 0.35) & (pixels[:, :, 2] < 0.35)
+    assert red.sum() > 20, "no red in the legend"

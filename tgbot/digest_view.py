@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from services.charts import Table
-from services.digests import GROUP_TITLES, GROUPS, HOURS, Digest, Subscription, table
+from services.digests import GROUPS, HOURS, Digest, Subscription, group_title, table
 from tgbot.callbacks import DigestCb, button_label
 from tgbot.render import Renderer
 
@@ -21,10 +21,11 @@ def digest_text(r: Renderer, digest: Digest, lang: str) -> str:
         return head + ". " + t("Nothing to report: nothing is late, due today, stuck or moved.", lang)
     parts = [head]
     for group in GROUPS:
-        lines = table(r, digest, group, lang).rows
+        listed = table(r, digest, group, lang)
+        lines = listed.rows
         if not lines:
             continue
-        parts.append(f"\n{ICONS[group]} {t(GROUP_TITLES[group], lang)}: {len(lines)}")
+        parts.append(f"\n{ICONS[group]} {listed.title}: {len(lines)}")
         for row in lines[:SHOWN]:
             parts.append(_line(r, group, row, lang))
         if len(lines) > SHOWN:
@@ -83,7 +84,7 @@ def digest_keyboard(r: Renderer, digest: Digest, lang: str) -> InlineKeyboardMar
         count = len(digest.group(group))
         if not count:
             continue
-        title = r.t(GROUP_TITLES[group], lang)
+        title = group_title(r, digest, group, lang)
         rows.append(
             [
                 InlineKeyboardButton(
@@ -95,11 +96,14 @@ def digest_keyboard(r: Renderer, digest: Digest, lang: str) -> InlineKeyboardMar
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-def list_text(r: Renderer, table: Table, lang: str) -> str:
+def list_text(r: Renderer, table: Table, lang: str, group: str = "") -> str:
     if not table.rows:
         return r.t("%(group)s: none now.", lang, group=table.title)
     lines = [f"{table.title}: {len(table.rows)}"]
-    lines += ["• " + " · ".join(str(cell) for cell in row) for row in table.rows]
+    if group == "moved":  # where a case was and where it is, as the digest says it: «from → to» (and when)
+        lines += [f"• {case}: {source} → {target} ({when})" for case, _process, source, target, when in table.rows]
+    else:
+        lines += ["• " + " · ".join(str(cell) for cell in row) for row in table.rows]
     return "\n".join(lines)
 
 

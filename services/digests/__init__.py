@@ -26,6 +26,7 @@ from services.digests.contents import (
     TaskLine,
     chart,
     chart_async,
+    group_title,
     span,
     table,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "chart_async",
     "ensure_subscriptions",
     "fire",
+    "group_title",
     "key_of",
     "next_digest",
     "save",

@@ -19,7 +19,7 @@ from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from flows.status import CaseStatus, TaskStatus
 from services import access, people
-from services.charts import Table, to_xlsx
+from services.charts import Table, sheet_name, to_xlsx
 from services.core import Core
 from services.digests.contents import (
     CaseLine,
@@ -186,7 +186,7 @@ class Digests:
             .where(scope, AuditEntry.action.in_(("stage.entered", "case.closed")), AuditEntry.at > since)
             .order_by(AuditEntry.at, AuditEntry.id)
         )
-        moved = []
+        moved: dict[int, MoveLine] = {}
         for entry, case in rows.all():
             spec = await core.registry.spec(self.session, case.definition_id)
             data = entry.data or {}
@@ -204,8 +204,10 @@ class Digests:
                 source = core.wording.stage_title(spec, str(data["from"]), lang)
                 target = core.wording.stage_title(spec, str(data["to"]), lang)
             name = f"№{case.id} · {core.registry.case_title(spec, case, lang) or local(spec.title, lang)}"
-            moved.append(MoveLine(case.id, name, local(spec.title, lang), source, target, entry.at))
-        return moved
+            earlier = moved.pop(case.id, None)  # a case moved twice is one line: where it was → where it is
+            source = earlier.source if earlier is not None else source
+            moved[case.id] = MoveLine(case.id, name, local(spec.title, lang), source, target, entry.at)
+        return list(moved.values())
 
     # --- what people get ----------------------------------------------------------------------------------
 
@@ -232,7 +234,7 @@ class Digests:
         sub = sub or await subscription(self.core, self.session, user.id)
         digest = await self.build(viewer, sub.last if sub is not None else None)
         chart_id: int | None = None
-        if not digest.empty:
+        if digest.open_work:  # with nothing open the chart is an empty axis (and a legend of one colour)
             png = await chart_async(digest, self.t("Overdue", user.language), self.t("Open tasks", user.language))
             stored = await self.core.files.add(
                 self.session,
@@ -263,7 +265,7 @@ class Digests:
         stored = await self.core.files.add(
             self.session,
             content=to_xlsx(rows),
-            name=f"{rows.title}.xlsx",
+            name=f"{sheet_name(rows.title)}.xlsx",
             kind="document",
             now=digest.now,
             case_id=None,

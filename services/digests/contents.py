@@ -83,14 +83,27 @@ class Digest:
     def empty(self) -> bool:
         return not (self.overdue or self.today or self.stuck or self.moved or self.load)
 
+    @property
+    def open_work(self) -> bool:
+        """Whether anything is open: the chart of open and overdue work has something to draw."""
+        return any(x.open for x in self.processes) or any(x.open for x in self.load)
+
     def group(self, name: str) -> list[Any]:
         return list(getattr(self, name))
+
+
+def group_title(w: Wording, digest: Digest, group: str, lang: str | None) -> str:
+    """A group's heading as people read it. The moves say the moment they count from: a digest asked for now counts
+    from the last one sent at its hour (as the next one will), so «since the last digest» was untrue of it."""
+    if group == "moved":
+        return w.t("Moved since %(when)s", lang, when=w.when(digest.since))
+    return w.t(GROUP_TITLES[group], lang)
 
 
 def table(w: Wording, digest: Digest, group: str, lang: str | None) -> Table:
     """One group of the digest as rows people read (the list button) and Excel holds (the file button)."""
     t, when = w.t, w.when
-    title = t(GROUP_TITLES[group], lang)
+    title = group_title(w, digest, group, lang)
     if group in ("overdue", "today"):
         lines: list[TaskLine] = digest.group(group)
         late = t("Late by", lang) if group == "overdue" else t("Left", lang)
