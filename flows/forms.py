@@ -440,6 +440,20 @@ _TODAY_MESSAGES = {
     "before": _("The date must be earlier than today (%(value)s)."),
     "not_after": _("The date cannot be later than today (%(value)s)."),
 }
+# Said at a form's summary (or by the engine), where the question is no longer on screen: the field is named,
+# as the form asks it («Дата возврата из ремонта», not the field's usual label).
+_NAMED_RULE_MESSAGES = {
+    "after": _("«%(field)s»: the date must be later than «%(label)s» (%(value)s)."),
+    "not_before": _("«%(field)s»: the date cannot be earlier than «%(label)s» (%(value)s)."),
+    "before": _("«%(field)s»: the date must be earlier than «%(label)s» (%(value)s)."),
+    "not_after": _("«%(field)s»: the date cannot be later than «%(label)s» (%(value)s)."),
+}
+_NAMED_TODAY_MESSAGES = {
+    "after": _("«%(field)s»: the date must be later than today (%(value)s)."),
+    "not_before": _("«%(field)s»: the date cannot be earlier than today (%(value)s)."),
+    "before": _("«%(field)s»: the date must be earlier than today (%(value)s)."),
+    "not_after": _("«%(field)s»: the date cannot be later than today (%(value)s)."),
+}
 _HOLDS = {
     ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,
@@ -465,24 +479,26 @@ def date_rule_problem(
     known: Mapping[str, Any],
     today: date,
     lang: str = "ru",
+    named: bool = False,
 ) -> tuple[str, dict[str, Any]] | None:
     """Why `value` breaks one of the field's date rules (a msgid and its parameters: the other field's label and
     value, in `lang`), or None. `fields`/`known`: the other fields and their values now (the form's answers over
-    the case's; for a list entry, its own fields first). A rule whose other date is empty is not checked."""
+    the case's; for a list entry, its own fields first). A rule whose other date is empty is not checked.
+    `named`: the message names this field too (said away from its question)."""
     mine = _moment(fdef.type, value)
     if mine is None:
         return None
     for rule, other in fdef.date_rules():
         if other == "today":
             theirs: date | None = today
-            message, label = _TODAY_MESSAGES[rule], ""
+            message, label = (_NAMED_TODAY_MESSAGES if named else _TODAY_MESSAGES)[rule], ""
             shown = field_values.format_value("date", today, lang=lang)
         else:
             odef = fields.get(other)
             theirs = _moment(odef.type, known.get(other)) if odef is not None else None
             if odef is None or theirs is None:
                 continue
-            message, label = _RULE_MESSAGES[rule], local(odef.label, lang)
+            message, label = (_NAMED_RULE_MESSAGES if named else _RULE_MESSAGES)[rule], local(odef.label, lang)
             shown = field_values.format_value(odef.type, known.get(other), lang=lang)
         a, b = mine, theirs
         if isinstance(a, datetime) != isinstance(b, datetime):
@@ -490,7 +506,10 @@ def date_rule_problem(
             a = a.date() if isinstance(a, datetime) else a
             b = b.date() if isinstance(b, datetime) else b
         if not _HOLDS[DATE_RULES[rule]](a, b):
-            return message, {"label": label, "value": shown}
+            params = {"label": label, "value": shown}
+            if named:
+                params["field"] = local(fdef.label, lang)
+            return message, params
     return None
 
 
@@ -514,12 +533,12 @@ def form_rule_problem(
                     continue
                 for sub_name, sub in fdef.fields.items():
                     found = date_rule_problem(
-                        sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang
+                        sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang, True
                     )
                     if found is not None:
                         return found
             continue
-        found = date_rule_problem(fdef, value, fields, known, today, lang)
+        found = date_rule_problem(fdef, value, fields, known, today, lang, True)
         if found is not None:
             return found
     return None

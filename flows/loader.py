@@ -926,6 +926,7 @@ def _check_field(
     siblings: Mapping[str, FieldDef] | None = None,
 ) -> None:
     _check_date_rules(c, path, name, fdef, {**spec.fields, **(siblings or {})})
+    _check_template(c, (*path, "default"), fdef.default)
     if fdef.type == "directory" and fdef.directory not in spec.directories:
         c.add((*path, "directory"), _("unknown directory '%(directory)s'"), directory=fdef.directory)
     if fdef.type == "user" and fdef.role is not None and fdef.role not in spec.roles:
@@ -965,6 +966,10 @@ def _check_refs(c: _Checker, path: Path_, refs: list[FieldRef], fields: dict[str
     _check_field_list(c, path, ref_names(refs), fields)
     for index, ref in enumerate(refs):
         fdef = fields.get(ref.field)
+        if fdef is not None and ref.default is not None:
+            if fdef.type != "text":
+                c.add((*path, index), _("only a text field may have a 'default'"))
+            _check_template(c, (*path, index, "default"), ref.default)
         if fdef is None or not ref.date_rules():
             continue
         if fdef.type not in ("date", "datetime"):

@@ -132,6 +132,12 @@ class FieldDef(DateRules):
     ask_if: str | None = None
     # Kept for other systems, never shown to a person (no card, summary or entry's line): 1C's id of a product.
     hidden: bool = False
+    # A fact of one round of a loop (a shipment's date, its waybill): a task that asks it again asks it anew,
+    # not offering the last round's value to keep; the replaced value stays on the card and in the history.
+    fresh: bool = False
+    # text: what a task asking it offers to keep when the case has no value for it yet (or it is `fresh`), a
+    # template over the case — the chosen supplier's address (`"{{ supplier.address }}"`).
+    default: LocalText | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:
@@ -155,6 +161,8 @@ class FieldDef(DateRules):
             raise ValueError(_("only a list field may have a 'track'"))
         if self.contact is not None and self.type != "text":
             raise ValueError(_("only a text field may have a 'contact'"))
+        if self.default is not None and self.type != "text":
+            raise ValueError(_("only a text field may have a 'default'"))
         return self
 
 
@@ -245,6 +253,8 @@ class FieldRef(DateRules):
     field: str
     label: LocalText | None = None
     hint: LocalText | None = None
+    fresh: bool | None = None  # asked anew here (see FieldDef.fresh), whatever the field says
+    default: LocalText | None = None  # offered here (see FieldDef.default): the supplier's address for its office
 
     @model_validator(mode="before")
     @classmethod
@@ -258,6 +268,10 @@ class FieldRef(DateRules):
             update["label"] = self.label
         if self.hint is not None:
             update["hint"] = self.hint
+        if self.fresh is not None:
+            update["fresh"] = self.fresh
+        if self.default is not None:
+            update["default"] = self.default
         return fdef.model_copy(update=update) if update else fdef
 
 

@@ -65,7 +65,7 @@ def test_a_form_is_checked_with_its_own_answers_over_the_case_and_inside_list_en
     assert forms.form_rule_problem(fields, {"back_date": "2026-11-20"}, case, TODAY) is None
     entries = [{"sent": "2026-11-10", "got": "2026-11-12"}, {"sent": "2026-11-10", "got": "2026-11-09"}]
     broken = forms.form_rule_problem(fields, {"parcels": entries}, case, TODAY)
-    assert broken is not None and broken[1] == {"label": "Отправлена", "value": "10.11.2026"}
+    assert broken is not None and broken[1] == {"field": "Получена", "label": "Отправлена", "value": "10.11.2026"}
 
 
 def test_natural_dates_are_understood() -> None:
@@ -157,19 +157,26 @@ def to_fix_check(engine: Engine, ship: str = "2026-12-28", back: str = "2027-01-
 
 
 def test_the_engine_refuses_dates_out_of_order_naming_the_other_date() -> None:
-    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    # 1 February 2027: every date of the story below has already happened.
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2027, 2, 1, 7, 0, tzinfo=UTC)))
     with pytest.raises(EngineError) as refused:
         to_fix_check(engine, ship="2026-12-24")  # shipped before the goods arrived (25.12)
-    assert refused.value.message == "The date cannot be earlier than «%(label)s» (%(value)s)."
-    assert refused.value.params == {"label": "Дата поступления товара", "value": "25.12.2026"}
+    # Said away from its question, the refusal names the date that is wrong as well as the one it must follow.
+    assert refused.value.message == "«%(field)s»: the date cannot be earlier than «%(label)s» (%(value)s)."
+    assert refused.value.params == {"field": "Дата отправки", "label": "Дата поступления товара", "value": "25.12.2026"}
     with pytest.raises(EngineError) as refused:
         to_fix_check(engine, back="2026-12-27")  # back from repair before it was shipped (28.12)
-    assert refused.value.params == {"label": "Дата отправки", "value": "28.12.2026"}
+    assert refused.value.params == {
+        "field": "Дата отправки товара поставщиком",
+        "label": "Дата отправки",
+        "value": "28.12.2026",
+    }
     assert to_fix_check(engine).stage == "fix_check"
 
 
 def test_a_new_arrival_keeps_the_old_one_in_the_case() -> None:
-    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    # 1 February 2027: every date of the story below has already happened.
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2027, 2, 1, 7, 0, tzinfo=UTC)))
     case = to_fix_check(engine)
     comment = {"defect_fixed_comment": "Всё ещё отстают"}
     with pytest.raises(EngineError):  # back from repair before the supplier sent it back (20.01)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from typing import Any
 
@@ -23,8 +24,17 @@ async def shop(harness: Harness) -> Harness:
     return harness
 
 
-async def register_defect(manager: Person, *, supplier: str = "Альфа", arrival: str = "25.12.2026") -> None:
-    """The shop manager fills the request one field at a time, making the usual mistakes on the way."""
+def morning(year: int, month: int, day: int) -> datetime:
+    """10:00 in Moscow that day."""
+    return datetime(year, month, day, 7, 0, tzinfo=UTC)
+
+
+KEEP = "Оставить как есть"  # the button that offers a value the case already has
+
+
+async def register_defect(manager: Person, *, supplier: str = "Альфа", arrival: str = "18.12.2026") -> None:
+    """The shop manager fills the request one field at a time, making the usual mistakes on the way. The tests
+    begin on Monday 21.12.2026: the goods came on the Friday before."""
     await manager.send("▶️ Начать процесс")
     await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
     await manager.press(supplier, await manager.expect("Поставщик"))
@@ -86,14 +96,15 @@ async def test_defect_not_confirmed_goes_back_to_the_shop(shop: Harness) -> None
     await head.send("Часы идут точно, брака нет")
     await head.press("Подтвердить", await head.expect("Проверьте"))
 
-    for person in (manager, admin, director):
-        note = await person.expect("Брак не подтверждён")
-        assert "Часы идут точно" in note["text"]
-    await manager.expect("Дело закрыто")
+    notes = {person.name: await person.expect("Брак не подтверждён") for person in (manager, admin, director)}
+    assert all("Часы идут точно" in note["text"] for note in notes.values()), notes
+    # The shop manager started the case: her notice is also the one that says it is closed.
+    assert "Дело закрыто" in notes["Марина"]["text"], notes
 
 
-async def confirm_defect_and_ship(shop: Harness, *, first_round: bool = True) -> None:
-    """From «defect confirmed» to «goods with the supplier»: the service manager's steps with their documents."""
+async def confirm_defect_and_ship(shop: Harness, *, first_round: bool = True, shipped: str = "21.12.2026") -> None:
+    """From «defect confirmed» to «goods with the supplier»: the service manager's steps with their documents;
+    the goods are shipped on the day the test stands at (21.12.2026)."""
     service, head = shop.people["Сергей"], shop.people["Кладовщик Иван"]
     if first_round:
         await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
@@ -102,7 +113,7 @@ async def confirm_defect_and_ship(shop: Harness, *, first_round: bool = True) ->
         await head.press("Готово", await head.expect("Фото с осмотра", "1"))
         await head.press("Подтвердить", await head.expect("Проверьте"))
     card = await service.expect("Уведомите поставщика о браке")
-    assert "12.01.2027 18:00" in card["text"], card["text"]  # 5 working days after 25.12, past the New Year
+    assert "25.12.2026 18:00" in card["text"], card["text"]  # 5 working days after the arrival on Friday 18.12
     await service.press("Готово", card)
     await service.press("В сервисный центр", await service.expect("Куда поставщик просит отправить часы"))
     await service.expect("Адрес отправки")
@@ -112,7 +123,8 @@ async def confirm_defect_and_ship(shop: Harness, *, first_round: bool = True) ->
     await service.press("Готово", card)
     card = await service.expect("Упакуйте товар и передайте перевозчику")
     await service.press("Готово", card)
-    await service.send("28.12.2026")
+    await service.expect("Дата отправки")
+    await service.send(shipped)
     await service.expect("Номер накладной")
     await service.send("СДЭК 1234567")
     await service.expect("Документы на отправку")
@@ -120,7 +132,7 @@ async def confirm_defect_and_ship(shop: Harness, *, first_round: bool = True) ->
     await service.press("Готово", await service.expect("Документы на отправку", "1"))
     await service.press("Подтвердить", await service.expect("Проверьте"))
     note = await shop.people["Директор Пётр"].expect("отправлен поставщику")
-    assert "28.12.2026" in note["text"] and "СДЭК 1234567" in note["text"]
+    assert "СДЭК 1234567" in note["text"], note["text"]
 
 
 async def inform_supplier(service: Person) -> None:
@@ -155,11 +167,80 @@ async def test_return_by_offset_notifies_the_accountant(shop: Harness) -> None:
     await manager.expect("Дело закрыто")
 
 
+async def test_dates_of_what_happened_cannot_be_in_the_future_and_a_weekday_is_the_last_one(shop: Harness) -> None:
+    """Monday 21.12.2026: the goods came «в пятницу» (18.12), not the coming Friday; a shipment is recorded once
+    it is made, and the date the supplier sent the goods back may be today."""
+    manager, service, director = shop.people["Марина"], shop.people["Сергей"], shop.people["Директор Пётр"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    for answer in ("1", "125 000", "Longines", "ВХ-42", "Иванова Марина"):
+        await manager.expect("✏️")
+        await manager.send(answer)
+    await manager.expect("Дата поступления")
+    await manager.send("25.12.2026")  # typed by mistake: the goods cannot have come yet
+    refusal = await manager.expect("⚠️")
+    assert "не может быть позже сегодняшней (21.12.2026)" in refusal["text"], refusal["text"]
+    await manager.expect("Дата поступления")
+    await manager.send("пятница")
+    for answer in ("L2.793.4", "SN-123456", "Отстают"):
+        await manager.expect("✏️")
+        await manager.send(answer)
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    summary = await manager.expect("Проверьте")
+    assert "Дата поступления товара: 18.12.2026" in summary["text"], summary["text"]
+    await manager.press("Подтвердить", summary)
+    note = await director.expect("Новый возврат брака")
+    assert "поступили 18.12.2026" in note["text"], note["text"]
+
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    head = shop.people["Кладовщик Иван"]
+    await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+    await head.press("Пропустить", await head.expect("Фото с осмотра"))
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Уведомите поставщика о браке"))
+    await service.press("В офис поставщика", await service.expect("Куда поставщик"))
+    # The supplier directory knows the office's address: it is offered, one button keeps it.
+    question = await service.expect("Адрес отправки", "Москва, ул. Часовая, 1")
+    await service.press(KEEP, question)
+    summary = await service.expect("Проверьте")
+    assert "Адрес отправки: Москва, ул. Часовая, 1" in summary["text"], summary["text"]
+    await service.press("Подтвердить", summary)
+    await service.press("Готово", await service.expect("Проверьте и подпишите"))
+    await service.press("Готово", await service.expect("Упакуйте товар"))
+    await service.expect("Дата отправки")
+    await service.send("23.12.2026")  # not shipped yet
+    refusal = await service.expect("⚠️")
+    assert "не может быть позже сегодняшней (21.12.2026)" in refusal["text"], refusal["text"]
+    await service.expect("Дата отправки")
+    await service.send("пятница")  # the Friday the goods came, not the coming one
+    await service.send("СДЭК 1234567890")
+    await service.expect("Документы на отправку")
+    await service.document(b"%PDF-1.4 signed act", "act.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "1"))
+    summary = await service.expect("Проверьте")
+    assert "Дата отправки: 18.12.2026" in summary["text"], summary["text"]
+    await service.press("Подтвердить", summary)
+    note = await director.expect("отправлен поставщику")
+    assert "18.12.2026" in note["text"] and "25.12.2026" not in note["text"], note["text"]
+
+    await inform_supplier(service)
+    await service.press("Ремонт", await service.expect("Поставщик получил товар"))
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
+    await service.expect("Дата отправки товара поставщиком")
+    await service.send("сегодня")  # the supplier sent it back today: after the shipment of 18.12, so accepted
+    summary = await service.expect("Проверьте")
+    assert "Дата отправки товара поставщиком: 21.12.2026" in summary["text"], summary["text"]
+
+
 async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: Harness) -> None:
     manager, service = shop.people["Марина"], shop.people["Сергей"]
     admin, director = shop.people["Ольга"], shop.people["Директор Пётр"]
     await register_defect(manager, supplier="Helvetia")
-    await confirm_defect_and_ship(shop)
+    await confirm_defect_and_ship(shop)  # shipped 21.12.2026
     documents = await service.documents()
     assert any("Helvetia" in (d["file_name"] or "") for d in documents)
 
@@ -167,36 +248,74 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
         await inform_supplier(service)
         card = await service.expect("Поставщик получил товар")
         await service.press("Ремонт", card)
+        question = await service.expect("Заключение поставщика")
+        # Each round's verdict is its own: the first round's file is not offered to keep.
+        assert KEEP not in " ".join(service.buttons(question)) and "verdict1" not in question["text"]
         await service.document(b"%PDF verdict", f"verdict{round_no}.pdf")
         await service.press("Подтвердить", await service.expect("Проверьте"))
         card = await service.expect("Проконтролируйте готовность")
+        assert "отремонтированный товар" in card["text"], card["text"]
+        # The supplier sends the goods back weeks later; they are noted on that day.
+        back = morning(2027, 1, 20) if round_no == 1 else morning(2027, 2, 5)
+        await shop.move_to(back)
         await service.press("Готово", card)
-        # Back from repair after it was shipped: 28.12.2026 in the first round, 25.01.2027 in the second.
-        await service.send("20.01.2027" if round_no == 1 else "05.02.2027")
+        await service.send("сегодня")
         await service.press("Подтвердить", await service.expect("Проверьте"))
         card = await service.expect("Дефект устранён?")
         if round_no == 1:
+            assert "22.01.2027 18:00" in card["text"], card["text"]  # 2 working days after the goods came back
+            await shop.move_to(morning(2027, 1, 22))
             await service.press("Не устранён", card)
-            await service.expect("Дата возврата из ремонта")  # the arrival date, asked as what it is now
+            # The arrival date, asked as what it is now: the first arrival is not today's return.
+            question = await service.expect("Дата возврата из ремонта")
+            assert KEEP not in " ".join(service.buttons(question)), question
+            assert "18.12.2026" not in question["text"], question["text"]
             await service.send("22.01.2027")
             await service.expect("Комментарий")
             await service.send("Всё ещё отстают")
             await service.press("Подтвердить", await service.expect("Проверьте"))
+            # Management learns that the fix did not hold, and why.
+            for person in (director, manager, admin):
+                note = await person.expect("Дефект не устранён")
+                assert "Всё ещё отстают" in note["text"] and "22.01.2027" in note["text"], note["text"]
             # The whole cycle repeats, with the deadline counted from the new arrival.
             card = await service.expect("Уведомите поставщика о браке")
             assert "29.01.2027 18:00" in card["text"], card["text"]
             await service.press("Готово", card)
             await service.press("В офис поставщика", await service.expect("Куда поставщик"))
-            await service.send("Москва, ул. Часовая, 1")
-            await service.press("Подтвердить", await service.expect("Проверьте"))
+            # Offered: the office's address from the supplier directory, not round 1's service centre address.
+            question = await service.expect("Адрес отправки")
+            assert "Москва, Петровка, 10, сервисный центр" in question["text"], question["text"]
+            await service.send("Москва, Петровка, 12, офис")
+            summary = await service.expect("Проверьте")
+            assert "Адрес отправки: Москва, Петровка, 12, офис" in summary["text"], summary["text"]
+            await service.press("Подтвердить", summary)
             await service.press("Готово", await service.expect("Проверьте и подпишите"))
+            await shop.move_to(morning(2027, 1, 25))
             await service.press("Готово", await service.expect("Упакуйте товар"))
-            await service.send("25.01.2027")
-            await service.send("СДЭК 7654321")
+            # This shipment's facts are asked afresh: the first round's date, waybill and papers are not offered.
+            for asked in ("Дата отправки", "Номер накладной", "Документы на отправку"):
+                question = await service.expect(asked)
+                assert KEEP not in " ".join(service.buttons(question)), question
+                assert "21.12.2026" not in question["text"] and "СДЭК 1234567" not in question["text"]
+                if asked == "Дата отправки":
+                    await service.send("сегодня")
+                elif asked == "Номер накладной":
+                    await service.send("СДЭК 7654321")
             await service.document(b"%PDF act 2", "act2.pdf")
             await service.press("Готово", await service.expect("Документы на отправку", "1"))
-            await service.press("Подтвердить", await service.expect("Проверьте"))
+            summary = await service.expect("Проверьте")
+            assert "25.01.2027" in summary["text"] and "СДЭК 7654321" in summary["text"], summary["text"]
+            assert "act2.pdf" in summary["text"] and "act.pdf" not in summary["text"], summary["text"]
+            await service.press("Подтвердить", summary)
+            note = await director.expect("отправлен поставщику")
+            assert "25.01.2027" in note["text"] and "СДЭК 7654321" in note["text"], note["text"]
+            # Its deadline follows the second shipment, not the first round's.
+            card = await service.card("Отправьте поставщику данные об отправке", button="Готово")
+            assert "26.01.2027 18:00" in card["text"], card["text"]
         else:
+            # Two working days after this return (Friday 05.02), never before it.
+            assert "09.02.2027 18:00" in card["text"], card["text"]
             await service.press("Дефект устранён", card)
 
     # Two things happen in parallel: 1C move by the service manager and receipt by the shop manager.
@@ -206,7 +325,8 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
     assert "L2.793.4 (SN-123456)" in card["text"] and "решение поставщика: Ремонт" in card["text"], card["text"]
     await manager.press("Готово", card)
     for person in (admin, director):
-        await person.expect("получен магазином")
+        note = await person.expect("получен магазином")
+        assert "Исправленный товар Longines" in note["text"], note["text"]
     await manager.expect("Дело закрыто")
 
 
@@ -221,7 +341,7 @@ async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness
     await manager.press("Назад", await manager.expect("Марка"))  # the sum was wrong: back one question
     await manager.expect("Сумма закупки")
     await manager.send("12 500")
-    for answer in ("Longines", "ВХ-1", "Иванова", "25.12.2026", "L2", "SN-9", "Царапина"):
+    for answer in ("Longines", "ВХ-1", "Иванова", "18.12.2026", "L2", "SN-9", "Царапина"):
         await manager.expect("✏️")
         await manager.send(answer)
     await manager.photo()

@@ -149,3 +149,10 @@ def test_stages_that_follow_items_are_joined_by_arrows_named_by_the_items_stage(
     first, second = followers[0], followers[1]
     assert re.search(rf"^\s*{stage_node(first)} -> {stage_node(second)} \[", source, re.MULTILINE)
     assert "позиции дошли до" in source
+
+
+def test_seed_one_ends_well_when_there_is_no_defect(wording: Wording) -> None:
+    """The goods are sound and go back on sale: that ending is drawn as a success, not as a failure."""
+    text = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["defect_return"].spec)).graph(), "svg"))
+    assert "неудача" not in text, text
+    assert text.count("Конец: успех") == 3, text  # no defect, returned by offset, goods in the shop

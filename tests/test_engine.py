@@ -45,8 +45,14 @@ START_FORM: dict[str, Any] = {
 
 @pytest.fixture
 def engine() -> Engine:
-    # Monday 21 December 2026, 10:00 Moscow
-    return Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    # Friday 25 December 2026, 10:00 Moscow: the goods arrived today (a date of the past cannot be in the future)
+    return Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 25, 7, 0, tzinfo=UTC)))
+
+
+def on_day(engine: Engine, day: str) -> None:
+    """The clock moves to 10:00 Moscow of that day: a shipment is recorded once it has happened."""
+    assert isinstance(engine.clock, FrozenClock)
+    engine.clock.set(datetime.fromisoformat(day).replace(hour=7, tzinfo=UTC))
 
 
 def open_task(case: CaseState, key: str) -> TaskState:
@@ -94,7 +100,8 @@ def test_no_defect_ends_the_case(engine: Engine) -> None:
     with pytest.raises(EngineError):  # a reject needs a comment
         do(engine, case, "confirm_defect", "reject", {}, user=HEAD)
     effects = do(engine, case, "confirm_defect", "reject", {"confirm_defect_comment": "Идут точно"}, user=HEAD)
-    assert case.status == "done" and case.result == "failure" and case.stage == "back_to_shop"
+    # No defect: the goods go back on sale, a good ending (not a failure)
+    assert case.status == "done" and case.result == "success" and case.stage == "back_to_shop"
     assert any(isinstance(e, CaseClosed) for e in effects)
 
 
@@ -119,6 +126,7 @@ def test_offset_return_notifies_the_accountant_with_the_document(engine: Engine)
     renders = [e for e in effects if isinstance(e, Render)]
     assert renders and renders[0].template == "supplier_alpha.docx" and renders[0].to == "accompanying_doc"
     do(engine, case, "prepare_documents", "done")
+    on_day(engine, "2026-12-28")
     with pytest.raises(EngineError):  # all documents must be attached before shipping
         do(engine, case, "pack_and_ship", "done", {"shipping_date": "2026-12-28", "waybill": "CDEK-1"})
     do(
@@ -146,6 +154,7 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
         do(engine, case, "supplier_notified", "done")
         do(engine, case, "ship_to", "service_centre", {"ship_address": "СЦ"})
         do(engine, case, "prepare_documents", "done")
+        on_day(engine, shipped)
         do(
             engine,
             case,
@@ -155,8 +164,10 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
         )
         do(engine, case, "inform_supplier", "done")
         do(engine, case, "verdict", "repair", {"verdict_doc": [{"id": 6}]})
+        on_day(engine, back)
         do(engine, case, "goods_back", "done", {"return_ship_date": back})
         if round_no == 1:
+            on_day(engine, "2027-01-22")
             do(
                 engine,
                 case,

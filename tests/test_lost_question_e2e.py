@@ -38,7 +38,7 @@ async def test_a_question_of_unknown_fate_is_asked_again_and_the_answer_is_not_m
     await manager.expect("ФИО сотрудника")  # the answer is taken now; the form goes on
     for question, answer in (
         ("ФИО сотрудника", "Иванова Марина"),
-        ("Дата поступления", "25.12.2026"),
+        ("Дата поступления", "18.12.2026"),
         ("Часы №1: Модель", "L2.793.4"),
         ("Серийный номер", "SN-123456"),
         ("Описание дефекта", "Отстают на 30 секунд в сутки"),

@@ -111,12 +111,12 @@ async def test_no_internal_word_reaches_anyone_on_the_repair_path(shop: Harness)
     card = await service.expect("Проконтролируйте готовность")
     assert "Решение поставщика: Ремонт." in card["text"], card["text"]
     await service.press("Готово", card)
-    await service.send("20.01.2027")
+    await service.send("сегодня")  # the supplier sent it back today (21.12.2026)
     await service.press("Подтвердить", await service.expect("Проверьте"))
 
     # The summary says first what «Confirm» will decide.
     await service.press("Не устранён", await service.expect("Дефект устранён?"))
-    await service.send("22.01.2027")
+    await service.send("сегодня")
     await service.send("Всё ещё отстают")
     summary = await service.expect("Проверьте")
     lines = summary["text"].split("\n")

@@ -255,7 +255,19 @@ class FormAnswers(FormBase):
 
     async def keep(self, task: AnyTask, step_no: int) -> None:
         """«Keep as it is»: the field keeps the value the case has; on to the next question."""
-        _loaded, fields, _names, draft, step = await self._current(task, step_no)
+        loaded, fields, _names, draft, step = await self._current(task, step_no)
+        if step is not None and step.current is not None and step.field is not None and not step.whole:
+            # The value kept must fit this question's date rules as a typed one does: said here, at the question,
+            # not later at the summary with no word of which date is wrong.
+            broken = forms.date_rule_problem(
+                step.field,
+                step.current,
+                *self._around(loaded, fields, draft, step),
+                self.today(),
+                self.r.tr.lang(self.lang),
+            )
+            if broken is not None:
+                raise FormError(broken[0], **broken[1])
         if step is None or not forms.keep(fields, draft, step):
             raise FormError(_("There is nothing to keep here; please answer the question."))
         task.draft = draft

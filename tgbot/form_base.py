@@ -24,11 +24,12 @@ from sqlalchemy.orm.util import identity_key
 
 from db.models import Case, Outbox, Task, User
 from flows import forms
+from flows.context import case_context
 from flows.form_shape import comment_field as comment_field  # re-exported: the conversation names it
 from flows.form_shape import form_shape
 from flows.i18n import _
 from flows.items import parse_item_task
-from flows.model import FieldDef, ProcessDef
+from flows.model import FieldDef, ProcessDef, local
 from flows.runtime import (
     EDIT_PREFIX,
     MOVE_TASK,
@@ -39,6 +40,7 @@ from flows.runtime import (
     task_def,
 )
 from flows.status import TaskStatus
+from flows.templating import render
 from services import access, outbox, outbox_answer
 from services import people as people_repo
 from services.cases import CaseService, task_state
@@ -151,12 +153,33 @@ class FormBase:
                 forms.prefill(fields, names, draft, loaded.data)
             else:
                 # Asked again (a returned request, a correction): each question shows the value the case has
-                # and offers to keep it; skipping never erases it.
-                forms.remember_current(names, draft, loaded.data)
+                # and offers to keep it; skipping never erases it. A fact of one round of a loop (`fresh`) is
+                # asked anew: the last round's waybill is not this round's.
+                kept = [name for name in names if name not in fields or not fields[name].fresh]
+                forms.remember_current(kept, draft, loaded.data)
+                self._offer_defaults(loaded, fields, names, draft)
         task.draft = copy.deepcopy(draft)
         self.user.active_task_id = task.id
         await self.ask(task)
         return True
+
+    def _offer_defaults(
+        self, loaded: FormCase, fields: dict[str, FieldDef], names: list[str], draft: dict[str, Any]
+    ) -> None:
+        """A field with nothing to keep yet offers its `default`, worked out from the case (the chosen supplier's
+        address): kept with one button, or replaced by typing."""
+        current: dict[str, Any] = draft.setdefault("current", {})
+        lang = self.r.tr.lang(self.lang)
+        for name in names:
+            fdef = fields.get(name)
+            if fdef is None or fdef.default is None or current.get(name):
+                continue
+            context = case_context(loaded.spec, loaded.data, lang=lang)
+            offered = " ".join(render(local(fdef.default, lang), context).split())
+            if offered:
+                current[name] = offered
+        if not current:
+            draft.pop("current")
 
     async def active_task(self) -> AnyTask | None:
         task_id = self.user.active_task_id
