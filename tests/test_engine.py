@@ -334,3 +334,29 @@ def test_a_case_moves_onto_a_new_version_keeping_the_work_already_done(engine: E
     assert [(t.key, t.stage) for t in created] == [(MOVE_TASK, "supplier_check")]  # the supplier is required there
     with pytest.raises(EngineError):
         engine.migrate(other, v2, "delivered")  # a final stage takes no moved case
+
+
+def test_every_text_of_seed_one_has_an_english_version() -> None:
+    """An English reader gets English task cards, notices and questions: every worded text is {ru, en}."""
+    import re
+
+    import yaml
+
+    worded = {"title", "text", "label", "subject", "description", "name", "hint"}
+    russian_only: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{path}.{key}"
+                # A text of the case's data alone («• {{ unit.model }} …») reads the same in both languages.
+                words = re.sub(r"{[{%].*?[%}]}", "", value) if isinstance(value, str) else ""
+                if key in worded and re.search("[а-яё]", words, re.I) and not where.startswith(".directories"):
+                    russian_only.append(where)
+                walk(value, where)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}[{index}]")
+
+    walk(yaml.safe_load((LIBRARY / "defect_return.yaml").read_text(encoding="utf-8")), "")
+    assert russian_only == [], russian_only
