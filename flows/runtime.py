@@ -981,7 +981,7 @@ class Engine:
         """Move the case by hand. If the stage requires fields still empty, the mover gets a form for them
         and the move completes when it is submitted."""
         if to not in self.allowed_moves(case, actor_id, actor_roles, is_admin):
-            raise EngineError(_("The case cannot be moved to that stage from here, or not by you."))
+            raise self._move_refused(case, to)
         effects: list[Effect] = []
         target = case.spec.stage(to)
         if self._missing(case, target):
@@ -990,6 +990,20 @@ class Engine:
         self._close_open_tasks(case, effects, actor_id)
         self._enter(case, target, effects, depth=0, mover=actor_id)
         return effects
+
+    @staticmethod
+    def _move_refused(case: CaseState, to: str) -> EngineError:
+        """Why a move is refused, in words: a button of an old card is pressed after the case moved on far more often
+        than someone presses a move they may not make, and «or not by you» alarmed people who had every right."""
+        if case.status != CaseStatus.ACTIVE:
+            return EngineError(_("The case is closed: this button is out of date."))
+        here = case.spec.stage(case.stage).title if case.stage != START_TASK else None
+        if to == case.stage and here is not None:
+            return EngineError(_("The case is already at the stage “%(stage)s”."), stage=here)
+        if here is not None and not any(move.to == to for move in case.spec.stage(case.stage).moves):
+            return EngineError(_("The case has moved on since: it is at the stage “%(stage)s” now, so this button is "
+                                 "out of date."), stage=here)
+        return EngineError(_("This move is not yours to make: the process gives it to other people."))
 
     def fire(
         self,

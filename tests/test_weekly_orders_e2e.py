@@ -212,7 +212,10 @@ async def test_a_full_week(plant: Harness) -> None:
     await anton.press("Подтвердить", await anton.expect("Проверьте"))
 
     # The prepaid deal through the pipeline.
-    await anton.press("Заявка подтверждена", await open_deal(anton, "ООО Вкусный двор"))
+    deal_card = await open_deal(anton, "ООО Вкусный двор")
+    await anton.press("Заявка подтверждена", deal_card)
+    # Pressed again on the same card, the button says where the deal is, not that moving it is not his to do.
+    assert await anton.press("Заявка подтверждена", deal_card) == "Дело уже на этапе «Заявка подтверждена»."
     await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract", "contract.pdf")
     await done(anton, "Отправьте договор клиенту")
     await done(anton, "Выставьте счёт на предоплату в 1С", "СЧ-777")
@@ -222,6 +225,8 @@ async def test_a_full_week(plant: Harness) -> None:
     await p["Бэлла"].press("Оплата поступила", await p["Бэлла"].card("Проверьте оплату", button="Оплата"))
     card = await open_deal(anton, "ООО Вкусный двор")
     assert "Проверено бухгалтером" in card["text"]
+    answer = await anton.press("Заявка подтверждена", deal_card)  # the old card, days later
+    assert answer == "Дело уже сдвинулось: сейчас оно на этапе «Проверено бухгалтером», эта кнопка устарела."
 
     # The postpaid deal: no invoice, no payment check; it stays at «Проверено СБ».
     await bella.press("Заявка подтверждена", await open_deal(bella, "ИП Смирнов"))
