@@ -103,7 +103,7 @@ class OrganisationPages(PanelPages):
     def _bad(self, field: str, params: dict[str, object] | None = None) -> str:
         t, lang = self.core.translator.t, self.lang
         if field == "duplicate":
-            said = "There is already an organisation with this INN and KPP: №%(id)s «%(name)s»."
+            said = "There is already an organisation with this INN and KPP: #%(id)s “%(name)s”."
             return t(said, lang, **(params or {}))
         if field == "inn":
             return t("This INN is not valid: an INN has 10 digits (12 for a sole trader) and its check digits must "
@@ -113,7 +113,7 @@ class OrganisationPages(PanelPages):
         if field == "rep":
             return t("There is no such person.", lang)
         if field in ("limit", "debt"):
-            return t("Write an amount in roubles, e.g. 500000 (or «-» for none).", lang)
+            return t("Write an amount in roubles, e.g. 500000 (or “-” for none).", lang)
         return t("The name cannot be empty.", lang)
 
     def _change(self, data: dict[str, object], names: dict[int, str]) -> str:

@@ -100,7 +100,7 @@ class AdminPanel:
             csrf=request.get(CSRF_KEY),
             logged_in=CSRF_KEY in request,
             w=self.words,
-            when=self.core.wording.when,
+            when=lambda moment: self.core.wording.when(moment, self.lang),
             **context,
         )
         return web.Response(text=text, status=code, content_type="text/html")

@@ -117,20 +117,20 @@ class Words:
                 return self._label({}, str(key)) if key else "—"
 
         if action == "item.started":
-            return self.t("«%(item)s»: stage «%(to)s»", item=item, to=stage(data.get("to")))
+            return self.t("“%(item)s”: stage “%(to)s”", item=item, to=stage(data.get("to")))
         if action == "item.moved":
             moved = {"item": item, "from": stage(data.get("from")), "to": stage(data.get("to"))}
-            return self.t("«%(item)s»: «%(from)s» → «%(to)s»", **moved)
+            return self.t("“%(item)s”: “%(from)s” → “%(to)s”", **moved)
         if action == "item.move":
-            return self.t("asked to move «%(item)s» to «%(to)s»", item=item, to=stage(data.get("to")))
+            return self.t("asked to move “%(item)s” to “%(to)s”", item=item, to=stage(data.get("to")))
         if action == "item.approval_asked":
-            return self.t("«%(item)s»: approval asked to go to «%(to)s»", item=item, to=stage(data.get("to")))
+            return self.t("“%(item)s”: approval asked to go to “%(to)s”", item=item, to=stage(data.get("to")))
         if action == "item.approval_approved":
-            return self.t("«%(item)s»: approved to go to «%(to)s»", item=item, to=stage(data.get("to")))
+            return self.t("“%(item)s”: approved to go to “%(to)s”", item=item, to=stage(data.get("to")))
         if action == "item.approval_rejected":
-            return self.t("«%(item)s»: not approved to go to «%(to)s» (%(reason)s)", item=item,
+            return self.t("“%(item)s”: not approved to go to “%(to)s” (%(reason)s)", item=item,
                           to=stage(data.get("to")), reason=data.get("reason") or "—")
-        return self.t("reminder about «%(item)s»", item=item)
+        return self.t("reminder about “%(item)s”", item=item)
 
     def _changes(self, spec: ProcessDef, data: dict[str, Any]) -> str:
         """«; «Дата поступления товара» changed from 25.12.2026 to 22.01.2027» for each value an answer replaced."""
@@ -146,7 +146,7 @@ class Words:
             wording = self.core.wording
             said.append(
                 self.t(
-                    "«%(field)s» changed from %(old)s to %(new)s",
+                    "“%(field)s” changed from %(old)s to %(new)s",
                     field=self.field_label(spec, name),
                     old=wording.summary_value(fdef, old, self.lang, spec),
                     new=wording.summary_value(fdef, values.get(name), self.lang, spec),
@@ -167,12 +167,12 @@ class Words:
         if action == "case.started":
             text = self.t("case started")
             if data.get("from_case"):
-                text += " " + self.t("(from case №%(case)s)", case=data["from_case"])
+                text += " " + self.t("(from case #%(case)s)", case=data["from_case"])
         elif action == "task.claimed":
-            text = self.t("task «%(task)s» — taken", task=title)
+            text = self.t("task “%(task)s” — taken", task=title)
         elif action == "task.done":
             outcome = self.outcome(spec, task.stage, task.key, data.get("outcome")) if task else ""
-            text = self.t("task «%(task)s» — done", task=title)
+            text = self.t("task “%(task)s” — done", task=title)
             if outcome:
                 text += f" ({outcome})"
             filled = [self.field_label(spec, n) for n in (data.get("values") or {}) if n in spec.fields]
@@ -180,18 +180,18 @@ class Words:
                 text += "; " + self.t("filled in: %(fields)s", fields=", ".join(filled))
             text += self._changes(spec, data)
         elif action == "stage.entered":
-            text = self.t("stage «%(to)s»", to=self.stage(spec, data.get("to")))
+            text = self.t("stage “%(to)s”", to=self.stage(spec, data.get("to")))
             if data.get("from"):
                 text = self.t(
-                    "stage «%(from)s» → «%(to)s»",
+                    "stage “%(from)s” → “%(to)s”",
                     to=self.stage(spec, data.get("to")),
                     **{"from": self.stage(spec, data.get("from"))},
                 )
         elif action == "case.handoff":
-            text = self.t("handed over to case №%(case)s", case=data.get("case", "?"))
+            text = self.t("handed over to case #%(case)s", case=data.get("case", "?"))
         elif action == "email.queued":
             text = self.t(
-                "e-mail to %(to)s queued: «%(subject)s»", to=data.get("to", "?"), subject=data.get("subject", "")
+                "e-mail to %(to)s queued: “%(subject)s”", to=data.get("to", "?"), subject=data.get("subject", "")
             )
         elif action == "case.closed":
             text = self.t("case closed: %(status)s", status=self.case_status(str(data.get("status"))).lower())
@@ -202,17 +202,17 @@ class Words:
             if data.get("reason"):
                 text += ": " + str(data["reason"])
         elif action == "case.move":
-            text = self.t("moved the case to stage «%(to)s»", to=self.stage(spec, data.get("to")))
+            text = self.t("moved the case to stage “%(to)s”", to=self.stage(spec, data.get("to")))
         elif action == "case.edit_requested":
-            text = self.t("asked to change «%(field)s»", field=self.field_label(spec, str(data.get("field"))))
+            text = self.t("asked to change “%(field)s”", field=self.field_label(spec, str(data.get("field"))))
         elif action == "work.started":
-            text = self.t("work on task «%(task)s» started", task=title)
+            text = self.t("work on task “%(task)s” started", task=title)
         elif action == "work.paused":
-            text = self.t("work on task «%(task)s» paused", task=title)
+            text = self.t("work on task “%(task)s” paused", task=title)
         elif action == "timer.remind":
-            text = self.t("reminder about task «%(task)s»", task=title)
+            text = self.t("reminder about task “%(task)s”", task=title)
         elif action == "timer.overdue":
-            text = self.t("task «%(task)s» is overdue", task=title)
+            text = self.t("task “%(task)s” is overdue", task=title)
         elif action == "timer.wait":
             text = self.t("waiting time is over")
         elif action == "task.released":
@@ -227,15 +227,15 @@ class Words:
             text = self._item(spec, action, data)
         elif action == "task.escalated":
             recipients = ", ".join(names.get(i, "?") for i in data.get("to") or [])
-            text = self.t("task «%(task)s» escalated to %(who)s", task=title, who=recipients or "—")
+            text = self.t("task “%(task)s” escalated to %(who)s", task=title, who=recipients or "—")
         elif action == "task.reassigned":
             holder = names.get(int(data.get("to") or 0), "?")
-            text = self.t("task «%(task)s» reassigned to %(who)s", task=title, who=holder)
+            text = self.t("task “%(task)s” reassigned to %(who)s", task=title, who=holder)
         elif action == "task.taken_over":
-            text = self.t("took over task «%(task)s»", task=title)
+            text = self.t("took over task “%(task)s”", task=title)
         elif action == "task.deadline_moved":
-            when = self.core.wording.when(_moment(data.get("to")))
-            text = self.t("moved the deadline of «%(task)s» to %(when)s: %(reason)s", task=title, when=when,
+            when = self.core.wording.when(_moment(data.get("to")), self.lang)
+            text = self.t("moved the deadline of “%(task)s” to %(when)s: %(reason)s", task=title, when=when,
                           reason=data.get("reason", ""))
         elif action == "case.commented":
             text = self.t("wrote an internal note") if data.get("internal") else self.t("wrote a comment")

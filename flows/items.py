@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.model import FieldDef, ItemStageDef, ProcessDef, TrackDef, local
+from flows.values import number_sign
 
 ITEMS = "__items__"
 ITEM_TASK = "__item__:"  # «fill what the item's next stage requires»: `__item__:<list>#<index>><stage>`
@@ -93,7 +94,9 @@ def approved_moves(state: dict[str, Any] | None) -> set[str]:
 def item_task_title(spec: ProcessDef, name: str, index: int, to: str) -> dict[str, str]:
     label = spec.fields[name].label
     stage = track_of(spec, name).stage(to).title
-    return {lang: f"{local(label, lang)} №{index + 1} → {local(stage, lang)}" for lang in ("ru", "en")}
+    return {
+        lang: f"{local(label, lang)} {number_sign(lang)}{index + 1} → {local(stage, lang)}" for lang in ("ru", "en")
+    }
 
 
 def approver_of(track: TrackDef, to: str) -> str | None:

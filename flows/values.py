@@ -19,7 +19,8 @@ organisation's timezone; the deadline code attaches the calendar's zone when it 
 
 Numbers: a comma is the decimal separator (Russian habit), spaces group thousands. When both
 a comma and a dot appear the rightmost one is the decimal separator ("1,234.50" and
-"1.234,50" both mean 1234.5).
+"1.234,50" both mean 1234.5). An English reader's commas before groups of three digits group
+thousands ("125,000").
 
 Errors are :class:`InvalidAnswer` with an English msgid in ``message`` and its placeholders in
 ``params``; the bot layer translates and formats them.
@@ -52,8 +53,11 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "InvalidAnswer",
     "JsonValue",
+    "date_text",
+    "datetime_text",
     "format_value",
     "from_json",
+    "number_sign",
     "parse_text",
     "to_json",
     "utf16_length",
@@ -111,9 +115,15 @@ _CURRENCY_RE = re.compile(
 )
 
 
-def _normalize_number(text: str) -> str | None:
+# «125,000» and «1,250,000» as an English reader writes them: commas that group thousands, not a decimal comma.
+_COMMA_GROUPS_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+$", re.ASCII)
+
+
+def _normalize_number(text: str, lang: str = "ru") -> str | None:
     """Canonical "-1234.5" form of a typed number, or None if it is not one."""
     raw = _GROUP_SPACES_RE.sub("", text.strip().translate(_MINUS_SIGNS))
+    if lang == "en" and _COMMA_GROUPS_RE.match(raw):
+        raw = raw.replace(",", "")
     if "," in raw and "." in raw:
         # Both separators: the rightmost is the decimal one, the other groups thousands.
         decimal_sep = "," if raw.rfind(",") > raw.rfind(".") else "."
@@ -154,9 +164,11 @@ def _check_range(value: float | Decimal, minimum: float | None, maximum: float |
         raise InvalidAnswer(_("The number must be at most %(maximum)s"), maximum=_plain(maximum or 0))
 
 
-def _parse_number(text: str, *, minimum: float | None, maximum: float | None, integer: bool) -> int | float:
+def _parse_number(
+    text: str, *, minimum: float | None, maximum: float | None, integer: bool, lang: str = "ru"
+) -> int | float:
     _refuse_foreign_digits(text)
-    raw = _normalize_number(text)
+    raw = _normalize_number(text, lang)
     if raw is None:
         if integer:
             raise InvalidAnswer(_("Enter a whole number, for example 12"))
@@ -174,18 +186,31 @@ def _parse_number(text: str, *, minimum: float | None, maximum: float | None, in
     return value
 
 
-def _parse_money(text: str, *, minimum: float | None, maximum: float | None, negative: bool) -> Decimal:
+# The amounts a money question is asked and refused with, each as its reader writes amounts: the translator gives a
+# parameter written per language in the reader's one (`services.i18n.Translator.t`).
+AMOUNT_EXAMPLES: dict[str, dict[str, str]] = {
+    "whole": {"ru": "125 000", "en": "125,000"},
+    "cents": {"ru": "1 250,50", "en": "1,250.50"},
+}
+
+
+def _parse_money(
+    text: str, *, minimum: float | None, maximum: float | None, negative: bool, lang: str = "ru"
+) -> Decimal:
     _refuse_foreign_digits(text)
     stripped = text.strip()
     # Strip a currency mark on either side, at most one of each.
     for _round in range(2):
         stripped = _CURRENCY_RE.sub("", stripped).strip()
-    raw = _normalize_number(stripped) if stripped else None
+    raw = _normalize_number(stripped, lang) if stripped else None
     if raw is None:
-        raise InvalidAnswer(_("Enter an amount, for example 1234.50 or 1 234,50"))
+        raise InvalidAnswer(_("Enter an amount, for example %(whole)s or %(cents)s"), **AMOUNT_EXAMPLES)
     exact = Decimal(raw)
     if exact != exact.quantize(_CENT, rounding=ROUND_HALF_UP):
-        raise InvalidAnswer(_("An amount has at most 2 digits after the decimal point, for example 1234.50"))
+        raise InvalidAnswer(
+            _("An amount has at most 2 digits after the decimal point, for example %(cents)s"),
+            cents=AMOUNT_EXAMPLES["cents"],
+        )
     _check_range(exact, minimum, maximum)
     # A negative `min` says as much as `negative: true`: the field allows amounts below zero.
     if exact < 0 and not negative and (minimum is None or minimum >= 0):
@@ -309,7 +334,11 @@ def _real_date(year: int, month: int, day: int, text: str) -> date:
 
 
 def _parse_date(
-    text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE, prefer: str | None = None
+    text: str,
+    today: date | None,
+    date_range: tuple[date, date] = DATE_RANGE,
+    prefer: str | None = None,
+    lang: str = "ru",
 ) -> date:
     _refuse_foreign_digits(text)
     raw = text.strip().casefold().rstrip(".")
@@ -336,6 +365,8 @@ def _parse_date(
                 _("Enter a date, for example %(example)s, 25.12, 1 December, Friday or today"), example=_DATE_EXAMPLE
             )
         day, month = int(match[1]), int(match[2])
+        if lang == "en" and "/" in raw:
+            day, month = _slash_day_month(day, month, match[3], text.strip(), base)
         year_text = match[3]
         if year_text is None:
             return _in_range(_in_year(None, month, day, text.strip(), base, prefer), date_range)
@@ -353,6 +384,26 @@ def _parse_date(
             example=_DATE_EXAMPLE,
         ) from None
     return _in_range(result, date_range)
+
+
+def _slash_day_month(first: int, second: int, year: str | None, text: str, base: date) -> tuple[int, int]:
+    """An English reader's «12/03»: in Britain the 12th of March, in the United States December 3. Either way round
+    when both numbers could be a month (asked back, naming both, rather than guessed); the one that cannot be a
+    month is the day («25/12», «12/25»). Dots stay day first, as everywhere."""
+    if first <= 12 and second <= 12 and first != second:
+        number = int(year) if year else base.year
+        number += 2000 if year and len(year) == 2 else 0
+        one, other = (_real_date(number, month, day, text) for day, month in ((first, second), (second, first)))
+        raise InvalidAnswer(
+            _("%(text)s can be read as %(one)s or as %(other)s: please write the month in words, like %(example)s"),
+            text=text,
+            one=date_text(one, "en"),
+            other=date_text(other, "en"),
+            example=f"{one.day} {format_date(one, 'MMMM', locale=_babel_locale('en'))}",
+        )
+    if first <= 12 < second:
+        return second, first
+    return first, second
 
 
 def _in_range(day: date, date_range: tuple[date, date]) -> date:
@@ -378,7 +429,11 @@ def _parse_time(text: str) -> time:
 
 
 def _parse_datetime(
-    text: str, today: date | None, date_range: tuple[date, date] = DATE_RANGE, prefer: str | None = None
+    text: str,
+    today: date | None,
+    date_range: tuple[date, date] = DATE_RANGE,
+    prefer: str | None = None,
+    lang: str = "ru",
 ) -> datetime:
     # ISO "2026-12-25T14:30" (what to_json writes) is accepted as well as "2026-12-25 14:30".
     raw = _ISO_T_RE.sub(r"\1 ", " ".join(text.split()))
@@ -387,7 +442,7 @@ def _parse_datetime(
         raise InvalidAnswer(
             _("Enter a date and time, for example %(example)s 14:30 or tomorrow 10:00"), example=_DATE_EXAMPLE
         )
-    return datetime.combine(_parse_date(date_part, today, date_range, prefer), _parse_time(time_part))
+    return datetime.combine(_parse_date(date_part, today, date_range, prefer, lang), _parse_time(time_part))
 
 
 # -- bool and choice ------------------------------------------------------------------------
@@ -434,6 +489,7 @@ def parse_text(
     negative: bool = False,
     date_range: tuple[date, date] = DATE_RANGE,
     prefer: str | None = None,
+    lang: str = "ru",
 ) -> Any:
     """Parse an answer typed in chat into the value for ``kind``.
 
@@ -442,7 +498,8 @@ def parse_text(
     default, ``date.today()``, is the server's). ``minimum``/``maximum`` bound "number" and
     "money"; ``integer`` makes "number" refuse fractions; ``negative`` lets "money" be below zero (a
     refund, a correction). ``date_range`` bounds "date" and "datetime" (default :data:`DATE_RANGE`).
-    ``prefer`` ("past" or "future") says which way a date without a year, or a bare weekday, leans.
+    ``prefer`` ("past" or "future") says which way a date without a year, or a bare weekday, leans. ``lang`` is the
+    reader's: an English reader's «125,000» groups thousands, and their «12/03» with a slash may be either way round.
     Digits other than ASCII 0-9 are refused; text is limited in UTF-16 code units, as Telegram counts.
 
     Raises :class:`InvalidAnswer` when the person should try again, ``ValueError`` for an
@@ -462,13 +519,13 @@ def parse_text(
             )
         return value
     if kind == "number":
-        return _parse_number(text, minimum=minimum, maximum=maximum, integer=integer)
+        return _parse_number(text, minimum=minimum, maximum=maximum, integer=integer, lang=lang)
     if kind == "money":
-        return _parse_money(text, minimum=minimum, maximum=maximum, negative=negative)
+        return _parse_money(text, minimum=minimum, maximum=maximum, negative=negative, lang=lang)
     if kind == "date":
-        return _parse_date(text, today, date_range, prefer)
+        return _parse_date(text, today, date_range, prefer, lang)
     if kind == "datetime":
-        return _parse_datetime(text, today, date_range, prefer)
+        return _parse_datetime(text, today, date_range, prefer, lang)
     if kind == "bool":
         return _parse_bool(text)
     return _parse_choice(text, options)
@@ -524,12 +581,19 @@ def format_value(kind: str, value: Any, *, options: Mapping[str, str] | None = N
         day = from_json(kind, value)
         return _format_date(day, locale)
     if kind == "datetime":
-        moment = from_json(kind, value)
-        return f"{_format_date(moment.date(), locale)} {moment:%H:%M}"
+        return datetime_text(from_json(kind, value), lang)
     if kind == "bool":
         yes, no = _BOOL_WORDS.get(locale, _BOOL_WORDS["en"])
         return yes if value else no
     return (options or {}).get(str(value), str(value))
+
+
+# How a number is marked for the reader: «№2» in Russian, «#2» in English (where «№» is not a sign people use).
+_NUMBER_SIGNS = {"ru": "№", "en": "#"}
+
+
+def number_sign(lang: str | None) -> str:
+    return _NUMBER_SIGNS.get(lang or "ru", "№")
 
 
 def amount_text(number: Any, lang: str = "ru") -> str:
@@ -541,6 +605,12 @@ def amount_text(number: Any, lang: str = "ru") -> str:
 def date_text(day: date, lang: str = "ru") -> str:
     """A date in the reader's way («05.12.2026»; «Dec 5, 2026» in English): what `{{ x|date }}` prints."""
     return _format_date(day, _locale(lang))
+
+
+def datetime_text(moment: datetime, lang: str = "ru") -> str:
+    """A moment in the reader's way, as the wall clock shows it («07.12.2026 18:00»; «Dec 7, 2026 18:00» in
+    English): a deadline, a digest's time, a datetime field — one way everywhere a person reads one."""
+    return f"{_format_date(moment.date(), _locale(lang))} {moment:%H:%M}"
 
 
 def _format_date(day: date, locale: str) -> str:

@@ -40,7 +40,7 @@ async def diagram(
         return
     text = renderer.t("Which process to draw?", lang)
     if command.args:
-        text = renderer.t("No process is called «%(name)s». Which one to draw?", lang, name=command.args.strip()[:100])
+        text = renderer.t("No process is called “%(name)s”. Which one to draw?", lang, name=command.args.strip()[:100])
     replies.say(message.chat.id, text, views.diagram_keyboard(listed))
 
 

@@ -266,7 +266,7 @@ async def cart_button(
         return answer(after_commit, query)
     elif action == "parts":
         loaded = await portal.parts_to_reclamation(cases, int(callback_data.arg))
-        replies.say(chat_id, renderer.t("The parts are in reclamation №%(n)s.", viewer.user.language, n=loaded.row.id))
+        replies.say(chat_id, renderer.t("The parts are in reclamation #%(n)s.", viewer.user.language, n=loaded.row.id))
         return answer(after_commit, query)
     await show_cart(chat_id, portal, replies, renderer, viewer)
     return answer(after_commit, query)

@@ -179,7 +179,7 @@ class BpmnExport:
             call = self._node(
                 "callActivity",
                 _id("Call", key),
-                w.t("Sub-process «%(process)s»", process=w.process(stage.call.process)),
+                w.t("Sub-process “%(process)s”", process=w.process(stage.call.process)),
                 [title],
             )
             call.set("calledElement", _id(stage.call.process))

@@ -114,12 +114,12 @@ class ProcessDiagram:
         dot.node(node, _label(rows), **attrs)
         if stage.call is not None:
             child = f"call{i}"
-            title = w.t("Sub-process «%(process)s»", process=w.process(stage.call.process))
+            title = w.t("Sub-process “%(process)s”", process=w.process(stage.call.process))
             dot.node(child, _label([_cell(title, bold=True)]), shape="component", style="filled", fillcolor="#f3e5f5")
             dot.edge(node, child, label=_edge_label(w.t("calls and waits")), style="dashed", dir="both")
         for n, action in enumerate(a for a in stage.on_enter if isinstance(a, StartAction)):
             target = f"handoff{i}_{n}"
-            title = w.t("Hands off to «%(process)s»", process=w.process(action.start.process))
+            title = w.t("Hands off to “%(process)s”", process=w.process(action.start.process))
             dot.node(target, _label([_cell(title)]), shape="note", style="filled", fillcolor="#fff8e1")
             label = w.t("if %(condition)s", condition=w.condition(action.when)) if action.when else ""
             dot.edge(node, target, label=_edge_label(label), style="dotted")
@@ -135,7 +135,7 @@ class ProcessDiagram:
             rows.append(
                 _cell(
                     w.t(
-                        "one per entry of «%(list)s», in parallel; %(join)s",
+                        "one per entry of “%(list)s”, in parallel; %(join)s",
                         list=w.field(task.for_each),
                         join=self._join(task),
                     ),

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Company
 from flows.i18n import _
+from flows.values import date_text
 from services import access
 from services.charts import Series, Table, bar_chart_async, to_xlsx
 from services.core import Core
@@ -186,8 +187,8 @@ class Figures:
             "%(period)s, %(start)s – %(last)s",
             lang,
             period=self.t(PERIOD_TITLES[report.period.key], lang),
-            start=report.period.start.strftime("%d.%m.%Y"),
-            last=report.period.last.strftime("%d.%m.%Y"),
+            start=date_text(report.period.start, self.core.translator.lang(lang)),
+            last=date_text(report.period.last, self.core.translator.lang(lang)),
         )
 
     def table(self, report: Report, lang: str | None) -> Table:

@@ -63,5 +63,11 @@ class Translator:
         # A definition's own words (a stage's title, a check's message) come as {"ru": …, "en": …}: the reader's.
         return text % {k: local(v, lang) if isinstance(v, dict) else v for k, v in params.items()}
 
+    def tn(self, singular: str, plural: str, n: int, lang: str | None, **params: Any) -> str:
+        """A text about `n` things in the form the language gives that number («1 photo», «2 photos»; Russian has
+        three forms): the catalog's plural entry, `n` among the parameters."""
+        text = self.i18n.gettext(singular, plural, n, locale=self.lang(lang))
+        return text % {"n": n, **params}
+
     def local(self, text: LocalText | None, lang: str | None) -> str:
         return local(text, self.lang(lang))

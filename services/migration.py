@@ -214,7 +214,7 @@ class Migration:
     def report_lines(self, report: MigrationReport) -> list[str]:
         """The report as lines of text (the command line prints them)."""
         t = self.t
-        head = t("Process «%(title)s» (%(process)s): version %(from)s → %(to)s",
+        head = t("Process “%(title)s” (%(process)s): version %(from)s → %(to)s",
                  title=report.title, process=report.process, **{"from": report.from_version, "to": report.to_version})
         lines = [head + ", " + (t("applied") if report.applied else t("checked only, nothing changed"))]
         lines += [t("✗ %(problem)s", problem=p) for p in report.problems]
@@ -250,11 +250,11 @@ class Migration:
         }
         report = MigrationReport(process, process, from_version, to_version)
         if not rows:
-            report.problems.append(self.t("There is no process «%(process)s».", process=process))
+            report.problems.append(self.t("There is no process “%(process)s”.", process=process))
             return report, None
         for version in (from_version, to_version):
             if version not in rows:
-                report.problems.append(self.t("Process «%(process)s» has no version %(version)s.",
+                report.problems.append(self.t("Process “%(process)s” has no version %(version)s.",
                                               process=process, version=version))
         if from_version == to_version:
             report.problems.append(self.t("The versions to move from and to are the same."))
@@ -266,10 +266,10 @@ class Migration:
         old_stages, new_stages = {s.key for s in old.stages}, {s.key for s in new.stages}
         for source, target in mapping.items():
             if source not in old_stages:
-                report.problems.append(self.t("Version %(version)s has no stage «%(stage)s».",
+                report.problems.append(self.t("Version %(version)s has no stage “%(stage)s”.",
                                               version=from_version, stage=source))
             if target not in new_stages:
-                report.problems.append(self.t("Version %(version)s has no stage «%(stage)s».",
+                report.problems.append(self.t("Version %(version)s has no stage “%(stage)s”.",
                                               version=to_version, stage=target))
         if report.problems:
             return report, None
@@ -294,7 +294,7 @@ class Migration:
         new_stages = {s.key for s in versions.new.stages}
         target = mapping.get(state.stage) or (state.stage if state.stage in new_stages else None)
         if target is None:
-            move.problem = self.t("its stage «%(stage)s» has no place in version %(version)s: map it to a stage",
+            move.problem = self.t("its stage “%(stage)s” has no place in version %(version)s: map it to a stage",
                                   stage=move.stage, version=versions.new_version)
             return move
         before = {t.id: t.key for t in state.open_tasks()}

@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, OneCDocument, User
+from flows.values import date_text, number_sign
 from services import people as people_repo
 from services.cases.service import CaseService
 from services.core import Core
@@ -257,10 +259,15 @@ def _cell(text: str) -> Any:
     return ("'" + text) if text[:1] in ("=", "+", "-", "@") else text
 
 
-def shown_date(text: str) -> str:
-    """1C's `2026-12-02` as `02.12.2026`; anything else as it came."""
+def shown_date(text: str, lang: str | None = None) -> str:
+    """1C's `2026-12-02` in the reader's way (`02.12.2026`, `Dec 2, 2026`); anything else as it came."""
     found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", text)
-    return f"{found[3]}.{found[2]}.{found[1]}" if found else text
+    if not found:
+        return text
+    try:
+        return date_text(date(int(found[1]), int(found[2]), int(found[3])), lang or "ru")
+    except ValueError:
+        return text
 
 
 def render_xlsx(paper: Paper, words: dict[str, str]) -> bytes:
@@ -279,7 +286,7 @@ def render_xlsx(paper: Paper, words: dict[str, str]) -> bytes:
         (words["seller"], paper.seller),
         (words["buyer"], paper.buyer),
         (words["order"], words["order_value"]),
-        (words["due"], shown_date(paper.due)),
+        (words["due"], words["due_value"]),
         (words["comment"], paper.comment),
     ):
         if value:
@@ -319,7 +326,7 @@ def render_xlsx(paper: Paper, words: dict[str, str]) -> bytes:
 def title(t: Callable[..., str], kind: str, number: str, date: str, lang: str | None) -> str:
     """«Счёт на оплату № 45 от 02.12.2026» (`t`: a translator's or a renderer's `t`)."""
     return t("%(kind)s No. %(number)s of %(date)s", lang, kind=t(TITLES[kind], lang), number=number,
-             date=shown_date(date))  # fmt: skip
+             date=shown_date(date, lang))  # fmt: skip
 
 
 def _words(core: Core, paper: Paper, case: Case, lang: str | None) -> dict[str, str]:
@@ -332,10 +339,12 @@ def _words(core: Core, paper: Paper, case: Case, lang: str | None) -> dict[str, 
         "seller": t("Seller", lang),
         "buyer": t("Buyer", lang),
         "order": t("Order request", lang),
-        "order_value": f"№{case.id}" + (f" ({case.data.get('onec_number')})" if case.data.get("onec_number") else ""),
+        "order_value": f"{number_sign(lang)}{case.id}"
+        + (f" ({case.data.get('onec_number')})" if case.data.get("onec_number") else ""),
         "due": t("Pay by", lang),
+        "due_value": shown_date(paper.due, lang),
         "comment": t("Comment", lang),
-        "n": "№",
+        "n": number_sign(lang).strip(),
         "article": t("Article", lang),
         "name": t("Product name", lang),
         "unit": t("Unit", lang),

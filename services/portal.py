@@ -99,7 +99,7 @@ class Portal(PortalCart):
         if entry.product is None:
             raise PortalError(_("A product in your cart is no longer in the catalogue: remove it first."))
         if entry.price is None or entry.total is None:
-            raise PortalError(_("«%(name)s» has no price for you: remove it first."), name=entry.product.name)
+            raise PortalError(_("“%(name)s” has no price for you: remove it first."), name=entry.product.name)
         return {
             "product": entry.product.external_id,
             "name": entry.product.name,

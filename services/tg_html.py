@@ -41,7 +41,7 @@ def problem(text: str) -> Problem | None:
         match = _TAG.match(text, start)
         if match is None:
             snippet = text[start : start + 20].split("\n")[0]
-            return Problem(_("«%(text)s» is not a tag Telegram knows; write &lt; for the sign «<»"), text=snippet)
+            return Problem(_("“%(text)s” is not a tag Telegram knows; write &lt; for the sign “<”"), text=snippet)
         closing, name, attributes = match.group(1) == "/", match.group(2).lower(), match.group(3)
         if name not in TAGS:
             return Problem(

@@ -18,6 +18,7 @@ from flows.runtime import START_TASK, CaseState, TaskState, task_def
 from flows.spec_cache import SpecCache
 from flows.status import CaseStatus
 from flows.templating import TemplateError, render
+from flows.values import number_sign
 from services.i18n import Translator
 
 if TYPE_CHECKING:
@@ -66,9 +67,10 @@ def words_of_key(key: str) -> str:
     return key.replace("_", " ").replace(".", " ").strip().capitalize()
 
 
-def entry_name(label: str, index: int, count: int) -> str:
-    """A list's entry as a person reads it: «Позиции №2» among several, «Позиции» when it is the only one."""
-    return f"{label} №{index + 1}" if count > 1 else label
+def entry_name(label: str, index: int, count: int, lang: str | None = "ru") -> str:
+    """A list's entry as a person reads it: «Позиции №2» among several («Watch #2» in English), «Позиции» when it
+    is the only one."""
+    return f"{label} {number_sign(lang)}{index + 1}" if count > 1 else label
 
 
 def file_fields(spec: ProcessDef) -> list[str]:
@@ -141,16 +143,17 @@ class Wording:
     def t(self, message: str, lang: str | None, **params: Any) -> str:
         return self.tr.t(message, lang, **params)
 
-    def when(self, moment: datetime | None) -> str:
+    def when(self, moment: datetime | None, lang: str | None = None) -> str:
+        """A moment in the company's time zone, in the reader's way («07.12.2026 18:00», «Dec 7, 2026 18:00»)."""
         if moment is None:
             return "—"
-        return _when(moment, self.tz)
+        return _when(moment, self.tz, self.tr.lang(lang))
 
     def comment_line(self, entry: Entry, lang: str | None) -> str:
         """One comment of a thread: who and when (🔒 for an internal note), whom it answers, what it says and
         the file it carries."""
         comment = entry.comment
-        head = ("🔒 " if comment.internal else "💬 ") + f"{entry.author}, {self.when(comment.created_at)}"
+        head = ("🔒 " if comment.internal else "💬 ") + f"{entry.author}, {self.when(comment.created_at, lang)}"
         if entry.reply_to is not None:
             head += " " + self.t("(reply to %(who)s)", lang, who=entry.reply_author)
         body = comment.text
@@ -194,7 +197,7 @@ class Wording:
                 for index, item in enumerate(entries):
                     if not isinstance(item, Mapping):
                         continue
-                    entry = entry_name(self.local(fdef.label, lang), index, len(entries))
+                    entry = entry_name(self.local(fdef.label, lang), index, len(entries), self.tr.lang(lang))
                     for key, sub in fdef.fields.items():
                         if sub.type in FILE_TYPES:
                             label = f"{self.local(sub.label, lang)} · {entry}"
@@ -211,7 +214,7 @@ class Wording:
 
     def case_name(self, case: CaseState, lang: str | None) -> str:
         title = case.title_in(self.tr.lang(lang)) or self.tr.local(case.spec.title, lang)
-        return f"№{case.id} · {title}"
+        return f"{number_sign(self.tr.lang(lang))}{case.id} · {title}"
 
     def task_title(self, spec: ProcessDef, task: TaskState, lang: str | None) -> str:
         if task.key == START_TASK:
@@ -277,7 +280,8 @@ class Wording:
                 for index, item in enumerate(items):
                     if lines and lines[-1] != "":
                         lines.append("")  # a blank line sets each entry apart
-                    lines.append(f"{entry_name(self.tr.local(fdef.label, lang), index, len(items))}:")
+                    name_of = entry_name(self.tr.local(fdef.label, lang), index, len(items), self.tr.lang(lang))
+                    lines.append(f"{name_of}:")
                     entry = item if isinstance(item, dict) else {}
                     for k, sub in fdef.fields.items():
                         if sub.hidden:
@@ -307,18 +311,21 @@ class Wording:
     def summary_value(self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef) -> str:
         if fdef.type == "photo":
             count = len(_refs(value))
-            return self.t("%(n)s photo(s)", lang, n=count) if count else "—"
+            return self.photos(count, lang) if count else "—"
         if fdef.type == "document":
             refs = _refs(value)
             return self.files_words(refs, lang) if refs else "—"
         return self.format_field(fdef, value, lang, spec)
+
+    def photos(self, count: int, lang: str | None) -> str:
+        return self.tr.tn("%(n)s photo", "%(n)s photos", count, lang)
 
     def files_words(self, refs: list[dict[str, Any]], lang: str | None) -> str:
         """Files as a person calls them: photos counted («2 фото и act.pdf», a lone one «фото») — a photo's stored
         name is Telegram's id (photo_AQAD….jpg), which means nothing to anyone; documents by the names they came
         with."""
         photos = sum(1 for ref in refs if ref.get("kind") == "photo")
-        words = [self.t("a photo", lang) if photos == 1 else self.t("%(n)s photo(s)", lang, n=photos)] if photos else []
+        words = [self.t("a photo", lang) if photos == 1 else self.photos(photos, lang)] if photos else []
         words += [str(ref.get("name") or self.t("file", lang)) for ref in refs if ref.get("kind") != "photo"]
         if len(words) > 1:
             return self.t("%(items)s and %(last)s", lang, items=", ".join(words[:-1]), last=words[-1])
@@ -343,8 +350,8 @@ class Wording:
     def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
         hints = {
             "number": _("Send a number."),
-            "money": _("Send an amount, for example 125 000 or 1250,50."),
-            "date": _("Send a date as DD.MM.YYYY, or «today»."),
+            "money": _("Send an amount, for example %(whole)s or %(cents)s."),
+            "date": _("Send a date as DD.MM.YYYY, or “today”."),
             "datetime": _("Send a date and time as DD.MM.YYYY HH:MM."),
             "photo": _("Send one or more photos."),
             "document": _("Send a file."),
@@ -358,6 +365,8 @@ class Wording:
             message = _("Send an e-mail address, for example name@example.com.")
         if fdef.type == "document" and fdef.accept:
             return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
+        if message and fdef.type == "money":  # the amounts as the reader writes them, as its refusals give them
+            return self.t(message, lang, **field_values.AMOUNT_EXAMPLES)
         return self.t(message, lang) if message else ""
 
     def local(self, text: Any, lang: str | None) -> str:
@@ -380,9 +389,9 @@ def _hang(value: str, indent: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _when(moment: datetime, tz: ZoneInfo) -> str:
+def _when(moment: datetime, tz: ZoneInfo, lang: str) -> str:
     # A step words the same deadlines several times (the card, its notification's variables, the stage's line).
-    return moment.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+    return field_values.datetime_text(moment.astimezone(tz), lang)
 
 
 def _refs(value: Any) -> list[dict[str, Any]]:

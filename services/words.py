@@ -12,6 +12,7 @@ from babel.dates import get_day_names
 from flows.deadlines import Deadline, DeadlineError, Span, parse_deadline
 from flows.i18n import _
 from flows.model import CALL_RESULTS, FieldDef, FollowDef, LocalText, ProcessDef, StageDef, TaskDef
+from flows.values import date_text
 from services.wording import Wording, words_of_key
 
 _SPANS = {
@@ -74,7 +75,7 @@ class DefinitionWords:
             return self.field(who.removeprefix("field:"))
         if who.startswith("item:"):
             entry = self._entry_fields(for_each)
-            return self.t("the entry's «%(field)s»", field=self.field(who.removeprefix("item:"), entry))
+            return self.t("the entry's “%(field)s”", field=self.field(who.removeprefix("item:"), entry))
         return self.w.role(who, self.lang)
 
     def followers(self, stage: StageDef) -> list[StageDef]:
@@ -100,11 +101,11 @@ class DefinitionWords:
             stage = words_of_key(follows.at_least)
             if track is not None and follows.at_least in {s.key for s in track.stages}:
                 stage = self.local(track.stage(follows.at_least).title)
-            return self.t("the items reach «%(stage)s»", stage=stage)
+            return self.t("the items reach “%(stage)s”", stage=stage)
         caller = self.called.get(follows.calls or "")
         child = self.children.get(caller.call.process) if caller is not None and caller.call is not None else None
         stage = self.w.stage_title(child, follows.at_least, self.lang) if child else words_of_key(follows.at_least)
-        return self.t("the sub-processes reach «%(stage)s»", stage=stage)
+        return self.t("the sub-processes reach “%(stage)s”", stage=stage)
 
     def roles(self, roles: list[str]) -> str:
         return ", ".join(self.role(r) for r in roles)
@@ -133,17 +134,17 @@ class DefinitionWords:
             span = self.span(d.span)
             if d.field is None:
                 return self.t("within %(span)s", span=span)
-            message = _("%(span)s after «%(field)s»") if d.sign > 0 else _("%(span)s before «%(field)s»")
+            message = _("%(span)s after “%(field)s”") if d.sign > 0 else _("%(span)s before “%(field)s”")
             return self.t(message, span=span, field=self.field(d.field))
         if d.kind == "field" and d.field is not None:
             name = self.field(d.field)
-            return self.t("«%(field)s», %(time)s", field=name, time=at) if at else f"«{name}»"
+            return self.t("“%(field)s”, %(time)s", field=name, time=at) if at else f"«{name}»"
         if d.kind == "weekly" and d.weekday is not None:
             day = str(get_day_names("wide", locale=self.lang)[d.weekday])
             day = self.t("next week's %(day)s", day=day) if d.next_week else day
             return f"{day}, {at}" if at else day
         if d.kind == "absolute" and d.day is not None:
-            return f"{d.day:%d.%m.%Y} {at}".strip()
+            return f"{date_text(d.day, self.lang)} {at}".strip()
         return d.text
 
     # --- conditions -----------------------------------------------------------------------------------------
@@ -212,7 +213,7 @@ class _Phrase:
         if name in w.called:
             return f"«{w.local(w.called[name].title)}»"
         if name.endswith("_comment") and name.removesuffix("_comment") in w.tasks:
-            return w.t("the comment on «%(task)s»", task=w.local(w.tasks[name.removesuffix("_comment")].title))
+            return w.t("the comment on “%(task)s”", task=w.local(w.tasks[name.removesuffix("_comment")].title))
         known = {"today": _("today"), "now": _("now"), "started_on": _("the start date"), "item": _("the entry")}
         return w.t(known[name]) if name in known else words_of_key(name)
 

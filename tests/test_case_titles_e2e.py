@@ -28,11 +28,11 @@ async def test_each_person_reads_the_cases_title_in_their_language(harness: Harn
 
     # The director reads English: the notice names the case in English, the Russian title nowhere.
     note = await director.expect("New defective return")
-    assert f"№1 · {ENGLISH}" in note["text"] and "шт." not in note["text"], note["text"]
+    assert f"#1 · {ENGLISH}" in note["text"] and "шт." not in note["text"], note["text"]
 
     # So does the service manager's task card; he does the task, which makes the case one of his.
     card = await service.card("Move the goods to the service warehouse in 1C", button="Done")
-    assert f"№1 · {ENGLISH}" in card["text"], card["text"]
+    assert f"#1 · {ENGLISH}" in card["text"], card["text"]
     await service.press("Done", card)
     await service.send("📁 My cases")
     listed = await service.card("Your cases", button="№1")
@@ -40,7 +40,7 @@ async def test_each_person_reads_the_cases_title_in_their_language(harness: Harn
 
     # The case's card, asked for by number.
     await director.send("/case 1")
-    shown = await director.expect("📁 №1")
+    shown = await director.expect("📁 #1")
     assert ENGLISH in shown["text"] and RUSSIAN not in shown["text"], shown["text"]
 
     # The Russian reader keeps the Russian title, and an admin finds the case by the words of either title.
@@ -70,9 +70,9 @@ async def test_a_case_stored_without_its_english_title_is_named_in_english_all_t
     # English readers read the title its process gives the case in English, made from the case's answers.
     await service.send("📋 My tasks")
     task = await service.card("Move the goods to the service warehouse in 1C", button="Done")
-    assert f"№1 · {ENGLISH}" in task["text"], task["text"]
+    assert f"#1 · {ENGLISH}" in task["text"], task["text"]
     await director.send("/case 1")
-    shown = await director.expect("📁 №1")
+    shown = await director.expect("📁 #1")
     assert ENGLISH in shown["text"] and RUSSIAN not in shown["text"], shown["text"]
     # «My cases», once the task done makes the case one of his.
     await service.press("Done", task)
@@ -111,7 +111,7 @@ async def test_a_case_on_a_version_with_one_title_is_named_by_the_current_versio
     (library / "defect_return.yaml").write_text(written, encoding="utf-8")
     await harness.restart()
     await director.send("/case 1")
-    shown = await director.expect("📁 №1")
+    shown = await director.expect("📁 #1")
     assert ENGLISH in shown["text"] and RUSSIAN not in shown["text"], shown["text"]
     await manager.send("/case 1")
     assert RUSSIAN in (await manager.expect("📁 №1"))["text"]

@@ -92,7 +92,7 @@ def test_pressing_a_move_that_needs_approval_asks_the_director_at_once_with_no_f
     entry = task_entry(SPEC, case.data, task)
     assert entry is not None and entry[1]["name"] == "Аппарат УЗИ" and "tracking" not in entry[1]
     assert task_def(SPEC, task.stage, task.key).title == {"ru": "Согласуйте: Позиции №1 → Отправлен",
-                                                          "en": "Approve: Items №1 → Sent"}
+                                                          "en": "Approve: Items #1 → Sent"}
     # Meanwhile nobody can move the item again, nor ask twice.
     assert engine.item_moves(case, "items", 0, LOGISTICIAN, {"logistician"}) == []
     with pytest.raises(EngineError):

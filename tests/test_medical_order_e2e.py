@@ -178,7 +178,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await director.send("Цена УЗИ занижена, пересчитайте")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
-    await manager.wait_for("Ответ клиента по договору", "✅ Выполнено: Клиент согласовал (")  # one tick, not two
+    await manager.wait_for("Ответ клиента по договору", "✅ Решение: Клиент согласовал (")  # one tick, not two
     told = await manager.expect("Директор вернул договор Клиника «Здоровье» на доработку")
     assert "Цена УЗИ занижена, пересчитайте" in told["text"]
     task = await manager.card("Соберите заказ и подготовьте договор", button="Готово")

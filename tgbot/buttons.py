@@ -262,4 +262,4 @@ class EscalationButtons:
             self.escalations.drop_reason()
             return "⚠️ " + self.r.t(refusal.message, self.lang, **refusal.params)
         title = self.r.task_title(found.loaded.state.spec, found.task, self.lang)
-        return self.r.t("🗓 «%(task)s» is now due %(when)s.", self.lang, task=title, when=self.r.when(due_at))
+        return self.r.t("🗓 “%(task)s” is now due %(when)s.", self.lang, task=title, when=self.r.when(due_at, self.lang))

@@ -18,6 +18,7 @@ from flows.items import item_state, parse_item_task
 from flows.runtime import MOVE_TASK, START_TASK, EngineError, pending_approval
 from flows.status import CaseStatus, TaskStatus
 from services import outbox
+from services import people as people_repo
 from services.cases import Loaded
 from tgbot.callbacks import FormCb, TaskCb
 from tgbot.form_answers import FormAnswers
@@ -76,8 +77,8 @@ class Conversation(FormAnswers, FormCorrections):
         loaded, _fields, _names = await self.form_of(task, (task.draft or {}).get("outcome"))
         self.user.active_task_id = None
         text = self.r.t(
-            "📝 The form «%(task)s» (case №%(case)s) is put aside; your answers are kept. Continue it now or later "
-            "from «My tasks».",
+            "📝 The form “%(task)s” (case #%(case)s) is put aside; your answers are kept. Continue it now or later "
+            "from “My tasks”.",
             self.lang,
             task=self.r.task_title(loaded.spec, loaded.task, self.lang),
             case=task.case_id,
@@ -123,7 +124,7 @@ class Conversation(FormAnswers, FormCorrections):
             found = item_state(loaded.state.data, name, index) or {}
             self.say(
                 self.r.t(
-                    "✅ «%(item)s» — now «%(stage)s». %(case)s — stage: %(case_stage)s.",
+                    "✅ “%(item)s” — now “%(stage)s”. %(case)s — stage: %(case_stage)s.",
                     self.lang,
                     item=self.r.item_title(loaded.state, name, index, self.lang),
                     stage=self.r.item_stage_title(loaded.state, name, found.get("stage"), self.lang),
@@ -148,7 +149,7 @@ class Conversation(FormAnswers, FormCorrections):
                     stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
                 )
             )
-        else:
+        elif not await self._told_by_the_step(loaded):
             self.say(
                 self.r.t(
                     "✅ Done. %(case)s — stage: %(stage)s.",
@@ -158,6 +159,21 @@ class Conversation(FormAnswers, FormCorrections):
                 )
             )
         return loaded
+
+    async def _told_by_the_step(self, loaded: Loaded) -> bool:
+        """Whether the step itself told this person where the case now stands: a card of a task it gave them (or
+        their role) names the case and its stage, and «🏁 Case closed» goes to whoever started or led a closed case.
+        A «Done» after those would come behind the card they may already have acted on, naming a stage the case
+        has left (and a second «closed»)."""
+        state = loaded.state
+        if state.status != CaseStatus.ACTIVE:
+            return self.user.id in (state.initiator_id, state.responsible_id)
+        created = self.cases.store.created
+        roles = await people_repo.roles_of(self.session, self.user.id)
+        return any(
+            t.id in created and (t.assignee_id == self.user.id or (t.assignee_id is None and t.role in roles))
+            for t in state.open_tasks()
+        )
 
     def _finished(self, draft: dict[str, Any] | None) -> None:
         """The form is over: its summary's «Confirm / Correct / Back / Cancel» come off, so that an old summary
@@ -186,4 +202,4 @@ class Conversation(FormAnswers, FormCorrections):
                 text += "\n" + self.r.t(loaded.given_back, self.lang)
             self.say(text)
         else:
-            self.say(self.r.t("Cancelled. The task stays with you; open it from «My tasks» when ready.", self.lang))
+            self.say(self.r.t("Cancelled. The task stays with you; open it from “My tasks” when ready.", self.lang))

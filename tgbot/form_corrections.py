@@ -10,6 +10,7 @@ from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef
 from flows.runtime import EngineError
+from flows.values import number_sign
 from tgbot.form_base import AnyTask, FormBase, with_step
 
 
@@ -32,7 +33,7 @@ class FormCorrections(FormBase):
             # A list is corrected one entry at a time (or one added, or one taken out), not asked all again.
             label = self.r.local(fields[name].label, self.lang)
             self.say(
-                self.r.t("Which entry of «%(label)s» do you want to correct?", self.lang, label=label),
+                self.r.t("Which entry of “%(label)s” do you want to correct?", self.lang, label=label),
                 with_step(self.r.entry_picker(loaded.spec, fields, names, name, draft, task.id, self.lang), step_no),
             )
             return
@@ -76,9 +77,13 @@ class FormCorrections(FormBase):
             raise EngineError(_("That option is no longer available."))
         label = self.r.local(fields[name].label, self.lang)
         self.say(
-            self.r.t("%(label)s №%(n)s: what do you want to correct?", self.lang, label=label, n=index + 1),
+            self.r.t("%(entry)s: what do you want to correct?", self.lang, entry=self._numbered(label, index)),
             with_step(self.r.entry_field_picker(fields, names, name, index, draft, task.id, self.lang), step_no),
         )
+
+    def _numbered(self, label: str, index: int) -> str:
+        """An entry named with its number whatever the list's length (the one picked, or the one just taken out)."""
+        return f"{label} {number_sign(self.r.tr.lang(self.lang))}{index + 1}"
 
     async def correct_entry(self, task: AnyTask, arg: str, step_no: int) -> None:
         fields, names, draft = await self._summary_state(task, step_no)
@@ -103,11 +108,11 @@ class FormCorrections(FormBase):
             elif action == "drop" and index is not None:
                 forms.remove_entry(fields, names, draft, name, index)
                 label = self.r.local(fdef.label, self.lang)
-                said = self.r.t("🗑 %(label)s №%(n)s is removed.", self.lang, label=label, n=index + 1)
+                said = self.r.t("🗑 %(entry)s is removed.", self.lang, entry=self._numbered(label, index))
                 if fdef.count is not None:
                     count = self.r.local(fields[fdef.count].label, self.lang)
                     said += " " + self.r.t(
-                        "«%(label)s» is now %(value)s.",
+                        "“%(label)s” is now %(value)s.",
                         self.lang,
                         label=count,
                         value=len(draft["values"].get(name) or []),

@@ -244,7 +244,7 @@ class MiniApp:
         loaded = await portal.submit_order_with(CaseService(self.core, portal.session), body)
         lang, number = portal.user.language, loaded.row.id
         text = self.t(
-            "Order request №%(n)s is placed from the Mini App: %(count)s positions for %(total)s.",
+            "Order request #%(n)s is placed from the Mini App: %(count)s positions for %(total)s.",
             lang,
             n=number,
             count=len(view.entries),

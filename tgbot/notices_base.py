@@ -74,6 +74,7 @@ class NoticesBase:
         self.people = people
         self.now = now
         self._carded: set[int] = set()  # tasks given a card in this unit of work
+        self.told_closed: set[tuple[int, int]] = set()  # (case, person): the final stage's notice said it closed
         # Which channels each kind of notification goes by, per person (services/channels/).
         self.channels = Channels(session, now)
 
@@ -84,7 +85,7 @@ class NoticesBase:
         return {
             **self._case_vars(loaded, lang),
             "task": self.renderer.task_title(loaded.state.spec, task, lang),
-            "due": self.renderer.when(task.due_at) if task.due_at is not None else "",
+            "due": self.renderer.when(task.due_at, lang) if task.due_at is not None else "",
         }
 
     async def _names(self, loaded: Loaded, extra: Iterable[int | None] = ()) -> dict[int, str]:

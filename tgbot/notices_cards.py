@@ -101,7 +101,7 @@ class TaskCardNotices(NoticesBase):
         renderer = self.renderer
         for admin in await people_repo.admins(self.session):
             text = renderer.t(
-                "Nobody has the role «%(role)s», so the task «%(task)s» in %(case)s waits. "
+                "Nobody has the role “%(role)s”, so the task “%(task)s” in %(case)s waits. "
                 "Invite someone with this role.",
                 admin.language,
                 role=renderer.role(task.role, admin.language),

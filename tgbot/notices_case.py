@@ -22,19 +22,30 @@ class CaseNotices(NoticesBase):
         kind = NOTICE_KINDS.get(effect.kind, "notify")
         # The notice's words per reader's language, worded for the first reader of each: its text (a template
         # of the definition) and its variables are the same for all the others.
-        worded: dict[str, tuple[str, dict[str, Any] | None, dict[str, Any]]] = {}
+        worded: dict[tuple[str, bool], tuple[str, dict[str, Any] | None, dict[str, Any]]] = {}
+        state = loaded.state
         for user in recipients:
+            if effect.kind == "closed" and (loaded.row.id, user.id) in self.told_closed:
+                continue  # the final stage's own notice to them already said the case is closed
+            # The final stage's notice to someone who will hear the case closed is that one message, not two.
+            closing = (
+                effect.kind == "text"
+                and state.status == CaseStatus.DONE
+                and user.id in (state.initiator_id, state.responsible_id)
+            )
+            if closing:
+                self.told_closed.add((loaded.row.id, user.id))
             lang = self.renderer.tr.lang(user.language)
-            if lang not in worded:
-                text, keyboard = self._notice(loaded, effect, user.language, names)
+            if (lang, closing) not in worded:
+                text, keyboard = self._notice(loaded, effect, user.language, names, closing=closing)
                 if effect.task is not None:
                     shared = self._task_vars(loaded, effect.task, user.language)
                     holder = names.get(effect.task.assignee_id or 0)
                     shared["holder"] = holder or self.renderer.role(effect.task.role, user.language)
                 else:
                     shared = self._case_vars(loaded, user.language)
-                worded[lang] = text, keyboard, shared
-            text, keyboard, shared = worded[lang]
+                worded[lang, closing] = text, keyboard, shared
+            text, keyboard, shared = worded[lang, closing]
             plan = await self.channels.plan(kind, user)
             variables = {**shared, "text": text}
             row = None
@@ -44,12 +55,14 @@ class CaseNotices(NoticesBase):
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     def _notice(
-        self, loaded: Loaded, effect: Notify, lang: str, names: dict[int, str]
+        self, loaded: Loaded, effect: Notify, lang: str, names: dict[int, str], *, closing: bool = False
     ) -> tuple[str, dict[str, Any] | None]:
         renderer, state = self.renderer, loaded.state
         case_name = renderer.case_name(state, lang)
         if effect.kind == "text":
             body = renderer.kept_template(effect.text, state.spec, state.data, lang, self._extra(loaded, lang))
+            if closing:
+                return f"{self._closed_line(loaded, lang)}\n{body}", renderer.case_button(loaded.row.id, lang)
             return f"🔔 {case_name}\n{body}", renderer.case_button(loaded.row.id, lang)
         if effect.kind == "closed" and state.status == CaseStatus.CANCELLED:
             # Not an ending like the others: who stopped it, and why when an admin said why.
@@ -60,26 +73,25 @@ class CaseNotices(NoticesBase):
                 lines.append(renderer.t("Reason: %(reason)s", lang, reason=loaded.closed_reason))
             return "\n".join(lines), renderer.case_button(loaded.row.id, lang)
         if effect.kind == "closed":
-            stage = renderer.stage_title(state.spec, state.stage, lang)
-            return renderer.t("🏁 Case closed: %(case)s — %(stage)s", lang, case=case_name, stage=stage), None
+            return self._closed_line(loaded, lang), None
         assert effect.task is not None
         task = effect.task
         title = renderer.task_title(state.spec, task, lang)
-        when = renderer.when(task.due_at)
+        when = renderer.when(task.due_at, lang)
         if effect.kind == "reminder":
             reminder = renderer.t(
-                "⏰ Reminder: «%(task)s» is due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
+                "⏰ Reminder: “%(task)s” is due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
             )
             return reminder, None
         if effect.kind == "overdue":
             overdue = renderer.t(
-                "⚠️ Overdue: «%(task)s» was due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
+                "⚠️ Overdue: “%(task)s” was due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
             )
             return overdue, None
         holder = names.get(task.assignee_id or 0) or renderer.t("role %(r)s", lang, r=renderer.role(task.role, lang))
         return (
             renderer.t(
-                "⚠️ Escalation: «%(task)s» is overdue (due %(when)s), it is with %(who)s.\n%(case)s",
+                "⚠️ Escalation: “%(task)s” is overdue (due %(when)s), it is with %(who)s.\n%(case)s",
                 lang,
                 task=title,
                 when=when,
@@ -89,6 +101,12 @@ class CaseNotices(NoticesBase):
             renderer.escalation_buttons(task, loaded.row.id, lang),
         )
 
+    def _closed_line(self, loaded: Loaded, lang: str) -> str:
+        renderer, state = self.renderer, loaded.state
+        stage = renderer.stage_title(state.spec, state.stage, lang)
+        case_name = renderer.case_name(state, lang)
+        return renderer.t("🏁 Case closed: %(case)s — %(stage)s", lang, case=case_name, stage=stage)
+
     async def task_handed_over(
         self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User | None
     ) -> None:
@@ -96,17 +114,17 @@ class CaseNotices(NoticesBase):
         title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
         if by is None:
             text = r.t(
-                "↪️ An administrator handed «%(task)s» over to %(who)s; it is no longer yours.\n%(case)s",
+                "↪️ An administrator handed “%(task)s” over to %(who)s; it is no longer yours.\n%(case)s",
                 lang,
                 task=title,
                 who=holder.name,
                 case=case,
             )
         elif holder.id == by.id:
-            text = r.t("↪️ %(by)s took over «%(task)s» from you.\n%(case)s", lang, by=by.name, task=title, case=case)
+            text = r.t("↪️ %(by)s took over “%(task)s” from you.\n%(case)s", lang, by=by.name, task=title, case=case)
         else:
             text = r.t(
-                "↪️ %(by)s handed «%(task)s» over to %(who)s; it is no longer yours.\n%(case)s",
+                "↪️ %(by)s handed “%(task)s” over to %(who)s; it is no longer yours.\n%(case)s",
                 lang,
                 by=by.name,
                 task=title,
@@ -118,11 +136,11 @@ class CaseNotices(NoticesBase):
     async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
         r, lang = self.renderer, holder.language
         text = r.t(
-            "🗓 %(by)s moved the deadline of «%(task)s» to %(when)s. Reason: %(reason)s\n%(case)s",
+            "🗓 %(by)s moved the deadline of “%(task)s” to %(when)s. Reason: %(reason)s\n%(case)s",
             lang,
             by=by.name,
             task=r.task_title(loaded.state.spec, task, lang),
-            when=r.when(task.due_at),
+            when=r.when(task.due_at, lang),
             reason=reason,
             case=r.case_name(loaded.state, lang),
         )
@@ -131,13 +149,13 @@ class CaseNotices(NoticesBase):
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         state, r, lang = loaded.state, self.renderer, user.language
         steps = [
-            r.t("«%(task)s» — due %(when)s", lang, task=r.task_title(state.spec, t, lang), when=r.when(t.due_at))
+            r.t("“%(task)s” — due %(when)s", lang, task=r.task_title(state.spec, t, lang), when=r.when(t.due_at, lang))
             if t.due_at is not None
             else f"«{r.task_title(state.spec, t, lang)}»"
             for t in state.open_tasks()
         ]
         stage = r.stage_title(state.spec, state.stage, lang)
-        text = r.t("📍 %(case)s: now «%(stage)s».", lang, case=r.case_name(state, lang), stage=stage)
+        text = r.t("📍 %(case)s: now “%(stage)s”.", lang, case=r.case_name(state, lang), stage=stage)
         if steps:
             text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
         plan = await self.channels.plan("stage_change", user)
@@ -164,7 +182,7 @@ class CaseNotices(NoticesBase):
             outbox.message(self.session, person.tg_id, text, self.now)
         for admin in await people_repo.admins(self.session):
             lang = admin.language
-            where = t("case №%(id)s", lang, id=case.id) if case is not None else t("no case", lang)
+            where = t("case #%(id)s", lang, id=case.id) if case is not None else t("no case", lang)
             text = t(
                 "⚠️ A step failed and needs attention: %(where)s, step «%(step)s».\nError: %(error)s\n"
                 "Fix the data or load a corrected definition, then press «Retry».",

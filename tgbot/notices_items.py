@@ -39,7 +39,7 @@ class ItemNotices(NoticesBase):
         for user in recipients:
             lang = user.language
             text = self.renderer.t(
-                "⏰ «%(item)s» is still at «%(stage)s».\n%(case)s",
+                "⏰ “%(item)s” is still at “%(stage)s”.\n%(case)s",
                 lang,
                 item=self.renderer.item_title(state, name, index, lang),
                 stage=self.renderer.item_stage_title(state, name, _item_stage(state.data, name, index), lang),
@@ -58,7 +58,7 @@ class ItemNotices(NoticesBase):
     async def item_rejected(self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User) -> None:
         state, lang = loaded.state, user.language
         text = self.renderer.t(
-            "✖️ «%(item)s» will not go to «%(stage)s»: not approved. Reason: %(reason)s\n%(case)s",
+            "✖️ “%(item)s” will not go to “%(stage)s”: not approved. Reason: %(reason)s\n%(case)s",
             lang,
             item=self.renderer.item_title(state, name, index, lang),
             stage=self.renderer.item_stage_title(state, name, to, lang),
@@ -80,7 +80,7 @@ class ItemNotices(NoticesBase):
         missing = item_lacks(state.spec, state.data, name, index, to)
         names = await self._names(loaded, [approver])
         text = self.renderer.t(
-            "✅ Approved: «%(item)s» → «%(stage)s» (%(who)s).\nStill to fill in: %(fields)s — press «✏️ Fill in», "
+            "✅ Approved: “%(item)s” → “%(stage)s” (%(who)s).\nStill to fill in: %(fields)s — press “✏️ Fill in”, "
             "and the item moves.\n%(case)s",
             lang,
             item=self.renderer.item_title(state, name, index, lang),

@@ -119,7 +119,7 @@ class OtherNotices(NoticesBase):
 
     async def delivery_failed(self, row: Outbox, person: User) -> None:
         r, lang, payload = self.renderer, person.language, row.payload
-        where = r.t("case №%(id)s", lang, id=row.case_id) if row.case_id else r.t("no case", lang)
+        where = r.t("case #%(id)s", lang, id=row.case_id) if row.case_id else r.t("no case", lang)
         to = payload.get("to") or "—"
         lines = [self._failure_said(row, lang, to=to, case=where)]
         if person.is_admin:  # the one who can set it right gets the sender's own words too
@@ -130,7 +130,7 @@ class OtherNotices(NoticesBase):
         lines += ["", str(payload.get("body") or "")]
         count = len([i for i in payload.get("file_ids", []) if isinstance(i, int)])
         if count:
-            lines += ["", r.t("Attach the case's files (%(n)s): «📎 Files» on the case card.", lang, n=count)]
+            lines += ["", r.t("Attach the case's files (%(n)s): “📎 Files” on the case card.", lang, n=count)]
         keyboard = r.case_button(row.case_id, lang) if row.case_id else None
         outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, keyboard, case_id=row.case_id)
 
@@ -145,7 +145,7 @@ class OtherNotices(NoticesBase):
             return r.t("⚠️ The bot has no mail set up, so the e-mail to %(to)s (%(case)s) was not sent. "
                        "Please send it yourself, the text is below.", lang, to=to, case=case)  # fmt: skip
         if error.startswith(outbox.NO_ADDRESS):
-            return r.t("⚠️ The e-mail (%(case)s) was not sent: «%(to)s» is not an e-mail address. "
+            return r.t("⚠️ The e-mail (%(case)s) was not sent: “%(to)s” is not an e-mail address. "
                        "Please send it yourself, the text is below.", lang, to=to, case=case)  # fmt: skip
         if sms:
             return r.t("⚠️ The SMS to %(to)s (%(case)s) could not be delivered. "

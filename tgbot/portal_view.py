@@ -17,7 +17,7 @@ from aiogram.types import (
 )
 
 from flows.i18n import _
-from flows.values import format_value
+from flows.values import format_value, number_sign
 from services.access import PortalRights
 from services.companies import Credit
 from services.i18n import LANGUAGES
@@ -94,10 +94,10 @@ def catalogue_prompt(
     r: Renderer, lang: str, rights: PortalRights, webapp_url: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
     text = r.t(
-        "Search the catalogue by name, article or barcode. Filters: «!» — in stock only, «от 1000», «до 50000» — "
-        "your price, «#Group» — a group.",
+        "Search the catalogue by name, article or barcode. Filters: “!” — in stock only, “от 1000”, “до 50000” — "
+        "your price, “#Group” — a group.",
         lang,
-    ) + "\n" + r.t("«/catalog_excel query» sends the same search as an Excel file.", lang)
+    ) + "\n" + r.t("“/catalog_excel query” sends the same search as an Excel file.", lang)
     cart = InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack())
     excel = InlineKeyboardButton(text=r.t("📥 Excel", lang), callback_data=CartCb(action="excel").pack())
     rows = [
@@ -187,7 +187,7 @@ def cart_message(
     webapp_url = webapp_url if rights.order else None
     if not view.entries:
         button = add_label(r, rights, lang)
-        text = r.t("Your cart is empty. Find products in the catalogue and press «%(button)s».", lang, button=button)
+        text = r.t("Your cart is empty. Find products in the catalogue and press “%(button)s”.", lang, button=button)
         empty = [[catalogue_button(r, lang)], *big_order_rows(r, lang, webapp_url)]
         return text, InlineKeyboardMarkup(inline_keyboard=empty)
     lines = [r.t("🧺 Your cart:", lang)]
@@ -228,7 +228,7 @@ def quantity_question(r: Renderer, entry: CartEntry, lang: str) -> str:
     """«✏️» on a cart's line: the number is the next message."""
     name = entry.product.name if entry.product else ""
     return r.t(
-        "How many «%(name)s» do you want? Now %(n)s. Type a number (0 takes it out of the cart), or /cancel.",
+        "How many “%(name)s” do you want? Now %(n)s. Type a number (0 takes it out of the cart), or /cancel.",
         lang,
         name=name,
         n=entry.quantity,
@@ -257,8 +257,8 @@ def reclamations_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[st
             mark = MARKS[row.colour]
         else:  # no colour given, or cancelled midway: black while open, then white or red by how it ended
             mark = "⚫" if row.status == "active" else ("⚪" if row.result == "success" else "🔴")
-        when = r.when(row.created_at)
-        lines.append(f"{mark} №{row.case_id} {when} — {row.title} — {row.stage_title}")
+        when = r.when(row.created_at, lang)
+        lines.append(f"{mark} {number_sign(lang)}{row.case_id} {when} — {row.title} — {row.stage_title}")
     nav = []
     if page.number > 0:
         nav.append(InlineKeyboardButton(text="◀️", callback_data=ReclamationsCb(page=page.number - 1).pack()))
@@ -272,7 +272,7 @@ def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: s
     if credit is None or (credit.limit is None and not credit.debt and not debt_on and not credit.stopped):
         return None
     parts = [
-        r.t("Your debt as of %(date)s: %(debt)s", lang, date=shown_date(debt_on), debt=money(credit.debt, lang))
+        r.t("Your debt as of %(date)s: %(debt)s", lang, date=shown_date(debt_on, lang), debt=money(credit.debt, lang))
         if debt_on
         else r.t("Your debt: %(debt)s", lang, debt=money(credit.debt, lang))
     ]
@@ -299,12 +299,12 @@ def orders_page(
     ]
     for row in page.rows:
         amount = money(Decimal(row.amount), lang) if row.amount else "—"
-        lines.append(f"№{row.case_id} {r.when(row.created_at)} — {amount} — {row.stage_title}")
+        lines.append(f"{number_sign(lang)}{row.case_id} {r.when(row.created_at, lang)} — {amount} — {row.stage_title}")
         for paper in row.documents:
             named = document_title(r.t, paper.kind, paper.number, paper.date, lang)
             lines.append(f"    📄 {named}")
             data = CaseCb(action="doc", case_id=row.case_id, arg=str(paper.file_id)).pack()
-            label = button_label(f"📥 №{row.case_id}: {named}", 64)
+            label = button_label(f"📥 {number_sign(lang)}{row.case_id}: {named}", 64)
             rows.append([InlineKeyboardButton(text=label, callback_data=data)])
     nav = []
     if page.number > 0:

@@ -3,6 +3,7 @@ for each), an unfinished request's card, the case's card and the case buttons un
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -30,6 +31,9 @@ from services.wording import STATUS_WORDS, file_count
 from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, keyboard, pack
 from tgbot.render_base import markup
 from tgbot.render_items import ItemCards
+
+# The emoji and spaces a button's label opens with («↩️ », «✅ »): a mark for the eye, not a word of the decision.
+_BUTTON_MARKS = re.compile(r"^[^\w«“\"'(]+")
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class TaskCards(ItemCards):
                 lines += ["", body]
         lines.append("")
         if task.due_at is not None:
-            lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at)))
+            lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at, lang)))
         files = file_count(spec, case.data) if task.key != START_TASK and case.id is not None else 0
         return CardHead(tuple(lines), files)
 
@@ -171,10 +175,13 @@ class TaskCards(ItemCards):
         rows: list[list[dict[str, Any]]] = []
         task_id = task.id or 0
         if task.status == TaskStatus.DONE:
-            # «✅ Done: ✅ The client agreed» says it twice: an outcome's own tick gives way to the line's.
-            outcome = self.outcome_label(words.tdef, task.outcome, lang).removeprefix("✅").lstrip()
             who = names.get(task.done_by or 0, "?")
-            lines.append(self.t("✅ Done: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
+            if len(words.tdef.outcome_defs()) > 1:
+                # What was decided, in words: a button's emoji («↩️ Return with remarks») is no part of them.
+                outcome = _BUTTON_MARKS.sub("", self.outcome_label(words.tdef, task.outcome, lang))
+                lines.append(self.t("✅ Decision: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
+            else:  # the task's one way to finish («Done»): nothing was chosen, so nothing to name
+                lines.append(self.t("✅ Done (%(who)s)", lang, who=who))
         elif task.status == TaskStatus.CANCELLED:
             lines.append(self.t("✖️ No longer needed.", lang))
         elif task.assignee_id is None:
@@ -204,7 +211,7 @@ class TaskCards(ItemCards):
                 self.t(
                     "⏱ Working since %(when)s; done before: %(spent)s",
                     lang,
-                    when=self.when(task.work_started_at),
+                    when=self.when(task.work_started_at, lang),
                     spent=self.duration(worked, lang),
                 )
             )
@@ -220,7 +227,7 @@ class TaskCards(ItemCards):
             "📝 Unfinished request: %(process)s (started %(when)s).",
             lang,
             process=self.local(case.spec.title, lang),
-            when=self.when(task.created_at),
+            when=self.when(task.created_at, lang),
         )
         discard = InlineKeyboardButton(
             text=self.t("🗑 Discard", lang), callback_data=TaskCb(action="discard", task_id=task.id or 0).pack()
@@ -233,7 +240,7 @@ class TaskCards(ItemCards):
             "You have an unfinished request: %(process)s (started %(when)s). Continue it or start a new one?",
             lang,
             process=self.local(case.spec.title, lang),
-            when=self.when(task.created_at),
+            when=self.when(task.created_at, lang),
         )
         fresh = InlineKeyboardButton(
             text=self.t("🆕 Start anew", lang), callback_data=StartCb(process=case.spec.process, fresh=1).pack()
@@ -294,9 +301,9 @@ class TaskCards(ItemCards):
         ]
         parent, child = call_links(case)
         if parent is not None:
-            lines.append(self.t("↖️ Called by case №%(case)s (/case %(case)s)", lang, case=parent))
+            lines.append(self.t("↖️ Called by case #%(case)s (/case %(case)s)", lang, case=parent))
         for waited in ([child] if child is not None else []) + sorted(call_children(case).values()):
-            lines.append(self.t("↘️ Waiting for case №%(case)s (/case %(case)s)", lang, case=waited))
+            lines.append(self.t("↘️ Waiting for case #%(case)s (/case %(case)s)", lang, case=waited))
         for task in open_tasks:
             holder = (
                 names.get(task.assignee_id, "")
@@ -309,7 +316,7 @@ class TaskCards(ItemCards):
                     lang,
                     task=self.task_title(spec, task, lang),
                     who=holder,
-                    when=self.when(task.due_at),
+                    when=self.when(task.due_at, lang),
                 )
             )
         items = self.item_lines(case, lang)

@@ -54,11 +54,11 @@ class EscalationPickers(Wording):
         self, spec: ProcessDef, task: TaskState, choices: list[tuple[int, Any]], lang: str | None
     ) -> tuple[str, dict[str, Any] | None]:
         title = self.task_title(spec, task, lang)
-        text = self.t("«%(task)s» is due %(when)s. New deadline:", lang, task=title, when=self.when(task.due_at))
+        text = self.t("“%(task)s” is due %(when)s. New deadline:", lang, task=title, when=self.when(task.due_at, lang))
         rows = [
             [
                 InlineKeyboardButton(
-                    text=self.t("+%(n)s working days — %(when)s", lang, n=days, when=self.when(due_at)),
+                    text=self.t("+%(n)s working days — %(when)s", lang, n=days, when=self.when(due_at, lang)),
                     callback_data=EscalationCb(action="days", task_id=task.id or 0, arg=days).pack(),
                 )
             ]

@@ -33,7 +33,7 @@ class FormPrompts(Wording):
         rows: list[list[InlineKeyboardButton]] = []
         if step.is_more:
             label = self.tr.local(fields[step.name].label, lang)
-            text = self.t("Add one more «%(label)s»?", lang, label=label)
+            text = self.t("Add one more “%(label)s”?", lang, label=label)
             rows.append(
                 [
                     InlineKeyboardButton(
@@ -54,7 +54,7 @@ class FormPrompts(Wording):
             if hint:
                 text += f"\n{hint}"
             if step.is_file and collected:
-                text += "\n" + self.t("Received: %(n)s. Send more or press «Done».", lang, n=collected)
+                text += "\n" + self.t("Received: %(n)s. Send more or press “Done”.", lang, n=collected)
             if step.can_keep:
                 # Asked again (a returned request, a correction): what the case has now, and a way to keep it.
                 if step.whole:  # a list kept as a whole: its entries, one line each
@@ -68,7 +68,7 @@ class FormPrompts(Wording):
                     now = describe_current(step, self.tr.lang(lang), dict(options))
                 if fdef.type == "photo" and not step.whole:  # photos counted: their file names mean nothing
                     count = len(step.current) if isinstance(step.current, list) else 1
-                    now = self.t("%(n)s photo(s)", lang, n=count)
+                    now = self.photos(count, lang)
                 text += "\n" + self.t("Now: %(value)s", lang, value=now)
                 rows.append(
                     [
@@ -186,7 +186,8 @@ class FormPrompts(Wording):
             [
                 InlineKeyboardButton(
                     text=button_label(
-                        f"{entry_name(label, index, len(items))}: {self.entry_words(fields[name], item, lang, spec)}"
+                        f"{entry_name(label, index, len(items), self.tr.lang(lang))}: "
+                        f"{self.entry_words(fields[name], item, lang, spec)}"
                     ),
                     callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
                 )

@@ -25,7 +25,7 @@ class ItemCards(Wording):
         track = track_of(case.spec, name)
         entries = case.data.get(name)
         count = len(entries) if isinstance(entries, list) else 0
-        fallback = entry_name(self.local(case.spec.fields[name].label, lang), index, count)
+        fallback = entry_name(self.local(case.spec.fields[name].label, lang), index, count, self.tr.lang(lang))
         if track.title is None:
             return fallback
         entry = entry_of(case.data, name, index) or {}
@@ -73,20 +73,20 @@ class ItemCards(Wording):
         lines = [f"📦 {self.item_title(case, name, index, lang)}", self.case_name(case, lang)]
         where = self.t("Stage: %(stage)s", lang, stage=self.item_stage_title(case, name, stage, lang))
         if isinstance(since, str):
-            where += " " + self.t("(since %(when)s)", lang, when=self.when(datetime.fromisoformat(since)))
+            where += " " + self.t("(since %(when)s)", lang, when=self.when(datetime.fromisoformat(since), lang))
         lines.append(where)
         fields = spec.fields[name].fields or {}
         lines += self.summary(spec, list(fields), entry_of(case.data, name, index) or {}, lang, fields=fields)
         rows: list[list[InlineKeyboardButton]] = []
         waiting = pending_approval(case, name, index)
         if case.status == CaseStatus.ACTIVE and waiting is not None:
-            lines += ["", self.t("⏳ Waiting for approval to go to «%(stage)s».", lang,
+            lines += ["", self.t("⏳ Waiting for approval to go to “%(stage)s”.", lang,
                                  stage=self.item_stage_title(case, name, waiting.key.rpartition(">")[2], lang))]
         elif case.status == CaseStatus.ACTIVE and case.id is not None and stage:
             moves = open_item_moves(case, name, index, stage)
             for to in sorted(approved_moves(state) & {move.to for move in moves}):
                 # Approved, but its form is not filled yet (left unfilled, or not opened): the button opens it again.
-                lines += ["", self.t("✅ The move to «%(stage)s» is approved: press it and fill in what it asks.",
+                lines += ["", self.t("✅ The move to “%(stage)s” is approved: press it and fill in what it asks.",
                                      lang, stage=self.item_stage_title(case, name, to, lang))]
             for move in moves:
                 label = (
@@ -117,7 +117,7 @@ class ItemCards(Wording):
         state = item_state(case.data, name, index) or {}
         lines = [
             self.t(
-                "📜 History of «%(item)s», %(case)s",
+                "📜 History of “%(item)s”, %(case)s",
                 lang,
                 item=self.item_title(case, name, index, lang),
                 case=self.case_name(case, lang),
@@ -125,7 +125,7 @@ class ItemCards(Wording):
         ]
         for step in state.get("history") or []:
             at = step.get("at")
-            when = self.when(datetime.fromisoformat(at)) if isinstance(at, str) else "—"
+            when = self.when(datetime.fromisoformat(at), lang) if isinstance(at, str) else "—"
             line = f"{when} — {self.item_stage_title(case, name, step.get('to'), lang)}"
             if step.get("approval"):
                 line = f"{when} — {self._approval_step(case, name, step, lang)}"
@@ -137,7 +137,7 @@ class ItemCards(Wording):
 
     def item_waits(self, case: CaseState, name: str, index: int, to: str, lang: str | None) -> str:
         return self.t(
-            "⏳ «%(item)s» will go to «%(stage)s» once approved; the approver has it.",
+            "⏳ “%(item)s” will go to “%(stage)s” once approved; the approver has it.",
             lang,
             item=self.item_title(case, name, index, lang),
             stage=self.item_stage_title(case, name, to, lang),
@@ -147,10 +147,10 @@ class ItemCards(Wording):
         stage = self.item_stage_title(case, name, step.get("for"), lang)
         decision = step.get("approval")
         if decision == "asked":
-            return self.t("approval asked to go to «%(stage)s»", lang, stage=stage)
+            return self.t("approval asked to go to “%(stage)s”", lang, stage=stage)
         if decision == "approved":
-            return self.t("approved to go to «%(stage)s»", lang, stage=stage)
-        return self.t("not approved to go to «%(stage)s» (%(reason)s)", lang, stage=stage,
+            return self.t("approved to go to “%(stage)s”", lang, stage=stage)
+        return self.t("not approved to go to “%(stage)s” (%(reason)s)", lang, stage=stage,
                       reason=step.get("reason") or "—")
 
     def item_lines(self, case: CaseState, lang: str | None) -> list[str]:

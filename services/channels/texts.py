@@ -147,7 +147,7 @@ def check(kind: str, part: str, source: str) -> None:
                 count=len(source),
             )
         if any(node.name == "safe" for node in tree.find_all(jinja2.nodes.Filter)):
-            raise TemplateProblem(_("«safe» is not allowed: what people wrote would reach Telegram as HTML"))
+            raise TemplateProblem(_("“safe” is not allowed: what people wrote would reach Telegram as HTML"))
     try:
         rendered = env.from_string(source).render(**{name: _SAMPLE for name in VARIABLES[kind]})
     except Exception as exc:  # a filter used on the wrong kind of value, a sandbox refusal

@@ -1,0 +1,134 @@
+"""What a person who reads English sees: dates and times in the English way, numbers marked «#», not «№», and the
+case's steps told once, in words that read."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from tests.conftest import Harness, library_with
+from tests.test_defect_return_e2e import register_defect
+
+
+async def test_an_english_reader_reads_deadlines_and_the_digest_in_the_english_way(harness: Harness) -> None:
+    manager = await harness.person("Марина", "shop_manager")
+    await harness.person("Ольга", "shop_admin")
+    service = await harness.person("Sergey", "service_manager", language="en")
+    russian = await harness.person("Сергей", "service_manager")
+    await register_defect(manager, arrival="18.12.2026")
+
+    # The service manager's card: due a working day later (Tuesday 22 December, 18:00), in his way of writing it.
+    card = await service.card("Move the goods to the service warehouse in 1C")
+    assert "Due: Dec 22, 2026 18:00" in card["text"], card["text"]
+    assert "22.12.2026" not in card["text"], card["text"]
+    # His Russian-reading colleague of the same role reads the same deadline the Russian way.
+    same = await russian.card("Переместите товар на склад сервиса в 1С")
+    assert "Срок: 22.12.2026 18:00" in same["text"], same["text"]
+
+    # The digest he asks for is dated his way too.
+    await service.send("/digest")
+    await service.press("Send now", await service.expect("digest"))
+    digest = await service.expect("📊 Digest, Dec 21, 2026 10:00")
+    assert "21.12.2026" not in digest["text"], digest["text"]
+
+
+REPAIR = """
+process: repair_job
+title: {ru: Ремонт, en: Repair job}
+roles: [clerk, engineer]
+start:
+  roles: [clerk]
+  form: [device]
+  title: {ru: "Ремонт: {{ device }}", en: "Repair: {{ device }}"}
+fields:
+  device: {type: text, label: {ru: Устройство, en: Device}}
+  diagnosis: {type: text, label: {ru: Диагноз, en: Diagnosis}}
+  invoice: {type: text, label: {ru: Номер счёта, en: Invoice number}}
+stages:
+  - key: diagnosis
+    title: {ru: Диагностика, en: Diagnosis}
+    tasks:
+      - key: diagnose
+        kind: confirm
+        assignee: engineer
+        title: {ru: Поставьте диагноз, en: Diagnose the device}
+        fields: [diagnosis]
+    next: repair
+  - key: repair
+    title: {ru: Ремонт, en: Repair}
+    tasks:
+      - key: repaired
+        kind: approve
+        assignee: engineer
+        title: {ru: "Устройство исправно?", en: "Is the device fixed?"}
+        outcomes:
+          approve: {label: {ru: "✅ Исправно", en: "✅ Fixed"}}
+          reject: {label: {ru: "↩️ Вернуть на диагностику", en: "↩️ Back to diagnosis"}, comment: optional}
+    next:
+      - {to: payment, when: "repaired == 'approve'"}
+      - {to: diagnosis}
+  - key: payment
+    title: {ru: Ожидаем оплату, en: Awaiting payment}
+    tasks:
+      - key: paid
+        kind: confirm
+        assignee: initiator
+        title: {ru: Отметьте оплату, en: Mark the invoice paid}
+        fields: [invoice]
+    next: paid
+  - key: paid
+    title: {ru: Оплачено, en: Paid}
+    final: true
+    result: success
+    on_enter:
+      - notify: [initiator]
+        text: {ru: "Оплата получена, заявка закрыта.", en: "Paid; the request is closed."}
+"""
+
+
+async def test_each_step_is_told_once_where_the_case_then_stands(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    library = library_with(tmp_path)
+    (library / "repair_job.yaml").write_text(REPAIR, encoding="utf-8")
+    harness = await harness_factory(library_dir=library)
+    clerk = await harness.person("Clerk Anna", "clerk", language="en")
+    engineer = await harness.person("Engineer Sergey", "engineer", language="en")
+    await clerk.send("▶️ Start a process")
+    await clerk.press("Repair job", await clerk.expect("Which process"))
+    await clerk.expect("Device")
+    await clerk.send("Laptop")
+    await clerk.press("Confirm", await clerk.expect("Please check"))
+    await clerk.expect("is registered")
+
+    # The engineer's diagnosis moves the case on to the repair, whose card comes to him: it says where the case
+    # stands, and no «Done» follows it naming a stage the case may have left by the time it arrives.
+    await engineer.press("Done", await engineer.card("Diagnose the device", button="Done"))
+    await engineer.expect("Diagnosis")
+    await engineer.send("A broken hinge")
+    await engineer.press("Confirm", await engineer.expect("Please check"))
+    card = await engineer.expect("Is the device fixed?", "Stage: Repair")
+    await engineer.wait_for("Diagnose the device", "✅ Done (Engineer Sergey)")
+    # Not fixed yet: back to diagnosis; his card of the decision says what he decided, in words.
+    await engineer.press("Back to diagnosis", card)
+    await engineer.press("Skip", await engineer.expect("Comment"))
+    await engineer.press("Confirm", await engineer.expect("Please check"))
+    await engineer.wait_for("Is the device fixed?", "✅ Decision: Back to diagnosis (Engineer Sergey)")
+    await engineer.press("Done", await engineer.card("Diagnose the device", button="Done"))
+    await engineer.send("The hinge replaced")
+    await engineer.press("Confirm", await engineer.expect("Please check"))
+    await engineer.press("Fixed", await engineer.card("Is the device fixed?", button="Fixed"))
+    await engineer.wait_for("Is the device fixed?", "✅ Decision: Fixed (Engineer Sergey)")
+
+    # The clerk marks the invoice paid, which closes the case: she is told so once, with the stage's own words.
+    await clerk.press("Done", await clerk.card("Mark the invoice paid", button="Done"))
+    await clerk.expect("Invoice number")
+    await clerk.send("INV-7")
+    await clerk.press("Confirm", await clerk.expect("Please check"))
+    closed = await clerk.expect("🏁 Case closed")
+    assert "Paid; the request is closed." in closed["text"], closed["text"]
+    await harness.settle()
+    said = [m["text"] or "" for m in await engineer.bot_messages() + await clerk.bot_messages()]
+    assert not [text for text in said if text.startswith("✅ Done.")], said
+    assert len([text for text in said if "Case closed" in text or "request is closed" in text]) == 1, said
+
