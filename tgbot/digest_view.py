@@ -16,7 +16,7 @@ ICONS = {"overdue": "⏰", "today": "📅", "stuck": "🐢", "moved": "🔄"}
 
 def digest_text(r: Renderer, digest: Digest, lang: str) -> str:
     t = r.t
-    head = t("📊 Digest, %(when)s", lang, when=r.when(digest.now))
+    head = t("📊 Digest, %(when)s", lang, when=r.when(digest.now, lang))
     if digest.empty:
         return head + ". " + t("Nothing to report: nothing is late, due today, stuck or moved.", lang)
     parts = [head]
@@ -57,17 +57,17 @@ def _line(r: Renderer, group: str, row: list[str], lang: str) -> str:
     if group == "overdue":
         case, _process, task, holder, _due, late = row
         return "• " + r.t(
-            "%(case)s — «%(task)s», %(who)s, late by %(late)s", lang, case=case, task=task, who=holder, late=late
+            "%(case)s — “%(task)s”, %(who)s, late by %(late)s", lang, case=case, task=task, who=holder, late=late
         )
     if group == "today":
         case, _process, task, holder, due, _left = row
         return "• " + r.t(
-            "%(case)s — «%(task)s», %(who)s, due %(when)s", lang, case=case, task=task, who=holder, when=due
+            "%(case)s — “%(task)s”, %(who)s, due %(when)s", lang, case=case, task=task, who=holder, when=due
         )
     if group == "stuck":
         case, _process, stage, since, norm = row
         return "• " + r.t(
-            "%(case)s — «%(stage)s» since %(since)s (norm: %(norm)s)",
+            "%(case)s — “%(stage)s” since %(since)s (norm: %(norm)s)",
             lang,
             case=case,
             stage=stage,

@@ -96,13 +96,17 @@ def group_title(w: Wording, digest: Digest, group: str, lang: str | None) -> str
     """A group's heading as people read it. The moves say the moment they count from: a digest asked for now counts
     from the last one sent at its hour (as the next one will), so «since the last digest» was untrue of it."""
     if group == "moved":
-        return w.t("Moved since %(when)s", lang, when=w.when(digest.since))
+        return w.t("Moved since %(when)s", lang, when=w.when(digest.since, lang))
     return w.t(GROUP_TITLES[group], lang)
 
 
 def table(w: Wording, digest: Digest, group: str, lang: str | None) -> Table:
     """One group of the digest as rows people read (the list button) and Excel holds (the file button)."""
-    t, when = w.t, w.when
+    t = w.t
+
+    def when(moment: datetime | None) -> str:
+        return w.when(moment, lang)
+
     title = group_title(w, digest, group, lang)
     if group in ("overdue", "today"):
         lines: list[TaskLine] = digest.group(group)
