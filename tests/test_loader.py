@@ -221,3 +221,38 @@ def test_a_case_title_is_one_template_or_one_per_language_each_checked() -> None
     assert any(p.startswith("flow.yaml:7:") and "amont" in p for p in problems), problems
     problems = problems_of(per_language.replace("Bill for {{ amount|money }}", "Bill for {{ amount|money }"))
     assert any(p.startswith("flow.yaml:7:") for p in problems), problems
+
+
+def test_a_default_is_offered_only_for_text_and_its_template_is_read() -> None:
+    """`default:` offers a value worked out from the case (the supplier's address): a text, its names checked."""
+    source = """process: shipment
+title: Отправка
+roles: [clerk]
+start: {roles: [clerk], form: [supplier]}
+directories:
+  suppliers:
+    - {key: alpha, name: Альфа, address: Москва}
+fields:
+  supplier: {type: directory, directory: suppliers, label: Поставщик}
+  address: {type: text, fresh: true, label: Адрес}
+  boxes: {type: number, label: Коробки}
+stages:
+  - key: pack
+    title: Упаковка
+    tasks:
+      - key: ship
+        kind: confirm
+        assignee: clerk
+        title: Отправьте
+        fields: [{field: address, default: "{{ supplier.adres }}"}, {field: boxes, default: "1"}]
+    next: done
+  - {key: done, title: Готово, final: true}
+"""
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(source, "shipment.yaml")
+    said = [str(p) for p in caught.value.problems]
+    assert any(":20:" in p and "supplier has no 'adres'" in p for p in said), said
+    assert any(":20:" in p and "only a text field may have a 'default'" in p for p in said), said
+    fixed = source.replace("supplier.adres", "supplier.address").replace(', {field: boxes, default: "1"}', "")
+    spec = parse_definition(fixed, "shipment.yaml").spec
+    assert spec.fields["address"].fresh and spec.stages[0].tasks[0].fields[0].default == "{{ supplier.address }}"
