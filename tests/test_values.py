@@ -344,3 +344,39 @@ def test_text_is_limited_in_utf16_units_as_telegram_counts() -> None:
     assert parse_text("text", "😀" * 2000) == "😀" * 2000  # 4000 units: the limit exactly
     error = invalid("text", "😀" * 2000 + "x")
     assert error.params == {"length": 4001, "limit": 4000}
+
+
+def test_an_english_reader_writes_thousands_with_commas() -> None:
+    # «125,000» from an English reader is a hundred and twenty-five thousand; from a Russian one, 125 with a
+    # decimal comma. Both read «1,250.50» and «1 250,50» alike.
+    assert parse_text("money", "125,000", lang="en") == Decimal("125000.00")
+    assert parse_text("number", "1,250,000", lang="en") == 1250000
+    assert parse_text("money", "125,000") == Decimal("125.00")
+    for lang in ("ru", "en"):
+        assert parse_text("money", "1,250.50", lang=lang) == Decimal("1250.50")
+        assert parse_text("money", "1 250,50", lang=lang) == Decimal("1250.50")
+
+
+def test_an_amount_refused_gives_examples_in_each_readers_way() -> None:
+    with pytest.raises(InvalidAnswer) as refused:
+        parse_text("money", "a lot", lang="en")
+    assert refused.value.params == {
+        "whole": {"ru": "125 000", "en": "125,000"},
+        "cents": {"ru": "1 250,50", "en": "1,250.50"},
+    }
+
+
+def test_an_english_readers_slash_date_that_reads_both_ways_is_asked_back() -> None:
+    today = date(2026, 12, 5)
+    with pytest.raises(InvalidAnswer) as refused:
+        parse_text("date", "12/03/2026", today=today, lang="en")
+    assert str(refused.value) == (
+        "12/03/2026 can be read as Mar 12, 2026 or as Dec 3, 2026: please write the month in words, like 12 March"
+    )
+    # One that cannot be a month is the day, whichever way round; dots and a Russian reader keep day first.
+    assert parse_text("date", "12/25/2026", today=today, lang="en") == date(2026, 12, 25)
+    assert parse_text("date", "25/12/2026", today=today, lang="en") == date(2026, 12, 25)
+    assert parse_text("date", "3/3/2026", today=today, lang="en") == date(2026, 3, 3)
+    assert parse_text("date", "12.03.2026", today=today, lang="en") == date(2026, 3, 12)
+    assert parse_text("date", "12/03/2026", today=today) == date(2026, 3, 12)
+    assert parse_text("date", "12 March", today=today, lang="en") == date(2026, 3, 12)
