@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flows import values as field_values
+from flows.calendar import WorkCalendar
 from flows.expressions import ExpressionError, evaluate
 from flows.i18n import _
 from flows.model import DATE_RULES, FILE_TYPES, FieldDef, local
@@ -454,6 +455,8 @@ _NAMED_TODAY_MESSAGES = {
     "before": _("«%(field)s»: the date must be earlier than today (%(value)s)."),
     "not_after": _("«%(field)s»: the date cannot be later than today (%(value)s)."),
 }
+_DAY_OFF = _("%(value)s is not a working day; the nearest working day is %(next)s.")
+_NAMED_DAY_OFF = _("«%(field)s»: %(value)s is not a working day; the nearest working day is %(next)s.")
 _HOLDS = {
     ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,
@@ -480,14 +483,27 @@ def date_rule_problem(
     today: date,
     lang: str = "ru",
     named: bool = False,
+    calendar: WorkCalendar | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
     """Why `value` breaks one of the field's date rules (a msgid and its parameters: the other field's label and
     value, in `lang`), or None. `fields`/`known`: the other fields and their values now (the form's answers over
     the case's; for a list entry, its own fields first). A rule whose other date is empty is not checked.
-    `named`: the message names this field too (said away from its question)."""
+    `named`: the message names this field too (said away from its question). `calendar`: the production calendar a
+    `working_day` field is checked on (without one it is not)."""
     mine = _moment(fdef.type, value)
     if mine is None:
         return None
+    if fdef.working_day and calendar is not None:
+        day = mine.date() if isinstance(mine, datetime) else mine
+        if not calendar.is_working_day(day):
+            following = day + timedelta(days=1)
+            while not calendar.is_working_day(following):
+                following += timedelta(days=1)
+            params = {"value": field_values.format_value("date", day, lang=lang),
+                      "next": field_values.format_value("date", following, lang=lang)}
+            if named:
+                return _NAMED_DAY_OFF, {**params, "field": local(fdef.label, lang)}
+            return _DAY_OFF, params
     for rule, other in fdef.date_rules():
         if other == "today":
             theirs: date | None = today
@@ -519,6 +535,7 @@ def form_rule_problem(
     data: Mapping[str, Any],
     today: date,
     lang: str = "ru",
+    calendar: WorkCalendar | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
     """The first date rule a form's answers break (the entries of its lists included), or None. `fields`: the
     form's fields as it asks them; `data`: what the case has (the answers win over it)."""
@@ -533,12 +550,13 @@ def form_rule_problem(
                     continue
                 for sub_name, sub in fdef.fields.items():
                     found = date_rule_problem(
-                        sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang, True
+                        sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang, True,
+                        calendar,
                     )
                     if found is not None:
                         return found
             continue
-        found = date_rule_problem(fdef, value, fields, known, today, lang, True)
+        found = date_rule_problem(fdef, value, fields, known, today, lang, True, calendar)
         if found is not None:
             return found
     return None

@@ -132,6 +132,9 @@ class FieldDef(DateRules):
     ask_if: str | None = None
     # Kept for other systems, never shown to a person (no card, summary or entry's line): 1C's id of a product.
     hidden: bool = False
+    # date: a day people work (the production calendar): a weekend or a holiday is refused, naming the next working
+    # day — a warehouse's «завтра» said on a Friday is not a Saturday's task.
+    working_day: bool = False
     # A fact of one round of a loop (a shipment's date, its waybill): a task that asks it again asks it anew,
     # not offering the last round's value to keep; the replaced value stays on the card and in the history.
     fresh: bool = False
@@ -159,6 +162,8 @@ class FieldDef(DateRules):
             raise ValueError(_("only a list field may have 'fields'"))
         if self.track is not None and self.type != "list":
             raise ValueError(_("only a list field may have a 'track'"))
+        if self.working_day and self.type not in ("date", "datetime"):
+            raise ValueError(_("'working_day' belongs to a date or datetime field"))
         if self.contact is not None and self.type != "text":
             raise ValueError(_("only a text field may have a 'contact'"))
         if self.default is not None and self.type != "text":

@@ -188,3 +188,20 @@ def test_a_new_arrival_keeps_the_old_one_in_the_case() -> None:
     assert note["as"]["ru"] == "Дата возврата из ремонта"
     # The supplier's new deadline counts from the new date.
     assert open_task(case, "supplier_notified").due_at == datetime(2027, 1, 29, 15, 0, tzinfo=UTC)
+
+
+def test_a_day_of_work_is_a_working_day_and_a_day_off_names_the_next_one() -> None:
+    work_date = FieldDef(type="date", label="Дата работ на складе", working_day=True)
+    calendar = WorkCalendar()
+
+    def said(value: str) -> str | None:
+        found = forms.date_rule_problem(work_date, value, {}, {}, TODAY, calendar=calendar)
+        return found[0] % found[1] if found else None
+
+    assert said("2026-12-05") == "05.12.2026 is not a working day; the nearest working day is 07.12.2026."  # Saturday
+    assert said("2026-12-31") == "31.12.2026 is not a working day; the nearest working day is 11.01.2027."  # holidays
+    assert said("2026-12-07") is None
+    # Without the calendar (a date parsed alone) there is nothing to check it against.
+    assert forms.date_rule_problem(work_date, "2026-12-05", {}, {}, TODAY) is None
+    with pytest.raises(ValueError, match="working_day"):
+        FieldDef(type="text", label="Заметка", working_day=True)

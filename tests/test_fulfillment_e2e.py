@@ -4,13 +4,14 @@ hand-offs between pipelines with every field carried over, and timed warehouse w
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from db.models import Case, Company
+from db.models import Case, Company, Task
+from flows.runtime import MOVE_TASK
 from services import companies
 from tests.chat import Person
 from tests.conftest import Harness
@@ -201,10 +202,12 @@ async def test_refusal_needs_a_reason(fulfillment: Harness) -> None:
     # The reason is asked right here: no task card besides, and nothing says the deal is refused before it is.
     assert [m["text"] for m in await manager.bot_messages() if "Отказ КП" in (m.get("text") or "")] == []
     await manager.press("Отмена", question)  # no reason, no refusal: the deal stays where it was
-    await manager.expect("Отменено")
+    await manager.expect("Отменено: дело остаётся на этапе «Новая заявка на просчёт»")
     async with shop.core.sessionmaker() as session:
         quote = (await session.execute(select(Case))).scalar_one()
+        forms = (await session.execute(select(Task).where(Task.key == MOVE_TASK, Task.status == "open"))).all()
     assert quote.status == "active" and quote.stage == "new"
+    assert forms == []  # the refusal's form does not wait in «Мои задачи» for a reason nobody means to give
 
     await manager.press("Отказ", await manager.find("Этап: Новая заявка на просчёт"))
     await manager.expect("Причина отказа")
@@ -241,3 +244,34 @@ async def test_refusal_reasons_are_reportable_and_any_case_can_be_looked_up(fulf
     assert rows[1][status] == "закрыто"
     assert isinstance(rows[1][created], datetime) and isinstance(rows[1][closed], datetime)
     assert rows[1][created] <= rows[1][closed]
+
+
+async def test_a_warehouse_date_is_a_working_day(fulfillment: Harness) -> None:
+    """«Завтра» said on a Friday is a Saturday: nobody works at the warehouse then, so the date is refused with the
+    next working day named, and the worker's task is due on a day people work."""
+    shop = fulfillment
+    manager = shop.people["Алина"]
+    async with shop.core.sessionmaker() as session, session.begin():
+        await companies.create(session, "ООО Старый клиент", None, shop.clock.now(), {"contract_signed": True})
+    shop.clock.set(datetime(2026, 12, 25, 7, 0, tzinfo=UTC))  # Friday 10:00 in Moscow
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка на приёмку товара", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент (компания)")
+    await manager.send("ООО Старый клиент")
+    await manager.expect("Контактное лицо")
+    await manager.send("Иван Петров, +7 900 000-00-00")
+    await manager.expect("Товар")
+    await manager.send("Детские игрушки")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Дело", await manager.expect("Заявка создана: заявка на приёмку товара"))
+    await manager.press("Направить заявку на склад", await manager.expect("Этап: Новая заявка"))
+    await manager.expect("Количество единиц")
+    await manager.send("300")
+    await manager.expect("Дата работ на складе")
+    await manager.send("завтра")
+    await manager.expect("26.12.2026 — нерабочий день; ближайший рабочий день — 28.12.2026")
+    await manager.expect("Дата работ на складе")  # asked again
+    await manager.send("28.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    card = await shop.people["Кладовщик Тимур"].wait_for("Примите товар и сделайте пересчёт", "Ждёт исполнителя")
+    assert "Срок: 28.12.2026 18:00" in card["text"], card["text"]

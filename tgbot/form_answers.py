@@ -56,7 +56,8 @@ class FormAnswers(FormBase):
             raise FormError(exc.message, **exc.params) from None
         stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
         broken = forms.date_rule_problem(
-            fdef, stored, *self._around(loaded, fields, draft, step), today, self.r.tr.lang(self.lang)
+            fdef, stored, *self._around(loaded, fields, draft, step), today, self.r.tr.lang(self.lang),
+            calendar=self.core.calendar,
         )
         if broken is not None:
             raise FormError(broken[0], **broken[1])
@@ -265,6 +266,7 @@ class FormAnswers(FormBase):
                 *self._around(loaded, fields, draft, step),
                 self.today(),
                 self.r.tr.lang(self.lang),
+                calendar=self.core.calendar,
             )
             if broken is not None:
                 raise FormError(broken[0], **broken[1])
