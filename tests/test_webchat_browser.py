@@ -70,7 +70,7 @@ async def test_on_a_phone_the_defect_photos_are_seen_in_the_summary_and_on_the_h
         ("Марка", "Longines"),
         ("Входящий номер", "ВХ-42"),
         ("ФИО сотрудника", "Иванова Марина"),
-        ("Дата поступления", "25.12.2026"),
+        ("Дата поступления", "18.12.2026"),
         ("Часы №1: Модель", "L2.793.4"),
         ("Серийный номер", "SN-777001"),
         ("Описание дефекта", "Отстают на 30 секунд в сутки"),
@@ -115,3 +115,40 @@ async def test_on_a_phone_the_defect_photos_are_seen_in_the_summary_and_on_the_h
         box = await img.bounding_box()
         assert box is not None and box["width"] > 0 and box["x"] + box["width"] <= PHONE["width"]
     await no_sideways_scroll(page)
+
+
+async def test_on_a_phone_three_photos_picked_at_once_are_one_album_and_one_answer(
+    harness: Harness, browser: Browser
+) -> None:
+    """The camera roll's multiple choice: the web chat sends the photos as Telegram's client does (one album), and the
+    bot asks its question once, counting all three, instead of once a photo."""
+    manager = await harness.person("Марина", "shop_manager")
+    page = await chat_of(browser, harness, manager.id)
+    await page.locator("#rkb button", has_text="Начать процесс").click()
+    await tap(await bot_asks(page, "Какой процесс"), "Возврат бракованных часов")
+    await tap(await bot_asks(page, "Поставщик"), "Альфа")
+    for question, text in (
+        ("Количество", "1"),
+        ("Сумма закупки", "125 000"),
+        ("Марка", "Longines"),
+        ("Входящий номер", "ВХ-42"),
+        ("ФИО сотрудника", "Иванова Марина"),
+        ("Дата поступления", "18.12.2026"),
+        ("Часы №1: Модель", "L2.793.4"),
+        ("Серийный номер", "SN-777001"),
+        ("Описание дефекта", "Отстают на 30 секунд в сутки"),
+    ):
+        await bot_asks(page, question)
+        await answer(page, text)
+    await bot_asks(page, "Фото дефекта")
+    async with page.expect_file_chooser() as chooser:
+        await page.click("#attach")
+    await (await chooser.value).set_files([
+        {"name": f"IMG_{n}.png", "mimeType": "image/png", "buffer": png(40 + n, 30)} for n in range(3)
+    ])  # fmt: skip
+    await expect(page.locator("#chat .row.me img")).to_have_count(3, timeout=WAIT)
+    await bot_asks(page, "Фото дефекта", "Получено: 3")
+    await harness.settle()
+    await expect(page.locator("#chat .row.bot", has_text="Фото дефекта")).to_have_count(2)  # the first ask, and one
+    await tap(newest(page), "Готово")
+    await expect(await bot_asks(page, "Проверьте")).to_contain_text("Фото дефекта: 3 фото")
