@@ -203,6 +203,8 @@ class Words:
                 text += ": " + str(data["reason"])
         elif action == "case.move":
             text = self.t("moved the case to stage “%(to)s”", to=self.stage(spec, data.get("to")))
+        elif action == "case.move_withdrawn":
+            text = self.t("withdrew the move to stage “%(to)s”", to=self.stage(spec, data.get("to")))
         elif action == "case.edit_requested":
             text = self.t("asked to change “%(field)s”", field=self.field_label(spec, str(data.get("field"))))
         elif action == "work.started":

@@ -991,6 +991,22 @@ class Engine:
         self._enter(case, target, effects, depth=0, mover=actor_id)
         return effects
 
+    def withdraw_move(self, case: CaseState, task: TaskState, actor_id: int) -> list[Effect]:
+        """Its mover cancels the form of a hand move (the reason for «✖️ Отказ», say): the move is not made and the
+        form goes, rather than sit in «Мои задачи» until the case moves some other way. Only a move by hand from
+        where the case stands, and only while the case keeps a way on without it — other open work, or a stage that
+        waits for a hand move anyway: that is the case as it was before the button was pressed. The form of a stage
+        the process reached by itself stays: without it the case would stand with nobody to move it."""
+        if task.key != MOVE_TASK or task.status != TaskStatus.OPEN or task.assignee_id != actor_id:
+            raise EngineError(_("This form is no longer open."))
+        here = case.spec.stage(case.stage) if case.status == CaseStatus.ACTIVE and case.stage != START_TASK else None
+        by_hand = here is not None and any(move.to == task.stage for move in here.moves)
+        other_work = any(t is not task and not is_service_task(t.key) for t in case.open_tasks())
+        if here is None or not by_hand or not (other_work or not here.tasks):
+            raise EngineError(_("The case waits for this form: it can be put aside, not withdrawn."))
+        task.status = transition(task.status, TaskStatus.CANCELLED)
+        return [TaskClosed(task, actor_id)]
+
     @staticmethod
     def _move_refused(case: CaseState, to: str) -> EngineError:
         """Why a move is refused, in words: a button of an old card is pressed after the case moved on far more often

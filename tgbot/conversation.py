@@ -201,5 +201,16 @@ class Conversation(FormAnswers, FormCorrections):
             if loaded.given_back:  # an order request's positions went back to the cart
                 text += "\n" + self.r.t(loaded.given_back, self.lang)
             self.say(text)
-        else:
+        elif not (task.key == MOVE_TASK and await self._withdrawn(task)):
             self.say(self.r.t("Cancelled. The task stays with you; open it from “My tasks” when ready.", self.lang))
+
+    async def _withdrawn(self, task: AnyTask) -> bool:
+        """A hand move's form cancelled by its mover («✖️ Отказ», then «Отмена» at the reason): the move is not made
+        and its form does not stay in «Мои задачи» — unless the case waits for it (`Engine.withdraw_move`)."""
+        try:
+            loaded = await self.cases.withdraw_move(self.user, task.id)
+        except EngineError:
+            return False
+        here = loaded.state.spec.stage(loaded.state.stage).title
+        self.say(self.r.t("Cancelled: the case stays at the stage “%(stage)s”.", self.lang, stage=here))
+        return True

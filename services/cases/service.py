@@ -230,6 +230,14 @@ class CaseService:
         await self.save(loaded, effects, user.id, "case.move", {"to": to})
         return loaded
 
+    async def withdraw_move(self, user: User, task_id: int) -> Loaded:
+        """The mover cancels a hand move's form: the move is not made (`Engine.withdraw_move` says when it may)."""
+        loaded = self._hint(await self.store.load_by_task(task_id))
+        task = self._open_task(loaded, task_id)
+        effects = self.core.engine.withdraw_move(loaded.state, task, user.id)
+        await self.save(loaded, effects, user.id, "case.move_withdrawn", {"to": task.stage})
+        return loaded
+
     async def item_moves(self, user: User, loaded: Loaded, name: str, index: int) -> list[str]:
         roles = await people_repo.roles_of(self.session, user.id)
         return self.core.engine.item_moves(loaded.state, name, index, user.id, roles, user.is_admin)
