@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from db.models import User
 from tests.chat import Person, picture, start_a_return_of_faulty_watches
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
@@ -202,3 +205,24 @@ async def test_the_shop_manager_hears_where_her_return_goes_not_every_step_of_th
     await service.document(b"%PDF return", "return.pdf")
     await service.press("Подтвердить", await service.expect("Проверьте"))
     await manager.expect("Дело закрыто")
+
+
+async def test_an_administrator_who_must_send_it_by_hand_also_reads_the_technical_reason(harness: Harness) -> None:
+    """The shop's administrator is its service manager too: told the same human words, and what to set right."""
+    admin = harness.admin
+    async with harness.core.sessionmaker() as session:
+        number = (await session.execute(select(User.id).where(User.tg_id == admin.id))).scalar_one()
+    await admin.send(f"/grant {number} service_manager")
+    await admin.expect("теперь")
+    harness.people["Сергей"] = admin  # the shop's steps below are his
+    await harness.person("Кладовщик Иван", "warehouse_head")
+    await harness.person("Директор Пётр", "director")
+    manager = await harness.person("Марина", "shop_manager")
+    await register(manager)
+    service = await up_to_the_shipping_documents(harness)
+    await service.document(b"%PDF-1.4 signed act", "act.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "1"))
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    told = await service.expect("не ушло")
+    assert told["text"].startswith("⚠️ Почта у бота не настроена, письмо на service@alpha-time.example"), told["text"]
+    assert "Для администратора: SMTP is not configured (SMTP_HOST, SMTP_FROM)" in told["text"], told["text"]
