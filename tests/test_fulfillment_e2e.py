@@ -67,7 +67,8 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
     card = await manager.expect("Этап: Доработать КП")
     assert "На согласование ГД" not in " ".join(manager.buttons(card)), manager.buttons(card)
     await manager.press("Отправить", await manager.card("Исправьте КП по замечанию директора", button="Отправить"))
-    await manager.expect("Исправленный файл КП")
+    question = await manager.expect("Исправленный файл КП")
+    assert "Оставить как есть" not in " ".join(manager.buttons(question))  # the returned file is no answer
     await manager.document(b"%PDF offer v2", "offer_v2.pdf")
     question = await manager.expect("Что исправлено в КП")
     assert "Пропустить" not in " ".join(manager.buttons(question))
