@@ -397,7 +397,7 @@ def step_label(fields: Mapping[str, FieldDef], step: Step, lang: str) -> str:
     label = local(step.field.label, lang)
     if step.index is not None:
         parent = local(fields[step.name].label, lang)
-        return f"{parent} №{step.index + 1}: {label}"
+        return f"{parent} {field_values.number_sign(lang)}{step.index + 1}: {label}"
     return label
 
 

@@ -6,8 +6,49 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from db.models import Case
+from tests.chat import Person
 from tests.conftest import Harness, library_with
 from tests.test_defect_return_e2e import register_defect
+
+
+async def register_two_watches(manager: Person) -> None:
+    """An English-reading shop manager files a return of two watches, in English from the first question on."""
+    await manager.send("▶️ Start a process")
+    await manager.press("Return of defective watches", await manager.expect("Which process"))
+    await manager.press("Альфа", await manager.expect("Supplier"))
+    await manager.expect("Quantity")
+    await manager.send("2")
+    question = await manager.expect("Purchase sum")
+    assert "125,000 or 1,250.50" in question["text"], question["text"]  # the amount as an English reader writes it
+    await manager.send("250,000")
+    await manager.expect("Brand")
+    await manager.send("Longines")
+    await manager.expect("Incoming document number")
+    await manager.send("IN-42")
+    await manager.expect("Employee's full name")
+    await manager.send("Maria Ivanova")
+    question = await manager.expect("Date the goods arrived")
+    assert "«" not in question["text"] and "“today”" in question["text"], question["text"]
+    await manager.send("18.12.2026")
+    for number in (1, 2):
+        await manager.expect(f"Watch #{number}: Model")
+        await manager.send(f"L2.793.{number}")
+        await manager.expect(f"Watch #{number}: Serial")
+        await manager.send(f"SN-{number}")
+        await manager.expect(f"Watch #{number}: Defect description")
+        await manager.send("Runs slow")
+        await manager.expect(f"Watch #{number}: Photos of the defect")
+        await manager.photo()
+        await manager.photo()
+        received = await manager.expect("Received: 2")
+        assert "“Done”" in received["text"] and "«" not in received["text"], received["text"]
+        await manager.press("Done", received)
+    summary = await manager.expect("Please check")
+    assert "Watch #2:" in summary["text"] and "№" not in summary["text"], summary["text"]
+    assert "2 photos" in summary["text"] and "photo(s)" not in summary["text"], summary["text"]
+    await manager.press("Confirm", summary)
+    await manager.expect("is registered")
 
 
 async def test_an_english_reader_reads_deadlines_and_the_digest_in_the_english_way(harness: Harness) -> None:
@@ -132,3 +173,16 @@ async def test_each_step_is_told_once_where_the_case_then_stands(
     assert not [text for text in said if text.startswith("✅ Done.")], said
     assert len([text for text in said if "Case closed" in text or "request is closed" in text]) == 1, said
 
+
+async def test_an_english_reader_files_a_return_in_english_marks_and_words(harness: Harness) -> None:
+    manager = await harness.person("Maria", "shop_manager", language="en")
+    await harness.person("Ольга", "shop_admin")
+    service = await harness.person("Sergey", "service_manager", language="en")
+    await register_two_watches(manager)
+
+    # The case and its watches are numbered «#», the amount read as she wrote it (250,000, not 250).
+    card = await service.card("Move the goods to the service warehouse in 1C", button="Done")
+    assert "#1 · Longines, 2 pcs" in card["text"] and "№" not in card["text"], card["text"]
+    async with harness.core.sessionmaker() as session:
+        case = await session.get(Case, 1)
+    assert case is not None and case.data["purchase_sum"] == "250000.00", case.data
