@@ -546,6 +546,7 @@ class Engine:
             values,
             case.data,
             self.clock.now().astimezone(self.calendar.tz).date(),
+            calendar=self.calendar,
         )
         if broken is not None:
             raise EngineError(broken[0], **broken[1])

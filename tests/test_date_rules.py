@@ -10,9 +10,9 @@ import pytest
 from flows import forms
 from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
-from flows.loader import parse_definition
+from flows.loader import load_file, parse_definition
 from flows.model import FieldDef
-from flows.runtime import EARLIER, CaseState, Engine, EngineError, TaskState, task_field_defs
+from flows.runtime import EARLIER, MOVE_TASK, START_TASK, CaseState, Engine, EngineError, TaskState, task_field_defs
 from flows.values import InvalidAnswer, parse_text
 from tests.test_engine import LIBRARY, do, open_task, started
 from tests.test_loader import problems_of
@@ -205,3 +205,18 @@ def test_a_day_of_work_is_a_working_day_and_a_day_off_names_the_next_one() -> No
     assert forms.date_rule_problem(work_date, "2026-12-05", {}, {}, TODAY) is None
     with pytest.raises(ValueError, match="working_day"):
         FieldDef(type="text", label="Заметка", working_day=True)
+
+
+def test_the_engine_refuses_a_warehouse_date_on_a_day_off() -> None:
+    """Whichever way the answer comes (not only typed at its question), a day off is no day of work."""
+    spec = load_file(LIBRARY / "fulfillment_receiving.yaml").spec
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 25, 7, 0, tzinfo=UTC)))  # Friday
+    case, _ = engine.start(spec, 1)
+    start = {"client": {"id": 1, "name": "ООО Ромашка"}, "contact_name": "Иван", "goods_description": "Игрушки"}
+    do(engine, case, START_TASK, "submit", start, user=1)
+    engine.move(case, "warehouse", 1, {"account_manager"})
+    with pytest.raises(EngineError) as refused:
+        do(engine, case, MOVE_TASK, "submit", {"expected_units": 10, "work_date": "2026-12-26"}, user=1)
+    assert refused.value.params == {"field": "Дата работ на складе", "value": "26.12.2026", "next": "28.12.2026"}
+    do(engine, case, MOVE_TASK, "submit", {"expected_units": 10, "work_date": "2026-12-28"}, user=1)
+    assert case.stage == "warehouse"

@@ -109,7 +109,9 @@ class Conversation(FormAnswers, FormCorrections):
         values = {k: v for k, v in draft["values"].items() if k in names}
         # Said here in the person's language (the engine checks it again, for every other way in): a date
         # corrected from the summary may no longer fit another.
-        broken = forms.form_rule_problem(fields, values, form.data, self.today(), self.r.tr.lang(self.lang))
+        broken = forms.form_rule_problem(
+            fields, values, form.data, self.today(), self.r.tr.lang(self.lang), calendar=self.core.calendar
+        )
         if broken is not None:
             raise EngineError(broken[0], **broken[1])
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
