@@ -35,8 +35,8 @@ async def test_each_person_reads_the_cases_title_in_their_language(harness: Harn
     assert f"#1 · {ENGLISH}" in card["text"], card["text"]
     await service.press("Done", card)
     await service.send("📁 My cases")
-    listed = await service.card("Your cases", button="№1")
-    assert any(label.startswith(f"№1 {ENGLISH}") for label in service.buttons(listed)), service.buttons(listed)
+    listed = await service.card("Your cases", button="#1")
+    assert any(label.startswith(f"#1 {ENGLISH}") for label in service.buttons(listed)), service.buttons(listed)
 
     # The case's card, asked for by number.
     await director.send("/case 1")
@@ -79,9 +79,9 @@ async def test_a_case_stored_without_its_english_title_is_named_in_english_all_t
     await service.wait_for("Move the goods to the service warehouse in 1C", "✅")
     await forget_titles(harness, 1)  # the step wrote them afresh
     await service.send("📁 My cases")
-    listed = await service.card("Your cases", button="№1")
-    assert f"№1 · {ENGLISH}" in listed["text"], listed["text"]
-    assert any(label.startswith(f"№1 {ENGLISH}") for label in service.buttons(listed)), service.buttons(listed)
+    listed = await service.card("Your cases", button="#1")
+    assert f"#1 · {ENGLISH}" in listed["text"], listed["text"]
+    assert any(label.startswith(f"#1 {ENGLISH}") for label in service.buttons(listed)), service.buttons(listed)
     # The Russian reader's is the stored one; the row is left as its steps wrote it.
     await manager.send("/case 1")
     assert RUSSIAN in (await manager.expect("📁 №1"))["text"]

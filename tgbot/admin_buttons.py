@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardButton
 
 from db.models import Case
 from flows.runtime import CaseStatus
+from flows.values import number_sign
 from services.admin_actions import AdminActions
 from services.cases import Loaded
 from tgbot.buttons import Reply
@@ -36,9 +37,9 @@ class AdminButtons:
         if len(found.cases) == 1:
             return await self.card(found.cases[0].id)
         if not found.cases:
-            return r.t("No case found for «%(query)s».", lang, query=query.strip()), None
+            return r.t("No case found for “%(query)s”.", lang, query=query.strip()), None
         rows = [[await self._case_button(case)] for case in found.cases]
-        text = r.t("Cases found for «%(query)s»:", lang, query=query.strip())
+        text = r.t("Cases found for “%(query)s”:", lang, query=query.strip())
         if not found.complete:
             text += "\n" + r.t("Only the newest cases were searched; add words to narrow it down.", lang)
         return text, markup(rows)
@@ -49,7 +50,7 @@ class AdminButtons:
         title = registry.case_title(spec, case, self.lang) or self.r.local(spec.title, self.lang)
         stage = self.r.stage_title(spec, case.stage, self.lang)
         return InlineKeyboardButton(
-            text=button_label(f"№{case.id} · {title} · {stage}", 64),
+            text=button_label(f"{number_sign(self.lang)}{case.id} · {title} · {stage}", 64),
             callback_data=AdminCb(action="show", case_id=case.id).pack(),
         )
 
@@ -75,7 +76,7 @@ class AdminButtons:
         for task in state.open_tasks():
             holder = names.get(task.assignee_id or 0)
             title = r.task_title(state.spec, task, lang)
-            waiting = r.t("waits for «%(role)s»", lang, role=r.role(task.role, lang))
+            waiting = r.t("waits for “%(role)s”", lang, role=r.role(task.role, lang))
             blocked = r.t(" 🚫 the bot cannot write to them", lang) if task.assignee_id in unreachable else ""
             lines.append(f"• {title} — {holder or waiting}{blocked}")
             if task.id is not None:
@@ -106,11 +107,11 @@ class AdminButtons:
                 ]
                 for person in people
             ]
-            return Reply(card=(r.t("Whom to give «%(task)s» to?", lang, task=title), markup(rows)))
+            return Reply(card=(r.t("Whom to give “%(task)s” to?", lang, task=title), markup(rows)))
         if button.action == "to":
             loaded, task, target = await actions.reassign(button.task_id, button.arg)
             title = r.task_title(loaded.state.spec, task, lang)
-            return Reply(r.t("«%(task)s» is now with %(who)s.", lang, task=title, who=target.name),
+            return Reply(r.t("“%(task)s” is now with %(who)s.", lang, task=title, who=target.name),
                          card=await self.card(loaded.row.id))
         if button.action == "cancel":
             loaded = await actions.ask_cancel_reason(button.case_id)
@@ -139,5 +140,5 @@ class AdminButtons:
         if not people:
             return r.t("The bot can reach everyone.", lang)
         lines = [r.t("The bot cannot reach these people (they blocked it or left Telegram):", lang)]
-        lines += [f"• {p.name} — {r.t('since %(when)s', lang, when=r.when(p.unreachable_at))}" for p in people]
+        lines += [f"• {p.name} — {r.t('since %(when)s', lang, when=r.when(p.unreachable_at, lang))}" for p in people]
         return "\n".join(lines)

@@ -234,7 +234,7 @@ class EscalationButtons:
         if button.action == "to":
             found, target = await esc.reassign(button.task_id, button.holder, button.arg)
             title = r.task_title(found.loaded.state.spec, found.task, lang)
-            return Reply(r.t("«%(task)s» is now with %(who)s.", lang, task=title, who=target.name))
+            return Reply(r.t("“%(task)s” is now with %(who)s.", lang, task=title, who=target.name))
         if button.action == "take":
             await esc.take_over(button.task_id, button.holder)
             return Reply(r.t("The task is yours now.", lang))

@@ -26,7 +26,7 @@ class FormAnswers(FormBase):
             return
         loaded, fields, _names, draft, step = await self._current(task, None)
         if step is None:
-            self.say(self.r.t("The form is complete. Press «Confirm» or correct a field.", self.lang))
+            self.say(self.r.t("The form is complete. Press “Confirm” or correct a field.", self.lang))
             return
         if step.is_more or step.is_file:
             raise self._refusal(step)
@@ -127,15 +127,15 @@ class FormAnswers(FormBase):
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=self.r.t("➕ Create «%(name)s»", self.lang, name=name[:40]),
+                    text=self.r.t("➕ Create “%(name)s”", self.lang, name=name[:40]),
                     callback_data=FormCb(action="pick", task_id=task.id, arg="new", step=step_no).pack(),
                 )
             ]
         )
         text_out = (
-            self.r.t("«%(name)s»: is it one of these? Or create a new company.", self.lang, name=name)
+            self.r.t("“%(name)s”: is it one of these? Or create a new company.", self.lang, name=name)
             if found
-            else self.r.t("There is no company «%(name)s» yet. Create it?", self.lang, name=name)
+            else self.r.t("There is no company “%(name)s” yet. Create it?", self.lang, name=name)
         )
         self.say(text_out, InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True))
         await self._save(task, draft)
@@ -197,7 +197,7 @@ class FormAnswers(FormBase):
         """What this question takes, in the same words whatever wrong kind of answer came: `answer_text`,
         `answer_file` and `answer_other` accept exactly this."""
         if step is None:
-            return FormError(_("The form is complete. Press «Confirm» or correct a field."))
+            return FormError(_("The form is complete. Press “Confirm” or correct a field."))
         if step.field is None:
             return FormError(_("Please answer with the buttons: add one more or not."))
         fdef = step.field

@@ -38,7 +38,7 @@ class EscalationPickers(Wording):
     def reassign_picker(
         self, spec: ProcessDef, task: TaskState, holder: int, people: list[tuple[int, str]], lang: str | None
     ) -> tuple[str, dict[str, Any] | None]:
-        text = self.t("Whom to give «%(task)s» to?", lang, task=self.task_title(spec, task, lang))
+        text = self.t("Whom to give “%(task)s” to?", lang, task=self.task_title(spec, task, lang))
         rows = [
             [
                 InlineKeyboardButton(

@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from db.models import Case, Company, User
 from flows.i18n import _
 from flows.model import ProcessDef
-from flows.values import amount_text
+from flows.values import amount_text, number_sign
 from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights
 from services.onec_documents import shown_date
@@ -68,7 +68,7 @@ def cases_keyboard(
     rows = []
     for case, spec in cases:
         stage = renderer.stage_title(spec, case.stage, lang)
-        label = f"№{case.id} {titles[case.id]} — {stage}"
+        label = f"{number_sign(lang)}{case.id} {titles[case.id]} — {stage}"
         rows.append(
             [InlineKeyboardButton(text=button_label(label, 64),
                                   callback_data=CaseCb(action="show", case_id=case.id).pack())]
@@ -90,7 +90,8 @@ def case_list(
         return renderer.t("You have no closed cases.", lang), InlineKeyboardMarkup(inline_keyboard=[])
     lines = [renderer.t("Closed cases:" if closed else "Your cases:", lang)]
     for case, spec in cases:
-        lines.append(f"№{case.id} · {titles[case.id]} — {renderer.stage_title(spec, case.stage, lang)}")
+        stage = renderer.stage_title(spec, case.stage, lang)
+        lines.append(f"{number_sign(lang)}{case.id} · {titles[case.id]} — {stage}")
     keyboard = cases_keyboard(renderer, cases, lang, titles)
     if not closed:
         keyboard.inline_keyboard.append([closed_cases_button(renderer, lang)])
@@ -315,7 +316,7 @@ def organisation_card(
 ) -> tuple[str, InlineKeyboardMarkup]:
     t = renderer.t
     lines = [
-        f"№{org.id} {org.name} · {t(ORGANISATION_KINDS.get(org.kind, org.kind), lang)}",
+        f"{number_sign(lang)}{org.id} {org.name} · {t(ORGANISATION_KINDS.get(org.kind, org.kind), lang)}",
         t("INN/KPP: %(inn)s / %(kpp)s", lang, inn=org.inn or "—", kpp=org.kpp or "—"),
         t("Region: %(region)s", lang, region=org.region or "—"),
         t("Price type: %(price)s", lang, price=org.price_type or "—"),
@@ -453,7 +454,7 @@ def help_text(
     ]
     if startable:
         processes = ", ".join(f"«{renderer.tr.local(spec.title, lang)}»" for spec in startable)
-        lines.append(renderer.t("«Start a process» — register a new case: %(processes)s.", lang, processes=processes))
+        lines.append(renderer.t("“Start a process” — register a new case: %(processes)s.", lang, processes=processes))
     lines.append(
         renderer.t(
             "/diagram — a process drawn, stage by stage; /digest — a summary of your cases at the hour you choose.",

@@ -182,7 +182,7 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
             await service.notifier.stage_changed(loaded, person)
 
 
-STARTED_AFTER = _("Started automatically: case №%(parent)s («%(process)s») has ended.")
+STARTED_AFTER = _("Started automatically: case #%(parent)s (“%(process)s”) has ended.")
 
 
 @handles(StartCase)

@@ -18,6 +18,7 @@ from flows.calendar import WorkCalendar
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from flows.status import CaseStatus, TaskStatus
+from flows.values import number_sign
 from services import access, people
 from services.charts import Table, sheet_name, to_xlsx
 from services.core import Core
@@ -99,7 +100,7 @@ class Digests:
         def case_name(case: Case) -> str:
             spec = specs[case.definition_id]
             title = core.registry.case_title(spec, case, lang) or local(spec.title, lang)
-            return f"№{case.id} · {title}"
+            return f"{number_sign(lang)}{case.id} · {title}"
 
         def holder(task: Task) -> str:
             if task.assignee_id is not None:
@@ -203,7 +204,8 @@ class Digests:
             else:
                 source = core.wording.stage_title(spec, str(data["from"]), lang)
                 target = core.wording.stage_title(spec, str(data["to"]), lang)
-            name = f"№{case.id} · {core.registry.case_title(spec, case, lang) or local(spec.title, lang)}"
+            title = core.registry.case_title(spec, case, lang) or local(spec.title, lang)
+            name = f"{number_sign(lang)}{case.id} · {title}"
             earlier = moved.pop(case.id, None)  # a case moved twice is one line: where it was → where it is
             source = earlier.source if earlier is not None else source
             moved[case.id] = MoveLine(case.id, name, local(spec.title, lang), source, target, entry.at)
