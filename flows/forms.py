@@ -430,10 +430,10 @@ def prefill(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str, A
 # --- date rules between fields ---------------------------------------------------------------------------
 
 _RULE_MESSAGES = {
-    "after": _("The date must be later than «%(label)s» (%(value)s)."),
-    "not_before": _("The date cannot be earlier than «%(label)s» (%(value)s)."),
-    "before": _("The date must be earlier than «%(label)s» (%(value)s)."),
-    "not_after": _("The date cannot be later than «%(label)s» (%(value)s)."),
+    "after": _("The date must be later than “%(label)s” (%(value)s)."),
+    "not_before": _("The date cannot be earlier than “%(label)s” (%(value)s)."),
+    "before": _("The date must be earlier than “%(label)s” (%(value)s)."),
+    "not_after": _("The date cannot be later than “%(label)s” (%(value)s)."),
 }
 _TODAY_MESSAGES = {
     "after": _("The date must be later than today (%(value)s)."),
@@ -444,19 +444,19 @@ _TODAY_MESSAGES = {
 # Said at a form's summary (or by the engine), where the question is no longer on screen: the field is named,
 # as the form asks it («Дата возврата из ремонта», not the field's usual label).
 _NAMED_RULE_MESSAGES = {
-    "after": _("«%(field)s»: the date must be later than «%(label)s» (%(value)s)."),
-    "not_before": _("«%(field)s»: the date cannot be earlier than «%(label)s» (%(value)s)."),
-    "before": _("«%(field)s»: the date must be earlier than «%(label)s» (%(value)s)."),
-    "not_after": _("«%(field)s»: the date cannot be later than «%(label)s» (%(value)s)."),
+    "after": _("“%(field)s”: the date must be later than “%(label)s” (%(value)s)."),
+    "not_before": _("“%(field)s”: the date cannot be earlier than “%(label)s” (%(value)s)."),
+    "before": _("“%(field)s”: the date must be earlier than “%(label)s” (%(value)s)."),
+    "not_after": _("“%(field)s”: the date cannot be later than “%(label)s” (%(value)s)."),
 }
 _NAMED_TODAY_MESSAGES = {
-    "after": _("«%(field)s»: the date must be later than today (%(value)s)."),
-    "not_before": _("«%(field)s»: the date cannot be earlier than today (%(value)s)."),
-    "before": _("«%(field)s»: the date must be earlier than today (%(value)s)."),
-    "not_after": _("«%(field)s»: the date cannot be later than today (%(value)s)."),
+    "after": _("“%(field)s”: the date must be later than today (%(value)s)."),
+    "not_before": _("“%(field)s”: the date cannot be earlier than today (%(value)s)."),
+    "before": _("“%(field)s”: the date must be earlier than today (%(value)s)."),
+    "not_after": _("“%(field)s”: the date cannot be later than today (%(value)s)."),
 }
 _DAY_OFF = _("%(value)s is not a working day; the nearest working day is %(next)s.")
-_NAMED_DAY_OFF = _("«%(field)s»: %(value)s is not a working day; the nearest working day is %(next)s.")
+_NAMED_DAY_OFF = _("“%(field)s”: %(value)s is not a working day; the nearest working day is %(next)s.")
 _HOLDS = {
     ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,

@@ -1352,7 +1352,7 @@ class Engine:
         for check in target.checks:
             if not evaluate(check.rule, context):
                 raise EngineError(
-                    _("The item cannot go to «%(stage)s»: %(reason)s"), stage=target.title, reason=check.message
+                    _("The item cannot go to “%(stage)s”: %(reason)s"), stage=target.title, reason=check.message
                 )
 
     def _begin_items(self, case: CaseState, stage: StageDef, effects: list[Effect]) -> None:

@@ -33,7 +33,7 @@ def problem(name: str, value: str, known: dict[str, str]) -> str | None:
 
 def test_a_return_before_the_shipping_is_refused_naming_the_shipping_date() -> None:
     said = problem("back_date", "2026-11-20", {"ship_date": "2026-11-25"})
-    assert said == "The date must be later than «Дата отправки» (25.11.2026)."
+    assert said == "The date must be later than “Дата отправки” (25.11.2026)."
     assert problem("back_date", "2026-11-25", {"ship_date": "2026-11-25"}) is not None  # `after` is strict
     assert problem("back_date", "2026-11-26", {"ship_date": "2026-11-25"}) is None
 
@@ -162,7 +162,7 @@ def test_the_engine_refuses_dates_out_of_order_naming_the_other_date() -> None:
     with pytest.raises(EngineError) as refused:
         to_fix_check(engine, ship="2026-12-24")  # shipped before the goods arrived (25.12)
     # Said away from its question, the refusal names the date that is wrong as well as the one it must follow.
-    assert refused.value.message == "«%(field)s»: the date cannot be earlier than «%(label)s» (%(value)s)."
+    assert refused.value.message == "“%(field)s”: the date cannot be earlier than “%(label)s” (%(value)s)."
     assert refused.value.params == {"field": "Дата отправки", "label": "Дата поступления товара", "value": "25.12.2026"}
     with pytest.raises(EngineError) as refused:
         to_fix_check(engine, back="2026-12-27")  # back from repair before it was shipped (28.12)
