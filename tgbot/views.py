@@ -447,13 +447,14 @@ def help_text(
     figures for those who see them, the admins' commands for admins only."""
     lines = [
         renderer.t(
-            "I run your company's processes. «My tasks» — what waits for you; «My cases» — where your cases stand; "
+            "I run your company's processes. “My tasks” — what waits for you; “My cases” — where your cases stand; "
             "/case and a number — a case's card. /lang switches the language.",
             lang,
         )
     ]
     if startable:
-        processes = ", ".join(f"«{renderer.tr.local(spec.title, lang)}»" for spec in startable)
+        opening, closing = ("“", "”") if lang == "en" else ("«", "»")  # a process's name quoted the reader's way
+        processes = ", ".join(f"{opening}{renderer.tr.local(spec.title, lang)}{closing}" for spec in startable)
         lines.append(renderer.t("“Start a process” — register a new case: %(processes)s.", lang, processes=processes))
     lines.append(
         renderer.t(
