@@ -18,6 +18,7 @@ from db.models import AuditEntry
 from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
 from flows.loader import load_file
+from flows.model import local
 from flows.runtime import START_TASK, CaseState, Engine, TaskState
 from flows.templating import render
 from services import companies
@@ -105,7 +106,8 @@ def ordered(engine: Engine, amount: str, credit: companies.Credit | None) -> Cas
 
 def office_card(case: CaseState) -> str:
     tdef = next(t for t in SPEC.stage("office_approval").tasks if t.key == "office_decision")
-    return render(tdef.text or "", Engine(WorkCalendar(), FrozenClock(datetime.now(UTC))).context(case))
+    # As a Russian reader's card says it (the text is given per language).
+    return render(local(tdef.text or "", "ru"), Engine(WorkCalendar(), FrozenClock(datetime.now(UTC))).context(case))
 
 
 def test_the_credit_state_sends_a_small_request_to_the_office_with_the_reason(engine: Engine) -> None:
