@@ -120,6 +120,7 @@ class PeoplePages(PanelPages):
                 await panel_actions.restore_person(self.core, session, user_id)
         except Refused as exc:
             return self.panel.refused(request, exc, "people")
+        self.core.outbox_written()  # the person is told
         raise web.HTTPSeeOther("/admin/people")
 
 

@@ -18,7 +18,7 @@ from db.models import AuditEntry, Company, Definition, Invite, User
 from flows.i18n import _
 from flows.loader import parse_definition
 from flows.runtime import EngineError
-from services import people
+from services import outbox, people
 from services.admin_actions import PANEL
 from services.core import Core
 from services.library import ProcessLibrary, Upload
@@ -96,14 +96,27 @@ async def change_role(core: Core, session: AsyncSession, user_id: int, role: str
 
 async def revoke_person(core: Core, session: AsyncSession, user_id: int) -> User:
     """The person no longer works here (`Team.revoke`, shared with the chat's /revoke: their tasks back to the pools,
-    audited `by: panel`)."""
-    return await Team(core, session).revoke(str(user_id), actor_id=None)
+    audited `by: panel`). They hear it at once, as from the chat's /revoke, and the menu they can no longer use goes:
+    else they would learn it only at their next press."""
+    person = await Team(core, session).revoke(str(user_id), actor_id=None)
+    text = _("Your access to the bot is closed. If this is a mistake, contact your administrator.")
+    _tell(core, session, person, text, {"remove_keyboard": True})
+    return person
 
 
 async def restore_person(core: Core, session: AsyncSession, user_id: int) -> User:
-    """A revoked person is let back in with the roles they kept (`Team.restore` audits it, `by: panel`)."""
+    """A revoked person is let back in with the roles they kept (`Team.restore` audits it, `by: panel`), and told so;
+    /start gives them their menu back (the chat's menu is the bot's to draw)."""
     person, _roles = await Team(core, session).restore(str(user_id), actor_id=None)
+    _tell(core, session, person, _("Your access to the bot is open again. Send /start to see your menu."), None)
     return person
+
+
+def _tell(core: Core, session: AsyncSession, person: User, msgid: str, markup: dict[str, Any] | None) -> None:
+    payload: dict[str, Any] = {"text": core.translator.t(msgid, person.language)}
+    if markup is not None:
+        payload["reply_markup"] = markup
+    outbox.enqueue(session, chat_id=person.tg_id, method="sendMessage", payload=payload, now=core.clock.now())
 
 
 async def unreachable(session: AsyncSession) -> list[User]:

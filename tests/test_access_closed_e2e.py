@@ -31,6 +31,10 @@ async def test_a_revoked_person_is_told_and_an_admin_restores_them(office: Offic
     admin = harness.admin
     marina = await harness.person("Марина", "shop_manager")
     number = await revoke_in_panel(office, marina)
+    # Closed in the panel, she hears it at once (not at her next press), and the menu she can no longer use goes.
+    assert await menu_of(marina) is not None
+    await marina.expect("доступ к боту закрыт")
+    assert await menu_of(marina) is None
 
     # Whatever she sends, she reads that her access is closed — not «I did not understand».
     await marina.send("покажи задачи")
@@ -77,6 +81,7 @@ async def test_a_revoked_person_is_told_and_an_admin_restores_them(office: Offic
     row = page[page.index(f'data-person="{number}"') :]
     assert f'action="people/{number}/restore"' in row[: row.index("</tr>")]
     assert (await office.post(f"people/{number}/restore")).status == 303
+    await marina.expect("доступ к боту снова открыт", "/start")  # told, as from the chat
     async with harness.core.sessionmaker() as session:
         user = await session.get(User, number)
         assert user is not None and user.active
