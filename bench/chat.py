@@ -52,7 +52,7 @@ REGISTER_DEFECT: tuple[Action, ...] = (
     Action("text", "Longines", "Входящий номер"),
     Action("text", "ВХ-42", "ФИО сотрудника"),
     Action("text", "Иванова Марина", "Дата поступления"),
-    Action("text", "25.12.2026", "Модель"),
+    Action("text", "сегодня", "Модель"),  # the goods came today (a date of the past)
     Action("text", "L2.793.4", "Серийный номер"),
     Action("text", "SN-123456", "Описание дефекта"),
     Action("text", "Отстают на 30 секунд в сутки", "Фото дефекта"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,10 +14,13 @@ from services import people
 
 PROCESS = "defect_return"
 START = "__start__"
+# The bench runs on the real clock, and seed 1's dates are of things that have happened (not after today): the goods
+# came, were shipped and came back today, in the company's time zone (the demo's and the default settings').
+TODAY = datetime.now(ZoneInfo("Europe/Moscow")).date().isoformat()
 
 START_FORM: dict[str, Any] = {
     "supplier": "alpha", "quantity": 1, "purchase_sum": "125000.00", "brand": "Longines", "incoming_doc": "ВХ-42",
-    "employee_name": "Иванова Марина", "arrival_date": "2026-12-25",
+    "employee_name": "Иванова Марина", "arrival_date": TODAY,
     "units": [{"model": "L2.793.4", "serial": "SN-123456", "defect": "Отстают на 30 секунд в сутки",
                "photos": [{"id": 1, "name": "defect.png", "kind": "photo"}]}],
 }
@@ -38,10 +42,10 @@ HAPPY_PATH: tuple[Step, ...] = (
     Step("ship_to", "service_centre", "service_manager", {"ship_address": "Москва, Петровка, 10"}),
     Step("prepare_documents", "done", "service_manager"),
     Step("pack_and_ship", "done", "service_manager",
-         {"shipping_date": "2026-12-28", "waybill": "CDEK-1", "shipping_docs": [{"id": 5, "name": "act.pdf"}]}),
+         {"shipping_date": TODAY, "waybill": "CDEK-1", "shipping_docs": [{"id": 5, "name": "act.pdf"}]}),
     Step("inform_supplier", "done", "service_manager"),
     Step("verdict", "repair", "service_manager", {"verdict_doc": [{"id": 6, "name": "verdict.pdf"}]}),
-    Step("goods_back", "done", "service_manager", {"return_ship_date": "2027-01-20"}),
+    Step("goods_back", "done", "service_manager", {"return_ship_date": TODAY}),
     Step("defect_fixed", "approve", "service_manager"),
     Step("moved_in_1c", "done", "service_manager"),
     Step("shop_received", "done", "initiator"),

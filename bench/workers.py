@@ -29,6 +29,7 @@ from sqlalchemy import select
 from bench.botpath import make_people, prepare_database
 from bench.chat import REGISTER_DEFECT, NoAnswer, SimPerson
 from bench.procs import BotProcess
+from bench.scenario import TODAY
 from bench.servercpu import open_server_cpu
 from db.engine import make_engine
 from db.models import Case, InboxUpdate
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 BEFORE, BURST, AFTER = REGISTER_DEFECT[:3], REGISTER_DEFECT[3:12], REGISTER_DEFECT[12:]
 IDLE_SECONDS = 3.0  # the workers' idle CPU is measured this long before the people start
 EXPECTED = {"brand": "Longines", "incoming_doc": "ВХ-42", "employee_name": "Иванова Марина",
-            "arrival_date": "2026-12-25"}
+            "arrival_date": TODAY}
 
 
 def free_port() -> int:
