@@ -38,7 +38,10 @@ async def on_comment(
     downloads: dict[str, bytes],
 ) -> None:  # fmt: skip
     incoming = _incoming_file(message, downloads)
-    attachment = Attachment(**vars(incoming)) if incoming is not None else None
+    attachment = None
+    if incoming is not None:  # a form's file as a comment's (its album belongs to the form's counting, not here)
+        attachment = Attachment(incoming.kind, incoming.content, incoming.name, incoming.mime_type,
+                                incoming.tg_file_id, incoming.tg_unique_id)  # fmt: skip
     text = message.text or message.caption or ""
     _loaded, comment = await comments.post(viewer, text, attachment)
     said = "🔒 The internal note is in the thread." if comment.internal else "💬 The comment is in the thread."
