@@ -15,7 +15,7 @@ from tests.conftest import Harness, library_with
 from tests.test_defect_return_e2e import register_defect
 
 RUSSIAN = "Longines, 1 шт. — ООО «Альфа Тайм»"
-ENGLISH = "Longines, 1 pcs — ООО «Альфа Тайм»"
+ENGLISH = "Longines, 1 pc — ООО «Альфа Тайм»"
 
 
 async def test_each_person_reads_the_cases_title_in_their_language(harness: Harness) -> None:
@@ -47,7 +47,7 @@ async def test_each_person_reads_the_cases_title_in_their_language(harness: Harn
     await manager.send("📁 Мои дела")
     mine = await manager.card("Ваши дела", button="№1")
     assert any(label.startswith(f"№1 {RUSSIAN}") for label in manager.buttons(mine)), manager.buttons(mine)
-    await harness.admin.send("/find 1 pcs")
+    await harness.admin.send("/find 1 pc —")
     found = await harness.admin.expect("№1")
     assert RUSSIAN in found["text"], found["text"]
 
