@@ -83,7 +83,8 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     if thread:
         text = text + "\n\n" + "\n".join(thread)
     rows: list[list[InlineKeyboardButton]] = []
-    for target in await service.allowed_moves(user, loaded):
+    moves = await service.allowed_moves(user, loaded)
+    for target in moves:
         move = next(m for m in loaded.state.spec.stage(loaded.state.stage).moves if m.to == target)
         label = (
             core.translator.local(move.label, lang)
@@ -139,7 +140,10 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         rows.append(
             [InlineKeyboardButton(text=label, callback_data=CaseCb(action=action, case_id=loaded.row.id).pack())]
         )
-    if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row):
+    # A process's own way to drop the case here («✖️ Отменить сделку», «✖️ Отказ»: a final stage that fails, with its
+    # reason) is the one offered; a second cancel beside it, which asks no reason, would only make people choose.
+    dropped_by_process = any(state.spec.stage(to).final and state.spec.stage(to).result == "failure" for to in moves)
+    if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row) and not dropped_by_process:
         rows.append(
             [
                 InlineKeyboardButton(
