@@ -92,6 +92,8 @@ async def warehouse_work(shop: Harness, worker: Person, *, minutes: list[int], c
         card = await worker.wait_for("Примите товар", "Вы взяли" if index == 0 else "на паузе")
         await worker.press("Начать работу" if index == 0 else "Продолжить", card)
         running = await worker.wait_for("Примите товар", "В работе с")
+        # The first stretch says only since when; a resumed one, the time done before it too.
+        assert ("до этого" in running["text"]) == (index > 0), running["text"]
         shop.clock.advance(minutes=spent)
         if index < len(minutes) - 1:
             await worker.press("Пауза", running)

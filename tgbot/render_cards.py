@@ -207,14 +207,12 @@ class TaskCards(ItemCards):
     def _timing_row(self, task: TaskState, lang: str | None, lines: list[str]) -> list[dict[str, Any]]:
         worked = task.worked_seconds
         if task.work_started_at is not None:
-            lines.append(
-                self.t(
-                    "⏱ Working since %(when)s; done before: %(spent)s",
-                    lang,
-                    when=self.when(task.work_started_at, lang),
-                    spent=self.duration(worked, lang),
-                )
-            )
+            when = self.when(task.work_started_at, lang)
+            if worked < 60:  # the first stretch: «до этого: 0 ч 00 мин» said nothing
+                lines.append(self.t("⏱ Working since %(when)s", lang, when=when))
+            else:
+                text = "⏱ Working since %(when)s; done before: %(spent)s"
+                lines.append(self.t(text, lang, when=when, spent=self.duration(worked, lang)))
             return [button(self.t("⏸ Pause", lang), pack(TaskCb, "work", task.id or 0, "pause"))]
         if worked:
             lines.append(self.t("⏱ Time spent: %(spent)s (paused)", lang, spent=self.duration(worked, lang)))
