@@ -347,6 +347,19 @@ class Wording:
             and forms.condition_holds(sub.ask_if, item)
         )
 
+    def _number_range(self, fdef: FieldDef, lang: str | None) -> str:
+        low = _limit(fdef.min) if fdef.min is not None else None
+        high = _limit(fdef.max) if fdef.max is not None else None
+        whole = fdef.integer
+        if low is not None and high is not None:
+            text = _("Send a whole number from %(low)s to %(high)s.") if whole else _(
+                "Send a number from %(low)s to %(high)s.")
+        elif low is not None:
+            text = _("Send a whole number, at least %(low)s.") if whole else _("Send a number, at least %(low)s.")
+        else:
+            text = _("Send a whole number, at most %(high)s.") if whole else _("Send a number, at most %(high)s.")
+        return self.t(text, lang, low=low, high=high)
+
     def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
         hints = {
             "number": _("Send a number."),
@@ -365,6 +378,8 @@ class Wording:
             message = _("Send an e-mail address, for example name@example.com.")
         if fdef.type == "document" and fdef.accept:
             return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
+        if fdef.type == "number" and fdef.contact is None and (fdef.min is not None or fdef.max is not None):
+            return self._number_range(fdef, lang)  # said before the answer, not only after a wrong one
         if message and fdef.type == "money":  # the amounts as the reader writes them, as its refusals give them
             return self.t(message, lang, **field_values.AMOUNT_EXAMPLES)
         return self.t(message, lang) if message else ""
@@ -397,3 +412,8 @@ def _when(moment: datetime, tz: ZoneInfo, lang: str) -> str:
 def _refs(value: Any) -> list[dict[str, Any]]:
     files = value if isinstance(value, list) else [value]
     return [f for f in files if isinstance(f, dict) and f.get("id") is not None]
+
+
+def _limit(number: float) -> str:
+    """A bound as a person writes it: 50, not 50.0."""
+    return str(int(number)) if float(number).is_integer() else str(number)

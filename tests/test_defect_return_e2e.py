@@ -38,7 +38,7 @@ async def register_defect(manager: Person, *, supplier: str = "Альфа", arri
     await manager.send("▶️ Начать процесс")
     await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
     await manager.press(supplier, await manager.expect("Поставщик"))
-    await manager.expect("Количество")
+    await manager.expect("Количество", "Отправьте целое число от 1 до 50.")  # the range before, not after a mistake
     await manager.send("много")  # not a number: the bot explains and asks again
     await manager.expect("⚠️")
     await manager.expect("Количество")
