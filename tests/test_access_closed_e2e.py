@@ -14,9 +14,9 @@ from db.models import AuditEntry, Company, Invite, Task, User
 from services.people import roles_of
 from tests.chat import Person, create_person
 from tests.conftest import Harness
-from tests.test_defect_return_e2e import register_defect
 from tests.test_organisations_e2e import organisation
 from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
+from tests.test_rights_e2e import a_check_taken_by_ivan
 
 
 async def revoke_in_panel(office: Office, person: Person) -> int:  # noqa: F811
@@ -244,15 +244,7 @@ async def menu_of(person: Person) -> list[list[str]] | None:
 
 async def test_an_admin_revokes_in_chat_as_the_panel_does(harness: Harness) -> None:
     admin = harness.admin
-    manager = await harness.person("Марина", "shop_manager")
-    service = await harness.person("Сергей", "service_manager")
-    ivan = await harness.person("Иван", "warehouse_head")
-    pavel = await harness.person("Павел", "warehouse_head")
-    await register_defect(manager)
-    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
-    await ivan.press("Взять", await ivan.expect("Подтвердите наличие дефекта"))
-    await pavel.expect("Подтвердите наличие дефекта")
-    await harness.settle()
+    manager, ivan, pavel = await a_check_taken_by_ivan(harness)
     assert await menu_of(ivan) is not None
 
     # Ivan's card in /users: «Отозвать доступ» asks first; «Отмена» changes nothing.

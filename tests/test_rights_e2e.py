@@ -8,8 +8,24 @@ import asyncio
 from sqlalchemy import select
 
 from db.models import Task, User
+from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
+
+
+async def a_check_taken_by_ivan(harness: Harness) -> tuple[Person, Person, Person]:
+    """A registered return whose warehouse check Иван took from the pool; Павел, the other warehouse head, saw it
+    too. The shop manager who registered it, Иван and Павел."""
+    manager = await harness.person("Марина", "shop_manager")
+    service = await harness.person("Сергей", "service_manager")
+    ivan = await harness.person("Иван", "warehouse_head")
+    pavel = await harness.person("Павел", "warehouse_head")
+    await register_defect(manager)
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await ivan.press("Взять", await ivan.expect("Подтвердите наличие дефекта"))
+    await pavel.expect("Подтвердите наличие дефекта")
+    await harness.settle()
+    return manager, ivan, pavel
 
 
 async def test_a_revoked_holder_loses_the_task_and_his_old_button(harness: Harness) -> None:
@@ -63,15 +79,7 @@ async def test_a_revoked_holder_loses_the_task_and_his_old_button(harness: Harne
 
 
 async def test_a_person_who_blocks_the_bot_is_unreachable_and_their_pool_task_goes_back(harness: Harness) -> None:
-    manager = await harness.person("Марина", "shop_manager")
-    service = await harness.person("Сергей", "service_manager")
-    ivan = await harness.person("Иван", "warehouse_head")
-    pavel = await harness.person("Павел", "warehouse_head")
-    await register_defect(manager)
-    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
-    await ivan.press("Взять", await ivan.expect("Подтвердите наличие дефекта"))
-    await pavel.expect("Подтвердите наличие дефекта")
-    await harness.settle()
+    _manager, ivan, pavel = await a_check_taken_by_ivan(harness)
 
     await harness.blocks_the_bot(ivan, "Иван")
     await harness.settle()
