@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers.common import AfterCommit, Registered, answer
 from services.access import Viewer
-from services.digests import GROUPS, HOURS, Digests, Subscription
+from services.digests import GROUPS, HOURS, Digests, Subscription, period_start
 from tgbot import digest_view
 from tgbot.callbacks import DigestCb
 from tgbot.render import Renderer
@@ -73,12 +73,12 @@ async def on_group(
     digests: Digests,
     after_commit: AfterCommit,
 ) -> None:
-    """A group of the digest as it stands now: its full list, or an Excel file of it."""
-    user, group = viewer.user, callback_data.arg
+    """A group of the digest as it stands now, over the period the digest counted: its full list, or an Excel file."""
+    user, group, since = viewer.user, callback_data.arg, period_start(callback_data.since)
     if group in GROUPS and callback_data.action == "list":
-        listed = await digests.group_list(viewer, group)
+        listed = await digests.group_list(viewer, group, since)
         replies.say(user.tg_id, digest_view.list_text(renderer, listed, user.language, group))
     elif group in GROUPS:
-        file_id, title, count = await digests.group_file(viewer, group)
+        file_id, title, count = await digests.group_file(viewer, group, since)
         replies.document(user.tg_id, file_id, f"{title}: {count}")
     answer(after_commit, query)

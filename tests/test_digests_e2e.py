@@ -232,10 +232,17 @@ async def test_a_case_moved_twice_is_one_line_from_where_it_was_to_where_it_is(s
     assert "🔄 Сдвинулись с 22.12.2026 09:00: 1" in digest["text"], digest["text"]
     assert "Брак зарегистрирован → Уведомление поставщика" in digest["text"], digest["text"]
     await director.press("Сдвинулись", digest)
-    # (the list counts from the day before the last digest sent at its hour, and says so)
-    listed = (await director.expect("Сдвинулись с 21.12.2026 09:00: 1", "→"))["text"]
+    # The list and the file count from where the digest they came from did, and say so: the list of a digest asked
+    # for now used to count from the day before the last one sent at its hour («с 21.12.2026 09:00»).
+    listed = (await director.expect("Сдвинулись с 22.12.2026 09:00: 1", "→"))["text"]
     assert "Брак зарегистрирован → Уведомление поставщика" in listed and "Брак зарегистрирован · " not in listed, listed
     assert listed.count("№1 ·") == 1, listed
+    excel = next(k["callback_data"] for row in digest["inline_keyboard"] for k in row if k["text"] == "📊 Excel")
+    await director.press_data(digest["message_id"], excel)
+    document = await director.expect("Сдвинулись с 22.12.2026 09:00: 1")
+    sheet = load_workbook(io.BytesIO(await director.download(document["document"]["url"]))).active
+    assert sheet is not None and sheet.title == "Сдвинулись с 22.12.2026 09.00"
+    assert [c.value for c in sheet[2]][2:4] == ["Брак зарегистрирован", "Уведомление поставщика о браке"]
 
 
 def test_the_charts_legend_has_a_colour_per_series_even_for_one_with_no_bar() -> None:

@@ -85,6 +85,9 @@ class DigestCb(CallbackData, prefix="g"):
     action: str  # now | on | off | at (arg = HHMM: no colon, the separator) | list (arg = group) | xlsx (arg = group)
     arg: str = ""
     ref: int = 0  # the settings' own message (its outbox row): a change shows in it, not in a new one
+    # list/xlsx: the moment the digest's moves count from (µs since the epoch), so a group's list covers the period
+    # its digest's heading said — the subscription keeps only the last scheduled digest's, not that of each sent
+    since: int = 0
 
 
 class ExportCb(CallbackData, prefix="x"):

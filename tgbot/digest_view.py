@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from services.charts import Table
-from services.digests import GROUPS, HOURS, Digest, Subscription, group_title, table
+from services.digests import GROUPS, HOURS, Digest, Subscription, group_title, period_key, table
 from tgbot.callbacks import DigestCb, button_label
 from tgbot.render import Renderer
 
@@ -79,7 +79,7 @@ def _line(r: Renderer, group: str, row: list[str], lang: str) -> str:
 
 
 def digest_keyboard(r: Renderer, digest: Digest, lang: str) -> InlineKeyboardMarkup | None:
-    rows = []
+    rows, since = [], period_key(digest.since)
     for group in GROUPS:
         count = len(digest.group(group))
         if not count:
@@ -88,9 +88,12 @@ def digest_keyboard(r: Renderer, digest: Digest, lang: str) -> InlineKeyboardMar
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=button_label(f"📋 {title} ({count})"), callback_data=DigestCb(action="list", arg=group).pack()
+                    text=button_label(f"📋 {title} ({count})"),
+                    callback_data=DigestCb(action="list", arg=group, since=since).pack(),
                 ),
-                InlineKeyboardButton(text="📊 Excel", callback_data=DigestCb(action="xlsx", arg=group).pack()),
+                InlineKeyboardButton(
+                    text="📊 Excel", callback_data=DigestCb(action="xlsx", arg=group, since=since).pack()
+                ),
             ]
         )
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

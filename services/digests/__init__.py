@@ -27,6 +27,8 @@ from services.digests.contents import (
     chart,
     chart_async,
     group_title,
+    period_key,
+    period_start,
     span,
     table,
 )
@@ -66,6 +68,8 @@ __all__ = [
     "group_title",
     "key_of",
     "next_digest",
+    "period_key",
+    "period_start",
     "save",
     "span",
     "subscription",

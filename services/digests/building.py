@@ -258,11 +258,11 @@ class Digests:
                 row.value = sub.value()
         return digest
 
-    async def group_file(self, viewer: access.Viewer, group: str) -> tuple[int, str, int]:
-        """One group of this person's digest, as it stands now, as an Excel file stored for them."""
+    async def group_file(self, viewer: access.Viewer, group: str, since: datetime | None) -> tuple[int, str, int]:
+        """One group of this person's digest, as it stands now, as an Excel file stored for them; `since`: the
+        moment the digest whose button was pressed counted its moves from."""
         lang = viewer.user.language
-        sub = await subscription(self.core, self.session, viewer.user.id)
-        digest = await self.build(viewer, _previous(sub))
+        digest = await self.build(viewer, since or await self._since(viewer.user))
         rows = table(self.core.wording, digest, group, lang)
         stored = await self.core.files.add(
             self.session,
@@ -276,12 +276,11 @@ class Digests:
         )
         return stored.id, rows.title, len(rows.rows)
 
-    async def group_list(self, viewer: access.Viewer, group: str) -> Table:
-        sub = await subscription(self.core, self.session, viewer.user.id)
-        return table(self.core.wording, await self.build(viewer, _previous(sub)), group, viewer.user.language)
+    async def group_list(self, viewer: access.Viewer, group: str, since: datetime | None) -> Table:
+        digest = await self.build(viewer, since or await self._since(viewer.user))
+        return table(self.core.wording, digest, group, viewer.user.language)
 
-
-def _previous(sub: Subscription | None) -> datetime | None:
-    """A list asked from a digest covers the moves the digest covered: those since the one before it. The
-    subscription keeps only the last digest's time, so this is the day before it (one digest a day)."""
-    return sub.last - timedelta(days=1) if sub is not None and sub.last is not None else None
+    async def _since(self, user: User) -> datetime | None:
+        """Where a digest sent now would count its moves from: the last one sent at its hour."""
+        sub = await subscription(self.core, self.session, user.id)
+        return sub.last if sub is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flows.i18n import _
@@ -90,6 +90,20 @@ class Digest:
 
     def group(self, name: str) -> list[Any]:
         return list(getattr(self, name))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TICK = timedelta(microseconds=1)
+
+
+def period_key(since: datetime) -> int:
+    """A digest's period start as its group buttons carry it: whole microseconds, so the list counts from the very
+    moment the digest did (a move in the second the period began is in both or in neither)."""
+    return (since - _EPOCH) // _TICK
+
+
+def period_start(key: int) -> datetime | None:
+    return _EPOCH + key * _TICK if key > 0 else None
 
 
 def group_title(w: Wording, digest: Digest, group: str, lang: str | None) -> str:
