@@ -537,8 +537,9 @@ def form_rule_problem(
     lang: str = "ru",
     calendar: WorkCalendar | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
-    """The first date rule a form's answers break (the entries of its lists included), or None. `fields`: the
-    form's fields as it asks them; `data`: what the case has (the answers win over it)."""
+    """The first rule a form's answers break — a date rule, or a full name that is not one — (the entries of its
+    lists included), or None. `fields`: the form's fields as it asks them; `data`: what the case has (the answers
+    win over it)."""
     known = {**data, **values}
     for name, value in values.items():
         fdef = fields.get(name)
@@ -549,16 +550,36 @@ def form_rule_problem(
                 if not isinstance(entry, Mapping):
                     continue
                 for sub_name, sub in fdef.fields.items():
-                    found = date_rule_problem(
+                    found = full_name_problem(sub, entry.get(sub_name), lang) or date_rule_problem(
                         sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang, True,
                         calendar,
                     )
                     if found is not None:
                         return found
             continue
-        found = date_rule_problem(fdef, value, fields, known, today, lang, True, calendar)
+        found = full_name_problem(fdef, value, lang) or date_rule_problem(
+            fdef, value, fields, known, today, lang, True, calendar
+        )
         if found is not None:
             return found
+    return None
+
+
+_NAMED_FULL_NAME = _(
+    "“%(field)s”: please write the surname and the first name (and the patronymic, if any), e.g. Ivanova Marina "
+    "Sergeevna"
+)
+
+
+def full_name_problem(fdef: FieldDef, value: Any, lang: str = "ru") -> tuple[str, dict[str, Any]] | None:
+    """Why a `full_name` field's answer names nobody in full («Иван» alone), the field named (said away from its
+    question: by the engine, whichever way the answer came), or None. An empty answer is the required check's."""
+    if not fdef.full_name or not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        field_values.parse_full_name(value)
+    except field_values.InvalidAnswer:
+        return _NAMED_FULL_NAME, {"field": local(fdef.label, lang)}
     return None
 
 

@@ -122,6 +122,9 @@ class FieldDef(DateRules):
     # text: it must reach someone — a phone number or an e-mail address, checked wherever it is answered (chat, a
     # site's form) and kept in one form (`flows.values.parse_contact`).
     contact: ContactKind | None = None
+    # text: a person's full name — a surname and a first name at least (`flows.values.parse_full_name`): «Иван»
+    # alone names nobody on a supplier's letter. Checked wherever it is answered, the engine included.
+    full_name: bool = False
     fields: dict[str, FieldDef] | None = None  # list: the fields of one entry
     count: str | None = None  # list: a number field that says how many entries
     min_items: int = 1
@@ -166,6 +169,8 @@ class FieldDef(DateRules):
             raise ValueError(_("'working_day' belongs to a date or datetime field"))
         if self.contact is not None and self.type != "text":
             raise ValueError(_("only a text field may have a 'contact'"))
+        if self.full_name and (self.type != "text" or self.contact is not None):
+            raise ValueError(_("only a text field without a 'contact' may be a 'full_name'"))
         if self.default is not None and self.type != "text":
             raise ValueError(_("only a text field may have a 'default'"))
         return self

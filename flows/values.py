@@ -732,3 +732,25 @@ def parse_contact(kind: str, text: str, country: str = "RU") -> str:
         except EmailNotValidError:
             raise InvalidAnswer(CONTACT_PROBLEMS["email"]) from None
     raise ValueError(f"unknown contact kind {kind!r}")
+
+
+# --- a person's full name (`full_name: true` on a text field) ------------------------------------------------
+
+FULL_NAME_EXPECTED = _(
+    "Please write the surname and the first name (and the patronymic, if any), e.g. Ivanova Marina Sergeevna"
+)
+# A word of a name: letters, and the hyphen, apostrophe or dot of «Салтыков-Щедрин», «O'Neil», «М.»
+_NAME_MARKS = frozenset("-'’.")
+
+
+def parse_full_name(text: str) -> str:
+    """A full name as somebody typed it, its spaces tidied: at least two words (a surname and a first name, or an
+    initial), each of letters. A first name alone, or a document number, is refused with what to write.
+
+    Raises :class:`InvalidAnswer`."""
+    words = text.split()
+    if len(words) < 2 or not all(
+        any(c.isalpha() for c in word) and all(c.isalpha() or c in _NAME_MARKS for c in word) for word in words
+    ):
+        raise InvalidAnswer(FULL_NAME_EXPECTED)
+    return " ".join(words)

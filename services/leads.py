@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Lead, LeadBucket
 from flows.i18n import _
 from flows.model import LeadFormDef, ProcessDef, local
-from flows.values import InvalidAnswer, parse_contact, parse_text
+from flows.values import InvalidAnswer, parse_contact, parse_full_name, parse_text
 from services import people
 from services.cases import CaseService
 from services.core import Core
@@ -179,11 +179,13 @@ class Leads:
                 wrong[param] = (error.message, error.params)
                 continue
             contact = form.lead.contacts.get(name) or fdef.contact
-            if contact is not None:
-                try:
+            try:
+                if contact is not None:
                     data[name] = parse_contact(contact, text, self.core.calendar.country)
-                except InvalidAnswer as error:
-                    wrong[param] = (error.message, error.params)
+                elif fdef.full_name:
+                    data[name] = parse_full_name(text)
+            except InvalidAnswer as error:
+                wrong[param] = (error.message, error.params)
         if wrong:
             # The visitor reads the fields as the form labels them; `fields` keeps the posted names for the page.
             labels = {param: spec.fields[name].label for name, param in form.lead.map.items()}

@@ -376,6 +376,8 @@ class Wording:
             message = _("Send a phone number with its code, for example +7 900 123-45-67.")
         elif fdef.contact == "email":
             message = _("Send an e-mail address, for example name@example.com.")
+        elif fdef.full_name:
+            message = _("Send the surname and the first name, for example Ivanova Marina.")
         if fdef.type == "document" and fdef.accept:
             return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
         if fdef.type == "number" and fdef.contact is None and (fdef.min is not None or fdef.max is not None):

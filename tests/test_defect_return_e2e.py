@@ -49,6 +49,12 @@ async def register_defect(manager: Person, *, supplier: str = "Альфа", arri
     await manager.send("Longines")
     await manager.expect("Входящий номер")
     await manager.send("ВХ-42")
+    await manager.expect("ФИО сотрудника", "Отправьте фамилию и имя, например: Иванова Марина.")
+    await manager.send("Иван")  # a first name alone names nobody on the letter to the supplier
+    refusal = await manager.expect("⚠️")
+    assert refusal["text"] == (
+        "⚠️ Напишите фамилию и имя (и отчество, если есть), например: Иванова Марина Сергеевна"
+    ), refusal["text"]
     await manager.expect("ФИО сотрудника")
     await manager.send("Иванова Марина")
     await manager.expect("Дата поступления")

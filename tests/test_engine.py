@@ -89,6 +89,18 @@ def test_required_fields_cannot_be_skipped(engine: Engine) -> None:
     assert "Марка" in str(caught.value)
 
 
+def test_a_first_name_alone_is_not_the_employee_s_full_name_whichever_way_it_comes(engine: Engine) -> None:
+    case, _ = engine.start(SPEC, MANAGER)
+    task = open_task(case, START_TASK)
+    task.id = 1
+    with pytest.raises(EngineError) as caught:
+        engine.submit(case, task, "submit", {**START_FORM, "employee_name": "Иван"}, MANAGER)
+    assert caught.value.params == {"field": "ФИО сотрудника"} and "surname" in caught.value.message
+    assert case.stage == START_TASK  # nothing registered
+    engine.submit(case, task, "submit", {**START_FORM, "employee_name": "  Иванова   М. С. "}, MANAGER)
+    assert case.stage == "registered"
+
+
 def test_title_is_rendered_from_the_form(engine: Engine) -> None:
     case = started(engine)
     assert case.title == "Longines, 1 шт. — ООО «Альфа Тайм»"

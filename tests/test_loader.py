@@ -256,3 +256,8 @@ stages:
     fixed = source.replace("supplier.adres", "supplier.address").replace(', {field: boxes, default: "1"}', "")
     spec = parse_definition(fixed, "shipment.yaml").spec
     assert spec.fields["address"].fresh and spec.stages[0].tasks[0].fields[0].default == "{{ supplier.address }}"
+
+
+def test_a_full_name_is_a_text_fields_option() -> None:
+    source = GOOD.replace("stages:\n", "  signer: {type: number, full_name: true, label: Подписант}\nstages:\n", 1)
+    assert any("only a text field without a 'contact' may be a 'full_name'" in p for p in problems_of(source))

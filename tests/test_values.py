@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from flows.values import InvalidAnswer, format_value, from_json, parse_text, to_json
+from flows.values import InvalidAnswer, format_value, from_json, parse_full_name, parse_text, to_json
 
 TODAY = date(2026, 5, 14)
 SIZES = {"s": "Small", "m": "Medium", "xl": "Extra large"}
@@ -22,6 +22,27 @@ def invalid(kind: str, text: str, **kwargs: Any) -> InvalidAnswer:
 
 
 # -- text -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Иванова Марина", "Иванова Марина"),
+        ("  Иванова   Марина Сергеевна ", "Иванова Марина Сергеевна"),
+        ("Иванова М. С.", "Иванова М. С."),
+        ("Салтыков-Щедрин Михаил", "Салтыков-Щедрин Михаил"),
+        ("O'Neil Mary", "O'Neil Mary"),
+    ],
+)
+def test_a_full_name_is_a_surname_and_a_first_name_at_least(typed: str, kept: str) -> None:
+    assert parse_full_name(typed) == kept
+
+
+@pytest.mark.parametrize("typed", ["Иван", "  Марина  ", "ВХ-42 Иванова", "Иванова 42", "- -"])
+def test_a_first_name_alone_or_a_number_is_refused_with_an_example(typed: str) -> None:
+    with pytest.raises(InvalidAnswer) as refused:
+        parse_full_name(typed)
+    assert "surname and the first name" in refused.value.message and "e.g." in refused.value.message
 
 
 def test_text() -> None:

@@ -53,6 +53,8 @@ class FormAnswers(FormBase):
             )
             if fdef.contact is not None:  # a number or an address somebody will call or write to
                 value = field_values.parse_contact(fdef.contact, value, self.core.calendar.country)
+            if fdef.full_name:  # a surname and a first name, not «Иван» alone
+                value = field_values.parse_full_name(value)
         except field_values.InvalidAnswer as exc:
             raise FormError(exc.message, **exc.params) from None
         stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
