@@ -8,6 +8,7 @@ from typing import Any
 
 from alembic import command
 from sqlalchemy import Connection, inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ClauseElement
 
 from db.engine import alembic_config, make_engine, migrate
@@ -65,3 +66,16 @@ def partial_condition(indexes: Indexes, name: str, url: str) -> str:
     where = "postgresql_where" if url.startswith("postgresql") else "sqlite_where"
     condition: str = indexes[name]["dialect_options"][where]  # PostgreSQL's: ((status)::text = 'pending'::text)
     return condition.replace("::text", "").replace("(", "").replace(")", "")
+
+
+async def migrate_down(engine: AsyncEngine, revision: str) -> None:
+    """Down to `revision` (the revisions' own downgrades, as `alembic downgrade` runs them)."""
+    url = engine.url.render_as_string(hide_password=False)
+
+    def down(connection: Connection) -> None:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(down)
