@@ -57,7 +57,7 @@ async def test_restart_in_the_middle_of_a_form_loses_nothing(harness: Harness) -
     await manager.send("Tissot")
     await manager.expect("Входящий номер")
     await manager.send("ВХ-7")
-    await manager.send("Иванова")
+    await manager.send("Иванова Марина")
     await manager.send("18.12.2026")
     await manager.send("T-Classic")
     await manager.send("SN-1")

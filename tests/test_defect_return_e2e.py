@@ -347,7 +347,7 @@ async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness
     await manager.press("Назад", await manager.expect("Марка"))  # the sum was wrong: back one question
     await manager.expect("Сумма закупки")
     await manager.send("12 500")
-    for answer in ("Longines", "ВХ-1", "Иванова", "18.12.2026", "L2", "SN-9", "Царапина"):
+    for answer in ("Longines", "ВХ-1", "Иванова Марина", "18.12.2026", "L2", "SN-9", "Царапина"):
         await manager.expect("✏️")
         await manager.send(answer)
     await manager.photo()
