@@ -4,7 +4,8 @@ A draft is plain JSON (kept on the task row, so a half-filled form survives a re
     {"outcome": str | None, "values": {...}, "answered": [path, ...], "files": {path: [file, ...]},
      "current": {name: value}}
 "current" holds the values the case already has for the form's fields (a returned request, a correction):
-the question shows it and offers to keep it (`Step.current`, `keep`), and skipping never erases it.
+the question shows it and offers to keep it (`Step.current`, `keep`), and skipping never erases it. "given" holds
+the answers taken back with «back» until they are asked again: shown and offered to keep the same way.
 A path is a top-level field ("supplier"), a field of one entry of a list ("units.0.serial"), or the
 question whether to add another entry to a list without a fixed count ("units.more.2").
 """
@@ -69,7 +70,11 @@ def remember_current(names: list[str], draft: dict[str, Any], data: Mapping[str,
 
 
 def _current_of(draft: dict[str, Any], name: str) -> Any:
-    value = draft.get("current", {}).get(name)
+    """What a question offers to keep: the answer given to it in this form and taken back with «back», else what
+    the case has."""
+    value = draft.get("given", {}).get(name)
+    if _empty(value):
+        value = draft.get("current", {}).get(name)
     return None if _empty(value) else value
 
 
@@ -182,8 +187,11 @@ def answer(draft: dict[str, Any], step: Step, value: Any) -> None:
     """Record the answer to `step`. An empty answer (skip, no files) to a question whose field already has a
     value keeps that value: skipping never erases what the case has."""
     values: dict[str, Any] = draft["values"]
-    if _empty(value) and step.current is not None and not step.whole:
-        value = step.current
+    if _empty(value) and not step.whole:
+        # What the case has, not an answer taken back in this form: skipping that one leaves the field empty.
+        kept = draft.get("current", {}).get(step.path)
+        value = value if _empty(kept) else kept
+    draft.get("given", {}).pop(step.path, None)
     if step.is_more:
         draft.setdefault("more", {})[step.path] = bool(value)
     elif step.index is not None and step.sub is not None:
@@ -229,8 +237,9 @@ def describe_current(step: Step, lang: str, options: Mapping[str, str] | None = 
     return str(value)
 
 
-def back(draft: dict[str, Any]) -> bool:
-    """Forget the last answer so it is asked again. False when nothing was answered yet."""
+def back(fields: Mapping[str, FieldDef], draft: dict[str, Any]) -> bool:
+    """Take the last answer back so it is asked again, showing what was given and offering to keep it — unless
+    its field is a fact of one round (`fresh`), asked anew. False when nothing was answered yet."""
     if draft["files"]:
         draft["files"] = {}
         return True
@@ -239,8 +248,11 @@ def back(draft: dict[str, Any]) -> bool:
     path: str = draft["answered"].pop()
     parts = path.split(".")
     values: dict[str, Any] = draft["values"]
+    given: Any = None
+    fdef: FieldDef | None = None
     if len(parts) == 1:
-        values.pop(path, None)
+        given = values.pop(path, None)
+        fdef = fields.get(path)
     elif parts[1] == "more":
         draft.get("more", {}).pop(path, None)
         # A «no» closed the list; a «yes» opened an empty entry that must go too.
@@ -251,9 +263,12 @@ def back(draft: dict[str, Any]) -> bool:
         items = values.get(parts[0]) or []
         index = int(parts[1])
         if index < len(items):
-            items[index].pop(parts[2], None)
+            given = items[index].pop(parts[2], None)
             if not items[index] and index == len(items) - 1:
                 items.pop()
+        fdef = (fields[parts[0]].fields or {}).get(parts[2]) if parts[0] in fields else None
+    if not _empty(given) and fdef is not None and not fdef.fresh:
+        draft.setdefault("given", {})[path] = given
     return True
 
 

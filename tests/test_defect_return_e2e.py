@@ -342,11 +342,16 @@ async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness
     await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
     await manager.press("Альфа", await manager.expect("Поставщик"))
     await manager.send("1")
+    # Back one question to look: the answer given is shown, and kept with one button.
+    await manager.press("Назад", await manager.expect("Сумма закупки"))
+    question = await manager.expect("Количество", "Сейчас: 1")
+    await manager.press(KEEP, question)
     await manager.expect("Сумма закупки")
     await manager.send("10 000")
     await manager.press("Назад", await manager.expect("Марка"))  # the sum was wrong: back one question
-    await manager.expect("Сумма закупки")
-    await manager.send("12 500")
+    question = await manager.expect("Сумма закупки", "Сейчас: 10\u00a0000,00\u00a0₽")
+    assert KEEP in " ".join(manager.buttons(question)), manager.buttons(question)
+    await manager.send("12 500")  # typed anew: the new sum replaces the one given
     for answer in ("Longines", "ВХ-1", "Иванова Марина", "18.12.2026", "L2", "SN-9", "Царапина"):
         await manager.expect("✏️")
         await manager.send(answer)

@@ -51,11 +51,37 @@ def test_back_forgets_the_last_answer_and_reset_asks_again() -> None:
     forms.answer(draft, forms.next_step(FIELDS, names, draft), 3)
     forms.answer(draft, forms.next_step(FIELDS, names, draft), None)  # skipped optional
     assert forms.next_step(FIELDS, names, draft) is None
-    assert forms.back(draft)
+    assert forms.back(FIELDS, draft)
     assert paths(draft, names) == ["note"]
     forms.answer(draft, forms.next_step(FIELDS, names, draft), "ok")
     forms.reset_field(draft, "quantity")
     assert paths(draft, names) == ["quantity"] and draft["values"]["note"] == "ok"
+
+
+def test_back_offers_the_answer_given_to_keep_unless_it_is_a_fact_of_one_round() -> None:
+    fields = {**FIELDS, "waybill": FieldDef(type="text", label="Накладная", fresh=True)}
+    draft = forms.new_draft("submit")
+    names = ["quantity", "waybill", "note"]
+    forms.answer(draft, forms.next_step(fields, names, draft), 3)
+    forms.answer(draft, forms.next_step(fields, names, draft), "СДЭК 1")
+    # Back from the note: this round's waybill is asked anew, nothing offered to keep.
+    assert forms.back(fields, draft)
+    step = forms.next_step(fields, names, draft)
+    assert step is not None and step.path == "waybill" and not step.can_keep
+    forms.answer(draft, step, "СДЭК 2")
+    # Back twice, to the quantity: its answer is shown and kept as it was.
+    assert forms.back(fields, draft) and forms.back(fields, draft)
+    step = forms.next_step(fields, names, draft)
+    assert step is not None and step.path == "quantity" and step.current == 3
+    assert forms.keep(fields, draft, step) and draft["values"]["quantity"] == 3
+    # The optional note answered, taken back and skipped: skipping a given answer leaves the field empty.
+    forms.answer(draft, forms.next_step(fields, names, draft), "СДЭК 2")
+    forms.answer(draft, forms.next_step(fields, names, draft), "хрупкое")
+    assert forms.back(fields, draft)
+    step = forms.next_step(fields, names, draft)
+    assert step is not None and step.current == "хрупкое"
+    forms.answer(draft, step, None)
+    assert draft["values"]["note"] is None
 
 
 def test_list_without_count_asks_whether_to_add_more() -> None:

@@ -250,9 +250,9 @@ class FormAnswers(FormBase):
         await self.ask(task)
 
     async def back(self, task: AnyTask, step_no: int) -> None:
-        await self._current(task, step_no)
+        _loaded, fields, _names, _draft, _step = await self._current(task, step_no)
         draft = copy.deepcopy(task.draft or forms.new_draft())
-        if not forms.back(draft):
+        if not forms.back(fields, draft):
             raise EngineError(_("This is the first question."))
         task.draft = draft
         await self.ask(task)
