@@ -249,6 +249,38 @@ def files(
             enqueue(session, chat_id=chat_id, method=method, payload=payload, now=now, case_id=case_id)
 
 
+FILE_METHODS = ("sendPhoto", "sendDocument", "sendMediaGroup")
+
+
+def file_ids(payload: dict[str, Any]) -> list[Any]:
+    """The stored files a row sends: one (`file_id`) or an album's (`media`)."""
+    return [payload.get("file_id"), *(item.get("file_id") for item in payload.get("media", []))]
+
+
+async def files_sent(session: AsyncSession, case_id: int, chat_id: int) -> set[int]:
+    """The stored files of a case this chat was already sent, or has on their way (a row not failed: an uncertain
+    one may have arrived), or this transaction queued for it: a card that brings them again repeats an album the
+    person has above. Read from the outbox, so it holds after a restart; a case's steps hold its row's lock, so a
+    second worker's step of the case reads after this one committed (ix_outbox_case)."""
+    with session.no_autoflush:  # a step's messages are written by its writer, not by this read (see below)
+        rows = await session.execute(
+            select(Outbox.payload).where(
+                Outbox.case_id == case_id,
+                Outbox.chat_id == chat_id,
+                Outbox.method.in_(FILE_METHODS),
+                Outbox.status != OutboxStatus.FAILED,
+            )
+        )
+    sent = {f for payload in rows.scalars() for f in file_ids(payload)}
+    step: StepMessages | None = session.info.get(_STEP)
+    queued = [row for _position, row in step.messages] if step is not None else []
+    queued += [row for row in session.sync_session.new if isinstance(row, Outbox)]
+    for row in queued:
+        if row.case_id == case_id and row.chat_id == chat_id and row.method in FILE_METHODS:
+            sent.update(file_ids(row.payload))
+    return {f for f in sent if isinstance(f, int)}
+
+
 HTML = "HTML"  # the parse mode of a message an admin's template wrote (services/channels/)
 
 

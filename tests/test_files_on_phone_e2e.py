@@ -173,6 +173,45 @@ async def test_is_the_defect_fixed_brings_the_photos_once_and_the_documents_on_r
     assert len([m for m in again if m.get("document")]) == 3 and len([m for m in again if m.get("photos")]) == 2
 
 
+async def test_a_file_of_the_case_reaches_a_person_once_though_several_cards_bring_it(shop: Harness) -> None:
+    """The accompanying letter is attached to three of the service manager's cards (sign it, pack the goods with
+    it, send the shipment data): it comes with the first, not again with each — nor after a restart, when what he
+    was sent is read back from the outbox. The photos he has already asked for do not come again with his card to
+    judge the repair; the «Files» button still sends him everything when he asks."""
+    await register(shop.people["Марина"])
+    service = await up_to_the_shipping_documents(shop)  # the letter's card, then the packing card that attaches it
+    await shop.restart()
+    await service.document(b"%PDF-1.4 signed act", "act.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "1"))
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    card = await service.card("Отправьте поставщику данные об отправке", button="Готово")
+    await shop.settle()
+    letters = [d for d in await service.documents() if d["file_name"].endswith(".docx")]
+    assert len(letters) == 1, [d["file_name"] for d in letters]
+    brought = after(await service.bot_messages(), card["message_id"] - 1)
+    assert [m["document"]["file_name"] for m in brought if m.get("document")] == ["act.pdf"]
+
+    await service.send("/case 1")
+    last = (await service.bot_messages())[-1]["message_id"]
+    await service.press("Файлы", await service.card("📁 №1", button="Файлы"))
+    await shop.settle()
+    asked = after(await service.bot_messages(), last)
+    assert len([m for m in asked if m.get("photos")]) == 2 and len([m for m in asked if m.get("document")]) == 2
+    await service.press("Готово", card)
+    await service.press("Ремонт", await service.card("Поставщик получил товар", button="Ремонт"))
+    await service.expect("Заключение поставщика")
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
+    await service.expect("Дата отправки")
+    await service.send("сегодня")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    card = await service.expect("Дефект устранён?")
+    await shop.settle()
+    assert not [m for m in after(await service.bot_messages(), card["message_id"] - 1) if m.get("photos")]
+    assert "📎 Файлы (5)" in service.buttons(card), service.buttons(card)
+
+
 async def test_the_shop_manager_hears_where_her_return_goes_not_every_step_of_the_paperwork(shop: Harness) -> None:
     """The stages of the service centre's own work (the supplier's answer, the documents, packing) are no news to the
     shop manager who filed the return; the director, who follows the case by choice, hears every one."""

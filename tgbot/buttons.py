@@ -106,7 +106,8 @@ class CardButtons:
         if button.action == "files":
             state = loaded.state
             files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)
-            send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang))
+            send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang),
+                       loaded.row.id)  # fmt: skip
             return Reply(self.r.t("Files of the case: %(n)s", self.lang, n=len(files)))
         if button.action == "doc":
             state = loaded.state
@@ -115,7 +116,7 @@ class CardButtons:
                 raise EngineError(_("This document is no longer on the case."))
             label = self.r.t("Document from 1C", self.lang)
             send_files(self.cases.session, self.user.tg_id, self.cases.now, [(label, ref)],
-                       self.r.case_name(state, self.lang))  # fmt: skip
+                       self.r.case_name(state, self.lang), loaded.row.id)  # fmt: skip
             return Reply()
         if button.action in ("comment", "note", "reply"):
             reply_to = int(button.arg) if button.action == "reply" and button.arg.isdigit() else None

@@ -59,12 +59,17 @@ def _holds_photos(fdef: FieldDef) -> bool:
 
 
 def send_files(
-    session: AsyncSession, chat_id: int, now: datetime, files: list[tuple[str, dict[str, Any]]], case_name: str
+    session: AsyncSession,
+    chat_id: int,
+    now: datetime,
+    files: list[tuple[str, dict[str, Any]]],
+    case_name: str,
+    case_id: int,
 ) -> None:
     """The files as albums (photos together, documents together), each captioned with what it is and whose
-    case it belongs to."""
+    case it belongs to; written as the case's, so that a card does not bring them to this chat again."""
     items = [(ref["id"], ref.get("kind") or "document", f"{label} · {case_name}") for label, ref in files]
-    outbox.files(session, chat_id, now, items)
+    outbox.files(session, chat_id, now, items, case_id=case_id)
 
 
 class NoticesBase:
@@ -146,7 +151,14 @@ class NoticesBase:
 
         return head
 
-    def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
+    async def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
+        """The files a card or a notice brings, but those the person already has from this case (a judge's card
+        with the photos as an album, then another card of the case with the same photos): one copy in the chat."""
         state = loaded.state
         files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
-        send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language))
+        if files:
+            sent = await outbox.files_sent(self.session, loaded.row.id, user.tg_id)
+            files = [(label, ref) for label, ref in files if ref["id"] not in sent]
+        if files:
+            send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language),
+                       loaded.row.id)  # fmt: skip

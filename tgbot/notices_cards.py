@@ -40,7 +40,7 @@ class TaskCardNotices(NoticesBase):
                 # No flush per card: the message and its card are inserted with the step's other rows.
                 outbox.card(self.session, task.id, user.id, row)
                 self._carded.add(task.id or 0)
-                self._send_files(loaded, user, evidence)
+                await self._send_files(loaded, user, evidence)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:

@@ -51,7 +51,7 @@ class CaseNotices(NoticesBase):
             row = None
             if plan.telegram:
                 row = await self._telegram(kind, user, variables, keyboard)
-                self._send_files(loaded, user, effect.attach)
+                await self._send_files(loaded, user, effect.attach)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     def _notice(

@@ -41,6 +41,15 @@ class Outbox(Base):
             postgresql_where=text("status = 'pending' OR status = 'sending'"),
             sqlite_where=text("status = 'pending' OR status = 'sending'"),
         ),
+        # The files a chat was sent about a case, so that a card does not bring them again (services/outbox.py
+        # `files_sent`): a case's few rows. Only rows about a case: most messages name none (migration 0032).
+        Index(
+            "ix_outbox_case",
+            "case_id",
+            "chat_id",
+            postgresql_where=text("case_id IS NOT NULL"),
+            sqlite_where=text("case_id IS NOT NULL"),
+        ),
         # An SMS's delivery report finds its message by the gateway's id (services/sms.py): only SMS have one, and a
         # NULL entry for every Telegram message was a write at its insert and at each change of its status
         # (migration 0028). `external_id = …` implies the condition on both databases.

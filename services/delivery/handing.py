@@ -26,7 +26,8 @@ from db.models import Outbox
 from services.answer_claim import Behind, Offer
 from services.delivery.base import _Claimed
 from services.delivery.limits import Taken
-from services.delivery.queue import QueueMixin, _file_ids
+from services.delivery.queue import QueueMixin
+from services.outbox import file_ids
 
 _SETTLED = "konveyer.delivery.settled"
 
@@ -193,7 +194,7 @@ class HandingMixin(QueueMixin):
 
 
 def _has_files(row: Outbox) -> bool:
-    return any(isinstance(file_id, int) for file_id in _file_ids(row.payload))
+    return any(isinstance(file_id, int) for file_id in file_ids(row.payload))
 
 
 def _values_of(row: Outbox) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from db.recordset import rows_json
 from flows.status import OutboxStatus, transition
 from services.delivery.base import SenderBase, _Claimed, _Outcome
 from services.files import NOT_RENDERED
+from services.outbox import file_ids
 
 
 class QueueMixin(SenderBase):
@@ -109,10 +110,10 @@ class QueueMixin(SenderBase):
             if ref_ids
             else {}
         )
-        file_ids = list({f for row in rows.values() for f in _file_ids(row.payload) if isinstance(f, int)})
+        wanted = list({f for row in rows.values() for f in file_ids(row.payload) if isinstance(f, int)})
         files = (
-            {f.id: StoredFile(**f._mapping) for f in (await connection.execute(_FILES, {"ids": file_ids})).all()}
-            if file_ids
+            {f.id: StoredFile(**f._mapping) for f in (await connection.execute(_FILES, {"ids": wanted})).all()}
+            if wanted
             else {}
         )
         claimed = []
@@ -121,7 +122,7 @@ class QueueMixin(SenderBase):
             if row is None:
                 continue
             file_ref = row.payload.get("file_id")
-            album = [files[f] for f in _file_ids(row.payload) if f in files] if row.method == "sendMediaGroup" else []
+            album = [files[f] for f in file_ids(row.payload) if f in files] if row.method == "sendMediaGroup" else []
             claimed.append(
                 _Claimed(
                     row,
@@ -359,6 +360,3 @@ _FILES_TABLE: Table = StoredFile.__table__  # type: ignore[assignment]
 _FILES = select(_FILES_TABLE).where(_FILES_TABLE.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _file_ids(payload: dict[str, Any]) -> list[Any]:
-    """The stored files a row sends: one (`file_id`) or an album's (`media`)."""
-    return [payload.get("file_id"), *(item.get("file_id") for item in payload.get("media", []))]
