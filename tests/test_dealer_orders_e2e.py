@@ -1,0 +1,82 @@
+"""Seed 4's order requests after they are made: an approved request 1C does not take is put to the office, a
+request moved by hand reads well without 1C's dates, a draft cancelled before it was registered is not one of the
+dealer's requests, and the summaries show a position to a line."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from db.models import Case, Task
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_dealer_portal_e2e import add_to_cart, dealers, status_document
+from tests.test_onec_exchange_e2e import _exchange
+
+COMBI, TRIMMER = "Газонокосилка STIGA Combi 48", "Триммер STIGA SBC 900"
+
+
+async def place_order(harness: Harness, anna: Person, *products: tuple[str, str]) -> int:
+    """Each product into the cart from the inline search, then «Оформить заявку»: paid in advance, picked up.
+    The request's case number."""
+    for query, title in products:
+        await add_to_cart(anna, query, title)
+    await anna.send("/cart")
+    await anna.press("Оформить заявку", await anna.expect("Ваша корзина"))
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Самовывоз", await anna.expect("Доставка"))
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+    await anna.press("Подтвердить", await anna.expect("Проверьте"))
+    await anna.expect("передана на согласование")
+    return await newest_order_id(harness)
+
+
+async def newest_order_id(harness: Harness) -> int:
+    async with harness.core.sessionmaker() as session:
+        return int((await session.execute(select(Case.id).order_by(Case.id.desc()).limit(1))).scalar_one())
+
+
+async def test_an_approved_request_1c_does_not_take_is_put_to_the_office(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """1C takes an approved request at its next exchange. One it has not taken by the afternoon (1C down, the
+    exchange broken) becomes the office's task; 1C taking it later closes the task, and a representative who
+    entered it into 1C by hand says so and the dealer is told."""
+    harness, onec = await _exchange(harness_factory)
+    people = await dealers(harness, tmp_path / "1c", onec)
+    anna, regina, rita = people["anna"], people["regina"], people["rita"]
+
+    first = await place_order(harness, anna, ("combi 48", COMBI))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+    # The morning passes with 1C silent: nobody is bothered yet.
+    await harness.advance(hours=3)
+    await harness.settle()
+    assert await rita.find("1С не приняла") is None
+    # By the afternoon the office has it.
+    await harness.advance(hours=2)
+    task = await rita.card("1С не приняла одобренную заявку", "ООО Сад", "31\xa0500,00", button="Заявка в 1С")
+    assert "проверьте обмен с 1С" in task["text"]
+    # 1C comes back and takes it: the task closes by itself.
+    accepted = status_document(first, [("Номер по 1С", "ЗК-000200")])
+    assert (await onec.call("file", kind="sale", filename="o-1.xml", body=accepted))[1].startswith("success")
+    await anna.expect("принята в 1С под номером ЗК-000200")
+    async with harness.core.sessionmaker() as session:
+        overdue = select(Task).where(Task.case_id == first, Task.key == "onec_overdue")
+        kept = (await session.execute(overdue)).scalar_one()
+    assert kept.status == "cancelled", kept.status
+
+    # A second request 1C never takes: the representative enters it into 1C by hand and says so.
+    second = await place_order(harness, anna, ("SBC 900", TRIMMER))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", TRIMMER, button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+    await harness.advance(hours=24)  # approved at 15:00: half a working day is up the next morning
+    await rita.press("Заявка в 1С", await rita.card("1С не приняла", "18\xa0700,00", button="Заявка в 1С"))
+    await anna.expect("Заявка принята в 1С.")
+    async with harness.core.sessionmaker() as session:
+        case = await session.get(Case, second)
+    assert case is not None and case.stage == "in_1c"
+    # Entered by hand, it is no longer offered to 1C.
+    assert f"<Ид>{second}</Ид>" not in (await onec.call("query", kind="sale"))[1]
