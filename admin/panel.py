@@ -107,7 +107,9 @@ class AdminPanel:
 
     def refused(self, request: web.Request, error: EngineError, back: str, code: int = 409) -> web.Response:
         """A change the rules refused, said in words, with the way back."""
-        text = self.core.translator.t(error.message, self.lang, **error.params)
+        named = getattr(error, "roles", ())  # a `Refused` naming roles: by their labels, never their keys
+        params = {"roles": ", ".join(self.words.role(r) for r in named), **error.params} if named else error.params
+        text = self.core.translator.t(error.message, self.lang, **params)
         return self.render(request, "refused.html", code, text=text, back=back)
 
     def t(self, message: str, **params: Any) -> str:

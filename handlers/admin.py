@@ -174,8 +174,9 @@ async def grant_or_revoke(
     try:
         grant = command.command == "grant"
         person, roles = await team.change_roles(words[0] if words else None, words[1:], grant=grant)
-    except Refused as exc:  # a role for someone whose access is closed
-        replies.say(message.chat.id, t(exc.message, user.language, **exc.params))
+    except Refused as exc:  # a role for someone whose access is closed, or a dealer's role with no dealer
+        replies.say(message.chat.id, t(exc.message, user.language, roles=renderer.roles(exc.roles, user.language),
+                                       **exc.params))  # fmt: skip
         return
     except UnknownRoles as exc:
         usage = _("Usage: /%(cmd)s <user id or @username> role1 role2. Unknown: %(unknown)s")

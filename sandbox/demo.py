@@ -28,6 +28,7 @@ from flows.loader import load_library
 from integrations.onec.importer import import_files
 from sandbox.server import SandboxServer
 from services import catalogue, companies, people
+from services.access import EXTERNAL_ROLES
 from services.core import Core
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,8 @@ ROLE_NAMES = {
     "account_manager": "Алина, аккаунт-менеджер",
     "warehouse_worker": "Тимур, кладовщик",
     "logistics": "Лиана, логист",
-    # Seed 4's roles, each once more outside the dealers and the office seeded below (the person is named, not
-    # shown by the role's key).
-    "dealer_manager": "Денис, менеджер дилера (без организации)",
-    "dealer_service": "Добрыня, сервисник дилера (без организации)",
-    "dealer_staff": "Дарья, сотрудник дилера (без организации)",
+    # Seed 4's office roles, each once more besides the office seeded below (the person is named, not shown by the
+    # role's key). A dealer's roles are not here: they come only with a dealer (`DEALERS`).
     "representative": "Раиса, представитель",
     "rep_service": "Родион, сервисник представителя",
     "regional_rep": "Ренат, региональный представитель (без региона)",
@@ -159,7 +157,10 @@ async def seed_catalogue(core: Core) -> int:
 
 
 def demo_roles(core: Core) -> list[str]:
-    return sorted({role for loaded in core.registry.library.values() for role in loaded.spec.roles})
+    """One person per role of the library's processes — but a dealer's roles, which are given only with a dealer's
+    organisation (`seed_dealers`): one outside every dealer would be no dealer's staff and see nothing."""
+    roles = {role for loaded in core.registry.library.values() for role in loaded.spec.roles}
+    return sorted(roles - set(EXTERNAL_ROLES))
 
 
 async def seed(core: Core, sandbox: SandboxServer) -> list[tuple[int, str, str]]:

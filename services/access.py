@@ -20,6 +20,8 @@ The rules today:
 Organisations (seed 4) narrow all of the above, as an AND:
 - an external person (a dealer's staff, bound to one organisation) sees and acts on the cases of their own
   organisation only; a task of their role in another dealer's case is not theirs to see, take or be told of;
+- someone holding a dealer's role with no organisation (roles are given with one; an old grant may lack it) is of
+  no dealer: no organisation's case is theirs;
 - a regional representative (a person with a region) sees the cases of organisations in their region, and
   the internal cases (no organisation) by the rules above;
 - someone waiting for an admin's approval is inactive: they see nothing.
@@ -42,7 +44,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, false, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Case, Company, Task, User
+from db.models import AuditEntry, Case, Company, Task, User, UserRole
 from flows.i18n import _
 from flows.model import FILE_TYPES, NotifyAction, ProcessDef
 from flows.runtime import ITEM_PREFIX, CaseState, EngineError, TaskState, task_def
@@ -77,12 +79,17 @@ def is_external(user: User) -> bool:
     return user.organisation_id is not None and not user.is_admin
 
 
-def organisation_scope(user: User) -> ColumnElement[bool] | None:
+def organisation_scope(viewer: Viewer) -> ColumnElement[bool] | None:
     """The organisations' narrowing of `select(Case)` for this person (None: no narrowing)."""
+    user = viewer.user
     if user.is_admin:
         return None
     if user.organisation_id is not None:
         return Case.company_id == user.organisation_id
+    if viewer.roles & set(EXTERNAL_ROLES):
+        # A dealer's role held with no organisation (granted before grants were checked, or by hand in the
+        # database): that person is of no dealer, so no dealer's case is theirs — not every dealer's.
+        return Case.company_id.is_(None)
     if user.region:
         in_region = select(Company.id).where(Company.region == user.region)
         return or_(Case.company_id.is_(None), Case.company_id.in_(in_region))
@@ -101,10 +108,19 @@ async def in_organisation_scope(session: AsyncSession, user: User, company_id: i
         return True
     if user.organisation_id is not None:
         return company_id == user.organisation_id
+    if company_id is not None and await _holds_external_role(session, user.id):
+        return False  # a dealer's role with no organisation: no dealer's case (`organisation_scope`)
     if user.region and company_id is not None:
         company = await session.get(Company, company_id)
         return company is not None and company.region == user.region
     return True
+
+
+async def _holds_external_role(session: AsyncSession, user_id: int) -> bool:
+    found = await session.execute(
+        select(UserRole.role).where(UserRole.user_id == user_id, UserRole.role.in_(EXTERNAL_ROLES)).limit(1)
+    )
+    return found.first() is not None
 
 
 async def reachable(session: AsyncSession, people: Iterable[User], company_id: int | None) -> list[User]:
@@ -206,7 +222,7 @@ def visible_cases(viewer: Viewer, specs: Iterable[ProcessDef]) -> ColumnElement[
     conditions: list[ColumnElement[bool]] = [Case.initiator_id == user.id, Case.id.in_(involved)]
     if processes:
         conditions.append(Case.process.in_(processes))
-    scope = organisation_scope(user)
+    scope = organisation_scope(viewer)
     return or_(*conditions) if scope is None else and_(scope, or_(*conditions))
 
 
@@ -221,7 +237,7 @@ async def report_scope(session: AsyncSession, case: Case) -> ColumnElement[bool]
 
 def visible_tasks(viewer: Viewer) -> ColumnElement[bool] | None:
     """A filter for `select(Task)` lists (a role's pool): only tasks of cases in the person's organisations."""
-    scope = organisation_scope(viewer.user)
+    scope = organisation_scope(viewer)
     return None if scope is None else Task.case_id.in_(select(Case.id).where(scope))
 
 
@@ -239,7 +255,7 @@ def own_cases(viewer: Viewer) -> ColumnElement[bool]:
         select(Task.case_id).where(Task.assignee_id == user.id),
         select(Task.case_id).where(Task.done_by == user.id),
     ))
-    scope = organisation_scope(user)
+    scope = organisation_scope(viewer)
     return mine if scope is None else and_(scope, mine)
 
 
@@ -264,7 +280,7 @@ def told_processes(viewer: Viewer, specs: Iterable[ProcessDef], *, digest: bool)
 def told_cases(viewer: Viewer, process: str) -> ColumnElement[bool]:
     """A filter for `select(Case)`: one of `told_processes`' processes, within the person's organisations (one
     process at a time, so each read is a range of `ix_cases_process_status_updated`)."""
-    scope = organisation_scope(viewer.user)
+    scope = organisation_scope(viewer)
     return Case.process == process if scope is None else and_(scope, Case.process == process)
 
 
@@ -283,7 +299,7 @@ def own_case(viewer: Viewer) -> ColumnElement[bool]:
         .exists()
     )
     mine = or_(Case.initiator_id == user.id, took_part)
-    scope = organisation_scope(user)
+    scope = organisation_scope(viewer)
     return mine if scope is None else and_(scope, mine)
 
 

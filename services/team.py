@@ -244,6 +244,15 @@ class Team:
             raise UnknownRoles(unknown)
         if grant and not person.active:
             raise self.closed(person, await self.is_turned_away(person))
+        unbound = [role for role in roles if role in access.EXTERNAL_ROLES] if person.organisation_id is None else []
+        if grant and unbound:
+            # A dealer's role with no dealer would be no dealer's staff (`access.organisation_scope`): it comes
+            # with the organisation, by its invite, which binds the person too.
+            text = _(
+                "%(roles)s: a dealer's roles — they are given only with the dealer's organisation. Invite the "
+                "person with a link from the organisation's card (/orgs): they join bound to it."
+            )
+            raise Refused.naming(unbound, text)
         if grant:
             await people.grant(self.session, person.id, roles)
         else:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from admin.panel import AdminPanel
 from db.models import Case, Company, StoredFile, Task, User
+from services import people
 from tests.chat import Person, create_person
 from tests.conftest import Harness, library_with
 
@@ -155,6 +156,45 @@ async def test_two_dealers_see_only_their_own_cases_by_every_path(
     assert not [m for m in await boris.bot_messages() if m.get("photo")], "Garden's photo reached Boris"
     assert photos[mowers] != photos[saws]
     assert "Пилы" not in await texts(regina), "a Kazan dealer's case reached Moscow's regional representative"
+
+
+async def test_a_dealers_role_with_no_organisation_sees_no_dealers_case_and_is_not_granted_again(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A dealer's manager whose role came with no organisation (granted before grants were checked) is no dealer's
+    staff: he is told of no dealer's request, gets none of their tasks and opens none of their cases. The admin cannot
+    make another such person in chat or in the panel: a dealer's role comes with its organisation's invite."""
+    harness = await harness_factory(library_dir=library_with(tmp_path, "dealer_request.yaml"))
+    await organisation(harness, "ООО Сад region=Москва")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    rita = await harness.person("Рита", "representative")
+    async with harness.core.sessionmaker() as session, session.begin():
+        drifter = await people.register(
+            session, tg_id=5101, name="Денис", username="denis", language="ru", now=harness.core.clock.now()
+        )
+        await people.grant(session, drifter.id, ["dealer_manager"])
+    denis = await create_person(harness.http, harness.base, 5101, "Денис")
+    await denis.send("/start")
+    await denis.expect("Денис")
+
+    mowers = await raise_request(anna, "Газонокосилки Сада")
+    await rita.press("Готово", await rita.card("Рассмотрите обращение", "Газонокосилки Сада", button="Готово"))
+    await anna.card("Подтвердите решение по обращению", "Газонокосилки Сада")  # the pool task of the dealer's role
+    await denis.send(f"/case {mowers}")
+    await denis.expect(REFUSED)
+    await denis.send("📋 Мои задачи")
+    await denis.send("📁 Мои дела")
+    await harness.settle()
+    assert "Газонокосилки" not in await texts(denis) and f"№{mowers}" not in await texts(denis)
+
+    await harness.person("Дарья", "representative")
+    async with harness.core.sessionmaker() as session:
+        number = (await session.execute(select(User.id).where(User.name == "Дарья"))).scalar_one()
+    await harness.admin.send(f"/grant {number} dealer_manager")
+    refusal = await harness.admin.expect("Менеджер дилера", "организации")
+    assert "dealer_manager" not in refusal["text"] and "/orgs" in refusal["text"], refusal["text"]
+    async with harness.core.sessionmaker() as session:
+        assert await people.roles_of(session, number) == {"representative"}
 
 
 async def test_a_general_dealer_link_holds_the_newcomer_until_an_admin_approves(
