@@ -86,7 +86,9 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
 
 async def warehouse_work(shop: Harness, worker: Person, *, minutes: list[int], comment: str) -> None:
     """The worker takes the task, starts the timer, pauses and resumes, then finishes with the recount."""
-    card = await worker.wait_for("Примите товар и сделайте пересчёт", "Ждёт исполнителя")
+    # The card comes to the warehouse's people only: it says what to do, not that someone with a role is awaited.
+    card = await worker.wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять», чтобы заняться задачей.")
+    assert "Ждёт исполнителя" not in card["text"], card["text"]
     await worker.press("Взять", card)
     for index, spent in enumerate(minutes):
         card = await worker.wait_for("Примите товар", "Вы взяли" if index == 0 else "на паузе")
@@ -149,7 +151,7 @@ async def test_new_client_from_first_request_to_paid_receiving(fulfillment: Harn
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
 
     # Only the worker who took the task may run its timer: a forged «start» from someone else is refused.
-    card = await rustam.wait_for("Примите товар и сделайте пересчёт", "Ждёт исполнителя")
+    card = await rustam.wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять»")
     task_id = card["inline_keyboard"][0][0]["callback_data"].split(":")[2]
     answer = await rustam.press_data(card["message_id"], f"t:work:{task_id}:start", unchecked=True)
     assert answer and "Сначала возьмите задачу" in answer, answer
@@ -163,7 +165,7 @@ async def test_new_client_from_first_request_to_paid_receiving(fulfillment: Harn
     await manager.expect("Дата работ на складе")  # the rework gets its own date, so it is not overdue at once
     await manager.send("24.12.2026")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await timur.wait_for("Правки клиента: Пересчитайте коробку B", "Ждёт исполнителя")
+    await timur.wait_for("Правки клиента: Пересчитайте коробку B", "Нажмите «✋ Взять»")
     await warehouse_work(shop, timur, minutes=[10], comment="Коробка B: 600, верно")
     await manager.press("Клиент согласовал", await manager.expect("Согласуйте с клиентом результат склада"))
     await manager.press("Готово", await manager.expect("Выставьте и отправьте клиенту счёт"))
@@ -276,5 +278,5 @@ async def test_a_warehouse_date_is_a_working_day(fulfillment: Harness) -> None:
     await manager.expect("Дата работ на складе")  # asked again
     await manager.send("28.12.2026")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    card = await shop.people["Кладовщик Тимур"].wait_for("Примите товар и сделайте пересчёт", "Ждёт исполнителя")
+    card = await shop.people["Кладовщик Тимур"].wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять»")
     assert "Срок: 28.12.2026 18:00" in card["text"], card["text"]

@@ -185,7 +185,8 @@ class TaskCards(ItemCards):
         elif task.status == TaskStatus.CANCELLED:
             lines.append(self.t("✖️ No longer needed.", lang))
         elif task.assignee_id is None:
-            lines.append(self.t("Waiting for someone with the role to take it.", lang))
+            # The card goes to the role's people only: it tells them what to do, not that someone is awaited.
+            lines.append(self.t("Press “✋ Take” to work on it.", lang))
             rows.append([button(self.t("✋ Take", lang), pack(TaskCb, "claim", task_id, ""))])
         elif task.assignee_id != viewer_id:
             lines.append(self.t("Taken by %(who)s.", lang, who=names.get(task.assignee_id, "?")))
