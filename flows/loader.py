@@ -685,6 +685,8 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 _check_for_each(c, spec, stage, (*base, "tasks", t_index), task, roles)
         if stage.call is not None:
             _check_call(c, spec, stage, base, set(task_keys))
+        if stage.join is not None and stage.join.any is not None:
+            _check_condition(c, (*base, "join", "any"), stage.join.any)
         for n_index, transition in enumerate(stage.next):
             if transition.to not in stage_keys:
                 c.add(

@@ -296,7 +296,8 @@ class OutcomeDef(_Spec):
 
 
 class JoinDef(_Spec):
-    """When the tasks of a `for_each` are enough: the first entry whose answer meets `any`, or `at_least` done."""
+    """When the tasks of a `for_each` are enough: the first entry whose answer meets `any`, or `at_least` done.
+    On a stage: when its parallel tasks are enough — the first answer after which `any` holds."""
 
     any: str | None = None  # a condition over the case and the entry's answer (`check == 'reject'`)
     at_least: int | None = Field(default=None, ge=1)
@@ -812,6 +813,10 @@ class StageDef(_Spec):
     # follows `next`). Changing a field it reads (see `editable`) moves the wait; a past date does not wait.
     wait: str | None = None
     call: CallDef | None = None  # the stage waits for a child case; its key then holds the child's result
+    # When one answer decides the stage before the others are given (`join: {any: "<condition>"}`): checked after
+    # each answer of the stage's tasks; once it holds, the tasks still open are withdrawn and `next` is followed.
+    # The client's refusal ends a contract's approval whatever the director would say. None: all tasks answered.
+    join: JoinDef | None = None
     follows: FollowDef | None = None  # the case's stage is derived from its items' stages
     final: bool = False
     result: Literal["success", "failure"] | None = None
@@ -829,8 +834,16 @@ class StageDef(_Spec):
             return [{"to": value}]
         return value
 
+    @field_validator("join", mode="before")
+    @classmethod
+    def _join_all(cls, value: Any) -> Any:
+        return None if value == "all" else value  # the default spelled out
+
     @model_validator(mode="after")
     def _shape(self) -> StageDef:
+        if self.join is not None and (len(self.tasks) < 2 or self.join.any is None):
+            # Counting answers of different tasks says nothing of what they decided: a condition does.
+            raise ValueError(_("a stage's 'join' is 'all' or {any: <condition>}, and needs two tasks or more"))
         if self.final and (self.tasks or self.next or self.wait or self.moves):
             raise ValueError(_("a final stage has no tasks, 'next', 'moves' or 'wait'"))
         if not self.final and not self.next and not self.moves and self.follows is None:

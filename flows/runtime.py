@@ -591,6 +591,8 @@ class Engine:
             count = seen[1] if isinstance(seen, list) and seen[0] == task.visit else 0
             tally[tdef.key] = [task.visit, count + 1]
             self._join(case, task, tdef, effects, actor_id)
+        if not is_service_task(task.key) and self._stage_join(case, task, effects, actor_id):
+            return effects
         gone = any(  # entries removed took the last of the stage's for_each tasks with them
             isinstance(e, TaskClosed) and e.task.stage == case.stage and e.task.visit == case.visit
             and entry_index(e.task.key) is not None
@@ -740,6 +742,40 @@ class Engine:
             for sibling in siblings:
                 sibling.status = transition(sibling.status, TaskStatus.CANCELLED)
                 effects.append(TaskClosed(sibling, actor_id))
+
+    def _stage_join(self, case: CaseState, task: TaskState, effects: list[Effect], actor_id: int) -> bool:
+        """An answer that decides its stage alone (the stage's `join: {any: …}`: the client refused the contract,
+        whatever the director would say): the stage's tasks still open are withdrawn and the case follows `next`.
+        Their answers are this round's to give, so a previous round's (the director's «no» to the last contract)
+        is read as none — in the join's condition and in `next`. Returns whether the stage ended so."""
+        if case.status != CaseStatus.ACTIVE or task.stage != case.stage or task.visit != case.visit:
+            return False
+        join = case.spec.stage(case.stage).join
+        if join is None or join.any is None:
+            return False
+        still = [
+            t for t in case.open_tasks()
+            if t.stage == case.stage and t.visit == case.visit and not is_service_task(t.key)
+        ]  # fmt: skip
+        if not still:
+            return False  # every task is answered: the stage moves on as any other
+        unanswered = frozenset(base_key(t.key) for t in still)
+        if not evaluate(join.any, self._answers_so_far(case, unanswered)):
+            return False
+        for sibling in still:
+            sibling.status = transition(sibling.status, TaskStatus.CANCELLED)
+            effects.append(TaskClosed(sibling, actor_id))
+        log.info("case %s stage %s decided early by task %s", case.id, case.stage, task.key)
+        self._advance(case, effects, depth=0, unanswered=unanswered)
+        return True
+
+    def _answers_so_far(self, case: CaseState, unanswered: frozenset[str]) -> dict[str, Any]:
+        """The case as conditions see it, the answers (and comments) of the tasks in `unanswered` empty."""
+        context = self.context(case)
+        for key in unanswered:
+            context[key] = None
+            context[f"{key}_comment"] = None
+        return context
 
     def child_ended(
         self,
@@ -1475,10 +1511,18 @@ class Engine:
             if lang != DEFAULT_LANG and text
         } or None
 
-    def _advance(self, case: CaseState, effects: list[Effect], depth: int, origin: str | None = None) -> None:
-        """Follow the `next` of the case's stage (or of `origin`: a call whose children moved the case on)."""
+    def _advance(
+        self,
+        case: CaseState,
+        effects: list[Effect],
+        depth: int,
+        origin: str | None = None,
+        unanswered: frozenset[str] = frozenset(),
+    ) -> None:
+        """Follow the `next` of the case's stage (or of `origin`: a call whose children moved the case on), the
+        answers of the tasks in `unanswered` (withdrawn by the stage's join) read as none."""
         stage = case.spec.stage(origin or case.stage)
-        context = self.context(case)
+        context = self._answers_so_far(case, unanswered)
         for way in stage.next:
             if way.when is None or evaluate(way.when, context):
                 self._enter(case, case.spec.stage(way.to), effects, depth + 1)

@@ -170,17 +170,19 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     summary = await manager.expect("Проверьте")
     await manager.press("Подтвердить", summary)
 
-    # The director sends the contract back: the manager hears why, and puts it right.
+    # The director sends the contract back: the manager hears why at once — not after telling the client's answer
+    # to a contract that is no longer on the table — and the client's answer is no longer asked for this one.
     approval = await director.expect("Согласуйте договор")
     assert "Аппарат УЗИ × 1 по 4\xa0500\xa0000,00 ₽; Кардиомонитор × 2 по 350\xa0000,00 ₽;" in approval["text"]
+    await manager.card("Ответ клиента по договору", button="Клиент согласовал")
     await director.press("Отклонить", approval)
     await director.expect("Комментарий")
     await director.send("Цена УЗИ занижена, пересчитайте")
     await director.press("Подтвердить", await director.expect("Проверьте"))
-    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
-    await manager.wait_for("Ответ клиента по договору", "✅ Решение: Клиент согласовал (")  # one tick, not two
     told = await manager.expect("Директор вернул договор Клиника «Здоровье» на доработку")
     assert "Цена УЗИ занижена, пересчитайте" in told["text"]
+    withdrawn = await manager.wait_for("Ответ клиента по договору", "Задача больше не нужна")
+    assert not manager.buttons(withdrawn) or "Клиент согласовал" not in " ".join(manager.buttons(withdrawn))
     task = await manager.card("Соберите заказ и подготовьте договор", button="Готово")
     assert "Директор вернул договор: Цена УЗИ занижена, пересчитайте" in task["text"]
     await manager.press("Готово", task)
@@ -345,3 +347,54 @@ async def test_the_site_form_page_and_a_burst_of_submissions(
     assert status == 201
     async with harness.core.sessionmaker() as session:
         assert (await session.execute(select(func.count()).select_from(Case))).scalar_one() == 3
+
+
+async def _lead_to_contract_approval(harness: Harness, manager: Person, items: list[tuple[str, ...]]) -> None:
+    """A lead from the site taken by `manager`, qualified, its order put together with `items` and its contract
+    attached: the deal is at «Согласование договора», the client's answer and the director's approval asked."""
+    status, _body = await _post(harness, LEAD, key="lead-contract")
+    assert status == 201
+    await manager.press("Готово", await manager.card("Возьмите заявку в работу", button="Готово"))  # a pool of one
+    await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
+    await _answer(manager, "Тип клиента", "Частная клиника")
+    await _answer(manager, "Бюджет", "6 500 000")
+    await _answer(manager, "Кто принимает решение", "Главный врач")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Готово", await manager.expect("Соберите заказ и подготовьте договор"))
+    for number, (name, availability, supplier, quantity, price, payment, delivery) in enumerate(items, 1):
+        await _answer(manager, f"№{number}: Наименование", name)
+        await _answer(manager, f"№{number}: Наличие", availability)
+        if supplier is not None:
+            await _answer(manager, f"№{number}: Поставщик", supplier)
+        await _answer(manager, f"№{number}: Количество", quantity)
+        await _answer(manager, f"№{number}: Цена", price)
+        await _answer(manager, f"№{number}: Способ оплаты", payment)
+        await _answer(manager, f"№{number}: Способ доставки", delivery)
+        await manager.press("Да" if number < len(items) else "Нет", await manager.expect("Добавить ещё"))
+    await manager.expect("Договор")
+    await manager.document(b"%PDF contract", "contract.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+
+async def test_the_clients_refusal_ends_the_contracts_approval_without_waiting_for_the_director(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    await _lead_to_contract_approval(harness, manager, ITEMS[1:2])
+    await director.card("Согласуйте договор", button="Согласовать")
+
+    # The client refused: the deal is lost at once, not when the director has approved a contract nobody will sign.
+    await manager.press("Клиент отказался", await manager.card("Ответ клиента по договору", button="Клиент"))
+    await manager.expect("Комментарий")
+    await manager.send("Выбрали предложение конкурента дешевле")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    deal = await _deal(harness)
+    assert deal.stage == "lost" and deal.status == "done" and deal.result == "failure"
+
+    # The director's approval is withdrawn, and he is told why.
+    withdrawn = await director.wait_for("Согласуйте договор", "Задача больше не нужна")
+    assert "Согласовать" not in " ".join(director.buttons(withdrawn))
+    told = await director.expect("Клиент отказался от договора")
+    assert "Выбрали предложение конкурента дешевле" in told["text"]
