@@ -231,7 +231,7 @@ _DMY_RE = re.compile(r"^(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?$", re.ASCII
 _ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$", re.ASCII)
 _ISO_T_RE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})T", re.ASCII)
-_DATE_EXAMPLE = "25.12.2026"
+_DATE_EXAMPLE = "25.12.2026"  # where no day is known (a date and time); a date's own example is `_date_example`
 
 # Dates as people type them: «1 декабря», «1 дек 2026», «December 1», «пн», «в пятницу», «last friday».
 _MONTHS: dict[str, int] = {}
@@ -309,27 +309,41 @@ def _natural_date(raw: str, base: date, prefer: str | None = None) -> date | Non
     return None
 
 
-def _in_year(year: str | None, month: int, day: int, text: str, base: date, prefer: str | None) -> date:
+def _date_example(base: date, date_range: tuple[date, date], prefer: str | None) -> str:
+    """A date to show as an example that the field itself would take (a fixed «25.12.2026» was refused by a field of
+    past dates in December 2026): a weekday just before today for a date of the past (`prefer`), just after it for a
+    plan, else today — within the field's range."""
+    step = {"past": -1, "future": 1}.get(prefer or "", 0)
+    example = base + timedelta(days=step)
+    while step and example.weekday() >= 5:  # a plan's date may have to be a working day: no weekend as the example
+        example += timedelta(days=step)
+    earliest, latest = date_range
+    return min(max(example, earliest), latest).strftime("%d.%m.%Y")
+
+
+def _in_year(
+    year: str | None, month: int, day: int, text: str, base: date, prefer: str | None, example: str = _DATE_EXAMPLE
+) -> date:
     """A day and month, in the year given — or, without one, this year; a date that must be past (or future)
     and would not be is last (next) year's: «28 декабря» typed on 10 January for an arrival."""
     if year:
-        return _real_date(int(year), month, day, text)
-    found = _real_date(base.year, month, day, text)
+        return _real_date(int(year), month, day, text, example)
+    found = _real_date(base.year, month, day, text, example)
     if prefer == "past" and found > base:
-        return _real_date(base.year - 1, month, day, text)
+        return _real_date(base.year - 1, month, day, text, example)
     if prefer == "future" and found < base:
-        return _real_date(base.year + 1, month, day, text)
+        return _real_date(base.year + 1, month, day, text, example)
     return found
 
 
-def _real_date(year: int, month: int, day: int, text: str) -> date:
+def _real_date(year: int, month: int, day: int, text: str, example: str = _DATE_EXAMPLE) -> date:
     try:
         return date(year, month, day)
     except ValueError:
         raise InvalidAnswer(
             _("There is no such date: %(text)s. Enter a real date, for example %(example)s"),
             text=text,
-            example=_DATE_EXAMPLE,
+            example=example,
         ) from None
 
 
@@ -362,14 +376,16 @@ def _parse_date(
         match = _DMY_RE.match(raw)
         if not match:
             raise InvalidAnswer(
-                _("Enter a date, for example %(example)s, 25.12, 1 December, Friday or today"), example=_DATE_EXAMPLE
+                _("Enter a date, for example %(example)s, 25.12, 1 December, Friday or today"),
+                example=_date_example(base, date_range, prefer),
             )
         day, month = int(match[1]), int(match[2])
         if lang == "en" and "/" in raw:
             day, month = _slash_day_month(day, month, match[3], text.strip(), base)
         year_text = match[3]
         if year_text is None:
-            return _in_range(_in_year(None, month, day, text.strip(), base, prefer), date_range)
+            example = _date_example(base, date_range, prefer)
+            return _in_range(_in_year(None, month, day, text.strip(), base, prefer, example), date_range)
         elif len(year_text) == 2:
             # Two-digit years in chat are this century; nobody schedules work for 1926.
             year = 2000 + int(year_text)
@@ -381,7 +397,7 @@ def _parse_date(
         raise InvalidAnswer(
             _("There is no such date: %(text)s. Enter a real date, for example %(example)s"),
             text=text.strip(),
-            example=_DATE_EXAMPLE,
+            example=_date_example(base, date_range, prefer),
         ) from None
     return _in_range(result, date_range)
 

@@ -320,6 +320,20 @@ def test_dates_outside_the_business_range_are_refused(text: str) -> None:
     assert invalid("datetime", f"{text} 10:00", today=TODAY).message == error.message
 
 
+def test_a_refused_dates_example_is_a_date_the_field_takes() -> None:
+    """«Такой даты нет: 31.02.2026 … например 25.12.2026» was said by a field of past dates on 5 December 2026: the
+    example is a weekday just before today for a date of the past, just after it for a plan, else today — within the
+    field's range."""
+    friday = date(2026, 12, 4)
+    assert invalid("date", "31.02.2026", today=friday, prefer="past").params["example"] == "03.12.2026"
+    assert invalid("date", "32.13", today=friday, prefer="past").params["example"] == "03.12.2026"
+    assert invalid("date", "when?", today=friday, prefer="past").params["example"] == "03.12.2026"
+    assert invalid("date", "31.11", today=friday, prefer="future").params["example"] == "07.12.2026"  # Monday
+    assert invalid("date", "31.11.2026", today=friday).params["example"] == "04.12.2026"
+    from_next_year = (date(2027, 1, 1), date(2030, 1, 1))
+    assert invalid("date", "31.06.2027", today=friday, date_range=from_next_year).params["example"] == "01.01.2027"
+
+
 def test_the_date_range_is_configurable() -> None:
     narrow = (date(2020, 1, 1), date(2030, 12, 31))
     assert parse_text("date", "01.01.2020", date_range=narrow) == date(2020, 1, 1)
