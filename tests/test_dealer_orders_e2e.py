@@ -80,3 +80,13 @@ async def test_an_approved_request_1c_does_not_take_is_put_to_the_office(
     assert case is not None and case.stage == "in_1c"
     # Entered by hand, it is no longer offered to 1C.
     assert f"<Ид>{second}</Ид>" not in (await onec.call("query", kind="sale"))[1]
+
+    # With 1C still down, the office marks it paid and shipped by hand: no 1C dates, no empty brackets.
+    await rita.send(f"/case {second}")
+    await rita.press("Оплачена", await rita.card(f"№{second}", button="Оплачена"))
+    paid = await anna.expect("Оплата заявки получена")
+    await rita.send(f"/case {second}")
+    await rita.press("Отгружена", await rita.card(f"№{second}", button="Отгружена"))
+    shipped = await anna.expect("Заявка отгружена")
+    for notice, text in ((paid, "Оплата заявки получена."), (shipped, "Заявка отгружена.")):
+        assert notice["text"].endswith(f"\n{text}") and "()" not in notice["text"], notice["text"]
