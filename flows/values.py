@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
@@ -527,6 +528,10 @@ def parse_text(
         value = text.strip()
         if not value:
             raise InvalidAnswer(_("Please type some text"))
+        if all(unicodedata.category(char)[0] in "PZ" or char.isspace() for char in value):
+            # «.» as a delivery address or « . » as the reason a dealer is sent: nobody can act on it. (An emoji
+            # alone is a symbol, not punctuation: «👍» as a comment says something.)
+            raise InvalidAnswer(_("Please write it in words: punctuation alone says nothing."))
         if utf16_length(value) > MAX_TEXT_LENGTH:
             raise InvalidAnswer(
                 _("That is too long (%(length)s characters). Please keep it under %(limit)s."),

@@ -320,6 +320,11 @@ def test_dates_outside_the_business_range_are_refused(text: str) -> None:
     assert invalid("datetime", f"{text} 10:00", today=TODAY).message == error.message
 
 
+@pytest.mark.parametrize("typed", [".", " . ", "-", "—", "?!", "..."])
+def test_punctuation_alone_is_no_text_answer(typed: str) -> None:
+    assert invalid("text", typed).message.startswith("Please write it in words")
+
+
 def test_a_refused_dates_example_is_a_date_the_field_takes() -> None:
     """«Такой даты нет: 31.02.2026 … например 25.12.2026» was said by a field of past dates on 5 December 2026: the
     example is a weekday just before today for a date of the past, just after it for a plan, else today — within the
