@@ -387,8 +387,7 @@ async def test_the_clients_refusal_ends_the_contracts_approval_without_waiting_f
 
     # The client refused: the deal is lost at once, not when the director has approved a contract nobody will sign.
     await manager.press("Клиент отказался", await manager.card("Ответ клиента по договору", button="Клиент"))
-    await manager.expect("Комментарий")
-    await manager.send("Выбрали предложение конкурента дешевле")
+    await _answer(manager, "Почему клиент отказался", "Выбрали предложение конкурента дешевле")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     deal = await _deal(harness)
     assert deal.stage == "lost" and deal.status == "done" and deal.result == "failure"
@@ -396,5 +395,34 @@ async def test_the_clients_refusal_ends_the_contracts_approval_without_waiting_f
     # The director's approval is withdrawn, and he is told why.
     withdrawn = await director.wait_for("Согласуйте договор", "Задача больше не нужна")
     assert "Согласовать" not in " ".join(director.buttons(withdrawn))
-    told = await director.expect("Клиент отказался от договора")
-    assert "Выбрали предложение конкурента дешевле" in told["text"]
+    told = await director.expect("Клиент отказался от договора: Выбрали предложение конкурента дешевле")
+    assert "Клиника «Здоровье»" in told["text"]
+    # The manager's closing message says why, and so does the deal's card.
+    closed = await manager.expect("Дело закрыто", "Сделка проиграна")
+    assert "Клиент отказался от договора: Выбрали предложение конкурента дешевле" in closed["text"]
+    await manager.send(f"/case {deal.id}")
+    card = await manager.expect("Причина проигрыша")
+    assert "Причина проигрыша: Выбрали предложение конкурента дешевле" in card["text"]
+
+
+async def test_a_lead_that_is_no_buyer_closes_the_deal_saying_why(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    status, _body = await _post(harness, LEAD, key="lead-used")
+    assert status == 201
+    await manager.press("Готово", await manager.card("Возьмите заявку в работу", button="Готово"))
+    await manager.press("Нецелевой", await manager.expect("Квалифицируйте клиента"))
+    await _answer(manager, "Почему нецелевой", "Нужно только б/у оборудование")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    # The reason given in the qualification is the deal's: on its card and in the message that closes it.
+    deal = await _deal(harness)
+    assert deal.stage == "lost" and deal.data["lost_reason"] == "Нужно только б/у оборудование"
+    closed = await director.expect("Дело закрыто", "Сделка проиграна")  # the lead came in his name
+    assert "Клиент нецелевой: Нужно только б/у оборудование" in closed["text"]
+    await manager.expect("Клиент нецелевой: Нужно только б/у оборудование")
+    await director.send(f"/case {deal.id}")
+    assert "Причина проигрыша: Нужно только б/у оборудование" in (await director.expect("Причина проигрыша"))["text"]
