@@ -73,7 +73,7 @@ async def test_a_regional_representative_gets_her_dealers_figures_as_a_chart_and
 
     # The menu has the button; the answer is the chart with the same numbers in its caption.
     await regina.send("/figures")
-    chart = await chart_png(harness, regina, "Отгрузки и продажи, Этот месяц", "ООО Сад")
+    chart = await chart_png(harness, regina, "Отгрузки и продажи\nЭтот месяц", "ООО Сад")
     caption = str(chart["text"])
     assert "ООО Сад: заказано 120\xa0000,00\xa0₽ (1), отгружено 120\xa0000,00\xa0₽ (1)" in caption
     assert "ООО Лес: заказано 45\xa0500,50\xa0₽ (1), отгружено 0,00\xa0₽ (0)" in caption

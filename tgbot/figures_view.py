@@ -25,7 +25,7 @@ def _line(r: Renderer, row: DealerFigures, lang: str) -> str:
 
 
 def caption(r: Renderer, title: str, report: Report, lang: str) -> str:
-    head = "📊 " + r.t("Shipments and sales, %(period)s", lang, period=title)
+    head = "📊 " + r.t("Shipments and sales\n%(period)s", lang, period=title)
     if report.empty:
         return head + "\n" + r.t("No approved orders and no shipments in this period.", lang)
     lines = [head] + ["• " + _line(r, row, lang) for row in report.dealers[:MAX_BARS]]
