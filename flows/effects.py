@@ -124,10 +124,12 @@ class StageEntered:
 
 @dataclass(frozen=True)
 class DeadlineMoved:
-    """A task's deadline was moved (`previous` is the one it had): its pending timers go, the new ones follow."""
+    """A task's deadline was moved (`previous` is the one it had): its pending timers go, the new ones follow.
+    `field`: the deadline reads it and it was changed (not an escalation's extension): the holder is told so."""
 
     task: TaskState
     previous: datetime | None
+    field: str | None = None
 
 
 @dataclass(frozen=True)

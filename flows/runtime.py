@@ -581,6 +581,7 @@ class Engine:
             self._activate(case, effects)
         elif task.key.startswith(EDIT_PREFIX):
             self._rewait(case, set(values), effects)
+            self._redue(case, set(values), effects)
         elif task.key == MOVE_TASK:
             self._close_open_tasks(case, effects, actor_id)
             self._enter(case, case.spec.stage(task.stage), effects, depth=0, mover=actor_id)
@@ -996,6 +997,28 @@ class Engine:
             effects.append(SetTimer("wait", until, stage=stage.key, visit=case.visit))
         else:
             self._give_tasks(case, stage, effects, depth=0)
+
+    def _redue(self, case: CaseState, changed: set[str], effects: list[Effect]) -> None:
+        """A field an open task's deadline reads has changed (the warehouse date moved from 11.12 to 14.12): the
+        deadline follows, and its reminders and overdue timer with it — else the worker is overdue, and his manager
+        escalated, days before the work is planned. `DeadlineMoved` names the field, so its holder is told why."""
+        now = self.clock.now()
+        for task in case.open_tasks():
+            if is_service_task(task.key):
+                continue
+            tdef = task_def(case.spec, task.stage, task.key)
+            if tdef.due is None:
+                continue
+            read = sorted(parse_deadline(tdef.due).field_refs & changed)
+            if not read:
+                continue
+            due_at = self._due_at(case, tdef, task.created_at or now)
+            if due_at == task.due_at:
+                continue
+            previous, task.due_at = task.due_at, due_at
+            log.info("case %s task %s due %s -> %s (%s changed)", case.id, task.id, previous, due_at, read[0])
+            effects.append(DeadlineMoved(task, previous, field=read[0]))
+            effects.extend(self._task_timers(task, tdef, now))
 
     def allowed_moves(self, case: CaseState, actor_id: int, actor_roles: set[str], is_admin: bool = False) -> list[str]:
         """Stages this person may move the case to by hand, from where it stands."""
@@ -1642,17 +1665,21 @@ class Engine:
         timers.append(SetTimer("overdue", task.due_at, task=task))
         return timers
 
+    def _due_at(self, case: CaseState, tdef: TaskDef, now: datetime) -> datetime | None:
+        """A task's deadline, given at `now`, as the case's data has it."""
+        if tdef.due is None:
+            return None
+        deadline = parse_deadline(tdef.due)
+        base = now
+        if deadline.kind == "weekly" and case.spec.schedule and case.data.get("started_on"):
+            # In a scheduled (weekly) process «Thursday 18:00» is the Thursday of the cycle's own week, even
+            # when the step before was late: then the task is simply overdue, not due a week later.
+            started = date.fromisoformat(str(case.data["started_on"]))
+            base = self.calendar.local_moment(started, time(0, 0))
+        return deadline.resolve(base, case.data, self.calendar)
+
     def _new_task(self, case: CaseState, stage: StageDef, tdef: TaskDef, now: datetime, key: str) -> TaskState:
-        due_at = None
-        if tdef.due is not None:
-            deadline = parse_deadline(tdef.due)
-            base = now
-            if deadline.kind == "weekly" and case.spec.schedule and case.data.get("started_on"):
-                # In a scheduled (weekly) process «Thursday 18:00» is the Thursday of the cycle's own week, even
-                # when the step before was late: then the task is simply overdue, not due a week later.
-                started = date.fromisoformat(str(case.data["started_on"]))
-                base = self.calendar.local_moment(started, time(0, 0))
-            due_at = deadline.resolve(base, case.data, self.calendar)
+        due_at = self._due_at(case, tdef, now)
         task = TaskState(key=key, stage=stage.key, visit=case.visit, kind=tdef.kind, due_at=due_at, created_at=now)
         assignee = tdef.assignee
         if assignee.startswith(ITEM_PREFIX):

@@ -42,6 +42,10 @@ class Notifier(Protocol):
     async def deadline_moved(self, loaded: Loaded, task: TaskState, holder: User, by: User, reason: str) -> None:
         """An escalated task's deadline was moved by `by` for `reason`: its holder is told the new one."""
 
+    async def deadline_followed(self, loaded: Loaded, task: TaskState, holder: User, field: str) -> None:
+        """`field` was changed on the case and the task's deadline, which reads it, moved with it: its holder (or
+        each person it is offered to) is told the new value and the new deadline."""
+
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         """The case moved to another stage: one short line for someone following it (its initiator), with
         what happens next and until when."""

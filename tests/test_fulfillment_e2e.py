@@ -280,3 +280,51 @@ async def test_a_warehouse_date_is_a_working_day(fulfillment: Harness) -> None:
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     card = await shop.people["Кладовщик Тимур"].wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять»")
     assert "Срок: 28.12.2026 18:00" in card["text"], card["text"]
+
+
+async def test_a_moved_warehouse_date_moves_the_workers_deadline(fulfillment: Harness) -> None:
+    """The client asks for the processing three days later: the worker's task is due on the new date, he hears it
+    as a message of its own, and he is neither overdue nor escalated on the date that was dropped."""
+    shop = fulfillment
+    manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
+    async with shop.core.sessionmaker() as session, session.begin():
+        await companies.create(session, "ООО Старый клиент", None, shop.clock.now(), {"contract_signed": True})
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка на обработку товара", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент (компания)")
+    await manager.send("ООО Старый клиент")
+    await manager.expect("Контактное лицо")
+    await manager.send("Иван Петров, +7 900 000-00-00")
+    await manager.expect("Товар")
+    await manager.send("Детские игрушки")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Дело", await manager.expect("Заявка создана: заявка на обработку товара"))
+    await manager.press("Направить заявку на склад", await manager.expect("Этап: Новая заявка"))
+    await manager.expect("Количество единиц")
+    await manager.send("1800")
+    await manager.expect("Дата работ на складе")
+    await manager.send("23.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    card = await timur.wait_for("Обработайте товар по заявке", "Срок: 23.12.2026 18:00")
+    assert "дата 23.12.2026" in card["text"], card["text"]
+
+    await manager.send("/case 1")
+    await manager.press("Дата работ на складе", await manager.expect("№1", "Этап:"))
+    await manager.expect("Дата работ на складе")
+    await manager.send("25.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    note = await timur.expect("Дата работ на складе — теперь 25.12.2026")
+    assert "Срок задачи «Обработайте товар по заявке» перенесён на 25.12.2026 18:00" in note["text"], note["text"]
+    card = await timur.wait_for("Обработайте товар по заявке", "Срок: 25.12.2026 18:00")
+    assert "дата 25.12.2026" in card["text"], card["text"]
+    # The manager changed it herself: she is not told what she has just done.
+    assert not await manager.find("перенесён на 25.12.2026")
+
+    await shop.move_to(datetime(2026, 12, 23, 15, 5, tzinfo=UTC))  # 23.12 18:05 in Moscow: the old deadline
+    assert not await timur.find("Просрочено")
+    async with shop.core.sessionmaker() as session:
+        task = (await session.execute(select(Task).where(Task.key == "warehouse_work"))).scalar_one()
+    assert task.due_at == datetime(2026, 12, 25, 15, 0, tzinfo=UTC)
+    await shop.move_to(datetime(2026, 12, 25, 15, 5, tzinfo=UTC))
+    await timur.expect("Просрочено", "Обработайте товар по заявке")

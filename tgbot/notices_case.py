@@ -146,6 +146,21 @@ class CaseNotices(NoticesBase):
         )
         outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
 
+    async def deadline_followed(self, loaded: Loaded, task: TaskState, holder: User, field: str) -> None:
+        r, lang, spec = self.renderer, holder.language, loaded.state.spec
+        fdef = spec.fields[field]
+        value = loaded.state.data.get(field)
+        text = r.t(
+            "🗓 %(case)s\n%(field)s is now %(value)s. The deadline of “%(task)s” moves to %(when)s.",
+            lang,
+            case=r.case_name(loaded.state, lang),
+            field=r.tr.local(fdef.label, lang),
+            value=r.summary_value(fdef, value, lang, spec) if value not in (None, "") else "—",
+            task=r.task_title(spec, task, lang),
+            when=r.when(task.due_at, lang) if task.due_at is not None else "—",
+        )
+        outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
+
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         state, r, lang = loaded.state, self.renderer, user.language
         steps = [

@@ -113,6 +113,19 @@ async def deadline_moved(service: CaseService, loaded: Loaded, effect: DeadlineM
     # The old reminders and the overdue timer go; the engine's SetTimer effects that follow set the new ones.
     service.store.cancel_timers(task_id=effect.task.id)
     await service.task_changed(loaded, effect.task)  # the cards show the new deadline
+    if effect.field is None:
+        return  # an escalation's extension: its holder is told with its reason (`services.escalations`)
+    # The field the deadline reads was changed on the case (the warehouse date): whoever is to do the task hears
+    # it as a message of its own — an edited card alone rings no phone. Not the one who changed it.
+    task = effect.task
+    if task.assignee_id is not None:
+        holder = await service.people.user(task.assignee_id)
+        people = [holder] if holder is not None else []
+    else:
+        people = await pool(service, loaded, task)
+    for person in people:
+        if person.id != actor_id and person.active:
+            await service.notifier.deadline_followed(loaded, task, person, effect.field)
 
 
 @handles(SetTimer)
@@ -262,6 +275,8 @@ async def case_closed(service: CaseService, loaded: Loaded, effect: CaseClosed, 
     # they cancelled it themselves.
     told = dict.fromkeys(p for p in (loaded.state.initiator_id, loaded.state.responsible_id) if p is not None)
     for person_id in told:
+        if person_id in loaded.told_cancelled:
+            continue
         if actor_id != person_id or effect.status == CaseStatus.DONE:
             person = await service.people.user(person_id)
             if person is not None:
