@@ -499,6 +499,21 @@ def _cross_check_call(
             )
     mine_spec = spec.model_copy(update={"fields": call_fields(spec, call)})  # `item.<name>` with its type
     _ActionChecker(checker, base, mine_spec).hand_off(("call",), target, dict(call.map))
+    for child_field, mine in call.map.items():
+        given, wanted = mine_spec.fields.get(mine), target.fields.get(child_field)
+        if (
+            given is not None and wanted is not None and not given.required and wanted.required
+            and wanted.ask_if is None and child_field in target.start.form
+        ):  # fmt: skip
+            # A case that left it empty would have it asked again by the child's start form, as a required field.
+            checker.add(
+                (*base, "call", "map", child_field),
+                _("'%(mine)s' is optional here but '%(name)s' is required by process '%(process)s': a case "
+                  "without it would be asked it again; make both optional or both required"),
+                mine=mine,
+                name=child_field,
+                process=target.process,
+            )  # fmt: skip
     for mine, child_field in call.back.items():
         if child_field not in target.fields:
             checker.add(

@@ -136,6 +136,18 @@ def test_mapping_types_are_checked_both_ways() -> None:
     assert len(found) == 3
 
 
+def test_a_field_optional_here_and_required_by_the_child_is_refused() -> None:
+    # A deal that left the client's name empty would have the check's start form ask it again, as required.
+    source = PARENT_SOURCE.replace(
+        "client_name: {type: text, label: Клиент}", "client_name: {type: text, required: false, label: Клиент}"
+    )
+    found = problems_of(source)
+    assert found == [
+        f"order.yaml:{line_of(source, 'map: {client')}: 'client_name' is optional here but 'client' is required by "
+        "process 'client_check': a case without it would be asked it again; make both optional or both required"
+    ]
+
+
 def test_the_parent_side_of_a_call_is_checked() -> None:
     source = PARENT_SOURCE.replace("limit: amount}", "limit: amont}").replace(
         "when: \"qualification == 'success'\"", "when: \"qualification == 'succes'\""

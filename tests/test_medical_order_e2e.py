@@ -426,3 +426,30 @@ async def test_a_lead_that_is_no_buyer_closes_the_deal_saying_why(
     await manager.expect("Клиент нецелевой: Нужно только б/у оборудование")
     await director.send(f"/case {deal.id}")
     assert "Причина проигрыша: Нужно только б/у оборудование" in (await director.expect("Причина проигрыша"))["text"]
+
+
+async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qualification(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    harness = await harness_factory()
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    await harness.person("Директор Олег", "director")
+    await manager.send("▶️ Начать процесс")
+    await manager.press("медоборудование", await manager.expect("Какой процесс"))
+    await _answer(manager, "Клиент (организация)", "Клиника «Здоровье»")
+    await _answer(manager, "Контактное лицо", "Анна Петрова")
+    await _answer(manager, "Телефон", "+7 900 123-45-67")
+    await manager.press("Пропустить", await manager.expect("Эл. почта"))
+    await manager.press("Пропустить", await manager.expect("Запрос с сайта"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Готово", await manager.card("Возьмите заявку в работу", button="Готово"))
+
+    # The qualification starts with what the deal has: its task comes at once, no form asking for the request.
+    task = await manager.expect("Квалифицируйте клиента")
+    assert "Клиника «Здоровье», +7 900 123-45-67" in task["text"] and "123-45-67:" not in task["text"]
+    assert not [m for m in await manager.bot_messages() if "Запрос клиента" in (m.get("text") or "")]
+    async with harness.core.sessionmaker() as session:
+        qualification = (
+            await session.execute(select(Case).where(Case.process == "medical_qualification"))
+        ).scalar_one()
+        assert qualification.status == "active" and qualification.stage == "qualify"
