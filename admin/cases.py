@@ -156,7 +156,10 @@ class CasePages(PanelPages):
             history=history,
             closed=case.status in ("done", "cancelled"),
             comments=[{"text": self.core.wording.comment_line(e, self.lang), "entry": e} for e in thread],
-            files=[_file_view(f.id, f.file_name, f.mime_type) | {"size": f.size} for f in detail.files],
+            files=[
+                _file_view(f.id, self._photo_name(f.kind, f.file_name, number), f.mime_type) | {"size": f.size}
+                for number, f in _numbered_photos(detail.files)
+            ],
         )
 
     async def case_diagram(self, request: web.Request) -> web.Response:
@@ -207,6 +210,10 @@ class CasePages(PanelPages):
         """What an admin does to cases, acting as the panel (this request's session and CSRF token were checked)."""
         return AdminActions(CaseService(self.core, session), None)
 
+    def _photo_name(self, kind: str | None, name: str, number: int) -> str:
+        """A photo as the panel names it («Фото 2»); a document by the name it came with."""
+        return self.panel.t("Photo %(n)s", n=number) if kind == "photo" else name
+
     def _fields(self, spec: ProcessDef, data: dict[str, Any], names: dict[int, str]) -> list[dict[str, Any]]:
         """The case's data, one row per field and one block per list entry; files as links and images."""
         rows: list[dict[str, Any]] = []
@@ -239,11 +246,12 @@ class CasePages(PanelPages):
         label = self.core.translator.local(fdef.label, self.lang)
         if fdef.type in ("photo", "document") and value:
             refs = value if isinstance(value, list) else [value]
+            stored = [ref for ref in refs if isinstance(ref, dict) and isinstance(ref.get("id"), int)]
             files = [
-                _file_view(ref["id"], str(ref.get("name", "file")), ref.get("mime"))
-                for ref in refs
-                if isinstance(ref, dict) and isinstance(ref.get("id"), int)
-            ]
+                _file_view(ref["id"], self._photo_name(ref.get("kind"), str(ref.get("name", "file")), n),
+                           ref.get("mime"))
+                for n, ref in _numbered_photos(stored)
+            ]  # fmt: skip
             return {"label": label, "files": files}
         return {"label": label, "text": self.core.wording.format_field(fdef, value, self.lang, spec, names)}
 
@@ -270,6 +278,17 @@ class CasePages(PanelPages):
                 "Cache-Control": "private, max-age=3600",
             },
         )
+
+
+def _numbered_photos(files: Sequence[Any]) -> list[tuple[int, Any]]:
+    """Each file with its number among the photos (0 for a document, 1 for a lone photo too): a photo's stored name
+    is Telegram's id (photo_AQAD….jpg), so photos are shown as «Фото 1», «Фото 2»."""
+    numbered, photos = [], 0
+    for f in files:
+        kind = f.get("kind") if isinstance(f, dict) else f.kind
+        photos += kind == "photo"
+        numbered.append((photos if kind == "photo" else 0, f))
+    return numbered
 
 
 def _file_view(file_id: int, name: str, mime: str | None) -> dict[str, Any]:

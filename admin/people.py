@@ -33,6 +33,7 @@ class PeoplePages(PanelPages):
             roster = await team.roster()
             turned_away = await team.turned_away(roster)  # never let in: marked so, and nothing to restore
             orgs = await companies.listed(session, active_only=True)  # one switched off takes no new people
+            every_org = {o.id: o.name for o in await companies.listed(session, active_only=False)}
             lost = await panel_actions.unreachable(session)
         known = sorted(team.known_roles(), key=self.words.role)
         return self.panel.render(
@@ -42,6 +43,7 @@ class PeoplePages(PanelPages):
             roster=[(u, [(r, self.words.role(r)) for r in roles]) for u, roles in roster],
             known=[(r, self.words.role(r)) for r in known],
             orgs=[(o.id, o.name) for o in orgs],
+            org_names=every_org,  # who is bound to which dealer, a column of the list
             lost=lost,
             turned_away=turned_away,
             **invited,

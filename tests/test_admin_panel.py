@@ -214,6 +214,7 @@ async def test_case_list_page_files_and_delivery_speak_in_labels(panel: Panel) -
         async with http.get(f"{panel.base}/cases/1") as response:
             page = await response.text()
         assert f'<img src="files/{photo.id}"' in page
+        assert "Фото 1" in page and photo.file_name not in page  # not Telegram's photo_AQAD….jpg
         assert "Марина: дело начато" in page
         assert "этап «Регистрация брака»" in page or "этап «" in page
         for raw in ("case.started", "stage.entered", "{'", "service_manager", ">active<", ">open<"):
@@ -223,7 +224,10 @@ async def test_case_list_page_files_and_delivery_speak_in_labels(panel: Panel) -
             assert response.headers["Content-Disposition"].startswith("inline")
             assert "sandbox" in response.headers["Content-Security-Policy"]
         async with http.get(f"{panel.base}/people") as response:
-            assert "Менеджер магазина" in await response.text()
+            page = await response.text()
+        assert "Менеджер магазина" in page
+        row = page[page.index(f'data-person="{photo.uploaded_by}"'):].split("</tr>")[0]
+        assert 'class="organisation">—' in row  # Марина is the company's own: bound to no dealer
 
 
 async def test_delivery_problems_show_case_recipient_and_channel(panel: Panel) -> None:

@@ -243,7 +243,12 @@ async def test_a_general_dealer_link_holds_the_newcomer_until_an_admin_approves(
                 assert response.status == 401, "no token, no organisations"
             async with http.get(f"{base}/organisations?token=organisations-panel-token") as response:
                 page = await response.text()
+            async with http.get(f"{base}/people") as response:
+                people_page = await response.text()
         row = page[page.index("ООО Сад") :].split("</tr>")[0]
         assert "Дилер" in row and "Москва" in row and "Анна" in row and "Денис" in row
+        # The people's list says who is bound to which dealer.
+        row = people_page[people_page.index(f'data-person="{held.id}"') :].split("</tr>")[0]
+        assert 'class="organisation">ООО Сад' in row
     finally:
         await runner.cleanup()
