@@ -364,7 +364,7 @@ class Wording:
         hints = {
             "number": _("Send a number."),
             "money": _("Send an amount, for example %(whole)s or %(cents)s."),
-            "date": _("Send a date as DD.MM.YYYY, or “today”."),
+            "date": _("Send a date: DD.MM.YYYY, “Dec 7” or “today”."),
             "datetime": _("Send a date and time as DD.MM.YYYY HH:MM."),
             "photo": _("Send one or more photos."),
             "document": _("Send a file."),
@@ -378,7 +378,11 @@ class Wording:
             message = _("Send an e-mail address, for example name@example.com.")
         elif fdef.full_name:
             message = _("Send the surname and the first name, for example Ivanova Marina.")
-        if fdef.type == "document" and fdef.accept:
+        if fdef.type == "document" and fdef.multiple:  # several files in one answer: not «a file»
+            if fdef.accept:
+                return self.t("Send the files (%(types)s), one or several.", lang, types=", ".join(fdef.accept))
+            message = _("Send the files, one or several.")
+        elif fdef.type == "document" and fdef.accept:
             return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
         if fdef.type == "number" and fdef.contact is None and (fdef.min is not None or fdef.max is not None):
             return self._number_range(fdef, lang)  # said before the answer, not only after a wrong one

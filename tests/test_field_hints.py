@@ -1,0 +1,34 @@
+"""What a question says it wants, before the answer: a list of files asks for files, not «a file»; a date question
+names the ways a date may be typed, the reader's way among them."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from flows.model import FieldDef
+from services.i18n import Translator
+from services.wording import Wording
+
+
+@pytest.fixture(scope="module")
+def wording(tmp_path_factory: pytest.TempPathFactory) -> Wording:
+    return Wording(Translator(tmp_path_factory.mktemp("locales")), ZoneInfo("Europe/Moscow"))
+
+
+def test_closing_documents_ask_for_files_one_or_several(wording: Wording) -> None:
+    closing = FieldDef(type="document", label="Закрывающие документы (УПД, ТТН, акт сверки)", multiple=True)
+    assert wording.type_hint(closing, "ru") == "Отправьте файлы — один или несколько."
+    assert wording.type_hint(closing, "en") == "Send the files, one or several."
+    scans = FieldDef(type="document", label="Сканы", multiple=True, accept=["pdf"])
+    assert wording.type_hint(scans, "ru") == "Отправьте файлы (pdf) — один или несколько."
+    draft = FieldDef(type="document", label="Проект договора")
+    assert wording.type_hint(draft, "ru") == "Отправьте файл."
+
+
+def test_a_date_question_names_the_ways_a_date_is_typed(wording: Wording) -> None:
+    shipping = FieldDef(type="date", label="Дата отгрузки")
+    assert wording.type_hint(shipping, "ru") == "Отправьте дату: ДД.ММ.ГГГГ, «7 декабря» или «сегодня»."
+    # An English reader sees a date as «Dec 7, 2026» (its «Now:») and may type it so.
+    assert wording.type_hint(shipping, "en") == "Send a date: DD.MM.YYYY, “Dec 7” or “today”."
