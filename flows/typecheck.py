@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -475,6 +476,25 @@ def check_template(source: str, env: Mapping[str, Type], report: Report, extra: 
     for test_node in tree.find_all(nodes.Test):
         if test_node.name not in jinja.tests:
             report(_("unknown test '%(test)s' after 'is'"), test=test_node.name)
+    _glued_lines(source, report)
+
+
+_BLOCK_TAG = re.compile(r"{%-?\s*(\w+).*?-?%}", re.S)
+
+
+def _glued_lines(source: str, report: Report) -> None:
+    """A line that says something and ends with a tag (`… {{ remarks }}{% endif %}`) loses its line break when
+    rendered (the texts trim a tag's newline so that a tag alone on its line leaves no empty one): the next line
+    runs on from it («…20 коробокНажмите «Начать работу»»)."""
+    lines = source.split("\n")
+    for number, line in enumerate(lines[:-1], start=1):
+        stripped = line.rstrip()
+        tags = list(_BLOCK_TAG.finditer(stripped))
+        if not tags or tags[-1].end() != len(stripped) or not "".join(lines[number:]).strip():
+            continue
+        if _BLOCK_TAG.sub("", stripped).strip():
+            said = _("“%(tag)s” ends line %(line)s, so line %(next)s of the text runs on from it: put the tag on its own line")  # noqa: E501
+            report(said, tag=tags[-1].group(0), line=number, next=number + 1)
 
 
 def _stored(node: nodes.Node) -> list[str]:

@@ -165,7 +165,8 @@ async def test_new_client_from_first_request_to_paid_receiving(fulfillment: Harn
     await manager.expect("Дата работ на складе")  # the rework gets its own date, so it is not overdue at once
     await manager.send("24.12.2026")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await timur.wait_for("Правки клиента: Пересчитайте коробку B", "Нажмите «✋ Взять»")
+    card = await timur.wait_for("Правки клиента: Пересчитайте коробку B", "Нажмите «✋ Взять»")
+    assert "Пересчитайте коробку B\nНажмите «Начать работу»" in card["text"], card["text"]  # two lines, not one
     await warehouse_work(shop, timur, minutes=[10], comment="Коробка B: 600, верно")
     await manager.press("Клиент согласовал", await manager.expect("Согласуйте с клиентом результат склада"))
     await manager.press("Готово", await manager.expect("Выставьте и отправьте клиенту счёт"))

@@ -314,3 +314,20 @@ def test_a_template_that_cannot_be_read() -> None:
     source = PURCHASE.replace('"{{ item }} — {{ amount|money }}"', '"{{ item }} — {% for x in %}"')
     problem = assert_one(problems_of(source), "flow.yaml", line_of(source, "{% for x in %}"), "cannot be read")
     assert "line 1 of the text" in problem.message
+
+
+
+def test_a_line_ending_with_a_tag_would_run_into_the_next() -> None:
+    """`{% endif %}` at the end of a line that says something eats the line's break: the warehouse's «Правки
+    клиента: …» and «Нажмите «Начать работу»…» came as one line. A tag alone on its line is fine."""
+    text = '"{% for it in items %}{{ it.name }}: {{ it.price|money }}{% endfor %} до {{ needed_by|date }}"'
+    glued = "|\n          {% if urgency %}Срочно: {{ urgency.label }}{% endif %}\n          Проверьте цену."
+    source = PURCHASE.replace(text, glued)
+    problem = assert_one(problems_of(source), "flow.yaml", line_of(source, "text: |"), "“{% endif %}” ends line 1")
+    with (ROOT / "services" / "locales" / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale="ru")
+    said = problem.translated(lambda msgid: str(catalog[msgid].string) if catalog.get(msgid) else msgid)
+    assert "строка 2 текста продолжает строку 1 без переноса" in said, said
+    cut = "\n          "
+    apart = glued.replace("{% if urgency %}", "{% if urgency %}" + cut).replace("{% endif %}", cut + "{% endif %}")
+    parse_definition(PURCHASE.replace(text, apart), "flow.yaml")
