@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from flows.i18n import _
 from flows.runtime import EngineError
-from handlers.common import AfterCommit, Registered, answer
+from handlers.common import AfterCommit, Registered, answer, register_asked_text
 from services.access import Viewer
+from services.case_cancel import CaseCancel, writing_reason
 from services.cases import CaseService
 from tgbot.buttons import CardButtons
 from tgbot.callbacks import CaseCb
@@ -28,7 +31,15 @@ def router() -> Router:
     cases.message.filter(Registered())
     cases.message.register(case_by_number, Command("case"))
     cases.callback_query.register(on_case, CaseCb.filter())
+    register_asked_text(cases, WritingCancelReason(), on_cancel_reason, keep_case, keep_case)
     return cases
+
+
+class WritingCancelReason(BaseFilter):
+    """The person pressed «✖️ Cancel the case», and their next text is why."""
+
+    async def __call__(self, _event: Any, user: User | None = None) -> bool:
+        return writing_reason(user)  # filters see no services (they are made for the chosen handler)
 
 
 async def case_by_number(
@@ -61,3 +72,15 @@ async def on_case(
     if reply.card is not None:
         replies.say(user.tg_id, *reply.card)
     answer(after_commit, query, reply.notice)
+
+
+async def on_cancel_reason(message: Message, buttons: CardButtons, replies: Replies) -> None:
+    if message.text is None:
+        raise EngineError(_("Please write the reason in words."))
+    replies.say(message.chat.id, *(await buttons.cancel_reason(message.text)))
+
+
+async def keep_case(message: Message, buttons: CardButtons) -> None:
+    """The person turned to something else (/cancel, the menu): the case is not cancelled."""
+    CaseCancel(buttons.cases, buttons.user).keep()
+    raise SkipHandler

@@ -147,10 +147,8 @@ class AdminActions:
         if self.cancel_pending() == case_id:
             self.drop_cancel()
         loaded = await self.cases.load(case_id)
-        effects = self.cases.core.engine.cancel(loaded.state, self.actor_id)
-        detail = {"reason": reason, **self.by}
-        loaded.closed_reason = detail["reason"]  # the case's people are told why
-        await self.cases.save(loaded, effects, self.actor_id, "case.cancelled", detail)
+        # The case's people are told why, those who held its work by a message of their own.
+        await self.cases.close_cancelled(loaded, self.actor_id, reason, {"reason": reason, **self.by})
         log.info("admin %s cancelled case %s", self.actor_id or PANEL, case_id)
         author_id = loaded.state.initiator_id
         if loaded.given_back and author_id is not None and author_id != self.actor_id:

@@ -59,6 +59,10 @@ class Notifier(Protocol):
     async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
         """An unfinished request was closed after `days` untouched: its author is told."""
 
+    async def work_cancelled(self, loaded: Loaded, tasks: Sequence[TaskState], holder: User) -> None:
+        """The case was cancelled while this person held these of its tasks: they may stop the work (why, when
+        `loaded.closed_reason` says)."""
+
     async def given_back(self, loaded: Loaded, author: User) -> None:
         """Someone else (an admin) cancelled the author's request before it was registered, and what it held went
         back to them (`loaded.given_back`, a msgid: an order request's positions to the cart): the author is told."""

@@ -14,6 +14,7 @@ from app.settings import LIBRARY
 from db.models import Case
 from flows.runtime import CALLED_BY
 from tests.conftest import Harness, library_with
+from tests.test_case_cancel_e2e import cancel_case
 
 DATA = Path(__file__).parent / "data"
 
@@ -103,7 +104,7 @@ async def test_cancelling_the_order_cancels_the_check_and_tells_the_lawyer(
     await lawyer.expect("Проверьте клиента")
     order_id = (await _cases(harness))["client_order"].id
     await manager.send(f"/case {order_id}")
-    await manager.press("Отменить дело", await manager.expect(f"№{order_id}", "Ждёт дело"))
+    await cancel_case(manager, await manager.expect(f"№{order_id}", "Ждёт дело"), "Клиент передумал")
     await lawyer.expect(f"его вызвало дело №{order_id}")
     await lawyer.wait_for("Проверьте клиента", "✖️")  # the card says it is no longer needed
     cases = await _cases(harness)

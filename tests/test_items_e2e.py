@@ -15,6 +15,7 @@ from db.models import AuditEntry, Case
 from flows.items import item_states
 from tests.chat import Person
 from tests.conftest import Harness, library_with
+from tests.test_case_cancel_e2e import cancel_case
 
 ITEMS = [("Аппарат УЗИ", "Предоплата"), ("Кардиомонитор", "Отсрочка"), ("Дефибриллятор", "Предоплата")]
 
@@ -156,6 +157,6 @@ async def test_an_item_left_too_long_at_a_stage_reminds_the_logistician_and_a_ca
     order = await _order_row(harness)
     await manager.send(f"/case {order.id}")
     view = await manager.expect(f"№{order.id}", "📦 Кардиомонитор: Отправлен", "📦 Аппарат УЗИ: Оформление")
-    await manager.press("Отменить дело", view)
+    await cancel_case(manager, view, "Клиент отменил заказ")
     closed = await logistician.wait_for("📦 Кардиомонитор", "Дело закрыто.")
     assert logistician.buttons(closed) == ["📜 История", "📁 Дело"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aiogram.types import InlineKeyboardButton
+
 from db.models import User
 from flows.i18n import _
 from flows.items import item_state, item_task_key
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState, pending_approval
 from services import access, outbox
+from services.case_cancel import CaseCancel
 from services.cases import CaseService, Loaded
 from services.comments import Comments
 from services.diagrams import Diagrams
@@ -20,7 +23,7 @@ from tgbot.callbacks import CaseCb, EscalationCb, ItemCb, TaskCb
 from tgbot.case_view import case_view
 from tgbot.conversation import Conversation
 from tgbot.notifier import send_files
-from tgbot.render import Renderer
+from tgbot.render import Renderer, markup
 
 
 @dataclass
@@ -76,12 +79,8 @@ class CardButtons:
     async def case(self, viewer: access.Viewer, button: CaseCb) -> Reply:
         """Show a case one may see, cancel it, ask to change a field, or move it by hand."""
         loaded = await self.cases.visible(viewer, button.case_id)
-        if button.action == "cancel":
-            loaded = await self.cases.cancel(self.user, loaded.row.id)
-            text = self.r.t("The case is cancelled.", self.lang)
-            if loaded.given_back:  # an order request not yet registered: its positions went back to the cart
-                text += "\n" + self.r.t(loaded.given_back, self.lang)
-            return Reply(text)
+        if button.action in ("cancel", "cancel_yes", "keep"):
+            return await self._cancel(button)
         if button.action == "edit":
             await self._edit(loaded.row.id, button.arg)
             return Reply()
@@ -143,6 +142,46 @@ class CardButtons:
             )
             return Reply()
         return Reply(card=await case_view(self.cases, self.user, loaded))
+
+    async def _cancel(self, button: CaseCb) -> Reply:
+        """«✖️ Cancel the case»: why is asked first, then the person confirms or keeps the case."""
+        cancelling, r, lang = CaseCancel(self.cases, self.user), self.r, self.lang
+        if button.action == "keep":
+            cancelling.keep()
+            return Reply(r.t("The case goes on.", lang))
+        if button.action == "cancel_yes":
+            loaded = await cancelling.confirm(button.case_id)
+            text = r.t("%(case)s is cancelled.", lang, case=r.case_name(loaded.state, lang))
+            if loaded.given_back:  # an order request not yet registered: its positions went back to the cart
+                text += "\n" + r.t(loaded.given_back, lang)
+            return Reply(card=(text, None))
+        loaded, current = await cancelling.ask(button.case_id, button.arg)
+        if not current:
+            stage = r.stage_title(loaded.state.spec, loaded.state.stage, lang)
+            notice = r.t("This card is old: the case is at “%(stage)s” now. Here is its card as it stands.", lang,
+                         stage=stage)  # fmt: skip
+            return Reply(notice, await case_view(self.cases, self.user, loaded))
+        await self.conversation.put_aside()  # the reason must not be taken as an answer of an open form
+        text = r.t("✖️ Cancel %(case)s? Write the reason in one message: whoever works on the case will read it.",
+                   lang, case=r.case_name(loaded.state, lang))  # fmt: skip
+        return Reply(card=(text, self._keep_button(button.case_id)))
+
+    def _keep_button(self, case_id: int, *, confirm: bool = False) -> dict[str, Any] | None:
+        keep = InlineKeyboardButton(text=self.r.t("↩️ Keep the case", self.lang),
+                                    callback_data=CaseCb(action="keep", case_id=case_id).pack())  # fmt: skip
+        rows = [[keep]]
+        if confirm:
+            data = CaseCb(action="cancel_yes", case_id=case_id).pack()
+            rows.insert(0, [InlineKeyboardButton(text=self.r.t("✖️ Cancel the case", self.lang), callback_data=data)])
+        return markup(rows)
+
+    async def cancel_reason(self, text: str) -> tuple[str, dict[str, Any] | None]:
+        """The reason for a cancellation came: the person confirms it, seeing where the case stands."""
+        loaded = await CaseCancel(self.cases, self.user).reason(text)
+        r, lang, state = self.r, self.lang, loaded.state
+        question = r.t("Cancel %(case)s?\nStage: %(stage)s\nReason: %(reason)s", lang, case=r.case_name(state, lang),
+                       stage=r.stage_title(state.spec, state.stage, lang), reason=text.strip())  # fmt: skip
+        return question, self._keep_button(loaded.row.id, confirm=True)
 
     async def _edit(self, case_id: int, name: str) -> None:
         loaded = await self.cases.request_edit(self.user, case_id, name)

@@ -29,8 +29,9 @@ class StartCb(CallbackData, prefix="s"):
 
 
 class CaseCb(CallbackData, prefix="c"):
-    # show | cancel | move (arg = stage) | files (send every file of the case) | diagram | mute | unmute |
-    # comment | note (an internal one) | reply (arg = the comment answered) | thread (every comment)
+    # show | cancel (arg = the stage the card showed) | cancel_yes | keep | move (arg = stage) | files (send every
+    # file of the case) | diagram | mute | unmute | comment | note (an internal one) | reply (arg = the comment
+    # answered) | thread (every comment)
     action: str
     case_id: int
     arg: str = ""

@@ -148,7 +148,8 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
             [
                 InlineKeyboardButton(
                     text=core.translator.t("✖️ Cancel the case", lang),
-                    callback_data=CaseCb(action="cancel", case_id=loaded.row.id).pack(),
+                    # The stage the card shows: pressed on an old card, it brings the fresh one instead.
+                    callback_data=CaseCb(action="cancel", case_id=loaded.row.id, arg=state.stage).pack(),
                 )
             ]
         )

@@ -222,6 +222,19 @@ class CaseNotices(NoticesBase):
             text += "\n" + self.renderer.t(loaded.given_back, lang)
         outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
 
+    async def work_cancelled(self, loaded: Loaded, tasks: Sequence[TaskState], holder: User) -> None:
+        r, lang, state = self.renderer, holder.language, loaded.state
+        case, work = r.case_name(state, lang), "», «".join(r.task_title(state.spec, t, lang) for t in tasks)
+        if loaded.closed_reason:
+            text = r.t("🚫 Case %(case)s is cancelled: %(reason)s — you can stop the work on “%(task)s”.", lang,
+                       case=case, reason=loaded.closed_reason, task=work)  # fmt: skip
+        else:
+            text = r.t("🚫 Case %(case)s is cancelled — you can stop the work on “%(task)s”.", lang,
+                       case=case, task=work)  # fmt: skip
+        who = (await self._names(loaded, (loaded.closed_by,))).get(loaded.closed_by or 0)
+        text += "\n" + r.t("Cancelled by: %(who)s", lang, who=who or r.t("an administrator", lang))
+        outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
+
     async def given_back(self, loaded: Loaded, author: User) -> None:
         lang, renderer = author.language, self.renderer
         case = renderer.case_name(loaded.state, lang)

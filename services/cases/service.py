@@ -215,12 +215,29 @@ class CaseService:
         )
         return loaded
 
-    async def cancel(self, user: User, case_id: int) -> Loaded:
+    async def cancel(self, user: User, case_id: int, reason: str | None = None) -> Loaded:
         loaded = await self.load(case_id)
         access.require(access.can_cancel(user, loaded.row), _("Only the initiator or an admin can cancel this case."))
-        effects = self.core.engine.cancel(loaded.state, user.id)
-        await self.save(loaded, effects, user.id, "case.cancelled", {})
+        await self.close_cancelled(loaded, user.id, reason, {"reason": reason} if reason else {})
         return loaded
+
+    async def close_cancelled(
+        self, loaded: Loaded, actor_id: int | None, reason: str | None, detail: dict[str, Any]
+    ) -> None:
+        """Cancel the loaded case. Whoever held its open work (not the one cancelling) is told by a message of its
+        own, with the reason: their card only says the task is no longer needed, and an edit does not ring."""
+        work: dict[int, list[TaskState]] = {}
+        for task in loaded.state.open_tasks():
+            if task.assignee_id is not None and task.assignee_id != actor_id and task.key != START_TASK:
+                work.setdefault(task.assignee_id, []).append(task)
+        effects = self.core.engine.cancel(loaded.state, actor_id)
+        loaded.closed_reason = reason
+        loaded.told_cancelled = set(work)  # that message is theirs; the case's «cancelled» notice would be a second
+        await self.save(loaded, effects, actor_id, "case.cancelled", detail)
+        for person_id, tasks in work.items():
+            person = await self.people.user(person_id)
+            if person is not None:
+                await self.notifier.work_cancelled(loaded, tasks, person)
 
     async def move(self, user: User, case_id: int, to: str) -> Loaded:
         loaded = await self.in_scope(user, await self.load(case_id))

@@ -49,6 +49,8 @@ class Loaded:
     # case's people read both in the notice that it ended.
     closed_by: int | None = None
     closed_reason: str | None = None
+    # People told by a message of their own that the case they worked on is cancelled (`CaseService.close_cancelled`).
+    told_cancelled: set[int] = field(default_factory=set)
 
 
 def copy_data(value: Any) -> Any:

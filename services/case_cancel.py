@@ -1,0 +1,68 @@
+"""Cancelling a case from its card: the person who may (its initiator, an admin) writes why, then confirms or keeps
+the case. The reason is kept on the person (`User.prompt`) between the steps, goes to the case's history and to
+everyone who held its work. A card older than the stage the case is at now does not cancel it: what the person saw
+is no longer what would be cancelled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.models import User
+from flows.i18n import _
+from flows.runtime import EngineError
+from flows.status import CaseStatus
+from services import access
+from services.cases import CaseService, Loaded
+
+WRITING = "case_cancel_reason"  # `User.prompt` kind: the next text is why this case is cancelled
+CONFIRMING = "case_cancel_confirm"  # the reason is written: the person confirms the cancellation or keeps the case
+MAX_REASON = 500
+
+
+def writing_reason(user: User | None) -> bool:
+    """Read off the person alone: the bot's filters ask it before any service is made."""
+    return user is not None and bool(user.prompt and user.prompt.get("kind") == WRITING)
+
+
+class CaseCancel:
+    def __init__(self, cases: CaseService, user: User) -> None:
+        self.cases = cases
+        self.user = user
+
+    async def ask(self, case_id: int, seen_stage: str) -> tuple[Loaded, bool]:
+        """The cancel button was pressed on a card that showed `seen_stage` (empty on cards made before the stage
+        was written in the button). The case and whether the card was current: only then is the reason asked."""
+        loaded = await self.cases.load(case_id, lock=False)
+        may = access.can_cancel(self.user, loaded.row)
+        access.require(may, _("Only the initiator or an admin can cancel this case."))
+        if loaded.state.status not in (CaseStatus.DRAFT, CaseStatus.ACTIVE):
+            raise EngineError(_("This case is already closed."))
+        if seen_stage and seen_stage != loaded.state.stage:
+            return loaded, False
+        self.user.prompt = {"kind": WRITING, "case_id": case_id}
+        return loaded, True
+
+    async def reason(self, text: str) -> Loaded:
+        """The reason came: it is kept for the confirmation."""
+        prompt: dict[str, Any] = self.user.prompt or {}
+        reason = text.strip()
+        if not any(ch.isalnum() for ch in reason):  # «.», «-»: no reason anybody could read
+            raise EngineError(_("Please write the reason in words."))
+        if len(reason) > MAX_REASON:
+            raise EngineError(_("The reason is too long: at most %(n)s characters, please."), n=MAX_REASON)
+        case_id = int(prompt["case_id"])
+        loaded = await self.cases.load(case_id, lock=False)
+        self.user.prompt = {"kind": CONFIRMING, "case_id": case_id, "reason": reason}
+        return loaded
+
+    async def confirm(self, case_id: int) -> Loaded:
+        prompt = self.user.prompt or {}
+        if prompt.get("kind") != CONFIRMING or prompt.get("case_id") != case_id:
+            raise EngineError(_("This question is no longer open: press «✖️ Cancel the case» on the case card again."))
+        self.user.prompt = None
+        return await self.cases.cancel(self.user, case_id, str(prompt["reason"]))
+
+    def keep(self) -> None:
+        """The person keeps the case (or turned to something else): no cancellation waits any more."""
+        if (self.user.prompt or {}).get("kind") in (WRITING, CONFIRMING):
+            self.user.prompt = None
