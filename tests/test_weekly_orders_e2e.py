@@ -276,8 +276,9 @@ async def test_a_full_week(plant: Harness) -> None:
     }
 
 
-async def test_a_planned_shipping_date_cannot_be_in_the_past(plant: Harness) -> None:
-    """A deal planned to ship on a day already gone would give the operators a task overdue at birth."""
+async def test_a_planned_shipping_date_is_a_working_day_not_in_the_past(plant: Harness) -> None:
+    """A deal planned to ship on a day already gone would give the operators a task overdue at birth; one planned
+    for a Sunday, a task for a day the plant does not ship."""
     anton = plant.people["Антон"]
     await anton.send("▶️ Начать процесс")
     await anton.press("Сделка", await anton.expect("Какой процесс"))
@@ -291,5 +292,8 @@ async def test_a_planned_shipping_date_cannot_be_in_the_past(plant: Harness) -> 
     await anton.send("18.12.2026")  # today is Monday 21.12.2026
     await anton.expect("Дата не может быть раньше сегодняшней (21.12.2026)")
     await anton.expect("Плановая дата отгрузки")  # asked again
+    await anton.send("27.12.2026")
+    await anton.expect("27.12.2026 — нерабочий день; ближайший рабочий день — 28.12.2026")
+    await anton.expect("Плановая дата отгрузки")
     await anton.send("сегодня")
     await anton.expect("Условия оплаты")
