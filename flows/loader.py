@@ -955,8 +955,13 @@ def _check_field(
                 c.add((*path, "count"), _("'%(name)s' is not a number field"), name=fdef.count)
         for sub_name, sub in fdef.fields.items():
             _check_field(spec, c, (*path, "fields", sub_name), sub, sub_name, fdef.fields)
-        # An entry's `ask_if` reads the entry's own fields by name (`availability == 'to_order'`).
         saved = c.env
+        c.env = typecheck.entry_environment(spec, saved, name)
+        try:
+            _check_template(c, (*path, "line"), fdef.line)
+        finally:
+            c.env = saved
+        # An entry's `ask_if` reads the entry's own fields by name (`availability == 'to_order'`).
         c.env = {sub_name: typecheck.field_type(spec, sub) for sub_name, sub in fdef.fields.items()}
         try:
             for sub_name, sub in fdef.fields.items():

@@ -130,6 +130,10 @@ class FieldDef(DateRules):
     min_items: int = 1
     max_items: int = 50
     track: TrackDef | None = None  # list: each entry moves along its own stages (an order's items)
+    # list: how one entry reads on a summary and the case's card, a template over `item` (and the case) — one
+    # numbered line per entry («1. Combi 48 × 2 по 31 500,00 ₽ = 63 000,00 ₽») instead of a block of its fields:
+    # an order of eighteen positions is read on a phone.
+    line: LocalText | None = None
     # A condition over the other fields: the field is asked (and required) only when it holds — the prepayment's
     # fields depend on the payment type. Not holding, the field is neither asked nor shown on the summary.
     ask_if: str | None = None
@@ -165,6 +169,8 @@ class FieldDef(DateRules):
             raise ValueError(_("only a list field may have 'fields'"))
         if self.track is not None and self.type != "list":
             raise ValueError(_("only a list field may have a 'track'"))
+        if self.line is not None and self.type != "list":
+            raise ValueError(_("only a list field may have a 'line'"))
         if self.working_day and self.type not in ("date", "datetime"):
             raise ValueError(_("'working_day' belongs to a date or datetime field"))
         if self.contact is not None and self.type != "text":

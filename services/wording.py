@@ -264,7 +264,8 @@ class Wording:
         fields: Mapping[str, FieldDef] | None = None,
         earlier: Mapping[str, Any] | None = None,
     ) -> list[str]:
-        """One line per field, one block per list entry (its title, then its fields indented), files counted
+        """One line per field, one block per list entry (its title, then its fields indented; a numbered line per
+        entry when the list says how one reads, `line:`), files counted
         rather than named by their meaningless file names — to be read on a phone. `earlier`: the values later
         answers replaced (the case's EARLIER), shown under the field's line («ранее: …»)."""
         lines: list[str] = []
@@ -276,6 +277,9 @@ class Wording:
                 continue
             if fdef.type == "list" and fdef.fields:
                 items = value if isinstance(value, list) else []
+                if fdef.line is not None:
+                    lines += self._entry_lines(spec, fdef, items, data, lang)
+                    continue
                 later = {n for stage in fdef.track.stages for n in stage.requires} if fdef.track else set()
                 for index, item in enumerate(items):
                     if lines and lines[-1] != "":
@@ -306,6 +310,18 @@ class Wording:
             lines.append(line)
         while lines and lines[-1] == "":
             lines.pop()
+        return lines
+
+    def _entry_lines(
+        self, spec: ProcessDef, fdef: FieldDef, items: list[Any], data: dict[str, Any], lang: str | None
+    ) -> list[str]:
+        """A list whose definition says how an entry reads (`line:`): its label, then a numbered line per entry."""
+        if not items:
+            return []
+        lines = [f"{self.tr.local(fdef.label, lang)}:"]
+        for index, item in enumerate(items, 1):
+            entry = item if isinstance(item, dict) else {}
+            lines.append(f"{index}. {self.template(fdef.line, spec, data, lang, {'item': entry})}")
         return lines
 
     def summary_value(self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef) -> str:

@@ -1,8 +1,8 @@
 """Seed 4's cart and order as a dealer works them in chat, after a tester's round: the cart changes in its own
 message (➕/➖ do not post a copy each), a quantity can be typed, the order's summary and card show what is
-ordered (names, quantities, prices, sums, the total — never 1C's ids), money reads in the reader's language, a
-dealer whose price type the catalogue lacks is told whom to ask, and a request an admin cancels before it was
-registered tells its author that the positions are back in the cart."""
+ordered (a line per position: name, article, quantity, price, sum; the total — never 1C's ids), money reads in
+the reader's language, a dealer whose price type the catalogue lacks is told whom to ask, and a request an admin
+cancels before it was registered tells its author that the positions are back in the cart."""
 
 from __future__ import annotations
 
@@ -33,11 +33,11 @@ async def test_the_cart_changes_in_its_own_message(
     shown = await cart(anna, "Ваша корзина", f"{COMBI} × 1", f"{TRIMMER} × 1")
 
     # ➕ twice on the mower, ➖ once on the trimmer: the same message says so each time, no copy is posted.
-    await anna.press("➕ 1", shown)
+    await anna.press("➕ №1", shown)
     shown = await edited(anna, shown, f"{COMBI} × 2")
-    await anna.press("➕ 1", shown)
+    await anna.press("➕ №1", shown)
     shown = await edited(anna, shown, f"{COMBI} × 3")
-    await anna.press("➖ 2", shown)
+    await anna.press("➖ №2", shown)
     shown = await edited(anna, shown, "Итого: 94\xa0500,00\xa0₽")
     assert TRIMMER not in shown["text"]
     await anna.press("Очистить", shown)
@@ -47,7 +47,7 @@ async def test_the_cart_changes_in_its_own_message(
     # A forged button naming another message (here: the card above) is not taken for the cart: a new one comes.
     await anna.press("В заявку", await card_of(anna, "combi 48", COMBI))
     shown = await cart(anna, "Ваша корзина", f"{COMBI} × 1")
-    [plus] = [k["callback_data"] for row in shown["inline_keyboard"] for k in row if k["text"] == "➕ 1"]
+    [plus] = [k["callback_data"] for row in shown["inline_keyboard"] for k in row if k["text"] == "➕ №1"]
     forged = plus.rsplit(":", 1)[0] + f":{shown['message_id'] - 1}"
     await anna.press_data(shown["message_id"], forged, unchecked=True)
     await anna.expect("Ваша корзина", f"{COMBI} × 2")
@@ -70,7 +70,7 @@ async def test_a_quantity_is_typed_for_a_line_of_the_cart(
     first = await cart(anna, "Ваша корзина", f"{COMBI} × 1")
 
     # «✏️ 1»: the bot asks the number; a word or too many is refused in words and changes nothing.
-    await anna.press("✏️ 1", first)
+    await anna.press("✏️ №1", first)
     await anna.expect(f"Сколько «{COMBI}» нужно? Сейчас 1.")
     await anna.send("пять")
     await anna.expect("Введите целое число")
@@ -82,13 +82,13 @@ async def test_a_quantity_is_typed_for_a_line_of_the_cart(
     assert await lost_buttons(anna, first)
 
     # /cancel leaves it as it was.
-    await anna.press("✏️ 1", await anna.card("Ваша корзина", button="✏️ 1"))
+    await anna.press("✏️ №1", await anna.card("Ваша корзина", button="✏️ №1"))
     await anna.expect("Сколько")
     await anna.send("/cancel")
     await anna.expect("Количество не изменилось")
     await cart(anna, "Ваша корзина", f"{COMBI} × 12")
     # 0 takes it out of the cart.
-    await anna.press("✏️ 1", await anna.card("Ваша корзина", button="✏️ 1"))
+    await anna.press("✏️ №1", await anna.card("Ваша корзина", button="✏️ №1"))
     await anna.expect("Сколько")
     await anna.send("0")
     await anna.expect("Корзина пуста")
@@ -119,21 +119,23 @@ async def test_the_order_shows_what_is_ordered_before_it_is_sent_and_on_its_card
     await anna.press("Самовывоз", await anna.expect("Доставка"))
     await anna.press("Пропустить", await anna.expect("Комментарий"))
 
-    # Before she sends it: each position with its quantity, price and sum, and the total.
+    # Before she sends it: a line per position with its article, quantity, price and sum, and the total — as the
+    # cart reads, not six lines a position (eighteen positions are read on a phone).
     summary = (await anna.expect("Проверьте"))["text"].replace("\xa0", " ")
     for fragment in (
-        COMBI, "Артикул: 2L0481848", "Количество: 2", "Цена: 31 500,00 ₽", "Сумма: 63 000,00 ₽",
-        TRIMMER, "Количество: 1", "Цена: 18 700,00 ₽", "Сумма заявки: 81 700,00 ₽", "Оплата: Предоплата",
+        f"Позиции:\n1. {COMBI} (2L0481848) × 2 по 31 500,00 ₽ = 63 000,00 ₽\n"
+        f"2. {TRIMMER} (2T1090048) × 1 по 18 700,00 ₽ = 18 700,00 ₽\n",
+        "Сумма заявки: 81 700,00 ₽", "Оплата: Предоплата",
     ):  # fmt: skip
         assert fragment in summary, (fragment, summary)
-    assert "guid-" not in summary, summary
+    assert "guid-" not in summary and "Количество:" not in summary, summary
     await anna.press("Подтвердить", await anna.card("Проверьте", button="Подтвердить"))
     await anna.expect("передана на согласование")
 
     # Its card: the same, by the product's name and article — never 1C's id of it or of the price type.
     await anna.send("/case 1")
     card = (await anna.expect("Заявка дилера на отгрузку", "Позиции"))["text"].replace("\xa0", " ")
-    for fragment in (COMBI, "Артикул: 2L0481848", "Количество: 2", "Сумма: 63 000,00 ₽", "Сумма заявки: 81 700,00 ₽"):
+    for fragment in (f"1. {COMBI} (2L0481848) × 2 по 31 500,00 ₽ = 63 000,00 ₽", "Сумма заявки: 81 700,00 ₽"):
         assert fragment in card, (fragment, card)
     assert "guid-" not in card and "Код товара" not in card and "pt-opt" not in card, card
 

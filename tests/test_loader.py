@@ -261,3 +261,18 @@ stages:
 def test_a_full_name_is_a_text_fields_option() -> None:
     source = GOOD.replace("stages:\n", "  signer: {type: number, full_name: true, label: Подписант}\nstages:\n", 1)
     assert any("only a text field without a 'contact' may be a 'full_name'" in p for p in problems_of(source))
+
+
+def test_a_lists_line_is_a_lists_option_and_its_template_reads_the_entry() -> None:
+    """`line:` says how one entry of a list reads on a summary (one numbered line): only a list has one, and its
+    template names the entry's fields, checked as any text."""
+    lines = (
+        "  lines:\n    type: list\n    label: Lines\n    line: \"{{ item.name }} × {{ item.qty }}\"\n"
+        "    fields:\n      name: {type: text, label: Name}\n      qty: {type: number, label: Quantity}\n"
+    )
+    source = GOOD.replace("stages:\n", lines + "stages:\n", 1)
+    assert parse_definition(source, "flow.yaml").spec.fields["lines"].line == "{{ item.name }} × {{ item.qty }}"
+    problems = problems_of(source.replace("item.qty }}", "item.quantity }}"))
+    assert any(p.startswith("flow.yaml:13:") and "quantity" in p for p in problems), problems
+    bad = GOOD.replace("label: Amount}", 'label: Amount, line: "{{ amount }}"}')
+    assert any("only a list field may have a 'line'" in p for p in problems_of(bad))

@@ -102,7 +102,7 @@ async def order(anna: Person, regina: Person) -> None:
     await add_to_cart(anna, "Combi", "Газонокосилка STIGA Combi 48")
     await anna.send("/cart")
     cart = await anna.expect("Ваша корзина")
-    await anna.press("➕ 1", cart)
+    await anna.press("➕ №1", cart)
     await anna.press("Оформить заявку", await anna.wait_for("Ваша корзина", "× 2"))  # the same message, edited
     await anna.press("Предоплата", await anna.expect("Оплата"))
     await anna.press("Самовывоз", await anna.expect("Доставка"))

@@ -200,11 +200,13 @@ def cart_message(
             minus, typed, plus = (
                 CartEditCb(action=a, product_id=pid, ref=ref).pack() for a in ("minus", "qty", "plus")
             )
+            # «➖ 1» read as «minus one»: the sign says it is the position's number.
+            at = f"{number_sign(lang)}{n}"
             rows.append(
                 [
-                    InlineKeyboardButton(text=f"➖ {n}", callback_data=minus),
-                    InlineKeyboardButton(text=f"✏️ {n}", callback_data=typed),
-                    InlineKeyboardButton(text=f"➕ {n}", callback_data=plus),
+                    InlineKeyboardButton(text=f"➖ {at}", callback_data=minus),
+                    InlineKeyboardButton(text=f"✏️ {at}", callback_data=typed),
+                    InlineKeyboardButton(text=f"➕ {at}", callback_data=plus),
                 ]
             )
     lines.append(r.t("Total: %(total)s", lang, total=money(view.total, lang)))
