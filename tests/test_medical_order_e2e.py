@@ -2,7 +2,7 @@
 managers' pool, the client's qualification in a called case, the contract agreed by the client and the director,
 a prepayment by letter of credit that asks its own fields, three items — one in stock, two made to order by
 different suppliers — moving on their own cards while the deal follows them, reminders for an item stuck at customs,
-and the accountant closing the payment: the deal ends at «Оплата заказа»."""
+and the accountant closing the payment: the deal ends paid («Заказ оплачен»)."""
 
 from __future__ import annotations
 
@@ -314,6 +314,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
 
     deal = await _deal(harness)
     assert deal.stage == "paid" and deal.status == "done" and deal.result == "success"
+    await manager.expect("Дело закрыто", "— Заказ оплачен")  # a result, not something still to do
 
 
 async def test_the_site_form_page_and_a_burst_of_submissions(
