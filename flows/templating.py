@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -84,7 +85,32 @@ def _date(context: Context, value: Any) -> str:
     return str(value)
 
 
+def _total(entries: Any, *names: str) -> Decimal:
+    """A list's total: the sum over its entries of the product of the named fields (`items|total('price',
+    'quantity')`: what the order comes to), one name its plain sum. An entry lacking one of them adds nothing."""
+    total = Decimal(0)
+    if isinstance(entries, Undefined) or not isinstance(entries, list | tuple):
+        return total
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        product = Decimal(1)
+        for name in names:
+            value = entry.get(name)
+            if value is None or value == "" or isinstance(value, bool):
+                product = Decimal(0)
+                break
+            try:
+                product *= value if isinstance(value, Decimal) else Decimal(str(value))
+            except (ArithmeticError, ValueError):
+                product = Decimal(0)
+                break
+        total += product
+    return total
+
+
 for _environment in (_env, _strict_env):
+    _environment.filters["total"] = _total
     _environment.filters["money"] = _money
     _environment.filters["date"] = _date
     _environment.filters["number"] = _number

@@ -174,6 +174,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     # to a contract that is no longer on the table — and the client's answer is no longer asked for this one.
     approval = await director.expect("Согласуйте договор")
     assert "Аппарат УЗИ × 1 по 4\xa0500\xa0000,00 ₽; Кардиомонитор × 2 по 350\xa0000,00 ₽;" in approval["text"]
+    assert "Итого: 6\xa0100\xa0000,00 ₽." in approval["text"]  # what the director commits the company to
     await manager.card("Ответ клиента по договору", button="Клиент согласовал")
     await director.press("Отклонить", approval)
     await director.expect("Комментарий")
@@ -307,6 +308,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await manager.press("Готово", await manager.expect("Закрывающие документы", "1"))
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     task = await accountant.card("Закройте оплату заказа", button="Готово")
+    assert "Клиника «Здоровье»: 6\xa0100\xa0000,00 ₽, Аккредитив № LC-2026-118." in task["text"]
     await accountant.press("Готово", task)
     await accountant.expect("Платёжное поручение")
     await accountant.document(b"%PDF payment", "payment.pdf")

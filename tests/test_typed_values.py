@@ -186,3 +186,17 @@ def test_a_fraction_prints_as_its_reader_writes_it() -> None:
     assert russian == "1,5 н/ч × 2 (1.5)"
     assert render("{{ hours }} h × {{ count }}", case_context(SPEC, hours, lang="en")) == "1.5 h × 2"
     assert render("{{ hours * 3 }}", case_context(SPEC, hours, lang="ru")) == "4,5"
+
+
+def test_a_lists_total_is_the_sum_of_its_entries_products() -> None:
+    """What an order comes to: price × quantity over its items; an item without a price adds nothing."""
+    items = [
+        {"name": "Аппарат УЗИ", "price": Decimal("1850000.00"), "quantity": 2},
+        {"name": "Монитор", "price": Decimal("320000"), "quantity": 1},
+        {"name": "Дефибриллятор", "price": Decimal("365000"), "quantity": 3},
+        {"name": "Без цены", "quantity": 5},
+    ]
+    text = "{{ items|total('price', 'quantity')|money }} ₽"
+    assert render(text, {"items": items, "__lang__": "ru"}).replace("\xa0", " ") == "5 115 000,00 ₽"
+    assert render("{{ items|total('quantity') }}", {"items": items}) == "11"
+    assert render(text, {}) == "0,00 ₽"  # no list yet: nothing to add up
