@@ -248,6 +248,7 @@ async def bench_scale(report: Report, sizes: Sizes, workdir: Path, pg: str | Non
                                 ("due_timer_ids", "claim due timers (due_timer_ids)", 20.0),
                                 ("my_cases", "a shop manager's «my cases»", None),
                                 ("my_cases_busy", "«my cases» of the busiest service manager", None),
+                                ("my_cases_director", "«my cases» of a director told of every process", None),
                                 ("fire_timer", "fire one due timer, end to end", 20.0),
                                 ("task_done", "a task done (one step, its timers cancelled)", None),
                                 ("digest", "director's digest query", None)):

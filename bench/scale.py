@@ -2,9 +2,9 @@
 few INSERT ... SELECT generate_series statements into the real tables made by the real migrations.
 
 Measured: «my tasks» for a busy person (the real handler, and its query alone), «my cases» (the menu's query and
-the cases' definitions) of a shop manager and of that busy person, claiming due timers (the
-scheduler's real `due_timer_ids`, and `fire_timer` for one timer end to end), a task done (a service manager
-moving a registered claim on: the real step, its reminder and deadline cancelled among every open case's), a
+the cases' definitions) of a shop manager, of that busy person and of a director told of every process, claiming
+due timers (the scheduler's real `due_timer_ids`, and `fire_timer` for one timer end to end), a task done (a service
+manager moving a registered claim on: the real step, its reminder and deadline cancelled among every open case's), a
 director's digest (open overdue tasks per process and stage), and the bot process's peak RSS while it serves
 that database.
 """
@@ -31,7 +31,7 @@ from bench.chat import Action, SimPerson
 from bench.procs import BotProcess
 from bench.report import latency_summary
 from bench.scenario import START_FORM
-from db.models import Task, User
+from db.models import Setting, Task, User
 from flows.runtime import START_TASK
 from flows.status import TaskStatus
 from sandbox.server import SandboxServer
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 FIRST_TG = 5_000_000
 BUSY_TG = FIRST_TG + 1  # a service manager: the role that owns most of seed 1's tasks
 SHOP_TG = FIRST_TG + 500  # a shop manager: about a hundred claims started, no task of their own
+DIRECTOR_TG = FIRST_TG + 31  # the first director (after the service managers and the warehouse heads)
 # (role, how many people) — a company of 1,000; everyone else is a shop manager
 ROLE_SIZES = (("service_manager", 20), ("warehouse_head", 10), ("director", 3), ("shop_admin", 10),
               ("accountant", 5))
@@ -225,6 +226,7 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
         shop = await people_repo.user_by_tg(session, SHOP_TG)
         assert shop is not None
         shop_viewer = Viewer.of(shop, await people_repo.roles_of(session, shop.id))
+    director_viewer = await _told_of_everything(core)
     busy_viewer = Viewer.of(busy, roles)
 
     async def cases_of_a_shop() -> None:
@@ -234,6 +236,10 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
     async def cases_of_the_busy() -> None:
         async with core.sessionmaker() as session:
             await Menu(core, session).my_cases(busy_viewer)
+
+    async def cases_of_a_director() -> None:
+        async with core.sessionmaker() as session:
+            await Menu(core, session).my_cases(director_viewer)
 
     async def query() -> None:
         async with core.sessionmaker() as session:
@@ -251,6 +257,8 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
     timings["my_cases"] = latency_summary(await _sample(samples, cases_of_a_shop))
     # the busy service manager has taken part in some 40,000 cases: their newest ten are sorted out of all of them
     timings["my_cases_busy"] = latency_summary(await _sample(max(5, samples // 10), cases_of_the_busy))
+    # a director told of every process: each one's newest cases, a range of its index, read in one statement
+    timings["my_cases_director"] = latency_summary(await _sample(samples, cases_of_a_director))
     timings["due_timer_ids"] = latency_summary(await _sample(samples, due))
     timings["digest"] = latency_summary(await _sample(max(5, samples // 4), digest))
     now = core.clock.now()
@@ -270,6 +278,20 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
         due_count = int((await session.execute(text(
             "SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= now()"))).scalar_one())
     return timings, plans, open_count, due_count
+
+
+async def _told_of_everything(core: Core) -> Any:
+    """A director who holds every role of every loaded process and gets the digest: «my cases» lists the cases of
+    every process (`access.told_processes`), the 100,000 claims' among them."""
+    from services.access import Viewer
+    from services.digests import key_of
+
+    async with core.sessionmaker() as session, session.begin():
+        director = await people_repo.user_by_tg(session, DIRECTOR_TG)
+        assert director is not None
+        if await session.get(Setting, key_of(director.id)) is None:
+            session.add(Setting(key=key_of(director.id), value={"on": True, "at": "09:00", "last": None}))
+    return Viewer.of(director, {role for spec in core.registry.current_specs() for role in spec.roles})
 
 
 async def _tasks_done(core: Core, count: int) -> list[float]:

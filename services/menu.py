@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.models import Case, Setting, Task, status_is
 from flows.model import ProcessDef
@@ -129,21 +130,36 @@ class Menu:
                 .limit(page)
             )
             cases = list((await self.session.execute(query)).scalars())
-        seen = {case.id for case in cases}
-        for process in sorted(await self._told(viewer)):
-            for status in wanted:
-                if status is CaseStatus.DRAFT:
-                    continue  # someone else's request still being filled in is no one's case yet
-                told = (
-                    select(Case)
-                    .where(access.told_cases(viewer, process), Case.status == status)
-                    .order_by(Case.updated_at.desc(), Case.id.desc())
-                    .limit(page)
-                )
-                cases += [case for case in (await self.session.execute(told)).scalars() if case.id not in seen]
-                seen = {case.id for case in cases}
+        told = self._told_page(viewer, sorted(await self._told(viewer)), wanted, page)
+        if told is not None:
+            seen = {case.id for case in cases}
+            cases += [case for case in (await self.session.execute(told)).scalars() if case.id not in seen]
         cases = sorted(cases, key=lambda case: (case.updated_at, case.id), reverse=True)[:page]
         return [(case, await self.core.registry.spec(self.session, case.definition_id)) for case in cases]
+
+    @staticmethod
+    def _told_page(viewer: Viewer, processes: list[str], wanted: tuple[CaseStatus, ...], page: int) -> Any:
+        """The newest `page` cases of the processes the person is told of, in one statement: each process and status
+        a range of `ix_cases_process_status_updated` from its end (`page` rows at most), the ranges joined by UNION
+        ALL and the page cut from them — a director told of every process made a read per process and status. (An
+        IN over the processes would read every case of them to sort them for ten.) None: no such process. A case is
+        one process in one status, so no case is in two ranges."""
+        ranges = [
+            select(Case)
+            .where(access.told_cases(viewer, process), Case.status == status)
+            .order_by(Case.updated_at.desc(), Case.id.desc())
+            .limit(page)
+            .subquery()
+            for process in processes
+            for status in wanted
+            if status is not CaseStatus.DRAFT  # someone else's request still being filled in is no one's case yet
+        ]
+        if not ranges:
+            return None
+        # Each range read from its own subquery: SQLite takes no ORDER BY or LIMIT in a member of a UNION itself.
+        told = union_all(*(select(*r.c) for r in ranges)).subquery() if len(ranges) > 1 else ranges[0]
+        case = aliased(Case, told)
+        return select(case).order_by(told.c.updated_at.desc(), told.c.id.desc()).limit(page)
 
     async def _told(self, viewer: Viewer) -> set[str]:
         """`access.told_processes` of the person: their digest's subscription read by its key (no digest, no row)."""

@@ -5,19 +5,21 @@ against what it read)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, select, text
 
 from app.container import build_core
 from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, staff
-from db.models import Case, Company, Task
-from services import people
+from db.models import Case, Company, Definition, Setting, Task
+from services import access, people
 from services.access import Viewer
 from services.cases import CaseService
+from services.digests import key_of as digest_key
 from services.menu import WALK, Menu, Walk
 from tests.revisions import indexes_down_and_up
 from tests.table_reads import rows_read
@@ -243,6 +245,63 @@ about), not cancelled, the latest changed
                 assert [case.id for case, _spec in listed] == expected(service.id, 10), way
             assert reads["the walk"] < WALK.from_rows + 100
             assert reads["the set"] > 10_000
+    finally:
+        await core.close()
+
+
+async def test_the_cases_of_every_process_a_director_is_told_of_are_read_in_one_statement(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A director is told of the cases of several processes as they go, or gets a digest of them (his roles'):
+    «my cases» reads their newest in one statement — each process's range of its index, joined — where it made a
+    read per process; the page is the same, the latest changed first across the processes (the newer case first
+    at the same moment), done ones apart, a draft or a cancelled one in neither."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            director = users["director"]
+            # The owner's director: every role of every process is his, and his morning digest is on, so every
+            # process's cases are his to follow.
+            specs = core.registry.current_specs()
+            viewer = Viewer.of(director, {role for spec in specs for role in spec.roles})
+            session.add(Setting(key=digest_key(director.id), value={"on": True, "at": "09:00", "last": None}))
+            told = sorted(access.told_processes(viewer, specs, digest=True))
+            assert len(told) == len(specs) > 3, told
+            definitions = dict((await session.execute(select(Definition.process, Definition.id))).all())
+            base = core.clock.now()
+            written: dict[int, tuple[str, Any]] = {}
+            for n in range(40):
+                process, status = told[n % len(told)], ("active", "done", "draft", "cancelled", "active")[n % 5]
+                at = base + timedelta(minutes=(n * 7) % 23)  # not in the order written; some at the same moment
+                case_id = (await session.execute(insert(Case).values(
+                    definition_id=definitions[process], process=process, title=f"case {n}", stage="s", status=status,
+                    visit=1, data={}, initiator_id=users["initiator"].id, created_at=at, updated_at=at,
+                ).returning(Case.id))).scalar_one()
+                written[case_id] = (status, at)
+
+        def expected(status: str, page: int) -> list[int]:
+            listed = [i for i, (s, _at) in written.items() if s == status]
+            return sorted(listed, key=lambda i: (written[i][1], i), reverse=True)[:page]
+
+        for closed, status in ((False, "active"), (True, "done")):
+            for page in (1, 3, 10):
+                event.listen(core.db.sync_engine, "before_cursor_execute", seen)
+                try:
+                    async with core.sessionmaker() as session:
+                        listed = await Menu(core, session).my_cases(viewer, page, closed=closed)
+                finally:
+                    event.remove(core.db.sync_engine, "before_cursor_execute", seen)
+                assert [case.id for case, _spec in listed] == expected(status, page), (status, page)
+                # His own (none) read once, the told processes' once: not one statement per process.
+                reads = [s for s in statements if re.search(r"\bFROM cases\b", s)]
+                assert len(reads) == 2, reads
+                statements.clear()
     finally:
         await core.close()
 
