@@ -1,7 +1,8 @@
 """Lists of seed 4's cases a page at a time, each with its stage: the reclamations for the internal staff (oldest
 first; the chat marks each with a colour), and a dealer's order requests (newest first, with their amounts and
 the papers 1C sent for each).
-Only the cases the person may see (`services.access`): a dealer's staff get their organisation's."""
+Only the cases the person may see (`services.access`): a dealer's staff get their organisation's; only registered
+ones (not a request still being filled in, or dropped before it was sent)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case
+from flows.runtime import START_TASK
 from services import access, onec_documents
 from services.core import Core
 
@@ -49,7 +51,8 @@ class Reclamations:
     async def page(self, viewer: access.Viewer, number: int, process: str = PROCESS) -> ReclamationPage:
         """One page of the cases of `process` this person may see: reclamations oldest first, orders newest."""
         seen = access.visible_cases(viewer, self.core.registry.current_specs())
-        where = (Case.process == process, seen)
+        # A request still at its start form, or cancelled there («ничего не зарегистрировано»), is nobody's case.
+        where = (Case.process == process, Case.stage != START_TASK, seen)
         order = (Case.created_at, Case.id) if process == PROCESS else (Case.created_at.desc(), Case.id.desc())
         total = int(await self.session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
         pages = max(1, -(-total // PAGE))

@@ -14,6 +14,7 @@ from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_dealer_portal_e2e import add_to_cart, dealers, status_document
 from tests.test_onec_exchange_e2e import _exchange
+from tests.test_organisations_e2e import dealer_person
 
 COMBI, TRIMMER = "Газонокосилка STIGA Combi 48", "Триммер STIGA SBC 900"
 
@@ -90,3 +91,35 @@ async def test_an_approved_request_1c_does_not_take_is_put_to_the_office(
     shipped = await anna.expect("Заявка отгружена")
     for notice, text in ((paid, "Оплата заявки получена."), (shipped, "Заявка отгружена.")):
         assert notice["text"].endswith(f"\n{text}") and "()" not in notice["text"], notice["text"]
+
+
+async def test_a_request_dropped_before_it_was_sent_is_not_among_the_dealers_requests(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """«Заявка отменена, ничего не зарегистрировано» means what it says: /orders does not list it as «Заполнение
+    заявки», for its author or her colleague; nor one still being filled in — only what was sent."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna = people["anna"]
+    damir = await dealer_person(harness, "Дамир", "ООО Сад", "Сотрудник дилера")
+
+    await add_to_cart(anna, "combi 48", COMBI)
+    await anna.send("/cart")
+    await anna.press("Оформить заявку", await anna.expect("Ваша корзина"))
+    await anna.press("Отмена", await anna.expect("Оплата"))
+    await anna.expect("Заявка отменена")
+    for person in (anna, damir):
+        await person.send("/orders")
+        await person.expect("Заявок пока нет")
+    # Another begun and not yet sent: not a request yet either.
+    await anna.send("/cart")
+    await anna.press("Оформить заявку", await anna.expect("Ваша корзина"))
+    await anna.expect("Оплата")
+    await damir.send("/orders")
+    await damir.expect("Заявок пока нет")
+
+    # Sent, it is listed.
+    sent = await place_order(harness, anna, ("SBC 900", TRIMMER))
+    await damir.send("/orders")
+    listed = await damir.expect("Заявки, сначала новые", f"№{sent}")
+    assert "Заполнение заявки" not in listed["text"], listed["text"]
