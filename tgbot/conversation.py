@@ -35,7 +35,8 @@ class Conversation(FormAnswers, FormCorrections):
         """A button of the open form: the form's task must still be the one the button belongs to."""
         task = await self.active_task()
         if task is None or task.id != button.task_id:
-            await self._bring_back(button.task_id)
+            if not (button.action == "confirm" and await self._confirm_aside(task, button)):
+                await self._bring_back(button.task_id)
             return
         action, step = button.action, button.step
         if action == "pick":
@@ -91,6 +92,25 @@ class Conversation(FormAnswers, FormCorrections):
 
     async def resume(self, task: AnyTask) -> None:
         await self.ask(task)
+
+    async def _confirm_aside(self, open_task: AnyTask | None, button: FormCb) -> bool:
+        """«Confirm» on the summary of a form put aside (another form was opened over it): its answers are all there
+        and unchanged since that summary (its stamp), so it is confirmed as it stands, and the open form stays open
+        — bringing it back instead put the other aside, and two summaries took turns at each press. False where
+        the form is not at that summary any more (it is brought back to where it stopped)."""
+        task = await self.session.get(Task, button.task_id)
+        if task is None or task.status != TaskStatus.OPEN or task.assignee_id != self.user.id or not task.draft:
+            return False
+        try:
+            *_form, step = await self._current(task, button.step)
+        except EngineError:
+            return False
+        if step is not None:
+            return False
+        await self.confirm(task, button.step)
+        if open_task is not None:
+            self.user.active_task_id = open_task.id  # confirming closed «the» form; the one being filled is open still
+        return True
 
     async def _bring_back(self, task_id: int) -> None:
         """A button of a form that is not the open one: if that form was put aside (the menu, another form opened
