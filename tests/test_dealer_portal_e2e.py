@@ -200,6 +200,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     # Approval: the regional representative, then (above 300 000? no: 133 700) straight to approved.
     await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", "ООО Сад", button="Согласовать"))
     await anna.expect("одобрена и передаётся в 1С")
+    await regina.wait_for("Согласуйте заявку дилера", "✅ Согласовано (")
 
     # 1C fetches the order, but does not confirm: the next query returns it again; then it confirms.
     status, first = await onec.call("query", kind="sale")
@@ -360,7 +361,7 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.press("В рекламацию", cart)
     await sergey.expect("Запчасти добавлены в рекламацию")
 
-    # Approved by the representative's engineer (who sees the part), repaired, closed.
+    # Approved by the representative's engineer (who sees the part), repaired, sent back once, repaired, closed.
     verdict = await semyon.card("Согласуйте ремонт", "Нож для газонокосилки 48 см × 1", button="Согласовать")
     # A fraction printed by the definition's text reads as Russian writes it: «1,5 н/ч», not «1.5 н/ч».
     assert "Замена ножа (1,5 н/ч)" in verdict["text"], verdict["text"]
@@ -370,7 +371,17 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.press("Готово", await sergey.card("Сообщите о выполненном ремонте", button="Готово"))
     await sergey.press("Пропустить", await sergey.expect("Фото после ремонта"))
     await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
-    await semyon.press("Готово", await semyon.card("Проверьте ремонт и закройте рекламацию", button="Готово"))
+    # The first repair is not right: the representative's engineer sends it back with what is wrong.
+    check = await semyon.card("Проверьте ремонт и закройте рекламацию", "SN-48-000731", button="Ремонт принят")
+    await semyon.press("Вернуть на доработку", check)
+    await semyon.expect("Комментарий")
+    await semyon.send("Нож установлен без шайбы")
+    await semyon.press("Подтвердить", await semyon.expect("Проверьте"))
+    redo = await sergey.card("Ремонт не принят", "Нож установлен без шайбы", button="Готово")
+    await sergey.press("Готово", redo)
+    await sergey.press("Пропустить", await sergey.expect("Фото после ремонта"))
+    await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
+    await semyon.press("Ремонт принят", await semyon.card("Проверьте ремонт", button="Ремонт принят"))
     await harness.settle()
     async with harness.core.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalar_one()
@@ -413,6 +424,9 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     await semyon.send("Механическое повреждение, не гарантийный случай")
     await semyon.press("Подтвердить", await semyon.expect("Проверьте"))
     await sergey.expect("Рекламация отклонена: Механическое повреждение, не гарантийный случай")
+    # His card shows what he decided as its result, with a cross: not the button's «Отклонить» under a green tick.
+    decided = await semyon.wait_for("Согласуйте ремонт", "✖️ Отклонено (")
+    assert "Решение" not in decided["text"] and "Отклонить" not in decided["text"], decided["text"]
     await harness.settle()
     async with harness.core.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalar_one()
