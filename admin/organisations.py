@@ -41,6 +41,10 @@ class OrganisationPages(PanelPages):
             if user.organisation_id is not None:
                 members.setdefault(user.organisation_id, []).append(user.name)
         reps = {o.id: users[o.regional_rep_id].name for o in orgs if o.regional_rep_id in users}
+        for org in orgs:  # none named: who gets its requests by its region (they do, named or not)
+            regional = [u.name for u in users.values() if org.region and u.region == org.region and u.active]
+            if org.id not in reps and regional:
+                reps[org.id] = self.panel.t("— (by the region: %(names)s)", names=", ".join(regional))
         kinds = {k: self.core.translator.t(v, self.lang) for k, v in ORGANISATION_KINDS.items()}
         return self.panel.render(request, "organisations.html", orgs=orgs, members=members, reps=reps, kinds=kinds)
 

@@ -118,7 +118,8 @@ async def _show(
         replies.say(chat_id, renderer.t("There is no such organisation.", user.language))
         return
     rep = await organisations.person(org.regional_rep_id)
-    text, keyboard = views.organisation_card(renderer, org, await organisations.people(org.id), rep, user.language)
+    people, by_region = await organisations.people(org.id), await organisations.by_region(org.region)
+    text, keyboard = views.organisation_card(renderer, org, people, rep, user.language, by_region)
     replies.say(chat_id, text, keyboard)
 
 

@@ -83,6 +83,9 @@ async def test_two_dealers_see_only_their_own_cases_by_every_path(
         regina_id = (await session.execute(select(User.id).where(User.name == "Регина"))).scalar_one()
     await harness.admin.send(f"/region {regina_id} Москва")
     await harness.admin.expect("Регина", "Москва")
+    # Nobody is named on Garden's card, yet its requests go to Moscow's representative: the card says so.
+    await harness.admin.send(f"/org {garden}")
+    await harness.admin.expect("ООО Сад", "Региональный представитель: — (по региону: Регина)")
 
     mowers = await raise_request(anna, "Газонокосилки Сада")
     saws = await raise_request(boris, "Пилы Инструмента")

@@ -3,7 +3,7 @@ return. (Task and case cards and form questions are in `tgbot.render`.)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -312,16 +312,20 @@ ORGANISATION_FIELDS = {
 
 
 def organisation_card(
-    renderer: Renderer, org: Company, members: list[User], rep: User | None, lang: str
+    renderer: Renderer, org: Company, members: list[User], rep: User | None, lang: str, by_region: Sequence[User] = ()
 ) -> tuple[str, InlineKeyboardMarkup]:
     t = renderer.t
+    # With no one named, the card says who gets the dealer's requests by its region (they do, named or not).
+    shown_rep = rep.name if rep else (
+        t("— (by the region: %(names)s)", lang, names=", ".join(u.name for u in by_region)) if by_region else "—"
+    )
     lines = [
         f"{number_sign(lang)}{org.id} {org.name} · {t(ORGANISATION_KINDS.get(org.kind, org.kind), lang)}",
         t("INN/KPP: %(inn)s / %(kpp)s", lang, inn=org.inn or "—", kpp=org.kpp or "—"),
         t("Region: %(region)s", lang, region=org.region or "—"),
         t("Price type: %(price)s", lang, price=org.price_type or "—"),
         t("Contacts: %(contacts)s", lang, contacts=org.contacts or "—"),
-        t("Regional representative: %(name)s", lang, name=rep.name if rep else "—"),
+        t("Regional representative: %(name)s", lang, name=shown_rep),
         t("People: %(names)s", lang, names=", ".join(m.name for m in members) or "—"),
     ]
     credit = companies.credit(org)

@@ -134,6 +134,16 @@ class Organisations:
     async def person(self, user_id: int | None) -> User | None:
         return await self.session.get(User, user_id) if user_id else None
 
+    async def by_region(self, region: str | None) -> list[User]:
+        """Who works a dealer's cases by its region (`access.organisation_scope`): the active people of that region —
+        its regional representatives, whether or not one is named on the card."""
+        if not region:
+            return []
+        rows = await self.session.execute(
+            select(User).where(User.region == region, User.active.is_(True)).order_by(User.id)
+        )
+        return list(rows.scalars())
+
     async def people(self, org_id: int) -> list[User]:
         rows = await self.session.execute(select(User).where(User.organisation_id == org_id).order_by(User.id))
         return list(rows.scalars())
