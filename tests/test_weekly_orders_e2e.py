@@ -3,7 +3,8 @@
 Monday: managers register three deals. Thursday 09:00 the cycle starts by itself — the bot was down that
 morning, so it starts once when it is back. Every block of the cycle is worked in chat; on the general
 director's confirmation each manager is told which deals to move. The prepaid deal goes all the way to
-«Сделка закрыта», the postpaid one stays at «Проверено СБ», the third is dropped.
+«Сделка закрыта», the postpaid one waits at «Проверено СБ» for the commercial director to let it go on credit,
+the third is dropped.
 """
 
 from __future__ import annotations
@@ -226,11 +227,13 @@ async def test_a_full_week(plant: Harness) -> None:
     await done(p["Семён"], "Проверьте клиента")
     await p["Бэлла"].press("Оплата поступила", await p["Бэлла"].card("Проверьте оплату", button="Оплата"))
     card = await open_deal(anton, "ООО Вкусный двор")
-    assert "Проверено бухгалтером" in card["text"]
+    # The stage says where the deal stands (paid, to ship), not whose check it passed.
+    assert "Этап: Готово к отгрузке" in card["text"], card["text"]
     answer = await anton.press("Заявка подтверждена", deal_card)  # the old card, days later
-    assert answer == "Дело уже сдвинулось: сейчас оно на этапе «Проверено бухгалтером», эта кнопка устарела."
+    assert answer == "Дело уже сдвинулось: сейчас оно на этапе «Готово к отгрузке», эта кнопка устарела."
 
-    # The postpaid deal: no invoice, no payment check; it stays at «Проверено СБ».
+    # The postpaid deal: no invoice, no payment check; at «Проверено СБ» the commercial director gets a task to let
+    # it ship on credit, with its button and deadline — not a notice that he is to find a button on the case.
     await bella.press("Заявка подтверждена", await open_deal(bella, "ИП Смирнов"))
     await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract 2", "contract2.pdf")
     await done(bella, "Отправьте договор клиенту")
@@ -241,6 +244,9 @@ async def test_a_full_week(plant: Harness) -> None:
     await h.settle()
     assert not await bella.find("Выставьте счёт")
     assert len([m for m in await p["Бэлла"].bot_messages() if "Проверьте оплату" in (m["text"] or "")]) == 1
+    release = await kirill.card("Отпустите сделку в отгрузку в отсрочку", "ИП Смирнов", button="Отгрузка в отсрочку")
+    assert "Срок:" in release["text"] and "отгрузка 30.12.2026" in release["text"], release["text"]
+    assert not await kirill.find("Коммерческий директор отпускает")
 
     # The shipping date moves from 29.12 to 30.12: the wait moves with it.
     card = await open_deal(anton, "ООО Вкусный двор")
@@ -274,6 +280,12 @@ async def test_a_full_week(plant: Harness) -> None:
         "ИП Смирнов, отгрузка 30.12.2026": "sb_checked",
         "ООО Закрылись, отгрузка 30.12.2026": "dropped",
     }
+    # The commercial director lets the postpaid deal go: it is ready to ship, as a paid one is.
+    await kirill.press("Отгрузка в отсрочку", release)
+    await h.settle()
+    async with h.core.sessionmaker() as session:
+        stage = (await session.execute(select(Case.stage).where(Case.title.startswith("ИП Смирнов")))).scalar_one()
+    assert stage == "accountant_checked"
 
 
 async def test_a_planned_shipping_date_is_a_working_day_not_in_the_past(plant: Harness) -> None:
