@@ -308,6 +308,8 @@ async def test_a_moved_warehouse_date_moves_the_workers_deadline(fulfillment: Ha
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     card = await timur.wait_for("Обработайте товар по заявке", "Срок: 23.12.2026 18:00")
     assert "дата 23.12.2026" in card["text"], card["text"]
+    # Where the request is, not the manager's own step («Направить заявку на склад») he might think is his.
+    assert "Этап: На складе" in card["text"], card["text"]
 
     await manager.send("/case 1")
     await manager.press("Дата работ на складе", await manager.expect("№1", "Этап:"))
