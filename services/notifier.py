@@ -63,6 +63,15 @@ class Notifier(Protocol):
         """The case was cancelled while this person held these of its tasks: they may stop the work (why, when
         `loaded.closed_reason` says)."""
 
+    async def task_released(self, loaded: Loaded, task: TaskState, previous: User, because: str) -> None:
+        """A task left `previous` (`because`: `role` taken from them, `left`, `unreachable`): their cards of it say
+        where it went, without buttons, and the person it went to hears why."""
+
+    async def roles_changed(
+        self, person: User, roles: Sequence[str], released: Sequence[tuple[Loaded, TaskState]]
+    ) -> None:
+        """An admin changed the person's roles: they hear their roles now, and which tasks left them and to whom."""
+
     async def given_back(self, loaded: Loaded, author: User) -> None:
         """Someone else (an admin) cancelled the author's request before it was registered, and what it held went
         back to them (`loaded.given_back`, a msgid: an order request's positions to the cart): the author is told."""

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Company, Invite, Setting, User, UserRole
 from flows.i18n import _
-from flows.runtime import EngineError
+from flows.runtime import EngineError, TaskState
 from services import access, companies, people
 from services.admin_actions import PANEL
-from services.cases import CaseService
+from services.cases import CaseService, Loaded
 from services.core import Core
 
 log = logging.getLogger(__name__)
@@ -253,13 +253,17 @@ class Team:
                 "person with a link from the organisation's card (/orgs): they join bound to it."
             )
             raise Refused.naming(unbound, text)
+        cases = CaseService(self.core, self.session)
+        released: list[tuple[Loaded, TaskState]] = []
         if grant:
             await people.grant(self.session, person.id, roles)
         else:
             await people.revoke(self.session, person.id, roles)
             # Their tasks of those roles go back to the pool at once (and their old buttons are refused).
-            await CaseService(self.core, self.session).release_tasks(person, set(roles), actor_id=None)
-        return person, sorted(await people.roles_of(self.session, person.id))
+            released = await cases.release_tasks(person, set(roles), actor_id=None)
+        now = sorted(await people.roles_of(self.session, person.id))
+        await cases.notifier.roles_changed(person, now, released)  # they hear it, and which tasks left them
+        return person, now
 
     @staticmethod
     def closed(person: User, turned_away: bool = False) -> Refused:
@@ -332,7 +336,7 @@ class Team:
             raise Refused(_("%(name)s's access is closed already."), name=person.name)
         person.active = False
         roles = await people.roles_of(self.session, person.id)
-        await CaseService(self.core, self.session).release_tasks(person, roles, actor_id=actor_id)
+        await CaseService(self.core, self.session).release_tasks(person, roles, actor_id=actor_id, because="left")
         data = {"person": person.id, **({} if actor_id is not None else {"by": PANEL})}
         self.session.add(AuditEntry(actor_id=actor_id, action="person.revoked", data=data, at=self.core.clock.now()))
         log.info("user %s revoked by %s", person.id, actor_id or "panel")
@@ -380,7 +384,7 @@ class Team:
             if person.unreachable_at is None:
                 person.unreachable_at = self.core.clock.now()
                 roles = await people.roles_of(self.session, person.id)
-                await CaseService(self.core, self.session).release_tasks(person, roles, actor_id=None)
+                await CaseService(self.core, self.session).release_tasks(person, roles, None, because="unreachable")
             return
         person.unreachable_at = None
 

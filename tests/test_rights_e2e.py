@@ -108,3 +108,23 @@ async def test_a_person_who_blocks_the_bot_is_unreachable_and_their_pool_task_go
     await harness.admin.send("/users")
     roster = await harness.admin.expect("Иван")
     assert "Иван 🚫" not in roster["text"] and "Иван" in roster["text"]
+
+
+async def test_a_person_whose_role_is_taken_hears_which_tasks_left_him_and_the_new_holder_hears_why(
+    harness: Harness,
+) -> None:
+    _manager, ivan, pavel = await a_check_taken_by_ivan(harness)
+    async with harness.core.sessionmaker() as session:
+        ivan_id = (await session.execute(select(User.id).where(User.name == "Иван"))).scalar_one()
+    await harness.admin.send(f"/revoke {ivan_id} warehouse_head")
+    await harness.admin.expect("Иван")
+
+    # Иван hears that his roles changed and where his task went, by a message, not only by an edited card.
+    told = await ivan.expect("🔧 Администратор изменил ваши роли, теперь: ролей нет", "Эти задачи больше не ваши")
+    assert "• «Подтвердите наличие дефекта» (№1 · " in told["text"] and "→ Павел" in told["text"], told["text"]
+    # His card says whom it went to, and offers neither the task's answers nor «Взять».
+    card = await ivan.wait_for("Подтвердите наличие дефекта", "↪️ Задача передана: Павел.")
+    assert ivan.buttons(card) == ["📁 Дело"], ivan.buttons(card)
+    # Павел, the only warehouse head left, is given the task and told why it came to him.
+    why = "Иван больше не в роли «Заведующий складом»."
+    await pavel.expect("↪️ Задача «Подтвердите наличие дефекта» передана вам", why)

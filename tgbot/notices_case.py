@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from db.models import Case, User
+from sqlalchemy import select
+
+from db.models import Case, TaskCard, User
 from flows.runtime import Notify, TaskState
 from flows.status import CaseStatus
 from services import outbox
@@ -234,6 +236,52 @@ class CaseNotices(NoticesBase):
         who = (await self._names(loaded, (loaded.closed_by,))).get(loaded.closed_by or 0)
         text += "\n" + r.t("Cancelled by: %(who)s", lang, who=who or r.t("an administrator", lang))
         outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def task_released(self, loaded: Loaded, task: TaskState, previous: User, because: str) -> None:
+        r, state = self.renderer, loaded.state
+        names = await self._names(loaded, (task.assignee_id, previous.id))
+        holder = names.get(task.assignee_id or 0)
+        cards = await self.session.execute(
+            select(TaskCard.outbox_id).where(TaskCard.task_id == task.id, TaskCard.user_id == previous.id)
+        )
+        lang = previous.language
+        head = r.task_card_head(state, task, lang, self._extra(loaded, lang))
+        where = (
+            r.t("↪️ The task was passed on: %(who)s.", lang, who=holder)
+            if holder
+            else r.t("↪️ The task went back to the people with the role “%(role)s”.", lang, role=r.role(task.role, lang))
+        )
+        text = "\n".join([*head.lines, where])
+        for ref in cards.scalars():  # a card sent in pieces has its buttons on the last: that one is edited
+            self._edit_card(previous, ref, outbox.pieces(text, None)[-1], r.case_button(loaded.row.id, lang))
+        heir = await self.people.user(task.assignee_id) if task.assignee_id not in (None, previous.id) else None
+        if heir is None:
+            return
+        lang, who = heir.language, previous.name
+        title, case = r.task_title(state.spec, task, lang), r.case_name(state, lang)
+        if because == "role":
+            why = r.t("%(who)s no longer has the role “%(role)s”", lang, who=who, role=r.role(task.role, lang))
+        elif because == "unreachable":
+            why = r.t("the bot can no longer reach %(who)s", lang, who=who)
+        else:
+            why = r.t("%(who)s no longer works here", lang, who=who)
+        text = r.t("↪️ “%(task)s” came to you: %(why)s.\n%(case)s", lang, task=title, why=why, case=case)
+        outbox.message(self.session, heir.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def roles_changed(
+        self, person: User, roles: Sequence[str], released: Sequence[tuple[Loaded, TaskState]]
+    ) -> None:
+        r, lang = self.renderer, person.language
+        now = r.roles(roles, lang) if roles else r.t("no roles", lang)
+        lines = [r.t("🔧 An administrator changed your roles: now %(roles)s.", lang, roles=now)]
+        if released:
+            lines.append(r.t("These tasks left you:", lang))
+        for loaded, task in released:
+            holder = (await self.people.names({task.assignee_id})).get(task.assignee_id or 0)
+            where = holder or r.t("to the people with the role “%(role)s”", lang, role=r.role(task.role, lang))
+            title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
+            lines.append(r.t("• “%(task)s” (%(case)s) → %(where)s", lang, task=title, case=case, where=where))
+        outbox.message(self.session, person.tg_id, "\n".join(lines), self.now)
 
     async def given_back(self, loaded: Loaded, author: User) -> None:
         lang, renderer = author.language, self.renderer

@@ -332,17 +332,21 @@ class CaseService:
         effects = self.core.engine.fire(loaded.state, timer.kind, task, stage, visit, item)
         await self.save(loaded, effects, None, f"timer.{timer.kind}", {"timer": timer.id}, task_id=timer.task_id)
 
-    async def release_tasks(self, user: User, roles: set[str] | None, actor_id: int | None) -> int:
+    async def release_tasks(
+        self, user: User, roles: set[str] | None, actor_id: int | None, because: str = "role"
+    ) -> list[tuple[Loaded, TaskState]]:
         """Someone lost roles (`roles`), or left altogether (`None`): their open tasks of those roles go back
-        to the role's pool (the others get the card, the old holder's card says so); a personal task of a
-        person who left goes to the admins. Returns how many tasks moved."""
+        to the role's pool (the others get the card; a pool of one, its only person, told why: `because` is
+        `role`, `left` or `unreachable`); a personal task of a person who left goes to the admins. The old
+        holder's cards say where each task went, with no button. Returns the tasks that moved, with their cases."""
         rows = await self.session.execute(
             select(Task.case_id).where(Task.assignee_id == user.id, status_is(Task.status, TaskStatus.OPEN)).distinct()
         )
-        moved = 0
+        moved: list[tuple[Loaded, TaskState]] = []
         for case_id in sorted(rows.scalars()):
             loaded = await self.load(case_id)
             effects: list[Effect] = []
+            released: list[TaskState] = []
             for task in loaded.state.tasks:
                 if task.assignee_id != user.id or task.status != TaskStatus.OPEN:
                     continue
@@ -359,11 +363,13 @@ class CaseService:
                 row = loaded.task_rows[task.id or 0]
                 row.assignee_id, row.claimed_at = task.assignee_id, None
                 self.store.audit(loaded, actor_id, "task.released", {"task": task.key, "from": user.id}, task.id)
-                await self.task_changed(loaded, task)  # the old card no longer offers the task to its holder
-                effects.append(TaskCreated(task))  # and the task is offered anew
-                moved += 1
+                effects.append(TaskCreated(task))  # the task is offered anew
+                released.append(task)
             if effects:
                 await self.save(loaded, effects, actor_id, "case.tasks_released", {"user": user.id})
+            for task in released:  # now that it is known whose each one is (a pool of one is given its task)
+                await self.notifier.task_released(loaded, task, user, because)
+                moved.append((loaded, task))
         return moved
 
     async def drafts(self, user: User, process: str) -> list[tuple[CaseState, TaskState]]:
