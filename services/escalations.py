@@ -50,6 +50,8 @@ class Escalations:
         if task is None:
             raise EngineError(_("This task is already done or no longer needed."))
         if holder is not None and (task.assignee_id or 0) != holder:
+            if task.assignee_id == self.user.id:  # «Take over» pressed again, or a reassign after taking it
+                raise EngineError(_("This task is yours already: you took it over."))
             if task.assignee_id is None:
                 raise EngineError(_("This task has gone back to its role since this message; nobody holds it now."))
             raise EngineError(
@@ -92,17 +94,22 @@ class Escalations:
     # --- a new deadline -------------------------------------------------------------------------------
 
     async def deadlines(self, task_id: int) -> tuple[Escalated, list[tuple[int, datetime]]]:
-        """The deadlines offered: EXTEND_DAYS working days from now (the end of that working day)."""
+        """The deadlines offered: EXTEND_DAYS working days (to the end of that working day) from the task's deadline
+        while it is still ahead, else from now: «+1» never offers a date before the one it extends."""
         found = await self._escalated(task_id)
-        calendar = self.cases.core.calendar
-        return found, [(days, calendar.add_working_days(self.cases.now, days)) for days in EXTEND_DAYS]
+        calendar, start = self.cases.core.calendar, self._extended_from(found.task)
+        return found, [(days, calendar.add_working_days(start, days)) for days in EXTEND_DAYS]
+
+    def _extended_from(self, task: TaskState) -> datetime:
+        due = task.due_at
+        return due if due is not None and due > self.cases.now else self.cases.now
 
     async def ask_reason(self, task_id: int, days: int) -> Escalated:
         """A deadline was picked: the reason is asked next, as text (kept on the person, so nothing is lost)."""
         if days not in EXTEND_DAYS:
             raise EngineError(_("Pick one of the offered deadlines."))
         found = await self._escalated(task_id)
-        due_at = self.cases.core.calendar.add_working_days(self.cases.now, days)
+        due_at = self.cases.core.calendar.add_working_days(self._extended_from(found.task), days)
         self.user.prompt = {"kind": EXTEND_REASON, "task_id": task_id, "due_at": due_at.isoformat()}
         return found
 

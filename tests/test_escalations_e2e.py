@@ -45,7 +45,13 @@ async def _invoice_taken_by_anna(harness: Harness) -> None:
 
 async def _escalation(harness: Harness) -> dict:  # type: ignore[type-arg]
     await harness.move_to(PAST_DUE)
-    await harness.people["Анна"].expect("Просрочено")
+    anna = harness.people["Анна"]
+    # The overdue notice brings her task's card back to the bottom of the chat, its buttons with it.
+    overdue = await anna.expect("Просрочено", "Оплатите счёт")
+    assert anna.buttons(overdue) == ["📋 Открыть задачу", "📁 Дело"]
+    await anna.press("Открыть задачу", overdue)
+    card = await anna.expect("Оплатите счёт", "ООО Ромашка")
+    assert "Готово" in " ".join(anna.buttons(card))
     chief = harness.people["Вера"]
     message = await chief.card("Эскалация", "Оплатите счёт", button="Переназначить")
     assert "Анна" in message["text"]  # who has it now
@@ -116,9 +122,11 @@ async def test_the_chief_moves_the_deadline_with_a_reason_and_later_takes_the_ta
 
     await chief.press("Продлить срок", escalation)
     picker = await chief.card("Новый срок", "Оплатите счёт")
-    # Tuesday 18:01: two working days on is Thursday's closing time.
-    assert "+2 раб. дн. — до 24.12.2026 18:00" in chief.buttons(picker)
-    await chief.press("+2 раб. дн.", picker)
+    # Tuesday 18:01: two working days on is Thursday's closing time; the days are written out.
+    assert "+1 рабочий день — до 23.12.2026 18:00" in chief.buttons(picker)
+    assert "+2 рабочих дня — до 24.12.2026 18:00" in chief.buttons(picker)
+    assert "+5 рабочих дней — до 29.12.2026 18:00" in chief.buttons(picker)
+    await chief.press("+2 рабочих дня", picker)
     await chief.expect("Почему переносится срок")
     await chief.send("Ждём акт сверки от поставщика")
     await chief.expect("Новый срок задачи «Оплатите счёт»: 24.12.2026 18:00")
@@ -134,6 +142,10 @@ async def test_the_chief_moves_the_deadline_with_a_reason_and_later_takes_the_ta
         pending = (await session.execute(timers)).all()
     assert task.due_at == datetime(2026, 12, 24, 15, 0, tzinfo=UTC)
     assert sorted(pending) == [("overdue", task.due_at), ("remind", datetime(2026, 12, 24, 13, 0, tzinfo=UTC))]
+    # Asked again while the new deadline is ahead, the choices count from it, not from now: none is earlier.
+    await chief.press("Продлить срок", escalation)
+    again = await chief.card("Новый срок", "24.12.2026 18:00")
+    assert chief.buttons(again)[0] == "+1 рабочий день — до 25.12.2026 18:00", chief.buttons(again)
 
     # The reminder and the escalation come at the new date, and once.
     await harness.move_to(datetime(2026, 12, 24, 13, 5, tzinfo=UTC))
@@ -145,6 +157,8 @@ async def test_the_chief_moves_the_deadline_with_a_reason_and_later_takes_the_ta
     # Vera has no accountant's role, but the task was escalated to her: she takes it over and it is hers.
     notice = await chief.press("Взять на себя", second)
     assert notice and "Теперь задача ваша" in notice
+    # Pressed again, it says the task is hers already, not that it was «handed to Вера».
+    assert await chief.press("Взять на себя", second) == "Эта задача уже ваша: вы взяли её на себя."
     card = await chief.card("Оплатите счёт", "ООО Ромашка", button="Готово")
     await anna.expect("Вера забрал(а) у вас задачу «Оплатите счёт»")
     assert (await _audit(harness, "task.taken_over"))[0].actor_id is not None
@@ -163,7 +177,7 @@ async def test_turning_to_the_menu_instead_of_a_reason_leaves_the_deadline_as_it
     await _invoice_taken_by_anna(harness)
     escalation = await _escalation(harness)
     await chief.press("Продлить срок", escalation)
-    await chief.press("+1 раб. дн.", await chief.card("Новый срок", "Оплатите счёт"))
+    await chief.press("+1 рабочий день", await chief.card("Новый срок", "Оплатите счёт"))
     await chief.expect("Почему переносится срок")
 
     await chief.send("📋 Мои задачи")  # she turns to something else: the menu answers, the question is dropped

@@ -57,6 +57,10 @@ class CardButtons:
                 return None
             await self.cases.submit(self.user, task.id, button.arg, {})
             return self.r.t("Done ✅", self.lang)
+        if button.action == "card":  # «📋 Open the task» under a notice: the card again, at the bottom of the chat
+            access.require_holder(self.user, task)
+            await self.cases.show_task(self.user, task.id)
+            return None
         if button.action == "work" and button.arg == "start":
             await self.cases.start_work(self.user, task.id)
             return self.r.t("⏱ The timer is running.", self.lang)

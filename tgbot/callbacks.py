@@ -9,7 +9,7 @@ from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
 
 class TaskCb(CallbackData, prefix="t"):
-    action: str  # claim | out (arg = outcome) | work | resume (a draft) | discard (a draft)
+    action: str  # claim | out (arg = outcome) | work | resume (a draft) | discard (a draft) | card (send it again)
     task_id: int
     arg: str = ""
 

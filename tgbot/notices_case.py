@@ -89,7 +89,7 @@ class CaseNotices(NoticesBase):
             overdue = renderer.t(
                 "⚠️ Overdue: “%(task)s” was due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
             )
-            return overdue, None
+            return overdue, renderer.overdue_buttons(task, loaded.row.id, lang)
         holder = names.get(task.assignee_id or 0) or renderer.t("role %(r)s", lang, r=renderer.role(task.role, lang))
         return (
             renderer.t(

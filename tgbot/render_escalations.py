@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardButton
 from flows.model import ProcessDef
 from flows.runtime import TaskState
 from services.wording import Wording
-from tgbot.callbacks import CaseCb, EscalationCb
+from tgbot.callbacks import CaseCb, EscalationCb, TaskCb
 from tgbot.render_base import markup
 
 
@@ -35,6 +35,24 @@ class EscalationPickers(Wording):
         rows.append([InlineKeyboardButton(text=self.t("📁 Case", lang), callback_data=show)])
         return markup(rows)
 
+    def _extend_label(self, days: int, due_at: Any, lang: str | None) -> str:
+        """«+1 рабочий день — до …», «+2 рабочих дня», «+5 рабочих дней»: the words, not «раб. дн.»."""
+        one, many = "+%(n)s working day — %(when)s", "+%(n)s working days — %(when)s"
+        return self.tr.tn(one, many, days, lang, when=self.when(due_at, lang))
+
+    def overdue_buttons(self, task: TaskState, case_id: int, lang: str | None) -> dict[str, Any] | None:
+        """Under «Overdue» to the task's holder: the task's card brought here again (it may be far up the chat)."""
+        card = TaskCb(action="card", task_id=task.id or 0).pack()
+        show = CaseCb(action="show", case_id=case_id).pack()
+        return markup(
+            [
+                [
+                    InlineKeyboardButton(text=self.t("📋 Open the task", lang), callback_data=card),
+                    InlineKeyboardButton(text=self.t("📁 Case", lang), callback_data=show),
+                ]
+            ]
+        )
+
     def reassign_picker(
         self, spec: ProcessDef, task: TaskState, holder: int, people: list[tuple[int, str]], lang: str | None
     ) -> tuple[str, dict[str, Any] | None]:
@@ -58,7 +76,7 @@ class EscalationPickers(Wording):
         rows = [
             [
                 InlineKeyboardButton(
-                    text=self.t("+%(n)s working days — %(when)s", lang, n=days, when=self.when(due_at, lang)),
+                    text=self._extend_label(days, due_at, lang),
                     callback_data=EscalationCb(action="days", task_id=task.id or 0, arg=days).pack(),
                 )
             ]

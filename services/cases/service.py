@@ -280,6 +280,11 @@ class CaseService:
         item_cards(loaded, name, index).update({str(k): v for k, v in shown.items()})
         await self.store.write_case(loaded)
 
+    async def show_task(self, user: User, task_id: int) -> None:
+        """A fresh card of a task for this person (theirs went up the chat); edited with the others from now on."""
+        loaded = self._hint(await self.store.load_by_task(task_id))
+        await self.notifier.task_given(loaded, self._open_task(loaded, task_id), [user])
+
     async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
         loaded = await self.in_scope(user, await self.load(case_id))
         effects = self.core.engine.request_edit(loaded.state, name, user.id, user.is_admin)
