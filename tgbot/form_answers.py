@@ -64,6 +64,9 @@ class FormAnswers(FormBase):
         )
         if broken is not None:
             raise FormError(broken[0], **broken[1])
+        if options:  # an option typed rather than pressed: the picker shows it as if pressed
+            key = ("1" if stored else "0") if fdef.type == "bool" else str(stored)
+            self.picked(fields, draft, step, options.get(key, str(stored)))
         forms.answer(draft, step, stored)
         task.draft = draft
         await self.ask(task)
@@ -83,7 +86,7 @@ class FormAnswers(FormBase):
         return {**fields, **entry_fields}, {**known, **entry}
 
     async def pick(self, task: AnyTask, key: str, step_no: int) -> None:
-        loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        loaded, fields, _names, draft, step = await self._current(task, step_no)
         if step is None or step.field is None:
             raise EngineError(_("That question was already answered; please use the latest message."))
         if step.field.type == "company":
@@ -99,6 +102,7 @@ class FormAnswers(FormBase):
             value = key == "1"
         elif step.field.type == "user":
             value = int(key)
+        self.picked(fields, draft, step, options[key])
         forms.answer(draft, step, value)
         task.draft = draft
         await self.ask(task)
@@ -275,5 +279,8 @@ class FormAnswers(FormBase):
                 raise FormError(broken[0], **broken[1])
         if step is None or not forms.keep(fields, draft, step):
             raise FormError(_("There is nothing to keep here; please answer the question."))
+        options = dict(await self.options(loaded, step))
+        if options:  # a picker's value kept is its choice: shown under its question, as a pressed one is
+            self.picked(fields, draft, step, forms.describe_current(step, self.r.tr.lang(self.lang), options))
         task.draft = draft
         await self.ask(task)

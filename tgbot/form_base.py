@@ -82,6 +82,9 @@ SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last sh
 # In a draft: the album (media_group_id) whose files are being received, and the question asked after its first
 # file — the rest of the album updates that question's count instead of asking again for every photo.
 ALBUM, ALBUM_ROW = "album", "album_row"
+# In a draft: the question with options to press (a supplier, a person) last asked — once one is chosen, that
+# message shows the choice and loses its buttons, as a task's card does once it is decided (`FormBase.picked`).
+PICKER_ROW = "picker_row"
 # A form's task: the plain row read with the person (`services.people.FormTask`, the answers' way), or a row of the
 # session (a form opened from a card, a re-ask). Its draft is written by `Conversation._save` either way.
 AnyTask = Task | FormTask
@@ -268,13 +271,26 @@ class FormBase:
             return
         draft.pop(ALBUM, None)
         draft.pop(ALBUM_ROW, None)
+        draft.pop(PICKER_ROW, None)
         if album is not None and step.is_file:
             draft[ALBUM] = album
             row = outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=outbox.QUESTION)
             await self._save(task, draft, row, key=ALBUM_ROW)
             return
+        if options:  # a picker: remembered, so that once answered it shows the choice (`picked`)
+            row = outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=outbox.QUESTION)
+            await self._save(task, draft, row, key=PICKER_ROW)
+            return
         self.say(text, keyboard, purpose=outbox.QUESTION)
         await self._save(task, draft)
+
+    def picked(self, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step, choice: str) -> None:
+        """The picker just answered shows what was chosen under its question, and no buttons: pressed again, an
+        old supplier's button would only be refused."""
+        row_id = draft.pop(PICKER_ROW, None)
+        if isinstance(row_id, int):
+            text = f"✏️ {forms.step_label(fields, step, self.r.tr.lang(self.lang))}\n✅ {choice}"
+            outbox.edit(self.session, self.user.tg_id, row_id, text, self.cases.now)
 
     def _decision(self, loaded: FormCase, outcome: str | None) -> str | None:
         """The label of the answer chosen, for tasks that ask for a decision (approve, choice); a form's or a
