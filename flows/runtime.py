@@ -532,9 +532,17 @@ class Engine:
         every = list(asks)
         names = asked(case.spec.fields, every, values, case.data)
         values = {k: v for k, v in values.items() if k in names or k not in every}
+        # A fact of one round (`fresh`: this shipment's waybill) is this round's to give: the last round's value is
+        # no answer, whichever way the answers came (chat, a web form, the API). A start or move form takes what
+        # the case has, as the chat's does.
+        fresh = (
+            {n for n in names if asks[n].apply(case.spec.fields[n]).fresh}
+            if task.key not in (START_TASK, MOVE_TASK) else set()
+        )  # fmt: skip
         missing = [
-            n for n in names if self._required(case.spec, n) and is_empty(values.get(n)) and is_empty(case.data.get(n))
-        ]
+            n for n in names
+            if self._required(case.spec, n) and is_empty(values.get(n)) and (n in fresh or is_empty(case.data.get(n)))
+        ]  # fmt: skip
         if missing:
             # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label.
             labels = ", ".join(local(asks[n].label or case.spec.fields[n].label) for n in missing)

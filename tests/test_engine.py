@@ -164,9 +164,20 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
     for round_no in (1, 2):
         shipped, back = dates[round_no]
         do(engine, case, "supplier_notified", "done")
+        if round_no == 2:
+            # The facts of a shipment are each round's own: the first round's address, date, waybill and papers are
+            # no answer for the second, whichever way the answers come (a web form, the API) — refused, as in chat.
+            with pytest.raises(EngineError) as caught:
+                do(engine, case, "ship_to", "service_centre", {"ship_address": ""})
+            assert caught.value.params == {"fields": "Адрес отправки"}
         do(engine, case, "ship_to", "service_centre", {"ship_address": "СЦ"})
         do(engine, case, "prepare_documents", "done")
         on_day(engine, shipped)
+        if round_no == 2:
+            with pytest.raises(EngineError) as caught:
+                do(engine, case, "pack_and_ship", "done", {"shipping_docs": [{"id": 8}]})
+            assert caught.value.params == {"fields": "Дата отправки, Номер накладной перевозчика"}
+            assert case.data["waybill"] == "W1" and case.stage == "shipping"
         do(
             engine,
             case,
@@ -180,6 +191,10 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
         do(engine, case, "goods_back", "done", {"return_ship_date": back})
         if round_no == 1:
             on_day(engine, "2027-01-22")
+            # The goods came back: the day they did is asked anew — the first arrival's date is not it.
+            with pytest.raises(EngineError) as caught:
+                do(engine, case, "defect_fixed", "reject", {"defect_fixed_comment": "Всё ещё отстают"})
+            assert caught.value.params == {"fields": "Дата возврата из ремонта"}
             do(
                 engine,
                 case,
