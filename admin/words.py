@@ -78,7 +78,7 @@ class Words:
 
     def task_title(self, spec: ProcessDef, stage: str, key: str) -> str:
         if key == START_TASK:
-            return self.t("New request: %(process)s", process=self.core.translator.local(spec.title, self.lang))
+            return self.t("New case: %(process)s", process=self.core.translator.local(spec.title, self.lang))
         try:
             return self.core.translator.local(task_def(spec, stage, key).title, self.lang)
         except KeyError:

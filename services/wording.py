@@ -218,7 +218,7 @@ class Wording:
 
     def task_title(self, spec: ProcessDef, task: TaskState, lang: str | None) -> str:
         if task.key == START_TASK:
-            return self.t("New request: %(process)s", lang, process=self.tr.local(spec.title, lang))
+            return self.t("New case: %(process)s", lang, process=self.tr.local(spec.title, lang))
         return self.tr.local(task_def(spec, task.stage, task.key).title, lang)
 
     def duration(self, seconds: float, lang: str | None) -> str:

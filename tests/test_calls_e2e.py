@@ -124,7 +124,7 @@ async def test_a_check_left_as_an_unfinished_request_is_closed_and_the_order_goe
     await harness.person("Менеджер Ольга", "manager")
     await harness.person("Юрист Игорь", "lawyer")
     await _order(harness, "ООО Вектор")
-    assert await harness.people["Менеджер Ольга"].find("Новая заявка: Проверка клиента")  # its start form, a card
+    assert await harness.people["Менеджер Ольга"].find("Новое дело: Проверка клиента")  # its start form, a card
     assert (await _cases(harness))["client_check"].status == "draft"
     await harness.advance(days=8)
     cases = await _cases(harness)

@@ -96,7 +96,7 @@ async def test_an_approved_request_1c_does_not_take_is_put_to_the_office(
 async def test_a_request_dropped_before_it_was_sent_is_not_among_the_dealers_requests(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
-    """«Заявка отменена, ничего не зарегистрировано» means what it says: /orders does not list it as «Заполнение
+    """«Отменено, ничего не зарегистрировано» means what it says: /orders does not list it as «Заполнение
     заявки», for its author or her colleague; nor one still being filled in — only what was sent."""
     harness = await harness_factory()
     people = await dealers(harness, tmp_path / "1c")
@@ -107,7 +107,7 @@ async def test_a_request_dropped_before_it_was_sent_is_not_among_the_dealers_req
     await anna.send("/cart")
     await anna.press("Оформить заявку", await anna.expect("Ваша корзина"))
     await anna.press("Отмена", await anna.expect("Оплата"))
-    await anna.expect("Заявка отменена")
+    await anna.expect("Отменено, ничего не зарегистрировано")
     for person in (anna, damir):
         await person.send("/orders")
         await person.expect("Заявок пока нет")

@@ -69,7 +69,7 @@ async def test_a_request_dropped_before_it_is_registered_gives_its_positions_bac
     # While the form waits she puts one more mower into the (now empty) cart, then thinks better of the request.
     await anna.press("В заявку", combi)
     await anna.press("Отмена", payment)
-    await anna.expect("Заявка отменена", "Позиции вернулись в корзину")
+    await anna.expect("Отменено, ничего не зарегистрировано", "Позиции вернулись в корзину")
     # A second press of the same «Отмена» (a double tap) gives nothing back again.
     [cancel] = [k["callback_data"] for row in payment["inline_keyboard"] for k in row if "Отмена" in k["text"]]
     await anna.press_data(payment["message_id"], cancel, unchecked=True)
@@ -82,7 +82,7 @@ async def test_a_request_dropped_before_it_is_registered_gives_its_positions_bac
     await anna.send("📋 Мои задачи")
     draft = await anna.card("Незаконченная заявка", "Заявка дилера на отгрузку", button="Удалить")
     await anna.press("Удалить", draft)
-    await anna.expect("Заявка отменена", "Позиции вернулись в корзину")
+    await anna.expect("Отменено, ничего не зарегистрировано", "Позиции вернулись в корзину")
     await anna.press_data(draft["message_id"], next(
         k["callback_data"] for row in draft["inline_keyboard"] for k in row if "Удалить" in k["text"]
     ), unchecked=True)

@@ -206,6 +206,10 @@ async def test_a_reclamations_card_names_its_product_not_1cs_id_of_it(
     await garden(harness, tmp_path / "1c")
     sergey = await dealer_person(harness, "Сергей", "ООО Сад", "Сервисник дилера")
     await file_reclamation(sergey, "SN-48-000731")
+    # What he confirmed named the product, and called it what it is: not «заявка».
+    summary = await sergey.find("Проверьте", "SN-48-000731")
+    assert summary is not None and "Изделие: Газонокосилка STIGA Combi 48" in summary["text"], summary
+    assert "Новое дело: Рекламация" in summary["text"] and "заявк" not in summary["text"].lower(), summary["text"]
     await sergey.send("/case 1")
     card = (await sergey.expect("№1", "Изделие: Газонокосилка STIGA Combi 48"))["text"]
     assert "Артикул: 2L0481848" in card and "guid-" not in card and "Код товара" not in card, card

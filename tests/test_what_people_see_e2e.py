@@ -153,7 +153,7 @@ async def test_start_or_the_menu_during_a_form_names_it_and_saves_nothing_unseen
     await manager.send("/start")
     await manager.expect("С возвращением")
     aside = await manager.expect("отложена")
-    assert "«Новая заявка: Возврат бракованных часов поставщику»" in aside["text"], aside["text"]
+    assert "«Новое дело: Возврат бракованных часов поставщику»" in aside["text"], aside["text"]
     # The form is closed for answers: the next message is not taken as the quantity.
     await manager.send("2")
     await manager.expect("Не удалось понять")

@@ -219,7 +219,7 @@ class Conversation(FormAnswers, FormCorrections):
         await self._save(task, None)
         if task.key == START_TASK:
             loaded = await self.cases.cancel(self.user, task.case_id)
-            text = self.r.t("The request is cancelled; nothing was registered.", self.lang)
+            text = self.r.t("Cancelled; nothing was registered.", self.lang)
             if loaded.given_back:  # an order request's positions went back to the cart
                 text += "\n" + self.r.t(loaded.given_back, self.lang)
             self.say(text)
