@@ -64,6 +64,21 @@ def invite_usage(renderer: Renderer, team: Team, lang: str, unknown: list[str]) 
     return renderer.t("Unknown roles: %(unknown)s.", lang, unknown=", ".join(unknown)) + "\n" + text
 
 
+def grant_usage(renderer: Renderer, team: Team, lang: str, command: str, unknown: list[str]) -> str:
+    """How /grant and /revoke are typed, or which of the roles typed are not roles; the roles by their names."""
+    t = renderer.t
+    if unknown:
+        said = t("Unknown roles: %(unknown)s.", lang, unknown=", ".join(unknown))
+    else:
+        usage = _("Usage: /%(cmd)s <user id or @username> role1 role2 (roles by their names or keys).")
+        said = t(usage, lang, cmd=command)
+    known = sorted(team.known_roles(), key=lambda r: renderer.role(r, lang))
+    said += "\n" + t("Roles: %(roles)s", lang, roles=", ".join(renderer.role(role, lang) for role in known))
+    if command == "revoke":
+        said += "\n" + t("/revoke <user id or @username> with no role closes the person's access.", lang)
+    return said
+
+
 INVITE_USAGE = _(
     "Usage: /invite role1 role2 [xN]: xN lets N people use the link, %(low)s to %(high)s (one by default); "
     "admin among the roles makes administrators. A dealer's roles are invited on the organisation's card (/orgs).\n"
@@ -75,7 +90,9 @@ async def invite(
     message: Message, command: CommandObject, bot: Bot, replies: Replies, renderer: Renderer, user: User, team: Team
 ) -> None:
     t = renderer.t
-    roles, uses, make_admin = invite_words(command.args)
+    words, uses, make_admin = invite_words(command.args)
+    roles = team.read_roles(words)  # keys or names, «Работник склада» as typed
+    make_admin, roles = make_admin or "admin" in roles, [r for r in roles if r != "admin"]
     try:
         created = await team.invite(user, roles, uses, make_admin)
     except Refused as exc:  # a dealer's roles without their organisation, uses out of bounds
@@ -179,12 +196,7 @@ async def grant_or_revoke(
                                        **exc.params))  # fmt: skip
         return
     except UnknownRoles as exc:
-        usage = _("Usage: /%(cmd)s <user id or @username> role1 role2. Unknown: %(unknown)s")
-        unknown = ", ".join(exc.unknown) or "—"
-        said = t(usage, user.language, cmd=command.command, unknown=unknown)
-        if not grant:
-            said += "\n" + t("/revoke <user id or @username> with no role closes the person's access.", user.language)
-        replies.say(message.chat.id, said)
+        replies.say(message.chat.id, grant_usage(renderer, team, user.language, command.command, exc.unknown))
         return
     shown = renderer.roles(roles, user.language)  # labels, not the roles' keys
     text = t("%(name)s now has: %(roles)s", user.language, name=person.name, roles=shown)

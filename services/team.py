@@ -20,6 +20,7 @@ from services import access, companies, people
 from services.admin_actions import PANEL
 from services.cases import CaseService, Loaded
 from services.core import Core
+from services.i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ class Refused(EngineError):
 
     @classmethod
     def naming(cls, roles: Iterable[str], message: str, **params: object) -> Refused:
-        refused = cls(message, **params)
-        refused.roles = tuple(roles)
+        refused = cls(message)  # its %(roles)s is filled in by the front end: not formatted here
+        refused.params, refused.roles = dict(params), tuple(roles)
         return refused
 
 
@@ -120,6 +121,29 @@ class Team:
     def known_roles(self) -> set[str]:
         named = {role for loaded in self.core.registry.library.values() for role in loaded.spec.roles}
         return named | set(access.INTERNAL_ROLES) | set(access.EXTERNAL_ROLES)
+
+    def read_roles(self, words: Iterable[str]) -> list[str]:
+        """Roles as an admin types them: keys (`warehouse_worker`) or names in any language, quoted or not, with
+        spaces (`Работник склада`, `«Аккаунт-менеджер»`), case aside. Words that name no role stay as typed, so
+        `check_roles` can say which they are."""
+        names: dict[str, str] = {}
+        for role in self.known_roles() | {"admin"}:
+            names[role.lower()] = role
+            for lang in LANGUAGES:
+                names[self.core.wording.role(role, lang).lower()] = role
+        tokens = [w.strip("«»\"'“”,;") for w in " ".join(words).replace(",", " ").split()]
+        tokens = [w for w in tokens if w]
+        roles, i = [], 0
+        while i < len(tokens):
+            # The longest run of words from here that names a role («Работник склада» before «Работник»).
+            j = next((j for j in range(len(tokens), i, -1) if " ".join(tokens[i:j]).lower() in names), None)
+            if j is None:
+                roles.append(tokens[i])
+                i += 1
+            else:
+                roles.append(names[" ".join(tokens[i:j]).lower()])
+                i = j
+        return roles
 
     def check_roles(self, roles: Iterable[str], *, allow_none: bool = False) -> None:
         wanted = list(roles)
@@ -238,10 +262,18 @@ class Team:
 
     async def change_roles(self, ref: str | None, roles: list[str], *, grant: bool) -> tuple[User, list[str]]:
         """/grant or /revoke: the person (by `ref`) and their roles after the change."""
-        person = await self.find(ref) if ref else None
+        roles = self.read_roles(roles)
         unknown = set(roles) - self.known_roles()
-        if person is None or not roles or unknown:
+        if not ref or not roles or unknown:
             raise UnknownRoles(unknown)
+        person = await self.find(ref)
+        if person is None:
+            # Someone not yet in the bot is given roles by an invite link, not by /grant.
+            text = _(
+                "%(who)s is not in the bot yet: people join by an invite link. Make one with /invite %(roles)s "
+                "and send it to them."
+            )
+            raise Refused.naming(roles, text, who=ref)
         if grant and not person.active:
             raise self.closed(person, await self.is_turned_away(person))
         unbound = [role for role in roles if role in access.EXTERNAL_ROLES] if person.organisation_id is None else []

@@ -156,3 +156,30 @@ async def test_an_old_invite_mixing_the_companys_roles_and_a_dealers_gives_nothi
         assert await people.roles_of(session, marina_id) == {"shop_manager"}
         stored = [await session.get(Invite, code) for code in codes]
     assert [invite.uses for invite in stored if invite is not None] == [0, 0]
+
+
+async def test_grant_and_invite_take_roles_by_their_names_and_a_stranger_is_invited_not_granted(
+    harness: Harness,
+) -> None:
+    admin = harness.admin
+    # Someone who never joined: /grant says so and how to invite them, not «Неизвестные роли: —».
+    await admin.send("/grant @jsmith Менеджер магазина")
+    told = await admin.expect("@jsmith ещё нет в боте", "/invite Менеджер магазина")
+    assert "Неизвестные роли" not in told["text"], told["text"]
+    # The command it suggests works: a role by its name, with a space, quoted or not.
+    await admin.send("/invite Менеджер магазина")
+    await admin.expect("start=", "Менеджер магазина")
+    await admin.send("/invite «Бухгалтер» x2")
+    await admin.expect("start=", "Бухгалтер")
+
+    marina = await harness.person("Марина", "shop_manager")
+    async with harness.core.sessionmaker() as session:
+        number = (await session.execute(select(User.id).where(User.tg_id == marina.id))).scalar_one()
+    await admin.send(f"/grant {number} бухгалтер")
+    await admin.expect("Марина", "Бухгалтер", "Менеджер магазина")
+    # A word that names no role: which one, and the roles there are, by their names.
+    await admin.send(f"/grant {number} кладовщик")
+    unknown = await admin.expect("Неизвестные роли: кладовщик.", "Роли: ")
+    assert "Работник склада" in unknown["text"] and "warehouse_worker" not in unknown["text"], unknown["text"]
+    async with harness.core.sessionmaker() as session:
+        assert await people.roles_of(session, number) == {"shop_manager", "accountant"}
