@@ -7,16 +7,23 @@ import logging
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from flows.i18n import _
 from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButton, Registered, answer
 from services.access import Viewer
 from services.menu import Menu
-from tgbot import views
+from services.portal import Portal
+from tgbot import portal_view, views
 from tgbot.buttons import CardButtons
 from tgbot.callbacks import MenuCb, StartCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
 log = logging.getLogger(__name__)
+
+FROM_CATALOGUE = _(
+    "Order requests and reclamations start from the catalogue: find the product («🔎 Catalogue» below) and press "
+    "its button on the product's card."
+)
 
 
 def router() -> Router:
@@ -36,14 +43,21 @@ async def my_tasks(message: Message, replies: Replies, viewer: Viewer, menu: Men
     await replies.task_page(message.chat.id, viewer.user, page)
 
 
-async def choose_process(message: Message, replies: Replies, renderer: Renderer, viewer: Viewer, menu: Menu) -> None:
+async def choose_process(
+    message: Message, replies: Replies, renderer: Renderer, viewer: Viewer, menu: Menu, portal: Portal
+) -> None:
     lang = viewer.user.language
     specs = menu.startable(viewer)
-    if not specs:
-        replies.say(message.chat.id, renderer.t("None of your roles can start a process.", lang))
+    if specs:
+        keyboard = views.startable_keyboard(renderer, specs, lang)
+        replies.say(message.chat.id, renderer.t("Which process do you want to start?", lang), keyboard)
         return
-    keyboard = views.startable_keyboard(renderer, specs, lang)
-    replies.say(message.chat.id, renderer.t("Which process do you want to start?", lang), keyboard)
+    rights = portal.rights(viewer)
+    if rights.cart:  # a dealer's people start their requests and reclamations from a product's card
+        keyboard = portal_view.catalogue_prompt(renderer, lang, rights, portal.core.config.webapp_url)[1]
+        replies.say(message.chat.id, renderer.t(FROM_CATALOGUE, lang), keyboard)
+        return
+    replies.say(message.chat.id, renderer.t("None of your roles can start a process.", lang))
 
 
 async def start_process(

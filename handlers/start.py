@@ -32,7 +32,7 @@ def router() -> Router:
     start_router.message.filter(ACommand())  # commands alone: any other message passes with one check
     start_router.message.register(start, CommandStart())
     start_router.message.register(help_command, Command("help"))
-    start_router.message.register(lang_command, Command("lang"))
+    start_router.message.register(lang_command, Command("lang", "language"))
     return start_router
 
 
@@ -42,6 +42,8 @@ def fallback(admins_only: Iterable[str] = ()) -> Router:
     last = Router(name=f"{__name__}.fallback")
     if admins_only:
         last.message.register(admins_command, Command(*sorted(admins_only)))
+    # /cancel that no open form or question took: there is nothing to cancel, which is worth saying so.
+    last.message.register(nothing_to_cancel, Command("cancel"))
     last.message.register(unknown_message)  # no filter: it takes every message, with no thread hop for a magic one
     last.callback_query.register(unknown_callback)
     return last
@@ -138,6 +140,16 @@ async def admins_command(
         return await unknown_message(message, replies, renderer, team, user, viewer)
     text = renderer.t("This command is for administrators. /help lists what you can do here.", user.language)
     await replies.say_once(message.chat.id, text, menu_keyboard(renderer, user.language, *_roles(viewer)))
+    return None
+
+
+async def nothing_to_cancel(
+    message: Message, replies: Replies, renderer: Renderer, team: Team, user: User | None, viewer: Viewer | None = None
+) -> None:
+    if user is None or not user.active:
+        return await unknown_message(message, replies, renderer, team, user, viewer)
+    text = renderer.t("Nothing to cancel: no form or question is open.", user.language)
+    replies.say(message.chat.id, text, menu_keyboard(renderer, user.language, *_roles(viewer)))
     return None
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.models import Case, Task
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.test_access_closed_e2e import menu_of
 from tests.test_dealer_portal_e2e import add_to_cart, dealers, status_document
 from tests.test_onec_exchange_e2e import _exchange
 from tests.test_organisations_e2e import dealer_person
@@ -123,3 +124,32 @@ async def test_a_request_dropped_before_it_was_sent_is_not_among_the_dealers_req
     await damir.send("/orders")
     listed = await damir.expect("Заявки, сначала новые", f"№{sent}")
     assert "Заполнение заявки" not in listed["text"], listed["text"]
+
+
+async def test_a_dealers_menu_and_commands_lead_somewhere(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A dealer's employee: no «📈 Показатели» he may not open; «▶️ Начать процесс» points to the catalogue, where
+    requests begin; /cancel with nothing open says so; /language is /lang; a request in /orders opens."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna = people["anna"]
+    damir = await dealer_person(harness, "Дамир", "ООО Сад", "Сотрудник дилера")
+
+    assert "📈 Показатели" not in sum(await menu_of(damir) or [], [])
+    assert "📈 Показатели" in sum(await menu_of(anna) or [], [])
+    await damir.send("▶️ Начать процесс")
+    pointed = await damir.expect("Заявки и рекламации оформляются из каталога")
+    assert "🔎 Каталог" in damir.buttons(pointed), pointed
+    await damir.send("/cancel")
+    await damir.expect("Отменять нечего")
+    await damir.send("/language")
+    await damir.expect("Language: English")
+    await damir.send("/lang")
+    await damir.expect("Язык: русский")
+
+    sent = await place_order(harness, anna, ("combi 48", COMBI))
+    await damir.send("/orders")
+    await damir.press(f"№{sent}", await damir.expect("Заявки, сначала новые", f"№{sent}"))
+    card = await damir.expect(f"№{sent}", "Заявка дилера на отгрузку", "Позиции:")
+    assert f"1. {COMBI}" in card["text"], card["text"]

@@ -291,7 +291,8 @@ def orders_page(
     r: Renderer, page: ReclamationPage, lang: str, credit: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """A dealer's order requests, newest first: number, date, amount, where each stands, and the papers 1C sent for
-    each (a button per paper gets its file); `credit`: the dealer's credit line on top."""
+    each (a button per paper gets its file); a button per request opens its card; `credit`: the dealer's credit
+    line on top."""
     rows: list[list[InlineKeyboardButton]] = []
     head = [credit] if credit else []
     if not page.rows:
@@ -308,6 +309,13 @@ def orders_page(
             data = CaseCb(action="doc", case_id=row.case_id, arg=str(paper.file_id)).pack()
             label = button_label(f"📥 {number_sign(lang)}{row.case_id}: {named}", 64)
             rows.append([InlineKeyboardButton(text=label, callback_data=data)])
+    opens = [
+        InlineKeyboardButton(
+            text=f"📁 {number_sign(lang)}{row.case_id}", callback_data=CaseCb(action="show", case_id=row.case_id).pack()
+        )
+        for row in page.rows
+    ]
+    rows[:0] = [opens[start : start + 5] for start in range(0, len(opens), 5)]
     nav = []
     if page.number > 0:
         nav.append(InlineKeyboardButton(text="◀️", callback_data=OrdersCb(page=page.number - 1).pack()))
