@@ -54,7 +54,7 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
     await manager.expect("Файл КП")
     await manager.document(b"%PDF offer v1", "offer_v1.pdf")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    task = await director.expect("Согласуйте коммерческое предложение")
+    task = first = await director.expect("Согласуйте коммерческое предложение")
     await director.press("Вернуть с замечаниями", task)
     await director.expect("Комментарий")
     await director.send("Цена хранения завышена, пересчитайте")
@@ -63,6 +63,9 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
     # the case card offers no move that would send the same file again.
     task = await manager.expect("Исправьте КП по замечанию директора")
     assert "Директор вернул КП на доработку: Цена хранения завышена" in task["text"], task["text"]
+    # The director's own card keeps the words he decided on: the first offer, not «sent again after rework».
+    decided = await decided_card(shop, director, first)
+    assert "Детские игрушки" in decided and "повторно" not in decided and "Что исправлено" not in decided, decided
     await manager.press("Дело", task)
     card = await manager.expect("Этап: Доработать КП")
     assert "На согласование ГД" not in " ".join(manager.buttons(card)), manager.buttons(card)
@@ -80,8 +83,17 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
     assert "Что исправлено: Цена хранения пересчитана" in task["text"], task["text"]
     await director.press("Согласовать", task)
     note = await manager.expect("КП согласовано директором")
+    decided = await decided_card(shop, director, task)  # approved as the second offer, and still says so
+    assert "КП прислано повторно" in decided and "Что исправлено: Цена хранения пересчитана" in decided, decided
     await manager.press("Дело", note)
     await manager.press("Клиент согласовал", await manager.expect("Этап: Согласовать КП с клиентом"))
+
+
+async def decided_card(shop: Harness, person: Person, card: dict) -> str:
+    """The text of a task card once its decision is on it (the card edited in place)."""
+    await shop.settle()
+    (now,) = [m for m in await person.bot_messages() if m["message_id"] == card["message_id"]]
+    return str(now["text"])
 
 
 async def warehouse_work(shop: Harness, worker: Person, *, minutes: list[int], comment: str) -> None:
@@ -331,3 +343,36 @@ async def test_a_moved_warehouse_date_moves_the_workers_deadline(fulfillment: Ha
     assert task.due_at == datetime(2026, 12, 25, 15, 0, tzinfo=UTC)
     await shop.move_to(datetime(2026, 12, 25, 15, 5, tzinfo=UTC))
     await timur.expect("Просрочено", "Обработайте товар по заявке")
+
+
+async def test_a_client_is_offered_where_its_business_works_not_to_another_business(fulfillment: Harness) -> None:
+    """One bot runs several businesses' processes (`konveyer demo`): the warehouse's manager looking for a client is
+    not offered the meat plant's client (added in one of its deals) nor a dealer of the representative office —
+    only the companies of her own business and those an admin keeps for everyone. The client she adds in a quote is
+    her business's: offered again in its receiving request."""
+    shop = fulfillment
+    manager = shop.people["Алина"]
+    now = shop.clock.now()
+    async with shop.core.sessionmaker() as session, session.begin():
+        await companies.create(session, "ООО Альфа Мясо", None, now, directory="meat_deal")
+        await companies.create_organisation(session, "dealer", "ООО Альфа Дилер", None, now, {})
+        await companies.create(session, "ООО Альфа Склад", None, now, {"contract_signed": True})
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка на просчёт заказа", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент (компания)")
+    await manager.send("Альфа")
+    offered = await manager.expect("«Альфа»: это одна из этих компаний?")
+    assert manager.buttons(offered) == ["ООО Альфа Склад", "➕ Создать «Альфа»"], manager.buttons(offered)
+    await manager.send("ООО Альфа Мясо")  # typed whole: not taken as the meat plant's, a new one is offered
+    await manager.press("Создать", await manager.expect("Компании «ООО Альфа Мясо» пока нет. Создать?"))
+    await manager.expect("Контактное лицо")
+    async with shop.core.sessionmaker() as session:
+        added = (await session.execute(select(Company).where(Company.name == "ООО Альфа Мясо"))).scalars().all()
+    assert sorted(c.directory or "" for c in added) == ["fulfillment_clients", "meat_deal"]
+
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка на приёмку товара", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент (компания)")
+    await manager.send("Альфа")
+    offered = await manager.expect("«Альфа»: это одна из этих компаний?")
+    assert manager.buttons(offered) == ["ООО Альфа Мясо", "ООО Альфа Склад", "➕ Создать «Альфа»"]

@@ -5,6 +5,7 @@ and the files a message brings, sent as albums."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -16,6 +17,7 @@ from db.models import Outbox, User
 from flows.model import FieldDef, ProcessDef, TaskDef
 from flows.runtime import TaskState, task_def
 from flows.spec_cache import SpecCache
+from flows.status import TaskStatus
 from services import outbox
 from services.cases.state import Loaded
 from services.channels import Channels
@@ -141,12 +143,18 @@ class NoticesBase:
         card (a role's members, or the holders of its cards) get the same words, and its template's context
         and text are not built again for each of them."""
         heads: dict[str, CardHead] = {}
+        state = loaded.state
+        if task.status != TaskStatus.OPEN:
+            # Decided (or withdrawn) by this step: the card keeps the words it was decided on, read from the case
+            # as the step found it (the row is written after the effects), not from the answer just given — the
+            # director's «return» made his own card say the offer «came again after rework».
+            state = dataclasses.replace(state, data=loaded.row.data)
 
         def head(lang: str | None) -> CardHead:
             key = self.renderer.tr.lang(lang)
             found = heads.get(key)
             if found is None:
-                found = heads[key] = self.renderer.task_card_head(loaded.state, task, lang, self._extra(loaded, lang))
+                found = heads[key] = self.renderer.task_card_head(state, task, lang, self._extra(loaded, lang))
             return found
 
         return head
