@@ -131,7 +131,7 @@ class CasePages(PanelPages):
                 "id": t.id,
                 "open": t.status == "open",
                 "candidates": [(u.id, u.name) for u in candidates.get(t.id, [])],
-                "title": self.words.task_title(spec, t.stage, t.key),
+                "title": self.words.task_title(spec, t.stage, t.key, case.data),
                 "stage": self.words.stage(spec, t.stage),
                 "holder": self.words.holder(t, names),
                 "due": t.due_at,

@@ -9,7 +9,7 @@ from typing import Any
 
 from db.models import AuditEntry, Task
 from flows.i18n import _
-from flows.items import track_of
+from flows.items import item_approval_title, item_task_title, parse_item_approval, parse_item_task, track_of
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from services.core import Core
@@ -76,9 +76,17 @@ class Words:
             return "—"
         return str(moment.astimezone(self.core.wording.tz).strftime("%d.%m %H:%M"))
 
-    def task_title(self, spec: ProcessDef, stage: str, key: str) -> str:
+    def task_title(self, spec: ProcessDef, stage: str, key: str, data: dict[str, Any] | None = None) -> str:
+        """A task's title; an item's move or its approval names the item from the case's `data` («Согласуйте:
+        Аппарат УЗИ → Отправлен»), not by its place in the list."""
         if key == START_TASK:
             return self.t("New case: %(process)s", process=self.core.translator.local(spec.title, self.lang))
+        moved, asked = parse_item_task(key), parse_item_approval(key)
+        item = moved or asked
+        if data is not None and item is not None and item[0] in spec.tracks():
+            name, index, to = item
+            titled = (item_task_title if moved else item_approval_title)(spec, name, index, to, data)
+            return self.core.translator.local(titled, self.lang)
         try:
             return self.core.translator.local(task_def(spec, stage, key).title, self.lang)
         except KeyError:

@@ -411,7 +411,7 @@ def step_label(fields: Mapping[str, FieldDef], step: Step, lang: str) -> str:
         return ""
     label = local(step.field.label, lang)
     if step.index is not None:
-        parent = local(fields[step.name].label, lang)
+        parent = local(fields[step.name].entry or fields[step.name].label, lang)  # «Позиция №2: Цена»
         return f"{parent} {field_values.number_sign(lang)}{step.index + 1}: {label}"
     return label
 

@@ -6,9 +6,11 @@ index) with its stage, the visit of that stage, when it got there and its histor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flows.model import FieldDef, ItemStageDef, ProcessDef, TrackDef, local
+from flows.templating import LANG_KEY, TemplateError, render
 from flows.values import number_sign
 
 ITEMS = "__items__"
@@ -91,12 +93,27 @@ def approved_moves(state: dict[str, Any] | None) -> set[str]:
     return {to for to, decision in decided.items() if decision == "approved"}
 
 
-def item_task_title(spec: ProcessDef, name: str, index: int, to: str) -> dict[str, str]:
-    label = spec.fields[name].label
+def item_task_title(
+    spec: ProcessDef, name: str, index: int, to: str, data: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """An item's move, «Аппарат УЗИ → Отправлен»: the item named by its track's `title` over its entry (given the
+    case's `data`), else as one entry of its list («Позиция №3»)."""
     stage = track_of(spec, name).stage(to).title
-    return {
-        lang: f"{local(label, lang)} {number_sign(lang)}{index + 1} → {local(stage, lang)}" for lang in ("ru", "en")
-    }
+    return {lang: f"{item_name(spec, name, index, lang, data)} → {local(stage, lang)}" for lang in ("ru", "en")}
+
+
+def item_name(spec: ProcessDef, name: str, index: int, lang: str, data: Mapping[str, Any] | None = None) -> str:
+    fdef = spec.fields[name]
+    entry = entry_of(dict(data), name, index) if data is not None else None
+    title = fdef.track.title if fdef.track is not None else None
+    if entry is not None and title is not None:
+        try:
+            named = " ".join(render(local(title, lang), {"item": entry, LANG_KEY: lang}).split())
+        except TemplateError:
+            named = ""
+        if named:
+            return named
+    return f"{local(fdef.entry or fdef.label, lang)} {number_sign(lang)}{index + 1}"
 
 
 def approver_of(track: TrackDef, to: str) -> str | None:
@@ -108,8 +125,10 @@ def approver_of(track: TrackDef, to: str) -> str | None:
     return track.stage(to).approval
 
 
-def item_approval_title(spec: ProcessDef, name: str, index: int, to: str) -> dict[str, str]:
-    moved = item_task_title(spec, name, index, to)
+def item_approval_title(
+    spec: ProcessDef, name: str, index: int, to: str, data: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    moved = item_task_title(spec, name, index, to, data)
     return {lang: f"{prefix}: {moved[lang]}" for lang, prefix in (("ru", "Согласуйте"), ("en", "Approve"))}
 
 

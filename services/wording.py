@@ -197,7 +197,8 @@ class Wording:
                 for index, item in enumerate(entries):
                     if not isinstance(item, Mapping):
                         continue
-                    entry = entry_name(self.local(fdef.label, lang), index, len(entries), self.tr.lang(lang))
+                    entry = entry_name(self.local(fdef.entry or fdef.label, lang), index, len(entries),
+                                       self.tr.lang(lang))  # fmt: skip
                     for key, sub in fdef.fields.items():
                         if sub.type in FILE_TYPES:
                             label = f"{self.local(sub.label, lang)} · {entry}"
@@ -284,7 +285,8 @@ class Wording:
                 for index, item in enumerate(items):
                     if lines and lines[-1] != "":
                         lines.append("")  # a blank line sets each entry apart
-                    name_of = entry_name(self.tr.local(fdef.label, lang), index, len(items), self.tr.lang(lang))
+                    named = fdef.entry or fdef.label  # «Позиция №2», not «Позиции №2»
+                    name_of = entry_name(self.tr.local(named, lang), index, len(items), self.tr.lang(lang))
                     lines.append(f"{name_of}:")
                     entry = item if isinstance(item, dict) else {}
                     for k, sub in fdef.fields.items():

@@ -143,16 +143,18 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     task = await manager.expect("Соберите заказ и подготовьте договор")
     await manager.press("Готово", task)
     for number, (name, availability, supplier, quantity, price, payment, delivery) in enumerate(ITEMS, 1):
-        await _answer(manager, f"Позиции №{number}: Наименование", name)
-        await _answer(manager, f"Позиции №{number}: Наличие", availability)
+        await _answer(manager, f"Позиция №{number}: Наименование", name)
+        await _answer(manager, f"Позиция №{number}: Наличие", availability)
         if supplier is not None:  # asked only for an item to order
-            await _answer(manager, f"Позиции №{number}: Поставщик", supplier)
-        await _answer(manager, f"Позиции №{number}: Количество", quantity)
-        await _answer(manager, f"Позиции №{number}: Цена", price)
-        await _answer(manager, f"Позиции №{number}: Способ оплаты", payment)
-        question = await manager.expect(f"Позиции №{number}: Способ доставки")
+            await _answer(manager, f"Позиция №{number}: Поставщик", supplier)
+        await _answer(manager, f"Позиция №{number}: Количество", quantity)
+        await _answer(manager, f"Позиция №{number}: Цена", price)
+        await _answer(manager, f"Позиция №{number}: Способ оплаты", payment)
+        question = await manager.expect(f"Позиция №{number}: Способ доставки")
         await manager.press(delivery, question)
-        await manager.press("Да" if number < len(ITEMS) else "Нет", await manager.expect("Добавить ещё"))
+        more = await manager.expect("Добавить «Позиция №")
+        assert f"Добавить «Позиция №{number + 1}»?" in more["text"]  # one entry, in the singular, by its number
+        await manager.press("Да" if number < len(ITEMS) else "Нет", more)
     await manager.expect("Договор")
     await manager.document(b"%PDF contract", "contract.pdf")
     summary = await manager.expect("Проверьте")
@@ -161,12 +163,12 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await manager.press("Исправить поле", summary)
     await manager.press("Позиции", await manager.expect("Какое поле исправить"))
     await manager.press("Кардиомонитор", await manager.expect("Какую запись «Позиции» исправить"))
-    picker = await manager.expect("Позиции №2: что исправить")
+    picker = await manager.expect("Позиция №2: что исправить")
     assert manager.buttons(picker)[:6] == ["Наименование", "Наличие", "Количество", "Цена", "Способ оплаты",
                                            "Способ доставки"]
     assert not {"Трек-номер", "Приходный ордер склада", "Поставщик"} & set(manager.buttons(picker))
     await manager.press("Цена", picker)
-    await _answer(manager, "Позиции №2: Цена", "350 000")
+    await _answer(manager, "Позиция №2: Цена", "350 000")
     summary = await manager.expect("Проверьте")
     await manager.press("Подтвердить", summary)
 
@@ -187,7 +189,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     task = await manager.card("Соберите заказ и подготовьте договор", button="Готово")
     assert "Директор вернул договор: Цена УЗИ занижена, пересчитайте" in task["text"]
     await manager.press("Готово", task)
-    await manager.press("Оставить", await manager.expect("Позиции", "Сейчас"))
+    await manager.press("Оставить", await manager.expect("Позиция №1", "Сейчас"))
     await manager.press("Оставить", await manager.expect("Договор"))
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
 
@@ -232,7 +234,9 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await director.press("Отклонить", approval)
     await director.expect("Комментарий")
     await director.send("Сначала подтвердите цену у Siemens")
-    await director.press("Подтвердить", await director.expect("Проверьте"))
+    summary = await director.expect("Проверьте")
+    assert "Согласуйте: Аппарат УЗИ → Отправлен" in summary["text"]  # the item by its name, not «Позиция №1»
+    await director.press("Подтвердить", summary)
     refused = await logistics.expect("«Аппарат УЗИ» не переходит в «Отправлен»")
     assert "Сначала подтвердите цену у Siemens" in refused["text"]
     await logistics.wait_for("📦 Аппарат УЗИ", "Этап: Оформление")
@@ -373,7 +377,7 @@ async def _lead_to_contract_approval(harness: Harness, manager: Person, items: l
         await _answer(manager, f"№{number}: Цена", price)
         await _answer(manager, f"№{number}: Способ оплаты", payment)
         await _answer(manager, f"№{number}: Способ доставки", delivery)
-        await manager.press("Да" if number < len(items) else "Нет", await manager.expect("Добавить ещё"))
+        await manager.press("Да" if number < len(items) else "Нет", await manager.expect("Добавить «Позиция"))
     await manager.expect("Договор")
     await manager.document(b"%PDF contract", "contract.pdf")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))

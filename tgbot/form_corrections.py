@@ -75,7 +75,7 @@ class FormCorrections(FormBase):
         name, index, _sub = self._entry_ref(fields, names, draft, arg)
         if index is None:
             raise EngineError(_("That option is no longer available."))
-        label = self.r.local(fields[name].label, self.lang)
+        label = self.r.local(fields[name].entry or fields[name].label, self.lang)
         self.say(
             self.r.t("%(entry)s: what do you want to correct?", self.lang, entry=self._numbered(label, index)),
             with_step(self.r.entry_field_picker(fields, names, name, index, draft, task.id, self.lang), step_no),
@@ -107,7 +107,7 @@ class FormCorrections(FormBase):
                 forms.add_entry(fields, names, draft, name)
             elif action == "drop" and index is not None:
                 forms.remove_entry(fields, names, draft, name, index)
-                label = self.r.local(fdef.label, self.lang)
+                label = self.r.local(fdef.entry or fdef.label, self.lang)
                 said = self.r.t("🗑 %(entry)s is removed.", self.lang, entry=self._numbered(label, index))
                 if fdef.count is not None:
                     count = self.r.local(fields[fdef.count].label, self.lang)

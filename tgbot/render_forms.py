@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardButton
 
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_asks, step_label
 from flows.model import FieldDef, ProcessDef
+from flows.values import number_sign
 from services.wording import Wording, entry_name
 from tgbot.callbacks import FormCb, button_label
 from tgbot.render_base import markup
@@ -32,8 +33,12 @@ class FormPrompts(Wording):
     ) -> tuple[str, dict[str, Any] | None]:
         rows: list[list[InlineKeyboardButton]] = []
         if step.is_more:
-            label = self.tr.local(fields[step.name].label, lang)
-            text = self.t("Add one more “%(label)s”?", lang, label=label)
+            fdef = fields[step.name]
+            if fdef.entry is not None:  # the next entry by its name and number: «Добавить «Позиция №4»?»
+                entry = f"{self.tr.local(fdef.entry, lang)} {number_sign(self.tr.lang(lang))}{(step.index or 0) + 1}"
+                text = self.t("Add “%(entry)s”?", lang, entry=entry)
+            else:
+                text = self.t("Add one more “%(label)s”?", lang, label=self.tr.local(fdef.label, lang))
             rows.append(
                 [
                     InlineKeyboardButton(
@@ -180,7 +185,7 @@ class FormPrompts(Wording):
         """The entries of a list, to correct one; add one, or enter the whole list again. Buttons carry numbers
         (list, entry), not names: two field keys would not fit in a button's 64 bytes."""
         top = names.index(name)
-        label = self.tr.local(fields[name].label, lang)
+        label = self.tr.local(fields[name].entry or fields[name].label, lang)
         items = draft["values"].get(name) or []
         rows = [
             [

@@ -8,7 +8,15 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton
 
-from flows.items import approved_moves, entry_of, item_state, parse_item_approval, parse_item_task, track_of
+from flows.items import (
+    approved_moves,
+    entry_of,
+    item_approval_title,
+    item_state,
+    parse_item_approval,
+    parse_item_task,
+    track_of,
+)
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState, open_item_moves, pending_approval
 from flows.status import CaseStatus
@@ -25,14 +33,19 @@ class ItemCards(Wording):
         track = track_of(case.spec, name)
         entries = case.data.get(name)
         count = len(entries) if isinstance(entries, list) else 0
-        fallback = entry_name(self.local(case.spec.fields[name].label, lang), index, count, self.tr.lang(lang))
+        fdef = case.spec.fields[name]
+        fallback = entry_name(self.local(fdef.entry or fdef.label, lang), index, count, self.tr.lang(lang))
         if track.title is None:
             return fallback
         entry = entry_of(case.data, name, index) or {}
         return self.template(track.title, case.spec, case.data, lang, {"item": entry}) or fallback
 
     def form_title(self, spec: ProcessDef, task: TaskState, data: dict[str, Any], lang: str | None) -> str:
-        """A form's title; an item's form is named after the item (`data` is its entry) and its new stage."""
+        """A form's title; an item's form is named after the item (`data` is its entry) and its new stage, and so
+        is an approval of its move (`data` is the case's): «Согласуйте: Аппарат УЗИ → Отправлен»."""
+        approval = parse_item_approval(task.key)
+        if approval is not None and approval[0] in spec.tracks():
+            return self.local(item_approval_title(spec, *approval, data), lang)
         item = parse_item_task(task.key)
         track = spec.fields[item[0]].track if item is not None and item[0] in spec.fields else None
         if item is None or track is None or track.title is None:
