@@ -15,7 +15,7 @@ from services.access import Viewer, roles_see_figures
 from services.companies import Organisations
 from services.menu import Menu
 from services.portal import Portal
-from services.team import Newcomer, Team, Welcome
+from services.team import Joined, Newcomer, Team, Welcome
 from tgbot import views
 from tgbot.conversation import Conversation
 from tgbot.render import Renderer
@@ -73,13 +73,26 @@ async def start(
     admin = user is not None and bool(user.is_admin)
     keyboard = menu_keyboard(renderer, joined.language, joined.roles, admin) if joined.outcome in WITH_MENU else None
     replies.say(message.chat.id, views.welcome(renderer, joined), keyboard)
-    if joined.outcome is Welcome.HELD and joined.person_id is not None:
-        await ask_admins(joined.person_id, replies, renderer, team, organisations)
-    if joined.mixed is not None:  # an old invite mixing roles, refused: the admins make a new one
-        for administrator in await team.admins():
-            replies.say(administrator.tg_id, views.mixed_invite(renderer, joined.mixed, administrator.language))
+    await tell_admins(joined, replies, renderer, team, organisations)
     if conversation is not None:
         await conversation.put_aside()  # a form left open is named, not hidden behind the greeting
+
+
+async def tell_admins(
+    joined: Joined, replies: Replies, renderer: Renderer, team: Team, organisations: Organisations
+) -> None:
+    """What the admins hear of a /start: someone joined by an invite (its maker hears it), someone waits for their
+    approval, an old invite mixing roles was refused (they make a new one)."""
+    if joined.outcome is Welcome.JOINED:
+        person, admins = await team.to_tell_of(joined)
+        for admin in admins:
+            if person is not None:
+                replies.say(admin.tg_id, views.joined_by_invite(renderer, person, joined, admin.language))
+    if joined.outcome is Welcome.HELD and joined.person_id is not None:
+        await ask_admins(joined.person_id, replies, renderer, team, organisations)
+    if joined.mixed is not None:
+        for administrator in await team.admins():
+            replies.say(administrator.tg_id, views.mixed_invite(renderer, joined.mixed, administrator.language))
 
 
 async def ask_admins(

@@ -101,7 +101,8 @@ class Joined:
     problem: str = ""  # the msgid of a refused invite
     mixed: MixedInvite | None = None  # the invite refused was an old mixed one: the admins are told to re-make it
     admin: bool = False  # an administrator (with roles or without any): the greeting says so, not «roles: —»
-    person_id: int | None = None  # who waits for approval (HELD): the admins' card names them
+    person_id: int | None = None  # who waits for approval (HELD), or joined (JOINED): the admins are told who
+    invited_by: int | None = None  # who made the invite they joined by (None: the panel): told they came
 
 
 @dataclass
@@ -250,6 +251,15 @@ class Team:
 
     async def admins(self) -> list[User]:
         return await people.admins(self.session)
+
+    async def to_tell_of(self, joined: Joined) -> tuple[User | None, list[User]]:
+        """Someone joined by an invite: they (for their name and @username), and who hears it — the admin who made
+        the invite, or every admin when the panel made it or its maker is no longer an admin."""
+        person = await self.session.get(User, joined.person_id) if joined.person_id else None
+        maker = await self.session.get(User, joined.invited_by) if joined.invited_by else None
+        if maker is not None and maker.is_admin and maker.active:
+            return person, [maker]
+        return person, await self.admins()
 
     async def find(self, ref: str) -> User | None:
         """A person by `@username` or by their number in /users."""
@@ -457,8 +467,9 @@ class Team:
         await people.grant(self.session, user.id, invite.roles)
         log.info("user %s joined with roles %s", user.id, invite.roles)
         return Joined(
-            Welcome.JOINED, newcomer.name, newcomer.language, roles=list(invite.roles), admin=invite.make_admin
-        )
+            Welcome.JOINED, newcomer.name, newcomer.language, roles=list(invite.roles), admin=invite.make_admin,
+            person_id=user.id, invited_by=invite.created_by,
+        )  # fmt: skip
 
     async def _welcome_back(self, user: User, roles: set[str], code: str) -> Joined:
         if user.awaiting_approval:

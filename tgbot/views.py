@@ -128,6 +128,14 @@ def welcome(renderer: Renderer, joined: Joined) -> str:
     return t("Welcome, %(name)s! Your roles: %(roles)s. Use the menu below.", lang, name=name, roles=roles)
 
 
+def joined_by_invite(renderer: Renderer, person: User, joined: Joined, lang: str) -> str:
+    """To the admin who made the invite: who came by it, with what (the roles by their labels)."""
+    roles = renderer.roles(joined.roles + (["admin"] if joined.admin else []), lang)
+    handle = f" @{person.username}" if person.username else ""
+    return renderer.t("👋 %(name)s%(handle)s joined by your invite: %(roles)s.", lang, name=person.name,
+                      handle=handle, roles=roles)  # fmt: skip
+
+
 def mixed_invite(renderer: Renderer, mixed: MixedInvite, lang: str) -> str:
     """To each admin: an old invite whose roles do not go together was opened and refused; what it gives, what is
     wrong with it and what to make instead — the roles by their labels, never their keys."""
