@@ -137,7 +137,7 @@ class CasePages(PanelPages):
                 "due": t.due_at,
                 "overdue": t.status == "open" and t.due_at is not None and t.due_at < now,
                 "status": self.words.task_status(t.status),
-                "outcome": self.words.outcome(spec, t.stage, t.key, t.outcome),
+                "outcome": self.words.outcome(spec, t.stage, t.key, t.outcome, mark=True),
             }
             for t in detail.tasks
         ]

@@ -92,13 +92,19 @@ class Words:
         except KeyError:
             return self._label({}, key)
 
-    def outcome(self, spec: ProcessDef, stage: str, key: str, outcome: str | None) -> str:
+    def outcome(self, spec: ProcessDef, stage: str, key: str, outcome: str | None, *, mark: bool = False) -> str:
+        """What was decided, as its result («Отклонено»; `mark`: «✖️ Отклонено»), not the button's order. A task with
+        one way to finish («Готово», «Отправить») decided nothing: it is simply done."""
         if not outcome:
             return ""
         try:
-            return self.core.wording.outcome_label(task_def(spec, stage, key), outcome, self.lang)
+            tdef = task_def(spec, stage, key)
         except KeyError:
             return self._label({}, outcome)
+        if len(tdef.outcome_defs()) < 2:
+            return ""
+        sign, result = self.core.wording.decision(tdef, outcome, self.lang)
+        return f"{sign} {result}" if mark else result
 
     def stage(self, spec: ProcessDef, stage: str | None) -> str:
         return self.core.wording.stage_title(spec, stage, self.lang) if stage else "—"

@@ -34,6 +34,7 @@ from flows.model import (
     FieldDef,
     FieldRef,
     LocalText,
+    OutcomeDef,
     ProcessDef,
     StageDef,
     TaskDef,
@@ -1145,6 +1146,7 @@ def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields
             c.add((*path, "attach", index), _("'%(name)s' is not a photo or document field"), name=attached)
     for key, outcome in task.outcome_defs().items():
         _check_refs(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
+        _check_done(c, (*path, "outcomes", key, "done"), outcome)
     if task.kind == "confirm" and not task.fields:
         log.debug("confirm task %s has no required attachments", task.key)
     for who in task.escalate_to:
@@ -1161,6 +1163,20 @@ def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields
     _check_condition(c, (*path, "when"), task.when)
     _check_template(c, (*path, "title"), task.title)
     _check_template(c, (*path, "text"), task.text)
+
+
+def _check_done(c: _Checker, path: Path_, outcome: OutcomeDef) -> None:
+    """An outcome's `done` says the decision in every language its button does: an English reader must not read
+    a decision in Russian under a button they read in English."""
+    if outcome.done is None:
+        return
+    done = {"ru": outcome.done} if isinstance(outcome.done, str) else outcome.done
+    label = {"ru": outcome.label} if isinstance(outcome.label, str) else outcome.label
+    if not all(text.strip() for text in done.values()):
+        c.add(path, _("'done' is empty: say how the decision reads once made, or leave it out"))
+    missing = sorted(set(label) - set(done))
+    if missing:
+        c.add(path, _("'done' lacks the languages its label has: %(langs)s"), langs=", ".join(missing))
 
 
 def _check_deadline(c: _Checker, path: Path_, text: str, fields: dict[str, FieldDef]) -> None:

@@ -304,6 +304,9 @@ class OutcomeDef(_Spec):
     label: LocalText
     fields: list[FieldRef] = Field(default_factory=list)  # asked after the button is pressed
     comment: Literal["required", "optional"] | None = None
+    # How the decision reads once made, on the task's card and in the panel: the button says what to do
+    # («Отклонить»), this what was done («Отклонено»). None: the label, which a choice usually words as a result.
+    done: LocalText | None = None
 
 
 class JoinDef(_Spec):
@@ -388,8 +391,12 @@ DEFAULT_OUTCOMES: dict[str, dict[str, OutcomeDef]] = {
     "form": {"submit": OutcomeDef(label={"ru": "Отправить", "en": "Submit"})},
     "confirm": {"done": OutcomeDef(label={"ru": "Готово", "en": "Done"})},
     "approve": {
-        "approve": OutcomeDef(label={"ru": "Согласовать", "en": "Approve"}),
-        "reject": OutcomeDef(label={"ru": "Отклонить", "en": "Reject"}, comment="required"),
+        "approve": OutcomeDef(
+            label={"ru": "Согласовать", "en": "Approve"}, done={"ru": "Согласовано", "en": "Approved"}
+        ),
+        "reject": OutcomeDef(
+            label={"ru": "Отклонить", "en": "Reject"}, done={"ru": "Отклонено", "en": "Rejected"}, comment="required"
+        ),
     },
     "choice": {},
 }

@@ -3,6 +3,7 @@ field values and summaries. Neutral to the channel: the chat, the panel, reports
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -77,6 +78,9 @@ def file_fields(spec: ProcessDef) -> list[str]:
     """The case's fields that hold files, lists whose entries hold files included."""
     return list(_file_fields(spec))
 
+
+# The emoji a button's label or a decision's words begin with («✖️ Нецелевой», «↩️ Вернуть с замечаниями»).
+_MARKS = re.compile(r"^[^\w«“\"'(]+")
 
 # Per spec: every task card counts the case's files, and the fields that hold them depend on the definition alone.
 _FILE_FIELDS: SpecCache[ProcessDef, None, tuple[str, ...]] = SpecCache(256)
@@ -231,6 +235,21 @@ class Wording:
             return ""
         odef = tdef.outcome_defs().get(outcome)
         return self.tr.local(odef.label, lang) if odef else outcome
+
+    def decision(self, tdef: TaskDef, outcome: str | None, lang: str | None) -> tuple[str, str]:
+        """A decision made, as its result and its mark («✖️», «Отклонено»): not the button's order («Отклонить»)
+        under a green tick. The words are the outcome's `done`, else its label; the mark is the one they or the
+        button carry («↩️ Вернуть с замечаниями»), else a cross for an approval's «no» and a tick otherwise."""
+        odef = tdef.outcome_defs().get(outcome or "")
+        if odef is None:
+            return "✅", outcome or ""
+        label = self.tr.local(odef.label, lang)
+        words = self.tr.local(odef.done, lang) if odef.done is not None else label
+        mark = _MARKS.match(words) or _MARKS.match(label)
+        result = _MARKS.sub("", words)
+        if mark is not None:
+            return mark.group().strip(), result
+        return ("✖️" if tdef.kind == "approve" and outcome == "reject" else "✅"), result
 
     def format_field(
         self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef, names: dict[int, str] | None = None

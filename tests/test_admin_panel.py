@@ -320,8 +320,15 @@ def test_history_sentences_and_labels_never_show_keys(harness: Harness) -> None:
         at=at,
     )
     title = harness.core.translator.local(tdef.title, "ru")
-    label = harness.core.wording.outcome_label(tdef, outcome, "ru")
-    assert words.history(done, spec, {7: task}, {5: "Анна"}) == f"Анна: задача «{title}» — выполнено ({label})"
+    assert len(tdef.outcome_defs()) == 1  # its one button («Готово») is no decision to name
+    assert words.history(done, spec, {7: task}, {5: "Анна"}) == f"Анна: задача «{title}» — выполнено"
+    # A decision reads as what was decided, not as its button's order: «Отклонено», not «Отклонить».
+    order = harness.core.registry.library["order_request"].spec
+    office = next(s for s in order.stages if any(t.kind == "approve" for t in s.tasks))
+    decision = next(t for t in office.tasks if t.kind == "approve")
+    assert words.outcome(order, office.key, decision.key, "reject") == "Отклонено"
+    assert words.outcome(order, office.key, decision.key, "reject", mark=True) == "✖️ Отклонено"
+    assert words.outcome(order, office.key, decision.key, "approve", mark=True) == "✅ Согласовано"
     assert words.when_short(at) == "12.01 10:04"
     closed = AuditEntry(case_id=1, action="case.closed", data={"status": "done", "result": "success"}, at=at)
     assert words.history(closed, spec, {}, {}) == "Дело закрыто: завершено успешно"

@@ -200,6 +200,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     # Approval: the regional representative, then (above 300 000? no: 133 700) straight to approved.
     await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", "ООО Сад", button="Согласовать"))
     await anna.expect("одобрена и передаётся в 1С")
+    await regina.wait_for("Согласуйте заявку дилера", "✅ Согласовано (")
 
     # 1C fetches the order, but does not confirm: the next query returns it again; then it confirms.
     status, first = await onec.call("query", kind="sale")
@@ -423,6 +424,9 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     await semyon.send("Механическое повреждение, не гарантийный случай")
     await semyon.press("Подтвердить", await semyon.expect("Проверьте"))
     await sergey.expect("Рекламация отклонена: Механическое повреждение, не гарантийный случай")
+    # His card shows what he decided as its result, with a cross: not the button's «Отклонить» under a green tick.
+    decided = await semyon.wait_for("Согласуйте ремонт", "✖️ Отклонено (")
+    assert "Решение" not in decided["text"] and "Отклонить" not in decided["text"], decided["text"]
     await harness.settle()
     async with harness.core.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalar_one()

@@ -104,7 +104,10 @@ stages:
         title: {ru: "Устройство исправно?", en: "Is the device fixed?"}
         outcomes:
           approve: {label: {ru: "✅ Исправно", en: "✅ Fixed"}}
-          reject: {label: {ru: "↩️ Вернуть на диагностику", en: "↩️ Back to diagnosis"}, comment: optional}
+          reject:
+            label: {ru: "↩️ Вернуть на диагностику", en: "↩️ Back to diagnosis"}
+            done: {ru: Возвращено на диагностику, en: Sent back to diagnosis}
+            comment: optional
     next:
       - {to: payment, when: "repaired == 'approve'"}
       - {to: diagnosis}
@@ -150,16 +153,16 @@ async def test_each_step_is_told_once_where_the_case_then_stands(
     await engineer.press("Confirm", await engineer.expect("Please check"))
     card = await engineer.expect("Is the device fixed?", "Stage: Repair")
     await engineer.wait_for("Diagnose the device", "✅ Done (Engineer Sergey)")
-    # Not fixed yet: back to diagnosis; his card of the decision says what he decided, in words.
+    # Not fixed yet: back to diagnosis; his card of the decision says what he decided, as its result in his words.
     await engineer.press("Back to diagnosis", card)
     await engineer.press("Skip", await engineer.expect("Comment"))
     await engineer.press("Confirm", await engineer.expect("Please check"))
-    await engineer.wait_for("Is the device fixed?", "✅ Decision: Back to diagnosis (Engineer Sergey)")
+    await engineer.wait_for("Is the device fixed?", "↩️ Sent back to diagnosis (Engineer Sergey)")
     await engineer.press("Done", await engineer.card("Diagnose the device", button="Done"))
     await engineer.send("The hinge replaced")
     await engineer.press("Confirm", await engineer.expect("Please check"))
     await engineer.press("Fixed", await engineer.card("Is the device fixed?", button="Fixed"))
-    await engineer.wait_for("Is the device fixed?", "✅ Decision: Fixed (Engineer Sergey)")
+    await engineer.wait_for("Is the device fixed?", "✅ Fixed (Engineer Sergey)")
 
     # The clerk marks the invoice paid, which closes the case: she is told so once, with the stage's own words.
     await clerk.press("Done", await clerk.card("Mark the invoice paid", button="Done"))

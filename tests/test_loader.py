@@ -263,6 +263,22 @@ def test_a_full_name_is_a_text_fields_option() -> None:
     assert any("only a text field without a 'contact' may be a 'full_name'" in p for p in problems_of(source))
 
 
+def test_an_outcomes_done_words_come_in_every_language_of_its_button() -> None:
+    outcomes = """        escalate_to: [boss]
+        outcomes:
+          reject:
+            label: {ru: Вернуть с замечаниями, en: Return with remarks}
+            done: %s
+"""
+    said = GOOD.replace("        escalate_to: [boss]\n", outcomes % "{ru: Возвращено с замечаниями}")
+    assert any("'done' lacks the languages its label has: en" in p for p in problems_of(said)), problems_of(said)
+    assert any("'done' is empty" in p for p in problems_of(GOOD.replace("        escalate_to: [boss]\n",
+                                                                     outcomes % '" "')))
+    fine = parse_definition(GOOD.replace("        escalate_to: [boss]\n", outcomes % "{ru: Возвращено, en: Returned}"),
+                            "flow.yaml")
+    assert fine.spec.stage("review").tasks[0].outcome_defs()["reject"].done == {"ru": "Возвращено", "en": "Returned"}
+
+
 def test_a_lists_line_is_a_lists_option_and_its_template_reads_the_entry() -> None:
     """`line:` says how one entry of a list reads on a summary (one numbered line): only a list has one, and its
     template names the entry's fields, checked as any text."""

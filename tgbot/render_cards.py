@@ -3,7 +3,6 @@ for each), an unfinished request's card, the case's card and the case buttons un
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,9 +30,6 @@ from services.wording import STATUS_WORDS, file_count
 from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, keyboard, pack
 from tgbot.render_base import markup
 from tgbot.render_items import ItemCards
-
-# The emoji and spaces a button's label opens with («↩️ », «✅ »): a mark for the eye, not a word of the decision.
-_BUTTON_MARKS = re.compile(r"^[^\w«“\"'(]+")
 
 
 @dataclass(frozen=True)
@@ -177,9 +173,9 @@ class TaskCards(ItemCards):
         if task.status == TaskStatus.DONE:
             who = names.get(task.done_by or 0, "?")
             if len(words.tdef.outcome_defs()) > 1:
-                # What was decided, in words: a button's emoji («↩️ Return with remarks») is no part of them.
-                outcome = _BUTTON_MARKS.sub("", self.outcome_label(words.tdef, task.outcome, lang))
-                lines.append(self.t("✅ Decision: %(outcome)s (%(who)s)", lang, outcome=outcome, who=who))
+                # What was decided, as its result with its own mark («✖️ Отклонено»), not the button's order.
+                mark, outcome = self.decision(words.tdef, task.outcome, lang)
+                lines.append(f"{mark} {outcome} ({who})")
             else:  # the task's one way to finish («Done»): nothing was chosen, so nothing to name
                 lines.append(self.t("✅ Done (%(who)s)", lang, who=who))
         elif task.status == TaskStatus.CANCELLED:
