@@ -114,7 +114,17 @@ def _MUL(a: Any, b: Any) -> Any:  # named like the operator: `_arithmetic` check
     return a * b
 
 
-_FUNCTIONS: dict[str, Callable[..., Any]] = {"len": len, "any": any, "all": all, "sum": sum, "bool": bool}
+def _each(entries: Any, name: Any) -> list[Any]:
+    """One field of every entry of a list, `each(items, 'payment_method')`: what an order's items say between them
+    (`'prepayment' in each(items, 'payment_method')`). An entry without it gives an empty value."""
+    if not isinstance(name, str) or not isinstance(entries, list | tuple):
+        raise TypeError(name)
+    return [entry.get(name) if isinstance(entry, Mapping) else None for entry in entries]
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len, "any": any, "all": all, "sum": sum, "bool": bool, "each": _each,
+}  # fmt: skip
 _ALLOWED = (
     ast.Expression,
     ast.BoolOp,

@@ -254,7 +254,31 @@ class _Infer:
                     self._cannot_take(name, arg)
             item = args[0].item if args and args[0].item is not None else NUMBER
             return item if item.kind in _NUMERIC else NUMBER
+        if name == "each":
+            return self._each(node, args)
         return BOOL  # any, all, bool
+
+    def _each(self, node: ast.Call, args: list[Type]) -> Type:
+        """`each(items, 'payment_method')`: a list of the entries' field, typed as the field is."""
+        field_node = node.args[1] if len(node.args) == 2 else None
+        if field_node is None or not (isinstance(field_node, ast.Constant) and isinstance(field_node.value, str)):
+            self.report(_("'%(source)s': each() takes a list and the name of its entries' field in quotes"),
+                        source=self.source)  # fmt: skip
+            return ANY
+        if args[0].kind not in ("list", "any"):
+            self._cannot_take("each", args[0])
+            return ANY
+        entry = args[0].item
+        if entry is None or entry.attrs is None:
+            return Type("list", item=ANY)
+        found = entry.attrs.get(field_node.value)
+        if found is None:
+            self.report(
+                _("'%(source)s': the entries have no field '%(name)s' (they have: %(attrs)s)"),
+                source=self.source, name=field_node.value, attrs=", ".join(sorted(entry.attrs)),
+            )  # fmt: skip
+            return ANY
+        return Type("list", item=found)
 
     def _cannot_take(self, function: str, arg: Type) -> None:
         self.report(
@@ -351,6 +375,9 @@ class _Infer:
             self._cannot_contain(item, container)
             return
         self._possible(item, item_node, element)
+        if container_node is not None and isinstance(container_node, ast.Call):
+            # `'prepay' in each(items, 'payment_method')`: the entries' choice is never 'prepay'.
+            self._possible(element, container_node, item)
 
     def _cannot_contain(self, item: Type, container: Type) -> None:
         self.report(

@@ -87,7 +87,7 @@ ITEMS = [
     # name, availability, supplier, quantity, price, payment, delivery
     ("Аппарат УЗИ", "Под заказ", "Siemens Healthineers", "1", "4 500 000", "Аккредитив", "Авиа"),
     ("Кардиомонитор", "В наличии", None, "2", "350 000", "Предоплата", "Самовывоз со склада"),
-    ("Дефибриллятор", "Под заказ", "ООО «Медтехника»", "1", "900 000", "Отсрочка", "Авто"),
+    ("Дефибриллятор", "Под заказ", "ООО «Медтехника»", "1", "900 000", "Аккредитив", "Авто"),
 ]
 
 
@@ -198,11 +198,13 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     answer = await manager.card("Ответ клиента по договору", button="Клиент согласовал")
     await manager.press("Клиент согласовал", answer)
 
-    # «Предоплата»: a letter of credit asks its own fields, and none of the others.
+    # «Предоплата»: the items are paid in two ways — a prepayment and a letter of credit — and the terms of both
+    # are asked, not one «Тип оплаты» for the deal; no item is deferred, so a deferral's are not.
     await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
-    await _answer(manager, "Тип оплаты", "Аккредитив")
     asked = []
     for label, answer in (
+        ("Сумма предоплаты", "700 000"),
+        ("Дата предоплаты", "сегодня"),
         ("Номер аккредитива", "LC-2026-118"),
         ("Банк-эмитент", "Сбербанк"),
         ("Сумма аккредитива", "5 750 000"),
@@ -212,13 +214,13 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
         asked.append(question["text"])
         await manager.send(answer)
     summary = await manager.expect("Проверьте")
-    assert "Сумма предоплаты" not in summary["text"] and "Соглашение об отсрочке" not in summary["text"]
-    assert not any("Сумма предоплаты" in text or "Отсрочка, дней" in text for text in asked)
+    assert "Тип оплаты" not in summary["text"] and "Соглашение об отсрочке" not in summary["text"]
+    assert not any("Тип оплаты" in text or "Отсрочка, дней" in text for text in asked)
     await manager.press("Подтвердить", summary)
 
     deal = await _deal(harness)
-    assert deal.stage == "order_sent" and deal.data["lc_bank"] == "Сбербанк"
-    assert "prepayment_amount" not in deal.data
+    assert deal.stage == "order_sent" and deal.data["lc_bank"] == "Сбербанк" and deal.data["prepayment_amount"]
+    assert "deferral_days" not in deal.data and "payment_type" not in deal.data
     await logistics.expect("позиции в работе")
 
     # Items at their own pace: the one in stock goes straight to the warehouse (no «Отправлен» for it).
@@ -312,7 +314,8 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await manager.press("Готово", await manager.expect("Закрывающие документы", "1"))
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     task = await accountant.card("Закройте оплату заказа", button="Готово")
-    assert "Клиника «Здоровье»: 6\xa0100\xa0000,00 ₽, Аккредитив № LC-2026-118." in task["text"]
+    assert "Клиника «Здоровье»: 6\xa0100\xa0000,00 ₽. Предоплата 700\xa0000,00 ₽ получена " in task["text"]
+    assert "Аккредитив № LC-2026-118, Сбербанк, на 5\xa0750\xa0000,00 ₽ до 31.03.2027." in task["text"]
     await accountant.press("Готово", task)
     await accountant.expect("Платёжное поручение")
     await accountant.document(b"%PDF payment", "payment.pdf")

@@ -331,3 +331,21 @@ def test_a_line_ending_with_a_tag_would_run_into_the_next() -> None:
     cut = "\n          "
     apart = glued.replace("{% if urgency %}", "{% if urgency %}" + cut).replace("{% endif %}", cut + "{% endif %}")
     parse_definition(PURCHASE.replace(text, apart), "flow.yaml")
+
+
+def test_a_field_of_every_entry_is_checked_as_the_entrys_field(tmp_path: Path) -> None:
+    """`each(items, 'payment_method')` (seed 5's payment terms, asked per way the items are paid) is read as a list
+    of the entries' field: a field they lack, a value the choice never has and a list that is not one are said."""
+    medical = (LIBRARY / "medical_order.yaml").read_text(encoding="utf-8")
+    qualification = (LIBRARY / "medical_qualification.yaml").read_text(encoding="utf-8")
+    condition = "'deferred' in each(items, 'payment_method')"
+    assert condition in medical
+    for wrong, words in (
+        ("'deferred' in each(items, 'payment_metod')", ("no field 'payment_metod'", "payment_method")),
+        ("'postponed' in each(items, 'payment_method')", ("never 'postponed'", "deferred, letter_of_credit")),
+        ("'deferred' in each(client, 'payment_method')", ("each() cannot take a text",)),
+        ("'deferred' in each(items, payment_method)", ("in quotes",)),
+    ):
+        found = library_problems(tmp_path, medical_order=medical.replace(condition, wrong),
+                                 medical_qualification=qualification)  # fmt: skip
+        assert found and all(any(w in p.message for p in found) for w in words), [str(p) for p in found]
