@@ -111,7 +111,9 @@ class FieldDef(DateRules):
     hint: LocalText | None = None
     required: bool = True
     options: dict[str, LocalText] | None = None  # choice: key -> label
-    directory: str | None = None  # directory: which directory of the process
+    # directory: which directory of the process; company: the directory of companies it offers and adds to, shared
+    # by the processes of one business that name it (`services.companies.directory_of`; default: the process's own)
+    directory: str | None = None
     role: str | None = None  # user: pick among people with this role
     multiple: bool = False  # photo/document: several files in one answer
     accept: list[str] | None = None  # document: allowed extensions, e.g. ["pdf"]

@@ -33,7 +33,7 @@ class FormAnswers(FormBase):
         assert step.field is not None
         fdef = step.field
         if fdef.type == "company":
-            await self._find_company(task, draft, step, text)
+            await self._find_company(task, draft, step, text, companies.directory_of(loaded.spec, fdef))
             return
         options = dict(await self.options(loaded, step))
         kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
@@ -90,7 +90,8 @@ class FormAnswers(FormBase):
         if step is None or step.field is None:
             raise EngineError(_("That question was already answered; please use the latest message."))
         if step.field.type == "company":
-            forms.answer(draft, step, await self._company_value(draft, key))
+            directory = companies.directory_of(loaded.spec, step.field)
+            forms.answer(draft, step, await self._company_value(draft, key, directory))
             task.draft = draft
             await self.ask(task)
             return
@@ -107,11 +108,19 @@ class FormAnswers(FormBase):
         task.draft = draft
         await self.ask(task)
 
-    async def _find_company(self, task: AnyTask, draft: dict[str, Any], step: forms.Step, text: str) -> None:
+    async def _find_company(
+        self, task: AnyTask, draft: dict[str, Any], step: forms.Step, text: str, directory: str
+    ) -> None:
+        """The companies of the field's directory whose name holds `text` (`companies.directory_of`): another
+        business's clients, in a bot that runs several, are not offered."""
         name = " ".join(text.split())
         if len(name) < 2:
             raise FormError(_("Type at least two letters of the company's name."))
-        found = [c for c in await companies.search(self.session, name) if access.may_name_company(self.user, c)]
+        found = [
+            c
+            for c in await companies.search(self.session, name, directory=directory, own=self.user.organisation_id)
+            if access.may_name_company(self.user, c)
+        ]
         exact = [c for c in found if c.name.casefold() == name.casefold()]
         if len(exact) == 1:
             forms.answer(draft, step, {"id": exact[0].id, "name": exact[0].name})
@@ -146,15 +155,19 @@ class FormAnswers(FormBase):
         self.say(text_out, InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True))
         await self._save(task, draft)
 
-    async def _company_value(self, draft: dict[str, Any], key: str) -> dict[str, Any]:
+    async def _company_value(self, draft: dict[str, Any], key: str, directory: str) -> dict[str, Any]:
         if key == "new":
             name = draft.pop("company_query", None)
             if not name:
                 raise EngineError(_("Type the company's name first."))
-            company = await companies.create(self.session, name, self.user.id, self.cases.now)
+            company = await companies.create(self.session, name, self.user.id, self.cases.now, directory=directory)
         elif key.startswith("c") and key[1:].isdigit():
             found = await companies.get(self.session, int(key[1:]))
-            if found is None or not access.may_name_company(self.user, found):
+            if (
+                found is None
+                or not companies.offered(found, directory, self.user.organisation_id)
+                or not access.may_name_company(self.user, found)
+            ):
                 raise EngineError(_("That option is no longer available."))
             company = found
         else:

@@ -93,6 +93,10 @@ class Company(Base):
     regional_rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The `Ид` of its `Контрагент` in 1C's CommerceML documents (services/companies/ `from_onec`).
     onec_id: Mapped[str | None] = mapped_column(String(80), unique=True, index=True)
+    # The directory of companies it was added to from a form's company field (`FieldDef.directory`, by default the
+    # process's key): offered only by the fields of that directory, so one business's clients are not offered to
+    # another's people when one bot runs several (`konveyer demo`). None: everyone's (added by an admin, from 1C).
+    directory: Mapped[str | None] = mapped_column(String(64))
     # Deactivated by an admin (a dealer we no longer work with): offered nowhere, its people see nothing.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -9,28 +9,46 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.ru import inn
 
 from db.models import AuditEntry, Company, User
+from flows.model import FieldDef, ProcessDef
 from flows.values import InvalidAnswer, parse_text
 
 
-async def search(session: AsyncSession, text: str, limit: int = 8) -> list[Company]:
+def directory_of(spec: ProcessDef, fdef: FieldDef) -> str:
+    """The directory of companies a form's company field offers and adds to: its own `directory`, shared by the
+    processes of one business that name it (a fulfillment warehouse's quote, contract and requests), else the
+    process's own."""
+    return fdef.directory or spec.process
+
+
+def offered(company: Company, directory: str, own: int | None) -> bool:
+    """Whether a company field of `directory` offers this company (`search`'s rule, for one picked by its id)."""
+    everyones = company.directory is None and company.kind != "dealer"
+    return everyones or company.directory == directory or company.id == own
+
+
+async def search(
+    session: AsyncSession, text: str, limit: int = 8, *, directory: str | None = None, own: int | None = None
+) -> list[Company]:
+    """Active companies whose name holds `text`; `directory`: only those of that directory (`directory_of`), those
+    of none (an admin's) and the person's own organisation (`own`) — not another business's clients, nor a dealer
+    (an organisation whose people work in the bot, the representative office's or 1C's: named by its own people)."""
     pattern = f"%{text.casefold()}%"
+    where: list[ColumnElement[bool]] = [Company.active.is_(True)]
+    if directory is not None:
+        everyones = and_(Company.directory.is_(None), Company.kind != "dealer")
+        where.append(or_(everyones, Company.directory == directory, Company.id == own))
     rows = await session.execute(
-        select(Company)
-        .where(func.lower(Company.name).like(pattern), Company.active.is_(True))
-        .order_by(Company.name)
-        .limit(limit)
+        select(Company).where(func.lower(Company.name).like(pattern), *where).order_by(Company.name).limit(limit)
     )
     found = list(rows.scalars())
     if not found:
         # SQLite's lower() folds only ASCII; compare in Python for Cyrillic names there.
-        everything = await session.execute(
-            select(Company).where(Company.active.is_(True)).order_by(Company.name).limit(500)
-        )
+        everything = await session.execute(select(Company).where(*where).order_by(Company.name).limit(500))
         found = [c for c in everything.scalars() if text.casefold() in c.name.casefold()][:limit]
     return found
 
@@ -40,11 +58,18 @@ async def get(session: AsyncSession, company_id: int) -> Company | None:
 
 
 async def create(
-    session: AsyncSession, name: str, user_id: int | None, now: datetime, data: dict[str, object] | None = None
+    session: AsyncSession,
+    name: str,
+    user_id: int | None,
+    now: datetime,
+    data: dict[str, object] | None = None,
+    *,
+    directory: str | None = None,
 ) -> Company:
     company = Company(
-        name=" ".join(name.split())[:300], data=dict(data or {}), created_by=user_id, created_at=now, updated_at=now
-    )
+        name=" ".join(name.split())[:300], data=dict(data or {}), created_by=user_id, created_at=now, updated_at=now,
+        directory=directory,
+    )  # fmt: skip
     session.add(company)
     await session.flush()
     return company
