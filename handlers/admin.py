@@ -6,7 +6,7 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 
 from db.models import User
 from flows.i18n import _
@@ -14,11 +14,11 @@ from flows.loader import DefinitionError
 from handlers.common import Admin, AfterCommit, answer, menu_keyboard
 from services.access import EXTERNAL_ROLES, Viewer
 from services.exports import Exports, UnknownProcess
-from services.library import ProcessLibrary
+from services.library import ProcessLibrary, Upload
 from services.team import MAX_USES, MIN_USES, Refused, Team, UnknownRoles
 from services.worktime import WorkTime
 from tgbot import views
-from tgbot.callbacks import ExportCb, RoleCb
+from tgbot.callbacks import ExportCb, LoadCb, RoleCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -39,6 +39,7 @@ def router() -> Router:
     admin.callback_query.filter(Admin())
     admin.callback_query.register(on_export, ExportCb.filter())
     admin.callback_query.register(on_roles, RoleCb.filter())
+    admin.callback_query.register(on_load, LoadCb.filter())
     return admin
 
 
@@ -221,18 +222,34 @@ async def definition_file(
     content = downloads.get(message.document.file_id, b"")
     name, load = message.document.file_name or "definition.yaml", (message.caption or "").strip() == "/load"
     try:
-        upload = await library.upload(content, name, load=load)
+        upload = await (library.upload(content, name, load=True) if load else library.check(content, name, user))
     except DefinitionError as exc:
         problems = library.problems(exc, lang)
         text = t("The definition has mistakes:\n%(problems)s", lang, problems=problems)
         replies.say(message.chat.id, text)
         return
     if upload.version is None:
-        text = t("%(key)s is valid. Send it again with the caption /load to use it.", lang, key=upload.key)
-    else:
-        loaded = _("Loaded %(key)s, version %(version)s. New cases start with it; running cases keep their version.")
-        text = t(loaded, lang, key=upload.key, version=upload.version)
-    replies.say(message.chat.id, text)
+        text = t("“%(title)s” (%(file)s) has no mistakes. Load it to make it the version new cases start with.",
+                 lang, title=upload.title, file=name)  # fmt: skip
+        button = InlineKeyboardButton(text=t("⬆️ Load", lang), callback_data=LoadCb(digest=upload.digest).pack())
+        replies.say(message.chat.id, text, InlineKeyboardMarkup(inline_keyboard=[[button]]))
+        return
+    replies.say(message.chat.id, loaded_text(renderer, upload, lang))
+
+
+def loaded_text(renderer: Renderer, upload: Upload, lang: str) -> str:
+    text = _("“%(title)s” is loaded, version %(version)s. New cases start with it; running cases keep their version.")
+    return renderer.t(text, lang, title=upload.title, version=upload.version)
+
+
+async def on_load(
+    query: CallbackQuery, callback_data: LoadCb, replies: Replies, renderer: Renderer, user: User,
+    library: ProcessLibrary, after_commit: AfterCommit,
+) -> None:  # fmt: skip
+    """«⬆️ Load» under a checked definition: it is loaded as it was checked (pressed again, it says so)."""
+    upload = await library.load_checked(user, callback_data.digest)
+    replies.say(user.tg_id, loaded_text(renderer, upload, user.language))
+    answer(after_commit, query)
 
 
 async def time_spent(

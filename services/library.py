@@ -3,18 +3,27 @@ definition file sent in — checked, and with /load made the version new cases s
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.models import User
+from flows.i18n import _
 from flows.loader import DefinitionError, parse_definition
+from flows.model import LocalText
+from flows.runtime import EngineError
 from services.core import Core
+
+CHECKED = "checked_definition"  # `User.prompt` kind: a definition the admin checked, kept for «Load»
 
 
 @dataclass
 class Upload:
     key: str
     version: int | None  # the version it became, when loaded; None when only checked
+    title: LocalText = ""  # the process's title, for the admin (never its key)
+    digest: str = ""  # of the text checked: «Load» under the answer loads that text and no other
 
 
 class ProcessLibrary:
@@ -39,9 +48,29 @@ class ProcessLibrary:
     async def upload(self, content: bytes, name: str, *, load: bool) -> Upload:
         """Check a definition (raises `flows.loader.DefinitionError` with every problem); `load` makes it current."""
         # Checked against the processes already loaded too: a hand-off to a process that does not exist is refused.
-        loaded = parse_definition(content.decode("utf-8", errors="replace"), name, known=self.core.registry.known())
+        source = content.decode("utf-8", errors="replace")
+        loaded = parse_definition(source, name, known=self.core.registry.known())
         if not load:
-            return Upload(loaded.key, None)
+            return Upload(loaded.key, None, loaded.spec.title, hashlib.sha256(content).hexdigest()[:16])
         registry = self.core.registry
         await registry.add(self.session, loaded, self.core.clock.now())
-        return Upload(loaded.key, (await registry.versions(self.session)).get(loaded.key))
+        return Upload(loaded.key, (await registry.versions(self.session)).get(loaded.key), loaded.spec.title)
+
+    async def check(self, content: bytes, name: str, admin: User) -> Upload:
+        """Check a definition and keep it on the admin, so that «Load» under the answer loads it without the file
+        being sent again (a later question or check takes its place)."""
+        upload = await self.upload(content, name, load=False)
+        source = content.decode("utf-8", errors="replace")
+        admin.prompt = {"kind": CHECKED, "name": name, "source": source, "digest": upload.digest}
+        return upload
+
+    async def load_checked(self, admin: User, digest: str) -> Upload:
+        """«Load» under a checked definition: the text checked becomes the version new cases start with (checked
+        again: the other processes may have changed since)."""
+        kept = admin.prompt or {}
+        if kept.get("kind") != CHECKED or kept.get("digest") != digest:
+            raise EngineError(
+                _("This check is no longer kept: send the file again (with the caption /load to load it).")
+            )
+        admin.prompt = None
+        return await self.upload(str(kept["source"]).encode("utf-8"), str(kept["name"]), load=True)

@@ -25,9 +25,14 @@ async def test_a_broken_definition_is_explained_and_a_good_one_becomes_a_new_ver
     answer = await admin.expect("ошибки")
     assert "defect_return.yaml:" in answer["text"] and "inspektion" in answer["text"]
 
+    # A good one is checked and named by its title, never its key; «Загрузить» loads it, no second upload.
     changed = source.replace("Возврат бракованных часов поставщику", "Возврат брака поставщику (v2)")
-    await admin.send_file("document", changed.encode(), "defect_return.yaml", caption="/load")
-    await admin.expect("версия 2")
+    await admin.send_file("document", changed.encode(), "defect_return.yaml")
+    checked = await admin.expect("В «Возврат брака поставщику (v2)» (defect_return.yaml) ошибок нет")
+    assert admin.buttons(checked) == ["⬆️ Загрузить"]
+    await admin.press("Загрузить", checked)
+    await admin.expect("Процесс «Возврат брака поставщику (v2)» загружен, версия 2")
+    assert await admin.press("Загрузить", checked) != ""  # pressed again: refused in words, nothing loaded twice
 
     await manager.press("Отмена", await manager.card("Поставщик", button="Отмена"))
     await manager.send("▶️ Начать процесс")

@@ -95,6 +95,10 @@ class ExportCb(CallbackData, prefix="x"):
     process: str  # `/export`: the process whose cases to export (admins only; re-checked by the service)
 
 
+class LoadCb(CallbackData, prefix="ld"):
+    digest: str  # of the definition checked (`services.library.Upload.digest`)
+
+
 class RoleCb(CallbackData, prefix="r"):
     # p (show the person's roles) | t (toggle arg = role) | ask_revoke (asks) | revoke (closes their access)
     # | restore (a revoked person's access back)
