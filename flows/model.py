@@ -500,6 +500,9 @@ class ReportDef(_Spec):
     totals: list[str] = Field(default_factory=list)  # number/money fields summed in the summary
     to: str  # document field of this case the Excel file goes to
     summary: str | None = None  # text field of this case the summary goes to
+    # Number field of this case the number of cases reported goes to: `next` may read it (no pre-orders this week:
+    # nothing for the productions to confirm).
+    count: str | None = None
     title: LocalText
 
 
@@ -665,6 +668,8 @@ class ReportAction(_Action):
         ck.field_of_type(("report", "to"), self.report.to, frozenset({"document"}))
         if self.report.summary is not None and self.report.summary not in ck.fields:
             ck.add(("report", "summary"), _("unknown field '%(name)s'"), name=self.report.summary)
+        if self.report.count is not None:
+            ck.field_of_type(("report", "count"), self.report.count, frozenset({"number"}))
         ck.template(("report", "title"), self.report.title)
 
     def other_process(self) -> str | None:

@@ -127,7 +127,8 @@ async def test_a_full_week(plant: Harness) -> None:
     assert {r[1] for r in rows[1:4]} == {"ООО Вкусный двор", "ИП Смирнов", "ООО Закрылись"}
     assert [r[4] for r in rows[1:4]] == [420000, 150000, 90000]  # amounts are numbers Excel can sum
     totals = {r[0]: r[1] for r in rows[5:]}
-    assert totals["Итого: Сумма сделки"] == 660000 and totals["Итого: Объём, производство 1, кг"] == 1800
+    # A total of all deals is named as the report's column names it: «Сумма», not one deal's «Сумма сделки».
+    assert totals["Итого: Сумма"] == 660000 and totals["Итого: Пр. 1, кг"] == 1800
 
     # It reminds two hours before and escalates to the general director after 18:00.
     await h.move_to(msk(24, 16, 30))
@@ -183,8 +184,8 @@ async def test_a_full_week(plant: Harness) -> None:
     card = await general.expect("Подтвердите закупки и отгрузки недели")
     # Totals read as the fields do anywhere else: a label keeps its commas, money is money, kilos are grouped.
     text = card["text"].replace("\u00a0", " ")
-    assert "Дебиторская задолженность клиента: 15 000,00 ₽" in text, text
-    assert "Сумма сделки: 660 000,00 ₽" in text and "Объём, производство 1, кг: 1 800" in text, text
+    assert "Дебиторка: 15 000,00 ₽" in text, text
+    assert "Сумма: 660 000,00 ₽" in text and "Пр. 1, кг: 1 800" in text and "Сумма сделки" not in text, text
     await h.settle()
     names = {d["file_name"] for d in await general.documents()}
     assert "purchase.xlsx" in names and "price.pdf" in names
@@ -309,3 +310,20 @@ async def test_a_planned_shipping_date_is_a_working_day_not_in_the_past(plant: H
     await anton.expect("Плановая дата отгрузки")
     await anton.send("сегодня")
     await anton.expect("Условия оплаты")
+
+
+async def test_a_week_without_pre_orders_asks_no_one_to_confirm_volumes(plant: Harness) -> None:
+    """No deal at «Предварительная заявка» on Thursday: the commercial director sees that there are none, and the
+    cycle goes to the finance director's report of the week — the production heads are not asked to confirm the
+    volumes of an empty report, nor logistics to deliver them."""
+    h, p = plant, plant.people
+    kirill = p["Кирилл"]
+    await h.move_to(msk(24, 9, 1))
+    card = await kirill.expect("Рассмотрите предварительные заявки")
+    assert "Предварительные заявки: 0" in card["text"], card["text"]
+    await done(kirill, "Рассмотрите предварительные заявки")
+    await p["Фаина"].card("Отчёт о доходах и расходах", button="Отправить")
+    await h.settle()
+    for person, words in ((p["Пётр"], "Подтвердите, что производство"), (p["Павел"], "Подтвердите, что производство"),
+                          (p["Лев"], "Подтвердите доставку"), (p["Маргарита"], "Сделайте расчёт закупки")):
+        assert not await person.find(words), words

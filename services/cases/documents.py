@@ -84,12 +84,17 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     totals: dict[str, float] = {}
     for name in report.totals:
         totals[name] = sum(r.numbers.get(name, 0.0) for r in rows)
-    # Totals are fields of the cases reported on, so they are labelled from that process.
+    # Totals are fields of the cases reported on, so they are labelled from that process — as the report's own
+    # column for the field names it, if it has one: a total of all deals is «Сумма», not one deal's «Сумма сделки».
     reported = core.registry.latest(report.process)[1] if report.process in core.registry.current else loaded.state.spec
-    labelled = {
-        (core.translator.local(reported.fields[n].label, lang) if n in reported.fields else n): v
-        for n, v in totals.items()
-    }
+    columns = {c.field: c.label for c in report.columns}
+
+    def total_label(name: str) -> str:
+        if name in columns:
+            return core.translator.local(columns[name], lang)
+        return core.translator.local(reported.fields[name].label, lang) if name in reported.fields else name
+
+    labelled = {total_label(n): v for n, v in totals.items()}
     stamp = service.now.astimezone(core.calendar.tz).strftime("%d.%m.%Y %H-%M")
     # The rows are read now (they are this moment's cases); the workbook is built after the commit.
     stored = await service.store.reserve_file(
@@ -103,15 +108,16 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
         case_id=loaded.row.id,
     )
     loaded.state.data[report.to] = [file_ref(stored)]
+    if report.count is not None:
+        loaded.state.data[report.count] = len(rows)
     if report.summary is not None:
         lines = [core.translator.t("%(title)s: %(n)s", lang, title=title, n=len(rows))]
         for name, total in totals.items():
-            # Written as the field is anywhere else («Сумма сделки: 660 000,00 ₽», «…, кг: 1 500»); the label is
-            # left as it is (a comma in «Объём, производство 1, кг» is the label's own).
+            # Written as the field is anywhere else («Сумма: 660 000,00 ₽», «Пр. 1, кг: 1 500»); the label is left
+            # as it is (a comma in «Пр. 1, кг» is the label's own).
             fdef = reported.fields.get(name)
-            label = core.translator.local(fdef.label, lang) if fdef is not None else name
             kind = "money" if fdef is not None and fdef.type == "money" else "number"
-            lines.append(f"{label}: {format_value(kind, total, lang=lang)}")
+            lines.append(f"{total_label(name)}: {format_value(kind, total, lang=lang)}")
         for row in rows[:30]:
             lines.append("• " + " · ".join(cell for cell in row.cells if cell))
         if len(rows) > 30:
