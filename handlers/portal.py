@@ -35,6 +35,7 @@ RECLAMATIONS = ("reclamations", "рекламации")
 ORDERS_COMMAND = ("orders", "заявки")
 COMMANDS = (*EXCEL, *CATALOGUE, *CART, *RECLAMATIONS, *ORDERS_COMMAND)
 BUTTONS: tuple[type[CallbackData], ...] = (ProductCb, CartCb, CartEditCb, ReclamationsCb, OrdersCb)
+CART_CHANGED = _("The cart has changed since this message: it is shown anew below.")
 
 
 class ViaBot(BaseFilter):
@@ -260,16 +261,28 @@ async def cart_button(
         await send_export(chat_id, "", portal, replies, renderer, viewer)
         return answer(after_commit, query)
     elif action == "order":
-        loaded = await portal.submit_order(cases)
-        task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
-        await conversation.begin(loaded.task_rows[task.id or 0], "submit")
-        return answer(after_commit, query)
+        refused = await order_cart(callback_data.version, portal, cases, conversation, replies, renderer, viewer)
+        return answer(after_commit, query, refused, show_alert=refused is not None)
     elif action == "parts":
         loaded = await portal.parts_to_reclamation(cases, int(callback_data.arg))
         replies.say(chat_id, renderer.t("The parts are in reclamation #%(n)s.", viewer.user.language, n=loaded.row.id))
         return answer(after_commit, query)
     await show_cart(chat_id, portal, replies, renderer, viewer)
     return answer(after_commit, query)
+
+
+async def order_cart(
+    version: str, portal: Portal, cases: CaseService, conversation: Conversation, replies: Replies,
+    renderer: Renderer, viewer: Viewer,
+) -> str | None:
+    """«📝 Оформить заявку»: the cart becomes a request and its form opens — unless the message pressed shows
+    another cart than there is now (the refusal's words)."""
+    if await changed_since(version, 0, portal, replies, renderer, viewer):
+        return renderer.t(CART_CHANGED, viewer.user.language)
+    loaded = await portal.submit_order(cases)
+    task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
+    await conversation.begin(loaded.task_rows[task.id or 0], "submit")
+    return None
 
 
 async def cart_edit_button(
@@ -286,6 +299,8 @@ async def cart_edit_button(
     action, chat_id, pressed = callback_data.action, viewer.user.tg_id, query.message
     mine = pressed is not None and await replies.is_message(callback_data.ref, chat_id, pressed.message_id)
     ref = callback_data.ref if mine else 0
+    if await changed_since(callback_data.version, ref, portal, replies, renderer, viewer):
+        return answer(after_commit, query, renderer.t(CART_CHANGED, viewer.user.language), show_alert=True)
     if action == "qty":
         entry = await portal.ask_quantity(callback_data.product_id, ref)
         replies.say(chat_id, portal_view.quantity_question(renderer, entry, viewer.user.language))
@@ -297,6 +312,20 @@ async def cart_edit_button(
         await portal.clear()
     await show_cart(chat_id, portal, replies, renderer, viewer, ref)
     return answer(after_commit, query)
+
+
+async def changed_since(
+    version: str, ref: int, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer
+) -> bool:
+    """Whether the cart message pressed shows other contents than the cart has now — an older message, pressed
+    after a newer one showed the cart changed: it is not revived with another total; it loses its buttons
+    (`ref`, when known) and the cart as it is comes anew. A message of before the versions carries none."""
+    if not version or version == (await portal.cart()).version:
+        return False
+    if ref:
+        replies.drop_buttons(viewer.user.tg_id, ref)
+    await show_cart(viewer.user.tg_id, portal, replies, renderer, viewer)
+    return True
 
 
 async def typed_quantity(

@@ -3,6 +3,7 @@ a reclamation's parts (`services.portal`), priced in the dealer's price type as 
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -41,6 +42,13 @@ class CartView:
     @property
     def total(self) -> Decimal:
         return sum((e.total or Decimal(0) for e in self.entries), Decimal(0))
+
+    @property
+    def version(self) -> str:
+        """The cart's contents in a few characters: a cart message's buttons carry it, and a press on a message
+        showing other contents than the cart has now (an older one: a newer message shows the cart) is refused."""
+        said = ";".join(f"{e.external_id}={e.quantity}" for e in self.entries)
+        return f"{zlib.crc32(said.encode()):08x}"
 
 
 class PortalCart(PortalCatalogue):

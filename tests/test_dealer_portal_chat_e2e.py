@@ -11,6 +11,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
+from db.models import Case
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_dealer_portal_cart_e2e import COMBI, TRIMMER, card_of, cart, garden
@@ -48,7 +51,8 @@ async def test_the_cart_changes_in_its_own_message(
     await anna.press("В заявку", await card_of(anna, "combi 48", COMBI))
     shown = await cart(anna, "Ваша корзина", f"{COMBI} × 1")
     [plus] = [k["callback_data"] for row in shown["inline_keyboard"] for k in row if k["text"] == "➕ №1"]
-    forged = plus.rsplit(":", 1)[0] + f":{shown['message_id'] - 1}"
+    prefix, action, product, _ref, version = plus.split(":")
+    forged = ":".join((prefix, action, product, str(shown["message_id"] - 1), version))
     await anna.press_data(shown["message_id"], forged, unchecked=True)
     await anna.expect("Ваша корзина", f"{COMBI} × 2")
 
@@ -213,3 +217,33 @@ async def test_a_reclamations_card_names_its_product_not_1cs_id_of_it(
     await sergey.send("/case 1")
     card = (await sergey.expect("№1", "Изделие: Газонокосилка STIGA Combi 48"))["text"]
     assert "Артикул: 2L0481848" in card and "guid-" not in card and "Код товара" not in card, card
+
+
+async def test_an_older_cart_message_is_not_revived_and_a_quantity_beyond_the_stock_is_said(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A press on a cart message older than the one that shows the cart now (crossing the loss of its buttons) is
+    refused with the cart shown anew — not a second cart with another total, nor an order of it; a line asking more
+    than the stock says how many there are."""
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    await anna.press("В заявку", await card_of(anna, "combi 48", COMBI))  # 4 in Moscow, 2 in Kazan
+    first = await cart(anna, "Ваша корзина", f"{COMBI} × 1 = 31\xa0500,00\xa0₽\n")
+    assert "⚠️" not in first["text"], first["text"]
+
+    await anna.press("✏️ №1", first)
+    await anna.expect("Сколько")
+    await anna.send("10")
+    await anna.expect("Ваша корзина", f"{COMBI} × 10 = 315\xa0000,00\xa0₽ ⚠️ в наличии: 6 шт")
+
+    # The first cart's «➕ №1» and «📝 Оформить заявку», pressed as its buttons go: refused, the cart shown anew.
+    keys = {k["text"]: k.get("callback_data") for row in first["inline_keyboard"] for k in row}
+    for button in ("➕ №1", "📝 Оформить заявку"):
+        said = await anna.press_data(first["message_id"], keys[button], unchecked=True)
+        assert said == "Корзина изменилась с тех пор, как пришло это сообщение: она показана заново ниже.", said
+        again = await anna.expect("Ваша корзина", f"{COMBI} × 10 = 315\xa0000,00\xa0₽")
+        assert "Итого: 315\xa0000,00\xa0₽" in again["text"], again["text"]
+    assert "Оформить заявку" not in " ".join(anna.buttons((await anna.find(f"{COMBI} × 1 ")) or first))
+    async with harness.core.sessionmaker() as session:
+        assert (await session.execute(select(func.count()).select_from(Case))).scalar_one() == 0

@@ -125,15 +125,18 @@ class CartCb(CallbackData, prefix="b"):
     action: str  # show | plus | minus (arg = product id) | order | parts (arg = the reclamation's task id) | clear
     # | excel (the whole catalogue as the dealer sees it, as a file); plus, minus and clear: an older cart's buttons
     arg: str = ""
+    version: str = ""  # order: the cart as the message pressed shows it (`CartView.version`)
 
 
 class CartEditCb(CallbackData, prefix="be"):
     """A button that changes the cart and shows it in the same message: plus | minus | clear (product_id 0).
-    `ref`: the cart message's outbox row, which the edit goes to — checked against the message pressed."""
+    `ref`: the cart message's outbox row, which the edit goes to — checked against the message pressed;
+    `version`: the cart as that message shows it (`CartView.version`), so an older cart message is not revived."""
 
     action: str
     product_id: int
     ref: int
+    version: str = ""
 
 
 class ReclamationsCb(CallbackData, prefix="l"):

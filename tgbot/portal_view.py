@@ -194,11 +194,12 @@ def cart_message(
     rows: list[list[InlineKeyboardButton]] = []
     for n, entry in enumerate(view.entries, 1):
         name = entry.product.name if entry.product else r.t("(no longer in the catalogue)", lang)
-        lines.append(f"{n}. {name} × {entry.quantity} = {money(entry.total, lang)}")
+        lines.append(f"{n}. {name} × {entry.quantity} = {money(entry.total, lang)}{_beyond_stock(r, entry, lang)}")
         if entry.product is not None:
             pid = entry.product.id
             minus, typed, plus = (
-                CartEditCb(action=a, product_id=pid, ref=ref).pack() for a in ("minus", "qty", "plus")
+                CartEditCb(action=a, product_id=pid, ref=ref, version=view.version).pack()
+                for a in ("minus", "qty", "plus")
             )
             # «➖ 1» read as «minus one»: the sign says it is the position's number.
             at = f"{number_sign(lang)}{n}"
@@ -213,17 +214,26 @@ def cart_message(
     if any(e.product is not None and e.price is None for e in view.entries):
         lines.append(r.t(NO_PRICE, lang))
     if rights.order:
-        order = CartCb(action="order").pack()
+        order = CartCb(action="order", version=view.version).pack()
         rows.append([InlineKeyboardButton(text=r.t("📝 Place the order", lang), callback_data=order)])
     for task_id, title in reclamations:
         label = button_label(r.t("🛠 To the reclamation: %(title)s", lang, title=title))
         rows.append([InlineKeyboardButton(text=label, callback_data=CartCb(action="parts", arg=str(task_id)).pack())])
-    clear = CartEditCb(action="clear", product_id=0, ref=ref).pack()
+    clear = CartEditCb(action="clear", product_id=0, ref=ref, version=view.version).pack()
     rows.append(
         [catalogue_button(r, lang), InlineKeyboardButton(text=r.t("🗑 Empty the cart", lang), callback_data=clear)]
     )
     rows += big_order_rows(r, lang, webapp_url)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _beyond_stock(r: Renderer, entry: CartEntry, lang: str) -> str:
+    """« ⚠️ в наличии: 5 шт» after a line asking more than the stock (1C's total): said, not refused — the rest
+    may come, and the office decides."""
+    product = entry.product
+    if product is None or entry.quantity <= product.quantity:
+        return ""
+    return " ⚠️ " + r.t("in stock: %(n)s", lang, n=f"{quantity(product.quantity)} {product.unit or ''}".rstrip())
 
 
 def quantity_question(r: Renderer, entry: CartEntry, lang: str) -> str:
