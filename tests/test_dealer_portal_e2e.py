@@ -426,7 +426,7 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     await sergey.expect("Рекламация отклонена: Механическое повреждение, не гарантийный случай")
     # His card shows what he decided as its result, with a cross: not the button's «Отклонить» under a green tick.
     decided = await semyon.wait_for("Согласуйте ремонт", "✖️ Отклонено (")
-    assert "Решение" not in decided["text"] and "Отклонить" not in decided["text"], decided["text"]
+    assert "Решение:" not in decided["text"] and "Отклонить" not in decided["text"], decided["text"]
     await harness.settle()
     async with harness.core.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalar_one()
