@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
@@ -110,9 +112,28 @@ async def invite(
 
 
 async def list_users(message: Message, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:
+    await show_roster(None, 0, replies, renderer, user, team)
+
+
+async def show_roster(
+    query: CallbackQuery | None, page: int, replies: Replies, renderer: Renderer, user: User, team: Team, ref: int = 0
+) -> None:
+    """A page of /users: a new message, or the page pressed turned in its own message."""
     roster = await team.roster()
-    text = views.roster(renderer, roster, user.language, await team.turned_away(roster))
-    replies.say(message.chat.id, text, views.roster_keyboard(roster))
+    page = min(max(page, 0), max(0, (len(roster) - 1) // views.ROSTER_PAGE))
+    text = views.roster(renderer, roster, user.language, await team.turned_away(roster), page)
+    await in_place(query, ref, replies, user, lambda row: (text, views.roster_keyboard(roster, page, row)))
+
+
+async def in_place(
+    query: CallbackQuery | None, ref: int, replies: Replies, user: User, build: Callable[[int], tuple[str, Any]]
+) -> None:
+    """The answer to a button edits the message pressed when its buttons said which it is (`ref`, checked against
+    the message), else comes as a new message whose buttons say so."""
+    pressed = query.message.message_id if query is not None and query.message is not None else 0
+    if ref and await replies.is_message(ref, user.tg_id, pressed) and replies.edit(user.tg_id, ref, *build(ref)):
+        return
+    await replies.say_editable(user.tg_id, build)
 
 
 async def on_roles(
@@ -126,15 +147,19 @@ async def on_roles(
 ) -> None:
     """A person's button in /users shows their roles as buttons; a role's button grants or revokes it; «Revoke
     access» asks first and then closes it; a revoked person's card restores them."""
-    action = callback_data.action
+    action, ref = callback_data.action, callback_data.ref
+    if action == "page":
+        await show_roster(query, callback_data.user_id, replies, renderer, user, team, ref)
+        return answer(after_commit, query)
     try:
         card = await team.person_card(action, callback_data.user_id, callback_data.arg, by=user)
     except Refused as exc:  # pressed twice, or the person changed meanwhile
-        answer(after_commit, query, renderer.t(exc.message, user.language, **exc.params), True)
-        return
+        return answer(after_commit, query, renderer.t(exc.message, user.language, **exc.params), True)
     if card is not None:
         known, asking = team.known_roles(), action == "ask_revoke"
-        replies.say(user.tg_id, *views.person_roles(renderer, card, known, user.language, ask_revoke=asking))
+        # A role pressed changes the card it is on, rather than sending the card again.
+        await in_place(query, ref, replies, user, lambda row: views.person_roles(
+            renderer, card, known, user.language, ask_revoke=asking, ref=row))  # fmt: skip
         if action == "restore":
             tell_restored(replies, renderer, card.person, card.roles)
         elif action == "revoke":

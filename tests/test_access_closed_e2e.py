@@ -250,11 +250,11 @@ async def test_an_admin_revokes_in_chat_as_the_panel_does(harness: Harness) -> N
     # Ivan's card in /users: «Отозвать доступ» asks first; «Отмена» changes nothing.
     await admin.send("/users")
     await admin.press("Иван", await admin.expect("Иван"))
-    card = await admin.card("Иван — роли теперь", button="Отозвать доступ")
+    card = await admin.card("Иван — роли:", button="Отозвать доступ")
     await admin.press("Отозвать доступ", card)
     asked = await admin.card("Отозвать доступ: Иван?", "вернутся в общие очереди", button="Отмена")
     await admin.press("Отмена", asked)
-    await admin.card("Иван — роли теперь", button="Отозвать доступ")
+    await admin.card("Иван — роли:", button="Отозвать доступ")
     async with harness.core.sessionmaker() as session:
         row = (await session.execute(select(User).where(User.name == "Иван"))).scalar_one()
         assert row.active

@@ -101,10 +101,11 @@ class LoadCb(CallbackData, prefix="ld"):
 
 class RoleCb(CallbackData, prefix="r"):
     # p (show the person's roles) | t (toggle arg = role) | ask_revoke (asks) | revoke (closes their access)
-    # | restore (a revoked person's access back)
+    # | restore (a revoked person's access back) | page (of /users: user_id = the page)
     action: str
     user_id: int
     arg: str = ""
+    ref: int = 0  # the outbox row of the message pressed: the answer edits it (0: a new message)
 
 
 class AdminCb(CallbackData, prefix="ad"):

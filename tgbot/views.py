@@ -164,18 +164,27 @@ def _roles_said(renderer: Renderer, joined: Joined) -> str:
 # --- admin commands -------------------------------------------------------------------------------------
 
 
+ROSTER_PAGE = 10  # people per /users message: short enough for a phone's screen
+
+
 def roster(
-    renderer: Renderer, people: list[tuple[User, list[str]]], lang: str, turned_away: AbstractSet[int] = frozenset()
+    renderer: Renderer,
+    people: list[tuple[User, list[str]]],
+    lang: str,
+    turned_away: AbstractSet[int] = frozenset(),
+    page: int = 0,
 ) -> str:
-    """`/users`: everyone with their roles, the revoked, the waiting and those never let in (`turned_away`) marked."""
-    lines = []
-    for person, roles in people:
+    """`/users`, a page of it: each person with their roles, the revoked, the waiting and those never let in
+    (`turned_away`) marked; an @username only for those who have one."""
+    pages = max(1, -(-len(people) // ROSTER_PAGE))
+    lines = [renderer.t("People: %(n)s (page %(page)s of %(pages)s)", lang, n=len(people), page=page + 1, pages=pages)]
+    for person, roles in people[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]:
         admin = " ⭐" if person.is_admin else ""
         blocked = " 🚫" if person.unreachable_at is not None else ""  # blocked the bot: nothing reaches them
-        handle = f"@{person.username or '—'}"
+        handle = f" @{person.username}" if person.username else ""
         mark = access_closed_mark(person, person.id in turned_away)
         closed = "" if person.active else " ⛔ " + renderer.t(mark, lang, id=person.id)
-        lines.append(f"{person.id}. {person.name}{admin}{blocked}{closed} {handle}: {renderer.roles(roles, lang)}")
+        lines.append(f"{person.id}. {person.name}{admin}{blocked}{closed}{handle}: {renderer.roles(roles, lang)}")
     return "\n".join(lines)
 
 
@@ -201,20 +210,27 @@ def turned_away(renderer: Renderer, lang: str) -> str:
     )
 
 
-def roster_keyboard(people: list[tuple[User, list[str]]]) -> InlineKeyboardMarkup:
-    """`/users`: a button per person opens their roles as buttons (no typed ids)."""
+def roster_keyboard(people: list[tuple[User, list[str]]], page: int = 0, ref: int = 0) -> InlineKeyboardMarkup:
+    """`/users`: a button per person of the page opens their roles as buttons (no typed ids); ◀️ ▶️ turn the
+    page in the same message (`ref`)."""
     rows = [
         [InlineKeyboardButton(text=button_label(f"{p.id}. {p.name}"),
                               callback_data=RoleCb(action="p", user_id=p.id).pack())]
-        for p, _roles in people[:90]
+        for p, _roles in people[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]
+    ]  # fmt: skip
+    turn = [
+        InlineKeyboardButton(text=label, callback_data=RoleCb(action="page", user_id=to, ref=ref).pack())
+        for label, to in (("◀️", page - 1), ("▶️", page + 1))
+        if 0 <= to * ROSTER_PAGE < len(people)
     ]
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return InlineKeyboardMarkup(inline_keyboard=rows + ([turn] if turn else []))
 
 
 def person_roles(
-    renderer: Renderer, card: PersonCard, known: set[str], lang: str, *, ask_revoke: bool = False
+    renderer: Renderer, card: PersonCard, known: set[str], lang: str, *, ask_revoke: bool = False, ref: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A person's roles, each known role a button: ✓ marks the ones they have; a press grants or revokes it; under
+    """A person's roles, each known role a button: ✓ marks the ones they have; a press grants or revokes it (and
+    edits this card, the message `ref`); under
     them «Revoke access», asked again before it is done (`ask_revoke`). A revoked person's card says so and offers
     to restore them instead; the card of someone turned away at a general dealer link offers to let them in."""
     person, roles = card.person, card.roles
@@ -222,7 +238,7 @@ def person_roles(
         return revoke_question(renderer, person, lang)
     if card.dealers is not None:
         return let_in_card(renderer, person, card.dealers, lang)
-    text = renderer.t("%(name)s now has: %(roles)s", lang, name=person.name, roles=renderer.roles(roles, lang))
+    text = renderer.t("%(name)s — roles: %(roles)s", lang, name=person.name, roles=renderer.roles(roles, lang))
     if not person.active and not person.awaiting_approval:
         text += "\n" + renderer.t("⛔ Access closed: they see nothing and get no tasks.", lang)
         restore = RoleCb(action="restore", user_id=person.id).pack()
@@ -232,7 +248,7 @@ def person_roles(
     buttons = [
         InlineKeyboardButton(
             text=("✓ " if role in roles else "") + renderer.role(role, lang)[:40],
-            callback_data=RoleCb(action="t", user_id=person.id, arg=role).pack(),
+            callback_data=RoleCb(action="t", user_id=person.id, arg=role, ref=ref).pack(),
         )
         for role in sorted(known, key=lambda r: renderer.role(r, lang))
     ]
