@@ -950,6 +950,7 @@ def _check_field(
     if fdef.type == "user" and fdef.role is not None and fdef.role not in spec.roles:
         c.add((*path, "role"), _("unknown role '%(role)s'"), role=fdef.role)
     if fdef.type == "list" and fdef.fields:
+        _check_template(c, (*path, "total"), fdef.total)  # over the case, as any text of it
         if fdef.count is not None:
             counter = spec.fields.get(fdef.count)
             if counter is None or counter.type != "number":

@@ -135,6 +135,9 @@ class FieldDef(DateRules):
     # list: what one entry is called — «Позиция» for «Позиции»: «Позиция №2: Цена», «Добавить «Позиция №4»?»
     # (the list's label, a plural, names the whole list). None: the label.
     entry: LocalText | None = None
+    # list: a line under its entries on summaries and the case's card, a template over the case — what an order
+    # comes to (`total: "Итого: {{ items|total('price', 'quantity')|money }} ₽"`), seen where it is confirmed.
+    total: LocalText | None = None
     # list: how one entry reads on a summary and the case's card, a template over `item` (and the case) — one
     # numbered line per entry («1. Combi 48 × 2 по 31 500,00 ₽ = 63 000,00 ₽») instead of a block of its fields:
     # an order of eighteen positions is read on a phone.
@@ -176,6 +179,8 @@ class FieldDef(DateRules):
             raise ValueError(_("only a list field may have a 'track'"))
         if self.entry is not None and self.type != "list":
             raise ValueError(_("only a list field may have an 'entry'"))
+        if self.total is not None and self.type != "list":
+            raise ValueError(_("only a list field may have a 'total'"))
         if self.line is not None and self.type != "list":
             raise ValueError(_("only a list field may have a 'line'"))
         if self.working_day and self.type not in ("date", "datetime"):

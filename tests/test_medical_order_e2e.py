@@ -69,6 +69,7 @@ async def _ask(person: Person, item: str, to: str) -> None:
     """Press a move that waits for approval: nothing is asked yet (the approver decides first); the card waits."""
     notice = await person.press(to, await person.card(f"📦 {item}", button=to))
     assert notice is not None and f"«{item}» перейдёт в «{to}» после согласования" in notice
+    assert "запрос у согласующего: Директор." in notice, notice  # whom to chase, named
     await person.wait_for(f"📦 {item}", f"Ждёт согласования перехода в «{to}»")  # the card, without its moves
 
 
@@ -159,6 +160,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await manager.document(b"%PDF contract", "contract.pdf")
     summary = await manager.expect("Проверьте")
     assert "Трек-номер" not in summary["text"]  # what the track requires is asked on the item's card, later
+    assert "Итого: 6\xa0100\xa0000,00 ₽" in summary["text"]  # what the order comes to, confirmed with it
     # Correcting an item offers what it is asked here only: not its track's fields, nor a supplier for one in stock.
     await manager.press("Исправить поле", summary)
     await manager.press("Позиции", await manager.expect("Какое поле исправить"))

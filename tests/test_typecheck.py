@@ -349,3 +349,16 @@ def test_a_field_of_every_entry_is_checked_as_the_entrys_field(tmp_path: Path) -
         found = library_problems(tmp_path, medical_order=medical.replace(condition, wrong),
                                  medical_qualification=qualification)  # fmt: skip
         assert found and all(any(w in p.message for p in found) for w in words), [str(p) for p in found]
+
+
+def test_a_lists_total_line_is_read_as_any_text(tmp_path: Path) -> None:
+    medical = (LIBRARY / "medical_order.yaml").read_text(encoding="utf-8")
+    qualification = (LIBRARY / "medical_qualification.yaml").read_text(encoding="utf-8")
+    line = "total: {ru: \"Итого: {{ items|total('price', 'quantity')|money }} ₽\""
+    assert line in medical
+    found = library_problems(tmp_path, medical_order=medical.replace(line, line.replace("|money", "|rubles")),
+                             medical_qualification=qualification)  # fmt: skip
+    assert any("rubles" in p.message for p in found), [str(p) for p in found]
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(medical.replace("  client: {type: text,", "  client: {type: text, total: Итого,"), "m.yaml")
+    assert any("only a list field may have a 'total'" in p.message for p in caught.value.problems)
