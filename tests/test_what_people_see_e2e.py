@@ -35,7 +35,8 @@ async def test_the_warehouse_head_gets_the_defect_photos_with_his_task(shop: Har
     # The initiator follows her case: one line when it changes stage, with the next step's deadline.
     line = await manager.expect("📍")
     assert "теперь «Проверка брака на складе»" in line["text"], line["text"]
-    assert f"«Подтвердите наличие дефекта» — до {due.group(1)}" in line["text"], line["text"]
+    assert f"Ждёт: Заведующий складом — до {due.group(1)}." in line["text"], line["text"]
+    assert "Подтвердите" not in line["text"] and "Дальше" not in line["text"], line["text"]
     await shop.settle()
     photos = photos_after(await head.bot_messages(), card["message_id"] - 1)
     assert len(photos) == 1, "the photo the manager took comes with the card that asks to judge it"

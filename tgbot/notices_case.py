@@ -165,16 +165,19 @@ class CaseNotices(NoticesBase):
 
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         state, r, lang = loaded.state, self.renderer, user.language
-        steps = [
-            r.t("“%(task)s” — due %(when)s", lang, task=r.task_title(state.spec, t, lang), when=r.when(t.due_at, lang))
-            if t.due_at is not None
-            else f"«{r.task_title(state.spec, t, lang)}»"
-            for t in state.open_tasks()
-        ]
+        # Whom the case waits for, and until when: the next task's title is an order to its doer («Согласуйте
+        # заявку»), not news for someone who follows the case (a dealer waiting for the office's decision).
+        names = await self._names(loaded)
+        waits: dict[str, str] = {}
+        for t in state.open_tasks():
+            who = r.role(t.role, lang) if t.role else names.get(t.assignee_id or 0)
+            if who and who not in waits:
+                waits[who] = r.t("%(who)s — due %(when)s", lang, who=who, when=r.when(t.due_at, lang)) if t.due_at \
+                    else who
         stage = r.stage_title(state.spec, state.stage, lang)
         text = r.t("📍 %(case)s: now “%(stage)s”.", lang, case=r.case_name(state, lang), stage=stage)
-        if steps:
-            text += " " + r.t("Next: %(steps)s.", lang, steps="; ".join(steps))
+        if waits:
+            text += " " + r.t("Waiting for: %(who)s.", lang, who="; ".join(waits.values()))
         plan = await self.channels.plan("stage_change", user)
         variables = {**self._case_vars(loaded, lang), "stage": stage}
         variables["text"] = text
