@@ -191,7 +191,8 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     await anna.send("Москва, Садовая ул., 1")
     await anna.press("Пропустить", await anna.expect("Комментарий"))
     await anna.press("Подтвердить", await anna.expect("Проверьте"))
-    await anna.expect("передана на согласование")
+    # Registering it is one message: that it is registered, with the process's own word on where it went.
+    registered = await anna.expect("зарегистрировано", "передана на согласование")
     async with harness.core.sessionmaker() as session:
         order = (await session.execute(select(Case).where(Case.process == "order_request"))).scalar_one()
     assert order.data["amount"] == "133700.00" and len(order.data["positions"]) == 3
@@ -201,6 +202,11 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", "ООО Сад", button="Согласовать"))
     await anna.expect("одобрена и передаётся в 1С")
     await regina.wait_for("Согласуйте заявку дилера", "✅ Согласовано (")
+    # One event, one message: the process's «одобрена» is not followed by a generic «📍 …: теперь «Одобрена…»».
+    await harness.settle()
+    after = [m["text"] for m in await anna.bot_messages() if m["message_id"] > registered["message_id"]]
+    assert not any(t.startswith("📍") for t in after), after
+    assert sum("передана на согласование" in (m.get("text") or "") for m in await anna.bot_messages()) == 1
 
     # 1C fetches the order, but does not confirm: the next query returns it again; then it confirms.
     status, first = await onec.call("query", kind="sale")

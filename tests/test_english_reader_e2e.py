@@ -189,3 +189,33 @@ async def test_an_english_reader_files_a_return_in_english_marks_and_words(harne
     async with harness.core.sessionmaker() as session:
         case = await session.get(Case, 1)
     assert case is not None and case.data["purchase_sum"] == "250000.00", case.data
+
+
+async def test_registering_a_case_is_one_message_before_the_card_it_gives(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A foreman who registers a repair and diagnoses it himself: «registered» comes first, with the process's own
+    notice to him in it (not a second message), and the card of his task after it — not the other way round."""
+    library = library_with(tmp_path)
+    told = """    title: {ru: Диагностика, en: Diagnosis}
+    on_enter:
+      - notify: [engineer]
+        text: {ru: "Новое устройство: {{ device }}", en: "A device came in: {{ device }}"}
+"""
+    (library / "repair_job.yaml").write_text(
+        REPAIR.replace("    title: {ru: Диагностика, en: Diagnosis}\n", told), encoding="utf-8"
+    )
+    harness = await harness_factory(library_dir=library)
+    foreman = await harness.person("Foreman Oleg", "clerk", "engineer", language="en")
+    await foreman.send("▶️ Start a process")
+    await foreman.press("Repair job", await foreman.expect("Which process"))
+    await foreman.expect("Device")
+    await foreman.send("Laptop")
+    await foreman.press("Confirm", await foreman.expect("Please check"))
+    registered = await foreman.expect("is registered", "A device came in: Laptop")
+    card = await foreman.expect("Diagnose the device")
+    assert card["message_id"] > registered["message_id"]
+    await harness.settle()
+    heard = [m["text"] for m in await foreman.bot_messages() if m["message_id"] > registered["message_id"] - 1]
+    assert sum("A device came in" in t for t in heard) == 1, heard
+    assert sum("is registered" in t for t in heard) == 1, heard

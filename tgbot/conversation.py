@@ -134,7 +134,8 @@ class Conversation(FormAnswers, FormCorrections):
         )
         if broken is not None:
             raise EngineError(broken[0], **broken[1])
-        loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values)
+        registering = task.key == START_TASK
+        loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values, registering=registering)
         self.user.active_task_id = None
         self._finished(draft)
         item = parse_item_task(task.key)
@@ -162,7 +163,9 @@ class Conversation(FormAnswers, FormCorrections):
 
                 self.say(*(await case_view(self.cases, self.user, loaded)))
                 return loaded
-        if task.key == START_TASK:
+        if loaded.registered:
+            pass  # the registration's own first message said it, with the process's notices to them
+        elif task.key == START_TASK:
             self.say(
                 self.r.t(
                     "✅ Case %(case)s is registered. Stage: %(stage)s.",

@@ -163,6 +163,22 @@ class CaseNotices(NoticesBase):
         )
         outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
 
+    async def registered(self, loaded: Loaded, user: User, notices: Sequence[Notify]) -> None:
+        r, state, lang = self.renderer, loaded.state, user.language
+        lines = [
+            r.t(
+                "✅ Case %(case)s is registered. Stage: %(stage)s.",
+                lang,
+                case=r.case_name(state, lang),
+                stage=r.stage_title(state.spec, state.stage, lang),
+            )
+        ]
+        extra = self._extra(loaded, lang)
+        lines += [r.kept_template(n.text, state.spec, state.data, lang, extra) for n in notices]
+        outbox.message(self.session, user.tg_id, "\n".join(lines), self.now, case_id=loaded.row.id)
+        for notice in notices:
+            await self._send_files(loaded, user, notice.attach)
+
     async def stage_changed(self, loaded: Loaded, user: User) -> None:
         state, r, lang = loaded.state, self.renderer, user.language
         # Whom the case waits for, and until when: the next task's title is an order to its doer («Согласуйте

@@ -144,15 +144,32 @@ async def cancel_wait(service: CaseService, loaded: Loaded, effect: CancelWait, 
     service.store.cancel_timers(case_id=loaded.row.id, kind="wait")
 
 
-@handles(Notify)
-async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id: int | None) -> None:
+async def audience(service: CaseService, loaded: Loaded, effect: Notify) -> dict[int, User]:
+    """Who a notice reaches: the members of its roles and its people, those who may hear of this case."""
     users = {}
     for role in effect.roles:
         for member in await service.people.members(role):
             users[member.id] = member
     users.update(await service.people.users(effect.user_ids))
     allowed = await access.reachable(service.session, users.values(), loaded.row.company_id)
-    users = {u.id: u for u in allowed}
+    return {u.id: u for u in allowed}
+
+
+async def noticed(service: CaseService, loaded: Loaded) -> set[int]:
+    """The people a notice of the process's own text reaches in this step («Заявка одобрена и передаётся в 1С»)."""
+    if loaded.noticed is None:
+        loaded.noticed = set()
+        for effect in loaded.step_effects:
+            if isinstance(effect, Notify) and effect.kind == "text":
+                loaded.noticed.update(await audience(service, loaded, effect))
+    return loaded.noticed
+
+
+@handles(Notify)
+async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id: int | None) -> None:
+    users = await audience(service, loaded, effect)
+    if effect.kind == "text" and loaded.registered:
+        users.pop(loaded.registering or 0, None)  # said in the message that the case is registered
     if effect.kind == "escalation" and effect.task is not None:
         # Who it went to is who may act on its buttons (`access.may_act_on_escalation`).
         service.store.audit(
@@ -188,6 +205,8 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
             continue  # a card of the new stage comes to them anyway (their task, or their role's pool) and says it all
         if person_id == state.initiator_id and muted:
             continue  # they asked for quiet on this case
+        if person_id in await noticed(service, loaded):
+            continue  # the process's own words on this move come to them: one message per event, not two
         if person_id not in followers and not state.spec.stage(state.stage).news:
             continue  # the company's own work: no news to the initiator, who hears where it leads (and the outcome)
         person = await service.people.user(person_id)

@@ -33,7 +33,7 @@ from flows.status import CASE_CLOSED, CaseStatus, TaskStatus
 from services import access, attention, following, outbox
 from services import people as people_repo
 from services.cases.calls import return_to_parent
-from services.cases.effects import apply_effect, offered, pool
+from services.cases.effects import apply_effect, audience, offered, pool
 from services.cases.state import Loaded
 from services.cases.store import CaseStore
 from services.core import Core
@@ -190,10 +190,16 @@ class CaseService:
         await self.task_changed(loaded, task)
         return loaded
 
-    async def submit(self, user: User, task_id: int, outcome: str, values: dict[str, Any]) -> Loaded:
+    async def submit(
+        self, user: User, task_id: int, outcome: str, values: dict[str, Any], *, registering: bool = False
+    ) -> Loaded:
+        """`registering`: the start form, confirmed in the person's chat, which hears that the case is registered
+        (`loaded.registered`) before anything the registration gives."""
         self.people.hint([user.id])
         loaded = await self.in_scope(user, self._hint(await self.store.load_by_task(task_id)))
         task = self._open_task(loaded, task_id)
+        if registering and task.key == START_TASK:
+            loaded.registering = user.id
         roles = await people_repo.roles_of(self.session, user.id)
         access.require(
             task.assignee_id == user.id and access.can_act_on_task(user, roles, task),
@@ -462,7 +468,9 @@ class CaseService:
             # The effects add audit entries, timers, messages and cards; without autoflush each lookup in between
             # (people, roles) would write them one row at a time. They are written together by write_case, as
             # one multi-row INSERT per table; a handler that reads rows of this step flushes first.
+            loaded.step_effects, loaded.noticed = effects, None
             with self.session.no_autoflush:
+                await self._registered(loaded, effects)
                 for effect in effects:
                     await apply_effect(self, loaded, effect, actor_id)
             await self.store.sync_tasks(loaded)
@@ -473,6 +481,22 @@ class CaseService:
                     loaded.given_back = await hook(self.session, loaded.state, self.now)
         finally:
             outbox.close_step(self.session, opened)
+
+    async def _registered(self, loaded: Loaded, effects: list[Effect]) -> None:
+        """The chat that registers the case hears it first, in one message with the process's own notices to its
+        author («Заявка передана на согласование»): not after the task card the registration gave them. A case
+        moved by hand next is shown instead, with its moves (`Conversation.confirm`)."""
+        if loaded.registering is None or loaded.registered:
+            return
+        person = await self.people.user(loaded.registering)
+        if person is None:
+            return
+        if loaded.state.status == CaseStatus.ACTIVE and await self.allowed_moves(person, loaded):
+            return
+        notices = [e for e in effects if isinstance(e, Notify) and e.kind == "text"]
+        own = [e for e in notices if person.id in await audience(self, loaded, e)]
+        await self.notifier.registered(loaded, person, own)
+        loaded.registered = True
 
     async def _hint_recipients(self, effects: list[Effect]) -> None:
         """The people the effects will write to (members of the roles of new tasks and notices; cached per

@@ -51,6 +51,14 @@ class Loaded:
     closed_reason: str | None = None
     # People told by a message of their own that the case they worked on is cancelled (`CaseService.close_cancelled`).
     told_cancelled: set[int] = field(default_factory=set)
+    # The person whose chat registers the case in this step (its start form confirmed): told so by one message, the
+    # first of the step, with the process's own notices to them in it (`CaseService.save`).
+    registering: int | None = None
+    registered: bool = False  # that message was written
+    # The step's effects, and the people a notice of the process's own text reaches in it: they are not also sent
+    # the generic «теперь «…»» line for the same move (`effects.stage_entered`).
+    step_effects: list[Any] = field(default_factory=list)
+    noticed: set[int] | None = None
 
 
 def copy_data(value: Any) -> Any:
