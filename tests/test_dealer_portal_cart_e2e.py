@@ -15,6 +15,7 @@ from db.models import Case
 from integrations.onec.importer import import_files
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.test_case_cancel_e2e import cancel_case
 from tests.test_dealer_portal_e2e import add_to_cart, garden_package
 from tests.test_organisations_e2e import dealer_person, organisation
 
@@ -108,8 +109,7 @@ async def test_a_request_dropped_before_it_is_registered_gives_its_positions_bac
         *[("order_request", "cancelled")] * 3, ("order_request", "active")
     ]
     await anna.send(f"/case {cases[-1].id}")
-    notice = await anna.press("Отменить дело", await anna.card(f"№{cases[-1].id}", button="Отменить дело"))
-    assert notice == "Дело отменено.", notice
+    await cancel_case(anna, await anna.card(f"№{cases[-1].id}", button="Отменить дело"), "Передумали")
     await cart(anna, "Корзина пуста")
 
 
