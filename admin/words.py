@@ -119,10 +119,11 @@ class Words:
         return self.core.translator.local(fdef.label, self.lang) if fdef else self._label({}, name)
 
     def _item(self, spec: ProcessDef, action: str, data: dict[str, Any]) -> str:
-        """An item's step in the case's history: «Позиции №2: «Отправлен» → «На таможне»»."""
+        """An item's step in the case's history: «Позиция №2: «Отправлен» → «На таможне»»."""
         name, index = str(data.get("list", "")), data.get("index")
         fdef = spec.fields.get(name)
-        item = f"{self.core.translator.local(fdef.label, self.lang) if fdef else name} №{(index or 0) + 1}"
+        called = (fdef.entry or fdef.label) if fdef else None  # «Позиция №2», one of «Позиции»
+        item = f"{self.core.translator.local(called, self.lang) if called else name} №{(index or 0) + 1}"
 
         def stage(key: Any) -> str:
             try:

@@ -371,10 +371,10 @@ def test_an_items_approval_and_a_cancellations_reason_read_as_sentences(harness:
         return words.history(entry, spec, {}, {5: "Олег"})
 
     item = {"list": "items", "index": 0, "to": "sent"}
-    assert said("item.approval_asked", item) == "Олег: «Позиции №1»: запрошено согласование перехода в «Отправлен»"
-    assert said("item.approval_approved", item) == "Олег: «Позиции №1»: согласован переход в «Отправлен»"
+    assert said("item.approval_asked", item) == "Олег: «Позиция №1»: запрошено согласование перехода в «Отправлен»"
+    assert said("item.approval_approved", item) == "Олег: «Позиция №1»: согласован переход в «Отправлен»"
     rejected = said("item.approval_rejected", {**item, "reason": "Дорого"})
-    assert rejected == "Олег: «Позиции №1»: не согласован переход в «Отправлен» (Дорого)"
+    assert rejected == "Олег: «Позиция №1»: не согласован переход в «Отправлен» (Дорого)"
     assert said("case.cancelled", {"reason": "Клиент передумал"}).endswith(": Клиент передумал")
 
 
