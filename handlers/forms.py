@@ -93,9 +93,8 @@ async def on_answer(
         else:
             await conversation.answer_other(task)
     except FormError as exc:
-        # A wrong answer loses nothing: say what is wrong and ask the same question again.
-        replies.say(message.chat.id, "⚠️ " + renderer.t(exc.message, user.language, **exc.params))
-        await conversation.ask(task)
+        # A wrong answer loses nothing: the same question again, what is wrong said above it.
+        await conversation.ask(task, warning="⚠️ " + renderer.t(exc.message, user.language, **exc.params))
 
 
 def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFile | None:

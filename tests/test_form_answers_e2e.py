@@ -86,9 +86,8 @@ async def test_an_answer_of_the_wrong_kind_is_told_what_this_question_takes(
     async def refused(answer: Callable[[], Awaitable[object]], label: str) -> str:
         """Give a wrong answer: the refusal, and the same question asked again."""
         await answer()
-        text = str((await manager.expect("⚠️"))["text"])
-        await manager.expect("✏️ " + label)
-        return text
+        text = str((await manager.expect("⚠️", "✏️ " + label))["text"])
+        return text.split("\n\n")[0]  # what is wrong, said above the same question
 
     async def voice() -> None:
         await manager.send_file("voice", b"OggS voice message", "voice.ogg", content_type="audio/ogg")

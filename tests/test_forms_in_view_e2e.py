@@ -30,9 +30,8 @@ async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first
     await service.press("Готово", await service.expect("Проконтролируйте готовность"))
     await service.expect("Дата отправки товара поставщиком")
     await service.send("20.12.2026")
-    refusal = await service.expect("⚠️")
+    refusal = await service.expect("⚠️", "Дата отправки товара поставщиком")
     assert "раньше, чем «Дата отправки» (21.12.2026)" in refusal["text"], refusal["text"]
-    await service.expect("Дата отправки товара поставщиком")
     await service.send("20 января 2027")  # a date in words
     summary = await service.expect("Проверьте")
     assert "Дата отправки товара поставщиком: 20.01.2027" in summary["text"], summary["text"]
@@ -45,9 +44,8 @@ async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first
     assert "Дата поступления" not in question["text"] and "18.12.2026" not in question["text"], question["text"]
     assert "Оставить как есть" not in " ".join(service.buttons(question)), question
     await service.send("19.01.2027")
-    refusal = await service.expect("⚠️")
+    refusal = await service.expect("⚠️", "Дата возврата из ремонта")
     assert "«Дата отправки товара поставщиком» (20.01.2027)" in refusal["text"], refusal["text"]
-    await service.expect("Дата возврата из ремонта")
     await service.send("22.01.2027")
     await service.expect("Комментарий")
     await service.send("Всё ещё отстают")

@@ -217,8 +217,10 @@ class FormBase:
         else:
             task.draft = written
 
-    async def ask(self, task: AnyTask, *, album: str | None = None) -> None:
-        """The form's next question, or its summary. `album`: a file of that album (media_group_id) has just come."""
+    async def ask(self, task: AnyTask, *, album: str | None = None, warning: str | None = None) -> None:
+        """The form's next question, or its summary. `album`: a file of that album (media_group_id) has just come.
+        `warning`: what was wrong with the answer just given, said above the question in the same message — a
+        mistake costs the person one message to read, not a warning and the question again."""
         assert task.draft is not None
         if self.user.question_lost_at is not None:
             self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
@@ -238,7 +240,7 @@ class FormBase:
             )  # fmt: skip
             # No files sent back with it: the person's own are right above in the chat, the case's are a tap away
             # («📎 Files» on its card) — sending them again with every summary floods a phone.
-            *head, last = pieces(text)
+            *head, last = pieces(f"{warning}\n\n{text}" if warning else text)
             for piece in head:
                 self.say(piece)
             row = outbox.message(
@@ -264,6 +266,8 @@ class FormBase:
             can_back=bool(draft["answered"]),
         )
         keyboard = with_step(keyboard, step_no)
+        if warning:
+            text = f"{warning}\n\n{text}"
         if album is not None and step.is_file and draft.get(ALBUM) == album and isinstance(draft.get(ALBUM_ROW), int):
             # The rest of an album sent at once: the question asked after its first file shows the new count.
             outbox.edit(self.session, self.user.tg_id, draft[ALBUM_ROW], text, self.cases.now, keyboard)
