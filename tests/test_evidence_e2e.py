@@ -130,7 +130,7 @@ async def test_a_muted_case_sends_its_initiator_no_stage_lines_until_unmuted(sho
     await head.press("Готово", await head.expect("Фото с осмотра", "1"))
     await head.press("Подтвердить", await head.expect("Проверьте"))
     line = await manager.expect("📍")
-    assert "№1" in line["text"] and "Уведомите поставщика о браке" in line["text"], line["text"]
+    assert "№1" in line["text"] and "Ждёт: Менеджер сервисного центра" in line["text"], line["text"]
 
 
 def pieces_from(messages: list[dict[str, Any]], first: dict[str, Any], last: dict[str, Any]) -> list[str]:

@@ -224,7 +224,8 @@ async def test_the_shop_manager_hears_where_her_return_goes_not_every_step_of_th
     await service.document(b"%PDF-1.4 signed act", "act.pdf")
     await service.press("Готово", await service.expect("Документы на отправку", "1"))
     await service.press("Подтвердить", await service.expect("Проверьте"))
-    await director.expect("📍", "Товар в пути к поставщику")
+    # The director hears this move in the process's own words, and only in them: one event, one message.
+    await director.expect("🔔", "отправлен поставщику")
     await manager.expect("📍", "Товар в пути к поставщику")
     await shop.settle()
     heard = [m["text"] for m in await manager.bot_messages() if "📍" in (m["text"] or "")]
@@ -234,6 +235,7 @@ async def test_the_shop_manager_hears_where_her_return_goes_not_every_step_of_th
     followed = "\n".join(m["text"] for m in await director.bot_messages() if "📍" in (m["text"] or ""))
     assert all(f"теперь «{stage}»" in followed for stage in (
         "Ответ поставщика", "Сопроводительные документы", "Упаковка и отправка")), followed
+    assert "теперь «Товар в пути к поставщику»" not in followed, followed
 
     # The end is hers to hear: returned by offset, the case closes and she is told.
     await service.press("Готово", await service.card("Отправьте поставщику данные об отправке", button="Готово"))
