@@ -149,12 +149,16 @@ class ItemCards(Wording):
         return "\n".join(lines)
 
     def item_waits(self, case: CaseState, name: str, index: int, to: str, lang: str | None) -> str:
-        return self.t(
-            "⏳ “%(item)s” will go to “%(stage)s” once approved; the approver has it.",
-            lang,
-            item=self.item_title(case, name, index, lang),
-            stage=self.item_stage_title(case, name, to, lang),
-        )
+        # Who approves it, named: «запрос у согласующего» left the manager guessing whom to chase.
+        approval = pending_approval(case, name, index)
+        item, stage = self.item_title(case, name, index, lang), self.item_stage_title(case, name, to, lang)
+        if approval is not None and approval.role:
+            return self.t(
+                "⏳ “%(item)s” will go to “%(stage)s” once approved; the request is with: %(who)s.",
+                lang, item=item, stage=stage, who=self.role(approval.role, lang),
+            )  # fmt: skip
+        return self.t("⏳ “%(item)s” will go to “%(stage)s” once approved; the approver has it.", lang, item=item,
+                      stage=stage)  # fmt: skip
 
     def _approval_step(self, case: CaseState, name: str, step: dict[str, Any], lang: str | None) -> str:
         stage = self.item_stage_title(case, name, step.get("for"), lang)
