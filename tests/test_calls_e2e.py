@@ -124,7 +124,8 @@ async def test_a_check_left_as_an_unfinished_request_is_closed_and_the_order_goe
     await harness.person("Менеджер Ольга", "manager")
     await harness.person("Юрист Игорь", "lawyer")
     await _order(harness, "ООО Вектор")
-    assert await harness.people["Менеджер Ольга"].find("Новое дело: Проверка клиента")  # its start form, a card
+    # Its start form, a card: after «зарегистрировано», which now comes first.
+    await harness.people["Менеджер Ольга"].wait_for("Новое дело: Проверка клиента")
     assert (await _cases(harness))["client_check"].status == "draft"
     await harness.advance(days=8)
     cases = await _cases(harness)
