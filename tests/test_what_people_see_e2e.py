@@ -32,7 +32,8 @@ async def test_the_warehouse_head_gets_the_defect_photos_with_his_task(shop: Har
     assert "Эта задача — ваша." in card["text"] and "Вы взяли" not in card["text"], card["text"]
     due = re.search(r"Срок: (\S+ \S+)", card["text"])
     assert due is not None
-    # The initiator follows her case: one line when it changes stage, with the next step's deadline.
+    # The initiator follows her case: one line when it changes stage, with whom it waits for and until when — not
+    # the next task's order to the warehouse («Подтвердите наличие дефекта»), which is not hers to do.
     line = await manager.expect("📍")
     assert "теперь «Проверка брака на складе»" in line["text"], line["text"]
     assert f"Ждёт: Заведующий складом — до {due.group(1)}." in line["text"], line["text"]
