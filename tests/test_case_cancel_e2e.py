@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import AuditEntry, Case
-from services import companies
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.test_fulfillment_e2e import a_request_for_a_client_under_contract
 from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the fulfillment company's people
 
 
@@ -29,19 +29,7 @@ async def test_a_case_is_cancelled_for_a_reason_its_worker_hears_and_an_old_card
 ) -> None:
     shop = fulfillment
     manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
-    async with shop.core.sessionmaker() as session, session.begin():
-        await companies.create(session, "ООО Старый клиент", None, shop.clock.now(), {"contract_signed": True})
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Заявка на обработку товара", await manager.expect("Какой процесс"))
-    await manager.expect("Клиент (компания)")
-    await manager.send("ООО Старый клиент")
-    await manager.expect("Контактное лицо")
-    await manager.send("Иван Петров, +7 900 000-00-00")
-    await manager.expect("Товар")
-    await manager.send("Детские игрушки")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await manager.press("Дело", await manager.expect("Заявка создана: заявка на обработку товара"))
-    first_card = await manager.expect("Этап: Новая заявка")
+    first_card = await a_request_for_a_client_under_contract(shop, "Заявка на обработку товара")
     await manager.press("Направить заявку на склад", first_card)
     await manager.expect("Количество единиц")
     await manager.send("1800")
