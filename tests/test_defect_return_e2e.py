@@ -39,7 +39,7 @@ async def register_defect(manager: Person, *, supplier: str = "Альфа", arri
     await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
     await manager.press(supplier, await manager.expect("Поставщик"))
     # The supplier's question now says whom she chose, and offers no other supplier to press.
-    picked = await manager.wait_for("✏️ Поставщик\n✅ ")
+    picked = await manager.wait_for("✏️ Поставщик\n✅ ", supplier)  # this case's, not an earlier one's
     assert supplier in picked["text"] and manager.buttons(picked) == [], (picked["text"], manager.buttons(picked))
     await manager.expect("Количество", "Отправьте целое число от 1 до 50.")  # the range before, not after a mistake
     await manager.send("много")  # not a number: the bot explains and asks again

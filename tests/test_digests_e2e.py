@@ -18,6 +18,7 @@ from flows.runtime import START_TASK
 from services.charts import Series, bar_chart
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.test_case_cancel_e2e import cancel_case
 from tests.test_defect_return_e2e import register_defect
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 from tests.test_diagrams_e2e import picture
@@ -201,7 +202,7 @@ async def test_a_case_cancelled_since_the_last_digest_is_among_what_moved(shop: 
     director, manager = shop.people["Директор Пётр"], shop.people["Марина"]
     await register_defect(manager)
     await manager.send("/case 1")
-    assert await manager.press("Отменить дело", await manager.card("№1", button="Отменить дело")) == "Дело отменено."
+    await cancel_case(manager, await manager.card("№1", button="Отменить дело"), "Клиент забрал часы")
     await director.send("/digest")
     await director.press("Прислать сейчас", await director.card("сводку", button="Прислать сейчас"))
     text = (await director.expect(HEADING, "Сдвинулись"))["text"]

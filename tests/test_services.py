@@ -14,7 +14,7 @@ from services import people as people_repo
 from services.access import AccessDenied, Viewer
 from services.exports import Exports, UnknownProcess
 from services.menu import Menu
-from services.team import Newcomer, Team, UnknownRoles, Welcome
+from services.team import Newcomer, Refused, Team, UnknownRoles, Welcome
 
 
 async def test_an_invite_brings_one_newcomer_in_with_its_roles(tmp_path: Path, database_url: str) -> None:
@@ -40,7 +40,7 @@ async def test_an_invite_brings_one_newcomer_in_with_its_roles(tmp_path: Path, d
 
             person, roles = await team.change_roles("@seller", ["accountant"], grant=True)
             assert (person.name, roles) == ("Продавец", ["accountant", "shop_manager"])
-            with pytest.raises(UnknownRoles):
+            with pytest.raises(Refused):  # nobody by that name: invited, not granted
                 await team.change_roles("@nobody", ["accountant"], grant=True)
             assert [(user.name, roles) for user, roles in await team.roster()] == [
                 ("Админ", []),
