@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,6 +18,7 @@ from app.container import build_core
 from app.settings import Settings
 from bench.scenario import HAPPY_PATH, PROCESS, staff
 from db.models import AuditEntry, Case, Outbox, Task, TaskCard, Timer, User
+from flows.runtime import EngineError
 from flows.status import TaskStatus, TimerStatus
 from services import outbox
 from services.cases import CaseService, Loaded
@@ -357,6 +359,77 @@ async def test_a_step_written_from_an_older_state_of_the_case_is_refused(tmp_pat
         await core.close()
     assert case is not None and case.title != "written from an older state"
     assert after == before  # the refused step's audit entry went with it
+
+
+async def test_two_people_finishing_the_same_task_at_once_move_the_case_once(tmp_path: Path, database_url: str) -> None:
+    """The service manager's «done» and a colleague's at the same moment: the second step waits for the case's lock
+    and then finds the task done (on PostgreSQL its first read, made before the lock was granted, saw the case's
+    tasks as they were; it is read again), so the case moves on once and the second person is told."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+        for step in HAPPY_PATH[:1]:
+            task = next(t for t in loaded.state.open_tasks() if t.key == step.task)
+            assert task.id is not None
+            async with core.sessionmaker() as session, session.begin():
+                loaded = await CaseService(core, session).submit(users[step.actor], task.id, step.outcome, {
+                    **step.values})
+        step = HAPPY_PATH[1]
+        task = next(t for t in loaded.state.open_tasks() if t.key == step.task)
+        assert task.id is not None and task.assignee_id == users[step.actor].id  # the one service manager's
+        manager, task_id = users[step.actor], task.id
+        holding = asyncio.Event()
+        second_waits = asyncio.Event()
+
+        async def first() -> None:
+            async with core.sessionmaker() as session, session.begin():
+                await CaseService(core, session).submit(manager, task_id, step.outcome, {})
+                holding.set()
+                await second_waits.wait()  # the case's lock is held until the second step is waiting for it
+
+        async def second() -> str:
+            await holding.wait()
+            try:
+                async with core.sessionmaker() as session, session.begin():
+                    await CaseService(core, session).submit(manager, task_id, step.outcome, {})
+            except EngineError as refused:
+                return str(refused)
+            return "done twice"
+
+        async def until_second_waits() -> None:
+            await holding.wait()
+            if not core.sqlite:  # SQLite: a writer's turn comes only after the first commits, read and all
+                await _until_a_backend_waits_for_a_lock(core)
+            second_waits.set()
+
+        *_, answer = await asyncio.gather(first(), until_second_waits(), second())
+        async with core.sessionmaker() as session:
+            tasks = (await session.execute(select(Task.key, Task.status).where(Task.case_id == loaded.row.id)
+                                           .order_by(Task.id))).all()
+            case = await session.get(Case, loaded.row.id)
+    finally:
+        await core.close()
+    assert answer == "This task is already done or no longer needed."
+    assert [(key, str(status)) for key, status in tasks] == [
+        ("__start__", "done"), ("move_to_service", "done"), ("confirm_defect", "open")]
+    assert case is not None and case.stage == "inspection"
+
+
+_WAITING_FOR_A_LOCK = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def _until_a_backend_waits_for_a_lock(core: Core) -> None:
+    async with core.db.connect() as connection:
+        for _ in range(3000):
+            waiting = await connection.scalar(_WAITING_FOR_A_LOCK)
+            if waiting:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("the second step never waited for the case's lock")
 
 
 async def test_a_changed_task_row_gets_its_changes_and_keeps_the_rest(tmp_path: Path, database_url: str) -> None:

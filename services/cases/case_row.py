@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, String, Table, bindparam, cast, func, literal, literal_column, select, text
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from db import driver, step_writes
@@ -73,6 +73,12 @@ class CaseRow(StepRows):
             rows: list[Any] = await step_writes.fetch(self.session, _LOADS[shape], {"key": key})
         else:
             rows = await driver.fetch(self.session, _LOADS[shape], {"key": key}, begin=True)
+            if shape[1] and rows and rows[0][_AT_SNAPSHOT] != rows[0][_AT_VERSION]:
+                # The lock was waited for: another step of the case committed meanwhile. The statement's case row is
+                # that step's (PostgreSQL re-reads a locked row), but its tasks and cards are from before it (the
+                # statement's snapshot), and a step on them would do a done task again. Read again: the lock is
+                # held now, so this statement sees everything committed before it.
+                rows = await driver.fetch(self.session, _LOADS[shape], {"key": key})
         if not rows:
             return None
         first = rows[0]
@@ -169,7 +175,10 @@ class CaseRow(StepRows):
             )
             ids = (f"(SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
                    f"FROM generate_series(1, {_TASK_IDS})) FROM locked_case)")
-            query = query.add_cte(locked).add_columns(literal_column(ids))
+            # The case's version as the statement's snapshot has it, beside the locked row's (above).
+            snapshot = aliased(Case, name="snapshot_case")
+            seen = select(snapshot.version).where(snapshot.id == Case.id).scalar_subquery()
+            query = query.add_cte(locked).add_columns(literal_column(ids), seen)
         return query
 
     def _audience_keys(self) -> Any:
@@ -234,6 +243,8 @@ _NAMES = {table.name: [column.key for column in table.columns] for table in (CAS
 _AT_TASKS = len(CASES.columns)
 _AT_AUDIENCE = _AT_TASKS + len(TASKS.columns)
 _AT_TOPS = _AT_AUDIENCE + 4  # PostgreSQL: there the ids for the step's new tasks (a locked load)
+_AT_SNAPSHOT = _AT_TOPS + 1  # PostgreSQL, a locked load: the case's version in the statement's snapshot
+_AT_VERSION = [column.key for column in CASES.columns].index("version")
 _TASK_IDS = 1  # how many a locked load takes: most steps make one task, a step making more writes them at once
 # PostgreSQL: a new case's row takes the ids for its first tasks from the sequence in the same statement.
 _FIRST_TASK_IDS = (("task_ids", "ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
