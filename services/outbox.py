@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import take_ids
 from db.models import Outbox, TaskCard, status_is
+from db.models.delivery import CASE_FILE_ROWS
 from flows.status import OutboxStatus
 from services import tg_html
 from services.pieces import split_lines as split_lines
@@ -257,21 +258,27 @@ def file_ids(payload: dict[str, Any]) -> list[Any]:
     return [payload.get("file_id"), *(item.get("file_id") for item in payload.get("media", []))]
 
 
-async def files_sent(session: AsyncSession, case_id: int, chat_id: int) -> set[int]:
+async def files_sent(
+    session: AsyncSession, case_id: int, chat_id: int, before: dict[int, set[int]] | None = None
+) -> set[int]:
     """The stored files of a case this chat was already sent, or has on their way (a row not failed: an uncertain
     one may have arrived), or this transaction queued for it: a card that brings them again repeats an album the
-    person has above. Read from the outbox, so it holds after a restart; a case's steps hold its row's lock, so a
-    second worker's step of the case reads after this one committed (ix_outbox_case)."""
-    with session.no_autoflush:  # a step's messages are written by its writer, not by this read (see below)
-        rows = await session.execute(
-            select(Outbox.payload).where(
-                Outbox.case_id == case_id,
-                Outbox.chat_id == chat_id,
-                Outbox.method.in_(FILE_METHODS),
-                Outbox.status != OutboxStatus.FAILED,
+    person has above. Read from the outbox, so it holds after a restart: `before` is what the case's load read of
+    it (by chat; the load holds the case's lock, so a second worker's step reads after this one committed), else
+    the outbox is asked here."""
+    if before is not None:
+        sent = set(before.get(chat_id, ()))
+    else:
+        with session.no_autoflush:  # a step's messages are written by its writer, not by this read (see below)
+            rows = await session.execute(
+                select(Outbox.payload).where(
+                    Outbox.case_id == case_id,
+                    Outbox.chat_id == chat_id,
+                    text(CASE_FILE_ROWS),  # as ix_outbox_case_files's condition spells it
+                    Outbox.status != OutboxStatus.FAILED,
+                )
             )
-        )
-    sent = {f for payload in rows.scalars() for f in file_ids(payload)}
+        sent = {f for payload in rows.scalars() for f in file_ids(payload)}
     step: StepMessages | None = session.info.get(_STEP)
     queued = [row for _position, row in step.messages] if step is not None else []
     queued += [row for row in session.sync_session.new if isinstance(row, Outbox)]

@@ -73,6 +73,39 @@ async def test_a_step_writes_its_audit_and_timers_in_one_statement_each(tmp_path
     assert {c.task_id for c in cards} <= {t.id for t in tasks}
 
 
+async def test_each_step_of_a_defect_return_is_one_read_and_one_write(tmp_path: Path, database_url: str) -> None:
+    """Seed 1's happy path, each person's step in its own transaction as the bot runs it: the case read (with its
+    open tasks, their cards, its followers and the files its chats were sent) and the step's rows written, one
+    statement each, whatever the step sends; a step that renders a document also reserves its file."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.split()[0] not in ("BEGIN", "COMMIT") and not statement.startswith('INSERT INTO files'):
+            statements.append(statement)
+
+    steps: dict[str, int] = {}
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+        event.listen(core.db.sync_engine, "before_cursor_execute", seen)
+        for _case in range(2):  # the first reads the process's definition and its people once for the process
+            async with core.sessionmaker() as session, session.begin():
+                loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+            for step in HAPPY_PATH:
+                task = next(t for t in loaded.state.open_tasks() if t.key == step.task)
+                assert task.id is not None and task.assignee_id == users[step.actor].id  # one person per role
+                statements.clear()
+                async with core.sessionmaker() as session, session.begin():
+                    loaded = await CaseService(core, session).submit(users[step.actor], task.id, step.outcome, {
+                        **step.values})
+                steps[step.task] = len(statements)
+    finally:
+        await core.close()
+    assert loaded.state.stage == "done"
+    assert steps == {step.task: 2 for step in HAPPY_PATH}, (steps, statements)
+
+
 async def test_a_timer_set_and_cancelled_in_one_step_is_stored_cancelled(tmp_path: Path, database_url: str) -> None:
     core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
     try:

@@ -165,7 +165,7 @@ class NoticesBase:
         state = loaded.state
         files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
         if files:
-            sent = await outbox.files_sent(self.session, loaded.row.id, user.tg_id)
+            sent = await outbox.files_sent(self.session, loaded.row.id, user.tg_id, loaded.files_sent)
             files = [(label, ref) for label, ref in files if ref["id"] not in sent]
         if files:
             send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language),

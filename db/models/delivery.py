@@ -14,6 +14,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base, status_type
 from flows.status import InboxStatus, OutboxStatus
 
+# The outbox's rows that send stored files (a photo, a document, an album), as SQL: a partial index's condition
+# and the queries it serves.
+CASE_FILE_ROWS = "method IN ('sendPhoto', 'sendDocument', 'sendMediaGroup')"
+
 
 class Outbox(Base):
     """Every message to a person is written here first, then delivered once by the sender."""
@@ -41,14 +45,16 @@ class Outbox(Base):
             postgresql_where=text("status = 'pending' OR status = 'sending'"),
             sqlite_where=text("status = 'pending' OR status = 'sending'"),
         ),
-        # The files a chat was sent about a case, so that a card does not bring them again (services/outbox.py
-        # `files_sent`): a case's few rows. Only rows about a case: most messages name none (migration 0032).
+        # The files a case's chats were sent, so that a card does not bring them again: read with the case at each
+        # step (services/cases/case_row.py), or by `services.outbox.files_sent`. Only a case's file rows, not its
+        # notices and cards (a long case has hundreds), so the step reads a few entries (migration 0034). The
+        # query spells the condition's terms as they are here (`CASE_FILE_ROWS`), or neither database uses it.
         Index(
-            "ix_outbox_case",
+            "ix_outbox_case_files",
             "case_id",
             "chat_id",
-            postgresql_where=text("case_id IS NOT NULL"),
-            sqlite_where=text("case_id IS NOT NULL"),
+            postgresql_where=text(f"case_id IS NOT NULL AND {CASE_FILE_ROWS}"),
+            sqlite_where=text(f"case_id IS NOT NULL AND {CASE_FILE_ROWS}"),
         ),
         # An SMS's delivery report finds its message by the gateway's id (services/sms.py): only SMS have one, and a
         # NULL entry for every Telegram message was a write at its insert and at each change of its status

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Integer, String, Table, bindparam, cast, func, literal, literal_column, select, text
 from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
@@ -14,16 +15,18 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from db import driver, step_writes
 from db.driver import result_processors
 from db.engine import id_tops, remember_id_tops
-from db.models import Case, Company, Setting, Task, TaskCard, status_is
+from db.models import Case, Company, Outbox, Setting, Task, TaskCard, status_is
+from db.models.delivery import CASE_FILE_ROWS
 from db.recordset import row_json
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import EngineError
-from flows.status import TaskStatus
+from flows.status import OutboxStatus, TaskStatus
 from services import attention, following
 from services.cases.state import CardRef, Loaded, case_state, copy_data, load_work
 from services.cases.step_rows import CASES, TASKS, StepRows, row_insert
 from services.definitions import Registry
+from services.outbox import file_ids
 
 
 class CaseRow(StepRows):
@@ -61,7 +64,7 @@ class CaseRow(StepRows):
 
     async def _case_rows(
         self, by: str, key: int, lock: bool
-    ) -> tuple[Case, list[Task], dict[int, list[CardRef]]] | None:
+    ) -> tuple[Case, list[Task], dict[int, list[CardRef]], dict[int, set[int]]] | None:
         """The case row (by its id or one of its tasks' ids), its open tasks and their cards in one round trip.
         Read as plain columns (on PostgreSQL straight from the driver, `db.driver.fetch`), and the case and
         task objects made from them: the ORM's loading costs more client CPU than the statement."""
@@ -101,7 +104,7 @@ class CaseRow(StepRows):
             card_id = found[_AT_AUDIENCE + 1]
             if card_id is not None:
                 cards[task_id].append(CardRef(card_id, task_id, found[_AT_AUDIENCE + 2], found[_AT_AUDIENCE + 3]))
-        return row, list(tasks.values()), cards
+        return row, list(tasks.values()), cards, _files_by_chat(first[_AT_FILES])
 
     def _values(self, table: Table, found: Any, at: int) -> dict[str, Any]:
         """A table's columns from a row of the load, as the ORM would read them (the driver's plain rows through
@@ -145,7 +148,7 @@ class CaseRow(StepRows):
         condition = Case.id == (key if by == "case" else select(Task.case_id).where(Task.id == key).scalar_subquery())
         query = (
             select(*CASES.columns, *TASKS.columns, self._audience_keys(), TaskCard.id, TaskCard.user_id,
-                   TaskCard.outbox_id, *(id_tops() if self.sqlite else []))
+                   TaskCard.outbox_id, self._files_sent(by, key), *(id_tops() if self.sqlite else []))
             .select_from(CASES)
             # Through the index of open tasks by case (`ix_tasks_open_case`): the case's open tasks only, not the
             # hundreds a long case has done. The status is written in (`status_is`), so the index's condition is
@@ -195,17 +198,36 @@ class CaseRow(StepRows):
             .scalar_subquery()
         )
 
+    def _files_sent(self, by: str, key: Any) -> Any:
+        """The case's file messages that did not fail, each with its chat, as one JSON array read with the case: a
+        card leaves out the files its person has (`services.outbox.files_sent`). Not correlated with the row (the
+        case's id from the key), so it runs once, not once per task and card; through `ix_outbox_case_files`,
+        whose condition the WHERE spells out."""
+        sent = Outbox.__table__.alias("sent_files")
+        case_id = key if by == "case" else select(Task.case_id).where(Task.id == key).scalar_subquery()
+        if self.sqlite:
+            rows = func.json_group_array(func.json_array(sent.c.chat_id, func.json(sent.c.payload)))
+        else:
+            rows = func.json_agg(func.json_build_array(sent.c.chat_id, sent.c.payload))
+        return (
+            select(rows)
+            .where(sent.c.case_id == case_id, text(CASE_FILE_ROWS), sent.c.status != OutboxStatus.FAILED.value)
+            .scalar_subquery()
+        )
+
     def audience(self, case_id: int) -> tuple[list[int], bool] | None:
         """Who follows the case and whether its initiator muted it, as read with the case in this step."""
         return self._audiences.get(case_id)
 
-    async def _load(self, row: Case, task_rows: list[Task], cards: dict[int, list[CardRef]]) -> Loaded:
+    async def _load(
+        self, row: Case, task_rows: list[Task], cards: dict[int, list[CardRef]], files_sent: dict[int, set[int]]
+    ) -> Loaded:
         spec = await self.registry.spec(self.session, row.definition_id)
         template = self.registry.title_template(spec)
         state = case_state(row, spec, task_rows, data=copy_data(row.data), title_template=template)
         state.refs = await self.refs(spec, row.data)
         await load_work(self.session, [state])
-        return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows}, cards=cards)
+        return Loaded(row=row, state=state, task_rows={t.id: t for t in task_rows}, cards=cards, files_sent=files_sent)
 
     async def refs(self, spec: ProcessDef, data: dict[str, Any]) -> dict[str, Any]:
         """Companies the case points at, so conditions and texts can read their fields."""
@@ -237,15 +259,23 @@ class CaseRow(StepRows):
         self.session.sync_session.add(row)
 
 
+def _files_by_chat(found: str | bytes | list[Any] | None) -> dict[int, set[int]]:
+    sent: dict[int, set[int]] = {}
+    for chat_id, payload in orjson.loads(found) if isinstance(found, str | bytes) else found or ():
+        sent.setdefault(chat_id, set()).update(f for f in file_ids(payload) if isinstance(f, int))
+    return sent
+
+
 _LOADS: dict[tuple[str, bool, bool], Any] = {}  # the case's load, by (by case/task id, locked, SQLite)
 # The load's row: the case's columns, the task's, the audience, the card's three, (SQLite) the id tops.
 _NAMES = {table.name: [column.key for column in table.columns] for table in (CASES, TASKS)}
 _AT_TASKS = len(CASES.columns)
 _AT_AUDIENCE = _AT_TASKS + len(TASKS.columns)
-_AT_TOPS = _AT_AUDIENCE + 4  # PostgreSQL: there the ids for the step's new tasks (a locked load)
+_AT_FILES = _AT_AUDIENCE + 4  # the files the case's chats were sent (`_files_sent`)
+_AT_TOPS = _AT_FILES + 1  # PostgreSQL: there the ids for the step's new tasks (a locked load)
 _AT_SNAPSHOT = _AT_TOPS + 1  # PostgreSQL, a locked load: the case's version in the statement's snapshot
 _AT_VERSION = [column.key for column in CASES.columns].index("version")
-_TASK_IDS = 1  # how many a locked load takes: most steps make one task, a step making more writes them at once
+_TASK_IDS = 2  # how many a locked load takes: most steps make one task or two, a step making more writes them at once
 # PostgreSQL: a new case's row takes the ids for its first tasks from the sequence in the same statement.
 _FIRST_TASK_IDS = (("task_ids", "ARRAY(SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
                                 f"FROM generate_series(1, {_TASK_IDS}))"),)

@@ -156,7 +156,9 @@ class CaseService:
         )
         await self.store.insert(row)
         state.id = row.id
-        loaded = Loaded(row=row, state=state, task_rows={}, interactive=parent is None and not scheduled)
+        loaded = Loaded(
+            row=row, state=state, task_rows={}, interactive=parent is None and not scheduled, files_sent={}
+        )  # a new case: no file of it sent yet
         detail: dict[str, Any] = {"process": process, "version": definition_id}
         if parent is not None:
             detail["from_case"] = parent.row.id

@@ -43,6 +43,9 @@ class Loaded:
     # The cards of the open tasks as loaded with the case (by task id): a task that changes has its cards
     # edited without another query. Cards given within the step are not here (the notifier reads them).
     cards: dict[int, list[CardRef]] = field(default_factory=dict)
+    # The stored files each chat was sent in the case before this step (by Telegram chat id), read with the case:
+    # a card leaves them out (`services.outbox.files_sent`). None: not read with it (the outbox is asked).
+    files_sent: dict[int, set[int]] | None = None
     # Cancelled before it was registered: what it gave back, in words for its author (a msgid; `Core.draft_dropped`).
     given_back: str | None = None
     # Closed by whom (a person's id; None: the clock, the panel's token) and, for an admin's cancellation, why: the
