@@ -372,6 +372,9 @@ class TaskDef(_ForEach):
     # Whoever does this task becomes the case's responsible: a lead from the site lands in the sales managers'
     # pool, and the one who takes it leads the deal from then on.
     takes_case: bool = False
+    # Taking it is the work: a lead taken from the pool is a lead in work, so «✋ Take» finishes it (a confirm task
+    # that asks nothing). Given to one person without a pool, its button says the same («✋ Take it»).
+    done_when_taken: bool = False
 
     def _needs_for_each(self) -> str:
         return _("'join' and 'on_change' belong to a task with 'for_each'")
@@ -382,9 +385,13 @@ class TaskDef(_ForEach):
             raise ValueError(_("a choice task needs 'outcomes'"))
         if self.kind in ("form", "confirm") and self.outcomes:
             raise ValueError(_("a form or confirm task has one outcome; remove 'outcomes' or use kind: choice"))
+        if self.done_when_taken and (self.kind != "confirm" or self.fields):
+            raise ValueError(_("'done_when_taken' belongs to a confirm task that asks nothing (no 'fields')"))
         return self
 
     def outcome_defs(self) -> dict[str, OutcomeDef]:
+        if self.done_when_taken:
+            return dict(TAKEN_OUTCOMES)
         if self.outcomes:
             if self.kind == "approve":
                 merged = dict(DEFAULT_OUTCOMES["approve"])
@@ -393,6 +400,10 @@ class TaskDef(_ForEach):
             return dict(self.outcomes)
         return dict(DEFAULT_OUTCOMES[self.kind])
 
+
+# A task done by being taken (`done_when_taken`): its one outcome as its button and its card read it.
+TAKEN_OUTCOMES = {"done": OutcomeDef(label={"ru": "✋ Взять в работу", "en": "✋ Take it"},
+                                     done={"ru": "✋ Взято в работу", "en": "✋ Taken"})}  # fmt: skip
 
 DEFAULT_OUTCOMES: dict[str, dict[str, OutcomeDef]] = {
     "form": {"submit": OutcomeDef(label={"ru": "Отправить", "en": "Submit"})},

@@ -292,3 +292,18 @@ def test_a_lists_line_is_a_lists_option_and_its_template_reads_the_entry() -> No
     assert any(p.startswith("flow.yaml:13:") and "quantity" in p for p in problems), problems
     bad = GOOD.replace("label: Amount}", 'label: Amount, line: "{{ amount }}"}')
     assert any("only a list field may have a 'line'" in p for p in problems_of(bad))
+
+
+def test_a_task_done_when_taken_is_a_confirm_task_that_asks_nothing() -> None:
+    """«✋ Взять» as the whole task (a lead put in work): only for a confirm task without fields; its one button and
+    its card's result say so."""
+    taking = "        escalate_to: [boss]\n        done_when_taken: true\n"
+    approve = GOOD.replace("        escalate_to: [boss]\n", taking)
+    assert any("'done_when_taken' belongs to a confirm task" in p for p in problems_of(approve)), problems_of(approve)
+    confirm = approve.replace("kind: approve", "kind: confirm").replace("approve_it == 'reject'", "amount > 1000")
+    taken = parse_definition(confirm, "flow.yaml").spec.stage("review").tasks[0]
+    assert taken.done_when_taken
+    assert {k: (o.label["ru"], (o.done or {})["ru"]) for k, o in taken.outcome_defs().items()} == {
+        "done": ("✋ Взять в работу", "✋ Взято в работу")}
+    asking = confirm.replace(taking, taking + "        fields: [due_date]\n")
+    assert any("'done_when_taken' belongs to a confirm task" in p for p in problems_of(asking)), problems_of(asking)

@@ -124,11 +124,13 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     deal = await _deal(harness)
     assert deal.stage == "new" and deal.data["phone"] == "+7 900 123-45-67"
 
-    # Every sales manager sees the lead in the pool; the one who takes it leads the deal.
+    # Every sales manager sees the lead in the pool; the one who takes it leads the deal: one press puts the lead in
+    # work (not «Взять» and then «Готово»), and the card says so.
     card = await other_manager.card("Возьмите заявку в работу", button="Взять")
     assert "Клиника «Здоровье»" in card["text"]
-    await manager.press("Взять", await manager.card("Возьмите заявку в работу", button="Взять"))
-    await manager.press("Готово", await manager.card("Возьмите заявку в работу", button="Готово"))
+    assert await manager.press("Взять", await manager.card("Возьмите заявку в работу", button="Взять")) == "Готово ✅"
+    taken = await manager.wait_for("Возьмите заявку в работу", f"✋ Взято в работу ({manager.name})")
+    assert "Готово" not in " ".join(manager.buttons(taken)) and "Взять" not in " ".join(manager.buttons(taken))
 
     # «Новая»: the qualification runs as a case of its own, and the deal waits for it.
     task = await manager.expect("Квалифицируйте клиента")
@@ -366,7 +368,8 @@ async def _lead_to_contract_approval(harness: Harness, manager: Person, items: l
     attached: the deal is at «Согласование договора», the client's answer and the director's approval asked."""
     status, _body = await _post(harness, LEAD, key="lead-contract")
     assert status == 201
-    await manager.press("Готово", await manager.card("Возьмите заявку в работу", button="Готово"))  # a pool of one
+    # A pool of one: the lead is given to her, and its one button puts it in work.
+    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
     await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
     await _answer(manager, "Тип клиента", "Частная клиника")
     await _answer(manager, "Бюджет", "6 500 000")
@@ -425,7 +428,7 @@ async def test_a_lead_that_is_no_buyer_closes_the_deal_saying_why(
     director = await harness.person("Директор Олег", "director")
     status, _body = await _post(harness, LEAD, key="lead-used")
     assert status == 201
-    await manager.press("Готово", await manager.card("Возьмите заявку в работу", button="Готово"))
+    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
     await manager.press("Нецелевой", await manager.expect("Квалифицируйте клиента"))
     await _answer(manager, "Почему нецелевой", "Нужно только б/у оборудование")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
@@ -454,7 +457,7 @@ async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qua
     await manager.press("Пропустить", await manager.expect("Эл. почта"))
     await manager.press("Пропустить", await manager.expect("Запрос с сайта"))
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await manager.press("Готово", await manager.card("Возьмите заявку в работу", button="Готово"))
+    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
 
     # The qualification starts with what the deal has: its task comes at once, no form asking for the request.
     task = await manager.expect("Квалифицируйте клиента")

@@ -49,5 +49,5 @@ async def test_on_a_phone_the_visitor_reads_the_wrong_field_by_its_label_and_sen
     await page.click("button[type=submit]")
     await answer.filter(has_text="Спасибо! Заявка получена").wait_for()
     assert await page.get_attribute("input[name=phone]", "aria-invalid") is None
-    card = await manager.card("Возьмите заявку в работу", button="Готово")
+    card = await manager.card("Возьмите заявку в работу", button="Взять в работу")
     assert "Клиника «Здоровье»" in card["text"]

@@ -47,7 +47,7 @@ async def test_a_lead_without_its_optional_fields_goes_to_the_sales_managers(off
     assert body["message"].startswith("Спасибо! Заявка получена")
 
     # The lead is the manager's task at once; nobody is asked to finish the site's form in chat.
-    card = await manager.card("Возьмите заявку в работу", button="Готово")
+    card = await manager.card("Возьмите заявку в работу", button="Взять в работу")
     assert "Клиника «Здоровье»" in card["text"]
     await office.settle()
     async with office.core.sessionmaker() as session:
@@ -95,5 +95,5 @@ async def test_a_lead_sent_at_night_is_due_in_office_hours(office: Harness) -> N
     await office.advance(hours=13)  # Monday 23:00 in Moscow
     status, body = await post(office, LEAD)
     assert status == 201, body
-    card = await manager.card("Возьмите заявку в работу", button="Готово")
+    card = await manager.card("Возьмите заявку в работу", button="Взять в работу")
     assert "Срок: 22.12.2026 11:00" in card["text"], card["text"]  # two working hours from Tuesday's 9:00

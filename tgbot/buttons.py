@@ -12,6 +12,7 @@ from db.models import User
 from flows.i18n import _
 from flows.items import item_state, item_task_key
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState, pending_approval
+from flows.status import TaskStatus
 from services import access, outbox
 from services.case_cancel import CaseCancel
 from services.cases import CaseService, Loaded
@@ -49,7 +50,9 @@ class CardButtons:
         pause the timer. The notice for the button."""
         task = await self.cases.task_row(button.task_id)
         if button.action == "claim":
-            await self.cases.claim(self.user, task.id)
+            loaded = await self.cases.claim(self.user, task.id)
+            if loaded.task_rows[task.id].status == TaskStatus.DONE:  # taking it was the work (`done_when_taken`)
+                return self.r.t("Done ✅", self.lang)
             return self.r.t("The task is yours.", self.lang)
         if button.action == "out":
             access.require_holder(self.user, task)

@@ -189,6 +189,8 @@ class CaseService:
         set_committed_value(loaded.task_rows[task_id], "assignee_id", user.id)
         set_committed_value(loaded.task_rows[task_id], "claimed_at", self.now)
         await self.save(loaded, effects, user.id, "task.claimed", {"task": task.key}, task_id=task_id)
+        if task_def(loaded.state.spec, task.stage, task.key).done_when_taken:  # taking it is the work: done with it
+            return await self.submit(user, task_id, "done", {})
         await self.task_changed(loaded, task)
         return loaded
 
