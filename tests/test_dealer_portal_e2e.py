@@ -352,14 +352,14 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Сломан нож, погнут вал")
-    await sergey.expect("Работа")
+    await sergey.expect("Что сделать")
     await sergey.send("Замена ножа")
     await sergey.expect("Нормочасы")
     await sergey.send("1,5")
     await sergey.press("Нет", await sergey.expect("Добавить"))
     summary = await sergey.expect("Проверьте")
-    # The only work needs no number: «Работы:», not «Работы №1:».
-    assert "\nРаботы:\n" in summary["text"] and "Работы №1" not in summary["text"], summary["text"]
+    # The only work needs no number, and is named in the singular: «Работа:», not «Работы №1:».
+    assert "\nРабота:\n   Что сделать: Замена ножа\n" in summary["text"] and "№1" not in summary["text"], summary["text"]
     await sergey.press("Подтвердить", summary)
     await add_to_cart(sergey, "нож 48", "Нож для газонокосилки 48 см", "В корзину")
     await sergey.send("/cart")
@@ -416,7 +416,7 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Вал погнут ударом о камень")
-    await sergey.expect("Работа")
+    await sergey.expect("Что сделать")
     await sergey.send("Осмотр")
     await sergey.expect("Нормочасы")
     await sergey.send("0,5")
