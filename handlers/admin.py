@@ -161,7 +161,7 @@ async def on_roles(
         await in_place(query, ref, replies, user, lambda row: views.person_roles(
             renderer, card, known, user.language, ask_revoke=asking, ref=row))  # fmt: skip
         if action == "restore":
-            tell_restored(replies, renderer, card.person, card.roles)
+            tell_restored(replies, renderer, team, card.person, card.roles)
         elif action == "revoke":
             tell_revoked(replies, renderer, card.person)
     answer(after_commit, query)
@@ -184,11 +184,11 @@ async def revoke_access(chat_id: int, ref: str, replies: Replies, renderer: Rend
     tell_revoked(replies, renderer, person)
 
 
-def tell_restored(replies: Replies, renderer: Renderer, person: User, roles: list[str]) -> None:
+def tell_restored(replies: Replies, renderer: Renderer, team: Team, person: User, roles: list[str]) -> None:
     """The person let back in hears it, with their menu."""
     text = renderer.t("Your access is open again. Your roles: %(roles)s.", person.language,
                       roles=renderer.roles(roles, person.language))  # fmt: skip
-    replies.say(person.tg_id, text, menu_keyboard(renderer, person.language, roles, bool(person.is_admin)))
+    replies.say(person.tg_id, text, menu_keyboard(team.core, renderer, person.language, roles, bool(person.is_admin)))
 
 
 async def restore(
@@ -204,7 +204,7 @@ async def restore(
     shown = renderer.roles(roles, user.language)
     replies.say(message.chat.id, renderer.t("%(name)s's access is restored; roles: %(roles)s.", user.language,
                                             name=person.name, roles=shown))  # fmt: skip
-    tell_restored(replies, renderer, person, roles)
+    tell_restored(replies, renderer, team, person, roles)
 
 
 async def grant_or_revoke(

@@ -243,7 +243,7 @@ async def approval_role(
     answer(after_commit, query, renderer.t("Approved.", user.language))
     role = renderer.role(callback_data.role, person.language)
     text = renderer.t("You are in: %(org)s, %(role)s. Use the menu below.", person.language, org=org.name, role=role)
-    replies.say(person.tg_id, text, menu_keyboard(renderer, person.language))
+    replies.say(person.tg_id, text, menu_keyboard(team.core, renderer, person.language, [callback_data.role]))
 
 
 async def org_command(

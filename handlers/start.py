@@ -71,7 +71,8 @@ async def start(
     newcomer = Newcomer(tg.id, tg.full_name or tg.username or str(tg.id), tg.username, _lang(message))
     joined = await team.join(newcomer, user, roles, (command.args or "").strip())
     admin = user is not None and bool(user.is_admin)
-    keyboard = menu_keyboard(renderer, joined.language, joined.roles, admin) if joined.outcome in WITH_MENU else None
+    menu = joined.outcome in WITH_MENU
+    keyboard = menu_keyboard(team.core, renderer, joined.language, joined.roles, admin) if menu else None
     replies.say(message.chat.id, views.welcome(renderer, joined), keyboard)
     await tell_admins(joined, replies, renderer, team, organisations)
     if conversation is not None:
@@ -134,7 +135,7 @@ async def lang_command(
         renderer.t("Language: English.", user.language)
         if user.language == "en"
         else renderer.t("Language: Russian.", user.language),
-        menu_keyboard(renderer, user.language, *_roles(viewer)),
+        menu_keyboard(team.core, renderer, user.language, *_roles(viewer)),
     )
     return None
 
@@ -152,7 +153,7 @@ async def admins_command(
     if user is None or not user.active:
         return await unknown_message(message, replies, renderer, team, user, viewer)
     text = renderer.t("This command is for administrators. /help lists what you can do here.", user.language)
-    await replies.say_once(message.chat.id, text, menu_keyboard(renderer, user.language, *_roles(viewer)))
+    await replies.say_once(message.chat.id, text, menu_keyboard(team.core, renderer, user.language, *_roles(viewer)))
     return None
 
 
@@ -162,7 +163,7 @@ async def nothing_to_cancel(
     if user is None or not user.active:
         return await unknown_message(message, replies, renderer, team, user, viewer)
     text = renderer.t("Nothing to cancel: no form or question is open.", user.language)
-    replies.say(message.chat.id, text, menu_keyboard(renderer, user.language, *_roles(viewer)))
+    replies.say(message.chat.id, text, menu_keyboard(team.core, renderer, user.language, *_roles(viewer)))
     return None
 
 
@@ -178,7 +179,7 @@ async def unknown_message(
     await replies.say_once(
         message.chat.id,
         renderer.t("I did not understand that. Use the menu below, or /help.", user.language),
-        menu_keyboard(renderer, user.language, *_roles(viewer)),
+        menu_keyboard(team.core, renderer, user.language, *_roles(viewer)),
     )
     return None
 

@@ -359,7 +359,8 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.press("Нет", await sergey.expect("Добавить"))
     summary = await sergey.expect("Проверьте")
     # The only work needs no number, and is named in the singular: «Работа:», not «Работы №1:».
-    assert "\nРабота:\n   Что сделать: Замена ножа\n" in summary["text"] and "№1" not in summary["text"], summary["text"]
+    work = "\nРабота:\n   Что сделать: Замена ножа\n"
+    assert work in summary["text"] and "№1" not in summary["text"], summary["text"]
     await sergey.press("Подтвердить", summary)
     await add_to_cart(sergey, "нож 48", "Нож для газонокосилки 48 см", "В корзину")
     await sergey.send("/cart")

@@ -4,6 +4,7 @@ staff who may order, the admins' commands for the admins alone."""
 from __future__ import annotations
 
 from tests.conftest import Harness
+from tests.test_access_closed_e2e import menu_of
 from tests.test_organisations_e2e import dealer_person, organisation
 
 ADMIN_COMMANDS = "Для администраторов: /invite"
@@ -32,6 +33,13 @@ async def test_each_person_is_told_what_they_can_do_and_nothing_they_cannot(harn
     assert "«Начать процесс» — зарегистрировать новое дело: «Возврат бракованных часов" in told_her["text"], told_her[
         "text"
     ]
+    # Nor does his menu: «Начать процесс» is the shop manager's button, not the warehouse head's.
+    for person in (clerk, seller, dealer):
+        await person.send("/start")
+    assert await menu_of(clerk) == [["📋 Мои задачи"], ["📁 Мои дела"]]
+    assert await menu_of(seller) == [["📋 Мои задачи", "▶️ Начать процесс"], ["📁 Мои дела"]]
+    # A dealer's manager starts requests from the catalogue, which the button opens.
+    assert (await menu_of(dealer) or [[]])[0] == ["📋 Мои задачи", "▶️ Начать процесс"]
     # An admin's command from him is answered as one, not «I did not understand».
     for command in ("/users", "/find 1", "/export"):
         await clerk.send(command)
