@@ -141,7 +141,10 @@ class CasePages(PanelPages):
             }
             for t in detail.tasks
         ]
-        history = [{"at": a.at, "text": self.words.history(a, spec, by_id, names)} for a in one_per_move(detail.audit)]
+        history = [
+            {"at": a.at, "text": self.words.history(a, spec, by_id, names, case.data)}
+            for a in one_per_move(detail.audit)
+        ]
         return self.panel.render(
             request,
             "case.html",

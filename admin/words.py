@@ -169,13 +169,21 @@ class Words:
             )
         return "".join("; " + line for line in said)
 
-    def history(self, entry: AuditEntry, spec: ProcessDef, tasks: dict[int, Task], names: dict[int, str]) -> str:
-        """One history entry as a sentence: «Анна: задача «Подтвердить дефект» — выполнено (Подтвердить)»."""
+    def history(
+        self,
+        entry: AuditEntry,
+        spec: ProcessDef,
+        tasks: dict[int, Task],
+        names: dict[int, str],
+        case_data: dict[str, Any] | None = None,
+    ) -> str:
+        """One history entry as a sentence: «Анна: задача «Подтвердить дефект» — выполнено (Подтвердить)». An item's
+        task names the item as the case's data does («Аппарат УЗИ → Отправлен», not «Позиция №1 → Отправлен»)."""
         data = entry.data or {}
         task = tasks.get(entry.task_id) if entry.task_id is not None else None
         title = ""
         if task is not None:
-            title = self.task_title(spec, task.stage, task.key)
+            title = self.task_title(spec, task.stage, task.key, case_data)
         elif isinstance(data.get("task"), str):
             title = self._label({}, data["task"])
         action = entry.action

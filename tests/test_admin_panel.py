@@ -292,6 +292,7 @@ def test_history_sentences_and_labels_never_show_keys(harness: Harness) -> None:
 
     from admin.words import Words
     from db.models import AuditEntry, Task
+    from flows.items import item_task_key
 
     spec = harness.core.registry.library["defect_return"].spec
     stage = next(s for s in spec.stages if s.tasks)
@@ -336,6 +337,14 @@ def test_history_sentences_and_labels_never_show_keys(harness: Harness) -> None:
     assert words.history(odd, spec, {}, {}) == "Sms some new thing"  # unknown: words, not a dotted key
     assert words.holder(task, {}) == "Заведующий складом"
     assert words.case_status("cancelled") == "Отменено" and words.task_status("open") == "Открыта"
+    # An item's move names the item as the case holds it («Аппарат УЗИ»), not by its place in the list.
+    medical = harness.core.registry.library["medical_order"].spec
+    sent = Task(id=8, case_id=1, key=item_task_key("items", 1, "sent"), stage="order_sent", visit=1, kind="form",
+                role=None, assignee_id=5, status="done", outcome="submit")  # fmt: skip
+    moved = AuditEntry(case_id=1, task_id=8, actor_id=5, action="task.done", data={"outcome": "submit"}, at=at)
+    items = {"items": [{"name": "Кардиомонитор"}, {"name": "Аппарат УЗИ"}]}
+    said = words.history(moved, medical, {8: sent}, {5: "Анна"}, items)
+    assert said == "Анна: задача «Аппарат УЗИ → Отправлен» — выполнено", said
 
 
 def test_escalations_and_version_moves_read_as_sentences(harness: Harness) -> None:
