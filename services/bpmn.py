@@ -190,7 +190,13 @@ class BpmnExport:
             chain.append(self._task(stage, stage.tasks[0]))
         elif stage.tasks:
             split = self._node("parallelGateway", _id("Split", key), title)
-            join = self._node("parallelGateway", _id("Join", key))
+            # `join: {any: …}` decides the stage at the first answer after which its condition holds, and the tasks
+            # still open are withdrawn. BPMN's own element for that is a complex gateway's activationCondition,
+            # which SpiffWorkflow (and most engines) do not read: the join stays parallel, the condition said on it.
+            decides = stage.join.any if stage.join is not None and stage.join.any is not None else None
+            said = w.t("Decided at the first answer after which %(condition)s; the other tasks are withdrawn",
+                       condition=w.condition(decides)) if decides else ""  # fmt: skip
+            join = self._node("parallelGateway", _id("Join", key), said, [said])
             for task in stage.tasks:
                 task_id = self._task(stage, task)
                 self._flow(split.get("id", ""), task_id)

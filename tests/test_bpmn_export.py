@@ -93,6 +93,22 @@ def test_conditions_deadlines_and_parallel_blocks_of_the_deal(tmp_path: Path) ->
     assert "Юрист" in (lawyer.findtext("bpmn:documentation", namespaces=NS) or "")
 
 
+def test_a_stage_decided_by_its_first_answer_says_so_on_its_join(tmp_path: Path) -> None:
+    """The medical order's contract approval: the client's refusal or the director's return is enough (`join:
+    {any: …}`); its join names that condition in words, where a reader of the diagram looks for it."""
+    root = etree.fromstring(export(tmp_path, "medical_order"))
+    join = root.find(".//bpmn:parallelGateway[@id='Join_contract_approval']", NS)
+    assert join is not None
+    said = join.get("name", "")
+    assert said.startswith("Решается первым ответом, после которого"), said
+    assert "client_answer" not in said and "«Ответ клиента по договору» = «✖️ Клиент отказался» или" in said, said
+    assert said == join.findtext("bpmn:documentation", namespaces=NS)
+    # A stage that waits for all its tasks keeps a bare join.
+    deal = etree.fromstring(export(tmp_path, "meat_deal"))
+    plain = deal.find(".//bpmn:parallelGateway[@id='Join_lawyer_agreed']", NS)
+    assert plain is not None and not plain.get("name")
+
+
 def test_a_deadline_that_escalates_is_a_boundary_timer(tmp_path: Path) -> None:
     xml = export(tmp_path, "defect_return")
     root = etree.fromstring(xml)
