@@ -256,8 +256,13 @@ async def definition_file(
     if upload.version is None:
         text = t("“%(title)s” (%(file)s) has no mistakes. Load it to make it the version new cases start with.",
                  lang, title=upload.title, file=name)  # fmt: skip
-        button = InlineKeyboardButton(text=t("⬆️ Load", lang), callback_data=LoadCb(digest=upload.digest).pack())
-        replies.say(message.chat.id, text, InlineKeyboardMarkup(inline_keyboard=[[button]]))
+
+        def checked(ref: int) -> tuple[str, InlineKeyboardMarkup]:
+            data = LoadCb(digest=upload.digest, ref=ref).pack()
+            return text, InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t("⬆️ Load", lang),
+                                                                                     callback_data=data)]])  # fmt: skip
+
+        await replies.say_editable(message.chat.id, checked)
         return
     replies.say(message.chat.id, loaded_text(renderer, upload, lang))
 
@@ -271,9 +276,14 @@ async def on_load(
     query: CallbackQuery, callback_data: LoadCb, replies: Replies, renderer: Renderer, user: User,
     library: ProcessLibrary, after_commit: AfterCommit,
 ) -> None:  # fmt: skip
-    """«⬆️ Load» under a checked definition: it is loaded as it was checked (pressed again, it says so)."""
+    """«⬆️ Load» under a checked definition: it is loaded as it was checked, and the message says so in place of its
+    button (pressed again on a copy the chat still shows, it says the check is no longer kept)."""
     upload = await library.load_checked(user, callback_data.digest)
-    replies.say(user.tg_id, loaded_text(renderer, upload, user.language))
+    text = loaded_text(renderer, upload, user.language)
+    ref = callback_data.ref
+    pressed = query.message.message_id if query.message is not None else 0
+    if not (ref and await replies.is_message(ref, user.tg_id, pressed) and replies.edit(user.tg_id, ref, text)):
+        replies.say(user.tg_id, text)
     answer(after_commit, query)
 
 

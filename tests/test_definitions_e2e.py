@@ -31,8 +31,12 @@ async def test_a_broken_definition_is_explained_and_a_good_one_becomes_a_new_ver
     checked = await admin.expect("В «Возврат брака поставщику (v2)» (defect_return.yaml) ошибок нет")
     assert admin.buttons(checked) == ["⬆️ Загрузить"]
     await admin.press("Загрузить", checked)
-    await admin.expect("Процесс «Возврат брака поставщику (v2)» загружен, версия 2")
-    assert await admin.press("Загрузить", checked) != ""  # pressed again: refused in words, nothing loaded twice
+    # The checked message becomes the result: one message, no button left to press twice.
+    loaded = await admin.wait_for("Процесс «Возврат брака поставщику (v2)» загружен, версия 2")
+    assert loaded["message_id"] == checked["message_id"] and admin.buttons(loaded) == []
+    # Pressed again on a copy its Telegram had not yet updated: refused in words, nothing loaded twice.
+    data = checked["inline_keyboard"][0][0]["callback_data"]
+    assert await admin.press_data(checked["message_id"], data, unchecked=True) != ""
 
     await manager.press("Отмена", await manager.card("Поставщик", button="Отмена"))
     await manager.send("▶️ Начать процесс")

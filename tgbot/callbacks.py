@@ -97,6 +97,7 @@ class ExportCb(CallbackData, prefix="x"):
 
 class LoadCb(CallbackData, prefix="ld"):
     digest: str  # of the definition checked (`services.library.Upload.digest`)
+    ref: int = 0  # the outbox row of the message it sits on: loaded, that message says so and loses the button
 
 
 class RoleCb(CallbackData, prefix="r"):
