@@ -83,11 +83,11 @@ class Words:
             return self.t("New case: %(process)s", process=self.core.translator.local(spec.title, self.lang))
         moved, asked = parse_item_task(key), parse_item_approval(key)
         item = moved or asked
-        if data is not None and item is not None and item[0] in spec.tracks():
-            name, index, to = item
-            titled = (item_task_title if moved else item_approval_title)(spec, name, index, to, data)
-            return self.core.translator.local(titled, self.lang)
-        try:
+        try:  # a case moved onto a version without that stage, track stage or task: its key in words, not a 500
+            if data is not None and item is not None and item[0] in spec.tracks():
+                name, index, to = item
+                titled = (item_task_title if moved else item_approval_title)(spec, name, index, to, data)
+                return self.core.translator.local(titled, self.lang)
             return self.core.translator.local(task_def(spec, stage, key).title, self.lang)
         except KeyError:
             return self._label({}, key)
@@ -101,7 +101,7 @@ class Words:
             tdef = task_def(spec, stage, key)
         except KeyError:
             return self._label({}, outcome)
-        if len(tdef.outcome_defs()) < 2:
+        if len(tdef.outcome_defs()) < 2 and not tdef.done_when_taken:  # taken is said: «✋ Взято в работу»
             return ""
         sign, result = self.core.wording.decision(tdef, outcome, self.lang)
         return f"{sign} {result}" if mark else result

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -448,6 +448,50 @@ async def test_two_people_finishing_the_same_task_at_once_move_the_case_once(tmp
     assert [(key, str(status)) for key, status in tasks] == [
         ("__start__", "done"), ("move_to_service", "done"), ("confirm_defect", "open")]
     assert case is not None and case.stage == "inspection"
+
+
+async def test_a_step_that_changes_only_tasks_is_read_by_the_step_that_waited_for_it(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A timer started on a task, a card sent again: the step changes the case's tasks or cards, not the case, and
+    moves the case's version on (`CaseStore.touch`), so a step that waited for the case's lock reads those tasks as
+    that step left them (a second «⏸ Pause» does not add the time twice)."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    moved_due = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    try:
+        async with core.sessionmaker() as session, session.begin():
+            users = await staff(session, core.clock.now())
+            loaded = await CaseService(core, session).start(users["initiator"], PROCESS)
+        task = next(t for t in loaded.state.open_tasks() if t.key == HAPPY_PATH[0].task)
+        holding, second_waits = asyncio.Event(), asyncio.Event()
+
+        async def first() -> None:
+            async with core.sessionmaker() as session, session.begin():
+                store = CaseStore(session, core.registry, sqlite=core.sqlite, now=core.clock.now())
+                mine = await store.load(loaded.row.id)
+                await session.execute(update(Task).where(Task.id == task.id).values(due_at=moved_due))
+                await store.touch(mine)
+                holding.set()
+                await second_waits.wait()
+
+        async def second() -> datetime | None:
+            await holding.wait()
+            async with core.sessionmaker() as session, session.begin():
+                store = CaseStore(session, core.registry, sqlite=core.sqlite, now=core.clock.now())
+                waited = await store.load(loaded.row.id)
+            assert task.id is not None
+            return waited.task_rows[task.id].due_at
+
+        async def until_second_waits() -> None:
+            await holding.wait()
+            if not core.sqlite:
+                await _until_a_backend_waits_for_a_lock(core)
+            second_waits.set()
+
+        _, _, seen = await asyncio.gather(first(), until_second_waits(), second())
+    finally:
+        await core.close()
+    assert seen is not None and seen.astimezone(UTC) == moved_due
 
 
 _WAITING_FOR_A_LOCK = text(

@@ -170,3 +170,7 @@ class NoticesBase:
         if files:
             send_files(self.session, user.tg_id, self.now, files, self.renderer.case_name(state, user.language),
                        loaded.row.id)  # fmt: skip
+            if loaded.files_sent is not None:
+                # Sent in this step: a later card of the step must know it even once these rows have left the step's
+                # queue (a flush within the step, a sub-case's write taking the queue with it).
+                loaded.files_sent.setdefault(user.tg_id, set()).update(ref["id"] for _label, ref in files)

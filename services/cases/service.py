@@ -171,8 +171,10 @@ class CaseService:
         task = self._open_task(loaded, task_id)
         if task.assignee_id is not None and task.assignee_id != user.id:
             raise TaskTaken(await self.people.name(task.assignee_id))
+        taken_is_done = task_def(loaded.state.spec, task.stage, task.key).done_when_taken
         if task.assignee_id == user.id:
-            return loaded
+            # Already theirs (a pool of one): taking a task whose taking is the work still does it.
+            return await self.submit(user, task_id, "done", {}) if taken_is_done else loaded
         roles = await people_repo.roles_of(self.session, user.id)
         effects = self.core.engine.claim(loaded.state, task, user.id, roles)
         # The guard in WHERE makes the claim atomic even without the case lock: exactly one person wins.
@@ -189,7 +191,7 @@ class CaseService:
         set_committed_value(loaded.task_rows[task_id], "assignee_id", user.id)
         set_committed_value(loaded.task_rows[task_id], "claimed_at", self.now)
         await self.save(loaded, effects, user.id, "task.claimed", {"task": task.key}, task_id=task_id)
-        if task_def(loaded.state.spec, task.stage, task.key).done_when_taken:  # taking it is the work: done with it
+        if taken_is_done:  # taking it is the work: done with the take
             return await self.submit(user, task_id, "done", {})
         await self.task_changed(loaded, task)
         return loaded
@@ -294,6 +296,7 @@ class CaseService:
         """A fresh card of a task for this person (theirs went up the chat); edited with the others from now on."""
         loaded = self._hint(await self.store.load_by_task(task_id))
         await self.notifier.task_given(loaded, self._open_task(loaded, task_id), [user])
+        await self.store.touch(loaded)  # a card of its own now: a step waiting for the case reads it
 
     async def request_edit(self, user: User, case_id: int, name: str) -> Loaded:
         loaded = await self.in_scope(user, await self.load(case_id))
@@ -314,7 +317,7 @@ class CaseService:
             await self.store.start_work(loaded, task_id, user.id)
             task.work_started_at = self.now
             self.store.audit(loaded, user.id, "work.started", {}, task_id=task_id)
-            await self.store.write_rows()
+            await self.store.touch(loaded)  # with its rows: a press of the other timer button waiting reads this one's
             await self.task_changed(loaded, task)
         return loaded
 
@@ -328,7 +331,7 @@ class CaseService:
             task.worked_seconds += (self.now - task.work_started_at).total_seconds()
             task.work_started_at = None
             self.store.audit(loaded, user.id, "work.paused", {}, task_id=task_id)
-            await self.store.write_rows()
+            await self.store.touch(loaded)  # with its rows: a press of the other timer button waiting reads this one's
             await self.task_changed(loaded, task)
         return loaded
 

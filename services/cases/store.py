@@ -98,6 +98,20 @@ class CaseStore(CaseRow, TaskSync):
         }
         if state.status in CASE_CLOSED and row.closed_at is None:
             values["closed_at"] = self.now
+        await self._write_case_row(loaded, values)
+
+    async def touch(self, loaded: Loaded) -> None:
+        """A step that changes only the case's tasks or cards under its lock (a task's timer started or paused, a
+        card sent again) moves the case's version on with its other rows: a step of the case that waited for the
+        lock then reads the case again (`CaseRow._case_rows`), not its tasks and cards as they were before."""
+        self._take_messages()
+        if self.session.new or self.session.deleted or self.session.dirty:
+            await self.session.flush()
+        await self._write_case_row(loaded, {"version": loaded.row.version + 1})
+
+    async def _write_case_row(self, loaded: Loaded, values: dict[str, Any]) -> None:
+        row = loaded.row
+        version = row.version
         for key, value in values.items():
             set_committed_value(row, key, value)  # the row object says what the table now holds
         self._case_values = (row.id, version, values)
