@@ -87,7 +87,9 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         engine=Engine(calendar, clock),
         translator=translator,
         wording=renderer,
-        notifier_factory=lambda session, people, now: OutboxNotifier(renderer, session, people, now),
+        notifier_factory=lambda session, people, now: OutboxNotifier(
+            renderer, session, people, now, registry.current_specs
+        ),
         files=FileStore(settings.data_dir),
         people=directory,
         draft_dropped={ORDER_PROCESS: give_back},

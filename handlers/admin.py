@@ -254,17 +254,21 @@ async def definition_file(
         replies.say(message.chat.id, text)
         return
     if upload.version is None:
-        text = t("“%(title)s” (%(file)s) has no mistakes. Load it to make it the version new cases start with.",
-                 lang, title=upload.title, file=name)  # fmt: skip
-
-        def checked(ref: int) -> tuple[str, InlineKeyboardMarkup]:
-            data = LoadCb(digest=upload.digest, ref=ref).pack()
-            return text, InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t("⬆️ Load", lang),
-                                                                                     callback_data=data)]])  # fmt: skip
-
-        await replies.say_editable(message.chat.id, checked)
+        await replies.say_editable(message.chat.id, lambda ref: checked_text(renderer, upload, name, lang, ref))
         return
     replies.say(message.chat.id, loaded_text(renderer, upload, lang))
+
+
+def checked_text(
+    renderer: Renderer, upload: Upload, name: str, lang: str, ref: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A definition checked and kept: «⬆️ Load» under it, naming its own message (`ref`) to say the result in."""
+    t = renderer.t
+    text = t("“%(title)s” (%(file)s) has no mistakes. Load it to make it the version new cases start with.",
+             lang, title=upload.title, file=name)  # fmt: skip
+    data = LoadCb(digest=upload.digest, ref=ref).pack()
+    return text, InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t("⬆️ Load", lang),
+                                                                             callback_data=data)]])  # fmt: skip
 
 
 def loaded_text(renderer: Renderer, upload: Upload, lang: str) -> str:

@@ -8,39 +8,20 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.filters import BaseFilter, Command
-from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
 
-from flows.i18n import _
-from services.access import roles_may_start, roles_see_figures
 from services.core import Core
 from services.i18n import LANGUAGES
+from tgbot import views
 from tgbot.render import Renderer
-
-MY_TASKS = _("📋 My tasks")
-NEW_CASE = _("▶️ Start a process")
-MY_CASES = _("📁 My cases")
-FIGURES = _("📈 Figures")  # representatives and dealers' managers: shipments and sales per dealer
+from tgbot.views import MY_CASES, MY_TASKS, NEW_CASE
 
 
 def menu_keyboard(
     core: Core, renderer: Renderer, lang: str, roles: Iterable[str] = (), is_admin: bool = False
 ) -> ReplyKeyboardMarkup:
-    """The menu under the chat. «Start a process» only for someone whose roles start one (a warehouse worker who
-    only does tasks is not offered a button that would say no); a dealer's people start theirs from the catalogue,
-    which that button opens."""
-    t = renderer.t
-    roles = frozenset(roles)
-    first = [KeyboardButton(text=t(MY_TASKS, lang))]
-    if any(roles_may_start(roles, is_admin, spec) for spec in core.registry.current_specs()):
-        first.append(KeyboardButton(text=t(NEW_CASE, lang)))
-    last = [KeyboardButton(text=t(MY_CASES, lang))]
-    if roles_see_figures(roles, is_admin):
-        last.append(KeyboardButton(text=t(FIGURES, lang)))
-    return ReplyKeyboardMarkup(
-        keyboard=[first, last],
-        resize_keyboard=True,
-        is_persistent=True,
-    )
+    """The menu under the chat for these roles (`tgbot.views.menu_keyboard`), over the processes loaded now."""
+    return views.menu_keyboard(renderer, lang, roles, is_admin, core.registry.current_specs())
 
 
 class MenuButton(BaseFilter):

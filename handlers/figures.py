@@ -9,13 +9,14 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from handlers.common import FIGURES, AfterCommit, MenuButton, Registered, answer
+from handlers.common import AfterCommit, MenuButton, Registered, answer
 from services.access import Viewer
 from services.figures import PERIODS, Figures
 from tgbot import figures_view
 from tgbot.callbacks import FiguresCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
+from tgbot.views import FIGURES
 
 
 def router() -> Router:

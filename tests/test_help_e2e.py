@@ -40,6 +40,13 @@ async def test_each_person_is_told_what_they_can_do_and_nothing_they_cannot(harn
     assert await menu_of(seller) == [["📋 Мои задачи", "▶️ Начать процесс"], ["📁 Мои дела"]]
     # A dealer's manager starts requests from the catalogue, which the button opens.
     assert (await menu_of(dealer) or [[]])[0] == ["📋 Мои задачи", "▶️ Начать процесс"]
+    # Given a role that starts a process, he hears it with the menu that now offers it; without it, it goes.
+    await harness.admin.send(f"/grant @u{clerk.id} shop_manager")
+    await clerk.expect("Администратор изменил ваши роли", "Менеджер магазина")
+    assert await menu_of(clerk) == [["📋 Мои задачи", "▶️ Начать процесс"], ["📁 Мои дела"]]
+    await harness.admin.send(f"/revoke @u{clerk.id} shop_manager")
+    await clerk.wait_for("Администратор изменил ваши роли, теперь: Заведующий складом.")
+    assert await menu_of(clerk) == [["📋 Мои задачи"], ["📁 Мои дела"]]
     # An admin's command from him is answered as one, not «I did not understand».
     for command in ("/users", "/find 1", "/export"):
         await clerk.send(command)

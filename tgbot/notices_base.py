@@ -75,11 +75,20 @@ def send_files(
 
 
 class NoticesBase:
-    def __init__(self, renderer: Renderer, session: AsyncSession, people: PeopleCache, now: datetime) -> None:
+    def __init__(
+        self,
+        renderer: Renderer,
+        session: AsyncSession,
+        people: PeopleCache,
+        now: datetime,
+        processes: Callable[[], Iterable[ProcessDef]] = tuple,
+    ) -> None:
         self.renderer = renderer
         self.session = session
         self.people = people
         self.now = now
+        # The processes new cases start with (`Registry.current_specs`): whether a person's menu offers to start one.
+        self.processes = processes
         self._carded: set[int] = set()  # tasks given a card in this unit of work
         self.told_closed: set[tuple[int, int]] = set()  # (case, person): the final stage's notice said it closed
         # Which channels each kind of notification goes by, per person (services/channels/).

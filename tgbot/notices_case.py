@@ -15,6 +15,7 @@ from flows.status import CaseStatus
 from services import outbox
 from services import people as people_repo
 from services.cases.state import Loaded
+from tgbot import views
 from tgbot.notices_base import NoticesBase
 
 
@@ -300,7 +301,9 @@ class CaseNotices(NoticesBase):
             where = holder or r.t("to the people with the role “%(role)s”", lang, role=r.role(task.role, lang))
             title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
             lines.append(r.t("• “%(task)s” (%(case)s) → %(where)s", lang, task=title, case=case, where=where))
-        outbox.message(self.session, person.tg_id, "\n".join(lines), self.now)
+        # With the menu of the roles they have now: «Начать процесс» comes or goes with a role that starts one.
+        menu = views.menu_keyboard(r, lang, roles, bool(person.is_admin), self.processes())
+        outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, menu.model_dump(exclude_none=True))
 
     async def given_back(self, loaded: Loaded, author: User) -> None:
         lang, renderer = author.language, self.renderer

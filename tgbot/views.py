@@ -3,17 +3,17 @@ return. (Task and case cards and form questions are in `tgbot.render`.)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from db.models import Case, Company, User
 from flows.i18n import _
 from flows.model import ProcessDef
 from flows.values import amount_text, number_sign
 from services import companies
-from services.access import EXTERNAL_ROLES, PortalRights
+from services.access import EXTERNAL_ROLES, PortalRights, roles_may_start, roles_see_figures
 from services.onec_documents import shown_date
 from services.team import Joined, MixedInvite, PersonCard, Welcome
 from services.wording import ORGANISATION_KINDS
@@ -32,6 +32,29 @@ from tgbot.callbacks import (
 from tgbot.render import Renderer
 
 # --- the menu -------------------------------------------------------------------------------------------
+
+
+MY_TASKS = _("📋 My tasks")
+NEW_CASE = _("▶️ Start a process")
+MY_CASES = _("📁 My cases")
+FIGURES = _("📈 Figures")  # representatives and dealers' managers: shipments and sales per dealer
+
+
+def menu_keyboard(
+    renderer: Renderer, lang: str, roles: Iterable[str], is_admin: bool, specs: Iterable[ProcessDef]
+) -> ReplyKeyboardMarkup:
+    """The menu under the chat. «Start a process» only for someone whose roles start one of `specs` (a warehouse
+    worker who only does tasks is not offered a button that would say no); a dealer's people start theirs from the
+    catalogue, which that button opens."""
+    t = renderer.t
+    roles = frozenset(roles)
+    first = [KeyboardButton(text=t(MY_TASKS, lang))]
+    if any(roles_may_start(roles, is_admin, spec) for spec in specs):
+        first.append(KeyboardButton(text=t(NEW_CASE, lang)))
+    last = [KeyboardButton(text=t(MY_CASES, lang))]
+    if roles_see_figures(roles, is_admin):
+        last.append(KeyboardButton(text=t(FIGURES, lang)))
+    return ReplyKeyboardMarkup(keyboard=[first, last], resize_keyboard=True, is_persistent=True)
 
 
 def startable_keyboard(renderer: Renderer, specs: list[ProcessDef], lang: str) -> InlineKeyboardMarkup:
