@@ -21,7 +21,7 @@ TASK_UPDATES = "task_updates"
 CANCEL_TASKS = "cancel_tasks"
 CANCEL_CASES = "cancel_cases"
 
-_CASE_UPDATES: dict[tuple[str, ...], Any] = {}
+_CASE_UPDATES: dict[tuple[str, tuple[str, ...]], Any] = {}  # by table and the columns set
 _TASK_UPDATES: dict[str, Any] = {}
 _TIMER_CANCELS: list[Any] = []
 
@@ -33,9 +33,10 @@ def _q(name: str) -> str:
 def case_update(table: Table, names: tuple[str, ...]) -> Any:
     """UPDATE of these columns of one case row from `:case_row` (a JSON object with its id), only while its version
     is still `:case_version`: a writer that read an older state updates nothing (RETURNING no row)."""
-    if names not in _CASE_UPDATES:
+    key = (table.name, names)  # the table too: a versioned row of another table may change the same columns
+    if key not in _CASE_UPDATES:
         sets = ", ".join(f"{_q(name)} = r.{_q(name)}" for name in names)
-        _CASE_UPDATES[names] = (
+        _CASE_UPDATES[key] = (
             text(
                 f"UPDATE {_q(table.name)} SET {sets} "
                 f"FROM json_populate_record(NULL::{_q(table.name)}, CAST(:{CASE_ROW} AS json)) AS r "
@@ -45,7 +46,7 @@ def case_update(table: Table, names: tuple[str, ...]) -> Any:
             .bindparams(bindparam(CASE_ROW, type_=Text()), bindparam(CASE_VERSION, type_=Integer()))
             .columns(column("id", Integer()))
         )
-    return _CASE_UPDATES[names]
+    return _CASE_UPDATES[key]
 
 
 def task_updates(table: Table) -> Any:
