@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import take_ids
 from db.models import Outbox, TaskCard, status_is
-from db.models.delivery import CASE_FILE_ROWS
+from db.models.delivery import CASE_FILE_ROWS, FILE_METHODS
 from flows.status import OutboxStatus
 from services import tg_html
 from services.pieces import split_lines as split_lines
@@ -248,9 +248,6 @@ def files(
                 method = "sendMediaGroup"
                 payload = {"kind": kind, "media": [{"file_id": f, "caption": c[:1000]} for f, c in group]}
             enqueue(session, chat_id=chat_id, method=method, payload=payload, now=now, case_id=case_id)
-
-
-FILE_METHODS = ("sendPhoto", "sendDocument", "sendMediaGroup")
 
 
 def file_ids(payload: dict[str, Any]) -> list[Any]:

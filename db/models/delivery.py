@@ -16,7 +16,8 @@ from flows.status import InboxStatus, OutboxStatus
 
 # The outbox's rows that send stored files (a photo, a document, an album), as SQL: a partial index's condition
 # and the queries it serves.
-CASE_FILE_ROWS = "method IN ('sendPhoto', 'sendDocument', 'sendMediaGroup')"
+FILE_METHODS = ("sendPhoto", "sendDocument", "sendMediaGroup")
+CASE_FILE_ROWS = "method IN ({})".format(", ".join(f"'{method}'" for method in FILE_METHODS))
 
 
 class Outbox(Base):

@@ -83,12 +83,7 @@ class CaseStore(CaseRow, TaskSync):
                 if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
                     company_id = value["id"]
                     break
-        self._take_messages()
-        # Whatever else the step changed through the ORM (on SQLite outbox rows and cards, a person's row) goes
-        # first; a case row some handler changed directly is written (and its version moved on) by this flush too
-        # (called only when there is something to flush: its hop into SQLAlchemy's greenlet costs more than the check).
-        if self.session.new or self.session.deleted or self.session.dirty:
-            await self.session.flush()
+        await self._settle()
         version = row.version
         values: dict[str, Any] = {
             "company_id": company_id, "stage": state.stage, "status": state.status, "result": state.result,
@@ -104,10 +99,17 @@ class CaseStore(CaseRow, TaskSync):
         """A step that changes only the case's tasks or cards under its lock (a task's timer started or paused, a
         card sent again) moves the case's version on with its other rows: a step of the case that waited for the
         lock then reads the case again (`CaseRow._case_rows`), not its tasks and cards as they were before."""
+        await self._settle()
+        await self._write_case_row(loaded, {"version": loaded.row.version + 1})
+
+    async def _settle(self) -> None:
+        """Before the case row's write: the step's messages taken into its rows, and whatever else the step changed
+        through the ORM (on SQLite outbox rows and cards, a person's row) flushed first — a case row some handler
+        changed directly is written (and its version moved on) by this flush too, so the version is read after it.
+        Flushed only when there is something to flush: its hop into SQLAlchemy's greenlet costs more than the check."""
         self._take_messages()
         if self.session.new or self.session.deleted or self.session.dirty:
             await self.session.flush()
-        await self._write_case_row(loaded, {"version": loaded.row.version + 1})
 
     async def _write_case_row(self, loaded: Loaded, values: dict[str, Any]) -> None:
         row = loaded.row
