@@ -657,6 +657,15 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         if cron:
             c.add(("schedule", s_index, "cron"), cron[0], **cron[1])
     _check_template(c, ("start", "title"), spec.start.title)
+    if spec.amount is not None:
+        worth = fields.get(spec.amount)
+        if worth is None or worth.type not in ("number", "money"):
+            c.add(
+                ("amount",),
+                _("'%(name)s' is not a number or money field of process '%(process)s'"),
+                name=spec.amount,
+                process=spec.process,
+            )
     for l_index, lead in enumerate(spec.leads):
         if lead.initiator not in roles:
             c.add(("leads", l_index, "initiator"), _("unknown role '%(role)s'"), role=lead.initiator)

@@ -22,6 +22,8 @@ from tests.test_case_cancel_e2e import cancel_case
 from tests.test_defect_return_e2e import register_defect
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 from tests.test_diagrams_e2e import picture
+from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the fulfillment warehouse's people
+from tests.test_fulfillment_e2e import new_quote
 
 MSK = ZoneInfo("Europe/Moscow")  # the company's time zone (the default setting)
 HEADING = "📊 Сводка"
@@ -83,7 +85,8 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     text = (await director.expect(HEADING, "22.12.2026 09:00"))["text"]
     assert "📅 Срок сегодня: 2" in text and "⏰" not in text and MOVE_TO_SERVICE in text
     assert "Сергей: открыто 2, просрочено 0" in text
-    assert "Возврат бракованных часов поставщику: дел 2, открытых задач 2, просрочено 0" in text
+    # What the open returns are worth (the process names its purchase sum as a case's amount): 2 × 125 000 ₽.
+    assert "Возврат бракованных часов поставщику: дел 2, открытых задач 2, просрочено 0, на сумму 250\xa0000,00\xa0₽" in text
     assert "defect_return" not in text and "move_to_service" not in text and "service_manager" not in text
 
     # Sergey moves one case's goods on Tuesday morning; the other he forgets.
@@ -258,3 +261,33 @@ def test_the_charts_legend_has_a_colour_per_series_even_for_one_with_no_bar() ->
     pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
     red = (pixels[:, :, 0] > 0.8) & (pixels[:, :, 1] < 0.35) & (pixels[:, :, 2] < 0.35)
     assert red.sum() > 20, "no red in the legend"
+
+
+async def test_the_directors_digest_opens_with_the_offers_waiting_for_his_approval(fulfillment: Harness) -> None:
+    """What asks for the reader comes first: the general director's digest lists the offer he is to approve (with
+    its deadline); the account manager's has it only as his open work — she waits for him, not he for her."""
+    manager, director = fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
+    await new_quote(manager, "ООО Ромашка", create=True)
+    await manager.press("Сформировать КП", await manager.expect("Этап: Новая заявка на просчёт"))
+    await manager.press("На согласование ГД", await manager.wait_for("Этап: Сформировать КП"))
+    await manager.expect("Файл КП")
+    await manager.document(b"%PDF offer v1", "offer_v1.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await director.expect("Согласуйте коммерческое предложение")
+
+    await director.send("/digest")
+    await director.press("Прислать сейчас", await director.expect("Вы не получаете сводку"))
+    digest = await director.expect(HEADING, "Ждут вас")
+    text = digest["text"]
+    waiting = text.split("✍️ Ждут вас: 1\n", 1)[1].split("\n", 1)[0]
+    assert "ООО Ромашка: Детские игрушки — «Согласуйте коммерческое предложение»" in waiting, text
+    assert "срок" in waiting, waiting  # a working day to decide
+    assert "approve_offer" not in text and "general_director" not in text
+    await director.press("Ждут вас", digest)
+    listed = (await director.expect("Ждут вас: 1", "Согласуйте коммерческое предложение"))["text"]
+    assert "ООО Ромашка" in listed
+
+    await manager.send("/digest")
+    await manager.press("Прислать сейчас", await manager.expect("Вы не получаете сводку"))
+    mine = (await manager.expect(HEADING))["text"]
+    assert "Ждут вас" not in mine and "Генеральный Олег: открыто 1" in mine, mine

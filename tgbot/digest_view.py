@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from flows.values import format_value
 from services.charts import Table
 from services.digests import GROUPS, HOURS, Digest, Subscription, group_title, period_key, table
 from tgbot.callbacks import DigestCb, button_label
 from tgbot.render import Renderer
 
 SHOWN = 5  # lines of a group in the digest itself; its list button has them all
-ICONS = {"overdue": "⏰", "today": "📅", "stuck": "🐢", "moved": "🔄"}
+ICONS = {"yours": "✍️", "overdue": "⏰", "today": "📅", "stuck": "🐢", "moved": "🔄"}
 
 
 def digest_text(r: Renderer, digest: Digest, lang: str) -> str:
@@ -38,9 +39,8 @@ def digest_text(r: Renderer, digest: Digest, lang: str) -> str:
         ]
     if digest.processes:
         parts.append("\n📁 " + t("Per process", lang) + ":")
-        parts += [
-            "• "
-            + t(
+        for x in digest.processes:
+            line = t(
                 "%(process)s: cases %(cases)s, open tasks %(open)s, overdue %(late)s",
                 lang,
                 process=x.process,
@@ -48,12 +48,20 @@ def digest_text(r: Renderer, digest: Digest, lang: str) -> str:
                 open=x.open,
                 late=x.overdue,
             )
-            for x in digest.processes
-        ]
+            if x.amount is not None:  # what the open cases are worth, where the process says what that is
+                line += t(", worth %(amount)s", lang, amount=format_value("money", x.amount, lang=r.tr.lang(lang)))
+            parts.append("• " + line)
     return "\n".join(parts)
 
 
 def _line(r: Renderer, group: str, row: list[str], lang: str) -> str:
+    if group == "yours":
+        case, _process, task, holder, due = row
+        if due == "—":
+            return "• " + r.t("%(case)s — “%(task)s”, %(who)s", lang, case=case, task=task, who=holder)
+        return "• " + r.t(
+            "%(case)s — “%(task)s”, %(who)s, due %(when)s", lang, case=case, task=task, who=holder, when=due
+        )
     if group == "overdue":
         case, _process, task, holder, _due, late = row
         return "• " + r.t(

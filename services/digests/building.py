@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,6 +54,14 @@ async def fire(core: Core, session: AsyncSession, timer: Timer) -> None:
     elif user is not None and user.active:
         log.info("digest for %s skipped: %s is not a working day", user_id, now.date())
     add_timer(core, session, sub)
+
+
+def _worth(value: Any) -> Decimal:
+    """A case's stored amount («125000.00») as a number to add; an empty or unreadable one adds nothing."""
+    try:
+        return Decimal(str(value)) if value not in (None, "") and not isinstance(value, bool) else Decimal(0)
+    except ArithmeticError:
+        return Decimal(0)
 
 
 def _local_day_end(calendar: WorkCalendar, now: datetime) -> datetime:
@@ -117,8 +126,13 @@ class Digests:
         load: dict[str, Load] = {}
         totals: dict[str, ProcessTotal] = {}
         for case in cases:
-            title = local(specs[case.definition_id].title, lang)
-            totals.setdefault(title, ProcessTotal(title, 0, 0, 0)).cases += 1
+            spec = specs[case.definition_id]
+            title = local(spec.title, lang)
+            total = totals.setdefault(title, ProcessTotal(title, 0, 0, 0))
+            total.cases += 1
+            if spec.amount is not None:
+                total.amount = (total.amount or Decimal(0)) + _worth(case.data.get(spec.amount))
+        mine = viewer.user.id
         for task in open_tasks:
             case = by_id[task.case_id]
             spec = specs[case.definition_id]
@@ -127,18 +141,20 @@ class Digests:
             entry = load.setdefault(who, Load(who, 0, 0))
             entry.open += 1
             totals[process].open += 1
+            late = abs(now - task.due_at) if task.due_at is not None else timedelta(0)
+            line = TaskLine(case.id, case_name(case), process, task_title(case, task), who, task.due_at, late)
+            if task.assignee_id == mine or (task.assignee_id is None and task.role in viewer.roles):
+                digest.yours.append(line)  # a director's approvals, anyone's own work: what asks for the reader
             if task.due_at is None:
                 continue
-            line = TaskLine(
-                case.id, case_name(case), process, task_title(case, task), who, task.due_at, abs(now - task.due_at)
-            )
             if task.due_at < now:
                 entry.overdue += 1
                 totals[process].overdue += 1
                 digest.overdue.append(line)
             elif task.due_at < day_end:
                 digest.today.append(line)
-        digest.overdue.sort(key=lambda line: line.due_at)
+        digest.overdue.sort(key=lambda line: line.due_at or now)
+        digest.yours.sort(key=lambda line: (line.due_at is None, line.due_at or now))  # no deadline: last
         digest.load = sorted(load.values(), key=lambda item: (-item.overdue, -item.open, item.holder))
         digest.processes = sorted(totals.values(), key=lambda item: item.process)
         digest.stuck = await self._stuck(cases, tasks, specs, case_name, lang)

@@ -1,19 +1,21 @@
-"""What a digest holds: the overdue tasks, the tasks due today, the cases stuck at a stage, what moved, the open
-work per person and the totals per process; a group of it as a table (the list and the file), and its chart."""
+"""What a digest holds: the tasks waiting for the reader, the overdue tasks, the tasks due today, the cases stuck
+at a stage, what moved, the open work per person and the totals (and sums) per process; a group of it as a table (the list and the file), and its chart."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from flows.i18n import _
 from services.charts import MAX_BARS, Series, Table, bar_chart
 from services.wording import Wording
 
-GROUPS = ("overdue", "today", "stuck", "moved")
+GROUPS = ("yours", "overdue", "today", "stuck", "moved")
 GROUP_TITLES = {
+    "yours": _("Waiting for you"),
     "overdue": _("Overdue"),
     "today": _("Due today"),
     "stuck": _("Stuck at a stage"),
@@ -29,7 +31,7 @@ class TaskLine:
     process: str
     task: str
     holder: str  # the person, or the role whose pool it waits in
-    due_at: datetime
+    due_at: datetime | None  # none: a task with no deadline (only among those waiting for the reader)
     late: timedelta  # how late (overdue) or how long left (due today)
 
 
@@ -66,12 +68,15 @@ class ProcessTotal:
     cases: int
     open: int
     overdue: int
+    # The open cases' sum of what the process says a case is worth (`amount:`); None: it says nothing.
+    amount: Decimal | None = None
 
 
 @dataclass
 class Digest:
     now: datetime
     since: datetime
+    yours: list[TaskLine] = field(default_factory=list)  # the reader's own tasks and their roles' open pools
     overdue: list[TaskLine] = field(default_factory=list)
     today: list[TaskLine] = field(default_factory=list)
     stuck: list[CaseLine] = field(default_factory=list)
@@ -81,7 +86,7 @@ class Digest:
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.today or self.stuck or self.moved or self.load)
+        return not (self.yours or self.overdue or self.today or self.stuck or self.moved or self.load)
 
     @property
     def open_work(self) -> bool:
@@ -122,7 +127,11 @@ def table(w: Wording, digest: Digest, group: str, lang: str | None) -> Table:
         return w.when(moment, lang)
 
     title = group_title(w, digest, group, lang)
-    if group in ("overdue", "today"):
+    if group == "yours":
+        yours: list[TaskLine] = digest.yours
+        headers = [t("Case", lang), t("Process", lang), t("Task", lang), t("Holder", lang), t("Due", lang)]
+        rows = [[x.case, x.process, x.task, x.holder, when(x.due_at)] for x in yours]
+    elif group in ("overdue", "today"):
         lines: list[TaskLine] = digest.group(group)
         late = t("Late by", lang) if group == "overdue" else t("Left", lang)
         headers = [t("Case", lang), t("Process", lang), t("Task", lang), t("Holder", lang), t("Due", lang), late]
