@@ -1,5 +1,6 @@
 """What a digest holds: the tasks waiting for the reader, the overdue tasks, the tasks due today, the cases stuck
-at a stage, what moved, the open work per person and the totals (and sums) per process; a group of it as a table (the list and the file), and its chart."""
+at a stage, what moved, the open work per person and the totals (and sums) per process; a group of it as a table
+(the list and the file), and its chart."""
 
 from __future__ import annotations
 
