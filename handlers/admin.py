@@ -164,7 +164,17 @@ async def on_roles(
             tell_restored(replies, renderer, team, card.person, card.roles)
         elif action == "revoke":
             tell_revoked(replies, renderer, card.person)
+        await tell_released(user.tg_id, replies, renderer, user, team, card.person)
     answer(after_commit, query)
+
+
+async def tell_released(
+    chat_id: int, replies: Replies, renderer: Renderer, user: User, team: Team, person: User
+) -> None:
+    """The admin who took a role or closed access learns where each of the person's tasks went."""
+    moved = views.released_text(renderer, person, await team.where_released(), user.language)
+    if moved:
+        replies.say(chat_id, moved)
 
 
 def tell_revoked(replies: Replies, renderer: Renderer, person: User) -> None:
@@ -179,8 +189,9 @@ async def revoke_access(chat_id: int, ref: str, replies: Replies, renderer: Rend
     except Refused as exc:
         replies.say(chat_id, renderer.t(exc.message, user.language, **exc.params))
         return
-    text = _("%(name)s's access is closed; their tasks went back to the pools. /restore %(id)s gives it back.")
+    text = _("%(name)s's access is closed. /restore %(id)s gives it back.")
     replies.say(chat_id, renderer.t(text, user.language, name=person.name, id=person.id))
+    await tell_released(chat_id, replies, renderer, user, team, person)
     tell_revoked(replies, renderer, person)
 
 
@@ -227,6 +238,7 @@ async def grant_or_revoke(
     shown = renderer.roles(roles, user.language)  # labels, not the roles' keys
     text = t("%(name)s now has: %(roles)s", user.language, name=person.name, roles=shown)
     replies.say(message.chat.id, text)
+    await tell_released(message.chat.id, replies, renderer, user, team, person)
 
 
 async def processes(message: Message, replies: Replies, user: User, library: ProcessLibrary) -> None:

@@ -118,6 +118,9 @@ class Team:
     def __init__(self, core: Core, session: AsyncSession) -> None:
         self.core = core
         self.session = session
+        # The tasks the last revoke or role change took from the person, with their cases: the admin who did it
+        # is told where each went (`where_released`).
+        self.released: list[tuple[Loaded, TaskState]] = []
 
     def known_roles(self) -> set[str]:
         named = {role for loaded in self.core.registry.library.values() for role in loaded.spec.roles}
@@ -305,7 +308,14 @@ class Team:
             released = await cases.release_tasks(person, set(roles), actor_id=None)
         now = sorted(await people.roles_of(self.session, person.id))
         await cases.notifier.roles_changed(person, now, released)  # they hear it, and which tasks left them
+        self.released = released
         return person, now
+
+    async def where_released(self) -> list[tuple[Loaded, TaskState, str | None]]:
+        """The tasks the last revoke or role change moved, each with whom it went to (None: the role's pool)."""
+        holders = {task.assignee_id for _loaded, task in self.released if task.assignee_id is not None}
+        names = await people.PeopleCache(self.session).names(holders) if holders else {}
+        return [(loaded, task, names.get(task.assignee_id or 0)) for loaded, task in self.released]
 
     @staticmethod
     def closed(person: User, turned_away: bool = False) -> Refused:
@@ -377,8 +387,9 @@ class Team:
         if not person.active:
             raise Refused(_("%(name)s's access is closed already."), name=person.name)
         person.active = False
-        roles = await people.roles_of(self.session, person.id)
-        await CaseService(self.core, self.session).release_tasks(person, roles, actor_id=actor_id, because="left")
+        self.released = await CaseService(self.core, self.session).release_tasks(
+            person, None, actor_id=actor_id, because="left"
+        )
         data = {"person": person.id, **({} if actor_id is not None else {"by": PANEL})}
         self.session.add(AuditEntry(actor_id=actor_id, action="person.revoked", data=data, at=self.core.clock.now()))
         log.info("user %s revoked by %s", person.id, actor_id or "panel")

@@ -226,6 +226,13 @@ class Wording:
             return self.t("New case: %(process)s", lang, process=self.tr.local(spec.title, lang))
         return self.tr.local(task_def(spec, task.stage, task.key).title, lang)
 
+    def released_line(self, case: CaseState, task: TaskState, holder: str | None, lang: str | None) -> str:
+        """Where a task went when its holder lost the role or left: «• “Task” (№12 · …) → Сергей» (a pool of one, an
+        admin for a personal task), or to the role's people."""
+        where = holder or self.t("to the people with the role “%(role)s”", lang, role=self.role(task.role, lang))
+        title, name = self.task_title(case.spec, task, lang), self.case_name(case, lang)
+        return self.t("• “%(task)s” (%(case)s) → %(where)s", lang, task=title, case=name, where=where)
+
     def duration(self, seconds: float, lang: str | None) -> str:
         minutes = round(seconds / 60)
         return self.t("%(h)s h %(m)02d min", lang, h=minutes // 60, m=minutes % 60)

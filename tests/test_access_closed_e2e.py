@@ -14,6 +14,8 @@ from db.models import AuditEntry, Company, Invite, Task, User
 from services.people import roles_of
 from tests.chat import Person, create_person
 from tests.conftest import Harness
+from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the fulfillment warehouse's people
+from tests.test_fulfillment_e2e import new_quote
 from tests.test_organisations_e2e import organisation
 from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
 from tests.test_rights_e2e import a_check_taken_by_ivan
@@ -265,6 +267,8 @@ async def test_an_admin_revokes_in_chat_as_the_panel_does(harness: Harness) -> N
     await ivan.expect("доступ к боту закрыт")
     assert await menu_of(ivan) is None, "the menu he can no longer use goes"
     await pavel.wait_for("Подтвердите наличие дефекта", "Эта задача — ваша")  # the only warehouse head left
+    moved = (await admin.expect("Задачи сотрудника Иван теперь:"))["text"]  # the admin is told where it went
+    assert "«Подтвердите наличие дефекта» (№1 · " in moved and moved.endswith("→ Павел"), moved
     async with harness.core.sessionmaker() as session:
         task = (await session.execute(select(Task).where(Task.key == "confirm_defect"))).scalar_one()
         pavel_id = (await session.execute(select(User.id).where(User.name == "Павел"))).scalar_one()
@@ -302,3 +306,35 @@ async def test_an_admin_revokes_in_chat_as_the_panel_does(harness: Harness) -> N
 
     await admin.send("/help")
     assert "/revoke N без ролей — закрыть человеку доступ" in (await admin.expect("Для администраторов"))["text"]
+
+
+async def test_a_personal_task_of_someone_who_left_goes_to_an_administrator(fulfillment: Harness) -> None:
+    """The offer the director returned is its account manager's own task (no pool to go back to): when she leaves,
+    it comes to an administrator, who hears why, and the admin who closed her access reads where it went — the
+    case is not left waiting for someone who is gone."""
+    admin, manager, director = fulfillment.admin, fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
+    await new_quote(manager, "ООО Ромашка", create=True)
+    await manager.press("Сформировать КП", await manager.expect("Этап: Новая заявка на просчёт"))
+    await manager.press("На согласование ГД", await manager.wait_for("Этап: Сформировать КП"))
+    await manager.expect("Файл КП")
+    await manager.document(b"%PDF offer v1", "offer_v1.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await director.press("Вернуть с замечаниями", await director.expect("Согласуйте коммерческое предложение"))
+    await director.expect("Комментарий")
+    await director.send("Цена хранения завышена")
+    await director.press("Подтвердить", await director.expect("Проверьте"))
+    await manager.expect("Исправьте КП по замечанию директора")
+
+    async with fulfillment.core.sessionmaker() as session:
+        alina = (await session.execute(select(User).where(User.name == "Алина"))).scalar_one()
+        admin_id = (await session.execute(select(User.id).where(User.tg_id == admin.id))).scalar_one()
+    await admin.send(f"/revoke {alina.id}")
+    # (the task's notice comes with the step, the answer to the command after it: in either order)
+    came = (await admin.wait_for("Исправьте КП по замечанию директора", "передана вам"))["text"]
+    assert "Алина больше не работает здесь" in came, came
+    await admin.wait_for("Доступ пользователя Алина закрыт")
+    moved = (await admin.wait_for("Задачи сотрудника Алина теперь:"))["text"]
+    assert "«Исправьте КП по замечанию директора» (№1 · ООО Ромашка: Детские игрушки) → Админ" in moved, moved
+    async with fulfillment.core.sessionmaker() as session:
+        task = (await session.execute(select(Task).where(Task.key == "revise_offer"))).scalar_one()
+    assert task.status == "open" and task.assignee_id == admin_id

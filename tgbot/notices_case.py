@@ -298,9 +298,7 @@ class CaseNotices(NoticesBase):
             lines.append(r.t("These tasks left you:", lang))
         for loaded, task in released:
             holder = (await self.people.names({task.assignee_id})).get(task.assignee_id or 0)
-            where = holder or r.t("to the people with the role “%(role)s”", lang, role=r.role(task.role, lang))
-            title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
-            lines.append(r.t("• “%(task)s” (%(case)s) → %(where)s", lang, task=title, case=case, where=where))
+            lines.append(r.released_line(loaded.state, task, holder, lang))
         # With the menu of the roles they have now: «Начать процесс» comes or goes with a role that starts one.
         menu = views.menu_keyboard(r, lang, roles, bool(person.is_admin), self.processes())
         outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, menu.model_dump(exclude_none=True))

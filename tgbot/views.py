@@ -11,9 +11,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardBu
 from db.models import Case, Company, User
 from flows.i18n import _
 from flows.model import ProcessDef
+from flows.runtime import TaskState
 from flows.values import amount_text, number_sign
 from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights, roles_may_start, roles_see_figures
+from services.cases import Loaded
 from services.onec_documents import shown_date
 from services.team import Joined, MixedInvite, PersonCard, Welcome
 from services.wording import ORGANISATION_KINDS
@@ -296,6 +298,17 @@ def let_in_card(
     if not dealers:
         text += "\n" + renderer.t("No dealer is active: add one (/org_new) or reactivate one (/orgs).", lang)
     return text, InlineKeyboardMarkup(inline_keyboard=approve_buttons(renderer, person, dealers, lang))
+
+
+def released_text(
+    renderer: Renderer, person: User, moved: list[tuple[Loaded, TaskState, str | None]], lang: str
+) -> str:
+    """For the admin who took a role or closed access: where each of the person's tasks went (empty: they held
+    none of them), so nobody has to guess who now has a case's work."""
+    if not moved:
+        return ""
+    head = renderer.t("Tasks of %(name)s now:", lang, name=person.name)
+    return "\n".join([head, *(renderer.released_line(loaded.state, task, who, lang) for loaded, task, who in moved)])
 
 
 def revoke_question(renderer: Renderer, person: User, lang: str) -> tuple[str, InlineKeyboardMarkup]:
