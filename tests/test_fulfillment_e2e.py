@@ -133,7 +133,8 @@ async def warehouse_work(shop: Harness, worker: Person, *, minutes: list[int], c
             await worker.press("Пауза", running)
             shop.clock.advance(minutes=15)  # a break does not count
     await worker.press("Готово", running)
-    await worker.expect("Файл пересчёта")
+    question = await worker.expect("Файл пересчёта")
+    assert "⏸ Отложить" in worker.buttons(question)  # leaving it keeps the task, the answers wait till later
     await worker.document(b"sku;qty\nA;600\nB;600\n", "recount.csv")
     await worker.expect("Комментарий склада")
     await worker.send(comment)
@@ -239,7 +240,9 @@ async def test_refusal_needs_a_reason(fulfillment: Harness) -> None:
     assert "Пропустить" not in " ".join(manager.buttons(question))
     # The reason is asked right here: no task card besides, and nothing says the deal is refused before it is.
     assert [m["text"] for m in await manager.bot_messages() if "Отказ КП" in (m.get("text") or "")] == []
-    await manager.press("Отмена", question)  # no reason, no refusal: the deal stays where it was
+    # Leaving the reason unsaid is «Передумать», not a bare «Отмена» that reads as cancelling the deal itself.
+    assert "↩️ Передумать" in manager.buttons(question) and "✖️ Отмена" not in manager.buttons(question)
+    await manager.press("Передумать", question)  # no reason, no refusal: the deal stays where it was
     await manager.expect("Отменено: дело остаётся на этапе «Новая заявка на просчёт»")
     async with shop.core.sessionmaker() as session:
         quote = (await session.execute(select(Case))).scalar_one()

@@ -188,7 +188,7 @@ async def test_a_finished_summary_loses_its_buttons(shop: Harness) -> None:
     await head.send("Брака нет")
     summary = await head.expect("Проверьте")
     assert "Решение: Брака нет" in summary["text"]
-    await head.press("Отмена", summary)
+    await head.press("Передумать", summary)  # the decision not made: the task stays, undecided
     await head.expect("Задача остаётся за вами")
     await shop.settle()
     cancelled = await head.find("Проверьте")

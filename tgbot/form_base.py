@@ -48,6 +48,7 @@ from services.core import Core
 from services.people import FormTask, PersonRead
 from tgbot.callbacks import FormCb
 from tgbot.render import Renderer, pieces, renderer_for
+from tgbot.render_forms import CANCEL, CHANGE_MIND, LATER
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +238,7 @@ class FormBase:
             text, keyboard = self.r.form_summary(
                 loaded.spec, fields, names, draft, task.id, self.lang, title, decision=decision,
                 given=self.r.summary(loaded.spec, given, loaded.data, self.lang) if given else None,
+                cancel=self._cancel_label(loaded, draft.get("outcome")),
             )  # fmt: skip
             # No files sent back with it: the person's own are right above in the chat, the case's are a tap away
             # («📎 Files» on its card) — sending them again with every summary floods a phone.
@@ -264,6 +266,7 @@ class FormBase:
             options=options,
             collected=len(forms.collected_files(draft, step)),
             can_back=bool(draft["answered"]),
+            cancel=self._cancel_label(loaded, draft.get("outcome")),
         )
         keyboard = with_step(keyboard, step_no)
         if warning:
@@ -295,6 +298,16 @@ class FormBase:
         if isinstance(row_id, int):
             text = f"✏️ {forms.step_label(fields, step, self.r.tr.lang(self.lang))}\n✅ {choice}"
             outbox.edit(self.session, self.user.tg_id, row_id, text, self.cases.now)
+
+    def _cancel_label(self, loaded: FormCase, outcome: str | None) -> str:
+        """What the form's «cancel» button says: a request is not made; a move, a correction or a decision is not
+        made (the task stays, undecided); a task's answers wait till later."""
+        key = loaded.task.key
+        if key == START_TASK:
+            return CANCEL
+        if key == MOVE_TASK or key.startswith(EDIT_PREFIX) or self._decision(loaded, outcome) is not None:
+            return CHANGE_MIND
+        return LATER
 
     def _decision(self, loaded: FormCase, outcome: str | None) -> str | None:
         """The label of the answer chosen, for tasks that ask for a decision (approve, choice); a form's or a

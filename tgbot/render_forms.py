@@ -9,11 +9,19 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton
 
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_asks, step_label
+from flows.i18n import _
 from flows.model import FieldDef, ProcessDef
 from flows.values import number_sign
 from services.wording import Wording, entry_name
 from tgbot.callbacks import FormCb, button_label
 from tgbot.render_base import markup
+
+# What leaving a form does, as its button says it: a request not started, a decision or a move not made (the
+# task stays, undecided), a task's answers put off till later. A bare «Отмена» under «Причина отказа» read as
+# cancelling the whole case.
+CANCEL = _("✖️ Cancel")
+CHANGE_MIND = _("↩️ Change my mind")
+LATER = _("⏸ Later")
 
 
 class FormPrompts(Wording):
@@ -30,7 +38,9 @@ class FormPrompts(Wording):
         options: list[tuple[str, str]],
         collected: int,
         can_back: bool,
+        cancel: str = CANCEL,
     ) -> tuple[str, dict[str, Any] | None]:
+        """`cancel`: what leaving the form does, as its button says it (`cancel_label`)."""
         rows: list[list[InlineKeyboardButton]] = []
         if step.is_more:
             fdef = fields[step.name]
@@ -115,11 +125,8 @@ class FormPrompts(Wording):
                     text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
                 )
             )
-        nav.append(
-            InlineKeyboardButton(
-                text=self.t("✖️ Cancel", lang), callback_data=FormCb(action="cancel", task_id=task_id).pack()
-            )
-        )
+        leave = FormCb(action="cancel", task_id=task_id).pack()
+        nav.append(InlineKeyboardButton(text=self.t(cancel, lang), callback_data=leave))
         rows.append(nav)
         return text, markup(rows)
 
@@ -134,6 +141,7 @@ class FormPrompts(Wording):
         title: str,
         decision: str | None = None,
         given: list[str] | None = None,
+        cancel: str = CANCEL,
     ) -> tuple[str, dict[str, Any] | None]:
         """The answers to confirm, the decision first (what «Confirm» will do), in full: the caller sends a
         long one as several messages (`pieces`). `given`: the lines of what the case starts with, not asked (an
@@ -166,7 +174,7 @@ class FormPrompts(Wording):
                     text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
                 ),
                 InlineKeyboardButton(
-                    text=self.t("✖️ Cancel", lang), callback_data=FormCb(action="cancel", task_id=task_id).pack()
+                    text=self.t(cancel, lang), callback_data=FormCb(action="cancel", task_id=task_id).pack()
                 ),
             ]
         )
