@@ -44,7 +44,9 @@ class FormPrompts(Wording):
         rows: list[list[InlineKeyboardButton]] = []
         if step.is_more:
             fdef = fields[step.name]
-            if fdef.entry is not None:  # the next entry by its name and number: «Добавить «Позиция №4»?»
+            # The next entry by its name and number, the name first: «Позиция №4 — добавить?» (after «Добавить» the
+            # name would have to be declined, «позицию»: the definition gives it in the nominative).
+            if fdef.entry is not None:
                 entry = f"{self.tr.local(fdef.entry, lang)} {number_sign(self.tr.lang(lang))}{(step.index or 0) + 1}"
                 text = self.t("Add “%(entry)s”?", lang, entry=entry)
             else:
