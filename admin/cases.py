@@ -153,7 +153,7 @@ class CasePages(PanelPages):
             spec_title=self.core.translator.local(spec.title, self.lang),
             stage=self.words.stage(spec, case.stage),
             status=self.words.case_status(case.status),
-            initiator=names.get(case.initiator_id, "?"),
+            initiator=self.core.wording.initiator(case.data, names.get(case.initiator_id, "?"), self.lang),
             fields=self._fields(spec, case.data, names),
             tasks=tasks,
             history=history,

@@ -120,6 +120,10 @@ EDIT_PREFIX = "__edit__:"  # «change this field», given to whoever asked to ch
 
 # A called child's data names its parent ({case, stage, visit}); the parent's names its child per stage.
 CALLED_BY = "__called_by__"
+# A case nobody started in chat: {"lead": form} from a site's form, {"schedule": cron} by the clock. Its initiator
+# is still a person of the role the definition names (notices to the initiator reach them); its card says where
+# it came from instead of naming them as if they had started it.
+STARTED_BY = "__started_by__"
 CALLS = "__calls__"
 # A call `for_each` entry, per calling stage: {visit, joined, children: {"<entry>": {case, stage, result}}} — which
 # children it waits for, where each stands and how each ended (the join and the stages that follow them read it).

@@ -82,7 +82,9 @@ async def fire_schedule(core: Core, session: AsyncSession, timer: Timer) -> None
     now = core.clock.now()
     members = await people.members(session, schedule.initiator)
     if members:
-        await CaseService(core, session).start(members[0], process, parent=None, scheduled=True)
+        await CaseService(core, session).start(
+            members[0], process, parent=None, scheduled=True, started_by={"schedule": schedule.cron}
+        )
         log.info("scheduled start of %s by %s", process, members[0].id)
     else:
         log.warning("scheduled start of %s skipped: nobody has the role %s", process, schedule.initiator)

@@ -210,7 +210,9 @@ class Leads:
             lead = Lead(form=name, key=key, created_at=self.core.clock.now())
             session.add(lead)
             await session.flush()  # the unique (form, key) refuses a twin submitted at the same moment
-            loaded = await CaseService(self.core, session).start(members[0], form.process, data, scheduled=True)
+            loaded = await CaseService(self.core, session).start(
+                members[0], form.process, data, scheduled=True, started_by={"lead": name}
+            )
             lead.case_id = loaded.row.id
             case_id = loaded.row.id
         self.core.outbox_written()

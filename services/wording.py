@@ -15,7 +15,7 @@ from flows import values as field_values
 from flows.context import case_context
 from flows.i18n import _
 from flows.model import FILE_TYPES, FieldDef, ProcessDef, TaskDef, local
-from flows.runtime import START_TASK, CaseState, TaskState, task_def
+from flows.runtime import START_TASK, STARTED_BY, CaseState, TaskState, task_def
 from flows.spec_cache import SpecCache
 from flows.status import CaseStatus
 from flows.templating import TemplateError, render
@@ -216,6 +216,16 @@ class Wording:
             return self.tr.local(spec.stage(stage).title, lang)
         except KeyError:
             return stage
+
+    def initiator(self, data: Mapping[str, Any], name: str, lang: str | None) -> str:
+        """Who started a case, as its card and page say it: a person, or — when nobody in chat did — a site's form
+        or the schedule (its `initiator` is then only the role's person the case was started for)."""
+        started = data.get(STARTED_BY)
+        if isinstance(started, dict) and "lead" in started:
+            return self.t("a request from the site", lang)
+        if isinstance(started, dict) and "schedule" in started:
+            return self.t("the schedule", lang)
+        return name
 
     def case_name(self, case: CaseState, lang: str | None) -> str:
         title = case.title_in(self.tr.lang(lang)) or self.tr.local(case.spec.title, lang)

@@ -53,6 +53,10 @@ async def test_a_lead_without_its_optional_fields_goes_to_the_sales_managers(off
     async with office.core.sessionmaker() as session:
         deal = (await session.execute(select(Case).where(Case.process == "medical_order"))).scalar_one()
     assert deal.stage == "new" and "request" not in deal.data
+    # The case came from the site: its card says so rather than naming the director as if he had started it.
+    await manager.send(f"/case {deal.id}")
+    shown = (await manager.expect("Процесс:", "Инициатор:"))["text"]
+    assert "Инициатор: заявка с сайта" in shown and "Директор Олег" not in shown, shown
     assert await director.find("Запрос с сайта") is None
     assert await director.find("Заполнение заявки") is None
 

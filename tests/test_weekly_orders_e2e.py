@@ -319,6 +319,9 @@ async def test_a_week_without_pre_orders_asks_no_one_to_confirm_volumes(plant: H
     await h.move_to(msk(24, 9, 1))
     card = await kirill.expect("Рассмотрите предварительные заявки")
     assert "Предварительные заявки: 0" in card["text"], card["text"]
+    # Started by the clock in his name: its card says so, not that he started it.
+    await kirill.send("/case 1")
+    assert "Инициатор: запуск по расписанию" in (await kirill.expect("Процесс:", "Инициатор:"))["text"]
     await done(kirill, "Рассмотрите предварительные заявки")
     await p["Фаина"].card("Отчёт о доходах и расходах", button="Отправить")
     await h.settle()

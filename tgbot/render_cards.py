@@ -292,7 +292,7 @@ class TaskCards(ItemCards):
             self.t("Process: %(p)s", lang, p=self.tr.local(spec.title, lang)),
             self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, case.stage, lang)),
             self.t("Status: %(s)s", lang, s=status),
-            self.t("Initiator: %(who)s", lang, who=names.get(case.initiator_id, "?")),
+            self.t("Initiator: %(who)s", lang, who=self.initiator(case.data, names.get(case.initiator_id, "?"), lang)),
         ]
         parent, child = call_links(case)
         if parent is not None:

@@ -18,6 +18,7 @@ from flows.runtime import (
     EDIT_PREFIX,
     MOVE_TASK,
     START_TASK,
+    STARTED_BY,
     CaseClosed,
     CaseState,
     Effect,
@@ -124,7 +125,10 @@ class CaseService:
         parent: Loaded | None = None,
         scheduled: bool = False,
         called_by: dict[str, Any] | None = None,
+        started_by: dict[str, Any] | None = None,
     ) -> Loaded:
+        """A new case in `user`'s name. `scheduled`: nobody in chat started it (no role check, no form);
+        `started_by` then says what did ({"lead": form} or {"schedule": cron})."""
         if process not in self.core.registry.current:
             raise EngineError(_("There is no such process."))
         definition_id, spec = self.core.registry.latest(process)
@@ -135,6 +139,8 @@ class CaseService:
         data = {k: v for k, v in (data or {}).items() if k in spec.fields}
         if called_by is not None:
             data[CALLED_BY] = called_by  # before the engine runs: a child may end in its very first step
+        if started_by is not None:
+            data[STARTED_BY] = started_by
         state, effects = self.core.engine.start(spec, user.id, data, await self.store.refs(spec, data))
         row = Case(
             definition_id=definition_id,
