@@ -8,11 +8,13 @@ import base64
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.pages import PanelPages
 from flows.i18n import _
 from flows.runtime import EngineError
-from services import companies, panel_actions
+from services import companies, panel_actions, panel_queries
+from services.people import PeopleCache
 from services.team import Refused, Team, UnknownRoles
 
 
@@ -35,6 +37,7 @@ class PeoplePages(PanelPages):
             orgs = await companies.listed(session, active_only=True)  # one switched off takes no new people
             every_org = {o.id: o.name for o in await companies.listed(session, active_only=False)}
             lost = await panel_actions.unreachable(session)
+            moved = await self._moved(session, request.query.get("moved", ""))
         known = sorted(team.known_roles(), key=self.words.role)
         return self.panel.render(
             request,
@@ -46,8 +49,23 @@ class PeoplePages(PanelPages):
             org_names=every_org,  # who is bound to which dealer, a column of the list
             lost=lost,
             turned_away=turned_away,
+            moved=moved,
             **invited,
         )
+
+    async def _moved(self, session: AsyncSession, listed: str) -> list[dict[str, str]]:
+        """After a revoke or a role taken: where each task that left the person is now («№3 · … — «Task» → Павел»)."""
+        ids = [int(part) for part in listed.split(",") if part.isdigit()][:100]
+        tasks = await panel_queries.moved_tasks(session, ids)
+        names = await PeopleCache(session).names({t.assignee_id for t, _c in tasks if t.assignee_id is not None})
+        lines = []
+        for task, case in tasks:
+            spec = await self.core.registry.spec(session, case.definition_id)
+            title = self.core.registry.case_title(spec, case, self.lang)
+            lines.append({"case": f"№{case.id} · {title}", "case_id": str(case.id),
+                          "task": self.words.task_title(spec, task.stage, task.key, case.data),
+                          "holder": self.words.holder(task, names)})  # fmt: skip
+        return lines
 
     async def invite(self, request: web.Request) -> web.Response:
         """An invite link for a role (and an organisation), shown with its QR code to scan from a phone."""
@@ -93,7 +111,7 @@ class PeoplePages(PanelPages):
         form = await request.post()
         try:
             async with self.core.sessionmaker() as session, session.begin():
-                await panel_actions.change_role(
+                moved = await panel_actions.change_role(
                     self.core, session, user_id, str(form.get("role", "")), grant=form.get("action") == "grant"
                 )
         except UnknownRoles:
@@ -101,18 +119,18 @@ class PeoplePages(PanelPages):
         except Refused as exc:  # a role for a person whose access is closed: restored first
             return self.panel.refused(request, exc, "people")
         self.core.outbox_written()  # a revoked role's tasks went back to the pool: its members are told
-        raise web.HTTPSeeOther("/admin/people")
+        raise web.HTTPSeeOther(_moved_to(moved))
 
     async def revoke(self, request: web.Request) -> web.Response:
         """The person leaves: inactive, their tasks back to the pools."""
         user_id = int(request.match_info["user_id"])
         try:
             async with self.core.sessionmaker() as session, session.begin():
-                await panel_actions.revoke_person(self.core, session, user_id)
+                moved = await panel_actions.revoke_person(self.core, session, user_id)
         except Refused as exc:  # nobody by that number, an administrator, or closed already
             return self.panel.refused(request, exc, "people")
         self.core.outbox_written()
-        raise web.HTTPSeeOther("/admin/people")
+        raise web.HTTPSeeOther(_moved_to(moved))
 
     async def restore(self, request: web.Request) -> web.Response:
         """A revoked person is let back in with the roles they kept."""
@@ -124,6 +142,11 @@ class PeoplePages(PanelPages):
             return self.panel.refused(request, exc, "people")
         self.core.outbox_written()  # the person is told
         raise web.HTTPSeeOther("/admin/people")
+
+
+def _moved_to(task_ids: list[int]) -> str:
+    """The people page, saying where the tasks that left the person went (none: the plain page)."""
+    return "/admin/people?moved=" + ",".join(map(str, task_ids)) if task_ids else "/admin/people"
 
 
 def qr_data_uri(text: str) -> str:

@@ -87,21 +87,25 @@ async def invite(
     return created
 
 
-async def change_role(core: Core, session: AsyncSession, user_id: int, role: str, *, grant: bool) -> User:
-    """Grant or revoke one role; a revoked role's tasks held by the person go back to the role's pool."""
-    person, _roles = await Team(core, session).change_roles(str(user_id), [role], grant=grant)
+async def change_role(core: Core, session: AsyncSession, user_id: int, role: str, *, grant: bool) -> list[int]:
+    """Grant or revoke one role; a revoked role's tasks held by the person go back to the role's pool. Returns the
+    tasks that left the person (the page then says where each went)."""
+    team = Team(core, session)
+    await team.change_roles(str(user_id), [role], grant=grant)
     audit(core, session, "person.granted" if grant else "person.role_revoked", {"person": user_id, "role": role})
-    return person
+    return [task.id for _loaded, task in team.released if task.id is not None]
 
 
-async def revoke_person(core: Core, session: AsyncSession, user_id: int) -> User:
+async def revoke_person(core: Core, session: AsyncSession, user_id: int) -> list[int]:
     """The person no longer works here (`Team.revoke`, shared with the chat's /revoke: their tasks back to the pools,
     audited `by: panel`). They hear it at once, as from the chat's /revoke, and the menu they can no longer use goes:
-    else they would learn it only at their next press."""
-    person = await Team(core, session).revoke(str(user_id), actor_id=None)
+    else they would learn it only at their next press. Returns the tasks that left them."""
+    team = Team(core, session)
+    person = await team.revoke(str(user_id), actor_id=None)
     text = _("Your access to the bot is closed. If this is a mistake, contact your administrator.")
     _tell(core, session, person, text, {"remove_keyboard": True})
-    return person
+    return [task.id for _loaded, task in team.released if task.id is not None]
+
 
 
 async def restore_person(core: Core, session: AsyncSession, user_id: int) -> User:

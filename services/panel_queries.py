@@ -314,3 +314,13 @@ async def stages_in_use(session: AsyncSession, definition_id: int) -> dict[str, 
         .group_by(Case.stage)
     )
     return {stage: int(n) for stage, n in rows.all()}
+
+
+async def moved_tasks(session: AsyncSession, task_ids: list[int]) -> list[tuple[Task, Case]]:
+    """Tasks a revoke or a role's removal moved, as they stand now, with their cases (the panel's «where they went»)."""
+    if not task_ids:
+        return []
+    rows = await session.execute(
+        select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id.in_(task_ids)).order_by(Task.id)
+    )
+    return [(task, case) for task, case in rows.all()]

@@ -358,3 +358,29 @@ async def test_a_processes_versions_are_named_by_their_files_and_versions_never_
         query = select(Definition.path).where(Definition.process == "defect_return").order_by(Definition.version)
         paths = list((await session.execute(query)).scalars())
     assert paths[1:] == ["upload:defect_return.yaml", "upload:v1:defect_return.yaml"]
+
+
+async def test_the_panel_says_where_the_tasks_of_someone_whose_role_it_took_went(office: Office) -> None:
+    """Boris holds a letter's writing task; the admin takes his clerk role in the panel: the task goes back to the
+    clerks (Anna, the only one left, gets it) and the people page says so, linked to the case."""
+    harness = office.harness
+    await load_letter(office)
+    anna = await harness.person("Анна", "clerk")
+    boris = await harness.person("Борис", "clerk")
+    await start_letter(anna, "Аренда склада")
+    lease = await the_case(office, "Аренда склада")
+    await boris.press("Взять", await boris.card("Подготовьте текст письма", button="Взять"))
+    await boris.wait_for("Подготовьте текст письма", "Вы взяли")
+    async with harness.core.sessionmaker() as session:
+        boris_id = (await session.execute(select(User.id).where(User.name == "Борис"))).scalar_one()
+    task = await open_task(office, lease.id)
+    assert task.assignee_id == boris_id
+
+    response = await office.post(f"people/{boris_id}/roles", role="clerk", action="revoke")
+    assert response.status == 303 and response.headers["Location"] == f"/admin/people?moved={task.id}"
+    page = await office.page("people", moved=str(task.id))
+    moved = page[page.index('id="moved"') :]
+    moved = moved[: moved.index("</div>")]
+    assert "Куда ушли задачи" in moved and f'href="cases/{lease.id}"' in moved, moved
+    assert f"№{lease.id} · Письмо: Аренда склада</a> — «Подготовьте текст письма» → Анна" in moved, moved
+    assert 'id="moved"' not in await office.page("people")  # the plain page says nothing of it
