@@ -356,7 +356,7 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.send("Замена ножа")
     await sergey.expect("Нормочасы")
     await sergey.send("1,5")
-    await sergey.press("Нет", await sergey.expect("Добавить"))
+    await sergey.press("Нет", await sergey.expect("Работа №2 — добавить?"))
     summary = await sergey.expect("Проверьте")
     # The only work needs no number, and is named in the singular: «Работа:», not «Работы №1:».
     work = "\nРабота:\n   Что сделать: Замена ножа\n"
@@ -421,7 +421,7 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     await sergey.send("Осмотр")
     await sergey.expect("Нормочасы")
     await sergey.send("0,5")
-    await sergey.press("Нет", await sergey.expect("Добавить"))
+    await sergey.press("Нет", await sergey.expect("Работа №2 — добавить?"))
     await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
     await sergey.press("Готово", await sergey.card("Запчасти: добавьте их из каталога", button="Готово"))
 
