@@ -313,7 +313,11 @@ def released_text(
 
 def revoke_question(renderer: Renderer, person: User, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     """«Revoke access» pressed on a person's card: asked once more, as the panel asks, before their tasks move."""
-    text = renderer.t("Revoke %(name)s? Their tasks go back to the pools.", lang, name=person.name)
+    text = renderer.t(
+        "Revoke %(name)s? Their tasks go back to the pools, those that were theirs alone to an administrator.",
+        lang,
+        name=person.name,
+    )
     revoke = RoleCb(action="revoke", user_id=person.id).pack()
     keep = RoleCb(action="p", user_id=person.id).pack()
     buttons = [
