@@ -50,18 +50,21 @@ class PeoplePages(PanelPages):
             lost=lost,
             turned_away=turned_away,
             moved=moved,
+            moved_more=int(request.query.get("more", "0") or 0) if request.query.get("more", "").isdigit() else 0,
             **invited,
         )
 
     async def _moved(self, session: AsyncSession, listed: str) -> list[dict[str, str]]:
         """After a revoke or a role taken: where each task that left the person is now («№3 · … — «Task» → Павел»)."""
-        ids = [int(part) for part in listed.split(",") if part.isdigit()][:100]
+        ids = [int(part) for part in listed.split(",") if part.isdigit()][:MOVED_SHOWN]
         tasks = await panel_queries.moved_tasks(session, ids)
         names = await PeopleCache(session).names({t.assignee_id for t, _c in tasks if t.assignee_id is not None})
         lines = []
         for task, case in tasks:
             spec = await self.core.registry.spec(session, case.definition_id)
-            title = self.core.registry.case_title(spec, case, self.lang)
+            title = self.core.registry.case_title(spec, case, self.lang) or self.core.translator.local(
+                spec.title, self.lang
+            )
             lines.append({"case": f"№{case.id} · {title}", "case_id": str(case.id),
                           "task": self.words.task_title(spec, task.stage, task.key, case.data),
                           "holder": self.words.holder(task, names)})  # fmt: skip
@@ -144,9 +147,16 @@ class PeoplePages(PanelPages):
         raise web.HTTPSeeOther("/admin/people")
 
 
+MOVED_SHOWN = 100  # tasks listed by name on the people page after a revoke; the rest are counted
+
+
 def _moved_to(task_ids: list[int]) -> str:
     """The people page, saying where the tasks that left the person went (none: the plain page)."""
-    return "/admin/people?moved=" + ",".join(map(str, task_ids)) if task_ids else "/admin/people"
+    if not task_ids:
+        return "/admin/people"
+    shown = ",".join(map(str, task_ids[:MOVED_SHOWN]))  # an address of thousands of ids is refused by the server
+    more = len(task_ids) - MOVED_SHOWN
+    return f"/admin/people?moved={shown}" + (f"&more={more}" if more > 0 else "")
 
 
 def qr_data_uri(text: str) -> str:

@@ -659,10 +659,10 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
     _check_template(c, ("start", "title"), spec.start.title)
     if spec.amount is not None:
         worth = fields.get(spec.amount)
-        if worth is None or worth.type not in ("number", "money"):
+        if worth is None or worth.type != "money":
             c.add(
                 ("amount",),
-                _("'%(name)s' is not a number or money field of process '%(process)s'"),
+                _("'%(name)s' is not a money field of process '%(process)s'"),
                 name=spec.amount,
                 process=spec.process,
             )

@@ -946,7 +946,7 @@ class ProcessDef(_Spec):
     directories: dict[str, list[DirectoryEntry]] = Field(default_factory=dict)
     schedule: list[ScheduleDef] = Field(default_factory=list)
     leads: list[LeadFormDef] = Field(default_factory=list)  # web forms that start cases
-    # A money (or number) field that is what a case is worth: a director's digest adds it up per process.
+    # The money field that is what a case is worth: a director's digest adds it up per process.
     amount: str | None = None
     stages: list[StageDef]
 

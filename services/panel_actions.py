@@ -107,7 +107,6 @@ async def revoke_person(core: Core, session: AsyncSession, user_id: int) -> list
     return [task.id for _loaded, task in team.released if task.id is not None]
 
 
-
 async def restore_person(core: Core, session: AsyncSession, user_id: int) -> User:
     """A revoked person is let back in with the roles they kept (`Team.restore` audits it, `by: panel`), and told so;
     /start gives them their menu back (the chat's menu is the bot's to draw)."""

@@ -376,7 +376,8 @@ class Team:
 
     async def revoke(self, ref: str, *, actor_id: int | None) -> User:
         """The person no longer works here: inactive (every rule in `services.access` then shows them nothing) and
-        every task they hold goes back to its role's pool; audited like the restore (`by: panel` without an actor).
+        every task they hold goes back to its role's pool, one that was theirs alone (not a request they were filling
+        in) to an administrator; audited like the restore (`by: panel` without an actor).
         The panel's «Revoke», the chat's /revoke N and the /users card all come here."""
         person = await self.find(ref)
         if person is None:

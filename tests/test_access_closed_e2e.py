@@ -324,6 +324,10 @@ async def test_a_personal_task_of_someone_who_left_goes_to_an_administrator(fulf
     await director.send("Цена хранения завышена")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     await manager.expect("Исправьте КП по замечанию директора")
+    # A second quote she began and left at its first question: her own unsent request, not work to hand on.
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка на просчёт заказа", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент (компания)")
 
     async with fulfillment.core.sessionmaker() as session:
         alina = (await session.execute(select(User).where(User.name == "Алина"))).scalar_one()
@@ -335,6 +339,9 @@ async def test_a_personal_task_of_someone_who_left_goes_to_an_administrator(fulf
     await admin.wait_for("Доступ пользователя Алина закрыт")
     moved = (await admin.wait_for("Задачи сотрудника Алина теперь:"))["text"]
     assert "«Исправьте КП по замечанию директора» (№1 · ООО Ромашка: Детские игрушки) → Админ" in moved, moved
+    assert moved.count("•") == 1, moved  # the unsent request stayed hers
+    await fulfillment.settle()
+    assert await admin.find("Новое дело") is None
     async with fulfillment.core.sessionmaker() as session:
         task = (await session.execute(select(Task).where(Task.key == "revise_offer"))).scalar_one()
     assert task.status == "open" and task.assignee_id == admin_id

@@ -133,9 +133,11 @@ async def warehouse_work(shop: Harness, worker: Person, *, minutes: list[int], c
             await worker.press("Пауза", running)
             shop.clock.advance(minutes=15)  # a break does not count
     await worker.press("Готово", running)
-    question = await worker.expect("Файл пересчёта")
-    assert "⏸ Отложить" in worker.buttons(question)  # leaving it keeps the task, the answers wait till later
+    await worker.expect("Файл пересчёта")
     await worker.document(b"sku;qty\nA;600\nB;600\n", "recount.csv")
+    # Put off till later: the file already sent is kept, and «Продолжить» asks on from where it stopped.
+    await worker.press("Отложить", await worker.expect("Комментарий склада"))
+    await worker.press("Продолжить", await worker.expect("отложена, ваши ответы сохранены"))
     await worker.expect("Комментарий склада")
     await worker.send(comment)
     await worker.press("Подтвердить", await worker.expect("Проверьте"))

@@ -309,12 +309,12 @@ def test_a_task_done_when_taken_is_a_confirm_task_that_asks_nothing() -> None:
     assert any("'done_when_taken' belongs to a confirm task" in p for p in problems_of(asking)), problems_of(asking)
 
 
-def test_what_a_case_is_worth_is_a_money_or_number_field() -> None:
-    """`amount:` names the field a director's digest adds up per process: a money or number field, or it is said."""
+def test_what_a_case_is_worth_is_a_money_field() -> None:
+    """`amount:` names the field a director's digest adds up per process: a money field, or it is said."""
     worth = GOOD.replace("stages:\n", "amount: amount\nstages:\n", 1)
     assert parse_definition(worth, "flow.yaml").spec.amount == "amount"
     dated = GOOD.replace("stages:\n", "amount: due_date\nstages:\n", 1)
-    assert any("flow.yaml:10" in p and "'due_date' is not a number or money field" in p for p in problems_of(dated)), (
+    assert any("flow.yaml:10" in p and "'due_date' is not a money field" in p for p in problems_of(dated)), (
         problems_of(dated))
     missing = GOOD.replace("stages:\n", "amount: total\nstages:\n", 1)
-    assert any("'total' is not a number or money field" in p for p in problems_of(missing)), problems_of(missing)
+    assert any("'total' is not a money field" in p for p in problems_of(missing)), problems_of(missing)

@@ -15,7 +15,7 @@ class TaskCb(CallbackData, prefix="t"):
 
 
 class FormCb(CallbackData, prefix="f"):
-    # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | resume; a list's entries:
+    # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | later | resume; a list's entries:
     # entry (pick one) | sub (correct its field, or all of it) | add | drop | all (the whole list again)
     action: str
     task_id: int

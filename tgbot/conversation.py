@@ -67,6 +67,9 @@ class Conversation(FormAnswers, FormCorrections):
             await self.confirm(task, step)
         elif action == "cancel":
             await self.cancel(task, step)
+        elif action == "later":  # «⏸ Отложить»: the answers so far are kept, «▶️ Продолжить» goes on from them
+            await self._current(task, step)
+            await self.put_aside()
 
     async def put_aside(self) -> bool:
         """The person turned to something else (/start, the menu) with a form open: say which form it is and

@@ -127,8 +127,7 @@ class FormPrompts(Wording):
                     text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
                 )
             )
-        leave = FormCb(action="cancel", task_id=task_id).pack()
-        nav.append(InlineKeyboardButton(text=self.t(cancel, lang), callback_data=leave))
+        nav.append(self._leave(cancel, task_id, lang))
         rows.append(nav)
         return text, markup(rows)
 
@@ -175,12 +174,15 @@ class FormPrompts(Wording):
                 InlineKeyboardButton(
                     text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
                 ),
-                InlineKeyboardButton(
-                    text=self.t(cancel, lang), callback_data=FormCb(action="cancel", task_id=task_id).pack()
-                ),
+                self._leave(cancel, task_id, lang),
             ]
         )
         return "\n".join(lines), markup(rows)
+
+    def _leave(self, cancel: str, task_id: int, lang: str | None) -> InlineKeyboardButton:
+        """The form's way out: «⏸ Отложить» puts it aside with its answers kept; the others drop the draft."""
+        leave = FormCb(action="later" if cancel == LATER else "cancel", task_id=task_id).pack()
+        return InlineKeyboardButton(text=self.t(cancel, lang), callback_data=leave)
 
     def entry_picker(
         self,

@@ -27,6 +27,7 @@ from flows.runtime import (
     TaskClosed,
     TaskCreated,
     TaskState,
+    is_service_task,
     replaced_values,
     task_def,
 )
@@ -376,7 +377,8 @@ class CaseService:
                     continue
                 if task.role is not None and (roles is None or task.role in roles):
                     task.assignee_id = None
-                elif task.role is None and roles is None:
+                elif task.role is None and roles is None and not is_service_task(task.key):
+                    # (their own request being filled in, a move's or a correction's form: theirs, not work to hand on)
                     admins = await people_repo.admins(self.session)
                     heir = next((a for a in admins if a.id != user.id), None)
                     if heir is None:

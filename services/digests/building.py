@@ -19,7 +19,7 @@ from flows.calendar import WorkCalendar
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from flows.status import CaseStatus, TaskStatus
-from flows.values import number_sign
+from flows.values import from_json, number_sign
 from services import access, people
 from services.charts import Table, sheet_name, to_xlsx
 from services.core import Core
@@ -57,10 +57,10 @@ async def fire(core: Core, session: AsyncSession, timer: Timer) -> None:
 
 
 def _worth(value: Any) -> Decimal:
-    """A case's stored amount («125000.00») as a number to add; an empty or unreadable one adds nothing."""
+    """A case's stored amount («125000.00») as money to add; an empty or unreadable one adds nothing."""
     try:
-        return Decimal(str(value)) if value not in (None, "") and not isinstance(value, bool) else Decimal(0)
-    except ArithmeticError:
+        return from_json("money", value) or Decimal(0)
+    except (TypeError, ValueError):
         return Decimal(0)
 
 
@@ -126,6 +126,8 @@ class Digests:
         load: dict[str, Load] = {}
         totals: dict[str, ProcessTotal] = {}
         for case in cases:
+            if case.stage == START_TASK:
+                continue  # a request still being filled in (a dealer's cart at checkout) is no case yet
             spec = specs[case.definition_id]
             title = local(spec.title, lang)
             total = totals.setdefault(title, ProcessTotal(title, 0, 0, 0))
