@@ -14,8 +14,8 @@ from db.models import AuditEntry, Company, Invite, Task, User
 from services.people import roles_of
 from tests.chat import Person, create_person
 from tests.conftest import Harness
+from tests.test_fulfillment_e2e import a_quote_left_at_its_first_question, an_offer_for_the_director
 from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the fulfillment warehouse's people
-from tests.test_fulfillment_e2e import new_quote
 from tests.test_organisations_e2e import organisation
 from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
 from tests.test_rights_e2e import a_check_taken_by_ivan
@@ -313,21 +313,14 @@ async def test_a_personal_task_of_someone_who_left_goes_to_an_administrator(fulf
     it comes to an administrator, who hears why, and the admin who closed her access reads where it went — the
     case is not left waiting for someone who is gone."""
     admin, manager, director = fulfillment.admin, fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
-    await new_quote(manager, "ООО Ромашка", create=True)
-    await manager.press("Сформировать КП", await manager.expect("Этап: Новая заявка на просчёт"))
-    await manager.press("На согласование ГД", await manager.wait_for("Этап: Сформировать КП"))
-    await manager.expect("Файл КП")
-    await manager.document(b"%PDF offer v1", "offer_v1.pdf")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await an_offer_for_the_director(manager)
     await director.press("Вернуть с замечаниями", await director.expect("Согласуйте коммерческое предложение"))
     await director.expect("Комментарий")
     await director.send("Цена хранения завышена")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     await manager.expect("Исправьте КП по замечанию директора")
     # A second quote she began and left at its first question: her own unsent request, not work to hand on.
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Заявка на просчёт заказа", await manager.expect("Какой процесс"))
-    await manager.expect("Клиент (компания)")
+    await a_quote_left_at_its_first_question(manager)
 
     async with fulfillment.core.sessionmaker() as session:
         alina = (await session.execute(select(User).where(User.name == "Алина"))).scalar_one()

@@ -22,8 +22,8 @@ from tests.test_case_cancel_e2e import cancel_case
 from tests.test_defect_return_e2e import register_defect
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 from tests.test_diagrams_e2e import picture
+from tests.test_fulfillment_e2e import a_quote_left_at_its_first_question, an_offer_for_the_director
 from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the fulfillment warehouse's people
-from tests.test_fulfillment_e2e import new_quote
 
 MSK = ZoneInfo("Europe/Moscow")  # the company's time zone (the default setting)
 HEADING = "📊 Сводка"
@@ -268,17 +268,10 @@ async def test_the_directors_digest_opens_with_the_offers_waiting_for_his_approv
     """What asks for the reader comes first: the general director's digest lists the offer he is to approve (with
     its deadline); the account manager's has it only as his open work — she waits for him, not he for her."""
     manager, director = fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
-    await new_quote(manager, "ООО Ромашка", create=True)
-    await manager.press("Сформировать КП", await manager.expect("Этап: Новая заявка на просчёт"))
-    await manager.press("На согласование ГД", await manager.wait_for("Этап: Сформировать КП"))
-    await manager.expect("Файл КП")
-    await manager.document(b"%PDF offer v1", "offer_v1.pdf")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await an_offer_for_the_director(manager)
     await director.expect("Согласуйте коммерческое предложение")
     # A second quote begun and left at its first question is no case yet: not counted in the totals.
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Заявка на просчёт заказа", await manager.expect("Какой процесс"))
-    await manager.expect("Клиент (компания)")
+    await a_quote_left_at_its_first_question(manager)
 
     await director.send("/digest")
     await director.press("Прислать сейчас", await director.expect("Вы не получаете сводку"))

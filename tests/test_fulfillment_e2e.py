@@ -63,6 +63,23 @@ async def new_quote(manager: Person, company: str, *, create: bool) -> None:
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
 
 
+async def an_offer_for_the_director(manager: Person) -> None:
+    """Алина makes a quote for a new client, ООО Ромашка, and sends its offer to the general director."""
+    await new_quote(manager, "ООО Ромашка", create=True)
+    await manager.press("Сформировать КП", await manager.expect("Этап: Новая заявка на просчёт"))
+    await manager.press("На согласование ГД", await manager.wait_for("Этап: Сформировать КП"))
+    await manager.expect("Файл КП")
+    await manager.document(b"%PDF offer v1", "offer_v1.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+
+async def a_quote_left_at_its_first_question(manager: Person) -> None:
+    """Алина begins another quote and leaves it at its first question: a request not sent, no case yet."""
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка на просчёт заказа", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент (компания)")
+
+
 async def through_the_director(shop: Harness, manager: Person) -> None:
     """Offer prepared, returned once with remarks, approved; then agreed with the client."""
     director = shop.people["Генеральный Олег"]
