@@ -76,6 +76,16 @@ class Notifier(Protocol):
     ) -> None:
         """An admin changed the person's roles: they hear their roles now, and which tasks left them and to whom."""
 
+    async def person_unreachable(
+        self,
+        person: User,
+        admins: Sequence[User],
+        released: Sequence[tuple[Loaded, TaskState]],
+        kept: Sequence[tuple[Loaded, TaskState]],
+    ) -> None:
+        """The person blocked the bot: the admins hear it, where their pool tasks went, and which tasks are still
+        theirs alone (a case waiting for someone nothing reaches), with the way to hand each on."""
+
     async def given_back(self, loaded: Loaded, author: User) -> None:
         """Someone else (an admin) cancelled the author's request before it was registered, and what it held went
         back to them (`loaded.given_back`, a msgid: an order request's positions to the cart): the author is told."""

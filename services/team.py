@@ -432,13 +432,18 @@ class Team:
         return person.language
 
     async def reachable(self, person: User, reachable: bool) -> None:
-        """The person blocked the bot (or unblocked it). Blocked: marked unreachable for the admins, and their
-        pool tasks go back to the pool so that someone who can be reached takes them."""
+        """The person blocked the bot (or unblocked it). Blocked: marked unreachable for the admins, their pool
+        tasks go back to the pool so that someone who can be reached takes them, and the admins are told, with the
+        tasks still theirs alone (not handed on by themselves: the person may unblock the bot)."""
         if not reachable:
             if person.unreachable_at is None:
                 person.unreachable_at = self.core.clock.now()
                 roles = await people.roles_of(self.session, person.id)
-                await CaseService(self.core, self.session).release_tasks(person, roles, None, because="unreachable")
+                cases = CaseService(self.core, self.session)
+                released = await cases.release_tasks(person, roles, None, because="unreachable")
+                kept = await cases.open_tasks_of(person)  # their own: they may come back, the admins decide
+                admins = [a for a in await people.admins(self.session) if a.id != person.id]
+                await cases.notifier.person_unreachable(person, admins, released, kept)
             return
         person.unreachable_at = None
 

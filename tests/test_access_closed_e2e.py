@@ -308,17 +308,22 @@ async def test_an_admin_revokes_in_chat_as_the_panel_does(harness: Harness) -> N
     assert "/revoke N без ролей — закрыть человеку доступ" in (await admin.expect("Для администраторов"))["text"]
 
 
-async def test_a_personal_task_of_someone_who_left_goes_to_an_administrator(fulfillment: Harness) -> None:
-    """The offer the director returned is its account manager's own task (no pool to go back to): when she leaves,
-    it comes to an administrator, who hears why, and the admin who closed her access reads where it went — the
-    case is not left waiting for someone who is gone."""
-    admin, manager, director = fulfillment.admin, fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
+async def an_offer_returned_to_her(manager: Person, director: Person) -> None:
+    """Алина's offer goes to the general director, who returns it with a remark: correcting it is her own task."""
     await an_offer_for_the_director(manager)
     await director.press("Вернуть с замечаниями", await director.expect("Согласуйте коммерческое предложение"))
     await director.expect("Комментарий")
     await director.send("Цена хранения завышена")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     await manager.expect("Исправьте КП по замечанию директора")
+
+
+async def test_a_personal_task_of_someone_who_left_goes_to_an_administrator(fulfillment: Harness) -> None:
+    """The offer the director returned is its account manager's own task (no pool to go back to): when she leaves,
+    it comes to an administrator, who hears why, and the admin who closed her access reads where it went — the
+    case is not left waiting for someone who is gone."""
+    admin, manager, director = fulfillment.admin, fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
+    await an_offer_returned_to_her(manager, director)
     # A second quote she began and left at its first question: her own unsent request, not work to hand on.
     await a_quote_left_at_its_first_question(manager)
 
@@ -338,3 +343,16 @@ async def test_a_personal_task_of_someone_who_left_goes_to_an_administrator(fulf
     async with fulfillment.core.sessionmaker() as session:
         task = (await session.execute(select(Task).where(Task.key == "revise_offer"))).scalar_one()
     assert task.status == "open" and task.assignee_id == admin_id
+
+
+async def test_the_admins_hear_of_a_task_left_with_someone_who_blocked_the_bot(fulfillment: Harness) -> None:
+    """The account manager blocks the bot while the offer the director returned is her own task: it stays hers (she
+    may unblock it), and the admins are told so, with how to hand it on — the case is not left waiting unseen."""
+    admin, manager, director = fulfillment.admin, fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
+    await an_offer_returned_to_her(manager, director)
+
+    await fulfillment.blocks_the_bot(manager, "Алина")
+    told = (await admin.wait_for("Алина заблокировал(а) бота"))["text"]
+    assert "Остались только за ним (ней)" in told and "/find" in told, told
+    assert "• «Исправьте КП по замечанию директора» (№1 · ООО Ромашка: Детские игрушки)" in told, told
+    assert "Задачи сотрудника" not in told, told  # nothing of hers went to a pool

@@ -303,6 +303,28 @@ class CaseNotices(NoticesBase):
         menu = views.menu_keyboard(r, lang, roles, bool(person.is_admin), self.processes())
         outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, menu.model_dump(exclude_none=True))
 
+    async def person_unreachable(
+        self,
+        person: User,
+        admins: Sequence[User],
+        released: Sequence[tuple[Loaded, TaskState]],
+        kept: Sequence[tuple[Loaded, TaskState]],
+    ) -> None:
+        r = self.renderer
+        holders = await self.people.names({t.assignee_id for _l, t in released if t.assignee_id is not None})
+        for admin in admins:
+            lang = admin.language
+            lines = [r.t("🚫 %(name)s has blocked the bot: nothing reaches them now.", lang, name=person.name)]
+            if released:
+                lines.append(r.t("Tasks of %(name)s now:", lang, name=person.name))
+                lines += [r.released_line(loaded.state, task, holders.get(task.assignee_id or 0), lang)
+                          for loaded, task in released]  # fmt: skip
+            if kept:
+                lines.append(r.t("Still theirs alone — hand each on from its case (/find and the number):", lang))
+                lines += [r.t("• “%(task)s” (%(case)s)", lang, task=r.task_title(loaded.state.spec, task, lang),
+                              case=r.case_name(loaded.state, lang)) for loaded, task in kept]  # fmt: skip
+            outbox.message(self.session, admin.tg_id, "\n".join(lines), self.now)
+
     async def given_back(self, loaded: Loaded, author: User) -> None:
         lang, renderer = author.language, self.renderer
         case = renderer.case_name(loaded.state, lang)
