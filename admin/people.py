@@ -50,7 +50,7 @@ class PeoplePages(PanelPages):
             lost=lost,
             turned_away=turned_away,
             moved=moved,
-            moved_more=int(request.query.get("more", "0") or 0) if request.query.get("more", "").isdigit() else 0,
+            moved_more=int(more) if (more := request.query.get("more", "")).isdigit() else 0,
             **invited,
         )
 

@@ -167,8 +167,8 @@ class Conversation(FormAnswers, FormCorrections):
                 self.say(*(await case_view(self.cases, self.user, loaded)))
                 return loaded
         if loaded.registered:
-            pass  # the registration's own first message said it, with the process's notices to them
-        elif task.key == START_TASK:
+            return loaded  # the registration's own first message said it, with the process's notices to them
+        if task.key == START_TASK:
             self.say(
                 self.r.t(
                     "✅ Case %(case)s is registered. Stage: %(stage)s.",

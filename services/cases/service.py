@@ -364,11 +364,8 @@ class CaseService:
         to the role's pool (the others get the card; a pool of one, its only person, told why: `because` is
         `role`, `left` or `unreachable`); a personal task of a person who left goes to the admins. The old
         holder's cards say where each task went, with no button. Returns the tasks that moved, with their cases."""
-        rows = await self.session.execute(
-            select(Task.case_id).where(Task.assignee_id == user.id, status_is(Task.status, TaskStatus.OPEN)).distinct()
-        )
         moved: list[tuple[Loaded, TaskState]] = []
-        for case_id in sorted(rows.scalars()):
+        for case_id in await self._cases_held_by(user):
             loaded = await self.load(case_id)
             effects: list[Effect] = []
             released: list[TaskState] = []
@@ -400,15 +397,19 @@ class CaseService:
 
     async def open_tasks_of(self, user: User) -> list[tuple[Loaded, TaskState]]:
         """The person's open tasks of registered cases (not a request they are filling in), with their cases."""
-        rows = await self.session.execute(
-            select(Task.case_id).where(Task.assignee_id == user.id, status_is(Task.status, TaskStatus.OPEN)).distinct()
-        )
         found: list[tuple[Loaded, TaskState]] = []
-        for case_id in sorted(rows.scalars()):
+        for case_id in await self._cases_held_by(user):
             loaded = await self.load(case_id)
             mine = [t for t in loaded.state.tasks if t.assignee_id == user.id and t.status == TaskStatus.OPEN]
             found += [(loaded, t) for t in mine if not is_service_task(t.key)]
         return found
+
+    async def _cases_held_by(self, user: User) -> list[int]:
+        """The cases in which the person holds an open task, in order."""
+        rows = await self.session.execute(
+            select(Task.case_id).where(Task.assignee_id == user.id, status_is(Task.status, TaskStatus.OPEN)).distinct()
+        )
+        return sorted(rows.scalars())
 
     async def drafts(self, user: User, process: str) -> list[tuple[CaseState, TaskState]]:
         """The person's unfinished requests of a process (start forms still open)."""
