@@ -119,7 +119,8 @@ async def _show(
         return
     rep = await organisations.person(org.regional_rep_id)
     people, by_region = await organisations.people(org.id), await organisations.by_region(org.region)
-    text, keyboard = views.organisation_card(renderer, org, people, rep, user.language, by_region)
+    credit = await organisations.credit(org)
+    text, keyboard = views.organisation_card(renderer, org, people, rep, credit, user.language, by_region)
     replies.say(chat_id, text, keyboard)
 
 

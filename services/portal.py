@@ -28,7 +28,7 @@ from services.cases.state import Loaded
 from services.portal_cart import CartEntry, PortalCart
 from services.portal_catalogue import PortalError
 
-ORDER_PROCESS = "order_request"
+ORDER_PROCESS = companies.ORDER_PROCESS
 RECLAMATION_PROCESS = "reclamation"
 PARTS_TASK = "pick_parts"  # the reclamation's task the cart's «В рекламацию» finishes with the parts
 MAX_DETAIL = 2000  # a delivery address or a comment from the Mini App
@@ -64,7 +64,7 @@ class Portal(PortalCart):
             "price_type": kind.name if kind is not None else "",  # its name: 1C's id of it is for no one to read
             "positions": positions,
             "amount": _money(view.total),
-        } | credit_data(companies.credit(company), view.total, companies.debt_on(company))
+        } | credit_data(await companies.credit_of(self.session, company), view.total, companies.debt_on(company))
         loaded = await cases.start(self.user, ORDER_PROCESS, data)
         await self.clear()
         return loaded
@@ -153,6 +153,8 @@ def credit_data(credit: companies.Credit, amount: Decimal, debt_on: str | None =
     if credit.limit is not None:
         data |= {"credit_limit": _money(credit.limit), "credit_debt": _money(credit.debt)}
         data["credit_left"] = _money(credit.left or Decimal(0))
+        if credit.pending_count:
+            data |= {"credit_pending": _money(credit.pending), "credit_pending_count": credit.pending_count}
     elif credit.debt or debt_on:
         data["credit_debt"] = _money(credit.debt)
     if debt_on:

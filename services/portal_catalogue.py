@@ -83,7 +83,7 @@ class PortalCatalogue:
         company = await self.organisation()
         if company is None:
             return None, None
-        return companies.credit(company), companies.debt_on(company)
+        return await companies.credit_of(self.session, company), companies.debt_on(company)
 
     async def price_type_id(self) -> int | None:
         """The dealer's own price type; None for anyone without one (they see no prices at all). One query (the

@@ -5,11 +5,13 @@ dealer's requests, and the summaries show a position to a line."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
 
-from db.models import Case, Task
+from db.models import Case, Company, Task
+from services import companies
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_access_closed_e2e import menu_of
@@ -153,3 +155,52 @@ async def test_a_dealers_menu_and_commands_lead_somewhere(
     await damir.press(f"№{sent}", await damir.expect("Заявки, сначала новые", f"№{sent}"))
     card = await damir.expect(f"№{sent}", "Заявка дилера на отгрузку", "Позиции:")
     assert f"1. {COMBI}" in card["text"], card["text"]
+
+
+async def test_a_dealers_requests_under_way_take_from_what_its_credit_limit_leaves(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Garden's limit leaves it 40 000 ₽. A request of 31 500 ₽ is within it and the regional approval is enough. A
+    second of 18 700 ₽, sent while the first is under way, is within the 40 000 ₽ alone but not beside the first
+    (8 500 ₽ left): the office approves it too and reads why, and the dealer and the admin read what is under way —
+    so splitting an order no longer passes what one request would not. Once the first is shipped (1C's debt holds
+    it from then on) it takes from the limit no more."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna, regina, rita = people["anna"], people["regina"], people["rita"]
+    async with harness.core.sessionmaker() as session:
+        garden_id = (await session.execute(select(Company.id).where(Company.name == "ООО Сад"))).scalar_one()
+    await harness.admin.send(f"/org_set {garden_id} limit=100000 debt=60000")
+    await harness.admin.expect("ООО Сад", "остаток: 40\xa0000,00 ₽")
+
+    first = await place_order(harness, anna, ("combi 48", COMBI))
+    first_task = await regina.card("Согласуйте заявку дилера", COMBI, button="Согласовать")
+    assert "⚠️" not in first_task["text"], first_task["text"]
+    await regina.press("Согласовать", first_task)
+    await anna.expect("одобрена и передаётся в 1С")
+
+    second = await place_order(harness, anna, ("SBC 900", TRIMMER))
+    second_task = await regina.card("Согласуйте заявку дилера", TRIMMER, button="Согласовать")
+    assert "осталось 8\xa0500,00 ₽" in second_task["text"], second_task["text"]
+    await regina.press("Согласовать", second_task)
+    office = await rita.card("Согласуйте заявку дилера", TRIMMER, button="Согласовать")
+    assert office["text"].count("⚠️ Сумма больше остатка кредитного лимита: осталось 8\xa0500,00 ₽ (лимит "
+                                "100\xa0000,00 ₽, долг 60\xa0000,00 ₽, другие заявки в работе (1): 31\xa0500,00 ₽)"
+                                ) == 1, office["text"]  # fmt: skip
+
+    # Both under way: the dealer reads them beside the limit, as does the admin on the organisation's card.
+    await anna.send("/orders")
+    await anna.expect("заявки в работе (2): 50\xa0200,00", "превышен на 10\xa0200,00")
+    await harness.admin.send(f"/org {garden_id}")
+    await harness.admin.expect("Заявки в работе (2): 50\xa0200,00 ₽", "превышен на 10\xa0200,00 ₽")
+
+    # The first is shipped: from now on it is 1C's debt, not a request under way.
+    await rita.send(f"/case {first}")
+    await rita.press("Отгружена", await rita.card(f"№{first}", button="Отгружена"))
+    await anna.expect("Заявка отгружена")
+    await anna.send("/orders")
+    await anna.expect("заявки в работе (1): 18\xa0700,00", "остаток 21\xa0300,00")
+    async with harness.core.sessionmaker() as session:
+        assert await companies.pending_orders(session, garden_id) == (1, Decimal("18700.00"))
+        case = await session.get(Case, second)
+        assert case is not None and case.stage == "office_approval"

@@ -134,3 +134,20 @@ def test_the_credit_state_sends_a_small_request_to_the_office_with_the_reason(en
     # Large requests go to the office as before, with no credit reason on the card.
     large = ordered(engine, "300000.00", companies.Credit(Decimal(1000000), Decimal(0), False))
     assert large.stage == "office_approval" and office_card(large).startswith("ООО Сад:")
+
+
+def test_requests_under_way_take_from_the_limit_and_an_exceeded_limit_says_by_how_much(engine: Engine) -> None:
+    # 40 000 ₽ left by the debt, 31 500 ₽ of it promised to a request under way: 8 500 ₽ left for this one.
+    promised = companies.Credit(Decimal(100000), Decimal(60000), False, Decimal(31500), 1)
+    over = ordered(engine, "18700.00", promised)
+    assert over.stage == "office_approval"
+    assert office_card(over).startswith(
+        "⚠️ Сумма больше остатка кредитного лимита: осталось 8\xa0500,00 ₽ (лимит 100\xa0000,00 ₽, долг "
+        "60\xa0000,00 ₽, другие заявки в работе (1): 31\xa0500,00 ₽)"
+    )
+    # Already past the limit with what is under way: the card says by how much, not a negative remainder.
+    past = ordered(engine, "1000.00", companies.Credit(Decimal(100000), Decimal(60000), False, Decimal(50000), 2))
+    assert office_card(past).startswith("⚠️ Кредитный лимит уже превышен на 10\xa0000,00 ₽ (лимит 100\xa0000,00 ₽")
+    # Nothing under way: the card does not mention it.
+    alone = ordered(engine, "50000.00", companies.Credit(Decimal(100000), Decimal(60000), False))
+    assert "в работе" not in office_card(alone)

@@ -288,7 +288,13 @@ def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: s
         if debt_on
         else r.t("Your debt: %(debt)s", lang, debt=money(credit.debt, lang))
     ]
-    if credit.limit is not None:
+    if credit.pending_count:
+        pending = money(credit.pending, lang)
+        parts.append(r.t("requests under way (%(count)s): %(sum)s", lang, count=credit.pending_count, sum=pending))
+    if credit.limit is not None and credit.left is not None and credit.left < 0:
+        limit, over = money(credit.limit, lang), money(-credit.left, lang)
+        parts.append(r.t("credit limit %(limit)s, exceeded by %(over)s", lang, limit=limit, over=over))
+    elif credit.limit is not None:
         left = money(credit.left, lang)
         parts.append(r.t("credit limit %(limit)s, left %(left)s", lang, limit=money(credit.limit, lang), left=left))
     line = "💳 " + "; ".join(parts)

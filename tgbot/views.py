@@ -376,7 +376,8 @@ ORGANISATION_FIELDS = {
 
 
 def organisation_card(
-    renderer: Renderer, org: Company, members: list[User], rep: User | None, lang: str, by_region: Sequence[User] = ()
+    renderer: Renderer, org: Company, members: list[User], rep: User | None, credit: companies.Credit, lang: str,
+    by_region: Sequence[User] = (),
 ) -> tuple[str, InlineKeyboardMarkup]:
     t = renderer.t
     # With no one named, the card says who gets the dealer's requests by its region (they do, named or not).
@@ -392,12 +393,16 @@ def organisation_card(
         t("Regional representative: %(name)s", lang, name=shown_rep),
         t("People: %(names)s", lang, names=", ".join(m.name for m in members) or "—"),
     ]
-    credit = companies.credit(org)
     if credit.limit is not None:
         left = credit.left or 0
         text = "Credit limit: %(limit)s ₽, debt: %(debt)s ₽, left: %(left)s ₽"
+        if left < 0:
+            text, left = "Credit limit: %(limit)s ₽, debt: %(debt)s ₽, exceeded by %(left)s ₽", -left
         lines.append(t(text, lang, limit=amount_text(credit.limit, lang), debt=amount_text(credit.debt, lang),
                            left=amount_text(left, lang)))
+    if credit.pending_count:
+        lines.append(t("Requests under way (%(count)s): %(sum)s ₽ — not yet in 1C's debt, counted against the limit",
+                       lang, count=credit.pending_count, sum=amount_text(credit.pending, lang)))  # fmt: skip
     debt_on = companies.debt_on(org)
     if debt_on:
         lines.append(t("Debt from 1C as of %(date)s: %(debt)s ₽", lang, date=shown_date(debt_on),

@@ -17,7 +17,9 @@ from services.companies.details import (
     KINDS,
     PROMPT,
     BadDetails,
+    Credit,
     create_organisation,
+    credit_of,
     get,
     listed,
     set_active,
@@ -130,6 +132,10 @@ class Organisations:
         if company is None:
             raise BadDetails(str(org_id))
         return company
+
+    async def credit(self, org: Company) -> Credit:
+        """Its credit state, its order requests under way counted against the limit."""
+        return await credit_of(self.session, org)
 
     async def person(self, user_id: int | None) -> User | None:
         return await self.session.get(User, user_id) if user_id else None
