@@ -12,9 +12,10 @@ from functools import lru_cache
 from typing import Any
 
 from flows import values
-from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, local
+from flows.items import item_states
+from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, TrackDef, local
 from flows.spec_cache import SpecCache
-from flows.templating import LANG_KEY
+from flows.templating import CANCELLED_ENTRY, LANG_KEY
 
 # Field types whose stored JSON becomes another Python type here.
 _TYPED = frozenset({"number", "money", "date", "datetime"})
@@ -100,9 +101,19 @@ def case_context(
                 else item
                 for item in value
             ]
+            if fdef.track is not None:
+                _mark_cancelled(fdef.track, context[name], item_states(data, name))
     if extra:
         context.update(extra)
     return context
+
+
+def _mark_cancelled(track: TrackDef, entries: list[Any], states: list[dict[str, Any]]) -> None:
+    """The entries whose item is at a cancelled stage, marked so that a total leaves them out."""
+    cancelled = {s.key for s in track.stages if s.cancelled}
+    for entry, state in zip(entries, states, strict=False):
+        if isinstance(entry, dict) and isinstance(state, Mapping) and state.get("stage") in cancelled:
+            entry[CANCELLED_ENTRY] = True
 
 
 # Outcome labels per task, per spec: a context is built for every condition and text, and specs live long.

@@ -25,7 +25,7 @@ def track_of(spec: ProcessDef, name: str) -> TrackDef:
     return fdef.track
 
 
-def item_states(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+def item_states(data: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
     """The states of a list's items (empty until the track has begun)."""
     items = data.get(ITEMS)
     states = items.get(name) if isinstance(items, dict) else None

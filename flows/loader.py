@@ -818,6 +818,20 @@ def _check_track(
             stage=track.start,
             stages=", ".join(stage_keys),
         )
+    if track.all_cancelled is not None and track.all_cancelled not in stage_keys:
+        c.add(
+            (*path, "all_cancelled"),
+            _("unknown stage '%(stage)s' (stages: %(stages)s)"),
+            stage=track.all_cancelled,
+            stages=", ".join(stage_keys),
+        )
+    followed = any(s.follows is not None and s.follows.list == name for s in spec.stages)
+    if track.all_cancelled is None and followed and any(s.cancelled for s in track.stages):
+        c.add(
+            path,
+            _("the case follows these items and an item can be cancelled: name the stage the case goes to when "
+              "every item is cancelled ('all_cancelled: <stage>'), else it waits there with nobody told"),
+        )  # fmt: skip
     saved = c.env
     c.env = typecheck.entry_environment(spec, saved, name)
     try:

@@ -247,6 +247,9 @@ class TrackDef(_Spec):
     title: LocalText | None = None  # jinja over `item` (and the case): how an item is named on its card
     role: str | None = None  # who moves the items; not given: the case's responsible
     start: str | None = None  # the case's stage at which items begin (default: the first that follows them)
+    # The case's stage once no item counts any more (every one cancelled): the case following them goes there,
+    # else it would wait at its stage for items that will never move, with nobody told.
+    all_cancelled: str | None = None
     stages: list[ItemStageDef]
     on_change: OnChange | None = None  # the list changed after the items began (see OnChange)
 

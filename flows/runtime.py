@@ -1470,14 +1470,20 @@ class Engine:
         if here.follows is None or here.follows.list != name:
             return
         track = track_of(case.spec, name)
-        floor = counted_floor(track, item_states(case.data, name))
-        if floor is None:
-            return  # no item counts (all cancelled): nothing to follow
+        states = item_states(case.data, name)
+        floor = counted_floor(track, states)
         target = None
-        for stage in case.spec.followers(name):
-            assert stage.follows is not None
-            if track.rank(stage.follows.at_least) <= floor:
-                target = stage
+        if floor is None:
+            # No item counts: every one cancelled (the track's `all_cancelled` stage takes the case on), or the
+            # track has not begun (nothing to follow yet).
+            if not states or track.all_cancelled is None:
+                return
+            target = case.spec.stage(track.all_cancelled)
+        else:
+            for stage in case.spec.followers(name):
+                assert stage.follows is not None
+                if track.rank(stage.follows.at_least) <= floor:
+                    target = stage
         if target is None or target.key == case.stage:
             return
         log.info("case %s follows its items of %s: %s -> %s", case.id, name, case.stage, target.key)

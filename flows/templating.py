@@ -85,14 +85,19 @@ def _date(context: Context, value: Any) -> str:
     return str(value)
 
 
+# Set (by flows.context) on an entry of a tracked list whose item is cancelled: it no longer counts in a total.
+CANCELLED_ENTRY = "__cancelled__"
+
+
 def _total(entries: Any, *names: str) -> Decimal:
     """A list's total: the sum over its entries of the product of the named fields (`items|total('price',
-    'quantity')`: what the order comes to), one name its plain sum. An entry lacking one of them adds nothing."""
+    'quantity')`: what the order comes to), one name its plain sum. An entry lacking one of them adds nothing, nor
+    does a cancelled item (the accountant does not chase the client for what was never delivered)."""
     total = Decimal(0)
     if isinstance(entries, Undefined) or not isinstance(entries, list | tuple):
         return total
     for entry in entries:
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, Mapping) or entry.get(CANCELLED_ENTRY):
             continue
         product = Decimal(1)
         for name in names:

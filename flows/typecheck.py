@@ -613,6 +613,10 @@ def ways_on(spec: ProcessDef, stage: StageDef) -> list[str]:
     if stage.follows is not None and stage.follows.list is not None:
         name = stage.follows.list
         ways += [s.key for s in spec.stages if s.follows is not None and s.follows.list == name and s is not stage]
+        listed = spec.fields.get(name)
+        track = listed.track if listed is not None else None
+        if track is not None and track.all_cancelled is not None:  # every item cancelled
+            ways.append(track.all_cancelled)
     # A call for each entry: its children move the case among the stages that follow them, and the join moves
     # it on from any of those by the call's own `next`.
     calling = stage.follows.calls if stage.follows is not None and stage.follows.calls is not None else stage.key

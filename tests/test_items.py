@@ -29,6 +29,7 @@ from flows.runtime import (
     form_data,
     form_fields,
 )
+from flows.templating import render
 from flows.values import InvalidAnswer
 from services.i18n import Translator
 from tgbot.callbacks import FormCb
@@ -154,6 +155,27 @@ def test_a_cancelled_item_no_longer_holds_the_order_back(engine: Engine) -> None
     move(engine, case, 1, "sent", tracking="RU2")
     move(engine, case, 2, "cancelled")
     assert case.stage == "in_transit"
+
+
+def test_an_order_whose_every_item_is_cancelled_is_called_off_and_its_manager_told(engine: Engine) -> None:
+    """Nothing left to follow: the order does not wait for items that will never move, with nobody told."""
+    case, _ = ordered(engine)
+    move(engine, case, 0, "sent", tracking="RU1")
+    move(engine, case, 1, "cancelled")
+    move(engine, case, 2, "cancelled")
+    assert case.stage == "in_transit"  # one item still counts
+    effects = move(engine, case, 0, "cancelled")
+    assert (case.stage, case.status, case.result) == ("called_off", "done", "failure")
+    told = [e for e in effects if isinstance(e, Notify) and e.kind == "text"]
+    assert [(n.roles, n.text) for n in told] == [(("manager",), "Заказ {{ client }}: все позиции отменены")], told
+
+
+def test_the_checker_asks_where_an_order_goes_once_every_item_is_cancelled() -> None:
+    found = problems_of(SOURCE.replace("      all_cancelled: called_off\n", ""))
+    assert found[0].startswith(f"order.yaml:{line_of('    track:')}: the case follows these items and an item can "
+                               "be cancelled: name the stage the case goes to when every item is cancelled")
+    found = problems_of(SOURCE.replace("all_cancelled: called_off", "all_cancelled: caled_off"))
+    assert found[0].startswith(f"order.yaml:{line_of('all_cancelled: called_off')}: unknown stage 'caled_off'")
 
 
 def test_an_item_history_is_kept_like_a_case_history(engine: Engine, clock: FrozenClock) -> None:
@@ -383,3 +405,15 @@ def test_correcting_an_entry_of_the_order_offers_only_what_it_is_asked_while_the
         forms.reset_entry(spec.fields, draft, "items", 0, "tracking")
     forms.reset_entry(spec.fields, draft, "items", 1, None)  # the whole entry: only what it is asked comes back
     assert draft["current"] == {f"items.1.{k}": v for k, v in monitor.items()}
+
+
+def test_a_cancelled_item_leaves_the_orders_total(engine: Engine) -> None:
+    """What the order comes to is what will be delivered: the cancelled item's price is not in it."""
+    prices, quantities = ("100.00", "25.00", "10.00"), (1, 4, 2)
+    priced = [dict(i, price=p, quantity=q) for i, p, q in zip(ITEMS, prices, quantities, strict=True)]
+    case, _ = engine.start(SPEC, MANAGER, {"client": "Клиника", "items": priced})
+    total = "{{ items|total('price', 'quantity')|money }}"
+    assert render(total, engine.context(case)) == "220,00"
+    move(engine, case, 1, "cancelled")
+    assert render(total, engine.context(case)) == "120,00"
+    assert case.data["items"][1] == priced[1]  # the entry itself is kept as it was

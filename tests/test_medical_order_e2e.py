@@ -468,3 +468,36 @@ async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qua
             await session.execute(select(Case).where(Case.process == "medical_qualification"))
         ).scalar_one()
         assert qualification.status == "active" and qualification.stage == "qualify"
+
+
+async def test_an_order_whose_every_item_is_cancelled_closes_and_its_manager_and_director_are_told(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A cancelled item leaves what the order comes to; and once every item is cancelled nothing is left to ship:
+    the deal does not wait at «Заказ отправлен» with no task and nobody told — it closes, saying so."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    await _lead_to_contract_approval(harness, manager, ITEMS[1:3])  # the monitors (2 × 350 000) and a defibrillator
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    for label, answer in (("Сумма предоплаты", "700 000"), ("Дата предоплаты", "сегодня"),
+                          ("Номер аккредитива", "LC-7"), ("Банк-эмитент", "Сбербанк"),
+                          ("Сумма аккредитива", "900 000"), ("Аккредитив действует до", "31.03.2027")):  # fmt: skip
+        await _answer(manager, label, answer)
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    deal = await _deal(harness)
+    assert deal.stage == "order_sent"
+
+    await _move(logistics, "Дефибриллятор", "Отменена")
+    await manager.send(f"/case {deal.id}")
+    card = await manager.expect(f"№{deal.id}", "Итого")
+    assert "Итого: 700\xa0000,00 ₽" in card["text"], card["text"]  # not 1 600 000: the defibrillator is not coming
+
+    await _move(logistics, "Кардиомонитор", "Отменена")
+    for person in (manager, director):
+        await person.expect("все позиции отменены, отгружать нечего — сделка закрыта")
+    deal = await _deal(harness)
+    assert (deal.stage, deal.status, deal.result) == ("items_cancelled", "done", "failure")
