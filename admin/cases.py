@@ -126,23 +126,24 @@ class CasePages(PanelPages):
             thread = await comments.case_thread(session, case_id)  # the panel is the admins': internal notes too
         case, spec, names = detail.case, detail.spec, detail.names
         by_id = {t.id: t for t in detail.tasks}
-        tasks = [
-            {
+        tasks = []
+        for t in detail.tasks:
+            known = detail.spec_of_stage(t.stage)  # a task of a version the case was moved from: worded by it
+            tasks.append({
                 "id": t.id,
                 "open": t.status == "open",
                 "candidates": [(u.id, u.name) for u in candidates.get(t.id, [])],
-                "title": self.words.task_title(spec, t.stage, t.key, case.data),
-                "stage": self.words.stage(spec, t.stage),
+                "title": self.words.task_title(known, t.stage, t.key, case.data),
+                "stage": self.words.stage(known, t.stage),
                 "holder": self.words.holder(t, names),
                 "due": t.due_at,
                 "overdue": t.status == "open" and t.due_at is not None and t.due_at < now,
                 "status": self.words.task_status(t.status),
-                "outcome": self.words.outcome(spec, t.stage, t.key, t.outcome, mark=True),
-            }
-            for t in detail.tasks
-        ]
+                "outcome": self.words.outcome(known, t.stage, t.key, t.outcome, mark=True),
+            })  # fmt: skip
+        in_force = detail.spec_by_entry()
         history = [
-            {"at": a.at, "text": self.words.history(a, spec, by_id, names, case.data)}
+            {"at": a.at, "text": self.words.history(a, in_force[a.id], by_id, names, case.data)}
             for a in one_per_move(detail.audit)
         ]
         return self.panel.render(

@@ -9,7 +9,14 @@ from typing import Any
 
 from db.models import AuditEntry, Task
 from flows.i18n import _
-from flows.items import item_approval_title, item_task_title, parse_item_approval, parse_item_task, track_of
+from flows.items import (
+    item_approval_title,
+    item_name,
+    item_task_title,
+    parse_item_approval,
+    parse_item_task,
+    track_of,
+)
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from services.core import Core
@@ -109,6 +116,14 @@ class Words:
     def stage(self, spec: ProcessDef, stage: str | None) -> str:
         return self.core.wording.stage_title(spec, stage, self.lang) if stage else "—"
 
+    def _task_by_key(self, spec: ProcessDef, key: str) -> str:
+        found = next((t for stage in spec.stages for t in stage.tasks if t.key == key), None)
+        return self.core.translator.local(found.title, self.lang) if found else self._label({}, key)
+
+    def _process(self, key: Any) -> str:
+        loaded = self.core.registry.library.get(str(key))
+        return self.core.translator.local(loaded.spec.title, self.lang) if loaded else self._label({}, str(key))
+
     def holder(self, task: Task, names: dict[int, str]) -> str:
         if task.assignee_id is not None:
             return names.get(task.assignee_id) or "?"
@@ -118,12 +133,15 @@ class Words:
         fdef = spec.fields.get(name)
         return self.core.translator.local(fdef.label, self.lang) if fdef else self._label({}, name)
 
-    def _item(self, spec: ProcessDef, action: str, data: dict[str, Any]) -> str:
-        """An item's step in the case's history: «Позиция №2: «Отправлен» → «На таможне»»."""
+    def _item(self, spec: ProcessDef, action: str, data: dict[str, Any], case_data: dict[str, Any] | None) -> str:
+        """An item's step in the case's history: «Аппарат УЗИ: «Отправлен» → «На таможне»» — the item named as its
+        card names it (without the case's data, or with no title for its track, «Позиция №2»)."""
         name, index = str(data.get("list", "")), data.get("index")
         fdef = spec.fields.get(name)
         called = (fdef.entry or fdef.label) if fdef else None  # «Позиция №2», one of «Позиции»
         item = f"{self.core.translator.local(called, self.lang) if called else name} №{(index or 0) + 1}"
+        if fdef is not None and isinstance(index, int):
+            item = item_name(spec, name, index, self.core.translator.lang(self.lang), case_data)
 
         def stage(key: Any) -> str:
             try:
@@ -184,8 +202,8 @@ class Words:
         title = ""
         if task is not None:
             title = self.task_title(spec, task.stage, task.key, case_data)
-        elif isinstance(data.get("task"), str):
-            title = self._label({}, data["task"])
+        elif isinstance(data.get("task"), str):  # a task whose row is not at hand: its title by its key
+            title = self._task_by_key(spec, data["task"])
         action = entry.action
         if action == "case.started":
             text = self.t("case started")
@@ -204,12 +222,19 @@ class Words:
             text += self._changes(spec, data)
         elif action == "stage.entered":
             text = self.t("stage “%(to)s”", to=self.stage(spec, data.get("to")))
-            if data.get("from"):
+            if data.get("from") and data.get("from") != data.get("to"):  # the same stage again: its name once
                 text = self.t(
                     "stage “%(from)s” → “%(to)s”",
                     to=self.stage(spec, data.get("to")),
                     **{"from": self.stage(spec, data.get("from"))},
                 )
+        elif action == "case.called":
+            text = self.t("started “%(process)s” (case #%(case)s)", process=self._process(data.get("process")),
+                          case=data.get("case", "?"))  # fmt: skip
+        elif action == "case.call_returned":
+            text = self.t("case #%(case)s it started has ended", case=data.get("case", "?"))
+        elif action == "case.child_moved":
+            text = self.t("case #%(case)s it started moved on", case=data.get("case", "?"))
         elif action == "case.handoff":
             text = self.t("handed over to case #%(case)s", case=data.get("case", "?"))
         elif action == "email.queued":
@@ -249,7 +274,7 @@ class Words:
         elif action == "case.retried":
             text = self.t("an admin retried the failed step")
         elif action in ("item.started", "item.moved", "item.move", "timer.item") or action.startswith("item.approval_"):
-            text = self._item(spec, action, data)
+            text = self._item(spec, action, data, case_data)
         elif action == "task.escalated":
             recipients = ", ".join(names.get(i, "?") for i in data.get("to") or [])
             text = self.t("task “%(task)s” escalated to %(who)s", task=title, who=recipients or "—")

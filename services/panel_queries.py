@@ -16,6 +16,7 @@ from db.models import AuditEntry, Case, Definition, Outbox, StoredFile, Task, Ta
 from flows.model import FieldDef, ProcessDef
 from flows.status import CaseStatus, TaskStatus
 from services.core import Core
+from services.migration import MIGRATED
 
 # How many cases a text search reads at most, newest first. The text is matched against the words the panel
 # shows (choice labels, formatted money and dates, people's names), which SQL cannot see in the JSON, so the
@@ -177,6 +178,30 @@ class CaseDetail:
     audit: list[AuditEntry]
     files: list[StoredFile]
     names: dict[int, str]
+    # The versions the case was moved away from (`case.migrated`), by version number: its earlier history and
+    # tasks name stages, tasks and fields the current version may no longer have.
+    earlier: dict[int, ProcessDef] = field(default_factory=dict)
+
+    def spec_by_entry(self) -> dict[int, ProcessDef]:
+        """The version each history entry was written under, by the entry's id."""
+        moves = [a for a in self.audit if a.action == MIGRATED]
+        found: dict[int, ProcessDef] = {}
+        index = 0
+        for entry in self.audit:  # in the order they were written
+            if index < len(moves) and entry.id > moves[index].id:
+                index += 1
+            version = (moves[index].data or {}).get("from_version") if index < len(moves) else None
+            found[entry.id] = self.earlier.get(version, self.spec) if isinstance(version, int) else self.spec
+        return found
+
+    def spec_of_stage(self, stage: str) -> ProcessDef:
+        """The version that knows `stage`: the current one, else the newest earlier one that had it."""
+        if any(s.key == stage for s in self.spec.stages):
+            return self.spec
+        for _version, spec in sorted(self.earlier.items(), reverse=True):
+            if any(s.key == stage for s in spec.stages):
+                return spec
+        return self.spec
 
 
 async def case_detail(core: Core, session: AsyncSession, case_id: int) -> CaseDetail | None:
@@ -201,7 +226,17 @@ async def case_detail(core: Core, session: AsyncSession, case_id: int) -> CaseDe
     for entry in audit:  # whom a task was escalated or handed to
         to = (entry.data or {}).get("to") if entry.action.startswith("task.") else None
         people |= {i for i in (to if isinstance(to, list) else [to]) if isinstance(i, int)}
-    return CaseDetail(case, spec, tasks, audit, files, await names_of(session, people))
+    moved = [(a.data or {}).get("from_version") for a in audit if a.action == MIGRATED]
+    moved_from = sorted({v for v in moved if isinstance(v, int)})
+    earlier: dict[int, ProcessDef] = {}
+    if moved_from:
+        rows = await session.execute(
+            select(Definition.id, Definition.version).where(
+                Definition.process == case.process, Definition.version.in_(moved_from)
+            )
+        )
+        earlier = {version: await core.registry.spec(session, row_id) for row_id, version in rows.all()}
+    return CaseDetail(case, spec, tasks, audit, files, await names_of(session, people), earlier)
 
 
 @dataclass

@@ -359,12 +359,22 @@ def test_escalations_and_version_moves_read_as_sentences(harness: Harness) -> No
     def said(action: str, data: dict, actor: int | None = 5) -> str:  # type: ignore[type-arg]
         return words.history(AuditEntry(case_id=1, actor_id=actor, action=action, data=data, at=at), spec, {}, names)
 
+    # A task named by its key only (its row not at hand) reads by its title in the definition, never its key.
+    confirm = harness.core.translator.local(
+        next(t for st in spec.stages for t in st.tasks if t.key == "confirm_defect").title, "ru"
+    )
     escalated = said("task.escalated", {"task": "confirm_defect", "to": [5]}, actor=None)
-    assert escalated == "Задача «Confirm defect» эскалирована: Вера"
+    assert escalated == f"Задача «{confirm}» эскалирована: Вера", escalated
     assert said("task.reassigned", {"task": "confirm_defect", "from": 6, "to": 7}).endswith("передана: Борис")
     moved = said("task.deadline_moved", {"task": "x", "to": "2027-01-14T15:00:00+00:00", "reason": "Ждём акт"})
     assert moved == "Вера: перенес(ла) срок задачи «X» на 14.01.2027 18:00: Ждём акт"
     assert said("case.migrated", {"to_version": 4}, actor=None) == "Перенесено на версию 4"
+    # A process the case started and waits for, in words (the medical deal's qualification), not «Case called».
+    called = said("case.called", {"process": "medical_qualification", "case": 8})
+    assert called == "Вера: запущен процесс «Квалификация клиента» (дело №8)", called
+    assert said("case.call_returned", {"case": 8}) == "Вера: запущенное дело №8 завершено"
+    # Entering the stage it was at (a call returned to it) reads as the stage, not «Новая → Новая».
+    assert said("stage.entered", {"from": "new", "to": "new"}, actor=None).count("«") == 1
 
 
 def test_an_items_approval_and_a_cancellations_reason_read_as_sentences(harness: Harness) -> None:
@@ -380,6 +390,10 @@ def test_an_items_approval_and_a_cancellations_reason_read_as_sentences(harness:
         return words.history(entry, spec, {}, {5: "Олег"})
 
     item = {"list": "items", "index": 0, "to": "sent"}
+    # By its name where the case's data is at hand (the case's page); else as one entry of its list.
+    named = words.history(AuditEntry(case_id=1, actor_id=5, action="item.approval_asked", data=item, at=at), spec,
+                          {}, {5: "Олег"}, {"items": [{"name": "Аппарат УЗИ"}]})  # fmt: skip
+    assert named == "Олег: «Аппарат УЗИ»: запрошено согласование перехода в «Отправлен»", named
     assert said("item.approval_asked", item) == "Олег: «Позиция №1»: запрошено согласование перехода в «Отправлен»"
     assert said("item.approval_approved", item) == "Олег: «Позиция №1»: согласован переход в «Отправлен»"
     rejected = said("item.approval_rejected", {**item, "reason": "Дорого"})

@@ -210,6 +210,13 @@ async def test_the_panel_checks_then_moves_a_versions_cases(tmp_path: Path, data
             async with http.post(f"{page_url}/migrate", data=applied) as response:
                 report = await response.text()
             assert "Перенесено: 2, не перенесено: 1." in report
+            # The moved case's page reads its earlier history and tasks with the version they were written under:
+            # «Рассмотрение», a stage version 2 no longer has, by its title, not its key.
+            async with http.get(f"{base}/cases/{office.paper}") as response:
+                page = await response.text()
+            history = page[page.index("История"):]
+            assert "этап «Рассмотрение»" in history and "«review»" not in page, history
+            assert "Перенесено на версию 2" in history, history
     finally:
         await runner.cleanup()
         await core.close()
