@@ -436,14 +436,18 @@ class Team:
         tasks go back to the pool so that someone who can be reached takes them, and the admins are told, with the
         tasks still theirs alone (not handed on by themselves: the person may unblock the bot)."""
         if not reachable:
+            # Not gated on `unreachable_at`: a message refused (403) may have marked them before this update came,
+            # and Telegram sends it once per block (a repeated delivery stops at the inbox).
             if person.unreachable_at is None:
                 person.unreachable_at = self.core.clock.now()
-                roles = await people.roles_of(self.session, person.id)
-                cases = CaseService(self.core, self.session)
-                released = await cases.release_tasks(person, roles, None, because="unreachable")
-                kept = await cases.open_tasks_of(person)  # their own: they may come back, the admins decide
-                admins = [a for a in await people.admins(self.session) if a.id != person.id]
-                await cases.notifier.person_unreachable(person, admins, released, kept)
+            roles = await people.roles_of(self.session, person.id)
+            cases = CaseService(self.core, self.session)
+            released = await cases.release_tasks(person, roles, None, because="unreachable")
+            # A pool task nobody else may do came back to them: it is among those still theirs, not «went to».
+            released = [(loaded, task) for loaded, task in released if task.assignee_id != person.id]
+            kept = await cases.open_tasks_of(person)  # their own: they may come back, the admins decide
+            admins = [a for a in await people.admins(self.session) if a.id != person.id]
+            await cases.notifier.person_unreachable(person, admins, released, kept)
             return
         person.unreachable_at = None
 

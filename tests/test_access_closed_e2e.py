@@ -356,3 +356,19 @@ async def test_the_admins_hear_of_a_task_left_with_someone_who_blocked_the_bot(f
     assert "Остались только за ним (ней)" in told and "/find" in told, told
     assert "• «Исправьте КП по замечанию директора» (№1 · ООО Ромашка: Детские игрушки)" in told, told
     assert "Задачи сотрудника" not in told, told  # nothing of hers went to a pool
+
+
+async def test_a_pool_task_nobody_else_may_do_stays_with_someone_who_blocked_the_bot_and_says_so(
+    fulfillment: Harness,
+) -> None:
+    """The general director, the one person of his role, blocks the bot with an offer to approve: the task goes
+    back to his role's pool and so to him again. The admins read it once, among the tasks still his alone — not as
+    a task that «went» to the person who blocked the bot."""
+    admin, manager, director = fulfillment.admin, fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
+    await an_offer_for_the_director(manager)
+    await director.expect("Согласуйте коммерческое предложение", "Эта задача — ваша")
+
+    await fulfillment.blocks_the_bot(director, "Генеральный Олег")
+    told = (await admin.wait_for("Генеральный Олег заблокировал(а) бота"))["text"]
+    assert "Задачи сотрудника" not in told, told
+    assert "Остались только за ним (ней)" in told and told.count("Согласуйте коммерческое предложение") == 1, told
