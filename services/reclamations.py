@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case
 from flows.runtime import START_TASK
+from flows.status import CaseStatus
 from services import access, onec_documents
 from services.core import Core
 
@@ -65,6 +66,8 @@ class Reclamations:
         for case in cases:
             spec = await self.core.registry.spec(self.session, case.definition_id)
             stage = self.core.wording.stage_title(spec, case.stage, lang)
+            if case.status == CaseStatus.CANCELLED:  # stopped where it stood: not «going to 1C» any more
+                stage = self.core.wording.t("Cancelled at «%(stage)s»", lang, stage=stage)
             listed.append(
                 ReclamationRow(
                     case.id,

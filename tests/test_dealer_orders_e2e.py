@@ -15,6 +15,7 @@ from services import companies
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_access_closed_e2e import menu_of
+from tests.test_case_cancel_e2e import cancel_case
 from tests.test_dealer_portal_e2e import add_to_cart, dealers, status_document
 from tests.test_onec_exchange_e2e import _exchange
 from tests.test_organisations_e2e import dealer_person
@@ -204,3 +205,25 @@ async def test_a_dealers_requests_under_way_take_from_what_its_credit_limit_leav
         assert await companies.pending_orders(session, garden_id) == (1, Decimal("18700.00"))
         case = await session.get(Case, second)
         assert case is not None and case.stage == "office_approval"
+
+
+async def test_a_request_the_dealer_withdraws_after_its_approval_is_told_to_its_approver(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Approved, the request is going to 1C with no task open on the maker's side. The dealer withdraws it: the
+    regional representative who approved it hears it with the reason, and the dealer's list says it is cancelled —
+    not «Одобрена, передаётся в 1С»."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna, regina = people["anna"], people["regina"]
+    sent = await place_order(harness, anna, ("combi 48", COMBI))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+
+    await anna.send(f"/case {sent}")
+    await cancel_case(anna, await anna.card(f"№{sent}", button="Отменить дело"), "Клиент отказался от газонокосилки")
+    told = await regina.expect("Дело отменено", f"№{sent}")
+    assert "Причина: Клиент отказался от газонокосилки" in told["text"] and "Анна" in told["text"], told["text"]
+    await anna.send("/orders")
+    listed = await anna.expect("Заявки, сначала новые", f"№{sent}")
+    assert "Отменено на этапе «Одобрена, передаётся в 1С»" in listed["text"], listed["text"]

@@ -257,6 +257,17 @@ class CaseService:
             person = await self.people.user(person_id)
             if person is not None:
                 await self.notifier.work_cancelled(loaded, tasks, person)
+        # Whoever did its work before hears it too (the approver of a dealer's order the dealer withdraws): a
+        # stage with no open work (an order going to 1C) would otherwise end with nobody on that side told.
+        rows = await self.session.execute(
+            select(Task.done_by, Task.key).where(Task.case_id == loaded.row.id, status_is(Task.status, TaskStatus.DONE))
+        )  # the loaded case holds its open tasks only
+        did = {done_by for done_by, key in rows.all() if not is_service_task(key)}
+        heard = {actor_id, loaded.state.initiator_id, loaded.state.responsible_id, *work}  # told above or on close
+        for person_id in sorted(p for p in did - heard if p is not None):
+            person = await self.people.user(person_id)
+            if person is not None and person.active:
+                await self.notifier.notify(loaded, Notify(kind="closed", user_ids=(person.id,)), [person])
 
     async def move(self, user: User, case_id: int, to: str) -> Loaded:
         loaded = await self.in_scope(user, await self.load(case_id))
