@@ -16,6 +16,7 @@ from flows.items import item_states
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.ports import free_port
+from tests.test_case_cancel_e2e import cancel_case
 
 TOKEN = "site-form-token-7f3a9c"
 LEAD = {
@@ -501,3 +502,30 @@ async def test_an_order_whose_every_item_is_cancelled_closes_and_its_manager_and
         await person.expect("все позиции отменены, отгружать нечего — сделка закрыта")
     deal = await _deal(harness)
     assert (deal.stage, deal.status, deal.result) == ("items_cancelled", "done", "failure")
+
+
+async def test_a_cancelled_qualification_withdraws_the_deal_without_calling_the_client_no_buyer(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The manager cancels the client's qualification (a duplicate lead): nobody judged the client, so the deal is
+    withdrawn — not lost as «Клиент нецелевой:» with nothing after the colon — and the manager and the director
+    are told."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    status, _body = await _post(harness, LEAD, key="lead-twice")
+    assert status == 201
+    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
+    await manager.expect("Квалифицируйте клиента")
+    async with harness.core.sessionmaker() as session:
+        child = (await session.execute(select(Case).where(Case.process == "medical_qualification"))).scalar_one()
+    await manager.send(f"/case {child.id}")
+    await cancel_case(manager, await manager.card(f"№{child.id}", button="Отменить дело"), "Дубль заявки")
+
+    deal = await _deal(harness)
+    assert (deal.stage, deal.status, deal.result) == ("withdrawn", "done", "failure")
+    told = await director.expect("Квалификация клиента Клиника «Здоровье» отменена")
+    assert "Заявка снята" in told["text"] and "нецелевой" not in told["text"], told["text"]
+    # The manager's came as the case closed, before the answer to her cancellation.
+    texts = [m.get("text") or "" for m in await manager.bot_messages()]
+    assert any("Заявка снята" in t and "Квалификация клиента Клиника «Здоровье» отменена" in t for t in texts), texts
