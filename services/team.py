@@ -265,13 +265,18 @@ class Team:
         return person, await self.admins()
 
     async def find(self, ref: str) -> User | None:
-        """A person by `@username` or by their number in /users."""
-        if ref.startswith("@"):
-            query = select(User).where(User.username == ref[1:])
-            return (await self.session.execute(query)).scalar_one_or_none()
+        """A person by their number in /users, by `@username` (or the name without the @), or by their Telegram id
+        (what an admin copies from a client; a number that is no one's in /users)."""
         if ref.isdigit():
-            return await self.session.get(User, int(ref))
-        return None
+            number = int(ref)
+            found = await self.session.get(User, number) if number < 2**31 else None
+            if found is None:
+                found = (await self.session.execute(select(User).where(User.tg_id == number))).scalar_one_or_none()
+            return found
+        if not ref.strip("@"):
+            return None
+        query = select(User).where(User.username == ref.removeprefix("@"))
+        return (await self.session.execute(query)).scalar_one_or_none()
 
     async def change_roles(self, ref: str | None, roles: list[str], *, grant: bool) -> tuple[User, list[str]]:
         """/grant or /revoke: the person (by `ref`) and their roles after the change."""
@@ -298,6 +303,12 @@ class Team:
                 "person with a link from the organisation's card (/orgs): they join bound to it."
             )
             raise Refused.naming(unbound, text)
+        held = set(await people.roles_of(self.session, person.id))
+        changing = [role for role in roles if (role in held) != grant]
+        if not changing:  # nothing changes: said so, and the person is not told their roles «changed»
+            text = _("%(name)s has %(roles)s already.") if grant else _("%(name)s does not have %(roles)s.")
+            raise Refused.naming(roles, text, name=person.name)
+        roles = changing
         cases = CaseService(self.core, self.session)
         released: list[tuple[Loaded, TaskState]] = []
         if grant:

@@ -372,3 +372,27 @@ async def test_a_pool_task_nobody_else_may_do_stays_with_someone_who_blocked_the
     told = (await admin.wait_for("Генеральный Олег заблокировал(а) бота"))["text"]
     assert "Задачи сотрудника" not in told, told
     assert "Остались только за ним (ней)" in told and told.count("Согласуйте коммерческое предложение") == 1, told
+
+
+async def test_grant_finds_a_person_by_telegram_id_and_a_change_that_changes_nothing_says_so(
+    office: Office,  # noqa: F811
+) -> None:
+    """The admin copies Vera's Telegram id from a client: /grant finds her by it (not «not in the bot yet, make an
+    invite»). A role she has already, or one she does not have to take, is
+    said so — and she is not told her roles «changed»."""
+    harness, admin = office.harness, office.harness.admin
+    vera = await harness.person("Вера", "shop_manager")
+    async with harness.core.sessionmaker() as session:
+        vera_id = (await session.execute(select(User.id).where(User.tg_id == vera.id))).scalar_one()
+    await admin.send(f"/grant {vera.id} director")
+    await admin.expect("Вера — роли теперь:", "Директор")
+    await vera.expect("Администратор изменил ваши роли")
+    await admin.send(f"/grant {vera_id} director")
+    await admin.expect("У сотрудника Вера уже есть: Директор.")
+    await admin.send(f"/revoke {vera_id} accountant")
+    await admin.expect("У сотрудника Вера нет роли: Бухгалтер.")
+    await harness.settle()
+    texts = [m.get("text") or "" for m in await vera.bot_messages()]
+    assert sum(t.startswith("🔧 Администратор изменил ваши роли") for t in texts) == 1, texts  # the real change
+    async with harness.core.sessionmaker() as session:
+        assert await roles_of(session, vera_id) == {"shop_manager", "director"}
