@@ -18,13 +18,21 @@ from decimal import Decimal, DivisionUndefined, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from flows.i18n import _
+
 MAX_SOURCE = 1000  # characters of one condition
 MAX_NODES = 300  # nodes of its syntax tree
 MAX_SEQUENCE = 10_000  # items (characters) of a text or list an expression may build
 
 
 class ExpressionError(ValueError):
-    pass
+    """A condition that cannot be worked out. `str()` is the analyst's English (the checker prints it); `message`,
+    where set, is a msgid with `params` that the admins read in their language when a step fails on it."""
+
+    def __init__(self, text: str, message: str | None = None, **params: Any) -> None:
+        super().__init__(text)
+        self.message = message
+        self.params = params
 
 
 def _together(a: Any, b: Any) -> tuple[Any, Any]:
@@ -51,9 +59,19 @@ def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
         try:
             return op(a, b)
         except TypeError:
-            raise ExpressionError(f"cannot compare {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}") from None
+            raise ExpressionError(
+                f"cannot compare {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}",
+                _("a condition compares %(a)s with %(b)s, which cannot be compared"), a=_show(a), b=_show(b),
+            ) from None
 
     return compare
+
+
+def _cannot_combine(a: Any, b: Any) -> ExpressionError:
+    return ExpressionError(
+        f"cannot combine {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}",
+        _("a condition cannot combine %(a)s with %(b)s"), a=_show(a), b=_show(b),
+    )
 
 
 def _kind(value: Any) -> str:
@@ -96,16 +114,16 @@ def _arithmetic(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         try:
             return _bounded(op(a, b))
         except ZeroDivisionError:
-            raise ExpressionError("the condition divides by zero") from None
+            raise ExpressionError("the condition divides by zero", _("a condition divides by zero")) from None
         except InvalidOperation as error:
             # Money's 0 / 0 (and 0 % 0) is not a ZeroDivisionError: decimal raises InvalidOperation naming
             # DivisionUndefined among its conditions.
             conditions = error.args[0] if error.args and isinstance(error.args[0], list) else []
             if DivisionUndefined in conditions:
-                raise ExpressionError("the condition divides by zero") from None
-            raise ExpressionError(f"cannot combine {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}") from None
+                raise ExpressionError("the condition divides by zero", _("a condition divides by zero")) from None
+            raise _cannot_combine(a, b) from None
         except (TypeError, OverflowError):
-            raise ExpressionError(f"cannot combine {_kind(a)} {_show(a)} with {_kind(b)} {_show(b)}") from None
+            raise _cannot_combine(a, b) from None
 
     return apply
 

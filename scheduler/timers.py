@@ -125,8 +125,8 @@ async def fire_timer(core: Core, timer_id: int, now: datetime) -> bool:
             if await _take(core, session, timer_id, now, TimerStatus.FAILED) is None:
                 return False  # taken by another worker in between
         await attention.step_failed(
-            core, case_id=timer.case_id, step=f"timer: {timer.kind}", error=attention.describe(failed.error),
-            person=None, now=now,
+            core, case_id=timer.case_id, step=f"timer: {timer.kind}",
+            error=attention.describe(failed.error, core.translator), person=None, now=now,
         )  # fmt: skip
     core.outbox_written(written)
     return True

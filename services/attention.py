@@ -14,10 +14,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, InboxUpdate, Outbox, Timer, User
+from flows.expressions import ExpressionError
+from flows.runtime import EngineError
 from flows.status import InboxStatus, TimerStatus, transition
 from services import channels, inbox
 from services import people as people_repo
 from services.core import Core
+from services.i18n import Translator
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +47,16 @@ def note(*, case_id: int | None = None, step: str | None = None) -> None:
         record.step = step
 
 
-def describe(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}"
+def describe(error: BaseException, translator: Translator | None = None) -> str:
+    """What went wrong, for the admins: a definition's condition or a refused step in words (in the company's
+    language, with what to fix), anything else — a fault of ours — by its exception, for whoever reads the log."""
+    message = getattr(error, "message", None)
+    if translator is not None and isinstance(error, ExpressionError | EngineError) and isinstance(message, str):
+        text = translator.t(message, None, **error.params)
+        if isinstance(error, ExpressionError):
+            text = translator.t("The process definition needs fixing: %(what)s", None, what=text)
+    else:
+        text = f"{type(error).__name__}: {error}"
     return text if len(text) <= 500 else text[:499] + "…"
 
 

@@ -51,3 +51,25 @@ async def test_a_failing_timer_is_kept_failed_and_the_others_fire(tmp_path: Path
             assert (await session.get(Timer, broken.id)).status == "pending"  # type: ignore[union-attr]
     finally:
         await core.close()
+
+
+def test_a_step_that_fails_on_a_condition_is_said_in_words_and_a_fault_of_ours_by_its_exception(
+    tmp_path: Path,
+) -> None:
+    """The admins read what to fix in a definition in their language — not «ExpressionError: the condition divides
+    by zero»; a fault in our code keeps its exception's name for whoever reads the log with them."""
+    from flows.expressions import evaluate
+    from services.i18n import Translator
+
+    translator = Translator(tmp_path / "mo")
+    try:
+        evaluate("days / (days - 5) > 100", {"days": 5})
+    except Exception as error:
+        said = attention.describe(error, translator)
+    assert said == "В определении процесса нужно исправить условие: условие делит на ноль", said
+    try:
+        evaluate("days > 'много'", {"days": 5})
+    except Exception as error:
+        said = attention.describe(error, translator)
+    assert said == "В определении процесса нужно исправить условие: условие сравнивает 5 и 'много' — их нельзя сравнить"
+    assert attention.describe(RuntimeError("boom"), translator) == "RuntimeError: boom"

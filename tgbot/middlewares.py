@@ -327,14 +327,12 @@ class DbSessionMiddleware(BaseMiddleware):
         log.exception("update %s failed", inbox_id, exc_info=error)
         record = attention.current_step.get() or attention.StepRecord()
         case_id, step = record.case_id, record.step or _step_of(event)
-        now = self.core.clock.now()
+        now, said = self.core.clock.now(), attention.describe(error, self.core.translator)
         async with self.core.sessionmaker() as session, session.begin():
-            parked = await inbox.failed_attempt(session, inbox_id, attention.describe(error), now, case_id)
+            parked = await inbox.failed_attempt(session, inbox_id, said, now, case_id)
             person = await people.user_by_tg(session, _person_id(event)) if parked else None
         if parked:
-            await attention.step_failed(
-                self.core, case_id=case_id, step=step, error=attention.describe(error), person=person, now=now
-            )
+            await attention.step_failed(self.core, case_id=case_id, step=step, error=said, person=person, now=now)
         else:
             self.core.outbox_written()
 

@@ -222,7 +222,8 @@ class CaseNotices(NoticesBase):
             where = t("case #%(id)s", lang, id=case.id) if case is not None else t("no case", lang)
             text = t(
                 "⚠️ A step failed and needs attention: %(where)s, step «%(step)s».\nError: %(error)s\n"
-                "Fix the data or load a corrected definition, then press «Retry».",
+                "Fix the data, or load a corrected definition and move the case onto it (Processes → the case's "
+                "version → «Move the cases»), then press «Retry».",
                 lang,
                 where=where,
                 step=step,
