@@ -166,7 +166,7 @@ def next_step(fields: Mapping[str, FieldDef], names: list[str], draft: dict[str,
                 continue
             if count is None and index < fdef.max_items:
                 more = f"{name}.more.{index}"
-                if index < fdef.min_items:
+                if index < fdef.fewest:
                     items.append({})
                     continue
                 if more not in answered:
@@ -312,7 +312,7 @@ def entry_limits(fields: Mapping[str, FieldDef], names: list[str], name: str) ->
     """How few and how many entries a list may have in this form, or None when its length cannot change here:
     a counted list whose count the form does not ask (the two would disagree)."""
     fdef = fields[name]
-    least, most = fdef.min_items, fdef.max_items
+    least, most = fdef.fewest, fdef.max_items
     if fdef.count is not None:
         if fdef.count not in names:
             return None
@@ -388,7 +388,7 @@ def _settle_more(fdef: FieldDef, draft: dict[str, Any], name: str, length: int, 
     for key in [k for k in more if k.startswith(prefix)]:
         del more[key]
     draft["answered"] = [p for p in draft["answered"] if not p.startswith(prefix)]
-    for index in range(fdef.min_items, length + 1):
+    for index in range(fdef.fewest, length + 1):
         if index >= fdef.max_items:
             break
         more[f"{prefix}{index}"] = index < length or another

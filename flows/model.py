@@ -129,7 +129,7 @@ class FieldDef(DateRules):
     full_name: bool = False
     fields: dict[str, FieldDef] | None = None  # list: the fields of one entry
     count: str | None = None  # list: a number field that says how many entries
-    min_items: int = 1
+    min_items: int = 1  # an optional list (`required: false`) without its own `min_items` may be empty (`fewest`)
     max_items: int = 50
     track: TrackDef | None = None  # list: each entry moves along its own stages (an order's items)
     # list: what one entry is called — «Позиция» for «Позиции»: «Позиция №2: Цена», «Добавить «Позиция №4»?»
@@ -156,6 +156,11 @@ class FieldDef(DateRules):
     # text: what a task asking it offers to keep when the case has no value for it yet (or it is `fresh`), a
     # template over the case — the chosen supplier's address (`"{{ supplier.address }}"`).
     default: LocalText | None = None
+
+    @property
+    def fewest(self) -> int:
+        """How few entries a list may have: an optional one none (its first question is whether to add one)."""
+        return self.min_items if self.required or "min_items" in self.model_fields_set else 0
 
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:

@@ -352,6 +352,8 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Сломан нож, погнут вал")
+    # The works are optional: asked whether there are any first (a diagnosis may need none).
+    await sergey.press("Да", await sergey.expect("Работы — добавить?"))
     await sergey.expect("Что сделать")
     await sergey.send("Замена ножа")
     await sergey.expect("Нормочасы")
@@ -417,12 +419,11 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Вал погнут ударом о камень")
-    await sergey.expect("Что сделать")
-    await sergey.send("Осмотр")
-    await sergey.expect("Нормочасы")
-    await sergey.send("0,5")
-    await sergey.press("Нет", await sergey.expect("Работа №2 — добавить?"))
-    await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
+    # No work needed: the diagnosis goes without inventing one.
+    await sergey.press("Нет, не нужно", await sergey.expect("Работы — добавить?"))
+    summary = await sergey.expect("Проверьте")
+    assert "Что сделать" not in summary["text"], summary["text"]
+    await sergey.press("Подтвердить", summary)
     await sergey.press("Готово", await sergey.card("Запчасти: добавьте их из каталога", button="Готово"))
 
     verdict = await semyon.card("Согласуйте ремонт", "Вал погнут ударом о камень", button="Отклонить")

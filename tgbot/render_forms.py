@@ -46,19 +46,21 @@ class FormPrompts(Wording):
             fdef = fields[step.name]
             # The next entry by its name and number, the name first: «Позиция №4 — добавить?» (after «Добавить» the
             # name would have to be declined, «позицию»: the definition gives it in the nominative).
-            if fdef.entry is not None:
+            first = not step.index  # an optional list asked whether it has any entry at all: «Работы — добавить?»
+            if first:
+                text = self.t("“%(label)s” — add?", lang, label=self.tr.local(fdef.label, lang))
+            elif fdef.entry is not None:
                 entry = f"{self.tr.local(fdef.entry, lang)} {number_sign(self.tr.lang(lang))}{(step.index or 0) + 1}"
                 text = self.t("Add “%(entry)s”?", lang, entry=entry)
             else:
                 text = self.t("Add one more “%(label)s”?", lang, label=self.tr.local(fdef.label, lang))
+            none = self.t("No, none", lang) if first else self.t("No, that's all", lang)
             rows.append(
                 [
                     InlineKeyboardButton(
                         text=self.t("Yes", lang), callback_data=FormCb(action="yes", task_id=task_id).pack()
                     ),
-                    InlineKeyboardButton(
-                        text=self.t("No, that's all", lang), callback_data=FormCb(action="no", task_id=task_id).pack()
-                    ),
+                    InlineKeyboardButton(text=none, callback_data=FormCb(action="no", task_id=task_id).pack()),
                 ]
             )
         else:
