@@ -271,12 +271,26 @@ def reclamations_page(r: Renderer, page: ReclamationPage, lang: str) -> tuple[st
             mark = "⚫" if row.status == "active" else ("⚪" if row.result == "success" else "🔴")
         when = r.when(row.created_at, lang)
         lines.append(f"{mark} {number_sign(lang)}{row.case_id} {when} — {row.title} — {row.stage_title}")
+    rows = _opening(page, lang)  # a button per claim opens its card, as the order requests' list does
     nav = []
     if page.number > 0:
         nav.append(InlineKeyboardButton(text="◀️", callback_data=ReclamationsCb(page=page.number - 1).pack()))
     if page.number + 1 < page.pages:
         nav.append(InlineKeyboardButton(text="▶️", callback_data=ReclamationsCb(page=page.number + 1).pack()))
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
+    if nav:
+        rows.append(nav)
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _opening(page: ReclamationPage, lang: str) -> list[list[InlineKeyboardButton]]:
+    """«📁 №N» for each case of the page, five to a row."""
+    opens = [
+        InlineKeyboardButton(
+            text=f"📁 {number_sign(lang)}{row.case_id}", callback_data=CaseCb(action="show", case_id=row.case_id).pack()
+        )
+        for row in page.rows
+    ]
+    return [opens[start : start + 5] for start in range(0, len(opens), 5)]
 
 
 def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: str) -> str | None:
@@ -325,13 +339,7 @@ def orders_page(
             data = CaseCb(action="doc", case_id=row.case_id, arg=str(paper.file_id)).pack()
             label = button_label(f"📥 {number_sign(lang)}{row.case_id}: {named}", 64)
             rows.append([InlineKeyboardButton(text=label, callback_data=data)])
-    opens = [
-        InlineKeyboardButton(
-            text=f"📁 {number_sign(lang)}{row.case_id}", callback_data=CaseCb(action="show", case_id=row.case_id).pack()
-        )
-        for row in page.rows
-    ]
-    rows[:0] = [opens[start : start + 5] for start in range(0, len(opens), 5)]
+    rows[:0] = _opening(page, lang)
     nav = []
     if page.number > 0:
         nav.append(InlineKeyboardButton(text="◀️", callback_data=OrdersCb(page=page.number - 1).pack()))
