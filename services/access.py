@@ -181,7 +181,9 @@ def portal_rights(viewer: Viewer, order: ProcessDef | None, reclamation: Process
 
 
 def can_cancel(user: User, case: Case) -> bool:
-    return is_active(user) and (user.is_admin or case.initiator_id == user.id)
+    """Its initiator, whoever leads it (the manager who took a lead from the site, which nobody in chat started),
+    or an admin."""
+    return is_active(user) and (user.is_admin or user.id in (case.initiator_id, case.responsible_id))
 
 
 def can_edit(user: User, state: CaseState) -> bool:

@@ -34,7 +34,7 @@ class CaseCancel:
         was written in the button). The case and whether the card was current: only then is the reason asked."""
         loaded = await self.cases.load(case_id, lock=False)
         may = access.can_cancel(self.user, loaded.row)
-        access.require(may, _("Only the initiator or an admin can cancel this case."))
+        access.require(may, _("Only the initiator, the person leading the case or an admin can cancel it."))
         if loaded.state.status not in (CaseStatus.DRAFT, CaseStatus.ACTIVE):
             raise EngineError(_("This case is already closed."))
         if seen_stage and seen_stage != loaded.state.stage:

@@ -529,3 +529,25 @@ async def test_a_cancelled_qualification_withdraws_the_deal_without_calling_the_
     # The manager's came as the case closed, before the answer to her cancellation.
     texts = [m.get("text") or "" for m in await manager.bot_messages()]
     assert any("Заявка снята" in t and "Квалификация клиента Клиника «Здоровье» отменена" in t for t in texts), texts
+
+
+async def test_the_manager_who_took_a_lead_may_cancel_the_deal_he_leads(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A lead from the site was started by nobody in chat: the manager who took it leads the deal, and its card
+    offers him «Отменить дело» (a duplicate found later), as it does the initiator of a case he started."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    other = await harness.person("Менеджер Игорь", "sales_manager")
+    await harness.person("Директор Олег", "director")  # the lead comes in his name
+    status, _body = await _post(harness, LEAD, key="lead-dup")
+    assert status == 201
+    await manager.press("Взять", await manager.card("Возьмите заявку в работу", button="Взять"))
+    await manager.expect("Квалифицируйте клиента")
+    deal = await _deal(harness)
+    await other.send(f"/case {deal.id}")
+    assert "Отменить дело" not in other.buttons(await other.expect(f"№{deal.id}", "Этап"))  # not his deal
+    await manager.send(f"/case {deal.id}")
+    await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Дубль: клиент уже в работе")
+    deal = await _deal(harness)
+    assert deal.status == "cancelled"

@@ -236,7 +236,8 @@ class CaseService:
 
     async def cancel(self, user: User, case_id: int, reason: str | None = None) -> Loaded:
         loaded = await self.load(case_id)
-        access.require(access.can_cancel(user, loaded.row), _("Only the initiator or an admin can cancel this case."))
+        refused = _("Only the initiator, the person leading the case or an admin can cancel it.")
+        access.require(access.can_cancel(user, loaded.row), refused)
         await self.close_cancelled(loaded, user.id, reason, {"reason": reason} if reason else {})
         return loaded
 
