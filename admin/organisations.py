@@ -5,14 +5,18 @@ Every change goes through `services.companies`, which checks it (INN check digit
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from aiohttp import web
 from sqlalchemy import select
 
 from admin.pages import PanelPages
-from db.models import User
+from db.models import AuditEntry, User
 from flows.i18n import _
+from flows.values import amount_text
 from services import companies
 from services import people as people_repo
+from services.admin_actions import PANEL
 from services.wording import ORGANISATION_KINDS
 
 FIELDS = ("name", "inn", "kpp", "region", "price", "contacts")
@@ -75,7 +79,7 @@ class OrganisationPages(PanelPages):
             values["active"] = typed["active"] == "1"
         t = self.core.translator.t
         lines = [
-            {"at": a.at, "who": names.get(a.actor_id or 0, "—"), "what": self._change(a.data or {}, names)}
+            {"at": a.at, "who": self._who(a, names), "what": self._change(a.data or {}, names)}
             for a in history
         ]
         return self.panel.render(
@@ -96,8 +100,8 @@ class OrganisationPages(PanelPages):
                 if org is None:
                     raise web.HTTPNotFound(text="no such organisation")
                 now = self.core.clock.now()
-                await companies.update_details(session, org, details, now, None)
-                await companies.set_active(session, org, active == "1", now, None)
+                await companies.update_details(session, org, details, now, None, via=PANEL)
+                await companies.set_active(session, org, active == "1", now, None, via=PANEL)
         except companies.BadValue as bad:  # nothing is saved; the form comes back as written, to correct
             return await self.page(request, self._bad(bad.field, bad.params), 400, typed=details | {"active": active})
         except companies.BadDetails:  # a representative's id that is no number (the form offers only people)
@@ -120,6 +124,15 @@ class OrganisationPages(PanelPages):
             return t("Write an amount in roubles, e.g. 500000 (or “-” for none).", lang)
         return t("The name cannot be empty.", lang)
 
+    def _who(self, entry: AuditEntry, names: dict[int, str]) -> str:
+        """Who made the change: a person, the panel's admin, or 1C's exchange."""
+        if entry.actor_id is not None:
+            return names.get(entry.actor_id, "—")
+        via = (entry.data or {}).get("via") or (entry.data or {}).get("by")
+        if via == PANEL:
+            return self.core.translator.t(_("An admin in the panel"), self.lang)
+        return "1С" if via == companies.ONEC else "—"
+
     def _change(self, data: dict[str, object], names: dict[int, str]) -> str:
         t, lang = self.core.translator.t, self.lang
         if "created" in data:
@@ -133,6 +146,8 @@ class OrganisationPages(PanelPages):
             return t(_("reactivated"), lang) if new else t(_("deactivated"), lang)
         if field == "stop":
             return t(_("Shipments stopped"), lang) if new else t(_("Shipments resumed"), lang)
+        if field in ("limit", "debt"):  # money as the chat and the card show it, «1 500 000,50 ₽»
+            old, new = (f"{amount_text(Decimal(str(v)), lang)} ₽" if v not in (None, "") else None for v in (old, new))
         label = t(FIELD_TITLES.get(field, field), lang)
         return f"{label}: {old or '—'} → {new or '—'}"
 

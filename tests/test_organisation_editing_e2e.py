@@ -136,7 +136,8 @@ async def test_an_admin_edits_an_organisation_in_the_panel(
                 page = await response.text()
         history = page[page.index('id="history"') :]
         assert "ООО Сад → ООО Сад и Парк" in history and "КПП: — → 770101001" in history
-        assert "Кредитный лимит: — → 500000.00" in history and "Стоп-отгрузка" in history
+        assert "Кредитный лимит: — → 500\xa0000,00 ₽" in history and "Стоп-отгрузка" in history  # as the card says
+        assert "Администратор в панели" in history and "—:" not in history, history  # who, not «—»
         assert 'id="stop" name="stop" value="1" checked' in page
     finally:
         await runner.cleanup()

@@ -307,7 +307,9 @@ async def update_details(
     return changed
 
 
-async def set_active(session: AsyncSession, company: Company, active: bool, now: datetime, by: int | None) -> None:
+async def set_active(
+    session: AsyncSession, company: Company, active: bool, now: datetime, by: int | None, via: str | None = None
+) -> None:
     """An organisation we no longer work with is deactivated: it is offered nowhere any more (forms, approvals),
     and its people, who belong to it alone, are deactivated with it (they see nothing). Reactivating it
     brings the organisation back; its people come back one by one, as an admin decides."""
@@ -321,5 +323,5 @@ async def set_active(session: AsyncSession, company: Company, active: bool, now:
         for person in rows.scalars():
             person.active = False
             people.append(person.id)
-    audit(session, company, by, now, field="active", **{"from": not active, "to": active}, people=people)
+    audit(session, company, by, now, field="active", **{"from": not active, "to": active}, people=people, **_via(via))
     await session.flush()
