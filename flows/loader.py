@@ -811,20 +811,14 @@ def _check_track(
         for where, role in approvers:
             if role is not None and role not in spec.roles:
                 c.add(where, _("unknown role '%(role)s'"), role=role)
-    if track.start is not None and track.start not in stage_keys:
-        c.add(
-            (*path, "start"),
-            _("unknown stage '%(stage)s' (stages: %(stages)s)"),
-            stage=track.start,
-            stages=", ".join(stage_keys),
-        )
-    if track.all_cancelled is not None and track.all_cancelled not in stage_keys:
-        c.add(
-            (*path, "all_cancelled"),
-            _("unknown stage '%(stage)s' (stages: %(stages)s)"),
-            stage=track.all_cancelled,
-            stages=", ".join(stage_keys),
-        )
+    for key, stage_key in (("start", track.start), ("all_cancelled", track.all_cancelled)):  # the case's stages
+        if stage_key is not None and stage_key not in stage_keys:
+            c.add(
+                (*path, key),
+                _("unknown stage '%(stage)s' (stages: %(stages)s)"),
+                stage=stage_key,
+                stages=", ".join(stage_keys),
+            )
     followed = any(s.follows is not None and s.follows.list == name for s in spec.stages)
     if track.all_cancelled is None and followed and any(s.cancelled for s in track.stages):
         c.add(

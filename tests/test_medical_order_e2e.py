@@ -364,13 +364,17 @@ async def test_the_site_form_page_and_a_burst_of_submissions(
         assert (await session.execute(select(func.count()).select_from(Case))).scalar_one() == 3
 
 
+async def _a_lead_taken(harness: Harness, manager: Person, key: str) -> None:
+    """A lead from the site, taken by `manager`, the one sales manager (a pool of one: one button puts it in work)."""
+    status, _body = await _post(harness, LEAD, key=key)
+    assert status == 201
+    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
+
+
 async def _lead_to_contract_approval(harness: Harness, manager: Person, items: list[tuple[str, ...]]) -> None:
     """A lead from the site taken by `manager`, qualified, its order put together with `items` and its contract
     attached: the deal is at «Согласование договора», the client's answer and the director's approval asked."""
-    status, _body = await _post(harness, LEAD, key="lead-contract")
-    assert status == 201
-    # A pool of one: the lead is given to her, and its one button puts it in work.
-    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
+    await _a_lead_taken(harness, manager, "lead-contract")
     await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
     await _answer(manager, "Тип клиента", "Частная клиника")
     await _answer(manager, "Бюджет", "6 500 000")
@@ -427,9 +431,7 @@ async def test_a_lead_that_is_no_buyer_closes_the_deal_saying_why(
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
-    status, _body = await _post(harness, LEAD, key="lead-used")
-    assert status == 201
-    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
+    await _a_lead_taken(harness, manager, "lead-used")
     await manager.press("Нецелевой", await manager.expect("Квалифицируйте клиента"))
     await _answer(manager, "Почему нецелевой", "Нужно только б/у оборудование")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
@@ -513,9 +515,7 @@ async def test_a_cancelled_qualification_withdraws_the_deal_without_calling_the_
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
-    status, _body = await _post(harness, LEAD, key="lead-twice")
-    assert status == 201
-    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
+    await _a_lead_taken(harness, manager, "lead-twice")
     await manager.expect("Квалифицируйте клиента")
     async with harness.core.sessionmaker() as session:
         child = (await session.execute(select(Case).where(Case.process == "medical_qualification"))).scalar_one()
