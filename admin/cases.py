@@ -142,8 +142,17 @@ class CasePages(PanelPages):
                 "outcome": self.words.outcome(known, t.stage, t.key, t.outcome, mark=True),
             })  # fmt: skip
         in_force = detail.spec_by_entry()
+
+        def spec_of(entry: AuditEntry) -> ProcessDef:
+            # A task the move kept was moved onto the new version's stage: worded by a version that knows it.
+            task = by_id.get(entry.task_id) if entry.task_id is not None else None
+            then = in_force[entry.id]
+            if task is not None and not any(s.key == task.stage for s in then.stages):
+                return detail.spec_of_stage(task.stage)
+            return then
+
         history = [
-            {"at": a.at, "text": self.words.history(a, in_force[a.id], by_id, names, case.data)}
+            {"at": a.at, "text": self.words.history(a, spec_of(a), by_id, names, case.data)}
             for a in one_per_move(detail.audit)
         ]
         return self.panel.render(

@@ -5,7 +5,7 @@ Every change goes through `services.companies`, which checks it (INN check digit
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from aiohttp import web
 from sqlalchemy import select
@@ -147,7 +147,16 @@ class OrganisationPages(PanelPages):
         if field == "stop":
             return t(_("Shipments stopped"), lang) if new else t(_("Shipments resumed"), lang)
         if field in ("limit", "debt"):  # money as the chat and the card show it, «1 500 000,50 ₽»
-            old, new = (f"{amount_text(Decimal(str(v)), lang)} ₽" if v not in (None, "") else None for v in (old, new))
+            old, new = (_money(v, lang) for v in (old, new))
         label = t(FIELD_TITLES.get(field, field), lang)
         return f"{label}: {old or '—'} → {new or '—'}"
 
+
+def _money(value: object, lang: str) -> str | None:
+    """An audited amount as money; a value that is not one (an entry written by hand) as it is."""
+    if value in (None, ""):
+        return None
+    try:
+        return f"{amount_text(Decimal(str(value)), lang)} ₽"
+    except (InvalidOperation, ValueError):
+        return str(value)

@@ -820,7 +820,9 @@ def _check_track(
                 stages=", ".join(stage_keys),
             )
     followed = any(s.follows is not None and s.follows.list == name for s in spec.stages)
-    if track.all_cancelled is None and followed and any(s.cancelled for s in track.stages):
+    # Left with no item that counts — each cancelled, each removed (`cancel_removed`), or an optional list empty.
+    emptied = any(s.cancelled for s in track.stages) or "cancel_removed" in (track.on_change or ()) or not fdef.fewest
+    if track.all_cancelled is None and followed and emptied:
         c.add(
             path,
             _("the case follows these items and an item can be cancelled: name the stage the case goes to when "

@@ -1474,9 +1474,10 @@ class Engine:
         floor = counted_floor(track, states)
         target = None
         if floor is None:
-            # No item counts: every one cancelled (the track's `all_cancelled` stage takes the case on), or the
-            # track has not begun (nothing to follow yet).
-            if not states or track.all_cancelled is None:
+            # No item counts: every one cancelled or removed (the track's `all_cancelled` stage takes the case on),
+            # or the track has not begun (no states kept for the list yet: nothing to follow).
+            begun = isinstance((case.data.get(ITEMS) or {}).get(name), list)
+            if not begun or track.all_cancelled is None:
                 return
             target = case.spec.stage(track.all_cancelled)
         else:

@@ -50,13 +50,15 @@ def note(*, case_id: int | None = None, step: str | None = None) -> None:
 def describe(error: BaseException, translator: Translator | None = None) -> str:
     """What went wrong, for the admins: a definition's condition or a refused step in words (in the company's
     language, with what to fix), anything else — a fault of ours — by its exception, for whoever reads the log."""
-    message = getattr(error, "message", None)
-    if translator is not None and isinstance(error, ExpressionError | EngineError) and isinstance(message, str):
-        text = translator.t(message, None, **error.params)
-        if isinstance(error, ExpressionError):
-            text = translator.t("The process definition needs fixing: %(what)s", None, what=text)
-    else:
-        text = f"{type(error).__name__}: {error}"
+    text = f"{type(error).__name__}: {error}"
+    if translator is not None and isinstance(error, ExpressionError | EngineError):
+        try:
+            said = translator.t(error.message, None, **error.params) if error.message else str(error)
+            if isinstance(error, ExpressionError):  # its own words where it has them, else the analyst's English
+                said = translator.t("The process definition needs fixing: %(what)s", None, what=said)
+            text = said
+        except (KeyError, ValueError, TypeError):  # a msgid whose values its front end fills in: as it was raised
+            pass
     return text if len(text) <= 500 else text[:499] + "…"
 
 

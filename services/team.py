@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Company, Invite, Setting, User, UserRole
@@ -270,13 +270,14 @@ class Team:
         if ref.isdigit():
             number = int(ref)
             found = await self.session.get(User, number) if number < 2**31 else None
-            if found is None:
+            if found is None and number < 2**63:  # a Telegram id fits a BIGINT; a longer number is no one's
                 found = (await self.session.execute(select(User).where(User.tg_id == number))).scalar_one_or_none()
             return found
-        if not ref.strip("@"):
+        name = ref.removeprefix("@")
+        if not name:
             return None
-        query = select(User).where(User.username == ref.removeprefix("@"))
-        return (await self.session.execute(query)).scalar_one_or_none()
+        query = select(User).where(func.lower(User.username) == name.lower())  # Telegram's usernames ignore case
+        return (await self.session.execute(query)).scalars().first()
 
     async def change_roles(self, ref: str | None, roles: list[str], *, grant: bool) -> tuple[User, list[str]]:
         """/grant or /revoke: the person (by `ref`) and their roles after the change."""

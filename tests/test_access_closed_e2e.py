@@ -389,6 +389,8 @@ async def test_grant_finds_a_person_by_telegram_id_and_a_change_that_changes_not
     await vera.expect("Администратор изменил ваши роли")
     await admin.send(f"/grant {vera_id} director")
     await admin.expect("У сотрудника Вера уже есть: Директор.")
+    await admin.send("/grant 123456789012345678901234 director")  # longer than any Telegram id: no one's
+    await admin.expect("123456789012345678901234 ещё нет в боте")
     await admin.send(f"/revoke {vera_id} accountant")
     await admin.expect("У сотрудника Вера нет роли: Бухгалтер.")
     await harness.settle()

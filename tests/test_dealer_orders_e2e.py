@@ -205,6 +205,14 @@ async def test_a_dealers_requests_under_way_take_from_what_its_credit_limit_leav
         assert await companies.pending_orders(session, garden_id) == (1, Decimal("18700.00"))
         case = await session.get(Case, second)
         assert case is not None and case.stage == "office_approval"
+    # A cart sent and still at its payment question counts too: answered later, another sent meanwhile was
+    # checked with it.
+    await add_to_cart(anna, "combi 48", COMBI)
+    await anna.send("/cart")
+    await anna.press("Оформить заявку", await anna.expect("Ваша корзина"))
+    await anna.expect("Оплата")
+    async with harness.core.sessionmaker() as session:
+        assert await companies.pending_orders(session, garden_id) == (2, Decimal("50200.00"))
 
 
 async def test_a_request_the_dealer_withdraws_after_its_approval_is_told_to_its_approver(

@@ -72,4 +72,9 @@ def test_a_step_that_fails_on_a_condition_is_said_in_words_and_a_fault_of_ours_b
     except Exception as error:
         said = attention.describe(error, translator)
     assert said == "В определении процесса нужно исправить условие: условие сравнивает 5 и 'много' — их нельзя сравнить"
+    try:  # a condition's error with no words of its own yet: the analyst's English, under the same heading
+        evaluate("'a' in days", {"days": 5})
+    except Exception as error:
+        said = attention.describe(error, translator)
+    assert said.startswith("В определении процесса нужно исправить условие: cannot look for"), said
     assert attention.describe(RuntimeError("boom"), translator) == "RuntimeError: boom"

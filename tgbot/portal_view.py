@@ -295,7 +295,9 @@ def _opening(page: ReclamationPage, lang: str) -> list[list[InlineKeyboardButton
 
 def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: str) -> str | None:
     """The dealer's credit state as their manager and the office see it: the debt (as of 1C's date) and the limit."""
-    if credit is None or (credit.limit is None and not credit.debt and not debt_on and not credit.stopped):
+    if credit is None or (
+        credit.limit is None and not credit.debt and not debt_on and not credit.stopped and not credit.pending_count
+    ):
         return None
     parts = [
         r.t("Your debt as of %(date)s: %(debt)s", lang, date=shown_date(debt_on, lang), debt=money(credit.debt, lang))

@@ -401,8 +401,9 @@ def organisation_card(
         lines.append(t(text, lang, limit=amount_text(credit.limit, lang), debt=amount_text(credit.debt, lang),
                            left=amount_text(left, lang)))
     if credit.pending_count:
-        lines.append(t("Requests under way (%(count)s): %(sum)s ₽ — not yet in 1C's debt, counted against the limit",
-                       lang, count=credit.pending_count, sum=amount_text(credit.pending, lang)))  # fmt: skip
+        text = (_("Requests under way (%(count)s): %(sum)s ₽ — not yet in 1C's debt, counted against the limit")
+                if credit.limit is not None else _("Requests under way (%(count)s): %(sum)s ₽"))  # fmt: skip
+        lines.append(t(text, lang, count=credit.pending_count, sum=amount_text(credit.pending, lang)))
     debt_on = companies.debt_on(org)
     if debt_on:
         lines.append(t("Debt from 1C as of %(date)s: %(debt)s ₽", lang, date=shown_date(debt_on),

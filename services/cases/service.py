@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Case, Task, Timer, User, status_is
 from flows.i18n import _
+from flows.items import parse_item_approval
 from flows.runtime import (
     CALLED_BY,
     EDIT_PREFIX,
@@ -263,12 +264,14 @@ class CaseService:
         rows = await self.session.execute(
             select(Task.done_by, Task.key).where(Task.case_id == loaded.row.id, status_is(Task.status, TaskStatus.DONE))
         )  # the loaded case holds its open tasks only
-        did = {done_by for done_by, key in rows.all() if not is_service_task(key)}
+        # Their decisions: the definition's tasks and an item's move approved (its key is the engine's own).
+        did = {done_by for done_by, key in rows.all() if not is_service_task(key) or parse_item_approval(key)}
         heard = {actor_id, loaded.state.initiator_id, loaded.state.responsible_id, *work}  # told above or on close
-        for person_id in sorted(p for p in did - heard if p is not None):
-            person = await self.people.user(person_id)
-            if person is not None and person.active:
-                await self.notifier.notify(loaded, Notify(kind="closed", user_ids=(person.id,)), [person])
+        people = [await self.people.user(p) for p in sorted(p for p in did - heard if p is not None)]
+        # Only those who may still see the case (not someone who has since left, or left the dealer's region).
+        present = [p for p in people if p is not None and p.active]
+        for person in await access.reachable(self.session, present, loaded.row.company_id):
+            await self.notifier.notify(loaded, Notify(kind="closed", user_ids=(person.id,)), [person])
 
     async def move(self, user: User, case_id: int, to: str) -> Loaded:
         loaded = await self.in_scope(user, await self.load(case_id))

@@ -176,13 +176,15 @@ _PAID = "paid"
 
 
 async def pending_orders(session: AsyncSession, company_id: int) -> tuple[int, Decimal]:
-    """How many of the organisation's order requests are under way (registered, not closed, not paid) and their
-    amounts' sum."""
+    """How many of the organisation's order requests are under way (sent or being sent, not closed, not paid) and
+    their amounts' sum."""
     amounts = await session.scalars(
         select(Case.data["amount"].as_string()).where(
             Case.company_id == company_id,
             Case.process == ORDER_PROCESS,
-            Case.status == CaseStatus.ACTIVE,
+            # A request still at its payment and delivery questions counts too: else two carts sent one after the
+            # other, each answered later, would each be checked without the other.
+            Case.status.in_((CaseStatus.ACTIVE, CaseStatus.DRAFT)),
             Case.stage != _PAID,
         )
     )
