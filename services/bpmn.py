@@ -301,8 +301,8 @@ class BpmnExport:
             return
         # A stage that follows its items (or child cases) goes to the other stages following them as the slowest
         # item (or child) moves.
-        followers = w.followers(stage)
-        if len(stage.next) == 1 and not stage.next[0].when and not stage.moves and not followers:
+        followers, emptied = w.followers(stage), w.all_cancelled(stage)
+        if len(stage.next) == 1 and not stage.next[0].when and not stage.moves and not followers and not emptied:
             self._flow(source, self.entry[stage.next[0].to])
             return
         gateway = self._node("exclusiveGateway", _id("Choice", stage.key))
@@ -326,6 +326,9 @@ class BpmnExport:
             which = "items" if follower.follows.list is not None else "children"
             name = w.followed(follower.follows)
             self._flow(gateway_id, self.entry[follower.key], name, f"{which}_at_least == '{at_least}'")
+        if emptied is not None:
+            target, name = emptied
+            self._flow(gateway_id, self.entry[target], name, "items_left == 0")
 
     def _write_flows(self) -> None:
         for flow in self.model.flows:

@@ -183,6 +183,10 @@ class ProcessDiagram:
             assert follower.follows is not None
             label = _edge_label(w.followed(follower.follows))
             dot.edge(node, stage_node(self.index[follower.key]), label=label, style="dotted", color="#6a1b9a")
+        emptied = w.all_cancelled(stage)
+        if emptied is not None:
+            target, label = emptied
+            dot.edge(node, stage_node(self.index[target]), label=_edge_label(label), style="dotted", color="#6a1b9a")
 
 
 def process_graph(

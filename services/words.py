@@ -94,6 +94,17 @@ class DefinitionWords:
             if s is not stage and s.follows is not None and (s.follows.list, s.follows.calls) == followed
         ]
 
+    def all_cancelled(self, stage: StageDef) -> tuple[str, str] | None:
+        """From a stage following items whose track names an `all_cancelled` stage: that stage and the arrow's
+        words («every item cancelled»)."""
+        if stage.final or stage.follows is None or stage.follows.list is None:
+            return None
+        listed = self.spec.fields.get(stage.follows.list)
+        track = listed.track if listed is not None else None
+        if track is None or track.all_cancelled is None:
+            return None
+        return track.all_cancelled, self.t("every item cancelled")
+
     def followed(self, follows: FollowDef) -> str:
         """What a following stage waits for: «the items reach «Отправлен»», «the sub-processes reach «Принят»»."""
         if follows.list is not None:
