@@ -102,8 +102,8 @@ class _Checker:
     problems: list[Problem] = field(default_factory=list)
     env: dict[str, typecheck.Type] = field(default_factory=dict)  # names expressions may read, with types
 
-    def node_at(self, path: Path_) -> yaml.Node | None:
-        node = self.root
+    def node_at(self, path: Path_, start: yaml.Node | None = None) -> yaml.Node | None:
+        node = self.root if start is None else start
         for part in path:
             if isinstance(node, yaml.MappingNode):
                 node = next((v for k, v in node.value if k.value == part), None)
@@ -112,6 +112,22 @@ class _Checker:
             else:
                 return None
         return node
+
+    def place_of(self, path: Path_) -> str:
+        """`path` as someone reading the YAML names it: keys as written, a list's entry by its `key` (a stage, a
+        task) or else its number from 1 — `stages → approval → editable`, not `stages.0.editable`."""
+        node, names = self.root, []
+        for part in path:
+            if isinstance(part, int):
+                entry = node.value[part] if isinstance(node, yaml.SequenceNode) and part < len(node.value) else None
+                key = next((v.value for k, v in entry.value if k.value == "key"), None) if isinstance(
+                    entry, yaml.MappingNode) else None  # fmt: skip
+                names.append(str(key) if isinstance(key, str) and key else f"#{part + 1}")
+                node = entry
+            else:
+                names.append(str(part))
+                node = self.node_at((part,), node) if node is not None else None
+        return " → ".join(names)
 
     def line_of(self, path: Path_) -> int:
         node = self.root
@@ -223,22 +239,71 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(loc)
 
 
-def _pydantic_message(error: Any) -> tuple[str, dict[str, Any]]:
-    """The msgid and parameters of a pydantic error, as an admin reads it."""
-    if _clean_loc(tuple(error["loc"])) != tuple(p for p in error["loc"] if not str(p).startswith(ACTION_TAG)):
-        name = ".".join(str(p) for p in _clean_loc(tuple(error["loc"])))
+def _pydantic_message(error: Any, checker: _Checker) -> tuple[str, dict[str, Any]]:
+    """The msgid and parameters of a pydantic error, as an admin reads it: the place named as the YAML names it
+    (`stages → approval → editable`, not pydantic's `stages.0.editable`), pydantic's own English said in our words."""
+    full = tuple(p for p in error["loc"] if not str(p).startswith(ACTION_TAG))
+    place = _clean_loc(tuple(error["loc"]))
+    where = checker.place_of(place)
+    if place != full:
         return _("%(where)s: must be a text, or a text per language like {ru: …, en: …} (quote texts with commas)"), {
-            "where": name
+            "where": where
         }
-    loc = ".".join(str(part) for part in _clean_loc(tuple(error["loc"])) if not str(part).startswith("function-"))
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    kind = error["type"]
+    if kind == "extra_forbidden":
         return _("unknown key '%(key)s'"), {"key": error["loc"][-1]}
-    if error["type"] == "missing":
+    if kind == "missing":
         return _("'%(key)s' is required here"), {"key": error["loc"][-1]}
-    if loc:
-        return "%(where)s: %(error)s", {"where": loc, "error": message}
+    said = _PYDANTIC_SAYS.get(kind)
+    if said is not None:
+        msgid, limit = said
+        context = error.get("ctx") or {}
+        params: dict[str, Any] = {"where": where}
+        if limit == "expected":  # pydantic's «'a', 'b' or 'c'»: the keys one may write, listed without its English
+            params["expected"] = ", ".join(re.findall(r"'([^']*)'", str(context.get("expected", "")))) or "—"
+        elif limit:
+            params["limit"] = context.get(limit, "")
+        return msgid, params
+    message = str(error["msg"]).removeprefix("Value error, ")  # our validators' msgids: `error` is translated
+    if where:
+        return "%(where)s: %(error)s", {"where": where, "error": message}
     return "%(error)s", {"error": message}
+
+
+# pydantic's error types a hand-written definition meets, in an admin's words: (msgid, the context value it names).
+_PYDANTIC_SAYS: dict[str, tuple[str, str]] = {
+    "list_type": (_("%(where)s: must be a list, like [a, b]"), ""),
+    "tuple_type": (_("%(where)s: must be a list, like [a, b]"), ""),
+    "set_type": (_("%(where)s: must be a list, like [a, b]"), ""),
+    "dict_type": (_("%(where)s: must be a mapping of 'key: value' lines"), ""),
+    "model_type": (_("%(where)s: must be a mapping of 'key: value' lines"), ""),
+    "model_attributes_type": (_("%(where)s: must be a mapping of 'key: value' lines"), ""),
+    "string_type": (_("%(where)s: must be a text"), ""),
+    "string_too_short": (_("%(where)s: must not be empty"), ""),
+    "int_type": (_("%(where)s: must be a whole number"), ""),
+    "int_parsing": (_("%(where)s: must be a whole number"), ""),
+    "int_from_float": (_("%(where)s: must be a whole number"), ""),
+    "float_type": (_("%(where)s: must be a number"), ""),
+    "float_parsing": (_("%(where)s: must be a number"), ""),
+    "decimal_type": (_("%(where)s: must be a number"), ""),
+    "decimal_parsing": (_("%(where)s: must be a number"), ""),
+    "bool_type": (_("%(where)s: must be true or false"), ""),
+    "bool_parsing": (_("%(where)s: must be true or false"), ""),
+    "date_type": (_("%(where)s: must be a date like 2026-12-31"), ""),
+    "date_parsing": (_("%(where)s: must be a date like 2026-12-31"), ""),
+    "date_from_datetime_parsing": (_("%(where)s: must be a date like 2026-12-31"), ""),
+    "time_type": (_("%(where)s: must be a time like 09:00"), ""),
+    "time_parsing": (_("%(where)s: must be a time like 09:00"), ""),
+    "literal_error": (_("%(where)s: must be one of: %(expected)s"), "expected"),
+    "enum": (_("%(where)s: must be one of: %(expected)s"), "expected"),
+    "union_tag_invalid": (_("%(where)s: must be one of: %(expected)s"), "expected_tags"),
+    "greater_than_equal": (_("%(where)s: must be at least %(limit)s"), "ge"),
+    "greater_than": (_("%(where)s: must be more than %(limit)s"), "gt"),
+    "less_than_equal": (_("%(where)s: must be at most %(limit)s"), "le"),
+    "less_than": (_("%(where)s: must be less than %(limit)s"), "lt"),
+    "too_short": (_("%(where)s: needs at least %(limit)s entries"), "min_length"),
+    "too_long": (_("%(where)s: takes at most %(limit)s entries"), "max_length"),
+}
 
 
 # What PyYAML says, and what it means for someone writing a definition by hand.
@@ -357,7 +422,7 @@ def parse_definition(
         seen: set[tuple[int, str]] = set()
         for error in exc.errors():
             path = _clean_loc(tuple(error["loc"]))
-            msgid, params = _pydantic_message(error)
+            msgid, params = _pydantic_message(error, checker)
             key = (checker.line_of(path), msgid % params)
             if key not in seen:
                 seen.add(key)

@@ -276,6 +276,18 @@ def test_messages_are_in_the_admins_language() -> None:
     assert "ошибка в YAML: внутри { … } ожидалась запятая" in yaml_problem.translated(russian)
     (shape,) = problems_of(PURCHASE.replace("options: {low: Низкая, high: Высокая}", "label2: x"))
     assert "неизвестный ключ «label2»" in shape.translated(russian)
+    # A value of the wrong shape is named where the YAML has it (a stage by its key) and said in the admin's words,
+    # not in pydantic's English with its internal path.
+    for broken, said in (
+        (("      - key: head_approval\n        kind: approve", "      - key: head_approval\n        kind: approval"),
+         "flow.yaml:29: stages → head → tasks → head_approval → kind: допустимо одно из: form, approve, choice, "
+         "confirm"),
+        (("required: false}", "required: maybe}"), "flow.yaml:16: fields → urgency → required: нужно true или false"),
+        (("roles: [clerk, head, cfo]", "roles: clerk"), "flow.yaml:3: roles: нужен список, например [a, b]"),
+    ):
+        (wrong,) = problems_of(PURCHASE.replace(*broken))
+        assert wrong.translated(russian) == said, wrong.translated(russian)
+        assert "Input should" not in str(wrong) and ".0." not in str(wrong), wrong
     # A text Jinja cannot read is said in the admin's words, not in Jinja's English.
     for broken, said in (
         ("{{ item ", "{{ или {% не закрыты"),
