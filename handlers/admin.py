@@ -18,7 +18,7 @@ from services.access import EXTERNAL_ROLES, Viewer
 from services.exports import Exports, UnknownProcess
 from services.library import ProcessLibrary, Upload
 from services.team import MAX_USES, MIN_USES, Refused, Team, UnknownRoles
-from services.worktime import WorkTime
+from services.worktime import MAX_DAYS, WorkTime, days_asked
 from tgbot import views
 from tgbot.callbacks import ExportCb, LoadCb, RoleCb
 from tgbot.render import Renderer
@@ -303,6 +303,12 @@ async def on_load(
     answer(after_commit, query)
 
 
+WORKTIME_USAGE = _(
+    "“%(said)s” is not a number of days. Write /worktime and how many days back, 1 to %(most)s: /worktime 7 (with "
+    "nothing after it, the last 30 days)."
+)
+
+
 async def time_spent(
     message: Message,
     command: CommandObject,
@@ -311,8 +317,13 @@ async def time_spent(
     user: User,
     worktime: WorkTime,
 ) -> None:
-    """Time spent on timed tasks per person over the last N days (30 by default)."""
-    days = int(command.args) if command.args and command.args.strip().isdigit() else 30
+    """Time spent on timed tasks per person over the last N days (30 by default); what is not a number of days is
+    answered with how to write it."""
+    days = days_asked(command.args)
+    if days is None:
+        said = (command.args or "").strip()[:50]
+        replies.say(message.chat.id, renderer.t(WORKTIME_USAGE, user.language, said=said, most=MAX_DAYS))
+        return
     report = await worktime.report(days, user.language)
     replies.say(message.chat.id, views.worktime(renderer, report, user.language))
 
@@ -327,7 +338,11 @@ async def export(
         done = await exports.process_cases(viewer, (command.args or "").strip())
     except UnknownProcess:
         keyboard = views.export_keyboard(exports.titled(lang))
-        replies.say(message.chat.id, t("Which process's cases to export to Excel?", lang), keyboard)
+        text = t("Which process's cases to export to Excel?", lang)
+        if command.args and command.args.strip():
+            text = t("No process is called “%(name)s”. Which one's cases to export to Excel?", lang,
+                     name=command.args.strip()[:100])  # fmt: skip
+        replies.say(message.chat.id, text, keyboard)
         return
     caption = t("%(title)s: %(n)s", lang, title=done.title, n=done.cases)
     replies.document(message.chat.id, done.file_id, caption)

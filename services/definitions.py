@@ -16,6 +16,16 @@ from flows.runtime import title_for
 log = logging.getLogger(__name__)
 
 
+def process_named(listed: list[tuple[str, str]], words: str) -> str | None:
+    """The process among `listed` (key, title in the reader's language) that `words` name — its key or its title, in
+    any case and spacing: what may follow `/diagram` and `/export`."""
+    wanted = " ".join(words.split()).casefold()
+    for key, title in listed:
+        if wanted in (key.casefold(), title.casefold()):
+            return key
+    return None
+
+
 class Registry:
     def __init__(self, library: dict[str, LoadedDefinition]) -> None:
         self.library = library

@@ -26,6 +26,7 @@ from flows.status import CaseStatus
 from services import access
 from services.cases import CaseService
 from services.core import Core
+from services.definitions import process_named
 from services.words import DefinitionWords
 
 FONT = "DejaVu Sans"  # Debian's graphviz finds it; it has Cyrillic
@@ -253,11 +254,7 @@ class Diagrams:
 
     def find(self, viewer: access.Viewer, words: str) -> str | None:
         """A process by its key or its title (what may follow `/diagram`)."""
-        wanted = " ".join(words.split()).casefold()
-        for key, title in self.processes(viewer):
-            if wanted in (key.casefold(), title.casefold()):
-                return key
-        return None
+        return process_named(self.processes(viewer), words)
 
     async def process_picture(self, viewer: access.Viewer, process: str) -> Picture:
         """The process new cases start with, drawn for this person (in their language)."""

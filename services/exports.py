@@ -10,6 +10,7 @@ from flows.i18n import _
 from flows.model import ReportColumn, ReportDef
 from services import access, comments, outbox, reports
 from services.core import Core
+from services.definitions import process_named
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -40,10 +41,12 @@ class Exports:
             ((k, local(d.spec.title, lang)) for k, d in self.core.registry.library.items()), key=lambda p: p[1]
         )
 
-    async def process_cases(self, viewer: access.Viewer, process: str) -> Export:
-        """The process's cases (closed ones too) as an Excel file stored for this person."""
-        if process not in self.core.registry.library:
-            raise UnknownProcess(process)
+    async def process_cases(self, viewer: access.Viewer, named: str) -> Export:
+        """The process's cases (closed ones too) as an Excel file stored for this person; `named`: its key or its
+        title in the person's language (`/export Сделка`), as `/diagram` takes it."""
+        process = process_named(self.titled(viewer.user.language), named)
+        if process is None:
+            raise UnknownProcess(named)
         access.require(access.can_export(viewer), _("Only an administrator can export a process's cases."))
         lang = viewer.user.language
         t, local = self.core.translator.t, self.core.translator.local
@@ -76,8 +79,7 @@ class Exports:
         headers = [*(local(c.label, lang) for c in columns), t("Comments", lang)]
         outbox.render_job(
             self.session,
-            payload={"file_id": stored.id, "name": stored.file_name,
-                     **reports.sheet_job(title, headers, rows, {}, "")},
+            payload={"file_id": stored.id, "name": stored.file_name, **reports.sheet_job(title, headers, rows, {}, "")},
             now=self.core.clock.now(),
             case_id=None,
         )

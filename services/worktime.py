@@ -11,6 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Case, Task, User, WorkPeriod
 from services.core import Core
 
+DEFAULT_DAYS = 30
+# Ten years back is more than any timed work kept; a larger number is a typo (and would overflow a date).
+MAX_DAYS = 3660
+
+
+def days_asked(args: str | None) -> int | None:
+    """What follows `/worktime`: how many days back (30 when nothing follows), or None for what is not a number of
+    days 1…3660 — the report is not made over a period the admin did not ask for."""
+    said = (args or "").strip()
+    if not said:
+        return DEFAULT_DAYS
+    if not (said.isascii() and said.isdigit()) or not 1 <= int(said) <= MAX_DAYS:
+        return None
+    return int(said)
+
 
 @dataclass
 class WorkReport:

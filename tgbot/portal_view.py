@@ -93,11 +93,15 @@ def add_label(r: Renderer, rights: PortalRights, lang: str) -> str:
 def catalogue_prompt(
     r: Renderer, lang: str, rights: PortalRights, webapp_url: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
-    text = r.t(
-        "Search the catalogue by name, article or barcode. Filters: “!” — in stock only, “от 1000”, “до 50000” — "
-        "your price, “#Group” — a group.",
-        lang,
-    ) + "\n" + r.t("“/catalog_excel query” sends the same search as an Excel file.", lang)
+    text = (
+        r.t(
+            "Search the catalogue by name, article or barcode. Filters: “!” — in stock only, “от 1000”, “до 50000” — "
+            "your price, “#Group” — a group.",
+            lang,
+        )
+        + "\n"
+        + r.t("“/catalog_excel query” sends the same search as an Excel file.", lang)
+    )
     cart = InlineKeyboardButton(text=r.t("🧺 Cart", lang), callback_data=CartCb(action="show").pack())
     excel = InlineKeyboardButton(text=r.t("📥 Excel", lang), callback_data=CartCb(action="excel").pack())
     rows = [
@@ -329,12 +333,12 @@ def orders_page(
     head = [credit] if credit else []
     if not page.rows:
         return "\n".join([*head, r.t("No order requests yet.", lang)]), None
-    lines = [
-        *head, r.t("Order requests, newest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)
-    ]
+    lines = [*head, r.t("Order requests, newest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)]
     for row in page.rows:
         amount = money(Decimal(row.amount), lang) if row.amount else "—"
         lines.append(f"{number_sign(lang)}{row.case_id} {r.when(row.created_at, lang)} — {amount} — {row.stage_title}")
+        if row.reason:
+            lines.append("    " + r.t("Reason: %(reason)s", lang, reason=row.reason))
         for paper in row.documents:
             named = document_title(r.t, paper.kind, paper.number, paper.date, lang)
             lines.append(f"    📄 {named}")
