@@ -52,7 +52,7 @@ class Exports:
         t, local = self.core.translator.t, self.core.translator.local
         spec = self.core.registry.library[process].spec
         columns = [
-            ReportColumn(field="id", label="№"),
+            ReportColumn(field="id", label={"ru": "№", "en": "No."}),
             ReportColumn(field="title", label=t("Case", lang)),
             ReportColumn(field="stage", label=t("Stage", lang)),
             ReportColumn(field="responsible", label=t("Responsible", lang)),

@@ -35,15 +35,15 @@ if TYPE_CHECKING:
 _CANCEL_NOTES: dict[str, dict[str, str]] = {
     "cancelled": {
         "ru": "Дело отменено: его вызвало дело №{parent}, и то отменено.",
-        "en": "Case cancelled: case №{parent}, which called it, was cancelled.",
+        "en": "Case cancelled: case #{parent}, which called it, was cancelled.",
     },
     "joined": {
         "ru": "Дело отменено: дело №{parent}, которое его вызвало, уже получило нужные ответы.",
-        "en": "Case cancelled: case №{parent}, which called it, already has the answers it needed.",
+        "en": "Case cancelled: case #{parent}, which called it, already has the answers it needed.",
     },
     "removed": {
         "ru": "Дело отменено: его запись убрана из списка дела №{parent}.",
-        "en": "Case cancelled: its entry was removed from the list of case №{parent}.",
+        "en": "Case cancelled: its entry was removed from the list of case #{parent}.",
     },
 }
 
