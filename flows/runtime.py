@@ -528,8 +528,13 @@ class Engine:
         # value), and a required field the case already has is not missing. A comment belongs to its answer:
         # an answer without one clears the comment of the previous round.
         comment_key = f"{task.key}_comment"
+        # The field a correction is for is answered on purpose: emptied (every entry of an optional list taken
+        # out), it is empty — a required one is refused below as missing, never silently kept.
+        edited = task.key.removeprefix(EDIT_PREFIX) if task.key.startswith(EDIT_PREFIX) else None
         values = {
-            k: v for k, v in values.items() if k == comment_key or not (is_empty(v) and not is_empty(case.data.get(k)))
+            k: v
+            for k, v in values.items()
+            if k in (comment_key, edited) or not (is_empty(v) and not is_empty(case.data.get(k)))
         }
         # A field whose `ask_if` does not hold is not asked, so it is neither required nor taken.
         asks = task_asks(case.spec, task, outcome)
@@ -545,7 +550,8 @@ class Engine:
         )  # fmt: skip
         missing = [
             n for n in names
-            if self._required(case.spec, n) and is_empty(values.get(n)) and (n in fresh or is_empty(case.data.get(n)))
+            if self._required(case.spec, n) and is_empty(values.get(n))
+            and (n in fresh or (n == edited and n in values) or is_empty(case.data.get(n)))
         ]  # fmt: skip
         if missing:
             # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label.
