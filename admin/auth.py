@@ -23,6 +23,7 @@ from aiohttp import web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session, session_middleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from flows.i18n import _
 from services import panel_sessions as store
 from services.panel_sessions import SessionPolicy
 
@@ -167,9 +168,9 @@ class Auth:
             if request.method == "POST":
                 return self.render(request, "login.html", 401, error="Log in again: your session has ended.")
             return self.render(request, "login.html", 401, next=_inside(request.rel_url.path_qs))
+        request[CSRF_KEY] = str(session["csrf"])  # before the check: a refused form's page still has the header
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             await self._check_csrf(request, session)
-        request[CSRF_KEY] = str(session["csrf"])
         return await handler(request)
 
     async def _check_csrf(self, request: web.Request, session: Session) -> None:
@@ -179,7 +180,8 @@ class Auth:
         expected = str(session.get("csrf", ""))
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             log.warning("panel: a POST to %s with a wrong CSRF token was refused", request.path)
-            raise web.HTTPForbidden(text="CSRF token missing or wrong / неверный CSRF-токен")
+            said = _("The form came with an old security token or none: open the page again and send it once more.")
+            raise web.HTTPForbidden(text=said)
 
     # --- login and logout ----------------------------------------------------------------------------------
 

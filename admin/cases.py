@@ -120,7 +120,7 @@ class CasePages(PanelPages):
         async with self.core.sessionmaker() as session:
             detail = await panel_queries.case_detail(self.core, session, case_id)
             if detail is None:
-                raise web.HTTPNotFound(text="no such case")
+                raise web.HTTPNotFound(text=_("There is no such case."))
             # Whom each open task of a role may be reassigned to (the same rule as the chat's escalation).
             candidates = await self._actions(session).open_task_candidates(case_id)
             thread = await comments.case_thread(session, case_id)  # the panel is the admins': internal notes too
@@ -181,7 +181,7 @@ class CasePages(PanelPages):
         async with self.core.sessionmaker() as session:
             detail = await panel_queries.case_detail(self.core, session, case_id)
         if detail is None:
-            raise web.HTTPNotFound(text="no such case")
+            raise web.HTTPNotFound(text=_("There is no such case."))
         current = current_stage(detail.case.status, detail.case.stage)
         svg = await render_async(process_graph(self.core, detail.spec, self.lang, current=current), "svg")
         return svg_document(svg)
@@ -274,11 +274,11 @@ class CasePages(PanelPages):
         async with self.core.sessionmaker() as session:
             stored = await session.get(StoredFile, file_id)
         if stored is None:
-            raise web.HTTPNotFound(text="no such file")
+            raise web.HTTPNotFound(text=_("There is no such file."))
         root = self.core.files.root
         path = self.core.files.path(stored).resolve()
         if not path.is_relative_to(root) or not path.is_file():  # a path in the table never leaves the store
-            raise web.HTTPNotFound(text="file is missing from the store")
+            raise web.HTTPNotFound(text=_("The file is missing from the store."))
         view = _file_view(stored.id, stored.file_name, stored.mime_type)
         disposition = "inline" if view["image"] else "attachment"
         return web.FileResponse(

@@ -77,7 +77,7 @@ class NotificationsPage(PanelPages):
     async def save_template(self, request: web.Request) -> web.Response:
         kind, part = request.match_info["kind"], request.match_info["part"]
         if kind not in channels.KINDS or part not in channels.ALL_PARTS:
-            raise web.HTTPNotFound(text="no such template")
+            raise web.HTTPNotFound(text=_("There is no such template."))
         form = await request.post()
         source = None if "default" in form else str(form.get("source") or "")
         try:
@@ -98,7 +98,7 @@ class NotificationsPage(PanelPages):
             async with self.core.sessionmaker() as session, session.begin():
                 user = await session.get(User, user_id)
                 if user is None:
-                    raise web.HTTPNotFound(text="no such person")
+                    raise web.HTTPNotFound(text=_("There is no such person."))
                 name = user.name
                 await channels.set_address(session, user, phone=typed["phone"], email=typed["email"])
         except BadPhone:  # the transaction is over (nothing kept) before the page reads anything
@@ -114,7 +114,7 @@ class NotificationsPage(PanelPages):
         async with self.core.sessionmaker() as session:
             org = await session.get(Company, org_id)
         if org is None:
-            raise web.HTTPNotFound(text="no such organisation")
+            raise web.HTTPNotFound(text=_("There is no such organisation."))
         try:
             email = channels.checked_email(typed["email"])
         except channels.BadEmail:  # checked before any transaction: the page is read with nothing held
@@ -122,7 +122,7 @@ class NotificationsPage(PanelPages):
         async with self.core.sessionmaker() as session, session.begin():
             org = await session.get(Company, org_id)
             if org is None:
-                raise web.HTTPNotFound(text="no such organisation")
+                raise web.HTTPNotFound(text=_("There is no such organisation."))
             org.email = email
         raise web.HTTPSeeOther("/admin/notifications#addresses")
 

@@ -60,7 +60,7 @@ class OrganisationPages(PanelPages):
         async with self.core.sessionmaker() as session:
             org = await companies.get(session, org_id)
             if org is None:
-                raise web.HTTPNotFound(text="no such organisation")
+                raise web.HTTPNotFound(text=_("There is no such organisation."))
             reps = [u for u in await people_repo.members(session, "regional_rep") if u.active]
             history = await companies.Organisations(self.core, session).history(org_id)
             names = {u.id: u.name for u in (await session.execute(select(User))).scalars()}
@@ -98,7 +98,7 @@ class OrganisationPages(PanelPages):
             async with self.core.sessionmaker() as session, session.begin():
                 org = await companies.get(session, org_id)
                 if org is None:
-                    raise web.HTTPNotFound(text="no such organisation")
+                    raise web.HTTPNotFound(text=_("There is no such organisation."))
                 now = self.core.clock.now()
                 await companies.update_details(session, org, details, now, None, via=PANEL)
                 await companies.set_active(session, org, active == "1", now, None, via=PANEL)

@@ -24,7 +24,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import func, select
 
-from admin.auth import CSRF_KEY, Auth, AuthConfig, wall_clock
+from admin.auth import CSRF_KEY, Auth, AuthConfig, Handler, wall_clock
 from admin.cases import CasePages
 from admin.notifications import NotificationsPage
 from admin.organisations import OrganisationPages
@@ -32,6 +32,7 @@ from admin.people import PeoplePages
 from admin.processes import ProcessPages
 from admin.words import Words
 from db.models import Outbox
+from flows.i18n import _
 from flows.runtime import EngineError
 from services import panel_queries
 from services.core import Core
@@ -41,6 +42,15 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE = 50
+
+# What an error page says, by its status (the reason a handler gave, if any, follows it).
+ERROR_TEXTS = {
+    400: _("The request could not be read. Go back and try again."),
+    403: _("This is not allowed."),
+    404: _("There is no such page here: the address is wrong or what it named is gone."),
+    405: _("This address does not open as a page: it takes a form's button."),
+    413: _("The file is too large to be sent here."),
+}
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)  # user text is escaped
 
@@ -69,7 +79,9 @@ class AdminPanel:
 
     def app(self) -> web.Application:
         """The panel as a sub-application; mount it at /admin (pages link relative to <base href="/admin/">)."""
-        app = web.Application(middlewares=self.auth.middlewares())
+        headers, *session = self.auth.middlewares()
+        # Inside the headers' middleware (an error page gets them too), outside the session's (it knows the admin).
+        app = web.Application(middlewares=[headers, self._error_pages, *session])
         app.add_routes(
             [
                 *self.auth.routes(),
@@ -104,6 +116,25 @@ class AdminPanel:
             **context,
         )
         return web.Response(text=text, status=code, content_type="text/html")
+
+    @web.middleware
+    async def _error_pages(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """A page that is not there, a refused or malformed request: the panel's own page in the admin's language,
+        with its header and the way back, never aiohttp's English plain text."""
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400 or exc.status >= 500:
+                raise  # redirects pass through
+            said = self.t(ERROR_TEXTS.get(exc.status, ERROR_TEXTS[400]))
+            # A handler's own reason is a msgid («There is no such case.»), so the Russian catalog knows it; aiohttp's
+            # texts («404: Not Found», «Maximum request body size…») are English and not there: left out.
+            ours = exc.text and self.core.translator.t(exc.text, "ru") != exc.text
+            reason = self.t(exc.text) if exc.text and ours else None
+            page = self.render(request, "error.html", exc.status, heading=said, reason=reason, status=exc.status)
+            if "Allow" in exc.headers:  # a 405 still says what the address takes
+                page.headers["Allow"] = exc.headers["Allow"]
+            return page
 
     def refused(self, request: web.Request, error: EngineError, back: str, code: int = 409) -> web.Response:
         """A change the rules refused, said in words, with the way back."""

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from admin.pages import PanelPages
 from db.models import Case
+from flows.i18n import _
 from flows.loader import DefinitionError
 from flows.runtime import EngineError
 from flows.status import CaseStatus
@@ -117,7 +118,7 @@ class ProcessPages(PanelPages):
         async with self.core.sessionmaker() as session:
             versions = await panel_queries.process_versions(session, process)
         if not versions:
-            raise web.HTTPNotFound(text="no such process")
+            raise web.HTTPNotFound(text=_("There is no such process."))
         shown = request.query.get("version", "")
         numbers = {v.version for v in versions}
         shown_version = int(shown) if shown.isdigit() and int(shown) in numbers else versions[0].version
@@ -154,7 +155,7 @@ class ProcessPages(PanelPages):
             try:
                 svg = await Diagrams(self.core, session).version_svg(process, version, self.lang)
             except UnknownProcess:
-                raise web.HTTPNotFound(text="no such version") from None
+                raise web.HTTPNotFound(text=_("There is no such version of the process.")) from None
         return svg_document(svg)
 
     async def version(self, request: web.Request, report: MigrationReport | None = None) -> web.Response:
@@ -165,7 +166,7 @@ class ProcessPages(PanelPages):
             versions = await panel_queries.process_versions(session, process)
             by_number = {v.version: v for v in versions}
             if number not in by_number:
-                raise web.HTTPNotFound(text="no such version")
+                raise web.HTTPNotFound(text=_("There is no such version of the process."))
             this = by_number[number]
             spec = await self.core.registry.spec(session, this.definition_id)
             in_use = await panel_queries.stages_in_use(session, this.definition_id)
@@ -210,7 +211,7 @@ class ProcessPages(PanelPages):
         try:
             to = int(str(form.get("to", "")))
         except ValueError:
-            raise web.HTTPBadRequest(text="no version to move to") from None
+            raise web.HTTPBadRequest(text=_("Choose the version to move the cases to.")) from None
         mapping = {
             str(key).removeprefix("map:"): str(value)
             for key, value in form.items()
