@@ -112,13 +112,16 @@ class PeoplePages(PanelPages):
         """Grant or revoke one role of a person (a revoked role's tasks go back to its pool)."""
         user_id = int(request.match_info["user_id"])
         form = await request.post()
+        role = str(form.get("role", ""))
         try:
             async with self.core.sessionmaker() as session, session.begin():
                 moved = await panel_actions.change_role(
-                    self.core, session, user_id, str(form.get("role", "")), grant=form.get("action") == "grant"
+                    self.core, session, user_id, role, grant=form.get("action") == "grant"
                 )
-        except UnknownRoles:
-            return self.panel.refused(request, EngineError(_("No such person or role.")), "people", 400)
+        except UnknownRoles:  # none chosen (an old page, a browser without `required`) or one no process names
+            said = _("Choose the role to grant from the list.") if not role else _("There is no such role.")
+            # The people page as it was, the words by the person's row; the role typed is never echoed (a key).
+            return await self.people(request, code=400, role_error={"person": user_id, "text": self.panel.t(said)})
         except Refused as exc:  # a role for a person whose access is closed: restored first
             return self.panel.refused(request, exc, "people")
         self.core.outbox_written()  # a revoked role's tasks went back to the pool: its members are told
@@ -167,4 +170,3 @@ def qr_data_uri(text: str) -> str:
 
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
-
