@@ -6,6 +6,7 @@ admin does to a case here (a failed step retried, a task reassigned, the case ca
 from __future__ import annotations
 
 import mimetypes
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -49,7 +50,11 @@ class CasePages(PanelPages):
         if status not in (None, panel_queries.ATTENTION, *CASE_STATUS):
             status = None  # a value no list offers (an old or edited link) filters nothing
         text = request.query.get("q", "").strip()[:200] or None
-        stage = request.query.get("stage") or None
+        # A stage is a process's stage («office_letter:writing»): two processes may each have a stage `approval`.
+        stage_process, _sep, stage = (request.query.get("stage") or "").rpartition(":")
+        stage_process = stage_process or process  # an old link's bare key: within the chosen process, if any
+        if process and stage_process != process:
+            stage = ""  # a stage of another process than the one now chosen: the process wins
         overdue = request.query.get("overdue") == "1"
         now = self.core.clock.now()
         async with self.core.sessionmaker() as session:
@@ -61,7 +66,8 @@ class CasePages(PanelPages):
                 text=text,
                 lang=self.lang,
                 limit=PAGE,
-                stage=stage,
+                stage=stage or None,
+                stage_process=stage_process or None,
                 overdue_at=now if overdue else None,
             )
         items = []
@@ -90,12 +96,7 @@ class CasePages(PanelPages):
             (key, self.core.translator.local(loaded.spec.title, self.lang))
             for key, loaded in sorted(self.core.registry.library.items())
         ]
-        # The stages to filter by: the chosen process's (or every process's, each stage once by its key).
-        stages: dict[str, str] = {}
-        for key, loaded in sorted(self.core.registry.library.items()):
-            if process in (None, key):
-                for st in loaded.spec.stages:
-                    stages.setdefault(st.key, self.words.stage(loaded.spec, st.key))
+        stages = self._stage_choices(process)
         statuses = [(key, self.words.case_status(key)) for key in CASE_STATUS]
         statuses.append((panel_queries.ATTENTION, self.core.translator.t("⚠️ Needs attention", self.lang)))
         return self.panel.render(
@@ -107,12 +108,30 @@ class CasePages(PanelPages):
             process=process,
             status=status,
             q=text or "",
-            stages=sorted(stages.items(), key=lambda item: item[1]),
-            stage=stage,
+            stages=stages,
+            stage=f"{stage_process}:{stage}" if stage and stage_process else stage,
             overdue=overdue,
             scanned_all=page.scanned_all,
             scan_limit=panel_queries.SEARCH_SCAN,
         )
+
+    def _stage_choices(self, process: str | None) -> list[tuple[str, str]]:
+        """The stages to filter by, the chosen process's or every process's, each as «process:stage» by its title;
+        a title or a key two processes share is told apart by the process's title."""
+        local = self.core.translator.local
+        found = [
+            (key, st.key, self.words.stage(loaded.spec, st.key), local(loaded.spec.title, self.lang))
+            for key, loaded in sorted(self.core.registry.library.items())
+            if process in (None, key)
+            for st in loaded.spec.stages
+        ]
+        titles = Counter(title for _p, _k, title, _pt in found)
+        keys = Counter(stage for _p, stage, _t, _pt in found)
+        choices = [
+            (f"{key}:{stage}", f"{title} ({of})" if titles[title] > 1 or keys[stage] > 1 else title)
+            for key, stage, title, of in found
+        ]
+        return sorted(choices, key=lambda choice: choice[1])
 
     async def case(self, request: web.Request) -> web.Response:
         case_id = int(request.match_info["case_id"])

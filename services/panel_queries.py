@@ -111,15 +111,18 @@ async def find_cases(
     lang: str,
     limit: int,
     stage: str | None = None,
+    stage_process: str | None = None,
     overdue_at: datetime | None = None,
 ) -> CasePage:
-    """Cases newest first, narrowed by process, stage, status (or needing attention), open work late at
-    `overdue_at`, and a text found in any of the words the panel shows for them."""
+    """Cases newest first, narrowed by process, stage (of `stage_process`), status (or needing attention), open work
+    late at `overdue_at`, and a text found in any of the words the panel shows for them."""
     query = select(Case).order_by(Case.updated_at.desc(), Case.id.desc())
     if process:
         query = query.where(Case.process == process)
     if stage:
         query = query.where(Case.stage == stage)
+        if stage_process:  # a stage key is the process's own: another process's stage of that key is another stage
+            query = query.where(Case.process == stage_process)
     if overdue_at is not None:
         late = select(Task.case_id).where(status_is(Task.status, TaskStatus.OPEN), Task.due_at < overdue_at)
         query = query.where(Case.id.in_(late))
@@ -312,7 +315,6 @@ async def _emailed_case(session: AsyncSession, row: Outbox) -> int | None:
         if data.get("to") == row.payload.get("to") and data.get("subject") == row.payload.get("subject"):
             return case_id
     return None
-
 
 
 @dataclass(frozen=True)
