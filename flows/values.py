@@ -142,6 +142,12 @@ def _normalize_number(text: str, lang: str = "ru") -> str | None:
     return raw
 
 
+def typed_amount(text: str, lang: str = "ru") -> Decimal | None:
+    """An amount as people type money («150 000», «150 000,00», «150000.00», «150,000.00»), or None if it is none."""
+    raw = _normalize_number(text, lang)
+    return Decimal(raw) if raw is not None else None
+
+
 def _plain(number: float | Decimal) -> str:
     """A limit for a message: 12 rather than 12.0."""
     if isinstance(number, float) and number.is_integer():

@@ -4,9 +4,11 @@ and the person they were for, and a process's versions with their running cases.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AuditEntry, Case, Definition, Outbox, StoredFile, Task, TaskCard, User, status_is
 from flows.model import FieldDef, ProcessDef
 from flows.status import CaseStatus, TaskStatus
+from flows.values import typed_amount
 from services.core import Core
 from services.migration import MIGRATED
 
@@ -74,7 +77,67 @@ def _field_words(
                 for key, sub in fdef.fields.items():
                     words += _field_words(core, spec, sub, item.get(key), lang, names)
         return words
-    return [str(value), core.wording.format_field(fdef, value, lang, spec, names)]
+    shown = core.wording.format_field(fdef, value, lang, spec, names)
+    # Money by its amount (`case_amounts`), not its stored «2150000.00»: «150000.00» is not found inside it.
+    return [shown] if fdef.type == "money" else [str(value), shown]
+
+
+def _field_amounts(fdef: FieldDef, value: Any) -> list[Decimal]:
+    """The amounts and numbers of a field (a list's entries' too), for a search by an amount however it is typed."""
+    if fdef.type == "list" and fdef.fields:
+        found: list[Decimal] = []
+        for item in value if isinstance(value, list) else []:
+            if isinstance(item, dict):
+                for key, sub in fdef.fields.items():
+                    found += _field_amounts(sub, item.get(key))
+        return found
+    if fdef.type not in ("money", "number") or value is None or isinstance(value, bool):
+        return []
+    try:
+        return [Decimal(str(value))]
+    except InvalidOperation:
+        return []
+
+
+def case_amounts(case: Case, spec: ProcessDef) -> set[Decimal]:
+    return {amount for name, fdef in spec.fields.items() for amount in _field_amounts(fdef, case.data.get(name))}
+
+
+# An amount typed as people type money: grouped by spaces («150 000», «1 250,50») or commas («150,000.00»), or plain
+# digits with or without cents («150000», «150000.00»); a whole word, so «SN-123456» stays a word of its own.
+_AMOUNT_RE = re.compile(
+    r"(?<!\S)(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"
+    r"|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?"
+    r"|\d+(?:[.,]\d{1,2})?)(?!\S)"
+)
+
+
+@dataclass(frozen=True)
+class SearchTerm:
+    """One of the things a search text asks for: a word found in the case's words, or an amount among its amounts
+    (digits may be either: a case's number, a serial's part, an amount)."""
+
+    word: str | None
+    amount: Decimal | None = None
+
+    def found_in(self, words: str, amounts: set[Decimal]) -> bool:
+        return (self.word is not None and self.word in words) or (self.amount is not None and self.amount in amounts)
+
+
+def search_terms(text: str, lang: str) -> list[SearchTerm]:
+    """What a search text asks for, every part of it at once: «Иванов Казань» is a case with both words, «150 000»
+    one amount."""
+    terms: list[SearchTerm] = []
+    rest = []
+    last = 0
+    for match in _AMOUNT_RE.finditer(text):
+        rest.append(text[last : match.start()])
+        last = match.end()
+        typed = match.group(0)
+        terms.append(SearchTerm(typed.casefold(), typed_amount(typed, lang)))  # as typed in a text, or an amount
+    rest.append(text[last:])
+    terms += [SearchTerm(word) for word in " ".join(rest).casefold().split()]
+    return terms
 
 
 def case_words(core: Core, case: Case, spec: ProcessDef, lang: str, names: dict[int, str]) -> str:
@@ -130,9 +193,9 @@ async def find_cases(
         query = query.where(Case.attention.is_not(None))
     elif status:
         query = query.where(Case.status == status)
-    needle = (text or "").strip().casefold()
+    terms = search_terms(text or "", lang)
     scanned_all = True
-    if not needle:
+    if not terms:
         cases = list((await session.execute(query.limit(limit))).scalars())
     else:
         cases = []
@@ -142,7 +205,9 @@ async def find_cases(
             specs = await specs_of(core, session, batch)
             names = await names_of(session, [i for c in batch for i in _user_ids(specs[c.definition_id], c.data)])
             for case in batch:
-                if needle in case_words(core, case, specs[case.definition_id], lang, names):
+                spec = specs[case.definition_id]
+                words, amounts = case_words(core, case, spec, lang, names), case_amounts(case, spec)
+                if all(term.found_in(words, amounts) for term in terms):
                     cases.append(case)
                     if len(cases) == limit:
                         break
