@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from babel.units import format_unit
+
 from db.models import AuditEntry, Task
 from flows.i18n import _
 from flows.items import (
@@ -41,6 +43,8 @@ PART = {
     "telegram_ru": _("in Russian"),
     "telegram_en": _("in English"),
 }
+# A file's size in the first of these it is under 1024 of (1024 to the next: the way file managers count).
+FILE_UNITS = ("digital-byte", "digital-kilobyte", "digital-megabyte", "digital-gigabyte")
 RESULT = {"success": _("successfully"), "failure": _("without success")}
 
 
@@ -51,6 +55,13 @@ class Words:
 
     def t(self, message: str, **params: Any) -> str:
         return self.core.translator.t(message, self.lang, **params)
+
+    def file_size(self, size: int | None) -> str:
+        """A file's size as people read it, in their language's units («512 Б», «1,2 кБ», «3,4 МБ»; CLDR's)."""
+        amount, step = float(size or 0), 0
+        while amount >= 1024 and step < len(FILE_UNITS) - 1:
+            amount, step = amount / 1024, step + 1
+        return format_unit(amount, FILE_UNITS[step], length="short", format="#,##0.#", locale=self.lang)
 
     def _label(self, labels: dict[str, str], key: str | None) -> str:
         if key is None:
