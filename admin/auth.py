@@ -222,12 +222,17 @@ class Auth:
             await store.succeeded(db, address)
         # A fresh id at login (never the one the browser came with): a planted cookie cannot become a session.
         old = await get_session(request)
+        # The login link opened again in another tab: that browser's pages already open keep working. Their forms
+        # carry the CSRF token of the admin session this browser had, which goes on with the new one (a new token
+        # would refuse them and lose what was typed). Only an admin's live session passes it on: one no longer
+        # known to the server (`load_session`) is a new, empty one.
+        kept = str(old["csrf"]) if not old.new and old.get("admin") and old.get("csrf") else None
         if old.identity is not None:
             async with self.sessionmaker.begin() as db:
                 await store.drop(db, str(old.identity))
         session = await new_session(request)
         session["admin"] = True
-        session["csrf"] = secrets.token_urlsafe(32)
+        session["csrf"] = kept or secrets.token_urlsafe(32)
         log.info("panel: admin logged in from %s", address)
         raise web.HTTPSeeOther(target)
 
