@@ -51,8 +51,8 @@ class CasePages(PanelPages):
             status = None  # a value no list offers (an old or edited link) filters nothing
         text = request.query.get("q", "").strip()[:200] or None
         # A stage is a process's stage («office_letter:writing»): two processes may each have a stage `approval`.
-        stage_process, _sep, stage = (request.query.get("stage") or "").rpartition(":")
-        stage_process = stage_process or process  # an old link's bare key: within the chosen process, if any
+        of_process, _sep, stage = (request.query.get("stage") or "").rpartition(":")
+        stage_process = of_process or process or ""  # an old link's bare key: within the chosen process, if any
         if process and stage_process != process:
             stage = ""  # a stage of another process than the one now chosen: the process wins
         overdue = request.query.get("overdue") == "1"
