@@ -517,6 +517,7 @@ class CaseService:
                 for effect in effects:
                     await apply_effect(self, loaded, effect, actor_id)
             await self.store.sync_tasks(loaded)
+            await self._follow_taken(loaded)
             await self.store.write_case(loaded)
             if dropped_draft(loaded, effects):
                 hook = self.core.draft_dropped.get(loaded.state.spec.process)
@@ -524,6 +525,13 @@ class CaseService:
                     loaded.given_back = await hook(self.session, loaded.state, self.now)
         finally:
             outbox.close_step(self.session, opened)
+
+    async def _follow_taken(self, loaded: Loaded) -> None:
+        """Whoever becomes the case's responsible in this step (a lead taken) follows it: where it goes is theirs
+        to hear, until they stop following it (its card, a news line's button). Its initiator follows it anyway."""
+        taken = loaded.state.responsible_id
+        if taken is not None and taken not in (loaded.row.responsible_id, loaded.state.initiator_id):
+            await following.set_following(self.session, loaded.row.id, taken, True, self.now)
 
     async def _registered(self, loaded: Loaded, effects: list[Effect]) -> None:
         """The chat that registers the case hears it first, in one message with the process's own notices to its
