@@ -51,6 +51,7 @@ class Notify:
     text: LocalText | None = None
     attach: tuple[str, ...] = ()
     task: TaskState | None = None
+    item: tuple[str, int] | None = None  # the list and entry an item stage's `text` reads as `item`
 
 
 @dataclass(frozen=True)

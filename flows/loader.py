@@ -28,6 +28,7 @@ from flows.model import (
     ACTION_TAG,
     DATE_RULE_WORDS,
     FILE_TYPES,
+    ITEM_WORKERS,
     PERSON_REFS,
     CallDef,
     DateRules,
@@ -922,6 +923,22 @@ def _check_track(
                 _check_condition(c, (*base, "checks", k_index, "rule"), check.rule)
             for r_index, reminder in enumerate(stage.remind):
                 _check_deadline(c, (*base, "remind", r_index), reminder, spec.fields)
+            for n_index, notice in enumerate(stage.on_enter):
+                notice_at: Path_ = (*base, "on_enter", n_index)
+                for w_index, who in enumerate(notice.notify):
+                    if who in spec.roles or who in PERSON_REFS or who == ITEM_WORKERS:
+                        continue
+                    if who.startswith("field:"):
+                        _check_person(c, (*notice_at, "notify", w_index), who, set(spec.roles), spec.fields)
+                        continue
+                    c.add(
+                        (*notice_at, "notify", w_index),
+                        _("unknown role '%(role)s' (roles: %(roles)s; or initiator, responsible, field:<name>, "
+                          "item_workers: who worked on the item)"),
+                        role=who,
+                        roles=", ".join(sorted(spec.roles)),
+                    )  # fmt: skip
+                _check_template(c, (*notice_at, "text"), notice.text)
     finally:
         c.env = saved
 

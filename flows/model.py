@@ -222,6 +222,20 @@ class ItemCheckDef(_Spec):
     message: LocalText  # what the person is told when the rule does not hold
 
 
+# Who an item stage's notice may name besides the case's people: whoever moved the item or decided on one of its
+# moves before (the logistician who sent it, the director who approved its order) — they worked on it.
+ITEM_WORKERS = "item_workers"
+
+
+class ItemNoticeDef(_Spec):
+    """An item stage's `on_enter`: `{notify: [responsible, item_workers], text: …}` — people told, in the
+    definition's words over the case and `item`, when an item enters the stage (one item cancelled is news to the
+    deal's manager, though the deal goes on)."""
+
+    notify: list[str]  # roles, initiator, responsible, field:<user>, item_workers
+    text: LocalText
+
+
 class ItemStageDef(_Spec):
     key: str
     title: LocalText
@@ -231,6 +245,7 @@ class ItemStageDef(_Spec):
     remind: list[str] = Field(default_factory=list)  # e.g. "3 рабочих дня": the item's people are reminded then
     cancelled: bool = False  # an item here no longer counts for the case's stage (`follows`)
     approval: str | None = None  # a role that approves every move into this stage (as a move's `approval`)
+    on_enter: list[ItemNoticeDef] = Field(default_factory=list)
 
     @field_validator("moves", mode="before")
     @classmethod

@@ -68,6 +68,7 @@ from flows.items import (
 from flows.model import (
     DEFAULT_LANG,
     FILE_TYPES,
+    ITEM_WORKERS,
     PERSON_REFS,
     CallDef,
     FieldDef,
@@ -1070,13 +1071,19 @@ class Engine:
         return effects
 
     def withdraw_move(self, case: CaseState, task: TaskState, actor_id: int) -> list[Effect]:
-        """Its mover cancels the form of a hand move (the reason for «✖️ Отказ», say): the move is not made and the
-        form goes, rather than sit in «Мои задачи» until the case moves some other way. Only a move by hand from
-        where the case stands, and only while the case keeps a way on without it — other open work, or a stage that
-        waits for a hand move anyway: that is the case as it was before the button was pressed. The form of a stage
-        the process reached by itself stays: without it the case would stand with nobody to move it."""
-        if task.key != MOVE_TASK or task.status != TaskStatus.OPEN or task.assignee_id != actor_id:
+        """Its mover cancels the form of a hand move (the reason for «✖️ Отказ», say) or of an item's move: the move
+        is not made and the form goes, rather than sit in «Мои задачи» until the case moves some other way. Only a
+        move by hand from where the case stands, and only while the case keeps a way on without it — other open work,
+        or a stage that waits for a hand move anyway: that is the case as it was before the button was pressed. The
+        form of a stage the process reached by itself stays: without it the case would stand with nobody to move it."""
+        moving = task.key == MOVE_TASK or parse_item_task(task.key) is not None
+        if not moving or task.status != TaskStatus.OPEN or task.assignee_id != actor_id:
             raise EngineError(_("This form is no longer open."))
+        if parse_item_task(task.key) is not None:
+            # An item's move (the reason for «Отменена», say): the item stays where it stands; its card's button
+            # opens the form again (an approval given stands until the item moves).
+            task.status = transition(task.status, TaskStatus.CANCELLED)
+            return [TaskClosed(task, actor_id)]
         here = case.spec.stage(case.stage) if case.status == CaseStatus.ACTIVE and case.stage != START_TASK else None
         by_hand = here is not None and any(move.to == task.stage for move in here.moves)
         other_work = any(t is not task and not is_service_task(t.key) for t in case.open_tasks())
@@ -1458,9 +1465,16 @@ class Engine:
         if stale is not None:  # asked for a move from the stage the item is leaving: nothing left to decide
             stale.status = transition(stale.status, TaskStatus.CANCELLED)
             effects.append(TaskClosed(stale, by))
+        # Who worked on the item before this move (the mover knows what they did: not told again).
+        workers = [h["by"] for h in state.get("history") or [] if isinstance(h.get("by"), int) and h["by"] != by]
         state["stage"], state["visit"], state["since"] = target.key, int(state.get("visit") or 0) + 1, now.isoformat()
         state.setdefault("history", []).append({"from": previous, "to": target.key, "at": now.isoformat(), "by": by})
         effects.append(ItemMoved(name, index, previous, target.key, by))
+        for notice in target.on_enter:
+            roles, users = self._resolve_people(case, [who for who in notice.notify if who != ITEM_WORKERS])
+            if ITEM_WORKERS in notice.notify:
+                users = tuple(dict.fromkeys((*users, *workers)))
+            effects.append(Notify(kind="text", roles=roles, user_ids=users, text=notice.text, item=(name, index)))
         log.info("case %s item %s#%s: %s -> %s", case.id, name, index, previous, target.key)
         for reminder in target.remind:
             at = parse_deadline(reminder).resolve(now, case.data, self.calendar)

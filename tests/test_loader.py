@@ -318,3 +318,22 @@ def test_what_a_case_is_worth_is_a_money_field() -> None:
         problems_of(dated))
     missing = GOOD.replace("stages:\n", "amount: total\nstages:\n", 1)
     assert any("'total' is not a money field" in p for p in problems_of(missing)), problems_of(missing)
+
+
+def test_an_item_stages_notice_names_its_people_and_reads_the_item() -> None:
+    """An item stage's `on_enter` tells the case's people or `item_workers` (who worked on the item), in words over
+    `item`: a person it cannot name, or a field the entry lacks, is said at its line."""
+    lines = (
+        "  lines:\n    type: list\n    label: Lines\n"
+        "    fields:\n      name: {type: text, label: Name}\n      why: {type: text, label: Why}\n"
+        "    track:\n      stages:\n        - {key: open, title: Open, moves: [dropped]}\n"
+        "        - key: dropped\n          title: Dropped\n          requires: [why]\n"
+        "          on_enter:\n            - notify: [responsible, item_workers]\n"
+        '              text: "{{ item.name }}: {{ item.why }}"\n'
+    )
+    source = GOOD.replace("stages:\n", lines + "stages:\n", 1)
+    notice = parse_definition(source, "flow.yaml").spec.fields["lines"].track.stages[1].on_enter[0]  # type: ignore[union-attr]
+    assert notice.notify == ["responsible", "item_workers"]
+    problems = problems_of(source.replace("item_workers]", "item_worker]").replace("item.why", "item.reason"))
+    assert any("unknown role 'item_worker'" in p and "item_workers" in p for p in problems), problems
+    assert any("reason" in p for p in problems), problems

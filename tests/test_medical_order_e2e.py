@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.models import AuditEntry, Case, Lead
+from db.models import AuditEntry, Case, Lead, Task
 from flows.items import item_states
 from tests.chat import Person
 from tests.conftest import Harness
@@ -473,16 +473,11 @@ async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qua
         assert qualification.status == "active" and qualification.stage == "qualify"
 
 
-async def test_an_order_whose_every_item_is_cancelled_closes_and_its_manager_and_director_are_told(
-    harness_factory: Callable[..., Awaitable[Harness]],
-) -> None:
-    """A cancelled item leaves what the order comes to; and once every item is cancelled nothing is left to ship:
-    the deal does not wait at «Заказ отправлен» with no task and nobody told — it closes, saying so."""
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
-    await _lead_to_contract_approval(harness, manager, ITEMS[1:3])  # the monitors (2 × 350 000) and a defibrillator
+async def _order_sent(harness: Harness, manager: Person, director: Person) -> Case:
+    """A lead taken by `manager`, its order of the monitors (2 × 350 000, in stock) and a defibrillator (to order),
+    the contract agreed and the prepayment's terms given: the deal is at «Заказ отправлен», the items on their
+    cards."""
+    await _lead_to_contract_approval(harness, manager, ITEMS[1:3])
     await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
     await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
     await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
@@ -493,13 +488,64 @@ async def test_an_order_whose_every_item_is_cancelled_closes_and_its_manager_and
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     deal = await _deal(harness)
     assert deal.stage == "order_sent"
+    return deal
 
-    await _move(logistics, "Дефибриллятор", "Отменена")
+
+async def test_an_item_cancelled_asks_why_and_its_manager_and_its_approver_are_told(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The director approved ordering the defibrillator from its supplier, then the client dropped it: the
+    logistician cancels the item — asked why first (changing his mind there cancels nothing) — and the deal's
+    manager and the director who approved the order hear which item and why, while the deal goes on."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    deal = await _order_sent(harness, manager, director)
+    await _ask(logistics, "Дефибриллятор", "Отправлен")
+    await director.press("Согласовать", await director.expect("Согласуйте: Дефибриллятор → Отправлен"))
+    await logistics.expect("Согласовано: «Дефибриллятор» → «Отправлен»")
+
+    # One tap is not enough: the reason is asked; «Передумать» there leaves the item where it was.
+    await logistics.press("Отменена", await logistics.card("📦 Дефибриллятор", button="Отменена"))
+    await logistics.press("Передумать", await logistics.expect("Причина отмены"))
+    await logistics.expect("Отменено: «Дефибриллятор» остаётся на этапе «Оформление»")
+    deal = await _deal(harness)
+    assert item_states(deal.data, "items")[1]["stage"] == "ordering"
+    async with harness.core.sessionmaker() as session:
+        forms = (await session.execute(select(Task).where(Task.case_id == deal.id, Task.status == "open"))).scalars()
+        assert not [t.key for t in forms if t.key.endswith(">cancelled")]  # no form left in «Мои задачи»
+
+    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    card = await logistics.wait_for("📦 Дефибриллятор", "Этап: Отменена")
+    assert "Причина отмены: Клиент отказался от позиции" in card["text"], card["text"]
+    for person in (manager, director):
+        told = await person.expect("Позиция «Дефибриллятор» отменена: Клиент отказался от позиции")
+        assert "Клиника «Здоровье»" in told["text"] and "cancel" not in told["text"], told["text"]
+    await harness.settle()
+    texts = [m.get("text") or "" for m in await logistics.bot_messages()]
+    assert not [t for t in texts if "Позиция «Дефибриллятор» отменена" in t]  # he cancelled it: not told again
+    deal = await _deal(harness)
+    assert (deal.stage, deal.status) == ("order_sent", "active")  # the monitors are still coming
+
+
+async def test_an_order_whose_every_item_is_cancelled_closes_and_its_manager_and_director_are_told(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A cancelled item leaves what the order comes to; and once every item is cancelled nothing is left to ship:
+    the deal does not wait at «Заказ отправлен» with no task and nobody told — it closes, saying so."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    deal = await _order_sent(harness, manager, director)
+
+    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
     await manager.send(f"/case {deal.id}")
     card = await manager.expect(f"№{deal.id}", "Итого")
     assert "Итого: 700\xa0000,00 ₽" in card["text"], card["text"]  # not 1 600 000: the defibrillator is not coming
 
-    await _move(logistics, "Кардиомонитор", "Отменена")
+    await _move(logistics, "Кардиомонитор", "Отменена", ("Причина отмены", "Нет в наличии у поставщика"))
     for person in (manager, director):
         await person.expect("все позиции отменены, отгружать нечего — сделка закрыта")
     deal = await _deal(harness)

@@ -229,7 +229,7 @@ class Conversation(FormAnswers, FormCorrections):
             if loaded.given_back:  # an order request's positions went back to the cart
                 text += "\n" + self.r.t(loaded.given_back, self.lang)
             self.say(text)
-        elif not (task.key == MOVE_TASK and await self._withdrawn(task)):
+        elif not ((task.key == MOVE_TASK or parse_item_task(task.key)) and await self._withdrawn(task)):
             self.say(self.r.t("Cancelled. The task stays with you; open it from “My tasks” when ready.", self.lang))
 
     async def _withdrawn(self, task: AnyTask) -> bool:
@@ -239,6 +239,14 @@ class Conversation(FormAnswers, FormCorrections):
             loaded = await self.cases.withdraw_move(self.user, task.id)
         except EngineError:
             return False
+        item = parse_item_task(task.key)
+        if item is not None:
+            state, name, index = loaded.state, item[0], item[1]
+            stage = (item_state(state.data, name, index) or {}).get("stage")
+            self.say(self.r.t("Cancelled: “%(item)s” stays at “%(stage)s”.", self.lang,
+                              item=self.r.item_title(state, name, index, self.lang),
+                              stage=self.r.item_stage_title(state, name, stage, self.lang)))  # fmt: skip
+            return True
         here = loaded.state.spec.stage(loaded.state.stage).title
         self.say(self.r.t("Cancelled: the case stays at the stage “%(stage)s”.", self.lang, stage=here))
         return True

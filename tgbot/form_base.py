@@ -300,12 +300,13 @@ class FormBase:
             outbox.edit(self.session, self.user.tg_id, row_id, text, self.cases.now)
 
     def _cancel_label(self, loaded: FormCase, outcome: str | None) -> str:
-        """What the form's «cancel» button says: a request is not made; a move, a correction or a decision is not
-        made (the task stays, undecided); a task's answers wait till later."""
+        """What the form's «cancel» button says: a request is not made; a move (the case's or an item's), a
+        correction or a decision is not made (the task stays, undecided); a task's answers wait till later."""
         key = loaded.task.key
         if key == START_TASK:
             return CANCEL
-        if key == MOVE_TASK or key.startswith(EDIT_PREFIX) or self._decision(loaded, outcome) is not None:
+        moving = key == MOVE_TASK or parse_item_task(key) is not None
+        if moving or key.startswith(EDIT_PREFIX) or self._decision(loaded, outcome) is not None:
             return CHANGE_MIND
         return LATER
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import Case, TaskCard, User
+from flows.items import entry_of
 from flows.runtime import Notify, TaskState
 from flows.status import CaseStatus
 from services import outbox
@@ -33,6 +34,7 @@ class CaseNotices(NoticesBase):
             # The final stage's notice to someone who will hear the case closed is that one message, not two.
             closing = (
                 effect.kind == "text"
+                and effect.item is None  # one item's news is not the case's closing line
                 and state.status == CaseStatus.DONE
                 and user.id in (state.initiator_id, state.responsible_id)
             )
@@ -63,7 +65,10 @@ class CaseNotices(NoticesBase):
         renderer, state = self.renderer, loaded.state
         case_name = renderer.case_name(state, lang)
         if effect.kind == "text":
-            body = renderer.kept_template(effect.text, state.spec, state.data, lang, self._extra(loaded, lang))
+            extra = self._extra(loaded, lang)
+            if effect.item is not None:  # an item stage's words read the item
+                extra["item"] = entry_of(state.data, *effect.item) or {}
+            body = renderer.kept_template(effect.text, state.spec, state.data, lang, extra)
             if closing:
                 return f"{self._closed_line(loaded, lang)}\n{body}", renderer.case_button(loaded.row.id, lang)
             return f"🔔 {case_name}\n{body}", renderer.case_button(loaded.row.id, lang)

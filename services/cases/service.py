@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Case, Task, Timer, User, status_is
 from flows.i18n import _
-from flows.items import parse_item_approval
+from flows.items import parse_item_approval, parse_item_task
 from flows.runtime import (
     CALLED_BY,
     EDIT_PREFIX,
@@ -282,10 +282,16 @@ class CaseService:
         return loaded
 
     async def withdraw_move(self, user: User, task_id: int) -> Loaded:
-        """The mover cancels a hand move's form: the move is not made (`Engine.withdraw_move` says when it may)."""
+        """The mover cancels a hand move's form (or an item move's): the move is not made (`Engine.withdraw_move`
+        says when it may)."""
         loaded = self._hint(await self.store.load_by_task(task_id))
         task = self._open_task(loaded, task_id)
         effects = self.core.engine.withdraw_move(loaded.state, task, user.id)
+        item = parse_item_task(task.key)
+        if item is not None:
+            detail = {"list": item[0], "index": item[1], "to": item[2]}
+            await self.save(loaded, effects, user.id, "item.move_withdrawn", detail)
+            return loaded
         await self.save(loaded, effects, user.id, "case.move_withdrawn", {"to": task.stage})
         return loaded
 
