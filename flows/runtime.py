@@ -324,6 +324,19 @@ def fanout(case: CaseState, stage: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def stage_waits_until(case: CaseState, now: datetime, calendar: WorkCalendar) -> datetime | None:
+    """The moment a case that has just entered a stage that waits (`wait: at planned_ship_date 08:00`) goes on by
+    itself, as the engine set its timer entering it (`now` is that step's): None when the stage waits for nothing,
+    its work is already given, or the moment is past (the work is given at once)."""
+    if case.status != CaseStatus.ACTIVE or case.stage == START_TASK:
+        return None
+    here = case.spec.stage(case.stage)
+    if here.wait is None or any(t.stage == here.key and not is_service_task(t.key) for t in case.open_tasks()):
+        return None
+    until = parse_deadline(here.wait).resolve(now, case.data, calendar)
+    return until if until is not None and until > now else None
+
+
 def waiting_call(case: CaseState) -> str | None:
     """The calling stage whose children this case waits for now (at the stage, or at one following them)."""
     if case.status != CaseStatus.ACTIVE or case.stage == START_TASK:

@@ -50,9 +50,9 @@ class Notifier(Protocol):
         """The person's chat registered the case: they hear so, with the process's own `notices` to them in the
         same message, before anything else the registration gives."""
 
-    async def stage_changed(self, loaded: Loaded, user: User) -> None:
+    async def stage_changed(self, loaded: Loaded, user: User, waits_until: datetime | None = None) -> None:
         """The case moved to another stage: one short line for someone following it (its initiator), with
-        what happens next and until when."""
+        what happens next and until when (`waits_until`: the stage waits for that moment before its work)."""
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         """One person's own cases, listed under a definition's text (`notify_cases`)."""

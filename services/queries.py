@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Company, Task, status_is
+from db.models import Case, Company, Task, Timer, status_is
 from flows.runtime import START_TASK, CaseState
-from flows.status import TaskStatus
+from flows.status import TaskStatus, TimerStatus
 from services.cases import case_state, load_work
 from services.core import Core
 
@@ -161,3 +162,15 @@ async def _load_refs(session: AsyncSession, states: list[CaseState]) -> None:
         company = companies.get(company_id)
         if company is not None:
             state.refs[name] = {**company.data, "id": company.id, "name": company.name}
+
+
+async def waits_until(session: AsyncSession, case_id: int) -> datetime | None:
+    """When a case standing at a stage that waits (`wait: at planned_ship_date 08:00`) goes on by itself: its
+    pending wait's moment, None when it waits for nothing. Without it, a deal ready to ship days from now shows a
+    stage with no task and no date — a case that looks stuck."""
+    found = await session.execute(
+        select(func.min(Timer.due_at)).where(
+            Timer.case_id == case_id, Timer.kind == "wait", status_is(Timer.status, TimerStatus.PENDING)
+        )
+    )
+    return found.scalar()

@@ -230,6 +230,8 @@ async def test_a_full_week(plant: Harness) -> None:
     card = await open_deal(anton, "ООО Вкусный двор")
     # The stage says where the deal stands (paid, to ship), not whose check it passed.
     assert "Этап: Готово к отгрузке" in card["text"], card["text"]
+    # No task yet and none due: the card says what it waits for, or the deal would look stuck for days.
+    assert "⏳ Ждёт до 29.12.2026 08:00, затем начнётся работа этапа." in card["text"], card["text"]
     answer = await anton.press("Заявка подтверждена", deal_card)  # the old card, days later
     assert answer == "Дело уже сдвинулось: сейчас оно на этапе «Готово к отгрузке», эта кнопка устарела."
 
@@ -255,6 +257,7 @@ async def test_a_full_week(plant: Harness) -> None:
     await anton.expect("Плановая дата отгрузки")
     await anton.send("30.12.2026")
     await anton.press("Подтвердить", await anton.expect("Проверьте"))
+    assert "⏳ Ждёт до 30.12.2026 08:00" in (await open_deal(anton, "ООО Вкусный двор"))["text"]
     await h.move_to(msk(29, 9))
     assert not await p["Олег"].find("Отгрузите продукцию")  # not before the planned date
     await h.move_to(msk(30, 8, 1))

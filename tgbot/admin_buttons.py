@@ -6,6 +6,7 @@ failed step; `/unreachable` lists the people the bot cannot reach. The use cases
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
+from datetime import datetime
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton
@@ -13,6 +14,7 @@ from aiogram.types import InlineKeyboardButton
 from db.models import Case
 from flows.runtime import CaseStatus
 from flows.values import number_sign
+from services import queries
 from services.admin_actions import AdminActions
 from services.cases import Loaded
 from tgbot.buttons import Reply
@@ -58,15 +60,23 @@ class AdminButtons:
         loaded = await self.actions.case(case_id)
         holders = {t.assignee_id for t in loaded.state.open_tasks() if t.assignee_id}
         names = await self.actions.cases.people.names(holders)
-        return self._card(loaded, names, await self.actions.unreachable_among(holders))
+        until = await queries.waits_until(self.actions.session, case_id)
+        return self._card(loaded, names, await self.actions.unreachable_among(holders), until)
 
-    def _card(self, loaded: Loaded, names: dict[int, str], unreachable: AbstractSet[int] = frozenset()) -> Card:
+    def _card(
+        self,
+        loaded: Loaded,
+        names: dict[int, str],
+        unreachable: AbstractSet[int] = frozenset(),
+        waits_until: datetime | None = None,
+    ) -> Card:
         """Where the case stands, its open work and who holds it, and what the admin can do to it."""
         r, lang, state = self.r, self.lang, loaded.state
         lines = [
             f"🛠 {r.case_name(state, lang)}",
             r.local(state.spec.title, lang),
             r.t("Stage: %(stage)s", lang, stage=r.stage_title(state.spec, state.stage, lang)),
+            *r.waits_line(waits_until, lang),
         ]
         if state.status != CaseStatus.ACTIVE:
             lines.append(r.t("The case is closed.", lang))

@@ -10,7 +10,7 @@ from db.models import User
 from flows.items import item_states
 from flows.runtime import task_def
 from flows.status import CaseStatus
-from services import access
+from services import access, queries
 from services import people as people_repo
 from services.cases import CaseService, Loaded
 from services.comments import SHOWN, Comments
@@ -74,7 +74,10 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     core = service.core
     lang = user.language
     names = await service.names(loaded.state)
-    text = renderer_for(core).case_card(loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks())
+    until = await queries.waits_until(service.session, loaded.row.id)
+    text = renderer_for(core).case_card(
+        loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks(), waits_until=until
+    )
     extra = await work_lines(service, loaded, lang)
     if extra:
         text = text + "\n\n" + "\n".join(extra)

@@ -5,6 +5,7 @@ person and the admins told) and a draft closed for age."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -185,7 +186,7 @@ class CaseNotices(NoticesBase):
         for notice in notices:
             await self._send_files(loaded, user, notice.attach)
 
-    async def stage_changed(self, loaded: Loaded, user: User) -> None:
+    async def stage_changed(self, loaded: Loaded, user: User, waits_until: datetime | None = None) -> None:
         state, r, lang = loaded.state, self.renderer, user.language
         # Whom the case waits for, and until when: the next task's title is an order to its doer («Согласуйте
         # заявку»), not news for someone who follows the case (a dealer waiting for the office's decision).
@@ -200,6 +201,8 @@ class CaseNotices(NoticesBase):
         text = r.t("📍 %(case)s: now “%(stage)s”.", lang, case=r.case_name(state, lang), stage=stage)
         if waits:
             text += " " + r.t("Waiting for: %(who)s.", lang, who="; ".join(waits.values()))
+        elif waits_until is not None:
+            text += " " + r.t("⏳ Waits until %(when)s, then its work begins.", lang, when=r.when(waits_until, lang))
         plan = await self.channels.plan("stage_change", user)
         variables = {**self._case_vars(loaded, lang), "stage": stage}
         variables["text"] = text

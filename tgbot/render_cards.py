@@ -4,6 +4,7 @@ for each), an unfinished request's card, the case's card and the case buttons un
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -276,6 +277,13 @@ class TaskCards(ItemCards):
             ]
         )
 
+    def waits_line(self, waits_until: datetime | None, lang: str | None) -> list[str]:
+        """A stage that waits for its moment (a deal ready to ship on its planned date) says until when: with no
+        task and no date it would look stuck."""
+        if waits_until is None:
+            return []
+        return [self.t("⏳ Waits until %(when)s, then its work begins.", lang, when=self.when(waits_until, lang))]
+
     def case_card(
         self,
         case: CaseState,
@@ -284,6 +292,7 @@ class TaskCards(ItemCards):
         names: dict[int, str],
         open_tasks: list[TaskState],
         files: dict[int, str] | None = None,
+        waits_until: datetime | None = None,
     ) -> str:
         spec = case.spec
         status = self.t(STATUS_WORDS[case.status], lang) if case.status in STATUS_WORDS else case.status
@@ -291,6 +300,7 @@ class TaskCards(ItemCards):
             f"📁 {self.case_name(case, lang)}",
             self.t("Process: %(p)s", lang, p=self.tr.local(spec.title, lang)),
             self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, case.stage, lang)),
+            *self.waits_line(waits_until, lang),
             self.t("Status: %(s)s", lang, s=status),
             self.t("Initiator: %(who)s", lang, who=self.initiator(case.data, names.get(case.initiator_id, "?"), lang)),
         ]

@@ -25,6 +25,7 @@ from flows.runtime import (
     TaskCreated,
     TaskState,
     UpdateCompany,
+    stage_waits_until,
 )
 from flows.status import CaseStatus
 from services import access, following, reports
@@ -192,6 +193,7 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
         or state.status != CaseStatus.ACTIVE  # a closed case is told as closed
     ):
         return
+    until = stage_waits_until(state, service.now, service.core.calendar)
     read = service.store.audience(loaded.row.id)
     followers, muted = read if read is not None else await following.audience(
         service.session, loaded.row.id, state.initiator_id
@@ -211,7 +213,7 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
             continue  # the company's own work: no news to the initiator, who hears where it leads (and the outcome)
         person = await service.people.user(person_id)
         if person is not None and person.active:
-            await service.notifier.stage_changed(loaded, person)
+            await service.notifier.stage_changed(loaded, person, until)
 
 
 STARTED_AFTER = _("Started automatically: case #%(parent)s (“%(process)s”) has ended.")
