@@ -120,6 +120,9 @@ class FieldDef(DateRules):
     min: float | None = None
     max: float | None = None
     integer: bool = False
+    # number: its unit as people type it after the number ({ru: кг, en: kg}): «1 500 кг» is taken as 1500, another
+    # unit refused naming this one (`flows.values.without_unit`)
+    unit: LocalText | None = None
     negative: bool = False  # money: may be below zero (a refund, a correction); refused otherwise
     # text: it must reach someone — a phone number or an e-mail address, checked wherever it is answered (chat, a
     # site's form) and kept in one form (`flows.values.parse_contact`).
@@ -196,7 +199,18 @@ class FieldDef(DateRules):
             raise ValueError(_("only a text field without a 'contact' may be a 'full_name'"))
         if self.default is not None and self.type != "text":
             raise ValueError(_("only a text field may have a 'default'"))
+        if self.unit is not None and self.type != "number":
+            raise ValueError(_("only a number field may have a 'unit'"))
         return self
+
+    def units(self, lang: str | None) -> tuple[str, ...]:
+        """The unit as each language writes it, `lang`'s first (`flows.values.without_unit`)."""
+        if self.unit is None:
+            return ()
+        if isinstance(self.unit, str):
+            return (self.unit,)
+        first = self.unit.get(lang or DEFAULT_LANG)
+        return tuple(dict.fromkeys([*([first] if first else []), *self.unit.values()]))
 
 
 # --- item tracks: a list entry's own stages ----------------------------------------------------------------

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
@@ -191,6 +191,28 @@ def _parse_number(
         value = float(exact)
     _check_range(exact, minimum, maximum)
     return value
+
+
+_NUMBER_THEN_UNIT = re.compile(r"^\s*([-+]?\d[\d\s.,]*?)\s*([^\W\d_][^\d]*?)\.?\s*$")
+
+
+def without_unit(text: str, units: Sequence[str]) -> str:
+    """The number of «1 500 кг», «12 шт.», «10 штук» or «5 000 шт/мес» typed where the unit is the field's own (any of
+    `units`, the reader's first): people write quantities with their unit, and refusing «12 шт» for «Количество,
+    шт» only teaches them the bot is fussy. The typed unit may be the unit, a longer word for it («штук» for «шт») or
+    a short form of it («шт» for «шт/мес»). Another unit is refused naming the field's: «10 кг» taken as pieces would
+    be the wrong amount. Without `units`, or without a word after the number, the text is left as typed."""
+    said = _NUMBER_THEN_UNIT.match(text)
+    if said is None or not units:
+        return text
+    typed = said.group(2).strip().casefold()
+    for unit in units:
+        own = unit.strip().rstrip(".").casefold()
+        longer = typed.startswith(own)  # «штук» for «шт», «часа» for «ч»
+        shorter = len(typed) >= 2 and own.startswith(typed)  # «шт» for «шт/мес»
+        if own and (longer or shorter):
+            return said.group(1).strip()
+    raise InvalidAnswer(_("Enter a number in %(unit)s, for example 12"), unit=units[0])
 
 
 # The amounts a money question is asked and refused with, each as its reader writes amounts: the translator gives a
@@ -513,6 +535,7 @@ def parse_text(
     date_range: tuple[date, date] = DATE_RANGE,
     prefer: str | None = None,
     lang: str = "ru",
+    units: Sequence[str] = (),
 ) -> Any:
     """Parse an answer typed in chat into the value for ``kind``.
 
@@ -523,6 +546,8 @@ def parse_text(
     refund, a correction). ``date_range`` bounds "date" and "datetime" (default :data:`DATE_RANGE`).
     ``prefer`` ("past" or "future") says which way a date without a year, or a bare weekday, leans. ``lang`` is the
     reader's: an English reader's «125,000» groups thousands, and their «12/03» with a slash may be either way round.
+    ``units``: a "number" field's unit as each language writes it, the reader's first («кг», «kg»): «1 500 кг» is
+    1500 (`without_unit`).
     Digits other than ASCII 0-9 are refused; text is limited in UTF-16 code units, as Telegram counts.
 
     Raises :class:`InvalidAnswer` when the person should try again, ``ValueError`` for an
@@ -546,6 +571,7 @@ def parse_text(
             )
         return value
     if kind == "number":
+        text = without_unit(text, units)
         return _parse_number(text, minimum=minimum, maximum=maximum, integer=integer, lang=lang)
     if kind == "money":
         return _parse_money(text, minimum=minimum, maximum=maximum, negative=negative, lang=lang)

@@ -3,7 +3,6 @@ a reclamation's parts (`services.portal`), priced in the dealer's price type as 
 
 from __future__ import annotations
 
-import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,10 +117,11 @@ class PortalCart(PortalCatalogue):
         """The typed quantity: the line holds it (0 takes it out of the cart); a wrong number changes nothing and
         the question stays. The cart message the question came from (its outbox row, 0 if unknown)."""
         prompt = dict(self.user.prompt or {})
+        # «12 шт» as a dealer types it: the product's own unit is taken, another refused naming it.
         product = await self.session.get(CatalogProduct, int(prompt.get("product") or 0))
-        text = _without_unit(text, product.unit if product is not None else None)
+        units = (product.unit,) if product is not None and product.unit else ()
         try:
-            count = parse_text("number", text, minimum=0, maximum=MAX_QUANTITY, integer=True)
+            count = parse_text("number", text, minimum=0, maximum=MAX_QUANTITY, integer=True, units=units)
         except InvalidAnswer as error:
             raise PortalError(error.message, **error.params) from error
         self.user.prompt = None
@@ -155,22 +155,6 @@ class PortalCart(PortalCatalogue):
 
     async def clear(self) -> None:
         await self.session.execute(delete(CartLine).where(CartLine.user_id == self.user.id))
-
-
-_NUMBER_THEN_WORD = re.compile(r"^\s*(\d[\d\s]*)\s*([^\W\d_]+)\.?\s*$")
-
-
-def _without_unit(text: str, unit: str | None) -> str:
-    """«10 шт» as a dealer types it: the number, when the word after it is the product's own unit («шт», «шт.»,
-    «штук» for «шт»; «кг» for «кг»). Another unit («10 кг» for a product counted in «шт») is refused, naming the
-    product's: a quantity in the wrong unit taken as pieces would order the wrong amount."""
-    said = _NUMBER_THEN_WORD.match(text)
-    if said is None or not unit:
-        return text
-    word, own = said.group(2).casefold(), unit.strip().rstrip(".").casefold()
-    if word == own or (len(own) >= 2 and word.startswith(own)):
-        return said.group(1).strip()
-    raise PortalError(_("This product is counted in %(unit)s: write how many, e.g. 10."), unit=unit)
 
 
 async def give_back(session: AsyncSession, request: CaseState, now: datetime) -> str | None:

@@ -93,6 +93,30 @@ def test_integer_numbers() -> None:
     assert invalid("number", "twelve", integer=True).message == "Enter a whole number, for example 12"
 
 
+@pytest.mark.parametrize(
+    ("typed", "units", "expected"),
+    [
+        ("1 500 кг", ("кг", "kg"), 1500),
+        ("12 шт.", ("шт", "pcs"), 12),
+        ("10 штук", ("шт", "pcs"), 10),
+        ("5 000 шт/мес", ("шт/мес", "pcs/month"), 5000),
+        ("5000 шт", ("шт/мес", "pcs/month"), 5000),
+        ("2,5 кг", ("кг", "kg"), 2.5),
+        ("3 pcs", ("шт", "pcs"), 3),
+        ("12", ("шт", "pcs"), 12),
+    ],
+)
+def test_a_number_typed_with_its_fields_unit_is_the_number(typed: str, units: tuple[str, ...], expected: float) -> None:
+    assert parse_text("number", typed, units=units) == expected
+
+
+def test_a_number_in_another_unit_is_refused_naming_the_fields() -> None:
+    error = invalid("number", "10 кг", units=("шт", "pcs"))
+    assert error.message == "Enter a number in %(unit)s, for example 12" and error.params == {"unit": "шт"}
+    # A field without a unit reads numbers alone, as before.
+    assert invalid("number", "10 шт").message == "Enter a number, for example 12 or 12.5"
+
+
 def test_number_limits() -> None:
     assert parse_text("number", "5", minimum=1, maximum=10) == 5
     assert parse_text("number", "10", minimum=1, maximum=10) == 10

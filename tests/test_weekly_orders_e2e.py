@@ -98,7 +98,8 @@ async def test_a_full_week(plant: Harness) -> None:
     anton, bella, kirill, general = p["Антон"], p["Белла"], p["Кирилл"], p["Григорий"]
 
     # Monday: three deals at «Предварительная заявка».
-    await new_deal(anton, "ООО Вкусный двор", "1500", "300", "420 000", "29.12.2026", "Предоплата", "15 000")
+    # Volumes typed as the managers write them, with the field's unit («1 500 кг»): taken as the numbers.
+    await new_deal(anton, "ООО Вкусный двор", "1 500 кг", "300 кг", "420 000", "29.12.2026", "Предоплата", "15 000")
     await new_deal(bella, "ИП Смирнов", "200", "0", "150 000", "30.12.2026", "Отсрочка", None)
     await new_deal(anton, "ООО Закрылись", "100", "100", "90 000", "30.12.2026", "Предоплата", None)
 

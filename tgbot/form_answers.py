@@ -50,6 +50,7 @@ class FormAnswers(FormBase):
                 negative=fdef.negative,
                 prefer=forms.date_preference(fdef),
                 lang=self.r.tr.lang(self.lang),  # «125,000» and «12/03» are read the way the reader writes them
+                units=fdef.units(self.r.tr.lang(self.lang)),
             )
             if fdef.contact is not None:  # a number or an address somebody will call or write to
                 value = field_values.parse_contact(fdef.contact, value, self.core.calendar.country)
