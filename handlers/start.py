@@ -10,6 +10,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
 from db.models import User
+from flows.i18n import _
 from handlers.common import ACommand, AfterCommit, answer, menu_keyboard
 from services.access import Viewer, roles_see_figures
 from services.companies import Organisations
@@ -167,6 +168,13 @@ async def nothing_to_cancel(
     return None
 
 
+NOT_UNDERSTOOD = _("I did not understand that. Use the menu below, or /help.")
+# A file with no question asking for one is kept nowhere: saying so (not «I did not understand») tells the person to
+# open the task first, before they count it as handed in.
+STRAY_FILE = _("The file is not saved: no question is waiting for a file. Open the task (“📋 My tasks”) and send it "
+               "when asked.")
+
+
 async def unknown_message(
     message: Message, replies: Replies, renderer: Renderer, team: Team, user: User | None, viewer: Viewer | None = None
 ) -> None:
@@ -176,11 +184,9 @@ async def unknown_message(
     if not user.active:  # revoked (or their organisation deactivated), waiting for approval, or turned away
         await replies.say_once(message.chat.id, views.welcome(renderer, await team.shut_out(user)))
         return None
-    await replies.say_once(
-        message.chat.id,
-        renderer.t("I did not understand that. Use the menu below, or /help.", user.language),
-        menu_keyboard(team.core, renderer, user.language, *_roles(viewer)),
-    )
+    said = STRAY_FILE if message.photo or message.document or message.video else NOT_UNDERSTOOD
+    menu = menu_keyboard(team.core, renderer, user.language, *_roles(viewer))
+    await replies.say_once(message.chat.id, renderer.t(said, user.language), menu)
     return None
 
 
