@@ -185,7 +185,24 @@ def to_xlsx(title: str, headers: list[str], rows: Sequence[SheetRow], totals: di
             cell.number_format = "# ##0.##"
     if totals:
         sheet.append([])
+        # A total stands under the column it sums, in one «Итого» row, as a person sums a column in Excel; a total
+        # of a field the sheet has no column for gets a row of its own, named.
+        under = {label: index for index, label in enumerate(headers, start=1) if label in totals}
+        if under:
+            free = next((i for i in range(1, len(headers) + 1) if i not in under.values()), None)
+            total_row: list[Any] = [None] * len(headers)
+            if free is not None:
+                total_row[free - 1] = _safe(total_label)
+            for label, column in under.items():
+                total_row[column - 1] = totals[label]
+            sheet.append(total_row)
+            for column in under.values():
+                sheet.cell(row=sheet.max_row, column=column).number_format = "# ##0.##"
+            for cell in sheet[sheet.max_row]:
+                cell.font = Font(bold=True)
         for label, value in totals.items():
+            if label in under:
+                continue
             sheet.append([_safe(f"{total_label}: {label}"), value])
             sheet.cell(row=sheet.max_row, column=2).number_format = "# ##0.00"
             sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)

@@ -113,11 +113,13 @@ async def test_a_full_week(plant: Harness) -> None:
         cycles = (
             await session.execute(select(func.count()).select_from(Case).where(Case.process == "weekly_orders"))
         ).scalar_one()
+        cycle_id = (await session.execute(select(Case.id).where(Case.process == "weekly_orders"))).scalar_one()
     assert cycles == 1  # once, not never and not twice
 
     # Thursday: the commercial director reviews a report made right now, due Thursday 18:00.
     card = await kirill.expect("Рассмотрите предварительные заявки")
     assert "24.12.2026 18:00" in card["text"]
+    assert "Предварительные заявки: 3 дела" in card["text"], card["text"]  # a number says what it counts
     for client in ("ООО Вкусный двор", "ИП Смирнов", "ООО Закрылись"):
         assert client in card["text"], client
     await h.settle()
@@ -127,9 +129,9 @@ async def test_a_full_week(plant: Harness) -> None:
     assert rows[0][:2] == ["№", "Клиент"]
     assert {r[1] for r in rows[1:4]} == {"ООО Вкусный двор", "ИП Смирнов", "ООО Закрылись"}
     assert [r[4] for r in rows[1:4]] == [420000, 150000, 90000]  # amounts are numbers Excel can sum
-    totals = {r[0]: r[1] for r in rows[5:]}
-    # A total of all deals is named as the report's column names it: «Сумма», not one deal's «Сумма сделки».
-    assert totals["Итого: Сумма"] == 660000 and totals["Итого: Пр. 1, кг"] == 1800
+    # «Итого» stands under the columns it sums («Пр. 1, кг», «Пр. 2, кг», «Сумма»), not under «Клиент».
+    assert rows[5][:5] == ["Итого", None, 1800, 400, 660000], rows[5]
+    assert len(rows) == 6, rows
 
     # It reminds two hours before and escalates to the general director after 18:00.
     await h.move_to(msk(24, 16, 30))
@@ -164,16 +166,25 @@ async def test_a_full_week(plant: Harness) -> None:
     await p["Бэлла"].expect("Обновите цены в 1С")
     await h.settle()
     assert any(d["file_name"] == "price.pdf" for d in await p["Бэлла"].documents())  # sent on with the task
+    # Every sales manager gets the new price list itself, with a line saying it is the new one.
+    for manager in (anton, bella):
+        await manager.expect("Новый прайс-лист")
+        assert any(d["file_name"] == "price.pdf" for d in await manager.documents()), manager
     await done(p["Бэлла"], "Обновите цены в 1С")
 
     # Re-approval: corrections per production, revised and confirmed plans, logistics again.
-    for n in (1, 2):
+    for n, words in ((1, "Без изменений."), (2, "Ромашка +200 кг на пр.2")):
         await kirill.press(
             "Отправить", await kirill.card(f"производство {n}", "Соберите корректировки", button="Отправить")
         )
         await kirill.expect("Корректировки менеджеров")
-        await kirill.send(f"Пр. {n}: +50 кг у Вкусного двора")
+        await kirill.send(words)
         await kirill.press("Подтвердить", await kirill.expect("Проверьте"))
+    # Each production head reads the corrections for his own production.
+    card = await p["Павел"].card("Пересмотрите план закупки производства №2", button="Готово")
+    assert "Ромашка +200 кг на пр.2" in card["text"] and "Без изменений" not in card["text"], card["text"]
+    card = await p["Пётр"].card("Пересмотрите план закупки производства №1", button="Готово")
+    assert "Без изменений." in card["text"] and "Ромашка" not in card["text"], card["text"]
     await done(p["Пётр"], "Пересмотрите план закупки производства №1")
     await done(p["Павел"], "Пересмотрите план закупки производства №2")
     await done(p["Пётр"], "Подтвердите обновлённый план производства №1")
@@ -186,6 +197,13 @@ async def test_a_full_week(plant: Harness) -> None:
     # Totals read as the fields do anywhere else: a label keeps its commas, money is money, kilos are grouped.
     text = card["text"].replace("\u00a0", " ")
     assert "Дебиторка: 15 000,00 ₽" in text, text
+    assert "Итог недели с дебиторкой: 3 дела" in text, text
+    # The corrections named by production, each on its own line.
+    assert "Производство 1: Без изменений.\nПроизводство 2: Ромашка +200 кг на пр.2" in text, text
+    # The cycle's card names each production once.
+    await general.send(f"/case {cycle_id}")
+    cycle_card = await general.expect("Процесс:", "Производства")
+    assert "Производство: №1" not in cycle_card["text"] and "№2" in cycle_card["text"], cycle_card["text"]
     assert "Сумма: 660 000,00 ₽" in text and "Пр. 1, кг: 1 800" in text and "Сумма сделки" not in text, text
     await h.settle()
     names = {d["file_name"] for d in await general.documents()}
@@ -197,6 +215,10 @@ async def test_a_full_week(plant: Harness) -> None:
     note = await anton.expect("Переведите в «Заявка подтверждена»")
     assert "ООО Вкусный двор" in note["text"] and "ООО Закрылись" in note["text"]
     assert "ИП Смирнов" not in note["text"]
+    # Each deal listed opens from the message itself.
+    assert [b for b in anton.buttons(note) if "ООО Вкусный двор" in b], anton.buttons(note)
+    await anton.press("ООО Закрылись", note)
+    await anton.expect("📁", "ООО Закрылись", "Этап: Предварительная заявка")
     note = await bella.expect("Переведите в «Заявка подтверждена»")
     assert "ИП Смирнов" in note["text"]
 
@@ -221,6 +243,9 @@ async def test_a_full_week(plant: Harness) -> None:
     await anton.press("Заявка подтверждена", deal_card)
     # Pressed again on the same card, the button says where the deal is, not that moving it is not his to do.
     assert await anton.press("Заявка подтверждена", deal_card) == "Дело уже на этапе «Заявка подтверждена»."
+    # The payment terms read as part of the sentence, not a label capitalised mid-way («…, Предоплата.»).
+    card = await p["Юлия"].card("Подготовьте договор", "ООО Вкусный двор", button="Готово")
+    assert "условия оплаты: предоплата." in card["text"], card["text"]
     await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract", "contract.pdf")
     await done(anton, "Отправьте договор клиенту")
     await done(anton, "Выставьте счёт на предоплату в 1С", "СЧ-777")
@@ -322,7 +347,7 @@ async def test_a_week_without_pre_orders_asks_no_one_to_confirm_volumes(plant: H
     kirill = p["Кирилл"]
     await h.move_to(msk(24, 9, 1))
     card = await kirill.expect("Рассмотрите предварительные заявки")
-    assert "Предварительные заявки: 0" in card["text"], card["text"]
+    assert "Предварительные заявки: 0 дел" in card["text"], card["text"]
     # Started by the clock in his name: its card says so, not that he started it.
     await kirill.send("/case 1")
     assert "Инициатор: запуск по расписанию" in (await kirill.expect("Процесс:", "Инициатор:"))["text"]

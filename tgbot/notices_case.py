@@ -214,7 +214,7 @@ class CaseNotices(NoticesBase):
 
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
-        outbox.message(self.session, user.tg_id, body, self.now)
+        outbox.message(self.session, user.tg_id, body, self.now, self.renderer.cases_buttons(cases, user.language))
 
     async def step_failed(self, case: Case | None, step: str, error: str, person: User | None) -> None:
         t = self.renderer.t

@@ -28,7 +28,7 @@ from flows.spec_cache import SpecCache
 from flows.status import TaskStatus
 from flows.templating import names_read
 from services.wording import STATUS_WORDS, file_count
-from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, keyboard, pack
+from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, button_label, keyboard, pack
 from tgbot.render_base import markup
 from tgbot.render_items import ItemCards
 
@@ -265,6 +265,15 @@ class TaskCards(ItemCards):
 
     def case_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         return keyboard([[button(self.t("📁 Case", lang), pack(CaseCb, "show", case_id, ""))]])
+
+    def cases_buttons(self, cases: list[dict[str, Any]], lang: str | None) -> dict[str, Any] | None:
+        """Under a list of a person's cases (`notify_cases`): a button to open each, one a row, so a case listed is
+        a press away rather than a search. Telegram takes 100 buttons; a list that long is a report, not a notice."""
+        rows = []
+        for case in cases[:50]:
+            label = button_label(self.t("📁 #%(id)s %(title)s", lang, id=case["id"], title=case["title"]))
+            rows.append([button(label, pack(CaseCb, "show", case["id"], ""))])
+        return keyboard(rows)
 
     def stage_line_buttons(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         """Under a stage line: the case, and quiet for those who need no more of these lines."""

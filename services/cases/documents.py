@@ -111,7 +111,8 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     if report.count is not None:
         loaded.state.data[report.count] = len(rows)
     if report.summary is not None:
-        lines = [core.translator.t("%(title)s: %(n)s", lang, title=title, n=len(rows))]
+        # The number says what it counts: «Итог недели с дебиторкой: 3 дела», not a bare «: 3».
+        lines = [core.translator.tn("%(title)s: %(n)s case", "%(title)s: %(n)s cases", len(rows), lang, title=title)]
         for name, total in totals.items():
             # Written as the field is anywhere else («Сумма: 660 000,00 ₽», «Пр. 1, кг: 1 500»); the label is left
             # as it is (a comma in «Пр. 1, кг» is the label's own).
