@@ -352,7 +352,7 @@ async def test_the_admins_hear_of_a_task_left_with_someone_who_blocked_the_bot(f
     await an_offer_returned_to_her(manager, director)
 
     await fulfillment.blocks_the_bot(manager, "Алина")
-    told = (await admin.wait_for("Алина заблокировал(а) бота"))["text"]
+    told = (await admin.wait_for("Алина: бот заблокирован"))["text"]
     assert "Остались только за ним (ней)" in told and "/find" in told, told
     assert "• «Исправьте КП по замечанию директора» (№1 · ООО Ромашка: Детские игрушки)" in told, told
     assert "Задачи сотрудника" not in told, told  # nothing of hers went to a pool
@@ -369,7 +369,7 @@ async def test_a_pool_task_nobody_else_may_do_stays_with_someone_who_blocked_the
     await director.expect("Согласуйте коммерческое предложение", "Эта задача — ваша")
 
     await fulfillment.blocks_the_bot(director, "Генеральный Олег")
-    told = (await admin.wait_for("Генеральный Олег заблокировал(а) бота"))["text"]
+    told = (await admin.wait_for("Генеральный Олег: бот заблокирован"))["text"]
     assert "Задачи сотрудника" not in told, told
     assert "Остались только за ним (ней)" in told and told.count("Согласуйте коммерческое предложение") == 1, told
 

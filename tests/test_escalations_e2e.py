@@ -92,8 +92,9 @@ async def test_the_chief_reassigns_a_late_invoice_to_another_accountant(
 
     # Boris gets the task's card with its answer; Anna is told it is no longer hers, and her card says who has it.
     await boris.card("Оплатите счёт", "ООО Ромашка", button="Готово")
-    told = await anna.expect("Вера передал(а) задачу «Оплатите счёт»")
-    assert "Борис" in told["text"]
+    # Told without guessing anyone's gender («передал(а)»): what happened to the task, who has it, who decided.
+    told = await anna.expect("Задача «Оплатите счёт» больше не ваша: теперь её выполняет Борис")
+    assert "Передача задачи: Вера" in told["text"], told["text"]
     card = await anna.wait_for("Оплатите счёт", "Исполнитель: Борис")
     assert "Готово" not in " ".join(anna.buttons(card))
     moved = await _audit(harness, "task.reassigned")
@@ -131,7 +132,7 @@ async def test_the_chief_moves_the_deadline_with_a_reason_and_later_takes_the_ta
     await chief.send("Ждём акт сверки от поставщика")
     await chief.expect("Новый срок задачи «Оплатите счёт»: 24.12.2026 18:00")
 
-    told = await anna.expect("перенес(ла) срок задачи «Оплатите счёт» на 24.12.2026 18:00")
+    told = await anna.expect("Срок задачи «Оплатите счёт» перенесён на 24.12.2026 18:00 (Вера)")
     assert "Ждём акт сверки от поставщика" in told["text"]
     await anna.wait_for("Оплатите счёт", "Срок: 24.12.2026 18:00")
     moved = await _audit(harness, "task.deadline_moved")
@@ -160,7 +161,7 @@ async def test_the_chief_moves_the_deadline_with_a_reason_and_later_takes_the_ta
     # Pressed again, it says the task is hers already, not that it was «handed to Вера».
     assert await chief.press("Взять на себя", second) == "Эта задача уже ваша: вы взяли её на себя."
     card = await chief.card("Оплатите счёт", "ООО Ромашка", button="Готово")
-    await anna.expect("Вера забрал(а) у вас задачу «Оплатите счёт»")
+    await anna.expect("Задача «Оплатите счёт» больше не ваша: теперь её выполняет Вера")
     assert (await _audit(harness, "task.taken_over"))[0].actor_id is not None
     await chief.press("Готово", card)
     await harness.settle()
@@ -222,7 +223,7 @@ async def test_a_late_personal_task_is_reassigned_to_another_member_of_the_roles
     assert chief.buttons(picker) == ["Олег"]
     await chief.press("Олег", picker)
     await oleg.card("Оплатите счёт", "ООО Ромашка", button="Готово")
-    await olga.expect("Вера передал(а) задачу «Оплатите счёт»")
+    await olga.expect("Задача «Оплатите счёт» больше не ваша: теперь её выполняет Олег. Передача задачи: Вера")
     moved = await _audit(harness, "task.reassigned")
     assert len(moved) == 1 and moved[0].data["to"] == (await _user_id(harness, "Олег"))
     async with harness.core.sessionmaker() as session:

@@ -187,5 +187,5 @@ async def test_grant_and_invite_take_roles_by_their_names_and_a_stranger_is_invi
 
 async def test_the_admin_who_made_an_invite_hears_who_joined_by_it(harness: Harness) -> None:
     gleb = await harness.person("Глеб", "shop_manager", "accountant")
-    told = await harness.admin.expect("👋 Глеб", "вошёл(ла) по вашему приглашению")
+    told = await harness.admin.expect("👋 Приглашение принято: Глеб")
     assert f"@u{gleb.id}" in told["text"] and "Бухгалтер, Менеджер магазина" in told["text"], told["text"]

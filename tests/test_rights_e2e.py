@@ -92,7 +92,7 @@ async def test_a_person_who_blocks_the_bot_is_unreachable_and_their_pool_task_go
     offered = await pavel.wait_for("Подтвердите наличие дефекта")
     assert any(label in " ".join(pavel.buttons(offered)) for label in ("Взять", "Брак подтверждён"))
     # The admins hear it, and where his task went.
-    told = (await harness.admin.wait_for("Иван заблокировал(а) бота"))["text"]
+    told = (await harness.admin.wait_for("Иван: бот заблокирован"))["text"]
     assert "Задачи сотрудника Иван теперь:\n• «Подтвердите наличие дефекта» (№1 · " in told, told
     assert "Остались только за ним" not in told, told
     await harness.admin.send("/users")
