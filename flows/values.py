@@ -350,19 +350,34 @@ def _date_example(base: date, date_range: tuple[date, date], prefer: str | None)
     return min(max(example, earliest), latest).strftime("%d.%m.%Y")
 
 
+# How far against a field's lean a date without its year may still be read: «7 декабря» typed on 5 December for a
+# date that may not be after today is a slip to be told of; «1 июня» typed then means last June.
+_AGAINST_THE_LEAN = timedelta(days=31)
+
+
 def _in_year(
     year: str | None, month: int, day: int, text: str, base: date, prefer: str | None, example: str = _DATE_EXAMPLE
 ) -> date:
-    """A day and month, in the year given — or, without one, this year; a date that must be past (or future)
-    and would not be is last (next) year's: «28 декабря» typed on 10 January for an arrival."""
+    """A day and month, in the year given — or, without one, this year. For a field that leans past (or future),
+    the year that puts it nearest today, though against the lean only within a month: «28 декабря» typed on
+    3 January is last December's, «7 декабря» typed on 5 December this one's, two days ahead — refused like
+    «07.12.2026» would be rather than taken silently for a date a year back (the case was overdue at once)."""
     if year:
         return _real_date(int(year), month, day, text, example)
     found = _real_date(base.year, month, day, text, example)
-    if prefer == "past" and found > base:
-        return _real_date(base.year - 1, month, day, text, example)
-    if prefer == "future" and found < base:
-        return _real_date(base.year + 1, month, day, text, example)
-    return found
+    if prefer not in ("past", "future"):
+        return found
+    candidates = [found]
+    for neighbour in (base.year - 1, base.year + 1):
+        try:
+            candidates.append(date(neighbour, month, day))
+        except ValueError:
+            continue  # 29 February in a year without one
+    leaning = [one for one in candidates if (one <= base if prefer == "past" else one >= base)]
+    nearest = min(candidates, key=lambda one: abs(one - base))
+    if nearest in leaning or abs(nearest - base) <= _AGAINST_THE_LEAN or not leaning:
+        return nearest
+    return min(leaning, key=lambda one: abs(one - base))
 
 
 def _real_date(year: int, month: int, day: int, text: str, example: str = _DATE_EXAMPLE) -> date:

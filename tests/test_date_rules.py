@@ -97,6 +97,27 @@ def test_a_date_that_cannot_be_in_the_future_reads_words_backwards() -> None:
     assert parse_text("date", "5 января", today=date(2026, 12, 28), prefer="future") == date(2027, 1, 5)
 
 
+def test_a_date_typed_without_its_year_is_the_one_nearest_today_and_refused_like_the_full_date() -> None:
+    # Saturday 5 December 2026: a shop manager types «7 декабря», the bot's own example, for a date that may not be
+    # after today. It is the 7th two days ahead, refused like «07.12.2026» — not last year's, taken silently.
+    saturday = date(2026, 12, 5)
+    back_date = FIELDS["back_date"]
+    lean = forms.date_preference(back_date)
+
+    def said(text: str) -> str | None:
+        day = parse_text("date", text, today=saturday, prefer=lean)
+        found = forms.date_rule_problem(back_date, day.isoformat(), FIELDS, {}, saturday)
+        return found[0] % found[1] if found else None
+
+    assert parse_text("date", "7 декабря", today=saturday, prefer=lean) == date(2026, 12, 7)
+    assert said("7 декабря") == said("07.12.2026") == "The date cannot be later than today (05.12.2026)."
+    assert said("7.12") == said("07.12.2026")
+    # Just after New Year, a December date is last December's; a January one typed late in December is the coming one.
+    assert parse_text("date", "28 декабря", today=date(2027, 1, 3), prefer=lean) == date(2026, 12, 28)
+    assert parse_text("date", "3 января", today=date(2026, 12, 28), prefer=lean) == date(2027, 1, 3)
+    assert parse_text("date", "1 июня", today=saturday, prefer=lean) == date(2026, 6, 1)
+
+
 def test_the_checker_names_what_is_wrong_with_a_date_rule() -> None:
     source = """\
 process: rules
