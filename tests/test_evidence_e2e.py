@@ -133,6 +133,22 @@ async def test_a_muted_case_sends_its_initiator_no_stage_lines_until_unmuted(sho
     assert "№1" in line["text"] and "Ждёт: Менеджер сервисного центра" in line["text"], line["text"]
 
 
+async def test_a_photo_received_is_kept_when_skip_is_pressed_on_the_question_after_it(shop: Harness) -> None:
+    manager, service, head = shop.people["Марина"], shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    await register_with_photos(manager, 1)
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+    question = await head.expect("Фото с осмотра")
+    await head.send_file("photo", png(20, 20), "inspection.png")
+    await head.expect("Получено: 1")
+    # He presses «Пропустить» still on the question: the photo he sent is not thrown away.
+    await head.press("Пропустить", question)
+    summary = await head.expect("Проверьте")
+    assert "Фото с осмотра: —" not in summary["text"] and "Фото с осмотра" in summary["text"], summary["text"]
+    await head.press("Подтвердить", summary)
+    await manager.expect("📍", "Ждёт: Менеджер сервисного центра")
+
+
 def pieces_from(messages: list[dict[str, Any]], first: dict[str, Any], last: dict[str, Any]) -> list[str]:
     return [m["text"] or "" for m in messages if first["message_id"] <= m["message_id"] <= last["message_id"]]
 

@@ -261,9 +261,12 @@ class FormAnswers(FormBase):
         _loaded, _fields, _names, draft, step = await self._current(task, step_no)
         if step is None or step.field is None:
             raise EngineError(_("That question was already answered; please use the latest message."))
-        if step.field.required:
+        # «Пропустить» pressed on the question after a file came («Получено: 1») means «that's all»: what was
+        # received is kept, as «Готово» would, rather than thrown away (no fresh keyboard for every file).
+        received = forms.collected_files(draft, step) if step.is_file else []
+        if step.field.required and not received:
             raise EngineError(_("This field is required and cannot be skipped."))
-        forms.answer(draft, step, None)
+        forms.answer(draft, step, received or None)
         task.draft = draft
         await self.ask(task)
 
