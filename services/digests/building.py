@@ -217,8 +217,10 @@ class Digests:
                 # Cancelled where it stood: no stage entered, but it left the work all the same.
                 source = core.wording.stage_title(spec, case.stage, lang)
                 target = self.t(STATUS_WORDS[CaseStatus.CANCELLED], lang)
-            elif not data.get("from") or not data.get("to"):
-                continue  # the first stage of a new case: it is new, not moved
+            elif not data.get("from") or not data.get("to") or data["from"] == data["to"]:
+                # The first stage of a new case: it is new, not moved (a case another one's end started enters its
+                # first stage «from» it); a stage entered again from itself went nowhere.
+                continue
             else:
                 source = core.wording.stage_title(spec, str(data["from"]), lang)
                 target = core.wording.stage_title(spec, str(data["to"]), lang)
