@@ -34,6 +34,17 @@ async def an_old_clients_quote_agreed(shop: Harness) -> Person:
     return manager
 
 
+async def test_the_request_a_quote_started_comes_to_its_manager_as_one_message_saying_why(
+    fulfillment: Harness,  # noqa: F811
+) -> None:
+    manager = await an_old_clients_quote_agreed(fulfillment)
+    note = await manager.card("Заявка создана: заявка на приёмку товара", button="Дело")
+    assert "Начато автоматически: дело №1 («Заявка на просчёт заказа») завершено." in note["text"], note["text"]
+    await fulfillment.settle()
+    about_it = [m["text"] for m in await manager.bot_messages() if "Начато автоматически" in (m.get("text") or "")]
+    assert about_it == [note["text"]], about_it  # not a second message in a row about the same new case
+
+
 async def test_a_request_started_by_another_cases_end_is_new_in_the_digest_not_moved(
     fulfillment: Harness,  # noqa: F811
 ) -> None:

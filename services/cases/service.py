@@ -128,9 +128,11 @@ class CaseService:
         scheduled: bool = False,
         called_by: dict[str, Any] | None = None,
         started_by: dict[str, Any] | None = None,
+        started_after: dict[str, str] | None = None,
     ) -> Loaded:
         """A new case in `user`'s name. `scheduled`: nobody in chat started it (no role check, no form);
-        `started_by` then says what did ({"lead": form} or {"schedule": cron})."""
+        `started_by` then says what did ({"lead": form} or {"schedule": cron}). `started_after`: the words telling
+        the initiator which case's end started this one (`Loaded.started_after`)."""
         if process not in self.core.registry.current:
             raise EngineError(_("There is no such process."))
         definition_id, spec = self.core.registry.latest(process)
@@ -165,8 +167,13 @@ class CaseService:
         await self.store.insert(row)
         state.id = row.id
         loaded = Loaded(
-            row=row, state=state, task_rows={}, interactive=parent is None and not scheduled, files_sent={}
-        )  # a new case: no file of it sent yet
+            row=row,
+            state=state,
+            task_rows={},
+            interactive=parent is None and not scheduled,
+            files_sent={},  # a new case: no file of it sent yet
+            started_after=started_after,
+        )
         detail: dict[str, Any] = {"process": process, "version": definition_id}
         if parent is not None:
             detail["from_case"] = parent.row.id

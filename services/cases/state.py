@@ -62,6 +62,9 @@ class Loaded:
     # the generic «теперь «…»» line for the same move (`effects.stage_entered`).
     step_effects: list[Any] = field(default_factory=list)
     noticed: set[int] | None = None
+    # A case another one's end started: «Начато автоматически: …» for its initiator (by language), folded into the
+    # process's first notice to them (one message, not two in a row); still here after the step, it is sent alone.
+    started_after: dict[str, str] | None = None
 
 
 def copy_data(value: Any) -> Any:
