@@ -1627,7 +1627,9 @@ class Engine:
             if pending.key == MOVE_TASK or pending.key.startswith(EDIT_PREFIX):
                 pending.status = transition(pending.status, TaskStatus.CANCELLED)
                 effects.append(TaskClosed(pending, mover))
-        previous = case.stage if case.stage != START_TASK else None
+        # A case never entered anywhere yet (visit 0: started without a form, at its first stage's key) has no stage
+        # it came from: its first entry is news of a new case, not a move «Новая заявка → Новая заявка».
+        previous = case.stage if case.stage != START_TASK and case.visit > 0 else None
         case.stage = stage.key
         case.visit += 1
         effects.append(StageEntered(previous, stage.key))
