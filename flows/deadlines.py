@@ -11,7 +11,9 @@ Deadline forms (keywords are case-insensitive; field names keep their spelling):
 * relative to the moment the task is created (``base``): ``30 minutes``, ``2 hours``,
   ``3 days``, ``1 week``, ``5 working days``, ``4 working hours``;
 * relative to a date/datetime field of the case: ``5 working days from arrival_date``,
-  ``2 days after shipping_date``, ``1 day before shipping_date``;
+  ``2 days after shipping_date``, ``1 day before shipping_date``; ``from back_from_repair_date or
+  arrival_date`` counts from the first of the fields that has a value (a later event, when it happened,
+  replaces the first one as the anchor);
 * a field itself: ``at shipping_date`` or ``at shipping_date 09:00``;
 * weekly: ``thursday 18:00``, ``fri 12:00`` (the first such moment at or after ``base``),
   ``next monday 10:00`` (that weekday in the calendar week after the week of ``base``);
@@ -100,6 +102,7 @@ _WORKING = frozenset(
     {"working", "work", "business", "рабочий", "рабочая", "рабочую", "рабочих", "рабочие", "рабочего", "раб"}
 )
 _FROM = frozenset({"from", "after", "since", "от", "после", "с"})
+_OR = frozenset({"or", "или"})
 _BEFORE = frozenset({"before", "до"})
 _AT = frozenset({"at"})
 _NEXT = frozenset({"next", "следующий", "следующую", "следующее", "следующая", "след"})
@@ -198,6 +201,8 @@ class Deadline:
     # +1 for "from/after <field>" and plain relative forms, -1 for "before <field>".
     sign: int = 1
     field: str | None = None
+    # "from A or B": B is the anchor while A is empty (the goods came back from repair: counted from that).
+    or_fields: tuple[str, ...] = ()
     at: time | None = None
     weekday: int | None = None
     next_week: bool = False
@@ -209,7 +214,7 @@ class Deadline:
     @property
     def field_refs(self) -> set[str]:
         """Names of the case fields this deadline reads (for the loader to validate)."""
-        return {self.field} if self.field is not None else set()
+        return {self.field, *self.or_fields} if self.field is not None else set()
 
     def resolve(self, base: datetime, data: Mapping[str, Any], calendar: WorkCalendar) -> datetime | None:
         """The concrete due moment (aware, UTC), or ``None`` if a referenced field is empty.
@@ -239,7 +244,9 @@ class Deadline:
             assert self.span is not None
             anchor: datetime | date = base
             if self.field is not None:
-                value = _field_value(self.field, data, calendar)
+                value = next(
+                    (v for name in (self.field, *self.or_fields) if (v := _field_value(name, data, calendar))), None
+                )
                 if value is None:
                     return None
                 anchor = value
@@ -489,13 +496,18 @@ def parse_deadline(text: str) -> Deadline:
         span = _parse_span(tokens)
         sign = 1
         anchor_field: str | None = None
+        or_fields: list[str] = []
         direction = tokens.peek()
         if direction is not None and (direction in _FROM or direction in _BEFORE):
             word = tokens.take()
             sign = -1 if direction in _BEFORE else 1
             anchor_field = _expect_field(tokens, word)
+            while tokens.peek() in _OR:
+                or_fields.append(_expect_field(tokens, tokens.take()))
         _expect_end(tokens)
-        return Deadline(text=source, kind="relative", span=span, sign=sign, field=anchor_field)
+        return Deadline(
+            text=source, kind="relative", span=span, sign=sign, field=anchor_field, or_fields=tuple(or_fields)
+        )
 
     if len(tokens.words) == 1 and _IDENT_RE.match(tokens.words[0]):
         raise DeadlineError(

@@ -146,7 +146,11 @@ class DefinitionWords:
             if d.field is None:
                 return self.t("within %(span)s", span=span)
             message = _("%(span)s after “%(field)s”") if d.sign > 0 else _("%(span)s before “%(field)s”")
-            return self.t(message, span=span, field=self.field(d.field))
+            said = self.t(message, span=span, field=self.field(d.field))
+            # «from the return or the arrival»: the later event counts once it happened.
+            for other in d.or_fields:
+                said = self.t("%(deadline)s (without it, “%(field)s”)", deadline=said, field=self.field(other))
+            return said
         if d.kind == "field" and d.field is not None:
             name = self.field(d.field)
             return self.t("“%(field)s”, %(time)s", field=name, time=at) if at else f"«{name}»"

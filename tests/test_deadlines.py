@@ -113,6 +113,22 @@ def test_at_a_field() -> None:
     assert resolve("AT shipping_date 12:00", {"shipping_date": utc_value}) == msk(2026, 12, 22, 12, 0)
 
 
+def test_the_supplier_counts_from_the_return_from_repair_once_there_is_one() -> None:
+    """Seed 1: 5 working days from the goods' arrival, and after a repair that did not hold, from their return."""
+    deadline = "5 working days from back_from_repair_date or arrival_date"
+    assert parse_deadline(deadline).field_refs == {"back_from_repair_date", "arrival_date"}
+    # Friday 18.12.2026 arrival: due the next Friday.
+    assert resolve(deadline, {"arrival_date": "2026-12-18"}) == msk(2026, 12, 25, 18, 0)
+    assert resolve(deadline, {"arrival_date": "2026-12-18", "back_from_repair_date": ""}) == msk(2026, 12, 25, 18, 0)
+    # Back from repair on Friday 22.01.2027: due Friday 29.01, whatever the first arrival was.
+    back = {"arrival_date": "2026-12-18", "back_from_repair_date": "2027-01-22"}
+    assert resolve(deadline, back) == msk(2027, 1, 29, 18, 0)
+    assert resolve("5 рабочих дней от back_from_repair_date или arrival_date", back) == msk(2027, 1, 29, 18, 0)
+    assert resolve(deadline, {}) is None
+    with pytest.raises(DeadlineError):
+        parse_deadline("5 working days from back_from_repair_date or")
+
+
 @pytest.mark.parametrize("empty", [None, "", "   "])
 def test_empty_or_missing_field_gives_none(empty: object) -> None:
     assert resolve("5 working days from arrival_date", {"arrival_date": empty}) is None
