@@ -153,13 +153,15 @@ stages:
     assert any(":8:" in p and "belong to a date or datetime field" in p for p in shaped), shaped
 
 
-def test_seed_one_asks_the_arrival_again_as_the_return_from_repair() -> None:
+def test_seed_one_asks_the_return_from_repair_as_a_date_of_its_own() -> None:
     loaded = parse_definition((SPEC_PATH).read_text(encoding="utf-8"), str(SPEC_PATH))
     task = TaskState(key="defect_fixed", stage="fix_check", visit=1, kind="approve")
-    asked = task_field_defs(loaded.spec, task, "reject")["arrival_date"]
+    asks = task_field_defs(loaded.spec, task, "reject")
+    # The arrival stays the incoming document's date: the return is another fact, asked as itself.
+    assert "arrival_date" not in asks
+    asked = asks["back_from_repair_date"]
     assert asked.label == {"ru": "Дата возврата из ремонта", "en": "Date the goods came back from repair"}
     assert asked.not_before == "return_ship_date"
-    assert loaded.spec.fields["arrival_date"].label != asked.label  # the field itself keeps its name
 
 
 def to_fix_check(engine: Engine, ship: str = "2026-12-28", back: str = "2027-01-20") -> CaseState:
@@ -195,18 +197,16 @@ def test_the_engine_refuses_dates_out_of_order_naming_the_other_date() -> None:
     assert to_fix_check(engine).stage == "fix_check"
 
 
-def test_a_new_arrival_keeps_the_old_one_in_the_case() -> None:
+def test_the_return_from_repair_keeps_the_first_arrival_and_moves_the_deadline() -> None:
     # 1 February 2027: every date of the story below has already happened.
     engine = Engine(WorkCalendar(), FrozenClock(datetime(2027, 2, 1, 7, 0, tzinfo=UTC)))
     case = to_fix_check(engine)
     comment = {"defect_fixed_comment": "Всё ещё отстают"}
     with pytest.raises(EngineError):  # back from repair before the supplier sent it back (20.01)
-        do(engine, case, "defect_fixed", "reject", {"arrival_date": "2027-01-19", **comment})
-    do(engine, case, "defect_fixed", "reject", {"arrival_date": "2027-01-22", **comment})
-    assert case.stage == "notify_supplier" and case.data["arrival_date"] == "2027-01-22"
-    [note] = case.data[EARLIER]["arrival_date"]
-    assert note["value"] == "2026-12-25" and note["task"] == "defect_fixed"
-    assert note["as"]["ru"] == "Дата возврата из ремонта"
+        do(engine, case, "defect_fixed", "reject", {"back_from_repair_date": "2027-01-19", **comment})
+    do(engine, case, "defect_fixed", "reject", {"back_from_repair_date": "2027-01-22", **comment})
+    assert case.stage == "notify_supplier" and case.data["back_from_repair_date"] == "2027-01-22"
+    assert case.data["arrival_date"] == "2026-12-25" and "arrival_date" not in case.data.get(EARLIER, {})
     # The supplier's new deadline counts from the new date.
     assert open_task(case, "supplier_notified").due_at == datetime(2027, 1, 29, 15, 0, tzinfo=UTC)
 

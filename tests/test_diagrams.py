@@ -156,3 +156,9 @@ def test_seed_one_ends_well_when_there_is_no_defect(wording: Wording) -> None:
     text = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["defect_return"].spec)).graph(), "svg"))
     assert "неудача" not in text, text
     assert text.count("Конец: успех") == 3, text  # no defect, returned by offset, goods in the shop
+
+
+def test_seed_one_draws_the_suppliers_deadline_from_the_latest_arrival(wording: Wording) -> None:
+    text = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["defect_return"].spec)).graph(), "svg"))
+    said = "5 раб. дн. после «Дата возврата из ремонта» (если её нет — после «Дата поступления товара»)"
+    assert said in text, text

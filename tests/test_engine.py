@@ -191,7 +191,7 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
         do(engine, case, "goods_back", "done", {"return_ship_date": back})
         if round_no == 1:
             on_day(engine, "2027-01-22")
-            # The goods came back: the day they did is asked anew — the first arrival's date is not it.
+            # The goods came back: the day they did is asked — the first arrival's date is not it.
             with pytest.raises(EngineError) as caught:
                 do(engine, case, "defect_fixed", "reject", {"defect_fixed_comment": "Всё ещё отстают"})
             assert caught.value.params == {"fields": "Дата возврата из ремонта"}
@@ -200,9 +200,11 @@ def test_not_fixed_repeats_the_cycle(engine: Engine) -> None:
                 case,
                 "defect_fixed",
                 "reject",
-                {"defect_fixed_comment": "Всё ещё отстают", "arrival_date": "2027-01-22"},
+                {"defect_fixed_comment": "Всё ещё отстают", "back_from_repair_date": "2027-01-22"},
             )
             assert case.stage == "notify_supplier"
+            # The incoming document keeps its own date: the letter to the supplier cites it.
+            assert case.data["arrival_date"] == "2026-12-25"
             # the new cycle counts its 5 working days from the new arrival
             assert open_task(case, "supplier_notified").due_at == datetime(2027, 1, 29, 15, 0, tzinfo=UTC)
     do(engine, case, "defect_fixed", "approve")

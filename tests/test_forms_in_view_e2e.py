@@ -1,9 +1,12 @@
-"""Seed 1 in chat (issue 12, point 6): one watch corrected alone, the return from repair asked as such and kept
+"""Seed 1 in chat (issue 12, point 6): one watch corrected alone, the return from repair asked as a date of its own
 beside the first arrival, and dates that must follow one another refused with the date they clash with."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
+
+from docx import Document
 
 from tests.chat import Person
 from tests.conftest import Harness
@@ -37,8 +40,7 @@ async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first
     assert "Дата отправки товара поставщиком: 20.01.2027" in summary["text"], summary["text"]
     await service.press("Подтвердить", summary)
 
-    # Not fixed: the arrival date is asked again, as the return from repair — a new date, so the first arrival
-    # is not offered to keep.
+    # Not fixed: the goods came back from repair — a date of its own, so the first arrival is not offered to keep.
     await service.press("Не устранён", await service.expect("Дефект устранён?"))
     question = await service.expect("Дата возврата из ремонта")
     assert "Дата поступления" not in question["text"] and "18.12.2026" not in question["text"], question["text"]
@@ -46,28 +48,41 @@ async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first
     await service.send("19.01.2027")
     refusal = await service.expect("⚠️", "Дата возврата из ремонта")
     assert "«Дата отправки товара поставщиком» (20.01.2027)" in refusal["text"], refusal["text"]
-    await service.send("22.01.2027")
+    await service.send("сегодня")  # 22.01.2027
     await service.expect("Комментарий")
     await service.send("Всё ещё отстают")
     summary = await service.expect("Проверьте")
     assert "Дата возврата из ремонта: 22.01.2027" in summary["text"], summary["text"]
     await service.press("Подтвердить", summary)
 
-    # The case card shows the new date with what it was, and the earlier one beside it.
+    # The supplier's new 5 working days count from the return, and the task says so.
     card = await service.expect("Уведомите поставщика о браке")
-    assert "29.01.2027 18:00" in card["text"]  # the supplier's new deadline counts from the return
+    assert "29.01.2027 18:00" in card["text"] and "с возврата из ремонта 22.01.2027" in card["text"], card["text"]
+    # The case card keeps the goods' first arrival (the incoming document's date) and the return beside it.
     await service.press("Дело", card)
     case_card = await service.expect("📁 №")
-    assert "Дата поступления товара: 22.01.2027 (Дата возврата из ремонта)\n   ранее: 18.12.2026" in case_card["text"]
+    assert "Дата поступления товара: 18.12.2026\n" in case_card["text"], case_card["text"]
+    assert "Дата возврата из ремонта: 22.01.2027" in case_card["text"], case_card["text"]
     case_id = int(case_card["text"].split("№", 1)[1].split(" ", 1)[0])
 
-    # The panel's case page keeps it as well: beside the field, and as a sentence in the history.
+    # The panel's case page says the same, and nothing «changed» the arrival.
     async with panel.client() as http:
         await panel.login(http)
         async with http.get(f"{panel.base}/cases/{case_id}") as response:
             page = await response.text()
-    assert "22.01.2027 · ранее: 18.12.2026" in page
-    assert "«Дата поступления товара» изменено с 18.12.2026 на 22.01.2027" in page
+    assert "22.01.2027 · ранее: 18.12.2026" not in page
+    assert "«Дата поступления товара» изменено" not in page
+
+    # The letter made again for the second shipment cites the incoming document with its own date.
+    await service.press("Готово", card)
+    await service.press("В сервисный центр", await service.expect("Куда поставщик просит отправить часы"))
+    await service.expect("Адрес отправки")
+    await service.send("Москва, Петровка, 10")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.expect("Проверьте и подпишите сопроводительный документ")
+    letter = [d for d in await service.documents() if d["file_name"].endswith(".docx")][-1]
+    text = "\n".join(p.text for p in Document(io.BytesIO(await service.download(letter["url"]))).paragraphs)
+    assert "Основание: входящий документ № ВХ-42 от 18.12.2026" in text, text
 
 
 async def questions_since(person: Person, message_id: int) -> list[str]:
