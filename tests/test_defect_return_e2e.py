@@ -105,8 +105,16 @@ async def test_defect_not_confirmed_goes_back_to_the_shop(shop: Harness) -> None
 
     notes = {person.name: await person.expect("Брак не подтверждён") for person in (manager, admin, director)}
     assert all("Часы идут точно" in note["text"] for note in notes.values()), notes
-    # The shop manager started the case: her notice is also the one that says it is closed.
-    assert "Дело закрыто" in notes["Марина"]["text"], notes
+    assert "Дело закрыто" not in notes["Марина"]["text"], notes  # the goods are still on the service's books
+
+    # He moved the goods to the service warehouse in 1C, so he moves them back, and says so with a button.
+    card = await service.expect("Брака нет — переместите товар обратно в магазин в 1С")
+    assert "ВХ-42" in card["text"] and "Часы идут точно" in card["text"], card["text"]
+    await service.press("Готово", card)
+    # Only then the case closes, and the shop hears its watches can be sold.
+    closed = await manager.expect("Дело закрыто")
+    assert "перемещён в 1С обратно в магазин" in closed["text"], closed["text"]
+    await admin.expect("перемещён в 1С обратно в магазин")
 
 
 async def confirm_defect_and_ship(shop: Harness, *, first_round: bool = True, shipped: str = "21.12.2026") -> None:

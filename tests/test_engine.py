@@ -106,12 +106,15 @@ def test_title_is_rendered_from_the_form(engine: Engine) -> None:
     assert case.title == "Longines, 1 шт. — ООО «Альфа Тайм»"
 
 
-def test_no_defect_ends_the_case(engine: Engine) -> None:
+def test_no_defect_ends_the_case_once_the_goods_are_moved_back_in_1c(engine: Engine) -> None:
     case = started(engine)
     do(engine, case, "move_to_service", "done")
     with pytest.raises(EngineError):  # a reject needs a comment
         do(engine, case, "confirm_defect", "reject", {}, user=HEAD)
-    effects = do(engine, case, "confirm_defect", "reject", {"confirm_defect_comment": "Идут точно"}, user=HEAD)
+    do(engine, case, "confirm_defect", "reject", {"confirm_defect_comment": "Идут точно"}, user=HEAD)
+    # The service manager moved them to the service warehouse in 1C: he moves them back before the case ends.
+    assert case.status != "done" and {t.key for t in case.open_tasks()} == {"moved_back_in_1c"}
+    effects = do(engine, case, "moved_back_in_1c", "done")
     # No defect: the goods go back on sale, a good ending (not a failure)
     assert case.status == "done" and case.result == "success" and case.stage == "back_to_shop"
     assert any(isinstance(e, CaseClosed) for e in effects)

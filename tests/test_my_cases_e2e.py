@@ -34,6 +34,9 @@ async def test_the_director_and_the_shop_admin_find_the_claims_they_are_told_abo
     await head.send("Часы идут точно, брака нет")
     await head.press("Подтвердить", await head.expect("Проверьте"))
     await director.expect("Брак не подтверждён")
+    # It closes once the service manager has moved the goods back to the shop in 1C.
+    await shop.people["Сергей"].press("Готово", await shop.people["Сергей"].expect("переместите товар обратно"))
+    await shop.settle()
     await director.send("📁 Мои дела")
     nothing_open = await director.card("Открытых дел у вас нет", button="🗄 Закрытые дела")
     await director.press("Закрытые дела", nothing_open)
