@@ -331,8 +331,11 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
             assert "09.02.2027 18:00" in card["text"], card["text"]
             await service.press("Дефект устранён", card)
 
-    # Two things happen in parallel: 1C move by the service manager and receipt by the shop manager.
-    await service.press("Готово", await service.expect("Переместите товар в магазин в 1С"))
+    # First the service manager moves the goods in 1C; the shop has nothing to confirm before that.
+    card = await service.expect("Переместите товар в магазин в 1С")
+    await shop.settle()
+    assert await manager.find("Подтвердите получение товара магазином") is None
+    await service.press("Готово", card)
     card = await manager.expect("Подтвердите получение товара магазином")
     # The task that closes the case says which watches come back and what the supplier did.
     assert "L2.793.4 (SN-123456)" in card["text"] and "решение поставщика: Ремонт" in card["text"], card["text"]
