@@ -171,8 +171,10 @@ async def nothing_to_cancel(
 NOT_UNDERSTOOD = _("I did not understand that. Use the menu below, or /help.")
 # A file with no question asking for one is kept nowhere: saying so (not «I did not understand») tells the person to
 # open the task first, before they count it as handed in.
-STRAY_FILE = _("The file is not saved: no question is waiting for a file. Open the task (“📋 My tasks”) or the case that "
-               "asks for it and send it when asked.")
+STRAY_FILE = _(
+    "The file is not saved: no question is waiting for a file. Open the task (“📋 My tasks”) or the case that asks for "
+    "it and send it when asked."
+)
 
 
 async def unknown_message(
