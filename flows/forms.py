@@ -480,6 +480,11 @@ _HOLDS = {
 }
 
 
+def alternatives(rule_value: str) -> list[str]:
+    """The fields a date rule names, in order: `back_from_repair_date or arrival_date` → both; a single one alone."""
+    return [part.strip() for part in rule_value.split(" or ")]
+
+
 def _moment(kind: str, value: Any) -> date | None:
     if kind not in ("date", "datetime") or value is None or value == "":
         return None
@@ -525,6 +530,9 @@ def date_rule_problem(
             message, label = (_NAMED_TODAY_MESSAGES if named else _TODAY_MESSAGES)[rule], ""
             shown = field_values.format_value("date", today, lang=lang)
         else:
+            # `not_before: back_from_repair_date or arrival_date`: the first of them that has a value (the latest
+            # event once it happened), as a deadline's `from A or B` counts.
+            other = next((one for one in alternatives(other) if known.get(one) not in (None, "")), other)
             odef = fields.get(other)
             theirs = _moment(odef.type, known.get(other)) if odef is not None else None
             if odef is None or theirs is None:

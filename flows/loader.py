@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from flows import typecheck
 from flows.deadlines import DeadlineError, parse_deadline, parse_offset
 from flows.expressions import ExpressionError, compile_expression
+from flows.forms import alternatives
 from flows.i18n import _
 from flows.model import (
     ACTION_TAG,
@@ -1105,21 +1106,27 @@ def _check_refs(c: _Checker, path: Path_, refs: list[FieldRef], fields: dict[str
 
 def _check_date_rules(c: _Checker, path: Path_, name: str, rules: DateRules, fields: Mapping[str, FieldDef]) -> None:
     """Each rule names `today` or another date (or date and time) field: of the process, or of the same entry."""
-    for rule, other in rules.date_rules():
-        if other in DATE_RULE_WORDS:
-            continue
-        odef = fields.get(other)
-        if other == name:
-            c.add((*path, rule), _("'%(rule)s: %(name)s' compares the field with itself"), rule=rule, name=other)
-        elif odef is None:
-            c.add(
-                (*path, rule),
-                _("'%(rule)s' names an unknown field '%(name)s' (a date field, or today)"),
-                rule=rule,
-                name=other,
-            )
-        elif odef.type not in ("date", "datetime"):
-            c.add((*path, rule), _("'%(rule)s' names '%(name)s', which is not a date field"), rule=rule, name=other)
+    for rule, named in rules.date_rules():
+        for other in alternatives(named) if named not in DATE_RULE_WORDS else []:
+            _check_date_rule(c, path, name, rule, other, fields)
+
+
+def _check_date_rule(
+    c: _Checker, path: Path_, name: str, rule: str, other: str, fields: Mapping[str, FieldDef]
+) -> None:
+    """One field a date rule names (`today` only alone)."""
+    odef = fields.get(other)
+    if other == name:
+        c.add((*path, rule), _("'%(rule)s: %(name)s' compares the field with itself"), rule=rule, name=other)
+    elif odef is None:
+        c.add(
+            (*path, rule),
+            _("'%(rule)s' names an unknown field '%(name)s' (a date field, or today)"),
+            rule=rule,
+            name=other,
+        )
+    elif odef.type not in ("date", "datetime"):
+        c.add((*path, rule), _("'%(rule)s' names '%(name)s', which is not a date field"), rule=rule, name=other)
 
 
 def _check_field_list(c: _Checker, path: Path_, names: list[str], fields: dict[str, FieldDef]) -> None:

@@ -118,6 +118,32 @@ def test_a_date_typed_without_its_year_is_the_one_nearest_today_and_refused_like
     assert parse_text("date", "1 июня", today=saturday, prefer=lean) == date(2026, 6, 1)
 
 
+def test_a_rule_naming_two_dates_compares_with_the_latest_event_that_happened() -> None:
+    """Seed 1's repeated cycle: the goods are shipped again after they came back from repair; the first time after
+    they arrived. The first of the dates that has a value is the one compared with."""
+    shipping = FieldDef(type="date", label="Дата отправки", not_before="back_from_repair or arrival")
+    fields = {
+        "shipping": shipping,
+        "arrival": FieldDef(type="date", label="Дата поступления"),
+        "back_from_repair": FieldDef(type="date", label="Дата возврата из ремонта"),
+    }
+
+    def said(value: str, known: dict[str, str]) -> str | None:
+        found = forms.date_rule_problem(shipping, value, fields, known, TODAY)
+        return found[0] % found[1] if found else None
+
+    assert said("2026-11-10", {"arrival": "2026-11-05"}) is None
+    first = said("2026-11-01", {"arrival": "2026-11-05"})
+    assert first == "The date cannot be earlier than “Дата поступления” (05.11.2026).", first
+    again = {"arrival": "2026-11-05", "back_from_repair": "2026-11-25"}
+    assert said("2026-11-10", again) == "The date cannot be earlier than “Дата возврата из ремонта” (25.11.2026)."
+    assert said("2026-11-25", again) is None
+    # Each date it names is checked as the definition is read.
+    assert any("unknown field 'arival'" in p for p in problems_of(
+        (LIBRARY / "defect_return.yaml").read_text(encoding="utf-8").replace("or arrival_date", "or arival")
+    ))
+
+
 def test_the_checker_names_what_is_wrong_with_a_date_rule() -> None:
     source = """\
 process: rules
