@@ -105,6 +105,10 @@ class DateRules(_Spec):
         return [(rule, other) for rule in DATE_RULES if (other := getattr(self, rule)) is not None]
 
 
+def _words(unit: str | list[str]) -> list[str]:
+    return [unit] if isinstance(unit, str) else list(unit)
+
+
 class FieldDef(DateRules):
     type: FieldType
     label: LocalText
@@ -120,9 +124,10 @@ class FieldDef(DateRules):
     min: float | None = None
     max: float | None = None
     integer: bool = False
-    # number: its unit as people type it after the number ({ru: кг, en: kg}): «1 500 кг» is taken as 1500, another
-    # unit refused naming this one (`flows.values.without_unit`)
-    unit: LocalText | None = None
+    # number: its unit as people type it after the number ({ru: кг, en: kg}; several words a language writes it with
+    # as a list, {ru: [дн, день], en: [days, day]}): «1 500 кг» is taken as 1500, another unit refused naming the
+    # first (`flows.values.without_unit`)
+    unit: str | list[str] | dict[str, str | list[str]] | None = None
     negative: bool = False  # money: may be below zero (a refund, a correction); refused otherwise
     # text: it must reach someone — a phone number or an e-mail address, checked wherever it is answered (chat, a
     # site's form) and kept in one form (`flows.values.parse_contact`).
@@ -207,10 +212,10 @@ class FieldDef(DateRules):
         """The unit as each language writes it, `lang`'s first (`flows.values.without_unit`)."""
         if self.unit is None:
             return ()
-        if isinstance(self.unit, str):
-            return (self.unit,)
-        first = self.unit.get(lang or DEFAULT_LANG)
-        return tuple(dict.fromkeys([*([first] if first else []), *self.unit.values()]))
+        if not isinstance(self.unit, dict):
+            return tuple(_words(self.unit))
+        first = _words(self.unit.get(lang or DEFAULT_LANG) or [])
+        return tuple(dict.fromkeys([*first, *(word for words in self.unit.values() for word in _words(words))]))
 
 
 # --- item tracks: a list entry's own stages ----------------------------------------------------------------

@@ -208,11 +208,11 @@ def without_unit(text: str, units: Sequence[str]) -> str:
     typed = said.group(2).strip().casefold()
     for unit in units:
         own = unit.strip().rstrip(".").casefold()
-        longer = typed.startswith(own)  # «штук» for «шт», «часа» for «ч»
+        longer = len(own) >= 2 and typed.startswith(own)  # «штук» for «шт» (not «человека» for «ч»)
         shorter = len(typed) >= 2 and own.startswith(typed)  # «шт» for «шт/мес»
         if own and (longer or shorter):
             return said.group(1).strip()
-    raise InvalidAnswer(_("Enter a number in %(unit)s, for example 12"), unit=units[0])
+    raise InvalidAnswer(_("Enter a number (unit: %(unit)s), for example 12"), unit=units[0])
 
 
 # The amounts a money question is asked and refused with, each as its reader writes amounts: the translator gives a

@@ -103,6 +103,10 @@ def test_integer_numbers() -> None:
         ("5000 шт", ("шт/мес", "pcs/month"), 5000),
         ("2,5 кг", ("кг", "kg"), 2.5),
         ("3 pcs", ("шт", "pcs"), 3),
+        ("21 день", ("дн", "день", "days", "day"), 21),
+        ("30 дней", ("дн", "день", "days", "day"), 30),
+        ("500 ед.", ("шт", "ед", "pcs", "units"), 500),
+        ("500 единиц", ("шт", "ед", "pcs", "units"), 500),
         ("12", ("шт", "pcs"), 12),
     ],
 )
@@ -112,7 +116,10 @@ def test_a_number_typed_with_its_fields_unit_is_the_number(typed: str, units: tu
 
 def test_a_number_in_another_unit_is_refused_naming_the_fields() -> None:
     error = invalid("number", "10 кг", units=("шт", "pcs"))
-    assert error.message == "Enter a number in %(unit)s, for example 12" and error.params == {"unit": "шт"}
+    assert error.message == "Enter a number (unit: %(unit)s), for example 12" and error.params == {"unit": "шт"}
+    # A one-letter unit takes no longer word: «2 человека» is not two hours.
+    assert invalid("number", "2 человека", units=("ч", "час", "h")).params == {"unit": "ч"}
+    assert parse_text("number", "2 часа", units=("ч", "час", "h")) == 2
     # A field without a unit reads numbers alone, as before.
     assert invalid("number", "10 шт").message == "Enter a number, for example 12 or 12.5"
 
