@@ -324,11 +324,21 @@ def fanout(case: CaseState, stage: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def stage_waits_until(case: CaseState, now: datetime, calendar: WorkCalendar) -> datetime | None:
-    """The moment a case that has just entered a stage that waits (`wait: at planned_ship_date 08:00`) goes on by
-    itself, as the engine set its timer entering it (`now` is that step's): None when the stage waits for nothing,
-    its work is already given, or the moment is past (the work is given at once)."""
+def waits_for_a_date(case: CaseState) -> bool:
+    """Whether the case stands at a stage that waits for a date of its own (`wait: at planned_ship_date 08:00`): a
+    plan worth telling people («ждёт до 29.12»). A wait of a fixed length (`wait: 4 working hours` before someone is
+    asked why 1C has not taken an order) is a watchdog: telling a dealer the order «waits until 15:30» would mislead."""
     if case.status != CaseStatus.ACTIVE or case.stage == START_TASK:
+        return False
+    here = case.spec.stage(case.stage)
+    return here.wait is not None and bool(parse_deadline(here.wait).field_refs)
+
+
+def stage_waits_until(case: CaseState, now: datetime, calendar: WorkCalendar) -> datetime | None:
+    """The moment a case that has just entered a stage that waits for a date (`waits_for_a_date`) goes on by
+    itself, as the engine set its timer entering it (`now` is that step's): None when the stage waits for no date,
+    its work is already given, or the moment is past (the work is given at once)."""
+    if not waits_for_a_date(case):
         return None
     here = case.spec.stage(case.stage)
     if here.wait is None or any(t.stage == here.key and not is_service_task(t.key) for t in case.open_tasks()):

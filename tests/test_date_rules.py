@@ -267,3 +267,17 @@ def test_the_engine_refuses_a_warehouse_date_on_a_day_off() -> None:
     assert refused.value.params == {"field": "Дата работ на складе", "value": "26.12.2026", "next": "28.12.2026"}
     do(engine, case, MOVE_TASK, "submit", {"expected_units": 10, "work_date": "2026-12-28"}, user=1)
     assert case.stage == "warehouse"
+
+
+def test_only_a_wait_for_a_date_of_the_case_is_told_as_a_plan() -> None:
+    """A deal ready to ship waits for its planned date: worth saying («⏳ Ждёт до …»). An approved order request waits
+    four working hours only to ask why 1C has not taken it: telling the dealer it «waits until 15:30» would mislead."""
+    from flows.runtime import CaseStatus, waits_for_a_date
+
+    deal = CaseState(spec=load_file(LIBRARY / "meat_deal.yaml").spec, initiator_id=1, stage="accountant_checked",
+                     status=CaseStatus.ACTIVE)  # fmt: skip
+    order = CaseState(spec=load_file(LIBRARY / "order_request.yaml").spec, initiator_id=1, stage="approved",
+                      status=CaseStatus.ACTIVE)  # fmt: skip
+    assert waits_for_a_date(deal) and not waits_for_a_date(order)
+    deal.status = CaseStatus.DONE
+    assert not waits_for_a_date(deal)

@@ -12,7 +12,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton
 
 from db.models import Case
-from flows.runtime import CaseStatus
+from flows.runtime import CaseStatus, waits_for_a_date
 from flows.values import number_sign
 from services import queries
 from services.admin_actions import AdminActions
@@ -60,7 +60,7 @@ class AdminButtons:
         loaded = await self.actions.case(case_id)
         holders = {t.assignee_id for t in loaded.state.open_tasks() if t.assignee_id}
         names = await self.actions.cases.people.names(holders)
-        until = await queries.waits_until(self.actions.session, case_id)
+        until = await queries.waits_until(self.actions.session, case_id) if waits_for_a_date(loaded.state) else None
         return self._card(loaded, names, await self.actions.unreachable_among(holders), until)
 
     def _card(

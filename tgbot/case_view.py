@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.models import User
 from flows.items import item_states
-from flows.runtime import task_def
+from flows.runtime import task_def, waits_for_a_date
 from flows.status import CaseStatus
 from services import access, queries
 from services import people as people_repo
@@ -74,7 +74,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     core = service.core
     lang = user.language
     names = await service.names(loaded.state)
-    until = await queries.waits_until(service.session, loaded.row.id)
+    until = await queries.waits_until(service.session, loaded.row.id) if waits_for_a_date(loaded.state) else None
     text = renderer_for(core).case_card(
         loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks(), waits_until=until
     )
