@@ -167,6 +167,8 @@ class Words:
             return self.t("“%(item)s”: “%(from)s” → “%(to)s”", **moved)
         if action == "item.move":
             return self.t("asked to move “%(item)s” to “%(to)s”", item=item, to=stage(data.get("to")))
+        if action == "item.move_withdrawn":
+            return self.t("withdrew the move of “%(item)s” to “%(to)s”", item=item, to=stage(data.get("to")))
         if action == "item.approval_asked":
             return self.t("“%(item)s”: approval asked to go to “%(to)s”", item=item, to=stage(data.get("to")))
         if action == "item.approval_approved":
@@ -284,7 +286,9 @@ class Words:
             text = self.t("the unfinished request was closed after %(days)s days", days=data.get("days", "?"))
         elif action == "case.retried":
             text = self.t("an admin retried the failed step")
-        elif action in ("item.started", "item.moved", "item.move", "timer.item") or action.startswith("item.approval_"):
+        elif action in ("item.started", "item.moved", "item.move", "item.move_withdrawn", "timer.item") or (
+            action.startswith("item.approval_")
+        ):
             text = self._item(spec, action, data, case_data)
         elif action == "task.escalated":
             recipients = ", ".join(names.get(i, "?") for i in data.get("to") or [])

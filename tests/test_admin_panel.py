@@ -400,6 +400,9 @@ def test_an_items_approval_and_a_cancellations_reason_read_as_sentences(harness:
     assert said("item.approval_approved", item) == "Олег: «Позиция №1»: согласован переход в «Отправлен»"
     rejected = said("item.approval_rejected", {**item, "reason": "Дорого"})
     assert rejected == "Олег: «Позиция №1»: не согласован переход в «Отправлен» (Дорого)"
+    # A move its mover thought better of («↩️ Передумать» at the reason): in words, not «Item move withdrawn».
+    withdrawn = said("item.move_withdrawn", {**item, "to": "cancelled"})
+    assert withdrawn == "Олег: отменён перевод «Позиция №1» на этап «Отменена»", withdrawn
     assert said("case.cancelled", {"reason": "Клиент передумал"}).endswith(": Клиент передумал")
 
 
