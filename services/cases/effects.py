@@ -172,6 +172,8 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
     users = await audience(service, loaded, effect)
     if effect.kind == "text" and loaded.registered:
         users.pop(loaded.registering or 0, None)  # said in the message that the case is registered
+    if effect.item is not None and actor_id is not None:
+        users.pop(actor_id, None)  # an item's notice is news of someone's move, not to its mover (whatever his role)
     if effect.kind == "escalation" and effect.task is not None:
         # Who it went to is who may act on its buttons (`access.may_act_on_escalation`).
         service.store.audit(
