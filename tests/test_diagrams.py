@@ -160,5 +160,5 @@ def test_seed_one_ends_well_when_there_is_no_defect(wording: Wording) -> None:
 
 def test_seed_one_draws_the_suppliers_deadline_from_the_latest_arrival(wording: Wording) -> None:
     text = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["defect_return"].spec)).graph(), "svg"))
-    said = "5 раб. дн. после «Дата возврата из ремонта» (если её нет — после «Дата поступления товара»)"
+    said = "5 раб. дн. после «Дата возврата из ремонта» (пока это поле пусто — считая от «Дата поступления товара»)"
     assert said in text, text
