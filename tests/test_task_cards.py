@@ -160,3 +160,24 @@ def test_a_moves_form_card_names_where_the_case_goes_and_says_where_it_stands(re
     assert head[0] == "📌 Переход на этап «Отказ КП»"
     assert head[2] == f"Этап: {renderer.stage_title(quote, stage, 'ru')}"
     assert "Отказ КП" not in head[2]
+
+
+def test_an_optional_field_asked_again_offers_to_keep_it_and_a_correction_to_clear_it(renderer: Renderer) -> None:
+    """Asked again with a value the case has, «Пропустить» would do what «Оставить как есть» does; in a correction
+    of that field an empty answer empties it, so the button says «Очистить» — not a skip that erases."""
+    from flows.forms import Step
+    from flows.model import FieldDef
+
+    fields = {"note": FieldDef(type="text", label="Примечание", required=False)}
+
+    def buttons(step: Step, correction: bool) -> list[str]:
+        _text, keyboard = renderer.question(
+            SPEC, fields, step, 9, "ru", options=[], collected=0, can_back=False, correction=correction
+        )
+        return [b["text"] for row in (keyboard or {}).get("inline_keyboard", []) for b in row]
+
+    fresh = Step(path="note", name="note", field=fields["note"])
+    again = Step(path="note", name="note", field=fields["note"], current="Хрупкое")
+    assert "⏭ Пропустить" in buttons(fresh, correction=False)
+    assert "⏭ Пропустить" not in buttons(again, correction=False) and "✅ Оставить как есть" in buttons(again, False)
+    assert "🗑 Очистить" in buttons(again, correction=True) and "⏭ Пропустить" not in buttons(again, True)

@@ -267,6 +267,7 @@ class FormBase:
             collected=len(forms.collected_files(draft, step)),
             can_back=bool(draft["answered"]),
             cancel=self._cancel_label(loaded, draft.get("outcome")),
+            correction=task.key.startswith(EDIT_PREFIX),
         )
         keyboard = with_step(keyboard, step_no)
         if warning:

@@ -39,8 +39,10 @@ class FormPrompts(Wording):
         collected: int,
         can_back: bool,
         cancel: str = CANCEL,
+        correction: bool = False,
     ) -> tuple[str, dict[str, Any] | None]:
-        """`cancel`: what leaving the form does, as its button says it (`cancel_label`)."""
+        """`cancel`: what leaving the form does, as its button says it (`cancel_label`). `correction`: a field
+        corrected on its own («✏️ …» on the case), where an optional field answered with nothing is emptied."""
         rows: list[list[InlineKeyboardButton]] = []
         if step.is_more:
             fdef = fields[step.name]
@@ -114,14 +116,12 @@ class FormPrompts(Wording):
                         )
                     ]
                 )
-            if not fdef.required:
-                rows.append(
-                    [
-                        InlineKeyboardButton(
-                            text=self.t("⏭ Skip", lang), callback_data=FormCb(action="skip", task_id=task_id).pack()
-                        )
-                    ]
-                )
+            # An optional field the case already has: «Keep as it is» says what skipping would (an empty answer
+            # keeps the value); in a correction an empty answer empties it, and the button says so.
+            if not fdef.required and (correction or not step.can_keep):
+                skip = self.t("🗑 Clear", lang) if correction and step.can_keep else self.t("⏭ Skip", lang)
+                skipping = FormCb(action="skip", task_id=task_id).pack()
+                rows.append([InlineKeyboardButton(text=skip, callback_data=skipping)])
         nav = []
         if can_back:
             nav.append(
