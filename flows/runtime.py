@@ -1492,6 +1492,14 @@ class Engine:
         workers = [h["by"] for h in state.get("history") or [] if isinstance(h.get("by"), int) and h["by"] != by]
         state["stage"], state["visit"], state["since"] = target.key, int(state.get("visit") or 0) + 1, now.isoformat()
         state.setdefault("history", []).append({"from": previous, "to": target.key, "at": now.isoformat(), "by": by})
+        # A form someone opened to move the item from where it was (a tracking number for «Отправлен», the item
+        # cancelled meanwhile) leads nowhere now: it leaves «Мои задачи» at once rather than be refused when sent.
+        still = set(self._open_item_moves(case, name, index, target.key))
+        for form in case.open_tasks():
+            moving = parse_item_task(form.key)
+            if moving is not None and moving[:2] == (name, index) and moving[2] not in still:
+                form.status = transition(form.status, TaskStatus.CANCELLED)
+                effects.append(TaskClosed(form, by))
         effects.append(ItemMoved(name, index, previous, target.key, by))
         for notice in target.on_enter:
             roles, users = self._resolve_people(case, [who for who in notice.notify if who != ITEM_WORKERS])

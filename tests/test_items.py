@@ -208,8 +208,11 @@ def test_a_form_left_open_after_someone_else_moved_the_item_leads_nowhere(engine
     form: TaskState = next(e.task for e in effects if isinstance(e, TaskCreated))
     form.id = 9
     move(engine, case, 0, "cancelled")
-    engine.submit(case, form, "submit", {"tracking": "RU1"}, LOGISTICIAN)
-    assert stage_of(case, 0) == "cancelled" and form.status == "cancelled"
+    # Closed with the item's move, not left in «Мои задачи» until it is sent and refused.
+    assert form.status == "cancelled"
+    with pytest.raises(EngineError):
+        engine.submit(case, form, "submit", {"tracking": "RU1"}, LOGISTICIAN)
+    assert stage_of(case, 0) == "cancelled"
 
 
 def problems_of(source: str) -> list[str]:
