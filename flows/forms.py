@@ -13,6 +13,7 @@ question whether to add another entry to a list without a fixed count ("units.mo
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -481,8 +482,12 @@ _HOLDS = {
 
 
 def alternatives(rule_value: str) -> list[str]:
-    """The fields a date rule names, in order: `back_from_repair_date or arrival_date` → both; a single one alone."""
-    return [part.strip() for part in rule_value.split(" or ")]
+    """The fields a date rule names, in order: `back_from_repair_date or arrival_date` → both; a single one alone.
+    «или» as well as «or», as a deadline's `from A or B` reads them (`flows.deadlines`)."""
+    return [part.strip() for part in _OR_WORD.split(rule_value.strip())]
+
+
+_OR_WORD = re.compile(r"\s+(?:or|или)\s+", re.IGNORECASE)
 
 
 def _moment(kind: str, value: Any) -> date | None:

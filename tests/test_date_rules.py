@@ -138,6 +138,8 @@ def test_a_rule_naming_two_dates_compares_with_the_latest_event_that_happened() 
     again = {"arrival": "2026-11-05", "back_from_repair": "2026-11-25"}
     assert said("2026-11-10", again) == "The date cannot be earlier than “Дата возврата из ремонта” (25.11.2026)."
     assert said("2026-11-25", again) is None
+    # Written with «или», as a deadline may be: the same rule.
+    assert forms.alternatives("back_from_repair или arrival") == ["back_from_repair", "arrival"]
     # Each date it names is checked as the definition is read.
     assert any("unknown field 'arival'" in p for p in problems_of(
         (LIBRARY / "defect_return.yaml").read_text(encoding="utf-8").replace("or arrival_date", "or arival")
