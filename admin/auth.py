@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session, session_middleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flows.i18n import _
+from admin.forms import unsaved
 from services import panel_sessions as store
 from services.panel_sessions import SessionPolicy
 
@@ -34,6 +34,10 @@ OLD_COOKIE = "konveyer_admin"  # the token itself was kept here before sessions:
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 PUBLIC = {"panel-login", "panel-login-post"}  # the routes that need no session
+
+# Tokens the session accepted before the latest login, with the moment each stops being accepted (epoch seconds).
+CSRF_BEFORE = "csrf_before"
+KEPT_TOKENS = 3  # a few logins in a row within the grace; more would keep a token seen long ago alive
 
 # The session's CSRF token, for the page templates (set by the middleware once the session is checked).
 CSRF_KEY = web.RequestKey("panel_csrf", str)
@@ -135,7 +139,7 @@ class Auth:
         return [
             web.get("/login", self.login_page, name="panel-login"),
             web.post("/login", self.login, name="panel-login-post"),
-            web.post("/logout", self.logout),
+            web.post("/logout", self.logout, name="logout"),
         ]
 
     # --- middlewares ---------------------------------------------------------------------------------------
@@ -169,19 +173,33 @@ class Auth:
                 return self.render(request, "login.html", 401, error="Log in again: your session has ended.")
             return self.render(request, "login.html", 401, next=_inside(request.rel_url.path_qs))
         request[CSRF_KEY] = str(session["csrf"])  # before the check: a refused form's page still has the header
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            await self._check_csrf(request, session)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not await self._csrf_accepted(request, session):
+            return self._stale_form(request)
         return await handler(request)
 
-    async def _check_csrf(self, request: web.Request, session: Session) -> None:
+    async def _csrf_accepted(self, request: web.Request, session: Session) -> bool:
+        """The session's token, or one it had before the latest login while that login is younger than the grace."""
         given = request.headers.get(CSRF_HEADER, "")
         if not given and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             given = str((await request.post()).get(CSRF_FIELD, ""))
         expected = str(session.get("csrf", ""))
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            log.warning("panel: a POST to %s with a wrong CSRF token was refused", request.path)
-            said = _("The form came with an old security token or none: open the page again and send it once more.")
-            raise web.HTTPForbidden(text=said)
+        if expected and _same(given, expected):
+            return True
+        now = self.config.now().timestamp()
+        for token, until in session.get(CSRF_BEFORE, []):
+            if _same(given, str(token)):
+                if now < float(until):
+                    return True
+                log.warning("panel: a POST to %s with a token of before a re-login, past its grace", request.path)
+                return False
+        log.warning("panel: a POST to %s with a wrong CSRF token was refused", request.path)
+        return False
+
+    def _stale_form(self, request: web.Request) -> web.Response:
+        """A form refused for its token: said in words, with what it would have done, so the admin knows what to
+        send again (a reload of the page gives its forms the session's token)."""
+        message, params = unsaved(request)
+        return self.render(request, "stale_form.html", 403, not_saved=message, not_saved_params=params)
 
     # --- login and logout ----------------------------------------------------------------------------------
 
@@ -222,19 +240,28 @@ class Auth:
             await store.succeeded(db, address)
         # A fresh id at login (never the one the browser came with): a planted cookie cannot become a session.
         old = await get_session(request)
-        # The login link opened again in another tab: that browser's pages already open keep working. Their forms
-        # carry the CSRF token of the admin session this browser had, which goes on with the new one (a new token
-        # would refuse them and lose what was typed). Only an admin's live session passes it on: one no longer
-        # known to the server (`load_session`) is a new, empty one.
-        kept = str(old["csrf"]) if not old.new and old.get("admin") and old.get("csrf") else None
+        before = self._tokens_before(old, now)
         if old.identity is not None:
             async with self.sessionmaker.begin() as db:
                 await store.drop(db, str(old.identity))
         session = await new_session(request)
         session["admin"] = True
-        session["csrf"] = kept or secrets.token_urlsafe(32)
+        session["csrf"] = secrets.token_urlsafe(32)  # a new token at every login: a token seen once ages out
+        if before:
+            session[CSRF_BEFORE] = before
         log.info("panel: admin logged in from %s", address)
         raise web.HTTPSeeOther(target)
+
+    def _tokens_before(self, old: Session, now: datetime) -> list[list[Any]]:
+        """The login link opened again in another tab: the pages this browser already has open keep sending their
+        forms for a while (a refusal right away would lose what was typed there), so the old session's token, and
+        those it still accepted, go on accepted until the grace after this login. Only an admin's live session
+        passes them on: one no longer known to the server (`load_session`) is a new, empty one."""
+        if old.new or not old.get("admin") or not old.get("csrf"):
+            return []
+        until = (now + self.config.policy.form_grace).timestamp()
+        alive = [[str(t), float(u)] for t, u in old.get(CSRF_BEFORE, []) if float(u) > now.timestamp()]
+        return [[str(old["csrf"]), until], *alive][:KEPT_TOKENS]
 
     def _throttled(self, request: web.Request, wait: timedelta) -> web.Response:
         seconds = max(1, int(wait.total_seconds() + 0.999))
@@ -246,6 +273,10 @@ class Auth:
         session = await get_session(request)  # _require has checked the session and the CSRF token
         session.invalidate()  # the storage deletes the row and the cookie
         raise web.HTTPSeeOther("/admin/login")
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _inside(target: str) -> str:

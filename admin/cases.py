@@ -38,9 +38,9 @@ class CasePages(PanelPages):
             web.get("/", self.cases),
             web.get("/cases/{case_id:\\d+}", self.case),
             web.get("/cases/{case_id:\\d+}/diagram.svg", self.case_diagram),
-            web.post("/cases/{case_id:\\d+}/retry", self.retry),
-            web.post("/cases/{case_id:\\d+}/cancel", self.cancel),
-            web.post("/cases/{case_id:\\d+}/tasks/{task_id:\\d+}/reassign", self.reassign),
+            web.post("/cases/{case_id:\\d+}/retry", self.retry, name="case-retry"),
+            web.post("/cases/{case_id:\\d+}/cancel", self.cancel, name="case-cancel"),
+            web.post("/cases/{case_id:\\d+}/tasks/{task_id:\\d+}/reassign", self.reassign, name="task-reassign"),
             web.get("/files/{file_id:\\d+}", self.file),
         ]
 

@@ -29,10 +29,10 @@ class NotificationsPage(PanelPages):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/notifications", self.page),
-            web.post("/notifications/channels", self.save_channels),
-            web.post("/notifications/templates/{kind}/{part}", self.save_template),
-            web.post("/notifications/people/{user_id:\\d+}", self.save_person),
-            web.post("/notifications/organisations/{org_id:\\d+}", self.save_organisation),
+            web.post("/notifications/channels", self.save_channels, name="notification-channels"),
+            web.post("/notifications/templates/{kind}/{part}", self.save_template, name="notification-template"),
+            web.post("/notifications/people/{user_id:\\d+}", self.save_person, name="notification-person"),
+            web.post("/notifications/organisations/{org_id:\\d+}", self.save_organisation, name="notification-org"),
         ]
 
     async def page(self, request: web.Request, *, code: int = 200, error: dict[str, Any] | None = None) -> web.Response:

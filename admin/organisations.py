@@ -32,7 +32,7 @@ class OrganisationPages(PanelPages):
         return [
             web.get("/organisations", self.listing),
             web.get("/organisations/{org_id:\\d+}", self.page),
-            web.post("/organisations/{org_id:\\d+}", self.save),
+            web.post("/organisations/{org_id:\\d+}", self.save, name="organisation-save"),
         ]
 
     async def listing(self, request: web.Request) -> web.Response:

@@ -22,10 +22,10 @@ class PeoplePages(PanelPages):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/people", self.people),
-            web.post("/people/invite", self.invite),
-            web.post("/people/{user_id:\\d+}/roles", self.roles),
-            web.post("/people/{user_id:\\d+}/revoke", self.revoke),
-            web.post("/people/{user_id:\\d+}/restore", self.restore),
+            web.post("/people/invite", self.invite, name="people-invite"),
+            web.post("/people/{user_id:\\d+}/roles", self.roles, name="people-roles"),
+            web.post("/people/{user_id:\\d+}/revoke", self.revoke, name="people-revoke"),
+            web.post("/people/{user_id:\\d+}/restore", self.restore, name="people-restore"),
         ]
 
     async def people(self, request: web.Request, **invited: Any) -> web.Response:

@@ -37,12 +37,12 @@ class ProcessPages(PanelPages):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/processes", self.processes),
-            web.post("/processes/upload", self.upload),
-            web.post("/processes/{process}/versions/{version:\\d+}/rollback", self.rollback),
+            web.post("/processes/upload", self.upload, name="process-upload"),
+            web.post("/processes/{process}/versions/{version:\\d+}/rollback", self.rollback, name="version-rollback"),
             web.get("/processes/{process}", self.process),
             web.get("/processes/{process}/{version:\\d+}.svg", self.diagram),
             web.get("/processes/{process}/versions/{version:\\d+}", self.version),
-            web.post("/processes/{process}/versions/{version:\\d+}/migrate", self.migrate),
+            web.post("/processes/{process}/versions/{version:\\d+}/migrate", self.migrate, name="version-migrate"),
         ]
 
     async def processes(self, request: web.Request, **upload: Any) -> web.Response:

@@ -39,6 +39,8 @@ class SessionPolicy:
     first_wait: timedelta = timedelta(seconds=30)  # doubled on every further wrong token
     max_wait: timedelta = timedelta(hours=1)
     forget_after: timedelta = timedelta(hours=1)  # a quiet address starts over
+    # A page opened before a re-login in the same browser still sends its forms this long with its old CSRF token.
+    form_grace: timedelta = timedelta(minutes=10)
 
 
 async def load(session: AsyncSession, session_id: str, now: datetime, policy: SessionPolicy) -> PanelSession | None:

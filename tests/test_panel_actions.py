@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from app.application import bot_username
 from db.models import AuditEntry, Case, Definition, StoredFile, Task, User
 from tests.chat import Person, create_person
 from tests.conftest import Harness, library_with
+from tests.test_admin_panel import WallClock
 
 TOKEN = "panel-actions-token"
 DATA = Path(__file__).parent / "data" / "panel"
@@ -37,6 +38,7 @@ class Office:
     http: aiohttp.ClientSession
     csrf: str
     library: Path
+    clock: WallClock = field(default_factory=WallClock)  # the panel's wall clock (sessions, tokens), moved by tests
 
     async def post(self, path: str, data: Any = None, **fields: Any) -> aiohttp.ClientResponse:
         form = data if data is not None else {"csrf": self.csrf, **fields}
@@ -76,11 +78,12 @@ async def office(tmp_path: Path, harness_factory: Callable[..., Awaitable[Harnes
     harness = await harness_factory(library_dir=library)
     bot = harness.app.bot
     assert bot is not None
-    runner = await AdminPanel(harness.core, TOKEN, bot_name=lambda: bot_username(bot)).serve("127.0.0.1", 0)
+    clock = WallClock()
+    runner = await AdminPanel(harness.core, TOKEN, now=clock, bot_name=lambda: bot_username(bot)).serve("127.0.0.1", 0)
     base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            yield Office(harness, base, http, await panel_login(http, base), library)
+            yield Office(harness, base, http, await panel_login(http, base), library, clock)
     finally:
         await runner.cleanup()
 
