@@ -50,7 +50,9 @@ ERROR_TEXTS = {
     404: _("There is no such page here: the address is wrong or what it named is gone."),
     405: _("This address does not open as a page: it takes a form's button."),
     413: _("The file is too large to be sent here."),
-}
+    500: _("Something went wrong on the server: the error is written to the panel's log. Open the page again; if it "
+           "happens again, tell whoever runs the bot."),
+}  # fmt: skip
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)  # user text is escaped
 
@@ -119,13 +121,16 @@ class AdminPanel:
 
     @web.middleware
     async def _error_pages(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """A page that is not there, a refused or malformed request: the panel's own page in the admin's language,
-        with its header and the way back, never aiohttp's English plain text."""
+        """A page that is not there, a refused or malformed request, a failure of ours: the panel's own page in the
+        admin's language, with its header and the way back, never aiohttp's English plain text."""
         try:
             return await handler(request)
         except web.HTTPException as exc:
-            if exc.status < 400 or exc.status >= 500:
+            if exc.status < 400:
                 raise  # redirects pass through
+            if exc.status >= 500:
+                log.error("panel: %s %s answered %s: %s", request.method, request.path, exc.status, exc.text)
+                return self._failed(request, exc.status)
             said = self.t(ERROR_TEXTS.get(exc.status, ERROR_TEXTS[400]))
             # A handler's own reason is a msgid («There is no such case.»), so the Russian catalog knows it; aiohttp's
             # texts («404: Not Found», «Maximum request body size…») are English and not there: left out.
@@ -135,6 +140,13 @@ class AdminPanel:
             if "Allow" in exc.headers:  # a 405 still says what the address takes
                 page.headers["Allow"] = exc.headers["Allow"]
             return page
+        except Exception:
+            # The traceback goes to the log only: it names our code and may hold people's data.
+            log.exception("panel: %s %s failed", request.method, request.path)
+            return self._failed(request, 500)
+
+    def _failed(self, request: web.Request, status: int) -> web.Response:
+        return self.render(request, "error.html", status, heading=self.t(ERROR_TEXTS[500]), status=status)
 
     def refused(self, request: web.Request, error: EngineError, back: str, code: int = 409) -> web.Response:
         """A change the rules refused, said in words, with the way back."""
