@@ -2,7 +2,8 @@
 who may see a case can follow it from its card. A follower gets one short line when the case moves on; what is
 addressed to them (their tasks, a definition's notices) comes whatever they chose. Kept as small settings rows,
 one per person and case (`mute:<case>:<person>`, `follow:<case>:<person>`): inserting or deleting one never
-races with another person's choice.
+races with another person's choice. Someone else who stops following keeps a mute row too: it says they asked
+for quiet, which becoming the case's responsible later does not overrule (`responsible_follows`).
 
 A case's followers are read by the prefix of their keys as a range of the keys' index
 (`services.setting_keys.key_range`), not by a scan: every step of a case reads them."""
@@ -59,6 +60,22 @@ async def set_following(session: AsyncSession, case_id: int, user_id: int, on: b
     elif not await is_following(session, case_id, user_id):
         session.add(Setting(key=key, value={"at": now.isoformat()}))
         await session.flush()
+
+
+async def responsible_follows(
+    session: AsyncSession, case_id: int, user_id: int, now: datetime, *, initiator: bool
+) -> bool:
+    """The case's new responsible follows it (where it goes is theirs to hear), unless they muted it before: an
+    explicit «no more news» stands, so they stay as they were and False says so (they are told how to turn the news
+    back on). Their mute and follow rows are read in one query. The initiator follows their case with no row."""
+    mute, follow = _key(case_id, user_id), _follow_key(case_id, user_id)
+    keys = set((await session.execute(select(Setting.key).where(Setting.key.in_((mute, follow))))).scalars())
+    if mute in keys:
+        return False
+    if follow not in keys and not initiator:
+        session.add(Setting(key=follow, value={"at": now.isoformat()}))
+        await session.flush()
+    return True
 
 
 def parse_audience(case_id: int, initiator_id: int, keys: str | None) -> tuple[list[int], bool]:

@@ -54,6 +54,10 @@ class Notifier(Protocol):
         """The case moved to another stage: one short line for someone following it (its initiator), with
         what happens next and until when (`waits_until`: the stage waits for that moment before its work)."""
 
+    async def muted_responsible(self, loaded: Loaded, user: User) -> None:
+        """The person became the case's responsible but had muted it: they hear so once, with a button to get its
+        stage news again (their own tasks come anyway)."""
+
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         """One person's own cases, listed under a definition's text (`notify_cases`)."""
 

@@ -212,6 +212,18 @@ class CaseNotices(NoticesBase):
             row = await self._telegram("stage_change", user, variables, buttons, case_id=loaded.row.id)
         await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
+    async def muted_responsible(self, loaded: Loaded, user: User) -> None:
+        r, lang = self.renderer, user.language
+        text = r.t(
+            "🔕 You now lead the case %(case)s, but you muted it: its stage news do not come to you (your own tasks "
+            "still do). To hear where it goes, press the button.",
+            lang,
+            case=r.case_name(loaded.state, lang),
+        )
+        own = user.id == loaded.state.initiator_id
+        buttons = r.unmute_button(loaded.row.id, own, lang)
+        outbox.message(self.session, user.tg_id, text, self.now, buttons, case_id=loaded.row.id)
+
     async def cases_listed(self, loaded: Loaded, text: Any, user: User, cases: list[dict[str, Any]]) -> None:
         body = self.renderer.template(text, loaded.state.spec, loaded.state.data, user.language, {"cases": cases})
         outbox.message(self.session, user.tg_id, body, self.now, self.renderer.cases_buttons(cases, user.language))

@@ -286,6 +286,11 @@ class TaskCards(ItemCards):
             ]
         )
 
+    def unmute_button(self, case_id: int, own: bool, lang: str | None) -> dict[str, Any] | None:
+        """Stage news about a case back on: the card's own button, worded as there (`tgbot.case_view`)."""
+        label = self.t("🔔 Unmute the case" if own else "🔔 Follow the case", lang)
+        return keyboard([[button(label, pack(CaseCb, "unmute", case_id, ""))]])
+
     def waits_line(self, waits_until: datetime | None, lang: str | None) -> list[str]:
         """A stage that waits for its moment (a deal ready to ship on its planned date) says until when: with no
         task and no date it would look stuck."""

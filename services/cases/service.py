@@ -85,9 +85,8 @@ class CaseService:
         """A person who may see the case asks for no more stage lines about it (or for them): the initiator
         mutes or unmutes their case, anyone else stops or starts following it."""
         loaded = await self.visible(viewer, case_id)
-        if viewer.user.id == loaded.state.initiator_id:
-            await following.set_muted(self.session, loaded.row.id, viewer.user.id, muted, self.now)
-        else:
+        await following.set_muted(self.session, loaded.row.id, viewer.user.id, muted, self.now)
+        if viewer.user.id != loaded.state.initiator_id:  # (their mute row: taking the case later keeps it quiet)
             await following.set_following(self.session, loaded.row.id, viewer.user.id, not muted, self.now)
         return loaded
 
@@ -541,10 +540,17 @@ class CaseService:
 
     async def _follow_taken(self, loaded: Loaded) -> None:
         """Whoever becomes the case's responsible in this step (a lead taken) follows it: where it goes is theirs
-        to hear, until they stop following it (its card, a news line's button). Its initiator follows it anyway."""
+        to hear, until they stop following it (its card, a news line's button). Its initiator follows it anyway.
+        Someone who muted the case before stays muted, and is told so once, with a button to hear it again."""
         taken = loaded.state.responsible_id
-        if taken is not None and taken not in (loaded.row.responsible_id, loaded.state.initiator_id):
-            await following.set_following(self.session, loaded.row.id, taken, True, self.now)
+        if taken is None or taken == loaded.row.responsible_id:
+            return
+        initiator = taken == loaded.state.initiator_id
+        if await following.responsible_follows(self.session, loaded.row.id, taken, self.now, initiator=initiator):
+            return
+        person = await self.people.user(taken)
+        if person is not None and person.active:
+            await self.notifier.muted_responsible(loaded, person)
 
     async def _registered(self, loaded: Loaded, effects: list[Effect]) -> None:
         """The chat that registers the case hears it first, in one message with the process's own notices to its
