@@ -25,6 +25,7 @@ from services import comments, panel_queries
 from services.admin_actions import AdminActions
 from services.cases import CaseService
 from services.diagrams import current_stage, process_graph, render_async
+from services.end_reasons import end_reason
 
 PAGE = 50
 # Shown inline (and served `inline`) only for raster formats a browser cannot run code from; SVG and
@@ -143,6 +144,7 @@ class CasePages(PanelPages):
             # Whom each open task of a role may be reassigned to (the same rule as the chat's escalation).
             candidates = await self._actions(session).open_task_candidates(case_id)
             thread = await comments.case_thread(session, case_id)  # the panel is the admins': internal notes too
+            reason = await end_reason(session, detail.case)  # the chat's card and a dealer's /orders say the same
         case, spec, names = detail.case, detail.spec, detail.names
         by_id = {t.id: t for t in detail.tasks}
         tasks = []
@@ -182,6 +184,7 @@ class CasePages(PanelPages):
             spec_title=self.core.translator.local(spec.title, self.lang),
             stage=self.words.stage(spec, case.stage),
             status=self.words.case_status(case.status),
+            end_reason=reason,
             initiator=self.core.wording.initiator(case.data, names.get(case.initiator_id, "?"), self.lang),
             fields=self._fields(spec, case.data, names),
             tasks=tasks,

@@ -12,11 +12,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Task
-from flows.runtime import START_TASK, base_key
-from flows.status import CaseStatus, TaskStatus
+from db.models import Case
+from flows.runtime import START_TASK
+from flows.status import CaseStatus
 from services import access, onec_documents
 from services.core import Core
+from services.end_reasons import end_reasons
 
 PROCESS = "reclamation"
 ORDERS = "order_request"
@@ -35,7 +36,7 @@ class ReclamationRow:
     amount: str | None = None
     documents: tuple[onec_documents.Listed, ...] = ()  # an order's papers from 1C (invoice, shipment note)
     colour: str | None = None  # its stage's colour mark, as the definition gives it
-    reason: str | None = None  # a request that ended in failure: the comment of the decision that ended it
+    reason: str | None = None  # why a request ended, rejected or cancelled (`services.end_reasons`)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Reclamations:
         listed = []
         cases = list(rows.scalars())
         papers = await onec_documents.of_cases(self.session, cases) if process == ORDERS else {}
-        reasons = await self._reasons(cases) if process == ORDERS else {}
+        reasons = await end_reasons(self.session, cases) if process == ORDERS else {}
         for case in cases:
             spec = await self.core.registry.spec(self.session, case.definition_id)
             stage = self.core.wording.stage_title(spec, case.stage, lang)
@@ -86,21 +87,3 @@ class Reclamations:
                 )
             )
         return ReclamationPage(listed, number, pages)
-
-    async def _reasons(self, cases: list[Case]) -> dict[int, str]:
-        """Why each request that ended in failure ended: the comment of its last task done with one (the approver's
-        «Отклонить» asks for it), so the dealer reads the reason by the request, not only in a notice long gone."""
-        failed = {c.id: c for c in cases if c.status == CaseStatus.DONE and c.result == "failure"}
-        if not failed:
-            return {}
-        done = await self.session.execute(
-            select(Task.case_id, Task.key)
-            .where(Task.case_id.in_(failed), Task.status == TaskStatus.DONE)
-            .order_by(Task.done_at.desc(), Task.id.desc())
-        )
-        reasons: dict[int, str] = {}
-        for case_id, key in done:
-            said = str((failed[case_id].data or {}).get(f"{base_key(key)}_comment") or "").strip()
-            if said and case_id not in reasons:
-                reasons[case_id] = said
-        return reasons

@@ -15,8 +15,8 @@ from tests.test_dealer_portal_e2e import dealers
 async def test_a_dealer_reads_why_his_order_request_was_rejected(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
-    """The regional representative rejects a request with a reason: the dealer's notice and the request in her
-    /orders say «Причина: …»."""
+    """The regional representative rejects a request with a reason: the dealer's notice, the request in her
+    /orders and its card opened from there say «Причина: …»."""
     harness = await harness_factory()
     people = await dealers(harness, tmp_path / "1c")
     anna, regina = people["anna"], people["regina"]
@@ -31,6 +31,10 @@ async def test_a_dealer_reads_why_his_order_request_was_rejected(
     # Under the request's own line, where she reads that it is rejected.
     reason = rf"№{sent} .* — Отклонена\n    Причина: Склад пуст до конца месяца"
     assert re.search(reason, listed["text"]), listed["text"]
+    # The request's card, opened from there, says it too, under its status.
+    await anna.press(f"№{sent}", listed)
+    card = await anna.expect(f"№{sent}", "Статус:")
+    assert re.search(r"Статус: .*\nПричина: Склад пуст до конца месяца\n", card["text"]), card["text"]
 
 
 async def test_worktime_with_an_unreadable_period_says_how_to_write_it(harness: Harness) -> None:

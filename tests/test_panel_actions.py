@@ -264,6 +264,8 @@ async def test_cases_are_found_a_task_reassigned_a_failed_step_retried_and_a_cas
     assert paper.status == "cancelled"
     page = await office.page(f"cases/{paper.id}")
     assert "Администратор в панели: дело отменено: Бумагу привезли сами" in page
+    # Under its status, not only deep in its history (as the chat's card says it).
+    assert '<p id="end-reason"><b>Причина:</b> Бумагу привезли сами</p>' in page, page
     assert 'id="cancel"' not in page and "data-task=" not in page
     assert (await office.post(f"cases/{paper.id}/cancel", reason="ещё раз")).status == 409
 

@@ -14,6 +14,7 @@ from services import access, queries
 from services import people as people_repo
 from services.cases import CaseService, Loaded
 from services.comments import SHOWN, Comments
+from services.end_reasons import end_reason
 from services.wording import file_fields
 from services.worktime import WorkTime
 from tgbot.callbacks import CaseCb, ItemCb, button_label
@@ -75,8 +76,9 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     lang = user.language
     names = await service.names(loaded.state)
     until = await queries.waits_until(service.session, loaded.row.id) if waits_for_a_date(loaded.state) else None
+    reason = await end_reason(service.session, loaded.row)  # an open case reads nothing
     text = renderer_for(core).case_card(
-        loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks(), waits_until=until
+        loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks(), waits_until=until, reason=reason
     )
     extra = await work_lines(service, loaded, lang)
     if extra:

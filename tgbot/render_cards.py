@@ -307,7 +307,9 @@ class TaskCards(ItemCards):
         open_tasks: list[TaskState],
         files: dict[int, str] | None = None,
         waits_until: datetime | None = None,
+        reason: str | None = None,
     ) -> str:
+        """`reason`: why the case ended, rejected or cancelled (`services.end_reasons`), under its status."""
         spec = case.spec
         status = self.t(STATUS_WORDS[case.status], lang) if case.status in STATUS_WORDS else case.status
         lines = [
@@ -316,6 +318,7 @@ class TaskCards(ItemCards):
             self.t("Stage: %(stage)s", lang, stage=self.stage_title(spec, case.stage, lang)),
             *self.waits_line(waits_until, lang),
             self.t("Status: %(s)s", lang, s=status),
+            *([self.t("Reason: %(reason)s", lang, reason=reason)] if reason else []),
             self.t("Initiator: %(who)s", lang, who=self.initiator(case.data, names.get(case.initiator_id, "?"), lang)),
         ]
         parent, child = call_links(case)
