@@ -1,13 +1,14 @@
-"""aiogram routers, assembled in order: a product's link (`/start product-N`), start, admin, admin_cases (an
-admin's /find, a case's admin card, /unreachable, the reason for a cancellation), organisations, the dealer portal
-(inline search, product cards, the cart: before forms, so a product picked while a form is open is not taken as its
-answer), figures (before forms too: its menu button while a form is open shows the figures), forms (while a form is
-open), escalations (their buttons, and the reason for a new deadline), comments (the next message after a comment
-button), menu, tasks, cases, items (an item's card), diagrams, digests, attention (an admin retries a failed step),
-the fallback for whatever message or button no one took, and last the routers of other events alone (a person
-blocking the bot; errors): each router passed costs every update that reaches it, and these take no message or
-button. Each module builds fresh routers on every call, so every dispatcher
-(a restart inside one process: the tests, the demo) gets its own.
+"""aiogram routers, assembled in order: someone who may not work here (access closed, waiting for approval, turned away)
+is told so whatever they send but /start (`handlers.closed`); a product's link (`/start product-N`), start, admin,
+admin_cases (an admin's /find, a case's admin card, /unreachable, the reason for a cancellation), organisations, the
+dealer portal (inline search, product cards, the cart: before forms, so a product picked while a form is open is not
+taken as its answer), figures (before forms too: its menu button while a form is open shows the figures), forms (while a
+form is open), escalations (their buttons, and the reason for a new deadline), comments (the next message after a
+comment button), menu, tasks, cases, items (an item's card), diagrams, digests, attention (an admin retries a failed
+step), the fallback for whatever message or button no one took, and last the routers of other events alone (a person
+blocking the bot; errors): each router passed costs every update that reaches it, and these take no message or button.
+Each module builds fresh routers on every call, so every dispatcher (a restart inside one process: the tests, the demo)
+gets its own.
 
 Routers that share their root filters run as one (`merged`): aiogram's cost per router passed (its propagation, its
 root filters, each a copy of the update's data) was most of an update's routing — a form's answer passed 20
@@ -23,6 +24,7 @@ from handlers import (
     admin_cases,
     attention,
     cases,
+    closed,
     comments,
     diagrams,
     digests,
@@ -47,7 +49,8 @@ def routers() -> list[Router]:
     # A command only the admins' routers take, sent by someone else: the fallback says it is the admins' (not «I did
     # not understand»). Worked out from the routers, so a new admin command is covered without a list to keep.
     admins_only = commands(admins) - set().union(*(commands(r) for r in others))
-    return [others[0], admins, *others[1:], start.fallback(admins_only), membership.router(), errors.router()]
+    last = [start.fallback(admins_only), membership.router(), errors.router()]
+    return [closed.router(), others[0], admins, *others[1:], *last]
 
 
 def registered() -> Router:

@@ -151,8 +151,8 @@ async def refuse(message: Message, replies: Replies, renderer: Renderer) -> None
 async def admins_command(
     message: Message, replies: Replies, renderer: Renderer, team: Team, user: User | None, viewer: Viewer | None = None
 ) -> None:
-    if user is None or not user.active:
-        return await unknown_message(message, replies, renderer, team, user, viewer)
+    if user is None:  # (someone whose access is closed is told so before: `handlers.closed`)
+        return await refuse(message, replies, renderer)
     text = renderer.t("This command is for administrators. /help lists what you can do here.", user.language)
     await replies.say_once(message.chat.id, text, menu_keyboard(team.core, renderer, user.language, *_roles(viewer)))
     return None
@@ -161,8 +161,8 @@ async def admins_command(
 async def nothing_to_cancel(
     message: Message, replies: Replies, renderer: Renderer, team: Team, user: User | None, viewer: Viewer | None = None
 ) -> None:
-    if user is None or not user.active:
-        return await unknown_message(message, replies, renderer, team, user, viewer)
+    if user is None:
+        return await refuse(message, replies, renderer)
     text = renderer.t("Nothing to cancel: no form or question is open.", user.language)
     replies.say(message.chat.id, text, menu_keyboard(team.core, renderer, user.language, *_roles(viewer)))
     return None
@@ -181,11 +181,8 @@ async def unknown_message(
     message: Message, replies: Replies, renderer: Renderer, team: Team, user: User | None, viewer: Viewer | None = None
 ) -> None:
     # No **kwargs here: a handler taking them is given every service the update could have (`ServicesMiddleware`).
-    if user is None:
+    if user is None:  # (someone known whose access is closed is told so before: `handlers.closed`)
         return await refuse(message, replies, renderer)
-    if not user.active:  # revoked (or their organisation deactivated), waiting for approval, or turned away
-        await replies.say_once(message.chat.id, views.welcome(renderer, await team.shut_out(user)))
-        return None
     said = STRAY_FILE if message.photo or message.document or message.video else NOT_UNDERSTOOD
     menu = menu_keyboard(team.core, renderer, user.language, *_roles(viewer))
     await replies.say_once(message.chat.id, renderer.t(said, user.language), menu)
@@ -193,14 +190,11 @@ async def unknown_message(
 
 
 async def unknown_callback(
-    query: CallbackQuery, renderer: Renderer, team: Team, user: User | None, after_commit: AfterCommit
+    query: CallbackQuery, renderer: Renderer, user: User | None, after_commit: AfterCommit
 ) -> None:
     """Answered after the update's transaction, as every button is: not a call to Telegram while its claim is held
     (and Telegram refusing a late answer does not fail the update)."""
     lang = user.language if user else "ru"
-    if user is not None and not user.active and not user.awaiting_approval:
-        answer(after_commit, query, views.welcome(renderer, await team.shut_out(user)), show_alert=True)
-        return
     answer(after_commit, query, renderer.t("This button is no longer valid.", lang), show_alert=True)
 
 

@@ -398,3 +398,32 @@ async def test_grant_finds_a_person_by_telegram_id_and_a_change_that_changes_not
     assert sum(t.startswith("🔧 Администратор изменил ваши роли") for t in texts) == 1, texts  # the real change
     async with harness.core.sessionmaker() as session:
         assert await roles_of(session, vera_id) == {"shop_manager", "director"}
+
+
+async def test_a_revoked_person_reads_that_their_access_is_closed_whatever_command_button_or_search(
+    harness: Harness,
+) -> None:
+    """Not only texts: /help used to give her the whole list of what she could do, /lang switched her language, and
+    her old buttons and the inline search answered as before. One check, before every router, answers them all."""
+    admin = harness.admin
+    marina = await harness.person("Марина", "shop_manager")
+    await marina.send("▶️ Начать процесс")
+    choice = await marina.card("Какой процесс")  # her buttons from before, still in her chat
+    await admin.send(f"/revoke @u{marina.id}")
+    await admin.expect("Доступ пользователя Марина закрыт")
+    await marina.expect("доступ к боту закрыт")
+
+    for command in ("/help", "/lang", "/language", "/tasks", "/cancel", "/users", "/find 1", "/case 1", "/figures"):
+        await marina.send(command)
+        told = await marina.expect("доступ к боту закрыт")
+        assert "Я веду процессы" not in told["text"] and "Language" not in told["text"], (command, told["text"])
+    alert = await marina.press(choice["inline_keyboard"][0][0]["text"], choice)
+    assert alert is not None and "доступ к боту закрыт" in alert
+    found = await marina.inline("часы")
+    assert found["results"] == [] and found["button"]["text"] == "Нет доступа к боту"
+    # /start still tells her the same (and still lets someone turned away back in with a new link: its own test).
+    await marina.send("/start")
+    await marina.expect("доступ к боту закрыт")
+    async with harness.core.sessionmaker() as session:
+        language = (await session.execute(select(User.language).where(User.tg_id == marina.id))).scalar_one()
+    assert language == "ru"  # /lang did nothing

@@ -69,6 +69,7 @@ async def answer_inline_query(hub: Hub, bot: JsonDict, params: Params) -> Any:
             "cache_time": params.get_int("cache_time"),
             "is_personal": params.get_bool("is_personal"),
             "next_offset": params.get_str("next_offset"),
+            "button": params.get_json("button"),  # shown above the results (text, start_parameter or web_app)
         }
     )
     return True
