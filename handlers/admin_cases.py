@@ -31,7 +31,7 @@ def router() -> Router:
     built.message.register(find, Command("find"))
     built.message.register(unreachable, Command("unreachable"))
     built.callback_query.register(on_button, AdminCb.filter())
-    register_asked_text(built, WritingReason(), on_reason, drop_reason, drop_reason)
+    register_asked_text(built, WritingReason(), on_reason, keep_case, drop_reason)
     return built
 
 
@@ -66,6 +66,14 @@ async def on_reason(message: Message, admin_buttons: AdminButtons, replies: Repl
         replies.say(message.chat.id, admin_buttons.r.t("Please write the reason in words.", admin_buttons.lang))
         return
     replies.say(message.chat.id, await admin_buttons.cancel(message.text))
+
+
+async def keep_case(message: Message, admin_buttons: AdminButtons, replies: Replies) -> None:
+    """/cancel: the question is closed, and the admin reads so (not «nothing to cancel»): the case goes on."""
+    case_id = admin_buttons.actions.cancel_pending()
+    admin_buttons.actions.drop_cancel()
+    said = admin_buttons.r.t("The question is closed: case #%(id)s is not cancelled.", admin_buttons.lang, id=case_id)
+    replies.say(message.chat.id, said)
 
 
 async def drop_reason(message: Message, admin_buttons: AdminButtons) -> None:

@@ -15,7 +15,7 @@ from flows.i18n import _
 from flows.runtime import EngineError
 from handlers.common import AfterCommit, Registered, answer, register_asked_text
 from services.access import Viewer
-from services.case_cancel import CaseCancel, writing_reason
+from services.case_cancel import CaseCancel, cancel_asked, writing_reason
 from services.cases import CaseService
 from tgbot.buttons import CardButtons
 from tgbot.callbacks import CaseCb
@@ -31,6 +31,8 @@ def router() -> Router:
     cases.message.filter(Registered())
     cases.message.register(case_by_number, Command("case"))
     cases.callback_query.register(on_case, CaseCb.filter())
+    # /cancel closes the question (the reason asked, or «cancel it?» after it) and says so.
+    cases.message.register(keep_case_said, CancelAsked(), Command("cancel"))
     register_asked_text(cases, WritingCancelReason(), on_cancel_reason, keep_case, keep_case)
     return cases
 
@@ -40,6 +42,13 @@ class WritingCancelReason(BaseFilter):
 
     async def __call__(self, _event: Any, user: User | None = None) -> bool:
         return writing_reason(user)  # filters see no services (they are made for the chosen handler)
+
+
+class CancelAsked(BaseFilter):
+    """A cancellation of a case waits for this person: its reason, or the confirmation after it."""
+
+    async def __call__(self, _event: Any, user: User | None = None) -> bool:
+        return cancel_asked(user) is not None
 
 
 async def case_by_number(
@@ -78,6 +87,13 @@ async def on_cancel_reason(message: Message, buttons: CardButtons, replies: Repl
     if message.text is None:
         raise EngineError(_("Please write the reason in words."))
     replies.say(message.chat.id, *(await buttons.cancel_reason(message.text)))
+
+
+async def keep_case_said(message: Message, buttons: CardButtons, replies: Replies) -> None:
+    case_id = cancel_asked(buttons.user)
+    CaseCancel(buttons.cases, buttons.user).keep()
+    replies.say(message.chat.id, buttons.r.t("The question is closed: case #%(id)s is not cancelled.", buttons.lang,
+                                             id=case_id))  # fmt: skip
 
 
 async def keep_case(message: Message, buttons: CardButtons) -> None:

@@ -28,7 +28,7 @@ def router() -> Router:
     built.message.filter(Registered())
     built.callback_query.filter(Registered())
     built.callback_query.register(on_escalation_button, EscalationCb.filter())
-    register_asked_text(built, WritingReason(), on_reason, drop_reason, drop_reason)
+    register_asked_text(built, WritingReason(), on_reason, keep_deadline, drop_reason)
     return built
 
 
@@ -57,6 +57,13 @@ async def on_reason(message: Message, escalation_buttons: EscalationButtons, rep
         replies.say(message.chat.id, escalation_buttons.ask_in_words())
         return
     replies.say(message.chat.id, await escalation_buttons.reason(message.text))
+
+
+async def keep_deadline(message: Message, escalation_buttons: EscalationButtons, replies: Replies) -> None:
+    """/cancel: the question is closed, and the person reads so (not «nothing to cancel»)."""
+    escalation_buttons.escalations.drop_reason()
+    said = escalation_buttons.r.t("The question is closed: the deadline stays as it was.", escalation_buttons.lang)
+    replies.say(message.chat.id, said)
 
 
 async def drop_reason(message: Message, escalation_buttons: EscalationButtons) -> None:

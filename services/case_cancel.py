@@ -24,6 +24,12 @@ def writing_reason(user: User | None) -> bool:
     return user is not None and bool(user.prompt and user.prompt.get("kind") == WRITING)
 
 
+def cancel_asked(user: User | None) -> int | None:
+    """The case whose cancellation waits for this person (its reason, or the confirmation after it), if any."""
+    prompt = (user.prompt if user is not None else None) or {}
+    return int(prompt["case_id"]) if prompt.get("kind") in (WRITING, CONFIRMING) else None
+
+
 class CaseCancel:
     def __init__(self, cases: CaseService, user: User) -> None:
         self.cases = cases
