@@ -100,7 +100,8 @@ class ProcessPages(PanelPages):
             return await self.processes(request, code=422, text=text, problems=problems, lines=lines)
         if upload.version is None:
             return await self.processes(request, text=text, valid=upload.key)
-        raise web.HTTPSeeOther(f"/admin/processes/{quote(upload.key)}?loaded={upload.version}")
+        said = "same" if upload.same else "loaded"  # the same text as the current version: nothing was loaded
+        raise web.HTTPSeeOther(f"/admin/processes/{quote(upload.key)}?{said}={upload.version}")
 
     async def rollback(self, request: web.Request) -> web.Response:
         """New cases start on this earlier version again (stored as the newest); running cases keep theirs."""
@@ -128,7 +129,7 @@ class ProcessPages(PanelPages):
             {"version": v.version, "at": v.created_at, "path": self._source(v.path), "running": v.running}
             for v in versions
         ]
-        loaded_now = request.query.get("loaded", "")
+        loaded_now, same = request.query.get("loaded", ""), request.query.get("same", "")
         return self.panel.render(
             request,
             "process.html",
@@ -137,6 +138,7 @@ class ProcessPages(PanelPages):
             versions=items,
             shown=shown_version,
             loaded=int(loaded_now) if loaded_now.isdigit() else None,
+            same=int(same) if same.isdigit() else None,
         )
 
     def _source(self, path: str) -> str:

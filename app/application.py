@@ -203,6 +203,7 @@ class App:
                 [
                     BotCommand(command="start", description="Меню / Menu"),
                     BotCommand(command="help", description="Помощь / Help"),
+                    BotCommand(command="tasks", description="Мои задачи / My tasks"),
                     BotCommand(command="cancel", description="Отменить ввод / Cancel the form"),
                     BotCommand(command="lang", description="Язык / Language"),
                     BotCommand(command="diagram", description="Схема процесса / Process diagram"),

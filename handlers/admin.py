@@ -205,12 +205,15 @@ def tell_restored(replies: Replies, renderer: Renderer, team: Team, person: User
 async def restore(
     message: Message, command: CommandObject, replies: Replies, renderer: Renderer, user: User, team: Team
 ) -> None:
-    """`/restore 9` (or @username): a revoked person is let back in with the roles they kept."""
+    """`/restore 9` (or @username): a revoked person is let back in with the roles they kept. With no one named,
+    the format alone (not «There is no such person» first)."""
+    if not (command.args or "").strip():
+        replies.say(message.chat.id, renderer.t("Usage: /restore <user id or @username>.", user.language))
+        return
     try:
         person, roles = await team.restore((command.args or "").strip(), actor_id=user.id)
     except Refused as exc:
-        usage = "" if command.args else "\n" + renderer.t("Usage: /restore <user id or @username>.", user.language)
-        replies.say(message.chat.id, renderer.t(exc.message, user.language, **exc.params) + usage)
+        replies.say(message.chat.id, renderer.t(exc.message, user.language, **exc.params))
         return
     shown = renderer.roles(roles, user.language)
     replies.say(message.chat.id, renderer.t("%(name)s's access is restored; roles: %(roles)s.", user.language,
@@ -241,8 +244,11 @@ async def grant_or_revoke(
     await tell_released(message.chat.id, replies, renderer, user, team, person)
 
 
-async def processes(message: Message, replies: Replies, user: User, library: ProcessLibrary) -> None:
-    replies.say(message.chat.id, views.processes(await library.processes(user.language)))
+async def processes(
+    message: Message, replies: Replies, renderer: Renderer, user: User, library: ProcessLibrary
+) -> None:
+    listed = await library.processes(user.language)
+    replies.say(message.chat.id, views.processes(renderer, listed, user.language))
 
 
 async def definition_file(
@@ -284,6 +290,9 @@ def checked_text(
 
 
 def loaded_text(renderer: Renderer, upload: Upload, lang: str) -> str:
+    if upload.same:
+        same = _("“%(title)s” is the same as the current version %(version)s: nothing is loaded.")
+        return renderer.t(same, lang, title=upload.title, version=upload.version)
     text = _("“%(title)s” is loaded, version %(version)s. New cases start with it; running cases keep their version.")
     return renderer.t(text, lang, title=upload.title, version=upload.version)
 

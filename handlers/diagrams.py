@@ -29,10 +29,13 @@ async def diagram(
 ) -> None:
     """`/diagram` offers the processes as buttons; `/diagram meat_deal` (or its title) sends the picture at once."""
     lang = viewer.user.language
-    process = diagrams.find(viewer, command.args) if command.args else None
-    if process is not None:
-        picture = await diagrams.process_picture(viewer, process)
+    named = diagrams.find(viewer, command.args) if command.args else []
+    if len(named) == 1:
+        picture = await diagrams.process_picture(viewer, named[0][0])
         replies.photo(message.chat.id, picture.file_id, picture.caption)
+        return
+    if named:  # the words name several: those, to pick one
+        replies.say(message.chat.id, renderer.t("Which of these to draw?", lang), views.diagram_keyboard(named))
         return
     listed = diagrams.processes(viewer)
     if not listed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
+from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from flows.i18n import _
@@ -31,6 +32,7 @@ def router() -> Router:
     menu.message.filter(Registered())
     menu.callback_query.filter(Registered())
     menu.message.register(my_tasks, MenuButton(MY_TASKS, loose=True))
+    menu.message.register(my_tasks, Command("tasks"))  # typed as a command: the same list (/help names it)
     menu.message.register(choose_process, MenuButton(NEW_CASE, loose=True))
     menu.callback_query.register(start_process, StartCb.filter())
     menu.message.register(my_cases, MenuButton(MY_CASES, loose=True))

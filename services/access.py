@@ -351,12 +351,12 @@ def can_manage(user: User | None) -> bool:
     """The admin's own actions on any case (find, reassign a task, cancel with a reason, retry, see who is
     unreachable): in chat and in the panel alike."""
     return is_active(user) and bool(user is not None and user.is_admin)
-FIGURES_ROLES = ("representative", "regional_rep", "dealer_manager")
+FIGURES_ROLES = ("representative", "regional_rep", "dealer_manager", "director")
 
 
 def can_see_figures(viewer: Viewer) -> bool:
-    """Shipments and sales per dealer (`/figures`): the representatives, admins, and a dealer's manager (who sees
-    their own organisation's only — `figures_scope`)."""
+    """Shipments and sales per dealer (`/figures`): the representatives, admins, the company's director, and a
+    dealer's manager (who sees their own organisation's only — `figures_scope`)."""
     return is_active(viewer.user) and roles_see_figures(viewer.roles, viewer.is_admin)
 
 
@@ -369,7 +369,7 @@ def figures_scope(viewer: Viewer) -> ColumnElement[bool]:
     """Which dealers' figures this person gets, a filter on `Case.company_id`: a dealer's staff their own
     organisation only; a regional representative the dealers of their region — one with no region set yet sees
     and approves every dealer's requests (`organisation_scope`), so counts every dealer too; the representative
-    office and admins every dealer."""
+    office, the director and admins every dealer."""
     user = viewer.user
     if not can_see_figures(viewer):
         return false()
@@ -379,7 +379,7 @@ def figures_scope(viewer: Viewer) -> ColumnElement[bool]:
         return Case.company_id == user.organisation_id
     if user.region:
         return Case.company_id.in_(select(Company.id).where(Company.region == user.region))
-    if {"representative", "regional_rep"} & set(viewer.roles):
+    if {"representative", "regional_rep", "director"} & set(viewer.roles):  # the director: the whole company's
         return Case.company_id.is_not(None)
     return false()
 

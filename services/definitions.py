@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -17,13 +18,34 @@ log = logging.getLogger(__name__)
 
 
 def process_named(listed: list[tuple[str, str]], words: str) -> str | None:
-    """The process among `listed` (key, title in the reader's language) that `words` name — its key or its title, in
-    any case and spacing: what may follow `/diagram` and `/export`."""
+    """The process among `listed` (key, title in the reader's language) that `words` name, if they name one only
+    (`processes_named`): what may follow `/diagram` and `/export`."""
+    named = processes_named(listed, words)
+    return named[0] if len(named) == 1 else None
+
+
+def processes_named(listed: list[tuple[str, str]], words: str) -> list[str]:
+    """The processes among `listed` that `words` may name: its key or its whole title (in any case and spacing) is
+    that one; else the titles that start with the words; else those holding each typed word (at a word's start:
+    «отпуск» finds «отпуска») — «Заявление на отпуск» is «Заявление на отпуск (тест)» when no other title says so."""
     wanted = " ".join(words.split()).casefold()
+    if not wanted:
+        return []
     for key, title in listed:
-        if wanted in (key.casefold(), title.casefold()):
-            return key
-    return None
+        if wanted in (key.casefold(), " ".join(title.split()).casefold()):
+            return [key]
+    starting = [key for key, title in listed if " ".join(title.split()).casefold().startswith(wanted)]
+    if starting:
+        return starting
+    typed = _WORD.findall(wanted)
+    return [key for key, title in listed if typed and all(_has_word(title, word) for word in typed)]
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _has_word(title: str, word: str) -> bool:
+    return any(part.startswith(word) for part in _WORD.findall(title.casefold()))
 
 
 class Registry:
@@ -97,14 +119,15 @@ class Registry:
                 continue
             log.info("process %s: now on version %s", process, row.version)
 
+    async def newest(self, session: AsyncSession, process: str) -> Definition | None:
+        """The process's newest stored version: the one new cases start with."""
+        query = select(Definition).where(Definition.process == process).order_by(Definition.version.desc()).limit(1)
+        return (await session.execute(query)).scalar_one_or_none()
+
     async def add(self, session: AsyncSession, loaded: LoadedDefinition, now: datetime) -> int:
         """Load a definition an admin uploaded; it becomes the version new cases start with (re-sending an
         older text makes it current again, as a new version)."""
-        newest = (
-            await session.execute(
-                select(Definition).where(Definition.process == loaded.key).order_by(Definition.version.desc()).limit(1)
-            )
-        ).scalar_one_or_none()
+        newest = await self.newest(session, loaded.key)
         if newest is not None and newest.digest == loaded.digest:
             self._use(newest, loaded)
             return newest.id

@@ -26,7 +26,7 @@ from flows.status import CaseStatus
 from services import access
 from services.cases import CaseService
 from services.core import Core
-from services.definitions import process_named
+from services.definitions import processes_named
 from services.words import DefinitionWords
 
 FONT = "DejaVu Sans"  # Debian's graphviz finds it; it has Cyrillic
@@ -252,9 +252,12 @@ class Diagrams:
         specs = [s for s in self.core.registry.known().values() if access.can_see_process(viewer, s)]
         return sorted(((s.process, self.core.translator.local(s.title, lang)) for s in specs), key=lambda p: p[1])
 
-    def find(self, viewer: access.Viewer, words: str) -> str | None:
-        """A process by its key or its title (what may follow `/diagram`)."""
-        return process_named(self.processes(viewer), words)
+    def find(self, viewer: access.Viewer, words: str) -> list[tuple[str, str]]:
+        """The processes (key, title) that the words after `/diagram` name (`processes_named`): one is drawn at once,
+        several are offered as buttons."""
+        listed = self.processes(viewer)
+        named = processes_named(listed, words)
+        return [(key, title) for key, title in listed if key in named]
 
     async def process_picture(self, viewer: access.Viewer, process: str) -> Picture:
         """The process new cases start with, drawn for this person (in their language)."""

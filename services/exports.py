@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.i18n import _
 from flows.model import ReportColumn, ReportDef
+from flows.runtime import EngineError
 from services import access, comments, outbox, reports
 from services.core import Core
 from services.definitions import process_named
@@ -63,6 +64,9 @@ class Exports:
         columns += [ReportColumn(field=name, label=f.label) for name, f in spec.fields.items() if f.type != "list"]
         report = ReportDef(process=process, columns=columns, to="-", title=spec.title)
         rows = await reports.build_rows(self.core, self.session, report, lang, include_closed=True)
+        if not rows:  # an empty workbook told the admin nothing they could not be told in words
+            nothing = _("“%(title)s” has no cases yet: there is nothing to export.")
+            raise EngineError(nothing, title=local(spec.title, lang))
         # Each case's comment thread as its reader may read it (an internal note never in an external one's file).
         threads = await comments.threads(self.session, viewer, [int(r.values[0]) for r in rows])
         for row in rows:

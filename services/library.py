@@ -24,6 +24,7 @@ class Upload:
     version: int | None  # the version it became, when loaded; None when only checked
     title: LocalText = ""  # the process's title, for the admin (never its key)
     digest: str = ""  # of the text checked: «Load» under the answer loads that text and no other
+    same: bool = False  # loaded, but the text is the current version's own: nothing new was stored (`version` is it)
 
 
 class ProcessLibrary:
@@ -53,6 +54,9 @@ class ProcessLibrary:
         if not load:
             return Upload(loaded.key, None, loaded.spec.title, hashlib.sha256(content).hexdigest()[:16])
         registry = self.core.registry
+        current = await registry.newest(self.session, loaded.key)
+        if current is not None and current.digest == loaded.digest:  # the chat's /load and the panel's «Load» alike
+            return Upload(loaded.key, current.version, loaded.spec.title, same=True)
         await registry.add(self.session, loaded, self.core.clock.now())
         return Upload(loaded.key, (await registry.versions(self.session)).get(loaded.key), loaded.spec.title)
 

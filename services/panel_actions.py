@@ -41,7 +41,7 @@ async def upload_definition(core: Core, session: AsyncSession, text: str, name: 
     """Check a definition (raises `flows.loader.DefinitionError` with each problem's line); `load` makes it the
     version new cases start with."""
     upload = await ProcessLibrary(core, session).upload(text.encode(), name, load=load)
-    if upload.version is not None:
+    if upload.version is not None and not upload.same:
         audit(core, session, "definition.loaded", {"process": upload.key, "version": upload.version, "file": name})
     return upload
 

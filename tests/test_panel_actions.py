@@ -151,6 +151,14 @@ async def test_a_definition_is_checked_line_by_line_loaded_and_rolled_back(offic
     response = await office.post("processes/office_letter/versions/1/rollback")
     assert response.status == 303 and response.headers["Location"].endswith("?loaded=3")
     assert office.harness.core.registry.latest("office_letter")[1].stage("writing").title["ru"] == "Подготовка письма"
+    # The current version's own text loaded again is said to be it, and stored as nothing new (not «version 4»).
+    response = await office.post("processes/upload", text=GOOD, action="load")
+    assert response.status == 303 and response.headers["Location"].endswith("?same=3")
+    page = await office.page("processes/office_letter", same="3")
+    assert 'id="same"' in page and 'id="loaded"' not in page and "Текст совпадает с текущей версией 3" in page
+    async with office.harness.core.sessionmaker() as session:
+        stored = select(Definition.version).where(Definition.process == "office_letter")
+        assert sorted((await session.execute(stored)).scalars()) == [1, 2, 3]
     clerk = await office.harness.person("Анна", "clerk")
     await start_letter(clerk, "Аренда")
     async with office.harness.core.sessionmaker() as session:

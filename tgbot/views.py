@@ -327,8 +327,16 @@ def revoke_question(renderer: Renderer, person: User, lang: str) -> tuple[str, I
     return text, InlineKeyboardMarkup(inline_keyboard=buttons)
 
 
-def processes(listed: list[tuple[str, int | None, str]]) -> str:
-    return "\n".join(f"{key} v{'?' if version is None else version}: {title}" for key, version, title in listed) or "—"
+def processes(renderer: Renderer, listed: list[tuple[str, int | None, str]], lang: str) -> str:
+    """`/processes`: each process by its title and version, with the commands that take the title (its key is
+    the definition's, never shown to a person)."""
+    t = renderer.t
+    lines = [t("Processes (send a definition as a .yaml file to check it; with the caption /load to load it):", lang)]
+    for _key, version, title in sorted(listed, key=lambda item: item[2]):
+        said = t("version %(n)s", lang, n=version) if version is not None else t("not loaded yet", lang)
+        lines.append(t("• %(title)s — %(version)s: /diagram %(title)s · /export %(title)s", lang, title=title,
+                       version=said))  # fmt: skip
+    return "\n".join(lines)
 
 
 def worktime(renderer: Renderer, report: WorkReport, lang: str) -> str:
@@ -521,8 +529,8 @@ def help_text(
     figures for those who see them, the admins' commands for admins only."""
     lines = [
         renderer.t(
-            "I run your company's processes. “My tasks” — what waits for you; “My cases” — where your cases stand; "
-            "/case and a number — a case's card. /lang switches the language.",
+            "I run your company's processes. “My tasks” (/tasks) — what waits for you; “My cases” — where your cases "
+            "stand; /case and a number — a case's card. /lang switches the language.",
             lang,
         )
     ]

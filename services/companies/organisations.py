@@ -25,6 +25,7 @@ from services.companies.details import (
     set_active,
     update_details,
 )
+from services.wording import ORGANISATION_KINDS
 
 if TYPE_CHECKING:  # the import reads organisations without the bot's Core (and aiogram behind its i18n)
     from services.core import Core
@@ -62,7 +63,18 @@ class Organisations:
         if not plain:
             raise BadDetails("")
         name, now = " ".join(plain[1:]), self.core.clock.now()
-        return await create_organisation(self.session, plain[0], name, by.id, now, details)
+        return await create_organisation(self.session, self.kind_named(plain[0]), name, by.id, now, details)
+
+    def kind_named(self, word: str) -> str:
+        """The kind as an admin types it: its key or the word people read (дилер, Поставщик…), in any language and
+        case; anything else is passed on as typed, to be refused with the usage."""
+        from services.i18n import LANGUAGES  # here: the import of organisations goes without aiogram (above)
+
+        typed = word.casefold()
+        for kind, label in ORGANISATION_KINDS.items():
+            if typed == kind or typed in {self.core.translator.t(label, lang).casefold() for lang in LANGUAGES}:
+                return kind
+        return word
 
     async def edit(self, by: User, words: list[str]) -> Company:
         """`/org_set 5 region=Москва price=Опт`."""
