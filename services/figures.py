@@ -146,7 +146,8 @@ class Figures:
 
     async def build(self, viewer: access.Viewer, key: str = "month", start: date | None = None) -> Report:
         """Ordered and shipped per dealer in the period, over the dealers this person may see."""
-        access.require(access.can_see_figures(viewer), _("Figures are for representatives and dealers' managers."))
+        refused = _("Figures are for representatives, the director and dealers' managers.")
+        access.require(access.can_see_figures(viewer), refused)
         chosen = self.period(key, start)
         tz = self.core.calendar.tz
         until = datetime.combine(chosen.end, time(0, 0), tzinfo=tz)
