@@ -21,6 +21,7 @@ from tgbot import views
 from tgbot.conversation import Conversation
 from tgbot.render import Renderer
 from tgbot.replies import Replies
+from tgbot.stray_files import keep_stray
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,7 @@ async def nothing_to_cancel(
 
 
 NOT_UNDERSTOOD = _("I did not understand that. Use the menu below, or /help.")
-# A file with no question asking for one is kept nowhere: saying so (not «I did not understand») tells the person to
-# open the task first, before they count it as handed in.
+# A video is kept nowhere (no question takes one): saying so tells the person not to count it as handed in.
 STRAY_FILE = _(
     "The file is not saved: no question is waiting for a file. Open the task (“📋 My tasks”) or the case that asks for "
     "it and send it when asked."
@@ -178,12 +178,24 @@ STRAY_FILE = _(
 
 
 async def unknown_message(
-    message: Message, replies: Replies, renderer: Renderer, team: Team, user: User | None, viewer: Viewer | None = None
+    message: Message,
+    replies: Replies,
+    renderer: Renderer,
+    team: Team,
+    user: User | None,
+    viewer: Viewer | None = None,
+    downloads: dict[str, bytes] | None = None,
 ) -> None:
     # No **kwargs here: a handler taking them is given every service the update could have (`ServicesMiddleware`).
     if user is None:  # (someone known whose access is closed is told so before: `handlers.closed`)
         return await refuse(message, replies, renderer)
-    said = STRAY_FILE if message.photo or message.document or message.video else NOT_UNDERSTOOD
+    if (message.photo or message.document) and viewer is not None:
+        # A file with no question asking for one is kept and offered at the next question for a file.
+        told = await keep_stray(team.core, replies.session, renderer, viewer, message, downloads or {})
+        if told is not None:
+            replies.say(message.chat.id, *told)
+        return None
+    said = STRAY_FILE if message.video else NOT_UNDERSTOOD
     menu = menu_keyboard(team.core, renderer, user.language, *_roles(viewer))
     await replies.say_once(message.chat.id, renderer.t(said, user.language), menu)
     return None

@@ -16,7 +16,8 @@ class TaskCb(CallbackData, prefix="t"):
 
 class FormCb(CallbackData, prefix="f"):
     # pick | skip | keep | back | files | yes | no | confirm | edit | field | cancel | later | resume; a list's entries:
-    # entry (pick one) | sub (correct its field, or all of it) | add | drop | all (the whole list again)
+    # entry (pick one) | sub (correct its field, or all of it) | add | drop | all (the whole list again); kept (arg:
+    # use | new — the file the person sent earlier, offered at a question for a file)
     action: str
     task_id: int
     arg: str = ""

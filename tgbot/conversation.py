@@ -61,6 +61,8 @@ class Conversation(FormAnswers, FormCorrections):
             await self.correct_entry(task, button.arg, step)
         elif action in ("add", "drop", "all"):
             await self.change_entries(task, action, button.arg, step)
+        elif action == "kept":  # the file sent earlier offered: «use it» or «send another»
+            await self.use_kept(task, button.arg == "use", step)
         elif action == "resume":
             await self.resume(task)
         elif action == "confirm":

@@ -14,7 +14,7 @@ from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef, local
 from flows.runtime import EngineError
-from services import access, companies
+from services import access, companies, kept_files
 from services.files import file_ref
 from tgbot.callbacks import FormCb, button_label
 from tgbot.form_base import AnyTask, FormBase, FormCase, FormError, IncomingFile, step_stamp
@@ -245,7 +245,28 @@ class FormAnswers(FormBase):
             if step.field.type == "photo":  # a photo question asks for a photo, not for «a file»
                 raise EngineError(_("Send at least one photo first."))
             raise EngineError(_("Send at least one file first."))
+        self.picked(_fields, draft, step, self.r.t("Received: %(n)s", self.lang, n=len(files)))
         forms.answer(draft, step, files or None)
+        task.draft = draft
+        await self.ask(task)
+
+    async def use_kept(self, task: AnyTask, use: bool, step_no: int) -> None:
+        """«Use it» / «Send another» under a question for a file, offering the file(s) the person sent when nothing
+        asked for one (`services.kept_files`): taken as if sent now, or forgotten and the question asked plainly."""
+        _loaded, fields, _names, draft, step = await self._current(task, step_no)
+        if step is None or step.field is None or not step.is_file:
+            raise EngineError(_("That question was already answered; please use the latest message."))
+        files = kept_files.fitting(kept_files.kept(self.user, self.cases.now), step.field)
+        kept_files.forget(self.user)  # used, or declined: offered once
+        if use:
+            if not files:
+                raise EngineError(_("The file you sent earlier is kept no longer; please send it again."))
+            await kept_files.give_to_case(self.session, files, task.case_id)
+            for file in files:
+                forms.add_file(draft, step, file)
+            if not step.field.multiple:
+                forms.answer(draft, step, forms.collected_files(draft, step))
+            self.picked(fields, draft, step, self.r.t("Received: %(n)s", self.lang, n=len(files)))
         task.draft = draft
         await self.ask(task)
 
@@ -266,6 +287,8 @@ class FormAnswers(FormBase):
         received = forms.collected_files(draft, step) if step.is_file else []
         if step.field.required and not received:
             raise EngineError(_("This field is required and cannot be skipped."))
+        shown = self.r.t("Received: %(n)s", self.lang, n=len(received)) if received else self.r.t("Skipped", self.lang)
+        self.picked(_fields, draft, step, shown)
         forms.answer(draft, step, received or None)
         task.draft = draft
         await self.ask(task)

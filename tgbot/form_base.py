@@ -41,7 +41,7 @@ from flows.runtime import (
 )
 from flows.status import TaskStatus
 from flows.templating import render
-from services import access, outbox, outbox_answer
+from services import access, kept_files, outbox, outbox_answer
 from services import people as people_repo
 from services.cases import CaseService, task_state
 from services.core import Core
@@ -83,8 +83,9 @@ SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last sh
 # In a draft: the album (media_group_id) whose files are being received, and the question asked after its first
 # file — the rest of the album updates that question's count instead of asking again for every photo.
 ALBUM, ALBUM_ROW = "album", "album_row"
-# In a draft: the question with options to press (a supplier, a person) last asked — once one is chosen, that
-# message shows the choice and loses its buttons, as a task's card does once it is decided (`FormBase.picked`).
+# In a draft: the question last asked (its buttons: options, «Skip», «Back»…) — once answered, that message shows
+# the answer chosen (`FormBase.picked`) or at least loses its buttons (`FormBase.answered`), as a task's card does
+# once it is decided: pressed again, an old button would only be refused. (Named for the pickers it began with.)
 PICKER_ROW = "picker_row"
 # A form's task: the plain row read with the person (`services.people.FormTask`, the answers' way), or a row of the
 # session (a form opened from a card, a re-ask). Its draft is written by `Conversation._save` either way.
@@ -242,6 +243,7 @@ class FormBase:
             )  # fmt: skip
             # No files sent back with it: the person's own are right above in the chat, the case's are a tap away
             # («📎 Files» on its card) — sending them again with every summary floods a phone.
+            self.answered(draft)
             *head, last = pieces(f"{warning}\n\n{text}" if warning else text)
             for piece in head:
                 self.say(piece)
@@ -278,27 +280,61 @@ class FormBase:
             await self._save(task, draft)
             return
         draft.pop(ALBUM, None)
-        draft.pop(ALBUM_ROW, None)
-        draft.pop(PICKER_ROW, None)
+        self.answered(draft)
+        text, keyboard = self._offer_kept(task, step, draft, text, keyboard, step_no)
+        row = outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=outbox.QUESTION)
         if album is not None and step.is_file:
             draft[ALBUM] = album
-            row = outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=outbox.QUESTION)
             await self._save(task, draft, row, key=ALBUM_ROW)
             return
-        if options:  # a picker: remembered, so that once answered it shows the choice (`picked`)
-            row = outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=outbox.QUESTION)
-            await self._save(task, draft, row, key=PICKER_ROW)
-            return
-        self.say(text, keyboard, purpose=outbox.QUESTION)
-        await self._save(task, draft)
+        # Remembered, so that once answered it shows the answer (`picked`) or loses its buttons (`answered`) — if it
+        # has buttons that answer it: a question with «Back» and «Cancel» alone is answered by typing, and taking
+        # those off would cost every typed answer a request to Telegram (the bot's path: `konveyer bench --only bot`).
+        await self._save(task, draft, row if answering_buttons(keyboard) else None, key=PICKER_ROW)
+
+    def _offer_kept(
+        self, task: AnyTask, step: forms.Step, draft: dict[str, Any], text: str, keyboard: dict[str, Any] | None,
+        step_no: int,
+    ) -> tuple[str, dict[str, Any] | None]:
+        """A question for a file, to a person who sent one when nothing asked for it (`services.kept_files`): it is
+        offered in the same message, «use it» or «send another»."""
+        if not step.is_file or step.field is None or forms.collected_files(draft, step) or not self.user.kept_files:
+            return text, keyboard
+        files = kept_files.fitting(kept_files.kept(self.user, self.cases.now), step.field)
+        if not files:
+            return text, keyboard
+        offer = (
+            self.r.t("📎 Use the file you sent earlier?", self.lang) if len(files) == 1
+            else self.r.t("📎 Use the files you sent earlier (%(n)s)?", self.lang, n=len(files))
+        )  # fmt: skip
+        row = [
+            {"text": self.r.t("✅ Use it", self.lang),
+             "callback_data": FormCb(action="kept", task_id=task.id, arg="use", step=step_no).pack()},
+            {"text": self.r.t("📤 Send another", self.lang),
+             "callback_data": FormCb(action="kept", task_id=task.id, arg="new", step=step_no).pack()},
+        ]  # fmt: skip
+        rows = list((keyboard or {}).get("inline_keyboard", []))
+        return f"{text}\n\n{offer}", {**(keyboard or {}), "inline_keyboard": [row, *rows]}
 
     def picked(self, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step, choice: str) -> None:
-        """The picker just answered shows what was chosen under its question, and no buttons: pressed again, an
-        old supplier's button would only be refused."""
+        """The question just answered shows what was chosen under it, and no buttons: pressed again, an old
+        supplier's button would only be refused."""
         row_id = draft.pop(PICKER_ROW, None)
+        if not isinstance(row_id, int):
+            row_id = draft.pop(ALBUM_ROW, None)  # the question that counted an album's photos
         if isinstance(row_id, int):
-            text = f"✏️ {forms.step_label(fields, step, self.r.tr.lang(self.lang))}\n✅ {choice}"
+            label = forms.step_label(fields, step, self.r.tr.lang(self.lang)) if step.field is not None else ""
+            text = f"✏️ {label}\n✅ {choice}" if label else f"✅ {choice}"
             outbox.edit(self.session, self.user.tg_id, row_id, text, self.cases.now)
+
+    def answered(self, draft: dict[str, Any]) -> None:
+        """The question last asked, answered (by text, a file, or a button `picked` did not show), loses its
+        buttons: its text stays as asked, the answer is right below it in the chat."""
+        for key in (PICKER_ROW, ALBUM_ROW):
+            row_id = draft.pop(key, None)
+            if isinstance(row_id, int):
+                outbox.enqueue(self.session, chat_id=self.user.tg_id, method="editMessageReplyMarkup", payload={},
+                               now=self.cases.now, ref_id=row_id)  # fmt: skip
 
     def _cancel_label(self, loaded: FormCase, outcome: str | None) -> str:
         """What the form's «cancel» button says: a request is not made; a move (the case's or an item's), a
@@ -380,6 +416,21 @@ def step_stamp(step: forms.Step | None, draft: dict[str, Any]) -> int:
     else:
         key = f"{draft.get('outcome')}|#summary|" + json.dumps(draft["values"], sort_keys=True, default=str)
     return zlib.crc32(key.encode()) % 1_000_000_000
+
+
+# A form's buttons that only move about it or leave it: they answer no question.
+NAVIGATION = frozenset({"back", "cancel", "later"})
+
+
+def answering_buttons(keyboard: dict[str, Any] | None) -> bool:
+    """Whether the question's keyboard has a button that answers it (an option, «Skip», «Keep», «Done», the kept
+    file offered), not only the form's «Back» and «Cancel»."""
+    for row in (keyboard or {}).get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data") or ""
+            if data.startswith("f:") and FormCb.unpack(data).action not in NAVIGATION:
+                return True
+    return False
 
 
 def with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] | None:

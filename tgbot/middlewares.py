@@ -191,7 +191,8 @@ class DbSessionMiddleware(BaseMiddleware):
             return await self._handle(handler, event, data, tg_user)
 
     async def _download_files(self, event: TelegramObject, bot: Any, tg_user: TgUser | None) -> dict[str, bytes]:
-        """Fetch the message's file if someone will use it: a person filling a form, or an admin (a definition).
+        """Fetch the message's file if someone will use it: a person filling a form or keeping it for one (any active
+        person), or an admin (a definition).
         A stranger's files are not downloaded at all."""
         message = event.message if isinstance(event, Update) else None
         if message is None or bot is None or tg_user is None or message.chat.type != "private":
@@ -205,7 +206,8 @@ class DbSessionMiddleware(BaseMiddleware):
         # around it): no ORM session and no person loaded for a look before the update's own transaction.
         async with self.core.single_statements.connect() as connection:
             found = (await connection.execute(_FILE_TAKER, {"tg": tg_user.id})).first()
-        if found is None or not (found.active_task_id or found.is_admin or Comments.prompt_pending(found.prompt)):
+        # Anyone active: a file sent with no question waiting is kept for the next one (`tgbot.stray_files`).
+        if found is None or not (found.active or found.is_admin or Comments.prompt_pending(found.prompt)):
             return {}
         downloads: dict[str, bytes] = {}
         for item in wanted:
@@ -337,7 +339,7 @@ class DbSessionMiddleware(BaseMiddleware):
             self.core.outbox_written()
 
 
-_FILE_TAKER = select(User.active_task_id, User.is_admin, User.prompt).where(
+_FILE_TAKER = select(User.active_task_id, User.is_admin, User.prompt, User.active).where(
     User.tg_id == bindparam("tg", type_=User.tg_id.type)
 )
 

@@ -48,6 +48,8 @@ class User(Base):
     # when saved, and an e-mail address.
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
+    # Files sent when no question asked for one (`services.kept_files`), offered at the next question for a file.
+    kept_files: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class UserRole(Base):
