@@ -5,8 +5,9 @@ Read API (every function takes an AsyncSession; nothing here writes):
 - `get_product(session, product_id)` / `get_product_by_external_id(session, external_id)` -> CatalogProduct | None
 - `search(session, text="", *, group_id=None, in_stock=False, price_type_id=None, price_min=None, price_max=None,
   offset=0, limit=50, active_only=True)` -> SearchPage(hits=[Hit(product, price)], next_offset)
-  `text` matches every word in name, article or barcode (case-insensitive, on both databases); `group_id` includes
-  its subgroups; `price_type_id` gives each hit's price in that type (None: no price) and is needed for
+  `text` matches every word in name, article or barcode (case-insensitive, on both databases; see `terms`: a
+  Russian word by its stem, so «газонокосилки» finds «Газонокосилка»; an article without its dashes); `group_id`
+  includes its subgroups; `price_type_id` gives each hit's price in that type (None: no price) and is needed for
   `price_min`/`price_max` (a product without a price of that type is then left out); `next_offset` is None on the
   last page (Telegram's inline `next_offset` is `str(page.next_offset or "")`). Order: name, then id.
   Indexes for words: PostgreSQL's trigram index (migration 0014_search_index); on SQLite the FTS5 table
@@ -28,17 +29,21 @@ Read API (every function takes an AsyncSession; nothing here writes):
   active ones 1C knows, by its Ид), what `konveyer catalog stats` prints.
 - `image_path(data_dir, relative)` -> the file of a product's image (`product.images` holds paths relative to the
   exchange directory, as 1C names them: "import_files/ab/abcd.jpg"); None when it would leave that directory.
-- `fold(text)` -> the case-folded form that `search_text` is stored in.
+- `fold(text)` -> the case-folded form that `search_text` is stored in; `search_text(name, article, barcode)` ->
+  that text, with each dashed or spaced code also written solid («gm-46s gm46s»); `terms(text)` -> what a query's
+  words are matched by.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from snowballstemmer import stemmer
 from sqlalchemy import (
     Select,
     String,
@@ -75,6 +80,11 @@ _fts = table(FTS, column("rowid"))
 # Words in this many products or more are searched without the index on SQLite: the walk of the name index then
 # meets the page's matches soon, while gathering and sorting them all would cost a read of each.
 DENSE = 10_000
+# What people leave out of a code when typing it: «GM-46S» is typed «gm46s», «gm 46», «gm46».
+SEPARATORS = re.compile(r"[-./\\\s]+")
+_CYRILLIC = re.compile(r"[а-я]")
+_russian = stemmer("russian")
+SHORTEST_STEM = 3  # a shorter one («ел» of «ели») would match most of the catalogue
 
 
 @dataclass(frozen=True)
@@ -101,8 +111,36 @@ def fold(text: str) -> str:
     return " ".join(text.casefold().replace("ё", "е").split())
 
 
+def _solid(code: str) -> str:
+    return SEPARATORS.sub("", code)
+
+
 def search_text(name: str, article: str | None, barcode: str | None) -> str:
-    return fold(" ".join(part for part in (name, article, barcode) if part))
+    """Name, article and barcode folded, then each word with a dash, dot or slash in it, and a spaced article or
+    barcode, written solid: a query's code, written solid too (`terms`), is then a plain substring of it.
+    (Migration 0035_search_codes gave the products stored before it the same.)"""
+    text = fold(" ".join(part for part in (name, article, barcode) if part))
+    words = text.split()
+    codes = [word for word in words if SEPARATORS.search(word)]
+    codes += [fold(code) for code in (article, barcode) if code and len(fold(code).split()) > 1]
+    solid = [s for s in dict.fromkeys(_solid(code) for code in codes) if s and s not in words]
+    return " ".join([text, *solid])
+
+
+def terms(text: str) -> list[str]:
+    """What each word of a query is matched by, as a substring of `search_text`: a code (a word with a dash, dot or
+    slash) written solid, as `search_text` also holds it; a Russian word by its Snowball stem (only endings go, so
+    the stem is a prefix of every form of the word: «косилки бензиновые» → «косилк», «бензинов» find «Газонокосилка
+    бензиновая»), kept whole when the stem would be too short to tell products apart; any other word as typed."""
+    found = []  # one for each word typed, in its place
+    for word in fold(text).split():
+        if SEPARATORS.search(word):
+            word = _solid(word) or word
+        elif _CYRILLIC.search(word) and word.isalpha():
+            stem = _russian.stemWord(word)
+            word = stem if len(stem) >= SHORTEST_STEM else word
+        found.append(word)
+    return found
 
 
 def _like_escape(word: str) -> str:
@@ -116,7 +154,7 @@ def _trigram_query(words: Iterable[str]) -> str:
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
-async def _sqlite_matches(session: AsyncSession, words: list[str]) -> Subquery | None:
+async def _sqlite_matches(session: AsyncSession, words: list[str], typed: list[str] | None = None) -> Subquery | None:
     """The ids of a superset of the products matching `words` (by the trigram index and by barcode), or None
     when no word can use the index or the words are in most of the catalogue (the scan is then the cheaper)."""
     long = [word for word in words if len(word) >= 3]
@@ -129,7 +167,7 @@ async def _sqlite_matches(session: AsyncSession, words: list[str]) -> Subquery |
         return None
     # A product matches a word by its text or by its barcode equal to the word: the second kind, if its text
     # does not hold the word, is added here so that nothing the LIKE conditions would find is left out.
-    by_barcode = select(CatalogProduct.id).where(CatalogProduct.barcode.in_(long))
+    by_barcode = select(CatalogProduct.id).where(CatalogProduct.barcode.in_(typed or words))
     return union(indexed, by_barcode).subquery("matches")
 
 
@@ -173,9 +211,10 @@ async def search(
         raise ValueError("a price range needs a price type")
     # Two steps in one statement: the page's ids are picked first, from the narrow columns the filters and the
     # order need, and only that page's rows are then read whole and joined to their price (not every match).
-    words = fold(text).split()
+    words = terms(text)
+    typed = fold(text).split()
     dialect = session.get_bind().dialect.name
-    matches = await _sqlite_matches(session, words) if words and dialect == "sqlite" else None
+    matches = await _sqlite_matches(session, words, typed) if words and dialect == "sqlite" else None
     page = select(CatalogProduct.id, CatalogProduct.name)
     if matches is not None:
         # The index's matches first, each product then read by its id and the few sorted: not the walk of the whole
@@ -195,12 +234,12 @@ async def search(
         # which gives the order, probing the matches for each of the catalogue's products.
         active = CatalogProduct.active if matches is None else func.coalesce(CatalogProduct.active, False)
         page = page.where(active.is_(True))
-    for word in words:
+    for word, as_typed in zip(words, typed, strict=True):
         # The words go into the statement as literals: a prepared statement run a few times gets a generic plan on
         # PostgreSQL, blind to which words the trigram index can serve (a two-letter word it cannot: the generic
         # plan then scanned the whole index for it).
         pattern = bindparam(None, f"%{_like_escape(word)}%", String, literal_execute=True)
-        exact = bindparam(None, word, String, literal_execute=True)
+        exact = bindparam(None, as_typed, String, literal_execute=True)
         page = page.where(or_(CatalogProduct.search_text.like(pattern, escape="\\"), CatalogProduct.barcode == exact))
     if group_id is not None:
         page = page.where(CatalogProduct.group_id.in_(await subgroup_ids(session, group_id)))

@@ -144,7 +144,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     anna, boris, regina, rita = people["anna"], people["boris"], people["regina"], people["rita"]
 
     # The search: by name, by article, by barcode; the dealer's own (wholesale) prices, personal results.
-    found = await anna.inline("газонокосилка")
+    found = await anna.inline("газонокосилка stiga")
     assert found["is_personal"] is True
     assert [r["title"] for r in found["results"]] == sorted(p[0] for p in PRODUCTS[:3])  # by name
     combi = next(r for r in found["results"] if "Combi" in r["title"])
@@ -152,13 +152,13 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert [r["title"] for r in (await anna.inline("2T1090048"))["results"]] == ["Триммер STIGA SBC 900"]
     assert [r["title"] for r in (await anna.inline("8019720000059"))["results"]] == ["Нож для газонокосилки 48 см"]
     # Filters: in stock only; a price range in her price type; a group.
-    in_stock = await anna.inline("газонокосилка !")
+    in_stock = await anna.inline("газонокосилка stiga !")
     assert [r["title"] for r in in_stock["results"]] == [p[0] for p in PRODUCTS[:2]]
     ranged = await anna.inline("stiga от 40000 до 50000")
     assert [r["title"] for r in ranged["results"]] == ["Газонокосилка STIGA Multiclip 50"]
     assert [r["title"] for r in (await anna.inline("#Триммеры"))["results"]] == ["Триммер STIGA SBC 900"]
     # Boris's dealer buys at retail: he never gets Garden's prices.
-    theirs = await boris.inline("газонокосилка")
+    theirs = await boris.inline("газонокосилка stiga")
     assert "39\xa0900,00\xa0₽" in theirs["results"][0]["description"]
     assert not any("31\xa0500" in r["description"] for r in theirs["results"])
 
@@ -491,9 +491,9 @@ async def test_each_dealer_exports_exactly_what_the_search_shows_him_at_his_own_
     keys = [key for row in prompt["inline_keyboard"] for key in row]
     assert {"text": "🔎 Каталог", "switch_inline_query_current_chat": ""} in keys, keys
     for person, price in ((people["anna"], 4), (people["boris"], 5)):  # wholesale for ООО Сад, retail for the other
-        found = await person.inline("газонокосилка !")
-        await person.send("/catalog_excel газонокосилка !")
-        document = (await person.expect("Каталог: товаров — 2 — «газонокосилка !»"))["document"]
+        found = await person.inline("газонокосилка stiga !")
+        await person.send("/catalog_excel газонокосилка stiga !")
+        document = (await person.expect("Каталог: товаров — 2 — «газонокосилка stiga !»"))["document"]
         assert document["file_name"] == "catalogue.xlsx"
         sheet = load_workbook(io.BytesIO(await person.download(document["url"]))).active
         assert sheet is not None

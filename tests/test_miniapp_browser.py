@@ -86,7 +86,7 @@ async def test_a_dealer_orders_many_positions_in_the_mini_app_on_a_phone(
     await expect(page.locator("#title")).to_have_text("🛒 Большой заказ", timeout=WAIT)
 
     # Words; the group and «in stock»; quantities straight from the results.
-    await page.fill("#q", "газонокосилка")
+    await page.fill("#q", "газонокосилка stiga")
     await page.click("#find-button")
     await expect(page.locator("#results .item")).to_have_count(3, timeout=WAIT)
     await expect(page.locator("#results .item").first).to_contain_text("31\xa0500,00\xa0₽", timeout=WAIT)
