@@ -88,3 +88,22 @@ async def test_a_dealer_finds_products_by_other_forms_of_their_words_and_by_arti
     assert await titles("газонокосилки культиваторы") == []
     assert catalogue.terms("ели ножи") == ["ели", "нож"]
 
+
+async def test_the_catalogue_answers_those_who_work_with_it_and_nobody_of_another_process(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Seed 5's sales manager typed `@bot газонокосилка` and got the maker's stock: he now gets no results, and a
+    product's link opens no card for him; the maker's representative still finds them (no prices: he has none)."""
+    harness = await harness_factory()
+    await load(harness, tmp_path / "1c")
+    medical = await harness.person("Марина", "sales_manager")
+    rita = await harness.person("Рита", "representative")
+
+    assert (await medical.inline("газонокосилка"))["results"] == []
+    found = await rita.inline("газонокосилка")
+    assert len(found["results"]) == 2
+    async with harness.core.sessionmaker() as session:
+        combi = await catalogue.get_product_by_external_id(session, "p-0")
+    assert combi is not None
+    await medical.send(f"/start product-{combi.id}")
+    await medical.expect("Каталог — для дилеров")
