@@ -118,7 +118,7 @@ def _solid(code: str) -> str:
 def search_text(name: str, article: str | None, barcode: str | None) -> str:
     """Name, article and barcode folded, then each word with a dash, dot or slash in it, and a spaced article or
     barcode, written solid: a query's code, written solid too (`terms`), is then a plain substring of it.
-    (Migration 0035_search_codes gave the products stored before it the same.)"""
+    (Migration 0036_search_codes gave the products stored before it the same.)"""
     text = fold(" ".join(part for part in (name, article, barcode) if part))
     words = text.split()
     codes = [word for word in words if SEPARATORS.search(word)]

@@ -1,7 +1,7 @@
 """the catalogue's search text also holds its codes written solid
 
-Revision ID: 0035_search_codes
-Revises: 0034_outbox_case_files
+Revision ID: 0036_search_codes
+Revises: 0035_kept_files
 
 People type an article without its dashes or spaces («gm46» for «GM-46S»). `catalog_products.search_text` now
 ends with each word of it holding a dash, dot, slash or backslash, and a spaced article or barcode, written solid
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0035_search_codes"
-down_revision: str | None = "0034_outbox_case_files"
+revision: str = "0036_search_codes"
+down_revision: str | None = "0035_kept_files"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
