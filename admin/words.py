@@ -262,6 +262,8 @@ class Words:
             text = self.t("case cancelled")
             if data.get("reason"):
                 text += ": " + str(data["reason"])
+        elif action == "case.cancel_asked":
+            text = self.t("asked to cancel the case") + ": " + str(data.get("reason") or "")
         elif action == "case.move":
             text = self.t("moved the case to stage “%(to)s”", to=self.stage(spec, data.get("to")))
         elif action == "case.move_withdrawn":

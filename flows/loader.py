@@ -798,6 +798,10 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 )
             for who in move.roles:
                 _check_person(c, (*base, "moves", m_index, "roles"), who, roles, fields)
+        for who in stage.cancel.by if stage.cancel is not None else ():
+            if who not in roles:  # a role's people are the ones asked; a person field would ask nobody at times
+                unknown = _("unknown role '%(role)s' (roles of this process: %(roles)s)")
+                c.add((*base, "cancel", "by"), unknown, role=who, roles=", ".join(sorted(roles)))
         _check_field_list(c, (*base, "requires"), stage.requires, fields)
         _check_field_list(c, (*base, "editable"), stage.editable, fields)
         if stage.follows is not None:

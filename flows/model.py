@@ -850,6 +850,15 @@ class MoveDef(_Spec):
     label: LocalText | None = None
 
 
+class CancelDef(_Spec):
+    """Who cancels the case outright at this stage (an order 1C has: the office, which cancels it in 1C too). Anyone
+    else who may cancel it (its initiator, whoever leads it) asks them instead: «Отменить дело» becomes a request."""
+
+    by: list[str]
+    # Only once an outside system has taken the case (1C's exchange sent it in a query); before, as any stage.
+    once_sent: bool = False
+
+
 CALL_RESULTS = ("success", "failure", "cancelled")
 """What a called stage's key holds once its child case has ended (its final stage's `result`, or cancelled)."""
 
@@ -890,6 +899,7 @@ class StageDef(_Spec):
     tasks: list[TaskDef] = Field(default_factory=list)
     next: list[TransitionDef] = Field(default_factory=list)
     moves: list[MoveDef] = Field(default_factory=list)
+    cancel: CancelDef | None = None  # who cancels the case here; not given: its initiator, its responsible, admins
     requires: list[str] = Field(default_factory=list)  # fields that must be filled before the case enters
     editable: list[str] = Field(default_factory=list)  # fields the responsible may change at this stage
     # Deadline expression: the stage holds until then; then its tasks are given (or, without tasks, it

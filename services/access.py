@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Company, Task, User, UserRole
 from flows.i18n import _
-from flows.model import FILE_TYPES, NotifyAction, ProcessDef
+from flows.model import FILE_TYPES, CancelDef, NotifyAction, ProcessDef
 from flows.runtime import ITEM_PREFIX, CaseState, EngineError, TaskState, task_def
 from flows.status import TaskStatus
 
@@ -180,10 +180,22 @@ def portal_rights(viewer: Viewer, order: ProcessDef | None, reclamation: Process
     return PortalRights(may_start_for_dealer(viewer, order), may_start_for_dealer(viewer, reclamation))
 
 
-def can_cancel(user: User, case: Case) -> bool:
+def can_cancel(user: User, case: Case, roles: Iterable[str] = (), rule: CancelDef | None = None) -> bool:
     """Its initiator, whoever leads it (the manager who took a lead from the site, which nobody in chat started),
-    or an admin."""
-    return is_active(user) and (user.is_admin or user.id in (case.initiator_id, case.responsible_id))
+    or an admin. Where its stage names who cancels it (`rule`: an order 1C has, which the office cancels in 1C too),
+    the people of those roles instead (and admins)."""
+    if not is_active(user):
+        return False
+    if user.is_admin:
+        return True
+    if rule is not None:
+        return bool(set(rule.by) & set(roles))
+    return user.id in (case.initiator_id, case.responsible_id)
+
+
+def asks_to_cancel(user: User, case: Case, roles: Iterable[str], rule: CancelDef | None) -> bool:
+    """Its initiator (or whoever leads it) at a stage where others cancel it: their «Cancel» asks those others."""
+    return rule is not None and can_cancel(user, case) and not can_cancel(user, case, roles, rule)
 
 
 def can_edit(user: User, state: CaseState) -> bool:

@@ -12,6 +12,7 @@ from flows.i18n import _
 from flows.runtime import EngineError
 from flows.status import CaseStatus
 from services import access
+from services import people as people_repo
 from services.cases import CaseService, Loaded
 
 WRITING = "case_cancel_reason"  # `User.prompt` kind: the next text is why this case is cancelled
@@ -39,7 +40,11 @@ class CaseCancel:
         """The cancel button was pressed on a card that showed `seen_stage` (empty on cards made before the stage
         was written in the button). The case and whether the card was current: only then is the reason asked."""
         loaded = await self.cases.load(case_id, lock=False)
-        may = access.can_cancel(self.user, loaded.row)
+        rule = await self.cases.cancel_rule(loaded)  # at an order 1C has, the office cancels: the dealer asks it
+        roles = await people_repo.roles_of(self.cases.session, self.user.id) if rule is not None else set()
+        may = access.can_cancel(self.user, loaded.row, roles, rule) or access.asks_to_cancel(
+            self.user, loaded.row, roles, rule
+        )
         access.require(may, _("Only the initiator, the person leading the case or an admin can cancel it."))
         if loaded.state.status not in (CaseStatus.DRAFT, CaseStatus.ACTIVE):
             raise EngineError(_("This case is already closed."))
@@ -61,12 +66,13 @@ class CaseCancel:
         self.user.prompt = {"kind": CONFIRMING, "case_id": case_id, "reason": reason}
         return loaded
 
-    async def confirm(self, case_id: int) -> Loaded:
+    async def confirm(self, case_id: int) -> tuple[Loaded, tuple[str, ...]]:
+        """The case cancelled, or (where others cancel it) the roles asked to."""
         prompt = self.user.prompt or {}
         if prompt.get("kind") != CONFIRMING or prompt.get("case_id") != case_id:
             raise EngineError(_("This question is no longer open: press «✖️ Cancel the case» on the case card again."))
         self.user.prompt = None
-        return await self.cases.cancel(self.user, case_id, str(prompt["reason"]))
+        return await self.cases.cancel_or_ask(self.user, case_id, str(prompt["reason"]))
 
     def keep(self) -> None:
         """The person keeps the case (or turned to something else): no cancellation waits any more."""

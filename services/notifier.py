@@ -90,6 +90,10 @@ class Notifier(Protocol):
         """The person blocked the bot: the admins hear it, where their pool tasks went, and which tasks are still
         theirs alone (a case waiting for someone nothing reaches), with the way to hand each on."""
 
+    async def cancel_asked(self, loaded: Loaded, asker: User, reason: str, deciders: Sequence[User]) -> None:
+        """The case's initiator asks to cancel it where others decide (an order 1C has): each of them hears who asks
+        and why, with the case's card a press away."""
+
     async def given_back(self, loaded: Loaded, author: User) -> None:
         """Someone else (an admin) cancelled the author's request before it was registered, and what it held went
         back to them (`loaded.given_back`, a msgid: an order request's positions to the cart): the author is told."""

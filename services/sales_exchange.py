@@ -5,6 +5,8 @@ back onto the order cases. The HTTP endpoint (`/1c/exchange`, integrations/onec)
   (`КоммерческаяИнформация` with a `Документ` per order: `ХозОперация` «Заказ товара», the dealer as the buyer,
   `Товары` with each position's 1C `Ид`, price, quantity and sum, payment and delivery as `ЗначенияРеквизитов`).
   The orders sent are marked as queried; a query that 1C never confirms leaves them to be sent again.
+  An order 1C has (a query carried it, or it was accepted) that is cancelled here goes in the next query as the
+  same `Документ` with `Отменен` = `true`, until 1C confirms it.
 - `success` (`mode=success`): 1C took what the last queries sent; those orders are exported and not sent again.
   An order approved after the query is not among them.
 - `apply` (`mode=file`/`import` of `type=sale`): 1C's documents for our orders (matched by `Ид`, else `Номер`: the
@@ -27,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Company, OrderExport
@@ -42,6 +44,9 @@ SCHEMA_VERSION = "2.05"
 STAMP = "%Y-%m-%d %H:%M:%S"
 # Forward only: 1C's documents may come in any order and more than once.
 RANK = {"approved": 0, "in_1c": 1, "paid": 2, "shipped": 3}
+# Stages at which 1C has the order whatever the exchange sent (a representative entered it by hand): cancelled
+# there, it is cancelled in 1C too.
+KNOWN_TO_ONEC = ("in_1c", "paid")
 PAYMENT = {"prepayment": "Предоплата", "deferred": "Отсрочка платежа"}
 DELIVERY = {"pickup": "Самовывоз", "delivery": "Доставка"}
 
@@ -93,26 +98,42 @@ class SalesExchange:
         )
         return list(rows.scalars())
 
+    async def _withdrawn(self) -> list[Case]:
+        """The orders 1C has (a query carried them, or it accepted them) cancelled here since, 1C not yet told."""
+        known = or_(OrderExport.queried_at.is_not(None), Case.stage.in_(KNOWN_TO_ONEC))
+        rows = await self.session.execute(
+            select(Case)
+            .outerjoin(OrderExport, OrderExport.case_id == Case.id)
+            .where(Case.process == PROCESS, Case.status == CaseStatus.CANCELLED, known)
+            .where(OrderExport.cancel_exported_at.is_(None))
+            .order_by(Case.id)
+        )
+        return list(rows.scalars())
+
     async def query(self) -> bytes:
-        """The orders 1C should take now, as CommerceML; each marked as sent by this query."""
+        """The orders 1C should take now, and those it has that were cancelled here, as CommerceML; each marked as
+        sent by this query."""
         now = self.core.clock.now()
-        cases = await self._ready()
         local = now.astimezone(self.core.calendar.tz)
         root = etree.Element(
             "КоммерческаяИнформация", ВерсияСхемы=SCHEMA_VERSION, ДатаФормирования=local.strftime("%Y-%m-%dT%H:%M:%S")
         )
-        for case in cases:
-            company = await self.session.get(Company, case.company_id) if case.company_id else None
-            self._document(root, case, company)
-            mark = await self.session.get(OrderExport, case.id)
-            if mark is None:
-                self.session.add(OrderExport(case_id=case.id, queried_at=now, exported_at=None))
-            else:
-                mark.queried_at = now
+        for cancelled, cases in ((False, await self._ready()), (True, await self._withdrawn())):
+            for case in cases:
+                company = await self.session.get(Company, case.company_id) if case.company_id else None
+                self._document(root, case, company, cancelled=cancelled)
+                mark = await self.session.get(OrderExport, case.id)
+                if mark is None:
+                    mark = OrderExport(case_id=case.id, queried_at=None, exported_at=None)
+                    self.session.add(mark)
+                if cancelled:
+                    mark.cancel_queried_at = now
+                else:
+                    mark.queried_at = now
         await self.session.flush()
         return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
-    def _document(self, root: etree._Element, case: Case, company: Company | None) -> None:
+    def _document(self, root: etree._Element, case: Case, company: Company | None, *, cancelled: bool) -> None:
         data = case.data or {}
         created = case.created_at.astimezone(self.core.calendar.tz)
         doc = _sub(root, "Документ")
@@ -155,20 +176,29 @@ class SalesExchange:
             ("Способ доставки", DELIVERY.get(str(data.get("delivery_type")), "")),
             ("Адрес доставки", str(data.get("delivery_address") or "")),
             ("Тип цен", str(data.get("price_type") or "")),
-            ("Статус заказа", "Согласован"),
+            ("Статус заказа", "Отменен" if cancelled else "Согласован"),
             ("Дата изменения статуса", self.core.clock.now().astimezone(self.core.calendar.tz).strftime(STAMP)),
         ]
+        if cancelled:  # how 1C's «Обмен с сайтом» reads a site's cancelled order: it cancels its own document
+            pairs += [("Отменен", "true"), ("Финальный статус", "true")]
         _requisites(doc, [(k, v) for k, v in pairs if v])
 
     async def success(self) -> int:
         """1C confirmed what it was sent: those orders are exported (how many)."""
+        now = self.core.clock.now()
         done = await self.session.execute(
             update(OrderExport)
             .where(OrderExport.queried_at.is_not(None), OrderExport.exported_at.is_(None))
-            .values(exported_at=self.core.clock.now())
+            .values(exported_at=now)
             .execution_options(synchronize_session=False)
         )
-        return int(done.rowcount or 0)  # type: ignore[attr-defined]
+        withdrawn = await self.session.execute(
+            update(OrderExport)
+            .where(OrderExport.cancel_queried_at.is_not(None), OrderExport.cancel_exported_at.is_(None))
+            .values(cancel_exported_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(done.rowcount or 0) + int(withdrawn.rowcount or 0)  # type: ignore[attr-defined]
 
     async def apply(self, content: bytes) -> Applied:
         """1C's documents for our orders: each moves its case (forward only) and leaves 1C's details on it."""

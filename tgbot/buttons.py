@@ -157,7 +157,12 @@ class CardButtons:
             cancelling.keep()
             return Reply(r.t("The case goes on.", lang))
         if button.action == "cancel_yes":
-            loaded = await cancelling.confirm(button.case_id)
+            loaded, asked = await cancelling.confirm(button.case_id)
+            if asked:  # gone too far to take back alone (an order 1C has): those who cancel it decide
+                text = r.t("%(case)s has gone too far to cancel it yourself: your request, with the reason, went to "
+                           "%(roles)s. The case goes on until they cancel it.", lang,
+                           case=r.case_name(loaded.state, lang), roles=r.roles(list(asked), lang))  # fmt: skip
+                return Reply(card=(text, None))
             text = r.t("%(case)s is cancelled.", lang, case=r.case_name(loaded.state, lang))
             if loaded.given_back:  # an order request not yet registered: its positions went back to the cart
                 text += "\n" + r.t(loaded.given_back, lang)

@@ -148,7 +148,12 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     # A process's own way to drop the case here («✖️ Отменить сделку», «✖️ Отказ»: a final stage that fails, with its
     # reason) is the one offered; a second cancel beside it, which asks no reason, would only make people choose.
     dropped_by_process = any(state.spec.stage(to).final and state.spec.stage(to).result == "failure" for to in moves)
-    if loaded.state.status == CaseStatus.ACTIVE and access.can_cancel(user, loaded.row) and not dropped_by_process:
+    # Where the stage names who cancels (an order 1C has: the office), they are offered it beside their moves: it
+    # carries the reason to everyone on the case and to 1C; its initiator's press asks them.
+    stage = next((st for st in state.spec.stages if st.key == state.stage), None)
+    decides = stage is not None and stage.cancel is not None and bool(set(stage.cancel.by) & viewer.roles)
+    offered = access.can_cancel(user, loaded.row) and not dropped_by_process
+    if loaded.state.status == CaseStatus.ACTIVE and (offered or decides):
         rows.append(
             [
                 InlineKeyboardButton(

@@ -346,6 +346,16 @@ class CaseNotices(NoticesBase):
                               case=r.case_name(loaded.state, lang)) for loaded, task in kept]  # fmt: skip
             outbox.message(self.session, admin.tg_id, "\n".join(lines), self.now)
 
+    async def cancel_asked(self, loaded: Loaded, asker: User, reason: str, deciders: Sequence[User]) -> None:
+        r = self.renderer
+        for person in deciders:
+            lang = person.language
+            text = r.t("🙋 %(who)s asks to cancel %(case)s.\nReason: %(reason)s\nIt goes on until you cancel it: "
+                       "«✖️ Cancel the case» on its card.", lang, who=asker.name, case=r.case_name(loaded.state, lang),
+                       reason=reason)  # fmt: skip
+            outbox.message(self.session, person.tg_id, text, self.now, r.case_button(loaded.row.id, lang),
+                           case_id=loaded.row.id)  # fmt: skip
+
     async def given_back(self, loaded: Loaded, author: User) -> None:
         lang, renderer = author.language, self.renderer
         case = renderer.case_name(loaded.state, lang)

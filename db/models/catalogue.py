@@ -171,12 +171,16 @@ class CartLine(Base):
 
 class OrderExport(Base):
     """An order request's way to 1C over the exchange (type=sale): `queried_at` when a `mode=query` last sent it,
-    `exported_at` once 1C confirmed that query with `mode=success` (until then every query sends it again)."""
+    `exported_at` once 1C confirmed that query with `mode=success` (until then every query sends it again); the
+    `cancel_` pair the same for its cancellation."""
 
     __tablename__ = "order_exports"
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     queried_at: Mapped[datetime | None]
     exported_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The same for its cancellation: an order 1C has, cancelled here, goes to 1C again marked «Отменен».
+    cancel_queried_at: Mapped[datetime | None]
+    cancel_exported_at: Mapped[datetime | None]
 
 
 class OneCDocument(Base):

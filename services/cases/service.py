@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from db.models import Case, Task, Timer, User, status_is
+from db.models import Case, OrderExport, Task, Timer, User, status_is
 from flows.i18n import _
 from flows.items import parse_item_approval, parse_item_task
+from flows.model import CancelDef
 from flows.runtime import (
     CALLED_BY,
     EDIT_PREFIX,
@@ -242,11 +243,40 @@ class CaseService:
         return loaded
 
     async def cancel(self, user: User, case_id: int, reason: str | None = None) -> Loaded:
+        return (await self.cancel_or_ask(user, case_id, reason, ask=False))[0]
+
+    async def cancel_rule(self, loaded: Loaded) -> CancelDef | None:
+        """Who cancels the case outright where it stands, when its stage says (`cancel:`); None: as at any stage."""
+        state = loaded.state
+        stage = next((s for s in state.spec.stages if s.key == state.stage), None)
+        rule = stage.cancel if stage is not None else None
+        if rule is not None and rule.once_sent and await self.session.get(OrderExport, loaded.row.id) is None:
+            return None  # no exchange has taken it yet: nobody outside would have to be told
+        return rule
+
+    async def cancel_or_ask(
+        self, user: User, case_id: int, reason: str | None, *, ask: bool = True
+    ) -> tuple[Loaded, tuple[str, ...]]:
+        """Cancel the case; or, at a stage where others cancel it (an order 1C has) and `ask`, ask them to, with
+        the reason. The case and the roles asked (none: it is cancelled)."""
         loaded = await self.load(case_id)
+        rule = await self.cancel_rule(loaded)
+        roles = await people_repo.roles_of(self.session, user.id) if rule is not None else set()
+        if ask and rule is not None and access.asks_to_cancel(user, loaded.row, roles, rule):
+            await self.ask_cancel(loaded, user, reason or "", tuple(rule.by))
+            return loaded, tuple(rule.by)
         refused = _("Only the initiator, the person leading the case or an admin can cancel it.")
-        access.require(access.can_cancel(user, loaded.row), refused)
+        access.require(access.can_cancel(user, loaded.row, roles, rule), refused)
         await self.close_cancelled(loaded, user.id, reason, {"reason": reason} if reason else {})
-        return loaded
+        return loaded, ()
+
+    async def ask_cancel(self, loaded: Loaded, user: User, reason: str, deciders: tuple[str, ...]) -> None:
+        """The request to cancel goes to the people of the deciding roles who may see the case; the history keeps
+        it. The case goes on until one of them cancels it."""
+        await self.save(loaded, [], user.id, "case.cancel_asked", {"reason": reason, "to": list(deciders)})
+        members = {m.id: m for role in deciders for m in await self.people.members(role) if m.id != user.id}
+        reached = await access.reachable(self.session, members.values(), loaded.row.company_id)
+        await self.notifier.cancel_asked(loaded, user, reason, reached)
 
     async def close_cancelled(
         self, loaded: Loaded, actor_id: int | None, reason: str | None, detail: dict[str, Any]
