@@ -1,9 +1,9 @@
 """Representatives' figures (seed 4): what each dealer ordered and what was shipped to them in a period, from the
 order request cases and 1C's documents about them, as a chart and an Excel file of exactly the same numbers.
 
-- Ordered: order requests approved (at «approved», «in 1C», «paid» or «shipped»; not rejected, cancelled or
-  still waiting for approval), counted in the period they were submitted in, at their amount (the positions'
-  prices snapshotted at submission).
+- Ordered: order requests approved (at «approved», «in 1C», «paid» or «shipped»; not rejected, cancelled — at
+  whatever stage — or still waiting for approval), counted in the period they were submitted in, at their amount
+  (the positions' prices snapshotted at submission).
 - Shipped: order requests 1C reported shipped (`type=sale` documents: «Дата отгрузки по 1С»), counted in the
   period of 1C's shipment date; one the office moved to «shipped» by hand counts on the day it was moved.
 
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Company
 from flows.i18n import _
+from flows.status import CaseStatus
 from flows.values import date_text
 from services import access
 from services.charts import Series, Table, bar_chart_async, to_xlsx
@@ -155,6 +156,8 @@ class Figures:
             select(Case.company_id, Case.stage, Case.data, Case.created_at, Case.closed_at).where(
                 Case.process == PROCESS,
                 Case.stage.in_(APPROVED),
+                # A cancelled case keeps the stage it was cancelled at: an order withdrawn is not one ordered.
+                Case.status != CaseStatus.CANCELLED,
                 Case.created_at < until,  # nothing is shipped before it is ordered
                 access.figures_scope(viewer),
             )

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from db.models import StoredFile, User
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.test_case_cancel_e2e import cancel_case
 from tests.test_figures import order, shipped_by_1c
 from tests.test_organisations_e2e import dealer_person, organisation
 
@@ -106,3 +107,23 @@ async def test_a_regional_representative_gets_her_dealers_figures_as_a_chart_and
     await boris.send("📈 Показатели")
     own = await chart_png(harness, boris, "Отгрузки и продажи", "ООО Инструмент")
     assert "Сад" not in str(own["text"]) and "Лес" not in str(own["text"])
+
+
+async def test_an_order_cancelled_after_its_approval_is_not_counted_as_ordered(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A cancelled case keeps the stage it was cancelled at («Одобрена, передаётся в 1С»): it is still no order."""
+    harness = await harness_factory()
+    await organisation(harness, "ООО Сад region=Москва inn=7701234560 price=Оптовая")
+    anna_chat = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    regina = await harness.person("Регина", "regional_rep")
+    anna, regina_row = await user(harness, "Анна"), await user(harness, "Регина")
+    await order(harness.core, anna, regina_row, "120000.00")
+    withdrawn = await order(harness.core, anna, regina_row, "45500.50")
+
+    await anna_chat.send(f"/case {withdrawn}")
+    await cancel_case(anna_chat, await anna_chat.card(f"№{withdrawn}", button="Отменить дело"), "Клиент отказался")
+    for person in (regina, anna_chat):
+        await person.send("/figures")
+        caption = str((await chart_png(harness, person, "Отгрузки и продажи", "ООО Сад"))["text"])
+        assert "ООО Сад: заказано 120\xa0000,00\xa0₽ (1), отгружено 0,00\xa0₽ (0)" in caption, caption
