@@ -337,3 +337,13 @@ def test_an_item_stages_notice_names_its_people_and_reads_the_item() -> None:
     problems = problems_of(source.replace("item_workers]", "item_worker]").replace("item.why", "item.reason"))
     assert any("unknown role 'item_worker'" in p and "item_workers" in p for p in problems), problems
     assert any("reason" in p for p in problems), problems
+
+
+def test_a_stage_names_the_roles_that_cancel_the_case_there() -> None:
+    """`cancel: {by: [...]}`: who cancels the case outright at the stage (the initiator's press asks them); a role
+    the process does not have is said at its line."""
+    source = GOOD.replace("    title: Review\n", "    title: Review\n    cancel: {by: [boss], once_sent: true}\n")
+    rule = parse_definition(source, "flow.yaml").spec.stage("review").cancel
+    assert rule is not None and rule.by == ["boss"] and rule.once_sent
+    problems = problems_of(source.replace("by: [boss]", "by: [bos]"))
+    assert any("unknown role 'bos'" in p for p in problems), problems
