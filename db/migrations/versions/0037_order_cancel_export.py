@@ -1,7 +1,7 @@
 """an order 1C has, cancelled here, goes to 1C again marked «Отменен»
 
-Revision ID: 0035_order_cancel_export
-Revises: 0034_outbox_case_files
+Revision ID: 0037_order_cancel_export
+Revises: 0036_search_codes
 
 A dealer's order request 1C had (sent in a query, or accepted) and that was then cancelled here left 1C holding it:
 the next `type=sale&mode=query` was empty. Its cancellation now takes the way the order took, with its own pair of
@@ -17,8 +17,8 @@ from alembic import op
 
 import db.models
 
-revision: str = "0035_order_cancel_export"
-down_revision: str | None = "0034_outbox_case_files"
+revision: str = "0037_order_cancel_export"
+down_revision: str | None = "0036_search_codes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
