@@ -134,7 +134,8 @@ class CasePages(PanelPages):
         ]
         return sorted(choices, key=lambda choice: choice[1])
 
-    async def case(self, request: web.Request) -> web.Response:
+    async def case(self, request: web.Request, code: int = 200, **refused: Any) -> web.Response:
+        """A case; after a refused cancel or reassignment, with the refusal by its form and what was typed kept."""
         case_id = int(request.match_info["case_id"])
         now = self.core.clock.now()
         async with self.core.sessionmaker() as session:
@@ -179,6 +180,7 @@ class CasePages(PanelPages):
         return self.panel.render(
             request,
             "case.html",
+            code,
             case=case,
             title=self.core.registry.case_title(spec, case, self.lang),
             spec_title=self.core.translator.local(spec.title, self.lang),
@@ -195,6 +197,7 @@ class CasePages(PanelPages):
                 _file_view(f.id, self._photo_name(f.kind, f.file_name, number), f.mime_type) | {"size": f.size}
                 for number, f in _numbered_photos(detail.files)
             ],
+            **refused,
         )
 
     async def case_diagram(self, request: web.Request) -> web.Response:
@@ -224,8 +227,8 @@ class CasePages(PanelPages):
         try:
             async with self.core.sessionmaker() as session, session.begin():
                 await self._actions(session).cancel(case_id, reason)
-        except EngineError as exc:
-            return self.panel.refused(request, exc, f"cases/{case_id}")
+        except EngineError as exc:  # the reason typed stays in the form, to be shortened or said otherwise
+            return await self.case(request, 409, cancel_error=self.panel.said(exc), reason=reason)
         self.core.outbox_written()
         raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
 
@@ -236,8 +239,9 @@ class CasePages(PanelPages):
         try:
             async with self.core.sessionmaker() as session, session.begin():
                 await self._actions(session).reassign(task_id, int(to) if to.isdigit() else 0)
-        except EngineError as exc:
-            return self.panel.refused(request, exc, f"cases/{case_id}")
+        except EngineError as exc:  # said by the task's form, the person chosen still chosen
+            refusal = {"task": task_id, "text": self.panel.said(exc), "to": int(to) if to.isdigit() else None}
+            return await self.case(request, 409, reassign_error=refusal)
         self.core.outbox_written()
         raise web.HTTPSeeOther(f"/admin/cases/{case_id}")
 

@@ -15,7 +15,7 @@ admin/people.py, admin/organisations.py, admin/processes.py, admin/notifications
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE = 50
+Link = tuple[str, str]  # an address in the panel and its words
 
 # What an error page says, by its status (the reason a handler gave, if any, follows it).
 ERROR_TEXTS = {
@@ -148,12 +149,19 @@ class AdminPanel:
     def _failed(self, request: web.Request, status: int) -> web.Response:
         return self.render(request, "error.html", status, heading=self.t(ERROR_TEXTS[500]), status=status)
 
-    def refused(self, request: web.Request, error: EngineError, back: str, code: int = 409) -> web.Response:
-        """A change the rules refused, said in words, with the way back."""
+    def refused(
+        self, request: web.Request, error: EngineError, back: str, code: int = 409, links: Sequence[Link] = ()
+    ) -> web.Response:
+        """A change the rules refused, said in words, with the way back (and the panel's pages that help)."""
+        return self.render(request, "refused.html", code, text=self.said(error), back=back, links=links)
+
+    def said(self, error: EngineError) -> str:
+        """Why a change was refused, in the admin's language (the panel's own words where the chat's name a
+        command)."""
         named = getattr(error, "roles", ())  # a `Refused` naming roles: by their labels, never their keys
         params = {"roles": ", ".join(self.words.role(r) for r in named), **error.params} if named else error.params
-        text = self.core.translator.t(error.message, self.lang, **params)
-        return self.render(request, "refused.html", code, text=text, back=back)
+        message = getattr(error, "in_panel", None) or error.message
+        return self.core.translator.t(message, self.lang, **params)
 
     def t(self, message: str, **params: Any) -> str:
         return self.core.translator.t(message, self.lang, **params)

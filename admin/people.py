@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.pages import PanelPages
+from db.models import User
 from flows.i18n import _
 from flows.runtime import EngineError
 from services import companies, panel_actions, panel_queries
@@ -39,11 +40,15 @@ class PeoplePages(PanelPages):
             lost = await panel_actions.unreachable(session)
             moved = await self._moved(session, request.query.get("moved", ""))
         known = sorted(team.known_roles(), key=self.words.role)
+        labelled = [(u, [(r, self.words.role(r)) for r in roles]) for u, roles in roster]
+        wanted = " ".join(request.query.get("q", "").split())
         return self.panel.render(
             request,
             "people.html",
             invited.pop("code", 200),
-            roster=[(u, [(r, self.words.role(r)) for r in roles]) for u, roles in roster],
+            roster=[row for row in labelled if _found(row, wanted)],
+            everyone=len(labelled),
+            q=wanted,
             known=[(r, self.words.role(r)) for r in known],
             orgs=[(o.id, o.name) for o in orgs],
             org_names=every_org,  # who is bound to which dealer, a column of the list
@@ -85,15 +90,10 @@ class PeoplePages(PanelPages):
                     organisation_id=int(org) if org.isdigit() else None,
                     uses=int(uses) if uses.isdigit() else 1,
                 )
-        except UnknownRoles:
-            return await self.people(request, code=400, invite_error=self.panel.t("Choose at least one role."))
-        except Refused as refused:  # roles that do not fit the organisation, or one switched off
-            named = ", ".join(self.words.role(r) for r in refused.roles)
-            said = self.panel.t(refused.message, **{"roles": named, **refused.params})
-            return await self.people(request, code=400, invite_error=said)
-        except EngineError as refused:  # the organisation chosen is gone
-            said = self.panel.t(refused.message, **refused.params)
-            return await self.people(request, code=400, invite_error=said)
+        except (UnknownRoles, EngineError) as refused:
+            # The form comes back as the admin filled it: only what was refused is to be changed.
+            typed = {"roles": roles, "organisation": org, "uses": uses}
+            return await self.people(request, code=400, invite_error=self._invite_refused(refused), typed=typed)
         link = await self._invite_link(created.code)
         return await self.people(
             request,
@@ -102,6 +102,13 @@ class PeoplePages(PanelPages):
             invite_roles=", ".join(self.words.role(r) for r in roles),
             invite_uses=created.max_uses,
         )
+
+    def _invite_refused(self, refused: Exception) -> str:
+        if isinstance(refused, UnknownRoles):
+            return self.panel.t("Choose at least one role.")
+        # Roles that do not fit the organisation, one switched off, or the organisation chosen is gone.
+        assert isinstance(refused, EngineError)
+        return self.panel.said(refused)
 
     async def _invite_link(self, code: str) -> str:
         if self.panel.bot_name is None:
@@ -122,8 +129,10 @@ class PeoplePages(PanelPages):
             said = _("Choose the role to grant from the list.") if not role else _("There is no such role.")
             # The people page as it was, the words by the person's row; the role typed is never echoed (a key).
             return await self.people(request, code=400, role_error={"person": user_id, "text": self.panel.t(said)})
-        except Refused as exc:  # a role for a person whose access is closed: restored first
-            return self.panel.refused(request, exc, "people")
+        except Refused as exc:  # a role for a person whose access is closed (restored first), a dealer's role
+            # A dealer's role comes with an invite for the organisation: the panel's own pages for it, not /orgs.
+            pages = [("people#invite-form", self.panel.t("Invite")), ("organisations", self.panel.t("Organisations"))]
+            return self.panel.refused(request, exc, "people", links=pages if exc.in_panel else ())
         self.core.outbox_written()  # a revoked role's tasks went back to the pool: its members are told
         raise web.HTTPSeeOther(_moved_to(moved))
 
@@ -148,6 +157,16 @@ class PeoplePages(PanelPages):
             return self.panel.refused(request, exc, "people")
         self.core.outbox_written()  # the person is told
         raise web.HTTPSeeOther("/admin/people")
+
+
+def _found(row: tuple[User, list[tuple[str, str]]], wanted: str) -> bool:
+    """A person the search names: by a part of their name, Telegram username or a role's label (as the list shows
+    them), in any case."""
+    if not wanted:
+        return True
+    person, roles = row
+    said = [person.name, person.username or "", *(label for _key, label in roles)]
+    return wanted.casefold() in " · ".join(said).casefold()
 
 
 MOVED_SHOWN = 100  # tasks listed by name on the people page after a revoke; the rest are counted

@@ -24,7 +24,7 @@ from services import panel_actions, panel_queries
 from services.diagrams import Diagrams, UnknownProcess
 from services.migration import Migration, MigrationReport
 
-ROLLED_BACK = re.compile(r"v(\d+):")  # `panel_actions.roll_back`'s copy of version N
+ROLLED_BACK = re.compile(r"v(\d+):")  # a copy of version N, as rollbacks stored them before migration 0035
 REPORT_MAPPING = web.RequestKey("panel_migration_mapping", dict)
 
 
@@ -104,7 +104,7 @@ class ProcessPages(PanelPages):
         raise web.HTTPSeeOther(f"/admin/processes/{quote(upload.key)}?{said}={upload.version}")
 
     async def rollback(self, request: web.Request) -> web.Response:
-        """New cases start on this earlier version again (stored as the newest); running cases keep theirs."""
+        """New cases start on this version again (no version is added); running cases keep theirs."""
         process, number = request.match_info["process"], int(request.match_info["version"])
         try:
             async with self.core.sessionmaker() as session, session.begin():
@@ -126,7 +126,13 @@ class ProcessPages(PanelPages):
         loaded = self.core.registry.library.get(process)
         title = self.core.translator.local(loaded.spec.title, self.lang) if loaded else process
         items = [
-            {"version": v.version, "at": v.created_at, "path": self._source(v.path), "running": v.running}
+            {
+                "version": v.version,
+                "at": v.created_at,
+                "path": self._source(v.path),
+                "running": v.running,
+                "current": v.current,
+            }
             for v in versions
         ]
         loaded_now, same = request.query.get("loaded", ""), request.query.get("same", "")

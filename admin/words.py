@@ -21,6 +21,7 @@ from flows.items import (
 )
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
+from services import outbox
 from services.core import Core
 from services.wording import ROLES
 
@@ -82,6 +83,17 @@ class Words:
 
     def channel(self, channel: str) -> str:
         return self._label(CHANNEL, channel)
+
+    def delivery_error(self, error: str | None) -> str:
+        """Why a message did not go out: a reason the bot itself wrote, in the admin's language; a service's own
+        answer (Telegram's, the mail server's) as it came, under a label that says whose words they are."""
+        if not error:
+            return ""
+        if error in outbox.KNOWN_REASONS:
+            return self.t(error)
+        if error.startswith(outbox.NO_ADDRESS + ": "):
+            return self.t("not an e-mail address: %(to)s", to=error.removeprefix(outbox.NO_ADDRESS + ": "))
+        return self.t("The service answered: %(error)s", error=error)
 
     def part(self, part: str) -> str:
         return self._label(PART, part)

@@ -6,8 +6,9 @@ import logging
 import re
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Case, Definition
 from flows.loader import DefinitionError, LoadedDefinition, load_library, parse_definition
@@ -51,7 +52,7 @@ def _has_word(title: str, word: str) -> bool:
 class Registry:
     def __init__(self, library: dict[str, LoadedDefinition]) -> None:
         self.library = library
-        self.current: dict[str, int] = {}  # process key -> id of its newest definition row
+        self.current: dict[str, int] = {}  # process key -> id of its current definition row
         self._specs: dict[int, ProcessDef] = {}
         self._broken: set[int] = set()
 
@@ -60,9 +61,9 @@ class Registry:
         return cls(load_library(folder))
 
     async def sync(self, session: AsyncSession, now: datetime) -> None:
-        """Store a library file as a new version only when its text was never stored; the newest stored version
-        is the current one. So a definition an admin loaded in chat stays current after a restart, and a
-        changed file in the library becomes a new version once."""
+        """Store a library file as a new version only when its text was never stored; it becomes the current one.
+        Otherwise the version marked current stays so: a definition an admin loaded in chat, or an earlier version
+        made current again in the panel, stays current after a restart; a changed file becomes a new version once."""
         for key, loaded in list(self.library.items()):
             rows = list(
                 (
@@ -88,7 +89,12 @@ class Registry:
                 await session.flush()
                 rows.insert(0, row)
                 log.info("process %s: stored version %s", key, version)
-            self._use(rows[0], loaded)
+                await self._mark_current(session, row)
+            current = next((row for row in rows if row.is_current), None)
+            if current is None:  # stored before anything was marked current: the newest was
+                current = rows[0]
+                await self._mark_current(session, current)
+            self._use(current, loaded)
 
     def _use(self, row: Definition, loaded: LoadedDefinition | None = None) -> None:
         if loaded is None or loaded.digest != row.digest:
@@ -98,13 +104,11 @@ class Registry:
         self._specs[row.id] = loaded.spec
 
     async def refresh(self, session: AsyncSession) -> None:
-        """Pick up versions another worker stored (an admin's upload reaches every worker)."""
-        newest = dict(
-            (
-                await session.execute(select(Definition.process, func.max(Definition.id)).group_by(Definition.process))
-            ).all()
+        """Pick up the versions another worker made current (an admin's upload or rollback reaches every worker)."""
+        marked = dict(
+            (await session.execute(select(Definition.process, Definition.id).where(Definition.is_current))).all()
         )
-        for process, definition_id in newest.items():
+        for process, definition_id in marked.items():
             if self.current.get(process) == definition_id or definition_id in self._broken:
                 continue
             row = await session.get(Definition, definition_id)
@@ -129,6 +133,7 @@ class Registry:
         older text makes it current again, as a new version)."""
         newest = await self.newest(session, loaded.key)
         if newest is not None and newest.digest == loaded.digest:
+            await self._mark_current(session, newest)
             self._use(newest, loaded)
             return newest.id
         row = Definition(
@@ -141,9 +146,35 @@ class Registry:
         )
         session.add(row)
         await session.flush()
+        await self._mark_current(session, row)
         self._use(row, loaded)
         log.info("process %s: version %s loaded by an admin", loaded.key, row.version)
         return row.id
+
+    async def make_current(self, session: AsyncSession, row: Definition) -> None:
+        """An earlier (or later) stored version becomes the one new cases start with; no version is added, and
+        running cases keep theirs."""
+        loaded = parse_definition(row.source, row.path)
+        await self._mark_current(session, row)
+        self._use(row, loaded)
+        log.info("process %s: version %s made current by an admin", row.process, row.version)
+
+    @staticmethod
+    async def _mark_current(session: AsyncSession, row: Definition) -> None:
+        # Two statements: the partial unique index allows one current version per process at every moment.
+        await session.execute(
+            update(Definition)
+            .where(Definition.process == row.process, Definition.is_current, Definition.id != row.id)
+            .values(is_current=False)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            update(Definition)
+            .where(Definition.id == row.id)
+            .values(is_current=True)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(row, "is_current", True)  # as written: not a change for the next flush to write again
 
     async def spec(self, session: AsyncSession, definition_id: int) -> ProcessDef:
         spec = self._specs.get(definition_id)
@@ -195,7 +226,6 @@ class Registry:
         return [self._specs[i] for i in self.current.values()]
 
     async def versions(self, session: AsyncSession) -> dict[str, int]:
-        rows = await session.execute(
-            select(Definition.process, func.max(Definition.version)).group_by(Definition.process)
-        )
+        """The current version of each process: the one new cases start with."""
+        rows = await session.execute(select(Definition.process, Definition.version).where(Definition.is_current))
         return {process: version for process, version in rows.all()}

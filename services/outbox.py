@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from db.engine import take_ids
 from db.models import Outbox, TaskCard, status_is
 from db.models.delivery import CASE_FILE_ROWS, FILE_METHODS
+from flows.i18n import _
 from flows.status import OutboxStatus
 from services import tg_html
 from services.pieces import split_lines as split_lines
@@ -208,10 +209,18 @@ event.listen(Session, "before_flush", _step_rows_flushed, insert=True)
 QUESTION = "question"  # a form's question: if it may not have arrived, it is asked again (`question_lost_at`)
 
 # Why an e-mail or an SMS failed, as the sender writes it on the row (for the panel and the admins); the person
-# told to send it by hand reads what it means for them instead (`tgbot.notices_other`).
-NO_SMTP = "SMTP is not configured (SMTP_HOST, SMTP_FROM)"
-NO_SMS = "SMS is not configured (SMS_PROVIDER, SMSRU_API_ID)"
-NO_ADDRESS = "no e-mail address"
+# told to send it by hand reads what it means for them instead (`tgbot.notices_other`). These reasons, and the
+# others below, are stored in English (the row is the same for every reader) and are msgids: the panel shows each in
+# its admin's language (`admin.words.Words.delivery_error`). Any other error is a service's own words, kept as is.
+NO_SMTP = _("SMTP is not configured (SMTP_HOST, SMTP_FROM)")
+NO_SMS = _("SMS is not configured (SMS_PROVIDER, SMSRU_API_ID)")
+NO_ADDRESS = "no e-mail address"  # followed by the address that is not one
+NOT_RENDERED = _("the document could not be rendered")
+EDIT_NOT_SENT = _("the message to edit was not sent")
+BLOCKED = _("the person blocked the bot")
+NO_EMAIL = _("no e-mail address (neither the person's nor the organisation's)")
+NO_PHONE = _("no phone number")
+KNOWN_REASONS = frozenset({NO_SMTP, NO_SMS, NOT_RENDERED, EDIT_NOT_SENT, BLOCKED, NO_EMAIL, NO_PHONE})
 
 
 MAX_TEXT = 4000  # Telegram refuses more than 4096 characters; the margin is for what counts double

@@ -8,7 +8,6 @@ hands tasks over and cancels cases; this module only strings them together for a
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Company, Definition, Invite, User
 from flows.i18n import _
-from flows.loader import parse_definition
 from flows.runtime import EngineError
 from services import outbox, people
 from services.admin_actions import PANEL
@@ -47,20 +45,17 @@ async def upload_definition(core: Core, session: AsyncSession, text: str, name: 
 
 
 async def roll_back(core: Core, session: AsyncSession, process: str, version: int) -> int:
-    """New cases start on an earlier version again: its text is stored as the newest version (running cases
-    keep theirs; the migrate form moves them). Returns the new version's number."""
+    """New cases start on a stored version again (an earlier one, or a later one after a rollback): that version
+    becomes current, no version is added; running cases keep theirs (the migrate form moves them). Returns it."""
     row = (
         await session.execute(select(Definition).where(Definition.process == process, Definition.version == version))
     ).scalar_one_or_none()
     if row is None:
         raise EngineError(_("No such version."))
-    # Stored as a copy of version N under its file's name alone (no path on the server reaches the panel).
-    name = PurePosixPath(row.path.removeprefix("upload:").replace("\\", "/")).name
-    loaded = parse_definition(row.source, f"v{version}:{name}")
-    await core.registry.add(session, loaded, core.clock.now())
-    newest = (await core.registry.versions(session))[process]
-    audit(core, session, "definition.rolled_back", {"process": process, "from": version, "version": newest})
-    return newest
+    before = (await core.registry.versions(session)).get(process)
+    await core.registry.make_current(session, row)
+    audit(core, session, "definition.rolled_back", {"process": process, "from": before, "version": version})
+    return version
 
 
 # --- people ------------------------------------------------------------------------------------------------

@@ -389,6 +389,7 @@ class VersionRow:
     created_at: datetime
     running: int  # cases in progress (or still being filled in) on this version
     path: str  # where the definition was loaded from
+    current: bool = False  # the version new cases start with
 
 
 async def process_versions(session: AsyncSession, process: str) -> list[VersionRow]:
@@ -400,12 +401,19 @@ async def process_versions(session: AsyncSession, process: str) -> list[VersionR
         .subquery()
     )
     rows = await session.execute(
-        select(Definition.version, Definition.id, Definition.created_at, func.coalesce(running.c.n, 0), Definition.path)
+        select(
+            Definition.version,
+            Definition.id,
+            Definition.created_at,
+            func.coalesce(running.c.n, 0),
+            Definition.path,
+            Definition.is_current,
+        )
         .outerjoin(running, running.c.definition_id == Definition.id)
         .where(Definition.process == process)
         .order_by(Definition.version.desc())
     )
-    return [VersionRow(v, i, at, int(n), path) for v, i, at, n, path in rows.all()]
+    return [VersionRow(v, i, at, int(n), path, bool(now)) for v, i, at, n, path, now in rows.all()]
 
 
 async def stages_in_use(session: AsyncSession, definition_id: int) -> dict[str, int]:

@@ -40,6 +40,7 @@ class Refused(EngineError):
     """An admin's change about people that the rules refuse: the msgid (with its values) says why and what to do."""
 
     roles: tuple[str, ...] = ()  # the roles its %(roles)s names: each front end writes them by their labels
+    in_panel: str | None = None  # the panel's own words where the chat's point to a chat command
 
     @classmethod
     def naming(cls, roles: Iterable[str], message: str, **params: object) -> Refused:
@@ -213,7 +214,12 @@ class Team:
                 "%(roles)s: a dealer's roles — they are given only with the dealer's organisation. Make the invite "
                 "on the organisation's card (/orgs), or choose the organisation in the panel's invite."
             )
-            return Refused.naming(external, text)
+            refused = Refused.naming(external, text)
+            refused.in_panel = _(
+                "%(roles)s: a dealer's roles — they are given only with the dealer's organisation. Choose the "
+                "organisation in the invite form."
+            )
+            return refused
         return None
 
     async def mixed_invite(self, code: str, name: str, username: str | None) -> MixedInvite | None:
@@ -303,7 +309,13 @@ class Team:
                 "%(roles)s: a dealer's roles — they are given only with the dealer's organisation. Invite the "
                 "person with a link from the organisation's card (/orgs): they join bound to it."
             )
-            raise Refused.naming(unbound, text)
+            refused = Refused.naming(unbound, text)
+            refused.in_panel = _(
+                "%(roles)s: a dealer's roles — they are given only with the dealer's organisation. Invite the "
+                "person with a link for the organisation (the invite form on the People page, its «Organisation»): "
+                "they join bound to it."
+            )
+            raise refused
         held = set(await people.roles_of(self.session, person.id))
         changing = [role for role in roles if (role in held) != grant]
         if not changing:  # nothing changes: said so, and the person is not told their roles «changed»

@@ -142,14 +142,15 @@ async def test_a_definition_is_checked_line_by_line_loaded_and_rolled_back(offic
     async with office.http.get(f"{office.base}/processes/office_letter/1.svg") as response:
         assert response.status == 200 and "Подготовка письма" in await response.text()
 
-    # Version 2 renames a stage; rolling back to 1 makes its text the newest version, and new cases start on it.
+    # Version 2 renames a stage; rolling back to 1 makes version 1 current again (no version is added), and new
+    # cases start on it; version 2 can be made current again the same way.
     renamed = GOOD.replace("ru: Подготовка письма", "ru: Черновик письма")
     assert (await office.post("processes/upload", text=renamed, action="load")).status == 303
     assert office.harness.core.registry.latest("office_letter")[1].stage("writing").title["ru"] == "Черновик письма"
     page = await office.page("processes/office_letter")
-    assert 'data-version="1"' in page  # the older version offers the rollback, the current one does not
+    assert 'data-version="1"' in page and 'data-version="2"' not in page  # the current version offers no rollback
     response = await office.post("processes/office_letter/versions/1/rollback")
-    assert response.status == 303 and response.headers["Location"].endswith("?loaded=3")
+    assert response.status == 303 and response.headers["Location"].endswith("?loaded=1")
     assert office.harness.core.registry.latest("office_letter")[1].stage("writing").title["ru"] == "Подготовка письма"
     # The current version's own text loaded again is said to be it, and stored as nothing new (not «version 4»).
     response = await office.post("processes/upload", text=GOOD, action="load")
@@ -164,12 +165,18 @@ async def test_a_definition_is_checked_line_by_line_loaded_and_rolled_back(offic
     async with office.harness.core.sessionmaker() as session:
         case = await the_case(office, "Аренда")
         definition = await session.get(Definition, case.definition_id)
-    assert definition is not None and definition.version == 3
+        versions = (await session.execute(select(Definition.version, Definition.is_current)
+                                          .where(Definition.process == "office_letter")
+                                          .order_by(Definition.version))).all()  # fmt: skip
+    assert definition is not None and definition.version == 1
+    assert [tuple(v) for v in versions] == [(1, True), (2, False)]
+    page = await office.page("processes/office_letter")
+    assert 'data-version="2"' in page and 'data-version="1"' not in page
 
     loaded = [entry.data for entry in await office.audit("definition.loaded")]
     assert [(d["version"], d["by"]) for d in loaded] == [(1, "panel"), (2, "panel")]
     [rolled] = await office.audit("definition.rolled_back")
-    assert rolled.data == {"process": "office_letter", "from": 1, "version": 3, "by": "panel"}
+    assert rolled.data == {"process": "office_letter", "from": 2, "version": 1, "by": "panel"}
 
 
 async def test_an_invite_with_its_qr_code_roles_granted_and_revoked_and_a_person_revoked(office: Office) -> None:
@@ -354,7 +361,8 @@ async def test_a_processes_versions_are_named_by_their_files_and_versions_never_
     page = await office.page("processes")
     assert "defect_return.yaml" in page and library not in page and "/flows/" not in page
 
-    # A changed text of the library's process is loaded as a file, then the admin rolls back to the first one.
+    # A changed text of the library's process is loaded as a file, then the admin rolls back to the first one: no
+    # version is added, and the first is named by its file as before.
     form = aiohttp.FormData()
     form.add_field("csrf", office.csrf)
     text = (office.library / "defect_return.yaml").read_text(encoding="utf-8") + "\n# checked by the office\n"
@@ -365,12 +373,12 @@ async def test_a_processes_versions_are_named_by_their_files_and_versions_never_
 
     page = await office.page("processes/defect_return")
     files = re.findall(r'<td data-label="[^"]*" class="muted">([^<]*)</td>', page)
-    assert files == ["версия 1", "defect_return.yaml", "defect_return.yaml"], "newest first"
+    assert files == ["defect_return.yaml", "defect_return.yaml"], "newest first"
     assert library not in page and library not in await office.page("processes")
     async with office.harness.core.sessionmaker() as session:
         query = select(Definition.path).where(Definition.process == "defect_return").order_by(Definition.version)
         paths = list((await session.execute(query)).scalars())
-    assert paths[1:] == ["upload:defect_return.yaml", "upload:v1:defect_return.yaml"]
+    assert paths[1:] == ["upload:defect_return.yaml"]
 
 
 async def test_the_panel_says_where_the_tasks_of_someone_whose_role_it_took_went(office: Office) -> None:

@@ -21,10 +21,20 @@ if TYPE_CHECKING:
 
 
 class Definition(Base):
-    """One version of a process definition. Running cases keep the version they started with."""
+    """One version of a process definition. Running cases keep the version they started with; new cases start on
+    the one version of each process that `is_current` (the newest, unless an admin made another one current)."""
 
     __tablename__ = "definitions"
-    __table_args__ = (UniqueConstraint("process", "version"),)
+    __table_args__ = (
+        UniqueConstraint("process", "version"),
+        Index(
+            "ux_definitions_current",
+            "process",
+            unique=True,
+            postgresql_where=text("is_current"),
+            sqlite_where=text("is_current"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     process: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -32,6 +42,7 @@ class Definition(Base):
     source: Mapped[str] = mapped_column(Text)
     path: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime]
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Case(Base):

@@ -31,7 +31,7 @@ from services.channels.texts import (
     render,
     telegram_part,
 )
-from services.outbox import HTML, enqueue
+from services.outbox import BLOCKED, HTML, NO_EMAIL, NO_PHONE, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,7 @@ class Plan:
         return any(channel == TELEGRAM for channel, _ in self.going)
 
 
-_WHY = {
-    TELEGRAM: "the person blocked the bot",
-    EMAIL: "no e-mail address (neither the person's nor the organisation's)",
-    SMS: "no phone number",
-}
+_WHY = {TELEGRAM: BLOCKED, EMAIL: NO_EMAIL, SMS: NO_PHONE}  # shown translated in the panel
 
 
 class Channels:

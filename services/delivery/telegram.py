@@ -33,6 +33,7 @@ from aiohttp import ClientError, ClientTimeout
 
 from db.models import Outbox, StoredFile
 from flows.status import OutboxStatus
+from services import outbox
 from services.delivery.base import MAX_ATTEMPTS, SenderBase, _Claimed, _Outcome
 from services.files import render_failed, rendered
 
@@ -44,7 +45,7 @@ class TelegramMixin(SenderBase):
         row, ref, stored = item.row, item.ref, item.stored
         carried = ([stored] if stored is not None else []) + item.album
         if any(render_failed(f) for f in carried):
-            return self._outcome(row, OutboxStatus.FAILED, error="the document could not be rendered")
+            return self._outcome(row, OutboxStatus.FAILED, error=outbox.NOT_RENDERED)
         if not all(rendered(f) for f in carried):
             # Its render job has not run yet: the chat waits (its later messages stay behind this one).
             return self._outcome(row, OutboxStatus.PENDING, delay=0.5, attempt_back=True)
@@ -56,7 +57,7 @@ class TelegramMixin(SenderBase):
             return self._outcome(
                 row,
                 OutboxStatus.PENDING if waiting else OutboxStatus.FAILED,
-                error=None if waiting else "the message to edit was not sent",
+                error=None if waiting else outbox.EDIT_NOT_SENT,
                 delay=0.5,
             )
         try:
