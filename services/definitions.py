@@ -128,14 +128,23 @@ class Registry:
         query = select(Definition).where(Definition.process == process).order_by(Definition.version.desc()).limit(1)
         return (await session.execute(query)).scalar_one_or_none()
 
+    async def current_row(self, session: AsyncSession, process: str) -> Definition | None:
+        """The version new cases of the process start with (read from the database: another worker may have made
+        another one current)."""
+        query = select(Definition).where(Definition.process == process, Definition.is_current)
+        return (await session.execute(query)).scalar_one_or_none()
+
     async def add(self, session: AsyncSession, loaded: LoadedDefinition, now: datetime) -> int:
-        """Load a definition an admin uploaded; it becomes the version new cases start with (re-sending an
-        older text makes it current again, as a new version)."""
+        """Load a definition an admin uploaded; it becomes the version new cases start with. A text stored before
+        (an earlier version sent again) makes that version current, as «back to this version» in the panel does:
+        no copy under a new number."""
+        query = select(Definition).where(Definition.process == loaded.key, Definition.digest == loaded.digest)
+        stored = (await session.execute(query.order_by(Definition.version.desc()).limit(1))).scalar_one_or_none()
+        if stored is not None:
+            await self._mark_current(session, stored)
+            self._use(stored, loaded)
+            return stored.id
         newest = await self.newest(session, loaded.key)
-        if newest is not None and newest.digest == loaded.digest:
-            await self._mark_current(session, newest)
-            self._use(newest, loaded)
-            return newest.id
         row = Definition(
             process=loaded.key,
             version=(newest.version + 1) if newest else 1,

@@ -54,7 +54,7 @@ class ProcessLibrary:
         if not load:
             return Upload(loaded.key, None, loaded.spec.title, hashlib.sha256(content).hexdigest()[:16])
         registry = self.core.registry
-        current = await registry.newest(self.session, loaded.key)
+        current = await registry.current_row(self.session, loaded.key)
         if current is not None and current.digest == loaded.digest:  # the chat's /load and the panel's «Load» alike
             return Upload(loaded.key, current.version, loaded.spec.title, same=True)
         await registry.add(self.session, loaded, self.core.clock.now())

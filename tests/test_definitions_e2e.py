@@ -54,9 +54,9 @@ async def test_a_broken_definition_is_explained_and_a_good_one_becomes_a_new_ver
     menu = await manager.expect("Какой процесс")
     assert "Возврат брака поставщику (v2)" in " ".join(manager.buttons(menu))
 
-    # Sending the original text again makes it current again, as a new version (a rollback).
+    # Sending the original text again makes its version current again, no copy under a new number (a rollback).
     await admin.send_file("document", source.encode(), "defect_return.yaml", caption="/load")
-    await admin.expect("версия 3")
+    await admin.expect("версия 1")
     await manager.send("/cancel")
     await manager.send("▶️ Начать процесс")
     menu = await manager.expect("Какой процесс")
