@@ -9,6 +9,7 @@ import contextlib
 import logging
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from app.settings import SANDBOX_TOKEN
@@ -35,14 +36,20 @@ async def _wait_for_signal() -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Every problem as `file:line: message` in the admin's language, then how many (on stderr, after them)."""
+    from services.i18n import Translator
+
     paths = args.paths or [str(Path(__file__).resolve().parent.parent / "flows" / "library")]
     problems = check_paths(paths)
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s)", file=sys.stderr)
-        return 1
-    print("all definitions are valid")
+    with tempfile.TemporaryDirectory() as compiled:
+        translator = Translator(Path(compiled))
+        for problem in problems:
+            print(problem.translated(lambda msgid: translator.t(msgid, args.lang)))
+        sys.stdout.flush()  # the count comes after the lines it counts, also where both streams go to one place
+        if problems:
+            print(translator.tn("%(n)s problem", "%(n)s problems", len(problems), args.lang), file=sys.stderr)
+            return 1
+        print(translator.t("all definitions are valid", args.lang))
     return 0
 
 
@@ -248,6 +255,7 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check", help="check process definitions; prints file:line: message")
     check.add_argument("paths", nargs="*")
+    check.add_argument("--lang", default="ru", choices=["ru", "en"], help="the language of the messages")
     check.set_defaults(func=cmd_check)
     bpmn = sub.add_parser("export-bpmn", help="write a process as BPMN 2.0 XML with its diagram (bpmn.io, Camunda)")
     bpmn.add_argument("process", help="the process key, e.g. defect_return")

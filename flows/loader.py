@@ -28,6 +28,7 @@ from flows.i18n import _
 from flows.model import (
     ACTION_TAG,
     DATE_RULE_WORDS,
+    FIELD_TYPES,
     FILE_TYPES,
     ITEM_WORKERS,
     PERSON_REFS,
@@ -429,7 +430,10 @@ def parse_definition(
             if key not in seen:
                 seen.add(key)
                 checker.add(path, msgid, **params)
-        raise DefinitionError(checker.problems) from None
+        # The shape failed somewhere: what can still be read is checked too, so an admin sees every mistake in
+        # one round instead of the next one only after fixing the first.
+        _check_readable(raw, checker)
+        raise DefinitionError(sorted(checker.problems, key=lambda p: p.line)) from None
     _check_process(spec, checker)
     if checker.problems:
         raise DefinitionError(checker.problems)
@@ -837,6 +841,95 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                     _("from stage '%(stage)s' no way leads to a final stage, so a case there could never end"),
                     stage=stage.key,
                 )
+
+
+def _names(value: Any) -> list[str] | None:
+    """`value` as a list of names, or None when it is not one (its shape error is said elsewhere)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _entries(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    """The mappings of a list with their indices; anything else (a shape error said elsewhere) has none."""
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _check_readable(raw: dict[str, Any], c: _Checker) -> None:
+    """The checks of names that need no valid model — roles, stages, fields a definition refers to — read on the
+    raw mapping of a definition whose shape failed elsewhere. Every step looks before it reads: a part that is not
+    what it should be is skipped (its own shape error says so), and a list of names that cannot be read whole
+    (a stage without a readable key) checks nothing against it, rather than calling a good name unknown."""
+    roles = _names(raw.get("roles"))
+    fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else None
+    stages = _entries(raw.get("stages"))
+    stage_keys: list[str] | None = [s["key"] for _i, s in stages if isinstance(s.get("key"), str)]
+    if not isinstance(raw.get("stages"), list) or len(stage_keys or []) != len(raw["stages"]):
+        stage_keys = None
+
+    def role(path: Path_, name: Any, label: str) -> None:
+        if roles is not None and isinstance(name, str) and name not in roles:
+            c.add(path, label, role=name, roles=", ".join(roles))
+
+    def person(path: Path_, who: Any) -> None:
+        if roles is None or not isinstance(who, str) or who in roles or who in PERSON_REFS:
+            return
+        if who.startswith("field:"):
+            if fields is not None:
+                fdef = fields.get(who.removeprefix("field:"))
+                if fdef is None or (isinstance(fdef, dict) and fdef.get("type") in FIELD_TYPES - {"user"}):
+                    c.add(path, _("'%(who)s' does not name a person field"), who=who)
+            return
+        c.add(
+            path,
+            _("unknown role '%(role)s' (roles: %(roles)s; or initiator, responsible, field:<name>)"),
+            role=who,
+            roles=", ".join(sorted(roles)),
+        )
+
+    def field_list(path: Path_, names: Any) -> None:
+        if fields is None:
+            return
+        for index, name in enumerate(_names(names) or []):
+            if name not in fields:
+                c.add(
+                    (*path, index),
+                    _("unknown field '%(name)s' (fields: %(fields)s)"),
+                    name=name,
+                    fields=", ".join(fields),
+                )
+
+    def stage(path: Path_, name: Any) -> None:
+        if stage_keys is not None and isinstance(name, str) and name not in stage_keys:
+            c.add(path, _("unknown stage '%(stage)s' (stages: %(stages)s)"), stage=name, stages=", ".join(stage_keys))
+
+    start = raw.get("start") if isinstance(raw.get("start"), dict) else {}
+    for name in _names(start.get("roles")) or []:
+        role(("start", "roles"), name, _("unknown role '%(role)s' (roles of this process: %(roles)s)"))
+    field_list(("start", "form"), start.get("form"))
+    field_list(("start", "shows"), start.get("shows"))
+    for part in ("schedule", "leads"):
+        for index, entry in _entries(raw.get(part)):
+            role((part, index, "initiator"), entry.get("initiator"), _("unknown role '%(role)s'"))
+    for index, entry in stages:
+        base: Path_ = ("stages", index)
+        for t_index, task in _entries(entry.get("tasks")):
+            if "for_each" in task:  # its people may be the entry's own (item_workers): the model's check says
+                continue
+            person((*base, "tasks", t_index, "assignee"), task.get("assignee"))
+            for who in _names(task.get("escalate_to")) or []:
+                person((*base, "tasks", t_index, "escalate_to"), who)
+        ways = entry.get("next")
+        if isinstance(ways, str):
+            stage((*base, "next"), ways)
+        for n_index, way in _entries(ways):
+            stage((*base, "next", n_index, "to"), way.get("to"))
+        for m_index, move in _entries(entry.get("moves")):
+            stage((*base, "moves", m_index, "to"), move.get("to"))
+            for who in _names(move.get("roles")) or []:
+                person((*base, "moves", m_index, "roles"), who)
+        field_list((*base, "requires"), entry.get("requires"))
+        field_list((*base, "editable"), entry.get("editable"))
 
 
 def _reachable(spec: ProcessDef, start: str | None = None) -> set[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -35,6 +35,7 @@ FieldType = Literal[
     "list",
     "company",
 ]
+FIELD_TYPES: frozenset[str] = frozenset(get_args(FieldType))
 FILE_TYPES = frozenset({"photo", "document"})
 TaskKind = Literal["form", "approve", "choice", "confirm"]
 ContactKind = Literal["phone", "email"]  # what a site form's contact field must hold

@@ -61,3 +61,22 @@ async def test_a_broken_definition_is_explained_and_a_good_one_becomes_a_new_ver
     await manager.send("▶️ Начать процесс")
     menu = await manager.expect("Какой процесс")
     assert "Возврат бракованных часов поставщику" in " ".join(manager.buttons(menu))
+
+
+async def test_every_mistake_of_a_definition_is_explained_in_one_answer(harness: Harness) -> None:
+    """A field of a type there is not, a role nobody has and a stage that does not exist: the admin is told of all
+    three at once, each at its line, not of the type alone and of the others only after fixing it."""
+    source = (LIBRARY / "defect_return.yaml").read_text(encoding="utf-8")
+    broken = (
+        source.replace("{type: money, label: {ru: Сумма закупки", "{type: mony, label: {ru: Сумма закупки")
+        .replace("next: inspection", "next: inspektion")
+        .replace("assignee: warehouse_head", "assignee: warehouse_hed", 1)
+    )
+    lines = {word: next(n for n, row in enumerate(broken.splitlines(), 1) if word in row)
+             for word in ("mony", "inspektion", "warehouse_hed")}
+    await harness.admin.send_file("document", broken.encode(), "defect_return.yaml")
+    answer = (await harness.admin.expect("ошибки"))["text"]
+    said = {"mony": "purchase_sum → type", "inspektion": "«inspektion»", "warehouse_hed": "«warehouse_hed»"}
+    for word, line in lines.items():
+        assert any(row.startswith(f"defect_return.yaml:{line}:") and said[word] in row
+                   for row in answer.splitlines()), (word, answer)

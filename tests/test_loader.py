@@ -79,15 +79,40 @@ def test_unknown_stage_points_to_its_line() -> None:
 
 def test_unknown_role_field_and_type() -> None:
     source = GOOD.replace("assignee: boss", "assignee: bos").replace("form: [amount]", "form: [amount, amont]")
-    source = source.replace("{type: date,", "{type: dat,")
+    source = source.replace("{type: date,", "{type: dat,").replace("{to: approved}", "{to: aproved}")
+    # A shape error in one place (the field's type) does not hide the mistakes of names elsewhere: all in one
+    # round, in the order of their lines, so an admin does not fix one only to be shown the next.
     problems = problems_of(source)
+    assert [p.split(":")[1] for p in problems] == ["6", "9", "16", "23"], problems
     text = "\n".join(problems)
     assert "flow.yaml:9:" in text and "dat" in text  # the bad type, on the field's line
-    # pydantic stops at the shape error, so fix the type and look at the rest
-    problems = problems_of(source.replace("{type: dat,", "{type: date,"))
-    text = "\n".join(problems)
     assert "flow.yaml:16: unknown role 'bos'" in text
     assert "flow.yaml:6: unknown field 'amont'" in text
+    assert "flow.yaml:23: unknown stage 'aproved'" in text
+    # With the type fixed, the full check says the same of the names (and nothing is said twice).
+    fixed = problems_of(source.replace("{type: dat,", "{type: date,"))
+    assert sorted(fixed) == sorted(p for p in problems if ":9:" not in p), fixed
+
+
+def test_half_valid_definitions_are_checked_without_crashing() -> None:
+    """What cannot be read is skipped by the checks of names, never guessed: broken roles, stages, tasks and
+    fields give their shape errors alone, and a stage without a readable key calls no way to a stage unknown."""
+    broken = [
+        GOOD.replace("roles: [clerk, boss]", "roles: clerk"),
+        GOOD.replace("  - key: approved", "  - key: [approved]"),
+        GOOD.replace("assignee: boss", "assignee: [boss]").replace("{type: date,", "{type: dat,"),
+        GOOD.replace("fields:\n", "fields: [x]\n").replace("  amount: {type: money, label: Amount}\n", "")
+        .replace("  due_date: {type: date, label: Due, required: false}\n", ""),
+        GOOD.replace("stages:\n", "stages: 5\nold:\n"),
+        GOOD.replace("    next:\n      - {to: rejected,", "    next: 7\n    nxt:\n      - {to: rejected,"),
+        GOOD.replace("start:\n  roles: [clerk]", "start: [clerk]\nx:\n  roles: [clerk]"),
+    ]
+    for source in broken:
+        problems = problems_of(source)
+        names = ("unknown role", "unknown stage", "unknown field")
+        assert problems and not any(name in p for p in problems for name in names), problems
+    assert any(":16: unknown role 'bos'" in p for p in problems_of(GOOD.replace("assignee: boss", "assignee: bos")
+                                                                        .replace("roles: [clerk]", "roles: clerk")))
 
 
 def test_deadline_that_cannot_be_read() -> None:
@@ -145,9 +170,33 @@ def test_konveyer_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace("{to: approved}", "{to: nowhere}"), encoding="utf-8")
     assert cli(["check", str(good)]) == 0
-    assert cli(["check", str(good), str(bad)]) == 1
+    assert cli(["check", "--lang", "en", str(good), str(bad)]) == 1
     out = capsys.readouterr().out
     assert f"{bad}:23: unknown stage 'nowhere'" in out
+
+
+def test_konveyer_check_speaks_the_admins_language_and_counts_on_a_line_of_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Russian by default, as the bot: every mistake of the file at once, then how many, in words."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        GOOD.replace("{type: date,", "{type: dat,").replace("assignee: boss", "assignee: bos")
+        .replace("{to: approved}", "{to: nowhere}"),
+        encoding="utf-8",
+    )
+    assert cli(["check", str(bad)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line.split(":")[1] for line in lines] == ["9", "16", "23"], lines
+    assert "неизвестная роль «bos»" in lines[1] and "неизвестный этап «nowhere»" in lines[2]
+    assert captured.err == "3 ошибки\n"
+    assert cli(["check", "--lang", "en", str(bad)]) == 1
+    assert capsys.readouterr().err == "3 problems\n"
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD, encoding="utf-8")
+    assert cli(["check", str(good)]) == 0
+    assert capsys.readouterr().out == "ошибок в определениях процессов нет\n"
 
 
 def test_konveyer_check_points_at_each_new_construct(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -170,18 +219,18 @@ def test_konveyer_check_points_at_each_new_construct(tmp_path: Path, capsys: pyt
         "on_change: [add, cancel_removed]", "on_change: [add, drop]"
     )
     parent.write_text(broken, encoding="utf-8")
-    assert cli(["check", str(folder)]) == 1
+    assert cli(["check", "--lang", "en", str(folder)]) == 1
     out = capsys.readouterr().out
     assert f"{parent}:{line('on_change: [add, drop]', broken)}: " in out  # not one of add, cancel_removed, ignore
 
     broken = source.replace("back: {item.verdict: verdict}", "back: {item.verdikt: verdict}")
     parent.write_text(broken, encoding="utf-8")
-    assert cli(["check", str(folder)]) == 1
+    assert cli(["check", "--lang", "en", str(folder)]) == 1
     assert f"{parent}:{line('item.verdikt', broken)}: unknown field 'item.verdikt'" in capsys.readouterr().out
 
     broken = source.replace("at_least: signing}", "at_least: sign}")
     parent.write_text(broken, encoding="utf-8")
-    assert cli(["check", str(folder)]) == 1
+    assert cli(["check", "--lang", "en", str(folder)]) == 1
     assert (
         f"{parent}:{line('at_least: sign}', broken)}: process 'position_approval' has no stage 'sign'"
         in capsys.readouterr().out
@@ -190,7 +239,7 @@ def test_konveyer_check_points_at_each_new_construct(tmp_path: Path, capsys: pyt
     follows = "    follows: {calls: approvals, at_least: signing}\n"
     broken = source.replace(follows, follows + "    next: approved\n")
     parent.write_text(broken, encoding="utf-8")
-    assert cli(["check", str(folder)]) == 1
+    assert cli(["check", "--lang", "en", str(folder)]) == 1
     assert "a stage that follows child cases has no tasks, 'next' or 'moves'" in capsys.readouterr().out
 
 
