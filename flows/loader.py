@@ -903,7 +903,7 @@ def _check_readable(raw: dict[str, Any], c: _Checker) -> None:
         if stage_keys is not None and isinstance(name, str) and name not in stage_keys:
             c.add(path, _("unknown stage '%(stage)s' (stages: %(stages)s)"), stage=name, stages=", ".join(stage_keys))
 
-    start = raw.get("start") if isinstance(raw.get("start"), dict) else {}
+    start: dict[str, Any] = raw["start"] if isinstance(raw.get("start"), dict) else {}
     for name in _names(start.get("roles")) or []:
         role(("start", "roles"), name, _("unknown role '%(role)s' (roles of this process: %(roles)s)"))
     field_list(("start", "form"), start.get("form"))
