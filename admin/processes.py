@@ -226,8 +226,10 @@ class ProcessPages(PanelPages):
             if str(key).startswith("map:") and str(value)
         }
         migration = Migration(self.core, self.lang)
-        run = migration.apply if form.get("action") == "apply" else migration.check
-        report = await run(process, number, to, mapping)
+        if form.get("action") == "apply":
+            report = await migration.apply(process, number, to, mapping, by="panel")
+        else:
+            report = await migration.check(process, number, to, mapping)
         request[REPORT_MAPPING] = mapping
         return await self.version(request, report)
 

@@ -212,6 +212,17 @@ class Words:
             )
         return "".join("; " + line for line in said)
 
+    def _released(self, title: str, because: object) -> str:
+        """Why a task left its holder, as the holder's notice said: an entry written before the reason was kept
+        says none rather than a wrong one."""
+        if because == "role":
+            return self.t("task «%(task)s» went back to its role (its holder lost the role)", task=title)
+        if because == "left":
+            return self.t("task «%(task)s» was handed on: an administrator closed its holder's access", task=title)
+        if because == "unreachable":
+            return self.t("task «%(task)s» was handed on: the bot cannot reach its holder", task=title)
+        return self.t("task «%(task)s» was handed on", task=title)
+
     def history(
         self,
         entry: AuditEntry,
@@ -293,7 +304,7 @@ class Words:
         elif action == "timer.wait":
             text = self.t("waiting time is over")
         elif action == "task.released":
-            text = self.t("task «%(task)s» went back to its role (its holder lost the role)", task=title)
+            text = self._released(title, data.get("because"))
         elif action == "case.tasks_released":
             text = self.t("tasks handed on to those who may do them")
         elif action == "case.draft_expired":
@@ -320,6 +331,8 @@ class Words:
             text = self.t("wrote an internal note") if data.get("internal") else self.t("wrote a comment")
         elif action == "case.migrated":
             text = self.t("moved to version %(version)s", version=data.get("to_version", "?"))
+            if data.get("by") == "cli":  # nobody of the company's people, yet someone did it: say who
+                return self.t("An admin on the command line") + ": " + text
         else:
             text = self._label({}, action)
         who = names.get(entry.actor_id) if entry.actor_id is not None else None

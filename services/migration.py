@@ -130,9 +130,10 @@ class Migration:
         return report
 
     async def apply(
-        self, process: str, from_version: int, to_version: int, mapping: dict[str, str]
+        self, process: str, from_version: int, to_version: int, mapping: dict[str, str], by: str = "cli"
     ) -> MigrationReport:
-        """Check, then move every case that can move, each in one transaction (re-checked under its lock)."""
+        """Check, then move every case that can move, each in one transaction (re-checked under its lock).
+        `by`: where an admin did it (`panel` or `cli`), for the case's history to name."""
         report = await self.check(process, from_version, to_version, mapping)
         if report.problems:
             return report
@@ -164,7 +165,7 @@ class Migration:
                     previous = loaded.row.stage
                     loaded.row.definition_id = versions.new_id
                     detail = {"from_version": from_version, "to_version": to_version, "from": previous,
-                              "to": loaded.state.stage}
+                              "to": loaded.state.stage, "by": by}
                     await service.save(loaded, effects, None, MIGRATED, detail)
                 # What was done under the lock is what the report says (the case may have moved since the check).
                 move.to, move.kept, move.closed, move.given, move.ask, move.dropped = (

@@ -368,7 +368,16 @@ def test_escalations_and_version_moves_read_as_sentences(harness: Harness) -> No
     assert said("task.reassigned", {"task": "confirm_defect", "from": 6, "to": 7}).endswith("передана: Борис")
     moved = said("task.deadline_moved", {"task": "x", "to": "2027-01-14T15:00:00+00:00", "reason": "Ждём акт"})
     assert moved == "Вера: перенес(ла) срок задачи «X» на 14.01.2027 18:00: Ждём акт"
-    assert said("case.migrated", {"to_version": 4}, actor=None) == "Перенесено на версию 4"
+    assert said("case.migrated", {"to_version": 4, "by": "panel"}, actor=None) == (
+        "Администратор в панели: перенесено на версию 4")
+    assert said("case.migrated", {"to_version": 4, "by": "cli"}, actor=None) == (
+        "Администратор (командная строка): перенесено на версию 4")
+    # Why a task left its holder, as the notice said: closed access is not a lost role, an old entry says no reason.
+    assert said("task.released", {"task": "confirm_defect", "because": "left"}, actor=None) == (
+        f"Задача «{confirm}» передана другому: администратор закрыл доступ исполнителю")
+    assert "вернулась к роли (у исполнителя больше нет этой роли)" in said(
+        "task.released", {"task": "confirm_defect", "because": "role"}, actor=None)
+    assert said("task.released", {"task": "confirm_defect"}, actor=None) == f"Задача «{confirm}» передана другому"
     # A process the case started and waits for, in words (the medical deal's qualification), not «Case called».
     called = said("case.called", {"process": "medical_qualification", "case": 8})
     assert called == "Вера: запущен процесс «Квалификация клиента» (дело №8)", called

@@ -305,7 +305,8 @@ class CaseNotices(NoticesBase):
         elif because == "unreachable":
             why = r.t("the bot can no longer reach %(who)s", lang, who=who)
         else:
-            why = r.t("%(who)s no longer works here", lang, who=who)
+            # Closed access is what is known, not that the person left the company.
+            why = r.t("an administrator closed the access of %(who)s", lang, who=who)
         text = r.t("↪️ “%(task)s” came to you: %(why)s.\n%(case)s", lang, task=title, why=why, case=case)
         outbox.message(self.session, heir.tg_id, text, self.now, case_id=loaded.row.id)
 

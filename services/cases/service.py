@@ -442,7 +442,9 @@ class CaseService:
                     continue
                 row = loaded.task_rows[task.id or 0]
                 row.assignee_id, row.claimed_at = task.assignee_id, None
-                self.store.audit(loaded, actor_id, "task.released", {"task": task.key, "from": user.id}, task.id)
+                # The history says why, as the notice does.
+                audit = {"task": task.key, "from": user.id, "because": because}
+                self.store.audit(loaded, actor_id, "task.released", audit, task.id)
                 effects.append(TaskCreated(task))  # the task is offered anew
                 released.append(task)
             if effects:
