@@ -7,7 +7,10 @@ import asyncio
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_BARS = 12  # more would not read on a phone; the rest are in the lists and the files
 
@@ -55,10 +58,11 @@ def to_xlsx(table: Table) -> bytes:
     return buffer.getvalue()
 
 
-def bar_chart(labels: Sequence[str], series: Sequence[Series], *, side_by_side: bool, counts: bool) -> bytes:
-    """One horizontal bar per label and series, the first label at the top, as a PNG. Overlaid (a part drawn over
-    its whole, like overdue over open work) or side by side (two measures, like ordered and shipped); `counts`
-    keeps the axis in whole numbers. Uses the Agg canvas directly (no pyplot state), so it is safe in a thread."""
+def bar_figure(labels: Sequence[str], series: Sequence[Series], *, side_by_side: bool, counts: bool) -> Figure:
+    """One horizontal bar per label and series, the first label at the top. Side by side (two measures, like
+    ordered and shipped; or open work and the overdue part of it, so neither hides the other) or stacked (parts
+    of a whole, laid end to end); `counts` keeps the axis in whole numbers. The legend sits above the plot, where
+    it covers no bar. Uses the Agg canvas directly (no pyplot state), so it is safe in a thread."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -66,27 +70,42 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], *, side_by_side: 
 
     names = [label[:40] for label in labels[:MAX_BARS]][::-1]
     positions = list(range(len(names)))
-    figure = Figure(figsize=(8, 1.2 + 0.45 * max(len(names), 1) * (len(series) if side_by_side else 1)), dpi=100)
+    figure = Figure(
+        figsize=(8, 1.6 + 0.45 * max(len(names), 1) * (len(series) if side_by_side else 1)),
+        dpi=100,
+        layout="constrained",  # makes room outside the axes for the legend
+    )
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     height = 0.8 / len(series) if side_by_side and series else 0.8
+    ends = [0.0] * len(names)
     for index, one in enumerate(series):
         values = list(one.values[:MAX_BARS])[::-1]
-        # Side by side: the first series on top within each label's band.
+        values += [0.0] * (len(names) - len(values))
+        # Side by side: the first series on top within each label's band; stacked: each after the one before.
         shift = (len(series) - 1 - 2 * index) * height / 2 if side_by_side else 0.0
-        axes.barh([p + shift for p in positions], values, height=height, color=one.color, label=one.label)
+        left = [0.0] * len(names) if side_by_side else list(ends)
+        axes.barh([p + shift for p in positions], values, height=height, left=left, color=one.color, label=one.label)
+        ends = [end + value for end, value in zip(ends, values, strict=True)]
     # The legend drawn from the series' own colours: one made from the bars takes matplotlib's default blue for a
     # series with no bar, so «open» and «overdue» read the same.
-    axes.legend(
-        handles=[Patch(facecolor=one.color, label=one.label) for one in series], loc="lower right"
+    figure.legend(
+        handles=[Patch(facecolor=one.color, label=one.label) for one in series],
+        loc="outside upper center",
+        ncols=max(len(series), 1),
+        frameon=False,
     )
     axes.set_yticks(positions, names)
     if counts:
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
+    return figure
+
+
+def bar_chart(labels: Sequence[str], series: Sequence[Series], *, side_by_side: bool, counts: bool) -> bytes:
+    """`bar_figure` as a PNG."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    bar_figure(labels, series, side_by_side=side_by_side, counts=counts).savefig(buffer, format="png")
     return buffer.getvalue()
 
 

@@ -5,9 +5,10 @@ gets each group's list or Excel file from the digest's buttons."""
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import matplotlib.colors
 import matplotlib.image
 from openpyxl import load_workbook
 from PIL import Image
@@ -262,6 +263,29 @@ def test_the_charts_legend_has_a_colour_per_series_even_for_one_with_no_bar() ->
     pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
     red = (pixels[:, :, 0] > 0.8) & (pixels[:, :, 1] < 0.35) & (pixels[:, :, 2] < 0.35)
     assert red.sum() > 20, "no red in the legend"
+
+
+def test_the_charts_open_and_overdue_bars_both_show_and_the_legend_covers_neither() -> None:
+    """Сергей has one open task and it is late: the overdue bar was drawn over the open one (one red bar, the open
+    one hidden) and the legend sat on the bars. Now each has its own bar, and the legend is outside the plot."""
+    from services.digests.contents import Digest, Load, chart_figure
+
+    now = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    digest = Digest(now=now, since=now, load=[Load("Сергей", 1, 1), Load("Иван", 3, 0)])
+    figure = chart_figure(digest, "Просрочено", "Открытые задачи")
+    figure.canvas.draw()
+    axes = figure.axes[0]
+    bars = [bar for bar in axes.patches if bar.get_width() > 0]
+    sergei = [bar for bar in bars if abs(bar.get_y() + bar.get_height() / 2 - 1) < 0.5]  # his band (at the top)
+    colours = sorted(matplotlib.colors.to_hex(bar.get_facecolor()) for bar in sergei)
+    assert colours == ["#90caf9", "#e53935"], colours
+    spans = sorted((bar.get_y(), bar.get_y() + bar.get_height()) for bar in sergei)
+    assert spans[0][1] <= spans[1][0] + 1e-9, spans  # one beside the other, not one over the other
+    legends = figure.legends or [axes.get_legend()]
+    assert len(legends) == 1 and legends[0] is not None
+    box = legends[0].get_window_extent()
+    plot = axes.get_window_extent()
+    assert box.y0 >= plot.y1 or box.x0 >= plot.x1, (box, plot)  # outside the plot area
 
 
 async def test_the_directors_digest_opens_with_the_offers_waiting_for_his_approval(fulfillment: Harness) -> None:

@@ -5,14 +5,18 @@ at a stage, what moved, the open work per person and the totals (and sums) per p
 from __future__ import annotations
 
 import asyncio
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.i18n import _
-from services.charts import MAX_BARS, Series, Table, bar_chart
+from services.charts import MAX_BARS, Series, Table, bar_figure
 from services.wording import Wording
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 GROUPS = ("yours", "overdue", "today", "stuck", "moved")
 GROUP_TITLES = {
@@ -169,7 +173,15 @@ def span(w: Wording, delta: timedelta, lang: str | None) -> str:
 
 
 def chart(digest: Digest, overdue_label: str, open_label: str) -> bytes:
-    """Open and overdue work per person (per process when nobody holds anything), the heaviest at the top."""
+    """`chart_figure` as a PNG."""
+    buffer = io.BytesIO()
+    chart_figure(digest, overdue_label, open_label).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def chart_figure(digest: Digest, overdue_label: str, open_label: str) -> Figure:
+    """Open and overdue work per person (per process when nobody holds anything), the heaviest at the top; the
+    overdue bar beside the open one (it is a part of it): drawn over it, one late task of one hid the open bar."""
     if digest.load:
         bars = [(x.holder, x.open, x.overdue) for x in digest.load[:CHART_PEOPLE]]
     else:
@@ -178,7 +190,7 @@ def chart(digest: Digest, overdue_label: str, open_label: str) -> bytes:
         Series(open_label, [float(o) for _l, o, _x in bars], "#90caf9"),
         Series(overdue_label, [float(x) for _l, _o, x in bars], "#e53935"),
     ]
-    return bar_chart([label for label, _o, _x in bars], series, side_by_side=False, counts=True)
+    return bar_figure([label for label, _o, _x in bars], series, side_by_side=True, counts=True)
 
 
 async def chart_async(digest: Digest, overdue_label: str, open_label: str) -> bytes:
