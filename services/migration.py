@@ -149,6 +149,7 @@ class Migration:
                     if loaded.row.definition_id != versions.old_id:
                         raise EngineError(_("The case changed since the check; check again."))
                     old_view = Loaded(loaded.row, replace(loaded.state), loaded.task_rows)  # the old version's eyes
+                    open_before = {t.id for t in loaded.state.open_tasks()}
                     effects: list[Effect] = []
                     done = await _answered(session, loaded.state)
                     drafts = _drafts(loaded)
@@ -167,6 +168,11 @@ class Migration:
                     detail = {"from_version": from_version, "to_version": to_version, "from": previous,
                               "to": loaded.state.stage, "by": by}
                     await service.save(loaded, effects, None, MIGRATED, detail)
+                    # The tasks that stay are worded by the new version now (its stage, its titles): their cards
+                    # are edited through the outbox, as any other change of a card is.
+                    for kept in loaded.state.open_tasks():
+                        if kept.id in open_before:
+                            await service.notifier.task_changed(loaded, kept, fresh=False)
                 # What was done under the lock is what the report says (the case may have moved since the check).
                 move.to, move.kept, move.closed, move.given, move.ask, move.dropped = (
                     checked.to, checked.kept, checked.closed, checked.given, checked.ask, checked.dropped

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from db.models import Case, Definition
 from tests.conftest import Harness
+from tests.test_defect_return_e2e import register_defect
 
 LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
 
@@ -80,3 +81,25 @@ async def test_every_mistake_of_a_definition_is_explained_in_one_answer(harness:
     for word, line in lines.items():
         assert any(row.startswith(f"defect_return.yaml:{line}:") and said[word] in row
                    for row in answer.splitlines()), (word, answer)
+
+
+async def test_a_case_moved_onto_a_new_version_rewrites_its_open_task_cards(harness: Harness) -> None:
+    """The service manager's card named the stage of version 1 after the case had moved onto version 2: the move
+    edits the cards of the tasks that stay, so they read as the new version words them."""
+    from services.migration import Migration
+
+    manager = await harness.person("Марина", "shop_manager")
+    service = await harness.person("Сергей", "service_manager")
+    await register_defect(manager)
+    card = await service.expect("Переместите товар на склад сервиса в 1С")
+    assert "Брак зарегистрирован" in card["text"], card["text"]
+    source = (LIBRARY / "defect_return.yaml").read_text(encoding="utf-8")
+    changed = source.replace("title: {ru: Брак зарегистрирован,", "title: {ru: Брак принят к возврату,")
+    await harness.admin.send_file("document", changed.encode(), "defect_return.yaml", caption="/load")
+    await harness.admin.expect("версия 2")
+    report = await Migration(harness.core).apply("defect_return", 1, 2, {}, by="panel")
+    assert [move.moved for move in report.cases] == [True], report
+    await harness.settle()
+    edited = await service.find("Переместите товар на склад сервиса в 1С")
+    assert edited is not None and edited["message_id"] == card["message_id"]
+    assert "Брак принят к возврату" in edited["text"] and "Брак зарегистрирован" not in edited["text"], edited
