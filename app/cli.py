@@ -35,6 +35,17 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
+def _terminal_language() -> str:
+    """Russian where the admin's terminal is Russian (LC_ALL, LC_MESSAGES or LANG), else English: scripts that
+    read `konveyer check` on a server's C or English locale keep reading what they read before."""
+    import os
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(name):
+            return "ru" if value.lower().startswith("ru") else "en"
+    return "en"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Every problem as `file:line: message` in the admin's language, then how many (on stderr, after them)."""
     from services.i18n import Translator
@@ -255,7 +266,8 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check", help="check process definitions; prints file:line: message")
     check.add_argument("paths", nargs="*")
-    check.add_argument("--lang", default="ru", choices=["ru", "en"], help="the language of the messages")
+    check.add_argument("--lang", default=_terminal_language(), choices=["ru", "en"],
+                       help="the language of the messages (default: the terminal's locale, Russian or English)")
     check.set_defaults(func=cmd_check)
     bpmn = sub.add_parser("export-bpmn", help="write a process as BPMN 2.0 XML with its diagram (bpmn.io, Camunda)")
     bpmn.add_argument("process", help="the process key, e.g. defect_return")

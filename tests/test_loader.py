@@ -176,9 +176,13 @@ def test_konveyer_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_konveyer_check_speaks_the_admins_language_and_counts_on_a_line_of_its_own(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Russian by default, as the bot: every mistake of the file at once, then how many, in words."""
+    """Russian on a Russian terminal: every mistake of the file at once, then how many, in words; English on
+    another locale, as scripts read it before."""
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         GOOD.replace("{type: date,", "{type: dat,").replace("assignee: boss", "assignee: bos")
@@ -197,6 +201,9 @@ def test_konveyer_check_speaks_the_admins_language_and_counts_on_a_line_of_its_o
     good.write_text(GOOD, encoding="utf-8")
     assert cli(["check", str(good)]) == 0
     assert capsys.readouterr().out == "ошибок в определениях процессов нет\n"
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert cli(["check", str(bad)]) == 1
+    assert capsys.readouterr().err == "3 problems\n"
 
 
 def test_konveyer_check_points_at_each_new_construct(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
