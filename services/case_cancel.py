@@ -12,7 +12,6 @@ from flows.i18n import _
 from flows.runtime import EngineError
 from flows.status import CaseStatus
 from services import access
-from services import people as people_repo
 from services.cases import CaseService, Loaded
 
 WRITING = "case_cancel_reason"  # `User.prompt` kind: the next text is why this case is cancelled
@@ -40,12 +39,10 @@ class CaseCancel:
         """The cancel button was pressed on a card that showed `seen_stage` (empty on cards made before the stage
         was written in the button). The case and whether the card was current: only then is the reason asked."""
         loaded = await self.cases.load(case_id, lock=False)
-        rule = await self.cases.cancel_rule(loaded)  # at an order 1C has, the office cancels: the dealer asks it
-        roles = await people_repo.roles_of(self.cases.session, self.user.id) if rule is not None else set()
-        may = access.can_cancel(self.user, loaded.row, roles, rule) or access.asks_to_cancel(
-            self.user, loaded.row, roles, rule
-        )
-        access.require(may, _("Only the initiator, the person leading the case or an admin can cancel it."))
+        # At an order 1C has, the office cancels: the dealer asks it.
+        outright, asked = await self.cases.cancel_rights(self.user, loaded)
+        refused = _("Only the initiator, the person leading the case or an admin can cancel it.")
+        access.require(outright or asked is not None, refused)
         if loaded.state.status not in (CaseStatus.DRAFT, CaseStatus.ACTIVE):
             raise EngineError(_("This case is already closed."))
         if seen_stage and seen_stage != loaded.state.stage:

@@ -98,3 +98,25 @@ async def test_an_order_a_query_sent_is_asked_to_cancel_and_one_1c_never_saw_the
     await anna.send(f"/case {kept}")
     await cancel_case(anna, await anna.card(f"№{kept}", button="Отменить дело"), "Не нужна")
     assert str(kept) not in documents((await onec.call("query", kind="sale"))[1])
+
+
+async def test_the_office_cancels_an_approved_order_no_exchange_has_taken_yet(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The office is offered «Отменить дело» on an approved order before any exchange took it: pressing it cancels
+    (it was refused, as the office is neither its initiator nor its lead); 1C, which never had it, is not told."""
+    harness, onec = await _exchange(harness_factory)
+    people = await dealers(harness, tmp_path / "1c", onec)
+    anna, regina, rita = people["anna"], people["regina"], people["rita"]
+    await onec.checkauth()
+
+    order = await place_order(harness, anna, ("combi 48", COMBI))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+    await rita.send(f"/case {order}")
+    await cancel_case(rita, await rita.card(f"№{order}", button="Отменить дело"), "Дилер звонил, отказ")
+    await anna.expect("отменено", "Дилер звонил, отказ")
+    async with harness.core.sessionmaker() as session:
+        case = await session.get(Case, order)
+        assert case is not None and case.status == "cancelled"
+    assert str(order) not in documents((await onec.call("query", kind="sale"))[1])

@@ -247,12 +247,28 @@ class CaseService:
 
     async def cancel_rule(self, loaded: Loaded) -> CancelDef | None:
         """Who cancels the case outright where it stands, when its stage says (`cancel:`); None: as at any stage."""
-        state = loaded.state
-        stage = next((s for s in state.spec.stages if s.key == state.stage), None)
-        rule = stage.cancel if stage is not None else None
+        rule = self._declared_cancel(loaded)
         if rule is not None and rule.once_sent and await self.session.get(OrderExport, loaded.row.id) is None:
             return None  # no exchange has taken it yet: nobody outside would have to be told
         return rule
+
+    @staticmethod
+    def _declared_cancel(loaded: Loaded) -> CancelDef | None:
+        state = loaded.state
+        stage = next((s for s in state.spec.stages if s.key == state.stage), None)
+        return stage.cancel if stage is not None else None
+
+    async def cancel_rights(self, user: User, loaded: Loaded) -> tuple[bool, CancelDef | None]:
+        """Whether the person cancels the case outright; else the rule under which they ask those who do (None:
+        they may not). The roles a stage names cancel there always (the office at an order it may send to 1C, sent
+        or not); its initiator and whoever leads it cancel outright until the rule binds them, then ask."""
+        declared = self._declared_cancel(loaded)
+        rule = await self.cancel_rule(loaded)
+        roles = await people_repo.roles_of(self.session, user.id) if declared is not None else set()
+        deciding = declared is not None and access.is_active(user) and bool(set(declared.by) & roles)
+        if deciding or access.can_cancel(user, loaded.row, roles, rule):
+            return True, None
+        return False, rule if access.asks_to_cancel(user, loaded.row, roles, rule) else None
 
     async def cancel_or_ask(
         self, user: User, case_id: int, reason: str | None, *, ask: bool = True
@@ -260,13 +276,11 @@ class CaseService:
         """Cancel the case; or, at a stage where others cancel it (an order 1C has) and `ask`, ask them to, with
         the reason. The case and the roles asked (none: it is cancelled)."""
         loaded = await self.load(case_id)
-        rule = await self.cancel_rule(loaded)
-        roles = await people_repo.roles_of(self.session, user.id) if rule is not None else set()
-        if ask and rule is not None and access.asks_to_cancel(user, loaded.row, roles, rule):
-            await self.ask_cancel(loaded, user, reason or "", tuple(rule.by))
-            return loaded, tuple(rule.by)
-        refused = _("Only the initiator, the person leading the case or an admin can cancel it.")
-        access.require(access.can_cancel(user, loaded.row, roles, rule), refused)
+        outright, asked = await self.cancel_rights(user, loaded)
+        if ask and asked is not None:
+            await self.ask_cancel(loaded, user, reason or "", tuple(asked.by))
+            return loaded, tuple(asked.by)
+        access.require(outright, _("Only the initiator, the person leading the case or an admin can cancel it."))
         await self.close_cancelled(loaded, user.id, reason, {"reason": reason} if reason else {})
         return loaded, ()
 
