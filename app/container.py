@@ -76,7 +76,7 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         country=settings.country, tz=settings.timezone, hours=WorkingHours(settings.work_start, settings.work_end)
     )
     translator = Translator(settings.data_dir / "locales", default=settings.default_language)
-    renderer = Renderer(translator, calendar.tz)
+    renderer = Renderer(translator, calendar.tz, calendar=calendar, clock=clock)
     return Core(
         config=service_config(settings),
         clock=clock,

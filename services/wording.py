@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from flows import forms
 from flows import values as field_values
+from flows.calendar import WorkCalendar
+from flows.clock import Clock
 from flows.context import case_context
 from flows.i18n import _
 from flows.model import FILE_TYPES, FieldDef, ProcessDef, TaskDef, local
@@ -140,9 +142,15 @@ def _ref_count(value: Any) -> int:
 
 
 class Wording:
-    def __init__(self, translator: Translator, tz: ZoneInfo) -> None:
+    def __init__(
+        self, translator: Translator, tz: ZoneInfo, *, calendar: WorkCalendar | None = None, clock: Clock | None = None
+    ) -> None:
+        """`calendar` and `clock`: the case's, for how late a deadline is (`due`); without them a due date is only
+        its moment (a diagram's legend, a test of the words)."""
         self.tr = translator
         self.tz = tz
+        self.calendar = calendar
+        self.clock = clock
 
     def t(self, message: str, lang: str | None, **params: Any) -> str:
         return self.tr.t(message, lang, **params)
@@ -152,6 +160,27 @@ class Wording:
         if moment is None:
             return "—"
         return _when(moment, self.tz, self.tr.lang(lang))
+
+    def due(self, moment: datetime | None, lang: str | None = None) -> str:
+        """A task's due date for a person («01.12.2026 09:00»), marked when it has passed by the case's clock:
+        «01.12.2026 09:00 ⚠️ просрочено на 3 раб. дня». How late in the calendar's working time (as deadlines are
+        set): whole working days, else whole hours, else just the mark (past it out of hours, or by minutes).
+        True when rendered: a card sent before the deadline keeps its words until something edits it."""
+        when = self.when(moment, lang)
+        if moment is None or self.clock is None or self.calendar is None:
+            return when
+        now = self.clock.now()
+        if moment >= now:
+            return when
+        hours = self.calendar.working_hours_between(moment, now)
+        day = self.calendar.hours.length.total_seconds() / 3600
+        if hours >= day:
+            late = self.tr.tn("⚠️ %(n)s working day overdue", "⚠️ %(n)s working days overdue", int(hours // day), lang)
+        elif hours >= 1:
+            late = self.tr.tn("⚠️ %(n)s hour overdue", "⚠️ %(n)s hours overdue", int(hours), lang)
+        else:
+            late = self.t("⚠️ overdue", lang)
+        return f"{when} {late}"
 
     def comment_line(self, entry: Entry, lang: str | None) -> str:
         """One comment of a thread: who and when (🔒 for an internal note), whom it answers, what it says and

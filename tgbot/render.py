@@ -16,8 +16,10 @@ from tgbot.render_forms import FormPrompts
 
 
 def renderer_for(core: Core) -> Renderer:
-    """The chat's renderer over the shared texts (cheap: it holds the translator and the time zone)."""
-    return Renderer(core.translator, core.calendar.tz)
+    """The chat's renderer over the shared texts (cheap: it holds the translator, the time zone, the calendar and
+    the clock: a due date passed is marked so, `Wording.due`)."""
+    calendar = core.calendar
+    return Renderer(core.translator, calendar.tz, calendar=calendar, clock=core.clock)
 
 
 class Renderer(TaskCards, EscalationPickers, FormPrompts):

@@ -118,7 +118,7 @@ class TaskCards(ItemCards):
                 lines += ["", body]
         lines.append("")
         if task.due_at is not None:
-            lines.append(self.t("Due: %(when)s", lang, when=self.when(task.due_at, lang)))
+            lines.append(self.t("Due: %(when)s", lang, when=self.due(task.due_at, lang)))
         files = file_count(spec, case.data) if task.key != START_TASK and case.id is not None else 0
         return CardHead(tuple(lines), files)
 
@@ -338,7 +338,7 @@ class TaskCards(ItemCards):
                     lang,
                     task=self.task_title(spec, task, lang),
                     who=holder,
-                    when=self.when(task.due_at, lang),
+                    when=self.due(task.due_at, lang),
                 )
             )
         items = self.item_lines(case, lang)
