@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     default_language: str = "ru"
 
     # Digests (services/digests/): people with these roles get one without asking, at `digest_time` on working
-    # days (each person changes theirs with /digest); a stage without task deadlines counts as stuck after
-    # `stage_norm_days` working days.
+    # days (each person changes theirs with /digest); a stage without task deadlines (or with only ones already past
+    # when the case came) counts as stuck after `stage_norm_days` working days.
     digest_roles: list[str] = Field(default_factory=lambda: ["director"])
     digest_time: time = time(9, 0)
     stage_norm_days: int = 3

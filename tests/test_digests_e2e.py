@@ -118,14 +118,14 @@ async def test_the_director_gets_the_morning_digest_on_working_days_and_not_on_h
     assert "🔄 Сдвинулись с 22.12.2026 09:00: 1" in text
     assert "Брак зарегистрирован → Проверка брака на складе" in text
     # The forgotten case is stuck at its first stage: past the deadline the stage gave its task.
-    assert "🐢 Застряли на стадии: 1" in text and "«Брак зарегистрирован» с 21.12.2026" in text
+    assert "🐢 Застряли на этапе: 1" in text and "«Брак зарегистрирован» с 21.12.2026" in text
     assert "(норма: до 22.12.2026 18:00)" in text
     assert "Сергей: открыто 1, просрочено 1" in text and "Кладовщик Иван: открыто 1, просрочено 0" in text
     assert f"дел 2, открытых задач {len(tasks)}, просрочено {len(overdue)}" in text
     assert director.buttons(await director.find(HEADING, "23.12.2026")) == [
         "📋 Просрочено (1)",
         "📊 Excel",
-        "📋 Застряли на стадии (1)",
+        "📋 Застряли на этапе (1)",
         "📊 Excel",
         "📋 Сдвинулись с 22.12.2026 09:00 (1)",
         "📊 Excel",

@@ -1,8 +1,7 @@
 """A person's digest built from what they may see (services/access.py), sent with its chart, its groups as lists
 and Excel files; a digest timer fired.
 
-A stage's norm: the latest deadline the definition gave its tasks on this visit (the stage's own deadline);
-a stage whose tasks have no deadline (a wait for a move button) is stuck after `stage_norm_days` working days."""
+A case is stuck when it has been on its stage longer than the stage is expected to take (`Digests._stuck`)."""
 
 from __future__ import annotations
 
@@ -186,9 +185,17 @@ class Digests:
             since = entered.get(case.id) or case.created_at
             if case.stage == START_TASK:
                 continue
-            norm = deadlines.get((case.id, case.stage, case.visit)) or core.calendar.shift_working_days(
-                since, core.config.stage_norm_days
-            )
+            # What a director means by stuck: longer on the stage than it is expected to take. It is expected to
+            # take until the latest deadline it gave its tasks on this visit (the stage's own deadline). A stage
+            # with no deadline (a wait for a move button), or whose deadline had already gone when the case came
+            # (one counted from a date in the case's data: «1 working day from shipping_date»), is given
+            # `stage_norm_days` working days from its entry: a case that came to its stage this minute is never
+            # stuck — its late task is in the overdue group.
+            deadline = deadlines.get((case.id, case.stage, case.visit))
+            if deadline is not None and deadline > since:
+                norm = deadline
+            else:
+                norm = core.calendar.shift_working_days(since, core.config.stage_norm_days)
             if norm < now:
                 spec = specs[case.definition_id]
                 stage = core.wording.stage_title(spec, case.stage, lang)
