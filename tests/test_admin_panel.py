@@ -227,7 +227,7 @@ async def test_case_list_page_files_and_delivery_speak_in_labels(panel: Panel) -
             page = await response.text()
         assert "Менеджер магазина" in page
         row = page[page.index(f'data-person="{photo.uploaded_by}"'):].split("</tr>")[0]
-        assert 'class="organisation none">—' in row  # Марина is the company's own: bound to no dealer (hidden on a phone)
+        assert 'class="organisation none">—' in row  # Марина: no dealer (hidden on a phone)
 
 
 async def test_delivery_problems_show_case_recipient_and_channel(panel: Panel) -> None:
