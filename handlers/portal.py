@@ -259,6 +259,8 @@ async def cart_button(
         await portal.step(int(callback_data.arg), 1 if action == "plus" else -1)
     elif action == "clear":
         await portal.clear()
+    elif action == "repeat":  # a rejected or cancelled request's card: its positions back, then the cart
+        await portal.repeat_order(viewer, int(callback_data.arg))
     elif action == "excel":
         await send_export(chat_id, "", portal, replies, renderer, viewer)
         return answer(after_commit, query)
@@ -384,6 +386,7 @@ async def send_orders(
     viewer: Viewer,
 ) -> None:
     """A page of the dealer's requests with their papers from 1C, under the dealer's debt and limit."""
+    access.require(portal.rights(viewer).orders, _("Your role does not see the organisation's order requests."))
     page, lang = await reclamations.page(viewer, number, ORDERS), viewer.user.language
     credit = portal_view.credit_line(renderer, *await portal.credit(), lang)
     replies.say(chat_id, *portal_view.orders_page(renderer, page, lang, credit))

@@ -9,7 +9,7 @@ The rules today:
   are told about as cases go or get a digest of (`told_processes`);
 - a process is started by its start roles; a case is cancelled by its initiator;
 - the dealer portal offers ordering and reclamations only to dealers' staff who may start them, and the cart
-  only to those who may do either (`portal_rights`);
+  only to those who may do either; /orders only to the roles the order process names (`portal_rights`);
 - a task is acted on by its holder, or, while nobody holds it, by anyone with its role — and only by
   someone still registered and active; its outcome is chosen only by its holder;
 - moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules);
@@ -169,6 +169,9 @@ class PortalRights:
 
     order: bool  # «📝 Place the order», «🛒 Big order» (an order request from the cart)
     reclaim: bool  # «🛠 Reclamation» on a product's card (its initiator later picks its parts from the cart)
+    # /orders: the organisation's requests, for a role the order process names (a dealer's service engineer is
+    # not one: /help does not offer it, and /orders says so rather than «no requests yet»)
+    orders: bool = False
 
     @property
     def cart(self) -> bool:
@@ -177,7 +180,10 @@ class PortalRights:
 
 
 def portal_rights(viewer: Viewer, order: ProcessDef | None, reclamation: ProcessDef | None) -> PortalRights:
-    return PortalRights(may_start_for_dealer(viewer, order), may_start_for_dealer(viewer, reclamation))
+    sees_orders = order is not None and is_active(viewer.user) and (
+        viewer.is_admin or bool(set(viewer.roles) & set(order.roles))
+    )
+    return PortalRights(may_start_for_dealer(viewer, order), may_start_for_dealer(viewer, reclamation), sees_orders)
 
 
 def can_cancel(user: User, case: Case, roles: Iterable[str] = (), rule: CancelDef | None = None) -> bool:

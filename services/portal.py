@@ -16,16 +16,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from db.models import CatalogPriceType, Task, status_is
+from db.models import Case, CatalogPriceType, Task, status_is
 from flows.i18n import _
 from flows.model import local
 from flows.runtime import START_TASK
-from flows.status import TaskStatus
+from flows.status import CaseStatus, TaskStatus
 from flows.values import InvalidAnswer, parse_text
 from services import access, catalogue, companies
 from services.cases.service import CaseService
 from services.cases.state import Loaded
-from services.portal_cart import CartEntry, PortalCart
+from services.portal_cart import CartEntry, PortalCart, into_cart, positions_wanted
 from services.portal_catalogue import PortalError
 
 ORDER_PROCESS = companies.ORDER_PROCESS
@@ -118,7 +118,23 @@ class Portal(PortalCart):
             "quantity": entry.quantity,
             "price": _money(entry.price),
             "total": _money(entry.total),
+            # The catalogue's stock (1C's total) when the request is made: the summary and the approver's task
+            # say which lines ask more than it, as the cart did.
+            "in_stock": _stock(entry.product.quantity),
         }
+
+    async def repeat_order(self, viewer: access.Viewer, case_id: int) -> None:
+        """«🛒 Повторить заказ» on a rejected or cancelled request's card: its positions into this person's cart,
+        added to what it holds (the cart then shows today's prices and stock), so nothing is searched for again."""
+        access.require(self.rights(viewer).order, _("Only a dealer's staff can order."))
+        seen = access.visible_cases(viewer, self.core.registry.current_specs())
+        case = await self.session.scalar(select(Case).where(Case.id == case_id, Case.process == ORDER_PROCESS, seen))
+        if case is None or not repeatable(case.status, case.result):
+            raise PortalError(_("This request is still under way: there is nothing to order again."))
+        wanted = positions_wanted(case.data or {})
+        if wanted:
+            await into_cart(self.session, self.user.id, wanted, self.now)
+            await self.session.flush()
 
     async def start_reclamation(self, cases: CaseService, product_id: int) -> Loaded:
         """«🛠 Рекламация» on a product's card: the reclamation's product is this catalogue product."""
@@ -173,6 +189,16 @@ def credit_data(credit: companies.Credit, amount: Decimal, debt_on: str | None =
     return data
 
 
+def repeatable(status: str, result: str | None) -> bool:
+    """An order request that came to nothing (rejected, cancelled in 1C, or cancelled along the way): its card
+    offers to order the same again."""
+    return status == CaseStatus.CANCELLED or (status == CaseStatus.DONE and result == "failure")
+
+
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
+
+
+def _stock(value: Decimal) -> str:
+    return f"{value.normalize():f}"
 

@@ -65,7 +65,7 @@ class PortalCart(PortalCatalogue):
         product = await catalogue.get_product(self.session, product_id)
         if product is None or not product.active:
             raise PortalError(_("This product is no longer in the catalogue."))
-        counts = await _into_cart(self.session, self.user.id, {product.external_id: quantity}, self.now)
+        counts = await into_cart(self.session, self.user.id, {product.external_id: quantity}, self.now)
         await self.session.flush()
         return counts[product.external_id]
 
@@ -161,8 +161,17 @@ async def give_back(session: AsyncSession, request: CaseState, now: datetime) ->
     """An order request cancelled or discarded before it was registered (`Core.draft_dropped`): its positions go
     back to its author's cart, each added to what the cart holds of that product now, so the work of building it
     is not lost. Runs in the cancelling step, which a closed case refuses: never twice for one request."""
+    wanted = positions_wanted(request.data)
+    if not wanted:
+        return None
+    await into_cart(session, request.initiator_id, wanted, now)
+    return _("Its positions are back in your cart.")
+
+
+def positions_wanted(data: dict[str, Any]) -> dict[str, int]:
+    """An order request's positions as the cart counts them: each product (by its 1C id) and how many."""
     wanted: dict[str, int] = {}
-    for position in request.data.get("positions") or []:
+    for position in data.get("positions") or []:
         if not isinstance(position, dict) or not position.get("product"):
             continue
         try:
@@ -172,13 +181,10 @@ async def give_back(session: AsyncSession, request: CaseState, now: datetime) ->
         if count > 0:
             product = str(position["product"])
             wanted[product] = wanted.get(product, 0) + count
-    if not wanted:
-        return None
-    await _into_cart(session, request.initiator_id, wanted, now)
-    return _("Its positions are back in your cart.")
+    return wanted
 
 
-async def _into_cart(session: AsyncSession, user_id: int, counts: dict[str, int], now: datetime) -> dict[str, int]:
+async def into_cart(session: AsyncSession, user_id: int, counts: dict[str, int], now: datetime) -> dict[str, int]:
     """Each product (by its 1C id) `count` more in the person's cart, up to the most a line holds, their lines read
     in one query; the new counts. «В заявку» adds one product, a dropped request all its positions."""
     found = await session.execute(

@@ -126,7 +126,8 @@ class ProductCb(CallbackData, prefix="k"):
 
 class CartCb(CallbackData, prefix="b"):
     action: str  # show | plus | minus (arg = product id) | order | parts (arg = the reclamation's task id) | clear
-    # | excel (the whole catalogue as the dealer sees it, as a file); plus, minus and clear: an older cart's buttons
+    # | excel (the whole catalogue as the dealer sees it, as a file) | repeat (arg = a rejected or cancelled order
+    # request: its positions into the cart); plus, minus and clear: an older cart's buttons
     arg: str = ""
     version: str = ""  # order: the cart as the message pressed shows it (`CartView.version`)
 

@@ -15,9 +15,10 @@ from services import people as people_repo
 from services.cases import CaseService, Loaded
 from services.comments import SHOWN, Comments
 from services.end_reasons import end_reason
+from services.portal import ORDER_PROCESS, repeatable
 from services.wording import file_fields
 from services.worktime import WorkTime
-from tgbot.callbacks import CaseCb, ItemCb, button_label
+from tgbot.callbacks import CartCb, CaseCb, ItemCb, button_label
 from tgbot.render import renderer_for
 
 
@@ -128,6 +129,11 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         rows.append(
             [InlineKeyboardButton(text=label, callback_data=CaseCb(action="files", case_id=loaded.row.id).pack())]
         )
+    if state.spec.process == ORDER_PROCESS and repeatable(state.status, state.result):
+        if access.may_start_for_dealer(viewer, core.registry.known().get(ORDER_PROCESS)):
+            label = core.translator.t("🛒 Order again", lang)
+            again = CartCb(action="repeat", arg=str(loaded.row.id)).pack()
+            rows.append([InlineKeyboardButton(text=label, callback_data=again)])
     rows += comment_rows
     # Where the case stands in its process, drawn: the current stage highlighted (`services.diagrams`).
     diagram = core.translator.t("🗺 Diagram", lang)

@@ -237,6 +237,8 @@ def _beyond_stock(r: Renderer, entry: CartEntry, lang: str) -> str:
     product = entry.product
     if product is None or entry.quantity <= product.quantity:
         return ""
+    if product.quantity <= 0:  # «в наличии: 0 шт» read as a figure to check; it is none at all
+        return " ⚠️ " + r.t("not in stock", lang)
     return " ⚠️ " + r.t("in stock: %(n)s", lang, n=f"{quantity(product.quantity)} {product.unit or ''}".rstrip())
 
 

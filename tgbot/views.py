@@ -546,10 +546,16 @@ def help_text(
     )
     if figures:
         lines.append(renderer.t("/figures — what each dealer ordered and was shipped, as a chart and Excel.", lang))
-    if rights is not None and rights.cart:
+    if rights is not None and rights.cart and rights.orders:
         lines.append(renderer.t(
             "The catalogue: type the bot's name and a product's name or article in any chat. /cart — your cart; "
             "/orders — your organisation's requests; /reclamations — its reclamations.",
+            lang,
+        ))  # fmt: skip
+    elif rights is not None and rights.cart:  # a dealer's service engineer: no /orders he would be refused
+        lines.append(renderer.t(
+            "The catalogue: type the bot's name and a product's name or article in any chat. /cart — your cart; "
+            "/reclamations — your organisation's reclamations.",
             lang,
         ))  # fmt: skip
     if admin:

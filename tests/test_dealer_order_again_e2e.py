@@ -1,0 +1,114 @@
+"""Seed 4's order requests as a dealer and her regional representative read them: a line asking more than the
+stock says so on the dealer's summary and on the approver's task, as the cart did; a rejected request is ordered
+again in one press; a dealer's service engineer is not offered /orders he may not read."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from tests.conftest import Harness
+from tests.test_dealer_orders_e2e import COMBI, newest_order_id, place_order
+from tests.test_dealer_portal_cart_e2e import cart
+from tests.test_dealer_portal_e2e import add_to_cart, dealers
+
+
+def plain(text: object) -> str:
+    """Spaces as one reads them: money is grouped with no-break spaces of more than one kind."""
+    return "".join(" " if c.isspace() else c for c in str(text))
+
+
+MULTICLIP = "Газонокосилка STIGA Multiclip 50"  # none in stock anywhere
+COMBI_SHORT = f"{COMBI} × 10 по 31\xa0500,00\xa0₽ ⚠️ в наличии: 6 шт"
+MULTICLIP_NONE = f"{MULTICLIP} × 1 по 44\xa0000,00\xa0₽ ⚠️ нет в наличии"
+
+
+async def test_a_shortage_is_said_on_the_dealers_summary_and_on_the_approvers_task(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Anna asks ten Combi 48 (six in stock) and a Multiclip 50 (none): her cart warns of both, the one with none
+    as «нет в наличии» (not «в наличии: 0 шт»); her «Проверьте» and Regina's task say the same per line, so the
+    representative does not approve a shortage unknowingly."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna, regina = people["anna"], people["regina"]
+    await add_to_cart(anna, "combi 48", COMBI)
+    await add_to_cart(anna, "multiclip", MULTICLIP)
+    first = await cart(anna, "Ваша корзина", MULTICLIP)
+    assert "в наличии: 0" not in first["text"], first["text"]
+    assert f"{MULTICLIP} × 1 = 44\xa0000,00\xa0₽ ⚠️ нет в наличии" in first["text"], first["text"]
+    await anna.press("✏️ №1", first)
+    await anna.expect("Сколько")
+    await anna.send("10")
+    full = await anna.expect("Ваша корзина", f"{COMBI} × 10 = 315\xa0000,00\xa0₽ ⚠️ в наличии: 6 шт")
+
+    await anna.press("Оформить заявку", full)
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Самовывоз", await anna.expect("Доставка"))
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+    summary = await anna.expect("Проверьте")
+    said = plain(summary["text"])
+    assert f"{COMBI} (2L0481848) × 10 по 31 500,00 ₽ = 315 000,00 ₽ ⚠️ в наличии: 6 шт" in said, said
+    assert f"{MULTICLIP} (2L0500848) × 1 по 44 000,00 ₽ = 44 000,00 ₽ ⚠️ нет в наличии" in said, said
+    await anna.press("Подтвердить", summary)
+    await anna.expect("передана на согласование")
+
+    task = await regina.card("Согласуйте заявку дилера", button="Согласовать")
+    asked = plain(task["text"])
+    assert plain(COMBI_SHORT) in asked and plain(MULTICLIP_NONE) in asked, asked
+
+
+async def test_a_rejected_request_is_ordered_again_from_its_card(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Regina rejects Anna's request; Anna's cart is empty. The request's card offers «🛒 Повторить заказ»: its
+    positions go back into the cart, shown at once, and the cart orders them again. A request still under way
+    offers nothing of the kind."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna, regina = people["anna"], people["regina"]
+    rejected = await place_order(harness, anna, ("combi 48", COMBI), ("SBC 900", "Триммер STIGA SBC 900"))
+    await regina.press("Отклонить", await regina.card("Согласуйте заявку дилера", button="Отклонить"))
+    await regina.expect("Комментарий")
+    await regina.send("Уточните модель")
+    await regina.press("Подтвердить", await regina.expect("Проверьте"))
+    await anna.expect("Заявка отклонена. Причина: Уточните модель")
+    await anna.send("/cart")
+    await anna.expect("Корзина пуста")
+
+    await anna.send(f"/case {rejected}")
+    card = await anna.card(f"№{rejected}", "Отклонена", button="Повторить заказ")
+    await anna.press("🛒 Повторить заказ", card)
+    again = await anna.expect("Ваша корзина", f"{COMBI} × 1 = 31\xa0500,00\xa0₽", "Триммер STIGA SBC 900 × 1")
+    await anna.press("Оформить заявку", again)
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Самовывоз", await anna.expect("Доставка"))
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+    await anna.press("Подтвердить", await anna.expect("Проверьте", COMBI, "Триммер STIGA SBC 900"))
+    await anna.expect("передана на согласование")
+    going = await newest_order_id(harness)
+    assert going != rejected
+    await anna.send(f"/case {going}")
+    open_card = await anna.card(f"№{going}", "Согласование регионального представителя")
+    assert "🛒 Повторить заказ" not in anna.buttons(open_card), anna.buttons(open_card)
+
+
+async def test_a_dealers_service_engineer_is_not_offered_orders_he_may_not_read(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Sergey serves Garden's mowers (reclamations), not its orders: his /help names /cart and /reclamations but
+    not /orders, and /orders says it is not for his role — not «Заявок пока нет» while Anna's request is there."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna, sergey = people["anna"], people["sergey"]
+    sent = await place_order(harness, anna, ("combi 48", COMBI))
+
+    await sergey.send("/help")
+    told = await sergey.expect("/reclamations")
+    assert "/cart" in told["text"] and "/orders" not in told["text"], told["text"]
+    await sergey.send("/orders")
+    await sergey.expect("Вашей роли не видны заявки организации")
+    await anna.send("/help")
+    assert "/orders" in (await anna.expect("/reclamations"))["text"]
+    await anna.send("/orders")
+    await anna.expect("Заявки, сначала новые", f"№{sent}")
