@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Dialog
 
 from admin.panel import AdminPanel
 from app.container import build_core
@@ -46,8 +46,16 @@ async def test_on_a_phone_the_admin_maps_stages_checks_and_moves_the_cases(
         # The mapping checked is still on the form; the case on hold gets a place, and all three move.
         assert await page.locator("select[name='map:review']").input_value() == "approval"
         await page.select_option("select[name='map:on_hold']", label="Проверка поставщика")
+        asked: list[str] = []
+
+        async def confirm(dialog: Dialog) -> None:  # moving cases is asked first, naming how many go where
+            asked.append(dialog.message)
+            await dialog.accept()
+
+        page.once("dialog", confirm)
         async with page.expect_navigation():
             await page.click("#apply")
+        assert asked and "верси" in asked[0], asked
         assert "Перенесено: 3, не перенесено: 0." in await page.locator("#summary").inner_text()
         assert "Поставщик" in await page.locator("#report").inner_text()  # what the chairs' case will ask for
     finally:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Column, MetaData, Table, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,7 +34,11 @@ async def _fill(engine: AsyncEngine) -> None:
     with Core inserts naming only the columns revision 0001 has: later revisions add more to the models."""
 
     async def add(model: Any, **values: Any) -> int:
-        result = await session.execute(insert(model.__table__).values(**values))
+        # A table of just these columns (and the key): the model's own would add later columns' Python defaults.
+        full = model.__table__
+        named = [c for c in full.c if c.name in values or c.primary_key]
+        table = Table(full.name, MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key) for c in named))
+        result = await session.execute(insert(table).values(**values))
         return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
 
     async with make_sessionmaker(engine)() as session, session.begin():

@@ -159,9 +159,10 @@ async def test_start_or_the_menu_during_a_form_names_it_and_saves_nothing_unseen
     # The form is closed for answers: the next message is not taken as the quantity.
     await manager.send("2")
     await manager.expect("Не удалось понять")
-    # A file sent with no question asking for one: she is told it is kept nowhere, not that it was not understood.
+    # A file sent with no question asking for one: she is told it is kept for the next question for a file, not that
+    # it was not understood.
     await manager.document(b"%PDF act", "act.pdf")
-    await manager.expect("Файл не сохранён: сейчас ни один вопрос не ждёт файла")
+    await manager.expect("Сохранил — предложу этот файл")
     await manager.press("Продолжить", aside)
     question = await manager.expect("Количество")
     assert "Сейчас" not in question["text"]  # still unanswered: «2» went nowhere

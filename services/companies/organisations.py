@@ -25,7 +25,6 @@ from services.companies.details import (
     set_active,
     update_details,
 )
-from services.wording import ORGANISATION_KINDS
 
 if TYPE_CHECKING:  # the import reads organisations without the bot's Core (and aiogram behind its i18n)
     from services.core import Core
@@ -69,6 +68,7 @@ class Organisations:
         """The kind as an admin types it: its key or the word people read (дилер, Поставщик…), in any language and
         case; anything else is passed on as typed, to be refused with the usage."""
         from services.i18n import LANGUAGES  # here: the import of organisations goes without aiogram (above)
+        from services.wording import ORGANISATION_KINDS
 
         typed = word.casefold()
         for kind, label in ORGANISATION_KINDS.items():
