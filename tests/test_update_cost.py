@@ -26,6 +26,21 @@ def statements_seen(harness: Harness) -> tuple[list[str], Callable[[], None]]:
     return seen, lambda: event.remove(engine, "before_cursor_execute", statement)
 
 
+def timed_passes_left_out(seen: list[str]) -> list[str]:
+    """`seen` without the statements of the inbox processor's timed rounds: each question whether anything is due,
+    the one read of what is due that a yes leads to, and the lost-questions sweep."""
+    kept: list[str] = []
+    asked = False
+    for statement in seen:
+        if statement.startswith("SELECT inbox.update_id FROM inbox "):
+            asked = True
+        elif asked and statement.startswith("SELECT inbox.person_id, inbox.update_id, CAST(inbox.payload"):
+            asked = False
+        elif "question_lost_at <" not in statement:
+            kept.append(statement)
+    return kept
+
+
 async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harness) -> None:
     manager = await harness.person("Марина", "shop_manager")
     await start_a_return_of_faulty_watches(manager)
@@ -38,8 +53,10 @@ async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harne
     finally:
         stop()
     # The inbox processor's own rounds, whatever the update, may fall in the window: a timed pass's question whether
-    # anything is due (every 0.5 s) and the lost-questions sweep (every 5 s). They are not the update's cost.
-    seen = [s for s in seen if not s.startswith("SELECT inbox.update_id FROM inbox ") and "question_lost_at <" not in s]
+    # anything is due (every 0.5 s), and the lost-questions sweep (every 5 s). They are not the update's cost. The
+    # question is asked while the update is still pending (on a loaded machine its handling outlasts a poll), so it
+    # may be told yes, and that pass then reads what is due: the pass's read, not the update's, is dropped with it.
+    seen = timed_passes_left_out(seen)
 
     def reads(table: str) -> list[str]:
         return [s for s in seen if s.startswith("SELECT") and f" FROM {table} " in f"{s} "]
