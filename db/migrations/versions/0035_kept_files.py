@@ -34,5 +34,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("kept_files")
+    # A plain ALTER TABLE … DROP COLUMN (SQLite has it since 3.35), not a batch: a batch copies `users` into a new
+    # table and drops the old one, which every table pointing at people (audit, tasks, cases …) forbids on SQLite
+    # once any of their rows refers to a person.
+    op.drop_column("users", "kept_files")

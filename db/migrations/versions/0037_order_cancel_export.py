@@ -30,6 +30,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("order_exports") as batch:
-        batch.drop_column("cancel_exported_at")
-        batch.drop_column("cancel_queried_at")
+    # Plain DROP COLUMNs (SQLite has them since 3.35), not a batch: a batch copies the table and drops the old one,
+    # which SQLite refuses while rows of other tables point at it.
+    op.drop_column("order_exports", "cancel_exported_at")
+    op.drop_column("order_exports", "cancel_queried_at")

@@ -38,5 +38,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Before this revision the newest version was current: an earlier one made current again is no longer so.
     op.drop_index("ux_definitions_current", table_name="definitions")
-    with op.batch_alter_table("definitions") as batch:
-        batch.drop_column("is_current")
+    # Plain DROP COLUMNs (SQLite has them since 3.35), not a batch: a batch copies the table and drops the old one,
+    # which SQLite refuses while rows of other tables point at it.
+    op.drop_column("definitions", "is_current")
