@@ -125,7 +125,7 @@ async def search(
 ) -> None:
     """Results with this dealer's prices only, so Telegram must not show them to anyone else (`is_personal`)."""
     offset = int(query.offset) if query.offset.isdigit() else 0
-    offers, next_offset = await portal.search(query.query, offset) if portal.may_browse(viewer) else ([], None)
+    offers, next_offset = await portal.search(query.query, offset) if portal.rights(viewer).browse else ([], None)
     me = await bot.me()
     results = portal_view.inline_results(renderer, offers, viewer.user.language, me.username or "")
     next_page = str(next_offset) if next_offset is not None else ""
@@ -149,9 +149,10 @@ async def linked(message: Message, command: CommandObject, portal: Portal, rende
 
 
 async def send_card(chat_id: int, portal: Portal, renderer: Renderer, viewer: Viewer, product_id: int) -> None:
-    access.require(portal.may_browse(viewer), _("The catalogue is for dealers and those who serve them."))
+    rights = portal.rights(viewer)
+    access.require(rights.browse, _("The catalogue is for dealers and those who serve them."))
     card = await portal.card(product_id)
-    text, keyboard = portal_view.product_card(renderer, card, viewer.user.language, portal.rights(viewer))
+    text, keyboard = portal_view.product_card(renderer, card, viewer.user.language, rights)
     now, markup = portal.now, keyboard.model_dump(exclude_none=True)
     if card.image_file_id is not None:
         payload = {"file_id": card.image_file_id, "caption": text[:1000], "reply_markup": markup}
@@ -180,7 +181,7 @@ async def send_export(
 ) -> None:
     """Exactly what the search shows this person (their own prices only), stored and sent as an Excel file."""
     lang = viewer.user.language
-    access.require(portal.may_browse(viewer), _("The catalogue is for dealers and those who serve them."))
+    access.require(portal.rights(viewer).browse, _("The catalogue is for dealers and those who serve them."))
     export = await portal.export(text)
     if not export.offers:
         return replies.say(chat_id, renderer.t("Nothing in the catalogue matches.", lang))

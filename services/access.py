@@ -9,7 +9,8 @@ The rules today:
   are told about as cases go or get a digest of (`told_processes`);
 - a process is started by its start roles; a case is cancelled by its initiator;
 - the dealer portal offers ordering and reclamations only to dealers' staff who may start them, and the cart
-  only to those who may do either; /orders only to the roles the order process names (`portal_rights`);
+  only to those who may do either; /orders only to the roles the order process names; the catalogue to those who
+  work with it (`portal_rights`, `may_browse`);
 - a task is acted on by its holder, or, while nobody holds it, by anyone with its role — and only by
   someone still registered and active; its outcome is chosen only by its holder;
 - moves and edits follow the definition (the engine's `allowed_moves` and `request_edit` rules);
@@ -172,6 +173,7 @@ class PortalRights:
     # /orders: the organisation's requests, for a role the order process names (a dealer's service engineer is
     # not one: /help does not offer it, and /orders says so rather than «no requests yet»)
     orders: bool = False
+    browse: bool = False  # the catalogue itself: the inline search, a product's card, its Excel file (`may_browse`)
 
     @property
     def cart(self) -> bool:
@@ -183,7 +185,22 @@ def portal_rights(viewer: Viewer, order: ProcessDef | None, reclamation: Process
     sees_orders = order is not None and is_active(viewer.user) and (
         viewer.is_admin or bool(set(viewer.roles) & set(order.roles))
     )
-    return PortalRights(may_start_for_dealer(viewer, order), may_start_for_dealer(viewer, reclamation), sees_orders)
+    return PortalRights(
+        may_start_for_dealer(viewer, order),
+        may_start_for_dealer(viewer, reclamation),
+        sees_orders,
+        may_browse(viewer, order, reclamation),
+    )
+
+
+def may_browse(viewer: Viewer, order: ProcessDef | None, reclamation: ProcessDef | None) -> bool:
+    """The maker's catalogue (its stock by warehouse, a dealer's prices) is for those who work with it: a dealer's
+    staff, the maker's people with a role in the portal's processes (None: not loaded here), admins. Someone of
+    another process (seed 5's medical sales manager) gets no results instead of the maker's stock."""
+    user = viewer.user
+    if user.is_admin or user.organisation_id is not None:
+        return True
+    return any(set(viewer.roles) & set(spec.roles) for spec in (order, reclamation) if spec is not None)
 
 
 def can_cancel(user: User, case: Case, roles: Iterable[str] = (), rule: CancelDef | None = None) -> bool:

@@ -38,23 +38,13 @@ class Portal(PortalCart):
     """Request-scoped, like `Organisations`: the person's catalogue and cart over the update's session."""
 
     def rights(self, viewer: access.Viewer) -> access.PortalRights:
-        """What the portal's buttons offer this person (the access module decides, from the loaded definitions)."""
+        """What the portal's buttons offer this person, and whether the catalogue is theirs to browse (the access
+        module decides, from the loaded definitions)."""
         current = self.core.registry.current
         order, reclamation = (
             self.core.registry.latest(p)[1] if p in current else None for p in (ORDER_PROCESS, RECLAMATION_PROCESS)
         )
         return access.portal_rights(viewer, order, reclamation)
-
-    def may_browse(self, viewer: access.Viewer) -> bool:
-        """The maker's catalogue (its stock by warehouse, a dealer's prices) is for those who work with it: a
-        dealer's staff, the maker's people with a role in the portal's processes, admins. Someone of another
-        process (seed 5's medical sales manager) gets no results instead of the maker's stock."""
-        user = viewer.user
-        if user.is_admin or user.organisation_id is not None:
-            return True
-        registry = self.core.registry
-        specs = [registry.latest(p)[1] for p in (ORDER_PROCESS, RECLAMATION_PROCESS) if p in registry.current]
-        return any(set(viewer.roles) & set(spec.roles) for spec in specs)
 
     # --- the cart becomes a case --------------------------------------------------------------------
 
