@@ -11,7 +11,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,7 +181,7 @@ class _ActionChecker:
         _check_template(self.checker, (*self.base, *path), text, extra)
 
     def person(self, path: Path_, who: str) -> None:
-        _check_person(self.checker, (*self.base, *path), who, set(self.spec.roles), self.spec.fields)
+        _check_person(self.checker, (*self.base, *path), who, set(self.spec.roles), _user_field_of(self.fields))
 
     def field_list(self, path: Path_, names: list[str]) -> None:
         _check_field_list(self.checker, (*self.base, *path), names, self.spec.fields)
@@ -801,7 +801,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                     stages=", ".join(stage_keys),
                 )
             for who in move.roles:
-                _check_person(c, (*base, "moves", m_index, "roles"), who, roles, fields)
+                _check_person(c, (*base, "moves", m_index, "roles"), who, roles, _user_field_of(fields))
         for who in stage.cancel.by if stage.cancel is not None else ():
             if who not in roles:  # a role's people are the ones asked; a person field would ask nobody at times
                 unknown = _("unknown role '%(role)s' (roles of this process: %(roles)s)")
@@ -871,21 +871,17 @@ def _check_readable(raw: dict[str, Any], c: _Checker) -> None:
         if roles is not None and isinstance(name, str) and name not in roles:
             c.add(path, label, role=name, roles=", ".join(roles))
 
+    def user_field(name: str) -> bool:
+        """Only a field read as another type is not one: unreadable fields, or one without a known type, are
+        given the benefit of the doubt (their own shape errors say what is wrong)."""
+        if fields is None:
+            return True
+        fdef = fields.get(name)
+        return fdef is not None and not (isinstance(fdef, dict) and fdef.get("type") in FIELD_TYPES - {"user"})
+
     def person(path: Path_, who: Any) -> None:
-        if roles is None or not isinstance(who, str) or who in roles or who in PERSON_REFS:
-            return
-        if who.startswith("field:"):
-            if fields is not None:
-                fdef = fields.get(who.removeprefix("field:"))
-                if fdef is None or (isinstance(fdef, dict) and fdef.get("type") in FIELD_TYPES - {"user"}):
-                    c.add(path, _("'%(who)s' does not name a person field"), who=who)
-            return
-        c.add(
-            path,
-            _("unknown role '%(role)s' (roles: %(roles)s; or initiator, responsible, field:<name>)"),
-            role=who,
-            roles=", ".join(sorted(roles)),
-        )
+        if roles is not None and isinstance(who, str):
+            _check_person(c, path, who, roles, user_field)
 
     def field_list(path: Path_, names: Any) -> None:
         if fields is None:
@@ -1027,7 +1023,8 @@ def _check_track(
                     if who in spec.roles or who in PERSON_REFS or who == ITEM_WORKERS:
                         continue
                     if who.startswith("field:"):
-                        _check_person(c, (*notice_at, "notify", w_index), who, set(spec.roles), spec.fields)
+                        user_field = _user_field_of(spec.fields)
+                        _check_person(c, (*notice_at, "notify", w_index), who, set(spec.roles), user_field)
                         continue
                     c.add(
                         (*notice_at, "notify", w_index),
@@ -1234,12 +1231,16 @@ def _check_field_list(c: _Checker, path: Path_, names: list[str], fields: dict[s
             )
 
 
-def _check_person(c: _Checker, path: Path_, who: str, roles: set[str], fields: dict[str, FieldDef]) -> None:
+def _check_person(
+    c: _Checker, path: Path_, who: str, roles: Collection[str], user_field: Callable[[str], bool]
+) -> None:
+    """A person a definition names: one of its roles, initiator or responsible, or `field:<name>` of a user field
+    (`user_field`: whether a field of that name is one). The same check for a valid model and for the raw mapping
+    of a definition whose shape failed, which reads its fields differently."""
     if who in roles or who in PERSON_REFS:
         return
     if who.startswith("field:"):
-        fdef = fields.get(who.removeprefix("field:"))
-        if fdef is None or fdef.type != "user":
+        if not user_field(who.removeprefix("field:")):
             c.add(path, _("'%(who)s' does not name a person field"), who=who)
         return
     c.add(
@@ -1248,6 +1249,11 @@ def _check_person(c: _Checker, path: Path_, who: str, roles: set[str], fields: d
         role=who,
         roles=", ".join(sorted(roles)),
     )
+
+
+def _user_field_of(fields: Mapping[str, FieldDef]) -> Callable[[str], bool]:
+    """Whether a field of a valid model is a user field (`_check_person`'s question)."""
+    return lambda name: name in fields and fields[name].type == "user"
 
 
 def _check_call(c: _Checker, spec: ProcessDef, stage: StageDef, base: Path_, task_keys: set[str]) -> None:
@@ -1345,7 +1351,7 @@ def _check_for_each(
 
 
 def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields: dict[str, FieldDef]) -> None:
-    _check_person(c, (*path, "assignee"), task.assignee, roles, fields)
+    _check_person(c, (*path, "assignee"), task.assignee, roles, _user_field_of(fields))
     _check_refs(c, (*path, "fields"), task.fields, fields)
     for index, attached in enumerate(task.attach):
         if attached not in fields or fields[attached].type not in FILE_TYPES:
@@ -1356,7 +1362,7 @@ def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields
     if task.kind == "confirm" and not task.fields:
         log.debug("confirm task %s has no required attachments", task.key)
     for who in task.escalate_to:
-        _check_person(c, (*path, "escalate_to"), who, roles, fields)
+        _check_person(c, (*path, "escalate_to"), who, roles, _user_field_of(fields))
     if task.due is not None:
         _check_deadline(c, (*path, "due"), task.due, fields)
     elif task.remind or task.escalate_to:

@@ -115,6 +115,24 @@ def test_half_valid_definitions_are_checked_without_crashing() -> None:
                                                                         .replace("roles: [clerk]", "roles: clerk")))
 
 
+def test_a_person_field_is_checked_alike_on_a_sound_and_a_half_valid_definition() -> None:
+    """A task given to `field:<name>` needs a user field there: the full check and the check of names on a
+    definition whose shape failed elsewhere say it in the same words, and a field whose own type cannot be read is
+    not called the wrong one (its type error says what is wrong)."""
+    given = GOOD.replace("assignee: boss", "assignee: field:amount")
+    said = "flow.yaml:16: 'field:amount' does not name a person field"
+    assert problems_of(given) == [said]
+    assert said in problems_of(given.replace("{type: date,", "{type: dat,"))  # a shape error on line 9
+    manager = given.replace("field:amount", "field:manager").replace(
+        "  due_date:", "  manager: {type: user, label: Manager}\n  due_date:"
+    )
+    parse_definition(manager, "flow.yaml")
+    assert not any("person field" in p for p in problems_of(manager.replace("{type: date,", "{type: dat,")))
+    assert not any("person field" in p for p in problems_of(manager.replace("{type: user,", "{type: usr,")))
+    nobody = problems_of(manager.replace("field:manager", "field:nobody").replace("{type: date,", "{type: dat,"))
+    assert "flow.yaml:17: 'field:nobody' does not name a person field" in nobody, nobody
+
+
 def test_deadline_that_cannot_be_read() -> None:
     problems = problems_of(GOOD.replace("due: 2 working days", "due: two days please"))
     assert any(p.startswith("flow.yaml:18:") for p in problems), problems
