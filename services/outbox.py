@@ -121,7 +121,7 @@ def card(session: AsyncSession, task_id: int | None, user_id: int, message: Outb
 
 # --- a case step's messages, kept out of the unit of work ---------------------------------------------------
 #
-# A case step (services/cases/service.py `save`) writes its messages and cards with its other rows in one
+# A case step (services/cases/saving.py `save`) writes its messages and cards with its other rows in one
 # statement (services/cases/pg_writes.py). Added to the session, each would be cascaded, then taken out again and
 # put back once written: more client CPU than writing it. So while a step is open its messages and cards wait
 # in the session's `info` as plain objects nobody attached; the store takes them. Whoever flushes meanwhile (to

@@ -1,4 +1,5 @@
-"""Cases: persistence (`store`), the commands (`service`), and what their effects do (`effects`, `documents`)."""
+"""Cases: persistence (`store`), the commands (`service`, put together from a module per concern), and what their
+effects do (`effects`, `documents`, `items`, `calls`)."""
 
 from services.cases import calls as _calls  # noqa: F401  (registers the sub-process effect handlers)
 from services.cases import documents as _documents  # noqa: F401  (registers the document effect handlers)

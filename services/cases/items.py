@@ -1,4 +1,5 @@
-"""Items of a case that move along their own tracks (`track:` of a list field): what their effects do.
+"""Items of a case that move along their own tracks (`track:` of a list field): what their effects do, and the
+commands that move them (`ItemCommands`, a part of `CaseService`).
 
 Each item has its own card, sent to the item's people when its track begins and edited in place whenever it
 moves. Which messages are an item's cards is kept in the case's data (`ITEM_CARDS`), beside the items' states:
@@ -10,10 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from db.models import User
+from flows.i18n import _
 from flows.items import track_of
-from flows.runtime import ItemApproval, ItemMoved, ItemReminder
+from flows.runtime import EngineError, ItemApproval, ItemMoved, ItemReminder
 from services import access
+from services import people as people_repo
 from services.cases.effects import handles
+from services.cases.saving import StepWrites
 from services.cases.state import Loaded
 
 if TYPE_CHECKING:
@@ -95,3 +99,30 @@ async def item_approval(service: CaseService, loaded: Loaded, effect: ItemApprov
             await service.notifier.item_rejected(
                 loaded, effect.list, effect.index, effect.to, effect.reason or "", mover
             )
+
+
+class ItemCommands(StepWrites):
+    """The commands on a case's items: the moves a person may make, a move, a fresh card."""
+
+    async def item_moves(self, user: User, loaded: Loaded, name: str, index: int) -> list[str]:
+        roles = await people_repo.roles_of(self.session, user.id)
+        return self.core.engine.item_moves(loaded.state, name, index, user.id, roles, user.is_admin)
+
+    async def move_item(self, user: User, case_id: int, name: str, index: int, to: str) -> Loaded:
+        """Move an item of the case along its track (or give the mover the form its new stage asks for); the
+        case's stage follows its items in the same step."""
+        loaded = await self.in_scope(user, await self.load(case_id))
+        if name not in loaded.state.spec.tracks():
+            raise EngineError(_("This case has no such items."))
+        roles = await people_repo.roles_of(self.session, user.id)
+        effects = self.core.engine.move_item(loaded.state, name, index, to, user.id, roles, user.is_admin)
+        await self.save(loaded, effects, user.id, "item.move", {"list": name, "index": index, "to": to})
+        return loaded
+
+    async def show_item(self, user: User, case_id: int, name: str, index: int) -> None:
+        """A fresh card of an item for this person (theirs went up the chat, or they were not among its people
+        when its track began); it is edited with the others from now on."""
+        loaded = await self.in_scope(user, await self.load(case_id))
+        shown = await self.notifier.item_shown(loaded, name, index, [user])
+        item_cards(loaded, name, index).update({str(k): v for k, v in shown.items()})
+        await self.store.write_case(loaded)

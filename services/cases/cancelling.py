@@ -1,0 +1,104 @@
+"""Cancelling a case: who cancels it outright where it stands (a stage's `cancel:` rule) and who asks those who
+do; the cancel itself, with everyone who held or did its work told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from db.models import OrderExport, Task, User, status_is
+from flows.i18n import _
+from flows.items import parse_item_approval
+from flows.model import CancelDef
+from flows.runtime import START_TASK, Notify, TaskState, is_service_task
+from flows.status import TaskStatus
+from services import access
+from services import people as people_repo
+from services.cases.saving import StepWrites
+from services.cases.state import Loaded
+
+
+class Cancelling(StepWrites):
+    """Who cancels a case where it stands, asking to, and the cancel."""
+
+    async def cancel(self, user: User, case_id: int, reason: str | None = None) -> Loaded:
+        return (await self.cancel_or_ask(user, case_id, reason, ask=False))[0]
+
+    async def cancel_rule(self, loaded: Loaded) -> CancelDef | None:
+        """Who cancels the case outright where it stands, when its stage says (`cancel:`); None: as at any stage."""
+        rule = self._declared_cancel(loaded)
+        if rule is not None and rule.once_sent and await self.session.get(OrderExport, loaded.row.id) is None:
+            return None  # no exchange has taken it yet: nobody outside would have to be told
+        return rule
+
+    @staticmethod
+    def _declared_cancel(loaded: Loaded) -> CancelDef | None:
+        state = loaded.state
+        stage = next((s for s in state.spec.stages if s.key == state.stage), None)
+        return stage.cancel if stage is not None else None
+
+    async def cancel_rights(self, user: User, loaded: Loaded) -> tuple[bool, CancelDef | None]:
+        """Whether the person cancels the case outright; else the rule under which they ask those who do (None:
+        they may not). The roles a stage names cancel there always (the office at an order it may send to 1C, sent
+        or not); its initiator and whoever leads it cancel outright until the rule binds them, then ask."""
+        declared = self._declared_cancel(loaded)
+        rule = await self.cancel_rule(loaded)
+        roles = await people_repo.roles_of(self.session, user.id) if declared is not None else set()
+        deciding = declared is not None and access.is_active(user) and bool(set(declared.by) & roles)
+        if deciding or access.can_cancel(user, loaded.row, roles, rule):
+            return True, None
+        return False, rule if access.asks_to_cancel(user, loaded.row, roles, rule) else None
+
+    async def cancel_or_ask(
+        self, user: User, case_id: int, reason: str | None, *, ask: bool = True
+    ) -> tuple[Loaded, tuple[str, ...]]:
+        """Cancel the case; or, at a stage where others cancel it (an order 1C has) and `ask`, ask them to, with
+        the reason. The case and the roles asked (none: it is cancelled)."""
+        loaded = await self.load(case_id)
+        outright, asked = await self.cancel_rights(user, loaded)
+        if ask and asked is not None:
+            await self.ask_cancel(loaded, user, reason or "", tuple(asked.by))
+            return loaded, tuple(asked.by)
+        access.require(outright, _("Only the initiator, the person leading the case or an admin can cancel it."))
+        await self.close_cancelled(loaded, user.id, reason, {"reason": reason} if reason else {})
+        return loaded, ()
+
+    async def ask_cancel(self, loaded: Loaded, user: User, reason: str, deciders: tuple[str, ...]) -> None:
+        """The request to cancel goes to the people of the deciding roles who may see the case; the history keeps
+        it. The case goes on until one of them cancels it."""
+        await self.save(loaded, [], user.id, "case.cancel_asked", {"reason": reason, "to": list(deciders)})
+        members = {m.id: m for role in deciders for m in await self.people.members(role) if m.id != user.id}
+        reached = await access.reachable(self.session, members.values(), loaded.row.company_id)
+        await self.notifier.cancel_asked(loaded, user, reason, reached)
+
+    async def close_cancelled(
+        self, loaded: Loaded, actor_id: int | None, reason: str | None, detail: dict[str, Any]
+    ) -> None:
+        """Cancel the loaded case. Whoever held its open work (not the one cancelling) is told by a message of its
+        own, with the reason: their card only says the task is no longer needed, and an edit does not ring."""
+        work: dict[int, list[TaskState]] = {}
+        for task in loaded.state.open_tasks():
+            if task.assignee_id is not None and task.assignee_id != actor_id and task.key != START_TASK:
+                work.setdefault(task.assignee_id, []).append(task)
+        effects = self.core.engine.cancel(loaded.state, actor_id)
+        loaded.closed_reason = reason
+        loaded.told_cancelled = set(work)  # that message is theirs; the case's «cancelled» notice would be a second
+        await self.save(loaded, effects, actor_id, "case.cancelled", detail)
+        for person_id, tasks in work.items():
+            person = await self.people.user(person_id)
+            if person is not None:
+                await self.notifier.work_cancelled(loaded, tasks, person)
+        # Whoever did its work before hears it too (the approver of a dealer's order the dealer withdraws): a
+        # stage with no open work (an order going to 1C) would otherwise end with nobody on that side told.
+        rows = await self.session.execute(
+            select(Task.done_by, Task.key).where(Task.case_id == loaded.row.id, status_is(Task.status, TaskStatus.DONE))
+        )  # the loaded case holds its open tasks only
+        # Their decisions: the definition's tasks and an item's move approved (its key is the engine's own).
+        did = {done_by for done_by, key in rows.all() if not is_service_task(key) or parse_item_approval(key)}
+        heard = {actor_id, loaded.state.initiator_id, loaded.state.responsible_id, *work}  # told above or on close
+        people = [await self.people.user(p) for p in sorted(p for p in did - heard if p is not None)]
+        # Only those who may still see the case (not someone who has since left, or left the dealer's region).
+        present = [p for p in people if p is not None and p.active]
+        for person in await access.reachable(self.session, present, loaded.row.company_id):
+            await self.notifier.notify(loaded, Notify(kind="closed", user_ids=(person.id,)), [person])
