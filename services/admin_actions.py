@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -31,10 +32,12 @@ NUMBER = re.compile(r"^\s*(?:№|#|no\.?\s*)?\s*(\d{1,9})\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Found:
-    """Cases an admin's search found (newest first), and whether the search looked through all of them."""
+    """Cases an admin's search found (newest first), whether the search looked through all of them, and each case's
+    nearest deadline among its open tasks (absent: nothing due)."""
 
     cases: list[Case]
     complete: bool
+    deadlines: dict[int, datetime] = field(default_factory=dict)
 
 
 class AdminActions:
@@ -67,7 +70,8 @@ class AdminActions:
         page = await panel_queries.find_cases(
             self.cases.core, self.session, process=None, status=None, text=query, lang=lang, limit=limit
         )
-        return Found(page.cases, page.scanned_all)
+        deadlines = {case_id: work.deadline for case_id, work in page.work.items() if work.deadline is not None}
+        return Found(page.cases, page.scanned_all, deadlines)
 
     async def case(self, case_id: int) -> Loaded:
         """A case as the admin manages it (any case, whoever's it is)."""

@@ -1,6 +1,7 @@
 """A task whose deadline has passed says so, and how late in working time, wherever a person reads its due date:
-its card (brought back by the overdue notice or by «My tasks») and the case's card (/case). The mark is right when
-the text is rendered, by the case's clock (moved here, never slept through)."""
+its card (brought back by the overdue notice or by «My tasks»), the case's card (/case), an admin's /find and the
+stage news of those who follow the case. The mark is right when the text is rendered, by the case's clock (moved
+here, never slept through)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from db.models import Case
-from tests.conftest import Harness
+from tests.conftest import Harness, library_with
 from tests.test_escalations_e2e import PAST_DUE, _invoice_taken_by_anna, _office
 
 
@@ -61,3 +62,70 @@ async def test_an_english_reader_reads_the_late_mark_in_english(
     await harness.move_to(datetime(2026, 12, 28, 9, 0, tzinfo=UTC))
     await anna.send("📋 My tasks")
     await anna.expect("Due: Dec 22, 2026 18:00 ⚠️ 3 working days overdue")
+
+
+async def _invoice(harness: Harness, supplier: str) -> None:
+    """The manager registers an invoice; it waits in the accountants' pool, due in a working day."""
+    manager = harness.people["Ольга"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Оплата счёта", await manager.expect("Какой процесс"))
+    await manager.expect("Поставщик")
+    await manager.send(supplier)
+    await manager.expect("Сумма")
+    await manager.send("48 000")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+
+
+async def test_the_admins_find_says_when_each_cases_work_is_due_and_how_late(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """/find listed the cases found and opened one's admin card with no due date: an admin choosing what to hand on
+    could not tell the late ones."""
+    harness = await _office(harness_factory, tmp_path)
+    admin = harness.admin
+    await _invoice(harness, "ООО Ромашка")
+    await _invoice(harness, "ООО Лютик")
+
+    await admin.send("/find ООО")
+    found = await admin.expect("Найденные дела по запросу «ООО»")
+    lines = found["text"].splitlines()
+    assert "• №1 · ООО Ромашка · Оплата — срок 22.12.2026 18:00" in lines, lines  # before the deadline: the date
+    assert "• №2 · ООО Лютик · Оплата — срок 22.12.2026 18:00" in lines, lines
+
+    # Friday 12:00: Wednesday and Thursday whole and three hours of Friday — two working days late.
+    await harness.move_to(datetime(2026, 12, 25, 9, 0, tzinfo=UTC))
+    await admin.send("/find ООО")
+    found = await admin.expect("Найденные дела по запросу «ООО»")
+    late = "срок 22.12.2026 18:00 ⚠️ просрочено на 2 раб. дня"
+    assert f"• №1 · ООО Ромашка · Оплата — {late}" in found["text"].splitlines(), found["text"]
+    assert admin.buttons(found) == ["№2 · ООО Лютик · Оплата", "№1 · ООО Ромашка · Оплата"]
+    # One case found: its admin card at once, its open task with who holds it and how late it is.
+    await admin.send("/find Ромашка")
+    await admin.expect("🛠 №1", f"• Оплатите счёт — ждёт «Бухгалтер», {late}")
+
+
+async def test_stage_news_of_work_late_from_the_start_says_it_is_late(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Goods shipped on 1 December, registered on the 21st: once the papers are checked, the manager reads that the
+    case waits for the head of the warehouse until a date three weeks gone — said to be late, as its card says."""
+    harness = await harness_factory(library_dir=library_with(tmp_path, "papers_then_receipt.yaml"))
+    manager = await harness.person("Ольга", "shop_manager")
+    accountant = await harness.person("Анна", "accountant")
+    head = await harness.person("Иван", "warehouse_head")
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Приёмка по документам", await manager.expect("Какой процесс"))
+    await manager.expect("Поставщик")
+    await manager.send("ООО Ромашка")
+    await manager.expect("Дата отгрузки")
+    await manager.send("01.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+
+    await accountant.press("Готово", await accountant.card("Проверьте накладную", button="Готово"))
+    card = await head.expect("Примите товар", "⚠️ просрочено на")
+    due = card["text"].split("Срок: ", 1)[1].splitlines()[0]
+    news = await manager.expect("📍", "теперь «Приёмка»")
+    assert f"Ждёт: Заведующий складом — до {due}." in news["text"], news["text"]
+    assert due.startswith("03.12.2026 18:00 ⚠️ просрочено на "), due

@@ -40,21 +40,26 @@ class AdminButtons:
             return await self.card(found.cases[0].id)
         if not found.cases:
             return r.t("No case found for “%(query)s”.", lang, query=query.strip()), None
-        rows = [[await self._case_button(case)] for case in found.cases]
-        text = r.t("Cases found for “%(query)s”:", lang, query=query.strip())
+        lines = [r.t("Cases found for “%(query)s”:", lang, query=query.strip())]
+        rows = []
+        for case in found.cases:
+            label = await self._case_label(case)
+            # The button's words are cut to fit; the line above it says when the case's work is due, and how late.
+            due = found.deadlines.get(case.id)
+            lines.append(r.t("• %(case)s — due %(when)s", lang, case=label, when=r.due(due, lang)) if due else
+                         f"• {label}")  # fmt: skip
+            data = AdminCb(action="show", case_id=case.id).pack()
+            rows.append([InlineKeyboardButton(text=button_label(label, 64), callback_data=data)])
         if not found.complete:
-            text += "\n" + r.t("Only the newest cases were searched; add words to narrow it down.", lang)
-        return text, markup(rows)
+            lines.append(r.t("Only the newest cases were searched; add words to narrow it down.", lang))
+        return "\n".join(lines), markup(rows)
 
-    async def _case_button(self, case: Case) -> InlineKeyboardButton:
+    async def _case_label(self, case: Case) -> str:
         registry = self.actions.cases.core.registry
         spec = await registry.spec(self.actions.session, case.definition_id)
         title = registry.case_title(spec, case, self.lang) or self.r.local(spec.title, self.lang)
         stage = self.r.stage_title(spec, case.stage, self.lang)
-        return InlineKeyboardButton(
-            text=button_label(f"{number_sign(self.lang)}{case.id} · {title} · {stage}", 64),
-            callback_data=AdminCb(action="show", case_id=case.id).pack(),
-        )
+        return f"{number_sign(self.lang)}{case.id} · {title} · {stage}"
 
     async def card(self, case_id: int) -> Card:
         loaded = await self.actions.case(case_id)
@@ -88,7 +93,12 @@ class AdminButtons:
             title = r.task_title(state.spec, task, lang)
             waiting = r.t("waits for “%(role)s”", lang, role=r.role(task.role, lang))
             blocked = r.t(" 🚫 the bot cannot write to them", lang) if task.assignee_id in unreachable else ""
-            lines.append(f"• {title} — {holder or waiting}{blocked}")
+            who = f"{holder or waiting}{blocked}"
+            if task.due_at is not None:  # how late it is decides whom to give it to
+                lines.append(r.t("• %(task)s — %(who)s, due %(when)s", lang, task=title, who=who,
+                                 when=r.due(task.due_at, lang)))  # fmt: skip
+            else:
+                lines.append(f"• {title} — {who}")
             if task.id is not None:
                 data = AdminCb(action="task", case_id=loaded.row.id, task_id=task.id).pack()
                 rows.append([InlineKeyboardButton(text=button_label(("👤 " + title), 64), callback_data=data)])

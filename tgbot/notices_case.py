@@ -195,7 +195,8 @@ class CaseNotices(NoticesBase):
         for t in state.open_tasks():
             who = r.role(t.role, lang) if t.role else names.get(t.assignee_id or 0)
             if who and who not in waits:
-                waits[who] = r.t("%(who)s — due %(when)s", lang, who=who, when=r.when(t.due_at, lang)) if t.due_at \
+                # A deadline already past when the case came (one set from a date in its data) is said to be late.
+                waits[who] = r.t("%(who)s — due %(when)s", lang, who=who, when=r.due(t.due_at, lang)) if t.due_at \
                     else who
         stage = r.stage_title(state.spec, state.stage, lang)
         text = r.t("📍 %(case)s: now “%(stage)s”.", lang, case=r.case_name(state, lang), stage=stage)
