@@ -1,7 +1,8 @@
 """Cancelling a case from its card: the person who may (its initiator, an admin) writes why, then confirms or keeps
 the case. The reason is kept on the person (`User.prompt`) between the steps, goes to the case's history and to
 everyone who held its work. A card older than the stage the case is at now does not cancel it: what the person saw
-is no longer what would be cancelled."""
+is no longer what would be cancelled. Where its stage names others who cancel it (an order 1C has), each step says
+the rule it asks under, so the person knows from the first question that confirming sends them a request."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from db.models import User
 from flows.i18n import _
+from flows.model import CancelDef
 from flows.runtime import EngineError
 from flows.status import CaseStatus
 from services import access
@@ -35,9 +37,10 @@ class CaseCancel:
         self.cases = cases
         self.user = user
 
-    async def ask(self, case_id: int, seen_stage: str) -> tuple[Loaded, bool]:
+    async def ask(self, case_id: int, seen_stage: str) -> tuple[Loaded, bool, CancelDef | None]:
         """The cancel button was pressed on a card that showed `seen_stage` (empty on cards made before the stage
-        was written in the button). The case and whether the card was current: only then is the reason asked."""
+        was written in the button). The case, whether the card was current (only then is the reason asked), and
+        the rule under which the person only asks others to cancel it (None: they cancel it themselves)."""
         loaded = await self.cases.load(case_id, lock=False)
         # At an order 1C has, the office cancels: the dealer asks it.
         outright, asked = await self.cases.cancel_rights(self.user, loaded)
@@ -46,12 +49,13 @@ class CaseCancel:
         if loaded.state.status not in (CaseStatus.DRAFT, CaseStatus.ACTIVE):
             raise EngineError(_("This case is already closed."))
         if seen_stage and seen_stage != loaded.state.stage:
-            return loaded, False
+            return loaded, False, asked
         self.user.prompt = {"kind": WRITING, "case_id": case_id}
-        return loaded, True
+        return loaded, True, asked
 
-    async def reason(self, text: str) -> Loaded:
-        """The reason came: it is kept for the confirmation."""
+    async def reason(self, text: str) -> tuple[Loaded, CancelDef | None]:
+        """The reason came: it is kept for the confirmation. The case, and the rule under which confirming only
+        asks others to cancel it (None: it cancels)."""
         prompt: dict[str, Any] = self.user.prompt or {}
         reason = text.strip()
         if not any(ch.isalnum() for ch in reason):  # «.», «-»: no reason anybody could read
@@ -61,7 +65,7 @@ class CaseCancel:
         case_id = int(prompt["case_id"])
         loaded = await self.cases.load(case_id, lock=False)
         self.user.prompt = {"kind": CONFIRMING, "case_id": case_id, "reason": reason}
-        return loaded
+        return loaded, (await self.cases.cancel_rights(self.user, loaded))[1]
 
     async def confirm(self, case_id: int) -> tuple[Loaded, tuple[str, ...]]:
         """The case cancelled, or (where others cancel it) the roles asked to."""

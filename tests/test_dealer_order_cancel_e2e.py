@@ -1,6 +1,7 @@
 """Seed 4: an order request 1C has is not the dealer's to cancel alone. Once an exchange has sent it to 1C (or 1C
-accepted it), the dealer's «Отменить дело» asks the office; the office cancels it, everyone on it hears, and the next
-`type=sale&mode=query` carries it to 1C as cancelled (the same `Документ`, `Отменен` = `true`) until 1C confirms."""
+accepted it), the dealer's «Отменить дело» asks the office — said from its first question, and on the button that
+sends the request; the office cancels it, everyone on it hears, and the next `type=sale&mode=query` carries it to
+1C as cancelled (the same `Документ`, `Отменен` = `true`) until 1C confirms."""
 
 from __future__ import annotations
 
@@ -44,13 +45,19 @@ async def test_an_order_1c_has_is_cancelled_by_the_office_at_the_dealers_request
     assert (await onec.call("file", kind="sale", filename="o-1.xml", body=accepted))[1].startswith("success")
     await anna.expect("принята в 1С под номером УТ-000123")
 
-    # The dealer presses «Отменить дело»: 1C has the order, so it is a request to the office, not a cancellation.
+    # The dealer presses «Отменить дело»: 1C has the order, so it is a request to the office, not a cancellation —
+    # and she reads so before she writes why, and on the button she confirms it with (not «Отменить дело» again).
     await anna.send(f"/case {order}")
     await anna.press("Отменить дело", await anna.card(f"№{order}", button="Отменить дело"))
-    await anna.expect("Напишите причину")
+    asked = await anna.expect("На этапе «Принята в 1С»", "могут отменить только сотрудники с ролью «Представитель»",
+                              "Напишите причину", "уйдёт им вместе с просьбой отменить дело")  # fmt: skip
+    assert "Отменить дело №" not in asked["text"], asked["text"]
     await anna.send("Клиент передумал")
-    await anna.press("Отменить дело", await anna.expect("Причина: Клиент передумал"))
-    answer = await anna.expect("просьба об отмене", "Представитель")
+    confirm = await anna.expect("Попросить сотрудников с ролью «Представитель» отменить дело",
+                                "Причина: Клиент передумал")  # fmt: skip
+    assert anna.buttons(confirm) == ["📨 Попросить отменить", "↩️ Не отменять"], anna.buttons(confirm)
+    await anna.press("Попросить отменить", confirm)
+    answer = await anna.expect("просьба об отмене", "сотрудникам с ролью «Представитель»")
     assert "отменено" not in answer["text"], answer["text"]
     async with harness.core.sessionmaker() as session:
         case = await session.get(Case, order)
@@ -87,9 +94,10 @@ async def test_an_order_a_query_sent_is_asked_to_cancel_and_one_1c_never_saw_the
     assert str(sent) in documents((await onec.call("query", kind="sale"))[1])
     await anna.send(f"/case {sent}")
     await anna.press("Отменить дело", await anna.card(f"№{sent}", button="Отменить дело"))
-    await anna.expect("Напишите причину")
+    await anna.expect(f"Дело №{sent}", "уже передано в 1С: отменить его теперь могут только сотрудники с ролью "
+                      "«Представитель»", "Напишите причину")  # fmt: skip
     await anna.send("Ошиблись складом")
-    await anna.press("Отменить дело", await anna.expect("Причина: Ошиблись складом"))
+    await anna.press("Попросить отменить", await anna.expect("Попросить", "Причина: Ошиблись складом"))
     await anna.expect("просьба об отмене")
 
     kept = await place_order(harness, anna, ("SBC 900", TRIMMER))

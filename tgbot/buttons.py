@@ -157,43 +157,64 @@ class CardButtons:
             cancelling.keep()
             return Reply(r.t("The case goes on.", lang))
         if button.action == "cancel_yes":
-            loaded, asked = await cancelling.confirm(button.case_id)
-            if asked:  # gone too far to take back alone (an order 1C has): those who cancel it decide
-                text = r.t("%(case)s has gone too far to cancel it yourself: your request, with the reason, went to "
-                           "%(roles)s. The case goes on until they cancel it.", lang,
-                           case=r.case_name(loaded.state, lang), roles=r.roles(list(asked), lang))  # fmt: skip
+            loaded, deciders = await cancelling.confirm(button.case_id)
+            if deciders:  # gone too far to take back alone (an order 1C has): those who cancel it decide
+                text = r.t("Your request to cancel %(case)s, with the reason, went to the people with the role "
+                           "“%(roles)s”. The case goes on until they cancel it.", lang,
+                           case=r.case_name(loaded.state, lang), roles=r.roles(list(deciders), lang))  # fmt: skip
                 return Reply(card=(text, None))
             text = r.t("%(case)s is cancelled.", lang, case=r.case_name(loaded.state, lang))
             if loaded.given_back:  # an order request not yet registered: its positions went back to the cart
                 text += "\n" + r.t(loaded.given_back, lang)
             return Reply(card=(text, None))
-        loaded, current = await cancelling.ask(button.case_id, button.arg)
+        loaded, current, asked = await cancelling.ask(button.case_id, button.arg)
         if not current:
             stage = r.stage_title(loaded.state.spec, loaded.state.stage, lang)
             notice = r.t("This card is old: the case is at “%(stage)s” now. Here is its card as it stands.", lang,
                          stage=stage)  # fmt: skip
             return Reply(notice, await case_view(self.cases, self.user, loaded))
         await self.conversation.put_aside()  # the reason must not be taken as an answer of an open form
-        text = r.t("✖️ Cancel %(case)s? Write the reason in one message: whoever works on the case will read it.",
-                   lang, case=r.case_name(loaded.state, lang))  # fmt: skip
+        case = r.case_name(loaded.state, lang)
+        if asked is not None and asked.once_sent:  # said before the reason: confirming will only ask those who may
+            text = r.t("✖️ %(case)s is already in 1C: only the people with the role “%(roles)s” can cancel it now. "
+                       "Write the reason in one message: it goes to them with your request to cancel.", lang,
+                       case=case, roles=r.roles(asked.by, lang))  # fmt: skip
+        elif asked is not None:
+            text = r.t("✖️ At the stage “%(stage)s” only the people with the role “%(roles)s” can cancel %(case)s. "
+                       "Write the reason in one message: it goes to them with your request to cancel.", lang,
+                       stage=r.stage_title(loaded.state.spec, loaded.state.stage, lang), case=case,
+                       roles=r.roles(asked.by, lang))  # fmt: skip
+        else:
+            text = r.t("✖️ Cancel %(case)s? Write the reason in one message: whoever works on the case will read it.",
+                       lang, case=case)  # fmt: skip
         return Reply(card=(text, self._keep_button(button.case_id)))
 
-    def _keep_button(self, case_id: int, *, confirm: bool = False) -> dict[str, Any] | None:
+    def _keep_button(self, case_id: int, *, confirm: bool = False, asks: bool = False) -> dict[str, Any] | None:
+        """«Keep the case»; with `confirm`, the button that cancels it — or, where the person only `asks`, the one
+        that sends the request, saying so."""
         keep = InlineKeyboardButton(text=self.r.t("↩️ Keep the case", self.lang),
                                     callback_data=CaseCb(action="keep", case_id=case_id).pack())  # fmt: skip
         rows = [[keep]]
         if confirm:
             data = CaseCb(action="cancel_yes", case_id=case_id).pack()
-            rows.insert(0, [InlineKeyboardButton(text=self.r.t("✖️ Cancel the case", self.lang), callback_data=data)])
+            label = self.r.t("📨 Ask to cancel", self.lang) if asks else self.r.t("✖️ Cancel the case", self.lang)
+            rows.insert(0, [InlineKeyboardButton(text=label, callback_data=data)])
         return markup(rows)
 
     async def cancel_reason(self, text: str) -> tuple[str, dict[str, Any] | None]:
-        """The reason for a cancellation came: the person confirms it, seeing where the case stands."""
-        loaded = await CaseCancel(self.cases, self.user).reason(text)
+        """The reason for a cancellation came: the person confirms it (or the request to those who cancel the case
+        at its stage), seeing where the case stands."""
+        loaded, asked = await CaseCancel(self.cases, self.user).reason(text)
         r, lang, state = self.r, self.lang, loaded.state
-        question = r.t("Cancel %(case)s?\nStage: %(stage)s\nReason: %(reason)s", lang, case=r.case_name(state, lang),
-                       stage=r.stage_title(state.spec, state.stage, lang), reason=text.strip())  # fmt: skip
-        return question, self._keep_button(loaded.row.id, confirm=True)
+        case, stage = r.case_name(state, lang), r.stage_title(state.spec, state.stage, lang)
+        if asked is not None:
+            question = r.t("Ask the people with the role “%(roles)s” to cancel %(case)s?\nStage: %(stage)s\nReason: "
+                           "%(reason)s\nThe case goes on until they cancel it.", lang, roles=r.roles(asked.by, lang),
+                           case=case, stage=stage, reason=text.strip())  # fmt: skip
+        else:
+            question = r.t("Cancel %(case)s?\nStage: %(stage)s\nReason: %(reason)s", lang, case=case, stage=stage,
+                           reason=text.strip())  # fmt: skip
+        return question, self._keep_button(loaded.row.id, confirm=True, asks=asked is not None)
 
     async def _edit(self, case_id: int, name: str) -> None:
         loaded = await self.cases.request_edit(self.user, case_id, name)
