@@ -163,6 +163,35 @@ async def test_the_mini_app_acts_only_for_the_person_telegram_signed_for(
     assert (await call(http, base, "cart", fresh))[1]["entries"] == []
 
 
+async def test_the_mini_app_answers_only_those_the_catalogue_is_for(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Seed 5's sales manager gets no results from `@bot газонокосилка`; opening the Mini App's page (a link passed
+    on, a button forwarded) gave him the maker's catalogue and stock all the same. Now the page answers him as the
+    inline search does — nothing, and why — while the maker's representative, whose role is in the portal's
+    processes, still finds the mowers."""
+    harness, base = await mini_app_harness(harness_factory)
+    people = await dealers(harness, tmp_path / "1c")
+    medical = await harness.person("Марина", "sales_manager")
+    http, opened = harness.http, str(int(harness.clock.now().timestamp()))
+
+    def signed(person: Person) -> str:  # as Telegram signs the page's initData for whoever opens it
+        return sign_init_data(SANDBOX_TOKEN, {"user": json.dumps({"id": person.id, "first_name": person.name}),
+                                              "auth_date": opened})  # fmt: skip
+
+    assert (await medical.inline("газонокосилка"))["results"] == []
+    his = signed(medical)
+    for name, body in (("search", {"text": "газонокосилка"}), ("me", {}), ("cart", {}),
+                       ("set", {"product_id": 1, "quantity": 1})):  # fmt: skip
+        status, refused = await call(http, base, name, his, **body)
+        assert status == 403 and refused == {"error": "Каталог — для дилеров и тех, кто с ними работает."}, (
+            name, status, refused)  # fmt: skip
+
+    status, found = await call(http, base, "search", signed(people["rita"]), text="газонокосилка")
+    assert status == 200 and "Газонокосилка STIGA Combi 48" in [i["name"] for i in found["items"]], found
+    assert {i["price"] for i in found["items"]} == {None}  # the office has no dealer's prices
+
+
 def test_the_mini_app_address_must_be_https() -> None:
     """Telegram refuses a message whose web_app button is not HTTPS, so such an address is refused at start."""
     from pydantic import ValidationError
