@@ -10,7 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.cron import ensure_schedules
 from scheduler.timers import tick
-from services import digests, inbox
+from services import digests, inbox, kept_files
 from services.cases import CaseService
 from services.core import Core
 
@@ -27,6 +27,18 @@ async def close_stale_drafts(core: Core) -> int:
         core.outbox_written()
         log.info("closed %s stale draft(s)", closed)
     return closed
+
+
+async def drop_stale_kept_files(core: Core) -> int:
+    """Files people sent that no question took, a day after they came: their rows, then (once that is committed)
+    their copies on disk (`services.kept_files.drop_stale`)."""
+    async with core.sessionmaker() as session, session.begin():
+        paths = await kept_files.drop_stale(session, core.clock.now())
+    for path in paths:
+        core.files.remove(path)
+    if paths:
+        log.info("removed %s stale kept file(s) from disk", len(paths))
+    return len(paths)
 
 
 class Scheduler:
@@ -58,6 +70,10 @@ class Scheduler:
                 await close_stale_drafts(self.core)
             except Exception:
                 log.exception("closing stale drafts failed")
+            try:
+                await drop_stale_kept_files(self.core)
+            except Exception:
+                log.exception("removing stale kept files failed")
             try:
                 async with self.core.sessionmaker() as session, session.begin():
                     # Handled updates are kept a week to recognise Telegram's redeliveries, then dropped.

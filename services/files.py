@@ -35,6 +35,10 @@ class FileStore:
     def path(self, stored: StoredFile) -> Path:
         return self.root / stored.path
 
+    def remove(self, relative: str) -> None:
+        """A file no row names any more (`services.kept_files.drop_stale` says which), off the disk."""
+        (self.root / relative).unlink(missing_ok=True)
+
     async def add(
         self,
         session: AsyncSession,

@@ -2,14 +2,17 @@
 row) and offered at the next question that takes a file, for a day; forgotten once used, declined or stale.
 
 Several sent in a row (an album, or one after another) are kept together, the newest `MOST` of them: a person who
-photographs a defect from four sides means all four for the question that comes."""
+photographs a defect from four sides means all four for the question that comes.
+
+Those no question took (stale, declined, or pushed out by newer ones) are deleted a day after they came, rows and
+disk copies (`drop_stale`, on the scheduler's tick): a photo sent by mistake is not kept for ever."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import StoredFile, User
@@ -17,11 +20,19 @@ from flows.model import FieldDef
 
 KEEP_FOR = timedelta(hours=24)
 MOST = 10
+SWEEP_BATCH = 500  # stray files deleted in one tick at most: a backlog goes over the next ticks
+
+# A file a person sent in chat (it has Telegram's unique id) that belongs to no case: one sent when no question asked
+# for it, and no form took (a form's and a comment's files are their case's from the start). Indexed (migration 0039).
+STRAY = and_(StoredFile.case_id.is_(None), StoredFile.tg_unique_id.is_not(None))
 
 
 def kept(user: User, now: datetime) -> list[dict[str, Any]]:
     """The person's kept files (their refs, the oldest first), none once a day has passed since the last came."""
-    state = user.kept_files
+    return _fresh(user.kept_files, now)
+
+
+def _fresh(state: dict[str, Any] | None, now: datetime) -> list[dict[str, Any]]:
     if not state or not state.get("files"):
         return []
     if now - datetime.fromisoformat(state["at"]) > KEEP_FOR:
@@ -60,9 +71,54 @@ def fitting(files: list[dict[str, Any]], field: FieldDef) -> list[dict[str, Any]
     return chosen if field.multiple else chosen[-1:]
 
 
-async def give_to_case(session: AsyncSession, files: list[dict[str, Any]], case_id: int) -> None:
-    """The kept files used in a case's form become the case's files (seen with it, sent with its cards)."""
+async def give_to_case(session: AsyncSession, files: list[dict[str, Any]], case_id: int) -> list[dict[str, Any]]:
+    """The kept files used in a case's form become the case's files (seen with it, sent with its cards). Those it
+    took: one deleted a moment before as a day old (`drop_stale`) is not answered with."""
     ids = [int(file["id"]) for file in files]
-    await session.execute(
-        update(StoredFile).where(StoredFile.id.in_(ids), StoredFile.case_id.is_(None)).values(case_id=case_id)
+    taken = await session.execute(
+        update(StoredFile)
+        .where(StoredFile.id.in_(ids), StoredFile.case_id.is_(None))
+        .values(case_id=case_id)
+        .returning(StoredFile.id)
     )
+    given = set(taken.scalars())
+    return [file for file in files if int(file["id"]) in given]
+
+
+async def drop_stale(session: AsyncSession, now: datetime) -> list[str]:
+    """Stray files a day old that no fresh list offers (the list's day counts from its newest file): their rows
+    deleted, and the stale lists of their senders emptied. The disk paths no row names any more, to be removed once
+    this commits — the row goes first: a crash in between leaves a file nobody names, never a row without its file."""
+    cutoff = now - KEEP_FOR
+    rows = (
+        await session.execute(
+            select(StoredFile.id, StoredFile.path, StoredFile.uploaded_by)
+            .where(STRAY, StoredFile.created_at < cutoff)
+            .order_by(StoredFile.created_at)
+            .limit(SWEEP_BATCH)
+        )
+    ).all()
+    if not rows:
+        return []
+    senders = {row.uploaded_by for row in rows if row.uploaded_by is not None}
+    # Each sender's row locked as their own updates lock it: a file being offered to them, or used, right now is not
+    # deleted under them; someone busy this moment is left for the next tick.
+    lists: dict[int, dict[str, Any] | None] = dict(
+        (
+            await session.execute(
+                select(User.id, User.kept_files).where(User.id.in_(senders)).with_for_update(skip_locked=True)
+            )
+        ).all()
+    )
+    offered = {int(file["id"]) for state in lists.values() for file in _fresh(state, now)}
+    stale = [user_id for user_id, state in lists.items() if state and not _fresh(state, now)]
+    if stale:
+        await session.execute(update(User).where(User.id.in_(stale)).values(kept_files=null()))
+    doomed = [row for row in rows if (row.uploaded_by is None or row.uploaded_by in lists) and row.id not in offered]
+    if not doomed:
+        return []
+    await session.execute(delete(StoredFile).where(StoredFile.id.in_([row.id for row in doomed]), STRAY))
+    paths = {row.path for row in doomed}
+    # Files are stored by their content: the same bytes sent again (or kept in a case) share the path.
+    named = set((await session.execute(select(StoredFile.path).where(StoredFile.path.in_(paths)))).scalars())
+    return sorted(paths - named)

@@ -1,16 +1,23 @@
 """A file sent when no question asks for one is kept, and offered at the next question for a file («use it» / «send
-another»); a question once answered shows the answer and no buttons (seed 1: the defect's photos)."""
+another»), for a day: then, if no question took it, it is deleted, its copy on disk too; a question once answered shows
+the answer and no buttons (seed 1: the defect's photos)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Case, StoredFile
+from db.models import Case, StoredFile, User
+from services import kept_files
 from tests.chat import Person, picture
 from tests.conftest import Harness
+from tests.revisions import indexes_down_and_up
+from tests.table_reads import index_entries_read, rows_read
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 from tests.test_files_on_phone_e2e import up_to_the_photos_of_the_defect
 
@@ -114,3 +121,83 @@ async def test_an_english_reader_is_offered_the_photo_in_english(harness: Harnes
     await manager.press("Done", await manager.expect("Photos of the defect", "Received: 1"))
     await manager.press("Confirm", await manager.expect("Please check"))
     await manager.expect("is registered")
+
+
+async def files_of(harness: Harness) -> list[StoredFile]:
+    async with harness.core.sessionmaker() as session:
+        return list((await session.execute(select(StoredFile).order_by(StoredFile.id))).scalars())
+
+
+async def test_a_photo_no_question_took_is_deleted_a_day_after_it_came_from_the_disk_too(shop: Harness) -> None:
+    """A photo sent by mistake was ignored after a day but kept for ever, in the table and on the disk."""
+    manager = shop.people["Марина"]
+    came = shop.clock.now()
+    await manager.photo(picture(80, 60))
+    await manager.expect("Сохранил")
+    (kept,) = await files_of(shop)
+    on_disk = shop.core.files.path(kept)
+    assert on_disk.exists()
+
+    # 23 hours on it is still hers to use: kept.
+    await shop.move_to(came + timedelta(hours=23))
+    assert [f.id for f in await files_of(shop)] == [kept.id] and on_disk.exists()
+    # A day and a minute after it came: its row, its copy on disk and her list of kept files are gone.
+    await shop.move_to(came + timedelta(days=1, minutes=1))
+    assert await files_of(shop) == [] and not on_disk.exists()
+    async with shop.core.sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.tg_id == manager.id))).scalar_one()
+    assert not user.kept_files, user.kept_files
+    question = await up_to_the_photos_of_the_defect(manager)
+    assert "раньше" not in question["text"] and "Использовать" not in " ".join(keys(question)), question
+
+
+async def test_a_declined_photo_is_deleted_a_day_on_but_not_the_same_picture_a_case_holds(shop: Harness) -> None:
+    """She declines the photo she sent before and sends the same picture to the question: the case's photo stays;
+    the declined one's row goes a day after it came, its bytes on disk staying for the case (files are stored by
+    their content)."""
+    manager = shop.people["Марина"]
+    came = shop.clock.now()
+    await manager.photo(picture(90, 70))
+    await manager.expect("Сохранил")
+    await manager.press("Отправить другой", await up_to_the_photos_of_the_defect(manager))
+    await manager.expect("Фото дефекта")
+    await manager.photo(picture(90, 70))
+    await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+    declined, the_cases = await files_of(shop)
+    assert (declined.case_id, the_cases.path) == (None, declined.path) and the_cases.case_id is not None
+
+    await shop.move_to(came + timedelta(days=1, minutes=1))
+    assert [f.id for f in await files_of(shop)] == [the_cases.id]
+    assert shop.core.files.path(the_cases).exists()
+
+
+async def test_the_index_of_stray_files_comes_with_its_revision_and_goes_with_it(empty_database_url: str) -> None:
+    """0039_stray_files: the files no case took, by when they came (the scheduler's sweep reads only those)."""
+    at_head, before, again = await indexes_down_and_up(
+        empty_database_url, "files", "0038_current_definition", at="0039_stray_files"
+    )
+    assert "ix_files_stray" not in before and at_head == again
+    assert at_head["ix_files_stray"]["column_names"] == ["created_at"]
+
+
+async def test_the_clocks_look_for_stale_kept_files_reads_none_of_the_bots_own_files(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Every tick looks for stray files a day old; the files of no case are mostly the bot's own (exports, diagrams,
+    the catalogue's pictures), and the look reads none of them."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("counts the rows and index entries a PostgreSQL plan reads")
+    now = datetime(2026, 12, 21, 7, 0, tzinfo=UTC)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text(
+            "INSERT INTO files (kind, file_name, size, path, created_at) SELECT 'document', 'export.xlsx', 1, "
+            "'ab/' || n, CAST(:past AS timestamptz) + n * interval '1 minute' FROM generate_series(1, 5000) AS n"
+        ), {"past": now - timedelta(days=20)})
+        await session.execute(text("ANALYZE files"))
+    async with sessionmaker() as session, session.begin():
+        rows, entries = await rows_read(session, "files"), await index_entries_read(session, "files")
+        assert await kept_files.drop_stale(session, now) == []
+        read = (await index_entries_read(session, "files") - entries, await rows_read(session, "files") - rows)
+    assert max(read) < 50, read  # (index entries, rows): not the 5,000 exports

@@ -261,7 +261,9 @@ class FormAnswers(FormBase):
         if use:
             if not files:
                 raise EngineError(_("The file you sent earlier is kept no longer; please send it again."))
-            await kept_files.give_to_case(self.session, files, task.case_id)
+            files = await kept_files.give_to_case(self.session, files, task.case_id)
+            if not files:
+                raise EngineError(_("The file you sent earlier is kept no longer; please send it again."))
             for file in files:
                 forms.add_file(draft, step, file)
             if not step.field.multiple:

@@ -202,8 +202,16 @@ class Timer(Base):
     fired_at: Mapped[datetime | None]
 
 
+STRAY_FILE = text("case_id IS NULL AND tg_unique_id IS NOT NULL")
+
+
 class StoredFile(Base):
     __tablename__ = "files"
+    __table_args__ = (
+        # Files people sent that no case took (`services.kept_files.STRAY`), oldest first: the scheduler deletes them
+        # a day after they came, and finds the few there are without reading every case's files (migration 0039).
+        Index("ix_files_stray", "created_at", postgresql_where=STRAY_FILE, sqlite_where=STRAY_FILE),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # photo | document
