@@ -9,7 +9,7 @@ Each call is checked as Telegram signs it (aiogram's `safe_parse_webapp_init_dat
 «Validating data received via the Mini App»): a wrong signature, or one older than a day, is 401; the person it
 names acts with exactly their chat rights (`services.access.may_open_mini_app`, their organisation's price type,
 their own cart) — someone unknown, inactive or not yet approved gets 403 and nothing else, and so does someone whose
-roles do not see the catalogue (`Portal.may_browse`, the inline search's rule).
+roles do not see the catalogue (`access.may_browse`, read as `PortalRights.browse`: the inline search's rule).
 
 API (POST, JSON in and out; errors are {"error": text in the person's language}):
   /app/api/me       -> {name, organisation, texts, groups: [{id, name, depth}], form: [{name, label, type,
@@ -132,7 +132,7 @@ class MiniApp:
                     portal = Portal(self.core, session, user)
                     # The page is the catalogue and a cart from it: for whom the inline search answers, no one else.
                     viewer = access.Viewer.of(user, await people.roles_of(session, user.id))
-                    if not portal.may_browse(viewer):
+                    if not portal.rights(viewer).browse:
                         raise Refused(403, _("The catalogue is for dealers and those who serve them."))
                     answer = await action(portal, body)
             except Refused as refused:
