@@ -83,6 +83,19 @@ class ItemMoved:
 
 
 @dataclass(frozen=True)
+class ItemCorrected:
+    """A field of an item was corrected where it stands (`before` the value it had, `after` the one it has now):
+    the history says so, its cards show the new value, and whoever follows the case is told."""
+
+    list: str
+    index: int
+    field: str
+    before: Any
+    after: Any
+    by: int
+
+
+@dataclass(frozen=True)
 class ItemReminder:
     """An item has stayed at its stage as long as the stage's `remind` says: its people are told."""
 
@@ -220,4 +233,5 @@ Effect = (
     | ItemMoved
     | ItemReminder
     | ItemApproval
+    | ItemCorrected
 )

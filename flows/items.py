@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flows.forms import asked
 from flows.model import FieldDef, ItemStageDef, ProcessDef, TrackDef, local
 from flows.templating import LANG_KEY, TemplateError, render
 from flows.values import number_sign
@@ -16,6 +17,7 @@ from flows.values import number_sign
 ITEMS = "__items__"
 ITEM_TASK = "__item__:"  # «fill what the item's next stage requires»: `__item__:<list>#<index>><stage>`
 ITEM_APPROVAL = "__itemok__:"  # «approve this item's move»: `__itemok__:<list>#<index>><stage>`
+ITEM_EDIT = "__itemedit__:"  # «correct this field of the item»: `__itemedit__:<list>#<index>><field>`
 
 
 def track_of(spec: ProcessDef, name: str) -> TrackDef:
@@ -62,9 +64,26 @@ def parse_item_approval(key: str) -> tuple[str, int, str] | None:
     return _parse(key, ITEM_APPROVAL)
 
 
+def item_edit_key(name: str, index: int, field: str) -> str:
+    return f"{ITEM_EDIT}{name}#{index}>{field}"
+
+
+def parse_item_edit(key: str) -> tuple[str, int, str] | None:
+    """The list, entry and field of an item's correction, or None for any other task."""
+    return _parse(key, ITEM_EDIT)
+
+
+def item_of_form(key: str) -> tuple[str, int] | None:
+    """The list and entry whose fields a form fills (an item's move or a correction of one of its fields), or None
+    for a form of the case's own fields."""
+    found = parse_item_task(key) or parse_item_edit(key)
+    return (found[0], found[1]) if found is not None else None
+
+
 def is_item_work(key: str) -> bool:
-    """A task about one item (its move's form or its approval): it belongs to the item, not to the case's stage."""
-    return key.startswith((ITEM_TASK, ITEM_APPROVAL))
+    """A task about one item (its move's form, its approval, a correction): it belongs to the item, not to the
+    case's stage."""
+    return key.startswith((ITEM_TASK, ITEM_APPROVAL, ITEM_EDIT))
 
 
 def _parse(key: str, prefix: str) -> tuple[str, int, str] | None:
@@ -102,9 +121,19 @@ def item_task_title(
     return {lang: f"{item_name(spec, name, index, lang, data)} → {local(stage, lang)}" for lang in ("ru", "en")}
 
 
-def item_name(spec: ProcessDef, name: str, index: int, lang: str, data: Mapping[str, Any] | None = None) -> str:
+def item_name(
+    spec: ProcessDef,
+    name: str,
+    index: int,
+    lang: str,
+    data: Mapping[str, Any] | None = None,
+    entry: Mapping[str, Any] | None = None,
+) -> str:
+    """How an item is named: its track's `title` over its entry (given, or found in the case's `data`), else as one
+    entry of its list («Позиция №3»)."""
     fdef = spec.fields[name]
-    entry = entry_of(dict(data), name, index) if data is not None else None
+    if entry is None and data is not None:
+        entry = entry_of(dict(data), name, index)
     title = fdef.track.title if fdef.track is not None else None
     if entry is not None and title is not None:
         try:
@@ -114,6 +143,48 @@ def item_name(spec: ProcessDef, name: str, index: int, lang: str, data: Mapping[
         if named:
             return named
     return f"{local(fdef.entry or fdef.label, lang)} {number_sign(lang)}{index + 1}"
+
+
+def item_edit_title(
+    spec: ProcessDef,
+    name: str,
+    index: int,
+    field: str,
+    data: Mapping[str, Any] | None = None,
+    entry: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """A correction of an item's field, «Изменить: Трек-номер — Аппарат УЗИ», as a case field's is «Изменить: …»;
+    the item named from the case's `data` or its `entry`."""
+    label = entry_fields(spec, name)[field].label
+    return {
+        lang: f"{prefix}: {local(label, lang)} — {item_name(spec, name, index, lang, data, entry)}"
+        for lang, prefix in (("ru", "Изменить"), ("en", "Change"))
+    }
+
+
+def correctable(spec: ProcessDef, data: dict[str, Any], name: str, index: int) -> list[str]:
+    """The fields of an item its people may correct where it stands: its stage's `editable` that the entry is
+    asked (an `ask_if` that skips a field for this entry skips its correction too)."""
+    state = item_state(data, name, index)
+    entry = entry_of(data, name, index)
+    if state is None or entry is None:
+        return []
+    try:
+        editable = track_of(spec, name).stage(str(state.get("stage"))).editable
+    except KeyError:  # a stage a version moved away from
+        return []
+    fields = entry_fields(spec, name)
+    return [f for f in asked(fields, editable, entry) if f in fields]
+
+
+def corrections(state: Mapping[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """The values corrections replaced, per field, oldest first, as a case keeps its own (`EARLIER`): what a card
+    shows under the field («ранее: …»)."""
+    earlier: dict[str, list[dict[str, Any]]] = {}
+    for step in (state or {}).get("history") or []:
+        if isinstance(step.get("corrected"), str) and "was" in step:
+            earlier.setdefault(step["corrected"], []).append({"value": step["was"], "at": step.get("at")})
+    return earlier
 
 
 def approver_of(track: TrackDef, to: str) -> str | None:

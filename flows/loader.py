@@ -1004,15 +1004,26 @@ def _check_track(
                         stage=move.to,
                         stages=", ".join(keys),
                     )
-            for r_index, required in enumerate(stage.requires):
-                if required not in entry_fields:
+            for part in ("requires", "editable"):
+                for r_index, field in enumerate(getattr(stage, part)):
+                    if field not in entry_fields:
+                        c.add(
+                            (*base, part, r_index),
+                            _("'%(name)s' is not a field of an entry of '%(list)s' (its fields: %(fields)s)"),
+                            name=field,
+                            list=name,
+                            fields=", ".join(entry_fields),
+                        )
+            for e_index, field in enumerate(stage.editable):
+                # Its «✏️» button carries the case, the list, the entry and the field in Telegram's 64 bytes.
+                if len(f"i:edit:{10**10}:{name}:{MAX_ITEMS}:{field}".encode()) > MAX_CALLBACK:
                     c.add(
-                        (*base, "requires", r_index),
-                        _("'%(name)s' is not a field of an entry of '%(list)s' (its fields: %(fields)s)"),
-                        name=required,
-                        list=name,
-                        fields=", ".join(entry_fields),
-                    )
+                        (*base, "editable", e_index),
+                        _("'%(key)s' and the list's name '%(name)s' are too long together for a button; use shorter "
+                          "keys"),
+                        key=field,
+                        name=name,
+                    )  # fmt: skip
             for k_index, check in enumerate(stage.checks):
                 _check_condition(c, (*base, "checks", k_index, "rule"), check.rule)
             for r_index, reminder in enumerate(stage.remind):

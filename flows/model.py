@@ -261,6 +261,9 @@ class ItemStageDef(_Spec):
     title: LocalText
     moves: list[ItemMoveDef] = Field(default_factory=list)
     requires: list[str] = Field(default_factory=list)  # fields of the entry filled before the item enters
+    # Fields of the entry the item's people may correct while it stands here, one at a time from its card (a
+    # mistyped tracking number): as a case stage's `editable`, the old value kept in the item's history.
+    editable: list[str] = Field(default_factory=list)
     checks: list[ItemCheckDef] = Field(default_factory=list)
     remind: list[str] = Field(default_factory=list)  # e.g. "3 рабочих дня": the item's people are reminded then
     cancelled: bool = False  # an item here no longer counts for the case's stage (`follows`)

@@ -28,6 +28,7 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     DeadlineMoved,
     Effect,
     ItemApproval,
+    ItemCorrected,
     ItemMoved,
     ItemReminder,
     Notify,
@@ -50,18 +51,23 @@ from flows.items import (
     ITEMS,
     approved_moves,
     approver_of,
+    correctable,
     counted_floor,
     entry_fields,
     entry_of,
     is_item_work,
     item_approval_key,
     item_approval_title,
+    item_edit_key,
+    item_edit_title,
+    item_of_form,
     item_state,
     item_states,
     item_task_key,
     item_task_title,
     move_approval,
     parse_item_approval,
+    parse_item_edit,
     parse_item_task,
     track_of,
 )
@@ -98,6 +104,7 @@ __all__ = [  # the effects and task state live in flows.effects; callers keep im
     "DeadlineMoved",
     "Effect",
     "ItemApproval",
+    "ItemCorrected",
     "ItemMoved",
     "ItemReminder",
     "Notify",
@@ -150,6 +157,12 @@ def entry_index(key: str) -> int | None:
 def is_service_task(key: str) -> bool:
     """Tasks the engine makes for itself (start form, move form, edit form), not the definition's."""
     return key.startswith("__")
+
+
+def is_correction(key: str) -> bool:
+    """A form that corrects one field someone asked to change: of the case (`editable` of its stage) or of an
+    item (`editable` of the item's stage)."""
+    return key.startswith(EDIT_PREFIX) or parse_item_edit(key) is not None
 
 
 MAX_AUTOMATIC_STEPS = 100
@@ -290,13 +303,17 @@ def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
             key=key, kind="approve", title=item_approval_title(spec, name, index, to),
             assignee=approver_of(track_of(spec, name), to) or "",
         )
+    edit = parse_item_edit(key)
+    if edit is not None:
+        title = item_edit_title(spec, *edit)
+        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[FieldRef(field=edit[2])])
     return spec.task(stage, base_key(key))
 
 
 def form_fields(spec: ProcessDef, task: TaskState, outcome: str | None = None) -> dict[str, FieldDef]:
-    """The fields a task's form asks by name: an item's form asks its entry's fields, any other the case's, as
-    this task asks them (a loop's own wording of a field, its date rules)."""
-    item = parse_item_task(task.key)
+    """The fields a task's form asks by name: an item's form (a move's or a correction's) asks its entry's fields,
+    any other the case's, as this task asks them (a loop's own wording of a field, its date rules)."""
+    item = item_of_form(task.key)
     if item is not None:
         return entry_fields(spec, item[0])
     return {**spec.fields, **task_field_defs(spec, task, outcome)}
@@ -304,7 +321,7 @@ def form_fields(spec: ProcessDef, task: TaskState, outcome: str | None = None) -
 
 def form_data(data: dict[str, Any], task: TaskState) -> dict[str, Any]:
     """What a task's form already has: an item's form, its entry; any other, the case's data."""
-    item = parse_item_task(task.key)
+    item = item_of_form(task.key)
     if item is None:
         return data
     return entry_of(data, item[0], item[1]) or {}
@@ -443,13 +460,16 @@ def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def replaced_values(spec: ProcessDef, data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """The values an answer replaces: fields (not lists) that had a value and get another one."""
+def replaced_values(
+    fields: Mapping[str, FieldDef], data: dict[str, Any], values: dict[str, Any]
+) -> dict[str, Any]:
+    """The values an answer replaces: fields (not lists) that had a value and get another one — of the case
+    (`spec.fields` over its data) or of an item (its entry's fields over the entry)."""
     return {
         name: data[name]
         for name, value in values.items()
-        if name in spec.fields
-        and spec.fields[name].type != "list"
+        if name in fields
+        and fields[name].type != "list"
         and not is_empty(value)
         and not is_empty(data.get(name))
         and data[name] != value
@@ -548,6 +568,8 @@ class Engine:
             return self._submit_item(case, task, outcome, values, actor_id)
         if parse_item_approval(task.key) is not None:
             return self._decide_item(case, task, outcome, values, actor_id)
+        if parse_item_edit(task.key) is not None:
+            return self._correct_item(case, task, outcome, values, actor_id)
         # An empty answer never erases what the case has (a skipped question of a returned request keeps its
         # value), and a required field the case already has is not missing. A comment belongs to its answer:
         # an answer without one clears the comment of the previous round.
@@ -748,7 +770,7 @@ class Engine:
     ) -> None:
         """A new value does not silently replace the old one: the old one is kept under EARLIER, with when,
         by which task, and how the new one was asked (a loop's «Дата возврата из ремонта»)."""
-        replaced = replaced_values(case.spec, case.data, values)
+        replaced = replaced_values(case.spec.fields, case.data, values)
         if not replaced:
             return
         earlier = case.data.setdefault(EARLIER, {})
@@ -1014,16 +1036,21 @@ class Engine:
             raise EngineError(_("This field cannot be changed at this stage."))
         if not (is_admin or actor_id in (case.responsible_id, case.initiator_id)):
             raise EngineError(_("Only the case's responsible can change it."))
-        key = EDIT_PREFIX + name
+        task, new = self._form_for(case, EDIT_PREFIX + name, actor_id)
+        return [TaskCreated(task)] if new else []
+
+    def _form_for(self, case: CaseState, key: str, assignee: int) -> tuple[TaskState, bool]:
+        """The engine's form `key` (a correction, an item's move) for `assignee`: the one already open (abandoned,
+        or someone else's), or a new one (True)."""
         for task in case.open_tasks():
             if task.key == key:
-                task.assignee_id = actor_id
-                return []
+                task.assignee_id = assignee
+                return task, False
         task = TaskState(
-            key=key, stage=case.stage, visit=case.visit, kind="form", assignee_id=actor_id, created_at=self.clock.now()
+            key=key, stage=case.stage, visit=case.visit, kind="form", assignee_id=assignee, created_at=self.clock.now()
         )
         case.tasks.append(task)
-        return [TaskCreated(task)]
+        return task, True
 
     def _rewait(self, case: CaseState, changed: set[str], effects: list[Effect]) -> None:
         """A field the stage's wait reads has changed: wait for the new moment (or stop waiting)."""
@@ -1099,12 +1126,12 @@ class Engine:
         move by hand from where the case stands, and only while the case keeps a way on without it — other open work,
         or a stage that waits for a hand move anyway: that is the case as it was before the button was pressed. The
         form of a stage the process reached by itself stays: without it the case would stand with nobody to move it."""
-        moving = task.key == MOVE_TASK or parse_item_task(task.key) is not None
+        moving = task.key == MOVE_TASK or item_of_form(task.key) is not None
         if not moving or task.status != TaskStatus.OPEN or task.assignee_id != actor_id:
             raise EngineError(_("This form is no longer open."))
-        if parse_item_task(task.key) is not None:
-            # An item's move (the reason for «Отменена», say): the item stays where it stands; its card's button
-            # opens the form again (an approval given stands until the item moves).
+        if item_of_form(task.key) is not None:
+            # An item's move (the reason for «Отменена», say) or a correction of its field: the item stays as it
+            # is; its card's button opens the form again (an approval given stands until the item moves).
             task.status = transition(task.status, TaskStatus.CANCELLED)
             return [TaskClosed(task, actor_id)]
         here = case.spec.stage(case.stage) if case.status == CaseStatus.ACTIVE and case.stage != START_TASK else None
@@ -1327,16 +1354,7 @@ class Engine:
     def _item_form(self, case: CaseState, name: str, index: int, to: str, assignee: int) -> TaskState:
         """The form of an item's move, for `assignee`: the one already open (abandoned, or someone else's), or a
         new one."""
-        key = item_task_key(name, index, to)
-        for task in case.open_tasks():
-            if task.key == key:
-                task.assignee_id = assignee
-                return task
-        task = TaskState(
-            key=key, stage=case.stage, visit=case.visit, kind="form", assignee_id=assignee, created_at=self.clock.now()
-        )
-        case.tasks.append(task)
-        return task
+        return self._form_for(case, item_task_key(name, index, to), assignee)[0]
 
     def _ask_approval(
         self,
@@ -1427,13 +1445,7 @@ class Engine:
             task.status = transition(task.status, TaskStatus.CANCELLED)
             return [TaskClosed(task, actor_id)]
         target = track.stage(to)
-        fields = entry_fields(case.spec, name)
-        values = {k: v for k, v in values.items() if k in fields and not (is_empty(v) and not is_empty(entry.get(k)))}
-        needed = asked(fields, target.requires, values, entry)  # an entry's `ask_if` reads the entry itself
-        missing = [n for n in needed if is_empty(values.get(n)) and is_empty(entry.get(n))]
-        if missing:
-            labels = ", ".join(local(fields[n].label) for n in missing)
-            raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
+        values = self._entry_answers(case, name, entry, target.requires, values)
         entry.update(values)
         # A form given before its move was approved (a case running since the form came first) asks it now.
         role = self._unapproved(case, name, index, to)
@@ -1447,6 +1459,99 @@ class Engine:
             return effects
         self._put_item(case, name, index, target, effects, actor_id)
         self._follow(case, name, effects, 0, actor_id)
+        return effects
+
+    @staticmethod
+    def _entry_answers(
+        case: CaseState,
+        name: str,
+        entry: dict[str, Any],
+        names: list[str],
+        values: dict[str, Any],
+        corrected: str | None = None,
+    ) -> dict[str, Any]:
+        """The answers of an item's form that go into its entry: of the entry's fields, an empty answer never
+        erasing a value (but the field a correction is for, answered on purpose: emptied, it is empty); the fields
+        of `names` the entry is asked (its `ask_if` reads the entry itself) left empty are refused by name."""
+        fields = entry_fields(case.spec, name)
+        values = {
+            k: v for k, v in values.items()
+            if k in fields and (k == corrected or not (is_empty(v) and not is_empty(entry.get(k))))
+        }  # fmt: skip
+        needed = asked(fields, names, values, entry)
+        missing = [
+            n for n in needed
+            if is_empty(values.get(n)) and ((n == corrected and n in values) or is_empty(entry.get(n)))
+        ]  # fmt: skip
+        if missing:
+            labels = ", ".join(local(fields[n].label) for n in missing)
+            raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
+        return values
+
+    def item_corrections(
+        self, case: CaseState, name: str, index: int, actor_id: int, actor_roles: set[str], is_admin: bool = False
+    ) -> list[str]:
+        """The fields of an item this person may correct where it stands (its stage's `editable`): whoever moves
+        the items fills their fields, so they correct them."""
+        if case.status != CaseStatus.ACTIVE or not self.may_move_items(case, name, actor_id, actor_roles, is_admin):
+            return []
+        return correctable(case.spec, case.data, name, index)
+
+    def request_item_edit(
+        self,
+        case: CaseState,
+        name: str,
+        index: int,
+        field: str,
+        actor_id: int,
+        actor_roles: set[str],
+        is_admin: bool = False,
+    ) -> list[Effect]:
+        """Ask the person for a new value of one field of an item (the answer comes back through `submit`), as
+        `request_edit` does for a field of the case."""
+        if item_state(case.data, name, index) is None:
+            raise EngineError(_("This item does not exist."))
+        if field not in self.item_corrections(case, name, index, actor_id, actor_roles, is_admin):
+            raise EngineError(_("This field of the item cannot be changed where it stands, or not by you."))
+        task, new = self._form_for(case, item_edit_key(name, index, field), actor_id)
+        return [TaskCreated(task)] if new else []
+
+    def _correct_item(
+        self, case: CaseState, task: TaskState, outcome: str, values: dict[str, Any], actor_id: int
+    ) -> list[Effect]:
+        """A correction of an item's field is answered: the entry takes the new value where the item stands (its
+        stage's rules still hold with it), and the value it replaces stays in the item's history."""
+        edit = parse_item_edit(task.key)
+        assert edit is not None
+        name, index, field = edit
+        entry = entry_of(case.data, name, index)
+        state = item_state(case.data, name, index)
+        if entry is None or state is None or field not in correctable(case.spec, case.data, name, index):
+            raise EngineError(_("This field of the item cannot be changed where it stands, or not by you."))
+        here = track_of(case.spec, name).stage(str(state["stage"]))
+        # A required field, or one its stage requires, is not emptied by a correction: only an optional one is.
+        kept = [field] if entry_fields(case.spec, name)[field].required or field in here.requires else []
+        answer = {field: values[field]} if field in values else {}
+        values = self._entry_answers(case, name, entry, kept, answer, corrected=field)
+        before = entry.get(field)
+        after = values.get(field, before)
+        if after != before:
+            entry[field] = after
+            try:
+                self._check_item(case, name, index, here)  # the stage's rules hold with the new value too
+            except EngineError:
+                entry[field] = before  # refused: the entry is as it was
+                raise
+        now = self.clock.now()
+        task.status = transition(task.status, TaskStatus.DONE)
+        task.outcome, task.done_by, task.done_at = outcome, actor_id, now
+        effects: list[Effect] = [TaskClosed(task, actor_id)]
+        if after == before:
+            return effects  # the same value kept: nothing was corrected
+        step: dict[str, Any] = {"corrected": field, "was": before, "now": after, "at": now.isoformat(), "by": actor_id}
+        state.setdefault("history", []).append(step)
+        effects.append(ItemCorrected(name, index, field, before, after, actor_id))
+        log.info("case %s item %s#%s: %s corrected by %s", case.id, name, index, field, actor_id)
         return effects
 
     def _check_item(self, case: CaseState, name: str, index: int, target: ItemStageDef) -> None:
@@ -1495,9 +1600,11 @@ class Engine:
         # A form someone opened to move the item from where it was (a tracking number for «Отправлен», the item
         # cancelled meanwhile) leads nowhere now: it leaves «Мои задачи» at once rather than be refused when sent.
         still = set(self._open_item_moves(case, name, index, target.key))
+        editable = set(target.editable)  # a correction opened where it stood: not where it is now
         for form in case.open_tasks():
-            moving = parse_item_task(form.key)
-            if moving is not None and moving[:2] == (name, index) and moving[2] not in still:
+            moving, editing = parse_item_task(form.key), parse_item_edit(form.key)
+            nowhere = moving is not None and moving[:2] == (name, index) and moving[2] not in still
+            if nowhere or (editing is not None and editing[:2] == (name, index) and editing[2] not in editable):
                 form.status = transition(form.status, TaskStatus.CANCELLED)
                 effects.append(TaskClosed(form, by))
         effects.append(ItemMoved(name, index, previous, target.key, by))

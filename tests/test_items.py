@@ -13,17 +13,19 @@ import pytest
 from flows import forms
 from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
-from flows.items import item_state, item_states, parse_item_task
+from flows.items import corrections, item_state, item_states, parse_item_edit, parse_item_task
 from flows.loader import DefinitionError, load_file, parse_definition
 from flows.runtime import (
     CaseState,
     Engine,
     EngineError,
+    ItemCorrected,
     ItemMoved,
     ItemReminder,
     Notify,
     SetTimer,
     StageEntered,
+    TaskClosed,
     TaskCreated,
     TaskState,
     form_data,
@@ -420,3 +422,88 @@ def test_a_cancelled_item_leaves_the_orders_total(engine: Engine) -> None:
     move(engine, case, 1, "cancelled")
     assert render(total, engine.context(case)) == "120,00"
     assert case.data["items"][1] == priced[1]  # the entry itself is kept as it was
+
+
+# The test order with its tracking number correctable while the item travels (seed 5's `editable`).
+CORRECTABLE = SOURCE.replace(
+    "          requires: [tracking]\n", "          requires: [tracking]\n          editable: [tracking, payment]\n"
+)
+
+
+def test_a_mistyped_tracking_number_is_corrected_on_the_item_and_the_old_one_kept(engine: Engine) -> None:
+    """The logistician typed RU10020030 for RU100200300: where the item stands he gives the right number, one field
+    at a time; the entry has it, the item's history keeps the old one (old → new, when, by whom), and the other
+    items are as they were."""
+    spec = parse_definition(CORRECTABLE, "order.yaml").spec
+    case, _ = engine.start(spec, MANAGER, {"client": "Клиника «Здоровье»", "items": [dict(i) for i in ITEMS]})
+    effects = engine.move_item(case, "items", 0, "sent", LOGISTICIAN, {"logistician"})
+    form = next(e.task for e in effects if isinstance(e, TaskCreated))
+    form.id = 1
+    engine.submit(case, form, "submit", {"tracking": "RU10020030"}, LOGISTICIAN)
+    # Only the track's people correct it; the manager is not one (nor may a field the stage does not name be).
+    assert engine.item_corrections(case, "items", 0, LOGISTICIAN, {"logistician"}) == ["tracking", "payment"]
+    assert engine.item_corrections(case, "items", 0, MANAGER, {"manager"}) == []
+    assert engine.item_corrections(case, "items", 1, LOGISTICIAN, {"logistician"}) == []  # still being ordered
+    for refused in ((0, "tracking", MANAGER, {"manager"}), (0, "declaration", LOGISTICIAN, {"logistician"}),
+                    (1, "tracking", LOGISTICIAN, {"logistician"})):  # fmt: skip
+        index, field, who, roles = refused
+        with pytest.raises(EngineError, match="cannot be changed"):
+            engine.request_item_edit(case, "items", index, field, who, roles)
+
+    (edit,) = [e.task for e in engine.request_item_edit(case, "items", 0, "tracking", LOGISTICIAN, {"logistician"})]
+    edit.id = 2
+    assert parse_item_edit(edit.key) == ("items", 0, "tracking") and edit.assignee_id == LOGISTICIAN
+    assert form_data(case.data, edit)["tracking"] == "RU10020030"  # the form offers the number it has to keep
+    assert list(form_fields(spec, edit)) == ["name", "payment", "tracking", "declaration", "cleared"]
+    # Pressed again, the same form (not a second one).
+    assert engine.request_item_edit(case, "items", 0, "tracking", LOGISTICIAN, {"logistician"}) == []
+    effects = engine.submit(case, edit, "submit", {"tracking": "RU100200300", "payment": "credit"}, LOGISTICIAN)
+
+    assert case.data["items"][0]["tracking"] == "RU100200300"
+    assert case.data["items"][0]["payment"] == "prepaid"  # a correction of one field changes that field only
+    assert [e for e in effects if isinstance(e, ItemCorrected)] == [
+        ItemCorrected("items", 0, "tracking", "RU10020030", "RU100200300", LOGISTICIAN)
+    ]
+    state = item_states(case.data, "items")[0]
+    assert state["stage"] == "sent"  # corrected where it stands, not moved
+    step = state["history"][-1]
+    assert (step["corrected"], step["was"], step["now"], step["by"]) == ("tracking", "RU10020030", "RU100200300",
+                                                                         LOGISTICIAN)  # fmt: skip
+    assert corrections(state) == {"tracking": [{"value": "RU10020030", "at": step["at"]}]}
+    assert case.data["items"][1] == ITEMS[1]
+
+    # «↩️ Передумать» at its question: the form goes, the item is as it was.
+    (left,) = [e.task for e in engine.request_item_edit(case, "items", 0, "tracking", LOGISTICIAN, {"logistician"})]
+    left.id = 3
+    assert [type(e) for e in engine.withdraw_move(case, left, LOGISTICIAN)] == [TaskClosed]
+    assert left.status == "cancelled" and case.data["items"][0]["tracking"] == "RU100200300"
+    # A field its stage requires is not emptied by a correction.
+    (again,) = [e.task for e in engine.request_item_edit(case, "items", 0, "tracking", LOGISTICIAN, {"logistician"})]
+    again.id = 4
+    with pytest.raises(EngineError, match="Please fill in"):
+        engine.submit(case, again, "submit", {"tracking": ""}, LOGISTICIAN)
+    assert case.data["items"][0]["tracking"] == "RU100200300"
+    # Moved on to where the number is no longer corrected, the open correction leads nowhere and is closed.
+    move(engine, case, 0, "customs", declaration="D-1")
+    assert again.status == "cancelled"
+    assert engine.item_corrections(case, "items", 0, LOGISTICIAN, {"logistician"}) == []
+
+
+def test_the_checker_reads_the_fields_an_item_stage_lets_its_people_correct() -> None:
+    """`editable` under an item stage names fields of the list's entry, at its own line; a field of the case (not
+    of the entry) or a name too long for the «✏️» button is said there."""
+    spec = parse_definition(CORRECTABLE, "order.yaml").spec
+    assert spec.tracks()["items"].stage("sent").editable == ["tracking", "payment"]
+    line = CORRECTABLE.splitlines().index("          editable: [tracking, payment]") + 1
+    found = problems_of(CORRECTABLE.replace("editable: [tracking, payment]", "editable: [tracking, client]"))
+    assert found == [
+        f"order.yaml:{line}: 'client' is not a field of an entry of 'items' (its fields: name, payment, tracking, "
+        "declaration, cleared)"
+    ]
+    long_field = "tracking_number_of_the_carrier"  # 30 characters: fits beside `items`, not `equipment_items`
+    source = CORRECTABLE.replace("tracking", long_field)
+    assert parse_definition(source, "order.yaml").spec  # with the list called `items` it fits
+    found = problems_of(source.replace("items", "equipment_items"))
+    assert f"order.yaml:{line}: '{long_field}' and the list's name 'equipment_items' are too long together" in found[0]
+    found = problems_of(CORRECTABLE.replace("editable: [tracking, payment]", "editable: tracking"))
+    assert found[0].startswith(f"order.yaml:{line}: ") and "editable" in found[0], found

@@ -159,7 +159,7 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
         )
         loaded.state.refs = await self.store.refs(loaded.state.spec, {**loaded.state.data, **values})
         # What the answers replace goes into the history as «from X to Y» (the card keeps it too, as EARLIER).
-        replaced = replaced_values(loaded.state.spec, loaded.state.data, values)
+        replaced = replaced_values(loaded.state.spec.fields, loaded.state.data, values)
         effects = self.core.engine.submit(loaded.state, task, outcome, values, user.id)
         if task_def(loaded.state.spec, task.stage, task.key).timing:
             await self.store.close_work(task_id)  # only timed tasks have work periods
