@@ -12,10 +12,13 @@ from babel.units import format_unit
 from db.models import AuditEntry, Task
 from flows.i18n import _
 from flows.items import (
+    entry_fields,
     item_approval_title,
+    item_edit_title,
     item_name,
     item_task_title,
     parse_item_approval,
+    parse_item_edit,
     parse_item_task,
     track_of,
 )
@@ -111,13 +114,15 @@ class Words:
         Аппарат УЗИ → Отправлен»), not by its place in the list."""
         if key == START_TASK:
             return self.t("New case: %(process)s", process=self.core.translator.local(spec.title, self.lang))
-        moved, asked = parse_item_task(key), parse_item_approval(key)
+        moved, asked, edit = parse_item_task(key), parse_item_approval(key), parse_item_edit(key)
         item = moved or asked
         try:  # a case moved onto a version without that stage, track stage or task: its key in words, not a 500
             if data is not None and item is not None and item[0] in spec.tracks():
                 name, index, to = item
                 titled = (item_task_title if moved else item_approval_title)(spec, name, index, to, data)
                 return self.core.translator.local(titled, self.lang)
+            if data is not None and edit is not None and edit[0] in spec.tracks():
+                return self.core.translator.local(item_edit_title(spec, *edit, data), self.lang)
             return self.core.translator.local(task_def(spec, stage, key).title, self.lang)
         except KeyError:
             return self._label({}, key)
@@ -188,7 +193,26 @@ class Words:
         if action == "item.approval_rejected":
             return self.t("“%(item)s”: not approved to go to “%(to)s” (%(reason)s)", item=item,
                           to=stage(data.get("to")), reason=data.get("reason") or "—")
+        if action in ("item.corrected", "item.edit_requested", "item.edit_withdrawn"):
+            return self._item_field(spec, action, item, data)
         return self.t("reminder about “%(item)s”", item=item)
+
+    def _item_field(self, spec: ProcessDef, action: str, item: str, data: dict[str, Any]) -> str:
+        """A correction of an item's field in the case's history: asked, withdrawn, or made (old → new)."""
+        name, field = str(data.get("list", "")), str(data.get("field", ""))
+        fdef = entry_fields(spec, name).get(field) if name in spec.tracks() else None
+        label = self.core.translator.local(fdef.label, self.lang) if fdef is not None else self._label({}, field)
+        if action == "item.edit_requested":
+            return self.t("“%(item)s”: asked to change “%(field)s”", item=item, field=label)
+        if action == "item.edit_withdrawn":
+            return self.t("“%(item)s”: left “%(field)s” as it was", item=item, field=label)
+        if fdef is None:
+            return self.t("“%(item)s”: “%(field)s” changed", item=item, field=label)
+        wording = self.core.wording
+        old = wording.summary_value(fdef, data.get("from"), self.lang, spec)
+        new = wording.summary_value(fdef, data.get("to"), self.lang, spec)
+        return self.t("“%(item)s”: “%(field)s” changed from %(old)s to %(new)s", item=item, field=label, old=old,
+                      new=new)  # fmt: skip
 
     def _changes(self, spec: ProcessDef, data: dict[str, Any]) -> str:
         """«; «Дата поступления товара» changed from 25.12.2026 to 22.01.2027» for each value an answer replaced."""
@@ -312,7 +336,7 @@ class Words:
         elif action == "case.retried":
             text = self.t("an admin retried the failed step")
         elif action in ("item.started", "item.moved", "item.move", "item.move_withdrawn", "timer.item") or (
-            action.startswith("item.approval_")
+            action.startswith(("item.approval_", "item.edit_")) or action == "item.corrected"
         ):
             text = self._item(spec, action, data, case_data)
         elif action == "task.escalated":

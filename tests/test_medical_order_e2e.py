@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from admin.words import Words
 from db.models import AuditEntry, Case, Lead, Task
 from flows.items import item_states
 from tests.chat import Person
@@ -597,3 +598,62 @@ async def test_the_manager_who_took_a_lead_may_cancel_the_deal_he_leads(
     await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Дубль: клиент уже в работе")
     deal = await _deal(harness)
     assert deal.status == "cancelled"
+
+
+async def test_a_mistyped_tracking_number_is_corrected_on_the_items_card_and_the_deal_hears_it(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The logistician typed the defibrillator's tracking number with two digits swapped. «✏️ Трек-номер» on the
+    item's card asks it again, offering the one it has: the item stays where it is, its card shows the right number
+    with the mistyped one under it, its history says who changed what, the deal's card has the new number, and the
+    manager who gives the client the number hears it — the logistician is not told what he has just done."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    deal = await _order_sent(harness, manager, director)
+    await _ask(logistics, "Дефибриллятор", "Отправлен")
+    await director.press("Согласовать", await director.expect("Согласуйте: Дефибриллятор → Отправлен"))
+    await _fill_approved(logistics, "Дефибриллятор", "Отправлен", "Трек-номер", "RU100200030")
+    card = await logistics.card("📦 Дефибриллятор", "Этап: Отправлен", button="✏️ Трек-номер")
+    assert "Трек-номер: RU100200030" in card["text"], card["text"]
+    # The monitor is still being ordered: it has no tracking number to correct yet.
+    monitor = await logistics.card("📦 Кардиомонитор", "Этап: Оформление")
+    assert not [label for label in logistics.buttons(monitor) if label.startswith("✏️")], logistics.buttons(monitor)
+
+    await logistics.press("✏️ Трек-номер", card)
+    await logistics.expect("Трек-номер", "Сейчас: RU100200030")
+    await logistics.send("RU100200300")
+    await logistics.press("Подтвердить", await logistics.expect("Проверьте"))
+    await logistics.expect("«Дефибриллятор»: Трек-номер — теперь RU100200300.")
+    card = await logistics.wait_for("📦 Дефибриллятор", "Трек-номер: RU100200300")
+    assert "ранее: RU100200030" in card["text"] and "Этап: Отправлен" in card["text"], card["text"]
+    await logistics.press("История", card)
+    history = await logistics.expect("История «Дефибриллятор»")
+    assert history["text"].splitlines()[-1].endswith(
+        " — «Трек-номер» исправлено: RU100200030 → RU100200300 · Логист Пётр"
+    ), history["text"]
+
+    told = await manager.expect("«Дефибриллятор»: Трек-номер — теперь RU100200300, было RU100200030 (Логист Пётр)")
+    assert "Клиника «Здоровье»" in told["text"] and "tracking" not in told["text"], told["text"]
+    await manager.send(f"/case {deal.id}")
+    view = await manager.expect(f"№{deal.id}", "Трек-номер")
+    assert "Трек-номер: RU100200300" in view["text"] and "RU100200030" not in view["text"], view["text"]
+    await harness.settle()
+    texts = [m.get("text") or "" for m in await logistics.bot_messages()]
+    assert not [t for t in texts if "было RU100200030" in t]  # he corrected it himself: not told again
+
+    async with harness.core.sessionmaker() as session:
+        (corrected,) = (
+            await session.execute(
+                select(AuditEntry).where(AuditEntry.case_id == deal.id, AuditEntry.action == "item.corrected")
+            )
+        ).scalars().all()
+    assert corrected.data == {"list": "items", "index": 1, "field": "tracking", "from": "RU100200030",
+                              "to": "RU100200300"}  # fmt: skip
+    deal = await _deal(harness)
+    assert deal.data["items"][1]["tracking"] == "RU100200300" and item_states(deal.data, "items")[1]["stage"] == "sent"
+    # The panel's history of the deal says it in words, the item by its name.
+    spec = harness.core.registry.library["medical_order"].spec
+    said = Words(harness.core, "ru").history(corrected, spec, {}, {}, deal.data)
+    assert "«Дефибриллятор»: «Трек-номер» изменено с RU100200030 на RU100200300" in said, said

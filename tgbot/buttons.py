@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardButton
 
 from db.models import User
 from flows.i18n import _
-from flows.items import item_state, item_task_key
+from flows.items import item_edit_key, item_state, item_task_key
 from flows.runtime import EDIT_PREFIX, MOVE_TASK, START_TASK, EngineError, TaskState, pending_approval
 from flows.status import TaskStatus
 from services import access, outbox
@@ -239,8 +239,8 @@ class CardButtons:
     # --- item cards -----------------------------------------------------------------------------------
 
     async def item(self, viewer: access.Viewer, button: ItemCb) -> Reply:
-        """Move an item of a case one may see (its form opens if the new stage asks for fields), show its
-        history, or send its card here."""
+        """Move an item of a case one may see (its form opens if the new stage asks for fields), correct one of its
+        fields (asked here, as a case's field is), show its history, or send its card here."""
         loaded = await self.cases.visible(viewer, button.case_id)
         name, index = button.list, button.index
         if name not in loaded.state.spec.tracks() or item_state(loaded.state.data, name, index) is None:
@@ -250,6 +250,13 @@ class CardButtons:
             return Reply()
         if button.action == "card":
             await self.cases.show_item(self.user, loaded.row.id, name, index)
+            return Reply()
+        if button.action == "edit":
+            loaded = await self.cases.request_item_edit(self.user, loaded.row.id, name, index, button.arg)
+            task = self._my_open_task(loaded, lambda t: t.key == item_edit_key(name, index, button.arg))
+            if task is None:
+                raise EngineError(_("This field of the item cannot be changed where it stands, or not by you."))
+            await self.conversation.begin(loaded.task_rows[task.id or 0], "submit")
             return Reply()
         loaded = await self.cases.move_item(self.user, loaded.row.id, name, index, button.arg)
         task = self._my_open_task(loaded, lambda t: t.key == item_task_key(name, index, button.arg))

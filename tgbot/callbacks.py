@@ -49,7 +49,7 @@ class AttentionCb(CallbackData, prefix="a"):
 
 
 class ItemCb(CallbackData, prefix="i"):
-    action: str  # move (arg = the item's stage) | history | card (send the item's card here)
+    action: str  # move (arg = the item's stage) | edit (arg = its field) | history | card (send the item's card here)
     case_id: int
     list: str
     index: int

@@ -14,7 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from db.models import Task
 from flows import forms
 from flows.i18n import _
-from flows.items import item_state, parse_item_task
+from flows.items import entry_fields, entry_of, item_of_form, item_state, parse_item_edit, parse_item_task
 from flows.runtime import MOVE_TASK, START_TASK, EngineError, pending_approval
 from flows.status import CaseStatus, TaskStatus
 from services import outbox
@@ -147,6 +147,10 @@ class Conversation(FormAnswers, FormCorrections):
         if item is not None and pending_approval(loaded.state, item[0], item[1]) is not None:
             self.say(self.r.item_waits(loaded.state, *item, self.lang))
             return loaded
+        edit = parse_item_edit(task.key)
+        if edit is not None:
+            self.say(self._item_corrected(loaded, *edit))
+            return loaded
         if item is not None:
             name, index, _to = item
             found = item_state(loaded.state.data, name, index) or {}
@@ -190,6 +194,19 @@ class Conversation(FormAnswers, FormCorrections):
             )
         return loaded
 
+    def _item_corrected(self, loaded: Loaded, name: str, index: int, field: str) -> str:
+        """What the person who corrected an item's field reads: the item and the value it has now."""
+        state = loaded.state
+        fdef = entry_fields(state.spec, name)[field]
+        value = (entry_of(state.data, name, index) or {}).get(field)
+        return self.r.t(
+            "✅ “%(item)s”: %(field)s is now %(value)s.",
+            self.lang,
+            item=self.r.item_title(state, name, index, self.lang),
+            field=self.r.local(fdef.label, self.lang),
+            value=self.r.summary_value(fdef, value, self.lang, state.spec),
+        )
+
     async def _told_by_the_step(self, loaded: Loaded) -> bool:
         """Whether the step itself told this person where the case now stands: a card of a task it gave them (or
         their role) names the case and its stage, and «🏁 Case closed» goes to whoever started or led a closed case.
@@ -231,16 +248,22 @@ class Conversation(FormAnswers, FormCorrections):
             if loaded.given_back:  # an order request's positions went back to the cart
                 text += "\n" + self.r.t(loaded.given_back, self.lang)
             self.say(text)
-        elif not ((task.key == MOVE_TASK or parse_item_task(task.key)) and await self._withdrawn(task)):
+        elif not ((task.key == MOVE_TASK or item_of_form(task.key)) and await self._withdrawn(task)):
             self.say(self.r.t("Cancelled. The task stays with you; open it from “My tasks” when ready.", self.lang))
 
     async def _withdrawn(self, task: AnyTask) -> bool:
-        """A hand move's form cancelled by its mover («✖️ Отказ», then «Отмена» at the reason): the move is not made
-        and its form does not stay in «Мои задачи» — unless the case waits for it (`Engine.withdraw_move`)."""
+        """A hand move's form cancelled by its mover («✖️ Отказ», then «Отмена» at the reason), or an item's move or
+        correction: nothing is changed and its form does not stay in «Мои задачи» — unless the case waits for it
+        (`Engine.withdraw_move`)."""
         try:
             loaded = await self.cases.withdraw_move(self.user, task.id)
         except EngineError:
             return False
+        edit = parse_item_edit(task.key)
+        if edit is not None:
+            named = self.r.item_title(loaded.state, edit[0], edit[1], self.lang)
+            self.say(self.r.t("Cancelled: “%(item)s” stays as it was.", self.lang, item=named))
+            return True
         item = parse_item_task(task.key)
         if item is not None:
             state, name, index = loaded.state, item[0], item[1]

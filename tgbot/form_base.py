@@ -28,15 +28,15 @@ from flows.context import case_context
 from flows.form_shape import comment_field as comment_field  # re-exported: the conversation names it
 from flows.form_shape import form_shape
 from flows.i18n import _
-from flows.items import parse_item_task
+from flows.items import item_of_form, parse_item_task
 from flows.model import FieldDef, ProcessDef, local
 from flows.runtime import (
-    EDIT_PREFIX,
     MOVE_TASK,
     START_TASK,
     EngineError,
     TaskState,
     form_data,
+    is_correction,
     task_def,
 )
 from flows.status import TaskStatus
@@ -269,7 +269,7 @@ class FormBase:
             collected=len(forms.collected_files(draft, step)),
             can_back=bool(draft["answered"]),
             cancel=self._cancel_label(loaded, draft.get("outcome")),
-            correction=task.key.startswith(EDIT_PREFIX),
+            correction=is_correction(task.key),
         )
         keyboard = with_step(keyboard, step_no)
         if warning:
@@ -342,8 +342,8 @@ class FormBase:
         key = loaded.task.key
         if key == START_TASK:
             return CANCEL
-        moving = key == MOVE_TASK or parse_item_task(key) is not None
-        if moving or key.startswith(EDIT_PREFIX) or self._decision(loaded, outcome) is not None:
+        moving = key == MOVE_TASK or item_of_form(key) is not None  # an item's move, or a correction of its field
+        if moving or is_correction(key) or self._decision(loaded, outcome) is not None:
             return CHANGE_MIND
         return LATER
 
@@ -351,7 +351,7 @@ class FormBase:
         """The label of the answer chosen, for tasks that ask for a decision (approve, choice); a form's or a
         confirmation's single outcome («Submit», «Done») decides nothing worth repeating."""
         task = loaded.task
-        if outcome is None or task.key in (START_TASK, MOVE_TASK) or task.key.startswith(EDIT_PREFIX):
+        if outcome is None or task.key in (START_TASK, MOVE_TASK) or is_correction(task.key):
             return None
         tdef = task_def(loaded.spec, task.stage, task.key)
         if tdef.kind not in ("approve", "choice"):

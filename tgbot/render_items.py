@@ -1,5 +1,6 @@
-"""Items of a case's tracks in chat: how an item is named, its card with a button per move, its history, the
-lines of the case's card that say where each item stands, and the titles of item forms and approvals."""
+"""Items of a case's tracks in chat: how an item is named, its card with a button per move and per field its
+people may correct there, its history, the lines of the case's card that say where each item stands, and the
+titles of item forms and approvals."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from aiogram.types import InlineKeyboardButton
 
 from flows.items import (
     approved_moves,
+    correctable,
+    corrections,
+    entry_fields,
     entry_of,
     item_approval_title,
+    item_edit_title,
     item_state,
     parse_item_approval,
+    parse_item_edit,
     parse_item_task,
     track_of,
 )
@@ -46,6 +52,9 @@ class ItemCards(Wording):
         approval = parse_item_approval(task.key)
         if approval is not None and approval[0] in spec.tracks():
             return self.local(item_approval_title(spec, *approval, data), lang)
+        edit = parse_item_edit(task.key)
+        if edit is not None and edit[0] in spec.tracks() and edit[2] in entry_fields(spec, edit[0]):
+            return self.local(item_edit_title(spec, *edit, entry=data), lang)
         item = parse_item_task(task.key)
         track = spec.fields[item[0]].track if item is not None and item[0] in spec.fields else None
         if item is None or track is None or track.title is None:
@@ -77,8 +86,9 @@ class ItemCards(Wording):
             return "—"
 
     def item_card(self, case: CaseState, name: str, index: int, lang: str | None) -> tuple[str, dict[str, Any] | None]:
-        """An item's card: where it stands and since when, its fields, a button per move its stage allows (the
-        engine re-checks who presses), its history and its case."""
+        """An item's card: where it stands and since when, its fields (a corrected one with the value it replaced),
+        a button per move its stage allows and per field its stage lets its people correct (the engine re-checks
+        who presses), its history and its case."""
         spec = case.spec
         state = item_state(case.data, name, index) or {}
         stage = str(state.get("stage") or "")
@@ -89,7 +99,8 @@ class ItemCards(Wording):
             where += " " + self.t("(since %(when)s)", lang, when=self.when(datetime.fromisoformat(since), lang))
         lines.append(where)
         fields = spec.fields[name].fields or {}
-        lines += self.summary(spec, list(fields), entry_of(case.data, name, index) or {}, lang, fields=fields)
+        entry = entry_of(case.data, name, index) or {}
+        lines += self.summary(spec, list(fields), entry, lang, fields=fields, earlier=corrections(state))
         rows: list[list[InlineKeyboardButton]] = []
         waiting = pending_approval(case, name, index)
         if case.status == CaseStatus.ACTIVE and waiting is not None:
@@ -109,6 +120,11 @@ class ItemCards(Wording):
                 )
                 data = ItemCb(action="move", case_id=case.id, list=name, index=index, arg=move.to).pack()
                 rows.append([InlineKeyboardButton(text=button_label(label), callback_data=data)])
+        if case.status == CaseStatus.ACTIVE and case.id is not None:
+            for field in correctable(spec, case.data, name, index):
+                label = "✏️ " + self.local(fields[field].label, lang)  # as a case's field is corrected from its card
+                data = ItemCb(action="edit", case_id=case.id, list=name, index=index, arg=field).pack()
+                rows.append([InlineKeyboardButton(text=button_label(label), callback_data=data)])
         elif case.status != CaseStatus.ACTIVE:
             lines += ["", self.t("The case is closed.", lang)]
         if case.id is not None:
@@ -126,7 +142,7 @@ class ItemCards(Wording):
         return "\n".join(lines), markup(rows)
 
     def item_history(self, case: CaseState, name: str, index: int, lang: str | None, names: dict[int, str]) -> str:
-        """Each stage the item entered: when, and who moved it there."""
+        """Each stage the item entered, each field corrected (old → new): when, and who did it."""
         state = item_state(case.data, name, index) or {}
         lines = [
             self.t(
@@ -142,6 +158,8 @@ class ItemCards(Wording):
             line = f"{when} — {self.item_stage_title(case, name, step.get('to'), lang)}"
             if step.get("approval"):
                 line = f"{when} — {self._approval_step(case, name, step, lang)}"
+            elif isinstance(step.get("corrected"), str):
+                line = f"{when} — {self._correction_step(case, name, step, lang)}"
             by = step.get("by")
             if isinstance(by, int):
                 line += f" · {names.get(by, '?')}"
@@ -169,6 +187,18 @@ class ItemCards(Wording):
             return self.t("approved to go to “%(stage)s”", lang, stage=stage)
         return self.t("not approved to go to “%(stage)s” (%(reason)s)", lang, stage=stage,
                       reason=step.get("reason") or "—")
+
+    def _correction_step(self, case: CaseState, name: str, step: dict[str, Any], lang: str | None) -> str:
+        fdef = entry_fields(case.spec, name).get(str(step["corrected"]))
+        if fdef is None:  # a field a later version of the process no longer has
+            return self.t("a field corrected", lang)
+        return self.t(
+            "“%(field)s” corrected: %(before)s → %(after)s",
+            lang,
+            field=self.local(fdef.label, lang),
+            before=self.summary_value(fdef, step.get("was"), lang, case.spec),
+            after=self.summary_value(fdef, step.get("now"), lang, case.spec),
+        )
 
     def item_lines(self, case: CaseState, lang: str | None) -> list[str]:
         """Where each item of the case stands, one line each (for the case's card)."""

@@ -190,6 +190,15 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
     await service.notifier.notify(loaded, effect, list(users.values()))
 
 
+async def case_followers(service: CaseService, loaded: Loaded) -> tuple[list[int], bool]:
+    """Who follows the case besides its initiator, and whether the initiator muted it: read with the case when the
+    store could (`services.following.audience` otherwise)."""
+    read = service.store.audience(loaded.row.id)
+    if read is not None:
+        return read
+    return await following.audience(service.session, loaded.row.id, loaded.state.initiator_id)
+
+
 @handles(StageEntered)
 async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEntered, actor_id: int | None) -> None:
     from services.cases.calls import child_moved  # calls.py registers handlers here: import it late
@@ -205,10 +214,7 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
     ):
         return
     until = stage_waits_until(state, service.now, service.core.calendar)
-    read = service.store.audience(loaded.row.id)
-    followers, muted = read if read is not None else await following.audience(
-        service.session, loaded.row.id, state.initiator_id
-    )
+    followers, muted = await case_followers(service, loaded)
     told = [state.initiator_id, *followers]
     for person_id in dict.fromkeys(told):
         if person_id == actor_id:

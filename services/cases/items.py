@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from db.models import User
 from flows.i18n import _
-from flows.items import track_of
-from flows.runtime import EngineError, ItemApproval, ItemMoved, ItemReminder
+from flows.items import item_edit_key, track_of
+from flows.runtime import EngineError, ItemApproval, ItemCorrected, ItemMoved, ItemReminder
 from services import access
 from services import people as people_repo
-from services.cases.effects import handles
+from services.cases.effects import case_followers, handles
 from services.cases.saving import StepWrites
 from services.cases.state import Loaded
 
@@ -101,8 +101,28 @@ async def item_approval(service: CaseService, loaded: Loaded, effect: ItemApprov
             )
 
 
+@handles(ItemCorrected)
+async def item_corrected(service: CaseService, loaded: Loaded, effect: ItemCorrected, actor_id: int | None) -> None:
+    """A field of an item was corrected: the case's history has it (old → new), its cards show the new value, and
+    whoever follows the case hears it as a message of its own (an edited card rings no phone) — the tracking number
+    the manager gave the client was wrong. Not the one who corrected it."""
+    detail = {"list": effect.list, "index": effect.index, "field": effect.field, "from": effect.before,
+              "to": effect.after}  # fmt: skip
+    service.store.audit(loaded, actor_id, "item.corrected", detail)
+    cards = item_cards(loaded, effect.list, effect.index)
+    if cards:
+        await service.notifier.item_changed(loaded, effect.list, effect.index, cards)
+    followers, muted = await case_followers(service, loaded)
+    initiator = loaded.state.initiator_id
+    told = [p for p in dict.fromkeys([initiator, *followers]) if p != actor_id and not (p == initiator and muted)]
+    people = [p for p in (await service.people.users(told)).values() if p.active]
+    reached = await access.reachable(service.session, people, loaded.row.company_id)
+    if reached:
+        await service.notifier.item_corrected(loaded, effect, reached)
+
+
 class ItemCommands(StepWrites):
-    """The commands on a case's items: the moves a person may make, a move, a fresh card."""
+    """The commands on a case's items: the moves a person may make, a move, a field's correction asked, a fresh card."""
 
     async def item_moves(self, user: User, loaded: Loaded, name: str, index: int) -> list[str]:
         roles = await people_repo.roles_of(self.session, user.id)
@@ -117,6 +137,20 @@ class ItemCommands(StepWrites):
         roles = await people_repo.roles_of(self.session, user.id)
         effects = self.core.engine.move_item(loaded.state, name, index, to, user.id, roles, user.is_admin)
         await self.save(loaded, effects, user.id, "item.move", {"list": name, "index": index, "to": to})
+        return loaded
+
+    async def request_item_edit(self, user: User, case_id: int, name: str, index: int, field: str) -> Loaded:
+        """Ask the person for a new value of one field of an item (its stage's `editable`), in their chat, as
+        `request_edit` does for a field of the case."""
+        loaded = await self.in_scope(user, await self.load(case_id))
+        if name not in loaded.state.spec.tracks():
+            raise EngineError(_("This case has no such items."))
+        roles = await people_repo.roles_of(self.session, user.id)
+        engine = self.core.engine
+        effects = engine.request_item_edit(loaded.state, name, index, field, user.id, roles, user.is_admin)
+        loaded.asked_in_chat = (item_edit_key(name, index, field), loaded.state.stage)
+        detail = {"list": name, "index": index, "field": field}
+        await self.save(loaded, effects, user.id, "item.edit_requested", detail)
         return loaded
 
     async def show_item(self, user: User, case_id: int, name: str, index: int) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Case, Task, Timer, User
 from flows.i18n import _
-from flows.items import parse_item_task
+from flows.items import parse_item_edit, parse_item_task
 from flows.runtime import (
     CALLED_BY,
     EDIT_PREFIX,
@@ -191,6 +191,11 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
         if item is not None:
             detail = {"list": item[0], "index": item[1], "to": item[2]}
             await self.save(loaded, effects, user.id, "item.move_withdrawn", detail)
+            return loaded
+        edit = parse_item_edit(task.key)
+        if edit is not None:
+            detail = {"list": edit[0], "index": edit[1], "field": edit[2]}
+            await self.save(loaded, effects, user.id, "item.edit_withdrawn", detail)
             return loaded
         await self.save(loaded, effects, user.id, "case.move_withdrawn", {"to": task.stage})
         return loaded
