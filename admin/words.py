@@ -240,12 +240,12 @@ class Words:
         """Why a task left its holder, as the holder's notice said: an entry written before the reason was kept
         says none rather than a wrong one."""
         if because == "role":
-            return self.t("task «%(task)s» went back to its role (its holder lost the role)", task=title)
+            return self.t("task “%(task)s” went back to its role (its holder lost the role)", task=title)
         if because == "left":
-            return self.t("task «%(task)s» was handed on: an administrator closed its holder's access", task=title)
+            return self.t("task “%(task)s” was handed on: an administrator closed its holder's access", task=title)
         if because == "unreachable":
-            return self.t("task «%(task)s» was handed on: the bot cannot reach its holder", task=title)
-        return self.t("task «%(task)s» was handed on", task=title)
+            return self.t("task “%(task)s” was handed on: the bot cannot reach its holder", task=title)
+        return self.t("task “%(task)s” was handed on", task=title)
 
     def history(
         self,

@@ -268,8 +268,8 @@ def move_task_def(spec: ProcessDef, stage: str) -> TaskDef:
     target = spec.stage(stage)
     title: dict[str, str] = {
         # The case is not there yet: the form is what the move waits for.
-        lang: f"{prefix} «{local(target.title, lang)}»"
-        for lang, prefix in (("ru", "Переход на этап"), ("en", "Move to"))
+        lang: pattern.format(local(target.title, lang))
+        for lang, pattern in (("ru", "Переход на этап «{}»"), ("en", "Move to “{}”"))
     }
     return TaskDef(
         key=MOVE_TASK,

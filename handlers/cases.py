@@ -38,7 +38,7 @@ def router() -> Router:
 
 
 class WritingCancelReason(BaseFilter):
-    """The person pressed «✖️ Cancel the case», and their next text is why."""
+    """The person pressed “✖️ Cancel the case”, and their next text is why."""
 
     async def __call__(self, _event: Any, user: User | None = None) -> bool:
         return writing_reason(user)  # filters see no services (they are made for the chosen handler)

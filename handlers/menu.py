@@ -22,7 +22,7 @@ from tgbot.replies import Replies
 log = logging.getLogger(__name__)
 
 FROM_CATALOGUE = _(
-    "Order requests and reclamations start from the catalogue: find the product («🔎 Catalogue» below) and press "
+    "Order requests and reclamations start from the catalogue: find the product (“🔎 Catalogue” below) and press "
     "its button on the product's card."
 )
 

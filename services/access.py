@@ -279,7 +279,7 @@ def visible_tasks(viewer: Viewer) -> ColumnElement[bool] | None:
 
 
 def own_cases(viewer: Viewer) -> ColumnElement[bool]:
-    """«My cases»: started by this person or with their part in it (a subset of the visible ones)."""
+    """“My cases”: started by this person or with their part in it (a subset of the visible ones)."""
     user = viewer.user
     if not is_active(user):
         return false()

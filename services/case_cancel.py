@@ -71,7 +71,7 @@ class CaseCancel:
         """The case cancelled, or (where others cancel it) the roles asked to."""
         prompt = self.user.prompt or {}
         if prompt.get("kind") != CONFIRMING or prompt.get("case_id") != case_id:
-            raise EngineError(_("This question is no longer open: press «✖️ Cancel the case» on the case card again."))
+            raise EngineError(_("This question is no longer open: press “✖️ Cancel the case” on the case card again."))
         self.user.prompt = None
         return await self.cases.cancel_or_ask(self.user, case_id, str(prompt["reason"]))
 

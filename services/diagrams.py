@@ -96,7 +96,7 @@ class ProcessDiagram:
         w = self.words
         rows = [_cell(w.local(stage.title), bold=True)]
         if stage.requires:
-            fields = ", ".join(f"«{w.field(n)}»" for n in stage.requires)
+            fields = ", ".join(w.quoted(w.field(n)) for n in stage.requires)
             rows.append(_cell(w.t("Needs before entering: %(fields)s", fields=fields), muted=True))
         if stage.wait:
             rows.append(_cell(w.t("Waits until: %(when)s", when=w.deadline(stage.wait)), muted=True))

@@ -25,7 +25,7 @@ from services.digests.subscriptions import key_of as digest_key
 from services.queries import my_tasks_page
 
 PAGE = 10
-# «My cases» lists the open cases (a request still being filled in among them: it is the person's own) and, apart,
+# “My cases” lists the open cases (a request still being filled in among them: it is the person's own) and, apart,
 # the finished ones; a cancelled case is in neither.
 OPEN = (CaseStatus.DRAFT, CaseStatus.ACTIVE)
 CLOSED = (CaseStatus.DONE,)

@@ -212,7 +212,7 @@ class Migration:
             text = {
                 "ru": f"Незаконченный ответ на задачу «{titles['ru']}» отброшен: дело перенесено на новую версию "
                 "процесса, где этой задачи нет или она спрашивает другое.",
-                "en": f"Your unfinished answer to «{titles['en']}» was dropped: the case moved onto a new version "
+                "en": f"Your unfinished answer to “{titles['en']}” was dropped: the case moved onto a new version "
                 "of its process, where this task is gone or asks other questions.",
             }
             notes.append(Notify(kind="text", user_ids=(row.assignee_id,), text=text))

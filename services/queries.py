@@ -91,7 +91,7 @@ _CASE_COLUMNS = (
 def my_tasks_page(
     user_id: int, roles: Iterable[str], limit: int, scope: ColumnElement[bool] | None = None
 ) -> Select[Any]:
-    """«My tasks» in one statement: the page of `open_tasks_page` (`draft` 0; unordered here, the caller sorts
+    """“My tasks” in one statement: the page of `open_tasks_page` (`draft` 0; unordered here, the caller sorts
     by due date) and the person's unfinished requests (open start forms, `draft` 1), each row with what its card
     shows of its case."""
     key = tuple(sorted(set(roles)))

@@ -70,7 +70,7 @@ class Reclamations:
             spec = await self.core.registry.spec(self.session, case.definition_id)
             stage = self.core.wording.stage_title(spec, case.stage, lang)
             if case.status == CaseStatus.CANCELLED:  # stopped where it stood: not «going to 1C» any more
-                stage = self.core.wording.t("Cancelled at «%(stage)s»", lang, stage=stage)
+                stage = self.core.wording.t("Cancelled at “%(stage)s”", lang, stage=stage)
             listed.append(
                 ReclamationRow(
                     case.id,

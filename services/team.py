@@ -312,7 +312,7 @@ class Team:
             refused = Refused.naming(unbound, text)
             refused.in_panel = _(
                 "%(roles)s: a dealer's roles — they are given only with the dealer's organisation. Invite the "
-                "person with a link for the organisation (the invite form on the People page, its «Organisation»): "
+                "person with a link for the organisation (the invite form on the People page, its “Organisation”): "
                 "they join bound to it."
             )
             raise refused

@@ -55,6 +55,10 @@ class DefinitionWords:
     def local(self, text: LocalText | None) -> str:
         return self.w.tr.local(text, self.lang)
 
+    def quoted(self, text: str) -> str:
+        """A name quoted as the reader's language does: «Дата поступления», “Arrival date”."""
+        return self.t("“%(text)s”", text=text)
+
     def field(self, name: str, fields: Mapping[str, FieldDef] | None = None) -> str:
         fdef = (fields if fields is not None else self.spec.fields).get(name)
         return self.local(fdef.label) if fdef else words_of_key(name)
@@ -153,7 +157,7 @@ class DefinitionWords:
             return said
         if d.kind == "field" and d.field is not None:
             name = self.field(d.field)
-            return self.t("“%(field)s”, %(time)s", field=name, time=at) if at else f"«{name}»"
+            return self.t("“%(field)s”, %(time)s", field=name, time=at) if at else self.quoted(name)
         if d.kind == "weekly" and d.weekday is not None:
             day = str(get_day_names("wide", locale=self.lang)[d.weekday])
             day = self.t("next week's %(day)s", day=day) if d.next_week else day
@@ -205,7 +209,7 @@ class _Phrase:
             return self._name(node.id)
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id == "item":
-                return f"«{w.field(node.attr, self.entry)}»"
+                return w.quoted(w.field(node.attr, self.entry))
             return f"{self.say(node.value)} · {words_of_key(node.attr).lower()}"
         if isinstance(node, ast.Subscript):
             return f"{self.say(node.value)} №{self.say(node.slice)}"
@@ -222,11 +226,11 @@ class _Phrase:
     def _name(self, name: str) -> str:
         w = self.words
         if name in w.spec.fields:
-            return f"«{w.field(name)}»"
+            return w.quoted(w.field(name))
         if name in w.tasks:
-            return f"«{w.local(w.tasks[name].title)}»"
+            return w.quoted(w.local(w.tasks[name].title))
         if name in w.called:
-            return f"«{w.local(w.called[name].title)}»"
+            return w.quoted(w.local(w.called[name].title))
         if name.endswith("_comment") and name.removesuffix("_comment") in w.tasks:
             return w.t("the comment on “%(task)s”", task=w.local(w.tasks[name.removesuffix("_comment")].title))
         known = {"today": _("today"), "now": _("now"), "started_on": _("the start date"), "item": _("the entry")}
@@ -267,16 +271,16 @@ class _Phrase:
             if subject in w.tasks:
                 outcome = w.tasks[subject].outcome_defs().get(value)
                 if outcome is not None:
-                    return f"«{w.local(outcome.label)}»"
+                    return w.quoted(w.local(outcome.label))
             if subject in w.called and value in _RESULTS:
-                return f"«{w.t(_RESULTS[value])}»"
+                return w.quoted(w.t(_RESULTS[value]))
             fdef = w.spec.fields.get(subject)
             if fdef is not None and fdef.options and value in fdef.options:
-                return f"«{w.local(fdef.options[value])}»"
+                return w.quoted(w.local(fdef.options[value]))
             if fdef is not None and fdef.directory:
                 entry = w.spec.directory_entry(fdef.directory, value)
                 if entry is not None:
-                    return f"«{entry.name}»"
+                    return w.quoted(entry.name)
         if isinstance(value, str):
-            return f"«{value}»"
+            return w.quoted(value)
         return str(value)

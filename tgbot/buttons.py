@@ -151,7 +151,7 @@ class CardButtons:
         return Reply(card=await case_view(self.cases, self.user, loaded))
 
     async def _cancel(self, button: CaseCb) -> Reply:
-        """«✖️ Cancel the case»: why is asked first, then the person confirms or keeps the case."""
+        """“✖️ Cancel the case”: why is asked first, then the person confirms or keeps the case."""
         cancelling, r, lang = CaseCancel(self.cases, self.user), self.r, self.lang
         if button.action == "keep":
             cancelling.keep()

@@ -72,7 +72,7 @@ class TaskCardNotices(NoticesBase):
         users = {user.id: user for _card, user in rows}
         self.people.remember(users.values())
         names = await self._names(loaded, [task.assignee_id, task.done_by])
-        # A card an admin's template wrote stays written by it (a card of «My tasks» stays the bot's wording).
+        # A card an admin's template wrote stays written by it (a card of “My tasks” stays the bot's wording).
         templated: set[int] = set()
         if await self.channels.telegram_edited("task_assigned"):
             sent = await self.session.execute(

@@ -242,9 +242,9 @@ class CaseNotices(NoticesBase):
             lang = admin.language
             where = t("case #%(id)s", lang, id=case.id) if case is not None else t("no case", lang)
             text = t(
-                "⚠️ A step failed and needs attention: %(where)s, step «%(step)s».\nError: %(error)s\n"
+                "⚠️ A step failed and needs attention: %(where)s, step “%(step)s”.\nError: %(error)s\n"
                 "Fix the data, or load a corrected definition and move the case onto it (Processes → the case's "
-                "version → «Move the cases»), then press «Retry».",
+                "version → “Move the cases”), then press “Retry”.",
                 lang,
                 where=where,
                 step=step,
@@ -256,7 +256,7 @@ class CaseNotices(NoticesBase):
     async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
         lang = author.language
         text = self.renderer.t(
-            "📝 Your request «%(process)s» was started more than %(days)s days ago and never finished, "
+            "📝 Your request “%(process)s” was started more than %(days)s days ago and never finished, "
             "so it is closed. Start it again from the menu when you need it.",
             lang,
             process=self.renderer.local(loaded.state.spec.title, lang),
@@ -353,7 +353,7 @@ class CaseNotices(NoticesBase):
         for person in deciders:
             lang = person.language
             text = r.t("🙋 %(who)s asks to cancel %(case)s.\nReason: %(reason)s\nIt goes on until you cancel it: "
-                       "«✖️ Cancel the case» on its card.", lang, who=asker.name, case=r.case_name(loaded.state, lang),
+                       "“✖️ Cancel the case” on its card.", lang, who=asker.name, case=r.case_name(loaded.state, lang),
                        reason=reason)  # fmt: skip
             outbox.message(self.session, person.tg_id, text, self.now, r.case_button(loaded.row.id, lang),
                            case_id=loaded.row.id)  # fmt: skip

@@ -126,7 +126,7 @@ def export_headers(r: Renderer, lang: str) -> list[str]:
 def export_caption(r: Renderer, export: Export, query: str, lang: str) -> str:
     caption = r.t("Catalogue: %(n)s products", lang, n=len(export.offers))
     if query.strip():
-        caption += f" — «{query.strip()[:200]}»"
+        caption += " — " + r.t("“%(text)s”", lang, text=query.strip()[:200])
     if export.truncated:
         caption += "\n" + r.t("Only the first %(n)s: narrow the search for the rest.", lang, n=len(export.offers))
     return caption

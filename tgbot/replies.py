@@ -76,7 +76,7 @@ class Replies:
         outbox.enqueue(self.session, chat_id=chat_id, method="sendPhoto", now=self.clock.now(), payload=payload)
 
     async def task_page(self, chat_id: int, user: User, page: TaskPage) -> None:
-        """«My tasks»: a heading and one card per task, remembered (`TaskCard`) so the cards follow the task; the
+        """“My tasks”: a heading and one card per task, remembered (`TaskCard`) so the cards follow the task; the
         messages and the cards written together (`outbox.page`)."""
         lang = user.language
         messages: list[tuple[str, Any, int | None]] = []

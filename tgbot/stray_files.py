@@ -62,7 +62,7 @@ async def keep_stray(
 
 
 async def _tasks_asking_a_file(core: Core, session: AsyncSession, viewer: Viewer) -> list[tuple[ProcessDef, TaskState]]:
-    """The person's own open tasks (a page of «My tasks») whose forms ask for a photo or a document."""
+    """The person's own open tasks (a page of “My tasks”) whose forms ask for a photo or a document."""
     page = await Menu(core, session).my_tasks(viewer)
     return [(state.spec, task) for state, task in page.entries if task.assignee_id == viewer.user.id
             and _asks_a_file(state.spec, task)]  # fmt: skip

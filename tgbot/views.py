@@ -45,7 +45,7 @@ FIGURES = _("📈 Figures")  # representatives and dealers' managers: shipments 
 def menu_keyboard(
     renderer: Renderer, lang: str, roles: Iterable[str], is_admin: bool, specs: Iterable[ProcessDef]
 ) -> ReplyKeyboardMarkup:
-    """The menu under the chat. «Start a process» only for someone whose roles start one of `specs` (a warehouse
+    """The menu under the chat. “Start a process” only for someone whose roles start one of `specs` (a warehouse
     worker who only does tasks is not offered a button that would say no); a dealer's people start theirs from the
     catalogue, which that button opens."""
     t = renderer.t
@@ -109,7 +109,7 @@ def case_list(
     *,
     closed: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """«My cases»: each case's whole title (`titles`: `Menu.titles`) and stage in the text (a button shows only its
+    """“My cases”: each case's whole title (`titles`: `Menu.titles`) and stage in the text (a button shows only its
     start on a phone), a button per case to open it; the open ones first, the finished ones behind «Closed cases»."""
     if not cases:
         return renderer.t("You have no closed cases.", lang), InlineKeyboardMarkup(inline_keyboard=[])
@@ -524,7 +524,7 @@ def help_text(
     figures: bool = False,
     startable: list[ProcessDef] | None = None,
 ) -> str:
-    """/help: what this person can do here — everyone's menu and commands, «Start a process» only with the processes
+    """/help: what this person can do here — everyone's menu and commands, “Start a process” only with the processes
     their roles start (`startable`), a dealer's catalogue and cart as far as they may use them (`rights`), the
     figures for those who see them, the admins' commands for admins only."""
     lines = [
@@ -535,8 +535,8 @@ def help_text(
         )
     ]
     if startable:
-        opening, closing = ("“", "”") if lang == "en" else ("«", "»")  # a process's name quoted the reader's way
-        processes = ", ".join(f"{opening}{renderer.tr.local(spec.title, lang)}{closing}" for spec in startable)
+        # each process's name quoted the reader's way: «…» in Russian, “…” in English
+        processes = ", ".join(renderer.t("“%(text)s”", lang, text=renderer.tr.local(s.title, lang)) for s in startable)
         lines.append(renderer.t("“Start a process” — register a new case: %(processes)s.", lang, processes=processes))
     lines.append(
         renderer.t(
