@@ -83,16 +83,17 @@ class ItemMoved:
 
 
 @dataclass(frozen=True)
-class ItemCorrected:
-    """A field of an item was corrected where it stands (`before` the value it had, `after` the one it has now):
-    the history says so, its cards show the new value, and whoever follows the case is told."""
+class FieldCorrected:
+    """A field was corrected where the case stands — one its stage's `editable` names, or, with `item` (its list
+    and index), one of an item its track's stage names — and its value really changed (`before` the value it had,
+    `after` the one it has now; a form's ordinary answer is none). Whoever follows the case is told; an item's
+    history and cards have it too (a case's history has it from its answer's `before`)."""
 
-    list: str
-    index: int
     field: str
     before: Any
     after: Any
     by: int
+    item: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -233,5 +234,5 @@ Effect = (
     | ItemMoved
     | ItemReminder
     | ItemApproval
-    | ItemCorrected
+    | FieldCorrected
 )

@@ -27,8 +27,8 @@ from flows.effects import (  # re-exported: the bot imports the effects from her
     CaseStatus,
     DeadlineMoved,
     Effect,
+    FieldCorrected,
     ItemApproval,
-    ItemCorrected,
     ItemMoved,
     ItemReminder,
     Notify,
@@ -103,8 +103,8 @@ __all__ = [  # the effects and task state live in flows.effects; callers keep im
     "CaseStatus",
     "DeadlineMoved",
     "Effect",
+    "FieldCorrected",
     "ItemApproval",
-    "ItemCorrected",
     "ItemMoved",
     "ItemReminder",
     "Notify",
@@ -619,6 +619,7 @@ class Engine:
         ):
             raise EngineError(_("This field cannot be changed at this stage."))
         self._keep_earlier(case, task, values, asks)
+        was = case.data.get(edited) if edited is not None else None
         lengths = {n: len(case.data[n]) if isinstance(case.data.get(n), list) else 0 for n in values}
         case.data.update(values)
         if not is_service_task(task.key):
@@ -636,6 +637,11 @@ class Engine:
         task.outcome, task.done_by, task.done_at = outcome, actor_id, now
         effects: list[Effect] = [TaskClosed(task, actor_id)]
         log.info("case %s task %s done by %s: %s", case.id, task.id, actor_id, outcome)
+        is_now = case.data.get(edited) if edited is not None else None
+        if edited is not None and is_now != was and not (is_empty(was) and is_empty(is_now)):
+            # A correction that changed the value (the same one confirmed again is none): the followers hear it.
+            effects.append(FieldCorrected(edited, was, is_now, actor_id))
+            log.info("case %s field %s corrected by %s", case.id, edited, actor_id)
         if case.status == CaseStatus.ACTIVE and case.stage != START_TASK and task.key != START_TASK:
             visit = case.visit
             self._lists_changed(case, lengths, effects, actor_id)
@@ -1550,7 +1556,7 @@ class Engine:
             return effects  # the same value kept: nothing was corrected
         step: dict[str, Any] = {"corrected": field, "was": before, "now": after, "at": now.isoformat(), "by": actor_id}
         state.setdefault("history", []).append(step)
-        effects.append(ItemCorrected(name, index, field, before, after, actor_id))
+        effects.append(FieldCorrected(field, before, after, actor_id, item=(name, index)))
         log.info("case %s item %s#%s: %s corrected by %s", case.id, name, index, field, actor_id)
         return effects
 

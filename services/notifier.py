@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Outbox, User
-from flows.runtime import ItemCorrected, Notify, TaskState
+from flows.runtime import FieldCorrected, Notify, TaskState
 from services.cases.state import Loaded
 from services.people import PeopleCache
 
@@ -122,9 +122,9 @@ class Notifier(Protocol):
     async def item_history(self, loaded: Loaded, name: str, index: int, user: User) -> None:
         """The item's history (each stage it entered, when and by whom) to one person who asked."""
 
-    async def item_corrected(self, loaded: Loaded, corrected: ItemCorrected, recipients: Sequence[User]) -> None:
-        """A field of an item was corrected (its value before and now, who did it): told to those who follow the
-        case."""
+    async def field_corrected(self, loaded: Loaded, corrected: FieldCorrected, recipients: Sequence[User]) -> None:
+        """A field of the case, or of one of its items, was corrected (its value before and now, who did it): told
+        to those who follow the case."""
 
     async def digest(self, user: User, digest: Digest, chart_file_id: int | None) -> None:
         """A person's digest (`services.digests`): its chart (a stored PNG) and its text with the groups' buttons."""

@@ -399,3 +399,40 @@ async def test_a_client_is_offered_where_its_business_works_not_to_another_busin
     await manager.send("Альфа")
     offered = await manager.expect("«Альфа»: это одна из этих компаний?")
     assert manager.buttons(offered) == ["ООО Альфа Мясо", "ООО Альфа Склад", "➕ Создать «Альфа»"]
+
+
+async def test_a_corrected_warehouse_date_is_news_to_whoever_follows_the_request(fulfillment: Harness) -> None:
+    """The client asks for the processing two days later and Алина corrects the date on the request's card. The
+    director, who follows the request, hears it in his own language: what changed, from what, to what, and who did
+    it. The worker, who follows it too, hears it once — as his task's new deadline. Алина is not told what she has
+    just done, and nobody reads the field's key."""
+    shop = fulfillment
+    manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
+    director = await shop.person("Director Grace", "general_director", language="en")
+    card = await a_request_for_a_client_under_contract(shop, "Заявка на обработку товара")
+    await manager.press("Направить заявку на склад", card)
+    await manager.expect("Количество единиц")
+    await manager.send("1800")
+    await manager.expect("Дата работ на складе")
+    await manager.send("23.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await timur.wait_for("Обработайте товар по заявке", "Срок: 23.12.2026 18:00")
+    for follower, number, follow in ((director, "#1", "Follow the case"), (timur, "№1", "Следить за делом")):
+        await follower.send("/case 1")
+        await follower.press(follow, await follower.card(number, button=follow))
+
+    await manager.send("/case 1")
+    await manager.press("Дата работ на складе", await manager.expect("№1", "Этап:"))
+    await manager.expect("Дата работ на складе")
+    await manager.send("25.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    told = await director.expect("Warehouse date is now Dec 25, 2026, was Dec 23, 2026 (Алина).")
+    assert "ООО Старый клиент" in told["text"], told["text"]
+    note = await timur.expect("Дата работ на складе — теперь 25.12.2026")
+    assert "Срок задачи «Обработайте товар по заявке» перенесён на 25.12.2026 18:00" in note["text"], note["text"]
+    await shop.settle()
+    texts = {p.name: [m.get("text") or "" for m in await p.bot_messages()] for p in (manager, timur, director)}
+    assert not [t for t in texts["Алина"] if "было 23.12.2026" in t or "теперь 25.12.2026" in t]  # she did it
+    assert not [t for t in texts["Кладовщик Тимур"] if "было 23.12.2026" in t]  # one message, the deadline's
+    assert not [t for said in texts.values() for t in said if "work_date" in t]

@@ -19,7 +19,7 @@ from flows.runtime import (
     CaseState,
     Engine,
     EngineError,
-    ItemCorrected,
+    FieldCorrected,
     ItemMoved,
     ItemReminder,
     Notify,
@@ -461,8 +461,8 @@ def test_a_mistyped_tracking_number_is_corrected_on_the_item_and_the_old_one_kep
 
     assert case.data["items"][0]["tracking"] == "RU100200300"
     assert case.data["items"][0]["payment"] == "prepaid"  # a correction of one field changes that field only
-    assert [e for e in effects if isinstance(e, ItemCorrected)] == [
-        ItemCorrected("items", 0, "tracking", "RU10020030", "RU100200300", LOGISTICIAN)
+    assert [e for e in effects if isinstance(e, FieldCorrected)] == [
+        FieldCorrected("tracking", "RU10020030", "RU100200300", LOGISTICIAN, item=("items", 0))
     ]
     state = item_states(case.data, "items")[0]
     assert state["stage"] == "sent"  # corrected where it stands, not moved

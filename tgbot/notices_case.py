@@ -1,6 +1,6 @@
 """Notices about a case: the engine's notices (a definition's text, the case closed, reminders, overdue tasks and
-escalations), a task handed over or its deadline moved, the stage changed, a list of cases, a step that failed (the
-person and the admins told) and a draft closed for age."""
+escalations), a task handed over or its deadline moved, a field corrected (of the case or of an item), the stage
+changed, a list of cases, a step that failed (the person and the admins told) and a draft closed for age."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import Case, TaskCard, User
-from flows.items import entry_of
-from flows.runtime import Notify, TaskState
+from flows.items import entry_fields, entry_of
+from flows.runtime import FieldCorrected, Notify, TaskState, is_empty
 from flows.status import CaseStatus
 from services import outbox
 from services import people as people_repo
@@ -169,6 +169,32 @@ class CaseNotices(NoticesBase):
             when=r.when(task.due_at, lang) if task.due_at is not None else "—",
         )
         outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
+
+    async def field_corrected(self, loaded: Loaded, corrected: FieldCorrected, recipients: Sequence[User]) -> None:
+        state, r, spec = loaded.state, self.renderer, loaded.state.spec
+        item = corrected.item
+        fdef = spec.fields[corrected.field] if item is None else entry_fields(spec, item[0])[corrected.field]
+        names = await self._names(loaded, [corrected.by])
+        for user in recipients:
+            lang = user.language
+            said = {
+                "case": r.case_name(state, lang),
+                "field": r.local(fdef.label, lang),
+                "value": "—" if is_empty(corrected.after) else r.summary_value(fdef, corrected.after, lang, spec),
+                "before": "—" if is_empty(corrected.before) else r.summary_value(fdef, corrected.before, lang, spec),
+                "who": names.get(corrected.by, "?"),
+            }
+            if item is None:
+                text = r.t("✏️ %(case)s\n%(field)s is now %(value)s, was %(before)s (%(who)s).", lang, **said)
+            else:
+                text = r.t(
+                    "✏️ %(case)s\n“%(item)s”: %(field)s is now %(value)s, was %(before)s (%(who)s).",
+                    lang,
+                    item=r.item_title(state, *item, lang),
+                    **said,
+                )
+            buttons = r.stage_line_buttons(loaded.row.id, lang)  # the case, and quiet for who needs no more news
+            outbox.message(self.session, user.tg_id, text, self.now, buttons, case_id=loaded.row.id)
 
     async def registered(self, loaded: Loaded, user: User, notices: Sequence[Notify]) -> None:
         r, state, lang = self.renderer, loaded.state, user.language

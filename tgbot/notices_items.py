@@ -1,5 +1,6 @@
 """Notices about a case's items (each on its own track): an item's card shown and edited as the item moves, its
-reminder, a move approved that still asks for fields, a move not approved, a field corrected, and its history."""
+reminder, a move approved that still asks for fields, a move not approved, and its history (a field corrected is
+`CaseNotices.field_corrected`'s)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from db.models import User
 from flows.items import entry_fields, item_state, parse_item_task
-from flows.runtime import ItemCorrected, TaskState, item_lacks
+from flows.runtime import TaskState, item_lacks
 from services import outbox
 from services.cases.state import Loaded
 from tgbot.callbacks import ItemCb, TaskCb
@@ -103,26 +104,6 @@ class ItemNotices(NoticesBase):
         names = await self._names(loaded, [b for b in by if isinstance(b, int)])
         text = self.renderer.item_history(state, name, index, user.language, names)
         outbox.message(self.session, user.tg_id, text, self.now, case_id=loaded.row.id)
-
-    async def item_corrected(self, loaded: Loaded, corrected: ItemCorrected, recipients: Sequence[User]) -> None:
-        state, r = loaded.state, self.renderer
-        name, index = corrected.list, corrected.index
-        fdef = entry_fields(state.spec, name)[corrected.field]
-        names = await self._names(loaded, [corrected.by])
-        for user in recipients:
-            lang = user.language
-            text = r.t(
-                "✏️ %(case)s\n“%(item)s”: %(field)s is now %(value)s, was %(before)s (%(who)s).",
-                lang,
-                case=r.case_name(state, lang),
-                item=r.item_title(state, name, index, lang),
-                field=r.local(fdef.label, lang),
-                value=r.summary_value(fdef, corrected.after, lang, state.spec),
-                before=r.summary_value(fdef, corrected.before, lang, state.spec),
-                who=names.get(corrected.by, "?"),
-            )
-            buttons = r.stage_line_buttons(loaded.row.id, lang)  # the case, and quiet for who needs no more news
-            outbox.message(self.session, user.tg_id, text, self.now, buttons, case_id=loaded.row.id)
 
 
 def _item_stage(data: dict[str, Any], name: str, index: int) -> str | None:

@@ -16,6 +16,7 @@ from flows.runtime import (
     CaseClosed,
     DeadlineMoved,
     Effect,
+    FieldCorrected,
     Notify,
     NotifyCases,
     SendEmail,
@@ -119,15 +120,48 @@ async def deadline_moved(service: CaseService, loaded: Loaded, effect: DeadlineM
         return  # an escalation's extension: its holder is told with its reason (`services.escalations`)
     # The field the deadline reads was changed on the case (the warehouse date): whoever is to do the task hears
     # it as a message of its own — an edited card alone rings no phone. Not the one who changed it.
-    task = effect.task
+    for person in await holders(service, loaded, effect.task):
+        if person.id != actor_id and person.active:
+            await service.notifier.deadline_followed(loaded, effect.task, person, effect.field)
+
+
+async def holders(service: CaseService, loaded: Loaded, task: TaskState) -> list[User]:
+    """Whoever is to do the task: the one who holds it, or its role's pool while nobody has taken it."""
     if task.assignee_id is not None:
         holder = await service.people.user(task.assignee_id)
-        people = [holder] if holder is not None else []
-    else:
-        people = await pool(service, loaded, task)
-    for person in people:
-        if person.id != actor_id and person.active:
-            await service.notifier.deadline_followed(loaded, task, person, effect.field)
+        return [holder] if holder is not None else []
+    return await pool(service, loaded, task)
+
+
+@handles(FieldCorrected)
+async def field_corrected(service: CaseService, loaded: Loaded, effect: FieldCorrected, actor_id: int | None) -> None:
+    """A field was corrected where the case, or one of its items, stands: whoever follows the case hears it as a
+    message of its own (an edited card rings no phone) — the tracking number the manager gave the client was wrong,
+    the warehouse date moved. Not the one who corrected it. An item's history has it here (the case's has it from
+    its answer's `before`), and its cards show the new value."""
+    if effect.item is not None:
+        from services.cases.items import item_cards  # items.py registers handlers here: import it late
+
+        name, index = effect.item
+        detail = {"list": name, "index": index, "field": effect.field, "from": effect.before, "to": effect.after}
+        service.store.audit(loaded, actor_id, "item.corrected", detail)
+        cards = item_cards(loaded, name, index)
+        if cards:
+            await service.notifier.item_changed(loaded, name, index, cards)
+    # Whoever is to do a task whose deadline reads the field hears that message instead (`deadline_moved`): it says
+    # the new value too, and what it means for their own work — the new deadline; two messages would say it twice.
+    moved = [e.task for e in loaded.step_effects if isinstance(e, DeadlineMoved) and e.field == effect.field]
+    told = {person.id for task in moved for person in await holders(service, loaded, task)}
+    followers, muted = await case_followers(service, loaded)
+    initiator = loaded.state.initiator_id
+    heard = [
+        p for p in dict.fromkeys([initiator, *followers])
+        if p != actor_id and p not in told and not (p == initiator and muted)
+    ]  # fmt: skip
+    people = [p for p in (await service.people.users(heard)).values() if p.active]
+    reached = await access.reachable(service.session, people, loaded.row.company_id)
+    if reached:
+        await service.notifier.field_corrected(loaded, effect, reached)
 
 
 @handles(SetTimer)

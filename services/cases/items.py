@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from db.models import User
 from flows.i18n import _
 from flows.items import item_edit_key, track_of
-from flows.runtime import EngineError, ItemApproval, ItemCorrected, ItemMoved, ItemReminder
+from flows.runtime import EngineError, ItemApproval, ItemMoved, ItemReminder
 from services import access
 from services import people as people_repo
-from services.cases.effects import case_followers, handles
+from services.cases.effects import handles
 from services.cases.saving import StepWrites
 from services.cases.state import Loaded
 
@@ -99,26 +99,6 @@ async def item_approval(service: CaseService, loaded: Loaded, effect: ItemApprov
             await service.notifier.item_rejected(
                 loaded, effect.list, effect.index, effect.to, effect.reason or "", mover
             )
-
-
-@handles(ItemCorrected)
-async def item_corrected(service: CaseService, loaded: Loaded, effect: ItemCorrected, actor_id: int | None) -> None:
-    """A field of an item was corrected: the case's history has it (old → new), its cards show the new value, and
-    whoever follows the case hears it as a message of its own (an edited card rings no phone) — the tracking number
-    the manager gave the client was wrong. Not the one who corrected it."""
-    detail = {"list": effect.list, "index": effect.index, "field": effect.field, "from": effect.before,
-              "to": effect.after}  # fmt: skip
-    service.store.audit(loaded, actor_id, "item.corrected", detail)
-    cards = item_cards(loaded, effect.list, effect.index)
-    if cards:
-        await service.notifier.item_changed(loaded, effect.list, effect.index, cards)
-    followers, muted = await case_followers(service, loaded)
-    initiator = loaded.state.initiator_id
-    told = [p for p in dict.fromkeys([initiator, *followers]) if p != actor_id and not (p == initiator and muted)]
-    people = [p for p in (await service.people.users(told)).values() if p.active]
-    reached = await access.reachable(service.session, people, loaded.row.company_id)
-    if reached:
-        await service.notifier.item_corrected(loaded, effect, reached)
 
 
 class ItemCommands(StepWrites):
