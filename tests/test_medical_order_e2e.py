@@ -492,12 +492,12 @@ async def _order_sent(harness: Harness, manager: Person, director: Person) -> Ca
     return deal
 
 
-async def test_an_item_cancelled_asks_why_and_its_manager_and_its_approver_are_told(
+async def _defibrillator_sent(
     harness_factory: Callable[..., Awaitable[Harness]],
-) -> None:
-    """The director approved ordering the defibrillator from its supplier, then the client dropped it: the
-    logistician cancels the item — asked why first (changing his mind there cancels nothing) — and the deal's
-    manager and the director who approved the order hear which item and why, while the deal goes on."""
+) -> tuple[Harness, Case, Person, Person, Person]:
+    """The order sent (`_order_sent`) by the sales manager Ольга, and the director Олег has approved sending the
+    defibrillator (to order): the logistician Пётр is told so and asked its tracking number. Returns the harness, the
+    deal, and Ольга, Олег and Пётр."""
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
@@ -505,6 +505,16 @@ async def test_an_item_cancelled_asks_why_and_its_manager_and_its_approver_are_t
     deal = await _order_sent(harness, manager, director)
     await _ask(logistics, "Дефибриллятор", "Отправлен")
     await director.press("Согласовать", await director.expect("Согласуйте: Дефибриллятор → Отправлен"))
+    return harness, deal, manager, director, logistics
+
+
+async def test_an_item_cancelled_asks_why_and_its_manager_and_its_approver_are_told(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The director approved ordering the defibrillator from its supplier, then the client dropped it: the
+    logistician cancels the item — asked why first (changing his mind there cancels nothing) — and the deal's
+    manager and the director who approved the order hear which item and why, while the deal goes on."""
+    harness, deal, manager, director, logistics = await _defibrillator_sent(harness_factory)
     await logistics.expect("Согласовано: «Дефибриллятор» → «Отправлен»")
 
     # One tap is not enough: the reason is asked; «Передумать» there leaves the item where it was.
@@ -607,13 +617,7 @@ async def test_a_mistyped_tracking_number_is_corrected_on_the_items_card_and_the
     item's card asks it again, offering the one it has: the item stays where it is, its card shows the right number
     with the mistyped one under it, its history says who changed what, the deal's card has the new number, and the
     manager who gives the client the number hears it — the logistician is not told what he has just done."""
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
-    deal = await _order_sent(harness, manager, director)
-    await _ask(logistics, "Дефибриллятор", "Отправлен")
-    await director.press("Согласовать", await director.expect("Согласуйте: Дефибриллятор → Отправлен"))
+    harness, deal, manager, _director, logistics = await _defibrillator_sent(harness_factory)
     await _fill_approved(logistics, "Дефибриллятор", "Отправлен", "Трек-номер", "RU100200030")
     card = await logistics.card("📦 Дефибриллятор", "Этап: Отправлен", button="✏️ Трек-номер")
     assert "Трек-номер: RU100200030" in card["text"], card["text"]
