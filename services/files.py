@@ -10,20 +10,33 @@ from pathlib import Path
 from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import StoredFile
 from flows.templating import _date, _money, printed
 
+PATH_LOCKS = 727006  # PostgreSQL's advisory lock space of stored files' paths (`FileStore.hold`)
+
 
 class FileStore:
+    """Files on disk, named by their content: the same bytes sent twice are one file that several rows name. A file
+    the last row naming it let go of is deleted (`remove_unnamed`) while an upload of the same bytes may be coming:
+    both hold the path (`hold`) for their transaction, so the upload's row is committed before the delete looks, or
+    the file is gone before the upload looks and is written anew."""
+
     def __init__(self, data_dir: Path) -> None:
         self.root = (data_dir / "files").resolve()
 
-    def write(self, content: bytes, name: str) -> str:
+    @staticmethod
+    def relative(content: bytes, name: str) -> str:
         digest = hashlib.sha256(content).hexdigest()
-        suffix = Path(name).suffix[:10]
-        relative = f"{digest[:2]}/{digest}{suffix}"
+        return f"{digest[:2]}/{digest}{Path(name).suffix[:10]}"
+
+    def write(self, content: bytes, name: str) -> str:
+        return self._write_at(self.relative(content, name), content)
+
+    def _write_at(self, relative: str, content: bytes) -> str:
         path = self.root / relative
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,9 +48,28 @@ class FileStore:
     def path(self, stored: StoredFile) -> Path:
         return self.root / stored.path
 
-    def remove(self, relative: str) -> None:
-        """A file no row names any more (`services.kept_files.drop_stale` says which), off the disk."""
+    async def hold(self, session: AsyncSession, relative: str) -> None:
+        """The path is this transaction's until it ends: a delete of the file (`remove_unnamed`) and a row that names
+        it (`add`) take turns. Held by the database, not this process, as a second worker stores files too: on
+        PostgreSQL a transaction-level advisory lock on the path; on SQLite the database's write lock, which every
+        transaction takes at its BEGIN (`db.engine.WriterTurns`), so beginning it is the hold. A session in a
+        transaction: in autocommit the lock would be let go at once."""
+        if session.get_bind().dialect.name == "sqlite":
+            await session.connection()
+            return
+        key = int.from_bytes(hashlib.sha256(relative.encode()).digest()[:4], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": PATH_LOCKS, "key": key})
+
+    async def remove_unnamed(self, session: AsyncSession, relative: str) -> bool:
+        """A file the rows deleted by a committed transaction named (`services.kept_files.drop_stale`), off the disk
+        unless a row names it now: the same bytes uploaded since, or being uploaded — held (`hold`) till its row is
+        committed, then seen here. True when it was deleted."""
+        await self.hold(session, relative)
+        named = await session.execute(select(StoredFile.id).where(StoredFile.path == relative).limit(1))
+        if named.first() is not None:
+            return False
         (self.root / relative).unlink(missing_ok=True)
+        return True
 
     async def add(
         self,
@@ -53,6 +85,8 @@ class FileStore:
         tg_file_id: str | None = None,
         tg_unique_id: str | None = None,
     ) -> StoredFile:
+        relative = self.relative(content, name)
+        await self.hold(session, relative)  # a stray copy of the same bytes is not deleted from under its new row
         stored = StoredFile(
             case_id=case_id,
             kind=kind,
@@ -61,7 +95,7 @@ class FileStore:
             file_name=name,
             mime_type=mime_type or mimetypes.guess_type(name)[0],
             size=len(content),
-            path=self.write(content, name),
+            path=self._write_at(relative, content),
             uploaded_by=user_id,
             created_at=now,
         )

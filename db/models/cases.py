@@ -211,6 +211,9 @@ class StoredFile(Base):
         # Files people sent that no case took (`services.kept_files.STRAY`), oldest first: the scheduler deletes them
         # a day after they came, and finds the few there are without reading every case's files (migration 0039).
         Index("ix_files_stray", "created_at", postgresql_where=STRAY_FILE, sqlite_where=STRAY_FILE),
+        # Files are stored by their content, one path for the same bytes: whether a row still names a path is asked
+        # before its copy on disk is deleted (`FileStore.remove_unnamed`; migration 0040).
+        Index("ix_files_path", "path"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
