@@ -18,6 +18,7 @@ from aiohttp import web
 
 from admin.panel import AdminPanel
 from app.container import build_core, sms_gateway, smtp_config
+from app.lazy_models import build_update_model
 from app.settings import SANDBOX_TOKEN, Settings
 from flows.clock import Clock
 from handlers import routers
@@ -231,6 +232,7 @@ class App:
             await self._serve_leads(core)
         if isinstance(gateway, SmsRu) and self.settings.sms_callback_port is not None:
             await self._serve_sms_reports(core, gateway)
+        build_update_model()  # aiogram builds its models as used (app/lazy_models.py): this one every update needs
         if self.freeze_heap:
             settle_heap()
         log.info("bot started (database %s)", self.settings.resolved_database_url().split("@")[-1])
