@@ -14,10 +14,14 @@ This module imports no aiogram (the catalogue import loads none: tests/test_cata
 
 from __future__ import annotations
 
+import inspect
+import logging
 import sys
 from typing import Any
 
 from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
 
 _NAMESPACE: dict[str, Any] = {}  # aiogram's types by name, as `aiogram/types/__init__.py` hands them to model_rebuild
 
@@ -27,6 +31,9 @@ def defer_aiogram_models() -> None:
     if "aiogram.types" in sys.modules or getattr(BaseModel.model_rebuild, "_defers_aiogram", False):
         return
     eager = BaseModel.model_rebuild.__func__  # type: ignore[attr-defined]
+    if not {"_parent_namespace_depth", "_types_namespace"} <= set(inspect.signature(eager).parameters):
+        log.warning("pydantic's model_rebuild has changed: aiogram's models are built at import (more memory)")
+        return  # a pydantic that renamed what this relies on: the old memory, never a bot that fails to start
 
     def model_rebuild(
         cls: type[BaseModel],
