@@ -16,7 +16,8 @@ from flows.i18n import _
 from flows.runtime import EngineError
 from services import companies, panel_actions, panel_queries
 from services.people import PeopleCache
-from services.team import Refused, Team, UnknownRoles
+from services.team import Team
+from services.team.base import Refused, UnknownRoles
 
 
 class PeoplePages(PanelPages):

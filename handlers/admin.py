@@ -17,7 +17,9 @@ from handlers.common import Admin, AfterCommit, answer, menu_keyboard
 from services.access import EXTERNAL_ROLES, Viewer
 from services.exports import Exports, UnknownProcess
 from services.library import ProcessLibrary, Upload
-from services.team import MAX_USES, MIN_USES, Refused, Team, UnknownRoles
+from services.team import Team
+from services.team.base import Refused, UnknownRoles
+from services.team.invites import MAX_USES, MIN_USES
 from services.worktime import MAX_DAYS, WorkTime, days_asked
 from tgbot import views
 from tgbot.callbacks import ExportCb, LoadCb, RoleCb

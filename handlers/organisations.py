@@ -25,7 +25,8 @@ from handlers.common import (
 )
 from services.access import EXTERNAL_ROLES
 from services.companies import BadDetails, BadValue, Organisations
-from services.team import Refused, Team, UnknownRoles
+from services.team import Team
+from services.team.base import Refused, UnknownRoles
 from tgbot import views
 from tgbot.callbacks import ApprovalCb, OrgCb
 from tgbot.render import Renderer

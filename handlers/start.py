@@ -16,7 +16,8 @@ from services.access import Viewer, roles_see_figures
 from services.companies import Organisations
 from services.menu import Menu
 from services.portal import Portal
-from services.team import Joined, Newcomer, Team, Welcome
+from services.team import Team
+from services.team.joining import Joined, Newcomer, Welcome
 from tgbot import views
 from tgbot.conversation import Conversation
 from tgbot.render import Renderer

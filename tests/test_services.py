@@ -15,7 +15,9 @@ from services import people as people_repo
 from services.access import AccessDenied, Viewer
 from services.exports import Exports, UnknownProcess
 from services.menu import Menu
-from services.team import Newcomer, Refused, Team, UnknownRoles, Welcome
+from services.team import Team
+from services.team.base import Refused, UnknownRoles
+from services.team.joining import Newcomer, Welcome
 
 
 async def test_an_invite_brings_one_newcomer_in_with_its_roles(tmp_path: Path, database_url: str) -> None:

@@ -17,7 +17,9 @@ from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights, roles_may_start, roles_see_figures
 from services.cases import Loaded
 from services.onec_documents import shown_date
-from services.team import Joined, MixedInvite, PersonCard, Welcome
+from services.team.invites import MixedInvite
+from services.team.joining import Joined, Welcome
+from services.team.roster import PersonCard
 from services.wording import ORGANISATION_KINDS
 from services.worktime import WorkReport
 from tgbot.callbacks import (

@@ -4,7 +4,7 @@
 settings, cleared at the commit of a change in every worker) and the session events that watch for changes;
 `repository.py` people and roles read and written; `person_read.py` an update's person, roles and form in one
 statement; `invites.py` invite links; `cache.py` people as one unit of work sees them (`PeopleCache`). The admin's
-commands on them (invites, grants, the roster) are `services/team.py`.
+commands on them (invites, grants, the roster) are `services/team/`.
 """
 
 from services.people.cache import PeopleCache
