@@ -11,7 +11,7 @@ from services import outbox
 from services.cases.state import Loaded
 from services.comments import Entry
 from services.digests import Digest
-from services.onec_documents import title as document_title
+from services.onec_documents.sheet import title as document_title
 from tgbot import digest_view
 from tgbot.callbacks import CaseCb
 from tgbot.notices_base import NoticesBase

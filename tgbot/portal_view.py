@@ -21,8 +21,8 @@ from flows.values import format_value, number_sign
 from services.access import PortalRights
 from services.companies import Credit
 from services.i18n import LANGUAGES
-from services.onec_documents import shown_date
-from services.onec_documents import title as document_title
+from services.onec_documents.sheet import shown_date
+from services.onec_documents.sheet import title as document_title
 from services.portal_cart import CartEntry, CartView
 from services.portal_catalogue import Card, Export, Offer
 from services.reclamations import ReclamationPage

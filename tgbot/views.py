@@ -16,7 +16,7 @@ from flows.values import amount_text, number_sign
 from services import companies
 from services.access import EXTERNAL_ROLES, PortalRights, roles_may_start, roles_see_figures
 from services.cases import Loaded
-from services.onec_documents import shown_date
+from services.onec_documents.sheet import shown_date
 from services.team.invites import MixedInvite
 from services.team.joining import Joined, Welcome
 from services.team.roster import PersonCard

@@ -186,7 +186,7 @@ class OrderExport(Base):
 class OneCDocument(Base):
     """A version of a document 1C sent for an order request (an invoice, shipment papers): 1C's `Ид` and
     `НомерВерсии`, its kind, number, date and amount, the digest of its content, and the printable file made of it
-    (services/onec_documents.py). The same version sent again is found by (case, Ид, digest) and not attached twice."""
+    (services/onec_documents/). The same version sent again is found by (case, Ид, digest) and not attached twice."""
 
     __tablename__ = "onec_documents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
