@@ -21,7 +21,7 @@ from services.team import Team
 from services.team.base import Refused, UnknownRoles
 from services.team.invites import MAX_USES, MIN_USES
 from services.worktime import MAX_DAYS, WorkTime, days_asked
-from tgbot import views
+from tgbot import processes_view, team_view
 from tgbot.callbacks import ExportCb, LoadCb, RoleCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
@@ -122,9 +122,9 @@ async def show_roster(
 ) -> None:
     """A page of /users: a new message, or the page pressed turned in its own message."""
     roster = await team.roster()
-    page = min(max(page, 0), max(0, (len(roster) - 1) // views.ROSTER_PAGE))
-    text = views.roster(renderer, roster, user.language, await team.turned_away(roster), page)
-    await in_place(query, ref, replies, user, lambda row: (text, views.roster_keyboard(roster, page, row)))
+    page = min(max(page, 0), max(0, (len(roster) - 1) // team_view.ROSTER_PAGE))
+    text = team_view.roster(renderer, roster, user.language, await team.turned_away(roster), page)
+    await in_place(query, ref, replies, user, lambda row: (text, team_view.roster_keyboard(roster, page, row)))
 
 
 async def in_place(
@@ -160,7 +160,7 @@ async def on_roles(
     if card is not None:
         known, asking = team.known_roles(), action == "ask_revoke"
         # A role pressed changes the card it is on, rather than sending the card again.
-        await in_place(query, ref, replies, user, lambda row: views.person_roles(
+        await in_place(query, ref, replies, user, lambda row: team_view.person_roles(
             renderer, card, known, user.language, ask_revoke=asking, ref=row))  # fmt: skip
         if action == "restore":
             tell_restored(replies, renderer, team, card.person, card.roles)
@@ -174,14 +174,14 @@ async def tell_released(
     chat_id: int, replies: Replies, renderer: Renderer, user: User, team: Team, person: User
 ) -> None:
     """The admin who took a role or closed access learns where each of the person's tasks went."""
-    moved = views.released_text(renderer, person, await team.where_released(), user.language)
+    moved = team_view.released_text(renderer, person, await team.where_released(), user.language)
     if moved:
         replies.say(chat_id, moved)
 
 
 def tell_revoked(replies: Replies, renderer: Renderer, person: User) -> None:
     """The person whose access was closed hears it at once, and the menu they can no longer use goes away."""
-    replies.say(person.tg_id, views.closed_access(renderer, person.language), ReplyKeyboardRemove())
+    replies.say(person.tg_id, team_view.closed_access(renderer, person.language), ReplyKeyboardRemove())
 
 
 async def revoke_access(chat_id: int, ref: str, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:
@@ -250,7 +250,7 @@ async def processes(
     message: Message, replies: Replies, renderer: Renderer, user: User, library: ProcessLibrary
 ) -> None:
     listed = await library.processes(user.language)
-    replies.say(message.chat.id, views.processes(renderer, listed, user.language))
+    replies.say(message.chat.id, processes_view.processes(renderer, listed, user.language))
 
 
 async def definition_file(
@@ -336,7 +336,7 @@ async def time_spent(
         replies.say(message.chat.id, renderer.t(WORKTIME_USAGE, user.language, said=said, most=MAX_DAYS))
         return
     report = await worktime.report(days, user.language)
-    replies.say(message.chat.id, views.worktime(renderer, report, user.language))
+    replies.say(message.chat.id, processes_view.worktime(renderer, report, user.language))
 
 
 async def export(
@@ -348,7 +348,7 @@ async def export(
     try:
         done = await exports.process_cases(viewer, (command.args or "").strip())
     except UnknownProcess:
-        keyboard = views.export_keyboard(exports.titled(lang))
+        keyboard = processes_view.export_keyboard(exports.titled(lang))
         text = t("Which process's cases to export to Excel?", lang)
         if command.args and command.args.strip():
             text = t("No process is called “%(name)s”. Which one's cases to export to Excel?", lang,

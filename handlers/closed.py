@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineQuery, InlineQueryResultsButton, 
 from db.models import User
 from handlers.common import AfterCommit, answer, command_name
 from services.team import Team
-from tgbot import views
+from tgbot import team_view
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -44,13 +44,13 @@ def router() -> Router:
 
 
 async def told_by_message(message: Message, replies: Replies, renderer: Renderer, team: Team, user: User) -> None:
-    await replies.say_once(message.chat.id, views.welcome(renderer, await team.shut_out(user)))
+    await replies.say_once(message.chat.id, team_view.welcome(renderer, await team.shut_out(user)))
 
 
 async def told_by_alert(
     query: CallbackQuery, renderer: Renderer, team: Team, user: User, after_commit: AfterCommit
 ) -> None:
-    answer(after_commit, query, views.welcome(renderer, await team.shut_out(user)), show_alert=True)
+    answer(after_commit, query, team_view.welcome(renderer, await team.shut_out(user)), show_alert=True)
 
 
 async def told_in_search(

@@ -12,16 +12,16 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
 
 from services.core import Core
 from services.i18n import LANGUAGES
-from tgbot import views
+from tgbot import menu_view
+from tgbot.menu_view import MY_CASES, MY_TASKS, NEW_CASE
 from tgbot.render import Renderer
-from tgbot.views import MY_CASES, MY_TASKS, NEW_CASE
 
 
 def menu_keyboard(
     core: Core, renderer: Renderer, lang: str, roles: Iterable[str] = (), is_admin: bool = False
 ) -> ReplyKeyboardMarkup:
-    """The menu under the chat for these roles (`tgbot.views.menu_keyboard`), over the processes loaded now."""
-    return views.menu_keyboard(renderer, lang, roles, is_admin, core.registry.current_specs())
+    """The menu under the chat for these roles (`tgbot.menu_view.menu_keyboard`), over the processes loaded now."""
+    return menu_view.menu_keyboard(renderer, lang, roles, is_admin, core.registry.current_specs())
 
 
 class MenuButton(BaseFilter):

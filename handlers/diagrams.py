@@ -9,8 +9,8 @@ from aiogram.types import CallbackQuery, Message
 from handlers.common import AfterCommit, Registered, answer
 from services.access import Viewer
 from services.diagrams import Diagrams
-from tgbot import views
 from tgbot.callbacks import DiagramCb
+from tgbot.processes_view import diagram_keyboard
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -35,7 +35,7 @@ async def diagram(
         replies.photo(message.chat.id, picture.file_id, picture.caption)
         return
     if named:  # the words name several: those, to pick one
-        replies.say(message.chat.id, renderer.t("Which of these to draw?", lang), views.diagram_keyboard(named))
+        replies.say(message.chat.id, renderer.t("Which of these to draw?", lang), diagram_keyboard(named))
         return
     listed = diagrams.processes(viewer)
     if not listed:
@@ -44,7 +44,7 @@ async def diagram(
     text = renderer.t("Which process to draw?", lang)
     if command.args:
         text = renderer.t("No process is called “%(name)s”. Which one to draw?", lang, name=command.args.strip()[:100])
-    replies.say(message.chat.id, text, views.diagram_keyboard(listed))
+    replies.say(message.chat.id, text, diagram_keyboard(listed))
 
 
 async def on_pick(

@@ -14,9 +14,9 @@ from services.access import Viewer
 from services.figures import PERIODS, Figures
 from tgbot import figures_view
 from tgbot.callbacks import FiguresCb
+from tgbot.menu_view import FIGURES
 from tgbot.render import Renderer
 from tgbot.replies import Replies
-from tgbot.views import FIGURES
 
 
 def router() -> Router:

@@ -13,7 +13,7 @@ from handlers.common import MY_CASES, MY_TASKS, NEW_CASE, AfterCommit, MenuButto
 from services.access import Viewer
 from services.menu import Menu
 from services.portal import Portal
-from tgbot import portal_view, views
+from tgbot import menu_view, portal_view
 from tgbot.buttons import CardButtons
 from tgbot.callbacks import MenuCb, StartCb
 from tgbot.render import Renderer
@@ -51,7 +51,7 @@ async def choose_process(
     lang = viewer.user.language
     specs = menu.startable(viewer)
     if specs:
-        keyboard = views.startable_keyboard(renderer, specs, lang)
+        keyboard = menu_view.startable_keyboard(renderer, specs, lang)
         replies.say(message.chat.id, renderer.t("Which process do you want to start?", lang), keyboard)
         return
     rights = portal.rights(viewer)
@@ -77,15 +77,15 @@ async def my_cases(message: Message, replies: Replies, renderer: Renderer, viewe
         if not await menu.my_cases(viewer, 1, closed=True):
             replies.say(message.chat.id, renderer.t("You have no cases yet.", lang))
             return
-        keyboard = InlineKeyboardMarkup(inline_keyboard=[[views.closed_cases_button(renderer, lang)]])
+        keyboard = InlineKeyboardMarkup(inline_keyboard=[[menu_view.closed_cases_button(renderer, lang)]])
         replies.say(message.chat.id, renderer.t("You have no open cases.", lang), keyboard)
         return
-    replies.say(message.chat.id, *views.case_list(renderer, cases, lang, menu.titles(cases, lang)))
+    replies.say(message.chat.id, *menu_view.case_list(renderer, cases, lang, menu.titles(cases, lang)))
 
 
 async def closed_cases(
     query: CallbackQuery, replies: Replies, renderer: Renderer, viewer: Viewer, menu: Menu, after_commit: AfterCommit
 ) -> None:
     cases, lang = await menu.my_cases(viewer, closed=True), viewer.user.language
-    replies.say(viewer.user.tg_id, *views.case_list(renderer, cases, lang, menu.titles(cases, lang), closed=True))
+    replies.say(viewer.user.tg_id, *menu_view.case_list(renderer, cases, lang, menu.titles(cases, lang), closed=True))
     answer(after_commit, query)

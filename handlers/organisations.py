@@ -27,7 +27,7 @@ from services.access import EXTERNAL_ROLES
 from services.companies import BadDetails, BadValue, Organisations
 from services.team import Team
 from services.team.base import Refused, UnknownRoles
-from tgbot import views
+from tgbot import organisations_view, team_view
 from tgbot.callbacks import ApprovalCb, OrgCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
@@ -61,7 +61,7 @@ async def _link(bot: Bot, code: str) -> str:
 async def list_organisations(
     message: Message, replies: Replies, renderer: Renderer, user: User, organisations: Organisations
 ) -> None:
-    text, keyboard = views.organisations(renderer, await organisations.listed(), user.language)
+    text, keyboard = organisations_view.organisations(renderer, await organisations.listed(), user.language)
     replies.say(message.chat.id, text, keyboard)
 
 
@@ -121,7 +121,7 @@ async def _show(
     rep = await organisations.person(org.regional_rep_id)
     people, by_region = await organisations.people(org.id), await organisations.by_region(org.region)
     credit = await organisations.credit(org)
-    text, keyboard = views.organisation_card(renderer, org, people, rep, credit, user.language, by_region)
+    text, keyboard = organisations_view.organisation_card(renderer, org, people, rep, credit, user.language, by_region)
     replies.say(chat_id, text, keyboard)
 
 
@@ -203,7 +203,7 @@ async def approval_reject(
     mind (the person's card in /users)."""
     person = await team.reject(callback_data.person_id, by=user)
     if person is not None:
-        replies.say(person.tg_id, views.turned_away(renderer, person.language))
+        replies.say(person.tg_id, team_view.turned_away(renderer, person.language))
     text = _("Rejected. To let them in after all: their card in /users.") if person else _("Already decided.")
     answer(after_commit, query, renderer.t(text, user.language), show_alert=person is None)
 
@@ -222,7 +222,7 @@ async def approval_organisation(
     person = await organisations.person(callback_data.person_id)
     answer(after_commit, query)
     if org is not None and person is not None:
-        replies.say(user.tg_id, *views.approval_roles(renderer, person, org, user.language))
+        replies.say(user.tg_id, *team_view.approval_roles(renderer, person, org, user.language))
 
 
 async def approval_role(
@@ -290,15 +290,15 @@ async def ask_value(
     answer(after_commit, query)
     lang, field = user.language, callback_data.arg
     if callback_data.action == "new" and not callback_data.arg:
-        replies.say(user.tg_id, *views.organisation_kinds(renderer, lang))
+        replies.say(user.tg_id, *organisations_view.organisation_kinds(renderer, lang))
         return
     org = await organisations.get(callback_data.org_id)
     if callback_data.action == "new":
         Organisations.ask(user, 0, kind=callback_data.arg)
         text = renderer.t("The new organisation's name?", lang)
-    elif org is not None and field in views.ORGANISATION_FIELDS:
+    elif org is not None and field in organisations_view.ORGANISATION_FIELDS:
         Organisations.ask(user, org.id, field=field)
-        title = renderer.t(views.ORGANISATION_FIELDS[field], lang)
+        title = renderer.t(organisations_view.ORGANISATION_FIELDS[field], lang)
         text = renderer.t("%(org)s: the new %(field)s? (— to clear it, /cancel to keep it)", lang, org=org.name,
                           field=title)  # fmt: skip
     else:
@@ -338,7 +338,7 @@ async def choose_rep(
         return
     if callback_data.action == "reps":
         reps = await organisations.representatives()
-        replies.say(user.tg_id, *views.organisation_reps(renderer, org, reps, user.language))
+        replies.say(user.tg_id, *organisations_view.organisation_reps(renderer, org, reps, user.language))
         return
     try:
         await organisations.set_field(user, org.id, "rep", callback_data.arg)

@@ -18,8 +18,9 @@ from services.menu import Menu
 from services.portal import Portal
 from services.team import Team
 from services.team.joining import Joined, Newcomer, Welcome
-from tgbot import views
+from tgbot import team_view
 from tgbot.conversation import Conversation
+from tgbot.menu_view import help_text
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 from tgbot.stray_files import keep_stray
@@ -76,7 +77,7 @@ async def start(
     admin = user is not None and bool(user.is_admin)
     menu = joined.outcome in WITH_MENU
     keyboard = menu_keyboard(team.core, renderer, joined.language, joined.roles, admin) if menu else None
-    replies.say(message.chat.id, views.welcome(renderer, joined), keyboard)
+    replies.say(message.chat.id, team_view.welcome(renderer, joined), keyboard)
     await tell_admins(joined, replies, renderer, team, organisations)
     if conversation is not None:
         await conversation.put_aside()  # a form left open is named, not hidden behind the greeting
@@ -91,12 +92,12 @@ async def tell_admins(
         person, admins = await team.to_tell_of(joined)
         for admin in admins:
             if person is not None:
-                replies.say(admin.tg_id, views.joined_by_invite(renderer, person, joined, admin.language))
+                replies.say(admin.tg_id, team_view.joined_by_invite(renderer, person, joined, admin.language))
     if joined.outcome is Welcome.HELD and joined.person_id is not None:
         await ask_admins(joined.person_id, replies, renderer, team, organisations)
     if joined.mixed is not None:
         for administrator in await team.admins():
-            replies.say(administrator.tg_id, views.mixed_invite(renderer, joined.mixed, administrator.language))
+            replies.say(administrator.tg_id, team_view.mixed_invite(renderer, joined.mixed, administrator.language))
 
 
 async def ask_admins(
@@ -107,7 +108,7 @@ async def ask_admins(
     dealers = await organisations.listed("dealer", active_only=True)
     for admin in await team.admins():
         if person is not None:
-            replies.say(admin.tg_id, *views.approval_card(renderer, person, dealers, admin.language))
+            replies.say(admin.tg_id, *team_view.approval_card(renderer, person, dealers, admin.language))
 
 
 async def help_command(
@@ -124,7 +125,7 @@ async def help_command(
     admin = viewer is not None and viewer.is_admin
     figures = viewer is not None and roles_see_figures(viewer.roles, admin)
     startable = menu.startable(viewer) if viewer is not None and menu is not None else []
-    replies.say(message.chat.id, views.help_text(renderer, lang, rights, admin, figures=figures, startable=startable))
+    replies.say(message.chat.id, help_text(renderer, lang, rights, admin, figures=figures, startable=startable))
 
 
 async def lang_command(

@@ -1,6 +1,6 @@
 """The menu's three lists: a page of my open tasks, the processes I may start, my cases.
 
-Who sees what comes from `services.access`; the chat words and sends the lists (`tgbot.views`)."""
+Who sees what comes from `services.access`; the chat words and sends the lists (`tgbot.menu_view`)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from services.people import roles_of
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
-from tgbot import views
+from tgbot import team_view
 
 DEFECTS = "Возврат бракованных часов поставщику"
 
@@ -47,7 +47,7 @@ async def test_the_admin_exports_a_process_picked_by_a_button_and_nobody_else_ca
 
 async def test_the_admin_grants_and_revokes_roles_with_buttons(shop: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     admin, ivan = shop.admin, shop.people["Кладовщик Иван"]
-    monkeypatch.setattr(views, "ROSTER_PAGE", 3)  # a phone's page is short: a few people, then ▶️
+    monkeypatch.setattr(team_view, "ROSTER_PAGE", 3)  # a phone's page is short: a few people, then ▶️
     await admin.send("/users")
     roster = await admin.expect("Люди: ", "(страница 1 из ")
     assert "@—" not in roster["text"] and len(roster["text"].splitlines()) == 4, roster["text"]

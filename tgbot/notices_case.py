@@ -17,7 +17,7 @@ from flows.status import CaseStatus
 from services import outbox
 from services import people as people_repo
 from services.cases.state import Loaded
-from tgbot import views
+from tgbot import menu_view
 from tgbot.notices_base import NoticesBase
 
 
@@ -349,7 +349,7 @@ class CaseNotices(NoticesBase):
             holder = (await self.people.names({task.assignee_id})).get(task.assignee_id or 0)
             lines.append(r.released_line(loaded.state, task, holder, lang))
         # With the menu of the roles they have now: «Начать процесс» comes or goes with a role that starts one.
-        menu = views.menu_keyboard(r, lang, roles, bool(person.is_admin), self.processes())
+        menu = menu_view.menu_keyboard(r, lang, roles, bool(person.is_admin), self.processes())
         outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, menu.model_dump(exclude_none=True))
 
     async def person_unreachable(
