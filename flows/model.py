@@ -8,7 +8,9 @@ unreachable stage) live in `flows.loader`, which also maps every mistake back to
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
@@ -127,7 +129,11 @@ class FieldDef(DateRules):
     integer: bool = False
     # number: its unit as people type it after the number ({ru: кг, en: kg}; several words a language writes it with
     # as a list, {ru: [дн, день], en: [days, day]}): «1 500 кг» is taken as 1500, another unit refused naming the
-    # first (`flows.values.without_unit`)
+    # first (`flows.values.without_unit`). Shown after the value on every card, summary and list (`unit_after`): the
+    # reader's language's first word («2 шт», «2 pcs»); for exactly 1, a word of the list that is the first without
+    # its final «s» when there is one («1 day», «3 days»; «1 h» for [h, hour]); none when the label names the unit —
+    # its last part after a comma («Отсрочка, дней», «Volume, production 1, kg») or a word of it being one of the
+    # unit's words («Number of units») — or «Отсрочка, дней: 30 дн» would say it twice.
     unit: str | list[str] | dict[str, str | list[str]] | None = None
     negative: bool = False  # money: may be below zero (a refund, a correction); refused otherwise
     # text: it must reach someone — a phone number or an e-mail address, checked wherever it is answered (chat, a
@@ -217,6 +223,29 @@ class FieldDef(DateRules):
             return tuple(_words(self.unit))
         first = _words(self.unit.get(lang or DEFAULT_LANG) or [])
         return tuple(dict.fromkeys([*first, *(word for words in self.unit.values() for word in _words(words))]))
+
+    def unit_after(self, value: Any, lang: str | None) -> str:
+        """The unit a shown number takes after it in `lang` («шт», «pcs», «day» for 1, «days»), "" for none (see
+        `unit`): the one rule every view of a number field goes through (`services.wording.Wording.format_field`)."""
+        if self.unit is None or self._label_names_unit(lang):
+            return ""
+        own = _words(self.unit.get(lang or DEFAULT_LANG) or []) if isinstance(self.unit, dict) else _words(self.unit)
+        own = own or list(self.units(lang)[:1])  # a language the definition gives no unit in: its first one
+        if not own:
+            return ""
+        try:
+            one = Decimal(str(value)) == 1
+        except (ArithmeticError, ValueError):
+            one = False
+        singular = own[0][:-1] if len(own[0]) > 1 and own[0].endswith("s") else None
+        return singular if one and singular in own[1:] else own[0]
+
+    def _label_names_unit(self, lang: str | None) -> bool:
+        label = local(self.label, lang or DEFAULT_LANG).casefold()
+        if "," in label:
+            return True
+        words = {word.strip(".").casefold() for word in self.units(lang)}
+        return any(word in words for word in re.findall(r"[\w/]+", label))
 
 
 # --- item tracks: a list entry's own stages ----------------------------------------------------------------

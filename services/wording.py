@@ -317,9 +317,11 @@ class Wording:
         if fdef.type == "bool":
             return self.t("yes", lang) if value else self.t("no", lang)
         try:
-            return field_values.format_value(fdef.type, value, lang=self.tr.lang(lang))
+            shown = field_values.format_value(fdef.type, value, lang=self.tr.lang(lang))
         except (ValueError, TypeError, KeyError, ArithmeticError):  # a number no answer could give (1e30): as stored
             return str(value)
+        unit = fdef.unit_after(value, self.tr.lang(lang)) if fdef.type == "number" else ""
+        return f"{shown} {unit}" if unit else shown  # «Количество: 2 шт», «Deferral, days: 30» (the label says it)
 
     def summary(
         self,
