@@ -661,3 +661,26 @@ async def test_a_mistyped_tracking_number_is_corrected_on_the_items_card_and_the
     spec = harness.core.registry.library["medical_order"].spec
     said = Words(harness.core, "ru").history(corrected, spec, {}, {}, deal.data)
     assert "«Дефибриллятор»: «Трек-номер» изменено с RU100200030 на RU100200300" in said, said
+
+
+async def test_the_deals_card_says_how_many_of_what_and_what_is_left_to_pay_in_each_readers_language(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """Two monitors read «Количество: 2 шт» to the manager and «Quantity: 2 pcs» to an English logistician; once
+    the prepayment is in, the deal's card says what the client still owes: the order's total less it."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    peter = await harness.person("Logistician Peter", "logistics", language="en")
+    deal = await _order_sent(harness, manager, director)
+
+    await manager.send(f"/case {deal.id}")
+    card = await manager.expect(f"№{deal.id}", "Итого")
+    assert "   Количество: 2 шт\n" in card["text"] and "   Количество: 1 шт\n" in card["text"], card["text"]
+    # 2 × 350 000 and 900 000, less the prepayment of 700 000.
+    assert "Итого: 1\xa0600\xa0000,00 ₽\nК оплате: 900\xa0000,00 ₽" in card["text"], card["text"]
+
+    await peter.send(f"/case {deal.id}")
+    card = await peter.expect(f"#{deal.id}", "Total")
+    assert "   Quantity: 2 pcs\n" in card["text"] and "   Quantity: 1 pc\n" in card["text"], card["text"]
+    assert "Total: 1,600,000.00 ₽\nTo pay: 900,000.00 ₽" in card["text"], card["text"]
