@@ -49,6 +49,31 @@ RANK = {"approved": 0, "in_1c": 1, "paid": 2, "shipped": 3}
 KNOWN_TO_ONEC = ("in_1c", "paid")
 PAYMENT = {"prepayment": "Предоплата", "deferred": "Отсрочка платежа"}
 DELIVERY = {"pickup": "Самовывоз", "delivery": "Доставка"}
+# 1C's order statuses (a document's «Статус заказа», as 1C's «Управление торговлей» and «Обмен с сайтом» write them)
+# to the keys of order_request's `onec_status` choice, whose options read them in the reader's language. A status not
+# here (another configuration, a renamed one) is kept as 1C wrote it: a choice shows a value it has no option for as
+# it is, so nothing 1C said is lost, only left untranslated.
+ONEC_STATUSES = {
+    "Не согласован": "not_agreed",
+    "На согласовании": "awaiting_approval",
+    "Согласован": "agreed",
+    "Ожидается предоплата (до обеспечения)": "prepayment_before_supply",
+    "Ожидается предоплата (до отгрузки)": "prepayment_before_shipment",
+    "К обеспечению": "to_supply",
+    "К выполнению / В резерве": "reserved",
+    "К отгрузке": "to_ship",
+    "Ожидается оплата (после отгрузки)": "awaiting_payment",
+    "Выполнен": "done",
+    "Закрыт": "closed",
+    "Отменен": "cancelled",
+}
+_STATUS_KEYS = {" ".join(text.casefold().replace("ё", "е").split()): key for text, key in ONEC_STATUSES.items()}
+
+
+def status_key(said: str) -> str:
+    """The `onec_status` key of 1C's status text («Закрыт» → closed; «К выполнению /  в резерве» too), else the
+    text as 1C wrote it."""
+    return _STATUS_KEYS.get(" ".join(said.casefold().replace("ё", "е").split()), said)
 
 
 class BadDocument(ValueError):
@@ -230,7 +255,7 @@ class SalesExchange:
             return False  # not approved yet, or over already: 1C's word does not reopen or skip an approval
         facts = {
             "onec_number": doc.get("Номер по 1С", ""),
-            "onec_status": doc.get("Статус заказа", "") or doc.get("Статуса заказа ИД", ""),
+            "onec_status": status_key(doc.get("Статус заказа", "") or doc.get("Статуса заказа ИД", "")),
             "paid_on": " ".join(v for v in (doc.get("Дата оплаты по 1С"), doc.get("Номер оплаты по 1С")) if v),
             "shipped_on": " ".join(v for v in (doc.get("Дата отгрузки по 1С"), doc.get("Номер отгрузки по 1С")) if v),
         }

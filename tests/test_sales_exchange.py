@@ -13,11 +13,12 @@ from lxml import etree
 from app.container import build_core
 from app.settings import Settings
 from db.models import Case, User
+from flows.loader import load_library
 from services import companies
 from services import people as people_repo
 from services.cases.service import CaseService
 from services.core import Core
-from services.sales_exchange import BadDocument, SalesExchange, parse_documents
+from services.sales_exchange import ONEC_STATUSES, BadDocument, SalesExchange, parse_documents, status_key
 from tests.test_dealer_portal_e2e import status_document
 
 POSITION = {"product": "guid-7", "name": "Газонокосилка", "article": "2L0481848", "quantity": 2}
@@ -132,3 +133,15 @@ def test_a_document_with_a_dtd_or_that_is_not_commerceml_is_refused() -> None:
         parse_documents("<Каталог/>".encode())
     with pytest.raises(BadDocument):
         parse_documents(b"not xml")
+
+
+def test_1cs_order_statuses_are_kept_by_their_keys_and_an_unknown_one_as_1c_wrote_it() -> None:
+    """1C's «Статус заказа» is stored by its key, which order_request's `onec_status` reads in each language; a
+    status 1C's configuration added is stored as written, and shown so."""
+    library = load_library(Path(__file__).resolve().parent.parent / "flows" / "library")
+    options = library["order_request"].spec.fields["onec_status"].options or {}
+    assert set(ONEC_STATUSES.values()) == set(options)
+    assert status_key("Закрыт") == "closed" and status_key("к выполнению /  в резерве ") == "reserved"
+    assert status_key("Ожидается предоплата (до отгрузки)") == "prepayment_before_shipment"
+    assert status_key("Отменён") == "cancelled"
+    assert status_key("Ждёт машину") == "Ждёт машину"
