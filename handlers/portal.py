@@ -185,7 +185,7 @@ async def send_export(
     export = await portal.export(text)
     if not export.offers:
         return replies.say(chat_id, renderer.t("Nothing in the catalogue matches.", lang))
-    content = export_xlsx(export, portal_view.export_headers(renderer, lang), renderer.t("Catalogue", lang))
+    content = export_xlsx(export, portal_view.export_headers(renderer, lang), renderer.t("Catalogue", lang), lang)
     stored = await portal.core.files.add(
         portal.session,
         content=content,

@@ -17,7 +17,7 @@ from flows.i18n import _
 from flows.runtime import CaseState
 from flows.values import InvalidAnswer, parse_text
 from services import catalogue
-from services.portal_catalogue import PortalCatalogue, PortalError
+from services.portal_catalogue import PortalCatalogue, PortalError, unit_words
 
 MAX_QUANTITY = 100_000
 QUANTITY = "cart_quantity"  # `User.prompt` kind: the person's next text is a cart line's quantity
@@ -117,9 +117,9 @@ class PortalCart(PortalCatalogue):
         """The typed quantity: the line holds it (0 takes it out of the cart); a wrong number changes nothing and
         the question stays. The cart message the question came from (its outbox row, 0 if unknown)."""
         prompt = dict(self.user.prompt or {})
-        # «12 шт» as a dealer types it: the product's own unit is taken, another refused naming it.
+        # «12 шт» as a dealer types it (or «12 pcs»): the product's own unit is taken, another refused naming it.
         product = await self.session.get(CatalogProduct, int(prompt.get("product") or 0))
-        units = (product.unit,) if product is not None and product.unit else ()
+        units = unit_words(product.unit, self.user.language) if product is not None else ()
         try:
             count = parse_text("number", text, minimum=0, maximum=MAX_QUANTITY, integer=True, units=units)
         except InvalidAnswer as error:

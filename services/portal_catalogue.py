@@ -29,6 +29,55 @@ EXPORT_LIMIT = 20_000  # rows in one file: the whole catalogue of a maker, yet a
 
 _UNKNOWN = object()  # the price type not looked up yet (None is an answer: no price type)
 
+# The units of measure 1C gives its products (OKEI's short names, a product's «БазоваяЕдиница») as an English reader
+# writes them: a product's card, the cart and the catalogue's Excel show them so, and the cart takes a quantity
+# typed with either («3 pcs» as «3 шт»). A unit not here is shown as 1C wrote it.
+ENGLISH_UNITS = {
+    "шт": "pcs",
+    "ед": "units",
+    "кг": "kg",
+    "г": "g",
+    "т": "t",
+    "л": "l",
+    "мл": "ml",
+    "м": "m",
+    "см": "cm",
+    "мм": "mm",
+    "км": "km",
+    "м2": "m²",
+    "м²": "m²",
+    "м3": "m³",
+    "м³": "m³",
+    "упак": "pack",
+    "уп": "pack",
+    "компл": "set",
+    "к-т": "set",
+    "набор": "set",
+    "пар": "pairs",
+    "пара": "pair",
+    "рул": "roll",
+    "ящ": "box",
+    "кор": "box",
+    "бут": "bottle",
+    "меш": "bag",
+    "лист": "sheet",
+    "ч": "h",
+}
+
+
+def unit_text(unit: str | None, lang: str | None) -> str:
+    """A product's unit as `lang` reads it: 1C's own in Russian, its English name in English (1C's if it has none)."""
+    if not unit:
+        return ""
+    return ENGLISH_UNITS.get(unit.strip().rstrip(".").casefold(), unit) if lang == "en" else unit
+
+
+def unit_words(unit: str | None, lang: str | None) -> tuple[str, ...]:
+    """The units a quantity of the product may be typed with, the reader's first (the one a refusal names)."""
+    if not unit:
+        return ()
+    return tuple(dict.fromkeys([unit_text(unit, lang), unit, unit_text(unit, "en")]))
+
 
 class PortalError(EngineError):
     """A refusal the person is told in words (an empty cart, a product without a price)."""
@@ -219,9 +268,10 @@ def _safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def export_xlsx(export: Export, headers: list[str], title: str) -> bytes:
+def export_xlsx(export: Export, headers: list[str], title: str, lang: str | None = None) -> bytes:
     """`headers` name the fixed columns (name, article, barcode, unit, price, total stock), in the reader's
-    language; one column per warehouse follows. Prices and quantities are numbers, so Excel can sum them."""
+    language (`lang`, the units' too); one column per warehouse follows. Prices and quantities are numbers, so Excel
+    can sum them."""
     # openpyxl (with numpy) is ~25 MB of a process that rarely makes a sheet: loaded on the first one.
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -240,7 +290,7 @@ def export_xlsx(export: Export, headers: list[str], title: str) -> bytes:
                 _safe(product.name),
                 _safe(product.article or ""),
                 _safe(product.barcode or ""),
-                _safe(product.unit or ""),
+                _safe(unit_text(product.unit, lang)),
                 float(offer.price) if offer.price is not None else None,
                 float(product.quantity),
             ]

@@ -24,7 +24,7 @@ from services.i18n import LANGUAGES
 from services.onec_documents.sheet import shown_date
 from services.onec_documents.sheet import title as document_title
 from services.portal_cart import CartEntry, CartView
-from services.portal_catalogue import Card, Export, Offer
+from services.portal_catalogue import Card, Export, Offer, unit_text
 from services.reclamations import ReclamationPage
 from tgbot.callbacks import CartCb, CartEditCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb, button_label
 from tgbot.render import Renderer
@@ -147,7 +147,7 @@ def product_card(r: Renderer, card: Card, lang: str, rights: PortalRights) -> tu
     elif card.dealer:  # their price type is not in the catalogue, or this product has no price in it
         lines.append(r.t(NO_PRICE, lang))
     # The total is what the search shows; 1C may send it alone (no warehouses), so the breakdown only follows it.
-    unit = product.unit or ""
+    unit = unit_text(product.unit, lang)
     total = product.quantity if product.quantity > 0 else sum((s.quantity for s in card.stock), Decimal(0))
     if total > 0:
         lines.append(r.t("In stock: %(n)s", lang, n=f"{quantity(total)} {unit}".rstrip()))
@@ -239,7 +239,9 @@ def _beyond_stock(r: Renderer, entry: CartEntry, lang: str) -> str:
         return ""
     if product.quantity <= 0:  # «в наличии: 0 шт» read as a figure to check; it is none at all
         return " ⚠️ " + r.t("not in stock", lang)
-    return " ⚠️ " + r.t("in stock: %(n)s", lang, n=f"{quantity(product.quantity)} {product.unit or ''}".rstrip())
+    return " ⚠️ " + r.t(
+        "in stock: %(n)s", lang, n=f"{quantity(product.quantity)} {unit_text(product.unit, lang)}".rstrip()
+    )
 
 
 def quantity_question(r: Renderer, entry: CartEntry, lang: str) -> str:
