@@ -1,0 +1,72 @@
+"""Seed 4 in English: a dealer whose Telegram is in English reads the catalogue's units, her order and 1C's word on
+it in English — «In stock: 6 pcs», a quantity typed «3 pcs», «Status in 1C: In progress / reserved» — while her
+Russian colleague reads the same order in Russian; a status 1C has no English for is shown as 1C wrote it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from tests.conftest import Harness
+from tests.test_dealer_orders_e2e import newest_order_id
+from tests.test_dealer_portal_e2e import dealers, status_document
+from tests.test_onec_exchange_e2e import _exchange
+from tests.test_organisations_e2e import dealer_person
+
+COMBI = "Газонокосилка STIGA Combi 48"
+
+
+async def test_an_english_dealer_orders_in_english_and_reads_1cs_status_in_english(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    harness, onec = await _exchange(harness_factory)
+    people = await dealers(harness, tmp_path / "1c", onec)
+    anna, regina = people["anna"], people["regina"]
+    emma = await dealer_person(harness, "Emma", "ООО Сад", "Менеджер дилера", language="en")
+
+    await emma.send("/help")
+    told = await emma.expect("I run your company's processes")
+    assert "/cart — your cart" in told["text"], told["text"]
+
+    # The catalogue's units in English: 1C's «шт» reads «pcs».
+    await emma.choose(await emma.inline("combi 48"), COMBI)
+    card = await emma.card(COMBI, "Your price", button="To the request")
+    assert "In stock: 6 pcs\n" in card["text"] and "• Склад Москва: 4 pcs" in card["text"], card["text"]
+    await emma.press("To the request", card)
+    # A quantity typed with the English unit is taken as one typed with 1C's.
+    await emma.send("/cart")
+    shown = await emma.card("Your cart", button="✏️ #1")
+    await emma.press("✏️ #1", shown)
+    await emma.expect("How many")
+    await emma.send("3 pcs")
+    shown = await emma.card("Your cart", f"{COMBI} × 3", button="Place the order")
+
+    await emma.press("Place the order", shown)
+    await emma.press("Prepayment", await emma.card("Payment", button="Prepayment"))
+    await emma.press("Pick-up", await emma.card("Delivery", button="Pick-up"))
+    await emma.press("Skip", await emma.card("Comment", button="Skip"))
+    summary = await emma.card("Please check", button="Confirm")
+    assert "Items:\n" in summary["text"] and "Positions" not in summary["text"], summary["text"]
+    await emma.press("Confirm", summary)
+    await emma.expect("is sent for approval")
+    order = await newest_order_id(harness)
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", "× 3", button="Согласовать"))
+    await emma.expect("1C")
+
+    # 1C accepts it and reserves the goods: its status, in its own words.
+    reserved = status_document(order, [("Номер по 1С", "ЗК-000321"), ("Статус заказа", "К выполнению / В резерве")])
+    assert (await onec.call("file", kind="sale", filename="o-1.xml", body=reserved))[1].startswith("success")
+    await emma.expect("ЗК-000321")
+    await emma.send(f"/case {order}")
+    card = await emma.expect(f"#{order}", "Status in 1C")
+    assert "Status in 1C: In progress / reserved" in card["text"] and "В резерве" not in card["text"], card["text"]
+    await anna.send(f"/case {order}")
+    card = await anna.expect(f"№{order}", "Статус в 1С")
+    assert "Статус в 1С: К выполнению / В резерве" in card["text"], card["text"]
+
+    # A status 1C's configuration added, not among those the bot knows: kept and shown as 1C wrote it.
+    waiting = status_document(order, [("Номер по 1С", "ЗК-000321"), ("Статус заказа", "Ждёт машину")])
+    assert (await onec.call("file", kind="sale", filename="o-2.xml", body=waiting))[1].startswith("success")
+    await harness.settle()
+    await emma.send(f"/case {order}")
+    card = await emma.wait_for(f"#{order}", "Status in 1C: Ждёт машину")
