@@ -17,7 +17,7 @@ back onto the order cases. The HTTP endpoint (`/1c/exchange`, integrations/onec)
   `Классификатор/Контрагенты` block) are upserted first (services/companies/ `from_onec`): 1C is where the
   dealers' details are kept (with a dealer's debt, when 1C gives it on its `Контрагент`).
   1C's papers for an order (`ХозОперация` «Счет на оплату», «Отпуск товара», «Счет-фактура», a УПД) do not move it:
-  each becomes a printable file on the order's case, once per version (services/onec_documents.py).
+  each becomes a printable file on the order's case, once per version (services/onec_documents/).
 
 Parsing refuses a DTD (so no entity expansion or external fetch) — the protections defusedxml gives.
 """
