@@ -9,7 +9,7 @@ import mimetypes
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +57,8 @@ class CasePages(PanelPages):
         if process and stage_process != process:
             stage = ""  # a stage of another process than the one now chosen: the process wins
         overdue = request.query.get("overdue") == "1"
+        number = request.query.get("page", "")
+        page_no = min(int(number), 10_000) if number.isdigit() and int(number) > 0 else 1
         now = self.core.clock.now()
         async with self.core.sessionmaker() as session:
             page = await panel_queries.find_cases(
@@ -67,10 +69,12 @@ class CasePages(PanelPages):
                 text=text,
                 lang=self.lang,
                 limit=PAGE,
+                offset=(page_no - 1) * PAGE,
                 stage=stage or None,
                 stage_process=stage_process or None,
                 overdue_at=now if overdue else None,
             )
+            await session.commit()  # the search rows a text search brought up to date (services/case_search.py)
         items = []
         for case in page.cases:
             spec = page.specs[case.definition_id]
@@ -112,8 +116,8 @@ class CasePages(PanelPages):
             stages=stages,
             stage=f"{stage_process}:{stage}" if stage and stage_process else stage,
             overdue=overdue,
-            scanned_all=page.scanned_all,
-            scan_limit=panel_queries.SEARCH_SCAN,
+            newer=_page_link(request, page_no - 1) if page_no > 1 else None,
+            older=_page_link(request, page_no + 1) if page.more else None,
         )
 
     def _stage_choices(self, process: str | None) -> list[tuple[str, str]]:
@@ -340,3 +344,11 @@ def one_per_move(audit: Sequence[AuditEntry]) -> list[AuditEntry]:
     event for whoever reads the history: the move is kept (it says it was done by hand), the stage's entry goes."""
     moved = {(a.at, (a.data or {}).get("to")) for a in audit if a.action == "case.move"}
     return [a for a in audit if not (a.action == "stage.entered" and (a.at, (a.data or {}).get("to")) in moved)]
+
+
+def _page_link(request: web.Request, number: int) -> str:
+    """The list's address with its filters and search kept, on page `number`."""
+    query = {k: v for k, v in request.query.items() if k != "page"}
+    if number > 1:
+        query["page"] = str(number)
+    return "?" + urlencode(query) if query else "./"

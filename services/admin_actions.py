@@ -32,11 +32,10 @@ NUMBER = re.compile(r"^\s*(?:№|#|no\.?\s*)?\s*(\d{1,9})\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Found:
-    """Cases an admin's search found (newest first), whether the search looked through all of them, and each case's
-    nearest deadline among its open tasks (absent: nothing due)."""
+    """Cases an admin's search found (newest first) and each case's nearest deadline among its open tasks (absent:
+    nothing due)."""
 
     cases: list[Case]
-    complete: bool
     deadlines: dict[int, datetime] = field(default_factory=dict)
 
 
@@ -64,14 +63,14 @@ class AdminActions:
         number = NUMBER.match(query)
         if number is not None:
             case = await self.session.get(Case, int(number.group(1)))
-            return Found([case] if case is not None else [], True)
+            return Found([case] if case is not None else [])
         if not query.strip():
             raise EngineError(_("Write a case number or words to look for."))
         page = await panel_queries.find_cases(
             self.cases.core, self.session, process=None, status=None, text=query, lang=lang, limit=limit
         )
         deadlines = {case_id: work.deadline for case_id, work in page.work.items() if work.deadline is not None}
-        return Found(page.cases, page.scanned_all, deadlines)
+        return Found(page.cases, deadlines)
 
     async def case(self, case_id: int) -> Loaded:
         """A case as the admin manages it (any case, whoever's it is)."""

@@ -4,28 +4,19 @@ and the person they were for, and a process's versions with their running cases.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Definition, Outbox, StoredFile, Task, TaskCard, User, status_is
-from flows.model import FieldDef, ProcessDef
+from flows.model import ProcessDef
 from flows.status import CaseStatus, TaskStatus
-from flows.values import typed_amount
+from services import case_search
 from services.core import Core
 from services.migration import MIGRATED
-
-# How many cases a text search reads at most, newest first. The text is matched against the words the panel
-# shows (choice labels, formatted money and dates, people's names), which SQL cannot see in the JSON, so the
-# match runs here; the cap keeps one search bounded on a big database and the page says when it was reached.
-SEARCH_SCAN = 5000
-BATCH = 500
+from services.panel_words import names_of, search_terms, specs_of, user_ids
 
 
 @dataclass
@@ -46,119 +37,7 @@ class CasePage:
     work: dict[int, OpenWork]
     names: dict[int, str]
     specs: dict[int, ProcessDef]
-    scanned_all: bool = True  # False when a search stopped at SEARCH_SCAN cases
-
-
-async def specs_of(core: Core, session: AsyncSession, cases: Iterable[Case]) -> dict[int, ProcessDef]:
-    specs: dict[int, ProcessDef] = {}
-    for case in cases:
-        if case.definition_id not in specs:
-            specs[case.definition_id] = await core.registry.spec(session, case.definition_id)
-    return specs
-
-
-async def names_of(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict((await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))).all())
-
-
-def _field_words(
-    core: Core, spec: ProcessDef, fdef: FieldDef, value: Any, lang: str, names: dict[int, str]
-) -> list[str]:
-    """The raw value and the words the panel shows for it, for matching a search text."""
-    if value is None:
-        return []
-    if fdef.type == "list" and fdef.fields:
-        words: list[str] = []
-        for item in value if isinstance(value, list) else []:
-            if isinstance(item, dict):
-                for key, sub in fdef.fields.items():
-                    words += _field_words(core, spec, sub, item.get(key), lang, names)
-        return words
-    shown = core.wording.format_field(fdef, value, lang, spec, names)
-    # Money by its amount (`case_amounts`), not its stored «2150000.00»: «150000.00» is not found inside it.
-    return [shown] if fdef.type == "money" else [str(value), shown]
-
-
-def _field_amounts(fdef: FieldDef, value: Any) -> list[Decimal]:
-    """The amounts and numbers of a field (a list's entries' too), for a search by an amount however it is typed."""
-    if fdef.type == "list" and fdef.fields:
-        found: list[Decimal] = []
-        for item in value if isinstance(value, list) else []:
-            if isinstance(item, dict):
-                for key, sub in fdef.fields.items():
-                    found += _field_amounts(sub, item.get(key))
-        return found
-    if fdef.type not in ("money", "number") or value is None or isinstance(value, bool):
-        return []
-    try:
-        return [Decimal(str(value))]
-    except InvalidOperation:
-        return []
-
-
-def case_amounts(case: Case, spec: ProcessDef) -> set[Decimal]:
-    return {amount for name, fdef in spec.fields.items() for amount in _field_amounts(fdef, case.data.get(name))}
-
-
-# An amount typed as people type money: grouped by spaces («150 000», «1 250,50») or commas («150,000.00»), or plain
-# digits with or without cents («150000», «150000.00»); a whole word, so «SN-123456» stays a word of its own.
-_AMOUNT_RE = re.compile(
-    r"(?<!\S)(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"
-    r"|\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?"
-    r"|\d+(?:[.,]\d{1,2})?)(?!\S)"
-)
-
-
-@dataclass(frozen=True)
-class SearchTerm:
-    """One of the things a search text asks for: a word found in the case's words, or an amount among its amounts
-    (digits may be either: a case's number, a serial's part, an amount)."""
-
-    word: str | None
-    amount: Decimal | None = None
-
-    def found_in(self, words: str, amounts: set[Decimal]) -> bool:
-        return (self.word is not None and self.word in words) or (self.amount is not None and self.amount in amounts)
-
-
-def search_terms(text: str, lang: str) -> list[SearchTerm]:
-    """What a search text asks for, every part of it at once: «Иванов Казань» is a case with both words, «150 000»
-    one amount."""
-    terms: list[SearchTerm] = []
-    rest = []
-    last = 0
-    for match in _AMOUNT_RE.finditer(text):
-        rest.append(text[last : match.start()])
-        last = match.end()
-        typed = match.group(0)
-        terms.append(SearchTerm(typed.casefold(), typed_amount(typed, lang)))  # as typed in a text, or an amount
-    rest.append(text[last:])
-    terms += [SearchTerm(word) for word in " ".join(rest).casefold().split()]
-    return terms
-
-
-def case_words(core: Core, case: Case, spec: ProcessDef, lang: str, names: dict[int, str]) -> str:
-    # The title in every language: a case is found by the words of any of its titles.
-    words = [str(case.id), f"№{case.id}", case.title, *(case.titles or {}).values()]
-    template = core.registry.title_template(spec)
-    if isinstance(template, dict):  # a case stored without its title in a language is found by it too
-        words += [core.registry.case_title(spec, case, other) for other in template if other not in (case.titles or {})]
-    words.append(core.translator.local(spec.title, lang))
-    words.append(core.wording.stage_title(spec, case.stage, lang))
-    for name, fdef in spec.fields.items():
-        words += _field_words(core, spec, fdef, case.data.get(name), lang, names)
-    return "\n".join(words).casefold()
-
-
-def _user_ids(spec: ProcessDef, data: dict[str, Any]) -> set[int]:
-    ids = set()
-    for name, fdef in spec.fields.items():
-        if fdef.type == "user" and isinstance(data.get(name), int):
-            ids.add(data[name])
-    return ids
+    more: bool = False  # older cases follow this page
 
 
 ATTENTION = "attention"  # the list's filter for cases a failed step left needing an admin
@@ -173,12 +52,14 @@ async def find_cases(
     text: str | None,
     lang: str,
     limit: int,
+    offset: int = 0,
     stage: str | None = None,
     stage_process: str | None = None,
     overdue_at: datetime | None = None,
 ) -> CasePage:
-    """Cases newest first, narrowed by process, stage (of `stage_process`), status (or needing attention), open work
-    late at `overdue_at`, and a text found in any of the words the panel shows for them."""
+    """A page of cases newest first (`limit` from `offset`), narrowed by process, stage (of `stage_process`), status
+    (or needing attention), open work late at `overdue_at`, and a text found in the words the panel shows for them
+    (every case's: services/case_search.py)."""
     query = select(Case).order_by(Case.updated_at.desc(), Case.id.desc())
     if process:
         query = query.where(Case.process == process)
@@ -194,32 +75,15 @@ async def find_cases(
     elif status:
         query = query.where(Case.status == status)
     terms = search_terms(text or "", lang)
-    scanned_all = True
-    if not terms:
-        cases = list((await session.execute(query.limit(limit))).scalars())
-    else:
-        cases = []
-        offset = 0
-        while len(cases) < limit:
-            batch = list((await session.execute(query.offset(offset).limit(BATCH))).scalars())
-            specs = await specs_of(core, session, batch)
-            names = await names_of(session, [i for c in batch for i in _user_ids(specs[c.definition_id], c.data)])
-            for case in batch:
-                spec = specs[case.definition_id]
-                words, amounts = case_words(core, case, spec, lang, names), case_amounts(case, spec)
-                if all(term.found_in(words, amounts) for term in terms):
-                    cases.append(case)
-                    if len(cases) == limit:
-                        break
-            offset += BATCH
-            if len(batch) < BATCH:
-                break
-            if offset >= SEARCH_SCAN:
-                scanned_all = False
-                break
+    if terms:
+        await case_search.bring_up_to_date(core, session)
+        query = case_search.narrowed(query, terms, sqlite=session.get_bind().dialect.name == "sqlite")
+    cases = list((await session.execute(query.offset(offset).limit(limit + 1))).scalars())
+    more = len(cases) > limit
+    del cases[limit:]
     work = await open_work(session, [c.id for c in cases])
     names = await names_of(session, [t.assignee_id for w in work.values() for t in w.tasks])
-    return CasePage(cases, work, names, await specs_of(core, session, cases), scanned_all)
+    return CasePage(cases, work, names, await specs_of(core, session, cases), more)
 
 
 async def open_work(session: AsyncSession, case_ids: list[int]) -> dict[int, OpenWork]:
@@ -290,7 +154,7 @@ async def case_detail(core: Core, session: AsyncSession, case_id: int) -> CaseDe
     )
     people: set[int | None] = {case.initiator_id, case.responsible_id}
     people |= {t.assignee_id for t in tasks} | {t.done_by for t in tasks} | {a.actor_id for a in audit}
-    people |= {f.uploaded_by for f in files} | _user_ids(spec, case.data)
+    people |= {f.uploaded_by for f in files} | user_ids(spec, case.data)
     for entry in audit:  # whom a task was escalated or handed to
         to = (entry.data or {}).get("to") if entry.action.startswith("task.") else None
         people |= {i for i in (to if isinstance(to, list) else [to]) if isinstance(i, int)}

@@ -4,6 +4,8 @@ cases with that amount, and no other. Over real HTTP against a case the shop man
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from tests.test_admin_panel import Panel
 from tests.test_admin_panel import panel as panel  # the fixture: the panel served over HTTP
 from tests.test_defect_return_e2e import register_defect
@@ -32,3 +34,49 @@ async def test_several_words_and_an_amount_as_typed_find_the_case(panel: Panel) 
             assert await found(amount), amount
         for other in ("126 000", "25000.00", "12 500,00"):
             assert not await found(other), other  # another amount, or a part of this one
+
+
+async def test_the_oldest_of_thousands_of_cases_is_found_and_the_list_pages_back_to_it(panel: Panel) -> None:
+    """A shop with 5,500 claims changed after hers: the panel finds Марина's Longines by its serial (it once read only
+    the newest 5,000), and the list without a search reaches it page by page, newest first."""
+    harness = panel.harness
+    manager = await harness.person("Марина", "shop_manager")
+    await harness.person("Сергей", "service_manager")
+    await register_defect(manager)  # case №1: Longines from «Альфа», serial SN-123456
+    await harness.settle()
+    async with harness.core.sessionmaker() as session, session.begin():
+        # 5,500 claims more, as one statement on either database, changed as late as hers (the newer by number).
+        await session.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5500) "
+                "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
+                "created_at, updated_at) SELECT definition_id, process, 'Заявка', stage, status, visit, '{}', "
+                "initiator_id, created_at, updated_at FROM cases, n WHERE id = 1"
+            )
+        )
+
+    async with panel.client() as http:
+        await panel.login(http)
+
+        async def page(**params: str) -> str:
+            async with http.get(f"{panel.base}/", params=params) as response:
+                assert response.status == 200
+                return await response.text()
+
+        found = await page(q="SN-123456")
+        assert found.count("data-case=") == 1 and 'data-case="1"' in found
+        assert 'data-case="1"' in await page(q="longines альфа 125 000")
+        assert "data-case=" not in await page(q="SN-123456 Breguet")
+
+        first = await page()
+        assert 'data-case="5501"' in first and 'data-case="1"' not in first and "Более ранние →" in first
+        last = await page(page="111")  # 5,501 cases, fifty a page
+        assert 'data-case="1"' in last and "← Более новые" in last and "Более ранние →" not in last
+
+    await register_defect(manager, supplier="Альфа")  # a new claim is found as soon as it is there
+    await harness.settle()
+    async with panel.client() as http:
+        await panel.login(http)
+        async with http.get(f"{panel.base}/", params={"q": "SN-123456"}) as response:
+            found = await response.text()
+    assert 'data-case="5502"' in found and 'data-case="1"' in found

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select
 
 from db.engine import make_engine, migrate
-from db.models import Case, Definition, OrderExport, User
+from db.models import Case, CaseSearch, Definition, OrderExport, User
 from tests.revisions import migrate_down
 
 
@@ -32,8 +32,11 @@ async def test_a_database_with_cases_steps_back_before_kept_files_and_current_ve
                 id=1, definition_id=1, process="order_request", title="Заказ", stage="approval", status="active",
                 data={}, initiator_id=1, created_at=now, updated_at=now))
             await connection.execute(insert(OrderExport).values(case_id=1, queried_at=now, cancel_queried_at=now))
+            # The panel's search row of the case (revision 0040, with SQLite's FTS5 index and its triggers).
+            await connection.execute(insert(CaseSearch).values(case_id=1, version=1, words="заказ", amounts=""))
 
-        # Before revisions 0035 (kept files, on people), 0037 (a 1C order's cancellation), 0038 (the current version).
+        # Before revisions 0035 (kept files, on people), 0037 (a 1C order's cancellation), 0038 (the current version),
+        # 0040 (the case search).
         await migrate_down(engine, "0034_outbox_case_files")
         await migrate(engine)
 
@@ -45,5 +48,8 @@ async def test_a_database_with_cases_steps_back_before_kept_files_and_current_ve
             person = (await connection.execute(select(User.name, User.kept_files))).one()
         assert counts == [1, 1, 1, 1]
         assert person == ("Марина", None)  # the column came back empty: what was kept went with the step down
+        async with engine.begin() as connection:  # the search table is back, empty: the next search fills it
+            assert (await connection.execute(select(func.count()).select_from(CaseSearch))).scalar_one() == 0
+            await connection.execute(insert(CaseSearch).values(case_id=1, version=1, words="заказ", amounts=""))
     finally:
         await engine.dispose()

@@ -50,8 +50,6 @@ class AdminButtons:
                          f"• {label}")  # fmt: skip
             data = AdminCb(action="show", case_id=case.id).pack()
             rows.append([InlineKeyboardButton(text=button_label(label, 64), callback_data=data)])
-        if not found.complete:
-            lines.append(r.t("Only the newest cases were searched; add words to narrow it down.", lang))
         return "\n".join(lines), markup(rows)
 
     async def _case_label(self, case: Case) -> str:

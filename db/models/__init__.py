@@ -15,7 +15,18 @@ Import the models from here (`from db.models import Case`), not from the modules
 them, so each relationship finds the class it names (by name, in the registry) whatever was imported first."""
 
 from db.models.base import NAMING, Base, Json, UTCDateTime, status_is, status_type
-from db.models.cases import AuditEntry, Case, Comment, Definition, StoredFile, Task, TaskCard, Timer, WorkPeriod
+from db.models.cases import (
+    AuditEntry,
+    Case,
+    CaseSearch,
+    Comment,
+    Definition,
+    StoredFile,
+    Task,
+    TaskCard,
+    Timer,
+    WorkPeriod,
+)
 from db.models.catalogue import (
     CartLine,
     CatalogGroup,
@@ -42,6 +53,7 @@ __all__ = [
     "Base",
     "CartLine",
     "Case",
+    "CaseSearch",
     "CatalogGroup",
     "CatalogImport",
     "CatalogPrice",

@@ -92,6 +92,32 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class CaseSearch(Base):
+    """What the panel's search matches a case against, kept in SQL so a search is one query over every case: the
+    words the panel shows for it (number, titles, process and stage titles, every field's value and label, people's
+    names; in every language, case-folded) and its amounts (` 125000 2150000.5 `, each between spaces). Written by
+    the search itself (services/case_search.py) for the case as of `version`, and again once the case moved on."""
+
+    __tablename__ = "case_search"
+    __table_args__ = (
+        # PostgreSQL only (migration 0040_case_search): a word or an amount anywhere found by trigrams, not a scan;
+        # SQLite has an FTS5 trigram index over `words` instead (not in the models, as the catalogue's).
+        Index(
+            "ix_case_search_words_trgm", "words", postgresql_using="gin", postgresql_ops={"words": "gin_trgm_ops"}
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_case_search_amounts_trgm",
+            "amounts",
+            postgresql_using="gin",
+            postgresql_ops={"amounts": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    words: Mapped[str] = mapped_column(Text)
+    amounts: Mapped[str] = mapped_column(Text)
+
+
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (

@@ -1,0 +1,112 @@
+"""The panel's case search over every case, by SQL: the words the panel shows for a case cannot be read out of its
+JSON by a query (choice labels, formatted money and dates, people's names), so they are kept in `case_search`, one
+row a case, written here from the case as of its `version`: before a search asks, the rows of cases written since
+are brought up to date (a step moves the case's version on, so a step's own write costs nothing more). The search
+is then one query, paged and newest first, narrowed by the panel's filters; each term a `LIKE '%word%'` served
+by a trigram index (PostgreSQL's pg_trgm GIN, SQLite's FTS5 table; migration 0040_case_search)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Case, CaseSearch
+from services import panel_words
+from services.core import Core
+from services.i18n import LANGUAGES
+
+BATCH = 500  # cases whose words are (re)written a statement
+FTS = "case_search_fts"
+_FTS_MIN = 3  # a trigram index cannot serve a shorter word
+
+
+def amount_token(amount: Decimal) -> str:
+    """An amount as stored and asked for: «125000» for 125 000,00 and for 125000 alike."""
+    return format(amount.normalize(), "f")
+
+
+async def bring_up_to_date(core: Core, session: AsyncSession) -> int:
+    """Writes the search rows of the cases that have none, or one of an older version of the case; how many.
+    Not committed here: the panel commits its request's session, a chat update its transaction."""
+    written = 0
+    stale = (
+        select(Case)
+        .outerjoin(CaseSearch, CaseSearch.case_id == Case.id)
+        .where(or_(CaseSearch.case_id.is_(None), CaseSearch.version != Case.version))
+        .order_by(Case.id)
+    )
+    last = 0
+    while True:
+        cases = list((await session.execute(stale.where(Case.id > last).limit(BATCH))).scalars())
+        if not cases:
+            return written
+        last = cases[-1].id
+        specs = await panel_words.specs_of(core, session, cases)
+        people = [i for c in cases for i in panel_words.user_ids(specs[c.definition_id], c.data)]
+        names = await panel_words.names_of(session, people)
+        rows = []
+        for case in cases:
+            spec = specs[case.definition_id]
+            words = dict.fromkeys(
+                line for lang in LANGUAGES for line in panel_words.case_words(core, case, spec, lang, names).split("\n")
+            )
+            amounts = sorted({amount_token(a) for a in panel_words.case_amounts(case, spec)})
+            rows.append(
+                {"case_id": case.id, "version": case.version, "words": "\n".join(words),
+                 "amounts": f" {' '.join(amounts)} " if amounts else ""}
+            )  # fmt: skip
+        await _upsert(session, rows)
+        written += len(rows)
+        for case in cases:
+            session.expunge(case)  # read for its words only: the session keeps no 500 cases a batch
+        if len(cases) < BATCH:
+            return written
+
+
+async def _upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    # Two searches at once may write the same case's row: the later one's wins (they are the same words).
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    insert = (sqlite_insert if sqlite else pg_insert)(CaseSearch).values(rows)
+    changed = {"version": insert.excluded.version, "words": insert.excluded.words, "amounts": insert.excluded.amounts}
+    await session.execute(insert.on_conflict_do_update(index_elements=["case_id"], set_=changed))
+
+
+def _literal(value: str) -> Any:
+    # Rendered into the statement, not bound: a prepared statement's generic plan cannot then choose a full scan
+    # made for a short word when the word at hand is long enough for the trigram index (as the catalogue's search).
+    return bindparam(None, value, type_=Text, literal_execute=True)
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def narrowed(query: Select[Any], terms: list[panel_words.SearchTerm], *, sqlite: bool) -> Select[Any]:
+    """`query` over cases, joined to their search rows and kept to those holding every term: a word among the
+    words, or an amount among the amounts (digits may be either)."""
+    query = query.join(CaseSearch, CaseSearch.case_id == Case.id)
+    conditions: list[ColumnElement[bool]] = []
+    for term in terms:
+        either: list[ColumnElement[bool]] = []
+        if term.word is not None:
+            either.append(CaseSearch.words.like(_literal(_like(term.word)), escape="\\"))
+        if term.amount is not None:
+            either.append(CaseSearch.amounts.like(_literal(f"% {amount_token(term.amount)} %")))
+        conditions.append(or_(*either) if len(either) > 1 else either[0])
+    query = query.where(and_(*conditions))
+    if sqlite:
+        # FTS5 names the rows holding every trigram of the plain words of 3+ characters: a superset of the
+        # matches, which the LIKE conditions above narrow exactly. An amount's term is a word OR an amount: not there.
+        words = [t.word for t in terms if t.amount is None and t.word is not None and len(t.word) >= _FTS_MIN]
+        if words:
+            # Every trigram of them (detail=none keeps no positions, so no phrase of a word's own): a superset.
+            grams = dict.fromkeys(word[i : i + 3] for word in words for i in range(len(word) - 2))
+            match = " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+            indexed = text(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH :match").bindparams(match=match)
+            query = query.where(CaseSearch.case_id.in_(indexed))
+    return query
