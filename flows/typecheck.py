@@ -117,6 +117,9 @@ def environment_of(spec: ProcessDef) -> dict[str, Type]:
         "now": Type("datetime", attrs=_DATETIME_ATTRS),
         "started_on": Type("date", attrs=_DATE_ATTRS),
         "case": ANY,  # {id, title}, given by the bot for texts
+        # The catalogue's stock now by 1C's product id, given to a task's card when its reader opens it («Мои
+        # задачи»; services/portal.stock_now); absent elsewhere, so a text reads it as `stock is defined and …`.
+        "stock": ANY,
         "initiator": ANY,
         "responsible": ANY,
     }

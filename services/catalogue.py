@@ -19,6 +19,8 @@ Read API (every function takes an AsyncSession; nothing here writes):
   {product_id: Decimal} for a page of products in one query.
 - `stock(session, product_id)` -> [StockLine(warehouse_id, warehouse, quantity)] by warehouse name (zero rows
   left out); the product's total is `product.quantity`.
+- `totals(session, external_ids)` -> {external id: the product's total stock now} for many products in one query
+  (those the catalogue no longer has left out): what an approval card shows beside the stock at ordering.
 - `stocks(session, product_ids)` -> {product_id: {warehouse name: quantity}} for many products in one query (zero
   rows left out), what an export's columns by warehouse are filled from.
 - `groups(session, parent_id=None)` -> the active groups under a parent, in 1C's order; `group_path(session,
@@ -310,6 +312,16 @@ async def stock(session: AsyncSession, product_id: int) -> list[StockLine]:
         .order_by(CatalogWarehouse.name)
     )
     return [StockLine(wid, name, quantity) for wid, name, quantity in rows.all()]
+
+
+async def totals(session: AsyncSession, external_ids: Iterable[str]) -> dict[str, Decimal]:
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(CatalogProduct.external_id, CatalogProduct.quantity).where(CatalogProduct.external_id.in_(wanted))
+    )
+    return {external_id: quantity for external_id, quantity in rows.all()}
 
 
 async def stocks(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:

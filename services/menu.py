@@ -22,6 +22,7 @@ from services.access import Viewer
 from services.cases import load_work
 from services.core import Core
 from services.digests.subscriptions import key_of as digest_key
+from services.portal import stock_now
 from services.queries import my_tasks_page
 
 PAGE = 10
@@ -61,6 +62,9 @@ class TaskPage:
     names: dict[int, str] = field(default_factory=dict)
     more: bool = False  # there are more than a page of them
     drafts: list[tuple[CaseState, TaskState]] = field(default_factory=list)  # unfinished start forms
+    # The catalogue's stock now of the products the cases' positions name, by 1C's id (`portal.stock_now`): an
+    # order's approval card says it beside the stock when the dealer ordered.
+    stock: dict[str, str] = field(default_factory=dict)
 
 
 class Menu:
@@ -101,7 +105,8 @@ class Menu:
         await load_work(self.session, [state for state, _task in entries])
         named = {i for _s, t in entries for i in (t.assignee_id, t.done_by) if i and i != viewer.user.id}
         names = {uid: u.name for uid, u in (await people_repo.users_by_ids(self.session, named)).items()}
-        return TaskPage(entries=entries, names=names, more=more, drafts=drafts)
+        stock = await stock_now(self.session, [state for state, _task in entries])
+        return TaskPage(entries=entries, names=names, more=more, drafts=drafts, stock=stock)
 
     def titles(self, cases: list[tuple[Case, ProcessDef]], lang: str | None) -> dict[int, str]:
         """Each case's title as a reader of `lang` reads it in a list (`Registry.case_title`), else its process's."""

@@ -10,16 +10,17 @@ reclamation is filed from a product's card, so its product is always the catalog
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, CatalogPriceType, Task, status_is
 from flows.i18n import _
 from flows.model import local
-from flows.runtime import START_TASK
+from flows.runtime import START_TASK, CaseState
 from flows.status import CaseStatus, TaskStatus
 from flows.values import InvalidAnswer, parse_text
 from services import access, catalogue, companies
@@ -187,6 +188,22 @@ def repeatable(status: str, result: str | None) -> bool:
 
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
+
+
+async def stock_now(session: AsyncSession, cases: Iterable[CaseState]) -> dict[str, str]:
+    """The catalogue's stock now of every product the cases' positions name (a list whose entries keep the stock
+    at ordering, `in_stock`, as `_position` writes it), by 1C's id, in one query; nothing asked when no case has
+    such a list. An approval card's text reads it as `stock`, beside the stock at ordering: 1C's offers.xml may
+    have changed it since the dealer sent the request."""
+    wanted = [
+        item["product"]
+        for state in cases
+        for name, fdef in state.spec.fields.items()
+        if fdef.type == "list" and fdef.fields and "product" in fdef.fields and "in_stock" in fdef.fields
+        for item in state.data.get(name) or []
+        if isinstance(item, dict) and isinstance(item.get("product"), str)
+    ]
+    return {key: _stock(quantity) for key, quantity in (await catalogue.totals(session, wanted)).items()}
 
 
 def _stock(value: Decimal) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from integrations.onec.importer import import_files
 from tests.conftest import Harness
 from tests.test_dealer_orders_e2e import COMBI, newest_order_id, place_order
 from tests.test_dealer_portal_cart_e2e import cart
@@ -112,3 +113,58 @@ async def test_a_dealers_service_engineer_is_not_offered_orders_he_may_not_read(
     assert "/orders" in (await anna.expect("/reclamations"))["text"]
     await anna.send("/orders")
     await anna.expect("Заявки, сначала новые", f"№{sent}")
+
+
+async def test_the_approver_opening_her_task_reads_todays_stock_beside_the_stock_at_ordering(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Anna asks ten Combi 48 (six in stock), a Multiclip 50 (none) and a trimmer (seven). Before Regina gets to
+    it, 1C's next offers.xml has three Combi left and five Multiclip come in: her task, opened from «Мои задачи»,
+    says the stock of today with the one Anna ordered against — «в наличии: 3 шт (при заказе было 6)», and the
+    Multiclip no longer short; the trimmer, whose stock did not change, says nothing."""
+    harness = await harness_factory()
+    folder = tmp_path / "1c"
+    people = await dealers(harness, folder)
+    anna, regina, rita = people["anna"], people["regina"], people["rita"]
+    await add_to_cart(anna, "combi 48", COMBI)
+    await add_to_cart(anna, "multiclip", MULTICLIP)
+    await add_to_cart(anna, "SBC 900", "Триммер STIGA SBC 900")
+    full = await cart(anna, "Ваша корзина", MULTICLIP)
+    await anna.press("✏️ №1", full)
+    await anna.expect("Сколько")
+    await anna.send("10")
+    await anna.press("Оформить заявку", await anna.expect("Ваша корзина", f"{COMBI} × 10"))
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Самовывоз", await anna.expect("Доставка"))
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+    await anna.press("Подтвердить", await anna.expect("Проверьте"))
+    await anna.expect("передана на согласование")
+    given = plain((await regina.card("Согласуйте заявку дилера", button="Согласовать"))["text"])
+    assert plain(COMBI_SHORT) in given and "при заказе" not in given, given
+
+    # 1C's offers: Combi 48 two in Moscow and one in Kazan (was four and two), Multiclip 50 five in Moscow (none).
+    offers = folder / "offers.xml"
+    xml = offers.read_text(encoding="utf-8")
+    for offer, was, now in (
+        ("guid-0", (4, 2), (2, 1)),
+        ("guid-2", (0, 0), (5, 0)),
+    ):
+        start = xml.index(f"<Ид>{offer}</Ид>")
+        end = xml.index("</Предложение>", start)
+        part = xml[start:end]
+        part = part.replace(f"<Количество>{sum(was)}</Количество>", f"<Количество>{sum(now)}</Количество>")
+        part = part.replace(f'"w-msk" КоличествоНаСкладе="{was[0]}"', f'"w-msk" КоличествоНаСкладе="{now[0]}"')
+        part = part.replace(f'"w-kzn" КоличествоНаСкладе="{was[1]}"', f'"w-kzn" КоличествоНаСкладе="{now[1]}"')
+        xml = xml[:start] + part + xml[end:]
+    offers.write_text(xml, encoding="utf-8")
+    await import_files(harness.core.sessionmaker, harness.core.clock, [offers])
+
+    await regina.send("📋 Мои задачи")
+    opened = plain((await regina.card("Согласуйте заявку дилера", "при заказе", button="Согласовать"))["text"])
+    assert plain(f"{COMBI} × 10 по 31\xa0500,00\xa0₽ ⚠️ в наличии: 3 шт (при заказе было 6);") in opened, opened
+    assert plain(f"{MULTICLIP} × 1 по 44\xa0000,00\xa0₽ ✅ в наличии: 5 шт (при заказе было 0);") in opened, opened
+    assert plain("Триммер STIGA SBC 900 × 1 по 18\xa0700,00\xa0₽;") in opened, opened
+
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", "при заказе", button="Согласовать"))
+    office = plain((await rita.card("Согласуйте заявку дилера от представительства", button="Согласовать"))["text"])
+    assert plain(f"{COMBI} × 10 по 31\xa0500,00\xa0₽ ⚠️ в наличии: 3 шт (при заказе было 6);") in office, office

@@ -19,6 +19,7 @@ from flows.runtime import TaskState, task_def
 from flows.spec_cache import SpecCache
 from flows.status import TaskStatus
 from services import outbox
+from services.portal import stock_now
 from services.cases.state import Loaded
 from services.channels import Channels
 from services.people import PeopleCache
@@ -147,12 +148,14 @@ class NoticesBase:
             self.session, user.tg_id, ref_id, text, self.now, keyboard, parse_mode=parse_mode, case_id=case_id
         )
 
-    def _card_heads(self, loaded: Loaded, task: TaskState) -> Callable[[str | None], CardHead]:
+    async def _card_heads(self, loaded: Loaded, task: TaskState) -> Callable[[str | None], CardHead]:
         """The shared part of the task's card per reader's language, rendered on first use: the readers of one
         card (a role's members, or the holders of its cards) get the same words, and its template's context
-        and text are not built again for each of them."""
+        and text are not built again for each of them. An order's card reads the catalogue's stock of its lines
+        as it is now (one query, none for a case without catalogue positions)."""
         heads: dict[str, CardHead] = {}
         state = loaded.state
+        stock = await stock_now(self.session, [state])
         if task.status != TaskStatus.OPEN:
             # Decided (or withdrawn) by this step: the card keeps the words it was decided on, read from the case
             # as the step found it (the row is written after the effects), not from the answer just given — the
@@ -163,7 +166,8 @@ class NoticesBase:
             key = self.renderer.tr.lang(lang)
             found = heads.get(key)
             if found is None:
-                found = heads[key] = self.renderer.task_card_head(state, task, lang, self._extra(loaded, lang))
+                extra = {**self._extra(loaded, lang), "stock": stock} if stock else self._extra(loaded, lang)
+                found = heads[key] = self.renderer.task_card_head(state, task, lang, extra)
             return found
 
         return head

@@ -22,7 +22,7 @@ class TaskCardNotices(NoticesBase):
     async def task_given(self, loaded: Loaded, task: TaskState, recipients: Sequence[User]) -> None:
         names = await self._names(loaded, [u.id for u in recipients])
         evidence = evidence_fields(loaded.state.spec, task.stage, task.key)
-        head, taken = self._card_heads(loaded, task), self._taken(loaded, task)
+        head, taken = await self._card_heads(loaded, task), self._taken(loaded, task)
         task_vars: dict[str, dict[str, Any]] = {}
         for user in recipients:
             text, keyboard = self.renderer.task_card(
@@ -79,7 +79,7 @@ class TaskCardNotices(NoticesBase):
                 select(Outbox.id, Outbox.payload).where(Outbox.id.in_([card.outbox_id for card in cards]))
             )
             templated = {row_id for row_id, payload in sent.all() if (payload or {}).get("parse_mode") == HTML}
-        head, taken = self._card_heads(loaded, task), self._taken(loaded, task)
+        head, taken = await self._card_heads(loaded, task), self._taken(loaded, task)
         for card in cards:
             user = users.get(card.user_id)
             if user is None:

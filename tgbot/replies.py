@@ -89,7 +89,7 @@ class Replies:
             count = f"{PAGE}+" if page.more else len(page.entries)
             messages.append((self.r.t("Your open tasks: %(n)s", lang, n=count), None, None))
             for state, task in page.entries:
-                extra = {"case": {"id": state.id, "title": state.title}}
+                extra = {"case": {"id": state.id, "title": state.title}, "stock": page.stock}
                 text, keyboard = self.r.task_card(state, task, lang, names=page.names, viewer_id=user.id, extra=extra)
                 messages.append((text, keyboard, task.id))
         await outbox.page(self.session, chat_id, user.id, self.clock.now(), messages)
