@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 # SQLite's FTS5 indexes of the catalogue and of the case search, and their shadow tables (migrations
-# 0018_sqlite_search, 0040_case_search), are not in the models: autogenerate must not offer to drop them.
+# 0018_sqlite_search, 0041_case_search), are not in the models: autogenerate must not offer to drop them.
 NOT_MODELLED = ("catalog_products_fts", "case_search_fts")
 
 

@@ -3,7 +3,7 @@ JSON by a query (choice labels, formatted money and dates, people's names), so t
 row a case, written here from the case as of its `version`: before a search asks, the rows of cases written since
 are brought up to date (a step moves the case's version on, so a step's own write costs nothing more). The search
 is then one query, paged and newest first, narrowed by the panel's filters; each term a `LIKE '%word%'` served
-by a trigram index (PostgreSQL's pg_trgm GIN, SQLite's FTS5 table; migration 0040_case_search)."""
+by a trigram index (PostgreSQL's pg_trgm GIN, SQLite's FTS5 table; migration 0041_case_search)."""
 
 from __future__ import annotations
 

@@ -32,11 +32,11 @@ async def test_a_database_with_cases_steps_back_before_kept_files_and_current_ve
                 id=1, definition_id=1, process="order_request", title="Заказ", stage="approval", status="active",
                 data={}, initiator_id=1, created_at=now, updated_at=now))
             await connection.execute(insert(OrderExport).values(case_id=1, queried_at=now, cancel_queried_at=now))
-            # The panel's search row of the case (revision 0040, with SQLite's FTS5 index and its triggers).
+            # The panel's search row of the case (revision 0041, with SQLite's FTS5 index and its triggers).
             await connection.execute(insert(CaseSearch).values(case_id=1, version=1, words="заказ", amounts=""))
 
         # Before revisions 0035 (kept files, on people), 0037 (a 1C order's cancellation), 0038 (the current version),
-        # 0040 (the case search).
+        # 0041 (the case search).
         await migrate_down(engine, "0034_outbox_case_files")
         await migrate(engine)
 

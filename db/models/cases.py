@@ -100,7 +100,7 @@ class CaseSearch(Base):
 
     __tablename__ = "case_search"
     __table_args__ = (
-        # PostgreSQL only (migration 0040_case_search): a word or an amount anywhere found by trigrams, not a scan;
+        # PostgreSQL only (migration 0041_case_search): a word or an amount anywhere found by trigrams, not a scan;
         # SQLite has an FTS5 trigram index over `words` instead (not in the models, as the catalogue's).
         Index(
             "ix_case_search_words_trgm", "words", postgresql_using="gin", postgresql_ops={"words": "gin_trgm_ops"}

@@ -1,7 +1,7 @@
 """the panel's case search as one query over every case: `case_search` and its indexes
 
-Revision ID: 0040_case_search
-Revises: 0039_stray_files
+Revision ID: 0041_case_search
+Revises: 0040_file_paths
 
 The panel (and an admin's /find) read the newest 5,000 cases and matched the words they show in Python: an older
 case was never found. `case_search` holds, per case, those words (every language, case-folded) and its amounts, as
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0040_case_search"
-down_revision: str | None = "0039_stray_files"
+revision: str = "0041_case_search"
+down_revision: str | None = "0040_file_paths"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
