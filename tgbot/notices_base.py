@@ -19,10 +19,10 @@ from flows.runtime import TaskState, task_def
 from flows.spec_cache import SpecCache
 from flows.status import TaskStatus
 from services import outbox
-from services.portal import stock_now
 from services.cases.state import Loaded
 from services.channels import Channels
 from services.people import PeopleCache
+from services.portal import stock_now
 from services.wording import file_fields
 from tgbot.render import CardHead, Renderer
 
