@@ -118,6 +118,7 @@ class CasePages(PanelPages):
             overdue=overdue,
             newer=_page_link(request, page_no - 1) if page_no > 1 else None,
             older=_page_link(request, page_no + 1) if page.more else None,
+            indexing=page.indexing,
         )
 
     def _stage_choices(self, process: str | None) -> list[tuple[str, str]]:

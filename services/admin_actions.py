@@ -37,6 +37,7 @@ class Found:
 
     cases: list[Case]
     deadlines: dict[int, datetime] = field(default_factory=dict)
+    indexing: int = 0  # changed cases the search cannot find yet (the scheduler is writing their words)
 
 
 class AdminActions:
@@ -70,7 +71,7 @@ class AdminActions:
             self.cases.core, self.session, process=None, status=None, text=query, lang=lang, limit=limit
         )
         deadlines = {case_id: work.deadline for case_id, work in page.work.items() if work.deadline is not None}
-        return Found(page.cases, deadlines)
+        return Found(page.cases, deadlines, page.indexing)
 
     async def case(self, case_id: int) -> Loaded:
         """A case as the admin manages it (any case, whoever's it is)."""

@@ -1,7 +1,9 @@
 """The panel's case search over every case, by SQL: the words the panel shows for a case cannot be read out of its
 JSON by a query (choice labels, formatted money and dates, people's names), so they are kept in `case_search`, one
-row a case, written here from the case as of its `version`: before a search asks, the rows of cases written since
-are brought up to date (a step moves the case's version on, so a step's own write costs nothing more). The search
+row a case, written here from the case as of its `version`: before a search asks, the rows of the newest cases
+written since are brought up to date, at most `SEARCH_BOUND` (a step moves the case's version on, so a step's own
+write costs nothing more); the scheduler's tick brings the rest up to date in the background, a bounded batch a
+tick, and the search says how many are not yet found (a fresh upgrade, or a burst of changes). The search
 is then one query, paged and newest first, narrowed by the panel's filters; each term a `LIKE '%word%'` served
 by a trigram index (PostgreSQL's pg_trgm GIN, SQLite's FTS5 table; migration 0041_case_search)."""
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, or_, select, text
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +23,10 @@ from services.core import Core
 from services.i18n import LANGUAGES
 
 BATCH = 500  # cases whose words are (re)written a statement
+# Stale cases a search brings up to date itself (about 1.5 ms a case: the request stays within a second or two);
+# older ones wait for the scheduler, which brings up to date as many each tick, and the search says how many wait.
+SEARCH_BOUND = 1_000
+TICK_BOUND = 1_000
 FTS = "case_search_fts"
 _FTS_MIN = 3  # a trigram index cannot serve a shorter word
 
@@ -30,42 +36,51 @@ def amount_token(amount: Decimal) -> str:
     return format(amount.normalize(), "f")
 
 
-async def bring_up_to_date(core: Core, session: AsyncSession) -> int:
-    """Writes the search rows of the cases that have none, or one of an older version of the case; how many.
-    Not committed here: the panel commits its request's session, a chat update its transaction."""
-    written = 0
-    stale = (
-        select(Case)
+def _stale() -> Select[Any]:
+    # A case's version against its row's: both read from indexes (cases' ix_cases_search_stale, case_search's
+    # ix_case_search_version), never from a case's JSON.
+    return (
+        select(Case.id)
         .outerjoin(CaseSearch, CaseSearch.case_id == Case.id)
         .where(or_(CaseSearch.case_id.is_(None), CaseSearch.version != Case.version))
-        .order_by(Case.id)
     )
-    last = 0
-    while True:
-        cases = list((await session.execute(stale.where(Case.id > last).limit(BATCH))).scalars())
-        if not cases:
-            return written
-        last = cases[-1].id
-        specs = await panel_words.specs_of(core, session, cases)
-        people = [i for c in cases for i in panel_words.user_ids(specs[c.definition_id], c.data)]
-        names = await panel_words.names_of(session, people)
-        rows = []
-        for case in cases:
-            spec = specs[case.definition_id]
-            words = dict.fromkeys(
-                line for lang in LANGUAGES for line in panel_words.case_words(core, case, spec, lang, names).split("\n")
-            )
-            amounts = sorted({amount_token(a) for a in panel_words.case_amounts(case, spec)})
-            rows.append(
-                {"case_id": case.id, "version": case.version, "words": "\n".join(words),
-                 "amounts": f" {' '.join(amounts)} " if amounts else ""}
-            )  # fmt: skip
+
+
+async def bring_up_to_date(core: Core, session: AsyncSession, limit: int) -> int:
+    """Writes the search rows of at most `limit` cases that have none, or one of an older version of the case, the
+    newest first (as the panel lists them); how many stale cases are left for later (the scheduler's tick brings
+    them up to date a batch at a time). Not committed here: the caller commits its session or transaction."""
+    ids = list(
+        (await session.execute(_stale().order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit))).scalars()
+    )
+    for start in range(0, len(ids), BATCH):
+        await _write(core, session, ids[start : start + BATCH])
+    if len(ids) < limit:
+        return 0
+    return (await session.execute(select(func.count()).select_from(_stale().subquery()))).scalar_one()
+
+
+async def _write(core: Core, session: AsyncSession, ids: list[int]) -> None:
+    # By number: two writers (a search and the scheduler) take the rows' locks in one order.
+    cases = list((await session.execute(select(Case).where(Case.id.in_(ids)).order_by(Case.id))).scalars())
+    specs = await panel_words.specs_of(core, session, cases)
+    people = [i for c in cases for i in panel_words.user_ids(specs[c.definition_id], c.data)]
+    names = await panel_words.names_of(session, people)
+    rows = []
+    for case in cases:
+        spec = specs[case.definition_id]
+        words = dict.fromkeys(
+            line for lang in LANGUAGES for line in panel_words.case_words(core, case, spec, lang, names).split("\n")
+        )
+        amounts = sorted({amount_token(a) for a in panel_words.case_amounts(case, spec)})
+        rows.append(
+            {"case_id": case.id, "version": case.version, "words": "\n".join(words),
+             "amounts": f" {' '.join(amounts)} " if amounts else ""}
+        )  # fmt: skip
+    if rows:
         await _upsert(session, rows)
-        written += len(rows)
-        for case in cases:
-            session.expunge(case)  # read for its words only: the session keeps no 500 cases a batch
-        if len(cases) < BATCH:
-            return written
+    for case in cases:
+        session.expunge(case)  # read for its words only: the session keeps no 500 cases a batch
 
 
 async def _upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -38,6 +38,7 @@ class CasePage:
     names: dict[int, str]
     specs: dict[int, ProcessDef]
     more: bool = False  # older cases follow this page
+    indexing: int = 0  # cases changed since the search last wrote their words, which it cannot find yet
 
 
 ATTENTION = "attention"  # the list's filter for cases a failed step left needing an admin
@@ -59,7 +60,7 @@ async def find_cases(
 ) -> CasePage:
     """A page of cases newest first (`limit` from `offset`), narrowed by process, stage (of `stage_process`), status
     (or needing attention), open work late at `overdue_at`, and a text found in the words the panel shows for them
-    (every case's: services/case_search.py)."""
+    (every case's but the `indexing` ones not yet written: services/case_search.py)."""
     query = select(Case).order_by(Case.updated_at.desc(), Case.id.desc())
     if process:
         query = query.where(Case.process == process)
@@ -75,15 +76,16 @@ async def find_cases(
     elif status:
         query = query.where(Case.status == status)
     terms = search_terms(text or "", lang)
+    indexing = 0
     if terms:
-        await case_search.bring_up_to_date(core, session)
+        indexing = await case_search.bring_up_to_date(core, session, case_search.SEARCH_BOUND)
         query = case_search.narrowed(query, terms, sqlite=session.get_bind().dialect.name == "sqlite")
     cases = list((await session.execute(query.offset(offset).limit(limit + 1))).scalars())
     more = len(cases) > limit
     del cases[limit:]
     work = await open_work(session, [c.id for c in cases])
     names = await names_of(session, [t.assignee_id for w in work.values() for t in w.tasks])
-    return CasePage(cases, work, names, await specs_of(core, session, cases), more)
+    return CasePage(cases, work, names, await specs_of(core, session, cases), more, indexing)
 
 
 async def open_work(session: AsyncSession, case_ids: list[int]) -> dict[int, OpenWork]:

@@ -4,6 +4,8 @@ cases with that amount, and no other. Over real HTTP against a case the shop man
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 
 from tests.test_admin_panel import Panel
@@ -37,8 +39,9 @@ async def test_several_words_and_an_amount_as_typed_find_the_case(panel: Panel) 
 
 
 async def test_the_oldest_of_thousands_of_cases_is_found_and_the_list_pages_back_to_it(panel: Panel) -> None:
-    """A shop with 5,500 claims changed after hers: the panel finds Марина's Longines by its serial (it once read only
-    the newest 5,000), and the list without a search reaches it page by page, newest first."""
+    """A shop with 5,500 claims changed after hers, indexed by the scheduler's ticks: the panel finds Марина's Longines
+    by its serial (it once read only the newest 5,000), and the list without a search reaches it page by page, newest
+    first."""
     harness = panel.harness
     manager = await harness.person("Марина", "shop_manager")
     await harness.person("Сергей", "service_manager")
@@ -54,6 +57,8 @@ async def test_the_oldest_of_thousands_of_cases_is_found_and_the_list_pages_back
                 "initiator_id, created_at, updated_at FROM cases, n WHERE id = 1"
             )
         )
+    for _tick in range(6):  # the scheduler indexes them in the background, a thousand a tick
+        await harness.advance(seconds=10)
 
     async with panel.client() as http:
         await panel.login(http)
@@ -80,3 +85,48 @@ async def test_the_oldest_of_thousands_of_cases_is_found_and_the_list_pages_back
         async with http.get(f"{panel.base}/", params={"q": "SN-123456"}) as response:
             found = await response.text()
     assert 'data-case="5502"' in found and 'data-case="1"' in found
+
+
+async def test_after_an_upgrade_a_search_finds_the_newest_says_how_many_wait_and_the_scheduler_indexes_the_rest(
+    panel: Panel,
+) -> None:
+    """A fresh upgrade of a shop with 1,200 claims none of which the search has seen: the first search stays quick,
+    writing the newest thousand itself, finds Марина's newest Longines and says honestly that 201 older claims are
+    still being indexed (her first one among them); a scheduler's tick later, without anyone searching in between,
+    her first claim is found too and the note is gone."""
+    harness = panel.harness
+    manager = await harness.person("Марина", "shop_manager")
+    await harness.person("Сергей", "service_manager")
+    await register_defect(manager)  # case №1: Longines from «Альфа», serial SN-123456
+    await harness.settle()
+    async with harness.core.sessionmaker() as session, session.begin():
+        # 1,199 claims changed as late as hers (the newer by number), as one statement on either database.
+        await session.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1199) "
+                "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
+                "created_at, updated_at) SELECT definition_id, process, 'Заявка', stage, status, visit, '{}', "
+                "initiator_id, created_at, updated_at FROM cases, n WHERE id = 1"
+            )
+        )
+    harness.clock.advance(minutes=5)
+    await register_defect(manager, supplier="Альфа")  # case №1201, the newest: the same watch again
+    await harness.settle()
+
+    async def search(http: Any) -> str:
+        async with http.get(f"{panel.base}/", params={"q": "SN-123456"}) as response:
+            assert response.status == 200
+            return str(await response.text())
+
+    async with panel.client() as http:
+        await panel.login(http)
+        first = await search(http)
+    assert 'data-case="1201"' in first and 'data-case="1"' not in first
+    assert "Ещё индексируется дел: 201 — их найдёт поиск через несколько минут." in first
+
+    await harness.advance(seconds=10)  # the scheduler's next tick, nobody searching
+    async with panel.client() as http:
+        await panel.login(http)
+        later = await search(http)
+    assert 'data-case="1201"' in later and 'data-case="1"' in later
+    assert "индексируется" not in later

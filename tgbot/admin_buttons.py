@@ -36,16 +36,25 @@ class AdminButtons:
         if not query.strip():
             return r.t("Find a case: /find and its number or any words from it (a client, a phone).", lang), None
         found = await self.actions.find(query, lang or "ru")
-        if len(found.cases) == 1:
-            return await self.card(found.cases[0].id)
-        if not found.cases:
+        text, buttons = await self._found(query, found.cases, found.deadlines)
+        if found.indexing:  # never a silent miss: the cases changed since the search last wrote their words
+            note = r.t("Cases still being indexed: %(n)s — the search will find them in a few minutes.", lang,
+                       n=found.indexing)  # fmt: skip
+            text = f"{text}\n\n{note}"
+        return text, buttons
+
+    async def _found(self, query: str, cases: list[Case], deadlines: dict[int, datetime]) -> Card:
+        r, lang = self.r, self.lang
+        if len(cases) == 1:
+            return await self.card(cases[0].id)
+        if not cases:
             return r.t("No case found for “%(query)s”.", lang, query=query.strip()), None
         lines = [r.t("Cases found for “%(query)s”:", lang, query=query.strip())]
         rows = []
-        for case in found.cases:
+        for case in cases:
             label = await self._case_label(case)
             # The button's words are cut to fit; the line above it says when the case's work is due, and how late.
-            due = found.deadlines.get(case.id)
+            due = deadlines.get(case.id)
             lines.append(r.t("• %(case)s — due %(when)s", lang, case=label, when=r.due(due, lang)) if due else
                          f"• {label}")  # fmt: skip
             data = AdminCb(action="show", case_id=case.id).pack()

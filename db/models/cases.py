@@ -52,6 +52,9 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_process_stage", "process", "stage"),
         Index("ix_cases_updated_at", "updated_at", "id"),
+        # The cases the case search has not yet written as of their version, newest first, read from the index alone
+        # (with `ix_case_search_version`), never from a case's JSON (migration 0041_case_search).
+        Index("ix_cases_search_stale", "updated_at", "id", "version"),
         # A process's open (or closed) cases, newest first: «my cases» of someone told of the process (migration 0030).
         Index("ix_cases_process_status_updated", "process", "status", "updated_at", "id"),
         # A case called by another names it (services/cases/calls.py); most cases are no one's child, and a NULL
@@ -96,10 +99,13 @@ class CaseSearch(Base):
     """What the panel's search matches a case against, kept in SQL so a search is one query over every case: the
     words the panel shows for it (number, titles, process and stage titles, every field's value and label, people's
     names; in every language, case-folded) and its amounts (` 125000 2150000.5 `, each between spaces). Written by
-    the search itself (services/case_search.py) for the case as of `version`, and again once the case moved on."""
+    the search and the scheduler's tick (services/case_search.py) for the case as of `version`, and again once the case
+    moved on."""
 
     __tablename__ = "case_search"
     __table_args__ = (
+        # Whether a case's row is of its version, without reading the row's words (`ix_cases_search_stale`).
+        Index("ix_case_search_version", "case_id", "version"),
         # PostgreSQL only (migration 0041_case_search): a word or an amount anywhere found by trigrams, not a scan;
         # SQLite has an FTS5 trigram index over `words` instead (not in the models, as the catalogue's).
         Index(

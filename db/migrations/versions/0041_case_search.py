@@ -5,15 +5,18 @@ Revises: 0040_file_paths
 
 The panel (and an admin's /find) read the newest 5,000 cases and matched the words they show in Python: an older
 case was never found. `case_search` holds, per case, those words (every language, case-folded) and its amounts, as
-of the case's `version`; the search writes the rows of cases that have none or an older one before it asks
-(services/case_search.py), so this revision fills nothing: the first search after it does.
+of the case's `version`; the scheduler's tick writes the rows of cases that have none or an older one, a bounded
+batch a tick, newest first, and a search the newest of them before it asks (services/case_search.py), so this
+revision fills nothing: a fresh upgrade is written in the background within minutes. Which rows are stale is read
+from two indexes, `ix_cases_search_stale` (a case's `updated_at`, `id`, `version`) and `ix_case_search_version`,
+never from a case's JSON.
 
 Indexes for `LIKE '%word%'` over 100,000 cases: on PostgreSQL trigram GIN indexes on `words` and `amounts`
 (pg_trgm, created by 0014_search_index); on SQLite an FTS5 trigram table over `words` (`case_search_fts`, external
 content, `detail=none`, kept in step by triggers, as 0018_sqlite_search does for the catalogue).
 
-Downgrade drops the table (and on SQLite the FTS table and its triggers): nothing references `case_search`, and
-`cases` is not rebuilt, so it steps down on a database in use.
+Downgrade drops the table (and on SQLite the FTS table and its triggers) and the index on `cases`: nothing
+references `case_search`, and `cases` is not rebuilt, so it steps down on a database in use.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_case_search_case_id_cases", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("case_id", name="pk_case_search"),
     )
+    op.create_index("ix_cases_search_stale", "cases", ["updated_at", "id", "version"])
+    op.create_index("ix_case_search_version", TABLE, ["case_id", "version"])
     if op.get_bind().dialect.name == "postgresql":
         for index, column in TRIGRAMS.items():
             op.execute(f"CREATE INDEX {index} ON {TABLE} USING gin ({column} gin_trgm_ops)")
@@ -72,3 +77,4 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute(f"DROP TABLE IF EXISTS {FTS}")
     op.drop_table(TABLE)  # its GIN indexes go with it
+    op.drop_index("ix_cases_search_stale", table_name="cases")
