@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from tests.conftest import Harness
 from tests.test_admin_panel import Panel
 from tests.test_admin_panel import panel as panel  # the fixture: the panel served over HTTP
 from tests.test_defect_return_e2e import register_defect
@@ -87,20 +88,14 @@ async def test_the_oldest_of_thousands_of_cases_is_found_and_the_list_pages_back
     assert 'data-case="5502"' in found and 'data-case="1"' in found
 
 
-async def test_after_an_upgrade_a_search_finds_the_newest_says_how_many_wait_and_the_scheduler_indexes_the_rest(
-    panel: Panel,
-) -> None:
-    """A fresh upgrade of a shop with 1,200 claims none of which the search has seen: the first search stays quick,
-    writing the newest thousand itself, finds Марина's newest Longines and says honestly that 201 older claims are
-    still being indexed (her first one among them); a scheduler's tick later, without anyone searching in between,
-    her first claim is found too and the note is gone."""
-    harness = panel.harness
+async def claims_none_indexed(harness: Harness) -> None:
+    """Марина's Longines (case №1), 1,199 claims changed as late as hers (the newer by number), and five minutes later
+    the same watch again (case №1201, the newest): none of them yet seen by the search, as after an upgrade."""
     manager = await harness.person("Марина", "shop_manager")
     await harness.person("Сергей", "service_manager")
     await register_defect(manager)  # case №1: Longines from «Альфа», serial SN-123456
     await harness.settle()
     async with harness.core.sessionmaker() as session, session.begin():
-        # 1,199 claims changed as late as hers (the newer by number), as one statement on either database.
         await session.execute(
             text(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1199) "
@@ -110,8 +105,19 @@ async def test_after_an_upgrade_a_search_finds_the_newest_says_how_many_wait_and
             )
         )
     harness.clock.advance(minutes=5)
-    await register_defect(manager, supplier="Альфа")  # case №1201, the newest: the same watch again
+    await register_defect(manager, supplier="Альфа")
     await harness.settle()
+
+
+async def test_after_an_upgrade_a_search_finds_the_newest_says_how_many_wait_and_the_scheduler_indexes_the_rest(
+    panel: Panel,
+) -> None:
+    """A fresh upgrade of a shop with 1,200 claims none of which the search has seen: the first search stays quick,
+    writing the newest thousand itself, finds Марина's newest Longines and says honestly that 201 older claims are
+    still being indexed (her first one among them); a scheduler's tick later, without anyone searching in between,
+    her first claim is found too and the note is gone."""
+    harness = panel.harness
+    await claims_none_indexed(harness)
 
     async def search(http: Any) -> str:
         async with http.get(f"{panel.base}/", params={"q": "SN-123456"}) as response:
@@ -130,3 +136,20 @@ async def test_after_an_upgrade_a_search_finds_the_newest_says_how_many_wait_and
         later = await search(http)
     assert 'data-case="1201"' in later and 'data-case="1"' in later
     assert "индексируется" not in later
+
+
+async def test_an_admins_find_says_how_many_cases_wait_to_be_indexed_until_the_scheduler_has_indexed_them(
+    harness: Harness,
+) -> None:
+    """/find in chat as in the panel: right after the upgrade it shows the newest Longines and says 201 older claims
+    are still being indexed; after a scheduler's tick it lists both of Марина's claims and says nothing of it."""
+    await claims_none_indexed(harness)
+    admin = harness.admin
+    await admin.send("/find SN-123456")
+    card = await admin.expect("🛠 №1201")  # the one case found: its admin card
+    assert "Ещё индексируется дел: 201 — их найдёт поиск через несколько минут." in card["text"], card["text"]
+
+    await harness.advance(seconds=10)  # the scheduler's next tick
+    await admin.send("/find SN-123456")
+    found = await admin.expect("Найденные дела")
+    assert "№1201" in found["text"] and "№1 ·" in found["text"] and "индексируется" not in found["text"], found["text"]
