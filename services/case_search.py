@@ -10,6 +10,7 @@ by a trigram index (PostgreSQL's pg_trgm GIN, SQLite's FTS5 table; migration 004
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +32,10 @@ SEARCH_BOUND = 1_000
 # A tick's share is smaller: it runs in the bot's process beside people's updates, and on SQLite its transaction
 # holds the write lock: ~0.4 s a tick, 100,000 cases in about half an hour of ticks.
 TICK_BOUND = 250
+# The tick leaves a case alone until it has been still this long: a case in work changes step after step, and
+# writing its words after each (~1.5 ms) would cost the bot as much again as the steps; a search writes the
+# newest changed cases itself, so nothing goes unfound meanwhile.
+SETTLED = timedelta(minutes=10)
 FTS = "case_search_fts"
 _FTS_MIN = 3  # a trigram index cannot serve a shorter word
 
@@ -50,18 +55,19 @@ def _stale() -> Select[Any]:
     )
 
 
-async def bring_up_to_date(core: Core, session: AsyncSession, limit: int) -> int:
+async def bring_up_to_date(
+    core: Core, session: AsyncSession, limit: int, changed_before: datetime | None = None
+) -> int:
     """Writes the search rows of at most `limit` cases that have none, or one of an older version of the case, the
     newest first (as the panel lists them); how many stale cases are left for later (the scheduler's tick brings
     them up to date a batch at a time). Not committed here: the caller commits its session or transaction."""
-    ids = list(
-        (await session.execute(_stale().order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit))).scalars()
-    )
+    stale = _stale() if changed_before is None else _stale().where(Case.updated_at < changed_before)
+    ids = list((await session.execute(stale.order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit))).scalars())
     for start in range(0, len(ids), BATCH):
         await _write(core, session, ids[start : start + BATCH])
     if len(ids) < limit:
         return 0
-    return (await session.execute(select(func.count()).select_from(_stale().subquery()))).scalar_one()
+    return (await session.execute(select(func.count()).select_from(stale.subquery()))).scalar_one()
 
 
 async def _write(core: Core, session: AsyncSession, ids: list[int]) -> None:
