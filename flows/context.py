@@ -13,7 +13,7 @@ from typing import Any
 
 from flows import values
 from flows.items import item_states
-from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, TrackDef, local
+from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, ReportAction, TrackDef, local
 from flows.spec_cache import SpecCache
 from flows.templating import CANCELLED_ENTRY, LANG_KEY
 
@@ -69,7 +69,7 @@ def case_context(
     `lang` is the reader's language, for the labels of choices and outcomes."""
     context: dict[str, Any] = dict(data)
     context[LANG_KEY] = lang  # how a number prints (flows.templating)
-    outcomes, options, converted = _reading(spec, lang)
+    outcomes, options, converted, localized = _reading(spec, lang)
     for task_key, choices in outcomes.items():
         outcome = data.get(task_key)
         if isinstance(outcome, str):
@@ -103,6 +103,10 @@ def case_context(
             ]
             if fdef.track is not None:
                 _mark_cancelled(fdef.track, context[name], item_states(data, name))
+    for name in localized:
+        value = data.get(name)
+        if isinstance(value, dict):
+            context[name] = local(value, lang)  # a report's summary, written in every language
     if extra:
         context.update(extra)
     return context
@@ -139,13 +143,13 @@ def _outcome_labels(spec: ProcessDef) -> dict[str, dict[str, LocalText]]:
 # may be handed to many contexts.
 _CONVERTED_TYPES = _TYPED | {"company", "directory", "choice", "list"}
 _ChoiceMap = dict[str, dict[str, Choice]]
-_Reading = tuple[_ChoiceMap, _ChoiceMap, list[tuple[str, FieldDef]]]
+_Reading = tuple[_ChoiceMap, _ChoiceMap, list[tuple[str, FieldDef]], tuple[str, ...]]
 _READINGS: SpecCache[ProcessDef, str, _Reading] = SpecCache(256)
 
 
 def _reading(spec: ProcessDef, lang: str) -> _Reading:
     """Per task, its outcomes; per choice field (those the context converts), its options; the fields the context
-    converts. One lookup per context."""
+    converts; the text fields written in every language. One lookup per context."""
     hit = _READINGS.get(spec, lang)
     if hit is not None:
         return hit
@@ -159,7 +163,14 @@ def _reading(spec: ProcessDef, lang: str) -> _Reading:
         for name, fdef in converted
         if fdef.type == "choice" and fdef.options
     }
-    return _READINGS.put(spec, lang, (outcomes, options, converted))
+    # Text fields a report writes its summary to: the system writes it in every language, a reader reads theirs.
+    localized = tuple(
+        action.report.summary
+        for stage in spec.stages
+        for action in stage.on_enter
+        if isinstance(action, ReportAction) and action.report.summary is not None
+    )
+    return _READINGS.put(spec, lang, (outcomes, options, converted, localized))
 
 
 # A directory entry's fields, per entry (entries are frozen and live with their spec): a context is built

@@ -48,6 +48,8 @@ def _field_words(
                 for key, sub in fdef.fields.items():
                     words += _field_words(core, spec, sub, item.get(key), lang, names)
         return words
+    if fdef.type == "text" and isinstance(value, dict):
+        return [str(text) for text in value.values()]  # a report's summary: found by its words in any language
     shown = core.wording.format_field(fdef, value, lang, spec, names)
     # Money by its amount (`case_amounts`), not its stored «2150000.00»: «150000.00» is not found inside it.
     return [shown] if fdef.type == "money" else [str(value), shown]

@@ -69,6 +69,13 @@ async def build_rows(
     scope: ColumnElement[bool] | None = None,
 ) -> list[ReportRow]:
     cases = await cases_at(session, report.process, report.stage, include_closed=include_closed, scope=scope)
+    return await rows_of(core, session, cases, report, lang)
+
+
+async def rows_of(
+    core: Core, session: AsyncSession, cases: list[Case], report: ReportDef, lang: str
+) -> list[ReportRow]:
+    """The report's rows of these cases, their cells in the reader's language."""
     names = {
         u.id: u.name
         for u in (

@@ -357,3 +357,28 @@ async def test_a_week_without_pre_orders_asks_no_one_to_confirm_volumes(plant: H
     for person, words in ((p["Пётр"], "Подтвердите, что производство"), (p["Павел"], "Подтвердите, что производство"),
                           (p["Лев"], "Подтвердите доставку"), (p["Маргарита"], "Сделайте расчёт закупки")):
         assert not await person.find(words), words
+
+
+async def test_the_weeks_summary_reads_in_each_readers_language(plant: Harness) -> None:
+    """The commercial director reads English: the week's summary on his task and on the cycle's card is in English
+    («Pre-orders: 1 case», «Prod. 1, kg: 1,500», «Amount: 420,000.00 ₽»), while the finance director reads the same
+    cycle's card in Russian. The Excel file is the company's, in Russian, for both."""
+    h, p = plant, plant.people
+    kirill, faina = p["Кирилл"], p["Фаина"]
+    await kirill.send("/lang")
+    await kirill.expect("Language: English.")
+    await new_deal(p["Антон"], "ООО Вкусный двор", "1 500", "300", "420 000", "29.12.2026", "Предоплата", None)
+    await h.move_to(msk(24, 9, 1))
+    card = await kirill.expect("Review the pre-orders")
+    text = card["text"].replace("\u00a0", " ")
+    assert "Pre-orders: 1 case" in text and "Prod. 1, kg: 1,500" in text and "Amount: 420,000.00 ₽" in text, text
+    assert "Предварительные заявки:" not in text and "Сумма:" not in text, text
+    # A deal's line: the client as typed, its date and money as English writes them.
+    assert "ООО Вкусный двор · 1,500 · 300 · 420,000.00 ₽ · Dec 29, 2026" in text, text
+    await kirill.send("/case 2")
+    assert "Summary: Pre-orders: 1 case" in (await kirill.expect("Process:", "Summary:"))["text"]
+    await faina.send("/case 2")
+    russian = (await faina.expect("Процесс:", "Сводка:"))["text"].replace("\u00a0", " ")
+    assert "Сводка: Предварительные заявки: 1 дело" in russian and "Сумма: 420 000,00 ₽" in russian, russian
+    await h.settle()
+    assert any(d["file_name"].startswith("Предварительные заявки") for d in await kirill.documents())

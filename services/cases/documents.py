@@ -14,6 +14,7 @@ from services import access, outbox, reports
 from services.cases.effects import handles
 from services.cases.state import Loaded
 from services.files import file_ref, render_docx
+from services.i18n import LANGUAGES
 
 if TYPE_CHECKING:
     from services.cases.service import CaseService
@@ -78,7 +79,9 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     core, report = service.core, effect.report
     lang = core.config.default_language
     scope = await access.report_scope(service.session, loaded.row)
-    rows = await reports.build_rows(core, service.session, report, lang, scope=scope)
+    # The cases are read once: the file and each language's summary are of the same moment.
+    cases = await reports.cases_at(service.session, report.process, report.stage, scope=scope)
+    rows = await reports.rows_of(core, service.session, cases, report, lang)
     title = core.translator.local(report.title, lang)
     headers = [core.translator.local(c.label, lang) for c in report.columns]
     totals: dict[str, float] = {}
@@ -89,14 +92,15 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     reported = core.registry.latest(report.process)[1] if report.process in core.registry.current else loaded.state.spec
     columns = {c.field: c.label for c in report.columns}
 
-    def total_label(name: str) -> str:
+    def total_label(name: str, lang: str) -> str:
         if name in columns:
             return core.translator.local(columns[name], lang)
         return core.translator.local(reported.fields[name].label, lang) if name in reported.fields else name
 
-    labelled = {total_label(n): v for n, v in totals.items()}
+    labelled = {total_label(n, lang): v for n, v in totals.items()}
     stamp = service.now.astimezone(core.calendar.tz).strftime("%d.%m.%Y %H-%M")
-    # The rows are read now (they are this moment's cases); the workbook is built after the commit.
+    # The rows are read now (they are this moment's cases); the workbook is built after the commit. The file is
+    # the company's, in its language; the summary below is read in chat, so it is written in every language.
     stored = await service.store.reserve_file(
         name=f"{title} {stamp}.xlsx", kind="document", case_id=loaded.row.id, user_id=actor_id, mime_type=XLSX
     )
@@ -110,17 +114,28 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     loaded.state.data[report.to] = [file_ref(stored)]
     if report.count is not None:
         loaded.state.data[report.count] = len(rows)
-    if report.summary is not None:
+    if report.summary is None:
+        return
+
+    def summary(rows: list[reports.ReportRow], lang: str) -> str:
         # The number says what it counts: «Итог недели с дебиторкой: 3 дела», not a bare «: 3».
-        lines = [core.translator.tn("%(title)s: %(n)s case", "%(title)s: %(n)s cases", len(rows), lang, title=title)]
+        heading = core.translator.local(report.title, lang)
+        lines = [core.translator.tn("%(title)s: %(n)s case", "%(title)s: %(n)s cases", len(rows), lang, title=heading)]
         for name, total in totals.items():
             # Written as the field is anywhere else («Сумма: 660 000,00 ₽», «Пр. 1, кг: 1 500»); the label is left
             # as it is (a comma in «Пр. 1, кг» is the label's own).
             fdef = reported.fields.get(name)
             kind = "money" if fdef is not None and fdef.type == "money" else "number"
-            lines.append(f"{total_label(name)}: {format_value(kind, total, lang=lang)}")
+            lines.append(f"{total_label(name, lang)}: {format_value(kind, total, lang=lang)}")
         for row in rows[:30]:
             lines.append("• " + " · ".join(cell for cell in row.cells if cell))
         if len(rows) > 30:
             lines.append(core.translator.t("…and %(n)s more in the file.", lang, n=len(rows) - 30))
-        loaded.state.data[report.summary] = "\n".join(lines)
+        return "\n".join(lines)
+
+    # A text the system wrote, in each language (`flows.model.LocalText`): each reader's card and task read theirs.
+    texts: dict[str, str] = {}
+    for other in LANGUAGES:
+        cells = rows if other == lang else await reports.rows_of(core, service.session, cases, report, other)
+        texts[other] = summary(cells, other)
+    loaded.state.data[report.summary] = texts
