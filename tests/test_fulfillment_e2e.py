@@ -80,6 +80,16 @@ async def a_quote_left_at_its_first_question(manager: Person) -> None:
     await manager.expect("Клиент (компания)")
 
 
+async def correct_warehouse_date(manager: Person, day: str) -> None:
+    """The client asks for another day: the manager opens request №1's card and corrects its warehouse date to
+    `day`."""
+    await manager.send("/case 1")
+    await manager.press("Дата работ на складе", await manager.expect("№1", "Этап:"))
+    await manager.expect("Дата работ на складе")
+    await manager.send(day)
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+
 async def through_the_director(shop: Harness, manager: Person) -> None:
     """Offer prepared, returned once with remarks, approved; then agreed with the client."""
     director = shop.people["Генеральный Олег"]
@@ -346,11 +356,7 @@ async def test_a_moved_warehouse_date_moves_the_workers_deadline(fulfillment: Ha
     # Where the request is, not the manager's own step («Направить заявку на склад») he might think is his.
     assert "Этап: На складе" in card["text"], card["text"]
 
-    await manager.send("/case 1")
-    await manager.press("Дата работ на складе", await manager.expect("№1", "Этап:"))
-    await manager.expect("Дата работ на складе")
-    await manager.send("25.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await correct_warehouse_date(manager, "25.12.2026")
 
     note = await timur.expect("Дата работ на складе — теперь 25.12.2026")
     assert "Срок задачи «Обработайте товар по заявке» перенесён на 25.12.2026 18:00" in note["text"], note["text"]
@@ -421,11 +427,7 @@ async def test_a_corrected_warehouse_date_is_news_to_whoever_follows_the_request
         await follower.send("/case 1")
         await follower.press(follow, await follower.card(number, button=follow))
 
-    await manager.send("/case 1")
-    await manager.press("Дата работ на складе", await manager.expect("№1", "Этап:"))
-    await manager.expect("Дата работ на складе")
-    await manager.send("25.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await correct_warehouse_date(manager, "25.12.2026")
 
     told = await director.expect("Warehouse date is now Dec 25, 2026, was Dec 23, 2026 (Алина).")
     assert "ООО Старый клиент" in told["text"], told["text"]
