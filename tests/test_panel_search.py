@@ -15,6 +15,21 @@ from tests.test_admin_panel import panel as panel  # the fixture: the panel serv
 from tests.test_defect_return_e2e import register_defect
 
 
+async def copies_of_case_one(harness: Harness, count: int) -> None:
+    """`count` claims more, copies of case №1 titled «Заявка» with no data, changed as late as it (the newer by
+    number): one statement on either database, not thousands of chat conversations."""
+    async with harness.core.sessionmaker() as session, session.begin():
+        await session.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+                "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
+                "created_at, updated_at) SELECT definition_id, process, 'Заявка', stage, status, visit, '{}', "
+                "initiator_id, created_at, updated_at FROM cases, n WHERE id = 1"
+            ),
+            {"count": count},
+        )
+
+
 async def test_several_words_and_an_amount_as_typed_find_the_case(panel: Panel) -> None:
     harness = panel.harness
     manager = await harness.person("Марина", "shop_manager")
@@ -49,16 +64,7 @@ async def test_the_oldest_of_thousands_of_cases_is_found_and_the_list_pages_back
     await harness.person("Сергей", "service_manager")
     await register_defect(manager)  # case №1: Longines from «Альфа», serial SN-123456
     await harness.settle()
-    async with harness.core.sessionmaker() as session, session.begin():
-        # 5,500 claims more, as one statement on either database, changed as late as hers (the newer by number).
-        await session.execute(
-            text(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5500) "
-                "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
-                "created_at, updated_at) SELECT definition_id, process, 'Заявка', stage, status, visit, '{}', "
-                "initiator_id, created_at, updated_at FROM cases, n WHERE id = 1"
-            )
-        )
+    await copies_of_case_one(harness, 5500)  # changed as late as hers (the newer by number)
     await harness.advance(minutes=11)  # still ten minutes: the scheduler indexes them in the background, tick by tick
     for _tick in range(-(-5501 // case_search.TICK_BOUND)):
         await harness.advance(seconds=10)
@@ -97,15 +103,7 @@ async def claims_none_indexed(harness: Harness) -> None:
     await harness.person("Сергей", "service_manager")
     await register_defect(manager)  # case №1: Longines from «Альфа», serial SN-123456
     await harness.settle()
-    async with harness.core.sessionmaker() as session, session.begin():
-        await session.execute(
-            text(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1199) "
-                "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
-                "created_at, updated_at) SELECT definition_id, process, 'Заявка', stage, status, visit, '{}', "
-                "initiator_id, created_at, updated_at FROM cases, n WHERE id = 1"
-            )
-        )
+    await copies_of_case_one(harness, 1199)
     harness.clock.advance(minutes=5)
     await register_defect(manager, supplier="Альфа")
     await harness.settle()
