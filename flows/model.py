@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import abstractmethod
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Protocol, get_args
@@ -426,8 +427,9 @@ class _ForEach(_Spec):
             raise ValueError(self._needs_for_each())
         return self
 
+    @abstractmethod
     def _needs_for_each(self) -> str:
-        raise NotImplementedError  # each kind names itself in the message
+        """Why `join` or `on_change` is refused without `for_each`: each kind names itself in the message."""
 
 
 class TaskDef(_ForEach):
@@ -623,8 +625,9 @@ class _Action(_Spec):
     kind: ClassVar[str]
     when: str | None = None  # do it only if this condition holds
 
+    @abstractmethod
     def effects(self, ctx: ActionContext) -> list[Effect]:
-        raise NotImplementedError
+        """What doing this action asks of the world (messages, documents, cases started)."""
 
     def check(self, ck: ActionCheck) -> None:
         """Checks within this process (fields, people, templates); `when` is checked by the loader."""
