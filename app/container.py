@@ -35,6 +35,8 @@ def service_config(settings: Settings) -> ServiceConfig:
         digest_time=settings.digest_time,
         stage_norm_days=settings.stage_norm_days,
         webapp_url=settings.webapp_url,
+        case_search_bound=settings.case_search_bound,
+        case_search_tick_bound=settings.case_search_tick_bound,
     )
 
 

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     # Telegram tolerates short bursts in a chat (the sandbox allows 3); one less leaves room for network jitter.
     outbox_per_chat_burst: int = 2
     outbox_poll_interval: float = 0.2
+    # The case search (services/case_search.py) writes the words of changed cases about 1.5 ms a case. A search
+    # writes at most CASE_SEARCH_BOUND of the newest itself, so the request stays within a second or two; the
+    # scheduler's tick writes CASE_SEARCH_TICK_BOUND, fewer: it runs beside people's updates, and on SQLite its
+    # transaction holds the write lock (~0.4 s a tick; 100,000 cases in about half an hour of ticks). A faster
+    # machine may take more; either way the search says how many cases wait.
+    case_search_bound: int = Field(default=1_000, ge=1)
+    case_search_tick_bound: int = Field(default=250, ge=1)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

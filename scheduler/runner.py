@@ -46,12 +46,12 @@ async def drop_stale_kept_files(core: Core) -> int:
 
 
 async def index_cases(core: Core) -> int:
-    """The search rows of up to `case_search.TICK_BOUND` changed cases, newest first, each left still for
+    """The search rows of up to `case_search_tick_bound` (a setting) changed cases, newest first, each left still for
     `case_search.SETTLED`, so a fresh upgrade of 100,000 cases is searchable without a search waiting for it; how
     many are left for the next ticks."""
     async with core.sessionmaker() as session, session.begin():
         settled = core.clock.now() - case_search.SETTLED
-        left = await case_search.bring_up_to_date(core, session, case_search.TICK_BOUND, settled)
+        left = await case_search.bring_up_to_date(core, session, core.config.case_search_tick_bound, settled)
     if left:
         log.info("%s case(s) still to index for the search", left)
     return left

@@ -1,11 +1,12 @@
 """The panel's case search over every case, by SQL: the words the panel shows for a case cannot be read out of its
 JSON by a query (choice labels, formatted money and dates, people's names), so they are kept in `case_search`, one
 row a case, written here from the case as of its `version`: before a search asks, the rows of the newest cases
-written since are brought up to date, at most `SEARCH_BOUND` (a step moves the case's version on, so a step's own
-write costs nothing more); the scheduler's tick brings the rest up to date in the background, a bounded batch a
-tick, and the search says how many are not yet found (a fresh upgrade, or a burst of changes). The search
-is then one query, paged and newest first, narrowed by the panel's filters; each term a `LIKE '%word%'` served
-by a trigram index (PostgreSQL's pg_trgm GIN, SQLite's FTS5 table; migration 0041_case_search)."""
+written since are brought up to date, at most the setting `case_search_bound` (a step moves the case's version on,
+so a step's own write costs nothing more); the scheduler's tick brings the rest up to date in the background, a
+bounded batch a tick, and the search says how many are not yet found (a fresh upgrade, or a burst of changes).
+The search is then one query, paged and newest first, narrowed by the panel's filters; each term a
+`LIKE '%word%'` served by a trigram index (PostgreSQL's pg_trgm GIN, SQLite's FTS5 table; migration
+0041_case_search)."""
 
 from __future__ import annotations
 
@@ -26,12 +27,8 @@ from services.i18n import LANGUAGES
 
 BATCH = 500  # cases whose words are (re)written a statement
 YIELD_EVERY = 25  # cases whose words are made between two turns of the event loop (~40 ms)
-# Stale cases a search brings up to date itself (about 1.5 ms a case: the request stays within a second or two);
-# older ones wait for the scheduler, which brings up to date as many each tick, and the search says how many wait.
-SEARCH_BOUND = 1_000
-# A tick's share is smaller: it runs in the bot's process beside people's updates, and on SQLite its transaction
-# holds the write lock: ~0.4 s a tick, 100,000 cases in about half an hour of ticks.
-TICK_BOUND = 250
+# How many stale cases a search and a tick bring up to date are settings (`case_search_bound`,
+# `case_search_tick_bound`: app/settings.py says why they are what they are).
 # The tick leaves a case alone until it has been still this long: a case in work changes step after step, and
 # writing its words after each (~1.5 ms) would cost the bot as much again as the steps; a search writes the
 # newest changed cases itself, so nothing goes unfound meanwhile.

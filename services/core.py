@@ -44,6 +44,8 @@ class ServiceConfig:
     digest_time: time = time(9, 0)
     stage_norm_days: int = 3
     webapp_url: str | None = None  # the Mini App's public HTTPS address: chat buttons open it
+    case_search_bound: int = 1_000  # stale cases a search writes itself (Settings says why)
+    case_search_tick_bound: int = 250  # … and a scheduler's tick
 
     @property
     def templates_dir(self) -> Path:

@@ -78,7 +78,7 @@ async def find_cases(
     terms = search_terms(text or "", lang)
     indexing = 0
     if terms:
-        indexing = await case_search.bring_up_to_date(core, session, case_search.SEARCH_BOUND)
+        indexing = await case_search.bring_up_to_date(core, session, core.config.case_search_bound)
         query = case_search.narrowed(query, terms, sqlite=session.get_bind().dialect.name == "sqlite")
     cases = list((await session.execute(query.offset(offset).limit(limit + 1))).scalars())
     more = len(cases) > limit

@@ -4,11 +4,11 @@ cases with that amount, and no other. Over real HTTP against a case the shop man
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import text
 
-from services import case_search
 from tests.conftest import Harness
 from tests.test_admin_panel import Panel
 from tests.test_admin_panel import panel as panel  # the fixture: the panel served over HTTP
@@ -66,7 +66,7 @@ async def test_the_oldest_of_thousands_of_cases_is_found_and_the_list_pages_back
     await harness.settle()
     await copies_of_case_one(harness, 5500)  # changed as late as hers (the newer by number)
     await harness.advance(minutes=11)  # still ten minutes: the scheduler indexes them in the background, tick by tick
-    for _tick in range(-(-5501 // case_search.TICK_BOUND)):
+    for _tick in range(-(-5501 // harness.core.config.case_search_tick_bound)):
         await harness.advance(seconds=10)
 
     async with panel.client() as http:
@@ -153,3 +153,15 @@ async def test_an_admins_find_says_how_many_cases_wait_to_be_indexed_until_the_s
     await admin.send("/find SN-123456")
     found = await admin.expect("Найденные дела")
     assert "№1201" in found["text"] and "№1 ·" in found["text"] and "индексируется" not in found["text"], found["text"]
+
+
+async def test_a_shop_that_lets_a_search_write_more_cases_itself_has_fewer_waiting(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A faster server set to let a search write the newest 1,100 changed cases itself (CASE_SEARCH_BOUND), not a
+    thousand: right after the upgrade /find says only 101 older claims wait."""
+    harness = await harness_factory(case_search_bound=1_100)
+    await claims_none_indexed(harness)
+    await harness.admin.send("/find SN-123456")
+    card = await harness.admin.expect("🛠 №1201")
+    assert "Ещё индексируется дел: 101 — их найдёт поиск через несколько минут." in card["text"], card["text"]
