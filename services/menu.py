@@ -38,9 +38,10 @@ class Walk:
     started, were given a task in or finished one in) sorted for its newest ten is a read that grows with the set:
     a service manager of the big company's 100,000 cases had a part in 41,600 of them (150 ms a press). Such a
     person has a part in a good share of the newest cases too, so their list is found by walking the cases from
-    the newest (`ix_cases_updated_at`), a batch at a time, each tested through its own tasks (`access.own_case`),
-    until the page is full. Who walks: a person given at least `from_rows` tasks (counted up to that bound, through
-    the assignee index: a quiet person's count reads next to nothing). A walk that meets no page in
+    the newest (`ix_cases_search_stale`, by (updated_at, id) first), a batch at a time, each tested through its own
+    tasks (`access.own_case`), until the page is full. Who walks: a person given at least `from_rows` tasks (counted
+    up to that bound, through the assignee index: a quiet person's count reads next to nothing). A walk that meets
+    no page in
     `depth` cases (a long-gone part in old cases) is given up for the set's read. The first batch is `batch` cases
     (0: twice the page), each next one twice the one before, up to `largest`."""
 

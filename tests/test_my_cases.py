@@ -319,3 +319,19 @@ async def test_the_index_of_the_newest_cases_comes_with_its_revision_and_goes_wi
     assert before == {name: index for name, index in at_head.items() if name != "ix_cases_updated_at"}
     assert again == at_head
     assert at_head["ix_cases_updated_at"]["column_names"] == ["updated_at", "id"]
+
+
+async def test_the_index_of_the_newest_cases_gives_way_to_the_search_index_that_begins_with_its_columns(
+    empty_database_url: str,
+) -> None:
+    """0042_cases_updated_at_dropped drops `ix_cases_updated_at` (updated_at, id): `ix_cases_search_stale`
+    (updated_at, id, version) reads the newest cases as it did, and a case's write takes one entry fewer; its
+    downgrade brings it back and touches no other index."""
+    at_head, before, again = await indexes_down_and_up(
+        empty_database_url, "cases", "0041_case_search", at="0042_cases_updated_at_dropped"
+    )
+    assert "ix_cases_updated_at" not in at_head
+    assert at_head["ix_cases_search_stale"]["column_names"][:2] == ["updated_at", "id"]
+    assert before["ix_cases_updated_at"]["column_names"] == ["updated_at", "id"]
+    assert {name: index for name, index in before.items() if name != "ix_cases_updated_at"} == at_head
+    assert again == at_head

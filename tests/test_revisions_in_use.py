@@ -36,7 +36,7 @@ async def test_a_database_with_cases_steps_back_before_kept_files_and_current_ve
             await connection.execute(insert(CaseSearch).values(case_id=1, version=1, words="заказ", amounts=""))
 
         # Before revisions 0035 (kept files, on people), 0037 (a 1C order's cancellation), 0038 (the current version),
-        # 0041 (the case search).
+        # 0041 (the case search), 0042 (the index of the newest cases dropped).
         await migrate_down(engine, "0034_outbox_case_files")
         await migrate(engine)
 

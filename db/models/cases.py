@@ -47,13 +47,13 @@ class Definition(Base):
 
 class Case(Base):
     __tablename__ = "cases"
-    # (updated_at, id): the newest cases first, for the panel's list and «my cases» of a busy person (`services.menu`
-    # `Walk`). Most of a case's updates change its stage and leave HOT anyway (80% in seed 1's happy path).
     __table_args__ = (
         Index("ix_cases_process_stage", "process", "stage"),
-        Index("ix_cases_updated_at", "updated_at", "id"),
-        # The cases the case search has not yet written as of their version, newest first, read from the index alone
-        # (with `ix_case_search_version`), never from a case's JSON (migration 0041_case_search).
+        # (updated_at, id, …): the newest cases first, for the panel's list and «my cases» of a busy person
+        # (`services.menu` `Walk`); with `version`, the cases the case search has not yet written as of their version,
+        # newest first, read from the index alone (with `ix_case_search_version`), never from a case's JSON (migration
+        # 0041_case_search; 0042 dropped the (updated_at, id) index it made needless). Most of a case's updates change
+        # its stage and leave HOT anyway (80% in seed 1's happy path).
         Index("ix_cases_search_stale", "updated_at", "id", "version"),
         # A process's open (or closed) cases, newest first: «my cases» of someone told of the process (migration 0030).
         Index("ix_cases_process_status_updated", "process", "status", "updated_at", "id"),
