@@ -32,8 +32,8 @@ async def close_stale_drafts(core: Core) -> int:
 async def drop_stale_kept_files(core: Core) -> int:
     """Files people sent that no question took, a day after they came: their rows, then (once that is committed)
     their copies on disk (`services.kept_files.drop_stale`) — each in a transaction of its own that holds its path
-    (`FileStore.remove_unnamed`): an upload of the same bytes meanwhile keeps it. One path at a time, so the sweep
-    never holds one path while waiting for another an upload holds."""
+    (`FileStore.remove_unnamed`): an upload or a rendered document of the same bytes meanwhile keeps it. One path at a
+    time, so the sweep never holds one path while waiting for another an upload holds."""
     async with core.sessionmaker() as session, session.begin():
         paths = await kept_files.drop_stale(session, core.clock.now())
     removed = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import mimetypes
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import StoredFile
@@ -21,9 +22,9 @@ PATH_LOCKS = 727006  # PostgreSQL's advisory lock space of stored files' paths (
 
 class FileStore:
     """Files on disk, named by their content: the same bytes sent twice are one file that several rows name. A file
-    the last row naming it let go of is deleted (`remove_unnamed`) while an upload of the same bytes may be coming:
-    both hold the path (`hold`) for their transaction, so the upload's row is committed before the delete looks, or
-    the file is gone before the upload looks and is written anew."""
+    the last row naming it let go of is deleted (`remove_unnamed`) while an upload (`add`) or a render job (`fill`) of
+    the same bytes may be coming: each holds the path (`hold`) for its transaction, so the row naming the file is
+    committed before the delete looks, or the file is gone before the writer looks and is written anew."""
 
     def __init__(self, data_dir: Path) -> None:
         self.root = (data_dir / "files").resolve()
@@ -32,9 +33,6 @@ class FileStore:
     def relative(content: bytes, name: str) -> str:
         digest = hashlib.sha256(content).hexdigest()
         return f"{digest[:2]}/{digest}{Path(name).suffix[:10]}"
-
-    def write(self, content: bytes, name: str) -> str:
-        return self._write_at(self.relative(content, name), content)
 
     def _write_at(self, relative: str, content: bytes) -> str:
         path = self.root / relative
@@ -50,7 +48,7 @@ class FileStore:
 
     async def hold(self, session: AsyncSession, relative: str) -> None:
         """The path is this transaction's until it ends: a delete of the file (`remove_unnamed`) and a row that names
-        it (`add`) take turns. Held by the database, not this process, as a second worker stores files too: on
+        it (`add`, `fill`) take turns. Held by the database, not this process, as a second worker stores files too: on
         PostgreSQL a transaction-level advisory lock on the path; on SQLite the database's write lock, which every
         transaction takes at its BEGIN (`db.engine.WriterTurns`), so beginning it is the hold. A session in a
         transaction: in autocommit the lock would be let go at once."""
@@ -121,6 +119,26 @@ class FileStore:
         session.add(stored)
         await session.flush()
         return stored
+
+    async def fill(self, session: AsyncSession, file_id: int, content: bytes, name: str) -> bool:
+        """A reserved file's content (`reserve`), which its render job made after the step's commit: written to disk
+        and its row completed in the session's transaction, under the path's hold as an upload is (`add`) — a stray
+        copy of the same bytes is not deleted from under the row. The disk write goes to a worker thread (a workbook
+        may be large). False when the row was completed already (a job run again after a crash): its first render
+        stands and nothing is written."""
+        relative = self.relative(content, name)
+        await self.hold(session, relative)
+        filled = await session.execute(
+            update(StoredFile)
+            .where(StoredFile.id == file_id, StoredFile.path == NOT_RENDERED)
+            .values(path=relative, size=len(content))
+            .returning(StoredFile.id)
+        )
+        if filled.first() is None:
+            return False
+        # Written before the commit: a crash in between leaves a file no row names, never a row without its file.
+        await asyncio.to_thread(self._write_at, relative, content)
+        return True
 
 
 # A reserved file's path until its render job has written it; a render that failed for good leaves this path

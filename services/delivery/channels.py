@@ -4,7 +4,6 @@ every row: sent at most once."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -24,9 +23,10 @@ log = logging.getLogger(__name__)
 
 class ChannelsMixin(SenderBase):
     async def _render(self, row: Outbox) -> _Outcome:
-        """A render job: the document is written to the file store (in a worker thread) and its file row
-        completed with the outcome; a failure is for the admins (the row fails with the error, its messages
-        too), as a missing template was when documents were rendered inside the step."""
+        """A render job: the document is written to the file store and its file row completed, in a transaction of
+        their own under the path's hold (`FileStore.fill`), as an upload's; a failure is for the admins (the row
+        fails with the error, its messages too), as a missing template was when documents were rendered inside the
+        step."""
         file_id = int(row.payload["file_id"])
         if self.documents is None:
             return self._outcome(row, OutboxStatus.PENDING, delay=5.0, attempt_back=True,
@@ -34,15 +34,14 @@ class ChannelsMixin(SenderBase):
         try:
             content = await self.documents(row.payload)
             name = str(row.payload.get("name") or row.payload.get("template") or "document")
-            path = await asyncio.to_thread(self.files.write, content, name)
+            async with self.sessionmaker() as session, session.begin():
+                await self.files.fill(session, file_id, content, name)
         except Exception as exc:
             log.exception("outbox: render job %s failed", row.id)
             outcome = self._outcome(row, OutboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
             outcome.rendered = (file_id, NOT_RENDERED, RENDER_FAILED_SIZE)
             return outcome
-        outcome = self._outcome(row, OutboxStatus.SENT)
-        outcome.rendered = (file_id, path, len(content))
-        return outcome
+        return self._outcome(row, OutboxStatus.SENT)
 
     async def _deliver_email(self, row: Outbox) -> _Outcome:
         payload = row.payload
