@@ -16,6 +16,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from docx import Document
 from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from app.container import build_core
 from app.settings import Settings
@@ -26,6 +27,7 @@ from services import outbox
 from services.cases.documents import DocumentJobs
 from services.core import Core
 from services.delivery import OutboxSender, RateLimiter
+from services.files import render_failed, rendered
 from tests.chat import Person, create_person, picture
 
 TOKEN = "42:outbox-test"  # the sandbox below is told to accept exactly this one
@@ -726,6 +728,31 @@ async def test_a_render_job_caught_by_a_crash_runs_again_and_its_document_goes_o
         assert stored is not None and stored.size > 0
         assert Document(str(core.files.path(stored))).paragraphs  # a real .docx, rendered after the restart
     assert sandbox.stats.messages_per_chat[chat] == 1
+
+
+async def test_a_document_the_database_could_not_record_is_rendered_again_later_not_failed(
+    delivery: tuple[Core, SandboxServer, Bot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The letter is rendered, but the connection drops as its file is recorded: nothing is wrong with the document,
+    so the job waits to run again (the file still unrendered, its message waiting) instead of failing for good."""
+    core, sandbox, bot = delivery
+    (chat,) = await _people(sandbox, 1)
+    file_id, job_id = await _render_with_document(core, chat, "supplier_alpha.docx")
+
+    async def dropped(*_args: object) -> bool:
+        raise OperationalError("UPDATE files", {}, ConnectionResetError("the server closed the connection"))
+
+    monkeypatch.setattr(core.files, "fill", dropped)
+    async with core.sessionmaker() as session:
+        job = await session.get(Outbox, job_id)
+    assert job is not None
+    sender = OutboxSender(bot, core.sessionmaker, core.files, documents=DocumentJobs(core).render)
+    outcome = await sender._render(job)
+    assert outcome.values["status"] == OutboxStatus.PENDING and outcome.rendered is None
+    assert "the server closed the connection" in (outcome.values["error"] or "")
+    async with core.sessionmaker() as session:
+        stored = await session.get(StoredFile, file_id)
+    assert stored is not None and not rendered(stored) and not render_failed(stored)
 
 
 async def _messages(sandbox: SandboxServer, chat: int) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import aiosmtplib
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from db.models import Outbox, StoredFile
 from flows.status import OutboxStatus
@@ -26,7 +27,7 @@ class ChannelsMixin(SenderBase):
         """A render job: the document is written to the file store and its file row completed, in a transaction of
         their own under the path's hold (`FileStore.fill`), as an upload's; a failure is for the admins (the row
         fails with the error, its messages too), as a missing template was when documents were rendered inside the
-        step."""
+        step. The database failing the write is not the document's fault: the job is tried again later."""
         file_id = int(row.payload["file_id"])
         if self.documents is None:
             return self._outcome(row, OutboxStatus.PENDING, delay=5.0, attempt_back=True,
@@ -36,6 +37,13 @@ class ChannelsMixin(SenderBase):
             name = str(row.payload.get("name") or row.payload.get("template") or "document")
             async with self.sessionmaker() as session, session.begin():
                 await self.files.fill(session, file_id, content, name)
+        except DBAPIError as exc:
+            log.warning("outbox: render job %s not written: %s", row.id, exc)
+            status = OutboxStatus.PENDING if row.attempts < MAX_ATTEMPTS else OutboxStatus.FAILED
+            outcome = self._outcome(row, status, delay=min(300.0, 5.0 * 2.0**row.attempts), error=str(exc))
+            if status == OutboxStatus.FAILED:
+                outcome.rendered = (file_id, NOT_RENDERED, RENDER_FAILED_SIZE)
+            return outcome
         except Exception as exc:
             log.exception("outbox: render job %s failed", row.id)
             outcome = self._outcome(row, OutboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
