@@ -4,7 +4,9 @@
 - `mode=query`: the approved order requests not yet confirmed, as a CommerceML 2 document (UTF-8);
 - `mode=success`: 1C took them; they are not sent again;
 - `mode=file&filename=…`: 1C's documents (order status, payment, shipment), the body a file (a zip archive is
-  unpacked); read at once, as the sites 1C talks to do, and the matching order cases are moved;
+  unpacked); read as soon as it is whole, as the sites 1C talks to do, and the matching order cases are moved. 1C
+  cuts a file longer than `mode=init`'s `file_limit` into pieces of exactly that size: a full-sized piece of a file
+  not yet whole is kept and answered `success`, and the file is read when its last piece comes;
 - `mode=import&filename=…`: the same file read again (1C versions that call it after `file`): moves are forward
   only, so reading twice changes nothing more.
 
@@ -14,11 +16,14 @@ The use case is `services/sales_exchange.py`; this module is only its HTTP side.
 from __future__ import annotations
 
 import asyncio
+import zipfile
 from pathlib import Path
+
+from lxml import etree
 
 from integrations.onec.exchange import Call, Exchange, Refused, _unpack
 from services.core import Core
-from services.sales_exchange import Applied, BadDocument, SalesExchange
+from services.sales_exchange import PARSER, Applied, BadDocument, SalesExchange
 
 
 class SaleExchange:
@@ -42,7 +47,9 @@ class SaleExchange:
         return f"success\n{confirmed} orders exported"
 
     async def file(self, call: Call) -> str:
-        await self.exchange.file(call)
+        size = await self.exchange.receive(call)
+        if size >= self.exchange.file_limit and not await asyncio.to_thread(_whole, call.folder / call.filename):
+            return f"success\n{call.filename}: {size} bytes, waiting for the rest"
         return await self.import_(call)
 
     async def import_(self, call: Call) -> str:
@@ -85,3 +92,15 @@ class SaleExchange:
             *skipped,
         ]
         return "\n".join(lines)
+
+
+def _whole(path: Path) -> bool:
+    """Whether a file 1C sends in pieces has come whole: a zip archive with its directory (at its end), an XML
+    document with its root closed. A file cut short fails both."""
+    if path.suffix.lower() == ".zip":
+        return zipfile.is_zipfile(path)
+    try:
+        etree.parse(str(path), PARSER)
+    except etree.XMLSyntaxError:
+        return False
+    return True

@@ -1,9 +1,12 @@
 """Seed 4's order requests after they are made: an approved request 1C does not take is put to the office, a
 request moved by hand reads well without 1C's dates, a draft cancelled before it was registered is not one of the
-dealer's requests, and the summaries show a position to a line."""
+dealer's requests, and the summaries show a position to a line; 1C's documents about them arrive in the chunks the
+site's `file_limit` asks for."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -235,3 +238,47 @@ async def test_a_request_the_dealer_withdraws_after_its_approval_is_told_to_its_
     await anna.send("/orders")
     listed = await anna.expect("Заявки, сначала новые", f"№{sent}")
     assert "Отменено на этапе «Одобрена, передаётся в 1С»" in listed["text"], listed["text"]
+
+
+async def test_1c_sends_its_word_on_an_order_in_chunks_of_the_size_the_site_asked_for(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """At `mode=init` the site tells 1C how big a piece of a file may be; 1C cuts a longer file of documents into
+    pieces of that size and sends each with `mode=file` — as an XML file, or zipped when the site accepts zip. A
+    piece is not the file: the site keeps it and answers «success» until the file is whole, then reads it, so the
+    order is accepted once and the dealer told once (here a long comment makes the document longer than a piece)."""
+    harness, onec = await _exchange(harness_factory, onec_file_limit=512)
+    people = await dealers(harness, tmp_path / "1c", onec)
+    anna, regina = people["anna"], people["regina"]
+    first = await place_order(harness, anna, ("combi 48", COMBI))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", COMBI, button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+    second = await place_order(harness, anna, ("SBC 900", TRIMMER))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", TRIMMER, button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+
+    remark = ("Комментарий менеджера", "Резерв на складе Москва до конца недели, отгрузка после оплаты. " * 8)
+    plain = status_document(first, [("Номер по 1С", "ЗК-000501"), remark])
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("orders-2.xml", status_document(second, [("Номер по 1С", "ЗК-000502"), remark]))
+    assert (await onec.checkauth())[0] == "success"
+    terms = (await onec.call("init", kind="sale"))[1]
+    limit = int(terms.split("file_limit=")[1])
+    for name, body in (("orders-1.xml", plain), ("orders-2.zip", packed.getvalue())):
+        assert len(body) > 2 * limit, len(body)
+        for start in range(0, len(body), limit):
+            status, answer = await onec.call("file", kind="sale", filename=name, body=body[start : start + limit])
+            assert (status, answer.split("\n")[0]) == (200, "success"), (name, start, answer)
+    await anna.expect("принята в 1С под номером ЗК-000501")
+    await anna.expect("принята в 1С под номером ЗК-000502")
+    # Newer 1C asks to import the file it sent: read once more, nothing moves twice.
+    status, answer = await onec.call("import", kind="sale", filename="orders-1.xml")
+    assert (status, answer.split("\n")[:2]) == (200, ["success", "moved 0, unchanged 1, unknown 0"]), answer
+    await harness.settle()
+    told = [m for m in await anna.bot_messages() if "принята в 1С" in (m.get("text") or "")]
+    assert len(told) == 2, [m["text"] for m in told]
+    async with harness.core.sessionmaker() as session:
+        for case_id, number in ((first, "ЗК-000501"), (second, "ЗК-000502")):
+            case = await session.get(Case, case_id)
+            assert case is not None and (case.stage, case.data["onec_number"]) == ("in_1c", number)

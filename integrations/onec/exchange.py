@@ -225,6 +225,10 @@ class Exchange:
         return f"zip={'yes' if self.zip_files else 'no'}\nfile_limit={self.file_limit}"
 
     async def file(self, call: Call) -> str:
+        return f"success\n{call.filename}: {await self.receive(call)} bytes"
+
+    async def receive(self, call: Call) -> int:
+        """A piece of a file 1C sends (`mode=file`), appended to what came of it in this session: its size."""
         name = call.filename
         target = call.folder / name
         started = list(call.session.data.get("files", []))
@@ -237,7 +241,7 @@ class Exchange:
                 out.write(chunk)
         if first:
             await self._remember(call.session, files=[*started, name])
-        return f"success\n{name}: {size} bytes"
+        return size
 
     async def import_(self, call: Call) -> str:
         name = call.filename
