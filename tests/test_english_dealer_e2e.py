@@ -70,3 +70,21 @@ async def test_an_english_dealer_orders_in_english_and_reads_1cs_status_in_engli
     await harness.settle()
     await emma.send(f"/case {order}")
     card = await emma.wait_for(f"#{order}", "Status in 1C: Ждёт машину")
+
+
+async def test_an_english_dealer_is_told_the_catalogues_filters_in_the_words_she_types(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """«🔎 Catalogue» explains the search's filters: to an English reader as “from 1000”, “to 50000” — which the
+    search takes — not as the Russian «от 1000», «до 50000»; a Russian reader still reads «от»/«до»."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    emma = await dealer_person(harness, "Emma", "ООО Сад", "Менеджер дилера", language="en")
+
+    await emma.send("/catalog")
+    told = await emma.expect("Search the catalogue")
+    assert "“from 1000”, “to 50000” — your price" in told["text"] and "от" not in told["text"], told["text"]
+    found = await emma.inline("stiga from 40000 to 50000")
+    assert [r["title"] for r in found["results"]] == ["Газонокосилка STIGA Multiclip 50"], found["results"]
+    await people["anna"].send("/catalog")
+    assert "«от 1000», «до 50000» — ваша цена" in (await people["anna"].expect("Ищите в каталоге"))["text"]

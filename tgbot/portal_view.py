@@ -95,7 +95,7 @@ def catalogue_prompt(
 ) -> tuple[str, InlineKeyboardMarkup]:
     text = (
         r.t(
-            "Search the catalogue by name, article or barcode. Filters: “!” — in stock only, “от 1000”, “до 50000” — "
+            "Search the catalogue by name, article or barcode. Filters: “!” — in stock only, “from 1000”, “to 50000” — "
             "your price, “#Group” — a group.",
             lang,
         )
