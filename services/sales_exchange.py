@@ -25,6 +25,7 @@ Parsing refuses a DTD (so no entity expansion or external fetch) — the protect
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -258,6 +259,11 @@ class SalesExchange:
             "onec_status": status_key(doc.get("Статус заказа", "") or doc.get("Статуса заказа ИД", "")),
             "paid_on": " ".join(v for v in (doc.get("Дата оплаты по 1С"), doc.get("Номер оплаты по 1С")) if v),
             "shipped_on": " ".join(v for v in (doc.get("Дата отгрузки по 1С"), doc.get("Номер отгрузки по 1С")) if v),
+            # 1C's moment («2026-12-21T14:35:00») as the day a date field keeps, read in each reader's way
+            "paid_date": _day(doc.get("Дата оплаты по 1С") or ""),
+            "payment_number": doc.get("Номер оплаты по 1С", ""),
+            "shipped_date": _day(doc.get("Дата отгрузки по 1С") or ""),
+            "shipment_number": doc.get("Номер отгрузки по 1С", ""),
         }
         changed = {k: v for k, v in facts.items() if v and state.data.get(k) != v}
         state.data.update(changed)
@@ -373,11 +379,15 @@ def _debt(node: etree._Element) -> tuple[str, str]:
 
 
 def _day(text: str) -> str:
-    """`2026-12-02T10:00:00` or `02.12.2026` as `2026-12-02` ("" if neither)."""
+    """`2026-12-02T10:00:00` or `02.12.2026` as `2026-12-02` ("" if neither, or no such day)."""
     text = text.strip()
+    day = ""
     if len(text) >= 10 and text[4] == "-" and text[7] == "-":
-        return text[:10]
+        day = text[:10]
     parts = text.split(" ")[0].split(".")
     if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
-        return f"{parts[2]}-{int(parts[1]):02d}-{int(parts[0]):02d}"
-    return ""
+        day = f"{parts[2]}-{int(parts[1]):02d}-{int(parts[0]):02d}"
+    try:
+        return date.fromisoformat(day).isoformat() if day else ""
+    except ValueError:
+        return ""

@@ -21,7 +21,7 @@ from tests.test_access_closed_e2e import menu_of
 from tests.test_case_cancel_e2e import cancel_case
 from tests.test_dealer_portal_e2e import add_to_cart, dealers, status_document
 from tests.test_onec_exchange_e2e import _exchange
-from tests.test_organisations_e2e import dealer_person
+from tests.test_organisations_e2e import dealer_person, texts
 
 COMBI, TRIMMER = "Газонокосилка STIGA Combi 48", "Триммер STIGA SBC 900"
 
@@ -282,3 +282,36 @@ async def test_1c_sends_its_word_on_an_order_in_chunks_of_the_size_the_site_aske
         for case_id, number in ((first, "ЗК-000501"), (second, "ЗК-000502")):
             case = await session.get(Case, case_id)
             assert case is not None and (case.stage, case.data["onec_number"]) == ("in_1c", number)
+
+
+async def test_1cs_payment_and_shipment_read_as_dates_in_the_readers_language(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """1C writes when an order was paid and shipped as a moment of its own («2026-12-21T14:35:00», as Bitrix's site
+    side reads it). The dealer reads the day as she reads every date — «21.12.2026», her English colleague «Dec 21,
+    2026» — with 1C's number of the payment or shipment, never 1C's timestamp."""
+    harness, onec = await _exchange(harness_factory)
+    people = await dealers(harness, tmp_path / "1c", onec)
+    anna, regina = people["anna"], people["regina"]
+    emma = await dealer_person(harness, "Emma", "ООО Сад", "Менеджер дилера", language="en")
+    order = await place_order(harness, anna, ("combi 48", COMBI))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+
+    paid = status_document(order, [("Дата оплаты по 1С", "2026-12-21T14:35:00"), ("Номер оплаты по 1С", "ПП-5")])
+    assert (await onec.call("file", kind="sale", filename="o-1.xml", body=paid))[1].startswith("success")
+    told = await anna.expect("Оплата заявки получена")
+    assert told["text"].endswith("\nОплата заявки получена 21.12.2026 (№ ПП-5)."), told["text"]
+    await anna.send(f"/case {order}")
+    card = await anna.expect(f"№{order}", "Дата оплаты по 1С")
+    assert "Дата оплаты по 1С: 21.12.2026\nНомер оплаты в 1С: ПП-5" in card["text"], card["text"]
+    shipment = [("Дата отгрузки по 1С", "2026-12-22T09:05:00"), ("Номер отгрузки по 1С", "РН-77")]
+    shipped = status_document(order, shipment)
+    assert (await onec.call("file", kind="sale", filename="o-2.xml", body=shipped))[1].startswith("success")
+    told = await anna.expect("Заявка отгружена")
+    assert told["text"].endswith("\nЗаявка отгружена 22.12.2026 (№ РН-77)."), told["text"]
+    await emma.send(f"/case {order}")
+    card = await emma.expect(f"#{order}", "Shipped in 1C on")
+    assert "Paid in 1C on: Dec 21, 2026" in card["text"] and "Shipped in 1C on: Dec 22, 2026" in card["text"], card
+    for text in (await texts(anna), await texts(emma)):
+        assert "T14:35" not in text and "T09:05" not in text and "2026-12-2" not in text, text

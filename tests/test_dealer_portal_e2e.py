@@ -227,14 +227,14 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     paid = status_document(order.id, [("Дата оплаты по 1С", "2026-12-02"), ("Номер оплаты по 1С", "ПП-5")])
     status, answer = await onec.call("file", kind="sale", filename="orders-p.xml", body=paid)
     assert (status, answer.split("\n")[:2]) == (200, ["success", "moved 1, unchanged 0, unknown 0"]), answer
-    await anna.expect("Оплата заявки получена (2026-12-02 ПП-5)")
+    await anna.expect("Оплата заявки получена 02.12.2026 (№ ПП-5)")
     status, answer = await onec.call("import", kind="sale", filename="orders-p.xml")
     assert (status, answer.split("\n")[:2]) == (200, ["success", "moved 0, unchanged 1, unknown 0"]), answer
     async with harness.core.sessionmaker() as session:
         assert (await session.get(Case, order.id)).stage == "paid"  # type: ignore[union-attr]
     shipped = status_document(order.id, [("Дата отгрузки по 1С", "2026-12-03"), ("Номер отгрузки по 1С", "РН-77")])
     assert (await onec.call("file", kind="sale", filename="orders-2.xml", body=shipped))[1].startswith("success")
-    await anna.expect("Заявка отгружена (2026-12-03 РН-77)")
+    await anna.expect("Заявка отгружена 03.12.2026 (№ РН-77)")
     # Her list of requests shows where each stands.
     await anna.send("/orders")
     await anna.expect("Заявки, сначала новые", f"№{order.id}", "133\xa0700,00\xa0₽ — Отгружена")
