@@ -210,7 +210,7 @@ def without_unit(text: str, units: Sequence[str]) -> str:
         own = unit.strip().rstrip(".").casefold()
         longer = len(own) >= 2 and typed.startswith(own)  # «штук» for «шт» (not «человека» for «ч»)
         shorter = len(typed) >= 2 and own.startswith(typed)  # «шт» for «шт/мес»
-        if own and (longer or shorter):
+        if own and (typed == own or longer or shorter):  # the unit itself, one letter too: «1,5 ч», «10 м»
             return said.group(1).strip()
     raise InvalidAnswer(_("Enter a number (unit: %(unit)s), for example 12"), unit=units[0])
 

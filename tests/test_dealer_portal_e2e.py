@@ -452,6 +452,36 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     assert "SN-48-000733" not in await texts(boris)
 
 
+async def test_a_works_standard_hours_are_taken_as_the_engineer_writes_them_with_their_unit(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """«Нормочасы» is a number of hours, «ч»: the dealer's engineer writes «1,5 ч» (his English colleague «2 h»), and
+    it is taken — not refused with «Введите число (единица: ч)», which names the very unit he typed."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    sergey, semyon = people["sergey"], people["semyon"]
+    await file_reclamation(sergey, "SN-48-000734")
+    await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", "SN-48-000734", button="Готово"))
+    await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
+    await sergey.expect("Результат диагностики")
+    await sergey.send("Сломан нож")
+    await sergey.press("Да", await sergey.expect("Работы — добавить?"))
+    await sergey.expect("Что сделать")
+    await sergey.send("Замена ножа")
+    await sergey.expect("Нормочасы")
+    await sergey.send("1,5 ч")
+    await sergey.press("Да", await sergey.expect("Работа №2 — добавить?"))
+    await sergey.expect("Что сделать")
+    await sergey.send("Проверка вала")
+    await sergey.expect("Нормочасы")
+    await sergey.send("2 h")
+    await sergey.press("Нет", await sergey.expect("Работа №3 — добавить?"))
+    await sergey.press("Подтвердить", await sergey.expect("Проверьте"))
+    await sergey.press("Готово", await sergey.card("Запчасти: добавьте их из каталога", button="Готово"))
+    verdict = await semyon.card("Согласуйте ремонт", "SN-48-000734", button="Согласовать")
+    assert "Работы: Замена ножа (1,5 н/ч); Проверка вала (2 н/ч)." in verdict["text"], verdict["text"]
+
+
 async def test_the_staffs_reclamation_list_comes_ten_a_page_oldest_first(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:

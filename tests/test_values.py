@@ -108,6 +108,9 @@ def test_integer_numbers() -> None:
         ("500 ед.", ("шт", "ед", "pcs", "units"), 500),
         ("500 единиц", ("шт", "ед", "pcs", "units"), 500),
         ("12", ("шт", "pcs"), 12),
+        ("1,5 ч", ("ч", "час", "h"), 1.5),
+        ("2 h", ("h", "hour", "ч"), 2),
+        ("10 м", ("м", "m"), 10),
     ],
 )
 def test_a_number_typed_with_its_fields_unit_is_the_number(typed: str, units: tuple[str, ...], expected: float) -> None:
