@@ -474,15 +474,15 @@ async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qua
         assert qualification.status == "active" and qualification.stage == "qualify"
 
 
-async def _order_sent(harness: Harness, manager: Person, director: Person) -> Case:
+async def _order_sent(harness: Harness, manager: Person, director: Person, prepayment: str = "700 000") -> Case:
     """A lead taken by `manager`, its order of the monitors (2 × 350 000, in stock) and a defibrillator (to order),
-    the contract agreed and the prepayment's terms given: the deal is at «Заказ отправлен», the items on their
-    cards."""
+    the contract agreed and the prepayment's terms given (`prepayment` received): the deal is at «Заказ отправлен»,
+    the items on their cards."""
     await _lead_to_contract_approval(harness, manager, ITEMS[1:3])
     await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
     await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
     await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
-    for label, answer in (("Сумма предоплаты", "700 000"), ("Дата предоплаты", "сегодня"),
+    for label, answer in (("Сумма предоплаты", prepayment), ("Дата предоплаты", "сегодня"),
                           ("Номер аккредитива", "LC-7"), ("Банк-эмитент", "Сбербанк"),
                           ("Сумма аккредитива", "900 000"), ("Аккредитив действует до", "31.03.2027")):  # fmt: skip
         await _answer(manager, label, answer)
@@ -684,3 +684,33 @@ async def test_the_deals_card_says_how_many_of_what_and_what_is_left_to_pay_in_e
     card = await peter.expect(f"#{deal.id}", "Total")
     assert "   Quantity: 2 pcs\n" in card["text"] and "   Quantity: 1 pc\n" in card["text"], card["text"]
     assert "Total: 1,600,000.00 ₽\nTo pay: 900,000.00 ₽" in card["text"], card["text"]
+
+
+async def test_a_client_who_prepaid_more_than_the_order_now_comes_to_is_owed_the_difference_not_asked_for_it(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The client prepaid 1 000 000; then the defibrillator (900 000) is cancelled and the order comes to 700 000. The
+    deal's card says the client has overpaid 300 000 — to the manager in Russian, to the logistician in English —
+    not «К оплате: -300 000,00 ₽», an amount to pay below zero."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    peter = await harness.person("Logistician Peter", "logistics", language="en")
+    deal = await _order_sent(harness, manager, director, prepayment="1 000 000")
+    await manager.send(f"/case {deal.id}")
+    card = await manager.expect(f"№{deal.id}", "Итого")
+    assert "Итого: 1\xa0600\xa0000,00 ₽\nК оплате: 600\xa0000,00 ₽" in card["text"], card["text"]
+
+    await peter.press("Cancelled", await peter.card("📦 Дефибриллятор", button="Cancelled"))
+    await peter.expect("Why it is cancelled")
+    await peter.send("The client dropped it")
+    await peter.press("Confirm", await peter.expect("check:"))
+    await manager.expect("Позиция «Дефибриллятор» отменена")
+    await manager.send(f"/case {deal.id}")
+    card = await manager.expect(f"№{deal.id}", "Итого")
+    assert "Итого: 700\xa0000,00 ₽\nПереплата: 300\xa0000,00 ₽" in card["text"], card["text"]
+    assert "К оплате" not in card["text"] and "-300" not in card["text"], card["text"]
+    await peter.send(f"/case {deal.id}")
+    card = await peter.expect(f"#{deal.id}", "Total")
+    assert "Total: 700,000.00 ₽\nOverpaid: 300,000.00 ₽" in card["text"], card["text"]
+    assert "To pay" not in card["text"], card["text"]
