@@ -19,6 +19,7 @@ from admin.processes import svg_document
 from admin.words import CASE_STATUS
 from db.models import AuditEntry, StoredFile
 from flows.i18n import _
+from flows.items import item_state
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER, EngineError
 from services import comments, panel_queries
@@ -267,13 +268,16 @@ class CasePages(PanelPages):
                 continue
             label = self.core.translator.local(fdef.label, self.lang)
             if fdef.type == "list" and fdef.fields:
+                items = value if isinstance(value, list) else []
                 entries = []
-                for item in value if isinstance(value, list) else []:
+                for index, item in enumerate(items):
                     if isinstance(item, dict):
-                        entries.append(
-                            [self._value(sub, item.get(key), spec, names) for key, sub in fdef.fields.items()]
-                        )
-                rows.append({"label": label, "entries": entries})
+                        shown = [self._value(sub, item.get(key), spec, names) for key, sub in fdef.fields.items()]
+                        entries.append(self._item_stage(spec, name, data, index) + shown)
+                # What the order comes to, under its entries, as the chat's card says it (a cancelled item left out).
+                said = self.core.wording.list_total(spec, fdef, items, data, self.lang)
+                total = [line for text in said for line in text.splitlines() if line.strip()]
+                rows.append({"label": label, "entries": entries, "total": total})
             else:
                 row = self._value(fdef, value, spec, names)
                 notes = [n for n in (data.get(EARLIER) or {}).get(name) or [] if isinstance(n, dict)]
@@ -285,6 +289,19 @@ class CasePages(PanelPages):
                     row["text"] += " · " + wording.t("earlier: %(values)s", self.lang, values=before)
                 rows.append(row)
         return rows
+
+    def _item_stage(self, spec: ProcessDef, name: str, data: dict[str, Any], index: int) -> list[dict[str, Any]]:
+        """Where an entry of a tracked list stands on its track (a deal's items: which one holds the order back,
+        which is cancelled), as the first row of its block; nothing before the items begin."""
+        track = spec.fields[name].track
+        state = item_state(data, name, index)
+        if track is None or state is None:
+            return []
+        try:
+            title = self.core.translator.local(track.stage(str(state.get("stage") or "")).title, self.lang)
+        except KeyError:
+            return []
+        return [{"label": self.panel.t("Stage"), "text": title}]
 
     def _value(self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str]) -> dict[str, Any]:
         label = self.core.translator.local(fdef.label, self.lang)

@@ -349,7 +349,7 @@ class Wording:
                 items = value if isinstance(value, list) else []
                 if fdef.line is not None:
                     lines += self._entry_lines(spec, fdef, items, data, lang)
-                    lines += self._list_total(spec, fdef, items, data, lang)
+                    lines += self.list_total(spec, fdef, items, data, lang)
                     continue
                 later = {n for stage in fdef.track.stages for n in stage.requires} if fdef.track else set()
                 for index, item in enumerate(items):
@@ -367,7 +367,7 @@ class Wording:
                         shown = _hang(self.summary_value(sub, entry.get(k), lang, spec), "      ")
                         lines.append(f"   {self.tr.local(sub.label, lang)}: {shown}")
                 if items:
-                    lines += self._list_total(spec, fdef, items, data, lang)
+                    lines += self.list_total(spec, fdef, items, data, lang)
                     lines.append("")
                 continue
             if name not in data:
@@ -397,7 +397,7 @@ class Wording:
             lines.append(f"{index}. {self.template(fdef.line, spec, data, lang, {'item': entry})}")
         return lines
 
-    def _list_total(
+    def list_total(
         self, spec: ProcessDef, fdef: FieldDef, items: list[Any], data: dict[str, Any], lang: str | None
     ) -> list[str]:
         """The list's `total` line (what an order comes to) under its entries; nothing for an empty list."""

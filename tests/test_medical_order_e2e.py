@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from sqlalchemy import func, select
 
+from admin.panel import AdminPanel
 from admin.words import Words
 from db.models import AuditEntry, Case, Lead, Task
 from flows.items import item_states
@@ -20,6 +22,7 @@ from tests.ports import free_port
 from tests.test_case_cancel_e2e import cancel_case
 
 TOKEN = "site-form-token-7f3a9c"
+PANEL_TOKEN = "panel-token-5b1e0d7a"
 LEAD = {
     "organisation": "Клиника «Здоровье»",
     "name": "Анна Петрова",
@@ -714,3 +717,38 @@ async def test_a_client_who_prepaid_more_than_the_order_now_comes_to_is_owed_the
     card = await peter.expect(f"#{deal.id}", "Total")
     assert "Total: 700,000.00 ₽\nOverpaid: 300,000.00 ₽" in card["text"], card["text"]
     assert "To pay" not in card["text"], card["text"]
+
+
+async def test_the_panel_shows_where_each_item_stands_and_what_the_order_comes_to(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """An admin opens the deal in the panel to see which item holds the order back: each item's block says where it
+    stands on its track (the defibrillator cancelled, the monitors still being ordered), and under the items what
+    the order comes to and what is left to pay, as the deal's card in chat says — in Russian and in English."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    deal = await _order_sent(harness, manager, director)
+    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+
+    for lang, stages, total in (
+        ("ru", ("Этап: Оформление", "Этап: Отменена"), ("Итого: 700\xa0000,00 ₽", "К оплате: 0,00 ₽")),
+        ("en", ("Stage: Ordering", "Stage: Cancelled"), ("Total: 700,000.00 ₽", "To pay: 0.00 ₽")),
+    ):
+        runner = await AdminPanel(harness.core, PANEL_TOKEN, language=lang).serve("127.0.0.1", 0)
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+        try:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                async with http.get(f"{base}/?token={PANEL_TOKEN}") as response:
+                    assert response.status == 200
+                async with http.get(f"{base}/cases/{deal.id}") as response:
+                    page = await response.text()
+        finally:
+            await runner.cleanup()
+        data = page[page.index('id="fields"') : page.index('id="files"')]
+        blocks = data.split('class="entry"')[1:]
+        assert [stage in block for stage, block in zip(stages, blocks, strict=True)] == [True, True], data
+        for line in total:
+            assert f'<div class="total">{line}</div>' in data, data
+
