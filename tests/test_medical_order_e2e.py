@@ -752,3 +752,22 @@ async def test_the_panel_shows_where_each_item_stands_and_what_the_order_comes_t
         for line in total:
             assert f'<div class="total">{line}</div>' in data, data
 
+async def test_the_accountant_closing_the_payment_is_told_what_is_left_to_pay_after_the_prepayment(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The client prepaid 500 000; the defibrillator was cancelled, the monitors (700 000) shipped. The accountant
+    who closes the order's payment reads what the order came to, the prepayment, and what is still to come from the
+    client — 200 000 — rather than working it out from the total, which is not what she is waiting for."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    vera = await harness.person("Accountant Vera", "accountant", language="en")
+    await _order_sent(harness, manager, director, prepayment="500 000")
+    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+    await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
+
+    task = await vera.card("Close the order's payment", button="Done")
+    assert "Клиника «Здоровье»: 700,000.00 ₽. Prepayment of 500,000.00 ₽ received " in task["text"], task["text"]
+    assert "To pay: 200,000.00 ₽." in task["text"], task["text"]
