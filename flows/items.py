@@ -203,6 +203,24 @@ def item_approval_title(
     return {lang: f"{prefix}: {moved[lang]}" for lang, prefix in (("ru", "Согласуйте"), ("en", "Approve"))}
 
 
+def item_work_title(spec: ProcessDef, key: str, data: Mapping[str, Any]) -> dict[str, str] | None:
+    """A task about one item (its move's form, its approval, a correction) titled with the item named over the
+    case's `data` («Согласуйте: Дефибриллятор → Отправлен»), or None for any other task. Without the data a title
+    can only say the item's place («Позиция №2»), which leaves the reader to find out which item that is."""
+    for parse, title in (
+        (parse_item_task, item_task_title),
+        (parse_item_approval, item_approval_title),
+        (parse_item_edit, item_edit_title),
+    ):
+        found = parse(key)
+        if found is not None and found[0] in spec.tracks():
+            try:
+                return title(spec, *found, data)
+            except KeyError:  # a stage or field an earlier version had
+                return None
+    return None
+
+
 def entry_fields(spec: ProcessDef, name: str) -> dict[str, FieldDef]:
     return dict(spec.fields[name].fields or {})
 

@@ -16,6 +16,7 @@ from flows.calendar import WorkCalendar
 from flows.clock import Clock
 from flows.context import case_context
 from flows.i18n import _
+from flows.items import item_work_title
 from flows.model import FILE_TYPES, FieldDef, ProcessDef, TaskDef, local
 from flows.runtime import START_TASK, STARTED_BY, CaseState, TaskState, task_def
 from flows.spec_cache import SpecCache
@@ -260,16 +261,22 @@ class Wording:
         title = case.title_in(self.tr.lang(lang)) or self.tr.local(case.spec.title, lang)
         return f"{number_sign(self.tr.lang(lang))}{case.id} · {title}"
 
-    def task_title(self, spec: ProcessDef, task: TaskState, lang: str | None) -> str:
+    def task_title(
+        self, spec: ProcessDef, task: TaskState, lang: str | None, data: Mapping[str, Any] | None = None
+    ) -> str:
+        """A task's title; one about an item is named by the item over the case's `data` when given."""
         if task.key == START_TASK:
             return self.t("New case: %(process)s", lang, process=self.tr.local(spec.title, lang))
+        named = item_work_title(spec, task.key, data) if data is not None else None
+        if named is not None:
+            return self.tr.local(named, lang)
         return self.tr.local(task_def(spec, task.stage, task.key).title, lang)
 
     def released_line(self, case: CaseState, task: TaskState, holder: str | None, lang: str | None) -> str:
         """Where a task went when its holder lost the role or left: «• “Task” (№12 · …) → Сергей» (a pool of one, an
         admin for a personal task), or to the role's people."""
         where = holder or self.t("to the people with the role “%(role)s”", lang, role=self.role(task.role, lang))
-        title, name = self.task_title(case.spec, task, lang), self.case_name(case, lang)
+        title, name = self.task_title(case.spec, task, lang, case.data), self.case_name(case, lang)
         return self.t("• “%(task)s” (%(case)s) → %(where)s", lang, task=title, case=name, where=where)
 
     def duration(self, seconds: float, lang: str | None) -> str:

@@ -771,3 +771,33 @@ async def test_the_accountant_closing_the_payment_is_told_what_is_left_to_pay_af
     task = await vera.card("Close the order's payment", button="Done")
     assert "Клиника «Здоровье»: 700,000.00 ₽. Prepayment of 500,000.00 ₽ received " in task["text"], task["text"]
     assert "To pay: 200,000.00 ₽." in task["text"], task["text"]
+
+
+async def test_an_items_approval_waiting_is_named_by_the_item_in_the_digest_and_the_admins_card(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The director has not yet approved ordering the defibrillator. His digest lists it among what waits for him,
+    and the deal's card and the admin's /find card among the case's open tasks, by the item's name — «Согласуйте: Дефибриллятор →
+    Отправлен», as his task's card says — not «Позиция №2», which leaves him to find out which item that is."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    deal = await _order_sent(harness, manager, director)
+    await _ask(logistics, "Дефибриллятор", "Отправлен")
+    await director.expect("Согласуйте: Дефибриллятор → Отправлен")
+
+    await director.send("/digest")
+    await director.press("Прислать сейчас", await director.expect("сводк"))
+    digest = await director.expect("Ждут вас")
+    assert "«Согласуйте: Дефибриллятор → Отправлен»" in digest["text"], digest["text"]
+    assert "Позиция №" not in digest["text"], digest["text"]
+
+    await manager.send(f"/case {deal.id}")  # the deal's card lists its open work the same way
+    card = await manager.expect(f"№{deal.id}", "Согласуйте")
+    assert "• Согласуйте: Дефибриллятор → Отправлен — " in card["text"], card["text"]
+
+    await harness.admin.send(f"/find {deal.id}")
+    card = await harness.admin.expect(f"№{deal.id}", "Согласуйте")
+    assert "• Согласуйте: Дефибриллятор → Отправлен — " in card["text"], card["text"]
+    assert "👤 Согласуйте: Дефибриллятор → Отправлен" in harness.admin.buttons(card), harness.admin.buttons(card)

@@ -97,7 +97,7 @@ class AdminButtons:
         rows: list[list[InlineKeyboardButton]] = []
         for task in state.open_tasks():
             holder = names.get(task.assignee_id or 0)
-            title = r.task_title(state.spec, task, lang)
+            title = r.task_title(state.spec, task, lang, state.data)
             waiting = r.t("waits for “%(role)s”", lang, role=r.role(task.role, lang))
             blocked = r.t(" 🚫 the bot cannot write to them", lang) if task.assignee_id in unreachable else ""
             who = f"{holder or waiting}{blocked}"
@@ -123,7 +123,7 @@ class AdminButtons:
             return Reply(card=await self.card(button.case_id))
         if button.action == "task":
             loaded, task, people = await actions.candidates(button.task_id)
-            title = r.task_title(loaded.state.spec, task, lang)
+            title = r.task_title(loaded.state.spec, task, lang, loaded.state.data)
             rows = [
                 [
                     InlineKeyboardButton(
@@ -137,7 +137,7 @@ class AdminButtons:
             return Reply(card=(r.t("Whom to give “%(task)s” to?", lang, task=title), markup(rows)))
         if button.action == "to":
             loaded, task, target = await actions.reassign(button.task_id, button.arg)
-            title = r.task_title(loaded.state.spec, task, lang)
+            title = r.task_title(loaded.state.spec, task, lang, loaded.state.data)
             return Reply(r.t("“%(task)s” is now with %(who)s.", lang, task=title, who=target.name),
                          card=await self.card(loaded.row.id))
         if button.action == "cancel":

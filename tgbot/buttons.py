@@ -313,7 +313,7 @@ class EscalationButtons:
             return Reply(card=r.reassign_picker(found.loaded.state.spec, found.task, button.holder, choices, lang))
         if button.action == "to":
             found, target = await esc.reassign(button.task_id, button.holder, button.arg)
-            title = r.task_title(found.loaded.state.spec, found.task, lang)
+            title = r.task_title(found.loaded.state.spec, found.task, lang, found.loaded.state.data)
             return Reply(r.t("“%(task)s” is now with %(who)s.", lang, task=title, who=target.name))
         if button.action == "take":
             await esc.take_over(button.task_id, button.holder)
@@ -341,5 +341,5 @@ class EscalationButtons:
         except EngineError as refusal:
             self.escalations.drop_reason()
             return "⚠️ " + self.r.t(refusal.message, self.lang, **refusal.params)
-        title = self.r.task_title(found.loaded.state.spec, found.task, self.lang)
+        title = self.r.task_title(found.loaded.state.spec, found.task, self.lang, found.loaded.state.data)
         return self.r.t("🗓 “%(task)s” is now due %(when)s.", self.lang, task=title, when=self.r.when(due_at, self.lang))

@@ -86,7 +86,7 @@ class Conversation(FormAnswers, FormCorrections):
             "📝 The form “%(task)s” (case #%(case)s) is put aside; your answers are kept. Continue it now or later "
             "from “My tasks”.",
             self.lang,
-            task=self.r.task_title(loaded.spec, loaded.task, self.lang),
+            task=self.r.form_title(loaded.spec, loaded.task, loaded.data, self.lang),  # an item's by the item
             case=task.case_id,
         )
         resume = InlineKeyboardButton(

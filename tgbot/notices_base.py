@@ -101,7 +101,7 @@ class NoticesBase:
     def _task_vars(self, loaded: Loaded, task: TaskState, lang: str) -> dict[str, Any]:
         return {
             **self._case_vars(loaded, lang),
-            "task": self.renderer.task_title(loaded.state.spec, task, lang),
+            "task": self.renderer.task_title(loaded.state.spec, task, lang, loaded.state.data),
             "due": self.renderer.when(task.due_at, lang) if task.due_at is not None else "",
         }
 

@@ -105,7 +105,7 @@ class TaskCardNotices(NoticesBase):
                 "Invite someone with this role.",
                 admin.language,
                 role=renderer.role(task.role, admin.language),
-                task=renderer.task_title(loaded.state.spec, task, admin.language),
+                task=renderer.task_title(loaded.state.spec, task, admin.language, loaded.state.data),
                 case=renderer.case_name(loaded.state, admin.language),
             )
             outbox.message(self.session, admin.tg_id, text, self.now)

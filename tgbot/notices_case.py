@@ -85,7 +85,7 @@ class CaseNotices(NoticesBase):
             return self._closed_line(loaded, lang), None
         assert effect.task is not None
         task = effect.task
-        title = renderer.task_title(state.spec, task, lang)
+        title = renderer.task_title(state.spec, task, lang, state.data)
         when = renderer.when(task.due_at, lang)
         if effect.kind == "reminder":
             reminder = renderer.t(
@@ -120,7 +120,7 @@ class CaseNotices(NoticesBase):
         self, loaded: Loaded, task: TaskState, previous: User, holder: User, by: User | None
     ) -> None:
         r, lang = self.renderer, previous.language
-        title, case = r.task_title(loaded.state.spec, task, lang), r.case_name(loaded.state, lang)
+        title, case = r.task_title(loaded.state.spec, task, lang, loaded.state.data), r.case_name(loaded.state, lang)
         if by is None:
             text = r.t(
                 "↪️ An administrator handed “%(task)s” over to %(who)s; it is no longer yours.\n%(case)s",
@@ -148,7 +148,7 @@ class CaseNotices(NoticesBase):
             "🗓 %(by)s moved the deadline of “%(task)s” to %(when)s. Reason: %(reason)s\n%(case)s",
             lang,
             by=by.name,
-            task=r.task_title(loaded.state.spec, task, lang),
+            task=r.task_title(loaded.state.spec, task, lang, loaded.state.data),
             when=r.when(task.due_at, lang),
             reason=reason,
             case=r.case_name(loaded.state, lang),
@@ -165,7 +165,7 @@ class CaseNotices(NoticesBase):
             case=r.case_name(loaded.state, lang),
             field=r.tr.local(fdef.label, lang),
             value=r.summary_value(fdef, value, lang, spec) if value not in (None, "") else "—",
-            task=r.task_title(spec, task, lang),
+            task=r.task_title(spec, task, lang, loaded.state.data),
             when=r.when(task.due_at, lang) if task.due_at is not None else "—",
         )
         outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
@@ -294,7 +294,7 @@ class CaseNotices(NoticesBase):
 
     async def work_cancelled(self, loaded: Loaded, tasks: Sequence[TaskState], holder: User) -> None:
         r, lang, state = self.renderer, holder.language, loaded.state
-        case, work = r.case_name(state, lang), "», «".join(r.task_title(state.spec, t, lang) for t in tasks)
+        case, work = r.case_name(state, lang), "», «".join(r.task_title(state.spec, t, lang, state.data) for t in tasks)
         if loaded.closed_reason:
             text = r.t("🚫 Case %(case)s is cancelled: %(reason)s — you can stop the work on “%(task)s”.", lang,
                        case=case, reason=loaded.closed_reason, task=work)  # fmt: skip
@@ -326,7 +326,7 @@ class CaseNotices(NoticesBase):
         if heir is None:
             return
         lang, who = heir.language, previous.name
-        title, case = r.task_title(state.spec, task, lang), r.case_name(state, lang)
+        title, case = r.task_title(state.spec, task, lang, state.data), r.case_name(state, lang)
         if because == "role":
             why = r.t("%(who)s no longer has the role “%(role)s”", lang, who=who, role=r.role(task.role, lang))
         elif because == "unreachable":
@@ -370,7 +370,8 @@ class CaseNotices(NoticesBase):
                           for loaded, task in released]  # fmt: skip
             if kept:
                 lines.append(r.t("Still theirs alone — hand each on from its case (/find and the number):", lang))
-                lines += [r.t("• “%(task)s” (%(case)s)", lang, task=r.task_title(loaded.state.spec, task, lang),
+                lines += [r.t("• “%(task)s” (%(case)s)", lang,
+                              task=r.task_title(loaded.state.spec, task, lang, loaded.state.data),
                               case=r.case_name(loaded.state, lang)) for loaded, task in kept]  # fmt: skip
             outbox.message(self.session, admin.tg_id, "\n".join(lines), self.now)
 

@@ -336,7 +336,7 @@ class TaskCards(ItemCards):
                 self.t(
                     "• %(task)s — %(who)s, due %(when)s",
                     lang,
-                    task=self.task_title(spec, task, lang),
+                    task=self.task_title(spec, task, lang, case.data),
                     who=holder,
                     when=self.due(task.due_at, lang),
                 )

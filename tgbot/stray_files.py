@@ -54,17 +54,20 @@ async def keep_stray(
     if not asking:
         return renderer.t(KEPT, lang), None
     rows = [
-        [button(button_label(f"📋 {renderer.task_title(spec, task, lang)}"), TaskCb(action="card", task_id=task.id or 0)
-                .pack())]
-        for spec, task in asking
+        [button(button_label(f"📋 {renderer.task_title(spec, task, lang, data)}"),
+                TaskCb(action="card", task_id=task.id or 0).pack())]
+        for spec, task, data in asking
     ]  # fmt: skip
     return renderer.t(KEPT_FOR_TASKS, lang), {"inline_keyboard": rows}
 
 
-async def _tasks_asking_a_file(core: Core, session: AsyncSession, viewer: Viewer) -> list[tuple[ProcessDef, TaskState]]:
-    """The person's own open tasks (a page of “My tasks”) whose forms ask for a photo or a document."""
+async def _tasks_asking_a_file(
+    core: Core, session: AsyncSession, viewer: Viewer
+) -> list[tuple[ProcessDef, TaskState, dict[str, Any]]]:
+    """The person's own open tasks (a page of “My tasks”) whose forms ask for a photo or a document, each with its
+    case's data (an item's form is named by the item)."""
     page = await Menu(core, session).my_tasks(viewer)
-    return [(state.spec, task) for state, task in page.entries if task.assignee_id == viewer.user.id
+    return [(state.spec, task, state.data) for state, task in page.entries if task.assignee_id == viewer.user.id
             and _asks_a_file(state.spec, task)]  # fmt: skip
 
 

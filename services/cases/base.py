@@ -81,7 +81,7 @@ class CaseServiceBase:
         for task in loaded.state.tasks:
             if task.id == task_id:
                 lang = self.core.config.default_language
-                attention.note(step=self.core.wording.task_title(loaded.state.spec, task, lang))
+                attention.note(step=self.core.wording.task_title(loaded.state.spec, task, lang, loaded.state.data))
                 return task
         raise EngineError(_("This task is already done or no longer needed."))
 

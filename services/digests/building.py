@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditEntry, Case, Setting, Task, Timer, User
 from flows.calendar import WorkCalendar
+from flows.items import item_work_title
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from flows.status import CaseStatus, TaskStatus
@@ -116,8 +117,12 @@ class Digests:
             return self.t("pool: %(role)s", lang, role=wording.role(task.role, lang))
 
         def task_title(case: Case, task: Task) -> str:
+            spec = specs[case.definition_id]
+            named = item_work_title(spec, task.key, case.data)  # «Согласуйте: Дефибриллятор → …», not «Позиция №2»
+            if named is not None:
+                return local(named, lang)
             try:
-                return local(task_def(specs[case.definition_id], task.stage, task.key).title, lang)
+                return local(task_def(spec, task.stage, task.key).title, lang)
             except KeyError:
                 return wording.stage_title(specs[case.definition_id], task.stage, lang)
 
