@@ -777,8 +777,9 @@ async def test_an_items_approval_waiting_is_named_by_the_item_in_the_digest_and_
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
     """The director has not yet approved ordering the defibrillator. His digest lists it among what waits for him,
-    and the deal's card and the admin's /find card among the case's open tasks, by the item's name — «Согласуйте: Дефибриллятор →
-    Отправлен», as his task's card says — not «Позиция №2», which leaves him to find out which item that is."""
+    and the deal's card and the admin's /find card among the case's open tasks, by the item's name — «Согласуйте:
+    Дефибриллятор → Отправлен», as his task's card says — not «Позиция №2», which leaves him to find out which item
+    that is."""
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
