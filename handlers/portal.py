@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, InlineQuery, Mess
 
 from db.models import User
 from flows.i18n import _
+from flows.values import number_sign
 from handlers.common import ACommand, AfterCommit, Registered, answer, command_name, register_asked_text
 from services import access, outbox
 from services.access import Viewer
@@ -207,8 +208,8 @@ async def show_cart(
     chat_id: int, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer, ref: int = 0
 ) -> None:
     """The cart: in the message `ref` (the cart pressed, edited in place), else as a new message."""
-    reclamations = [(t.id, f"№{t.case_id}") for t in await portal.parts_tasks()]
     view, lang, webapp = await portal.cart(), viewer.user.language, portal.core.config.webapp_url
+    reclamations = [(t.id, f"{number_sign(lang)}{t.case_id}") for t in await portal.parts_tasks()]
     rights = portal.rights(viewer)
 
     def build(row: int) -> tuple[str, InlineKeyboardMarkup]:

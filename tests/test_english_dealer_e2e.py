@@ -88,3 +88,37 @@ async def test_an_english_dealer_is_told_the_catalogues_filters_in_the_words_she
     assert [r["title"] for r in found["results"]] == ["Газонокосилка STIGA Multiclip 50"], found["results"]
     await people["anna"].send("/catalog")
     assert "«от 1000», «до 50000» — ваша цена" in (await people["anna"].expect("Ищите в каталоге"))["text"]
+
+
+async def test_an_english_engineers_cart_names_the_reclamation_waiting_for_parts_as_english_does(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The dealer's English service engineer files a reclamation; taken into diagnosis, it waits for parts, and his
+    cart offers «🛠 To the reclamation: #1» — the number as every English message writes it, not «№1»."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    eric = await dealer_person(harness, "Eric", "ООО Сад", "Сервисник дилера", language="en")
+    await eric.choose(await eric.inline("combi 48"), COMBI)
+    await eric.press("Reclamation", await eric.card(COMBI, button="Reclamation"))
+    await eric.expect("Serial number")
+    await eric.send("SN-48-000735")
+    await eric.expect("Date of sale")
+    await eric.send("15.11.2026")
+    await eric.expect("The defect")
+    await eric.send("The engine does not start")
+    await eric.expect("Photos of the defect")
+    await eric.photo()
+    await eric.press("Done", await eric.card("Photos of the defect", "Received: 1", button="Done"))
+    await eric.press("Confirm", await eric.card("Please check", button="Confirm"))
+    await eric.expect("is registered")
+    semyon = people["semyon"]
+    await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", button="Готово"))
+    await eric.card("Parts: put them into the cart", button="Done")
+
+    await eric.choose(await eric.inline("нож 48"), "Нож для газонокосилки 48 см")
+    await eric.press("To the cart", await eric.card("Нож для газонокосилки 48 см", button="To the cart"))
+    await eric.send("/cart")
+    cart = await eric.card("Your cart", button="To the reclamation")
+    assert "🛠 To the reclamation: #1" in eric.buttons(cart) and "№" not in str(eric.buttons(cart)), cart
+    await eric.press("To the reclamation", cart)
+    await eric.expect("The parts are in reclamation #1.")
