@@ -1,7 +1,7 @@
 """A case's comment thread: its participants talk about it in chat (text, a photo or a file), reply to each
 other, and the representative office keeps internal notes the external side never sees.
 
-Who a comment reaches: the case's participants (its initiator and responsible, whoever held or did its tasks,
+Who a comment reaches: the case's participants (its initiator and responsible, whoever held or did any of its tasks,
 the members of a role an open task waits for, those who follow it, earlier commenters), narrowed by
 `services.access` (they may see the case; an internal note only to the internal side)."""
 
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AuditEntry, Comment, StoredFile, User
+from db.models import AuditEntry, Comment, StoredFile, Task, User
 from flows.i18n import _
 from flows.runtime import EngineError
 from flows.status import TaskStatus
@@ -140,6 +140,13 @@ class Comments:
             ids |= {task.assignee_id, task.done_by}
             if task.status == TaskStatus.OPEN and task.assignee_id is None and task.role:
                 roles.add(task.role)  # a pool task: whoever may take it handles the case now
+        # Whoever held or did its tasks before: the loaded case holds its open tasks only, and a stage with none
+        # open (an approved order waiting for 1C) would leave the question with nobody on the maker's side.
+        worked = await self.session.execute(
+            select(Task.assignee_id, Task.done_by).where(Task.case_id == loaded.row.id)
+        )
+        for holder, doer in worked.all():
+            ids |= {holder, doer}
         for role in roles:
             ids |= set(await people_repo.member_ids(self.session, role))
         followers, _muted = await following.audience(self.session, loaded.row.id, state.initiator_id or 0)

@@ -315,3 +315,28 @@ async def test_1cs_payment_and_shipment_read_as_dates_in_the_readers_language(
     assert "Paid in 1C on: Dec 21, 2026" in card["text"] and "Shipped in 1C on: Dec 22, 2026" in card["text"], card
     for text in (await texts(anna), await texts(emma)):
         assert "T14:35" not in text and "T09:05" not in text and "2026-12-2" not in text, text
+
+
+async def test_a_dealers_comment_on_an_approved_request_reaches_whoever_approved_it(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """Approved, the request waits for 1C with no task open on the maker's side. The dealer asks about it in its
+    thread: the regional representative who approved it is told (with «Ответить»), and her answer reaches the
+    dealer — the question does not sit in a thread nobody reads."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna, regina = people["anna"], people["regina"]
+    sent = await place_order(harness, anna, ("combi 48", COMBI))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+
+    await anna.send(f"/case {sent}")
+    await anna.press("Комментарий", await anna.card(f"№{sent}", button="Комментарий"))
+    await anna.expect("Напишите комментарий")
+    await anna.send("Сможете отгрузить в пятницу?")
+    await anna.expect("Комментарий отправлен")
+    told = await regina.card("Комментарий по делу", "Сможете отгрузить в пятницу?", button="Ответить")
+    await regina.press("Ответить", told)
+    await regina.expect("Напишите комментарий")
+    await regina.send("Да, в пятницу с утра")
+    await anna.card("Да, в пятницу с утра", button="Ответить")
