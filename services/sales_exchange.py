@@ -33,7 +33,7 @@ from lxml import etree
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, Company, OrderExport
+from db.models import Case, CatalogProduct, Company, OrderExport
 from flows.status import CaseStatus
 from services import companies, onec_documents
 from services.cases.service import CaseService
@@ -144,10 +144,12 @@ class SalesExchange:
         root = etree.Element(
             "КоммерческаяИнформация", ВерсияСхемы=SCHEMA_VERSION, ДатаФормирования=local.strftime("%Y-%m-%dT%H:%M:%S")
         )
-        for cancelled, cases in ((False, await self._ready()), (True, await self._withdrawn())):
+        ready, withdrawn = await self._ready(), await self._withdrawn()
+        units = await self._units([*ready, *withdrawn])
+        for cancelled, cases in ((False, ready), (True, withdrawn)):
             for case in cases:
                 company = await self.session.get(Company, case.company_id) if case.company_id else None
-                self._document(root, case, company, cancelled=cancelled)
+                self._document(root, case, company, units, cancelled=cancelled)
                 mark = await self.session.get(OrderExport, case.id)
                 if mark is None:
                     mark = OrderExport(case_id=case.id, queried_at=None, exported_at=None)
@@ -159,7 +161,24 @@ class SalesExchange:
         await self.session.flush()
         return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
-    def _document(self, root: etree._Element, case: Case, company: Company | None, *, cancelled: bool) -> None:
+    async def _units(self, cases: list[Case]) -> dict[str, str]:
+        """The catalogue's unit of each product the orders name (by 1C's id), in one query."""
+        ids = {
+            str(p["product"])
+            for case in cases
+            for p in (case.data or {}).get("positions") or []
+            if isinstance(p, dict) and p.get("product")
+        }
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            select(CatalogProduct.external_id, CatalogProduct.unit).where(CatalogProduct.external_id.in_(ids))
+        )
+        return {external_id: unit for external_id, unit in rows.all() if unit}
+
+    def _document(
+        self, root: etree._Element, case: Case, company: Company | None, units: dict[str, str], *, cancelled: bool
+    ) -> None:
         data = case.data or {}
         created = case.created_at.astimezone(self.core.calendar.tz)
         doc = _sub(root, "Документ")
@@ -192,7 +211,7 @@ class SalesExchange:
             if position.get("article"):
                 _sub(item, "Артикул", position["article"])
             _sub(item, "Наименование", position.get("name", ""))
-            _sub(item, "БазоваяЕдиница", "шт", Код="796", НаименованиеПолное="Штука", МеждународноеСокращение="PCE")
+            _unit(item, units.get(str(position.get("product") or ""), "шт"))
             _sub(item, "ЦенаЗаЕдиницу", _money(position.get("price")))
             _sub(item, "Количество", position.get("quantity", 0))
             _sub(item, "Сумма", _money(position.get("total")))
@@ -283,6 +302,16 @@ class SalesExchange:
         effects = self.core.engine.move(state, target, actor, set(), is_admin=True)
         await cases.save(loaded, effects, None, "case.move", {"to": target, "by": "1C", "values": changed})
         return True
+
+
+def _unit(item: etree._Element, unit: str) -> None:
+    """A position's unit as the catalogue has the product's (1C's `БазоваяЕдиница`): «2 компл» is not «2 шт». A piece
+    goes with OKEI's code as it always did; another unit by the short name the catalogue keeps, with no code we might
+    get wrong (1C finds a unit by its name when no code is given)."""
+    if unit.strip().rstrip(".").casefold() == "шт":
+        _sub(item, "БазоваяЕдиница", "шт", Код="796", НаименованиеПолное="Штука", МеждународноеСокращение="PCE")
+    else:
+        _sub(item, "БазоваяЕдиница", unit)
 
 
 def _true(value: str | None) -> bool:

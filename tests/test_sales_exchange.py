@@ -14,11 +14,13 @@ from app.container import build_core
 from app.settings import Settings
 from db.models import Case, User
 from flows.loader import load_library
+from integrations.onec.importer import import_files
 from services import companies
 from services import people as people_repo
 from services.cases.service import CaseService
 from services.core import Core
 from services.sales_exchange import ONEC_STATUSES, BadDocument, SalesExchange, parse_documents, status_key
+from tests import commerceml as cml
 from tests.test_dealer_portal_e2e import status_document
 
 POSITION = {"product": "guid-7", "name": "Газонокосилка", "article": "2L0481848", "quantity": 2}
@@ -38,11 +40,13 @@ async def people(core: Core) -> tuple[User, User]:
         return anna, regina
 
 
-async def order(core: Core, anna: User, regina: User, amount: str, *, approve: bool = True) -> int:
+async def order(
+    core: Core, anna: User, regina: User, amount: str, *, approve: bool = True, position: dict[str, Any] = POSITION
+) -> int:
     """A request as the cart makes it, its form filled, approved by the regional representative."""
     data: dict[str, Any] = {
         "dealer_name": "ООО Сад",
-        "positions": [{**POSITION, "price": "100.00", "total": amount}],
+        "positions": [{**position, "price": "100.00", "total": amount}],
         "amount": amount,
     }
     async with core.sessionmaker() as session, session.begin():
@@ -145,3 +149,24 @@ def test_1cs_order_statuses_are_kept_by_their_keys_and_an_unknown_one_as_1c_wrot
     assert status_key("Ожидается предоплата (до отгрузки)") == "prepayment_before_shipment"
     assert status_key("Отменён") == "cancelled"
     assert status_key("Ждёт машину") == "Ждёт машину"
+
+
+async def test_an_order_names_each_products_own_unit_to_1c(tmp_path: Path, database_url: str) -> None:
+    """1C's catalogue sells brushes by the set («компл»): an order of two sets tells 1C «2 компл», not «2 шт» — a
+    piece where 1C counts sets would be another quantity (no code: the catalogue keeps the unit's name only). A
+    product in pieces goes as before, with OKEI's code."""
+    core = await build_core(Settings(data_dir=tmp_path, database_url=database_url, bot_token=None))
+    try:
+        (tmp_path / "import.xml").write_text(cml.import_xml("2.08"), encoding="utf-8")
+        await import_files(core.sessionmaker, core.clock, [tmp_path / "import.xml"])
+        anna, regina = await people(core)
+        brushes = {"product": "prod-4", "name": "Щётка угольная 6x10", "article": "BR-610", "quantity": 2}
+        sets = await order(core, anna, regina, "200.00", position=brushes)
+        drills = await order(core, anna, regina, "200.00", position={**brushes, "product": "prod-1", "name": "Дрель"})
+        sent = etree.fromstring(await exchange(core, "query"))
+        units = {d.findtext("Номер"): d.find("Товары/Товар/БазоваяЕдиница") for d in sent.iter("Документ")}
+        brush, drill = units[str(sets)], units[str(drills)]
+        assert brush is not None and (brush.text, brush.get("Код")) == ("компл", None), etree.tostring(sent)
+        assert drill is not None and (drill.text, drill.get("Код")) == ("шт", "796"), etree.tostring(sent)
+    finally:
+        await core.close()
