@@ -300,8 +300,8 @@ async def cart_edit_button(
     viewer: Viewer,
     after_commit: AfterCommit,
 ) -> None:
-    """«➖»/«➕»/«🗑» on the cart: the cart changes and is shown in the same message, not in a new one; «✏️»: its
-    quantity is asked."""
+    """«➖»/«➕»/«🗑» on the cart (a line's «🗑»: one gone from the catalogue): the cart changes and is shown in the
+    same message, not in a new one; «✏️»: its quantity is asked."""
     action, chat_id, pressed = callback_data.action, viewer.user.tg_id, query.message
     mine = pressed is not None and await replies.is_message(callback_data.ref, chat_id, pressed.message_id)
     ref = callback_data.ref if mine else 0
@@ -316,6 +316,8 @@ async def cart_edit_button(
         await portal.step(callback_data.product_id, 1 if action == "plus" else -1)
     elif action == "clear":
         await portal.clear()
+    elif action == "drop":  # a line whose product is gone from the catalogue: `product_id` names the line
+        await portal.drop_line(callback_data.product_id)
     await show_cart(chat_id, portal, replies, renderer, viewer, ref)
     return answer(after_commit, query)
 

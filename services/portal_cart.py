@@ -29,6 +29,8 @@ class CartEntry:
     external_id: str
     quantity: int
     price: Decimal | None
+    line_id: int = 0  # the cart's line: a product gone from the catalogue is taken out by it
+    gone_name: str = ""  # the name of a product 1C deactivated (one deleted has none left)
 
     @property
     def total(self) -> Decimal | None:
@@ -150,11 +152,16 @@ class PortalCart(PortalCatalogue):
             product = products.get(line.product)
             live = product if product is not None and product.active else None
             price = prices.get(live.id) if live is not None else None
-            entries.append(CartEntry(live, line.product, line.quantity, price))
+            gone = product.name if product is not None and live is None else ""
+            entries.append(CartEntry(live, line.product, line.quantity, price, line.id, gone))
         return CartView(entries)
 
     async def clear(self) -> None:
         await self.session.execute(delete(CartLine).where(CartLine.user_id == self.user.id))
+
+    async def drop_line(self, line_id: int) -> None:
+        """«🗑» on a line whose product is gone from the catalogue (no ➖ to press): that line out, the rest kept."""
+        await self.session.execute(delete(CartLine).where(CartLine.user_id == self.user.id, CartLine.id == line_id))
 
 
 async def give_back(session: AsyncSession, request: CaseState, now: datetime) -> str | None:

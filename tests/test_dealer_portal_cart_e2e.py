@@ -160,3 +160,37 @@ async def test_a_service_engineer_is_offered_no_ordering_buttons(
     assert "Оформить заявку" not in buttons and "Большой заказ" not in buttons
     await sergey.send("/catalog")
     assert "🛒 Большой заказ" not in sergey.buttons(await sergey.expect("Ищите в каталоге"))
+
+
+async def test_a_product_1c_no_longer_sells_is_taken_out_of_the_cart_alone(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The dealer has a mower and a trimmer in her cart when 1C's next full package leaves the trimmer out. Her cart
+    says which is no longer in the catalogue, and ordering asks her to remove it first: the line has its own «🗑» to
+    do that, so she keeps the mowers — not only «Очистить корзину», which would throw away the cart she built."""
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    await add_to_cart(anna, "combi 48", COMBI)
+    await add_to_cart(anna, "SBC 900", TRIMMER)
+    await add_to_cart(anna, "combi 48", COMBI)
+
+    files = garden_package(tmp_path / "next")
+    for path, record in ((files[0], "Товар"), (files[1], "Предложение")):
+        text = path.read_text(encoding="utf-8")
+        trimmer = re.search(rf"<{record}><Ид>guid-3</Ид>.*?</{record}>", text)
+        assert trimmer is not None
+        path.write_text(text.replace(trimmer.group(0), ""), encoding="utf-8")
+    await import_files(harness.core.sessionmaker, harness.core.clock, files)
+
+    shown = await cart(anna, "Ваша корзина", "(больше нет в каталоге)")
+    assert f"1. {COMBI} × 2" in shown["text"] and f"2. {TRIMMER} (больше нет в каталоге) × 1" in shown["text"], shown
+    refusal = await anna.press("Оформить заявку", shown)
+    assert refusal is not None and "сначала уберите его" in refusal, refusal
+    await anna.press("🗑 №2", shown)
+    await harness.settle()
+    shown = next(m for m in await anna.bot_messages() if m["message_id"] == shown["message_id"])  # edited in place
+    assert "больше нет в каталоге" not in shown["text"] and f"1. {COMBI} × 2" in shown["text"], shown
+    assert "№2" not in str(anna.buttons(shown)), shown
+    await anna.press("Оформить заявку", shown)
+    await anna.expect("Оплата")

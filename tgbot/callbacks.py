@@ -133,7 +133,8 @@ class CartCb(CallbackData, prefix="b"):
 
 
 class CartEditCb(CallbackData, prefix="be"):
-    """A button that changes the cart and shows it in the same message: plus | minus | clear (product_id 0).
+    """A button that changes the cart and shows it in the same message: plus | minus | clear (product_id 0) | drop
+    (product_id: the cart's line, whose product is gone from the catalogue and has no id to name).
     `ref`: the cart message's outbox row, which the edit goes to — checked against the message pressed;
     `version`: the cart as that message shows it (`CartView.version`), so an older cart message is not revived."""
 

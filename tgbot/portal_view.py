@@ -197,9 +197,13 @@ def cart_message(
     lines = [r.t("🧺 Your cart:", lang)]
     rows: list[list[InlineKeyboardButton]] = []
     for n, entry in enumerate(view.entries, 1):
-        name = entry.product.name if entry.product else r.t("(no longer in the catalogue)", lang)
+        gone = " ".join(w for w in (entry.gone_name, r.t("(no longer in the catalogue)", lang)) if w)
+        name = entry.product.name if entry.product else gone
         lines.append(f"{n}. {name} × {entry.quantity} = {money(entry.total, lang)}{_beyond_stock(r, entry, lang)}")
-        if entry.product is not None:
+        if entry.product is None:  # ordering asks to remove it first: it goes alone, not with the whole cart
+            drop = CartEditCb(action="drop", product_id=entry.line_id, ref=ref, version=view.version).pack()
+            rows.append([InlineKeyboardButton(text=f"🗑 {number_sign(lang)}{n}", callback_data=drop)])
+        else:
             pid = entry.product.id
             minus, typed, plus = (
                 CartEditCb(action=a, product_id=pid, ref=ref, version=view.version).pack()
