@@ -4,7 +4,7 @@ which writes outbox rows in the same transaction as the change)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -105,8 +105,11 @@ class Notifier(Protocol):
     async def item_changed(self, loaded: Loaded, name: str, index: int, cards: dict[str, Any]) -> None:
         """An item moved: its cards (`cards`: user id -> message) are edited in place."""
 
-    async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
-        """An item has stayed at its stage as long as the stage's `remind` says."""
+    async def item_reminder(
+        self, loaded: Loaded, name: str, index: int, recipients: Sequence[User], approvers: Collection[int] = ()
+    ) -> None:
+        """An item has stayed at its stage as long as the stage's `remind` says; `approvers` (user ids, among the
+        recipients) are those whose approval of its move it waits for."""
 
     async def item_rejected(
         self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User

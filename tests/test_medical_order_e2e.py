@@ -802,3 +802,33 @@ async def test_an_items_approval_waiting_is_named_by_the_item_in_the_digest_and_
     card = await harness.admin.expect(f"№{deal.id}", "Согласуйте")
     assert "• Согласуйте: Дефибриллятор → Отправлен — " in card["text"], card["text"]
     assert "👤 Согласуйте: Дефибриллятор → Отправлен" in harness.admin.buttons(card), harness.admin.buttons(card)
+
+
+async def test_an_item_left_waiting_for_the_directors_approval_reminds_him_not_only_the_logistician(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The logistician asked to order the defibrillator; the director has not decided, and his approval has no
+    deadline. Three working days on, the item's reminder goes to the director whose decision it waits for, with
+    the approval a press away — and the logistician's says what it waits for and with whom, rather than pressing
+    him about an item whose card offers him nothing to do."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    await _order_sent(harness, manager, director)
+    await _ask(logistics, "Дефибриллятор", "Отправлен")
+    await director.expect("Согласуйте: Дефибриллятор → Отправлен")
+
+    await harness.advance(days=6)  # three working days, whatever the weekend
+    told = await director.expect("«Дефибриллятор» всё ещё на этапе «Оформление»")
+    assert "ждёт вашего согласования перехода в «Отправлен»" in told["text"], told["text"]
+    await director.press("Открыть задачу", told)
+    approval = await director.expect("Согласуйте: Дефибриллятор → Отправлен")
+    assert "Согласовать" in director.buttons(approval), director.buttons(approval)
+    reminded = await logistics.expect("«Дефибриллятор» всё ещё на этапе «Оформление»")
+    assert "переход в «Отправлен» ждёт согласования (Директор)" in reminded["text"], reminded["text"]
+    # The monitors wait for nobody's approval: their reminder is the logistician's alone, as before.
+    await logistics.wait_for("«Кардиомонитор» всё ещё на этапе «Оформление»")
+    await harness.settle()
+    texts = [m.get("text") or "" for m in await director.bot_messages()]
+    assert not [t for t in texts if "«Кардиомонитор» всё ещё" in t], texts

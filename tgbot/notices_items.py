@@ -4,12 +4,12 @@ reminder, a move approved that still asks for fields, a move not approved, and i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from db.models import User
 from flows.items import entry_fields, item_state, parse_item_task
-from flows.runtime import TaskState, item_lacks
+from flows.runtime import TaskState, item_lacks, pending_approval
 from services import outbox
 from services.cases.state import Loaded
 from tgbot.callbacks import ItemCb, TaskCb
@@ -35,25 +35,41 @@ class ItemNotices(NoticesBase):
             text, keyboard = self.renderer.item_card(loaded.state, name, index, user.language)
             self._edit_card(user, outbox_id, text, keyboard, case_id=loaded.row.id)
 
-    async def item_reminder(self, loaded: Loaded, name: str, index: int, recipients: Sequence[User]) -> None:
-        state = loaded.state
+    async def item_reminder(
+        self, loaded: Loaded, name: str, index: int, recipients: Sequence[User], approvers: Collection[int] = ()
+    ) -> None:
+        state, r = loaded.state, self.renderer
+        waiting = pending_approval(state, name, index)
+        to = waiting.key.rpartition(">")[2] if waiting is not None else ""
         for user in recipients:
             lang = user.language
-            text = self.renderer.t(
-                "⏰ “%(item)s” is still at “%(stage)s”.\n%(case)s",
-                lang,
-                item=self.renderer.item_title(state, name, index, lang),
-                stage=self.renderer.item_stage_title(state, name, _item_stage(state.data, name, index), lang),
-                case=self.renderer.case_name(state, lang),
-            )
+            words = {
+                "item": r.item_title(state, name, index, lang),
+                "stage": r.item_stage_title(state, name, _item_stage(state.data, name, index), lang),
+                "case": r.case_name(state, lang),
+            }
+            card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
+            button = {"text": r.t("📦 Item", lang), "callback_data": card}
+            if waiting is None:
+                text = r.t("⏰ “%(item)s” is still at “%(stage)s”.\n%(case)s", lang, **words)
+            elif user.id in approvers:  # the one whose decision it waits for: the approval a press away
+                to_stage = r.item_stage_title(state, name, to, lang)
+                text = r.t("⏰ “%(item)s” is still at “%(stage)s”, waiting for your approval to go to “%(to)s”."
+                           "\n%(case)s", lang, to=to_stage, **words)  # fmt: skip
+                task = TaskCb(action="card", task_id=waiting.id or 0).pack()
+                button = {"text": r.t("📋 Open the task", lang), "callback_data": task}
+            else:  # its people can do nothing with it until then: whom it waits for, named
+                who = r.role(waiting.role, lang) if waiting.role else "—"
+                to_stage = r.item_stage_title(state, name, to, lang)
+                text = r.t("⏰ “%(item)s” is still at “%(stage)s”: its move to “%(to)s” waits for approval (%(who)s)."
+                           "\n%(case)s", lang, to=to_stage, who=who, **words)  # fmt: skip
             plan = await self.channels.plan("reminder", user)  # an item's reminder is a reminder too
-            variables = {**self._case_vars(loaded, lang), "task": self.renderer.item_title(state, name, index, lang)}
+            variables = {**self._case_vars(loaded, lang), "task": r.item_title(state, name, index, lang)}
             variables.update(due="", text=text)
             row = None
             if plan.telegram:
-                card = ItemCb(action="card", case_id=loaded.row.id, list=name, index=index).pack()
-                button = {"inline_keyboard": [[{"text": self.renderer.t("📦 Item", lang), "callback_data": card}]]}
-                row = await self._telegram("reminder", user, variables, button, case_id=loaded.row.id)
+                row = await self._telegram("reminder", user, variables, {"inline_keyboard": [[button]]},
+                                           case_id=loaded.row.id)  # fmt: skip
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def item_rejected(self, loaded: Loaded, name: str, index: int, to: str, reason: str, user: User) -> None:
@@ -110,3 +126,4 @@ def _item_stage(data: dict[str, Any], name: str, index: int) -> str | None:
     state = item_state(data, name, index)
     stage = state.get("stage") if state else None
     return stage if isinstance(stage, str) else None
+

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from db.models import User
 from flows.i18n import _
 from flows.items import item_edit_key, track_of
-from flows.runtime import EngineError, ItemApproval, ItemMoved, ItemReminder
+from flows.runtime import EngineError, ItemApproval, ItemMoved, ItemReminder, pending_approval
 from services import access
 from services import people as people_repo
 from services.cases.effects import handles
@@ -74,8 +74,23 @@ async def refresh_item_cards(service: CaseService, loaded: Loaded) -> None:
 
 @handles(ItemReminder)
 async def item_reminder(service: CaseService, loaded: Loaded, effect: ItemReminder, actor_id: int | None) -> None:
+    """The item's people are reminded; an item held by a move's approval reminds its approver too (the approval
+    has no deadline of its own, and the item's people can do nothing until it is decided)."""
     recipients = await item_people(service, loaded, effect.list)
-    await service.notifier.item_reminder(loaded, effect.list, effect.index, recipients)
+    deciding: set[int] = set()
+    waiting = pending_approval(loaded.state, effect.list, effect.index)
+    if waiting is not None:
+        approvers: list[User] = []
+        if waiting.assignee_id is not None:
+            holder = await service.people.user(waiting.assignee_id)
+            approvers = [holder] if holder is not None else []
+        elif waiting.role:
+            members = await service.people.members(waiting.role)
+            approvers = await access.reachable(service.session, members, loaded.row.company_id)
+        known = {user.id for user in recipients}
+        recipients = [*recipients, *(user for user in approvers if user.id not in known)]
+        deciding = {user.id for user in approvers}
+    await service.notifier.item_reminder(loaded, effect.list, effect.index, recipients, deciding)
 
 
 @handles(ItemApproval)
