@@ -129,7 +129,13 @@ async def help_command(
 
 
 async def lang_command(
-    message: Message, replies: Replies, renderer: Renderer, user: User | None, team: Team, viewer: Viewer | None = None
+    message: Message,
+    replies: Replies,
+    renderer: Renderer,
+    user: User | None,
+    team: Team,
+    viewer: Viewer | None = None,
+    conversation: Conversation | None = None,
 ) -> None:
     if user is None:
         return await refuse(message, replies, renderer)
@@ -141,6 +147,8 @@ async def lang_command(
         else renderer.t("Language: Russian.", user.language),
         menu_keyboard(team.core, renderer, user.language, *_roles(viewer)),
     )
+    if conversation is not None:
+        await conversation.ask_again_in(user.language)  # a form's open question, in the language just chosen
     return None
 
 

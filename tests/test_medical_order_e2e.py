@@ -832,3 +832,35 @@ async def test_an_item_left_waiting_for_the_directors_approval_reminds_him_not_o
     await harness.settle()
     texts = [m.get("text") or "" for m in await director.bot_messages()]
     assert not [t for t in texts if "«Кардиомонитор» всё ещё" in t], texts
+
+
+async def test_a_manager_who_switches_language_in_the_middle_of_the_order_is_asked_its_question_again_in_hers(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """Halfway through putting the order together the manager switches to English: the question she is at is asked
+    again in English, with English buttons — not left in Russian above «Language: English.» — and the answers she
+    gave are kept."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    await harness.person("Директор Олег", "director")
+    await _a_lead_taken(harness, manager, "lead-lang")
+    await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
+    await _answer(manager, "Тип клиента", "Частная клиника")
+    await _answer(manager, "Бюджет", "6 500 000")
+    await _answer(manager, "Кто принимает решение", "Главный врач")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Готово", await manager.expect("Соберите заказ и подготовьте договор"))
+    await _answer(manager, "Позиция №1: Наименование", "Кардиомонитор")
+    await manager.expect("Позиция №1: Наличие")
+
+    await manager.send("/lang")
+    await manager.expect("Language: English.")
+    question = await manager.expect("Item #1: Availability")
+    assert {"In stock", "To order"} <= set(manager.buttons(question)), manager.buttons(question)
+    await manager.press("In stock", question)
+    await manager.expect("Item #1: Quantity")
+    await manager.send("2")
+    await manager.expect("Item #1: Price")
+    async with harness.core.sessionmaker() as session:
+        form = (await session.execute(select(Task).where(Task.key == "prepare_contract"))).scalar_one()
+    assert form.draft is not None and "Кардиомонитор" in str(form.draft), form.draft

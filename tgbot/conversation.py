@@ -98,6 +98,14 @@ class Conversation(FormAnswers, FormCorrections):
     async def resume(self, task: AnyTask) -> None:
         await self.ask(task)
 
+    async def ask_again_in(self, lang: str) -> None:
+        """The person has switched language: the question they are at (or their form's summary) is asked again in
+        it, the answers given kept — left as it was, it stayed in the other language above the switch."""
+        task = await self.active_task()
+        if task is not None:
+            self.lang = lang
+            await self.ask(task)
+
     async def _confirm_aside(self, open_task: AnyTask | None, button: FormCb) -> bool:
         """«Confirm» on the summary of a form put aside (another form was opened over it): its answers are all there
         and unchanged since that summary (its stamp), so it is confirmed as it stands, and the open form stays open
