@@ -864,3 +864,30 @@ async def test_a_manager_who_switches_language_in_the_middle_of_the_order_is_ask
     async with harness.core.sessionmaker() as session:
         form = (await session.execute(select(Task).where(Task.key == "prepare_contract"))).scalar_one()
     assert form.draft is not None and "Кардиомонитор" in str(form.draft), form.draft
+
+
+async def test_a_quantity_no_order_has_is_refused_not_carried_to_the_directors_approval(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """A stuck key types 99 999 999 999 999 999 999 monitors: the question says it takes 1 to 100 000 and asks
+    again, rather than taking it and handing the director a contract of 35 000 000 000 000 000 000 000 000 ₽ to
+    approve."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    await harness.person("Директор Олег", "director")
+    await _a_lead_taken(harness, manager, "lead-huge")
+    await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
+    await _answer(manager, "Тип клиента", "Частная клиника")
+    await _answer(manager, "Бюджет", "6 500 000")
+    await _answer(manager, "Кто принимает решение", "Главный врач")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Готово", await manager.expect("Соберите заказ и подготовьте договор"))
+    await _answer(manager, "Позиция №1: Наименование", "Кардиомонитор")
+    await _answer(manager, "Позиция №1: Наличие", "В наличии")
+    question = await manager.expect("Позиция №1: Количество")
+    assert "Отправьте целое число от 1 до 100000." in question["text"], question["text"]
+    await manager.send("99999999999999999999")
+    refused = await manager.expect("Введите число от 1 до 100000", "Позиция №1: Количество")
+    assert "Цена" not in refused["text"]
+    await manager.send("2")
+    await manager.expect("Позиция №1: Цена")
