@@ -119,7 +119,8 @@ class LeadEndpoint:
 
 
 async def _params(request: web.Request) -> dict[str, str]:
-    """The posted fields as texts, from JSON (an object) or a form."""
+    """The posted fields as texts, from JSON (an object) or a form, without NUL characters: text pasted from another
+    program may bring one, nobody sees it, and PostgreSQL stores none (the lead failed with a 500)."""
     if request.content_type == "application/json":
         try:
             body = await request.json()
@@ -127,9 +128,11 @@ async def _params(request: web.Request) -> dict[str, str]:
             raise ValueError("not JSON") from None
         if not isinstance(body, dict):
             raise ValueError("not an object")
-        return {
+        texts = {
             str(k): v if isinstance(v, str) else "" if v is None else json.dumps(v, ensure_ascii=False)
             for k, v in body.items()
         }
-    posted = await request.post()
-    return {k: v for k, v in posted.items() if isinstance(v, str)}
+    else:
+        posted = await request.post()
+        texts = {k: v for k, v in posted.items() if isinstance(v, str)}
+    return {k.replace("\x00", ""): v.replace("\x00", "") for k, v in texts.items()}

@@ -101,3 +101,21 @@ async def test_a_lead_sent_at_night_is_due_in_office_hours(office: Harness) -> N
     assert status == 201, body
     card = await manager.card("Возьмите заявку в работу", button="Взять в работу")
     assert "Срок: 22.12.2026 11:00" in card["text"], card["text"]  # two working hours from Tuesday's 9:00
+
+
+async def test_a_lead_with_a_nul_character_pasted_in_is_taken_without_it(office: Harness) -> None:
+    """Text pasted from another program brought a NUL character into the contact's name and the page's key: the
+    lead is taken without it, as the visitor sees it — PostgreSQL stores no NUL in text, and the visitor got «500
+    Internal Server Error» and no lead."""
+    manager = await office.person("Менеджер Ольга", "sales_manager")
+    await office.person("Директор Олег", "director")
+    status, body = await post(office, {**LEAD, "name": "Анна\x00 Петрова", "idempotency_key": "k-\x00-1"})
+    assert status == 201, body
+    card = await manager.card("Возьмите заявку в работу", button="Взять в работу")
+    assert "Анна Петрова" in card["text"], card["text"]
+    async with office.core.sessionmaker() as session:
+        deal = (await session.execute(select(Case).where(Case.process == "medical_order"))).scalar_one()
+    assert deal.data["contact_name"] == "Анна Петрова", deal.data
+    # The same submission again (the key without its NUL, as it was kept) is the same lead.
+    status, body = await post(office, {**LEAD, "name": "Анна Петрова", "idempotency_key": "k--1"})
+    assert (status, body["created"]) == (200, False), body
