@@ -38,7 +38,7 @@ from tgbot.dispatcher import UpdateDispatcher
 from tgbot.inbox import InboxProcessor
 from tgbot.middlewares import DbSessionMiddleware, ServicesMiddleware
 from tgbot.miniapp import MiniApp
-from tgbot.receive import Poller, RawGetUpdates, webhook_handler
+from tgbot.receive import Poller, RawGetUpdates, loads_without_nul, webhook_handler
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,9 @@ def build_dispatcher(core: Core) -> Dispatcher:
 def build_bot(settings: Settings) -> Bot:
     token = settings.bot_token.get_secret_value() if settings.bot_token else SANDBOX_TOKEN
     if settings.api_base:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base.rstrip("/")))
-        return Bot(token, session=session)
-    return Bot(token)
+        api = TelegramAPIServer.from_base(settings.api_base.rstrip("/"))
+        return Bot(token, session=AiohttpSession(api=api, json_loads=loads_without_nul))
+    return Bot(token, session=AiohttpSession(json_loads=loads_without_nul))
 
 
 async def bot_username(bot: Bot) -> str:

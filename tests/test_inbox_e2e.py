@@ -228,3 +228,23 @@ async def test_an_answer_reaches_the_person_without_the_sender_reading_its_queue
             await session.execute(select(Outbox).where(Outbox.payload["text"].as_string().contains("/lang")))
         ).scalars().one()
     assert (answer.status, answer.attempts, answer.claimed_by) == ("sent", 1, harness.app.sender.key)
+
+
+async def test_a_message_with_a_nul_character_is_taken_without_it_and_the_bot_goes_on_answering(
+    harness: Harness,
+) -> None:
+    """A text pasted from another program carries a NUL character. PostgreSQL stores none: the update could not be
+    stored, the offset never moved past it, and the bot answered nobody after it. It is taken without the NUL —
+    the seed-1 manager's supplier question answered, her next answer too — and everyone else is answered."""
+    manager = await harness.person("Марина", "shop_manager")
+    director = await harness.person("Олег", "director")
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.press("Альфа", await manager.expect("Поставщик"))
+    await manager.expect("Количество")
+    await manager.send("1\x00")
+    await manager.expect("Сумма закупки")
+    await director.send("/help")
+    await director.expect("/case")
+    rows = [r for r in await _inbox_rows(harness.app) if "message" in r.payload]
+    assert rows and all("\x00" not in str(r.payload) for r in rows)
