@@ -105,7 +105,7 @@ def case_context(
                 _mark_cancelled(fdef.track, context[name], item_states(data, name))
     for name in localized:
         value = data.get(name)
-        if isinstance(value, dict):
+        if isinstance(value, dict) and all(isinstance(text, str) for text in value.values()):
             context[name] = local(value, lang)  # a report's summary, written in every language
     if extra:
         context.update(extra)

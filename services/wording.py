@@ -309,8 +309,8 @@ class Wording:
     ) -> str:
         if value is None or value == "" or value == []:
             return "—"
-        if fdef.type == "text" and isinstance(value, Mapping):
-            return self.local(value, lang)  # written by the system in every language (a report's summary)
+        if fdef.type == "text" and isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+            return self.local(value, lang) or "—"  # written by the system in every language (a report's summary)
         if fdef.type in ("photo", "document"):
             files = value if isinstance(value, list) else [value]
             return self.files_words([f for f in files if isinstance(f, dict)], lang)
