@@ -41,6 +41,15 @@ async def place_order(harness: Harness, anna: Person, *products: tuple[str, str]
     return await newest_order_id(harness)
 
 
+async def approved_order(harness: Harness, anna: Person, regina: Person, product: tuple[str, str]) -> int:
+    """`place_order` of the one product, approved by the regional representative `regina`: the dealer is told it
+    is passed to 1C. The request's case number."""
+    order = await place_order(harness, anna, product)
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", product[1], button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+    return order
+
+
 async def newest_order_id(harness: Harness) -> int:
     async with harness.core.sessionmaker() as session:
         return int((await session.execute(select(Case.id).order_by(Case.id.desc()).limit(1))).scalar_one())
@@ -56,9 +65,7 @@ async def test_an_approved_request_1c_does_not_take_is_put_to_the_office(
     people = await dealers(harness, tmp_path / "1c", onec)
     anna, regina, rita = people["anna"], people["regina"], people["rita"]
 
-    first = await place_order(harness, anna, ("combi 48", COMBI))
-    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
-    await anna.expect("одобрена и передаётся в 1С")
+    first = await approved_order(harness, anna, regina, ("combi 48", COMBI))
     # The morning passes with 1C silent: nobody is bothered yet.
     await harness.advance(hours=3)
     await harness.settle()
@@ -77,9 +84,7 @@ async def test_an_approved_request_1c_does_not_take_is_put_to_the_office(
     assert kept.status == "cancelled", kept.status
 
     # A second request 1C never takes: the representative enters it into 1C by hand and says so.
-    second = await place_order(harness, anna, ("SBC 900", TRIMMER))
-    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", TRIMMER, button="Согласовать"))
-    await anna.expect("одобрена и передаётся в 1С")
+    second = await approved_order(harness, anna, regina, ("SBC 900", TRIMMER))
     await harness.advance(hours=24)  # approved at 15:00: half a working day is up the next morning
     await rita.press("Заявка в 1С", await rita.card("1С не приняла", "18\xa0700,00", button="Заявка в 1С"))
     await anna.expect("Заявка принята в 1С.")
@@ -227,9 +232,7 @@ async def test_a_request_the_dealer_withdraws_after_its_approval_is_told_to_its_
     harness = await harness_factory()
     people = await dealers(harness, tmp_path / "1c")
     anna, regina = people["anna"], people["regina"]
-    sent = await place_order(harness, anna, ("combi 48", COMBI))
-    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
-    await anna.expect("одобрена и передаётся в 1С")
+    sent = await approved_order(harness, anna, regina, ("combi 48", COMBI))
 
     await anna.send(f"/case {sent}")
     await cancel_case(anna, await anna.card(f"№{sent}", button="Отменить дело"), "Клиент отказался от газонокосилки")
@@ -250,12 +253,8 @@ async def test_1c_sends_its_word_on_an_order_in_chunks_of_the_size_the_site_aske
     harness, onec = await _exchange(harness_factory, onec_file_limit=512)
     people = await dealers(harness, tmp_path / "1c", onec)
     anna, regina = people["anna"], people["regina"]
-    first = await place_order(harness, anna, ("combi 48", COMBI))
-    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", COMBI, button="Согласовать"))
-    await anna.expect("одобрена и передаётся в 1С")
-    second = await place_order(harness, anna, ("SBC 900", TRIMMER))
-    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", TRIMMER, button="Согласовать"))
-    await anna.expect("одобрена и передаётся в 1С")
+    first = await approved_order(harness, anna, regina, ("combi 48", COMBI))
+    second = await approved_order(harness, anna, regina, ("SBC 900", TRIMMER))
 
     remark = ("Комментарий менеджера", "Резерв на складе Москва до конца недели, отгрузка после оплаты. " * 8)
     plain = status_document(first, [("Номер по 1С", "ЗК-000501"), remark])
@@ -294,9 +293,7 @@ async def test_1cs_payment_and_shipment_read_as_dates_in_the_readers_language(
     people = await dealers(harness, tmp_path / "1c", onec)
     anna, regina = people["anna"], people["regina"]
     emma = await dealer_person(harness, "Emma", "ООО Сад", "Менеджер дилера", language="en")
-    order = await place_order(harness, anna, ("combi 48", COMBI))
-    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
-    await anna.expect("одобрена и передаётся в 1С")
+    order = await approved_order(harness, anna, regina, ("combi 48", COMBI))
 
     paid = status_document(order, [("Дата оплаты по 1С", "2026-12-21T14:35:00"), ("Номер оплаты по 1С", "ПП-5")])
     assert (await onec.call("file", kind="sale", filename="o-1.xml", body=paid))[1].startswith("success")
@@ -326,9 +323,7 @@ async def test_a_dealers_comment_on_an_approved_request_reaches_whoever_approved
     harness = await harness_factory()
     people = await dealers(harness, tmp_path / "1c")
     anna, regina = people["anna"], people["regina"]
-    sent = await place_order(harness, anna, ("combi 48", COMBI))
-    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", button="Согласовать"))
-    await anna.expect("одобрена и передаётся в 1С")
+    sent = await approved_order(harness, anna, regina, ("combi 48", COMBI))
 
     await anna.send(f"/case {sent}")
     await anna.press("Комментарий", await anna.card(f"№{sent}", button="Комментарий"))

@@ -375,18 +375,27 @@ async def _a_lead_taken(harness: Harness, manager: Person, key: str) -> None:
     await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
 
 
-async def _lead_to_contract_approval(harness: Harness, manager: Person, items: list[tuple[str, ...]]) -> None:
-    """A lead from the site taken by `manager`, qualified, its order put together with `items` and its contract
-    attached: the deal is at «Согласование договора», the client's answer and the director's approval asked."""
-    await _a_lead_taken(harness, manager, "lead-contract")
+async def _order_being_assembled(harness: Harness, manager: Person, key: str, first_item: str) -> None:
+    """A lead from the site taken by `manager` (`_a_lead_taken`), the client qualified as a target (a private
+    clinic, 6 500 000, the chief physician decides), «Соберите заказ и подготовьте договор» opened and item №1
+    named `first_item`: its availability is asked next."""
+    await _a_lead_taken(harness, manager, key)
     await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
     await _answer(manager, "Тип клиента", "Частная клиника")
     await _answer(manager, "Бюджет", "6 500 000")
     await _answer(manager, "Кто принимает решение", "Главный врач")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     await manager.press("Готово", await manager.expect("Соберите заказ и подготовьте договор"))
+    await _answer(manager, "Позиция №1: Наименование", first_item)
+
+
+async def _lead_to_contract_approval(harness: Harness, manager: Person, items: list[tuple[str, ...]]) -> None:
+    """A lead from the site taken by `manager`, qualified, its order put together with `items` and its contract
+    attached: the deal is at «Согласование договора», the client's answer and the director's approval asked."""
+    await _order_being_assembled(harness, manager, "lead-contract", items[0][0])
     for number, (name, availability, supplier, quantity, price, payment, delivery) in enumerate(items, 1):
-        await _answer(manager, f"№{number}: Наименование", name)
+        if number > 1:  # item №1 is named already
+            await _answer(manager, f"№{number}: Наименование", name)
         await _answer(manager, f"№{number}: Наличие", availability)
         if supplier is not None:
             await _answer(manager, f"№{number}: Поставщик", supplier)
@@ -495,17 +504,26 @@ async def _order_sent(harness: Harness, manager: Person, director: Person, prepa
     return deal
 
 
-async def _defibrillator_sent(
-    harness_factory: Callable[..., Awaitable[Harness]],
+async def _order_sent_to_logistics(
+    harness_factory: Callable[..., Awaitable[Harness]], prepayment: str = "700 000"
 ) -> tuple[Harness, Case, Person, Person, Person]:
-    """The order sent (`_order_sent`) by the sales manager Ольга, and the director Олег has approved sending the
-    defibrillator (to order): the logistician Пётр is told so and asked its tracking number. Returns the harness, the
-    deal, and Ольга, Олег and Пётр."""
+    """The sales manager Ольга, the director Олег and the logistician Пётр; Ольга's order sent (`_order_sent`, with
+    `prepayment` received), its items on Пётр's cards. Returns the harness, the deal, and Ольга, Олег and Пётр."""
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
     logistics = await harness.person("Логист Пётр", "logistics")
-    deal = await _order_sent(harness, manager, director)
+    deal = await _order_sent(harness, manager, director, prepayment)
+    return harness, deal, manager, director, logistics
+
+
+async def _defibrillator_sent(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> tuple[Harness, Case, Person, Person, Person]:
+    """The order sent to the logistician (`_order_sent_to_logistics`), and the director Олег has approved sending the
+    defibrillator (to order): the logistician Пётр is told so and asked its tracking number. Returns the harness, the
+    deal, and Ольга, Олег and Пётр."""
+    harness, deal, manager, director, logistics = await _order_sent_to_logistics(harness_factory)
     await _ask(logistics, "Дефибриллятор", "Отправлен")
     await director.press("Согласовать", await director.expect("Согласуйте: Дефибриллятор → Отправлен"))
     return harness, deal, manager, director, logistics
@@ -548,11 +566,7 @@ async def test_an_order_whose_every_item_is_cancelled_closes_and_its_manager_and
 ) -> None:
     """A cancelled item leaves what the order comes to; and once every item is cancelled nothing is left to ship:
     the deal does not wait at «Заказ отправлен» with no task and nobody told — it closes, saying so."""
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
-    deal = await _order_sent(harness, manager, director)
+    harness, deal, manager, director, logistics = await _order_sent_to_logistics(harness_factory)
 
     await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
     await manager.send(f"/case {deal.id}")
@@ -725,11 +739,7 @@ async def test_the_panel_shows_where_each_item_stands_and_what_the_order_comes_t
     """An admin opens the deal in the panel to see which item holds the order back: each item's block says where it
     stands on its track (the defibrillator cancelled, the monitors still being ordered), and under the items what
     the order comes to and what is left to pay, as the deal's card in chat says — in Russian and in English."""
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
-    deal = await _order_sent(harness, manager, director)
+    harness, deal, _manager, _director, logistics = await _order_sent_to_logistics(harness_factory)
     await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
 
     for lang, stages, total in (
@@ -758,12 +768,8 @@ async def test_the_accountant_closing_the_payment_is_told_what_is_left_to_pay_af
     """The client prepaid 500 000; the defibrillator was cancelled, the monitors (700 000) shipped. The accountant
     who closes the order's payment reads what the order came to, the prepayment, and what is still to come from the
     client — 200 000 — rather than working it out from the total, which is not what she is waiting for."""
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
+    harness, _order, _manager, _director, logistics = await _order_sent_to_logistics(harness_factory, "500 000")
     vera = await harness.person("Accountant Vera", "accountant", language="en")
-    await _order_sent(harness, manager, director, prepayment="500 000")
     await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
     await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
     await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
@@ -780,11 +786,7 @@ async def test_an_items_approval_waiting_is_named_by_the_item_in_the_digest_and_
     and the deal's card and the admin's /find card among the case's open tasks, by the item's name — «Согласуйте:
     Дефибриллятор → Отправлен», as his task's card says — not «Позиция №2», which leaves him to find out which item
     that is."""
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
-    deal = await _order_sent(harness, manager, director)
+    harness, deal, manager, director, logistics = await _order_sent_to_logistics(harness_factory)
     await _ask(logistics, "Дефибриллятор", "Отправлен")
     await director.expect("Согласуйте: Дефибриллятор → Отправлен")
 
@@ -811,11 +813,7 @@ async def test_an_item_left_waiting_for_the_directors_approval_reminds_him_not_o
     deadline. Three working days on, the item's reminder goes to the director whose decision it waits for, with
     the approval a press away — and the logistician's says what it waits for and with whom, rather than pressing
     him about an item whose card offers him nothing to do."""
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
-    await _order_sent(harness, manager, director)
+    harness, _order, _manager, director, logistics = await _order_sent_to_logistics(harness_factory)
     await _ask(logistics, "Дефибриллятор", "Отправлен")
     await director.expect("Согласуйте: Дефибриллятор → Отправлен")
 
@@ -843,14 +841,7 @@ async def test_a_manager_who_switches_language_in_the_middle_of_the_order_is_ask
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     await harness.person("Директор Олег", "director")
-    await _a_lead_taken(harness, manager, "lead-lang")
-    await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
-    await _answer(manager, "Тип клиента", "Частная клиника")
-    await _answer(manager, "Бюджет", "6 500 000")
-    await _answer(manager, "Кто принимает решение", "Главный врач")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await manager.press("Готово", await manager.expect("Соберите заказ и подготовьте договор"))
-    await _answer(manager, "Позиция №1: Наименование", "Кардиомонитор")
+    await _order_being_assembled(harness, manager, "lead-lang", "Кардиомонитор")
     await manager.expect("Позиция №1: Наличие")
 
     await manager.send("/lang")
@@ -875,14 +866,7 @@ async def test_a_quantity_no_order_has_is_refused_not_carried_to_the_directors_a
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     await harness.person("Директор Олег", "director")
-    await _a_lead_taken(harness, manager, "lead-huge")
-    await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
-    await _answer(manager, "Тип клиента", "Частная клиника")
-    await _answer(manager, "Бюджет", "6 500 000")
-    await _answer(manager, "Кто принимает решение", "Главный врач")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await manager.press("Готово", await manager.expect("Соберите заказ и подготовьте договор"))
-    await _answer(manager, "Позиция №1: Наименование", "Кардиомонитор")
+    await _order_being_assembled(harness, manager, "lead-huge", "Кардиомонитор")
     await _answer(manager, "Позиция №1: Наличие", "В наличии")
     question = await manager.expect("Позиция №1: Количество")
     assert "Отправьте целое число от 1 до 100000." in question["text"], question["text"]
