@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Case, User
 from flows.model import ProcessDef, ReportDef
 from flows.status import CaseStatus
+from flows.values import format_value
 from services.core import Core
 from services.wording import STATUS_WORDS
 
@@ -123,6 +124,36 @@ async def rows_of(
         numbers = {name: n for name in report.totals if (n := _number(case.data.get(name))) is not None}
         rows.append(ReportRow(case=case, spec=spec, cells=cells, values=values, numbers=numbers))
     return rows
+
+
+def total_label(core: Core, report: ReportDef, reported: ProcessDef, name: str, lang: str) -> str:
+    """A total's label in `lang`. Totals are fields of the cases reported on (of `reported`), so they are labelled
+    from that process — as the report's own column for the field names it, if it has one: a total of all deals is
+    «Сумма», not one deal's «Сумма сделки»."""
+    columns = {c.field: c.label for c in report.columns}
+    if name in columns:
+        return core.translator.local(columns[name], lang)
+    return core.translator.local(reported.fields[name].label, lang) if name in reported.fields else name
+
+
+def summary(
+    core: Core, report: ReportDef, reported: ProcessDef, rows: list[ReportRow], totals: dict[str, float], lang: str
+) -> str:
+    """The report as read in chat, in `lang`: how many cases, each total, and the first thirty rows."""
+    # The number says what it counts: «Итог недели с дебиторкой: 3 дела», not a bare «: 3».
+    heading = core.translator.local(report.title, lang)
+    lines = [core.translator.tn("%(title)s: %(n)s case", "%(title)s: %(n)s cases", len(rows), lang, title=heading)]
+    for name, total in totals.items():
+        # Written as the field is anywhere else («Сумма: 660 000,00 ₽», «Пр. 1, кг: 1 500»); the label is left
+        # as it is (a comma in «Пр. 1, кг» is the label's own).
+        fdef = reported.fields.get(name)
+        kind = "money" if fdef is not None and fdef.type == "money" else "number"
+        lines.append(f"{total_label(core, report, reported, name, lang)}: {format_value(kind, total, lang=lang)}")
+    for row in rows[:30]:
+        lines.append("• " + " · ".join(cell for cell in row.cells if cell))
+    if len(rows) > 30:
+        lines.append(core.translator.t("…and %(n)s more in the file.", lang, n=len(rows) - 30))
+    return "\n".join(lines)
 
 
 class SheetRow(Protocol):

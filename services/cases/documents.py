@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from flows.context import case_context
 from flows.runtime import BuildReport, Render
-from flows.values import format_value
 from services import access, outbox, reports
 from services.cases.effects import handles
 from services.cases.state import Loaded
@@ -84,20 +83,10 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     rows = await reports.rows_of(core, service.session, cases, report, lang)
     title = core.translator.local(report.title, lang)
     headers = [core.translator.local(c.label, lang) for c in report.columns]
-    totals: dict[str, float] = {}
-    for name in report.totals:
-        totals[name] = sum(r.numbers.get(name, 0.0) for r in rows)
-    # Totals are fields of the cases reported on, so they are labelled from that process — as the report's own
-    # column for the field names it, if it has one: a total of all deals is «Сумма», not one deal's «Сумма сделки».
+    totals = {name: sum(r.numbers.get(name, 0.0) for r in rows) for name in report.totals}
+    # The totals are fields of the cases reported on: labelled and written as that process has them.
     reported = core.registry.latest(report.process)[1] if report.process in core.registry.current else loaded.state.spec
-    columns = {c.field: c.label for c in report.columns}
-
-    def total_label(name: str, lang: str) -> str:
-        if name in columns:
-            return core.translator.local(columns[name], lang)
-        return core.translator.local(reported.fields[name].label, lang) if name in reported.fields else name
-
-    labelled = {total_label(n, lang): v for n, v in totals.items()}
+    labelled = {reports.total_label(core, report, reported, n, lang): v for n, v in totals.items()}
     stamp = service.now.astimezone(core.calendar.tz).strftime("%d.%m.%Y %H-%M")
     # The rows are read now (they are this moment's cases); the workbook is built after the commit. The file is
     # the company's, in its language; the summary below is read in chat, so it is written in every language.
@@ -116,26 +105,9 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
         loaded.state.data[report.count] = len(rows)
     if report.summary is None:
         return
-
-    def summary(rows: list[reports.ReportRow], lang: str) -> str:
-        # The number says what it counts: «Итог недели с дебиторкой: 3 дела», not a bare «: 3».
-        heading = core.translator.local(report.title, lang)
-        lines = [core.translator.tn("%(title)s: %(n)s case", "%(title)s: %(n)s cases", len(rows), lang, title=heading)]
-        for name, total in totals.items():
-            # Written as the field is anywhere else («Сумма: 660 000,00 ₽», «Пр. 1, кг: 1 500»); the label is left
-            # as it is (a comma in «Пр. 1, кг» is the label's own).
-            fdef = reported.fields.get(name)
-            kind = "money" if fdef is not None and fdef.type == "money" else "number"
-            lines.append(f"{total_label(name, lang)}: {format_value(kind, total, lang=lang)}")
-        for row in rows[:30]:
-            lines.append("• " + " · ".join(cell for cell in row.cells if cell))
-        if len(rows) > 30:
-            lines.append(core.translator.t("…and %(n)s more in the file.", lang, n=len(rows) - 30))
-        return "\n".join(lines)
-
     # A text the system wrote, in each language (`flows.model.LocalText`): each reader's card and task read theirs.
     texts: dict[str, str] = {}
     for other in LANGUAGES:
         cells = rows if other == lang else await reports.rows_of(core, service.session, cases, report, other)
-        texts[other] = summary(cells, other)
+        texts[other] = reports.summary(core, report, reported, cells, totals, other)
     loaded.state.data[report.summary] = texts
