@@ -17,7 +17,7 @@ from flows.values import amount_text
 from services import companies
 from services import people as people_repo
 from services.admin_actions import PANEL
-from services.wording import ORGANISATION_KINDS
+from services.wording.names import ORGANISATION_KINDS
 
 FIELDS = ("name", "inn", "kpp", "region", "price", "contacts")
 

@@ -26,7 +26,7 @@ from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from services import outbox
 from services.core import Core
-from services.wording import ROLES
+from services.wording.names import ROLES
 
 CASE_STATUS = {"draft": _("Draft"), "active": _("In progress"), "done": _("Finished"), "cancelled": _("Cancelled")}
 TASK_STATUS = {"open": _("Open"), "done": _("Done"), "cancelled": _("Not needed any more")}

@@ -2,7 +2,7 @@
 so that nothing is lost to «…» — and never between a label and its value.
 
 A summary or a case card is an outline: «Часы №2:» heads the indented lines of its entry, «Описание дефекта: …»
-heads the further lines of its value (indented under it, `services.wording`). So a message never ends with a
+heads the further lines of its value (indented under it, `services.wording.summaries`). So a message never ends with a
 heading whose content goes on in the next one (it moves there), and a message that begins inside an entry or a
 value begins by repeating what it is part of («Часы №2: …», «   Описание дефекта: …»), as does each further piece
 of a value too long for one message, which is cut inside the value, never between its label and its first words.

@@ -17,7 +17,7 @@ from flows.model import ProcessDef, ReportDef
 from flows.status import CaseStatus
 from flows.values import format_value
 from services.core import Core
-from services.wording import STATUS_WORDS
+from services.wording.names import STATUS_WORDS
 
 
 @dataclass

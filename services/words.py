@@ -13,7 +13,8 @@ from flows.deadlines import Deadline, DeadlineError, Span, parse_deadline
 from flows.i18n import _
 from flows.model import CALL_RESULTS, FieldDef, FollowDef, LocalText, ProcessDef, StageDef, TaskDef
 from flows.values import date_text
-from services.wording import Wording, words_of_key
+from services.wording import Wording
+from services.wording.names import words_of_key
 
 _SPANS = {
     ("minutes", False): _("%(n)s min"),

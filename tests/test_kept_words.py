@@ -14,9 +14,9 @@ import pytest
 from flows.items import item_approval_key
 from flows.loader import load_file
 from flows.runtime import TaskState
-from services import wording
 from services.i18n import Translator
 from services.outbox import MAX_TEXT, split_lines, split_text
+from services.wording import files as file_words
 from tests.test_task_cards import SPEC, walked
 from tgbot import render_cards
 from tgbot.render import Renderer
@@ -33,7 +33,7 @@ def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
 def forget() -> None:
     render_cards._TASK_WORDS.clear()
     render_cards._HEAD_TEXTS.clear()
-    wording._FILE_PLANS.clear()
+    file_words._FILE_PLANS.clear()
 
 
 def cards(renderer: Renderer) -> list[tuple[tuple[str, ...], int, str, object]]:
@@ -86,9 +86,9 @@ def test_the_files_counted_are_the_files_listed_whatever_the_data(renderer: Rend
     ]
     for data in shapes:
         for _ in range(2):  # afresh, then over the kept plan
-            listed = renderer.files(SPEC, data, wording.file_fields(SPEC), "ru")
-            assert wording.file_count(SPEC, data) == len(listed)
-        wording._FILE_PLANS.clear()
+            listed = renderer.files(SPEC, data, file_words.file_fields(SPEC), "ru")
+            assert file_words.file_count(SPEC, data) == len(listed)
+        file_words._FILE_PLANS.clear()
 
 
 def test_a_translation_kept_is_the_catalogs(renderer: Renderer) -> None:

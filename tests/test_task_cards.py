@@ -19,7 +19,7 @@ from flows.loader import load_file, parse_definition
 from flows.runtime import CaseState, Engine, TaskState
 from flows.templating import render
 from services.i18n import Translator
-from services.wording import file_count, file_fields
+from services.wording.files import file_count, file_fields
 from tgbot.notices_base import evidence_fields
 from tgbot.render import Renderer
 

@@ -19,7 +19,7 @@ from services.cases import CaseService, Loaded
 from services.comments import Comments
 from services.diagrams import Diagrams
 from services.escalations import Escalations
-from services.wording import file_fields
+from services.wording.files import file_fields
 from tgbot.callbacks import CaseCb, EscalationCb, ItemCb, TaskCb
 from tgbot.case_view import case_view
 from tgbot.conversation import Conversation

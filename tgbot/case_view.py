@@ -16,7 +16,7 @@ from services.cases import CaseService, Loaded
 from services.comments import SHOWN, Comments
 from services.end_reasons import end_reason
 from services.portal import ORDER_PROCESS, repeatable
-from services.wording import file_fields
+from services.wording.files import file_fields
 from services.worktime import WorkTime
 from tgbot.callbacks import CartCb, CaseCb, ItemCb, button_label
 from tgbot.render import renderer_for

@@ -23,7 +23,7 @@ from services.cases.state import Loaded
 from services.channels import Channels
 from services.people import PeopleCache
 from services.portal import stock_now
-from services.wording import file_fields
+from services.wording.files import file_fields
 from tgbot.render import CardHead, Renderer
 
 

@@ -13,7 +13,7 @@ from flows.values import amount_text, number_sign
 from services import companies
 from services.access import EXTERNAL_ROLES
 from services.onec_documents.sheet import shown_date
-from services.wording import ORGANISATION_KINDS
+from services.wording.names import ORGANISATION_KINDS
 from tgbot.callbacks import (
     OrgCb,
     button_label,

@@ -27,7 +27,8 @@ from flows.runtime import (
 from flows.spec_cache import SpecCache
 from flows.status import TaskStatus
 from flows.templating import names_read
-from services.wording import STATUS_WORDS, file_count
+from services.wording.files import file_count
+from services.wording.names import STATUS_WORDS
 from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, button_label, keyboard, pack
 from tgbot.render_base import markup
 from tgbot.render_items import ItemCards

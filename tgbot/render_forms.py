@@ -12,7 +12,8 @@ from flows.forms import Step, can_add_entry, can_remove_entry, describe_current,
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef
 from flows.values import number_sign
-from services.wording import Wording, entry_name
+from services.wording import Wording
+from services.wording.names import entry_name
 from tgbot.callbacks import FormCb, button_label
 from tgbot.render_base import markup
 

@@ -26,7 +26,8 @@ from flows.items import (
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState, open_item_moves, pending_approval
 from flows.status import CaseStatus
-from services.wording import Wording, entry_name
+from services.wording import Wording
+from services.wording.names import entry_name
 from tgbot.callbacks import CaseCb, ItemCb, button_label
 from tgbot.render_base import markup
 

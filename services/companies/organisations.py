@@ -68,7 +68,7 @@ class Organisations:
         """The kind as an admin types it: its key or the word people read (дилер, Поставщик…), in any language and
         case; anything else is passed on as typed, to be refused with the usage."""
         from services.i18n import LANGUAGES  # here: the import of organisations goes without aiogram (above)
-        from services.wording import ORGANISATION_KINDS
+        from services.wording.names import ORGANISATION_KINDS
 
         typed = word.casefold()
         for kind, label in ORGANISATION_KINDS.items():

@@ -36,7 +36,7 @@ from services.digests.contents import (
 from services.digests.subscriptions import Subscription, add_timer, key_of, save, subscription
 from services.exports import XLSX
 from services.people import PeopleCache
-from services.wording import STATUS_WORDS
+from services.wording.names import STATUS_WORDS
 
 log = logging.getLogger(__name__)
 

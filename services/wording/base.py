@@ -1,0 +1,41 @@
+"""What every part of the wording stands on: the translator, the company's time zone, the case's calendar and
+clock, and a text of a definition (a label, a template) in the reader's language."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flows.calendar import WorkCalendar
+from flows.clock import Clock
+from flows.context import case_context
+from flows.model import ProcessDef, local
+from flows.templating import TemplateError, render
+from services.i18n import Translator
+
+
+class WordingBase:
+    def __init__(
+        self, translator: Translator, tz: ZoneInfo, *, calendar: WorkCalendar | None = None, clock: Clock | None = None
+    ) -> None:
+        """`calendar` and `clock`: the case's, for how late a deadline is (`due`); without them a due date is only
+        its moment (a diagram's legend, a test of the words)."""
+        self.tr = translator
+        self.tz = tz
+        self.calendar = calendar
+        self.clock = clock
+
+    def t(self, message: str, lang: str | None, **params: Any) -> str:
+        return self.tr.t(message, lang, **params)
+
+    def local(self, text: Any, lang: str | None) -> str:
+        return local(text, self.tr.lang(lang))
+
+    def template(
+        self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None, extra: dict[str, Any] | None = None
+    ) -> str:
+        source = self.tr.local(text, lang)
+        try:
+            return render(source, case_context(spec, data, extra, lang=self.tr.lang(lang))).strip()
+        except TemplateError:
+            return source

@@ -1,0 +1,59 @@
+"""Type hints: what a question for a field asks the person to send («Send a date: …», «Send a whole number from 1
+to 100000.»), said before the answer."""
+
+from __future__ import annotations
+
+from flows import values as field_values
+from flows.i18n import _
+from flows.model import FieldDef
+from services.wording.base import WordingBase
+
+
+class HintWords(WordingBase):
+    def _number_range(self, fdef: FieldDef, lang: str | None) -> str:
+        low = _limit(fdef.min) if fdef.min is not None else None
+        high = _limit(fdef.max) if fdef.max is not None else None
+        whole = fdef.integer
+        if low is not None and high is not None:
+            text = _("Send a whole number from %(low)s to %(high)s.") if whole else _(
+                "Send a number from %(low)s to %(high)s.")
+        elif low is not None:
+            text = _("Send a whole number, at least %(low)s.") if whole else _("Send a number, at least %(low)s.")
+        else:
+            text = _("Send a whole number, at most %(high)s.") if whole else _("Send a number, at most %(high)s.")
+        return self.t(text, lang, low=low, high=high)
+
+    def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
+        hints = {
+            "number": _("Send a number."),
+            "money": _("Send an amount, for example %(whole)s or %(cents)s."),
+            "date": _("Send a date: DD.MM.YYYY, “Dec 7” or “today”."),
+            "datetime": _("Send a date and time as DD.MM.YYYY HH:MM."),
+            "photo": _("Send one or more photos."),
+            "document": _("Send a file."),
+            "bool": _("Choose yes or no."),
+            "company": _("Type the company's name: I will find it or create it."),
+        }
+        message = hints.get(fdef.type)
+        if fdef.contact == "phone":
+            message = _("Send a phone number with its code, for example +7 900 123-45-67.")
+        elif fdef.contact == "email":
+            message = _("Send an e-mail address, for example name@example.com.")
+        elif fdef.full_name:
+            message = _("Send the surname and the first name, for example Ivanova Marina.")
+        if fdef.type == "document" and fdef.multiple:  # several files in one answer: not «a file»
+            if fdef.accept:
+                return self.t("Send the files (%(types)s), one or several.", lang, types=", ".join(fdef.accept))
+            message = _("Send the files, one or several.")
+        elif fdef.type == "document" and fdef.accept:
+            return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
+        if fdef.type == "number" and fdef.contact is None and (fdef.min is not None or fdef.max is not None):
+            return self._number_range(fdef, lang)  # said before the answer, not only after a wrong one
+        if message and fdef.type == "money":  # the amounts as the reader writes them, as its refusals give them
+            return self.t(message, lang, **field_values.AMOUNT_EXAMPLES)
+        return self.t(message, lang) if message else ""
+
+
+def _limit(number: float) -> str:
+    """A bound as a person writes it: 50, not 50.0."""
+    return str(int(number)) if float(number).is_integer() else str(number)
