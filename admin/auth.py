@@ -24,6 +24,7 @@ from aiohttp_session import AbstractStorage, Session, get_session, new_session, 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin.forms import unsaved
+from flows.i18n import _
 from services import panel_sessions as store
 from services.panel_sessions import SessionPolicy
 
@@ -170,7 +171,7 @@ class Auth:
             return await handler(request)
         if not session.get("admin"):
             if request.method == "POST":
-                return self.render(request, "login.html", 401, error="Log in again: your session has ended.")
+                return self.render(request, "login.html", 401, error=_("Log in again: your session has ended."))
             return self.render(request, "login.html", 401, next=_inside(request.rel_url.path_qs))
         request[CSRF_KEY] = str(session["csrf"])  # before the check: a refused form's page still has the header
         if request.method not in ("GET", "HEAD", "OPTIONS") and not await self._csrf_accepted(request, session):
@@ -235,7 +236,7 @@ class Auth:
             log.warning("panel: wrong admin token from %s", address)  # the token itself is never logged
             if wait is not None:
                 return self._throttled(request, wait)
-            return self.render(request, "login.html", 401, error="Wrong token.", next=target)
+            return self.render(request, "login.html", 401, error=_("Wrong token."), next=target)
         async with self.sessionmaker.begin() as db:
             await store.succeeded(db, address)
         # A fresh id at login (never the one the browser came with): a planted cookie cannot become a session.

@@ -11,6 +11,7 @@ from aiogram.filters import BaseFilter
 from aiogram.types import Message
 
 from db.models import User
+from flows.i18n import _
 from handlers.common import Registered, register_asked_text
 from handlers.forms import _incoming_file
 from services.access import Viewer
@@ -44,7 +45,7 @@ async def on_comment(
                                 incoming.tg_file_id, incoming.tg_unique_id)  # fmt: skip
     text = message.text or message.caption or ""
     _loaded, comment = await comments.post(viewer, text, attachment)
-    said = "🔒 The internal note is in the thread." if comment.internal else "💬 The comment is in the thread."
+    said = _("🔒 The internal note is in the thread.") if comment.internal else _("💬 The comment is in the thread.")
     replies.say(message.chat.id, renderer.t(said, viewer.user.language))
 
 

@@ -167,5 +167,5 @@ class AdminButtons:
         if not people:
             return r.t("The bot can reach everyone.", lang)
         lines = [r.t("The bot cannot reach these people (they blocked it or left Telegram):", lang)]
-        lines += [f"• {p.name} — {r.t('since %(when)s', lang, when=r.when(p.unreachable_at, lang))}" for p in people]
+        lines += [f"• {p.name} — " + r.t("since %(when)s", lang, when=r.when(p.unreachable_at, lang)) for p in people]
         return "\n".join(lines)

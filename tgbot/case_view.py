@@ -145,9 +145,9 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         t = core.translator.t
         own = user.id == state.initiator_id  # someone else's case is followed by choice
         if muted:
-            label, action = t("🔔 Unmute the case" if own else "🔔 Follow the case", lang), "unmute"
+            label, action = (t("🔔 Unmute the case", lang) if own else t("🔔 Follow the case", lang)), "unmute"
         else:
-            label, action = t("🔕 Mute the case" if own else "🔕 Stop following", lang), "mute"
+            label, action = (t("🔕 Mute the case", lang) if own else t("🔕 Stop following", lang)), "mute"
         rows.append(
             [InlineKeyboardButton(text=label, callback_data=CaseCb(action=action, case_id=loaded.row.id).pack())]
         )

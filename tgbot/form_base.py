@@ -395,10 +395,10 @@ class FormBase:
         if self.user.question_lost_at is None:
             return False
         if answering:
-            notice = "I am not sure my last question reached you, so your message was not recorded as its answer. " \
-                "Here is the question again, please answer it once more."
+            notice = _("I am not sure my last question reached you, so your message was not recorded as its answer. "
+                       "Here is the question again, please answer it once more.")
         else:
-            notice = "I am not sure my last question reached you, so here it is again."
+            notice = _("I am not sure my last question reached you, so here it is again.")
         self.say(self.r.t(notice, self.lang))
         await self.ask(task)
         return True

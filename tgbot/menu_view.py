@@ -82,7 +82,7 @@ def case_list(
     start on a phone), a button per case to open it; the open ones first, the finished ones behind «Closed cases»."""
     if not cases:
         return renderer.t("You have no closed cases.", lang), InlineKeyboardMarkup(inline_keyboard=[])
-    lines = [renderer.t("Closed cases:" if closed else "Your cases:", lang)]
+    lines = [renderer.t("Closed cases:", lang) if closed else renderer.t("Your cases:", lang)]
     for case, spec in cases:
         stage = renderer.stage_title(spec, case.stage, lang)
         lines.append(f"{number_sign(lang)}{case.id} · {titles[case.id]} — {stage}")

@@ -75,9 +75,9 @@ def organisation_card(
     ]
     if credit.limit is not None:
         left = credit.left or 0
-        text = "Credit limit: %(limit)s ₽, debt: %(debt)s ₽, left: %(left)s ₽"
+        text = _("Credit limit: %(limit)s ₽, debt: %(debt)s ₽, left: %(left)s ₽")
         if left < 0:
-            text, left = "Credit limit: %(limit)s ₽, debt: %(debt)s ₽, exceeded by %(left)s ₽", -left
+            text, left = _("Credit limit: %(limit)s ₽, debt: %(debt)s ₽, exceeded by %(left)s ₽"), -left
         lines.append(
             t(
                 text,

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiogram.types import InlineKeyboardButton
 
+from flows.i18n import _
 from flows.items import parse_item_approval
 from flows.model import ProcessDef, TaskDef
 from flows.runtime import (
@@ -210,7 +211,7 @@ class TaskCards(ItemCards):
             if worked < 60:  # the first stretch: «до этого: 0 ч 00 мин» said nothing
                 lines.append(self.t("⏱ Working since %(when)s", lang, when=when))
             else:
-                text = "⏱ Working since %(when)s; done before: %(spent)s"
+                text = _("⏱ Working since %(when)s; done before: %(spent)s")
                 lines.append(self.t(text, lang, when=when, spent=self.duration(worked, lang)))
             return [button(self.t("⏸ Pause", lang), pack(TaskCb, "work", task.id or 0, "pause"))]
         if worked:
@@ -289,7 +290,7 @@ class TaskCards(ItemCards):
 
     def unmute_button(self, case_id: int, own: bool, lang: str | None) -> dict[str, Any] | None:
         """Stage news about a case back on: the card's own button, worded as there (`tgbot.case_view`)."""
-        label = self.t("🔔 Unmute the case" if own else "🔔 Follow the case", lang)
+        label = self.t("🔔 Unmute the case", lang) if own else self.t("🔔 Follow the case", lang)
         return keyboard([[button(label, pack(CaseCb, "unmute", case_id, ""))]])
 
     def waits_line(self, waits_until: datetime | None, lang: str | None) -> list[str]:

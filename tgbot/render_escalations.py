@@ -7,6 +7,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton
 
+from flows.i18n import _
 from flows.model import ProcessDef
 from flows.runtime import TaskState
 from services.wording import Wording
@@ -28,8 +29,8 @@ class EscalationPickers(Wording):
 
         # A personal task too: it goes to a member of the roles that may do it (refused in words if there is none).
         rows = [
-            [button("👥 Reassign", "reassign")],
-            [button("🗓 Extend the deadline", "extend"), button("🙋 Take over", "take")],
+            [button(_("👥 Reassign"), "reassign")],
+            [button(_("🗓 Extend the deadline"), "extend"), button(_("🙋 Take over"), "take")],
         ]
         show = CaseCb(action="show", case_id=case_id).pack()
         rows.append([InlineKeyboardButton(text=self.t("📁 Case", lang), callback_data=show)])
@@ -37,8 +38,9 @@ class EscalationPickers(Wording):
 
     def _extend_label(self, days: int, due_at: Any, lang: str | None) -> str:
         """«+1 рабочий день — до …», «+2 рабочих дня», «+5 рабочих дней»: the words, not «раб. дн.»."""
-        one, many = "+%(n)s working day — %(when)s", "+%(n)s working days — %(when)s"
-        return self.tr.tn(one, many, days, lang, when=self.when(due_at, lang))
+        return self.tr.tn(
+            "+%(n)s working day — %(when)s", "+%(n)s working days — %(when)s", days, lang, when=self.when(due_at, lang)
+        )
 
     def overdue_buttons(self, task: TaskState, case_id: int, lang: str | None) -> dict[str, Any] | None:
         """Under «Overdue» to the task's holder: the task's card brought here again (it may be far up the chat)."""

@@ -21,13 +21,13 @@ TELEGRAM, EMAIL, SMS = "telegram", "email", "sms"
 CHANNELS = (TELEGRAM, EMAIL, SMS)
 KINDS = ("notify", "task_assigned", "reminder", "escalation", "stage_change", "digest", "comment")
 KIND_TITLES = {
-    "notify": "A definition's notification",
-    "task_assigned": "Task assigned",
-    "reminder": "Reminder",
-    "escalation": "Escalation",
-    "stage_change": "Stage change",
-    "digest": "Digest",
-    "comment": "Comment on a case",
+    "notify": _("A definition's notification"),
+    "task_assigned": _("Task assigned"),
+    "reminder": _("Reminder"),
+    "escalation": _("Escalation"),
+    "stage_change": _("Stage change"),
+    "digest": _("Digest"),
+    "comment": _("Comment on a case"),
 }
 # The templated parts of each channel: Telegram's, one per language a person may read the bot in.
 TELEGRAM_PARTS = {"ru": "telegram_ru", "en": "telegram_en"}

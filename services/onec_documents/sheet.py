@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from db.models import Case
+from flows.i18n import _
 from flows.values import date_text, number_sign
 from services.core import Core
 from services.onec_documents.papers import Paper
@@ -18,10 +19,10 @@ from services.onec_documents.papers import Paper
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What a kind is called (msgids; services/locales).
 TITLES = {
-    "invoice": "Invoice",
-    "shipment": "Shipment note",
-    "tax_invoice": "Tax invoice",
-    "upd": "Universal transfer document",
+    "invoice": _("Invoice"),
+    "shipment": _("Shipment note"),
+    "tax_invoice": _("Tax invoice"),
+    "upd": _("Universal transfer document"),
 }
 
 
@@ -114,7 +115,7 @@ def title(t: Callable[..., str], kind: str, number: str, date: str, lang: str | 
 def sheet_words(core: Core, paper: Paper, case: Case, lang: str | None) -> dict[str, str]:
     t = core.translator.t
     heading = title(t, paper.kind, paper.number, paper.date, lang)
-    version = f" ({t('version %(v)s', lang, v=paper.version)})" if paper.version else ""
+    version = " (" + t("version %(v)s", lang, v=paper.version) + ")" if paper.version else ""
     return {
         "title": t(TITLES[paper.kind], lang),
         "heading": heading + version,
