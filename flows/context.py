@@ -12,10 +12,11 @@ from functools import lru_cache
 from typing import Any
 
 from flows import values
+from flows.expressions import CANCELLED_ENTRY
 from flows.items import item_states
 from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, ReportAction, TrackDef, local
 from flows.spec_cache import SpecCache
-from flows.templating import CANCELLED_ENTRY, LANG_KEY
+from flows.templating import LANG_KEY
 
 # Field types whose stored JSON becomes another Python type here.
 _TYPED = frozenset({"number", "money", "date", "datetime"})

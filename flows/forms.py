@@ -17,13 +17,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from flows import values as field_values
 from flows.calendar import WorkCalendar
-from flows.expressions import ExpressionError, evaluate
+from flows.expressions import CANCELLED_ENTRY, ExpressionError, evaluate
 from flows.i18n import _
-from flows.model import DATE_RULES, FILE_TYPES, FieldDef, local
+from flows.model import BOUND_RULES, DATE_RULES, FILE_TYPES, FieldDef, local
 
 
 @dataclass(frozen=True)
@@ -557,6 +558,75 @@ def date_rule_problem(
     return None
 
 
+# --- bounds that are other values of the case ---------------------------------------------------------------
+
+_BOUND_MESSAGES = {
+    "at_least": _("“%(field)s” cannot be less than %(label)s: %(value)s."),
+    "at_most": _("“%(field)s” cannot be more than %(label)s: %(value)s."),
+}
+# The bound another field of the case: named by its label, quoted.
+_FIELD_BOUND_MESSAGES = {
+    "at_least": _("“%(field)s” cannot be less than “%(label)s”: %(value)s."),
+    "at_most": _("“%(field)s” cannot be more than “%(label)s”: %(value)s."),
+}
+
+
+def bound_problem(
+    fdef: FieldDef, value: Any, fields: Mapping[str, FieldDef], known: Mapping[str, Any], lang: str = "ru"
+) -> tuple[str, dict[str, Any]] | None:
+    """Why `value` of a number or money field is beyond one of its bounds that are other values of the case (a
+    prepayment larger than the order's total), the bound named and shown as it is now, or None. `fields`/`known`:
+    as for `date_rule_problem`. A bound that is empty, or cannot be worked out, is not checked."""
+    if not fdef.bounds() or value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        mine = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    context = _without_cancelled(fields, known)
+    for rule, bound in fdef.bounds():
+        try:
+            raw = evaluate(bound.value, context)
+            theirs = None if raw is None or raw == "" or isinstance(raw, bool) else Decimal(str(raw))
+        except (ExpressionError, ArithmeticError, TypeError, ValueError):
+            continue
+        if theirs is None or _HOLDS[BOUND_RULES[rule]](mine, theirs):
+            continue
+        named = fields.get(bound.value.strip())
+        messages = _BOUND_MESSAGES if bound.label is not None or named is None else _FIELD_BOUND_MESSAGES
+        label = local(bound.label, lang) if bound.label is not None else local(named.label, lang) if named else ""
+        shown = field_values.format_value(fdef.type, theirs, lang=lang) + (
+            f"\u00a0{unit}" if (unit := fdef.unit_after(theirs, lang)) else ""
+        )
+        return messages[rule], {"field": local(fdef.label, lang), "label": label, "value": shown}
+    return None
+
+
+def _without_cancelled(fields: Mapping[str, FieldDef], known: Mapping[str, Any]) -> dict[str, Any]:
+    """The case's values as a bound reads them: a tracked list's cancelled items marked, so its total leaves them
+    out (as the order's card does)."""
+    from flows.items import item_states  # flows.items reads this module
+
+    context = dict(known)
+    for name, fdef in fields.items():
+        entries = known.get(name)
+        if fdef.track is None or not isinstance(entries, list):
+            continue
+        cancelled = {stage.key for stage in fdef.track.stages if stage.cancelled}
+        states = item_states(known, name)
+        context[name] = [
+            {**entry, CANCELLED_ENTRY: True}
+            if isinstance(entry, Mapping) and index < len(states) and _stage_of(states[index]) in cancelled
+            else entry
+            for index, entry in enumerate(entries)
+        ]
+    return context
+
+
+def _stage_of(state: Any) -> Any:
+    return state.get("stage") if isinstance(state, Mapping) else None
+
+
 def form_rule_problem(
     fields: Mapping[str, FieldDef],
     values: Mapping[str, Any],
@@ -565,8 +635,8 @@ def form_rule_problem(
     lang: str = "ru",
     calendar: WorkCalendar | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
-    """The first rule a form's answers break — a date rule, or a full name that is not one — (the entries of its
-    lists included), or None. `fields`: the form's fields as it asks them; `data`: what the case has (the answers
+    """The first rule a form's answers break — a date rule, a bound, or a full name that is not one — (the entries of
+    its lists included), or None. `fields`: the form's fields as it asks them; `data`: what the case has (the answers
     win over it)."""
     known = {**data, **values}
     for name, value in values.items():
@@ -578,15 +648,21 @@ def form_rule_problem(
                 if not isinstance(entry, Mapping):
                     continue
                 for sub_name, sub in fdef.fields.items():
-                    found = full_name_problem(sub, entry.get(sub_name), lang) or date_rule_problem(
-                        sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang, True,
-                        calendar,
+                    found = (
+                        full_name_problem(sub, entry.get(sub_name), lang)
+                        or date_rule_problem(
+                            sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang,
+                            True, calendar,
+                        )
+                        or bound_problem(sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, lang)
                     )
                     if found is not None:
                         return found
             continue
-        found = full_name_problem(fdef, value, lang) or date_rule_problem(
-            fdef, value, fields, known, today, lang, True, calendar
+        found = (
+            full_name_problem(fdef, value, lang)
+            or date_rule_problem(fdef, value, fields, known, today, lang, True, calendar)
+            or bound_problem(fdef, value, fields, known, lang)
         )
         if found is not None:
             return found

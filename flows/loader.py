@@ -1151,6 +1151,7 @@ def _check_field(
     siblings: Mapping[str, FieldDef] | None = None,
 ) -> None:
     _check_date_rules(c, path, name, fdef, {**spec.fields, **(siblings or {})})
+    _check_bounds(spec, c, path, name, fdef, siblings or {})
     _check_template(c, (*path, "default"), fdef.default)
     if fdef.type == "directory" and fdef.directory not in spec.directories:
         c.add((*path, "directory"), _("unknown directory '%(directory)s'"), directory=fdef.directory)
@@ -1177,6 +1178,33 @@ def _check_field(
                 _check_ask_if(c, (*path, "fields", sub_name, "ask_if"), sub_name, sub, fdef.fields)
         finally:
             c.env = saved
+
+
+def _check_bounds(
+    spec: ProcessDef, c: _Checker, path: Path_, name: str, fdef: FieldDef, siblings: Mapping[str, FieldDef]
+) -> None:
+    """`at_least`/`at_most`: a number or an amount of the case (an entry's own fields by name too), never the field
+    itself, named for the person by its `label` when it is not a field's own value."""
+    env = {**c.env, **{sub: typecheck.field_type(spec, sdef) for sub, sdef in siblings.items()}}
+    for rule, bound in fdef.bounds():
+        where = (*path, rule)
+        found = typecheck.value_type(bound.value, env, c.reporter(where))
+        if found is None:
+            continue
+        if name in compile_expression(bound.value).names:
+            c.add(where, _("'%(rule)s' of '%(name)s' cannot be worked out of the field itself"), rule=rule, name=name)
+        elif found.kind not in ("number", "money", "any"):
+            c.add(
+                where,
+                _("'%(rule)s: %(source)s' is %(type)s, not a number or an amount"),
+                rule=rule, source=bound.value, type=found.word,
+            )  # fmt: skip
+        elif bound.label is None and not bound.value.strip().isidentifier():  # a bare name: a field's, or unknown
+            c.add(
+                where,
+                _("'%(rule)s: %(source)s' needs a 'label': how the person is told what the bound is"),
+                rule=rule, source=bound.value,
+            )  # fmt: skip
 
 
 def _check_ask_if(c: _Checker, path: Path_, name: str, fdef: FieldDef, fields: dict[str, FieldDef]) -> None:

@@ -109,6 +109,24 @@ class DateRules(_Spec):
         return [(rule, other) for rule in DATE_RULES if (other := getattr(self, rule)) is not None]
 
 
+class BoundDef(_Spec):
+    """A number's or an amount's bound that is another value of the case: a field (`at_most: budget`) or one worked
+    out of it (`{value: "total(items, 'price', 'quantity')", label: {ru: сумма заказа, en: the order's total}}`: a
+    prepayment is no larger than the order). Checked when the field is answered, against the bound as it is then;
+    an empty bound is not checked."""
+
+    value: str  # an expression over the case, as a condition reads it
+    label: LocalText | None = None  # how the bound is named to the person; not given: the label of the field named
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"value": value} if isinstance(value, str) else value
+
+
+BOUND_RULES: dict[str, str] = {"at_least": ">=", "at_most": "<="}
+
+
 def _words(unit: str | list[str]) -> list[str]:
     return [unit] if isinstance(unit, str) else list(unit)
 
@@ -128,6 +146,9 @@ class FieldDef(DateRules):
     min: float | None = None
     max: float | None = None
     integer: bool = False
+    # number, money: bounds that are other values of the case (see BoundDef), beside the fixed `min` and `max`
+    at_least: BoundDef | None = None
+    at_most: BoundDef | None = None
     # number: its unit as people type it after the number ({ru: кг, en: kg}; several words a language writes it with
     # as a list, {ru: [дн, день], en: [days, day]}): «1 500 кг» is taken as 1500, another unit refused naming the
     # first (`flows.values.without_unit`). Shown after the value on every card, summary and list (`unit_after`): the
@@ -183,6 +204,8 @@ class FieldDef(DateRules):
         for limit in (self.min, self.max):
             if limit is not None and not math.isfinite(limit):
                 raise ValueError(_("'min' and 'max' must be numbers (not .inf or .nan)"))
+        if (self.at_least is not None or self.at_most is not None) and self.type not in ("number", "money"):
+            raise ValueError(_("'at_least' and 'at_most' belong to a number or money field"))
         if self.date_rules() and self.type not in ("date", "datetime"):
             raise ValueError(_("'after', 'not_before', 'before' and 'not_after' belong to a date or datetime field"))
         if self.type == "choice" and not self.options:
@@ -215,6 +238,10 @@ class FieldDef(DateRules):
         if self.unit is not None and self.type != "number":
             raise ValueError(_("only a number field may have a 'unit'"))
         return self
+
+    def bounds(self) -> list[tuple[str, BoundDef]]:
+        """(rule, bound) pairs, in the order of BOUND_RULES."""
+        return [(rule, bound) for rule in BOUND_RULES if (bound := getattr(self, rule)) is not None]
 
     def units(self, lang: str | None) -> tuple[str, ...]:
         """The unit as each language writes it, `lang`'s first (`flows.values.without_unit`)."""

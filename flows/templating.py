@@ -15,6 +15,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, pass_c
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from flows.expressions import list_total
 from flows.values import amount_text, date_text, format_value
 
 # The context's key for the reader's language (`flows.context.case_context` sets it): how a number prints.
@@ -85,33 +86,9 @@ def _date(context: Context, value: Any) -> str:
     return str(value)
 
 
-# Set (by flows.context) on an entry of a tracked list whose item is cancelled: it no longer counts in a total.
-CANCELLED_ENTRY = "__cancelled__"
-
-
 def _total(entries: Any, *names: str) -> Decimal:
-    """A list's total: the sum over its entries of the product of the named fields (`items|total('price',
-    'quantity')`: what the order comes to), one name its plain sum. An entry lacking one of them adds nothing, nor
-    does a cancelled item (the accountant does not chase the client for what was never delivered)."""
-    total = Decimal(0)
-    if isinstance(entries, Undefined) or not isinstance(entries, list | tuple):
-        return total
-    for entry in entries:
-        if not isinstance(entry, Mapping) or entry.get(CANCELLED_ENTRY):
-            continue
-        product = Decimal(1)
-        for name in names:
-            value = entry.get(name)
-            if value is None or value == "" or isinstance(value, bool):
-                product = Decimal(0)
-                break
-            try:
-                product *= value if isinstance(value, Decimal) else Decimal(str(value))
-            except (ArithmeticError, ValueError):
-                product = Decimal(0)
-                break
-        total += product
-    return total
+    """`items|total('price', 'quantity')`: what the order comes to (`flows.expressions.list_total`)."""
+    return Decimal(0) if isinstance(entries, Undefined) else list_total(entries, *names)
 
 
 for _environment in (_env, _strict_env):

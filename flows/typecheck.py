@@ -168,6 +168,17 @@ def check_condition(source: str, env: Mapping[str, Type], report: Report) -> Non
     _Infer(source, env, report).infer(expression.tree.body)
 
 
+def value_type(source: str, env: Mapping[str, Type], report: Report) -> Type | None:
+    """What one expression that gives a value (a bound: `total(items, 'price', 'quantity')`) holds, its problems
+    reported as a condition's; None when it cannot be read."""
+    try:
+        expression = compile_expression(source)
+    except ExpressionError as exc:
+        report(_("cannot read the expression '%(source)s': %(error)s"), source=source, error=str(exc))
+        return None
+    return _Infer(source, env, report).infer(expression.tree.body)
+
+
 @dataclass
 class _Infer:
     source: str
@@ -259,7 +270,38 @@ class _Infer:
             return item if item.kind in _NUMERIC else NUMBER
         if name == "each":
             return self._each(node, args)
+        if name == "total":
+            return self._total(node, args)
         return BOOL  # any, all, bool
+
+    def _total(self, node: ast.Call, args: list[Type]) -> Type:
+        """`total(items, 'price', 'quantity')`: the sum over the entries of the product of their named fields."""
+        names = node.args[1:]
+        if not names or not all(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in names):
+            self.report(_("'%(source)s': total() takes a list and the names of its entries' number fields in quotes"),
+                        source=self.source)  # fmt: skip
+            return ANY
+        if args[0].kind not in ("list", "any"):
+            self._cannot_take("total", args[0])
+            return ANY
+        entry = args[0].item
+        if entry is None or entry.attrs is None:
+            return NUMBER
+        kinds = set()
+        for name_node in names:
+            field_name = str(name_node.value) if isinstance(name_node, ast.Constant) else ""
+            found = entry.attrs.get(field_name)
+            if found is None:
+                self.report(
+                    _("'%(source)s': the entries have no field '%(name)s' (they have: %(attrs)s)"),
+                    source=self.source, name=field_name, attrs=", ".join(sorted(entry.attrs)),
+                )  # fmt: skip
+                return ANY
+            if found.kind not in _NUMERIC | {"any"}:
+                self._cannot_take("total", found)
+                return ANY
+            kinds.add(found.kind)
+        return Type("money", attrs={}) if "money" in kinds else NUMBER
 
     def _each(self, node: ast.Call, args: list[Type]) -> Type:
         """`each(items, 'payment_method')`: a list of the entries' field, typed as the field is."""

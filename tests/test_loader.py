@@ -421,3 +421,33 @@ def test_a_stage_names_the_roles_that_cancel_the_case_there() -> None:
     assert rule is not None and rule.by == ["boss"] and rule.once_sent
     problems = problems_of(source.replace("by: [boss]", "by: [bos]"))
     assert any("unknown role 'bos'" in p for p in problems), problems
+
+
+def test_a_bound_naming_what_the_process_lacks_is_refused_with_a_clear_error() -> None:
+    """`at_most`/`at_least`: a number or an amount of the case; `konveyer check` says which bound is wrong and why,
+    against its line: a field the process lacks, one that is no amount, the field itself, an expression the person
+    would be told nothing of (no label), a bound on a date."""
+    fields = """\
+  amount: {type: money, label: Amount, at_most: budgett}
+  budget: {type: money, label: Budget, required: false, at_least: note}
+  note: {type: text, label: Note, required: false}
+  fee: {type: money, label: Fee, required: false, at_most: "fee * 2"}
+  rate: {type: number, label: Rate, required: false, at_most: "budget / 100"}
+  due_date: {type: date, label: Due, required: false}
+"""
+    source = GOOD.replace(
+        "  amount: {type: money, label: Amount}\n  due_date: {type: date, label: Due, required: false}\n", fields
+    )
+    said = problems_of(source)
+    assert said == [
+        "flow.yaml:8: 'budgett': this process has no field or task 'budgett'; did you mean 'budget'?",
+        "flow.yaml:9: 'at_least: note' is a text, not a number or an amount",
+        "flow.yaml:11: 'at_most' of 'fee' cannot be worked out of the field itself",
+        "flow.yaml:12: 'at_most: budget / 100' needs a 'label': how the person is told what the bound is",
+    ], said
+    (said,) = problems_of(GOOD.replace("due_date: {type: date,", "due_date: {type: date, at_most: amount,"))
+    assert "'at_least' and 'at_most' belong to a number or money field" in said, said
+    labelled = source.replace("budgett", "budget").replace("at_least: note", "at_least: amount").replace(
+        '"budget / 100"', '{value: "budget / 100", label: a hundredth of the budget}'
+    ).replace('"fee * 2"', "budget")
+    assert parse_definition(labelled, "flow.yaml").spec.fields["rate"].at_most is not None

@@ -875,3 +875,45 @@ async def test_a_quantity_no_order_has_is_refused_not_carried_to_the_directors_a
     assert "Цена" not in refused["text"]
     await manager.send("2")
     await manager.expect("Позиция №1: Цена")
+
+
+async def test_a_prepayment_larger_than_the_order_is_refused_at_once_naming_the_orders_total(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The order comes to 1 600 000 (two monitors and a defibrillator); the manager types a prepayment of 16 000 000
+    (a zero too many). He is told at once that the prepayment cannot be more than the order's total, with the total,
+    and asked the amount again — not taken, to show up later on the deal's card as «Переплата: 14 400 000,00 ₽».
+    The whole total prepaid is taken; in English the same refusal reads in English."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    await _lead_to_contract_approval(harness, manager, ITEMS[1:3])
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+
+    await manager.expect("Сумма предоплаты")
+    await manager.send("16 000 000")
+    refused = await manager.expect("не может быть больше")
+    assert refused["text"].startswith(
+        "⚠️ «Сумма предоплаты» не может быть больше, чем сумма заказа: 1\xa0600\xa0000,00\xa0₽.\n\n✏️ Сумма предоплаты"
+    ), refused["text"]  # the question, asked again under it
+    assert "Дата предоплаты" not in refused["text"]
+    await manager.send("1 600 000")  # the whole order prepaid: no more than it comes to
+    await manager.expect("Дата предоплаты")
+    await manager.send("/lang en")
+    await manager.press("Back", await manager.expect("Prepayment date"))
+    await manager.expect("Prepayment amount")
+    await manager.send("1 600 000.01")
+    refused = await manager.expect("cannot be more than")
+    assert refused["text"].startswith(
+        "⚠️ “Prepayment amount” cannot be more than the order's total: 1,600,000.00\xa0₽.\n\n✏️ Prepayment amount"
+    ), refused["text"]
+    await manager.send("700 000")
+    for label, answer in (("Prepayment date", "today"), ("Letter of credit number", "LC-7"),
+                          ("Issuing bank", "Сбербанк"), ("Letter of credit amount", "900 000"),
+                          ("Letter of credit valid until", "31.03.2027")):  # fmt: skip
+        await _answer(manager, label, answer)
+    await manager.press("Confirm", await manager.expect("check:"))
+    deal = await _deal(harness)
+    assert deal.stage == "order_sent" and deal.data["prepayment_amount"] == "700000.00", deal.data

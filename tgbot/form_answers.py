@@ -59,10 +59,10 @@ class FormAnswers(FormBase):
         except field_values.InvalidAnswer as exc:
             raise FormError(exc.message, **exc.params) from None
         stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
+        around, lang = self._around(loaded, fields, draft, step), self.r.tr.lang(self.lang)
         broken = forms.date_rule_problem(
-            fdef, stored, *self._around(loaded, fields, draft, step), today, self.r.tr.lang(self.lang),
-            calendar=self.core.calendar,
-        )
+            fdef, stored, *around, today, lang, calendar=self.core.calendar
+        ) or forms.bound_problem(fdef, stored, *around, lang)  # a prepayment above the order's total
         if broken is not None:
             raise FormError(broken[0], **broken[1])
         if options:  # an option typed rather than pressed: the picker shows it as if pressed
@@ -76,8 +76,8 @@ class FormAnswers(FormBase):
     def _around(
         loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
     ) -> tuple[dict[str, FieldDef], dict[str, Any]]:
-        """The other fields a question's date rules may name, and their values now: the form's answers over the
-        case's, and for a list entry its own fields first."""
+        """The other fields a question's date rules and bounds may name, and their values now: the form's answers
+        over the case's, and for a list entry its own fields first."""
         known = {**loaded.data, **draft["values"]}
         if step.index is None:
             return fields, known
@@ -309,14 +309,10 @@ class FormAnswers(FormBase):
         if step is not None and step.current is not None and step.field is not None and not step.whole:
             # The value kept must fit this question's date rules as a typed one does: said here, at the question,
             # not later at the summary with no word of which date is wrong.
+            around, lang = self._around(loaded, fields, draft, step), self.r.tr.lang(self.lang)
             broken = forms.date_rule_problem(
-                step.field,
-                step.current,
-                *self._around(loaded, fields, draft, step),
-                self.today(),
-                self.r.tr.lang(self.lang),
-                calendar=self.core.calendar,
-            )
+                step.field, step.current, *around, self.today(), lang, calendar=self.core.calendar
+            ) or forms.bound_problem(step.field, step.current, *around, lang)
             if broken is not None:
                 raise FormError(broken[0], **broken[1])
         if step is None or not forms.keep(fields, draft, step):
