@@ -917,3 +917,38 @@ async def test_a_prepayment_larger_than_the_order_is_refused_at_once_naming_the_
     await manager.press("Confirm", await manager.expect("check:"))
     deal = await _deal(harness)
     assert deal.stage == "order_sent" and deal.data["prepayment_amount"] == "700000.00", deal.data
+
+
+async def test_a_second_move_pressed_while_an_items_form_is_open_asks_to_finish_that_form_first(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The logistician presses «На складе» on the monitors' card and is asked the warehouse receipt; before sending
+    it he presses «Отменена» on the same card, then on the defibrillator's. One form at a time: each press tells him
+    the receipt's form is still open — finish it or cancel it first — and asks the receipt again; no second form
+    opens (his next answer would have gone to it), nothing is cancelled. The receipt sent, the monitors move."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    deal = await _order_sent(harness, manager, director)
+    await logistics.press("На складе", await logistics.card("📦 Кардиомонитор", button="На складе"))
+    await logistics.expect("Приходный ордер склада")
+
+    for item in ("Кардиомонитор", "Дефибриллятор"):
+        await logistics.press("Отменена", await logistics.card(f"📦 {item}", button="Отменена"))
+        told = await logistics.expect("ещё открыта")
+        assert told["text"] == (
+            f"Форма «Кардиомонитор → На складе» (дело №{deal.id}) ещё открыта: сначала заполните её или отмените."
+        ), told["text"]
+        again = await logistics.expect("Приходный ордер склада")
+        assert "Причина отмены" not in again["text"]
+    async with harness.core.sessionmaker() as session:
+        keys = (await session.execute(select(Task.key).where(Task.case_id == deal.id))).scalars().all()
+        assert not [key for key in keys if key.endswith(">cancelled")], keys  # no second form behind the first
+
+    await logistics.document(b"%PDF receipt", "receipt.pdf")
+    await logistics.press("Подтвердить", await logistics.expect("Проверьте"))
+    await logistics.wait_for("📦 Кардиомонитор", "Этап: На складе")
+    states = item_states((await _deal(harness)).data, "items")
+    assert [state["stage"] for state in states] == ["warehouse", "ordering"], states
+

@@ -251,15 +251,18 @@ class CardButtons:
         if button.action == "card":
             await self.cases.show_item(self.user, loaded.row.id, name, index)
             return Reply()
+        wanted = (item_edit_key if button.action == "edit" else item_task_key)(name, index, button.arg)
+        if await self.conversation.item_form_open(loaded, name, index, wanted):
+            return Reply()
         if button.action == "edit":
             loaded = await self.cases.request_item_edit(self.user, loaded.row.id, name, index, button.arg)
-            task = self._my_open_task(loaded, lambda t: t.key == item_edit_key(name, index, button.arg))
+            task = self._my_open_task(loaded, lambda t: t.key == wanted)
             if task is None:
                 raise EngineError(_("This field of the item cannot be changed where it stands, or not by you."))
             await self.conversation.begin(loaded.task_rows[task.id or 0], "submit")
             return Reply()
         loaded = await self.cases.move_item(self.user, loaded.row.id, name, index, button.arg)
-        task = self._my_open_task(loaded, lambda t: t.key == item_task_key(name, index, button.arg))
+        task = self._my_open_task(loaded, lambda t: t.key == wanted)
         if task is not None:
             # The item's new stage needs fields its entry lacks: ask for them here, then the move completes.
             await self.conversation.begin(loaded.task_rows[task.id or 0], "submit")

@@ -95,6 +95,25 @@ class Conversation(FormAnswers, FormCorrections):
         self.say(text, InlineKeyboardMarkup(inline_keyboard=[[resume]]).model_dump(exclude_none=True))
         return True
 
+    async def item_form_open(self, loaded: Loaded, name: str, index: int, wanted: str) -> bool:
+        """A move or a correction pressed on an item's card while a form of an item is open (this item's, even put
+        aside, or any other's being filled): one form at a time — the person is told to finish or cancel that one,
+        and it is asked again; nothing is moved. The press that opens the form being filled (`wanted`) is no other."""
+        active = await self.active_task()
+        held = active if active is not None and item_of_form(active.key) is not None else None
+        if held is None:
+            mine = (t for t in loaded.state.open_tasks() if t.assignee_id == self.user.id and t.id is not None)
+            same = next((t for t in mine if item_of_form(t.key) == (name, index) and t.key != wanted), None)
+            held = loaded.task_rows.get(same.id or 0) if same is not None else None
+        if held is None or held.key == wanted or not held.draft:
+            return False
+        form, _fields, _names = await self.form_of(held, held.draft.get("outcome"))
+        title = self.r.form_title(form.spec, form.task, form.data, self.lang)
+        self.say(self.r.t("The form “%(task)s” (case #%(case)s) is still open: finish it or cancel it first.",
+                          self.lang, task=title, case=held.case_id))  # fmt: skip
+        await self.begin(held, held.draft.get("outcome") or "submit")
+        return True
+
     async def resume(self, task: AnyTask) -> None:
         await self.ask(task)
 
