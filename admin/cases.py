@@ -272,7 +272,13 @@ class CasePages(PanelPages):
                 entries = []
                 for index, item in enumerate(items):
                     if isinstance(item, dict):
-                        shown = [self._value(sub, item.get(key), spec, names) for key, sub in fdef.fields.items()]
+                        # What the entry has: not «Поставщик: —» for an item in stock, nor a tracking number for
+                        # one not sent yet (its stage has not asked it).
+                        shown = [
+                            self._value(sub, item[key], spec, names)
+                            for key, sub in fdef.fields.items()
+                            if item.get(key) not in (None, "", [], {})
+                        ]
                         entries.append(self._item_stage(spec, name, data, index) + shown)
                 # What the order comes to, under its entries, as the chat's card says it (a cancelled item left out).
                 said = self.core.wording.list_total(spec, fdef, items, data, self.lang)

@@ -952,3 +952,34 @@ async def test_a_second_move_pressed_while_an_items_form_is_open_asks_to_finish_
     states = item_states((await _deal(harness)).data, "items")
     assert [state["stage"] for state in states] == ["warehouse", "ordering"], states
 
+
+async def test_the_panel_shows_of_each_item_only_what_it_has(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """An admin reads the deal in the panel: the monitors are in stock — no supplier was ever asked of them — and
+    neither item has been sent, so neither has a tracking number or a customs declaration yet. Each item's block
+    lists what the item has (the defibrillator's supplier, to order), not «Поставщик: —» and a row of dashes for
+    what its stage has not reached."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    deal = await _order_sent(harness, manager, director)
+
+    runner = await AdminPanel(harness.core, PANEL_TOKEN, language="ru").serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/?token={PANEL_TOKEN}") as response:
+                assert response.status == 200
+            async with http.get(f"{base}/cases/{deal.id}") as response:
+                page = await response.text()
+    finally:
+        await runner.cleanup()
+    data = page[page.index('id="fields"') : page.index('id="files"')]
+    monitors, defibrillator = data.split('class="entry"')[1:]
+    assert "Кардиомонитор" in monitors and "Поставщик" not in monitors, monitors
+    assert "Поставщик: ООО «Медтехника»" in defibrillator, defibrillator
+    for block in (monitors, defibrillator):
+        assert "Этап: Оформление" in block and "Способ оплаты:" in block, block
+        assert "Трек-номер" not in block and "таможенной декларации" not in block, block
+        assert "Причина отмены" not in block and ": —<" not in block, block
