@@ -213,8 +213,10 @@ class Expression:
     def __init__(self, source: str) -> None:
         self.source = source
         self.tree = _parse(source)
+        # A function's name where it is called (`total(items, …)`), not a field a process may call so too (`total`).
+        called = {id(node.func) for node in ast.walk(self.tree) if isinstance(node, ast.Call)}
         self.names = frozenset(
-            node.id for node in ast.walk(self.tree) if isinstance(node, ast.Name) and node.id not in _FUNCTIONS
+            node.id for node in ast.walk(self.tree) if isinstance(node, ast.Name) and id(node) not in called
         ) - {"True", "False", "None"}
 
     def evaluate(self, data: Mapping[str, Any]) -> Any:

@@ -451,3 +451,15 @@ def test_a_bound_naming_what_the_process_lacks_is_refused_with_a_clear_error() -
         '"budget / 100"', '{value: "budget / 100", label: a hundredth of the budget}'
     ).replace('"fee * 2"', "budget")
     assert parse_definition(labelled, "flow.yaml").spec.fields["rate"].at_most is not None
+
+
+def test_a_field_named_like_a_function_is_still_a_field_its_conditions_read() -> None:
+    """A process may call a field `total` (order_request's positions do) though conditions have `total()`: a
+    field asked on a condition over itself is refused by its name all the same."""
+    source = GOOD.replace(
+        "  amount: {type: money, label: Amount}\n",
+        "  amount: {type: money, label: Amount}\n"
+        '  total: {type: money, label: Total, required: false, ask_if: "total > 0"}\n',
+    )
+    said = problems_of(source)
+    assert said == ["flow.yaml:9: 'total' cannot be asked on a condition over itself"], said
