@@ -531,7 +531,28 @@ def _parse_choice(text: str, options: Mapping[str, str] | None) -> str:
     for key, label in options.items():
         if wanted in (_fold(key), _fold(label)):
             return key
+    # A supplier as people call it: «Альфа» for «ООО «Альфа Тайм»», «helvetia» for «Helvetia Watch Service».
+    typed = _WORD_RE.findall(wanted)
+    if typed and max(map(len, typed)) >= _WORD_MIN:
+        named = [key for key, label in options.items() if _begins_words(typed, _WORD_RE.findall(_fold(label)))]
+        if len(named) == 1:
+            return named[0]
     raise InvalidAnswer(_("Choose one of: %(options)s"), options=", ".join(options.values()))
+
+
+_WORD_RE = re.compile(r"\w+")
+_WORD_MIN = 3  # «Ал» or «2» names no option; a word of three letters may
+
+
+def _begins_words(typed: Sequence[str], words: Sequence[str]) -> bool:
+    """Each typed word begins a word of the name of its own: «альфа тайм» names «ООО «Альфа Тайм»»."""
+    left = list(words)
+    for word in typed:
+        match = next((candidate for candidate in left if candidate.startswith(word)), None)
+        if match is None:
+            return False
+        left.remove(match)
+    return True
 
 
 # -- public API -----------------------------------------------------------------------------

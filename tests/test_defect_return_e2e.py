@@ -422,3 +422,20 @@ async def test_the_supplier_gets_the_shipment_data_by_e_mail(shop: Harness) -> N
         assert "act.pdf" in names and any(n and n.endswith(".docx") for n in names)
     finally:
         controller.stop()
+
+
+async def test_a_supplier_typed_as_people_call_it_is_the_one_meant(shop: Harness) -> None:
+    """The shop manager types the supplier rather than pressing its button, as people call it: «Альфа», not
+    «ООО «Альфа Тайм»» letter for letter. The bot takes the one supplier so named; a word that names both, or
+    none, is asked again with the suppliers listed."""
+    manager = shop.people["Марина"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
+    await manager.expect("Поставщик")
+    await manager.send("Сервис")  # no supplier is called so
+    refusal = await manager.expect("⚠️", "Поставщик")
+    assert "ООО «Альфа Тайм», Helvetia Watch Service" in refusal["text"], refusal["text"]
+    await manager.send("альфа")
+    picked = await manager.wait_for("✏️ Поставщик\n✅ ")
+    assert "ООО «Альфа Тайм»" in picked["text"], picked["text"]
+    await manager.expect("Количество")

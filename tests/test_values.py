@@ -266,6 +266,20 @@ def test_choice() -> None:
     assert str(error) == "Choose one of: Small, Medium, Extra large"
 
 
+SUPPLIERS = {"alpha": "ООО «Альфа Тайм»", "helvetia": "Helvetia Watch Service", "alpina": "Альфа Сервис"}
+
+
+def test_a_choice_typed_as_people_call_it() -> None:
+    assert parse_text("choice", "Тайм", options=SUPPLIERS) == "alpha"
+    assert parse_text("choice", "альфа тайм", options=SUPPLIERS) == "alpha"
+    assert parse_text("choice", "Альфа «Тайм»", options=SUPPLIERS) == "alpha"
+    assert parse_text("choice", "helv", options=SUPPLIERS) == "helvetia"
+    assert parse_text("choice", "Альфа серв", options=SUPPLIERS) == "alpina"
+    # Two suppliers are «Альфа», none is «Сервис Альфа Тайм», and two letters name nothing: asked again.
+    for text in ("Альфа", "Альфа Альфа", "Сервис Альфа Тайм", "ал", "2", "..."):
+        assert invalid("choice", text, options=SUPPLIERS).params == {"options": ", ".join(SUPPLIERS.values())}
+
+
 def test_programming_errors_are_not_invalid_answers() -> None:
     with pytest.raises(ValueError, match="options"):
         parse_text("choice", "xl")
