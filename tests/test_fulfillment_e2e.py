@@ -438,3 +438,51 @@ async def test_a_corrected_warehouse_date_is_news_to_whoever_follows_the_request
     assert not [t for t in texts["Алина"] if "было 23.12.2026" in t or "теперь 25.12.2026" in t]  # she did it
     assert not [t for t in texts["Кладовщик Тимур"] if "было 23.12.2026" in t]  # one message, the deadline's
     assert not [t for said in texts.values() for t in said if "work_date" in t]
+
+
+@pytest.mark.parametrize(
+    ("process", "work"),
+    [
+        ("Заявка на обработку товара", "Обработайте товар по заявке"),
+        ("Заявка на отгрузку", "Соберите и отгрузите товар"),
+    ],
+)
+async def test_after_the_clients_corrections_the_warehouse_reports_its_new_pass(
+    fulfillment: Harness, process: str, work: str
+) -> None:
+    """The client does not accept the warehouse's result and the request goes back with corrections: the worker
+    does the job again and attaches a new recount and a new comment — the last pass's file and words are not offered
+    to keep (the manager would be sent the old count), as in receiving. The earlier ones stay on the card."""
+    shop = fulfillment
+    manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
+    await manager.press("Направить заявку на склад", await a_request_for_a_client_under_contract(shop, process))
+    await manager.expect("Количество единиц")
+    await manager.send("200")
+    await manager.expect("Дата работ на складе")
+    await manager.send("22.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    async def warehouse_pass(file_name: str, comment: str) -> None:
+        await timur.press("Взять", await timur.card(work, button="Взять"))
+        await timur.press("Готово", await timur.card(work, "Вы взяли", button="Готово"))
+        question = await timur.expect("Файл пересчёта")
+        assert "Оставить как есть" not in " ".join(timur.buttons(question)), timur.buttons(question)
+        await timur.document(b"sku;qty\nA;200\n", file_name)
+        question = await timur.expect("Комментарий склада")
+        assert "Оставить как есть" not in " ".join(timur.buttons(question)), timur.buttons(question)
+        await timur.send(comment)
+        await timur.press("Подтвердить", await timur.expect("Проверьте"))
+
+    await warehouse_pass("pass1.csv", "Одной коробки не хватает")
+    check = await manager.card("Согласуйте с клиентом результат склада", "Одной коробки не хватает")
+    await manager.press("Есть правки", check)
+    await manager.expect("Правки клиента")
+    await manager.send("Коробка нашлась у клиента, пересчитайте")
+    await manager.press("Оставить как есть", await manager.expect("Дата работ на складе"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    await warehouse_pass("pass2.csv", "Всё на месте")
+    check = await manager.card("Согласуйте с клиентом результат склада", "Комментарий склада: Всё на месте")
+    await manager.press("Дело", check)
+    card = await manager.expect("Файл пересчёта: pass2.csv")
+    assert "ранее: pass1.csv" in card["text"], card["text"]
