@@ -6,7 +6,8 @@ taken as its answer), figures (before forms too: its menu button while a form is
 form is open), escalations (their buttons, and the reason for a new deadline), comments (the next message after a
 comment button), menu, tasks, cases, items (an item's card), diagrams, digests, attention (an admin retries a failed
 step), the fallback for whatever message or button no one took, and last the routers of other events alone (a person
-blocking the bot; errors): each router passed costs every update that reaches it, and these take no message or button.
+blocking the bot; a message edited; errors): each router passed costs every update that reaches it, and these take no
+message or button.
 Each module builds fresh routers on every call, so every dispatcher (a restart inside one process: the tests, the demo)
 gets its own.
 
@@ -28,6 +29,7 @@ from handlers import (
     comments,
     diagrams,
     digests,
+    edits,
     errors,
     escalations,
     figures,
@@ -49,7 +51,7 @@ def routers() -> list[Router]:
     # A command only the admins' routers take, sent by someone else: the fallback says it is the admins' (not «I did
     # not understand»). Worked out from the routers, so a new admin command is covered without a list to keep.
     admins_only = commands(admins) - set().union(*(commands(r) for r in others))
-    last = [start.fallback(admins_only), membership.router(), errors.router()]
+    last = [start.fallback(admins_only), membership.router(), edits.router(), errors.router()]
     return [closed.router(), others[0], admins, *others[1:], *last]
 
 

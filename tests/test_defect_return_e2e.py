@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.chat import Person
+from tests.chat import Person, start_a_return_of_faulty_watches
 from tests.conftest import Harness
 
 
@@ -439,3 +439,23 @@ async def test_a_supplier_typed_as_people_call_it_is_the_one_meant(shop: Harness
     picked = await manager.wait_for("✏️ Поставщик\n✅ ")
     assert "ООО «Альфа Тайм»" in picked["text"], picked["text"]
     await manager.expect("Количество")
+
+
+async def test_an_answer_edited_after_it_was_sent_is_not_taken_and_she_is_told_how_to_change_it(
+    shop: Harness,
+) -> None:
+    """The shop manager types «30» for three watches and, as people do in Telegram, edits her message to «3». The bot
+    took «30» and does not see the edit: rather than leave her thinking it counted, it says so and how to change an
+    answer; going back, she corrects it and the request holds 3."""
+    manager = shop.people["Марина"]
+    await start_a_return_of_faulty_watches(manager)
+    sent = await manager.send("30")
+    await manager.expect("Сумма закупки")
+    async with manager.http.patch(f"{manager.api}/messages/{sent['message_id']}", json={"text": "3"}) as response:
+        assert response.status == 200, await response.text()
+    told = await manager.expect("Исправления уже отправленных сообщений я не вижу")
+    assert "«⬅️ Назад» или «✏️ Исправить поле»" in told["text"], told["text"]
+    await manager.press("Назад", await manager.card("Сумма закупки", button="Назад"))
+    await manager.expect("Количество", "Сейчас: 30")
+    await manager.send("3")
+    await manager.expect("Сумма закупки")
