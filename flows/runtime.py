@@ -199,7 +199,9 @@ def title_for(
     stored it; else the stored title in the default language. Made when read, not written back: the row stays what
     its steps wrote, and a template of another version that reads names this case's version never had is not used
     (it would print blanks)."""
-    if not lang or lang == DEFAULT_LANG or (titles and lang in titles):
+    if not lang or lang == DEFAULT_LANG or (titles and lang in titles) or not title:
+        # Untitled (a request still being filled: its answers are on its task, not in its data) reads untitled in
+        # every language — the lists name it by its process — not as a template over blanks («, shipping»).
         return title_in(title, titles, lang)
     own = template is None or template == spec.start.title
     template = spec.start.title if template is None else template

@@ -219,3 +219,20 @@ async def test_registering_a_case_is_one_message_before_the_card_it_gives(
     heard = [m["text"] for m in await foreman.bot_messages() if m["message_id"] > registered["message_id"] - 1]
     assert sum("A device came in" in t for t in heard) == 1, heard
     assert sum("is registered" in t for t in heard) == 1, heard
+
+
+async def test_a_request_still_being_filled_is_named_by_its_process_in_english_too(harness: Harness) -> None:
+    """A sales manager who reads English starts a deal, picks the client and looks at «My cases» before finishing:
+    the request he is filling is listed as a «Deal» — as a Russian reader sees «Сделка» — not as its title made of
+    answers not given yet («, shipping»)."""
+    manager = await harness.person("Anton", "sales_manager", language="en")
+    await manager.send("▶️ Start a process")
+    await manager.press("Deal", await manager.expect("Which process"))
+    await manager.expect("Client")
+    await manager.send("Мясной Двор")
+    await manager.press("Create", await manager.expect("Create"))
+    await manager.expect("Volume, production 1")
+    await manager.send("📁 My cases")
+    listed = await manager.expect("Your cases")
+    assert "#1 · Deal — Filling in the request" in listed["text"], listed["text"]
+    assert ", shipping" not in " ".join([listed["text"], *manager.buttons(listed)]), manager.buttons(listed)
