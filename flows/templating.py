@@ -16,6 +16,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from flows.expressions import list_total
+from flows.units import unit_text
 from flows.values import amount_text, date_text, format_value
 
 # The context's key for the reader's language (`flows.context.case_context` sets it): how a number prints.
@@ -86,6 +87,15 @@ def _date(context: Context, value: Any) -> str:
     return str(value)
 
 
+@pass_context
+def _unit(context: Context, value: Any, count: Any = None) -> str:
+    """A product's unit as 1C gives it (an order's position keeps it) in the reader's language, after `count` of
+    it: «компл» is «sets» in English (`p.unit|unit(left)`); nothing for a position that keeps none."""
+    if isinstance(value, Undefined) or not isinstance(value, str):
+        return ""
+    return unit_text(value, context.get(LANG_KEY) or "ru", None if isinstance(count, Undefined) else count)
+
+
 def _total(entries: Any, *names: str) -> Decimal:
     """`items|total('price', 'quantity')`: what the order comes to (`flows.expressions.list_total`)."""
     return Decimal(0) if isinstance(entries, Undefined) else list_total(entries, *names)
@@ -96,6 +106,7 @@ for _environment in (_env, _strict_env):
     _environment.filters["money"] = _money
     _environment.filters["date"] = _date
     _environment.filters["number"] = _number
+    _environment.filters["unit"] = _unit
 
 
 def environment() -> SandboxedEnvironment:

@@ -112,7 +112,7 @@ class Portal(PortalCart):
             # The catalogue's stock (1C's total) when the request is made: the summary and the approver's task
             # say which lines ask more than it, as the cart did.
             "in_stock": _stock(entry.product.quantity),
-        }
+        } | ({"unit": entry.product.unit} if entry.product.unit else {})  # the stock is said in it («компл», «м»)
 
     async def repeat_order(self, viewer: access.Viewer, case_id: int) -> None:
         """«🛒 Повторить заказ» on a rejected or cancelled request's card: its positions into this person's cart,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import CartLine, CatalogPriceType, CatalogProduct, Company, StoredFile, User
 from flows.i18n import _
 from flows.runtime import EngineError
+from flows.units import unit_text
 from services import catalogue, companies
 from services.core import Core
 from services.portal_query import Filters, parse_query
@@ -29,54 +30,11 @@ EXPORT_LIMIT = 20_000  # rows in one file: the whole catalogue of a maker, yet a
 
 _UNKNOWN = object()  # the price type not looked up yet (None is an answer: no price type)
 
-# The units of measure 1C gives its products (OKEI's short names, a product's «БазоваяЕдиница») as an English reader
-# writes them: a product's card, the cart and the catalogue's Excel show them so, and the cart takes a quantity
-# typed with either («3 pcs» as «3 шт»). A unit not here is shown as 1C wrote it.
-ENGLISH_UNITS = {
-    "шт": "pcs",
-    "ед": "units",
-    "кг": "kg",
-    "г": "g",
-    "т": "t",
-    "л": "l",
-    "мл": "ml",
-    "м": "m",
-    "см": "cm",
-    "мм": "mm",
-    "км": "km",
-    "м2": "m²",
-    "м²": "m²",
-    "м3": "m³",
-    "м³": "m³",
-    "упак": "pack",
-    "уп": "pack",
-    "компл": "set",
-    "к-т": "set",
-    "набор": "set",
-    "пар": "pairs",
-    "пара": "pair",
-    "рул": "roll",
-    "ящ": "box",
-    "кор": "box",
-    "бут": "bottle",
-    "меш": "bag",
-    "лист": "sheet",
-    "ч": "h",
-}
-
-
-def unit_text(unit: str | None, lang: str | None) -> str:
-    """A product's unit as `lang` reads it: 1C's own in Russian, its English name in English (1C's if it has none)."""
-    if not unit:
-        return ""
-    return ENGLISH_UNITS.get(unit.strip().rstrip(".").casefold(), unit) if lang == "en" else unit
-
-
 def unit_words(unit: str | None, lang: str | None) -> tuple[str, ...]:
     """The units a quantity of the product may be typed with, the reader's first (the one a refusal names)."""
     if not unit:
         return ()
-    return tuple(dict.fromkeys([unit_text(unit, lang), unit, unit_text(unit, "en")]))
+    return tuple(dict.fromkeys([unit_text(unit, lang), unit, unit_text(unit, "en"), unit_text(unit, "en", 2)]))
 
 
 class PortalError(EngineError):

@@ -168,3 +168,47 @@ async def test_the_approver_opening_her_task_reads_todays_stock_beside_the_stock
     await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", "при заказе", button="Согласовать"))
     office = plain((await rita.card("Согласуйте заявку дилера от представительства", button="Согласовать"))["text"])
     assert plain(f"{COMBI} × 10 по 31\xa0500,00\xa0₽ ⚠️ в наличии: 3 шт (при заказе было 6);") in office, office
+
+
+KNIFE = "Нож для газонокосилки 48 см"  # 35 in stock (25 in Moscow, 10 in Kazan)
+
+
+async def test_a_shortage_is_said_in_the_products_own_unit(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """1C sells the mower knives by the set («компл»). Anna asks forty sets, thirty-five are in stock: her summary
+    says «в наличии: 35 компл», and Regina, who reads English, «in stock: 35 sets» — not pieces, which would be
+    another quantity of knives."""
+    harness = await harness_factory()
+    folder = tmp_path / "1c"
+    people = await dealers(harness, folder)
+    anna, regina = people["anna"], people["regina"]
+    catalogue = folder / "import.xml"
+    xml = catalogue.read_text(encoding="utf-8")
+    start = xml.index("<Ид>guid-4</Ид>")
+    end = xml.index("</Товар>", start)
+    knife = xml[start:end].replace(
+        '<БазоваяЕдиница Код="796" НаименованиеПолное="Штука" МеждународноеСокращение="PCE">шт</БазоваяЕдиница>',
+        '<БазоваяЕдиница Код="704" НаименованиеПолное="Комплект" МеждународноеСокращение="SET">компл</БазоваяЕдиница>',
+    )
+    catalogue.write_text(xml[:start] + knife + xml[end:], encoding="utf-8")
+    await import_files(harness.core.sessionmaker, harness.core.clock, [catalogue])
+    await regina.send("/lang")
+    await regina.expect("Language: English.")
+
+    await add_to_cart(anna, "нож", KNIFE)
+    await anna.press("✏️ №1", await cart(anna, "Ваша корзина", KNIFE))
+    await anna.expect("Сколько")
+    await anna.send("40")
+    await anna.press("Оформить заявку", await anna.expect("Ваша корзина", f"{KNIFE} × 40"))
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Самовывоз", await anna.expect("Доставка"))
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+    summary = await anna.expect("Проверьте")
+    said = plain(summary["text"])
+    assert "⚠️ в наличии: 35 компл" in said and "шт" not in said, said
+    await anna.press("Подтвердить", summary)
+    await anna.expect("передана на согласование")
+
+    task = plain((await regina.card("Approve the dealer's request", button="Approve"))["text"])
+    assert f"{KNIFE} × 40 at 1,350.00 ₽ ⚠️ in stock: 35 sets;" in task, task

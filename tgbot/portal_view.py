@@ -17,6 +17,7 @@ from aiogram.types import (
 )
 
 from flows.i18n import _
+from flows.units import unit_text
 from flows.values import format_value, number_sign
 from services.access import PortalRights
 from services.companies import Credit
@@ -24,7 +25,7 @@ from services.i18n import LANGUAGES
 from services.onec_documents.sheet import shown_date
 from services.onec_documents.sheet import title as document_title
 from services.portal_cart import CartEntry, CartView
-from services.portal_catalogue import Card, Export, Offer, unit_text
+from services.portal_catalogue import Card, Export, Offer
 from services.reclamations import ReclamationPage
 from tgbot.callbacks import CartCb, CartEditCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb, button_label
 from tgbot.render import Renderer
@@ -42,6 +43,11 @@ def money(value: Decimal | None, lang: str | None) -> str:
 
 def quantity(value: Decimal) -> str:
     return f"{value.normalize():f}"
+
+
+def counted(value: Decimal, unit: str | None, lang: str) -> str:
+    """«35 компл», «35 sets»: a quantity of a product in its own unit (none when 1C gave it none)."""
+    return f"{quantity(value)} {unit_text(unit, lang, value)}".rstrip()
 
 
 def product_link(bot_username: str, product_id: int) -> str:
@@ -147,11 +153,10 @@ def product_card(r: Renderer, card: Card, lang: str, rights: PortalRights) -> tu
     elif card.dealer:  # their price type is not in the catalogue, or this product has no price in it
         lines.append(r.t(NO_PRICE, lang))
     # The total is what the search shows; 1C may send it alone (no warehouses), so the breakdown only follows it.
-    unit = unit_text(product.unit, lang)
     total = product.quantity if product.quantity > 0 else sum((s.quantity for s in card.stock), Decimal(0))
     if total > 0:
-        lines.append(r.t("In stock: %(n)s", lang, n=f"{quantity(total)} {unit}".rstrip()))
-        lines += [f"• {s.warehouse}: {quantity(s.quantity)} {unit}".rstrip() for s in card.stock]
+        lines.append(r.t("In stock: %(n)s", lang, n=counted(total, product.unit, lang)))
+        lines += [f"• {s.warehouse}: {counted(s.quantity, product.unit, lang)}" for s in card.stock]
     else:
         lines.append(r.t("Not in stock.", lang))
     if card.in_cart:
@@ -243,9 +248,7 @@ def _beyond_stock(r: Renderer, entry: CartEntry, lang: str) -> str:
         return ""
     if product.quantity <= 0:  # «в наличии: 0 шт» read as a figure to check; it is none at all
         return " ⚠️ " + r.t("not in stock", lang)
-    return " ⚠️ " + r.t(
-        "in stock: %(n)s", lang, n=f"{quantity(product.quantity)} {unit_text(product.unit, lang)}".rstrip()
-    )
+    return " ⚠️ " + r.t("in stock: %(n)s", lang, n=counted(product.quantity, product.unit, lang))
 
 
 def quantity_question(r: Renderer, entry: CartEntry, lang: str) -> str:

@@ -1,0 +1,70 @@
+"""Units of measure as each reader writes them: 1C gives its products' units by OKEI's short Russian names."""
+
+from __future__ import annotations
+
+# The units of measure 1C gives its products (OKEI's short names, a product's «БазоваяЕдиница») as an English reader
+# writes them: a product's card, the cart, the catalogue's Excel and an order's stock warnings (a text's `unit`
+# filter) show them so, and the cart takes a quantity
+# typed with either («3 pcs» as «3 шт»). A unit not here is shown as 1C wrote it.
+ENGLISH_UNITS = {
+    "шт": "pcs",
+    "ед": "units",
+    "кг": "kg",
+    "г": "g",
+    "т": "t",
+    "л": "l",
+    "мл": "ml",
+    "м": "m",
+    "см": "cm",
+    "мм": "mm",
+    "км": "km",
+    "м2": "m²",
+    "м²": "m²",
+    "м3": "m³",
+    "м³": "m³",
+    "упак": "pack",
+    "уп": "pack",
+    "компл": "set",
+    "к-т": "set",
+    "набор": "set",
+    "пар": "pairs",
+    "пара": "pair",
+    "рул": "roll",
+    "ящ": "box",
+    "кор": "box",
+    "бут": "bottle",
+    "меш": "bag",
+    "лист": "sheet",
+    "ч": "h",
+}
+
+
+# An English unit that is a word, not an abbreviation, as more than one of it reads («35 sets»; «35 pcs» as it is).
+ENGLISH_PLURALS = {
+    "pack": "packs",
+    "set": "sets",
+    "pair": "pairs",
+    "roll": "rolls",
+    "box": "boxes",
+    "bottle": "bottles",
+    "bag": "bags",
+    "sheet": "sheets",
+}
+
+
+def unit_text(unit: str | None, lang: str | None, count: object = None) -> str:
+    """A product's unit as `lang` reads it: 1C's own in Russian, its English name in English (1C's if it has none),
+    after `count` of it when one is given («1 set», «35 sets»)."""
+    if not unit:
+        return ""
+    if lang != "en":
+        return unit
+    english = ENGLISH_UNITS.get(unit.strip().rstrip(".").casefold(), unit)
+    return english if count is None or _one(count) else ENGLISH_PLURALS.get(english, english)
+
+
+def _one(count: object) -> bool:
+    try:
+        return float(str(count).replace(",", ".")) == 1
+    except ValueError:
+        return False
