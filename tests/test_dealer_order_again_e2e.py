@@ -173,16 +173,8 @@ async def test_the_approver_opening_her_task_reads_todays_stock_beside_the_stock
 KNIFE = "Нож для газонокосилки 48 см"  # 35 in stock (25 in Moscow, 10 in Kazan)
 
 
-async def test_a_shortage_is_said_in_the_products_own_unit(
-    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
-) -> None:
-    """1C sells the mower knives by the set («компл»). Anna asks forty sets, thirty-five are in stock: her summary
-    says «в наличии: 35 компл», and Regina, who reads English, «in stock: 35 sets» — not pieces, which would be
-    another quantity of knives."""
-    harness = await harness_factory()
-    folder = tmp_path / "1c"
-    people = await dealers(harness, folder)
-    anna, regina = people["anna"], people["regina"]
+async def knives_by_the_set(harness: Harness, folder: Path) -> None:
+    """1C's next import.xml has the mower knives sold by the set («компл», OKEI 704), not by the piece."""
     catalogue = folder / "import.xml"
     xml = catalogue.read_text(encoding="utf-8")
     start = xml.index("<Ид>guid-4</Ид>")
@@ -193,6 +185,19 @@ async def test_a_shortage_is_said_in_the_products_own_unit(
     )
     catalogue.write_text(xml[:start] + knife + xml[end:], encoding="utf-8")
     await import_files(harness.core.sessionmaker, harness.core.clock, [catalogue])
+
+
+async def test_a_shortage_is_said_in_the_products_own_unit(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """1C sells the mower knives by the set («компл»). Anna asks forty sets, thirty-five are in stock: her summary
+    says «в наличии: 35 компл», and Regina, who reads English, «in stock: 35 sets» — not pieces, which would be
+    another quantity of knives."""
+    harness = await harness_factory()
+    folder = tmp_path / "1c"
+    people = await dealers(harness, folder)
+    anna, regina = people["anna"], people["regina"]
+    await knives_by_the_set(harness, folder)
     await regina.send("/lang")
     await regina.expect("Language: English.")
 

@@ -21,6 +21,7 @@ from sandbox.webapp import sign_init_data
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.ports import free_port
+from tests.test_dealer_order_again_e2e import KNIFE, knives_by_the_set
 from tests.test_dealer_portal_e2e import dealers
 
 WEBAPP_URL = "https://konveyer.test/app/order"  # Telegram opens only HTTPS; the tests reach the server directly
@@ -201,3 +202,27 @@ def test_the_mini_app_address_must_be_https() -> None:
     assert Settings(webapp_url=WEBAPP_URL).webapp_url == WEBAPP_URL
     with pytest.raises(ValidationError, match="https"):
         Settings(webapp_url="http://shop.example.com/app/order")
+
+
+async def test_the_mini_app_and_the_inline_search_say_the_stock_in_the_products_unit(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """1C sells the mower knives by the set: the Big order page says «в наличии: 35 компл» beside a knife (and
+    «in stock: 35 sets» once Anna reads English), as the chat's inline search does — not a bare «35» a dealer
+    would read as pieces."""
+    harness, base = await mini_app_harness(harness_factory)
+    folder = tmp_path / "1c"
+    anna = (await dealers(harness, folder))["anna"]
+    await knives_by_the_set(harness, folder)
+    found = await anna.inline("нож")
+    assert "в наличии: 35 компл" in found["results"][0]["description"], found["results"]
+    async with aiohttp.ClientSession() as http:
+        anna_data = await open_big_order(harness, anna)
+        status, page = await call(http, base, "search", anna_data, text="нож")
+        assert status == 200 and [(i["name"], i["stock"]) for i in page["items"]] == [
+            (KNIFE, "в наличии: 35 компл")
+        ], page
+        await anna.send("/lang")
+        await anna.expect("Language: English.")
+        status, page = await call(http, base, "search", anna_data, text="нож")
+        assert status == 200 and [i["stock"] for i in page["items"]] == ["in stock: 35 sets"], page

@@ -45,7 +45,7 @@ from services.core import Core
 from services.portal import ORDER_PROCESS, Portal
 from services.portal_cart import MAX_QUANTITY, CartView
 from services.portal_query import Filters
-from tgbot.portal_view import money, quantity
+from tgbot.portal_view import counted, money
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class MiniApp:
                 "name": o.product.name,
                 "article": o.product.article or "",
                 "price": money(o.price, lang) if o.price is not None else None,
-                "stock": self.t("in stock: %(n)s", lang, n=quantity(o.product.quantity))
+                "stock": self.t("in stock: %(n)s", lang, n=counted(o.product.quantity, o.product.unit, lang))
                 if o.product.quantity > 0
                 else self.t("not in stock", lang),
             }

@@ -59,7 +59,8 @@ def inline_results(r: Renderer, offers: list[Offer], lang: str, bot_username: st
     results: list[InlineQueryResultUnion] = []
     for offer in offers:
         product = offer.product
-        stock = r.t("in stock: %(n)s", lang, n=quantity(product.quantity)) if product.quantity > 0 else None
+        in_stock = product.quantity > 0
+        stock = r.t("in stock: %(n)s", lang, n=counted(product.quantity, product.unit, lang)) if in_stock else None
         details = [
             r.t("art. %(article)s", lang, article=product.article) if product.article else None,
             money(offer.price, lang) if offer.price is not None else None,
