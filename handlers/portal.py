@@ -392,8 +392,9 @@ async def send_orders(
     """A page of the dealer's requests with their papers from 1C, under the dealer's debt and limit."""
     access.require(portal.rights(viewer).orders, _("Your role does not see the organisation's order requests."))
     page, lang = await reclamations.page(viewer, number, ORDERS), viewer.user.language
-    credit = portal_view.credit_line(renderer, *await portal.credit(), lang)
-    replies.say(chat_id, *portal_view.orders_page(renderer, page, lang, credit))
+    state, debt_on = await portal.credit()
+    credit, unsent = portal_view.credit_line(renderer, state, debt_on, lang), state.pending_drafts if state else 0
+    replies.say(chat_id, *portal_view.orders_page(renderer, page, lang, credit, unsent))
 
 
 async def orders_page(

@@ -109,7 +109,9 @@ async def test_a_request_dropped_before_it_was_sent_is_not_among_the_dealers_req
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
     """«Отменено, ничего не зарегистрировано» means what it says: /orders does not list it as «Заполнение
-    заявки», for its author or her colleague; nor one still being filled in — only what was sent."""
+    заявки», for its author or her colleague; nor one still being filled in — only what was sent. One being filled
+    in counts against the credit limit already, and /orders says so: not «Заявок пока нет» under «заявки в работе
+    (1)», but that one of them is not sent yet and no request is sent yet."""
     harness = await harness_factory()
     people = await dealers(harness, tmp_path / "1c")
     anna = people["anna"]
@@ -127,8 +129,11 @@ async def test_a_request_dropped_before_it_was_sent_is_not_among_the_dealers_req
     await anna.send("/cart")
     await anna.press("Оформить заявку", await anna.expect("Ваша корзина"))
     await anna.expect("Оплата")
-    await damir.send("/orders")
-    await damir.expect("Заявок пока нет")
+    for person in (damir, anna):
+        await person.send("/orders")
+        told = await person.expect("Отправленных заявок пока нет.")
+        assert "заявки в работе (1, из них ещё не отправлены: 1): 31\xa0500,00" in told["text"], told["text"]
+        assert "Заявок пока нет" not in told["text"], told["text"]
 
     # Sent, it is listed.
     sent = await place_order(harness, anna, ("SBC 900", TRIMMER))
@@ -210,7 +215,7 @@ async def test_a_dealers_requests_under_way_take_from_what_its_credit_limit_leav
     await anna.send("/orders")
     await anna.expect("заявки в работе (1): 18\xa0700,00", "остаток 21\xa0300,00")
     async with harness.core.sessionmaker() as session:
-        assert await companies.pending_orders(session, garden_id) == (1, Decimal("18700.00"))
+        assert await companies.pending_orders(session, garden_id) == (1, Decimal("18700.00"), 0)
         case = await session.get(Case, second)
         assert case is not None and case.stage == "office_approval"
     # A cart sent and still at its payment question counts too: answered later, another sent meanwhile was
@@ -220,7 +225,7 @@ async def test_a_dealers_requests_under_way_take_from_what_its_credit_limit_leav
     await anna.press("Оформить заявку", await anna.expect("Ваша корзина"))
     await anna.expect("Оплата")
     async with harness.core.sessionmaker() as session:
-        assert await companies.pending_orders(session, garden_id) == (2, Decimal("50200.00"))
+        assert await companies.pending_orders(session, garden_id) == (2, Decimal("50200.00"), 1)  # one not sent yet
 
 
 async def test_a_request_the_dealer_withdraws_after_its_approval_is_told_to_its_approver(

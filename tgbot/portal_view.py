@@ -321,8 +321,14 @@ def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: s
         else r.t("Your debt: %(debt)s", lang, debt=money(credit.debt, lang))
     ]
     if credit.pending_count:
-        pending = money(credit.pending, lang)
-        parts.append(r.t("requests under way (%(count)s): %(sum)s", lang, count=credit.pending_count, sum=pending))
+        count, pending, drafts = credit.pending_count, money(credit.pending, lang), credit.pending_drafts
+        parts.append(
+            # a cart being made a request counts before it is sent, so /orders does not list it yet: say so
+            r.t("requests under way (%(count)s, of them not sent yet: %(drafts)s): %(sum)s", lang, count=count,
+                drafts=drafts, sum=pending)
+            if drafts
+            else r.t("requests under way (%(count)s): %(sum)s", lang, count=count, sum=pending)
+        )  # fmt: skip
     if credit.limit is not None and credit.left is not None and credit.left < 0:
         limit, over = money(credit.limit, lang), money(-credit.left, lang)
         parts.append(r.t("credit limit %(limit)s, exceeded by %(over)s", lang, limit=limit, over=over))
@@ -336,15 +342,16 @@ def credit_line(r: Renderer, credit: Credit | None, debt_on: str | None, lang: s
 
 
 def orders_page(
-    r: Renderer, page: ReclamationPage, lang: str, credit: str | None = None
+    r: Renderer, page: ReclamationPage, lang: str, credit: str | None = None, unsent: int = 0
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """A dealer's order requests, newest first: number, date, amount, where each stands, and the papers 1C sent for
     each (a button per paper gets its file); a button per request opens its card; `credit`: the dealer's credit
-    line on top."""
+    line on top; `unsent`: requests being sent (still at their payment and delivery questions), which it lacks."""
     rows: list[list[InlineKeyboardButton]] = []
     head = [credit] if credit else []
     if not page.rows:
-        return "\n".join([*head, r.t("No order requests yet.", lang)]), None
+        none = r.t("No order requests sent yet.", lang) if unsent else r.t("No order requests yet.", lang)
+        return "\n".join([*head, none]), None
     lines = [*head, r.t("Order requests, newest first (page %(n)s of %(of)s):", lang, n=page.number + 1, of=page.pages)]
     for row in page.rows:
         amount = money(Decimal(row.amount), lang) if row.amount else "—"

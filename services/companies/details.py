@@ -148,6 +148,8 @@ class Credit:
     # The dealer's order requests under way (`pending_orders`): not yet in 1C's debt, already promised.
     pending: Decimal = Decimal(0)
     pending_count: int = 0
+    # Of them, the carts made requests whose payment and delivery questions are not answered yet: counted, not sent.
+    pending_drafts: int = 0
 
     @property
     def left(self) -> Decimal | None:
@@ -175,11 +177,11 @@ ORDER_PROCESS = "order_request"
 _PAID = "paid"
 
 
-async def pending_orders(session: AsyncSession, company_id: int) -> tuple[int, Decimal]:
-    """How many of the organisation's order requests are under way (sent or being sent, not closed, not paid) and
-    their amounts' sum."""
-    amounts = await session.scalars(
-        select(Case.data["amount"].as_string()).where(
+async def pending_orders(session: AsyncSession, company_id: int) -> tuple[int, Decimal, int]:
+    """How many of the organisation's order requests are under way (sent or being sent, not closed, not paid),
+    their amounts' sum, and how many of them are still being sent (at their start form)."""
+    rows = await session.execute(
+        select(Case.data["amount"].as_string(), Case.status).where(
             Case.company_id == company_id,
             Case.process == ORDER_PROCESS,
             # A request still at its payment and delivery questions counts too: else two carts sent one after the
@@ -188,14 +190,15 @@ async def pending_orders(session: AsyncSession, company_id: int) -> tuple[int, D
             Case.stage != _PAID,
         )
     )
-    found = [Decimal(a) for a in amounts if a]
-    return len(found), sum(found, Decimal(0))
+    found = [(Decimal(amount), status) for amount, status in rows.all() if amount]
+    drafts = sum(1 for _amount, status in found if status == CaseStatus.DRAFT)
+    return len(found), sum((amount for amount, _status in found), Decimal(0)), drafts
 
 
 async def credit_of(session: AsyncSession, company: Company) -> Credit:
     """The organisation's credit state with its order requests under way counted against its limit."""
-    count, pending = await pending_orders(session, company.id)
-    return replace(credit(company), pending=pending, pending_count=count)
+    count, pending, drafts = await pending_orders(session, company.id)
+    return replace(credit(company), pending=pending, pending_count=count, pending_drafts=drafts)
 
 
 async def listed(session: AsyncSession, kind: str | None = None, *, active_only: bool = False) -> list[Company]:
