@@ -10,12 +10,13 @@ back onto the order cases. The HTTP endpoint (`/1c/exchange`, integrations/onec)
 - `success` (`mode=success`): 1C took what the last queries sent; those orders are exported and not sent again.
   An order approved after the query is not among them.
 - `apply` (`mode=file`/`import` of `type=sale`): 1C's documents for our orders (matched by `Ид`, else `Номер`: the
-  case's number) move the case — «Отменен» cancels it, a shipment (`Дата отгрузки по 1С`) ships it, a payment
-  (`Дата оплаты по 1С`) marks it paid, anything else accepts it in 1C — forward only, with 1C's number, status,
-  payment and shipment kept on the case. A document for an order we do not have, or one not approved yet, is
-  counted and left alone. The organisations the file carries (each document's `Контрагенты`, a
-  `Классификатор/Контрагенты` block) are upserted first (services/companies/ `from_onec`): 1C is where the
-  dealers' details are kept (with a dealer's debt, when 1C gives it on its `Контрагент`).
+  case's number) move the case — «Отменен» (the flag, or the «Статус заказа» alone) cancels it, a shipment
+  (`Дата отгрузки по 1С`) ships it, a payment (`Дата оплаты по 1С`) marks it paid, anything else accepts it in
+  1C — forward only, with 1C's number, status, payment and shipment kept on the case. A document for an order
+  we do not have, or one not approved yet, is counted and left alone. The organisations the file carries (each
+  document's `Контрагенты`, a `Классификатор/Контрагенты` block) are upserted first (services/companies/
+  `from_onec`): 1C is where the dealers' details are kept (with a dealer's debt, when 1C gives it on its
+  `Контрагент`).
   1C's papers for an order (`ХозОперация` «Счет на оплату», «Отпуск товара», «Счет-фактура», a УПД) do not move it:
   each becomes a printable file on the order's case, once per version (services/onec_documents/).
 
@@ -286,7 +287,8 @@ class SalesExchange:
         }
         changed = {k: v for k, v in facts.items() if v and state.data.get(k) != v}
         state.data.update(changed)
-        if _true(doc.get("Отменен")) or _true(doc.get("ПометкаУдаления")):
+        # 1C's flag, or its status alone: some exchange rules write «Статус заказа: Отменен» with no flag
+        if _true(doc.get("Отменен")) or _true(doc.get("ПометкаУдаления")) or facts["onec_status"] == "cancelled":
             target = "cancelled"
         elif facts["shipped_on"]:
             target = "shipped"

@@ -340,3 +340,36 @@ async def test_a_dealers_comment_on_an_approved_request_reaches_whoever_approved
     await regina.expect("Напишите комментарий")
     await regina.send("Да, в пятницу с утра")
     await anna.card("Да, в пятницу с утра", button="Ответить")
+
+
+async def test_1c_saying_an_order_is_cancelled_by_its_status_alone_cancels_it(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """1C's exchange rules may write an order's status «Отменен» without the «Отменен = true» flag. The request is
+    cancelled all the same, and Anna is told so — not «Заявка принята в 1С» for an order 1C has cancelled; one
+    1C had accepted before, whose status comes as «Отменён», too."""
+    harness, onec = await _exchange(harness_factory)
+    people = await dealers(harness, tmp_path / "1c", onec)
+    anna, regina = people["anna"], people["regina"]
+    first = await place_order(harness, anna, ("combi 48", COMBI))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", COMBI, button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+    second = await place_order(harness, anna, ("SBC 900", TRIMMER))
+    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", TRIMMER, button="Согласовать"))
+    await anna.expect("одобрена и передаётся в 1С")
+    accepted = status_document(second, [("Номер по 1С", "ЗК-000701"), ("Статус заказа", "Согласован")])
+    assert (await onec.call("file", kind="sale", filename="o-1.xml", body=accepted))[1].startswith("success")
+    await anna.expect("принята в 1С под номером ЗК-000701")
+
+    for order, said in ((first, "Отменен"), (second, "Отменён")):
+        cancelled = status_document(order, [("Номер по 1С", f"ЗК-{order:06}"), ("Статус заказа", said)])
+        status, answer = await onec.call("file", kind="sale", filename=f"c-{order}.xml", body=cancelled)
+        assert (status, answer.split("\n")[:2]) == (200, ["success", "moved 1, unchanged 0, unknown 0"]), answer
+        await anna.expect("Заявка отменена в 1С.")
+    await harness.settle()
+    told = [m.get("text") or "" for m in await anna.bot_messages()]
+    assert not any(f"под номером ЗК-{first:06}" in t for t in told), told
+    async with harness.core.sessionmaker() as session:
+        for order in (first, second):
+            case = await session.get(Case, order)
+            assert case is not None and (case.stage, case.status) == ("cancelled", "done"), (order, case)
