@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from babel.dates import format_datetime
 from babel.units import format_unit
 
 from db.models import AuditEntry, Task
@@ -105,9 +106,14 @@ class Words:
         return self._label(ROLES, role)
 
     def when_short(self, moment: Any) -> str:
+        """A history entry's moment without its year: «21.12 10:00» in Russian, «Dec 21, 10:00» in English (whose
+        reader would take «21.12» for nothing or «12.10» for October 12th)."""
         if moment is None:
             return "—"
-        return str(moment.astimezone(self.core.wording.tz).strftime("%d.%m %H:%M"))
+        local = moment.astimezone(self.core.wording.tz)
+        if self.lang == "ru":
+            return str(local.strftime("%d.%m %H:%M"))
+        return str(format_datetime(local, "MMM d, HH:mm", locale=self.lang))
 
     def task_title(self, spec: ProcessDef, stage: str, key: str, data: dict[str, Any] | None = None) -> str:
         """A task's title; an item's move or its approval names the item from the case's `data` («Согласуйте:

@@ -215,7 +215,7 @@ async def test_case_list_page_files_and_delivery_speak_in_labels(panel: Panel) -
             page = await response.text()
         assert f'<img src="files/{photo.id}"' in page
         assert "Фото 1" in page and photo.file_name not in page  # not Telegram's photo_AQAD….jpg
-        assert "Марина: дело начато" in page
+        assert re.search(r'class="muted">\d\d\.\d\d \d\d:\d\d</span> Марина: дело начато', page)  # «21.12 10:00»
         assert "этап «Регистрация брака»" in page or "этап «" in page
         for raw in ("case.started", "stage.entered", "{'", "service_manager", ">active<", ">open<"):
             assert raw not in page, raw
@@ -281,6 +281,10 @@ async def test_the_panel_speaks_english_through_the_catalogs(harness: Harness) -
             async with http.get(f"{base}/cases/1") as response:
                 page = await response.text()
             assert "Marina: case started" in page and "In progress" in page
+            # The history's moments in the English way, the month named: «Dec 21, 10:00», not «21.12 10:00».
+            history = page[page.index('id="history"') :]
+            assert re.search(r'class="muted">[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d</span> Marina: case started', history)
+            assert not re.search(r"\d\d\.\d\d \d\d:\d\d", history), history
             async with http.get(f"{base}/people") as response:
                 assert "Shop manager" in await response.text()
     finally:
