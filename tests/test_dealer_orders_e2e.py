@@ -226,6 +226,11 @@ async def test_a_dealers_requests_under_way_take_from_what_its_credit_limit_leav
     await anna.expect("Оплата")
     async with harness.core.sessionmaker() as session:
         assert await companies.pending_orders(session, garden_id) == (2, Decimal("50200.00"), 1)  # one not sent yet
+    # The admin's card of the organisation says so too, in the chat's words: not «Заявки в работе (2)» alone, which
+    # left him looking in vain for the second among its sent requests.
+    await harness.admin.send(f"/org {garden_id}")
+    card = await harness.admin.expect("ООО Сад", "Заявки в работе (2, из них ещё не отправлены: 1): 50\xa0200,00 ₽")
+    assert "ещё не в долге по 1С, учтены в остатке лимита" in card["text"], card["text"]
 
 
 async def test_a_request_the_dealer_withdraws_after_its_approval_is_told_to_its_approver(

@@ -88,9 +88,7 @@ def organisation_card(
             )
         )
     if credit.pending_count:
-        text = (_("Requests under way (%(count)s): %(sum)s ₽ — not yet in 1C's debt, counted against the limit")
-                if credit.limit is not None else _("Requests under way (%(count)s): %(sum)s ₽"))  # fmt: skip
-        lines.append(t(text, lang, count=credit.pending_count, sum=amount_text(credit.pending, lang)))
+        lines.append(_pending_line(renderer, credit, lang))
     debt_on = companies.debt_on(org)
     if debt_on:
         lines.append(t("Debt from 1C as of %(date)s: %(debt)s ₽", lang, date=shown_date(debt_on),
@@ -120,6 +118,21 @@ def organisation_card(
     toggle = (t("⛔ Deactivate", lang), "off") if org.active else (t("✅ Reactivate", lang), "on")
     rows.append([InlineKeyboardButton(text=toggle[0], callback_data=OrgCb(action=toggle[1], org_id=org.id).pack())])
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _pending_line(renderer: Renderer, credit: companies.Credit, lang: str) -> str:
+    """The organisation's requests under way, in /orders' words: how many of them are carts not sent yet (counted
+    against the limit, not yet among its sent requests)."""
+    values = {"count": credit.pending_count, "drafts": credit.pending_drafts, "sum": amount_text(credit.pending, lang)}
+    if credit.limit is None:
+        text = (_("Requests under way (%(count)s, of them not sent yet: %(drafts)s): %(sum)s ₽")
+                if credit.pending_drafts else _("Requests under way (%(count)s): %(sum)s ₽"))  # fmt: skip
+    elif credit.pending_drafts:
+        text = _("Requests under way (%(count)s, of them not sent yet: %(drafts)s): %(sum)s ₽ — not yet in 1C's "
+                 "debt, counted against the limit")  # fmt: skip
+    else:
+        text = _("Requests under way (%(count)s): %(sum)s ₽ — not yet in 1C's debt, counted against the limit")
+    return renderer.t(text, lang, **values)
 
 
 def organisation_reps(
