@@ -190,9 +190,9 @@ async def knives_by_the_set(harness: Harness, folder: Path) -> None:
 async def test_a_shortage_is_said_in_the_products_own_unit(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
-    """1C sells the mower knives by the set («компл»). Anna asks forty sets, thirty-five are in stock: her summary
-    says «в наличии: 35 компл», and Regina, who reads English, «in stock: 35 sets» — not pieces, which would be
-    another quantity of knives."""
+    """1C sells the mower knives by the set («компл»). Anna, asked how many, is asked in sets; she asks forty sets,
+    thirty-five are in stock: her summary says «в наличии: 35 компл», and Regina, who reads English, «in stock: 35
+    sets» — not pieces, which would be another quantity of knives."""
     harness = await harness_factory()
     folder = tmp_path / "1c"
     people = await dealers(harness, folder)
@@ -203,7 +203,10 @@ async def test_a_shortage_is_said_in_the_products_own_unit(
 
     await add_to_cart(anna, "нож", KNIFE)
     await anna.press("✏️ №1", await cart(anna, "Ваша корзина", KNIFE))
-    await anna.expect("Сколько")
+    # Asked how many, she is told in what: sets, as she will be told the stock — not a bare «1» she may read as
+    # one knife.
+    asked = await anna.expect("Сколько")
+    assert f"Сколько «{KNIFE}» нужно? Сейчас 1 компл." in asked["text"], asked["text"]
     await anna.send("40")
     await anna.press("Оформить заявку", await anna.expect("Ваша корзина", f"{KNIFE} × 40"))
     await anna.press("Предоплата", await anna.expect("Оплата"))

@@ -253,13 +253,14 @@ def _beyond_stock(r: Renderer, entry: CartEntry, lang: str) -> str:
 
 
 def quantity_question(r: Renderer, entry: CartEntry, lang: str) -> str:
-    """«✏️» on a cart's line: the number is the next message."""
-    name = entry.product.name if entry.product else ""
+    """«✏️» on a cart's line: the number is the next message, in the product's own unit, which the question names
+    («Сейчас 40 компл»: a bare «40» read as pieces)."""
+    name, unit = (entry.product.name, entry.product.unit) if entry.product else ("", None)
     return r.t(
         "How many “%(name)s” do you want? Now %(n)s. Type a number (0 takes it out of the cart), or /cancel.",
         lang,
         name=name,
-        n=entry.quantity,
+        n=counted(Decimal(entry.quantity), unit, lang),
     )
 
 
