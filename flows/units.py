@@ -68,3 +68,27 @@ def _one(count: object) -> bool:
         return float(str(count).replace(",", ".")) == 1
     except ValueError:
         return False
+
+
+# OKEI (ОКЕИ), the Russian classifier of units, by which 1C finds an order line's unit: its code, full name and
+# international abbreviation for the common short names, for a product whose catalogue (import.xml) gave the name
+# without its code. An order to 1C says each line's unit so (services/sales_exchange.py); a name not here goes alone.
+OKEI = {
+    "шт": ("796", "Штука", "PCE"),
+    "компл": ("839", "Комплект", "SET"),
+    "к-т": ("839", "Комплект", "SET"),
+    "кг": ("166", "Килограмм", "KGM"),
+    "л": ("112", "Литр", "LTR"),
+    "м": ("006", "Метр", "MTR"),
+    "м2": ("055", "Квадратный метр", "MTK"),
+    "м²": ("055", "Квадратный метр", "MTK"),
+    "набор": ("704", "Набор", "SET"),
+    "упак": ("778", "Упаковка", "NMP"),
+    "уп": ("778", "Упаковка", "NMP"),
+}
+
+
+def okei(unit: str | None) -> tuple[str, str, str] | None:
+    """OKEI's code, full name and international abbreviation of a unit by its short name («компл»: 839), None for a
+    name the table lacks."""
+    return OKEI.get((unit or "").strip().rstrip(".").casefold())

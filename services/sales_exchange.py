@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, CatalogProduct, Company, OrderExport
 from flows.status import CaseStatus
+from flows.units import okei
 from services import companies, onec_documents
 from services.cases.service import CaseService
 from services.core import Core
@@ -162,8 +163,9 @@ class SalesExchange:
         await self.session.flush()
         return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
-    async def _units(self, cases: list[Case]) -> dict[str, str]:
-        """The catalogue's unit of each product the orders name (by 1C's id), in one query."""
+    async def _units(self, cases: list[Case]) -> dict[str, tuple[str, str | None]]:
+        """The catalogue's unit of each product the orders name (by 1C's id), with the OKEI code 1C gave it if it
+        did, in one query."""
         ids = {
             str(p["product"])
             for case in cases
@@ -173,12 +175,20 @@ class SalesExchange:
         if not ids:
             return {}
         rows = await self.session.execute(
-            select(CatalogProduct.external_id, CatalogProduct.unit).where(CatalogProduct.external_id.in_(ids))
+            select(CatalogProduct.external_id, CatalogProduct.unit, CatalogProduct.unit_code).where(
+                CatalogProduct.external_id.in_(ids)
+            )
         )
-        return {external_id: unit for external_id, unit in rows.all() if unit}
+        return {external_id: (unit, code) for external_id, unit, code in rows.all() if unit}
 
     def _document(
-        self, root: etree._Element, case: Case, company: Company | None, units: dict[str, str], *, cancelled: bool
+        self,
+        root: etree._Element,
+        case: Case,
+        company: Company | None,
+        units: dict[str, tuple[str, str | None]],
+        *,
+        cancelled: bool,
     ) -> None:
         data = case.data or {}
         created = case.created_at.astimezone(self.core.calendar.tz)
@@ -212,7 +222,7 @@ class SalesExchange:
             if position.get("article"):
                 _sub(item, "Артикул", position["article"])
             _sub(item, "Наименование", position.get("name", ""))
-            _unit(item, units.get(str(position.get("product") or ""), "шт"))
+            _unit(item, *units.get(str(position.get("product") or ""), ("шт", None)))
             _sub(item, "ЦенаЗаЕдиницу", _money(position.get("price")))
             _sub(item, "Количество", position.get("quantity", 0))
             _sub(item, "Сумма", _money(position.get("total")))
@@ -306,12 +316,16 @@ class SalesExchange:
         return True
 
 
-def _unit(item: etree._Element, unit: str) -> None:
-    """A position's unit as the catalogue has the product's (1C's `БазоваяЕдиница`): «2 компл» is not «2 шт». A piece
-    goes with OKEI's code as it always did; another unit by the short name the catalogue keeps, with no code we might
-    get wrong (1C finds a unit by its name when no code is given)."""
-    if unit.strip().rstrip(".").casefold() == "шт":
-        _sub(item, "БазоваяЕдиница", "шт", Код="796", НаименованиеПолное="Штука", МеждународноеСокращение="PCE")
+def _unit(item: etree._Element, unit: str, code: str | None) -> None:
+    """A position's unit as the catalogue has the product's (1C's `БазоваяЕдиница`): «2 компл» is not «2 шт». With
+    its OKEI code, by which 1C finds the unit: the one 1C's catalogue gave (sent back as it came), else OKEI's for
+    the unit's name (`flows.units.OKEI`) with its full name and international abbreviation; a unit neither names
+    goes by its name alone (1C finds a unit by its name when no code is given)."""
+    known = okei(unit)
+    if known is not None and code in (None, known[0]):
+        _sub(item, "БазоваяЕдиница", unit, Код=known[0], НаименованиеПолное=known[1], МеждународноеСокращение=known[2])
+    elif code:
+        _sub(item, "БазоваяЕдиница", unit, Код=code)
     else:
         _sub(item, "БазоваяЕдиница", unit)
 

@@ -153,20 +153,27 @@ def test_1cs_order_statuses_are_kept_by_their_keys_and_an_unknown_one_as_1c_wrot
 
 async def test_an_order_names_each_products_own_unit_to_1c(tmp_path: Path, database_url: str) -> None:
     """1C's catalogue sells brushes by the set («компл»): an order of two sets tells 1C «2 компл», not «2 шт» — a
-    piece where 1C counts sets would be another quantity (no code: the catalogue keeps the unit's name only). A
-    product in pieces goes as before, with OKEI's code."""
+    piece where 1C counts sets would be another quantity — with the unit's OKEI code, by which 1C finds its unit:
+    the code 1C's catalogue gave the product, kept from its import.xml and sent back as it came (704 here); when
+    the catalogue gave the name alone (CommerceML 2.04), OKEI's code for that name (839 for «компл»). A product in
+    pieces goes as before, «шт» with 796."""
     core = await build_core(Settings(data_dir=tmp_path, database_url=database_url, bot_token=None))
     try:
-        (tmp_path / "import.xml").write_text(cml.import_xml("2.08"), encoding="utf-8")
-        await import_files(core.sessionmaker, core.clock, [tmp_path / "import.xml"])
-        anna, regina = await people(core)
         brushes = {"product": "prod-4", "name": "Щётка угольная 6x10", "article": "BR-610", "quantity": 2}
-        sets = await order(core, anna, regina, "200.00", position=brushes)
-        drills = await order(core, anna, regina, "200.00", position={**brushes, "product": "prod-1", "name": "Дрель"})
-        sent = etree.fromstring(await exchange(core, "query"))
-        units = {d.findtext("Номер"): d.find("Товары/Товар/БазоваяЕдиница") for d in sent.iter("Документ")}
-        brush, drill = units[str(sets)], units[str(drills)]
-        assert brush is not None and (brush.text, brush.get("Код")) == ("компл", None), etree.tostring(sent)
-        assert drill is not None and (drill.text, drill.get("Код")) == ("шт", "796"), etree.tostring(sent)
+        drills = {**brushes, "product": "prod-1", "name": "Дрель"}
+        anna, regina = await people(core)
+        for version, code in (("2.04", "839"), ("2.08", "704"), ("2.10", "704")):
+            (tmp_path / "import.xml").write_text(cml.import_xml(version), encoding="utf-8")
+            await import_files(core.sessionmaker, core.clock, [tmp_path / "import.xml"])
+            sets = await order(core, anna, regina, "200.00", position=brushes)
+            pieces = await order(core, anna, regina, "200.00", position=drills)
+            sent = etree.fromstring(await exchange(core, "query"))
+            units = {d.findtext("Номер"): d.find("Товары/Товар/БазоваяЕдиница") for d in sent.iter("Документ")}
+            brush, drill = units[str(sets)], units[str(pieces)]
+            said = (version, etree.tostring(sent, encoding="unicode"))
+            assert brush is not None and (brush.text, brush.get("Код")) == ("компл", code), said
+            assert drill is not None and (drill.text, drill.get("Код")) == ("шт", "796"), said
+            assert drill.get("НаименованиеПолное") == "Штука" and drill.get("МеждународноеСокращение") == "PCE", said
+            await exchange(core, "success")
     finally:
         await core.close()

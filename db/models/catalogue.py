@@ -69,6 +69,7 @@ class CatalogProduct(Base):
     article: Mapped[str | None] = mapped_column(String(100), index=True)
     barcode: Mapped[str | None] = mapped_column(String(64), index=True)
     unit: Mapped[str | None] = mapped_column(String(32))  # the unit's short name (шт, кг, м)
+    unit_code: Mapped[str | None] = mapped_column(String(16))  # its OKEI code as 1C gave it (796), if it did
     description: Mapped[str | None] = mapped_column(Text)
     properties: Mapped[dict[str, Any]]  # property name -> value text (and ЗначенияРеквизитов: requisite -> value)
     images: Mapped[list[Any]]  # paths relative to the exchange directory (services/catalogue.image_path)

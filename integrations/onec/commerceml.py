@@ -144,6 +144,7 @@ def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
     Only the ends of elements are reported (an element's start would be one more event per record): the attributes
     of the document and of its sections are there at their ends too, and `info` is read after the last record."""
     units: dict[str, str] = {}  # a unit's code or id -> its short name (Классификатор/ЕдиницыИзмерения, 2.08+)
+    codes: dict[str, str] = {}  # a unit's code or id -> its OKEI code (the same classifier)
     position = 0
     context = etree.iterparse(
         str(source),
@@ -183,7 +184,7 @@ def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
                     _drop(elem)
             elif name == "Товар":
                 if within == "Товары" and _local(parent.getparent().tag) == "Каталог":
-                    product = _product(elem, units)
+                    product = _product(elem, units, codes)
                     if product is not None:
                         yield product
                     _drop(elem)
@@ -212,9 +213,12 @@ def records(source: str | Path, info: PackageInfo) -> Iterator[Record]:
                 _drop(elem)
             elif name == "ЕдиницаИзмерения" and within == "ЕдиницыИзмерения":
                 short = _text(elem, "НаименованиеКраткое") or _text(elem, "НаименованиеПолное")
-                for key in (_text(elem, "Ид"), _text(elem, "Код")):
+                code = _text(elem, "Код")
+                for key in (_text(elem, "Ид"), code):
                     if key and short:
                         units[key] = short
+                    if key and code:
+                        codes[key] = code
                 _drop(elem)
             elif name == "ТипЦены" and within == "ТипыЦен":
                 external_id = _text(elem, "Ид")
@@ -285,7 +289,7 @@ _PRODUCT_REPEATED = frozenset({"ЗначенияСвойств", "Значени
 _OFFER_REPEATED = frozenset({"Склад"})
 
 
-def _product(elem: Any, units: dict[str, str]) -> Product | None:
+def _product(elem: Any, units: dict[str, str], codes: dict[str, str]) -> Product | None:
     first, every = _by_name(elem, _PRODUCT_REPEATED)
     external_id, name, article = _own(first, "Ид"), _own(first, "Наименование"), _own(first, "Артикул")
     barcode, description, status = _own(first, "Штрихкод"), _own(first, "Описание"), _own(first, "Статус")
@@ -295,12 +299,14 @@ def _product(elem: Any, units: dict[str, str]) -> Product | None:
     external_id = (external_id or "").strip()
     if not external_id:
         return None
-    unit = None
+    unit = code = None
     if unit_elem is not None:
         text = (unit_elem.text or "").strip()
         unit = units.get(text) or text or unit_elem.get("НаименованиеКраткое") or None
         if unit is None:
             unit = units.get(unit_elem.get("Код") or "")
+        # Its OKEI code: an attribute (2.05-2.08), or the classifier's unit the text names (2.09+).
+        code = (unit_elem.get("Код") or "").strip() or codes.get(text) or None
     group = _text(groups, "Ид") if groups is not None else ""
     properties: list[tuple[str, str]] = []
     for holder in values:
@@ -338,6 +344,7 @@ def _product(elem: Any, units: dict[str, str]) -> Product | None:
         tuple(requisites),
         tuple(images),
         status.strip().lower() == "удален" or _true(elem.get("ПометкаУдаления")),
+        code[:16] if code else None,
     )
 
 

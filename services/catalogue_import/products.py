@@ -69,6 +69,7 @@ def product_rows(
             stamp,
             when,
             zero,
+            p.unit_code,
         )
     written = list(rows.values())
     counts["deleted"] += sum(1 for row in written if not row[9])
@@ -149,6 +150,7 @@ async def offer_products(
                     "article": base.article,
                     "barcode": base.barcode,
                     "unit": base.unit,
+                    "unit_code": base.unit_code,
                     "description": base.description,
                     "properties": properties,
                     "images": list(base.images or []),
@@ -169,6 +171,7 @@ async def offer_products(
                     "article": None,
                     "barcode": None,
                     "unit": None,
+                    "unit_code": None,
                     "description": None,
                     "properties": dict(offer.characteristics),
                     "images": [],

@@ -40,6 +40,7 @@ class Product:
     requisites: tuple[tuple[str, str], ...] = ()  # ЗначенияРеквизитов: (name, value)
     images: tuple[str, ...] = ()
     deleted: bool = False
+    unit_code: str | None = None  # the unit's OKEI code as 1C gave it («796»), sent back with an order's line
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ PRODUCT_COLUMNS = (
     ("import_run", "integer"),
     ("updated_at", "timestamptz"),
     ("quantity", "numeric"),
+    ("unit_code", "text"),
 )
 PRICE_COLUMNS = (
     ("product_id", "integer"),
