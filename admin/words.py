@@ -27,9 +27,10 @@ from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
 from services import outbox
 from services.core import Core
-from services.wording.names import ROLES
+from services.wording.names import ROLES, STATUS_WORDS
 
-CASE_STATUS = {"draft": _("Draft"), "active": _("In progress"), "done": _("Finished"), "cancelled": _("Cancelled")}
+# A case's status in the chat's words (one table: a person sees one word for one status wherever it is said).
+CASE_STATUS = STATUS_WORDS
 TASK_STATUS = {"open": _("Open"), "done": _("Done"), "cancelled": _("Not needed any more")}
 OUTBOX_STATUS = {
     "pending": _("Waiting"),

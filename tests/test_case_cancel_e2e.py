@@ -72,5 +72,5 @@ async def test_a_case_is_cancelled_for_a_reason_its_worker_hears_and_an_old_card
     assert await manager.find("🚫") is None
     # The case's card says why it ended, as a dealer's rejected request does (`services.end_reasons`).
     await manager.send("/case 1")
-    card = await manager.expect("№1", "Статус: отменено")
-    assert "Статус: отменено\nПричина: Клиент отказался от обработки\n" in card["text"], card["text"]
+    card = await manager.expect("№1", "Статус: Отменено")
+    assert "Статус: Отменено\nПричина: Клиент отказался от обработки\n" in card["text"], card["text"]

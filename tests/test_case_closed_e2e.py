@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from admin.words import Words
 from tests.conftest import Harness, library_with
 
 
@@ -31,6 +32,28 @@ async def test_the_manager_who_led_a_request_hears_it_closed_as_its_author_does(
     await manager.press("Согласовать", await manager.card("Завершите заявку", button="Согласовать"))
     await clerk.expect("Дело закрыто", "Заявка: ООО Вектор", "Выполнена")
     await manager.expect("Дело закрыто", "Заявка: ООО Вектор", "Выполнена")
+
+
+async def test_a_finished_case_is_called_by_one_word_in_the_chat_and_in_the_panel(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The manager's card of a request led to its end says it is «Завершено», the word the admin panel's filter
+    finds it by — not «закрыто» in the chat and «Завершено» in the panel, two words she would take for two
+    statuses; an English reader reads «Finished» in both."""
+    harness = await _taken(harness_factory, tmp_path)
+    manager = harness.people["Менеджер Ольга"]
+    await manager.press("Согласовать", await manager.card("Завершите заявку", button="Согласовать"))
+    await manager.expect("Дело закрыто")
+    words = {lang: Words(harness.core, lang) for lang in ("ru", "en")}
+    assert (words["ru"].case_status("done"), words["en"].case_status("done")) == ("Завершено", "Finished")
+    await manager.send("/case 1")
+    card = await manager.expect("№1", "Статус:")
+    assert "Статус: Завершено\n" in card["text"], card["text"]
+    await manager.send("/lang")
+    await manager.expect("Language: English")
+    await manager.send("/case 1")
+    card = await manager.expect("#1", "Status:")
+    assert "Status: Finished\n" in card["text"], card["text"]
 
 
 async def test_a_request_its_manager_turned_down_is_told_closed_to_both(

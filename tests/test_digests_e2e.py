@@ -202,7 +202,7 @@ async def test_anyone_asks_for_a_digest_in_chat_and_gets_each_group_as_a_list_an
 
 async def test_a_case_cancelled_since_the_last_digest_is_among_what_moved(shop: Harness) -> None:
     """A case cancelled where it stood entered no stage, but it left the work: the digest lists it with what moved
-    («Брак зарегистрирован → отменено»), so the director is not left wondering where it went. With nothing open
+    («Брак зарегистрирован → Отменено»), so the director is not left wondering where it went. With nothing open
     then, no chart comes: it would be an empty axis."""
     director, manager = shop.people["Директор Пётр"], shop.people["Марина"]
     await register_defect(manager)
@@ -211,7 +211,7 @@ async def test_a_case_cancelled_since_the_last_digest_is_among_what_moved(shop: 
     await director.send("/digest")
     await director.press("Прислать сейчас", await director.card("сводку", button="Прислать сейчас"))
     text = (await director.expect(HEADING, "Сдвинулись"))["text"]
-    assert "🔄 Сдвинулись с 20.12.2026" in text and "Брак зарегистрирован → отменено" in text, text
+    assert "🔄 Сдвинулись с 20.12.2026" in text and "Брак зарегистрирован → Отменено" in text, text
     assert not [m for m in await director.bot_messages() if m.get("photos")], "a chart of no open work was sent"
 
 

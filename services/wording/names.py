@@ -43,12 +43,13 @@ ROLES = {
     "security_head": _("Head of security"),
 }
 
-# A case's status as people read it (the card's «Статус», an export's column).
+# A case's status as people read it, the one word for it everywhere: the chat's card («Статус: Завершено»), an
+# export's column, a digest's «→ Отменено», the admin panel's list, card and filter (admin/words.py).
 STATUS_WORDS: dict[str, str] = {
-    CaseStatus.DRAFT: _("draft"),
-    CaseStatus.ACTIVE: _("in progress"),
-    CaseStatus.DONE: _("closed"),
-    CaseStatus.CANCELLED: _("cancelled"),
+    CaseStatus.DRAFT: _("Draft"),
+    CaseStatus.ACTIVE: _("In progress"),
+    CaseStatus.DONE: _("Finished"),
+    CaseStatus.CANCELLED: _("Cancelled"),
 }
 
 
