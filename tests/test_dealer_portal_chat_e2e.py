@@ -75,7 +75,7 @@ async def test_a_quantity_is_typed_for_a_line_of_the_cart(
 
     # «✏️ 1»: the bot asks the number; a word or too many is refused in words and changes nothing.
     await anna.press("✏️ №1", first)
-    await anna.expect(f"Сколько «{COMBI}» нужно? Сейчас 1.")
+    await anna.expect(f"Сколько «{COMBI}» нужно? Сейчас 1 шт.")
     await anna.send("пять")
     await anna.expect("Введите целое число")
     await anna.send("200000")
