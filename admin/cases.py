@@ -275,7 +275,7 @@ class CasePages(PanelPages):
                         # What the entry has: not «Поставщик: —» for an item in stock, nor a tracking number for
                         # one not sent yet (its stage has not asked it).
                         shown = [
-                            self._value(sub, item[key], spec, names)
+                            self._value(sub, item[key], spec, names, item)
                             for key, sub in fdef.fields.items()
                             if item.get(key) not in (None, "", [], {})
                         ]
@@ -309,7 +309,9 @@ class CasePages(PanelPages):
             return []
         return [{"label": self.panel.t("Stage"), "text": title}]
 
-    def _value(self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str]) -> dict[str, Any]:
+    def _value(
+        self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str], entry: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         label = self.core.translator.local(fdef.label, self.lang)
         if fdef.type in ("photo", "document") and value:
             refs = value if isinstance(value, list) else [value]
@@ -320,7 +322,7 @@ class CasePages(PanelPages):
                 for n, ref in _numbered_photos(stored)
             ]  # fmt: skip
             return {"label": label, "files": files}
-        return {"label": label, "text": self.core.wording.format_field(fdef, value, self.lang, spec, names)}
+        return {"label": label, "text": self.core.wording.format_field(fdef, value, self.lang, spec, names, entry)}
 
     async def file(self, request: web.Request) -> web.StreamResponse:
         """A stored file of a case, only inside a session (the auth middleware has checked it)."""

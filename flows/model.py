@@ -157,6 +157,10 @@ class FieldDef(DateRules):
     # its last part after a comma («Отсрочка, дней», «Volume, production 1, kg») or a word of it being one of the
     # unit's words («Number of units») — or «Отсрочка, дней: 30 дн» would say it twice.
     unit: str | list[str] | dict[str, str | list[str]] | None = None
+    # number in a list's entry: the entry's text field that holds the entry's own unit (an order position's
+    # product, sold by 1C «компл» or «кг»): shown after the value in place of `unit` when the entry has one, in the
+    # reader's language (`flows.units.unit_text`); `unit` for an entry without it.
+    unit_from: str | None = None
     negative: bool = False  # money: may be below zero (a refund, a correction); refused otherwise
     # text: it must reach someone — a phone number or an e-mail address, checked wherever it is answered (chat, a
     # site's form) and kept in one form (`flows.values.parse_contact`).
@@ -217,6 +221,10 @@ class FieldDef(DateRules):
                 raise ValueError(_("a list field needs 'fields' (the fields of one entry)"))
             if any(sub.type == "list" for sub in self.fields.values()):
                 raise ValueError(_("a list cannot contain another list"))
+            for sub in self.fields.values():
+                named = self.fields.get(sub.unit_from) if sub.unit_from else None
+                if sub.unit_from and (named is None or named.type != "text"):
+                    raise ValueError(_("'unit_from' names a text field of the same entry"))
         elif self.fields:
             raise ValueError(_("only a list field may have 'fields'"))
         if self.track is not None and self.type != "list":
@@ -235,7 +243,7 @@ class FieldDef(DateRules):
             raise ValueError(_("only a text field without a 'contact' may be a 'full_name'"))
         if self.default is not None and self.type != "text":
             raise ValueError(_("only a text field may have a 'default'"))
-        if self.unit is not None and self.type != "number":
+        if (self.unit is not None or self.unit_from is not None) and self.type != "number":
             raise ValueError(_("only a number field may have a 'unit'"))
         return self
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
+
+from admin.panel import AdminPanel
 from integrations.onec.importer import import_files
 from tests.conftest import Harness
 from tests.test_dealer_orders_e2e import COMBI, newest_order_id, place_order
 from tests.test_dealer_portal_cart_e2e import cart
 from tests.test_dealer_portal_e2e import add_to_cart, dealers
+from tests.test_medical_order_e2e import PANEL_TOKEN
 
 
 def plain(text: object) -> str:
@@ -220,3 +224,25 @@ async def test_a_shortage_is_said_in_the_products_own_unit(
 
     task = plain((await regina.card("Approve the dealer's request", button="Approve"))["text"])
     assert f"{KNIFE} × 40 at 1,350.00 ₽ ⚠️ in stock: 35 sets;" in task, task
+    # The admin panel's page of the request says the position's quantity and stock in sets too, beside its unit.
+    order = await newest_order_id(harness)
+    for lang, ordered, stock in (("ru", "Количество: 40 компл", "В наличии: 35 компл"),
+                                 ("en", "Quantity: 40 sets", "In stock: 35 sets")):  # fmt: skip
+        fields = plain(await panel_data(harness, order, lang))
+        assert ordered in fields and stock in fields and "шт" not in fields and "pcs" not in fields, fields
+
+
+async def panel_data(harness: Harness, case_id: int, lang: str) -> str:
+    """The case's data as an admin reads it on the panel's page of the case, in `lang`."""
+    runner = await AdminPanel(harness.core, PANEL_TOKEN, language=lang).serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/?token={PANEL_TOKEN}") as response:
+                assert response.status == 200
+            async with http.get(f"{base}/cases/{case_id}") as response:
+                page = await response.text()
+    finally:
+        await runner.cleanup()
+    start = page.index('id="fields"')
+    return page[start : page.index("</table>", start)]

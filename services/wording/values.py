@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flows import forms
 from flows import values as field_values
 from flows.model import FILE_TYPES, FieldDef, ProcessDef
+from flows.units import unit_text
 from services.wording.files import FileWords, _refs
 
 
@@ -44,8 +45,16 @@ class ValueWords(FileWords):
         return f"{when} {late}"
 
     def format_field(
-        self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef, names: dict[int, str] | None = None
+        self,
+        fdef: FieldDef,
+        value: Any,
+        lang: str | None,
+        spec: ProcessDef,
+        names: dict[int, str] | None = None,
+        entry: Mapping[str, Any] | None = None,
     ) -> str:
+        """`value` of `fdef` as a reader reads it; `entry`: the list's entry it belongs to, whose own unit a number
+        with `unit_from` takes («Количество: 40 компл»)."""
         if value is None or value == "" or value == []:
             return "—"
         if fdef.type == "text" and isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
@@ -54,8 +63,8 @@ class ValueWords(FileWords):
             files = value if isinstance(value, list) else [value]
             return self.files_words([f for f in files if isinstance(f, dict)], lang)
         if fdef.type == "directory" and fdef.directory:
-            entry = spec.directory_entry(fdef.directory, str(value))
-            return entry.name if entry else str(value)
+            found = spec.directory_entry(fdef.directory, str(value))
+            return found.name if found else str(value)
         if fdef.type == "company":
             return str(value.get("name", "?")) if isinstance(value, dict) else str(value)
         if fdef.type == "user":
@@ -68,17 +77,22 @@ class ValueWords(FileWords):
             shown = field_values.format_value(fdef.type, value, lang=self.tr.lang(lang))
         except (ValueError, TypeError, KeyError, ArithmeticError):  # a number no answer could give (1e30): as stored
             return str(value)
-        unit = fdef.unit_after(value, self.tr.lang(lang)) if fdef.type == "number" else ""
+        own = (entry or {}).get(fdef.unit_from) if fdef.unit_from else None
+        unit = "" if fdef.type != "number" else unit_text(str(own), self.tr.lang(lang), value) if own else (
+            fdef.unit_after(value, self.tr.lang(lang))
+        )  # fmt: skip
         return f"{shown} {unit}" if unit else shown  # «Количество: 2 шт», «Deferral, days: 30» (the label says it)
 
-    def summary_value(self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef) -> str:
+    def summary_value(
+        self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef, entry: Mapping[str, Any] | None = None
+    ) -> str:
         if fdef.type == "photo":
             count = len(_refs(value))
             return self.photos(count, lang) if count else "—"
         if fdef.type == "document":
             refs = _refs(value)
             return self.files_words(refs, lang) if refs else "—"
-        return self.format_field(fdef, value, lang, spec)
+        return self.format_field(fdef, value, lang, spec, entry=entry)
 
     def entry_words(self, fdef: FieldDef, entry: Any, lang: str | None, spec: ProcessDef) -> str:
         """One entry of a list in a line («УЗИ аппарат, Под заказ, 3 500 000,00 ₽»), for a list asked again and the
@@ -87,7 +101,7 @@ class ValueWords(FileWords):
         out, as the summary leaves them."""
         item = entry if isinstance(entry, Mapping) else {}
         return ", ".join(
-            self.summary_value(sub, item[key], lang, spec)
+            self.summary_value(sub, item[key], lang, spec, item)
             for key, sub in (fdef.fields or {}).items()
             if sub.type not in FILE_TYPES
             and not sub.hidden
