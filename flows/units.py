@@ -52,15 +52,21 @@ ENGLISH_PLURALS = {
 }
 
 
+# An English unit that names many, as exactly one of it reads («1 pc», as a number field's «pcs» reads after 1).
+ENGLISH_SINGULARS = {"pcs": "pc", "units": "unit", "pairs": "pair"}
+
+
 def unit_text(unit: str | None, lang: str | None, count: object = None) -> str:
     """A product's unit as `lang` reads it: 1C's own in Russian, its English name in English (1C's if it has none),
-    after `count` of it when one is given («1 set», «35 sets»)."""
+    after `count` of it when one is given («1 set», «35 sets», «1 pc», «35 pcs»)."""
     if not unit:
         return ""
     if lang != "en":
         return unit
     english = ENGLISH_UNITS.get(unit.strip().rstrip(".").casefold(), unit)
-    return english if count is None or _one(count) else ENGLISH_PLURALS.get(english, english)
+    if count is None:
+        return english
+    return ENGLISH_SINGULARS.get(english, english) if _one(count) else ENGLISH_PLURALS.get(english, english)
 
 
 def _one(count: object) -> bool:

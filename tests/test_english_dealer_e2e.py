@@ -38,7 +38,7 @@ async def test_an_english_dealer_orders_in_english_and_reads_1cs_status_in_engli
     shown = await emma.card("Your cart", button="✏️ #1")
     await emma.press("✏️ #1", shown)
     asked = await emma.expect("How many")
-    assert f"How many “{COMBI}” do you want? Now 1 pcs." in asked["text"], asked["text"]  # in 1C's unit, in English
+    assert f"How many “{COMBI}” do you want? Now 1 pc." in asked["text"], asked["text"]  # in 1C's unit, in English
     await emma.send("3 pcs")
     shown = await emma.card("Your cart", f"{COMBI} × 3", button="Place the order")
 

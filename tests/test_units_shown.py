@@ -89,3 +89,13 @@ def test_every_view_of_a_library_number_reads_with_its_unit(wording: Wording) ->
     assert wording.format_field(expected, 300, "en", spec) == "300"  # «Number of units: 300»
     spec, monthly = field("fulfillment_quote", "monthly_volume")
     assert wording.format_field(monthly, 5000, "ru", spec) == "5\xa0000"  # «Объём, единиц в месяц: 5 000»
+
+
+def test_a_products_unit_from_1c_reads_one_and_many_in_english_as_a_field_unit_does() -> None:
+    """1C's «шт» reads «1 pc» and «35 pcs» to an English dealer, «1 set» and «35 sets» for «компл»; bare, as a
+    column's unit, «pcs»; a Russian reader sees 1C's own word whatever the count."""
+    from flows.units import unit_text
+
+    assert [unit_text("шт", "en", n) for n in (1, "1,0", 35)] == ["pc", "pc", "pcs"]
+    assert [unit_text("компл", "en", n) for n in (1, 35)] == ["set", "sets"]
+    assert unit_text("шт", "en") == "pcs" and unit_text("шт", "ru", 1) == "шт" and unit_text("шт.", "en", 2) == "pcs"
