@@ -519,17 +519,6 @@ def date_rule_problem(
     mine = _moment(fdef.type, value)
     if mine is None:
         return None
-    if fdef.working_day and calendar is not None:
-        day = mine.date() if isinstance(mine, datetime) else mine
-        if not calendar.is_working_day(day):
-            following = day + timedelta(days=1)
-            while not calendar.is_working_day(following):
-                following += timedelta(days=1)
-            params = {"value": field_values.format_value("date", day, lang=lang),
-                      "next": field_values.format_value("date", following, lang=lang)}
-            if named:
-                return _NAMED_DAY_OFF, {**params, "field": local(fdef.label, lang)}
-            return _DAY_OFF, params
     for rule, other in fdef.date_rules():
         if other == "today":
             theirs: date | None = today
@@ -555,6 +544,19 @@ def date_rule_problem(
             if named:
                 params["field"] = local(fdef.label, lang)
             return message, params
+    # A day off is checked after the rules: «вчера» said on a Sunday for a date not in the past is refused as past
+    # (the reason no other day of the week mends), not as a Saturday.
+    if fdef.working_day and calendar is not None:
+        day = mine.date() if isinstance(mine, datetime) else mine
+        if not calendar.is_working_day(day):
+            following = day + timedelta(days=1)
+            while not calendar.is_working_day(following):
+                following += timedelta(days=1)
+            params = {"value": field_values.format_value("date", day, lang=lang),
+                      "next": field_values.format_value("date", following, lang=lang)}
+            if named:
+                return _NAMED_DAY_OFF, {**params, "field": local(fdef.label, lang)}
+            return _DAY_OFF, params
     return None
 
 
