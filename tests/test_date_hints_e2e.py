@@ -4,6 +4,7 @@ is in the past, whatever day of the week it was. Sunday, 6 December 2026."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -37,6 +38,45 @@ async def _to_the_shipping_date(manager: Person) -> dict:
         await manager.expect("✏️")
         await manager.send(answer)
     return await manager.expect("Плановая дата отгрузки")
+
+
+async def test_the_example_of_a_past_date_is_a_past_date_a_person_can_copy(harness: Harness) -> None:
+    """«Дата поступления товара» cannot be later than today: the question's example is no «7 декабря» (tomorrow,
+    refused) but a day already gone; copied as it is, it is taken."""
+    manager = await harness.person("Марина", "shop_manager")
+    question = await _to_the_arrival_date(manager)
+    examples = re.findall(r"«(\d{1,2} [а-я]+)»", question["text"])
+    assert examples and "7 декабря" not in examples, question["text"]
+    await manager.send(examples[0])
+    await manager.expect("Модель")
+
+
+async def test_an_english_reader_copies_the_example_too(harness: Harness) -> None:
+    manager = await harness.person("Mary", "shop_manager", language="en")
+    await manager.send("▶️ Start a process")
+    await manager.press("Return of defective watches", await manager.expect("Which process"))
+    await manager.press("Альфа", await manager.expect("Supplier"))
+    await manager.expect("Quantity")
+    for answer, next_label in (("1", "Purchase sum"), ("10000", "Brand"), ("Tissot", "Incoming document number"),
+                               ("IN-1", "Employee's full name"), ("Maria Ivanova", "Date the goods arrived")):
+        await manager.send(answer)
+        question = await manager.expect(next_label)
+    examples = re.findall(r"“([A-Z][a-z]{2} \d{1,2})”", question["text"])
+    assert examples and "Dec 7" not in examples, question["text"]
+    await manager.send(examples[0])
+    await manager.expect("Model")
+
+
+async def test_a_working_day_not_in_the_past_offers_no_sunday_and_not_today(harness: Harness) -> None:
+    """A deal's planned shipping date is a working day not in the past: on a Sunday «сегодня» is no answer to
+    offer, and the example is a working day ahead."""
+    manager = await harness.person("Антон", "sales_manager")
+    question = await _to_the_shipping_date(manager)
+    assert "«сегодня»" not in question["text"], question["text"]
+    examples = re.findall(r"«(\d{1,2} [а-я]+)»", question["text"])
+    assert examples, question["text"]
+    await manager.send(examples[0])
+    await manager.expect("Условия оплаты")
 
 
 async def test_yesterday_on_a_sunday_is_refused_as_past_not_as_a_day_off(harness: Harness) -> None:

@@ -3,10 +3,12 @@ names the ways a date may be typed, the reader's way among them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from flows.clock import FrozenClock
 from flows.model import FieldDef
 from services.i18n import Translator
 from services.wording import Wording
@@ -14,7 +16,8 @@ from services.wording import Wording
 
 @pytest.fixture(scope="module")
 def wording(tmp_path_factory: pytest.TempPathFactory) -> Wording:
-    return Wording(Translator(tmp_path_factory.mktemp("locales")), ZoneInfo("Europe/Moscow"))
+    clock = FrozenClock(datetime(2026, 12, 6, 7, 0, tzinfo=UTC))  # Sunday, 6 December, 10:00 in Moscow
+    return Wording(Translator(tmp_path_factory.mktemp("locales")), ZoneInfo("Europe/Moscow"), clock=clock)
 
 
 def test_closing_documents_ask_for_files_one_or_several(wording: Wording) -> None:
@@ -32,3 +35,9 @@ def test_a_date_question_names_the_ways_a_date_is_typed(wording: Wording) -> Non
     assert wording.type_hint(shipping, "ru") == "Отправьте дату: ДД.ММ.ГГГГ, «7 декабря» или «сегодня»."
     # An English reader sees a date as «Dec 7, 2026» (its «Now:») and may type it so.
     assert wording.type_hint(shipping, "en") == "Send a date: DD.MM.YYYY, “Dec 7” or “today”."
+    # A date of the past gets an example of the past: «7 декабря», tomorrow, would be refused.
+    arrival = FieldDef(type="date", label="Дата поступления", not_after="today")
+    assert wording.type_hint(arrival, "ru") == "Отправьте дату: ДД.ММ.ГГГГ, «5 декабря» или «сегодня»."
+    # A date later than today: «сегодня» is not offered.
+    due = FieldDef(type="date", label="Срок", after="today")
+    assert wording.type_hint(due, "en") == "Send a date: DD.MM.YYYY or as “Dec 7”."

@@ -3,6 +3,11 @@ to 100000.»), said before the answer."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
+from babel.dates import format_date
+
+from flows import forms
 from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef
@@ -27,7 +32,6 @@ class HintWords(WordingBase):
         hints = {
             "number": _("Send a number."),
             "money": _("Send an amount, for example %(whole)s or %(cents)s."),
-            "date": _("Send a date: DD.MM.YYYY, “Dec 7” or “today”."),
             "datetime": _("Send a date and time as DD.MM.YYYY HH:MM."),
             "photo": _("Send one or more photos."),
             "document": _("Send a file."),
@@ -49,9 +53,34 @@ class HintWords(WordingBase):
             return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
         if fdef.type == "number" and fdef.contact is None and (fdef.min is not None or fdef.max is not None):
             return self._number_range(fdef, lang)  # said before the answer, not only after a wrong one
+        if fdef.type == "date":
+            return self._date_hint(fdef, lang)
         if message and fdef.type == "money":  # the amounts as the reader writes them, as its refusals give them
             return self.t(message, lang, **field_values.AMOUNT_EXAMPLES)
         return self.t(message, lang) if message else ""
+
+    def _date_hint(self, fdef: FieldDef, lang: str | None) -> str:
+        """The ways a date is typed, with an example the field takes today (its `not_after: today`, `working_day`
+        and such): a person copying «7 декабря» on 6 December into a date of the past was refused. «today» is
+        offered only where today itself is taken."""
+        now = self.clock.now() if self.clock is not None else datetime.now(self.tz)
+        today = now.astimezone(self.tz).date()
+        code = self.tr.lang(lang)
+
+        def takes(day: date) -> bool:
+            return forms.date_rule_problem(fdef, day.isoformat(), {}, {}, today, code, calendar=self.calendar) is None
+
+        step = -1 if forms.date_preference(fdef) == "past" else 1
+        example = next((day for day in (today + timedelta(days=step * n) for n in range(1, 32)) if takes(day)), None)
+        shown = _day_month(example or today + timedelta(days=step), code)
+        if takes(today):
+            return self.t("Send a date: DD.MM.YYYY, “%(example)s” or “today”.", lang, example=shown)
+        return self.t("Send a date: DD.MM.YYYY or as “%(example)s”.", lang, example=shown)
+
+
+def _day_month(day: date, lang: str) -> str:
+    """A day as people type it without its year: «7 декабря», «Dec 7»."""
+    return format_date(day, "MMM d" if lang == "en" else "d MMMM", locale=lang)
 
 
 def _limit(number: float) -> str:
