@@ -190,8 +190,12 @@ class TaskCards(ItemCards):
         elif task.assignee_id != viewer_id:
             lines.append(self.t("Taken by %(who)s.", lang, who=names.get(task.assignee_id, "?")))
         else:
-            if task.role is not None:
-                lines.append(self.t("You took this task.", lang) if taken else self.t("This task is yours.", lang))
+            # A task given to a person (the case's responsible, its initiator) is theirs too: only a role's task is
+            # «taken». (The condition was the one for «You took this task», kept when a pool of one got «yours».)
+            if taken and task.role is not None:
+                lines.append(self.t("You took this task.", lang))
+            elif task.key != START_TASK:
+                lines.append(self.t("This task is yours.", lang))
             if words.tdef.timing:
                 rows.append(self._timing_row(task, lang, lines))
             for key, label in words.outcomes:

@@ -1,0 +1,19 @@
+"""Small things a person meets in chat: a command sent in the middle of a form leaves it in a clear state (/help asks
+the question again below its answer; a command that turns to other work puts the form aside, saying how to go on),
+a task given to the case's responsible says it is theirs as any other, and «Готово» on a task with no questions says
+in the chat what happens now."""
+
+from __future__ import annotations
+
+from tests.conftest import Harness
+from tests.test_access_closed_e2e import an_offer_returned_to_her
+from tests.test_fulfillment_e2e import fulfillment  # noqa: F401 (the fixture)
+
+
+async def test_a_task_of_the_cases_responsible_says_it_is_hers(fulfillment: Harness) -> None:  # noqa: F811
+    """The offer returned by the director: correcting it is the account manager's own task (the case's responsible),
+    and its card says «Эта задача — ваша.» as a card of a role's task does."""
+    manager, director = fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
+    await an_offer_returned_to_her(manager, director)
+    card = await manager.card("Исправьте КП по замечанию директора", button="Отправить")
+    assert "Эта задача — ваша." in card["text"], card["text"]
