@@ -8,6 +8,7 @@ from __future__ import annotations
 from tests.conftest import Harness
 from tests.test_access_closed_e2e import an_offer_returned_to_her
 from tests.test_fulfillment_e2e import fulfillment  # noqa: F401 (the fixture)
+from tests.test_weekly_orders_e2e import msk, plant  # noqa: F401 (the fixture)
 
 
 async def test_a_task_of_the_cases_responsible_says_it_is_hers(fulfillment: Harness) -> None:  # noqa: F811
@@ -17,3 +18,13 @@ async def test_a_task_of_the_cases_responsible_says_it_is_hers(fulfillment: Harn
     await an_offer_returned_to_her(manager, director)
     card = await manager.card("Исправьте КП по замечанию директора", button="Отправить")
     assert "Эта задача — ваша." in card["text"], card["text"]
+
+
+async def test_done_on_a_task_without_questions_says_what_happens_now(plant: Harness) -> None:  # noqa: F811
+    """A week without pre-orders: the commercial director presses «Готово» on his review and reads in the chat that
+    it is done and where the cycle is now (the finance director's report), not only a notice that flashes away."""
+    kirill = plant.people["Кирилл"]
+    await plant.move_to(msk(24, 9, 1))
+    card = await kirill.card("Рассмотрите предварительные заявки", button="Готово")
+    await kirill.press("Готово", card)
+    await kirill.expect("✅ Готово.", "этап: Финансовый отчёт недели")

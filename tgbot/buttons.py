@@ -58,7 +58,8 @@ class CardButtons:
             access.require_holder(self.user, task)
             if await self.conversation.begin(task, button.arg):
                 return None
-            await self.cases.submit(self.user, task.id, button.arg, {})
+            loaded = await self.cases.submit(self.user, task.id, button.arg, {})
+            await self.conversation.say_done(loaded)  # a notice flashes away: the chat says what happens now
             return self.r.t("Done ✅", self.lang)
         if button.action == "card":  # «📋 Open the task» under a notice: the card again, at the bottom of the chat
             access.require_holder(self.user, task)

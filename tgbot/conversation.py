@@ -210,7 +210,14 @@ class Conversation(FormAnswers, FormCorrections):
                     stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
                 )
             )
-        elif not await self._told_by_the_step(loaded):
+        else:
+            await self.say_done(loaded)
+        return loaded
+
+    async def say_done(self, loaded: Loaded) -> None:
+        """A task done (its form confirmed, or its button pressed where it asks nothing): where the case is now,
+        unless the step itself told this person so."""
+        if not await self._told_by_the_step(loaded):
             self.say(
                 self.r.t(
                     "✅ Done. %(case)s — stage: %(stage)s.",
@@ -219,7 +226,6 @@ class Conversation(FormAnswers, FormCorrections):
                     stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
                 )
             )
-        return loaded
 
     def _item_corrected(self, loaded: Loaded, name: str, index: int, field: str) -> str:
         """What the person who corrected an item's field reads: the item and the value it has now."""
