@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from db.models import User
 from flows.i18n import _
 from flows.runtime import EngineError
-from handlers.common import MENU, AfterCommit, MenuButton, Registered, answer
+from handlers.common import MENU, AfterCommit, MenuButton, Registered, answer, command_name
 from services.core import Core
 from tgbot.callbacks import FormCb
 from tgbot.conversation import AnyTask, Conversation, FormError, IncomingFile
@@ -37,6 +37,19 @@ def router() -> Router:
 class FillingForm(BaseFilter):
     async def __call__(self, _event: Any, user: Any = None) -> bool:
         return user is not None and user.active_task_id is not None
+
+
+class LeavingCommand(BaseFilter):
+    """A command sent with a form open that turns to other work (/tasks, /case 5, /orders, one the bot does not
+    know): the form is put aside first, saying how to go on, as a menu button does — left open, it took the next
+    message as an answer with its question scrolled away. /start puts it aside itself, after its greeting; /help and
+    /lang ask the question again; /cancel cancels the form."""
+
+    KEEPS = frozenset({"start", "help", "lang", "language", "cancel"})
+
+    async def __call__(self, message: Message, user: Any = None) -> bool:
+        name = command_name(message)
+        return user is not None and user.active_task_id is not None and name is not None and name not in self.KEEPS
 
 
 class Answering(BaseFilter):

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 
 from db.models import User
 from flows.i18n import _
+from handlers import forms
 from handlers.common import ACommand, AfterCommit, answer, menu_keyboard
 from services.access import Viewer, roles_see_figures
 from services.companies import Organisations
@@ -34,6 +35,8 @@ WITH_MENU = (Welcome.BACK, Welcome.FIRST_ADMIN, Welcome.JOINED)
 def router() -> Router:
     start_router = Router(name=__name__)
     start_router.message.filter(ACommand())  # commands alone: any other message passes with one check
+    # Before any router takes it (the dealer's, the admins'): a command to other work puts an open form aside.
+    start_router.message.register(forms.put_aside, forms.LeavingCommand())
     start_router.message.register(start, CommandStart())
     start_router.message.register(help_command, Command("help"))
     start_router.message.register(lang_command, Command("lang", "language"))
@@ -119,6 +122,7 @@ async def help_command(
     viewer: Viewer | None = None,
     portal: Portal | None = None,
     menu: Menu | None = None,
+    conversation: Conversation | None = None,
 ) -> None:
     lang = user.language if user else _lang(message)
     rights = portal.rights(viewer) if viewer is not None and portal is not None else None
@@ -126,6 +130,8 @@ async def help_command(
     figures = viewer is not None and roles_see_figures(viewer.roles, admin)
     startable = menu.startable(viewer) if viewer is not None and menu is not None else []
     replies.say(message.chat.id, help_text(renderer, lang, rights, admin, figures=figures, startable=startable))
+    if conversation is not None:
+        await conversation.ask_again_in(lang)  # a form's open question, below the help rather than above it
 
 
 async def lang_command(

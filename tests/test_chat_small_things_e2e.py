@@ -5,10 +5,40 @@ in the chat what happens now."""
 
 from __future__ import annotations
 
+from tests.chat import start_a_return_of_faulty_watches
 from tests.conftest import Harness
 from tests.test_access_closed_e2e import an_offer_returned_to_her
 from tests.test_fulfillment_e2e import fulfillment  # noqa: F401 (the fixture)
 from tests.test_weekly_orders_e2e import msk, plant  # noqa: F401 (the fixture)
+
+
+async def test_help_in_the_middle_of_a_form_asks_the_question_again(harness: Harness) -> None:
+    """/help at «Количество»: the help, and under it the question she was at — the answer she types next is its
+    answer, as after /lang."""
+    manager = await harness.person("Марина", "shop_manager")
+    await start_a_return_of_faulty_watches(manager)
+    await manager.send("/help")
+    await manager.expect("Я веду процессы вашей компании")
+    await manager.expect("Количество")  # asked again, below the help
+    await manager.send("3")
+    await manager.expect("Сумма закупки")
+
+
+async def test_a_command_to_other_work_puts_the_form_aside_saying_how_to_go_on(harness: Harness) -> None:
+    """/tasks is «📋 Мои задачи» typed: the form is put aside, as by the button, with «Продолжить»; so is it by a
+    command the bot does not know (/menu), which is not left hanging over a form that would take the next message
+    unseen."""
+    manager = await harness.person("Марина", "shop_manager")
+    await start_a_return_of_faulty_watches(manager)
+    await manager.send("/tasks")
+    aside = await manager.expect("отложена")
+    await manager.press("Продолжить", aside)
+    await manager.expect("Количество")
+    await manager.send("/menu")
+    await manager.press("Продолжить", await manager.expect("отложена"))
+    await manager.expect("Количество")
+    await manager.send("3")
+    await manager.expect("Сумма закупки")
 
 
 async def test_a_task_of_the_cases_responsible_says_it_is_hers(fulfillment: Harness) -> None:  # noqa: F811
