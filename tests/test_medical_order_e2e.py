@@ -978,3 +978,20 @@ async def test_the_panel_shows_of_each_item_only_what_it_has(
         assert "Этап: Оформление" in block and "Способ оплаты:" in block, block
         assert "Трек-номер" not in block and "таможенной декларации" not in block, block
         assert "Причина отмены" not in block and ": —<" not in block, block
+
+
+async def test_the_manager_hears_the_tracking_number_the_moment_an_item_is_sent(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The director approved ordering the defibrillator and the logistician sends it with tracking number
+    CDEK-0042. The deal's manager, who gives the client the number to follow the parcel by, hears it then — not only
+    if it is mistyped and corrected later, nor by opening the deal's card to look; the logistician who typed it is
+    not told what he has just done."""
+    harness, _deal_, manager, _director, logistics = await _defibrillator_sent(harness_factory)
+    await _fill_approved(logistics, "Дефибриллятор", "Отправлен", "Трек-номер", "CDEK-0042")
+
+    told = await manager.expect("Позиция «Дефибриллятор» отправлена поставщиком, трек-номер: CDEK-0042")
+    assert "Клиника «Здоровье»" in told["text"] and "tracking" not in told["text"], told["text"]
+    await harness.settle()
+    texts = [m.get("text") or "" for m in await logistics.bot_messages()]
+    assert not [t for t in texts if "трек-номер: CDEK-0042" in t], texts
