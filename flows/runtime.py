@@ -9,10 +9,10 @@ as SpiffWorkflow's `run_all(halt_on_manual=True)` does. It knows nothing of Tele
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from flows.calendar import WorkCalendar
 from flows.clock import Clock
@@ -443,6 +443,15 @@ def open_item_moves(
     entries = context.get(name)
     context["item"] = entries[index] if isinstance(entries, list) and index < len(entries) else {}
     return [m for m in moves if m.when is None or evaluate(m.when, context)]
+
+
+_Move = TypeVar("_Move", str, ItemMoveDef)
+
+
+def cancelling_moves(case: CaseState, name: str, moves: Sequence[_Move]) -> list[_Move]:
+    """Of an item's moves (stage keys or move definitions), those to a stage that cancels it."""
+    track = track_of(case.spec, name)
+    return [m for m in moves if track.stage(m if isinstance(m, str) else m.to).cancelled]
 
 
 def pending_approval(case: CaseState, name: str, index: int) -> TaskState | None:
@@ -1313,11 +1322,16 @@ class Engine:
     ) -> list[str]:
         """Item stages this person may move the item to from where it stands."""
         state = item_state(case.data, name, index)
-        if case.status != CaseStatus.ACTIVE or state is None or pending_approval(case, name, index) is not None:
-            return []  # a move waiting for approval holds the item where it is until it is decided
+        if case.status != CaseStatus.ACTIVE or state is None:
+            return []
         if not self.may_move_items(case, name, actor_id, actor_roles, is_admin):
             return []
-        return self._open_item_moves(case, name, index, str(state.get("stage")))
+        moves = self._open_item_moves(case, name, index, str(state.get("stage")))
+        if pending_approval(case, name, index) is not None:
+            # A move waiting for approval holds the item where it is until it is decided — but an item the client
+            # dropped meanwhile is cancelled at once (its approval withdrawn), not left to wait for a refusal.
+            return cancelling_moves(case, name, moves)
+        return moves
 
     def _open_item_moves(self, case: CaseState, name: str, index: int, stage: str) -> list[str]:
         local_now = self.clock.now().astimezone(self.calendar.tz).replace(tzinfo=None)
@@ -1616,10 +1630,18 @@ class Engine:
                 form.status = transition(form.status, TaskStatus.CANCELLED)
                 effects.append(TaskClosed(form, by))
         effects.append(ItemMoved(name, index, previous, target.key, by))
+        # An approval withdrawn by this move (the item cancelled while it waited): its approver worked on it too,
+        # and hears why the decision he was asked for is no longer needed.
+        approvers: tuple[str, ...] = ()
+        if stale is not None and stale.assignee_id is None and stale.role:
+            approvers = (stale.role,)
+        elif stale is not None and stale.assignee_id not in (None, by):
+            workers.append(stale.assignee_id)
         for notice in target.on_enter:
             roles, users = self._resolve_people(case, [who for who in notice.notify if who != ITEM_WORKERS])
             if ITEM_WORKERS in notice.notify:
                 users = tuple(dict.fromkeys((*users, *workers)))
+                roles = tuple(dict.fromkeys((*roles, *approvers)))
             effects.append(Notify(kind="text", roles=roles, user_ids=users, text=notice.text, item=(name, index)))
         log.info("case %s item %s#%s: %s -> %s", case.id, name, index, previous, target.key)
         for reminder in target.remind:

@@ -93,10 +93,10 @@ def test_pressing_a_move_that_needs_approval_asks_the_director_at_once_with_no_f
     assert entry is not None and entry[1]["name"] == "Аппарат УЗИ" and "tracking" not in entry[1]
     assert task_def(SPEC, task.stage, task.key).title == {"ru": "Согласуйте: Позиции №1 → Отправлен",
                                                           "en": "Approve: Items #1 → Sent"}
-    # Meanwhile nobody can move the item again, nor ask twice.
-    assert engine.item_moves(case, "items", 0, LOGISTICIAN, {"logistician"}) == []
+    # Meanwhile nobody can move the item on, nor ask twice: only cancel it (the client dropped it).
+    assert engine.item_moves(case, "items", 0, LOGISTICIAN, {"logistician"}) == ["cancelled"]
     with pytest.raises(EngineError):
-        engine.move_item(case, "items", 0, "cancelled", LOGISTICIAN, {"logistician"})
+        engine.move_item(case, "items", 0, "sent", LOGISTICIAN, {"logistician"})
     # Items move independently: the other one is not held.
     assert engine.item_moves(case, "items", 1, LOGISTICIAN, {"logistician"}) == ["sent", "cancelled"]
 
@@ -201,6 +201,18 @@ def test_an_approval_left_open_after_the_item_was_moved_otherwise_cannot_move_it
     task = approval_task(ask_to_send(engine, case, 0))
     engine.cancel(case, MANAGER)
     assert task.status == "cancelled"
+    with pytest.raises(EngineError):
+        engine.submit(case, task, "approve", {}, DIRECTOR)
+
+
+def test_an_item_cancelled_while_its_move_waits_withdraws_the_approval(engine: Engine) -> None:
+    """The client dropped the item while the director had not yet decided on ordering it: the logistician cancels
+    it, and the director's approval closes — there is nothing left for him to decide."""
+    case = ordered(engine)
+    task = approval_task(ask_to_send(engine, case, 0))
+    effects = engine.move_item(case, "items", 0, "cancelled", LOGISTICIAN, {"logistician"})
+    assert stage_of(case, 0) == "cancelled" and task.status == "cancelled"
+    assert any(isinstance(e, ItemMoved) and e.stage == "cancelled" for e in effects)
     with pytest.raises(EngineError):
         engine.submit(case, task, "approve", {}, DIRECTOR)
 

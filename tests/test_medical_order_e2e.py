@@ -987,7 +987,7 @@ async def test_the_manager_hears_the_tracking_number_the_moment_an_item_is_sent(
     CDEK-0042. The deal's manager, who gives the client the number to follow the parcel by, hears it then — not only
     if it is mistyped and corrected later, nor by opening the deal's card to look; the logistician who typed it is
     not told what he has just done."""
-    harness, _deal_, manager, _director, logistics = await _defibrillator_sent(harness_factory)
+    harness, _order, manager, _director, logistics = await _defibrillator_sent(harness_factory)
     await _fill_approved(logistics, "Дефибриллятор", "Отправлен", "Трек-номер", "CDEK-0042")
 
     told = await manager.expect("Позиция «Дефибриллятор» отправлена поставщиком, трек-номер: CDEK-0042")
@@ -995,3 +995,27 @@ async def test_the_manager_hears_the_tracking_number_the_moment_an_item_is_sent(
     await harness.settle()
     texts = [m.get("text") or "" for m in await logistics.bot_messages()]
     assert not [t for t in texts if "трек-номер: CDEK-0042" in t], texts
+
+
+async def test_an_item_the_client_drops_while_its_order_waits_for_the_directors_approval_can_be_cancelled(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The logistician asked to order the defibrillator; before the director decides, the client drops it. The
+    item's card, waiting for the approval, still offers «Отменена»: the logistician cancels it saying why, rather
+    than waiting for the director to refuse an order nobody wants. The director's approval is withdrawn — nothing is
+    left to decide — the manager hears which item and why, and the monitors carry on."""
+    harness, _order, manager, director, logistics = await _order_sent_to_logistics(harness_factory)
+    await _ask(logistics, "Дефибриллятор", "Отправлен")
+    await director.expect("Согласуйте: Дефибриллятор → Отправлен")
+
+    card = await logistics.card("📦 Дефибриллятор", "Ждёт согласования перехода в «Отправлен»", button="Отменена")
+    assert "Отправлен" not in " ".join(logistics.buttons(card)), logistics.buttons(card)  # asked once already
+    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+
+    withdrawn = await director.wait_for("Согласуйте: Дефибриллятор → Отправлен", "Задача больше не нужна")
+    assert "Согласовать" not in " ".join(director.buttons(withdrawn)), director.buttons(withdrawn)
+    for person in (manager, director):  # the director is told why his approval is no longer needed
+        await person.expect("Позиция «Дефибриллятор» отменена: Клиент отказался от позиции")
+    deal = await _deal(harness)
+    assert [s["stage"] for s in item_states(deal.data, "items")] == ["ordering", "cancelled"]
+    assert (deal.stage, deal.status) == ("order_sent", "active")

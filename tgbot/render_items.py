@@ -24,7 +24,7 @@ from flows.items import (
     track_of,
 )
 from flows.model import ProcessDef
-from flows.runtime import CaseState, TaskState, open_item_moves, pending_approval
+from flows.runtime import CaseState, TaskState, cancelling_moves, open_item_moves, pending_approval
 from flows.status import CaseStatus
 from services.wording import Wording
 from services.wording.names import entry_name
@@ -104,11 +104,12 @@ class ItemCards(Wording):
         lines += self.summary(spec, list(fields), entry, lang, fields=fields, earlier=corrections(state))
         rows: list[list[InlineKeyboardButton]] = []
         waiting = pending_approval(case, name, index)
+        moves = open_item_moves(case, name, index, stage) if case.status == CaseStatus.ACTIVE and stage else []
         if case.status == CaseStatus.ACTIVE and waiting is not None:
             lines += ["", self.t("⏳ Waiting for approval to go to “%(stage)s”.", lang,
                                  stage=self.item_stage_title(case, name, waiting.key.rpartition(">")[2], lang))]
-        elif case.status == CaseStatus.ACTIVE and case.id is not None and stage:
-            moves = open_item_moves(case, name, index, stage)
+            moves = cancelling_moves(case, name, moves)  # the client dropped it meanwhile: cancelled at once
+        if case.status == CaseStatus.ACTIVE and case.id is not None and stage:
             for to in sorted(approved_moves(state) & {move.to for move in moves}):
                 # Approved, but its form is not filled yet (left unfilled, or not opened): the button opens it again.
                 lines += ["", self.t("✅ The move to “%(stage)s” is approved: press it and fill in what it asks.",
