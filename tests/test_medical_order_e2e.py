@@ -1019,3 +1019,22 @@ async def test_an_item_the_client_drops_while_its_order_waits_for_the_directors_
     deal = await _deal(harness)
     assert [s["stage"] for s in item_states(deal.data, "items")] == ["ordering", "cancelled"]
     assert (deal.stage, deal.status) == ("order_sent", "active")
+
+
+async def test_an_order_called_off_after_a_prepayment_tells_the_accountant_to_return_it(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The client prepaid 700 000, then dropped both the defibrillator and the monitors: the deal closes with
+    nothing to ship. The money is still the client's: the accountant hears the order is called off and that the
+    prepayment of 700 000 received on its date is to be returned — no closing-of-payment task ever comes to her for
+    it — and the manager's and the director's message says so too."""
+    harness, _order, manager, director, logistics = await _order_sent_to_logistics(harness_factory)
+    vera = await harness.person("Бухгалтер Вера", "accountant")
+    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _move(logistics, "Кардиомонитор", "Отменена", ("Причина отмены", "Клиент отказался от заказа"))
+
+    told = await vera.expect("Заказ Клиника «Здоровье» отменён: верните клиенту предоплату 700\xa0000,00 ₽")
+    assert "полученную 21.12.2026." in told["text"], told["text"]
+    for person in (manager, director):
+        closing = await person.expect("все позиции отменены, отгружать нечего — сделка закрыта")
+        assert "Предоплату 700\xa0000,00 ₽ нужно вернуть клиенту." in closing["text"], closing["text"]
