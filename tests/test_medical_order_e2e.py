@@ -1038,3 +1038,29 @@ async def test_an_order_called_off_after_a_prepayment_tells_the_accountant_to_re
     for person in (manager, director):
         closing = await person.expect("все позиции отменены, отгружать нечего — сделка закрыта")
         assert "Предоплату 700\xa0000,00 ₽ нужно вернуть клиенту." in closing["text"], closing["text"]
+
+
+async def test_an_english_accountant_reads_a_one_day_deferral_in_the_singular(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The client pays for the monitors a day after they are shipped. The English accountant who closes the order's
+    payment reads «Deferral: 1 day.» — not «1 days» — and the Russian manager's deal is unchanged."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    vera = await harness.person("Accountant Vera", "accountant", language="en")
+    monitors = ("Кардиомонитор", "В наличии", None, "2", "350 000", "Отсрочка", "Самовывоз со склада")
+    await _lead_to_contract_approval(harness, manager, [monitors])
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    await manager.expect("Соглашение об отсрочке")
+    await manager.document(b"%PDF deferral", "deferral.pdf")
+    await _answer(manager, "Отсрочка, дней", "1")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+    await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
+
+    task = await vera.card("Close the order's payment", button="Done")
+    assert "Клиника «Здоровье»: 700,000.00 ₽. Deferral: 1 day." in task["text"], task["text"]
