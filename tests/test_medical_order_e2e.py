@@ -1064,3 +1064,18 @@ async def test_an_english_accountant_reads_a_one_day_deferral_in_the_singular(
 
     task = await vera.card("Close the order's payment", button="Done")
     assert "Клиника «Здоровье»: 700,000.00 ₽. Deferral: 1 day." in task["text"], task["text"]
+
+
+async def test_a_deal_cancelled_while_its_items_travel_tells_the_logistician_who_moves_them(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The logistician has put the monitors in the warehouse and is about to order the defibrillator when the
+    client walks away and the manager cancels the deal. He hears it, with the reason — not only finds his item cards
+    quietly saying «Дело закрыто» while he goes on ordering from the supplier."""
+    harness, deal, manager, _director, logistics = await _order_sent_to_logistics(harness_factory)
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+    await manager.send(f"/case {deal.id}")
+    await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Клиент ушёл к конкуренту")
+
+    told = await logistics.expect("Клиент ушёл к конкуренту")
+    assert f"№{deal.id}" in told["text"] and "отмен" in told["text"], told["text"]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from db.models import OrderExport, Task, User, status_is
 from flows.i18n import _
-from flows.items import parse_item_approval
+from flows.items import item_states, parse_item_approval
 from flows.model import CancelDef
 from flows.runtime import START_TASK, Notify, TaskState, is_service_task
 from flows.status import TaskStatus
@@ -96,6 +96,15 @@ class Cancelling(StepWrites):
         )  # the loaded case holds its open tasks only
         # Their decisions: the definition's tasks and an item's move approved (its key is the engine's own).
         did = {done_by for done_by, key in rows.all() if not is_service_task(key) or parse_item_approval(key)}
+        # And whoever moved its items (the logistician who put the monitors in the warehouse): the order he is
+        # carrying out is called off, not just his item cards quietly closed.
+        did |= {
+            step["by"]
+            for name in loaded.state.spec.tracks()
+            for state in item_states(loaded.state.data, name)
+            for step in state.get("history") or []
+            if isinstance(step.get("by"), int)
+        }
         heard = {actor_id, loaded.state.initiator_id, loaded.state.responsible_id, *work}  # told above or on close
         people = [await self.people.user(p) for p in sorted(p for p in did - heard if p is not None)]
         # Only those who may still see the case (not someone who has since left, or left the dealer's region).
