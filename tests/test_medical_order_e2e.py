@@ -1072,7 +1072,7 @@ async def test_a_deal_cancelled_while_its_items_travel_tells_the_logistician_who
     """The logistician has put the monitors in the warehouse and is about to order the defibrillator when the
     client walks away and the manager cancels the deal. He hears it, with the reason — not only finds his item cards
     quietly saying «Дело закрыто» while he goes on ordering from the supplier."""
-    harness, deal, manager, _director, logistics = await _order_sent_to_logistics(harness_factory)
+    _harness, deal, manager, _director, logistics = await _order_sent_to_logistics(harness_factory)
     await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
     await manager.send(f"/case {deal.id}")
     await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Клиент ушёл к конкуренту")
