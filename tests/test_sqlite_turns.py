@@ -24,11 +24,15 @@ def _turns(engine: AsyncEngine) -> WriterTurns:
 
 
 async def _until_waiting(turns: WriterTurns, count: int) -> None:
-    """A few turns of the loop, until `count` transactions queue (no clock involved)."""
-    for _ in range(10_000):
+    """Until `count` transactions queue. A waiter first opens its connection on aiosqlite's thread, which a loaded
+    machine may not run for a while (ten thousand bare turns of the loop were not enough at a load of 15, with
+    twelve test workers): bounded by ten seconds of the loop's time, not by a number of turns."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while loop.time() < deadline:
         if turns.waiting >= count:
             return
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
     raise AssertionError(f"{turns.waiting} transactions queued, not {count}")
 
 
