@@ -271,6 +271,15 @@ LONG_TESTS = (
 )
 
 
+# How many workers `-n auto` (pyproject.toml) starts. The suite mostly waits — Telegram's flood limits in the sandbox
+# pace each chat at about a message a second — so workers overlap well past the two cores: the SQLite run of
+# 2026-12-06 took 22m46s with six workers and 14m26s with twelve, for about the same CPU (1,260 and 1,120 s; a
+# machine shared with other tests either way). On PostgreSQL each worker holds its own connections: twelve
+# peaked at 77 of the server's 100 (`pg_stat_activity`, sampled each second), so ten there.
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    return 10 if os.environ.get("DATABASE_URL", "").startswith("postgresql") else 12
+
+
 def _long_rank(item: pytest.Item) -> int:
     return next((rank for rank, prefix in enumerate(LONG_TESTS) if item.nodeid.startswith(prefix)), len(LONG_TESTS))
 
