@@ -767,6 +767,10 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                     name=field_name,
                 )
 
+    for a_index, notice in enumerate(spec.on_cancel):  # told as the case is cancelled: a stage's `notify`
+        notice.check(_ActionChecker(c, ("on_cancel", a_index), spec))
+        _check_condition(c, ("on_cancel", a_index, "when"), notice.when)
+
     for index, stage in enumerate(spec.stages):
         base: Path_ = ("stages", index)
         _check_template(c, (*base, "title"), stage.title)

@@ -1072,6 +1072,10 @@ class ProcessDef(_Spec):
     # The money field that is what a case is worth: a director's digest adds it up per process.
     amount: str | None = None
     stages: list[StageDef]
+    # Told when the case is cancelled (the case's «Отменить дело», with a reason), wherever it stands: the
+    # accountant to return a prepayment the client made for a deal called off. Each a `notify` of `on_enter`,
+    # with its `when`, read as the case is at the cancel.
+    on_cancel: list[NotifyAction] = Field(default_factory=list)
 
     @field_validator("stages")
     @classmethod

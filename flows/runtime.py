@@ -76,6 +76,7 @@ from flows.model import (
     FILE_TYPES,
     ITEM_WORKERS,
     PERSON_REFS,
+    Action,
     CallDef,
     FieldDef,
     FieldRef,
@@ -1298,6 +1299,7 @@ class Engine:
         calling = waiting_call(case)
         self._close_open_tasks(case, effects, actor_id)
         case.status = transition(case.status, CaseStatus.CANCELLED)
+        self._act(case, case.spec.on_cancel, effects)  # the process's own notices: a prepayment to return
         if calling is not None:
             effects.append(CancelCalls())
         effects.append(CaseClosed(case.status, None))
@@ -1790,11 +1792,7 @@ class Engine:
         effects.append(StageEntered(previous, stage.key))
         log.info("case %s stage %s -> %s (visit %s)", case.id, previous, stage.key, case.visit)
         now = self.clock.now()
-        view = _ActionView(self, case)
-        for action in stage.on_enter:
-            if action.when is not None and not evaluate(action.when, self.context(case)):
-                continue
-            effects.extend(action.effects(view))
+        self._act(case, stage.on_enter, effects)
         self._begin_items(case, stage, effects)
         if stage.follows is not None and stage.follows.list is not None and not stage.final:
             visit = case.visit
@@ -1929,6 +1927,14 @@ class Engine:
         if task.assignee_id is not None:
             return {"user_ids": (task.assignee_id,)}
         return {"roles": (task.role,) if task.role else ()}
+
+    def _act(self, case: CaseState, actions: Sequence[Action], effects: list[Effect]) -> None:
+        """A stage's `on_enter` as it is entered, or the process's `on_cancel` as the case is cancelled: each
+        action whose `when` holds, in order."""
+        view = _ActionView(self, case)
+        for action in actions:
+            if action.when is None or evaluate(action.when, self.context(case)):
+                effects.extend(action.effects(view))
 
     def _close_open_tasks(self, case: CaseState, effects: list[Effect], actor_id: int | None) -> None:
         for task in case.open_tasks():
