@@ -1079,3 +1079,20 @@ async def test_a_deal_cancelled_while_its_items_travel_tells_the_logistician_who
 
     told = await logistics.expect("Клиент ушёл к конкуренту")
     assert f"№{deal.id}" in told["text"] and "отмен" in told["text"], told["text"]
+
+
+async def test_a_deal_cancelled_as_a_whole_after_a_prepayment_tells_the_accountant_to_return_it(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The client prepaid 700 000 and then walked away from the whole order: the manager cancels the deal at once,
+    with the reason, rather than cancelling its items one by one. The money is still the client's all the same: the
+    accountant hears the order is called off and that the prepayment of 700 000 received on its date is to be
+    returned — as she would had every item been cancelled."""
+    harness, deal, manager, _director, _logistics = await _order_sent_to_logistics(harness_factory)
+    vera = await harness.person("Бухгалтер Вера", "accountant")
+    await manager.send(f"/case {deal.id}")
+    await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Клиент ушёл к конкуренту")
+
+    told = await vera.expect("Заказ Клиника «Здоровье» отменён: верните клиенту предоплату 700\xa0000,00 ₽")
+    assert "полученную 21.12.2026." in told["text"], told["text"]
+    assert (await _deal(harness)).status == "cancelled"
