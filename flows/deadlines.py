@@ -14,6 +14,9 @@ Deadline forms (keywords are case-insensitive; field names keep their spelling):
   ``2 days after shipping_date``, ``1 day before shipping_date``; ``from back_from_repair_date or
   arrival_date`` counts from the first of the fields that has a value (a later event, when it happened,
   replaces the first one as the anchor);
+* a number of a number field of the case: ``deferral_days days`` (the client's deferral, agreed in the deal),
+  ``deferral_days days or 5 working days`` (the deadline after ``or`` while the field is empty; without it an
+  empty field gives no deadline);
 * a field itself: ``at shipping_date`` or ``at shipping_date 09:00``;
 * weekly: ``thursday 18:00``, ``fri 12:00`` (the first such moment at or after ``base``),
   ``next monday 10:00`` (that weekday in the calendar week after the week of ``base``);
@@ -44,6 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from flows.calendar import WorkCalendar
@@ -207,6 +211,9 @@ class Deadline:
     weekday: int | None = None
     next_week: bool = False
     day: date | None = None
+    # "deferral_days days": the span's amount is the number this field holds; `otherwise` while it is empty.
+    amount_field: str | None = None
+    otherwise: Deadline | None = None
 
     def __str__(self) -> str:
         return self.text
@@ -214,7 +221,16 @@ class Deadline:
     @property
     def field_refs(self) -> set[str]:
         """Names of the case fields this deadline reads (for the loader to validate)."""
-        return {self.field, *self.or_fields} if self.field is not None else set()
+        refs = {self.field, *self.or_fields} if self.field is not None else set()
+        if self.amount_field is not None:
+            refs.add(self.amount_field)
+        return refs | (self.otherwise.field_refs if self.otherwise is not None else set())
+
+    @property
+    def number_refs(self) -> set[str]:
+        """The fields of `field_refs` read as a number of days or hours (the others are dates)."""
+        own = {self.amount_field} if self.amount_field is not None else set()
+        return own | (self.otherwise.number_refs if self.otherwise is not None else set())
 
     def resolve(self, base: datetime, data: Mapping[str, Any], calendar: WorkCalendar) -> datetime | None:
         """The concrete due moment (aware, UTC), or ``None`` if a referenced field is empty.
@@ -242,6 +258,12 @@ class Deadline:
     def _resolve(self, base: datetime, data: Mapping[str, Any], calendar: WorkCalendar) -> datetime | None:
         if self.kind == "relative":
             assert self.span is not None
+            span = self.span
+            if self.amount_field is not None:
+                amount = _field_number(self.amount_field, data, span, self.text)
+                if amount is None:
+                    return self.otherwise._resolve(base, data, calendar) if self.otherwise is not None else None
+                span = Span(amount=amount, unit=span.unit, working=span.working)
             anchor: datetime | date = base
             if self.field is not None:
                 value = next(
@@ -251,8 +273,8 @@ class Deadline:
                     return None
                 anchor = value
             if self.sign < 0:
-                return self.span.backward(anchor, calendar)
-            return self.span.forward(anchor, calendar, deadline=True)
+                return span.backward(anchor, calendar)
+            return span.forward(anchor, calendar, deadline=True)
         if self.kind == "field":
             assert self.field is not None
             value = _field_value(self.field, data, calendar)
@@ -349,9 +371,9 @@ def _unit_word(word: str) -> Unit | None:
 
 
 def _parse_span(tokens: _Tokens) -> Span:
-    """Read "<number> [working] <unit>" at the cursor."""
+    """Read "<number> [working] <unit>" at the cursor (a field's name in place of the number reads as 1 here)."""
     number = tokens.take()
-    amount = float(number.replace(",", "."))
+    amount = float(number.replace(",", ".")) if _NUMBER_RE.match(number) else 1.0
     working = False
     if tokens.peek() is not None and tokens.peek() in _WORKING:
         tokens.take()
@@ -492,7 +514,8 @@ def parse_deadline(text: str) -> Deadline:
             text=source,
         )
 
-    if first is not None and _NUMBER_RE.match(first):
+    amount_field = tokens.words[tokens.pos] if _starts_a_field_span(tokens, tokens.pos) else None
+    if first is not None and (_NUMBER_RE.match(first) or amount_field is not None):
         span = _parse_span(tokens)
         sign = 1
         anchor_field: str | None = None
@@ -502,11 +525,23 @@ def parse_deadline(text: str) -> Deadline:
             word = tokens.take()
             sign = -1 if direction in _BEFORE else 1
             anchor_field = _expect_field(tokens, word)
-            while tokens.peek() in _OR:
+            while tokens.peek() in _OR and not _starts_a_span(tokens, tokens.pos + 1):
                 or_fields.append(_expect_field(tokens, tokens.take()))
+        otherwise = None
+        if amount_field is not None and tokens.peek() in _OR and tokens.pos + 1 < len(tokens.words):
+            tokens.take()
+            otherwise = parse_deadline(" ".join(tokens.words[tokens.pos :]))
+            tokens.pos = len(tokens.words)
         _expect_end(tokens)
         return Deadline(
-            text=source, kind="relative", span=span, sign=sign, field=anchor_field, or_fields=tuple(or_fields)
+            text=source,
+            kind="relative",
+            span=span,
+            sign=sign,
+            field=anchor_field,
+            or_fields=tuple(or_fields),
+            amount_field=amount_field,
+            otherwise=otherwise,
         )
 
     if len(tokens.words) == 1 and _IDENT_RE.match(tokens.words[0]):
@@ -523,6 +558,21 @@ def parse_deadline(text: str) -> Deadline:
         text=source,
         forms=_DEADLINE_FORMS,
     )
+
+
+def _starts_a_field_span(tokens: _Tokens, pos: int) -> bool:
+    """A field's name followed by a unit ("deferral_days days", "deferral_days working days") at `pos`."""
+    if pos + 1 >= len(tokens.words) or not _IDENT_RE.match(tokens.words[pos]):
+        return False
+    if tokens.words[pos].casefold() in _WORKING or _unit_word(tokens.words[pos]) is not None:
+        return False
+    following = tokens.lower[pos + 1]
+    return following in _WORKING or _unit_word(following) is not None
+
+
+def _starts_a_span(tokens: _Tokens, pos: int) -> bool:
+    """A number or a field's number at `pos`: a deadline of its own after "or", not another anchor field."""
+    return pos < len(tokens.words) and (bool(_NUMBER_RE.match(tokens.words[pos])) or _starts_a_field_span(tokens, pos))
 
 
 def parse_offset(text: str) -> Offset:
@@ -574,6 +624,29 @@ def parse_offset(text: str) -> Offset:
 
 
 # -- field values ---------------------------------------------------------------------------
+
+
+def _field_number(name: str, data: Mapping[str, Any], span: Span, text: str) -> float | int | None:
+    """The number of days (hours, …) the field holds; ``None`` when missing or empty."""
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number: float | None = None
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", "."))
+        except ValueError:
+            number = None
+    if number is None or number != number or number < 0 or (span.unit in ("days", "weeks") and not number.is_integer()):
+        raise DeadlineError(
+            _('Field "%(field)s" holds "%(value)s": the deadline "%(text)s" cannot count it.'),
+            field=name,
+            value=str(value),
+            text=text,
+        )
+    return int(number) if number.is_integer() else number
 
 
 def _field_value(name: str, data: Mapping[str, Any], calendar: WorkCalendar) -> datetime | date | None:

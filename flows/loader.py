@@ -21,7 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from flows import typecheck
-from flows.deadlines import DeadlineError, parse_deadline, parse_offset
+from flows.deadlines import Deadline, DeadlineError, parse_deadline, parse_offset
 from flows.expressions import ExpressionError, compile_expression
 from flows.forms import alternatives
 from flows.i18n import _
@@ -1440,12 +1440,36 @@ def _check_deadline(c: _Checker, path: Path_, text: str, fields: dict[str, Field
     except DeadlineError as exc:
         c.add(path, exc.message, **exc.params)
         return
-    for name in deadline.field_refs:
+    for name in sorted(deadline.field_refs - deadline.number_refs):
         fdef = fields.get(name)
         if fdef is None or fdef.type not in ("date", "datetime"):
             c.add(
                 path, _("the deadline '%(text)s' refers to '%(name)s', which is not a date field"), text=text, name=name
             )
+    for name in sorted(deadline.number_refs):
+        fdef = fields.get(name)
+        if fdef is None or fdef.type != "number":
+            c.add(
+                path,
+                _("the deadline '%(text)s' counts the number in '%(name)s', which is not a number field"),
+                text=text,
+                name=name,
+            )
+        elif not fdef.integer and not _counts_hours(deadline, name):
+            c.add(
+                path,
+                _("the deadline '%(text)s' counts days in '%(name)s', which may hold a fraction "
+                  "(give the field 'integer: true')"),
+                text=text,
+                name=name,
+            )
+
+
+def _counts_hours(deadline: Deadline, name: str) -> bool:
+    """Whether the deadline reads `name` as a number of minutes or hours (which may be a fraction)."""
+    if deadline.amount_field == name and deadline.span is not None:
+        return deadline.span.unit in ("minutes", "hours")
+    return deadline.otherwise is not None and _counts_hours(deadline.otherwise, name)
 
 
 def _check_condition(c: _Checker, path: Path_, source: str | None) -> None:

@@ -62,7 +62,7 @@ def iso_duration(text: str) -> str | None:
     except DeadlineError:
         return None
     span = deadline.span
-    if deadline.kind != "relative" or deadline.field is not None or span is None:
+    if deadline.kind != "relative" or deadline.field is not None or deadline.amount_field is not None or span is None:
         return None
     amount = int(span.amount) if float(span.amount).is_integer() else span.amount
     return {"minutes": f"PT{amount}M", "hours": f"PT{amount}H", "days": f"P{amount}D", "weeks": f"P{amount}W"}[

@@ -132,8 +132,11 @@ class DefinitionWords:
 
     # --- deadlines ------------------------------------------------------------------------------------------
 
-    def span(self, span: Span) -> str:
-        amount = int(span.amount) if float(span.amount).is_integer() else span.amount
+    def span(self, span: Span, amount_field: str | None = None) -> str:
+        """`5 working days` → «5 раб. дн.»; a number of the case's field is named by its label («Отсрочка, дней»)."""
+        amount: object = int(span.amount) if float(span.amount).is_integer() else span.amount
+        if amount_field is not None:
+            amount = self.quoted(self.field(amount_field))
         return self.t(_SPANS.get((span.unit, span.working), _SPANS[(span.unit, False)]), n=amount)
 
     def deadline(self, text: str) -> str:
@@ -147,14 +150,18 @@ class DefinitionWords:
     def _deadline(self, d: Deadline) -> str:
         at = d.at.strftime("%H:%M") if d.at else ""
         if d.kind == "relative" and d.span is not None:
-            span = self.span(d.span)
+            span = self.span(d.span, d.amount_field)
             if d.field is None:
-                return self.t("within %(span)s", span=span)
-            message = _("%(span)s after “%(field)s”") if d.sign > 0 else _("%(span)s before “%(field)s”")
-            said = self.t(message, span=span, field=self.field(d.field))
+                said = self.t("within %(span)s", span=span)
+            else:
+                message = _("%(span)s after “%(field)s”") if d.sign > 0 else _("%(span)s before “%(field)s”")
+                said = self.t(message, span=span, field=self.field(d.field))
             # «from the return or the arrival»: the later event counts once it happened.
             for other in d.or_fields:
                 said = self.t("%(deadline)s (without it, “%(field)s”)", deadline=said, field=self.field(other))
+            if d.otherwise is not None:  # the client's deferral, or five working days without one
+                otherwise = self._deadline(d.otherwise)
+                said = self.t("%(deadline)s (while it is empty, %(otherwise)s)", deadline=said, otherwise=otherwise)
             return said
         if d.kind == "field" and d.field is not None:
             name = self.field(d.field)
