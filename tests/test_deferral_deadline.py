@@ -6,6 +6,7 @@ missing or holds no number."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,10 @@ import pytest
 from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
 from flows.deadlines import DeadlineError, parse_deadline
-from flows.loader import DefinitionError, parse_definition
-from flows.runtime import CaseState, Engine, Notify, SetTimer, TaskState
+from flows.loader import DefinitionError, load_file, parse_definition
+from flows.runtime import CaseState, Engine, Notify, SetTimer, TaskState, task_def
+
+LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
 
 # The shape of seed 5's end: the order is shipped, the accountant closes its payment.
 SOURCE = """\
@@ -96,6 +99,16 @@ def test_a_client_without_a_deferral_pays_in_five_working_days_as_before(engine:
     assert timers(effects, payment)["overdue"] == [payment.due_at]
 
 
+def test_the_medical_order_counts_the_payment_from_the_deal_s_deferral() -> None:
+    spec = load_file(LIBRARY / "medical_order.yaml").spec
+    deadline = parse_deadline(str(task_def(spec, "shipped", "order_payment").due))
+    calendar, base = WorkCalendar(), SHIPPED
+    assert deadline.resolve(base, {"deferral_days": 30}, calendar) == datetime(2027, 1, 20, 7, 0, tzinfo=UTC)
+    assert deadline.resolve(base, {}, calendar) == datetime(2026, 12, 28, 15, 0, tzinfo=UTC)
+    # The closing documents keep their five working days.
+    assert task_def(spec, "shipped", "closing_documents").due == "5 working days"
+
+
 def test_a_number_that_is_not_one_is_said_with_the_field() -> None:
     deadline = parse_deadline("deferral_days days or 5 working days")
     with pytest.raises(DeadlineError, match="deferral_days"):
@@ -132,3 +145,18 @@ def test_the_checker_refuses_a_deadline_counted_from_a_field_that_holds_no_numbe
     fallback = problems_of(SOURCE.replace("or 5 working days", "or 5 working dayz"))
     assert any(f":{line}:" in p and "dayz" in p for p in fallback), fallback
 
+
+def test_the_drawing_of_the_process_says_the_deferral_by_its_label(tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from services.i18n import Translator
+    from services.wording import Wording
+    from services.words import DefinitionWords
+
+    spec = load_file(LIBRARY / "medical_order.yaml").spec
+    due = str(task_def(spec, "shipped", "order_payment").due)
+    wording = Wording(Translator(tmp_path), ZoneInfo("Europe/Moscow"))
+    ru = DefinitionWords(wording, spec, "ru", {}).deadline(due)
+    en = DefinitionWords(wording, spec, "en", {}).deadline(due)
+    assert ru == "в течение «Отсрочка, дней» дн. (пока это поле пусто — в течение 5 раб. дн.)", ru
+    assert en == "within “Deferral, days” day(s) (while it is empty, within 5 working day(s))", en

@@ -1096,3 +1096,42 @@ async def test_a_deal_cancelled_as_a_whole_after_a_prepayment_tells_the_accounta
     told = await vera.expect("Заказ Клиника «Здоровье» отменён: верните клиенту предоплату 700\xa0000,00 ₽")
     assert "полученную 21.12.2026." in told["text"], told["text"]
     assert (await _deal(harness)).status == "cancelled"
+
+
+async def test_a_client_on_a_thirty_day_deferral_is_not_chased_for_the_payment_before_it_ends(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The client pays for the monitors 30 days after they are shipped. A week on, the closing documents are late
+    and the director hears of them, but not of the payment: the client is within his terms. Once the 30 days have
+    passed unpaid, the accountant is told and the director hears of the payment too."""
+    from datetime import UTC, datetime
+
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    accountant = await harness.person("Бухгалтер Вера", "accountant")
+    monitors = ("Кардиомонитор", "В наличии", None, "2", "350 000", "Отсрочка", "Самовывоз со склада")
+    await _lead_to_contract_approval(harness, manager, [monitors])
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    await manager.expect("Соглашение об отсрочке")
+    await manager.document(b"%PDF deferral", "deferral.pdf")
+    await _answer(manager, "Отсрочка, дней", "30")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+    await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
+    await accountant.card("Закройте оплату заказа", "Отсрочка 30 дн.", button="Готово")
+
+    # Wednesday 30.12, seven working days after the shipping: the documents are late, the payment is not.
+    await harness.move_to(datetime(2026, 12, 30, 12, 0, tzinfo=UTC))
+    await director.expect("Эскалация", "Приложите подписанные закрывающие документы")
+    assert not [m for m in await director.bot_messages() if "Эскалация" in (m.get("text") or "")
+                and "Закройте оплату заказа" in (m.get("text") or "")]  # fmt: skip
+    assert not [m for m in await accountant.bot_messages() if "Просрочено" in (m.get("text") or "")]
+
+    # Thursday 21.01.2027: the 30 days ended on the 20th, unpaid.
+    await harness.move_to(datetime(2027, 1, 21, 7, 0, tzinfo=UTC))
+    await accountant.expect("Просрочено", "Закройте оплату заказа")
+    await director.wait_for("Эскалация", "Закройте оплату заказа")
