@@ -263,7 +263,7 @@ async def test_the_head_follows_a_leave_he_approved_and_stops_when_he_has_heard_
 
     await head.press("Готово", await head.expect("Согласуйте отпуск"))
     await head.send(f"/case {number.group(1)}")
-    card = await head.expect("Отпуск 14 дн.")
+    card = await head.card("Отпуск 14 дн.", button="Следить за делом")  # the case's card, not «✅ Готово. …» before it
     await head.press("Следить за делом", card)
     await head.card("Отпуск 14 дн.", button="Не следить за делом")
 
