@@ -264,7 +264,7 @@ class CasePages(PanelPages):
         rows: list[dict[str, Any]] = []
         for name, fdef in spec.fields.items():
             value = data.get(name)
-            if name not in data:
+            if name not in data or fdef.hidden:  # kept for other systems (1C's id of a product), as in chat
                 continue
             label = self.core.translator.local(fdef.label, self.lang)
             if fdef.type == "list" and fdef.fields:
@@ -277,7 +277,7 @@ class CasePages(PanelPages):
                         shown = [
                             self._value(sub, item[key], spec, names, item)
                             for key, sub in fdef.fields.items()
-                            if item.get(key) not in (None, "", [], {})
+                            if item.get(key) not in (None, "", [], {}) and not sub.hidden
                         ]
                         entries.append(self._item_stage(spec, name, data, index) + shown)
                 # What the order comes to, under its entries, as the chat's card says it (a cancelled item left out).
