@@ -22,6 +22,7 @@ from flows.i18n import _
 from flows.items import item_state
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import EARLIER, EngineError
+from flows.units import unit_text
 from services import comments, panel_queries
 from services.admin_actions import AdminActions
 from services.cases import CaseService
@@ -269,13 +270,13 @@ class CasePages(PanelPages):
             label = self.core.translator.local(fdef.label, self.lang)
             if fdef.type == "list" and fdef.fields:
                 items = value if isinstance(value, list) else []
-                entries = []
+                entries, units = [], fdef.unit_fields()
                 for index, item in enumerate(items):
                     if isinstance(item, dict):
                         # What the entry has: not «Поставщик: —» for an item in stock, nor a tracking number for
                         # one not sent yet (its stage has not asked it).
                         shown = [
-                            self._value(sub, item[key], spec, names, item)
+                            self._value(sub, item[key], spec, names, item, unit=key in units)
                             for key, sub in fdef.fields.items()
                             if item.get(key) not in (None, "", [], {}) and not sub.hidden
                         ]
@@ -310,9 +311,17 @@ class CasePages(PanelPages):
         return [{"label": self.panel.t("Stage"), "text": title}]
 
     def _value(
-        self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str], entry: dict[str, Any] | None = None
+        self,
+        fdef: FieldDef,
+        value: Any,
+        spec: ProcessDef,
+        names: dict[int, str],
+        entry: dict[str, Any] | None = None,
+        unit: bool = False,
     ) -> dict[str, Any]:
         label = self.core.translator.local(fdef.label, self.lang)
+        if unit and isinstance(value, str):  # 1C's «компл» as the reader names it («set»), as the quantity says it
+            return {"label": label, "text": unit_text(value, self.core.translator.lang(self.lang))}
         if fdef.type in ("photo", "document") and value:
             refs = value if isinstance(value, list) else [value]
             stored = [ref for ref in refs if isinstance(ref, dict) and isinstance(ref.get("id"), int)]

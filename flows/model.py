@@ -247,6 +247,11 @@ class FieldDef(DateRules):
             raise ValueError(_("only a number field may have a 'unit'"))
         return self
 
+    def unit_fields(self) -> set[str]:
+        """list: its entry's text fields that other fields take their unit from (`unit_from`): 1C's word for a
+        product's unit («компл»), read in the reader's language wherever it is shown (`flows.units.unit_text`)."""
+        return {sub.unit_from for sub in (self.fields or {}).values() if sub.unit_from}
+
     def bounds(self) -> list[tuple[str, BoundDef]]:
         """(rule, bound) pairs, in the order of BOUND_RULES."""
         return [(rule, bound) for rule in BOUND_RULES if (bound := getattr(self, rule)) is not None]

@@ -11,7 +11,7 @@ import aiohttp
 
 from admin.panel import AdminPanel
 from integrations.onec.importer import import_files
-from tests.conftest import Harness
+from tests.conftest import Harness, library_with
 from tests.test_dealer_orders_e2e import COMBI, newest_order_id, place_order
 from tests.test_dealer_portal_cart_e2e import cart
 from tests.test_dealer_portal_e2e import add_to_cart, dealers
@@ -251,3 +251,37 @@ async def panel_data(harness: Harness, case_id: int, lang: str) -> str:
         await runner.cleanup()
     start = page.index('id="fields"')
     return page[start : page.index("</table>", start)]
+
+
+async def test_a_products_unit_a_definition_shows_reads_in_the_admins_language(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A company whose order requests show a position's unit (its definition does not hide it): the knives sold by
+    the set read «Единица: компл» to a Russian admin on the panel and «Unit: set» to an English one — the unit the
+    quantity beside it is said in («Quantity: 40 sets»), not 1C's Russian word."""
+    library = library_with(tmp_path)
+    definition = (library / "order_request.yaml").read_text(encoding="utf-8")
+    hidden = "unit: {type: text, required: false, hidden: true,"
+    shown = definition.replace(hidden, "unit: {type: text, required: false,")
+    assert shown != definition
+    (library / "order_request.yaml").write_text(shown, encoding="utf-8")
+    harness = await harness_factory(library_dir=library)
+    folder = tmp_path / "1c"
+    anna = (await dealers(harness, folder))["anna"]
+    await knives_by_the_set(harness, folder)
+    await add_to_cart(anna, "нож", KNIFE)
+    await anna.press("✏️ №1", await cart(anna, "Ваша корзина", KNIFE))
+    await anna.expect("Сколько")
+    await anna.send("40")
+    await anna.press("Оформить заявку", await anna.expect("Ваша корзина", f"{KNIFE} × 40"))
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Самовывоз", await anna.expect("Доставка"))
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+    await anna.press("Подтвердить", await anna.expect("Проверьте"))
+    await anna.expect("передана на согласование")
+
+    order = await newest_order_id(harness)
+    russian = plain(await panel_data(harness, order, "ru"))
+    assert "Количество: 40 компл" in russian and "Единица: компл" in russian, russian
+    english = plain(await panel_data(harness, order, "en"))
+    assert "Quantity: 40 sets" in english and "Unit: set" in english and "компл" not in english, english

@@ -52,7 +52,7 @@ class SummaryWords(ValueWords):
                             continue
                         if not forms.condition_holds(sub.ask_if, entry) or (k in later and entry.get(k) is None):
                             continue  # not asked for this entry, or not yet: a track's stage asks it
-                        shown = _hang(self.summary_value(sub, entry.get(k), lang, spec, entry), "      ")
+                        shown = _hang(self.entry_value(fdef, k, entry, lang, spec), "      ")
                         lines.append(f"   {self.tr.local(sub.label, lang)}: {shown}")
                 if items:
                     lines += self.list_total(spec, fdef, items, data, lang)

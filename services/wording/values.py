@@ -94,6 +94,16 @@ class ValueWords(FileWords):
             return self.files_words(refs, lang) if refs else "—"
         return self.format_field(fdef, value, lang, spec, entry=entry)
 
+    def entry_value(
+        self, fdef: FieldDef, key: str, entry: Mapping[str, Any], lang: str | None, spec: ProcessDef
+    ) -> str:
+        """A list entry's field `key` in the summary's words; the text field its numbers take their unit from
+        (`unit_from`: 1C's «компл») as the reader names the unit («set»), as the numbers say it."""
+        sub, value = (fdef.fields or {})[key], entry.get(key)
+        if key in fdef.unit_fields() and isinstance(value, str) and value:
+            return unit_text(value, self.tr.lang(lang))
+        return self.summary_value(sub, value, lang, spec, entry)
+
     def entry_words(self, fdef: FieldDef, entry: Any, lang: str | None, spec: ProcessDef) -> str:
         """One entry of a list in a line («УЗИ аппарат, Под заказ, 3 500 000,00 ₽»), for a list asked again and the
         buttons that pick an entry: its answers in the order of the list's fields (a stored entry's keys may come
@@ -101,7 +111,7 @@ class ValueWords(FileWords):
         out, as the summary leaves them."""
         item = entry if isinstance(entry, Mapping) else {}
         return ", ".join(
-            self.summary_value(sub, item[key], lang, spec, item)
+            self.entry_value(fdef, key, item, lang, spec)
             for key, sub in (fdef.fields or {}).items()
             if sub.type not in FILE_TYPES
             and not sub.hidden
