@@ -7,15 +7,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
-
-from admin.panel import AdminPanel
 from integrations.onec.importer import import_files
 from tests.conftest import Harness, library_with
+from tests.panel_pages import case_fields
 from tests.test_dealer_orders_e2e import COMBI, newest_order_id, place_order
 from tests.test_dealer_portal_cart_e2e import cart
 from tests.test_dealer_portal_e2e import add_to_cart, dealers
-from tests.test_medical_order_e2e import PANEL_TOKEN
 
 
 def plain(text: object) -> str:
@@ -230,27 +227,11 @@ async def test_a_shortage_is_said_in_the_products_own_unit(
     order = await newest_order_id(harness)
     unsaid = {"ru": ("Код товара", "Единица:", "В наличии:"), "en": ("Product code", "Unit:", "In stock:", "компл")}
     for lang, ordered in (("ru", "Количество: 40 компл"), ("en", "Quantity: 40 sets")):
-        fields = plain(await panel_data(harness, order, lang))
+        fields = plain(await case_fields(harness, order, lang, until="</table>"))
         assert ordered in fields and "шт" not in fields and "pcs" not in fields, fields
         assert KNIFE in fields and "guid-4" not in fields, fields
         for words in unsaid[lang]:
             assert words not in fields, (words, fields)
-
-
-async def panel_data(harness: Harness, case_id: int, lang: str) -> str:
-    """The case's data as an admin reads it on the panel's page of the case, in `lang`."""
-    runner = await AdminPanel(harness.core, PANEL_TOKEN, language=lang).serve("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
-    try:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            async with http.get(f"{base}/?token={PANEL_TOKEN}") as response:
-                assert response.status == 200
-            async with http.get(f"{base}/cases/{case_id}") as response:
-                page = await response.text()
-    finally:
-        await runner.cleanup()
-    start = page.index('id="fields"')
-    return page[start : page.index("</table>", start)]
 
 
 async def test_a_products_unit_a_definition_shows_reads_in_the_admins_language(
@@ -281,7 +262,7 @@ async def test_a_products_unit_a_definition_shows_reads_in_the_admins_language(
     await anna.expect("передана на согласование")
 
     order = await newest_order_id(harness)
-    russian = plain(await panel_data(harness, order, "ru"))
+    russian = plain(await case_fields(harness, order, "ru", until="</table>"))
     assert "Количество: 40 компл" in russian and "Единица: компл" in russian, russian
-    english = plain(await panel_data(harness, order, "en"))
+    english = plain(await case_fields(harness, order, "en", until="</table>"))
     assert "Quantity: 40 sets" in english and "Unit: set" in english and "компл" not in english, english

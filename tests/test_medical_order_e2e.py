@@ -9,20 +9,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 from sqlalchemy import func, select
 
-from admin.panel import AdminPanel
 from admin.words import Words
 from db.models import AuditEntry, Case, Lead, Task
 from flows.items import item_states
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.panel_pages import case_fields
 from tests.ports import free_port
 from tests.test_case_cancel_e2e import cancel_case
 
 TOKEN = "site-form-token-7f3a9c"
-PANEL_TOKEN = "panel-token-5b1e0d7a"
 LEAD = {
     "organisation": "Клиника «Здоровье»",
     "name": "Анна Петрова",
@@ -733,21 +731,6 @@ async def test_a_client_who_prepaid_more_than_the_order_now_comes_to_is_owed_the
     assert "To pay" not in card["text"], card["text"]
 
 
-async def _panel_fields(harness: Harness, deal: Case, lang: str) -> str:
-    """The deal's fields as an admin reads them in the panel, in `lang` (from its «fields» section to its files)."""
-    runner = await AdminPanel(harness.core, PANEL_TOKEN, language=lang).serve("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
-    try:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            async with http.get(f"{base}/?token={PANEL_TOKEN}") as response:
-                assert response.status == 200
-            async with http.get(f"{base}/cases/{deal.id}") as response:
-                page = await response.text()
-    finally:
-        await runner.cleanup()
-    return page[page.index('id="fields"') : page.index('id="files"')]
-
-
 async def test_the_panel_shows_where_each_item_stands_and_what_the_order_comes_to(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
@@ -761,7 +744,7 @@ async def test_the_panel_shows_where_each_item_stands_and_what_the_order_comes_t
         ("ru", ("Этап: Оформление", "Этап: Отменена"), ("Итого: 700\xa0000,00 ₽", "К оплате: 0,00 ₽")),
         ("en", ("Stage: Ordering", "Stage: Cancelled"), ("Total: 700,000.00 ₽", "To pay: 0.00 ₽")),
     ):
-        data = await _panel_fields(harness, deal, lang)
+        data = await case_fields(harness, deal.id, lang)
         blocks = data.split('class="entry"')[1:]
         assert [stage in block for stage, block in zip(stages, blocks, strict=True)] == [True, True], data
         for line in total:
@@ -970,7 +953,7 @@ async def test_the_panel_shows_of_each_item_only_what_it_has(
     director = await harness.person("Директор Олег", "director")
     deal = await _order_sent(harness, manager, director)
 
-    data = await _panel_fields(harness, deal, "ru")
+    data = await case_fields(harness, deal.id, "ru")
     monitors, defibrillator = data.split('class="entry"')[1:]
     assert "Кардиомонитор" in monitors and "Поставщик" not in monitors, monitors
     assert "Поставщик: ООО «Медтехника»" in defibrillator, defibrillator
