@@ -1028,22 +1028,7 @@ async def test_an_english_accountant_reads_a_one_day_deferral_in_the_singular(
 ) -> None:
     """The client pays for the monitors a day after they are shipped. The English accountant who closes the order's
     payment reads «Deferral: 1 day.» — not «1 days» — and the Russian manager's deal is unchanged."""
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
-    vera = await harness.person("Accountant Vera", "accountant", language="en")
-    monitors = ("Кардиомонитор", "В наличии", None, "2", "350 000", "Отсрочка", "Самовывоз со склада")
-    await _lead_to_contract_approval(harness, manager, [monitors])
-    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
-    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
-    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
-    await manager.expect("Соглашение об отсрочке")
-    await manager.document(b"%PDF deferral", "deferral.pdf")
-    await _answer(manager, "Отсрочка, дней", "1")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
-    await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
+    _harness, _director, vera = await _monitors_shipped_on_deferral(harness_factory, "1", "Accountant Vera", "en")
 
     task = await vera.card("Close the order's payment", button="Done")
     assert "Клиника «Здоровье»: 700,000.00 ₽. Deferral: 1 day." in task["text"], task["text"]
@@ -1089,22 +1074,7 @@ async def test_a_client_on_a_thirty_day_deferral_is_not_chased_for_the_payment_b
     passed unpaid, the accountant is told and the director hears of the payment too."""
     from datetime import UTC, datetime
 
-    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    director = await harness.person("Директор Олег", "director")
-    logistics = await harness.person("Логист Пётр", "logistics")
-    accountant = await harness.person("Бухгалтер Вера", "accountant")
-    monitors = ("Кардиомонитор", "В наличии", None, "2", "350 000", "Отсрочка", "Самовывоз со склада")
-    await _lead_to_contract_approval(harness, manager, [monitors])
-    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
-    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
-    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
-    await manager.expect("Соглашение об отсрочке")
-    await manager.document(b"%PDF deferral", "deferral.pdf")
-    await _answer(manager, "Отсрочка, дней", "30")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
-    await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
+    harness, director, accountant = await _monitors_shipped_on_deferral(harness_factory, "30", "Бухгалтер Вера", "ru")
     await accountant.card("Закройте оплату заказа", "Отсрочка 30 дн.", button="Готово")
 
     # Wednesday 30.12, seven working days after the shipping: the documents are late, the payment is not.
@@ -1118,3 +1088,27 @@ async def test_a_client_on_a_thirty_day_deferral_is_not_chased_for_the_payment_b
     await harness.move_to(datetime(2027, 1, 21, 7, 0, tzinfo=UTC))
     await accountant.expect("Просрочено", "Закройте оплату заказа")
     await director.wait_for("Эскалация", "Закройте оплату заказа")
+
+
+async def _monitors_shipped_on_deferral(
+    harness_factory: Callable[..., Awaitable[Harness]], days: str, accountant: str, lang: str
+) -> tuple[Harness, Person, Person]:
+    """Two monitors in stock sold on a deferral of `days`, the contract agreed and the monitors shipped to the
+    client: the order's payment is the accountant's now. The harness, the director and the accountant."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    logistics = await harness.person("Логист Пётр", "logistics")
+    payer = await harness.person(accountant, "accountant", language=lang)
+    monitors = ("Кардиомонитор", "В наличии", None, "2", "350 000", "Отсрочка", "Самовывоз со склада")
+    await _lead_to_contract_approval(harness, manager, [monitors])
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    await manager.expect("Соглашение об отсрочке")
+    await manager.document(b"%PDF deferral", "deferral.pdf")
+    await _answer(manager, "Отсрочка, дней", days)
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+    await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
+    return harness, director, payer
