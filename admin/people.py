@@ -71,7 +71,7 @@ class PeoplePages(PanelPages):
             title = self.core.registry.case_title(spec, case, self.lang) or self.core.translator.local(
                 spec.title, self.lang
             )
-            lines.append({"case": f"№{case.id} · {title}", "case_id": str(case.id),
+            lines.append({"case": f"{self.words.no}{case.id} · {title}", "case_id": str(case.id),
                           "task": self.words.task_title(spec, task.stage, task.key, case.data),
                           "holder": self.words.holder(task, names)})  # fmt: skip
         return lines

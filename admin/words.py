@@ -25,6 +25,7 @@ from flows.items import (
 )
 from flows.model import ProcessDef
 from flows.runtime import START_TASK, task_def
+from flows.values import number_sign
 from services import outbox
 from services.core import Core
 from services.wording.names import ROLES, STATUS_WORDS
@@ -61,6 +62,11 @@ class Words:
 
     def t(self, message: str, **params: Any) -> str:
         return self.core.translator.t(message, self.lang, **params)
+
+    @property
+    def no(self) -> str:
+        """The sign before a number as the reader writes it: «№3» in Russian, «#3» in English, as the chat says it."""
+        return number_sign(self.lang)
 
     def file_size(self, size: int | None) -> str:
         """A file's size as people read it, in their language's units («512 Б», «1,2 кБ», «3,4 МБ»; CLDR's)."""

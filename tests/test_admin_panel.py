@@ -278,9 +278,12 @@ async def test_the_panel_speaks_english_through_the_catalogs(harness: Harness) -
             async with http.get(f"{base}/?token={TOKEN}") as response:
                 page = await response.text()
             assert "Current step" in page and "Held by" in page and "Текущий шаг" not in page
+            # A number the English way, «#1», as the chat says it to an English reader; «№» is Russian.
+            assert '<a href="cases/1">#1</a>' in page and "№" not in page, page
             async with http.get(f"{base}/cases/1") as response:
                 page = await response.text()
             assert "Marina: case started" in page and "In progress" in page
+            assert "<h2>#1 · " in page and "№" not in page, page
             # The history's moments in the English way, the month named: «Dec 21, 10:00», not «21.12 10:00».
             history = page[page.index('id="history"') :]
             assert re.search(r'class="muted">[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d</span> Marina: case started', history)
