@@ -10,7 +10,7 @@ from pathlib import Path
 from integrations.onec.importer import import_files
 from tests.conftest import Harness, library_with
 from tests.panel_pages import case_fields
-from tests.test_dealer_orders_e2e import COMBI, newest_order_id, place_order
+from tests.test_dealer_orders_e2e import COMBI, newest_order_id, place_order, send_the_cart
 from tests.test_dealer_portal_cart_e2e import cart
 from tests.test_dealer_portal_e2e import add_to_cart, dealers
 
@@ -82,12 +82,7 @@ async def test_a_rejected_request_is_ordered_again_from_its_card(
     card = await anna.card(f"№{rejected}", "Отклонена", button="Повторить заказ")
     await anna.press("🛒 Повторить заказ", card)
     again = await anna.expect("Ваша корзина", f"{COMBI} × 1 = 31\xa0500,00\xa0₽", "Триммер STIGA SBC 900 × 1")
-    await anna.press("Оформить заявку", again)
-    await anna.press("Предоплата", await anna.expect("Оплата"))
-    await anna.press("Самовывоз", await anna.expect("Доставка"))
-    await anna.press("Пропустить", await anna.expect("Комментарий"))
-    await anna.press("Подтвердить", await anna.expect("Проверьте", COMBI, "Триммер STIGA SBC 900"))
-    await anna.expect("передана на согласование")
+    await send_the_cart(anna, again, COMBI, "Триммер STIGA SBC 900")
     going = await newest_order_id(harness)
     assert going != rejected
     await anna.send(f"/case {going}")
@@ -134,12 +129,7 @@ async def test_the_approver_opening_her_task_reads_todays_stock_beside_the_stock
     await anna.press("✏️ №1", full)
     await anna.expect("Сколько")
     await anna.send("10")
-    await anna.press("Оформить заявку", await anna.expect("Ваша корзина", f"{COMBI} × 10"))
-    await anna.press("Предоплата", await anna.expect("Оплата"))
-    await anna.press("Самовывоз", await anna.expect("Доставка"))
-    await anna.press("Пропустить", await anna.expect("Комментарий"))
-    await anna.press("Подтвердить", await anna.expect("Проверьте"))
-    await anna.expect("передана на согласование")
+    await send_the_cart(anna, await anna.expect("Ваша корзина", f"{COMBI} × 10"))
     given = plain((await regina.card("Согласуйте заявку дилера", button="Согласовать"))["text"])
     assert plain(COMBI_SHORT) in given and "при заказе" not in given, given
 
@@ -254,12 +244,7 @@ async def test_a_products_unit_a_definition_shows_reads_in_the_admins_language(
     await anna.press("✏️ №1", await cart(anna, "Ваша корзина", KNIFE))
     await anna.expect("Сколько")
     await anna.send("40")
-    await anna.press("Оформить заявку", await anna.expect("Ваша корзина", f"{KNIFE} × 40"))
-    await anna.press("Предоплата", await anna.expect("Оплата"))
-    await anna.press("Самовывоз", await anna.expect("Доставка"))
-    await anna.press("Пропустить", await anna.expect("Комментарий"))
-    await anna.press("Подтвердить", await anna.expect("Проверьте"))
-    await anna.expect("передана на согласование")
+    await send_the_cart(anna, await anna.expect("Ваша корзина", f"{KNIFE} × 40"))
 
     order = await newest_order_id(harness)
     russian = plain(await case_fields(harness, order, "ru", until="</table>"))

@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -32,13 +33,19 @@ async def place_order(harness: Harness, anna: Person, *products: tuple[str, str]
     for query, title in products:
         await add_to_cart(anna, query, title)
     await anna.send("/cart")
-    await anna.press("Оформить заявку", await anna.expect("Ваша корзина"))
+    await send_the_cart(anna, await anna.expect("Ваша корзина"))
+    return await newest_order_id(harness)
+
+
+async def send_the_cart(anna: Person, cart: dict[str, Any], *summary: str) -> None:
+    """«Оформить заявку» on the cart's message: paid in advance, picked up, no comment, confirmed on a summary with
+    `summary` in it; the request goes to approval."""
+    await anna.press("Оформить заявку", cart)
     await anna.press("Предоплата", await anna.expect("Оплата"))
     await anna.press("Самовывоз", await anna.expect("Доставка"))
     await anna.press("Пропустить", await anna.expect("Комментарий"))
-    await anna.press("Подтвердить", await anna.expect("Проверьте"))
+    await anna.press("Подтвердить", await anna.expect("Проверьте", *summary))
     await anna.expect("передана на согласование")
-    return await newest_order_id(harness)
 
 
 async def approved_order(harness: Harness, anna: Person, regina: Person, product: tuple[str, str]) -> int:
