@@ -215,6 +215,26 @@ def without_unit(text: str, units: Sequence[str]) -> str:
     raise InvalidAnswer(_("Enter a number (unit: %(unit)s), for example 12"), unit=units[0])
 
 
+# «125 тыс», «125к», «1,5 млн», «2.5m»: how people say amounts in chat, and in a shop a purchase of «125 тыс» is
+# not something to refuse. The word after the number multiplies it; the confirmation shows the amount in full, so
+# a slip is seen before it is saved. No bare «м» (metres, months) and no «т» alone in English.
+_AMOUNT_SCALE_RE = re.compile(
+    r"^(?P<number>.*\d)\s*(?P<scale>тыс(?:яч[аи]?)?\.?|т\.?|к|k|млн\.?|миллион(?:а|ов)?|mln|mn|m)$",
+    re.IGNORECASE,
+)
+_THOUSAND = ("т", "к", "k")
+_TOO_MUCH = Decimal(10) ** _MAX_DIGITS
+
+
+def _scaled(text: str) -> tuple[str, int]:
+    """The number of an amount typed with «тыс», «к», «млн» or «m» after it, and what it is multiplied by."""
+    said = _AMOUNT_SCALE_RE.match(text)
+    if said is None:
+        return text, 1
+    scale = said.group("scale").casefold()
+    return said.group("number").strip(), 1000 if scale.startswith(_THOUSAND) else 1_000_000
+
+
 # The amounts a money question is asked and refused with, each as its reader writes amounts: the translator gives a
 # parameter written per language in the reader's one (`services.i18n.Translator.t`).
 AMOUNT_EXAMPLES: dict[str, dict[str, str]] = {
@@ -231,10 +251,13 @@ def _parse_money(
     # Strip a currency mark on either side, at most one of each.
     for _round in range(2):
         stripped = _CURRENCY_RE.sub("", stripped).strip()
+    stripped, scale = _scaled(stripped)
     raw = _normalize_number(stripped, lang) if stripped else None
     if raw is None:
         raise InvalidAnswer(_("Enter an amount, for example %(whole)s or %(cents)s"), **AMOUNT_EXAMPLES)
-    exact = Decimal(raw)
+    exact = Decimal(raw) * scale
+    if abs(exact) >= _TOO_MUCH:  # «99…9 млн»: more digits than an amount is stored with
+        raise InvalidAnswer(_("Enter an amount, for example %(whole)s or %(cents)s"), **AMOUNT_EXAMPLES)
     if exact != exact.quantize(_CENT, rounding=ROUND_HALF_UP):
         raise InvalidAnswer(
             _("An amount has at most 2 digits after the decimal point, for example %(cents)s"),

@@ -168,6 +168,37 @@ def test_money_errors(text: str) -> None:
     assert "for example" in error.message
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("125 тыс", "125000.00"),
+        ("125 тыс. руб.", "125000.00"),
+        ("125тыс", "125000.00"),
+        ("125 тысяч", "125000.00"),
+        ("125к", "125000.00"),
+        ("125 т.р.", "125000.00"),
+        ("1,5 млн", "1500000.00"),
+        ("2 миллиона рублей", "2000000.00"),
+        ("1,25 тыс", "1250.00"),
+        ("1,23456 тыс", "1234.56"),
+    ],
+)
+def test_an_amount_said_in_thousands_or_millions_is_taken_in_full(text: str, expected: str) -> None:
+    # A shop manager writes a purchase of 125 000 ₽ as «125 тыс» or «125к»; the form's confirmation shows it in full.
+    assert parse_text("money", text) == Decimal(expected)
+
+
+def test_an_english_reader_says_thousands_and_millions_with_k_and_m() -> None:
+    assert parse_text("money", "125k", lang="en") == Decimal("125000.00")
+    assert parse_text("money", "2.5m", lang="en") == Decimal("2500000.00")
+    assert parse_text("money", "1.5 mln", lang="en") == Decimal("1500000.00")
+
+
+@pytest.mark.parametrize("text", ["тыс", "к", "125 км", "125 м", "1,234567 тыс", "99999999999999999999 млн"])
+def test_a_scale_word_alone_another_unit_or_a_fraction_of_a_kopeck_is_refused(text: str) -> None:
+    assert "for example" in invalid("money", text).message
+
+
 def test_money_limits() -> None:
     assert invalid("money", "-5", minimum=0).message == "The number must be at least %(minimum)s"
     assert parse_text("money", "5", minimum=0) == Decimal("5.00")
