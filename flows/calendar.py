@@ -211,6 +211,27 @@ class WorkCalendar:
                 day = self._step_working_day(day, 1)
         return self.end_of_working_hours(day)
 
+    def add_calendar_days(self, start: datetime | date, days: int) -> datetime:
+        """Deadline "within ``days`` days from ``start``" (a payment deferral of 30 days).
+
+        The term is counted as an accountant counts it (Civil Code of the RF, art. 191-194): the date of
+        ``start`` in the calendar's tz is day 0, whatever the time of day; the term runs through the ``days``-th
+        day after it and ends with its working hours, as a deadline in working days does; when that day is not
+        a working day, the term ends with the next working day (art. 193). A client on a 10-day deferral from
+        10.01 10:00 pays through the end of 20.01, and no one is chased on its morning.
+        """
+        _whole_days(days, "days")
+        if isinstance(start, datetime):
+            day = _aware(start, "start").astimezone(self.tz).date()
+        elif isinstance(start, date):
+            day = start
+        else:
+            raise TypeError(f"start must be a date or datetime, got {type(start).__name__}")
+        day += timedelta(days=days)
+        if not self.is_working_day(day):
+            day = self._step_working_day(day, 1)
+        return self.end_of_working_hours(day)
+
     def shift_working_days(self, moment: datetime | date, days: int) -> datetime:
         """Move ``moment`` by ``days`` working days keeping its wall-clock time.
 

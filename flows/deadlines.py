@@ -31,7 +31,12 @@ Semantics:
   the anchor's date (the anchor's day is day 0), see ``WorkCalendar.add_working_days``;
   ``N working days before X`` keeps the time of day of X (``WorkCalendar.subtract_working_days``);
 * ``N working hours`` counts only time inside working hours;
-* minutes and hours are elapsed time; days and weeks keep the local wall-clock time;
+* ``N days`` (``N weeks``) as a deadline ends at the END of working hours of the N-th day after the
+  anchor's date (the anchor's day is day 0), or of the next working day when that day is off — a
+  term as an accountant counts it: a 10-day deferral from 10.01 10:00 may be paid through the end
+  of 20.01, see ``WorkCalendar.add_calendar_days``; ``N days before X`` and reminder offsets keep
+  the time of day;
+* minutes and hours are elapsed time;
 * a date-only field value stands for the END of working hours of that date (the thing is due
   "by the end of that day"), whether or not it is a working day; ``at field HH:MM`` overrides
   the time of day;
@@ -151,8 +156,9 @@ class Span:
     def forward(self, anchor: datetime | date, calendar: WorkCalendar, *, deadline: bool) -> datetime:
         """``anchor`` + this span.
 
-        ``deadline=True`` uses deadline semantics for working days (end of working hours of
-        the N-th working day); ``False`` keeps the time of day (reminder offsets).
+        ``deadline=True`` uses deadline semantics for days, working or not (the end of working
+        hours of the N-th working day, of the N-th day or the working day after it); ``False``
+        keeps the time of day (reminder offsets).
         """
         if self.working:
             if self.unit == "days":
@@ -160,6 +166,9 @@ class Span:
                     return calendar.add_working_days(anchor, int(self.amount))
                 return calendar.shift_working_days(anchor, int(self.amount))
             return calendar.add_working_hours(_moment(anchor, calendar), self._hours())
+        if deadline and self.unit in ("days", "weeks"):
+            # A term in days ends as one in working days does: with the working hours of its last day.
+            return calendar.add_calendar_days(anchor, int(self.amount) * (7 if self.unit == "weeks" else 1))
         return self._calendar_shift(_moment(anchor, calendar), 1, calendar)
 
     def backward(self, anchor: datetime | date, calendar: WorkCalendar) -> datetime:

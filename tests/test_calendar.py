@@ -83,6 +83,18 @@ def test_add_working_days_ignores_time_of_day_and_handles_zero(ru: WorkCalendar)
     assert ru.add_working_days(datetime(2026, 12, 28, 22, 30, tzinfo=UTC), 1) == msk(2026, 12, 30, 18, 0)
 
 
+def test_a_term_in_calendar_days_runs_through_its_last_day_and_past_a_day_off(ru: WorkCalendar) -> None:
+    # A 10-day deferral given Monday 11.01.2027 at 10:00 may be paid through the end of Thursday 21.01.
+    assert ru.add_calendar_days(msk(2027, 1, 11, 10, 0), 10) == msk(2027, 1, 21, 18, 0)
+    # The day the term starts is day 0 whatever the hour, taken in the calendar's tz (22:30 UTC is the 12th).
+    assert ru.add_calendar_days(msk(2027, 1, 11, 23, 59), 1) == msk(2027, 1, 12, 18, 0)
+    assert ru.add_calendar_days(datetime(2027, 1, 11, 22, 30, tzinfo=UTC), 1) == msk(2027, 1, 13, 18, 0)
+    # A last day that is a Saturday ends with Monday; one in the New Year holidays, with the first day back.
+    assert ru.add_calendar_days(msk(2027, 1, 13, 10, 0), 10) == msk(2027, 1, 25, 18, 0)
+    assert ru.add_calendar_days(date(2026, 12, 24), 10) == msk(2027, 1, 11, 18, 0)
+    assert ru.add_calendar_days(date(2027, 1, 11), 0) == msk(2027, 1, 11, 18, 0)
+
+
 def test_subtract_working_days_keeps_time_of_day(ru: WorkCalendar) -> None:
     due = msk(2027, 1, 12, 18, 0)
     assert ru.subtract_working_days(due, 1) == msk(2027, 1, 11, 18, 0)

@@ -40,8 +40,11 @@ def resolve(text: str, data: dict[str, Any] | None = None, base: datetime = FRID
         ("2 hours", msk(2026, 12, 18, 17, 0)),
         ("2h", msk(2026, 12, 18, 17, 0)),
         ("1.5 hours", msk(2026, 12, 18, 16, 30)),
-        ("3 days", msk(2026, 12, 21, 15, 0)),
-        ("1 week", msk(2026, 12, 25, 15, 0)),
+        # Days and weeks run through the last day, to the end of its working hours (Monday 21, Friday 25)...
+        ("3 days", msk(2026, 12, 21, 18, 0)),
+        ("1 week", msk(2026, 12, 25, 18, 0)),
+        # ... or of the working day after it, when the last one is off (Saturday 19 -> Monday 21).
+        ("1 day", msk(2026, 12, 21, 18, 0)),
         # Mon 21 (1), Tue 22 (2), Wed 23 (3), Thu 24 (4), Fri 25 (5): end of that day.
         ("5 working days", msk(2026, 12, 25, 18, 0)),
         ("1 working day", msk(2026, 12, 21, 18, 0)),
@@ -52,7 +55,7 @@ def resolve(text: str, data: dict[str, Any] | None = None, base: datetime = FRID
         ("5 business days", msk(2026, 12, 25, 18, 0)),
         ("5 рабочих дней", msk(2026, 12, 25, 18, 0)),
         ("2 часа", msk(2026, 12, 18, 17, 0)),
-        ("через 3 дня", msk(2026, 12, 21, 15, 0)),
+        ("через 3 дня", msk(2026, 12, 21, 18, 0)),
     ],
 )
 def test_relative_forms(text: str, expected: datetime) -> None:

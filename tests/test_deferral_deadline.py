@@ -73,12 +73,12 @@ def timers(effects: list[Any], task: TaskState) -> dict[str, list[datetime]]:
 
 def test_a_client_on_a_thirty_day_deferral_pays_when_it_ends_and_no_one_is_chased_before(engine: Engine) -> None:
     case, payment, effects = shipped(engine, deferral_days=30)
-    # 30 days after Monday 21.12 10:00: Wednesday 20.01.2027 10:00 Moscow.
-    due = datetime(2027, 1, 20, 7, 0, tzinfo=UTC)
+    # 30 days after Monday 21.12: the client may pay through Wednesday 20.01.2027, to its close (18:00 Moscow).
+    due = datetime(2027, 1, 20, 15, 0, tzinfo=UTC)
     assert payment.due_at == due
     # The reminders come 3 and 1 working days before the deferral ends, the overdue (and the director) after it.
     assert timers(effects, payment) == {
-        "remind": [datetime(2027, 1, 15, 7, 0, tzinfo=UTC), datetime(2027, 1, 19, 7, 0, tzinfo=UTC)],
+        "remind": [datetime(2027, 1, 15, 15, 0, tzinfo=UTC), datetime(2027, 1, 19, 15, 0, tzinfo=UTC)],
         "overdue": [due],
     }
     # Five working days later (Monday 28.12, evening) the client is well within the terms: nothing is due yet.
@@ -103,7 +103,7 @@ def test_the_medical_order_counts_the_payment_from_the_deal_s_deferral() -> None
     spec = load_file(LIBRARY / "medical_order.yaml").spec
     deadline = parse_deadline(str(task_def(spec, "shipped", "order_payment").due))
     calendar, base = WorkCalendar(), SHIPPED
-    assert deadline.resolve(base, {"deferral_days": 30}, calendar) == datetime(2027, 1, 20, 7, 0, tzinfo=UTC)
+    assert deadline.resolve(base, {"deferral_days": 30}, calendar) == datetime(2027, 1, 20, 15, 0, tzinfo=UTC)
     assert deadline.resolve(base, {}, calendar) == datetime(2026, 12, 28, 15, 0, tzinfo=UTC)
     # The closing documents keep their five working days.
     assert task_def(spec, "shipped", "closing_documents").due == "5 working days"
@@ -122,8 +122,10 @@ def test_a_number_that_is_not_one_is_said_with_the_field() -> None:
     anchored = parse_deadline("deferral_days days from shipping_date or 5 working days")
     assert anchored.field == "shipping_date" and anchored.or_fields == ()
     assert anchored.field_refs == {"deferral_days", "shipping_date"} and anchored.number_refs == {"deferral_days"}
+    # Ten days from Thursday 24.12 end on Sunday 03.01, in the New Year holidays: the client pays on the first
+    # working day after them, Monday 11.01.
     assert anchored.resolve(SHIPPED, {"deferral_days": 10, "shipping_date": "2026-12-24"}, WorkCalendar()) == (
-        datetime(2027, 1, 3, 15, 0, tzinfo=UTC)
+        datetime(2027, 1, 11, 15, 0, tzinfo=UTC)
     )
 
 

@@ -1069,13 +1069,15 @@ async def test_a_deal_cancelled_as_a_whole_after_a_prepayment_tells_the_accounta
 async def test_a_client_on_a_thirty_day_deferral_is_not_chased_for_the_payment_before_it_ends(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
-    """The client pays for the monitors 30 days after they are shipped. A week on, the closing documents are late
-    and the director hears of them, but not of the payment: the client is within his terms. Once the 30 days have
-    passed unpaid, the accountant is told and the director hears of the payment too."""
+    """The client pays for the monitors 30 days after they are shipped on Monday 21.12 — through Wednesday 20.01,
+    as the accountant counts it, and her card says so. A week on, the closing documents are late and the director
+    hears of them, but not of the payment: the client is within his terms. On the 20th itself the client may still
+    pay all day: no one is chased in its morning. Once the day has closed unpaid, the accountant is told and the
+    director hears of the payment too."""
     from datetime import UTC, datetime
 
     harness, director, accountant = await _monitors_shipped_on_deferral(harness_factory, "30", "Бухгалтер Вера", "ru")
-    await accountant.card("Закройте оплату заказа", "Отсрочка 30 дн.", button="Готово")
+    await accountant.card("Закройте оплату заказа", "Отсрочка 30 дн.", "Срок: 20.01.2027 18:00", button="Готово")
 
     # Wednesday 30.12, seven working days after the shipping: the documents are late, the payment is not.
     await harness.move_to(datetime(2026, 12, 30, 12, 0, tzinfo=UTC))
@@ -1084,8 +1086,18 @@ async def test_a_client_on_a_thirty_day_deferral_is_not_chased_for_the_payment_b
                 and "Закройте оплату заказа" in (m.get("text") or "")]  # fmt: skip
     assert not [m for m in await accountant.bot_messages() if "Просрочено" in (m.get("text") or "")]
 
-    # Thursday 21.01.2027: the 30 days ended on the 20th, unpaid.
-    await harness.move_to(datetime(2027, 1, 21, 7, 0, tzinfo=UTC))
+    # Tuesday 19.01 at the close: a working day before the deferral's end, the reminder names it.
+    await harness.move_to(datetime(2027, 1, 19, 15, 0, tzinfo=UTC))
+    await accountant.expect("Напоминание", "«Закройте оплату заказа» — 20.01.2027 18:00")
+
+    # Wednesday 20.01 at 10:00, the deferral's last day: the client may still pay; no one is chased.
+    await harness.move_to(datetime(2027, 1, 20, 7, 0, tzinfo=UTC))
+    assert not [m for m in await accountant.bot_messages() if "Просрочено" in (m.get("text") or "")]
+    assert not [m for m in await director.bot_messages() if "Эскалация" in (m.get("text") or "")
+                and "Закройте оплату заказа" in (m.get("text") or "")]  # fmt: skip
+
+    # The 20th has closed (18:00 Moscow) unpaid.
+    await harness.move_to(datetime(2027, 1, 20, 15, 1, tzinfo=UTC))
     await accountant.expect("Просрочено", "Закройте оплату заказа")
     await director.wait_for("Эскалация", "Закройте оплату заказа")
 
