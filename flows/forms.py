@@ -501,6 +501,29 @@ def _moment(kind: str, value: Any) -> date | None:
     return moment
 
 
+def _other_date(
+    rule_value: str, fields: Mapping[str, FieldDef], known: Mapping[str, Any]
+) -> tuple[str, FieldDef | None, date | None]:
+    """The field a date rule names, its definition and its date now (None while empty). `not_before:
+    back_from_repair_date or arrival_date`: the first of them that has a value (the latest event once it happened),
+    as a deadline's `from A or B` counts."""
+    other = next((one for one in alternatives(rule_value) if known.get(one) not in (None, "")), rule_value)
+    odef = fields.get(other)
+    return other, odef, _moment(odef.type, known.get(other)) if odef is not None else None
+
+
+def date_rule_days(fdef: FieldDef, fields: Mapping[str, FieldDef], known: Mapping[str, Any]) -> list[date]:
+    """The days of the other fields the field's date rules name, those answered (`date_rule_problem`'s `fields`
+    and `known`): where a date the field takes may lie, when today's neighbourhood has none (a return not before a
+    shipping a month ahead)."""
+    days = []
+    for _rule, other in fdef.date_rules():
+        theirs = _other_date(other, fields, known)[2] if other != "today" else None
+        if theirs is not None:
+            days.append(theirs.date() if isinstance(theirs, datetime) else theirs)
+    return days
+
+
 def date_rule_problem(
     fdef: FieldDef,
     value: Any,
@@ -525,11 +548,7 @@ def date_rule_problem(
             message, label = (_NAMED_TODAY_MESSAGES if named else _TODAY_MESSAGES)[rule], ""
             shown = field_values.format_value("date", today, lang=lang)
         else:
-            # `not_before: back_from_repair_date or arrival_date`: the first of them that has a value (the latest
-            # event once it happened), as a deadline's `from A or B` counts.
-            other = next((one for one in alternatives(other) if known.get(one) not in (None, "")), other)
-            odef = fields.get(other)
-            theirs = _moment(odef.type, known.get(other)) if odef is not None else None
+            other, odef, theirs = _other_date(other, fields, known)
             if odef is None or theirs is None:
                 continue
             message, label = (_NAMED_RULE_MESSAGES if named else _RULE_MESSAGES)[rule], local(odef.label, lang)

@@ -1,17 +1,20 @@
 """A date question's example is a date the field takes on the day it is asked (a person copying it succeeds), and a
 date refused for two reasons is refused for the more fundamental one: «вчера» for a date that cannot be in the past
-is in the past, whatever day of the week it was. Sunday, 6 December 2026."""
+is in the past, whatever day of the week it was; and an example follows a rule naming another answer of the form
+too (a return not before the goods went out). Sunday, 6 December 2026."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from flows.clock import FrozenClock
 from tests.chat import Person, start_a_return_of_faulty_watches
-from tests.conftest import Harness
+from tests.conftest import Harness, library_with
 
 
 @pytest.fixture
@@ -86,3 +89,75 @@ async def test_yesterday_on_a_sunday_is_refused_as_past_not_as_a_day_off(harness
     await manager.send("вчера")
     told = await manager.expect("Дата не может быть раньше сегодняшней (06.12.2026)", "Плановая дата отгрузки")
     assert "нерабочий день" not in told["text"], told["text"]
+
+
+async def _lend_watches(harness: Harness, name: str, lang: str, lent_on: str) -> tuple[Person, dict]:
+    """A manager lends watches to an exhibition going out on `lent_on`: the question for the day they come back."""
+    manager = await harness.person(name, "manager", language=lang)
+    russian = lang == "ru"
+    await manager.send("▶️ Начать процесс" if russian else "▶️ Start a process")
+    await manager.press("Часы на выставку" if russian else "Watches lent to an exhibition",
+                        await manager.expect("Какой процесс" if russian else "Which process"))  # fmt: skip
+    await manager.expect("Выставка" if russian else "Exhibition")
+    await manager.send("Watch Expo")
+    await manager.expect("Дата выдачи" if russian else "Date lent")
+    await manager.send(lent_on)
+    return manager, await manager.expect("Дата возврата" if russian else "Date back")
+
+
+async def test_the_example_of_a_return_date_is_not_before_the_day_the_watches_go_out(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The watches go out to the exhibition on 15 January: the day they come back cannot be earlier. Its question
+    offers neither tomorrow nor «сегодня» (both refused) but 15 January itself — a month and more ahead, past
+    today's neighbourhood, and with its year (typed in December, «15 января» alone is this January); copied as it
+    is, it is taken. In English the same with 20 December, this year's without saying so."""
+    harness = await harness_factory(library_dir=library_with(tmp_path, "exhibition_loan.yaml"))
+    manager, question = await _lend_watches(harness, "Марина", "ru", "15.01.2027")
+    assert "Отправьте дату: ДД.ММ.ГГГГ или так: «15 января 2027»." in question["text"], question["text"]
+    await manager.send("15 января 2027")
+    summary = await manager.expect("Проверьте")
+    assert "Дата возврата: 15.01.2027" in summary["text"], summary["text"]
+
+    mary, question = await _lend_watches(harness, "Mary", "en", "20.12.2026")
+    assert "Send a date: DD.MM.YYYY or as “Dec 20”." in question["text"], question["text"]
+    await mary.send("Dec 20")
+    summary = await mary.expect("Please check")
+    assert "Date back: Dec 20, 2026" in summary["text"], summary["text"]
+
+
+async def test_goods_that_arrived_today_are_shipped_today_and_the_question_offers_only_today(harness: Harness) -> None:
+    """Seed 1: the faulty watches came in this morning and go back to the supplier the same day. «Дата отправки»
+    cannot be before their arrival nor after today: its question offers «сегодня» alone, not yesterday (refused as
+    before the arrival)."""
+    manager = await harness.person("Марина", "shop_manager")
+    await harness.person("Ольга", "shop_admin")
+    await harness.person("Директор Пётр", "director")
+    service = await harness.person("Сергей", "service_manager")
+    head = await harness.person("Кладовщик Иван", "warehouse_head")
+    question = await _to_the_arrival_date(manager)
+    await manager.send("сегодня")
+    for label, answer in (("Модель", "L2.793.4"), ("Серийный номер", "SN-1"), ("Описание дефекта", "Отстают")):
+        await manager.expect(label)
+        await manager.send(answer)
+    await manager.expect("Фото дефекта")
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+    await head.photo()
+    await head.press("Готово", await head.expect("Фото с осмотра", "1"))
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Уведомите поставщика о браке"))
+    await service.press("В сервисный центр", await service.expect("Куда поставщик просит отправить часы"))
+    await service.expect("Адрес отправки")
+    await service.send("Москва, Петровка, 10")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Проверьте и подпишите сопроводительный документ"))
+    await service.press("Готово", await service.expect("Упакуйте товар и передайте перевозчику"))
+    question = await service.expect("Дата отправки")
+    assert "Отправьте дату: ДД.ММ.ГГГГ или «сегодня»." in question["text"], question["text"]
+    await service.send("сегодня")
+    await service.expect("Номер накладной")

@@ -41,3 +41,25 @@ def test_a_date_question_names_the_ways_a_date_is_typed(wording: Wording) -> Non
     # A date later than today: «сегодня» is not offered.
     due = FieldDef(type="date", label="Срок", after="today")
     assert wording.type_hint(due, "en") == "Send a date: DD.MM.YYYY or as “Dec 7”."
+
+
+def test_a_date_question_s_example_follows_the_other_answers_its_rules_name(wording: Wording) -> None:
+    """The example is a date the rules take on the answers already given: a return after a shipping, a signing
+    before a deadline two months back; and without them, as before."""
+    shipped = FieldDef(type="date", label="Дата отгрузки")
+    fields = {"shipped_on": shipped, "arrival_date": FieldDef(type="date", label="Дата поступления")}
+    back = FieldDef(type="date", label="Дата возврата", after="shipped_on")
+    assert wording.type_hint(back, "ru", (fields, {"shipped_on": "2026-12-20"})) == (
+        "Отправьте дату: ДД.ММ.ГГГГ или так: «21 декабря»."
+    )
+    assert wording.type_hint(back, "ru") == "Отправьте дату: ДД.ММ.ГГГГ, «7 декабря» или «сегодня»."
+    # Two months back, beyond today's neighbourhood: the example is found by the bound, the nearest day it allows.
+    signed = FieldDef(type="date", label="Дата подписания", before="shipped_on")
+    assert wording.type_hint(signed, "en", (fields, {"shipped_on": "2026-10-01"})) == (
+        "Send a date: DD.MM.YYYY or as “Sep 30”."
+    )
+    # Of two dates, the latest event that happened: the return after the repair, in the next year, with its year.
+    again = FieldDef(type="date", label="Дата отправки", not_before="back_from_repair_date or arrival_date")
+    fields["back_from_repair_date"] = FieldDef(type="date", label="Дата возврата из ремонта")
+    known = {"arrival_date": "2026-11-02", "back_from_repair_date": "2027-01-20"}
+    assert wording.type_hint(again, "ru", (fields, known)) == "Отправьте дату: ДД.ММ.ГГГГ или так: «20 января 2027»."

@@ -12,12 +12,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from flows import forms
 from flows import values as field_values
 from flows.i18n import _
-from flows.model import FieldDef, local
+from flows.model import local
 from flows.runtime import EngineError
 from services import access, companies, kept_files
 from services.files import file_ref
 from tgbot.callbacks import FormCb, button_label
-from tgbot.form_base import AnyTask, FormBase, FormCase, FormError, IncomingFile, step_stamp
+from tgbot.form_base import AnyTask, FormBase, FormError, IncomingFile, step_stamp
 
 
 class FormAnswers(FormBase):
@@ -71,20 +71,6 @@ class FormAnswers(FormBase):
         forms.answer(draft, step, stored)
         task.draft = draft
         await self.ask(task)
-
-    @staticmethod
-    def _around(
-        loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
-    ) -> tuple[dict[str, FieldDef], dict[str, Any]]:
-        """The other fields a question's date rules and bounds may name, and their values now: the form's answers
-        over the case's, and for a list entry its own fields first."""
-        known = {**loaded.data, **draft["values"]}
-        if step.index is None:
-            return fields, known
-        entry_fields = fields[step.name].fields or {}
-        entries = draft["values"].get(step.name) or []
-        entry = entries[step.index] if step.index < len(entries) else {}
-        return {**fields, **entry_fields}, {**known, **entry}
 
     async def pick(self, task: AnyTask, key: str, step_no: int) -> None:
         loaded, fields, _names, draft, step = await self._current(task, step_no)

@@ -219,6 +219,20 @@ class FormBase:
         else:
             task.draft = written
 
+    @staticmethod
+    def _around(
+        loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
+    ) -> tuple[dict[str, FieldDef], dict[str, Any]]:
+        """The other fields a question's date rules and bounds may name, and their values now: the form's answers
+        over the case's, and for a list entry its own fields first."""
+        known = {**loaded.data, **draft["values"]}
+        if step.index is None:
+            return fields, known
+        entry_fields = fields[step.name].fields or {}
+        entries = draft["values"].get(step.name) or []
+        entry = entries[step.index] if step.index < len(entries) else {}
+        return {**fields, **entry_fields}, {**known, **entry}
+
     async def ask(self, task: AnyTask, *, album: str | None = None, warning: str | None = None) -> None:
         """The form's next question, or its summary. `album`: a file of that album (media_group_id) has just come.
         `warning`: what was wrong with the answer just given, said above the question in the same message — a
@@ -259,6 +273,9 @@ class FormBase:
             await self._save(task, draft, summary=row)
             return
         options = await self.options(loaded, step)
+        # A date's example is one its rules take on the other answers too (a return not before the shipping answered).
+        dated = step.field is not None and step.field.type == "date"
+        around = self._around(loaded, fields, draft, step) if dated else None
         text, keyboard = self.r.question(
             loaded.spec,
             fields,
@@ -270,6 +287,7 @@ class FormBase:
             can_back=bool(draft["answered"]),
             cancel=self._cancel_label(loaded, draft.get("outcome")),
             correction=is_correction(task.key),
+            around=around,
         )
         keyboard = with_step(keyboard, step_no)
         if warning:

@@ -13,6 +13,7 @@ from flows.i18n import _
 from flows.model import FieldDef, ProcessDef
 from flows.values import number_sign
 from services.wording import Wording
+from services.wording.hints import Around
 from services.wording.names import entry_name
 from tgbot.callbacks import FormCb, button_label
 from tgbot.render_base import markup
@@ -41,9 +42,11 @@ class FormPrompts(Wording):
         can_back: bool,
         cancel: str = CANCEL,
         correction: bool = False,
+        around: Around | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
         """`cancel`: what leaving the form does, as its button says it (`cancel_label`). `correction`: a field
-        corrected on its own («✏️ …» on the case), where an optional field answered with nothing is emptied."""
+        corrected on its own («✏️ …» on the case), where an optional field answered with nothing is emptied.
+        `around`: the other fields and their values now, which the question's date rules may name."""
         rows: list[list[InlineKeyboardButton]] = []
         if step.is_more:
             fdef = fields[step.name]
@@ -72,7 +75,7 @@ class FormPrompts(Wording):
             text = f"✏️ {step_label(fields, step, self.tr.lang(lang))}"
             if fdef.hint:
                 text += f"\n{self.tr.local(fdef.hint, lang)}"
-            hint = self.type_hint(fdef, lang)
+            hint = self.type_hint(fdef, lang, around)
             if hint:
                 text += f"\n{hint}"
             if step.is_file and collected:

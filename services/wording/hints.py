@@ -3,7 +3,10 @@ to 100000.»), said before the answer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
+from itertools import chain
+from typing import Any
 
 from babel.dates import format_date
 
@@ -12,6 +15,9 @@ from flows import values as field_values
 from flows.i18n import _
 from flows.model import FieldDef
 from services.wording.base import WordingBase
+
+# A form's fields and their values now (the form's answers over the case's): what a question's rules may name.
+Around = tuple[Mapping[str, FieldDef], Mapping[str, Any]]
 
 
 class HintWords(WordingBase):
@@ -28,7 +34,9 @@ class HintWords(WordingBase):
             text = _("Send a whole number, at most %(high)s.") if whole else _("Send a number, at most %(high)s.")
         return self.t(text, lang, low=low, high=high)
 
-    def type_hint(self, fdef: FieldDef, lang: str | None) -> str:
+    def type_hint(self, fdef: FieldDef, lang: str | None, around: Around | None = None) -> str:
+        """What the question asks the person to send. `around`: the form's other fields and their values now (the
+        form's answers over the case's), which a date's rules may name."""
         hints = {
             "number": _("Send a number."),
             "money": _("Send an amount, for example %(whole)s or %(cents)s."),
@@ -54,33 +62,68 @@ class HintWords(WordingBase):
         if fdef.type == "number" and fdef.contact is None and (fdef.min is not None or fdef.max is not None):
             return self._number_range(fdef, lang)  # said before the answer, not only after a wrong one
         if fdef.type == "date":
-            return self._date_hint(fdef, lang)
+            return self._date_hint(fdef, lang, around or ({}, {}))
         if message and fdef.type == "money":  # the amounts as the reader writes them, as its refusals give them
             return self.t(message, lang, **field_values.AMOUNT_EXAMPLES)
         return self.t(message, lang) if message else ""
 
-    def _date_hint(self, fdef: FieldDef, lang: str | None) -> str:
+    def _date_hint(self, fdef: FieldDef, lang: str | None, around: Around) -> str:
         """The ways a date is typed, with an example the field takes today (its `not_after: today`, `working_day`
-        and such): a person copying «7 декабря» on 6 December into a date of the past was refused. «today» is
-        offered only where today itself is taken."""
+        and such) and with what the form already holds (a return `not_before` a shipping answered as 20.12): a
+        person copying «7 декабря» on 6 December into a date of the past was refused. «today» is offered only where
+        today itself is taken; where it alone is, no other day is shown."""
         now = self.clock.now() if self.clock is not None else datetime.now(self.tz)
         today = now.astimezone(self.tz).date()
         code = self.tr.lang(lang)
+        fields, known = around
 
         def takes(day: date) -> bool:
-            return forms.date_rule_problem(fdef, day.isoformat(), {}, {}, today, code, calendar=self.calendar) is None
+            problem = forms.date_rule_problem(fdef, day.isoformat(), fields, known, today, code, calendar=self.calendar)
+            return problem is None
 
-        step = -1 if forms.date_preference(fdef) == "past" else 1
-        example = next((day for day in (today + timedelta(days=step * n) for n in range(1, 32)) if takes(day)), None)
+        prefer = forms.date_preference(fdef)
+        step = -1 if prefer == "past" else 1
+        near = (today + timedelta(days=step * n) for n in range(1, 32))
+        # Today's neighbourhood first; failing it, the days around a date another answer sets as a bound (tried only
+        # then: most questions stop at tomorrow or yesterday); today last, where it alone is taken.
+        bounded = (day for other in forms.date_rule_days(fdef, fields, known) for day in _days_around(other, step))
+        example = next((day for day in chain(near, bounded, (today,)) if takes(day)), None)
+        if example == today:
+            return self.t("Send a date: DD.MM.YYYY or “today”.", lang)
         shown = _day_month(example or today + timedelta(days=step), code)
+        if example is not None and _read(shown, today, prefer, code) != example:
+            # «15 января» typed in December is read as this year's: a day of the next one is shown with its year.
+            shown = _day_month(example, code, with_year=True)
         if takes(today):
             return self.t("Send a date: DD.MM.YYYY, “%(example)s” or “today”.", lang, example=shown)
         return self.t("Send a date: DD.MM.YYYY or as “%(example)s”.", lang, example=shown)
 
 
-def _day_month(day: date, lang: str) -> str:
-    """A day as people type it without its year: «7 декабря», «Dec 7»."""
+def _days_around(day: date, step: int) -> Iterator[date]:
+    """`day` and the days within a month of it, nearest first, those in the direction of `step` before the others;
+    none beyond the calendar (a date of 9999 kept from before input was bounded)."""
+    for n in range(32):
+        for sign in (step, -step):
+            try:
+                yield day + timedelta(days=sign * n)
+            except OverflowError:
+                continue
+
+
+def _day_month(day: date, lang: str, *, with_year: bool = False) -> str:
+    """A day as people type it without its year: «7 декабря», «Dec 7»; `with_year`: «15 января 2027», «Jan 15, 2027»."""
+    if with_year:
+        return format_date(day, "MMM d, y" if lang == "en" else "d MMMM y", locale=lang)
     return format_date(day, "MMM d" if lang == "en" else "d MMMM", locale=lang)
+
+
+def _read(shown: str, today: date, prefer: str | None, lang: str) -> date | None:
+    """The day an example typed as it is shown would be read as (as `tgbot.form_answers` reads an answer)."""
+    try:
+        day: date = field_values.parse_text("date", shown, today=today, prefer=prefer, lang=lang)
+    except field_values.InvalidAnswer:
+        return None
+    return day
 
 
 def _limit(number: float) -> str:
