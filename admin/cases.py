@@ -280,7 +280,10 @@ class CasePages(PanelPages):
                             for key, sub in fdef.fields.items()
                             if item.get(key) not in (None, "", [], {}) and not sub.hidden
                         ]
-                        entries.append(self._item_stage(spec, name, data, index) + shown)
+                        # Headed by the entry's line as chat says it (`line:`): what the definition keeps from the
+                        # fields below (the stock when it was ordered) is said there, as the dealer was told it.
+                        line = self.core.wording.entry_line(spec, fdef, item, data, self.lang)
+                        entries.append({"line": line, "rows": self._item_stage(spec, name, data, index) + shown})
                 # What the order comes to, under its entries, as the chat's card says it (a cancelled item left out).
                 said = self.core.wording.list_total(spec, fdef, items, data, self.lang)
                 total = [line for text in said for line in text.splitlines() if line.strip()]

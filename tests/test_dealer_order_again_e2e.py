@@ -213,7 +213,8 @@ async def test_a_shortage_is_said_in_the_products_own_unit(
     assert f"{KNIFE} × 40 at 1,350.00 ₽ ⚠️ in stock: 35 sets;" in task, task
     # The admin panel's page of the request says the position's quantity in sets too, in the admin's language —
     # and, as the chat's summary, nothing the definition keeps for other systems: not 1C's id of the knife
-    # («Код товара: guid-4»), nor 1C's own word for its unit («Unit: компл») or the stock the lines above said.
+    # («Код товара: guid-4»), nor 1C's own word for its unit («Unit: компл») nor the stock as a field of its own (the
+    # position's line heading its block says the shortage, as chat does).
     order = await newest_order_id(harness)
     unsaid = {"ru": ("Код товара", "Единица:", "В наличии:"), "en": ("Product code", "Unit:", "In stock:", "компл")}
     for lang, ordered in (("ru", "Количество: 40 компл"), ("en", "Quantity: 40 sets")):

@@ -12,11 +12,15 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 from pydantic import SecretStr
 
+from admin.panel import AdminPanel
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.ports import free_port
 from tests.test_admin_panel import png
-from tests.test_dealer_portal_e2e import dealers, file_reclamation
+from tests.test_dealer_order_again_e2e import KNIFE, knives_by_the_set, plain
+from tests.test_dealer_orders_e2e import newest_order_id
+from tests.test_dealer_portal_cart_e2e import cart
+from tests.test_dealer_portal_e2e import add_to_cart, dealers, file_reclamation
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "browser-test-admin-token"
@@ -200,3 +204,46 @@ async def test_the_staff_read_reclamations_in_the_panel_by_the_colour_of_their_s
         assert colours == {"Зарегистрирована": "rgb(227, 239, 255)", "Диагностика": "rgb(241, 230, 251)"}
         if page is not desk:
             await no_sideways_scroll(page)
+
+
+async def test_the_request_page_says_a_positions_shortage_as_chat_does(
+    harness: Harness, browser: Browser, tmp_path: Path
+) -> None:
+    """Seed 4: Anna asks forty sets of mower knives, thirty-five are in stock. Her summary in chat warns of it on
+    the position's line; the admin panel's page of the request heads the position's block with the same line, the
+    shortage in sets — in Russian, and in English for an English admin — so the office reads there what the dealer
+    and the approver were told."""
+    folder = tmp_path / "1c"
+    anna = (await dealers(harness, folder))["anna"]
+    await knives_by_the_set(harness, folder)
+    await add_to_cart(anna, "нож", KNIFE)
+    await anna.press("✏️ №1", await cart(anna, "Ваша корзина", KNIFE))
+    await anna.expect("Сколько")
+    await anna.send("40")
+    await anna.press("Оформить заявку", await anna.expect("Ваша корзина", f"{KNIFE} × 40"))
+    await anna.press("Предоплата", await anna.expect("Оплата"))
+    await anna.press("Самовывоз", await anna.expect("Доставка"))
+    await anna.press("Пропустить", await anna.expect("Комментарий"))
+    summary = await anna.expect("Проверьте")
+    in_chat = next(line for line in summary["text"].splitlines() if line.startswith("1. "))
+    assert "⚠️ в наличии: 35 компл" in in_chat, in_chat
+    await anna.press("Подтвердить", summary)
+    await anna.expect("передана на согласование")
+    order = await newest_order_id(harness)
+
+    english = f"{KNIFE} (1111-9101-01) × 40 at 1,350.00 ₽ = 54,000.00 ₽ ⚠️ in stock: 35 sets"
+    for lang, line, quantity in (("ru", in_chat.removeprefix("1. "), "40 компл"), ("en", english, "40 sets")):
+        runner = await AdminPanel(harness.core, TOKEN, language=lang).serve("127.0.0.1", 0)
+        try:
+            page = await phone(browser)
+            await page.goto(f"http://127.0.0.1:{runner.addresses[0][1]}/admin/?token={TOKEN}")
+            await page.goto(f"http://127.0.0.1:{runner.addresses[0][1]}/admin/cases/{order}")
+            block = page.locator("#fields .entry").first
+            await block.wait_for()
+            said = [plain(text).strip() for text in (await block.inner_text()).splitlines() if text.strip()]
+            # The block's number, then the position as chat says it, then its fields.
+            assert said[1] == plain(line), said
+            assert any(quantity in text for text in said[2:]), said
+            await no_sideways_scroll(page)
+        finally:
+            await runner.cleanup()

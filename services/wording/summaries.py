@@ -81,9 +81,17 @@ class SummaryWords(ValueWords):
             return []
         lines = [f"{self.tr.local(fdef.label, lang)}:"]
         for index, item in enumerate(items, 1):
-            entry = item if isinstance(item, dict) else {}
-            lines.append(f"{index}. {self.template(fdef.line, spec, data, lang, {'item': entry})}")
+            lines.append(f"{index}. {self.entry_line(spec, fdef, item, data, lang)}")
         return lines
+
+    def entry_line(
+        self, spec: ProcessDef, fdef: FieldDef, item: Any, data: dict[str, Any], lang: str | None
+    ) -> str:
+        """One entry as its list's `line:` says it («Нож … × 40 по 1 350,00 ₽ … ⚠️ в наличии: 35 компл»), for the
+        chat's summary and card and the panel's block of the entry alike; empty for a list without one."""
+        if fdef.line is None:
+            return ""
+        return self.template(fdef.line, spec, data, lang, {"item": item if isinstance(item, dict) else {}})
 
     def list_total(
         self, spec: ProcessDef, fdef: FieldDef, items: list[Any], data: dict[str, Any], lang: str | None
