@@ -20,9 +20,8 @@ from admin.words import CASE_STATUS
 from db.models import AuditEntry, StoredFile
 from flows.i18n import _
 from flows.items import item_state
-from flows.model import FieldDef, ProcessDef
+from flows.model import FILE_TYPES, FieldDef, ProcessDef
 from flows.runtime import EARLIER, EngineError
-from flows.units import unit_text
 from services import comments, panel_queries
 from services.admin_actions import AdminActions
 from services.cases import CaseService
@@ -270,13 +269,13 @@ class CasePages(PanelPages):
             label = self.core.translator.local(fdef.label, self.lang)
             if fdef.type == "list" and fdef.fields:
                 items = value if isinstance(value, list) else []
-                entries, units = [], fdef.unit_fields()
+                entries = []
                 for index, item in enumerate(items):
                     if isinstance(item, dict):
                         # What the entry has: not «Поставщик: —» for an item in stock, nor a tracking number for
                         # one not sent yet (its stage has not asked it).
                         shown = [
-                            self._value(sub, item[key], spec, names, item, unit=key in units)
+                            self._entry_value(fdef, key, item, spec, names)
                             for key, sub in fdef.fields.items()
                             if item.get(key) not in (None, "", [], {}) and not sub.hidden
                         ]
@@ -313,18 +312,19 @@ class CasePages(PanelPages):
             return []
         return [{"label": self.panel.t("Stage"), "text": title}]
 
-    def _value(
-        self,
-        fdef: FieldDef,
-        value: Any,
-        spec: ProcessDef,
-        names: dict[int, str],
-        entry: dict[str, Any] | None = None,
-        unit: bool = False,
+    def _entry_value(
+        self, fdef: FieldDef, key: str, item: dict[str, Any], spec: ProcessDef, names: dict[int, str]
     ) -> dict[str, Any]:
+        """A list entry's field as chat's summary says it (`Wording.entry_value`: a number in the entry's own unit,
+        1C's «компл» read «set»), its files as links and images."""
+        sub = (fdef.fields or {})[key]
+        if sub.type in FILE_TYPES:
+            return self._value(sub, item[key], spec, names)
+        text = self.core.wording.entry_value(fdef, key, item, self.lang, spec, names)
+        return {"label": self.core.translator.local(sub.label, self.lang), "text": text}
+
+    def _value(self, fdef: FieldDef, value: Any, spec: ProcessDef, names: dict[int, str]) -> dict[str, Any]:
         label = self.core.translator.local(fdef.label, self.lang)
-        if unit and isinstance(value, str):  # 1C's «компл» as the reader names it («set»), as the quantity says it
-            return {"label": label, "text": unit_text(value, self.core.translator.lang(self.lang))}
         if fdef.type in ("photo", "document") and value:
             refs = value if isinstance(value, list) else [value]
             stored = [ref for ref in refs if isinstance(ref, dict) and isinstance(ref.get("id"), int)]
@@ -334,7 +334,7 @@ class CasePages(PanelPages):
                 for n, ref in _numbered_photos(stored)
             ]  # fmt: skip
             return {"label": label, "files": files}
-        return {"label": label, "text": self.core.wording.format_field(fdef, value, self.lang, spec, names, entry)}
+        return {"label": label, "text": self.core.wording.format_field(fdef, value, self.lang, spec, names)}
 
     async def file(self, request: web.Request) -> web.StreamResponse:
         """A stored file of a case, only inside a session (the auth middleware has checked it)."""

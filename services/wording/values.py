@@ -84,7 +84,13 @@ class ValueWords(FileWords):
         return f"{shown} {unit}" if unit else shown  # «Количество: 2 шт», «Deferral, days: 30» (the label says it)
 
     def summary_value(
-        self, fdef: FieldDef, value: Any, lang: str | None, spec: ProcessDef, entry: Mapping[str, Any] | None = None
+        self,
+        fdef: FieldDef,
+        value: Any,
+        lang: str | None,
+        spec: ProcessDef,
+        entry: Mapping[str, Any] | None = None,
+        names: dict[int, str] | None = None,
     ) -> str:
         if fdef.type == "photo":
             count = len(_refs(value))
@@ -92,17 +98,25 @@ class ValueWords(FileWords):
         if fdef.type == "document":
             refs = _refs(value)
             return self.files_words(refs, lang) if refs else "—"
-        return self.format_field(fdef, value, lang, spec, entry=entry)
+        return self.format_field(fdef, value, lang, spec, names, entry)
 
     def entry_value(
-        self, fdef: FieldDef, key: str, entry: Mapping[str, Any], lang: str | None, spec: ProcessDef
+        self,
+        fdef: FieldDef,
+        key: str,
+        entry: Mapping[str, Any],
+        lang: str | None,
+        spec: ProcessDef,
+        names: dict[int, str] | None = None,
     ) -> str:
-        """A list entry's field `key` in the summary's words; the text field its numbers take their unit from
-        (`unit_from`: 1C's «компл») as the reader names the unit («set»), as the numbers say it."""
+        """A list entry's field `key` in the summary's words — the chat's summary and card, and the panel's block of
+        the entry (which names people by `names`), one path so the two cannot say it differently; the text field
+        its numbers take their unit from (`unit_from`: 1C's «компл») as the reader names the unit («set»), as the
+        numbers say it."""
         sub, value = (fdef.fields or {})[key], entry.get(key)
         if key in fdef.unit_fields() and isinstance(value, str) and value:
             return unit_text(value, self.tr.lang(lang))
-        return self.summary_value(sub, value, lang, spec, entry)
+        return self.summary_value(sub, value, lang, spec, entry, names)
 
     def entry_words(self, fdef: FieldDef, entry: Any, lang: str | None, spec: ProcessDef) -> str:
         """One entry of a list in a line («УЗИ аппарат, Под заказ, 3 500 000,00 ₽»), for a list asked again and the
