@@ -38,7 +38,7 @@ class NotificationsPage(PanelPages):
     async def page(self, request: web.Request, *, code: int = 200, error: dict[str, Any] | None = None) -> web.Response:
         async with self.core.sessionmaker() as session:
             kinds = await channels.settings(session)
-            sources = await channels.templates(session)
+            sources = await channels.templates(session, self.lang)
             people = (await session.scalars(select(User).where(User.active).order_by(User.name))).all()
             orgs = (await session.scalars(select(Company).order_by(Company.name))).all()
             problems = [p for p in await panel_queries.delivery_problems(session, PAGE * 4) if _notification(p.row)]

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from admin.cases import one_per_move
 from admin.panel import AdminPanel
 from db.models import AuditEntry, Outbox, StoredFile
+from services import channels
 from services.panel_sessions import PanelSession, SessionPolicy
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
@@ -292,6 +293,30 @@ async def test_the_panel_speaks_english_through_the_catalogs(harness: Harness) -
                 assert "Shop manager" in await response.text()
     finally:
         await runner.cleanup()
+
+
+async def test_the_english_panel_shows_the_e_mail_and_sms_its_admin_reads(harness: Harness) -> None:
+    """The shipped e-mail subject and SMS in the English panel are the English ones an English reader gets; saving
+    them as they are keeps the shipped ones (a Russian reader goes on getting the Russian), as «Default» does."""
+    runner = await AdminPanel(harness.core, TOKEN, language="en").serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/?token={TOKEN}") as response:
+                csrf = re.search(r'name="csrf" value="([^"]+)"', await response.text())
+            assert csrf is not None
+            async with http.get(f"{base}/notifications") as response:
+                page = await response.text()
+            assert "New task: {{ task }} (case #{{ case_number }})" in page, page
+            assert "Новая задача" not in page and "Дело №" not in page, page
+            source = "New task: {{ task }} (case #{{ case_number }})"
+            form = {"csrf": csrf.group(1), "source": source}
+            async with http.post(f"{base}/notifications/templates/task_assigned/subject", data=form) as response:
+                assert response.status == 200
+    finally:
+        await runner.cleanup()
+    async with harness.core.sessionmaker() as session:
+        assert await channels.custom_templates(session) == {}
 
 
 def test_history_sentences_and_labels_never_show_keys(harness: Harness) -> None:

@@ -182,3 +182,26 @@ async def test_people_who_blocked_the_bot_get_the_fallback_sms_or_e_mail(office:
     failures = (await office.page()).split('id="failures"')[1]
     assert failures.count("the person blocked the bot") == 2
     assert "no phone number" in failures  # Boris's SMS, tried before his e-mail
+
+
+async def test_an_english_reader_gets_her_sms_and_e_mail_in_english(office: Office) -> None:
+    harness, gateway = office.harness, office.gateway
+    emma = await harness.person("Emma", "accountant", language="en")
+    await harness.person("Brian", "accountant", language="en")
+    await office.post(f"notifications/people/{await office.person_id('Emma')}", {"phone": "+7 916 555 44 33"})
+    await office.post(f"notifications/people/{await office.person_id('Brian')}", {"email": "brian@office.example"})
+    await office.post("notifications/channels", switches("task_assigned", "telegram", "sms", fallback=("email",)))
+    await harness.blocks_the_bot(harness.people["Brian"], "Brian")
+
+    number = await raise_invoice(harness.people["Ольга"], "ООО Ромашка")
+    await emma.card("Pay the invoice", "Ромашка", button="Take")
+    await harness.settle()
+    # Her SMS and his e-mail are worded in English around the task's English title; the Russian accountants, who
+    # have no phone, get none of it.
+    assert [(s.to, s.text) for s in gateway.sent] == [
+        ("79165554433", f"Task “Pay the invoice” on case #{number}, due Dec 22, 2026 18:00")
+    ]
+    (mail,) = office.mailbox.received
+    message = message_from_bytes(mail.content, policy=policy.default)
+    assert message["Subject"] == f"New task: Pay the invoice (case #{number})"
+    assert "Pay the invoice" in message.get_body(preferencelist=("plain",)).get_content()

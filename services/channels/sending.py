@@ -18,17 +18,15 @@ from services import sms as sms_repo
 from services import tg_html
 from services.channels.switches import KindChannels, settings
 from services.channels.texts import (
-    ALL_PARTS,
     CHANNELS,
-    DEFAULTS,
     EMAIL,
-    KINDS,
     PARTS,
     SMS,
     TELEGRAM,
     TELEGRAM_PARTS,
     custom_templates,
     render,
+    shipped,
     telegram_part,
 )
 from services.outbox import BLOCKED, HTML, NO_EMAIL, NO_PHONE, enqueue
@@ -62,7 +60,6 @@ class Channels:
         self.session = session
         self.now = now
         self._settings: dict[str, KindChannels] | None = None
-        self._templates: dict[tuple[str, str], str] | None = None
         self._custom: dict[tuple[str, str], str] | None = None
         self._orgs: dict[int, Company | None] = {}
 
@@ -163,18 +160,27 @@ class Channels:
                 if telegram_row is not None:
                     rows.append(telegram_row)
                 continue
-            rows.append(await self.write(channel, to, plan.kind, variables, case_id, notice))
+            rows.append(await self.write(channel, to, plan.kind, variables, case_id, notice, user.language))
         if len(rows) == 1 and plan.rest:
             row = rows[0]
             row.payload = {**row.payload, "notice": {**notice, "fallback": plan.rest}}
 
     async def write(
-        self, channel: str, to: str, kind: str, variables: dict[str, Any], case_id: int | None, notice: dict[str, Any]
+        self,
+        channel: str,
+        to: str,
+        kind: str,
+        variables: dict[str, Any],
+        case_id: int | None,
+        notice: dict[str, Any],
+        lang: str | None,
     ) -> Outbox:
-        if self._templates is None:
-            found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
-            self._templates = {**found, **await self.custom()}
-        part = {name: render(self._templates[(kind, name)], name, variables) for name in PARTS[channel]}
+        """An e-mail or SMS row: each part the admin's template, else the shipped one in the reader's language."""
+        custom = await self.custom()
+        part = {
+            name: render(custom.get((kind, name)) or shipped(kind, name, lang), name, variables)
+            for name in PARTS[channel]
+        }
         extra = {"person": notice["person"], "user_id": notice["user_id"], "notification": kind}
         if channel == SMS:
             return sms_repo.enqueue(self.session, to, part["sms"], self.now, case_id=case_id, extra=extra)
@@ -227,7 +233,7 @@ async def after_failure(session: AsyncSession, rows: Sequence[Outbox], now: date
                 channels._failed(channel, user, notice["kind"], _WHY[channel], notice.get("case_id"))
                 continue
             fresh = await channels.write(
-                channel, to, notice["kind"], dict(notice["vars"]), notice.get("case_id"), notice
+                channel, to, notice["kind"], dict(notice["vars"]), notice.get("case_id"), notice, user.language
             )
             if rest:
                 fresh.payload = {**fresh.payload, "notice": {**notice, "fallback": rest}}

@@ -77,8 +77,38 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "sms": "Дело №{{ case_number }}, {{ author }}: {{ text|truncate(110) }}",
     },
 }
+# What an English reader's e-mail and SMS say where an admin has not written the part: the e-mail's subject and the
+# SMS are the shipped words around the bot's own (its `text`, already in the reader's language), so they come in
+# both languages; an admin's template is one for everyone.
+DEFAULTS_EN: dict[str, dict[str, str]] = {
+    "notify": {
+        "subject": "Case #{{ case_number }}: {{ case_title }}",
+        "sms": "Case #{{ case_number }}: {{ text|truncate(120) }}",
+    },
+    "task_assigned": {
+        "subject": "New task: {{ task }} (case #{{ case_number }})",
+        "sms": "Task “{{ task }}” on case #{{ case_number }}{% if due %}, due {{ due }}{% endif %}",
+    },
+    "reminder": {
+        "subject": "Reminder: {{ task }} (case #{{ case_number }})",
+        "sms": "Reminder: “{{ task }}” on case #{{ case_number }}{% if due %}, due {{ due }}{% endif %}",
+    },
+    "escalation": {
+        "subject": "Overdue: {{ task }} (case #{{ case_number }})",
+        "sms": "Overdue: “{{ task }}” on case #{{ case_number }}, held by {{ holder }}",
+    },
+    "stage_change": {
+        "subject": "Case #{{ case_number }}: {{ stage }}",
+        "sms": "Case #{{ case_number }}: now “{{ stage }}”",
+    },
+    "digest": {"subject": "Digest", "sms": "{{ text|truncate(140) }}"},
+    "comment": {
+        "subject": "Comment on case #{{ case_number }}: {{ case_title }}",
+        "sms": "Case #{{ case_number }}, {{ author }}: {{ text|truncate(110) }}",
+    },
+}
 _TELEGRAM = "{{ text }}"  # the bot's own wording, as it is
-for _parts in DEFAULTS.values():
+for _parts in (*DEFAULTS.values(), *DEFAULTS_EN.values()):
     _parts.setdefault("text", _TEXT)
     _parts.setdefault("html", _HTML)
     for _part in TELEGRAM_PARTS.values():
@@ -161,7 +191,6 @@ def check(kind: str, part: str, source: str) -> None:
             raise TemplateProblem(_("Telegram would refuse it: %(problem)s"), problem=wrong)
 
 
-_TEMPLATES = "message_templates"
 _CUSTOM = "custom_templates"
 
 
@@ -173,17 +202,22 @@ async def custom_templates(session: AsyncSession) -> dict[tuple[str, str], str]:
     return {(row.kind, row.part): row.source for row in rows if row.kind in KINDS and row.part in ALL_PARTS}
 
 
-@people.cached_setting(_TEMPLATES)  # cached like `settings`
-async def templates(session: AsyncSession) -> dict[tuple[str, str], str]:
-    """Every kind's template of every part: the admin's, else the shipped one."""
-    found = {(kind, part): DEFAULTS[kind][part] for kind in KINDS for part in ALL_PARTS}
+def shipped(kind: str, part: str, lang: str | None) -> str:
+    """The part as the bot ships it, in the reader's language (Russian when it is neither)."""
+    return (DEFAULTS_EN if lang == "en" else DEFAULTS)[kind][part]
+
+
+async def templates(session: AsyncSession, lang: str | None) -> dict[tuple[str, str], str]:
+    """Every kind's template of every part: the admin's, else the shipped one in `lang` (the panel's)."""
+    found = {(kind, part): shipped(kind, part, lang) for kind in KINDS for part in ALL_PARTS}
     found.update(await custom_templates(session))
     return found
 
 
 async def save_template(session: AsyncSession, kind: str, part: str, source: str | None, now: datetime) -> None:
-    """An admin's template, checked first (`TemplateProblem`); `None` or the default brings the default back."""
-    if source is None or source.strip() == DEFAULTS.get(kind, {}).get(part, "").strip():
+    """An admin's template, checked first (`TemplateProblem`); `None` or a shipped one (in either language: the
+    panel shows its admin's) brings the shipped ones back."""
+    if source is None or source.strip() in {d.get(kind, {}).get(part, "").strip() for d in (DEFAULTS, DEFAULTS_EN)}:
         await session.execute(delete(MessageTemplate).where(MessageTemplate.kind == kind, MessageTemplate.part == part))
         return
     check(kind, part, source)
