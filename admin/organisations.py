@@ -131,7 +131,7 @@ class OrganisationPages(PanelPages):
         via = (entry.data or {}).get("via") or (entry.data or {}).get("by")
         if via == PANEL:
             return self.core.translator.t(_("An admin in the panel"), self.lang)
-        return "1С" if via == companies.ONEC else "—"
+        return self.core.translator.t(_("1C"), self.lang) if via == companies.ONEC else "—"
 
     def _change(self, data: dict[str, object], names: dict[int, str]) -> str:
         t, lang = self.core.translator.t, self.lang

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from admin.cases import one_per_move
 from admin.panel import AdminPanel
 from db.models import AuditEntry, Outbox, StoredFile
-from services import channels
+from services import channels, companies
 from services.panel_sessions import PanelSession, SessionPolicy
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import register_defect
@@ -317,6 +317,31 @@ async def test_the_english_panel_shows_the_e_mail_and_sms_its_admin_reads(harnes
         await runner.cleanup()
     async with harness.core.sessionmaker() as session:
         assert await channels.custom_templates(session) == {}
+
+
+@pytest.mark.parametrize(("language", "one_c"), [("en", "1C"), ("ru", "1С")])  # Latin C; Cyrillic С
+async def test_an_organisation_1c_made_names_1c_in_the_panels_letters(
+    harness: Harness, language: str, one_c: str
+) -> None:
+    """A dealer's card 1C's exchange created: its history says who made it, «1C» to an English admin (the Russian
+    word's С is a Cyrillic letter, which an English reader's search for «1C» does not find)."""
+    async with harness.core.sessionmaker() as session, session.begin():
+        company = await companies.create_organisation(
+            session, "dealer", "Garden Ltd", None, datetime(2026, 12, 21, 7, tzinfo=UTC), {}, via=companies.ONEC
+        )
+    runner = await AdminPanel(harness.core, TOKEN, language=language).serve("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{base}/?token={TOKEN}") as response:
+                assert response.status == 200
+            async with http.get(f"{base}/organisations/{company.id}") as response:
+                page = await response.text()
+    finally:
+        await runner.cleanup()
+    history = re.sub(r"<[^>]+>", " ", page[page.index('id="history"') :])
+    assert re.search(rf"\b{one_c}\b", history), history
+    assert not re.search("1[СC]", history.replace(one_c, "")), history
 
 
 def test_history_sentences_and_labels_never_show_keys(harness: Harness) -> None:
