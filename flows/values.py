@@ -148,14 +148,13 @@ def typed_amount(text: str, lang: str = "ru") -> Decimal | None:
     return Decimal(raw) if raw is not None else None
 
 
-def _plain(number: float | Decimal) -> str:
-    """A limit for a message: 12 rather than 12.0."""
-    if isinstance(number, float) and number.is_integer():
-        return str(int(number))
-    return str(number)
+def limit_text(number: float | Decimal, lang: str | None) -> str:
+    """A field's bound for a message, as the reader writes numbers: 12 rather than 12.0, «100,000» in English and
+    «100 000» in Russian (a person who typed «200,000» reads the limit in the same way)."""
+    return format_value("number", number, lang=lang or "ru")
 
 
-def _check_range(value: float | Decimal, minimum: float | None, maximum: float | None) -> None:
+def _check_range(value: float | Decimal, minimum: float | None, maximum: float | None, lang: str) -> None:
     low = Decimal(str(minimum)) if minimum is not None else None
     high = Decimal(str(maximum)) if maximum is not None else None
     exact = Decimal(str(value))
@@ -163,12 +162,12 @@ def _check_range(value: float | Decimal, minimum: float | None, maximum: float |
         if low is not None and high is not None:
             raise InvalidAnswer(
                 _("Enter a number from %(minimum)s to %(maximum)s"),
-                minimum=_plain(minimum or 0),
-                maximum=_plain(maximum or 0),
+                minimum=limit_text(minimum or 0, lang),
+                maximum=limit_text(maximum or 0, lang),
             )
         if low is not None:
-            raise InvalidAnswer(_("The number must be at least %(minimum)s"), minimum=_plain(minimum or 0))
-        raise InvalidAnswer(_("The number must be at most %(maximum)s"), maximum=_plain(maximum or 0))
+            raise InvalidAnswer(_("The number must be at least %(minimum)s"), minimum=limit_text(minimum or 0, lang))
+        raise InvalidAnswer(_("The number must be at most %(maximum)s"), maximum=limit_text(maximum or 0, lang))
 
 
 def _parse_number(
@@ -189,7 +188,7 @@ def _parse_number(
         raise InvalidAnswer(_("Enter a whole number, for example 12"))
     else:
         value = float(exact)
-    _check_range(exact, minimum, maximum)
+    _check_range(exact, minimum, maximum, lang)
     return value
 
 
@@ -263,7 +262,7 @@ def _parse_money(
             _("An amount has at most 2 digits after the decimal point, for example %(cents)s"),
             cents=AMOUNT_EXAMPLES["cents"],
         )
-    _check_range(exact, minimum, maximum)
+    _check_range(exact, minimum, maximum, lang)
     # A negative `min` says as much as `negative: true`: the field allows amounts below zero.
     if exact < 0 and not negative and (minimum is None or minimum >= 0):
         raise InvalidAnswer(_("An amount cannot be negative here"))

@@ -63,3 +63,12 @@ def test_a_date_question_s_example_follows_the_other_answers_its_rules_name(word
     fields["back_from_repair_date"] = FieldDef(type="date", label="Дата возврата из ремонта")
     known = {"arrival_date": "2026-11-02", "back_from_repair_date": "2027-01-20"}
     assert wording.type_hint(again, "ru", (fields, known)) == "Отправьте дату: ДД.ММ.ГГГГ или так: «20 января 2027»."
+
+
+def test_a_number_question_names_its_range_as_the_reader_writes_numbers(wording: Wording) -> None:
+    quantity = FieldDef(type="number", label="Количество", integer=True, min=1, max=100000)
+    assert wording.type_hint(quantity, "en") == "Send a whole number from 1 to 100,000."
+    assert wording.type_hint(quantity, "ru") == "Отправьте целое число от 1 до 100\u00a0000."
+    weight = FieldDef(type="number", label="Вес", max=12.5)
+    assert wording.type_hint(weight, "en") == "Send a number, at most 12.5."
+    assert wording.type_hint(weight, "ru") == "Отправьте число, не больше 12,5."

@@ -857,9 +857,9 @@ async def test_a_quantity_no_order_has_is_refused_not_carried_to_the_directors_a
     await _order_being_assembled(harness, manager, "lead-huge", "Кардиомонитор")
     await _answer(manager, "Позиция №1: Наличие", "В наличии")
     question = await manager.expect("Позиция №1: Количество")
-    assert "Отправьте целое число от 1 до 100000." in question["text"], question["text"]
+    assert "Отправьте целое число от 1 до 100\u00a0000." in question["text"], question["text"]
     await manager.send("99999999999999999999")
-    refused = await manager.expect("Введите число от 1 до 100000", "Позиция №1: Количество")
+    refused = await manager.expect("Введите число от 1 до 100\u00a0000", "Позиция №1: Количество")
     assert "Цена" not in refused["text"]
     await manager.send("2")
     await manager.expect("Позиция №1: Цена")

@@ -134,7 +134,17 @@ def test_number_limits() -> None:
     assert error.params == {"minimum": "1", "maximum": "10"}
     assert str(error) == "Enter a number from 1 to 10"
     assert str(invalid("number", "0,5", minimum=1)) == "The number must be at least 1"
-    assert str(invalid("number", "100.5", maximum=99.5)) == "The number must be at most 99.5"
+    assert str(invalid("number", "100.5", maximum=99.5, lang="en")) == "The number must be at most 99.5"
+
+
+@pytest.mark.parametrize(
+    ("lang", "maximum", "at_most"), [("en", "100,000", "99.5"), ("ru", "100\u00a0000", "99,5")]
+)
+def test_a_limit_is_written_as_the_reader_writes_numbers(lang: str, maximum: str, at_most: str) -> None:
+    """An English reader who typed «200,000» is told «from 1 to 100,000», not «100000»; a Russian one «100 000»."""
+    error = invalid("number", "200000", minimum=1, maximum=100000, integer=True, lang=lang)
+    assert error.params == {"minimum": "1", "maximum": maximum}
+    assert invalid("number", "100", maximum=99.5, lang=lang).params == {"maximum": at_most}
 
 
 # -- money ----------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ Around = tuple[Mapping[str, FieldDef], Mapping[str, Any]]
 
 class HintWords(WordingBase):
     def _number_range(self, fdef: FieldDef, lang: str | None) -> str:
-        low = _limit(fdef.min) if fdef.min is not None else None
-        high = _limit(fdef.max) if fdef.max is not None else None
+        low = field_values.limit_text(fdef.min, lang) if fdef.min is not None else None
+        high = field_values.limit_text(fdef.max, lang) if fdef.max is not None else None
         whole = fdef.integer
         if low is not None and high is not None:
             text = _("Send a whole number from %(low)s to %(high)s.") if whole else _(
@@ -125,7 +125,3 @@ def _read(shown: str, today: date, prefer: str | None, lang: str) -> date | None
         return None
     return day
 
-
-def _limit(number: float) -> str:
-    """A bound as a person writes it: 50, not 50.0."""
-    return str(int(number)) if float(number).is_integer() else str(number)
