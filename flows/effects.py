@@ -52,6 +52,9 @@ class Notify:
     attach: tuple[str, ...] = ()
     task: TaskState | None = None
     item: tuple[str, int] | None = None  # the list and entry an item stage's `text` reads as `item`
+    # Names the moment adds to what `text` reads, beside the case's fields: `cancel_reason` in a process's
+    # `on_cancel` notice (the reason the cancel was given). Pairs, so that the effect stays hashable.
+    values: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from flows.forms import alternatives
 from flows.i18n import _
 from flows.model import (
     ACTION_TAG,
+    CANCEL_REASON,
     DATE_RULE_WORDS,
     FIELD_TYPES,
     FILE_TYPES,
@@ -169,6 +170,7 @@ class _ActionChecker:
     checker: _Checker
     base: Path_
     spec: ProcessDef
+    names: tuple[str, ...] = ()  # what the moment adds to its texts (`cancel_reason` in `on_cancel`)
 
     @property
     def fields(self) -> dict[str, FieldDef]:
@@ -178,7 +180,7 @@ class _ActionChecker:
         self.checker.add((*self.base, *path), message, **params)
 
     def template(self, path: Path_, text: LocalText | None, extra: tuple[str, ...] = ()) -> None:
-        _check_template(self.checker, (*self.base, *path), text, extra)
+        _check_template(self.checker, (*self.base, *path), text, (*extra, *self.names))
 
     def person(self, path: Path_, who: str) -> None:
         _check_person(self.checker, (*self.base, *path), who, set(self.spec.roles), _user_field_of(self.fields))
@@ -768,8 +770,12 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 )
 
     for a_index, notice in enumerate(spec.on_cancel):  # told as the case is cancelled: a stage's `notify`
-        notice.check(_ActionChecker(c, ("on_cancel", a_index), spec))
+        notice.check(_ActionChecker(c, ("on_cancel", a_index), spec, (CANCEL_REASON,)))
         _check_condition(c, ("on_cancel", a_index, "when"), notice.when)
+    if spec.on_cancel and CANCEL_REASON in spec.fields:
+        # The texts would read the cancel's reason where the author meant the field, or the other way round.
+        c.add(("fields", CANCEL_REASON), _("'%(name)s' is the reason a cancelled case's on_cancel texts read: "
+                                          "give the field another name"), name=CANCEL_REASON)  # fmt: skip
 
     for index, stage in enumerate(spec.stages):
         base: Path_ = ("stages", index)

@@ -316,6 +316,10 @@ class ItemCheckDef(_Spec):
 # moves before (the logistician who sent it, the director who approved its order) — they worked on it.
 ITEM_WORKERS = "item_workers"
 
+# What a process's `on_cancel` texts read besides the case's fields: why the case was cancelled, as the person
+# cancelling it said (empty when nobody said).
+CANCEL_REASON = "cancel_reason"
+
 
 class ItemNoticeDef(_Spec):
     """An item stage's `on_enter`: `{notify: [responsible, item_workers], text: …}` — people told, in the

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
@@ -72,6 +72,7 @@ from flows.items import (
     track_of,
 )
 from flows.model import (
+    CANCEL_REASON,
     DEFAULT_LANG,
     FILE_TYPES,
     ITEM_WORKERS,
@@ -1292,14 +1293,19 @@ class Engine:
         self._give_tasks(case, target, effects, depth=0, keep=frozenset(keep), done=done)
         return effects
 
-    def cancel(self, case: CaseState, actor_id: int | None) -> list[Effect]:
+    def cancel(self, case: CaseState, actor_id: int | None, reason: str | None = None) -> list[Effect]:
+        """Cancel the case wherever it stands. `reason`, as the person cancelling said it, is what the process's
+        `on_cancel` texts read as `cancel_reason`."""
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
         effects: list[Effect] = []
         calling = waiting_call(case)
         self._close_open_tasks(case, effects, actor_id)
         case.status = transition(case.status, CaseStatus.CANCELLED)
-        self._act(case, case.spec.on_cancel, effects)  # the process's own notices: a prepayment to return
+        told: list[Effect] = []
+        self._act(case, case.spec.on_cancel, told)  # the process's own notices: a prepayment to return
+        why = ((CANCEL_REASON, reason or ""),)
+        effects.extend(replace(e, values=why) if isinstance(e, Notify) else e for e in told)
         if calling is not None:
             effects.append(CancelCalls())
         effects.append(CaseClosed(case.status, None))

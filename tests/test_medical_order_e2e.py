@@ -1062,7 +1062,7 @@ async def test_a_deal_cancelled_as_a_whole_after_a_prepayment_tells_the_accounta
     await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Клиент ушёл к конкуренту")
 
     told = await vera.expect("Заказ Клиника «Здоровье» отменён: верните клиенту предоплату 700\xa0000,00 ₽")
-    assert "полученную 21.12.2026." in told["text"], told["text"]
+    assert "полученную 21.12.2026. Причина отмены: Клиент ушёл к конкуренту" in told["text"], told["text"]
     assert (await _deal(harness)).status == "cancelled"
 
 

@@ -64,6 +64,20 @@ def test_a_deal_cancelled_after_a_prepayment_tells_the_accountant_to_return_it(e
     assert effects.index(notice) < next(i for i, e in enumerate(effects) if isinstance(e, CaseClosed))
 
 
+def test_a_cancel_notice_quotes_why_the_deal_was_called_off(engine: Engine) -> None:
+    said = "{{ prepayment_amount|money }} ₽"
+    source = SOURCE.replace(f'{said}."', f'{said} ({{{{ cancel_reason }}}})."')
+    spec = parse_definition(source, "deal.yaml").spec
+    case, _ = engine.start(spec, MANAGER, {"client": "Клиника «Здоровье»", "prepayment_amount": "700000"})
+
+    effects = engine.cancel(case, MANAGER, "Клиент ушёл к конкуренту")
+
+    (notice,) = [e for e in effects if isinstance(e, Notify)]
+    assert notice.text is not None
+    words = render(notice.text["ru"], {**engine.context(case), **dict(notice.values)})
+    assert words.endswith("700\xa0000,00 ₽ (Клиент ушёл к конкуренту)."), words
+
+
 def test_a_deal_cancelled_before_any_prepayment_tells_the_accountant_nothing(engine: Engine) -> None:
     spec = parse_definition(SOURCE, "deal.yaml").spec
     case, _ = engine.start(spec, MANAGER, {"client": "Клиника «Здоровье»"})
@@ -111,3 +125,15 @@ def test_only_notices_belong_to_on_cancel() -> None:
         "  - notify: [accountant]\n    when:", "  - set: {client: x}\n  - notify: [accountant]\n    when:"
     )
     assert "deal.yaml:11: unknown key 'set'" in problems_of(source)
+
+
+def test_only_a_cancel_notice_reads_the_cancels_reason() -> None:
+    # A stage's notice is told on no cancel: there is no reason for it to read.
+    source = SOURCE.replace("    title: Order\n", "    title: Order\n    on_enter:\n      - notify: [manager]\n"
+                            "        text: \"Отменено: {{ cancel_reason }}\"\n")
+    assert problems_of(source) == ["deal.yaml:21: 'Отменено: {{ cancel_reason }}': this process has no field or task "
+                                   "'cancel_reason'"]
+    # A field of that name beside `on_cancel` would be read as the reason, or the reason as the field.
+    named = SOURCE.replace("fields:\n", "fields:\n  cancel_reason: {type: text, label: Why}\n")
+    assert problems_of(named) == ["deal.yaml:8: 'cancel_reason' is the reason a cancelled case's on_cancel texts "
+                                  "read: give the field another name"]

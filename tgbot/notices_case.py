@@ -66,7 +66,7 @@ class CaseNotices(NoticesBase):
         renderer, state = self.renderer, loaded.state
         case_name = renderer.case_name(state, lang)
         if effect.kind == "text":
-            extra = self._extra(loaded, lang)
+            extra = {**self._extra(loaded, lang), **dict(effect.values)}  # an on_cancel's words read its reason
             if effect.item is not None:  # an item stage's words read the item
                 extra["item"] = entry_of(state.data, *effect.item) or {}
             body = renderer.kept_template(effect.text, state.spec, state.data, lang, extra)

@@ -81,7 +81,7 @@ class Cancelling(StepWrites):
         for task in loaded.state.open_tasks():
             if task.assignee_id is not None and task.assignee_id != actor_id and task.key != START_TASK:
                 work.setdefault(task.assignee_id, []).append(task)
-        effects = self.core.engine.cancel(loaded.state, actor_id)
+        effects = self.core.engine.cancel(loaded.state, actor_id, reason)
         loaded.closed_reason = reason
         loaded.told_cancelled = set(work)  # that message is theirs; the case's «cancelled» notice would be a second
         await self.save(loaded, effects, actor_id, "case.cancelled", detail)
