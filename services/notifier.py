@@ -67,9 +67,12 @@ class Notifier(Protocol):
     async def draft_expired(self, loaded: Loaded, author: User, days: int) -> None:
         """An unfinished request was closed after `days` untouched: its author is told."""
 
-    async def work_cancelled(self, loaded: Loaded, tasks: Sequence[TaskState], holder: User) -> None:
-        """The case was cancelled while this person held these of its tasks: they may stop the work (why, when
-        `loaded.closed_reason` says)."""
+    async def work_cancelled(
+        self, loaded: Loaded, tasks: Sequence[TaskState], holder: User, items: Sequence[tuple[str, int]] = ()
+    ) -> None:
+        """The case was cancelled while this person held these of its tasks, or the cards of these of its items
+        (list, index) still moving: they may stop the work (why, when `loaded.closed_reason` says), with the
+        process's own words to them on the cancel (`loaded.cancel_words`)."""
 
     async def task_released(self, loaded: Loaded, task: TaskState, previous: User, because: str) -> None:
         """A task left `previous` (`because`: `role` taken from them, `left`, `unreachable`): their cards of it say

@@ -1066,6 +1066,60 @@ async def test_a_deal_cancelled_as_a_whole_after_a_prepayment_tells_the_accounta
     assert (await _deal(harness)).status == "cancelled"
 
 
+async def test_the_accountant_closing_the_payment_of_a_cancelled_deal_hears_it_in_one_message(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The monitors are shipped (the defibrillator was dropped) and the accountant holds «Закройте оплату заказа»
+    when the client walks away from the deal and the manager cancels it. She hears it in one message: her payment
+    task is off, and the prepayment of 700 000 is to be returned — not one message for each, and the reason once."""
+    harness, deal, manager, _director, logistics = await _order_sent_to_logistics(harness_factory)
+    vera = await harness.person("Бухгалтер Вера", "accountant")
+    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+    await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
+    await vera.card("Закройте оплату заказа", button="Готово")
+    before = len(await vera.bot_messages())
+
+    await manager.send(f"/case {deal.id}")
+    await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Клиент ушёл к конкуренту")
+
+    told = await vera.expect("верните клиенту предоплату 700\xa0000,00 ₽")
+    assert "работу над «Закройте оплату заказа» можно остановить" in told["text"], told["text"]
+    assert "Отменил: Менеджер Ольга" in told["text"], told["text"]
+    assert told["text"].count("Клиент ушёл к конкуренту") == 1, told["text"]
+    await harness.settle()
+    new = [m.get("text") or "" for m in (await vera.bot_messages())[before:] if m.get("text")]
+    assert [t for t in new if "отмен" in t] == [told["text"]], new
+
+
+async def test_a_logistician_who_never_moved_an_item_hears_the_deal_cancelled_and_a_newcomer_does_not(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """Two logisticians were given the order's items; Пётр puts the monitors in the warehouse, Иван has not touched
+    them yet. The manager cancels the deal: Иван hears it in one line with the reason and which of his items he can
+    stop working on — not only finds his cards closed. A logistician who joined after the order went out holds no
+    card of it and hears nothing."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    petr = await harness.person("Логист Пётр", "logistics")
+    ivan = await harness.person("Логист Иван", "logistics")
+    deal = await _order_sent(harness, manager, director)
+    await ivan.card("📦 Дефибриллятор", button="Отменена")
+    anna = await harness.person("Логист Анна", "logistics")
+    await _move(petr, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+
+    await manager.send(f"/case {deal.id}")
+    await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Клиент ушёл к конкуренту")
+
+    told = await ivan.expect(f"№{deal.id}", "Клиент ушёл к конкуренту")
+    assert "работу над «Кардиомонитор», «Дефибриллятор» можно остановить" in told["text"], told["text"]
+    await harness.settle()
+    texts = [m.get("text") or "" for m in await ivan.bot_messages()]
+    assert len([t for t in texts if "Клиент ушёл к конкуренту" in t]) == 1, texts
+    assert not [m for m in await anna.bot_messages() if f"№{deal.id}" in (m.get("text") or "")]
+
+
 async def test_a_client_on_a_thirty_day_deferral_is_not_chased_for_the_payment_before_it_ends(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:

@@ -27,7 +27,7 @@ class CaseNotices(NoticesBase):
         kind = NOTICE_KINDS.get(effect.kind, "notify")
         # The notice's words per reader's language, worded for the first reader of each: its text (a template
         # of the definition) and its variables are the same for all the others.
-        worded: dict[tuple[str, bool], tuple[str, dict[str, Any] | None, dict[str, Any]]] = {}
+        worded: dict[tuple[str, bool, tuple[str, ...]], tuple[str, dict[str, Any] | None, dict[str, Any]]] = {}
         state = loaded.state
         for user in recipients:
             if effect.kind == "closed" and (loaded.row.id, user.id) in self.told_closed:
@@ -42,26 +42,53 @@ class CaseNotices(NoticesBase):
             if closing:
                 self.told_closed.add((loaded.row.id, user.id))
             lang = self.renderer.tr.lang(user.language)
-            if (lang, closing) not in worded:
-                text, keyboard = self._notice(loaded, effect, user.language, names, closing=closing)
+            # The process's own words on a cancel to someone who hears it cancelled: in this message.
+            said, files = self._cancel_words(loaded, user) if effect.kind == "closed" else ((), ())
+            if (lang, closing, said) not in worded:
+                text, keyboard = self._notice(loaded, effect, user.language, names, closing=closing, said=said)
                 if effect.task is not None:
                     shared = self._task_vars(loaded, effect.task, user.language)
                     holder = names.get(effect.task.assignee_id or 0)
                     shared["holder"] = holder or self.renderer.role(effect.task.role, user.language)
                 else:
                     shared = self._case_vars(loaded, user.language)
-                worded[lang, closing] = text, keyboard, shared
-            text, keyboard, shared = worded[lang, closing]
+                worded[lang, closing, said] = text, keyboard, shared
+            text, keyboard, shared = worded[lang, closing, said]
             plan = await self.channels.plan(kind, user)
             variables = {**shared, "text": text}
             row = None
             if plan.telegram:
                 row = await self._telegram(kind, user, variables, keyboard)
-                await self._send_files(loaded, user, effect.attach)
+                await self._send_files(loaded, user, [*effect.attach, *files])
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
+    def _cancel_words(self, loaded: Loaded, user: User) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The process's own words on the case's cancel to this person (its `on_cancel` notices), kept for the
+        message that tells them of the cancel (`effects.notify`), and the files they bring. Taken: said once."""
+        notices = loaded.cancel_words.pop(user.id, [])
+        state, lang = loaded.state, user.language
+        said = tuple(
+            self.renderer.kept_template(n.text, state.spec, state.data, lang, {**self._extra(loaded, lang),
+                                                                               **dict(n.values)})
+            for n in notices
+        )  # fmt: skip
+        return said, tuple(name for n in notices for name in n.attach)
+
+    @staticmethod
+    def _reason_unsaid(loaded: Loaded, said: Sequence[str]) -> str | None:
+        """The cancel's reason for the system's own lines, unless the process's words to the reader quote it."""
+        reason = loaded.closed_reason
+        return reason if reason and not any(reason in words for words in said) else None
+
     def _notice(
-        self, loaded: Loaded, effect: Notify, lang: str, names: dict[int, str], *, closing: bool = False
+        self,
+        loaded: Loaded,
+        effect: Notify,
+        lang: str,
+        names: dict[int, str],
+        *,
+        closing: bool = False,
+        said: Sequence[str] = (),
     ) -> tuple[str, dict[str, Any] | None]:
         renderer, state = self.renderer, loaded.state
         case_name = renderer.case_name(state, lang)
@@ -78,9 +105,10 @@ class CaseNotices(NoticesBase):
             lines = [renderer.t("🚫 Case cancelled: %(case)s", lang, case=case_name)]
             who = names.get(loaded.closed_by or 0) or renderer.t("an administrator", lang)
             lines.append(renderer.t("Cancelled by: %(who)s", lang, who=who))
-            if loaded.closed_reason:
-                lines.append(renderer.t("Reason: %(reason)s", lang, reason=loaded.closed_reason))
-            return "\n".join(lines), renderer.case_button(loaded.row.id, lang)
+            reason = self._reason_unsaid(loaded, said)
+            if reason:
+                lines.append(renderer.t("Reason: %(reason)s", lang, reason=reason))
+            return "\n".join([*lines, *said]), renderer.case_button(loaded.row.id, lang)
         if effect.kind == "closed":
             return self._closed_line(loaded, lang), None
         assert effect.task is not None
@@ -292,18 +320,25 @@ class CaseNotices(NoticesBase):
             text += "\n" + self.renderer.t(loaded.given_back, lang)
         outbox.message(self.session, author.tg_id, text, self.now, case_id=loaded.row.id)
 
-    async def work_cancelled(self, loaded: Loaded, tasks: Sequence[TaskState], holder: User) -> None:
+    async def work_cancelled(
+        self, loaded: Loaded, tasks: Sequence[TaskState], holder: User, items: Sequence[tuple[str, int]] = ()
+    ) -> None:
         r, lang, state = self.renderer, holder.language, loaded.state
-        case, work = r.case_name(state, lang), "», «".join(r.task_title(state.spec, t, lang, state.data) for t in tasks)
-        if loaded.closed_reason:
+        titles = [r.task_title(state.spec, t, lang, state.data) for t in tasks]
+        titles += [r.item_title(state, name, index, lang) for name, index in items]
+        case, work = r.case_name(state, lang), "», «".join(titles)
+        said, files = self._cancel_words(loaded, holder)
+        reason = self._reason_unsaid(loaded, said)
+        if reason:
             text = r.t("🚫 Case %(case)s is cancelled: %(reason)s — you can stop the work on “%(task)s”.", lang,
-                       case=case, reason=loaded.closed_reason, task=work)  # fmt: skip
+                       case=case, reason=reason, task=work)  # fmt: skip
         else:
             text = r.t("🚫 Case %(case)s is cancelled — you can stop the work on “%(task)s”.", lang,
                        case=case, task=work)  # fmt: skip
         who = (await self._names(loaded, (loaded.closed_by,))).get(loaded.closed_by or 0)
-        text += "\n" + r.t("Cancelled by: %(who)s", lang, who=who or r.t("an administrator", lang))
-        outbox.message(self.session, holder.tg_id, text, self.now, case_id=loaded.row.id)
+        lines = [text, r.t("Cancelled by: %(who)s", lang, who=who or r.t("an administrator", lang)), *said]
+        outbox.message(self.session, holder.tg_id, "\n".join(lines), self.now, case_id=loaded.row.id)
+        await self._send_files(loaded, holder, files)
 
     async def task_released(self, loaded: Loaded, task: TaskState, previous: User, because: str) -> None:
         r, state = self.renderer, loaded.state

@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from db.models import OrderExport, Task, User, status_is
 from flows.i18n import _
-from flows.items import item_states, parse_item_approval
+from flows.items import item_states, parse_item_approval, track_of
 from flows.model import CancelDef
 from flows.runtime import START_TASK, Notify, TaskState, is_service_task
 from flows.status import TaskStatus
 from services import access
 from services import people as people_repo
+from services.cases.items import ITEM_CARDS, card_key
 from services.cases.saving import StepWrites
 from services.cases.state import Loaded
 
@@ -76,21 +77,58 @@ class Cancelling(StepWrites):
         self, loaded: Loaded, actor_id: int | None, reason: str | None, detail: dict[str, Any]
     ) -> None:
         """Cancel the loaded case. Whoever held its open work (not the one cancelling) is told by a message of its
-        own, with the reason: their card only says the task is no longer needed, and an edit does not ring."""
+        own, with the reason: their card only says the task is no longer needed, and an edit does not ring. So is
+        whoever holds the card of an item still moving (a logistician given the order's items, whether or not he
+        has moved one yet): his cards lose their buttons, and the supplier's order he was about to place is off.
+        Whoever did its work before hears that it is cancelled. The process's own words on the cancel (`on_cancel`)
+        to any of them are said in that message, not in a second one."""
         work: dict[int, list[TaskState]] = {}
         for task in loaded.state.open_tasks():
             if task.assignee_id is not None and task.assignee_id != actor_id and task.key != START_TASK:
                 work.setdefault(task.assignee_id, []).append(task)
+        cards = await self._moving_item_cards(loaded, actor_id)
+        holders = {p: await self.people.user(p) for p in sorted({*work, *cards})}
+        did = await self._did_before(loaded, actor_id, set(holders))
         effects = self.core.engine.cancel(loaded.state, actor_id, reason)
         loaded.closed_reason = reason
-        loaded.told_cancelled = set(work)  # that message is theirs; the case's «cancelled» notice would be a second
+        loaded.told_cancelled = set(holders)  # that message is theirs; the case's «cancelled» one would be a second
+        closing = {loaded.state.initiator_id, loaded.state.responsible_id} - {actor_id, None}  # told as it closes
+        loaded.hears_cancel = {*holders, *(p.id for p in did), *(p for p in closing if p is not None)}
         await self.save(loaded, effects, actor_id, "case.cancelled", detail)
-        for person_id, tasks in work.items():
-            person = await self.people.user(person_id)
+        for person_id, person in holders.items():
             if person is not None:
-                await self.notifier.work_cancelled(loaded, tasks, person)
-        # Whoever did its work before hears it too (the approver of a dealer's order the dealer withdraws): a
-        # stage with no open work (an order going to 1C) would otherwise end with nobody on that side told.
+                await self.notifier.work_cancelled(loaded, work.get(person_id, []), person, cards.get(person_id, []))
+        for person in did:
+            await self.notifier.notify(loaded, Notify(kind="closed", user_ids=(person.id,)), [person])
+        # Words for someone no message of the cancel reached after all (a final-stage notice said it closed).
+        left = await self.people.users(loaded.cancel_words)
+        for person_id, notices in loaded.cancel_words.items():
+            for notice in notices if person_id in left else []:
+                await self.notifier.notify(loaded, notice, [left[person_id]])
+        loaded.cancel_words.clear()
+
+    async def _moving_item_cards(self, loaded: Loaded, actor_id: int | None) -> dict[int, list[tuple[str, int]]]:
+        """Who holds a card of an item still moving on its track (not shipped, not cancelled: its card has moves),
+        per person the items: they were given that work. A card's holder who has since left is not told."""
+        held: dict[int, list[tuple[str, int]]] = {}
+        state = loaded.state
+        for name in state.spec.tracks():
+            track = track_of(state.spec, name)
+            for index, item in enumerate(item_states(state.data, name)):
+                stage = track.stage(str(item.get("stage")))
+                if stage.cancelled or not stage.moves:
+                    continue
+                for holder in (state.data.get(ITEM_CARDS) or {}).get(card_key(name, index)) or {}:
+                    if holder.isdigit() and int(holder) != actor_id:
+                        held.setdefault(int(holder), []).append((name, index))
+        people = await self.people.users(held)
+        return {p: items for p, items in held.items() if p in people and people[p].active}
+
+    async def _did_before(self, loaded: Loaded, actor_id: int | None, holders: set[int]) -> list[User]:
+        """Whoever did the case's work before and hears of the cancel by no other message (not its holders, its
+        initiator, whoever leads it, nor the one cancelling): the approver of a dealer's order the dealer
+        withdraws — a stage with no open work (an order going to 1C) would otherwise end with nobody on that side
+        told — and whoever moved its items."""
         rows = await self.session.execute(
             select(Task.done_by, Task.key).where(Task.case_id == loaded.row.id, status_is(Task.status, TaskStatus.DONE))
         )  # the loaded case holds its open tasks only
@@ -105,9 +143,8 @@ class Cancelling(StepWrites):
             for step in state.get("history") or []
             if isinstance(step.get("by"), int)
         }
-        heard = {actor_id, loaded.state.initiator_id, loaded.state.responsible_id, *work}  # told above or on close
+        heard = {actor_id, loaded.state.initiator_id, loaded.state.responsible_id, *holders}  # told otherwise
         people = [await self.people.user(p) for p in sorted(p for p in did - heard if p is not None)]
         # Only those who may still see the case (not someone who has since left, or left the dealer's region).
         present = [p for p in people if p is not None and p.active]
-        for person in await access.reachable(self.session, present, loaded.row.company_id):
-            await self.notifier.notify(loaded, Notify(kind="closed", user_ids=(person.id,)), [person])
+        return await access.reachable(self.session, present, loaded.row.company_id)

@@ -204,6 +204,12 @@ async def noticed(service: CaseService, loaded: Loaded) -> set[int]:
 @handles(Notify)
 async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id: int | None) -> None:
     users = await audience(service, loaded, effect)
+    if effect.kind == "text" and loaded.hears_cancel:
+        # A process's words on its cancel (a prepayment to return) to someone who hears of the cancel anyway (the
+        # payment task they held is off): one message says both (`Cancelling.close_cancelled`).
+        for person_id in loaded.hears_cancel & set(users):
+            loaded.cancel_words.setdefault(person_id, []).append(effect)
+            users.pop(person_id)
     if effect.kind == "text" and loaded.registered:
         users.pop(loaded.registering or 0, None)  # said in the message that the case is registered
     if effect.item is not None and actor_id is not None:

@@ -54,6 +54,11 @@ class Loaded:
     closed_reason: str | None = None
     # People told by a message of their own that the case they worked on is cancelled (`CaseService.close_cancelled`).
     told_cancelled: set[int] = field(default_factory=set)
+    # Everyone who hears the cancel by a message of the system's own (those above, whoever did its work, its
+    # initiator and whoever leads it but the one cancelling), and the process's own words to them on that cancel
+    # (its `on_cancel` notices): said in that message, not in a second one (`effects.notify`).
+    hears_cancel: set[int] = field(default_factory=set)
+    cancel_words: dict[int, list[Any]] = field(default_factory=dict)
     # The person whose chat registers the case in this step (its start form confirmed): told so by one message, the
     # first of the step, with the process's own notices to them in it (`CaseService.save`).
     registering: int | None = None
