@@ -155,7 +155,7 @@ async def test_a_full_week(plant: Harness) -> None:
     # Friday: purchase, price list; the commercial director must attach the price list as PDF.
     h.clock.set(msk(25, 10))
     await upload(p["Маргарита"], "Сделайте расчёт закупки", b"calc", "purchase.xlsx")
-    await done(general, "Утвердите прайс-лист")
+    await done(general, "Сформируйте прайс-лист")
     await kirill.press("Готово", await kirill.expect("приложите новый прайс в PDF"))
     await kirill.expect("Новый прайс-лист (PDF)")
     await kirill.document(b"PK docx", "price.docx")
@@ -382,3 +382,64 @@ async def test_the_weeks_summary_reads_in_each_readers_language(plant: Harness) 
     assert "Сводка: Предварительные заявки: 1 дело" in russian and "Сумма: 420 000,00 ₽" in russian, russian
     await h.settle()
     assert any(d["file_name"].startswith("Предварительные заявки") for d in await kirill.documents())
+
+
+async def test_the_managers_correct_their_pre_orders_and_the_heads_confirm_the_updated_plans(plant: Harness) -> None:
+    """Friday's re-approval: once the new prices are in 1C, each manager is told which of their pre-orders to check
+    with the clients and correct on the deal (the seed's plan-correction tasks «по всем менеджерам»); the production
+    heads then confirm the updated plan — the pre-orders as corrected, made into a report and attached to their
+    cards and to logistics' — not a plan nobody shows them. The general director is asked to make the price list,
+    as the seed says, not to approve one no one has made yet."""
+    h, p = plant, plant.people
+    anton, kirill, general, lev = p["Антон"], p["Кирилл"], p["Григорий"], p["Лев"]
+    await new_deal(anton, "ООО Вкусный двор", "1 500", "300", "420 000", "29.12.2026", "Предоплата", None)
+    h.clock.set(msk(23, 10))
+    await kirill.send("▶️ Начать процесс")
+    await kirill.press("Сбор предварительных заявок", await kirill.expect("Какой процесс"))
+    await done(kirill, "Рассмотрите предварительные заявки")
+    await done(p["Пётр"], "Подтвердите, что производство №1")
+    await done(p["Павел"], "Подтвердите, что производство №2")
+    await done(lev, "Подтвердите доставку продукции производства №1")
+    await done(lev, "Подтвердите доставку продукции производства №2")
+    await upload(p["Маргарита"], "Сделайте расчёт закупки", b"calc", "purchase.xlsx")
+    card = await general.card("Сформируйте прайс-лист по подтверждённым планам", button="Готово")
+    assert "коммерческий директор разошлёт менеджерам" in card["text"], card["text"]
+    await done(general, "Сформируйте прайс-лист")
+    await upload(kirill, "приложите новый прайс в PDF", b"%PDF-1.4 price", "price.pdf")
+    await done(p["Бэлла"], "Обновите цены в 1С")
+
+    note = await anton.expect("Проверьте с клиентами объёмы и суммы ваших предварительных заявок")
+    assert "ООО Вкусный двор" in note["text"], note["text"]
+    assert [b for b in anton.buttons(note) if "ООО Вкусный двор" in b], anton.buttons(note)
+    assert not await p["Белла"].find("Проверьте с клиентами")  # no pre-order of hers: nothing to check
+    # The client takes 200 kg more from production 1: Антон corrects it on the deal itself.
+    await anton.press("ООО Вкусный двор", note)
+    await anton.press("Объём, производство 1", await anton.expect("📁", "Этап: Предварительная заявка"))
+    await anton.expect("Объём, производство 1")
+    await anton.send("1 700")
+    await anton.press("Подтвердить", await anton.expect("Проверьте"))
+
+    for n in (1, 2):
+        await kirill.press(
+            "Отправить", await kirill.card(f"производство {n}", "Соберите корректировки", button="Отправить")
+        )
+        await kirill.expect("Корректировки менеджеров")
+        await kirill.send("Вкусный двор +200 кг" if n == 1 else "Без изменений.")
+        await kirill.press("Подтвердить", await kirill.expect("Проверьте"))
+    await done(p["Пётр"], "Пересмотрите план закупки производства №1")
+    await done(p["Павел"], "Пересмотрите план закупки производства №2")
+
+    card = await p["Пётр"].card("Подтвердите обновлённый план производства №1", button="Готово")
+    assert "обновлённые заявки — в файле" in card["text"], card["text"]
+    await h.settle()
+    for person in (p["Пётр"], p["Павел"]):
+        (updated,) = [d for d in await person.documents() if d["file_name"].startswith("Обновлённые")]
+        sheet = load_workbook(io.BytesIO(await person.download(updated["url"]))).active
+        rows = [[c.value for c in r] for r in sheet.iter_rows()]
+        assert rows[1][1:4] == ["ООО Вкусный двор", 1700, 300], rows
+    await done(p["Пётр"], "Подтвердите обновлённый план производства №1")
+    await done(p["Павел"], "Подтвердите обновлённый план производства №2")
+    await lev.card("Подтвердите доставку по обновлённому плану производства №1", button="Готово")
+    await h.settle()
+    assert [d for d in await lev.documents() if d["file_name"].startswith("Обновлённые")]
+
