@@ -441,18 +441,20 @@ async def test_a_corrected_warehouse_date_is_news_to_whoever_follows_the_request
 
 
 @pytest.mark.parametrize(
-    ("process", "work"),
+    ("process", "work", "result"),
     [
-        ("Заявка на обработку товара", "Обработайте товар по заявке"),
-        ("Заявка на отгрузку", "Соберите и отгрузите товар"),
+        ("Заявка на обработку товара", "Обработайте товар по заявке", "Файл с результатом обработки"),
+        ("Заявка на отгрузку", "Соберите и отгрузите товар", "Файл с результатом сборки"),
     ],
 )
 async def test_after_the_clients_corrections_the_warehouse_reports_its_new_pass(
-    fulfillment: Harness, process: str, work: str
+    fulfillment: Harness, process: str, work: str, result: str
 ) -> None:
     """The client does not accept the warehouse's result and the request goes back with corrections: the worker
-    does the job again and attaches a new recount and a new comment — the last pass's file and words are not offered
-    to keep (the manager would be sent the old count), as in receiving. The earlier ones stay on the card."""
+    does the job again and attaches a new result file and a new comment — the last pass's file and words are not
+    offered to keep (the manager would be sent the old count), as in receiving. The earlier ones stay on the card.
+    The file is asked for as what this work leaves (the processing's result, the picking's), not as a recount:
+    nothing is recounted when goods are processed or shipped."""
     shop = fulfillment
     manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
     await manager.press("Направить заявку на склад", await a_request_for_a_client_under_contract(shop, process))
@@ -463,9 +465,11 @@ async def test_after_the_clients_corrections_the_warehouse_reports_its_new_pass(
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
 
     async def warehouse_pass(file_name: str, comment: str) -> None:
-        await timur.press("Взять", await timur.card(work, button="Взять"))
+        card = await timur.card(work, button="Взять")
+        assert f"приложите {result.lower()} и комментарий" in card["text"], card["text"]
+        await timur.press("Взять", card)
         await timur.press("Готово", await timur.card(work, "Вы взяли", button="Готово"))
-        question = await timur.expect("Файл пересчёта")
+        question = await timur.expect(result)
         assert "Оставить как есть" not in " ".join(timur.buttons(question)), timur.buttons(question)
         await timur.document(b"sku;qty\nA;200\n", file_name)
         question = await timur.expect("Комментарий склада")
@@ -484,5 +488,5 @@ async def test_after_the_clients_corrections_the_warehouse_reports_its_new_pass(
     await warehouse_pass("pass2.csv", "Всё на месте")
     check = await manager.card("Согласуйте с клиентом результат склада", "Комментарий склада: Всё на месте")
     await manager.press("Дело", check)
-    card = await manager.expect("Файл пересчёта: pass2.csv")
+    card = await manager.expect(f"{result}: pass2.csv")
     assert "ранее: pass1.csv" in card["text"], card["text"]
