@@ -173,10 +173,11 @@ async def test_each_step_is_told_once_where_the_case_then_stands(
     assert "Paid; the request is closed." in closed["text"], closed["text"]
     await harness.settle()
     # Where a step's own card came to him, no «Done» followed it; «Fixed», which asks nothing and hands the case to
-    # the clerk, is followed by one saying where the case went (a notice alone flashes away). Her closing is said once.
+    # the clerk, is followed by one saying where the case went and whom it waits for (a notice alone flashes away).
+    # Her closing is said once.
     his = [m["text"] or "" for m in await engineer.bot_messages()]
     assert [text for text in his if text.startswith("✅ Done.")] == [
-        "✅ Done. #1 · Repair: Laptop — stage: Awaiting payment."
+        "✅ Done. #1 · Repair: Laptop — stage: Awaiting payment. Waiting for: Clerk Anna."
     ], his
     said = his + [m["text"] or "" for m in await clerk.bot_messages()]
     assert not [text for text in said[len(his):] if text.startswith("✅ Done.")], said

@@ -443,3 +443,34 @@ async def test_the_managers_correct_their_pre_orders_and_the_heads_confirm_the_u
     await h.settle()
     assert [d for d in await lev.documents() if d["file_name"].startswith("Обновлённые")]
 
+
+async def test_whoever_closes_a_task_reads_who_acts_next(plant: Harness) -> None:
+    """A person who closes their task reads, beside where the case is now, whom it waits for and until when — the
+    other production's head, the security head after the manager's contract, the accountant after security — and,
+    at a stage that waits for the shipping date, until when it waits: nobody is left to guess who acts next. Their
+    own open task is not named to them (its card says it)."""
+    p = plant.people
+    anton, kirill = p["Антон"], p["Кирилл"]
+    await new_deal(anton, "ООО Вкусный двор", "1 500", "300", "420 000", "29.12.2026", "Предоплата", None)
+    await kirill.send("▶️ Начать процесс")
+    await kirill.press("Сбор предварительных заявок", await kirill.expect("Какой процесс"))
+    await done(kirill, "Рассмотрите предварительные заявки")
+    await done(p["Пётр"], "Подтвердите, что производство №1")
+    said = await p["Пётр"].expect("✅ Готово.")
+    assert "этап: Подтверждение производства. Ждёт: Начальник производства 2 — до 25.12.2026 10:00." in said["text"]
+
+    await anton.press("Заявка подтверждена", await open_deal(anton, "ООО Вкусный двор"))
+    await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract", "contract.pdf")
+    await done(anton, "Выставьте счёт на предоплату в 1С", "СЧ-777")
+    said = await anton.expect("✅ Готово.")
+    assert "Ждёт" not in said["text"], said["text"]  # only his own «Отправьте договор клиенту» is left
+    await done(anton, "Отправьте договор клиенту")
+    said = await anton.expect("✅ Готово.")
+    assert "этап: Ждём оплату. Ждёт: Руководитель службы безопасности — до 22.12.2026 18:00." in said["text"], said
+    await done(p["Семён"], "Проверьте клиента")
+    said = await p["Семён"].expect("✅ Готово.")
+    assert "этап: Проверено СБ. Ждёт: Бухгалтер — до 24.12.2026 18:00." in said["text"], said["text"]
+    await p["Бэлла"].press("Оплата поступила", await p["Бэлла"].card("Проверьте оплату", button="Оплата"))
+    said = await p["Бэлла"].expect("✅ Готово.")
+    assert "этап: Готово к отгрузке. ⏳ Ждёт до 29.12.2026 08:00, затем начнётся работа этапа." in said["text"], said
+

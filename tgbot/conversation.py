@@ -15,7 +15,7 @@ from db.models import Task
 from flows import forms
 from flows.i18n import _
 from flows.items import entry_fields, entry_of, item_of_form, item_state, parse_item_edit, parse_item_task
-from flows.runtime import MOVE_TASK, START_TASK, EngineError, pending_approval
+from flows.runtime import MOVE_TASK, START_TASK, EngineError, TaskState, pending_approval, stage_waits_until
 from flows.status import CaseStatus, TaskStatus
 from services import outbox
 from services import people as people_repo
@@ -215,17 +215,33 @@ class Conversation(FormAnswers, FormCorrections):
         return loaded
 
     async def say_done(self, loaded: Loaded) -> None:
-        """A task done (its form confirmed, or its button pressed where it asks nothing): where the case is now,
-        unless the step itself told this person so."""
-        if not await self._told_by_the_step(loaded):
-            self.say(
-                self.r.t(
-                    "✅ Done. %(case)s — stage: %(stage)s.",
-                    self.lang,
-                    case=self.r.case_name(loaded.state, self.lang),
-                    stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
-                )
-            )
+        """A task done (its form confirmed, or its button pressed where it asks nothing): where the case is now and
+        whom it waits for next, unless the step itself told this person so."""
+        if await self._told_by_the_step(loaded):
+            return
+        done = self.r.t(
+            "✅ Done. %(case)s — stage: %(stage)s.",
+            self.lang,
+            case=self.r.case_name(loaded.state, self.lang),
+            stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
+        )
+        waiting = await self._waiting_for_others(loaded)
+        self.say(f"{done} {waiting}" if waiting else done)
+
+    async def _waiting_for_others(self, loaded: Loaded) -> str:
+        """Whom the case now waits for besides this person — the other production's head, the security head after
+        the manager's contract — or until when it waits for a date: the doer is not left to guess who acts next.
+        Their own open tasks are not named: their cards say it."""
+        state = loaded.state
+        if state.status != CaseStatus.ACTIVE:
+            return ""
+        roles = await people_repo.roles_of(self.session, self.user.id)
+
+        def theirs(task: TaskState) -> bool:
+            return task.assignee_id == self.user.id or (task.assignee_id is None and task.role in roles)
+
+        until = stage_waits_until(state, self.cases.now, self.core.calendar)
+        return self.r.waiting_for(state, await self.cases.names(state), self.lang, until=until, skip=theirs)
 
     def _item_corrected(self, loaded: Loaded, name: str, index: int, field: str) -> str:
         """What the person who corrected an item's field reads: the item and the value it has now."""

@@ -244,20 +244,11 @@ class CaseNotices(NoticesBase):
         state, r, lang = loaded.state, self.renderer, user.language
         # Whom the case waits for, and until when: the next task's title is an order to its doer («Согласуйте
         # заявку»), not news for someone who follows the case (a dealer waiting for the office's decision).
-        names = await self._names(loaded)
-        waits: dict[str, str] = {}
-        for t in state.open_tasks():
-            who = r.role(t.role, lang) if t.role else names.get(t.assignee_id or 0)
-            if who and who not in waits:
-                # A deadline already past when the case came (one set from a date in its data) is said to be late.
-                waits[who] = r.t("%(who)s — due %(when)s", lang, who=who, when=r.due(t.due_at, lang)) if t.due_at \
-                    else who
+        waiting = r.waiting_for(state, await self._names(loaded), lang, until=waits_until)
         stage = r.stage_title(state.spec, state.stage, lang)
         text = r.t("📍 %(case)s: now “%(stage)s”.", lang, case=r.case_name(state, lang), stage=stage)
-        if waits:
-            text += " " + r.t("Waiting for: %(who)s.", lang, who="; ".join(waits.values()))
-        elif waits_until is not None:
-            text += " " + r.t("⏳ Waits until %(when)s, then its work begins.", lang, when=r.when(waits_until, lang))
+        if waiting:
+            text += " " + waiting
         plan = await self.channels.plan("stage_change", user)
         variables = {**self._case_vars(loaded, lang), "stage": stage}
         variables["text"] = text

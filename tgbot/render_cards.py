@@ -3,6 +3,7 @@ for each), an unfinished request's card, the case's card and the case buttons un
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -80,6 +81,34 @@ def _reads(source: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 class TaskCards(ItemCards):
     """Wording plus task, draft and case cards (`tgbot.render.Renderer` has them); an item's title and lines come
     with the case's and the task's cards, hence the items' base."""
+
+    def waiting_for(
+        self,
+        case: CaseState,
+        names: dict[int, str],
+        lang: str | None,
+        *,
+        until: datetime | None = None,
+        skip: Callable[[TaskState], bool] | None = None,
+    ) -> str:
+        """Whom the case waits for now and until when («Ждёт: Бухгалтер — до 09.12.2026 18:00.»), else until when
+        it waits for a date before its work begins (`until`); "" when neither. The next task's title is an order to
+        its doer («Согласуйте заявку»), not news for someone else. `skip`: tasks the reader holds (their cards say
+        it)."""
+        waits: dict[str, str] = {}
+        for t in case.open_tasks():
+            if skip is not None and skip(t):
+                continue
+            who = self.role(t.role, lang) if t.role else names.get(t.assignee_id or 0)
+            if who and who not in waits:
+                # A deadline already past when the case came (one set from a date in its data) is said to be late.
+                waits[who] = self.t("%(who)s — due %(when)s", lang, who=who, when=self.due(t.due_at, lang)) \
+                    if t.due_at else who
+        if waits:
+            return self.t("Waiting for: %(who)s.", lang, who="; ".join(waits.values()))
+        if until is not None:
+            return self.t("⏳ Waits until %(when)s, then its work begins.", lang, when=self.when(until, lang))
+        return ""
 
     def task_words(self, spec: ProcessDef, task: TaskState, lang: str | None) -> TaskWords:
         """`TaskWords` of a task in a language, worked out once per process."""
