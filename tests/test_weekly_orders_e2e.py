@@ -474,3 +474,14 @@ async def test_whoever_closes_a_task_reads_who_acts_next(plant: Harness) -> None
     said = await p["Бэлла"].expect("✅ Готово.")
     assert "этап: Готово к отгрузке. ⏳ Ждёт до 29.12.2026 08:00, затем начнётся работа этапа." in said["text"], said
 
+
+async def test_a_manager_registering_a_pre_order_reads_when_to_move_it(plant: Harness) -> None:
+    """A deal registered at «Предварительная заявка» has its «➡️ Заявка подтверждена» button at once; its manager
+    reads that it goes into Thursday's report and that the list of deals to move comes once the general director
+    confirms the week — not left to guess, and to move it on that day, past the week's plans."""
+    anton = plant.people["Антон"]
+    await new_deal(anton, "ООО Вкусный двор", "1 500", "300", "420 000", "29.12.2026", "Предоплата", None)
+    said = await anton.wait_for("попадёт в отчёт по предварительным заявкам")
+    assert "Когда генеральный директор подтвердит заявки недели, придёт список ваших сделок" in said["text"], said
+    assert "ООО Вкусный двор" in said["text"], said["text"]  # which deal it is about
+
