@@ -218,10 +218,10 @@ def without_unit(text: str, units: Sequence[str]) -> str:
 # not something to refuse. The word after the number multiplies it; the confirmation shows the amount in full, so
 # a slip is seen before it is saved. No bare «м» (metres, months) and no «т» alone in English.
 _AMOUNT_SCALE_RE = re.compile(
-    r"^(?P<number>.*\d)\s*(?P<scale>тыс(?:яч[аи]?)?\.?|т\.?|к|k|млн\.?|миллион(?:а|ов)?|mln|mn|m)$",
+    r"^(?P<number>.*\d)\s*(?P<scale>тыс(?:яч[аи]?)?\.?|т\.?|к|k|thousands?|млн\.?|миллион(?:а|ов)?|mln|mn|m|millions?)$",
     re.IGNORECASE,
 )
-_THOUSAND = ("т", "к", "k")
+_THOUSAND = ("т", "к", "k")  # «thousand» begins with «t»
 _TOO_MUCH = Decimal(10) ** _MAX_DIGITS
 
 

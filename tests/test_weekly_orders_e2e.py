@@ -485,3 +485,18 @@ async def test_a_manager_registering_a_pre_order_reads_when_to_move_it(plant: Ha
     assert "Когда генеральный директор подтвердит заявки недели, придёт список ваших сделок" in said["text"], said
     assert "ООО Вкусный двор" in said["text"], said["text"]  # which deal it is about
 
+
+async def test_the_finance_director_writes_the_weeks_figures_in_millions_and_thousands(plant: Harness) -> None:
+    """On a phone amounts are written short: «3,2 млн», «2 750 тыс. руб.». They are taken as the amounts they say,
+    and the summary before «Подтвердить» shows them in full — not refused as no amount at all."""
+    h, p = plant, plant.people
+    faina = p["Фаина"]
+    await h.move_to(msk(24, 9, 1))  # a week without pre-orders: straight to the finance report
+    await done(p["Кирилл"], "Рассмотрите предварительные заявки")
+    await faina.press("Отправить", await faina.card("Отчёт о доходах и расходах", button="Отправить"))
+    await faina.expect("Доходы за неделю")
+    await faina.send("3,2 млн")
+    await faina.expect("Расходы за неделю")
+    await faina.send("2 750 тыс. руб.")
+    text = (await faina.expect("Проверьте"))["text"].replace("\u00a0", " ")
+    assert "Доходы за неделю: 3 200 000,00 ₽" in text and "Расходы за неделю: 2 750 000,00 ₽" in text, text
