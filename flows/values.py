@@ -221,7 +221,7 @@ _AMOUNT_SCALE_RE = re.compile(
     r"^(?P<number>.*\d)\s*(?P<scale>тыс(?:яч[аи]?)?\.?|т\.?|к|k|thousands?|млн\.?|миллион(?:а|ов)?|mln|mn|m|millions?)$",
     re.IGNORECASE,
 )
-_THOUSAND = ("т", "к", "k")  # «thousand» begins with «t»
+_THOUSAND = ("т", "к", "k", "thousand")
 _TOO_MUCH = Decimal(10) ** _MAX_DIGITS
 
 
