@@ -187,6 +187,14 @@ class WorkCalendar:
         """Closing time of ``day`` (whether or not it is a working day), in UTC."""
         return self.local_moment(day, self.hours.end)
 
+    def _day_of(self, start: datetime | date) -> date:
+        """The day a term counts from: a moment's date in the calendar's tz, a plain date as it is."""
+        if isinstance(start, datetime):
+            return _aware(start, "start").astimezone(self.tz).date()
+        if isinstance(start, date):
+            return start
+        raise TypeError(f"start must be a date or datetime, got {type(start).__name__}")
+
     def add_working_days(self, start: datetime | date, days: int) -> datetime:
         """Deadline "within ``days`` working days from ``start``".
 
@@ -197,12 +205,7 @@ class WorkCalendar:
         a working day, otherwise the end of the next working day.
         """
         _whole_days(days, "days")
-        if isinstance(start, datetime):
-            day = _aware(start, "start").astimezone(self.tz).date()
-        elif isinstance(start, date):
-            day = start
-        else:
-            raise TypeError(f"start must be a date or datetime, got {type(start).__name__}")
+        day = self._day_of(start)
         if days == 0:
             if not self.is_working_day(day):
                 day = self._step_working_day(day, 1)
@@ -221,12 +224,7 @@ class WorkCalendar:
         10.01 10:00 pays through the end of 20.01, and no one is chased on its morning.
         """
         _whole_days(days, "days")
-        if isinstance(start, datetime):
-            day = _aware(start, "start").astimezone(self.tz).date()
-        elif isinstance(start, date):
-            day = start
-        else:
-            raise TypeError(f"start must be a date or datetime, got {type(start).__name__}")
+        day = self._day_of(start)
         day += timedelta(days=days)
         if not self.is_working_day(day):
             day = self._step_working_day(day, 1)
