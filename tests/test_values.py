@@ -163,12 +163,6 @@ def test_a_limit_is_written_as_the_reader_writes_numbers(lang: str, maximum: str
         ("1 000 000 рублей", "1000000.00"),
         ("0,99", "0.99"),
         ("1234 RUB", "1234.00"),
-        ("420 тыс", "420000.00"),
-        ("1,2 млн", "1200000.00"),
-        ("2 750 тыс. руб.", "2750000.00"),
-        ("420к", "420000.00"),
-        ("1.5k", "1500.00"),
-        ("3 миллиона", "3000000.00"),
     ],
 )
 def test_money(text: str, expected: str) -> None:
@@ -178,7 +172,7 @@ def test_money(text: str, expected: str) -> None:
     assert str(value) == expected
 
 
-@pytest.mark.parametrize("text", ["", "руб", "much", "12,345", "1234.555", "$$ 12", "тыс", "12 шт", "1,2345678 тыс"])
+@pytest.mark.parametrize("text", ["", "руб", "much", "12,345", "1234.555", "$$ 12"])
 def test_money_errors(text: str) -> None:
     error = invalid("money", text)
     assert "for example" in error.message
@@ -188,6 +182,7 @@ def test_money_errors(text: str) -> None:
     ("text", "expected"),
     [
         ("125 тыс", "125000.00"),
+        ("2 750 тыс. руб.", "2750000.00"),
         ("125 тыс. руб.", "125000.00"),
         ("125тыс", "125000.00"),
         ("125 тысяч", "125000.00"),
@@ -206,13 +201,16 @@ def test_an_amount_said_in_thousands_or_millions_is_taken_in_full(text: str, exp
 
 def test_an_english_reader_says_thousands_and_millions_with_k_and_m() -> None:
     assert parse_text("money", "125k", lang="en") == Decimal("125000.00")
+    assert parse_text("money", "1.5k", lang="en") == Decimal("1500.00")
     assert parse_text("money", "2.5m", lang="en") == Decimal("2500000.00")
     assert parse_text("money", "1.5 mln", lang="en") == Decimal("1500000.00")
     assert parse_text("money", "20 thousand", lang="en") == Decimal("20000.00")
     assert parse_text("money", "2 million", lang="en") == Decimal("2000000.00")
 
 
-@pytest.mark.parametrize("text", ["тыс", "к", "125 км", "125 м", "1,234567 тыс", "99999999999999999999 млн"])
+@pytest.mark.parametrize(
+    "text", ["тыс", "к", "125 км", "125 м", "12 шт", "1,234567 тыс", "99999999999999999999 млн"]
+)
 def test_a_scale_word_alone_another_unit_or_a_fraction_of_a_kopeck_is_refused(text: str) -> None:
     assert "for example" in invalid("money", text).message
 
