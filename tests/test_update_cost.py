@@ -74,13 +74,17 @@ async def test_a_form_answer_reads_the_person_and_their_form_once(harness: Harne
     # and reads its payload in one statement for everybody waiting (not found, then read).
     found = reads("inbox")
     assert not [s for s in found if "WHERE inbox.person_id = " in s]
+    # (the payload as its JSON text: decoded only for the updates a pass starts)
+    shape = "SELECT inbox.person_id, inbox.update_id, CAST(inbox.payload AS TEXT) AS payload"
     if harness.core.db.dialect.name == "postgresql":
-        assert found == [], found
+        # A pass of the processor's own may still read every person's due updates in the window: one right after a
+        # pass that found work, or one woken, drains without asking `any_due` first, so the filter above cannot
+        # tell it by its question. It is a round, not this update's read (that one would name the person, above).
+        own = [s for s in found if not s.startswith(shape)]
+        assert own == [], own
         stored = [s for s in seen if s.startswith("INSERT INTO inbox")]
         assert len(stored) == 1 and "RETURNING" in stored[0], stored
     else:
-        # (the payload as its JSON text: decoded only for the updates a pass starts)
-        shape = "SELECT inbox.person_id, inbox.update_id, CAST(inbox.payload AS TEXT) AS payload"
         assert found and all(s.startswith(shape) for s in found)
 
     # The answer's writes: the draft and the next question in one statement (PostgreSQL: data-modifying CTEs;
