@@ -6,6 +6,7 @@ without the model importing the engine.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,6 +40,10 @@ class TaskState:
     @property
     def claimed(self) -> bool:
         return self.assignee_id is not None
+
+    def is_for(self, person_id: int, roles: Collection[str]) -> bool:
+        """Whether the task is this person's to do: given to them, or still in the pool of a role they have."""
+        return self.assignee_id == person_id or (self.assignee_id is None and self.role in roles)
 
 
 @dataclass(frozen=True)

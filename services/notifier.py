@@ -46,9 +46,12 @@ class Notifier(Protocol):
         """`field` was changed on the case and the task's deadline, which reads it, moved with it: its holder (or
         each person it is offered to) is told the new value and the new deadline."""
 
-    async def registered(self, loaded: Loaded, user: User, notices: Sequence[Notify]) -> None:
-        """The person's chat registered the case: they hear so, with the process's own `notices` to them in the
-        same message, before anything else the registration gives."""
+    async def registered(
+        self, loaded: Loaded, user: User, notices: Sequence[Notify], waits_until: datetime | None = None
+    ) -> None:
+        """The person's chat registered the case: they hear so, and whom it waits for (until when, or until
+        `waits_until` when its stage waits for a date), with the process's own `notices` to them in the same
+        message, before anything else the registration gives."""
 
     async def stage_changed(self, loaded: Loaded, user: User, waits_until: datetime | None = None) -> None:
         """The case moved to another stage: one short line for someone following it (its initiator), with

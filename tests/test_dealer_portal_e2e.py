@@ -191,8 +191,10 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     await anna.send("Москва, Садовая ул., 1")
     await anna.press("Пропустить", await anna.expect("Комментарий"))
     await anna.press("Подтвердить", await anna.expect("Проверьте"))
-    # Registering it is one message: that it is registered, with the process's own word on where it went.
+    # Registering it is one message: that it is registered, whom it waits for and until when, with the process's
+    # own word on where it went.
     registered = await anna.expect("зарегистрировано", "передана на согласование")
+    assert "Ждёт: Региональный представитель — до " in registered["text"].split("\n")[0]
     async with harness.core.sessionmaker() as session:
         order = (await session.execute(select(Case).where(Case.process == "order_request"))).scalar_one()
     assert order.data["amount"] == "133700.00" and len(order.data["positions"]) == 3

@@ -15,7 +15,7 @@ from db.models import Task
 from flows import forms
 from flows.i18n import _
 from flows.items import entry_fields, entry_of, item_of_form, item_state, parse_item_edit, parse_item_task
-from flows.runtime import MOVE_TASK, START_TASK, EngineError, TaskState, pending_approval, stage_waits_until
+from flows.runtime import MOVE_TASK, START_TASK, EngineError, pending_approval, stage_waits_until
 from flows.status import CaseStatus, TaskStatus
 from services import outbox
 from services import people as people_repo
@@ -202,14 +202,14 @@ class Conversation(FormAnswers, FormCorrections):
         if loaded.registered:
             return loaded  # the registration's own first message said it, with the process's notices to them
         if task.key == START_TASK:
-            self.say(
-                self.r.t(
-                    "✅ Case %(case)s is registered. Stage: %(stage)s.",
-                    self.lang,
-                    case=self.r.case_name(loaded.state, self.lang),
-                    stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
-                )
+            said = self.r.t(
+                "✅ Case %(case)s is registered. Stage: %(stage)s.",
+                self.lang,
+                case=self.r.case_name(loaded.state, self.lang),
+                stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
             )
+            waiting = await self._waiting_for_others(loaded)
+            self.say(f"{said} {waiting}" if waiting else said)
         else:
             await self.say_done(loaded)
         return loaded
@@ -237,11 +237,9 @@ class Conversation(FormAnswers, FormCorrections):
             return ""
         roles = await people_repo.roles_of(self.session, self.user.id)
 
-        def theirs(task: TaskState) -> bool:
-            return task.assignee_id == self.user.id or (task.assignee_id is None and task.role in roles)
-
         until = stage_waits_until(state, self.cases.now, self.core.calendar)
-        return self.r.waiting_for(state, await self.cases.names(state), self.lang, until=until, skip=theirs)
+        names = await self.cases.names(state)
+        return self.r.waiting_for(state, names, self.lang, until=until, skip=lambda t: t.is_for(self.user.id, roles))
 
     def _item_corrected(self, loaded: Loaded, name: str, index: int, field: str) -> str:
         """What the person who corrected an item's field reads: the item and the value it has now."""
@@ -266,10 +264,7 @@ class Conversation(FormAnswers, FormCorrections):
             return self.user.id in (state.initiator_id, state.responsible_id)
         created = self.cases.store.created
         roles = await people_repo.roles_of(self.session, self.user.id)
-        return any(
-            t.id in created and (t.assignee_id == self.user.id or (t.assignee_id is None and t.role in roles))
-            for t in state.open_tasks()
-        )
+        return any(t.id in created and t.is_for(self.user.id, roles) for t in state.open_tasks())
 
     def _finished(self, draft: dict[str, Any] | None) -> None:
         """The form is over: its summary's «Confirm / Correct / Back / Cancel» come off, so that an old summary

@@ -224,16 +224,22 @@ class CaseNotices(NoticesBase):
             buttons = r.stage_line_buttons(loaded.row.id, lang)  # the case, and quiet for who needs no more news
             outbox.message(self.session, user.tg_id, text, self.now, buttons, case_id=loaded.row.id)
 
-    async def registered(self, loaded: Loaded, user: User, notices: Sequence[Notify]) -> None:
+    async def registered(
+        self, loaded: Loaded, user: User, notices: Sequence[Notify], waits_until: datetime | None = None
+    ) -> None:
         r, state, lang = self.renderer, loaded.state, user.language
-        lines = [
-            r.t(
-                "✅ Case %(case)s is registered. Stage: %(stage)s.",
-                lang,
-                case=r.case_name(state, lang),
-                stage=r.stage_title(state.spec, state.stage, lang),
-            )
-        ]
+        said = r.t(
+            "✅ Case %(case)s is registered. Stage: %(stage)s.",
+            lang,
+            case=r.case_name(state, lang),
+            stage=r.stage_title(state.spec, state.stage, lang),
+        )
+        if state.status == CaseStatus.ACTIVE:
+            roles = await people_repo.roles_of(self.session, user.id)
+            names = await self._names(loaded)
+            waiting = r.waiting_for(state, names, lang, until=waits_until, skip=lambda t: t.is_for(user.id, roles))
+            said = f"{said} {waiting}" if waiting else said
+        lines = [said]
         extra = self._extra(loaded, lang)
         lines += [r.kept_template(n.text, state.spec, state.data, lang, extra) for n in notices]
         outbox.message(self.session, user.tg_id, "\n".join(lines), self.now, case_id=loaded.row.id)

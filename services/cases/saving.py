@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.runtime import START_TASK, Effect, Notify, TaskClosed, TaskCreated
+from flows.runtime import START_TASK, Effect, Notify, TaskClosed, TaskCreated, stage_waits_until
 from flows.status import CaseStatus, TaskStatus
 from services import outbox
 from services import people as people_repo
@@ -66,7 +66,8 @@ class StepWrites(CaseServiceBase):
             return
         notices = [e for e in effects if isinstance(e, Notify) and e.kind == "text"]
         own = [e for e in notices if person.id in await audience(self.whole, loaded, e)]
-        await self.notifier.registered(loaded, person, own)
+        until = stage_waits_until(loaded.state, self.now, self.core.calendar)
+        await self.notifier.registered(loaded, person, own, until)
         loaded.registered = True
 
     async def _hint_recipients(self, effects: list[Effect]) -> None:
