@@ -89,12 +89,18 @@ class ProductLink(BaseFilter):
         return product_in_link((message.text or "").partition(" ")[2]) is not None
 
 
+class HowToSearchLink(BaseFilter):
+    async def __call__(self, message: Message) -> bool:
+        return (message.text or "").partition(" ")[2] == portal_view.HOW_TO_SEARCH
+
+
 def links() -> Router:
     """A product's link (`/start product-17`, what a picked result's name links to): before /start's own router,
     which would read the payload as an invite."""
     link = Router(name=f"{__name__}.links")
     link.message.filter(ACommand())  # run as one with /start's router, under its root (`handlers.routers`)
     link.message.register(linked, Registered(), CommandStart(deep_link=True), ProductLink())
+    link.message.register(catalogue_command, Registered(), CommandStart(deep_link=True), HowToSearchLink())
     return link
 
 
@@ -128,9 +134,16 @@ async def search(
     offset = int(query.offset) if query.offset.isdigit() else 0
     offers, next_offset = await portal.search(query.query, offset) if portal.rights(viewer).browse else ([], None)
     me = await bot.me()
-    results = portal_view.inline_results(renderer, offers, viewer.user.language, me.username or "")
+    lang = viewer.user.language
+    results = portal_view.inline_results(renderer, offers, lang, me.username or "")
     next_page = str(next_offset) if next_offset is not None else ""
-    after_commit.append(lambda: query.answer(results, cache_time=0, is_personal=True, next_offset=next_page))
+    # Telegram shows an empty answer as nothing at all: the person would not know whether the bot heard them. The
+    # answer's button says nothing was found and opens the chat on how to search (`links`: /start how_to_search).
+    none = not results and not offset and query.query.strip() and portal.rights(viewer).browse
+    button = portal_view.nothing_found(renderer, lang, query.query) if none else None
+    after_commit.append(
+        lambda: query.answer(results, cache_time=0, is_personal=True, next_offset=next_page, button=button)
+    )
 
 
 async def chosen(message: Message, bot: Bot, portal: Portal, renderer: Renderer, viewer: Viewer) -> None:

@@ -157,6 +157,13 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     ranged = await anna.inline("stiga от 40000 до 50000")
     assert [r["title"] for r in ranged["results"]] == ["Газонокосилка STIGA Multiclip 50"]
     assert [r["title"] for r in (await anna.inline("#Триммеры"))["results"]] == ["Триммер STIGA SBC 900"]
+    # Nothing found: Telegram would show nothing at all, so the answer's button says so and opens how to search.
+    nothing = await anna.inline("стартер   электрический")
+    assert nothing["results"] == []
+    assert nothing["button"]["text"] == "Ничего не найдено по «стартер электрический» — как искать"
+    await anna.send("/start " + nothing["button"]["start_parameter"])
+    await anna.expect("Ищите в каталоге по названию, артикулу или штрихкоду")
+    assert (await anna.inline("stiga"))["button"] is None, "a search that finds something has no such button"
     # Boris's dealer buys at retail: he never gets Garden's prices.
     theirs = await boris.inline("газонокосилка stiga")
     assert "39\xa0900,00\xa0₽" in theirs["results"][0]["description"]

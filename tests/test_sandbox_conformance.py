@@ -707,6 +707,13 @@ async def test_answer_inline_query_limits(client: Client) -> None:
     assert await client.error(
         "answerInlineQuery", inline_query_id=query_id, results=results[:50], next_offset="x" * 65
     ) == (400, "Bad Request: NEXT_OFFSET_INVALID")
+    # InlineQueryResultsButton.start_parameter: 1-64 characters of A-Z, a-z, 0-9, _ and -.
+    for bad in ("как искать", "x" * 65, ""):
+        button = {"text": "Nothing found", "start_parameter": bad}
+        assert await client.error("answerInlineQuery", inline_query_id=query_id, results=[], button=button) == (
+            400,
+            "Bad Request: START_PARAM_INVALID",
+        )
     await client.ok("answerInlineQuery", inline_query_id=query_id, results=results[:50], is_personal=True)
     status, answer = await task
     assert status == 200 and answer["is_personal"] is True and len(answer["results"]) == 50

@@ -11,6 +11,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InlineQueryResultUnion,
     InputTextMessageContent,
     WebAppInfo,
@@ -53,6 +54,20 @@ def counted(value: Decimal, unit: str | None, lang: str) -> str:
 def product_link(bot_username: str, product_id: int) -> str:
     """The link an inline result's message carries: the bot reads the product from it (and a tap opens the card)."""
     return f"https://t.me/{bot_username}?start=product-{product_id}"
+
+
+# The deep link an empty search's button opens: the chat's word on how the catalogue is searched.
+HOW_TO_SEARCH = "how_to_search"
+
+
+def nothing_found(r: Renderer, lang: str, query: str) -> InlineQueryResultsButton:
+    """The button above an empty inline answer: what was not found (a long query cut), and a tap opens the chat
+    with how to search. A button's label is short on a phone, so the query is cut at 24 characters."""
+    typed = " ".join(query.split())
+    typed = typed if len(typed) <= 24 else typed[:23] + "…"
+    return InlineQueryResultsButton(
+        text=r.t("Nothing found for “%(query)s” — how to search", lang, query=typed), start_parameter=HOW_TO_SEARCH
+    )
 
 
 def inline_results(r: Renderer, offers: list[Offer], lang: str, bot_username: str) -> list[InlineQueryResultUnion]:

@@ -4,6 +4,7 @@ The user API's press/inline endpoints wait on a future per query id (in the hub)
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -13,6 +14,7 @@ from ..inline import check_result, keep_answer
 from ..params import Params
 from ..state import JsonDict
 
+START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 
 
@@ -62,6 +64,11 @@ async def answer_inline_query(hub: Hub, bot: JsonDict, params: Params) -> Any:
         raise bad_request("NEXT_OFFSET_INVALID")
     for result in results:
         check_result(result)
+    button = params.get_json("button")
+    # InlineQueryResultsButton: «start_parameter … 1-64 characters, only A-Z, a-z, 0-9, _ and - are allowed».
+    start = button.get("start_parameter") if isinstance(button, dict) else None
+    if start is not None and not (isinstance(start, str) and START_PARAMETER.fullmatch(start)):
+        raise bad_request("START_PARAM_INVALID")
     keep_answer(hub, query_id, results)
     fut.set_result(
         {
@@ -69,7 +76,7 @@ async def answer_inline_query(hub: Hub, bot: JsonDict, params: Params) -> Any:
             "cache_time": params.get_int("cache_time"),
             "is_personal": params.get_bool("is_personal"),
             "next_offset": params.get_str("next_offset"),
-            "button": params.get_json("button"),  # shown above the results (text, start_parameter or web_app)
+            "button": button,  # shown above the results (text, start_parameter or web_app)
         }
     )
     return True
