@@ -16,8 +16,11 @@ _SHAPES: SpecCache[ProcessDef, tuple[str, str, str | None], tuple[dict[str, Fiel
 )
 
 
-def comment_field(required: bool) -> FieldDef:
-    """The comment an outcome asks for (`<task>_comment`)."""
+def comment_field(required: bool, outcome: str | None = None) -> FieldDef:
+    """The comment an outcome asks for (`<task>_comment`). A rejection's asks for its reason by that name: the
+    approver who pressed «Отклонить» is asked why, not for «a comment», and the reason reads so where it is shown."""
+    if outcome == "reject":
+        return FieldDef(type="text", label={"ru": "Причина отказа", "en": "Reason for rejection"}, required=required)
     return FieldDef(type="text", label={"ru": "Комментарий", "en": "Comment"}, required=required)
 
 
@@ -34,6 +37,6 @@ def form_shape(spec: ProcessDef, task: TaskState, outcome: str | None) -> tuple[
         odef = task_def(spec, task.stage, task.key).outcome_defs().get(outcome)
         if odef is not None and odef.comment is not None:
             comment = f"{task.key}_comment"
-            fields[comment] = comment_field(odef.comment == "required")
+            fields[comment] = comment_field(odef.comment == "required", outcome)
             names.append(comment)
     return _SHAPES.put(spec, part, (fields, tuple(names)))

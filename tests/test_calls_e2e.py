@@ -86,7 +86,7 @@ async def test_a_rejected_check_declines_the_order(
     await lawyer.press("Отклонить", await lawyer.expect("Проверьте клиента"))
     await lawyer.expect("Заключение")
     await lawyer.send("Три суда")
-    await lawyer.expect("Комментарий")
+    await lawyer.expect("Причина отказа")
     await lawyer.send("Не работаем")
     await lawyer.press("Подтвердить", await lawyer.expect("Проверьте"))
     await harness.people["Менеджер Ольга"].expect("Дело закрыто")

@@ -62,7 +62,7 @@ async def test_a_request_its_manager_turned_down_is_told_closed_to_both(
     harness = await _taken(harness_factory, tmp_path)
     clerk, manager = harness.people["Секретарь Анна"], harness.people["Менеджер Ольга"]
     await manager.press("Отклонить", await manager.card("Завершите заявку", button="Отклонить"))
-    await manager.expect("Комментарий")
+    await manager.expect("Причина отказа")
     await manager.send("Клиент ушёл к другому")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     await clerk.expect("Дело закрыто", "Отказ")

@@ -22,7 +22,7 @@ async def test_a_dealer_reads_why_his_order_request_was_rejected(
     anna, regina = people["anna"], people["regina"]
     sent = await place_order(harness, anna, ("combi 48", COMBI))
     await regina.press("Отклонить", await regina.card("Согласуйте заявку дилера", button="Отклонить"))
-    await regina.expect("Комментарий")
+    await regina.expect("Причина отказа")
     await regina.send("Склад пуст до конца месяца")
     await regina.press("Подтвердить", await regina.expect("Проверьте"))
     await anna.expect("Заявка отклонена. Причина: Склад пуст до конца месяца")

@@ -71,7 +71,7 @@ async def test_a_rejected_request_is_ordered_again_from_its_card(
     anna, regina = people["anna"], people["regina"]
     rejected = await place_order(harness, anna, ("combi 48", COMBI), ("SBC 900", "Триммер STIGA SBC 900"))
     await regina.press("Отклонить", await regina.card("Согласуйте заявку дилера", button="Отклонить"))
-    await regina.expect("Комментарий")
+    await regina.expect("Причина отказа")
     await regina.send("Уточните модель")
     await regina.press("Подтвердить", await regina.expect("Проверьте"))
     await anna.expect("Заявка отклонена. Причина: Уточните модель")

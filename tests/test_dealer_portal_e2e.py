@@ -440,7 +440,7 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
 
     verdict = await semyon.card("Согласуйте ремонт", "Вал погнут ударом о камень", button="Отклонить")
     await semyon.press("Отклонить", verdict)
-    await semyon.expect("Комментарий")
+    await semyon.expect("Причина отказа")
     await semyon.send("Механическое повреждение, не гарантийный случай")
     await semyon.press("Подтвердить", await semyon.expect("Проверьте"))
     await sergey.expect("Рекламация отклонена: Механическое повреждение, не гарантийный случай")

@@ -54,7 +54,7 @@ async def test_a_returned_list_is_shown_as_the_summary_words_it(
 
     # The director sends it back; the manager opens the list again and reads it as she typed it.
     await director.press("Отклонить", await director.expect("Согласуйте предложение"))
-    await director.expect("Комментарий")
+    await director.expect("Причина отказа")
     await director.send("Уточните сроки поставки")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     await manager.press("Готово", await manager.card("Доработайте предложение", button="Готово"))

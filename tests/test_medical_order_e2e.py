@@ -186,7 +186,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     assert "Итого: 6\xa0100\xa0000,00 ₽." in approval["text"]  # what the director commits the company to
     await manager.card("Ответ клиента по договору", button="Клиент согласовал")
     await director.press("Отклонить", approval)
-    await director.expect("Комментарий")
+    await director.expect("Причина отказа")
     await director.send("Цена УЗИ занижена, пересчитайте")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     told = await manager.expect("Директор вернул договор Клиника «Здоровье» на доработку")
@@ -241,7 +241,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     approval = await director.expect("Согласуйте: Аппарат УЗИ → Отправлен")
     assert "Siemens Healthineers" in approval["text"] and "Трек-номер" not in approval["text"]
     await director.press("Отклонить", approval)
-    await director.expect("Комментарий")
+    await director.expect("Причина отказа")
     await director.send("Сначала подтвердите цену у Siemens")
     summary = await director.expect("Проверьте")
     assert "Согласуйте: Аппарат УЗИ → Отправлен" in summary["text"]  # the item by its name, not «Позиция №1»
