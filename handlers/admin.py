@@ -14,7 +14,7 @@ from db.models import User
 from flows.i18n import _
 from flows.loader import DefinitionError
 from handlers.common import Admin, AfterCommit, answer, menu_keyboard
-from services.access import EXTERNAL_ROLES, Viewer
+from services.access import Viewer
 from services.exports import Exports, UnknownProcess
 from services.library import ProcessLibrary, Upload
 from services.team import Team
@@ -22,7 +22,7 @@ from services.team.base import Refused, UnknownRoles
 from services.team.invites import MAX_USES, MIN_USES
 from services.worktime import MAX_DAYS, WorkTime, days_asked
 from tgbot import processes_view, team_view
-from tgbot.callbacks import ExportCb, LoadCb, RoleCb
+from tgbot.callbacks import ExportCb, InviteCb, LoadCb, RoleCb
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 
@@ -43,6 +43,7 @@ def router() -> Router:
     admin.callback_query.filter(Admin())
     admin.callback_query.register(on_export, ExportCb.filter())
     admin.callback_query.register(on_roles, RoleCb.filter())
+    admin.callback_query.register(on_invite, InviteCb.filter())
     admin.callback_query.register(on_load, LoadCb.filter())
     return admin
 
@@ -60,10 +61,11 @@ def invite_words(args: str | None) -> tuple[list[str], int, bool]:
 
 
 def invite_usage(renderer: Renderer, team: Team, lang: str, unknown: list[str]) -> str:
-    """How /invite is typed, with the company's roles by their keys and names (a dealer's come from /orgs)."""
-    known = sorted(team.known_roles() - set(EXTERNAL_ROLES), key=lambda r: renderer.role(r, lang))
-    listed = "\n".join(f"{renderer.role(role, lang)} — {role}" for role in known)
-    text = renderer.t(INVITE_USAGE, lang, low=MIN_USES, high=MAX_USES, roles=listed)
+    """How /invite is typed, with the company's roles by their names (a dealer's come from /orgs): never their keys,
+    which no one needs to type — a name is read as well."""
+    listed = "\n".join(sorted(renderer.role(role, lang) for role in team.own_roles()))
+    admin = renderer.role("admin", lang)
+    text = renderer.t(INVITE_USAGE, lang, low=MIN_USES, high=MAX_USES, roles=listed, admin=admin)
     if not unknown:
         return text
     return renderer.t("Unknown roles: %(unknown)s.", lang, unknown=", ".join(unknown)) + "\n" + text
@@ -85,32 +87,77 @@ def grant_usage(renderer: Renderer, team: Team, lang: str, command: str, unknown
 
 
 INVITE_USAGE = _(
-    "Usage: /invite role1 role2 [xN]: xN lets N people use the link, %(low)s to %(high)s (one by default); "
-    "admin among the roles makes administrators. A dealer's roles are invited on the organisation's card (/orgs).\n"
-    "Roles:\n%(roles)s"
+    "Usage: /invite role1 role2 [xN], or /invite alone to choose them by buttons: xN lets N people use the link, "
+    "%(low)s to %(high)s (one by default); «%(admin)s» among the roles makes administrators. A dealer's roles are "
+    "invited on the organisation's card (/orgs).\nRoles:\n%(roles)s"
 )
 
 
 async def invite(
     message: Message, command: CommandObject, bot: Bot, replies: Replies, renderer: Renderer, user: User, team: Team
 ) -> None:
+    """`/invite Работник склада x5` makes the link at once; `/invite` alone offers the roles as buttons."""
     t = renderer.t
+    if not (command.args or "").strip():
+        own, pick = team.own_roles(), team_view.InvitePick()
+        await in_place(None, 0, replies, user, lambda row: team_view.invite_picker(renderer, own, pick, user.language,
+                                                                                  row))  # fmt: skip
+        return
     words, uses, make_admin = invite_words(command.args)
     roles = team.read_roles(words)  # keys or names, «Работник склада» as typed
     make_admin, roles = make_admin or "admin" in roles, [r for r in roles if r != "admin"]
     try:
-        created = await team.invite(user, roles, uses, make_admin)
+        said = await new_invite(bot, renderer, user, team, roles, uses, make_admin)
     except Refused as exc:  # a dealer's roles without their organisation, uses out of bounds
         said = t(exc.message, user.language, roles=renderer.roles(exc.roles, user.language), **exc.params)
-        replies.say(message.chat.id, said)
-        return
     except UnknownRoles as exc:
-        replies.say(message.chat.id, invite_usage(renderer, team, user.language, exc.unknown))
-        return
+        said = invite_usage(renderer, team, user.language, exc.unknown)
+    replies.say(message.chat.id, said)
+
+
+async def new_invite(
+    bot: Bot, renderer: Renderer, user: User, team: Team, roles: list[str], uses: int, make_admin: bool
+) -> str:
+    """The invite made, typed or pressed alike, and what the admin reads of it: the link to send and its code."""
+    created = await team.invite(user, roles, uses, make_admin)
     link = f"https://t.me/{(await bot.me()).username}?start={created.code}"
     shown = renderer.roles(roles + (["admin"] if make_admin else []), user.language)
     text = _("Invite for %(roles)s (%(uses)s use(s)):\n%(link)s\nCode: %(code)s")
-    replies.say(message.chat.id, t(text, user.language, roles=shown, uses=uses, link=link, code=created.code))
+    return renderer.t(text, user.language, roles=shown, uses=uses, link=link, code=created.code)
+
+
+async def on_invite(
+    query: CallbackQuery,
+    callback_data: InviteCb,
+    bot: Bot,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+    after_commit: AfterCommit,
+) -> None:
+    """A press on `/invite`'s buttons: a role, how many people or the administrator's rights changed in the same
+    message; «Create link» makes the invite as `/invite` typed does and the message becomes the link."""
+    t, lang, ref = renderer.t, user.language, callback_data.ref
+    own = team.own_roles()
+    if callback_data.of != team_view.roles_mark(own):  # a process loaded since: the bits would mean other roles
+        pick = team_view.InvitePick(uses=callback_data.uses, admin=bool(callback_data.admin))
+        await in_place(query, ref, replies, user, lambda row: team_view.invite_picker(renderer, own, pick, lang, row))
+        return answer(after_commit, query, t("The list of roles has changed: mark the roles again.", lang), True)
+    pick = team_view.InvitePick.pressed(own, callback_data)
+    if callback_data.action != "go":
+        await in_place(query, ref, replies, user, lambda row: team_view.invite_picker(renderer, own, pick, lang, row))
+        return answer(after_commit, query)
+    if not (pick.roles or pick.admin):
+        admin = renderer.role("admin", lang)
+        return answer(after_commit, query, t("Mark at least one role, or «%(admin)s».", lang, admin=admin), True)
+    try:
+        said = await new_invite(bot, renderer, user, team, sorted(pick.roles), pick.uses, pick.admin)
+    except Refused as exc:
+        said = t(exc.message, lang, roles=renderer.roles(exc.roles, lang), **exc.params)
+        return answer(after_commit, query, said, True)
+    await in_place(query, ref, replies, user, lambda _row: (said, None))
+    answer(after_commit, query)
 
 
 async def list_users(message: Message, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:

@@ -6,15 +6,19 @@ when used: the person is told to ask for a new link, the admins what to make ins
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 
 from db.models import Invite, User
 from services import people
+from services.wording.names import ROLES
 from tests.chat import create_person
 from tests.conftest import Harness
 from tests.test_organisations_e2e import dealer_person, organisation
 from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
+
+LIBRARY = Path(__file__).resolve().parent.parent / "flows" / "library"
 
 
 async def test_a_switched_off_organisation_takes_no_new_people(harness: Harness) -> None:
@@ -93,18 +97,14 @@ async def test_an_invite_gives_a_dealers_roles_only_with_its_organisation(office
 
 
 async def test_invite_explains_itself_and_its_bounds(harness: Harness) -> None:
-    """/invite alone explains how it is typed and lists the roles by their names (and keys to type); a number
-    of uses outside 1…1000 is refused with the bounds, no link made."""
+    """A role /invite does not know is named, with how /invite is typed and the company's roles by their names
+    alone (a dealer's come from /orgs); a number of uses outside 1…1000 is refused with the bounds, no link made."""
     admin = harness.admin
-    await admin.send("/invite")
-    usage = await admin.expect("/invite роль1 роль2")
-    assert "Неизвестные роли" not in usage["text"] and "от 1 до 1000" in usage["text"]
-    assert "Менеджер магазина — shop_manager" in usage["text"]
-    assert "dealer_manager" not in usage["text"] and "/orgs" in usage["text"]
-
     await admin.send("/invite shop_managr")
-    typo = await admin.expect("Неизвестные роли: shop_managr.")
-    assert "Менеджер магазина — shop_manager" in typo["text"]
+    typo = await admin.expect("Неизвестные роли: shop_managr.", "/invite роль1 роль2")
+    assert "от 1 до 1000" in typo["text"] and "Менеджер магазина\n" in typo["text"]
+    assert "Менеджер дилера" not in typo["text"] and "/orgs" in typo["text"]
+    assert not role_keys(typo["text"].replace("shop_managr", "")), typo["text"]
 
     for uses in ("x0", "x1000000"):
         await admin.send(f"/invite shop_manager {uses}")
@@ -114,6 +114,109 @@ async def test_invite_explains_itself_and_its_bounds(harness: Harness) -> None:
     await admin.expect("start=", "1000")
     async with harness.core.sessionmaker() as session:
         assert [i.max_uses for i in (await session.execute(select(Invite))).scalars()] == [1000]
+
+
+def role_keys(text: str, lang: str = "ru") -> set[str]:
+    """The internal role keys (`shop_manager`, `admin`) a text shows: none may reach a person. (In English a
+    one-word key is a word too: «Head of security».)"""
+    return {w for w in re.findall(r"[A-Za-z_0-9]+", text) if "_" in w or (lang == "ru" and w in ROLES)}
+
+
+async def test_an_admin_invites_by_pressing_roles_and_how_many_people(harness: Harness) -> None:
+    """/invite alone: one message with the company's roles as buttons by their names, how many people the link is
+    for and «administrator»; each press changes that message in place, «Create link» turns it into the link, which
+    gives a newcomer the roles pressed."""
+    admin = harness.admin
+    await admin.send("/invite")
+    picker = await admin.card("Создать ссылку", button="Создать ссылку")
+    buttons = admin.buttons(picker)
+    wanted = {"Менеджер магазина", "Бухгалтер", "⭐ Администратор", "✅ 1 человек", "5 человек", "20 человек"}
+    assert wanted | {"🔗 Создать ссылку"} <= set(buttons), buttons
+    assert not [b for b in buttons if "дилера" in b], "a dealer's roles are invited on its organisation's card"
+    assert not role_keys(picker["text"] + " ".join(buttons)), (picker["text"], buttons)
+
+    await admin.press("Менеджер магазина", picker)
+    picker = await admin.wait_for("Роли: Менеджер магазина")
+    await admin.press("Директор", picker)
+    picker = await admin.wait_for("Роли: Директор, Менеджер магазина")
+    await admin.press("Бухгалтер", picker)
+    picker = await admin.wait_for("Роли: Бухгалтер, Директор, Менеджер магазина")
+    await admin.press("✅ Директор", picker)  # pressed by mistake: pressed again, it is off
+    picker = await admin.wait_for("Роли: Бухгалтер, Менеджер магазина")
+    await admin.press("5 человек", picker)
+    picker = await admin.wait_for("Роли: Бухгалтер, Менеджер магазина", "Человек: 5")
+    buttons = admin.buttons(picker)
+    assert {"✅ Бухгалтер", "✅ Менеджер магазина", "Директор", "✅ 5 человек", "1 человек"} <= set(buttons), buttons
+    assert not role_keys(picker["text"] + " ".join(buttons))
+
+    await admin.press("Создать ссылку", picker)
+    link = await admin.wait_for("start=", "Бухгалтер, Менеджер магазина", "5")
+    assert link["message_id"] == picker["message_id"], "the link comes in the message pressed, not a new one"
+    assert not admin.buttons(link) and "Код:" in link["text"] and not role_keys(link["text"].split("https:")[0])
+    pickers = [m for m in await admin.bot_messages() if "Создать ссылку" in (m.get("text") or "")]
+    assert not pickers, "every press changed the one message"
+    code = re.search(r"start=(\S+)", link["text"])
+    assert code is not None
+
+    harness._next_id += 1
+    nina = await create_person(harness.http, harness.base, harness._next_id, "Нина")
+    await nina.send(f"/start {code.group(1)}")
+    await nina.expect("Ваши роли: Бухгалтер, Менеджер магазина.")
+    async with harness.core.sessionmaker() as session:
+        nina_id = (await session.execute(select(User.id).where(User.name == "Нина"))).scalar_one()
+        assert await people.roles_of(session, nina_id) == {"accountant", "shop_manager"}
+        invite = (await session.execute(select(Invite))).scalar_one()
+    assert (invite.max_uses, invite.make_admin, invite.organisation_id) == (5, False, None)
+
+    # What is typed still works as before, roles by their names.
+    await admin.send("/invite Работник склада x5")
+    await admin.expect("start=", "Работник склада", "5")
+
+
+async def test_an_admin_invites_another_admin_by_pressing_and_reads_the_picker_in_english(harness: Harness) -> None:
+    """«Administrator» alone makes a link for an administrator; the new one, reading English, gets the same
+    message in English; someone who is not an administrator gets no such message, and its buttons do nothing."""
+    admin = harness.admin
+    await admin.send("/invite")
+    picker = await admin.card("Создать ссылку", button="Создать ссылку")
+    told = await admin.press("Создать ссылку", picker)  # nothing chosen yet: said, no link made
+    assert told is not None and "Отметьте" in told, told
+    await admin.press("⭐ Администратор", picker)
+    picker = await admin.wait_for("Роли: Администратор")
+    await admin.press("Создать ссылку", picker)
+    link = await admin.wait_for("start=", "Администратор")
+    code = re.search(r"start=(\S+)", link["text"])
+    assert code is not None
+
+    harness._next_id += 1
+    john = await create_person(harness.http, harness.base, harness._next_id, "John", language="en")
+    await john.send(f"/start {code.group(1)}")
+    await john.expect("John", "administrator")
+    await john.send("/invite")
+    picker = await john.card("Create link", button="Create link")
+    buttons = john.buttons(picker)
+    wanted = {"Shop manager", "Accountant", "⭐ Administrator", "✅ 1 person", "5 people", "🔗 Create link"}
+    assert wanted <= set(buttons), buttons
+    assert not role_keys(picker["text"] + " ".join(buttons), "en"), (picker["text"], buttons)
+    await john.press("Accountant", picker)
+    picker = await john.wait_for("Roles: Accountant")
+    await john.press("20 people", picker)
+    picker = await john.wait_for("Roles: Accountant", "People: 20")
+    await john.press("Create link", picker)
+    await john.wait_for("start=", "Accountant", "20")
+
+    marina = await harness.person("Марина", "shop_manager")
+    await marina.send("/invite")
+    said = await marina.expect("")
+    assert "start=" not in said["text"] and not marina.buttons(said)
+    # The admin's «Create link» pressed by someone else (a client made it up): refused, nothing made.
+    data = next(key["callback_data"] for row in picker["inline_keyboard"] for key in row if "Create" in key["text"])
+    told = await marina.press_data(said["message_id"], data, unchecked=True)
+    assert told is not None and "start=" not in told
+    async with harness.core.sessionmaker() as session:
+        made = [(i.roles, i.max_uses, i.make_admin) for i in (await session.execute(select(Invite))).scalars()]
+    assert sorted(made, key=str) == sorted([([], 1, True), (["accountant"], 20, False), (["shop_manager"], 1, False)],
+                                           key=str)
 
 
 async def test_an_old_invite_mixing_the_companys_roles_and_a_dealers_gives_nothing(harness: Harness) -> None:
@@ -189,3 +292,32 @@ async def test_the_admin_who_made_an_invite_hears_who_joined_by_it(harness: Harn
     gleb = await harness.person("Глеб", "shop_manager", "accountant")
     told = await harness.admin.expect("👋 Приглашение принято: Глеб")
     assert f"@u{gleb.id}" in told["text"] and "Бухгалтер, Менеджер магазина" in told["text"], told["text"]
+
+
+async def test_an_invite_pressed_after_a_process_brought_new_roles_is_chosen_again(harness: Harness) -> None:
+    """The roles the buttons stand for are those there were when the message was made: once a process loaded since
+    brings another role, a press is not read against the new list (it could give a role nobody pressed) — the admin
+    is told, and the message shows the roles there are now, none chosen."""
+    admin = harness.admin
+    await admin.send("/invite")
+    picker = await admin.card("Создать ссылку", button="Создать ссылку")
+    await admin.press("Директор", picker)
+    picker = await admin.wait_for("Роли: Директор")
+
+    source = (LIBRARY / "defect_return.yaml").read_text(encoding="utf-8")
+    changed = source.replace("roles: [shop_manager, shop_admin,", "roles: [auditor, shop_manager, shop_admin,", 1)
+    assert changed != source
+    await admin.send_file("document", changed.encode(), "defect_return.yaml", caption="/load")
+    await admin.expect("версия 2")
+
+    told = await admin.press("Менеджер магазина", picker)
+    assert told is not None and "Список ролей изменился" in told, told
+    picker = await admin.wait_for("Роли: —", "Создать ссылку")
+    chosen = [b for b in admin.buttons(picker) if b.startswith("✅")]
+    assert "Auditor" in admin.buttons(picker) and chosen == ["✅ 1 человек"], admin.buttons(picker)
+    await admin.press("Менеджер магазина", picker)
+    picker = await admin.wait_for("Роли: Менеджер магазина")
+    await admin.press("Создать ссылку", picker)
+    await admin.wait_for("start=", "роли: Менеджер магазина,")
+    async with harness.core.sessionmaker() as session:
+        assert [i.roles for i in (await session.execute(select(Invite))).scalars()] == [["shop_manager"]]

@@ -110,6 +110,20 @@ class RoleCb(CallbackData, prefix="r"):
     ref: int = 0  # the outbox row of the message pressed: the answer edits it (0: a new message)
 
 
+class InviteCb(CallbackData, prefix="iv"):
+    """`/invite` alone: the invite being put together travels in its buttons (nothing is stored until «Create
+    link»). action: r (toggle the role at `arg` among `Team.own_roles`) | u (uses = arg) | a (toggle admin) | go
+    (make the link)."""
+
+    action: str
+    arg: int = 0
+    roles: str = ""  # the roles chosen: a bit per role of `Team.own_roles`, hex (keys would not fit 64 bytes)
+    uses: int = 1
+    admin: int = 0
+    of: str = ""  # which list of roles the bits are over (`team_view.roles_mark`): another list makes them stale
+    ref: int = 0  # the outbox row of the message pressed: the answer edits it
+
+
 class AdminCb(CallbackData, prefix="ad"):
     # an admin's inline commands: show (a case's admin card) | task (whom to give task_id to) | to (arg = user id)
     # | cancel (ask the reason) | retry (the failed step)

@@ -4,7 +4,9 @@ dealer link."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -13,11 +15,12 @@ from flows.i18n import _
 from flows.runtime import TaskState
 from services.access import EXTERNAL_ROLES
 from services.cases import Loaded
-from services.team.invites import MixedInvite
+from services.team.invites import MAX_USES, MIN_USES, MixedInvite
 from services.team.joining import Joined, Welcome
 from services.team.roster import PersonCard
 from tgbot.callbacks import (
     ApprovalCb,
+    InviteCb,
     RoleCb,
     button_label,
 )
@@ -175,6 +178,84 @@ def person_roles(
     if person.active and not person.is_admin:  # as the panel: an administrator's access is not closed from here
         ask = RoleCb(action="ask_revoke", user_id=person.id).pack()
         rows.append([InlineKeyboardButton(text=renderer.t("⛔ Revoke access", lang), callback_data=ask)])
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+# How many people a link pressed together is for: the usual few (a typed `/invite … x300` gives any other).
+INVITE_USES = tuple(n for n in (1, 5, 20) if MIN_USES <= n <= MAX_USES)
+
+INVITE_PICKER = _(
+    "A new invite link: mark its roles and how many people it is for, then press «Create link».\n"
+    "Roles: %(roles)s\nPeople: %(uses)s"
+)
+
+
+@dataclass(frozen=True)
+class InvitePick:
+    """An invite being put together by buttons (`/invite` alone): nothing is stored until it is made."""
+
+    roles: frozenset[str] = frozenset()
+    uses: int = INVITE_USES[0]
+    admin: bool = False
+
+    @classmethod
+    def pressed(cls, own: list[str], data: InviteCb) -> InvitePick:
+        """The invite as the message pressed showed it (`own`: the company's roles its bits are over), with the
+        press applied."""
+        try:
+            bits = int(data.roles or "0", 16)
+        except ValueError:  # not a button the bot made
+            bits = 0
+        roles = {role for i, role in enumerate(own) if bits >> i & 1}
+        uses, admin = data.uses if data.uses in INVITE_USES else INVITE_USES[0], bool(data.admin)
+        if data.action == "r" and 0 <= data.arg < len(own):
+            roles ^= {own[data.arg]}
+        elif data.action == "u" and data.arg in INVITE_USES:
+            uses = data.arg
+        elif data.action == "a":
+            admin = not admin
+        return cls(frozenset(roles), uses, admin)
+
+
+def roles_mark(own: list[str]) -> str:
+    """Which list of the company's roles an invite's bits are over: a process loaded since adds roles and moves
+    the bits, and a button's then means other roles."""
+    return hashlib.sha1("\n".join(own).encode()).hexdigest()[:6]
+
+
+def invite_picker(
+    renderer: Renderer, own: list[str], pick: InvitePick, lang: str, ref: int = 0
+) -> tuple[str, InlineKeyboardMarkup]:
+    """`/invite` alone: the company's roles as buttons by their names (✅ on those chosen), how many people, the
+    administrator's rights and «Create link»; each press edits this message (`ref`). The roles travel as bits
+    over `own` (sorted keys): a role's key may not fit a button's 64 bytes."""
+    t, mark = renderer.t, roles_mark(own)
+    bits = f"{sum(1 << i for i, role in enumerate(own) if role in pick.roles):x}"
+
+    def data(action: str, arg: int = 0) -> str:
+        return InviteCb(action=action, arg=arg, roles=bits, uses=pick.uses, admin=int(pick.admin), of=mark,
+                        ref=ref).pack()  # fmt: skip
+
+    def on(chosen: bool, label: str) -> str:
+        return button_label(("✅ " if chosen else "") + label, 40)
+
+    shown = renderer.roles(sorted(pick.roles) + (["admin"] if pick.admin else []), lang)
+    text = t(INVITE_PICKER, lang, roles=shown, uses=pick.uses)
+    places = sorted(range(len(own)), key=lambda i: renderer.role(own[i], lang))
+    buttons = [
+        InlineKeyboardButton(text=on(own[i] in pick.roles, renderer.role(own[i], lang)), callback_data=data("r", i))
+        for i in places
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    admin = on(pick.admin, "⭐ " + renderer.role("admin", lang))
+    rows.append([InlineKeyboardButton(text=admin, callback_data=data("a"))])
+    rows.append([
+        InlineKeyboardButton(
+            text=on(n == pick.uses, renderer.tr.tn("%(n)s person", "%(n)s people", n, lang)), callback_data=data("u", n)
+        )
+        for n in INVITE_USES
+    ])  # fmt: skip
+    rows.append([InlineKeyboardButton(text=t("🔗 Create link", lang), callback_data=data("go"))])
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -51,6 +51,11 @@ class TeamBase:
         named = {role for loaded in self.core.registry.library.values() for role in loaded.spec.roles}
         return named | set(access.INTERNAL_ROLES) | set(access.EXTERNAL_ROLES)
 
+    def own_roles(self) -> list[str]:
+        """The company's own roles, by their keys: what a plain invite gives (a dealer's roles come with their
+        organisation, on its card)."""
+        return sorted(self.known_roles() - set(access.EXTERNAL_ROLES))
+
     def read_roles(self, words: Iterable[str]) -> list[str]:
         """Roles as an admin types them: keys (`warehouse_worker`) or names in any language, quoted or not, with
         spaces (`Работник склада`, `«Аккаунт-менеджер»`), case aside. Words that name no role stay as typed, so
