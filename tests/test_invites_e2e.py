@@ -127,6 +127,8 @@ async def test_an_admin_invites_by_pressing_roles_and_how_many_people(harness: H
     for and «administrator»; each press changes that message in place, «Create link» turns it into the link, which
     gives a newcomer the roles pressed."""
     admin = harness.admin
+    welcome = await admin.find("Вы администратор")  # the first admin is pointed to it
+    assert welcome is not None and "командой /invite — роли выбираются кнопками" in welcome["text"], welcome
     await admin.send("/invite")
     picker = await admin.card("Создать ссылку", button="Создать ссылку")
     buttons = admin.buttons(picker)

@@ -141,7 +141,8 @@ def help_text(
         ))  # fmt: skip
     if admin:
         lines.append(renderer.t(
-            "Admins: /invite role… [xN] — an invite link (admin among the roles makes admins), /dealer_link [xN] — "
+            "Admins: /invite — an invite link, its roles chosen by buttons (or typed: /invite role… [xN]), "
+            "/dealer_link [xN] — "
             "one for many dealers' staff, each approved by you; /users — people and their roles; /grant and /revoke — "
             "roles, /revoke N with no role — the person's access closed (their tasks back to the pools), /restore N — "
             "a revoked person's access back; "

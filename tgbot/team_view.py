@@ -34,7 +34,9 @@ def welcome(renderer: Renderer, joined: Joined) -> str:
         return back + ("\n" + t(joined.problem, lang) if joined.problem else "")  # the link they brought, refused
     if joined.outcome is Welcome.FIRST_ADMIN:
         return t(
-            "Welcome, %(name)s! You are an administrator. Invite people with /invite role1 role2.", lang, name=name
+            "Welcome, %(name)s! You are an administrator. Invite people with /invite: it offers the roles as buttons.",
+            lang,
+            name=name,
         )
     if joined.outcome is Welcome.STRANGER:
         return t(
