@@ -141,7 +141,7 @@ async def on_invite(
     t, lang, ref = renderer.t, user.language, callback_data.ref
     own = team.own_roles()
     if callback_data.of != team_view.roles_mark(own):  # a process loaded since: the bits would mean other roles
-        pick = team_view.InvitePick(uses=callback_data.uses, admin=bool(callback_data.admin))
+        pick = team_view.InvitePick.pressed([], callback_data.model_copy(update={"action": "", "roles": ""}))
         await in_place(query, ref, replies, user, lambda row: team_view.invite_picker(renderer, own, pick, lang, row))
         return answer(after_commit, query, t("The list of roles has changed: mark the roles again.", lang), True)
     pick = team_view.InvitePick.pressed(own, callback_data)
