@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from app.settings import SANDBOX_TOKEN
-from flows.loader import check_paths
+from flows.loader import check_and_warn, check_paths
 
 log = logging.getLogger("konveyer")
 
@@ -51,14 +51,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     from services.i18n import Translator
 
     paths = args.paths or [str(Path(__file__).resolve().parent.parent / "flows" / "library")]
-    problems = check_paths(paths)
+    problems, warnings = check_and_warn(paths)
     with tempfile.TemporaryDirectory() as compiled:
         translator = Translator(Path(compiled))
-        for problem in problems:
+        for problem in problems + warnings:
             print(problem.translated(lambda msgid: translator.t(msgid, args.lang)))
         sys.stdout.flush()  # the count comes after the lines it counts, also where both streams go to one place
+        counted = [translator.tn("%(n)s problem", "%(n)s problems", len(problems), args.lang)] if problems else []
+        if warnings:  # a warning leaves the exit code alone: the definitions load as they are
+            counted.append(translator.tn("%(n)s warning", "%(n)s warnings", len(warnings), args.lang))
+        if counted:
+            print(", ".join(counted), file=sys.stderr)
         if problems:
-            print(translator.tn("%(n)s problem", "%(n)s problems", len(problems), args.lang), file=sys.stderr)
             return 1
         print(translator.t("all definitions are valid", args.lang))
     return 0

@@ -7,6 +7,7 @@ field, unreachable stage, deadlines and conditions that cannot be read). Both re
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from flows import typecheck
 from flows.deadlines import Deadline, DeadlineError, parse_deadline, parse_offset
@@ -29,12 +30,14 @@ from flows.model import (
     ACTION_TAG,
     CANCEL_REASON,
     DATE_RULE_WORDS,
+    DEFAULT_LANG,
     FIELD_TYPES,
     FILE_TYPES,
     ITEM_WORKERS,
     PERSON_REFS,
     CallDef,
     DateRules,
+    EmailDef,
     FieldDef,
     FieldRef,
     LocalText,
@@ -61,9 +64,10 @@ class Problem:
     message: str
     msgid: str = ""
     params: dict[str, Any] = field(default_factory=dict, compare=False)
+    warning: bool = False  # said, but the definition is sound and loads (`language_gaps`)
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}:{self.line}: {'warning: ' if self.warning else ''}{self.message}"
 
     def translated(self, gettext: Callable[[str], str]) -> str:
         """`file:line: message` in the admin's language; `gettext` translates one msgid (the bot's catalog)."""
@@ -74,7 +78,8 @@ class Problem:
             text = gettext(self.msgid) % params if params else gettext(self.msgid)
         except (KeyError, ValueError, TypeError):  # a translation with broken placeholders: say it in English
             text = self.message
-        return f"{self.file}:{self.line}: {text}"
+        prefix = f"{gettext('warning')}: " if self.warning else ""
+        return f"{self.file}:{self.line}: {prefix}{text}"
 
 
 def problem(file: str, line: int, msgid: str, /, **params: Any) -> Problem:
@@ -463,6 +468,13 @@ def check_paths(paths: Iterable[str | Path], known: Mapping[str, ProcessDef | No
     return _check(paths, known)[0]
 
 
+def check_and_warn(paths: Iterable[str | Path]) -> tuple[list[Problem], list[Problem]]:
+    """`check_paths`, and the warnings of the definitions that loaded (`language_gaps`): what `konveyer check`
+    says. A warning does not stop a definition from loading."""
+    problems, good = _check(paths)
+    return problems, [gap for loaded in good.values() for gap in language_gaps(loaded)]
+
+
 def _check(
     paths: Iterable[str | Path], known: Mapping[str, ProcessDef | None] | None = None
 ) -> tuple[list[Problem], dict[str, LoadedDefinition]]:
@@ -612,6 +624,68 @@ def _cross_check_call(
                 stage=follower.follows.at_least,
                 stages=", ".join(child_stages),
             )
+
+
+# --- texts a person reads in one language only ------------------------------------------------------------
+
+# Texts people read that are not the bot's words for them: a field's `default` is a value the case keeps, so are
+# a directory's entries (a supplier's name); an e-mail goes to someone outside the company, in its language.
+_NOT_WORDED_PER_READER = frozenset({"default", "directories"})
+_NOT_READ_BY_STAFF: tuple[type, ...] = (EmailDef,)
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+
+
+def language_gaps(loaded: LoadedDefinition) -> list[Problem]:
+    """Warnings: texts people read (titles, questions, labels, options, buttons, notices, units…) that have Russian
+    words but no `en:`, in a definition that gives English somewhere — one meant to be read in both languages,
+    where an English reader would get those in Russian. A definition with no English at all is a company's that
+    works in Russian only: nothing to warn of there."""
+    texts: list[tuple[Path_, LocalText | list[str]]] = []
+    _collect_texts(loaded.spec, (), texts)
+    if not any(isinstance(text, dict) and "en" in text for _path, text in texts):
+        return []
+    checker = _Checker(file=loaded.path, root=_compose(loaded.source))
+    for path, text in texts:
+        worded = text if isinstance(text, dict) else {DEFAULT_LANG: text}
+        if "en" in worded:
+            continue
+        russian = " ".join(" ".join(v) if isinstance(v, list) else str(v) for v in worded.values())
+        if _CYRILLIC.search(_JINJA.sub("", russian)):
+            checker.add(
+                path,
+                _("%(place)s is in Russian only: a person reading English gets it in Russian; add 'en:' "
+                  "({ru: …, en: …})"),
+                place=checker.place_of(path),
+            )  # fmt: skip
+    return sorted((dataclasses.replace(gap, warning=True) for gap in checker.problems), key=lambda gap: gap.line)
+
+
+def _collect_texts(value: Any, path: Path_, into: list[tuple[Path_, LocalText | list[str]]]) -> None:
+    """Every text of `value` (a part of a definition) that is worded per language, with its path in the YAML;
+    only what the author wrote (`model_fields_set`), not a default the model fills in."""
+    if isinstance(value, _NOT_READ_BY_STAFF):
+        return
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:  # in the model's order: the same output every run
+            if name in _NOT_WORDED_PER_READER or name not in value.model_fields_set:
+                continue
+            child = getattr(value, name)
+            annotation = str(type(value).model_fields[name].annotation)
+            if annotation.startswith("dict[str, str | dict[str, str]]") and isinstance(child, dict):
+                for key, text in child.items():  # a choice's options: key -> label
+                    into.append(((*path, name, key), text))
+            elif ("str | dict[str, str]" in annotation or name == "unit") and isinstance(child, str | dict | list):
+                if child:
+                    into.append(((*path, name), child))
+            else:
+                _collect_texts(child, (*path, name), into)
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            _collect_texts(child, (*path, key), into)
+    elif isinstance(value, list | tuple):
+        for index, child in enumerate(value):
+            _collect_texts(child, (*path, index), into)
 
 
 def load_library(folder: str | Path) -> dict[str, LoadedDefinition]:

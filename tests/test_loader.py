@@ -224,6 +224,101 @@ def test_konveyer_check_speaks_the_admins_language_and_counts_on_a_line_of_its_o
     assert capsys.readouterr().err == "3 problems\n"
 
 
+BILINGUAL = """\
+process: leave
+title: {ru: Отпуск, en: Leave}
+roles: [clerk, boss]
+start:
+  roles: [clerk]
+  form: [days, kind]
+  title: "{{ days }}"
+fields:
+  days: {type: number, label: {ru: Сколько дней, en: How many days}, unit: дн}
+  kind:
+    type: choice
+    label: {ru: Отпуск, en: Leave}
+    options: {paid: {ru: Оплачиваемый, en: Paid}, unpaid: За свой счёт}
+stages:
+  - key: review
+    title: Согласование
+    tasks:
+      - key: approve_it
+        kind: approve
+        assignee: boss
+        title: {ru: Согласуйте отпуск, en: Approve the leave}
+        text: "{{ days }} — {{ kind }}"
+    on_enter:
+      - notify: [initiator]
+        text: {ru: "Заявка на {{ days }} дн. у руководителя"}
+    next: done
+  - key: done
+    title: {ru: Согласовано, en: Approved}
+    final: true
+    result: success
+"""
+
+
+def test_konveyer_check_warns_of_a_text_an_english_reader_would_get_in_russian(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A company with English-speaking staff writes its definitions in both languages; a stage's title, an option,
+    a notice or a unit left in Russian only would reach those people in Russian. `konveyer check` says where, as a
+    warning: the definition is sound and loads, so the exit code stays 0."""
+    leave = tmp_path / "leave.yaml"
+    leave.write_text(BILINGUAL, encoding="utf-8")
+
+    def line(text: str) -> int:
+        return next(n for n, row in enumerate(BILINGUAL.splitlines(), 1) if text in row)
+
+    assert cli(["check", "--lang", "en", str(leave)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"{leave}:{line('unit: дн')}: warning: fields → days → unit is in Russian only: a person reading English "
+        "gets it in Russian; add 'en:' ({ru: …, en: …})",
+        f"{leave}:{line('unpaid: За свой счёт')}: warning: fields → kind → options → unpaid is in Russian only: a "
+        "person reading English gets it in Russian; add 'en:' ({ru: …, en: …})",
+        f"{leave}:{line('title: Согласование')}: warning: stages → review → title is in Russian only: a person "
+        "reading English gets it in Russian; add 'en:' ({ru: …, en: …})",
+        f"{leave}:{line('Заявка на')}: warning: stages → review → on_enter → #1 → text is in Russian only: a person "
+        "reading English gets it in Russian; add 'en:' ({ru: …, en: …})",
+        "all definitions are valid",
+    ], captured.out  # not the case's title nor the task's text: templates with no Russian word in them
+    assert captured.err == "4 warnings\n"
+    parse_definition(BILINGUAL, "leave.yaml")  # it loads as it is
+
+    assert cli(["check", "--lang", "ru", str(leave)]) == 0
+    said = capsys.readouterr()
+    assert f"{leave}:{line('title: Согласование')}: предупреждение: stages → review → title — только по-русски" in (
+        said.out
+    ), said.out
+    assert said.err == "4 предупреждения\n"
+
+    # A mistake and a warning: both said, counted apart, and the mistake fails the check.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(GOOD.replace("{to: approved}", "{to: nowhere}"), encoding="utf-8")
+    assert cli(["check", "--lang", "en", str(leave), str(broken)]) == 1
+    assert capsys.readouterr().err == "1 problem, 4 warnings\n"
+
+
+def test_a_definition_in_russian_only_is_not_warned_of(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A company that works in Russian writes plain texts everywhere: nothing in it is meant for an English reader,
+    and a warning on every text would bury the ones that matter. The shipped library is bilingual throughout."""
+    russian = tmp_path / "leave.yaml"
+    only_russian = BILINGUAL.replace("{ru: Отпуск, en: Leave}", "Отпуск").replace(
+        "{ru: Сколько дней, en: How many days}", "Сколько дней").replace(
+        "{ru: Оплачиваемый, en: Paid}", "Оплачиваемый").replace(
+        "{ru: Согласуйте отпуск, en: Approve the leave}", "Согласуйте отпуск").replace(
+        "{ru: Согласовано, en: Approved}", "Согласовано")  # fmt: skip
+    assert "en:" not in only_russian
+    russian.write_text(only_russian, encoding="utf-8")
+    assert cli(["check", "--lang", "en", str(russian)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "all definitions are valid\n" and captured.err == ""
+    assert cli(["check", "--lang", "en", str(LIBRARY)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "all definitions are valid\n" and captured.err == ""
+
+
 def test_konveyer_check_points_at_each_new_construct(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A call for each entry, the stages that follow its children, and `on_change`, checked in a folder as an admin
     runs `konveyer check`: every mistake at its file and line."""
