@@ -282,6 +282,8 @@ class CasePages(PanelPages):
                         # Headed by the entry's line as chat says it (`line:`): what the definition keeps from the
                         # fields below (the stock when it was ordered) is said there, as the dealer was told it.
                         line = self.core.wording.entry_line(spec, fdef, item, data, self.lang)
+                        if line.strip():  # a row the line already is would say it twice («№1», «Производство: №1»)
+                            shown = [row for row in shown if row.get("text") != line.strip()]
                         entries.append({"line": line, "rows": self._item_stage(spec, name, data, index) + shown})
                 # What the order comes to, under its entries, as the chat's card says it (a cancelled item left out).
                 said = self.core.wording.list_total(spec, fdef, items, data, self.lang)

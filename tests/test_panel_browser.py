@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from admin.panel import AdminPanel
+from db.models import Case
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.ports import free_port
@@ -21,6 +23,7 @@ from tests.test_dealer_order_again_e2e import KNIFE, knives_by_the_set, plain
 from tests.test_dealer_orders_e2e import newest_order_id
 from tests.test_dealer_portal_cart_e2e import cart
 from tests.test_dealer_portal_e2e import add_to_cart, dealers, file_reclamation
+from tests.test_weekly_orders_e2e import msk
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "browser-test-admin-token"
@@ -241,9 +244,34 @@ async def test_the_request_page_says_a_positions_shortage_as_chat_does(
             block = page.locator("#fields .entry").first
             await block.wait_for()
             said = [plain(text).strip() for text in (await block.inner_text()).splitlines() if text.strip()]
-            # The block's number, then the position as chat says it, then its fields.
-            assert said[1] == plain(line), said
-            assert any(quantity in text for text in said[2:]), said
+            # The position as chat's card says it, numbered as there, then its fields.
+            assert said[0] == plain(f"1. {line}"), said
+            assert any(quantity in text for text in said[1:]), said
             await no_sideways_scroll(page)
         finally:
             await runner.cleanup()
+
+
+async def test_the_weekly_cycles_productions_read_in_the_panel_as_on_the_cycles_card(
+    harness: Harness, served: str, browser: Browser
+) -> None:
+    """Seed 2: the weekly cycle starts by itself on Thursday at 09:00 with its two productions. Its card in chat
+    names each once («Производства: 1. №1»); the panel's page of the cycle says them the same way — not «№1», then
+    «№1», then «Производство: №1», the number three times over."""
+    await harness.person("Кирилл", "commercial_director")
+    harness.clock.set(msk(24, 9, 5))
+    assert await harness.tick() >= 1
+    await harness.settle()
+    async with harness.core.sessionmaker() as session:
+        cycle = (await session.execute(select(Case.id).where(Case.process == "weekly_orders"))).scalar_one()
+    page = await phone(browser)
+    assert await log_in(page, served) == 200
+    await page.goto(f"{served}/cases/{cycle}")
+    blocks = page.locator("#fields .entry")
+    await blocks.first.wait_for()
+    said = [
+        [line.strip() for line in (await blocks.nth(n).inner_text()).splitlines() if line.strip()]
+        for n in range(await blocks.count())
+    ]
+    assert said == [["1. №1"], ["2. №2"]], said
+    await no_sideways_scroll(page)
