@@ -81,8 +81,11 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def phone(browser: Browser) -> Page:
-    context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+async def phone(browser: Browser, locale: str | None = None) -> Page:
+    """A phone's page; `locale` the browser's language (its Accept-Language), Playwright's en-US if not given."""
+    context = await browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=locale
+    )
     return await context.new_page()
 
 

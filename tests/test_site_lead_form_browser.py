@@ -1,6 +1,6 @@
 """The site's lead form in a real browser at a phone's size (Playwright, Debian's chromium): a visitor who typed
 a phone that is not one reads what is wrong by the field's label, never by the form's internal names, and sends
-the corrected form."""
+the corrected form — in the language of the visitor's browser."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ async def test_on_a_phone_the_visitor_reads_the_wrong_field_by_its_label_and_sen
     )
     manager = await office.person("Менеджер Ольга", "sales_manager")
     await office.person("Директор Олег", "director")
-    page = await phone(browser)
+    page = await phone(browser, locale="ru-RU")
     await page.goto(f"http://127.0.0.1:{office.settings.leads_port}/leads/site")
 
     await page.fill("input[name=organisation]", "Клиника «Здоровье»")
@@ -51,3 +51,35 @@ async def test_on_a_phone_the_visitor_reads_the_wrong_field_by_its_label_and_sen
     assert await page.get_attribute("input[name=phone]", "aria-invalid") is None
     card = await manager.card("Возьмите заявку в работу", button="Взять в работу")
     assert "Клиника «Здоровье»" in card["text"]
+
+
+async def test_a_visitor_whose_browser_reads_english_gets_the_form_and_its_answers_in_english(
+    harness_factory: Callable[..., Awaitable[Harness]], browser: Browser  # noqa: F811
+) -> None:
+    """The company works in Russian; a visitor whose phone is set to English reads the form's labels, what is
+    wrong and the thanks in English, and the lead is the managers' task as any other."""
+    office = await harness_factory(
+        leads_port=free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=10, leads_page_token=True
+    )
+    manager = await office.person("Менеджер Ольга", "sales_manager")
+    await office.person("Директор Олег", "director")
+    page = await phone(browser, locale="en-GB")
+    await page.goto(f"http://127.0.0.1:{office.settings.leads_port}/leads/site")
+    assert await page.get_attribute("html", "lang") == "en"
+    assert "Phone *" in await page.locator("form").inner_text()
+
+    await page.fill("input[name=organisation]", "Clinic Zdorovye")
+    await page.fill("input[name=name]", "Anna Petrova")
+    await page.fill("input[name=phone]", "abc")
+    await page.click("button[type=submit]")
+    answer = page.locator("#answer")
+    await answer.filter(has_text="Please check the fields").wait_for()
+    shown = await answer.inner_text()
+    assert shown.splitlines()[0] == "Please check the fields: Phone", shown
+    assert "Phone: That is not a phone number" in shown, shown
+
+    await page.fill("input[name=phone]", "8 900 123-45-67")
+    await page.click("button[type=submit]")
+    await answer.filter(has_text="Thank you! Your request is received").wait_for()
+    card = await manager.card("Возьмите заявку в работу", button="Взять в работу")
+    assert "Clinic Zdorovye" in card["text"]

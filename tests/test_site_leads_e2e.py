@@ -119,3 +119,45 @@ async def test_a_lead_with_a_nul_character_pasted_in_is_taken_without_it(office:
     # The same submission again (the key without its NUL, as it was kept) is the same lead.
     status, body = await post(office, {**LEAD, "name": "Анна Петрова", "idempotency_key": "k--1"})
     assert (status, body["created"]) == (200, False), body
+
+
+async def test_the_site_is_answered_in_the_language_its_request_asks_for(office: Harness) -> None:
+    """The clinic's site has an English version. A visitor there is thanked and told what to fix in English — by
+    the browser's Accept-Language, or by the `lang` field a site's own form sends, which wins over the browser's;
+    a language the bot does not speak gets the company's. The answer keeps its shape: `fields` keyed by the posted
+    names, the case once."""
+    await office.person("Директор Олег", "director")
+    url = f"http://127.0.0.1:{office.settings.leads_port}/leads/site"
+
+    async def send(body: dict[str, Any], accept: str | None = None) -> tuple[int, dict[str, Any]]:
+        headers = {"Accept-Language": accept} if accept else {}
+        async with office.http.post(url, data={"token": TOKEN, **body}, headers=headers) as response:
+            return response.status, await response.json()
+
+    status, body = await send({**LEAD, "phone": "abc", "email": "bad"}, "en-GB,en;q=0.9,ru;q=0.5")
+    assert status == 400, body
+    assert body["message"] == "Please check the fields: Phone, Email", body
+    assert list(body["fields"]) == ["phone", "email"], body  # keyed by the posted names, as ever
+    assert body["fields"]["phone"].startswith("That is not a phone number"), body
+    status, body = await send({**LEAD, "organisation": "", "lang": "en"}, "ru-RU,ru;q=0.9")
+    assert (status, body["message"]) == (400, "Please check the fields: Client (organisation)"), body
+    status, body = await send({**LEAD, "organisation": "", "lang": "ru"}, "en-US,en")
+    assert (status, body["message"]) == (400, "Проверьте поля: Клиент (организация)"), body
+    status, body = await send({**LEAD, "organisation": ""}, "de-DE,de;q=0.9")
+    assert (status, body["message"]) == (400, "Проверьте поля: Клиент (организация)"), body
+    assert await cases(office) == 0
+
+    status, body = await send({**LEAD, "idempotency_key": "en-1", "lang": "en"})
+    assert status == 201 and body["message"].startswith("Thank you! Your request is received"), body
+    case = body["case"]
+    # The same submission again, from the Russian version: the same case, said in Russian.
+    status, body = await send({**LEAD, "idempotency_key": "en-1", "lang": "ru"})
+    assert (status, body["case"], body["created"]) == (200, case, False), body
+    assert body["message"].startswith("Спасибо! Заявка получена"), body
+    # Without a key the contents are the lead: the language it is answered in is not part of them.
+    status, body = await send({**LEAD, "message": "Второй запрос"}, "en")
+    assert status == 201 and body["message"].startswith("Thank you!"), body
+    second = body["case"]
+    status, body = await send({**LEAD, "message": "Второй запрос", "lang": "ru"})
+    assert (status, body["case"]) == (200, second), body
+    assert await cases(office) == 2
