@@ -500,3 +500,25 @@ async def test_the_finance_director_writes_the_weeks_figures_in_millions_and_tho
     await faina.send("2 750 тыс. руб.")
     text = (await faina.expect("Проверьте"))["text"].replace("\u00a0", " ")
     assert "Доходы за неделю: 3 200 000,00 ₽" in text and "Расходы за неделю: 2 750 000,00 ₽" in text, text
+
+
+async def test_an_unpaid_invoice_is_chased(plant: Harness) -> None:
+    """The accountant closes «Проверьте оплату» only once the client has paid. The money not in a day before the
+    deadline, she is reminded; past it, the finance director — who answers for the money coming in — hears of the
+    unpaid invoice, rather than it waiting silently while the planned shipping date comes."""
+    h, p = plant, plant.people
+    anton, bella, faina = p["Антон"], p["Бэлла"], p["Фаина"]
+    await new_deal(anton, "ООО Вкусный двор", "1 500", "300", "420 000", "30.12.2026", "Предоплата", None)
+    await anton.press("Заявка подтверждена", await open_deal(anton, "ООО Вкусный двор"))
+    await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract", "contract.pdf")
+    await done(anton, "Выставьте счёт на предоплату в 1С", "СЧ-777")
+    await done(anton, "Отправьте договор клиенту")
+    await done(p["Семён"], "Проверьте клиента")
+    card = await bella.card("Проверьте оплату", button="Оплата")
+    assert "Срок: 24.12.2026 18:00" in card["text"], card["text"]
+    await h.move_to(msk(23, 18, 5))
+    await bella.expect("Напоминание", "Проверьте оплату")
+    assert not await faina.find("Эскалация")
+    await h.move_to(msk(24, 18, 5))
+    escalation = await faina.expect("Эскалация", "Проверьте оплату")
+    assert "ООО Вкусный двор" in escalation["text"] and "Бэлла" in escalation["text"], escalation["text"]
