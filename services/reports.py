@@ -150,10 +150,34 @@ def summary(
         kind = "money" if fdef is not None and fdef.type == "money" else "number"
         lines.append(f"{total_label(core, report, reported, name, lang)}: {format_value(kind, total, lang=lang)}")
     for row in rows[:30]:
-        lines.append("• " + " · ".join(cell for cell in row.cells if cell))
+        lines.append("• " + " · ".join(_cells_read(core, report, row, lang)))
     if len(rows) > 30:
         lines.append(core.translator.t("…and %(n)s more in the file.", lang, n=len(rows) - 30))
     return "\n".join(lines)
+
+
+# Values that say nothing by themselves in a line of cells: «1 500 · 300» is which production's kilos, «420 000,00 ₽ ·
+# 15 000,00 ₽» which is the deal and which the debt. Each goes with its column's name, as the totals above do.
+_NAMED = frozenset({"number", "money", "date", "datetime"})
+
+
+def _cells_read(core: Core, report: ReportDef, row: ReportRow, lang: str) -> list[str]:
+    """A row's cells as its line in chat: the case's number as a number («№1»), a figure or a date with its column's
+    name («Пр. 1, кг: 1 500»), a name or a title as it is; an empty figure is left out, not said as «—»."""
+    read = []
+    for column, cell in zip(report.columns, row.cells, strict=True):
+        if not cell:
+            continue
+        if column.field == "id":
+            read.append(core.translator.t("#%(n)s", lang, n=cell))
+            continue
+        fdef = row.spec.fields.get(column.field)
+        named = column.field in ("created", "closed") or (fdef is not None and fdef.type in _NAMED)
+        if not named:
+            read.append(cell)
+        elif column.field in ("created", "closed") or row.case.data.get(column.field) not in (None, ""):
+            read.append(f"{core.translator.local(column.label, lang)}: {cell}")
+    return read
 
 
 class SheetRow(Protocol):

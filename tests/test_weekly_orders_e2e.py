@@ -122,6 +122,9 @@ async def test_a_full_week(plant: Harness) -> None:
     assert "Предварительные заявки: 3 дела" in card["text"], card["text"]  # a number says what it counts
     for client in ("ООО Вкусный двор", "ИП Смирнов", "ООО Закрылись"):
         assert client in card["text"], client
+    # Each deal's line says what its numbers are: which production's kilos, which sum is the deal's, which the debt.
+    line = "• №1 · ООО Вкусный двор · Пр. 1, кг: 1 500 · Пр. 2, кг: 300 · Сумма: 420 000,00 ₽ · Отгрузка: 29.12.2026"
+    assert line + " · Дебиторка: 15 000,00 ₽ · Антон" in card["text"].replace("\u00a0", " "), card["text"]
     await h.settle()
     (report,) = [d for d in await kirill.documents() if d["file_name"].endswith(".xlsx")]
     sheet = load_workbook(io.BytesIO(await kirill.download(report["url"]))).active
@@ -373,8 +376,10 @@ async def test_the_weeks_summary_reads_in_each_readers_language(plant: Harness) 
     text = card["text"].replace("\u00a0", " ")
     assert "Pre-orders: 1 case" in text and "Prod. 1, kg: 1,500" in text and "Amount: 420,000.00 ₽" in text, text
     assert "Предварительные заявки:" not in text and "Сумма:" not in text, text
-    # A deal's line: the client as typed, its date and money as English writes them.
-    assert "ООО Вкусный двор · 1,500 · 300 · 420,000.00 ₽ · Dec 29, 2026" in text, text
+    # A deal's line: the client as typed, its date and money as English writes them, each figure named.
+    line = "#1 · ООО Вкусный двор · Prod. 1, kg: 1,500 · Prod. 2, kg: 300 · Amount: 420,000.00 ₽ · Shipping: "
+    line += "Dec 29, 2026"
+    assert line in text, text
     await kirill.send("/case 2")
     assert "Summary: Pre-orders: 1 case" in (await kirill.expect("Process:", "Summary:"))["text"]
     await faina.send("/case 2")
