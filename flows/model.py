@@ -635,6 +635,9 @@ class ReportDef(_Spec):
     stage: str | None = None  # only cases at this stage (any stage if not given)
     columns: list[ReportColumn]
     totals: list[str] = Field(default_factory=list)  # number/money fields summed in the summary
+    # A sum kept in a number field of this case (field of the cases reported on -> field of this one), for a card to
+    # say: a production head reads the kilos his production is asked for, not a file to open.
+    totals_to: dict[str, str] = Field(default_factory=dict)
     to: str  # document field of this case the Excel file goes to
     summary: str | None = None  # text field of this case the summary goes to
     # Number field of this case the number of cases reported goes to: `next` may read it (no pre-orders this week:
@@ -808,6 +811,8 @@ class ReportAction(_Action):
             ck.add(("report", "summary"), _("unknown field '%(name)s'"), name=self.report.summary)
         if self.report.count is not None:
             ck.field_of_type(("report", "count"), self.report.count, frozenset({"number"}))
+        for name, target in self.report.totals_to.items():
+            ck.field_of_type(("report", "totals_to", name), target, frozenset({"number", "money"}))
         ck.template(("report", "title"), self.report.title)
 
     def other_process(self) -> str | None:
@@ -824,11 +829,15 @@ class ReportAction(_Action):
                     process=other.process,
                     name=column.field,
                 )
-        for index, total in enumerate(self.report.totals):
+        summed: list[tuple[tuple[str | int, ...], str]] = [
+            (("report", "totals", index), total) for index, total in enumerate(self.report.totals)
+        ]
+        summed += [(("report", "totals_to", total), total) for total in self.report.totals_to]
+        for where, total in summed:
             fdef = other.fields.get(total)
             if fdef is None or fdef.type not in ("number", "money"):
                 ck.add(
-                    ("report", "totals", index),
+                    where,
                     _("'%(name)s' is not a number or money field of process '%(process)s'"),
                     process=other.process,
                     name=total,

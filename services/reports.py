@@ -121,7 +121,8 @@ async def rows_of(
             else:
                 cells.append("")
             values.append(_safe(cells[-1]))
-        numbers = {name: n for name in report.totals if (n := _number(case.data.get(name))) is not None}
+        summed = (*report.totals, *report.totals_to)
+        numbers = {name: n for name in summed if (n := _number(case.data.get(name))) is not None}
         rows.append(ReportRow(case=case, spec=spec, cells=cells, values=values, numbers=numbers))
     return rows
 

@@ -149,6 +149,10 @@ async def test_a_full_week(plant: Harness) -> None:
     # Each head's card says which production in words, not as the cycle's own entry («Начальник производства: …»).
     card = await p["Пётр"].card("Подтвердите, что производство №1 выпустит объёмы", button="Готово")
     assert "Производство: №1" in card["text"] and "Начальник производства" not in card["text"], card["text"]
+    # Each head reads the kilos his production is asked for, the quantity he plans by, without opening the file.
+    assert "объёмы из отчёта: 1 800 кг." in card["text"].replace("\u00a0", " "), card["text"]
+    card = await p["Павел"].card("Подтвердите, что производство №2 выпустит объёмы", button="Готово")
+    assert "объёмы из отчёта: 400 кг." in card["text"].replace("\u00a0", " "), card["text"]
     await done(p["Пётр"], "Подтвердите, что производство №1")
     assert not await p["Лев"].find("Подтвердите доставку")
     await done(p["Павел"], "Подтвердите, что производство №2")
@@ -436,6 +440,7 @@ async def test_the_managers_correct_their_pre_orders_and_the_heads_confirm_the_u
 
     card = await p["Пётр"].card("Подтвердите обновлённый план производства №1", button="Готово")
     assert "обновлённые заявки — в файле" in card["text"], card["text"]
+    assert "1 700 кг" in card["text"].replace("\u00a0", " "), card["text"]  # the kilos as corrected
     await h.settle()
     for person in (p["Пётр"], p["Павел"]):
         (updated,) = [d for d in await person.documents() if d["file_name"].startswith("Обновлённые")]

@@ -103,6 +103,8 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     loaded.state.data[report.to] = [file_ref(stored)]
     if report.count is not None:
         loaded.state.data[report.count] = len(rows)
+    for name, target in report.totals_to.items():
+        loaded.state.data[target] = sum(r.numbers.get(name, 0.0) for r in rows)
     if report.summary is None:
         return
     # A text the system wrote, in each language (`flows.model.LocalText`): each reader's card and task read theirs.
