@@ -33,6 +33,7 @@ async def plant(harness: Harness) -> Harness:
         ("Антон", "sales_manager"),
         ("Белла", "sales_manager"),
         ("Кирилл", "commercial_director"),
+        ("Дмитрий", "deputy_director"),
         ("Пётр", "production_head_1"),
         ("Павел", "production_head_2"),
         ("Лев", "logistics_head"),
@@ -196,6 +197,11 @@ async def test_a_full_week(plant: Harness) -> None:
     await done(p["Павел"], "Пересмотрите план закупки производства №2")
     await done(p["Пётр"], "Подтвердите обновлённый план производства №1")
     await done(p["Павел"], "Подтвердите обновлённый план производства №2")
+    # The deputy director agrees the plans with the commercial director (the seed's participants): logistics waits
+    # for him too.
+    await h.settle()
+    assert not await p["Лев"].find("Подтвердите доставку по обновлённому плану")
+    await done(p["Дмитрий"], "Согласуйте обновлённые планы производства и закупки")
     await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №1")
     await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №2")
 
@@ -441,6 +447,9 @@ async def test_the_managers_correct_their_pre_orders_and_the_heads_confirm_the_u
     card = await p["Пётр"].card("Подтвердите обновлённый план производства №1", button="Готово")
     assert "обновлённые заявки — в файле" in card["text"], card["text"]
     assert "1 700 кг" in card["text"].replace("\u00a0", " "), card["text"]  # the kilos as corrected
+    # The deputy director agrees the updated plans with the purchase calculation and the updated pre-orders at hand.
+    card = await p["Дмитрий"].card("Согласуйте обновлённые планы производства и закупки", button="Готово")
+    assert "Пр. 1, кг: 1 700" in card["text"].replace("\u00a0", " "), card["text"]
     await h.settle()
     for person in (p["Пётр"], p["Павел"]):
         (updated,) = [d for d in await person.documents() if d["file_name"].startswith("Обновлённые")]
@@ -449,6 +458,10 @@ async def test_the_managers_correct_their_pre_orders_and_the_heads_confirm_the_u
         assert rows[1][1:4] == ["ООО Вкусный двор", 1700, 300], rows
     await done(p["Пётр"], "Подтвердите обновлённый план производства №1")
     await done(p["Павел"], "Подтвердите обновлённый план производства №2")
+    await h.settle()
+    names = {d["file_name"] for d in await p["Дмитрий"].documents()}
+    assert "purchase.xlsx" in names and any(n.startswith("Обновлённые") for n in names), names
+    await done(p["Дмитрий"], "Согласуйте обновлённые планы производства и закупки")
     await lev.card("Подтвердите доставку по обновлённому плану производства №1", button="Готово")
     await h.settle()
     assert [d for d in await lev.documents() if d["file_name"].startswith("Обновлённые")]
