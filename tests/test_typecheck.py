@@ -235,6 +235,26 @@ def test_report_columns_and_totals_are_checked_against_the_other_process(tmp_pat
     assert_one(problems, "purchase.yaml", line, "'item' is not a number or money field")
 
 
+def test_a_total_kept_in_a_field_sums_a_figure_into_a_figure(tmp_path: Path) -> None:
+    """`totals_to` keeps a sum of the reported cases in a field of this case (a production head's kilos): the sum is
+    of a number or money field of theirs, kept in a number or money field of this one — not a text summed, nor a sum
+    kept in a date."""
+    source = PURCHASE.replace(
+        "      - notify: [initiator]",
+        "      - report: {process: payment, columns: [{field: sum, label: S}],"
+        " totals_to: {item: amount, sum: needed_by}, to: file, title: R}\n"
+        "      - notify: [initiator]",
+    ).replace("  items:\n", "  file: {type: document, label: F, required: false}\n  items:\n")
+    line = line_of(source, "report: {process")
+    kept_in_a_date = library_problems(tmp_path, purchase=source, payment=PAYMENT)
+    assert_one(kept_in_a_date, "purchase.yaml", line, "'needed_by' is not a money or number field")
+    a_text_summed = source.replace("totals_to: {item: amount, sum: needed_by}", "totals_to: {item: amount}")
+    problems = library_problems(tmp_path, purchase=a_text_summed, payment=PAYMENT)
+    assert_one(problems, "purchase.yaml", line, "'item' is not a number or money field of process 'payment'")
+    fine = source.replace("totals_to: {item: amount, sum: needed_by}", "totals_to: {sum: amount}")
+    assert library_problems(tmp_path, purchase=fine, payment=PAYMENT) == []
+
+
 @pytest.mark.parametrize(
     ("broken", "words"),
     [
