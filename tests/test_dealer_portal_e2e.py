@@ -369,6 +369,9 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await sergey.send("1,5")
     await sergey.press("Нет", await sergey.expect("Работа №2 — добавить?"))
     summary = await sergey.expect("Проверьте")
+    # A press leaves no message of its own: each «— добавить?» keeps what was answered under it.
+    assert not (await sergey.wait_for("Работы — добавить?\n✅ Да")).get("inline_keyboard")
+    await sergey.wait_for("Работа №2 — добавить?\n✅ Нет, это всё")
     # The only work needs no number, and is named in the singular: «Работа:», not «Работы №1:».
     work = "\nРабота:\n   Что сделать: Замена ножа\n"
     assert work in summary["text"] and "№1" not in summary["text"], summary["text"]

@@ -259,9 +259,12 @@ class FormAnswers(FormBase):
         await self.ask(task)
 
     async def more(self, task: AnyTask, yes: bool, step_no: int) -> None:
-        _loaded, _fields, _names, draft, step = await self._current(task, step_no)
+        _loaded, fields, _names, draft, step = await self._current(task, step_no)
         if step is None or not step.is_more:
             raise EngineError(_("That question was already answered; please use the latest message."))
+        # The press leaves no message of its own in the chat: the question keeps what was answered under it.
+        asked = self.r.more_question(fields[step.name], step, self.lang)
+        self.picked(fields, draft, step, self.r.more_answer(step, yes, self.lang), asked)
         forms.answer(draft, step, yes)
         task.draft = draft
         await self.ask(task)

@@ -334,15 +334,21 @@ class FormBase:
         rows = list((keyboard or {}).get("inline_keyboard", []))
         return f"{text}\n\n{offer}", {**(keyboard or {}), "inline_keyboard": [row, *rows]}
 
-    def picked(self, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step, choice: str) -> None:
+    def picked(
+        self, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step, choice: str, asked: str = ""
+    ) -> None:
         """The question just answered shows what was chosen under it, and no buttons: pressed again, an old
-        supplier's button would only be refused."""
+        supplier's button would only be refused. `asked`: the question's text where it is not a field's label
+        («Работы — добавить?»)."""
         row_id = draft.pop(PICKER_ROW, None)
         if not isinstance(row_id, int):
             row_id = draft.pop(ALBUM_ROW, None)  # the question that counted an album's photos
         if isinstance(row_id, int):
             label = forms.step_label(fields, step, self.r.tr.lang(self.lang)) if step.field is not None else ""
-            text = f"✏️ {label}\n✅ {choice}" if label else f"✅ {choice}"
+            if asked:
+                text = f"{asked}\n✅ {choice}"
+            else:
+                text = f"✏️ {label}\n✅ {choice}" if label else f"✅ {choice}"
             outbox.edit(self.session, self.user.tg_id, row_id, text, self.cases.now)
 
     def answered(self, draft: dict[str, Any]) -> None:

@@ -29,6 +29,23 @@ LATER = _("⏸ Later")
 class FormPrompts(Wording):
     """Wording plus a form's questions, summary and correction pickers (`tgbot.render.Renderer` has them)."""
 
+    def more_question(self, fdef: FieldDef, step: Step, lang: str | None) -> str:
+        """Whether a list has one more entry. The next entry by its name and number, the name first: «Позиция №4 —
+        добавить?» (after «Добавить» the name would have to be declined, «позицию»: the definition gives it in the
+        nominative); an optional list is asked whether it has any entry at all: «Работы — добавить?»."""
+        if not step.index:
+            return self.t("“%(label)s” — add?", lang, label=self.tr.local(fdef.label, lang))
+        if fdef.entry is not None:
+            entry = f"{self.tr.local(fdef.entry, lang)} {number_sign(self.tr.lang(lang))}{(step.index or 0) + 1}"
+            return self.t("Add “%(entry)s”?", lang, entry=entry)
+        return self.t("Add one more “%(label)s”?", lang, label=self.tr.local(fdef.label, lang))
+
+    def more_answer(self, step: Step, yes: bool, lang: str | None) -> str:
+        """The buttons under `more_question`, and the answer shown under it once pressed."""
+        if yes:
+            return self.t("Yes", lang)
+        return self.t("No, none", lang) if not step.index else self.t("No, that's all", lang)
+
     def question(
         self,
         spec: ProcessDef,
@@ -49,24 +66,17 @@ class FormPrompts(Wording):
         `around`: the other fields and their values now, which the question's date rules may name."""
         rows: list[list[InlineKeyboardButton]] = []
         if step.is_more:
-            fdef = fields[step.name]
-            # The next entry by its name and number, the name first: «Позиция №4 — добавить?» (after «Добавить» the
-            # name would have to be declined, «позицию»: the definition gives it in the nominative).
-            first = not step.index  # an optional list asked whether it has any entry at all: «Работы — добавить?»
-            if first:
-                text = self.t("“%(label)s” — add?", lang, label=self.tr.local(fdef.label, lang))
-            elif fdef.entry is not None:
-                entry = f"{self.tr.local(fdef.entry, lang)} {number_sign(self.tr.lang(lang))}{(step.index or 0) + 1}"
-                text = self.t("Add “%(entry)s”?", lang, entry=entry)
-            else:
-                text = self.t("Add one more “%(label)s”?", lang, label=self.tr.local(fdef.label, lang))
-            none = self.t("No, none", lang) if first else self.t("No, that's all", lang)
+            text = self.more_question(fields[step.name], step, lang)
             rows.append(
                 [
                     InlineKeyboardButton(
-                        text=self.t("Yes", lang), callback_data=FormCb(action="yes", task_id=task_id).pack()
+                        text=self.more_answer(step, True, lang),
+                        callback_data=FormCb(action="yes", task_id=task_id).pack(),
                     ),
-                    InlineKeyboardButton(text=none, callback_data=FormCb(action="no", task_id=task_id).pack()),
+                    InlineKeyboardButton(
+                        text=self.more_answer(step, False, lang),
+                        callback_data=FormCb(action="no", task_id=task_id).pack(),
+                    ),
                 ]
             )
         else:
