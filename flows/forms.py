@@ -715,3 +715,21 @@ def date_preference(fdef: FieldDef) -> str | None:
         if other == "today":
             return "past" if rule in ("before", "not_after") else "future"
     return None
+
+
+def date_lean(
+    fdef: FieldDef, fields: Mapping[str, FieldDef], known: Mapping[str, Any]
+) -> tuple[str | None, date | None]:
+    """Which way a date typed without its year leans for this field and from which day (`flows.values.parse_text`'s
+    `prefer` and `anchor`): from today where a rule names today (`date_preference`), else from the first answered day
+    another rule names — a return «20.01» not before watches lent on 15.01.2027 is in 2027 — else neither. The day is
+    None for today. `fields`/`known`: as for `date_rule_problem`."""
+    prefer = date_preference(fdef)
+    if prefer is not None:
+        return prefer, None
+    for rule, other in fdef.date_rules():
+        theirs = _other_date(other, fields, known)[2]
+        if theirs is not None:
+            day = theirs.date() if isinstance(theirs, datetime) else theirs
+            return ("past" if rule in ("before", "not_after") else "future"), day
+    return None, None

@@ -330,16 +330,17 @@ _WEEKDAY_RE = re.compile(
 )
 
 
-def _natural_date(raw: str, base: date, prefer: str | None = None) -> date | None:
+def _natural_date(raw: str, base: date, prefer: str | None = None, anchor: date | None = None) -> date | None:
     """A date in words, or None if the text is not one. A weekday is the coming one (today counts) — the
     way «сдать в пятницу» is meant; «прошлый пн» / «last monday» is the one before today. `prefer="past"`
-    (a date that cannot be in the future: an arrival) makes a bare weekday the last one, today counting."""
+    (a date that cannot be in the future: an arrival) makes a bare weekday the last one, today counting; a lean
+    from another answer's day (`anchor`) does not: «пт» is still said from today."""
     match = _DAY_MONTH_RE.match(raw)
     if match and match[2] in _MONTHS:
-        return _in_year(match[3], _MONTHS[match[2]], int(match[1]), raw, base, prefer)
+        return _in_year(match[3], _MONTHS[match[2]], int(match[1]), raw, base, prefer, anchor=anchor)
     match = _MONTH_DAY_RE.match(raw)
     if match and match[1] in _MONTHS:
-        return _in_year(match[3], _MONTHS[match[1]], int(match[2]), raw, base, prefer)
+        return _in_year(match[3], _MONTHS[match[1]], int(match[2]), raw, base, prefer, anchor=anchor)
     match = _DAYS_FROM_NOW_RE.match(raw)
     if match:
         return base + timedelta(days=int(match[1]))
@@ -354,7 +355,7 @@ def _natural_date(raw: str, base: date, prefer: str | None = None) -> date | Non
             return base - timedelta(days=(7 - ahead) if ahead else 7)
         if word == "next" or word.startswith("следующ"):
             return base + timedelta(days=ahead or 7)
-        if prefer == "past":
+        if prefer == "past" and anchor is None:
             return base - timedelta(days=(7 - ahead) % 7)
         return base + timedelta(days=ahead)
     return None
@@ -372,34 +373,50 @@ def _date_example(base: date, date_range: tuple[date, date], prefer: str | None)
     return min(max(example, earliest), latest).strftime("%d.%m.%Y")
 
 
-# How far against a field's lean a date without its year may still be read: «7 декабря» typed on 5 December for a
-# date that may not be after today is a slip to be told of; «1 июня» typed then means last June.
+# How far against a field's lean a date of its bound's own year is still read in that year: «7 декабря» typed on
+# 5 December for a date that may not be after today is a slip to be told of; «1 июня» typed then means last June.
 _AGAINST_THE_LEAN = timedelta(days=31)
+# How near today a day of the year before or after must be to be meant by a date without its year, for a field that
+# leans neither way: «15.01» typed on 20 December is the coming January, «28.12» typed on 3 January the December
+# just gone; «25.12» typed in May is this December, not last year's.
+_ACROSS_NEW_YEAR = timedelta(days=92)
 
 
 def _in_year(
-    year: str | None, month: int, day: int, text: str, base: date, prefer: str | None, example: str = _DATE_EXAMPLE
+    year: str | None,
+    month: int,
+    day: int,
+    text: str,
+    base: date,
+    prefer: str | None,
+    example: str = _DATE_EXAMPLE,
+    anchor: date | None = None,
 ) -> date:
-    """A day and month, in the year given — or, without one, this year. For a field that leans past (or future),
-    the year that puts it nearest today, though against the lean only within a month: «28 декабря» typed on
-    3 January is last December's, «7 декабря» typed on 5 December this one's, two days ahead — refused like
-    «07.12.2026» would be rather than taken silently for a date a year back (the case was overdue at once)."""
+    """A day and month, in the year given — or, without one, the year a person means. For a field that must come
+    after (`prefer="future"`) or before (`"past"`) a day — today, or another answer's (`anchor`) — the year that puts
+    it nearest that day on the right side: «15.01» typed on 20 December for a plan is next January, for an arrival
+    this one, and a return «20.01» after watches lent on 15.01.2027 is in 2027. A day of the bound's own year that
+    misses it by at most a month is a slip, read in that year and refused like the full date would be («7 декабря»
+    typed on 5 December for an arrival), not taken silently for a day a year away. For a field leaning neither way,
+    this year's — or the year's before or after, where that is within a quarter of today (`_ACROSS_NEW_YEAR`)."""
     if year:
         return _real_date(int(year), month, day, text, example)
     found = _real_date(base.year, month, day, text, example)
-    if prefer not in ("past", "future"):
-        return found
+    bound = anchor or base
     candidates = [found]
-    for neighbour in (base.year - 1, base.year + 1):
+    for neighbour in range(min(base.year, bound.year) - 1, max(base.year, bound.year) + 2):
         try:
             candidates.append(date(neighbour, month, day))
         except ValueError:
             continue  # 29 February in a year without one
-    leaning = [one for one in candidates if (one <= base if prefer == "past" else one >= base)]
-    nearest = min(candidates, key=lambda one: abs(one - base))
-    if nearest in leaning or abs(nearest - base) <= _AGAINST_THE_LEAN or not leaning:
-        return nearest
-    return min(leaning, key=lambda one: abs(one - base))
+    if prefer not in ("past", "future"):
+        nearest = min(candidates, key=lambda one: abs(one - base))
+        return nearest if abs(nearest - base) <= _ACROSS_NEW_YEAR else found
+    own = next((one for one in candidates if one.year == bound.year), None)
+    if own is not None and abs(own - bound) <= _AGAINST_THE_LEAN:
+        return own
+    leaning = [one for one in candidates if (one <= bound if prefer == "past" else one >= bound)]
+    return min(leaning or candidates, key=lambda one: abs(one - bound))
 
 
 def _real_date(year: int, month: int, day: int, text: str, example: str = _DATE_EXAMPLE) -> date:
@@ -419,6 +436,7 @@ def _parse_date(
     date_range: tuple[date, date] = DATE_RANGE,
     prefer: str | None = None,
     lang: str = "ru",
+    anchor: date | None = None,
 ) -> date:
     _refuse_foreign_digits(text)
     raw = text.strip().casefold().rstrip(".")
@@ -430,7 +448,7 @@ def _parse_date(
             relative = date.max  # «tomorrow» of the last day there is: out of any range, refused below
         return _in_range(relative, date_range)
     try:
-        natural = _natural_date(" ".join(raw.split()), base, prefer)
+        natural = _natural_date(" ".join(raw.split()), base, prefer, anchor)
     except OverflowError:
         natural = date.max  # a weekday past the last day there is: out of any range, refused below
     if natural is not None:
@@ -451,7 +469,8 @@ def _parse_date(
         year_text = match[3]
         if year_text is None:
             example = _date_example(base, date_range, prefer)
-            return _in_range(_in_year(None, month, day, text.strip(), base, prefer, example), date_range)
+            found = _in_year(None, month, day, text.strip(), base, prefer, example, anchor)
+            return _in_range(found, date_range)
         elif len(year_text) == 2:
             # Two-digit years in chat are this century; nobody schedules work for 1926.
             year = 2000 + int(year_text)
@@ -516,6 +535,7 @@ def _parse_datetime(
     date_range: tuple[date, date] = DATE_RANGE,
     prefer: str | None = None,
     lang: str = "ru",
+    anchor: date | None = None,
 ) -> datetime:
     # ISO "2026-12-25T14:30" (what to_json writes) is accepted as well as "2026-12-25 14:30".
     raw = _ISO_T_RE.sub(r"\1 ", " ".join(text.split()))
@@ -524,7 +544,7 @@ def _parse_datetime(
         raise InvalidAnswer(
             _("Enter a date and time, for example %(example)s 14:30 or tomorrow 10:00"), example=_DATE_EXAMPLE
         )
-    return datetime.combine(_parse_date(date_part, today, date_range, prefer, lang), _parse_time(time_part))
+    return datetime.combine(_parse_date(date_part, today, date_range, prefer, lang, anchor), _parse_time(time_part))
 
 
 # -- bool and choice ------------------------------------------------------------------------
@@ -592,6 +612,7 @@ def parse_text(
     negative: bool = False,
     date_range: tuple[date, date] = DATE_RANGE,
     prefer: str | None = None,
+    anchor: date | None = None,
     lang: str = "ru",
     units: Sequence[str] = (),
 ) -> Any:
@@ -602,7 +623,9 @@ def parse_text(
     default, ``date.today()``, is the server's). ``minimum``/``maximum`` bound "number" and
     "money"; ``integer`` makes "number" refuse fractions; ``negative`` lets "money" be below zero (a
     refund, a correction). ``date_range`` bounds "date" and "datetime" (default :data:`DATE_RANGE`).
-    ``prefer`` ("past" or "future") says which way a date without a year, or a bare weekday, leans. ``lang`` is the
+    ``prefer`` ("past" or "future") says which way a date without a year, or a bare weekday, leans; ``anchor``, from
+    which day a date without a year leans, where that is another answer's rather than today (`flows.forms.date_lean`).
+    ``lang`` is the
     reader's: an English reader's «125,000» groups thousands, and their «12/03» with a slash may be either way round.
     ``units``: a "number" field's unit as each language writes it, the reader's first («кг», «kg»): «1 500 кг» is
     1500 (`without_unit`).
@@ -634,9 +657,9 @@ def parse_text(
     if kind == "money":
         return _parse_money(text, minimum=minimum, maximum=maximum, negative=negative, lang=lang)
     if kind == "date":
-        return _parse_date(text, today, date_range, prefer, lang)
+        return _parse_date(text, today, date_range, prefer, lang, anchor)
     if kind == "datetime":
-        return _parse_datetime(text, today, date_range, prefer, lang)
+        return _parse_datetime(text, today, date_range, prefer, lang, anchor)
     if kind == "bool":
         return _parse_bool(text)
     return _parse_choice(text, options)

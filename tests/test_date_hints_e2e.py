@@ -110,12 +110,12 @@ async def test_the_example_of_a_return_date_is_not_before_the_day_the_watches_go
 ) -> None:
     """The watches go out to the exhibition on 15 January: the day they come back cannot be earlier. Its question
     offers neither tomorrow nor «сегодня» (both refused) but 15 January itself — a month and more ahead, past
-    today's neighbourhood, and with its year (typed in December, «15 января» alone is this January); copied as it
-    is, it is taken. In English the same with 20 December, this year's without saying so."""
+    today's neighbourhood; copied as it is, it is taken, and read as the day after the watches went out — in 2027,
+    which the summary shows. In English the same with 20 December, this year's without saying so."""
     harness = await harness_factory(library_dir=library_with(tmp_path, "exhibition_loan.yaml"))
     manager, question = await _lend_watches(harness, "Марина", "ru", "15.01.2027")
-    assert "Отправьте дату: ДД.ММ.ГГГГ или так: «15 января 2027»." in question["text"], question["text"]
-    await manager.send("15 января 2027")
+    assert "Отправьте дату: ДД.ММ.ГГГГ или так: «15 января»." in question["text"], question["text"]
+    await manager.send("15 января")
     summary = await manager.expect("Проверьте")
     assert "Дата возврата: 15.01.2027" in summary["text"], summary["text"]
 
@@ -124,6 +124,39 @@ async def test_the_example_of_a_return_date_is_not_before_the_day_the_watches_go
     await mary.send("Dec 20")
     summary = await mary.expect("Please check")
     assert "Date back: Dec 20, 2026" in summary["text"], summary["text"]
+
+
+async def test_a_return_typed_without_its_year_is_the_day_after_the_watches_went_out(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """20 December: the watches go out on 15 January, and the manager types the day they come back as people do,
+    «20.01». That is 20 January 2027, after they went — it was read as 20 January 2026 and refused as «earlier
+    than “Дата выдачи” (15.01.2027)». The summary shows the year it was read in."""
+    harness = await harness_factory(library_dir=library_with(tmp_path, "exhibition_loan.yaml"))
+    harness.clock.set(datetime(2026, 12, 20, 7, 0, tzinfo=UTC))
+    manager, _question = await _lend_watches(harness, "Марина", "ru", "15.01")
+    await manager.send("20.01")
+    summary = await manager.expect("Проверьте")
+    assert "Дата выдачи: 15.01.2027" in summary["text"], summary["text"]
+    assert "Дата возврата: 20.01.2027" in summary["text"], summary["text"]
+
+
+async def test_an_arrival_typed_without_its_year_in_december_is_this_januarys(harness: Harness) -> None:
+    """Seed 1, 20 December: the shop manager registers watches that came in on 15 January and types «15 января».
+    The arrival cannot be later than today, so it is 15 January gone, which the summary shows with its year — it was
+    read as next January's and refused «Дата не может быть позже сегодняшней (20.12.2026)», a date nobody typed."""
+    harness.clock.set(datetime(2026, 12, 20, 7, 0, tzinfo=UTC))
+    manager = await harness.person("Марина", "shop_manager")
+    await _to_the_arrival_date(manager)
+    await manager.send("15 января")
+    for label, answer in (("Модель", "L2.793.4"), ("Серийный номер", "SN-1"), ("Описание дефекта", "Отстают")):
+        await manager.expect(label)
+        await manager.send(answer)
+    await manager.expect("Фото дефекта")
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    summary = await manager.expect("Проверьте")
+    assert "Дата поступления товара: 15.01.2026" in summary["text"], summary["text"]
 
 
 async def test_goods_that_arrived_today_are_shipped_today_and_the_question_offers_only_today(harness: Harness) -> None:

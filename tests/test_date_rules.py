@@ -113,9 +113,66 @@ def test_a_date_typed_without_its_year_is_the_one_nearest_today_and_refused_like
     assert said("7 декабря") == said("07.12.2026") == "The date cannot be later than today (05.12.2026)."
     assert said("7.12") == said("07.12.2026")
     # Just after New Year, a December date is last December's; a January one typed late in December is the coming one.
+    # Just after New Year, a December date is last December's; a January one typed late in December, for a date that
+    # may not be after today, is the January gone (the coming one could only be refused, naming no year).
     assert parse_text("date", "28 декабря", today=date(2027, 1, 3), prefer=lean) == date(2026, 12, 28)
-    assert parse_text("date", "3 января", today=date(2026, 12, 28), prefer=lean) == date(2027, 1, 3)
+    assert parse_text("date", "3 января", today=date(2026, 12, 28), prefer=lean) == date(2026, 1, 3)
     assert parse_text("date", "1 июня", today=saturday, prefer=lean) == date(2026, 6, 1)
+
+
+DECEMBER_20 = date(2026, 12, 20)
+
+
+def read(name: str, text: str, known: dict[str, str], fields: dict[str, FieldDef] | None = None) -> date:
+    """A date typed for the field `name` on 20 December 2026, read as the chat reads it (its lean and bound)."""
+    fields = fields or FIELDS
+    prefer, anchor = forms.date_lean(fields[name], fields, known)
+    day: date = parse_text("date", text, today=DECEMBER_20, prefer=prefer, anchor=anchor)
+    return day
+
+
+def test_a_january_day_typed_in_december_for_a_plan_is_the_coming_january() -> None:
+    """Seed 2's planned shipping (not before today) typed «15.01» on 20 December is next January's, as the manager
+    meant — not last January's, refused as gone."""
+    plan = {"ship_on": FieldDef(type="date", label="Плановая дата отгрузки", not_before="today")}
+    for text in ("15.01", "15 января", "Jan 15"):
+        assert read("ship_on", text, {}, plan) == date(2027, 1, 15), text
+    # A day of this December just gone is a slip, refused like the full date — not taken for a year ahead.
+    assert read("ship_on", "18.12", {}, plan) == date(2026, 12, 18)
+
+
+def test_a_january_day_typed_in_december_for_a_past_date_is_the_january_gone() -> None:
+    """Seed 1's arrival of the goods (not after today), typed «15.01» on 20 December: the 15th of January this year,
+    not next year's, which was refused «cannot be later than today (20.12.2026)» though the person typed no date
+    after it."""
+    assert read("back_date", "15.01", {}) == date(2026, 1, 15)
+    assert read("back_date", "15 января", {}) == date(2026, 1, 15)
+
+
+def test_a_day_typed_without_its_year_leans_from_the_answer_its_rule_names() -> None:
+    """The watches go out to an exhibition on 15 January 2027; «20.01» for the day they come back (not before the day
+    they went) is 20 January 2027 — it was this year's and refused as earlier than the day they went. A day just
+    before that one is refused as the full date would be."""
+    loan = {
+        "lent_on": FieldDef(type="date", label="Дата выдачи", not_before="today"),
+        "back_on": FieldDef(type="date", label="Дата возврата", not_before="lent_on"),
+    }
+    assert read("back_on", "20.01", {"lent_on": "2027-01-15"}, loan) == date(2027, 1, 20)
+    assert read("back_on", "20 января", {"lent_on": "2027-01-15"}, loan) == date(2027, 1, 20)
+    assert read("back_on", "10.01", {"lent_on": "2027-01-15"}, loan) == date(2027, 1, 10)  # refused by the rule
+    # Not yet answered: nothing to lean from but the calendar.
+    assert read("back_on", "20.01", {}, loan) == date(2027, 1, 20)
+
+
+def test_a_day_without_a_rule_is_the_nearest_across_new_year_else_this_years() -> None:
+    """A date with no rule (seed 4's «Paid in 1C on»): «15.01» typed on 20 December is the coming one, «28.12»
+    typed on 3 January the one a week ago; a day months away is this year's, as before."""
+    paid = {"paid_on": FieldDef(type="date", label="Дата оплаты по 1С")}
+    assert read("paid_on", "15.01", {}, paid) == date(2027, 1, 15)
+    assert parse_text("date", "28.12", today=date(2027, 1, 3)) == date(2026, 12, 28)
+    assert parse_text("date", "25.12", today=date(2026, 5, 14)) == date(2026, 12, 25)
+    assert parse_text("date", "5.1", today=date(2026, 5, 14)) == date(2026, 1, 5)
+    assert parse_text("date", "1 июня", today=DECEMBER_20) == date(2026, 6, 1)
 
 
 def test_a_rule_naming_two_dates_compares_with_the_latest_event_that_happened() -> None:

@@ -38,6 +38,10 @@ class FormAnswers(FormBase):
         options = dict(await self.options(loaded, step))
         kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
         today = self.today()
+        around, lang = self._around(loaded, fields, draft, step), self.r.tr.lang(self.lang)
+        # «15.01» typed in December: next January for a plan, this one for an arrival, and after the day another
+        # answer sets as the bound (a return after watches lent on 15.01.2027).
+        prefer, anchor = forms.date_lean(fdef, *around)
         try:
             value = field_values.parse_text(
                 kind,
@@ -48,9 +52,10 @@ class FormAnswers(FormBase):
                 maximum=fdef.max,
                 integer=fdef.integer,
                 negative=fdef.negative,
-                prefer=forms.date_preference(fdef),
-                lang=self.r.tr.lang(self.lang),  # «125,000» and «12/03» are read the way the reader writes them
-                units=fdef.units(self.r.tr.lang(self.lang)),
+                prefer=prefer,
+                anchor=anchor,
+                lang=lang,  # «125,000» and «12/03» are read the way the reader writes them
+                units=fdef.units(lang),
             )
             if fdef.contact is not None:  # a number or an address somebody will call or write to
                 value = field_values.parse_contact(fdef.contact, value, self.core.calendar.country)
@@ -59,7 +64,6 @@ class FormAnswers(FormBase):
         except field_values.InvalidAnswer as exc:
             raise FormError(exc.message, **exc.params) from None
         stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
-        around, lang = self._around(loaded, fields, draft, step), self.r.tr.lang(self.lang)
         broken = forms.date_rule_problem(
             fdef, stored, *around, today, lang, calendar=self.core.calendar
         ) or forms.bound_problem(fdef, stored, *around, lang)  # a prepayment above the order's total

@@ -91,8 +91,8 @@ class HintWords(WordingBase):
         if example == today:
             return self.t("Send a date: DD.MM.YYYY or “today”.", lang)
         shown = _day_month(example or today + timedelta(days=step), code)
-        if example is not None and _read(shown, today, prefer, code) != example:
-            # «15 января» typed in December is read as this year's: a day of the next one is shown with its year.
+        if example is not None and _read(shown, today, forms.date_lean(fdef, fields, known), code) != example:
+            # A day the words alone would not be read as (a year away from the answers it leans from): with its year.
             shown = _day_month(example, code, with_year=True)
         if takes(today):
             return self.t("Send a date: DD.MM.YYYY, “%(example)s” or “today”.", lang, example=shown)
@@ -117,10 +117,12 @@ def _day_month(day: date, lang: str, *, with_year: bool = False) -> str:
     return format_date(day, "MMM d" if lang == "en" else "d MMMM", locale=lang)
 
 
-def _read(shown: str, today: date, prefer: str | None, lang: str) -> date | None:
-    """The day an example typed as it is shown would be read as (as `tgbot.form_answers` reads an answer)."""
+def _read(shown: str, today: date, lean: tuple[str | None, date | None], lang: str) -> date | None:
+    """The day an example typed as it is shown would be read as (as `tgbot.form_answers` reads an answer, leaning as
+    `forms.date_lean` says)."""
+    prefer, anchor = lean
     try:
-        day: date = field_values.parse_text("date", shown, today=today, prefer=prefer, lang=lang)
+        day: date = field_values.parse_text("date", shown, today=today, prefer=prefer, anchor=anchor, lang=lang)
     except field_values.InvalidAnswer:
         return None
     return day
