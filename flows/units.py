@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 # The units of measure 1C gives its products (OKEI's short names, a product's «БазоваяЕдиница») as an English reader
 # writes them: a product's card, the cart, the catalogue's Excel and an order's stock warnings (a text's `unit`
 # filter) show them so, and the cart takes a quantity
@@ -98,3 +101,20 @@ def okei(unit: str | None) -> tuple[str, str, str] | None:
     """OKEI's code, full name and international abbreviation of a unit by its short name («компл»: 839), None for a
     name the table lacks."""
     return OKEI.get((unit or "").strip().rstrip(".").casefold())
+
+
+# Units of weight as people type them after a number, each with how many kilograms one of it is: a field whose unit is
+# a weight takes a weight in another («1,5 т» in kilograms is 1500, «500 г» 0.5; «500 кг» in tonnes 0.5), as
+# `flows.values.without_unit` reads it. The words people use for them in either language, their endings too.
+_WEIGHTS = (
+    (re.compile(r"т|тн|тонн(?:а|ы|у|ой)?|t|tn|tons?|tonnes?"), Decimal(1000)),
+    (re.compile(r"ц|центнер(?:а|ов)?"), Decimal(100)),
+    (re.compile(r"кг|kg|kgs|кило|kilos?|килограмм(?:а|ов)?|kilogram(?:me)?s?"), Decimal(1)),
+    (re.compile(r"г|гр|грамм(?:а|ов)?|g|gr|gram(?:me)?s?"), Decimal("0.001")),
+)
+
+
+def kilograms(unit: str | None) -> Decimal | None:
+    """How many kilograms one of `unit` is («т»: 1000, «гр.»: 0.001), None for a unit that is not a weight."""
+    word = (unit or "").strip().rstrip(".").casefold()
+    return next((weight for pattern, weight in _WEIGHTS if pattern.fullmatch(word)), None)

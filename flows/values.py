@@ -45,6 +45,7 @@ from babel.numbers import format_decimal
 from email_validator import EmailNotValidError, validate_email
 
 from flows.i18n import _
+from flows.units import kilograms
 
 logger = logging.getLogger(__name__)
 
@@ -171,15 +172,22 @@ def _check_range(value: float | Decimal, minimum: float | None, maximum: float |
 
 
 def _parse_number(
-    text: str, *, minimum: float | None, maximum: float | None, integer: bool, lang: str = "ru"
+    text: str,
+    *,
+    minimum: float | None,
+    maximum: float | None,
+    integer: bool,
+    lang: str = "ru",
+    scale: Decimal = Decimal(1),
 ) -> int | float:
+    """`scale`: what the typed number is multiplied by to be in the field's unit (`without_unit`: «1,5 т» in kg)."""
     _refuse_foreign_digits(text)
     raw = _normalize_number(text, lang)
     if raw is None:
         if integer:
             raise InvalidAnswer(_("Enter a whole number, for example 12"))
         raise InvalidAnswer(_("Enter a number, for example 12 or 12.5"))
-    exact = Decimal(raw)
+    exact = Decimal(raw) * scale
     value: int | float
     if exact == exact.to_integral_value():
         # "12.0" is still twelve; keep ints as ints so JSON and summaries show 12, not 12.0.
@@ -195,22 +203,34 @@ def _parse_number(
 _NUMBER_THEN_UNIT = re.compile(r"^\s*([-+]?\d[\d\s.,]*?)\s*([^\W\d_][^\d]*?)\.?\s*$")
 
 
-def without_unit(text: str, units: Sequence[str]) -> str:
+def without_unit(text: str, units: Sequence[str]) -> tuple[str, Decimal]:
     """The number of «1 500 кг», «12 шт.», «10 штук» or «5 000 шт/мес» typed where the unit is the field's own (any of
-    `units`, the reader's first): people write quantities with their unit, and refusing «12 шт» for «Количество,
-    шт» only teaches them the bot is fussy. The typed unit may be the unit, a longer word for it («штук» for «шт») or
-    a short form of it («шт» for «шт/мес»). Another unit is refused naming the field's: «10 кг» taken as pieces would
-    be the wrong amount. Without `units`, or without a word after the number, the text is left as typed."""
+    `units`, the reader's first), and what it is multiplied by to be in that unit: people write quantities with their
+    unit, and refusing «12 шт» for «Количество, шт» only teaches them the bot is fussy. The typed unit may be the
+    unit, a longer word for it («штук» for «шт») or a short form of it («шт» for «шт/мес»). Where the field's unit is
+    a weight, another weight is taken in it: «1,5 т» in kilograms is 1.5 × 1000 (`flows.units.kilograms`), and what
+    is no weight («1,5 м») is refused saying so. Another unit is refused naming the field's: «10 кг» taken as pieces
+    would be the wrong amount. Without `units`, or without a word after the number, the text is left as typed."""
     said = _NUMBER_THEN_UNIT.match(text)
     if said is None or not units:
-        return text
+        return text, Decimal(1)
     typed = said.group(2).strip().casefold()
     for unit in units:
         own = unit.strip().rstrip(".").casefold()
         longer = len(own) >= 2 and typed.startswith(own)  # «штук» for «шт» (not «человека» for «ч»)
         shorter = len(typed) >= 2 and own.startswith(typed)  # «шт» for «шт/мес»
         if own and (typed == own or longer or shorter):  # the unit itself, one letter too: «1,5 ч», «10 м»
-            return said.group(1).strip()
+            return said.group(1).strip(), Decimal(1)
+    field_weight = next((weight for unit in units if (weight := kilograms(unit)) is not None), None)
+    if field_weight is not None:
+        typed_weight = kilograms(typed)
+        if typed_weight is None:
+            raise InvalidAnswer(
+                _("“%(typed)s” is not a unit of weight: enter the weight in %(unit)s, for example 12"),
+                typed=said.group(2).strip(),
+                unit=units[0],
+            )
+        return said.group(1).strip(), typed_weight / field_weight
     raise InvalidAnswer(_("Enter a number (unit: %(unit)s), for example 12"), unit=units[0])
 
 
@@ -628,7 +648,7 @@ def parse_text(
     ``lang`` is the
     reader's: an English reader's «125,000» groups thousands, and their «12/03» with a slash may be either way round.
     ``units``: a "number" field's unit as each language writes it, the reader's first («кг», «kg»): «1 500 кг» is
-    1500 (`without_unit`).
+    1500, and in a field of a weight another weight is taken in it, «1,5 т» 1500 (`without_unit`).
     Digits other than ASCII 0-9 are refused; text is limited in UTF-16 code units, as Telegram counts.
 
     Raises :class:`InvalidAnswer` when the person should try again, ``ValueError`` for an
@@ -652,8 +672,8 @@ def parse_text(
             )
         return value
     if kind == "number":
-        text = without_unit(text, units)
-        return _parse_number(text, minimum=minimum, maximum=maximum, integer=integer, lang=lang)
+        number, scale = without_unit(text, units)
+        return _parse_number(number, minimum=minimum, maximum=maximum, integer=integer, lang=lang, scale=scale)
     if kind == "money":
         return _parse_money(text, minimum=minimum, maximum=maximum, negative=negative, lang=lang)
     if kind == "date":

@@ -127,6 +127,48 @@ def test_a_number_in_another_unit_is_refused_naming_the_fields() -> None:
     assert invalid("number", "10 шт").message == "Enter a number, for example 12 or 12.5"
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("1,5 т", 1500),
+        ("1.5 тонны", 1500),
+        ("1,5т", 1500),
+        ("2 t", 2000),
+        ("3 тонн", 3000),
+        ("1 тонна", 1000),
+        ("0,5 tonnes", 500),
+        ("2 ц", 200),
+        ("500 г", 0.5),
+        ("250 гр.", 0.25),
+        ("750 g", 0.75),
+        ("12 кило", 12),
+        ("12 килограммов", 12),
+        ("1 500 кг", 1500),
+    ],
+)
+def test_a_weight_typed_in_tonnes_or_grams_is_read_in_the_fields_kilograms(typed: str, expected: float) -> None:
+    """Seed 2's volumes are kilograms, and meat is sold by the tonne: «1,5 т» typed there is 1500 kg, not refused."""
+    assert parse_text("number", typed, units=("кг", "kg"), minimum=0) == expected
+
+
+def test_a_weight_in_a_field_of_tonnes_and_what_is_not_a_weight() -> None:
+    assert parse_text("number", "500 кг", units=("т", "t")) == 0.5
+    assert parse_text("number", "2 тонны", units=("т", "t")) == 2
+    # A whole number of kilograms: half a kilogram is refused as a fraction, a tonne is a thousand.
+    half = invalid("number", "500 г", units=("кг", "kg"), integer=True)
+    assert half.message == "Enter a whole number, for example 12"
+    assert parse_text("number", "1,5 т", units=("кг", "kg"), integer=True) == 1500
+    # The field's bounds are its kilograms: 2 t is above a maximum of 1 000 kg.
+    assert invalid("number", "2 т", units=("кг", "kg"), maximum=1000).params == {"maximum": "1\u00a0000"}
+    # Metres are no weight: refused saying so and naming the field's unit, not read as anything.
+    error = invalid("number", "1,5 м", units=("кг", "kg"))
+    assert error.message == "“%(typed)s” is not a unit of weight: enter the weight in %(unit)s, for example 12"
+    assert error.params == {"typed": "м", "unit": "кг"}
+    assert invalid("number", "2 l", units=("kg", "кг")).params == {"typed": "l", "unit": "kg"}
+    # A field that counts pieces takes no weight: «10 кг» is refused as before.
+    assert invalid("number", "10 кг", units=("шт", "pcs")).params == {"unit": "шт"}
+
+
 def test_number_limits() -> None:
     assert parse_text("number", "5", minimum=1, maximum=10) == 5
     assert parse_text("number", "10", minimum=1, maximum=10) == 10

@@ -509,6 +509,33 @@ async def test_a_manager_registering_a_pre_order_reads_when_to_move_it(plant: Ha
     assert "ООО Вкусный двор" in said["text"], said["text"]  # which deal it is about
 
 
+async def test_a_manager_types_the_volume_in_tonnes(plant: Harness) -> None:
+    """Meat is sold by the tonne: a manager types «1,5 т» and «500 кг» for the volumes the deal keeps in kilograms,
+    and they are taken as 1 500 and 500 kg — where «1,5 т» was refused. A length is no weight: «1,5 м» is refused
+    saying so. The planned shipping «15.01» typed on 21 December is the coming January, with its year on the summary."""
+    anton = plant.people["Антон"]
+    await anton.send("▶️ Начать процесс")
+    await anton.press("Сделка", await anton.expect("Какой процесс"))
+    await anton.expect("Клиент")
+    await anton.send("ООО Мясной двор")
+    await anton.press("Создать", await anton.expect("ООО Мясной двор", "Создать"))
+    await anton.expect("Объём, производство 1, кг")
+    await anton.send("1,5 м")
+    await anton.expect("«м» — не единица веса: введите вес в кг, например 12", "Объём, производство 1, кг")
+    await anton.send("1,5 т")
+    await anton.expect("Объём, производство 2, кг")
+    await anton.send("500 кг")
+    await anton.expect("Сумма сделки")
+    await anton.send("450 000")
+    await anton.expect("Плановая дата отгрузки")
+    await anton.send("15.01")
+    await anton.press("Предоплата", await anton.expect("Условия оплаты"))
+    await anton.press("Пропустить", await anton.expect("Дебиторская задолженность"))
+    text = (await anton.expect("Проверьте"))["text"].replace("\u00a0", " ")
+    assert "Объём, производство 1, кг: 1 500" in text and "Объём, производство 2, кг: 500" in text, text
+    assert "Плановая дата отгрузки: 15.01.2027" in text, text
+
+
 async def test_the_finance_director_writes_the_weeks_figures_in_millions_and_thousands(plant: Harness) -> None:
     """On a phone amounts are written short: «3,2 млн», «2 750 тыс. руб.». They are taken as the amounts they say,
     and the summary before «Подтвердить» shows them in full — not refused as no amount at all."""
