@@ -1293,9 +1293,10 @@ class Engine:
         self._give_tasks(case, target, effects, depth=0, keep=frozenset(keep), done=done)
         return effects
 
-    def cancel(self, case: CaseState, actor_id: int | None, reason: str | None = None) -> list[Effect]:
-        """Cancel the case wherever it stands. `reason`, as the person cancelling said it, is what the process's
-        `on_cancel` texts read as `cancel_reason`."""
+    def cancel(self, case: CaseState, actor_id: int | None, reason: LocalText | None = None) -> list[Effect]:
+        """Cancel the case wherever it stands. `reason`, as the person cancelling said it (or the system's words
+        in each language: a sub-process cancelled with its parent), is what the process's `on_cancel` texts read
+        as `cancel_reason`."""
         if case.status in CASE_CLOSED:
             raise EngineError(_("This case is already closed."))
         effects: list[Effect] = []

@@ -15,6 +15,8 @@ from db.models import Case
 from flows.runtime import CALLED_BY
 from tests.conftest import Harness, library_with
 from tests.test_case_cancel_e2e import cancel_case
+from tests.test_panel_actions import Office
+from tests.test_panel_actions import office as office  # the fixture: the bot with its panel, an admin logged in
 
 DATA = Path(__file__).parent / "data"
 
@@ -131,3 +133,77 @@ async def test_a_check_left_as_an_unfinished_request_is_closed_and_the_order_goe
     cases = await _cases(harness)
     assert cases["client_check"].status == "cancelled"
     assert cases["client_order"].stage == "declined" and cases["client_order"].data["qualification"] == "cancelled"
+
+
+def _check_told_on_cancel() -> str:
+    """The client check telling the lawyers when it is called off, and why."""
+    told = ('on_cancel:\n  - notify: [lawyer]\n    text: "Проверка клиента {{ client }} снята. Причина: '
+            '{{ cancel_reason }}"\nstages:\n')  # fmt: skip
+    return (DATA / "client_check.yaml").read_text(encoding="utf-8").replace("stages:\n", told, 1)
+
+
+def _library_told_on_cancel(tmp_path: Path) -> Path:
+    library = library_with(tmp_path, "client_order.yaml")
+    (library / "client_check.yaml").write_text(_check_told_on_cancel(), encoding="utf-8")
+    return library
+
+
+async def test_a_check_cancelled_with_its_order_tells_the_lawyers_why_the_order_was_cancelled(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The client check tells the lawyers why it is called off. Cancelled with its order, its reason is the
+    order's: the second lawyer reads «Причина: Клиент передумал», not «Причина: » and nothing after it."""
+    harness = await harness_factory(library_dir=_library_told_on_cancel(tmp_path))
+    manager = await harness.person("Менеджер Ольга", "manager")
+    await harness.person("Юрист Игорь", "lawyer")
+    anna = await harness.person("Юрист Анна", "lawyer")
+    await _order(harness, "ООО Вектор")
+    await anna.expect("Проверьте клиента")
+    order_id = (await _cases(harness))["client_order"].id
+    await manager.send(f"/case {order_id}")
+    await cancel_case(manager, await manager.expect(f"№{order_id}", "Ждёт дело"), "Клиент передумал")
+
+    told = await anna.expect("Проверка клиента ООО Вектор снята")
+    assert "Причина: Клиент передумал" in told["text"], told["text"]
+
+
+async def test_a_check_cancelled_with_its_order_from_the_panel_tells_the_lawyers_the_admins_reason(
+    office: Office,
+) -> None:
+    """The same from the admin panel: the admin cancels the order with a reason, and the lawyer reads it in the
+    check's words, as when its manager cancels it in chat."""
+    for name in ("client_check", "client_order"):  # the check first: the order calls it
+        text = _check_told_on_cancel() if name == "client_check" else (DATA / f"{name}.yaml").read_text("utf-8")
+        assert (await office.post("processes/upload", text=text, action="load")).status == 303
+    harness = office.harness
+    await harness.person("Менеджер Ольга", "manager")
+    await harness.person("Юрист Игорь", "lawyer")
+    anna = await harness.person("Юрист Анна", "lawyer")
+    await _order(harness, "ООО Вектор")
+    await anna.expect("Проверьте клиента")
+    order_id = (await _cases(harness))["client_order"].id
+
+    assert (await office.post(f"cases/{order_id}/cancel", reason="Клиент передумал")).status == 303
+
+    told = await anna.expect("Проверка клиента ООО Вектор снята")
+    assert "Причина: Клиент передумал" in told["text"], told["text"]
+
+
+async def test_a_check_left_unfinished_tells_the_lawyers_why_it_was_closed(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The order gives the check no limit, and nobody finishes its start form: closed for age, the check tells the
+    lawyers why in its own words — that it was never finished — not «Причина: » and nothing after it."""
+    library = _library_told_on_cancel(tmp_path)
+    order = library / "client_order.yaml"
+    order.write_text(order.read_text(encoding="utf-8").replace(", limit: amount}", "}"), encoding="utf-8")
+    harness = await harness_factory(library_dir=library)
+    await harness.person("Менеджер Ольга", "manager")
+    anna = await harness.person("Юрист Анна", "lawyer")
+    await _order(harness, "ООО Вектор")
+    await harness.people["Менеджер Ольга"].wait_for("Новое дело: Проверка клиента")
+
+    await harness.advance(days=8)
+
+    told = await anna.expect("Проверка клиента ООО Вектор снята")
+    assert "Причина: начата больше 7 дн. назад и не закончена" in told["text"], told["text"]

@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from db.models import Case, TaskCard, User
 from flows.items import entry_fields, entry_of
+from flows.model import CANCEL_REASON
 from flows.runtime import FieldCorrected, Notify, TaskState, is_empty
 from flows.status import CaseStatus
 from services import outbox
 from services import people as people_repo
+from services.cases.cancelling import NOT_GIVEN
 from services.cases.state import Loaded
 from tgbot import menu_view
 from tgbot.notices_base import NoticesBase
@@ -69,10 +71,19 @@ class CaseNotices(NoticesBase):
         state, lang = loaded.state, user.language
         said = tuple(
             self.renderer.kept_template(n.text, state.spec, state.data, lang, {**self._extra(loaded, lang),
-                                                                               **dict(n.values)})
+                                                                               **self._values(n, lang)})
             for n in notices
         )  # fmt: skip
         return said, tuple(name for n in notices for name in n.attach)
+
+    def _values(self, effect: Notify, lang: str | None) -> dict[str, Any]:
+        """What the moment adds to a notice's words, in the reader's language: the cancel's reason is the person's
+        words, or the system's in each language (a sub-process cancelled with its parent); never empty, so that no
+        «Причина: » stands with nothing after it."""
+        values = {k: self.renderer.tr.local(v, lang) if isinstance(v, dict) else v for k, v in effect.values}
+        if CANCEL_REASON in values and not values[CANCEL_REASON]:
+            values[CANCEL_REASON] = self.renderer.t(NOT_GIVEN, lang)
+        return values
 
     @staticmethod
     def _reason_unsaid(loaded: Loaded, said: Sequence[str]) -> str | None:
@@ -93,7 +104,7 @@ class CaseNotices(NoticesBase):
         renderer, state = self.renderer, loaded.state
         case_name = renderer.case_name(state, lang)
         if effect.kind == "text":
-            extra = {**self._extra(loaded, lang), **dict(effect.values)}  # an on_cancel's words read its reason
+            extra = {**self._extra(loaded, lang), **self._values(effect, lang)}  # an on_cancel's words: its reason
             if effect.item is not None:  # an item stage's words read the item
                 extra["item"] = entry_of(state.data, *effect.item) or {}
             body = renderer.kept_template(effect.text, state.spec, state.data, lang, extra)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from db.models import Case
+from flows.i18n import _
 from flows.runtime import (
     CALLED_BY,
     CALLS,
@@ -26,6 +27,7 @@ from flows.runtime import (
 from flows.status import CASE_CLOSED, CaseStatus
 from services.cases.effects import apply_effect, handles
 from services.cases.state import Loaded
+from services.i18n import LANGUAGES
 
 if TYPE_CHECKING:
     from services.cases.service import CaseService
@@ -45,6 +47,14 @@ _CANCEL_NOTES: dict[str, dict[str, str]] = {
         "ru": "Дело отменено: его запись убрана из списка дела №{parent}.",
         "en": "Case cancelled: its entry was removed from the list of case #{parent}.",
     },
+}
+
+
+# The reason a child's own `on_cancel` texts read (`cancel_reason`) when no person's words say it.
+_WHY: dict[str, str] = {
+    "cancelled": _("cancelled together with case #%(parent)s"),
+    "joined": _("case #%(parent)s, which called it, already has the answers it needed"),
+    "removed": _("its entry was removed from the list of case #%(parent)s"),
 }
 
 
@@ -146,7 +156,7 @@ async def cancel_calls(service: CaseService, loaded: Loaded, effect: CancelCalls
         .where(Case.parent_id == loaded.row.id, Case.status.not_in([s.value for s in CASE_CLOSED]))
         .order_by(Case.id)
     )
-    parent_id = loaded.row.id
+    parent_id, translator = loaded.row.id, service.core.translator
     service.calling.add(parent_id)  # the children's end must not move this parent: it is being cancelled
     try:
         for child_id in rows.scalars().all():
@@ -160,7 +170,12 @@ async def cancel_calls(service: CaseService, loaded: Loaded, effect: CancelCalls
                 continue
             if child.state.status in CASE_CLOSED:
                 continue
-            effects: list[Effect] = service.core.engine.cancel(child.state, actor_id)
+            # Its own `on_cancel` texts read why: the parent's reason as the person cancelling it gave it, else
+            # the system's words for why the child went (never an empty «Причина: »).
+            reason = loaded.closed_reason if effect.reason == "cancelled" else None
+            child.closed_reason = reason  # and its own children carry it on
+            why = reason or {lang: translator.t(_WHY[effect.reason], lang, parent=parent_id) for lang in LANGUAGES}
+            effects: list[Effect] = service.core.engine.cancel(child.state, actor_id, why)
             # Everyone who held work in the child learns why it went (its initiator hears of the closing anyway).
             holders = {
                 e.task.assignee_id

@@ -10,20 +10,25 @@ from sqlalchemy import select
 from db.models import OrderExport, Task, User, status_is
 from flows.i18n import _
 from flows.items import item_states, parse_item_approval, track_of
-from flows.model import CancelDef
+from flows.model import CancelDef, LocalText
 from flows.runtime import START_TASK, Notify, TaskState, is_service_task
-from flows.status import TaskStatus
+from flows.status import CaseStatus, TaskStatus
 from services import access
 from services import people as people_repo
 from services.cases.items import ITEM_CARDS, card_key
 from services.cases.saving import StepWrites
 from services.cases.state import Loaded
+from services.i18n import LANGUAGES
+
+# The reason of a cancel given without one (its author dropping a request not yet registered), in each language.
+WITHDRAWN = _("withdrawn by its author before it was registered")
+NOT_GIVEN = _("no reason was given")
 
 
 class Cancelling(StepWrites):
     """Who cancels a case where it stands, asking to, and the cancel."""
 
-    async def cancel(self, user: User, case_id: int, reason: str | None = None) -> Loaded:
+    async def cancel(self, user: User, case_id: int, reason: LocalText | None = None) -> Loaded:
         return (await self.cancel_or_ask(user, case_id, reason, ask=False))[0]
 
     async def cancel_rule(self, loaded: Loaded) -> CancelDef | None:
@@ -52,17 +57,18 @@ class Cancelling(StepWrites):
         return False, rule if access.asks_to_cancel(user, loaded.row, roles, rule) else None
 
     async def cancel_or_ask(
-        self, user: User, case_id: int, reason: str | None, *, ask: bool = True
+        self, user: User, case_id: int, reason: LocalText | None, *, ask: bool = True
     ) -> tuple[Loaded, tuple[str, ...]]:
         """Cancel the case; or, at a stage where others cancel it (an order 1C has) and `ask`, ask them to, with
         the reason. The case and the roles asked (none: it is cancelled)."""
         loaded = await self.load(case_id)
         outright, asked = await self.cancel_rights(user, loaded)
         if ask and asked is not None:
-            await self.ask_cancel(loaded, user, reason or "", tuple(asked.by))
+            await self.ask_cancel(loaded, user, reason if isinstance(reason, str) else "", tuple(asked.by))
             return loaded, tuple(asked.by)
         access.require(outright, _("Only the initiator, the person leading the case or an admin can cancel it."))
-        await self.close_cancelled(loaded, user.id, reason, {"reason": reason} if reason else {})
+        said = reason if isinstance(reason, str) else None  # the person's own words: the history keeps them
+        await self.close_cancelled(loaded, user.id, reason, {"reason": said} if said else {})
         return loaded, ()
 
     async def ask_cancel(self, loaded: Loaded, user: User, reason: str, deciders: tuple[str, ...]) -> None:
@@ -74,7 +80,11 @@ class Cancelling(StepWrites):
         await self.notifier.cancel_asked(loaded, user, reason, reached)
 
     async def close_cancelled(
-        self, loaded: Loaded, actor_id: int | None, reason: str | None, detail: dict[str, Any]
+        self,
+        loaded: Loaded,
+        actor_id: int | None,
+        reason: LocalText | None,
+        detail: dict[str, Any],
     ) -> None:
         """Cancel the loaded case. Whoever held its open work (not the one cancelling) is told by a message of its
         own, with the reason: their card only says the task is no longer needed, and an edit does not ring. So is
@@ -89,8 +99,9 @@ class Cancelling(StepWrites):
         cards = await self._moving_item_cards(loaded, actor_id)
         holders = {p: await self.people.user(p) for p in sorted({*work, *cards})}
         did = await self._did_before(loaded, actor_id, set(holders))
+        reason = reason or self._unsaid_reason(loaded)
         effects = self.core.engine.cancel(loaded.state, actor_id, reason)
-        loaded.closed_reason = reason
+        loaded.closed_reason = reason if isinstance(reason, str) else None  # a person's words, said as they are
         loaded.told_cancelled = set(holders)  # that message is theirs; the case's «cancelled» one would be a second
         closing = {loaded.state.initiator_id, loaded.state.responsible_id} - {actor_id, None}  # told as it closes
         loaded.hears_cancel = {*holders, *(p.id for p in did), *(p for p in closing if p is not None)}
@@ -106,6 +117,12 @@ class Cancelling(StepWrites):
             for notice in notices if person_id in left else []:
                 await self.notifier.notify(loaded, notice, [left[person_id]])
         loaded.cancel_words.clear()
+
+    def _unsaid_reason(self, loaded: Loaded) -> LocalText:
+        """The reason a cancel nobody gave one for reads (the `on_cancel` texts' `cancel_reason` is never empty):
+        a request its author dropped before it was registered, in each language."""
+        said = WITHDRAWN if loaded.state.status == CaseStatus.DRAFT else NOT_GIVEN
+        return {lang: self.core.translator.t(said, lang) for lang in LANGUAGES}
 
     async def _moving_item_cards(self, loaded: Loaded, actor_id: int | None) -> dict[int, list[tuple[str, int]]]:
         """Who holds a card of an item still moving on its track (not shipped, not cancelled: its card has moves),

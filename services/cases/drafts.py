@@ -8,10 +8,15 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from db.models import Case, Task, User, status_is
+from flows.i18n import _
 from flows.runtime import START_TASK, CaseClosed, CaseState, Effect, TaskState
 from flows.status import CASE_CLOSED, TaskStatus
 from services.cases.calls import return_to_parent
 from services.cases.saving import StepWrites
+from services.i18n import LANGUAGES
+
+# Why a request left unfinished was closed, as its `on_cancel` texts read it (`cancel_reason`).
+LEFT_UNFINISHED = _("started more than %(days)s days ago and never finished")
 
 
 class Drafts(StepWrites):
@@ -53,8 +58,10 @@ class Drafts(StepWrites):
                 continue
             author = await self.people.user(loaded.state.initiator_id)
             # Not the «case closed» notice: the author gets a word about their unfinished request instead.
+            # Its `on_cancel` texts read why, as a cancel's reason (never an empty «Причина: »).
+            why = {lang: self.core.translator.t(LEFT_UNFINISHED, lang, days=older_than.days) for lang in LANGUAGES}
             effects: list[Effect] = [
-                e for e in self.core.engine.cancel(loaded.state, None) if not isinstance(e, CaseClosed)
+                e for e in self.core.engine.cancel(loaded.state, None, why) if not isinstance(e, CaseClosed)
             ]
             await self.save(loaded, effects, None, "case.draft_expired", {"days": older_than.days})
             # Without its «closed» notice, a sub-process still owes its waiting parent the news.
