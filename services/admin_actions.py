@@ -152,7 +152,8 @@ class AdminActions:
             self.drop_cancel()
         loaded = await self.cases.load(case_id)
         # The case's people are told why, those who held its work by a message of their own.
-        await self.cases.close_cancelled(loaded, self.actor_id, reason, {"reason": reason, **self.by})
+        # The admin in chat is answered (`tgbot.admin_buttons`), with the process's words to them on the cancel.
+        await self.cases.close_cancelled(loaded, self.actor_id, reason, {"reason": reason, **self.by}, answered=True)
         log.info("admin %s cancelled case %s", self.actor_id or PANEL, case_id)
         author_id = loaded.state.initiator_id
         if loaded.given_back and author_id is not None and author_id != self.actor_id:

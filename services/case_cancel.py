@@ -68,12 +68,13 @@ class CaseCancel:
         return loaded, (await self.cases.cancel_rights(self.user, loaded))[1]
 
     async def confirm(self, case_id: int) -> tuple[Loaded, tuple[str, ...]]:
-        """The case cancelled, or (where others cancel it) the roles asked to."""
+        """The case cancelled, or (where others cancel it) the roles asked to. The answer saying so says the
+        process's own words to this person on the cancel too (`Notifier.cancel_words`)."""
         prompt = self.user.prompt or {}
         if prompt.get("kind") != CONFIRMING or prompt.get("case_id") != case_id:
             raise EngineError(_("This question is no longer open: press “✖️ Cancel the case” on the case card again."))
         self.user.prompt = None
-        return await self.cases.cancel_or_ask(self.user, case_id, str(prompt["reason"]))
+        return await self.cases.cancel_or_ask(self.user, case_id, str(prompt["reason"]), answered=True)
 
     def keep(self) -> None:
         """The person keeps the case (or turned to something else): no cancellation waits any more."""

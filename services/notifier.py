@@ -77,6 +77,10 @@ class Notifier(Protocol):
         (list, index) still moving: they may stop the work (why, when `loaded.closed_reason` says), with the
         process's own words to them on the cancel (`loaded.cancel_words`)."""
 
+    async def cancel_words(self, loaded: Loaded, user: User) -> tuple[str, ...]:
+        """The process's own words to this person on the case's cancel (its `on_cancel` notices), kept for the
+        answer to their own cancel, which says them (`Cancelling.cancel`'s `answered`); their files are sent."""
+
     async def task_released(self, loaded: Loaded, task: TaskState, previous: User, because: str) -> None:
         """A task left `previous` (`because`: `role` taken from them, `left`, `unreachable`): their cards of it say
         where it went, without buttons, and the person it went to hears why."""

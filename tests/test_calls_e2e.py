@@ -135,16 +135,16 @@ async def test_a_check_left_as_an_unfinished_request_is_closed_and_the_order_goe
     assert cases["client_order"].stage == "declined" and cases["client_order"].data["qualification"] == "cancelled"
 
 
-def _check_told_on_cancel() -> str:
-    """The client check telling the lawyers when it is called off, and why."""
-    told = ('on_cancel:\n  - notify: [lawyer]\n    text: "Проверка клиента {{ client }} снята. Причина: '
+def _check_told_on_cancel(told: str = "lawyer") -> str:
+    """The client check telling the lawyers (or whoever `told` names) when it is called off, and why."""
+    said = (f'on_cancel:\n  - notify: [{told}]\n    text: "Проверка клиента {{{{ client }}}} снята. Причина: '
             '{{ cancel_reason }}"\nstages:\n')  # fmt: skip
-    return (DATA / "client_check.yaml").read_text(encoding="utf-8").replace("stages:\n", told, 1)
+    return (DATA / "client_check.yaml").read_text(encoding="utf-8").replace("stages:\n", said, 1)
 
 
-def _library_told_on_cancel(tmp_path: Path) -> Path:
+def _library_told_on_cancel(tmp_path: Path, told: str = "lawyer") -> Path:
     library = library_with(tmp_path, "client_order.yaml")
-    (library / "client_check.yaml").write_text(_check_told_on_cancel(), encoding="utf-8")
+    (library / "client_check.yaml").write_text(_check_told_on_cancel(told), encoding="utf-8")
     return library
 
 
@@ -207,3 +207,32 @@ async def test_a_check_left_unfinished_tells_the_lawyers_why_it_was_closed(
 
     told = await anna.expect("Проверка клиента ООО Вектор снята")
     assert "Причина: начата больше 7 дн. назад и не закончена" in told["text"], told["text"]
+
+
+async def test_a_manager_dropping_a_check_she_has_not_finished_hears_its_words_in_her_answer_alone(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The check tells its initiator and the lawyers when it is called off. The order gives it no limit, so its
+    start form waits for the manager; she opens it and drops it with /cancel. Her answer says nothing was
+    registered and, in the check's words, why it was called off — one message; the lawyer reads the same reason."""
+    library = _library_told_on_cancel(tmp_path, "initiator, lawyer")
+    order = library / "client_order.yaml"
+    order.write_text(order.read_text(encoding="utf-8").replace(", limit: amount}", "}"), encoding="utf-8")
+    harness = await harness_factory(library_dir=library)
+    olga = await harness.person("Менеджер Ольга", "manager")
+    anna = await harness.person("Юрист Анна", "lawyer")
+    await _order(harness, "ООО Вектор")
+    card = await olga.wait_for("Новое дело: Проверка клиента")
+    await olga.press(olga.buttons(card)[0], card)
+    await olga.expect("Лимит")
+    before = len(await olga.bot_messages())
+
+    await olga.send("/cancel")
+
+    answer = await olga.expect("Отменено, ничего не зарегистрировано.")
+    said = "Проверка клиента ООО Вектор снята. Причина: автор отозвал заявку до регистрации"
+    assert said in answer["text"], answer["text"]
+    assert said in (await anna.expect("Проверка клиента ООО Вектор снята"))["text"]
+    await harness.settle()
+    new = [m.get("text") or "" for m in (await olga.bot_messages())[before:] if m.get("text")]
+    assert [t for t in new if "снята" in t] == [answer["text"]], new

@@ -1178,3 +1178,51 @@ async def _monitors_shipped_on_deferral(
     await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
     await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
     return harness, director, payer
+
+
+async def test_a_manager_who_keeps_the_books_cancelling_a_prepaid_deal_hears_it_in_her_answer_alone(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """In a small firm the sales manager Ольга keeps the books too. The client prepaid 700 000 and walks away; she
+    cancels the deal herself. The answer to her cancel says it is cancelled and that the prepayment is to be
+    returned — not a second message telling her, the accountant, what she has just done."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    olga = await harness.person("Менеджер Ольга", "sales_manager", "accountant")
+    director = await harness.person("Директор Олег", "director")
+    await harness.person("Логист Пётр", "logistics")
+    deal = await _order_sent(harness, olga, director)
+    before = len(await olga.bot_messages())
+
+    await olga.send(f"/case {deal.id}")
+    answer = await cancel_case(olga, await olga.card(f"№{deal.id}", button="Отменить дело"), "Клиент ушёл к конкуренту")
+
+    assert "отменено" in answer["text"], answer["text"]
+    assert "верните клиенту предоплату 700\xa0000,00 ₽, полученную 21.12.2026." in answer["text"], answer["text"]
+    await harness.settle()
+    new = [m.get("text") or "" for m in (await olga.bot_messages())[before:] if m.get("text")]
+    assert [t for t in new if "предоплату" in t] == [answer["text"]], new
+
+
+async def test_an_admin_who_keeps_the_books_cancelling_a_prepaid_deal_in_chat_hears_it_in_her_answer_alone(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The owner is the bot's admin and keeps the books. She cancels a prepaid deal from /find: her answer says it
+    is cancelled, why, and that the prepayment is to be returned, the reason once — one message, as when the
+    manager cancels it from the deal's card."""
+    harness, deal, _manager, _director, _logistics = await _order_sent_to_logistics(harness_factory)
+    admin = harness.admin
+    await admin.send(f"/grant {admin.id} accountant")
+    await admin.expect("Бухгалтер")
+    before = len(await admin.bot_messages())
+
+    await admin.send(f"/find {deal.id}")
+    await admin.press("Отменить дело", await admin.card(f"🛠 №{deal.id}", button="Отменить дело"))
+    await admin.expect("Почему отменяется")
+    await admin.send("Клиент ушёл к конкуренту")
+    answer = await admin.expect("отменено")
+
+    assert "верните клиенту предоплату 700\xa0000,00 ₽, полученную 21.12.2026." in answer["text"], answer["text"]
+    assert answer["text"].count("Клиент ушёл к конкуренту") == 1, answer["text"]
+    await harness.settle()
+    new = [m.get("text") or "" for m in (await admin.bot_messages())[before:] if m.get("text")]
+    assert [t for t in new if "предоплату" in t] == [answer["text"]], new

@@ -158,8 +158,15 @@ class AdminButtons:
         if case_id is None:
             return ""
         loaded = await self.actions.cancel(case_id, reason)
-        return self.r.t("%(case)s is cancelled. Reason: %(reason)s", self.lang,
-                        case=self.r.case_name(loaded.state, self.lang), reason=reason.strip())
+        case = self.r.case_name(loaded.state, self.lang)
+        # The process's own words to the admin on the cancel (the accountant told to return a prepayment) are
+        # said here, and the reason once: where those words quote it, not again before them.
+        admin = self.actions.admin
+        said = await self.actions.cases.notifier.cancel_words(loaded, admin) if admin is not None else ()
+        if any(reason.strip() in words for words in said):
+            return "\n".join([self.r.t("%(case)s is cancelled.", self.lang, case=case), *said])
+        text = self.r.t("%(case)s is cancelled. Reason: %(reason)s", self.lang, case=case, reason=reason.strip())
+        return "\n".join([text, *said])
 
     async def unreachable(self) -> str:
         r, lang = self.r, self.lang

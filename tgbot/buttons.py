@@ -167,7 +167,9 @@ class CardButtons:
             text = r.t("%(case)s is cancelled.", lang, case=r.case_name(loaded.state, lang))
             if loaded.given_back:  # an order request not yet registered: its positions went back to the cart
                 text += "\n" + r.t(loaded.given_back, lang)
-            return Reply(card=(text, None))
+            # The process's own words to them on the cancel (the accountant told to return a prepayment): here.
+            said = await self.cases.notifier.cancel_words(loaded, self.user)
+            return Reply(card=("\n".join([text, *said]), None))
         loaded, current, asked = await cancelling.ask(button.case_id, button.arg)
         if not current:
             stage = r.stage_title(loaded.state.spec, loaded.state.stage, lang)

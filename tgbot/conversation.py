@@ -287,11 +287,12 @@ class Conversation(FormAnswers, FormCorrections):
         self._finished(task.draft)
         await self._save(task, None)
         if task.key == START_TASK:
-            loaded = await self.cases.cancel(self.user, task.case_id)
+            loaded = await self.cases.cancel(self.user, task.case_id, answered=True)
             text = self.r.t("Cancelled; nothing was registered.", self.lang)
             if loaded.given_back:  # an order request's positions went back to the cart
                 text += "\n" + self.r.t(loaded.given_back, self.lang)
-            self.say(text)
+            said = await self.cases.notifier.cancel_words(loaded, self.user)  # the process's own, in this answer
+            self.say("\n".join([text, *said]))
         elif not ((task.key == MOVE_TASK or item_of_form(task.key)) and await self._withdrawn(task)):
             self.say(self.r.t("Cancelled. The task stays with you; open it from “My tasks” when ready.", self.lang))
 

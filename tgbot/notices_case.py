@@ -76,6 +76,11 @@ class CaseNotices(NoticesBase):
         )  # fmt: skip
         return said, tuple(name for n in notices for name in n.attach)
 
+    async def cancel_words(self, loaded: Loaded, user: User) -> tuple[str, ...]:
+        said, files = self._cancel_words(loaded, user)
+        await self._send_files(loaded, user, files)
+        return said
+
     def _values(self, effect: Notify, lang: str | None) -> dict[str, Any]:
         """What the moment adds to a notice's words, in the reader's language: the cancel's reason is the person's
         words, or the system's in each language (a sub-process cancelled with its parent); never empty, so that no

@@ -28,8 +28,12 @@ NOT_GIVEN = _("no reason was given")
 class Cancelling(StepWrites):
     """Who cancels a case where it stands, asking to, and the cancel."""
 
-    async def cancel(self, user: User, case_id: int, reason: LocalText | None = None) -> Loaded:
-        return (await self.cancel_or_ask(user, case_id, reason, ask=False))[0]
+    async def cancel(
+        self, user: User, case_id: int, reason: LocalText | None = None, *, answered: bool = False
+    ) -> Loaded:
+        """Cancel the case outright. `answered`: the caller answers the person with a message of its own, which says
+        the process's words to them on the cancel too (`Notifier.cancel_words`)."""
+        return (await self.cancel_or_ask(user, case_id, reason, ask=False, answered=answered))[0]
 
     async def cancel_rule(self, loaded: Loaded) -> CancelDef | None:
         """Who cancels the case outright where it stands, when its stage says (`cancel:`); None: as at any stage."""
@@ -57,10 +61,10 @@ class Cancelling(StepWrites):
         return False, rule if access.asks_to_cancel(user, loaded.row, roles, rule) else None
 
     async def cancel_or_ask(
-        self, user: User, case_id: int, reason: LocalText | None, *, ask: bool = True
+        self, user: User, case_id: int, reason: LocalText | None, *, ask: bool = True, answered: bool = False
     ) -> tuple[Loaded, tuple[str, ...]]:
         """Cancel the case; or, at a stage where others cancel it (an order 1C has) and `ask`, ask them to, with
-        the reason. The case and the roles asked (none: it is cancelled)."""
+        the reason. The case and the roles asked (none: it is cancelled). `answered`: as for `cancel`."""
         loaded = await self.load(case_id)
         outright, asked = await self.cancel_rights(user, loaded)
         if ask and asked is not None:
@@ -68,7 +72,7 @@ class Cancelling(StepWrites):
             return loaded, tuple(asked.by)
         access.require(outright, _("Only the initiator, the person leading the case or an admin can cancel it."))
         said = reason if isinstance(reason, str) else None  # the person's own words: the history keeps them
-        await self.close_cancelled(loaded, user.id, reason, {"reason": said} if said else {})
+        await self.close_cancelled(loaded, user.id, reason, {"reason": said} if said else {}, answered=answered)
         return loaded, ()
 
     async def ask_cancel(self, loaded: Loaded, user: User, reason: str, deciders: tuple[str, ...]) -> None:
@@ -85,13 +89,16 @@ class Cancelling(StepWrites):
         actor_id: int | None,
         reason: LocalText | None,
         detail: dict[str, Any],
+        *,
+        answered: bool = False,
     ) -> None:
         """Cancel the loaded case. Whoever held its open work (not the one cancelling) is told by a message of its
         own, with the reason: their card only says the task is no longer needed, and an edit does not ring. So is
         whoever holds the card of an item still moving (a logistician given the order's items, whether or not he
         has moved one yet): his cards lose their buttons, and the supplier's order he was about to place is off.
         Whoever did its work before hears that it is cancelled. The process's own words on the cancel (`on_cancel`)
-        to any of them are said in that message, not in a second one."""
+        to any of them are said in that message, not in a second one; to the one cancelling, when the caller
+        `answered` them, in that answer (`Notifier.cancel_words`): the one message their cancel brings them."""
         work: dict[int, list[TaskState]] = {}
         for task in loaded.state.open_tasks():
             if task.assignee_id is not None and task.assignee_id != actor_id and task.key != START_TASK:
@@ -104,7 +111,8 @@ class Cancelling(StepWrites):
         loaded.closed_reason = reason if isinstance(reason, str) else None  # a person's words, said as they are
         loaded.told_cancelled = set(holders)  # that message is theirs; the case's «cancelled» one would be a second
         closing = {loaded.state.initiator_id, loaded.state.responsible_id} - {actor_id, None}  # told as it closes
-        loaded.hears_cancel = {*holders, *(p.id for p in did), *(p for p in closing if p is not None)}
+        answering = {actor_id} if answered and actor_id is not None else set()
+        loaded.hears_cancel = {*holders, *(p.id for p in did), *(p for p in closing if p is not None), *answering}
         await self.save(loaded, effects, actor_id, "case.cancelled", detail)
         for person_id, person in holders.items():
             if person is not None:
@@ -112,11 +120,12 @@ class Cancelling(StepWrites):
         for person in did:
             await self.notifier.notify(loaded, Notify(kind="closed", user_ids=(person.id,)), [person])
         # Words for someone no message of the cancel reached after all (a final-stage notice said it closed).
-        left = await self.people.users(loaded.cancel_words)
+        left = await self.people.users(set(loaded.cancel_words) - answering)
         for person_id, notices in loaded.cancel_words.items():
             for notice in notices if person_id in left else []:
                 await self.notifier.notify(loaded, notice, [left[person_id]])
-        loaded.cancel_words.clear()
+        # The words to the one cancelling stay for the caller's answer to them.
+        loaded.cancel_words = {p: words for p, words in loaded.cancel_words.items() if p in answering}
 
     def _unsaid_reason(self, loaded: Loaded) -> LocalText:
         """The reason a cancel nobody gave one for reads (the `on_cancel` texts' `cancel_reason` is never empty):
