@@ -281,13 +281,24 @@ async def cart_button(
         return answer(after_commit, query)
     elif action == "order":
         refused = await order_cart(callback_data.version, portal, cases, conversation, replies, renderer, viewer)
+        if refused is None:
+            await _cart_gone_on(query, callback_data.ref, replies, chat_id)
         return answer(after_commit, query, refused, show_alert=refused is not None)
     elif action == "parts":
         loaded = await portal.parts_to_reclamation(cases, int(callback_data.arg))
+        await _cart_gone_on(query, callback_data.ref, replies, chat_id)
         replies.say(chat_id, renderer.t("The parts are in reclamation #%(n)s.", viewer.user.language, n=loaded.row.id))
         return answer(after_commit, query)
     await show_cart(chat_id, portal, replies, renderer, viewer)
     return answer(after_commit, query)
+
+
+async def _cart_gone_on(query: CallbackQuery, ref: int, replies: Replies, chat_id: int) -> None:
+    """The cart pressed has become a request or a reclamation's parts: its message keeps the lines it showed, and
+    loses the buttons that would act on a cart that is no longer there."""
+    pressed = query.message
+    if pressed is not None and await replies.is_message(ref, chat_id, pressed.message_id):
+        replies.drop_buttons(chat_id, ref)
 
 
 async def order_cart(

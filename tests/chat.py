@@ -207,6 +207,18 @@ class Person:
     def buttons(self, message: dict[str, Any]) -> list[str]:
         return [key["text"] for row in message.get("inline_keyboard") or [] for key in row]
 
+    async def no_buttons_left(self, message_id: int, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """The message once an edit has taken its buttons away (the edit goes out through the outbox, after the
+        update that made it)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            message = next(m for m in await self.bot_messages() if m["message_id"] == message_id)
+            if not self.buttons(message):
+                return message
+            if asyncio.get_running_loop().time() > deadline:
+                raise ChatError(f"{self.name}'s message {message_id} still has buttons: {self.buttons(message)}")
+            await asyncio.sleep(0.05)
+
     async def documents(self) -> list[dict[str, Any]]:
         return [m["document"] for m in await self.bot_messages() if m.get("document")]
 

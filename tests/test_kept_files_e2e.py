@@ -4,7 +4,6 @@ the answer and no buttons (seed 1: the defect's photos)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Case, StoredFile, User
 from services import kept_files
-from tests.chat import Person, picture
+from tests.chat import picture
 from tests.conftest import Harness
 from tests.revisions import indexes_down_and_up
 from tests.table_reads import index_entries_read, rows_read
@@ -24,20 +23,6 @@ from tests.test_files_on_phone_e2e import up_to_the_photos_of_the_defect
 
 def keys(message: dict[str, Any]) -> list[str]:
     return [k["text"] for row in message.get("inline_keyboard") or [] for k in row]
-
-
-async def latest(person: Person, message_id: int) -> dict[str, Any]:
-    """The message as the person's chat shows it now (after any edit)."""
-    return next(m for m in await person.bot_messages() if m["message_id"] == message_id)
-
-
-async def no_buttons_left(person: Person, message_id: int) -> dict[str, Any]:
-    for _ in range(200):
-        message = await latest(person, message_id)
-        if not keys(message):
-            return message
-        await asyncio.sleep(0.05)  # the edit goes out through the outbox, after the update
-    raise AssertionError(f"the answered question still has buttons: {keys(message)}")
 
 
 async def test_a_photo_sent_before_the_question_is_used_when_the_question_comes(shop: Harness) -> None:
@@ -51,7 +36,7 @@ async def test_a_photo_sent_before_the_question_is_used_when_the_question_comes(
     await manager.press("Использовать", question)
     received = await manager.expect("Фото дефекта", "Получено: 1")
     # The offer's message shows what was taken and no buttons: «use it» pressed twice takes nothing twice.
-    offered = await no_buttons_left(manager, question["message_id"])
+    offered = await manager.no_buttons_left(question["message_id"])
     assert "Получено: 1" in offered["text"], offered["text"]
     assert "Использовать" not in " ".join(keys(received)), keys(received)
     await manager.press("Готово", received)
@@ -74,7 +59,7 @@ async def test_send_another_forgets_the_kept_photo_and_asks_plainly(shop: Harnes
     await manager.press("Отправить другой", question)
     again = await manager.expect("Фото дефекта")
     assert "раньше" not in again["text"] and "Использовать" not in " ".join(keys(again)), again
-    await no_buttons_left(manager, question["message_id"])
+    await manager.no_buttons_left(question["message_id"])
     await manager.photo()
     await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
@@ -91,10 +76,10 @@ async def test_a_question_answered_by_a_button_loses_its_buttons(shop: Harness) 
     received = await manager.expect("Фото дефекта", "Получено: 1")
     await manager.press("Готово", received)
     summary = await manager.expect("Проверьте")
-    done = await no_buttons_left(manager, received["message_id"])
+    done = await manager.no_buttons_left(received["message_id"])
     assert "Фото дефекта" in done["text"] and "✅ Получено: 1" in done["text"], done["text"]
     # The photo question before it, answered by the photo sent, lost its «Done» too.
-    await no_buttons_left(manager, question["message_id"])
+    await manager.no_buttons_left(question["message_id"])
     await manager.press("Подтвердить", summary)
     await manager.expect("зарегистрировано")
 

@@ -144,6 +144,7 @@ class CartCb(CallbackData, prefix="b"):
     # request: its positions into the cart); plus, minus and clear: an older cart's buttons
     arg: str = ""
     version: str = ""  # order: the cart as the message pressed shows it (`CartView.version`)
+    ref: int = 0  # order and parts: the cart message's outbox row, whose buttons go once the cart has gone on
 
 
 class CartEditCb(CallbackData, prefix="be"):

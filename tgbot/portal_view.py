@@ -243,11 +243,12 @@ def cart_message(
     if any(e.product is not None and e.price is None for e in view.entries):
         lines.append(r.t(NO_PRICE, lang))
     if rights.order:
-        order = CartCb(action="order", version=view.version).pack()
+        order = CartCb(action="order", version=view.version, ref=ref).pack()
         rows.append([InlineKeyboardButton(text=r.t("📝 Place the order", lang), callback_data=order)])
     for task_id, title in reclamations:
         label = button_label(r.t("🛠 To the reclamation: %(title)s", lang, title=title))
-        rows.append([InlineKeyboardButton(text=label, callback_data=CartCb(action="parts", arg=str(task_id)).pack())])
+        parts = CartCb(action="parts", arg=str(task_id), ref=ref).pack()
+        rows.append([InlineKeyboardButton(text=label, callback_data=parts)])
     clear = CartEditCb(action="clear", product_id=0, ref=ref, version=view.version).pack()
     rows.append(
         [catalogue_button(r, lang), InlineKeyboardButton(text=r.t("🗑 Empty the cart", lang), callback_data=clear)]
