@@ -865,6 +865,11 @@ CONTACT_PROBLEMS: dict[str, str] = {
 }
 
 
+# An extension as the company's people write it: phonenumbers writes « ext. 12» for Russia, and a Russian card would
+# read «+7 843 212-34-56 ext. 12» where «доб. 12» is typed and said.
+_EXTENSION_WORDS = {"RU": "доб.", "BY": "доб.", "KZ": "доб."}
+
+
 def parse_contact(kind: str, text: str, country: str = "RU") -> str:
     """A phone number or an e-mail address as somebody typed it, in the one form it is kept in: a number (one
     without its country code is read as the company's country's) as «+7 916 123-45-67», an address with its domain
@@ -879,7 +884,11 @@ def parse_contact(kind: str, text: str, country: str = "RU") -> str:
             raise InvalidAnswer(CONTACT_PROBLEMS["phone"]) from None
         if not phonenumbers.is_valid_number(number):
             raise InvalidAnswer(CONTACT_PROBLEMS["phone"])
-        return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+        word, extension = _EXTENSION_WORDS.get(country.upper()), number.extension
+        if extension and word:
+            number.extension = None
+        kept = str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+        return f"{kept} {word} {extension}" if extension and word else kept
     if kind == "email":
         try:
             return str(validate_email(value, check_deliverability=False).normalized)

@@ -16,10 +16,17 @@ from tests.conftest import Harness
         ("+7 (916) 1234567", "+7 916 123-45-67"),
         ("9161234567", "+7 916 123-45-67"),
         ("+49 30 901820", "+49 30 901820"),
+        # An extension as a Russian office writes and says it, however it was typed.
+        ("8 (843) 212-34-56 доб. 12", "+7 843 212-34-56 доб. 12"),
+        ("+7 843 2123456 ext. 12", "+7 843 212-34-56 доб. 12"),
     ],
 )
 def test_a_phone_number_as_people_write_it_is_kept_in_one_form(typed: str, kept: str) -> None:
     assert parse_contact("phone", typed) == kept
+
+
+def test_an_extension_elsewhere_is_kept_as_the_number_library_writes_it() -> None:
+    assert parse_contact("phone", "+44 20 7946 0958 ext. 7", "GB") == "+44 20 7946 0958 x7"
 
 
 @pytest.mark.parametrize("typed", ["abc", "+7 900 12", "12345", "8 916 123-45-67-89-00"])
@@ -53,6 +60,6 @@ async def test_a_manager_typing_a_clients_number_in_chat_is_asked_again_until_it
     await manager.send("anna@")
     await manager.expect("Это не адрес электронной почты")
     await manager.send("Anna@Clinic.Example")
-    await manager.press("Пропустить", await manager.expect("Запрос с сайта"))
+    await manager.press("Пропустить", await manager.expect("Запрос клиента"))
     summary = await manager.expect("Проверьте")
     assert "Телефон: +7 916 123-45-67" in summary["text"] and "Эл. почта: Anna@clinic.example" in summary["text"]
