@@ -469,7 +469,7 @@ async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qua
     await _answer(manager, "Контактное лицо", "Анна Петрова")
     await _answer(manager, "Телефон", "+7 900 123-45-67")
     await manager.press("Пропустить", await manager.expect("Эл. почта"))
-    await manager.press("Пропустить", await manager.expect("Запрос с сайта"))
+    await manager.press("Пропустить", await manager.expect("Запрос клиента"))
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
 

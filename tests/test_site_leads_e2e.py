@@ -57,7 +57,7 @@ async def test_a_lead_without_its_optional_fields_goes_to_the_sales_managers(off
     await manager.send(f"/case {deal.id}")
     shown = (await manager.expect("Процесс:", "Инициатор:"))["text"]
     assert "Инициатор: заявка с сайта" in shown and "Директор Олег" not in shown, shown
-    assert await director.find("Запрос с сайта") is None
+    assert await director.find("Запрос клиента") is None
     assert await director.find("Заполнение заявки") is None
 
 
