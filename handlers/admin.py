@@ -138,16 +138,14 @@ async def on_invite(
 ) -> None:
     """A press on `/invite`'s buttons: a role, how many people or the administrator's rights changed in the same
     message; «Create link» makes the invite as `/invite` typed does and the message becomes the link."""
-    t, lang, ref = renderer.t, user.language, callback_data.ref
-    own = team.own_roles()
-    if callback_data.of != team_view.roles_mark(own):  # a process loaded since: the bits would mean other roles
-        pick = team_view.InvitePick.pressed([], callback_data.model_copy(update={"action": "", "roles": ""}))
+    t, lang, ref, own = renderer.t, user.language, callback_data.ref, team.own_roles()
+    stale = callback_data.of != team_view.roles_mark(own)  # a process loaded since: the bits would mean other roles
+    pressed = callback_data.model_copy(update={"action": "", "roles": ""}) if stale else callback_data
+    pick = team_view.InvitePick.pressed([] if stale else own, pressed)
+    if stale or callback_data.action != "go":
         await in_place(query, ref, replies, user, lambda row: team_view.invite_picker(renderer, own, pick, lang, row))
-        return answer(after_commit, query, t("The list of roles has changed: mark the roles again.", lang), True)
-    pick = team_view.InvitePick.pressed(own, callback_data)
-    if callback_data.action != "go":
-        await in_place(query, ref, replies, user, lambda row: team_view.invite_picker(renderer, own, pick, lang, row))
-        return answer(after_commit, query)
+        said = t("The list of roles has changed: mark the roles again.", lang) if stale else None
+        return answer(after_commit, query, said, stale)
     if not (pick.roles or pick.admin):
         admin = renderer.role("admin", lang)
         return answer(after_commit, query, t("Mark at least one role, or «%(admin)s».", lang, admin=admin), True)

@@ -280,17 +280,24 @@ async def cart_button(
         await send_export(chat_id, "", portal, replies, renderer, viewer)
         return answer(after_commit, query)
     elif action == "order":
-        refused = await order_cart(callback_data.version, portal, cases, conversation, replies, renderer, viewer)
-        if refused is None:
-            await _cart_gone_on(query, callback_data.ref, replies, chat_id)
+        refused = await order_cart(query, callback_data, portal, cases, conversation, replies, renderer, viewer)
         return answer(after_commit, query, refused, show_alert=refused is not None)
     elif action == "parts":
-        loaded = await portal.parts_to_reclamation(cases, int(callback_data.arg))
-        await _cart_gone_on(query, callback_data.ref, replies, chat_id)
-        replies.say(chat_id, renderer.t("The parts are in reclamation #%(n)s.", viewer.user.language, n=loaded.row.id))
+        await parts_cart(query, callback_data, portal, cases, replies, renderer, viewer)
         return answer(after_commit, query)
     await show_cart(chat_id, portal, replies, renderer, viewer)
     return answer(after_commit, query)
+
+
+async def parts_cart(
+    query: CallbackQuery, pressed: CartCb, portal: Portal, cases: CaseService, replies: Replies, renderer: Renderer,
+    viewer: Viewer,
+) -> None:
+    """«🛠 В рекламацию»: the cart becomes the reclamation's parts."""
+    chat_id = viewer.user.tg_id
+    loaded = await portal.parts_to_reclamation(cases, int(pressed.arg))
+    await _cart_gone_on(query, pressed.ref, replies, chat_id)
+    replies.say(chat_id, renderer.t("The parts are in reclamation #%(n)s.", viewer.user.language, n=loaded.row.id))
 
 
 async def _cart_gone_on(query: CallbackQuery, ref: int, replies: Replies, chat_id: int) -> None:
@@ -302,15 +309,16 @@ async def _cart_gone_on(query: CallbackQuery, ref: int, replies: Replies, chat_i
 
 
 async def order_cart(
-    version: str, portal: Portal, cases: CaseService, conversation: Conversation, replies: Replies,
-    renderer: Renderer, viewer: Viewer,
+    query: CallbackQuery, pressed: CartCb, portal: Portal, cases: CaseService, conversation: Conversation,
+    replies: Replies, renderer: Renderer, viewer: Viewer,
 ) -> str | None:
     """«📝 Оформить заявку»: the cart becomes a request and its form opens — unless the message pressed shows
     another cart than there is now (the refusal's words)."""
-    if await changed_since(version, 0, portal, replies, renderer, viewer):
+    if await changed_since(pressed.version, 0, portal, replies, renderer, viewer):
         return renderer.t(CART_CHANGED, viewer.user.language)
     loaded = await portal.submit_order(cases)
     task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
+    await _cart_gone_on(query, pressed.ref, replies, viewer.user.tg_id)
     await conversation.begin(loaded.task_rows[task.id or 0], "submit")
     return None
 
