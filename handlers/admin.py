@@ -77,7 +77,7 @@ def grant_usage(renderer: Renderer, team: Team, lang: str, command: str, unknown
     if unknown:
         said = t("Unknown roles: %(unknown)s.", lang, unknown=", ".join(unknown))
     else:
-        usage = _("Usage: /%(cmd)s <user id or @username> role1 role2 (roles by their names or keys).")
+        usage = _("Usage: /%(cmd)s <user id or @username> role1 role2 (roles by their names, as listed below).")
         said = t(usage, lang, cmd=command)
     known = sorted(team.known_roles(), key=lambda r: renderer.role(r, lang))
     said += "\n" + t("Roles: %(roles)s", lang, roles=", ".join(renderer.role(role, lang) for role in known))
