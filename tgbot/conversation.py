@@ -262,9 +262,9 @@ class Conversation(FormAnswers, FormCorrections):
         state = loaded.state
         if state.status != CaseStatus.ACTIVE:
             return self.user.id in (state.initiator_id, state.responsible_id)
-        created = self.cases.store.created
         roles = await people_repo.roles_of(self.session, self.user.id)
-        return any(t.id in created and t.is_for(self.user.id, roles) for t in state.open_tasks())
+        created = self.cases.store.created.values()  # this case's, and a case it called in the same step
+        return any(t.status == TaskStatus.OPEN and t.is_for(self.user.id, roles) for t in created)
 
     def _finished(self, draft: dict[str, Any] | None) -> None:
         """The form is over: its summary's «Confirm / Correct / Back / Cancel» come off, so that an old summary

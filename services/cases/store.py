@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from db import driver, step_writes
 from db.models import Outbox, StoredFile, TaskCard, WorkPeriod
 from db.recordset import row_json
+from flows.effects import TaskState
 from flows.status import CASE_CLOSED, TimerStatus, transition
 from services import outbox
 from services.cases.case_row import CaseRow
@@ -36,7 +37,9 @@ class CaseStore(CaseRow, TaskSync):
         self.sqlite = sqlite
         self._dialect: Any = None  # the session's, looked up at the first load (`_values`)
         self.now = now
-        self.created: set[int] = set()  # tasks inserted by this unit of work
+        # Tasks inserted by this unit of work, by id: a called case's too (the person whose answer gave them a card
+        # there needs no «Done» after it).
+        self.created: dict[int, TaskState] = {}
         # Rows nobody reads back within the step (audit entries, timers, cancelled timers) wait here and are
         # written by `write_rows` together: no primary key to fetch, so also on SQLite (where the ORM would
         # insert them one by one to learn each id).

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from db import step_writes
 from db.engine import numbering_here, take_ids
 from db.models import Task
+from flows.effects import TaskState
 from flows.status import TaskStatus
 from services.cases.pg_writes import PgWrites
 from services.cases.sqlite_writes import SqliteWrites
@@ -26,7 +27,7 @@ class TaskSync(PgWrites, SqliteWrites):
     """The step's task rows, over what `CaseStore`'s constructor sets up."""
 
     now: datetime
-    created: set[int]
+    created: dict[int, TaskState]
 
     if TYPE_CHECKING:
         # A row joining the session persistent and clean, defined by `CaseRow`.
@@ -98,7 +99,7 @@ class TaskSync(PgWrites, SqliteWrites):
             # Persistent and clean: nothing for the unit of work to write.
             trow = self._persistent(Task, {"id": task_id, "draft": None, "claimed_at": None, **values})
             task.id = task_id
-            self.created.add(task_id)
+            self.created[task_id] = task
             loaded.task_rows[task_id] = trow
 
     def write_pending_tasks(self, connection: Any) -> None:
