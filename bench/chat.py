@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -142,9 +143,10 @@ class SimPerson:
                     return int(self.last["message_id"]), str(key["callback_data"])
         raise NoAnswer(f"user {self.id}: no button {label!r} in {str(self.last.get('text'))[:200]!r}")
 
-    async def _wait_for(self, fragment: str, began: float, again: Action | None = None) -> None:
-        """Wait for a bot message holding `fragment`. When the bot says it is not sure its question reached the
-        person (a crash mid-send) and asks it again, the person answers it again, as people do (`again`)."""
+    async def _wait_for(self, fragment: str, began: float, again: Action | None = None, case: int = 0) -> None:
+        """Wait for a bot message holding `fragment` (and naming case №`case`, where given: a fresh copy of an older
+        case's card, sent after a crash, is not this one's). When the bot says it is not sure its question reached
+        the person (a crash mid-send) and asks it again, the person answers it again, as people do (`again`)."""
         deadline = began + self.timeout
         while True:
             remaining = deadline - time.perf_counter()
@@ -158,7 +160,7 @@ class SimPerson:
                     continue
                 self.seen = int(message["message_id"])
                 text = message.get("text") or message.get("caption") or ""
-                if fragment in text:
+                if fragment in text and (not case or re.search(rf"№{case}(?!\d)", text)):
                     self.last = message
                     return
                 if again is not None and REASKED in text:

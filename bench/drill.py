@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import random
+import re
 import secrets
 import signal
 import socket
@@ -276,11 +277,15 @@ class Drill:
                 for action in REGISTER_DEFECT:
                     if not await self._act(person, action):
                         return
+                # The staff act on this case's cards, as people read which case a card is for: after a crash, a
+                # fresh copy of an older case's card may come later than it and still show its buttons a moment.
+                named = re.search(r"№(\d+)", str((person.last or {}).get("text") or ""))
+                case = int(named.group(1)) if named else 0
                 async with staff:
-                    await service._wait_for("Переместите товар на склад сервиса", time.perf_counter())
+                    await service._wait_for("Переместите товар на склад сервиса", time.perf_counter(), case=case)
                     if not await self._press(service, "Готово"):
                         return
-                    await head._wait_for("Подтвердите наличие дефекта", time.perf_counter())
+                    await head._wait_for("Подтвердите наличие дефекта", time.perf_counter(), case=case)
                     for action in HEAD_CONFIRMS:
                         if not await self._act(head, action):
                             return
