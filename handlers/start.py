@@ -13,7 +13,7 @@ from db.models import User
 from flows.i18n import _
 from handlers import forms
 from handlers.common import ACommand, AfterCommit, answer, menu_keyboard
-from services.access import Viewer, roles_see_figures
+from services.access import Viewer, figures_reach
 from services.companies import Organisations
 from services.menu import Menu
 from services.portal import Portal
@@ -127,7 +127,7 @@ async def help_command(
     lang = user.language if user else _lang(message)
     rights = portal.rights(viewer) if viewer is not None and portal is not None else None
     admin = viewer is not None and viewer.is_admin
-    figures = viewer is not None and roles_see_figures(viewer.roles, admin)
+    figures = figures_reach(viewer) if viewer is not None else None
     startable = menu.startable(viewer) if viewer is not None and menu is not None else []
     replies.say(message.chat.id, help_text(renderer, lang, rights, admin, figures=figures, startable=startable))
     if conversation is not None:

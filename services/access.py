@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -398,6 +399,14 @@ def can_see_figures(viewer: Viewer) -> bool:
 def roles_see_figures(roles: Iterable[str], is_admin: bool) -> bool:
     """The same by roles alone: whether the menu offers «📈 Figures» (a newcomer has no row to ask yet)."""
     return is_admin or bool(set(roles) & set(FIGURES_ROLES))
+
+
+def figures_reach(viewer: Viewer) -> Literal["every", "own"] | None:
+    """Whose figures /help tells this person they get: a dealer's staff their own organisation's (`figures_scope`),
+    the others who see figures every dealer's (a regional representative's region reads as «each dealer» too)."""
+    if not roles_see_figures(viewer.roles, viewer.is_admin):
+        return None
+    return "own" if viewer.user.organisation_id is not None and not viewer.is_admin else "every"
 
 
 def figures_scope(viewer: Viewer) -> ColumnElement[bool]:

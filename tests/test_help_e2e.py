@@ -18,6 +18,8 @@ async def test_each_person_is_told_what_they_can_do_and_nothing_they_cannot(harn
     await dealer.send("/help")
     told = await dealer.expect("Я веду процессы вашей компании")
     assert "/cart — ваша корзина" in told["text"] and ADMIN_COMMANDS not in told["text"]
+    # Her figures are her organisation's alone: /help does not promise her every dealer's.
+    assert "/figures — что заказала ваша организация" in told["text"] and "каждый дилер" not in told["text"]
 
     await clerk.send("/help")
     told = await clerk.expect("Я веду процессы вашей компании", "/case и номер")
@@ -61,4 +63,4 @@ async def test_each_person_is_told_what_they_can_do_and_nothing_they_cannot(harn
         assert command in told["text"], command
     # Everyone's own commands; the figures only for those who see them.
     assert "/diagram" in told["text"] and "/digest" in told["text"]
-    assert "/figures" in told["text"]
+    assert "/figures — что каждый дилер заказал" in told["text"]

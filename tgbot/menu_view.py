@@ -4,6 +4,7 @@ case cards and form questions are in `tgbot.render`.)"""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Literal
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
@@ -102,7 +103,7 @@ def help_text(
     rights: PortalRights | None,
     admin: bool,
     *,
-    figures: bool = False,
+    figures: Literal["every", "own"] | None = None,
     startable: list[ProcessDef] | None = None,
 ) -> str:
     """/help: what this person can do here — everyone's menu and commands, “Start a process” only with the processes
@@ -125,7 +126,11 @@ def help_text(
             lang,
         )
     )
-    if figures:
+    if figures == "own":
+        lines.append(renderer.t(
+            "/figures — what your organisation ordered and was shipped, as a chart and Excel.", lang
+        ))  # fmt: skip
+    elif figures == "every":
         lines.append(renderer.t("/figures — what each dealer ordered and was shipped, as a chart and Excel.", lang))
     if rights is not None and rights.cart and rights.orders:
         lines.append(renderer.t(
