@@ -246,8 +246,9 @@ async def product_button(
     if callback_data.action == "add":
         # An old card's button, pressed after the person's roles changed: the card no longer offers it.
         access.require(portal.rights(viewer).cart, _("The cart is for those who order or file reclamations."))
-        count = await portal.add(pid)
-        answer(after_commit, query, renderer.t("In the cart: %(n)s", lang, n=count))
+        count, offered = await portal.add_from_card(pid)
+        said = "In the cart: %(n)s. Need more? Type how many." if offered else "In the cart: %(n)s"
+        answer(after_commit, query, renderer.t(said, lang, n=count))
     elif callback_data.action == "reclaim":
         loaded = await portal.start_reclamation(cases, pid)
         task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
@@ -372,7 +373,11 @@ async def typed_quantity(
     message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer
 ) -> None:
     """The quantity «✏️» asked for: the cart is shown anew below, and the cart it was asked from loses its buttons
-    (one cart to press at a time). A wrong number is refused (PortalError) and the question stays."""
+    (one cart to press at a time). A wrong number is refused (PortalError) and the question stays — unless the
+    quantity was only offered after «🛒 В заявку»: then the text was meant otherwise and goes its usual way."""
+    if Portal.quantity_offered(viewer.user) and not Portal.reads_as_quantity(message.text or ""):
+        portal.drop_quantity()
+        raise SkipHandler
     ref = await portal.type_quantity(message.text or "")
     if ref:
         replies.drop_buttons(message.chat.id, ref)
@@ -380,7 +385,10 @@ async def typed_quantity(
 
 
 async def keep_quantity(message: Message, portal: Portal, replies: Replies, renderer: Renderer, viewer: Viewer) -> None:
+    offered = Portal.quantity_offered(viewer.user)
     portal.drop_quantity()
+    if offered:  # nothing was asked: /cancel is meant for something else
+        raise SkipHandler
     replies.say(message.chat.id, renderer.t("The quantity stays as it was.", viewer.user.language))
 
 

@@ -3,6 +3,7 @@ a reclamation's parts (`services.portal`), priced in the dealer's price type as 
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from services.portal_catalogue import PortalCatalogue, PortalError, unit_words
 
 MAX_QUANTITY = 100_000
 QUANTITY = "cart_quantity"  # `User.prompt` kind: the person's next text is a cart line's quantity
+_QUANTITY_LIKE = re.compile(r"\s*[+-]?\d")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,17 @@ class PortalCart(PortalCatalogue):
         await self.session.flush()
         return counts[product.external_id]
 
+    async def add_from_card(self, product_id: int) -> tuple[int, bool]:
+        """«🛒 В заявку» on a product's card: one more in the cart, and — when nothing else waits for the person's
+        text (no form, no question) — a number typed next is taken as this product's quantity (`offered`): a dealer
+        who wants 25 mowers types «25» after the press, as he would in any shop, and was told «not understood».
+        Anything else typed next drops the offer and goes its usual way. The new count, and whether it is offered."""
+        count = await self.add(product_id)
+        offered = self.user.active_task_id is None and (self.user.prompt is None or self.quantity_offered(self.user))
+        if offered:
+            self.user.prompt = {"kind": QUANTITY, "product": product_id, "ref": 0, "offered": True}
+        return count, offered
+
     async def set_quantity(self, product_id: int, quantity: int) -> None:
         product = await catalogue.get_product(self.session, product_id)
         if product is None:
@@ -109,7 +122,28 @@ class PortalCart(PortalCatalogue):
 
     @staticmethod
     def quantity_pending(user: User | None) -> bool:
-        return user is not None and bool(user.prompt and user.prompt.get("kind") == QUANTITY)
+        """A cart line's quantity is the person's next text: asked by «✏️», or offered after «🛒 В заявку» while no
+        form is open (a form opened since then takes its own answers; `drop_offer` as it opens)."""
+        if user is None or not user.prompt or user.prompt.get("kind") != QUANTITY:
+            return False
+        return not user.prompt.get("offered") or user.active_task_id is None
+
+    @staticmethod
+    def quantity_offered(user: User | None) -> bool:
+        """The quantity is only offered (after «🛒 В заявку»), not asked: a text that is no number is not refused."""
+        prompt = user.prompt if user is not None else None
+        return bool(prompt and prompt.get("kind") == QUANTITY and prompt.get("offered"))
+
+    @staticmethod
+    def reads_as_quantity(text: str) -> bool:
+        """A text that starts with a number («25», «25 шт», «2,5»): meant as the quantity offered, and refused
+        as one when it is not a good one; any other text is not about the cart."""
+        return _QUANTITY_LIKE.match(text) is not None
+
+    @staticmethod
+    def drop_offer(user: User) -> None:
+        if PortalCart.quantity_offered(user):
+            user.prompt = None
 
     def drop_quantity(self) -> None:
         if self.quantity_pending(self.user):

@@ -113,6 +113,43 @@ async def test_a_request_dropped_before_it_is_registered_gives_its_positions_bac
     await cart(anna, "Корзина пуста")
 
 
+async def test_a_number_typed_after_adding_a_product_is_how_many_of_it(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A dealer who wants 25 mowers presses «В заявку» and types «25», as in any shop: the cart holds 25 (he was
+    told «not understood» and had to find «✏️» in the cart). Only the very next text, only a number, and never a
+    form's answer."""
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    combi = await card_of(anna, "combi 48", COMBI)
+
+    assert await anna.press("В заявку", combi) == "В корзине: 1. Нужно больше — напишите сколько."
+    await anna.send("25")
+    assert f"{COMBI} × 25 = " in (await anna.expect("Ваша корзина"))["text"]
+    # The offer was for that one text: a number now is not about the cart.
+    await anna.send("3")
+    await anna.expect("Не удалось понять")
+    # A text that is no number goes its usual way, and the number after it is no quantity either.
+    assert await anna.press("В заявку", combi) == "В корзине: 26. Нужно больше — напишите сколько."
+    await anna.send("когда будет поставка?")
+    await anna.expect("Не удалось понять")
+    await anna.send("4")
+    await anna.expect("Не удалось понять")
+    # A number that is no good quantity is refused as one, and the cart keeps what it had.
+    await anna.press("В заявку", combi)
+    await anna.send("2,5")
+    await anna.expect("целое число")
+    await cart(anna, "Ваша корзина", f"{COMBI} × 27")
+    # A form opened after the press takes its own answers: the quantity offered is gone with it.
+    await anna.press("В заявку", combi)
+    await anna.press("Оформить заявку", await cart(anna, "Ваша корзина", f"{COMBI} × 28"))
+    await anna.expect("Оплата")
+    await anna.send("5")
+    await anna.expect("Оплата")
+    await cart(anna, "Корзина пуста")
+
+
 async def test_the_card_shows_the_stock_the_search_shows(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:
