@@ -209,7 +209,11 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     assert order.data["positions"][0]["price"] == "31500.00", "the wholesale price is snapshotted"
 
     # Approval: the regional representative, then (above 300 000? no: 133 700) straight to approved.
-    await regina.press("Согласовать", await regina.card("Согласуйте заявку дилера", "ООО Сад", button="Согласовать"))
+    task = await regina.card("Согласуйте заявку дилера", "ООО Сад", button="Согласовать")
+    # She weighs the terms with the amount: prepaid or deferred, and where it goes.
+    assert "итого 133\xa0700,00 ₽. Предоплата; доставка по адресу: Москва, Садовая ул., 1." in task["text"]
+    assert "Комментарий дилера" not in task["text"]  # she wrote none
+    await regina.press("Согласовать", task)
     await anna.expect("одобрена и передаётся в 1С")
     await regina.wait_for("Согласуйте заявку дилера", "✅ Согласовано (")
     # One event, one message: the process's «одобрена» is not followed by a generic «📍 …: теперь «Одобрена…»».
