@@ -10,7 +10,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 
-from db.models import User
+from db.models import Invite, User
 from flows.i18n import _
 from flows.loader import DefinitionError
 from handlers.common import Admin, AfterCommit, answer, menu_keyboard
@@ -116,14 +116,27 @@ async def invite(
 
 
 async def new_invite(
-    bot: Bot, renderer: Renderer, user: User, team: Team, roles: list[str], uses: int, make_admin: bool
+    bot: Bot,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+    roles: list[str],
+    uses: int,
+    make_admin: bool,
+    picker_ref: int | None = None,
 ) -> str:
-    """The invite made, typed or pressed alike, and what the admin reads of it: the link to send and its code."""
-    created = await team.invite(user, roles, uses, make_admin)
-    link = f"https://t.me/{(await bot.me()).username}?start={created.code}"
-    shown = renderer.roles(roles + (["admin"] if make_admin else []), user.language)
+    """The invite made, typed or pressed alike (pressed: the picker message's one invite), and what the admin reads
+    of it."""
+    made = await team.invite(user, roles, uses, make_admin, picker_ref=picker_ref)
+    return await invite_link(bot, renderer, user, made)
+
+
+async def invite_link(bot: Bot, renderer: Renderer, user: User, invite: Invite) -> str:
+    """What the admin reads of an invite: whom it is for, the link to send and its code."""
+    link = f"https://t.me/{(await bot.me()).username}?start={invite.code}"
+    shown = renderer.roles(list(invite.roles) + (["admin"] if invite.make_admin else []), user.language)
     text = _("Invite for %(roles)s (%(uses)s use(s)):\n%(link)s\nCode: %(code)s")
-    return renderer.t(text, user.language, roles=shown, uses=uses, link=link, code=created.code)
+    return renderer.t(text, user.language, roles=shown, uses=invite.max_uses, link=link, code=invite.code)
 
 
 async def on_invite(
@@ -139,6 +152,8 @@ async def on_invite(
     """A press on `/invite`'s buttons: a role, how many people or the administrator's rights changed in the same
     message; «Create link» makes the invite as `/invite` typed does and the message becomes the link."""
     t, lang, ref, own = renderer.t, user.language, callback_data.ref, team.own_roles()
+    if (made := await team.picked(user, ref)) is not None:  # a double tap, a copy not yet updated, a press again
+        return answer(after_commit, query, await link_again(query, ref, bot, replies, renderer, user, made))
     stale = callback_data.of != team_view.roles_mark(own)  # a process loaded since: the bits would mean other roles
     pressed = callback_data.model_copy(update={"action": "", "roles": ""}) if stale else callback_data
     pick = team_view.InvitePick.pressed([] if stale else own, pressed)
@@ -146,16 +161,41 @@ async def on_invite(
         await in_place(query, ref, replies, user, lambda row: team_view.invite_picker(renderer, own, pick, lang, row))
         said = t("The list of roles has changed: mark the roles again.", lang) if stale else None
         return answer(after_commit, query, said, stale)
+    said, alert = await create_link(query, ref, pick, bot, replies, renderer, user, team)
+    answer(after_commit, query, said, alert)
+
+
+async def create_link(
+    query: CallbackQuery,
+    ref: int,
+    pick: team_view.InvitePick,
+    bot: Bot,
+    replies: Replies,
+    renderer: Renderer,
+    user: User,
+    team: Team,
+) -> tuple[str | None, bool]:
+    """«Create link» on the picker message `ref`: the message becomes the link, made once for it; what the press
+    is answered, an alert when nothing was made."""
+    t, lang = renderer.t, user.language
     if not (pick.roles or pick.admin):
-        admin = renderer.role("admin", lang)
-        return answer(after_commit, query, t("Mark at least one role, or «%(admin)s».", lang, admin=admin), True)
+        return t("Mark at least one role, or «%(admin)s».", lang, admin=renderer.role("admin", lang)), True
     try:
-        said = await new_invite(bot, renderer, user, team, sorted(pick.roles), pick.uses, pick.admin)
+        said = await new_invite(bot, renderer, user, team, sorted(pick.roles), pick.uses, pick.admin, ref)
     except Refused as exc:
-        said = t(exc.message, lang, roles=renderer.roles(exc.roles, lang), **exc.params)
-        return answer(after_commit, query, said, True)
+        return t(exc.message, lang, roles=renderer.roles(exc.roles, lang), **exc.params), True
     await in_place(query, ref, replies, user, lambda _row: (said, None))
-    answer(after_commit, query)
+    return None, False
+
+
+async def link_again(
+    query: CallbackQuery, ref: int, bot: Bot, replies: Replies, renderer: Renderer, user: User, made: Invite
+) -> str:
+    """A press on a picker message whose link is made: the message shows that link again (its edit may not have
+    reached the admin yet), no second one is made; the press is answered that it is made."""
+    link = await invite_link(bot, renderer, user, made)
+    await in_place(query, ref, replies, user, lambda _row: (link, None))
+    return renderer.t("The link is already made: here it is.", user.language)
 
 
 async def list_users(message: Message, replies: Replies, renderer: Renderer, user: User, team: Team) -> None:

@@ -5,16 +5,20 @@ when used: the person is told to ask for a new link, the admins what to make ins
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 from sqlalchemy import select
 
+from app.container import build_core
+from app.settings import Settings
 from db.models import Invite, User
 from services import people
 from services.wording.names import ROLES
 from tests.chat import create_person
 from tests.conftest import Harness
+from tests.revisions import indexes_down_and_up
 from tests.test_organisations_e2e import dealer_person, organisation
 from tests.test_panel_actions import Office, office  # noqa: F401 (the fixture)
 
@@ -173,6 +177,85 @@ async def test_an_admin_invites_by_pressing_roles_and_how_many_people(harness: H
     # What is typed still works as before, roles by their names.
     await admin.send("/invite Работник склада x5")
     await admin.expect("start=", "Работник склада", "5")
+
+
+async def test_create_link_pressed_twice_makes_one_link(harness: Harness) -> None:
+    """«Создать ссылку» tapped twice at once, pressed again later on a copy its Telegram had not yet updated, or
+    delivered by Telegram twice: one invite is made for the message, and each press shows that same link — a second
+    link nobody asked for would let more people in than the admin chose."""
+    admin = harness.admin
+    await admin.send("/invite")
+    picker = await admin.card("Создать ссылку", button="Создать ссылку")
+    await admin.press("Бухгалтер", picker)
+    picker = await admin.wait_for("Роли: Бухгалтер")
+    create = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if "Создать" in k["text"])
+
+    # A double tap: both presses reach the bot before the message shows the link.
+    answers = await asyncio.gather(
+        admin.press_data(picker["message_id"], create), admin.press_data(picker["message_id"], create, unchecked=True)
+    )
+    assert sum("уже создана" in (said or "") for said in answers) == 1, answers
+    link = await admin.wait_for("start=", "Бухгалтер")
+    assert link["message_id"] == picker["message_id"]
+    await harness.settle()
+    assert [m["text"] for m in await admin.bot_messages() if "start=" in (m.get("text") or "")] == [link["text"]]
+
+    # Pressed again later on the old copy, and that press delivered twice (one update_id): the same link, and a
+    # role pressed there does not turn the link back into a choice.
+    async with harness.http.post(f"{harness.base}/sandbox/api/faults", json={"kind": "duplicate", "count": 1}) as r:
+        assert r.status == 200
+    told = await admin.press_data(picker["message_id"], create, unchecked=True)
+    assert told is not None and "уже создана" in told, told
+    role = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if k["text"] == "Директор")
+    told = await admin.press_data(picker["message_id"], role, unchecked=True)
+    assert told is not None and "уже создана" in told, told
+    await harness.settle()
+    shown = next(m for m in await admin.bot_messages() if m["message_id"] == picker["message_id"])
+    assert shown["text"] == link["text"] and not admin.buttons(shown), shown
+    assert [m["text"] for m in await admin.bot_messages() if "start=" in (m.get("text") or "")] == [link["text"]]
+    async with harness.core.sessionmaker() as session:
+        invites = list((await session.execute(select(Invite))).scalars())
+    assert [(i.roles, i.max_uses) for i in invites] == [(["accountant"], 1)]
+    assert f"start={invites[0].code}" in link["text"]
+
+
+async def test_two_workers_pressing_one_pickers_create_link_at_once_store_one_invite(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Two bot workers taking the same «Создать ссылку» at once (each its own transaction): the database lets one
+    invite be made for the picker message, and both read that one — no worker's memory is relied on."""
+    core = await build_core(Settings(database_url=database_url, data_dir=tmp_path, bot_token=None))
+    try:
+        now = core.clock.now()
+        async with core.sessionmaker() as session, session.begin():
+            admin = User(tg_id=501, name="Админ", language="ru", is_admin=True, active=True, created_at=now)
+            session.add(admin)
+            await session.flush()
+            admin_id = admin.id
+
+        async def press(roles: list[str]) -> str:
+            async with core.sessionmaker() as session, session.begin():
+                made = await people.create_invite(session, roles=roles, created_by=admin_id, now=now, picker_ref=7)
+                return made.code
+
+        codes = await asyncio.gather(press(["accountant"]), press(["accountant"]))
+        async with core.sessionmaker() as session:
+            stored = [(i.code, i.picker_ref) for i in (await session.execute(select(Invite))).scalars()]
+    finally:
+        await core.close()
+    assert codes[0] == codes[1] and stored == [(codes[0], 7)], (codes, stored)
+
+
+async def test_the_invites_picker_key_comes_with_its_revision_and_goes_with_it(empty_database_url: str) -> None:
+    """0044_invite_picker adds the unique index over an invite's maker and picker message; its downgrade drops it
+    and no other, and the upgrade brings it back."""
+    at_head, before, again = await indexes_down_and_up(
+        empty_database_url, "invites", "0043_catalog_unit_code", at="0044_invite_picker"
+    )
+    assert "ux_invites_picker" not in before and again == at_head
+    assert before == {name: index for name, index in at_head.items() if name != "ux_invites_picker"}
+    assert at_head["ux_invites_picker"]["column_names"] == ["created_by", "picker_ref"]
+    assert at_head["ux_invites_picker"]["unique"]
 
 
 async def test_an_admin_invites_another_admin_by_pressing_and_reads_the_picker_in_english(harness: Harness) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, Json
@@ -60,6 +60,9 @@ class UserRole(Base):
 
 class Invite(Base):
     __tablename__ = "invites"
+    # One invite per `/invite` picker message: a second press of its «Create link» (a double tap, a press Telegram
+    # delivers again, another worker's) finds this one (`INSERT … ON CONFLICT DO NOTHING`, revision 0044).
+    __table_args__ = (Index("ux_invites_picker", "created_by", "picker_ref", unique=True),)
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     roles: Mapped[list[Any]]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -72,6 +75,9 @@ class Invite(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
     # A general dealer link: who joins by it waits until an admin approves them and picks organisation and role.
     hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The outbox row of the `/invite` picker message whose «Create link» made it (None: typed, the panel's, an
+    # organisation's): with `created_by`, the key that makes a picker's link once.
+    picker_ref: Mapped[int | None] = mapped_column(Integer)
 
 
 class Company(Base):

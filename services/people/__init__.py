@@ -18,7 +18,7 @@ from services.people.directory import (
     cached_setting,
     directory_of,
 )
-from services.people.invites import InviteError, create_invite, use_invite
+from services.people.invites import InviteError, create_invite, picked_invite, use_invite
 from services.people.person_read import (
     FormCase,
     FormTask,
@@ -61,6 +61,7 @@ __all__ = [
     "members",
     "person_of_rows",
     "person_query",
+    "picked_invite",
     "register",
     "revoke",
     "roles_of",

@@ -47,9 +47,12 @@ class Invites(TeamBase):
         *,
         organisation_id: int | None = None,
         hold: bool = False,
+        picker_ref: int | None = None,
     ) -> Invite:
         """An invite for `uses` people with these roles (and admin rights if `make_admin`); for one organisation
-        (its people are bound to it); or a general dealer link (`hold`: no roles, an admin approves each)."""
+        (its people are bound to it); or a general dealer link (`hold`: no roles, an admin approves each). Made
+        from a `/invite` picker message (`picker_ref`, its outbox row): that message's one invite, made at its
+        first «Create link»."""
         self.check_roles(roles, allow_none=make_admin or hold)
         if not MIN_USES <= uses <= MAX_USES:
             text = _("An invite link is for %(low)s to %(high)s people: x%(uses)s is out of bounds.")
@@ -64,7 +67,12 @@ class Invites(TeamBase):
             make_admin=make_admin and not hold and organisation_id is None,
             organisation_id=None if hold else organisation_id,
             hold=hold,
+            picker_ref=picker_ref,
         )
+
+    async def picked(self, by: User, picker_ref: int) -> Invite | None:
+        """The invite `by` made from the `/invite` picker message `picker_ref`, if its «Create link» was pressed."""
+        return await people.picked_invite(self.session, by.id, picker_ref) if picker_ref else None
 
     async def check_invite(self, organisation_id: int | None, roles: Iterable[str]) -> None:
         """An invite fits whom it is for: a dealer's roles (`access.EXTERNAL_ROLES`) only with their organisation,
