@@ -249,3 +249,13 @@ async def start_a_return_of_faulty_watches(manager: Person) -> None:
     await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
     await manager.press("Альфа", await manager.expect("Поставщик"))
     await manager.expect("Количество")
+
+
+async def start_a_deal_with_a_new_client(manager: Person, client: str) -> None:
+    """A manager starts a deal (seed 2) for a client not in the directory yet: types its name and adds it with
+    «Создать»; the form goes on to the volumes."""
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Сделка", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент")
+    await manager.send(client)
+    await manager.press("Создать", await manager.expect(client, "Создать"))

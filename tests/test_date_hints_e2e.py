@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flows.clock import FrozenClock
-from tests.chat import Person, start_a_return_of_faulty_watches
+from tests.chat import Person, start_a_deal_with_a_new_client, start_a_return_of_faulty_watches
 from tests.conftest import Harness, library_with
 
 
@@ -31,12 +31,19 @@ async def _to_the_arrival_date(manager: Person) -> dict:
     return question
 
 
+async def _describe_the_faulty_watch(manager: Person) -> None:
+    """The manager, past the arrival date, says which watch is faulty and how (model, serial number, defect), sends
+    a photo of the defect and is done with the photos."""
+    for label, answer in (("Модель", "L2.793.4"), ("Серийный номер", "SN-1"), ("Описание дефекта", "Отстают")):
+        await manager.expect(label)
+        await manager.send(answer)
+    await manager.expect("Фото дефекта")
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+
+
 async def _to_the_shipping_date(manager: Person) -> dict:
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Сделка", await manager.expect("Какой процесс"))
-    await manager.expect("Клиент")
-    await manager.send("ООО Мясной двор")
-    await manager.press("Создать", await manager.expect("ООО Мясной двор", "Создать"))
+    await start_a_deal_with_a_new_client(manager, "ООО Мясной двор")
     for answer in ("1500", "0", "450 000"):
         await manager.expect("✏️")
         await manager.send(answer)
@@ -149,12 +156,7 @@ async def test_an_arrival_typed_without_its_year_in_december_is_this_januarys(ha
     manager = await harness.person("Марина", "shop_manager")
     await _to_the_arrival_date(manager)
     await manager.send("15 января")
-    for label, answer in (("Модель", "L2.793.4"), ("Серийный номер", "SN-1"), ("Описание дефекта", "Отстают")):
-        await manager.expect(label)
-        await manager.send(answer)
-    await manager.expect("Фото дефекта")
-    await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await _describe_the_faulty_watch(manager)
     summary = await manager.expect("Проверьте")
     assert "Дата поступления товара: 15.01.2026" in summary["text"], summary["text"]
 
@@ -170,12 +172,7 @@ async def test_goods_that_arrived_today_are_shipped_today_and_the_question_offer
     head = await harness.person("Кладовщик Иван", "warehouse_head")
     question = await _to_the_arrival_date(manager)
     await manager.send("сегодня")
-    for label, answer in (("Модель", "L2.793.4"), ("Серийный номер", "SN-1"), ("Описание дефекта", "Отстают")):
-        await manager.expect(label)
-        await manager.send(answer)
-    await manager.expect("Фото дефекта")
-    await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await _describe_the_faulty_watch(manager)
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
 
     await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))

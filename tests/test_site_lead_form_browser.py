@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 from sqlalchemy import func, select
 
 from db.models import Case
+from tests.chat import Person
 from tests.conftest import Harness
 from tests.ports import free_port
 from tests.test_panel_browser import browser, phone  # noqa: F401  (fixture)
@@ -17,16 +18,25 @@ from tests.test_panel_browser import browser, phone  # noqa: F401  (fixture)
 TOKEN = "site-form-token-7f3a9c"
 
 
-async def test_on_a_phone_the_visitor_reads_the_wrong_field_by_its_label_and_sends_it_corrected(
-    harness_factory: Callable[..., Awaitable[Harness]], browser: Browser  # noqa: F811
-) -> None:
+async def _a_visitor_opens_the_form(
+    harness_factory: Callable[..., Awaitable[Harness]], browser: Browser, locale: str  # noqa: F811
+) -> tuple[Harness, Person, Page]:
+    """A company whose site sends its leads to the bot (a sales manager takes them, a director above him); a
+    visitor opens the site's form on a phone whose browser reads `locale`."""
     office = await harness_factory(
         leads_port=free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=10, leads_page_token=True
     )
     manager = await office.person("Менеджер Ольга", "sales_manager")
     await office.person("Директор Олег", "director")
-    page = await phone(browser, locale="ru-RU")
+    page = await phone(browser, locale=locale)
     await page.goto(f"http://127.0.0.1:{office.settings.leads_port}/leads/site")
+    return office, manager, page
+
+
+async def test_on_a_phone_the_visitor_reads_the_wrong_field_by_its_label_and_sends_it_corrected(
+    harness_factory: Callable[..., Awaitable[Harness]], browser: Browser  # noqa: F811
+) -> None:
+    office, manager, page = await _a_visitor_opens_the_form(harness_factory, browser, "ru-RU")
 
     await page.fill("input[name=organisation]", "Клиника «Здоровье»")
     await page.fill("input[name=name]", "Анна Петрова")
@@ -58,13 +68,7 @@ async def test_a_visitor_whose_browser_reads_english_gets_the_form_and_its_answe
 ) -> None:
     """The company works in Russian; a visitor whose phone is set to English reads the form's labels, what is
     wrong and the thanks in English, and the lead is the managers' task as any other."""
-    office = await harness_factory(
-        leads_port=free_port(), lead_tokens={"site": TOKEN}, lead_rate_per_minute=10, leads_page_token=True
-    )
-    manager = await office.person("Менеджер Ольга", "sales_manager")
-    await office.person("Директор Олег", "director")
-    page = await phone(browser, locale="en-GB")
-    await page.goto(f"http://127.0.0.1:{office.settings.leads_port}/leads/site")
+    _, manager, page = await _a_visitor_opens_the_form(harness_factory, browser, "en-GB")
     assert await page.get_attribute("html", "lang") == "en"
     assert "Phone *" in await page.locator("form").inner_text()
 

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from db.models import Case
-from tests.chat import Person
+from tests.chat import Person, start_a_deal_with_a_new_client
 from tests.conftest import Harness
 
 MSK = 3  # hours ahead of UTC
@@ -52,11 +52,7 @@ async def plant(harness: Harness) -> Harness:
 async def new_deal(
     manager: Person, client: str, p1: str, p2: str, amount: str, ship: str, terms: str, receivables: str | None
 ) -> None:
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Сделка", await manager.expect("Какой процесс"))
-    await manager.expect("Клиент")
-    await manager.send(client)
-    await manager.press("Создать", await manager.expect(client, "Создать"))
+    await start_a_deal_with_a_new_client(manager, client)
     for answer in (p1, p2, amount, ship):
         await manager.expect("✏️")
         await manager.send(answer)
@@ -335,11 +331,7 @@ async def test_a_planned_shipping_date_is_a_working_day_not_in_the_past(plant: H
     """A deal planned to ship on a day already gone would give the operators a task overdue at birth; one planned
     for a Sunday, a task for a day the plant does not ship."""
     anton = plant.people["Антон"]
-    await anton.send("▶️ Начать процесс")
-    await anton.press("Сделка", await anton.expect("Какой процесс"))
-    await anton.expect("Клиент")
-    await anton.send("ООО Мясной двор")
-    await anton.press("Создать", await anton.expect("ООО Мясной двор", "Создать"))
+    await start_a_deal_with_a_new_client(anton, "ООО Мясной двор")
     for answer in ("1500", "0", "450 000"):
         await anton.expect("✏️")
         await anton.send(answer)
@@ -514,11 +506,7 @@ async def test_a_manager_types_the_volume_in_tonnes(plant: Harness) -> None:
     and they are taken as 1 500 and 500 kg — where «1,5 т» was refused. A length is no weight: «1,5 м» is refused
     saying so. The planned shipping «15.01» typed on 21 December is the coming January, with its year on the summary."""
     anton = plant.people["Антон"]
-    await anton.send("▶️ Начать процесс")
-    await anton.press("Сделка", await anton.expect("Какой процесс"))
-    await anton.expect("Клиент")
-    await anton.send("ООО Мясной двор")
-    await anton.press("Создать", await anton.expect("ООО Мясной двор", "Создать"))
+    await start_a_deal_with_a_new_client(anton, "ООО Мясной двор")
     await anton.expect("Объём, производство 1, кг")
     await anton.send("1,5 м")
     await anton.expect("«м» — не единица веса: введите вес в кг, например 12", "Объём, производство 1, кг")
