@@ -181,7 +181,7 @@ async def create_link(
     if not (pick.roles or pick.admin):
         return t("Mark at least one role, or «%(admin)s».", lang, admin=renderer.role("admin", lang)), True
     try:
-        said = await new_invite(bot, renderer, user, team, sorted(pick.roles), pick.uses, pick.admin, ref)
+        said = await new_invite(bot, renderer, user, team, sorted(pick.roles), pick.uses, pick.admin, ref or None)
     except Refused as exc:
         return t(exc.message, lang, roles=renderer.roles(exc.roles, lang), **exc.params), True
     await in_place(query, ref, replies, user, lambda _row: (said, None))
