@@ -25,6 +25,15 @@ FROM_CATALOGUE = _(
     "Order requests and reclamations start from the catalogue: find the product (“🔎 Catalogue” below) and press "
     "its button on the product's card."
 )
+# A dealer's service engineer files reclamations and orders nothing: he is not sent to look for «requests».
+RECLAIM_FROM_CATALOGUE = _(
+    "Reclamations start from the catalogue: find the product (“🔎 Catalogue” below) and press “🛠 Reclamation” on "
+    "its card."
+)
+ORDER_FROM_CATALOGUE = _(
+    "Order requests start from the catalogue: find the product (“🔎 Catalogue” below) and press its button on the "
+    "product's card."
+)
 
 
 def router() -> Router:
@@ -57,7 +66,10 @@ async def choose_process(
     rights = portal.rights(viewer)
     if rights.cart:  # a dealer's people start their requests and reclamations from a product's card
         keyboard = portal_view.catalogue_prompt(renderer, lang, rights, portal.core.config.webapp_url)[1]
-        replies.say(message.chat.id, renderer.t(FROM_CATALOGUE, lang), keyboard)
+        said = FROM_CATALOGUE if rights.order and rights.reclaim else ORDER_FROM_CATALOGUE if rights.order else (
+            RECLAIM_FROM_CATALOGUE
+        )
+        replies.say(message.chat.id, renderer.t(said, lang), keyboard)
         return
     replies.say(message.chat.id, renderer.t("None of your roles can start a process.", lang))
 

@@ -197,6 +197,10 @@ async def test_a_service_engineer_is_offered_no_ordering_buttons(
     assert "Оформить заявку" not in buttons and "Большой заказ" not in buttons
     await sergey.send("/catalog")
     assert "🛒 Большой заказ" not in sergey.buttons(await sergey.expect("Ищите в каталоге"))
+    # «Начать процесс» points him to the catalogue for what he does there — reclamations, not «requests».
+    await sergey.send("▶️ Начать процесс")
+    pointed = await sergey.expect("Рекламации оформляются из каталога", "«🛠 Рекламация»")
+    assert "Заявки" not in pointed["text"]
 
 
 async def test_a_product_1c_no_longer_sells_is_taken_out_of_the_cart_alone(
