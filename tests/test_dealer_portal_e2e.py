@@ -359,8 +359,8 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await file_reclamation(sergey, "SN-48-000731")
 
     # The representative's engineer takes it into diagnosis.
-    card = await semyon.card("Примите рекламацию в диагностику", "SN-48-000731", button="Готово")
-    await semyon.press("Готово", card)
+    card = await semyon.card("Примите рекламацию в диагностику", "SN-48-000731", button="Взять в работу")
+    await semyon.press("Взять в работу", card)  # taking it is accepting it: no «Готово» after
 
     # The dealer's engineer: the diagnosis with its works, and a part from the catalogue through the cart.
     await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
@@ -437,7 +437,8 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     people = await dealers(harness, tmp_path / "1c")
     sergey, semyon, boris = people["sergey"], people["semyon"], people["boris"]
     await file_reclamation(sergey, "SN-48-000733")
-    await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", "SN-48-000733", button="Готово"))
+    accept = await semyon.card("Примите рекламацию в диагностику", "SN-48-000733", button="Взять в работу")
+    await semyon.press("Взять в работу", accept)
     await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Вал погнут ударом о камень")
@@ -480,7 +481,8 @@ async def test_a_works_standard_hours_are_taken_as_the_engineer_writes_them_with
     people = await dealers(harness, tmp_path / "1c")
     sergey, semyon = people["sergey"], people["semyon"]
     await file_reclamation(sergey, "SN-48-000734")
-    await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", "SN-48-000734", button="Готово"))
+    accept = await semyon.card("Примите рекламацию в диагностику", "SN-48-000734", button="Взять в работу")
+    await semyon.press("Взять в работу", accept)
     await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Сломан нож")

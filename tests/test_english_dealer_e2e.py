@@ -113,7 +113,8 @@ async def test_an_english_engineers_cart_names_the_reclamation_waiting_for_parts
     await eric.press("Confirm", await eric.card("Please check", button="Confirm"))
     await eric.expect("is registered")
     semyon = people["semyon"]
-    await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", button="Готово"))
+    accept = await semyon.card("Примите рекламацию в диагностику", button="Взять в работу")
+    await semyon.press("Взять в работу", accept)
     await eric.card("Parts: put them into the cart", button="Done")
 
     await eric.choose(await eric.inline("нож 48"), "Нож для газонокосилки 48 см")

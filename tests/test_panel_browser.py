@@ -188,7 +188,8 @@ async def test_the_staff_read_reclamations_in_the_panel_by_the_colour_of_their_s
     await file_reclamation(sergey, "SN-1")
     harness.clock.advance(minutes=5)
     await file_reclamation(sergey, "SN-2")
-    await semyon.press("Готово", await semyon.card("Примите рекламацию в диагностику", "SN-2", button="Готово"))
+    accept = await semyon.card("Примите рекламацию в диагностику", "SN-2", button="Взять в работу")
+    await semyon.press("Взять в работу", accept)
     await harness.settle()
     await semyon.send("/reclamations")
     listed = (await semyon.expect("Рекламации, сначала ранние"))["text"]

@@ -27,7 +27,8 @@ async def test_a_part_sold_by_the_set_is_asked_approved_and_kept_in_sets(
     await semyon.expect("Language: English.")
 
     await file_reclamation(sergey, "SN-48-000777")
-    await semyon.press("Done", await semyon.card("Take the reclamation into diagnosis", "SN-48-000777", button="Done"))
+    accept = await semyon.card("Take the reclamation into diagnosis", "SN-48-000777", button="Take it")
+    await semyon.press("Take it", accept)
     await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Нож сколот, нужна замена комплекта")
