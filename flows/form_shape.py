@@ -7,7 +7,7 @@ process (every answer asks for it, most twice), not rebuilt from the definition 
 
 from __future__ import annotations
 
-from flows.model import DEFAULT_OUTCOMES, FieldDef, OutcomeDef, ProcessDef
+from flows.model import FieldDef, OutcomeDef, ProcessDef
 from flows.runtime import START_TASK, TaskState, form_fields, task_def, task_fields
 from flows.spec_cache import SpecCache
 
@@ -16,13 +16,15 @@ _SHAPES: SpecCache[ProcessDef, tuple[str, str, str | None], tuple[dict[str, Fiel
 )
 
 
-def comment_field(required: bool, outcome: OutcomeDef | None = None) -> FieldDef:
-    """The comment an outcome asks for (`<task>_comment`). A plain rejection's asks for its reason by that name:
-    the approver who pressed «Отклонить» is asked why, not for «a comment», and the reason reads so where it is
-    shown. A rejection a definition names otherwise («Вернуть с замечаниями») keeps «Комментарий»."""
-    if outcome is not None and outcome.label == DEFAULT_OUTCOMES["approve"]["reject"].label:
-        return FieldDef(type="text", label={"ru": "Причина отказа", "en": "Reason for rejection"}, required=required)
-    return FieldDef(type="text", label={"ru": "Комментарий", "en": "Comment"}, required=required)
+COMMENT_LABEL = {"ru": "Комментарий", "en": "Comment"}
+
+
+def comment_field(outcome: OutcomeDef) -> FieldDef:
+    """The comment an outcome asks for (`<task>_comment`), by the outcome's `comment_label`: an approval's own
+    «Отклонить» asks for «Причина отказа», so the approver is asked why, not for «a comment», and the reason reads
+    so where it is shown; an outcome that names none («Вернуть с замечаниями») asks for «Комментарий»."""
+    label = outcome.comment_label if outcome.comment_label is not None else COMMENT_LABEL
+    return FieldDef(type="text", label=label, required=outcome.comment == "required")
 
 
 def form_shape(spec: ProcessDef, task: TaskState, outcome: str | None) -> tuple[dict[str, FieldDef], tuple[str, ...]]:
@@ -38,6 +40,6 @@ def form_shape(spec: ProcessDef, task: TaskState, outcome: str | None) -> tuple[
         odef = task_def(spec, task.stage, task.key).outcome_defs().get(outcome)
         if odef is not None and odef.comment is not None:
             comment = f"{task.key}_comment"
-            fields[comment] = comment_field(odef.comment == "required", odef)
+            fields[comment] = comment_field(odef)
             names.append(comment)
     return _SHAPES.put(spec, part, (fields, tuple(names)))

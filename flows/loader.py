@@ -1482,6 +1482,7 @@ def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields
     for key, outcome in task.outcome_defs().items():
         _check_refs(c, (*path, "outcomes", key, "fields"), outcome.fields, fields)
         _check_done(c, (*path, "outcomes", key, "done"), outcome)
+        _check_comment_label(c, (*path, "outcomes", key, "comment_label"), outcome)
     if task.kind == "confirm" and not task.fields:
         log.debug("confirm task %s has no required attachments", task.key)
     for who in task.escalate_to:
@@ -1512,6 +1513,26 @@ def _check_done(c: _Checker, path: Path_, outcome: OutcomeDef) -> None:
     missing = sorted(set(label) - set(done))
     if missing:
         c.add(path, _("'done' lacks the languages its label has: %(langs)s"), langs=", ".join(missing))
+
+
+def _check_comment_label(c: _Checker, path: Path_, outcome: OutcomeDef) -> None:
+    """An outcome's `comment_label` names the comment it asks for: one that asks none has nothing to name, and
+    the question is read in every language the outcome's button is."""
+    if outcome.comment_label is None:
+        return
+    if outcome.comment is None:
+        c.add(path, _("'comment_label' names the comment an outcome asks for: add 'comment: required' (or "
+                      "'optional'), or leave 'comment_label' out"))  # fmt: skip
+        return
+    said = {"ru": outcome.comment_label} if isinstance(outcome.comment_label, str) else outcome.comment_label
+    label = {"ru": outcome.label} if isinstance(outcome.label, str) else outcome.label
+    if not all(text.strip() for text in said.values()):
+        c.add(path, _("'comment_label' is empty: say what the comment is asked as, or leave it out"))
+        return
+    missing = sorted(set(label) - set(said))
+    if missing:
+        c.add(path, _("'comment_label' lacks the languages its outcome's label has: %(langs)s"),
+              langs=", ".join(missing))  # fmt: skip
 
 
 def _check_deadline(c: _Checker, path: Path_, text: str, fields: dict[str, FieldDef]) -> None:

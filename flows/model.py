@@ -431,6 +431,10 @@ class OutcomeDef(_Spec):
     label: LocalText
     fields: list[FieldRef] = Field(default_factory=list)  # asked after the button is pressed
     comment: Literal["required", "optional"] | None = None
+    # The question the comment is asked by, and its name wherever it is shown («Причина отказа» for a rejection).
+    # None: «Комментарий». Its own option, not guessed from the button's label (a definition's «Отклонить» may
+    # want a plain comment, a «Вернуть с замечаниями» its «Что исправить»).
+    comment_label: LocalText | None = None
     # How the decision reads once made, on the task's card and in the panel: the button says what to do
     # («Отклонить»), this what was done («Отклонено»). None: the label, which a choice usually words as a result.
     done: LocalText | None = None
@@ -534,7 +538,10 @@ DEFAULT_OUTCOMES: dict[str, dict[str, OutcomeDef]] = {
             label={"ru": "Согласовать", "en": "Approve"}, done={"ru": "Согласовано", "en": "Approved"}
         ),
         "reject": OutcomeDef(
-            label={"ru": "Отклонить", "en": "Reject"}, done={"ru": "Отклонено", "en": "Rejected"}, comment="required"
+            label={"ru": "Отклонить", "en": "Reject"},
+            done={"ru": "Отклонено", "en": "Rejected"},
+            comment="required",
+            comment_label={"ru": "Причина отказа", "en": "Reason for rejection"},
         ),
     },
     "choice": {},

@@ -448,6 +448,45 @@ def test_an_outcomes_done_words_come_in_every_language_of_its_button() -> None:
     assert fine.spec.stage("review").tasks[0].outcome_defs()["reject"].done == {"ru": "Возвращено", "en": "Returned"}
 
 
+def test_an_outcomes_comment_is_asked_by_its_comment_label_checked_like_its_other_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`comment_label` is what an outcome's comment is asked as: `konveyer check` refuses one on an outcome that
+    asks no comment, an empty one and one lacking a language of its button, each at its line."""
+    outcomes = """        escalate_to: [boss]
+        outcomes:
+          rework:
+            label: {ru: Вернуть с замечаниями, en: Return with remarks}
+%s"""
+    flow = tmp_path / "flow.yaml"
+
+    def checked(lines: str) -> str:
+        source = GOOD.replace("        escalate_to: [boss]\n", outcomes % lines)
+        flow.write_text(source, encoding="utf-8")
+        assert cli(["check", "--lang", "en", str(flow)]) == 1
+        line = next(n for n, row in enumerate(source.splitlines(), 1) if "comment_label" in row)
+        out = capsys.readouterr().out
+        assert f"{flow}:{line}: " in out, out
+        return out
+
+    assert "'comment_label' names the comment an outcome asks for: add 'comment: required'" in checked(
+        "            comment_label: {ru: Что исправить, en: What to fix}\n"
+    )
+    assert "'comment_label' is empty" in checked("            comment: required\n            comment_label: ' '\n")
+    assert "'comment_label' lacks the languages its outcome's label has: en" in checked(
+        "            comment: required\n            comment_label: Что исправить\n"
+    )
+    assert "must be a text, or a text per language" in checked(
+        "            comment: required\n            comment_label: [Что, исправить]\n"
+    )
+    named = "            comment: required\n            comment_label: {ru: Что исправить, en: What to fix}\n"
+    fine = parse_definition(GOOD.replace("        escalate_to: [boss]\n", outcomes % named), "flow.yaml")
+    asked = fine.spec.stage("review").tasks[0].outcome_defs()
+    assert asked["rework"].comment_label == {"ru": "Что исправить", "en": "What to fix"}
+    # The approval's own «Отклонить» asks for the reason by that option too, not by a guess from its button.
+    assert asked["reject"].comment_label == {"ru": "Причина отказа", "en": "Reason for rejection"}
+
+
 def test_a_lists_line_is_a_lists_option_and_its_template_reads_the_entry() -> None:
     """`line:` says how one entry of a list reads on a summary (one numbered line): only a list has one, and its
     template names the entry's fields, checked as any text."""
