@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from admin.pages import PanelPages
 from db.models import Case
 from flows.i18n import _
-from flows.loader import DefinitionError
+from flows.loader import DefinitionError, Problem
 from flows.runtime import EngineError
 from flows.status import CaseStatus
 from services import panel_actions, panel_queries
 from services.diagrams import Diagrams, UnknownProcess
+from services.library import stored_warnings
 from services.migration import Migration, MigrationReport
 
 ROLLED_BACK = re.compile(r"v(\d+):")  # a copy of version N, as rollbacks stored them before migration 0035
@@ -90,16 +91,12 @@ class ProcessPages(PanelPages):
             async with self.core.sessionmaker() as session, session.begin():
                 upload = await panel_actions.upload_definition(self.core, session, text, name, load=load)
         except DefinitionError as exc:
-            gettext = lambda message: self.core.translator.i18n.gettext(message, locale=self.lang)  # noqa: E731
-            problems = [
-                {"line": p.line, "text": p.translated(gettext).removeprefix(f"{p.file}:{p.line}: ")}
-                for p in exc.problems
-            ]
+            problems = self._said(exc.problems)
             bad = {p.line for p in exc.problems}
             lines = [{"n": n, "text": line, "bad": n in bad} for n, line in enumerate(text.splitlines(), 1)]
             return await self.processes(request, code=422, text=text, problems=problems, lines=lines)
         if upload.version is None:
-            return await self.processes(request, text=text, valid=upload.key)
+            return await self.processes(request, text=text, valid=upload.key, warnings=self._said(upload.warnings))
         said = "same" if upload.same else "loaded"  # the same text as the current version: nothing was loaded
         raise web.HTTPSeeOther(f"/admin/processes/{quote(upload.key)}?{said}={upload.version}")
 
@@ -136,6 +133,11 @@ class ProcessPages(PanelPages):
             for v in versions
         ]
         loaded_now, same = request.query.get("loaded", ""), request.query.get("same", "")
+        warned: list[Problem] = []
+        said = loaded_now or same
+        if said.isdigit() and int(said) in numbers:  # just loaded: its warnings, as its check would have said them
+            async with self.core.sessionmaker() as session:
+                warned = await stored_warnings(session, process, int(said))
         return self.panel.render(
             request,
             "process.html",
@@ -145,7 +147,13 @@ class ProcessPages(PanelPages):
             shown=shown_version,
             loaded=int(loaded_now) if loaded_now.isdigit() else None,
             same=int(same) if same.isdigit() else None,
+            warnings=self._said(warned),
         )
+
+    def _said(self, problems: list[Problem]) -> list[dict[str, Any]]:
+        """The checker's mistakes or warnings in the panel's language, each with its line."""
+        gettext = lambda message: self.core.translator.i18n.gettext(message, locale=self.lang)  # noqa: E731
+        return [{"line": p.line, "text": p.said(gettext)} for p in problems]
 
     def _source(self, path: str) -> str:
         """Where a version came from as an admin knows it: its file's name, or the version it was rolled back

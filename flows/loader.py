@@ -71,15 +71,18 @@ class Problem:
 
     def translated(self, gettext: Callable[[str], str]) -> str:
         """`file:line: message` in the admin's language; `gettext` translates one msgid (the bot's catalog)."""
+        prefix = f"{gettext('warning')}: " if self.warning else ""
+        return f"{self.file}:{self.line}: {prefix}{self.said(gettext)}"
+
+    def said(self, gettext: Callable[[str], str]) -> str:
+        """The message alone in the admin's language, for a page that shows its line and kind its own way."""
         if not self.msgid:
-            return str(self)
+            return self.message
         params = {k: gettext(v) if k in TRANSLATED and isinstance(v, str) else v for k, v in self.params.items()}
         try:
-            text = gettext(self.msgid) % params if params else gettext(self.msgid)
+            return gettext(self.msgid) % params if params else gettext(self.msgid)
         except (KeyError, ValueError, TypeError):  # a translation with broken placeholders: say it in English
-            text = self.message
-        prefix = f"{gettext('warning')}: " if self.warning else ""
-        return f"{self.file}:{self.line}: {prefix}{text}"
+            return self.message
 
 
 def problem(file: str, line: int, msgid: str, /, **params: Any) -> Problem:

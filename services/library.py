@@ -4,13 +4,14 @@ definition file sent in — checked, and with /load made the version new cases s
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import User
+from db.models import Definition, User
 from flows.i18n import _
-from flows.loader import DefinitionError, parse_definition
+from flows.loader import DefinitionError, Problem, language_gaps, parse_definition
 from flows.model import LocalText
 from flows.runtime import EngineError
 from services.core import Core
@@ -25,6 +26,8 @@ class Upload:
     title: LocalText = ""  # the process's title, for the admin (never its key)
     digest: str = ""  # of the text checked: «Load» under the answer loads that text and no other
     same: bool = False  # loaded, but the text is the current version's own: nothing new was stored (`version` is it)
+    # What `konveyer check` warns of (texts an English reader would get in Russian): it loads all the same.
+    warnings: list[Problem] = field(default_factory=list)
 
 
 class ProcessLibrary:
@@ -51,14 +54,17 @@ class ProcessLibrary:
         # Checked against the processes already loaded too: a hand-off to a process that does not exist is refused.
         source = content.decode("utf-8", errors="replace")
         loaded = parse_definition(source, name, known=self.core.registry.known())
+        warnings = language_gaps(loaded)
         if not load:
-            return Upload(loaded.key, None, loaded.spec.title, hashlib.sha256(content).hexdigest()[:16])
+            digest = hashlib.sha256(content).hexdigest()[:16]
+            return Upload(loaded.key, None, loaded.spec.title, digest, warnings=warnings)
         registry = self.core.registry
         current = await registry.current_row(self.session, loaded.key)
         if current is not None and current.digest == loaded.digest:  # the chat's /load and the panel's «Load» alike
-            return Upload(loaded.key, current.version, loaded.spec.title, same=True)
+            return Upload(loaded.key, current.version, loaded.spec.title, same=True, warnings=warnings)
         await registry.add(self.session, loaded, self.core.clock.now())
-        return Upload(loaded.key, (await registry.versions(self.session)).get(loaded.key), loaded.spec.title)
+        version = (await registry.versions(self.session)).get(loaded.key)
+        return Upload(loaded.key, version, loaded.spec.title, warnings=warnings)
 
     async def check(self, content: bytes, name: str, admin: User) -> Upload:
         """Check a definition and keep it on the admin, so that «Load» under the answer loads it without the file
@@ -78,3 +84,16 @@ class ProcessLibrary:
             )
         admin.prompt = None
         return await self.upload(str(kept["source"]).encode("utf-8"), str(kept["name"]), load=True)
+
+
+async def stored_warnings(session: AsyncSession, process: str, version: int) -> list[Problem]:
+    """What `konveyer check` warns of in a stored version, read from its own text: the page a loaded upload leads
+    to says them, as the check before it did (they are no reason to refuse a definition)."""
+    query = select(Definition.source, Definition.path).where(
+        Definition.process == process, Definition.version == version
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return []
+    # Stored, so it was checked as a whole; its own words are all a warning is about (no other process needed).
+    return language_gaps(parse_definition(row.source, row.path.removeprefix("upload:")))

@@ -104,3 +104,48 @@ async def test_on_a_phone_the_admin_loads_a_process_invites_reassigns_and_retrie
     assert await page.locator("#stage").inner_text() == "Печать на бланке"
     assert "Письмо — Аренда склада.docx" in await page.locator("#files").inner_text()
     assert (await the_case(harness, "Аренда склада")).status == "active"
+
+
+async def test_a_definition_that_loads_says_what_konveyer_check_warns_of(
+    tmp_path: Path,
+    harness_factory: Callable[..., Awaitable[Harness]],
+    browser: Browser,  # noqa: F811
+) -> None:
+    """The office's letter gives English for most of its words but not for the case's title and the letter's file
+    name. Checked in the panel, it is valid — and under that the admin reads, in the panel's language and apart
+    from mistakes, the two places an English reader would get in Russian, each with its line, as `konveyer check`
+    prints them; loaded, the process's page says them under the success as well."""
+    port = free_port()
+    await harness_factory(library_dir=library_with(tmp_path), admin_token=SecretStr(TOKEN), admin_port=port)
+    served = f"http://127.0.0.1:{port}/admin"
+    page = await phone(browser)
+    assert await log_in(page, served) == 200
+
+    await page.goto(f"{served}/processes")
+    await page.set_input_files("input[name=file]", str(DATA / "office_letter.yaml"))
+    async with page.expect_navigation():
+        await page.click("#upload button[value=check]")
+    assert "office_letter" in await page.locator("#valid").inner_text()
+    assert await page.locator("#problems").count() == 0  # nothing is wrong with it
+    warnings = page.locator("#warnings")
+    said = await warnings.inner_text()
+    assert "Предупреждения — определение загружается и так" in said, said
+    assert "строка 9: start → title — только по-русски" in said, said
+    assert "строка 29: stages → printing → on_enter → #1 → render → name — только по-русски" in said, said
+    assert "warning" not in said and "is in Russian only" not in said, said  # the panel's language, not the CLI's
+    # Below the success, in a warning's colour, not a mistake's.
+    assert await page.locator("#valid + #warnings").count() == 1
+    assert await warnings.locator("li.warning").count() == 2 and await warnings.locator(".error").count() == 0
+    await no_sideways_scroll(page)
+
+    await page.set_input_files("input[name=file]", str(DATA / "office_letter.yaml"))
+    async with page.expect_navigation():
+        await page.click("#upload button[value=load]")
+    assert page.url.endswith("/processes/office_letter?loaded=1")
+    said = await page.locator("#loaded + #warnings").inner_text()
+    assert "строка 9: start → title — только по-русски" in said, said
+    assert "строка 29:" in said, said
+    await no_sideways_scroll(page)
+    # The process's page opened another time (no upload just made) says nothing of them.
+    await page.goto(f"{served}/processes/office_letter")
+    assert await page.locator("#warnings").count() == 0
