@@ -11,6 +11,7 @@ from babel.dates import format_datetime
 from babel.units import format_unit
 
 from db.models import AuditEntry, Task
+from flows.form_shape import COMMENT_LABEL, comment_field
 from flows.i18n import _
 from flows.items import (
     entry_fields,
@@ -154,6 +155,19 @@ class Words:
         sign, result = self.core.wording.decision(tdef, outcome, self.lang)
         return f"{sign} {result}" if mark else result
 
+    def _comment(self, spec: ProcessDef, task: Task | None, data: dict[str, Any]) -> str:
+        """The comment given with a decision, named as it was asked («; Причина отказа: …»): the history is where
+        an admin reads why a request was turned down or sent back."""
+        said = (data.get("values") or {}).get(f"{task.key}_comment") if task is not None else None
+        if task is None or not isinstance(said, str) or not said.strip():
+            return ""
+        try:
+            odef = task_def(spec, task.stage, task.key).outcome_defs().get(str(data.get("outcome")))
+        except KeyError:  # a task of a version that no longer has it: still its comment, by the usual name
+            odef = None
+        label = comment_field(odef).label if odef is not None else COMMENT_LABEL
+        return f"; {self.core.translator.local(label, self.lang)}: {said.strip()}"
+
     def stage(self, spec: ProcessDef, stage: str | None) -> str:
         return self.core.wording.stage_title(spec, stage, self.lang) if stage else "—"
 
@@ -292,6 +306,7 @@ class Words:
             filled = [self.field_label(spec, n) for n in (data.get("values") or {}) if n in spec.fields]
             if filled:
                 text += "; " + self.t("filled in: %(fields)s", fields=", ".join(filled))
+            text += self._comment(spec, task, data)
             text += self._changes(spec, data)
         elif action == "stage.entered":
             text = self.t("stage “%(to)s”", to=self.stage(spec, data.get("to")))

@@ -10,9 +10,11 @@ from tests.conftest import Harness
 PANEL_TOKEN = "panel-token-5b1e0d7a"
 
 
-async def case_fields(harness: Harness, case_id: int, lang: str, *, until: str = 'id="files"') -> str:
-    """The case's fields on the panel's page of the case, in `lang`: from its «fields» section to `until` (by
-    default, its files)."""
+async def case_fields(
+    harness: Harness, case_id: int, lang: str, *, until: str = 'id="files"', start: str = 'id="fields"'
+) -> str:
+    """The case's fields on the panel's page of the case, in `lang`: from its «fields» section (or `start`) to
+    `until` (by default, its files)."""
     runner = await AdminPanel(harness.core, PANEL_TOKEN, language=lang).serve("127.0.0.1", 0)
     base = f"http://127.0.0.1:{runner.addresses[0][1]}/admin"
     try:
@@ -23,5 +25,5 @@ async def case_fields(harness: Harness, case_id: int, lang: str, *, until: str =
                 page = await response.text()
     finally:
         await runner.cleanup()
-    start = page.index('id="fields"')
-    return page[start : page.index(until, start)]
+    begins = page.index(start)
+    return page[begins : page.index(until, begins)]

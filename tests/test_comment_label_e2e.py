@@ -13,6 +13,7 @@ from flows.effects import TaskState
 from flows.form_shape import form_shape
 from flows.loader import parse_definition
 from tests.conftest import Harness, library_with
+from tests.panel_pages import case_fields
 
 DATA = Path(__file__).parent / "data"
 
@@ -56,6 +57,13 @@ async def test_a_report_sent_back_asks_what_to_fix_and_a_head_turning_it_down_is
     assert "Comment: Numbers do not add up" in summary["text"], summary["text"]
     await head.press("Confirm", summary)
     await author.expect("Отчёт отклонён")
+
+    # The panel's history says each comment by the name it was asked with, in the panel's language.
+    history = await case_fields(harness, 1, "ru", start='id="history"', until="</ul>")
+    assert "(Возвращено на доработку); Что исправить: Добавьте цифры за март" in history, history
+    assert "(Отклонено); Комментарий: Numbers do not add up" in history, history
+    english = await case_fields(harness, 1, "en", start='id="history"', until="</ul>")
+    assert "(Sent back for rework); What to fix: Добавьте цифры за март" in english, english
 
 
 def test_the_approvals_own_rejection_asks_its_reason_in_each_language() -> None:
