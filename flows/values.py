@@ -61,6 +61,7 @@ __all__ = [
     "from_json",
     "number_sign",
     "parse_text",
+    "said_roughly",
     "to_json",
     "utf16_length",
 ]
@@ -262,11 +263,50 @@ AMOUNT_EXAMPLES: dict[str, dict[str, str]] = {
 }
 
 
+# «около 12 млн», «~12 млн», «about 12m»: a sales manager's estimate of a client's budget. The amount to record is the
+# number said; the form tells the person what it recorded (`said_roughly`), and the summary shows it in full.
+_ROUGHLY_RE = re.compile(
+    r"^(?:(?:около|примерно|приблизительно|ориентировочно|порядка|в\s+районе|где[\s-]то|about|around|approx\.?"
+    r"|approximately|roughly|circa|ca\.)\s+|[~≈]\s*)(?P<amount>.*\d.*)$",
+    re.IGNORECASE,
+)
+# «до 12 млн», «от 10 млн», «up to 12m»: a bound says what the amount may not pass, not what it is. Taking the
+# bound as the amount would record a guess of the bot's (a budget «до 12 млн» may be 8), so it is refused, naming
+# the amount the person may mean and how an estimate is written.
+_BOUND_RE = re.compile(
+    r"^(?:до|от|не\s+более|не\s+больше|не\s+выше|не\s+менее|не\s+меньше|не\s+ниже|максимум|минимум|свыше|более"
+    r"|больше|менее|меньше|в\s+пределах|up\s+to|at\s+most|at\s+least|under|below|less\s+than|more\s+than|over"
+    r"|above|from|max\.?|min\.?)\s+(?P<amount>.*\d.*)$",
+    re.IGNORECASE,
+)
+_ROUGHLY_WORD = {"ru": "около", "en": "about"}
+
+
+def said_roughly(text: str) -> bool:
+    """An amount typed as an estimate («около 12 млн»): taken as its number, which the person is then told."""
+    return _ROUGHLY_RE.match(text.strip()) is not None
+
+
 def _parse_money(
     text: str, *, minimum: float | None, maximum: float | None, negative: bool, lang: str = "ru"
 ) -> Decimal:
     _refuse_foreign_digits(text)
     stripped = text.strip()
+    bound = _BOUND_RE.match(stripped)
+    if bound is not None:
+        said = bound.group("amount").strip()
+        try:  # «до 12 млн»: the 12 000 000 it names; «от 10 до 12 млн» names none, so the usual example
+            amount = limit_text(_parse_money(said, minimum=None, maximum=None, negative=True, lang=lang), lang)
+        except InvalidAnswer:
+            said = amount = AMOUNT_EXAMPLES["whole"].get(lang, AMOUNT_EXAMPLES["whole"]["ru"])
+        raise InvalidAnswer(
+            _("“%(typed)s” is a limit, not an amount: enter the amount itself, for example %(amount)s, or an "
+              "estimate: “%(estimate)s”"),
+            typed=stripped, amount=amount, estimate=f"{_ROUGHLY_WORD.get(lang, _ROUGHLY_WORD['ru'])} {said}",
+        )  # fmt: skip
+    roughly = _ROUGHLY_RE.match(stripped)
+    if roughly is not None:
+        stripped = roughly.group("amount").strip()
     # Strip a currency mark on either side, at most one of each.
     for _round in range(2):
         stripped = _CURRENCY_RE.sub("", stripped).strip()

@@ -489,6 +489,49 @@ async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qua
         assert qualification.status == "active" and qualification.stage == "qualify"
 
 
+async def test_a_budget_said_as_about_twelve_million_is_recorded_as_that_and_up_to_is_asked_again(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The manager qualifying a client writes the budget as he heard it. «до 12 млн» is the most the client will
+    pay, not what he will: refused, with the amount he may mean and how to write an estimate. «около 12 млн» is an
+    estimate: recorded as 12 000 000, and he reads that above the next question and on the summary."""
+    harness = await harness_factory()
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    await harness.person("Директор Олег", "director")
+    await manager.send("▶️ Начать процесс")
+    await manager.press("медоборудование", await manager.expect("Какой процесс"))
+    await _answer(manager, "Клиент (организация)", "Клиника «Здоровье»")
+    await _answer(manager, "Контактное лицо", "Анна Петрова")
+    await _answer(manager, "Телефон", "+7 900 123-45-67")
+    await manager.press("Пропустить", await manager.expect("Эл. почта"))
+    await manager.press("Пропустить", await manager.expect("Запрос клиента"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
+    await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
+    await _answer(manager, "Тип клиента", "Частная клиника")
+
+    await _answer(manager, "Бюджет", "до 12 млн")
+    refused = await manager.expect("⚠️", "✏️ Бюджет")
+    assert refused["text"].startswith(
+        "⚠️ «до 12 млн» — это предел, а не сумма: введите саму сумму, например 12\u00a0000\u00a0000, или примерную: "
+        "«около 12 млн»"
+    ), refused["text"]
+    await manager.send("около 12 млн")
+    question = await manager.expect("✏️ Кто принимает решение")
+    recorded = "ℹ️ «около 12 млн» записано как 12\u00a0000\u00a0000,00\u00a0₽."
+    assert question["text"].startswith(recorded), question["text"]
+    await manager.send("Главный врач")
+    summary = await manager.expect("Проверьте")
+    assert "Бюджет: 12\u00a0000\u00a0000,00\u00a0₽" in summary["text"], summary["text"]
+    await manager.press("Подтвердить", summary)
+    await manager.expect("Соберите заказ и подготовьте договор")
+    async with harness.core.sessionmaker() as session:
+        qualification = (
+            await session.execute(select(Case).where(Case.process == "medical_qualification"))
+        ).scalar_one()
+    assert qualification.data["budget"] == "12000000.00", qualification.data
+
+
 async def _order_sent(harness: Harness, manager: Person, director: Person, prepayment: str = "700 000") -> Case:
     """A lead taken by `manager`, its order of the monitors (2 × 350 000, in stock) and a defibrillator (to order),
     the contract agreed and the prepayment's terms given (`prepayment` received): the deal is at «Заказ отправлен»,

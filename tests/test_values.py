@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from flows.values import InvalidAnswer, format_value, from_json, parse_full_name, parse_text, to_json
+from flows.values import (
+    InvalidAnswer,
+    format_value,
+    from_json,
+    parse_full_name,
+    parse_text,
+    said_roughly,
+    to_json,
+)
 
 TODAY = date(2026, 5, 14)
 SIZES = {"s": "Small", "m": "Medium", "xl": "Extra large"}
@@ -255,6 +263,61 @@ def test_an_english_reader_says_thousands_and_millions_with_k_and_m() -> None:
 )
 def test_a_scale_word_alone_another_unit_or_a_fraction_of_a_kopeck_is_refused(text: str) -> None:
     assert "for example" in invalid("money", text).message
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("около 12 млн", "ru"),
+        ("Около 12 млн", "ru"),
+        ("примерно 12 млн", "ru"),
+        ("приблизительно 12 млн руб.", "ru"),
+        ("ориентировочно 12 000 000", "ru"),
+        ("порядка 12 млн", "ru"),
+        ("в районе 12 млн", "ru"),
+        ("где-то 12 млн", "ru"),
+        ("~12 млн", "ru"),
+        ("~ 12 млн", "ru"),
+        ("≈12 млн", "ru"),
+        ("about 12m", "en"),
+        ("around 12 million", "en"),
+        ("approx. 12,000,000", "en"),
+        ("roughly 12 mln", "en"),
+    ],
+)
+def test_an_estimate_is_taken_as_its_amount(text: str, lang: str) -> None:
+    """«около 12 млн» is what a sales manager writes of a client's budget: an estimate, and the amount to record is
+    12 000 000 (the form says what it recorded, `said_roughly`); refusing it would only make him drop the word."""
+    assert parse_text("money", text, lang=lang) == Decimal("12000000.00")
+    assert said_roughly(text)
+    assert not said_roughly("12 млн") and not said_roughly("около") and not said_roughly("до 12 млн")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "amount", "estimate"),
+    [
+        ("до 12 млн", "ru", "12\u00a0000\u00a0000", "около 12 млн"),
+        ("Не более 12 млн", "ru", "12\u00a0000\u00a0000", "около 12 млн"),
+        ("максимум 500 тыс", "ru", "500\u00a0000", "около 500 тыс"),
+        ("от 10 млн", "ru", "10\u00a0000\u00a0000", "около 10 млн"),
+        ("свыше 10 млн", "ru", "10\u00a0000\u00a0000", "около 10 млн"),
+        ("up to 12m", "en", "12,000,000", "about 12m"),
+        ("at most 12 million", "en", "12,000,000", "about 12 million"),
+    ],
+)
+def test_a_bound_is_no_amount_and_says_what_to_write(text: str, lang: str, amount: str, estimate: str) -> None:
+    """«до 12 млн» says the most it may be, not what it is: an amount recorded from it would be a guess the bot
+    made, so it is refused — naming the amount the person may mean and how to write an estimate."""
+    error = invalid("money", text, lang=lang)
+    assert error.message.startswith("“%(typed)s” is a limit, not an amount"), error.message
+    assert error.params == {"typed": text, "amount": amount, "estimate": estimate}, error.params
+
+
+def test_a_range_is_no_amount_either() -> None:
+    error = invalid("money", "от 10 до 12 млн")
+    assert error.message.startswith("“%(typed)s” is a limit, not an amount"), error.message
+    # No one amount in it: the usual example, as an estimate too.
+    assert (error.params["amount"], error.params["estimate"]) == ("125 000", "около 125 000"), error.params
 
 
 def test_money_limits() -> None:

@@ -74,7 +74,12 @@ class FormAnswers(FormBase):
             self.picked(fields, draft, step, options.get(key, str(stored)))
         forms.answer(draft, step, stored)
         task.draft = draft
-        await self.ask(task)
+        # «около 12 млн» is recorded as 12 000 000: said above the next question, so the estimate is seen as the
+        # amount it became, not taken for a word the bot kept.
+        roughly = fdef.type == "money" and field_values.said_roughly(text)
+        amount = field_values.format_value("money", stored, lang=lang) if roughly else ""
+        await self.ask(task, warning=self.r.t("ℹ️ “%(typed)s” is recorded as %(amount)s.", self.lang,
+                                              typed=text.strip(), amount=amount) if roughly else None)  # fmt: skip
 
     async def pick(self, task: AnyTask, key: str, step_no: int) -> None:
         loaded, fields, _names, draft, step = await self._current(task, step_no)
