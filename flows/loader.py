@@ -846,6 +846,11 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                     name=field_name,
                 )
 
+    entries: list[tuple[Path_, str | None]] = [(("start", "stage"), spec.start.stage)]
+    entries += [(("leads", l_index, "stage"), lead.stage) for l_index, lead in enumerate(spec.leads)]
+    for path, key in entries:
+        _check_entry(spec, c, path, key, stage_keys)
+
     for a_index, notice in enumerate(spec.on_cancel):  # told as the case is cancelled: a stage's `notify`
         notice.check(_ActionChecker(c, ("on_cancel", a_index), spec, (CANCEL_REASON,)))
         _check_condition(c, ("on_cancel", a_index, "when"), notice.when)
@@ -909,14 +914,24 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         # A way to a stage that does not exist is already said, at its line: what it cuts off (stages it made
         # unreachable, stages with no way to an end) follows from it and would only bury it under more lines.
         return
-    reachable = _reachable(spec)
+    begins = entry_stages(spec)
+    if any(key not in known for key in begins):
+        return  # an unknown stage to begin at is said at its line, as an unknown way is
+    reachable = _reachable(spec, *begins)
     for index, stage in enumerate(spec.stages):
-        if stage.key not in reachable:
+        if stage.key not in reachable and len(begins) == 1:
             c.add(
                 ("stages", index, "key"),
                 _("stage '%(stage)s' cannot be reached from '%(first)s'"),
                 stage=stage.key,
-                first=spec.stages[0].key,
+                first=begins[0],
+            )
+        elif stage.key not in reachable:
+            c.add(
+                ("stages", index, "key"),
+                _("stage '%(stage)s' cannot be reached from the stages cases begin at: %(stages)s"),
+                stage=stage.key,
+                stages=", ".join(begins),
             )
     if not any(s.final for s in spec.stages):
         c.add(("stages",), _("the process has no final stage, so no case could ever end"))
@@ -991,9 +1006,12 @@ def _check_readable(raw: dict[str, Any], c: _Checker) -> None:
         role(("start", "roles"), name, _("unknown role '%(role)s' (roles of this process: %(roles)s)"))
     field_list(("start", "form"), start.get("form"))
     field_list(("start", "shows"), start.get("shows"))
+    stage(("start", "stage"), start.get("stage"))
     for part in ("schedule", "leads"):
         for index, entry in _entries(raw.get(part)):
             role((part, index, "initiator"), entry.get("initiator"), _("unknown role '%(role)s'"))
+            if part == "leads":
+                stage((part, index, "stage"), entry.get("stage"))
     for index, entry in stages:
         base: Path_ = ("stages", index)
         for t_index, task in _entries(entry.get("tasks")):
@@ -1015,10 +1033,33 @@ def _check_readable(raw: dict[str, Any], c: _Checker) -> None:
         field_list((*base, "editable"), entry.get("editable"))
 
 
-def _reachable(spec: ProcessDef, start: str | None = None) -> set[str]:
+def entry_stages(spec: ProcessDef) -> list[str]:
+    """The stages cases begin at (`ProcessDef.beginnings`), in the definition's order, each once."""
+    found = {key for _way, key in spec.beginnings()}
+    order = {s.key: i for i, s in enumerate(spec.stages)}
+    return sorted(found, key=lambda key: order.get(key, len(order)))
+
+
+def _check_entry(spec: ProcessDef, c: _Checker, path: Path_, key: str | None, stage_keys: Mapping[str, int]) -> None:
+    """A stage cases begin at: one of the process's, where a case can do something before it ends."""
+    if key is None:
+        return
+    if key not in stage_keys:
+        stages = ", ".join(stage_keys)
+        c.add(path, _("unknown stage '%(stage)s' (stages: %(stages)s)"), stage=key, stages=stages)
+        return
+    stage = spec.stage(key)
+    if stage.final:
+        c.add(path, _("a case cannot begin at the final stage '%(stage)s': it would end as it starts"), stage=key)
+    elif stage.follows is not None:
+        # Its stage is derived from items or child cases a case just begun has none of.
+        c.add(path, _("a case cannot begin at '%(stage)s': that stage follows items or child cases"), stage=key)
+
+
+def _reachable(spec: ProcessDef, *starts: str) -> set[str]:
     by_key: dict[str, StageDef] = {s.key: s for s in spec.stages}
     seen: set[str] = set()
-    todo = [start or spec.stages[0].key]
+    todo = list(starts) or [spec.stages[0].key]
     while todo:
         key = todo.pop()
         if key in seen or key not in by_key:

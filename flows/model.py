@@ -1066,6 +1066,9 @@ class StartDef(_Spec):
     # Fields the case starts with (not asked) shown above the answers on the start form's summary, so what is
     # confirmed is seen: an order request's positions and total, which come from the cart.
     shows: list[str] = Field(default_factory=list)
+    # The stage a case a person starts (from the menu, a hand-off, a call) enters first; not given: the first stage.
+    # A deal a sales manager starts by hand is hers already: it skips «Новая», where site leads wait to be taken.
+    stage: str | None = None
 
 
 class ScheduleDef(_Spec):
@@ -1082,6 +1085,7 @@ class LeadFormDef(_Spec):
     # Fields that hold how to reach the visitor (field of the case: phone | email): a value that is not a phone
     # number or not an e-mail address is refused, so a sales manager never gets a lead nobody can call back.
     contacts: dict[str, ContactKind] = Field(default_factory=dict)
+    stage: str | None = None  # the stage its cases enter first; not given: the first stage
 
 
 class ProcessDef(_Spec):
@@ -1108,6 +1112,17 @@ class ProcessDef(_Spec):
         if not value:
             raise ValueError(_("a process needs at least one stage"))
         return value
+
+    def beginnings(self) -> list[tuple[str, str]]:
+        """How its cases begin, each with the stage they enter first (a stage not given: the first): «start», a case a
+        person starts (the menu, a hand-off, a call); «lead:<form>» per lead form; «schedule» when the clock starts
+        some. The engine, `konveyer check` and the drawings all read this."""
+        first = self.stages[0].key
+        found = [("start", self.start.stage or first)]
+        found += [(f"lead:{lead.form}", lead.stage or first) for lead in self.leads]
+        if self.schedule:
+            found.append(("schedule", first))
+        return found
 
     def tracks(self) -> dict[str, TrackDef]:
         """The list fields whose entries have a stage track, and their tracks."""

@@ -146,6 +146,16 @@ ITEM_PREFIX = "item:"  # a for_each task's assignee named by its entry (`item:he
 ENTRY_SEP = "#"  # a for_each task's key is `<task>#<entry index>`: which entry it is for, without a column
 
 
+def entry_stage(spec: ProcessDef, data: Mapping[str, Any]) -> StageDef:
+    """The stage a new case enters first, by what started it (its `STARTED_BY`; `ProcessDef.beginnings`): a lead its
+    form's stage, the clock's case the first stage, a person's `start.stage`. A form since removed: the first stage."""
+    started = data.get(STARTED_BY)
+    way = "start"
+    if isinstance(started, Mapping):
+        way = f"lead:{started['lead']}" if "lead" in started else "schedule"
+    return spec.stage(dict(spec.beginnings()).get(way) or spec.stages[0].key)
+
+
 def base_key(key: str) -> str:
     """The definition's task key of a task (a for_each task's key without its entry index)."""
     return key.partition(ENTRY_SEP)[0]
@@ -1728,7 +1738,7 @@ class Engine:
         case.data.setdefault("started_on", self.clock.now().astimezone(self.calendar.tz).date().isoformat())
         if case.spec.start.title:
             self._retitle(case)
-        self._enter(case, case.spec.stages[0], effects, depth=0)
+        self._enter(case, entry_stage(case.spec, case.data), effects, depth=0)
 
     @staticmethod
     def _missing(case: CaseState, stage: StageDef) -> list[str]:

@@ -54,6 +54,10 @@ def _id(*parts: str) -> str:
     return "_".join(re.sub(r"[^A-Za-z0-9_]", "_", part) for part in parts)
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def iso_duration(text: str) -> str | None:
     """`5 working days` → P5D, `2 hours` → PT2H: a deadline counted from the task's start as BPMN can say it
     (working days become days: BPMN has no production calendar); None for deadlines tied to dates or weekdays."""
@@ -145,13 +149,29 @@ class BpmnExport:
         start = self._node(
             "startEvent", "StartEvent", w.t("Start"), [w.t("Started by: %(roles)s", roles=w.roles(spec.start.roles))]
         )
-        if spec.schedule:
-            # The cron line as the timer's cycle (Camunda reads cron there); hand starts stay in the documentation.
-            timer = etree.SubElement(start, etree.QName(BPMN, "timerEventDefinition"), id="StartEvent_schedule")
-            self._timer(timer, "timeCycle", spec.schedule[0].cron)
         for stage in spec.stages:
             self._stage(stage)
-        self._flow("StartEvent", self.entry[spec.stages[0].key])
+        # The start event is a person's start (its documentation names who starts); cases that begin at another
+        # stage (a lead waits at «Новая» to be taken, a deal started by hand skips it) have a start event of their
+        # own there, each named by who begins where.
+        begins = w.beginnings()
+        own = spec.start.stage or spec.stages[0].key
+        self._flow("StartEvent", self.entry[own])
+        if len(begins) > 1:
+            start.set("name", _capital(", ".join(begins[own])))
+            for key, ways in begins.items():
+                if key != own:
+                    event = _id("StartEvent", key)
+                    self._node("startEvent", event, _capital(", ".join(ways)))
+                    self._flow(event, self.entry[key])
+        if spec.schedule:
+            # The cron line as the timer's cycle (Camunda reads cron there); hand starts stay in the documentation.
+            # The clock's cases begin at the first stage: on that stage's start event.
+            first = spec.stages[0].key
+            clocked = start if first == own else self.model.nodes[_id("StartEvent", first)].element
+            assert clocked is not None
+            timer = etree.SubElement(clocked, etree.QName(BPMN, "timerEventDefinition"), id="StartEvent_schedule")
+            self._timer(timer, "timeCycle", spec.schedule[0].cron)
         for stage in spec.stages:
             self._arrows(stage)
         self._write_flows()

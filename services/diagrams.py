@@ -87,7 +87,12 @@ class ProcessDiagram:
         if current == START_TASK:
             start_attrs = dict(CURRENT)
         dot.node(START_NODE, _label(start_rows), **start_attrs)
-        dot.edge(START_NODE, stage_node(0))
+        begins = w.beginnings()
+        for key, ways in begins.items():
+            # One stage to begin at: the plain arrow; several (a deal started by hand skips the leads' «Новая»):
+            # each arrow says which cases begin there.
+            said = {"label": _edge_label(", ".join(ways))} if len(begins) > 1 else {}
+            dot.edge(START_NODE, stage_node(self.index[key]), **said)
         for i, stage in enumerate(self.spec.stages):
             self._stage(dot, i, stage, highlighted=stage.key == current)
         return dot

@@ -56,6 +56,19 @@ class DefinitionWords:
     def local(self, text: LocalText | None) -> str:
         return self.w.tr.local(text, self.lang)
 
+    def beginnings(self) -> dict[str, list[str]]:
+        """The stages cases begin at (`ProcessDef.beginnings`), each with the ways a case begins there in words:
+        «начато вручную» (the menu, a hand-off, a call), «заявка с сайта», «по расписанию»; in the definition's
+        order."""
+        said = {"start": self.t("started by hand"), "schedule": self.t("on the schedule")}
+        ways = [(key, said.get(way) or self.t("a lead from the site")) for way, key in self.spec.beginnings()]
+        found: dict[str, list[str]] = {}
+        for stage in self.spec.stages:
+            for key, words in ways:
+                if key == stage.key and words not in found.setdefault(key, []):
+                    found[key].append(words)
+        return {key: words for key, words in found.items() if words}
+
     def quoted(self, text: str) -> str:
         """A name quoted as the reader's language does: «Дата поступления», “Arrival date”."""
         return self.t("“%(text)s”", text=text)

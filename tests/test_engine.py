@@ -10,10 +10,11 @@ import pytest
 
 from flows.calendar import WorkCalendar
 from flows.clock import FrozenClock
-from flows.loader import load_file
+from flows.loader import load_file, parse_definition
 from flows.runtime import (
     MOVE_TASK,
     START_TASK,
+    STARTED_BY,
     CaseClosed,
     CaseState,
     DeadlineMoved,
@@ -393,3 +394,41 @@ def test_every_text_of_seed_one_has_an_english_version() -> None:
 
     walk(yaml.safe_load((LIBRARY / "defect_return.yaml").read_text(encoding="utf-8")), "")
     assert russian_only == [], russian_only
+
+
+def test_a_case_begins_where_the_way_it_started_says(engine: Engine) -> None:
+    """A clerk's own request skips the triage the site's leads wait in; the clock's cases begin at the first stage."""
+    spec = parse_definition("""\
+process: begins
+title: Begins
+roles: [clerk]
+start: {roles: [clerk], stage: work}
+leads:
+  - {form: site, initiator: clerk, map: {note: note}}
+  - {form: partner, initiator: clerk, map: {note: note}, stage: work}
+schedule:
+  - {cron: "0 9 * * thu", initiator: clerk}
+fields:
+  note: {type: text, label: Note, required: false}
+stages:
+  - key: triage
+    title: Triage
+    tasks: [{key: look, kind: confirm, assignee: clerk, title: Look}]
+    next: work
+  - key: work
+    title: Work
+    tasks: [{key: do_it, kind: confirm, assignee: clerk, title: Do it}]
+    next: done
+  - {key: done, title: Done, final: true, result: success}
+""", "begins.yaml").spec
+    ways = {
+        "by hand": ({}, "do_it"),
+        "a handed-off case": ({"note": "from another process"}, "do_it"),
+        "the site's lead": ({STARTED_BY: {"lead": "site"}, "note": "x"}, "look"),
+        "the partner's lead": ({STARTED_BY: {"lead": "partner"}, "note": "x"}, "do_it"),
+        "the clock": ({STARTED_BY: {"schedule": "0 9 * * thu"}}, "look"),
+    }
+    for way, (data, task) in ways.items():
+        case, effects = engine.start(spec, MANAGER, data)
+        assert [e.task.key for e in effects if isinstance(e, TaskCreated)] == [task], way
+        assert case.responsible_id == MANAGER and case.visit == 1, way  # entered once: nothing passed through

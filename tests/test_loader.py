@@ -77,6 +77,37 @@ def test_unknown_stage_points_to_its_line() -> None:
     assert any("stage 'lonely' cannot be reached" in p for p in problems_of(lonely))  # with every way known, it is
 
 
+def test_where_cases_begin_is_a_stage_of_the_process_checked_at_its_line() -> None:
+    # A clerk's own request skips the triage site leads wait in; a lead form's cases begin at the triage.
+    triaged = GOOD.replace("""stages:
+  - key: review""", """leads:
+  - form: site
+    initiator: boss
+    map: {amount: sum}
+stages:
+  - key: triage
+    title: Triage
+    tasks:
+      - {key: look, kind: confirm, assignee: clerk, title: Look}
+    next: review
+  - key: review""").replace("  form: [amount]\n", "  form: [amount]\n  stage: review\n")
+    assert parse_definition(triaged, "flow.yaml").spec.start.stage == "review"
+
+    misspelt = problems_of(triaged.replace("stage: review", "stage: reveiw"))
+    assert any(p.startswith("flow.yaml:7:") and "unknown stage 'reveiw'" in p for p in misspelt), misspelt
+    assert misspelt == [p for p in misspelt if "reveiw" in p], misspelt  # nothing it cuts off said on top of it
+    final = problems_of(triaged.replace("map: {amount: sum}", "map: {amount: sum}\n    stage: approved"))
+    assert any(
+        p.startswith("flow.yaml:15:") and "cannot begin at the final stage 'approved'" in p for p in final
+    ), final
+    # The leads' own stage beside the start's: nothing enters the triage any more, and the check says so.
+    nobody = problems_of(triaged.replace("map: {amount: sum}", "map: {amount: sum}\n    stage: review"))
+    assert any("stage 'triage' cannot be reached from 'review'" in p for p in nobody), nobody
+    # The shape failing elsewhere, the stage to begin at is still checked.
+    broken = problems_of(triaged.replace("stage: review", "stage: reveiw").replace("kind: approve", "kind: aprove"))
+    assert any(p.startswith("flow.yaml:7:") and "unknown stage 'reveiw'" in p for p in broken), broken
+
+
 def test_unknown_role_field_and_type() -> None:
     source = GOOD.replace("assignee: boss", "assignee: bos").replace("form: [amount]", "form: [amount, amont]")
     source = source.replace("{type: date,", "{type: dat,").replace("{to: approved}", "{to: aproved}")
