@@ -93,6 +93,14 @@ def test_conditions_deadlines_and_parallel_blocks_of_the_deal(tmp_path: Path) ->
     assert "Юрист" in (lawyer.findtext("bpmn:documentation", namespaces=NS) or "")
 
 
+def test_a_deal_started_by_hand_and_a_lead_each_have_their_start_event(tmp_path: Path) -> None:
+    root = etree.fromstring(export(tmp_path, "medical_order"))
+    starts = {e.get("id"): e.get("name") for e in root.iterfind(".//bpmn:startEvent", NS)}
+    assert starts == {"StartEvent": "Начато вручную", "StartEvent_new": "Заявка с сайта"}, starts
+    flows = {(f.get("sourceRef"), f.get("targetRef")) for f in root.iterfind(".//bpmn:sequenceFlow", NS)}
+    assert ("StartEvent", "Call_qualification") in flows and ("StartEvent_new", "Task_new_take_lead") in flows
+
+
 def test_a_stage_decided_by_its_first_answer_says_so_on_its_join(tmp_path: Path) -> None:
     """The medical order's contract approval: the client's refusal or the director's return is enough (`join:
     {any: …}`); its join names that condition in words, where a reader of the diagram looks for it."""

@@ -152,6 +152,20 @@ def test_stages_that_follow_items_are_joined_by_arrows_named_by_the_items_stage(
     assert "позиции дошли до" in source
 
 
+def test_a_deal_started_by_hand_is_drawn_beginning_at_the_qualification_and_a_lead_at_new(wording: Wording) -> None:
+    spec = LIBRARY["medical_order"].spec
+    diagram = ProcessDiagram(words_of(wording, spec))
+    source = diagram.graph().source
+    qualification = spec.stages.index(spec.stage("qualification"))
+    assert re.search(rf"^\s*{START_NODE} -> {stage_node(qualification)} \[label=\"начато вручную\"\]", source, re.M)
+    assert re.search(rf"^\s*{START_NODE} -> {stage_node(0)} \[label=\"заявка с сайта\"\]", source, re.M)
+    english = ProcessDiagram(words_of(wording, spec, "en")).graph().source
+    assert "started by hand" in english and "a lead from the site" in english
+    # A process whose cases all begin at its first stage keeps its one plain arrow.
+    plain = ProcessDiagram(words_of(wording, LIBRARY["defect_return"].spec)).graph().source
+    assert re.search(rf"^\s*{START_NODE} -> {stage_node(0)}$", plain, re.M), plain
+
+
 def test_seed_one_ends_well_when_there_is_no_defect(wording: Wording) -> None:
     """The goods are sound and go back on sale: that ending is drawn as a success, not as a failure."""
     text = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["defect_return"].spec)).graph(), "svg"))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from admin.words import Words
-from db.models import AuditEntry, Case, Lead, Task
+from db.models import AuditEntry, Case, Lead, Task, User
 from flows.items import item_states
 from tests.chat import Person
 from tests.conftest import Harness
@@ -460,11 +460,12 @@ async def test_a_lead_that_is_no_buyer_closes_the_deal_saying_why(
     assert "Причина проигрыша: Нужно только б/у оборудование" in (await director.expect("Причина проигрыша"))["text"]
 
 
-async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qualification(
+async def test_a_deal_a_manager_starts_by_hand_is_hers_and_goes_straight_to_the_qualification(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
     harness = await harness_factory()
     manager = await harness.person("Менеджер Ольга", "sales_manager")
+    other_manager = await harness.person("Менеджер Игорь", "sales_manager")
     await harness.person("Директор Олег", "director")
     await manager.send("▶️ Начать процесс")
     await manager.press("медоборудование", await manager.expect("Какой процесс"))
@@ -475,18 +476,34 @@ async def test_a_deal_started_without_a_request_is_not_asked_it_again_by_its_qua
     await manager.press("Пропустить", await manager.expect("Запрос клиента"))
     summary = await manager.expect("Проверьте")
     await manager.press("Подтвердить", summary)
-    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
 
-    # The qualification starts with what the deal has: its task comes at once, no form asking for the request.
+    # She started it: it is hers already — no «new lead» to her or to the other managers, nothing to take; the
+    # qualification's task comes at once, with what the deal has (no form asking for the request again).
     task = await manager.expect("Квалифицируйте клиента")
     assert "Клиника «Здоровье», +7 900 123-45-67" in task["text"] and "123-45-67:" not in task["text"]
     since = [m for m in await manager.bot_messages() if m["message_id"] > summary["message_id"]]
     assert not [m for m in since if "Запрос клиента" in (m.get("text") or "")]
+    deal = await _deal(harness)
+    for person in (manager, other_manager):
+        said = " ".join(m.get("text") or "" for m in await person.bot_messages())
+        assert "Новая заявка" not in said and "Возьмите заявку в работу" not in said, person.name
     async with harness.core.sessionmaker() as session:
+        her = (await session.execute(select(User.id).where(User.tg_id == manager.id))).scalar_one()
+        assert deal.stage == "qualification" and deal.responsible_id == her
         qualification = (
             await session.execute(select(Case).where(Case.process == "medical_qualification"))
         ).scalar_one()
         assert qualification.status == "active" and qualification.stage == "qualify"
+        assert qualification.initiator_id == her
+        assert not (await session.execute(select(Task).where(Task.key == "take_lead"))).scalars().all()
+
+    # The qualification answered, the deal goes on to the contract in her hands.
+    await manager.press("Целевой клиент", task)
+    await _answer(manager, "Тип клиента", "Частная клиника")
+    await _answer(manager, "Бюджет", "5 000 000")
+    await _answer(manager, "Кто принимает решение", "Главный врач")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("Соберите заказ и подготовьте договор")
 
 
 async def test_a_budget_said_as_about_twelve_million_is_recorded_as_that_and_up_to_is_asked_again(
