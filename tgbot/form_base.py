@@ -47,7 +47,7 @@ from services.cases import CaseService, task_state
 from services.core import Core
 from services.people import FormTask, PersonRead
 from services.portal_cart import PortalCart
-from tgbot.callbacks import FormCb
+from tgbot.callbacks import FormCb, pack
 from tgbot.render import Renderer, pieces, renderer_for
 from tgbot.render_forms import CANCEL, CHANGE_MIND, LATER
 
@@ -454,7 +454,7 @@ def answering_buttons(keyboard: dict[str, Any] | None) -> bool:
     for row in (keyboard or {}).get("inline_keyboard", []):
         for button in row:
             data = button.get("callback_data") or ""
-            if data.startswith("f:") and FormCb.unpack(data).action not in NAVIGATION:
+            if data.startswith("f:") and _form_fields(data)[0] not in NAVIGATION:
                 return True
     return False
 
@@ -468,8 +468,19 @@ def with_step(keyboard: dict[str, Any] | None, step_no: int) -> dict[str, Any] |
         for button in row:
             data = button.get("callback_data")
             if data and data.startswith("f:"):
-                parsed = FormCb.unpack(data)
-                button["callback_data"] = FormCb(
-                    action=parsed.action, task_id=parsed.task_id, arg=parsed.arg, step=step_no
-                ).pack()
+                action, task_id, arg, _step = _form_fields(data)
+                button["callback_data"] = pack(FormCb, action, int(task_id), arg, step_no)
     return keyboard
+
+
+def _form_fields(data: str) -> list[str]:
+    """A form button's packed fields (action, task id, arg, step) as `FormCb.pack` wrote them: split, not read back
+    into the model — a question's buttons are stamped on every answer (`pack` refuses a separator in a value, so
+    the split is exact; anything else is refused as `FormCb.unpack` refuses it)."""
+    _prefix, *fields = data.split(FormCb.__separator__)
+    if len(fields) != len(_FORM_FIELDS):
+        raise TypeError(f"Callback data {FormCb.__name__!r} takes {len(_FORM_FIELDS)} values, {len(fields)} given")
+    return fields
+
+
+_FORM_FIELDS = tuple(FormCb.model_fields)

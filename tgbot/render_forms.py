@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton
-
 from flows.forms import Step, can_add_entry, can_remove_entry, describe_current, entry_asks, step_label
 from flows.i18n import _
 from flows.model import FieldDef, ProcessDef
@@ -15,8 +13,7 @@ from flows.values import number_sign
 from services.wording import Wording
 from services.wording.hints import Around
 from services.wording.names import entry_name
-from tgbot.callbacks import FormCb, button_label
-from tgbot.render_base import markup
+from tgbot.callbacks import FormCb, button, button_label, keyboard, pack
 
 # What leaving a form does, as its button says it: a request not started, a decision or a move not made (the
 # task stays, undecided), a task's answers put off till later. A bare «Отмена» under «Причина отказа» read as
@@ -64,19 +61,13 @@ class FormPrompts(Wording):
         """`cancel`: what leaving the form does, as its button says it (`cancel_label`). `correction`: a field
         corrected on its own («✏️ …» on the case), where an optional field answered with nothing is emptied.
         `around`: the other fields and their values now, which the question's date rules may name."""
-        rows: list[list[InlineKeyboardButton]] = []
+        rows: list[list[dict[str, Any]]] = []
         if step.is_more:
             text = self.more_question(fields[step.name], step, lang)
             rows.append(
                 [
-                    InlineKeyboardButton(
-                        text=self.more_answer(step, True, lang),
-                        callback_data=FormCb(action="yes", task_id=task_id).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        text=self.more_answer(step, False, lang),
-                        callback_data=FormCb(action="no", task_id=task_id).pack(),
-                    ),
+                    button(self.more_answer(step, True, lang), pack(FormCb, "yes", task_id, "", -1)),
+                    button(self.more_answer(step, False, lang), pack(FormCb, "no", task_id, "", -1)),
                 ]
             )
         else:
@@ -105,47 +96,23 @@ class FormPrompts(Wording):
                     count = len(step.current) if isinstance(step.current, list) else 1
                     now = self.photos(count, lang)
                 text += "\n" + self.t("Now: %(value)s", lang, value=now)
-                rows.append(
-                    [
-                        InlineKeyboardButton(
-                            text=self.t("✅ Keep as it is", lang),
-                            callback_data=FormCb(action="keep", task_id=task_id).pack(),
-                        )
-                    ]
-                )
+                rows.append([button(self.t("✅ Keep as it is", lang), pack(FormCb, "keep", task_id, "", -1))])
             for key, label in options:
-                rows.append(
-                    [
-                        InlineKeyboardButton(
-                            text=button_label(label),
-                            callback_data=FormCb(action="pick", task_id=task_id, arg=key).pack(),
-                        )
-                    ]
-                )
+                rows.append([button(button_label(label), pack(FormCb, "pick", task_id, key, -1))])
             if step.is_file and (collected or fdef.multiple):
-                rows.append(
-                    [
-                        InlineKeyboardButton(
-                            text=self.t("✅ Done", lang), callback_data=FormCb(action="files", task_id=task_id).pack()
-                        )
-                    ]
-                )
+                rows.append([button(self.t("✅ Done", lang), pack(FormCb, "files", task_id, "", -1))])
             # An optional field the case already has: «Keep as it is» says what skipping would (an empty answer
             # keeps the value); in a correction an empty answer empties it, and the button says so.
             if not fdef.required and (correction or not step.can_keep):
                 skip = self.t("🗑 Clear", lang) if correction and step.can_keep else self.t("⏭ Skip", lang)
-                skipping = FormCb(action="skip", task_id=task_id).pack()
-                rows.append([InlineKeyboardButton(text=skip, callback_data=skipping)])
-        nav = []
+                skipping = pack(FormCb, "skip", task_id, "", -1)
+                rows.append([button(skip, skipping)])
+        nav: list[dict[str, Any]] = []
         if can_back:
-            nav.append(
-                InlineKeyboardButton(
-                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
-                )
-            )
+            nav.append(button(self.t("⬅️ Back", lang), pack(FormCb, "back", task_id, "", -1)))
         nav.append(self._leave(cancel, task_id, lang))
         rows.append(nav)
-        return text, markup(rows)
+        return text, keyboard(rows)
 
     def form_summary(
         self,
@@ -169,36 +136,21 @@ class FormPrompts(Wording):
         if given:
             lines += [*given, ""]
         lines += self.summary(spec, names, draft["values"], lang, fields)
-        rows = [
-            [
-                InlineKeyboardButton(
-                    text=self.t("✅ Confirm", lang), callback_data=FormCb(action="confirm", task_id=task_id).pack()
-                )
-            ]
-        ]
+        rows = [[button(self.t("✅ Confirm", lang), pack(FormCb, "confirm", task_id, "", -1))]]
         if names:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=self.t("✏️ Correct a field", lang),
-                        callback_data=FormCb(action="edit", task_id=task_id).pack(),
-                    )
-                ]
-            )
+            rows.append([button(self.t("✏️ Correct a field", lang), pack(FormCb, "edit", task_id, "", -1))])
         rows.append(
             [
-                InlineKeyboardButton(
-                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="back", task_id=task_id).pack()
-                ),
+                button(self.t("⬅️ Back", lang), pack(FormCb, "back", task_id, "", -1)),
                 self._leave(cancel, task_id, lang),
             ]
         )
-        return "\n".join(lines), markup(rows)
+        return "\n".join(lines), keyboard(rows)
 
-    def _leave(self, cancel: str, task_id: int, lang: str | None) -> InlineKeyboardButton:
+    def _leave(self, cancel: str, task_id: int, lang: str | None) -> dict[str, Any]:
         """The form's way out: «⏸ Отложить» puts it aside with its answers kept; the others drop the draft."""
-        leave = FormCb(action="later" if cancel == LATER else "cancel", task_id=task_id).pack()
-        return InlineKeyboardButton(text=self.t(cancel, lang), callback_data=leave)
+        leave = pack(FormCb, "later" if cancel == LATER else "cancel", task_id, "", -1)
+        return button(self.t(cancel, lang), leave)
 
     def entry_picker(
         self,
@@ -217,35 +169,21 @@ class FormPrompts(Wording):
         items = draft["values"].get(name) or []
         rows = [
             [
-                InlineKeyboardButton(
-                    text=button_label(
+                button(
+                    button_label(
                         f"{entry_name(label, index, len(items), self.tr.lang(lang))}: "
                         f"{self.entry_words(fields[name], item, lang, spec)}"
                     ),
-                    callback_data=FormCb(action="entry", task_id=task_id, arg=f"{top}.{index}").pack(),
+                    pack(FormCb, "entry", task_id, f"{top}.{index}", -1),
                 )
             ]
             for index, item in enumerate(items)
         ]
         if can_add_entry(fields, names, draft, name):
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=self.t("➕ Add an entry", lang),
-                        callback_data=FormCb(action="add", task_id=task_id, arg=str(top)).pack(),
-                    )
-                ]
-            )
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=self.t("🔁 Enter the whole list again", lang),
-                    callback_data=FormCb(action="all", task_id=task_id, arg=str(top)).pack(),
-                )
-            ]
-        )
+            rows.append([button(self.t("➕ Add an entry", lang), pack(FormCb, "add", task_id, str(top), -1))])
+        rows.append([button(self.t("🔁 Enter the whole list again", lang), pack(FormCb, "all", task_id, str(top), -1))])
         rows.append(self._back_to_summary(task_id, lang))
-        return markup(rows)
+        return keyboard(rows)
 
     def entry_field_picker(
         self,
@@ -265,58 +203,31 @@ class FormPrompts(Wording):
         asks = set(entry_asks(fields[name], items[index] if 0 <= index < len(items) else {}))
         rows = [
             [
-                InlineKeyboardButton(
-                    text=button_label(self.tr.local(sub.label, lang)),
-                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}.{number}").pack(),
+                button(
+                    button_label(self.tr.local(sub.label, lang)),
+                    pack(FormCb, "sub", task_id, f"{top}.{index}.{number}", -1),
                 )
             ]
             for number, (key, sub) in enumerate(sub_fields.items())
             if key in asks
         ]
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=self.t("🔁 The whole entry", lang),
-                    callback_data=FormCb(action="sub", task_id=task_id, arg=f"{top}.{index}").pack(),
-                )
-            ]
-        )
+        rows.append([button(self.t("🔁 The whole entry", lang), pack(FormCb, "sub", task_id, f"{top}.{index}", -1))])
         if can_remove_entry(fields, names, draft, name):
             rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=self.t("🗑 Remove this entry", lang),
-                        callback_data=FormCb(action="drop", task_id=task_id, arg=f"{top}.{index}").pack(),
-                    )
-                ]
+                [button(self.t("🗑 Remove this entry", lang), pack(FormCb, "drop", task_id, f"{top}.{index}", -1))]
             )
         rows.append(self._back_to_summary(task_id, lang))
-        return markup(rows)
+        return keyboard(rows)
 
-    def _back_to_summary(self, task_id: int, lang: str | None) -> list[InlineKeyboardButton]:
-        return [
-            InlineKeyboardButton(
-                text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
-            )
-        ]
+    def _back_to_summary(self, task_id: int, lang: str | None) -> list[dict[str, Any]]:
+        return [button(self.t("⬅️ Back", lang), pack(FormCb, "resume", task_id, "", -1))]
 
     def field_picker(
         self, fields: Mapping[str, FieldDef], names: list[str], task_id: int, lang: str | None
     ) -> dict[str, Any] | None:
         rows = [
-            [
-                InlineKeyboardButton(
-                    text=button_label(self.tr.local(fields[n].label, lang)),
-                    callback_data=FormCb(action="field", task_id=task_id, arg=n).pack(),
-                )
-            ]
+            [button(button_label(self.tr.local(fields[n].label, lang)), pack(FormCb, "field", task_id, n, -1))]
             for n in names
         ]
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=self.t("⬅️ Back", lang), callback_data=FormCb(action="resume", task_id=task_id).pack()
-                )
-            ]
-        )
-        return markup(rows)
+        rows.append([button(self.t("⬅️ Back", lang), pack(FormCb, "resume", task_id, "", -1))])
+        return keyboard(rows)
