@@ -358,19 +358,21 @@ async def definition_file(
         text = t("The definition has mistakes:\n%(problems)s", lang, problems=problems)
         replies.say(message.chat.id, text)
         return
+    warned = library.warnings(upload, lang)  # missing English texts: said as `konveyer check` and the panel say them
     if upload.version is None:
-        await replies.say_editable(message.chat.id, lambda ref: checked_text(renderer, upload, name, lang, ref))
+        await replies.say_editable(message.chat.id, lambda ref: checked_text(renderer, upload, name, lang, ref, warned))
         return
-    replies.say(message.chat.id, loaded_text(renderer, upload, lang))
+    replies.say(message.chat.id, loaded_text(renderer, upload, lang) + warned)
 
 
 def checked_text(
-    renderer: Renderer, upload: Upload, name: str, lang: str, ref: int
+    renderer: Renderer, upload: Upload, name: str, lang: str, ref: int, warned: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A definition checked and kept: «⬆️ Load» under it, naming its own message (`ref`) to say the result in."""
+    """A definition checked and kept: «⬆️ Load» under it, naming its own message (`ref`) to say the result in; what
+    the check warns of below (`warned`)."""
     t = renderer.t
     text = t("“%(title)s” (%(file)s) has no mistakes. Load it to make it the version new cases start with.",
-             lang, title=upload.title, file=name)  # fmt: skip
+             lang, title=upload.title, file=name) + warned  # fmt: skip
     data = LoadCb(digest=upload.digest, ref=ref).pack()
     return text, InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t("⬆️ Load", lang),
                                                                              callback_data=data)]])  # fmt: skip
@@ -391,7 +393,7 @@ async def on_load(
     """«⬆️ Load» under a checked definition: it is loaded as it was checked, and the message says so in place of its
     button (pressed again on a copy the chat still shows, it says the check is no longer kept)."""
     upload = await library.load_checked(user, callback_data.digest)
-    text = loaded_text(renderer, upload, user.language)
+    text = loaded_text(renderer, upload, user.language) + library.warnings(upload, user.language)
     ref = callback_data.ref
     pressed = query.message.message_id if query.message is not None else 0
     if not (ref and await replies.is_message(ref, user.tg_id, pressed) and replies.edit(user.tg_id, ref, text)):

@@ -45,9 +45,21 @@ class ProcessLibrary:
 
     def problems(self, error: DefinitionError, lang: str | None, limit: int = 30) -> str:
         """The checker's findings as `file:line: message`, in the admin's language."""
+        return self.said(error.problems, lang, limit)
+
+    def said(self, problems: list[Problem], lang: str | None, limit: int = 30) -> str:
+        """Findings (mistakes or warnings) as `file:line: message`, in the admin's language."""
         locale = self.core.translator.lang(lang)
         gettext = lambda message: self.core.translator.i18n.gettext(message, locale=locale)  # noqa: E731
-        return "\n".join(p.translated(gettext) for p in error.problems[:limit])
+        return "\n".join(p.translated(gettext) for p in problems[:limit])
+
+    def warnings(self, upload: Upload, lang: str | None) -> str:
+        """What `konveyer check` warns of in a definition sent in, said below the chat's answer as the panel does
+        (an English reader would get these texts in Russian); empty when there is nothing to warn of."""
+        if not upload.warnings:
+            return ""
+        heading = self.core.translator.t(_("Warnings — the definition loads all the same:"), lang)
+        return f"\n\n⚠️ {heading}\n{self.said(upload.warnings, lang)}"
 
     async def upload(self, content: bytes, name: str, *, load: bool) -> Upload:
         """Check a definition (raises `flows.loader.DefinitionError` with every problem); `load` makes it current."""

@@ -64,6 +64,26 @@ async def test_a_broken_definition_is_explained_and_a_good_one_becomes_a_new_ver
     assert "Возврат бракованных часов поставщику" in " ".join(manager.buttons(menu))
 
 
+async def test_a_definition_sent_in_chat_is_told_its_warnings_as_konveyer_check_tells_them(harness: Harness) -> None:
+    """A field's label left in Russian alone loads all the same, but the admin is told, at its line, that an
+    English reader gets it in Russian — in the check's answer and again in the load's."""
+    admin = harness.admin
+    source = (LIBRARY / "defect_return.yaml").read_text(encoding="utf-8")
+    russian_only = source.replace("label: {ru: Поставщик, en: Supplier}", "label: {ru: Поставщик}")
+    line = russian_only.splitlines().index(
+        next(ln for ln in russian_only.splitlines() if "label: {ru: Поставщик}" in ln)
+    ) + 1
+    await admin.send_file("document", russian_only.encode(), "defect_return.yaml")
+    checked = await admin.expect("ошибок нет", "⚠️ Предупреждения — определение загружается и так:")
+    assert f"defect_return.yaml:{line}:" in checked["text"], checked["text"]
+    await admin.press("Загрузить", checked)
+    loaded = await admin.wait_for("загружен, версия 2", "⚠️ Предупреждения")
+    assert f"defect_return.yaml:{line}:" in loaded["text"]
+    # The library's own file has none: nothing to warn of, no heading.
+    await admin.send_file("document", source.encode(), "defect_return.yaml")
+    assert "Предупреждения" not in (await admin.expect("ошибок нет"))["text"]
+
+
 async def test_every_mistake_of_a_definition_is_explained_in_one_answer(harness: Harness) -> None:
     """A field of a type there is not, a role nobody has and a stage that does not exist: the admin is told of all
     three at once, each at its line, not of the type alone and of the others only after fixing it."""
