@@ -460,13 +460,8 @@ async def test_a_lead_that_is_no_buyer_closes_the_deal_saying_why(
     assert "Причина проигрыша: Нужно только б/у оборудование" in (await director.expect("Причина проигрыша"))["text"]
 
 
-async def test_a_deal_a_manager_starts_by_hand_is_hers_and_goes_straight_to_the_qualification(
-    harness_factory: Callable[..., Awaitable[Harness]],
-) -> None:
-    harness = await harness_factory()
-    manager = await harness.person("Менеджер Ольга", "sales_manager")
-    other_manager = await harness.person("Менеджер Игорь", "sales_manager")
-    await harness.person("Директор Олег", "director")
+async def _start_a_deal_by_hand(manager: Person) -> dict[str, Any]:
+    """A sales manager starts a deal in chat for a clinic she found herself; the summary she confirmed."""
     await manager.send("▶️ Начать процесс")
     await manager.press("медоборудование", await manager.expect("Какой процесс"))
     await _answer(manager, "Клиент (организация)", "Клиника «Здоровье»")
@@ -476,6 +471,17 @@ async def test_a_deal_a_manager_starts_by_hand_is_hers_and_goes_straight_to_the_
     await manager.press("Пропустить", await manager.expect("Запрос клиента"))
     summary = await manager.expect("Проверьте")
     await manager.press("Подтвердить", summary)
+    return summary
+
+
+async def test_a_deal_a_manager_starts_by_hand_is_hers_and_goes_straight_to_the_qualification(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    harness = await harness_factory()
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    other_manager = await harness.person("Менеджер Игорь", "sales_manager")
+    await harness.person("Директор Олег", "director")
+    summary = await _start_a_deal_by_hand(manager)
 
     # She started it: it is hers already — no «new lead» to her or to the other managers, nothing to take; the
     # qualification's task comes at once, with what the deal has (no form asking for the request again).
@@ -515,15 +521,7 @@ async def test_a_budget_said_as_about_twelve_million_is_recorded_as_that_and_up_
     harness = await harness_factory()
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     await harness.person("Директор Олег", "director")
-    await manager.send("▶️ Начать процесс")
-    await manager.press("медоборудование", await manager.expect("Какой процесс"))
-    await _answer(manager, "Клиент (организация)", "Клиника «Здоровье»")
-    await _answer(manager, "Контактное лицо", "Анна Петрова")
-    await _answer(manager, "Телефон", "+7 900 123-45-67")
-    await manager.press("Пропустить", await manager.expect("Эл. почта"))
-    await manager.press("Пропустить", await manager.expect("Запрос клиента"))
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await manager.press("Взять в работу", await manager.card("Возьмите заявку в работу", button="Взять в работу"))
+    await _start_a_deal_by_hand(manager)
     await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
     await _answer(manager, "Тип клиента", "Частная клиника")
 
