@@ -490,3 +490,30 @@ async def test_after_the_clients_corrections_the_warehouse_reports_its_new_pass(
     await manager.press("Дело", check)
     card = await manager.expect(f"{result}: pass2.csv")
     assert "ранее: pass1.csv" in card["text"], card["text"]
+
+
+async def test_a_recount_file_sent_to_the_chat_opens_the_task_that_asks_for_it(fulfillment: Harness) -> None:
+    """Тимур, at work, sends the recount file to the chat as one does, before «Готово»: the task under «Сохранил»
+    asks its questions at once with that file offered — not its card again, to press «Готово» on and then «Use»."""
+    shop = fulfillment
+    manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
+    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
+    await manager.press("Направить заявку на склад", card)
+    await manager.expect("Количество единиц")
+    await manager.send("300")
+    await manager.expect("Дата работ на складе")
+    await manager.send("23.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await timur.press("Взять", await timur.wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять»"))
+    await timur.press("Начать работу", await timur.wait_for("Примите товар", "Вы взяли"))
+    await timur.wait_for("Примите товар", "В работе с")
+
+    await timur.document(b"sku;qty\nA;300\n", "recount.csv")
+    await timur.press("Примите товар и сделайте пересчёт", await timur.expect("Сохранил", "Файл нужен"))
+    question = await timur.expect("Файл пересчёта", "Использовать файл, который вы прислали раньше?")
+    await timur.press("Использовать", question)
+    await timur.expect("Комментарий склада")
+    await timur.send("Всё сошлось, две коробки мятые")
+    await timur.press("Подтвердить", await timur.expect("Проверьте", "recount.csv"))
+    task = await manager.expect("Согласуйте с клиентом результат склада")
+    assert "две коробки мятые" in task["text"], task["text"]

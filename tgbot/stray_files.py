@@ -1,5 +1,6 @@
 """A file sent when no question asks for one: kept (`services.kept_files`) and the person told what becomes of it —
-offered at the next question for a file, and which of their open tasks ask for one now (a button opens each)."""
+offered at the next question for a file, and which of their open tasks ask for one now (a button asks each one's
+questions at once, the file offered, when one answer of it takes a file; else it shows the task's card)."""
 
 from __future__ import annotations
 
@@ -54,33 +55,45 @@ async def keep_stray(
     if not asking:
         return renderer.t(KEPT, lang), None
     rows = [
-        [button(button_label(f"📋 {renderer.task_title(spec, task, lang, data)}"),
-                TaskCb(action="card", task_id=task.id or 0).pack())]
-        for spec, task, data in asking
+        [button(button_label(f"📋 {renderer.task_title(spec, task, lang, data)}"), _opening(task, outcomes).pack())]
+        for spec, task, data, outcomes in asking
     ]  # fmt: skip
     return renderer.t(KEPT_FOR_TASKS, lang), {"inline_keyboard": rows}
 
 
+def _opening(task: TaskState, outcomes: list[str | None]) -> TaskCb:
+    """The button under the notice: the one answer that takes a file begun at once (a warehouse worker who sent the
+    recount is asked for it, the file offered, not shown the card to press «Готово» on first); which answer is meant
+    is the person's to say when several take one."""
+    if len(outcomes) == 1 and outcomes[0] is not None:
+        return TaskCb(action="out", task_id=task.id or 0, arg=outcomes[0])
+    return TaskCb(action="card", task_id=task.id or 0)
+
+
 async def _tasks_asking_a_file(
     core: Core, session: AsyncSession, viewer: Viewer
-) -> list[tuple[ProcessDef, TaskState, dict[str, Any]]]:
+) -> list[tuple[ProcessDef, TaskState, dict[str, Any], list[str | None]]]:
     """The person's own open tasks (a page of “My tasks”) whose forms ask for a photo or a document, each with its
-    case's data (an item's form is named by the item)."""
+    case's data (an item's form is named by the item) and the answers (outcomes) whose forms ask for one."""
     page = await Menu(core, session).my_tasks(viewer)
-    return [(state.spec, task, state.data) for state, task in page.entries if task.assignee_id == viewer.user.id
-            and _asks_a_file(state.spec, task)]  # fmt: skip
+    found = [(state, task, _outcomes_asking_a_file(state.spec, task)) for state, task in page.entries
+             if task.assignee_id == viewer.user.id]  # fmt: skip
+    return [(state.spec, task, state.data, outcomes) for state, task, outcomes in found if outcomes]
 
 
-def _asks_a_file(spec: ProcessDef, task: TaskState) -> bool:
+def _outcomes_asking_a_file(spec: ProcessDef, task: TaskState) -> list[str | None]:
     try:
         outcomes: list[str | None] = [*task_def(spec, task.stage, task.key).outcome_defs()] or [None]
     except (EngineError, KeyError):
-        return False
-    for outcome in outcomes:
-        fields, names = form_shape(spec, task, outcome)
-        for name in names:
-            field = fields.get(name)
-            inner = list((field.fields or {}).values()) if field is not None else []
-            if any(f is not None and f.type in FILE_TYPES for f in [field, *inner]):
-                return True
+        return []
+    return [outcome for outcome in outcomes if _asks_a_file(spec, task, outcome)]
+
+
+def _asks_a_file(spec: ProcessDef, task: TaskState, outcome: str | None) -> bool:
+    fields, names = form_shape(spec, task, outcome)
+    for name in names:
+        field = fields.get(name)
+        inner = list((field.fields or {}).values()) if field is not None else []
+        if any(f is not None and f.type in FILE_TYPES for f in [field, *inner]):
+            return True
     return False
