@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Case, StoredFile, User
 from services import kept_files
-from tests.chat import picture
+from tests.chat import picture, start_a_return_of_faulty_watches
 from tests.conftest import Harness
 from tests.revisions import indexes_down_and_up
 from tests.table_reads import index_entries_read, rows_read
@@ -186,3 +186,34 @@ async def test_the_clocks_look_for_stale_kept_files_reads_none_of_the_bots_own_f
         assert await kept_files.drop_stale(session, now) == []
         read = (await index_entries_read(session, "files") - entries, await rows_read(session, "files") - rows)
     assert max(read) < 50, read  # (index entries, rows): not the 5,000 exports
+
+
+async def test_a_photo_sent_before_the_defect_is_described_is_offered_with_the_photos(shop: Harness) -> None:
+    """Марина photographs the faulty watch first and only then types what is wrong: the photo, refused at the
+    question for the description, is kept and offered when the photos are asked, not lost to be sent again."""
+    manager = shop.people["Марина"]
+    await start_a_return_of_faulty_watches(manager)
+    for answer, question in (
+        ("1", "Сумма закупки"),
+        ("125 000", "Марка"),
+        ("Longines", "Входящий номер"),
+        ("ВХ-42", "ФИО сотрудника"),
+        ("Иванова Марина", "Дата поступления"),
+        ("18.12.2026", "Часы №1: Модель"),
+        ("L2.793.4", "Серийный номер"),
+        ("SN-123456", "Описание дефекта"),
+    ):
+        await manager.send(answer)
+        await manager.expect(question)
+    await manager.photo(picture(80, 60))
+    await manager.expect("Сохранил", "предложу")
+    await manager.expect("⚠️ Здесь нужен ответ текстом: Описание дефекта.", "✏️ Часы №1: Описание дефекта")
+    await manager.send("Отстают на 30 секунд в сутки")
+    question = await manager.expect("Фото дефекта", "Использовать файл, который вы прислали раньше?")
+    await manager.press("Использовать", question)
+    await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await manager.expect("зарегистрировано")
+    async with shop.core.sessionmaker() as session:
+        case = (await session.execute(select(Case))).scalars().one()
+    assert len(case.data["units"][0]["photos"]) == 1, case.data["units"][0]

@@ -18,6 +18,7 @@ from services import access, companies, kept_files
 from services.files import file_ref
 from tgbot.callbacks import FormCb, button_label
 from tgbot.form_base import AnyTask, FormBase, FormError, IncomingFile, step_stamp
+from tgbot.stray_files import KEPT
 
 
 class FormAnswers(FormBase):
@@ -175,6 +176,7 @@ class FormAnswers(FormBase):
             return
         _loaded, _fields, _names, draft, step = await self._current(task, None)
         if step is None or step.field is None or not step.is_file:
+            await self._keep_for_later(incoming)
             raise self._refusal(step)
         fdef = step.field
         if fdef.type == "photo" and incoming.kind != "photo" and not (incoming.mime_type or "").startswith("image/"):
@@ -200,6 +202,17 @@ class FormAnswers(FormBase):
             forms.answer(draft, step, forms.collected_files(draft, step))
         task.draft = draft
         await self.ask(task, album=incoming.album)
+
+    async def _keep_for_later(self, incoming: IncomingFile) -> None:
+        """A file sent to a question for words (the defect photographed before it is described) is kept as one sent
+        when no question asked for it: offered at the question for a file, not lost with the refusal."""
+        stored = await self.core.files.add(
+            self.session, content=incoming.content, name=incoming.name, kind=incoming.kind, now=self.cases.now,
+            case_id=None, user_id=self.user.id, mime_type=incoming.mime_type, tg_file_id=incoming.tg_file_id,
+            tg_unique_id=incoming.tg_unique_id,
+        )  # fmt: skip
+        if kept_files.keep(self.user, file_ref(stored), incoming.album, self.cases.now):
+            self.say(self.r.t(KEPT, self.lang))
 
     async def answer_other(self, task: AnyTask) -> None:
         """A message no question takes (a voice message, a sticker, a location): refused with what this one takes."""
