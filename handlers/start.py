@@ -25,6 +25,7 @@ from tgbot.menu_view import help_text
 from tgbot.render import Renderer
 from tgbot.replies import Replies
 from tgbot.stray_files import keep_stray
+from tgbot.stray_words import tasks_to_open
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,10 @@ async def unknown_message(
         if told is not None:
             replies.say(message.chat.id, *told)
         return None
+    if not message.video and viewer is not None:  # words typed instead of a press on a task's card: the tasks
+        tasks = await tasks_to_open(team.core, replies.session, renderer, viewer)
+        if tasks is not None:
+            return await replies.say_once(message.chat.id, *tasks)
     said = STRAY_FILE if message.video else NOT_UNDERSTOOD
     menu = menu_keyboard(team.core, renderer, user.language, *_roles(viewer))
     await replies.say_once(message.chat.id, renderer.t(said, user.language), menu)

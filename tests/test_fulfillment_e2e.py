@@ -517,3 +517,25 @@ async def test_a_recount_file_sent_to_the_chat_opens_the_task_that_asks_for_it(f
     await timur.press("Подтвердить", await timur.expect("Проверьте", "recount.csv"))
     task = await manager.expect("Согласуйте с клиентом результат склада")
     assert "две коробки мятые" in task["text"], task["text"]
+
+
+async def test_words_typed_with_a_task_open_point_to_the_task(fulfillment: Harness) -> None:
+    """Тимур, at work, types his result into the chat instead of pressing «Готово»: not just «not understood» and the
+    menu, but his open task under it, whose card a press brings back with its buttons."""
+    shop = fulfillment
+    manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
+    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
+    await manager.press("Направить заявку на склад", card)
+    await manager.expect("Количество единиц")
+    await manager.send("300")
+    await manager.expect("Дата работ на складе")
+    await manager.send("23.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await timur.press("Взять", await timur.wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять»"))
+
+    await timur.send("всё сошлось, две коробки мятые")
+    said = await timur.expect("Не удалось понять сообщение")
+    assert "Ваши задачи" in said["text"], said["text"]
+    await timur.press("Примите товар и сделайте пересчёт", said)
+    card = await timur.expect("Примите товар и сделайте пересчёт", "Вы взяли")
+    assert "▶️ Начать работу" in timur.buttons(card), timur.buttons(card)
