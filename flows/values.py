@@ -613,6 +613,20 @@ _YES = frozenset({"да", "д", "yes", "y", "+", "true", "ага", "ок", "ok",
 _NO = frozenset({"нет", "н", "no", "n", "-", "false", "0"})
 
 
+# Typed instead of «⏭ Пропустить» at a question that may be left empty: «нет» to «Дебиторская задолженность клиента»
+# says there is none to record, not a malformed amount. Only where the answer failed to read as one (a yes-or-no or a
+# choice named «Нет» keeps it as its answer) and only at an optional question (`means_nothing`).
+_NOTHING = frozenset({
+    "нет", "нету", "-", "—", "–", "пропустить", "пропуск", "не знаю", "неизвестно", "никакой", "никаких",
+    "no", "none", "skip", "n/a", "unknown",
+})  # fmt: skip
+
+
+def means_nothing(text: str) -> bool:
+    """The words a person types for «nothing to record here» (`_NOTHING`)."""
+    return _fold(text).rstrip(".!") in _NOTHING
+
+
 def _parse_bool(text: str) -> bool:
     raw = text.strip().casefold().rstrip(".!")
     if raw in _YES:

@@ -29,6 +29,9 @@ class FormAnswers(FormBase):
         if step is None:
             self.say(self.r.t("The form is complete. Press “Confirm” or correct a field.", self.lang))
             return
+        if step.is_file and self._nothing_typed(step, text) and not forms.collected_files(draft, step):
+            await self.skip(task, step_stamp(step, draft))  # «нет» at an optional photo: none to send
+            return
         if step.is_more or step.is_file:
             raise self._refusal(step)
         assert step.field is not None
@@ -63,6 +66,9 @@ class FormAnswers(FormBase):
             if fdef.full_name:  # a surname and a first name, not «Иван» alone
                 value = field_values.parse_full_name(value)
         except field_values.InvalidAnswer as exc:
+            if self._nothing_typed(step, text):  # «нет» where an amount may be left empty: nothing to record
+                await self.skip(task, step_stamp(step, draft))
+                return
             raise FormError(exc.message, **exc.params) from None
         stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
         broken = forms.date_rule_problem(
@@ -81,6 +87,10 @@ class FormAnswers(FormBase):
         amount = field_values.format_value("money", stored, lang=lang) if roughly else ""
         await self.ask(task, warning=self.r.t("ℹ️ “%(typed)s” is recorded as %(amount)s.", self.lang,
                                               typed=text.strip(), amount=amount) if roughly else None)  # fmt: skip
+
+    @staticmethod
+    def _nothing_typed(step: forms.Step, text: str) -> bool:
+        return step.field is not None and not step.field.required and field_values.means_nothing(text)
 
     async def pick(self, task: AnyTask, key: str, step_no: int) -> None:
         loaded, fields, _names, draft, step = await self._current(task, step_no)
