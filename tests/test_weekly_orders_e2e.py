@@ -158,7 +158,13 @@ async def test_a_full_week(plant: Harness) -> None:
 
     # Friday: purchase, price list; the commercial director must attach the price list as PDF.
     h.clock.set(msk(25, 10))
+    # Her card says what «Готово» will ask for: a file to prepare, not a task that ends with the press.
+    card = await p["Маргарита"].card("Сделайте расчёт закупки", button="Готово")
+    assert "Понадобится: 📎 Расчёт закупки" in card["text"], card["text"]
     await upload(p["Маргарита"], "Сделайте расчёт закупки", b"calc", "purchase.xlsx")
+    done_card = await p["Маргарита"].wait_for("Сделайте расчёт закупки", "Выполнено")
+    assert "Понадобится" not in done_card["text"], done_card["text"]  # asked and answered: no longer said
+    assert "Понадобится" not in (await general.card("Сформируйте прайс-лист", button="Готово"))["text"]
     await done(general, "Сформируйте прайс-лист")
     await kirill.press("Готово", await kirill.expect("приложите новый прайс в PDF"))
     await kirill.expect("Новый прайс-лист (PDF)")

@@ -35,6 +35,9 @@ from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, button
 from tgbot.render_base import markup
 from tgbot.render_items import ItemCards
 
+_ASKS_SHOWN = 4  # fields named on a card's «Понадобится» line; the rest counted
+_FILE_MARKS = {"document": "📎", "photo": "📷"}  # a field there that asks for a file, marked on that line
+
 
 @dataclass(frozen=True)
 class CardHead:
@@ -55,6 +58,9 @@ class TaskWords:
     title: str | None
     stage: str
     outcomes: tuple[tuple[str, str], ...]
+    # «Понадобится: Расчёт закупки (файл)» — what pressing its button will ask for, said on the card of an open task:
+    # a production manager read «Сделайте расчёт закупки» and «Готово», and learnt of the file only after pressing.
+    asks: str = ""
 
 
 # A task's words per definition by (stage, key, language): every card of a step (given, then edited when it
@@ -122,7 +128,25 @@ class TaskCards(ItemCards):
         title = None if parse_item_approval(task.key) is not None else f"📌 {self.task_title(spec, task, key)}"
         stage = self.t("Stage: %(stage)s", key, stage=self.stage_title(spec, task.stage, key))
         outcomes = tuple((name, self.tr.local(odef.label, key)) for name, odef in tdef.outcome_defs().items())
-        return _TASK_WORDS.put(spec, part, TaskWords(tdef, title, stage, outcomes))
+        asks = self._asks(spec, tdef, key) if task.key != START_TASK else ""
+        return _TASK_WORDS.put(spec, part, TaskWords(tdef, title, stage, outcomes, asks))
+
+    def _asks(self, spec: ProcessDef, tdef: TaskDef, lang: str) -> str:
+        """The fields the task asks when it is answered, by the names its questions use: a file or photos marked so
+        (something to prepare before pressing: 📎, 📷), the first few when there are many."""
+        labels: list[str] = []
+        for ref in tdef.fields:
+            fdef = spec.fields.get(ref.field)
+            if fdef is None or fdef.hidden:
+                continue
+            label = self.tr.local(ref.label or fdef.label, lang)
+            labels.append(f"{_FILE_MARKS[fdef.type]} {label}" if fdef.type in _FILE_MARKS else label)
+        if not labels:
+            return ""
+        shown = ", ".join(labels[:_ASKS_SHOWN])
+        if len(labels) > _ASKS_SHOWN:
+            shown = self.t("%(fields)s and %(n)s more", lang, fields=shown, n=len(labels) - _ASKS_SHOWN)
+        return self.t("You will be asked for: %(fields)s", lang, fields=shown)
 
     def task_card_head(
         self, case: CaseState, task: TaskState, lang: str | None, extra: dict[str, Any] | None = None
@@ -202,6 +226,8 @@ class TaskCards(ItemCards):
         # Buttons as the dicts their models dump to (a card is rendered on every step; the models cost more).
         rows: list[list[dict[str, Any]]] = []
         task_id = task.id or 0
+        if words.asks and task.status == TaskStatus.OPEN:
+            lines.append(words.asks)
         if task.status == TaskStatus.DONE:
             who = names.get(task.done_by or 0, "?")
             if len(words.tdef.outcome_defs()) > 1 or words.tdef.done_when_taken:
