@@ -469,7 +469,8 @@ async def test_whoever_closes_a_task_reads_who_acts_next(plant: Harness) -> None
     """A person who closes their task reads, beside where the case is now, whom it waits for and until when — the
     other production's head, the security head after the manager's contract, the accountant after security — and,
     at a stage that waits for the shipping date, until when it waits: nobody is left to guess who acts next. Their
-    own open task is not named to them (its card says it)."""
+    own open task is not among those waited for but said apart, by its title: «✅ Готово … — этап: …» and nothing
+    more read as if the case no longer needed them."""
     p = plant.people
     anton, kirill = p["Антон"], p["Кирилл"]
     await new_deal(anton, "ООО Вкусный двор", "1 500", "300", "420 000", "29.12.2026", "Предоплата", None)
@@ -485,9 +486,11 @@ async def test_whoever_closes_a_task_reads_who_acts_next(plant: Harness) -> None
     await done(anton, "Выставьте счёт на предоплату в 1С", "СЧ-777")
     said = await anton.expect("✅ Готово.")
     assert "Ждёт" not in said["text"], said["text"]  # only his own «Отправьте договор клиенту» is left
+    assert said["text"].endswith("Ещё за вами: Отправьте договор клиенту."), said["text"]
     await done(anton, "Отправьте договор клиенту")
     said = await anton.expect("✅ Готово.")
     assert "этап: Ждём оплату. Ждёт: Руководитель службы безопасности — до 22.12.2026 18:00." in said["text"], said
+    assert "Ещё за вами" not in said["text"], said["text"]
     await done(p["Семён"], "Проверьте клиента")
     said = await p["Семён"].expect("✅ Готово.")
     assert "этап: Проверено СБ. Ждёт: Бухгалтер — до 24.12.2026 18:00." in said["text"], said["text"]

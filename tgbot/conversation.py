@@ -239,7 +239,16 @@ class Conversation(FormAnswers, FormCorrections):
 
         until = stage_waits_until(state, self.cases.now, self.core.calendar)
         names = await self.cases.names(state)
-        return self.r.waiting_for(state, names, self.lang, until=until, skip=lambda t: t.is_for(self.user.id, roles))
+        mine = [t for t in state.open_tasks() if t.assignee_id == self.user.id and t.key not in (START_TASK, MOVE_TASK)]
+        waiting = self.r.waiting_for(state, names, self.lang, until=until, skip=lambda t: t.is_for(self.user.id, roles))
+        if not mine:
+            return waiting
+        # The logistics head who confirmed production №1's delivery read «✅ Готово … — этап: Подтверждение доставки.»
+        # and nothing more: the case waits for him still, for №2. Said, by the tasks' titles; their cards are above.
+        titles = "; ".join(dict.fromkeys(self.r.task_title(state.spec, t, self.lang, state.data) for t in mine))
+        still = self.r.tr.tn("Still yours here: %(titles)s.", "Still yours here (%(n)s): %(titles)s.", len(mine),
+                             self.lang, titles=titles)  # fmt: skip
+        return f"{still} {waiting}" if waiting else still
 
     def _item_corrected(self, loaded: Loaded, name: str, index: int, field: str) -> str:
         """What the person who corrected an item's field reads: the item and the value it has now."""
