@@ -197,6 +197,10 @@ class FieldDef(DateRules):
     # text: what a task asking it offers to keep when the case has no value for it yet (or it is `fresh`), a
     # template over the case — the chosen supplier's address (`"{{ supplier.address }}"`).
     default: LocalText | None = None
+    # text: a value offered as a button that one press answers with — `own_name`: the full name of the person asked,
+    # from their profile, where the question is about themselves (the employee filing a return), not a customer.
+    # Offered only where it would be taken (a `full_name` field: a surname and a first name).
+    offer: Literal["own_name"] | None = None
 
     @property
     def fewest(self) -> int:
@@ -243,6 +247,8 @@ class FieldDef(DateRules):
             raise ValueError(_("only a text field without a 'contact' may be a 'full_name'"))
         if self.default is not None and self.type != "text":
             raise ValueError(_("only a text field may have a 'default'"))
+        if self.offer is not None and (self.type != "text" or self.contact is not None):
+            raise ValueError(_("only a text field without a 'contact' may have an 'offer'"))
         if (self.unit is not None or self.unit_from is not None) and self.type != "number":
             raise ValueError(_("only a number field may have a 'unit'"))
         return self

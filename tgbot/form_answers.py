@@ -104,7 +104,15 @@ class FormAnswers(FormBase):
             return
         options = dict(await self.options(loaded, step))
         if key not in options:
-            raise EngineError(_("That option is no longer available."))
+            # A date's «Сегодня», the person's own name: worked out again, so a day gone by is not taken as today.
+            offered = dict(self.offers(loaded, fields, draft, step))
+            if key not in offered:
+                raise EngineError(_("That option is no longer available."))
+            self.picked(fields, draft, step, offered[key])
+            forms.answer(draft, step, self.offered_value(step.field, key))
+            task.draft = draft
+            await self.ask(task)
+            return
         value: Any = key
         if step.field.type == "bool":
             value = key == "1"

@@ -24,6 +24,7 @@ from sqlalchemy.orm.util import identity_key
 
 from db.models import Case, Outbox, Task, User
 from flows import forms
+from flows import values as field_values
 from flows.context import case_context
 from flows.form_shape import comment_field as comment_field  # re-exported: the conversation names it
 from flows.form_shape import form_shape
@@ -52,6 +53,9 @@ from tgbot.render import Renderer, pieces, renderer_for
 from tgbot.render_forms import CANCEL, CHANGE_MIND, LATER
 
 log = logging.getLogger(__name__)
+
+# The key of the button offering the person's own full name (`FieldDef.offer`): the name is read again when pressed.
+OWN_NAME = "own_name"
 
 
 
@@ -278,6 +282,7 @@ class FormBase:
         # A date's example is one its rules take on the other answers too (a return not before the shipping answered).
         dated = step.field is not None and step.field.type == "date"
         around = self._around(loaded, fields, draft, step) if dated else None
+        options += self.offers(loaded, fields, draft, step)
         text, keyboard = self.r.question(
             loaded.spec,
             fields,
@@ -401,6 +406,40 @@ class FormBase:
             people = await access.reachable(self.session, people, loaded.company_id)
             return [(str(u.id), u.name) for u in people]
         return []
+
+    def offers(
+        self, loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
+    ) -> list[tuple[str, str]]:
+        """Answers a question offers as buttons beside its options, each one the field takes now (`offered_value`):
+        a date's today and tomorrow, the person's own full name (`offer: own_name`). Typing still answers it."""
+        fdef = step.field
+        if fdef is None or step.is_more:
+            return []
+        if fdef.type == "date":
+            around = self._around(loaded, fields, draft, step)
+            return [(day.isoformat(), label) for day, label in self.r.date_offers(fdef, self.lang, around)]
+        if fdef.offer == OWN_NAME:
+            name = self._own_name(fdef)
+            return [(OWN_NAME, name)] if name else []
+        return []
+
+    def offered_value(self, fdef: FieldDef, key: str) -> Any:
+        """The value of an answer `offers` gave as a button, as the case stores it."""
+        if fdef.type == "date":
+            return field_values.to_json("date", date.fromisoformat(key))
+        return self._own_name(fdef)
+
+    def _own_name(self, fdef: FieldDef) -> str | None:
+        """The person's name from their profile, where the field would take it: a first name alone is no full name."""
+        name = " ".join((self.user.name or "").split())
+        if not name:
+            return None
+        if fdef.full_name:
+            try:
+                return field_values.parse_full_name(name)
+            except field_values.InvalidAnswer:
+                return None
+        return name
 
     async def _current(
         self, task: AnyTask, step_no: int | None

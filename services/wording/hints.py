@@ -98,6 +98,23 @@ class HintWords(WordingBase):
             return self.t("Send a date: DD.MM.YYYY, “%(example)s” or “today”.", lang, example=shown)
         return self.t("Send a date: DD.MM.YYYY or as “%(example)s”.", lang, example=shown)
 
+    def date_offers(self, fdef: FieldDef, lang: str | None, around: Around) -> list[tuple[date, str]]:
+        """The days a date question offers as buttons, «Сегодня, 6 декабря» and «Завтра, 7 декабря», each only where
+        the field takes it today (its rules, a working day, the other answers `around` names): a button that would be
+        refused is no help. None for a date and time, whose hour a button cannot know."""
+        if fdef.type != "date":
+            return []
+        now = self.clock.now() if self.clock is not None else datetime.now(self.tz)
+        today = now.astimezone(self.tz).date()
+        code = self.tr.lang(lang)
+        fields, known = around
+        offered = []
+        for day, label in ((today, _("Today, %(day)s")), (today + timedelta(days=1), _("Tomorrow, %(day)s"))):
+            if forms.date_rule_problem(fdef, day.isoformat(), fields, known, today, code, calendar=self.calendar):
+                continue
+            offered.append((day, self.t(label, lang, day=_day_month(day, code))))
+        return offered
+
 
 def _days_around(day: date, step: int) -> Iterator[date]:
     """`day` and the days within a month of it, nearest first, those in the direction of `step` before the others;
