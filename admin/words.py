@@ -143,7 +143,7 @@ class Words:
 
     def outcome(self, spec: ProcessDef, stage: str, key: str, outcome: str | None, *, mark: bool = False) -> str:
         """What was decided, as its result («Отклонено»; `mark`: «✖️ Отклонено»), not the button's order. A task with
-        one way to finish («Готово», «Отправить») decided nothing: it is simply done."""
+        one way to finish («Готово», «Заполнить») decided nothing: it is simply done."""
         if not outcome:
             return ""
         try:

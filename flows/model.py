@@ -529,6 +529,8 @@ class TaskDef(_ForEach):
                 merged.update(self.outcomes)
                 return merged
             return dict(self.outcomes)
+        if self.kind == "form" and not self.fields:
+            return dict(NOTHING_TO_FILL_IN)
         return dict(DEFAULT_OUTCOMES[self.kind])
 
 
@@ -537,7 +539,9 @@ TAKEN_OUTCOMES = {"done": OutcomeDef(label={"ru": "✋ Взять в работ�
                                      done={"ru": "✋ Взято в работу", "en": "✋ Taken"})}  # fmt: skip
 
 DEFAULT_OUTCOMES: dict[str, dict[str, OutcomeDef]] = {
-    "form": {"submit": OutcomeDef(label={"ru": "Отправить", "en": "Submit"})},
+    # The button opens the form: its questions are asked, and the answers saved once confirmed. «Отправить» read as
+    # sending something on at once — a corrected offer to the client.
+    "form": {"submit": OutcomeDef(label={"ru": "📝 Заполнить", "en": "📝 Fill in"})},
     "confirm": {"done": OutcomeDef(label={"ru": "Готово", "en": "Done"})},
     "approve": {
         "approve": OutcomeDef(
@@ -552,6 +556,10 @@ DEFAULT_OUTCOMES: dict[str, dict[str, OutcomeDef]] = {
     },
     "choice": {},
 }
+
+
+# A form task that asks nothing: pressed, it is done at once — «Заполнить» would promise questions.
+NOTHING_TO_FILL_IN = {"submit": OutcomeDef(label={"ru": "Готово", "en": "Done"})}
 
 
 class ActionContext(Protocol):

@@ -114,3 +114,21 @@ async def test_a_first_name_alone_is_not_offered_as_a_full_name(harness: Harness
     question = await _to_the_employee(manager)
     assert "Марина" not in " ".join(manager.buttons(question)), manager.buttons(question)
 
+
+async def test_a_form_tasks_button_says_it_opens_the_form(fulfillment: Harness) -> None:  # noqa: F811
+    """Seed 3: the director returns the offer; the manager's task «Исправьте КП по замечанию директора» had a button
+    «Отправить», read as sending the offer to the client at once. It says it fills the form in; the answers are
+    asked, then confirmed."""
+    shop = fulfillment
+    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
+    await an_offer_for_the_director(manager)
+    await director.press("Вернуть с замечаниями", await director.expect("Согласуйте коммерческое предложение"))
+    await director.expect("Комментарий")
+    await director.send("Цена хранения завышена")
+    await director.press("Подтвердить", await director.expect("Проверьте"))
+    card = await manager.card("Исправьте КП по замечанию директора")
+    buttons = manager.buttons(card)
+    assert "📝 Заполнить" in buttons and not any("Отправить" in b for b in buttons), buttons
+    await manager.press("Заполнить", card)
+    await manager.expect("Исправленный файл КП")
+

@@ -46,7 +46,7 @@ async def test_a_task_of_the_cases_responsible_says_it_is_hers(fulfillment: Harn
     and its card says «Эта задача — ваша.» as a card of a role's task does."""
     manager, director = fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
     await an_offer_returned_to_her(manager, director)
-    card = await manager.card("Исправьте КП по замечанию директора", button="Отправить")
+    card = await manager.card("Исправьте КП по замечанию директора", button="Заполнить")
     assert "Эта задача — ваша." in card["text"], card["text"]
 
 

@@ -363,7 +363,7 @@ async def test_a_reclamation_with_a_part_from_the_catalogue_runs_to_the_end(
     await semyon.press("Взять в работу", card)  # taking it is accepting it: no «Готово» after
 
     # The dealer's engineer: the diagnosis with its works, and a part from the catalogue through the cart.
-    await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
+    await sergey.press("Заполнить", await sergey.card("Проведите диагностику", button="Заполнить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Сломан нож, погнут вал")
     # The works are optional: asked whether there are any first (a diagnosis may need none).
@@ -439,7 +439,7 @@ async def test_a_reclamation_the_representatives_engineer_rejects_ends_with_his_
     await file_reclamation(sergey, "SN-48-000733")
     accept = await semyon.card("Примите рекламацию в диагностику", "SN-48-000733", button="Взять в работу")
     await semyon.press("Взять в работу", accept)
-    await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
+    await sergey.press("Заполнить", await sergey.card("Проведите диагностику", button="Заполнить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Вал погнут ударом о камень")
     # No work needed: the diagnosis goes without inventing one.
@@ -483,7 +483,7 @@ async def test_a_works_standard_hours_are_taken_as_the_engineer_writes_them_with
     await file_reclamation(sergey, "SN-48-000734")
     accept = await semyon.card("Примите рекламацию в диагностику", "SN-48-000734", button="Взять в работу")
     await semyon.press("Взять в работу", accept)
-    await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
+    await sergey.press("Заполнить", await sergey.card("Проведите диагностику", button="Заполнить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Сломан нож")
     await sergey.press("Да", await sergey.expect("Работы — добавить?"))

@@ -116,7 +116,7 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
     await manager.press("Дело", task)
     card = await manager.expect("Этап: Доработать КП")
     assert "На согласование ГД" not in " ".join(manager.buttons(card)), manager.buttons(card)
-    await manager.press("Отправить", await manager.card("Исправьте КП по замечанию директора", button="Отправить"))
+    await manager.press("Заполнить", await manager.card("Исправьте КП по замечанию директора", button="Заполнить"))
     question = await manager.expect("Исправленный файл КП")
     assert "Оставить как есть" not in " ".join(manager.buttons(question))  # the returned file is no answer
     await manager.document(b"%PDF offer v2", "offer_v2.pdf")

@@ -29,7 +29,7 @@ async def test_a_part_sold_by_the_set_is_asked_approved_and_kept_in_sets(
     await file_reclamation(sergey, "SN-48-000777")
     accept = await semyon.card("Take the reclamation into diagnosis", "SN-48-000777", button="Take it")
     await semyon.press("Take it", accept)
-    await sergey.press("Отправить", await sergey.card("Проведите диагностику", button="Отправить"))
+    await sergey.press("Заполнить", await sergey.card("Проведите диагностику", button="Заполнить"))
     await sergey.expect("Результат диагностики")
     await sergey.send("Нож сколот, нужна замена комплекта")
     await sergey.press("Нет, не нужно", await sergey.expect("Работы — добавить?"))

@@ -185,7 +185,7 @@ async def test_a_full_week(plant: Harness) -> None:
     # Re-approval: corrections per production, revised and confirmed plans, logistics again.
     for n, words in ((1, "Без изменений."), (2, "Ромашка +200 кг на пр.2")):
         await kirill.press(
-            "Отправить", await kirill.card(f"производство {n}", "Соберите корректировки", button="Отправить")
+            "Заполнить", await kirill.card(f"производство {n}", "Соберите корректировки", button="Заполнить")
         )
         await kirill.expect("Корректировки менеджеров")
         await kirill.send(words)
@@ -238,7 +238,7 @@ async def test_a_full_week(plant: Harness) -> None:
     assert "ИП Смирнов" in note["text"]
 
     # The finance director's weekly report closes the cycle.
-    await p["Фаина"].press("Отправить", await p["Фаина"].card("Отчёт о доходах и расходах", button="Отправить"))
+    await p["Фаина"].press("Заполнить", await p["Фаина"].card("Отчёт о доходах и расходах", button="Заполнить"))
     await p["Фаина"].send("3 200 000")
     await p["Фаина"].send("2 750 000")
     await p["Фаина"].press("Подтвердить", await p["Фаина"].expect("Проверьте"))
@@ -363,7 +363,7 @@ async def test_a_week_without_pre_orders_asks_no_one_to_confirm_volumes(plant: H
     await kirill.send("/case 1")
     assert "Инициатор: запуск по расписанию" in (await kirill.expect("Процесс:", "Инициатор:"))["text"]
     await done(kirill, "Рассмотрите предварительные заявки")
-    await p["Фаина"].card("Отчёт о доходах и расходах", button="Отправить")
+    await p["Фаина"].card("Отчёт о доходах и расходах", button="Заполнить")
     await h.settle()
     for person, words in ((p["Пётр"], "Подтвердите, что производство"), (p["Павел"], "Подтвердите, что производство"),
                           (p["Лев"], "Подтвердите доставку"), (p["Маргарита"], "Сделайте расчёт закупки")):
@@ -434,7 +434,7 @@ async def test_the_managers_correct_their_pre_orders_and_the_heads_confirm_the_u
 
     for n in (1, 2):
         await kirill.press(
-            "Отправить", await kirill.card(f"производство {n}", "Соберите корректировки", button="Отправить")
+            "Заполнить", await kirill.card(f"производство {n}", "Соберите корректировки", button="Заполнить")
         )
         await kirill.expect("Корректировки менеджеров")
         await kirill.send("Вкусный двор +200 кг" if n == 1 else "Без изменений.")
@@ -540,7 +540,7 @@ async def test_the_finance_director_writes_the_weeks_figures_in_millions_and_tho
     faina = p["Фаина"]
     await h.move_to(msk(24, 9, 1))  # a week without pre-orders: straight to the finance report
     await done(p["Кирилл"], "Рассмотрите предварительные заявки")
-    await faina.press("Отправить", await faina.card("Отчёт о доходах и расходах", button="Отправить"))
+    await faina.press("Заполнить", await faina.card("Отчёт о доходах и расходах", button="Заполнить"))
     await faina.expect("Доходы за неделю")
     await faina.send("3,2 млн")
     await faina.expect("Расходы за неделю")

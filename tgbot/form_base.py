@@ -380,7 +380,7 @@ class FormBase:
 
     def _decision(self, loaded: FormCase, outcome: str | None) -> str | None:
         """The label of the answer chosen, for tasks that ask for a decision (approve, choice); a form's or a
-        confirmation's single outcome («Submit», «Done») decides nothing worth repeating."""
+        confirmation's single outcome («Fill in», «Done») decides nothing worth repeating."""
         task = loaded.task
         if outcome is None or task.key in (START_TASK, MOVE_TASK) or is_correction(task.key):
             return None
