@@ -132,3 +132,31 @@ async def test_a_form_tasks_button_says_it_opens_the_form(fulfillment: Harness) 
     await manager.press("Заполнить", card)
     await manager.expect("Исправленный файл КП")
 
+
+async def test_photos_sent_to_an_optional_question_are_kept_by_done_not_skip(harness: Harness) -> None:
+    """Seed 1: the warehouse head confirms the defect and sends a photo of the inspection (an optional question).
+    Once a photo came, the question offers «Готово» and no «Пропустить», which read as throwing it away."""
+    manager = await harness.person("Марина", "shop_manager")
+    await harness.person("Ольга", "shop_admin")
+    await harness.person("Директор Пётр", "director")
+    service = await harness.person("Сергей", "service_manager")
+    head = await harness.person("Кладовщик Иван", "warehouse_head")
+    await _to_the_employee(manager)
+    await manager.send("Иванова Марина")
+    await manager.expect("Дата поступления товара")
+    await manager.send("сегодня")
+    await _describe_the_faulty_watch(manager)
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+    first = await head.expect("Фото с осмотра")
+    assert "⏭ Пропустить" in head.buttons(first), head.buttons(first)  # nothing sent yet: skipping is a choice
+    await head.photo()
+    question = await head.expect("Фото с осмотра", "Получено: 1")
+    assert "✅ Готово" in head.buttons(question) and "⏭ Пропустить" not in head.buttons(question), head.buttons(
+        question
+    )
+    await head.press("Готово", question)
+    summary = await head.expect("Проверьте")
+    assert "Фото с осмотра: 1 фото" in summary["text"], summary["text"]
+

@@ -102,8 +102,10 @@ class FormPrompts(Wording):
             if step.is_file and (collected or fdef.multiple):
                 rows.append([button(self.t("✅ Done", lang), pack(FormCb, "files", task_id, "", -1))])
             # An optional field the case already has: «Keep as it is» says what skipping would (an empty answer
-            # keeps the value); in a correction an empty answer empties it, and the button says so.
-            if not fdef.required and (correction or not step.can_keep):
+            # keeps the value); in a correction an empty answer empties it, and the button says so. Once files came,
+            # «Done» keeps them: «Skip» beside it read as throwing them away.
+            received = step.is_file and collected > 0
+            if not fdef.required and (correction or not step.can_keep) and not received:
                 skip = self.t("🗑 Clear", lang) if correction and step.can_keep else self.t("⏭ Skip", lang)
                 skipping = pack(FormCb, "skip", task_id, "", -1)
                 rows.append([button(skip, skipping)])
