@@ -118,3 +118,53 @@ def kilograms(unit: str | None) -> Decimal | None:
     """How many kilograms one of `unit` is («т»: 1000, «гр.»: 0.001), None for a unit that is not a weight."""
     word = (unit or "").strip().rstrip(".").casefold()
     return next((weight for pattern, weight in _WEIGHTS if pattern.fullmatch(word)), None)
+
+
+# Russian nouns' case and number endings, longest first: a unit that is a whole word is typed in whichever form the
+# number asks for — «1 коробка», «2 коробки», «500 коробок», «3 паллеты», «10 мешков».
+_ENDINGS = (
+    "ами",
+    "ями",
+    "ов",
+    "ев",
+    "ей",
+    "ой",
+    "ом",
+    "ем",
+    "ах",
+    "ях",
+    "а",
+    "я",
+    "о",
+    "е",
+    "и",
+    "ы",
+    "у",
+    "ю",
+    "ь",
+    "й",
+)
+_VOWELS = set("аеёиоуыэюя")
+
+
+def _stems(word: str) -> set[str]:
+    """The stems a Russian word's forms share: its ending taken off (a stem of three letters at least), and a vowel
+    that comes and goes before its last consonant («коробок» → «коробк», «мешок» → «мешк», «день» → «дн»)."""
+    stem = word
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 2:
+            stem = word[: -len(ending)]
+            break
+    stems = {stem}
+    if len(stem) >= 3 and stem[-2] in "оеё" and stem[-1] not in _VOWELS:
+        stems.add(stem[:-2] + stem[-1])
+    return stems
+
+
+def same_unit_word(typed: str, unit: str) -> bool:
+    """Whether `typed` is `unit` in another grammatical form («коробок», «коробки» for «коробка»): words of letters,
+    four at least (a short unit, «шт» or «кг», is matched as written or by its longer words elsewhere)."""
+    typed, unit = typed.casefold(), unit.casefold()
+    if len(unit) < 4 or not typed.isalpha() or not unit.isalpha():
+        return False
+    return bool(_stems(typed) & _stems(unit))

@@ -45,7 +45,7 @@ from babel.numbers import format_decimal
 from email_validator import EmailNotValidError, validate_email
 
 from flows.i18n import _
-from flows.units import kilograms
+from flows.units import kilograms, same_unit_word
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +208,8 @@ def without_unit(text: str, units: Sequence[str]) -> tuple[str, Decimal]:
     """The number of «1 500 кг», «12 шт.», «10 штук» or «5 000 шт/мес» typed where the unit is the field's own (any of
     `units`, the reader's first), and what it is multiplied by to be in that unit: people write quantities with their
     unit, and refusing «12 шт» for «Количество, шт» only teaches them the bot is fussy. The typed unit may be the
-    unit, a longer word for it («штук» for «шт») or a short form of it («шт» for «шт/мес»). Where the field's unit is
+    unit, a longer word for it («штук» for «шт»), a short form of it («шт» for «шт/мес») or a word unit in another
+    form («коробок» for «коробка»). Where the field's unit is
     a weight, another weight is taken in it: «1,5 т» in kilograms is 1.5 × 1000 (`flows.units.kilograms`), and what
     is no weight («1,5 м») is refused saying so. Another unit is refused naming the field's: «10 кг» taken as pieces
     would be the wrong amount. Without `units`, or without a word after the number, the text is left as typed."""
@@ -222,6 +223,8 @@ def without_unit(text: str, units: Sequence[str]) -> tuple[str, Decimal]:
         shorter = len(typed) >= 2 and own.startswith(typed)  # «шт» for «шт/мес»
         if own and (typed == own or longer or shorter):  # the unit itself, one letter too: «1,5 ч», «10 м»
             return said.group(1).strip(), Decimal(1)
+        if same_unit_word(typed, own):  # a whole word in the form the number asks: «500 коробок» for «коробка»
+            return said.group(1).strip(), Decimal(1)
     field_weight = next((weight for unit in units if (weight := kilograms(unit)) is not None), None)
     if field_weight is not None:
         typed_weight = kilograms(typed)
@@ -232,7 +235,12 @@ def without_unit(text: str, units: Sequence[str]) -> tuple[str, Decimal]:
                 unit=units[0],
             )
         return said.group(1).strip(), typed_weight / field_weight
-    raise InvalidAnswer(_("Enter a number (unit: %(unit)s), for example 12"), unit=units[0])
+    # Which unit is asked, and that the one typed is not it: «(единица: шт)» alone read as a rule about the format.
+    raise InvalidAnswer(
+        _("The unit here is %(unit)s, not “%(typed)s”: enter the number in %(unit)s, for example 12"),
+        unit=units[0],
+        typed=said.group(2).strip(),
+    )
 
 
 # «125 тыс», «125к», «1,5 млн», «2.5m»: how people say amounts in chat, and in a shop a purchase of «125 тыс» is

@@ -160,3 +160,38 @@ async def test_photos_sent_to_an_optional_question_are_kept_by_done_not_skip(har
     summary = await head.expect("Проверьте")
     assert "Фото с осмотра: 1 фото" in summary["text"], summary["text"]
 
+
+async def test_boxes_typed_with_their_word_are_the_number_of_boxes(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A shipment counted in «коробка»: «500 коробок» and «2 коробки» are numbers of boxes, as people write them;
+    «5 паллет» is refused naming the unit asked."""
+    harness = await harness_factory(library_dir=library_with(tmp_path, "box_shipment.yaml"))
+    worker = await harness.person("Кладовщик Рустам", "warehouse_worker")
+    await worker.send("▶️ Начать процесс")
+    await worker.press("Отгрузка коробок", await worker.expect("Какой процесс"))
+    await worker.expect("Отгрузка, коробок")
+    await worker.send("5 паллет")
+    await worker.expect("Здесь единица — коробка, а не «паллет»")
+    await worker.send("500 коробок")
+    summary = await worker.expect("Проверьте")
+    assert "Отгрузка, коробок: 500" in summary["text"], summary["text"]
+    await worker.press("Назад", summary)
+    await worker.expect("Отгрузка, коробок", "Сейчас: 500")
+    await worker.send("2 коробки")
+    summary = await worker.expect("Проверьте")
+    assert "Отгрузка, коробок: 2" in summary["text"], summary["text"]
+
+
+async def test_boxes_typed_where_pieces_are_asked_are_told_the_unit(fulfillment: Harness) -> None:  # noqa: F811
+    """Seed 3: «500 коробок» typed at «Количество единиц» (counted in шт) is no number of pieces: the manager reads
+    which unit is asked, not only «единица: шт»; «500 шт» is then taken."""
+    shop = fulfillment
+    manager = shop.people["Алина"]
+    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
+    await manager.press("Направить заявку на склад", card)
+    await manager.expect("Количество единиц")
+    await manager.send("500 коробок")
+    await manager.expect("Здесь единица — шт, а не «коробок»: введите число в шт", "Количество единиц")
+    await manager.send("500 шт")
+    await manager.expect("Дата работ на складе")

@@ -82,7 +82,7 @@ async def test_a_quantity_is_typed_for_a_line_of_the_cart(
     await anna.expect("Введите число от 0 до 100\u00a0000")
     # A number with the product's own unit is what she means; another unit is refused, naming the product's.
     await anna.send("10 кг")
-    await anna.expect("Введите число (единица: шт), например 12")
+    await anna.expect("Здесь единица — шт, а не «кг»: введите число в шт, например 12")
     await anna.send("12 шт.")
     # The cart comes anew below with the number typed; the one above loses its buttons (one cart to press).
     await anna.expect("Ваша корзина", f"{COMBI} × 12 = 378\xa0000,00\xa0₽")

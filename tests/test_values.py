@@ -115,6 +115,11 @@ def test_integer_numbers() -> None:
         ("30 дней", ("дн", "день", "days", "day"), 30),
         ("500 ед.", ("шт", "ед", "pcs", "units"), 500),
         ("500 единиц", ("шт", "ед", "pcs", "units"), 500),
+        # A unit that is a whole word, in the form the number asks for.
+        ("500 коробок", ("коробка", "boxes"), 500),
+        ("2 коробки", ("коробка", "boxes"), 2),
+        ("3 паллеты", ("паллета",), 3),
+        ("10 мешков", ("мешок",), 10),
         ("12", ("шт", "pcs"), 12),
         ("1,5 ч", ("ч", "час", "h"), 1.5),
         ("2 h", ("h", "hour", "ч"), 2),
@@ -127,9 +132,13 @@ def test_a_number_typed_with_its_fields_unit_is_the_number(typed: str, units: tu
 
 def test_a_number_in_another_unit_is_refused_naming_the_fields() -> None:
     error = invalid("number", "10 кг", units=("шт", "pcs"))
-    assert error.message == "Enter a number (unit: %(unit)s), for example 12" and error.params == {"unit": "шт"}
+    assert error.message == "The unit here is %(unit)s, not “%(typed)s”: enter the number in %(unit)s, for example 12"
+    assert error.params == {"unit": "шт", "typed": "кг"}
     # A one-letter unit takes no longer word: «2 человека» is not two hours.
-    assert invalid("number", "2 человека", units=("ч", "час", "h")).params == {"unit": "ч"}
+    assert invalid("number", "2 человека", units=("ч", "час", "h")).params == {"unit": "ч", "typed": "человека"}
+    # Boxes are not pieces, nor pallets boxes.
+    assert invalid("number", "500 коробок", units=("шт", "ед")).params == {"unit": "шт", "typed": "коробок"}
+    assert invalid("number", "5 паллет", units=("коробка",)).params == {"unit": "коробка", "typed": "паллет"}
     assert parse_text("number", "2 часа", units=("ч", "час", "h")) == 2
     # A field without a unit reads numbers alone, as before.
     assert invalid("number", "10 шт").message == "Enter a number, for example 12 or 12.5"
@@ -174,7 +183,7 @@ def test_a_weight_in_a_field_of_tonnes_and_what_is_not_a_weight() -> None:
     assert error.params == {"typed": "м", "unit": "кг"}
     assert invalid("number", "2 l", units=("kg", "кг")).params == {"typed": "l", "unit": "kg"}
     # A field that counts pieces takes no weight: «10 кг» is refused as before.
-    assert invalid("number", "10 кг", units=("шт", "pcs")).params == {"unit": "шт"}
+    assert invalid("number", "10 кг", units=("шт", "pcs")).params == {"unit": "шт", "typed": "кг"}
 
 
 def test_number_limits() -> None:
