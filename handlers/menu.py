@@ -60,8 +60,10 @@ async def choose_process(
     lang = viewer.user.language
     specs = menu.startable(viewer)
     if specs:
-        keyboard = menu_view.startable_keyboard(renderer, specs, lang)
-        replies.say(message.chat.id, renderer.t("Which process do you want to start?", lang), keyboard)
+        ref = await replies.say_editable(message.chat.id, lambda r: menu_view.process_list(renderer, specs, lang, r))
+        replaced = await menu.list_sent(viewer, ref)
+        if replaced is not None:  # the older list, nothing chosen from it: one list to choose from, the newest
+            replies.drop_buttons(message.chat.id, replaced)
         return
     rights = portal.rights(viewer)
     if rights.cart:  # a dealer's people start their requests and reclamations from a product's card
@@ -75,9 +77,23 @@ async def choose_process(
 
 
 async def start_process(
-    query: CallbackQuery, callback_data: StartCb, buttons: CardButtons, after_commit: AfterCommit
+    query: CallbackQuery,
+    callback_data: StartCb,
+    buttons: CardButtons,
+    menu: Menu,
+    replies: Replies,
+    renderer: Renderer,
+    viewer: Viewer,
+    after_commit: AfterCommit,
 ) -> None:
-    await buttons.start(callback_data.process, fresh=bool(callback_data.fresh))
+    lang, pressed = viewer.user.language, callback_data
+    if not pressed.fresh:  # a «Which process?» list's button («Start anew» is a draft's card's)
+        pick, spec = await menu.pick(viewer, pressed.picker, pressed.process), menu.process(pressed.process)
+        if pick.verdict != "go":
+            return answer(after_commit, query, menu_view.process_not_started(renderer, pick, spec, lang), True)
+        if pressed.picker:  # the list says what was chosen, its buttons gone (before the form's first question)
+            replies.edit(viewer.user.tg_id, pressed.picker, menu_view.process_chosen(renderer, spec, lang))
+    await buttons.start(pressed.process, fresh=bool(pressed.fresh))
     answer(after_commit, query)
 
 

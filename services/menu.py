@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +52,19 @@ class Walk:
 
 
 WALK = Walk()
+PICKER = "picker"  # settings key head: `picker:<user id>`, the person's newest «Which process?» list
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A press on a «Which process?» list: `go` — the person's newest list, nothing chosen from it yet; `chosen` —
+    `process` was chosen from it already; `stale` — a newer list replaced it. Only `go` starts a case: a list keeps
+    its buttons on a phone that has not yet shown them taken away, and each press started one more case."""
+
+    verdict: Literal["go", "chosen", "stale"]
+    process: str = ""
+
+
 _NEVER = datetime.max.replace(tzinfo=UTC)  # sorts a task without a due date last
 
 
@@ -117,6 +130,37 @@ class Menu:
     def startable(self, viewer: Viewer) -> list[ProcessDef]:
         # A process started elsewhere (the order request: from the cart) is not offered here.
         return [s for s in access.startable(viewer, self.core.registry.current_specs()) if s.start.menu]
+
+    def process(self, process: str) -> ProcessDef | None:
+        """The current version of `process`, if it is still loaded (a list's button may outlive it)."""
+        return self.core.registry.known().get(process)
+
+    async def list_sent(self, viewer: Viewer, ref: int) -> int | None:
+        """The person's newest «Which process?» list is the outbox row `ref` now. The list it replaces, when nothing
+        was chosen from it: its buttons are to be taken away."""
+        setting = await self.session.get(Setting, f"{PICKER}:{viewer.user.id}")
+        if setting is None:
+            self.session.add(Setting(key=f"{PICKER}:{viewer.user.id}", value={"ref": ref, "chosen": ""}))
+            return None
+        replaced = setting.value or {}
+        setting.value = {"ref": ref, "chosen": ""}
+        return int(replaced["ref"]) if replaced.get("ref") and not replaced.get("chosen") else None
+
+    async def pick(self, viewer: Viewer, ref: int, process: str) -> Pick:
+        """`process` pressed on the list `ref` (0: a list sent before lists were remembered): whether it starts a case
+        (`Pick`); when it does, the list is remembered as chosen from. The person's updates are handled one at a time,
+        so a double tap's second press reads the first one's choice."""
+        setting = await self.session.get(Setting, f"{PICKER}:{viewer.user.id}")
+        if setting is None:  # no list sent since lists were remembered: this old one is the newest
+            self.session.add(Setting(key=f"{PICKER}:{viewer.user.id}", value={"ref": ref, "chosen": process}))
+            return Pick("go")
+        newest = setting.value or {}
+        if int(newest.get("ref") or 0) != ref:
+            return Pick("stale")
+        if newest.get("chosen"):
+            return Pick("chosen", str(newest["chosen"]))
+        setting.value = {"ref": ref, "chosen": process}
+        return Pick("go")
 
     async def my_cases(
         self, viewer: Viewer, page: int = PAGE, walk: Walk = WALK, *, closed: bool = False

@@ -5,7 +5,7 @@ from enum import Enum
 import pytest
 from aiogram.types import InlineKeyboardButton
 
-from tgbot.callbacks import CaseCb, ItemCb, TaskCb, button, keyboard, pack
+from tgbot.callbacks import CaseCb, ItemCb, StartCb, TaskCb, button, keyboard, pack
 from tgbot.render import markup
 
 
@@ -48,3 +48,8 @@ def test_a_keyboard_of_buttons_is_what_the_models_dump_to() -> None:
     plain = [[button("✋ Take", pack(TaskCb, "claim", 5, "")), button("📁", pack(CaseCb, "show", 9, ""))]]
     assert keyboard(plain) == markup(models)
     assert keyboard([]) is None and markup([]) is None
+
+
+def test_a_process_list_sent_before_lists_carried_their_message_still_reads_as_a_press_on_a_list() -> None:
+    assert StartCb.unpack("s:defect_return:0") == StartCb(process="defect_return")
+    assert StartCb.unpack(StartCb(process="defect_return", picker=77).pack()).picker == 77

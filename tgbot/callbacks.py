@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, Self
 
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
@@ -27,6 +27,16 @@ class FormCb(CallbackData, prefix="f"):
 class StartCb(CallbackData, prefix="s"):
     process: str
     fresh: int = 0  # 1: drop the unfinished request of this process and start anew
+    # The «Which process?» list the button is on (its outbox row): a press on a list chosen from already, or on one a
+    # newer list replaced, starts nothing (`services.menu.Pick`). 0: «Start anew», or a list sent before this was kept.
+    picker: int = 0
+
+    @classmethod
+    def unpack(cls, value: str) -> Self:
+        # A list sent before `picker` was added is still in people's chats: its buttons carry two parts.
+        if value.count(cls.__separator__) == 2:
+            value += cls.__separator__ + "0"
+        return super().unpack(value)
 
 
 class CaseCb(CallbackData, prefix="c"):

@@ -13,6 +13,7 @@ from flows.i18n import _
 from flows.model import ProcessDef
 from flows.values import number_sign
 from services.access import PortalRights, roles_may_start, roles_see_figures
+from services.menu import Pick
 from tgbot.callbacks import (
     CaseCb,
     MenuCb,
@@ -44,14 +45,34 @@ def menu_keyboard(
     return ReplyKeyboardMarkup(keyboard=[first, last], resize_keyboard=True, is_persistent=True)
 
 
-def startable_keyboard(renderer: Renderer, specs: list[ProcessDef], lang: str) -> InlineKeyboardMarkup:
+def process_list(renderer: Renderer, specs: list[ProcessDef], lang: str, ref: int) -> tuple[str, InlineKeyboardMarkup]:
+    """«Which process?»: a button per process, each carrying the list's own outbox row `ref` (`StartCb.picker`)."""
     buttons = [
         InlineKeyboardButton(
-            text=button_label(renderer.tr.local(s.title, lang)), callback_data=StartCb(process=s.process).pack()
+            text=button_label(renderer.tr.local(s.title, lang)),
+            callback_data=StartCb(process=s.process, picker=ref).pack(),
         )
         for s in specs
     ]
-    return InlineKeyboardMarkup(inline_keyboard=[[button] for button in buttons])
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[button] for button in buttons])
+    return renderer.t("Which process do you want to start?", lang), keyboard
+
+
+def process_chosen(renderer: Renderer, spec: ProcessDef | None, lang: str) -> str:
+    """What a «Which process?» list says once a process is chosen from it, its buttons gone."""
+    if spec is None:  # its definition is gone since: the list only says it was used
+        return renderer.t("A process was chosen from this list.", lang)
+    return renderer.t("Process chosen: “%(process)s”.", lang, process=renderer.tr.local(spec.title, lang))
+
+
+def process_not_started(renderer: Renderer, pick: Pick, spec: ProcessDef | None, lang: str) -> str:
+    """The answer to a press on a list that starts nothing: chosen from already, or replaced by a newer one."""
+    if pick.verdict == "stale":
+        return renderer.t("This list is out of date: choose in the newer one below.", lang)
+    if spec is None:
+        return renderer.t("A process was already chosen from this list.", lang)
+    title = renderer.tr.local(spec.title, lang)
+    return renderer.t("“%(process)s” was already chosen from this list.", lang, process=title)
 
 
 def cases_keyboard(
