@@ -242,20 +242,23 @@ async def create_person(
     return Person(http=http, base=base, id=user_id, name=name)
 
 
+async def start_a_process(person: Person, process: str, question: str) -> dict[str, Any]:
+    """«▶️ Начать процесс», the process pressed in the list: its form's first question (`question` in it)."""
+    await person.send("▶️ Начать процесс")
+    await person.press(process, await person.expect("Какой процесс"))
+    return await person.expect(question)
+
+
 async def start_a_return_of_faulty_watches(manager: Person) -> None:
     """A shop manager starts a return of faulty watches to the supplier Альфа and is asked the quantity (seed 1's
     first form, a few fields in)."""
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Возврат бракованных часов", await manager.expect("Какой процесс"))
-    await manager.press("Альфа", await manager.expect("Поставщик"))
+    await manager.press("Альфа", await start_a_process(manager, "Возврат бракованных часов", "Поставщик"))
     await manager.expect("Количество")
 
 
 async def start_a_deal_with_a_new_client(manager: Person, client: str) -> None:
     """A manager starts a deal (seed 2) for a client not in the directory yet: types its name and adds it with
     «Создать»; the form goes on to the volumes."""
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Сделка", await manager.expect("Какой процесс"))
-    await manager.expect("Клиент")
+    await start_a_process(manager, "Сделка", "Клиент")
     await manager.send(client)
     await manager.press("Создать", await manager.expect(client, "Создать"))

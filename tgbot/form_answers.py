@@ -14,11 +14,13 @@ from flows import values as field_values
 from flows.i18n import _
 from flows.model import local
 from flows.runtime import EngineError
-from services import access, companies, kept_files
+from services import access, companies, kept_files, outbox
 from services.files import file_ref
 from tgbot.callbacks import FormCb, button_label
-from tgbot.form_base import AnyTask, FormBase, FormError, IncomingFile, step_stamp
+from tgbot.form_base import PICKER_ROW, AnyTask, FormBase, FormError, IncomingFile, step_stamp
 from tgbot.stray_files import KEPT
+
+RETYPE = "retype"  # a company field's offer: the name typed again
 
 
 class FormAnswers(FormBase):
@@ -97,6 +99,11 @@ class FormAnswers(FormBase):
         if step is None or step.field is None:
             raise EngineError(_("That question was already answered; please use the latest message."))
         if step.field.type == "company":
+            if key == RETYPE:  # «✏️ Type again» under the offer: the question again, nothing created
+                draft.pop("company_query", None)
+                task.draft = draft
+                await self.ask(task)
+                return
             directory = companies.directory_of(loaded.spec, step.field)
             forms.answer(draft, step, await self._company_value(draft, key, directory))
             task.draft = draft
@@ -162,13 +169,26 @@ class FormAnswers(FormBase):
                 )
             ]
         )
+        # A name mistyped is typed again: under «no such company, create it?» there was only «Create».
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=self.r.t("✏️ Type again", self.lang),
+                    callback_data=FormCb(action="pick", task_id=task.id, arg=RETYPE, step=step_no).pack(),
+                )
+            ]
+        )
         text_out = (
             self.r.t("“%(name)s”: is it one of these? Or create a new company.", self.lang, name=name)
             if found
             else self.r.t("There is no company “%(name)s” yet. Create it?", self.lang, name=name)
         )
-        self.say(text_out, InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True))
-        await self._save(task, draft)
+        self.answered(draft)  # the question, or the offer for a name typed before it: their buttons go
+        keyboard = InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True)
+        row = outbox.message(self.session, self.user.tg_id, text_out, self.cases.now, keyboard, purpose=outbox.QUESTION)
+        # Remembered as the question is: once answered (a company picked or created, the name typed again), its
+        # buttons go.
+        await self._save(task, draft, row, key=PICKER_ROW)
 
     async def _company_value(self, draft: dict[str, Any], key: str, directory: str) -> dict[str, Any]:
         if key == "new":

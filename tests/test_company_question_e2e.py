@@ -1,0 +1,48 @@
+"""A company typed at a form's question and not found is offered to be created — or typed again: a manager who
+mistyped the client's name («ООО Мясной двр») had only «Создать» under «Компании … пока нет», and no way back but to
+create the misspelt company or leave the form."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.models import Company
+from services import companies
+from tests.chat import start_a_process
+from tests.conftest import Harness
+
+
+async def companies_named(harness: Harness) -> list[str]:
+    async with harness.core.sessionmaker() as session:
+        return list((await session.execute(select(Company.name).order_by(Company.id))).scalars())
+
+
+async def test_a_mistyped_company_is_typed_again_and_nothing_is_created(harness: Harness) -> None:
+    manager = await harness.person("Антон", "sales_manager")
+    await start_a_process(manager, "Сделка", "Клиент")
+    await manager.send("ООО Мясной двр")
+    offer = await manager.expect("Компании «ООО Мясной двр» пока нет. Создать?")
+    assert manager.buttons(offer) == ["➕ Создать «ООО Мясной двр»", "✏️ Ввести заново"], manager.buttons(offer)
+
+    await manager.press("Ввести заново", offer)
+    await manager.expect("Клиент")  # the question again, the offer's buttons gone
+    await manager.no_buttons_left(offer["message_id"])
+    assert await companies_named(harness) == []
+
+    await manager.send("ООО Мясной двор")
+    await manager.press("Создать", await manager.expect("Компании «ООО Мясной двор» пока нет. Создать?"))
+    await manager.expect("✏️")  # on to the volumes
+    assert await companies_named(harness) == ["ООО Мясной двор"]
+
+
+async def test_a_company_like_the_one_typed_is_not_it_and_the_name_is_typed_again(harness: Harness) -> None:
+    async with harness.core.sessionmaker() as session, session.begin():  # a client the directory already holds
+        await companies.create(session, "ООО Мясной двор", None, harness.clock.now())
+    manager = await harness.person("Антон", "sales_manager")
+    await start_a_process(manager, "Сделка", "Клиент")
+    await manager.send("Мясной")
+    offer = await manager.expect("«Мясной»: это одна из этих компаний?")
+    assert manager.buttons(offer)[-1] == "✏️ Ввести заново", manager.buttons(offer)
+    await manager.press("Ввести заново", offer)
+    await manager.expect("Клиент")
+    assert await companies_named(harness) == ["ООО Мясной двор"]
