@@ -19,6 +19,7 @@ from handlers.common import ACommand, AfterCommit, Registered, answer, command_n
 from services import access, outbox
 from services.access import Viewer
 from services.cases.service import CaseService
+from services.people import prompts
 from services.portal import Portal
 from services.portal_catalogue import EXPORT_KIND, export_xlsx
 from services.portal_query import product_in_link
@@ -166,6 +167,8 @@ async def send_card(chat_id: int, portal: Portal, renderer: Renderer, viewer: Vi
     rights = portal.rights(viewer)
     access.require(rights.browse, _("The catalogue is for dealers and those who serve them."))
     card = await portal.card(product_id)
+    # A quantity offered after «🛒 В заявку» on another card is over: «5» typed under this one is not that product's.
+    prompts.drop_offered(viewer.user)
     text, keyboard = portal_view.product_card(renderer, card, viewer.user.language, rights)
     now, markup = portal.now, keyboard.model_dump(exclude_none=True)
     if card.image_file_id is not None:

@@ -18,6 +18,7 @@ from flows.i18n import _
 from flows.runtime import CaseState
 from flows.values import InvalidAnswer, parse_text
 from services import catalogue
+from services.people import prompts
 from services.portal_catalogue import PortalCatalogue, PortalError, unit_words
 
 MAX_QUANTITY = 100_000
@@ -81,7 +82,7 @@ class PortalCart(PortalCatalogue):
         count = await self.add(product_id)
         offered = self.user.active_task_id is None and (self.user.prompt is None or self.quantity_offered(self.user))
         if offered:
-            self.user.prompt = {"kind": QUANTITY, "product": product_id, "ref": 0, "offered": True}
+            prompts.offer(self.user, {"kind": QUANTITY, "product": product_id, "ref": 0})
         return count, offered
 
     async def set_quantity(self, product_id: int, quantity: int) -> None:
@@ -123,27 +124,21 @@ class PortalCart(PortalCatalogue):
     @staticmethod
     def quantity_pending(user: User | None) -> bool:
         """A cart line's quantity is the person's next text: asked by «✏️», or offered after «🛒 В заявку» while no
-        form is open (a form opened since then takes its own answers; `drop_offer` as it opens)."""
+        form is open (a form opened since then takes its own answers; `prompts.drop_offered` as it opens)."""
         if user is None or not user.prompt or user.prompt.get("kind") != QUANTITY:
             return False
-        return not user.prompt.get("offered") or user.active_task_id is None
+        return not prompts.offered(user) or user.active_task_id is None
 
     @staticmethod
     def quantity_offered(user: User | None) -> bool:
         """The quantity is only offered (after «🛒 В заявку»), not asked: a text that is no number is not refused."""
-        prompt = user.prompt if user is not None else None
-        return bool(prompt and prompt.get("kind") == QUANTITY and prompt.get("offered"))
+        return prompts.offered(user) and user is not None and (user.prompt or {}).get("kind") == QUANTITY
 
     @staticmethod
     def reads_as_quantity(text: str) -> bool:
         """A text that starts with a number («25», «25 шт», «2,5»): meant as the quantity offered, and refused
         as one when it is not a good one; any other text is not about the cart."""
         return _QUANTITY_LIKE.match(text) is not None
-
-    @staticmethod
-    def drop_offer(user: User) -> None:
-        if PortalCart.quantity_offered(user):
-            user.prompt = None
 
     def drop_quantity(self) -> None:
         if self.quantity_pending(self.user):

@@ -150,6 +150,24 @@ async def test_a_number_typed_after_adding_a_product_is_how_many_of_it(
     await cart(anna, "Корзина пуста")
 
 
+async def test_a_number_typed_under_another_products_card_is_not_the_earlier_products_quantity(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """After «В заявку» on one mower the dealer looks up another and types «5» under its card: the five were not
+    for the mower pressed before (its line became 5 while the card on screen was another product's). The offer
+    ends with the card picked from the search, as it ends with any other message."""
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    anna = await dealer_person(harness, "Анна", "ООО Сад", "Менеджер дилера")
+    combi = await card_of(anna, "combi 48", COMBI)
+    assert await anna.press("В заявку", combi) == "В корзине: 1. Нужно больше — напишите сколько."
+    await card_of(anna, "twinclip", TWINCLIP)
+    await anna.send("5")
+    await anna.expect("Не удалось понять")
+    shown = await cart(anna, "Ваша корзина", f"{COMBI} × 1")
+    assert TWINCLIP not in shown["text"], shown["text"]
+
+
 async def test_the_card_shows_the_stock_the_search_shows(
     harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
 ) -> None:

@@ -46,8 +46,7 @@ from services import access, kept_files, outbox, outbox_answer
 from services import people as people_repo
 from services.cases import CaseService, task_state
 from services.core import Core
-from services.people import FormTask, PersonRead
-from services.portal_cart import PortalCart
+from services.people import FormTask, PersonRead, prompts
 from tgbot.callbacks import FormCb, pack
 from tgbot.render import Renderer, pieces, renderer_for
 from tgbot.render_forms import CANCEL, CHANGE_MIND, LATER
@@ -170,7 +169,7 @@ class FormBase:
                 self._offer_defaults(loaded, fields, names, draft)
         task.draft = copy.deepcopy(draft)
         self.user.active_task_id = task.id
-        PortalCart.drop_offer(self.user)  # a quantity offered after «В заявку»: the form's answers are not it
+        prompts.drop_offered(self.user)  # a quantity offered after «В заявку»: the form's answers are not it
         await self.ask(task)
         return True
 
