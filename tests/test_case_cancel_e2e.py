@@ -11,7 +11,7 @@ from sqlalchemy import select
 from db.models import AuditEntry, Case
 from tests.chat import Person
 from tests.conftest import Harness
-from tests.test_fulfillment_e2e import a_request_for_a_client_under_contract
+from tests.test_fulfillment_e2e import at_the_warehouse
 from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the fulfillment company's people
 
 
@@ -29,13 +29,7 @@ async def test_a_case_is_cancelled_for_a_reason_its_worker_hears_and_an_old_card
 ) -> None:
     shop = fulfillment
     manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
-    first_card = await a_request_for_a_client_under_contract(shop, "Заявка на обработку товара")
-    await manager.press("Направить заявку на склад", first_card)
-    await manager.expect("Количество единиц")
-    await manager.send("1800")
-    await manager.expect("Дата работ на складе")
-    await manager.send("23.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    first_card = await at_the_warehouse(shop, "Заявка на обработку товара", "1800", "23.12.2026")
     card = await timur.wait_for("Обработайте товар по заявке", "Нажмите «✋ Взять»")
     await timur.press("Взять", card)
     await timur.press("Начать работу", await timur.wait_for("Обработайте товар", "Вы взяли"))

@@ -60,8 +60,8 @@ async def test_a_photo_among_the_documents_is_called_a_photo_not_by_its_telegram
     assert "photo_" not in card["text"], card["text"]
 
 
-async def up_to_the_photos_of_the_defect(manager: Person) -> dict[str, Any]:
-    """Seed 1's request filled up to the question for the defect's photos (returned)."""
+async def up_to_the_description_of_the_defect(manager: Person) -> None:
+    """Seed 1's request filled up to the question for the defect's description: one watch, its model and serial."""
     await start_a_return_of_faulty_watches(manager)
     for answer, question in (
         ("1", "Сумма закупки"),
@@ -75,6 +75,11 @@ async def up_to_the_photos_of_the_defect(manager: Person) -> dict[str, Any]:
     ):
         await manager.send(answer)
         await manager.expect(question)
+
+
+async def up_to_the_photos_of_the_defect(manager: Person) -> dict[str, Any]:
+    """Seed 1's request filled up to the question for the defect's photos (returned)."""
+    await up_to_the_description_of_the_defect(manager)
     await manager.send("Отстают на 30 секунд в сутки")
     return await manager.expect("Фото дефекта")
 

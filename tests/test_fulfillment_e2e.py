@@ -47,6 +47,20 @@ async def a_request_for_a_client_under_contract(shop: Harness, process: str) -> 
     return await manager.expect("Этап: Новая заявка")
 
 
+async def at_the_warehouse(shop: Harness, process: str, units: str, day: str) -> dict[str, Any]:
+    """Алина sends a request of a client under contract to the warehouse: so many units, on that day. The request's
+    card she pressed it on."""
+    manager = shop.people["Алина"]
+    card = await a_request_for_a_client_under_contract(shop, process)
+    await manager.press("Направить заявку на склад", card)
+    await manager.expect("Количество единиц")
+    await manager.send(units)
+    await manager.expect("Дата работ на складе")
+    await manager.send(day)
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    return card
+
+
 async def new_quote(manager: Person, company: str, *, create: bool) -> None:
     await manager.send("▶️ Начать процесс")
     await manager.press("Заявка на просчёт заказа", await manager.expect("Какой процесс"))
@@ -344,13 +358,7 @@ async def test_a_moved_warehouse_date_moves_the_workers_deadline(fulfillment: Ha
     as a message of its own, and he is neither overdue nor escalated on the date that was dropped."""
     shop = fulfillment
     manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
-    card = await a_request_for_a_client_under_contract(shop, "Заявка на обработку товара")
-    await manager.press("Направить заявку на склад", card)
-    await manager.expect("Количество единиц")
-    await manager.send("1800")
-    await manager.expect("Дата работ на складе")
-    await manager.send("23.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await at_the_warehouse(shop, "Заявка на обработку товара", "1800", "23.12.2026")
     card = await timur.wait_for("Обработайте товар по заявке", "Срок: 23.12.2026 18:00")
     assert "дата 23.12.2026" in card["text"], card["text"]
     # Where the request is, not the manager's own step («Направить заявку на склад») he might think is his.
@@ -415,13 +423,7 @@ async def test_a_corrected_warehouse_date_is_news_to_whoever_follows_the_request
     shop = fulfillment
     manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
     director = await shop.person("Director Grace", "general_director", language="en")
-    card = await a_request_for_a_client_under_contract(shop, "Заявка на обработку товара")
-    await manager.press("Направить заявку на склад", card)
-    await manager.expect("Количество единиц")
-    await manager.send("1800")
-    await manager.expect("Дата работ на складе")
-    await manager.send("23.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await at_the_warehouse(shop, "Заявка на обработку товара", "1800", "23.12.2026")
     await timur.wait_for("Обработайте товар по заявке", "Срок: 23.12.2026 18:00")
     for follower, number, follow in ((director, "#1", "Follow the case"), (timur, "№1", "Следить за делом")):
         await follower.send("/case 1")
@@ -457,12 +459,7 @@ async def test_after_the_clients_corrections_the_warehouse_reports_its_new_pass(
     nothing is recounted when goods are processed or shipped."""
     shop = fulfillment
     manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
-    await manager.press("Направить заявку на склад", await a_request_for_a_client_under_contract(shop, process))
-    await manager.expect("Количество единиц")
-    await manager.send("200")
-    await manager.expect("Дата работ на складе")
-    await manager.send("22.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await at_the_warehouse(shop, process, "200", "22.12.2026")
 
     async def warehouse_pass(file_name: str, comment: str) -> None:
         card = await timur.card(work, button="Взять")
@@ -497,13 +494,7 @@ async def test_a_recount_file_sent_to_the_chat_opens_the_task_that_asks_for_it(f
     asks its questions at once with that file offered — not its card again, to press «Готово» on and then «Use»."""
     shop = fulfillment
     manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
-    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
-    await manager.press("Направить заявку на склад", card)
-    await manager.expect("Количество единиц")
-    await manager.send("300")
-    await manager.expect("Дата работ на складе")
-    await manager.send("23.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await at_the_warehouse(shop, "Заявка на приёмку товара", "300", "23.12.2026")
     await timur.press("Взять", await timur.wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять»"))
     await timur.press("Начать работу", await timur.wait_for("Примите товар", "Вы взяли"))
     await timur.wait_for("Примите товар", "В работе с")
@@ -523,14 +514,8 @@ async def test_words_typed_with_a_task_open_point_to_the_task(fulfillment: Harne
     """Тимур, at work, types his result into the chat instead of pressing «Готово»: not just «not understood» and the
     menu, but his open task under it, whose card a press brings back with its buttons."""
     shop = fulfillment
-    manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
-    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
-    await manager.press("Направить заявку на склад", card)
-    await manager.expect("Количество единиц")
-    await manager.send("300")
-    await manager.expect("Дата работ на складе")
-    await manager.send("23.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    timur = shop.people["Кладовщик Тимур"]
+    await at_the_warehouse(shop, "Заявка на приёмку товара", "300", "23.12.2026")
     await timur.press("Взять", await timur.wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять»"))
 
     await timur.send("всё сошлось, две коробки мятые")

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Case, StoredFile, User
 from services import kept_files
-from tests.chat import picture, start_a_return_of_faulty_watches
+from tests.chat import picture
 from tests.conftest import Harness
 from tests.revisions import indexes_down_and_up
 from tests.table_reads import index_entries_read, rows_read
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
-from tests.test_files_on_phone_e2e import up_to_the_photos_of_the_defect
+from tests.test_files_on_phone_e2e import up_to_the_description_of_the_defect, up_to_the_photos_of_the_defect
 
 
 def keys(message: dict[str, Any]) -> list[str]:
@@ -192,19 +192,7 @@ async def test_a_photo_sent_before_the_defect_is_described_is_offered_with_the_p
     """Марина photographs the faulty watch first and only then types what is wrong: the photo, refused at the
     question for the description, is kept and offered when the photos are asked, not lost to be sent again."""
     manager = shop.people["Марина"]
-    await start_a_return_of_faulty_watches(manager)
-    for answer, question in (
-        ("1", "Сумма закупки"),
-        ("125 000", "Марка"),
-        ("Longines", "Входящий номер"),
-        ("ВХ-42", "ФИО сотрудника"),
-        ("Иванова Марина", "Дата поступления"),
-        ("18.12.2026", "Часы №1: Модель"),
-        ("L2.793.4", "Серийный номер"),
-        ("SN-123456", "Описание дефекта"),
-    ):
-        await manager.send(answer)
-        await manager.expect(question)
+    await up_to_the_description_of_the_defect(manager)
     await manager.photo(picture(80, 60))
     await manager.expect("Сохранил", "предложу")
     await manager.expect("⚠️ Здесь нужен ответ текстом: Описание дефекта.", "✏️ Часы №1: Описание дефекта")

@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.form_shape import form_shape
 from flows.i18n import _
 from flows.model import FILE_TYPES, ProcessDef
-from flows.runtime import EngineError, TaskState, task_def
+from flows.runtime import CaseState, EngineError, TaskState, task_def
 from services import kept_files
 from services.access import Viewer
 from services.core import Core
 from services.files import file_ref
-from services.menu import Menu
-from tgbot.callbacks import TaskCb, button, button_label
+from tgbot.callbacks import TaskCb
+from tgbot.own_tasks import own_open_tasks, task_rows
 from tgbot.render import Renderer
 
 TOO_LARGE = _("This file is too large; please send one under 20 MB.")
@@ -54,10 +54,7 @@ async def keep_stray(
     asking = await _tasks_asking_a_file(core, session, viewer)
     if not asking:
         return renderer.t(KEPT, lang), None
-    rows = [
-        [button(button_label(f"📋 {renderer.task_title(spec, task, lang, data)}"), _opening(task, outcomes).pack())]
-        for spec, task, data, outcomes in asking
-    ]  # fmt: skip
+    rows = task_rows(renderer, lang, [(state, task, _opening(task, outcomes)) for state, task, outcomes in asking])
     return renderer.t(KEPT_FOR_TASKS, lang), {"inline_keyboard": rows}
 
 
@@ -72,13 +69,12 @@ def _opening(task: TaskState, outcomes: list[str | None]) -> TaskCb:
 
 async def _tasks_asking_a_file(
     core: Core, session: AsyncSession, viewer: Viewer
-) -> list[tuple[ProcessDef, TaskState, dict[str, Any], list[str | None]]]:
+) -> list[tuple[CaseState, TaskState, list[str | None]]]:
     """The person's own open tasks (a page of “My tasks”) whose forms ask for a photo or a document, each with its
-    case's data (an item's form is named by the item) and the answers (outcomes) whose forms ask for one."""
-    page = await Menu(core, session).my_tasks(viewer)
-    found = [(state, task, _outcomes_asking_a_file(state.spec, task)) for state, task in page.entries
-             if task.assignee_id == viewer.user.id]  # fmt: skip
-    return [(state.spec, task, state.data, outcomes) for state, task, outcomes in found if outcomes]
+    case (an item's form is named by the item) and the answers (outcomes) whose forms ask for one."""
+    found = [(state, task, _outcomes_asking_a_file(state.spec, task))
+             for state, task in await own_open_tasks(core, session, viewer)]  # fmt: skip
+    return [(state, task, outcomes) for state, task, outcomes in found if outcomes]
 
 
 def _outcomes_asking_a_file(spec: ProcessDef, task: TaskState) -> list[str | None]:

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.i18n import _
 from services.access import Viewer
 from services.core import Core
-from services.menu import Menu
-from tgbot.callbacks import TaskCb, button, button_label
+from tgbot.callbacks import TaskCb
+from tgbot.own_tasks import own_open_tasks, task_rows
 from tgbot.render import Renderer
 
 NOT_UNDERSTOOD_TASKS = _(
@@ -27,12 +27,10 @@ async def tasks_to_open(
     """What to say, with a button to each of the person's own open tasks (a page of “My tasks”); None when they hold
     none (the plain «not understood» and the menu)."""
     lang = viewer.user.language
-    page = await Menu(core, session).my_tasks(viewer)
-    rows = [
-        [button(button_label(f"📋 {renderer.task_title(state.spec, task, lang, state.data)}"),
-                TaskCb(action="card", task_id=task.id or 0).pack())]
-        for state, task in page.entries if task.assignee_id == viewer.user.id
-    ][:MOST]  # fmt: skip
-    if not rows:
+    tasks = (await own_open_tasks(core, session, viewer))[:MOST]
+    if not tasks:
         return None
+    rows = task_rows(
+        renderer, lang, [(state, task, TaskCb(action="card", task_id=task.id or 0)) for state, task in tasks]
+    )
     return renderer.t(NOT_UNDERSTOOD_TASKS, lang), {"inline_keyboard": rows}
