@@ -933,6 +933,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 stage=stage.key,
                 stages=", ".join(begins),
             )
+    _check_items_begin(spec, c)
     if not any(s.final for s in spec.stages):
         c.add(("stages",), _("the process has no final stage, so no case could ever end"))
     else:
@@ -1185,6 +1186,30 @@ def _track_begins(spec: ProcessDef, name: str) -> str:
         return track.start
     followers = spec.followers(name)
     return followers[0].key if followers else spec.stages[0].key
+
+
+def _check_items_begin(spec: ProcessDef, c: _Checker) -> None:
+    """Items begin their track as the case enters the track's stage (`_track_begins`: its `start`, else the first
+    stage following them, else the case's first stage). A case that begins past it — a person's `start: {stage: …}`
+    beyond the first stage, the track naming no stage and none following it — would hold items with no stage, which
+    no button moves and nothing follows."""
+    known = {s.key for s in spec.stages}
+    for name, track in spec.tracks().items():
+        begins = _track_begins(spec, name)
+        if begins not in known:
+            continue  # an unknown stage is said at its line
+        by_default = track.start is None and not spec.followers(name)
+        for entry in entry_stages(spec):
+            if entry != begins and (by_default or begins not in _reachable(spec, entry)):
+                c.add(
+                    ("fields", name, "track"),
+                    _("the items of '%(name)s' begin at stage '%(stage)s', which a case begun at '%(entry)s' does "
+                      "not pass: they would never begin; name the stage they begin at ('start: <stage>' in 'track')"),
+                    name=name,
+                    stage=begins,
+                    entry=entry,
+                )  # fmt: skip
+                break
 
 
 def _check_tracked_lists_stay(spec: ProcessDef, c: _Checker, base: Path_, stage: StageDef) -> None:

@@ -180,6 +180,28 @@ def test_the_checker_asks_where_an_order_goes_once_every_item_is_cancelled() -> 
     assert found[0].startswith(f"order.yaml:{line_of('all_cancelled: called_off')}: unknown stage 'caled_off'")
 
 
+def test_the_checker_refuses_items_that_a_case_begun_past_its_first_stage_would_never_begin() -> None:
+    """A return a clerk starts goes straight to «В работе», past «Приёмка» (`start: {stage: work}`): its units, whose
+    track begins with the case's first stage, would have no stage at all — no button to move them, nothing to say
+    where they are. The check says so at the track, and takes it once the track names where the units begin."""
+    skipping = RETURNS.replace(
+        "start: {roles: [clerk], form: [units]}", "start: {roles: [clerk], form: [units], stage: work}"
+    ).replace(
+        "stages:\n  - key: work\n    title: В работе\n    moves: [{to: done}]\n",
+        "stages:\n  - key: intake\n    title: Приёмка\n    moves: [{to: work}]\n"
+        "  - key: work\n    title: В работе\n    moves: [{to: done}, {to: intake}]\n",
+    )
+    found = problems_of(skipping)
+    track = skipping.splitlines().index("    track:") + 1
+    assert found == [
+        f"order.yaml:{track}: the items of 'units' begin at stage 'intake', which a case begun at 'work' does not "
+        "pass: they would never begin; name the stage they begin at ('start: <stage>' in 'track')"
+    ], found
+    named = skipping.replace("    track:\n", "    track:\n      start: work\n")
+    assert parse_definition(named, "order.yaml").spec.fields["units"].track is not None
+    assert parse_definition(RETURNS, "order.yaml").spec.start.stage is None  # beginning at the first stage: as ever
+
+
 def test_an_item_history_is_kept_like_a_case_history(engine: Engine, clock: FrozenClock) -> None:
     case, _ = ordered(engine)
     clock.advance(timedelta(hours=2))
