@@ -399,7 +399,9 @@ async def test_a_client_is_offered_where_its_business_works_not_to_another_busin
     await manager.expect("Клиент (компания)")
     await manager.send("Альфа")
     offered = await manager.expect("«Альфа»: это одна из этих компаний?")
-    assert manager.buttons(offered) == ["ООО Альфа Склад", "➕ Создать «Альфа»"], manager.buttons(offered)
+    assert manager.buttons(offered) == ["ООО Альфа Склад", "➕ Создать «Альфа»", "✏️ Ввести заново"], manager.buttons(
+        offered
+    )
     await manager.send("ООО Альфа Мясо")  # typed whole: not taken as the meat plant's, a new one is offered
     await manager.press("Создать", await manager.expect("Компании «ООО Альфа Мясо» пока нет. Создать?"))
     await manager.expect("Контактное лицо")
@@ -412,7 +414,7 @@ async def test_a_client_is_offered_where_its_business_works_not_to_another_busin
     await manager.expect("Клиент (компания)")
     await manager.send("Альфа")
     offered = await manager.expect("«Альфа»: это одна из этих компаний?")
-    assert manager.buttons(offered) == ["ООО Альфа Мясо", "ООО Альфа Склад", "➕ Создать «Альфа»"]
+    assert manager.buttons(offered) == ["ООО Альфа Мясо", "ООО Альфа Склад", "➕ Создать «Альфа»", "✏️ Ввести заново"]
 
 
 async def test_a_corrected_warehouse_date_is_news_to_whoever_follows_the_request(fulfillment: Harness) -> None:
