@@ -202,7 +202,7 @@ async def test_a_dealer_orders_from_the_inline_catalogue_and_1c_moves_the_order(
     # Registering it is one message: that it is registered, whom it waits for and until when, with the process's
     # own word on where it went.
     registered = await anna.expect("зарегистрировано", "передана на согласование")
-    assert "Ждёт: Региональный представитель — до " in registered["text"].split("\n")[0]
+    assert "Ждёт: Регина (Региональный представитель) — до " in registered["text"].split("\n")[0]
     async with harness.core.sessionmaker() as session:
         order = (await session.execute(select(Case).where(Case.process == "order_request"))).scalar_one()
     assert order.data["amount"] == "133700.00" and len(order.data["positions"]) == 3

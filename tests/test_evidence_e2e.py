@@ -130,7 +130,7 @@ async def test_a_muted_case_sends_its_initiator_no_stage_lines_until_unmuted(sho
     await head.press("Готово", await head.expect("Фото с осмотра", "1"))
     await head.press("Подтвердить", await head.expect("Проверьте"))
     line = await manager.expect("📍")
-    assert "№1" in line["text"] and "Ждёт: Менеджер сервисного центра" in line["text"], line["text"]
+    assert "№1" in line["text"] and "Ждёт: Сергей (Менеджер сервисного центра)" in line["text"], line["text"]
 
 
 async def test_a_photo_received_is_kept_when_skip_is_pressed_on_the_question_after_it(shop: Harness) -> None:
@@ -148,7 +148,7 @@ async def test_a_photo_received_is_kept_when_skip_is_pressed_on_the_question_aft
     summary = await head.expect("Проверьте")
     assert "Фото с осмотра: —" not in summary["text"] and "Фото с осмотра" in summary["text"], summary["text"]
     await head.press("Подтвердить", summary)
-    await manager.expect("📍", "Ждёт: Менеджер сервисного центра")
+    await manager.expect("📍", "Ждёт: Сергей (Менеджер сервисного центра)")
 
 
 def pieces_from(messages: list[dict[str, Any]], first: dict[str, Any], last: dict[str, Any]) -> list[str]:

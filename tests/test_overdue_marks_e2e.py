@@ -127,5 +127,5 @@ async def test_stage_news_of_work_late_from_the_start_says_it_is_late(
     card = await head.expect("Примите товар", "⚠️ просрочено на")
     due = card["text"].split("Срок: ", 1)[1].splitlines()[0]
     news = await manager.expect("📍", "теперь «Приёмка»")
-    assert f"Ждёт: Заведующий складом — до {due}." in news["text"], news["text"]
+    assert f"Ждёт: Иван (Заведующий складом) — до {due}." in news["text"], news["text"]
     assert due.startswith("03.12.2026 18:00 ⚠️ просрочено на "), due

@@ -36,7 +36,7 @@ async def test_the_warehouse_head_gets_the_defect_photos_with_his_task(shop: Har
     # the next task's order to the warehouse («Подтвердите наличие дефекта»), which is not hers to do.
     line = await manager.expect("📍")
     assert "теперь «Проверка брака на складе»" in line["text"], line["text"]
-    assert f"Ждёт: Заведующий складом — до {due.group(1)}." in line["text"], line["text"]
+    assert f"Ждёт: Кладовщик Иван (Заведующий складом) — до {due.group(1)}." in line["text"], line["text"]
     assert "Подтвердите" not in line["text"] and "Дальше" not in line["text"], line["text"]
     await shop.settle()
     photos = photos_after(await head.bot_messages(), card["message_id"] - 1)

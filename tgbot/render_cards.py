@@ -105,7 +105,7 @@ class TaskCards(ItemCards):
         for t in case.open_tasks():
             if skip is not None and skip(t):
                 continue
-            who = self.role(t.role, lang) if t.role else names.get(t.assignee_id or 0)
+            who = self._holder(t, names, lang)
             if who and who not in waits:
                 # A deadline already past when the case came (one set from a date in its data) is said to be late.
                 waits[who] = self.t("%(who)s — due %(when)s", lang, who=who, when=self.due(t.due_at, lang)) \
@@ -115,6 +115,15 @@ class TaskCards(ItemCards):
         if until is not None:
             return self.t("⏳ Waits until %(when)s, then its work begins.", lang, when=self.when(until, lang))
         return ""
+
+    def _holder(self, task: TaskState, names: dict[int, str], lang: str | None) -> str | None:
+        """Who a task waits for: its role while nobody has taken it from the pool, then the one who took it (the
+        role beside: «Кладовщик Тимур (Работник склада)») — not «a warehouse worker» when Тимур is at it."""
+        name = names.get(task.assignee_id or 0)
+        if task.role is None:
+            return name
+        role = self.role(task.role, lang)
+        return f"{name} ({role})" if name else role
 
     def task_words(self, spec: ProcessDef, task: TaskState, lang: str | None) -> TaskWords:
         """`TaskWords` of a task in a language, worked out once per process."""
