@@ -72,8 +72,9 @@ async def test_the_photos_to_judge_come_as_one_album_once_even_when_the_answer_i
     await shop.settle()
     async with shop.http.delete(f"{shop.base}/sandbox/api/faults"):
         pass
-    shown = [m for m in after(await head.bot_messages(), card["message_id"]) if m.get("photos")]
+    shown = [m for m in await head.bot_messages() if m.get("photos")]
     assert len(shown) == 3, [(m["text"], m.get("media_group_id")) for m in shown]  # three photos, once each
+    assert all(m["message_id"] < card["message_id"] for m in shown)  # the card with its buttons under them
     assert len({m.get("media_group_id") for m in shown}) == 1 and shown[0].get("media_group_id")
     # One watch: its photos are «Фото дефекта · Часы», no «№1».
     assert all("Фото дефекта · Часы ·" in (m["text"] or "") and "Часы №1" not in (m["text"] or "") for m in shown)

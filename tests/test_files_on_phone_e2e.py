@@ -162,10 +162,11 @@ async def test_is_the_defect_fixed_brings_the_photos_once_and_the_documents_on_r
     await service.press("Готово", await service.expect("Проконтролируйте готовность"))
     await service.expect("Дата отправки")
     await service.send("сегодня")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
+    summary = await service.expect("Проверьте")
+    await service.press("Подтвердить", summary)
     card = await service.expect("Дефект устранён?")
     await shop.settle()
-    brought = after(await service.bot_messages(), card["message_id"] - 1)
+    brought = after(await service.bot_messages(), summary["message_id"])  # the files come first, then the card
     photos = [m for m in brought if m.get("photos")]
     assert len(photos) == 2 and len({m.get("media_group_id") for m in photos}) == 1, [m["text"] for m in photos]
     assert not [m for m in brought if m.get("document")], [m["document"]["file_name"] for m in brought]
@@ -188,12 +189,13 @@ async def test_a_file_of_the_case_reaches_a_person_once_though_several_cards_bri
     await shop.restart()
     await service.document(b"%PDF-1.4 signed act", "act.pdf")
     await service.press("Готово", await service.expect("Документы на отправку", "1"))
-    await service.press("Подтвердить", await service.expect("Проверьте"))
+    summary = await service.expect("Проверьте")
+    await service.press("Подтвердить", summary)
     card = await service.card("Отправьте поставщику данные об отправке", button="Готово")
     await shop.settle()
     letters = [d for d in await service.documents() if d["file_name"].endswith(".docx")]
     assert len(letters) == 1, [d["file_name"] for d in letters]
-    brought = after(await service.bot_messages(), card["message_id"] - 1)
+    brought = after(await service.bot_messages(), summary["message_id"])  # the files come first, then the card
     assert [m["document"]["file_name"] for m in brought if m.get("document")] == ["act.pdf"]
 
     await service.send("/case 1")

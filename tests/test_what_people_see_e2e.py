@@ -39,8 +39,9 @@ async def test_the_warehouse_head_gets_the_defect_photos_with_his_task(shop: Har
     assert f"Ждёт: Кладовщик Иван (Заведующий складом) — до {due.group(1)}." in line["text"], line["text"]
     assert "Подтвердите" not in line["text"] and "Дальше" not in line["text"], line["text"]
     await shop.settle()
-    photos = photos_after(await head.bot_messages(), card["message_id"] - 1)
+    photos = photos_after(await head.bot_messages(), 0)
     assert len(photos) == 1, "the photo the manager took comes with the card that asks to judge it"
+    assert photos[0]["message_id"] < card["message_id"]  # above it: the card's buttons stay at the bottom
     # The only watch of the case needs no number: «Часы», not «Часы №1».
     assert "Фото дефекта · Часы ·" in photos[0]["text"] and "Часы №1" not in photos[0]["text"], photos[0]["text"]
     assert any("📎 Файлы (1)" in b for b in head.buttons(card))

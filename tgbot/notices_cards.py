@@ -36,11 +36,13 @@ class TaskCardNotices(NoticesBase):
             variables = {**task_vars[lang], "text": text}
             row = None
             if plan.telegram:
+                # The files first, the card with its buttons last: under the file it is about, not scrolled away by
+                # it (a chat's messages go in the order queued; a document still being rendered holds the card).
+                await self._send_files(loaded, user, evidence)
                 row = await self._telegram("task_assigned", user, variables, keyboard)
                 # No flush per card: the message and its card are inserted with the step's other rows.
                 outbox.card(self.session, task.id, user.id, row)
                 self._carded.add(task.id or 0)
-                await self._send_files(loaded, user, evidence)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     async def task_changed(self, loaded: Loaded, task: TaskState, *, fresh: bool) -> None:

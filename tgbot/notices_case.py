@@ -60,8 +60,9 @@ class CaseNotices(NoticesBase):
             variables = {**shared, "text": text}
             row = None
             if plan.telegram:
-                row = await self._telegram(kind, user, variables, keyboard)
+                # The files the notice brings first, its words and their button last (as a task's card).
                 await self._send_files(loaded, user, [*effect.attach, *files])
+                row = await self._telegram(kind, user, variables, keyboard)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
     def _cancel_words(self, loaded: Loaded, user: User) -> tuple[tuple[str, ...], tuple[str, ...]]:
