@@ -21,7 +21,7 @@ from db.models import AuditEntry, StoredFile
 from flows.i18n import _
 from flows.items import item_state
 from flows.model import FILE_TYPES, FieldDef, ProcessDef
-from flows.runtime import EARLIER, EngineError
+from flows.runtime import EARLIER, EngineError, comment_file_key
 from services import comments, panel_queries
 from services.admin_actions import AdminActions
 from services.cases import CaseService
@@ -180,7 +180,11 @@ class CasePages(PanelPages):
             return then
 
         history = [
-            {"at": a.at, "text": self.words.history(a, spec_of(a), by_id, names, case.data)}
+            {
+                "at": a.at,
+                "text": self.words.history(a, spec_of(a), by_id, names, case.data),
+                "files": _comment_files(a, by_id),
+            }
             for a in one_per_move(detail.audit)
         ]
         return self.panel.render(
@@ -377,6 +381,16 @@ def _numbered_photos(files: Sequence[Any]) -> list[tuple[int, Any]]:
 def _file_view(file_id: int, name: str, mime: str | None) -> dict[str, Any]:
     mime = mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
     return {"id": file_id, "name": name, "mime": mime, "image": mime in INLINE_IMAGES}
+
+
+def _comment_files(entry: AuditEntry, tasks: dict[int, Any]) -> list[int]:
+    """The photo (or file) a decision's comment was given as (`flows.runtime.comment_file_key`): linked from the
+    decision's line in the history, where the director's marked-up offer is read as his remark."""
+    task = tasks.get(entry.task_id) if entry.task_id is not None else None
+    if entry.action != "task.done" or task is None:
+        return []
+    refs = ((entry.data or {}).get("values") or {}).get(comment_file_key(task.key))
+    return [ref["id"] for ref in refs or [] if isinstance(ref, dict) and isinstance(ref.get("id"), int)]
 
 
 def one_per_move(audit: Sequence[AuditEntry]) -> list[AuditEntry]:

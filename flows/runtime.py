@@ -166,6 +166,13 @@ def entry_index(key: str) -> int | None:
     return int(tail) if sep and tail.isdigit() else None
 
 
+def comment_file_key(key: str) -> str:
+    """Where a decision's comment keeps the photo (or file) it was given as: the director photographs the offer he
+    marked up by hand instead of typing his remarks. Beside `<task>_comment`, which then holds the photo's caption
+    (or «(фото)»); read by the cards whose text quotes that comment, which bring the photo along."""
+    return f"{key}_comment_file"
+
+
 def is_service_task(key: str) -> bool:
     """Tasks the engine makes for itself (start form, move form, edit form), not the definition's."""
     return key.startswith("__")
@@ -596,14 +603,17 @@ class Engine:
         # An empty answer never erases what the case has (a skipped question of a returned request keeps its
         # value), and a required field the case already has is not missing. A comment belongs to its answer:
         # an answer without one clears the comment of the previous round.
-        comment_key = f"{task.key}_comment"
+        comment_key, comment_file = f"{task.key}_comment", comment_file_key(task.key)
+        if values.get(comment_file) or case.data.get(comment_file):
+            # The photo a comment was given as is the comment's: an answer without one clears the last round's.
+            values = {**values, comment_file: values.get(comment_file) or None}
         # The field a correction is for is answered on purpose: emptied (every entry of an optional list taken
         # out), it is empty — a required one is refused below as missing, never silently kept.
         edited = task.key.removeprefix(EDIT_PREFIX) if task.key.startswith(EDIT_PREFIX) else None
         values = {
             k: v
             for k, v in values.items()
-            if k in (comment_key, edited) or not (is_empty(v) and not is_empty(case.data.get(k)))
+            if k in (comment_key, comment_file, edited) or not (is_empty(v) and not is_empty(case.data.get(k)))
         }
         # A field whose `ask_if` does not hold is not asked, so it is neither required nor taken.
         asks = task_asks(case.spec, task, outcome)
@@ -653,6 +663,7 @@ class Engine:
             if comment_key in values and entry_index(task.key) is not None:
                 # Each entry keeps its own comment; the task's comment is the last one, as its answer is.
                 case.data[f"{base_key(task.key)}_comment"] = values[comment_key]
+                case.data[comment_file_key(base_key(task.key))] = values.get(comment_file)
         if values and case.status == CaseStatus.ACTIVE and case.title:
             self._retitle(case)
         now = self.clock.now()

@@ -125,6 +125,7 @@ def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFil
             tg_file_id=photo.file_id,
             tg_unique_id=photo.file_unique_id,
             album=message.media_group_id,
+            caption=message.caption,
         )
     if message.document:
         document = message.document
@@ -136,6 +137,7 @@ def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFil
             tg_file_id=document.file_id,
             tg_unique_id=document.file_unique_id,
             album=message.media_group_id,
+            caption=message.caption,
         )
     return None
 

@@ -312,7 +312,7 @@ async def an_offer_returned_to_her(manager: Person, director: Person) -> None:
     """Алина's offer goes to the general director, who returns it with a remark: correcting it is her own task."""
     await an_offer_for_the_director(manager)
     await director.press("Вернуть с замечаниями", await director.expect("Согласуйте коммерческое предложение"))
-    await director.expect("Комментарий")
+    await director.expect("Что исправить?")
     await director.send("Цена хранения завышена")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     await manager.expect("Исправьте КП по замечанию директора")

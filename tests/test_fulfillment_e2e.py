@@ -117,7 +117,7 @@ async def through_the_director(shop: Harness, manager: Person) -> None:
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     task = first = await director.expect("Согласуйте коммерческое предложение")
     await director.press("Вернуть с замечаниями", task)
-    await director.expect("Комментарий")
+    await director.expect("Что исправить?")
     await director.send("Цена хранения завышена, пересчитайте")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     # A returned offer goes back only as a corrected one: a task asks for the new file and what was corrected;

@@ -15,7 +15,14 @@ from db.models import Task
 from flows import forms
 from flows.i18n import _
 from flows.items import entry_fields, entry_of, item_of_form, item_state, parse_item_edit, parse_item_task
-from flows.runtime import MOVE_TASK, START_TASK, EngineError, pending_approval, stage_waits_until
+from flows.runtime import (
+    MOVE_TASK,
+    START_TASK,
+    EngineError,
+    comment_file_key,
+    pending_approval,
+    stage_waits_until,
+)
 from flows.status import CaseStatus, TaskStatus
 from services import outbox
 from services import people as people_repo
@@ -159,6 +166,9 @@ class Conversation(FormAnswers, FormCorrections):
         if step is not None:
             raise EngineError(_("The form is not complete yet."))
         values = {k: v for k, v in draft["values"].items() if k in names}
+        said_as_file = draft["values"].get(comment_file_key(task.key))
+        if said_as_file and values.get(f"{task.key}_comment"):  # the comment was a photo: it goes with its words
+            values[comment_file_key(task.key)] = said_as_file
         # Said here in the person's language (the engine checks it again, for every other way in): a date
         # corrected from the summary may no longer fit another.
         broken = forms.form_rule_problem(

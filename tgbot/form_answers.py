@@ -13,7 +13,7 @@ from flows import forms
 from flows import values as field_values
 from flows.i18n import _
 from flows.model import local
-from flows.runtime import EngineError
+from flows.runtime import EngineError, comment_file_key, is_service_task
 from services import access, companies, kept_files, outbox
 from services.files import file_ref
 from tgbot.callbacks import FormCb, button_label
@@ -82,6 +82,8 @@ class FormAnswers(FormBase):
             key = ("1" if stored else "0") if fdef.type == "bool" else str(stored)
             self.picked(fields, draft, step, options.get(key, str(stored)))
         forms.answer(draft, step, stored)
+        if self._is_comment(task, step):  # words instead of the photo sent before: the photo is no longer the answer
+            draft["values"].pop(comment_file_key(task.key), None)
         task.draft = draft
         # «около 12 млн» is recorded as 12 000 000: said above the next question, so the estimate is seen as the
         # amount it became, not taken for a word the bot kept.
@@ -213,6 +215,9 @@ class FormAnswers(FormBase):
         if await self.reasked(task):
             return
         _loaded, _fields, _names, draft, step = await self._current(task, None)
+        if step is not None and self._is_comment(task, step):
+            await self._comment_as_file(task, draft, step, incoming)
+            return
         if step is None or step.field is None or not step.is_file:
             await self._keep_for_later(incoming)
             raise self._refusal(step)
@@ -240,6 +245,30 @@ class FormAnswers(FormBase):
             forms.answer(draft, step, forms.collected_files(draft, step))
         task.draft = draft
         await self.ask(task, album=incoming.album)
+
+    @staticmethod
+    def _is_comment(task: AnyTask, step: forms.Step) -> bool:
+        """The question is the comment of the outcome chosen (`flows.form_shape.comment_field`)."""
+        return not is_service_task(task.key) and step.name == f"{task.key}_comment"
+
+    async def _comment_as_file(
+        self, task: AnyTask, draft: dict[str, Any], step: forms.Step, incoming: IncomingFile
+    ) -> None:
+        """A photo (or a file) sent as a decision's comment — the director's offer marked up by hand: kept as a file
+        of the case with the decision (`flows.runtime.comment_file_key`), its caption the comment's words, else
+        «(фото)» / «(файл)», so that the card quoting the comment reads something and brings the photo along."""
+        stored = await self.core.files.add(
+            self.session, content=incoming.content, name=incoming.name, kind=incoming.kind, now=self.cases.now,
+            case_id=task.case_id, user_id=self.user.id, mime_type=incoming.mime_type,
+            tg_file_id=incoming.tg_file_id, tg_unique_id=incoming.tg_unique_id,
+        )  # fmt: skip
+        said = (incoming.caption or "").strip()
+        if not said:
+            said = self.r.t("(photo)", self.lang) if incoming.kind == "photo" else self.r.t("(file)", self.lang)
+        forms.answer(draft, step, said)
+        draft["values"][comment_file_key(task.key)] = [file_ref(stored)]
+        task.draft = draft
+        await self.ask(task)
 
     async def _keep_for_later(self, incoming: IncomingFile) -> None:
         """A file sent to a question for words (the defect photographed before it is described) is kept as one sent

@@ -81,6 +81,7 @@ class IncomingFile:
     tg_file_id: str
     tg_unique_id: str | None
     album: str | None = None  # Telegram's media_group_id: several files the person sent at once
+    caption: str | None = None  # the words sent with it: a photo given as a decision's comment is read by them
 
 
 SUMMARY_ROW = "summary_row"  # in a draft: the outbox row of the summary last shown

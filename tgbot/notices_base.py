@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Outbox, User
 from flows.model import FieldDef, ProcessDef, TaskDef
-from flows.runtime import TaskState, task_def
+from flows.runtime import TaskState, comment_file_key, task_def
 from flows.spec_cache import SpecCache
 from flows.status import TaskStatus
 from services import outbox
@@ -53,6 +53,11 @@ def _evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
         mentioned = any(re.search(rf"\b{re.escape(name)}\b", source) for source in sources)
         if name not in names and (mentioned or (tdef.kind == "approve" and _holds_photos(spec.fields[name]))):
             names.append(name)
+    # A card that quotes a decision's comment («Директор вернул КП: {{ approve_offer_comment }}») brings the photo
+    # the comment was given as: the offer marked up by hand is the remark, its caption only a word on it.
+    for task in (t for stage in spec.stages for t in stage.tasks):
+        if any(re.search(rf"\b{re.escape(task.key)}_comment\b", source) for source in sources):
+            names.append(comment_file_key(task.key))
     return names
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flows.form_shape import COMMENT_LABEL, comment_field
 from flows.model import FILE_TYPES, ProcessDef
 from flows.spec_cache import SpecCache
 from services.wording.base import WordingBase
@@ -89,6 +90,7 @@ class FileWords(WordingBase):
         for name in names:
             fdef = spec.fields.get(name)
             if fdef is None:
+                found += [(label, ref) for label, ref in self._comment_files(spec, data, name, lang)]
                 continue
             if fdef.type in FILE_TYPES:
                 label = self.local(fdef.label, lang)
@@ -106,6 +108,19 @@ class FileWords(WordingBase):
                             label = f"{self.local(sub.label, lang)} · {entry}"
                             found += [(label, ref) for ref in _refs(item.get(key))]
         return found
+
+    def _comment_files(
+        self, spec: ProcessDef, data: Mapping[str, Any], name: str, lang: str | None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The photo a decision's comment was given as (`flows.runtime.comment_file_key`), named as the comment was
+        asked («Что исправить?»): not a field of the definition, so found by the task it is of."""
+        key = name.removesuffix("_comment_file")
+        tdef = next((t for stage in spec.stages for t in stage.tasks if t.key == key), None)
+        if tdef is None or key == name:
+            return []
+        odef = tdef.outcome_defs().get(str(data.get(key)))
+        label = self.local(comment_field(odef).label if odef is not None else COMMENT_LABEL, lang)
+        return [(label, ref) for ref in _refs(data.get(name))]
 
     def photos(self, count: int, lang: str | None) -> str:
         return self.tr.tn("%(n)s photo", "%(n)s photos", count, lang)
