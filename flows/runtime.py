@@ -1752,6 +1752,28 @@ class Engine:
         self._enter(case, entry_stage(case.spec, case.data), effects, depth=0)
 
     @staticmethod
+    def _with_approved_documents(case: CaseState, left: str | None, effects: list[Effect], since: int) -> None:
+        """The words a stage says as the case comes in from an approval («КП согласовано директором — отправьте его
+        клиенту») bring the documents that approval was given on (its task's `attach`): what was approved is what
+        the reader is to send on, and they may never have had it from the bot. A notice naming files of its own
+        brings those."""
+        if left is None or left == case.stage or left not in {st.key for st in case.spec.stages}:
+            return
+        approved = tuple(
+            name
+            for tdef in case.spec.stage(left).tasks
+            if tdef.kind == "approve" and case.data.get(tdef.key) == "approve"
+            for name in tdef.attach
+            if name in case.spec.fields and case.spec.fields[name].type == "document"
+        )
+        if not approved:
+            return
+        for index in range(since, len(effects)):
+            effect = effects[index]
+            if isinstance(effect, Notify) and effect.kind == "text" and not effect.attach:
+                effects[index] = replace(effect, attach=approved)
+
+    @staticmethod
     def _missing(case: CaseState, stage: StageDef) -> list[str]:
         return [n for n in stage.requires if is_empty(case.data.get(n))]
 
@@ -1820,7 +1842,9 @@ class Engine:
         effects.append(StageEntered(previous, stage.key))
         log.info("case %s stage %s -> %s (visit %s)", case.id, previous, stage.key, case.visit)
         now = self.clock.now()
+        told = len(effects)
         self._act(case, stage.on_enter, effects)
+        self._with_approved_documents(case, previous, effects, told)
         self._begin_items(case, stage, effects)
         if stage.follows is not None and stage.follows.list is not None and not stage.final:
             visit = case.visit

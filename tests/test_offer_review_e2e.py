@@ -17,6 +17,15 @@ from tests.test_fulfillment_e2e import a_request_for_a_client_under_contract, an
 from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the warehouse's five people
 
 
+def before_its_card(messages: list[dict[str, Any]], card: dict[str, Any], name: str) -> dict[str, Any]:
+    """The document `name` the bot sent this person, checked to have come before `card` (the card with buttons
+    last, so that the buttons stay at the bottom of the chat, under the file they are about)."""
+    sent = [m for m in messages if (m.get("document") or {}).get("file_name") == name]
+    assert sent, [(m["message_id"], (m.get("text") or "")[:80]) for m in messages]
+    assert sent[-1]["message_id"] < card["message_id"], (sent[-1]["message_id"], card["message_id"])
+    return sent[-1]
+
+
 async def director_returns_with_a_photo(director: Person, caption: str | None) -> dict[str, Any]:
     """The director presses «Вернуть с замечаниями» and, asked what to fix, photographs the marked-up offer; the
     summary he confirms is returned."""
@@ -97,6 +106,24 @@ async def test_a_remark_in_words_leaves_no_photo_of_an_earlier_round(fulfillment
         done = (await session.execute(select(AuditEntry).where(AuditEntry.action == "task.done"))).scalars().all()
     last = [e for e in done if (e.data or {}).get("outcome") == "reject"][-1]
     assert not last.data["values"].get("approve_offer_comment_file"), last.data
+
+
+async def test_the_directors_card_comes_under_the_offer_and_the_approved_offer_comes_to_the_manager(
+    fulfillment: Harness,
+) -> None:
+    shop = fulfillment
+    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
+    await an_offer_for_the_director(manager)
+    card = await director.card("Согласуйте коммерческое предложение", button="Согласовать")
+    await shop.settle()
+    before_its_card(await director.bot_messages(), card, "offer_v1.pdf")
+
+    await director.press("Согласовать", card)
+    notice = await manager.expect("КП согласовано директором — отправьте его клиенту")
+    await shop.settle()
+    # The offer to send comes with the words that say to send it (she uploaded it; the bot never sent it to her).
+    sent = before_its_card(await manager.bot_messages(), notice, "offer_v1.pdf")
+    assert "Файл КП" in (sent["text"] or ""), sent["text"]
 
 
 async def test_a_task_a_worker_has_taken_waits_for_him_by_name(fulfillment: Harness) -> None:
