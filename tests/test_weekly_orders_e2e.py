@@ -479,7 +479,8 @@ async def test_whoever_closes_a_task_reads_who_acts_next(plant: Harness) -> None
     await done(kirill, "Рассмотрите предварительные заявки")
     await done(p["Пётр"], "Подтвердите, что производство №1")
     said = await p["Пётр"].expect("✅ Готово.")
-    assert "этап: Подтверждение производства. Ждёт: Павел (Начальник производства 2) — до 25.12.2026 10:00." in said["text"]
+    waits = "этап: Подтверждение производства. Ждёт: Павел (Начальник производства 2) — до 25.12.2026 10:00."
+    assert waits in said["text"], said["text"]
 
     await anton.press("Заявка подтверждена", await open_deal(anton, "ООО Вкусный двор"))
     await upload(p["Юлия"], "Подготовьте договор", b"%PDF contract", "contract.pdf")
@@ -489,7 +490,8 @@ async def test_whoever_closes_a_task_reads_who_acts_next(plant: Harness) -> None
     assert said["text"].endswith("Ещё за вами: Отправьте договор клиенту."), said["text"]
     await done(anton, "Отправьте договор клиенту")
     said = await anton.expect("✅ Готово.")
-    assert "этап: Ждём оплату. Ждёт: Семён (Руководитель службы безопасности) — до 22.12.2026 18:00." in said["text"], said
+    waits = "этап: Ждём оплату. Ждёт: Семён (Руководитель службы безопасности) — до 22.12.2026 18:00."
+    assert waits in said["text"], said["text"]
     assert "Ещё за вами" not in said["text"], said["text"]
     await done(p["Семён"], "Проверьте клиента")
     said = await p["Семён"].expect("✅ Готово.")
