@@ -58,8 +58,9 @@ PICKER = "picker"  # settings key head: `picker:<user id>`, the person's newest 
 @dataclass(frozen=True)
 class Pick:
     """A press on a «Which process?» list: `go` — the person's newest list, nothing chosen from it yet; `chosen` —
-    `process` was chosen from it already; `stale` — a newer list replaced it. Only `go` starts a case: a list keeps
-    its buttons on a phone that has not yet shown them taken away, and each press started one more case."""
+    `process` was chosen from it already; `stale` — a newer list replaced it (`process`: what was chosen from that
+    one, if anything). Only `go` starts a case: a list keeps its buttons on a phone that has not yet shown them taken
+    away, and each press started one more case."""
 
     verdict: Literal["go", "chosen", "stale"]
     process: str = ""
@@ -155,8 +156,8 @@ class Menu:
             self.session.add(Setting(key=f"{PICKER}:{viewer.user.id}", value={"ref": ref, "chosen": process}))
             return Pick("go")
         newest = setting.value or {}
-        if int(newest.get("ref") or 0) != ref:
-            return Pick("stale")
+        if int(newest.get("ref") or 0) != ref:  # what the newest list was used for, if it was: no «choose below»
+            return Pick("stale", str(newest.get("chosen") or ""))
         if newest.get("chosen"):
             return Pick("chosen", str(newest["chosen"]))
         setting.value = {"ref": ref, "chosen": process}

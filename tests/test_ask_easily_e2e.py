@@ -123,7 +123,7 @@ async def test_a_form_tasks_button_says_it_opens_the_form(fulfillment: Harness) 
     manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
     await an_offer_for_the_director(manager)
     await director.press("Вернуть с замечаниями", await director.expect("Согласуйте коммерческое предложение"))
-    await director.expect("Комментарий")
+    await director.expect("Что исправить?")
     await director.send("Цена хранения завышена")
     await director.press("Подтвердить", await director.expect("Проверьте"))
     card = await manager.card("Исправьте КП по замечанию директора")

@@ -48,3 +48,20 @@ def test_what_reads_as_nothing_to_record(typed: str) -> None:
 @pytest.mark.parametrize("typed", ["0", "нет долга 5000", "125 000", "да", "некоторые"])
 def test_what_is_an_answer_of_its_own(typed: str) -> None:
     assert not means_nothing(typed)
+
+
+
+async def test_no_typed_when_correcting_the_amount_from_the_summary_clears_it(harness: Harness) -> None:
+    """The client paid off his debt while the manager was filling the form: «нет» at the corrected question is no
+    debt, and the summary says so («—»), not the 50 000 typed before. (Where the question offers a value the case
+    already has — «Оставить как есть» — «нет» is refused instead: skipping there would keep that value.)"""
+    manager = await harness.person("Антон", "sales_manager")
+    await _to_the_receivables(manager)
+    await manager.send("50 000")
+    summary = await manager.expect("Проверьте")
+    await manager.press("Исправить поле", summary)
+    await manager.press("Дебиторская задолженность", await manager.expect("Какое поле исправить"))
+    await manager.expect("Дебиторская задолженность клиента")
+    await manager.send("нет")
+    summary = await manager.expect("Проверьте")
+    assert "Дебиторская задолженность клиента: —" in summary["text"], summary["text"]

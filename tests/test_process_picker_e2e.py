@@ -66,4 +66,8 @@ async def test_a_list_a_newer_one_replaced_loses_its_buttons_and_a_press_on_it_s
 
     await kirill.press(CYCLE, newer)  # the newer list works as ever
     await kirill.expect("зарегистрировано")
+    # The newer list used too, the older one no longer points to it: a list below has no buttons left either.
+    said = await kirill.press_data(older["message_id"], data, unchecked=True)
+    assert said == "Этот список устарел. Чтобы начать ещё один процесс, нажмите «▶️ Начать процесс».", said
+    await harness.settle()
     assert await cases_started(harness) == 1

@@ -94,7 +94,12 @@ class FormAnswers(FormBase):
 
     @staticmethod
     def _nothing_typed(step: forms.Step, text: str) -> bool:
-        return step.field is not None and not step.field.required and field_values.means_nothing(text)
+        # Not where the case has a value already (a returned request asked again): skipping keeps that value, the
+        # opposite of «нет»; the question's «Оставить как есть» is the way to keep it, a new value to change it.
+        return (
+            step.field is not None and not step.field.required and not step.can_keep
+            and field_values.means_nothing(text)
+        )  # fmt: skip
 
     async def pick(self, task: AnyTask, key: str, step_no: int) -> None:
         loaded, fields, _names, draft, step = await self._current(task, step_no)

@@ -67,6 +67,8 @@ def process_chosen(renderer: Renderer, spec: ProcessDef | None, lang: str) -> st
 
 def process_not_started(renderer: Renderer, pick: Pick, spec: ProcessDef | None, lang: str) -> str:
     """The answer to a press on a list that starts nothing: chosen from already, or replaced by a newer one."""
+    if pick.verdict == "stale" and pick.process:  # the newer list has no buttons left either
+        return renderer.t("This list is out of date. To start another process, press “▶️ Start a process”.", lang)
     if pick.verdict == "stale":
         return renderer.t("This list is out of date: choose in the newer one below.", lang)
     if spec is None:
