@@ -170,7 +170,10 @@ def comment_file_key(key: str) -> str:
     """Where a decision's comment keeps the photo (or file) it was given as: the director photographs the offer he
     marked up by hand instead of typing his remarks. Beside `<task>_comment`, which then holds the photo's caption
     (or «(фото)»); read by the cards whose text quotes that comment, which bring the photo along."""
-    return f"{key}_comment_file"
+    return f"{key}{COMMENT_FILE_SUFFIX}"
+
+
+COMMENT_FILE_SUFFIX = "_comment_file"
 
 
 def is_service_task(key: str) -> bool:

@@ -64,7 +64,7 @@ async def test_the_director_returns_the_offer_as_a_photo_of_it_marked_up_and_the
     assert [ref["id"] for ref in returned[0].data["values"]["approve_offer_comment_file"]] == [kept[0].id]
 
     # The corrected offer goes back; the director returns it again with a photo and no words: «(фото)».
-    await manager.press("Отправить", await manager.card("Исправьте КП по замечанию директора", button="Отправить"))
+    await manager.press("Заполнить", await manager.card("Исправьте КП по замечанию директора", button="Заполнить"))
     await manager.expect("Исправленный файл КП")
     await manager.document(b"%PDF offer v2", "offer_v2.pdf")
     await manager.expect("Что исправлено в КП")
@@ -89,7 +89,7 @@ async def test_a_remark_in_words_leaves_no_photo_of_an_earlier_round(fulfillment
     manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
     await an_offer_for_the_director(manager)
     await director_returns_with_a_photo(director, "См. фото")
-    await manager.press("Отправить", await manager.card("Исправьте КП по замечанию директора", button="Отправить"))
+    await manager.press("Заполнить", await manager.card("Исправьте КП по замечанию директора", button="Заполнить"))
     await manager.expect("Исправленный файл КП")
     await manager.document(b"%PDF offer v2", "offer_v2.pdf")
     await manager.expect("Что исправлено в КП")
@@ -146,3 +146,25 @@ async def test_a_task_a_worker_has_taken_waits_for_him_by_name(fulfillment: Harn
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     said = await manager.expect("Ждёт:")
     assert "Ждёт: Кладовщик Тимур (Работник склада)" in said["text"], said["text"]
+
+
+async def test_an_offer_marked_up_on_three_pages_comes_back_to_the_manager_whole(fulfillment: Harness) -> None:
+    """The director photographs the three pages he marked up and sends them at once, as one album: Telegram brings
+    each page as an update of its own. The first answers «Что исправить?»; the other two belong to it — not files
+    «kept for the next question» — and the manager gets all three with her task."""
+    shop = fulfillment
+    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
+    await an_offer_for_the_director(manager)
+    card = await director.card("Согласуйте коммерческое предложение", button="Вернуть")
+    await director.press("Вернуть с замечаниями", card)
+    await director.expect("Что исправить?")
+    await director.album([picture(120, 90), picture(121, 90), picture(122, 90)], "marked-offer")
+    summary = await director.expect("Проверьте")
+    await shop.settle()
+    said = [m.get("text") or "" for m in await director.bot_messages()]
+    assert not any("Сохранил" in text for text in said), said
+    await director.press("Подтвердить", summary)  # the summary asked after the first page confirms all three
+    task = await manager.expect("Исправьте КП по замечанию директора")
+    await shop.settle()
+    pages = [m for m in await manager.bot_messages() if m.get("photos")]
+    assert len(pages) == 3 and pages[-1]["message_id"] < task["message_id"], [m["message_id"] for m in pages]

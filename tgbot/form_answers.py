@@ -21,6 +21,7 @@ from tgbot.form_base import PICKER_ROW, AnyTask, FormBase, FormError, IncomingFi
 from tgbot.stray_files import KEPT
 
 RETYPE = "retype"  # a company field's offer: the name typed again
+COMMENT_ALBUM = "comment_album"  # in a draft: the album (media_group_id) whose first photo was a decision's comment
 
 
 class FormAnswers(FormBase):
@@ -223,6 +224,9 @@ class FormAnswers(FormBase):
         if step is not None and self._is_comment(task, step):
             await self._comment_as_file(task, draft, step, incoming)
             return
+        if incoming.album is not None and draft.get(COMMENT_ALBUM) == incoming.album:
+            await self._more_of_comment(task, draft, incoming)
+            return
         if step is None or step.field is None or not step.is_file:
             await self._keep_for_later(incoming)
             raise self._refusal(step)
@@ -272,8 +276,23 @@ class FormAnswers(FormBase):
             said = self.r.t("(photo)", self.lang) if incoming.kind == "photo" else self.r.t("(file)", self.lang)
         forms.answer(draft, step, said)
         draft["values"][comment_file_key(task.key)] = [file_ref(stored)]
+        if incoming.album is not None:
+            draft[COMMENT_ALBUM] = incoming.album  # its other pages follow as updates of their own
         task.draft = draft
         await self.ask(task)
+
+    async def _more_of_comment(self, task: AnyTask, draft: dict[str, Any], incoming: IncomingFile) -> None:
+        """A later page of an album sent as the comment (a marked-up offer of three pages, sent at once): added to
+        the comment's files, silently — Telegram shows the album as one message, and the summary asked after its
+        first page stands. Not kept as a file sent when no question asked for one, and the manager gets every page."""
+        stored = await self.core.files.add(
+            self.session, content=incoming.content, name=incoming.name, kind=incoming.kind, now=self.cases.now,
+            case_id=task.case_id, user_id=self.user.id, mime_type=incoming.mime_type,
+            tg_file_id=incoming.tg_file_id, tg_unique_id=incoming.tg_unique_id,
+        )  # fmt: skip
+        key = comment_file_key(task.key)
+        draft["values"][key] = [*(draft["values"].get(key) or []), file_ref(stored)]
+        await self._save(task, draft)
 
     async def _keep_for_later(self, incoming: IncomingFile) -> None:
         """A file sent to a question for words (the defect photographed before it is described) is kept as one sent

@@ -32,6 +32,7 @@ from flows.i18n import _
 from flows.items import item_of_form, parse_item_task
 from flows.model import FieldDef, ProcessDef, local
 from flows.runtime import (
+    COMMENT_FILE_SUFFIX,
     MOVE_TASK,
     START_TASK,
     EngineError,
@@ -479,7 +480,10 @@ def step_stamp(step: forms.Step | None, draft: dict[str, Any]) -> int:
     if step is not None:
         key = f"{draft.get('outcome')}|{step.path}"
     else:
-        key = f"{draft.get('outcome')}|#summary|" + json.dumps(draft["values"], sort_keys=True, default=str)
+        # A comment's photos (`comment_file_key`) are not among the answers a summary shows («Что исправить?: (фото)»):
+        # the later pages of an album sent as the comment come after its summary, which still confirms them all.
+        shown = {k: v for k, v in draft["values"].items() if not k.endswith(COMMENT_FILE_SUFFIX)}
+        key = f"{draft.get('outcome')}|#summary|" + json.dumps(shown, sort_keys=True, default=str)
     return zlib.crc32(key.encode()) % 1_000_000_000
 
 
