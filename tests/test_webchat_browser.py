@@ -42,11 +42,12 @@ async def answer(page: Page, text: str) -> None:
     await page.click("#send")
 
 
-async def pictures_after(row: Locator) -> list[int]:
+async def pictures_before(row: Locator) -> list[int]:
+    """The widths of the bot's pictures above `row`: the files a card brings come before it, its buttons last."""
     widths: list[int] = await row.evaluate(
         """row => {
             const rows = [...document.querySelectorAll('#chat .row.bot')];
-            return rows.slice(rows.indexOf(row) + 1)
+            return rows.slice(0, rows.indexOf(row))
                 .flatMap(r => [...r.querySelectorAll('img')]).map(img => img.complete ? img.naturalWidth : 0);
         }"""
     )
@@ -105,12 +106,13 @@ async def test_on_a_phone_the_defect_photos_are_seen_in_the_summary_and_on_the_h
     await card.wait_for(timeout=WAIT)
     await expect(card).to_contain_text("L2.793.4")
     await expect(card.locator(".ikb button", has_text="Брак подтверждён")).to_be_visible()
-    # The album arrives with the card: both pictures decoded and within the phone's width.
+    # The album arrives with the card, above it (its buttons stay at the bottom): both pictures decoded and within
+    # the phone's width.
     await expect(page.locator("#chat .row.bot img")).to_have_count(2, timeout=WAIT)
     await page.wait_for_function(
         "() => [...document.querySelectorAll('#chat .row.bot img')].every(i => i.complete && i.naturalWidth > 0)"
     )
-    assert sorted(await pictures_after(card)) == [48, 64]
+    assert sorted(await pictures_before(card)) == [48, 64]
     for img in await page.locator("#chat .row.bot img").all():
         box = await img.bounding_box()
         assert box is not None and box["width"] > 0 and box["x"] + box["width"] <= PHONE["width"]
