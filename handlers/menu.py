@@ -61,7 +61,7 @@ async def choose_process(
     specs = menu.startable(viewer)
     if specs:
         ref = await replies.say_editable(message.chat.id, lambda r: menu_view.process_list(renderer, specs, lang, r))
-        replaced = await menu.list_sent(viewer, ref)
+        replaced = menu.list_sent(viewer, ref)
         if replaced is not None:  # the older list, nothing chosen from it: one list to choose from, the newest
             replies.drop_buttons(message.chat.id, replaced)
         return
@@ -88,7 +88,7 @@ async def start_process(
 ) -> None:
     lang, pressed = viewer.user.language, callback_data
     if not pressed.fresh:  # a «Which process?» list's button («Start anew» is a draft's card's)
-        pick, spec = await menu.pick(viewer, pressed.picker, pressed.process), menu.process(pressed.process)
+        pick, spec = menu.pick(viewer, pressed.picker, pressed.process), menu.process(pressed.process)
         if pick.verdict != "go":
             return answer(after_commit, query, menu_view.process_not_started(renderer, pick, spec, lang), True)
         if pressed.picker:  # the list says what was chosen, its buttons gone (before the form's first question)

@@ -52,7 +52,6 @@ class Walk:
 
 
 WALK = Walk()
-PICKER = "picker"  # settings key head: `picker:<user id>`, the person's newest «Which process?» list
 
 
 @dataclass(frozen=True)
@@ -136,31 +135,27 @@ class Menu:
         """The current version of `process`, if it is still loaded (a list's button may outlive it)."""
         return self.core.registry.known().get(process)
 
-    async def list_sent(self, viewer: Viewer, ref: int) -> int | None:
-        """The person's newest «Which process?» list is the outbox row `ref` now. The list it replaces, when nothing
-        was chosen from it: its buttons are to be taken away."""
-        setting = await self.session.get(Setting, f"{PICKER}:{viewer.user.id}")
-        if setting is None:
-            self.session.add(Setting(key=f"{PICKER}:{viewer.user.id}", value={"ref": ref, "chosen": ""}))
-            return None
-        replaced = setting.value or {}
-        setting.value = {"ref": ref, "chosen": ""}
-        return int(replaced["ref"]) if replaced.get("ref") and not replaced.get("chosen") else None
+    def list_sent(self, viewer: Viewer, ref: int) -> int | None:
+        """The person's newest «Which process?» list is the outbox row `ref` now (kept on their row, written with the
+        update). The list it replaces, when nothing was chosen from it: its buttons are to be taken away."""
+        user = viewer.user
+        replaced = user.picker_ref if user.picker_ref and not user.picker_chosen else None
+        user.picker_ref, user.picker_chosen = ref, None
+        return replaced
 
-    async def pick(self, viewer: Viewer, ref: int, process: str) -> Pick:
+    def pick(self, viewer: Viewer, ref: int, process: str) -> Pick:
         """`process` pressed on the list `ref` (0: a list sent before lists were remembered): whether it starts a case
         (`Pick`); when it does, the list is remembered as chosen from. The person's updates are handled one at a time,
         so a double tap's second press reads the first one's choice."""
-        setting = await self.session.get(Setting, f"{PICKER}:{viewer.user.id}")
-        if setting is None:  # no list sent since lists were remembered: this old one is the newest
-            self.session.add(Setting(key=f"{PICKER}:{viewer.user.id}", value={"ref": ref, "chosen": process}))
+        user = viewer.user
+        if user.picker_ref is None:  # no list sent since lists were remembered: this old one is the newest
+            user.picker_ref, user.picker_chosen = ref, process
             return Pick("go")
-        newest = setting.value or {}
-        if int(newest.get("ref") or 0) != ref:  # what the newest list was used for, if it was: no «choose below»
-            return Pick("stale", str(newest.get("chosen") or ""))
-        if newest.get("chosen"):
-            return Pick("chosen", str(newest["chosen"]))
-        setting.value = {"ref": ref, "chosen": process}
+        if user.picker_ref != ref:  # what the newest list was used for, if it was: no «choose below»
+            return Pick("stale", user.picker_chosen or "")
+        if user.picker_chosen:
+            return Pick("chosen", user.picker_chosen)
+        user.picker_chosen = process
         return Pick("go")
 
     async def my_cases(

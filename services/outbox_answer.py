@@ -75,7 +75,10 @@ _ANSWER_PG = text(
             active_task_id = CASE WHEN CAST(:set_task AS boolean) THEN CAST(:active_task_id AS integer)
                 ELSE active_task_id END,
             question_lost_at = CASE WHEN CAST(:set_lost AS boolean) THEN CAST(:question_lost_at AS timestamptz)
-                ELSE question_lost_at END
+                ELSE question_lost_at END,
+            picker_ref = CASE WHEN CAST(:set_picker AS boolean) THEN CAST(:picker_ref AS integer) ELSE picker_ref END,
+            picker_chosen = CASE WHEN CAST(:set_chosen AS boolean) THEN CAST(:picker_chosen AS varchar)
+                ELSE picker_chosen END
         WHERE id = CAST(:person_id AS integer)
     )
     SELECT array_agg(m.new_id ORDER BY m.ord), (SELECT array_agg(k.new_id) FROM claim AS k) FROM m
@@ -88,9 +91,10 @@ _STEP_TABLES = step_writes.step_tables()
 _CLEAR_DRAFT = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(draft=None)
 
 
-# A person's columns an answer writes with its draft when they changed: which task their next answer goes to, and
-# «a question may not have arrived» (cleared by a new question). Anything else of theirs goes the usual way.
-_POINTER = frozenset({"active_task_id", "question_lost_at"})
+# A person's columns an answer writes with its draft when they changed: which task their next answer goes to,
+# «a question may not have arrived» (cleared by a new question), and their newest «Which process?» list with what was
+# chosen from it (`services.menu`). Anything else of theirs goes the usual way.
+_POINTER = frozenset({"active_task_id", "question_lost_at", "picker_ref", "picker_chosen"})
 
 
 async def write_tail(session: AsyncSession) -> bool:
@@ -168,6 +172,10 @@ async def with_draft(
             # Through the column's type, as the unit of work binds it: a naive datetime is refused, not taken as local.
             "question_lost_at": _LOST_AT.process_bind_param(pointer[1].get("question_lost_at"), sync.get_bind().dialect)
             if pointer is not None else None,
+            "set_picker": pointer is not None and "picker_ref" in pointer[1],
+            "picker_ref": pointer[1].get("picker_ref") if pointer is not None else None,
+            "set_chosen": pointer is not None and "picker_chosen" in pointer[1],
+            "picker_chosen": pointer[1].get("picker_chosen") if pointer is not None else None,
         }
         # Asked last, when nothing but the statement can fail before `_settle` gives the offer back.
         offer = _offer(session, messages)

@@ -5,13 +5,18 @@ case each time."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
-from db.models import Case
+from db.engine import make_engine, migrate
+from db.models import Case, Outbox, Setting, User
 from tests.chat import Person
 from tests.conftest import Harness
+from tests.revisions import migrate_down
+from tests.test_update_cost import statements_seen
 
 CYCLE = "Сбор предварительных заявок"  # weekly_orders: no start form, a press registers the case at once
 
@@ -71,3 +76,59 @@ async def test_a_list_a_newer_one_replaced_loses_its_buttons_and_a_press_on_it_s
     assert said == "Этот список устарел. Чтобы начать ещё один процесс, нажмите «▶️ Начать процесс».", said
     await harness.settle()
     assert await cases_started(harness) == 1
+
+
+async def test_the_list_is_kept_on_the_persons_own_row_read_and_written_with_the_update(harness: Harness) -> None:
+    """Asking for the list and choosing from it neither read nor write anything but what the update does anyway: the
+    list is on Кирилл's own row (read with his update), written with the update's own writes — it was a settings
+    row read and written on both (three to four statements more a case)."""
+    kirill = await harness.person("Кирилл", "commercial_director")
+    await harness.settle()
+    seen, stop = statements_seen(harness)
+    try:
+        await kirill.send("▶️ Начать процесс")
+        picker = await kirill.expect("Какой процесс начать?")
+        await kirill.press(CYCLE, picker)
+        await kirill.expect("зарегистрировано")
+        await harness.settle()
+    finally:
+        stop()
+    settings = [s for s in seen if re.search(r"\b(FROM|INTO|UPDATE) settings\b", s)]
+    assert not settings, settings
+    data = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if CYCLE in k["text"])
+    async with harness.core.sessionmaker() as session:
+        row = (await session.execute(select(User).where(User.tg_id == kirill.id))).scalar_one()
+        sent = await session.get(Outbox, row.picker_ref)  # the list: its outbox row
+    assert sent is not None and sent.message_id == picker["message_id"] and row.picker_chosen == "weekly_orders"
+    said = await kirill.press_data(picker["message_id"], data, unchecked=True)
+    assert said == f"Процесс «{CYCLE}» уже выбран в этом списке.", said
+    assert await cases_started(harness) == 1
+
+
+async def test_a_list_remembered_before_0045_is_still_the_persons_newest_after_the_upgrade(
+    empty_database_url: str,
+) -> None:
+    """0045 moves each person's newest list from a settings row onto their own row (what was chosen from it with it)
+    and removes the settings rows; its downgrade drops the columns."""
+    engine = make_engine(empty_database_url)
+    try:
+        await migrate(engine)
+        await migrate_down(engine, "0044_invite_picker")
+        now = datetime.now(UTC)
+        async with engine.begin() as connection:
+            for tg_id, name in ((501, "Кирилл"), (502, "Марина")):
+                await connection.execute(insert(User.__table__).values(tg_id=tg_id, name=name, created_at=now))
+            ids = dict((await connection.execute(select(User.tg_id, User.id))).all())
+            chosen, fresh = {"ref": 41, "chosen": "weekly_orders"}, {"ref": 57, "chosen": ""}
+            await connection.execute(insert(Setting.__table__), [
+                {"key": f"picker:{ids[501]}", "value": chosen}, {"key": f"picker:{ids[502]}", "value": fresh},
+                {"key": "digest:1", "value": {"hour": 9}},
+            ])  # fmt: skip
+        await migrate(engine)
+        async with engine.connect() as connection:
+            pickers = (await connection.execute(select(User.tg_id, User.picker_ref, User.picker_chosen))).all()
+            settings = (await connection.execute(select(Setting.key))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert sorted(pickers) == [(501, 41, "weekly_orders"), (502, 57, None)]
+    assert settings == ["digest:1"]  # the lists' rows are gone, nobody else's

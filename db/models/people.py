@@ -50,6 +50,11 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     # Files sent when no question asked for one (`services.kept_files`), offered at the next question for a file.
     kept_files: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # The person's newest «Which process?» list (its outbox row) and what was chosen from it (a process key, None
+    # while nothing is): a second press on it, or a press on an older list, starts nothing (`services.menu.Pick`).
+    # On the person's row, read with every update of theirs anyway, and written with the update's own writes.
+    picker_ref: Mapped[int | None] = mapped_column(Integer)
+    picker_chosen: Mapped[str | None] = mapped_column(String(64))
 
 
 class UserRole(Base):
