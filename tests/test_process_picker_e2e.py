@@ -81,7 +81,8 @@ async def test_a_list_a_newer_one_replaced_loses_its_buttons_and_a_press_on_it_s
 async def test_the_list_is_kept_on_the_persons_own_row_read_and_written_with_the_update(harness: Harness) -> None:
     """Asking for the list and choosing from it neither read nor write anything but what the update does anyway: the
     list is on Кирилл's own row (read with his update), written with the update's own writes — it was a settings
-    row read and written on both (three to four statements more a case)."""
+    row read and written on both (three to four statements more a case) — and is nothing the people's caches of the
+    other workers are told of."""
     kirill = await harness.person("Кирилл", "commercial_director")
     await harness.settle()
     seen, stop = statements_seen(harness)
@@ -95,6 +96,8 @@ async def test_the_list_is_kept_on_the_persons_own_row_read_and_written_with_the
         stop()
     settings = [s for s in seen if re.search(r"\b(FROM|INTO|UPDATE) settings\b", s)]
     assert not settings, settings
+    # Nor is it a change of people the other workers' directories must hear of (PostgreSQL's NOTIFY).
+    assert not [s for s in seen if s.startswith("NOTIFY")]
     data = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if CYCLE in k["text"])
     async with harness.core.sessionmaker() as session:
         row = (await session.execute(select(User).where(User.tg_id == kirill.id))).scalar_one()

@@ -138,9 +138,10 @@ def cached_setting(key: str) -> Callable[[_Read[_Key, _Value]], _Read[_Key, _Val
     return keep
 
 
-# A person's columns that change all day long (a form's progress, a question asked, a delivery mark): the
-# directory's copies of people are never read for them (`PeopleCache.user` is not how they are read).
-_VOLATILE = frozenset({"active_task_id", "prompt", "question_lost_at"})
+# A person's columns that change all day long (a form's progress, a question asked, a delivery mark, the newest
+# «Which process?» list): the directory's copies of people are never read for them (`PeopleCache.user` is not how
+# they are read).
+_VOLATILE = frozenset({"active_task_id", "prompt", "question_lost_at", "picker_ref", "picker_chosen"})
 # What the directory holds depends on these: role rows, whether a person is active (members) and the rest of a
 # person's row (the copies a step reads people from: name, language, reachability, addresses, organisation).
 _WATCHED_COLUMNS = frozenset({"active"})
