@@ -52,6 +52,7 @@ class CardButtons:
         if button.action == "claim":
             loaded = await self.cases.claim(self.user, task.id)
             if loaded.task_rows[task.id].status == TaskStatus.DONE:  # taking it was the work (`done_when_taken`)
+                await self.conversation.say_done(loaded)  # as any task done: where the case is now, whom it awaits
                 return self.r.t("Done ✅", self.lang)
             return self.r.t("The task is yours.", self.lang)
         if button.action == "out":

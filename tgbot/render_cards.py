@@ -247,6 +247,12 @@ class TaskCards(ItemCards):
                 lines.append(self.t("✅ Done (%(who)s)", lang, who=who))
         elif task.status == TaskStatus.CANCELLED:
             lines.append(self.t("✖️ No longer needed.", lang))
+        elif task.assignee_id is None and words.tdef.done_when_taken and words.outcomes:
+            # Taking it is the whole task (a reclamation accepted into diagnosis): the button says so, not «✋ Взять»
+            # «to work on it» — a service engineer pressed that and found the task done, with nothing to work on.
+            label = words.outcomes[0][1]
+            lines.append(self.t("Press “%(button)s” to accept it.", lang, button=label))
+            rows.append([button(label, pack(TaskCb, "claim", task_id, ""))])
         elif task.assignee_id is None:
             # The card goes to the role's people only: it tells them what to do, not that someone is awaited.
             lines.append(self.t("Press “✋ Take” to work on it.", lang))
