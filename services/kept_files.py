@@ -15,15 +15,18 @@ from typing import Any
 from sqlalchemy import and_, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import StoredFile, User
+from db.models import StoredFile, Task, User, status_is
 from flows.model import FieldDef
+from flows.runtime import COMMENT_FILE_SUFFIX
+from flows.status import TaskStatus
 
 KEEP_FOR = timedelta(hours=24)
 MOST = 10
 SWEEP_BATCH = 500  # stray files deleted in one tick at most: a backlog goes over the next ticks
 
 # A file a person sent in chat (it has Telegram's unique id) that belongs to no case: one sent when no question asked
-# for it, and no form took (a form's and a comment's files are their case's from the start). Indexed (migration 0039).
+# for it, and no form took (a form's files are their case's from the start), or a decision's comment not confirmed
+# (`_said_in_drafts`: kept while its draft waits). Indexed (migration 0039).
 STRAY = and_(StoredFile.case_id.is_(None), StoredFile.tg_unique_id.is_not(None))
 
 
@@ -85,6 +88,26 @@ async def give_to_case(session: AsyncSession, files: list[dict[str, Any]], case_
     return [file for file in files if int(file["id"]) in given]
 
 
+async def _said_in_drafts(session: AsyncSession, senders: list[int]) -> set[int]:
+    """The files these people sent as the comment of a decision they have not confirmed yet (the marked-up offer
+    photographed, the summary left for two days): no case's until it is confirmed, and not to be deleted under it."""
+    if not senders:
+        return set()
+    drafts = await session.execute(
+        select(Task.draft).where(
+            Task.assignee_id.in_(senders), status_is(Task.status, TaskStatus.OPEN), Task.draft.is_not(None)
+        )
+    )
+    return {
+        int(ref["id"])
+        for (draft,) in drafts
+        for key, refs in ((draft or {}).get("values") or {}).items()
+        if key.endswith(COMMENT_FILE_SUFFIX) and isinstance(refs, list)
+        for ref in refs
+        if isinstance(ref, dict) and isinstance(ref.get("id"), int)
+    }
+
+
 async def drop_stale(session: AsyncSession, now: datetime) -> list[str]:
     """Stray files a day old that no fresh list offers (the list's day counts from its newest file): their rows
     deleted, and the stale lists of their senders emptied. The disk paths no row names any more, to be removed once
@@ -111,6 +134,7 @@ async def drop_stale(session: AsyncSession, now: datetime) -> list[str]:
         ).all()
     )
     offered = {int(file["id"]) for state in lists.values() for file in _fresh(state, now)}
+    offered |= await _said_in_drafts(session, list(lists))
     stale = [user_id for user_id, state in lists.items() if state and not _fresh(state, now)]
     if stale:
         await session.execute(update(User).where(User.id.in_(stale)).values(kept_files=null()))

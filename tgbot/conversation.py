@@ -24,7 +24,7 @@ from flows.runtime import (
     stage_waits_until,
 )
 from flows.status import CaseStatus, TaskStatus
-from services import outbox
+from services import kept_files, outbox
 from services import people as people_repo
 from services.cases import Loaded
 from tgbot.callbacks import FormCb, TaskCb
@@ -167,7 +167,9 @@ class Conversation(FormAnswers, FormCorrections):
             raise EngineError(_("The form is not complete yet."))
         values = {k: v for k, v in draft["values"].items() if k in names}
         said_as_file = draft["values"].get(comment_file_key(task.key))
-        if said_as_file and values.get(f"{task.key}_comment"):  # the comment was a photo: it goes with its words
+        if not values.get(f"{task.key}_comment"):
+            said_as_file = None
+        if said_as_file:  # the comment was a photo: it goes with its words
             values[comment_file_key(task.key)] = said_as_file
         # Said here in the person's language (the engine checks it again, for every other way in): a date
         # corrected from the summary may no longer fit another.
@@ -178,6 +180,9 @@ class Conversation(FormAnswers, FormCorrections):
             raise EngineError(broken[0], **broken[1])
         registering = task.key == START_TASK
         loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values, registering=registering)
+        if said_as_file and task.case_id is not None:
+            # Only now the case's: a photo sent as the comment of a decision not made stays no case's file.
+            await kept_files.give_to_case(self.session, said_as_file, task.case_id)
         self.user.active_task_id = None
         self._finished(draft)
         item = parse_item_task(task.key)

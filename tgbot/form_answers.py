@@ -265,10 +265,13 @@ class FormAnswers(FormBase):
     ) -> None:
         """A photo (or a file) sent as a decision's comment — the director's offer marked up by hand: kept as a file
         of the case with the decision (`flows.runtime.comment_file_key`), its caption the comment's words, else
-        «(фото)» / «(файл)», so that the card quoting the comment reads something and brings the photo along."""
+        «(фото)» / «(файл)», so that the card quoting the comment reads something and brings the photo along. Stored
+        as no case's file yet: it becomes the case's when the decision is confirmed (`Conversation.confirm`); one he
+        thought better of (cancelled, another answer chosen, words typed instead) is deleted with the strays a day
+        on (`services.kept_files.drop_stale`)."""
         stored = await self.core.files.add(
             self.session, content=incoming.content, name=incoming.name, kind=incoming.kind, now=self.cases.now,
-            case_id=task.case_id, user_id=self.user.id, mime_type=incoming.mime_type,
+            case_id=None, user_id=self.user.id, mime_type=incoming.mime_type,
             tg_file_id=incoming.tg_file_id, tg_unique_id=incoming.tg_unique_id,
         )  # fmt: skip
         said = (incoming.caption or "").strip()
@@ -284,10 +287,11 @@ class FormAnswers(FormBase):
     async def _more_of_comment(self, task: AnyTask, draft: dict[str, Any], incoming: IncomingFile) -> None:
         """A later page of an album sent as the comment (a marked-up offer of three pages, sent at once): added to
         the comment's files, silently — Telegram shows the album as one message, and the summary asked after its
-        first page stands. Not kept as a file sent when no question asked for one, and the manager gets every page."""
+        first page stands. Not kept as a file sent when no question asked for one, and the manager gets every page;
+        the case's, as the first page, once the decision is confirmed."""
         stored = await self.core.files.add(
             self.session, content=incoming.content, name=incoming.name, kind=incoming.kind, now=self.cases.now,
-            case_id=task.case_id, user_id=self.user.id, mime_type=incoming.mime_type,
+            case_id=None, user_id=self.user.id, mime_type=incoming.mime_type,
             tg_file_id=incoming.tg_file_id, tg_unique_id=incoming.tg_unique_id,
         )  # fmt: skip
         key = comment_file_key(task.key)
