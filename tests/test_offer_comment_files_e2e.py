@@ -15,6 +15,7 @@ from tests.conftest import Harness
 from tests.panel_pages import case_fields
 from tests.test_fulfillment_e2e import an_offer_for_the_director
 from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the warehouse's five people
+from tests.test_offer_review_e2e import director_returns_with_a_photo
 
 
 async def photos_kept(shop: Harness) -> list[int | None]:
@@ -83,3 +84,33 @@ async def test_a_photo_sent_and_then_replaced_by_words_is_no_file_of_the_case(fu
     await director.press("Подтвердить", await director.expect("Проверьте"))
     await manager.expect("Директор вернул КП на доработку: Снизьте цену хранения")
     assert await photos_kept(shop) == [None]
+
+
+async def test_the_photo_the_offer_was_returned_with_is_among_the_files_of_the_case(fulfillment: Harness) -> None:
+    """The manager opens the case: «📎 Файлы (2)» — the offer and the director's photo, which comes named by his
+    decision, not by a key of the bot."""
+    shop = fulfillment
+    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
+    await an_offer_for_the_director(manager)
+    await director_returns_with_a_photo(director, "Цена хранения завышена")
+    await manager.expect("Исправьте КП по замечанию директора")
+    await shop.settle()
+    before = len(await manager.bot_messages())
+
+    await manager.send("/case 1")
+    card = await manager.expect("№1", "Этап:")
+    assert "📎 Файлы (2)" in manager.buttons(card), manager.buttons(card)
+    said = await manager.press("Файлы", card)
+    await shop.settle()
+    sent = (await manager.bot_messages())[before:]
+    photos = [m for m in sent if m.get("photos")]
+    assert len(photos) == 1, [(m.get("text") or "")[:80] for m in sent]
+    caption = photos[0]["text"] or ""
+    assert "Что исправить? · Возвращено с замечаниями" in caption, caption
+    assert "comment" not in caption and "approve_offer" not in caption, caption
+    assert any((m.get("document") or {}).get("file_name") == "offer_v1.pdf" for m in sent), sent
+    assert said is None or "comment" not in said, said
+
+    # Its task card counts it too: the same two files.
+    task = await manager.card("Исправьте КП по замечанию директора", button="Заполнить")
+    assert "📎 Файлы (2)" in manager.buttons(task), manager.buttons(task)

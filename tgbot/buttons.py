@@ -19,7 +19,7 @@ from services.cases import CaseService, Loaded
 from services.comments import Comments
 from services.diagrams import Diagrams
 from services.escalations import Escalations
-from services.wording.files import file_fields
+from services.wording.files import case_file_names
 from tgbot.callbacks import CaseCb, EscalationCb, ItemCb, TaskCb
 from tgbot.case_view import case_view
 from tgbot.conversation import Conversation
@@ -113,7 +113,7 @@ class CardButtons:
             return Reply(notice, await case_view(self.cases, self.user, loaded))
         if button.action == "files":
             state = loaded.state
-            files = self.r.files(state.spec, state.data, file_fields(state.spec), self.lang)
+            files = self.r.files(state.spec, state.data, case_file_names(state.spec, state.data), self.lang)
             send_files(self.cases.session, self.user.tg_id, self.cases.now, files, self.r.case_name(state, self.lang),
                        loaded.row.id)  # fmt: skip
             return Reply(self.r.t("Files of the case: %(n)s", self.lang, n=len(files)))

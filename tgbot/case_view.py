@@ -16,7 +16,7 @@ from services.cases import CaseService, Loaded
 from services.comments import SHOWN, Comments
 from services.end_reasons import end_reason
 from services.portal import ORDER_PROCESS, repeatable
-from services.wording.files import file_fields
+from services.wording.files import case_file_names
 from services.worktime import WorkTime
 from tgbot.callbacks import CartCb, CaseCb, ItemCb, button_label
 from tgbot.render import renderer_for
@@ -122,7 +122,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
                     )
                 ]
             )
-    files = core.wording.files(state.spec, state.data, file_fields(state.spec), lang)
+    files = core.wording.files(state.spec, state.data, case_file_names(state.spec, state.data), lang)
     if files:
         # The evidence of the case in one press: the card itself shows only how many files there are.
         label = core.translator.t("📎 Files (%(n)s)", lang, n=len(files))

@@ -3,14 +3,19 @@ counted, documents by their names)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from flows.form_shape import COMMENT_LABEL, comment_field
-from flows.model import FILE_TYPES, ProcessDef
+from flows.model import FILE_TYPES, ProcessDef, TaskDef
+from flows.runtime import COMMENT_FILE_SUFFIX, base_key, entry_index
 from flows.spec_cache import SpecCache
 from services.wording.base import WordingBase
 from services.wording.names import entry_name
+
+# The emoji a button's label or a decision's words begin with («✖️ Нецелевой», «↩️ Вернуть с замечаниями»).
+MARKS = re.compile(r"^[^\w«“\"'(]+")
 
 
 def file_fields(spec: ProcessDef) -> list[str]:
@@ -35,10 +40,34 @@ def _file_fields(spec: ProcessDef) -> tuple[str, ...]:
     return _FILE_FIELDS.put(spec, None, names)
 
 
+def case_file_names(spec: ProcessDef, data: Mapping[str, Any]) -> list[str]:
+    """Where the case keeps its files: the fields that hold them, and the photos (or files) its decisions' comments
+    were given as (`flows.runtime.comment_file_key`: the director's offer marked up by hand) — the case's «📎 Files»."""
+    return [*_file_fields(spec), *_comment_file_names(spec, data)]
+
+
+def _comment_file_names(spec: ProcessDef, data: Mapping[str, Any]) -> list[str]:
+    """The keys of the decisions' comment files the case holds now, of tasks its definition has (a for_each task's
+    entries each keep their own; the task's own key repeats the last of them, so it is not counted twice)."""
+    names = [
+        key
+        for key, value in data.items()
+        if key.endswith(COMMENT_FILE_SUFFIX) and _refs(value) and _comment_task(spec, key) is not None
+    ]
+    keys = [n.removesuffix(COMMENT_FILE_SUFFIX) for n in names]
+    entries = {base_key(k) for k in keys if entry_index(k) is not None}
+    return [n for n, k in zip(names, keys, strict=True) if k not in entries]
+
+
+def _comment_task(spec: ProcessDef, name: str) -> TaskDef | None:
+    key = base_key(name.removesuffix(COMMENT_FILE_SUFFIX))
+    return next((t for stage in spec.stages for t in stage.tasks if t.key == key), None)
+
+
 def file_count(spec: ProcessDef, data: Mapping[str, Any]) -> int:
-    """How many files the case holds (`len(Wording.files(spec, data, file_fields(spec), lang))` without wording
-    a label for each: a card shows only the number)."""
-    count = 0
+    """How many files the case holds (`len(Wording.files(spec, data, case_file_names(spec, data), lang))` without
+    wording a label for each: a card shows only the number)."""
+    count = sum(_ref_count(data.get(name)) for name in _comment_file_names(spec, data))
     for name, subs in _file_plan(spec):
         value = data.get(name)
         if subs is None:
@@ -113,13 +142,16 @@ class FileWords(WordingBase):
         self, spec: ProcessDef, data: Mapping[str, Any], name: str, lang: str | None
     ) -> list[tuple[str, dict[str, Any]]]:
         """The photo a decision's comment was given as (`flows.runtime.comment_file_key`), named as the comment was
-        asked («Что исправить?»): not a field of the definition, so found by the task it is of."""
-        key = name.removesuffix("_comment_file")
-        tdef = next((t for stage in spec.stages for t in stage.tasks if t.key == key), None)
-        if tdef is None or key == name:
+        asked and by the decision it came with («Что исправить? · Возвращено с замечаниями»): not a field of the
+        definition, so found by the task it is of."""
+        tdef = _comment_task(spec, name) if name.endswith(COMMENT_FILE_SUFFIX) else None
+        if tdef is None:
             return []
-        odef = tdef.outcome_defs().get(str(data.get(key)))
+        odef = tdef.outcome_defs().get(str(data.get(name.removesuffix(COMMENT_FILE_SUFFIX))))
         label = self.local(comment_field(odef).label if odef is not None else COMMENT_LABEL, lang)
+        if odef is not None:
+            decided = MARKS.sub("", self.local(odef.done if odef.done is not None else odef.label, lang))
+            label = f"{label} · {decided}" if decided else label
         return [(label, ref) for ref in _refs(data.get(name))]
 
     def photos(self, count: int, lang: str | None) -> str:

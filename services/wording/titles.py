@@ -3,7 +3,6 @@ decision made, a comment's line, a duration."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -11,14 +10,12 @@ from flows.items import item_work_title
 from flows.model import ProcessDef, TaskDef
 from flows.runtime import START_TASK, STARTED_BY, CaseState, TaskState, task_def
 from flows.values import number_sign
+from services.wording.files import MARKS
 from services.wording.names import ROLES, words_of_key
 from services.wording.values import ValueWords
 
 if TYPE_CHECKING:
     from services.comments import Entry
-
-# The emoji a button's label or a decision's words begin with («✖️ Нецелевой», «↩️ Вернуть с замечаниями»).
-_MARKS = re.compile(r"^[^\w«“\"'(]+")
 
 
 class TitleWords(ValueWords):
@@ -101,8 +98,8 @@ class TitleWords(ValueWords):
             return "✅", outcome or ""
         label = self.tr.local(odef.label, lang)
         words = self.tr.local(odef.done, lang) if odef.done is not None else label
-        mark = _MARKS.match(words) or _MARKS.match(label)
-        result = _MARKS.sub("", words)
+        mark = MARKS.match(words) or MARKS.match(label)
+        result = MARKS.sub("", words)
         if mark is not None:
             return mark.group().strip(), result
         return ("✖️" if tdef.kind == "approve" and outcome == "reject" else "✅"), result
