@@ -15,7 +15,7 @@ from tests.conftest import Harness
 from tests.panel_pages import case_fields
 from tests.test_fulfillment_e2e import an_offer_for_the_director
 from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the warehouse's five people
-from tests.test_offer_review_e2e import director_returns_with_a_photo
+from tests.test_offer_review_e2e import before_its_card, director_returns_with_a_photo
 
 
 async def photos_kept(shop: Harness) -> list[int | None]:
@@ -114,3 +114,28 @@ async def test_the_photo_the_offer_was_returned_with_is_among_the_files_of_the_c
     # Its task card counts it too: the same two files.
     task = await manager.card("Исправьте КП по замечанию директора", button="Заполнить")
     assert "📎 Файлы (2)" in manager.buttons(task), manager.buttons(task)
+
+
+async def test_an_offer_approved_the_second_time_comes_to_the_manager_as_corrected(fulfillment: Harness) -> None:
+    """Returned, corrected (a new file), approved: the news that it is approved brings the corrected offer, the one
+    the director approved — not the one he returned."""
+    shop = fulfillment
+    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
+    await an_offer_for_the_director(manager)
+    await director_returns_with_a_photo(director, "Цена хранения завышена")
+    await manager.press("Заполнить", await manager.card("Исправьте КП по замечанию директора", button="Заполнить"))
+    await manager.expect("Исправленный файл КП")
+    await manager.document(b"%PDF offer v2", "offer_v2.pdf")
+    await manager.expect("Что исправлено в КП")
+    await manager.send("Пересчитали хранение")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    card = await director.card("КП прислано повторно", button="Согласовать")
+    await director.press("Согласовать", card)
+
+    notice = await manager.expect("КП согласовано директором — отправьте его клиенту")
+    await shop.settle()
+    messages = await manager.bot_messages()
+    before_its_card(messages, notice, "offer_v2.pdf")
+    assert not any((m.get("document") or {}).get("file_name") == "offer_v1.pdf" for m in messages), [
+        (m.get("document") or {}).get("file_name") for m in messages
+    ]
