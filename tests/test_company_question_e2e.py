@@ -46,3 +46,30 @@ async def test_a_company_like_the_one_typed_is_not_it_and_the_name_is_typed_agai
     await manager.press("Ввести заново", offer)
     await manager.expect("Клиент")
     assert await companies_named(harness) == ["ООО Мясной двор"]
+
+
+async def test_type_again_pressed_twice_asks_once_and_the_second_press_says_why(harness: Harness) -> None:
+    """A double tap on «✏️ Ввести заново» (the second before the phone removed the buttons), or a press on an older
+    offer after a newer name was typed: the question is asked once, and the newer offer stands."""
+    manager = await harness.person("Антон", "sales_manager")
+    await start_a_process(manager, "Сделка", "Клиент")
+    await manager.send("ООО Мясной двр")
+    offer = await manager.expect("Компании «ООО Мясной двр» пока нет. Создать?")
+    retype = next(b["callback_data"] for row in offer["inline_keyboard"] for b in row if "Ввести заново" in b["text"])
+    await manager.press("Ввести заново", offer)
+    await manager.expect("Клиент")
+    await harness.settle()
+    asked = len(await manager.bot_messages())
+
+    again = await manager.press_data(offer["message_id"], retype, unchecked=True)
+    assert again and "Название уже можно ввести заново" in again, again
+    await harness.settle()
+    assert len(await manager.bot_messages()) == asked  # the question is not asked a second time
+
+    await manager.send("ООО Мясной двор")
+    newer = await manager.expect("Компании «ООО Мясной двор» пока нет. Создать?")
+    stale = await manager.press_data(offer["message_id"], retype, unchecked=True)
+    assert stale and "последнее сообщение" in stale, stale
+    await manager.press("Создать", newer)  # the newer offer was not undone by the old button
+    await manager.expect("✏️")
+    assert await companies_named(harness) == ["ООО Мясной двор"]

@@ -5,6 +5,7 @@ written to the draft and the next question asked (`tgbot.form_base.FormBase.ask`
 from __future__ import annotations
 
 import copy
+import zlib
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -21,6 +22,14 @@ from tgbot.form_base import PICKER_ROW, AnyTask, FormBase, FormError, IncomingFi
 from tgbot.stray_files import KEPT
 
 RETYPE = "retype"  # a company field's offer: the name typed again
+
+
+def retype_of(name: str | None) -> str:
+    """«✏️ Type again» under the offer for this name: the name's mark rides along (a button of an offer already left,
+    pressed again, is told apart from the newer offer's); none once the name is to be typed again."""
+    return f"{RETYPE}{zlib.crc32(name.encode()) % 1_000_000}" if name else ""
+
+
 COMMENT_ALBUM = "comment_album"  # in a draft: the album (media_group_id) whose first photo was a decision's comment
 
 
@@ -107,7 +116,14 @@ class FormAnswers(FormBase):
         if step is None or step.field is None:
             raise EngineError(_("That question was already answered; please use the latest message."))
         if step.field.type == "company":
-            if key == RETYPE:  # «✏️ Type again» under the offer: the question again, nothing created
+            if key.startswith(RETYPE):  # «✏️ Type again» under the offer: the question again, nothing created
+                # Once: a second tap (or an older offer's button under a newer one) would ask the question again, or
+                # drop the name the newer offer is about — its «Create» then had nothing to create.
+                query = draft.get("company_query")
+                if not query:
+                    raise EngineError(_("The name is already to be typed again: type it in reply to the question."))
+                if key not in (RETYPE, retype_of(query)):  # bare: an offer sent before the mark rode along
+                    raise EngineError(_("That question was already answered; please use the latest message."))
                 draft.pop("company_query", None)
                 task.draft = draft
                 await self.ask(task)
@@ -182,7 +198,7 @@ class FormAnswers(FormBase):
             [
                 InlineKeyboardButton(
                     text=self.r.t("✏️ Type again", self.lang),
-                    callback_data=FormCb(action="pick", task_id=task.id, arg=RETYPE, step=step_no).pack(),
+                    callback_data=FormCb(action="pick", task_id=task.id, arg=retype_of(name), step=step_no).pack(),
                 )
             ]
         )
