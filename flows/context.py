@@ -164,12 +164,15 @@ def _reading(spec: ProcessDef, lang: str) -> _Reading:
         for name, fdef in converted
         if fdef.type == "choice" and fdef.options
     }
-    # Text fields a report writes its summary to: the system writes it in every language, a reader reads theirs.
+    # Text fields a report writes its summary (and what changed since an earlier one) to: the system writes them in
+    # every language, a reader reads theirs.
     localized = tuple(
-        action.report.summary
+        name
         for stage in spec.stages
         for action in stage.on_enter
-        if isinstance(action, ReportAction) and action.report.summary is not None
+        if isinstance(action, ReportAction)
+        for name in (action.report.summary, action.report.changes)
+        if name is not None
     )
     return _READINGS.put(spec, lang, (outcomes, options, converted, localized))
 

@@ -24,7 +24,7 @@ from flows import values as field_values
 from flows.calendar import WorkCalendar
 from flows.expressions import CANCELLED_ENTRY, ExpressionError, evaluate
 from flows.i18n import _
-from flows.model import BOUND_RULES, DATE_RULES, FILE_TYPES, FieldDef, local
+from flows.model import BOUND_RULES, DATE_RULE_WORDS, DATE_RULES, FILE_TYPES, FieldDef, local
 
 
 @dataclass(frozen=True)
@@ -472,6 +472,20 @@ _NAMED_TODAY_MESSAGES = {
     "before": _("“%(field)s”: the date must be earlier than today (%(value)s)."),
     "not_after": _("“%(field)s”: the date cannot be later than today (%(value)s)."),
 }
+# `next_week` (its first day): a pre-order is planned for the week after the one it is collected in. The day named is
+# the earliest the date may be (the first working day of that week, for a working-day field).
+_NEXT_WEEK_MESSAGES = {
+    "after": _("The date must be later than the start of next week (%(value)s)."),
+    "not_before": _("The date cannot be earlier than next week: the earliest day is %(value)s."),
+    "before": _("The date must be earlier than next week (%(value)s)."),
+    "not_after": _("The date cannot be later than the start of next week (%(value)s)."),
+}
+_NAMED_NEXT_WEEK_MESSAGES = {
+    "after": _("“%(field)s”: the date must be later than the start of next week (%(value)s)."),
+    "not_before": _("“%(field)s”: the date cannot be earlier than next week: the earliest day is %(value)s."),
+    "before": _("“%(field)s”: the date must be earlier than next week (%(value)s)."),
+    "not_after": _("“%(field)s”: the date cannot be later than the start of next week (%(value)s)."),
+}
 _DAY_OFF = _("%(value)s is not a working day; the nearest working day is %(next)s.")
 _NAMED_DAY_OFF = _("“%(field)s”: %(value)s is not a working day; the nearest working day is %(next)s.")
 _HOLDS = {
@@ -512,13 +526,18 @@ def _other_date(
     return other, odef, _moment(odef.type, known.get(other)) if odef is not None else None
 
 
+def next_week(today: date) -> date:
+    """The first day (Monday) of the week after `today`'s: what a date rule's `next_week` names."""
+    return today + timedelta(days=7 - today.weekday())
+
+
 def date_rule_days(fdef: FieldDef, fields: Mapping[str, FieldDef], known: Mapping[str, Any]) -> list[date]:
     """The days of the other fields the field's date rules name, those answered (`date_rule_problem`'s `fields`
     and `known`): where a date the field takes may lie, when today's neighbourhood has none (a return not before a
     shipping a month ahead)."""
     days = []
     for _rule, other in fdef.date_rules():
-        theirs = _other_date(other, fields, known)[2] if other != "today" else None
+        theirs = _other_date(other, fields, known)[2] if other not in DATE_RULE_WORDS else None
         if theirs is not None:
             days.append(theirs.date() if isinstance(theirs, datetime) else theirs)
     return days
@@ -547,6 +566,15 @@ def date_rule_problem(
             theirs: date | None = today
             message, label = (_NAMED_TODAY_MESSAGES if named else _TODAY_MESSAGES)[rule], ""
             shown = field_values.format_value("date", today, lang=lang)
+        elif other == "next_week":
+            theirs = next_week(today)
+            earliest = theirs
+            while rule == "not_before" and fdef.working_day and calendar is not None:
+                if calendar.is_working_day(earliest):
+                    break
+                earliest += timedelta(days=1)
+            message, label = (_NAMED_NEXT_WEEK_MESSAGES if named else _NEXT_WEEK_MESSAGES)[rule], ""
+            shown = field_values.format_value("date", earliest, lang=lang)
         else:
             other, odef, theirs = _other_date(other, fields, known)
             if odef is None or theirs is None:
@@ -712,7 +740,7 @@ def date_preference(fdef: FieldDef) -> str | None:
     """Which way a date in words leans for this field: «пн» for a date that cannot be later than today is the
     last Monday, and «28 декабря» typed in January is last December's; for one that must come later, the next."""
     for rule, other in fdef.date_rules():
-        if other == "today":
+        if other in DATE_RULE_WORDS:
             return "past" if rule in ("before", "not_after") else "future"
     return None
 

@@ -799,6 +799,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 roles=", ".join(spec.roles),
             )
     _check_field_list(c, ("start", "form"), spec.start.form, fields)
+    _check_entry_rules(c, ("start", "form"), spec.start.form, spec.start.form_rules, fields)
     _check_field_list(c, ("start", "shows"), spec.start.shows, fields)
     for s_index, schedule in enumerate(spec.schedule):
         if schedule.initiator not in roles:
@@ -900,6 +901,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                 c.add((*base, "cancel", "by"), unknown, role=who, roles=", ".join(sorted(roles)))
         _check_field_list(c, (*base, "requires"), stage.requires, fields)
         _check_field_list(c, (*base, "editable"), stage.editable, fields)
+        _check_entry_rules(c, (*base, "editable"), stage.editable, stage.edit_rules, fields)
         if stage.follows is not None:
             _check_follows(spec, c, base, stage, followed)
         _check_tracked_lists_stay(spec, c, base, stage)
@@ -1388,6 +1390,20 @@ def _check_refs(c: _Checker, path: Path_, refs: list[FieldRef], fields: dict[str
             c.add((*path, index), _("'%(name)s' is not a date field: it cannot have date rules"), name=ref.field)
             continue
         _check_date_rules(c, (*path, index), ref.field, ref, fields)
+
+
+def _check_entry_rules(
+    c: _Checker, path: Path_, names: list[str], rules: Mapping[str, FieldRef], fields: Mapping[str, FieldDef]
+) -> None:
+    """A start form's or a stage's `editable` entries given as `{field: …, not_before: …}`: their date rules."""
+    for index, name in enumerate(names):
+        ref, fdef = rules.get(name), fields.get(name)
+        if ref is None or fdef is None or not ref.date_rules():
+            continue
+        if fdef.type not in ("date", "datetime"):
+            c.add((*path, index), _("'%(name)s' is not a date field: it cannot have date rules"), name=name)
+            continue
+        _check_date_rules(c, (*path, index), name, ref, fields)
 
 
 def _check_date_rules(c: _Checker, path: Path_, name: str, rules: DateRules, fields: Mapping[str, FieldDef]) -> None:

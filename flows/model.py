@@ -92,7 +92,9 @@ may, and the work given stays as it is."""
 
 DATE_RULES: dict[str, str] = {"after": ">", "not_before": ">=", "before": "<", "not_after": "<="}
 """Rules between dates: `after: ship_date` — this date must be later than that field's (or `today`)."""
-DATE_RULE_WORDS = frozenset({"today"})
+DATE_RULE_WORDS = frozenset({"today", "next_week"})
+"""`next_week`: the first day (Monday) of the week after today's — seed 2's pre-orders are collected in one week for
+delivery in the next."""
 
 
 class DateRules(_Spec):
@@ -665,6 +667,11 @@ class ReportDef(_Spec):
     # nothing for the productions to confirm).
     count: str | None = None
     title: LocalText
+    # What moved since an earlier report of this case (the document field it went to): each line whose figures
+    # changed, old → new, the cases new in it and those gone, written to a text field — the people confirming
+    # updated plans read what the corrections changed, not two sets of totals to compare by eye. Both or neither.
+    changes_since: str | None = None
+    changes: str | None = None
 
 
 class NotifyCasesDef(_Spec):
@@ -834,6 +841,10 @@ class ReportAction(_Action):
             ck.field_of_type(("report", "count"), self.report.count, frozenset({"number"}))
         for name, target in self.report.totals_to.items():
             ck.field_of_type(("report", "totals_to", name), target, frozenset({"number", "money"}))
+        if self.report.changes_since is not None:
+            ck.field_of_type(("report", "changes_since"), self.report.changes_since, frozenset({"document"}))
+        if self.report.changes is not None:
+            ck.field_of_type(("report", "changes"), self.report.changes, frozenset({"text"}))
         ck.template(("report", "title"), self.report.title)
 
     def other_process(self) -> str | None:
@@ -1002,6 +1013,22 @@ class FollowDef(_Spec):
         return self
 
 
+def _asked_entries(value: Any, names: str, rules: str) -> Any:
+    """A list of fields a stage may change or a start form asks, each a name or `{field: name, not_before: …}` —
+    asked there with date rules added to the field's own (`FieldRef`): the names stay a list of names, the rules go
+    to `rules` by name."""
+    if not isinstance(value, dict) or not isinstance(value.get(names), list):
+        return value
+    entries = value[names]
+    if not any(isinstance(entry, dict) for entry in entries):
+        return value
+    return {
+        **value,
+        names: [entry.get("field") if isinstance(entry, dict) else entry for entry in entries],
+        rules: {entry.get("field"): entry for entry in entries if isinstance(entry, dict)},
+    }
+
+
 class StageDef(_Spec):
     key: str
     title: LocalText
@@ -1012,6 +1039,9 @@ class StageDef(_Spec):
     cancel: CancelDef | None = None  # who cancels the case here; not given: its initiator, its responsible, admins
     requires: list[str] = Field(default_factory=list)  # fields that must be filled before the case enters
     editable: list[str] = Field(default_factory=list)  # fields the responsible may change at this stage
+    # How an editable field is asked at this stage, where an entry says more than its name (`{field:
+    # planned_ship_date, not_before: next_week}`: a pre-order's date is moved within the weeks the cycle plans for).
+    edit_rules: dict[str, FieldRef] = Field(default_factory=dict)
     # Deadline expression: the stage holds until then; then its tasks are given (or, without tasks, it
     # follows `next`). Changing a field it reads (see `editable`) moves the wait; a past date does not wait.
     wait: str | None = None
@@ -1041,6 +1071,11 @@ class StageDef(_Spec):
     @classmethod
     def _join_all(cls, value: Any) -> Any:
         return None if value == "all" else value  # the default spelled out
+
+    @model_validator(mode="before")
+    @classmethod
+    def _edit_entries(cls, value: Any) -> Any:
+        return _asked_entries(value, "editable", "edit_rules")
 
     @model_validator(mode="after")
     def _shape(self) -> StageDef:
@@ -1073,6 +1108,13 @@ class DirectoryEntry(BaseModel):
 class StartDef(_Spec):
     roles: list[str]
     form: list[str] = Field(default_factory=list)
+    form_rules: dict[str, FieldRef] = Field(default_factory=dict)  # a form entry's own rules, as `edit_rules`
+
+    @model_validator(mode="before")
+    @classmethod
+    def _form_entries(cls, value: Any) -> Any:
+        return _asked_entries(value, "form", "form_rules")
+
     # false: not offered in «Начать процесс» (a dealer's order request starts from the cart, so its positions
     # come from the catalogue); a hand-off, a lead or a service still starts it.
     menu: bool = True

@@ -284,7 +284,7 @@ def start_task_def(spec: ProcessDef) -> TaskDef:
         kind="form",
         title=spec.title,
         assignee="initiator",
-        fields=[FieldRef(field=name) for name in spec.start.form],
+        fields=[spec.start.form_rules.get(name) or FieldRef(field=name) for name in spec.start.form],
     )
 
 
@@ -311,7 +311,9 @@ def task_def(spec: ProcessDef, stage: str, key: str) -> TaskDef:
         name = key.removeprefix(EDIT_PREFIX)
         label = spec.fields[name].label
         title = {lang: f"{prefix}: {local(label, lang)}" for lang, prefix in (("ru", "Изменить"), ("en", "Change"))}
-        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[FieldRef(field=name)])
+        # Asked with the rules the stage gives the field, if it gives any (a pre-order's date within the weeks planned).
+        ask = spec.stage(stage).edit_rules.get(name) or FieldRef(field=name)
+        return TaskDef(key=key, kind="form", title=title, assignee="responsible", fields=[ask])
     if key == MOVE_TASK:
         return move_task_def(spec, stage)
     item = parse_item_task(key)

@@ -157,6 +157,53 @@ def summary(
     return "\n".join(lines)
 
 
+def snapshot(report: ReportDef, rows: list[ReportRow]) -> dict[str, Any]:
+    """What a later report of the same case compares itself with (`ReportDef.changes_since`): each case's fields
+    of the report's columns as stored, and its name as its line reads it (kept for a case gone from the stage)."""
+    kept: dict[str, Any] = {}
+    for row in rows:
+        names = [
+            cell for column, cell in zip(report.columns, row.cells, strict=True)
+            if column.field in row.spec.fields and row.spec.fields[column.field].type not in _NAMED and cell
+        ]  # fmt: skip
+        values = {c.field: row.case.data.get(c.field) for c in report.columns if c.field in row.spec.fields}
+        kept[str(row.case.id)] = {"name": " · ".join(names), "values": values}
+    return kept
+
+
+def changes(core: Core, report: ReportDef, earlier: dict[str, Any], rows: list[ReportRow], lang: str) -> str:
+    """What moved since the earlier report, in `lang`: a line a case whose figures changed, each «old → new» with its
+    column's name; the cases new in this report and those no longer in it; one line when nothing moved."""
+    lines = []
+    now = {str(row.case.id) for row in rows}
+    for row in rows:
+        before = earlier.get(str(row.case.id))
+        name = snapshot(report, [row])[str(row.case.id)]["name"]
+        head = " · ".join(part for part in (core.translator.t("#%(n)s", lang, n=row.case.id), name) if part)
+        if not isinstance(before, dict):
+            lines.append(core.translator.t("• %(case)s: new in the report", lang, case=head))
+            continue
+        moved = []
+        for column in report.columns:
+            fdef = row.spec.fields.get(column.field)
+            if fdef is None or column.field not in before["values"]:
+                continue  # a column the earlier report had not: nothing to compare with
+            was, is_now = before["values"][column.field], row.case.data.get(column.field)
+            if was == is_now or (_number(was) is not None and _number(was) == _number(is_now)):
+                continue
+            shown = [core.wording.format_field(fdef, v, lang, row.spec) or "—" for v in (was, is_now)]
+            moved.append(f"{core.translator.local(column.label, lang)}: {shown[0]} → {shown[1]}")
+        if moved:
+            lines.append(f"• {head}: " + "; ".join(moved))
+    for case_id, before in earlier.items():
+        if case_id not in now and isinstance(before, dict):
+            head = " · ".join(p for p in (core.translator.t("#%(n)s", lang, n=case_id), before.get("name")) if p)
+            lines.append(core.translator.t("• %(case)s: no longer in the report", lang, case=head))
+    if not lines:
+        return core.translator.t("Nothing has changed since the report.", lang)
+    return "\n".join([core.translator.t("Changed since the report:", lang), *lines])
+
+
 # Values that say nothing by themselves in a line of cells: «1 500 · 300» is which production's kilos, «420 000,00 ₽ ·
 # 15 000,00 ₽» which is the deal and which the debt. Each goes with its column's name, as the totals above do.
 _NAMED = frozenset({"number", "money", "date", "datetime"})

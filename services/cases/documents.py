@@ -105,11 +105,20 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
         loaded.state.data[report.count] = len(rows)
     for name, target in report.totals_to.items():
         loaded.state.data[target] = sum(r.numbers.get(name, 0.0) for r in rows)
-    if report.summary is None:
+    # Kept for a later report of this case to say what moved since (`changes_since`).
+    loaded.state.data[f"{report.to}:rows"] = reports.snapshot(report, rows)
+    earlier = loaded.state.data.get(f"{report.changes_since}:rows") if report.changes_since else None
+    if report.summary is None and (report.changes is None or not isinstance(earlier, dict)):
         return
-    # A text the system wrote, in each language (`flows.model.LocalText`): each reader's card and task read theirs.
+    # Texts the system wrote, in each language (`flows.model.LocalText`): each reader's card and task read theirs.
     texts: dict[str, str] = {}
+    moved: dict[str, str] = {}
     for other in LANGUAGES:
         cells = rows if other == lang else await reports.rows_of(core, service.session, cases, report, other)
         texts[other] = reports.summary(core, report, reported, cells, totals, other)
-    loaded.state.data[report.summary] = texts
+        if isinstance(earlier, dict):
+            moved[other] = reports.changes(core, report, earlier, cells, other)
+    if report.summary is not None:
+        loaded.state.data[report.summary] = texts
+    if report.changes is not None and moved:
+        loaded.state.data[report.changes] = moved
