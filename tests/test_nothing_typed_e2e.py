@@ -14,7 +14,7 @@ from tests.conftest import Harness
 
 async def _to_the_receivables(manager: Person) -> None:
     await start_a_deal_with_a_new_client(manager, "ООО Мясной двор")
-    for answer in ("1500", "0", "450 000", "пятница"):
+    for answer in ("1500", "0", "450 000", "29.12.2026"):  # a pre-order ships next week
         await manager.expect("✏️")
         await manager.send(answer)
     await manager.press("Предоплата", await manager.expect("Условия оплаты"))

@@ -83,6 +83,12 @@ async def upload(person: Person, title: str, content: bytes, filename: str) -> N
     await person.press("Подтвердить", await person.expect("Проверьте"))
 
 
+async def make_all(head: Person, production: str) -> None:
+    """A production head confirms his production makes all its report's kilos."""
+    card = await head.card(f"производство {production} выпустит", button="Выпустим всё")
+    await head.press("Выпустим всё", card)
+
+
 async def open_deal(person: Person, fragment: str) -> dict:
     await person.send("📁 Мои дела")
     await person.press(fragment, await person.expect("Ваши дела"))
@@ -144,15 +150,17 @@ async def test_a_full_week(plant: Harness) -> None:
 
     # Two productions confirm in parallel; the case waits for both, then logistics confirms both.
     # Each head's card says which production in words, not as the cycle's own entry («Начальник производства: …»).
-    card = await p["Пётр"].card("Подтвердите, что производство №1 выпустит объёмы", button="Готово")
-    assert "Производство: №1" in card["text"] and "Начальник производства" not in card["text"], card["text"]
+    # Its buttons say what he answers: all of it, or less (how much is asked next).
+    card = await p["Пётр"].card("Подтвердите, что производство №1 выпустит объёмы", button="Выпустим всё")
+    assert "производство №1" in card["text"] and "Начальник производства" not in card["text"], card["text"]
+    assert p["Пётр"].buttons(card)[:2] == ["✅ Выпустим всё", "⚠️ Выпустим меньше"], p["Пётр"].buttons(card)
     # Each head reads the kilos his production is asked for, the quantity he plans by, without opening the file.
     assert "объёмы из отчёта: 1 800 кг." in card["text"].replace("\u00a0", " "), card["text"]
-    card = await p["Павел"].card("Подтвердите, что производство №2 выпустит объёмы", button="Готово")
+    card = await p["Павел"].card("Подтвердите, что производство №2 выпустит объёмы", button="Выпустим всё")
     assert "объёмы из отчёта: 400 кг." in card["text"].replace("\u00a0", " "), card["text"]
-    await done(p["Пётр"], "Подтвердите, что производство №1")
+    await make_all(p["Пётр"], "№1")
     assert not await p["Лев"].find("Подтвердите доставку")
-    await done(p["Павел"], "Подтвердите, что производство №2")
+    await make_all(p["Павел"], "№2")
     await done(p["Лев"], "Подтвердите доставку продукции производства №1")
     await done(p["Лев"], "Подтвердите доставку продукции производства №2")
 
@@ -333,9 +341,10 @@ async def test_a_full_week(plant: Harness) -> None:
     assert stage == "accountant_checked"
 
 
-async def test_a_planned_shipping_date_is_a_working_day_not_in_the_past(plant: Harness) -> None:
-    """A deal planned to ship on a day already gone would give the operators a task overdue at birth; one planned
-    for a Sunday, a task for a day the plant does not ship."""
+async def test_a_planned_shipping_date_is_a_working_day_of_a_week_to_come(plant: Harness) -> None:
+    """A pre-order is for the week after the one it is collected in (Thursday's cycle plans next week's production
+    and delivery): a day already gone, or one of this week, comes before any plan has it — refused, the earliest day
+    named; a Sunday, a day the plant does not ship."""
     anton = plant.people["Антон"]
     await start_a_deal_with_a_new_client(anton, "ООО Мясной двор")
     for answer in ("1500", "0", "450 000"):
@@ -343,10 +352,13 @@ async def test_a_planned_shipping_date_is_a_working_day_not_in_the_past(plant: H
         await anton.send(answer)
     await anton.expect("Плановая дата отгрузки")
     await anton.send("18.12.2026")  # today is Monday 21.12.2026
-    await anton.expect("Дата не может быть раньше сегодняшней (21.12.2026)", "Плановая дата отгрузки")  # asked again
-    await anton.send("27.12.2026")
-    await anton.expect("27.12.2026 — нерабочий день; ближайший рабочий день — 28.12.2026", "Плановая дата отгрузки")
+    early = "Дата не может быть раньше следующей недели: самый ранний день — 28.12.2026."
+    await anton.expect(early, "Плановая дата отгрузки")  # asked again
     await anton.send("сегодня")
+    await anton.expect(early, "Плановая дата отгрузки")
+    await anton.send("03.01.2027")
+    await anton.expect("03.01.2027 — нерабочий день; ближайший рабочий день", "Плановая дата отгрузки")
+    await anton.send("28.12.2026")
     await anton.expect("Условия оплаты")
 
 
@@ -410,8 +422,8 @@ async def test_the_managers_correct_their_pre_orders_and_the_heads_confirm_the_u
     await kirill.send("▶️ Начать процесс")
     await kirill.press("Сбор предварительных заявок", await kirill.expect("Какой процесс"))
     await done(kirill, "Рассмотрите предварительные заявки")
-    await done(p["Пётр"], "Подтвердите, что производство №1")
-    await done(p["Павел"], "Подтвердите, что производство №2")
+    await make_all(p["Пётр"], "№1")
+    await make_all(p["Павел"], "№2")
     await done(lev, "Подтвердите доставку продукции производства №1")
     await done(lev, "Подтвердите доставку продукции производства №2")
     await upload(p["Маргарита"], "Сделайте расчёт закупки", b"calc", "purchase.xlsx")
@@ -477,7 +489,7 @@ async def test_whoever_closes_a_task_reads_who_acts_next(plant: Harness) -> None
     await kirill.send("▶️ Начать процесс")
     await kirill.press("Сбор предварительных заявок", await kirill.expect("Какой процесс"))
     await done(kirill, "Рассмотрите предварительные заявки")
-    await done(p["Пётр"], "Подтвердите, что производство №1")
+    await make_all(p["Пётр"], "№1")
     said = await p["Пётр"].expect("✅ Готово.")
     waits = "этап: Подтверждение производства. Ждёт: Павел (Начальник производства 2) — до 25.12.2026 10:00."
     assert waits in said["text"], said["text"]
