@@ -103,7 +103,7 @@ def test_weekly_deadlines_belong_to_the_cycles_week() -> None:
     engine.submit(case, review, "done", {}, 1)
     production = {t.key: t.due_at for t in case.open_tasks()}
     # «friday 10:00» of this cycle's week: already past, so overdue now — not 1 January next year.
-    assert production["production_ok#0"] == datetime(2026, 12, 25, 7, 0, tzinfo=UTC)
+    assert production["production_ok_p1"] == datetime(2026, 12, 25, 7, 0, tzinfo=UTC)
 
 
 def test_keys_too_long_for_a_button_are_refused() -> None:
