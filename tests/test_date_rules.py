@@ -340,3 +340,16 @@ def test_only_a_wait_for_a_date_of_the_case_is_told_as_a_plan() -> None:
     assert waits_for_a_date(deal) and not waits_for_a_date(order)
     deal.status = CaseStatus.DONE
     assert not waits_for_a_date(deal)
+
+
+def test_a_pre_order_at_new_year_names_the_first_working_day_of_next_week() -> None:
+    """Seed 2's pre-order is shipped not before next week. On Wednesday 30.12.2026 next week begins on Monday
+    04.01.2027, a holiday of the Russian calendar like the rest of the New Year week: the manager is told the first
+    day the plant ships, 11.01.2027, not a Monday he would be refused again for."""
+    plan = FieldDef(type="date", label="Плановая дата отгрузки", not_before="next_week", working_day=True)
+    wednesday = date(2026, 12, 30)
+    refused = forms.date_rule_problem(plan, "2026-12-31", {}, {}, wednesday, calendar=WorkCalendar())
+    assert refused is not None and refused[1] == {"label": "", "value": "11.01.2027"}, refused
+    assert forms.date_rule_problem(plan, "2027-01-11", {}, {}, wednesday, calendar=WorkCalendar()) is None
+    # On a Sunday next week is tomorrow.
+    assert forms.date_rule_problem(plan, "2026-12-07", {}, {}, date(2026, 12, 6), calendar=WorkCalendar()) is None
