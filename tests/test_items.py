@@ -415,7 +415,7 @@ def test_correcting_an_entry_of_the_order_offers_only_what_it_is_asked_while_the
                "payment_method": "deferred", "delivery_method": "pickup"}
     draft = forms.new_draft("done", {"items": [dict(ultrasound), dict(monitor)]})
     renderer = Renderer(Translator(tmp_path), ZoneInfo("Europe/Moscow"))
-    everything = ["Наименование", "Наличие", "Поставщик", "Количество", "Цена", "Способ оплаты", "Способ доставки"]
+    everything = ["Наименование", "Количество", "Наличие", "Поставщик", "Цена", "Способ оплаты", "Способ доставки"]
     subs = list(spec.fields["items"].fields or {})
     for index, offered in ((0, everything), (1, [label for label in everything if label != "Поставщик"])):
         keyboard = renderer.entry_field_picker(spec.fields, names, "items", index, draft, 7, "ru")

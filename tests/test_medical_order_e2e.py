@@ -88,10 +88,10 @@ async def _fill_approved(person: Person, item: str, to: str, label: str, answer:
 
 
 ITEMS = [
-    # name, availability, supplier, quantity, price, payment, delivery
-    ("Аппарат УЗИ", "Под заказ", "Siemens Healthineers", "1", "4 500 000", "Аккредитив", "Авиа"),
-    ("Кардиомонитор", "В наличии", None, "2", "350 000", "Предоплата", "Самовывоз со склада"),
-    ("Дефибриллятор", "Под заказ", "ООО «Медтехника»", "1", "900 000", "Аккредитив", "Авто"),
+    # name, quantity, availability, supplier, price, payment, delivery: in the order they are asked
+    ("Аппарат УЗИ", "1", "Под заказ", "Siemens Healthineers", "4 500 000", "Аккредитив", "Авиа"),
+    ("Кардиомонитор", "2", "В наличии", None, "350 000", "Предоплата", "Самовывоз со склада"),
+    ("Дефибриллятор", "1", "Под заказ", "ООО «Медтехника»", "900 000", "Аккредитив", "Авто"),
 ]
 
 
@@ -148,12 +148,12 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     # «Согласование договора»: the items and the contract, then the client's answer and the director's approval.
     task = await manager.expect("Соберите заказ и подготовьте договор")
     await manager.press("Готово", task)
-    for number, (name, availability, supplier, quantity, price, payment, delivery) in enumerate(ITEMS, 1):
+    for number, (name, quantity, availability, supplier, price, payment, delivery) in enumerate(ITEMS, 1):
         await _answer(manager, f"Позиция №{number}: Наименование", name)
+        await _answer(manager, f"Позиция №{number}: Количество", quantity)
         await _answer(manager, f"Позиция №{number}: Наличие", availability)
         if supplier is not None:  # asked only for an item to order
             await _answer(manager, f"Позиция №{number}: Поставщик", supplier)
-        await _answer(manager, f"Позиция №{number}: Количество", quantity)
         await _answer(manager, f"Позиция №{number}: Цена", price)
         await _answer(manager, f"Позиция №{number}: Способ оплаты", payment)
         question = await manager.expect(f"Позиция №{number}: Способ доставки")
@@ -171,7 +171,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await manager.press("Позиции", await manager.expect("Какое поле исправить"))
     await manager.press("Кардиомонитор", await manager.expect("Какую запись «Позиции» исправить"))
     picker = await manager.expect("Позиция №2: что исправить")
-    assert manager.buttons(picker)[:6] == ["Наименование", "Наличие", "Количество", "Цена", "Способ оплаты",
+    assert manager.buttons(picker)[:6] == ["Наименование", "Количество", "Наличие", "Цена", "Способ оплаты",
                                            "Способ доставки"]
     assert not {"Трек-номер", "Приходный ордер склада", "Поставщик"} & set(manager.buttons(picker))
     await manager.press("Цена", picker)
@@ -376,7 +376,7 @@ async def _a_lead_taken(harness: Harness, manager: Person, key: str) -> None:
 async def _order_being_assembled(harness: Harness, manager: Person, key: str, first_item: str) -> None:
     """A lead from the site taken by `manager` (`_a_lead_taken`), the client qualified as a target (a private
     clinic, 6 500 000, the chief physician decides), «Соберите заказ и подготовьте договор» opened and item №1
-    named `first_item`: its availability is asked next."""
+    named `first_item`: how many of it is asked next."""
     await _a_lead_taken(harness, manager, key)
     await manager.press("Целевой клиент", await manager.expect("Квалифицируйте клиента"))
     await _answer(manager, "Тип клиента", "Частная клиника")
@@ -394,13 +394,13 @@ async def _lead_to_contract_approval(harness: Harness, manager: Person, items: l
     """A lead from the site taken by `manager`, qualified, its order put together with `items` and its contract
     attached: the deal is at «Согласование договора», the client's answer and the director's approval asked."""
     await _order_being_assembled(harness, manager, "lead-contract", items[0][0])
-    for number, (name, availability, supplier, quantity, price, payment, delivery) in enumerate(items, 1):
+    for number, (name, quantity, availability, supplier, price, payment, delivery) in enumerate(items, 1):
         if number > 1:  # item №1 is named already
             await _answer(manager, f"№{number}: Наименование", name)
+        await _answer(manager, f"№{number}: Количество", quantity)
         await _answer(manager, f"№{number}: Наличие", availability)
         if supplier is not None:
             await _answer(manager, f"№{number}: Поставщик", supplier)
-        await _answer(manager, f"№{number}: Количество", quantity)
         await _answer(manager, f"№{number}: Цена", price)
         await _answer(manager, f"№{number}: Способ оплаты", payment)
         await _answer(manager, f"№{number}: Способ доставки", delivery)
@@ -893,6 +893,7 @@ async def test_a_manager_who_switches_language_in_the_middle_of_the_order_is_ask
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     await harness.person("Директор Олег", "director")
     await _order_being_assembled(harness, manager, "lead-lang", "Кардиомонитор")
+    await _answer(manager, "Позиция №1: Количество", "2")
     await manager.expect("Позиция №1: Наличие")
 
     await manager.send("/lang")
@@ -900,8 +901,6 @@ async def test_a_manager_who_switches_language_in_the_middle_of_the_order_is_ask
     question = await manager.expect("Item #1: Availability")
     assert {"In stock", "To order"} <= set(manager.buttons(question)), manager.buttons(question)
     await manager.press("In stock", question)
-    await manager.expect("Item #1: Quantity")
-    await manager.send("2")
     await manager.expect("Item #1: Price")
     async with harness.core.sessionmaker() as session:
         form = (await session.execute(select(Task).where(Task.key == "prepare_contract"))).scalar_one()
@@ -918,14 +917,13 @@ async def test_a_quantity_no_order_has_is_refused_not_carried_to_the_directors_a
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     await harness.person("Директор Олег", "director")
     await _order_being_assembled(harness, manager, "lead-huge", "Кардиомонитор")
-    await _answer(manager, "Позиция №1: Наличие", "В наличии")
     question = await manager.expect("Позиция №1: Количество")
     assert "Отправьте целое число от 1 до 100\u00a0000." in question["text"], question["text"]
     await manager.send("99999999999999999999")
     refused = await manager.expect("Введите число от 1 до 100\u00a0000", "Позиция №1: Количество")
-    assert "Цена" not in refused["text"]
+    assert "Наличие" not in refused["text"]
     await manager.send("2")
-    await manager.expect("Позиция №1: Цена")
+    await manager.expect("Позиция №1: Наличие")
 
 
 async def test_a_prepayment_larger_than_the_order_is_refused_at_once_naming_the_orders_total(
@@ -1229,7 +1227,7 @@ async def _monitors_shipped_on_deferral(
     director = await harness.person("Директор Олег", "director")
     logistics = await harness.person("Логист Пётр", "logistics")
     payer = await harness.person(accountant, "accountant", language=lang)
-    monitors = ("Кардиомонитор", "В наличии", None, "2", "350 000", "Отсрочка", "Самовывоз со склада")
+    monitors = ("Кардиомонитор", "2", "В наличии", None, "350 000", "Отсрочка", "Самовывоз со склада")
     await _lead_to_contract_approval(harness, manager, [monitors])
     await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
     await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
