@@ -17,6 +17,7 @@ from flows.model import local
 from flows.runtime import EngineError, comment_file_key, is_service_task
 from services import access, companies, kept_files, outbox
 from services.files import file_ref
+from tgbot import form_offers
 from tgbot.callbacks import FormCb, button_label
 from tgbot.form_base import PICKER_ROW, AnyTask, FormBase, FormError, IncomingFile, step_stamp
 from tgbot.stray_files import KEPT
@@ -136,11 +137,12 @@ class FormAnswers(FormBase):
         options = dict(await self.options(loaded, step))
         if key not in options:
             # A date's «Сегодня», the person's own name: worked out again, so a day gone by is not taken as today.
-            offered = dict(self.offers(loaded, fields, draft, step))
+            around = self._around(loaded, fields, draft, step)
+            offered = dict(form_offers.offers(self.r, self.user, self.lang, step, around))
             if key not in offered:
                 raise EngineError(_("That option is no longer available."))
             self.picked(fields, draft, step, offered[key])
-            forms.answer(draft, step, self.offered_value(step.field, key))
+            forms.answer(draft, step, form_offers.offered_value(self.user, step.field, key))
             task.draft = draft
             await self.ask(task)
             return

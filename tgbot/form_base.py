@@ -24,7 +24,6 @@ from sqlalchemy.orm.util import identity_key
 
 from db.models import Case, Outbox, Task, User
 from flows import forms
-from flows import values as field_values
 from flows.context import case_context
 from flows.form_shape import comment_field as comment_field  # re-exported: the conversation names it
 from flows.form_shape import form_shape
@@ -48,15 +47,12 @@ from services import people as people_repo
 from services.cases import CaseService, task_state
 from services.core import Core
 from services.people import FormTask, PersonRead, prompts
+from tgbot import form_offers
 from tgbot.callbacks import FormCb, pack
 from tgbot.render import Renderer, pieces, renderer_for
 from tgbot.render_forms import CANCEL, CHANGE_MIND, LATER
 
 log = logging.getLogger(__name__)
-
-# The key of the button offering the person's own full name (`FieldDef.offer`): the name is read again when pressed.
-OWN_NAME = "own_name"
-
 
 
 @dataclass
@@ -283,7 +279,7 @@ class FormBase:
         # A date's example is one its rules take on the other answers too (a return not before the shipping answered).
         dated = step.field is not None and step.field.type == "date"
         around = self._around(loaded, fields, draft, step) if dated else None
-        options += self.offers(loaded, fields, draft, step)
+        options += form_offers.offers(self.r, self.user, self.lang, step, around)
         text, keyboard = self.r.question(
             loaded.spec,
             fields,
@@ -319,7 +315,12 @@ class FormBase:
         await self._save(task, draft, row if answering_buttons(keyboard) else None, key=PICKER_ROW)
 
     def _offer_kept(
-        self, task: AnyTask, step: forms.Step, draft: dict[str, Any], text: str, keyboard: dict[str, Any] | None,
+        self,
+        task: AnyTask,
+        step: forms.Step,
+        draft: dict[str, Any],
+        text: str,
+        keyboard: dict[str, Any] | None,
         step_no: int,
     ) -> tuple[str, dict[str, Any] | None]:
         """A question for a file, to a person who sent one when nothing asked for it (`services.kept_files`): it is
@@ -408,40 +409,6 @@ class FormBase:
             return [(str(u.id), u.name) for u in people]
         return []
 
-    def offers(
-        self, loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
-    ) -> list[tuple[str, str]]:
-        """Answers a question offers as buttons beside its options, each one the field takes now (`offered_value`):
-        a date's today and tomorrow, the person's own full name (`offer: own_name`). Typing still answers it."""
-        fdef = step.field
-        if fdef is None or step.is_more:
-            return []
-        if fdef.type == "date":
-            around = self._around(loaded, fields, draft, step)
-            return [(day.isoformat(), label) for day, label in self.r.date_offers(fdef, self.lang, around)]
-        if fdef.offer == OWN_NAME:
-            name = self._own_name(fdef)
-            return [(OWN_NAME, name)] if name else []
-        return []
-
-    def offered_value(self, fdef: FieldDef, key: str) -> Any:
-        """The value of an answer `offers` gave as a button, as the case stores it."""
-        if fdef.type == "date":
-            return field_values.to_json("date", date.fromisoformat(key))
-        return self._own_name(fdef)
-
-    def _own_name(self, fdef: FieldDef) -> str | None:
-        """The person's name from their profile, where the field would take it: a first name alone is no full name."""
-        name = " ".join((self.user.name or "").split())
-        if not name:
-            return None
-        if fdef.full_name:
-            try:
-                return field_values.parse_full_name(name)
-            except field_values.InvalidAnswer:
-                return None
-        return name
-
     async def _current(
         self, task: AnyTask, step_no: int | None
     ) -> tuple[FormCase, dict[str, FieldDef], list[str], dict[str, Any], forms.Step | None]:
@@ -461,8 +428,10 @@ class FormBase:
         if self.user.question_lost_at is None:
             return False
         if answering:
-            notice = _("I am not sure my last question reached you, so your message was not recorded as its answer. "
-                       "Here is the question again, please answer it once more.")
+            notice = _(
+                "I am not sure my last question reached you, so your message was not recorded as its answer. "
+                "Here is the question again, please answer it once more."
+            )
         else:
             notice = _("I am not sure my last question reached you, so here it is again.")
         self.say(self.r.t(notice, self.lang))
