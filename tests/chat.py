@@ -256,6 +256,35 @@ async def start_a_return_of_faulty_watches(manager: Person) -> None:
     await manager.expect("Количество")
 
 
+async def a_return_up_to_the_employee(manager: Person) -> dict[str, Any]:
+    """A shop manager starts a return of faulty watches (`start_a_return_of_faulty_watches`) and answers up to
+    «ФИО сотрудника»: one watch bought for 10 000, a Tissot, incoming number ВХ-1. That question is returned."""
+    await start_a_return_of_faulty_watches(manager)
+    for answer, next_label in (("1", "Сумма закупки"), ("10000", "Марка"), ("Tissot", "Входящий номер")):
+        await manager.send(answer)
+        await manager.expect(next_label)
+    await manager.send("ВХ-1")
+    return await manager.expect("ФИО сотрудника")
+
+
+async def a_return_up_to_the_arrival_date(manager: Person) -> dict[str, Any]:
+    """`a_return_up_to_the_employee`, the employee Иванова Марина: the question «Дата поступления товара»."""
+    await a_return_up_to_the_employee(manager)
+    await manager.send("Иванова Марина")
+    return await manager.expect("Дата поступления товара")
+
+
+async def describe_the_faulty_watch(manager: Person) -> None:
+    """The manager, past the arrival date of a return, says which watch is faulty and how (model, serial number,
+    defect), sends a photo of the defect and is done with the photos."""
+    for label, answer in (("Модель", "L2.793.4"), ("Серийный номер", "SN-1"), ("Описание дефекта", "Отстают")):
+        await manager.expect(label)
+        await manager.send(answer)
+    await manager.expect("Фото дефекта")
+    await manager.photo()
+    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+
+
 async def start_a_deal_with_a_new_client(manager: Person, client: str) -> None:
     """A manager starts a deal (seed 2) for a client not in the directory yet: types its name and adds it with
     «Создать»; the form goes on to the volumes."""

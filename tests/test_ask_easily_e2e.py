@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from flows.clock import FrozenClock
-from tests.chat import Person, start_a_return_of_faulty_watches
+from tests.chat import a_return_up_to_the_arrival_date, a_return_up_to_the_employee, describe_the_faulty_watch
 from tests.conftest import Harness, library_with
 from tests.test_fulfillment_e2e import (  # noqa: F401 (the fixture)
     a_request_for_a_client_under_contract,
     an_offer_for_the_director,
     fulfillment,
+    to_the_warehouse_date,
 )
 
 
@@ -27,83 +28,54 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 12, 6, 7, 0, tzinfo=UTC))  # Sunday, 10:00 in Moscow
 
 
-async def _to_the_employee(manager: Person) -> dict:
-    """The shop manager starts a return of faulty watches and answers up to «ФИО сотрудника»."""
-    await start_a_return_of_faulty_watches(manager)
-    for answer, next_label in (("1", "Сумма закупки"), ("10000", "Марка"), ("Tissot", "Входящий номер")):
-        await manager.send(answer)
-        await manager.expect(next_label)
-    await manager.send("ВХ-1")
-    return await manager.expect("ФИО сотрудника")
-
-
-async def _describe_the_faulty_watch(manager: Person) -> None:
-    for label, answer in (("Модель", "L2.793.4"), ("Серийный номер", "SN-1"), ("Описание дефекта", "Отстают")):
-        await manager.expect(label)
-        await manager.send(answer)
-    await manager.expect("Фото дефекта")
-    await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
-
-
 async def test_the_arrival_date_is_today_by_one_press(harness: Harness) -> None:
     """Seed 1: the watches came in this morning. «Дата поступления товара» cannot be later than today, so its question
     offers «Сегодня» and no «Завтра» (which it would refuse); pressed, the arrival is today's date."""
     manager = await harness.person("Марина", "shop_manager")
-    await _to_the_employee(manager)
-    await manager.send("Иванова Марина")
-    question = await manager.expect("Дата поступления товара")
+    question = await a_return_up_to_the_arrival_date(manager)
     buttons = " ".join(manager.buttons(question))
     assert "Сегодня" in buttons and "Завтра" not in buttons, buttons
     await manager.press("Сегодня", question)
-    await _describe_the_faulty_watch(manager)
+    await describe_the_faulty_watch(manager)
     summary = await manager.expect("Проверьте")
     assert "Дата поступления товара: 06.12.2026" in summary["text"], summary["text"]
+
+
+async def _the_warehouse_date_pressed(shop: Harness, offered: str, not_offered: str) -> str:
+    """Seed 3: Алина sends a request of a client under contract to the warehouse, 300 units; «Дата работ на складе»
+    offers `offered` and not `not_offered`, and she presses `offered`. The summary she is asked to confirm."""
+    manager = shop.people["Алина"]
+    _card, question = await to_the_warehouse_date(shop, "Заявка на приёмку товара", "300")
+    buttons = " ".join(manager.buttons(question))
+    assert offered in buttons and not_offered not in buttons, buttons
+    await manager.press(offered, question)
+    summary = await manager.expect("Проверьте")
+    return str(summary["text"])
 
 
 async def test_a_warehouse_date_offers_only_a_day_people_work(fulfillment: Harness) -> None:  # noqa: F811
     """Seed 3, Friday: the warehouse date is a working day not in the past. «Сегодня» is offered, «Завтра» (a
     Saturday) is not; pressed, the request goes to the warehouse for today. Typing a date still works."""
-    shop = fulfillment
-    manager = shop.people["Алина"]
-    shop.clock.set(datetime(2026, 12, 25, 7, 0, tzinfo=UTC))  # Friday 10:00 in Moscow
-    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
-    await manager.press("Направить заявку на склад", card)
-    await manager.expect("Количество единиц")
-    await manager.send("300")
-    question = await manager.expect("Дата работ на складе")
-    buttons = " ".join(manager.buttons(question))
-    assert "Сегодня" in buttons and "Завтра" not in buttons, buttons
-    await manager.press("Сегодня", question)
-    summary = await manager.expect("Проверьте")
-    assert "Дата работ на складе: 25.12.2026" in summary["text"], summary["text"]
+    fulfillment.clock.set(datetime(2026, 12, 25, 7, 0, tzinfo=UTC))  # Friday 10:00 in Moscow
+    summary = await _the_warehouse_date_pressed(fulfillment, "Сегодня", not_offered="Завтра")
+    assert "Дата работ на складе: 25.12.2026" in summary, summary
 
 
 async def test_tomorrow_is_offered_where_today_is_a_day_off(fulfillment: Harness) -> None:  # noqa: F811
     """Seed 3 on a Sunday: today is no working day, Monday is — «Завтра» alone is offered, and it is Monday."""
-    shop = fulfillment
-    manager = shop.people["Алина"]
-    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
-    await manager.press("Направить заявку на склад", card)
-    await manager.expect("Количество единиц")
-    await manager.send("300")
-    question = await manager.expect("Дата работ на складе")
-    buttons = " ".join(manager.buttons(question))
-    assert "Завтра" in buttons and "Сегодня" not in buttons, buttons
-    await manager.press("Завтра", question)
-    summary = await manager.expect("Проверьте")
-    assert "Дата работ на складе: 07.12.2026" in summary["text"], summary["text"]
+    summary = await _the_warehouse_date_pressed(fulfillment, "Завтра", not_offered="Сегодня")
+    assert "Дата работ на складе: 07.12.2026" in summary, summary
 
 
 async def test_the_employee_is_offered_her_own_full_name(harness: Harness) -> None:
     """Seed 1: «ФИО сотрудника» is the one filing the return; the question offers her own full name from her profile,
     and one press answers it."""
     manager = await harness.person("Иванова Марина", "shop_manager")
-    question = await _to_the_employee(manager)
+    question = await a_return_up_to_the_employee(manager)
     await manager.press("Иванова Марина", question)
     await manager.expect("Дата поступления товара")
     await manager.send("сегодня")
-    await _describe_the_faulty_watch(manager)
+    await describe_the_faulty_watch(manager)
     summary = await manager.expect("Проверьте")
     assert "ФИО сотрудника: Иванова Марина" in summary["text"], summary["text"]
 
@@ -111,7 +83,7 @@ async def test_the_employee_is_offered_her_own_full_name(harness: Harness) -> No
 async def test_a_first_name_alone_is_not_offered_as_a_full_name(harness: Harness) -> None:
     """A profile that holds a first name only («Марина») would be refused as a full name: it is not offered."""
     manager = await harness.person("Марина", "shop_manager")
-    question = await _to_the_employee(manager)
+    question = await a_return_up_to_the_employee(manager)
     assert "Марина" not in " ".join(manager.buttons(question)), manager.buttons(question)
 
 
@@ -141,11 +113,9 @@ async def test_photos_sent_to_an_optional_question_are_kept_by_done_not_skip(har
     await harness.person("Директор Пётр", "director")
     service = await harness.person("Сергей", "service_manager")
     head = await harness.person("Кладовщик Иван", "warehouse_head")
-    await _to_the_employee(manager)
-    await manager.send("Иванова Марина")
-    await manager.expect("Дата поступления товара")
+    await a_return_up_to_the_arrival_date(manager)
     await manager.send("сегодня")
-    await _describe_the_faulty_watch(manager)
+    await describe_the_faulty_watch(manager)
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
     await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))

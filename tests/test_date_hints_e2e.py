@@ -13,33 +13,18 @@ from pathlib import Path
 import pytest
 
 from flows.clock import FrozenClock
-from tests.chat import Person, start_a_deal_with_a_new_client, start_a_return_of_faulty_watches
+from tests.chat import (
+    Person,
+    a_return_up_to_the_arrival_date,
+    describe_the_faulty_watch,
+    start_a_deal_with_a_new_client,
+)
 from tests.conftest import Harness, library_with
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 12, 6, 7, 0, tzinfo=UTC))  # Sunday, 10:00 in Moscow
-
-
-async def _to_the_arrival_date(manager: Person) -> dict:
-    await start_a_return_of_faulty_watches(manager)
-    for answer, next_label in (("1", "Сумма закупки"), ("10000", "Марка"), ("Tissot", "Входящий номер"),
-                               ("ВХ-1", "ФИО сотрудника"), ("Иванова Марина", "Дата поступления товара")):
-        await manager.send(answer)
-        question = await manager.expect(next_label)
-    return question
-
-
-async def _describe_the_faulty_watch(manager: Person) -> None:
-    """The manager, past the arrival date, says which watch is faulty and how (model, serial number, defect), sends
-    a photo of the defect and is done with the photos."""
-    for label, answer in (("Модель", "L2.793.4"), ("Серийный номер", "SN-1"), ("Описание дефекта", "Отстают")):
-        await manager.expect(label)
-        await manager.send(answer)
-    await manager.expect("Фото дефекта")
-    await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
 
 
 async def _to_the_shipping_date(manager: Person) -> dict:
@@ -54,7 +39,7 @@ async def test_the_example_of_a_past_date_is_a_past_date_a_person_can_copy(harne
     """«Дата поступления товара» cannot be later than today: the question's example is no «7 декабря» (tomorrow,
     refused) but a day already gone; copied as it is, it is taken."""
     manager = await harness.person("Марина", "shop_manager")
-    question = await _to_the_arrival_date(manager)
+    question = await a_return_up_to_the_arrival_date(manager)
     examples = re.findall(r"«(\d{1,2} [а-я]+)»", question["text"])
     assert examples and "7 декабря" not in examples, question["text"]
     await manager.send(examples[0])
@@ -67,8 +52,13 @@ async def test_an_english_reader_copies_the_example_too(harness: Harness) -> Non
     await manager.press("Return of defective watches", await manager.expect("Which process"))
     await manager.press("Альфа", await manager.expect("Supplier"))
     await manager.expect("Quantity")
-    for answer, next_label in (("1", "Purchase sum"), ("10000", "Brand"), ("Tissot", "Incoming document number"),
-                               ("IN-1", "Employee's full name"), ("Maria Ivanova", "Date the goods arrived")):
+    for answer, next_label in (
+        ("1", "Purchase sum"),
+        ("10000", "Brand"),
+        ("Tissot", "Incoming document number"),
+        ("IN-1", "Employee's full name"),
+        ("Maria Ivanova", "Date the goods arrived"),
+    ):
         await manager.send(answer)
         question = await manager.expect(next_label)
     examples = re.findall(r"“([A-Z][a-z]{2} \d{1,2})”", question["text"])
@@ -157,9 +147,9 @@ async def test_an_arrival_typed_without_its_year_in_december_is_this_januarys(ha
     read as next January's and refused «Дата не может быть позже сегодняшней (20.12.2026)», a date nobody typed."""
     harness.clock.set(datetime(2026, 12, 20, 7, 0, tzinfo=UTC))
     manager = await harness.person("Марина", "shop_manager")
-    await _to_the_arrival_date(manager)
+    await a_return_up_to_the_arrival_date(manager)
     await manager.send("15 января")
-    await _describe_the_faulty_watch(manager)
+    await describe_the_faulty_watch(manager)
     summary = await manager.expect("Проверьте")
     assert "Дата поступления товара: 15.01.2026" in summary["text"], summary["text"]
 
@@ -173,9 +163,9 @@ async def test_goods_that_arrived_today_are_shipped_today_and_the_question_offer
     await harness.person("Директор Пётр", "director")
     service = await harness.person("Сергей", "service_manager")
     head = await harness.person("Кладовщик Иван", "warehouse_head")
-    question = await _to_the_arrival_date(manager)
+    question = await a_return_up_to_the_arrival_date(manager)
     await manager.send("сегодня")
-    await _describe_the_faulty_watch(manager)
+    await describe_the_faulty_watch(manager)
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
 
     await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))

@@ -47,15 +47,22 @@ async def a_request_for_a_client_under_contract(shop: Harness, process: str) -> 
     return await manager.expect("Этап: Новая заявка")
 
 
-async def at_the_warehouse(shop: Harness, process: str, units: str, day: str) -> dict[str, Any]:
-    """Алина sends a request of a client under contract to the warehouse: so many units, on that day. The request's
-    card she pressed it on."""
+async def to_the_warehouse_date(shop: Harness, process: str, units: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Алина begins sending a request of a client under contract to the warehouse: so many units. The request's card
+    she pressed it on, and the question «Дата работ на складе» asked next."""
     manager = shop.people["Алина"]
     card = await a_request_for_a_client_under_contract(shop, process)
     await manager.press("Направить заявку на склад", card)
     await manager.expect("Количество единиц")
     await manager.send(units)
-    await manager.expect("Дата работ на складе")
+    return card, await manager.expect("Дата работ на складе")
+
+
+async def at_the_warehouse(shop: Harness, process: str, units: str, day: str) -> dict[str, Any]:
+    """Алина sends a request of a client under contract to the warehouse: so many units, on that day. The request's
+    card she pressed it on."""
+    manager = shop.people["Алина"]
+    card, _question = await to_the_warehouse_date(shop, process, units)
     await manager.send(day)
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
     return card
@@ -339,11 +346,7 @@ async def test_a_warehouse_date_is_a_working_day(fulfillment: Harness) -> None:
     shop = fulfillment
     manager = shop.people["Алина"]
     shop.clock.set(datetime(2026, 12, 25, 7, 0, tzinfo=UTC))  # Friday 10:00 in Moscow
-    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
-    await manager.press("Направить заявку на склад", card)
-    await manager.expect("Количество единиц")
-    await manager.send("300")
-    await manager.expect("Дата работ на складе")
+    await to_the_warehouse_date(shop, "Заявка на приёмку товара", "300")
     await manager.send("завтра")
     # Asked again, what is wrong said above the question.
     await manager.expect("26.12.2026 — нерабочий день; ближайший рабочий день — 28.12.2026", "Дата работ на складе")

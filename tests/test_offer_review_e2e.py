@@ -13,7 +13,7 @@ from db.models import AuditEntry, StoredFile
 from tests.chat import Person, picture
 from tests.conftest import Harness
 from tests.panel_pages import case_fields
-from tests.test_fulfillment_e2e import a_request_for_a_client_under_contract, an_offer_for_the_director
+from tests.test_fulfillment_e2e import an_offer_for_the_director, at_the_warehouse, correct_warehouse_date
 from tests.test_fulfillment_e2e import fulfillment as fulfillment  # the fixture: the warehouse's five people
 
 
@@ -39,12 +39,29 @@ async def director_returns_with_a_photo(director: Person, caption: str | None) -
     return summary
 
 
+async def an_offer_at_the_director(shop: Harness) -> tuple[Person, Person]:
+    """Алина sends an offer to the general director (`an_offer_for_the_director`): Алина and the director."""
+    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
+    await an_offer_for_the_director(manager)
+    return manager, director
+
+
+async def the_corrected_offer_sent(manager: Person, what: str) -> None:
+    """The offer returned, Алина opens «Исправьте КП по замечанию директора», sends the corrected offer's file and
+    says `what` she corrected."""
+    await manager.press("Заполнить", await manager.card("Исправьте КП по замечанию директора", button="Заполнить"))
+    await manager.expect("Исправленный файл КП")
+    await manager.document(b"%PDF offer v2", "offer_v2.pdf")
+    await manager.expect("Что исправлено в КП")
+    await manager.send(what)
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+
+
 async def test_the_director_returns_the_offer_as_a_photo_of_it_marked_up_and_the_manager_gets_the_photo(
     fulfillment: Harness,
 ) -> None:
     shop = fulfillment
-    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
-    await an_offer_for_the_director(manager)
+    manager, director = await an_offer_at_the_director(shop)
 
     summary = await director_returns_with_a_photo(director, "Цена хранения завышена — см. пометки")
     assert "Что исправить?: Цена хранения завышена — см. пометки" in summary["text"], summary["text"]
@@ -64,12 +81,7 @@ async def test_the_director_returns_the_offer_as_a_photo_of_it_marked_up_and_the
     assert [ref["id"] for ref in returned[0].data["values"]["approve_offer_comment_file"]] == [kept[0].id]
 
     # The corrected offer goes back; the director returns it again with a photo and no words: «(фото)».
-    await manager.press("Заполнить", await manager.card("Исправьте КП по замечанию директора", button="Заполнить"))
-    await manager.expect("Исправленный файл КП")
-    await manager.document(b"%PDF offer v2", "offer_v2.pdf")
-    await manager.expect("Что исправлено в КП")
-    await manager.send("Пересчитали хранение")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await the_corrected_offer_sent(manager, "Пересчитали хранение")
     await director.expect("КП прислано повторно")
     await director_returns_with_a_photo(director, None)
     task = await manager.expect("Исправьте КП по замечанию директора", "Директор вернул КП на доработку: (фото)")
@@ -86,15 +98,9 @@ async def test_the_director_returns_the_offer_as_a_photo_of_it_marked_up_and_the
 async def test_a_remark_in_words_leaves_no_photo_of_an_earlier_round(fulfillment: Harness) -> None:
     """Returned first with a photo, then with words only: the second task brings no photo of the first round."""
     shop = fulfillment
-    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
-    await an_offer_for_the_director(manager)
+    manager, director = await an_offer_at_the_director(shop)
     await director_returns_with_a_photo(director, "См. фото")
-    await manager.press("Заполнить", await manager.card("Исправьте КП по замечанию директора", button="Заполнить"))
-    await manager.expect("Исправленный файл КП")
-    await manager.document(b"%PDF offer v2", "offer_v2.pdf")
-    await manager.expect("Что исправлено в КП")
-    await manager.send("Исправили")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await the_corrected_offer_sent(manager, "Исправили")
     await director.press("Вернуть с замечаниями", await director.card("КП прислано повторно", button="Вернуть"))
     await director.expect("Что исправить?")
     await director.send("Добавьте срок действия")
@@ -112,8 +118,7 @@ async def test_the_directors_card_comes_under_the_offer_and_the_approved_offer_c
     fulfillment: Harness,
 ) -> None:
     shop = fulfillment
-    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
-    await an_offer_for_the_director(manager)
+    manager, director = await an_offer_at_the_director(shop)
     card = await director.card("Согласуйте коммерческое предложение", button="Согласовать")
     await shop.settle()
     before_its_card(await director.bot_messages(), card, "offer_v1.pdf")
@@ -129,21 +134,11 @@ async def test_the_directors_card_comes_under_the_offer_and_the_approved_offer_c
 async def test_a_task_a_worker_has_taken_waits_for_him_by_name(fulfillment: Harness) -> None:
     shop = fulfillment
     manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
-    card = await a_request_for_a_client_under_contract(shop, "Заявка на обработку товара")
-    await manager.press("Направить заявку на склад", card)
-    await manager.expect("Количество единиц")
-    await manager.send("1800")
-    await manager.expect("Дата работ на складе")
-    await manager.send("23.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await at_the_warehouse(shop, "Заявка на обработку товара", "1800", "23.12.2026")
     await timur.press("Взять", await timur.card("Обработайте товар по заявке", button="Взять"))
     await timur.wait_for("Обработайте товар по заявке", "Вы взяли")
 
-    await manager.send("/case 1")
-    await manager.press("Дата работ на складе", await manager.expect("№1", "Этап:"))
-    await manager.expect("Дата работ на складе")
-    await manager.send("25.12.2026")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await correct_warehouse_date(manager, "25.12.2026")
     said = await manager.expect("Ждёт:")
     assert "Ждёт: Кладовщик Тимур (Работник склада)" in said["text"], said["text"]
 
@@ -153,8 +148,7 @@ async def test_an_offer_marked_up_on_three_pages_comes_back_to_the_manager_whole
     each page as an update of its own. The first answers «Что исправить?»; the other two belong to it — not files
     «kept for the next question» — and the manager gets all three with her task."""
     shop = fulfillment
-    manager, director = shop.people["Алина"], shop.people["Генеральный Олег"]
-    await an_offer_for_the_director(manager)
+    manager, director = await an_offer_at_the_director(shop)
     card = await director.card("Согласуйте коммерческое предложение", button="Вернуть")
     await director.press("Вернуть с замечаниями", card)
     await director.expect("Что исправить?")
