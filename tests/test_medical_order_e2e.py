@@ -171,8 +171,14 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await manager.press("Позиции", await manager.expect("Какое поле исправить"))
     await manager.press("Кардиомонитор", await manager.expect("Какую запись «Позиции» исправить"))
     picker = await manager.expect("Позиция №2: что исправить")
-    assert manager.buttons(picker)[:6] == ["Наименование", "Количество", "Наличие", "Цена", "Способ оплаты",
-                                           "Способ доставки"]
+    assert manager.buttons(picker)[:6] == [
+        "Наименование",
+        "Количество",
+        "Наличие",
+        "Цена",
+        "Способ оплаты",
+        "Способ доставки",
+    ]
     assert not {"Трек-номер", "Приходный ордер склада", "Поставщик"} & set(manager.buttons(picker))
     await manager.press("Цена", picker)
     await _answer(manager, "Позиция №2: Цена", "350 000")
