@@ -73,3 +73,23 @@ async def test_type_again_pressed_twice_asks_once_and_the_second_press_says_why(
     await manager.press("Создать", newer)  # the newer offer was not undone by the old button
     await manager.expect("✏️")
     assert await companies_named(harness) == ["ООО Мясной двор"]
+
+
+async def test_an_older_offers_create_does_not_create_the_newer_name(harness: Harness) -> None:
+    """«ООО Рога» typed, then «ООО Копыта»: a press on the first offer's «Создать» (a double tap, or a press that came
+    before its buttons went) created «ООО Копыта» — the name typed last. Now it is told to use the latest message,
+    and the newer offer creates its own name."""
+    manager = await harness.person("Антон", "sales_manager")
+    await start_a_process(manager, "Сделка", "Клиент")
+    await manager.send("ООО Рога")
+    older = await manager.expect("Компании «ООО Рога» пока нет. Создать?")
+    create = next(b["callback_data"] for row in older["inline_keyboard"] for b in row if "Создать" in b["text"])
+    await manager.send("ООО Копыта")
+    newer = await manager.expect("Компании «ООО Копыта» пока нет. Создать?")
+    stale = await manager.press_data(older["message_id"], create, unchecked=True)
+    assert stale and "последнее сообщение" in stale, stale
+    await harness.settle()
+    assert await companies_named(harness) == []
+    await manager.press("Создать", newer)
+    await manager.expect("✏️")
+    assert await companies_named(harness) == ["ООО Копыта"]

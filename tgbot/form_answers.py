@@ -25,10 +25,23 @@ from tgbot.stray_files import KEPT
 RETYPE = "retype"  # a company field's offer: the name typed again
 
 
+CREATE = "new"  # a company field's offer: the company created under the name typed
+
+
+def _name_mark(name: str) -> str:
+    return str(zlib.crc32(name.encode()) % 1_000_000)
+
+
 def retype_of(name: str | None) -> str:
     """«✏️ Type again» under the offer for this name: the name's mark rides along (a button of an offer already left,
     pressed again, is told apart from the newer offer's); none once the name is to be typed again."""
-    return f"{RETYPE}{zlib.crc32(name.encode()) % 1_000_000}" if name else ""
+    return f"{RETYPE}{_name_mark(name)}" if name else ""
+
+
+def create_of(name: str) -> str:
+    """«➕ Create» under the offer for this name, its mark along as `retype_of`'s: an older offer's button pressed
+    after a newer name was typed created the company under the newer name."""
+    return f"{CREATE}{_name_mark(name)}"
 
 
 COMMENT_ALBUM = "comment_album"  # in a draft: the album (media_group_id) whose first photo was a decision's comment
@@ -122,7 +135,7 @@ class FormAnswers(FormBase):
                 # drop the name the newer offer is about — its «Create» then had nothing to create.
                 query = draft.get("company_query")
                 if not query:
-                    raise EngineError(_("The name is already to be typed again: type it in reply to the question."))
+                    raise EngineError(_("The name can be typed again now: send it in reply to the question."))
                 if key not in (RETYPE, retype_of(query)):  # bare: an offer sent before the mark rode along
                     raise EngineError(_("That question was already answered; please use the latest message."))
                 draft.pop("company_query", None)
@@ -191,7 +204,7 @@ class FormAnswers(FormBase):
             [
                 InlineKeyboardButton(
                     text=self.r.t("➕ Create “%(name)s”", self.lang, name=name[:40]),
-                    callback_data=FormCb(action="pick", task_id=task.id, arg="new", step=step_no).pack(),
+                    callback_data=FormCb(action="pick", task_id=task.id, arg=create_of(name), step=step_no).pack(),
                 )
             ]
         )
@@ -217,10 +230,13 @@ class FormAnswers(FormBase):
         await self._save(task, draft, row, key=PICKER_ROW)
 
     async def _company_value(self, draft: dict[str, Any], key: str, directory: str) -> dict[str, Any]:
-        if key == "new":
-            name = draft.pop("company_query", None)
+        if key.startswith(CREATE):
+            name = draft.get("company_query")
             if not name:
                 raise EngineError(_("Type the company's name first."))
+            if key not in (CREATE, create_of(name)):  # bare: an offer sent before the mark rode along
+                raise EngineError(_("That question was already answered; please use the latest message."))
+            draft.pop("company_query", None)
             company = await companies.create(self.session, name, self.user.id, self.cases.now, directory=directory)
         elif key.startswith("c") and key[1:].isdigit():
             found = await companies.get(self.session, int(key[1:]))

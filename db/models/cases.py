@@ -127,7 +127,7 @@ class CaseSearch(Base):
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
-        # A person's tasks whatever their status: «my cases» (services/access.py `own_cases`) reads them all.
+        # A person's tasks whatever their status: «my cases» (services/access/ `own_cases`) reads them all.
         Index("ix_tasks_open_assignee", "assignee_id", "status"),
         # The others by status hold open tasks only (or done ones only): a task's close writes no entry to them,
         # and the table's history does not grow them. Queries of open tasks must spell `status = 'open'` as a
@@ -159,7 +159,7 @@ class Task(Base):
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),
         ),
-        # «My cases» (services/access.py `own_cases`): the cases a person finished a task in. Only done tasks carry
+        # «My cases» (services/access/ `own_cases`): the cases a person finished a task in. Only done tasks carry
         # a `done_by`: a new task's row adds nothing to it.
         Index(
             "ix_tasks_done_by",

@@ -1,4 +1,4 @@
-"""A person's digest built from what they may see (services/access.py), sent with its chart, its groups as lists
+"""A person's digest built from what they may see (services/access/), sent with its chart, its groups as lists
 and Excel files; a digest timer fired.
 
 A case is stuck when it has been on its stage longer than the stage is expected to take (`Digests._stuck`)."""

@@ -3,7 +3,7 @@
 (`type=sale&mode=file`/`import`, services/sales_exchange.py) in CommerceML 2 `Документ`s whose `ХозОперация` says
 which. Each becomes a printable Excel file on the order's case (its field `onec_documents`, the case's file store),
 with the number, date, positions, sums and VAT exactly as 1C sent them; whoever may see the case may get it
-(services/access.py `case_file`), nobody else.
+(services/access/ `case_file`), nobody else.
 
 Which order a document is for: the `Контейнер` it shares with the order's own document (CommerceML 3 groups an
 order and its documents so, as Bitrix's `sale.export.1c` reads them), else its `Основание` (a child, or
