@@ -43,6 +43,7 @@ from flows.model import (
     LocalText,
     OutcomeDef,
     ProcessDef,
+    ReportAction,
     StageDef,
     TaskDef,
     ref_names,
@@ -910,6 +911,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
         if stage.next and stage.next[-1].when is not None:
             # Without a fallback a case could stop at a stage with nowhere to go.
             c.add((*base, "next"), _("the last transition must have no 'when' (it is the fallback)"))
+    _check_compared_reports(spec, c)
 
     known = {s.key for s in spec.stages}
     if any(to not in known for stage in spec.stages for to in typecheck.ways_on(spec, stage)):
@@ -946,6 +948,23 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
                     _("from stage '%(stage)s' no way leads to a final stage, so a case there could never end"),
                     stage=stage.key,
                 )
+
+
+def _check_compared_reports(spec: ProcessDef, c: _Checker) -> None:
+    """A report compares itself (`changes_since`) with the document field another report of the case wrote: a
+    field no report writes has no rows kept to compare with, and its `changes` would stay empty for good."""
+    written = {r.to for r in spec.reports()}
+    for index, stage in enumerate(spec.stages):
+        for a_index, action in enumerate(stage.on_enter):
+            since = action.report.changes_since if isinstance(action, ReportAction) else None
+            if since is not None and since in spec.fields and since not in written:
+                c.add(
+                    ("stages", index, "on_enter", a_index, "report", "changes_since"),
+                    _("no report of this process writes '%(name)s', so there is nothing to compare with "
+                      "(reports write: %(written)s)"),
+                    name=since,
+                    written=", ".join(sorted(written)),
+                )  # fmt: skip
 
 
 def _names(value: Any) -> list[str] | None:

@@ -1204,6 +1204,15 @@ class ProcessDef(_Spec):
         ]
         return sorted(found, key=lambda s: order.index(s.follows.at_least) if s.follows is not None else 0)
 
+    def reports(self) -> list[ReportDef]:
+        """The reports its stages build, in stage order."""
+        return [a.report for s in self.stages for a in s.on_enter if isinstance(a, ReportAction)]
+
+    def compared_reports(self) -> frozenset[str]:
+        """The document fields a later report of the case compares itself with (`changes_since`): only those
+        reports keep their rows in the case, the others would carry a copy nobody reads."""
+        return frozenset(r.changes_since for r in self.reports() if r.changes_since is not None)
+
     def stage(self, key: str) -> StageDef:
         for stage in self.stages:
             if stage.key == key:

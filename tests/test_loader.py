@@ -108,6 +108,19 @@ stages:
     assert any(p.startswith("flow.yaml:7:") and "unknown stage 'reveiw'" in p for p in broken), broken
 
 
+def test_a_report_compares_itself_only_with_what_another_report_wrote() -> None:
+    source = (LIBRARY / "weekly_orders.yaml").read_text(encoding="utf-8")
+    assert parse_definition(source, "weekly_orders.yaml").spec.compared_reports() == {"preorders_report"}
+    # A document field people upload (the purchase calculation) has no report's rows to compare with.
+    wrong = source.replace("changes_since: preorders_report", "changes_since: purchase_calc_file", 1)
+    problems = problems_of(wrong)
+    line = wrong[: wrong.index("changes_since: purchase_calc_file")].count("\n") + 1
+    assert problems == [
+        f"flow.yaml:{line}: no report of this process writes 'purchase_calc_file', so there is nothing to compare "
+        "with (reports write: final_report, preorders_report, updated_report)"
+    ], problems
+
+
 def test_unknown_role_field_and_type() -> None:
     source = GOOD.replace("assignee: boss", "assignee: bos").replace("form: [amount]", "form: [amount, amont]")
     source = source.replace("{type: date,", "{type: dat,").replace("{to: approved}", "{to: aproved}")

@@ -4,6 +4,9 @@ weekly cycle plans for the week after it."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from db.models import Case
 from tests.conftest import Harness
 from tests.test_weekly_orders_e2e import done, make_all, msk, new_deal, open_deal, plant, upload
 
@@ -151,6 +154,11 @@ async def test_those_confirming_the_updated_plans_read_what_changed_since_the_re
     await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №2")
     card = await p["Григорий"].card("Подтвердите закупки и отгрузки недели", button="Готово")
     assert changed in plain(card), plain(card)
+    # Only the report the later ones compare with keeps its rows in the case: the updated and final reports'
+    # would be a copy of every deal's figures carried with each step and read by nobody.
+    async with h.core.sessionmaker() as session:
+        cycle = (await session.execute(select(Case).where(Case.process == "weekly_orders"))).scalar_one()
+    assert sorted(k for k in cycle.data if k.endswith(":rows")) == ["preorders_report:rows"], sorted(cycle.data)
 
 
 async def test_a_pre_order_moved_on_the_monday_of_its_week_keeps_the_move(plant: Harness) -> None:

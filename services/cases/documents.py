@@ -105,8 +105,9 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
         loaded.state.data[report.count] = len(rows)
     for name, target in report.totals_to.items():
         loaded.state.data[target] = sum(r.numbers.get(name, 0.0) for r in rows)
-    # Kept for a later report of this case to say what moved since (`changes_since`).
-    loaded.state.data[f"{report.to}:rows"] = reports.snapshot(report, rows)
+    # Kept for a later report of this case to say what moved since (`changes_since`), when one does.
+    if report.to in loaded.state.spec.compared_reports():
+        loaded.state.data[f"{report.to}:rows"] = reports.snapshot(report, rows)
     earlier = loaded.state.data.get(f"{report.changes_since}:rows") if report.changes_since else None
     if report.summary is None and (report.changes is None or not isinstance(earlier, dict)):
         return
