@@ -93,7 +93,9 @@ async def start_process(
             return answer(after_commit, query, menu_view.process_not_started(renderer, pick, spec, lang), True)
         if pressed.picker:  # the list says what was chosen, its buttons gone (before the form's first question)
             replies.edit(viewer.user.tg_id, pressed.picker, menu_view.process_chosen(renderer, spec, lang))
-    await buttons.start(pressed.process, fresh=bool(pressed.fresh))
+        await buttons.start(pressed.process, chosen=pick)
+    else:
+        await buttons.start(pressed.process, fresh=True)
     answer(after_commit, query)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.models import Case, Setting, Task, status_is
+from db.models import Case, Setting, Task, User, status_is
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState
 from flows.status import CaseStatus
@@ -63,6 +63,15 @@ class Pick:
 
     verdict: Literal["go", "chosen", "stale"]
     process: str = ""
+    ref: int = 0  # `go`: the list pressed
+
+
+def remember_choice(user: User, pick: Pick) -> None:
+    """The list a `go` was pressed on is remembered as chosen from, on the person's row. Set once the start's own rows
+    are written (`tgbot.buttons.CardButtons.start`), it goes with the first question's statement or the update's last
+    (services/outbox_answer.py `_POINTER`, in the same transaction as the case): set at the press, the start's first
+    read flushed it as an UPDATE of the person's row of its own."""
+    user.picker_ref, user.picker_chosen = pick.ref, pick.process
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)  # sorts a task without a due date last
@@ -145,18 +154,17 @@ class Menu:
 
     def pick(self, viewer: Viewer, ref: int, process: str) -> Pick:
         """`process` pressed on the list `ref` (0: a list sent before lists were remembered): whether it starts a case
-        (`Pick`); when it does, the list is remembered as chosen from. The person's updates are handled one at a time,
-        so a double tap's second press reads the first one's choice."""
+        (`Pick`). A `go` is remembered as the list's choice by whoever starts the case (`remember_choice`), with the
+        start's writes. The person's updates are handled one at a time, so a double tap's second press reads the
+        first one's choice."""
         user = viewer.user
         if user.picker_ref is None:  # no list sent since lists were remembered: this old one is the newest
-            user.picker_ref, user.picker_chosen = ref, process
-            return Pick("go")
+            return Pick("go", process, ref)
         if user.picker_ref != ref:  # what the newest list was used for, if it was: no «choose below»
             return Pick("stale", user.picker_chosen or "")
         if user.picker_chosen:
             return Pick("chosen", user.picker_chosen)
-        user.picker_chosen = process
-        return Pick("go")
+        return Pick("go", process, ref)
 
     async def my_cases(
         self, viewer: Viewer, page: int = PAGE, walk: Walk = WALK, *, closed: bool = False

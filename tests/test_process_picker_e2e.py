@@ -9,14 +9,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from db.engine import make_engine, migrate
 from db.models import Case, Outbox, Setting, User
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.revisions import migrate_down
-from tests.test_update_cost import statements_seen
+from tests.test_update_cost import statements_seen, timed_passes_left_out
 
 CYCLE = "Сбор предварительных заявок"  # weekly_orders: no start form, a press registers the case at once
 
@@ -105,6 +105,105 @@ async def test_the_list_is_kept_on_the_persons_own_row_read_and_written_with_the
     assert sent is not None and sent.message_id == picker["message_id"] and row.picker_chosen == "weekly_orders"
     said = await kirill.press_data(picker["message_id"], data, unchecked=True)
     assert said == f"Процесс «{CYCLE}» уже выбран в этом списке.", said
+    assert await cases_started(harness) == 1
+
+
+RETURN = "Возврат бракованных часов поставщику"  # defect_return: a start form, whose first question is the supplier
+
+
+def person_rows_written(seen: list[str]) -> tuple[list[str], list[str]]:
+    """Of the statements `seen`, those that write a person's row: each (on PostgreSQL a form's answer writes it as
+    a CTE of its statement, which every answer's statement holds), and those that write nothing else."""
+    writing = [s for s in timed_passes_left_out(seen) if re.search(r"\bUPDATE users\b", s)]
+    return writing, [s for s in writing if s.startswith("UPDATE users")]
+
+
+async def test_a_press_that_starts_a_case_writes_the_choice_with_the_first_question(harness: Harness) -> None:
+    """Марина presses «Возврат бракованных часов поставщику»: the case starts and asks her the supplier. What the
+    list was used for goes on her row in the statement that asks that question (with which task her next answer
+    fills): one statement fewer for the press than an UPDATE of her row of its own, which the start's first read
+    sent."""
+    marina = await harness.person("Марина", "shop_manager")
+    await marina.send("▶️ Начать процесс")
+    picker = await marina.expect("Какой процесс начать?")
+    data = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if RETURN in k["text"])
+    await harness.settle()
+    seen, stop = statements_seen(harness)
+    try:
+        await marina.press(RETURN, picker)
+        await marina.expect("Поставщик")
+        await harness.settle()
+    finally:
+        stop()
+    writing, apart = person_rows_written(seen)
+    assert not apart, apart
+    assert len(writing) == 1 and "INSERT INTO outbox" in writing[0] and "UPDATE tasks SET draft" in writing[0], writing
+    async with harness.core.sessionmaker() as session:
+        row = (await session.execute(select(User).where(User.tg_id == marina.id))).scalar_one()
+    assert row.picker_chosen == "defect_return" and row.active_task_id is not None
+    # The same button again (a double tap): told so, no second request.
+    said = await marina.press_data(picker["message_id"], data, unchecked=True)
+    assert said == f"Процесс «{RETURN}» уже выбран в этом списке.", said
+    await harness.settle()
+    assert await cases_started(harness) == 1
+
+
+async def test_a_press_that_registers_a_case_at_once_writes_the_choice_with_its_word(harness: Harness) -> None:
+    """Кирилл's weekly cycle asks nothing: it is registered at once, and his choice goes on his row with the
+    «зарегистрировано» the update ends with, not by a statement of its own."""
+    kirill, picker, data = await the_list(harness)
+    await harness.settle()
+    seen, stop = statements_seen(harness)
+    try:
+        await kirill.press(CYCLE, picker)
+        await kirill.expect("зарегистрировано")
+        await harness.settle()
+    finally:
+        stop()
+    writing, apart = person_rows_written(seen)
+    assert not apart, apart
+    assert len(writing) == 1 and "INSERT INTO outbox" in writing[0], writing
+    said = await kirill.press_data(picker["message_id"], data, unchecked=True)
+    assert said == f"Процесс «{CYCLE}» уже выбран в этом списке.", said
+    await harness.settle()
+    assert await cases_started(harness) == 1
+
+
+async def test_a_start_that_fails_at_its_last_write_is_undone_whole_and_done_once_on_its_retry(
+    harness: Harness,
+) -> None:
+    """The press's update fails at its last statement — the first question with her choice, after the case's own
+    rows: nothing of it stays (no case without the choice, no choice without the case). Tried again, it starts one
+    request and asks its first question once, and the list is chosen from."""
+    marina = await harness.person("Марина", "shop_manager")
+    await marina.send("▶️ Начать процесс")
+    picker = await marina.expect("Какой процесс начать?")
+    data = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if RETURN in k["text"])
+    await harness.settle()
+    dropped: list[str] = []
+
+    def connection_drops(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if not dropped and "INSERT INTO outbox" in sql and "UPDATE tasks SET draft" in sql:
+            dropped.append(sql)
+            raise ConnectionResetError("the database connection dropped")
+
+    engine = harness.core.db.sync_engine
+    event.listen(engine, "before_cursor_execute", connection_drops)
+    try:
+        await marina.press(RETURN, picker)
+        await marina.expect("Поставщик")
+        await harness.settle()
+    finally:
+        event.remove(engine, "before_cursor_execute", connection_drops)
+    assert dropped, "the start never reached its last write"
+    assert await cases_started(harness) == 1
+    asked = [m for m in await marina.bot_messages() if "Поставщик" in (m.get("text") or "")]
+    assert len(asked) == 1, asked
+    chosen = await marina.no_buttons_left(picker["message_id"])
+    assert chosen["text"] == f"Выбран процесс «{RETURN}»."
+    said = await marina.press_data(picker["message_id"], data, unchecked=True)
+    assert said == f"Процесс «{RETURN}» уже выбран в этом списке.", said
+    await harness.settle()
     assert await cases_started(harness) == 1
 
 

@@ -119,7 +119,7 @@ async def test_starting_a_case_writes_her_form_pointer_with_its_first_question(h
         stop()
     # Her row is written by the question's statement (with its draft; on SQLite in its one call): nothing of hers is
     # left for the unit of work's UPDATE at the commit.
-    # (The list she chose from is remembered on her row too, written with the case's own rows.)
+    # (What the list she chose from was used for goes on her row in that statement too: test_process_picker_e2e.py.)
     pointer = [s for s in seen if s.startswith("UPDATE users") and ("active_task_id" in s or "question_lost_at" in s)]
     assert not pointer, seen
     assert [s for s in seen if "UPDATE tasks SET draft" in s and "UPDATE users SET" in s and "INSERT INTO outbox" in s]

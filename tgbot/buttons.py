@@ -19,6 +19,7 @@ from services.cases import CaseService, Loaded
 from services.comments import Comments
 from services.diagrams import Diagrams
 from services.escalations import Escalations
+from services.menu import Pick, remember_choice
 from services.wording.files import case_file_names
 from tgbot.callbacks import CaseCb, EscalationCb, ItemCb, TaskCb
 from tgbot.case_view import case_view
@@ -284,16 +285,23 @@ class CardButtons:
 
     # --- the start menu -------------------------------------------------------------------------------
 
-    async def start(self, process: str, *, fresh: bool = False) -> None:
+    async def start(self, process: str, *, fresh: bool = False, chosen: Pick | None = None) -> None:
         """Start a case; its start form opens at once, or, with nothing to ask, the case is registered. With a
-        request of this process still unfinished, the person chooses: continue it, or drop it and start anew."""
+        request of this process still unfinished, the person chooses: continue it, or drop it and start anew.
+        `chosen`: the press on a «Which process?» list this is, remembered as its choice with the start."""
         drafts = await self.cases.drafts(self.user, process)
         if drafts and not fresh:
+            if chosen is not None:
+                remember_choice(self.user, chosen)
             self.conversation.say(*self.r.draft_or_fresh(*drafts[0], self.lang))
             return
         for state, _task in drafts:
             await self.cases.cancel(self.user, state.id or 0)
         loaded = await self.cases.start(self.user, process)
+        if chosen is not None:
+            # Set after the start's reads (the first would have flushed it as an UPDATE of its own): the first
+            # question's statement, or the update's last, writes it with her form pointer, in the case's transaction.
+            remember_choice(self.user, chosen)
         task = next((x for x in loaded.state.tasks if x.key == START_TASK and x.status == "open"), None)
         if task is not None and task.id is not None:
             await self.conversation.begin(loaded.task_rows[task.id], "submit")

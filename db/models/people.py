@@ -52,7 +52,8 @@ class User(Base):
     kept_files: Mapped[dict[str, Any] | None] = mapped_column(Json)
     # The person's newest «Which process?» list (its outbox row) and what was chosen from it (a process key, None
     # while nothing is): a second press on it, or a press on an older list, starts nothing (`services.menu.Pick`).
-    # On the person's row, read with every update of theirs anyway, and written with the update's own writes.
+    # On the person's row, read with every update of theirs anyway, and written with the update's own writes (a
+    # choice that starts a case: with its first question, `services.menu.remember_choice`).
     picker_ref: Mapped[int | None] = mapped_column(Integer)
     picker_chosen: Mapped[str | None] = mapped_column(String(64))
 
