@@ -220,7 +220,7 @@ async def in_place(
     pressed = query.message.message_id if query is not None and query.message is not None else 0
     if ref and await replies.is_message(ref, user.tg_id, pressed) and replies.edit(user.tg_id, ref, *build(ref)):
         return
-    await replies.say_editable(user.tg_id, build)
+    replies.say_editable(user.tg_id, build)
 
 
 async def on_roles(
@@ -360,7 +360,7 @@ async def definition_file(
         return
     warned = library.warnings(upload, lang)  # missing English texts: said as `konveyer check` and the panel say them
     if upload.version is None:
-        await replies.say_editable(message.chat.id, lambda ref: checked_text(renderer, upload, name, lang, ref, warned))
+        replies.say_editable(message.chat.id, lambda ref: checked_text(renderer, upload, name, lang, ref, warned))
         return
     replies.say(message.chat.id, loaded_text(renderer, upload, lang) + warned)
 

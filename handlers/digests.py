@@ -40,7 +40,7 @@ async def show_settings(
         return digest_view.settings_text(renderer, sub, lang), digest_view.settings_keyboard(renderer, sub, lang, row)
 
     if not (ref and replies.edit(chat_id, ref, *build(ref))):
-        await replies.say_editable(chat_id, build)
+        replies.say_editable(chat_id, build)
 
 
 async def on_setting(

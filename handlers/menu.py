@@ -60,8 +60,8 @@ async def choose_process(
     lang = viewer.user.language
     specs = menu.startable(viewer)
     if specs:
-        ref = await replies.say_editable(message.chat.id, lambda r: menu_view.process_list(renderer, specs, lang, r))
-        replaced = menu.list_sent(viewer, ref)
+        sent = replies.say_editable(message.chat.id, lambda r: menu_view.process_list(renderer, specs, lang, r))
+        replaced = menu.list_sent(viewer, sent)
         if replaced is not None:  # the older list, nothing chosen from it: one list to choose from, the newest
             replies.drop_buttons(message.chat.id, replaced)
         return

@@ -232,7 +232,7 @@ async def show_cart(
         return portal_view.cart_message(renderer, view, lang, reclamations, rights, webapp, row)
 
     if not (ref and replies.edit(chat_id, ref, *build(ref))):
-        await replies.say_editable(chat_id, build)
+        replies.say_editable(chat_id, build)
 
 
 async def product_button(

@@ -12,11 +12,11 @@ from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.models import Case, Setting, Task, User, status_is
+from db.models import Case, Outbox, Setting, Task, User, status_is
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState
 from flows.status import CaseStatus
-from services import access
+from services import access, outbox
 from services import people as people_repo
 from services.access import Viewer
 from services.cases import load_work
@@ -144,12 +144,14 @@ class Menu:
         """The current version of `process`, if it is still loaded (a list's button may outlive it)."""
         return self.core.registry.known().get(process)
 
-    def list_sent(self, viewer: Viewer, ref: int) -> int | None:
-        """The person's newest «Which process?» list is the outbox row `ref` now (kept on their row, written with the
-        update). The list it replaces, when nothing was chosen from it: its buttons are to be taken away."""
+    def list_sent(self, viewer: Viewer, sent: Outbox) -> int | None:
+        """The person's newest «Which process?» list is the message `sent` now (its outbox row's id kept on their row,
+        written with the update: with the message itself, `outbox.id_goes_to`). The list it replaces, when nothing
+        was chosen from it: its buttons are to be taken away."""
         user = viewer.user
         replaced = user.picker_ref if user.picker_ref and not user.picker_chosen else None
-        user.picker_ref, user.picker_chosen = ref, None
+        outbox.id_goes_to(self.session, sent, user, "picker_ref")
+        user.picker_chosen = None
         return replaced
 
     def pick(self, viewer: Viewer, ref: int, process: str) -> Pick:

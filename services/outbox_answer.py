@@ -40,6 +40,10 @@ _CLAIMED_AS = {
     "attempts": "m.attempts + CASE WHEN k.new_id IS NULL THEN 0 ELSE 1 END",
     "claimed_at": "CASE WHEN k.new_id IS NULL THEN m.claimed_at ELSE CAST(:claimed_at AS timestamptz) END",
     "claimed_by": "CASE WHEN k.new_id IS NULL THEN m.claimed_by ELSE CAST(:key AS integer) END",
+    # A message whose buttons carry their own row (services/outbox.py `own_id_message`): its id put in their place.
+    "payload": """CASE WHEN m.ord = ANY(CAST(:own_ords AS integer[])) THEN jsonb_set(m."payload", '{reply_markup}',
+        CAST(regexp_replace(CAST(m."payload" -> 'reply_markup' AS text), CAST(:own_field AS text), ':' || m.new_id, 'g')
+             AS jsonb)) ELSE m."payload" END""",
 }
 # The claim's «chat's turn» (no message of the chat pending before it or being sent) is the one of
 # services/delivery/queue.py `_claim_handed_of`, written here for rows not in the table yet: the two must stay the same.
@@ -76,7 +80,9 @@ _ANSWER_PG = text(
                 ELSE active_task_id END,
             question_lost_at = CASE WHEN CAST(:set_lost AS boolean) THEN CAST(:question_lost_at AS timestamptz)
                 ELSE question_lost_at END,
-            picker_ref = CASE WHEN CAST(:set_picker AS boolean) THEN CAST(:picker_ref AS integer) ELSE picker_ref END,
+            picker_ref = CASE WHEN CAST(:set_picker AS boolean) THEN COALESCE(
+                (SELECT m.new_id FROM m WHERE m.ord = CAST(:picker_link AS integer)), CAST(:picker_ref AS integer))
+                ELSE picker_ref END,
             picker_chosen = CASE WHEN CAST(:set_chosen AS boolean) THEN CAST(:picker_chosen AS varchar)
                 ELSE picker_chosen END
         WHERE id = CAST(:person_id AS integer)
@@ -151,6 +157,16 @@ async def with_draft(
         pointer = None  # the person's row goes by the unit of work with the rest
     messages: list[Outbox] = [obj for obj in pending if isinstance(obj, Outbox)]
     messages.sort(key=lambda obj: inspect_object(obj).insert_order or 0)
+    owns, pointer, links = _own_ids(session, messages, pointer)
+    if owns is None:
+        # A message whose own id goes where this statement cannot write it: the unit of work writes them (and fills
+        # the id in, `outbox._own_ids_flushed`), first; the answer's draft and pointer go on as without messages.
+        await session.flush()
+        messages = []
+        owns, links = {}, {}
+        only_pointer, pointer = _unwritten(sync, task_id)
+        if not only_pointer:
+            pointer = None
     for message in messages:
         sync.expunge(message)
     if link is not None and link[1] not in messages:
@@ -172,8 +188,11 @@ async def with_draft(
             # Through the column's type, as the unit of work binds it: a naive datetime is refused, not taken as local.
             "question_lost_at": _LOST_AT.process_bind_param(pointer[1].get("question_lost_at"), sync.get_bind().dialect)
             if pointer is not None else None,
-            "set_picker": pointer is not None and "picker_ref" in pointer[1],
+            "set_picker": pointer is not None and ("picker_ref" in pointer[1] or "picker_ref" in links),
             "picker_ref": pointer[1].get("picker_ref") if pointer is not None else None,
+            "picker_link": links["picker_ref"] + 1 if "picker_ref" in links else None,
+            "own_ords": [index + 1 for index in owns],
+            "own_field": outbox.OWN_ID_FIELD,
             "set_chosen": pointer is not None and "picker_chosen" in pointer[1],
             "picker_chosen": pointer[1].get("picker_chosen") if pointer is not None else None,
         }
@@ -188,6 +207,8 @@ async def with_draft(
         claimed_ids: list[int] | None = None
         try:
             ids, claimed_ids = (await driver.fetch(session, _ANSWER_PG, params, begin=True))[0]
+            for index, own in owns.items():  # as the statement wrote them (the sender sends the claimed as they are)
+                outbox.own_id_written(session, own, ids[index])
         finally:
             if offer is not None:  # also when the statement failed: the sender takes its offer back
                 _settle(session, offer, messages, ids or [], set(claimed_ids or []))
@@ -202,11 +223,18 @@ async def with_draft(
         written: list[int] = []  # the messages' ids once the document is written
         claimed: set[int] = set()
         try:
-            numbered = link is not None or numbering_here(sync)
+            numbered = link is not None or bool(owns) or numbering_here(sync)
             if numbered and messages:
                 top = (await session.run_sync(take_ids, {"outbox": len(messages)}))["outbox"]
                 for n, message in enumerate(messages, start=1):
                     message.id = top + n
+            for index, own in owns.items():  # numbered above: the buttons and the columns that name the row
+                assert own.row.id is not None
+                values[index]["payload"] = outbox.with_own_id(values[index]["payload"], own.row.id)
+                if pointer is not None:
+                    for name, position in links.items():
+                        if position == index:
+                            pointer[1][name] = own.row.id
             doc: dict[str, Any] = {}
             if messages:
                 # Without ids SQLite numbers them, in the document's order (one multi-row INSERT, row by row).
@@ -238,6 +266,8 @@ async def with_draft(
                 for message, message_id in zip(messages, numbers, strict=True):
                     message.id = message_id
                 numbered = True
+            for index, own in owns.items():
+                outbox.own_id_written(session, own, numbers[index])
             written = numbers
         finally:
             if sqlite_offer is not None:  # also when something failed: the sender takes its offer back
@@ -252,6 +282,29 @@ async def with_draft(
     if link is not None and draft is not None:
         return {**draft, link[0]: link[1].id}
     return draft
+
+
+def _own_ids(
+    session: AsyncSession, messages: list[Outbox], pointer: tuple[User, dict[str, Any]] | None
+) -> tuple[dict[int, outbox.OwnId] | None, tuple[User, dict[str, Any]] | None, dict[str, int]]:
+    """The messages among `messages` whose buttons carry their own row (`outbox.own_id_message`), by position; the
+    pointer with their owners' columns added; which column takes which message's id (`links`). None for the first
+    when an owner is not a column this statement writes (another object, or a person beside the pointer's)."""
+    waiting = {id(own.row): own for own in outbox.own_ids(session)}
+    owns = {index: waiting[id(m)] for index, m in enumerate(messages) if id(m) in waiting}
+    links: dict[str, int] = {}
+    for index, own in owns.items():
+        for obj, attribute in own.owners:
+            if not isinstance(obj, User) or attribute not in _POINTER or attribute in links:
+                return None, pointer, {}
+            if pointer is None:
+                pointer = (obj, {})
+            elif pointer[0] is not obj:
+                return None, pointer, {}
+            links[attribute] = index
+    if any(name in links for name in pointer[1]) if pointer is not None else False:
+        return None, pointer, {}  # the same column set by hand too: the unit of work's order decides
+    return owns, pointer, links
 
 
 def _offer(session: AsyncSession, messages: list[Outbox]) -> Offer | None:

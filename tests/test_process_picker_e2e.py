@@ -13,6 +13,7 @@ from sqlalchemy import event, func, insert, select
 
 from db.engine import make_engine, migrate
 from db.models import Case, Outbox, Setting, User
+from services.outbox import OWN_ID
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.revisions import migrate_down
@@ -105,6 +106,35 @@ async def test_the_list_is_kept_on_the_persons_own_row_read_and_written_with_the
     assert sent is not None and sent.message_id == picker["message_id"] and row.picker_chosen == "weekly_orders"
     said = await kirill.press_data(picker["message_id"], data, unchecked=True)
     assert said == f"Процесс «{CYCLE}» уже выбран в этом списке.", said
+    assert await cases_started(harness) == 1
+
+
+async def test_the_list_its_buttons_and_the_persons_row_are_written_by_one_statement(harness: Harness) -> None:
+    """The list's buttons name its own message (a press says which list it was on), whose id is known only once it
+    is written: it was written, then its buttons set, then Кирилл's row told it is his newest — three statements.
+    Now one writes all three, the buttons' id filled in by it, and nothing of the list is left for another."""
+    kirill = await harness.person("Кирилл", "commercial_director")
+    await harness.settle()
+    seen, stop = statements_seen(harness)
+    try:
+        await kirill.send("▶️ Начать процесс")
+        picker = await kirill.expect("Какой процесс начать?")
+        await harness.settle()
+    finally:
+        stop()
+    writes = [s for s in timed_passes_left_out(seen) if re.search(r"\b(INSERT INTO|UPDATE) (outbox|users)\b", s)]
+    listing = [s for s in writes if "INSERT INTO outbox" in s]
+    assert len(listing) == 1 and "UPDATE users" in listing[0], writes
+    assert not [s for s in writes if s.startswith(("UPDATE users", "UPDATE outbox SET payload"))], writes
+    async with harness.core.sessionmaker() as session:
+        row = (await session.execute(select(User).where(User.tg_id == kirill.id))).scalar_one()
+        sent = await session.get(Outbox, row.picker_ref)
+    assert sent is not None and sent.message_id == picker["message_id"]
+    pressed = [k["callback_data"] for line in picker["inline_keyboard"] for k in line]
+    assert pressed and all(data.endswith(f":{sent.id}") for data in pressed), pressed
+    assert str(OWN_ID) not in str(sent.payload)
+    await kirill.press(CYCLE, picker)  # and the list works
+    await kirill.expect("зарегистрировано")
     assert await cases_started(harness) == 1
 
 

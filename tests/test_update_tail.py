@@ -108,3 +108,31 @@ async def test_anything_else_changed_leaves_all_of_it_to_the_commit(harness: Har
         assert olga.question_lost_at == lost
         sent = (await session.execute(select(Outbox).where(Outbox.chat_id == tg_id))).scalars().all()
         assert [m.payload.get("text") for m in sent].count("Ваше имя изменено") == 1
+
+
+async def test_a_list_whose_buttons_name_its_own_message_is_filled_in_by_whichever_write_takes_it(
+    harness: Harness,
+) -> None:
+    """A «Which process?» list names its own message in its buttons and on her row: at the update's end it is
+    written by one statement with its id in both; with anything else left, the commit writes it and fills its id in
+    just as well — no button and no row is ever left with the placeholder."""
+    tg_id, _form = await _marina(harness)
+    now = harness.core.clock.now()
+    buttons = {"inline_keyboard": [[{"text": "Возврат", "callback_data": f"s:defect_return:0:{outbox.OWN_ID}"}]]}
+    sent: list[Outbox] = []
+    for name in ("Марина", "Марина Иванова"):  # the same name: the tail takes it; another: the commit does
+        async with harness.core.sessionmaker() as session, session.begin():
+            user = (await session.execute(select(User).where(User.tg_id == tg_id))).scalar_one()
+            user.name = name
+            row = outbox.own_id_message(session, tg_id, "Какой процесс начать?", now, buttons)
+            outbox.id_goes_to(session, row, user, "picker_ref")
+            assert await outbox_answer.write_tail(session) == (name == "Марина")
+            sent.append(row)
+        async with harness.core.sessionmaker() as session:
+            user = (await session.execute(select(User).where(User.tg_id == tg_id))).scalar_one()
+            stored = await session.get(Outbox, row.id)
+            assert stored is not None and user.picker_ref == stored.id, (user.picker_ref, stored)
+            assert stored.payload["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
+                f"s:defect_return:0:{stored.id}"
+            )
+    assert sent[0].id != sent[1].id

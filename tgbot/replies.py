@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import User
+from db.models import Outbox, User
 from flows.clock import Clock
 from services import outbox
 from services.menu import PAGE, TaskPage
@@ -25,16 +25,12 @@ class Replies:
         markup = keyboard.model_dump(exclude_none=True) if hasattr(keyboard, "model_dump") else keyboard
         outbox.message(self.session, chat_id, text, self.clock.now(), markup)
 
-    async def say_editable(self, chat_id: int, build: Callable[[int], tuple[str, Any]]) -> int:
+    def say_editable(self, chat_id: int, build: Callable[[int], tuple[str, Any]]) -> Outbox:
         """A message whose buttons show their answer in it (the cart): `build(ref)` gives its text and buttons, the
-        buttons carrying `ref`, its outbox row, known once the row is written (`edit` then goes to it); that `ref`."""
-        text, _keyboard = build(0)
-        row = outbox.message(self.session, chat_id, text, self.clock.now())
-        await outbox.flush(self.session)
-        keyboard = _markup(build(row.id)[1])
-        if keyboard:
-            row.payload = {**row.payload, "reply_markup": keyboard}
-        return row.id
+        buttons carrying `ref`, its outbox row (`edit` then goes to it). Built with `outbox.OWN_ID` for it, which the
+        row's write replaces with its id (`outbox.own_id_message`); the row."""
+        text, keyboard = build(outbox.OWN_ID)
+        return outbox.own_id_message(self.session, chat_id, text, self.clock.now(), _markup(keyboard))
 
     def edit(self, chat_id: int, ref_id: int, text: str, keyboard: Any = None) -> bool:
         """The message of the outbox row `ref_id` edited in place (as a task's card is); False when the text no
