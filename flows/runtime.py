@@ -751,10 +751,13 @@ class Engine:
                         effects.append(TaskClosed(task, actor_id))
             if "add" in tdef.on_change:
                 have = {t.key for t in mine}
+                entries = case.data.get(name) or []
                 for index in added:
                     key = f"{tdef.key}{ENTRY_SEP}{index}"
                     if key in have:
                         continue  # given before (the list shrank and grew again): not asked twice
+                    if not self._entry_wanted(case, tdef, entries[index] if index < len(entries) else None):
+                        continue
                     task = self._new_task(case, stage, tdef, now, key)
                     effects.append(TaskCreated(task))
                     effects.extend(self._task_timers(task, tdef, now))
@@ -1897,13 +1900,16 @@ class Engine:
                 continue
             if tdef.key in done:
                 continue
-            context = self.context(case)
-            if tdef.when is not None and not evaluate(tdef.when, context):
-                continue
             if tdef.for_each is not None:
-                # One task per entry present now; an empty list gives none (nothing to wait for).
+                # One task per entry present now that its `when` holds for; an empty list gives none.
                 entries = case.data.get(tdef.for_each) or []
-                keys = [f"{tdef.key}{ENTRY_SEP}{index}" for index in range(len(entries))]
+                keys = [
+                    f"{tdef.key}{ENTRY_SEP}{index}"
+                    for index, entry in enumerate(entries)
+                    if self._entry_wanted(case, tdef, entry)
+                ]
+            elif tdef.when is not None and not evaluate(tdef.when, self.context(case)):
+                continue
             else:
                 keys = [tdef.key]
             for key in keys:
@@ -1916,6 +1922,13 @@ class Engine:
         holds = bool(stage.moves and stage.tasks)
         if created == 0 and stage.next and not holds:
             self._advance(case, effects, depth + 1)
+
+    def _entry_wanted(self, case: CaseState, tdef: TaskDef, entry: Any) -> bool:
+        """Whether a `for_each` task is given for this entry: its `when` is read per entry, with `item`, so an entry
+        with nothing to do (a production that makes nothing this week) gets no task rather than one to wave off."""
+        if tdef.when is None:
+            return True
+        return bool(evaluate(tdef.when, {**self.context(case), "item": entry if isinstance(entry, dict) else {}}))
 
     def _task_timers(self, task: TaskState, tdef: TaskDef, now: datetime) -> list[Effect]:
         """The reminders still ahead of a task's deadline, and the deadline itself (which escalates)."""

@@ -254,3 +254,52 @@ def test_ignore_lets_the_list_change_and_leaves_the_checks_as_they_were() -> Non
     assert not [e for e in effects if isinstance(e, TaskCreated)] and len(tasks_of(case, "unit_check")) == 3
     unsaid = CHANGING.replace("        on_change: [add, cancel_removed]\n", "")
     assert any("on_change" in p for p in problems_of(unsaid))
+
+
+ONLY_HEAVY = SOURCE.replace(
+    "        for_each: units\n        assignee: inspector\n",
+    '        for_each: units\n        when: "item.weight > 4"\n        assignee: inspector\n',
+    1,
+)
+
+
+def test_an_entry_its_when_does_not_hold_for_gets_no_task_and_the_others_decide(engine: Engine) -> None:
+    """Only units over 4 kg go to the inspector: A1 (3 kg) gets no check at all, and the stage moves on once the two
+    heavy ones are checked — the light one is neither asked nor waited for."""
+    case, effects = engine.start(parse_definition(ONLY_HEAVY).spec, MANAGER, {"units": UNITS})
+    for number, task in enumerate(case.tasks, 1):
+        task.id = number
+    assert [e.task.key for e in effects if isinstance(e, TaskCreated)] == ["unit_check#1", "unit_check#2"]
+    heavy = tasks_of(case, "unit_check")
+    assert [task_entry(case.spec, case.data, t)[1]["serial"] for t in heavy] == ["B2", "C3"]  # type: ignore[index]
+    answer(engine, case, heavy[0], "approve")
+    assert case.stage == "every_unit"
+    answer(engine, case, heavy[1], "approve")
+    assert case.stage == "first_reject"
+
+
+def test_no_entry_its_when_holds_for_gives_no_task_and_moves_on(engine: Engine) -> None:
+    case, effects = engine.start(parse_definition(ONLY_HEAVY).spec, MANAGER, {"units": UNITS[:1]})
+    assert not [e for e in effects if isinstance(e, TaskCreated) and e.task.key.startswith("unit_check")]
+    assert case.stage == "first_reject"
+
+
+def test_an_entry_added_while_the_checks_run_is_checked_only_if_its_when_holds() -> None:
+    engine = Engine(WorkCalendar(), FrozenClock(datetime(2026, 12, 21, 7, 0, tzinfo=UTC)))
+    source = CHANGING.replace("        on_change: [add, cancel_removed]\n", "        on_change: [add, cancel_removed]\n"
+                              "        when: \"item.weight > 4\"\n")  # fmt: skip
+    case, _ = engine.start(parse_definition(source).spec, MANAGER, {"units": UNITS})
+    for number, task in enumerate(case.tasks, 1):
+        task.id = number
+    effects = edit_units(engine, case, [*UNITS, {"serial": "D4", "weight": 1}, {"serial": "E5", "weight": 9}])
+    assert [e.task.key for e in effects if isinstance(e, TaskCreated)] == ["unit_check#4"]
+
+
+def test_item_is_read_only_where_a_task_runs_per_entry() -> None:
+    source = SOURCE.replace(
+        "        kind: confirm\n        for_each: units\n        join: {at_least: 2}\n",
+        '        kind: confirm\n        when: "item.weight > 4"\n',
+    )
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if "item.weight > 4" in text)
+    assert f"batch.yaml:{line}: 'item.weight > 4': this process has no field or task 'item'" in problems_of(source)
+    assert any("'item.wieght" in p for p in problems_of(ONLY_HEAVY.replace("item.weight > 4", "item.wieght > 4")))
