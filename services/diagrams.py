@@ -136,7 +136,9 @@ class ProcessDiagram:
         who = w.role(task.assignee, task.for_each)
         rows = [_cell(f"▪ {w.local(task.title)} — {who}")]
         if task.when:
-            rows.append(_cell(w.t("only if %(condition)s", condition=w.condition(task.when)), muted=True, indent=True))
+            # A `for_each` task's condition is read per entry: its `item.<field>` is named as the entry's field.
+            condition = w.condition(task.when, task.for_each)
+            rows.append(_cell(w.t("only if %(condition)s", condition=condition), muted=True, indent=True))
         if task.for_each:
             rows.append(
                 _cell(

@@ -259,10 +259,10 @@ class _Phrase:
 
     def _compare(self, node: ast.Compare) -> str:
         w = self.words
-        parts, left = [self.say(node.left)], node.left
+        parts, left = [self._part(node.left)], node.left
         for op, right in zip(node.ops, node.comparators, strict=True):
             subject = left.id if isinstance(left, ast.Name) else None
-            value = self._value(right, subject)
+            value = self._value(right, subject, self._entry_field(left))
             if isinstance(op, (ast.In, ast.NotIn)):
                 message = _("is one of: %(values)s") if isinstance(op, ast.In) else _("is none of: %(values)s")
                 parts.append(w.t(message, values=value))
@@ -274,20 +274,28 @@ class _Phrase:
             left = right
         return " ".join(parts)
 
-    def _value(self, node: ast.expr, subject: str | None) -> str:
+    def _entry_field(self, node: ast.expr) -> FieldDef | None:
+        """The entry's field `item.<name>` reads: its options are said by their labels, never as keys."""
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "item":
+            return self.entry.get(node.attr)
+        return None
+
+    def _value(self, node: ast.expr, subject: str | None, entry_field: FieldDef | None = None) -> str:
         """A literal read in the terms of what it is compared with: an outcome's or an option's label."""
         if isinstance(node, ast.Constant):
-            return self._constant(node.value, subject)
+            return self._constant(node.value, subject, entry_field)
         if isinstance(node, (ast.List, ast.Tuple)):
-            return ", ".join(self._value(e, subject) for e in node.elts)
+            return ", ".join(self._value(e, subject, entry_field) for e in node.elts)
         return self.say(node)
 
-    def _constant(self, value: object, subject: str | None) -> str:
+    def _constant(self, value: object, subject: str | None, entry_field: FieldDef | None = None) -> str:
         w = self.words
         if value is None:
             return w.t("empty")
         if isinstance(value, bool):
             return w.t("yes") if value else w.t("no")
+        if isinstance(value, str) and entry_field is not None and entry_field.options and value in entry_field.options:
+            return w.quoted(w.local(entry_field.options[value]))
         if isinstance(value, str) and subject is not None:
             if subject in w.tasks:
                 outcome = w.tasks[subject].outcome_defs().get(value)

@@ -95,6 +95,12 @@ def test_conditions_waits_deadlines_and_parallel_blocks_are_in_words(wording: Wo
     assert "по одной на каждую запись «Производства», параллельно" in weekly
     assert "«Начальник производства» записи" in weekly  # `assignee: item:head` — the entry's person
     assert "срок: пятница, 10:00" in weekly
+    # A task given per entry only where its condition holds: the entry's field and its option named in words.
+    produces = (
+        "(«Сколько кг выпустит производство №1», если «Начальник производства» = «Начальник производства 1», иначе "
+        "«Сколько кг выпустит производство №2») ≠ 0"
+    )
+    assert produces in weekly, weekly
 
     english = svg_text(render(ProcessDiagram(words_of(wording, LIBRARY["meat_deal"].spec, "en")).graph(), "svg"))
     # English quotes names as English does; «…» is Russian's.
