@@ -141,6 +141,20 @@ async def test_a_production_that_can_make_none_of_it_says_0_and_is_not_planned_o
     assert not await lev.find("по обновлённому плану производства №2")
 
 
+async def test_a_production_with_no_kilos_in_the_report_is_not_asked_to_confirm_them(plant: Harness) -> None:
+    """This week's pre-orders are all for production 2: production 1 has 0 kg in the report. Its head is not asked to
+    confirm he will make «0 кг» (nor offered to make less than nothing), and logistics is not asked to deliver its
+    goods: the week goes on with production 2's head and delivery alone."""
+    h, p = plant, plant.people
+    await new_deal(p["Белла"], "ИП Смирнов", "0", "400", "150 000", "30.12.2026", "Отсрочка", None)
+    await start_the_cycle(h)
+    await make_all(p["Павел"], "№2")
+    await done(p["Лев"], "Подтвердите доставку продукции производства №2")
+    await p["Маргарита"].card("Сделайте расчёт закупки", button="Готово")
+    assert not await p["Пётр"].find("Подтвердите, что производство №1")
+    assert not await p["Лев"].find("Подтвердите доставку продукции производства №1")
+
+
 async def test_those_confirming_the_updated_plans_read_what_changed_since_the_report(plant: Harness) -> None:
     """After Thursday's report the managers correct their pre-orders: Антон's client takes 200 kg more from
     production 1, Белла's deal is dropped, a new one comes in. The heads confirming the updated plans, logistics and
