@@ -58,9 +58,12 @@ async def test_a_production_confirms_the_kilos_it_can_make_and_those_after_it_re
     await p["Пётр"].press("Подтвердить", await p["Пётр"].expect("Проверьте"))
     await make_all(p["Павел"], "№2")
 
+    # Logistics reads the kilos to deliver: what the production will make, not the report's figure.
     card = await p["Лев"].card("Подтвердите доставку продукции производства №1", button="Готово")
+    assert "Подтвердите доставку продукции производства №1: 1 500 кг.\n" in plain(card), plain(card)
     assert "⚠️ Производство №1 выпустит 1 500 кг из 1 800: не хватит 300 кг." in plain(card), plain(card)
     card = await p["Лев"].card("Подтвердите доставку продукции производства №2", button="Готово")
+    assert "Подтвердите доставку продукции производства №2: 400 кг." in plain(card), plain(card)
     assert "выпустит" not in plain(card) and "не хватит" not in plain(card), plain(card)
     await done(p["Лев"], "Подтвердите доставку продукции производства №1")
     await done(p["Лев"], "Подтвердите доставку продукции производства №2")
@@ -203,6 +206,7 @@ async def test_those_confirming_the_updated_plans_read_what_changed_since_the_re
     await done(p["Дмитрий"], "Согласуйте обновлённые планы производства и закупки")
     card = await p["Лев"].card("Подтвердите доставку по обновлённому плану производства №1", button="Готово")
     assert changed in plain(card), plain(card)
+    assert "по обновлённому плану производства №1: 1 850 кг." in plain(card), plain(card)  # 1 700 + 100 + 50
     await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №1")
     await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №2")
     card = await p["Григорий"].card("Подтвердите закупки и отгрузки недели", button="Готово")
