@@ -275,6 +275,9 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
         await service.send("сегодня")
         await service.press("Подтвердить", await service.expect("Проверьте"))
         card = await service.expect("Дефект устранён?")
+        # He checks the watches against what was wrong with them, not from memory of a case among many.
+        assert "Решение поставщика: Ремонт" in card["text"], card["text"]
+        assert "L2.793.4 (SN-123456): Отстают на 30 секунд в сутки" in card["text"], card["text"]
         if round_no == 1:
             assert "22.01.2027 18:00" in card["text"], card["text"]  # 2 working days after the goods came back
             await shop.move_to(morning(2027, 1, 22))
