@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.chat import Person, start_a_return_of_faulty_watches
+from tests.chat import Person, picture, start_a_return_of_faulty_watches
 from tests.conftest import Harness
 
 
@@ -347,6 +347,34 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
         note = await person.expect("получен магазином")
         assert "Исправленный товар Longines" in note["text"], note["text"]
     await manager.expect("Дело закрыто")
+
+
+async def test_a_fix_that_did_not_hold_photographed_reaches_management_with_the_photo(shop: Harness) -> None:
+    """The service manager photographs the scratch still there instead of typing why the fix failed: the director
+    and the shop admin, told «Дефект не устранён», get that photo with the words, not a bare «(фото)»."""
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    admin, director = shop.people["Ольга"], shop.people["Директор Пётр"]
+    await register_defect(manager, supplier="Helvetia")
+    await confirm_defect_and_ship(shop)
+    await inform_supplier(service)
+    await service.press("Ремонт", await service.expect("Поставщик получил товар"))
+    await service.expect("Заключение поставщика")
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
+    await service.send("сегодня")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Не устранён", await service.expect("Дефект устранён?"))
+    await service.expect("Дата возврата из ремонта")
+    await service.send("сегодня")
+    await service.expect("Комментарий")
+    await service.photo(picture(80, 60))  # not the shop's photo of the defect: this one is of the repair
+    await service.press("Подтвердить", await service.expect("Проверьте", "(фото)"))
+    for person in (director, admin):
+        note = await person.expect("Дефект не устранён", "(фото)")
+        photos = [m for m in await person.bot_messages() if m.get("photos")]
+        assert [m["text"].split(" · ")[0] for m in photos] == ["Комментарий"], [m["text"] for m in photos]
+        assert photos[0]["message_id"] < note["message_id"]  # the photo first, then the words about it
 
 
 async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness) -> None:

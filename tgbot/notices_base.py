@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Outbox, User
-from flows.model import FieldDef, ProcessDef, TaskDef
+from flows.model import FieldDef, LocalText, ProcessDef, TaskDef
 from flows.runtime import TaskState, comment_file_key, task_def
 from flows.spec_cache import SpecCache
 from flows.status import TaskStatus
@@ -53,12 +53,33 @@ def _evidence_fields(spec: ProcessDef, tdef: TaskDef) -> list[str]:
         mentioned = any(re.search(rf"\b{re.escape(name)}\b", source) for source in sources)
         if name not in names and (mentioned or (tdef.kind == "approve" and _holds_photos(spec.fields[name]))):
             names.append(name)
-    # A card that quotes a decision's comment («Директор вернул КП: {{ approve_offer_comment }}») brings the photo
-    # the comment was given as: the offer marked up by hand is the remark, its caption only a word on it.
-    for task in (t for stage in spec.stages for t in stage.tasks):
-        if any(re.search(rf"\b{re.escape(task.key)}_comment\b", source) for source in sources):
-            names.append(comment_file_key(task.key))
-    return names
+    return [*names, *_quoted_comment_files(spec, sources)]
+
+
+def _quoted_comment_files(spec: ProcessDef, sources: Sequence[str]) -> list[str]:
+    """A text that quotes a decision's comment («Директор вернул КП: {{ approve_offer_comment }}») brings the photo
+    the comment was given as: the offer marked up by hand is the remark, its caption (or «(фото)») only a word on
+    it."""
+    return [
+        comment_file_key(task.key)
+        for task in (t for stage in spec.stages for t in stage.tasks)
+        if any(re.search(rf"\b{re.escape(task.key)}_comment\b", source) for source in sources)
+    ]
+
+
+def notice_comment_files(spec: ProcessDef, text: LocalText | None) -> list[str]:
+    """The comment photos a process's notice brings: «Дефект не устранён: (фото)» read by the director without the
+    photo says nothing. Found once per notice of a definition."""
+    if text is None:
+        return []
+    sources = tuple(text.values()) if isinstance(text, dict) else (text,)
+    hit = _QUOTED.get(spec, sources)
+    if hit is None:
+        hit = _QUOTED.put(spec, sources, tuple(_quoted_comment_files(spec, sources)))
+    return list(hit)
+
+
+_QUOTED: SpecCache[ProcessDef, tuple[str, ...], tuple[str, ...]] = SpecCache(1024)
 
 
 def _holds_photos(fdef: FieldDef) -> bool:
@@ -149,9 +170,7 @@ class NoticesBase:
         case_id: int | None = None,
     ) -> None:
         """A card already sent (the outbox row `ref_id`) edited in the person's chat to `text` and `keyboard`."""
-        outbox.edit(
-            self.session, user.tg_id, ref_id, text, self.now, keyboard, parse_mode=parse_mode, case_id=case_id
-        )
+        outbox.edit(self.session, user.tg_id, ref_id, text, self.now, keyboard, parse_mode=parse_mode, case_id=case_id)
 
     async def _card_heads(self, loaded: Loaded, task: TaskState) -> Callable[[str | None], CardHead]:
         """The shared part of the task's card per reader's language, rendered on first use: the readers of one

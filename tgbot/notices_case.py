@@ -20,7 +20,7 @@ from services import people as people_repo
 from services.cases.cancelling import NOT_GIVEN
 from services.cases.state import Loaded
 from tgbot import menu_view
-from tgbot.notices_base import NoticesBase
+from tgbot.notices_base import NoticesBase, notice_comment_files
 
 
 class CaseNotices(NoticesBase):
@@ -31,6 +31,7 @@ class CaseNotices(NoticesBase):
         # of the definition) and its variables are the same for all the others.
         worded: dict[tuple[str, bool, tuple[str, ...]], tuple[str, dict[str, Any] | None, dict[str, Any]]] = {}
         state = loaded.state
+        quoted = notice_comment_files(state.spec, effect.text) if effect.kind == "text" else []
         for user in recipients:
             if effect.kind == "closed" and (loaded.row.id, user.id) in self.told_closed:
                 continue  # the final stage's own notice to them already said the case is closed
@@ -61,7 +62,7 @@ class CaseNotices(NoticesBase):
             row = None
             if plan.telegram:
                 # The files the notice brings first, its words and their button last (as a task's card).
-                await self._send_files(loaded, user, [*effect.attach, *files])
+                await self._send_files(loaded, user, [*effect.attach, *quoted, *files])
                 row = await self._telegram(kind, user, variables, keyboard)
             await self.channels.deliver(plan, variables, case_id=loaded.row.id, telegram_row=row)
 
