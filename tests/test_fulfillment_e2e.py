@@ -4,14 +4,14 @@ hand-offs between pipelines with every field carried over, and timed warehouse w
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from db.models import Case, Company, Task
+from db.models import Case, Company, Task, Timer
 from flows.runtime import MOVE_TASK
 from services import companies
 from tests.chat import Person
@@ -258,7 +258,18 @@ async def test_new_client_from_first_request_to_paid_receiving(fulfillment: Harn
     await manager.press("Готово", await manager.expect("Выставьте и отправьте клиенту счёт"))
     await manager.document(b"%PDF invoice", "invoice.pdf")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await manager.press("Оплачено", await manager.expect("Отметьте оплату счёта"))
+    await manager.expect("Отметьте оплату счёта")
+    # The client is slow to pay: the day before the deadline the reminder brings her card back with one press,
+    # wherever it has gone up the chat meanwhile.
+    async with shop.core.sessionmaker() as session:
+        payment = (await session.execute(select(Task.id).where(Task.key == "payment_received"))).scalar_one()
+        remind = select(Timer.due_at).where(Timer.task_id == payment, Timer.kind == "remind")
+        reminded_at = (await session.execute(remind)).scalar_one()
+    await shop.move_to(reminded_at + timedelta(minutes=1))
+    reminder = await manager.expect("Напоминание", "Отметьте оплату счёта")
+    assert manager.buttons(reminder) == ["📋 Открыть задачу", "📁 Дело"], manager.buttons(reminder)
+    await manager.press("Открыть задачу", reminder)
+    await manager.press("Оплачено", await manager.expect("Отметьте оплату счёта", "Эта задача — ваша"))
     await manager.expect("Оплата получена")
 
     # Time is kept per person and task: 45 + 20 + 10 minutes, breaks excluded.

@@ -137,7 +137,10 @@ class CaseNotices(NoticesBase):
             reminder = renderer.t(
                 "⏰ Reminder: “%(task)s” is due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
             )
-            return reminder, None
+            # As «Overdue»: the card it reminds of may be far up the chat. A pool's task is nobody's to open yet.
+            if task.assignee_id is None:
+                return reminder, renderer.case_button(loaded.row.id, lang)
+            return reminder, renderer.overdue_buttons(task, loaded.row.id, lang)
         if effect.kind == "overdue":
             overdue = renderer.t(
                 "⚠️ Overdue: “%(task)s” was due %(when)s.\n%(case)s", lang, task=title, when=when, case=case_name
