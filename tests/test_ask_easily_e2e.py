@@ -107,7 +107,8 @@ async def test_a_form_tasks_button_says_it_opens_the_form(fulfillment: Harness) 
 
 async def test_photos_sent_to_an_optional_question_are_kept_by_done_not_skip(harness: Harness) -> None:
     """Seed 1: the warehouse head confirms the defect and sends a photo of the inspection (an optional question).
-    Once a photo came, the question offers «Готово» and no «Пропустить», which read as throwing it away."""
+    Before any photo it offers «Пропустить» and no «Готово» (done with nothing); once a photo came, «Готово» and no
+    «Пропустить», which read as throwing it away."""
     manager = await harness.person("Марина", "shop_manager")
     await harness.person("Ольга", "shop_admin")
     await harness.person("Директор Пётр", "director")
@@ -120,7 +121,8 @@ async def test_photos_sent_to_an_optional_question_are_kept_by_done_not_skip(har
     await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
     await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
     first = await head.expect("Фото с осмотра")
-    assert "⏭ Пропустить" in head.buttons(first), head.buttons(first)  # nothing sent yet: skipping is a choice
+    # Nothing sent yet: skipping is a choice, being done is not.
+    assert "⏭ Пропустить" in head.buttons(first) and "✅ Готово" not in head.buttons(first), head.buttons(first)
     await head.photo()
     question = await head.expect("Фото с осмотра", "Получено: 1")
     assert "✅ Готово" in head.buttons(question) and "⏭ Пропустить" not in head.buttons(question), head.buttons(

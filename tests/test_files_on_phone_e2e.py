@@ -12,6 +12,7 @@ from db.models import User
 from tests.chat import Person, picture, start_a_return_of_faulty_watches
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
+from tgbot.callbacks import FormCb
 
 
 def after(messages: list[dict[str, Any]], message_id: int) -> list[dict[str, Any]]:
@@ -93,10 +94,15 @@ async def register(manager: Person) -> None:
     await manager.expect("зарегистрировано")
 
 
-async def test_done_on_a_photo_question_with_no_photo_asks_for_a_photo(shop: Harness) -> None:
+async def test_a_photo_question_offers_done_only_once_a_photo_came(shop: Harness) -> None:
+    """Марина is asked for the defect's photos: with none sent there is no «Готово» to press (it could only say to
+    send one); a press of it from an older message still asks for a photo, and the first photo brings it."""
     manager = shop.people["Марина"]
     question = await up_to_the_photos_of_the_defect(manager)
-    said = await manager.press("Готово", question)
+    assert "✅ Готово" not in manager.buttons(question), manager.buttons(question)
+    task_id = FormCb.unpack(next(k["callback_data"] for row in question["inline_keyboard"] for k in row)).task_id
+    done = FormCb(action="files", task_id=task_id).pack()
+    said = await manager.press_data(question["message_id"], done, unchecked=True)
     assert said is not None and "хотя бы одно фото" in said and "файл" not in said, said
     await manager.photo()
     await manager.press("Готово", await manager.expect("Фото дефекта", "1"))

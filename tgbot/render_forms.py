@@ -99,7 +99,7 @@ class FormPrompts(Wording):
                 rows.append([button(self.t("✅ Keep as it is", lang), pack(FormCb, "keep", task_id, "", -1))])
             for key, label in options:
                 rows.append([button(button_label(label), pack(FormCb, "pick", task_id, key, -1))])
-            if step.is_file and (collected or fdef.multiple):
+            if step.is_file and collected:  # before anything came, «Done» could only refuse (or read as skipping)
                 rows.append([button(self.t("✅ Done", lang), pack(FormCb, "files", task_id, "", -1))])
             # An optional field the case already has: «Keep as it is» says what skipping would (an empty answer
             # keeps the value); in a correction an empty answer empties it, and the button says so. Once files came,
