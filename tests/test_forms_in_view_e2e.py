@@ -102,7 +102,7 @@ async def test_one_watch_is_corrected_added_or_removed_without_asking_the_others
             await manager.expect("✏️")
             await manager.send(answer)
         await manager.photo()
-        await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+        await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
     summary = await manager.expect("Проверьте")
 
     # The second watch's serial was mistyped: only that one question is asked again, showing the old answer.
@@ -139,7 +139,7 @@ async def test_one_watch_is_corrected_added_or_removed_without_asking_the_others
         await manager.send(answer)
         await manager.expect("✏️")
     await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
     summary = await manager.expect("Проверьте")
     assert "Количество: 3" in summary["text"] and "Часы №3:" in summary["text"] and "SN-3" in summary["text"]
 

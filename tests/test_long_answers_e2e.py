@@ -81,7 +81,7 @@ async def test_a_long_defect_description_is_never_parted_from_its_label(shop: Ha
         await manager.expect(question)
         await manager.send(answer)
     await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
 
     # «Проверьте…» comes in two messages, «Подтвердить» under the last.
     first = await manager.expect("Проверьте")
