@@ -63,7 +63,7 @@ async def test_restart_in_the_middle_of_a_form_loses_nothing(harness: Harness) -
     await manager.send("SN-1")
     await manager.send("Стекло")
     await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
     summary = await manager.expect("Проверьте")
     for answer in ("Альфа", "99", "Tissot", "ВХ-7", "T-Classic"):
         assert answer in summary["text"], answer

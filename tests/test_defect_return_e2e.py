@@ -71,7 +71,7 @@ async def register_defect(manager: Person, *, supplier: str = "Альфа", arri
     await manager.send("вот фото")  # text where a photo is expected
     await manager.expect("⚠️")
     await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
     summary = await manager.expect("Проверьте")
     assert "Longines" in summary["text"] and "SN-123456" in summary["text"] and "125" in summary["text"]
     # One watch: its block is «Часы:», a number is for telling several apart.
@@ -201,7 +201,7 @@ async def test_dates_of_what_happened_cannot_be_in_the_future_and_a_weekday_is_t
         await manager.expect("✏️")
         await manager.send(answer)
     await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
     summary = await manager.expect("Проверьте")
     assert "Дата поступления товара: 18.12.2026" in summary["text"], summary["text"]
     await manager.press("Подтвердить", summary)
@@ -397,7 +397,7 @@ async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness
         await manager.expect("✏️")
         await manager.send(answer)
     await manager.photo()
-    await manager.press("Готово", await manager.expect("Фото дефекта", "1"))
+    await manager.press("Готово", await manager.expect("Фото дефекта", "Получено: 1"))
     summary = await manager.expect("Проверьте")
     assert "12" in summary["text"] and "500" in summary["text"] and "10 000" not in summary["text"]
     # Correct one field from the summary: only that one is asked again, then the summary comes back.
