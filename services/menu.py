@@ -16,7 +16,7 @@ from db.models import Case, Outbox, Setting, Task, User, status_is
 from flows.model import ProcessDef
 from flows.runtime import CaseState, TaskState
 from flows.status import CaseStatus
-from services import access, outbox
+from services import access, outbox_own_id
 from services import people as people_repo
 from services.access import Viewer
 from services.cases import load_work
@@ -145,12 +145,12 @@ class Menu:
         return self.core.registry.known().get(process)
 
     def list_sent(self, viewer: Viewer, sent: Outbox) -> int | None:
-        """The person's newest «Which process?» list is the message `sent` now (its outbox row's id kept on their row,
-        written with the update: with the message itself, `outbox.id_goes_to`). The list it replaces, when nothing
-        was chosen from it: its buttons are to be taken away."""
+        """The person's newest «Which process?» list is the message `sent` now (its outbox row's id kept on their
+        row, written with the update: with the message itself, `outbox_own_id.id_goes_to`). The list it replaces, when
+        nothing was chosen from it: its buttons are to be taken away."""
         user = viewer.user
         replaced = user.picker_ref if user.picker_ref and not user.picker_chosen else None
-        outbox.id_goes_to(self.session, sent, user, "picker_ref")
+        outbox_own_id.id_goes_to(self.session, sent, user, "picker_ref")
         user.picker_chosen = None
         return replaced
 

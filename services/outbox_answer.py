@@ -23,7 +23,7 @@ from db.engine import id_tops, numbering_here, remember_id_tops, take_ids
 from db.models import Outbox, Task, TaskCard, User, UTCDateTime
 from db.recordset import json_text, rows_json
 from flows.status import OutboxStatus
-from services import outbox
+from services import outbox, outbox_own_id
 from services.answer_claim import HANDING, Behind, Handing, Offer
 
 _OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
@@ -40,7 +40,7 @@ _CLAIMED_AS = {
     "attempts": "m.attempts + CASE WHEN k.new_id IS NULL THEN 0 ELSE 1 END",
     "claimed_at": "CASE WHEN k.new_id IS NULL THEN m.claimed_at ELSE CAST(:claimed_at AS timestamptz) END",
     "claimed_by": "CASE WHEN k.new_id IS NULL THEN m.claimed_by ELSE CAST(:key AS integer) END",
-    # A message whose buttons carry their own row (services/outbox.py `own_id_message`): its id put in their place.
+    # A message whose buttons carry their own row (services/outbox_own_id.py): its id put in their place.
     "payload": """CASE WHEN m.ord = ANY(CAST(:own_ords AS integer[])) THEN jsonb_set(m."payload", '{reply_markup}',
         CAST(regexp_replace(CAST(m."payload" -> 'reply_markup' AS text), CAST(:own_field AS text), ':' || m.new_id, 'g')
              AS jsonb)) ELSE m."payload" END""",
@@ -160,7 +160,7 @@ async def with_draft(
     owns, pointer, links = _own_ids(session, messages, pointer)
     if owns is None:
         # A message whose own id goes where this statement cannot write it: the unit of work writes them (and fills
-        # the id in, `outbox._own_ids_flushed`), first; the answer's draft and pointer go on as without messages.
+        # the id in, `outbox_own_id._own_ids_flushed`), first; the answer's draft and pointer go on as without messages.
         await session.flush()
         messages = []
         owns, links = {}, {}
@@ -192,7 +192,7 @@ async def with_draft(
             "picker_ref": pointer[1].get("picker_ref") if pointer is not None else None,
             "picker_link": links["picker_ref"] + 1 if "picker_ref" in links else None,
             "own_ords": [index + 1 for index in owns],
-            "own_field": outbox.OWN_ID_FIELD,
+            "own_field": outbox_own_id.OWN_ID_FIELD,
             "set_chosen": pointer is not None and "picker_chosen" in pointer[1],
             "picker_chosen": pointer[1].get("picker_chosen") if pointer is not None else None,
         }
@@ -208,7 +208,7 @@ async def with_draft(
         try:
             ids, claimed_ids = (await driver.fetch(session, _ANSWER_PG, params, begin=True))[0]
             for index, own in owns.items():  # as the statement wrote them (the sender sends the claimed as they are)
-                outbox.own_id_written(session, own, ids[index])
+                outbox_own_id.own_id_written(session, own, ids[index])
         finally:
             if offer is not None:  # also when the statement failed: the sender takes its offer back
                 _settle(session, offer, messages, ids or [], set(claimed_ids or []))
@@ -230,7 +230,7 @@ async def with_draft(
                     message.id = top + n
             for index, own in owns.items():  # numbered above: the buttons and the columns that name the row
                 assert own.row.id is not None
-                values[index]["payload"] = outbox.with_own_id(values[index]["payload"], own.row.id)
+                values[index]["payload"] = outbox_own_id.with_own_id(values[index]["payload"], own.row.id)
                 if pointer is not None:
                     for name, position in links.items():
                         if position == index:
@@ -267,7 +267,7 @@ async def with_draft(
                     message.id = message_id
                 numbered = True
             for index, own in owns.items():
-                outbox.own_id_written(session, own, numbers[index])
+                outbox_own_id.own_id_written(session, own, numbers[index])
             written = numbers
         finally:
             if sqlite_offer is not None:  # also when something failed: the sender takes its offer back
@@ -286,11 +286,12 @@ async def with_draft(
 
 def _own_ids(
     session: AsyncSession, messages: list[Outbox], pointer: tuple[User, dict[str, Any]] | None
-) -> tuple[dict[int, outbox.OwnId] | None, tuple[User, dict[str, Any]] | None, dict[str, int]]:
-    """The messages among `messages` whose buttons carry their own row (`outbox.own_id_message`), by position; the
-    pointer with their owners' columns added; which column takes which message's id (`links`). None for the first
-    when an owner is not a column this statement writes (another object, or a person beside the pointer's)."""
-    waiting = {id(own.row): own for own in outbox.own_ids(session)}
+) -> tuple[dict[int, outbox_own_id.OwnId] | None, tuple[User, dict[str, Any]] | None, dict[str, int]]:
+    """The messages among `messages` whose buttons carry their own row (`outbox_own_id.own_id_message`), by
+    position; the pointer with their owners' columns added; which column takes which message's id (`links`). None for
+    the first when an owner is not a column this statement writes (another object, or a person beside the
+    pointer's)."""
+    waiting = {id(own.row): own for own in outbox_own_id.own_ids(session)}
     owns = {index: waiting[id(m)] for index, m in enumerate(messages) if id(m) in waiting}
     links: dict[str, int] = {}
     for index, own in owns.items():

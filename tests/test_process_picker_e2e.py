@@ -6,20 +6,45 @@ case each time."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, func, insert, select
 
 from db.engine import make_engine, migrate
 from db.models import Case, Outbox, Setting, User
-from services.outbox import OWN_ID
+from services.outbox_own_id import OWN_ID
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.revisions import migrate_down
 from tests.test_update_cost import statements_seen, timed_passes_left_out
 
+T = TypeVar("T")
+
 CYCLE = "Сбор предварительных заявок"  # weekly_orders: no start form, a press registers the case at once
+
+
+async def watched(harness: Harness, action: Awaitable[T]) -> tuple[T, list[str]]:
+    """What `action` gave, and every statement the database was sent while it ran and the bot settled after it."""
+    seen, stop = statements_seen(harness)
+    try:
+        result = await action
+        await harness.settle()
+    finally:
+        stop()
+    return result, seen
+
+
+async def press_and_read(person: Person, label: str, message: dict[str, Any], *answer: str) -> dict[str, Any]:
+    """`person` presses `label` on `message` and reads the answer that says `answer`."""
+    await person.press(label, message)
+    return await person.expect(*answer)
+
+
+async def ask_for_the_list(person: Person) -> dict[str, Any]:
+    await person.send("▶️ Начать процесс")
+    return await person.expect("Какой процесс начать?")
 
 
 async def cases_started(harness: Harness) -> int:
@@ -30,8 +55,7 @@ async def cases_started(harness: Harness) -> int:
 async def the_list(harness: Harness) -> tuple[Person, dict[str, Any], str]:
     """Кирилл, a commercial director, asks for the list: it, and its button for the weekly cycle as it was sent."""
     kirill = await harness.person("Кирилл", "commercial_director")
-    await kirill.send("▶️ Начать процесс")
-    picker = await kirill.expect("Какой процесс начать?")
+    picker = await ask_for_the_list(kirill)
     data = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if CYCLE in k["text"])
     return kirill, picker, data
 
@@ -57,8 +81,7 @@ async def test_a_list_a_newer_one_replaced_loses_its_buttons_and_a_press_on_it_s
     harness: Harness,
 ) -> None:
     kirill, older, data = await the_list(harness)
-    await kirill.send("▶️ Начать процесс")
-    newer = await kirill.expect("Какой процесс начать?")
+    newer = await ask_for_the_list(kirill)
     left = await kirill.no_buttons_left(older["message_id"])
     assert left["text"] == "Какой процесс начать?"
 
@@ -86,15 +109,13 @@ async def test_the_list_is_kept_on_the_persons_own_row_read_and_written_with_the
     other workers are told of."""
     kirill = await harness.person("Кирилл", "commercial_director")
     await harness.settle()
-    seen, stop = statements_seen(harness)
-    try:
-        await kirill.send("▶️ Начать процесс")
-        picker = await kirill.expect("Какой процесс начать?")
-        await kirill.press(CYCLE, picker)
-        await kirill.expect("зарегистрировано")
-        await harness.settle()
-    finally:
-        stop()
+
+    async def choose() -> dict[str, Any]:
+        picker = await ask_for_the_list(kirill)
+        await press_and_read(kirill, CYCLE, picker, "зарегистрировано")
+        return picker
+
+    picker, seen = await watched(harness, choose())
     settings = [s for s in seen if re.search(r"\b(FROM|INTO|UPDATE) settings\b", s)]
     assert not settings, settings
     # Nor is it a change of people the other workers' directories must hear of (PostgreSQL's NOTIFY).
@@ -115,13 +136,7 @@ async def test_the_list_its_buttons_and_the_persons_row_are_written_by_one_state
     Now one writes all three, the buttons' id filled in by it, and nothing of the list is left for another."""
     kirill = await harness.person("Кирилл", "commercial_director")
     await harness.settle()
-    seen, stop = statements_seen(harness)
-    try:
-        await kirill.send("▶️ Начать процесс")
-        picker = await kirill.expect("Какой процесс начать?")
-        await harness.settle()
-    finally:
-        stop()
+    picker, seen = await watched(harness, ask_for_the_list(kirill))
     writes = [s for s in timed_passes_left_out(seen) if re.search(r"\b(INSERT INTO|UPDATE) (outbox|users)\b", s)]
     listing = [s for s in writes if "INSERT INTO outbox" in s]
     assert len(listing) == 1 and "UPDATE users" in listing[0], writes
@@ -154,17 +169,10 @@ async def test_a_press_that_starts_a_case_writes_the_choice_with_the_first_quest
     fills): one statement fewer for the press than an UPDATE of her row of its own, which the start's first read
     sent."""
     marina = await harness.person("Марина", "shop_manager")
-    await marina.send("▶️ Начать процесс")
-    picker = await marina.expect("Какой процесс начать?")
+    picker = await ask_for_the_list(marina)
     data = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if RETURN in k["text"])
     await harness.settle()
-    seen, stop = statements_seen(harness)
-    try:
-        await marina.press(RETURN, picker)
-        await marina.expect("Поставщик")
-        await harness.settle()
-    finally:
-        stop()
+    _asked, seen = await watched(harness, press_and_read(marina, RETURN, picker, "Поставщик"))
     writing, apart = person_rows_written(seen)
     assert not apart, apart
     assert len(writing) == 1 and "INSERT INTO outbox" in writing[0] and "UPDATE tasks SET draft" in writing[0], writing
@@ -183,13 +191,7 @@ async def test_a_press_that_registers_a_case_at_once_writes_the_choice_with_its_
     «зарегистрировано» the update ends with, not by a statement of its own."""
     kirill, picker, data = await the_list(harness)
     await harness.settle()
-    seen, stop = statements_seen(harness)
-    try:
-        await kirill.press(CYCLE, picker)
-        await kirill.expect("зарегистрировано")
-        await harness.settle()
-    finally:
-        stop()
+    _said, seen = await watched(harness, press_and_read(kirill, CYCLE, picker, "зарегистрировано"))
     writing, apart = person_rows_written(seen)
     assert not apart, apart
     assert len(writing) == 1 and "INSERT INTO outbox" in writing[0], writing
@@ -206,8 +208,7 @@ async def test_a_start_that_fails_at_its_last_write_is_undone_whole_and_done_onc
     rows: nothing of it stays (no case without the choice, no choice without the case). Tried again, it starts one
     request and asks its first question once, and the list is chosen from."""
     marina = await harness.person("Марина", "shop_manager")
-    await marina.send("▶️ Начать процесс")
-    picker = await marina.expect("Какой процесс начать?")
+    picker = await ask_for_the_list(marina)
     data = next(k["callback_data"] for row in picker["inline_keyboard"] for k in row if RETURN in k["text"])
     await harness.settle()
     dropped: list[str] = []

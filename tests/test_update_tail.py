@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from db.models import Outbox, Task, User
-from services import outbox, outbox_answer
+from services import outbox, outbox_answer, outbox_own_id
 from tests.chat import start_a_return_of_faulty_watches
 from tests.conftest import Harness
 from tests.test_answer_claims_e2e import _offers_seen
@@ -118,14 +118,14 @@ async def test_a_list_whose_buttons_name_its_own_message_is_filled_in_by_whichev
     just as well — no button and no row is ever left with the placeholder."""
     tg_id, _form = await _marina(harness)
     now = harness.core.clock.now()
-    buttons = {"inline_keyboard": [[{"text": "Возврат", "callback_data": f"s:defect_return:0:{outbox.OWN_ID}"}]]}
+    buttons = {"inline_keyboard": [[{"text": "Возврат", "callback_data": f"s:defect_return:0:{outbox_own_id.OWN_ID}"}]]}
     sent: list[Outbox] = []
     for name in ("Марина", "Марина Иванова"):  # the same name: the tail takes it; another: the commit does
         async with harness.core.sessionmaker() as session, session.begin():
             user = (await session.execute(select(User).where(User.tg_id == tg_id))).scalar_one()
             user.name = name
-            row = outbox.own_id_message(session, tg_id, "Какой процесс начать?", now, buttons)
-            outbox.id_goes_to(session, row, user, "picker_ref")
+            row = outbox_own_id.own_id_message(session, tg_id, "Какой процесс начать?", now, buttons)
+            outbox_own_id.id_goes_to(session, row, user, "picker_ref")
             assert await outbox_answer.write_tail(session) == (name == "Марина")
             sent.append(row)
         async with harness.core.sessionmaker() as session:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Outbox, User
 from flows.clock import Clock
-from services import outbox
+from services import outbox, outbox_own_id
 from services.menu import PAGE, TaskPage
 from tgbot.render import Renderer
 
@@ -27,10 +27,10 @@ class Replies:
 
     def say_editable(self, chat_id: int, build: Callable[[int], tuple[str, Any]]) -> Outbox:
         """A message whose buttons show their answer in it (the cart): `build(ref)` gives its text and buttons, the
-        buttons carrying `ref`, its outbox row (`edit` then goes to it). Built with `outbox.OWN_ID` for it, which the
-        row's write replaces with its id (`outbox.own_id_message`); the row."""
-        text, keyboard = build(outbox.OWN_ID)
-        return outbox.own_id_message(self.session, chat_id, text, self.clock.now(), _markup(keyboard))
+        buttons carrying `ref`, its outbox row (`edit` then goes to it). Built with `outbox_own_id.OWN_ID` for it, which
+        the row's write replaces with its id (`outbox_own_id.own_id_message`); the row."""
+        text, keyboard = build(outbox_own_id.OWN_ID)
+        return outbox_own_id.own_id_message(self.session, chat_id, text, self.clock.now(), _markup(keyboard))
 
     def edit(self, chat_id: int, ref_id: int, text: str, keyboard: Any = None) -> bool:
         """The message of the outbox row `ref_id` edited in place (as a task's card is); False when the text no
