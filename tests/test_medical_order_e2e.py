@@ -213,7 +213,11 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
 
     # «Предоплата»: the items are paid in two ways — a prepayment and a letter of credit — and the terms of both
     # are asked, not one «Тип оплаты» for the deal; no item is deferred, so a deferral's are not.
-    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    terms = await manager.card("Условия оплаты", button="Готово")
+    # Its card names what its form will ask of this order, not the deferral's agreement it never asks.
+    assert "Понадобится: Сумма предоплаты, Дата предоплаты, Номер аккредитива, Банк-эмитент и ещё 2" in terms["text"]
+    assert "отсрочк" not in terms["text"].lower(), terms["text"]
+    await manager.press("Готово", terms)
     asked = []
     for label, answer in (
         ("Сумма предоплаты", "700 000"),

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from aiogram.types import InlineKeyboardButton
 
+from flows.forms import asked
 from flows.i18n import _
 from flows.items import parse_item_approval
 from flows.model import ProcessDef, TaskDef
@@ -61,6 +62,9 @@ class TaskWords:
     # «Понадобится: Расчёт закупки (файл)» — what pressing its button will ask for, said on the card of an open task:
     # a production manager read «Сделайте расчёт закупки» and «Готово», and learnt of the file only after pressing.
     asks: str = ""
+    # When some of those fields are asked only if their `ask_if` holds (a deferral's agreement only for an order with
+    # a deferred item): each field's name and label, worded per card over the case's data instead of `asks`.
+    asks_if: tuple[tuple[str, str], ...] = ()
 
 
 # A task's words per definition by (stage, key, language): every card of a step (given, then edited when it
@@ -137,19 +141,35 @@ class TaskCards(ItemCards):
         title = None if parse_item_approval(task.key) is not None else f"📌 {self.task_title(spec, task, key)}"
         stage = self.t("Stage: %(stage)s", key, stage=self.stage_title(spec, task.stage, key))
         outcomes = tuple((name, self.tr.local(odef.label, key)) for name, odef in tdef.outcome_defs().items())
-        asks = self._asks(spec, tdef, key) if task.key != START_TASK else ""
-        return _TASK_WORDS.put(spec, part, TaskWords(tdef, title, stage, outcomes, asks))
+        labels = self._ask_labels(spec, tdef, key) if task.key != START_TASK else []
+        if any(spec.fields[name].ask_if is not None for name, _label in labels):
+            words = TaskWords(tdef, title, stage, outcomes, asks_if=tuple(labels))
+        else:
+            words = TaskWords(tdef, title, stage, outcomes, self._asks([label for _name, label in labels], key))
+        return _TASK_WORDS.put(spec, part, words)
 
-    def _asks(self, spec: ProcessDef, tdef: TaskDef, lang: str) -> str:
+    def _ask_labels(self, spec: ProcessDef, tdef: TaskDef, lang: str) -> list[tuple[str, str]]:
         """The fields the task asks when it is answered, by the names its questions use: a file or photos marked so
-        (something to prepare before pressing: 📎, 📷), the first few when there are many."""
-        labels: list[str] = []
+        (something to prepare before pressing: 📎, 📷)."""
+        labels: list[tuple[str, str]] = []
         for ref in tdef.fields:
             fdef = spec.fields.get(ref.field)
             if fdef is None or fdef.hidden:
                 continue
             label = self.tr.local(ref.label or fdef.label, lang)
-            labels.append(f"{_FILE_MARKS[fdef.type]} {label}" if fdef.type in _FILE_MARKS else label)
+            labels.append((ref.field, f"{_FILE_MARKS[fdef.type]} {label}" if fdef.type in _FILE_MARKS else label))
+        return labels
+
+    def asks(self, words: TaskWords, case: CaseState, lang: str | None) -> str:
+        """«Понадобится: …» on a task's card: what its form will ask of this case — not the letter of credit's
+        four fields on an order paid in advance, which its form never asks."""
+        if not words.asks_if:
+            return words.asks
+        wanted = set(asked(case.spec.fields, [name for name, _label in words.asks_if], {}, case.data))
+        return self._asks([label for name, label in words.asks_if if name in wanted], self.tr.lang(lang))
+
+    def _asks(self, labels: list[str], lang: str) -> str:
+        """The first few of `labels`, the rest counted."""
         if not labels:
             return ""
         shown = ", ".join(labels[:_ASKS_SHOWN])
@@ -235,8 +255,9 @@ class TaskCards(ItemCards):
         # Buttons as the dicts their models dump to (a card is rendered on every step; the models cost more).
         rows: list[list[dict[str, Any]]] = []
         task_id = task.id or 0
-        if words.asks and task.status == TaskStatus.OPEN:
-            lines.append(words.asks)
+        asks = self.asks(words, case, lang) if task.status == TaskStatus.OPEN else ""
+        if asks:
+            lines.append(asks)
         if task.status == TaskStatus.DONE:
             who = names.get(task.done_by or 0, "?")
             if len(words.tdef.outcome_defs()) > 1 or words.tdef.done_when_taken:
