@@ -253,6 +253,10 @@ async def product_button(
         said = "In the cart: %(n)s. Need more? Type how many." if offered else "In the cart: %(n)s"
         answer(after_commit, query, renderer.t(said, lang, n=count))
     elif callback_data.action == "reclaim":
+        begun = await portal.reclamation_begun(cases, pid)
+        if begun is not None:  # its form goes on where it stopped
+            await conversation.begin(begun, (begun.draft or {}).get("outcome") or "submit")
+            return answer(after_commit, query)
         loaded = await portal.start_reclamation(cases, pid)
         task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
         await conversation.begin(loaded.task_rows[task.id or 0], "submit")

@@ -253,3 +253,35 @@ async def test_a_product_1c_no_longer_sells_is_taken_out_of_the_cart_alone(
     assert "№2" not in str(anna.buttons(shown)), shown
     await anna.press("Оформить заявку", shown)
     await anna.expect("Оплата")
+
+
+async def test_a_second_press_of_reclamation_on_a_card_goes_on_with_the_reclamation_begun(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """A double tap, or the card's «🛠 Рекламация» pressed again later, is the same reclamation: its form goes on
+    where it stopped, the answers kept — not a second unfinished reclamation left in «Мои задачи»."""
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    sergey = await dealer_person(harness, "Сергей", "ООО Сад", "Сервисник дилера")
+    card = await card_of(sergey, "combi 48", COMBI)
+
+    await sergey.press("Рекламация", card)
+    await sergey.expect("Серийный номер")
+    await sergey.send("SN-48-000731")
+    await sergey.expect("Дата продажи")
+    await sergey.press("Рекламация", card)
+    again = await sergey.expect("Дата продажи")
+    assert "Серийный номер" not in again["text"], again["text"]
+    await sergey.send("15.11.2026")
+    await sergey.expect("Описание дефекта")
+
+    async with harness.core.sessionmaker() as session:
+        reclamations = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalars().all()
+    assert len(reclamations) == 1, [(c.id, c.status) for c in reclamations]
+
+    # Another product's reclamation is another reclamation.
+    await sergey.press("Рекламация", await card_of(sergey, "twinclip", TWINCLIP))
+    await sergey.expect("Серийный номер")
+    async with harness.core.sessionmaker() as session:
+        reclamations = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalars().all()
+    assert len(reclamations) == 2
