@@ -43,7 +43,7 @@ async def a_request_for_a_client_under_contract(shop: Harness, process: str) -> 
     await manager.expect("Товар")
     await manager.send("Детские игрушки")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
-    await manager.press("Дело", await manager.expect("Заявка создана: " + process.lower()))
+    await manager.press("Дело", await manager.expect(process + " создана"))
     return await manager.expect("Этап: Новая заявка")
 
 
@@ -224,7 +224,7 @@ async def test_new_client_from_first_request_to_paid_receiving(fulfillment: Harn
     for name in ("contact_name", "goods_description", "monthly_volume", "offer_file"):
         assert receiving.data[name] == quote.data[name], name
 
-    note = await manager.expect("Заявка создана: заявка на приёмку товара")
+    note = await manager.expect("Заявка на приёмку товара создана")
     await manager.press("Дело", note)
     card = await manager.expect("Этап: Новая заявка")
     assert "Детские игрушки" in card["text"] and "1200" in card["text"].replace("\u00a0", "").replace(" ", "")
@@ -288,7 +288,7 @@ async def test_existing_client_goes_straight_to_receiving(fulfillment: Harness) 
         await companies.create(session, "ООО Старый клиент", None, shop.clock.now(), {"contract_signed": True})
     await new_quote(manager, "ООО Старый клиент", create=False)
     await through_the_director(shop, manager)
-    await manager.expect("Заявка создана: заявка на приёмку товара")
+    await manager.expect("Заявка на приёмку товара создана")
     async with shop.core.sessionmaker() as session:
         processes = sorted((await session.execute(select(Case.process))).scalars())
     assert processes == ["fulfillment_quote", "fulfillment_receiving"]  # no contract pipeline

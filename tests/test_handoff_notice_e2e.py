@@ -38,7 +38,7 @@ async def test_the_request_a_quote_started_comes_to_its_manager_as_one_message_s
     fulfillment: Harness,  # noqa: F811
 ) -> None:
     manager = await an_old_clients_quote_agreed(fulfillment)
-    note = await manager.card("Заявка создана: заявка на приёмку товара", button="Дело")
+    note = await manager.card("Заявка на приёмку товара создана", button="Дело")
     assert "Начато автоматически: дело №1 («Заявка на просчёт заказа») завершено." in note["text"], note["text"]
     await fulfillment.settle()
     about_it = [m["text"] for m in await manager.bot_messages() if "Начато автоматически" in (m.get("text") or "")]
