@@ -53,6 +53,13 @@ class Notifier(Protocol):
         `waits_until` when its stage waits for a date), with the process's own `notices` to them in the same
         message, before anything else the registration gives."""
 
+    async def continued(
+        self, loaded: Loaded, parent: Loaded, user: User, notices: Sequence[Notify], waits_until: datetime | None = None
+    ) -> None:
+        """`parent`'s step started the case: its initiator hears which case it continues, where that one stands, and
+        what comes next (whom it waits for, until when), with the process's own `notices` to them in the same
+        message, before anything else the start gives."""
+
     async def stage_changed(self, loaded: Loaded, user: User, waits_until: datetime | None = None) -> None:
         """The case moved to another stage: one short line for someone following it (its initiator), with
         what happens next and until when (`waits_until`: the stage waits for that moment before its work)."""

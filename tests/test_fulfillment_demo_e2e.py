@@ -9,13 +9,54 @@ from tests.conftest import Harness
 from tests.test_fulfillment_e2e import (  # noqa: F401 (the fixture)
     a_request_for_a_client_under_contract,
     fulfillment,
+    new_quote,
+    through_the_director,
 )
+from tests.test_handoff_notice_e2e import an_old_clients_quote_agreed
 
 
 async def texts_of(shop: Harness, person: Person) -> list[str]:
     """Everything the bot said to the person, in the order their chat shows it."""
     await shop.settle()
     return [m.get("text") or m.get("caption") or "" for m in await person.bot_messages()]
+
+
+def first_index(texts: list[str], fragment: str) -> int:
+    found = [i for i, text in enumerate(texts) if fragment in text]
+    assert found, (fragment, texts[-6:])
+    return found[0]
+
+
+async def test_an_agreed_quote_closes_first_and_the_contract_it_starts_says_it_continues_it(
+    fulfillment: Harness,  # noqa: F811
+) -> None:
+    """Алина's client agrees the offer: she reads that the quote is closed, then that the contract continues quote №1
+    and whom it waits for now — the lawyer, and until when. Not the new case first and its reason after."""
+    manager = fulfillment.people["Алина"]
+    await new_quote(manager, "ООО Ромашка", create=True)
+    await through_the_director(fulfillment, manager)
+    await fulfillment.people["Юрист Вера"].expect("Подготовьте договор с клиентом")
+
+    texts = await texts_of(fulfillment, manager)
+    closed = first_index(texts, "Дело закрыто: №1")
+    continued = first_index(texts, "№2 · Договор: ООО Ромашка")
+    assert closed < continued, texts[-4:]
+    said = texts[continued]
+    assert "Продолжение дела №1 («Заявка на просчёт заказа»): КП с клиентом согласовано." in said, said
+    assert "Ждёт: Юрист Вера (Юрист) — до 23.12.2026 18:00" in said, said
+
+
+async def test_a_receiving_request_an_agreed_quote_starts_reads_as_one_created_request(
+    fulfillment: Harness,  # noqa: F811
+) -> None:
+    """A client under contract agrees the offer: the receiving request comes after the quote's close, says it
+    continues the quote and what to do with it, and does not say «заявка» twice in a row."""
+    manager = await an_old_clients_quote_agreed(fulfillment)
+    note = await manager.card("Продолжение дела №1 («Заявка на просчёт заказа»)", button="Дело")
+    assert "Заявка на приёмку товара создана. Направьте её на склад" in note["text"], note["text"]
+    texts = await texts_of(fulfillment, manager)
+    assert first_index(texts, "Дело закрыто: №1") < first_index(texts, "Продолжение дела №1"), texts[-4:]
+    assert not [t for t in texts if "Заявка создана: заявка" in t or "Начато автоматически" in t], texts[-4:]
 
 
 async def test_a_request_filed_by_hand_says_it_is_created_once(fulfillment: Harness) -> None:  # noqa: F811

@@ -16,7 +16,9 @@ async def test_the_account_manager_is_told_the_contract_started_after_the_quote(
     await new_quote(manager, "ООО Ромашка", create=True)
     await through_the_director(fulfillment, manager)
 
-    told = await manager.card("Начато автоматически: дело №1 («Заявка на просчёт заказа») завершено", button="Дело")
+    told = await manager.card(
+        "Продолжение дела №1 («Заявка на просчёт заказа»): КП с клиентом согласовано", button="Дело"
+    )
     assert told["text"].startswith("🔔 №2 · Договор: ООО Ромашка"), told["text"]
     await manager.press("Дело", told)
     card = await manager.expect("№2", "Договор: ООО Ромашка")
@@ -39,9 +41,9 @@ async def test_the_request_a_quote_started_comes_to_its_manager_as_one_message_s
 ) -> None:
     manager = await an_old_clients_quote_agreed(fulfillment)
     note = await manager.card("Заявка на приёмку товара создана", button="Дело")
-    assert "Начато автоматически: дело №1 («Заявка на просчёт заказа») завершено." in note["text"], note["text"]
+    assert "Продолжение дела №1 («Заявка на просчёт заказа»): КП с клиентом согласовано." in note["text"], note["text"]
     await fulfillment.settle()
-    about_it = [m["text"] for m in await manager.bot_messages() if "Начато автоматически" in (m.get("text") or "")]
+    about_it = [m["text"] for m in await manager.bot_messages() if "Продолжение дела" in (m.get("text") or "")]
     assert about_it == [note["text"]], about_it  # not a second message in a row about the same new case
 
 

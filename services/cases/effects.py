@@ -4,11 +4,9 @@ effect is a new function decorated with `@handles(Kind)`; nothing else changes."
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from db.models import Company, User
-from flows.i18n import _
 from flows.items import parse_item_task
 from flows.runtime import (
     START_TASK,
@@ -50,6 +48,12 @@ def handles(kind: type[E]) -> Callable[[EffectHandler], EffectHandler]:
         return handler
 
     return register
+
+
+def in_order(effects: list[Effect]) -> list[Effect]:
+    """A step's effects in the order they are applied: the cases it starts last, so that what happened to this case
+    (its close above all) is read before the news of the case it handed on to."""
+    return sorted(effects, key=lambda effect: isinstance(effect, StartCase))
 
 
 async def apply_effect(service: CaseService, loaded: Loaded, effect: Effect, actor_id: int | None) -> None:
@@ -219,14 +223,8 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
         service.store.audit(
             loaded, None, access.ESCALATED, {"task": effect.task.key, "to": sorted(users)}, task_id=effect.task.id
         )
-    initiator = users.get(loaded.state.initiator_id)
-    if effect.kind == "text" and loaded.started_after and initiator is not None:
-        # The process's own words to the initiator of a case started by another's end say why it started too.
-        users.pop(initiator.id)
-        said = effect.text if isinstance(effect.text, dict) else {"ru": effect.text or ""}
-        folded = {lang: f"{said.get(lang) or said.get('ru', '')}\n{why}" for lang, why in loaded.started_after.items()}
-        loaded.started_after = None
-        await service.notifier.notify(loaded, replace(effect, text=folded), [initiator])
+    if effect.kind == "text" and loaded.continued_to is not None:
+        users.pop(loaded.continued_to, None)  # said in the message that the case continues another
     await service.notifier.notify(loaded, effect, list(users.values()))
 
 
@@ -273,26 +271,14 @@ async def stage_entered(service: CaseService, loaded: Loaded, effect: StageEnter
             await service.notifier.stage_changed(loaded, person, until)
 
 
-STARTED_AFTER = _("Started automatically: case #%(parent)s (“%(process)s”) has ended.")
-
-
 @handles(StartCase)
 async def start_case(service: CaseService, loaded: Loaded, effect: StartCase, actor_id: int | None) -> None:
     initiator = await service.people.user(effect.initiator_id)
     if initiator is not None:
-        # A case no one started by hand is one no one knows of: its initiator (whose case it is) is told, with its
-        # button, in each language the definition's texts have (their own chosen when it is sent) — in the new
-        # process's own first notice to them when it has one («Заявка создана: …»), else by itself.
-        translator = service.core.translator
-        said = {
-            lang: translator.t(STARTED_AFTER, lang, parent=loaded.row.id,
-                               process=translator.local(loaded.state.spec.title, lang))
-            for lang in ("ru", "en")
-        }  # fmt: skip
-        child = await service.start(initiator, effect.process, effect.data, parent=loaded, started_after=said)
+        # A case no one started by hand is one no one knows of: its initiator (whose case it is) is told which case
+        # it continues and what comes next (`StepWrites.save`), after this case's own news (`in_order`).
+        child = await service.start(initiator, effect.process, effect.data, parent=loaded, continues=loaded)
         service.store.audit(loaded, actor_id, "case.handoff", {"process": effect.process, "case": child.row.id})
-        if child.started_after is not None:
-            await service.notifier.notify(child, Notify(kind="text", text=child.started_after), [initiator])
 
 
 @handles(NotifyCases)

@@ -11,7 +11,7 @@ from flows.status import CaseStatus, TaskStatus
 from services import outbox
 from services import people as people_repo
 from services.cases.base import CaseServiceBase
-from services.cases.effects import apply_effect, audience, offered, pool
+from services.cases.effects import apply_effect, audience, in_order, offered, pool
 from services.cases.followers import follow_taken
 from services.cases.state import Loaded
 
@@ -41,7 +41,8 @@ class StepWrites(CaseServiceBase):
             loaded.step_effects, loaded.noticed = effects, None
             with self.session.no_autoflush:
                 await self._registered(loaded, effects)
-                for effect in effects:
+                await self._continued(loaded, effects)
+                for effect in in_order(effects):
                     await apply_effect(self.whole, loaded, effect, actor_id)
             await self.store.sync_tasks(loaded)
             await follow_taken(self, loaded)
@@ -69,6 +70,22 @@ class StepWrites(CaseServiceBase):
         until = stage_waits_until(loaded.state, self.now, self.core.calendar)
         await self.notifier.registered(loaded, person, own, until)
         loaded.registered = True
+
+    async def _continued(self, loaded: Loaded, effects: list[Effect]) -> None:
+        """A case another one's step started: its initiator, who started nothing by hand, hears first which case it
+        continues and what comes next, with the process's own notices to them in the same message — not their task's
+        card first and the reason after."""
+        parent = loaded.continues
+        if parent is None or loaded.continued_to is not None:
+            return
+        person = await self.people.user(loaded.state.initiator_id)
+        if person is None or not person.active:
+            return
+        notices = [e for e in effects if isinstance(e, Notify) and e.kind == "text"]
+        own = [e for e in notices if person.id in await audience(self.whole, loaded, e)]
+        until = stage_waits_until(loaded.state, self.now, self.core.calendar)
+        await self.notifier.continued(loaded, parent, person, own, until)
+        loaded.continued_to = person.id
 
     async def _hint_recipients(self, effects: list[Effect]) -> None:
         """The people the effects will write to (members of the roles of new tasks and notices; cached per

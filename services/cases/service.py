@@ -59,11 +59,11 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
         scheduled: bool = False,
         called_by: dict[str, Any] | None = None,
         started_by: dict[str, Any] | None = None,
-        started_after: dict[str, str] | None = None,
+        continues: Loaded | None = None,
     ) -> Loaded:
         """A new case in `user`'s name. `scheduled`: nobody in chat started it (no role check, no form);
-        `started_by` then says what did ({"lead": form} or {"schedule": cron}). `started_after`: the words telling
-        the initiator which case's end started this one (`Loaded.started_after`)."""
+        `started_by` then says what did ({"lead": form} or {"schedule": cron}). `continues`: the case whose step started
+        this one, which its initiator is told it continues (`Loaded.continues`)."""
         if process not in self.core.registry.current:
             raise EngineError(_("There is no such process."))
         definition_id, spec = self.core.registry.latest(process)
@@ -103,7 +103,7 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
             task_rows={},
             interactive=parent is None and not scheduled,
             files_sent={},  # a new case: no file of it sent yet
-            started_after=started_after,
+            continues=continues,
         )
         detail: dict[str, Any] = {"process": process, "version": definition_id}
         if parent is not None:

@@ -67,9 +67,11 @@ class Loaded:
     # the generic «теперь «…»» line for the same move (`effects.stage_entered`).
     step_effects: list[Any] = field(default_factory=list)
     noticed: set[int] | None = None
-    # A case another one's end started: «Начато автоматически: …» for its initiator (by language), folded into the
-    # process's first notice to them (one message, not two in a row); still here after the step, it is sent alone.
-    started_after: dict[str, str] | None = None
+    # A case another one's step started (a quote agreed starts the contract): its initiator started nothing by hand,
+    # so the first message of the step tells them which case it continues and what comes next, with the process's own
+    # first words to them in it (`StepWrites.save`); `continued_to` is who was told so.
+    continues: Loaded | None = None
+    continued_to: int | None = None
 
 
 def copy_data(value: Any) -> Any:
