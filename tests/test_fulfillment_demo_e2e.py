@@ -64,3 +64,22 @@ async def test_a_request_filed_by_hand_says_it_is_created_once(fulfillment: Harn
     texts = await texts_of(fulfillment, fulfillment.people["Алина"])
     assert [t for t in texts if "Заявка на отгрузку создана. Направьте её на склад" in t], texts[-4:]
     assert not [t for t in texts if "Заявка создана: заявка" in t], texts[-4:]
+
+
+async def test_a_client_whose_name_has_its_own_quotes_is_not_quoted_again(fulfillment: Harness) -> None:  # noqa: F811
+    """A company's name written with its own quotes is said as it is written, not in a second pair of them; a word
+    she typed is still quoted."""
+    manager = fulfillment.people["Алина"]
+    await manager.send("▶️ Начать процесс")
+    await manager.press("Заявка на просчёт заказа", await manager.expect("Какой процесс"))
+    await manager.expect("Клиент (компания)")
+    for name in ('ООО "Лютик"', "ООО «Ромашка»"):
+        await manager.send(name)
+        offer = await manager.expect("пока нет. Создать?")
+        assert offer["text"] == f"Компании {name} пока нет. Создать?", offer["text"]
+        assert f"➕ Создать {name}" in manager.buttons(offer), manager.buttons(offer)
+        await manager.press("Ввести заново", offer)
+        await manager.expect("Клиент (компания)")
+    await manager.send("Ромашка")
+    offer = await manager.expect("пока нет. Создать?")
+    assert offer["text"] == "Компании «Ромашка» пока нет. Создать?", offer["text"]

@@ -203,7 +203,7 @@ class FormAnswers(FormBase):
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=self.r.t("➕ Create “%(name)s”", self.lang, name=name[:40]),
+                    text=self.r.t("➕ Create %(name)s", self.lang, name=self.r.name_quoted(name[:40], self.lang)),
                     callback_data=FormCb(action="pick", task_id=task.id, arg=create_of(name), step=step_no).pack(),
                 )
             ]
@@ -217,10 +217,11 @@ class FormAnswers(FormBase):
                 )
             ]
         )
+        quoted = self.r.name_quoted(name, self.lang)
         text_out = (
-            self.r.t("“%(name)s”: is it one of these? Or create a new company.", self.lang, name=name)
+            self.r.t("%(name)s: is it one of these? Or create a new company.", self.lang, name=quoted)
             if found
-            else self.r.t("There is no company “%(name)s” yet. Create it?", self.lang, name=name)
+            else self.r.t("There is no company %(name)s yet. Create it?", self.lang, name=quoted)
         )
         self.answered(draft)  # the question, or the offer for a name typed before it: their buttons go
         keyboard = InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True)
