@@ -83,3 +83,35 @@ async def test_a_client_whose_name_has_its_own_quotes_is_not_quoted_again(fulfil
     await manager.send("Ромашка")
     offer = await manager.expect("пока нет. Создать?")
     assert offer["text"] == "Компании «Ромашка» пока нет. Создать?", offer["text"]
+
+
+async def test_an_offer_file_is_named_once_when_confirmed_and_on_the_card(fulfillment: Harness) -> None:  # noqa: F811
+    """Алина attaches the offer from the case card, then the corrected one the director asked for: the check before
+    saving and the case card name «Файл КП» once each."""
+    manager, director = fulfillment.people["Алина"], fulfillment.people["Генеральный Олег"]
+    await new_quote(manager, "ООО Ромашка", create=True)
+    await manager.press("Сформировать КП", await manager.expect("Этап: Новая заявка на просчёт"))
+    await manager.press("Файл КП", await manager.wait_for("Этап: Сформировать КП"))
+    await manager.expect("Файл КП", "Отправьте файл")
+    await manager.document(b"%PDF offer v1", "offer_v1.pdf")
+    check = await manager.expect("Проверьте")
+    assert check["text"].count("Файл КП") == 1 and "offer_v1.pdf" in check["text"], check["text"]
+    await manager.press("Подтвердить", check)
+    await manager.press("На согласование ГД", await manager.card("Этап: Сформировать КП", button="На согласование"))
+
+    task = await director.expect("Согласуйте коммерческое предложение")
+    await director.press("Вернуть с замечаниями", task)
+    await director.expect("Что исправить?")
+    await director.send("Цена хранения завышена")
+    await director.press("Подтвердить", await director.expect("Проверьте"))
+    await manager.press("Заполнить", await manager.card("Исправьте КП по замечанию директора", button="Заполнить"))
+    await manager.expect("Исправленный файл КП")
+    await manager.document(b"%PDF offer v2", "offer_v2.pdf")
+    await manager.expect("Что исправлено в КП")
+    await manager.send("Цена пересчитана")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await director.press("Согласовать", await director.expect("Согласуйте коммерческое предложение", "повторно"))
+    await manager.press("Дело", await manager.expect("КП согласовано директором"))
+    card = await manager.expect("№1", "Этап: Согласовать КП с клиентом")
+    assert "Файл КП: offer_v2.pdf\n   ранее: offer_v1.pdf" in card["text"], card["text"]
+    assert card["text"].lower().count("файл кп") == 1, card["text"]

@@ -32,6 +32,7 @@ from flows.items import item_of_form, parse_item_task
 from flows.model import FieldDef, ProcessDef, local
 from flows.runtime import (
     COMMENT_FILE_SUFFIX,
+    EDIT_PREFIX,
     MOVE_TASK,
     START_TASK,
     EngineError,
@@ -250,6 +251,10 @@ class FormBase:
         step_no = step_stamp(step, draft)
         if step is None:
             title = self.r.form_title(loaded.spec, loaded.task, loaded.data, self.lang)
+            # A field changed from the case card: «Изменить: Файл КП» over «Файл КП: offer.pdf» would name it twice.
+            edit = loaded.task.key.startswith(EDIT_PREFIX)
+            changed = fields.get(loaded.task.key.removeprefix(EDIT_PREFIX)) if edit else None
+            title = "" if changed is not None and changed.type != "list" else title
             decision = self._decision(loaded, draft.get("outcome"))
             # What the case starts with, not asked (`start.shows`: an order's positions and total from the cart).
             given = loaded.spec.start.shows if loaded.task.key == START_TASK else []

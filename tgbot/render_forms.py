@@ -132,7 +132,7 @@ class FormPrompts(Wording):
         """The answers to confirm, the decision first (what «Confirm» will do), in full: the caller sends a
         long one as several messages (`pieces`). `given`: the lines of what the case starts with, not asked (an
         order's positions and total), above the answers."""
-        lines = [self.t("Please check:", lang), title, ""]
+        lines = [self.t("Please check:", lang), *([title, ""] if title else [])]
         if decision:
             lines += [self.t("Decision: %(decision)s", lang, decision=decision), ""]
         if given:

@@ -60,11 +60,15 @@ class SummaryWords(ValueWords):
                 continue
             if name not in data:
                 continue
-            line = f"{self.tr.local(fdef.label, lang)}: {_hang(self.summary_value(fdef, value, lang, spec), '   ')}"
+            label = self.tr.local(fdef.label, lang)
+            line = f"{label}: {_hang(self.summary_value(fdef, value, lang, spec), '   ')}"
             notes = [n for n in ((earlier or {}).get(name) or []) if isinstance(n, Mapping)]
             if notes:
-                if notes[-1].get("as"):  # the value now was asked in other words («Дата возврата из ремонта»)
-                    line += f" ({self.tr.local(notes[-1]['as'], lang)})"
+                asked = self.tr.local(notes[-1].get("as"), lang) if notes[-1].get("as") else ""
+                if asked and label.lower() not in asked.lower():
+                    # The value now was asked in other words («Дата возврата из ремонта»); words that only add to the
+                    # label («Исправленный файл КП» of «Файл КП») would name it twice, the line below says it changed.
+                    line += f" ({asked})"
                 before = ", ".join(self.summary_value(fdef, n.get("value"), lang, spec) for n in reversed(notes))
                 before = _hang(before, "      ")
                 line += "\n   " + self.t("earlier: %(values)s", lang, values=before)
