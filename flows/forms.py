@@ -593,18 +593,33 @@ def date_rule_problem(
             return message, params
     # A day off is checked after the rules: «вчера» said on a Sunday for a date not in the past is refused as past
     # (the reason no other day of the week mends), not as a Saturday.
-    if fdef.working_day and calendar is not None:
+    following = working_day_after(fdef, value, calendar)
+    if following is not None:
         day = mine.date() if isinstance(mine, datetime) else mine
-        if not calendar.is_working_day(day):
-            following = day + timedelta(days=1)
-            while not calendar.is_working_day(following):
-                following += timedelta(days=1)
-            params = {"value": field_values.format_value("date", day, lang=lang),
-                      "next": field_values.format_value("date", following, lang=lang)}
-            if named:
-                return _NAMED_DAY_OFF, {**params, "field": local(fdef.label, lang)}
-            return _DAY_OFF, params
+        params = {"value": field_values.format_value("date", day, lang=lang),
+                  "next": field_values.format_value("date", following, lang=lang)}  # fmt: skip
+        if named:
+            return _NAMED_DAY_OFF, {**params, "field": local(fdef.label, lang)}
+        return _DAY_OFF, params
     return None
+
+
+DAY_OFF_MESSAGES = (_DAY_OFF, _NAMED_DAY_OFF)
+
+
+def working_day_after(fdef: FieldDef, value: Any, calendar: WorkCalendar | None) -> date | None:
+    """The nearest working day after `value` when `value` is a day off and the field takes working days only (the
+    day its refusal names, and offers); None otherwise."""
+    mine = _moment(fdef.type, value)
+    if mine is None or not fdef.working_day or calendar is None:
+        return None
+    day = mine.date() if isinstance(mine, datetime) else mine
+    if calendar.is_working_day(day):
+        return None
+    following = day + timedelta(days=1)
+    while not calendar.is_working_day(following):
+        following += timedelta(days=1)
+    return following
 
 
 # --- bounds that are other values of the case ---------------------------------------------------------------

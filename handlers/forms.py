@@ -106,8 +106,10 @@ async def on_answer(
         else:
             await conversation.answer_other(task)
     except FormError as exc:
-        # A wrong answer loses nothing: the same question again, what is wrong said above it.
-        await conversation.ask(task, warning="⚠️ " + renderer.t(exc.message, user.language, **exc.params))
+        # A wrong answer loses nothing: the same question again, what is wrong said above it (and the day it
+        # suggests instead, a button away).
+        warning = "⚠️ " + renderer.t(exc.message, user.language, **exc.params)
+        await conversation.ask(task, warning=warning, day=exc.day)
 
 
 def _incoming_file(message: Message, downloads: dict[str, bytes]) -> IncomingFile | None:

@@ -4,6 +4,8 @@ payment marked on the last task."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_fulfillment_e2e import (  # noqa: F401 (the fixture)
@@ -11,6 +13,7 @@ from tests.test_fulfillment_e2e import (  # noqa: F401 (the fixture)
     fulfillment,
     new_quote,
     through_the_director,
+    to_the_warehouse_date,
 )
 from tests.test_handoff_notice_e2e import an_old_clients_quote_agreed
 
@@ -115,3 +118,34 @@ async def test_an_offer_file_is_named_once_when_confirmed_and_on_the_card(fulfil
     card = await manager.expect("№1", "Этап: Согласовать КП с клиентом")
     assert "Файл КП: offer_v2.pdf\n   ранее: offer_v1.pdf" in card["text"], card["text"]
     assert card["text"].lower().count("файл кп") == 1, card["text"]
+
+
+async def test_a_day_off_warning_offers_the_next_working_day_as_a_button(fulfillment: Harness) -> None:  # noqa: F811
+    """«Завтра» said on a Friday is a Saturday: the bot names the next working day and offers it as a button, which
+    answers the question; typing a date would still do."""
+    shop = fulfillment
+    manager = shop.people["Алина"]
+    shop.clock.set(datetime(2026, 12, 25, 7, 0, tzinfo=UTC))  # Friday 10:00 in Moscow
+    await to_the_warehouse_date(shop, "Заявка на приёмку товара", "300")
+    await manager.send("завтра")
+    warned = await manager.expect("ближайший рабочий день — 28.12.2026", "Дата работ на складе")
+    assert "📅 28.12.2026" in manager.buttons(warned), manager.buttons(warned)
+    await manager.press("📅 28.12.2026", warned)
+    check = await manager.expect("Проверьте")
+    assert "Дата работ на складе: 28.12.2026" in check["text"], check["text"]
+    await manager.press("Подтвердить", check)
+    card = await shop.people["Кладовщик Тимур"].wait_for("Примите товар и сделайте пересчёт", "Нажмите «✋ Взять»")
+    assert "Срок: 28.12.2026 18:00" in card["text"], card["text"]
+
+
+async def test_a_day_off_button_is_checked_again_when_pressed(fulfillment: Harness) -> None:  # noqa: F811
+    """A date button names a day, and the day is checked as a typed one would be: a forged Sunday is refused."""
+    shop = fulfillment
+    manager = shop.people["Алина"]
+    shop.clock.set(datetime(2026, 12, 25, 7, 0, tzinfo=UTC))
+    await to_the_warehouse_date(shop, "Заявка на приёмку товара", "300")
+    await manager.send("завтра")
+    warned = await manager.expect("ближайший рабочий день — 28.12.2026", "Дата работ на складе")
+    (data,) = [k["callback_data"] for row in warned["inline_keyboard"] for k in row if k["text"] == "📅 28.12.2026"]
+    answer = await manager.press_data(warned["message_id"], data.replace("2026-12-28", "2026-12-27"), unchecked=True)
+    assert answer and "27.12.2026 — нерабочий день" in answer, answer

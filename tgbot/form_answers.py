@@ -13,10 +13,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from flows import forms
 from flows import values as field_values
 from flows.i18n import _
-from flows.model import local
+from flows.model import FieldDef, local
 from flows.runtime import EngineError, comment_file_key, is_service_task
 from services import access, companies, kept_files, outbox
 from services.files import file_ref
+from services.wording.hints import Around
 from tgbot import form_offers
 from tgbot.callbacks import FormCb, button_label
 from tgbot.form_base import PICKER_ROW, AnyTask, FormBase, FormError, IncomingFile, step_stamp
@@ -97,11 +98,7 @@ class FormAnswers(FormBase):
                 return
             raise FormError(exc.message, **exc.params) from None
         stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
-        broken = forms.date_rule_problem(
-            fdef, stored, *around, today, lang, calendar=self.core.calendar
-        ) or forms.bound_problem(fdef, stored, *around, lang)  # a prepayment above the order's total
-        if broken is not None:
-            raise FormError(broken[0], **broken[1])
+        self._check_date(fdef, stored, around)
         if options:  # an option typed rather than pressed: the picker shows it as if pressed
             key = ("1" if stored else "0") if fdef.type == "bool" else str(stored)
             self.picked(fields, draft, step, options.get(key, str(stored)))
@@ -115,6 +112,18 @@ class FormAnswers(FormBase):
         amount = field_values.format_value("money", stored, lang=lang) if roughly else ""
         await self.ask(task, warning=self.r.t("ℹ️ “%(typed)s” is recorded as %(amount)s.", self.lang,
                                               typed=text.strip(), amount=amount) if roughly else None)  # fmt: skip
+
+    def _check_date(self, fdef: FieldDef, stored: Any, around: Around) -> None:
+        """An answer refused by the field's date rules or bounds (a prepayment above the order's total); a day off
+        with the working day after it, offered at the question asked again."""
+        lang = self.r.tr.lang(self.lang)
+        calendar = self.core.calendar
+        broken = forms.date_rule_problem(fdef, stored, *around, self.today(), lang, calendar=calendar) or (
+            forms.bound_problem(fdef, stored, *around, lang)
+        )
+        if broken is not None:
+            day = forms.working_day_after(fdef, stored, calendar) if broken[0] in forms.DAY_OFF_MESSAGES else None
+            raise FormError(broken[0], day=day, **broken[1])
 
     @staticmethod
     def _nothing_typed(step: forms.Step, text: str) -> bool:
@@ -152,6 +161,11 @@ class FormAnswers(FormBase):
             # A date's «Сегодня», the person's own name: worked out again, so a day gone by is not taken as today.
             around = self._around(loaded, fields, draft, step)
             offered = dict(form_offers.offers(self.r, self.user, self.lang, step, around))
+            day = form_offers.pressed_day(step.field, key)
+            if key not in offered and day is not None:
+                # The day a refusal suggested: checked as a typed one is (a button's data is not to be trusted).
+                self._check_date(step.field, day.isoformat(), around)
+                offered[key] = form_offers.suggested_day(self.r, day, self.lang)
             if key not in offered:
                 raise EngineError(_("That option is no longer available."))
             self.picked(fields, draft, step, offered[key])

@@ -67,7 +67,12 @@ class FormCase:
 
 
 class FormError(EngineError):
-    """A problem with the answer; the question is asked again."""
+    """A problem with the answer; the question is asked again. `day`: the date the refusal suggests (the working day
+    after a day off), offered there as a button."""
+
+    def __init__(self, message: str, *, day: date | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.day = day
 
 
 @dataclass
@@ -237,10 +242,13 @@ class FormBase:
         entry = entries[step.index] if step.index < len(entries) else {}
         return {**fields, **entry_fields}, {**known, **entry}
 
-    async def ask(self, task: AnyTask, *, album: str | None = None, warning: str | None = None) -> None:
+    async def ask(
+        self, task: AnyTask, *, album: str | None = None, warning: str | None = None, day: date | None = None
+    ) -> None:
         """The form's next question, or its summary. `album`: a file of that album (media_group_id) has just come.
         `warning`: what was wrong with the answer just given, said above the question in the same message — a
-        mistake costs the person one message to read, not a warning and the question again."""
+        mistake costs the person one message to read, not a warning and the question again; `day`: the date it
+        suggests instead, offered as a button («📅 28.12.2026»)."""
         assert task.draft is not None
         if self.user.question_lost_at is not None:
             self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
@@ -285,6 +293,8 @@ class FormBase:
         dated = step.field is not None and step.field.type == "date"
         around = self._around(loaded, fields, draft, step) if dated else None
         options += form_offers.offers(self.r, self.user, self.lang, step, around)
+        if dated and day is not None and day.isoformat() not in dict(options):
+            options.append((day.isoformat(), form_offers.suggested_day(self.r, day, self.lang)))
         text, keyboard = self.r.question(
             loaded.spec,
             fields,

@@ -1,7 +1,8 @@
 """Answers a form's question offers as buttons beside its options, each a value the field takes now: a date's
 «Сегодня» and «Завтра» (only where its rules take that day: `services.wording.hints`), the person's own full name
-(`offer: own_name`). Typing still answers the question. A pressed offer is worked out again (`offered_value`),
-so a day gone by is not taken for today, nor a name since changed for the person's."""
+(`offer: own_name`), the working day a day off's refusal names. Typing still answers the question. A pressed offer
+is worked out again (`offered_value`), so a day gone by is not taken for today, nor a name since changed for the
+person's; a pressed day is checked as a typed one."""
 
 from __future__ import annotations
 
@@ -32,6 +33,21 @@ def offers(r: Renderer, user: User, lang: str | None, step: forms.Step, around: 
         name = _own_name(user, fdef)
         return [(OWN_NAME, name)] if name else []
     return []
+
+
+def suggested_day(r: Renderer, day: date, lang: str | None) -> str:
+    """The button of a day a refusal suggests instead of the one typed (the working day after a day off)."""
+    return "📅 " + field_values.format_value("date", day, lang=r.tr.lang(lang))
+
+
+def pressed_day(fdef: FieldDef, key: str) -> date | None:
+    """The day a date question's button names (`suggested_day`'s, or an offer's gone by); None for another key."""
+    if fdef.type != "date":
+        return None
+    try:
+        return date.fromisoformat(key)
+    except ValueError:
+        return None
 
 
 def offered_value(user: User, fdef: FieldDef, key: str) -> Any:
