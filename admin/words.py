@@ -150,7 +150,7 @@ class Words:
             tdef = task_def(spec, stage, key)
         except KeyError:
             return self._label({}, outcome)
-        if len(tdef.outcome_defs()) < 2 and not tdef.done_when_taken:  # taken is said: «✋ Взято в работу»
+        if not tdef.names_its_outcome():  # taken is said: «✋ Взято в работу»; «Оплачено» too
             return ""
         sign, result = self.core.wording.decision(tdef, outcome, self.lang)
         return f"{sign} {result}" if mark else result

@@ -535,6 +535,12 @@ class TaskDef(_ForEach):
             return dict(NOTHING_TO_FILL_IN)
         return dict(DEFAULT_OUTCOMES[self.kind])
 
+    def names_its_outcome(self) -> bool:
+        """Whether a done task is told by its outcome («Отклонено», «✋ Взято в работу», «💰 Оплачено») rather than as
+        simply done: there was a choice, taking it was the work, or the process named its one way to finish itself
+        (a choice of one, «Оплачено», is not «Выполнено»)."""
+        return len(self.outcome_defs()) > 1 or self.done_when_taken or bool(self.outcomes)
+
 
 # A task done by being taken (`done_when_taken`): its one outcome as its button and its card read it.
 TAKEN_OUTCOMES = {"done": OutcomeDef(label={"ru": "✋ Взять в работу", "en": "✋ Take it"},

@@ -149,3 +149,35 @@ async def test_a_day_off_button_is_checked_again_when_pressed(fulfillment: Harne
     (data,) = [k["callback_data"] for row in warned["inline_keyboard"] for k in row if k["text"] == "📅 28.12.2026"]
     answer = await manager.press_data(warned["message_id"], data.replace("2026-12-28", "2026-12-27"), unchecked=True)
     assert answer and "27.12.2026 — нерабочий день" in answer, answer
+
+
+async def test_a_payment_marked_reads_as_paid_not_as_done(fulfillment: Harness) -> None:  # noqa: F811
+    """The last task of a receiving request has one button, «💰 Оплачено»: once pressed, its card says «Оплачено»,
+    not the generic «Выполнено»."""
+    shop = fulfillment
+    manager, timur = shop.people["Алина"], shop.people["Кладовщик Тимур"]
+    card = await a_request_for_a_client_under_contract(shop, "Заявка на приёмку товара")
+    await manager.press("Направить заявку на склад", card)
+    await manager.expect("Количество единиц")
+    await manager.send("300")
+    await manager.expect("Дата работ на складе")
+    await manager.send("23.12.2026")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    await timur.press("Взять", await timur.card("Примите товар и сделайте пересчёт", button="Взять"))
+    await timur.press("Готово", await timur.card("Примите товар", "Вы взяли", button="Готово"))
+    await timur.expect("Файл пересчёта")
+    await timur.document(b"sku;qty\nA;300\n", "recount.csv")
+    await timur.expect("Комментарий склада")
+    await timur.send("Всё сошлось")
+    await timur.press("Подтвердить", await timur.expect("Проверьте"))
+    await manager.press("Клиент согласовал", await manager.expect("Согласуйте с клиентом результат склада"))
+    await manager.press("Готово", await manager.expect("Выставьте и отправьте клиенту счёт"))
+    await manager.document(b"%PDF invoice", "invoice.pdf")
+    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    task = await manager.expect("Отметьте оплату счёта")
+    await manager.press("Оплачено", task)
+    await manager.expect("Оплата получена")
+    await shop.settle()
+    (now,) = [m for m in await manager.bot_messages() if m["message_id"] == task["message_id"]]
+    assert "💰 Оплачено (Алина)" in now["text"], now["text"]
+    assert "Выполнено" not in now["text"], now["text"]

@@ -260,7 +260,7 @@ class TaskCards(ItemCards):
             lines.append(asks)
         if task.status == TaskStatus.DONE:
             who = names.get(task.done_by or 0, "?")
-            if len(words.tdef.outcome_defs()) > 1 or words.tdef.done_when_taken:
+            if words.tdef.names_its_outcome():
                 # What was decided, as its result with its own mark («✖️ Отклонено»), not the button's order.
                 mark, outcome = self.decision(words.tdef, task.outcome, lang)
                 lines.append(f"{mark} {outcome} ({who})")
