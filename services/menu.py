@@ -24,6 +24,7 @@ from services.core import Core
 from services.digests.subscriptions import key_of as digest_key
 from services.portal import stock_now
 from services.queries import my_tasks_page
+from services.waiting_moves import waiting_cases
 
 PAGE = 10
 # “My cases” lists the open cases (a request still being filled in among them: it is the person's own) and, apart,
@@ -88,6 +89,11 @@ class TaskPage:
     # The catalogue's stock now of the products the cases' positions name, by 1C's id (`portal.stock_now`): an
     # order's approval card says it beside the stock when the dealer ordered.
     stock: dict[str, str] = field(default_factory=dict)
+    # The person's cases that wait for their hand move, with no task (`services.waiting_moves`), and each one's title
+    # as the reader reads it; `more_waiting`: more than a page of them.
+    waiting: list[tuple[Case, ProcessDef]] = field(default_factory=list)
+    waiting_titles: dict[int, str] = field(default_factory=dict)
+    more_waiting: bool = False
 
 
 class Menu:
@@ -95,11 +101,12 @@ class Menu:
         self.core = core
         self.session = session
 
-    async def my_tasks(self, viewer: Viewer, page: int = PAGE) -> TaskPage:
+    async def my_tasks(self, viewer: Viewer, page: int = PAGE, *, waiting: bool = True) -> TaskPage:
         """Tasks held by the person or waiting in one of their roles' pools, the soonest due first, and the
         person's unfinished requests: one statement for all of them with what their cards show of their cases
         (`my_tasks_page`); names only if a card names someone other than the reader (almost never: the page holds
-        their own tasks and their pools')."""
+        their own tasks and their pools'). With `waiting`, one statement more: the cases they lead that wait for
+        their hand move, which no task says (`waiting_moves`)."""
         query = my_tasks_page(viewer.user.id, viewer.roles, page + 1, access.visible_tasks(viewer))
         rows = (await self.session.execute(query)).all()
         states: dict[int, CaseState] = {}
@@ -129,7 +136,11 @@ class Menu:
         named = {i for _s, t in entries for i in (t.assignee_id, t.done_by) if i and i != viewer.user.id}
         names = {uid: u.name for uid, u in (await people_repo.users_by_ids(self.session, named)).items()}
         stock = await stock_now(self.session, [state for state, _task in entries])
-        return TaskPage(entries=entries, names=names, more=more, drafts=drafts, stock=stock)
+        tasks = TaskPage(entries=entries, names=names, more=more, drafts=drafts, stock=stock)
+        if waiting:
+            tasks.waiting, tasks.more_waiting = await waiting_cases(self.core, self.session, viewer, page)
+            tasks.waiting_titles = self.titles(tasks.waiting, viewer.user.language)
+        return tasks
 
     def titles(self, cases: list[tuple[Case, ProcessDef]], lang: str | None) -> dict[int, str]:
         """Each case's title as a reader of `lang` reads it in a list (`Registry.case_title`), else its process's."""
@@ -249,16 +260,19 @@ class Menu:
         walked, size = 0, walk.batch or 2 * page
         while walked < walk.depth:
             batch = select(Case.id, Case.updated_at, mine.label("mine")).where(
-                ~status_is(Case.status, CaseStatus.CANCELLED))
+                ~status_is(Case.status, CaseStatus.CANCELLED)
+            )
             if wanted:
                 batch = batch.where(Case.status.in_(wanted))
             if after is not None:
                 # (updated_at, id) below the last one seen, spelt so the index's range is `updated_at <= …`
-                batch = batch.where(Case.updated_at <= after[0],
-                                    or_(Case.updated_at < after[0],
-                                        and_(Case.updated_at == after[0], Case.id < after[1])))
-            rows = (await self.session.execute(
-                batch.order_by(Case.updated_at.desc(), Case.id.desc()).limit(size))).all()
+                batch = batch.where(
+                    Case.updated_at <= after[0],
+                    or_(Case.updated_at < after[0], and_(Case.updated_at == after[0], Case.id < after[1])),
+                )
+            rows = (
+                await self.session.execute(batch.order_by(Case.updated_at.desc(), Case.id.desc()).limit(size))
+            ).all()
             found += [row.id for row in rows if row.mine]
             walked += len(rows)
             if len(found) >= page or len(rows) < size:
@@ -268,6 +282,7 @@ class Menu:
         else:
             return None
         chosen = found[:page]
-        loaded = {case.id: case for case in (await self.session.execute(select(Case).where(Case.id.in_(chosen))))
-                  .scalars()}
+        loaded = {
+            case.id: case for case in (await self.session.execute(select(Case).where(Case.id.in_(chosen)))).scalars()
+        }
         return [loaded[case_id] for case_id in chosen]

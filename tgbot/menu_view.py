@@ -116,6 +116,29 @@ def case_list(
     return "\n".join(lines), keyboard
 
 
+def waiting_list(
+    renderer: Renderer,
+    cases: list[tuple[Case, ProcessDef]],
+    lang: str,
+    titles: Mapping[int, str],
+    *,
+    more: bool = False,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """«My tasks»' cases that wait for the reader to move them on by hand (`TaskPage.waiting`): each a line «➡️ №12 ·
+    title — stage» (the whole title: a button shows only its start on a phone) and a button that opens its card, whose
+    buttons are the moves."""
+    count = f"{len(cases)}+" if more else len(cases)
+    lines = [renderer.t("Waiting for you to move them on: %(n)s", lang, n=count)]
+    rows = []
+    for case, spec in cases:
+        where = f"{number_sign(lang)}{case.id} · {titles[case.id]} — {renderer.stage_title(spec, case.stage, lang)}"
+        lines.append(f"➡️ {where}")
+        pressed = CaseCb(action="show", case_id=case.id).pack()
+        rows.append([InlineKeyboardButton(text=button_label(f"➡️ {where}", 64), callback_data=pressed)])
+    lines.append(renderer.t("Press a case: its card has the buttons that move it on.", lang))
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def closed_cases_button(renderer: Renderer, lang: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=renderer.t("🗄 Closed cases", lang), callback_data=MenuCb(action="closed").pack())
 

@@ -16,8 +16,9 @@ from tgbot.render import Renderer
 
 
 async def own_open_tasks(core: Core, session: AsyncSession, viewer: Viewer) -> list[tuple[CaseState, TaskState]]:
-    """A page of “My tasks”, the ones the person holds (not those waiting in their roles' pools)."""
-    page = await Menu(core, session).my_tasks(viewer)
+    """A page of “My tasks”, the ones the person holds (not those waiting in their roles' pools, nor the cases waiting
+    for their hand move: a file or words sent to the chat are no answer to a move)."""
+    page = await Menu(core, session).my_tasks(viewer, waiting=False)
     return [(state, task) for state, task in page.entries if task.assignee_id == viewer.user.id]
 
 

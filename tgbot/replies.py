@@ -12,6 +12,7 @@ from db.models import Outbox, User
 from flows.clock import Clock
 from services import outbox, outbox_own_id
 from services.menu import PAGE, TaskPage
+from tgbot.menu_view import waiting_list
 from tgbot.render import Renderer
 
 
@@ -80,7 +81,7 @@ class Replies:
         for state, task in page.drafts:
             messages.append((*self.r.draft_card(state, task, lang), None))
         if not page.entries:
-            if not page.drafts:
+            if not page.drafts and not page.waiting:  # truly nothing: no task, no request, no case to move on
                 messages.append((self.r.t("You have no open tasks. 🎉", lang), None, None))
         else:
             count = f"{PAGE}+" if page.more else len(page.entries)
@@ -89,6 +90,9 @@ class Replies:
                 extra = {"case": {"id": state.id, "title": state.title}, "stock": page.stock}
                 text, keyboard = self.r.task_card(state, task, lang, names=page.names, viewer_id=user.id, extra=extra)
                 messages.append((text, keyboard, task.id))
+        if page.waiting:  # last, under the cards: the cases only the reader's hand move takes on
+            listed, buttons = waiting_list(self.r, page.waiting, lang, page.waiting_titles, more=page.more_waiting)
+            messages.append((listed, _markup(buttons), None))
         await outbox.page(self.session, chat_id, user.id, self.clock.now(), messages)
 
 

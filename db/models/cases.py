@@ -60,6 +60,17 @@ class Case(Base):
         # A case called by another names it (services/cases/calls.py); most cases are no one's child, and a NULL
         # entry for each was a write on every step that left HOT (migration 0028). `parent_id = …` implies the
         # condition on both databases.
+        # The open cases a person leads (their responsible), where they stand: «my tasks» lists those waiting at a
+        # stage only their hand move takes on (services/waiting_moves.py), read from the index, not from every case of
+        # the stages (migration 0046). Partial: a closed case leaves it, and it takes no entry for history.
+        Index(
+            "ix_cases_active_responsible",
+            "responsible_id",
+            "process",
+            "stage",
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
         Index(
             "ix_cases_parent_id",
             "parent_id",

@@ -107,6 +107,17 @@ def own_cases(viewer: Viewer) -> ColumnElement[bool]:
     return mine if scope is None else and_(scope, mine)
 
 
+def led_cases(viewer: Viewer) -> ColumnElement[bool]:
+    """A filter for `select(Case)`: the cases this person leads (their responsible), within their organisations — the
+    cases whose hand moves are theirs (`Engine.allowed_moves`: a move that names no roles is the responsible's)."""
+    user = viewer.user
+    if not is_active(user):
+        return false()
+    mine = Case.responsible_id == user.id
+    scope = organisation_scope(viewer)
+    return mine if scope is None else and_(scope, mine)
+
+
 def told_processes(viewer: Viewer, specs: Iterable[ProcessDef], *, digest: bool) -> set[str]:
     """The processes whose cases a person follows without a task in them, so «my cases» lists them too: those whose
     notices name one of their roles as a case goes (a director told of every registered claim), and, while their

@@ -1,0 +1,74 @@
+"""Cases that wait for their responsible's hand. At a stage of a pipeline moved by hand (seed 3's «Новая заявка на
+просчёт») nobody has a task: the case stands until its responsible presses one of the stage's moves. For them that is
+work to do, so «my tasks» lists such cases beside their tasks (`Menu.my_tasks`), a page of them in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Case, Task, status_is
+from flows.model import ProcessDef, StageDef
+from flows.status import CaseStatus
+from services import access
+from services.access import Viewer
+from services.core import Core
+from services.queries import OPEN
+
+Stages = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def waits_for_responsible(stage: StageDef) -> bool:
+    """Whether a case at `stage` stands until its responsible moves it by hand: a move of theirs (one naming no roles,
+    or the responsible: `Engine.allowed_moves`) and nothing that takes it on by itself (a `next` after its tasks, a
+    wait, a called process, the items it follows). A move only a role makes (the office's over the 1C stages of an
+    order) is that role's way out of a stage 1C moves, not work the case waits for: such stages are not listed."""
+    if stage.final or stage.next or stage.wait or stage.call or stage.follows:
+        return False
+    return any(not move.roles or "responsible" in move.roles for move in stage.moves)
+
+
+def hand_stages(specs: Iterable[ProcessDef]) -> Stages:
+    """Each process's stages that `waits_for_responsible`, in `specs` (the current versions)."""
+    found = ((spec.process, tuple(s.key for s in spec.stages if waits_for_responsible(s))) for spec in specs)
+    return tuple(sorted((process, keys) for process, keys in found if keys))
+
+
+def waiting_page(led: ColumnElement[bool], stages: Stages, limit: int) -> Select[Case]:
+    """The active cases `led` (the person's: `access.led_cases`) that stand at one of `stages` with no task open (an
+    open one — their own form for a move's fields, someone's task of the stage — is what the case waits for, and is
+    listed as a task), the longest waiting first. Read from `ix_cases_active_responsible`: the person's cases of those
+    stages, not every case of them."""
+    at_stage = or_(*(and_(Case.process == process, Case.stage.in_(keys)) for process, keys in stages))
+    open_task = select(Task.id).where(Task.case_id == Case.id, OPEN).exists()
+    return (
+        select(Case)
+        .where(led, status_is(Case.status, CaseStatus.ACTIVE), at_stage, ~open_task)
+        .order_by(Case.updated_at, Case.id)
+        .limit(limit)
+    )
+
+
+async def waiting_cases(
+    core: Core, session: AsyncSession, viewer: Viewer, page: int
+) -> tuple[list[tuple[Case, ProcessDef]], bool]:
+    """A page of the person's cases waiting for their hand move, each with its version's definition, and whether there
+    are more. The stages are the current versions'; a case on an older version is kept only where its own version's
+    stage waits for the hand too."""
+    stages = hand_stages(core.registry.current_specs())
+    if not stages or not access.is_active(viewer.user):
+        return [], False
+    rows = (await session.execute(waiting_page(access.led_cases(viewer), stages, page + 1))).scalars()
+    cases: list[tuple[Case, ProcessDef]] = []
+    for case in rows:
+        spec = await core.registry.spec(session, case.definition_id)
+        stage = _stage(spec, case.stage)
+        if stage is not None and waits_for_responsible(stage):
+            cases.append((case, spec))
+    return cases[:page], len(cases) > page
+
+
+def _stage(spec: ProcessDef, key: str) -> StageDef | None:
+    return next((stage for stage in spec.stages if stage.key == key), None)
