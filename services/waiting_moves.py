@@ -4,9 +4,11 @@ work to do, so «my tasks» lists such cases beside their tasks (`Menu.my_tasks`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Case, Task, status_is
@@ -31,16 +33,38 @@ def waits_for_responsible(stage: StageDef) -> bool:
 
 
 def hand_stages(specs: Iterable[ProcessDef]) -> Stages:
-    """Each process's stages that `waits_for_responsible`, in `specs` (the current versions)."""
+    """Each process's stages that `waits_for_responsible`, in `specs` (the current versions); worked out again only
+    when the registry's specs are other objects (a version loaded), which a press of «my tasks» does not do."""
+    specs = tuple(specs)
+    kept, stages = _HAND_STAGES
+    if len(kept) == len(specs) and all(a is b for a, b in zip(kept, specs, strict=True)):
+        return stages
     found = ((spec.process, tuple(s.key for s in spec.stages if waits_for_responsible(s))) for spec in specs)
-    return tuple(sorted((process, keys) for process, keys in found if keys))
+    stages = tuple(sorted((process, keys) for process, keys in found if keys))
+    _HAND_STAGES[:] = [specs, stages]
+    return stages
 
 
-def waiting_page(led: ColumnElement[bool], stages: Stages, limit: int) -> Select[Case]:
-    """The active cases `led` (the person's: `access.led_cases`) that stand at one of `stages` with no task open (an
-    open one — their own form for a move's fields, someone's task of the stage — is what the case waits for, and is
-    listed as a task), the longest waiting first. Read from `ix_cases_active_responsible`: the person's cases of those
-    stages, not every case of them."""
+_HAND_STAGES: list[Any] = [(), ()]  # the specs `hand_stages` last worked on, and what it found
+
+
+def waiting_page(viewer: Viewer, stages: Stages, limit: int) -> Select[Case]:
+    """The active cases the person leads (`access.led_cases`) that stand at one of `stages` with no task open (an open
+    one — their own form for a move's fields, someone's task of the stage — is what the case waits for, and is listed
+    as a task), the longest waiting first. Read from `ix_cases_active_responsible`: the person's cases of those stages,
+    not every case of them. Built once per set of stages for everyone nobody narrows to organisations (building it
+    costs more than running it), the person a parameter."""
+    if access.organisation_scope(viewer) is None:
+        return _shared_page(stages, limit).params(user_id=viewer.user.id)
+    return _build_page(access.led_cases(viewer), stages, limit)
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_page(stages: Stages, limit: int) -> Select[Case]:
+    return _build_page(access.led_by(bindparam("user_id", type_=Integer)), stages, limit)
+
+
+def _build_page(led: ColumnElement[bool], stages: Stages, limit: int) -> Select[Case]:
     at_stage = or_(*(and_(Case.process == process, Case.stage.in_(keys)) for process, keys in stages))
     open_task = select(Task.id).where(Task.case_id == Case.id, OPEN).exists()
     return (
@@ -60,7 +84,7 @@ async def waiting_cases(
     stages = hand_stages(core.registry.current_specs())
     if not stages or not access.is_active(viewer.user):
         return [], False
-    rows = (await session.execute(waiting_page(access.led_cases(viewer), stages, page + 1))).scalars()
+    rows = (await session.execute(waiting_page(viewer, stages, page + 1))).scalars()
     cases: list[tuple[Case, ProcessDef]] = []
     for case in rows:
         spec = await core.registry.spec(session, case.definition_id)

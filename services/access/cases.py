@@ -4,6 +4,7 @@ and who starts, cancels and edits a case."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,13 +108,19 @@ def own_cases(viewer: Viewer) -> ColumnElement[bool]:
     return mine if scope is None else and_(scope, mine)
 
 
+def led_by(person: int | ColumnElement[Any]) -> ColumnElement[bool]:
+    """A filter for `select(Case)`: the cases `person` (an id, or a statement's parameter for one) leads, as their
+    responsible — the cases whose hand moves are theirs (`Engine.allowed_moves`: a move naming no roles is the
+    responsible's). For an active person nobody narrows to organisations; else `led_cases`."""
+    return Case.responsible_id == person
+
+
 def led_cases(viewer: Viewer) -> ColumnElement[bool]:
-    """A filter for `select(Case)`: the cases this person leads (their responsible), within their organisations — the
-    cases whose hand moves are theirs (`Engine.allowed_moves`: a move that names no roles is the responsible's)."""
+    """`led_by` the person, within their organisations; nothing for someone whose access is closed."""
     user = viewer.user
     if not is_active(user):
         return false()
-    mine = Case.responsible_id == user.id
+    mine = led_by(user.id)
     scope = organisation_scope(viewer)
     return mine if scope is None else and_(scope, mine)
 
