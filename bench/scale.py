@@ -39,6 +39,7 @@ from scheduler.timers import due_timer_ids, fire_timer
 from services import people as people_repo
 from services.core import Core
 from services.queries import open_tasks_page
+from services.waiting_moves import hand_stages, waiting_page
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,7 @@ def generation_sql(cases: int, tasks_per_case: int) -> list[str]:
         role_case += f" WHEN g <= {upto} THEN '{role}'"
     role_case += " ELSE 'shop_manager' END"
     data = json.dumps(START_FORM, ensure_ascii=False).replace("'", "''")
-    members = ("(SELECT r.role, array_agg(r.user_id ORDER BY r.user_id) AS ids, count(*)::int AS n "
-               "FROM user_roles r GROUP BY r.role)")
+    members = _MEMBERS
     return [
         f"""INSERT INTO users (tg_id, name, username, language, is_admin, active, created_at)
             SELECT {FIRST_TG} + g, 'Сотрудник ' || g, NULL, 'ru', false, true, now()
@@ -141,6 +141,26 @@ def generation_sql(cases: int, tasks_per_case: int) -> list[str]:
            FROM tasks t WHERE t.status = 'done'""",
         "ANALYZE",
     ]
+
+
+_MEMBERS = ("(SELECT r.role, array_agg(r.user_id ORDER BY r.user_id) AS ids, count(*)::int AS n "
+            "FROM user_roles r GROUP BY r.role)")
+
+
+def waiting_quotes_sql(count: int) -> str:
+    """Seed 3's quote requests at «Новая заявка на просчёт», every hundredth led by the measured shop manager (50 at
+    100,000 cases: more than a page), the others by the shop managers in turn: no task, only their responsible's moves
+    — what «my tasks» lists as waiting for a person's hand (services/waiting_moves.py). Added after the other figures
+    are measured, so those stay comparable with earlier runs."""
+    lead = f"CASE WHEN g % 100 = 0 THEN (SELECT id FROM users WHERE tg_id = {SHOP_TG}) ELSE sm.ids[1 + g % sm.n] END"
+    return f"""INSERT INTO cases (definition_id, process, title, stage, status, result, visit, data, initiator_id,
+                                  responsible_id, created_at, updated_at)
+               SELECT d.id, 'fulfillment_quote', 'ООО Клиент ' || g || ': игрушки', 'new', 'active', NULL, 1,
+                      '{{}}'::jsonb, {lead}, {lead}, now(), now() - make_interval(mins => g)
+               FROM generate_series(1, {count}) g,
+                    (SELECT id FROM definitions WHERE process = 'fulfillment_quote' ORDER BY version DESC LIMIT 1) d,
+                    {_MEMBERS} sm
+               WHERE sm.role = 'shop_manager'"""
 
 
 @dataclass
@@ -195,8 +215,8 @@ async def _explain(session: AsyncSession, statement: Any, params: dict[str, Any]
     return "\n".join(r[0] for r in rows)
 
 
-async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str, dict[str, float]],
-                                                                       dict[str, str], int, int]:
+async def measure(core: Core, samples: int, fire_samples: int, quotes: int = 0) -> tuple[
+        dict[str, dict[str, float]], dict[str, str], int, int]:
     from handlers.menu import my_tasks
     from services.access import Viewer
     from services.menu import Menu
@@ -270,11 +290,33 @@ async def measure(core: Core, samples: int, fire_samples: int) -> tuple[dict[str
         fired.append(time.perf_counter() - began)
     timings["fire_timer"] = latency_summary(fired[1:])
     timings["task_done"] = latency_summary((await _tasks_done(core, fire_samples + 1))[1:])
+    if quotes:
+        # A shop manager who also leads quotes waiting for her move: her «my tasks» lists them under her (no) tasks.
+        async with core.db.begin() as connection:
+            await connection.execute(text(waiting_quotes_sql(quotes)))
+            await connection.execute(text("ANALYZE cases"))
+        shop_chat = Message(message_id=1, date=datetime.now(UTC), chat=Chat(id=SHOP_TG, type="private"))
+
+        async def waiting_handler() -> None:
+            async with core.sessionmaker() as session:
+                async with session.begin():
+                    replies = Replies(session, core.clock, renderer)
+                    await my_tasks(shop_chat, replies, shop_viewer, Menu(core, session))
+                    await session.flush()
+                    await session.rollback()
+
+        async with core.sessionmaker() as session:
+            listed = len((await Menu(core, session).my_tasks(shop_viewer)).waiting)
+        log.info("a shop manager's «my tasks» lists %s cases waiting for her move", listed)
+        timings["my_tasks_waiting"] = latency_summary(await _sample(samples, waiting_handler))
     async with core.sessionmaker() as session:
         plans["my_tasks_query"] = await _explain(session, _my_tasks_query(busy, roles))
         plans["due_timer_ids"] = await _explain(
             session, "SELECT id FROM timers WHERE status = 'pending' AND due_at <= now() ORDER BY due_at, id LIMIT 200")
         plans["digest"] = await _explain(session, DIGEST.text.replace(":now", "now()"))
+        if quotes:
+            stages = hand_stages(core.registry.current_specs())
+            plans["my_tasks_waiting"] = await _explain(session, waiting_page(shop_viewer, stages, 11))
         due_count = int((await session.execute(text(
             "SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= now()"))).scalar_one())
     return timings, plans, open_count, due_count
@@ -352,7 +394,7 @@ async def run_scale(database_url: str, workdir: Path, cases: int, tasks_per_case
             counts = {name: int((await connection.execute(text(f"SELECT count(*) FROM {name}"))).scalar_one())
                       for name in ("cases", "tasks", "timers")}
         log.info("generated %s in %.1f s", counts, generated)
-        timings, plans, open_count, due_count = await measure(core, samples, fire_samples)
+        timings, plans, open_count, due_count = await measure(core, samples, fire_samples, quotes=cases // 20)
     finally:
         await core.close()
     rss, over_http = await bot_rss(database_url, workdir, presses)
