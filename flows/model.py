@@ -1064,6 +1064,10 @@ class StageDef(_Spec):
     # company's own work (papers, packing) — sixteen such lines on one case drown what matters. Whoever follows
     # the case by choice hears every stage; a task of the stage comes to its people as a card either way.
     news: bool = True
+    # Whether a case standing here, moved only by its responsible's hand, is work for them in «my tasks» (a quote
+    # to send on). False where the moves wait for something outside the case: seed 2's pre-orders are moved once the
+    # week is confirmed, and listed as «waiting for you to move them» they would invite moving them before it.
+    to_do: bool = True
 
     @field_validator("next", mode="before")
     @classmethod

@@ -26,8 +26,9 @@ def waits_for_responsible(stage: StageDef) -> bool:
     """Whether a case at `stage` stands until its responsible moves it by hand: a move of theirs (one naming no roles,
     or the responsible: `Engine.allowed_moves`) and nothing that takes it on by itself (a `next` after its tasks, a
     wait, a called process, the items it follows). A move only a role makes (the office's over the 1C stages of an
-    order) is that role's way out of a stage 1C moves, not work the case waits for: such stages are not listed."""
-    if stage.final or stage.next or stage.wait or stage.call or stage.follows:
+    order) is that role's way out of a stage 1C moves, not work the case waits for: such stages are not listed; nor
+    are those the definition says are no work yet (`to_do: false`: pre-orders until the week is confirmed)."""
+    if stage.final or stage.next or stage.wait or stage.call or stage.follows or not stage.to_do:
         return False
     return any(not move.roles or "responsible" in move.roles for move in stage.moves)
 

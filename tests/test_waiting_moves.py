@@ -50,6 +50,12 @@ async def test_only_her_quotes_standing_for_her_move_are_listed_and_read_from_he
                 status="open", created_at=now,
             ))  # fmt: skip
             await quote("ООО Мак: мебель", "new", marina.id)  # another manager's
+            # Her pre-order of seed 2: moved by her hand too, but once the week is confirmed (`to_do: false`).
+            meat_id, _meat = core.registry.latest("meat_deal")
+            await session.execute(insert(Case).values(
+                definition_id=meat_id, process="meat_deal", title="ООО Мясторг", stage="preliminary", status="active",
+                visit=1, data={}, initiator_id=alina.id, responsible_id=alina.id, created_at=now, updated_at=now,
+            ))  # fmt: skip
             if postgresql:
                 await session.execute(text(
                     "INSERT INTO cases (definition_id, process, title, stage, status, visit, data, initiator_id, "
