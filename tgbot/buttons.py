@@ -297,7 +297,7 @@ class CardButtons:
             return
         for state, _task in drafts:
             await self.cases.cancel(self.user, state.id or 0)
-        loaded = await self.cases.start(self.user, process)
+        loaded = await self.cases.start(self.user, process, registering=True)
         if chosen is not None:
             # Set after the start's reads (the first would have flushed it as an UPDATE of its own): the first
             # question's statement, or the update's last, writes it with her form pointer, in the case's transaction.
@@ -306,6 +306,8 @@ class CardButtons:
         if task is not None and task.id is not None:
             await self.conversation.begin(loaded.task_rows[task.id], "submit")
             return
+        if loaded.registered:
+            return  # the step's first message said it, before the report and the card it gave
         case = self.r.case_name(loaded.state, self.lang)
         self.conversation.say(self.r.t("✅ Case %(case)s is registered.", self.lang, case=case))
 

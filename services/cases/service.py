@@ -60,10 +60,14 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
         called_by: dict[str, Any] | None = None,
         started_by: dict[str, Any] | None = None,
         continues: Loaded | None = None,
+        registering: bool = False,
     ) -> Loaded:
         """A new case in `user`'s name. `scheduled`: nobody in chat started it (no role check, no form);
         `started_by` then says what did ({"lead": form} or {"schedule": cron}). `continues`: the case whose step started
-        this one, which its initiator is told it continues (`Loaded.continues`)."""
+        this one, which its initiator is told it continues (`Loaded.continues`). `registering`: started by a press
+        in `user`'s chat; a case with nothing to ask is registered at once, and the chat hears so
+        (`loaded.registered`) before the report and the task card its first stage gives them, as a start form's
+        confirmation does."""
         if process not in self.core.registry.current:
             raise EngineError(_("There is no such process."))
         definition_id, spec = self.core.registry.latest(process)
@@ -105,6 +109,8 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
             files_sent={},  # a new case: no file of it sent yet
             continues=continues,
         )
+        if registering and not any(t.key == START_TASK and t.status == TaskStatus.OPEN for t in state.tasks):
+            loaded.registering = user.id
         detail: dict[str, Any] = {"process": process, "version": definition_id}
         if parent is not None:
             detail["from_case"] = parent.row.id
