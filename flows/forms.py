@@ -24,7 +24,7 @@ from flows import values as field_values
 from flows.calendar import WorkCalendar
 from flows.expressions import CANCELLED_ENTRY, ExpressionError, evaluate
 from flows.i18n import _
-from flows.model import BOUND_RULES, DATE_RULE_WORDS, DATE_RULES, FILE_TYPES, FieldDef, local
+from flows.model import BOUND_RULES, DATE_RULE_WORDS, DATE_RULES, FILE_TYPES, BoundDef, FieldDef, local
 
 
 @dataclass(frozen=True)
@@ -596,8 +596,10 @@ def date_rule_problem(
     following = working_day_after(fdef, value, calendar)
     if following is not None:
         day = mine.date() if isinstance(mine, datetime) else mine
-        params = {"value": field_values.format_value("date", day, lang=lang),
-                  "next": field_values.format_value("date", following, lang=lang)}  # fmt: skip
+        params = {
+            "value": field_values.format_value("date", day, lang=lang),
+            "next": field_values.format_value("date", following, lang=lang),
+        }
         if named:
             return _NAMED_DAY_OFF, {**params, "field": local(fdef.label, lang)}
         return _DAY_OFF, params
@@ -649,11 +651,7 @@ def bound_problem(
         return None
     context = _without_cancelled(fields, known)
     for rule, bound in fdef.bounds():
-        try:
-            raw = evaluate(bound.value, context)
-            theirs = None if raw is None or raw == "" or isinstance(raw, bool) else Decimal(str(raw))
-        except (ExpressionError, ArithmeticError, TypeError, ValueError):
-            continue
+        theirs = _bound_value(bound, context)
         if theirs is None or _HOLDS[BOUND_RULES[rule]](mine, theirs):
             continue
         named = fields.get(bound.value.strip())
@@ -664,6 +662,37 @@ def bound_problem(
         )
         return messages[rule], {"field": local(fdef.label, lang), "label": label, "value": shown}
     return None
+
+
+def number_limits(
+    fdef: FieldDef, fields: Mapping[str, FieldDef], known: Mapping[str, Any]
+) -> tuple[Decimal | None, Decimal | None]:
+    """The lowest and the highest value a number or an amount may take now: its fixed `min` and `max` narrowed by
+    its bounds that are other values of the case as they are now (`fields`/`known`: as for `bound_problem`); None
+    where nothing limits it. What its question says before the answer, as `bound_problem` refuses after one."""
+    low = Decimal(str(fdef.min)) if fdef.min is not None else None
+    high = Decimal(str(fdef.max)) if fdef.max is not None else None
+    if not fdef.bounds():
+        return low, high
+    context = _without_cancelled(fields, known)
+    for rule, bound in fdef.bounds():
+        theirs = _bound_value(bound, context)
+        if theirs is None:
+            continue
+        if rule == "at_least":
+            low = theirs if low is None else max(low, theirs)
+        else:
+            high = theirs if high is None else min(high, theirs)
+    return low, high
+
+
+def _bound_value(bound: BoundDef, context: Mapping[str, Any]) -> Decimal | None:
+    """A bound's value now; None when it is empty or cannot be worked out (then it is not checked)."""
+    try:
+        raw = evaluate(bound.value, context)
+        return None if raw is None or raw == "" or isinstance(raw, bool) else Decimal(str(raw))
+    except (ExpressionError, ArithmeticError, TypeError, ValueError):
+        return None
 
 
 def _without_cancelled(fields: Mapping[str, FieldDef], known: Mapping[str, Any]) -> dict[str, Any]:
@@ -715,8 +744,14 @@ def form_rule_problem(
                     found = (
                         full_name_problem(sub, entry.get(sub_name), lang)
                         or date_rule_problem(
-                            sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, today, lang,
-                            True, calendar,
+                            sub,
+                            entry.get(sub_name),
+                            {**fields, **fdef.fields},
+                            {**known, **entry},
+                            today,
+                            lang,
+                            True,
+                            calendar,
                         )
                         or bound_problem(sub, entry.get(sub_name), {**fields, **fdef.fields}, {**known, **entry}, lang)
                     )

@@ -73,3 +73,19 @@ def test_a_number_question_names_its_range_as_the_reader_writes_numbers(wording:
     weight = FieldDef(type="number", label="Вес", max=12.5)
     assert wording.type_hint(weight, "en") == "Send a number, at most 12.5."
     assert wording.type_hint(weight, "ru") == "Отправьте число, не больше 12,5."
+
+
+def test_a_number_bounded_by_another_value_of_the_case_names_it_as_it_is_now(wording: Wording) -> None:
+    """The kilos a production makes are at most the report's: the question says «от 0 до 1 800» — the bound as the
+    case holds it now, or the fixed `max` where that is tighter or the report's figure is not there."""
+    made = FieldDef.model_validate(
+        {"type": "number", "label": "Сколько кг", "min": 0, "max": 5000, "at_most": {"value": "report_kg"}}
+    )
+    fields = {"report_kg": FieldDef(type="number", label="Заявки, кг"), "made": made}
+    assert wording.type_hint(made, "ru", (fields, {"report_kg": 1800.0})) == "Отправьте число от 0 до 1\u00a0800."
+    assert wording.type_hint(made, "en", (fields, {"report_kg": 9000})) == "Send a number from 0 to 5,000."
+    assert wording.type_hint(made, "ru", (fields, {})) == "Отправьте число от 0 до 5\u00a0000."
+    floor = FieldDef.model_validate({"type": "number", "label": "Предоплата", "at_least": "deposit"})
+    fields = {"deposit": FieldDef(type="number", label="Задаток"), "floor": floor}
+    assert wording.type_hint(floor, "en", (fields, {"deposit": 300})) == "Send a number, at least 300."
+    assert wording.type_hint(floor, "en", (fields, {})) == "Send a number."

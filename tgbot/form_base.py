@@ -289,9 +289,11 @@ class FormBase:
             await self._save(task, draft, summary=row)
             return
         options = await self.options(loaded, step)
-        # A date's example is one its rules take on the other answers too (a return not before the shipping answered).
-        dated = step.field is not None and step.field.type == "date"
-        around = self._around(loaded, fields, draft, step) if dated else None
+        # A date's example is one its rules take on the other answers too (a return not before the shipping answered);
+        # a number's range is narrowed by its bounds that are other values of the case (at most the report's kilos).
+        fdef = step.field
+        ruled = fdef is not None and (fdef.type == "date" or (fdef.type == "number" and bool(fdef.bounds())))
+        around = self._around(loaded, fields, draft, step) if ruled else None
         options += form_offers.offers(self.r, self.user, self.lang, step, around)
         if dated and day is not None and day.isoformat() not in dict(options):
             options.append((day.isoformat(), form_offers.suggested_day(self.r, day, self.lang)))

@@ -60,7 +60,7 @@ class FormPrompts(Wording):
     ) -> tuple[str, dict[str, Any] | None]:
         """`cancel`: what leaving the form does, as its button says it (`cancel_label`). `correction`: a field
         corrected on its own («✏️ …» on the case), where an optional field answered with nothing is emptied.
-        `around`: the other fields and their values now, which the question's date rules may name."""
+        `around`: the other fields and their values now, which the question's date rules and bounds may name."""
         rows: list[list[dict[str, Any]]] = []
         if step.is_more:
             text = self.more_question(fields[step.name], step, lang)

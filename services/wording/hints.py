@@ -21,13 +21,22 @@ Around = tuple[Mapping[str, FieldDef], Mapping[str, Any]]
 
 
 class HintWords(WordingBase):
-    def _number_range(self, fdef: FieldDef, lang: str | None) -> str:
-        low = field_values.limit_text(fdef.min, lang) if fdef.min is not None else None
-        high = field_values.limit_text(fdef.max, lang) if fdef.max is not None else None
+    def _number_range(self, fdef: FieldDef, lang: str | None, around: Around) -> str:
+        """The range a number may take, said before the answer: its `min` and `max`, and its bounds that are other
+        values of the case as they are now — «от 0 до 1 800» for the kilos a production makes of the report's 1 800,
+        which was learnt only from the refusal of a larger figure."""
+        lowest, highest = forms.number_limits(fdef, *around)
+        if lowest is None and highest is None:
+            return self.t(_("Send a number."), lang)  # bounds still empty: nothing to say of them yet
+        low = field_values.limit_text(lowest, lang) if lowest is not None else None
+        high = field_values.limit_text(highest, lang) if highest is not None else None
         whole = fdef.integer
         if low is not None and high is not None:
-            text = _("Send a whole number from %(low)s to %(high)s.") if whole else _(
-                "Send a number from %(low)s to %(high)s.")
+            text = (
+                _("Send a whole number from %(low)s to %(high)s.")
+                if whole
+                else _("Send a number from %(low)s to %(high)s.")
+            )
         elif low is not None:
             text = _("Send a whole number, at least %(low)s.") if whole else _("Send a number, at least %(low)s.")
         else:
@@ -59,8 +68,9 @@ class HintWords(WordingBase):
             message = _("Send the files, one or several.")
         elif fdef.type == "document" and fdef.accept:
             return self.t("Send a file (%(types)s).", lang, types=", ".join(fdef.accept))
-        if fdef.type == "number" and fdef.contact is None and (fdef.min is not None or fdef.max is not None):
-            return self._number_range(fdef, lang)  # said before the answer, not only after a wrong one
+        limited = fdef.min is not None or fdef.max is not None or fdef.bounds()
+        if fdef.type == "number" and fdef.contact is None and limited:
+            return self._number_range(fdef, lang, around or ({}, {}))  # said before the answer, not only after one
         if fdef.type == "date":
             return self._date_hint(fdef, lang, around or ({}, {}))
         if message and fdef.type == "money":  # the amounts as the reader writes them, as its refusals give them
@@ -143,4 +153,3 @@ def _read(shown: str, today: date, lean: tuple[str | None, date | None], lang: s
     except field_values.InvalidAnswer:
         return None
     return day
-
