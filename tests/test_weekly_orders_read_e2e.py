@@ -5,8 +5,8 @@ general director not told of receivables nobody entered."""
 from __future__ import annotations
 
 from tests.conftest import Harness
-from tests.test_weekly_orders_e2e import new_deal, plant
-from tests.test_weekly_orders_shortfall_e2e import plain, start_the_cycle
+from tests.test_weekly_orders_e2e import done, make_all, new_deal, plant
+from tests.test_weekly_orders_shortfall_e2e import plain, start_the_cycle, to_the_corrections
 
 __all__ = ["plant"]  # the fixture, used by name
 
@@ -43,3 +43,52 @@ async def test_a_production_head_asked_how_many_kilos_reads_the_range_he_may_ans
     await p["Пётр"].send("1 500")
     summary = await p["Пётр"].expect("Проверьте")
     assert "Сколько кг выпустит производство №1: 1 500" in plain(summary), plain(summary)
+
+
+async def to_the_general_director(h: Harness) -> dict:
+    """The week from the productions' «all of it» to the general director's card, nothing corrected."""
+    p = h.people
+    await make_all(p["Пётр"], "№1")
+    await make_all(p["Павел"], "№2")
+    await to_the_corrections(h)
+    for n in (1, 2):
+        card = await p["Кирилл"].card(f"производство {n}", "Соберите корректировки", button="Заполнить")
+        await p["Кирилл"].press("Заполнить", card)
+        await p["Кирилл"].expect("Корректировки менеджеров")
+        await p["Кирилл"].send("Без изменений.")
+        await p["Кирилл"].press("Подтвердить", await p["Кирилл"].expect("Проверьте"))
+    await done(p["Пётр"], "Пересмотрите план закупки производства №1")
+    await done(p["Павел"], "Пересмотрите план закупки производства №2")
+    await done(p["Пётр"], "Подтвердите обновлённый план производства №1")
+    await done(p["Павел"], "Подтвердите обновлённый план производства №2")
+    await done(p["Дмитрий"], "Согласуйте обновлённые планы производства и закупки")
+    await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №1")
+    await done(p["Лев"], "Подтвердите доставку по обновлённому плану производства №2")
+    return await p["Григорий"].card("Подтвердите закупки и отгрузки недели", button="Готово")
+
+
+async def test_the_general_director_reads_no_receivables_nobody_entered(plant: Harness) -> None:
+    """No manager entered the client's receivables (the question skipped): the week's result says nothing of them —
+    it said «Дебиторка: 0,00 ₽», a debt of nothing that nobody had stated."""
+    h, p = plant, plant.people
+    await new_deal(p["Антон"], "ООО Вкусный двор", "1 500", "300", "420 000", "29.12.2026", "Предоплата", None)
+    await new_deal(p["Белла"], "ИП Смирнов", "200", "100", "150 000", "30.12.2026", "Отсрочка", None)
+    await start_the_cycle(h)
+    card = await to_the_general_director(h)
+    assert "Итог недели с дебиторкой: 2 дела" in plain(card) and "Сумма: 570 000,00 ₽" in plain(card), plain(card)
+    assert "Дебиторка" not in plain(card), plain(card)
+
+
+async def test_receivables_entered_as_0_are_said_as_0(plant: Harness) -> None:
+    """A client that owes nothing, its manager typing 0: a figure given, the week's result and the deal's line say
+    «Дебиторка: 0,00 ₽» — not left out as if nobody had asked."""
+    h, p = plant, plant.people
+    await new_deal(p["Антон"], "ООО Вкусный двор", "1 500", "300", "420 000", "29.12.2026", "Предоплата", "0")
+    await new_deal(p["Белла"], "ИП Смирнов", "200", "100", "150 000", "30.12.2026", "Отсрочка", None)
+    await start_the_cycle(h)
+    card = await to_the_general_director(h)
+    lines = plain(card).split("\n")
+    assert "Дебиторка: 0,00 ₽" in lines, lines  # the total
+    (tasty,) = [line for line in lines if "ООО Вкусный двор" in line]
+    (smirnov,) = [line for line in lines if "ИП Смирнов" in line]
+    assert "Дебиторка: 0,00 ₽" in tasty and "Дебиторка" not in smirnov, lines

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from services.cases.service import CaseService
     from services.core import Core
 
+
 class TemplateMissing(RuntimeError):
     pass
 
@@ -44,8 +45,14 @@ async def render_document(service: CaseService, loaded: Loaded, effect: Render, 
     extra = service.extra(loaded)
     outbox.render_job(
         service.session,
-        payload={"file_id": stored.id, "template": effect.template, "definition_id": loaded.row.definition_id,
-                 "data": copy.deepcopy(state.data), "case": extra["case"], "today": extra["today"].isoformat()},
+        payload={
+            "file_id": stored.id,
+            "template": effect.template,
+            "definition_id": loaded.row.definition_id,
+            "data": copy.deepcopy(state.data),
+            "case": extra["case"],
+            "today": extra["today"].isoformat(),
+        },
         now=service.now,
         case_id=loaded.row.id,
     )
@@ -83,7 +90,10 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     rows = await reports.rows_of(core, service.session, cases, report, lang)
     title = core.translator.local(report.title, lang)
     headers = [core.translator.local(c.label, lang) for c in report.columns]
-    totals = {name: sum(r.numbers.get(name, 0.0) for r in rows) for name in report.totals}
+    # A total of a field no case holds (receivables nobody entered) is no figure: «Дебиторка: 0,00 ₽» would state a
+    # debt of nothing nobody gave. A real 0 entered is one, and is summed.
+    given = [name for name in report.totals if any(name in r.numbers for r in rows)]
+    totals = {name: sum(r.numbers.get(name, 0.0) for r in rows) for name in given}
     # The totals are fields of the cases reported on: labelled and written as that process has them.
     reported = core.registry.latest(report.process)[1] if report.process in core.registry.current else loaded.state.spec
     labelled = {reports.total_label(core, report, reported, n, lang): v for n, v in totals.items()}
@@ -95,8 +105,11 @@ async def build_report(service: CaseService, loaded: Loaded, effect: BuildReport
     )
     outbox.render_job(
         service.session,
-        payload={"file_id": stored.id, "name": stored.file_name,
-                 **reports.sheet_job(title, headers, rows, labelled, core.translator.t("Total", lang))},
+        payload={
+            "file_id": stored.id,
+            "name": stored.file_name,
+            **reports.sheet_job(title, headers, rows, labelled, core.translator.t("Total", lang)),
+        },
         now=service.now,
         case_id=loaded.row.id,
     )
