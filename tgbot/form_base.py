@@ -295,7 +295,7 @@ class FormBase:
         ruled = fdef is not None and (fdef.type == "date" or (fdef.type == "number" and bool(fdef.bounds())))
         around = self._around(loaded, fields, draft, step) if ruled else None
         options += form_offers.offers(self.r, self.user, self.lang, step, around)
-        if dated and day is not None and day.isoformat() not in dict(options):
+        if fdef is not None and fdef.type == "date" and day is not None and day.isoformat() not in dict(options):
             options.append((day.isoformat(), form_offers.suggested_day(self.r, day, self.lang)))
         text, keyboard = self.r.question(
             loaded.spec,
