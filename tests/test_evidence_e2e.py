@@ -204,7 +204,7 @@ async def test_a_failed_e_mail_is_told_at_once_to_whoever_sent_it_with_what_to_s
     assert "SMTP" not in text, text
     assert "Кому: service@alpha-time.example" in text and "Тема: Возврат брака Longines" in text, text
     assert "накладная СДЭК 1234567" in text and "Адрес доставки: Москва, Петровка, 10" in text, text
-    assert "Приложите файлы дела (2)" in text and any("Дело" in b for b in service.buttons(told)), text
+    assert "Приложите к письму файлы (2)" in text and any("Дело" in b for b in service.buttons(told)), text
     await shop.settle()
     assert not [m for m in await manager.bot_messages() if "не ушло" in (m["text"] or "")]
 
