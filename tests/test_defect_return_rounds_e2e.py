@@ -1,0 +1,151 @@
+"""Seed 1 as its people played it in the demo: what the service manager is asked after the supplier's decision, and
+what the supplier reads when the goods come back to him a second time."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.chat import Person
+from tests.conftest import Harness
+from tests.test_defect_return_e2e import confirm_defect_and_ship, inform_supplier, morning, register_defect
+from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
+
+
+class SupplierMailbox:
+    """The supplier's mail server: every e-mail the bot sends lands here."""
+
+    def __init__(self) -> None:
+        self.mails: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it so
+        self.mails.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@pytest.fixture
+def supplier_mail() -> Iterator[tuple[SupplierMailbox, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = SupplierMailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+async def verdict(service: Person, decision: str) -> None:
+    await service.press(decision, await service.expect("Поставщик получил товар"))
+    await service.expect("Заключение поставщика")
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+
+
+async def ship_again(service: Person) -> None:
+    """The repeated cycle's steps up to the goods handed to the carrier once more, today."""
+    await service.press("Готово", await service.expect("Уведомите поставщика о браке"))
+    await service.press("В сервисный центр", await service.expect("Куда поставщик"))
+    await service.expect("Адрес отправки")
+    await service.send("Москва, Петровка, 10")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Готово", await service.expect("Проверьте и подпишите"))
+    await service.press("Готово", await service.expect("Упакуйте товар"))
+    await service.expect("Дата отправки")
+    await service.send("сегодня")
+    await service.expect("Номер накладной")
+    await service.send("СДЭК 7654321")
+    await service.expect("Документы на отправку")
+    await service.document(b"%PDF act 2", "act2.pdf")
+    await service.press("Готово", await service.expect("Документы на отправку", "1"))
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+
+
+async def test_after_an_exchange_the_service_manager_is_asked_for_the_replacement_not_the_repair(
+    shop: Harness,
+) -> None:
+    """The supplier exchanges the watch: nothing goes to repair, so the next task asks for the replacement."""
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    await register_defect(manager)
+    await confirm_defect_and_ship(shop)
+    await inform_supplier(service)
+    await verdict(service, "Обмен")
+    card = await service.card("Решение поставщика: Обмен", button="Готово")
+    title = card["text"].split("\n")[0]
+    assert "замен" in title and "ремонт" not in title, card["text"]
+    assert "из ремонта" not in card["text"], card["text"]
+
+
+async def test_after_a_repair_the_service_manager_is_still_asked_for_the_repaired_goods(shop: Harness) -> None:
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    await register_defect(manager)
+    await confirm_defect_and_ship(shop)
+    await inform_supplier(service)
+    await verdict(service, "Ремонт")
+    card = await service.card("Решение поставщика: Ремонт", button="Готово")
+    assert "из ремонта" in card["text"].split("\n")[0], card["text"]
+
+
+async def test_the_second_e_mail_to_the_supplier_says_it_is_a_repeated_return_and_why(
+    shop: Harness, supplier_mail: tuple[SupplierMailbox, int]
+) -> None:
+    """The fix did not hold: the watches go back to the supplier, who must read that this is the second time and
+    what is still wrong — not the same letter as the first."""
+    mailbox, port = supplier_mail
+    shop.settings.smtp_host, shop.settings.smtp_port = "127.0.0.1", port
+    shop.settings.smtp_from, shop.settings.smtp_starttls = "returns@swisstime.example", False
+    await shop.restart()  # settings are read once, at start
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    await register_defect(manager, supplier="Helvetia")
+    await confirm_defect_and_ship(shop)
+    await shop.settle()
+    first = mailbox.mails[0]
+    first_body = first.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Повторн" not in first["Subject"] and "Повторн" not in first_body, first_body
+
+    await inform_supplier(service)
+    await verdict(service, "Ремонт")
+    await shop.move_to(morning(2027, 1, 20))
+    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
+    await service.send("сегодня")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Не устранён", await service.expect("Дефект устранён?"))
+    await service.expect("Дата возврата из ремонта")
+    await service.send("сегодня")
+    await service.expect("Комментарий")
+    await service.send("Всё ещё отстают на 20 секунд")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await ship_again(service)
+    await shop.settle()
+
+    assert len(mailbox.mails) == 2, [m["Subject"] for m in mailbox.mails]
+    second = mailbox.mails[1]
+    body = second.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Повторный возврат" in second["Subject"], second["Subject"]
+    assert "повторно" in body and "Всё ещё отстают на 20 секунд" in body, body
+    assert "20.01.2027" in body, body  # when the goods came back from him
+
+
+async def test_an_e_mail_sent_by_hand_comes_with_exactly_its_files_as_the_bot_would_attach_them(shop: Harness) -> None:
+    """No mail server: the service manager must send the shipment data himself. He is told which files go with
+    the letter and gets exactly those below it — not sent to the case's «📎 Файлы», which holds every file of the
+    case (the defect's photos, the inspection's), a different number from the letter's."""
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    await register_defect(manager)
+    await confirm_defect_and_ship(shop)
+    told = await service.expect("Почта у бота не настроена")
+    await shop.settle()
+    letter = "Сопроводительное письмо — ООО «Альфа Тайм».docx"
+    assert f"Приложите к письму файлы (2): {letter} и act.pdf — они ниже." in told["text"], told["text"]
+    assert "📎" not in told["text"], told["text"]
+    below = [m for m in await service.bot_messages() if m["message_id"] > told["message_id"] and m.get("document")]
+    assert sorted(m["document"]["file_name"] for m in below) == sorted([letter, "act.pdf"]), below
+    assert not [m for m in await service.bot_messages() if m["message_id"] > told["message_id"] and m.get("photos")]
