@@ -1233,7 +1233,11 @@ class Engine:
         if kind == "remind":
             effects.append(Notify(kind="reminder", task=task, **owners))
         elif kind == "overdue":
-            effects.append(Notify(kind="overdue", task=task, **owners))
+            # Given already late (a case filed after its deadline), its card said so: a second message saying it
+            # again a moment later is noise. Those it escalates to still hear.
+            born_late = task.created_at is not None and task.due_at is not None and task.created_at >= task.due_at
+            if not born_late:
+                effects.append(Notify(kind="overdue", task=task, **owners))
             roles, users = self._resolve_people(case, tdef.escalate_to)
             if roles or users:
                 effects.append(Notify(kind="escalation", task=task, roles=roles, user_ids=users))

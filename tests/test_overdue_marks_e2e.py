@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from db.models import Case
 from tests.conftest import Harness, library_with
+from tests.test_defect_return_e2e import register_defect
+from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 from tests.test_escalations_e2e import PAST_DUE, _invoice_taken_by_anna, _office
 
 
@@ -129,3 +131,24 @@ async def test_stage_news_of_work_late_from_the_start_says_it_is_late(
     news = await manager.expect("📍", "теперь «Приёмка»")
     assert f"Ждёт: Иван (Заведующий складом) — до {due}." in news["text"], news["text"]
     assert due.startswith("03.12.2026 18:00 ⚠️ просрочено на "), due
+
+
+async def test_work_late_from_the_start_is_told_late_once_and_still_escalates(shop: Harness) -> None:
+    """Seed 1: the goods came on 1 December and the return is filed on the 21st, so the supplier should have been
+    told by the 8th. The service manager's task comes marked late; he is not told it again by a second message a
+    moment later. The director, who answers for it, hears of it once too."""
+    manager, service, head = shop.people["Марина"], shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    director = shop.people["Директор Пётр"]
+    await register_defect(manager, arrival="01.12.2026")
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await head.press("Брак подтверждён", await head.expect("Подтвердите наличие дефекта"))
+    await head.press("Пропустить", await head.expect("Фото с осмотра"))
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    await service.expect("Уведомите поставщика о браке", "Срок: 08.12.2026 18:00 ⚠️ просрочено на 8 раб. дней")
+    await shop.tick()
+    await director.expect("Эскалация", "Уведомите поставщика о браке")
+    await shop.tick()
+    await shop.settle()
+    late = [m["text"] for m in await service.bot_messages() if "росроч" in (m["text"] or "")]
+    assert len(late) == 1, late
+    assert len([m for m in await director.bot_messages() if "Эскалация" in (m["text"] or "")]) == 1
