@@ -46,6 +46,19 @@ async def on_escalation_button(
     replies: Replies,
     after_commit: AfterCommit,
 ) -> None:
+    chat_id = query.from_user.id
+    if callback_data.action == "extend":
+        replies.say_editable(chat_id, await escalation_buttons.deadline_picker(callback_data.task_id))
+        answer(after_commit, query, None)
+        return
+    if callback_data.action == "keep":
+        text = await escalation_buttons.keep_deadline(callback_data.task_id)
+        # Said in place of the picker pressed (its buttons gone); under the question why, as a message of its own.
+        ref, pressed = callback_data.arg, query.message.message_id if query.message is not None else 0
+        if not (ref and await replies.is_message(ref, chat_id, pressed) and replies.edit(chat_id, ref, text)):
+            replies.say(chat_id, text)
+        answer(after_commit, query, None)
+        return
     reply = await escalation_buttons.press(callback_data)
     if reply.card is not None:
         replies.say(query.from_user.id, *reply.card)

@@ -252,3 +252,34 @@ async def test_a_reminder_reaches_the_accountant_without_the_sender_reading_its_
     finally:
         stop_listening()
     assert seen == ["claim"]
+
+
+async def test_the_chief_thinks_better_of_a_new_deadline_and_cancels_it(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """«Продлить срок» opened by mistake: «✖️ Отмена» under the new deadlines leaves the task's deadline as it was and
+    says so in place of the picker; so does «✖️ Отмена» under «why is it moved?», once a deadline was picked."""
+    harness = await _office(harness_factory, tmp_path)
+    chief = harness.people["Вера"]
+    await _invoice_taken_by_anna(harness)
+    escalation = await _escalation(harness)
+
+    await chief.press("Продлить срок", escalation)
+    picker = await chief.card("Новый срок", "Оплатите счёт")
+    assert chief.buttons(picker)[-1] == "✖️ Отмена", chief.buttons(picker)
+    await chief.press("Отмена", picker)
+    kept = await chief.wait_for("Срок задачи «Оплатите счёт» не изменён: до 22.12.2026 18:00")
+    assert kept["message_id"] == picker["message_id"] and chief.buttons(kept) == [], kept
+
+    await chief.press("Продлить срок", escalation)
+    await chief.press("+1 рабочий день", await chief.card("Новый срок", "Оплатите счёт"))
+    question = await chief.card("Почему переносится срок", button="Отмена")
+    await chief.press("Отмена", question)
+    await chief.expect("Срок задачи «Оплатите счёт» не изменён: до 22.12.2026 18:00")
+    await chief.send("Ждём акт сверки")  # no longer taken for a reason
+    await harness.settle()
+    assert await chief.find("Новый срок задачи") is None
+    assert await _audit(harness, "task.deadline_moved") == []
+    async with harness.core.sessionmaker() as session:
+        task = (await session.execute(select(Task).where(Task.key == "pay"))).scalar_one()
+    assert task.due_at == datetime(2026, 12, 22, 15, 0, tzinfo=UTC)

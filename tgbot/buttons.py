@@ -3,6 +3,7 @@ chat when the command needs answers first. Returns what the chat shows; the hand
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -335,14 +336,26 @@ class EscalationButtons:
         if button.action == "take":
             await esc.take_over(button.task_id, button.holder)
             return Reply(r.t("The task is yours now.", lang))
-        if button.action == "extend":
-            found, deadlines = await esc.deadlines(button.task_id)
-            return Reply(card=r.deadline_picker(found.loaded.state.spec, found.task, deadlines, lang))
         if button.action == "days":
             await self.conversation.put_aside()  # the reason must not be taken as an answer of an open form
-            await esc.ask_reason(button.task_id, button.arg)
-            return Reply(card=(r.t("Why is the deadline moved? Write the reason in one message.", lang), None))
+            found = await esc.ask_reason(button.task_id, button.arg)
+            keep = markup([[r.keep_deadline_button(found.task, lang)]])
+            return Reply(card=(r.t("Why is the deadline moved? Write the reason in one message.", lang), keep))
         return Reply()
+
+    async def deadline_picker(self, task_id: int) -> Callable[[int], tuple[str, dict[str, Any] | None]]:
+        """«Extend the deadline»: the picker, built for its own outbox row, so that «✖️ Cancel» can close it."""
+        found, deadlines = await self.escalations.deadlines(task_id)
+        spec, task = found.loaded.state.spec, found.task
+        return lambda ref: self.r.deadline_picker(spec, task, deadlines, self.lang, ref)
+
+    async def keep_deadline(self, task_id: int) -> str:
+        """«✖️ Cancel» under the picker or the question why: nothing moves, the question (if asked) is closed."""
+        found, _deadlines = await self.escalations.deadlines(task_id)
+        prompt = self.escalations.user.prompt or {}
+        if self.escalations.reason_pending() and prompt.get("task_id") == task_id:
+            self.escalations.drop_reason()
+        return self.r.deadline_kept(found.loaded.state.spec, found.task, self.lang)
 
     def ask_in_words(self) -> str:
         return self.r.t("Please write the reason in words.", self.lang)

@@ -71,7 +71,8 @@ class DiagramCb(CallbackData, prefix="d"):
 
 
 class EscalationCb(CallbackData, prefix="e"):
-    action: str  # reassign | to (arg = user id) | extend | days (arg = working days) | take
+    # reassign | to (arg = user id) | extend | days (arg = working days) | take | keep (arg = the picker's own row)
+    action: str
     task_id: int
     holder: int = 0  # who held the task when the button was sent (0: the role's pool): later, it is stale
     arg: int = 0

@@ -71,8 +71,10 @@ class EscalationPickers(Wording):
         return text, markup(rows)
 
     def deadline_picker(
-        self, spec: ProcessDef, task: TaskState, choices: list[tuple[int, Any]], lang: str | None
+        self, spec: ProcessDef, task: TaskState, choices: list[tuple[int, Any]], lang: str | None, ref: int = 0
     ) -> tuple[str, dict[str, Any] | None]:
+        """The new deadlines to pick from, and «✖️ Cancel», which keeps the one there is (its `ref` is the picker's
+        own outbox row: the picker then says so in place of its buttons)."""
         title = self.task_title(spec, task, lang)
         text = self.t("“%(task)s” is due %(when)s. New deadline:", lang, task=title, when=self.when(task.due_at, lang))
         rows = [
@@ -84,4 +86,14 @@ class EscalationPickers(Wording):
             ]
             for days, due_at in choices
         ]
+        rows.append([self.keep_deadline_button(task, lang, ref)])
         return text, markup(rows)
+
+    def keep_deadline_button(self, task: TaskState, lang: str | None, ref: int = 0) -> InlineKeyboardButton:
+        data = EscalationCb(action="keep", task_id=task.id or 0, arg=ref).pack()
+        return InlineKeyboardButton(text=self.t("✖️ Cancel", lang), callback_data=data)
+
+    def deadline_kept(self, spec: ProcessDef, task: TaskState, lang: str | None) -> str:
+        title = self.task_title(spec, task, lang)
+        return self.t("🗓 The deadline of “%(task)s” is not changed: due %(when)s.", lang, task=title,
+                      when=self.when(task.due_at, lang))  # fmt: skip
