@@ -149,3 +149,25 @@ async def test_an_e_mail_sent_by_hand_comes_with_exactly_its_files_as_the_bot_wo
     below = [m for m in await service.bot_messages() if m["message_id"] > told["message_id"] and m.get("document")]
     assert sorted(m["document"]["file_name"] for m in below) == sorted([letter, "act.pdf"]), below
     assert not [m for m in await service.bot_messages() if m["message_id"] > told["message_id"] and m.get("photos")]
+
+
+async def test_the_case_card_says_who_decided_what_when_and_why(shop: Harness) -> None:
+    """The shop manager opens her case: the card says what was decided on it — the warehouse head found no defect,
+    when, and his words — not only where the case stands. A plain «Готово» is no decision and is not listed."""
+    manager, service, head = shop.people["Марина"], shop.people["Сергей"], shop.people["Кладовщик Иван"]
+    await register_defect(manager)
+    await service.press("Готово", await service.expect("Переместите товар на склад сервиса в 1С"))
+    await head.press("Брака нет", await head.expect("Подтвердите наличие дефекта"))
+    await head.press("Пропустить", await head.expect("Фото с осмотра"))
+    await head.expect("Комментарий")
+    await head.send("Часы идут точно, брака нет")
+    await head.press("Подтвердить", await head.expect("Проверьте"))
+    await service.expect("Брака нет — переместите товар обратно в магазин в 1С")
+
+    await manager.send("/case 1")
+    card = await manager.card("📁 №1", button="Схема")
+    assert "Решения:\n• ✖️ Брака нет — Кладовщик Иван, 21.12.2026 10:00: «Часы идут точно, брака нет»" in card["text"], (
+        card["text"]
+    )
+    assert "Готово —" not in card["text"], card["text"]
+    assert "reject" not in card["text"], card["text"]

@@ -14,12 +14,13 @@ from services import access, queries
 from services import people as people_repo
 from services.cases import CaseService, Loaded
 from services.comments import SHOWN, Comments
+from services.decisions import Decision, decisions
 from services.end_reasons import end_reason
 from services.portal import ORDER_PROCESS, repeatable
 from services.wording.files import case_file_names
 from services.worktime import WorkTime
 from tgbot.callbacks import CartCb, CaseCb, ItemCb, button_label
-from tgbot.render import renderer_for
+from tgbot.render import Renderer, renderer_for
 
 
 async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[str]:
@@ -32,6 +33,33 @@ async def work_lines(service: CaseService, loaded: Loaded, lang: str) -> list[st
     for name, stage, key, seconds in totals:
         task_title = renderer.tr.local(task_def(loaded.state.spec, stage, key).title, lang)  # for_each keys too
         lines.append(f"  {name} — {task_title}: {renderer.duration(seconds, lang)}")
+    return lines
+
+
+COMMENT_SHOWN = 120  # characters of a decision's comment on the card: the whole of it is in the history
+
+
+def decision_lines(
+    renderer: Renderer, decided: list[Decision], total: int, names: dict[int, str], lang: str
+) -> list[str]:
+    """The decisions taken, one line each: what was decided (the outcome's «done» words), who, when, and the
+    comment given — so whoever opens the case reads why it went the way it did."""
+    if not decided:
+        return []
+    t = renderer.t
+    head = t("Decisions:", lang) if total == len(decided) else t("Decisions (the last %(n)s of %(total)s):", lang,
+                                                                  n=len(decided), total=total)  # fmt: skip
+    lines = [head]
+    for one in decided:
+        mark, words = renderer.decision(one.task, one.outcome, lang)
+        who, when = names.get(one.by or 0, "?"), renderer.when(one.at, lang)
+        said = one.comment if len(one.comment) <= COMMENT_SHOWN else one.comment[: COMMENT_SHOWN - 1].rstrip() + "…"
+        if said:
+            lines.append(t("• %(mark)s %(decision)s — %(who)s, %(when)s: “%(comment)s”", lang, mark=mark,
+                           decision=words, who=who, when=when, comment=said))  # fmt: skip
+        else:
+            lines.append(t("• %(mark)s %(decision)s — %(who)s, %(when)s", lang, mark=mark, decision=words, who=who,
+                           when=when))  # fmt: skip
     return lines
 
 
@@ -75,12 +103,15 @@ async def thread_part(
 async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[str, dict[str, Any] | None]:
     core = service.core
     lang = user.language
-    names = await service.names(loaded.state)
+    decided, total = await decisions(service.session, loaded.row.id, loaded.state.spec)
+    names = await service.names(loaded.state, [one.by for one in decided])
     until = await queries.waits_until(service.session, loaded.row.id) if waits_for_a_date(loaded.state) else None
     reason = await end_reason(service.session, loaded.row)  # an open case reads nothing
-    text = renderer_for(core).case_card(
-        loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks(), waits_until=until, reason=reason
-    )
+    renderer = renderer_for(core)
+    text = renderer.case_card(
+        loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks(), waits_until=until, reason=reason,
+        decided=decision_lines(renderer, decided, total, names, lang),
+    )  # fmt: skip
     extra = await work_lines(service, loaded, lang)
     if extra:
         text = text + "\n\n" + "\n".join(extra)

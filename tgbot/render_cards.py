@@ -3,7 +3,7 @@ for each), an unfinished request's card, the case's card and the case buttons un
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -405,8 +405,10 @@ class TaskCards(ItemCards):
         files: dict[int, str] | None = None,
         waits_until: datetime | None = None,
         reason: str | None = None,
+        decided: Sequence[str] = (),
     ) -> str:
-        """`reason`: why the case ended, rejected or cancelled (`services.end_reasons`), under its status."""
+        """`reason`: why the case ended, rejected or cancelled (`services.end_reasons`), under its status;
+        `decided`: the decisions taken on it (`decision_lines`), under its open work."""
         spec = case.spec
         status = self.t(STATUS_WORDS[case.status], lang) if case.status in STATUS_WORDS else case.status
         lines = [
@@ -438,6 +440,8 @@ class TaskCards(ItemCards):
                     when=self.due(task.due_at, lang),
                 )
             )
+        if decided:
+            lines += ["", *decided]
         items = self.item_lines(case, lang)
         if items:
             lines += ["", *items]
