@@ -130,19 +130,21 @@ class OtherNotices(NoticesBase):
         if payload.get("subject"):
             lines.append(r.t("Subject: %(subject)s", lang, subject=payload["subject"]))
         lines += ["", str(payload.get("body") or "")]
-        # The letter's own files, exactly those the mailer would have attached, sent right below: the case's
+        # The letter's own files, exactly those the mailer would have attached, in this chat: the case's
         # «📎 Files» holds every file of the case (the defect's photos too), another number and other files.
         ids = [i for i in payload.get("file_ids", []) if isinstance(i, int)]
         stored = {f.id: f for f in await self.session.scalars(select(StoredFile).where(StoredFile.id.in_(ids)))}
         attached = [stored[i] for i in ids if i in stored]
         if attached:
             refs = [{"kind": f.kind, "name": f.file_name} for f in attached]
-            lines += ["", r.t("Attach these files to the e-mail (%(n)s): %(files)s — they are below.", lang,
+            lines += ["", r.t("Attach these files to the e-mail (%(n)s): %(files)s — they are in this chat.", lang,
                               n=len(attached), files=r.files_words(refs, lang))]  # fmt: skip
         keyboard = r.case_button(row.case_id, lang) if row.case_id else None
         outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, keyboard, case_id=row.case_id)
-        outbox.files(self.session, person.tg_id, self.now, [(f.id, f.kind, f.file_name) for f in attached],
-                     case_id=row.case_id)  # fmt: skip
+        # Those this chat already has (a card brought them) are not sent again: a file of a case comes once.
+        had = await outbox.files_sent(self.session, row.case_id, person.tg_id) if row.case_id else set()
+        missing = [(f.id, f.kind, f.file_name) for f in attached if f.id not in had]
+        outbox.files(self.session, person.tg_id, self.now, missing, case_id=row.case_id)
 
     def _failure_said(self, row: Outbox, lang: str | None, *, to: str, case: str) -> str:
         """Why it did not go out, in what it means for the person who must now send it: «SMTP is not configured»
