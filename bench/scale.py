@@ -234,13 +234,20 @@ async def measure(core: Core, samples: int, fire_samples: int, quotes: int = 0) 
     timings: dict[str, dict[str, float]] = {}
     plans: dict[str, str] = {}
 
-    async def handler() -> None:
-        async with core.sessionmaker() as session:
-            async with session.begin():
-                replies = Replies(session, core.clock, renderer)
-                await my_tasks(message, replies, viewer, Menu(core, session))
-                await session.flush()
-                await session.rollback()
+    def pressing(chat_message: Message, who: Viewer) -> Callable[[], Awaitable[None]]:
+        """One press of «my tasks» by `who` through the real handler, rolled back: sampled over the same rows."""
+
+        async def press() -> None:
+            async with core.sessionmaker() as session:
+                async with session.begin():
+                    replies = Replies(session, core.clock, renderer)
+                    await my_tasks(chat_message, replies, who, Menu(core, session))
+                    await session.flush()
+                    await session.rollback()
+
+        return press
+
+    handler = pressing(message, viewer)
 
     async with core.sessionmaker() as session:
         shop = await people_repo.user_by_tg(session, SHOP_TG)
@@ -297,14 +304,7 @@ async def measure(core: Core, samples: int, fire_samples: int, quotes: int = 0) 
             await connection.execute(text("ANALYZE cases"))
         shop_chat = Message(message_id=1, date=datetime.now(UTC), chat=Chat(id=SHOP_TG, type="private"))
 
-        async def waiting_handler() -> None:
-            async with core.sessionmaker() as session:
-                async with session.begin():
-                    replies = Replies(session, core.clock, renderer)
-                    await my_tasks(shop_chat, replies, shop_viewer, Menu(core, session))
-                    await session.flush()
-                    await session.rollback()
-
+        waiting_handler = pressing(shop_chat, shop_viewer)
         async with core.sessionmaker() as session:
             listed = len((await Menu(core, session).my_tasks(shop_viewer)).waiting)
         log.info("a shop manager's «my tasks» lists %s cases waiting for her move", listed)
