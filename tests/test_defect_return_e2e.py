@@ -157,6 +157,25 @@ async def inform_supplier(service: Person) -> None:
     await service.press("Готово", card)
 
 
+async def verdict(service: Person, decision: str) -> None:
+    """The supplier's decision on the goods, with its conclusion as a file."""
+    await service.press(decision, await service.expect("Поставщик получил товар"))
+    await service.expect("Заключение поставщика")
+    await service.document(b"%PDF verdict", "verdict.pdf")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+
+
+async def repaired_but_not_fixed(service: Person) -> None:
+    """The goods come back from the repair today with the defect still there: up to «Комментарий», why."""
+    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
+    await service.send("сегодня")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.press("Не устранён", await service.expect("Дефект устранён?"))
+    await service.expect("Дата возврата из ремонта")
+    await service.send("сегодня")
+    await service.expect("Комментарий")
+
+
 async def test_return_by_offset_notifies_the_accountant(shop: Harness) -> None:
     manager, service, accountant = shop.people["Марина"], shop.people["Сергей"], shop.people["Анна"]
     await register_defect(manager, supplier="Альфа")
@@ -357,17 +376,8 @@ async def test_a_fix_that_did_not_hold_photographed_reaches_management_with_the_
     await register_defect(manager, supplier="Helvetia")
     await confirm_defect_and_ship(shop)
     await inform_supplier(service)
-    await service.press("Ремонт", await service.expect("Поставщик получил товар"))
-    await service.expect("Заключение поставщика")
-    await service.document(b"%PDF verdict", "verdict.pdf")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
-    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
-    await service.send("сегодня")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
-    await service.press("Не устранён", await service.expect("Дефект устранён?"))
-    await service.expect("Дата возврата из ремонта")
-    await service.send("сегодня")
-    await service.expect("Комментарий")
+    await verdict(service, "Ремонт")
+    await repaired_but_not_fixed(service)
     await service.photo(picture(80, 60))  # not the shop's photo of the defect: this one is of the repair
     await service.press("Подтвердить", await service.expect("Проверьте", "(фото)"))
     for person in (director, admin):

@@ -14,7 +14,14 @@ from aiosmtpd.controller import Controller
 
 from tests.chat import Person
 from tests.conftest import Harness
-from tests.test_defect_return_e2e import confirm_defect_and_ship, inform_supplier, morning, register_defect
+from tests.test_defect_return_e2e import (
+    confirm_defect_and_ship,
+    inform_supplier,
+    morning,
+    register_defect,
+    repaired_but_not_fixed,
+    verdict,
+)
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 
 
@@ -41,13 +48,6 @@ def supplier_mail() -> Iterator[tuple[SupplierMailbox, int]]:
         yield mailbox, port
     finally:
         controller.stop()
-
-
-async def verdict(service: Person, decision: str) -> None:
-    await service.press(decision, await service.expect("Поставщик получил товар"))
-    await service.expect("Заключение поставщика")
-    await service.document(b"%PDF verdict", "verdict.pdf")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
 
 
 async def ship_again(service: Person) -> None:
@@ -114,13 +114,7 @@ async def test_the_second_e_mail_to_the_supplier_says_it_is_a_repeated_return_an
     await inform_supplier(service)
     await verdict(service, "Ремонт")
     await shop.move_to(morning(2027, 1, 20))
-    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
-    await service.send("сегодня")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
-    await service.press("Не устранён", await service.expect("Дефект устранён?"))
-    await service.expect("Дата возврата из ремонта")
-    await service.send("сегодня")
-    await service.expect("Комментарий")
+    await repaired_but_not_fixed(service)
     await service.send("Всё ещё отстают на 20 секунд")
     await service.press("Подтвердить", await service.expect("Проверьте"))
     await ship_again(service)
