@@ -98,7 +98,7 @@ class FormAnswers(FormBase):
                 return
             raise FormError(exc.message, **exc.params) from None
         stored = int(value) if fdef.type == "user" else field_values.to_json(kind, value)
-        self._check_date(fdef, stored, around)
+        self._check_rules(fdef, stored, around)
         if options:  # an option typed rather than pressed: the picker shows it as if pressed
             key = ("1" if stored else "0") if fdef.type == "bool" else str(stored)
             self.picked(fields, draft, step, options.get(key, str(stored)))
@@ -113,8 +113,8 @@ class FormAnswers(FormBase):
         await self.ask(task, warning=self.r.t("ℹ️ “%(typed)s” is recorded as %(amount)s.", self.lang,
                                               typed=text.strip(), amount=amount) if roughly else None)  # fmt: skip
 
-    def _check_date(self, fdef: FieldDef, stored: Any, around: Around) -> None:
-        """An answer refused by the field's date rules or bounds (a prepayment above the order's total); a day off
+    def _check_rules(self, fdef: FieldDef, stored: Any, around: Around) -> None:
+        """An answer refused by the field's date rules or its bounds (a prepayment above the order's total); a day off
         with the working day after it, offered at the question asked again."""
         lang = self.r.tr.lang(self.lang)
         calendar = self.core.calendar
@@ -164,7 +164,7 @@ class FormAnswers(FormBase):
             day = form_offers.pressed_day(step.field, key)
             if key not in offered and day is not None:
                 # The day a refusal suggested: checked as a typed one is (a button's data is not to be trusted).
-                self._check_date(step.field, day.isoformat(), around)
+                self._check_rules(step.field, day.isoformat(), around)
                 offered[key] = form_offers.suggested_day(self.r, day, self.lang)
             if key not in offered:
                 raise EngineError(_("That option is no longer available."))
