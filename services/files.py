@@ -166,9 +166,22 @@ def render_failed(stored: StoredFile) -> bool:
     return stored.path == NOT_RENDERED and stored.size == RENDER_FAILED_SIZE
 
 
+SENT_BY = "sent_by"  # in a file's reference: the user (users.id) who sent it to the bot
+
+
 def file_ref(stored: StoredFile) -> dict[str, Any]:
-    """How a file is kept in case data: enough to show it without a query."""
-    return {"id": stored.id, "name": stored.file_name, "kind": stored.kind, "mime": stored.mime_type}
+    """How a file is kept in case data: enough to show it without a query. A file a person sent in their chat says
+    who (`SENT_BY`): their own message above holds it, so no card brings it back to them (a rendered letter, a file
+    from 1C or the panel was sent by nobody, and is)."""
+    ref = {"id": stored.id, "name": stored.file_name, "kind": stored.kind, "mime": stored.mime_type}
+    if (sender := sent_by(stored)) is not None:
+        ref[SENT_BY] = sender
+    return ref
+
+
+def sent_by(stored: StoredFile) -> int | None:
+    """Who sent this file to the bot in their chat (a Telegram file), if anyone did."""
+    return stored.uploaded_by if stored.tg_file_id is not None else None
 
 
 def render_docx(template: Path, context: dict[str, Any]) -> bytes:

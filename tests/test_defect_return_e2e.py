@@ -201,6 +201,24 @@ async def test_return_by_offset_notifies_the_accountant(shop: Harness) -> None:
     await manager.expect("Дело закрыто")
 
 
+async def test_the_signed_act_he_sent_is_not_sent_back_to_him_with_the_next_card(shop: Harness) -> None:
+    """Сергей sends the signed act as the shipment's documents; the next card («send the supplier the shipment
+    data») brings the case's documents to hand — but not his own act again: it is in his chat, his own message
+    just above. The letter the bot made he has once; the «📎 Files» button still gives everything on demand."""
+    service = shop.people["Сергей"]
+    await register_defect(shop.people["Марина"], supplier="Альфа")
+    await confirm_defect_and_ship(shop)
+    card = await service.card("Отправьте поставщику данные об отправке", button="Готово")
+    await shop.settle()
+    names = [d["file_name"] for d in await service.documents()]
+    assert "act.pdf" not in names, names
+    assert len([n for n in names if n.endswith(".docx")]) == 1, names
+
+    await service.press("Файлы", card)
+    await shop.settle()
+    assert "act.pdf" in [d["file_name"] for d in await service.documents()]
+
+
 async def test_dates_of_what_happened_cannot_be_in_the_future_and_a_weekday_is_the_last_one(shop: Harness) -> None:
     """Monday 21.12.2026: the goods came «в пятницу» (18.12), not the coming Friday; a shipment is recorded once
     it is made, and the date the supplier sent the goods back may be today."""

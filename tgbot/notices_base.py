@@ -21,6 +21,7 @@ from flows.status import TaskStatus
 from services import outbox
 from services.cases.state import Loaded
 from services.channels import Channels
+from services.files import SENT_BY
 from services.people import PeopleCache
 from services.portal import stock_now
 from services.wording.files import file_fields
@@ -198,9 +199,11 @@ class NoticesBase:
 
     async def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
         """The files a card or a notice brings, but those the person already has from this case (a judge's card
-        with the photos as an album, then another card of the case with the same photos): one copy in the chat."""
+        with the photos as an album, then another card of the case with the same photos; a file they sent
+        themselves): one copy in the chat."""
         state = loaded.state
         files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
+        files = [(label, ref) for label, ref in files if ref.get(SENT_BY) != user.id]
         if files:
             sent = await outbox.files_sent(self.session, loaded.row.id, user.tg_id, loaded.files_sent)
             files = [(label, ref) for label, ref in files if ref["id"] not in sent]
