@@ -91,6 +91,19 @@ async def test_yesterday_on_a_sunday_is_refused_as_past_not_as_a_day_off(harness
     assert "нерабочий день" not in told["text"], told["text"]
 
 
+async def test_a_pre_order_on_a_wednesday_offers_next_monday_by_one_press(harness: Harness) -> None:
+    """Seed 2: a pre-order ships next week at the earliest. On Wednesday neither today nor tomorrow is taken, so the
+    question offers the first day that is — next Monday — as a button, and one press answers it."""
+    await harness.move_to(datetime(2026, 12, 9, 7, 0, tzinfo=UTC))  # Wednesday, 10:00 in Moscow
+    manager = await harness.person("Антон", "sales_manager")
+    question = await _to_the_shipping_date(manager)
+    buttons = [b["text"] for row in question.get("inline_keyboard") or [] for b in row]
+    assert "Ближайшая дата: 14 декабря" in buttons, buttons
+    assert not any(b.startswith(("Сегодня", "Завтра")) for b in buttons), buttons
+    await manager.press("Ближайшая дата", question)
+    await manager.expect("Условия оплаты")
+
+
 async def _lend_watches(harness: Harness, name: str, lang: str, lent_on: str) -> tuple[Person, dict]:
     """A manager lends watches to an exhibition going out on `lent_on`: the question for the day they come back."""
     manager = await harness.person(name, "manager", language=lang)

@@ -89,3 +89,23 @@ def test_a_number_bounded_by_another_value_of_the_case_names_it_as_it_is_now(wor
     fields = {"deposit": FieldDef(type="number", label="Задаток"), "floor": floor}
     assert wording.type_hint(floor, "en", (fields, {"deposit": 300})) == "Send a number, at least 300."
     assert wording.type_hint(floor, "en", (fields, {})) == "Send a number."
+
+
+def test_a_date_whose_earliest_day_is_beyond_tomorrow_offers_that_day(wording: Wording) -> None:
+    """Today and tomorrow offered where the field takes them; where it takes neither (a return after goods shipped
+    on the 20th), the first day it does, as one press."""
+    shipping = FieldDef(type="date", label="Дата отгрузки")
+    assert [label for _day, label in wording.date_offers(shipping, "ru", ({}, {}))] == [
+        "Сегодня, 6 декабря",
+        "Завтра, 7 декабря",
+    ]
+    fields = {"shipped_on": shipping}
+    back = FieldDef(type="date", label="Дата возврата", after="shipped_on")
+    offered = wording.date_offers(back, "ru", (fields, {"shipped_on": "2026-12-20"}))
+    assert [(day.isoformat(), label) for day, label in offered] == [("2026-12-21", "Ближайшая дата: 21 декабря")]
+    assert [label for _day, label in wording.date_offers(back, "en", (fields, {"shipped_on": "2026-12-20"}))] == [
+        "Earliest: Dec 21"
+    ]
+    # A date of the past (a day something happened) offers no day ahead of it.
+    arrival = FieldDef(type="date", label="Дата поступления", not_after="today", before="shipped_on")
+    assert wording.date_offers(arrival, "ru", (fields, {"shipped_on": "2026-12-01"})) == []

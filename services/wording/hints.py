@@ -3,7 +3,7 @@ to 100000.»), said before the answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from itertools import chain
 from typing import Any
@@ -82,15 +82,8 @@ class HintWords(WordingBase):
         and such) and with what the form already holds (a return `not_before` a shipping answered as 20.12): a
         person copying «7 декабря» on 6 December into a date of the past was refused. «today» is offered only where
         today itself is taken; where it alone is, no other day is shown."""
-        now = self.clock.now() if self.clock is not None else datetime.now(self.tz)
-        today = now.astimezone(self.tz).date()
-        code = self.tr.lang(lang)
+        today, code, takes = self._day_rules(fdef, lang, around)
         fields, known = around
-
-        def takes(day: date) -> bool:
-            problem = forms.date_rule_problem(fdef, day.isoformat(), fields, known, today, code, calendar=self.calendar)
-            return problem is None
-
         prefer = forms.date_preference(fdef)
         step = -1 if prefer == "past" else 1
         near = (today + timedelta(days=step * n) for n in range(1, 32))
@@ -108,21 +101,38 @@ class HintWords(WordingBase):
             return self.t("Send a date: DD.MM.YYYY, “%(example)s” or “today”.", lang, example=shown)
         return self.t("Send a date: DD.MM.YYYY or as “%(example)s”.", lang, example=shown)
 
-    def date_offers(self, fdef: FieldDef, lang: str | None, around: Around) -> list[tuple[date, str]]:
-        """The days a date question offers as buttons, «Сегодня, 6 декабря» and «Завтра, 7 декабря», each only where
-        the field takes it today (its rules, a working day, the other answers `around` names): a button that would be
-        refused is no help. None for a date and time, whose hour a button cannot know."""
-        if fdef.type != "date":
-            return []
+    def _day_rules(self, fdef: FieldDef, lang: str | None, around: Around) -> tuple[date, str, Callable[[date], bool]]:
+        """Today where the reader is, their language's code, and whether the field takes a day on the answers
+        `around` holds (its rules, a working day)."""
         now = self.clock.now() if self.clock is not None else datetime.now(self.tz)
         today = now.astimezone(self.tz).date()
         code = self.tr.lang(lang)
         fields, known = around
+
+        def takes(day: date) -> bool:
+            problem = forms.date_rule_problem(fdef, day.isoformat(), fields, known, today, code, calendar=self.calendar)
+            return problem is None
+
+        return today, code, takes
+
+    def date_offers(self, fdef: FieldDef, lang: str | None, around: Around) -> list[tuple[date, str]]:
+        """The days a date question offers as buttons, «Сегодня, 6 декабря» and «Завтра, 7 декабря», each only where
+        the field takes it today (its rules, a working day, the other answers `around` names): a button that would be
+        refused is no help; where it takes neither, the first day it does («Ближайшая дата: 14 декабря»). None for a
+        date and time, whose hour a button cannot know."""
+        if fdef.type != "date":
+            return []
+        today, code, takes = self._day_rules(fdef, lang, around)
         offered = []
         for day, label in ((today, _("Today, %(day)s")), (today + timedelta(days=1), _("Tomorrow, %(day)s"))):
-            if forms.date_rule_problem(fdef, day.isoformat(), fields, known, today, code, calendar=self.calendar):
-                continue
-            offered.append((day, self.t(label, lang, day=_day_month(day, code))))
+            if takes(day):
+                offered.append((day, self.t(label, lang, day=_day_month(day, code))))
+        if not offered and forms.date_preference(fdef) != "past":
+            # Neither is taken (a pre-order ships next week, a return comes after the shipping): one press for the
+            # day a refusal would name as the earliest, within a month. A date of the past looks back, not ahead.
+            first = next((today + timedelta(days=n) for n in range(2, 32) if takes(today + timedelta(days=n))), None)
+            if first is not None:
+                offered.append((first, self.t("Earliest: %(day)s", lang, day=_day_month(first, code))))
         return offered
 
 
