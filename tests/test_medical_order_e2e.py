@@ -449,6 +449,41 @@ async def test_the_clients_refusal_ends_the_contracts_approval_without_waiting_f
     assert "Причина проигрыша: Выбрали предложение конкурента дешевле" in card["text"]
 
 
+async def test_the_manager_waiting_for_the_directors_approval_hears_it_with_his_next_task_in_one_message(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """Ольга told the client's consent and waits for the director. He approves the contract: she is told so, in the
+    card of her next task «Условия оплаты» — one message that says both, not a notice and then the card."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    await _lead_to_contract_approval(harness, manager, ITEMS[1:2])
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    await manager.expect("Ждёт: Директор Олег")  # her answer is in; the deal waits for the director
+    waiting = max(m["message_id"] for m in await manager.bot_messages())
+
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    terms = await manager.card("Условия оплаты", button="Готово")
+    assert "✅ Директор согласовал договор" in terms["text"], terms["text"]
+    news = [m["message_id"] for m in await manager.bot_messages() if m["message_id"] > waiting]
+    assert news == [terms["message_id"]], [m["text"] for m in await manager.bot_messages()][-3:]
+
+
+async def test_a_director_who_approves_before_the_client_answers_is_heard_with_the_managers_next_task(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The director approves first; Ольга then tells the client's consent: the task it gives her says the director
+    approved the contract, so she needs not open the deal to learn it."""
+    harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
+    manager = await harness.person("Менеджер Ольга", "sales_manager")
+    director = await harness.person("Директор Олег", "director")
+    await _lead_to_contract_approval(harness, manager, ITEMS[1:2])
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    terms = await manager.card("Условия оплаты", button="Готово")
+    assert "✅ Директор согласовал договор" in terms["text"], terms["text"]
+
+
 async def test_a_lead_that_is_no_buyer_closes_the_deal_saying_why(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
