@@ -195,7 +195,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     await director.expect("Причина отказа")
     await director.send("Цена УЗИ занижена, пересчитайте")
     await director.press("Подтвердить", await director.expect("Проверьте"))
-    told = await manager.expect("Директор вернул договор Клиника «Здоровье» на доработку")
+    told = await manager.expect("Клиника «Здоровье»: директор вернул договор на доработку")
     assert "Цена УЗИ занижена, пересчитайте" in told["text"]
     withdrawn = await manager.wait_for("Ответ клиента по договору", "Задача больше не нужна")
     assert not manager.buttons(withdrawn) or "Клиент согласовал" not in " ".join(manager.buttons(withdrawn))
@@ -238,7 +238,8 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     deal = await _deal(harness)
     assert deal.stage == "order_sent" and deal.data["lc_bank"] == "Сбербанк" and deal.data["prepayment_amount"]
     assert "deferral_days" not in deal.data and "payment_type" not in deal.data
-    await logistics.expect("позиции в работе")
+    # The client named as typed, without a legal form, still reads right: not «Заказ Клиника «Здоровье»».
+    await logistics.expect("Клиника «Здоровье»: позиции заказа в работе — ведите каждую по её карточке.")
 
     # Items at their own pace: the one in stock goes straight to the warehouse (no «Отправлен» for it).
     monitor = await logistics.card("📦 Кардиомонитор", "Этап: Оформление")
@@ -290,7 +291,7 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
         ]
     await _move(logistics, "Аппарат УЗИ", "На таможне")
     await _move(logistics, "Дефибриллятор", "На таможне")
-    await manager.expect("на таможенном оформлении")
+    await manager.expect("Клиника «Здоровье»: заказ на таможенном оформлении.")
     assert (await _deal(harness)).stage == "customs"
 
     # The defibrillator clears quickly; the ultrasound sits at customs and the logistician is reminded.
@@ -313,12 +314,12 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
         ("Дата таможенной декларации", "08.12.2026"),
         ("Приходный ордер", "file:receipt-1.pdf"),
     )
-    await manager.expect("Все позиции заказа Клиника «Здоровье» на складе")
+    await manager.expect("Клиника «Здоровье»: все позиции заказа на складе")
     assert (await _deal(harness)).stage == "warehouse"
 
     for name, *_rest in ITEMS:
         await _move(logistics, name, "Отгружен клиенту", ("Накладная с подписью клиента", f"file:{name}.pdf"))
-    await accountant.expect("Заказ Клиника «Здоровье» отгружен клиенту")
+    await accountant.expect("Клиника «Здоровье»: заказ отгружен клиенту")
     deal = await _deal(harness)
     assert deal.stage == "shipped" and [s["stage"] for s in item_states(deal.data, "items")] == ["shipped"] * 3
 
@@ -1122,7 +1123,7 @@ async def test_an_order_called_off_after_a_prepayment_tells_the_accountant_to_re
     await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
     await _move(logistics, "Кардиомонитор", "Отменена", ("Причина отмены", "Клиент отказался от заказа"))
 
-    told = await vera.expect("Заказ Клиника «Здоровье» отменён: верните клиенту предоплату 700\xa0000,00 ₽")
+    told = await vera.expect("Клиника «Здоровье»: заказ отменён — верните клиенту предоплату 700\xa0000,00 ₽")
     assert "полученную 21.12.2026." in told["text"], told["text"]
     for person in (manager, director):
         closing = await person.expect("все позиции отменены, отгружать нечего — сделка закрыта")
@@ -1167,7 +1168,7 @@ async def test_a_deal_cancelled_as_a_whole_after_a_prepayment_tells_the_accounta
     await manager.send(f"/case {deal.id}")
     await cancel_case(manager, await manager.card(f"№{deal.id}", button="Отменить дело"), "Клиент ушёл к конкуренту")
 
-    told = await vera.expect("Заказ Клиника «Здоровье» отменён: верните клиенту предоплату 700\xa0000,00 ₽")
+    told = await vera.expect("Клиника «Здоровье»: заказ отменён — верните клиенту предоплату 700\xa0000,00 ₽")
     assert "полученную 21.12.2026. Причина отмены: Клиент ушёл к конкуренту" in told["text"], told["text"]
     assert (await _deal(harness)).status == "cancelled"
 
