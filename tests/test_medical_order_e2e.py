@@ -758,8 +758,8 @@ async def test_a_mistyped_tracking_number_is_corrected_on_the_items_card_and_the
     assert "ранее: RU100200030" in card["text"] and "Этап: Отправлен" in card["text"], card["text"]
     await logistics.press("История", card)
     history = await logistics.expect("История «Дефибриллятор»")
-    assert history["text"].splitlines()[-1].endswith(
-        " — «Трек-номер» исправлено: RU100200030 → RU100200300 · Логист Пётр"
+    assert (
+        history["text"].splitlines()[-1].endswith(" — «Трек-номер» исправлено: RU100200030 → RU100200300 · Логист Пётр")
     ), history["text"]
 
     told = await manager.expect("«Дефибриллятор»: Трек-номер — теперь RU100200300, было RU100200030 (Логист Пётр)")
@@ -773,10 +773,14 @@ async def test_a_mistyped_tracking_number_is_corrected_on_the_items_card_and_the
 
     async with harness.core.sessionmaker() as session:
         (corrected,) = (
-            await session.execute(
-                select(AuditEntry).where(AuditEntry.case_id == deal.id, AuditEntry.action == "item.corrected")
+            (
+                await session.execute(
+                    select(AuditEntry).where(AuditEntry.case_id == deal.id, AuditEntry.action == "item.corrected")
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert corrected.data == {"list": "items", "index": 1, "field": "tracking", "from": "RU100200030",
                               "to": "RU100200300"}  # fmt: skip
     deal = await _deal(harness)
@@ -858,6 +862,7 @@ async def test_the_panel_shows_where_each_item_stands_and_what_the_order_comes_t
         assert [stage in block for stage, block in zip(stages, blocks, strict=True)] == [True, True], data
         for line in total:
             assert f'<div class="total">{line}</div>' in data, data
+
 
 async def test_the_accountant_closing_the_payment_is_told_what_is_left_to_pay_after_the_prepayment(
     harness_factory: Callable[..., Awaitable[Harness]],
