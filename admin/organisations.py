@@ -111,7 +111,7 @@ class OrganisationPages(PanelPages):
     def _bad(self, field: str, params: dict[str, object] | None = None) -> str:
         t, lang = self.core.translator.t, self.lang
         if field == "duplicate":
-            said = _("There is already an organisation with this INN and KPP: #%(id)s “%(name)s”.")
+            said = _("There is already an organisation with this INN and KPP: #%(id)s %(name)s.")
             return t(said, lang, **(params or {}))
         if field == "inn":
             return t("This INN is not valid: an INN has 10 digits (12 for a sole trader) and its check digits must "

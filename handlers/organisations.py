@@ -277,7 +277,7 @@ def _bad_value(renderer: Renderer, bad: BadValue, lang: str, *, again: bool = Tr
         "limit": _("Write an amount in roubles, e.g. 500000 (or “-” for none)."),
         "debt": _("Write an amount in roubles, e.g. 500000 (or “-” for none)."),
         "stop": _("Answer “yes” or “no”."),
-        "duplicate": _("There is already an organisation with this INN and KPP: #%(id)s “%(name)s” (/org %(id)s)."),
+        "duplicate": _("There is already an organisation with this INN and KPP: #%(id)s %(name)s (/org %(id)s)."),
     }  # fmt: skip
     text = renderer.t(said.get(bad.field, said["name"]), lang, **bad.params)
     return text + " " + renderer.t("Send it again or /cancel.", lang) if again else text

@@ -21,6 +21,16 @@ log = logging.getLogger(__name__)
 LOCALES = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 LANGUAGES = ("ru", "en")
+# The quotation marks a company's own name may be written with.
+QUOTES = '«»"“”„'
+
+
+class Name(str):
+    """A company's or an organisation's own name as a message's value: said in quotes as the reader's language writes
+    them («Альфа», “Alpha”), unless it carries its own — ООО "Ромашка" is said as written, not as «ООО "Ромашка"»
+    (`Translator.quoted`). A service that refuses something names it so; each front end's words then quote it."""
+
+    __slots__ = ()
 
 
 def compile_catalogs(target: Path, source: Path = LOCALES) -> Path:
@@ -60,8 +70,19 @@ class Translator:
             text = self._texts[message, lang] = self.i18n.gettext(message, locale=lang)
         if not params:
             return text
-        # A definition's own words (a stage's title, a check's message) come as {"ru": …, "en": …}: the reader's.
-        return text % {k: local(v, lang) if isinstance(v, dict) else v for k, v in params.items()}
+        # A definition's own words (a stage's title, a check's message) come as {"ru": …, "en": …}: the reader's; a
+        # company's name in the reader's quotes unless it has its own.
+        return text % {
+            k: local(v, lang) if isinstance(v, dict) else self.quoted(v, lang) if isinstance(v, Name) else v
+            for k, v in params.items()
+        }
+
+    def quoted(self, name: str, lang: str | None) -> str:
+        """A name in quotes as the reader's language writes them («Альфа», “Alpha”), unless it carries its own: ООО
+        «Ромашка» or ООО "Ромашка" is said as it is written, not as ««Ромашка»» or «ООО "Ромашка"»."""
+        if any(mark in name for mark in QUOTES):
+            return str(name)
+        return self.t("“%(text)s”", lang, text=str(name))
 
     def tn(self, singular: str, plural: str, n: int, lang: str | None, **params: Any) -> str:
         """A text about `n` things in the form the language gives that number («1 photo», «2 photos»; Russian has

@@ -406,3 +406,25 @@ async def test_an_invite_pressed_after_a_process_brought_new_roles_is_chosen_aga
     await admin.wait_for("start=", "роли: Менеджер магазина,")
     async with harness.core.sessionmaker() as session:
         assert [i.roles for i in (await session.execute(select(Invite))).scalars()] == [["shop_manager"]]
+
+
+async def test_an_organisation_written_with_its_own_quotes_is_named_as_written(harness: Harness) -> None:
+    """A dealer registered as ООО "Сад" is named as it is written in what the admin is told, not put in a second pair
+    of quotes («ООО "Сад"»)."""
+    admin = harness.admin
+    garden = await organisation(harness, 'ООО "Сад" region=Москва')
+    await dealer_person(harness, "Лев", 'ООО "Сад"', "Менеджер дилера")
+    await admin.send(f"/org {garden}")
+    old_card = await admin.card('ООО "Сад"', button="Приглашение: Менеджер дилера")
+    await admin.send(f"/org {garden}")
+    await admin.press("Отключить", await admin.expect('ООО "Сад"', "ИНН/КПП"))
+    await admin.expect('ООО "Сад"', "Отключена")
+
+    await admin.press("Приглашение: Сервисник дилера", old_card)
+    refused = await admin.expect("отключена: новых людей она не принимает", f"/org {garden}")
+    assert refused["text"].startswith('Организация ООО "Сад" отключена'), refused["text"]
+    async with harness.core.sessionmaker() as session:
+        lev = (await session.execute(select(User).where(User.name == "Лев"))).scalar_one()
+    await admin.send(f"/restore {lev.id}")
+    refused = await admin.expect("а она отключена: сначала включите её")
+    assert 'сотрудник организации ООО "Сад", а она отключена' in refused["text"], refused["text"]

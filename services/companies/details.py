@@ -17,6 +17,7 @@ from db.models import AuditEntry, Case, Company, User
 from flows.model import FieldDef, ProcessDef
 from flows.status import CaseStatus
 from flows.values import InvalidAnswer, parse_text
+from services.i18n import Name
 
 
 def directory_of(spec: ProcessDef, fdef: FieldDef) -> str:
@@ -247,7 +248,7 @@ async def _not_twice(session: AsyncSession, values: dict[str, object], company: 
         same = same.where(Company.id != company.id)
     other = (await session.execute(same.limit(1))).scalar_one_or_none()
     if other is not None:
-        raise BadValue("duplicate", id=other.id, name=other.name)
+        raise BadValue("duplicate", id=other.id, name=Name(other.name))
 
 
 def _via(via: str | None) -> dict[str, str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from db.models import Company, Invite, User
 from flows.i18n import _
 from services import access, people
+from services.i18n import Name
 from services.team.base import Refused, TeamBase
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class Invites(TeamBase):
             raise Refused(_("There is no such organisation any more: choose another one."))
         if organisation is not None and not organisation.active:
             text = _("%(org)s is deactivated: it takes no new people. Reactivate it first (/org %(id)s).")
-            raise Refused(text, org=organisation.name, id=organisation.id)
+            raise Refused(text, org=Name(organisation.name), id=organisation.id)
         misfit = self.misfit(organisation_id, roles)
         if misfit is not None:
             raise misfit

@@ -13,6 +13,7 @@ from flows.i18n import _
 from services import people
 from services.admin_actions import PANEL
 from services.cases import CaseService
+from services.i18n import Name
 from services.team.base import Refused, TeamBase
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Standing(TeamBase):
         organisation = await self.session.get(Company, person.organisation_id) if person.organisation_id else None
         if organisation is not None and not organisation.active:
             text = _("%(name)s belongs to %(org)s, which is deactivated: reactivate it first (/org %(org_id)s).")
-            raise Refused(text, name=person.name, org=organisation.name, org_id=organisation.id)
+            raise Refused(text, name=person.name, org=Name(organisation.name), org_id=organisation.id)
         person.active = True
         data = {"person": person.id, **({} if actor_id is not None else {"by": PANEL})}
         self.session.add(AuditEntry(actor_id=actor_id, action="person.restored", data=data, at=self.core.clock.now()))

@@ -13,9 +13,6 @@ from flows.model import ProcessDef, local
 from flows.templating import TemplateError, render
 from services.i18n import Translator
 
-# The quotation marks a company's own name may be written with.
-QUOTES = "«»\"“”„"
-
 
 class WordingBase:
     def __init__(
@@ -32,11 +29,8 @@ class WordingBase:
         return self.tr.t(message, lang, **params)
 
     def name_quoted(self, name: str, lang: str | None) -> str:
-        """A name in quotes as the reader's language writes them («Альфа», “Alpha”), unless it carries its own: ООО
-        «Ромашка» or ООО "Ромашка" is said as it is written, not as ««Ромашка»» or «ООО "Ромашка"»."""
-        if any(mark in name for mark in QUOTES):
-            return name
-        return self.t("“%(text)s”", lang, text=name)
+        """A name in quotes as the reader's language writes them, unless it carries its own (`Translator.quoted`)."""
+        return self.tr.quoted(name, lang)
 
     def local(self, text: Any, lang: str | None) -> str:
         return local(text, self.tr.lang(lang))
