@@ -90,7 +90,7 @@ async def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         translator=translator,
         wording=renderer,
         notifier_factory=lambda session, people, now: OutboxNotifier(
-            renderer, session, people, now, registry.current_specs
+            renderer, session, people, now, registry.current_specs, registry
         ),
         files=FileStore(settings.data_dir),
         people=directory,

@@ -135,6 +135,9 @@ CALLED_BY = "__called_by__"
 # it came from instead of naming them as if they had started it.
 STARTED_BY = "__started_by__"
 CALLS = "__calls__"
+# A case another one's step handed its work on to (`start:`, not a call): the visit its first step stopped at. The
+# cards of that visit's tasks, the first it gave anyone, say which case it continues (to whoever may open that one).
+CONTINUED_AT = "__continued_at__"
 # A call `for_each` entry, per calling stage: {visit, joined, children: {"<entry>": {case, stage, result}}} — which
 # children it waits for, where each stands and how each ended (the join and the stages that follow them read it).
 FANOUT = "__fanout__"

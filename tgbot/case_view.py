@@ -12,7 +12,7 @@ from flows.runtime import task_def, waits_for_a_date
 from flows.status import CaseStatus
 from services import access, queries
 from services import people as people_repo
-from services.cases import CaseService, Loaded
+from services.cases import CaseService, Loaded, handoffs
 from services.comments import SHOWN, Comments
 from services.decisions import Decision, decisions
 from services.end_reasons import end_reason
@@ -100,6 +100,18 @@ async def thread_part(
     return (lines if total else []), rows
 
 
+async def handed_on(
+    service: CaseService, viewer: access.Viewer, loaded: Loaded
+) -> tuple[handoffs.Linked | None, list[handoffs.Linked]]:
+    """The case this one was handed on from and those it handed on to, those of them the person may open."""
+    session, registry, row = service.session, service.core.registry, loaded.row
+    parent = handoffs.continued_from(row, loaded.state.data)
+    continues = await handoffs.opened_by(session, registry, viewer, [parent]) if parent is not None else []
+    children = await handoffs.continuations(session, row.id) if handoffs.hands_on(loaded.state.spec) else []
+    continued = await handoffs.opened_by(session, registry, viewer, children) if children else []
+    return (continues[0] if continues else None), continued
+
+
 async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[str, dict[str, Any] | None]:
     core = service.core
     lang = user.language
@@ -107,15 +119,16 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
     names = await service.names(loaded.state, [one.by for one in decided])
     until = await queries.waits_until(service.session, loaded.row.id) if waits_for_a_date(loaded.state) else None
     reason = await end_reason(service.session, loaded.row)  # an open case reads nothing
+    viewer = access.Viewer.of(user, await people_repo.roles_of(service.session, user.id))
+    continues, continued = await handed_on(service, viewer, loaded)
     renderer = renderer_for(core)
     text = renderer.case_card(
         loaded.state, lang, names=names, open_tasks=loaded.state.open_tasks(), waits_until=until, reason=reason,
-        decided=decision_lines(renderer, decided, total, names, lang),
+        decided=decision_lines(renderer, decided, total, names, lang), continues=continues, continued=continued,
     )  # fmt: skip
     extra = await work_lines(service, loaded, lang)
     if extra:
         text = text + "\n\n" + "\n".join(extra)
-    viewer = access.Viewer.of(user, await people_repo.roles_of(service.session, user.id))
     thread, comment_rows = await thread_part(service, viewer, loaded)
     if thread:
         text = text + "\n\n" + "\n".join(thread)
@@ -165,6 +178,8 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
             label = core.translator.t("🛒 Order again", lang)
             again = CartCb(action="repeat", arg=str(loaded.row.id)).pack()
             rows.append([InlineKeyboardButton(text=label, callback_data=again)])
+    # The cases it continues and that continue it, a press away (named on the card above).
+    rows += [[renderer.case_link(linked.id, lang)] for linked in ([continues] if continues else []) + continued]
     rows += comment_rows
     # Where the case stands in its process, drawn: the current stage highlighted (`services.diagrams`).
     diagram = core.translator.t("🗺 Diagram", lang)

@@ -21,6 +21,7 @@ from flows.status import TaskStatus
 from services import outbox
 from services.cases.state import Loaded
 from services.channels import Channels
+from services.definitions import Registry
 from services.files import SENT_BY
 from services.people import PeopleCache
 from services.portal import stock_now
@@ -110,6 +111,7 @@ class NoticesBase:
         people: PeopleCache,
         now: datetime,
         processes: Callable[[], Iterable[ProcessDef]] = tuple,
+        registry: Registry | None = None,
     ) -> None:
         self.renderer = renderer
         self.session = session
@@ -117,6 +119,8 @@ class NoticesBase:
         self.now = now
         # The processes new cases start with (`Registry.current_specs`): whether a person's menu offers to start one.
         self.processes = processes
+        # Every version's definition, for a case other than the one told of (the case a card's case continues).
+        self.registry = registry
         self._carded: set[int] = set()  # tasks given a card in this unit of work
         self.told_closed: set[tuple[int, int]] = set()  # (case, person): the final stage's notice said it closed
         # Which channels each kind of notification goes by, per person (services/channels/).

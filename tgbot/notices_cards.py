@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from db.models import Outbox, TaskCard, User
 from flows.runtime import TaskState
-from services import outbox
+from services import access, outbox
 from services import people as people_repo
+from services.cases import handoffs
 from services.cases.state import CardRef, Loaded
 from services.outbox import HTML
 from tgbot.notices_base import NoticesBase, evidence_fields
@@ -27,7 +28,7 @@ class TaskCardNotices(NoticesBase):
         for user in recipients:
             text, keyboard = self.renderer.task_card(
                 loaded.state, task, user.language, names=names, viewer_id=user.id, taken=taken,
-                head=head(user.language),
+                head=head(user.language), continues=await self._continues(loaded, task, user),
             )  # fmt: skip
             plan = await self.channels.plan("task_assigned", user)
             lang = self.renderer.tr.lang(user.language)
@@ -88,7 +89,7 @@ class TaskCardNotices(NoticesBase):
                 continue
             text, keyboard = self.renderer.task_card(
                 loaded.state, task, user.language, names=names, viewer_id=user.id, taken=taken,
-                head=head(user.language),
+                head=head(user.language), continues=await self._continues(loaded, task, user),
             )  # fmt: skip
             mode = None
             if card.outbox_id in templated:
@@ -98,6 +99,16 @@ class TaskCardNotices(NoticesBase):
                 )
             # A card too long for one message was sent in pieces, its buttons on the last: that one is edited.
             self._edit_card(user, card.outbox_id, outbox.pieces(text, mode)[-1], keyboard, parse_mode=mode)
+
+    async def _continues(self, loaded: Loaded, task: TaskState, user: User) -> handoffs.Linked | None:
+        """On the first cards of a case handed on from another (the contract an agreed quote started): that case, for
+        a reader who may open it — to anyone else the card says only its own case, never a number they cannot open."""
+        if self.registry is None or not handoffs.first_card(loaded.row, loaded.state.data, task):
+            return None
+        parent = handoffs.continued_from(loaded.row, loaded.state.data)
+        viewer = access.Viewer.of(user, await people_repo.roles_of(self.session, user.id))
+        seen = await handoffs.opened_by(self.session, self.registry, viewer, [parent] if parent is not None else [])
+        return seen[0] if seen else None
 
     async def nobody_has_role(self, loaded: Loaded, task: TaskState) -> None:
         renderer = self.renderer

@@ -30,6 +30,7 @@ from flows.runtime import (
 from flows.spec_cache import SpecCache
 from flows.status import TaskStatus
 from flows.templating import names_read
+from services.cases.handoffs import Linked
 from services.wording.files import file_count
 from services.wording.names import STATUS_WORDS
 from tgbot.callbacks import AttentionCb, CaseCb, StartCb, TaskCb, button, button_label, keyboard, pack
@@ -244,14 +245,18 @@ class TaskCards(ItemCards):
         extra: dict[str, Any] | None = None,
         taken: bool = False,
         head: CardHead | None = None,
+        continues: Linked | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
         """The card a person sees for a task, and its buttons for that person. `taken`: the holder pressed
         «Take» (a pool of one is given its task without anyone taking it, and the card must not say so).
-        `head`: `task_card_head` of this task in this language, when it is already rendered."""
+        `head`: `task_card_head` of this task in this language, when it is already rendered. `continues`: the case
+        this one continues, on the first cards of a case handed on, for a reader who may open that one."""
         words = self.task_words(case.spec, task, lang)
         if head is None:
             head = self.task_card_head(case, task, lang, extra)
         lines = list(head.lines)
+        if continues is not None:  # under the case's name, which it explains
+            lines.insert(2, self.continues_line(continues, lang))
         # Buttons as the dicts their models dump to (a card is rendered on every step; the models cost more).
         rows: list[list[dict[str, Any]]] = []
         task_id = task.id or 0
@@ -360,6 +365,21 @@ class TaskCards(ItemCards):
             ]
         )
 
+    def continues_line(self, parent: Linked, lang: str | None) -> str:
+        """«↪️ Продолжение дела №1 («Заявка на просчёт заказа»)»: the case this one was handed on from."""
+        return self.t("↪️ Continues case #%(case)s (“%(process)s”)", lang, case=parent.id,
+                      process=self.tr.local(parent.title, lang))  # fmt: skip
+
+    def continued_line(self, child: Linked, lang: str | None) -> str:
+        """«⤵️ Продолжено: дело №2 («Заключить договор с новым клиентом»)»: a case this one handed its work on to."""
+        return self.t("⤵️ Continued: case #%(case)s (“%(process)s”)", lang, case=child.id,
+                      process=self.tr.local(child.title, lang))  # fmt: skip
+
+    def case_link(self, case_id: int, lang: str | None) -> InlineKeyboardButton:
+        """«📁 Дело №1»: another case's card, from this one's."""
+        label = self.t("📁 Case #%(case)s", lang, case=case_id)
+        return InlineKeyboardButton(text=label, callback_data=CaseCb(action="show", case_id=case_id).pack())
+
     def case_button(self, case_id: int, lang: str | None) -> dict[str, Any] | None:
         return keyboard([[button(self.t("📁 Case", lang), pack(CaseCb, "show", case_id, ""))]])
 
@@ -406,9 +426,12 @@ class TaskCards(ItemCards):
         waits_until: datetime | None = None,
         reason: str | None = None,
         decided: Sequence[str] = (),
+        continues: Linked | None = None,
+        continued: Sequence[Linked] = (),
     ) -> str:
         """`reason`: why the case ended, rejected or cancelled (`services.end_reasons`), under its status;
-        `decided`: the decisions taken on it (`decision_lines`), under its open work."""
+        `decided`: the decisions taken on it (`decision_lines`), under its open work; `continues`, `continued`: the
+        case it was handed on from and those it handed on to, which the reader may open (`services.cases.handoffs`)."""
         spec = case.spec
         status = self.t(STATUS_WORDS[case.status], lang) if case.status in STATUS_WORDS else case.status
         lines = [
@@ -420,6 +443,9 @@ class TaskCards(ItemCards):
             *([self.t("Reason: %(reason)s", lang, reason=reason)] if reason else []),
             self.t("Initiator: %(who)s", lang, who=self.initiator(case.data, names.get(case.initiator_id, "?"), lang)),
         ]
+        if continues is not None:
+            lines.append(self.continues_line(continues, lang))
+        lines += [self.continued_line(one, lang) for one in continued]
         parent, child = call_links(case)
         if parent is not None:
             lines.append(self.t("↖️ Called by case #%(case)s (/case %(case)s)", lang, case=parent))

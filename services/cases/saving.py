@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.runtime import START_TASK, Effect, Notify, TaskClosed, TaskCreated, stage_waits_until
+from flows.runtime import CONTINUED_AT, START_TASK, Effect, Notify, TaskClosed, TaskCreated, stage_waits_until
 from flows.status import CaseStatus, TaskStatus
 from services import outbox
 from services import people as people_repo
@@ -78,6 +78,8 @@ class StepWrites(CaseServiceBase):
         parent = loaded.continues
         if parent is None or loaded.continued_to is not None:
             return
+        # Where its first step stopped: the cards of that visit's tasks say which case it continues (`handoffs`).
+        loaded.state.data.setdefault(CONTINUED_AT, loaded.state.visit)
         person = await self.people.user(loaded.state.initiator_id)
         if person is None or not person.active:
             return
