@@ -253,17 +253,34 @@ async def product_button(
         said = "In the cart: %(n)s. Need more? Type how many." if offered else "In the cart: %(n)s"
         answer(after_commit, query, renderer.t(said, lang, n=count))
     elif callback_data.action == "reclaim":
-        begun = await portal.reclamation_begun(cases, pid)
-        if begun is not None:  # its form goes on where it stopped
-            await conversation.begin(begun, (begun.draft or {}).get("outcome") or "submit")
-            return answer(after_commit, query)
-        loaded = await portal.start_reclamation(cases, pid)
-        task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
-        await conversation.begin(loaded.task_rows[task.id or 0], "submit")
+        await reclaim(pid, portal, cases, conversation, renderer, viewer)
         answer(after_commit, query)
     elif query.message is not None:
         await send_card(query.message.chat.id, portal, renderer, viewer, pid)
         answer(after_commit, query)
+
+
+async def reclaim(
+    product_id: int,
+    portal: Portal,
+    cases: CaseService,
+    conversation: Conversation,
+    renderer: Renderer,
+    viewer: Viewer,
+) -> None:
+    """«🛠 Рекламация» on a product's card: its form opens, its first message naming the product (the serial number
+    asked is this product's); pressed again, the reclamation begun on it goes on where it stopped, and says so."""
+    lang = viewer.user.language
+    begun = await portal.reclamation_begun(cases, product_id)
+    if begun is not None:
+        task_row, product = begun
+        heading = portal_view.reclamation_heading(renderer, product, lang, begun=True)
+        await conversation.begin(task_row, (task_row.draft or {}).get("outcome") or "submit", heading=heading)
+        return
+    loaded = await portal.start_reclamation(cases, product_id)
+    task = next(t for t in loaded.state.tasks if t.status == "open" and t.assignee_id == viewer.user.id)
+    heading = portal_view.reclamation_heading(renderer, str(loaded.state.data.get("product_name") or ""), lang)
+    await conversation.begin(loaded.task_rows[task.id or 0], "submit", heading=heading)
 
 
 async def cart_button(

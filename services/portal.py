@@ -141,15 +141,17 @@ class Portal(PortalCart):
         }
         return await cases.start(self.user, RECLAMATION_PROCESS, data)
 
-    async def reclamation_begun(self, cases: CaseService, product_id: int) -> Task | None:
-        """The person's unfinished reclamation of this product, if any: «🛠 Рекламация» pressed twice (a double
-        tap, or the card found again later) goes on with it rather than leaving a second one half-filled."""
+    async def reclamation_begun(self, cases: CaseService, product_id: int) -> tuple[Task, str] | None:
+        """The person's unfinished reclamation of this product, if any, with the product's name as it has it:
+        «🛠 Рекламация» pressed twice (a double tap, or the card found again later) goes on with it rather than
+        leaving a second one half-filled."""
         product = await catalogue.get_product(self.session, product_id)
         if product is None:
             return None
         for state, task in await cases.drafts(self.user, RECLAMATION_PROCESS):
             if state.data.get("product") == product.external_id and task.id is not None:
-                return await self.session.get(Task, task.id)
+                row = await self.session.get(Task, task.id)
+                return (row, str(state.data.get("product_name") or product.name)) if row is not None else None
         return None
 
     async def parts_tasks(self) -> list[Task]:

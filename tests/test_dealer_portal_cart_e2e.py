@@ -270,8 +270,9 @@ async def test_a_second_press_of_reclamation_on_a_card_goes_on_with_the_reclamat
     await sergey.send("SN-48-000731")
     await sergey.expect("Дата продажи")
     await sergey.press("Рекламация", card)
-    again = await sergey.expect("Дата продажи")
-    assert "Серийный номер" not in again["text"], again["text"]
+    # The question he stopped at comes again, saying it is the reclamation he began on this mower.
+    again = await sergey.expect(f"🛠 Рекламация: {COMBI} — продолжаем начатую", "Дата продажи")
+    assert "Серийный номер" not in again["text"] and "Новая рекламация" not in again["text"], again["text"]
     await sergey.send("15.11.2026")
     await sergey.expect("Описание дефекта")
 
@@ -281,7 +282,26 @@ async def test_a_second_press_of_reclamation_on_a_card_goes_on_with_the_reclamat
 
     # Another product's reclamation is another reclamation.
     await sergey.press("Рекламация", await card_of(sergey, "twinclip", TWINCLIP))
-    await sergey.expect("Серийный номер")
+    await sergey.expect(f"🛠 Новая рекламация: {TWINCLIP}", "Серийный номер")
     async with harness.core.sessionmaker() as session:
         reclamations = (await session.execute(select(Case).where(Case.process == "reclamation"))).scalars().all()
     assert len(reclamations) == 2
+
+
+async def test_a_reclamations_first_question_names_the_product_it_was_pressed_on(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The dealer's engineer presses «🛠 Рекламация» on a mower's card: the serial number he is asked for is the
+    mower's, and the question says so — he does not have to wait for the summary to see which product it is."""
+    harness = await harness_factory()
+    await garden(harness, tmp_path / "1c")
+    sergey = await dealer_person(harness, "Сергей", "ООО Сад", "Сервисник дилера")
+
+    await sergey.press("Рекламация", await card_of(sergey, "combi 48", COMBI))
+    first = await sergey.expect("Серийный номер")
+    assert first["text"].startswith(f"🛠 Новая рекламация: {COMBI}\n\n✏️ Серийный номер"), first["text"]
+    assert "guid-" not in first["text"], first["text"]  # 1C's id of the product is for no one to read
+    # Only the first question says it: the next ones are the same reclamation's.
+    await sergey.send("SN-48-000731")
+    second = await sergey.expect("Дата продажи")
+    assert COMBI not in second["text"], second["text"]

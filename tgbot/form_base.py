@@ -152,8 +152,10 @@ class FormBase:
         fields, names = form_shape(spec, state_task, outcome)
         return loaded, dict(fields), list(names)
 
-    async def begin(self, task: AnyTask, outcome: str) -> bool:
-        """Start (or resume) the form for this outcome. False if the outcome needs no answers."""
+    async def begin(self, task: AnyTask, outcome: str, *, heading: str | None = None) -> bool:
+        """Start (or resume) the form for this outcome. False if the outcome needs no answers. `heading`: what the
+        form is about, said above its first question in the same message (a reclamation's product, from the card
+        it was pressed on)."""
         loaded, fields, names = await self.form_of(task, outcome)
         if not names:
             return False
@@ -174,7 +176,7 @@ class FormBase:
         task.draft = copy.deepcopy(draft)
         self.user.active_task_id = task.id
         prompts.drop_offered(self.user)  # a quantity offered after «В заявку»: the form's answers are not it
-        await self.ask(task)
+        await self.ask(task, heading=heading)
         return True
 
     def _offer_defaults(
@@ -243,13 +245,21 @@ class FormBase:
         return {**fields, **entry_fields}, {**known, **entry}
 
     async def ask(
-        self, task: AnyTask, *, album: str | None = None, warning: str | None = None, day: date | None = None
+        self,
+        task: AnyTask,
+        *,
+        album: str | None = None,
+        warning: str | None = None,
+        day: date | None = None,
+        heading: str | None = None,
     ) -> None:
         """The form's next question, or its summary. `album`: a file of that album (media_group_id) has just come.
         `warning`: what was wrong with the answer just given, said above the question in the same message — a
         mistake costs the person one message to read, not a warning and the question again; `day`: the date it
-        suggests instead, offered as a button («📅 28.12.2026»)."""
+        suggests instead, offered as a button («📅 28.12.2026»). `heading`: what the form is about (`begin`), above
+        the question too."""
         assert task.draft is not None
+        warning = "\n\n".join(said for said in (heading, warning) if said) or None
         if self.user.question_lost_at is not None:
             self.user.question_lost_at = None  # a new question: whatever was lost before is asked here
         loaded, fields, names = await self.form_of(task, task.draft.get("outcome"))

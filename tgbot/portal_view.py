@@ -197,6 +197,15 @@ def product_card(r: Renderer, card: Card, lang: str, rights: PortalRights) -> tu
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def reclamation_heading(r: Renderer, product: str, lang: str, *, begun: bool = False) -> str:
+    """Above the first question of a reclamation pressed on a product's card: the product it is about, and, pressed
+    again, that it is the reclamation begun on it that goes on."""
+    if begun:
+        return r.t("🛠 Reclamation: %(product)s — going on with the one you began, your answers kept", lang,
+                   product=product)  # fmt: skip
+    return r.t("🛠 New reclamation: %(product)s", lang, product=product)
+
+
 def cart_message(
     r: Renderer,
     view: CartView,
