@@ -386,3 +386,30 @@ async def test_1c_saying_an_order_is_cancelled_by_its_status_alone_cancels_it(
         for order in (first, second):
             case = await session.get(Case, order)
             assert case is not None and (case.stage, case.status) == ("cancelled", "done"), (order, case)
+
+
+async def test_a_dealer_reads_on_the_card_what_was_decided_and_when_and_the_reason_once(
+    harness_factory: Callable[..., Awaitable[Harness]], tmp_path: Path
+) -> None:
+    """The regional representative rejects the request with her reason. The dealer's manager opens its card: it says
+    the request was rejected, by whom and when, and the reason once, as the process told it her («Причина»); the
+    approver's words under the decision are the office's, and only the office's card quotes them there."""
+    harness = await harness_factory()
+    people = await dealers(harness, tmp_path / "1c")
+    anna, regina, rita = people["anna"], people["regina"], people["rita"]
+    sent = await place_order(harness, anna, ("combi 48", COMBI))
+    await regina.press("Отклонить", await regina.card("Согласуйте заявку дилера", COMBI, button="Отклонить"))
+    await regina.expect("Причина отказа")
+    await regina.send("Нет на складе до марта")
+    await regina.press("Подтвердить", await regina.expect("Проверьте"))
+    await anna.expect("Заявка отклонена. Причина: Нет на складе до марта")
+
+    await anna.send(f"/case {sent}")
+    dealers_card = (await anna.card(f"№{sent}", "Решения:", button="Схема"))["text"]
+    decided = dealers_card.split("Решения:\n", 1)[1].split("\n", 1)[0]
+    assert decided.startswith("• ✖️ Отклонено — Регина, ") and "Нет на складе" not in decided, dealers_card
+    assert dealers_card.count("Нет на складе до марта") == 1 and "Причина: Нет на складе до марта" in dealers_card
+
+    await rita.send(f"/case {sent}")
+    office_card = (await rita.card(f"№{sent}", "Решения:", button="Схема"))["text"]
+    assert "• ✖️ Отклонено — Регина, " in office_card and ": «Нет на складе до марта»" in office_card, office_card

@@ -43,7 +43,8 @@ def decision_lines(
     renderer: Renderer, decided: list[Decision], total: int, names: dict[int, str], lang: str
 ) -> list[str]:
     """The decisions taken, one line each: what was decided (the outcome's «done» words), who, when, and the
-    comment given — so whoever opens the case reads why it went the way it did."""
+    comment given where the reader may read it (`services.decisions`) — so whoever opens the case reads why it
+    went the way it did."""
     if not decided:
         return []
     t = renderer.t
@@ -115,7 +116,8 @@ async def handed_on(
 async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[str, dict[str, Any] | None]:
     core = service.core
     lang = user.language
-    decided, total = await decisions(service.session, loaded.row.id, loaded.state.spec)
+    viewer = access.Viewer.of(user, await people_repo.roles_of(service.session, user.id))
+    decided, total = await decisions(service.session, loaded.row.id, loaded.state.spec, viewer)
     names = await service.names(loaded.state, [one.by for one in decided])
     until = await queries.waits_until(service.session, loaded.row.id) if waits_for_a_date(loaded.state) else None
     reason = await end_reason(service.session, loaded.row)  # an open case reads nothing

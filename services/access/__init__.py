@@ -29,7 +29,9 @@ Organisations (seed 4) narrow all of the above, as an AND:
 
 A case's comment thread is read by whoever may see the case; an internal note (the representative office's
 own) is written and read by the internal side only: it never reaches an external person by any path — the
-card, a notification, an export (`sees_internal`, `may_read_comment`, `comment_readers`).
+card, a notification, an export (`sees_internal`, `may_read_comment`, `comment_readers`). The decisions on a
+case's card (outcome, who, when) are read by all who see it; the words given with one by the internal side, by the
+internal side only (`may_read_decision_comment`).
 Figures (shipments and sales per dealer) follow the same narrowing, dealers' cases only: `figures_scope`.
 
 Two deliberate scopes outside a person's view: the web panel's token holder is an admin (sees all), and a
@@ -40,7 +42,7 @@ Its parts, one a concern (every path asks `services.access` itself, not a part):
 see them, the refusal and what an admin alone may do; `organisations.py` the organisations' narrowing; `cases.py`
 which cases a person sees, and who starts, cancels and edits one; `tasks.py` who acts on a task and presses its
 escalation's buttons; `portal.py` what the dealer portal offers; `figures.py` whose figures; `comments.py` who reads
-a comment and an internal note.
+a comment, an internal note and a decision's comment.
 """
 
 from services.access.cases import (
@@ -67,6 +69,7 @@ from services.access.cases import (
 from services.access.comments import (
     comment_readers,
     may_read_comment,
+    may_read_decision_comment,
     sees_internal,
 )
 from services.access.figures import (
@@ -146,6 +149,7 @@ __all__ = [
     "may_name_company",
     "may_open_mini_app",
     "may_read_comment",
+    "may_read_decision_comment",
     "may_start_for_dealer",
     "organisation_scope",
     "own_case",

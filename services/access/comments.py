@@ -1,4 +1,5 @@
-"""A case's comment thread: read by whoever may see the case; an internal note by the internal side only."""
+"""A case's comment thread: read by whoever may see the case; an internal note by the internal side only. A
+decision's comment (the case card's «Решения»): the internal side's words are the internal side's."""
 
 from __future__ import annotations
 
@@ -22,6 +23,18 @@ def sees_internal(viewer: Viewer) -> bool:
     if user.is_admin:
         return True
     return user.organisation_id is None and not viewer.roles & set(EXTERNAL_ROLES)
+
+
+def may_read_decision_comment(viewer: Viewer, author_organisation_id: int | None) -> bool:
+    """The words an approver or a chooser gave with a decision, under it on the case card: the internal side reads
+    every one; a dealer's staff those of their own organisation's people. The office's approver writes for the
+    office; what the dealer must know of a decision (a rejection's reason, what to redo) the process tells them in
+    its own message, and the card's «Причина». The decision itself — what, by whom, when — everyone on the case
+    sees."""
+    if sees_internal(viewer):
+        return True
+    own = viewer.user.organisation_id
+    return own is not None and author_organisation_id == own
 
 
 def may_read_comment(viewer: Viewer, internal: bool) -> bool:
