@@ -66,10 +66,11 @@ class FormAnswers(FormBase):
         if fdef.type == "company":
             await self._find_company(task, draft, step, text, companies.directory_of(loaded.spec, fdef))
             return
-        options = dict(await self.options(loaded, step))
+        offers = self.offers(loaded)
+        options = dict(await offers.options(step))
         kind = "choice" if fdef.type in ("choice", "directory", "user") else fdef.type
         today = self.today()
-        around, lang = self._around(loaded, fields, draft, step), self.r.tr.lang(self.lang)
+        around, lang = offers.around(fields, draft, step), self.r.tr.lang(self.lang)
         # «15.01» typed in December: next January for a plan, this one for an arrival, and after the day another
         # answer sets as the bound (a return after watches lent on 15.01.2027).
         prefer, anchor = forms.date_lean(fdef, *around)
@@ -156,10 +157,11 @@ class FormAnswers(FormBase):
             task.draft = draft
             await self.ask(task)
             return
-        options = dict(await self.options(loaded, step))
+        offers = self.offers(loaded)
+        options = dict(await offers.options(step))
         if key not in options:
             # A date's «Сегодня», the person's own name: worked out again, so a day gone by is not taken as today.
-            around = self._around(loaded, fields, draft, step)
+            around = offers.around(fields, draft, step)
             offered = dict(form_offers.offers(self.r, self.user, self.lang, step, around))
             day = form_offers.pressed_day(step.field, key)
             if key not in offered and day is not None:
@@ -464,7 +466,7 @@ class FormAnswers(FormBase):
         if step is not None and step.current is not None and step.field is not None and not step.whole:
             # The value kept must fit this question's date rules as a typed one does: said here, at the question,
             # not later at the summary with no word of which date is wrong.
-            around, lang = self._around(loaded, fields, draft, step), self.r.tr.lang(self.lang)
+            around, lang = self.offers(loaded).around(fields, draft, step), self.r.tr.lang(self.lang)
             broken = forms.date_rule_problem(
                 step.field, step.current, *around, self.today(), lang, calendar=self.core.calendar
             ) or forms.bound_problem(step.field, step.current, *around, lang)
@@ -472,7 +474,7 @@ class FormAnswers(FormBase):
                 raise FormError(broken[0], **broken[1])
         if step is None or not forms.keep(fields, draft, step):
             raise FormError(_("There is nothing to keep here; please answer the question."))
-        options = dict(await self.options(loaded, step))
+        options = dict(await self.offers(loaded).options(step))
         if options:  # a picker's value kept is its choice: shown under its question, as a pressed one is
             self.picked(fields, draft, step, forms.describe_current(step, self.r.tr.lang(self.lang), options))
         task.draft = draft

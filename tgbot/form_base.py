@@ -1,6 +1,7 @@
 """The ground every form in chat stands on (`tgbot.conversation.Conversation` is built on it): the form's shape
 for a task (its case's definition and data, the fields asked), the draft saved on the task row with the messages
-queued, the next question or the summary asked, and the stamp every form button carries.
+queued, the next question or the summary asked (what a question offers is `tgbot.form_offers`'s), and the stamp
+every form button carries.
 
 The draft lives on the task row and the person's `active_task_id` points at it, so a restart in the
 middle of a form loses nothing. Every button carries a stamp of the question it was sent with (`step_stamp`);
@@ -24,12 +25,11 @@ from sqlalchemy.orm.util import identity_key
 
 from db.models import Case, Outbox, Task, User
 from flows import forms
-from flows.context import case_context
 from flows.form_shape import comment_field as comment_field  # re-exported: the conversation names it
 from flows.form_shape import form_shape
 from flows.i18n import _
 from flows.items import item_of_form, parse_item_task
-from flows.model import FieldDef, ProcessDef, local
+from flows.model import FieldDef, ProcessDef
 from flows.runtime import (
     COMMENT_FILE_SUFFIX,
     EDIT_PREFIX,
@@ -42,8 +42,7 @@ from flows.runtime import (
     task_def,
 )
 from flows.status import TaskStatus
-from flows.templating import render
-from services import access, kept_files, outbox, outbox_answer
+from services import outbox, outbox_answer
 from services import people as people_repo
 from services.cases import CaseService, task_state
 from services.core import Core
@@ -124,6 +123,14 @@ class FormBase:
         self.cases = cases or CaseService(core, session)
         self.r = renderer or renderer_for(core)
 
+    def offers(self, loaded: FormCase) -> form_offers.QuestionOffers:
+        """What the question offers (`tgbot.form_offers`); made for each question, as the person may switch language
+        mid-form (`Conversation.ask_again_in`)."""
+        return form_offers.QuestionOffers(
+            r=self.r, session=self.session, user=self.user, lang=self.lang, now=self.cases.now,
+            spec=loaded.spec, data=loaded.data, company_id=loaded.company_id,
+        )  # fmt: skip
+
     def say(self, text: str, keyboard: dict[str, Any] | None = None, *, purpose: str | None = None) -> None:
         outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=purpose)
 
@@ -172,30 +179,12 @@ class FormBase:
                 # asked anew: the last round's waybill is not this round's.
                 kept = [name for name in names if name not in fields or not fields[name].fresh]
                 forms.remember_current(kept, draft, loaded.data)
-                self._offer_defaults(loaded, fields, names, draft)
+                self.offers(loaded).defaults(fields, names, draft)
         task.draft = copy.deepcopy(draft)
         self.user.active_task_id = task.id
         prompts.drop_offered(self.user)  # a quantity offered after «В заявку»: the form's answers are not it
         await self.ask(task, heading=heading)
         return True
-
-    def _offer_defaults(
-        self, loaded: FormCase, fields: dict[str, FieldDef], names: list[str], draft: dict[str, Any]
-    ) -> None:
-        """A field with nothing to keep yet offers its `default`, worked out from the case (the chosen supplier's
-        address): kept with one button, or replaced by typing."""
-        current: dict[str, Any] = draft.setdefault("current", {})
-        lang = self.r.tr.lang(self.lang)
-        for name in names:
-            fdef = fields.get(name)
-            if fdef is None or fdef.default is None or current.get(name):
-                continue
-            context = case_context(loaded.spec, loaded.data, lang=lang)
-            offered = " ".join(render(local(fdef.default, lang), context).split())
-            if offered:
-                current[name] = offered
-        if not current:
-            draft.pop("current")
 
     async def active_task(self) -> AnyTask | None:
         task_id = self.user.active_task_id
@@ -229,20 +218,6 @@ class FormBase:
             set_committed_value(task, "draft", written)  # written: nothing left for the unit of work
         else:
             task.draft = written
-
-    @staticmethod
-    def _around(
-        loaded: FormCase, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
-    ) -> tuple[dict[str, FieldDef], dict[str, Any]]:
-        """The other fields a question's date rules and bounds may name, and their values now: the form's answers
-        over the case's, and for a list entry its own fields first."""
-        known = {**loaded.data, **draft["values"]}
-        if step.index is None:
-            return fields, known
-        entry_fields = fields[step.name].fields or {}
-        entries = draft["values"].get(step.name) or []
-        entry = entries[step.index] if step.index < len(entries) else {}
-        return {**fields, **entry_fields}, {**known, **entry}
 
     async def ask(
         self,
@@ -298,12 +273,13 @@ class FormBase:
             # Remembered so that its buttons can be taken away once the form is confirmed or cancelled.
             await self._save(task, draft, summary=row)
             return
-        options = await self.options(loaded, step)
+        offers = self.offers(loaded)
+        options = await offers.options(step)
         # A date's example is one its rules take on the other answers too (a return not before the shipping answered);
         # a number's range is narrowed by its bounds that are other values of the case (at most the report's kilos).
         fdef = step.field
         ruled = fdef is not None and (fdef.type == "date" or (fdef.type == "number" and bool(fdef.bounds())))
-        around = self._around(loaded, fields, draft, step) if ruled else None
+        around = offers.around(fields, draft, step) if ruled else None
         options += form_offers.offers(self.r, self.user, self.lang, step, around)
         if fdef is not None and fdef.type == "date" and day is not None and day.isoformat() not in dict(options):
             options.append((day.isoformat(), form_offers.suggested_day(self.r, day, self.lang)))
@@ -330,7 +306,7 @@ class FormBase:
             return
         draft.pop(ALBUM, None)
         self.answered(draft)
-        text, keyboard = self._offer_kept(task, step, draft, text, keyboard, step_no)
+        text, keyboard = offers.kept(task.id, step, draft, text, keyboard, step_no)
         row = outbox.message(self.session, self.user.tg_id, text, self.cases.now, keyboard, purpose=outbox.QUESTION)
         if album is not None and step.is_file:
             draft[ALBUM] = album
@@ -340,35 +316,6 @@ class FormBase:
         # has buttons that answer it: a question with «Back» and «Cancel» alone is answered by typing, and taking
         # those off would cost every typed answer a request to Telegram (the bot's path: `konveyer bench --only bot`).
         await self._save(task, draft, row if answering_buttons(keyboard) else None, key=PICKER_ROW)
-
-    def _offer_kept(
-        self,
-        task: AnyTask,
-        step: forms.Step,
-        draft: dict[str, Any],
-        text: str,
-        keyboard: dict[str, Any] | None,
-        step_no: int,
-    ) -> tuple[str, dict[str, Any] | None]:
-        """A question for a file, to a person who sent one when nothing asked for it (`services.kept_files`): it is
-        offered in the same message, «use it» or «send another»."""
-        if not step.is_file or step.field is None or forms.collected_files(draft, step) or not self.user.kept_files:
-            return text, keyboard
-        files = kept_files.fitting(kept_files.kept(self.user, self.cases.now), step.field)
-        if not files:
-            return text, keyboard
-        offer = (
-            self.r.t("📎 Use the file you sent earlier?", self.lang) if len(files) == 1
-            else self.r.t("📎 Use the files you sent earlier (%(n)s)?", self.lang, n=len(files))
-        )  # fmt: skip
-        row = [
-            {"text": self.r.t("✅ Use it", self.lang),
-             "callback_data": FormCb(action="kept", task_id=task.id, arg="use", step=step_no).pack()},
-            {"text": self.r.t("📤 Send another", self.lang),
-             "callback_data": FormCb(action="kept", task_id=task.id, arg="new", step=step_no).pack()},
-        ]  # fmt: skip
-        rows = list((keyboard or {}).get("inline_keyboard", []))
-        return f"{text}\n\n{offer}", {**(keyboard or {}), "inline_keyboard": [row, *rows]}
 
     def picked(
         self, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step, choice: str, asked: str = ""
@@ -417,24 +364,6 @@ class FormBase:
         if tdef.kind not in ("approve", "choice"):
             return None
         return self.r.outcome_label(tdef, outcome, self.lang)
-
-    async def options(self, loaded: FormCase, step: forms.Step) -> list[tuple[str, str]]:
-        fdef = step.field
-        if fdef is None:
-            return []
-        spec = loaded.spec
-        if fdef.type == "choice" and fdef.options:
-            return [(k, self.r.local(v, self.lang)) for k, v in fdef.options.items()]
-        if fdef.type == "directory" and fdef.directory:
-            return [(e.key, e.name) for e in spec.directories.get(fdef.directory, [])]
-        if fdef.type == "bool":
-            return [("1", self.r.t("Yes", self.lang)), ("0", self.r.t("No", self.lang))]
-        if fdef.type == "user":
-            people = await people_repo.members(self.session, fdef.role) if fdef.role else []
-            # Another dealer's staff are neither offered nor named on this organisation's case.
-            people = await access.reachable(self.session, people, loaded.company_id)
-            return [(str(u.id), u.name) for u in people]
-        return []
 
     async def _current(
         self, task: AnyTask, step_no: int | None

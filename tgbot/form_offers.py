@@ -2,18 +2,31 @@
 «Сегодня» and «Завтра» (only where its rules take that day: `services.wording.hints`), the person's own full name
 (`offer: own_name`), the working day a day off's refusal names. Typing still answers the question. A pressed offer
 is worked out again (`offered_value`), so a day gone by is not taken for today, nor a name since changed for the
-person's; a pressed day is checked as a typed one."""
+person's; a pressed day is checked as a typed one.
+
+The form (`tgbot.form_base.FormBase`) asks the rest of what a question offers of `QuestionOffers`, made for the
+question's case: the options of a choice, a directory, a yes/no or a role's people; the value a field's `default`
+offers to keep; the file a person sent when nothing asked for one, offered at the next question for a file; and the
+other answers a date's offers, rules and bounds are worked out from (`around`)."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
 from flows import forms
 from flows import values as field_values
-from flows.model import FieldDef
+from flows.context import case_context
+from flows.model import FieldDef, ProcessDef, local
+from flows.templating import render
+from services import access, kept_files
+from services import people as people_repo
 from services.wording.hints import Around
+from tgbot.callbacks import FormCb
 from tgbot.render import Renderer
 
 # The key of the button offering the person's own full name (`FieldDef.offer`): the name is read again when pressed.
@@ -22,7 +35,7 @@ OWN_NAME = "own_name"
 
 def offers(r: Renderer, user: User, lang: str | None, step: forms.Step, around: Around | None) -> list[tuple[str, str]]:
     """The offers of `step`'s question as (key, label). `around`: the other fields a date's rules may name and their
-    values now (`FormBase._around`), given for a date."""
+    values now (`QuestionOffers.around`), given for a date."""
     fdef = step.field
     if fdef is None or step.is_more:
         return []
@@ -68,3 +81,95 @@ def _own_name(user: User, fdef: FieldDef) -> str | None:
         except field_values.InvalidAnswer:
             return None
     return name
+
+
+@dataclass(frozen=True)
+class QuestionOffers:
+    """What a person's form offers at a question of one case, in the language they read now. `data`: the case's
+    values as the form reads them (an item's form: its entry's); `company_id`: the case's organisation."""
+
+    r: Renderer
+    session: AsyncSession
+    user: User
+    lang: str | None
+    now: datetime
+    spec: ProcessDef
+    data: dict[str, Any]
+    company_id: int | None
+
+    async def options(self, step: forms.Step) -> list[tuple[str, str]]:
+        """The options of `step`'s question as (key, label): a choice's, a directory's entries, yes and no, a role's
+        people."""
+        fdef = step.field
+        if fdef is None:
+            return []
+        if fdef.type == "choice" and fdef.options:
+            return [(k, self.r.local(v, self.lang)) for k, v in fdef.options.items()]
+        if fdef.type == "directory" and fdef.directory:
+            return [(e.key, e.name) for e in self.spec.directories.get(fdef.directory, [])]
+        if fdef.type == "bool":
+            return [("1", self.r.t("Yes", self.lang)), ("0", self.r.t("No", self.lang))]
+        if fdef.type == "user":
+            people = await people_repo.members(self.session, fdef.role) if fdef.role else []
+            # Another dealer's staff are neither offered nor named on this organisation's case.
+            people = await access.reachable(self.session, people, self.company_id)
+            return [(str(u.id), u.name) for u in people]
+        return []
+
+    def defaults(self, fields: dict[str, FieldDef], names: list[str], draft: dict[str, Any]) -> None:
+        """A field with nothing to keep yet offers its `default`, worked out from the case (the chosen supplier's
+        address): kept with one button, or replaced by typing."""
+        current: dict[str, Any] = draft.setdefault("current", {})
+        lang = self.r.tr.lang(self.lang)
+        for name in names:
+            fdef = fields.get(name)
+            if fdef is None or fdef.default is None or current.get(name):
+                continue
+            context = case_context(self.spec, self.data, lang=lang)
+            offered = " ".join(render(local(fdef.default, lang), context).split())
+            if offered:
+                current[name] = offered
+        if not current:
+            draft.pop("current")
+
+    def around(
+        self, fields: dict[str, FieldDef], draft: dict[str, Any], step: forms.Step
+    ) -> tuple[dict[str, FieldDef], dict[str, Any]]:
+        """The other fields a question's date rules and bounds may name, and their values now: the form's answers
+        over the case's, and for a list entry its own fields first."""
+        known = {**self.data, **draft["values"]}
+        if step.index is None:
+            return fields, known
+        entry_fields = fields[step.name].fields or {}
+        entries = draft["values"].get(step.name) or []
+        entry = entries[step.index] if step.index < len(entries) else {}
+        return {**fields, **entry_fields}, {**known, **entry}
+
+    def kept(
+        self,
+        task_id: int,
+        step: forms.Step,
+        draft: dict[str, Any],
+        text: str,
+        keyboard: dict[str, Any] | None,
+        step_no: int,
+    ) -> tuple[str, dict[str, Any] | None]:
+        """A question for a file, to a person who sent one when nothing asked for it (`services.kept_files`): it is
+        offered in the same message, «use it» or «send another»."""
+        if not step.is_file or step.field is None or forms.collected_files(draft, step) or not self.user.kept_files:
+            return text, keyboard
+        files = kept_files.fitting(kept_files.kept(self.user, self.now), step.field)
+        if not files:
+            return text, keyboard
+        offer = (
+            self.r.t("📎 Use the file you sent earlier?", self.lang) if len(files) == 1
+            else self.r.t("📎 Use the files you sent earlier (%(n)s)?", self.lang, n=len(files))
+        )  # fmt: skip
+        row = [
+            {"text": self.r.t("✅ Use it", self.lang),
+             "callback_data": FormCb(action="kept", task_id=task_id, arg="use", step=step_no).pack()},
+            {"text": self.r.t("📤 Send another", self.lang),
+             "callback_data": FormCb(action="kept", task_id=task_id, arg="new", step=step_no).pack()},
+        ]  # fmt: skip
+        rows = list((keyboard or {}).get("inline_keyboard", []))
+        return f"{text}\n\n{offer}", {**(keyboard or {}), "inline_keyboard": [row, *rows]}
