@@ -416,6 +416,9 @@ async def test_going_back_and_correcting_a_field_before_confirming(shop: Harness
     question = await manager.expect("Количество", "Сейчас: 1")
     await manager.press(KEEP, question)
     await manager.expect("Сумма закупки")
+    # The question kept reads as answered, as a pressed option does: not «Сейчас: 1» with its buttons gone.
+    kept = await manager.no_buttons_left(question["message_id"])
+    assert kept["text"] == "✏️ Количество\n✅ 1 шт", kept["text"]
     await manager.send("10 000")
     await manager.press("Назад", await manager.expect("Марка"))  # the sum was wrong: back one question
     question = await manager.expect("Сумма закупки", "Сейчас: 10\u00a0000,00\u00a0₽")

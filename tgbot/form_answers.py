@@ -474,8 +474,15 @@ class FormAnswers(FormBase):
                 raise FormError(broken[0], **broken[1])
         if step is None or not forms.keep(fields, draft, step):
             raise FormError(_("There is nothing to keep here; please answer the question."))
+        # The value kept is the answer, shown under its question as a pressed option is (a picker's by its choice's
+        # words): «Сейчас: …» left there without its buttons reads as still asked. A list kept whole has no one line
+        # (""): its question only loses its buttons.
         options = dict(await self.offers(loaded).options(step))
-        if options:  # a picker's value kept is its choice: shown under its question, as a pressed one is
-            self.picked(fields, draft, step, forms.describe_current(step, self.r.tr.lang(self.lang), options))
+        if options or step.whole or step.field is None:
+            kept = forms.describe_current(step, self.r.tr.lang(self.lang), options)
+        else:  # in the summary's words: «2 шт», a file's name
+            kept = self.r.summary_value(step.field, step.current, self.lang, loaded.spec)
+        if kept:
+            self.picked(fields, draft, step, kept)
         task.draft = draft
         await self.ask(task)
