@@ -30,9 +30,14 @@ async def test_a_mistyped_company_is_typed_again_and_nothing_is_created(harness:
     assert await companies_named(harness) == []
 
     await manager.send("ООО Мясной двор")
-    await manager.press("Создать", await manager.expect("Компании «ООО Мясной двор» пока нет. Создать?"))
-    await manager.expect("✏️")  # on to the volumes
+    offer = await manager.expect("Компании «ООО Мясной двор» пока нет. Создать?")
+    await manager.press("Создать", offer)
+    await manager.expect("✏️ Объём")  # on to the volumes
     assert await companies_named(harness) == ["ООО Мясной двор"]
+    # The offer now reads as the question answered, and says the client was added: not «…пока нет. Создать?» left
+    # standing with its buttons gone, as if nothing had been created.
+    answered = await manager.no_buttons_left(offer["message_id"])
+    assert answered["text"] == "✏️ Клиент\n✅ ООО Мясной двор — добавлена в справочник", answered["text"]
 
 
 async def test_a_company_like_the_one_typed_is_not_it_and_the_name_is_typed_again(harness: Harness) -> None:
@@ -46,6 +51,19 @@ async def test_a_company_like_the_one_typed_is_not_it_and_the_name_is_typed_agai
     await manager.press("Ввести заново", offer)
     await manager.expect("Клиент")
     assert await companies_named(harness) == ["ООО Мясной двор"]
+
+
+async def test_a_company_picked_from_those_found_reads_as_the_answer_under_its_question(harness: Harness) -> None:
+    async with harness.core.sessionmaker() as session, session.begin():
+        await companies.create(session, "ООО Мясной двор", None, harness.clock.now())
+    manager = await harness.person("Антон", "sales_manager")
+    await start_a_process(manager, "Сделка", "Клиент")
+    await manager.send("Мясной")
+    offer = await manager.expect("«Мясной»: это одна из этих компаний?")
+    await manager.press("ООО Мясной двор", offer)
+    await manager.expect("✏️ Объём")
+    answered = await manager.no_buttons_left(offer["message_id"])
+    assert answered["text"] == "✏️ Клиент\n✅ ООО Мясной двор", answered["text"]
 
 
 async def test_type_again_pressed_twice_asks_once_and_the_second_press_says_why(harness: Harness) -> None:

@@ -153,7 +153,14 @@ class FormAnswers(FormBase):
                 await self.ask(task)
                 return
             directory = companies.directory_of(loaded.spec, step.field)
-            forms.answer(draft, step, await self._company_value(draft, key, directory))
+            company = await self._company_value(draft, key, directory)
+            # The offer («…пока нет. Создать?», «это одна из этих компаний?») reads as the question answered, and a
+            # company made by this press says so.
+            shown = company["name"]
+            if key.startswith(CREATE):
+                shown = self.r.t("%(name)s — added to the directory", self.lang, name=shown)
+            self.picked(fields, draft, step, shown)
+            forms.answer(draft, step, company)
             task.draft = draft
             await self.ask(task)
             return
