@@ -18,6 +18,7 @@ from admin.pages import PanelPages
 from admin.processes import svg_document
 from admin.words import CASE_STATUS
 from db.models import AuditEntry, StoredFile
+from flows.context import case_labels
 from flows.i18n import _
 from flows.items import item_state
 from flows.model import FILE_TYPES, FieldDef, ProcessDef
@@ -266,7 +267,7 @@ class CasePages(PanelPages):
     def _fields(self, spec: ProcessDef, data: dict[str, Any], names: dict[int, str]) -> list[dict[str, Any]]:
         """The case's data, one row per field and one block per list entry; files as links and images."""
         rows: list[dict[str, Any]] = []
-        for name, fdef in spec.fields.items():
+        for name, fdef in case_labels(spec, spec.fields, data).items():  # named as the case reads them
             value = data.get(name)
             if name not in data or fdef.hidden:  # kept for other systems (1C's id of a product), as in chat
                 continue

@@ -184,9 +184,14 @@ class Words:
             return names.get(task.assignee_id) or "?"
         return self.role(task.role) if task.role else self.t("the case's responsible")
 
-    def field_label(self, spec: ProcessDef, name: str) -> str:
+    def field_label(self, spec: ProcessDef, name: str, case_data: dict[str, Any] | None = None) -> str:
+        """A field's label; with the case's data, as the case reads it (a label written as a template)."""
         fdef = spec.fields.get(name)
-        return self.core.translator.local(fdef.label, self.lang) if fdef else self._label({}, name)
+        if fdef is None:
+            return self._label({}, name)
+        if case_data is not None:
+            return self.core.wording.field_label(spec, fdef, case_data, self.lang)
+        return self.core.translator.local(fdef.label, self.lang)
 
     def _item(self, spec: ProcessDef, action: str, data: dict[str, Any], case_data: dict[str, Any] | None) -> str:
         """An item's step in the case's history: «Аппарат УЗИ: «Отправлен» → «На таможне»» — the item named as its
@@ -241,7 +246,7 @@ class Words:
         return self.t("“%(item)s”: “%(field)s” changed from %(old)s to %(new)s", item=item, field=label, old=old,
                       new=new)  # fmt: skip
 
-    def _changes(self, spec: ProcessDef, data: dict[str, Any]) -> str:
+    def _changes(self, spec: ProcessDef, data: dict[str, Any], case_data: dict[str, Any] | None) -> str:
         """«; «Дата поступления товара» changed from 25.12.2026 to 22.01.2027» for each value an answer replaced."""
         before = data.get("before")
         values = data.get("values") or {}
@@ -256,7 +261,7 @@ class Words:
             said.append(
                 self.t(
                     "“%(field)s” changed from %(old)s to %(new)s",
-                    field=self.field_label(spec, name),
+                    field=self.field_label(spec, name, case_data),
                     old=wording.summary_value(fdef, old, self.lang, spec),
                     new=wording.summary_value(fdef, values.get(name), self.lang, spec),
                 )
@@ -303,11 +308,11 @@ class Words:
             text = self.t("task “%(task)s” — done", task=title)
             if outcome:
                 text += f" ({outcome})"
-            filled = [self.field_label(spec, n) for n in (data.get("values") or {}) if n in spec.fields]
+            filled = [self.field_label(spec, n, case_data) for n in (data.get("values") or {}) if n in spec.fields]
             if filled:
                 text += "; " + self.t("filled in: %(fields)s", fields=", ".join(filled))
             text += self._comment(spec, task, data)
-            text += self._changes(spec, data)
+            text += self._changes(spec, data, case_data)
         elif action == "stage.entered":
             text = self.t("stage “%(to)s”", to=self.stage(spec, data.get("to")))
             if data.get("from") and data.get("from") != data.get("to"):  # the same stage again: its name once
@@ -344,7 +349,8 @@ class Words:
         elif action == "case.move_withdrawn":
             text = self.t("withdrew the move to stage “%(to)s”", to=self.stage(spec, data.get("to")))
         elif action == "case.edit_requested":
-            text = self.t("asked to change “%(field)s”", field=self.field_label(spec, str(data.get("field"))))
+            field = self.field_label(spec, str(data.get("field")), case_data)
+            text = self.t("asked to change “%(field)s”", field=field)
         elif action == "work.started":
             text = self.t("work on task “%(task)s” started", task=title)
         elif action == "work.paused":

@@ -14,9 +14,18 @@ from typing import Any
 from flows import values
 from flows.expressions import CANCELLED_ENTRY
 from flows.items import item_states
-from flows.model import DirectoryEntry, FieldDef, LocalText, ProcessDef, ReportAction, TrackDef, local
+from flows.model import (
+    DEFAULT_LANG,
+    DirectoryEntry,
+    FieldDef,
+    LocalText,
+    ProcessDef,
+    ReportAction,
+    TrackDef,
+    local,
+)
 from flows.spec_cache import SpecCache
-from flows.templating import LANG_KEY
+from flows.templating import LANG_KEY, TemplateError, render
 
 # Field types whose stored JSON becomes another Python type here.
 _TYPED = frozenset({"number", "money", "date", "datetime"})
@@ -215,3 +224,34 @@ def _typed_text(kind: str, value: str) -> Any:
         return values.from_json(kind, value)
     except (TypeError, ValueError):
         return value
+
+
+def case_label(
+    spec: ProcessDef, label: LocalText, data: Mapping[str, Any], refs: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """A label written as a template (`FieldDef.label_template`) as this case reads it, in each language it is
+    written in: «Дата получения замены» once the supplier chose an exchange."""
+    texts = {DEFAULT_LANG: label} if isinstance(label, str) else label
+    read: dict[str, str] = {}
+    for lang, text in texts.items():
+        try:
+            read[lang] = render(text, case_context(spec, data, refs=refs, lang=lang)).strip()
+        except TemplateError:
+            read[lang] = text  # the checker refuses one that does not parse; an older version's is shown as written
+    return read
+
+
+def case_labels(
+    spec: ProcessDef, fields: Mapping[str, FieldDef], data: Mapping[str, Any], refs: Mapping[str, Any] | None = None
+) -> Mapping[str, FieldDef]:
+    """`fields` with their labels as this case reads them (`case_label`): what a question, a summary or a card of the
+    case names them by. No label a template (nearly every definition): `fields` itself."""
+    templated = [name for name, fdef in fields.items() if fdef.label_template is not None]
+    if not templated:
+        return fields
+    read = dict(fields)
+    for name in templated:
+        fdef = fields[name]
+        label = case_label(spec, fdef.label_template or fdef.label, data, refs)
+        read[name] = fdef.model_copy(update={"label": label, "label_template": None})
+    return read

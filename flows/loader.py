@@ -634,7 +634,7 @@ def _cross_check_call(
 
 # Texts people read that are not the bot's words for them: a field's `default` is a value the case keeps, so are
 # a directory's entries (a supplier's name); an e-mail goes to someone outside the company, in its language.
-_NOT_WORDED_PER_READER = frozenset({"default", "directories"})
+_NOT_WORDED_PER_READER = frozenset({"default", "directories", "label_template"})  # a template: its `label` says it
 _NOT_READ_BY_STAFF: tuple[type, ...] = (EmailDef,)
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -1327,6 +1327,11 @@ def _check_field(
     _check_date_rules(c, path, name, fdef, {**spec.fields, **(siblings or {})})
     _check_bounds(spec, c, path, name, fdef, siblings or {})
     _check_template(c, (*path, "default"), fdef.default)
+    if siblings is None:
+        _check_template(c, (*path, "label"), fdef.label_template)  # over the case, as a title
+    elif fdef.label_template is not None:
+        # An entry's fields are named alike in every entry, on the entry's forms, cards and the panel.
+        c.add((*path, "label"), _("the label of a list entry's field cannot read the case: write it as plain words"))
     if fdef.type == "directory" and fdef.directory not in spec.directories:
         c.add((*path, "directory"), _("unknown directory '%(directory)s'"), directory=fdef.directory)
     if fdef.type == "user" and fdef.role is not None and fdef.role not in spec.roles:
@@ -1399,6 +1404,7 @@ def _check_refs(c: _Checker, path: Path_, refs: list[FieldRef], fields: dict[str
     _check_field_list(c, path, ref_names(refs), fields)
     for index, ref in enumerate(refs):
         fdef = fields.get(ref.field)
+        _check_template(c, (*path, index, "label"), ref.label_template)
         if fdef is not None and ref.default is not None:
             if fdef.type != "text":
                 c.add((*path, index), _("only a text field may have a 'default'"))

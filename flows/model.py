@@ -133,9 +133,32 @@ def _words(unit: str | list[str]) -> list[str]:
     return [unit] if isinstance(unit, str) else list(unit)
 
 
+def _is_template(text: Any) -> bool:
+    """Whether a text of a definition reads the case (`{{ … }}`, `{% … %}`) rather than saying the same words to all."""
+    texts = [text] if isinstance(text, str) else list(text.values()) if isinstance(text, dict) else []
+    return any(isinstance(one, str) and ("{{" in one or "{%" in one) for one in texts)
+
+
+def _label_as_written(value: Any) -> Any:
+    """A label written as a template over the case («Дата {% if verdict == 'exchange' %}получения замены{% else %}…»)
+    is kept as `label_template`, rendered over each case where one is at hand (`flows.context.case_labels`); `label`
+    becomes how it reads where none is (a report's column, a drawing): over no values, its `else`."""
+    if not isinstance(value, dict) or not _is_template(value.get("label")):
+        return value
+    label = value["label"]
+    texts = {DEFAULT_LANG: label} if isinstance(label, str) else label
+    if not all(isinstance(text, str) for text in texts.values()):
+        return value  # not a text in the bot's languages: the label's own type says so
+    plain = {lang: render(text, {}).strip() for lang, text in texts.items()}
+    return {**value, "label": plain if isinstance(label, dict) else plain[DEFAULT_LANG], "label_template": label}
+
+
 class FieldDef(DateRules):
     type: FieldType
+    # A template over the case when its words depend on it (`label_template` keeps it as written; see
+    # `_label_as_written`): the day the goods came back is «Дата получения замены» after an exchange.
     label: LocalText
+    label_template: LocalText | None = None
     hint: LocalText | None = None
     required: bool = True
     options: dict[str, LocalText] | None = None  # choice: key -> label
@@ -203,6 +226,8 @@ class FieldDef(DateRules):
     # from their profile, where the question is about themselves (the employee filing a return), not a customer.
     # Offered only where it would be taken (a `full_name` field: a surname and a first name).
     offer: Literal["own_name"] | None = None
+
+    _label_template = model_validator(mode="before")(_label_as_written)
 
     @property
     def fewest(self) -> int:
@@ -407,7 +432,8 @@ class FieldRef(DateRules):
     arrival date) and may add date rules; the field, its value and its history stay the same."""
 
     field: str
-    label: LocalText | None = None
+    label: LocalText | None = None  # a template over the case, as a field's (see FieldDef.label)
+    label_template: LocalText | None = None
     hint: LocalText | None = None
     fresh: bool | None = None  # asked anew here (see FieldDef.fresh), whatever the field says
     default: LocalText | None = None  # offered here (see FieldDef.default): the supplier's address for its office
@@ -415,13 +441,13 @@ class FieldRef(DateRules):
     @model_validator(mode="before")
     @classmethod
     def _name(cls, value: Any) -> Any:
-        return {"field": value} if isinstance(value, str) else value
+        return _label_as_written({"field": value} if isinstance(value, str) else value)
 
     def apply(self, fdef: FieldDef) -> FieldDef:
         """The field as this reference asks it: its own wording, its rules added to the field's."""
         update: dict[str, Any] = {rule: other for rule, other in self.date_rules()}
         if self.label is not None:
-            update["label"] = self.label
+            update["label"], update["label_template"] = self.label, self.label_template
         if self.hint is not None:
             update["hint"] = self.hint
         if self.fresh is not None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from flows.calendar import WorkCalendar
 from flows.clock import Clock
-from flows.context import case_context
+from flows.context import case_context, case_label, case_labels
 from flows.deadlines import parse_deadline, parse_offset
 from flows.effects import (  # re-exported: the bot imports the effects from here
     BuildReport,
@@ -640,14 +640,21 @@ class Engine:
             if self._required(case.spec, n) and is_empty(values.get(n))
             and (n in fresh or (n == edited and n in values) or is_empty(case.data.get(n)))
         ]  # fmt: skip
+        # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label, and as the case
+        # reads a label written as a template.
+        asked_as = case_labels(
+            case.spec,
+            {**case.spec.fields, **{name: ref.apply(case.spec.fields[name]) for name, ref in asks.items()}},
+            case.data,
+            case.refs,
+        )
         if missing:
-            # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label.
-            labels = ", ".join(local(asks[n].label or case.spec.fields[n].label) for n in missing)
+            labels = ", ".join(local(asked_as[n].label) for n in missing)
             raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
         broken = form_rule_problem(
-            {**case.spec.fields, **{name: ref.apply(case.spec.fields[name]) for name, ref in asks.items()}},
+            asked_as,
             values,
             case.data,
             self.clock.now().astimezone(self.calendar.tz).date(),
@@ -828,7 +835,9 @@ class Engine:
         for name, old in replaced.items():
             note: dict[str, Any] = {"value": old, "at": self.clock.now().isoformat(), "task": task.key}
             ref = asks.get(name)
-            if ref is not None and ref.label is not None:
+            if ref is not None and ref.label_template is not None:
+                note["as"] = case_label(case.spec, ref.label_template, case.data, case.refs)
+            elif ref is not None and ref.label is not None:
                 note["as"] = ref.label
             earlier.setdefault(name, []).append(note)
             log.info("case %s field %s replaced by task %s", case.id, name, task.id)

@@ -546,6 +546,20 @@ def test_a_lists_line_is_a_lists_option_and_its_template_reads_the_entry() -> No
     assert any("only a list field may have a 'line'" in p for p in problems_of(bad))
 
 
+def test_a_label_that_follows_the_case_is_checked_as_any_text_and_reads_its_else_where_no_case_is_at_hand() -> None:
+    """A field's label may be a template over the case («Дата получения замены» after an exchange): its names are
+    checked as any text's, an entry's field may not have one, and without a case it reads as its `else`."""
+    templated = "label: \"{% if approve_it == 'reject' %}Срок исправления{% else %}Срок{% endif %}\""
+    source = GOOD.replace("label: Due,", templated + ",")
+    spec = parse_definition(source, "flow.yaml").spec
+    assert spec.fields["due_date"].label == "Срок", spec.fields["due_date"]
+    problems = problems_of(source.replace("{% if approve_it", "{% if aprove_it"))
+    assert any(p.startswith("flow.yaml:9:") and "aprove_it" in p for p in problems), problems
+    entry = '  lines:\n    type: list\n    label: Lines\n    fields:\n      name: {type: text, label: "{{ amount }}"}\n'
+    problems = problems_of(GOOD.replace("stages:\n", entry + "stages:\n", 1))
+    assert any(p.startswith("flow.yaml:14:") and "cannot read the case" in p for p in problems), problems
+
+
 def test_a_task_done_when_taken_is_a_confirm_task_that_asks_nothing() -> None:
     """«✋ Взять» as the whole task (a lead put in work): only for a confirm task without fields; its one button and
     its card's result say so."""

@@ -159,7 +159,7 @@ async def case_view(service: CaseService, user: User, loaded: Loaded) -> tuple[s
         and access.can_edit(user, state)
     ):
         for name in state.spec.stage(state.stage).editable:
-            label = "✏️ " + core.translator.local(state.spec.fields[name].label, lang)
+            label = "✏️ " + core.wording.field_label(state.spec, state.spec.fields[name], state.data, lang)
             rows.append(
                 [
                     InlineKeyboardButton(

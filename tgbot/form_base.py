@@ -25,6 +25,7 @@ from sqlalchemy.orm.util import identity_key
 
 from db.models import Case, Outbox, Task, User
 from flows import forms
+from flows.context import case_labels
 from flows.form_shape import comment_field as comment_field  # re-exported: the conversation names it
 from flows.form_shape import form_shape
 from flows.i18n import _
@@ -157,7 +158,8 @@ class FormBase:
         # case's fields as this task asks them (a loop's own wording of a field, its date rules).
         loaded = FormCase(spec=spec, data=form_data(case.data, state_task), task=state_task, company_id=case.company_id)
         fields, names = form_shape(spec, state_task, outcome)
-        return loaded, dict(fields), list(names)
+        # Its questions, summary and refusals name each field as this case reads it (a label written as a template).
+        return loaded, dict(case_labels(spec, fields, case.data)), list(names)
 
     async def begin(self, task: AnyTask, outcome: str, *, heading: str | None = None) -> bool:
         """Start (or resume) the form for this outcome. False if the outcome needs no answers. `heading`: what the

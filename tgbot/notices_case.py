@@ -212,7 +212,7 @@ class CaseNotices(NoticesBase):
             "🗓 %(case)s\n%(field)s is now %(value)s. The deadline of “%(task)s” moves to %(when)s.",
             lang,
             case=r.case_name(loaded.state, lang),
-            field=r.tr.local(fdef.label, lang),
+            field=r.field_label(spec, fdef, loaded.state.data, lang),
             value=r.summary_value(fdef, value, lang, spec) if value not in (None, "") else "—",
             task=r.task_title(spec, task, lang, loaded.state.data),
             when=r.when(task.due_at, lang) if task.due_at is not None else "—",
@@ -228,7 +228,7 @@ class CaseNotices(NoticesBase):
             lang = user.language
             said = {
                 "case": r.case_name(state, lang),
-                "field": r.local(fdef.label, lang),
+                "field": r.field_label(spec, fdef, state.data, lang),
                 "value": "—" if is_empty(corrected.after) else r.summary_value(fdef, corrected.after, lang, spec),
                 "before": "—" if is_empty(corrected.before) else r.summary_value(fdef, corrected.before, lang, spec),
                 "who": names.get(corrected.by, "?"),

@@ -64,8 +64,10 @@ class TaskWords:
     # a production manager read «Сделайте расчёт закупки» and «Готово», and learnt of the file only after pressing.
     asks: str = ""
     # When some of those fields are asked only if their `ask_if` holds (a deferral's agreement only for an order with
-    # a deferred item): each field's name and label, worded per card over the case's data instead of `asks`.
+    # a deferred item), or are named by a label written as a template: each field's name and label, worded per card
+    # over the case's data instead of `asks`.
     asks_if: tuple[tuple[str, str], ...] = ()
+    labels_read: bool = False  # some of those labels are templates: read over the case's data on each card
 
 
 # A task's words per definition by (stage, key, language): every card of a step (given, then edited when it
@@ -143,21 +145,30 @@ class TaskCards(ItemCards):
         stage = self.t("Stage: %(stage)s", key, stage=self.stage_title(spec, task.stage, key))
         outcomes = tuple((name, self.tr.local(odef.label, key)) for name, odef in tdef.outcome_defs().items())
         labels = self._ask_labels(spec, tdef, key) if task.key != START_TASK else []
-        if any(spec.fields[name].ask_if is not None for name, _label in labels):
-            words = TaskWords(tdef, title, stage, outcomes, asks_if=tuple(labels))
+        read = any(ref.label_template is not None or spec.fields[ref.field].label_template is not None
+                   for ref in tdef.fields if ref.field in spec.fields)  # fmt: skip
+        if read or any(spec.fields[name].ask_if is not None for name, _label in labels):
+            words = TaskWords(tdef, title, stage, outcomes, asks_if=tuple(labels), labels_read=read)
         else:
             words = TaskWords(tdef, title, stage, outcomes, self._asks([label for _name, label in labels], key))
         return _TASK_WORDS.put(spec, part, words)
 
-    def _ask_labels(self, spec: ProcessDef, tdef: TaskDef, lang: str) -> list[tuple[str, str]]:
-        """The fields the task asks when it is answered, by the names its questions use: a file or photos marked so
-        (something to prepare before pressing: 📎, 📷)."""
+    def _ask_labels(
+        self, spec: ProcessDef, tdef: TaskDef, lang: str, data: dict[str, Any] | None = None
+    ) -> list[tuple[str, str]]:
+        """The fields the task asks when it is answered, by the names its questions use (as the case of `data` reads
+        them, a label written as a template): a file or photos marked so (something to prepare before pressing: 📎,
+        📷)."""
         labels: list[tuple[str, str]] = []
         for ref in tdef.fields:
             fdef = spec.fields.get(ref.field)
             if fdef is None or fdef.hidden:
                 continue
-            label = self.tr.local(ref.label or fdef.label, lang)
+            asked_as = ref.apply(fdef)
+            if data is None:
+                label = self.tr.local(asked_as.label, lang)
+            else:
+                label = self.field_label(spec, asked_as, data, lang)
             labels.append((ref.field, f"{_FILE_MARKS[fdef.type]} {label}" if fdef.type in _FILE_MARKS else label))
         return labels
 
@@ -166,8 +177,10 @@ class TaskCards(ItemCards):
         four fields on an order paid in advance, which its form never asks."""
         if not words.asks_if:
             return words.asks
-        wanted = set(asked(case.spec.fields, [name for name, _label in words.asks_if], {}, case.data))
-        return self._asks([label for name, label in words.asks_if if name in wanted], self.tr.lang(lang))
+        key = self.tr.lang(lang)
+        labels = self._ask_labels(case.spec, words.tdef, key, case.data) if words.labels_read else words.asks_if
+        wanted = set(asked(case.spec.fields, [name for name, _label in labels], {}, case.data))
+        return self._asks([label for name, label in labels if name in wanted], key)
 
     def _asks(self, labels: list[str], lang: str) -> str:
         """The first few of `labels`, the rest counted."""

@@ -3,13 +3,14 @@ clock, and a text of a definition (a label, a template) in the reader's language
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows.calendar import WorkCalendar
 from flows.clock import Clock
-from flows.context import case_context
-from flows.model import ProcessDef, local
+from flows.context import case_context, case_label
+from flows.model import FieldDef, ProcessDef, local
 from flows.templating import TemplateError, render
 from services.i18n import Translator
 
@@ -34,6 +35,12 @@ class WordingBase:
 
     def local(self, text: Any, lang: str | None) -> str:
         return local(text, self.tr.lang(lang))
+
+    def field_label(self, spec: ProcessDef, fdef: FieldDef, data: Mapping[str, Any], lang: str | None) -> str:
+        """A field's label as this case reads it in `lang` (a label written as a template, `FieldDef.label`)."""
+        if fdef.label_template is None:
+            return self.local(fdef.label, lang)
+        return self.local(case_label(spec, fdef.label_template, data), lang)
 
     def template(
         self, text: Any, spec: ProcessDef, data: dict[str, Any], lang: str | None, extra: dict[str, Any] | None = None

@@ -122,7 +122,7 @@ class FileWords(WordingBase):
                 found += [(label, ref) for label, ref in self._comment_files(spec, data, name, lang)]
                 continue
             if fdef.type in FILE_TYPES:
-                label = self.local(fdef.label, lang)
+                label = self.field_label(spec, fdef, data, lang)
                 found += [(label, ref) for ref in _refs(data.get(name))]
             elif fdef.type == "list" and fdef.fields:
                 value = data.get(name)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flows import forms
+from flows.context import case_labels
 from flows.model import FieldDef, ProcessDef
 from services.wording.names import entry_name
 from services.wording.values import ValueWords
@@ -27,7 +28,8 @@ class SummaryWords(ValueWords):
         rather than named by their meaningless file names — to be read on a phone. `earlier`: the values later
         answers replaced (the case's EARLIER), shown under the field's line («ранее: …»)."""
         lines: list[str] = []
-        fields = fields if fields is not None else spec.fields
+        # The case's fields named as the case reads them (a label written as a template); given `fields`, the form's.
+        fields = fields if fields is not None else case_labels(spec, spec.fields, data)
         for name in names:
             fdef = fields[name]
             value = data.get(name)
