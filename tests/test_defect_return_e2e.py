@@ -158,22 +158,43 @@ async def inform_supplier(service: Person) -> None:
 
 
 async def verdict(service: Person, decision: str) -> None:
-    """The supplier's decision on the goods, with its conclusion as a file."""
-    await service.press(decision, await service.expect("Поставщик получил товар"))
+    """The supplier's decision on the goods, with its conclusion as a file. Pressed on the task's card, which came
+    with the shipment data's: what came since («✅ Готово … Ещё за вами: Поставщик получил товар?») has no buttons."""
+    await service.press(decision, await service.card("Поставщик получил товар", button=decision))
     await service.expect("Заключение поставщика")
     await service.document(b"%PDF verdict", "verdict.pdf")
     await service.press("Подтвердить", await service.expect("Проверьте"))
 
 
+async def back_from_the_supplier(service: Person, task: str = "Проконтролируйте готовность") -> dict[str, Any]:
+    """The supplier ships the goods back today — repaired, or the replacement (`task`: «Проконтролируйте обмен»)
+    — and the service manager confirms they came. Returns the summary he confirmed."""
+    await service.press("Готово", await service.expect(task))
+    await service.expect("Дата отправки товара поставщиком")
+    await service.send("сегодня")
+    summary = await service.expect("Проверьте")
+    await service.press("Подтвердить", summary)
+    return summary
+
+
 async def repaired_but_not_fixed(service: Person) -> None:
     """The goods come back from the repair today with the defect still there: up to «Комментарий», why."""
-    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
-    await service.send("сегодня")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await back_from_the_supplier(service)
     await service.press("Не устранён", await service.expect("Дефект устранён?"))
     await service.expect("Дата возврата из ремонта")
     await service.send("сегодня")
     await service.expect("Комментарий")
+
+
+async def replaced_but_not_fixed(service: Person) -> dict[str, Any]:
+    """The supplier's replacement comes today with the same defect: up to «Комментарий», why. Returns the question
+    of the day the replacement came."""
+    await back_from_the_supplier(service, "Проконтролируйте обмен")
+    await service.press("Не устранён", await service.expect("Дефект устранён?"))
+    question = await service.expect("Дата получения замены")
+    await service.send("сегодня")
+    await service.expect("Комментарий")
+    return question
 
 
 async def test_return_by_offset_notifies_the_accountant(shop: Harness) -> None:
@@ -384,6 +405,39 @@ async def test_repair_not_fixed_repeats_then_fixed_goes_back_to_the_shop(shop: H
         note = await person.expect("получен магазином")
         assert "Исправленный товар Longines" in note["text"], note["text"]
     await manager.expect("Дело закрыто")
+
+
+async def test_a_replacement_with_the_same_defect_is_asked_and_reported_as_a_replacement_not_a_repair(
+    shop: Harness,
+) -> None:
+    """The supplier exchanged the watch and the replacement lags as the first one did. Nothing came back from a
+    repair: the service manager is asked the day the replacement came, the supplier's new 5 working days are said to
+    count from it, and the shop manager's card of her case names it so."""
+    manager, service, director = shop.people["Марина"], shop.people["Сергей"], shop.people["Директор Пётр"]
+    await register_defect(manager, supplier="Helvetia")
+    await confirm_defect_and_ship(shop)
+    await inform_supplier(service)
+    await verdict(service, "Обмен")
+    await shop.move_to(morning(2027, 1, 20))
+    question = await replaced_but_not_fixed(service)
+    assert "ремонт" not in question["text"], question["text"]
+    await service.send("Замена тоже отстаёт")
+    summary = await service.expect("Проверьте")
+    assert "Дата получения замены: 20.01.2027" in summary["text"], summary["text"]
+    assert "ремонт" not in summary["text"], summary["text"]
+    await service.press("Подтвердить", summary)
+
+    note = await director.expect("Дефект не устранён")
+    assert "Замена тоже отстаёт" in note["text"] and "20.01.2027" in note["text"], note["text"]
+    assert "Замена получена 20.01.2027" in note["text"], note["text"]
+    card = await service.expect("Уведомите поставщика о браке")
+    assert "Срок — 5 рабочих дней с получения замены 20.01.2027" in card["text"], card["text"]
+    assert "ремонт" not in card["text"], card["text"]
+
+    await manager.send("/case 1")
+    case_card = await manager.card("📁 №1", button="Схема")
+    assert "Дата получения замены: 20.01.2027" in case_card["text"], case_card["text"]
+    assert "из ремонта" not in case_card["text"], case_card["text"]
 
 
 async def test_a_fix_that_did_not_hold_photographed_reaches_management_with_the_photo(shop: Harness) -> None:
