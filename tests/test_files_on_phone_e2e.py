@@ -11,6 +11,7 @@ from sqlalchemy import select
 from db.models import User
 from tests.chat import Person, picture, start_a_return_of_faulty_watches
 from tests.conftest import Harness
+from tests.test_defect_return_e2e import back_from_the_supplier, inform_supplier, verdict
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 from tgbot.callbacks import FormCb
 
@@ -160,16 +161,9 @@ async def test_is_the_defect_fixed_brings_the_photos_once_and_the_documents_on_r
     await service.document(b"%PDF-1.4 signed act", "act.pdf")
     await service.press("Готово", await service.expect("Документы на отправку", "1"))
     await service.press("Подтвердить", await service.expect("Проверьте"))
-    await service.press("Готово", await service.card("Отправьте поставщику данные об отправке", button="Готово"))
-    await service.press("Ремонт", await service.expect("Поставщик получил товар"))
-    await service.expect("Заключение поставщика")
-    await service.document(b"%PDF verdict", "verdict.pdf")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
-    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
-    await service.expect("Дата отправки")
-    await service.send("сегодня")
-    summary = await service.expect("Проверьте")
-    await service.press("Подтвердить", summary)
+    await inform_supplier(service)
+    await verdict(service, "Ремонт")
+    summary = await back_from_the_supplier(service)
     card = await service.expect("Дефект устранён?")
     await shop.settle()
     brought = after(await service.bot_messages(), summary["message_id"])  # the files come first, then the card
@@ -212,14 +206,8 @@ async def test_a_file_of_the_case_reaches_a_person_once_though_several_cards_bri
     asked = after(await service.bot_messages(), last)
     assert len([m for m in asked if m.get("photos")]) == 2 and len([m for m in asked if m.get("document")]) == 2
     await service.press("Готово", card)
-    await service.press("Ремонт", await service.card("Поставщик получил товар", button="Ремонт"))
-    await service.expect("Заключение поставщика")
-    await service.document(b"%PDF verdict", "verdict.pdf")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
-    await service.press("Готово", await service.expect("Проконтролируйте готовность"))
-    await service.expect("Дата отправки")
-    await service.send("сегодня")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await verdict(service, "Ремонт")
+    await back_from_the_supplier(service)
     card = await service.expect("Дефект устранён?")
     await shop.settle()
     assert not [m for m in after(await service.bot_messages(), card["message_id"] - 1) if m.get("photos")]
@@ -252,7 +240,7 @@ async def test_the_shop_manager_hears_where_her_return_goes_not_every_step_of_th
     assert "теперь «Товар в пути к поставщику»" not in followed, followed
 
     # The end is hers to hear: returned by offset, the case closes and she is told.
-    await service.press("Готово", await service.card("Отправьте поставщику данные об отправке", button="Готово"))
+    await inform_supplier(service)
     await service.press("взаимозачётом", await service.expect("Поставщик получил товар"))
     await service.expect("Заключение поставщика")
     await service.document(b"%PDF verdict", "verdict.pdf")

@@ -12,7 +12,13 @@ from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_admin_panel import Panel
 from tests.test_admin_panel import panel as panel  # the fixture: the web panel on the same bot
-from tests.test_defect_return_e2e import confirm_defect_and_ship, inform_supplier, register_defect
+from tests.test_defect_return_e2e import (
+    confirm_defect_and_ship,
+    inform_supplier,
+    register_defect,
+    replaced_but_not_fixed,
+    verdict,
+)
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
 
 
@@ -23,9 +29,7 @@ async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first
     await register_defect(manager, supplier="Helvetia")  # arrived 18.12.2026
     await confirm_defect_and_ship(shop)  # shipped 21.12.2026
     await inform_supplier(service)
-    await service.press("Ремонт", await service.expect("Поставщик получил товар"))
-    await service.document(b"%PDF verdict", "verdict.pdf")
-    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await verdict(service, "Ремонт")
 
     # A month later (22.01.2027) the goods are back. Sent back before they were even shipped: refused, naming the
     # shipping date.
@@ -83,6 +87,27 @@ async def test_the_return_from_repair_is_asked_as_such_and_kept_beside_the_first
     letter = [d for d in await service.documents() if d["file_name"].endswith(".docx")][-1]
     text = "\n".join(p.text for p in Document(io.BytesIO(await service.download(letter["url"]))).paragraphs)
     assert "Основание: входящий документ № ВХ-42 от 18.12.2026" in text, text
+
+
+async def test_the_panel_names_the_day_a_replacement_came_as_such(shop: Harness, panel: Panel) -> None:
+    """After the supplier's exchange the replacement came with the same defect: the panel's page of the case names
+    its date, in the fields and in the history, as the day the replacement came — nothing came back from a repair."""
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    await register_defect(manager, supplier="Helvetia")
+    await confirm_defect_and_ship(shop)
+    await inform_supplier(service)
+    await verdict(service, "Обмен")
+    await shop.move_to(datetime(2027, 1, 20, 7, 0, tzinfo=UTC))
+    await replaced_but_not_fixed(service)
+    await service.send("Замена тоже отстаёт")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    await service.expect("Уведомите поставщика о браке")
+    async with panel.client() as http:
+        await panel.login(http)
+        async with http.get(f"{panel.base}/cases/1") as response:
+            page = await response.text()
+    assert "Дата получения замены" in page and "20.01.2027" in page, page
+    assert "из ремонта" not in page, page
 
 
 async def questions_since(person: Person, message_id: int) -> list[str]:
