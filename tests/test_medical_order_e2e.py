@@ -421,6 +421,17 @@ async def _lead_to_contract_approval(harness: Harness, manager: Person, items: l
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
 
 
+async def _contract_agreed(
+    harness: Harness, manager: Person, director: Person, items: list[tuple[str, ...]]
+) -> dict[str, Any]:
+    """Up to the contract's approval (`_lead_to_contract_approval`), then the director approves it and the client
+    agrees: the manager's «Условия оплаты» card, which comes next."""
+    await _lead_to_contract_approval(harness, manager, items)
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
+    return await manager.card("Условия оплаты", button="Готово")
+
+
 async def test_the_clients_refusal_ends_the_contracts_approval_without_waiting_for_the_director(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
@@ -478,10 +489,7 @@ async def test_a_director_who_approves_before_the_client_answers_is_heard_with_t
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
-    await _lead_to_contract_approval(harness, manager, ITEMS[1:2])
-    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
-    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
-    terms = await manager.card("Условия оплаты", button="Готово")
+    terms = await _contract_agreed(harness, manager, director, ITEMS[1:2])
     assert "✅ Директор согласовал договор" in terms["text"], terms["text"]
 
 
@@ -597,10 +605,7 @@ async def _order_sent(harness: Harness, manager: Person, director: Person, prepa
     """A lead taken by `manager`, its order of the monitors (2 × 350 000, in stock) and a defibrillator (to order),
     the contract agreed and the prepayment's terms given (`prepayment` received): the deal is at «Заказ отправлен»,
     the items on their cards."""
-    await _lead_to_contract_approval(harness, manager, ITEMS[1:3])
-    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
-    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
-    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    await manager.press("Готово", await _contract_agreed(harness, manager, director, ITEMS[1:3]))
     for label, answer in (("Сумма предоплаты", prepayment), ("Дата предоплаты", "сегодня"),
                           ("Номер аккредитива", "LC-7"), ("Банк-эмитент", "Сбербанк"),
                           ("Сумма аккредитива", "900 000"), ("Аккредитив действует до", "31.03.2027")):  # fmt: skip
@@ -987,10 +992,7 @@ async def test_a_prepayment_larger_than_the_order_is_refused_at_once_naming_the_
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
-    await _lead_to_contract_approval(harness, manager, ITEMS[1:3])
-    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
-    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
-    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    await manager.press("Готово", await _contract_agreed(harness, manager, director, ITEMS[1:3]))
 
     await manager.expect("Сумма предоплаты")
     await manager.send("16 000 000")
@@ -1279,10 +1281,7 @@ async def _monitors_shipped_on_deferral(
     logistics = await harness.person("Логист Пётр", "logistics")
     payer = await harness.person(accountant, "accountant", language=lang)
     monitors = ("Кардиомонитор", "2", "В наличии", None, "350 000", "Отсрочка", "Самовывоз со склада")
-    await _lead_to_contract_approval(harness, manager, [monitors])
-    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
-    await manager.press("Клиент согласовал", await manager.card("Ответ клиента по договору", button="Клиент"))
-    await manager.press("Готово", await manager.card("Условия оплаты", button="Готово"))
+    await manager.press("Готово", await _contract_agreed(harness, manager, director, [monitors]))
     await manager.expect("Соглашение об отсрочке")
     await manager.document(b"%PDF deferral", "deferral.pdf")
     await _answer(manager, "Отсрочка, дней", days)
