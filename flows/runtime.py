@@ -641,27 +641,21 @@ class Engine:
             and (n in fresh or (n == edited and n in values) or is_empty(case.data.get(n)))
         ]  # fmt: skip
         # Named as this task asks them («Дата возврата из ремонта»), not by the field's usual label, and as the case
-        # reads a label written as a template.
-        asked_as = case_labels(
-            case.spec,
-            {**case.spec.fields, **{name: ref.apply(case.spec.fields[name]) for name, ref in asks.items()}},
-            case.data,
-            case.refs,
-        )
+        # reads a label written as a template — read only for a refusal: a step that is taken names no field, and
+        # reading a template label over the case on every step of its process would cost each of them.
+        asked_as = {**case.spec.fields, **{name: ref.apply(case.spec.fields[name]) for name, ref in asks.items()}}
         if missing:
-            labels = ", ".join(local(asked_as[n].label) for n in missing)
-            raise EngineError(_("Please fill in: %(fields)s"), fields=labels)
+            named = case_labels(case.spec, {n: asked_as[n] for n in missing}, case.data, case.refs)
+            raise EngineError(_("Please fill in: %(fields)s"), fields=", ".join(local(named[n].label) for n in missing))
         if outcomes[outcome].comment == "required" and is_empty(values.get(comment_key)):
             raise EngineError(_("A comment is required for this answer."))
-        broken = form_rule_problem(
-            asked_as,
-            values,
-            case.data,
-            self.clock.now().astimezone(self.calendar.tz).date(),
-            calendar=self.calendar,
-        )
-        if broken is not None:
-            raise EngineError(broken[0], **broken[1])
+        today = self.clock.now().astimezone(self.calendar.tz).date()
+        if form_rule_problem(asked_as, values, case.data, today, calendar=self.calendar) is not None:
+            broken = form_rule_problem(
+                case_labels(case.spec, asked_as, case.data, case.refs), values, case.data, today, calendar=self.calendar
+            )
+            if broken is not None:
+                raise EngineError(broken[0], **broken[1])
         if task.key.startswith(EDIT_PREFIX) and (
             task.stage != case.stage or task.key.removeprefix(EDIT_PREFIX) not in case.spec.stage(case.stage).editable
         ):
