@@ -14,6 +14,7 @@ from aiogram.utils.i18n import I18n
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from flows.i18n import Name
 from flows.model import LocalText, local
 
 log = logging.getLogger(__name__)
@@ -23,14 +24,6 @@ DOMAIN = "messages"
 LANGUAGES = ("ru", "en")
 # The quotation marks a company's own name may be written with.
 QUOTES = '«»"“”„'
-
-
-class Name(str):
-    """A company's or an organisation's own name as a message's value: said in quotes as the reader's language writes
-    them («Альфа», “Alpha”), unless it carries its own — ООО "Ромашка" is said as written, not as «ООО "Ромашка"»
-    (`Translator.quoted`). A service that refuses something names it so; each front end's words then quote it."""
-
-    __slots__ = ()
 
 
 def compile_catalogs(target: Path, source: Path = LOCALES) -> Path:

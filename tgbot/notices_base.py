@@ -201,13 +201,18 @@ class NoticesBase:
 
         return head
 
-    async def _send_files(self, loaded: Loaded, user: User, field_names: Iterable[str]) -> None:
+    async def _send_files(
+        self, loaded: Loaded, user: User, field_names: Iterable[str], *, at_hand: bool = False
+    ) -> None:
         """The files a card or a notice brings, but those the person already has from this case (a judge's card
-        with the photos as an album, then another card of the case with the same photos; a file they sent
-        themselves): one copy in the chat."""
+        with the photos as an album, then another card of the case with the same photos): one copy in the chat.
+        `at_hand`: files a task's card brings to have at hand, not those the person sent themselves — their own
+        message holds them (a notice's files are what it is about: «the offer approved» brings that very offer,
+        whoever sent it)."""
         state = loaded.state
         files = self.renderer.files(state.spec, state.data, list(field_names), user.language)
-        files = [(label, ref) for label, ref in files if ref.get(SENT_BY) != user.id]
+        if at_hand:
+            files = [(label, ref) for label, ref in files if ref.get(SENT_BY) != user.id]
         if files:
             sent = await outbox.files_sent(self.session, loaded.row.id, user.tg_id, loaded.files_sent)
             files = [(label, ref) for label, ref in files if ref["id"] not in sent]

@@ -39,7 +39,7 @@ class TaskCardNotices(NoticesBase):
             if plan.telegram:
                 # The files first, the card with its buttons last: under the file it is about, not scrolled away by
                 # it (a chat's messages go in the order queued; a document still being rendered holds the card).
-                await self._send_files(loaded, user, evidence)
+                await self._send_files(loaded, user, evidence, at_hand=True)
                 row = await self._telegram("task_assigned", user, variables, keyboard)
                 # No flush per card: the message and its card are inserted with the step's other rows.
                 outbox.card(self.session, task.id, user.id, row)

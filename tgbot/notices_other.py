@@ -13,7 +13,6 @@ from services import outbox
 from services.cases.state import Loaded
 from services.comments import Entry
 from services.digests import Digest
-from services.files import sent_by
 from services.onec_documents.sheet import title as document_title
 from tgbot import digest_view
 from tgbot.callbacks import CaseCb
@@ -142,10 +141,9 @@ class OtherNotices(NoticesBase):
                               n=len(attached), files=r.files_words(refs, lang))]  # fmt: skip
         keyboard = r.case_button(row.case_id, lang) if row.case_id else None
         outbox.message(self.session, person.tg_id, "\n".join(lines), self.now, keyboard, case_id=row.case_id)
-        # Those this chat already has (a card brought them, or the person sent them) are not sent again: a file of a
-        # case comes once.
+        # Those this chat already has (a card brought them) are not sent again: a file of a case comes once.
         had = await outbox.files_sent(self.session, row.case_id, person.tg_id) if row.case_id else set()
-        missing = [(f.id, f.kind, f.file_name) for f in attached if f.id not in had and sent_by(f) != person.id]
+        missing = [(f.id, f.kind, f.file_name) for f in attached if f.id not in had]
         outbox.files(self.session, person.tg_id, self.now, missing, case_id=row.case_id)
 
     def _failure_said(self, row: Outbox, lang: str | None, *, to: str, case: str) -> str:

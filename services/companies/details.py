@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.ru import inn
 
 from db.models import AuditEntry, Case, Company, User
+from flows.i18n import Name
 from flows.model import FieldDef, ProcessDef
 from flows.status import CaseStatus
 from flows.values import InvalidAnswer, parse_text
-from services.i18n import Name
 
 
 def directory_of(spec: ProcessDef, fdef: FieldDef) -> str:

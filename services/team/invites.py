@@ -8,9 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from db.models import Company, Invite, User
-from flows.i18n import _
+from flows.i18n import Name, _
 from services import access, people
-from services.i18n import Name
 from services.team.base import Refused, TeamBase
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from db.models import AuditEntry, Company, User
-from flows.i18n import _
+from flows.i18n import Name, _
 from services import people
 from services.admin_actions import PANEL
 from services.cases import CaseService
-from services.i18n import Name
 from services.team.base import Refused, TeamBase
 
 log = logging.getLogger(__name__)
