@@ -71,7 +71,7 @@ async def test_three_items_at_their_own_pace_and_the_order_following_the_slowest
     # Each item has a card of its own with its moves as buttons — labels, never keys.
     for name, _payment in ITEMS:
         card = await logistician.card(f"📦 {name}", "Этап: Оформление")
-        assert logistician.buttons(card)[:2] == ["➡️ Отправлен", "➡️ Отменена"]
+        assert logistician.buttons(card)[:2] == ["➡️ Отправлен", "✖️ Отменить позицию"]
         assert "sent" not in card["text"] and "ordering" not in card["text"]
     order = await _order_row(harness)
     assert order.stage == "processing" and _stages(order) == ["ordering"] * 3

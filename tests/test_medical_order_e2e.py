@@ -68,6 +68,14 @@ async def _move(person: Person, item: str, to: str, *answers: tuple[str, str]) -
     await person.wait_for(f"📦 {item}", f"Этап: {to}")
 
 
+async def _cancel_item(person: Person, item: str, reason: str) -> None:
+    """Cancel the item from its card («✖️ Отменить позицию»: an act, not a stage to go to), saying why."""
+    await person.press("Отменить позицию", await person.card(f"📦 {item}", button="Отменить позицию"))
+    await _answer(person, "Причина отмены", reason)
+    await person.press("Подтвердить", await person.expect("Проверьте"))
+    await person.wait_for(f"📦 {item}", "Этап: Отменена")
+
+
 async def _ask(person: Person, item: str, to: str) -> None:
     """Press a move that waits for approval: nothing is asked yet (the approver decides first); the card waits."""
     notice = await person.press(to, await person.card(f"📦 {item}", button=to))
@@ -651,7 +659,7 @@ async def test_an_item_cancelled_asks_why_and_its_manager_and_its_approver_are_t
     await logistics.expect("Согласовано: «Дефибриллятор» → «Отправлен»")
 
     # One tap is not enough: the reason is asked; «Передумать» there leaves the item where it was.
-    await logistics.press("Отменена", await logistics.card("📦 Дефибриллятор", button="Отменена"))
+    await logistics.press("Отменить позицию", await logistics.card("📦 Дефибриллятор", button="Отменить позицию"))
     await logistics.press("Передумать", await logistics.expect("Причина отмены"))
     await logistics.expect("Отменено: «Дефибриллятор» остаётся на этапе «Оформление»")
     deal = await _deal(harness)
@@ -660,7 +668,7 @@ async def test_an_item_cancelled_asks_why_and_its_manager_and_its_approver_are_t
         forms = (await session.execute(select(Task).where(Task.case_id == deal.id, Task.status == "open"))).scalars()
         assert not [t.key for t in forms if t.key.endswith(">cancelled")]  # no form left in «Мои задачи»
 
-    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _cancel_item(logistics, "Дефибриллятор", "Клиент отказался от позиции")
     card = await logistics.wait_for("📦 Дефибриллятор", "Этап: Отменена")
     assert "Причина отмены: Клиент отказался от позиции" in card["text"], card["text"]
     for person in (manager, director):
@@ -680,12 +688,12 @@ async def test_an_order_whose_every_item_is_cancelled_closes_and_its_manager_and
     the deal does not wait at «Заказ отправлен» with no task and nobody told — it closes, saying so."""
     harness, deal, manager, director, logistics = await _order_sent_to_logistics(harness_factory)
 
-    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _cancel_item(logistics, "Дефибриллятор", "Клиент отказался от позиции")
     await manager.send(f"/case {deal.id}")
     card = await manager.expect(f"№{deal.id}", "Итого")
     assert "Итого: 700\xa0000,00 ₽" in card["text"], card["text"]  # not 1 600 000: the defibrillator is not coming
 
-    await _move(logistics, "Кардиомонитор", "Отменена", ("Причина отмены", "Нет в наличии у поставщика"))
+    await _cancel_item(logistics, "Кардиомонитор", "Нет в наличии у поставщика")
     for person in (manager, director):
         await person.expect("все позиции отменены, отгружать нечего — сделка закрыта")
     deal = await _deal(harness)
@@ -856,7 +864,7 @@ async def test_the_panel_shows_where_each_item_stands_and_what_the_order_comes_t
     stands on its track (the defibrillator cancelled, the monitors still being ordered), and under the items what
     the order comes to and what is left to pay, as the deal's card in chat says — in Russian and in English."""
     harness, deal, _manager, _director, logistics = await _order_sent_to_logistics(harness_factory)
-    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _cancel_item(logistics, "Дефибриллятор", "Клиент отказался от позиции")
 
     for lang, stages, total in (
         ("ru", ("Этап: Оформление", "Этап: Отменена"), ("Итого: 700\xa0000,00 ₽", "К оплате: 0,00 ₽")),
@@ -877,7 +885,7 @@ async def test_the_accountant_closing_the_payment_is_told_what_is_left_to_pay_af
     client — 200 000 — rather than working it out from the total, which is not what she is waiting for."""
     harness, _order, _manager, _director, logistics = await _order_sent_to_logistics(harness_factory, "500 000")
     vera = await harness.person("Accountant Vera", "accountant", language="en")
-    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _cancel_item(logistics, "Дефибриллятор", "Клиент отказался от позиции")
     await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
     await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
 
@@ -1025,9 +1033,9 @@ async def test_a_second_move_pressed_while_an_items_form_is_open_asks_to_finish_
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
     """The logistician presses «На складе» on the monitors' card and is asked the warehouse receipt; before sending
-    it he presses «Отменена» on the same card, then on the defibrillator's. One form at a time: each press tells him
-    the receipt's form is still open — finish it or cancel it first — and asks the receipt again; no second form
-    opens (his next answer would have gone to it), nothing is cancelled. The receipt sent, the monitors move."""
+    it he presses «Отменить позицию» on the same card, then on the defibrillator's. One form at a time: each press
+    tells him the receipt's form is still open — finish it or cancel it first — and asks the receipt again; no second
+    form opens (his next answer would have gone to it), nothing is cancelled. The receipt sent, the monitors move."""
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
@@ -1037,7 +1045,7 @@ async def test_a_second_move_pressed_while_an_items_form_is_open_asks_to_finish_
     await logistics.expect("Приходный ордер склада")
 
     for item in ("Кардиомонитор", "Дефибриллятор"):
-        await logistics.press("Отменена", await logistics.card(f"📦 {item}", button="Отменена"))
+        await logistics.press("Отменить позицию", await logistics.card(f"📦 {item}", button="Отменить позицию"))
         told = await logistics.expect("ещё открыта")
         assert told["text"] == (
             f"Форма «Кардиомонитор → На складе» (дело №{deal.id}) ещё открыта: сначала заполните её или отмените."
@@ -1098,16 +1106,17 @@ async def test_an_item_the_client_drops_while_its_order_waits_for_the_directors_
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
     """The logistician asked to order the defibrillator; before the director decides, the client drops it. The
-    item's card, waiting for the approval, still offers «Отменена»: the logistician cancels it saying why, rather
-    than waiting for the director to refuse an order nobody wants. The director's approval is withdrawn — nothing is
-    left to decide — the manager hears which item and why, and the monitors carry on."""
+    item's card, waiting for the approval, still offers «Отменить позицию»: the logistician cancels it saying why,
+    rather than waiting for the director to refuse an order nobody wants. The director's approval is withdrawn —
+    nothing is left to decide — the manager hears which item and why, and the monitors carry on."""
     harness, _order, manager, director, logistics = await _order_sent_to_logistics(harness_factory)
     await _ask(logistics, "Дефибриллятор", "Отправлен")
     await director.expect("Согласуйте: Дефибриллятор → Отправлен")
 
-    card = await logistics.card("📦 Дефибриллятор", "Ждёт согласования перехода в «Отправлен»", button="Отменена")
+    waiting = "Ждёт согласования перехода в «Отправлен»"
+    card = await logistics.card("📦 Дефибриллятор", waiting, button="Отменить позицию")
     assert "Отправлен" not in " ".join(logistics.buttons(card)), logistics.buttons(card)  # asked once already
-    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _cancel_item(logistics, "Дефибриллятор", "Клиент отказался от позиции")
 
     withdrawn = await director.wait_for("Согласуйте: Дефибриллятор → Отправлен", "Задача больше не нужна")
     assert "Согласовать" not in " ".join(director.buttons(withdrawn)), director.buttons(withdrawn)
@@ -1127,8 +1136,8 @@ async def test_an_order_called_off_after_a_prepayment_tells_the_accountant_to_re
     it — and the manager's and the director's message says so too."""
     harness, _order, manager, director, logistics = await _order_sent_to_logistics(harness_factory)
     vera = await harness.person("Бухгалтер Вера", "accountant")
-    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
-    await _move(logistics, "Кардиомонитор", "Отменена", ("Причина отмены", "Клиент отказался от заказа"))
+    await _cancel_item(logistics, "Дефибриллятор", "Клиент отказался от позиции")
+    await _cancel_item(logistics, "Кардиомонитор", "Клиент отказался от заказа")
 
     told = await vera.expect("Клиника «Здоровье»: заказ отменён — верните клиенту предоплату 700\xa0000,00 ₽")
     assert "полученную 21.12.2026." in told["text"], told["text"]
@@ -1188,7 +1197,7 @@ async def test_the_accountant_closing_the_payment_of_a_cancelled_deal_hears_it_i
     task is off, and the prepayment of 700 000 is to be returned — not one message for each, and the reason once."""
     harness, deal, manager, _director, logistics = await _order_sent_to_logistics(harness_factory)
     vera = await harness.person("Бухгалтер Вера", "accountant")
-    await _move(logistics, "Дефибриллятор", "Отменена", ("Причина отмены", "Клиент отказался от позиции"))
+    await _cancel_item(logistics, "Дефибриллятор", "Клиент отказался от позиции")
     await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
     await _move(logistics, "Кардиомонитор", "Отгружен клиенту", ("Накладная с подписью клиента", "file:note.pdf"))
     await vera.card("Закройте оплату заказа", button="Готово")
@@ -1219,7 +1228,7 @@ async def test_a_logistician_who_never_moved_an_item_hears_the_deal_cancelled_an
     petr = await harness.person("Логист Пётр", "logistics")
     ivan = await harness.person("Логист Иван", "logistics")
     deal = await _order_sent(harness, manager, director)
-    await ivan.card("📦 Дефибриллятор", button="Отменена")
+    await ivan.card("📦 Дефибриллятор", button="Отменить позицию")
     anna = await harness.person("Логист Анна", "logistics")
     await _move(petr, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
 

@@ -23,7 +23,7 @@ from flows.items import (
     parse_item_task,
     track_of,
 )
-from flows.model import ProcessDef
+from flows.model import ItemMoveDef, ProcessDef
 from flows.runtime import CaseState, TaskState, cancelling_moves, open_item_moves, pending_approval
 from flows.status import CaseStatus
 from services.wording import Wording
@@ -86,6 +86,19 @@ class ItemCards(Wording):
         except KeyError:
             return "—"
 
+    def item_move_label(self, case: CaseState, name: str, move: ItemMoveDef, lang: str | None) -> str:
+        """A move's button on an item's card: its own label, else where it goes («➡️ Отправлен») — but a move that
+        drops the item says so as an act («✖️ Отменить позицию»), not as a place to go («➡️ Отменена»)."""
+        if move.label:
+            return self.local(move.label, lang)
+        try:
+            dropping = track_of(case.spec, name).stage(move.to).cancelled
+        except KeyError:
+            dropping = False
+        if dropping:
+            return self.t("✖️ Cancel the item", lang)
+        return "➡️ " + self.item_stage_title(case, name, move.to, lang)
+
     def item_card(self, case: CaseState, name: str, index: int, lang: str | None) -> tuple[str, dict[str, Any] | None]:
         """An item's card: where it stands and since when, its fields (a corrected one with the value it replaced),
         a button per move its stage allows and per field its stage lets its people correct (the engine re-checks
@@ -115,11 +128,7 @@ class ItemCards(Wording):
                 lines += ["", self.t("✅ The move to “%(stage)s” is approved: press it and fill in what it asks.",
                                      lang, stage=self.item_stage_title(case, name, to, lang))]
             for move in moves:
-                label = (
-                    self.local(move.label, lang)
-                    if move.label
-                    else "➡️ " + self.item_stage_title(case, name, move.to, lang)
-                )
+                label = self.item_move_label(case, name, move, lang)
                 data = ItemCb(action="move", case_id=case.id, list=name, index=index, arg=move.to).pack()
                 rows.append([InlineKeyboardButton(text=button_label(label), callback_data=data)])
         if case.status == CaseStatus.ACTIVE and case.id is not None:
