@@ -342,6 +342,10 @@ async def test_a_lead_from_the_site_becomes_a_deal_that_follows_its_items_to_the
     task = await accountant.card("Закройте оплату заказа", button="Готово")
     assert "Клиника «Здоровье»: 6\xa0100\xa0000,00 ₽. Предоплата 700\xa0000,00 ₽ получена " in task["text"]
     assert "Аккредитив № LC-2026-118, Сбербанк, на 5\xa0750\xa0000,00 ₽ до 31.03.2027." in task["text"]
+    # The papers her card brings name each item as its card does, not «Позиция №2» that nobody on the deal says.
+    papers = [m.get("text") or m.get("caption") or "" for m in await accountant.bot_messages() if m.get("document")]
+    assert "Накладная с подписью клиента · Кардиомонитор · №1 · Клиника «Здоровье»" in papers, papers
+    assert not any("Позиция №" in caption for caption in papers), papers
     await accountant.press("Готово", task)
     await accountant.expect("Платёжное поручение")
     await accountant.document(b"%PDF payment", "payment.pdf")

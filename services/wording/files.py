@@ -132,6 +132,11 @@ class FileWords(WordingBase):
                         continue
                     entry = entry_name(self.local(fdef.entry or fdef.label, lang), index, len(entries),
                                        self.tr.lang(lang))  # fmt: skip
+                    if fdef.track is not None and fdef.track.title is not None:
+                        # An item of a track by its name, as its card calls it («Приходный ордер · Кардиомонитор»),
+                        # not «Позиция №2» that nobody reading the file knows.
+                        named = self.template(fdef.track.title, spec, dict(data), lang, {"item": dict(item)})
+                        entry = named or entry
                     for key, sub in fdef.fields.items():
                         if sub.type in FILE_TYPES:
                             label = f"{self.local(sub.label, lang)} · {entry}"
