@@ -88,6 +88,14 @@ class Notifier(Protocol):
         """The process's own words to this person on the case's cancel (its `on_cancel` notices), kept for the
         answer to their own cancel, which says them (`Cancelling.cancel`'s `answered`); their files are sent."""
 
+    async def own_words(self, loaded: Loaded, user: User) -> tuple[str, ...]:
+        """The process's own notices of this step to the person whose chat answers it (`loaded.own_words`), taken to
+        be said in that answer; their files are sent first, as a notice's are."""
+
+    async def own_words_apart(self, loaded: Loaded, user: User) -> None:
+        """Those notices, where the answer is a card or the case's view rather than a line: each as its own message,
+        after it."""
+
     async def task_released(self, loaded: Loaded, task: TaskState, previous: User, because: str) -> None:
         """A task left `previous` (`because`: `role` taken from them, `left`, `unreachable`): their cards of it say
         where it went, without buttons, and the person it went to hears why."""

@@ -1176,6 +1176,25 @@ async def test_a_deal_cancelled_while_its_items_travel_tells_the_logistician_who
     assert f"№{deal.id}" in told["text"] and "отмен" in told["text"], told["text"]
 
 
+async def test_the_move_that_brings_the_whole_order_to_the_warehouse_is_answered_with_that_news_in_one_message(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """The client dropped the defibrillator; Пётр puts the monitors, all that is left, in the warehouse. The answer
+    to his move says where the item is now and, in the same message, the process's news for him that the whole
+    order is there to ship — not that news first and the answer to what he did after it. The manager hears the news
+    as before."""
+    _harness, _deal, manager, _director, logistics = await _order_sent_to_logistics(harness_factory)
+    await _cancel_item(logistics, "Дефибриллятор", "Клиент отказался от позиции")
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+
+    answer = await logistics.expect("«Кардиомонитор» — теперь «На складе»")
+    assert "Клиника «Здоровье»: все позиции заказа на складе — пора отгружать." in answer["text"], answer["text"]
+    assert answer["text"].startswith("✅"), answer["text"]  # the answer to his move first
+    news = [m["message_id"] for m in await logistics.bot_messages() if "пора отгружать" in (m.get("text") or "")]
+    assert news == [answer["message_id"]], news  # one message, not a notice of its own besides
+    await manager.expect("Клиника «Здоровье»: все позиции заказа на складе — пора отгружать.")
+
+
 async def test_a_deal_cancelled_as_a_whole_after_a_prepayment_tells_the_accountant_to_return_it(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:

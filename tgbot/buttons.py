@@ -52,7 +52,7 @@ class CardButtons:
         pause the timer. The notice for the button."""
         task = await self.cases.task_row(button.task_id)
         if button.action == "claim":
-            loaded = await self.cases.claim(self.user, task.id)
+            loaded = await self.cases.claim(self.user, task.id, answering=True)
             if loaded.task_rows[task.id].status == TaskStatus.DONE:  # taking it was the work (`done_when_taken`)
                 await self.conversation.say_done(loaded)  # as any task done: where the case is now, whom it awaits
                 return self.r.t("Done ✅", self.lang)
@@ -61,7 +61,7 @@ class CardButtons:
             access.require_holder(self.user, task)
             if await self.conversation.begin(task, button.arg):
                 return None
-            loaded = await self.cases.submit(self.user, task.id, button.arg, {})
+            loaded = await self.cases.submit(self.user, task.id, button.arg, {}, answering=True)
             await self.conversation.say_done(loaded)  # a notice flashes away: the chat says what happens now
             return self.r.t("Done ✅", self.lang)
         if button.action == "card":  # «📋 Open the task» under a notice: the card again, at the bottom of the chat

@@ -179,7 +179,9 @@ class Conversation(FormAnswers, FormCorrections):
         if broken is not None:
             raise EngineError(broken[0], **broken[1])
         registering = task.key == START_TASK
-        loaded = await self.cases.submit(self.user, task.id, draft["outcome"], values, registering=registering)
+        loaded = await self.cases.submit(
+            self.user, task.id, draft["outcome"], values, registering=registering, answering=True
+        )
         if said_as_file and task.case_id is not None:
             # Only now the case's: a photo sent as the comment of a decision not made stays no case's file.
             await kept_files.give_to_case(self.session, said_as_file, task.case_id)
@@ -187,16 +189,17 @@ class Conversation(FormAnswers, FormCorrections):
         self._finished(draft)
         item = parse_item_task(task.key)
         if item is not None and pending_approval(loaded.state, item[0], item[1]) is not None:
-            self.say(self.r.item_waits(loaded.state, *item, self.lang))
+            await self.say_with_own(loaded, self.r.item_waits(loaded.state, *item, self.lang))
             return loaded
         edit = parse_item_edit(task.key)
         if edit is not None:
-            self.say(self._item_corrected(loaded, *edit))
+            await self.say_with_own(loaded, self._item_corrected(loaded, *edit))
             return loaded
         if item is not None:
             name, index, _to = item
             found = item_state(loaded.state.data, name, index) or {}
-            self.say(
+            await self.say_with_own(
+                loaded,
                 self.r.t(
                     "✅ “%(item)s” — now “%(stage)s”. %(case)s — stage: %(case_stage)s.",
                     self.lang,
@@ -204,7 +207,7 @@ class Conversation(FormAnswers, FormCorrections):
                     stage=self.r.item_stage_title(loaded.state, name, found.get("stage"), self.lang),
                     case=self.r.case_name(loaded.state, self.lang),
                     case_stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
-                )
+                ),
             )
             return loaded
         if task.key in (START_TASK, MOVE_TASK) and loaded.state.status == CaseStatus.ACTIVE:
@@ -213,8 +216,10 @@ class Conversation(FormAnswers, FormCorrections):
                 from tgbot.case_view import case_view
 
                 self.say(*(await case_view(self.cases, self.user, loaded)))
+                await self.cases.notifier.own_words_apart(loaded, self.user)
                 return loaded
         if loaded.registered:
+            await self.cases.notifier.own_words_apart(loaded, self.user)  # none: the registration's message said them
             return loaded  # the registration's own first message said it, with the process's notices to them
         if task.key == START_TASK:
             said = self.r.t(
@@ -224,7 +229,7 @@ class Conversation(FormAnswers, FormCorrections):
                 stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
             )
             waiting = await self._waiting_for_others(loaded)
-            self.say(f"{said} {waiting}" if waiting else said)
+            await self.say_with_own(loaded, f"{said} {waiting}" if waiting else said)
         else:
             await self.say_done(loaded)
         return loaded
@@ -233,6 +238,8 @@ class Conversation(FormAnswers, FormCorrections):
         """A task done (its form confirmed, or its button pressed where it asks nothing): where the case is now and
         whom it waits for next, unless the step itself told this person so."""
         if await self._told_by_the_step(loaded):
+            # Their card (or the case's closing) is the answer: the process's notices to them come after it.
+            await self.cases.notifier.own_words_apart(loaded, self.user)
             return
         done = self.r.t(
             "✅ Done. %(case)s — stage: %(stage)s.",
@@ -241,7 +248,14 @@ class Conversation(FormAnswers, FormCorrections):
             stage=self.r.stage_title(loaded.state.spec, loaded.state.stage, self.lang),
         )
         waiting = await self._waiting_for_others(loaded)
-        self.say(f"{done} {waiting}" if waiting else done)
+        await self.say_with_own(loaded, f"{done} {waiting}" if waiting else done)
+
+    async def say_with_own(self, loaded: Loaded, text: str) -> None:
+        """The answer to what the person just did, with the process's own notices of that step to them in the same
+        message («✅ Готово … — этап: На складе.» and «…все позиции на складе — пора отгружать»): one message for
+        one event, the answer first (`Loaded.answering`)."""
+        said = await self.cases.notifier.own_words(loaded, self.user)
+        self.say("\n".join([text, *said]))
 
     async def _waiting_for_others(self, loaded: Loaded) -> str:
         """Whom the case now waits for besides this person — the other production's head, the security head after

@@ -78,6 +78,23 @@ class CaseNotices(NoticesBase):
         )  # fmt: skip
         return said, tuple(name for n in notices for name in n.attach)
 
+    async def own_words(self, loaded: Loaded, user: User) -> tuple[str, ...]:
+        notices, loaded.own_words = loaded.own_words, []
+        state, lang = loaded.state, user.language
+        said = tuple(
+            self.renderer.kept_template(n.text, state.spec, state.data, lang, {**self._extra(loaded, lang),
+                                                                               **self._values(n, lang)})
+            for n in notices
+        )  # fmt: skip
+        files = [name for n in notices for name in (*n.attach, *notice_comment_files(state.spec, n.text))]
+        await self._send_files(loaded, user, files)
+        return said
+
+    async def own_words_apart(self, loaded: Loaded, user: User) -> None:
+        notices, loaded.own_words = loaded.own_words, []
+        for notice in notices:
+            await self.notify(loaded, notice, [user])
+
     async def cancel_words(self, loaded: Loaded, user: User) -> tuple[str, ...]:
         said, files = self._cancel_words(loaded, user)
         await self._send_files(loaded, user, files)

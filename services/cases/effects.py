@@ -216,6 +216,11 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
             users.pop(person_id)
     if effect.kind == "text" and loaded.registered:
         users.pop(loaded.registering or 0, None)  # said in the message that the case is registered
+    answering = loaded.answering
+    if effect.kind == "text" and effect.item is None and answering in users:
+        if loaded.state.status == CaseStatus.ACTIVE:  # a case that ended says it in its closing notice instead
+            users.pop(answering)
+            loaded.own_words.append(effect)  # said in the answer to what they just did
     if effect.item is not None and actor_id is not None:
         users.pop(actor_id, None)  # an item's notice is news of someone's move, not to its mover (whatever his role)
     if effect.kind == "escalation" and effect.task is not None:

@@ -117,7 +117,8 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
         await self.save(loaded, effects, user.id, "case.started", detail)
         return loaded
 
-    async def claim(self, user: User, task_id: int) -> Loaded:
+    async def claim(self, user: User, task_id: int, *, answering: bool = False) -> Loaded:
+        """`answering`: as `submit`'s, where taking the task is its work (`done_when_taken`)."""
         self.people.hint([user.id])  # the step's cards name who did it
         loaded = await self.in_scope(user, self._hint(await self.store.load_by_task(task_id)))
         task = self._open_task(loaded, task_id)
@@ -126,7 +127,7 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
         taken_is_done = task_def(loaded.state.spec, task.stage, task.key).done_when_taken
         if task.assignee_id == user.id:
             # Already theirs (a pool of one): taking a task whose taking is the work still does it.
-            return await self.submit(user, task_id, "done", {}) if taken_is_done else loaded
+            return await self.submit(user, task_id, "done", {}, answering=answering) if taken_is_done else loaded
         roles = await people_repo.roles_of(self.session, user.id)
         effects = self.core.engine.claim(loaded.state, task, user.id, roles)
         # The guard in WHERE makes the claim atomic even without the case lock: exactly one person wins.
@@ -144,20 +145,31 @@ class CaseService(Staffing, Drafts, Cancelling, Followers, ItemCommands, WorkTim
         set_committed_value(loaded.task_rows[task_id], "claimed_at", self.now)
         await self.save(loaded, effects, user.id, "task.claimed", {"task": task.key}, task_id=task_id)
         if taken_is_done:  # taking it is the work: done with the take
-            return await self.submit(user, task_id, "done", {})
+            return await self.submit(user, task_id, "done", {}, answering=answering)
         await self.task_changed(loaded, task)
         return loaded
 
     async def submit(
-        self, user: User, task_id: int, outcome: str, values: dict[str, Any], *, registering: bool = False
+        self,
+        user: User,
+        task_id: int,
+        outcome: str,
+        values: dict[str, Any],
+        *,
+        registering: bool = False,
+        answering: bool = False,
     ) -> Loaded:
         """`registering`: the start form, confirmed in the person's chat, which hears that the case is registered
-        (`loaded.registered`) before anything the registration gives."""
+        (`loaded.registered`) before anything the registration gives. `answering`: done in the person's chat, which
+        answers it and says the process's own notices to them in that answer (`Loaded.answering`): the caller
+        says them (`Notifier.own_words`)."""
         self.people.hint([user.id])
         loaded = await self.in_scope(user, self._hint(await self.store.load_by_task(task_id)))
         task = self._open_task(loaded, task_id)
         if registering and task.key == START_TASK:
             loaded.registering = user.id
+        if answering:
+            loaded.answering = user.id
         roles = await people_repo.roles_of(self.session, user.id)
         access.require(
             task.assignee_id == user.id and access.can_act_on_task(user, roles, task),

@@ -63,6 +63,11 @@ class Loaded:
     # first of the step, with the process's own notices to them in it (`CaseService.save`).
     registering: int | None = None
     registered: bool = False  # that message was written
+    # The person whose chat answers this step (their form confirmed, their card's button pressed): the process's own
+    # notices to them are kept here by `effects.notify` and said in that answer — «✅ Готово …» and the notice in one
+    # message, not the notice first and the answer to what they did after it (`Conversation`, `Notifier.own_words`).
+    answering: int | None = None
+    own_words: list[Any] = field(default_factory=list)
     # The step's effects, and the people a notice of the process's own text reaches in it: they are not also sent
     # the generic «теперь «…»» line for the same move (`effects.stage_entered`).
     step_effects: list[Any] = field(default_factory=list)
