@@ -1195,6 +1195,38 @@ async def test_the_move_that_brings_the_whole_order_to_the_warehouse_is_answered
     await manager.expect("Клиника «Здоровье»: все позиции заказа на складе — пора отгружать.")
 
 
+async def test_the_receipt_one_item_came_in_with_is_offered_for_the_next_item_by_one_press(
+    harness_factory: Callable[..., Awaitable[Harness]],
+) -> None:
+    """One warehouse receipt often covers several items of an order. Пётр has put the monitors in the warehouse with
+    theirs; when the defibrillator comes in from customs, its receipt question offers that very scan by the
+    monitors' name — one press, not the scan found and sent again. The declaration, which no other item has, he
+    types as before."""
+    harness, _deal_row, _manager, _director, logistics = await _defibrillator_sent(harness_factory)
+    await _fill_approved(logistics, "Дефибриллятор", "Отправлен", "Трек-номер", "CDEK-0042")
+    await _move(logistics, "Кардиомонитор", "На складе", ("Приходный ордер", "file:receipt.pdf"))
+    await _move(logistics, "Дефибриллятор", "На таможне")
+
+    await logistics.press("На складе", await logistics.card("📦 Дефибриллятор", button="На складе"))
+    declaration = await logistics.expect("Номер таможенной декларации")
+    assert not any("Кардиомонитор" in b for b in logistics.buttons(declaration)), logistics.buttons(declaration)
+    await logistics.send("10702010/011226/0001")
+    await _answer(logistics, "Дата таможенной декларации", "01.12.2026")
+    receipt = await logistics.expect("Приходный ордер")
+    assert "receipt.pdf (Кардиомонитор)" in logistics.buttons(receipt), logistics.buttons(receipt)
+    await logistics.press("receipt.pdf (Кардиомонитор)", receipt)
+    answered = await logistics.wait_for("Приходный ордер", "✅ receipt.pdf (Кардиомонитор)")
+    assert not logistics.buttons(answered)
+    summary = await logistics.expect("Проверьте")
+    assert "Приходный ордер склада: receipt.pdf" in summary["text"], summary["text"]
+    await logistics.press("Подтвердить", summary)
+    await logistics.wait_for("📦 Дефибриллятор", "Этап: На складе")
+
+    monitors, defibrillator = (await _deal(harness)).data["items"]
+    assert defibrillator["warehouse_receipt"][0]["id"] == monitors["warehouse_receipt"][0]["id"]
+    assert defibrillator["declaration_number"] == "10702010/011226/0001"
+
+
 async def test_a_deal_cancelled_as_a_whole_after_a_prepayment_tells_the_accountant_to_return_it(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:

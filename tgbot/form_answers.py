@@ -170,6 +170,15 @@ class FormAnswers(FormBase):
             # A date's «Сегодня», the person's own name: worked out again, so a day gone by is not taken as today.
             around = offers.around(fields, draft, step)
             offered = dict(form_offers.offers(self.r, self.user, self.lang, step, around))
+            if key.startswith(form_offers.SAME):  # what another item has: read again, as it is now
+                same = offers.same_value(step, key)
+                if same is None:
+                    raise EngineError(_("That option is no longer available."))
+                self.picked(fields, draft, step, dict(offers.same_as(step))[key])
+                forms.answer(draft, step, same)
+                task.draft = draft
+                await self.ask(task)
+                return
             day = form_offers.pressed_day(step.field, key)
             if key not in offered and day is not None:
                 # The day a refusal suggested: checked as a typed one is (a button's data is not to be trusted).

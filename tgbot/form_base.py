@@ -64,6 +64,8 @@ class FormCase:
     data: dict[str, Any]
     task: TaskState
     company_id: int | None = None  # the case's organisation: whom a «person» field may name
+    # An item's form (`data` is its entry): the case's own data, where the other items are.
+    case_data: dict[str, Any] | None = None
 
 
 class FormError(EngineError):
@@ -130,6 +132,7 @@ class FormBase:
         return form_offers.QuestionOffers(
             r=self.r, session=self.session, user=self.user, lang=self.lang, now=self.cases.now,
             spec=loaded.spec, data=loaded.data, company_id=loaded.company_id,
+            item=item_of_form(loaded.task.key), case_data=loaded.case_data,
         )  # fmt: skip
 
     def say(self, text: str, keyboard: dict[str, Any] | None = None, *, purpose: str | None = None) -> None:
@@ -156,7 +159,13 @@ class FormBase:
         state_task = task_state(task)
         # An item's form asks the fields of its entry, and shows what the entry already has; any other form the
         # case's fields as this task asks them (a loop's own wording of a field, its date rules).
-        loaded = FormCase(spec=spec, data=form_data(case.data, state_task), task=state_task, company_id=case.company_id)
+        loaded = FormCase(
+            spec=spec,
+            data=form_data(case.data, state_task),
+            task=state_task,
+            company_id=case.company_id,
+            case_data=case.data if item_of_form(state_task.key) is not None else None,
+        )
         fields, names = form_shape(spec, state_task, outcome)
         # Its questions, summary and refusals name each field as this case reads it (a label written as a template).
         return loaded, dict(case_labels(spec, fields, case.data)), list(names)
@@ -283,6 +292,7 @@ class FormBase:
         ruled = fdef is not None and (fdef.type == "date" or (fdef.type == "number" and bool(fdef.bounds())))
         around = offers.around(fields, draft, step) if ruled else None
         options += form_offers.offers(self.r, self.user, self.lang, step, around)
+        options += offers.same_as(step)
         if fdef is not None and fdef.type == "date" and day is not None and day.isoformat() not in dict(options):
             options.append((day.isoformat(), form_offers.suggested_day(self.r, day, self.lang)))
         text, keyboard = self.r.question(

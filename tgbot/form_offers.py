@@ -26,11 +26,18 @@ from flows.templating import render
 from services import access, kept_files
 from services import people as people_repo
 from services.wording.hints import Around
+from services.wording.names import entry_name
 from tgbot.callbacks import FormCb
 from tgbot.render import Renderer
 
 # The key of the button offering the person's own full name (`FieldDef.offer`): the name is read again when pressed.
 OWN_NAME = "own_name"
+# The key of a button offering what another item of the case has in the field asked (`QuestionOffers.same_as`),
+# followed by that item's index: its value is read again when pressed.
+SAME = "same_"
+# The kinds of field an item's question offers another item's value of, and how many such buttons at most.
+SAME_KINDS = frozenset({"text", "number", "date", "document"})
+MAX_SAME = 3
 
 
 def offers(r: Renderer, user: User, lang: str | None, step: forms.Step, around: Around | None) -> list[tuple[str, str]]:
@@ -96,6 +103,9 @@ class QuestionOffers:
     spec: ProcessDef
     data: dict[str, Any]
     company_id: int | None
+    # An item's form: its list and index, and the case's data with the other items (`FormCase.case_data`).
+    item: tuple[str, int] | None = None
+    case_data: dict[str, Any] | None = None
 
     async def options(self, step: forms.Step) -> list[tuple[str, str]]:
         """The options of `step`'s question as (key, label): a choice's, a directory's entries, yes and no, a role's
@@ -115,6 +125,64 @@ class QuestionOffers:
             people = await access.reachable(self.session, people, self.company_id)
             return [(str(u.id), u.name) for u in people]
         return []
+
+    def same_as(self, step: forms.Step) -> list[tuple[str, str]]:
+        """An item's question offers what the case's other items already have in that field, a button per value
+        with the item it is from («10702010/011226/0001 (Дефибриллятор)»): one customs declaration, one delivery note
+        signed by the client often covers several items, and the logistician should not type or send it again.
+        Only where the field is still empty (a correction asks for something else), and not for photos."""
+        fdef = step.field
+        if self.item is None or self.case_data is None or fdef is None or step.is_more or step.index is not None:
+            return []
+        if fdef.type not in SAME_KINDS or fdef.multiple or step.can_keep:
+            return []
+        offered: list[tuple[str, str]] = []
+        shown: set[str] = set()
+        for index, value, title in self._siblings(step.name):
+            words = self._value_words(fdef, value)
+            if not words or words in shown:
+                continue
+            shown.add(words)
+            offered.append((f"{SAME}{index}", f"{words} ({title})"))
+            if len(offered) == MAX_SAME:
+                break
+        return offered
+
+    def same_value(self, step: forms.Step, key: str) -> Any:
+        """The value a `same_as` button offers, read again from the item now; None if it no longer offers one."""
+        if not key.startswith(SAME) or key not in dict(self.same_as(step)):
+            return None
+        wanted = int(key.removeprefix(SAME))
+        return next((value for index, value, _title in self._siblings(step.name) if index == wanted), None)
+
+    def _siblings(self, field: str) -> list[tuple[int, Any, str]]:
+        """The case's other items with a value in `field`: (index, value, the item's name as its card says it)."""
+        assert self.item is not None and self.case_data is not None
+        name, own = self.item
+        entries = self.case_data.get(name)
+        if not isinstance(entries, list):
+            return []
+        fdef = self.spec.fields[name]
+        track = fdef.track
+        found: list[tuple[int, Any, str]] = []
+        for index, entry in enumerate(entries):
+            if index == own or not isinstance(entry, dict) or entry.get(field) in (None, "", [], {}):
+                continue
+            title = ""
+            if track is not None and track.title is not None:
+                title = self.r.template(track.title, self.spec, self.case_data, self.lang, {"item": entry})
+            if not title:
+                title = entry_name(self.r.local(fdef.entry or fdef.label, self.lang), index, len(entries),
+                                   self.r.tr.lang(self.lang))  # fmt: skip
+            found.append((index, entry[field], title))
+        return found
+
+    def _value_words(self, fdef: FieldDef, value: Any) -> str:
+        if fdef.type == "document":  # kept as a list of the stored files' references, one for a single document
+            refs = value if isinstance(value, list) else [value]
+            names = [str(ref.get("name") or "") for ref in refs if isinstance(ref, dict) and ref.get("id") is not None]
+            return ", ".join(name for name in names if name)
+        return field_values.format_value(fdef.type, value, lang=self.r.tr.lang(self.lang))
 
     def defaults(self, fields: dict[str, FieldDef], names: list[str], draft: dict[str, Any]) -> None:
         """A field with nothing to keep yet offers its `default`, worked out from the case (the chosen supplier's
