@@ -27,7 +27,7 @@ from flows.runtime import (
     UpdateCompany,
     stage_waits_until,
 )
-from flows.status import CaseStatus
+from flows.status import CaseStatus, TaskStatus
 from services import access, following, reports
 from services import people as people_repo
 from services.cases.state import Loaded
@@ -218,9 +218,11 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
         users.pop(loaded.registering or 0, None)  # said in the message that the case is registered
     answering = loaded.answering
     if effect.kind == "text" and effect.item is None and answering in users:
-        if loaded.state.status == CaseStatus.ACTIVE:  # a case that ended says it in its closing notice instead
+        # Said in the answer to what they just did — unless the case ended (its closing notice says it) or the step
+        # gives them a card, which is their answer: the news comes before the work it explains, as it did.
+        if loaded.state.status == CaseStatus.ACTIVE and not await _gives_a_card(service, answering):
             users.pop(answering)
-            loaded.own_words.append(effect)  # said in the answer to what they just did
+            loaded.own_words.append(effect)
     if effect.item is not None and actor_id is not None:
         users.pop(actor_id, None)  # an item's notice is news of someone's move, not to its mover (whatever his role)
     if effect.kind == "escalation" and effect.task is not None:
@@ -231,6 +233,15 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
     if effect.kind == "text" and loaded.continued_to is not None:
         users.pop(loaded.continued_to, None)  # said in the message that the case continues another
     await service.notifier.notify(loaded, effect, list(users.values()))
+
+
+async def _gives_a_card(service: CaseService, person_id: int) -> bool:
+    """Whether this step gives the person a task of theirs (or their role's): its card is the answer they read."""
+    created = [t for t in service.store.created.values() if t.status == TaskStatus.OPEN]
+    if not created:
+        return False
+    roles = await people_repo.roles_of(service.session, person_id)
+    return any(t.is_for(person_id, roles) for t in created)
 
 
 async def case_followers(service: CaseService, loaded: Loaded) -> tuple[list[int], bool]:
