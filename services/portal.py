@@ -26,7 +26,7 @@ from flows.values import InvalidAnswer, parse_text
 from services import access, catalogue, companies
 from services.cases.service import CaseService
 from services.cases.state import Loaded
-from services.portal_cart import CartEntry, PortalCart, into_cart, positions_wanted
+from services.portal_cart import CartEntry, CartView, PortalCart, into_cart, positions_wanted
 from services.portal_catalogue import PortalError
 
 ORDER_PROCESS = companies.ORDER_PROCESS
@@ -163,6 +163,16 @@ class Portal(PortalCart):
         )
         return list(rows.scalars())
 
+    async def parts_left_in_cart(self, task_id: int) -> tuple[Task, CartView] | None:
+        """«Готово» pressed on a reclamation's parts task of this person's while their cart holds products: the task
+        and the cart (they may be the very parts meant for it, which «Готово» alone would leave behind); else None.
+        The press's task row is read here once, and the button reads it from the session after: no other task pays."""
+        task = await self.session.get(Task, task_id)
+        if task is None or task.key != PARTS_TASK or task.assignee_id != self.user.id or task.status != TaskStatus.OPEN:
+            return None
+        view = await self.cart()
+        return (task, view) if view.entries else None
+
     async def parts_to_reclamation(self, cases: CaseService, task_id: int) -> Loaded:
         """The cart's products become the reclamation's parts (at the dealer's prices), finishing its parts task."""
         if task_id not in {t.id for t in await self.parts_tasks()}:
@@ -221,4 +231,3 @@ async def stock_now(session: AsyncSession, cases: Iterable[CaseState]) -> dict[s
 
 def _stock(value: Decimal) -> str:
     return f"{value.normalize():f}"
-

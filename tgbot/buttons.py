@@ -57,11 +57,13 @@ class CardButtons:
                 await self.conversation.say_done(loaded)  # as any task done: where the case is now, whom it awaits
                 return self.r.t("Done ✅", self.lang)
             return self.r.t("The task is yours.", self.lang)
-        if button.action == "out":
+        if button.action in ("out", "noparts"):
+            # noparts: a reclamation's parts task done after all, the products in the cart not its parts (asked)
+            outcome = button.arg if button.action == "out" else "done"
             access.require_holder(self.user, task)
-            if await self.conversation.begin(task, button.arg):
+            if await self.conversation.begin(task, outcome):
                 return None
-            loaded = await self.cases.submit(self.user, task.id, button.arg, {}, answering=True)
+            loaded = await self.cases.submit(self.user, task.id, outcome, {}, answering=True)
             await self.conversation.say_done(loaded)  # a notice flashes away: the chat says what happens now
             return self.r.t("Done ✅", self.lang)
         if button.action == "card":  # «📋 Open the task» under a notice: the card again, at the bottom of the chat

@@ -10,6 +10,7 @@ from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
 class TaskCb(CallbackData, prefix="t"):
     action: str  # claim | out (arg = outcome) | work | resume (a draft) | discard (a draft) | card (send it again)
+    # | noparts (a reclamation's parts task done without the products in the cart: `portal_view.parts_left_question`)
     task_id: int
     arg: str = ""
 

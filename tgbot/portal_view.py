@@ -28,7 +28,16 @@ from services.onec_documents.sheet import title as document_title
 from services.portal_cart import CartEntry, CartView
 from services.portal_catalogue import Card, Export, Offer
 from services.reclamations import ReclamationPage
-from tgbot.callbacks import CartCb, CartEditCb, CaseCb, OrdersCb, ProductCb, ReclamationsCb, button_label
+from tgbot.callbacks import (
+    CartCb,
+    CartEditCb,
+    CaseCb,
+    OrdersCb,
+    ProductCb,
+    ReclamationsCb,
+    TaskCb,
+    button_label,
+)
 from tgbot.render import Renderer
 
 # A dealer's person whose price is not set (their price type is not in the catalogue, or the product has no price
@@ -264,6 +273,30 @@ def cart_message(
     )
     rows += big_order_rows(r, lang, webapp_url)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def parts_left_question(
+    r: Renderer, view: CartView, lang: str, task_id: int, case_id: int, ref: int = 0
+) -> tuple[str, InlineKeyboardMarkup]:
+    """«Готово» on a reclamation's parts task with products in the cart: what the cart holds, and the two ways on —
+    they are its parts («🛠 В рекламацию», as the cart's own button), or none are needed (the task done, the cart kept).
+    `ref`: this message's outbox row, whose buttons go once the parts are in."""
+    names = "; ".join(f"{e.product.name if e.product else e.gone_name} × {e.quantity}" for e in view.entries)
+    title = f"{number_sign(lang)}{case_id}"
+    to_reclamation = button_label(r.t("🛠 To the reclamation: %(title)s", lang, title=title))
+    no_parts = r.t("🚫 No parts needed", lang)
+    text = r.t(
+        "🧺 Your cart holds: %(lines)s. Are these the parts for reclamation %(case)s? “%(parts)s” makes them its "
+        "parts. If it needs none, press “%(none)s”: the cart stays as it is.",
+        lang, lines=names, case=title, parts=to_reclamation, none=no_parts,
+    )  # fmt: skip
+    parts = CartCb(action="parts", arg=str(task_id), ref=ref).pack()
+    none = TaskCb(action="noparts", task_id=task_id).pack()
+    rows = [
+        [InlineKeyboardButton(text=to_reclamation, callback_data=parts)],
+        [InlineKeyboardButton(text=no_parts, callback_data=none)],
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def _beyond_stock(r: Renderer, entry: CartEntry, lang: str) -> str:
