@@ -60,6 +60,8 @@ class Notify:
     # Names the moment adds to what `text` reads, beside the case's fields: `cancel_reason` in a process's
     # `on_cancel` notice (the reason the cancel was given). Pairs, so that the effect stays hashable.
     values: tuple[tuple[str, Any], ...] = ()
+    # A task's `on_done` notice: news of an answer, not to whoever gave it.
+    answered: bool = False
 
 
 @dataclass(frozen=True)

@@ -870,7 +870,7 @@ def _check_process(spec: ProcessDef, c: _Checker) -> None:
             _check_condition(c, (*apath, "when"), action.when)
         for t_index, task in enumerate(stage.tasks):
             if task.for_each is None:
-                _check_task(c, (*base, "tasks", t_index), task, roles, fields)
+                _check_task(c, (*base, "tasks", t_index), task, roles, spec)
             else:
                 _check_for_each(c, spec, stage, (*base, "tasks", t_index), task, roles)
         if stage.call is not None:
@@ -1576,14 +1576,15 @@ def _check_for_each(
     saved = c.env
     c.env = typecheck.entry_environment(spec, saved, fdef_name)
     try:
-        _check_task(c, path, task, roles, spec.fields)
+        _check_task(c, path, task, roles, spec)
         if task.join is not None and task.join.any is not None:
             _check_condition(c, (*path, "join", "any"), task.join.any)
     finally:
         c.env = saved
 
 
-def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields: dict[str, FieldDef]) -> None:
+def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], spec: ProcessDef) -> None:
+    fields = spec.fields
     _check_person(c, (*path, "assignee"), task.assignee, roles, _user_field_of(fields))
     _check_refs(c, (*path, "fields"), task.fields, fields)
     for index, attached in enumerate(task.attach):
@@ -1609,6 +1610,9 @@ def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], fields
     _check_condition(c, (*path, "when"), task.when)
     _check_template(c, (*path, "title"), task.title)
     _check_template(c, (*path, "text"), task.text)
+    for n_index, notice in enumerate(task.on_done):  # told as the task is answered: a stage's `notify`
+        notice.check(_ActionChecker(c, (*path, "on_done", n_index), spec))
+        _check_condition(c, (*path, "on_done", n_index, "when"), notice.when)
 
 
 def _check_done(c: _Checker, path: Path_, outcome: OutcomeDef) -> None:

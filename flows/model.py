@@ -534,6 +534,10 @@ class TaskDef(_ForEach):
     # Taking it is the work: a lead taken from the pool is a lead in work, so «✋ Take» finishes it (a confirm task
     # that asks nothing). Given to one person without a pool, its button says the same («✋ Take it»).
     done_when_taken: bool = False
+    # Told when the task is answered (not when it is withdrawn or its case cancelled): a stage's `notify` actions,
+    # each `when` read over the case as the answer left it. The director's approval while the client's answer is
+    # still to come is news to the manager then, not only with his next task.
+    on_done: list[NotifyAction] = Field(default_factory=list)
 
     def _needs_for_each(self) -> str:
         return _("'join' and 'on_change' belong to a task with 'for_each'")
@@ -767,6 +771,9 @@ class NotifyAction(_Action):
             ck.person(("notify",), who)
         ck.template(("text",), self.text)
         ck.files(("attach",), self.attach)
+
+
+TaskDef.model_rebuild()  # `on_done` names NotifyAction, defined after it
 
 
 class RenderAction(_Action):

@@ -680,6 +680,8 @@ class Engine:
         task.outcome, task.done_by, task.done_at = outcome, actor_id, now
         effects: list[Effect] = [TaskClosed(task, actor_id)]
         log.info("case %s task %s done by %s: %s", case.id, task.id, actor_id, outcome)
+        if tdef.on_done:
+            self._tell_done(case, task, tdef, effects)
         is_now = case.data.get(edited) if edited is not None else None
         if edited is not None and is_now != was and not (is_empty(was) and is_empty(is_now)):
             # A correction that changed the value (the same one confirmed again is none): the followers hear it.
@@ -887,6 +889,29 @@ class Engine:
         log.info("case %s stage %s decided early by task %s", case.id, case.stage, task.key)
         self._advance(case, effects, depth=0, unanswered=unanswered)
         return True
+
+    def _tell_done(self, case: CaseState, task: TaskState, tdef: TaskDef, effects: list[Effect]) -> None:
+        """A task's `on_done` as it is answered (a task withdrawn or cancelled is not): each notice whose `when`
+        holds over the case as the answer left it. The answers of its stage's tasks still open are this round's to
+        give, so a previous round's reads as none (the client's «agreed» to the contract the director sent back is
+        no answer to this one). A for_each task's notices read its entry as `item`."""
+        still = frozenset(
+            base_key(t.key) for t in case.open_tasks()
+            if t.stage == task.stage and t.visit == task.visit and not is_service_task(t.key)
+        ) - {tdef.key}  # fmt: skip
+        context = self._answers_so_far(case, still)
+        index = entry_index(task.key)
+        item = (tdef.for_each, index) if tdef.for_each is not None and index is not None else None
+        if item is not None:
+            found = task_entry(case.spec, case.data, task)
+            context["item"] = found[1] if found else {}
+        view = _ActionView(self, case)
+        for notice in tdef.on_done:
+            if notice.when is None or evaluate(notice.when, context):
+                effects.extend(
+                    replace(e, answered=True, item=item) if isinstance(e, Notify) else e for e in notice.effects(view)
+                )
+        log.info("case %s task %s: its on_done read", case.id, task.id)
 
     def _answers_so_far(self, case: CaseState, unanswered: frozenset[str]) -> dict[str, Any]:
         """The case as conditions see it, the answers (and comments) of the tasks in `unanswered` empty."""

@@ -216,6 +216,10 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
             users.pop(person_id)
     if effect.kind == "text" and loaded.registered:
         users.pop(loaded.registering or 0, None)  # said in the message that the case is registered
+    if (effect.item is not None or effect.answered) and actor_id is not None:
+        # An item's notice is news of someone's move, a task's `on_done` of someone's answer: not to whoever made it
+        # (whatever his role).
+        users.pop(actor_id, None)
     answering = loaded.answering
     if effect.kind == "text" and effect.item is None and answering in users:
         # Said in the answer to what they just did — unless the case ended (its closing notice says it) or the step
@@ -223,8 +227,6 @@ async def notify(service: CaseService, loaded: Loaded, effect: Notify, actor_id:
         if loaded.state.status == CaseStatus.ACTIVE and not await _gives_a_card(service, answering):
             users.pop(answering)
             loaded.own_words.append(effect)
-    if effect.item is not None and actor_id is not None:
-        users.pop(actor_id, None)  # an item's notice is news of someone's move, not to its mover (whatever his role)
     if effect.kind == "escalation" and effect.task is not None:
         # Who it went to is who may act on its buttons (`access.may_act_on_escalation`).
         service.store.audit(
