@@ -493,16 +493,28 @@ async def test_the_manager_waiting_for_the_directors_approval_hears_it_with_his_
     assert news == [terms["message_id"]], [m["text"] for m in await manager.bot_messages()][-3:]
 
 
-async def test_a_director_who_approves_before_the_client_answers_is_heard_with_the_managers_next_task(
+async def test_a_director_who_approves_before_the_client_answers_is_heard_at_once_and_not_again_with_the_next_task(
     harness_factory: Callable[..., Awaitable[Harness]],
 ) -> None:
-    """The director approves first; Ольга then tells the client's consent: the task it gives her says the director
-    approved the contract, so she needs not open the deal to learn it."""
+    """The director approves first, while Ольга still waits for the client: she hears it at that moment, not only
+    when she has told the client's answer. She then tells the client's consent: her next task «Условия оплаты» comes,
+    and no second message of the approval behind it."""
     harness = await harness_factory(leads_port=free_port(), lead_tokens={"site": TOKEN})
     manager = await harness.person("Менеджер Ольга", "sales_manager")
     director = await harness.person("Директор Олег", "director")
-    terms = await _contract_agreed(harness, manager, director, ITEMS[1:2])
-    assert "✅ Директор согласовал договор" in terms["text"], terms["text"]
+    await _lead_to_contract_approval(harness, manager, ITEMS[1:2])
+    answer = await manager.card("Ответ клиента по договору", button="Клиент")
+
+    await director.press("Согласовать", await director.card("Согласуйте договор", button="Согласовать"))
+    told = await manager.expect("✅ Директор согласовал договор — ждём ответа клиента.")
+    assert "Клиника «Здоровье»" in told["text"], told["text"]  # which deal, as every notice of it says
+    assert await director.find("ждём ответа клиента") is None  # his own approval is no news to him
+
+    await manager.press("Клиент согласовал", answer)
+    terms = await manager.card("Условия оплаты", button="Готово")
+    assert "✅ Директор согласовал договор" in terms["text"], terms["text"]  # the card says where the deal stands
+    approvals = [m["message_id"] for m in await manager.bot_messages() if "Директор согласовал" in (m["text"] or "")]
+    assert approvals == [told["message_id"], terms["message_id"]], [m["text"] for m in await manager.bot_messages()]
 
 
 async def test_a_lead_that_is_no_buyer_closes_the_deal_saying_why(
