@@ -6,6 +6,7 @@ task says it)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from flows.loader import DefinitionError, language_gaps, parse_definition
 from flows.runtime import CaseState, Engine, Notify, TaskState
 from flows.templating import render
 
+DATA = Path(__file__).parent / "data"
 SOURCE = """\
 process: deal
 title: {ru: Сделка, en: Deal}
@@ -180,3 +182,34 @@ def test_an_on_done_notice_left_in_russian_only_is_warned_of() -> None:
         "deal.yaml:29: warning: stages → approval → tasks → director_approval → on_done → #1 → text is in Russian "
         "only: a person reading English gets it in Russian; add 'en:' ({ru: …, en: …})"
     ]
+
+
+def test_a_task_run_for_each_entry_tells_of_the_entry_it_answered(engine: Engine) -> None:
+    """The inspector rejects one unit of a batch: the manager is told which one, as the task's card names it."""
+    source = (
+        (DATA / "batch_review.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            '        text: "Изделие {{ item.serial }}, вес {{ item.weight }}"\n',
+            '        text: "Изделие {{ item.serial }}, вес {{ item.weight }}"\n'
+            "        on_done:\n"
+            "          - notify: [initiator]\n"
+            "            when: \"unit_check == 'reject'\"\n"
+            '            text: "Изделие {{ item.serial }} не прошло проверку: {{ unit_check_comment }}"\n',
+        )
+    )
+    spec = parse_definition(source, "batch_review.yaml").spec
+    units = [{"serial": "A1", "weight": 3}, {"serial": "B2", "weight": 5}]
+    case, _ = engine.start(spec, MANAGER, {"units": units})
+    first, second = case.open_tasks()
+    engine.claim(case, first, DIRECTOR, {"inspector"})
+    assert not _notices(engine.submit(case, first, "approve", {}, DIRECTOR))
+    engine.claim(case, second, DIRECTOR, {"inspector"})
+
+    effects = engine.submit(case, second, "reject", {f"{second.key}_comment": "Царапина"}, DIRECTOR)
+
+    (notice,) = _notices(effects)
+    assert notice.item == ("units", 1) and notice.user_ids == (MANAGER,)
+    assert isinstance(notice.text, str)
+    words = render(notice.text, {**engine.context(case), "item": units[1]})
+    assert words == "Изделие B2 не прошло проверку: Царапина", words
