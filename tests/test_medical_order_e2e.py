@@ -858,7 +858,7 @@ async def test_a_client_who_prepaid_more_than_the_order_now_comes_to_is_owed_the
     card = await manager.expect(f"№{deal.id}", "Итого")
     assert "Итого: 1\xa0600\xa0000,00 ₽\nК оплате: 600\xa0000,00 ₽" in card["text"], card["text"]
 
-    await peter.press("Cancelled", await peter.card("📦 Дефибриллятор", button="Cancelled"))
+    await peter.press("Cancel the item", await peter.card("📦 Дефибриллятор", button="Cancel the item"))
     await peter.expect("Why it is cancelled")
     await peter.send("The client dropped it")
     await peter.press("Confirm", await peter.expect("check:"))
