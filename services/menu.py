@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from db.models import Case, Outbox, Setting, Task, User, status_is
 from flows.model import ProcessDef
-from flows.runtime import CaseState, TaskState
+from flows.runtime import CONTINUED_AT, CaseState, TaskState
 from flows.status import CaseStatus
 from services import access, outbox_own_id
 from services import people as people_repo
@@ -128,7 +128,8 @@ class Menu:
                     titles=row.titles, id=row.case_id, title_template=self.core.registry.title_template(spec),
                 )  # fmt: skip
             state.tasks.append(task)  # the case's tasks on this page only: the cards show nothing else of them
-            (drafts if row.draft else entries).append((state, task))
+            # A request another case handed on is work given to them (its number told), not their own draft.
+            (drafts if row.draft and CONTINUED_AT not in (row.data or {}) else entries).append((state, task))
         entries.sort(key=lambda e: (e[1].due_at is None, e[1].due_at or _NEVER, e[1].id or 0))
         drafts.sort(key=lambda e: e[1].id or 0)
         entries, more = entries[:page], len(entries) > page

@@ -16,6 +16,7 @@ from flows import forms
 from flows.i18n import _
 from flows.items import entry_fields, entry_of, item_of_form, item_state, parse_item_edit, parse_item_task
 from flows.runtime import (
+    CONTINUED_AT,
     MOVE_TASK,
     START_TASK,
     EngineError,
@@ -321,6 +322,8 @@ class Conversation(FormAnswers, FormCorrections):
     async def cancel(self, task: AnyTask, step_no: int | None = None) -> None:
         if step_no is not None:
             await self._current(task, step_no)
+        if task.key == START_TASK and await self._handed_on(task):
+            return
         self.user.active_task_id = None
         self._finished(task.draft)
         await self._save(task, None)
@@ -333,6 +336,17 @@ class Conversation(FormAnswers, FormCorrections):
             self.say("\n".join([text, *said]))
         elif not ((task.key == MOVE_TASK or item_of_form(task.key)) and await self._withdrawn(task)):
             self.say(self.r.t("Cancelled. The task stays with you; open it from “My tasks” when ready.", self.lang))
+
+    async def _handed_on(self, task: AnyTask) -> bool:
+        """A request another case's step started, its fields still to fill: the case has its number (its person was
+        told, the case it continues names it), so a «cancel» of its form (an old button, /cancel, «🗑») puts it aside,
+        its answers kept, as its button says — it is cancelled from its card, with a reason, like any case."""
+        form, _fields, _names = await self.form_of(task, (task.draft or {}).get("outcome"))
+        if CONTINUED_AT not in form.data:
+            return False
+        if self.user.active_task_id != task.id or not await self.put_aside():
+            self.say(self.r.t("Cancelled. The task stays with you; open it from “My tasks” when ready.", self.lang))
+        return True
 
     async def _withdrawn(self, task: AnyTask) -> bool:
         """A hand move's form cancelled by its mover («✖️ Отказ», then «Отмена» at the reason), or an item's move or

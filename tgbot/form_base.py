@@ -33,6 +33,7 @@ from flows.items import item_of_form, parse_item_task
 from flows.model import FieldDef, ProcessDef
 from flows.runtime import (
     COMMENT_FILE_SUFFIX,
+    CONTINUED_AT,
     EDIT_PREFIX,
     MOVE_TASK,
     START_TASK,
@@ -360,7 +361,9 @@ class FormBase:
         correction or a decision is not made (the task stays, undecided); a task's answers wait till later."""
         key = loaded.task.key
         if key == START_TASK:
-            return CANCEL
+            # A request another case handed on (its number told, that case pointing at it) is work given, not one's
+            # own draft: left till later, never dropped by a press (its card cancels it, with a reason).
+            return LATER if CONTINUED_AT in loaded.data else CANCEL
         moving = key == MOVE_TASK or item_of_form(key) is not None  # an item's move, or a correction of its field
         if moving or is_correction(key) or self._decision(loaded, outcome) is not None:
             return CHANGE_MIND

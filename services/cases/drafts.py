@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from db.models import Case, Task, User, status_is
 from flows.i18n import _
-from flows.runtime import START_TASK, CaseClosed, CaseState, Effect, TaskState
+from flows.runtime import CONTINUED_AT, START_TASK, CaseClosed, CaseState, Effect, TaskState
 from flows.status import CASE_CLOSED, TaskStatus
 from services.cases.calls import return_to_parent
 from services.cases.saving import StepWrites
@@ -39,7 +39,8 @@ class Drafts(StepWrites):
         for case_id in rows.scalars():
             loaded = await self.load(case_id, lock=False)
             task = next((t for t in loaded.state.tasks if t.key == START_TASK), None)
-            if task is not None:
+            # A request another case handed on is not their own draft: never offered to be dropped for a new one.
+            if task is not None and CONTINUED_AT not in loaded.state.data:
                 found.append((loaded.state, task))
         return found
 
