@@ -208,7 +208,7 @@ async def test_new_client_from_first_request_to_paid_receiving(fulfillment: Harn
     await lawyer.document(b"%PDF contract", "contract.pdf")
     await lawyer.press("Подтвердить", await lawyer.expect("Проверьте"))
     task = await manager.expect("Подпишите договор с клиентом")
-    await manager.press("Готово", task)
+    await manager.press("Договор подписан", task)
     await manager.document(b"%PDF signed", "signed.pdf")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
 

@@ -28,7 +28,7 @@ async def a_contract_signed_by_hand(shop: Harness) -> Person:
     await lawyer.expect("Проект договора")
     await lawyer.document(b"%PDF contract draft", "contract.pdf")
     await lawyer.press("Подтвердить", await lawyer.expect("Проверьте"))
-    await manager.press("Готово", await manager.card("Подпишите договор с клиентом", button="Готово"))
+    await manager.press("Договор подписан", await manager.card("Подпишите договор", button="Договор подписан"))
     await manager.expect("Подписанный договор")
     await manager.document(b"%PDF signed", "signed.pdf")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
