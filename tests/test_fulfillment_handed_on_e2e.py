@@ -92,3 +92,20 @@ async def test_cancel_typed_in_the_form_of_a_request_handed_on_does_not_cancel_i
     await manager.send("/cancel")
     await manager.expect("(дело №2) отложена, ваши ответы сохранены")
     assert await status_of(shop, 2) == CaseStatus.DRAFT
+
+
+async def test_a_request_handed_on_and_not_yet_filled_in_is_not_closed_as_one_never_finished(
+    fulfillment: Harness,  # noqa: F811
+) -> None:
+    """The client names his goods only after a week: request №2 waits for them, among Алина's tasks. It is not closed
+    as a request she began and never finished (that is for her own drafts)."""
+    shop = fulfillment
+    manager = await a_contract_signed_by_hand(shop)
+    await shop.advance(days=8)
+    await shop.settle()
+    assert await manager.find("не закончена") is None
+    assert await status_of(shop, 2) == CaseStatus.DRAFT
+    await manager.send("📋 Мои задачи")
+    await manager.expect("Ваши открытые задачи: 1")
+    await manager.press("Заполнить", await manager.expect("№2", "Заявка на приёмку товара"))
+    await manager.expect("Товар")

@@ -48,8 +48,14 @@ class Drafts(StepWrites):
         """Requests left unfinished longer than `older_than` are closed, with a note to their author."""
         cutoff = self.now - older_than
         rows = await self.session.execute(
-            select(Task.case_id).where(
-                Task.key == START_TASK, status_is(Task.status, TaskStatus.OPEN), Task.created_at < cutoff
+            select(Task.case_id)
+            .join(Case, Case.id == Task.case_id)
+            .where(
+                Task.key == START_TASK,
+                status_is(Task.status, TaskStatus.OPEN),
+                Task.created_at < cutoff,
+                # A request another case handed on is work given (its number told), not a request left unfinished.
+                Case.data[CONTINUED_AT].as_string().is_(None),
             )
         )
         closed = 0
