@@ -166,12 +166,18 @@ async def verdict(service: Person, decision: str) -> None:
     await service.press("Подтвердить", await service.expect("Проверьте"))
 
 
-async def back_from_the_supplier(service: Person, task: str = "Проконтролируйте готовность") -> dict[str, Any]:
-    """The supplier ships the goods back today — repaired, or the replacement (`task`: «Проконтролируйте обмен»)
-    — and the service manager confirms they came. Returns the summary he confirmed."""
+async def back_from_the_supplier(
+    service: Person, task: str = "Проконтролируйте готовность", replacement_serial: str = "SN-777001"
+) -> dict[str, Any]:
+    """The supplier ships the goods back today — repaired, or the replacement (`task`: «Проконтролируйте обмен»,
+    whose serial number he writes down) — and the service manager confirms they came. Returns the summary he
+    confirmed."""
     await service.press("Готово", await service.expect(task))
     await service.expect("Дата отправки товара поставщиком")
     await service.send("сегодня")
+    if task == "Проконтролируйте обмен":
+        await service.expect("Серийный номер замены")
+        await service.send(replacement_serial)
     summary = await service.expect("Проверьте")
     await service.press("Подтвердить", summary)
     return summary
@@ -187,10 +193,10 @@ async def repaired_but_not_fixed(service: Person) -> None:
 
 
 async def replaced_but_not_fixed(service: Person) -> dict[str, Any]:
-    """The supplier's replacement comes today with the same defect: up to «Комментарий», why. Returns the question
-    of the day the replacement came."""
+    """The supplier's replacement (SN-777001) comes today with the same defect: up to «Комментарий», why. Returns the
+    question of the day the replacement came."""
     await back_from_the_supplier(service, "Проконтролируйте обмен")
-    await service.press("Не устранён", await service.expect("Дефект устранён?"))
+    await service.press("Неисправна — повторить", await service.expect("Замена исправна?"))
     question = await service.expect("Дата получения замены")
     await service.send("сегодня")
     await service.expect("Комментарий")
@@ -430,9 +436,10 @@ async def test_a_replacement_with_the_same_defect_is_asked_and_reported_as_a_rep
     assert "ремонт" not in summary["text"], summary["text"]
     await service.press("Подтвердить", summary)
 
-    note = await director.expect("Дефект не устранён")
+    note = await director.expect("Замена неисправна")
     assert "Замена тоже отстаёт" in note["text"] and "20.01.2027" in note["text"], note["text"]
-    assert "Замена получена 20.01.2027" in note["text"], note["text"]
+    assert "Замена получена 20.01.2027" in note["text"] and "серийный номер SN-777001" in note["text"], note["text"]
+    assert "Дефект не устранён" not in note["text"], note["text"]
     card = await service.expect("Уведомите поставщика о браке")
     assert "Срок — 5 рабочих дней с получения замены 20.01.2027" in card["text"], card["text"]
     assert "ремонт" not in card["text"], card["text"]
@@ -441,6 +448,61 @@ async def test_a_replacement_with_the_same_defect_is_asked_and_reported_as_a_rep
     case_card = await manager.card("📁 №1", button="Схема")
     assert "Дата получения замены: 20.01.2027" in case_card["text"], case_card["text"]
     assert "из ремонта" not in case_card["text"], case_card["text"]
+
+
+async def test_after_an_exchange_the_replacement_is_named_by_its_own_serial_and_checked_as_a_replacement(
+    shop: Harness,
+) -> None:
+    """The supplier exchanged the watch: another watch comes back. The service manager writes down its serial number
+    when it comes, and is asked whether the replacement is sound — not whether a defect was fixed, as nothing was
+    repaired. The shop's tasks, her case card and management's closing notice name the replacement by its number
+    beside the watch it replaces, so nobody takes one for the other."""
+    manager, service = shop.people["Марина"], shop.people["Сергей"]
+    admin, director = shop.people["Ольга"], shop.people["Директор Пётр"]
+    await register_defect(manager, supplier="Helvetia")
+    await confirm_defect_and_ship(shop)
+    await inform_supplier(service)
+    await verdict(service, "Обмен")
+    await shop.move_to(morning(2027, 1, 20))
+
+    await service.press("Готово", await service.expect("Проконтролируйте обмен"))
+    await service.expect("Дата отправки товара поставщиком")
+    await service.send("сегодня")
+    # The replacement's number is required: asked with no way to skip it.
+    question = await service.expect("Серийный номер замены")
+    assert "Пропустить" not in " ".join(service.buttons(question)), question
+    assert "SN-123456" not in question["text"], question["text"]  # not the old watch's number, offered to keep
+    await service.send("SN-777001")
+    summary = await service.expect("Проверьте")
+    assert "Серийный номер замены: SN-777001" in summary["text"], summary["text"]
+    await service.press("Подтвердить", summary)
+
+    card = await service.expect("Замена исправна?")
+    assert "устран" not in card["text"], card["text"]
+    assert "Проверьте замену, серийный номер SN-777001" in card["text"], card["text"]
+    assert "L2.793.4 (SN-123456): Отстают на 30 секунд в сутки" in card["text"], card["text"]  # what it replaces
+    assert service.buttons(card)[:2] == ["Замена исправна", "Неисправна — повторить"], service.buttons(card)
+    await service.press("Замена исправна", card)
+    answered = await service.wait_for("Замена исправна?", "✅ Замена исправна (Сергей")
+    assert "устран" not in answered["text"] and "Согласовано" not in answered["text"], answered["text"]
+
+    card = await service.expect("Переместите товар в магазин в 1С")
+    assert "Замена от поставщика, серийный номер SN-777001" in card["text"], card["text"]
+    await service.press("Готово", card)
+    card = await manager.expect("Подтвердите получение товара магазином")
+    assert "L2.793.4 (SN-123456)" in card["text"], card["text"]
+    assert "Замена от поставщика, серийный номер SN-777001" in card["text"], card["text"]
+
+    await manager.send("/case 1")
+    case_card = await manager.card("📁 №1", button="Схема")
+    assert "Серийный номер замены: SN-777001" in case_card["text"], case_card["text"]
+    assert "• ✅ Замена исправна — Сергей" in case_card["text"], case_card["text"]
+    assert "устран" not in case_card["text"] and "approve" not in case_card["text"], case_card["text"]
+
+    await manager.press("Готово", await manager.card("Подтвердите получение товара магазином", button="Готово"))
+    for person in (admin, director):
+        note = await person.expect("получен магазином")
+        assert "на замену (Helvetia Watch Service, серийный номер SN-777001)" in note["text"], note["text"]
 
 
 async def test_a_fix_that_did_not_hold_photographed_reaches_management_with_the_photo(shop: Harness) -> None:

@@ -15,11 +15,13 @@ from aiosmtpd.controller import Controller
 from tests.chat import Person
 from tests.conftest import Harness
 from tests.test_defect_return_e2e import (
+    back_from_the_supplier,
     confirm_defect_and_ship,
     inform_supplier,
     morning,
     register_defect,
     repaired_but_not_fixed,
+    replaced_but_not_fixed,
     verdict,
 )
 from tests.test_defect_return_e2e import shop as shop  # the fixture: the six people of the shop
@@ -126,6 +128,54 @@ async def test_the_second_e_mail_to_the_supplier_says_it_is_a_repeated_return_an
     assert "Повторный возврат" in second["Subject"], second["Subject"]
     assert "повторно" in body and "Всё ещё отстают на 20 секунд" in body, body
     assert "20.01.2027" in body, body  # when the goods came back from him
+
+
+async def test_a_faulty_replacement_goes_back_named_by_its_own_serial_and_its_repair_is_checked_on_it(
+    shop: Harness, supplier_mail: tuple[SupplierMailbox, int]
+) -> None:
+    """The supplier exchanged the watch and the replacement (SN-777001) lags too: it goes back to him, and his letter
+    says the replacement is faulty and which watch he gets — the replacement by its number, not only the first watch.
+    He repairs it this time: the service manager checks the repair on the replacement, and once it holds, the watch
+    goes to the shop — the first round's «faulty» does not send it round again."""
+    mailbox, port = supplier_mail
+    shop.settings.smtp_host, shop.settings.smtp_port = "127.0.0.1", port
+    shop.settings.smtp_from, shop.settings.smtp_starttls = "returns@swisstime.example", False
+    await shop.restart()  # settings are read once, at start
+    manager, service, director = shop.people["Марина"], shop.people["Сергей"], shop.people["Директор Пётр"]
+    await register_defect(manager, supplier="Helvetia")
+    await confirm_defect_and_ship(shop)
+    await inform_supplier(service)
+    await verdict(service, "Обмен")
+    await shop.move_to(morning(2027, 1, 20))
+    await replaced_but_not_fixed(service)
+    await service.send("Замена тоже отстаёт")
+    await service.press("Подтвердить", await service.expect("Проверьте"))
+    note = await director.expect("Замена неисправна")
+    assert "серийный номер SN-777001" in note["text"] and "Замена тоже отстаёт" in note["text"], note["text"]
+    await ship_again(service)
+    await shop.settle()
+
+    assert len(mailbox.mails) == 2, [m["Subject"] for m in mailbox.mails]
+    second = mailbox.mails[1]
+    body = second.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Повторный возврат" in second["Subject"], second["Subject"]
+    assert "замена, серийный номер SN-777001, пришла к нам 20.01.2027, но она неисправна" in body, body
+    assert "Замечание при проверке: Замена тоже отстаёт." in body, body
+    assert "Отправляем полученную от вас замену: серийный номер SN-777001." in body, body
+    assert "• L2.793.4, серийный номер SN-123456: Отстают на 30 секунд в сутки" in body, body
+    assert "дефект не устранён" not in body, body
+
+    # The second round: he repairs the replacement.
+    await inform_supplier(service)
+    await verdict(service, "Ремонт")
+    await back_from_the_supplier(service)
+    card = await service.expect("Дефект устранён?")
+    assert "Решение поставщика: Ремонт" in card["text"], card["text"]
+    assert "Замена, серийный номер SN-777001" in card["text"], card["text"]  # the watch repaired is the replacement
+    await service.press("Дефект устранён", card)
+    # Fixed: the watch goes to the shop, by its number.
+    card = await service.expect("Переместите товар в магазин в 1С")
+    assert "Замена от поставщика, серийный номер SN-777001" in card["text"], card["text"]
 
 
 async def test_an_e_mail_sent_by_hand_comes_with_exactly_its_files_as_the_bot_would_attach_them(shop: Harness) -> None:
