@@ -3,6 +3,7 @@ what the supplier reads when the goods come back to him a second time."""
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from docx import Document
 
 from tests.chat import Person
 from tests.conftest import Harness
@@ -50,6 +52,10 @@ def supplier_mail() -> Iterator[tuple[SupplierMailbox, int]]:
         yield mailbox, port
     finally:
         controller.stop()
+
+
+async def letter_text(person: Person, url: str) -> str:
+    return "\n".join(p.text for p in Document(io.BytesIO(await person.download(url))).paragraphs)
 
 
 async def ship_again(service: Person) -> None:
@@ -164,6 +170,14 @@ async def test_a_faulty_replacement_goes_back_named_by_its_own_serial_and_its_re
     assert "Отправляем полученную от вас замену: серийный номер SN-777001." in body, body
     assert "• L2.793.4, серийный номер SN-123456: Отстают на 30 секунд в сутки" in body, body
     assert "дефект не устранён" not in body, body
+    # The accompanying letter made for this shipment names the replacement too; the first one had none to name.
+    letters = [d for d in await service.documents() if d["file_name"].endswith(".docx")]
+    first_letter, second_letter = (
+        await letter_text(service, letters[0]["url"]),
+        await letter_text(service, letters[-1]["url"]),
+    )
+    assert "замена" not in first_letter, first_letter
+    assert "отправляется полученная от поставщика замена, серийный номер SN-777001." in second_letter, second_letter
 
     # The second round: he repairs the replacement.
     await inform_supplier(service)
