@@ -46,6 +46,7 @@ from flows.model import (
     ReportAction,
     StageDef,
     TaskDef,
+    organisation_role,
     ref_names,
 )
 from flows.runtime import ITEM_PREFIX
@@ -1039,7 +1040,9 @@ def _check_readable(raw: dict[str, Any], c: _Checker) -> None:
         for t_index, task in _entries(entry.get("tasks")):
             if "for_each" in task:  # its people may be the entry's own (item_workers): the model's check says
                 continue
-            person((*base, "tasks", t_index, "assignee"), task.get("assignee"))
+            assignee = task.get("assignee")
+            if roles is not None and isinstance(assignee, str):
+                _check_assignee(c, (*base, "tasks", t_index, "assignee"), assignee, roles, user_field)
             for who in _names(task.get("escalate_to")) or []:
                 person((*base, "tasks", t_index, "escalate_to"), who)
         ways = entry.get("next")
@@ -1484,6 +1487,22 @@ def _check_person(
     )
 
 
+def _check_assignee(
+    c: _Checker, path: Path_, who: str, roles: Collection[str], user_field: Callable[[str], bool]
+) -> None:
+    """A task's assignee: a person (`_check_person`), or `organisation:<role>`, one of the process's roles."""
+    role = organisation_role(who)
+    if role is None:
+        _check_person(c, path, who, roles, user_field)
+    elif role not in roles:
+        c.add(
+            path,
+            _("'%(who)s' names an unknown role (roles: %(roles)s)"),
+            who=who,
+            roles=", ".join(sorted(roles)),
+        )
+
+
 def _user_field_of(fields: Mapping[str, FieldDef]) -> Callable[[str], bool]:
     """Whether a field of a valid model is a user field (`_check_person`'s question)."""
     return lambda name: name in fields and fields[name].type == "user"
@@ -1585,7 +1604,7 @@ def _check_for_each(
 
 def _check_task(c: _Checker, path: Path_, task: TaskDef, roles: set[str], spec: ProcessDef) -> None:
     fields = spec.fields
-    _check_person(c, (*path, "assignee"), task.assignee, roles, _user_field_of(fields))
+    _check_assignee(c, (*path, "assignee"), task.assignee, roles, _user_field_of(fields))
     _check_refs(c, (*path, "fields"), task.fields, fields)
     for index, attached in enumerate(task.attach):
         if attached not in fields or fields[attached].type not in FILE_TYPES:

@@ -47,6 +47,14 @@ StageColour = Literal["blue", "purple", "yellow", "green", "brown", "orange", "r
 
 # Who a task or a notification goes to: a role key, or one of these people of the case.
 PERSON_REFS = frozenset({"initiator", "responsible"})
+# A task's assignee `organisation:<role>`: the person the case's organisation names as its own (its card's
+# representative) when they may do it, else the role's pool (`services.access.organisations_own`).
+ORGANISATION_PREFIX = "organisation:"
+
+
+def organisation_role(assignee: str) -> str | None:
+    """The role of an `organisation:<role>` assignee (None: another kind of assignee)."""
+    return assignee.removeprefix(ORGANISATION_PREFIX) if assignee.startswith(ORGANISATION_PREFIX) else None
 
 
 # The language a text of one language is written in, and the one a text without the reader's language falls back to.
@@ -519,7 +527,7 @@ class TaskDef(_ForEach):
     kind: TaskKind = "form"
     title: LocalText
     text: LocalText | None = None  # jinja template shown on the task card
-    assignee: str  # role key, "initiator", "responsible", or "field:<user field>"
+    assignee: str  # role key, "initiator", "responsible", "field:<user field>" or "organisation:<role>"
     fields: list[FieldRef] = Field(default_factory=list)  # names, or {field: name, label: …} (see FieldRef)
     attach: list[str] = Field(default_factory=list)  # files of the case sent along with the task card
     outcomes: dict[str, OutcomeDef] | None = None

@@ -88,6 +88,7 @@ from flows.model import (
     StageDef,
     TaskDef,
     local,
+    organisation_role,
     title_in,
 )
 from flows.status import CASE_CLOSED, transition
@@ -2000,6 +2001,9 @@ class Engine:
             value = found[1].get(assignee.removeprefix(ITEM_PREFIX)) if found else None
             roles: tuple[str, ...] = (value,) if isinstance(value, str) else ()
             users: tuple[int, ...] = (value,) if isinstance(value, int) else ()
+        elif (own := organisation_role(assignee)) is not None:
+            # The role's pool; the organisation's own person, read by the service, takes it over when there is one.
+            roles, users = (own,), ()
         else:
             roles, users = self._resolve_people(case, [assignee])
         if users:

@@ -11,7 +11,7 @@ from babel.dates import get_day_names
 
 from flows.deadlines import Deadline, DeadlineError, Span, parse_deadline
 from flows.i18n import _
-from flows.model import CALL_RESULTS, FieldDef, FollowDef, LocalText, ProcessDef, StageDef, TaskDef
+from flows.model import CALL_RESULTS, ORGANISATION_PREFIX, FieldDef, FollowDef, LocalText, ProcessDef, StageDef, TaskDef
 from flows.values import date_text
 from services.wording import Wording
 from services.wording.names import words_of_key
@@ -91,6 +91,9 @@ class DefinitionWords:
             return self.t("Responsible")
         if who.startswith("field:"):
             return self.field(who.removeprefix("field:"))
+        if who.startswith(ORGANISATION_PREFIX):
+            role = self.w.role(who.removeprefix(ORGANISATION_PREFIX), self.lang)
+            return self.t("%(role)s of the organisation", role=role)
         if who.startswith("item:"):
             entry = self._entry_fields(for_each)
             return self.t("the entry's “%(field)s”", field=self.field(who.removeprefix("item:"), entry))

@@ -159,6 +159,17 @@ def test_half_valid_definitions_are_checked_without_crashing() -> None:
                                                                         .replace("roles: [clerk]", "roles: clerk")))
 
 
+def test_a_task_for_the_organisations_own_person_names_one_of_the_roles() -> None:
+    """`organisation:<role>`: the person the case's organisation names, of a role of the process (else its pool).
+    A role the process lacks is said on the task's line, on a sound and on a half-valid definition alike."""
+    own = GOOD.replace("assignee: boss", "assignee: organisation:boss")
+    assert parse_definition(own, "flow.yaml").spec.task("review", "approve_it").assignee == "organisation:boss"
+    said = "flow.yaml:16: 'organisation:bos' names an unknown role (roles: boss, clerk)"
+    wrong = own.replace("organisation:boss", "organisation:bos")
+    assert problems_of(wrong) == [said]
+    assert said in problems_of(wrong.replace("{type: date,", "{type: dat,"))  # a shape error on line 9
+
+
 def test_a_person_field_is_checked_alike_on_a_sound_and_a_half_valid_definition() -> None:
     """A task given to `field:<name>` needs a user field there: the full check and the check of names on a
     definition whose shape failed elsewhere say it in the same words, and a field whose own type cannot be read is

@@ -86,6 +86,7 @@ from services.access.organisations import (
     is_external,
     may_name_company,
     organisation_scope,
+    organisations_own,
     reachable,
 )
 from services.access.portal import (
@@ -152,6 +153,7 @@ __all__ = [
     "may_read_decision_comment",
     "may_start_for_dealer",
     "organisation_scope",
+    "organisations_own",
     "own_case",
     "own_cases",
     "portal_rights",

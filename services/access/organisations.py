@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.models import Case, Company, User, UserRole
 from services.access.viewer import Viewer
@@ -67,3 +68,37 @@ async def reachable(session: AsyncSession, people: Iterable[User], company_id: i
     """Those of `people` whom a case of this organisation may be shown to (a role's members, a notice's
     addressees): another dealer's staff are not told of it."""
     return [p for p in people if await in_organisation_scope(session, p, company_id)]
+
+
+async def organisations_own(session: AsyncSession, company_id: int | None, role: str) -> User | None:
+    """The person an organisation names as its own (its card's regional representative) for a task of `role` on
+    one of its cases (`assignee: organisation:<role>`): only someone who may take it — active, reachable, holding
+    the role and seeing the organisation's cases. None (nobody named, or not such a person): the role's pool does
+    it, so no task is left to someone who cannot. One statement, read only for such tasks."""
+    if company_id is None:
+        return None
+    dealers_role = aliased(UserRole)
+    found = (
+        await session.execute(
+            select(User, Company.region)
+            .join(Company, Company.regional_rep_id == User.id)
+            .join(UserRole, (UserRole.user_id == User.id) & (UserRole.role == role))
+            .where(
+                Company.id == company_id,
+                User.active.is_(True),
+                User.unreachable_at.is_(None),
+                ~exists().where(dealers_role.user_id == User.id, dealers_role.role.in_(EXTERNAL_ROLES)),
+            )
+        )
+    ).first()
+    if found is None:
+        return None
+    person, region = found
+    # `in_organisation_scope` for this organisation, with what was read: another dealer's person, or a
+    # representative of another region, would hold a task on a case they cannot see.
+    if not person.is_admin and (
+        (person.organisation_id is not None and person.organisation_id != company_id)
+        or (person.region and person.region != region)
+    ):
+        return None
+    return person

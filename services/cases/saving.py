@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.runtime import CONTINUED_AT, START_TASK, Effect, Notify, TaskClosed, TaskCreated, stage_waits_until
+from flows.model import organisation_role
+from flows.runtime import (
+    CONTINUED_AT,
+    START_TASK,
+    Effect,
+    Notify,
+    TaskClosed,
+    TaskCreated,
+    stage_waits_until,
+    task_def,
+)
 from flows.status import CaseStatus, TaskStatus
-from services import outbox
+from services import access, outbox
 from services import people as people_repo
 from services.cases.base import CaseServiceBase
 from services.cases.effects import apply_effect, audience, in_order, offered, pool
 from services.cases.followers import follow_taken
 from services.cases.state import Loaded
+from services.cases.store import case_company_id
 
 
 class StepWrites(CaseServiceBase):
@@ -32,6 +43,7 @@ class StepWrites(CaseServiceBase):
         opened = outbox.open_step(self.session)
         try:
             self.store.audit(loaded, actor_id, action, detail, task_id=task_id)
+            await self._give_organisations_own(loaded, effects)
             await self._hint_recipients(effects)
             await self._give_pools_of_one(loaded, effects)
             await self.store.sync_tasks(loaded)
@@ -101,6 +113,21 @@ class StepWrites(CaseServiceBase):
                 self.people.hint(effect.user_ids)
         for role in sorted(roles):
             self.people.hint(await people_repo.member_ids(self.session, role))
+
+    async def _give_organisations_own(self, loaded: Loaded, effects: list[Effect]) -> None:
+        """A new task for the case's organisation's own person (`assignee: organisation:<role>`) is theirs before
+        its row is written, when the organisation names someone who may do it; else it stays the role's pool.
+        Given, not taken, as a pool of one's. Only such tasks pay for the read."""
+        for effect in effects:
+            task = effect.task if isinstance(effect, TaskCreated) else None
+            if task is None or task.id is not None or task.role is None or not offered(loaded, task):
+                continue
+            if organisation_role(task_def(loaded.state.spec, task.stage, task.key).assignee) != task.role:
+                continue
+            person = await access.organisations_own(self.session, case_company_id(loaded), task.role)
+            if person is not None:
+                task.assignee_id = person.id
+                self.people.remember([person])
 
     async def _give_pools_of_one(self, loaded: Loaded, effects: list[Effect]) -> None:
         """A new task whose role has one person to offer it to is theirs before its row is written: a pool of

@@ -79,13 +79,7 @@ class CaseStore(CaseRow, TaskSync):
         """The engine's case state → the case row: one Core UPDATE checking the row's version (not the ORM's
         unit of work), written with the step's other rows by `write_rows` (on PostgreSQL in one statement)."""
         state, row = loaded.state, loaded.row
-        company_id = row.company_id
-        if company_id is None:
-            for name, fdef in state.spec.fields.items():
-                value = state.data.get(name)
-                if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
-                    company_id = value["id"]
-                    break
+        company_id = case_company_id(loaded)
         await self._settle()
         version = row.version
         values: dict[str, Any] = {
@@ -196,3 +190,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def case_company_id(loaded: Loaded) -> int | None:
+    """The case's organisation: its row's (the initiator's, a parent case's), else the first company its fields
+    name."""
+    state, company_id = loaded.state, loaded.row.company_id
+    if company_id is None:
+        for name, fdef in state.spec.fields.items():
+            value = state.data.get(name)
+            if fdef.type == "company" and isinstance(value, dict) and isinstance(value.get("id"), int):
+                return int(value["id"])
+    return company_id
