@@ -196,15 +196,20 @@ async def seed_dealers(session: AsyncSession, sandbox: SandboxServer, now: datet
         seeded.append((tg_id, name, role))
         return user
 
+    regional: dict[str, int] = {}  # a region's regional representative
     for role, name, region in REPRESENTATIVES:
-        (await person(f"office_{role}", name, role)).region = region
+        rep = await person(f"office_{role}", name, role)
+        rep.region = region
+        if role == "regional_rep" and region:
+            regional[region] = rep.id
     for number, dealer in enumerate(DEALERS, 1):
         found = [c for c in await companies.listed(session, "dealer") if c.name == dealer.name]
-        org = (
-            found[0]
-            if found
-            else await companies.create_organisation(session, "dealer", dealer.name, None, now, dealer.details)
-        )
+        if found:
+            org = found[0]
+        else:
+            org = await companies.create_organisation(session, "dealer", dealer.name, None, now, dealer.details)
+            # Its card names its region's representative: its order requests are theirs (`organisation:regional_rep`).
+            org.regional_rep_id = regional.get(dealer.details.get("region", ""))
         for role, name in dealer.people:
             (await person(f"dealer{number}_{role}", name, role)).organisation_id = org.id
     return seeded

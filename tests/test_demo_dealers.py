@@ -26,3 +26,6 @@ async def test_the_demo_seeds_two_dealers_with_their_people(harness: Harness) ->
         assert staff == {name for _, name in expected.people}
         assert dealer.region and dealer.inn
     assert len(regional) == 1
+    # The Moscow dealer's card names Moscow's regional representative, whose its order requests are; the Kazan
+    # one has none (its requests go to the representatives' pool).
+    assert {d.region: d.regional_rep_id for d in dealers} == {"Москва": regional[0].id, "Казань": None}
