@@ -10,21 +10,14 @@ from db.models import Case, Company
 from flows.status import CaseStatus
 from tests.conftest import Harness
 from tests.test_fulfillment_e2e import fulfillment  # noqa: F401 (the fixture)
+from tests.test_fulfillment_handed_on_e2e import a_contract_started_by_hand
 
 
 async def test_the_clients_changes_to_the_draft_go_back_to_the_lawyer_and_the_contract_goes_on(
     fulfillment: Harness,  # noqa: F811
 ) -> None:
     shop = fulfillment
-    manager, lawyer = shop.people["Алина"], shop.people["Юрист Вера"]
-    await manager.send("▶️ Начать процесс")
-    await manager.press("Заключить договор", await manager.expect("Какой процесс"))
-    await manager.expect("Клиент (компания)")
-    await manager.send("ООО Тюльпан")
-    await manager.press("Создать", await manager.expect("ООО Тюльпан", "Создать"))
-    await manager.expect("Контактное лицо")
-    await manager.send("Пётр Сидоров, +7 900 000-00-01")
-    await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    manager, lawyer = await a_contract_started_by_hand(shop), shop.people["Юрист Вера"]
 
     first = await lawyer.card("Подготовьте договор с клиентом", button="Готово")
     assert "правк" not in first["text"], first["text"]

@@ -12,10 +12,10 @@ from tests.conftest import Harness
 from tests.test_fulfillment_e2e import fulfillment  # noqa: F401 (the fixture)
 
 
-async def a_contract_signed_by_hand(shop: Harness) -> Person:
-    """Алина starts «Заключить договор с новым клиентом» by hand (no quote before it, so no goods named), the lawyer
-    drafts it, Алина attaches the signed scan: the receiving request №2 comes to her to fill in."""
-    manager, lawyer = shop.people["Алина"], shop.people["Юрист Вера"]
+async def a_contract_started_by_hand(shop: Harness) -> Person:
+    """Алина starts «Заключить договор с новым клиентом» by hand for a new client, ООО Тюльпан (no quote before it,
+    so no goods named): it goes to the lawyer. Returns Алина."""
+    manager = shop.people["Алина"]
     await manager.send("▶️ Начать процесс")
     await manager.press("Заключить договор", await manager.expect("Какой процесс"))
     await manager.expect("Клиент (компания)")
@@ -24,6 +24,13 @@ async def a_contract_signed_by_hand(shop: Harness) -> Person:
     await manager.expect("Контактное лицо")
     await manager.send("Пётр Сидоров, +7 900 000-00-01")
     await manager.press("Подтвердить", await manager.expect("Проверьте"))
+    return manager
+
+
+async def a_contract_signed_by_hand(shop: Harness) -> Person:
+    """The contract started by hand (`a_contract_started_by_hand`), the lawyer drafts it, Алина attaches the signed
+    scan: the receiving request №2 comes to her to fill in."""
+    manager, lawyer = await a_contract_started_by_hand(shop), shop.people["Юрист Вера"]
     await lawyer.press("Готово", await lawyer.card("Подготовьте договор с клиентом", button="Готово"))
     await lawyer.expect("Проект договора")
     await lawyer.document(b"%PDF contract draft", "contract.pdf")
